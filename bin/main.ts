@@ -1,0 +1,102 @@
+/** The cnmlab command line (DESIGN §4). */
+import { Command, CommanderError, Option } from 'commander';
+import { InputError } from '../sim/errors';
+import { decodeCommand } from './commands/decode';
+
+const EXIT_BAD_INPUT = 2;
+
+function notYet(name: string): () => never {
+  return () => {
+    throw new InputError(`${name}: not implemented yet`);
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cnmlab')
+    .description("Simulate and emulate Docker's container network model and its VXLAN overlay, hop by hop")
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('decode')
+    .description('decode a capture (pcap, pcapng; Ethernet or Linux cooked) layer by layer, with Wireshark field names')
+    .argument('<capture>', 'capture file')
+    .option('--json', 'print one JSON object with every frame and its layers')
+    .option('-V, --verbose', 'print every layer of every frame (like tshark -V)')
+    .action(async (file: string, opts) => {
+      process.exitCode = await decodeCommand(file, opts);
+    });
+
+  program
+    .command('run')
+    .description('run a scenario and print the session transcript and the path of each ping')
+    .argument('<scenario>', 'scenario file (.yaml)')
+    .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu']).default('sim'))
+    .option('--json', 'print the result as one JSON object')
+    .option('--trace <file>', 'write the trace (cnmlab-trace/1) to this file')
+    .option('--pcap-dir <dir>', 'write one pcap per capture point into this folder')
+    .option('--keep', 'emu: leave the topology up until `cnmlab clean`')
+    .action(notYet('run'));
+
+  program
+    .command('verify')
+    .description("run scenarios and check every step's expect; exit 0 all pass, 1 a check failed, 2 bad input")
+    .argument('<scenarios...>', 'scenario files')
+    .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu', 'both']).default('sim'))
+    .option('--junit <file>', 'write a JUnit XML report')
+    .option('--json', 'print the results as JSON')
+    .action(notYet('verify'));
+
+  program
+    .command('viz')
+    .description('write a self-contained HTML walk-through of a trace or scenario')
+    .argument('<input>', 'trace (.json) or scenario (.yaml)')
+    .option('-o, --output <file>', 'report file', 'report.html')
+    .action(notYet('viz'));
+
+  program
+    .command('replay')
+    .description('re-tell a recorded trace or a real capture as a path')
+    .argument('<input>', 'trace (.json) or capture (.pcap, .pcapng)')
+    .action(notYet('replay'));
+
+  program
+    .command('explain')
+    .description('print the kernel-level plan of a scenario as iproute2 commands')
+    .argument('<scenario>', 'scenario file (.yaml)')
+    .action(notYet('explain'));
+
+  program
+    .command('clean')
+    .description('remove every emu resource an earlier run left behind')
+    .action(notYet('clean'));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`cnmlab: ${e.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    process.stderr.write(`cnmlab: internal error: ${(e as Error).stack ?? e}\n`);
+    return 70;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,55 @@
+/** Address notation as Wireshark prints it: MACs as aa:bb:cc:dd:ee:ff, IPv4 dotted quad. */
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+export function macToString(b: Uint8Array, offset = 0): string {
+  return `${HEX[b[offset]]}:${HEX[b[offset + 1]]}:${HEX[b[offset + 2]]}:${HEX[b[offset + 3]]}:${HEX[b[offset + 4]]}:${HEX[b[offset + 5]]}`;
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+export function isMac(s: string): boolean {
+  return MAC_RE.test(s);
+}
+
+export function writeMac(mac: string, b: Uint8Array, offset: number): void {
+  if (!isMac(mac)) throw new Error(`not a MAC address: ${mac}`);
+  for (let i = 0; i < 6; i++) b[offset + i] = parseInt(mac.substr(i * 3, 2), 16);
+}
+
+export function ipv4ToString(b: Uint8Array, offset = 0): string {
+  return `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
+}
+
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export function isIpv4(s: string): boolean {
+  return IPV4_RE.test(s);
+}
+
+export function ipv4ToNumber(ip: string): number {
+  if (!isIpv4(ip)) throw new Error(`not an IPv4 address: ${ip}`);
+  const p = ip.split('.');
+  return ((+p[0] << 24) | (+p[1] << 16) | (+p[2] << 8) | +p[3]) >>> 0;
+}
+
+export function numberToIpv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+export function writeIpv4(ip: string, b: Uint8Array, offset: number): void {
+  const n = ipv4ToNumber(ip);
+  b[offset] = n >>> 24;
+  b[offset + 1] = (n >>> 16) & 255;
+  b[offset + 2] = (n >>> 8) & 255;
+  b[offset + 3] = n & 255;
+}
+
+/** Docker's overlay MAC: 02:42 followed by the four bytes of the IPv4 address. */
+export function macFromIpv4(ip: string): string {
+  const n = ipv4ToNumber(ip);
+  return `02:42:${HEX[n >>> 24]}:${HEX[(n >>> 16) & 255]}:${HEX[(n >>> 8) & 255]}:${HEX[n & 255]}`;
+}
+
+export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
+export const ZERO_MAC = '00:00:00:00:00:00';

@@ -1,0 +1,143 @@
+/**
+ * Decodes one frame into Wireshark-named layers, outermost first, the way tshark shows it
+ * with IP defragmentation off: a non-first fragment's payload stays undecoded, an ICMP error
+ * decodes the datagram it quotes, and a header cut short by the snap length keeps the fields
+ * whose bytes were captured.
+ */
+import { Layer, Parsed } from './layer';
+import { ETHERNET_FIELD_ENDS, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethernetLayer, parseEthernet } from './ethernet';
+import { SLL2_FIELD_ENDS, SLL2_HEADER_LEN, SLL_FIELD_ENDS, SLL_HEADER_LEN, parseSll, parseSll2, sllLayer } from './sll';
+import { ARP_FIELD_ENDS, ARP_LEN, arpLayer, parseArp } from './arp';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_FIELD_ENDS, IPV4_MIN_HEADER_LEN, ipv4Layer, parseIpv4 } from './ipv4';
+import { ICMP_FIELD_ENDS, ICMP_HEADER_LEN, icmpLayer, parseIcmp, quotesDatagram } from './icmp';
+import { UDP_FIELD_ENDS, UDP_HEADER_LEN, parseUdp, udpLayer } from './udp';
+import { TCP_FIELD_ENDS, TCP_MIN_HEADER_LEN, parseTcp, tcpLayer } from './tcp';
+import { VXLAN_FIELD_ENDS, VXLAN_HEADER_LEN, parseVxlan, vxlanLayer } from './vxlan';
+import { dnsLayer, parseDns } from './dns';
+import { udpPayloadProto } from './ports';
+
+export const LINKTYPE_ETHERNET = 1;
+export const LINKTYPE_LINUX_SLL = 113;
+export const LINKTYPE_LINUX_SLL2 = 276;
+export const SUPPORTED_LINKTYPES = [LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2];
+
+export function linktypeName(linktype: number): string {
+  switch (linktype) {
+    case LINKTYPE_ETHERNET: return 'EN10MB';
+    case LINKTYPE_LINUX_SLL: return 'LINUX_SLL';
+    case LINKTYPE_LINUX_SLL2: return 'LINUX_SLL2';
+    default: return `unknown(${linktype})`;
+  }
+}
+
+type Next = 'eth' | 'sll' | 'sll2' | 'arp' | 'ip' | 'icmp' | 'udp' | 'tcp' | 'vxlan' | 'dns' | undefined;
+
+interface Step {
+  layer: Layer;
+  next: Next;
+  payload: Buffer;
+  /** The payload was captured shorter than its header said. */
+  short?: boolean;
+}
+
+interface Codec {
+  proto: string;
+  minLength: number;
+  fieldEnds: Record<string, number>;
+  decode(b: Buffer, ctx: Context): Step | { error: string };
+}
+
+interface Context {
+  /** The enclosing IP header's addresses, for the UDP pseudo-header. */
+  ip?: { src: string; dst: string };
+  /** The enclosing layers were captured whole. */
+  complete: boolean;
+  /** Inside an ICMP error's quoted datagram. */
+  quoted: boolean;
+}
+
+function etherNext(ethertype: number): Next {
+  return ethertype === ETHERTYPE_IPV4 ? 'ip' : ethertype === ETHERTYPE_ARP ? 'arp' : undefined;
+}
+
+function step<R>(p: Parsed<R>, toLayer: (r: R) => Layer, next: (r: R) => Next): Step | { error: string } {
+  if (!p.ok) return { error: p.error };
+  return { layer: toLayer(p.repr), next: next(p.repr), payload: p.payload, short: p.truncated };
+}
+
+const CODECS: Record<Exclude<Next, undefined>, Codec> = {
+  eth: { proto: 'eth', minLength: ETHERNET_HEADER_LEN, fieldEnds: ETHERNET_FIELD_ENDS, decode: (b) => step(parseEthernet(b), ethernetLayer, (r) => etherNext(r.ethertype)) },
+  sll: { proto: 'sll', minLength: SLL_HEADER_LEN, fieldEnds: SLL_FIELD_ENDS, decode: (b) => step(parseSll(b), sllLayer, (r) => etherNext(r.protocol)) },
+  sll2: { proto: 'sll', minLength: SLL2_HEADER_LEN, fieldEnds: SLL2_FIELD_ENDS, decode: (b) => step(parseSll2(b), sllLayer, (r) => etherNext(r.protocol)) },
+  arp: { proto: 'arp', minLength: ARP_LEN, fieldEnds: ARP_FIELD_ENDS, decode: (b) => step(parseArp(b), arpLayer, () => undefined) },
+  ip: {
+    proto: 'ip', minLength: IPV4_MIN_HEADER_LEN, fieldEnds: IPV4_FIELD_ENDS,
+    decode: (b, ctx) => {
+      const p = parseIpv4(b);
+      if (!p.ok) return { error: p.error };
+      ctx.ip = { src: p.repr.src, dst: p.repr.dst };
+      // A non-first fragment carries no transport header; tshark shows it as data.
+      const next: Next = p.repr.fragmentOffset > 0 ? undefined
+        : p.repr.protocol === IPPROTO_ICMP ? 'icmp' : p.repr.protocol === IPPROTO_UDP ? 'udp' : p.repr.protocol === IPPROTO_TCP ? 'tcp' : undefined;
+      if (p.repr.moreFragments) ctx.complete = false;
+      return { layer: ipv4Layer(p.repr), next, payload: p.payload, short: p.truncated };
+    },
+  },
+  icmp: {
+    proto: 'icmp', minLength: ICMP_HEADER_LEN, fieldEnds: ICMP_FIELD_ENDS,
+    decode: (b, ctx) => step(parseIcmp(b, ctx.complete && !ctx.quoted), icmpLayer, (r) => (quotesDatagram(r) && !ctx.quoted ? 'ip' : undefined)),
+  },
+  udp: {
+    proto: 'udp', minLength: UDP_HEADER_LEN, fieldEnds: UDP_FIELD_ENDS,
+    decode: (b, ctx) => step(parseUdp(b, ctx.ip, ctx.complete && !ctx.quoted), udpLayer, (r) => udpPayloadProto(r.srcPort, r.dstPort)),
+  },
+  tcp: { proto: 'tcp', minLength: TCP_MIN_HEADER_LEN, fieldEnds: TCP_FIELD_ENDS, decode: (b) => step(parseTcp(b), tcpLayer, () => undefined) },
+  vxlan: { proto: 'vxlan', minLength: VXLAN_HEADER_LEN, fieldEnds: VXLAN_FIELD_ENDS, decode: (b) => step(parseVxlan(b), vxlanLayer, () => 'eth') },
+  dns: { proto: 'dns', minLength: 12, fieldEnds: {}, decode: (b) => step(parseDns(b), dnsLayer, () => undefined) },
+};
+
+/** Decodes a header cut short: zero-filled to its minimum, keeping only fields whose bytes exist. */
+function partialLayer(codec: Codec, b: Buffer, ctx: Context): Layer {
+  const padded = Buffer.alloc(codec.minLength);
+  b.copy(padded);
+  const s = codec.decode(padded, ctx);
+  const layer: Layer = { proto: codec.proto };
+  if ('layer' in s) {
+    for (const [key, value] of Object.entries(s.layer)) {
+      const end = codec.fieldEnds[key];
+      if (key !== 'proto' && end !== undefined && end <= b.length) layer[key] = value;
+    }
+  }
+  layer.truncated = true;
+  return layer;
+}
+
+export function dissect(frame: Buffer, linktype: number): Layer[] {
+  const first: Next = linktype === LINKTYPE_ETHERNET ? 'eth' : linktype === LINKTYPE_LINUX_SLL ? 'sll' : linktype === LINKTYPE_LINUX_SLL2 ? 'sll2' : undefined;
+  const layers: Layer[] = [];
+  const ctx: Context = { complete: true, quoted: false };
+  let next: Next = first;
+  let bytes = frame;
+  while (next && bytes.length > 0) {
+    const codec: Codec = CODECS[next];
+    if (bytes.length < codec.minLength && next !== 'dns') {
+      layers.push(partialLayer(codec, bytes, ctx));
+      break;
+    }
+    const s: Step | { error: string } = codec.decode(bytes, ctx);
+    if (!('layer' in s)) {
+      layers.push({ proto: codec.proto, malformed: s.error, ...(ctx.complete ? {} : { truncated: true }) });
+      break;
+    }
+    layers.push(s.layer);
+    if (s.short) {
+      ctx.complete = false;
+      s.layer.truncated = true;
+    }
+    // The quoted datagram of an ICMP error starts a new IP context.
+    if (next === 'icmp' && s.next === 'ip') ctx.quoted = true;
+    next = s.next;
+    bytes = s.payload;
+  }
+  return layers;
+}

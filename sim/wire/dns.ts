@@ -1,0 +1,90 @@
+/** DNS messages (RFC 1035). The message itself is coded by the dns-packet library. */
+import * as dnsPacket from 'dns-packet';
+import * as dnsTypes from 'dns-packet/types';
+import { fail, Layer, Parsed } from './layer';
+
+export const DNS_PORT = 53;
+export const DNS_FLAG_RESPONSE = 0x8000;
+export const DNS_FLAG_AA = 0x0400;
+export const DNS_FLAG_RD = 0x0100;
+export const DNS_FLAG_RA = 0x0080;
+export const RCODE_NOERROR = 0;
+export const RCODE_NXDOMAIN = 3;
+
+export interface DnsQuestion {
+  name: string;
+  /** A, AAAA, PTR … */
+  type: string;
+}
+
+export interface DnsAnswer extends DnsQuestion {
+  ttl: number;
+  /** An address for A and AAAA, a domain name for PTR and CNAME. */
+  data: string;
+}
+
+export interface DnsRepr {
+  id: number;
+  /** All 16 flag bits, QR and RCODE included. */
+  flags: number;
+  questions: DnsQuestion[];
+  answers: DnsAnswer[];
+}
+
+const TEXT_DATA_TYPES = new Set(['A', 'AAAA', 'PTR', 'CNAME', 'NS']);
+
+export function parseDns(b: Buffer): Parsed<DnsRepr> {
+  let p: dnsPacket.Packet;
+  try {
+    p = dnsPacket.decode(b);
+  } catch (e) {
+    return fail(`dns: ${(e as Error).message}`);
+  }
+  const flags = (p.type === 'response' ? DNS_FLAG_RESPONSE : 0) | ((p.flags ?? 0) & 0x7fff);
+  const answers: DnsAnswer[] = [];
+  for (const a of p.answers ?? []) {
+    if (a.type === 'OPT') continue;
+    const rec = a as { name: string; type: string; ttl?: number; data?: unknown };
+    answers.push({ name: rec.name, type: rec.type, ttl: rec.ttl ?? 0, data: TEXT_DATA_TYPES.has(rec.type) ? String(rec.data) : '' });
+  }
+  return {
+    ok: true,
+    repr: { id: p.id ?? 0, flags, questions: (p.questions ?? []).map((q) => ({ name: q.name, type: q.type })), answers },
+    headerLength: b.length,
+    payload: b.subarray(b.length),
+  };
+}
+
+export function emitDns(r: DnsRepr): Buffer {
+  return dnsPacket.encode({
+    id: r.id,
+    type: r.flags & DNS_FLAG_RESPONSE ? 'response' : 'query',
+    flags: r.flags & 0x7fff,
+    questions: r.questions.map((q) => ({ name: q.name, type: q.type as dnsPacket.RecordType, class: 'IN' })),
+    answers: r.answers.map((a) => ({ name: a.name, type: a.type, ttl: a.ttl, class: 'IN', data: a.data }) as dnsPacket.Answer),
+  });
+}
+
+export function dnsRcode(r: DnsRepr): number {
+  return r.flags & 0xf;
+}
+
+export function dnsLayer(r: DnsRepr): Layer {
+  const layer: Layer = {
+    proto: 'dns', 'dns.id': r.id, 'dns.flags.response': (r.flags & DNS_FLAG_RESPONSE) !== 0,
+    'dns.flags.opcode': (r.flags >> 11) & 0xf, 'dns.flags.rcode': dnsRcode(r),
+    'dns.count.queries': r.questions.length, 'dns.count.answers': r.answers.length,
+  };
+  if (r.questions.length > 0) {
+    layer['dns.qry.name'] = r.questions[0].name;
+    layer['dns.qry.type'] = dnsTypes.toType(r.questions[0].type);
+  }
+  const a = r.answers.filter((x) => x.type === 'A').map((x) => x.data);
+  if (a.length) layer['dns.a'] = a;
+  const ptr = r.answers.filter((x) => x.type === 'PTR').map((x) => x.data);
+  if (ptr.length) layer['dns.ptr.domain_name'] = ptr;
+  if (r.answers.length) layer['dns.resp.ttl'] = r.answers.map((x) => x.ttl);
+  return layer;
+}
+
+export const DNS_FIELD_ENDS: Record<string, number> = {};

@@ -1,0 +1,39 @@
+/** Ethernet II (DIX) framing. */
+import { fail, Layer, Parsed } from './layer';
+import { macToString, writeMac } from './addr';
+
+export const ETHERNET_HEADER_LEN = 14;
+export const ETHERTYPE_IPV4 = 0x0800;
+export const ETHERTYPE_ARP = 0x0806;
+
+export interface EthernetRepr {
+  dst: string;
+  src: string;
+  ethertype: number;
+}
+
+export function parseEthernet(b: Buffer): Parsed<EthernetRepr> {
+  if (b.length < ETHERNET_HEADER_LEN) return fail(`ethernet: ${b.length} bytes, header needs ${ETHERNET_HEADER_LEN}`);
+  return {
+    ok: true,
+    repr: { dst: macToString(b, 0), src: macToString(b, 6), ethertype: b.readUInt16BE(12) },
+    headerLength: ETHERNET_HEADER_LEN,
+    payload: b.subarray(ETHERNET_HEADER_LEN),
+  };
+}
+
+export function emitEthernet(r: EthernetRepr, payload: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(ETHERNET_HEADER_LEN + payload.length);
+  writeMac(r.dst, b, 0);
+  writeMac(r.src, b, 6);
+  b.writeUInt16BE(r.ethertype, 12);
+  b.set(payload, ETHERNET_HEADER_LEN);
+  return b;
+}
+
+export function ethernetLayer(r: EthernetRepr): Layer {
+  return { proto: 'eth', 'eth.dst': r.dst, 'eth.src': r.src, 'eth.type': r.ethertype };
+}
+
+/** Byte offset at which each field ends, so a header cut short keeps what it has. */
+export const ETHERNET_FIELD_ENDS: Record<string, number> = { 'eth.dst': 6, 'eth.src': 12, 'eth.type': 14 };

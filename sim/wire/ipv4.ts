@@ -1,0 +1,110 @@
+/** IPv4 (RFC 791) with options and fragmentation fields. */
+import { fail, Layer, Parsed } from './layer';
+import { ipv4ToString, writeIpv4 } from './addr';
+import { checksumValid, internetChecksum } from './checksum';
+
+export const IPV4_MIN_HEADER_LEN = 20;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+export interface Ipv4Repr {
+  src: string;
+  dst: string;
+  protocol: number;
+  ttl: number;
+  id: number;
+  /** The whole DS byte (DSCP and ECN). */
+  tos: number;
+  dontFragment: boolean;
+  moreFragments: boolean;
+  /** In bytes; a multiple of 8. */
+  fragmentOffset: number;
+  /** Raw option bytes, padded by emit to a multiple of 4. */
+  options: Buffer;
+}
+
+/** What parse reads beyond the representation: fields emit computes. */
+export interface Ipv4Header extends Ipv4Repr {
+  headerLength: number;
+  totalLength: number;
+  checksum: number;
+  checksumOk: boolean;
+}
+
+export function parseIpv4(b: Buffer): Parsed<Ipv4Header> {
+  if (b.length < IPV4_MIN_HEADER_LEN) return fail(`ip: ${b.length} bytes, header needs ${IPV4_MIN_HEADER_LEN}`);
+  const version = b[0] >> 4, headerLength = (b[0] & 15) * 4;
+  if (version !== 4) return fail(`ip: version ${version}, expected 4`);
+  if (headerLength < IPV4_MIN_HEADER_LEN) return fail(`ip: header length ${headerLength} is below 20`);
+  if (b.length < headerLength) return fail(`ip: ${b.length} bytes, header with options needs ${headerLength}`);
+  const totalLength = b.readUInt16BE(2);
+  if (totalLength < headerLength) return fail(`ip: total length ${totalLength} is shorter than the header (${headerLength})`);
+  const flagsOffset = b.readUInt16BE(6);
+  const repr: Ipv4Header = {
+    src: ipv4ToString(b, 12),
+    dst: ipv4ToString(b, 16),
+    protocol: b[9],
+    ttl: b[8],
+    id: b.readUInt16BE(4),
+    tos: b[1],
+    dontFragment: (flagsOffset & 0x4000) !== 0,
+    moreFragments: (flagsOffset & 0x2000) !== 0,
+    fragmentOffset: (flagsOffset & 0x1fff) * 8,
+    options: Buffer.from(b.subarray(IPV4_MIN_HEADER_LEN, headerLength)),
+    headerLength,
+    totalLength,
+    checksum: b.readUInt16BE(10),
+    checksumOk: checksumValid(b, 0, headerLength),
+  };
+  const end = Math.min(totalLength, b.length);
+  return { ok: true, repr, headerLength, payload: b.subarray(headerLength, end), truncated: totalLength > b.length };
+}
+
+export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
+  const optionsLength = (r.options.length + 3) & ~3;
+  const headerLength = IPV4_MIN_HEADER_LEN + optionsLength;
+  if (headerLength > 60) throw new Error(`ip: options of ${r.options.length} bytes do not fit the header`);
+  if (r.fragmentOffset % 8 !== 0) throw new Error(`ip: fragment offset ${r.fragmentOffset} is not a multiple of 8`);
+  const totalLength = headerLength + payload.length;
+  if (totalLength > 0xffff) throw new Error(`ip: datagram of ${totalLength} bytes exceeds 65535`);
+  const b = Buffer.alloc(totalLength);
+  b[0] = 0x40 | (headerLength / 4);
+  b[1] = r.tos;
+  b.writeUInt16BE(totalLength, 2);
+  b.writeUInt16BE(r.id, 4);
+  b.writeUInt16BE((r.dontFragment ? 0x4000 : 0) | (r.moreFragments ? 0x2000 : 0) | (r.fragmentOffset / 8), 6);
+  b[8] = r.ttl;
+  b[9] = r.protocol;
+  writeIpv4(r.src, b, 12);
+  writeIpv4(r.dst, b, 16);
+  r.options.copy(b, IPV4_MIN_HEADER_LEN);
+  b.writeUInt16BE(internetChecksum(b, 0, headerLength), 10);
+  b.set(payload, headerLength);
+  return b;
+}
+
+export function ipv4Layer(h: Ipv4Header): Layer {
+  return {
+    proto: 'ip',
+    'ip.version': 4,
+    'ip.hdr_len': h.headerLength,
+    'ip.dsfield': h.tos,
+    'ip.len': h.totalLength,
+    'ip.id': h.id,
+    'ip.flags.df': h.dontFragment,
+    'ip.flags.mf': h.moreFragments,
+    'ip.frag_offset': h.fragmentOffset,
+    'ip.ttl': h.ttl,
+    'ip.proto': h.protocol,
+    'ip.checksum': h.checksum,
+    'ip.checksum.status': h.checksumOk ? 'good' : 'bad',
+    'ip.src': h.src,
+    'ip.dst': h.dst,
+  };
+}
+
+export const IPV4_FIELD_ENDS: Record<string, number> = {
+  'ip.version': 1, 'ip.hdr_len': 1, 'ip.dsfield': 2, 'ip.len': 4, 'ip.id': 6, 'ip.flags.df': 7, 'ip.flags.mf': 7,
+  'ip.frag_offset': 8, 'ip.ttl': 9, 'ip.proto': 10, 'ip.checksum': 12, 'ip.checksum.status': 20, 'ip.src': 16, 'ip.dst': 20,
+};

@@ -1,0 +1,44 @@
+/** VXLAN (RFC 7348), with the Group Based Policy extension's flag and policy id kept. */
+import { fail, Layer, Parsed } from './layer';
+
+export const VXLAN_HEADER_LEN = 8;
+export const VXLAN_PORT = 4789;
+export const VXLAN_FLAG_I = 0x0800;
+export const VXLAN_FLAG_G = 0x8000;
+
+export interface VxlanRepr {
+  /** The 16 flag bits; I (0x0800) says the VNI is valid, G (0x8000) marks GBP. */
+  flags: number;
+  /** GBP's group policy id; zero in plain VXLAN. */
+  groupPolicyId: number;
+  vni: number;
+}
+
+export function parseVxlan(b: Buffer): Parsed<VxlanRepr> {
+  if (b.length < VXLAN_HEADER_LEN) return fail(`vxlan: ${b.length} bytes, header needs ${VXLAN_HEADER_LEN}`);
+  return {
+    ok: true,
+    repr: { flags: b.readUInt16BE(0), groupPolicyId: b.readUInt16BE(2), vni: b.readUIntBE(4, 3) },
+    headerLength: VXLAN_HEADER_LEN,
+    payload: b.subarray(VXLAN_HEADER_LEN),
+  };
+}
+
+export function emitVxlan(r: VxlanRepr, payload: Uint8Array): Buffer {
+  if (r.vni < 0 || r.vni > 0xffffff) throw new Error(`vxlan: VNI ${r.vni} is outside 0..16777215`);
+  const b = Buffer.allocUnsafe(VXLAN_HEADER_LEN + payload.length);
+  b.writeUInt16BE(r.flags, 0);
+  b.writeUInt16BE(r.groupPolicyId, 2);
+  b.writeUIntBE(r.vni, 4, 3);
+  b[7] = 0;
+  b.set(payload, VXLAN_HEADER_LEN);
+  return b;
+}
+
+export function vxlanLayer(r: VxlanRepr): Layer {
+  const layer: Layer = { proto: 'vxlan', 'vxlan.flags': r.flags, 'vxlan.vni': r.vni };
+  if (r.flags & VXLAN_FLAG_G) layer['vxlan.gbp'] = r.groupPolicyId;
+  return layer;
+}
+
+export const VXLAN_FIELD_ENDS: Record<string, number> = { 'vxlan.flags': 2, 'vxlan.gbp': 4, 'vxlan.vni': 7 };
