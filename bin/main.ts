@@ -14,7 +14,7 @@ function notYet(name: string): () => never {
 export function buildProgram(): Command {
   const program = new Command('cnmlab')
     .description("Simulate and emulate Docker's container network model and its VXLAN overlay, hop by hop")
-    .version('0.1.0')
+    .version('0.1.0', '--version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

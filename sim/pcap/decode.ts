@@ -20,10 +20,10 @@ export interface DecodeHeader {
   format: string;
 }
 
-export function decodeFrame(f: CapturedFrame, firstTimeNs: bigint, fileLinktype: number): DecodedFrame {
+export function decodeFrame(f: CapturedFrame, first: CapturedFrame, fileLinktype: number): DecodedFrame {
   const layers = dissect(f.data, f.linktype);
   if (f.data.length < f.length && layers.length > 0) layers[layers.length - 1].truncated = true;
-  const d: DecodedFrame = { index: f.index, timeNs: Number(f.timeNs - firstTimeNs), length: f.length, capturedLength: f.data.length, layers };
+  const d: DecodedFrame = { index: f.index, timeNs: (f.seconds - first.seconds) * 1e9 + (f.nanos - first.nanos), length: f.length, capturedLength: f.data.length, layers };
   if (f.linktype !== fileLinktype) d.linktype = f.linktype;
   return d;
 }
@@ -33,12 +33,12 @@ export async function decodeCapture(
   path: string,
   onFrame: (f: DecodedFrame, fileLinktype: number) => void,
 ): Promise<{ header: DecodeHeader; warnings: string[]; frames: number }> {
-  let first: bigint | undefined;
+  let first: CapturedFrame | undefined;
   let fileLinktype: number | undefined;
   let count = 0;
   const outcome = await streamCapture(path, (f) => {
     if (first === undefined) {
-      first = f.timeNs;
+      first = f;
       fileLinktype = f.linktype;
       if (!SUPPORTED_LINKTYPES.includes(f.linktype)) throw new CaptureError(`unknown link type ${f.linktype} (cnmlab reads Ethernet, LINUX_SLL and LINUX_SLL2)`);
     }
@@ -83,7 +83,7 @@ function info(layers: Layer[]): { proto: string; info: string } {
     case 'tcp':
       return { proto: 'TCP', info: `${top['tcp.srcport']} → ${top['tcp.dstport']} [${tcpFlags(top['tcp.flags'] as number)}]` };
     case 'ip':
-      return { proto: 'IPv4', info: top['ip.flags.mf'] || (top['ip.frag_offset'] as number) > 0 ? `Fragmented IP protocol (proto=${top['ip.proto']}, off=${top['ip.frag_offset']}, ID=${(top['ip.id'] as number).toString(16).padStart(4, '0')})` : `proto ${top['ip.proto']}` };
+      return { proto: 'IPv4', info: top['ip.flags.mf'] || (top['ip.frag_offset'] as number) > 0 ? `Fragmented IP protocol (proto=${top['ip.proto']}, off=${(top['ip.frag_offset'] as number) * 8}, ID=${(top['ip.id'] as number).toString(16).padStart(4, '0')})` : `proto ${top['ip.proto']}` };
     case 'vxlan':
       return { proto: 'VXLAN', info: `VNI ${top['vxlan.vni']}` };
     default:

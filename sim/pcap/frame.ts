@@ -2,8 +2,9 @@
 export interface CapturedFrame {
   /** 1-based, in file order. */
   index: number;
-  /** Absolute capture time in nanoseconds since the Unix epoch. */
-  timeNs: bigint;
+  /** Capture time: whole seconds since the Unix epoch, and nanoseconds within that second (numbers, not BigInt, for speed). */
+  seconds: number;
+  nanos: number;
   /** Length on the wire. */
   length: number;
   data: Buffer;

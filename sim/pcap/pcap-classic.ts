@@ -29,9 +29,8 @@ export function readMicrosecondPcap(path: string, onFrame: (f: CapturedFrame) =>
     });
     parser.on('packet', ({ header, data }) => {
       consumed += PCAP_RECORD_HEADER_LEN + header.capturedLength;
-      const timeNs = BigInt(header.timestampSeconds) * 1_000_000_000n + BigInt(header.timestampMicroseconds) * 1000n;
       try {
-        onFrame({ index: ++index, timeNs, length: header.originalLength, data, linktype: info!.linktype, interfaceId: 0 });
+        onFrame({ index: ++index, seconds: header.timestampSeconds, nanos: header.timestampMicroseconds * 1000, length: header.originalLength, data, linktype: info!.linktype, interfaceId: 0 });
       } catch (e) {
         failed = true;
         stream.destroy();
@@ -61,7 +60,7 @@ export function readPcapBuffer(b: Buffer, onFrame: (f: CapturedFrame) => void): 
   const nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
   const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
   const info: CaptureInfo = { format: nano ? 'pcap-ns' : 'pcap', linktype: u32(20) & 0xffff, snaplen: u32(16) };
-  const unit = nano ? 1n : 1000n;
+  const unit = nano ? 1 : 1000;
   const warnings: string[] = [];
   let off = PCAP_GLOBAL_HEADER_LEN;
   let index = 0;
@@ -75,9 +74,8 @@ export function readPcapBuffer(b: Buffer, onFrame: (f: CapturedFrame) => void): 
       warnings.push(`truncated: the file ends inside frame ${index + 1} (${capLen} bytes announced, ${b.length - off - PCAP_RECORD_HEADER_LEN} present)`);
       break;
     }
-    const timeNs = BigInt(u32(off)) * 1_000_000_000n + BigInt(u32(off + 4)) * unit;
     const data = b.subarray(off + PCAP_RECORD_HEADER_LEN, off + PCAP_RECORD_HEADER_LEN + capLen);
-    onFrame({ index: ++index, timeNs, length: u32(off + 12), data, linktype: info.linktype, interfaceId: 0 });
+    onFrame({ index: ++index, seconds: u32(off), nanos: u32(off + 4) * unit, length: u32(off + 12), data, linktype: info.linktype, interfaceId: 0 });
     off += PCAP_RECORD_HEADER_LEN + capLen;
   }
   return { info, warnings };

@@ -81,7 +81,7 @@ export function readPcapngBuffer(b: Buffer, onFrame: (f: CapturedFrame) => void)
         dataStart = body + 4;
       }
       if (dataStart + capLen > bodyEnd) throw new CaptureError(`pcapng: packet block at offset ${off} claims ${capLen} bytes, more than the block holds`);
-      onFrame({ index: ++index, timeNs, length: origLen, data: b.subarray(dataStart, dataStart + capLen), linktype: iface.linktype, interfaceId });
+      onFrame({ index: ++index, seconds: Number(timeNs / 1_000_000_000n), nanos: Number(timeNs % 1_000_000_000n), length: origLen, data: b.subarray(dataStart, dataStart + capLen), linktype: iface.linktype, interfaceId });
     }
     off += len;
   }

@@ -2,8 +2,23 @@
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/**
+ * A capture holds few distinct addresses but formats them once per frame, so formatted
+ * strings are cached by numeric value (bounded, cleared when full).
+ */
+const CACHE_LIMIT = 1 << 16;
+const macCache = new Map<number, string>();
+const ipv4Cache = new Map<number, string>();
+
 export function macToString(b: Uint8Array, offset = 0): string {
-  return `${HEX[b[offset]]}:${HEX[b[offset + 1]]}:${HEX[b[offset + 2]]}:${HEX[b[offset + 3]]}:${HEX[b[offset + 4]]}:${HEX[b[offset + 5]]}`;
+  const key = (b[offset] * 0x10000000000) + (b[offset + 1] * 0x100000000) + (((b[offset + 2] << 24) | (b[offset + 3] << 16) | (b[offset + 4] << 8) | b[offset + 5]) >>> 0);
+  let s = macCache.get(key);
+  if (s === undefined) {
+    s = `${HEX[b[offset]]}:${HEX[b[offset + 1]]}:${HEX[b[offset + 2]]}:${HEX[b[offset + 3]]}:${HEX[b[offset + 4]]}:${HEX[b[offset + 5]]}`;
+    if (macCache.size >= CACHE_LIMIT) macCache.clear();
+    macCache.set(key, s);
+  }
+  return s;
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
@@ -18,7 +33,14 @@ export function writeMac(mac: string, b: Uint8Array, offset: number): void {
 }
 
 export function ipv4ToString(b: Uint8Array, offset = 0): string {
-  return `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
+  const key = ((b[offset] << 24) | (b[offset + 1] << 16) | (b[offset + 2] << 8) | b[offset + 3]) >>> 0;
+  let s = ipv4Cache.get(key);
+  if (s === undefined) {
+    s = `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
+    if (ipv4Cache.size >= CACHE_LIMIT) ipv4Cache.clear();
+    ipv4Cache.set(key, s);
+  }
+  return s;
 }
 
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;

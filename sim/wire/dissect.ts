@@ -75,7 +75,7 @@ const CODECS: Record<Exclude<Next, undefined>, Codec> = {
     decode: (b, ctx) => {
       const p = parseIpv4(b);
       if (!p.ok) return { error: p.error };
-      ctx.ip = { src: p.repr.src, dst: p.repr.dst };
+      ctx.ip = p.repr;
       // A non-first fragment carries no transport header; tshark shows it as data.
       const next: Next = p.repr.fragmentOffset > 0 ? undefined
         : p.repr.protocol === IPPROTO_ICMP ? 'icmp' : p.repr.protocol === IPPROTO_UDP ? 'udp' : p.repr.protocol === IPPROTO_TCP ? 'tcp' : undefined;

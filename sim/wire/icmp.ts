@@ -28,13 +28,13 @@ export function parseIcmp(b: Buffer, complete = true): Parsed<IcmpHeader> {
   const checksumOk = complete ? checksumValid(b) : undefined;
   let repr: IcmpHeader;
   if (type === ICMP_ECHO_REPLY || type === ICMP_ECHO_REQUEST) {
-    repr = { kind: 'echo', type, code, ident: rest >>> 16, seq: rest & 0xffff, data: Buffer.from(body), checksum, checksumOk };
+    repr = { kind: 'echo', type, code, ident: rest >>> 16, seq: rest & 0xffff, data: body, checksum, checksumOk };
   } else if (type === ICMP_DEST_UNREACHABLE && rest >>> 16 === 0) {
-    repr = { kind: 'unreachable', type, code, mtu: rest & 0xffff, quoted: Buffer.from(body), checksum, checksumOk };
+    repr = { kind: 'unreachable', type, code, mtu: rest & 0xffff, quoted: body, checksum, checksumOk };
   } else if (type === ICMP_TIME_EXCEEDED && rest === 0) {
-    repr = { kind: 'time-exceeded', type, code, quoted: Buffer.from(body), checksum, checksumOk };
+    repr = { kind: 'time-exceeded', type, code, quoted: body, checksum, checksumOk };
   } else {
-    repr = { kind: 'other', type, code, rest, data: Buffer.from(body), checksum, checksumOk };
+    repr = { kind: 'other', type, code, rest, data: body, checksum, checksumOk };
   }
   return { ok: true, repr, headerLength: ICMP_HEADER_LEN, payload: body };
 }

@@ -8,6 +8,8 @@ export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
+const NO_OPTIONS = Buffer.alloc(0);
+
 export interface Ipv4Repr {
   src: string;
   dst: string;
@@ -51,7 +53,7 @@ export function parseIpv4(b: Buffer): Parsed<Ipv4Header> {
     dontFragment: (flagsOffset & 0x4000) !== 0,
     moreFragments: (flagsOffset & 0x2000) !== 0,
     fragmentOffset: (flagsOffset & 0x1fff) * 8,
-    options: Buffer.from(b.subarray(IPV4_MIN_HEADER_LEN, headerLength)),
+    options: headerLength > IPV4_MIN_HEADER_LEN ? b.subarray(IPV4_MIN_HEADER_LEN, headerLength) : NO_OPTIONS,
     headerLength,
     totalLength,
     checksum: b.readUInt16BE(10),
@@ -94,7 +96,8 @@ export function ipv4Layer(h: Ipv4Header): Layer {
     'ip.id': h.id,
     'ip.flags.df': h.dontFragment,
     'ip.flags.mf': h.moreFragments,
-    'ip.frag_offset': h.fragmentOffset,
+    // Wireshark 4.0 shows the offset in 8-byte units.
+    'ip.frag_offset': h.fragmentOffset / 8,
     'ip.ttl': h.ttl,
     'ip.proto': h.protocol,
     'ip.checksum': h.checksum,

@@ -35,7 +35,7 @@ export function parseTcp(b: Buffer): Parsed<TcpHeader> {
     repr: {
       srcPort: b.readUInt16BE(0), dstPort: b.readUInt16BE(2), seq: b.readUInt32BE(4), ack: b.readUInt32BE(8),
       flags: b.readUInt16BE(12) & 0x1ff, window: b.readUInt16BE(14), checksum: b.readUInt16BE(16), urgent: b.readUInt16BE(18),
-      options: Buffer.from(b.subarray(TCP_MIN_HEADER_LEN, headerLength)), headerLength,
+      options: b.subarray(TCP_MIN_HEADER_LEN, headerLength), headerLength,
     },
     headerLength,
     payload: b.subarray(headerLength),

@@ -1,0 +1,28 @@
+/** `npm run bench`: every benchmark of the issues' speed goals, printed as a table (and JSON with --json). */
+import { benchDecode } from './decode.bench';
+import { BenchResult } from './result';
+
+const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
+  decode: () => benchDecode(),
+};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const only = args.filter((a) => !a.startsWith('--'));
+  const results: BenchResult[] = [];
+  for (const [name, run] of Object.entries(BENCHES)) {
+    if (only.length && !only.includes(name)) continue;
+    if (!json) process.stderr.write(`running ${name}…\n`);
+    for (const r of await run()) {
+      results.push(r);
+      if (!json) console.log(`${r.name.padEnd(70)} ${String(r.value).padStart(12)} ${r.unit}${r.goal ? `   (goal ${r.goal})` : ''}`);
+    }
+  }
+  if (json) console.log(JSON.stringify(results, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
