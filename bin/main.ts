@@ -2,6 +2,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../sim/errors';
 import { decodeCommand } from './commands/decode';
+import { runCommand } from './commands/run';
+import { explainCommand } from './commands/explain';
 
 const EXIT_BAD_INPUT = 2;
 
@@ -38,7 +40,9 @@ export function buildProgram(): Command {
     .option('--trace <file>', 'write the trace (cnmlab-trace/1) to this file')
     .option('--pcap-dir <dir>', 'write one pcap per capture point into this folder')
     .option('--keep', 'emu: leave the topology up until `cnmlab clean`')
-    .action(notYet('run'));
+    .action(async (file: string, opts) => {
+      process.exitCode = await runCommand(file, opts);
+    });
 
   program
     .command('verify')
@@ -66,7 +70,9 @@ export function buildProgram(): Command {
     .command('explain')
     .description('print the kernel-level plan of a scenario as iproute2 commands')
     .argument('<scenario>', 'scenario file (.yaml)')
-    .action(notYet('explain'));
+    .action(async (file: string) => {
+      process.exitCode = await explainCommand(file);
+    });
 
   program
     .command('clean')

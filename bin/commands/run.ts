@@ -1,0 +1,80 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadScenario } from '../../sim/scenario/load';
+import { runScenario, StepResult } from '../../sim/runner/runner';
+import { Backend } from '../../sim/backend';
+import { SimBackend } from '../../sim/kernel/backend';
+import { seedFromName } from '../../sim/model/ids';
+import { Scenario } from '../../sim/scenario/schema';
+import { pathTable } from '../../sim/trace/table';
+import { Model } from '../../sim/model/model';
+import { InputError } from '../../sim/errors';
+import { EmuBackend } from '../../emu/backend';
+
+export interface RunOptions {
+  mode: 'sim' | 'emu';
+  json?: boolean;
+  trace?: string;
+  pcapDir?: string;
+  keep?: boolean;
+}
+
+/** The backend for a mode; only emu needs root and tools, and checks for them when created. */
+export async function makeBackend(mode: 'sim' | 'emu', s: Scenario, opts: { pcapDir?: string; keep?: boolean; quiet?: boolean }): Promise<Backend> {
+  if (mode === 'sim') {
+    const b = new SimBackend(s.seed ?? seedFromName(s.name));
+    if (opts.pcapDir) b.datapath.pcaps = new Map();
+    return b;
+  }
+  return EmuBackend.create(s, opts);
+}
+
+function prompt(r: StepResult, s: Scenario): string {
+  return s.hosts.some((h) => h.name === r.on) ? `${r.on}$ ${r.command}` : `root@${r.on}:/# ${r.command}`;
+}
+
+export function transcriptOf(r: StepResult, s: Scenario, backend: Backend): string {
+  let text = `${prompt(r, s)}\n${r.stdout}${r.stderr}`;
+  for (const id of r.flows) {
+    const flow = backend.flows().find((f) => f.id === id);
+    if (flow && flow.kind === 'icmp-echo') text += `\n${pathTable(flow)}`;
+  }
+  for (const c of r.checks) text += `${c.ok ? '✓' : '✗'} expect ${c.what}: ${c.ok ? c.expected : `expected ${c.expected}, got ${c.got}`}\n`;
+  return text + '\n';
+}
+
+export function writePcaps(backend: Backend, dir: string): string[] {
+  const written: string[] = [];
+  if (!(backend instanceof SimBackend) || !backend.datapath.pcaps) return written;
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [point, w] of backend.datapath.pcaps) {
+    const file = path.join(dir, `${point}.pcap`);
+    w.writeFile(file);
+    written.push(file);
+  }
+  return written;
+}
+
+export async function runCommand(file: string, opts: RunOptions): Promise<number> {
+  const s = loadScenario(file);
+  if (opts.mode !== 'sim' && opts.mode !== 'emu') throw new InputError(`--mode: expected sim or emu, got ${opts.mode}`);
+  const backend = await makeBackend(opts.mode, s, { pcapDir: opts.pcapDir, keep: opts.keep, quiet: opts.json });
+  let result;
+  try {
+    ({ result } = await runScenario(s, backend, (r: StepResult, _m: Model) => {
+      if (!opts.json) process.stdout.write(transcriptOf(r, s, backend));
+    }));
+    if (opts.pcapDir) writePcaps(backend, opts.pcapDir);
+  } finally {
+    await backend.close();
+  }
+  if (opts.trace) fs.writeFileSync(opts.trace, JSON.stringify(result.trace, null, 2) + '\n');
+  if (opts.json) {
+    const { steps, ...rest } = result;
+    process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, ok }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ok })), trace: rest.trace }, null, 2) + '\n');
+  } else {
+    const failed = result.steps.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `step ${r.index + 1} (${s.file}:${r.line}) ${c.what}`));
+    process.stdout.write(failed.length ? `${failed.length} expectation(s) failed: ${failed.join('; ')}\n` : `${s.name}: ran ${result.steps.length} steps, every expectation held\n`);
+  }
+  return result.ok ? 0 : 1;
+}

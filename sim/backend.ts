@@ -1,0 +1,36 @@
+/**
+ * What a backend (sim or emu) does with the model's plan and with commands: the runner
+ * knows only this interface, so neither backend ever imports the other.
+ */
+import type { PlanOp } from './plan/ops';
+import type { World } from './model/world';
+import type { Flow, Topology } from './trace/types';
+
+export interface CommandOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface ExecContext {
+  /** The world as it is when the command runs (for DNS answers and names). */
+  world: World;
+  /** The container the command runs in, when it runs in one. */
+  container?: string;
+  /** Docker's namespaces are visible to `ip netns` on this host. */
+  namesVisible: boolean;
+}
+
+export interface Backend {
+  readonly mode: 'sim' | 'emu';
+  /** Carries out plan ops in order. */
+  apply(ops: PlanOp[]): Promise<void>;
+  /** Runs argv inside namespace `netns` of `host` (the host's own namespace is named after it). */
+  exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput>;
+  /** Flows traced so far. */
+  flows(): Flow[];
+  topology(world: World): Topology;
+  /** Virtual (sim) or real (emu) nanoseconds since the run started. */
+  elapsedNs(): number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,285 @@
+/**
+ * The `docker` command on a scenario host: parses argv the way docker/cli does and runs it
+ * against the model inside one transaction. `docker exec` is handed back to the caller,
+ * since commands inside a container belong to the backend.
+ */
+import { all, first, parseFlags, ParsedFlags, requireArgs } from './argv';
+import { containerInspectObject, inspectJson, networkInspectObject, networkLsTable, psTable } from './format';
+import { connectNetwork, disconnectNetwork, removeContainer, runContainer, stopContainer } from '../model/containers';
+import { createNetwork, removeNetwork } from '../model/networks';
+import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
+import { removeEndpoint } from '../model/endpoints';
+import { DockerError, findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
+import { Network, World } from '../model/world';
+
+export interface CommandOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export type DockerOutcome = CommandOutput | { exec: { container: string; argv: string[] } };
+
+const ok = (stdout = ''): CommandOutput => ({ stdout, stderr: '', exitCode: 0 });
+
+const NETWORK_USAGE = `Usage:  docker network COMMAND
+
+Manage networks
+
+Commands:
+  connect     Connect a container to a network
+  create      Create a network
+  disconnect  Disconnect a container from a network
+  inspect     Display detailed information on one or more networks
+  ls          List networks
+  prune       Remove all unused networks
+  rm          Remove one or more networks
+
+Run 'docker network COMMAND --help' for more information on a command.`;
+
+const SWARM_USAGE = `Usage:  docker swarm COMMAND
+
+Manage Swarm
+
+Commands:
+  ca          Display and rotate the root CA
+  init        Initialize a swarm
+  join        Join a swarm as a node and/or manager
+  join-token  Manage join tokens
+  leave       Leave the swarm
+  unlock      Unlock swarm
+  unlock-key  Manage the unlock key
+  update      Update the swarm
+
+Run 'docker swarm COMMAND --help' for more information on a command.`;
+
+function mapOpts(values: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    o[eq < 0 ? v : v.slice(0, eq)] = eq < 0 ? '' : v.slice(eq + 1);
+  }
+  return o;
+}
+
+function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'create': {
+      const p = parseFlags('docker network create', rest, [
+        { long: 'driver', short: 'd', value: true }, { long: 'attachable' }, { long: 'subnet', value: true }, { long: 'gateway', value: true },
+        { long: 'internal' }, { long: 'opt', short: 'o', value: true }, { long: 'label', value: true }, { long: 'ip-range', value: true },
+        { long: 'ipv6' }, { long: 'scope', value: true },
+      ]);
+      requireArgs(p, 'docker network create', 'docker network create [OPTIONS] NETWORK', 'Create a network', 1);
+      const net = createNetwork(tx, host, {
+        name: p.args[0], driver: first(p, 'driver') ?? 'bridge', attachable: p.bools.has('attachable'), internal: p.bools.has('internal'),
+        subnet: first(p, 'subnet'), gateway: first(p, 'gateway'), options: mapOpts(all(p, 'opt')), labels: mapOpts(all(p, 'label')),
+      });
+      return ok(`${net.id}\n`);
+    }
+    case 'ls':
+    case 'list': {
+      const p = parseFlags('docker network ls', rest, [{ long: 'quiet', short: 'q' }, { long: 'no-trunc' }, { long: 'filter', short: 'f', value: true }, { long: 'format', value: true }]);
+      requireArgs(p, 'docker network ls', 'docker network ls [OPTIONS]', 'List networks', 0);
+      return ok(networkLsTable(visibleNetworks(tx.w, host) as Network[], { quiet: p.bools.has('quiet'), noTrunc: p.bools.has('no-trunc') }));
+    }
+    case 'inspect': {
+      const p = parseFlags('docker network inspect', rest, [{ long: 'format', short: 'f', value: true }, { long: 'verbose', short: 'v' }]);
+      requireArgs(p, 'docker network inspect', 'docker network inspect [OPTIONS] NETWORK [NETWORK...]', 'Display detailed information on one or more networks', 1, Infinity);
+      const found: unknown[] = [];
+      const errors: string[] = [];
+      for (const ref of p.args) {
+        const net = findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
+        if (net) found.push(networkInspectObject(tx.w as World, host, net));
+        else errors.push(`Error: No such network: ${ref}`);
+      }
+      return { stdout: inspectJson(found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
+    }
+    case 'rm':
+    case 'remove': {
+      const p = parseFlags('docker network rm', rest, [{ long: 'force', short: 'f' }]);
+      requireArgs(p, 'docker network rm', 'docker network rm NETWORK [NETWORK...]', 'Remove one or more networks', 1, Infinity);
+      let stdout = '';
+      const errors: string[] = [];
+      for (const ref of p.args) {
+        try {
+          removeNetwork(tx, host, ref);
+          stdout += `${ref}\n`;
+        } catch (e) {
+          if (!(e instanceof DockerError)) throw e;
+          errors.push(e.stderr);
+        }
+      }
+      return { stdout, stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
+    }
+    case 'connect':
+    case 'disconnect': {
+      const p = parseFlags(`docker network ${sub}`, rest, sub === 'connect'
+        ? [{ long: 'alias', value: true }, { long: 'ip', value: true }, { long: 'ip6', value: true }, { long: 'link', value: true }, { long: 'driver-opt', value: true }]
+        : [{ long: 'force', short: 'f' }]);
+      requireArgs(p, `docker network ${sub}`, `docker network ${sub} [OPTIONS] NETWORK CONTAINER`, sub === 'connect' ? 'Connect a container to a network' : 'Disconnect a container from a network', 2);
+      const c = findContainer(tx.host(host), p.args[1]);
+      if (!c) throw new DockerError(`Error response from daemon: No such container: ${p.args[1]}`, 1);
+      if (sub === 'connect') connectNetwork(tx, host, c, p.args[0], all(p, 'alias'), first(p, 'ip'));
+      else disconnectNetwork(tx, host, c, p.args[0], p.bools.has('force'));
+      return ok();
+    }
+    case undefined:
+      return ok(`\n${NETWORK_USAGE}\n`);
+    default:
+      throw new DockerError(`\n${NETWORK_USAGE}`, 1);
+  }
+}
+
+function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'init': {
+      const p = parseFlags('docker swarm init', rest, [
+        { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-port', value: true },
+        { long: 'data-path-addr', value: true }, { long: 'default-addr-pool', value: true }, { long: 'default-addr-pool-mask-length', value: true },
+        { long: 'force-new-cluster' }, { long: 'autolock' },
+      ]);
+      requireArgs(p, 'docker swarm init', 'docker swarm init [OPTIONS]', 'Initialize a swarm', 0);
+      const port = first(p, 'data-path-port');
+      if (port !== undefined && !(Number(port) >= 1024 && Number(port) <= 49151)) {
+        throw new DockerError(`Error response from daemon: data path port ${port} is outside the allowed range 1024-49151`, 1);
+      }
+      const mask = first(p, 'default-addr-pool-mask-length');
+      return ok(swarmInit(tx, host, { advertiseAddr: first(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: first(p, 'default-addr-pool'), defaultAddrPoolMaskLength: mask ? Number(mask) : undefined }));
+    }
+    case 'join': {
+      const p = parseFlags('docker swarm join', rest, [{ long: 'token', value: true }, { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-addr', value: true }, { long: 'availability', value: true }]);
+      requireArgs(p, 'docker swarm join', 'docker swarm join [OPTIONS] HOST:PORT', 'Join a swarm as a node and/or manager', 0, 1);
+      const token = first(p, 'token');
+      if (!token) throw new DockerError('Error response from daemon: invalid join token', 1);
+      return ok(swarmJoin(tx, host, token, p.args[0]));
+    }
+    case 'leave': {
+      const p = parseFlags('docker swarm leave', rest, [{ long: 'force', short: 'f' }]);
+      requireArgs(p, 'docker swarm leave', 'docker swarm leave [OPTIONS]', 'Leave the swarm', 0);
+      return ok(swarmLeave(tx, host, p.bools.has('force'), (net) => {
+        for (const ep of Object.values(net.endpoints).filter((e) => e.host === host && e.kind === 'container')) removeEndpoint(tx, net, ep, false);
+      }));
+    }
+    case 'join-token': {
+      const p = parseFlags('docker swarm join-token', rest, [{ long: 'quiet', short: 'q' }, { long: 'rotate' }]);
+      requireArgs(p, 'docker swarm join-token', 'docker swarm join-token [OPTIONS] (worker|manager)', 'Manage join tokens', 1);
+      return ok(swarmJoinToken(tx, host, p.args[0], p.bools.has('quiet')));
+    }
+    case undefined:
+      return ok(`\n${SWARM_USAGE}\n`);
+    default:
+      throw new DockerError(`\n${SWARM_USAGE}`, 1);
+  }
+}
+
+const RUN_FLAGS = [
+  { long: 'detach', short: 'd' }, { long: 'interactive', short: 'i' }, { long: 'tty', short: 't' }, { long: 'rm' },
+  { long: 'name', value: true }, { long: 'network', value: true }, { long: 'net', value: true }, { long: 'network-alias', value: true },
+  { long: 'net-alias', value: true }, { long: 'ip', value: true }, { long: 'hostname', short: 'h', value: true }, { long: 'env', short: 'e', value: true },
+  { long: 'privileged' }, { long: 'cap-add', value: true }, { long: 'publish', short: 'p', value: true }, { long: 'volume', short: 'v', value: true },
+  { long: 'entrypoint', value: true }, { long: 'workdir', short: 'w', value: true }, { long: 'user', short: 'u', value: true },
+];
+
+function runCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
+  requireArgs(p, 'docker run', 'docker run [OPTIONS] IMAGE [COMMAND] [ARG...]', 'Run a command in a new container', 1, Infinity);
+  const detach = p.bools.has('detach');
+  const name = first(p, 'name');
+  if (name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+    throw new DockerError(`docker: Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.\nSee 'docker run --help'.`, 125);
+  }
+  let created: string | undefined;
+  try {
+    const c = runContainer(tx, host, {
+      name, image: p.args[0], command: p.args.slice(1), network: first(p, 'network') ?? first(p, 'net'),
+      aliases: [...all(p, 'network-alias'), ...all(p, 'net-alias')], ip: first(p, 'ip'), hostname: first(p, 'hostname'),
+      autoRemove: p.bools.has('rm'), interactive: p.bools.has('interactive') || p.bools.has('tty'),
+    });
+    created = c.id;
+  } catch (e) {
+    // A network refused at start leaves the container Created; -d still printed its id.
+    if (e instanceof DockerError && e.exitCode === 125 && /attach to network|network .* not found|attaching to network/.test(e.stderr)) {
+      const c = name ? Object.values(tx.host(host).containers).find((x) => x.name === name) : undefined;
+      throw new DockerError(e.stderr, 125, detach && c ? `${c.id}\n` : '');
+    }
+    throw e;
+  }
+  return ok(detach ? `${created}\n` : '');
+}
+
+function containerRef(tx: Tx, host: string, ref: string) {
+  const c = findContainer(tx.host(host), ref);
+  if (!c) throw new DockerError(`Error: No such container: ${ref}`, 1);
+  return c;
+}
+
+/** Runs one `docker …` command line on a host. Throws DockerError for Docker's refusals. */
+export function dockerCommand(tx: Tx, host: string, argv: string[]): DockerOutcome {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'swarm':
+      return swarmCommand(tx, host, rest);
+    case 'network':
+      return networkCommand(tx, host, rest);
+    case 'run':
+      return runCommand(tx, host, parseFlags('docker run', rest, RUN_FLAGS, true));
+    case 'ps': {
+      const p = parseFlags('docker ps', rest, [{ long: 'all', short: 'a' }, { long: 'quiet', short: 'q' }, { long: 'no-trunc' }]);
+      return ok(psTable(Object.values(tx.host(host).containers), tx.now(), { all: p.bools.has('all'), quiet: p.bools.has('quiet'), noTrunc: p.bools.has('no-trunc') }));
+    }
+    case 'stop': {
+      const p = parseFlags('docker stop', rest, [{ long: 'time', short: 't', value: true }]);
+      requireArgs(p, 'docker stop', 'docker stop [OPTIONS] CONTAINER [CONTAINER...]', 'Stop one or more running containers', 1, Infinity);
+      let stdout = '';
+      for (const ref of p.args) {
+        stopContainer(tx, containerRef(tx, host, ref));
+        stdout += `${ref}\n`;
+      }
+      return ok(stdout);
+    }
+    case 'rm': {
+      const p = parseFlags('docker rm', rest, [{ long: 'force', short: 'f' }, { long: 'volumes', short: 'v' }]);
+      requireArgs(p, 'docker rm', 'docker rm [OPTIONS] CONTAINER [CONTAINER...]', 'Remove one or more containers', 1, Infinity);
+      let stdout = '';
+      for (const ref of p.args) {
+        const c = findContainer(tx.host(host), ref);
+        if (!c) throw new DockerError(`Error: No such container: ${ref}`, 1);
+        if (c.state === 'running' && !p.bools.has('force')) {
+          throw new DockerError(`Error response from daemon: You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, 1);
+        }
+        const autoRemove = c.autoRemove;
+        stopContainer(tx, c);
+        if (!autoRemove) removeContainer(tx, c);
+        stdout += `${ref}\n`;
+      }
+      return ok(stdout);
+    }
+    case 'exec': {
+      const p = parseFlags('docker exec', rest, [{ long: 'interactive', short: 'i' }, { long: 'tty', short: 't' }, { long: 'detach', short: 'd' }, { long: 'env', short: 'e', value: true }, { long: 'user', short: 'u', value: true }, { long: 'workdir', short: 'w', value: true }], true);
+      requireArgs(p, 'docker exec', 'docker exec [OPTIONS] CONTAINER COMMAND [ARG...]', 'Run a command in a running container', 2, Infinity);
+      const c = containerRef(tx, host, p.args[0]);
+      if (c.state !== 'running') throw new DockerError(`Error response from daemon: Container ${c.id} is not running`, 1);
+      return { exec: { container: c.id, argv: p.args.slice(1) } };
+    }
+    case 'inspect': {
+      const p = parseFlags('docker inspect', rest, [{ long: 'format', short: 'f', value: true }, { long: 'type', value: true }, { long: 'size', short: 's' }]);
+      requireArgs(p, 'docker inspect', 'docker inspect [OPTIONS] NAME|ID [NAME|ID...]', 'Return low-level information on Docker objects', 1, Infinity);
+      const found: unknown[] = [];
+      const errors: string[] = [];
+      for (const ref of p.args) {
+        const c = findContainer(tx.host(host), ref);
+        const net = c ? undefined : findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
+        if (c) found.push(containerInspectObject(tx.w as World, c));
+        else if (net) found.push(networkInspectObject(tx.w as World, host, net));
+        else errors.push(`Error: No such object: ${ref}`);
+      }
+      return { stdout: inspectJson(found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
+    }
+    case undefined:
+      return ok('\nUsage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n');
+    default:
+      throw new DockerError(`docker: '${cmd}' is not a docker command.\nSee 'docker --help'`, 1);
+  }
+}

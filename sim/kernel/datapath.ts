@@ -1,0 +1,545 @@
+/**
+ * Moves real frames through the simulated kernels: an IPv4 stack per namespace (routes,
+ * ARP, fragmentation and reassembly, ICMP echo), veth pairs, a learning bridge, the vxlan
+ * device (proxy ARP, FDB, encapsulation on its UDP socket), and the underlay segment.
+ * Every device a traced frame crosses adds a hop, numbered by the seed's eight steps.
+ */
+import { SimKernel } from './kernel';
+import { SimLink, SimNetns } from './objects';
+import { EventQueue } from './clock';
+import { SimHop } from './hop';
+import { Flow, HopEvent } from '../trace/types';
+import { BROADCAST_MAC, ipv4ToNumber, macToString, ZERO_MAC } from '../wire/addr';
+import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet';
+import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../wire/arp';
+import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, Ipv4Repr, parseIpv4 } from '../wire/ipv4';
+import { emitIcmp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp } from '../wire/icmp';
+import { emitUdp, parseUdp } from '../wire/udp';
+import { emitVxlan, parseVxlan, VXLAN_FLAG_I, VXLAN_HEADER_LEN } from '../wire/vxlan';
+import { maskOf } from '../model/ipam';
+import { PcapWriter } from '../pcap/writer';
+import { EPOCH_NS } from '../model/world';
+
+/** A frame in flight and what it belongs to (like an skb and its mark). */
+export interface Skb {
+  frame: Buffer;
+  flow?: Flow;
+  dir: 'request' | 'reply';
+  /** What a hop should say about this frame (step 4's "FDB mac -> vtep"). */
+  note?: string;
+}
+
+/** Default delays; a ping over the overlay takes a few tenths of a millisecond. */
+export const DEFAULT_DELAYS = { veth: 2_000, bridge: 3_000, vxlan: 9_000, stack: 6_000, underlay: 45_000, dns: 25_000 };
+
+export interface EchoSocket {
+  onReply(seq: number, ttl: number, bytes: number, from: string): void;
+  onError(seq: number, message: string): void;
+}
+
+type Route = { dev: SimLink; via?: string; src: string; local: boolean };
+
+const NEIGH_RETRIES = 3;
+const NEIGH_RETRY_NS = 1_000_000_000;
+const REASSEMBLY_TIMEOUT_NS = 30_000_000_000;
+
+export class Datapath {
+  readonly clock = new EventQueue();
+  readonly flows: Flow[] = [];
+  delays = { ...DEFAULT_DELAYS };
+  /** Capture writers per capture point, when --pcap-dir is given. */
+  pcaps?: Map<string, PcapWriter>;
+  /** Hop events recorded (for benchmarks). */
+  hopCount = 0;
+  private readonly echoSockets = new Map<string, EchoSocket>();
+  private readonly pending = new Map<string, { skbs: Skb[]; tries: number; onFail: (skb: Skb) => void }>();
+  private readonly fragments = new Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb }>();
+  private ipId = 0x1c46;
+
+  constructor(readonly kernel: SimKernel) {}
+
+  // ── tracing ────────────────────────────────────────────────────────────────
+
+  /** Where a namespace sits in Docker's layout decides the step numbers of its hops. */
+  role(ns: SimNetns): 'host' | 'overlay' | 'sandbox' {
+    if (ns.name === ns.host.name) return 'host';
+    for (const l of ns.links.values()) if (l.type === 'vxlan') return 'overlay';
+    return 'sandbox';
+  }
+
+  record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string, reason?: string, frame = skb.frame): void {
+    this.capture(link, frame);
+    if (!skb.flow) return;
+    this.hopCount++;
+    skb.flow.hops.push(new SimHop(step, skb.dir, link.netns.host.name, link.netns.name, link.name, event, this.clock.now, frame, note, reason));
+  }
+
+  private capture(link: SimLink, frame: Buffer): void {
+    if (!this.pcaps || link.type === 'bridge') return;
+    const key = `${link.netns.host.name}-${link.netns.name}-${link.name}`;
+    let w = this.pcaps.get(key);
+    if (!w) this.pcaps.set(key, (w = new PcapWriter('nano')));
+    w.add(EPOCH_NS + BigInt(this.clock.now), frame);
+  }
+
+  drop(skb: Skb, step: number | undefined, link: SimLink, reason: string): void {
+    if (!skb.flow) return;
+    this.hopCount++;
+    skb.flow.hops.push(new SimHop(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop', this.clock.now, skb.frame, undefined, reason));
+  }
+
+  newFlow(kind: Flow['kind'], from: string, to: string): Flow {
+    const flow: Flow = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${this.flows.filter((f) => f.kind === kind).length + 1}`, kind, from, to, hops: [] };
+    this.flows.push(flow);
+    return flow;
+  }
+
+  // ── IPv4 stack ─────────────────────────────────────────────────────────────
+
+  nextIpId(): number {
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return this.ipId;
+  }
+
+  isLocal(ns: SimNetns, ip: string): boolean {
+    if (ip.startsWith('127.')) return true;
+    for (const l of ns.links.values()) for (const a of l.addrs) if (a.ip === ip) return true;
+    return false;
+  }
+
+  /** Longest-prefix match over connected routes of up links and static routes. */
+  route(ns: SimNetns, dst: string): Route | undefined {
+    const lo = ns.links.get('lo')!;
+    if (this.isLocal(ns, dst)) return { dev: lo, src: dst.startsWith('127.') ? '127.0.0.1' : dst, local: true };
+    const d = ipv4ToNumber(dst);
+    let best: Route | undefined;
+    let bestLen = -1;
+    for (const l of ns.links.values()) {
+      if (!l.up || l.type === 'loopback') continue;
+      for (const a of l.addrs) {
+        const m = maskOf(a.prefixLength);
+        if (a.prefixLength > bestLen && ((ipv4ToNumber(a.ip) & m) >>> 0) === ((d & m) >>> 0)) {
+          best = { dev: l, src: a.ip, local: false };
+          bestLen = a.prefixLength;
+        }
+      }
+    }
+    for (const r of ns.routes) {
+      const len = r.dst === 'default' ? 0 : Number(r.dst.split('/')[1]);
+      const base = r.dst === 'default' ? 0 : ipv4ToNumber(r.dst.split('/')[0]);
+      const m = maskOf(len);
+      if (len > bestLen && ((base & m) >>> 0) === ((d & m) >>> 0)) {
+        const dev = ns.links.get(r.dev);
+        if (!dev?.up) continue;
+        best = { dev, via: r.via, src: dev.addrs[0]?.ip ?? '0.0.0.0', local: false };
+        bestLen = len;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Sends an IPv4 datagram from a namespace: route, fragment to the device MTU, resolve
+   * the next hop, transmit. Returns an error text for the sender (as the socket would).
+   */
+  ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir']): string | undefined {
+    const r = this.route(ns, ip.dst);
+    if (!r) return 'Network is unreachable';
+    const repr: Ipv4Repr = { ...ip, src: ip.src ?? r.src, options: Buffer.alloc(0) };
+    if (r.local) {
+      const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
+      const skb: Skb = { frame, flow, dir };
+      const dns = dnsDirection(frame);
+      this.record(skb, dns ? 0 : undefined, r.dev, dns ?? 'send');
+      this.clock.schedule(this.delays.stack, () => this.ipInput(ns, r.dev, skb));
+      return undefined;
+    }
+    const mtu = r.dev.mtu;
+    if (20 + payload.length <= mtu) {
+      this.neighOutput(ns, r.dev, r.via ?? ip.dst, { frame: emitIpv4(repr, payload), flow, dir });
+      return undefined;
+    }
+    if (repr.dontFragment) return `message too long, mtu=${mtu}`;
+    const chunk = Math.floor((mtu - 20) / 8) * 8;
+    for (let off = 0; off < payload.length; off += chunk) {
+      const part = payload.subarray(off, Math.min(off + chunk, payload.length));
+      const frag = emitIpv4({ ...repr, fragmentOffset: off, moreFragments: off + chunk < payload.length }, part);
+      this.neighOutput(ns, r.dev, r.via ?? ip.dst, { frame: frag, flow, dir });
+    }
+    return undefined;
+  }
+
+  /** Resolves the next hop's MAC (ARP) and transmits; `skb.frame` holds the IP datagram here. */
+  private neighOutput(ns: SimNetns, dev: SimLink, nexthop: string, skb: Skb): void {
+    const key = `${dev.name}|${nexthop}`;
+    const n = ns.neigh.get(key);
+    if (n?.mac && n.state !== 'INCOMPLETE') {
+      this.l2Send(dev, n.mac, ETHERTYPE_IPV4, skb);
+      return;
+    }
+    let p = this.pending.get(`${ns.host.name}|${ns.name}|${key}`);
+    if (p) {
+      p.skbs.push(skb);
+      return;
+    }
+    p = { skbs: [skb], tries: 0, onFail: (s) => this.neighFailed(ns, dev, s) };
+    this.pending.set(`${ns.host.name}|${ns.name}|${key}`, p);
+    ns.neigh.set(key, { ip: nexthop, dev: dev.name, state: 'INCOMPLETE' });
+    this.arpSolicit(ns, dev, nexthop, skb);
+  }
+
+  private arpSolicit(ns: SimNetns, dev: SimLink, target: string, cause: Skb): void {
+    const pkey = `${ns.host.name}|${ns.name}|${dev.name}|${target}`;
+    const p = this.pending.get(pkey);
+    if (!p) return;
+    if (p.tries >= NEIGH_RETRIES) {
+      this.pending.delete(pkey);
+      ns.neigh.set(`${dev.name}|${target}`, { ip: target, dev: dev.name, state: 'INCOMPLETE' });
+      ns.neigh.delete(`${dev.name}|${target}`);
+      for (const s of p.skbs) p.onFail(s);
+      return;
+    }
+    p.tries++;
+    const src = dev.addrs[0]?.ip ?? '0.0.0.0';
+    const arp = emitArp({ opcode: ARP_REQUEST, senderMac: dev.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: target });
+    const frame = emitEthernet({ src: dev.mac, dst: BROADCAST_MAC, ethertype: ETHERTYPE_ARP }, arp);
+    this.devXmit(dev, { frame, flow: p.tries === 1 ? cause.flow : undefined, dir: cause.dir });
+    this.clock.schedule(NEIGH_RETRY_NS, () => this.arpSolicit(ns, dev, target, cause));
+  }
+
+  /** Queued datagrams whose next hop never answered: the sender hears "Destination Host Unreachable". */
+  private neighFailed(ns: SimNetns, dev: SimLink, skb: Skb): void {
+    const h = parseIpv4(skb.frame);
+    if (!h.ok || h.repr.protocol !== IPPROTO_ICMP) return;
+    const icmp = parseIcmp(h.payload);
+    if (!icmp.ok || icmp.repr.kind !== 'echo') return;
+    this.echoSockets.get(`${ns.host.name}|${ns.name}|${icmp.repr.ident}`)?.onError(icmp.repr.seq, `From ${h.repr.src} icmp_seq=${icmp.repr.seq} Destination Host Unreachable`);
+    void dev;
+  }
+
+  private l2Send(dev: SimLink, dstMac: string, ethertype: number, skb: Skb): void {
+    const frame = emitEthernet({ src: dev.mac, dst: dstMac, ethertype }, skb.frame);
+    this.devXmit(dev, { frame, flow: skb.flow, dir: skb.dir, note: skb.note });
+  }
+
+  // ── devices ────────────────────────────────────────────────────────────────
+
+  /** A frame leaves a device. */
+  devXmit(dev: SimLink, skb: Skb): void {
+    if (!dev.up) return this.drop(skb, undefined, dev, 'link down');
+    const role = this.role(dev.netns);
+    if (dev.type === 'veth') {
+      const peer = dev.peer!;
+      const arp = arpOpcode(skb.frame);
+      if (role === 'sandbox') this.record(skb, 1, dev, arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send');
+      // An ARP reply heading back to the container that asked is still step 1's resolution.
+      else if (role === 'overlay') this.record(skb, arp === ARP_REPLY ? 1 : 8, dev, 'bridge-forward');
+      else this.record(skb, undefined, dev, 'send');
+      this.clock.schedule(this.delays.veth, () => this.devRecv(peer, skb));
+    } else if (dev.type === 'bridge') {
+      this.bridgeForward(dev, undefined, skb);
+    } else if (dev.type === 'vxlan') {
+      this.vxlanXmit(dev, skb);
+    } else if (dev.type === 'underlay') {
+      const encap = isVxlanFrame(skb.frame, dev.netns);
+      const arp = arpOpcode(skb.frame);
+      this.record(skb, encap ? 4 : undefined, dev, encap ? 'encap' : arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send', encap ? skb.note : undefined);
+      this.segmentXmit(dev, skb, encap);
+    } else if (dev.type === 'loopback') {
+      this.clock.schedule(this.delays.stack, () => this.devRecv(dev, skb));
+    }
+  }
+
+  /** A frame arrives on a device. */
+  devRecv(dev: SimLink, skb: Skb): void {
+    if (!dev.up) return this.drop(skb, undefined, dev, 'link down');
+    if (dev.master) {
+      if (this.role(dev.netns) === 'overlay' && dev.type === 'veth') this.record(skb, 2, dev, 'veth-cross');
+      this.bridgeForward(dev.master, dev, skb);
+      return;
+    }
+    if (!accepts(dev, skb.frame)) return;
+    if (this.role(dev.netns) === 'sandbox' && dev.type === 'veth') {
+      const arp = arpOpcode(skb.frame);
+      this.record(skb, arp === ARP_REPLY ? 1 : 8, dev, arp === ARP_REPLY ? 'arp-reply' : arp === ARP_REQUEST ? 'arp-request' : 'deliver');
+    }
+    this.l3Input(dev, skb);
+  }
+
+  private l3Input(dev: SimLink, skb: Skb): void {
+    const ethertype = skb.frame.readUInt16BE(12);
+    if (ethertype === ETHERTYPE_ARP) this.arpInput(dev.netns, dev, skb);
+    else if (ethertype === ETHERTYPE_IPV4) this.ipInput(dev.netns, dev, skb);
+  }
+
+  private bridgeForward(br: SimLink, inPort: SimLink | undefined, skb: Skb): void {
+    const f = skb.frame;
+    const src = macToString(f, 6), dst = macToString(f, 0);
+    if (inPort && !br.fdb.get(src)?.local) br.fdb.set(src, { port: inPort, local: false, updatedNs: this.clock.now });
+    const out = (port: SimLink, flood: boolean) => {
+      if (port === inPort || !port.up) return;
+      // Flooded copies stay traced only where they will be taken: vxlan0, or the port whose container accepts them.
+      const traced = !flood || port.type === 'vxlan' || (port.peer !== undefined && accepts(port.peer, f));
+      const copy: Skb = { frame: f, flow: traced ? skb.flow : undefined, dir: skb.dir };
+      this.clock.schedule(this.delays.bridge, () => this.portXmit(port, copy, flood));
+    };
+    if (dst === BROADCAST_MAC) {
+      for (const p of br.ports) out(p, true);
+      if (inPort) this.clock.schedule(this.delays.bridge, () => this.l3Input(br, { frame: f, dir: skb.dir }));
+      return;
+    }
+    if (dst === br.mac && inPort) {
+      this.clock.schedule(this.delays.bridge, () => this.l3Input(br, skb));
+      return;
+    }
+    const e = br.fdb.get(dst);
+    if (e && !e.local) out(e.port, false);
+    else if (!e) for (const p of br.ports) out(p, true);
+  }
+
+  private portXmit(port: SimLink, skb: Skb, flood: boolean): void {
+    if (port.type === 'vxlan') {
+      this.record(skb, 3, port, flood ? 'bridge-flood' : 'bridge-forward');
+      this.vxlanXmit(port, skb);
+    } else {
+      this.devXmit(port, skb);
+    }
+  }
+
+  private vxlanXmit(vx: SimLink, skb: Skb): void {
+    const v = vx.vxlan!;
+    const f = skb.frame;
+    const ethertype = f.readUInt16BE(12);
+    const dst = macToString(f, 0);
+    if (ethertype === ETHERTYPE_ARP && v.proxy) {
+      const arp = parseArp(f.subarray(ETHERNET_HEADER_LEN));
+      if (!arp.ok || arp.repr.opcode !== ARP_REQUEST) return;
+      const n = vx.netns.neigh.get(`${vx.name}|${arp.repr.targetIp}`);
+      if (!n?.mac) return this.drop(skb, 3, vx, `no neighbour entry for ${arp.repr.targetIp} (l3miss)`);
+      const reply = emitEthernet({ src: n.mac, dst: arp.repr.senderMac, ethertype: ETHERTYPE_ARP },
+        emitArp({ opcode: ARP_REPLY, senderMac: n.mac, senderIp: arp.repr.targetIp, targetMac: arp.repr.senderMac, targetIp: arp.repr.senderIp }));
+      const r: Skb = { frame: reply, flow: skb.flow, dir: skb.dir };
+      this.clock.schedule(this.delays.vxlan, () => {
+        this.record(r, 3, vx, 'arp-proxy-reply', `vxlan0 proxy: ${arp.repr.targetIp} is at ${n.mac} (static neighbour)`);
+        this.bridgeForward(vx.master!, vx, r);
+      });
+      return;
+    }
+    const e = v.fdb.get(dst) ?? v.fdb.get(ZERO_MAC);
+    if (!e) return this.drop(skb, 4, vx, `no fdb entry for ${dst} (l2miss)`);
+    const sport = vxlanSourcePort(f);
+    const payload = emitUdp({ srcPort: sport, dstPort: v.dstport }, emitVxlan({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, f));
+    this.clock.schedule(this.delays.vxlan, () => {
+      const out: Skb = { frame: payload, flow: skb.flow, dir: skb.dir, note: `FDB ${dst} -> ${e.dst}` };
+      const err = this.ipSendSkb(v.linkNetns, e.dst, out);
+      if (err) this.drop(skb, 4, vx, err);
+    });
+  }
+
+  /** Sends a UDP-in-IP payload prepared by vxlan from its socket's namespace (outer DF clear, TTL 64). */
+  private ipSendSkb(ns: SimNetns, dst: string, skb: Skb): string | undefined {
+    const r = this.route(ns, dst);
+    if (!r || r.local) return `no route to ${dst}`;
+    const ip = emitIpv4({ src: r.src, dst, protocol: IPPROTO_UDP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, skb.frame);
+    const out: Skb = { frame: ip, flow: skb.flow, dir: skb.dir, note: skb.note };
+    this.neighOutput(ns, r.dev, r.via ?? dst, out);
+    return undefined;
+  }
+
+  private segmentXmit(dev: SimLink, skb: Skb, encap: boolean): void {
+    const dst = macToString(skb.frame, 0);
+    for (const other of this.kernel.underlay.values()) {
+      if (other === dev || (dst !== BROADCAST_MAC && other.mac !== dst)) continue;
+      this.clock.schedule(this.delays.underlay, () => {
+        if (encap) this.recordSegment(skb, dev, other);
+        this.devRecv(other, skb);
+      });
+    }
+  }
+
+  /** Step 5: the underlay segment between two hosts' interfaces. */
+  private recordSegment(skb: Skb, from: SimLink, to: SimLink): void {
+    if (!skb.flow) return;
+    this.hopCount++;
+    skb.flow.hops.push(new SimHop(5, skb.dir, 'underlay', 'underlay', 'segment', 'underlay', this.clock.now, skb.frame, `${from.netns.host.name}:${from.name} → ${to.netns.host.name}:${to.name}`));
+  }
+
+  // ── input ──────────────────────────────────────────────────────────────────
+
+  private arpInput(ns: SimNetns, dev: SimLink, skb: Skb): void {
+    const p = parseArp(skb.frame.subarray(ETHERNET_HEADER_LEN));
+    if (!p.ok) return;
+    const a = p.repr;
+    const ours = dev.addrs.some((x) => x.ip === a.targetIp);
+    if (a.opcode === ARP_REQUEST && ours) {
+      ns.neigh.set(`${dev.name}|${a.senderIp}`, { ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
+      const reply = emitEthernet({ src: dev.mac, dst: a.senderMac, ethertype: ETHERTYPE_ARP },
+        emitArp({ opcode: ARP_REPLY, senderMac: dev.mac, senderIp: a.targetIp, targetMac: a.senderMac, targetIp: a.senderIp }));
+      this.devXmit(dev, { frame: reply, flow: skb.flow, dir: skb.dir });
+    } else if (a.opcode === ARP_REPLY) {
+      const key = `${dev.name}|${a.senderIp}`;
+      ns.neigh.set(key, { ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
+      const pkey = `${ns.host.name}|${ns.name}|${key}`;
+      const p2 = this.pending.get(pkey);
+      if (p2) {
+        this.pending.delete(pkey);
+        for (const s of p2.skbs) this.l2Send(dev, a.senderMac, ETHERTYPE_IPV4, s);
+      }
+    }
+  }
+
+  ipInput(ns: SimNetns, dev: SimLink, skb: Skb): void {
+    const l3 = skb.frame.subarray(ETHERNET_HEADER_LEN);
+    const p = parseIpv4(l3);
+    if (!p.ok || !p.repr.checksumOk) return this.drop(skb, undefined, dev, 'bad IPv4 header');
+    const h = p.repr;
+    if (!this.isLocal(ns, h.dst)) return this.drop(skb, undefined, dev, 'not for this namespace (ip_forward is 0)');
+    if (h.moreFragments || h.fragmentOffset > 0) return this.reassemble(ns, dev, h, p.payload, skb);
+    this.deliver(ns, dev, h, p.payload, skb);
+  }
+
+  private reassemble(ns: SimNetns, dev: SimLink, h: Ipv4Header, payload: Buffer, skb: Skb): void {
+    const key = `${ns.host.name}|${ns.name}|${h.src}|${h.dst}|${h.id}|${h.protocol}`;
+    let r = this.fragments.get(key);
+    if (!r) {
+      this.fragments.set(key, (r = { parts: new Map(), header: h, skb }));
+      this.clock.schedule(REASSEMBLY_TIMEOUT_NS, () => this.fragments.delete(key));
+    }
+    r.parts.set(h.fragmentOffset, Buffer.from(payload));
+    if (!h.moreFragments) r.total = h.fragmentOffset + payload.length;
+    if (r.total === undefined) return;
+    let have = 0;
+    for (const [off, part] of [...r.parts].sort((a, b) => a[0] - b[0])) {
+      if (off !== have) return;
+      have += part.length;
+    }
+    if (have !== r.total) return;
+    this.fragments.delete(key);
+    const whole = Buffer.concat([...r.parts].sort((a, b) => a[0] - b[0]).map(([, b]) => b));
+    this.deliver(ns, dev, { ...r.header, moreFragments: false, fragmentOffset: 0 }, whole, skb);
+  }
+
+  private deliver(ns: SimNetns, dev: SimLink, h: Ipv4Header, payload: Buffer, skb: Skb): void {
+    if (h.protocol === IPPROTO_ICMP) {
+      const icmp = parseIcmp(payload);
+      if (!icmp.ok || icmp.repr.kind !== 'echo') return;
+      const e = icmp.repr;
+      if (e.type === ICMP_ECHO_REQUEST) {
+        const reply = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REPLY, code: 0, ident: e.ident, seq: e.seq, data: e.data });
+        this.clock.schedule(this.delays.stack, () => {
+          this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: 20 + reply.length <= (this.route(ns, h.src)?.dev.mtu ?? 1500), moreFragments: false, fragmentOffset: 0 }, reply, skb.flow, 'reply');
+        });
+      } else {
+        this.echoSockets.get(`${ns.host.name}|${ns.name}|${e.ident}`)?.onReply(e.seq, h.ttl, payload.length, h.src);
+      }
+      return;
+    }
+    if (h.protocol === IPPROTO_UDP) {
+      const u = parseUdp(payload);
+      if (!u.ok) return;
+      for (const vx of this.vxlanSockets(ns, u.repr.dstPort)) {
+        const vh = parseVxlan(u.payload);
+        if (!vh.ok || vh.repr.vni !== vx.vxlan!.vni) continue;
+        this.record(skb, 6, dev, 'udp-deliver', `UDP ${u.repr.dstPort} → ${vx.name} in ${vx.netns.name} (VNI ${vh.repr.vni})`);
+        const inner: Skb = { frame: u.payload.subarray(VXLAN_HEADER_LEN), flow: skb.flow, dir: skb.dir };
+        this.clock.schedule(this.delays.vxlan, () => this.vxlanRecv(vx, inner, h.src));
+        return;
+      }
+      this.udpHandlers.get(`${ns.host.name}|${ns.name}|${h.dst}|${u.repr.dstPort}`)?.(h, u.repr.srcPort, u.payload, skb);
+    }
+  }
+
+  private vxlanSockets(ns: SimNetns, port: number): SimLink[] {
+    const found: SimLink[] = [];
+    for (const other of ns.host.namespaces.values()) {
+      for (const l of other.links.values()) if (l.vxlan && l.vxlan.linkNetns === ns && l.vxlan.dstport === port && l.up) found.push(l);
+    }
+    return found;
+  }
+
+  private vxlanRecv(vx: SimLink, skb: Skb, vtep: string): void {
+    const src = macToString(skb.frame, 6);
+    if (vx.vxlan!.learning && !vx.vxlan!.fdb.get(src)?.permanent) vx.vxlan!.fdb.set(src, { dst: vtep, permanent: false });
+    this.record(skb, 7, vx, 'decap');
+    this.bridgeForward(vx.master!, vx, skb);
+  }
+
+  /**
+   * A DF datagram over the device MTU never leaves: the kernel reports ICMP fragmentation
+   * needed to the sending socket. The drop hop carries that ICMP message, quoting the
+   * datagram's header and first 8 payload bytes.
+   */
+  recordLocalError(ns: SimNetns, dev: SimLink, payload: Buffer, dst: string, flow: Flow, reason: string): void {
+    const src = dev.addrs[0]?.ip ?? '0.0.0.0';
+    const datagram = emitIpv4({ src, dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.ipId, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, payload);
+    const icmp = emitIcmp({ kind: 'unreachable', type: 3, code: 4, mtu: dev.mtu, quoted: datagram.subarray(0, 28) });
+    const frame = emitEthernet({ src: dev.mac, dst: dev.mac, ethertype: ETHERTYPE_IPV4 },
+      emitIpv4({ src, dst: src, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0xc0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, icmp));
+    this.hopCount++;
+    flow.hops.push(new SimHop(1, 'request', ns.host.name, ns.name, dev.name, 'drop', this.clock.now, frame,
+      `ICMP fragmentation needed (mtu ${dev.mtu}) to the sending socket`, `DF set and ${datagram.length} bytes > mtu ${dev.mtu}: ${reason}`));
+  }
+
+  // ── sockets ────────────────────────────────────────────────────────────────
+
+  readonly udpHandlers = new Map<string, (h: Ipv4Header, srcPort: number, payload: Buffer, skb: Skb) => void>();
+
+  openEcho(ns: SimNetns, ident: number, socket: EchoSocket): () => void {
+    const key = `${ns.host.name}|${ns.name}|${ident}`;
+    this.echoSockets.set(key, socket);
+    return () => this.echoSockets.delete(key);
+  }
+}
+
+/** UDP to port 53 is a query, from port 53 an answer (step 0, on lo). */
+function dnsDirection(f: Buffer): 'dns-query' | 'dns-answer' | undefined {
+  if (f[14 + 9] !== IPPROTO_UDP) return undefined;
+  const udp = 14 + (f[14] & 15) * 4;
+  if (f.readUInt16BE(udp + 2) === 53) return 'dns-query';
+  if (f.readUInt16BE(udp) === 53) return 'dns-answer';
+  return undefined;
+}
+
+function arpOpcode(f: Buffer): number | undefined {
+  return f.length >= 22 && f.readUInt16BE(12) === ETHERTYPE_ARP ? f.readUInt16BE(20) : undefined;
+}
+
+/** Whether a device's stack takes a frame: addressed to it, or an ARP request for one of its addresses. */
+function accepts(dev: SimLink, f: Buffer): boolean {
+  if (dev.type === 'loopback') return true;
+  const dst = macToString(f, 0);
+  if (dst === dev.mac) return true;
+  if (dst !== BROADCAST_MAC) return false;
+  if (arpOpcode(f) !== ARP_REQUEST) return true;
+  const target = `${f[38]}.${f[39]}.${f[40]}.${f[41]}`;
+  return dev.addrs.some((a) => a.ip === target);
+}
+
+/** An Ethernet frame carrying UDP to one of the host's vxlan ports. */
+function isVxlanFrame(f: Buffer, ns: SimNetns): boolean {
+  if (f.length < 14 + 20 + 8 || f.readUInt16BE(12) !== ETHERTYPE_IPV4 || f[14 + 9] !== IPPROTO_UDP) return false;
+  const port = f.readUInt16BE(14 + (f[14] & 15) * 4 + 2);
+  for (const other of ns.host.namespaces.values()) for (const l of other.links.values()) if (l.vxlan?.linkNetns === ns && l.vxlan.dstport === port) return true;
+  return false;
+}
+
+/**
+ * The outer UDP source port: a hash of the inner flow folded into the ephemeral range, as
+ * Linux's udp_flow_src_port does. The hash is symmetric, so both directions use one port.
+ */
+export function vxlanSourcePort(inner: Buffer): number {
+  let a = 0, b = 0, proto = 0;
+  if (inner.length >= 34 && inner.readUInt16BE(12) === ETHERTYPE_IPV4) {
+    a = inner.readUInt32BE(26);
+    b = inner.readUInt32BE(30);
+    proto = inner[23];
+  } else {
+    a = inner.readUInt32BE(0);
+    b = inner.readUInt32BE(6);
+  }
+  const [lo, hi] = a < b ? [a, b] : [b, a];
+  let h = Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi ^ 0xc2b2ae35, 0x27d4eb2f) ^ proto;
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d) >>> 0;
+  return 32768 + (h % (60999 - 32768 + 1));
+}

@@ -1,0 +1,171 @@
+/**
+ * iproute2's view of the simulated kernel: `ip addr|link|route|neigh`, `ip -d link`,
+ * `bridge fdb show`, in the format of iproute2 6.1 (Debian 12) so that sim and emu read alike.
+ */
+import { SimLink, SimNetns } from './objects';
+import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
+import { maskOf } from '../model/ipam';
+
+export interface Output {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface RenderOptions {
+  /** Docker's namespaces are visible to `ip netns` (after `ln -s /var/run/docker/netns /var/run/netns`). */
+  namesVisible: boolean;
+}
+
+const out = (stdout: string): Output => ({ stdout, stderr: '', exitCode: 0 });
+const err = (stderr: string, exitCode = 1): Output => ({ stdout: '', stderr, exitCode });
+
+function sortedLinks(ns: SimNetns): SimLink[] {
+  return [...ns.links.values()].sort((a, b) => a.ifindex - b.ifindex);
+}
+
+function flags(l: SimLink): { flags: string; state: string; qdisc: string } {
+  if (l.type === 'loopback') return l.up ? { flags: 'LOOPBACK,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'LOOPBACK', state: 'DOWN', qdisc: 'noop' };
+  if (!l.up) return { flags: 'BROADCAST,MULTICAST', state: 'DOWN', qdisc: 'noop' };
+  if (l.type === 'veth' && !l.peer?.up) return { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'LOWERLAYERDOWN', qdisc: 'noqueue' };
+  if (l.type === 'bridge') {
+    if (l.ports.size === 0) return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' };
+    return [...l.ports].some((p) => p.carrier) ? { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UP', qdisc: 'noqueue' } : { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'DOWN', qdisc: 'noqueue' };
+  }
+  return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: l.type === 'vxlan' ? 'UNKNOWN' : 'UP', qdisc: 'noqueue' };
+}
+
+/** How a namespace refers to another: by name when names are visible, else by a per-namespace id. */
+function netnsRef(to: SimNetns, opts: RenderOptions, ids: Map<SimNetns, number>): string {
+  if (opts.namesVisible || to.name === to.host.name) return `link-netns ${to.name}`;
+  return `link-netnsid ${nsid(to, ids)}`;
+}
+
+function nsid(to: SimNetns, ids: Map<SimNetns, number>): number {
+  if (!ids.has(to)) ids.set(to, ids.size);
+  return ids.get(to)!;
+}
+
+function linkHeader(l: SimLink, mode: boolean, opts: RenderOptions, ids: Map<SimNetns, number>): string[] {
+  const f = flags(l);
+  let name = l.name;
+  let linkNetns = '';
+  if (l.type === 'veth' && l.peer) {
+    name += `@if${l.peer.ifindex}`;
+    if (l.peer.netns !== l.netns) linkNetns = ' ' + netnsRef(l.peer.netns, opts, ids);
+  } else if (l.type === 'vxlan' && l.vxlan && l.vxlan.linkNetns !== l.netns) {
+    name += `@if${l.ifindex}`;
+    linkNetns = ' ' + netnsRef(l.vxlan.linkNetns, opts, ids);
+  }
+  const master = l.master ? ` master ${l.master.name}` : '';
+  const head = `${l.ifindex}: ${name}: <${f.flags}> mtu ${l.mtu} qdisc ${f.qdisc}${master} state ${f.state}${mode ? ' mode DEFAULT' : ''} group default qlen 1000`;
+  const ether = l.type === 'loopback' ? `    link/loopback ${l.mac} brd 00:00:00:00:00:00` : `    link/ether ${l.mac} brd ff:ff:ff:ff:ff:ff${linkNetns}`;
+  return [head, ether];
+}
+
+function details(l: SimLink): string[] {
+  const lines: string[] = [];
+  if (l.vxlan) {
+    const v = l.vxlan;
+    const fl = [v.proxy && 'proxy', v.l2miss && 'l2miss', v.l3miss && 'l3miss', !v.learning && 'nolearning'].filter(Boolean).join(' ');
+    lines.push(`    vxlan id ${v.vni} srcport 0 0 dstport ${v.dstport} ${fl ? fl + ' ' : ''}ttl auto ageing ${v.ageing} udpcsum noudp6zerocsumtx noudp6zerocsumrx `);
+  } else if (l.type === 'veth') {
+    lines.push('    veth ');
+  } else if (l.type === 'bridge') {
+    lines.push('    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 vlan_protocol 802.1Q ');
+  }
+  if (l.master) lines.push(`    bridge_slave state ${l.carrier ? 'forwarding' : 'disabled'} priority 32 cost 2 hairpin off guard off root_block off fastleave off learning on flood on `);
+  return lines;
+}
+
+function broadcast(ip: string, prefixLength: number): string {
+  return numberToIpv4((ipv4ToNumber(ip) | ~maskOf(prefixLength)) >>> 0);
+}
+
+function addrLines(l: SimLink): string[] {
+  return l.addrs.flatMap((a) => [
+    l.type === 'loopback'
+      ? `    inet ${a.ip}/${a.prefixLength} scope host ${l.name}`
+      : `    inet ${a.ip}/${a.prefixLength}${a.prefixLength < 31 ? ` brd ${broadcast(a.ip, a.prefixLength)}` : ''} scope global ${l.name}`,
+    '       valid_lft forever preferred_lft forever',
+  ]);
+}
+
+function selectLinks(ns: SimNetns, args: string[]): SimLink[] | Output {
+  const rest = args.filter((a) => a !== 'show' && a !== 'list' && a !== 'dev');
+  if (rest.length === 0) return sortedLinks(ns);
+  const l = ns.links.get(rest[0]);
+  if (!l) return err(`Device "${rest[0]}" does not exist.\n`, 1);
+  return [l];
+}
+
+function networkOf(a: { ip: string; prefixLength: number }): string {
+  return `${numberToIpv4((ipv4ToNumber(a.ip) & maskOf(a.prefixLength)) >>> 0)}/${a.prefixLength}`;
+}
+
+/** Kernel routes for up links' addresses, then the static ones, as `ip route` orders them. */
+export function routeLines(ns: SimNetns): string[] {
+  const lines: string[] = [];
+  for (const r of ns.routes.filter((x) => x.dst === 'default')) lines.push(`default via ${r.via} dev ${r.dev} `);
+  const connected: [number, string][] = [];
+  for (const l of sortedLinks(ns)) {
+    if (l.type === 'loopback' || !l.up) continue;
+    for (const a of l.addrs) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${l.carrier ? '' : 'linkdown '}`]);
+  }
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), `${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev} `]);
+  connected.sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
+  return [...lines, ...connected.map(([, s]) => s)];
+}
+
+export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
+  let detail = false;
+  let i = 0;
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    if (argv[i] === '-d' || argv[i] === '-details') detail = true;
+    else if (argv[i] !== '-4') return err(`Option "${argv[i]}" is unknown, try "ip -help".\n`, 255);
+  }
+  const [object, ...args] = argv.slice(i);
+  const ids = new Map<SimNetns, number>();
+  const match = (word: string | undefined, full: string) => word !== undefined && word.length > 0 && full.startsWith(word);
+  if (match(object, 'address') || object === 'a') {
+    const links = selectLinks(ns, args);
+    if (!Array.isArray(links)) return links;
+    return out(links.flatMap((l) => [...linkHeader(l, false, opts, ids), ...(detail ? details(l) : []), ...addrLines(l)]).join('\n') + '\n');
+  }
+  if (match(object, 'link')) {
+    const links = selectLinks(ns, args);
+    if (!Array.isArray(links)) return links;
+    return out(links.flatMap((l) => [...linkHeader(l, true, opts, ids), ...(detail ? details(l) : [])]).join('\n') + '\n');
+  }
+  if (match(object, 'route')) {
+    const lines = routeLines(ns);
+    return out(lines.length ? lines.join('\n') + '\n' : '');
+  }
+  if (match(object, 'neighbour') || match(object, 'neighbor')) {
+    const lines = [...ns.neigh.values()].map((n) => (n.state === 'INCOMPLETE' ? `${n.ip} dev ${n.dev} INCOMPLETE ` : `${n.ip} dev ${n.dev} lladdr ${n.mac} ${n.state} `));
+    return out(lines.length ? lines.join('\n') + '\n' : '');
+  }
+  return err(`Object "${object ?? ''}" is unknown, try "ip help".\n`, 1);
+}
+
+export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
+  const [object, sub = 'show', ...rest] = argv;
+  if (object !== 'fdb' || (sub !== 'show' && sub !== 'list')) return err(`Command "${argv.join(' ')}" is unknown, try "bridge help".\n`, 1);
+  const devFilter = rest[0] === 'dev' ? rest[1] : rest[0];
+  const ids = new Map<SimNetns, number>();
+  const lines: string[] = [];
+  for (const l of sortedLinks(ns)) {
+    if (devFilter && l.name !== devFilter) continue;
+    if (l.master) {
+      for (const [mac, e] of l.master.fdb) if (e.port === l) lines.push(`${mac} dev ${l.name} ${e.local ? '' : 'vlan 1 '}master ${l.master.name} ${e.local ? 'permanent' : ''}`.trimEnd());
+    }
+    if (l.vxlan) {
+      for (const [mac, e] of l.vxlan.fdb) {
+        // bridge(8) always prints the numeric id of the socket's namespace.
+        const ref = l.vxlan.linkNetns !== l.netns ? ` link-netnsid ${nsid(l.vxlan.linkNetns, ids)}` : '';
+        lines.push(`${mac} dev ${l.name} dst ${e.dst}${ref} self${e.permanent ? ' permanent' : ''}`);
+      }
+    }
+  }
+  return out(lines.length ? lines.join('\n') + '\n' : '');
+}

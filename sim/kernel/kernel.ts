@@ -1,0 +1,188 @@
+/** The simulated kernels of all scenario hosts, changed only by plan ops. */
+import { PlanOp } from '../plan/ops';
+import { hexId, Rng } from '../model/ids';
+import { SimHost, SimLink, SimNetns, LinkType } from './objects';
+
+export class KernelError extends Error {}
+
+export class SimKernel {
+  readonly hosts = new Map<string, SimHost>();
+  /** Underlay interfaces by IP: the shared L2 segment the hosts meet on. */
+  readonly underlay = new Map<string, SimLink>();
+  private readonly rng: Rng;
+
+  constructor(seed: number) {
+    this.rng = { rng: seed ^ 0x5eed };
+  }
+
+  /** A random locally administered unicast MAC, as the kernel gives new devices. */
+  randomMac(): string {
+    const h = hexId(this.rng, 12);
+    const b0 = ((parseInt(h.slice(0, 2), 16) & 0xfe) | 0x02).toString(16).padStart(2, '0');
+    return [b0, h.slice(2, 4), h.slice(4, 6), h.slice(6, 8), h.slice(8, 10), h.slice(10, 12)].join(':');
+  }
+
+  netns(host: string, name: string): SimNetns {
+    const ns = this.hosts.get(host)?.namespaces.get(name);
+    if (!ns) throw new KernelError(`${host}: no network namespace ${name}`);
+    return ns;
+  }
+
+  link(host: string, netns: string, name: string): SimLink {
+    const l = this.netns(host, netns).links.get(name);
+    if (!l) throw new KernelError(`${host}/${netns}: no device ${name}`);
+    return l;
+  }
+
+  private addNetns(host: SimHost, name: string): SimNetns {
+    if (host.namespaces.has(name)) throw new KernelError(`${host.name}: network namespace ${name} exists`);
+    const ns = new SimNetns(name, host);
+    host.namespaces.set(name, ns);
+    ns.links.set('lo', new SimLink(1, 'lo', 'loopback', '00:00:00:00:00:00', 65536, ns));
+    ns.links.get('lo')!.addrs.push({ ip: '127.0.0.1', prefixLength: 8 });
+    return ns;
+  }
+
+  private newLink(ns: SimNetns, name: string, type: LinkType, mtu = 1500, mac?: string): SimLink {
+    if (ns.links.has(name)) throw new KernelError(`${ns.host.name}/${ns.name}: device ${name} exists`);
+    const l = new SimLink(ns.host.nextIfindex++, name, type, mac ?? this.randomMac(), mtu, ns);
+    if (mac) l.explicitMac = true;
+    ns.links.set(name, l);
+    return l;
+  }
+
+  private deleteLink(l: SimLink): void {
+    const ns = l.netns;
+    ns.links.delete(l.name);
+    if (l.master) l.master.ports.delete(l);
+    for (const p of l.ports) p.master = undefined;
+    for (const [mac, e] of [...(l.master?.fdb ?? [])]) if (e.port === l) l.master!.fdb.delete(mac);
+    for (const [key, n] of ns.neigh) if (n.dev === l.name) ns.neigh.delete(key);
+    for (let i = ns.routes.length - 1; i >= 0; i--) if (ns.routes[i].dev === l.name) ns.routes.splice(i, 1);
+    if (l.type === 'underlay') for (const a of l.addrs) this.underlay.delete(a.ip);
+    if (l.peer) {
+      const p = l.peer;
+      l.peer = undefined;
+      p.peer = undefined;
+      this.deleteLink(p);
+    }
+  }
+
+  apply(op: PlanOp): void {
+    switch (op.op) {
+      case 'host.add': {
+        if (this.hosts.has(op.host)) throw new KernelError(`host ${op.host} exists`);
+        const host = new SimHost(op.host);
+        this.hosts.set(op.host, host);
+        const ns = this.addNetns(host, op.host);
+        ns.links.get('lo')!.up = true;
+        const eth = this.newLink(ns, op.iface, 'underlay');
+        const [ip, len] = op.address.split('/');
+        eth.addrs.push({ ip, prefixLength: Number(len) });
+        eth.up = true;
+        this.underlay.set(ip, eth);
+        return;
+      }
+      case 'netns.add':
+        this.addNetns(this.hostOf(op.host), op.netns);
+        return;
+      case 'netns.del': {
+        const ns = this.netns(op.host, op.netns);
+        for (const l of [...ns.links.values()]) if (ns.links.has(l.name)) this.deleteLink(l);
+        ns.host.namespaces.delete(op.netns);
+        return;
+      }
+      case 'link.add': {
+        const ns = this.netns(op.host, op.netns);
+        const k = op.kind;
+        if (k.type === 'veth') {
+          const a = this.newLink(ns, op.name, 'veth', op.mtu, op.mac);
+          const b = this.newLink(ns, k.peer, 'veth', op.mtu);
+          a.peer = b;
+          b.peer = a;
+        } else if (k.type === 'bridge') {
+          this.newLink(ns, op.name, 'bridge', op.mtu, op.mac);
+        } else {
+          const l = this.newLink(ns, op.name, 'vxlan', op.mtu, op.mac);
+          const { type: _t, ...attrs } = k;
+          l.vxlan = { ...attrs, fdb: new Map(), linkNetns: ns };
+        }
+        return;
+      }
+      case 'link.del':
+        this.deleteLink(this.link(op.host, op.netns, op.name));
+        return;
+      case 'link.move': {
+        const l = this.link(op.host, op.netns, op.name);
+        const to = this.netns(op.host, op.to);
+        if (to.links.has(l.name)) throw new KernelError(`${op.host}/${op.to}: device ${l.name} exists`);
+        l.netns.links.delete(l.name);
+        l.netns = to;
+        // Moving a device takes it down and drops its addresses, as Linux does.
+        l.up = false;
+        l.addrs.length = 0;
+        to.links.set(l.name, l);
+        return;
+      }
+      case 'link.rename': {
+        const l = this.link(op.host, op.netns, op.name);
+        if (l.netns.links.has(op.to)) throw new KernelError(`${op.host}/${op.netns}: device ${op.to} exists`);
+        l.netns.links.delete(l.name);
+        l.name = op.to;
+        l.netns.links.set(l.name, l);
+        return;
+      }
+      case 'link.set': {
+        const l = this.link(op.host, op.netns, op.name);
+        if (op.mac) l.mac = op.mac;
+        if (op.mtu) l.mtu = op.mtu;
+        if (op.master) {
+          const br = this.link(op.host, op.netns, op.master);
+          if (br.type !== 'bridge') throw new KernelError(`${op.master} is not a bridge`);
+          l.master = br;
+          br.ports.add(l);
+          br.fdb.set(l.mac, { port: l, local: true, updatedNs: 0 });
+        }
+        if (op.up !== undefined) l.up = op.up;
+        return;
+      }
+      case 'addr.add': {
+        const l = this.link(op.host, op.netns, op.dev);
+        const [ip, len] = op.address.split('/');
+        if (l.addrs.some((a) => a.ip === ip)) throw new KernelError(`${op.host}/${op.netns}: ${ip} exists on ${op.dev}`);
+        l.addrs.push({ ip, prefixLength: Number(len) });
+        return;
+      }
+      case 'route.add': {
+        const ns = this.netns(op.host, op.netns);
+        this.link(op.host, op.netns, op.dev);
+        ns.routes.push({ dst: op.dst, via: op.via, dev: op.dev });
+        return;
+      }
+      case 'neigh.add':
+        this.netns(op.host, op.netns).neigh.set(`${op.dev}|${op.ip}`, { ip: op.ip, dev: op.dev, mac: op.mac, state: 'PERMANENT' });
+        return;
+      case 'neigh.del':
+        this.netns(op.host, op.netns).neigh.delete(`${op.dev}|${op.ip}`);
+        return;
+      case 'fdb.add': {
+        const l = this.link(op.host, op.netns, op.dev);
+        if (!l.vxlan) throw new KernelError(`${op.dev} is not a vxlan device`);
+        l.vxlan.fdb.set(op.mac, { dst: op.dst, permanent: true });
+        return;
+      }
+      case 'fdb.del':
+        this.link(op.host, op.netns, op.dev).vxlan?.fdb.delete(op.mac);
+        return;
+      case 'file.write':
+        this.netns(op.host, op.netns).files.set(op.path, op.content);
+        return;
+    }
+  }
+
+  private hostOf(name: string): SimHost {
+    const h = this.hosts.get(name);
+    if (!h) throw new KernelError(`unknown host ${name}`);
+    return h;
+  }
+}

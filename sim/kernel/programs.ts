@@ -1,0 +1,276 @@
+/**
+ * Programs run inside simulated namespaces: iputils ping, nslookup, getent, hostname; and
+ * the engine's embedded DNS server that answers them at 127.0.0.11. Each runs the event
+ * queue until it would have finished, so time is virtual and results are deterministic.
+ */
+import { CommandOutput, ExecContext } from '../backend';
+import { Datapath, EchoSocket } from './datapath';
+import { SimNetns } from './objects';
+import { answerQuery } from '../model/dns';
+import { Container, World } from '../model/world';
+import { isIpv4 } from '../wire/addr';
+import { DNS_FLAG_AA, DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, dnsRcode, DnsRepr, emitDns, parseDns, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
+import { emitUdp } from '../wire/udp';
+import { IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipv4';
+import { emitIcmp, ICMP_ECHO_REQUEST } from '../wire/icmp';
+import { Flow } from '../trace/types';
+
+const EMBEDDED_DNS = '127.0.0.11';
+const RESOLVER_TIMEOUT_NS = 5_000_000_000;
+
+const fail = (stderr: string, exitCode: number, stdout = ''): CommandOutput => ({ stdout, stderr, exitCode });
+
+function containerOf(world: World, id: string | undefined): Container | undefined {
+  if (!id) return undefined;
+  for (const h of Object.values(world.hosts)) if (h.containers[id]) return h.containers[id];
+  return undefined;
+}
+
+/** Registers the embedded DNS server in a container's namespace (Docker's DNAT to dockerd's socket). */
+function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, world: () => World, container: Container): void {
+  const key = `${ns.host.name}|${ns.name}|${EMBEDDED_DNS}|53`;
+  if (dp.udpHandlers.has(key)) return;
+  dp.udpHandlers.set(key, (h, srcPort, payload, skb) => {
+    const q = parseDns(payload);
+    if (!q.ok || q.repr.questions.length === 0) return;
+    const question = q.repr.questions[0];
+    const live = containerOf(world(), container.id) ?? container;
+    const a = answerQuery(world(), live, question.name, question.type);
+    const response: DnsRepr = {
+      id: q.repr.id, flags: DNS_FLAG_RESPONSE | (q.repr.flags & DNS_FLAG_RD) | DNS_FLAG_RA | (a.rcode === RCODE_NOERROR && a.answers.length ? DNS_FLAG_AA : 0) | a.rcode,
+      questions: q.repr.questions, answers: a.answers,
+    };
+    const msg = emitDns(response);
+    dp.clock.schedule(dp.delays.dns, () => {
+      dp.ipSend(ns, { src: EMBEDDED_DNS, dst: h.src, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
+        emitUdp({ srcPort: 53, dstPort: srcPort }, msg, { src: EMBEDDED_DNS, dst: h.src }), skb.flow, 'reply');
+    });
+  });
+}
+
+let resolverPort = 40000;
+
+/** The stub resolver: one question to the nameserver of /etc/resolv.conf, over UDP through lo. */
+export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow): DnsRepr | undefined {
+  const resolv = ns.files.get('/etc/resolv.conf') ?? '';
+  const server = /nameserver\s+(\S+)/.exec(resolv)?.[1];
+  const c = containerOf(ctx.world, ctx.container);
+  if (server !== EMBEDDED_DNS || !c) return undefined;
+  ensureEmbeddedDns(dp, ns, () => ctx.world, c);
+  const port = resolverPort = resolverPort >= 60999 ? 40000 : resolverPort + 1;
+  const id = (dp.nextIpId() * 7919) & 0xffff;
+  let answer: DnsRepr | undefined;
+  const key = `${ns.host.name}|${ns.name}|127.0.0.1|${port}`;
+  dp.udpHandlers.set(key, (_h, _sp, payload) => {
+    const r = parseDns(payload);
+    if (r.ok && r.repr.id === id) answer = r.repr;
+  });
+  const query = emitDns({ id, flags: DNS_FLAG_RD, questions: [{ name, type }], answers: [] });
+  dp.ipSend(ns, { src: '127.0.0.1', dst: EMBEDDED_DNS, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
+    emitUdp({ srcPort: port, dstPort: 53 }, query, { src: '127.0.0.1', dst: EMBEDDED_DNS }), flow, 'request');
+  dp.clock.runUntil(dp.clock.now + RESOLVER_TIMEOUT_NS);
+  dp.udpHandlers.delete(key);
+  return answer;
+}
+
+interface PingOptions {
+  count: number;
+  intervalNs: number;
+  timeoutNs: number;
+  size: number;
+  pmtu: 'do' | 'want' | 'dont';
+  quiet: boolean;
+  numeric: boolean;
+  target: string;
+  countDefaulted: boolean;
+}
+
+function parsePing(argv: string[]): PingOptions | CommandOutput {
+  const o: PingOptions = { count: 4, intervalNs: 1e9, timeoutNs: 10e9, size: 56, pmtu: 'want', quiet: false, numeric: false, target: '', countDefaulted: true };
+  const usage = 'Usage: ping [-aAbBdDfhLnOqrRUvV64] [-c count] [-i interval] [-I interface]\n            [-m mark] [-M pmtudisc_option] [-l preload] [-p pattern] [-Q tos]\n            [-s packetsize] [-S sndbuf] [-t ttl] [-T timestamp_option]\n            [-w deadline] [-W timeout] [hop1 ...] destination\n';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = a.length > 2 ? a.slice(2) : argv[++i];
+      if (v === undefined) throw fail(`ping: option requires an argument -- '${a[1]}'\n${usage}`, 2);
+      return v;
+    };
+    const num = (v: string, what: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw fail(`ping: invalid ${what}: '${v}'\n`, 2);
+      return n;
+    };
+    if (a.startsWith('-c')) { o.count = num(val(), 'argument'); o.countDefaulted = false; }
+    else if (a.startsWith('-i')) o.intervalNs = num(val(), 'interval') * 1e9;
+    else if (a.startsWith('-W')) o.timeoutNs = num(val(), 'timeout') * 1e9;
+    else if (a.startsWith('-w')) o.timeoutNs = num(val(), 'deadline') * 1e9;
+    else if (a.startsWith('-s')) o.size = num(val(), 'packet size');
+    else if (a.startsWith('-M')) {
+      const v = val();
+      if (v !== 'do' && v !== 'want' && v !== 'dont') throw fail('ping: invalid -M argument: ' + v + '\n', 2);
+      o.pmtu = v;
+    } else if (a === '-q') o.quiet = true;
+    else if (a === '-n') o.numeric = true;
+    else if (a.startsWith('-')) throw fail(`ping: invalid option -- '${a.slice(1)}'\n${usage}`, 2);
+    else o.target = a;
+  }
+  if (!o.target) throw fail(usage, 2);
+  if (o.size > 65507) throw fail(`ping: invalid argument: '${o.size}': out of range: 0 <= value <= 65507\n`, 2);
+  return o;
+}
+
+function rttText(ms: number): string {
+  return ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
+}
+
+let pingIdent = 0x26;
+
+export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
+  let o: PingOptions;
+  try {
+    const p = parsePing(argv);
+    if ('exitCode' in p) return p;
+    o = p;
+  } catch (e) {
+    return e as CommandOutput;
+  }
+  const c = containerOf(ctx.world, ctx.container);
+  const flow = dp.newFlow('icmp-echo', c?.name ?? ns.name, o.target);
+  let dst = o.target;
+  if (!isIpv4(dst)) {
+    const a = resolve(dp, ns, ctx, o.target, 'A', flow);
+    const ip = a?.answers.find((x) => x.type === 'A')?.data;
+    if (!ip) {
+      dp.flows.splice(dp.flows.indexOf(flow), 1);
+      return fail(`ping: ${o.target}: ${a && dnsRcode(a) === RCODE_NXDOMAIN ? 'Name or service not known' : 'Temporary failure in name resolution'}\n`, 2);
+    }
+    dst = ip;
+  }
+  let shownName = dst;
+  if (!o.numeric) {
+    const ptr = resolve(dp, ns, ctx, dst.split('.').reverse().join('.') + '.in-addr.arpa', 'PTR', flow);
+    shownName = ptr?.answers.find((x) => x.type === 'PTR')?.data ?? dst;
+  }
+  const route = dp.route(ns, dst);
+  if (!route) {
+    return fail('ping: connect: Network is unreachable\n', 2);
+  }
+  const lines: string[] = [`PING ${o.target} (${dst}) ${o.size}(${o.size + 28}) bytes of data.`];
+  const ident = pingIdent = (pingIdent + 1) & 0xffff;
+  const sentAt = new Map<number, number>();
+  const rtts: number[] = [];
+  let errors = 0;
+  const events: [number, string][] = [];
+  const socket: EchoSocket = {
+    onReply(seq, ttl, bytes) {
+      const t = sentAt.get(seq);
+      if (t === undefined) return;
+      sentAt.delete(seq);
+      const ms = (dp.clock.now - t) / 1e6;
+      rtts.push(ms);
+      if (!o.quiet) events.push([dp.clock.now, `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl} time=${rttText(ms)} ms`]);
+    },
+    onError(seq, message) {
+      if (!sentAt.has(seq)) return;
+      sentAt.delete(seq);
+      errors++;
+      if (!o.quiet) events.push([dp.clock.now, message]);
+    },
+  };
+  const close = dp.openEcho(ns, ident, socket);
+  const start = dp.clock.now;
+  let transmitted = 0;
+  const payload = Buffer.alloc(o.size);
+  for (let i = 0; i < o.size; i++) payload[i] = i >= 16 ? i & 0xff : 0;
+  for (let seq = 1; seq <= o.count; seq++) {
+    dp.clock.schedule(start + (seq - 1) * o.intervalNs - dp.clock.now, () => {
+      transmitted++;
+      payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
+      payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
+      const msg = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq, data: payload });
+      sentAt.set(seq, dp.clock.now);
+      const fits = 20 + msg.length <= route.dev.mtu;
+      const err = dp.ipSend(ns, { dst, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
+      if (err) {
+        sentAt.delete(seq);
+        errors++;
+        events.push([dp.clock.now, `ping: local error: ${err}`]);
+        dp.recordLocalError(ns, route.dev, msg, dst, flow, err);
+      }
+    });
+  }
+  const lastSend = start + (o.count - 1) * o.intervalNs;
+  dp.clock.runUntil(lastSend + o.timeoutNs);
+  close();
+  events.sort((a, b) => a[0] - b[0]);
+  lines.push(...events.map(([, l]) => l));
+  const received = rtts.length;
+  const loss = transmitted ? Math.round(((transmitted - received) / transmitted) * 100) : 0;
+  const elapsedMs = Math.round((lastSend - start) / 1e6) + (received ? 0 : Math.round(o.timeoutNs / 1e9));
+  lines.push('', `--- ${o.target} ping statistics ---`);
+  lines.push(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss, time ${elapsedMs}ms`);
+  if (received) {
+    const min = Math.min(...rtts), max = Math.max(...rtts);
+    const avg = rtts.reduce((a, b) => a + b, 0) / received;
+    const mdev = Math.sqrt(rtts.reduce((a, b) => a + (b - avg) ** 2, 0) / received);
+    lines.push(`rtt min/avg/max/mdev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${mdev.toFixed(3)} ms`);
+  } else {
+    lines.push('');
+  }
+  return { stdout: lines.join('\n') + '\n', stderr: o.countDefaulted ? 'cnmlab: ping without -c stops after 4 packets here\n' : '', exitCode: received === 0 ? 1 : 0 };
+}
+
+export function nslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
+  const name = argv.find((a) => !a.startsWith('-'));
+  if (!name) return fail('Usage: nslookup [-opt ...] host\n', 1);
+  const c = containerOf(ctx.world, ctx.container);
+  const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
+  const head = 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11#53\n\n';
+  const ptrQuery = isIpv4(name);
+  const qname = ptrQuery ? name.split('.').reverse().join('.') + '.in-addr.arpa' : name;
+  const a = resolve(dp, ns, ctx, qname, ptrQuery ? 'PTR' : 'A', flow);
+  if (!a) return fail(';; connection timed out; no servers could be reached\n\n', 1, '');
+  if (dnsRcode(a) === RCODE_NXDOMAIN) return fail('', 1, `${head}** server can't find ${qname}: NXDOMAIN\n\n`);
+  if (ptrQuery) return { stdout: `${head}${qname}\tname = ${a.answers[0]?.data}.\n\n`, stderr: '', exitCode: 0 };
+  resolve(dp, ns, ctx, name, 'AAAA', flow);
+  const body = a.answers.filter((x) => x.type === 'A').map((x) => `Name:\t${name}\nAddress: ${x.data}\n`).join('');
+  return { stdout: `${head}Non-authoritative answer:\n${body}\n`, stderr: '', exitCode: 0 };
+}
+
+export function getent(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
+  const [db, name] = argv;
+  if (db !== 'hosts' && db !== 'ahosts') return fail(`Unknown database: ${db ?? ''}\nTry \`getent --help' or \`getent --usage' for more information.\n`, 1);
+  if (!name) return fail('', 1);
+  const c = containerOf(ctx.world, ctx.container);
+  const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
+  const a = resolve(dp, ns, ctx, name, 'A', flow);
+  const ips = a?.answers.filter((x) => x.type === 'A').map((x) => x.data) ?? [];
+  if (!ips.length) return fail('', 2);
+  return { stdout: ips.map((ip) => `${ip.padEnd(15)} ${name}\n`).join(''), stderr: '', exitCode: 0 };
+}
+
+export function containerCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'ping':
+      return ping(dp, ns, args, ctx);
+    case 'nslookup':
+      return nslookup(dp, ns, args, ctx);
+    case 'getent':
+      return getent(dp, ns, args, ctx);
+    case 'hostname': {
+      const c = containerOf(ctx.world, ctx.container);
+      if (args[0] === '-i' || args[0] === '-I') {
+        const ips = [...ns.links.values()].filter((l) => l.type !== 'loopback').flatMap((l) => l.addrs.map((a) => a.ip));
+        return { stdout: ips.join(' ') + ' \n', stderr: '', exitCode: 0 };
+      }
+      return { stdout: `${c?.hostname ?? ns.host.name}\n`, stderr: '', exitCode: 0 };
+    }
+    case 'true':
+      return { stdout: '', stderr: '', exitCode: 0 };
+    case 'echo':
+      return { stdout: args.join(' ') + '\n', stderr: '', exitCode: 0 };
+    default:
+      return fail(`bash: ${cmd}: command not found\n`, 127);
+  }
+}

@@ -1,0 +1,159 @@
+/** Containers and their sandboxes: run, connect, disconnect, stop, rm. */
+import { Draft } from 'immer';
+import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
+import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './plumbing';
+import { advance, containerMachine, initialState, sandboxMachine } from './machines';
+import { allNetworks, daemonError, DockerError, findNetwork, Tx } from './tx';
+import { hexId } from './ids';
+import { Container, Network } from './world';
+
+export interface RunRequest {
+  name?: string;
+  image: string;
+  command: string[];
+  network?: string;
+  aliases: string[];
+  ip?: string;
+  hostname?: string;
+  autoRemove: boolean;
+  interactive: boolean;
+}
+
+const RUN_HELP = "\nSee 'docker run --help'.";
+
+function networkOf(tx: Tx, id: string, host: string): Draft<Network> {
+  return tx.w.swarm?.networks[id] ?? tx.host(host).localNetworks[id];
+}
+
+/** Resolves --network for run/connect; the error texts depend on swarm membership. */
+function attachableNetwork(tx: Tx, host: string, ref: string, forRun: boolean): Draft<Network> {
+  const h = tx.host(host);
+  const inSwarm = h.nodeState === 'manager' || h.nodeState === 'worker';
+  const prefix = forRun ? 'docker: ' : '';
+  const suffix = forRun ? '.' : '';
+  const net = findNetwork(allNetworks(tx.w, host), ref) as Draft<Network> | undefined;
+  if (!net) {
+    throw new DockerError(inSwarm
+      ? `${prefix}Error response from daemon: Could not attach to network ${ref}: rpc error: code = NotFound desc = network ${ref} not found${suffix}`
+      : `${prefix}Error response from daemon: network ${ref} not found${suffix}`, forRun ? 125 : 1);
+  }
+  if (net.scope === 'swarm' && !net.attachable) {
+    throw new DockerError(`${prefix}Error response from daemon: Could not attach to network ${ref}: rpc error: code = PermissionDenied desc = network ${ref} not manually attachable${suffix}`, forRun ? 125 : 1);
+  }
+  if (net.driver === 'host' || net.driver === 'null') return net;
+  if (net.allocationFailed) {
+    throw new DockerError(`${prefix}Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded${suffix}`, forRun ? 125 : 1);
+  }
+  return net;
+}
+
+/** Connects a running container's sandbox to one network (and to docker_gwbridge on its first overlay). */
+function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: string[], ip?: string): void {
+  if (net.driver === 'host' || net.driver === 'null') return;
+  const ifname = `eth${c.networks.filter((n) => n.endpointId).length + (c.gatewayEndpoint ? 1 : 0)}`;
+  const ep = createEndpoint(tx, net, { kind: 'container', host: c.host, sandbox: c.sandbox, ifname, name: c.name, containerId: c.id, aliases, ip });
+  const entry = c.networks.find((n) => n.networkId === net.id)!;
+  entry.endpointId = ep.id;
+  const defaultRoute = net.driver === 'bridge';
+  joinEndpoint(tx, net, ep, defaultRoute);
+  if (net.driver === 'overlay' && !net.internal && !c.gatewayEndpoint) {
+    // The overlay gives no default route: libnetwork adds an endpoint on docker_gwbridge (eth1) for it.
+    const gw = gwbridgeOf(tx, c.host)!;
+    const gep = createEndpoint(tx, gw, { kind: 'gateway', host: c.host, containerId: c.id, sandbox: c.sandbox, ifname: `eth${Number(ifname.slice(3)) + 1}`, name: `gateway_${c.sandboxId.slice(0, 12)}` });
+    joinEndpoint(tx, gw, gep, true);
+    c.gatewayEndpoint = gep.id;
+  }
+  if (net.driver === 'overlay' || (net.driver === 'bridge' && net.name !== 'bridge')) {
+    tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: RESOLV_CONF_EMBEDDED });
+  }
+}
+
+export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Container> {
+  const h = tx.host(host);
+  const existing = req.name ? Object.values(h.containers).find((c) => c.name === req.name) : undefined;
+  if (existing) {
+    throw new DockerError(`docker: Error response from daemon: Conflict. The container name "/${req.name}" is already in use by container "${existing.id}". You have to remove (or rename) that container to be able to reuse that name.${RUN_HELP}`, 125);
+  }
+  const id = hexId(tx.rng);
+  const sandboxId = hexId(tx.rng);
+  const container: Container = {
+    id, name: req.name ?? generatedName(tx), host, image: req.image, command: req.command, state: initialState(containerMachine),
+    autoRemove: req.autoRemove, interactive: req.interactive, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
+    sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
+    networks: [],
+  };
+  h.containers[id] = container;
+  const c = h.containers[id];
+  // The network is checked at start, so a bad --network leaves the container Created.
+  const net = attachableNetwork(tx, host, req.network ?? 'bridge', true);
+  c.networks.push({ networkId: net.id, aliases: req.aliases, ip: req.ip });
+  startContainer(tx, c);
+  return c;
+}
+
+export function startContainer(tx: Tx, c: Draft<Container>): void {
+  addNamespace(tx, c.host, c.sandbox);
+  c.sandboxState = advance(sandboxMachine, c.sandboxState, 'START');
+  for (const n of c.networks) connect(tx, c, networkOf(tx, n.networkId, c.host), n.aliases, n.ip);
+  c.state = advance(containerMachine, c.state, 'START');
+  c.startedNs = String(tx.now());
+}
+
+function generatedName(tx: Tx): string {
+  const left = ['admiring', 'brave', 'clever', 'eager', 'focused', 'gallant', 'happy', 'keen', 'nifty', 'quirky'];
+  const right = ['bell', 'curie', 'darwin', 'euler', 'fermi', 'hopper', 'lovelace', 'noether', 'pike', 'turing'];
+  const v = hexId(tx.rng, 2);
+  return `${left[parseInt(v[0], 16) % 10]}_${right[parseInt(v[1], 16) % 10]}`;
+}
+
+export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: string, aliases: string[], ip?: string): void {
+  const net = attachableNetwork(tx, host, ref, false);
+  if (c.networks.some((n) => n.networkId === net.id)) throw daemonError(`${c.name} is already attached to network ${net.name}`);
+  c.networks.push({ networkId: net.id, aliases, ip });
+  if (c.state === 'running') connect(tx, c, net, aliases, ip);
+}
+
+export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: string, _force: boolean): void {
+  const net = findNetwork(allNetworks(tx.w, host), ref) as Draft<Network> | undefined;
+  if (!net) throw daemonError(`network ${ref} not found`);
+  const entry = c.networks.find((n) => n.networkId === net.id);
+  if (!entry) throw daemonError(`container ${c.id} is not connected to network ${ref}`);
+  if (entry.endpointId) {
+    const ep = net.endpoints[entry.endpointId];
+    if (ep) removeEndpoint(tx, net, ep, false);
+  }
+  c.networks = c.networks.filter((n) => n !== entry);
+  releaseGatewayIfUnneeded(tx, c, false);
+}
+
+/** docker_gwbridge stays only while the container has an overlay that needs it. */
+function releaseGatewayIfUnneeded(tx: Tx, c: Draft<Container>, sandboxGoing: boolean): void {
+  if (!c.gatewayEndpoint) return;
+  const stillNeeded = !sandboxGoing && c.networks.some((n) => networkOf(tx, n.networkId, c.host)?.driver === 'overlay' && n.endpointId);
+  if (stillNeeded) return;
+  const gw = gwbridgeOf(tx, c.host);
+  const ep = gw?.endpoints[c.gatewayEndpoint];
+  if (gw && ep) removeEndpoint(tx, gw, ep, sandboxGoing);
+  c.gatewayEndpoint = undefined;
+}
+
+export function stopContainer(tx: Tx, c: Draft<Container>): void {
+  if (c.state !== 'running') return;
+  for (const n of c.networks) {
+    const net = networkOf(tx, n.networkId, c.host);
+    const ep = n.endpointId ? net?.endpoints[n.endpointId] : undefined;
+    if (net && ep) removeEndpoint(tx, net, ep, true);
+    n.endpointId = undefined;
+  }
+  releaseGatewayIfUnneeded(tx, c, true);
+  c.sandboxState = advance(sandboxMachine, c.sandboxState, 'REMOVE');
+  delNamespace(tx, c.host, c.sandbox);
+  c.state = advance(containerMachine, c.state, 'STOP');
+  if (c.autoRemove) removeContainer(tx, c);
+}
+
+export function removeContainer(tx: Tx, c: Draft<Container>): void {
+  c.state = advance(containerMachine, c.state, 'REMOVE');
+  delete tx.host(c.host).containers[c.id];
+}
+

@@ -1,0 +1,96 @@
+/** Creating, joining and removing endpoints: the CNM's link between a sandbox and a network. */
+import { Draft } from 'immer';
+import { macFromIpv4 } from '../wire/addr';
+import { allocate, claim, prefixLengthOf, release } from './ipam';
+import { advance, endpointMachine, initialState } from './machines';
+import { addNamespace, delNamespace, joinBridge, joinOverlay, lbSandboxName, leaveBridge, leaveOverlay } from './plumbing';
+import { daemonError, DockerError, Tx } from './tx';
+import { Endpoint, GWBRIDGE, Network } from './world';
+import { hexId, swarmId } from './ids';
+
+export interface EndpointRequest {
+  kind: Endpoint['kind'];
+  host: string;
+  sandbox: string;
+  ifname: string;
+  name: string;
+  containerId?: string;
+  aliases?: string[];
+  ip?: string;
+}
+
+/** Allocates an address and records the endpoint (state created); nothing in the kernel yet. */
+export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest): Draft<Endpoint> {
+  const id = hexId(tx.rng);
+  let ip: string | undefined;
+  if (req.ip) {
+    if (!claim(net.ipam, req.ip, id)) throw new DockerError(`docker: Error response from daemon: Address already in use.\nSee 'docker run --help'.`, 125);
+    ip = req.ip;
+  } else {
+    ip = allocate(net.ipam, id);
+    if (!ip) throw daemonError(`no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`);
+  }
+  const ep: Endpoint = {
+    id, networkId: net.id, host: req.host, kind: req.kind, containerId: req.containerId, name: req.name, ip,
+    prefixLength: prefixLengthOf(net.ipam.subnet), mac: macFromIpv4(ip), state: initialState(endpointMachine),
+    aliases: req.aliases ?? [], sandbox: req.sandbox, ifname: req.ifname, peerIfname: '',
+    ...(net.scope === 'swarm' && req.kind === 'container' ? { taskId: swarmId(tx.rng) } : {}),
+  };
+  net.endpoints[id] = ep;
+  return net.endpoints[id];
+}
+
+export function deleteEndpoint(net: Draft<Network>, ep: Draft<Endpoint>): void {
+  ep.state = advance(endpointMachine, ep.state, 'DELETE');
+  release(net.ipam, ep.ip);
+  delete net.endpoints[ep.id];
+}
+
+function localContainerEndpoints(net: Draft<Network>, host: string): Draft<Endpoint>[] {
+  return Object.values(net.endpoints).filter((e) => e.host === host && e.kind === 'container');
+}
+
+/**
+ * Joins a container endpoint to its network. On a swarm overlay not yet instantiated on the
+ * host, the node's lb-<net> endpoint comes first (its address after the container's, its veth
+ * first), as libnetwork does.
+ */
+export function joinEndpoint(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute = false): void {
+  if (net.driver === 'overlay') {
+    if (!net.ingress && !net.instances[ep.host]) {
+      const lbName = lbSandboxName(net.id);
+      addNamespace(tx, ep.host, lbName);
+      const lb = createEndpoint(tx, net, { kind: 'lb', host: ep.host, sandbox: lbName, ifname: 'eth0', name: `${net.name}-endpoint` });
+      joinOverlay(tx, net, lb);
+    }
+    joinOverlay(tx, net, ep);
+  } else {
+    joinBridge(tx, net, ep, defaultRoute);
+  }
+}
+
+/** Leaves and deletes an endpoint; the last container leaving a swarm overlay on a host takes the lb endpoint with it. */
+export function removeEndpoint(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, sandboxGoing: boolean): void {
+  if (ep.state === 'joined') {
+    if (net.driver === 'overlay') {
+      const host = ep.host;
+      const lastContainer = ep.kind === 'container' && localContainerEndpoints(net, host).length === 1;
+      const lb = lastContainer ? Object.values(net.endpoints).find((e) => e.host === host && e.kind === 'lb') : undefined;
+      if (lb) {
+        leaveOverlay(tx, net, ep, sandboxGoing);
+        leaveOverlay(tx, net, lb, true);
+        delNamespace(tx, host, lb.sandbox);
+        deleteEndpoint(net, lb);
+      } else {
+        leaveOverlay(tx, net, ep, sandboxGoing);
+      }
+    } else {
+      leaveBridge(tx, ep, sandboxGoing);
+    }
+  }
+  deleteEndpoint(net, ep);
+}
+
+export function gwbridgeOf(tx: Tx, host: string): Draft<Network> | undefined {
+  return Object.values(tx.host(host).localNetworks).find((n) => n.name === GWBRIDGE);
+}

@@ -1,0 +1,89 @@
+/** Address management as Docker's default IPAM does it: serial allocation inside a subnet. */
+import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
+import { Ipam } from './world';
+
+export interface Cidr {
+  base: number;
+  prefixLength: number;
+}
+
+/** Parses a.b.c.d/n; undefined when it is not valid IPv4 CIDR notation. */
+export function parseCidr(s: string): Cidr | undefined {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(s);
+  if (!m) return undefined;
+  const prefixLength = Number(m[2]);
+  if (prefixLength > 32) return undefined;
+  let base: number;
+  try {
+    base = ipv4ToNumber(m[1]);
+  } catch {
+    return undefined;
+  }
+  return { base, prefixLength };
+}
+
+export function maskOf(prefixLength: number): number {
+  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+}
+
+export function networkAddress(c: Cidr): number {
+  return (c.base & maskOf(c.prefixLength)) >>> 0;
+}
+
+export function cidrString(c: Cidr): string {
+  return `${numberToIpv4(networkAddress(c))}/${c.prefixLength}`;
+}
+
+export function contains(c: Cidr, ip: number): boolean {
+  const m = maskOf(c.prefixLength);
+  return ((ip & m) >>> 0) === networkAddress(c);
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  const p = Math.min(a.prefixLength, b.prefixLength);
+  const m = maskOf(p);
+  return ((a.base & m) >>> 0) === ((b.base & m) >>> 0);
+}
+
+export function newIpam(subnet: string, gateway?: string): Ipam {
+  const c = parseCidr(subnet)!;
+  const gw = gateway ?? numberToIpv4(networkAddress(c) + 1);
+  const gwOffset = ipv4ToNumber(gw) - networkAddress(c);
+  return { subnet: cidrString(c), gateway: gw, next: 1, used: { [gwOffset]: 'gateway' } };
+}
+
+/** Allocates the next free address after the last one given (AllocSerialPrefix), wrapping once. */
+export function allocate(ipam: Ipam, owner: string): string | undefined {
+  const c = parseCidr(ipam.subnet)!;
+  const size = 2 ** (32 - c.prefixLength);
+  const base = networkAddress(c);
+  for (let i = 0; i < size - 2; i++) {
+    const offset = ((ipam.next + i - 1) % (size - 2)) + 1;
+    if (ipam.used[offset] === undefined) {
+      ipam.used[offset] = owner;
+      ipam.next = offset + 1;
+      return numberToIpv4(base + offset);
+    }
+  }
+  return undefined;
+}
+
+/** Claims a requested address (`--ip`); false when it is outside the subnet or taken. */
+export function claim(ipam: Ipam, ip: string, owner: string): boolean {
+  const c = parseCidr(ipam.subnet)!;
+  const n = ipv4ToNumber(ip);
+  if (!contains(c, n)) return false;
+  const offset = n - networkAddress(c);
+  if (ipam.used[offset] !== undefined || offset === 0 || offset === 2 ** (32 - c.prefixLength) - 1) return false;
+  ipam.used[offset] = owner;
+  return true;
+}
+
+export function release(ipam: Ipam, ip: string): void {
+  const c = parseCidr(ipam.subnet)!;
+  delete ipam.used[ipv4ToNumber(ip) - networkAddress(c)];
+}
+
+export function prefixLengthOf(subnet: string): number {
+  return parseCidr(subnet)!.prefixLength;
+}

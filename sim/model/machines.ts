@@ -1,0 +1,106 @@
+/**
+ * Lifecycles of the CNM objects as xstate machines. They are pure data: the world stores
+ * each object's state value, and `advance` asks the machine where an event leads. The
+ * machines carry no context, so a transition depends only on (state, event) and is
+ * memoized.
+ */
+import { AnyStateMachine, setup, transition } from 'xstate';
+
+export const swarmNodeMachine = setup({
+  types: { events: {} as { type: 'INIT' } | { type: 'JOIN' } | { type: 'LEAVE' } },
+}).createMachine({
+  id: 'swarm-node',
+  initial: 'inactive',
+  states: {
+    inactive: { on: { INIT: 'manager', JOIN: 'worker' } },
+    manager: { on: { LEAVE: 'left' } },
+    worker: { on: { LEAVE: 'left' } },
+    left: { on: { INIT: 'manager', JOIN: 'worker' } },
+  },
+});
+
+export const networkMachine = setup({
+  types: { events: {} as { type: 'REMOVE' } },
+}).createMachine({
+  id: 'network',
+  initial: 'created',
+  states: { created: { on: { REMOVE: 'removed' } }, removed: { type: 'final' } },
+});
+
+/** A network on one host: built on the first local endpoint join, torn down after the last leave. */
+export const networkOnHostMachine = setup({
+  types: { events: {} as { type: 'FIRST_JOIN' } | { type: 'LAST_LEAVE' } },
+}).createMachine({
+  id: 'network-on-host',
+  initial: 'absent',
+  states: {
+    absent: { on: { FIRST_JOIN: 'instantiated' } },
+    instantiated: { on: { LAST_LEAVE: 'absent' } },
+  },
+});
+
+export const endpointMachine = setup({
+  types: { events: {} as { type: 'JOIN' } | { type: 'LEAVE' } | { type: 'DELETE' } },
+}).createMachine({
+  id: 'endpoint',
+  initial: 'created',
+  states: {
+    created: { on: { JOIN: 'joined', DELETE: 'deleted' } },
+    joined: { on: { LEAVE: 'left' } },
+    left: { on: { JOIN: 'joined', DELETE: 'deleted' } },
+    deleted: { type: 'final' },
+  },
+});
+
+export const sandboxMachine = setup({
+  types: { events: {} as { type: 'START' } | { type: 'REMOVE' } },
+}).createMachine({
+  id: 'sandbox',
+  initial: 'created',
+  states: {
+    created: { on: { START: 'running', REMOVE: 'removed' } },
+    running: { on: { REMOVE: 'removed' } },
+    removed: { type: 'final' },
+  },
+});
+
+/** A container as `docker ps -a` shows it. */
+export const containerMachine = setup({
+  types: { events: {} as { type: 'START' } | { type: 'STOP' } | { type: 'REMOVE' } },
+}).createMachine({
+  id: 'container',
+  initial: 'created',
+  states: {
+    created: { on: { START: 'running', REMOVE: 'removed' } },
+    running: { on: { STOP: 'exited' } },
+    exited: { on: { START: 'running', REMOVE: 'removed' } },
+    removed: { type: 'final' },
+  },
+});
+
+const memo = new Map<AnyStateMachine, Map<string, string | null>>();
+
+/** The state an event leads to from `value`, or undefined when the machine refuses it. */
+export function nextState(machine: AnyStateMachine, value: string, event: string): string | undefined {
+  let table = memo.get(machine);
+  if (!table) memo.set(machine, (table = new Map()));
+  const key = `${value}\u0000${event}`;
+  let next = table.get(key);
+  if (next === undefined) {
+    const snapshot = machine.resolveState({ value, context: {} });
+    next = snapshot.can({ type: event }) ? (transition(machine, snapshot, { type: event })[0].value as string) : null;
+    table.set(key, next);
+  }
+  return next ?? undefined;
+}
+
+/** Like nextState, but a refused event is a bug in the model, not bad input. */
+export function advance(machine: AnyStateMachine, value: string, event: string): string {
+  const next = nextState(machine, value, event);
+  if (next === undefined) throw new Error(`${machine.id}: event ${event} is not allowed in state ${value}`);
+  return next;
+}
+
+export function initialState(machine: AnyStateMachine): string {
+  return machine.config.initial as string;
+}

@@ -1,0 +1,65 @@
+/** `docker network create` and `rm`: swarm overlays through the manager, bridges locally. */
+import { localNetwork, createSwarmNetwork, gatewayInSubnet, nextLocalSubnet, NOT_A_MANAGER, WORKER_CANNOT } from './swarm';
+import { createBridgeDevice } from './plumbing';
+import { newIpam, parseCidr } from './ipam';
+import { advance, networkMachine } from './machines';
+import { allNetworks, daemonError, DockerError, findNetwork, Tx, visibleNetworks } from './tx';
+import { Network } from './world';
+
+export interface CreateRequest {
+  name: string;
+  driver: string;
+  attachable: boolean;
+  internal: boolean;
+  subnet?: string;
+  gateway?: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+const PREDEFINED = new Set(['bridge', 'host', 'none']);
+
+export function createNetwork(tx: Tx, host: string, req: CreateRequest): Network {
+  const h = tx.host(host);
+  if (req.subnet && !parseCidr(req.subnet)) throw daemonError(`Invalid subnet ${req.subnet} : invalid CIDR address: ${req.subnet}`);
+  if (req.gateway && (!req.subnet || !gatewayInSubnet(req.subnet, req.gateway))) throw new DockerError(`no matching subnet for gateway ${req.gateway}`, 1);
+  if (req.driver === 'overlay') {
+    if (h.nodeState !== 'manager' && h.nodeState !== 'worker') throw daemonError(NOT_A_MANAGER);
+    if (h.nodeState === 'worker') throw daemonError('Cannot create a multi-host network from a worker node. Please create the network from a manager node.');
+  } else if (req.driver !== 'bridge') {
+    throw daemonError(`plugin "${req.driver}" not found`);
+  }
+  if (allNetworks(tx.w, host).some((n) => n.name === req.name)) throw daemonError(`network with name ${req.name} already exists`);
+  if (req.driver === 'overlay') {
+    return createSwarmNetwork(tx, { name: req.name, ingress: false, attachable: req.attachable, internal: req.internal, subnet: req.subnet, gateway: req.gateway, options: req.options, labels: req.labels });
+  }
+  const subnet = req.subnet ?? nextLocalSubnet(tx, host);
+  const net = localNetwork(tx, host, req.name, 'bridge', subnet, undefined, req.options);
+  net.bridge = `br-${net.id.slice(0, 12)}`;
+  net.ipam = newIpam(subnet, req.gateway);
+  net.internal = req.internal;
+  net.labels = req.labels;
+  h.localNetworks[net.id] = net;
+  createBridgeDevice(tx, host, net);
+  return net;
+}
+
+export function removeNetwork(tx: Tx, host: string, ref: string): void {
+  const h = tx.host(host);
+  const net = findNetwork(visibleNetworks(tx.w, host), ref);
+  if (!net) throw new DockerError(`Error: No such network: ${ref}`, 1);
+  if (net.scope === 'local') {
+    if (PREDEFINED.has(net.name)) throw daemonError(`${net.name} is a pre-defined network and cannot be removed`);
+    if (net.name === 'docker_gwbridge' || Object.keys(net.endpoints).length > 0) throw daemonError(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
+    tx.emit({ op: 'link.del', host, netns: host, name: net.bridge! });
+    delete h.localNetworks[net.id];
+    return;
+  }
+  if (h.nodeState !== 'manager') throw daemonError(WORKER_CANNOT);
+  const inUse = Object.values(net.endpoints).find((e) => e.kind === 'container');
+  if (inUse) throw daemonError(`rpc error: code = FailedPrecondition desc = network ${net.id} is in use by task ${inUse.taskId}`);
+  if (net.ingress) throw daemonError(`rpc error: code = FailedPrecondition desc = ingress network cannot be removed because service ${net.id} depends on it`);
+  const live = tx.w.swarm!.networks[net.id];
+  live.state = advance(networkMachine, live.state, 'REMOVE');
+  delete tx.w.swarm!.networks[net.id];
+}

@@ -1,0 +1,148 @@
+/**
+ * What libnetwork does in the kernel, as plan ops: namespaces, the overlay sandbox
+ * (br0 + vxlan0), veth pairs for endpoints, and the peer table's neigh/fdb entries.
+ * Functions here change the draft and emit the ops that make the kernel match it.
+ */
+import { Draft } from 'immer';
+import { PlanOp } from '../plan/ops';
+import { advance, endpointMachine, networkOnHostMachine } from './machines';
+import { Tx } from './tx';
+import { Endpoint, Network, OVERLAY_MTU } from './world';
+
+export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
+
+export function overlayNetnsName(networkId: string): string {
+  return `1-${networkId.slice(0, 10)}`;
+}
+
+export function lbSandboxName(networkId: string): string {
+  return `lb_${networkId}`.slice(0, 12);
+}
+
+export function addNamespace(tx: Tx, host: string, netns: string): void {
+  const h = tx.host(host);
+  if (!h.namespaces.includes(netns)) h.namespaces.push(netns);
+  tx.emit({ op: 'netns.add', host, netns }, { op: 'link.set', host, netns, name: 'lo', up: true });
+}
+
+export function delNamespace(tx: Tx, host: string, netns: string): void {
+  const h = tx.host(host);
+  h.namespaces = h.namespaces.filter((n) => n !== netns);
+  tx.emit({ op: 'netns.del', host, netns });
+}
+
+function peerOps(op: 'add' | 'del', host: string, netns: string, ep: Endpoint, vtep: string): PlanOp[] {
+  return [
+    { op: `neigh.${op}`, host, netns, dev: 'vxlan0', ip: ep.ip, mac: ep.mac } as PlanOp,
+    { op: `fdb.${op}`, host, netns, dev: 'vxlan0', mac: ep.mac, dst: vtep } as PlanOp,
+  ];
+}
+
+function joinedRemoteEndpoints(net: Draft<Network>, host: string): Draft<Endpoint>[] {
+  return Object.values(net.endpoints).filter((e) => e.host !== host && e.state === 'joined');
+}
+
+/** Builds the overlay sandbox on a host at its first local join (libnetwork joinSandbox). */
+function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
+  const netns = overlayNetnsName(net.id);
+  net.instances[host] = { netns, state: advance(networkOnHostMachine, 'absent', 'FIRST_JOIN'), nextVeth: 0, joined: 0, createdNs: String(tx.now()) };
+  addNamespace(tx, host, netns);
+  const vx = `vx-${net.vni.toString(16).padStart(6, '0')}-${net.id.slice(0, 5)}`;
+  const dataPort = tx.w.swarm?.dataPathPort ?? 4789;
+  const prefix = net.ipam.subnet.split('/')[1];
+  tx.emit(
+    { op: 'link.add', host, netns, name: 'br0', kind: { type: 'bridge' }, mtu: OVERLAY_MTU },
+    { op: 'addr.add', host, netns, dev: 'br0', address: `${net.ipam.gateway}/${prefix}` },
+    { op: 'link.set', host, netns, name: 'br0', up: true },
+    // Created in the host namespace, then moved into the overlay sandbox and renamed (createVxlan).
+    { op: 'link.add', host, netns: host, name: vx, mtu: OVERLAY_MTU, kind: { type: 'vxlan', vni: net.vni, dstport: dataPort, proxy: true, l2miss: true, l3miss: true, learning: true, ageing: 300 } },
+    { op: 'link.move', host, netns: host, name: vx, to: netns },
+    { op: 'link.rename', host, netns, name: vx, to: 'vxlan0' },
+    { op: 'link.set', host, netns, name: 'vxlan0', master: 'br0', up: true },
+  );
+  // initSandboxPeerDB: replay the peers gossiped before this host had the sandbox.
+  for (const ep of joinedRemoteEndpoints(net, host)) tx.emit(...peerOps('add', host, netns, ep, tx.host(ep.host).underlay));
+}
+
+function teardown(tx: Tx, net: Draft<Network>, host: string): void {
+  const inst = net.instances[host];
+  advance(networkOnHostMachine, inst.state, 'LAST_LEAVE');
+  delNamespace(tx, host, inst.netns);
+  delete net.instances[host];
+}
+
+/** Tells every other host where the network lives about an endpoint (NetworkDB overlay_peer_table). */
+function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | 'del'): void {
+  const vtep = tx.host(ep.host).underlay;
+  for (const [host, inst] of Object.entries(net.instances)) {
+    if (host !== ep.host) tx.emit(...peerOps(op, host, inst.netns, ep, vtep));
+  }
+}
+
+/** A veth pair made in the host namespace; its container end moved into the sandbox as ep.ifname with the endpoint's address. */
+function plugContainerEnd(tx: Tx, ep: Draft<Endpoint>, ctrVeth: string, mtu?: number): void {
+  const { host, sandbox } = ep;
+  tx.emit(
+    { op: 'link.move', host, netns: host, name: ctrVeth, to: sandbox },
+    { op: 'link.rename', host, netns: sandbox, name: ctrVeth, to: ep.ifname },
+    { op: 'link.set', host, netns: sandbox, name: ep.ifname, mac: ep.mac, ...(mtu ? { mtu } : {}) },
+    { op: 'addr.add', host, netns: sandbox, dev: ep.ifname, address: `${ep.ip}/${ep.prefixLength}` },
+    { op: 'link.set', host, netns: sandbox, name: ep.ifname, up: true },
+  );
+}
+
+export function joinOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>): void {
+  if (!net.instances[ep.host]) instantiate(tx, net, ep.host);
+  const inst = net.instances[ep.host];
+  const hostVeth = tx.vethName(), ctrVeth = tx.vethName();
+  ep.peerIfname = `veth${inst.nextVeth++}`;
+  const host = ep.host;
+  tx.emit(
+    { op: 'link.add', host, netns: host, name: hostVeth, mtu: OVERLAY_MTU, kind: { type: 'veth', peer: ctrVeth } },
+    { op: 'link.move', host, netns: host, name: hostVeth, to: inst.netns },
+    { op: 'link.rename', host, netns: inst.netns, name: hostVeth, to: ep.peerIfname },
+    { op: 'link.set', host, netns: inst.netns, name: ep.peerIfname, master: 'br0', up: true },
+  );
+  plugContainerEnd(tx, ep, ctrVeth);
+  ep.state = advance(endpointMachine, ep.state, 'JOIN');
+  inst.joined++;
+  publish(tx, net, ep, 'add');
+}
+
+/** Removes an endpoint's interface (unless its whole sandbox is going away) and its peer entries elsewhere. */
+export function leaveOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, sandboxGoing: boolean): void {
+  if (!sandboxGoing) tx.emit({ op: 'link.del', host: ep.host, netns: ep.sandbox, name: ep.ifname });
+  publish(tx, net, ep, 'del');
+  ep.state = advance(endpointMachine, ep.state, 'LEAVE');
+  const inst = net.instances[ep.host];
+  inst.joined--;
+  if (inst.joined === 0) teardown(tx, net, ep.host);
+}
+
+export function joinBridge(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute: boolean): void {
+  const host = ep.host;
+  const hostVeth = tx.vethName(), ctrVeth = tx.vethName();
+  ep.peerIfname = hostVeth;
+  tx.emit(
+    { op: 'link.add', host, netns: host, name: hostVeth, kind: { type: 'veth', peer: ctrVeth } },
+    { op: 'link.set', host, netns: host, name: hostVeth, master: net.bridge!, up: true },
+  );
+  plugContainerEnd(tx, ep, ctrVeth);
+  if (defaultRoute) tx.emit({ op: 'route.add', host, netns: ep.sandbox, dst: 'default', via: net.ipam.gateway, dev: ep.ifname });
+  ep.state = advance(endpointMachine, ep.state, 'JOIN');
+}
+
+export function leaveBridge(tx: Tx, ep: Draft<Endpoint>, sandboxGoing: boolean): void {
+  if (!sandboxGoing) tx.emit({ op: 'link.del', host: ep.host, netns: ep.sandbox, name: ep.ifname });
+  ep.state = advance(endpointMachine, ep.state, 'LEAVE');
+}
+
+/** A Linux bridge for a bridge-driver network, in the host namespace. */
+export function createBridgeDevice(tx: Tx, host: string, net: Network | Draft<Network>): void {
+  const prefix = net.ipam.subnet.split('/')[1];
+  tx.emit(
+    { op: 'link.add', host, netns: host, name: net.bridge!, kind: { type: 'bridge' } },
+    { op: 'addr.add', host, netns: host, dev: net.bridge!, address: `${net.ipam.gateway}/${prefix}` },
+    { op: 'link.set', host, netns: host, name: net.bridge!, up: true },
+  );
+}

@@ -1,0 +1,235 @@
+/** Engines and the swarm: boot, init, join, leave, join tokens, and the ingress network. */
+import { Draft } from 'immer';
+import { ipv4ToNumber } from '../wire/addr';
+import { createBridgeDevice, addNamespace, delNamespace } from './plumbing';
+import { createEndpoint, joinEndpoint, removeEndpoint } from './endpoints';
+import { cidrString, maskOf, newIpam, overlaps, parseCidr } from './ipam';
+import { advance, initialState, networkMachine, swarmNodeMachine } from './machines';
+import { daemonError, DockerError, Tx } from './tx';
+import { base36, hexId, swarmId } from './ids';
+import { GWBRIDGE, Network, NodeState } from './world';
+
+/** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
+function* localPools(): Generator<string> {
+  for (let b = 17; b <= 31; b++) yield `172.${b}.0.0/16`;
+  for (let c = 0; c < 256; c += 16) yield `192.168.${c}.0/20`;
+}
+
+export function nextLocalSubnet(tx: Tx, host: string): string {
+  const taken = Object.values(tx.host(host).localNetworks).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
+  for (const pool of localPools()) {
+    const c = parseCidr(pool)!;
+    if (!taken.some((t) => overlaps(t, c))) return pool;
+  }
+  throw daemonError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+}
+
+export function localNetwork(tx: Tx, host: string, name: string, driver: Network['driver'], subnet: string, bridge?: string, options: Record<string, string> = {}): Network {
+  return {
+    id: hexId(tx.rng), name, driver, scope: 'local', host, attachable: false, internal: false, ingress: false, vni: 0,
+    options, labels: {}, createdNs: String(tx.now()), state: initialState(networkMachine), ipam: newIpam(subnet), allocationFailed: false,
+    bridge, endpoints: {}, instances: {},
+  };
+}
+
+/** What dockerd has on start: docker0 (bridge 172.17.0.0/16), host and none; plus the host's underlay interface. */
+export function bootEngine(tx: Tx, host: string): void {
+  const h = tx.host(host);
+  tx.emit({ op: 'host.add', host, iface: 'eth0', address: `${h.underlay}/24` });
+  const bridge = localNetwork(tx, host, 'bridge', 'bridge', '172.17.0.0/16', 'docker0', {
+    'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.enable_icc': 'true',
+    'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+    'com.docker.network.bridge.name': 'docker0', 'com.docker.network.driver.mtu': '1500',
+  });
+  h.localNetworks[bridge.id] = bridge;
+  createBridgeDevice(tx, host, bridge);
+  for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
+    const n = localNetwork(tx, host, name, driver, '0.0.0.0/32');
+    n.ipam = { subnet: '', gateway: '', next: 0, used: {} };
+    h.localNetworks[n.id] = n;
+  }
+}
+
+function inSwarm(state: NodeState): boolean {
+  return state === 'manager' || state === 'worker';
+}
+
+const ALREADY_IN_SWARM = 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.';
+export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+export const WORKER_CANNOT = "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
+
+function token(tx: Tx, secretFrom: string): string {
+  return `SWMTKN-1-${secretFrom}-${base36(tx.rng, 25)}`;
+}
+
+/** docker_gwbridge and the ingress sandbox: what every node gets on init or join. */
+function joinNodeNetworks(tx: Tx, host: string): void {
+  const h = tx.host(host);
+  h.nodeId = swarmId(tx.rng);
+  h.gossipName = hexId(tx.rng, 12);
+  const gw = localNetwork(tx, host, GWBRIDGE, 'bridge', nextLocalSubnet(tx, host), GWBRIDGE, {
+    'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.name': GWBRIDGE,
+  });
+  h.localNetworks[gw.id] = gw;
+  createBridgeDevice(tx, host, gw);
+  const ingress = Object.values(tx.w.swarm!.networks).find((n) => n.ingress)!;
+  addNamespace(tx, host, 'ingress_sbox');
+  const ep = createEndpoint(tx, ingress, { kind: 'ingress', host, sandbox: 'ingress_sbox', ifname: 'eth0', name: 'ingress-endpoint' });
+  joinEndpoint(tx, ingress, ep);
+  const gwNet = h.localNetworks[gw.id];
+  const gep = createEndpoint(tx, gwNet, { kind: 'gateway', host, sandbox: 'ingress_sbox', ifname: 'eth1', name: 'gateway_ingress-sbox' });
+  joinEndpoint(tx, gwNet, gep);
+  tx.w.swarm!.nodes.push(host);
+}
+
+export interface SwarmInitOptions {
+  advertiseAddr?: string;
+  dataPathPort?: number;
+  defaultAddrPool?: string;
+  defaultAddrPoolMaskLength?: number;
+}
+
+export function swarmInit(tx: Tx, host: string, opts: SwarmInitOptions): string {
+  const h = tx.host(host);
+  if (inSwarm(h.nodeState)) throw daemonError(ALREADY_IN_SWARM);
+  if (tx.w.swarm && tx.w.swarm.nodes.length > 0) throw daemonError(ALREADY_IN_SWARM);
+  if (opts.advertiseAddr && opts.advertiseAddr.split(':')[0] !== h.underlay) {
+    throw daemonError(`must specify a listening address because the address to advertise is not recognized as a system address, and a system's IP address to use could not be uniquely identified`);
+  }
+  const pool = opts.defaultAddrPool ?? '10.0.0.0/8';
+  const secret = base36(tx.rng, 50);
+  tx.w.swarm = {
+    id: swarmId(tx.rng), createdNs: String(tx.now()), workerToken: token(tx, secret), managerToken: token(tx, secret),
+    dataPathPort: opts.dataPathPort ?? 4789, addrPool: pool, addrPoolMaskLength: opts.defaultAddrPoolMaskLength ?? 24,
+    nextVni: 4096, networks: {}, nodes: [],
+  };
+  h.nodeState = advance(swarmNodeMachine, h.nodeState, 'INIT') as NodeState;
+  createSwarmNetwork(tx, { name: 'ingress', ingress: true, attachable: false, internal: false, options: {}, labels: {} });
+  joinNodeNetworks(tx, host);
+  return [
+    `Swarm initialized: current node (${h.nodeId}) is now a manager.`,
+    '',
+    'To add a worker to this swarm, run the following command:',
+    '',
+    `    docker swarm join --token ${tx.w.swarm.workerToken} ${h.underlay}:2377`,
+    '',
+    "To add a manager to this swarm, run 'docker swarm join-token manager' and follow the instructions.",
+    '',
+    '',
+  ].join('\n');
+}
+
+export function managerHost(tx: Tx): string | undefined {
+  return tx.w.swarm?.nodes.find((n) => tx.w.hosts[n].nodeState === 'manager');
+}
+
+export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote?: string): string {
+  const h = tx.host(host);
+  if (inSwarm(h.nodeState)) throw daemonError(ALREADY_IN_SWARM);
+  const swarm = tx.w.swarm;
+  const manager = managerHost(tx);
+  const placeholder = /^<.*>$/.test(tokenArg);
+  if (!placeholder && !/^SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}$/.test(tokenArg)) throw daemonError('invalid join token');
+  const managerAddr = manager ? tx.host(manager).underlay : undefined;
+  if (!swarm || !manager || (remote && remote.replace(/:\d+$/, '') !== managerAddr)) {
+    throw daemonError('Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.');
+  }
+  const asManager = tokenArg === swarm.managerToken;
+  if (!placeholder && !asManager && tokenArg !== swarm.workerToken) {
+    throw daemonError('rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster');
+  }
+  h.nodeState = advance(swarmNodeMachine, h.nodeState, asManager ? 'INIT' : 'JOIN') as NodeState;
+  joinNodeNetworks(tx, host);
+  return `This node joined a swarm as a ${asManager ? 'manager' : 'worker'}.\n`;
+}
+
+export function swarmJoinToken(tx: Tx, host: string, role: string, quiet: boolean): string {
+  const h = tx.host(host);
+  if (!inSwarm(h.nodeState)) throw daemonError(NOT_A_MANAGER);
+  if (h.nodeState !== 'manager') throw daemonError(WORKER_CANNOT);
+  if (role !== 'worker' && role !== 'manager') throw new DockerError(`Error: unknown role ${role}`, 1);
+  const t = role === 'worker' ? tx.w.swarm!.workerToken : tx.w.swarm!.managerToken;
+  if (quiet) return `${t}\n`;
+  return `To add a ${role} to this swarm, run the following command:\n\n    docker swarm join --token ${t} ${h.underlay}:2377\n\n`;
+}
+
+export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainerEndpoints: (net: Draft<Network>) => void): string {
+  const h = tx.host(host);
+  if (!inSwarm(h.nodeState)) throw daemonError('This node is not part of a swarm');
+  if (h.nodeState === 'manager' && !force) {
+    throw daemonError('You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.');
+  }
+  const swarm = tx.w.swarm!;
+  for (const net of Object.values(swarm.networks)) {
+    removeContainerEndpoints(net);
+    for (const ep of Object.values(net.endpoints).filter((e) => e.host === host)) removeEndpoint(tx, net, ep, ep.kind === 'ingress');
+  }
+  const gw = Object.values(h.localNetworks).find((n) => n.name === GWBRIDGE);
+  if (gw) {
+    for (const ep of Object.values(gw.endpoints).filter((e) => e.kind === 'gateway' && e.sandbox === 'ingress_sbox')) removeEndpoint(tx, gw, ep, true);
+  }
+  if (h.namespaces.includes('ingress_sbox')) delNamespace(tx, host, 'ingress_sbox');
+  h.nodeState = advance(swarmNodeMachine, h.nodeState, 'LEAVE') as NodeState;
+  swarm.nodes = swarm.nodes.filter((n) => n !== host);
+  if (!swarm.nodes.some((n) => tx.w.hosts[n].nodeState === 'manager')) {
+    for (const n of swarm.nodes) tx.w.hosts[n].nodeState = 'left';
+    tx.w.swarm = null;
+  }
+  return 'Node left the swarm.\n';
+}
+
+export interface SwarmNetworkSpec {
+  name: string;
+  ingress: boolean;
+  attachable: boolean;
+  internal: boolean;
+  subnet?: string;
+  gateway?: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/** The manager's allocator: the lowest free /24 of the pool, the next VNI from 4096. */
+export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
+  const swarm = tx.w.swarm!;
+  const existing = Object.values(swarm.networks).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
+  let subnet = spec.subnet;
+  let allocationFailed = false;
+  if (subnet) {
+    const c = parseCidr(subnet)!;
+    allocationFailed = existing.some((e) => overlaps(e, c));
+  } else {
+    const pool = parseCidr(swarm.addrPool)!;
+    const step = 2 ** (32 - swarm.addrPoolMaskLength);
+    const start = (pool.base & maskOf(pool.prefixLength)) >>> 0;
+    const count = 2 ** (swarm.addrPoolMaskLength - pool.prefixLength);
+    for (let i = 0; i < count && !subnet; i++) {
+      const c = { base: start + i * step, prefixLength: swarm.addrPoolMaskLength };
+      if (!existing.some((e) => overlaps(e, c))) subnet = cidrString(c);
+    }
+    if (!subnet) throw daemonError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+  }
+  const requestedVni = spec.options['com.docker.network.driver.overlay.vxlanid_list'];
+  const used = new Set(Object.values(swarm.networks).map((n) => n.vni));
+  let vni = requestedVni ? Number(requestedVni.split(',')[0]) : swarm.nextVni;
+  if (!requestedVni) {
+    while (used.has(vni)) vni++;
+    swarm.nextVni = vni + 1;
+  }
+  const net: Network = {
+    id: swarmId(tx.rng), name: spec.name, driver: 'overlay', scope: 'swarm', attachable: spec.attachable, internal: spec.internal,
+    ingress: spec.ingress, vni, options: { ...spec.options, 'com.docker.network.driver.overlay.vxlanid_list': String(vni) }, labels: spec.labels,
+    createdNs: String(tx.now()), state: initialState(networkMachine),
+    ipam: allocationFailed ? { subnet: '', gateway: '', next: 0, used: {} } : newIpam(subnet!, spec.gateway),
+    allocationFailed, endpoints: {}, instances: {},
+  };
+  swarm.networks[net.id] = net;
+  return net;
+}
+
+export function gatewayInSubnet(subnet: string, gateway: string): boolean {
+  const c = parseCidr(subnet)!;
+  const m = maskOf(c.prefixLength);
+  return ((ipv4ToNumber(gateway) & m) >>> 0) === ((c.base & m) >>> 0);
+}
+

@@ -1,0 +1,74 @@
+/** One scenario step's change to the world: the immer draft, the plan ops it emits, and Docker's errors. */
+import { Draft } from 'immer';
+import { PlanOp } from '../plan/ops';
+import { Container, Host, Network, World } from './world';
+import { hexId, Rng } from './ids';
+
+/** A refusal as the Docker CLI prints it: stderr text and exit code. */
+export class DockerError extends Error {
+  constructor(readonly stderr: string, readonly exitCode = 1, readonly stdout = '') {
+    super(stderr);
+  }
+}
+
+export const daemonError = (text: string, exitCode = 1) => new DockerError(`Error response from daemon: ${text}`, exitCode);
+
+export class Tx {
+  readonly ops: PlanOp[] = [];
+
+  constructor(readonly w: Draft<World>) {}
+
+  emit(...ops: PlanOp[]): void {
+    for (const op of ops) this.ops.push(op);
+  }
+
+  get rng(): Rng {
+    return this.w;
+  }
+
+  host(name: string): Draft<Host> {
+    const h = this.w.hosts[name];
+    if (!h) throw new Error(`unknown host ${name}`);
+    return h;
+  }
+
+  now(): number {
+    return this.w.clockNs;
+  }
+
+  /** A host-side veth name as libnetwork makes them: "veth" + 7 hex characters. */
+  vethName(): string {
+    return `veth${hexId(this.rng, 7)}`;
+  }
+}
+
+/** Every network a host can see: its local ones and the swarm's. */
+export function allNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
+  const h = w.hosts[host];
+  return [...Object.values(h.localNetworks), ...(w.swarm && h.nodeState !== 'inactive' && h.nodeState !== 'left' ? Object.values(w.swarm.networks) : [])];
+}
+
+/** The networks `docker network ls|inspect|rm` see: a worker sees a swarm network only while it is instantiated there. */
+export function visibleNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
+  const h = w.hosts[host];
+  const swarm = w.swarm && (h.nodeState === 'manager' || h.nodeState === 'worker') ? Object.values(w.swarm.networks) : [];
+  const shown = h.nodeState === 'manager' ? swarm : swarm.filter((n) => n.ingress || n.instances[host]);
+  return [...Object.values(h.localNetworks), ...shown];
+}
+
+/** Docker's lookup order: full id, then exact name, then unique id prefix. */
+export function findNetwork<N extends Network | Draft<Network>>(candidates: N[], ref: string): N | undefined {
+  return candidates.find((n) => n.id === ref) ?? candidates.find((n) => n.name === ref) ?? (() => {
+    const byPrefix = candidates.filter((n) => n.id.startsWith(ref));
+    return byPrefix.length === 1 ? byPrefix[0] : undefined;
+  })();
+}
+
+export function findContainer<C extends Container | Draft<Container>>(h: { containers: Record<string, C> }, ref: string): C | undefined {
+  const all = Object.values(h.containers);
+  const name = ref.replace(/^\//, '');
+  return all.find((c) => c.id === ref) ?? all.find((c) => c.name === name) ?? (() => {
+    const byPrefix = all.filter((c) => c.id.startsWith(ref));
+    return byPrefix.length === 1 ? byPrefix[0] : undefined;
+  })();
+}

@@ -1,0 +1,165 @@
+/**
+ * The model's whole state: one immutable (immer) value. Collections are sharded by host
+ * and by network so that one scenario step copies only small maps, which keeps a
+ * 10,000-container swarm cheap to step through.
+ */
+import { initialState, swarmNodeMachine } from './machines';
+
+export const GWBRIDGE = 'docker_gwbridge';
+export const OVERLAY_MTU = 1450;
+export const VXLAN_PORT = 4789;
+/** 2026-01-01T00:00:00Z: the virtual clock's start, so no wall-clock value enters a result. */
+export const EPOCH_NS = 1_767_225_600_000_000_000n;
+
+export type NodeState = 'inactive' | 'manager' | 'worker' | 'left';
+
+export interface Ipam {
+  /** Subnet in CIDR form; empty when the allocation failed. */
+  subnet: string;
+  gateway: string;
+  /** Serial allocation: the next host offset to try. */
+  next: number;
+  /** host offset → endpoint id */
+  used: Record<number, string>;
+}
+
+export interface Endpoint {
+  id: string;
+  networkId: string;
+  host: string;
+  /** 'container' for a container's endpoint, 'lb' for the node's lb-<net>, 'ingress' for ingress-sbox. */
+  kind: 'container' | 'lb' | 'ingress' | 'gateway';
+  containerId?: string;
+  /** The name `docker network inspect` shows (container name, or `<net>-endpoint`). */
+  name: string;
+  ip: string;
+  prefixLength: number;
+  mac: string;
+  state: string;
+  aliases: string[];
+  /** The swarm network-attachment task (25 chars) for a container on a swarm network. */
+  taskId?: string;
+  /** The sandbox (namespace) this endpoint's interface lives in. */
+  sandbox: string;
+  /** Interface name inside the sandbox (eth0, eth1 …). */
+  ifname: string;
+  /** The overlay namespace's end of the veth pair (veth0, veth1 …); or the host-side veth for bridges. */
+  peerIfname: string;
+}
+
+export interface OverlayInstance {
+  /** `1-` + the first 10 characters of the network id. */
+  netns: string;
+  state: string;
+  /** Monotonic per-namespace veth counter (Docker 17.03–27). */
+  nextVeth: number;
+  /** Local endpoints joined here. */
+  joined: number;
+  createdNs: string;
+}
+
+export interface Network {
+  id: string;
+  name: string;
+  driver: 'overlay' | 'bridge' | 'host' | 'null';
+  scope: 'swarm' | 'local';
+  /** For local networks, the host that owns them. */
+  host?: string;
+  attachable: boolean;
+  internal: boolean;
+  ingress: boolean;
+  vni: number;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  createdNs: string;
+  state: string;
+  ipam: Ipam;
+  /** The manager allocator could not give it a subnet (overlapping --subnet). */
+  allocationFailed: boolean;
+  /** Linux bridge name for bridge networks (docker0, docker_gwbridge, br-<id12>). */
+  bridge?: string;
+  endpoints: Record<string, Endpoint>;
+  /** Per host where the network is instantiated (overlay only). */
+  instances: Record<string, OverlayInstance>;
+}
+
+export interface Container {
+  id: string;
+  name: string;
+  host: string;
+  image: string;
+  command: string[];
+  state: string;
+  autoRemove: boolean;
+  interactive: boolean;
+  createdNs: string;
+  startedNs?: string;
+  hostname: string;
+  /** The sandbox namespace (first 12 characters of the sandbox id). */
+  sandbox: string;
+  sandboxId: string;
+  sandboxState: string;
+  /** Network ids in attachment order, with the requested aliases and address. */
+  networks: { networkId: string; endpointId?: string; aliases: string[]; ip?: string }[];
+  /** The docker_gwbridge endpoint when the container is on an overlay. */
+  gatewayEndpoint?: string;
+}
+
+export interface Host {
+  name: string;
+  underlay: string;
+  nodeState: NodeState;
+  nodeId: string;
+  /** NetworkDB node name: 12 hex characters (Peers[].Name). */
+  gossipName: string;
+  /** `ln -s /var/run/docker/netns /var/run/netns` was run, so `ip netns` shows Docker's namespaces. */
+  netnsLinked: boolean;
+  containers: Record<string, Container>;
+  /** Local networks (bridge, host, none, docker_gwbridge, user bridges), by id. */
+  localNetworks: Record<string, Network>;
+  /** Names of namespaces Docker made on this host, in creation order. */
+  namespaces: string[];
+  /** Counter for the random-looking host-side veth names. */
+  vethSerial: number;
+}
+
+export interface Swarm {
+  id: string;
+  createdNs: string;
+  workerToken: string;
+  managerToken: string;
+  dataPathPort: number;
+  /** Default address pool and the size of the subnets carved from it. */
+  addrPool: string;
+  addrPoolMaskLength: number;
+  nextVni: number;
+  /** Swarm networks by id. */
+  networks: Record<string, Network>;
+  /** Host names of the nodes, in join order. */
+  nodes: string[];
+}
+
+export interface World {
+  seed: number;
+  rng: number;
+  /** Virtual nanoseconds since EPOCH_NS. */
+  clockNs: number;
+  hostOrder: string[];
+  hosts: Record<string, Host>;
+  swarm: Swarm | null;
+}
+
+export function emptyHost(name: string, underlay: string): Host {
+  return {
+    name, underlay, nodeState: initialState(swarmNodeMachine) as NodeState, nodeId: '', gossipName: '',
+    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], vethSerial: 0,
+  };
+}
+
+/** RFC 3339 with nanoseconds, as Docker prints Created (trailing zeros trimmed, like Go). */
+export function formatTime(clockNs: number): string {
+  const total = EPOCH_NS + BigInt(clockNs);
+  const ms = Number(total / 1_000_000n);
+  const frac = (total % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, frac ? `.${frac}Z` : 'Z');
+}

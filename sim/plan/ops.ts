@@ -1,0 +1,43 @@
+/**
+ * The plan: kernel-level operations the model emits and both backends carry out. Every op
+ * names the scenario host it belongs to and the namespace on that host it acts in; a host's
+ * own namespace is named after the host. Each op maps to one iproute2 or bridge command
+ * (see explain.ts).
+ */
+
+export type VxlanAttrs = {
+  vni: number;
+  dstport: number;
+  proxy: boolean;
+  l2miss: boolean;
+  l3miss: boolean;
+  learning: boolean;
+  ageing: number;
+};
+
+export type LinkKind =
+  | { type: 'bridge' }
+  | { type: 'veth'; peer: string }
+  | ({ type: 'vxlan' } & VxlanAttrs);
+
+export type PlanOp =
+  /** A scenario host: its namespace and its interface on the underlay segment. */
+  | { op: 'host.add'; host: string; iface: string; address: string }
+  | { op: 'netns.add'; host: string; netns: string }
+  | { op: 'netns.del'; host: string; netns: string }
+  | { op: 'link.add'; host: string; netns: string; name: string; kind: LinkKind; mtu?: number; mac?: string }
+  | { op: 'link.del'; host: string; netns: string; name: string }
+  /** Moves a link to another namespace of the same host (iproute2: `link set X netns NS`). */
+  | { op: 'link.move'; host: string; netns: string; name: string; to: string }
+  | { op: 'link.rename'; host: string; netns: string; name: string; to: string }
+  | { op: 'link.set'; host: string; netns: string; name: string; up?: boolean; mtu?: number; master?: string; mac?: string }
+  | { op: 'addr.add'; host: string; netns: string; dev: string; address: string }
+  | { op: 'route.add'; host: string; netns: string; dst: string; via?: string; dev: string }
+  | { op: 'neigh.add'; host: string; netns: string; dev: string; ip: string; mac: string }
+  | { op: 'neigh.del'; host: string; netns: string; dev: string; ip: string; mac: string }
+  | { op: 'fdb.add'; host: string; netns: string; dev: string; mac: string; dst: string }
+  | { op: 'fdb.del'; host: string; netns: string; dev: string; mac: string; dst: string }
+  /** A file the namespace's processes see, like /etc/resolv.conf of a container. */
+  | { op: 'file.write'; host: string; netns: string; path: string; content: string };
+
+export type OpName = PlanOp['op'];

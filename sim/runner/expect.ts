@@ -1,0 +1,38 @@
+/** Checks a step's `expect` against what happened. */
+import { Expect } from '../scenario/schema';
+import { classifyPath } from '../trace/path';
+import { Flow } from '../trace/types';
+
+export interface Check {
+  what: 'exit' | 'stdout' | 'stderr' | 'path';
+  expected: string;
+  got: string;
+  ok: boolean;
+}
+
+/** `/re/flags` is a regular expression; anything else a substring. */
+export function matches(pattern: string, text: string): boolean {
+  const m = /^\/(.*)\/([gimsuy]*)$/s.exec(pattern);
+  if (m) return new RegExp(m[1], m[2]).test(text);
+  return text.includes(pattern);
+}
+
+function excerpt(s: string): string {
+  const t = s.trim();
+  return t.length > 200 ? t.slice(0, 200) + '…' : t || '(empty)';
+}
+
+export function checkExpect(e: Expect, r: { exitCode: number; stdout: string; stderr: string }, flow: Flow | undefined): Check[] {
+  const checks: Check[] = [];
+  if (e.exit !== undefined) checks.push({ what: 'exit', expected: String(e.exit), got: String(r.exitCode), ok: e.exit === r.exitCode });
+  if (e.stdout !== undefined) checks.push({ what: 'stdout', expected: e.stdout, got: excerpt(r.stdout), ok: matches(e.stdout, r.stdout) });
+  if (e.stderr !== undefined) checks.push({ what: 'stderr', expected: e.stderr, got: excerpt(r.stderr), ok: matches(e.stderr, r.stderr) });
+  if (e.path !== undefined) {
+    const v = classifyPath(flow);
+    const expected = e.path === 'none' && e['drop-at'] !== undefined ? `none (drop at step ${e['drop-at']})` : e.path;
+    const got = !flow ? 'no traced flow' : v.kind === 'none' ? `none (drop at step ${v.dropAt ?? '?'})` : `${v.kind} (steps ${v.steps.join(',') || '-'})`;
+    const ok = v.kind === e.path && (e.path !== 'none' || e['drop-at'] === undefined || v.dropAt === e['drop-at']);
+    checks.push({ what: 'path', expected, got, ok });
+  }
+  return checks;
+}

@@ -1,0 +1,61 @@
+/** Runs a scenario against a backend, step by step, and checks every `expect`. */
+import { Backend } from '../backend';
+import { Model } from '../model/model';
+import { seedFromName } from '../model/ids';
+import { Scenario } from '../scenario/schema';
+import { Trace, TRACE_FORMAT } from '../trace/types';
+import { Check, checkExpect } from './expect';
+import { containerShell, hostShell } from './shell';
+
+export interface StepResult {
+  index: number;
+  on: string;
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  ok: boolean;
+  line: number;
+  checks: Check[];
+  /** Ids of the flows this step traced. */
+  flows: string[];
+}
+
+export interface RunResult {
+  scenario: string;
+  mode: 'sim' | 'emu';
+  ok: boolean;
+  steps: StepResult[];
+  trace: Trace;
+}
+
+/** Virtual time between scenario steps, as if typed a second apart. */
+const STEP_GAP_NS = 1_000_000_000;
+
+export function newModel(s: Scenario): Model {
+  return new Model(s.hosts, s.seed ?? seedFromName(s.name));
+}
+
+export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: StepResult, model: Model) => void): Promise<{ result: RunResult; model: Model }> {
+  const model = newModel(s);
+  await backend.apply(model.boot());
+  const hosts = new Set(s.hosts.map((h) => h.name));
+  const steps: StepResult[] = [];
+  for (const step of s.steps) {
+    model.tick(STEP_GAP_NS);
+    const flowsBefore = backend.flows().length;
+    const t0 = backend.elapsedNs();
+    const out = hosts.has(step.on) ? await hostShell(model, backend, step.on, step.command) : await containerShell(model, backend, step.on, step.command);
+    const flows = backend.flows().slice(flowsBefore);
+    const checks = step.expect ? checkExpect(step.expect, out, flows[0]) : [];
+    const r: StepResult = {
+      index: step.index, on: step.on, command: step.command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr,
+      durationMs: Math.round((backend.elapsedNs() - t0) / 1e3) / 1e3, ok: checks.every((c) => c.ok), line: step.line, checks, flows: flows.map((f) => f.id),
+    };
+    steps.push(r);
+    onStep?.(r, model);
+  }
+  const trace: Trace = { format: TRACE_FORMAT, scenario: s.name, mode: backend.mode, topology: backend.topology(model.world), flows: backend.flows() };
+  return { result: { scenario: s.name, mode: backend.mode, ok: steps.every((r) => r.ok), steps, trace }, model };
+}

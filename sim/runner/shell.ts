@@ -1,0 +1,76 @@
+/**
+ * A scenario host's shell: `docker` goes to the model, `ip netns` reads the model's
+ * namespaces, and everything else runs in the backend inside the right namespace.
+ */
+import { Backend, CommandOutput } from '../backend';
+import { shellWords } from '../docker/argv';
+import { Model } from '../model/model';
+import { findContainer } from '../model/tx';
+import { Container } from '../model/world';
+
+const NETNS_DIR_LINK = ['ln', '-s', '/var/run/docker/netns', '/var/run/netns'];
+
+export function containerByName(model: Model, name: string): Container | undefined {
+  for (const host of model.world.hostOrder) {
+    const c = findContainer(model.world.hosts[host], name);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+export async function hostShell(model: Model, backend: Backend, host: string, line: string): Promise<CommandOutput> {
+  let argv: string[];
+  try {
+    argv = shellWords(line);
+  } catch (e) {
+    return { stdout: '', stderr: `bash: ${(e as Error).message}\n`, exitCode: 2 };
+  }
+  const h = () => model.world.hosts[host];
+  const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked });
+  if (argv[0] === 'sudo') argv = argv.slice(1);
+  if (argv[0] === 'docker') {
+    const step = model.docker(host, argv.slice(1));
+    await backend.apply(step.ops);
+    const o = step.outcome;
+    if ('exec' in o) {
+      const c = model.world.hosts[host].containers[o.exec.container];
+      return runInContainer(model, backend, c, o.exec.argv);
+    }
+    return o;
+  }
+  if (argv.join(' ') === NETNS_DIR_LINK.join(' ')) {
+    if (h().netnsLinked) return { stdout: '', stderr: "ln: failed to create symbolic link '/var/run/netns/netns': File exists\n", exitCode: 1 };
+    model.linkNetnsDir(host);
+    return { stdout: '', stderr: '', exitCode: 0 };
+  }
+  if (argv[0] === 'ip' && argv[1] === 'netns') {
+    const sub = argv[2] ?? 'list';
+    const visible = h().netnsLinked ? [...h().namespaces].reverse() : [];
+    if (sub === 'ls' || sub === 'list' || sub === 'show') return { stdout: visible.map((n) => n + '\n').join(''), stderr: '', exitCode: 0 };
+    if (sub === 'exec') {
+      const ns = argv[3];
+      if (!ns || argv.length < 5) return { stdout: '', stderr: 'No netns name specified\n', exitCode: 255 };
+      if (!visible.includes(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
+      return backend.exec(host, ns, argv.slice(4), ctx());
+    }
+    return { stdout: '', stderr: `Command "${sub}" is unknown, try "ip netns help".\n`, exitCode: 255 };
+  }
+  return backend.exec(host, host, argv, ctx());
+}
+
+export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[]): Promise<CommandOutput> {
+  if (c.state !== 'running') return { stdout: '', stderr: `Error response from daemon: Container ${c.id} is not running\n`, exitCode: 1 };
+  return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: model.world.hosts[c.host].netnsLinked });
+}
+
+export async function containerShell(model: Model, backend: Backend, name: string, line: string): Promise<CommandOutput> {
+  const c = containerByName(model, name);
+  if (!c) return { stdout: '', stderr: `Error: No such container: ${name}\n`, exitCode: 1 };
+  let argv: string[];
+  try {
+    argv = shellWords(line);
+  } catch (e) {
+    return { stdout: '', stderr: `sh: ${(e as Error).message}\n`, exitCode: 2 };
+  }
+  return runInContainer(model, backend, c, argv);
+}

@@ -1,0 +1,115 @@
+/**
+ * Reads a scenario file. Every problem is reported as `FILE:LINE:COL: what was expected`,
+ * as an InputError (exit 2, no stack trace).
+ */
+import * as fs from 'fs';
+import { isMap, LineCounter, parseDocument, Document } from 'yaml';
+import { InputError } from '../errors';
+import { expectSchema, HOST_RE, Scenario, scenarioSchema, Step } from './schema';
+import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
+import { shellWords } from '../docker/argv';
+
+export const DEFAULT_UNDERLAY_BASE = '198.51.100.10';
+
+function position(doc: Document, lc: LineCounter, path: (string | number)[]): { line: number; col: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) return lc.linePos(node.range[0]);
+  }
+  return { line: 1, col: 1 };
+}
+
+/** Names given with --name in `docker run` commands, so steps can target containers. */
+function containerNames(command: string): string[] {
+  let words: string[];
+  try {
+    words = shellWords(command);
+  } catch {
+    return [];
+  }
+  if (words[0] !== 'docker' || words[1] !== 'run') return [];
+  const names: string[] = [];
+  for (let i = 2; i < words.length; i++) {
+    if (words[i] === '--name' && words[i + 1]) names.push(words[i + 1]);
+    else if (words[i].startsWith('--name=')) names.push(words[i].slice(7));
+  }
+  return names;
+}
+
+export function parseScenario(file: string, text: string): Scenario {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const fail = (path: (string | number)[], message: string): never => {
+    const { line, col } = position(doc, lc, path);
+    throw new InputError(`${file}:${line}:${col}: ${message}`);
+  };
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const { line, col } = lc.linePos(e.pos[0]);
+    throw new InputError(`${file}:${line}:${col}: invalid YAML: ${e.message.split('\n')[0]}`);
+  }
+  if (!isMap(doc.contents)) fail([], 'expected a mapping with name, hosts and steps');
+  const parsed = scenarioSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unexpected key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, hosts, steps)`;
+    else if (issue.code === 'invalid_type') message = `expected ${issue.expected}${path.length ? ` for '${path.join('.')}'` : ''}`;
+    else if (issue.code === 'invalid_format' || issue.code === 'custom' || issue.code === 'too_small') message = `expected ${message}${path.length ? ` for '${path.join('.')}'` : ''}`;
+    fail(path, message);
+  }
+  const raw = parsed.data!;
+  const hosts: Scenario['hosts'] = [];
+  const base = ipv4ToNumber(DEFAULT_UNDERLAY_BASE);
+  const used = new Set<string>();
+  Object.entries(raw.hosts).forEach(([name, opts], i) => {
+    const underlay = opts?.underlay ?? numberToIpv4(base + i);
+    if (used.has(underlay)) fail(['hosts', name, 'underlay'], `underlay address ${underlay} is already used by another host`);
+    used.add(underlay);
+    hosts.push({ name, underlay });
+  });
+  const hostNames = new Set(hosts.map((h) => h.name));
+  const containers = new Set<string>();
+  const steps: Step[] = raw.steps.map((s, index) => {
+    const keys = Object.keys(s).filter((k) => k !== 'expect');
+    if (keys.length !== 1) fail(['steps', index], `expected exactly one key naming a host or container, and an optional 'expect' (found ${keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'none'})`);
+    const on = keys[0];
+    const command = s[on];
+    if (typeof command !== 'string' || command.trim() === '') fail(['steps', index, on], `expected a command line for '${on}'`);
+    if (!hostNames.has(on) && !containers.has(on)) {
+      fail(['steps', index, on], `'${on}' is neither a host (${[...hostNames].join(', ')}) nor a container started by an earlier step`);
+    }
+    let expect: Step['expect'];
+    if (s.expect !== undefined) {
+      const e = expectSchema.safeParse(s.expect);
+      if (!e.success) {
+        const issue = e.error.issues[0];
+        const sub = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+        const message = issue.code === 'unrecognized_keys' ? `unexpected key '${issue.keys[0]}' in expect (expected exit, stdout, stderr, path, drop-at)`
+          : issue.code === 'invalid_value' ? `expected one of overlay, local, none for 'expect.path'`
+          : `expected ${issue.code === 'invalid_type' ? issue.expected : issue.message} for 'expect.${sub.join('.')}'`;
+        fail(['steps', index, 'expect', ...sub], message);
+      }
+      expect = e.data;
+      if (expect!['drop-at'] !== undefined && expect!.path !== 'none') fail(['steps', index, 'expect', 'drop-at'], "expected 'drop-at' only with 'path: none'");
+    }
+    if (hostNames.has(on)) for (const n of containerNames(command as string)) containers.add(n);
+    const node = doc.getIn(['steps', index], true) as { range?: [number, number, number] };
+    return { index, on, command: (command as string).trim(), expect, line: node?.range ? lc.linePos(node.range[0]).line : 0 };
+  });
+  for (const h of hostNames) if (!HOST_RE.test(h)) fail(['hosts', h], 'expected a plain host name');
+  return { file, name: raw.name, description: raw.description, seed: raw.seed, hosts, steps };
+}
+
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+  }
+  return parseScenario(file, text);
+}
+

@@ -1,0 +1,54 @@
+/** The scenario file format (DESIGN §3), as a zod schema. */
+import { z } from 'zod';
+import { isIpv4 } from '../wire/addr';
+
+export const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
+/** Host names become parts of namespace names, so they stay short and plain. */
+export const HOST_RE = /^[a-z][a-z0-9-]{0,11}$/;
+
+const matcher = z.string().min(1, 'a substring or /regex/');
+
+export const expectSchema = z.strictObject({
+  exit: z.number().int().min(0).max(255).optional(),
+  stdout: matcher.optional(),
+  stderr: matcher.optional(),
+  path: z.enum(['overlay', 'local', 'none']).optional(),
+  'drop-at': z.number().int().min(0).max(8).optional(),
+});
+
+export const hostSchema = z.union([
+  z.null(),
+  z.strictObject({
+    underlay: z.string().refine(isIpv4, 'an IPv4 address such as 198.51.100.11').optional(),
+  }),
+]);
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().regex(NAME_RE, 'a name of lowercase letters, digits and dashes, such as overlay-standalone'),
+  description: z.string().optional(),
+  seed: z.number().int().optional(),
+  hosts: z.record(z.string().regex(HOST_RE, 'a host name of up to 12 lowercase letters, digits and dashes, starting with a letter'), hostSchema)
+    .refine((h) => Object.keys(h).length > 0, 'at least one host'),
+  steps: z.array(z.record(z.string(), z.unknown())).min(1, 'at least one step'),
+});
+
+export type Expect = z.infer<typeof expectSchema>;
+
+export interface Step {
+  index: number;
+  /** A host name or a container name. */
+  on: string;
+  command: string;
+  expect?: Expect;
+  /** 1-based line of the step in its file. */
+  line: number;
+}
+
+export interface Scenario {
+  file: string;
+  name: string;
+  description?: string;
+  seed?: number;
+  hosts: { name: string; underlay: string }[];
+  steps: Step[];
+}
