@@ -157,7 +157,7 @@ export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions)
   for (const l of sortedLinks(ns)) {
     if (devFilter && l.name !== devFilter) continue;
     if (l.master) {
-      for (const [mac, e] of l.master.fdb) if (e.port === l) lines.push(`${mac} dev ${l.name} ${e.local ? '' : 'vlan 1 '}master ${l.master.name} ${e.local ? 'permanent' : ''}`.trimEnd());
+      for (const [mac, e] of l.master.fdb) if (e.port === l) lines.push(`${mac} dev ${l.name} master ${l.master.name}${e.local ? ' permanent' : ''}`);
     }
     if (l.vxlan) {
       for (const [mac, e] of l.vxlan.fdb) {

@@ -171,9 +171,14 @@ export class SimKernel {
         l.vxlan.fdb.set(op.mac, { dst: op.dst, permanent: true });
         return;
       }
-      case 'fdb.del':
-        this.link(op.host, op.netns, op.dev).vxlan?.fdb.delete(op.mac);
+      case 'fdb.del': {
+        // libnetwork's deleteNeighbor also flushes what br0 learned for that MAC on vxlan0.
+        const l = this.link(op.host, op.netns, op.dev);
+        l.vxlan?.fdb.delete(op.mac);
+        const learned = l.master?.fdb.get(op.mac);
+        if (learned && learned.port === l && !learned.local) l.master!.fdb.delete(op.mac);
         return;
+      }
       case 'file.write':
         this.netns(op.host, op.netns).files.set(op.path, op.content);
         return;

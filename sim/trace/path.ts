@@ -35,8 +35,10 @@ export function classifyPath(flow: Flow | undefined): PathVerdict {
   if (!flow) return { kind: 'unknown', steps: [] };
   const hops = firstRequestHops(flow);
   const steps = hops.filter((h) => h.step !== undefined && h.event !== 'drop').map((h) => h.step!);
+  // A flooded copy may be dropped (vxlan0 has no neighbour for a local container) while another copy gets through.
+  const delivered = hops.some((h) => h.step === 8 && h.event === 'deliver');
   const drop = hops.find((h) => h.event === 'drop');
-  if (drop) return { kind: 'none', dropAt: drop.step, steps };
+  if (drop && !delivered) return { kind: 'none', dropAt: drop.step, steps };
   if (inOrder(steps, [1, 2, 3, 4, 5, 6, 7, 8])) return { kind: 'overlay', steps };
   if (inOrder(steps, [1, 2, 8]) && !steps.some((s) => s >= 4 && s <= 6)) return { kind: 'local', steps };
   return { kind: 'unknown', steps };
