@@ -4,6 +4,7 @@ import { InputError } from '../sim/errors';
 import { decodeCommand } from './commands/decode';
 import { runCommand } from './commands/run';
 import { explainCommand } from './commands/explain';
+import { verifyCommand } from './commands/verify';
 
 const EXIT_BAD_INPUT = 2;
 
@@ -51,7 +52,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu', 'both']).default('sim'))
     .option('--junit <file>', 'write a JUnit XML report')
     .option('--json', 'print the results as JSON')
-    .action(notYet('verify'));
+    .action(async (files: string[], opts) => {
+      process.exitCode = await verifyCommand(files, opts);
+    });
 
   program
     .command('viz')

@@ -48,9 +48,13 @@ export class EventQueue {
     return top;
   }
 
-  /** Runs events in time order until none are left or the next is after `untilNs`. */
-  runUntil(untilNs = Infinity): void {
+  /**
+   * Runs events in time order until none are left, the next is after `untilNs`, or `done`
+   * says the waiting is over (then the clock stays where the last event left it).
+   */
+  runUntil(untilNs = Infinity, done?: () => boolean): void {
     for (;;) {
+      if (done?.()) return;
       const next = this.heap[0];
       if (!next || next.at > untilNs) break;
       this.pop();
@@ -58,6 +62,7 @@ export class EventQueue {
       this.executed++;
       next.run();
     }
+    if (done?.()) return;
     if (untilNs !== Infinity && this.now < untilNs) this.now = untilNs;
   }
 

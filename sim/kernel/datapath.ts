@@ -55,6 +55,8 @@ export class Datapath {
   private readonly pending = new Map<string, { skbs: Skb[]; tries: number; onFail: (skb: Skb) => void }>();
   private readonly fragments = new Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb }>();
   private ipId = 0x1c46;
+  private ephemeralPort = 40000;
+  private pingIdent = 0x26;
 
   constructor(readonly kernel: SimKernel) {}
 
@@ -95,6 +97,18 @@ export class Datapath {
   }
 
   // ── IPv4 stack ─────────────────────────────────────────────────────────────
+
+  /** Client ports for the stub resolver (from the ephemeral range). */
+  nextEphemeralPort(): number {
+    this.ephemeralPort = this.ephemeralPort >= 60999 ? 32768 : this.ephemeralPort + 1;
+    return this.ephemeralPort;
+  }
+
+  /** ICMP echo identifiers, one per ping run (iputils uses its pid). */
+  nextPingIdent(): number {
+    this.pingIdent = (this.pingIdent + 1) & 0xffff;
+    return this.pingIdent;
+  }
 
   nextIpId(): number {
     this.ipId = (this.ipId + 1) & 0xffff;

@@ -48,8 +48,6 @@ function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, world: () => World, conta
   });
 }
 
-let resolverPort = 40000;
-
 /** The stub resolver: one question to the nameserver of /etc/resolv.conf, over UDP through lo. */
 export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow): DnsRepr | undefined {
   const resolv = ns.files.get('/etc/resolv.conf') ?? '';
@@ -57,7 +55,7 @@ export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: stri
   const c = containerOf(ctx.world, ctx.container);
   if (server !== EMBEDDED_DNS || !c) return undefined;
   ensureEmbeddedDns(dp, ns, () => ctx.world, c);
-  const port = resolverPort = resolverPort >= 60999 ? 40000 : resolverPort + 1;
+  const port = dp.nextEphemeralPort();
   const id = (dp.nextIpId() * 7919) & 0xffff;
   let answer: DnsRepr | undefined;
   const key = `${ns.host.name}|${ns.name}|127.0.0.1|${port}`;
@@ -68,7 +66,7 @@ export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: stri
   const query = emitDns({ id, flags: DNS_FLAG_RD, questions: [{ name, type }], answers: [] });
   dp.ipSend(ns, { src: '127.0.0.1', dst: EMBEDDED_DNS, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
     emitUdp({ srcPort: port, dstPort: 53 }, query, { src: '127.0.0.1', dst: EMBEDDED_DNS }), flow, 'request');
-  dp.clock.runUntil(dp.clock.now + RESOLVER_TIMEOUT_NS);
+  dp.clock.runUntil(dp.clock.now + RESOLVER_TIMEOUT_NS, () => answer !== undefined);
   dp.udpHandlers.delete(key);
   return answer;
 }
@@ -123,8 +121,6 @@ function rttText(ms: number): string {
   return ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
 }
 
-let pingIdent = 0x26;
-
 export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
   let o: PingOptions;
   try {
@@ -156,7 +152,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     return fail('ping: connect: Network is unreachable\n', 2);
   }
   const lines: string[] = [`PING ${o.target} (${dst}) ${o.size}(${o.size + 28}) bytes of data.`];
-  const ident = pingIdent = (pingIdent + 1) & 0xffff;
+  const ident = dp.nextPingIdent();
   const sentAt = new Map<number, number>();
   const rtts: number[] = [];
   let errors = 0;
@@ -200,13 +196,14 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     });
   }
   const lastSend = start + (o.count - 1) * o.intervalNs;
-  dp.clock.runUntil(lastSend + o.timeoutNs);
+  // Like iputils: done once every probe is answered or failed, else after the last probe's timeout.
+  dp.clock.runUntil(lastSend + o.timeoutNs, () => transmitted === o.count && rtts.length + errors === o.count);
   close();
   events.sort((a, b) => a[0] - b[0]);
   lines.push(...events.map(([, l]) => l));
   const received = rtts.length;
   const loss = transmitted ? Math.round(((transmitted - received) / transmitted) * 100) : 0;
-  const elapsedMs = Math.round((lastSend - start) / 1e6) + (received ? 0 : Math.round(o.timeoutNs / 1e9));
+  const elapsedMs = Math.round(((received ? lastSend : Math.min(dp.clock.now, lastSend + o.timeoutNs)) - start) / 1e6);
   lines.push('', `--- ${o.target} ping statistics ---`);
   lines.push(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss, time ${elapsedMs}ms`);
   if (received) {

@@ -3,7 +3,7 @@
  * as an InputError (exit 2, no stack trace).
  */
 import * as fs from 'fs';
-import { isMap, LineCounter, parseDocument, Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, Document } from 'yaml';
 import { InputError } from '../errors';
 import { expectSchema, HOST_RE, Scenario, scenarioSchema, Step } from './schema';
 import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
@@ -43,12 +43,22 @@ export function parseScenario(file: string, text: string): Scenario {
     const { line, col } = position(doc, lc, path);
     throw new InputError(`${file}:${line}:${col}: ${message}`);
   };
+  const failAtKey = (key: string, message: string): never => {
+    const pair = isMap(doc.contents) ? doc.contents.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
+    const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+    const { line, col } = range ? lc.linePos(range[0]) : { line: 1, col: 1 };
+    throw new InputError(`${file}:${line}:${col}: ${message}`);
+  };
   if (doc.errors.length) {
     const e = doc.errors[0];
     const { line, col } = lc.linePos(e.pos[0]);
     throw new InputError(`${file}:${line}:${col}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
   if (!isMap(doc.contents)) fail([], 'expected a mapping with name, hosts and steps');
+  const known = ['name', 'description', 'seed', 'hosts', 'steps'];
+  const top = doc.toJS() as Record<string, unknown>;
+  const unknown = Object.keys(top).filter((k) => !known.includes(k));
+  if (unknown.length) failAtKey(unknown[0], `unexpected key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, hosts, steps)`);
   const parsed = scenarioSchema.safeParse(doc.toJS());
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -78,7 +88,7 @@ export function parseScenario(file: string, text: string): Scenario {
     const command = s[on];
     if (typeof command !== 'string' || command.trim() === '') fail(['steps', index, on], `expected a command line for '${on}'`);
     if (!hostNames.has(on) && !containers.has(on)) {
-      fail(['steps', index, on], `'${on}' is neither a host (${[...hostNames].join(', ')}) nor a container started by an earlier step`);
+      fail(['steps', index], `'${on}' is neither a host (${[...hostNames].join(', ')}) nor a container started by an earlier step`);
     }
     let expect: Step['expect'];
     if (s.expect !== undefined) {

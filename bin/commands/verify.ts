@@ -1,0 +1,100 @@
+import * as fs from 'fs';
+import { loadScenario } from '../../sim/scenario/load';
+import { runScenario, RunResult } from '../../sim/runner/runner';
+import { Scenario } from '../../sim/scenario/schema';
+import { InputError } from '../../sim/errors';
+import { makeBackend } from './run';
+import { compareTraces, TraceDifference } from '../../sim/trace/compare';
+
+export interface VerifyOptions {
+  mode: 'sim' | 'emu' | 'both';
+  junit?: string;
+  json?: boolean;
+}
+
+interface CaseResult {
+  scenario: string;
+  file: string;
+  name: string;
+  ok: boolean;
+  message?: string;
+  timeMs: number;
+}
+
+function xml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+}
+
+export function junitXml(cases: CaseResult[]): string {
+  const bySuite = new Map<string, CaseResult[]>();
+  for (const c of cases) bySuite.set(c.scenario, [...(bySuite.get(c.scenario) ?? []), c]);
+  const failures = cases.filter((c) => !c.ok).length;
+  let out = `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="cnmlab verify" tests="${cases.length}" failures="${failures}">\n`;
+  for (const [suite, cs] of bySuite) {
+    const f = cs.filter((c) => !c.ok).length;
+    const time = cs.reduce((a, c) => a + c.timeMs, 0) / 1000;
+    out += `  <testsuite name="${xml(suite)}" tests="${cs.length}" failures="${f}" errors="0" time="${time.toFixed(3)}" file="${xml(cs[0].file)}">\n`;
+    for (const c of cs) {
+      out += `    <testcase classname="${xml(suite)}" name="${xml(c.name)}" time="${(c.timeMs / 1000).toFixed(3)}"`;
+      out += c.ok ? '/>\n' : `>\n      <failure message="${xml(c.message ?? '')}">${xml(c.message ?? '')}</failure>\n    </testcase>\n`;
+    }
+    out += '  </testsuite>\n';
+  }
+  return out + '</testsuites>\n';
+}
+
+function casesOf(s: Scenario, r: RunResult, mode: string): CaseResult[] {
+  const cases: CaseResult[] = [];
+  for (const step of r.steps) {
+    for (const c of step.checks) {
+      cases.push({
+        scenario: `${s.name} [${mode}]`, file: s.file, name: `step ${step.index + 1} (line ${step.line}) ${step.on}: ${step.command} — ${c.what}`,
+        ok: c.ok, message: c.ok ? undefined : `expected ${c.what} ${c.expected}, got ${c.got}`, timeMs: step.durationMs,
+      });
+    }
+  }
+  return cases;
+}
+
+function differenceCase(s: Scenario, d: TraceDifference | undefined): CaseResult {
+  return {
+    scenario: `${s.name} [both]`, file: s.file, name: 'sim and emu traces agree', ok: !d, timeMs: 0,
+    message: d ? `${d.where}: sim ${d.sim} | emu ${d.emu}` : undefined,
+  };
+}
+
+export async function verifyCommand(files: string[], opts: VerifyOptions): Promise<number> {
+  const scenarios = files.map((f) => loadScenario(f));
+  if (!['sim', 'emu', 'both'].includes(opts.mode)) throw new InputError(`--mode: expected sim, emu or both, got ${opts.mode}`);
+  const modes: ('sim' | 'emu')[] = opts.mode === 'both' ? ['sim', 'emu'] : [opts.mode];
+  const all: CaseResult[] = [];
+  const results: unknown[] = [];
+  for (const s of scenarios) {
+    const traces: Partial<Record<'sim' | 'emu', RunResult>> = {};
+    for (const mode of modes) {
+      const backend = await makeBackend(mode, s, { quiet: opts.json });
+      let result: RunResult;
+      try {
+        ({ result } = await runScenario(s, backend));
+      } finally {
+        await backend.close();
+      }
+      traces[mode] = result;
+      const cases = casesOf(s, result, mode);
+      all.push(...cases);
+      results.push({ scenario: s.name, mode, ok: result.ok, checks: cases });
+      if (!opts.json) for (const c of cases) process.stdout.write(`${c.ok ? 'PASS' : 'FAIL'} ${c.scenario} ${c.name}${c.ok ? '' : `\n     ${c.message}`}\n`);
+    }
+    if (traces.sim && traces.emu) {
+      const diff = compareTraces(traces.sim.trace, traces.emu.trace);
+      const c = differenceCase(s, diff);
+      all.push(c);
+      if (!opts.json) process.stdout.write(`${c.ok ? 'PASS' : 'FAIL'} ${c.scenario} ${c.name}${c.ok ? '' : `\n     first difference at ${diff!.where}\n       sim: ${diff!.sim}\n       emu: ${diff!.emu}`}\n`);
+    }
+  }
+  const failed = all.filter((c) => !c.ok).length;
+  if (opts.junit) fs.writeFileSync(opts.junit, junitXml(all));
+  if (opts.json) process.stdout.write(JSON.stringify({ ok: failed === 0, passed: all.length - failed, failed, results }, null, 2) + '\n');
+  else process.stdout.write(`${all.length - failed} passed, ${failed} failed\n`);
+  return failed ? 1 : 0;
+}

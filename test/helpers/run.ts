@@ -1,0 +1,42 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseScenario } from '../../sim/scenario/load';
+import { runScenario } from '../../sim/runner/runner';
+import { SimBackend } from '../../sim/kernel/backend';
+import { seedFromName } from '../../sim/model/ids';
+import { REPO } from './env';
+
+export async function runSim(yamlText: string, file = 'test.yaml') {
+  const s = parseScenario(file, yamlText);
+  const backend = new SimBackend(s.seed ?? seedFromName(s.name));
+  const { result, model } = await runScenario(s, backend);
+  return { s, result, model, backend };
+}
+
+export async function runLab(name: string) {
+  const file = path.join(REPO, 'scenarios', `${name}.yaml`);
+  return runSim(fs.readFileSync(file, 'utf8'), `scenarios/${name}.yaml`);
+}
+
+/** Compares with a golden file; UPDATE_GOLDEN=1 rewrites it instead. */
+export function expectGolden(name: string, actual: string): void {
+  const file = path.join(REPO, 'test', 'golden', name);
+  if (process.env.UPDATE_GOLDEN === '1' || !fs.existsSync(file)) {
+    if (process.env.CI && !fs.existsSync(file)) throw new Error(`golden file ${name} is missing`);
+    fs.writeFileSync(file, actual);
+  }
+  expect(actual).toBe(fs.readFileSync(file, 'utf8'));
+}
+
+/** A scenario with two swarm nodes and a shared attachable overlay, plus extra steps. */
+export function twoNodes(extra: string): string {
+  return `name: t
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker swarm init
+  - r1: docker swarm join --token <...> 198.51.100.10:2377
+  - r0: docker network create --driver=overlay --attachable test-net
+${extra}`;
+}
