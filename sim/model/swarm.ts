@@ -67,11 +67,15 @@ function joinNodeNetworks(tx: Tx, host: string): void {
   const h = tx.host(host);
   h.nodeId = swarmId(tx.rng);
   h.gossipName = hexId(tx.rng, 12);
-  const gw = localNetwork(tx, host, GWBRIDGE, 'bridge', nextLocalSubnet(tx, host), GWBRIDGE, {
-    'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.name': GWBRIDGE,
-  });
-  h.localNetworks[gw.id] = gw;
-  createBridgeDevice(tx, host, gw);
+  // docker_gwbridge is a local network: it outlives `swarm leave` and is reused on the next join.
+  let gw = Object.values(h.localNetworks).find((n) => n.name === GWBRIDGE) as Network | undefined;
+  if (!gw) {
+    gw = localNetwork(tx, host, GWBRIDGE, 'bridge', nextLocalSubnet(tx, host), GWBRIDGE, {
+      'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.name': GWBRIDGE,
+    });
+    h.localNetworks[gw.id] = gw;
+    createBridgeDevice(tx, host, gw);
+  }
   const ingress = Object.values(tx.w.swarm!.networks).find((n) => n.ingress)!;
   addNamespace(tx, host, 'ingress_sbox');
   const ep = createEndpoint(tx, ingress, { kind: 'ingress', host, sandbox: 'ingress_sbox', ifname: 'eth0', name: 'ingress-endpoint' });

@@ -1,0 +1,180 @@
+/** Docker's output formats and every error text the model reproduces (Docker 20.10, docker-facts.md). */
+import { Model } from '../sim/model/model';
+import { shellWords } from '../sim/docker/argv';
+import { CommandOutput } from '../sim/docker/cli';
+
+function swarm(): Model {
+  const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }, { name: 'r2', underlay: '198.51.100.12' }], 7);
+  m.boot();
+  return m;
+}
+
+function docker(m: Model, host: string, line: string): CommandOutput {
+  const o = m.docker(host, shellWords(line).slice(1)).outcome;
+  if ('exec' in o) throw new Error('unexpected exec');
+  return o;
+}
+
+function ready(): Model {
+  const m = swarm();
+  docker(m, 'r0', 'docker swarm init');
+  docker(m, 'r1', 'docker swarm join --token <...> 198.51.100.10:2377');
+  docker(m, 'r0', 'docker network create --driver=overlay --attachable test-net');
+  return m;
+}
+
+describe('docker CLI output', () => {
+  test('swarm init prints the join command with a real-looking token', () => {
+    const m = swarm();
+    const o = docker(m, 'r0', 'docker swarm init');
+    expect(o.exitCode).toBe(0);
+    expect(o.stdout).toMatch(/^Swarm initialized: current node \([0-9a-z]{25}\) is now a manager\.\n\nTo add a worker to this swarm, run the following command:\n\n    docker swarm join --token SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25} 198\.51\.100\.10:2377\n\nTo add a manager to this swarm, run 'docker swarm join-token manager' and follow the instructions\.\n\n$/);
+    const token = /--token (\S+)/.exec(o.stdout)![1];
+    expect(docker(m, 'r0', 'docker swarm join-token -q worker').stdout).toBe(`${token}\n`);
+    expect(docker(m, 'r1', `docker swarm join --token ${token} 198.51.100.10:2377`).stdout).toBe('This node joined a swarm as a worker.\n');
+  });
+
+  test('network ls: the tabwriter layout, sorted by name; a worker sees test-net only while it uses it', () => {
+    const m = ready();
+    const ls = docker(m, 'r0', 'docker network ls').stdout.split('\n');
+    expect(ls[0]).toBe('NETWORK ID     NAME              DRIVER    SCOPE');
+    expect(ls.slice(1, -1).map((l) => l.split(/\s+/).slice(1))).toEqual([
+      ['bridge', 'bridge', 'local'], ['docker_gwbridge', 'bridge', 'local'], ['host', 'host', 'local'],
+      ['ingress', 'overlay', 'swarm'], ['none', 'null', 'local'], ['test-net', 'overlay', 'swarm'],
+    ]);
+    expect(ls[1]).toMatch(/^[0-9a-f]{12}   bridge            bridge    local$/);
+    expect(docker(m, 'r1', 'docker network ls').stdout).not.toContain('test-net');
+    expect(docker(m, 'r1', 'docker network inspect test-net')).toEqual({ stdout: '[]\n', stderr: 'Error: No such network: test-net\n', exitCode: 1 });
+    docker(m, 'r1', 'docker run -d --name c1 --network test-net busybox');
+    expect(docker(m, 'r1', 'docker network ls').stdout).toMatch(/test-net\s+overlay\s+swarm/);
+    docker(m, 'r1', 'docker rm -f c1');
+    expect(docker(m, 'r1', 'docker network ls').stdout).not.toContain('test-net');
+    expect(docker(m, 'r0', 'docker network ls -q').stdout.trim().split('\n').every((l) => /^[0-9a-z]{12}$/.test(l))).toBe(true);
+  });
+
+  test('network inspect: 4-space JSON in Docker 20.10 field order, IPs in Docker order, Peers per node', () => {
+    const m = ready();
+    docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net ubuntu:14.04');
+    docker(m, 'r1', 'docker run -dit --name ubuntu1 --network test-net ubuntu:14.04');
+    const o = docker(m, 'r0', 'docker network inspect test-net');
+    expect(o.stdout.split('\n')[2]).toBe('        "Name": "test-net",');
+    const [net] = JSON.parse(o.stdout);
+    expect(Object.keys(net)).toEqual(['Name', 'Id', 'Created', 'Scope', 'Driver', 'EnableIPv6', 'IPAM', 'Internal', 'Attachable', 'Ingress', 'ConfigFrom', 'ConfigOnly', 'Containers', 'Options', 'Labels', 'Peers']);
+    expect(net.Id).toMatch(/^[0-9a-z]{25}$/);
+    expect(net.IPAM).toEqual({ Driver: 'default', Options: null, Config: [{ Subnet: '10.0.1.0/24', Gateway: '10.0.1.1' }] });
+    expect(net.Options).toEqual({ 'com.docker.network.driver.overlay.vxlanid_list': '4097' });
+    const containers = Object.values(net.Containers) as { Name: string; IPv4Address: string; MacAddress: string }[];
+    expect(containers.map((c) => [c.Name, c.IPv4Address, c.MacAddress])).toEqual([['ubuntu0', '10.0.1.2/24', '02:42:0a:00:01:02'], ['test-net-endpoint', '10.0.1.3/24', '02:42:0a:00:01:03']]);
+    expect(Object.keys(net.Containers)[1]).toBe('lb-test-net');
+    expect(net.Peers).toEqual([{ Name: expect.stringMatching(/^[0-9a-f]{12}$/), IP: '198.51.100.10' }, { Name: expect.stringMatching(/^[0-9a-f]{12}$/), IP: '198.51.100.11' }]);
+    const onR1 = JSON.parse(docker(m, 'r1', 'docker network inspect test-net').stdout)[0];
+    expect((Object.values(onR1.Containers) as { IPv4Address: string }[]).map((c) => c.IPv4Address)).toEqual(['10.0.1.4/24', '10.0.1.5/24']);
+    const ingress = JSON.parse(docker(m, 'r0', 'docker network inspect ingress').stdout)[0];
+    expect(ingress.IPAM.Config).toEqual([{ Subnet: '10.0.0.0/24', Gateway: '10.0.0.1' }]);
+    expect(ingress.Options['com.docker.network.driver.overlay.vxlanid_list']).toBe('4096');
+    expect(ingress.Containers['ingress-sbox'].Name).toBe('ingress-endpoint');
+  });
+
+  test('a manager that has not instantiated a network shows Containers and Labels null, no Peers', () => {
+    const m = ready();
+    const [net] = JSON.parse(docker(m, 'r0', 'docker network inspect test-net').stdout);
+    expect(net.Containers).toBeNull();
+    expect(net).not.toHaveProperty('Peers');
+  });
+
+  test('run -d prints the 64-hex id; ps lists running containers', () => {
+    const m = ready();
+    expect(docker(m, 'r0', 'docker run -d --name web --network test-net nginx').stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    const ps = docker(m, 'r0', 'docker ps').stdout.split('\n');
+    expect(ps[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+    expect(ps[1]).toMatch(/^[0-9a-f]{12}\s+nginx\s+"\/docker-entrypoint\.…"\s+Less than a second ago\s+Up Less than a second\s+web$/);
+  });
+
+  test('docker inspect CONTAINER shows its networks with the overlay address and MAC', () => {
+    const m = ready();
+    docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net --network-alias app ubuntu:14.04');
+    const [c] = JSON.parse(docker(m, 'r0', 'docker inspect ubuntu0').stdout);
+    expect(c.Name).toBe('/ubuntu0');
+    expect(c.NetworkSettings.Networks['test-net']).toMatchObject({ IPAddress: '10.0.1.2', IPPrefixLen: 24, MacAddress: '02:42:0a:00:01:02', Aliases: [c.Id.slice(0, 12), 'app'] });
+    expect(c.NetworkSettings.SandboxKey).toMatch(/^\/var\/run\/docker\/netns\/[0-9a-f]{12}$/);
+  });
+});
+
+describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
+  const cases: [string, (m: Model) => CommandOutput, Partial<CommandOutput>][] = [
+    ['network name already exists', (m) => docker(m, 'r0', 'docker network create -d overlay --attachable test-net'), { exitCode: 1, stderr: 'Error response from daemon: network with name test-net already exists\n' }],
+    ['overlay outside swarm', (m) => docker(m, 'r2', 'docker network create -d overlay x'), { exitCode: 1, stderr: 'Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n' }],
+    ['overlay on a worker', (m) => docker(m, 'r1', 'docker network create -d overlay x'), { exitCode: 1, stderr: 'Error response from daemon: Cannot create a multi-host network from a worker node. Please create the network from a manager node.\n' }],
+    ['network rm on a worker', (m) => {
+      docker(m, 'r1', 'docker run -d --name c1 --network test-net busybox');
+      return docker(m, 'r1', 'docker network rm test-net');
+    }, { exitCode: 1, stderr: "Error response from daemon: This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.\n" }],
+    ['not manually attachable (run)', (m) => {
+      docker(m, 'r0', 'docker network create -d overlay noattach-net');
+      return docker(m, 'r0', 'docker run -d --name c1 --network noattach-net busybox');
+    }, { exitCode: 125, stderr: 'docker: Error response from daemon: Could not attach to network noattach-net: rpc error: code = PermissionDenied desc = network noattach-net not manually attachable.\n' }],
+    ['not manually attachable (connect)', (m) => {
+      docker(m, 'r0', 'docker network create -d overlay noattach-net');
+      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      return docker(m, 'r0', 'docker network connect noattach-net c1');
+    }, { exitCode: 1, stderr: 'Error response from daemon: Could not attach to network noattach-net: rpc error: code = PermissionDenied desc = network noattach-net not manually attachable\n' }],
+    ['name conflict', (m) => {
+      docker(m, 'r0', 'docker run -d --name ubuntu0 busybox');
+      return docker(m, 'r0', 'docker run -d --name ubuntu0 busybox');
+    }, { exitCode: 125, stderr: expect.stringMatching(/^docker: Error response from daemon: Conflict\. The container name "\/ubuntu0" is already in use by container "[0-9a-f]{64}"\. You have to remove \(or rename\) that container to be able to reuse that name\.\nSee 'docker run --help'\.\n$/) }],
+    ['no such network (swarm): the id is still printed', (m) => docker(m, 'r0', 'docker run -d --name c1 --network nosuchnet busybox'),
+      { exitCode: 125, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/), stderr: 'docker: Error response from daemon: Could not attach to network nosuchnet: rpc error: code = NotFound desc = network nosuchnet not found.\n' }],
+    ['no such network (outside swarm)', (m) => docker(m, 'r2', 'docker run -d --name c1 --network nosuchnet busybox'), { exitCode: 125, stderr: 'docker: Error response from daemon: network nosuchnet not found.\n' }],
+    ['invalid subnet', (m) => docker(m, 'r0', 'docker network create -d overlay --subnet 10.0.0.0/33 x'), { exitCode: 1, stderr: 'Error response from daemon: Invalid subnet 10.0.0.0/33 : invalid CIDR address: 10.0.0.0/33\n' }],
+    ['gateway outside subnet', (m) => docker(m, 'r0', 'docker network create -d overlay --subnet 10.0.9.0/24 --gateway 10.0.10.1 x'), { exitCode: 1, stderr: 'no matching subnet for gateway 10.0.10.1\n' }],
+    ['in use by task', (m) => {
+      docker(m, 'r1', 'docker run -d --name c1 --network test-net busybox');
+      return docker(m, 'r0', 'docker network rm test-net');
+    }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: rpc error: code = FailedPrecondition desc = network [0-9a-z]{25} is in use by task [0-9a-z]{25}\n$/) }],
+    ['leave without --force on a manager', (m) => docker(m, 'r0', 'docker swarm leave'), { exitCode: 1, stderr: 'Error response from daemon: You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.\n' }],
+    ['already part of a swarm', (m) => docker(m, 'r1', 'docker swarm join --token <...> 198.51.100.10:2377'), { exitCode: 1, stderr: 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n' }],
+    ['already attached', (m) => {
+      docker(m, 'r0', 'docker run -d --name ubuntu0 --network test-net busybox');
+      return docker(m, 'r0', 'docker network connect test-net ubuntu0');
+    }, { exitCode: 1, stderr: 'Error response from daemon: ubuntu0 is already attached to network test-net\n' }],
+    ['no such container', (m) => docker(m, 'r0', 'docker rm nosuchcontainer'), { exitCode: 1, stderr: 'Error: No such container: nosuchcontainer\n' }],
+    ['no such network', (m) => docker(m, 'r0', 'docker network rm nosuchnet'), { exitCode: 1, stderr: 'Error: No such network: nosuchnet\n' }],
+    ['wrong join token', (m) => docker(m, 'r2', `docker swarm join --token SWMTKN-1-${'a'.repeat(50)}-${'b'.repeat(25)} 198.51.100.10:2377`), { exitCode: 1, stderr: 'Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster\n' }],
+    ['malformed join token', (m) => docker(m, 'r2', 'docker swarm join --token nonsense 198.51.100.10:2377'), { exitCode: 1, stderr: 'Error response from daemon: invalid join token\n' }],
+    ['predefined network', (m) => docker(m, 'r0', 'docker network rm bridge'), { exitCode: 1, stderr: 'Error response from daemon: bridge is a pre-defined network and cannot be removed\n' }],
+    ['running container without -f', (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      return docker(m, 'r0', 'docker rm c1');
+    }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: You cannot remove a running container [0-9a-f]{64}\. Stop the container before attempting removal or force remove\n$/) }],
+    ['unknown command', (m) => docker(m, 'r0', 'docker frobnicate'), { exitCode: 1, stderr: "docker: 'frobnicate' is not a docker command.\nSee 'docker --help'\n" }],
+    ['unknown flag', (m) => docker(m, 'r0', 'docker run --frob x busybox'), { exitCode: 125, stderr: "unknown flag: --frob\nSee 'docker run --help'.\n" }],
+    ['unknown shorthand flag', (m) => docker(m, 'r0', 'docker network ls -z'), { exitCode: 125, stderr: "unknown shorthand flag: 'z' in -z\nSee 'docker network ls --help'.\n" }],
+    ['missing argument', (m) => docker(m, 'r0', 'docker network create'), { exitCode: 1, stderr: '"docker network create" requires exactly 1 argument.\nSee \'docker network create --help\'.\n\nUsage:  docker network create [OPTIONS] NETWORK\n\nCreate a network\n' }],
+    ['exec in a stopped container', (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      docker(m, 'r0', 'docker stop c1');
+      return docker(m, 'r0', 'docker exec c1 ping x');
+    }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: Container [0-9a-f]{64} is not running\n$/) }],
+  ];
+  test.each(cases)('%s', (_name, run, expected) => {
+    expect(run(ready())).toMatchObject(expected);
+  });
+
+  test('overlapping --subnet is accepted; the network has no driver and run fails later', () => {
+    const m = ready();
+    const o = docker(m, 'r0', 'docker network create -d overlay --attachable --subnet 10.0.1.128/25 overlap');
+    expect(o).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^[0-9a-z]{25}\n$/) });
+    expect(docker(m, 'r0', 'docker network ls').stdout).toMatch(/overlap\s{3,}swarm/);
+    const [net] = JSON.parse(docker(m, 'r0', 'docker network inspect overlap').stdout);
+    expect(net.Driver).toBe('');
+    expect(net.IPAM.Config).toBeNull();
+    expect(docker(m, 'r0', 'docker run -d --name c1 --network overlap busybox')).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded.\n' });
+  });
+
+  test('a refused command changes nothing', () => {
+    const m = ready();
+    const before = m.world;
+    docker(m, 'r0', 'docker network create -d overlay --attachable test-net');
+    expect(JSON.stringify(m.world)).toBe(JSON.stringify(before));
+  });
+});

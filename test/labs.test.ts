@@ -1,0 +1,79 @@
+/** Every lab in scenarios/ passes in sim, its trace is valid, and its pcaps satisfy tshark. */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runLab } from './helpers/run';
+import { traceProblem } from '../sim/trace/validate';
+import { cnmlab, badChecksums } from './helpers/tshark';
+import { describeWith, REPO } from './helpers/env';
+import { classifyPath } from '../sim/trace/path';
+
+const labs = fs.readdirSync(path.join(REPO, 'scenarios')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+
+describe('labs in sim', () => {
+  test.each(labs)('%s: every expectation holds and the trace validates', async (name) => {
+    const { result } = await runLab(name);
+    const failed = result.steps.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `step ${s.index + 1} ${c.what}: expected ${c.expected}, got ${c.got}`));
+    expect(failed).toEqual([]);
+    expect(traceProblem(result.trace)).toBeUndefined();
+  });
+
+  test('cnmlab verify scenarios/*.yaml passes, with a JUnit report', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-verify-'));
+    const junit = path.join(dir, 'junit.xml');
+    const r = cnmlab(['verify', ...labs.map((l) => `scenarios/${l}.yaml`), '--junit', junit]);
+    expect(r.stdout).toMatch(/^\d+ passed, 0 failed$/m);
+    expect(r.status).toBe(0);
+    const xml = fs.readFileSync(junit, 'utf8');
+    expect((xml.match(/<testsuite /g) ?? []).length).toBe(labs.length);
+    expect(xml).not.toContain('<failure');
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('isolation: two overlays have their own VNI, subnet and namespace', async () => {
+    const { model } = await runLab('two-overlays');
+    const nets = Object.values(model.world.swarm!.networks).filter((n) => !n.ingress);
+    expect(nets.map((n) => [n.name, n.vni, n.ipam.subnet])).toEqual([['front', 4097, '10.0.1.0/24'], ['back', 4098, '10.0.2.0/24']]);
+  });
+
+  test('peer removal: the ping after the container left drops at step 4 for want of an FDB entry', async () => {
+    const { result } = await runLab('container-leaves');
+    const flow = result.trace.flows[result.trace.flows.length - 1];
+    const v = classifyPath(flow);
+    expect(v).toMatchObject({ kind: 'none', dropAt: 4 });
+    expect(flow.hops.find((h) => h.event === 'drop')!.reason).toMatch(/^no fdb entry for 02:42:0a:00:01:04/);
+  });
+
+  test('fragmentation: a 1600-byte ping leaves ubuntu0 as two fragments and comes back whole', async () => {
+    const { result } = await runLab('mtu-fragmentation');
+    const flow = result.trace.flows.find((f) => f.hops.some((h) => h.layers.some((l) => l.proto === 'ip' && l['ip.flags.mf'] === true)))!;
+    const sent = flow.hops.filter((h) => h.step === 1 && h.dir === 'request' && h.event === 'send');
+    const ips = sent.slice(0, 2).map((h) => h.layers.find((l) => l.proto === 'ip')!);
+    expect(ips.map((l) => [l['ip.flags.mf'], l['ip.frag_offset'], l['ip.len']])).toEqual([[true, 0, 1444], [false, 178, 204]]);
+    expect(ips[0]['ip.id']).toBe(ips[1]['ip.id']);
+    const dfFlow = result.trace.flows[result.trace.flows.length - 1];
+    const drop = dfFlow.hops.find((h) => h.event === 'drop')!;
+    expect(drop.step).toBe(1);
+    expect(drop.layers.find((l) => l.proto === 'icmp')).toMatchObject({ 'icmp.type': 3, 'icmp.code': 4, 'icmp.mtu': 1450 });
+  });
+});
+
+describeWith(['tshark'], false, 'sim pcaps', () => {
+  test('--pcap-dir writes one pcap per capture point; tshark reads them and finds no bad checksum', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-pcaps-'));
+    expect(cnmlab(['run', 'scenarios/mtu-fragmentation.yaml', '--pcap-dir', dir]).status).toBe(0);
+    const files = fs.readdirSync(dir).sort();
+    expect(files.some((f) => /^r0-[0-9a-f]{12}-eth0\.pcap$/.test(f))).toBe(true);
+    expect(files.some((f) => /^r0-1-[0-9a-z]{10}-vxlan0\.pcap$/.test(f))).toBe(true);
+    expect(files).toContain('r0-r0-eth0.pcap');
+    for (const f of files) {
+      const p = path.join(dir, f);
+      expect(execFileSync('tshark', ['-r', p, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().length).toBeGreaterThan(0);
+      expect(badChecksums(p)).toBe('');
+    }
+    const vx = execFileSync('tshark', ['-r', path.join(dir, 'r0-r0-eth0.pcap'), '-Y', 'vxlan.vni == 4097 && icmp', '-T', 'fields', '-e', 'icmp.type'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(vx.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(4);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
