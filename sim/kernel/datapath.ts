@@ -7,7 +7,7 @@
 import { SimKernel } from './kernel';
 import { SimLink, SimNetns } from './objects';
 import { EventQueue } from './clock';
-import { SimHop } from './hop';
+import { HopSite, SimHop } from './hop';
 import { Flow, HopEvent } from '../trace/types';
 import { BROADCAST_MAC, ipv4ToNumber, macToString, ZERO_MAC } from '../wire/addr';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet';
@@ -39,6 +39,7 @@ export interface EchoSocket {
 
 type Route = { dev: SimLink; via?: string; src: string; local: boolean };
 
+const NO_OPTIONS = Buffer.alloc(0);
 const NEIGH_RETRIES = 3;
 const NEIGH_RETRY_NS = 1_000_000_000;
 const REASSEMBLY_TIMEOUT_NS = 30_000_000_000;
@@ -69,11 +70,20 @@ export class Datapath {
     return 'sandbox';
   }
 
+  private readonly sites = new Map<string, HopSite>();
+
+  private site(step: number | undefined, dir: Skb['dir'], host: string, netns: string, device: string, event: HopEvent): HopSite {
+    const key = `${step}|${dir}|${host}|${netns}|${device}|${event}`;
+    let s = this.sites.get(key);
+    if (!s) this.sites.set(key, (s = { step, dir, host, netns, device, event }));
+    return s;
+  }
+
   record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string, reason?: string, frame = skb.frame): void {
     this.capture(link, frame);
     if (!skb.flow) return;
     this.hopCount++;
-    skb.flow.hops.push(new SimHop(step, skb.dir, link.netns.host.name, link.netns.name, link.name, event, this.clock.now, frame, note, reason));
+    skb.flow.hops.push(new SimHop(this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, event), this.clock.now, frame, note, reason));
   }
 
   private capture(link: SimLink, frame: Buffer): void {
@@ -87,7 +97,7 @@ export class Datapath {
   drop(skb: Skb, step: number | undefined, link: SimLink, reason: string): void {
     if (!skb.flow) return;
     this.hopCount++;
-    skb.flow.hops.push(new SimHop(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop', this.clock.now, skb.frame, undefined, reason));
+    skb.flow.hops.push(new SimHop(this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), this.clock.now, skb.frame, undefined, reason));
   }
 
   newFlow(kind: Flow['kind'], from: string, to: string): Flow {
@@ -159,7 +169,7 @@ export class Datapath {
   ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir']): string | undefined {
     const r = this.route(ns, ip.dst);
     if (!r) return 'Network is unreachable';
-    const repr: Ipv4Repr = { ...ip, src: ip.src ?? r.src, options: Buffer.alloc(0) };
+    const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
     if (r.local) {
       const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
       const skb: Skb = { frame, flow, dir };
@@ -354,7 +364,7 @@ export class Datapath {
   private ipSendSkb(ns: SimNetns, dst: string, skb: Skb): string | undefined {
     const r = this.route(ns, dst);
     if (!r || r.local) return `no route to ${dst}`;
-    const ip = emitIpv4({ src: r.src, dst, protocol: IPPROTO_UDP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, skb.frame);
+    const ip = emitIpv4({ src: r.src, dst, protocol: IPPROTO_UDP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, skb.frame);
     const out: Skb = { frame: ip, flow: skb.flow, dir: skb.dir, note: skb.note };
     this.neighOutput(ns, r.dev, r.via ?? dst, out);
     return undefined;
@@ -375,7 +385,7 @@ export class Datapath {
   private recordSegment(skb: Skb, from: SimLink, to: SimLink): void {
     if (!skb.flow) return;
     this.hopCount++;
-    skb.flow.hops.push(new SimHop(5, skb.dir, 'underlay', 'underlay', 'segment', 'underlay', this.clock.now, skb.frame, `${from.netns.host.name}:${from.name} → ${to.netns.host.name}:${to.name}`));
+    skb.flow.hops.push(new SimHop(this.site(5, skb.dir, 'underlay', 'underlay', 'segment', 'underlay'), this.clock.now, skb.frame, `${from.netns.host.name}:${from.name} → ${to.netns.host.name}:${to.name}`));
   }
 
   // ── input ──────────────────────────────────────────────────────────────────
@@ -485,12 +495,12 @@ export class Datapath {
    */
   recordLocalError(ns: SimNetns, dev: SimLink, payload: Buffer, dst: string, flow: Flow, reason: string): void {
     const src = dev.addrs[0]?.ip ?? '0.0.0.0';
-    const datagram = emitIpv4({ src, dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.ipId, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, payload);
+    const datagram = emitIpv4({ src, dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.ipId, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, payload);
     const icmp = emitIcmp({ kind: 'unreachable', type: 3, code: 4, mtu: dev.mtu, quoted: datagram.subarray(0, 28) });
     const frame = emitEthernet({ src: dev.mac, dst: dev.mac, ethertype: ETHERTYPE_IPV4 },
-      emitIpv4({ src, dst: src, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0xc0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, icmp));
+      emitIpv4({ src, dst: src, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0xc0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, icmp));
     this.hopCount++;
-    flow.hops.push(new SimHop(1, 'request', ns.host.name, ns.name, dev.name, 'drop', this.clock.now, frame,
+    flow.hops.push(new SimHop(this.site(1, 'request', ns.host.name, ns.name, dev.name, 'drop'), this.clock.now, frame,
       `ICMP fragmentation needed (mtu ${dev.mtu}) to the sending socket`, `DF set and ${datagram.length} bytes > mtu ${dev.mtu}: ${reason}`));
   }
 

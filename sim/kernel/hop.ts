@@ -3,21 +3,45 @@ import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
 import { Layer } from '../wire/layer';
 import { Hop, HopEvent } from '../trace/types';
 
+/** Where and what: shared by every packet that makes the same hop, so a flood costs one small object per hop. */
+export interface HopSite {
+  step: number | undefined;
+  dir: 'request' | 'reply';
+  host: string;
+  netns: string;
+  device: string;
+  event: HopEvent;
+}
+
 export class SimHop implements Hop {
   private decoded?: Layer[];
 
   constructor(
-    readonly step: number | undefined,
-    readonly dir: 'request' | 'reply',
-    readonly host: string,
-    readonly netns: string,
-    readonly device: string,
-    readonly event: HopEvent,
+    private readonly site: HopSite,
     readonly timeNs: number,
     private readonly frame: Buffer,
     readonly note?: string,
     readonly reason?: string,
   ) {}
+
+  get step(): number | undefined {
+    return this.site.step;
+  }
+  get dir(): 'request' | 'reply' {
+    return this.site.dir;
+  }
+  get host(): string {
+    return this.site.host;
+  }
+  get netns(): string {
+    return this.site.netns;
+  }
+  get device(): string {
+    return this.site.device;
+  }
+  get event(): HopEvent {
+    return this.site.event;
+  }
 
   get layers(): Layer[] {
     return (this.decoded ??= dissect(this.frame, LINKTYPE_ETHERNET));

@@ -81,10 +81,12 @@ interface PingOptions {
   numeric: boolean;
   target: string;
   countDefaulted: boolean;
+  /** -f: the next probe goes out as soon as a reply comes back (or after 10 ms). */
+  flood: boolean;
 }
 
 function parsePing(argv: string[]): PingOptions | CommandOutput {
-  const o: PingOptions = { count: 4, intervalNs: 1e9, timeoutNs: 10e9, size: 56, pmtu: 'want', quiet: false, numeric: false, target: '', countDefaulted: true };
+  const o: PingOptions = { count: 4, intervalNs: 1e9, timeoutNs: 10e9, size: 56, pmtu: 'want', quiet: false, numeric: false, target: '', countDefaulted: true, flood: false };
   const usage = 'Usage: ping [-aAbBdDfhLnOqrRUvV64] [-c count] [-i interval] [-I interface]\n            [-m mark] [-M pmtudisc_option] [-l preload] [-p pattern] [-Q tos]\n            [-s packetsize] [-S sndbuf] [-t ttl] [-T timestamp_option]\n            [-w deadline] [-W timeout] [hop1 ...] destination\n';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -108,6 +110,10 @@ function parsePing(argv: string[]): PingOptions | CommandOutput {
       if (v !== 'do' && v !== 'want' && v !== 'dont') throw fail('ping: invalid -M argument: ' + v + '\n', 2);
       o.pmtu = v;
     } else if (a === '-q') o.quiet = true;
+    else if (a === '-f') {
+      o.flood = true;
+      o.intervalNs = 10e6;
+    }
     else if (a === '-n') o.numeric = true;
     else if (a.startsWith('-')) throw fail(`ping: invalid option -- '${a.slice(1)}'\n${usage}`, 2);
     else o.target = a;
@@ -164,6 +170,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       sentAt.delete(seq);
       const ms = (dp.clock.now - t) / 1e6;
       rtts.push(ms);
+      if (o.flood && nextSeq <= o.count) sendProbe(nextSeq);
       if (!o.quiet) events.push([dp.clock.now, `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl} time=${rttText(ms)} ms`]);
     },
     onError(seq, message) {
@@ -178,26 +185,35 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   let transmitted = 0;
   const payload = Buffer.alloc(o.size);
   for (let i = 0; i < o.size; i++) payload[i] = i >= 16 ? i & 0xff : 0;
-  for (let seq = 1; seq <= o.count; seq++) {
-    dp.clock.schedule(start + (seq - 1) * o.intervalNs - dp.clock.now, () => {
+  // Each probe schedules the next, so the event queue stays short even for a flood.
+  let nextSeq = 1;
+  const sendProbe = (seq: number): void => {
+    if (seq !== nextSeq) return;
+    nextSeq++;
+    if (seq < o.count) dp.clock.schedule(o.flood ? o.intervalNs : start + seq * o.intervalNs - dp.clock.now, () => sendProbe(seq + 1));
+    {
       transmitted++;
       payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
       payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
-      const msg = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq, data: payload });
-      sentAt.set(seq, dp.clock.now);
+      // The wire's sequence number is 16 bits and wraps, as iputils' does.
+      const msg = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: seq & 0xffff, data: payload });
+      sentAt.set(seq & 0xffff, dp.clock.now);
       const fits = 20 + msg.length <= route.dev.mtu;
       const err = dp.ipSend(ns, { dst, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
       if (err) {
-        sentAt.delete(seq);
+        sentAt.delete(seq & 0xffff);
         errors++;
         events.push([dp.clock.now, `ping: local error: ${err}`]);
         dp.recordLocalError(ns, route.dev, msg, dst, flow, err);
       }
-    });
-  }
-  const lastSend = start + (o.count - 1) * o.intervalNs;
+    }
+  };
+  if (o.count > 0) dp.clock.schedule(0, () => sendProbe(1));
+  const lastSendBound = () => (o.flood ? dp.clock.now : start + (o.count - 1) * o.intervalNs);
   // Like iputils: done once every probe is answered or failed, else after the last probe's timeout.
-  dp.clock.runUntil(lastSend + o.timeoutNs, () => transmitted === o.count && rtts.length + errors === o.count);
+  const deadline = o.flood ? Infinity : lastSendBound() + o.timeoutNs;
+  dp.clock.runUntil(deadline, () => transmitted === o.count && rtts.length + errors === o.count);
+  const lastSend = lastSendBound();
   close();
   events.sort((a, b) => a[0] - b[0]);
   lines.push(...events.map(([, l]) => l));

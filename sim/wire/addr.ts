@@ -27,9 +27,18 @@ export function isMac(s: string): boolean {
   return MAC_RE.test(s);
 }
 
+const macBytes = new Map<string, Uint8Array>();
+
 export function writeMac(mac: string, b: Uint8Array, offset: number): void {
-  if (!isMac(mac)) throw new Error(`not a MAC address: ${mac}`);
-  for (let i = 0; i < 6; i++) b[offset + i] = parseInt(mac.substr(i * 3, 2), 16);
+  let bytes = macBytes.get(mac);
+  if (!bytes) {
+    if (!isMac(mac)) throw new Error(`not a MAC address: ${mac}`);
+    bytes = new Uint8Array(6);
+    for (let i = 0; i < 6; i++) bytes[i] = parseInt(mac.substr(i * 3, 2), 16);
+    if (macBytes.size >= CACHE_LIMIT) macBytes.clear();
+    macBytes.set(mac, bytes);
+  }
+  b.set(bytes, offset);
 }
 
 export function ipv4ToString(b: Uint8Array, offset = 0): string {
@@ -49,10 +58,18 @@ export function isIpv4(s: string): boolean {
   return IPV4_RE.test(s);
 }
 
+const ipv4Numbers = new Map<string, number>();
+
 export function ipv4ToNumber(ip: string): number {
-  if (!isIpv4(ip)) throw new Error(`not an IPv4 address: ${ip}`);
-  const p = ip.split('.');
-  return ((+p[0] << 24) | (+p[1] << 16) | (+p[2] << 8) | +p[3]) >>> 0;
+  let n = ipv4Numbers.get(ip);
+  if (n === undefined) {
+    if (!isIpv4(ip)) throw new Error(`not an IPv4 address: ${ip}`);
+    const p = ip.split('.');
+    n = ((+p[0] << 24) | (+p[1] << 16) | (+p[2] << 8) | +p[3]) >>> 0;
+    if (ipv4Numbers.size >= CACHE_LIMIT) ipv4Numbers.clear();
+    ipv4Numbers.set(ip, n);
+  }
+  return n;
 }
 
 export function numberToIpv4(n: number): string {

@@ -70,7 +70,7 @@ export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
   if (r.fragmentOffset % 8 !== 0) throw new Error(`ip: fragment offset ${r.fragmentOffset} is not a multiple of 8`);
   const totalLength = headerLength + payload.length;
   if (totalLength > 0xffff) throw new Error(`ip: datagram of ${totalLength} bytes exceeds 65535`);
-  const b = Buffer.alloc(totalLength);
+  const b = Buffer.allocUnsafe(totalLength);
   b[0] = 0x40 | (headerLength / 4);
   b[1] = r.tos;
   b.writeUInt16BE(totalLength, 2);
@@ -80,6 +80,8 @@ export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
   b[9] = r.protocol;
   writeIpv4(r.src, b, 12);
   writeIpv4(r.dst, b, 16);
+  b.writeUInt16BE(0, 10);
+  if (optionsLength) b.fill(0, IPV4_MIN_HEADER_LEN, headerLength);
   r.options.copy(b, IPV4_MIN_HEADER_LEN);
   b.writeUInt16BE(internetChecksum(b, 0, headerLength), 10);
   b.set(payload, headerLength);

@@ -1,9 +1,13 @@
 /** `npm run bench`: every benchmark of the issues' speed goals, printed as a table (and JSON with --json). */
 import { benchDecode } from './decode.bench';
+import { benchModel } from './model.bench';
+import { benchFlood } from './flood.bench';
 import { BenchResult } from './result';
 
 const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   decode: () => benchDecode(),
+  model: () => benchModel(),
+  flood: () => benchFlood(),
 };
 
 async function main(): Promise<void> {
