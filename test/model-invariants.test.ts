@@ -42,7 +42,7 @@ function check(w: World, k: SimKernel): void {
       const fdb = [...vx.vxlan!.fdb].filter(([, e]) => e.permanent).map(([mac, e]) => `${mac}>${e.dst}`).sort();
       const neigh = [...k.netns(host, netns).neigh.values()].map((n) => `${n.ip}=${n.mac}`).sort();
       const remote = Object.values(net.endpoints).filter((e) => e.host !== host && e.state === 'joined');
-      expect(fdb).toEqual(remote.map((e) => `${e.mac}>${w.hosts[e.host].underlay}`).sort());
+      expect(fdb).toEqual(remote.map((e) => `${e.mac}>${hostOf(w, e.host).underlay}`).sort());
       expect(neigh).toEqual(remote.map((e) => `${e.ip}=${e.mac}`).sort());
     }
   }

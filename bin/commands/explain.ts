@@ -4,7 +4,7 @@ import { hostShell, containerShell } from '../../sim/runner/shell';
 import { opToCommand } from '../../sim/plan/explain';
 import { Backend } from '../../sim/backend';
 import { PlanOp } from '../../sim/plan/ops';
-import { World } from '../../sim/model/world';
+import { hostOf, World } from '../../sim/model/world';
 
 /** A backend that only collects ops: explain needs the plan, not a kernel. */
 class PlanRecorder implements Backend {
@@ -20,7 +20,7 @@ class PlanRecorder implements Backend {
     return [];
   }
   topology(world: World) {
-    return { hosts: world.hostOrder.map((h) => ({ name: h, underlay: world.hosts[h].underlay })), namespaces: [], links: [] };
+    return { hosts: world.hostOrder.map((h) => ({ name: h, underlay: hostOf(world, h).underlay })), namespaces: [], links: [] };
   }
   elapsedNs() {
     return 0;

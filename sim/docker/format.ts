@@ -1,5 +1,5 @@
 /** Docker CLI output formats: tables (Go tabwriter), inspect JSON, relative times. */
-import { Container, Endpoint, formatTime, Network, World } from '../model/world';
+import { Container, Endpoint, formatTime, hostOf, Network, World } from '../model/world';
 
 /** Go's text/tabwriter as the docker CLI sets it up: minwidth 10, padding 3, last column free. */
 export function tabwrite(rows: string[][], minwidth = 10, padding = 3): string {
@@ -72,7 +72,7 @@ export function networkInspectObject(w: World, host: string, net: Network): Reco
     Labels: local ? net.labels : Object.keys(net.labels).length ? net.labels : null,
   };
   if (net.scope === 'swarm' && inst) {
-    o.Peers = Object.keys(net.instances).map((h) => ({ Name: w.hosts[h].gossipName, IP: w.hosts[h].underlay }));
+    o.Peers = Object.keys(net.instances).map((h) => ({ Name: hostOf(w, h).gossipName, IP: hostOf(w, h).underlay }));
   }
   return o;
 }
@@ -112,7 +112,7 @@ export function psTable(containers: Container[], nowNs: number, opts: { all: boo
 export function containerInspectObject(w: World, c: Container): Record<string, unknown> {
   const networks: Record<string, unknown> = {};
   for (const n of c.networks) {
-    const net = w.swarm?.networks[n.networkId] ?? w.hosts[c.host].localNetworks[n.networkId];
+    const net = w.swarm?.networks[n.networkId] ?? hostOf(w, c.host).localNetworks[n.networkId];
     if (!net) continue;
     const ep = n.endpointId ? net.endpoints[n.endpointId] : undefined;
     networks[net.name] = {

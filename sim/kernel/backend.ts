@@ -1,7 +1,7 @@
 /** The sim backend: plan ops into the simulated kernel; commands answered from it. */
 import { Backend, CommandOutput, ExecContext } from '../backend';
 import { PlanOp } from '../plan/ops';
-import { World } from '../model/world';
+import { hostOf, World } from '../model/world';
 import { Flow, Topology } from '../trace/types';
 import { SimKernel } from './kernel';
 import { bridgeCommand, ipCommand } from './iproute';
@@ -63,18 +63,18 @@ export class SimBackend implements Backend {
 
 /** /etc/hosts of a container: localhost lines and its own addresses under its short id. */
 function hostsFile(ctx: ExecContext): string {
-  const c = Object.values(ctx.world.hosts).map((h) => h.containers[ctx.container!]).find(Boolean);
+  const c = ctx.world.hostOrder.map((h) => hostOf(ctx.world, h).containers[ctx.container!]).find(Boolean);
   const own = c ? c.networks.map((n) => {
-    const net = ctx.world.swarm?.networks[n.networkId] ?? ctx.world.hosts[c.host].localNetworks[n.networkId];
+    const net = ctx.world.swarm?.networks[n.networkId] ?? hostOf(ctx.world, c.host).localNetworks[n.networkId];
     return n.endpointId ? net?.endpoints[n.endpointId]?.ip : undefined;
   }).filter(Boolean).map((ip) => `${ip}\t${c.hostname}\n`).join('') : '';
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n${own}`;
 }
 
 export function topologyOf(kernel: SimKernel, world: World): Topology {
-  const topo: Topology = { hosts: world.hostOrder.map((h) => ({ name: h, underlay: world.hosts[h].underlay })), namespaces: [], links: [] };
+  const topo: Topology = { hosts: world.hostOrder.map((h) => ({ name: h, underlay: hostOf(world, h).underlay })), namespaces: [], links: [] };
   for (const [hostName, host] of kernel.hosts) {
-    const h = world.hosts[hostName];
+    const h = hostOf(world, hostName);
     const containersBySandbox = new Map(Object.values(h?.containers ?? {}).map((c) => [c.sandbox, c.name]));
     const overlays = new Map(Object.values(world.swarm?.networks ?? {}).filter((n) => n.instances[hostName]).map((n) => [n.instances[hostName].netns, n.name]));
     for (const ns of host.namespaces.values()) {

@@ -7,7 +7,7 @@ import { CommandOutput, ExecContext } from '../backend';
 import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
 import { answerQuery } from '../model/dns';
-import { Container, World } from '../model/world';
+import { Container, hostOf, World } from '../model/world';
 import { isIpv4 } from '../wire/addr';
 import { DNS_FLAG_AA, DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, dnsRcode, DnsRepr, emitDns, parseDns, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { emitUdp } from '../wire/udp';
@@ -22,7 +22,10 @@ const fail = (stderr: string, exitCode: number, stdout = ''): CommandOutput => (
 
 function containerOf(world: World, id: string | undefined): Container | undefined {
   if (!id) return undefined;
-  for (const h of Object.values(world.hosts)) if (h.containers[id]) return h.containers[id];
+  for (const name of world.hostOrder) {
+    const c = hostOf(world, name).containers[id];
+    if (c) return c;
+  }
   return undefined;
 }
 

@@ -31,7 +31,9 @@ function attachableNetwork(tx: Tx, host: string, ref: string, forRun: boolean): 
   const inSwarm = h.nodeState === 'manager' || h.nodeState === 'worker';
   const prefix = forRun ? 'docker: ' : '';
   const suffix = forRun ? '.' : '';
-  const net = findNetwork(allNetworks(tx.w, host), ref) as Draft<Network> | undefined;
+  // Look the network up in the world as the step began (cheap), then take its draft.
+  const found = findNetwork(allNetworks(tx.before, host), ref);
+  const net = found ? networkOf(tx, found.id, host) : undefined;
   if (!net) {
     throw new DockerError(inSwarm
       ? `${prefix}Error response from daemon: Could not attach to network ${ref}: rpc error: code = NotFound desc = network ${ref} not found${suffix}`

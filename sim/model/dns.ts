@@ -4,7 +4,7 @@
  * `name.network`, and PTR. Unknown names would be forwarded upstream; there is none, so
  * they get NXDOMAIN.
  */
-import { World, Network, Container } from './world';
+import { World, Network, Container, hostOf } from './world';
 import { RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 
 export interface DnsAnswerSet {
@@ -17,7 +17,7 @@ const TTL = 600;
 function containerNetworks(w: World, c: Container): Network[] {
   const nets = c.networks
     .filter((n) => n.endpointId)
-    .map((n) => w.swarm?.networks[n.networkId] ?? w.hosts[c.host].localNetworks[n.networkId])
+    .map((n) => w.swarm?.networks[n.networkId] ?? hostOf(w, c.host).localNetworks[n.networkId])
     .filter((n): n is Network => !!n && !(n.driver === 'bridge' && n.name === 'bridge'));
   // Swarm-scoped networks are searched before local ones (ByNetworkType).
   return [...nets.filter((n) => n.scope === 'swarm'), ...nets.filter((n) => n.scope === 'local')];
@@ -27,7 +27,7 @@ function findInNetwork(w: World, net: Network, name: string): string[] {
   const ips: string[] = [];
   for (const ep of Object.values(net.endpoints)) {
     if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;
-    const c = w.hosts[ep.host].containers[ep.containerId];
+    const c = hostOf(w, ep.host).containers[ep.containerId];
     if (!c) continue;
     if (ep.aliases.includes(name) || c.name === name || c.id.slice(0, 12) === name || c.hostname === name) ips.push(ep.ip);
   }
@@ -56,7 +56,7 @@ export function resolveAddress(w: World, c: Container, ip: string): string | und
   for (const net of containerNetworks(w, c)) {
     for (const ep of Object.values(net.endpoints)) {
       if (ep.ip === ip && ep.kind === 'container' && ep.state === 'joined' && ep.containerId) {
-        const owner = w.hosts[ep.host].containers[ep.containerId];
+        const owner = hostOf(w, ep.host).containers[ep.containerId];
         if (owner) return `${owner.name}.${net.name}`;
       }
     }

@@ -38,8 +38,13 @@ function peerOps(op: 'add' | 'del', host: string, netns: string, ep: Endpoint, v
   ];
 }
 
-function joinedRemoteEndpoints(net: Draft<Network>, host: string): Draft<Endpoint>[] {
-  return Object.values(net.endpoints).filter((e) => e.host !== host && e.state === 'joined');
+/**
+ * Endpoints of other hosts, joined. A step runs on one host and changes only that host's
+ * endpoints, so the world as the step began is exact here, and reading it avoids drafts.
+ */
+function joinedRemoteEndpoints(tx: Tx, net: Draft<Network>, host: string): Endpoint[] {
+  const base = tx.before.swarm?.networks[net.id];
+  return base ? Object.values(base.endpoints).filter((e) => e.host !== host && e.state === 'joined') : [];
 }
 
 /** Builds the overlay sandbox on a host at its first local join (libnetwork joinSandbox). */
@@ -61,7 +66,7 @@ function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
     { op: 'link.set', host, netns, name: 'vxlan0', master: 'br0', up: true },
   );
   // initSandboxPeerDB: replay the peers gossiped before this host had the sandbox.
-  for (const ep of joinedRemoteEndpoints(net, host)) tx.emit(...peerOps('add', host, netns, ep, tx.host(ep.host).underlay));
+  for (const ep of joinedRemoteEndpoints(tx, net, host)) tx.emit(...peerOps('add', host, netns, ep, tx.host(ep.host).underlay));
 }
 
 function teardown(tx: Tx, net: Draft<Network>, host: string): void {
@@ -74,8 +79,9 @@ function teardown(tx: Tx, net: Draft<Network>, host: string): void {
 /** Tells every other host where the network lives about an endpoint (NetworkDB overlay_peer_table). */
 function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | 'del'): void {
   const vtep = tx.host(ep.host).underlay;
-  for (const [host, inst] of Object.entries(net.instances)) {
-    if (host !== ep.host) tx.emit(...peerOps(op, host, inst.netns, ep, vtep));
+  const netns = overlayNetnsName(net.id);
+  for (const host of Object.keys(net.instances)) {
+    if (host !== ep.host) tx.emit(...peerOps(op, host, netns, ep, vtep));
   }
 }
 

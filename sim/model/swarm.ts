@@ -35,7 +35,7 @@ export function localNetwork(tx: Tx, host: string, name: string, driver: Network
 /** What dockerd has on start: docker0 (bridge 172.17.0.0/16), host and none; plus the host's underlay interface. */
 export function bootEngine(tx: Tx, host: string): void {
   const h = tx.host(host);
-  tx.emit({ op: 'host.add', host, iface: 'eth0', address: `${h.underlay}/24` });
+  tx.emit({ op: 'host.add', host, iface: 'eth0', address: `${h.underlay}/${h.underlayPrefix}` });
   const bridge = localNetwork(tx, host, 'bridge', 'bridge', '172.17.0.0/16', 'docker0', {
     'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.enable_icc': 'true',
     'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
@@ -124,7 +124,7 @@ export function swarmInit(tx: Tx, host: string, opts: SwarmInitOptions): string 
 }
 
 export function managerHost(tx: Tx): string | undefined {
-  return tx.w.swarm?.nodes.find((n) => tx.w.hosts[n].nodeState === 'manager');
+  return tx.w.swarm?.nodes.find((n) => tx.host(n).nodeState === 'manager');
 }
 
 export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote?: string): string {
@@ -175,8 +175,8 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainer
   if (h.namespaces.includes('ingress_sbox')) delNamespace(tx, host, 'ingress_sbox');
   h.nodeState = advance(swarmNodeMachine, h.nodeState, 'LEAVE') as NodeState;
   swarm.nodes = swarm.nodes.filter((n) => n !== host);
-  if (!swarm.nodes.some((n) => tx.w.hosts[n].nodeState === 'manager')) {
-    for (const n of swarm.nodes) tx.w.hosts[n].nodeState = 'left';
+  if (!swarm.nodes.some((n) => tx.host(n).nodeState === 'manager')) {
+    for (const n of swarm.nodes) tx.host(n).nodeState = 'left';
     tx.w.swarm = null;
   }
   return 'Node left the swarm.\n';

@@ -1,7 +1,7 @@
 /** One scenario step's change to the world: the immer draft, the plan ops it emits, and Docker's errors. */
-import { Draft } from 'immer';
+import { Draft, isDraft, original } from 'immer';
 import { PlanOp } from '../plan/ops';
-import { Container, Host, Network, World } from './world';
+import { Container, Host, hostOf, Network, World } from './world';
 import { hexId, Rng } from './ids';
 
 /** A refusal as the Docker CLI prints it: stderr text and exit code. */
@@ -22,13 +22,24 @@ export class Tx {
     for (const op of ops) this.ops.push(op);
   }
 
+  /** The world as it was when this step began: for lookups that need no draft (drafts cost a copy per read). */
+  get before(): World {
+    return (isDraft(this.w) ? original(this.w) : this.w) as World;
+  }
+
   get rng(): Rng {
     return this.w;
   }
 
+  private readonly hostDrafts = new Map<string, Draft<Host>>();
+
   host(name: string): Draft<Host> {
-    const h = this.w.hosts[name];
-    if (!h) throw new Error(`unknown host ${name}`);
+    let h = this.hostDrafts.get(name);
+    if (!h) {
+      h = hostOf(this.w, name);
+      if (!h) throw new Error(`unknown host ${name}`);
+      this.hostDrafts.set(name, h);
+    }
     return h;
   }
 
@@ -44,13 +55,13 @@ export class Tx {
 
 /** Every network a host can see: its local ones and the swarm's. */
 export function allNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
-  const h = w.hosts[host];
+  const h = hostOf(w, host);
   return [...Object.values(h.localNetworks), ...(w.swarm && h.nodeState !== 'inactive' && h.nodeState !== 'left' ? Object.values(w.swarm.networks) : [])];
 }
 
 /** The networks `docker network ls|inspect|rm` see: a worker sees a swarm network only while it is instantiated there. */
 export function visibleNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
-  const h = w.hosts[host];
+  const h = hostOf(w, host);
   const swarm = w.swarm && (h.nodeState === 'manager' || h.nodeState === 'worker') ? Object.values(w.swarm.networks) : [];
   const shown = h.nodeState === 'manager' ? swarm : swarm.filter((n) => n.ingress || n.instances[host]);
   return [...Object.values(h.localNetworks), ...shown];

@@ -108,6 +108,8 @@ export interface Container {
 export interface Host {
   name: string;
   underlay: string;
+  /** Prefix length of the underlay segment (24 for a scenario's 198.51.100.0/24). */
+  underlayPrefix: number;
   nodeState: NodeState;
   nodeId: string;
   /** NetworkDB node name: 12 hex characters (Peers[].Name). */
@@ -145,13 +147,35 @@ export interface World {
   /** Virtual nanoseconds since EPOCH_NS. */
   clockNs: number;
   hostOrder: string[];
-  hosts: Record<string, Host>;
+  /**
+   * Hosts in buckets (see hostBucket): immer copies a record it changes, so a step that
+   * touches one host copies a bucket of a few dozen, not a thousand hosts.
+   */
+  hosts: Record<string, Record<string, Host>>;
   swarm: Swarm | null;
 }
 
-export function emptyHost(name: string, underlay: string): Host {
+const HOST_BUCKETS = 64;
+
+export function hostBucket(name: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return `b${h % HOST_BUCKETS}`;
+}
+
+export function hostOf<H extends Host>(w: { hosts: Record<string, Record<string, H>> }, name: string): H {
+  return w.hosts[hostBucket(name)]?.[name];
+}
+
+export function bucketHosts(hosts: Host[]): Record<string, Record<string, Host>> {
+  const buckets: Record<string, Record<string, Host>> = {};
+  for (const h of hosts) (buckets[hostBucket(h.name)] ??= {})[h.name] = h;
+  return buckets;
+}
+
+export function emptyHost(name: string, underlay: string, underlayPrefix = 24): Host {
   return {
-    name, underlay, nodeState: initialState(swarmNodeMachine) as NodeState, nodeId: '', gossipName: '',
+    name, underlay, underlayPrefix, nodeState: initialState(swarmNodeMachine) as NodeState, nodeId: '', gossipName: '',
     netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], vethSerial: 0,
   };
 }

@@ -6,13 +6,13 @@ import { Backend, CommandOutput } from '../backend';
 import { shellWords } from '../docker/argv';
 import { Model } from '../model/model';
 import { findContainer } from '../model/tx';
-import { Container } from '../model/world';
+import { Container, hostOf } from '../model/world';
 
 const NETNS_DIR_LINK = ['ln', '-s', '/var/run/docker/netns', '/var/run/netns'];
 
 export function containerByName(model: Model, name: string): Container | undefined {
   for (const host of model.world.hostOrder) {
-    const c = findContainer(model.world.hosts[host], name);
+    const c = findContainer(hostOf(model.world, host), name);
     if (c) return c;
   }
   return undefined;
@@ -25,7 +25,7 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
   } catch (e) {
     return { stdout: '', stderr: `bash: ${(e as Error).message}\n`, exitCode: 2 };
   }
-  const h = () => model.world.hosts[host];
+  const h = () => hostOf(model.world, host);
   const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked });
   if (argv[0] === 'sudo') argv = argv.slice(1);
   if (argv[0] === 'docker') {
@@ -33,7 +33,7 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
     await backend.apply(step.ops);
     const o = step.outcome;
     if ('exec' in o) {
-      const c = model.world.hosts[host].containers[o.exec.container];
+      const c = hostOf(model.world, host).containers[o.exec.container];
       return runInContainer(model, backend, c, o.exec.argv);
     }
     return o;
@@ -60,7 +60,7 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
 
 export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[]): Promise<CommandOutput> {
   if (c.state !== 'running') return { stdout: '', stderr: `Error response from daemon: Container ${c.id} is not running\n`, exitCode: 1 };
-  return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: model.world.hosts[c.host].netnsLinked });
+  return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked });
 }
 
 export async function containerShell(model: Model, backend: Backend, name: string, line: string): Promise<CommandOutput> {

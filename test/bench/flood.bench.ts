@@ -6,6 +6,7 @@ import { runScenario } from '../../sim/runner/runner';
 import { SimBackend } from '../../sim/kernel/backend';
 import { seedFromName } from '../../sim/model/ids';
 import { BenchResult } from './result';
+import { hostOf } from '../../sim/model/world';
 
 export async function benchFlood(count = 100000): Promise<BenchResult[]> {
   const text = fs.readFileSync(path.resolve('scenarios', 'overlay-standalone.yaml'), 'utf8');
@@ -13,7 +14,7 @@ export async function benchFlood(count = 100000): Promise<BenchResult[]> {
   s.steps = s.steps.filter((st) => !st.command.startsWith('ping') && !st.command.includes('network rm'));
   const backend = new SimBackend(seedFromName(s.name));
   const { model } = await runScenario(s, backend);
-  const c = Object.values(model.world.hosts.r0.containers)[0];
+  const c = Object.values(hostOf(model.world, 'r0').containers)[0];
   const ctx = { world: model.world, container: c.id, namesVisible: false };
   backend.execSync('r0', c.sandbox, ['ping', '-c', '10', '-i', '0', '10.0.1.4'], ctx);
   const dp = backend.datapath;

@@ -6,6 +6,7 @@
 import { Model } from '../../sim/model/model';
 import { SimBackend } from '../../sim/kernel/backend';
 import { BenchResult } from './result';
+import { hostOf } from '../../sim/model/world';
 
 export interface SwarmSize {
   hosts: number;
@@ -19,7 +20,8 @@ function hostName(i: number): string {
 
 /** Builds the generated swarm; calls `apply` with each step's plan ops. */
 export function buildSwarm(size: SwarmSize, apply: (ops: import('../../sim/plan/ops').PlanOp[]) => void): Model {
-  const hosts = Array.from({ length: size.hosts }, (_, i) => ({ name: hostName(i), underlay: `198.51.${100 + (i >> 8)}.${i & 255}` }));
+  // 198.18.0.0/15, the benchmarking range, holds a thousand hosts on one segment.
+  const hosts = Array.from({ length: size.hosts }, (_, i) => ({ name: hostName(i), underlay: `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`, underlayPrefix: 15 }));
   const m = new Model(hosts, 42);
   apply(m.boot());
   const run = (host: string, argv: string[]) => {
@@ -28,7 +30,8 @@ export function buildSwarm(size: SwarmSize, apply: (ops: import('../../sim/plan/
     if ('exitCode' in o && o.exitCode !== 0) throw new Error(`${host}: docker ${argv.join(' ')}: ${o.stderr}`);
     apply(step.ops);
   };
-  run(hostName(0), ['swarm', 'init', '--default-addr-pool', '10.0.0.0/8']);
+  // Ingress needs an address per node: a /16 pool mask gives it 65k, as operators of big swarms configure.
+  run(hostName(0), ['swarm', 'init', '--default-addr-pool', '10.0.0.0/8', '--default-addr-pool-mask-length', '16']);
   for (let i = 1; i < size.hosts; i++) run(hostName(i), ['swarm', 'join', '--token', '<...>', `${hosts[0].underlay}:2377`]);
   for (let n = 0; n < size.overlays; n++) run(hostName(0), ['network', 'create', '-d', 'overlay', '--attachable', `net${n}`]);
   for (let c = 0; c < size.containers; c++) run(hostName(c % size.hosts), ['run', '-d', '--name', `c${c}`, '--network', `net${c % size.overlays}`, 'busybox']);
@@ -61,7 +64,8 @@ export async function benchModel(): Promise<BenchResult[]> {
   const r = measure(() => {
     const sim = new SimBackend(42);
     const m = buildSwarm(big, (ops) => { for (const op of ops) sim.kernel.apply(op); });
-    const from = m.world.hosts.h0.containers[Object.keys(m.world.hosts.h0.containers)[0]];
+    const h0 = hostOf(m.world, 'h0');
+    const from = h0.containers[Object.keys(h0.containers)[0]];
     // c0 (on h0, net0) pings c100 (on h100, net0).
     const out = sim.execSync(from.host, from.sandbox, ['ping', '-c', '1', 'c100'], { world: m.world, container: from.id, namesVisible: false });
     if (out.exitCode !== 0) throw new Error(`ping failed: ${out.stdout}${out.stderr}`);
