@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Model } from '../sim/model/model';
 import { SimKernel } from '../sim/kernel/kernel';
 import { overlayNetnsName } from '../sim/model/plumbing';
-import { World } from '../sim/model/world';
+import { hostOf, World } from '../sim/model/world';
 
 const HOSTS = ['r0', 'r1', 'r2'];
 const NETS = ['n0', 'n1', 'n2'];
