@@ -23,8 +23,8 @@ export interface ExecContext {
 
 export interface Backend {
   readonly mode: 'sim' | 'emu';
-  /** Carries out plan ops in order. */
-  apply(ops: PlanOp[]): Promise<void>;
+  /** Carries out plan ops in order; `world` is the model after the step that emitted them. */
+  apply(ops: PlanOp[], world: World): Promise<void>;
   /** Runs argv inside namespace `netns` of `host` (the host's own namespace is named after it). */
   exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput>;
   /** Flows traced so far. */

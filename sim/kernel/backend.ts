@@ -3,6 +3,7 @@ import { Backend, CommandOutput, ExecContext } from '../backend';
 import { PlanOp } from '../plan/ops';
 import { hostOf, World } from '../model/world';
 import { Flow, Topology } from '../trace/types';
+import { topologyFromWorld } from '../trace/topology';
 import { SimKernel } from './kernel';
 import { bridgeCommand, ipCommand } from './iproute';
 import { SimNetns } from './objects';
@@ -55,7 +56,7 @@ export class SimBackend implements Backend {
   }
 
   topology(world: World): Topology {
-    return topologyOf(this.kernel, world);
+    return topologyFromWorld(world);
   }
 
   async close(): Promise<void> {}
@@ -69,27 +70,4 @@ function hostsFile(ctx: ExecContext): string {
     return n.endpointId ? net?.endpoints[n.endpointId]?.ip : undefined;
   }).filter(Boolean).map((ip) => `${ip}\t${c.hostname}\n`).join('') : '';
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n${own}`;
-}
-
-export function topologyOf(kernel: SimKernel, world: World): Topology {
-  const topo: Topology = { hosts: world.hostOrder.map((h) => ({ name: h, underlay: hostOf(world, h).underlay })), namespaces: [], links: [] };
-  for (const [hostName, host] of kernel.hosts) {
-    const h = hostOf(world, hostName);
-    const containersBySandbox = new Map(Object.values(h?.containers ?? {}).map((c) => [c.sandbox, c.name]));
-    const overlays = new Map(Object.values(world.swarm?.networks ?? {}).filter((n) => n.instances[hostName]).map((n) => [n.instances[hostName].netns, n.name]));
-    for (const ns of host.namespaces.values()) {
-      const kind = ns.name === hostName ? 'host' : overlays.has(ns.name) ? 'overlay' : containersBySandbox.has(ns.name) ? 'container' : ns.name === 'ingress_sbox' ? 'ingress' : 'lb';
-      topo.namespaces.push({ host: hostName, name: ns.name, kind, container: containersBySandbox.get(ns.name), network: overlays.get(ns.name) });
-      for (const l of ns.links.values()) {
-        if (l.type === 'loopback') continue;
-        topo.links.push({
-          host: hostName, netns: ns.name, device: l.name, kind: l.type, mac: l.mac,
-          ...(l.peer ? { peer: { netns: l.peer.netns.name, device: l.peer.name } } : {}),
-          ...(l.master ? { master: l.master.name } : {}),
-          ...(l.addrs.length ? { addresses: l.addrs.map((a) => `${a.ip}/${a.prefixLength}`) } : {}),
-        });
-      }
-    }
-  }
-  return topo;
 }

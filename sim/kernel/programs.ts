@@ -9,7 +9,7 @@ import { SimNetns } from './objects';
 import { answerQuery } from '../model/dns';
 import { Container, hostOf, World } from '../model/world';
 import { isIpv4 } from '../wire/addr';
-import { DNS_FLAG_AA, DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, dnsRcode, DnsRepr, emitDns, parseDns, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
+import { DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, dnsRcode, DnsRepr, emitDns, parseDns, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { emitUdp } from '../wire/udp';
 import { IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitIcmp, ICMP_ECHO_REQUEST } from '../wire/icmp';
@@ -40,7 +40,7 @@ function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, world: () => World, conta
     const live = containerOf(world(), container.id) ?? container;
     const a = answerQuery(world(), live, question.name, question.type);
     const response: DnsRepr = {
-      id: q.repr.id, flags: DNS_FLAG_RESPONSE | (q.repr.flags & DNS_FLAG_RD) | DNS_FLAG_RA | (a.rcode === RCODE_NOERROR && a.answers.length ? DNS_FLAG_AA : 0) | a.rcode,
+      id: q.repr.id, flags: DNS_FLAG_RESPONSE | (q.repr.flags & DNS_FLAG_RD) | DNS_FLAG_RA | a.rcode,
       questions: q.repr.questions, answers: a.answers,
     };
     const msg = emitDns(response);

@@ -39,7 +39,7 @@ export function newModel(s: Scenario): Model {
 
 export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: StepResult, model: Model) => void): Promise<{ result: RunResult; model: Model }> {
   const model = newModel(s);
-  await backend.apply(model.boot());
+  await backend.apply(model.boot(), model.world);
   const hosts = new Set(s.hosts.map((h) => h.name));
   const steps: StepResult[] = [];
   for (const step of s.steps) {

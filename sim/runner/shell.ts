@@ -30,7 +30,7 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
   if (argv[0] === 'sudo') argv = argv.slice(1);
   if (argv[0] === 'docker') {
     const step = model.docker(host, argv.slice(1));
-    await backend.apply(step.ops);
+    await backend.apply(step.ops, model.world);
     const o = step.outcome;
     if ('exec' in o) {
       const c = hostOf(model.world, host).containers[o.exec.container];
