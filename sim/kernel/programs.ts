@@ -9,7 +9,7 @@ import { SimNetns } from './objects';
 import { answerQuery } from '../model/dns';
 import { Container, hostOf, World } from '../model/world';
 import { isIpv4 } from '../wire/addr';
-import { DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, dnsRcode, DnsRepr, emitDns, parseDns, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
+import { DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, dnsRcode, DnsRepr, emitDns, parseDns, RCODE_NXDOMAIN } from '../wire/dns';
 import { emitUdp } from '../wire/udp';
 import { IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitIcmp, ICMP_ECHO_REQUEST } from '../wire/icmp';
