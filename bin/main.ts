@@ -5,6 +5,7 @@ import { decodeCommand } from './commands/decode';
 import { runCommand } from './commands/run';
 import { explainCommand } from './commands/explain';
 import { verifyCommand } from './commands/verify';
+import { cleanCommand } from './commands/clean';
 
 const EXIT_BAD_INPUT = 2;
 
@@ -79,8 +80,10 @@ export function buildProgram(): Command {
 
   program
     .command('clean')
-    .description('remove every emu resource an earlier run left behind')
-    .action(notYet('clean'));
+    .description('remove every emu resource an earlier run left behind (only its own, recorded in /run/cnmlab)')
+    .action(async () => {
+      process.exitCode = await cleanCommand();
+    });
 
   return program;
 }

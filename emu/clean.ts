@@ -1,0 +1,38 @@
+/** Removing what emu runs made: on close, and for `cnmlab clean` after a crash or kill -9. */
+import * as fs from 'fs';
+import { run } from './exec';
+import { pidAlive, readStates, RunState } from './state';
+
+/** Stops recorded processes and deletes recorded namespaces and files. Tolerates what is already gone. */
+export async function teardown(state: RunState): Promise<string[]> {
+  for (const pid of state.pids) {
+    // Only processes that still run dnsmasq for this run: a recycled pid is left alone.
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes('dnsmasq') && cmdline.includes(state.prefix)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const existing = new Set((await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));
+  const mine = state.namespaces.filter((n) => n.startsWith(`${state.prefix}.`) && existing.has(n));
+  if (mine.length) await run('ip', ['-force', '-batch', '-'], mine.map((n) => `netns del ${n}`).join('\n') + '\n');
+  for (const f of state.files) if (f.startsWith('/etc/netns/') && f.includes(state.prefix)) fs.rmSync(f, { recursive: true, force: true });
+  return mine;
+}
+
+/** `cnmlab clean`: every run whose process is gone. Live runs (another terminal) are left alone. */
+export async function cleanAll(): Promise<{ removed: string[]; skipped: string[] }> {
+  const removed: string[] = [];
+  const skipped: string[] = [];
+  for (const { file, state } of readStates()) {
+    if (state.pid !== process.pid && pidAlive(state.pid) && !state.keep) {
+      skipped.push(`${state.prefix} (run ${state.pid} of ${state.scenario} is still running)`);
+      continue;
+    }
+    removed.push(...(await teardown(state)));
+    fs.rmSync(file, { force: true });
+    fs.rmSync(file.replace(/\.json$/, ''), { recursive: true, force: true });
+  }
+  return { removed, skipped };
+}

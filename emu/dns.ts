@@ -1,0 +1,95 @@
+/**
+ * The embedded DNS server in emu: one dnsmasq per container namespace, listening on
+ * 127.0.0.11:53 there and answering from a hosts file the model writes — only the names on
+ * the container's own networks, so scoping matches Docker. Unknown names get NXDOMAIN
+ * (`--local=/#/`: nothing is forwarded; the machine has no upstream).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { hostOf, World, Container } from '../sim/model/world';
+import { RunRecord } from './state';
+import { must } from './exec';
+import { NameMap } from './names';
+
+/** The hosts file of one container: `ip name.network name shortid aliases` per visible endpoint. */
+export function hostsFileFor(world: World, c: Container): string {
+  const lines: string[] = [];
+  for (const entry of c.networks) {
+    const net = world.swarm?.networks[entry.networkId] ?? hostOf(world, c.host).localNetworks[entry.networkId];
+    if (!net || !entry.endpointId || (net.driver === 'bridge' && net.name === 'bridge')) continue;
+    for (const ep of Object.values(net.endpoints)) {
+      if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;
+      const other = hostOf(world, ep.host).containers[ep.containerId];
+      if (!other) continue;
+      // name.network first: dnsmasq answers PTR with the first name, as Docker answers ubuntu1.test-net.
+      lines.push([ep.ip, `${other.name}.${net.name}`, other.name, other.id.slice(0, 12), other.hostname, ...ep.aliases].filter((v, i, a) => a.indexOf(v) === i).join(' '));
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+interface Server {
+  pid: number;
+  hostsFile: string;
+  content: string;
+}
+
+export class EmbeddedDns {
+  private readonly servers = new Map<string, Server>();
+
+  constructor(private readonly record: RunRecord, private readonly names: NameMap) {}
+
+  /** Starts, updates (SIGHUP) or leaves each running container's server as the world says. */
+  async sync(world: World): Promise<void> {
+    const running: { c: Container; key: string }[] = [];
+    for (const h of world.hostOrder) {
+      for (const c of Object.values(hostOf(world, h).containers)) {
+        if (c.state === 'running' && c.networks.some((n) => n.endpointId)) running.push({ c, key: this.names.netns(c.host, c.sandbox) });
+      }
+    }
+    await Promise.all(running.map(async ({ c, key }) => {
+      const content = hostsFileFor(world, c);
+      const s = this.servers.get(key);
+      if (s) {
+        if (s.content !== content) {
+          fs.writeFileSync(s.hostsFile, content);
+          s.content = content;
+          process.kill(s.pid, 'SIGHUP');
+        }
+        return;
+      }
+      await this.start(key, content);
+    }));
+  }
+
+  private async start(netns: string, content: string): Promise<void> {
+    const dir = path.join(this.record.dir, 'dns');
+    fs.mkdirSync(dir, { recursive: true });
+    const hostsFile = path.join(dir, `${netns}.hosts`);
+    const pidFile = path.join(dir, `${netns}.pid`);
+    fs.writeFileSync(hostsFile, content);
+    // Without --keep-in-foreground dnsmasq returns once its socket is bound: ready to answer.
+    await must('ip', ['netns', 'exec', netns, 'dnsmasq', '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`, '--listen-address=127.0.0.11',
+      '--bind-interfaces', '--port=53', '--local=/#/', '--no-dhcp-interface=lo', `--pid-file=${pidFile}`, '--user=root', '--group=root', '--log-facility=/dev/null', '--cache-size=0']);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    this.record.addPid(pid);
+    this.servers.set(netns, { pid, hostsFile, content });
+  }
+
+  /** Stops the server of a namespace about to be deleted (a process would keep it alive). */
+  stop(netns: string): void {
+    const s = this.servers.get(netns);
+    if (!s) return;
+    try {
+      process.kill(s.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    this.record.forgetPid(s.pid);
+    this.servers.delete(netns);
+  }
+
+  stopAll(): void {
+    for (const key of [...this.servers.keys()]) this.stop(key);
+  }
+}

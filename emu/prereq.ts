@@ -1,0 +1,23 @@
+/** What emu needs on the machine: root, iproute2, tcpdump, ping, dnsmasq. */
+import { execFileSync } from 'child_process';
+import { PrerequisiteError } from '../sim/errors';
+
+export const EMU_TOOLS = ['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'];
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Throws a one-line PrerequisiteError naming what is missing. */
+export function checkEmuPrerequisites(): void {
+  if (process.getuid?.() !== 0) throw new PrerequisiteError('--mode emu needs root (network namespaces, veth, bridge and vxlan devices); run it with sudo');
+  const missing = EMU_TOOLS.filter((t) => !has(t));
+  if (missing.length) {
+    throw new PrerequisiteError(`--mode emu needs ${missing.join(', ')} (Debian: apt-get install iproute2 tcpdump iputils-ping dnsmasq-base)`);
+  }
+}

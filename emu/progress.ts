@@ -1,0 +1,30 @@
+/** A progress bar on stderr while a setup takes more than a second (silent with --json or no TTY). */
+import { SingleBar } from 'cli-progress';
+
+export class Progress {
+  private bar?: SingleBar;
+  private total = 0;
+  private value = 0;
+  private readonly started = Date.now();
+
+  constructor(private readonly quiet: boolean) {}
+
+  expect(n: number): void {
+    this.total += n;
+    if (this.bar) this.bar.setTotal(this.total);
+  }
+
+  tick(n: number): void {
+    this.value += n;
+    if (!this.bar && !this.quiet && process.stderr.isTTY && Date.now() - this.started > 1000 && this.total > 0) {
+      this.bar = new SingleBar({ format: 'emu setup [{bar}] {value}/{total} namespaces', stream: process.stderr, hideCursor: true, clearOnComplete: true });
+      this.bar.start(this.total, this.value);
+    }
+    this.bar?.update(this.value);
+  }
+
+  done(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
