@@ -9,12 +9,13 @@ import * as path from 'path';
 import { Backend, CommandOutput, ExecContext } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
-import { Container, hostOf, World } from '../sim/model/world';
+import { Container, Endpoint, hostOf, World } from '../sim/model/world';
 import { Flow, Topology } from '../sim/trace/types';
 import { topologyFromWorld } from '../sim/trace/topology';
 import { overlayNetnsName } from '../sim/model/plumbing';
 import { answerQuery } from '../sim/model/dns';
-import { isIpv4 } from '../sim/wire/addr';
+import { ipv4ToNumber, isIpv4 } from '../sim/wire/addr';
+import { contains, parseCidr } from '../sim/model/ipam';
 import { checkEmuPrerequisites } from './prereq';
 import { NameMap, newPrefix, safe, safeValue } from './names';
 import { RunRecord } from './state';
@@ -134,12 +135,42 @@ export class EmuBackend implements Backend {
     } finally {
       await capture.stop();
     }
-    const src = ctx.world.swarm ? endpointIp(ctx.world, c, dst) : undefined;
+    const src = sourceIp(ctx.world, c, dst);
     if (dst && src) {
       flow.hops = await hopsFrom(points, { src, dst }, this.epochStartNs);
+      await this.explainLoss(flow, points, out.stderr);
       this.flowList.push(flow);
     }
     return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode };
+  }
+
+  /**
+   * Captures show where a lost request was last seen, not why; ask the kernel there. The
+   * drop hop says what the socket or the device's tables tell.
+   */
+  private async explainLoss(flow: Flow, points: CapturePoint[], stderr: string): Promise<void> {
+    const requests = flow.hops.filter((h) => h.dir === 'request' && h.step !== 0 && h.layers.some((l) => l.proto === 'icmp'));
+    if (requests.some((h) => h.step === 8 && h.event === 'deliver')) return;
+    const local = /local error: (message too long, mtu=(\d+))/.exec(stderr);
+    const at = (role: CapturePoint['role']) => points.find((p) => p.role === role);
+    const drop = (step: number, p: CapturePoint | undefined, reason: string, layers = requests[requests.length - 1]?.layers ?? []) => {
+      if (!p) return;
+      const timeNs = requests.length ? requests[requests.length - 1].timeNs : 0;
+      const firstReply = flow.hops.findIndex((h) => h.dir === 'reply' && h.step !== 0);
+      const hop = { step, dir: 'request' as const, host: p.host, netns: p.netns, device: p.device, event: 'drop' as const, timeNs, layers, reason };
+      flow.hops.splice(firstReply < 0 ? flow.hops.length : firstReply, 0, hop);
+    };
+    if (local) return drop(1, at('container'), `DF set and over the device MTU: ${local[1]}`, []);
+    const last = requests[requests.length - 1];
+    if (!last) return;
+    if (last.step === 3) {
+      const mac = last.layers.filter((l) => l.proto === 'eth').pop()?.['eth.dst'] as string;
+      const vx = points.find((p) => p.role === 'vxlan' && p.host === last.host);
+      const fdb = vx ? (await run('bridge', ['-n', vx.realNetns, 'fdb', 'show', 'dev', 'vxlan0'])).stdout : '';
+      const known = fdb.split('\n').some((l) => l.startsWith(`${mac} dst `));
+      return drop(4, vx, known ? `lost after vxlan0 (fdb entry for ${mac} exists)` : `no fdb entry for ${mac} (l2miss)`);
+    }
+    if (last.step !== undefined && last.step < 8) drop(last.step + 1, points.find((p) => p.host === last.host && p.device === last.device) ?? at('container'), `no capture point saw it after step ${last.step}`);
   }
 
   flows(): Flow[] {
@@ -175,40 +206,56 @@ function containerById(world: World, id: string): Container | undefined {
   return undefined;
 }
 
-/** The address container c uses toward dst: its endpoint on the network holding dst. */
-function endpointIp(world: World, c: Container, dst: string | undefined): string | undefined {
+/** The address container c sends from toward dst: its endpoint whose subnet holds dst. */
+function sourceIp(world: World, c: Container, dst: string | undefined): string | undefined {
+  if (!dst) return undefined;
   for (const entry of c.networks) {
     const net = world.swarm?.networks[entry.networkId] ?? hostOf(world, c.host).localNetworks[entry.networkId];
     const ep = entry.endpointId ? net?.endpoints[entry.endpointId] : undefined;
-    if (ep && dst && Object.values(net!.endpoints).some((e) => e.ip === dst)) return ep.ip;
+    if (ep && net && inSubnet(net.ipam.subnet, dst)) return ep.ip;
   }
-  return undefined;
+  // Off every subnet: the default route (docker_gwbridge) carries it.
+  const gw = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).map((n) => n.endpoints[c.gatewayEndpoint!]).find(Boolean) : undefined;
+  return gw?.ip;
 }
 
 function capturePoints(world: World, c: Container, dst: string | undefined, names: NameMap, dir: string): CapturePoint[] {
   const points: CapturePoint[] = [];
-  const add = (p: Omit<CapturePoint, 'file'>) => points.push({ ...p, file: captureFile(dir, p) });
+  const seen = new Set<string>();
+  const add = (p: Omit<CapturePoint, 'file'>) => {
+    const key = `${p.realNetns}/${p.iface}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    points.push({ ...p, file: captureFile(dir, p) });
+  };
   add({ host: c.host, netns: c.sandbox, device: 'lo', realNetns: names.netns(c.host, c.sandbox), iface: 'lo', role: 'lo', mine: [] });
-  if (!dst) return points;
+  const sides: Endpoint[] = [];
   for (const entry of c.networks) {
-    const net = world.swarm?.networks[entry.networkId];
+    const net = world.swarm?.networks[entry.networkId] ?? hostOf(world, c.host).localNetworks[entry.networkId];
     const ep = entry.endpointId ? net?.endpoints[entry.endpointId] : undefined;
-    const peer = net && Object.values(net.endpoints).find((e) => e.ip === dst && e.state === 'joined');
-    if (!net || !ep || !peer) continue;
+    if (!net || !ep) continue;
+    sides.push(ep);
+    if (net.driver !== 'overlay') continue;
+    const peer = dst ? Object.values(net.endpoints).find((e) => e.ip === dst && e.state === 'joined') : undefined;
+    if (peer) sides.push(peer);
+  }
+  const gateway = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).map((n) => n.endpoints[c.gatewayEndpoint!]).find(Boolean) : undefined;
+  if (gateway) sides.push(gateway);
+  for (const ep of sides) {
+    add({ host: ep.host, netns: ep.sandbox, device: ep.ifname, realNetns: names.netns(ep.host, ep.sandbox), iface: ep.ifname, role: 'container', mine: [ep.mac] });
+    const net = world.swarm?.networks[ep.networkId];
+    if (!net) continue;
     const ovl = overlayNetnsName(net.id);
-    const local = (host: string) => Object.values(net.endpoints).filter((e) => e.host === host).map((e) => e.mac);
-    for (const e of peer.host === ep.host ? [ep, peer] : [ep, peer]) {
-      add({ host: e.host, netns: e.sandbox, device: e.ifname, realNetns: names.netns(e.host, e.sandbox), iface: e.ifname, role: 'container', mine: [e.mac] });
-      add({ host: e.host, netns: ovl, device: e.peerIfname, realNetns: names.netns(e.host, ovl), iface: e.peerIfname, role: 'overlay-veth', mine: [e.mac] });
-    }
-    if (peer.host !== ep.host) {
-      for (const host of [ep.host, peer.host]) {
-        add({ host, netns: ovl, device: 'vxlan0', realNetns: names.netns(host, ovl), iface: 'vxlan0', role: 'vxlan', mine: local(host) });
-        add({ host, netns: host, device: 'eth0', realNetns: names.netns(host, host), iface: 'eth0', role: 'host', mine: [hostOf(world, host).underlay] });
-      }
-      add({ host: 'underlay', netns: 'underlay', device: `u-${ep.host}`, realNetns: names.underlay, iface: `u-${ep.host}`, role: 'underlay', mine: [] });
-    }
-    break;
+    const local = Object.values(net.endpoints).filter((e) => e.host === ep.host).map((e) => e.mac);
+    add({ host: ep.host, netns: ovl, device: ep.peerIfname, realNetns: names.netns(ep.host, ovl), iface: ep.peerIfname, role: 'overlay-veth', mine: [ep.mac] });
+    add({ host: ep.host, netns: ovl, device: 'vxlan0', realNetns: names.netns(ep.host, ovl), iface: 'vxlan0', role: 'vxlan', mine: local });
+    add({ host: ep.host, netns: ep.host, device: 'eth0', realNetns: names.netns(ep.host, ep.host), iface: 'eth0', role: 'host', mine: [hostOf(world, ep.host).underlay] });
+    add({ host: 'underlay', netns: 'underlay', device: `u-${ep.host}`, realNetns: names.underlay, iface: `u-${ep.host}`, role: 'underlay', mine: [hostOf(world, ep.host).underlay] });
   }
   return points;
+}
+
+function inSubnet(subnet: string, ip: string): boolean {
+  const c = parseCidr(subnet);
+  return !!c && contains(c, ipv4ToNumber(ip));
 }

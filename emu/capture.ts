@@ -139,8 +139,11 @@ function classify(p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns'
         ? { step: 4, event: 'encap', dir, note: `FDB ${field(layers, 'eth', 'eth.dst')} -> ${outer['ip.dst']}` }
         : { step: 6, event: 'udp-deliver', dir, note: `UDP ${field(layers, 'udp', 'udp.dstport', false)} → vxlan0 (VNI ${field(layers, 'vxlan', 'vxlan.vni')})` };
     }
-    case 'underlay':
-      return layers.some((l) => l.proto === 'vxlan') ? { step: 5, event: 'underlay', dir } : undefined;
+    case 'underlay': {
+      // Each host's port sees every frame between them; step 5 is where the frame enters the segment.
+      const outer = layers.find((l) => l.proto === 'ip');
+      return layers.some((l) => l.proto === 'vxlan') && p.mine.includes(outer?.['ip.src'] as string) ? { step: 5, event: 'underlay', dir } : undefined;
+    }
     default:
       return undefined;
   }

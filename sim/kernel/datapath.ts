@@ -451,7 +451,8 @@ export class Datapath {
       if (e.type === ICMP_ECHO_REQUEST) {
         const reply = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REPLY, code: 0, ident: e.ident, seq: e.seq, data: e.data });
         this.clock.schedule(this.delays.stack, () => {
-          this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: 20 + reply.length <= (this.route(ns, h.src)?.dev.mtu ?? 1500), moreFragments: false, fragmentOffset: 0 }, reply, skb.flow, 'reply');
+          // The kernel's ICMP socket does not set DF on echo replies.
+          this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, reply, skb.flow, 'reply');
         });
       } else {
         this.echoSockets.get(`${ns.host.name}|${ns.name}|${e.ident}`)?.onReply(e.seq, h.ttl, payload.length, h.src);

@@ -154,16 +154,19 @@ export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions)
   const devFilter = rest[0] === 'dev' ? rest[1] : rest[0];
   const ids = new Map<SimNetns, number>();
   const lines: string[] = [];
+  // Filtered by device, bridge(8) leaves the device out of each line.
+  const dev = (l: SimLink) => (devFilter ? '' : ` dev ${l.name}`);
+  if (devFilter && !ns.links.has(devFilter)) return err(`Cannot find device "${devFilter}"\n`, 1);
   for (const l of sortedLinks(ns)) {
     if (devFilter && l.name !== devFilter) continue;
     if (l.master) {
-      for (const [mac, e] of l.master.fdb) if (e.port === l) lines.push(`${mac} dev ${l.name} master ${l.master.name}${e.local ? ' permanent' : ''}`);
+      for (const [mac, e] of l.master.fdb) if (e.port === l) lines.push(`${mac}${dev(l)} master ${l.master.name}${e.local ? ' permanent' : ''}`);
     }
     if (l.vxlan) {
       for (const [mac, e] of l.vxlan.fdb) {
         // bridge(8) always prints the numeric id of the socket's namespace.
         const ref = l.vxlan.linkNetns !== l.netns ? ` link-netnsid ${nsid(l.vxlan.linkNetns, ids)}` : '';
-        lines.push(`${mac} dev ${l.name} dst ${e.dst}${ref} self${e.permanent ? ' permanent' : ''}`);
+        lines.push(`${mac}${dev(l)} dst ${e.dst}${ref} self${e.permanent ? ' permanent' : ''}`);
       }
     }
   }

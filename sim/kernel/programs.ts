@@ -166,6 +166,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   const rtts: number[] = [];
   let errors = 0;
   const events: [number, string][] = [];
+  const localErrors: string[] = [];
   const socket: EchoSocket = {
     onReply(seq, ttl, bytes) {
       const t = sentAt.get(seq);
@@ -206,7 +207,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       if (err) {
         sentAt.delete(seq & 0xffff);
         errors++;
-        events.push([dp.clock.now, `ping: local error: ${err}`]);
+        localErrors.push(`ping: local error: ${err}`);
         dp.recordLocalError(ns, route.dev, msg, dst, flow, err);
       }
     }
@@ -233,7 +234,8 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   } else {
     lines.push('');
   }
-  return { stdout: lines.join('\n') + '\n', stderr: o.countDefaulted ? 'cnmlab: ping without -c stops after 4 packets here\n' : '', exitCode: received === 0 ? 1 : 0 };
+  const stderr = [...localErrors, ...(o.countDefaulted ? ['cnmlab: ping without -c stops after 4 packets here'] : [])];
+  return { stdout: lines.join('\n') + '\n', stderr: stderr.length ? stderr.join('\n') + '\n' : '', exitCode: received === 0 ? 1 : 0 };
 }
 
 export function nslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {

@@ -15,7 +15,7 @@ export interface TraceDifference {
 
 const COMPARED: Record<string, string[]> = {
   eth: ['eth.src', 'eth.dst', 'eth.type'],
-  ip: ['ip.src', 'ip.dst', 'ip.ttl', 'ip.proto', 'ip.flags.df', 'ip.flags.mf', 'ip.frag_offset'],
+  ip: ['ip.src', 'ip.dst', 'ip.ttl', 'ip.proto', 'ip.flags.df', 'ip.flags.mf', 'ip.frag_offset', 'ip.len'],
   udp: ['udp.dstport'],
   vxlan: ['vxlan.vni', 'vxlan.flags'],
   icmp: ['icmp.type', 'icmp.code', 'icmp.seq'],
@@ -24,8 +24,10 @@ const COMPARED: Record<string, string[]> = {
 /** The fields that must agree, outermost first; the outer Ethernet header (underlay MACs) is left out. */
 export function comparableFields(layers: Layer[]): string {
   const encapsulated = layers.some((l) => l.proto === 'vxlan');
+  // Docker derives endpoint MACs from IPs (02:42:…); bridges and host devices get random ones.
+  const value = (f: string, v: unknown) => (f.startsWith('eth.') && f !== 'eth.type' && typeof v === 'string' && !v.startsWith('02:42:') ? '"kernel-assigned"' : JSON.stringify(v));
   return layers
-    .map((l, i) => (encapsulated && i === 0 ? 'eth' : `${l.proto}{${(COMPARED[l.proto] ?? []).map((f) => `${f}=${JSON.stringify(l[f])}`).join(',')}}`))
+    .map((l, i) => (encapsulated && i === 0 ? 'eth' : `${l.proto}{${(COMPARED[l.proto] ?? []).map((f) => `${f}=${value(f, l[f])}`).join(',')}}`))
     .join(' ');
 }
 
