@@ -40,7 +40,13 @@ export class EmuBackend implements Backend {
   private readonly dns: EmbeddedDns;
   private readonly onSignal: (sig: NodeJS.Signals) => void;
   private closed = false;
+  private signalled = false;
+  /** The kernel work under way; close() waits for it so nothing is created after teardown. */
+  private busy: Promise<unknown> = Promise.resolve();
   private readonly progress: Progress;
+  private activeCapture?: Capture;
+  /** Cancels commands still running inside the namespaces when the run is interrupted. */
+  private readonly abort = new AbortController();
 
   private constructor(
     readonly names: NameMap,
@@ -51,10 +57,13 @@ export class EmuBackend implements Backend {
     this.dns = new EmbeddedDns(record, names);
     this.progress = new Progress(!!opts.quiet);
     this.onSignal = (sig) => {
-      void this.close().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+      this.signalled = true;
+      void this.close()
+        .catch((e) => process.stderr.write(`cnmlab: teardown after ${sig}: ${(e as Error).message}\n`))
+        .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
     };
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
   }
 
   static async create(s: Scenario, opts: EmuOptions): Promise<EmuBackend> {
@@ -74,6 +83,18 @@ export class EmuBackend implements Backend {
   }
 
   async apply(ops: PlanOp[], world: World): Promise<void> {
+    return this.serialized(() => this.applyNow(ops, world));
+  }
+
+  /** Runs kernel work one piece at a time, and refuses new work once closing has begun. */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('emu run is shutting down'));
+    const next = this.busy.then(work);
+    this.busy = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(ops: PlanOp[], world: World): Promise<void> {
     const p = toPhases(ops, this.names);
     this.progress.expect(p.add.length);
     if (p.add.length) {
@@ -109,11 +130,15 @@ export class EmuBackend implements Backend {
   }
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+    return this.serialized(() => this.execNow(host, netns, argv, ctx));
+  }
+
+  private async execNow(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     this.progress.done();
     const real = this.names.netns(host, netns);
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
     if (argv[0] === 'ping' && c) return this.tracedPing(c, real, argv, ctx);
-    const r = await run('ip', ['netns', 'exec', real, ...argv]);
+    const r = await run('ip', ['netns', 'exec', real, ...argv], undefined, this.abort.signal);
     if (r.exitCode === 255 && /exec of ".*" failed/.test(r.stderr)) return { stdout: '', stderr: `bash: ${argv[0]}: command not found\n`, exitCode: 127 };
     return { stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host), exitCode: r.exitCode };
   }
@@ -127,13 +152,15 @@ export class EmuBackend implements Backend {
     fs.mkdirSync(dir, { recursive: true });
     const points = capturePoints(ctx.world, c, dst, this.names, dir);
     const capture = new Capture(points);
+    this.activeCapture = capture;
     let out;
     try {
       await capture.start();
-      out = await run('ip', ['netns', 'exec', real, ...argv]);
+      out = await run('ip', ['netns', 'exec', real, ...argv], undefined, this.abort.signal);
       await new Promise((r) => setTimeout(r, 50));
     } finally {
       await capture.stop();
+      this.activeCapture = undefined;
     }
     const src = sourceIp(ctx.world, c, dst);
     if (dst && src) {
@@ -189,8 +216,15 @@ export class EmuBackend implements Backend {
     if (this.closed) return;
     this.closed = true;
     this.progress.done();
-    process.removeListener('SIGINT', this.onSignal);
-    process.removeListener('SIGTERM', this.onSignal);
+    // While a signal is being handled our listener must stay: execa's exit hook re-raises
+    // the signal (killing us mid-teardown) when it finds no other listener.
+    if (!this.signalled) {
+      process.removeListener('SIGINT', this.onSignal);
+      process.removeListener('SIGTERM', this.onSignal);
+    }
+    this.abort.abort();
+    this.activeCapture?.kill();
+    await this.busy;
     this.dns.stopAll();
     if (this.opts.keep) return;
     await teardown(this.record.state);

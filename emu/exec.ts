@@ -11,8 +11,8 @@ export interface Result {
   exitCode: number;
 }
 
-export async function run(file: string, args: string[], input?: string): Promise<Result> {
-  const r = await execa(file, args, { input, reject: false, env: ENV, extendEnv: true, stripFinalNewline: false });
+export async function run(file: string, args: string[], input?: string, cancelSignal?: AbortSignal): Promise<Result> {
+  const r = await execa(file, args, { input, reject: false, env: ENV, extendEnv: true, stripFinalNewline: false, cancelSignal });
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 1 };
 }
 
