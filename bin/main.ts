@@ -6,6 +6,7 @@ import { runCommand } from './commands/run';
 import { explainCommand } from './commands/explain';
 import { verifyCommand } from './commands/verify';
 import { cleanCommand } from './commands/clean';
+import { vizCommand } from './commands/viz';
 
 const EXIT_BAD_INPUT = 2;
 
@@ -62,7 +63,9 @@ export function buildProgram(): Command {
     .description('write a self-contained HTML walk-through of a trace or scenario')
     .argument('<input>', 'trace (.json) or scenario (.yaml)')
     .option('-o, --output <file>', 'report file', 'report.html')
-    .action(notYet('viz'));
+    .action(async (input: string, opts) => {
+      process.exitCode = await vizCommand(input, opts);
+    });
 
   program
     .command('replay')
