@@ -30,7 +30,7 @@ export function renderTopology(root: Div, trace: Trace): Layout {
   svg.append('line').attr('class', 'underlay').attr('x1', 10).attr('x2', l.width - 10).attr('y1', l.underlayY).attr('y2', l.underlayY).attr('data-netns', 'underlay').attr('data-device', 'segment');
   svg.append('text').attr('x', 14).attr('y', l.underlayY + 16).attr('class', 'label').text('underlay 198.51.100.0/24');
   for (const h of l.hosts) {
-    const g = svg.append('g').attr('class', 'host').attr('data-host', h.name);
+    const g = svg.append('g').attr('class', 'host-box').attr('data-host', h.name);
     g.append('rect').attr('x', h.x).attr('y', h.y).attr('width', h.w).attr('height', h.h).attr('rx', 8);
     g.append('text').attr('x', h.x + 10).attr('y', h.y + 18).attr('class', 'host-label').text(`${h.name} — ${h.underlay}`);
     const eth0 = devicePos(l, h.name, h.name, 'eth0');
