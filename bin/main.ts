@@ -7,14 +7,9 @@ import { explainCommand } from './commands/explain';
 import { verifyCommand } from './commands/verify';
 import { cleanCommand } from './commands/clean';
 import { vizCommand } from './commands/viz';
+import { replayCommand } from './commands/replay';
 
 const EXIT_BAD_INPUT = 2;
-
-function notYet(name: string): () => never {
-  return () => {
-    throw new InputError(`${name}: not implemented yet`);
-  };
-}
 
 export function buildProgram(): Command {
   const program = new Command('cnmlab')
@@ -69,9 +64,15 @@ export function buildProgram(): Command {
 
   program
     .command('replay')
-    .description('re-tell a recorded trace or a real capture as a path')
-    .argument('<input>', 'trace (.json) or capture (.pcap, .pcapng)')
-    .action(notYet('replay'));
+    .description('re-tell a recorded trace, or turn captures from a real Docker host into a trace')
+    .argument('<inputs...>', 'one trace (.json), or captures (.pcap, .pcapng) of one event')
+    .option('--json', 'print the trace as JSON')
+    .option('--trace <file>', 'write the trace (cnmlab-trace/1) to this file')
+    .addOption(new Option('--point <where>', 'where the captures were taken (guessed when absent)').choices(['container', 'overlay', 'underlay']))
+    .option('--step', 'pause between hops (when interactive)')
+    .action(async (inputs: string[], opts) => {
+      process.exitCode = await replayCommand(inputs, opts);
+    });
 
   program
     .command('explain')
@@ -92,6 +93,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`| head`) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

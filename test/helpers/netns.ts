@@ -32,7 +32,12 @@ export class TestNamespaces {
 
   /** Starts tcpdump in a namespace and resolves once it says it is listening. */
   tcpdump(short: string, args: string[]): Promise<ChildProcess> {
-    const p = spawn('ip', ['netns', 'exec', this.name(short), 'tcpdump', '--immediate-mode', '-Z', 'root', '-U', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return this.tcpdumpReal(this.name(short), args);
+  }
+
+  /** The same in a namespace given by its full name. */
+  tcpdumpReal(netns: string, args: string[]): Promise<ChildProcess> {
+    const p = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '--immediate-mode', '-Z', 'root', '-U', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     return new Promise((resolve, reject) => {
       let err = '';
       const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10000);

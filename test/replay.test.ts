@@ -1,0 +1,104 @@
+/** cnmlab replay: retelling traces, and turning real captures into the eight steps. */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { replayCaptures } from '../sim/trace/replay';
+import { traceProblem } from '../sim/trace/validate';
+import { describeWith, SHARED } from './helpers/env';
+import { stopCapture, TestNamespaces } from './helpers/netns';
+import { cnmlab } from './helpers/tshark';
+import { PcapWriter } from '../sim/pcap/writer';
+import { sampleFrames } from './helpers/frames';
+
+describe('replay', () => {
+  test('the public VXLAN capture becomes one ping flow seen on the underlay (step 5), VNI 42', async () => {
+    const { trace } = await replayCaptures([{ file: path.join(SHARED, 'testdata', 'public-vxlan-icmp.pcap') }]);
+    expect(traceProblem(trace)).toBeUndefined();
+    expect(trace.flows).toHaveLength(1);
+    const f = trace.flows[0];
+    expect(f).toMatchObject({ kind: 'icmp-echo', from: '192.168.1.2', to: '192.168.1.1' });
+    expect(f.hops.map((h) => [h.step, h.dir])).toEqual([[5, 'request'], [5, 'reply'], [5, 'request'], [5, 'reply']]);
+    expect(f.hops[0].layers.find((l) => l.proto === 'vxlan')!['vxlan.vni']).toBe(42);
+    expect(trace.topology.hosts.map((h) => h.underlay)).toEqual(['192.168.56.21', '192.168.56.22']);
+  });
+
+  test('labels DNS to 127.0.0.11 as step 0, swarm gossip and control traffic by port', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-replay-'));
+    const file = path.join(dir, 'mixed.pcap');
+    const w = new PcapWriter('micro');
+    sampleFrames().forEach((f, i) => w.add(BigInt(i) * 1000n, f));
+    w.writeFile(file);
+    const { trace } = await replayCaptures([{ file }]);
+    const dns = trace.flows.find((f) => f.kind === 'dns')!;
+    expect(dns.hops.every((h) => h.step === 0)).toBe(true);
+    const notes = trace.flows.filter((f) => f.kind === 'other').flatMap((f) => f.hops.map((h) => h.note));
+    expect(notes).toContain('swarm gossip (memberlist UDP 7946)');
+    expect(notes).toContain('swarm control (TCP 2377)');
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('cnmlab replay TRACE.json retells it; a capture gives --json and --trace; bad input is exit 2', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-replay-'));
+    const tr = path.join(dir, 'seed.json');
+    expect(cnmlab(['run', 'scenarios/overlay-standalone.yaml', '--trace', tr]).status).toBe(0);
+    const r = cnmlab(['replay', tr]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^path of ping-1 \(icmp-echo ubuntu0 → ubuntu1\):/m);
+    expect(r.stdout).toMatch(/hop \d+: step 4 request r0 r0\/eth0 encap — FDB 02:42:0a:00:01:04 -> 198\.51\.100\.11/);
+    expect(r.stdout).toMatch(/vxlan: flags=2048 vni=4097/);
+    const out = path.join(dir, 'public.json');
+    const j = cnmlab(['replay', path.join(SHARED, 'testdata', 'public-vxlan-icmp.pcap'), '--json', '--trace', out]);
+    expect(JSON.parse(j.stdout).mode).toBe('replay');
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).flows).toHaveLength(1);
+    fs.writeFileSync(path.join(dir, 'junk.pcap'), 'junk');
+    const bad = cnmlab(['replay', path.join(dir, 'junk.pcap')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(cnmlab(['replay', tr, '--point', 'sideways']).status).toBe(2);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describeWith(['ip', 'tcpdump', 'ping', 'dnsmasq'], true, 'replay of captures made in emu', () => {
+  test('the underlay, an overlay namespace (-i any) and both containers rebuild steps 1–8', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-replay-emu-'));
+    const before = new Set(fs.existsSync('/run/cnmlab') ? fs.readdirSync('/run/cnmlab') : []);
+    expect(cnmlab(['run', 'scenarios/overlay-standalone.yaml', '--mode', 'emu', '--keep']).status).toBe(0);
+    const stateFile = fs.readdirSync('/run/cnmlab').find((f) => f.endsWith('.json') && !before.has(f))!;
+    const state = JSON.parse(fs.readFileSync(path.join('/run/cnmlab', stateFile), 'utf8'));
+    const net = new TestNamespaces();
+    try {
+      const ns = (suffix: string) => state.namespaces.find((n: string) => n.endsWith(suffix)) as string;
+      const sandboxes = state.namespaces.filter((n: string) => /\.[0-9a-f]{12}$/.test(n)) as string[];
+      const overlayR0 = state.namespaces.find((n: string) => /\.r0\.1-/.test(n) && n.endsWith('p')) ?? ns('.r0.1-6trovoee4p');
+      const src = sandboxes.find((n) => n.includes('.r0.'))!, dst = sandboxes.find((n) => n.includes('.r1.'))!;
+      const files = { underlay: path.join(dir, 'underlay.pcap'), overlay: path.join(dir, 'r0-overlay.pcap'), c0: path.join(dir, 'ubuntu0.pcap'), c1: path.join(dir, 'ubuntu1.pcap') };
+      const dumps = await Promise.all([
+        tcpdumpIn(net, ns('.underlay'), ['-i', 'ul0', '-w', files.underlay, 'udp', 'port', '4789']),
+        tcpdumpIn(net, overlayR0, ['-i', 'any', '-w', files.overlay, 'icmp']),
+        tcpdumpIn(net, src, ['-i', 'eth0', '-w', files.c0, 'icmp']),
+        tcpdumpIn(net, dst, ['-i', 'eth0', '-w', files.c1, 'icmp']),
+      ]);
+      execFileSync('ip', ['netns', 'exec', src, 'ping', '-c', '1', '10.0.1.4']);
+      await new Promise((r) => setTimeout(r, 200));
+      await Promise.all(dumps.map(stopCapture));
+      const { trace } = await replayCaptures([
+        { file: files.c0, point: 'container' }, { file: files.overlay }, { file: files.underlay }, { file: files.c1, point: 'container' },
+      ]);
+      expect(traceProblem(trace)).toBeUndefined();
+      const flow = trace.flows.find((f) => f.kind === 'icmp-echo')!;
+      const steps = flow.hops.filter((h) => h.dir === 'request').map((h) => h.step);
+      for (const s of [1, 2, 3, 5, 8]) expect(steps).toContain(s);
+      expect(trace.flows.find((f) => f.kind === 'icmp-echo')!.hops.find((h) => h.step === 5)!.layers.find((l) => l.proto === 'vxlan')!['vxlan.vni']).toBe(4097);
+    } finally {
+      cnmlab(['clean']);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function tcpdumpIn(net: TestNamespaces, realNs: string, args: string[]) {
+  // The namespace is the emu run's; TestNamespaces only starts the capture in it.
+  return net.tcpdumpReal(realNs, args);
+}
