@@ -137,6 +137,7 @@ export class EmuBackend implements Backend {
     this.progress.done();
     const real = this.names.netns(host, netns);
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
+    if (c) await this.dns.sync(ctx.world, c.id);
     if (argv[0] === 'ping' && c) return this.tracedPing(c, real, argv, ctx);
     const r = await run('ip', ['netns', 'exec', real, ...argv], undefined, this.abort.signal);
     if (r.exitCode === 255 && /exec of ".*" failed/.test(r.stderr)) return { stdout: '', stderr: `bash: ${argv[0]}: command not found\n`, exitCode: 127 };

@@ -39,12 +39,17 @@ export class EmbeddedDns {
 
   constructor(private readonly record: RunRecord, private readonly names: NameMap) {}
 
-  /** Starts, updates (SIGHUP) or leaves each running container's server as the world says. */
-  async sync(world: World): Promise<void> {
+  /**
+   * Updates (SIGHUP) the servers that run; starts the one of `start` if it has none yet.
+   * Servers start only when a command runs in their container: setup stays fast, and a
+   * container nobody types into needs no resolver.
+   */
+  async sync(world: World, start?: string): Promise<void> {
     const running: { c: Container; key: string }[] = [];
     for (const h of world.hostOrder) {
       for (const c of Object.values(hostOf(world, h).containers)) {
-        if (c.state === 'running' && c.networks.some((n) => n.endpointId)) running.push({ c, key: this.names.netns(c.host, c.sandbox) });
+        const key = this.names.netns(c.host, c.sandbox);
+        if (c.state === 'running' && c.networks.some((n) => n.endpointId) && (this.servers.has(key) || c.id === start)) running.push({ c, key });
       }
     }
     await Promise.all(running.map(async ({ c, key }) => {

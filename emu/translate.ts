@@ -32,17 +32,35 @@ export interface Phases {
   deleted: { host: string; netns: string }[];
 }
 
-function linkAdd(op: Extract<PlanOp, { op: 'link.add' }>): string[] {
+/** Where a veth end is moved right after creation: the kernel can put it there at birth instead. */
+type Placement = Map<string, string>;
+
+function linkAdd(op: Extract<PlanOp, { op: 'link.add' }>, place: Placement): string[] {
+  const at = (name: string) => (place.has(name) ? ['netns', place.get(name)!] : []);
   const base = ['link', 'add', safe(op.name), ...(op.mtu ? ['mtu', String(op.mtu)] : []), ...(op.mac ? ['address', safe(op.mac)] : [])];
   const k = op.kind;
   if (k.type === 'bridge') return [...base, 'type', 'bridge'];
-  if (k.type === 'veth') return [...base, 'type', 'veth', 'peer', 'name', safe(k.peer), ...(op.mtu ? ['mtu', String(op.mtu)] : [])];
+  if (k.type === 'veth') return [...base, ...at(op.name), 'type', 'veth', 'peer', 'name', safe(k.peer), ...(op.mtu ? ['mtu', String(op.mtu)] : []), ...at(k.peer)];
   return [...base, 'type', 'vxlan', 'id', String(k.vni), 'dstport', String(k.dstport), ...(k.proxy ? ['proxy'] : []), ...(k.l2miss ? ['l2miss'] : []),
     ...(k.l3miss ? ['l3miss'] : []), k.learning ? 'learning' : 'nolearning', 'ageing', String(k.ageing)];
 }
 
 export function toPhases(ops: PlanOp[], names: NameMap): Phases {
   const phases: Phases = { add: [], hosts: [], hostBatches: [], otherBatches: [], files: [], del: [], deleted: [] };
+  // Moving a device between namespaces waits for an RCU grace period in the kernel (tens of
+  // ms); a veth end that the plan moves right after creating it is created in place instead.
+  const place: Placement = new Map();
+  const fused = new Set<PlanOp>();
+  ops.forEach((op, i) => {
+    if (op.op !== 'link.add' || op.kind.type !== 'veth') return;
+    for (const end of [op.name, op.kind.peer]) {
+      const move = ops.slice(i + 1).find((m) => m.op === 'link.move' && m.host === op.host && m.netns === op.netns && m.name === end);
+      if (move && move.op === 'link.move') {
+        place.set(end, names.netns(move.host, move.to));
+        fused.add(move);
+      }
+    }
+  });
   const batches = new Map<string, NsBatch>();
   const batchOf = (host: string, netns: string): NsBatch => {
     const real = names.netns(host, netns);
@@ -55,6 +73,7 @@ export function toPhases(ops: PlanOp[], names: NameMap): Phases {
     return b;
   };
   for (const op of ops) {
+    if (fused.has(op)) continue;
     switch (op.op) {
       case 'host.add':
         phases.add.push(names.netns(op.host, op.host));
@@ -68,7 +87,7 @@ export function toPhases(ops: PlanOp[], names: NameMap): Phases {
         phases.deleted.push({ host: op.host, netns: op.netns });
         break;
       case 'link.add':
-        batchOf(op.host, op.netns).ip.push(linkAdd(op));
+        batchOf(op.host, op.netns).ip.push(linkAdd(op, place));
         break;
       case 'link.del':
         batchOf(op.host, op.netns).ip.push(['link', 'del', safe(op.name)]);

@@ -2,12 +2,14 @@
 import { benchDecode } from './decode.bench';
 import { benchModel } from './model.bench';
 import { benchFlood } from './flood.bench';
+import { benchEmu } from './emu.bench';
 import { BenchResult } from './result';
 
 const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   decode: () => benchDecode(),
   model: () => benchModel(),
   flood: () => benchFlood(),
+  emu: () => benchEmu(),
 };
 
 async function main(): Promise<void> {

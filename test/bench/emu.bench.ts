@@ -1,0 +1,69 @@
+/**
+ * emu setup speed (issue 5): the seed lab's setup batched, against one `ip` process per
+ * operation; and the cost per container in a 50-container lab. Needs root.
+ */
+import { Model } from '../../sim/model/model';
+import { EmuBackend } from '../../emu/backend';
+import { processCount, must } from '../../emu/exec';
+import { toPhases } from '../../emu/translate';
+import { parseScenario } from '../../sim/scenario/load';
+import { PlanOp } from '../../sim/plan/ops';
+import { BenchResult } from './result';
+
+const SETUP = ['docker swarm init', 'docker swarm join --token <...> 198.51.100.10:2377', 'docker network create --driver=overlay --attachable test-net'];
+
+function scenario(containers: number) {
+  const steps = [['r0', SETUP[0]], ['r1', SETUP[1]], ['r0', SETUP[2]]];
+  for (let i = 0; i < containers; i++) steps.push([i % 2 ? 'r1' : 'r0', `docker run -dit --name c${i} --network test-net ubuntu:14.04`]);
+  return parseScenario('bench.yaml', `name: emu-bench\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n${steps.map(([h, c]) => `  - ${h}: ${c}`).join('\n')}\n`);
+}
+
+/** Runs the scenario's docker steps through the model into a fresh emu backend; returns seconds and processes. */
+async function timeSetup(containers: number, onePerOp: boolean): Promise<{ seconds: number; processes: number; ops: number }> {
+  const s = scenario(containers);
+  const backend = await EmuBackend.create(s, { quiet: true });
+  const model = new Model(s.hosts, 1);
+  let ops = 0;
+  const apply = async (list: PlanOp[]) => {
+    ops += list.length;
+    if (!onePerOp) return backend.apply(list, model.world);
+    // The baseline: the same plan, one ip/bridge process per command, in plan order.
+    const p = toPhases(list, backend.names);
+    for (const n of p.add) {
+      backend.record.addNamespaces([n]);
+      processCount.value++;
+      await must('ip', ['netns', 'add', n]);
+    }
+    for (const b of [...p.hostBatches, ...p.otherBatches]) {
+      for (const line of b.ip) { processCount.value++; await must('ip', ['-n', b.netns, ...line]); }
+      for (const line of b.bridge) { processCount.value++; await must('bridge', ['-n', b.netns, ...line]).catch(() => undefined); }
+    }
+  };
+  try {
+    const p0 = processCount.value;
+    const t0 = process.hrtime.bigint();
+    await apply(model.boot());
+    if (onePerOp) await backend.apply([], model.world);
+    for (const step of s.steps) {
+      const out = model.docker(step.on, step.command.split(' ').slice(1));
+      await apply(out.ops);
+    }
+    return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, processes: processCount.value - p0, ops };
+  } finally {
+    await backend.close();
+  }
+}
+
+export async function benchEmu(): Promise<BenchResult[]> {
+  if (process.getuid?.() !== 0) return [{ name: 'emu: skipped (needs root)', value: 0, unit: '' }];
+  const batched = await timeSetup(2, false);
+  const baseline = await timeSetup(2, true);
+  const big = await timeSetup(50, false);
+  const base = await timeSetup(0, false);
+  return [
+    { name: 'emu: seed lab setup (swarm init … both containers), batched', value: Number(batched.seconds.toFixed(3)), unit: 's', goal: `< one process per op (${baseline.seconds.toFixed(3)} s)` },
+    { name: 'emu: seed lab setup, one ip process per operation (baseline)', value: Number(baseline.seconds.toFixed(3)), unit: 's' },
+    { name: 'emu: seed lab processes, batched vs one per op', value: batched.processes, unit: `processes (vs ${baseline.processes} for ${baseline.ops} ops)` },
+    { name: 'emu: 50-container lab, per container', value: Number((((big.seconds - base.seconds) / 50) * 1000).toFixed(1)), unit: 'ms', goal: '<= 10' },
+  ];
+}
