@@ -1,20 +1,13 @@
 /** `docker network create` and `rm`: swarm overlays through the manager, bridges locally. */
-import { localNetwork, createSwarmNetwork, gatewayInSubnet, nextLocalSubnet, NOT_A_MANAGER, WORKER_CANNOT } from './swarm';
+import { NetworkSpec, localNetwork, createSwarmNetwork, gatewayInSubnet, nextLocalSubnet, NOT_A_MANAGER, WORKER_CANNOT } from './swarm';
 import { createBridgeDevice } from './plumbing';
 import { newIpam, parseCidr } from './ipam';
 import { advance, networkMachine } from './machines';
 import { allNetworks, daemonError, DockerError, findNetwork, Tx, visibleNetworks } from './tx';
 import { Network } from './world';
 
-export interface CreateRequest {
-  name: string;
+export interface CreateRequest extends NetworkSpec {
   driver: string;
-  attachable: boolean;
-  internal: boolean;
-  subnet?: string;
-  gateway?: string;
-  options: Record<string, string>;
-  labels: Record<string, string>;
 }
 
 const PREDEFINED = new Set(['bridge', 'host', 'none']);

@@ -182,15 +182,19 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainer
   return 'Node left the swarm.\n';
 }
 
-export interface SwarmNetworkSpec {
+/** What `docker network create` asks for, whatever the driver. */
+export interface NetworkSpec {
   name: string;
-  ingress: boolean;
   attachable: boolean;
   internal: boolean;
   subnet?: string;
   gateway?: string;
   options: Record<string, string>;
   labels: Record<string, string>;
+}
+
+export interface SwarmNetworkSpec extends NetworkSpec {
+  ingress: boolean;
 }
 
 /** The manager's allocator: the lowest free /24 of the pool, the next VNI from 4096. */
