@@ -71,6 +71,8 @@ export class Datapath {
   }
 
   private readonly sites = new Map<string, HopSite>();
+  /** Per device, hop sites by a numeric key (step, direction, event): no string built per hop. */
+  private readonly linkSites = new WeakMap<SimLink, Map<number, HopSite>>();
 
   private site(step: number | undefined, dir: Skb['dir'], host: string, netns: string, device: string, event: HopEvent): HopSite {
     const key = `${step}|${dir}|${host}|${netns}|${device}|${event}`;
@@ -79,11 +81,21 @@ export class Datapath {
     return s;
   }
 
+  private linkSite(link: SimLink, step: number | undefined, dir: Skb['dir'], event: HopEvent): HopSite {
+    let m = this.linkSites.get(link);
+    if (!m) this.linkSites.set(link, (m = new Map()));
+    const key = ((step ?? 15) * 2 + (dir === 'reply' ? 1 : 0)) * 64 + eventIndex(event);
+    let s = m.get(key);
+    // Devices are renamed and moved during setup, never while traffic flows; the name is read once.
+    if (!s || s.device !== link.name || s.netns !== link.netns.name) m.set(key, (s = this.site(step, dir, link.netns.host.name, link.netns.name, link.name, event)));
+    return s;
+  }
+
   record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string, reason?: string, frame = skb.frame): void {
     this.capture(link, frame);
     if (!skb.flow) return;
     this.hopCount++;
-    skb.flow.hops.push(new SimHop(this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, event), this.clock.now, frame, note, reason));
+    skb.flow.hops.push(new SimHop(this.linkSite(link, step, skb.dir, event), this.clock.now, frame, note, reason));
   }
 
   private capture(link: SimLink, frame: Buffer): void {
@@ -514,6 +526,13 @@ export class Datapath {
     this.echoSockets.set(key, socket);
     return () => this.echoSockets.delete(key);
   }
+}
+
+const EVENTS: HopEvent[] = ['send', 'arp-request', 'arp-proxy-reply', 'arp-reply', 'veth-cross', 'bridge-forward', 'bridge-flood', 'encap', 'underlay', 'udp-deliver', 'decap', 'deliver', 'dns-query', 'dns-answer', 'fragment', 'drop'];
+const EVENT_INDEX = new Map(EVENTS.map((e, i) => [e, i]));
+
+function eventIndex(e: HopEvent): number {
+  return EVENT_INDEX.get(e)!;
 }
 
 /** UDP to port 53 is a query, from port 53 an answer (step 0, on lo). */
