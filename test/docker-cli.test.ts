@@ -75,6 +75,14 @@ describe('docker CLI output', () => {
     expect(ingress.Containers['ingress-sbox'].Name).toBe('ingress-endpoint');
   });
 
+  test('inspect --format takes Go template fields, json and index', () => {
+    const m = ready();
+    expect(docker(m, 'r0', "docker network inspect -f '{{.Name}} {{.Driver}} {{json .IPAM.Config}}' test-net").stdout)
+      .toBe('test-net overlay [{"Subnet":"10.0.1.0/24","Gateway":"10.0.1.1"}]\n');
+    expect(docker(m, 'r0', `docker network inspect --format '{{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}' test-net ingress`).stdout).toBe('4097\n4096\n');
+    expect(docker(m, 'r0', "docker network inspect -f '{{.Nope}}' test-net")).toMatchObject({ exitCode: 1, stderr: expect.stringContaining('map has no entry for key "Nope"') });
+  });
+
   test('a manager that has not instantiated a network shows Containers and Labels null, no Peers', () => {
     const m = ready();
     const [net] = JSON.parse(docker(m, 'r0', 'docker network inspect test-net').stdout);

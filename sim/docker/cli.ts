@@ -9,6 +9,7 @@ import { connectNetwork, disconnectNetwork, removeContainer, runContainer, stopC
 import { createNetwork, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { removeEndpoint } from '../model/endpoints';
+import { renderTemplate } from './template';
 import { DockerError, findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
 import { Network, World } from '../model/world';
 
@@ -62,6 +63,13 @@ function mapOpts(values: string[]): Record<string, string> {
   return o;
 }
 
+/** inspect's output: the JSON array, or each object through --format. */
+function formatted(p: ParsedFlags, objects: unknown[]): string {
+  const template = first(p, 'format');
+  if (template === undefined || template === '') return inspectJson(objects);
+  return objects.map((o) => renderTemplate(template, o) + '\n').join('');
+}
+
 function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -94,7 +102,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
         if (net) found.push(networkInspectObject(tx.w as World, host, net));
         else errors.push(`Error: No such network: ${ref}`);
       }
-      return { stdout: inspectJson(found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
+      return { stdout: formatted(p, found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
     }
     case 'rm':
     case 'remove': {
@@ -275,7 +283,7 @@ export function dockerCommand(tx: Tx, host: string, argv: string[]): DockerOutco
         else if (net) found.push(networkInspectObject(tx.w as World, host, net));
         else errors.push(`Error: No such object: ${ref}`);
       }
-      return { stdout: inspectJson(found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
+      return { stdout: formatted(p, found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
     }
     case undefined:
       return ok('\nUsage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n');

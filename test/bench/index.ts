@@ -3,6 +3,7 @@ import { benchDecode } from './decode.bench';
 import { benchModel } from './model.bench';
 import { benchFlood } from './flood.bench';
 import { benchEmu } from './emu.bench';
+import { spawnSync } from 'child_process';
 import { BenchResult } from './result';
 
 const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
@@ -16,6 +17,14 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
   const only = args.filter((a) => !a.startsWith('--'));
+  if (only.length === 0) {
+    // Each benchmark in a fresh process, so one's heap does not weigh on the next.
+    for (const name of Object.keys(BENCHES)) {
+      const r = spawnSync(process.execPath, [process.argv[1], name, ...(json ? ['--json'] : [])], { stdio: 'inherit' });
+      if (r.status !== 0) process.exitCode = r.status ?? 1;
+    }
+    return;
+  }
   const results: BenchResult[] = [];
   for (const [name, run] of Object.entries(BENCHES)) {
     if (only.length && !only.includes(name)) continue;
