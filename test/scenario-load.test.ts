@@ -36,6 +36,17 @@ describe('scenario files', () => {
     expect(loadError(text)).toMatch(message);
   });
 
+  test('sim delays are configurable in microseconds and change ping times', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-delay-'));
+    const text = fs.readFileSync('scenarios/overlay-standalone.yaml', 'utf8').replace('hosts:', 'delays: { underlay: 5000 }\nhosts:');
+    fs.writeFileSync(path.join(dir, 'slow.yaml'), text);
+    const r = cnmlab(['run', path.join(dir, 'slow.yaml')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/icmp_seq=2 ttl=64 time=10\.\d ms/);
+    expect(loadError('name: a\ndelays: { warp: 1 }\nhosts:\n  r0: {}\nsteps:\n  - r0: ls\n')).toMatch(/^lab\.yaml:2:\d+: /);
+    fs.rmSync(dir, { recursive: true });
+  });
+
   test('containers named by --name in earlier steps are valid targets', () => {
     const s = parseScenario('x.yaml', 'name: a\nhosts:\n  r0: {}\nsteps:\n  - r0: docker run -dit --name web ubuntu\n  - web: ping -c 1 web\n');
     expect(s.steps[1].on).toBe('web');

@@ -23,6 +23,7 @@ export interface RunOptions {
 export async function makeBackend(mode: 'sim' | 'emu', s: Scenario, opts: { pcapDir?: string; keep?: boolean; quiet?: boolean }): Promise<Backend> {
   if (mode === 'sim') {
     const b = new SimBackend(s.seed ?? seedFromName(s.name));
+    for (const [k, us] of Object.entries(s.delays ?? {})) b.datapath.delays[k as keyof typeof b.datapath.delays] = Math.round(us * 1000);
     if (opts.pcapDir) b.datapath.pcaps = new Map();
     return b;
   }

@@ -2,8 +2,7 @@ import * as fs from 'fs';
 import { buildReport } from '../../viz/report';
 import { loadScenario } from '../../sim/scenario/load';
 import { runScenario } from '../../sim/runner/runner';
-import { SimBackend } from '../../sim/kernel/backend';
-import { seedFromName } from '../../sim/model/ids';
+import { makeBackend } from './run';
 import { InputError } from '../../sim/errors';
 import { traceProblem } from '../../sim/trace/validate';
 import { Trace } from '../../sim/trace/types';
@@ -25,7 +24,7 @@ export function readTrace(file: string): Trace {
 export async function traceOf(input: string): Promise<Trace> {
   if (/\.ya?ml$/i.test(input)) {
     const s = loadScenario(input);
-    const backend = new SimBackend(s.seed ?? seedFromName(s.name));
+    const backend = await makeBackend('sim', s, {});
     const { result } = await runScenario(s, backend);
     return JSON.parse(JSON.stringify(result.trace));
   }

@@ -55,16 +55,16 @@ export function parseScenario(file: string, text: string): Scenario {
     throw new InputError(`${file}:${line}:${col}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
   if (!isMap(doc.contents)) fail([], 'expected a mapping with name, hosts and steps');
-  const known = ['name', 'description', 'seed', 'hosts', 'steps'];
+  const known = ['name', 'description', 'seed', 'delays', 'hosts', 'steps'];
   const top = doc.toJS() as Record<string, unknown>;
   const unknown = Object.keys(top).filter((k) => !known.includes(k));
-  if (unknown.length) failAtKey(unknown[0], `unexpected key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, hosts, steps)`);
+  if (unknown.length) failAtKey(unknown[0], `unexpected key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, delays, hosts, steps)`);
   const parsed = scenarioSchema.safeParse(doc.toJS());
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unexpected key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, hosts, steps)`;
+    if (issue.code === 'unrecognized_keys') message = `unexpected key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}${path.length ? ` in '${path.join('.')}'` : ''}`;
     else if (issue.code === 'invalid_type') message = `expected ${issue.expected}${path.length ? ` for '${path.join('.')}'` : ''}`;
     else if (issue.code === 'invalid_format' || issue.code === 'custom' || issue.code === 'too_small') message = `expected ${message}${path.length ? ` for '${path.join('.')}'` : ''}`;
     fail(path, message);
@@ -109,7 +109,7 @@ export function parseScenario(file: string, text: string): Scenario {
     return { index, on, command: (command as string).trim(), expect, line: node?.range ? lc.linePos(node.range[0]).line : 0 };
   });
   for (const h of hostNames) if (!HOST_RE.test(h)) fail(['hosts', h], 'expected a plain host name');
-  return { file, name: raw.name, description: raw.description, seed: raw.seed, hosts, steps };
+  return { file, name: raw.name, description: raw.description, seed: raw.seed, delays: raw.delays, hosts, steps };
 }
 
 export function loadScenario(file: string): Scenario {

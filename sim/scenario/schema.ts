@@ -27,6 +27,10 @@ export const scenarioSchema = z.strictObject({
   name: z.string().regex(NAME_RE, 'a name of lowercase letters, digits and dashes, such as overlay-standalone'),
   description: z.string().optional(),
   seed: z.number().int().optional(),
+  /** sim only: per-hop delays in microseconds (defaults give pings of a few tenths of a ms). */
+  delays: z.strictObject({
+    veth: z.number().min(0), bridge: z.number().min(0), vxlan: z.number().min(0), stack: z.number().min(0), underlay: z.number().min(0), dns: z.number().min(0),
+  }).partial().optional(),
   hosts: z.record(z.string().regex(HOST_RE, 'a host name of up to 12 lowercase letters, digits and dashes, starting with a letter'), hostSchema)
     .refine((h) => Object.keys(h).length > 0, 'at least one host'),
   steps: z.array(z.record(z.string(), z.unknown())).min(1, 'at least one step'),
@@ -49,6 +53,7 @@ export interface Scenario {
   name: string;
   description?: string;
   seed?: number;
+  delays?: Partial<Record<'veth' | 'bridge' | 'vxlan' | 'stack' | 'underlay' | 'dns', number>>;
   hosts: { name: string; underlay: string }[];
   steps: Step[];
 }
