@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Backend, CommandOutput, ExecContext } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
-import { Container, Endpoint, hostOf, World } from '../sim/model/world';
+import { Container, Endpoint, endpointOf, endpointsOf, hostOf, World } from '../sim/model/world';
 import { Flow, Topology } from '../sim/trace/types';
 import { topologyFromWorld } from '../sim/trace/topology';
 import { overlayNetnsName } from '../sim/model/plumbing';
@@ -156,12 +156,14 @@ export class EmuBackend implements Backend {
     this.activeCapture = capture;
     let out;
     try {
-      await capture.start();
+      await capture.start((pid) => this.record.addPid(pid));
       out = await run('ip', ['netns', 'exec', real, ...argv], undefined, this.abort.signal);
       await new Promise((r) => setTimeout(r, 50));
     } finally {
       await capture.stop();
       this.activeCapture = undefined;
+      this.record.state.pids = this.record.state.pids.filter((pid) => !capture.pids.includes(pid));
+      this.record.save();
     }
     const src = sourceIp(ctx.world, c, dst);
     if (dst && src) {
@@ -246,11 +248,11 @@ function sourceIp(world: World, c: Container, dst: string | undefined): string |
   if (!dst) return undefined;
   for (const entry of c.networks) {
     const net = world.swarm?.networks[entry.networkId] ?? hostOf(world, c.host).localNetworks[entry.networkId];
-    const ep = entry.endpointId ? net?.endpoints[entry.endpointId] : undefined;
+    const ep = entry.endpointId ? (net ? endpointOf(net, entry.endpointId) : undefined) : undefined;
     if (ep && net && inSubnet(net.ipam.subnet, dst)) return ep.ip;
   }
   // Off every subnet: the default route (docker_gwbridge) carries it.
-  const gw = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).map((n) => n.endpoints[c.gatewayEndpoint!]).find(Boolean) : undefined;
+  const gw = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).map((n) => endpointOf(n, c.gatewayEndpoint!)).find(Boolean) : undefined;
   return gw?.ip;
 }
 
@@ -267,21 +269,21 @@ function capturePoints(world: World, c: Container, dst: string | undefined, name
   const sides: Endpoint[] = [];
   for (const entry of c.networks) {
     const net = world.swarm?.networks[entry.networkId] ?? hostOf(world, c.host).localNetworks[entry.networkId];
-    const ep = entry.endpointId ? net?.endpoints[entry.endpointId] : undefined;
+    const ep = entry.endpointId ? (net ? endpointOf(net, entry.endpointId) : undefined) : undefined;
     if (!net || !ep) continue;
     sides.push(ep);
     if (net.driver !== 'overlay') continue;
-    const peer = dst ? Object.values(net.endpoints).find((e) => e.ip === dst && e.state === 'joined') : undefined;
+    const peer = dst ? endpointsOf(net).find((e) => e.ip === dst && e.state === 'joined') : undefined;
     if (peer) sides.push(peer);
   }
-  const gateway = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).map((n) => n.endpoints[c.gatewayEndpoint!]).find(Boolean) : undefined;
+  const gateway = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).map((n) => endpointOf(n, c.gatewayEndpoint!)).find(Boolean) : undefined;
   if (gateway) sides.push(gateway);
   for (const ep of sides) {
     add({ host: ep.host, netns: ep.sandbox, device: ep.ifname, realNetns: names.netns(ep.host, ep.sandbox), iface: ep.ifname, role: 'container', mine: [ep.mac] });
     const net = world.swarm?.networks[ep.networkId];
     if (!net) continue;
     const ovl = overlayNetnsName(net.id);
-    const local = Object.values(net.endpoints).filter((e) => e.host === ep.host).map((e) => e.mac);
+    const local = endpointsOf(net).filter((e) => e.host === ep.host).map((e) => e.mac);
     add({ host: ep.host, netns: ovl, device: ep.peerIfname, realNetns: names.netns(ep.host, ovl), iface: ep.peerIfname, role: 'overlay-veth', mine: [ep.mac] });
     add({ host: ep.host, netns: ovl, device: 'vxlan0', realNetns: names.netns(ep.host, ovl), iface: 'vxlan0', role: 'vxlan', mine: local });
     add({ host: ep.host, netns: ep.host, device: 'eth0', realNetns: names.netns(ep.host, ep.host), iface: 'eth0', role: 'host', mine: [hostOf(world, ep.host).underlay] });

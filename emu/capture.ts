@@ -31,8 +31,9 @@ export class Capture {
 
   constructor(readonly points: CapturePoint[]) {}
 
-  async start(): Promise<void> {
-    this.procs = await Promise.all(this.points.map((p) => startTcpdump(p)));
+  /** Starts every capture; `record` learns each pid first, so a killed run's tcpdumps can be cleaned. */
+  async start(record: (pid: number) => void): Promise<void> {
+    this.procs = await Promise.all(this.points.map((p) => startTcpdump(p, record)));
   }
 
   async stop(): Promise<void> {
@@ -43,15 +44,21 @@ export class Capture {
     })));
   }
 
+  get pids(): number[] {
+    return this.procs.map((p) => p.pid!).filter(Boolean);
+  }
+
   kill(): void {
     for (const p of this.procs) if (p.exitCode === null) p.kill('SIGKILL');
   }
 }
 
-function startTcpdump(p: CapturePoint): Promise<ChildProcess> {
+function startTcpdump(p: CapturePoint, record: (pid: number) => void): Promise<ChildProcess> {
   const filter = p.role === 'lo' ? ['udp', 'port', '53'] : ['not', 'ip6'];
   const child = spawn('ip', ['netns', 'exec', p.realNetns, 'tcpdump', '-i', p.iface, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
+  // `ip netns exec` execs tcpdump in place: the child's pid is tcpdump's.
+  if (child.pid) record(child.pid);
   return new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => {

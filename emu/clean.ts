@@ -6,10 +6,10 @@ import { pidAlive, readStates, RunState } from './state';
 /** Stops recorded processes and deletes recorded namespaces and files. Tolerates what is already gone. */
 export async function teardown(state: RunState): Promise<string[]> {
   for (const pid of state.pids) {
-    // Only processes that still run dnsmasq for this run: a recycled pid is left alone.
+    // Only processes that still run dnsmasq or tcpdump for this run: a recycled pid is left alone.
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmdline.includes('dnsmasq') && cmdline.includes(state.prefix)) process.kill(pid, 'SIGKILL');
+      if (/dnsmasq|tcpdump/.test(cmdline) && cmdline.includes(state.prefix)) process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }

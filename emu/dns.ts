@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { hostOf, World, Container } from '../sim/model/world';
+import { endpointsOf, hostOf, World, Container } from '../sim/model/world';
 import { RunRecord } from './state';
 import { must } from './exec';
 import { NameMap } from './names';
@@ -17,7 +17,7 @@ export function hostsFileFor(world: World, c: Container): string {
   for (const entry of c.networks) {
     const net = world.swarm?.networks[entry.networkId] ?? hostOf(world, c.host).localNetworks[entry.networkId];
     if (!net || !entry.endpointId || (net.driver === 'bridge' && net.name === 'bridge')) continue;
-    for (const ep of Object.values(net.endpoints)) {
+    for (const ep of endpointsOf(net)) {
       if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;
       const other = hostOf(world, ep.host).containers[ep.containerId];
       if (!other) continue;

@@ -141,7 +141,8 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
     const file = scenario(dir, 'killed', `${SETUP}  - ubuntu0: ping -c 30 ubuntu1\n`);
     const p = spawn(process.execPath, [CLI, 'run', file, '--mode', 'emu'], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise<void>((resolve) => p.stdout!.on('data', (d: Buffer) => (d.toString().includes('/var/run/netns') ? resolve() : undefined)));
-    await new Promise((r) => setTimeout(r, 500));
+    // Into the ping, so its captures are running when the run dies.
+    await new Promise((r) => setTimeout(r, 1500));
     // A namespace that is not ours must survive clean.
     execFileSync('ip', ['netns', 'add', 'cnmlab-test-bystander']);
     try {
@@ -155,6 +156,7 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
       expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain('cnmlab-test-bystander');
       expect(fs.readdirSync('/etc/netns').filter((d) => d.startsWith('cnm'))).toEqual([]);
       expect(execFileSync('sh', ['-c', 'pgrep -f "[d]nsmasq.*/run/cnmlab/cnm" || true'], { encoding: 'utf8' }).trim()).toBe('');
+      expect(execFileSync('sh', ['-c', 'pgrep -f "[t]cpdump.*/run/cnmlab/cnm" || true'], { encoding: 'utf8' }).trim()).toBe('');
     } finally {
       execFileSync('ip', ['netns', 'del', 'cnmlab-test-bystander']);
     }

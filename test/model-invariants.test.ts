@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Model } from '../sim/model/model';
 import { SimKernel } from '../sim/kernel/kernel';
 import { overlayNetnsName } from '../sim/model/plumbing';
-import { hostOf, World } from '../sim/model/world';
+import { endpointsOf, hostOf, World } from '../sim/model/world';
 
 const HOSTS = ['r0', 'r1', 'r2'];
 const NETS = ['n0', 'n1', 'n2'];
@@ -29,10 +29,10 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
 
 function check(w: World, k: SimKernel): void {
   for (const net of Object.values(w.swarm?.networks ?? {})) {
-    const ips = Object.values(net.endpoints).map((e) => e.ip);
+    const ips = endpointsOf(net).map((e) => e.ip);
     expect(new Set(ips).size).toBe(ips.length);
     for (const host of HOSTS) {
-      const local = Object.values(net.endpoints).some((e) => e.host === host && (e.kind === 'container' || e.kind === 'ingress'));
+      const local = endpointsOf(net).some((e) => e.host === host && (e.kind === 'container' || e.kind === 'ingress'));
       const netns = overlayNetnsName(net.id);
       const inKernel = k.hosts.get(host)!.namespaces.has(netns);
       expect({ net: net.name, host, instantiated: !!net.instances[host] }).toEqual({ net: net.name, host, instantiated: local });
@@ -41,7 +41,7 @@ function check(w: World, k: SimKernel): void {
       const vx = k.link(host, netns, 'vxlan0');
       const fdb = [...vx.vxlan!.fdb].filter(([, e]) => e.permanent).map(([mac, e]) => `${mac}>${e.dst}`).sort();
       const neigh = [...k.netns(host, netns).neigh.values()].map((n) => `${n.ip}=${n.mac}`).sort();
-      const remote = Object.values(net.endpoints).filter((e) => e.host !== host && e.state === 'joined');
+      const remote = endpointsOf(net).filter((e) => e.host !== host && e.state === 'joined');
       expect(fdb).toEqual(remote.map((e) => `${e.mac}>${hostOf(w, e.host).underlay}`).sort());
       expect(neigh).toEqual(remote.map((e) => `${e.ip}=${e.mac}`).sort());
     }

@@ -71,7 +71,10 @@ describeWith(['ip', 'tcpdump', 'ping', 'dnsmasq'], true, 'replay of captures mad
     try {
       const ns = (suffix: string) => state.namespaces.find((n: string) => n.endsWith(suffix)) as string;
       const sandboxes = state.namespaces.filter((n: string) => /\.[0-9a-f]{12}$/.test(n)) as string[];
-      const overlayR0 = state.namespaces.find((n: string) => /\.r0\.1-/.test(n) && n.endsWith('p')) ?? ns('.r0.1-6trovoee4p');
+      // Ids are seeded, so sim names the same overlay namespace as emu.
+      const sim = JSON.parse(cnmlab(['run', 'scenarios/overlay-standalone.yaml', '--json']).stdout);
+      const testNet = sim.trace.topology.namespaces.find((n: { host: string; network?: string }) => n.host === 'r0' && n.network === 'test-net').name;
+      const overlayR0 = ns(`.r0.${testNet}`);
       const src = sandboxes.find((n) => n.includes('.r0.'))!, dst = sandboxes.find((n) => n.includes('.r1.'))!;
       const files = { underlay: path.join(dir, 'underlay.pcap'), overlay: path.join(dir, 'r0-overlay.pcap'), c0: path.join(dir, 'ubuntu0.pcap'), c1: path.join(dir, 'ubuntu1.pcap') };
       const dumps = await Promise.all([

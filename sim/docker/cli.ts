@@ -11,7 +11,7 @@ import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm
 import { removeEndpoint } from '../model/endpoints';
 import { renderTemplate } from './template';
 import { DockerError, findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
-import { Network, World } from '../model/world';
+import { endpointsOf, Network, World } from '../model/world';
 
 export interface CommandOutput {
   stdout: string;
@@ -168,7 +168,7 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       const p = parseFlags('docker swarm leave', rest, [{ long: 'force', short: 'f' }]);
       requireArgs(p, 'docker swarm leave', 'docker swarm leave [OPTIONS]', 'Leave the swarm', 0);
       return ok(swarmLeave(tx, host, p.bools.has('force'), (net) => {
-        for (const ep of Object.values(net.endpoints).filter((e) => e.host === host && e.kind === 'container')) removeEndpoint(tx, net, ep, false);
+        for (const ep of endpointsOf(net).filter((e) => e.host === host && e.kind === 'container')) removeEndpoint(tx, net, ep, false);
       }));
     }
     case 'join-token': {

@@ -1,5 +1,6 @@
 /** Docker CLI output formats: tables (Go tabwriter), inspect JSON, relative times. */
-import { Container, Endpoint, formatTime, hostOf, Network, World } from '../model/world';
+import { ipv4ToNumber } from '../wire/addr';
+import { Container, Endpoint, endpointOf, endpointsOf, formatTime, hostOf, Network, World } from '../model/world';
 
 /** Go's text/tabwriter as the docker CLI sets it up: minwidth 10, padding 3, last column free. */
 export function tabwrite(rows: string[][], minwidth = 10, padding = 3): string {
@@ -52,7 +53,8 @@ export function networkInspectObject(w: World, host: string, net: Network): Reco
   const inst = net.instances[host];
   const local = net.scope === 'local' || !!inst;
   const containers: Record<string, unknown> = {};
-  for (const ep of Object.values(net.endpoints)) if (ep.host === host && ep.state === 'joined') containers[endpointKey(ep, net)] = endpointEntry(ep);
+  const byAddress = endpointsOf(net).sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
+  for (const ep of byAddress) if (ep.host === host && ep.state === 'joined') containers[endpointKey(ep, net)] = endpointEntry(ep);
   const config = net.allocationFailed ? null : net.ipam.subnet ? [{ Subnet: net.ipam.subnet, Gateway: net.ipam.gateway }] : [];
   const o: Record<string, unknown> = {
     Name: net.name,
@@ -114,7 +116,7 @@ export function containerInspectObject(w: World, c: Container): Record<string, u
   for (const n of c.networks) {
     const net = w.swarm?.networks[n.networkId] ?? hostOf(w, c.host).localNetworks[n.networkId];
     if (!net) continue;
-    const ep = n.endpointId ? net.endpoints[n.endpointId] : undefined;
+    const ep = n.endpointId ? endpointOf(net, n.endpointId) : undefined;
     networks[net.name] = {
       IPAMConfig: n.ip ? { IPv4Address: n.ip } : null,
       Links: null,

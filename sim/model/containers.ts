@@ -5,7 +5,7 @@ import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './plumbing';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, daemonError, DockerError, findNetwork, Tx } from './tx';
 import { hexId } from './ids';
-import { Container, Network } from './world';
+import { Container, endpointOf, Network } from './world';
 
 export interface RunRequest {
   name?: string;
@@ -121,7 +121,7 @@ export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref
   const entry = c.networks.find((n) => n.networkId === net.id);
   if (!entry) throw daemonError(`container ${c.id} is not connected to network ${ref}`);
   if (entry.endpointId) {
-    const ep = net.endpoints[entry.endpointId];
+    const ep = endpointOf(net, entry.endpointId);
     if (ep) removeEndpoint(tx, net, ep, false);
   }
   c.networks = c.networks.filter((n) => n !== entry);
@@ -134,7 +134,7 @@ function releaseGatewayIfUnneeded(tx: Tx, c: Draft<Container>, sandboxGoing: boo
   const stillNeeded = !sandboxGoing && c.networks.some((n) => networkOf(tx, n.networkId, c.host)?.driver === 'overlay' && n.endpointId);
   if (stillNeeded) return;
   const gw = gwbridgeOf(tx, c.host);
-  const ep = gw?.endpoints[c.gatewayEndpoint];
+  const ep = (gw ? endpointOf(gw, c.gatewayEndpoint) : undefined);
   if (gw && ep) removeEndpoint(tx, gw, ep, sandboxGoing);
   c.gatewayEndpoint = undefined;
 }
@@ -143,7 +143,7 @@ export function stopContainer(tx: Tx, c: Draft<Container>): void {
   if (c.state !== 'running') return;
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
-    const ep = n.endpointId ? net?.endpoints[n.endpointId] : undefined;
+    const ep = n.endpointId ? (net ? endpointOf(net, n.endpointId) : undefined) : undefined;
     if (net && ep) removeEndpoint(tx, net, ep, true);
     n.endpointId = undefined;
   }

@@ -4,7 +4,7 @@
  * `name.network`, and PTR. Unknown names would be forwarded upstream; there is none, so
  * they get NXDOMAIN.
  */
-import { World, Network, Container, hostOf } from './world';
+import { World, Network, Container, endpointsOf, hostOf } from './world';
 import { RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 
 export interface DnsAnswerSet {
@@ -25,7 +25,7 @@ function containerNetworks(w: World, c: Container): Network[] {
 
 function findInNetwork(w: World, net: Network, name: string): string[] {
   const ips: string[] = [];
-  for (const ep of Object.values(net.endpoints)) {
+  for (const ep of endpointsOf(net)) {
     if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;
     const c = hostOf(w, ep.host).containers[ep.containerId];
     if (!c) continue;
@@ -54,7 +54,7 @@ export function resolveName(w: World, c: Container, qname: string): string[] | u
 
 export function resolveAddress(w: World, c: Container, ip: string): string | undefined {
   for (const net of containerNetworks(w, c)) {
-    for (const ep of Object.values(net.endpoints)) {
+    for (const ep of endpointsOf(net)) {
       if (ep.ip === ip && ep.kind === 'container' && ep.state === 'joined' && ep.containerId) {
         const owner = hostOf(w, ep.host).containers[ep.containerId];
         if (owner) return `${owner.name}.${net.name}`;

@@ -5,7 +5,7 @@ import { allocate, claim, prefixLengthOf, release } from './ipam';
 import { advance, endpointMachine, initialState } from './machines';
 import { addNamespace, delNamespace, joinBridge, joinOverlay, lbSandboxName, leaveBridge, leaveOverlay } from './plumbing';
 import { daemonError, DockerError, Tx } from './tx';
-import { Endpoint, GWBRIDGE, Network } from './world';
+import { Endpoint, endpointsOf, GWBRIDGE, Network } from './world';
 import { hexId, swarmId } from './ids';
 
 export interface EndpointRequest {
@@ -36,18 +36,18 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
     aliases: req.aliases ?? [], sandbox: req.sandbox, ifname: req.ifname, peerIfname: '',
     ...(net.scope === 'swarm' && req.kind === 'container' ? { taskId: swarmId(tx.rng) } : {}),
   };
-  net.endpoints[id] = ep;
-  return net.endpoints[id];
+  (net.endpoints[id[0]] ??= {})[id] = ep;
+  return net.endpoints[id[0]][id];
 }
 
 export function deleteEndpoint(net: Draft<Network>, ep: Draft<Endpoint>): void {
   ep.state = advance(endpointMachine, ep.state, 'DELETE');
   release(net.ipam, ep.ip);
-  delete net.endpoints[ep.id];
+  delete net.endpoints[ep.id[0]][ep.id];
 }
 
 function localContainerEndpoints(net: Draft<Network>, host: string): Draft<Endpoint>[] {
-  return Object.values(net.endpoints).filter((e) => e.host === host && e.kind === 'container');
+  return endpointsOf(net).filter((e) => e.host === host && e.kind === 'container');
 }
 
 /**
@@ -75,7 +75,7 @@ export function removeEndpoint(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>,
     if (net.driver === 'overlay') {
       const host = ep.host;
       const lastContainer = ep.kind === 'container' && localContainerEndpoints(net, host).length === 1;
-      const lb = lastContainer ? Object.values(net.endpoints).find((e) => e.host === host && e.kind === 'lb') : undefined;
+      const lb = lastContainer ? endpointsOf(net).find((e) => e.host === host && e.kind === 'lb') : undefined;
       if (lb) {
         leaveOverlay(tx, net, ep, sandboxGoing);
         leaveOverlay(tx, net, lb, true);

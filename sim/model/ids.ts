@@ -23,7 +23,6 @@ export function randomUint32(holder: Rng): number {
   return v;
 }
 
-const HEX = '0123456789abcdef';
 const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 function randomString(holder: Rng, alphabet: string, length: number): string {
@@ -35,9 +34,11 @@ function randomString(holder: Rng, alphabet: string, length: number): string {
   return s;
 }
 
-/** Container, endpoint, sandbox and local network ids: 64 hex characters. */
+/** Container, endpoint, sandbox and local network ids: 64 hex characters, 8 per random value. */
 export function hexId(holder: Rng, length = 64): string {
-  return randomString(holder, HEX, length);
+  let s = '';
+  while (s.length < length) s += randomUint32(holder).toString(16).padStart(8, '0');
+  return s.slice(0, length);
 }
 
 /** Swarm object ids (swarmkit identity.NewID): 25 base-36 characters. */

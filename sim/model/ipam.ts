@@ -45,22 +45,33 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
   return ((a.base & m) >>> 0) === ((b.base & m) >>> 0);
 }
 
+const BUCKET_BITS = 6;
+
+function owner(ipam: Ipam, offset: number): string | undefined {
+  return ipam.used[offset >>> BUCKET_BITS]?.[offset];
+}
+
+function setOwner(ipam: Ipam, offset: number, id: string): void {
+  (ipam.used[offset >>> BUCKET_BITS] ??= {})[offset] = id;
+}
+
 export function newIpam(subnet: string, gateway?: string): Ipam {
   const c = parseCidr(subnet)!;
   const gw = gateway ?? numberToIpv4(networkAddress(c) + 1);
-  const gwOffset = ipv4ToNumber(gw) - networkAddress(c);
-  return { subnet: cidrString(c), gateway: gw, next: 1, used: { [gwOffset]: 'gateway' } };
+  const ipam: Ipam = { subnet: cidrString(c), gateway: gw, next: 1, used: {} };
+  setOwner(ipam, ipv4ToNumber(gw) - networkAddress(c), 'gateway');
+  return ipam;
 }
 
 /** Allocates the next free address after the last one given (AllocSerialPrefix), wrapping once. */
-export function allocate(ipam: Ipam, owner: string): string | undefined {
+export function allocate(ipam: Ipam, id: string): string | undefined {
   const c = parseCidr(ipam.subnet)!;
   const size = 2 ** (32 - c.prefixLength);
   const base = networkAddress(c);
   for (let i = 0; i < size - 2; i++) {
     const offset = ((ipam.next + i - 1) % (size - 2)) + 1;
-    if (ipam.used[offset] === undefined) {
-      ipam.used[offset] = owner;
+    if (owner(ipam, offset) === undefined) {
+      setOwner(ipam, offset, id);
       ipam.next = offset + 1;
       return numberToIpv4(base + offset);
     }
@@ -69,19 +80,20 @@ export function allocate(ipam: Ipam, owner: string): string | undefined {
 }
 
 /** Claims a requested address (`--ip`); false when it is outside the subnet or taken. */
-export function claim(ipam: Ipam, ip: string, owner: string): boolean {
+export function claim(ipam: Ipam, ip: string, id: string): boolean {
   const c = parseCidr(ipam.subnet)!;
   const n = ipv4ToNumber(ip);
   if (!contains(c, n)) return false;
   const offset = n - networkAddress(c);
-  if (ipam.used[offset] !== undefined || offset === 0 || offset === 2 ** (32 - c.prefixLength) - 1) return false;
-  ipam.used[offset] = owner;
+  if (owner(ipam, offset) !== undefined || offset === 0 || offset === 2 ** (32 - c.prefixLength) - 1) return false;
+  setOwner(ipam, offset, id);
   return true;
 }
 
 export function release(ipam: Ipam, ip: string): void {
   const c = parseCidr(ipam.subnet)!;
-  delete ipam.used[ipv4ToNumber(ip) - networkAddress(c)];
+  const offset = ipv4ToNumber(ip) - networkAddress(c);
+  delete ipam.used[offset >>> BUCKET_BITS]?.[offset];
 }
 
 export function prefixLengthOf(subnet: string): number {

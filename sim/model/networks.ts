@@ -4,7 +4,7 @@ import { createBridgeDevice } from './plumbing';
 import { newIpam, parseCidr } from './ipam';
 import { advance, networkMachine } from './machines';
 import { allNetworks, daemonError, DockerError, findNetwork, Tx, visibleNetworks } from './tx';
-import { Network } from './world';
+import { endpointsOf, Network } from './world';
 
 export interface CreateRequest extends NetworkSpec {
   driver: string;
@@ -43,13 +43,13 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
   if (!net) throw new DockerError(`Error: No such network: ${ref}`, 1);
   if (net.scope === 'local') {
     if (PREDEFINED.has(net.name)) throw daemonError(`${net.name} is a pre-defined network and cannot be removed`);
-    if (net.name === 'docker_gwbridge' || Object.keys(net.endpoints).length > 0) throw daemonError(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
+    if (net.name === 'docker_gwbridge' || endpointsOf(net).length > 0) throw daemonError(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     tx.emit({ op: 'link.del', host, netns: host, name: net.bridge! });
     delete h.localNetworks[net.id];
     return;
   }
   if (h.nodeState !== 'manager') throw daemonError(WORKER_CANNOT);
-  const inUse = Object.values(net.endpoints).find((e) => e.kind === 'container');
+  const inUse = endpointsOf(net).find((e) => e.kind === 'container');
   if (inUse) throw daemonError(`rpc error: code = FailedPrecondition desc = network ${net.id} is in use by task ${inUse.taskId}`);
   if (net.ingress) throw daemonError(`rpc error: code = FailedPrecondition desc = ingress network cannot be removed because service ${net.id} depends on it`);
   const live = tx.w.swarm!.networks[net.id];

@@ -7,7 +7,7 @@ import { Draft } from 'immer';
 import { PlanOp } from '../plan/ops';
 import { advance, endpointMachine, networkOnHostMachine } from './machines';
 import { Tx } from './tx';
-import { Endpoint, Network, OVERLAY_MTU } from './world';
+import { Endpoint, endpointsOf, Network, OVERLAY_MTU } from './world';
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 
@@ -44,7 +44,7 @@ function peerOps(op: 'add' | 'del', host: string, netns: string, ep: Endpoint, v
  */
 function joinedRemoteEndpoints(tx: Tx, net: Draft<Network>, host: string): Endpoint[] {
   const base = tx.before.swarm?.networks[net.id];
-  return base ? Object.values(base.endpoints).filter((e) => e.host !== host && e.state === 'joined') : [];
+  return base ? endpointsOf(base).filter((e) => e.host !== host && e.state === 'joined') : [];
 }
 
 /** Builds the overlay sandbox on a host at its first local join (libnetwork joinSandbox). */

@@ -7,7 +7,7 @@ import { cidrString, maskOf, newIpam, overlaps, parseCidr } from './ipam';
 import { advance, initialState, networkMachine, swarmNodeMachine } from './machines';
 import { daemonError, DockerError, Tx } from './tx';
 import { base36, hexId, swarmId } from './ids';
-import { GWBRIDGE, Network, NodeState } from './world';
+import { endpointsOf, GWBRIDGE, Network, NodeState } from './world';
 
 /** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
 function* localPools(): Generator<string> {
@@ -166,11 +166,11 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainer
   const swarm = tx.w.swarm!;
   for (const net of Object.values(swarm.networks)) {
     removeContainerEndpoints(net);
-    for (const ep of Object.values(net.endpoints).filter((e) => e.host === host)) removeEndpoint(tx, net, ep, ep.kind === 'ingress');
+    for (const ep of endpointsOf(net).filter((e) => e.host === host)) removeEndpoint(tx, net, ep, ep.kind === 'ingress');
   }
   const gw = Object.values(h.localNetworks).find((n) => n.name === GWBRIDGE);
   if (gw) {
-    for (const ep of Object.values(gw.endpoints).filter((e) => e.kind === 'gateway' && e.sandbox === 'ingress_sbox')) removeEndpoint(tx, gw, ep, true);
+    for (const ep of endpointsOf(gw).filter((e) => e.kind === 'gateway' && e.sandbox === 'ingress_sbox')) removeEndpoint(tx, gw, ep, true);
   }
   if (h.namespaces.includes('ingress_sbox')) delNamespace(tx, host, 'ingress_sbox');
   h.nodeState = advance(swarmNodeMachine, h.nodeState, 'LEAVE') as NodeState;

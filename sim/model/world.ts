@@ -19,8 +19,8 @@ export interface Ipam {
   gateway: string;
   /** Serial allocation: the next host offset to try. */
   next: number;
-  /** host offset → endpoint id */
-  used: Record<number, string>;
+  /** Host offset → endpoint id, in buckets of 64 offsets (immer copies only the bucket it changes). */
+  used: Record<number, Record<number, string>>;
 }
 
 export interface Endpoint {
@@ -78,7 +78,8 @@ export interface Network {
   allocationFailed: boolean;
   /** Linux bridge name for bridge networks (docker0, docker_gwbridge, br-<id12>). */
   bridge?: string;
-  endpoints: Record<string, Endpoint>;
+  /** By id, in buckets named by the id's first character (see endpointsOf). */
+  endpoints: Record<string, Record<string, Endpoint>>;
   /** Per host where the network is instantiated (overlay only). */
   instances: Record<string, OverlayInstance>;
 }
@@ -156,6 +157,17 @@ export interface World {
 }
 
 const HOST_BUCKETS = 64;
+
+/** Every endpoint of a network (buckets keep immer's copies small; callers see one list). */
+export function endpointsOf<E>(net: { endpoints: Record<string, Record<string, E>> }): E[] {
+  const all: E[] = [];
+  for (const bucket of Object.values(net.endpoints)) for (const e of Object.values(bucket)) all.push(e);
+  return all;
+}
+
+export function endpointOf<E>(net: { endpoints: Record<string, Record<string, E>> }, id: string): E | undefined {
+  return net.endpoints[id[0]]?.[id];
+}
 
 export function hostBucket(name: string): string {
   let h = 0x811c9dc5;

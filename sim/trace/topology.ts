@@ -2,7 +2,7 @@
  * The trace's topology, drawn from the model: every backend builds the same namespaces and
  * devices from the same plan, so the model can describe them for all of them.
  */
-import { hostOf, World } from '../model/world';
+import { endpointsOf, hostOf, World } from '../model/world';
 import { overlayNetnsName } from '../model/plumbing';
 import { Topology } from './types';
 
@@ -27,7 +27,7 @@ export function topologyFromWorld(world: World): Topology {
       }
     }
     for (const net of [...networks, ...locals]) {
-      for (const ep of Object.values(net.endpoints)) {
+      for (const ep of endpointsOf(net)) {
         if (ep.host !== name || ep.state !== 'joined') continue;
         const peerNetns = net.driver === 'overlay' ? overlayNetnsName(net.id) : name;
         const master = net.driver === 'overlay' ? 'br0' : net.bridge!;
