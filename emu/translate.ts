@@ -28,8 +28,6 @@ export interface Phases {
   files: { netns: string; name: string; content: string }[];
   /** Real names of namespaces to delete. */
   del: string[];
-  /** Logical (host, netns) pairs deleted, so the backend can stop what runs there. */
-  deleted: { host: string; netns: string }[];
 }
 
 /** Where a veth end is moved right after creation: the kernel can put it there at birth instead. */
@@ -46,7 +44,7 @@ function linkAdd(op: Extract<PlanOp, { op: 'link.add' }>, place: Placement): str
 }
 
 export function toPhases(ops: PlanOp[], names: NameMap): Phases {
-  const phases: Phases = { add: [], hosts: [], hostBatches: [], otherBatches: [], files: [], del: [], deleted: [] };
+  const phases: Phases = { add: [], hosts: [], hostBatches: [], otherBatches: [], files: [], del: [] };
   // Moving a device between namespaces waits for an RCU grace period in the kernel (tens of
   // ms); a veth end that the plan moves right after creating it is created in place instead.
   const place: Placement = new Map();
@@ -84,7 +82,6 @@ export function toPhases(ops: PlanOp[], names: NameMap): Phases {
         break;
       case 'netns.del':
         phases.del.push(names.netns(op.host, op.netns));
-        phases.deleted.push({ host: op.host, netns: op.netns });
         break;
       case 'link.add':
         batchOf(op.host, op.netns).ip.push(linkAdd(op, place));
