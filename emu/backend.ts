@@ -10,7 +10,7 @@ import { Backend, CommandOutput, ExecContext } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, endpointOf, endpointsOf, hostOf, World } from '../sim/model/world';
-import { Flow, Topology } from '../sim/trace/types';
+import { Flow, MAX_HOPS_PER_FLOW, Topology } from '../sim/trace/types';
 import { topologyFromWorld } from '../sim/trace/topology';
 import { overlayNetnsName } from '../sim/model/plumbing';
 import { answerQuery } from '../sim/model/dns';
@@ -169,6 +169,10 @@ export class EmuBackend implements Backend {
     if (dst && src) {
       flow.hops = await hopsFrom(points, { src, dst }, this.epochStartNs);
       await this.explainLoss(flow, points, out.stderr);
+      if (flow.hops.length > MAX_HOPS_PER_FLOW) {
+        flow.hopsNotKept = flow.hops.length - MAX_HOPS_PER_FLOW;
+        flow.hops.length = MAX_HOPS_PER_FLOW;
+      }
       this.flowList.push(flow);
     }
     return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode };

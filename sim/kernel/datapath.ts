@@ -5,17 +5,17 @@
  * Every device a traced frame crosses adds a hop, numbered by the seed's eight steps.
  */
 import { SimKernel } from './kernel';
-import { SimLink, SimNetns } from './objects';
+import { ResolvedRoute, SimLink, SimNetns, topologyGeneration, VxlanFdbEntry } from './objects';
 import { EventQueue } from './clock';
 import { HopSite, SimHop } from './hop';
-import { Flow, HopEvent } from '../trace/types';
+import { Flow, HopEvent, MAX_HOPS_PER_FLOW } from '../trace/types';
 import { BROADCAST_MAC, ipv4ToNumber, macToString, ZERO_MAC } from '../wire/addr';
-import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet';
+import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../wire/arp';
-import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, Ipv4Repr, parseIpv4 } from '../wire/ipv4';
+import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, ipv4HeaderLength, Ipv4Repr, parseIpv4, writeIpv4Header } from '../wire/ipv4';
 import { emitIcmp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp } from '../wire/icmp';
-import { emitUdp, parseUdp } from '../wire/udp';
-import { emitVxlan, parseVxlan, VXLAN_FLAG_I, VXLAN_HEADER_LEN } from '../wire/vxlan';
+import { parseUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
+import { parseVxlan, VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../wire/vxlan';
 import { maskOf } from '../model/ipam';
 import { PcapWriter } from '../pcap/writer';
 import { EPOCH_NS } from '../model/world';
@@ -37,7 +37,6 @@ export interface EchoSocket {
   onError(seq: number, message: string): void;
 }
 
-type Route = { dev: SimLink; via?: string; src: string; local: boolean };
 
 const NO_OPTIONS = Buffer.alloc(0);
 const NEIGH_RETRIES = 3;
@@ -65,14 +64,10 @@ export class Datapath {
 
   /** Where a namespace sits in Docker's layout decides the step numbers of its hops. */
   role(ns: SimNetns): 'host' | 'overlay' | 'sandbox' {
-    if (ns.name === ns.host.name) return 'host';
-    for (const l of ns.links.values()) if (l.type === 'vxlan') return 'overlay';
-    return 'sandbox';
+    return ns.role.get();
   }
 
   private readonly sites = new Map<string, HopSite>();
-  /** Per device, hop sites by a numeric key (step, direction, event): no string built per hop. */
-  private readonly linkSites = new WeakMap<SimLink, Map<number, HopSite>>();
 
   private site(step: number | undefined, dir: Skb['dir'], host: string, netns: string, device: string, event: HopEvent): HopSite {
     const key = `${step}|${dir}|${host}|${netns}|${device}|${event}`;
@@ -82,8 +77,7 @@ export class Datapath {
   }
 
   private linkSite(link: SimLink, step: number | undefined, dir: Skb['dir'], event: HopEvent): HopSite {
-    let m = this.linkSites.get(link);
-    if (!m) this.linkSites.set(link, (m = new Map()));
+    const m = link.hopSites;
     const key = ((step ?? 15) * 2 + (dir === 'reply' ? 1 : 0)) * 64 + eventIndex(event);
     let s = m.get(key);
     // Devices are renamed and moved during setup, never while traffic flows; the name is read once.
@@ -91,11 +85,16 @@ export class Datapath {
     return s;
   }
 
-  record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string, reason?: string, frame = skb.frame): void {
-    this.capture(link, frame);
-    if (!skb.flow) return;
+  record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string): void {
+    this.capture(link, skb.frame);
+    if (skb.flow) this.keep(skb.flow, this.linkSite(link, step, skb.dir, event), skb.frame, note);
+  }
+
+  /** Every hop is counted; a flow keeps the first MAX_HOPS_PER_FLOW whole. */
+  private keep(flow: Flow, site: HopSite, frame: Buffer, note?: string, reason?: string): void {
     this.hopCount++;
-    skb.flow.hops.push(new SimHop(this.linkSite(link, step, skb.dir, event), this.clock.now, frame, note, reason));
+    if (flow.hops.length < MAX_HOPS_PER_FLOW) flow.hops.push(new SimHop(site, this.clock.now, frame, note, reason));
+    else flow.hopsNotKept = (flow.hopsNotKept ?? 0) + 1;
   }
 
   private capture(link: SimLink, frame: Buffer): void {
@@ -107,9 +106,7 @@ export class Datapath {
   }
 
   drop(skb: Skb, step: number | undefined, link: SimLink, reason: string): void {
-    if (!skb.flow) return;
-    this.hopCount++;
-    skb.flow.hops.push(new SimHop(this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), this.clock.now, skb.frame, undefined, reason));
+    if (skb.flow) this.keep(skb.flow, this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), skb.frame, undefined, reason);
   }
 
   newFlow(kind: Flow['kind'], from: string, to: string): Flow {
@@ -138,17 +135,30 @@ export class Datapath {
   }
 
   isLocal(ns: SimNetns, ip: string): boolean {
-    if (ip.startsWith('127.')) return true;
-    for (const l of ns.links.values()) for (const a of l.addrs) if (a.ip === ip) return true;
-    return false;
+    return ip.startsWith('127.') || ns.localIps.get().has(ip);
+  }
+
+  /** The route to a destination, resolved once per topology generation. */
+  route(ns: SimNetns, dst: string): ResolvedRoute | undefined {
+    const cache = ns.dstCache.get();
+    let r = cache.get(dst);
+    if (r === undefined && !cache.has(dst)) cache.set(dst, (r = this.resolveRoute(ns, dst)));
+    return r;
   }
 
   /** Longest-prefix match over connected routes of up links and static routes. */
-  route(ns: SimNetns, dst: string): Route | undefined {
+  private resolveRoute(ns: SimNetns, dst: string): ResolvedRoute | undefined {
+    const found = this.longestPrefixMatch(ns, dst);
+    if (!found) return undefined;
+    const nexthop = found.via ?? dst;
+    return { ...found, nexthop, neighKey: `${found.dev.name}|${nexthop}` };
+  }
+
+  private longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nexthop' | 'neighKey'> | undefined {
     const lo = ns.links.get('lo')!;
     if (this.isLocal(ns, dst)) return { dev: lo, src: dst.startsWith('127.') ? '127.0.0.1' : dst, local: true };
     const d = ipv4ToNumber(dst);
-    let best: Route | undefined;
+    let best: Omit<ResolvedRoute, 'nexthop' | 'neighKey'> | undefined;
     let bestLen = -1;
     for (const l of ns.links.values()) {
       if (!l.up || l.type === 'loopback') continue;
@@ -192,7 +202,7 @@ export class Datapath {
     }
     const mtu = r.dev.mtu;
     if (20 + payload.length <= mtu) {
-      this.neighOutput(ns, r.dev, r.via ?? ip.dst, { frame: emitIpv4(repr, payload), flow, dir });
+      this.ipOutput(ns, r, repr, payload.length, (b, at) => b.set(payload, at), { flow, dir });
       return undefined;
     }
     if (repr.dontFragment) return `message too long, mtu=${mtu}`;
@@ -200,14 +210,14 @@ export class Datapath {
     for (let off = 0; off < payload.length; off += chunk) {
       const part = payload.subarray(off, Math.min(off + chunk, payload.length));
       const frag = emitIpv4({ ...repr, fragmentOffset: off, moreFragments: off + chunk < payload.length }, part);
-      this.neighOutput(ns, r.dev, r.via ?? ip.dst, { frame: frag, flow, dir });
+      this.neighOutput(ns, r, { frame: frag, flow, dir });
     }
     return undefined;
   }
 
   /** Resolves the next hop's MAC (ARP) and transmits; `skb.frame` holds the IP datagram here. */
-  private neighOutput(ns: SimNetns, dev: SimLink, nexthop: string, skb: Skb): void {
-    const key = `${dev.name}|${nexthop}`;
+  private neighOutput(ns: SimNetns, r: ResolvedRoute, skb: Skb): void {
+    const { dev, nexthop, neighKey: key } = r;
     const n = ns.neigh.get(key);
     if (n?.mac && n.state !== 'INCOMPLETE') {
       this.l2Send(dev, n.mac, ETHERTYPE_IPV4, skb);
@@ -363,23 +373,41 @@ export class Datapath {
     }
     const e = v.fdb.get(dst) ?? v.fdb.get(ZERO_MAC);
     if (!e) return this.drop(skb, 4, vx, `no fdb entry for ${dst} (l2miss)`);
-    const sport = vxlanSourcePort(f);
-    const payload = emitUdp({ srcPort: sport, dstPort: v.dstport }, emitVxlan({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, f));
-    this.clock.schedule(this.delays.vxlan, () => {
-      const out: Skb = { frame: payload, flow: skb.flow, dir: skb.dir, note: `FDB ${dst} -> ${e.dst}` };
-      const err = this.ipSendSkb(v.linkNetns, e.dst, out);
-      if (err) this.drop(skb, 4, vx, err);
-    });
+    this.clock.schedule(this.delays.vxlan, () => this.encapsulate(vx, e, f, skb));
   }
 
-  /** Sends a UDP-in-IP payload prepared by vxlan from its socket's namespace (outer DF clear, TTL 64). */
-  private ipSendSkb(ns: SimNetns, dst: string, skb: Skb): string | undefined {
-    const r = this.route(ns, dst);
-    if (!r || r.local) return `no route to ${dst}`;
-    const ip = emitIpv4({ src: r.src, dst, protocol: IPPROTO_UDP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, skb.frame);
-    const out: Skb = { frame: ip, flow: skb.flow, dir: skb.dir, note: skb.note };
-    this.neighOutput(ns, r.dev, r.via ?? dst, out);
-    return undefined;
+  /**
+   * Wraps a frame in VXLAN, UDP and IPv4 and sends it from the device's socket namespace
+   * (outer DF clear, TTL 64, UDP checksum absent, source port from the inner flow).
+   */
+  private encapsulate(vx: SimLink, e: VxlanFdbEntry, inner: Buffer, skb: Skb): void {
+    const v = vx.vxlan!;
+    const r = this.route(v.linkNetns, e.dst);
+    if (!r || r.local) return this.drop(skb, 4, vx, `no route to ${e.dst}`);
+    const outer: Ipv4Repr = { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
+    const udpLength = UDP_HEADER_LEN + VXLAN_HEADER_LEN + inner.length;
+    this.ipOutput(v.linkNetns, r, outer, udpLength, (b, at) => {
+      writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
+      writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
+      b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
+    }, { flow: skb.flow, dir: skb.dir, note: (e.note ??= `FDB ${macToString(inner, 0)} -> ${e.dst}`) });
+  }
+
+  /**
+   * Sends a datagram that fits the device. With the next hop's MAC known, the frame is
+   * built whole in one buffer (headers and payload written once); otherwise the datagram
+   * waits for ARP.
+   */
+  private ipOutput(ns: SimNetns, r: ResolvedRoute, ip: Ipv4Repr, payloadLength: number, writePayload: (b: Buffer, at: number) => void, meta: Omit<Skb, 'frame'>): void {
+    const n = ns.neigh.get(r.neighKey);
+    const resolved = n?.mac !== undefined && n.state !== 'INCOMPLETE';
+    const l2 = resolved ? ETHERNET_HEADER_LEN : 0;
+    const b = Buffer.allocUnsafe(l2 + ipv4HeaderLength(ip) + payloadLength);
+    if (resolved) writeEthernetHeader({ src: r.dev.mac, dst: n.mac!, ethertype: ETHERTYPE_IPV4 }, b, 0);
+    writePayload(b, l2 + writeIpv4Header(ip, b, l2, payloadLength));
+    const skb: Skb = { frame: b, flow: meta.flow, dir: meta.dir, note: meta.note };
+    if (resolved) this.devXmit(r.dev, skb);
+    else this.neighOutput(ns, r, skb);
   }
 
   private segmentXmit(dev: SimLink, skb: Skb, encap: boolean): void {
@@ -393,11 +421,18 @@ export class Datapath {
     }
   }
 
+  private readonly segmentRequest = this.site(5, 'request', 'underlay', 'underlay', 'segment', 'underlay');
+  private readonly segmentReply = this.site(5, 'reply', 'underlay', 'underlay', 'segment', 'underlay');
+  private readonly segmentNotes = new Map<SimLink, Map<SimLink, string>>();
+
   /** Step 5: the underlay segment between two hosts' interfaces. */
   private recordSegment(skb: Skb, from: SimLink, to: SimLink): void {
     if (!skb.flow) return;
-    this.hopCount++;
-    skb.flow.hops.push(new SimHop(this.site(5, skb.dir, 'underlay', 'underlay', 'segment', 'underlay'), this.clock.now, skb.frame, `${from.netns.host.name}:${from.name} → ${to.netns.host.name}:${to.name}`));
+    let notes = this.segmentNotes.get(from);
+    if (!notes) this.segmentNotes.set(from, (notes = new Map()));
+    let note = notes.get(to);
+    if (!note) notes.set(to, (note = `${from.netns.host.name}:${from.name} → ${to.netns.host.name}:${to.name}`));
+    this.keep(skb.flow, skb.dir === 'request' ? this.segmentRequest : this.segmentReply, skb.frame, note);
   }
 
   // ── input ──────────────────────────────────────────────────────────────────
@@ -474,10 +509,10 @@ export class Datapath {
     if (h.protocol === IPPROTO_UDP) {
       const u = parseUdp(payload);
       if (!u.ok) return;
-      for (const vx of this.vxlanSockets(ns, u.repr.dstPort)) {
+      for (const vx of ns.vxlanSockets.get().get(u.repr.dstPort) ?? []) {
         const vh = parseVxlan(u.payload);
-        if (!vh.ok || vh.repr.vni !== vx.vxlan!.vni) continue;
-        this.record(skb, 6, dev, 'udp-deliver', `UDP ${u.repr.dstPort} → ${vx.name} in ${vx.netns.name} (VNI ${vh.repr.vni})`);
+        if (!vx.up || !vh.ok || vh.repr.vni !== vx.vxlan!.vni) continue;
+        this.record(skb, 6, dev, 'udp-deliver', this.udpDeliverNote(vx));
         const inner: Skb = { frame: u.payload.subarray(VXLAN_HEADER_LEN), flow: skb.flow, dir: skb.dir };
         this.clock.schedule(this.delays.vxlan, () => this.vxlanRecv(vx, inner, h.src));
         return;
@@ -486,12 +521,17 @@ export class Datapath {
     }
   }
 
-  private vxlanSockets(ns: SimNetns, port: number): SimLink[] {
-    const found: SimLink[] = [];
-    for (const other of ns.host.namespaces.values()) {
-      for (const l of other.links.values()) if (l.vxlan && l.vxlan.linkNetns === ns && l.vxlan.dstport === port && l.up) found.push(l);
+
+  private readonly udpNotes = new Map<SimLink, { generation: number; note: string }>();
+
+  private udpDeliverNote(vx: SimLink): string {
+    const generation = topologyGeneration();
+    let n = this.udpNotes.get(vx);
+    if (n?.generation !== generation) {
+      const v = vx.vxlan!;
+      this.udpNotes.set(vx, (n = { generation, note: `UDP ${v.dstport} → ${vx.name} in ${vx.netns.name} (VNI ${v.vni})` }));
     }
-    return found;
+    return n.note;
   }
 
   private vxlanRecv(vx: SimLink, skb: Skb, vtep: string): void {
@@ -512,9 +552,8 @@ export class Datapath {
     const icmp = emitIcmp({ kind: 'unreachable', type: 3, code: 4, mtu: dev.mtu, quoted: datagram.subarray(0, 28) });
     const frame = emitEthernet({ src: dev.mac, dst: dev.mac, ethertype: ETHERTYPE_IPV4 },
       emitIpv4({ src, dst: src, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0xc0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, icmp));
-    this.hopCount++;
-    flow.hops.push(new SimHop(this.site(1, 'request', ns.host.name, ns.name, dev.name, 'drop'), this.clock.now, frame,
-      `ICMP fragmentation needed (mtu ${dev.mtu}) to the sending socket`, `DF set and ${datagram.length} bytes > mtu ${dev.mtu}: ${reason}`));
+    this.keep(flow, this.site(1, 'request', ns.host.name, ns.name, dev.name, 'drop'), frame,
+      `ICMP fragmentation needed (mtu ${dev.mtu}) to the sending socket`, `DF set and ${datagram.length} bytes > mtu ${dev.mtu}: ${reason}`);
   }
 
   // ── sockets ────────────────────────────────────────────────────────────────
@@ -562,9 +601,7 @@ function accepts(dev: SimLink, f: Buffer): boolean {
 /** An Ethernet frame carrying UDP to one of the host's vxlan ports. */
 function isVxlanFrame(f: Buffer, ns: SimNetns): boolean {
   if (f.length < 14 + 20 + 8 || f.readUInt16BE(12) !== ETHERTYPE_IPV4 || f[14 + 9] !== IPPROTO_UDP) return false;
-  const port = f.readUInt16BE(14 + (f[14] & 15) * 4 + 2);
-  for (const other of ns.host.namespaces.values()) for (const l of other.links.values()) if (l.vxlan?.linkNetns === ns && l.vxlan.dstport === port) return true;
-  return false;
+  return ns.vxlanSockets.get().has(f.readUInt16BE(14 + (f[14] & 15) * 4 + 2));
 }
 
 /**

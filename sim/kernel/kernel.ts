@@ -1,7 +1,7 @@
 /** The simulated kernels of all scenario hosts, changed only by plan ops. */
 import { PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
-import { SimHost, SimLink, SimNetns, LinkType } from './objects';
+import { SimHost, SimLink, SimNetns, LinkType, topologyChanged } from './objects';
 
 export class KernelError extends Error {}
 
@@ -69,6 +69,7 @@ export class SimKernel {
   }
 
   apply(op: PlanOp): void {
+    topologyChanged();
     switch (op.op) {
       case 'host.add': {
         if (this.hosts.has(op.host)) throw new KernelError(`host ${op.host} exists`);

@@ -4,6 +4,37 @@
  * with its own FDB and UDP socket; the host's underlay interface.
  */
 import type { VxlanAttrs } from '../plan/ops';
+import type { HopSite } from './hop';
+
+/**
+ * Bumped on every change of links, addresses, routes or tables, so the datapath may cache
+ * what it derives from them (routes, a bridge's MAC, a namespace's role) per generation.
+ */
+let generation = 0;
+
+export function topologyChanged(): void {
+  generation++;
+}
+
+export function topologyGeneration(): number {
+  return generation;
+}
+
+/** A value derived from the topology, recomputed after any change. */
+export class Derived<T> {
+  private gen = -1;
+  private value!: T;
+
+  constructor(private readonly compute: () => T) {}
+
+  get(): T {
+    if (this.gen !== generation) {
+      this.value = this.compute();
+      this.gen = generation;
+    }
+    return this.value;
+  }
+}
 
 export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay';
 
@@ -35,11 +66,29 @@ export interface BridgeFdbEntry {
   updatedNs: number;
 }
 
+export interface VxlanFdbEntry {
+  dst: string;
+  permanent: boolean;
+  /** What step 4 says of a frame this entry sends ("FDB mac -> vtep"), made once. */
+  note?: string;
+}
+
 export interface VxlanState extends VxlanAttrs {
   /** Remote VTEP per inner MAC ('self' entries: `bridge fdb add … dst X self`). */
-  fdb: Map<string, { dst: string; permanent: boolean }>;
+  fdb: Map<string, VxlanFdbEntry>;
   /** The namespace whose UDP socket carries this device's packets (where it was created). */
   linkNetns: SimNetns;
+}
+
+/** Where a datagram to one destination leaves, and the neighbour key of its next hop. */
+export interface ResolvedRoute {
+  dev: SimLink;
+  via?: string;
+  src: string;
+  local: boolean;
+  nexthop: string;
+  /** `dev|nexthop`, the key of the next hop's neighbour entry. */
+  neighKey: string;
 }
 
 export class SimLink {
@@ -51,6 +100,8 @@ export class SimLink {
   readonly ports = new Set<SimLink>();
   readonly fdb = new Map<string, BridgeFdbEntry>();
   vxlan?: VxlanState;
+  /** The datapath's hop sites on this device, by (step, direction, event). */
+  readonly hopSites = new Map<number, HopSite>();
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */
   private ownMac: string;
   explicitMac = false;
@@ -66,9 +117,11 @@ export class SimLink {
     this.ownMac = mac;
   }
 
+  private readonly bridgeMac = new Derived(() => [...this.ports].map((p) => p.mac).sort()[0]);
+
   get mac(): string {
     if (this.type !== 'bridge' || this.explicitMac || this.ports.size === 0) return this.ownMac;
-    return [...this.ports].map((p) => p.mac).sort()[0];
+    return this.bridgeMac.get();
   }
 
   set mac(value: string) {
@@ -89,6 +142,32 @@ export class SimNetns {
   readonly routes: Route[] = [];
   readonly neigh = new Map<string, Neigh>();
   readonly files = new Map<string, string>();
+
+  /** Where the namespace sits in Docker's layout: the host's own, an overlay (holds vxlan0), or a sandbox. */
+  readonly role = new Derived<'host' | 'overlay' | 'sandbox'>(() => {
+    if (this.name === this.host.name) return 'host';
+    for (const l of this.links.values()) if (l.type === 'vxlan') return 'overlay';
+    return 'sandbox';
+  });
+
+  /** Addresses of this namespace's devices. */
+  readonly localIps = new Derived(() => new Set([...this.links.values()].flatMap((l) => l.addrs.map((a) => a.ip))));
+
+  /** vxlan devices (in any namespace of the host) whose UDP socket lives here, by destination port. */
+  readonly vxlanSockets = new Derived(() => {
+    const byPort = new Map<number, SimLink[]>();
+    for (const other of this.host.namespaces.values()) {
+      for (const l of other.links.values()) {
+        if (l.vxlan?.linkNetns !== this) continue;
+        const list = byPort.get(l.vxlan.dstport) ?? [];
+        byPort.set(l.vxlan.dstport, [...list, l]);
+      }
+    }
+    return byPort;
+  });
+
+  /** Routes the datapath resolved, per destination, until the next change (like Linux's dst cache). */
+  readonly dstCache = new Derived(() => new Map<string, ResolvedRoute | undefined>());
 
   constructor(readonly name: string, readonly host: SimHost) {}
 

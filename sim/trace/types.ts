@@ -28,7 +28,15 @@ export interface Flow {
   from: string;
   to: string;
   hops: Hop[];
+  /** Hops past MAX_HOPS_PER_FLOW (a long flood): they happened and were counted, but not kept. */
+  hopsNotKept?: number;
 }
+
+/**
+ * A flow keeps its first hops whole, enough for hundreds of echoes; a 100k-echo flood
+ * would otherwise need gigabytes of trace for hops that all look alike.
+ */
+export const MAX_HOPS_PER_FLOW = 10_000;
 
 export interface Topology {
   hosts: { name: string; underlay: string }[];

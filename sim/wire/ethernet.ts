@@ -24,11 +24,16 @@ export function parseEthernet(b: Buffer): Parsed<EthernetRepr> {
 
 export function emitEthernet(r: EthernetRepr, payload: Uint8Array): Buffer {
   const b = Buffer.allocUnsafe(ETHERNET_HEADER_LEN + payload.length);
-  writeMac(r.dst, b, 0);
-  writeMac(r.src, b, 6);
-  b.writeUInt16BE(r.ethertype, 12);
+  writeEthernetHeader(r, b, 0);
   b.set(payload, ETHERNET_HEADER_LEN);
   return b;
+}
+
+/** The header alone, for a frame built whole in one buffer (the payload follows at offset + 14). */
+export function writeEthernetHeader(r: EthernetRepr, b: Buffer, offset: number): void {
+  writeMac(r.dst, b, offset);
+  writeMac(r.src, b, offset + 6);
+  b.writeUInt16BE(r.ethertype, offset + 12);
 }
 
 export function ethernetLayer(r: EthernetRepr): Layer {

@@ -63,29 +63,42 @@ export function parseIpv4(b: Buffer): Parsed<Ipv4Header> {
   return { ok: true, repr, headerLength, payload: b.subarray(headerLength, end), truncated: totalLength > b.length };
 }
 
-export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
-  const optionsLength = (r.options.length + 3) & ~3;
-  const headerLength = IPV4_MIN_HEADER_LEN + optionsLength;
+export function ipv4HeaderLength(r: Ipv4Repr): number {
+  const headerLength = IPV4_MIN_HEADER_LEN + ((r.options.length + 3) & ~3);
   if (headerLength > 60) throw new Error(`ip: options of ${r.options.length} bytes do not fit the header`);
-  if (r.fragmentOffset % 8 !== 0) throw new Error(`ip: fragment offset ${r.fragmentOffset} is not a multiple of 8`);
-  const totalLength = headerLength + payload.length;
-  if (totalLength > 0xffff) throw new Error(`ip: datagram of ${totalLength} bytes exceeds 65535`);
-  const b = Buffer.allocUnsafe(totalLength);
-  b[0] = 0x40 | (headerLength / 4);
-  b[1] = r.tos;
-  b.writeUInt16BE(totalLength, 2);
-  b.writeUInt16BE(r.id, 4);
-  b.writeUInt16BE((r.dontFragment ? 0x4000 : 0) | (r.moreFragments ? 0x2000 : 0) | (r.fragmentOffset / 8), 6);
-  b[8] = r.ttl;
-  b[9] = r.protocol;
-  writeIpv4(r.src, b, 12);
-  writeIpv4(r.dst, b, 16);
-  b.writeUInt16BE(0, 10);
-  if (optionsLength) b.fill(0, IPV4_MIN_HEADER_LEN, headerLength);
-  r.options.copy(b, IPV4_MIN_HEADER_LEN);
-  b.writeUInt16BE(internetChecksum(b, 0, headerLength), 10);
+  return headerLength;
+}
+
+export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
+  const headerLength = ipv4HeaderLength(r);
+  const b = Buffer.allocUnsafe(headerLength + payload.length);
+  writeIpv4Header(r, b, 0, payload.length);
   b.set(payload, headerLength);
   return b;
+}
+
+/** The header (with its checksum) alone, for a datagram built whole in one buffer; returns its length. */
+export function writeIpv4Header(r: Ipv4Repr, b: Buffer, offset: number, payloadLength: number): number {
+  const headerLength = ipv4HeaderLength(r);
+  if (r.fragmentOffset % 8 !== 0) throw new Error(`ip: fragment offset ${r.fragmentOffset} is not a multiple of 8`);
+  const totalLength = headerLength + payloadLength;
+  if (totalLength > 0xffff) throw new Error(`ip: datagram of ${totalLength} bytes exceeds 65535`);
+  b[offset] = 0x40 | (headerLength / 4);
+  b[offset + 1] = r.tos;
+  b.writeUInt16BE(totalLength, offset + 2);
+  b.writeUInt16BE(r.id, offset + 4);
+  b.writeUInt16BE((r.dontFragment ? 0x4000 : 0) | (r.moreFragments ? 0x2000 : 0) | (r.fragmentOffset / 8), offset + 6);
+  b[offset + 8] = r.ttl;
+  b[offset + 9] = r.protocol;
+  writeIpv4(r.src, b, offset + 12);
+  writeIpv4(r.dst, b, offset + 16);
+  b.writeUInt16BE(0, offset + 10);
+  if (headerLength > IPV4_MIN_HEADER_LEN) {
+    b.fill(0, offset + IPV4_MIN_HEADER_LEN, offset + headerLength);
+    r.options.copy(b, offset + IPV4_MIN_HEADER_LEN);
+  }
+  b.writeUInt16BE(internetChecksum(b, offset, offset + headerLength), offset + 10);
+  return headerLength;
 }
 
 export function ipv4Layer(h: Ipv4Header): Layer {

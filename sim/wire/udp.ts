@@ -50,15 +50,21 @@ export function parseUdp(b: Buffer, ph?: PseudoHeader, complete = true): Parsed<
 /** With a pseudo-header the checksum is computed; without one it is left zero, as Linux's VXLAN does. */
 export function emitUdp(r: UdpRepr, payload: Uint8Array, ph?: PseudoHeader): Buffer {
   const length = UDP_HEADER_LEN + payload.length;
-  if (length > 0xffff) throw new Error(`udp: datagram of ${length} bytes exceeds 65535`);
   const b = Buffer.allocUnsafe(length);
-  b.writeUInt16BE(r.srcPort, 0);
-  b.writeUInt16BE(r.dstPort, 2);
-  b.writeUInt16BE(length, 4);
-  b.writeUInt16BE(0, 6);
+  writeUdpHeader(r, b, 0, payload.length);
   b.set(payload, UDP_HEADER_LEN);
   if (ph) b.writeUInt16BE(internetChecksum(b, 0, length, pseudoSum(ph, length)) || 0xffff, 6);
   return b;
+}
+
+/** The header alone with a zero (absent) checksum, for a datagram built whole in one buffer. */
+export function writeUdpHeader(r: UdpRepr, b: Buffer, offset: number, payloadLength: number): void {
+  const length = UDP_HEADER_LEN + payloadLength;
+  if (length > 0xffff) throw new Error(`udp: datagram of ${length} bytes exceeds 65535`);
+  b.writeUInt16BE(r.srcPort, offset);
+  b.writeUInt16BE(r.dstPort, offset + 2);
+  b.writeUInt16BE(length, offset + 4);
+  b.writeUInt16BE(0, offset + 6);
 }
 
 export function udpLayer(h: UdpHeader): Layer {

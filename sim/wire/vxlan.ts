@@ -25,14 +25,19 @@ export function parseVxlan(b: Buffer): Parsed<VxlanRepr> {
 }
 
 export function emitVxlan(r: VxlanRepr, payload: Uint8Array): Buffer {
-  if (r.vni < 0 || r.vni > 0xffffff) throw new Error(`vxlan: VNI ${r.vni} is outside 0..16777215`);
   const b = Buffer.allocUnsafe(VXLAN_HEADER_LEN + payload.length);
-  b.writeUInt16BE(r.flags, 0);
-  b.writeUInt16BE(r.groupPolicyId, 2);
-  b.writeUIntBE(r.vni, 4, 3);
-  b[7] = 0;
+  writeVxlanHeader(r, b, 0);
   b.set(payload, VXLAN_HEADER_LEN);
   return b;
+}
+
+/** The header alone, for a packet built whole in one buffer (the inner frame follows at offset + 8). */
+export function writeVxlanHeader(r: VxlanRepr, b: Buffer, offset: number): void {
+  if (r.vni < 0 || r.vni > 0xffffff) throw new Error(`vxlan: VNI ${r.vni} is outside 0..16777215`);
+  b.writeUInt16BE(r.flags, offset);
+  b.writeUInt16BE(r.groupPolicyId, offset + 2);
+  b.writeUIntBE(r.vni, offset + 4, 3);
+  b[offset + 7] = 0;
 }
 
 export function vxlanLayer(r: VxlanRepr): Layer {
