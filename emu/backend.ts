@@ -19,7 +19,7 @@ import { contains, parseCidr } from '../sim/model/ipam';
 import { checkEmuPrerequisites } from './prereq';
 import { NameMap, newPrefix, safe, safeValue } from './names';
 import { RunRecord } from './state';
-import { batch, must, run } from './exec';
+import { batch, batchEach, run } from './exec';
 import { toPhases } from './translate';
 import { EmbeddedDns } from './dns';
 import { Capture, captureFile, CapturePoint, hopsFrom } from './capture';
@@ -82,8 +82,37 @@ export class EmuBackend implements Backend {
     return b;
   }
 
+  /**
+   * Steps that only add (create, configure, program peers) are coalesced: their ops wait
+   * until a command looks at the kernel or the run ends, then go in one set of batches. A
+   * 50-container lab thus takes a handful of process rounds instead of three per container.
+   * A step that deletes anything is a barrier, so deletions and re-creations keep their order.
+   */
   async apply(ops: PlanOp[], world: World): Promise<void> {
+    if (ops.every((op) => !op.op.endsWith('.del'))) {
+      this.deferred.push(...ops);
+      this.deferredWorld = world;
+      return;
+    }
+    await this.settle();
     return this.serialized(() => this.applyNow(ops, world));
+  }
+
+  private batchCount = 0;
+
+  /** A fresh folder of batch files for each application of the plan. */
+  private batchDir(): string {
+    return path.join(this.record.dir, 'batches', String(this.batchCount++));
+  }
+
+  private deferred: PlanOp[] = [];
+  private deferredWorld?: World;
+
+  async settle(): Promise<void> {
+    const ops = this.deferred, world = this.deferredWorld;
+    this.deferred = [];
+    this.deferredWorld = undefined;
+    if (world) await this.serialized(() => this.applyNow(ops, world));
   }
 
   /** Runs kernel work one piece at a time, and refuses new work once closing has begun. */
@@ -96,6 +125,7 @@ export class EmuBackend implements Backend {
 
   private async applyNow(ops: PlanOp[], world: World): Promise<void> {
     const p = toPhases(ops, this.names);
+    const dir = this.batchDir();
     this.progress.expect(p.add.length);
     if (p.add.length) {
       this.record.addNamespaces(p.add);
@@ -106,13 +136,12 @@ export class EmuBackend implements Backend {
         ['link', 'add', safe(`u-${h.host}`), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.netns],
         ['link', 'set', safe(`u-${h.host}`), 'master', 'ul0', 'up'],
       ]));
-      await Promise.all(p.hosts.map((h) => batch('ip', h.netns, [['link', 'set', 'lo', 'up'], ['addr', 'add', safeValue(h.address), 'brd', '+', 'dev', 'eth0'], ['link', 'set', 'eth0', 'up']])));
+      await batchEach('ip', p.hosts.map((h) => ({ netns: h.netns, lines: [['link', 'set', 'lo', 'up'], ['addr', 'add', safeValue(h.address), 'brd', '+', 'dev', 'eth0'], ['link', 'set', 'eth0', 'up']] })), dir);
     }
-    await Promise.all(p.hostBatches.map((b) => batch('ip', b.netns, b.ip)));
-    await Promise.all(p.otherBatches.map(async (b) => {
-      await batch('ip', b.netns, b.ip);
-      if (b.bridge.length) await must('bridge', ['-n', b.netns, '-force', '-batch', '-'], b.bridge.map((l) => l.join(' ')).join('\n') + '\n').catch(() => undefined);
-    }));
+    await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir);
+    await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir);
+    // `bridge fdb del` of an entry the kernel never learned fails; the rest of the batch must still run.
+    await batchEach('bridge', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
     for (const f of p.files) {
       const dir = path.join('/etc/netns', f.netns);
       this.record.addFile(dir);
@@ -130,6 +159,7 @@ export class EmuBackend implements Backend {
   }
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+    await this.settle();
     return this.serialized(() => this.execNow(host, netns, argv, ctx));
   }
 
@@ -221,6 +251,8 @@ export class EmuBackend implements Backend {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // A kept topology must be whole; one torn down needs none of the deferred work.
+    if (this.opts.keep && !this.signalled) await this.settle();
     this.closed = true;
     this.progress.done();
     // While a signal is being handled our listener must stay: execa's exit hook re-raises

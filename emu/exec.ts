@@ -1,4 +1,6 @@
-/** Runs iproute2 and friends: argv only, never a shell; batches through `ip -batch -`. */
+/** Runs iproute2 and friends: argv only, never a shell; batches through `ip -batch`. */
+import * as fs from 'fs';
+import * as path from 'path';
 import { execa } from 'execa';
 
 export class CommandFailed extends Error {}
@@ -30,4 +32,31 @@ export async function batch(tool: 'ip' | 'bridge', netns: string | undefined, li
   if (lines.length === 0) return;
   processCount.value++;
   await must(tool, [...(netns ? ['-n', netns] : []), '-batch', '-'], lines.map((l) => l.join(' ')).join('\n') + '\n');
+}
+
+/** Batch processes xargs keeps running at once: enough to hide each one's start-up on a small machine. */
+const PARALLEL_BATCHES = 8;
+
+/**
+ * One batch in each of many namespaces, through a single xargs that starts
+ * `ip -n NS -batch FILE` per namespace, several at a time. Each process Node spawns costs it
+ * about 5 ms; xargs starts one in well under 1. Items go NUL-separated, so each name is
+ * exactly one argv item (nothing is parsed by a shell). The batch files stay in `dir` for
+ * inspection until the run's state is removed.
+ */
+export async function batchEach(tool: 'ip' | 'bridge', batches: { netns: string; lines: string[][] }[], dir: string, opts: { force?: boolean } = {}): Promise<void> {
+  const todo = batches.filter((b) => b.lines.length > 0);
+  if (todo.length === 0) return;
+  if (todo.length === 1 && !opts.force) return batch(tool, todo[0].netns, todo[0].lines);
+  fs.mkdirSync(dir, { recursive: true });
+  const items: string[] = [];
+  for (const b of todo) {
+    const file = path.join(dir, `${b.netns}.${tool}`);
+    fs.writeFileSync(file, b.lines.map((l) => l.join(' ')).join('\n') + '\n');
+    items.push('-n', b.netns, ...(opts.force ? ['-force'] : []), '-batch', file);
+  }
+  processCount.value += 1 + todo.length;
+  const perCommand = opts.force ? 5 : 4;
+  const r = await run('xargs', ['-0', '-P', String(PARALLEL_BATCHES), '-n', String(perCommand), tool], items.join('\0') + '\0');
+  if (r.exitCode !== 0 && !opts.force) throw new CommandFailed(`${tool} batches in ${dir}: ${(r.stderr || r.stdout).trim()}`);
 }

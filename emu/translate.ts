@@ -30,35 +30,40 @@ export interface Phases {
   del: string[];
 }
 
-/** Where a veth end is moved right after creation: the kernel can put it there at birth instead. */
+/** Where a new device (or veth end) is moved after creation, by host/netns/name: the kernel can put it there at birth instead. */
 type Placement = Map<string, string>;
 
 function linkAdd(op: Extract<PlanOp, { op: 'link.add' }>, place: Placement): string[] {
-  const at = (name: string) => (place.has(name) ? ['netns', place.get(name)!] : []);
+  const at = (name: string) => {
+    const to = place.get(`${op.host}/${op.netns}/${name}`);
+    return to ? ['netns', to] : [];
+  };
   const base = ['link', 'add', safe(op.name), ...(op.mtu ? ['mtu', String(op.mtu)] : []), ...(op.mac ? ['address', safe(op.mac)] : [])];
   const k = op.kind;
-  if (k.type === 'bridge') return [...base, 'type', 'bridge'];
+  if (k.type === 'bridge') return [...base, ...at(op.name), 'type', 'bridge'];
   if (k.type === 'veth') return [...base, ...at(op.name), 'type', 'veth', 'peer', 'name', safe(k.peer), ...(op.mtu ? ['mtu', String(op.mtu)] : []), ...at(k.peer)];
-  return [...base, 'type', 'vxlan', 'id', String(k.vni), 'dstport', String(k.dstport), ...(k.proxy ? ['proxy'] : []), ...(k.l2miss ? ['l2miss'] : []),
+  return [...base, ...at(op.name), 'type', 'vxlan', 'id', String(k.vni), 'dstport', String(k.dstport), ...(k.proxy ? ['proxy'] : []), ...(k.l2miss ? ['l2miss'] : []),
     ...(k.l3miss ? ['l3miss'] : []), k.learning ? 'learning' : 'nolearning', 'ageing', String(k.ageing)];
 }
 
 export function toPhases(ops: PlanOp[], names: NameMap): Phases {
   const phases: Phases = { add: [], hosts: [], hostBatches: [], otherBatches: [], files: [], del: [] };
-  // Moving a device between namespaces waits for an RCU grace period in the kernel (tens of
-  // ms); a veth end that the plan moves right after creating it is created in place instead.
+  // Moving a device between namespaces waits for an RCU grace period in the kernel (about
+  // 20 ms); a device the plan moves after creating it is created in place instead. The
+  // request still comes from the creating namespace, so a vxlan device keeps its UDP socket
+  // there (`link-netns` is the host namespace either way, as with Docker's create-and-move).
   const place: Placement = new Map();
   const fused = new Set<PlanOp>();
-  ops.forEach((op, i) => {
-    if (op.op !== 'link.add' || op.kind.type !== 'veth') return;
-    for (const end of [op.name, op.kind.peer]) {
-      const move = ops.slice(i + 1).find((m) => m.op === 'link.move' && m.host === op.host && m.netns === op.netns && m.name === end);
-      if (move && move.op === 'link.move') {
-        place.set(end, names.netns(move.host, move.to));
-        fused.add(move);
-      }
+  // Each device created in this plan and not yet moved, by host/netns/name.
+  const created = new Map<string, true>();
+  for (const op of ops) {
+    if (op.op === 'link.add') {
+      for (const end of op.kind.type === 'veth' ? [op.name, op.kind.peer] : [op.name]) created.set(`${op.host}/${op.netns}/${end}`, true);
+    } else if (op.op === 'link.move' && created.delete(`${op.host}/${op.netns}/${op.name}`)) {
+      place.set(`${op.host}/${op.netns}/${op.name}`, names.netns(op.host, op.to));
+      fused.add(op);
     }
-  });
+  }
   const batches = new Map<string, NsBatch>();
   const batchOf = (host: string, netns: string): NsBatch => {
     const real = names.netns(host, netns);

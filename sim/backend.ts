@@ -25,6 +25,8 @@ export interface Backend {
   readonly mode: 'sim' | 'emu';
   /** Carries out plan ops in order; `world` is the model after the step that emitted them. */
   apply(ops: PlanOp[], world: World): Promise<void>;
+  /** Finishes plan work the backend has deferred, so the kernel holds every op applied so far. */
+  settle(): Promise<void>;
   /** Runs argv inside namespace `netns` of `host` (the host's own namespace is named after it). */
   exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput>;
   /** Flows traced so far. */

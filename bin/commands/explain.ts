@@ -13,6 +13,7 @@ class PlanRecorder implements Backend {
   async apply(ops: PlanOp[]): Promise<void> {
     this.ops.push(...ops);
   }
+  async settle() {}
   async exec() {
     return { stdout: '', stderr: '', exitCode: 0 };
   }

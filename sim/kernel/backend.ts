@@ -24,6 +24,9 @@ export class SimBackend implements Backend {
     for (const op of ops) this.kernel.apply(op);
   }
 
+  /** The sim applies every op at once; nothing waits. */
+  async settle(): Promise<void> {}
+
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     return this.execSync(host, netns, argv, ctx);
   }

@@ -51,7 +51,8 @@ export class Datapath {
   pcaps?: Map<string, PcapWriter>;
   /** Hop events recorded (for benchmarks). */
   hopCount = 0;
-  private readonly echoSockets = new Map<string, EchoSocket>();
+  /** Open ping sockets per namespace, by ICMP identifier. */
+  private readonly echoSockets = new Map<SimNetns, Map<number, EchoSocket>>();
   private readonly pending = new Map<string, { skbs: Skb[]; tries: number; onFail: (skb: Skb) => void }>();
   private readonly fragments = new Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb }>();
   private ipId = 0x1c46;
@@ -259,7 +260,7 @@ export class Datapath {
     if (!h.ok || h.repr.protocol !== IPPROTO_ICMP) return;
     const icmp = parseIcmp(h.payload);
     if (!icmp.ok || icmp.repr.kind !== 'echo') return;
-    this.echoSockets.get(`${ns.host.name}|${ns.name}|${icmp.repr.ident}`)?.onError(icmp.repr.seq, `From ${h.repr.src} icmp_seq=${icmp.repr.seq} Destination Host Unreachable`);
+    this.echoSockets.get(ns)?.get(icmp.repr.ident)?.onError(icmp.repr.seq, `From ${h.repr.src} icmp_seq=${icmp.repr.seq} Destination Host Unreachable`);
     void dev;
   }
 
@@ -502,7 +503,7 @@ export class Datapath {
           this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, reply, skb.flow, 'reply');
         });
       } else {
-        this.echoSockets.get(`${ns.host.name}|${ns.name}|${e.ident}`)?.onReply(e.seq, h.ttl, payload.length, h.src);
+        this.echoSockets.get(ns)?.get(e.ident)?.onReply(e.seq, h.ttl, payload.length, h.src);
       }
       return;
     }
@@ -561,17 +562,18 @@ export class Datapath {
   readonly udpHandlers = new Map<string, (h: Ipv4Header, srcPort: number, payload: Buffer, skb: Skb) => void>();
 
   openEcho(ns: SimNetns, ident: number, socket: EchoSocket): () => void {
-    const key = `${ns.host.name}|${ns.name}|${ident}`;
-    this.echoSockets.set(key, socket);
-    return () => this.echoSockets.delete(key);
+    let sockets = this.echoSockets.get(ns);
+    if (!sockets) this.echoSockets.set(ns, (sockets = new Map()));
+    sockets.set(ident, socket);
+    return () => sockets.delete(ident);
   }
 }
 
 const EVENTS: HopEvent[] = ['send', 'arp-request', 'arp-proxy-reply', 'arp-reply', 'veth-cross', 'bridge-forward', 'bridge-flood', 'encap', 'underlay', 'udp-deliver', 'decap', 'deliver', 'dns-query', 'dns-answer', 'fragment', 'drop'];
-const EVENT_INDEX = new Map(EVENTS.map((e, i) => [e, i]));
+const EVENT_INDEX = Object.fromEntries(EVENTS.map((e, i) => [e, i])) as Record<HopEvent, number>;
 
 function eventIndex(e: HopEvent): number {
-  return EVENT_INDEX.get(e)!;
+  return EVENT_INDEX[e];
 }
 
 /** UDP to port 53 is a query, from port 53 an answer (step 0, on lo). */

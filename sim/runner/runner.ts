@@ -56,6 +56,7 @@ export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: St
     steps.push(r);
     onStep?.(r, model);
   }
+  await backend.settle();
   const trace: Trace = { format: TRACE_FORMAT, scenario: s.name, mode: backend.mode, topology: backend.topology(model.world), flows: backend.flows() };
   return { result: { scenario: s.name, mode: backend.mode, ok: steps.every((r) => r.ok), steps, trace }, model };
 }

@@ -3,6 +3,7 @@
  * operation; and the cost per container in a 50-container lab. Needs root.
  */
 import { Model } from '../../sim/model/model';
+import { endpointOf, hostOf } from '../../sim/model/world';
 import { EmuBackend } from '../../emu/backend';
 import { processCount, must } from '../../emu/exec';
 import { toPhases } from '../../emu/translate';
@@ -48,17 +49,39 @@ async function timeSetup(containers: number, onePerOp: boolean): Promise<{ secon
       const out = model.docker(step.on, step.command.split(' ').slice(1));
       await apply(out.ops);
     }
-    return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, processes: processCount.value - p0, ops };
+    await backend.settle();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    await checkContainersExist(backend, model);
+    return { seconds, processes: processCount.value - p0, ops };
   } finally {
     await backend.close();
   }
 }
 
+/** The timing counts only if the kernel holds what the model says: every container's eth0 with its address. */
+async function checkContainersExist(backend: EmuBackend, model: Model): Promise<void> {
+  for (const h of model.world.hostOrder) {
+    for (const c of Object.values(hostOf(model.world, h).containers)) {
+      const out = await must('ip', ['-n', backend.names.netns(h, c.sandbox), '-br', 'addr', 'show', 'dev', 'eth0']);
+      const entry = c.networks[0];
+      const net = model.world.swarm?.networks[entry.networkId];
+      const ip = net && entry.endpointId ? endpointOf(net, entry.endpointId)?.ip : undefined;
+      if (!ip || !out.includes(ip)) throw new Error(`container ${c.name}: eth0 lacks ${ip}: ${out}`);
+    }
+  }
+}
+
 export async function benchEmu(): Promise<BenchResult[]> {
   if (process.getuid?.() !== 0) return [{ name: 'emu: skipped (needs root)', value: 0, unit: '' }];
+  // The kernel frees a deleted namespace in the background, holding locks a new one needs;
+  // a pause between runs keeps one run's teardown out of the next one's timing.
+  const quiet = () => new Promise((r) => setTimeout(r, 2000));
   const batched = await timeSetup(2, false);
+  await quiet();
   const baseline = await timeSetup(2, true);
+  await quiet();
   const big = await timeSetup(50, false);
+  await quiet();
   const base = await timeSetup(0, false);
   return [
     { name: 'emu: seed lab setup (swarm init … both containers), batched', value: Number(batched.seconds.toFixed(3)), unit: 's', goal: `< one process per op (${baseline.seconds.toFixed(3)} s)` },
