@@ -91,10 +91,14 @@ export class Datapath {
     if (skb.flow) this.keep(skb.flow, this.linkSite(link, step, skb.dir, event), skb.frame, note);
   }
 
+  private keeps(flow: Flow): boolean {
+    return flow.hops.length < MAX_HOPS_PER_FLOW;
+  }
+
   /** Every hop is counted; a flow keeps the first MAX_HOPS_PER_FLOW whole. */
   private keep(flow: Flow, site: HopSite, frame: Buffer, note?: string, reason?: string): void {
     this.hopCount++;
-    if (flow.hops.length < MAX_HOPS_PER_FLOW) flow.hops.push(new SimHop(site, this.clock.now, frame, note, reason));
+    if (this.keeps(flow)) flow.hops.push(new SimHop(site, this.clock.now, frame, note, reason));
     else flow.hopsNotKept = (flow.hopsNotKept ?? 0) + 1;
   }
 
@@ -391,7 +395,7 @@ export class Datapath {
       writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
       writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
       b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-    }, { flow: skb.flow, dir: skb.dir, note: (e.note ??= `FDB ${macToString(inner, 0)} -> ${e.dst}`) });
+    }, { flow: skb.flow, dir: skb.dir, note: skb.flow && this.keeps(skb.flow) ? `FDB ${macToString(inner, 0)} -> ${e.dst}` : undefined });
   }
 
   /**

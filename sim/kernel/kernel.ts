@@ -1,7 +1,7 @@
 /** The simulated kernels of all scenario hosts, changed only by plan ops. */
 import { PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
-import { SimHost, SimLink, SimNetns, LinkType, topologyChanged } from './objects';
+import { LinkType, Neigh, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 
 export class KernelError extends Error {}
 
@@ -160,16 +160,18 @@ export class SimKernel {
         ns.routes.push({ dst: op.dst, via: op.via, dev: op.dev });
         return;
       }
-      case 'neigh.add':
-        this.netns(op.host, op.netns).neigh.set(`${op.dev}|${op.ip}`, { ip: op.ip, dev: op.dev, mac: op.mac, state: 'PERMANENT' });
+      case 'neigh.add': {
+        const n = this.permanentNeigh(op.dev, op.ip, op.mac);
+        this.netns(op.host, op.netns).neigh.set(n.key, n.entry);
         return;
+      }
       case 'neigh.del':
         this.netns(op.host, op.netns).neigh.delete(`${op.dev}|${op.ip}`);
         return;
       case 'fdb.add': {
         const l = this.link(op.host, op.netns, op.dev);
         if (!l.vxlan) throw new KernelError(`${op.dev} is not a vxlan device`);
-        l.vxlan.fdb.set(op.mac, { dst: op.dst, permanent: true });
+        l.vxlan.fdb.set(op.mac, this.permanentFdb(op.dst));
         return;
       }
       case 'fdb.del': {
@@ -184,6 +186,25 @@ export class SimKernel {
         this.netns(op.host, op.netns).files.set(op.path, op.content);
         return;
     }
+  }
+
+  /**
+   * Entries are never changed in place, only replaced, so equal ones are shared: a swarm's
+   * peer tables repeat the same entry on every host (a million of them at 1,000 hosts).
+   */
+  private readonly neighEntries = new Map<string, { key: string; entry: Neigh }>();
+  private readonly fdbEntries = new Map<string, VxlanFdbEntry>();
+
+  private permanentNeigh(dev: string, ip: string, mac: string): { key: string; entry: Neigh } {
+    let n = this.neighEntries.get(ip);
+    if (n?.entry.dev !== dev || n.entry.mac !== mac) this.neighEntries.set(ip, (n = { key: `${dev}|${ip}`, entry: { ip, dev, mac, state: 'PERMANENT' } }));
+    return n;
+  }
+
+  private permanentFdb(dst: string): VxlanFdbEntry {
+    let e = this.fdbEntries.get(dst);
+    if (!e) this.fdbEntries.set(dst, (e = { dst, permanent: true }));
+    return e;
   }
 
   private hostOf(name: string): SimHost {

@@ -69,8 +69,6 @@ export interface BridgeFdbEntry {
 export interface VxlanFdbEntry {
   dst: string;
   permanent: boolean;
-  /** What step 4 says of a frame this entry sends ("FDB mac -> vtep"), made once. */
-  note?: string;
 }
 
 export interface VxlanState extends VxlanAttrs {
