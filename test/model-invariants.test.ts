@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Model } from '../sim/model/model';
 import { SimKernel } from '../sim/kernel/kernel';
 import { overlayNetnsName } from '../sim/model/plumbing';
-import { endpointsOf, hostOf, World } from '../sim/model/world';
+import { endpointsOf, hostOf, instanceOf, World } from '../sim/model/world';
 
 const HOSTS = ['r0', 'r1', 'r2'];
 const NETS = ['n0', 'n1', 'n2'];
@@ -35,7 +35,7 @@ function check(w: World, k: SimKernel): void {
       const local = endpointsOf(net).some((e) => e.host === host && (e.kind === 'container' || e.kind === 'ingress'));
       const netns = overlayNetnsName(net.id);
       const inKernel = k.hosts.get(host)!.namespaces.has(netns);
-      expect({ net: net.name, host, instantiated: !!net.instances[host] }).toEqual({ net: net.name, host, instantiated: local });
+      expect({ net: net.name, host, instantiated: !!instanceOf(net, host) }).toEqual({ net: net.name, host, instantiated: local });
       expect({ net: net.name, host, inKernel }).toEqual({ net: net.name, host, inKernel: local });
       if (!inKernel) continue;
       const vx = k.link(host, netns, 'vxlan0');

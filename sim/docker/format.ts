@@ -1,6 +1,6 @@
 /** Docker CLI output formats: tables (Go tabwriter), inspect JSON, relative times. */
 import { ipv4ToNumber } from '../wire/addr';
-import { Container, Endpoint, endpointOf, endpointsOf, formatTime, hostOf, Network, World } from '../model/world';
+import { Container, Endpoint, endpointOf, endpointsOf, formatTime, hostOf, instanceOf, Network, World } from '../model/world';
 
 /** Go's text/tabwriter as the docker CLI sets it up: minwidth 10, padding 3, last column free. */
 export function tabwrite(rows: string[][], minwidth = 10, padding = 3): string {
@@ -50,7 +50,7 @@ function endpointKey(ep: Endpoint, net: Network): string {
 
 /** A network as `docker network inspect` on `host` shows it (Docker 20.10 field order). */
 export function networkInspectObject(w: World, host: string, net: Network): Record<string, unknown> {
-  const inst = net.instances[host];
+  const inst = instanceOf(net, host);
   const local = net.scope === 'local' || !!inst;
   const containers: Record<string, unknown> = {};
   const byAddress = endpointsOf(net).sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
@@ -74,7 +74,7 @@ export function networkInspectObject(w: World, host: string, net: Network): Reco
     Labels: local ? net.labels : Object.keys(net.labels).length ? net.labels : null,
   };
   if (net.scope === 'swarm' && inst) {
-    o.Peers = Object.keys(net.instances).map((h) => ({ Name: hostOf(w, h).gossipName, IP: hostOf(w, h).underlay }));
+    o.Peers = w.hostOrder.filter((h) => instanceOf(net, h)).map((h) => ({ Name: hostOf(w, h).gossipName, IP: hostOf(w, h).underlay }));
   }
   return o;
 }

@@ -156,14 +156,14 @@ export class Datapath {
     const found = this.longestPrefixMatch(ns, dst);
     if (!found) return undefined;
     const nexthop = found.via ?? dst;
-    return { ...found, nexthop, neighKey: `${found.dev.name}|${nexthop}` };
+    return { ...found, nexthop };
   }
 
-  private longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nexthop' | 'neighKey'> | undefined {
+  private longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nexthop'> | undefined {
     const lo = ns.links.get('lo')!;
     if (this.isLocal(ns, dst)) return { dev: lo, src: dst.startsWith('127.') ? '127.0.0.1' : dst, local: true };
     const d = ipv4ToNumber(dst);
-    let best: Omit<ResolvedRoute, 'nexthop' | 'neighKey'> | undefined;
+    let best: Omit<ResolvedRoute, 'nexthop'> | undefined;
     let bestLen = -1;
     for (const l of ns.links.values()) {
       if (!l.up || l.type === 'loopback') continue;
@@ -222,20 +222,21 @@ export class Datapath {
 
   /** Resolves the next hop's MAC (ARP) and transmits; `skb.frame` holds the IP datagram here. */
   private neighOutput(ns: SimNetns, r: ResolvedRoute, skb: Skb): void {
-    const { dev, nexthop, neighKey: key } = r;
-    const n = ns.neigh.get(key);
+    const { dev, nexthop } = r;
+    const n = ns.neigh.get(dev.name, nexthop);
     if (n?.mac && n.state !== 'INCOMPLETE') {
       this.l2Send(dev, n.mac, ETHERTYPE_IPV4, skb);
       return;
     }
-    let p = this.pending.get(`${ns.host.name}|${ns.name}|${key}`);
+    const pkey = `${ns.host.name}|${ns.name}|${dev.name}|${nexthop}`;
+    let p = this.pending.get(pkey);
     if (p) {
       p.skbs.push(skb);
       return;
     }
     p = { skbs: [skb], tries: 0, onFail: (s) => this.neighFailed(ns, dev, s) };
-    this.pending.set(`${ns.host.name}|${ns.name}|${key}`, p);
-    ns.neigh.set(key, { ip: nexthop, dev: dev.name, state: 'INCOMPLETE' });
+    this.pending.set(pkey, p);
+    ns.neigh.set({ ip: nexthop, dev: dev.name, state: 'INCOMPLETE' });
     this.arpSolicit(ns, dev, nexthop, skb);
   }
 
@@ -245,8 +246,7 @@ export class Datapath {
     if (!p) return;
     if (p.tries >= NEIGH_RETRIES) {
       this.pending.delete(pkey);
-      ns.neigh.set(`${dev.name}|${target}`, { ip: target, dev: dev.name, state: 'INCOMPLETE' });
-      ns.neigh.delete(`${dev.name}|${target}`);
+      ns.neigh.delete(dev.name, target);
       for (const s of p.skbs) p.onFail(s);
       return;
     }
@@ -365,7 +365,7 @@ export class Datapath {
     if (ethertype === ETHERTYPE_ARP && v.proxy) {
       const arp = parseArp(f.subarray(ETHERNET_HEADER_LEN));
       if (!arp.ok || arp.repr.opcode !== ARP_REQUEST) return;
-      const n = vx.netns.neigh.get(`${vx.name}|${arp.repr.targetIp}`);
+      const n = vx.netns.neigh.get(vx.name, arp.repr.targetIp);
       if (!n?.mac) return this.drop(skb, 3, vx, `no neighbour entry for ${arp.repr.targetIp} (l3miss)`);
       const reply = emitEthernet({ src: n.mac, dst: arp.repr.senderMac, ethertype: ETHERTYPE_ARP },
         emitArp({ opcode: ARP_REPLY, senderMac: n.mac, senderIp: arp.repr.targetIp, targetMac: arp.repr.senderMac, targetIp: arp.repr.senderIp }));
@@ -404,7 +404,7 @@ export class Datapath {
    * waits for ARP.
    */
   private ipOutput(ns: SimNetns, r: ResolvedRoute, ip: Ipv4Repr, payloadLength: number, writePayload: (b: Buffer, at: number) => void, meta: Omit<Skb, 'frame'>): void {
-    const n = ns.neigh.get(r.neighKey);
+    const n = ns.neigh.get(r.dev.name, r.nexthop);
     const resolved = n?.mac !== undefined && n.state !== 'INCOMPLETE';
     const l2 = resolved ? ETHERNET_HEADER_LEN : 0;
     const b = Buffer.allocUnsafe(l2 + ipv4HeaderLength(ip) + payloadLength);
@@ -448,14 +448,13 @@ export class Datapath {
     const a = p.repr;
     const ours = dev.addrs.some((x) => x.ip === a.targetIp);
     if (a.opcode === ARP_REQUEST && ours) {
-      ns.neigh.set(`${dev.name}|${a.senderIp}`, { ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
+      ns.neigh.set({ ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
       const reply = emitEthernet({ src: dev.mac, dst: a.senderMac, ethertype: ETHERTYPE_ARP },
         emitArp({ opcode: ARP_REPLY, senderMac: dev.mac, senderIp: a.targetIp, targetMac: a.senderMac, targetIp: a.senderIp }));
       this.devXmit(dev, { frame: reply, flow: skb.flow, dir: skb.dir });
     } else if (a.opcode === ARP_REPLY) {
-      const key = `${dev.name}|${a.senderIp}`;
-      ns.neigh.set(key, { ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
-      const pkey = `${ns.host.name}|${ns.name}|${key}`;
+      ns.neigh.set({ ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
+      const pkey = `${ns.host.name}|${ns.name}|${dev.name}|${a.senderIp}`;
       const p2 = this.pending.get(pkey);
       if (p2) {
         this.pending.delete(pkey);

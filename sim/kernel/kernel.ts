@@ -22,10 +22,15 @@ export class SimKernel {
     return [b0, h.slice(2, 4), h.slice(4, 6), h.slice(6, 8), h.slice(8, 10), h.slice(10, 12)].join(':');
   }
 
+  /** The namespace the previous op named: a step's ops come in runs on one namespace. */
+  private recent?: SimNetns;
+
   netns(host: string, name: string): SimNetns {
+    const r = this.recent;
+    if (r && !r.deleted && r.name === name && r.host.name === host) return r;
     const ns = this.hosts.get(host)?.namespaces.get(name);
     if (!ns) throw new KernelError(`${host}: no network namespace ${name}`);
-    return ns;
+    return (this.recent = ns);
   }
 
   link(host: string, netns: string, name: string): SimLink {
@@ -57,7 +62,7 @@ export class SimKernel {
     if (l.master) l.master.ports.delete(l);
     for (const p of l.ports) p.master = undefined;
     for (const [mac, e] of [...(l.master?.fdb ?? [])]) if (e.port === l) l.master!.fdb.delete(mac);
-    for (const [key, n] of ns.neigh) if (n.dev === l.name) ns.neigh.delete(key);
+    ns.neigh.deleteDevice(l.name);
     for (let i = ns.routes.length - 1; i >= 0; i--) if (ns.routes[i].dev === l.name) ns.routes.splice(i, 1);
     if (l.type === 'underlay') for (const a of l.addrs) this.underlay.delete(a.ip);
     if (l.peer) {
@@ -91,6 +96,7 @@ export class SimKernel {
         const ns = this.netns(op.host, op.netns);
         for (const l of [...ns.links.values()]) if (ns.links.has(l.name)) this.deleteLink(l);
         ns.host.namespaces.delete(op.netns);
+        ns.deleted = true;
         return;
       }
       case 'link.add': {
@@ -160,13 +166,11 @@ export class SimKernel {
         ns.routes.push({ dst: op.dst, via: op.via, dev: op.dev });
         return;
       }
-      case 'neigh.add': {
-        const n = this.permanentNeigh(op.dev, op.ip, op.mac);
-        this.netns(op.host, op.netns).neigh.set(n.key, n.entry);
+      case 'neigh.add':
+        this.netns(op.host, op.netns).neigh.set(this.permanentNeigh(op.dev, op.ip, op.mac));
         return;
-      }
       case 'neigh.del':
-        this.netns(op.host, op.netns).neigh.delete(`${op.dev}|${op.ip}`);
+        this.netns(op.host, op.netns).neigh.delete(op.dev, op.ip);
         return;
       case 'fdb.add': {
         const l = this.link(op.host, op.netns, op.dev);
@@ -192,12 +196,12 @@ export class SimKernel {
    * Entries are never changed in place, only replaced, so equal ones are shared: a swarm's
    * peer tables repeat the same entry on every host (a million of them at 1,000 hosts).
    */
-  private readonly neighEntries = new Map<string, { key: string; entry: Neigh }>();
+  private readonly neighEntries = new Map<string, Neigh>();
   private readonly fdbEntries = new Map<string, VxlanFdbEntry>();
 
-  private permanentNeigh(dev: string, ip: string, mac: string): { key: string; entry: Neigh } {
+  private permanentNeigh(dev: string, ip: string, mac: string): Neigh {
     let n = this.neighEntries.get(ip);
-    if (n?.entry.dev !== dev || n.entry.mac !== mac) this.neighEntries.set(ip, (n = { key: `${dev}|${ip}`, entry: { ip, dev, mac, state: 'PERMANENT' } }));
+    if (n?.dev !== dev || n.mac !== mac) this.neighEntries.set(ip, (n = { ip, dev, mac, state: 'PERMANENT' }));
     return n;
   }
 

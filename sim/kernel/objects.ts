@@ -85,8 +85,6 @@ export interface ResolvedRoute {
   src: string;
   local: boolean;
   nexthop: string;
-  /** `dev|nexthop`, the key of the next hop's neighbour entry. */
-  neighKey: string;
 }
 
 export class SimLink {
@@ -135,10 +133,40 @@ export class SimLink {
   }
 }
 
+/** A namespace's neighbour table: entries per device, by address (as Linux keys them). */
+export class NeighTable {
+  private readonly byDev = new Map<string, Map<string, Neigh>>();
+
+  get(dev: string, ip: string): Neigh | undefined {
+    return this.byDev.get(dev)?.get(ip);
+  }
+
+  set(entry: Neigh): void {
+    let entries = this.byDev.get(entry.dev);
+    if (!entries) this.byDev.set(entry.dev, (entries = new Map()));
+    entries.set(entry.ip, entry);
+  }
+
+  delete(dev: string, ip: string): void {
+    this.byDev.get(dev)?.delete(ip);
+  }
+
+  /** A device going away takes its entries with it. */
+  deleteDevice(dev: string): void {
+    this.byDev.delete(dev);
+  }
+
+  *values(): IterableIterator<Neigh> {
+    for (const entries of this.byDev.values()) yield* entries.values();
+  }
+}
+
 export class SimNetns {
   readonly links = new Map<string, SimLink>();
   readonly routes: Route[] = [];
-  readonly neigh = new Map<string, Neigh>();
+  readonly neigh = new NeighTable();
+  /** Set when `ip netns del` removed it (hosts are never removed). */
+  deleted = false;
   readonly files = new Map<string, string>();
 
   /** Where the namespace sits in Docker's layout: the host's own, an overlay (holds vxlan0), or a sandbox. */

@@ -5,7 +5,7 @@ import { allocate, claim, prefixLengthOf, release } from './ipam';
 import { advance, endpointMachine, initialState } from './machines';
 import { addNamespace, delNamespace, joinBridge, joinOverlay, lbSandboxName, leaveBridge, leaveOverlay } from './plumbing';
 import { daemonError, DockerError, Tx } from './tx';
-import { Endpoint, endpointsOf, GWBRIDGE, Network } from './world';
+import { Endpoint, endpointsOf, GWBRIDGE, instanceOf, Network } from './world';
 import { hexId, swarmId } from './ids';
 
 export interface EndpointRequest {
@@ -57,7 +57,7 @@ function localContainerEndpoints(net: Draft<Network>, host: string): Draft<Endpo
  */
 export function joinEndpoint(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute = false): void {
   if (net.driver === 'overlay') {
-    if (!net.ingress && !net.instances[ep.host]) {
+    if (!net.ingress && !instanceOf(net, ep.host)) {
       const lbName = lbSandboxName(net.id);
       addNamespace(tx, ep.host, lbName);
       const lb = createEndpoint(tx, net, { kind: 'lb', host: ep.host, sandbox: lbName, ifname: 'eth0', name: `${net.name}-endpoint` });

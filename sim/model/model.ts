@@ -34,7 +34,11 @@ export class Model {
     let ops: PlanOp[] = [];
     this.world = produce(this.world, (draft) => {
       const tx = new Tx(draft);
-      recipe(tx);
+      try {
+        recipe(tx);
+      } finally {
+        tx.commit();
+      }
       ops = tx.ops;
     });
     this.snapshots.push(this.world);

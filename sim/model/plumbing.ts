@@ -7,7 +7,7 @@ import { Draft } from 'immer';
 import { PlanOp } from '../plan/ops';
 import { advance, endpointMachine, networkOnHostMachine } from './machines';
 import { Tx } from './tx';
-import { Endpoint, endpointsOf, Network, OVERLAY_MTU } from './world';
+import { deleteInstance, Endpoint, endpointsOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, setInstance } from './world';
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 
@@ -50,7 +50,7 @@ function joinedRemoteEndpoints(tx: Tx, net: Draft<Network>, host: string): Endpo
 /** Builds the overlay sandbox on a host at its first local join (libnetwork joinSandbox). */
 function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
   const netns = overlayNetnsName(net.id);
-  net.instances[host] = { netns, state: advance(networkOnHostMachine, 'absent', 'FIRST_JOIN'), nextVeth: 0, joined: 0, createdNs: String(tx.now()) };
+  setInstance(net, host, { netns, state: advance(networkOnHostMachine, 'absent', 'FIRST_JOIN'), nextVeth: 0, joined: 0, createdNs: String(tx.now()) });
   addNamespace(tx, host, netns);
   const vx = `vx-${net.vni.toString(16).padStart(6, '0')}-${net.id.slice(0, 5)}`;
   const dataPort = tx.w.swarm?.dataPathPort ?? 4789;
@@ -66,21 +66,22 @@ function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
     { op: 'link.set', host, netns, name: 'vxlan0', master: 'br0', up: true },
   );
   // initSandboxPeerDB: replay the peers gossiped before this host had the sandbox.
-  for (const ep of joinedRemoteEndpoints(tx, net, host)) tx.emit(...peerOps('add', host, netns, ep, tx.host(ep.host).underlay));
+  for (const ep of joinedRemoteEndpoints(tx, net, host)) tx.emit(...peerOps('add', host, netns, ep, tx.underlayOf(ep.host)));
 }
 
 function teardown(tx: Tx, net: Draft<Network>, host: string): void {
-  const inst = net.instances[host];
+  const inst = instanceOf(net, host)!;
   advance(networkOnHostMachine, inst.state, 'LAST_LEAVE');
   delNamespace(tx, host, inst.netns);
-  delete net.instances[host];
+  deleteInstance(net, host);
 }
 
 /** Tells every other host where the network lives about an endpoint (NetworkDB overlay_peer_table). */
 function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | 'del'): void {
-  const vtep = tx.host(ep.host).underlay;
+  const vtep = tx.underlayOf(ep.host);
   const netns = overlayNetnsName(net.id);
-  for (const host of Object.keys(net.instances)) {
+  // Other hosts' instances do not change in a step run on ep.host: read them without drafts.
+  for (const host of instanceHosts(tx.before.swarm?.networks[net.id] ?? net)) {
     if (host !== ep.host) tx.emit(...peerOps(op, host, netns, ep, vtep));
   }
 }
@@ -98,8 +99,8 @@ function plugContainerEnd(tx: Tx, ep: Draft<Endpoint>, ctrVeth: string, mtu?: nu
 }
 
 export function joinOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>): void {
-  if (!net.instances[ep.host]) instantiate(tx, net, ep.host);
-  const inst = net.instances[ep.host];
+  if (!instanceOf(net, ep.host)) instantiate(tx, net, ep.host);
+  const inst = instanceOf(net, ep.host)!;
   const hostVeth = tx.vethName(), ctrVeth = tx.vethName();
   ep.peerIfname = `veth${inst.nextVeth++}`;
   const host = ep.host;
@@ -120,7 +121,7 @@ export function leaveOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, s
   if (!sandboxGoing) tx.emit({ op: 'link.del', host: ep.host, netns: ep.sandbox, name: ep.ifname });
   publish(tx, net, ep, 'del');
   ep.state = advance(endpointMachine, ep.state, 'LEAVE');
-  const inst = net.instances[ep.host];
+  const inst = instanceOf(net, ep.host)!;
   inst.joined--;
   if (inst.joined === 0) teardown(tx, net, ep.host);
 }

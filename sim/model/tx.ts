@@ -1,7 +1,7 @@
 /** One scenario step's change to the world: the immer draft, the plan ops it emits, and Docker's errors. */
 import { Draft, isDraft, original } from 'immer';
 import { PlanOp } from '../plan/ops';
-import { Container, Host, hostOf, Network, World } from './world';
+import { Container, Host, hostOf, instanceOf, Network, World } from './world';
 import { hexId, Rng } from './ids';
 
 /** A refusal as the Docker CLI prints it: stderr text and exit code. */
@@ -22,13 +22,29 @@ export class Tx {
     for (const op of ops) this.ops.push(op);
   }
 
+  private beforeWorld?: World;
+
   /** The world as it was when this step began: for lookups that need no draft (drafts cost a copy per read). */
   get before(): World {
-    return (isDraft(this.w) ? original(this.w) : this.w) as World;
+    return (this.beforeWorld ??= (isDraft(this.w) ? original(this.w) : this.w) as World);
   }
 
+  /** A host's underlay address (fixed for the whole scenario), read without drafting the host. */
+  underlayOf(name: string): string {
+    const h = hostOf(this.before, name) ?? this.host(name);
+    return h.underlay;
+  }
+
+  private rngState?: Rng;
+
+  /** The seeded generator, kept outside the draft while the step runs (a draft write per number is slow). */
   get rng(): Rng {
-    return this.w;
+    return (this.rngState ??= { rng: this.w.rng });
+  }
+
+  /** Ends the step: the generator's state goes back into the world. */
+  commit(): void {
+    if (this.rngState && this.rngState.rng !== this.w.rng) this.w.rng = this.rngState.rng;
   }
 
   private readonly hostDrafts = new Map<string, Draft<Host>>();
@@ -63,7 +79,7 @@ export function allNetworks(w: World | Draft<World>, host: string): (Network | D
 export function visibleNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
   const h = hostOf(w, host);
   const swarm = w.swarm && (h.nodeState === 'manager' || h.nodeState === 'worker') ? Object.values(w.swarm.networks) : [];
-  const shown = h.nodeState === 'manager' ? swarm : swarm.filter((n) => n.ingress || n.instances[host]);
+  const shown = h.nodeState === 'manager' ? swarm : swarm.filter((n) => n.ingress || instanceOf(n, host));
   return [...Object.values(h.localNetworks), ...shown];
 }
 

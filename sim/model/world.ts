@@ -80,8 +80,8 @@ export interface Network {
   bridge?: string;
   /** By id, in buckets named by the id's first character (see endpointsOf). */
   endpoints: Record<string, Record<string, Endpoint>>;
-  /** Per host where the network is instantiated (overlay only). */
-  instances: Record<string, OverlayInstance>;
+  /** Per host where the network is instantiated (overlay only), in host buckets (see instanceOf). */
+  instances: Record<string, Record<string, OverlayInstance>>;
 }
 
 export interface Container {
@@ -167,6 +167,26 @@ export function endpointsOf<E>(net: { endpoints: Record<string, Record<string, E
 
 export function endpointOf<E>(net: { endpoints: Record<string, Record<string, E>> }, id: string): E | undefined {
   return net.endpoints[id[0]]?.[id];
+}
+
+/** The network's instance on a host (buckets keep immer's copies small when a thousand hosts join ingress). */
+export function instanceOf<I>(net: { instances: Record<string, Record<string, I>> }, host: string): I | undefined {
+  return net.instances[hostBucket(host)]?.[host];
+}
+
+/** Hosts where the network is instantiated (in bucket order). */
+export function instanceHosts(net: { instances: Record<string, Record<string, unknown>> }): string[] {
+  const hosts: string[] = [];
+  for (const bucket of Object.values(net.instances)) for (const h of Object.keys(bucket)) hosts.push(h);
+  return hosts;
+}
+
+export function setInstance(net: { instances: Record<string, Record<string, OverlayInstance>> }, host: string, inst: OverlayInstance): void {
+  (net.instances[hostBucket(host)] ??= {})[host] = inst;
+}
+
+export function deleteInstance(net: { instances: Record<string, Record<string, OverlayInstance>> }, host: string): void {
+  delete net.instances[hostBucket(host)]?.[host];
 }
 
 export function hostBucket(name: string): string {

@@ -2,7 +2,7 @@
  * The trace's topology, drawn from the model: every backend builds the same namespaces and
  * devices from the same plan, so the model can describe them for all of them.
  */
-import { endpointsOf, hostOf, World } from '../model/world';
+import { endpointsOf, hostOf, instanceOf, World } from '../model/world';
 import { overlayNetnsName } from '../model/plumbing';
 import { Topology } from './types';
 
@@ -18,7 +18,7 @@ export function topologyFromWorld(world: World): Topology {
     for (const n of locals) topo.links.push({ host: name, netns: name, device: n.bridge!, kind: 'bridge', addresses: [`${n.ipam.gateway}/${n.ipam.subnet.split('/')[1]}`] });
     const containers = new Map(Object.values(h.containers).filter((c) => c.state === 'running').map((c) => [c.sandbox, c.name]));
     for (const ns of h.namespaces) {
-      const overlay = networks.find((n) => n.instances[name] && overlayNetnsName(n.id) === ns);
+      const overlay = networks.find((n) => instanceOf(n, name) && overlayNetnsName(n.id) === ns);
       const kind = overlay ? 'overlay' : containers.has(ns) ? 'container' : ns === 'ingress_sbox' ? 'ingress' : 'lb';
       topo.namespaces.push({ host: name, name: ns, kind, ...(containers.has(ns) ? { container: containers.get(ns) } : {}), ...(overlay ? { network: overlay.name } : {}) });
       if (overlay) {
