@@ -5,7 +5,7 @@ import { allocate, claim, prefixLengthOf, release } from './ipam';
 import { advance, endpointMachine, initialState } from './machines';
 import { addNamespace, delNamespace, joinBridge, joinOverlay, lbSandboxName, leaveBridge, leaveOverlay } from './plumbing';
 import { daemonError, DockerError, Tx } from './tx';
-import { Endpoint, endpointsOf, GWBRIDGE, instanceOf, Network } from './world';
+import { Endpoint, endpointsOf, GWBRIDGE, hostOf, instanceOf, Network } from './world';
 import { hexId, swarmId } from './ids';
 
 export interface EndpointRequest {
@@ -92,5 +92,8 @@ export function removeEndpoint(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>,
 }
 
 export function gwbridgeOf(tx: Tx, host: string): Draft<Network> | undefined {
-  return Object.values(tx.host(host).localNetworks).find((n) => n.name === GWBRIDGE);
+  // Found in the step's base world without drafting every local network; made in this step otherwise.
+  const before = Object.values(hostOf(tx.before, host)?.localNetworks ?? {}).find((n) => n.name === GWBRIDGE);
+  const locals = tx.host(host).localNetworks;
+  return before ? locals[before.id] : Object.values(locals).find((n) => n.name === GWBRIDGE);
 }

@@ -4,7 +4,6 @@
  * Functions here change the draft and emit the ops that make the kernel match it.
  */
 import { Draft } from 'immer';
-import { PlanOp } from '../plan/ops';
 import { advance, endpointMachine, networkOnHostMachine } from './machines';
 import { Tx } from './tx';
 import { deleteInstance, Endpoint, endpointsOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, setInstance } from './world';
@@ -31,11 +30,12 @@ export function delNamespace(tx: Tx, host: string, netns: string): void {
   tx.emit({ op: 'netns.del', host, netns });
 }
 
-function peerOps(op: 'add' | 'del', host: string, netns: string, ep: Endpoint, vtep: string): PlanOp[] {
-  return [
-    { op: `neigh.${op}`, host, netns, dev: 'vxlan0', ip: ep.ip, mac: ep.mac } as PlanOp,
-    { op: `fdb.${op}`, host, netns, dev: 'vxlan0', mac: ep.mac, dst: vtep } as PlanOp,
-  ];
+/** A peer's static neighbour and FDB entries on vxlan0 (libnetwork peerAdd/peerDelete). */
+function emitPeer(tx: Tx, op: 'add' | 'del', host: string, netns: string, ep: Endpoint, vtep: string): void {
+  tx.emit(
+    { op: op === 'add' ? 'neigh.add' : 'neigh.del', host, netns, dev: 'vxlan0', ip: ep.ip, mac: ep.mac },
+    { op: op === 'add' ? 'fdb.add' : 'fdb.del', host, netns, dev: 'vxlan0', mac: ep.mac, dst: vtep },
+  );
 }
 
 /**
@@ -66,7 +66,7 @@ function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
     { op: 'link.set', host, netns, name: 'vxlan0', master: 'br0', up: true },
   );
   // initSandboxPeerDB: replay the peers gossiped before this host had the sandbox.
-  for (const ep of joinedRemoteEndpoints(tx, net, host)) tx.emit(...peerOps('add', host, netns, ep, tx.underlayOf(ep.host)));
+  for (const ep of joinedRemoteEndpoints(tx, net, host)) emitPeer(tx, 'add', host, netns, ep, tx.underlayOf(ep.host));
 }
 
 function teardown(tx: Tx, net: Draft<Network>, host: string): void {
@@ -82,7 +82,7 @@ function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | '
   const netns = overlayNetnsName(net.id);
   // Other hosts' instances do not change in a step run on ep.host: read them without drafts.
   for (const host of instanceHosts(tx.before.swarm?.networks[net.id] ?? net)) {
-    if (host !== ep.host) tx.emit(...peerOps(op, host, netns, ep, vtep));
+    if (host !== ep.host) emitPeer(tx, op, host, netns, ep, vtep);
   }
 }
 
