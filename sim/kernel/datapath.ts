@@ -14,6 +14,7 @@ import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, write
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../wire/arp';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, ipv4HeaderLength, Ipv4Repr, parseIpv4, writeIpv4Header } from '../wire/ipv4';
 import { emitIcmp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp } from '../wire/icmp';
+import { internetChecksum } from '../wire/checksum';
 import { parseUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
 import { parseVxlan, VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../wire/vxlan';
 import { maskOf } from '../model/ipam';
@@ -87,8 +88,16 @@ export class Datapath {
   }
 
   record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string): void {
-    this.capture(link, skb.frame);
-    if (skb.flow) this.keep(skb.flow, this.linkSite(link, step, skb.dir, event), skb.frame, note);
+    if (this.pcaps) this.capture(link, skb.frame);
+    const flow = skb.flow;
+    if (!flow) return;
+    if (this.keeps(flow)) this.keep(flow, this.linkSite(link, step, skb.dir, event), skb.frame, note);
+    else this.countOnly(flow);
+  }
+
+  private countOnly(flow: Flow): void {
+    this.hopCount++;
+    flow.hopsNotKept = (flow.hopsNotKept ?? 0) + 1;
   }
 
   private keeps(flow: Flow): boolean {
@@ -97,9 +106,9 @@ export class Datapath {
 
   /** Every hop is counted; a flow keeps the first MAX_HOPS_PER_FLOW whole. */
   private keep(flow: Flow, site: HopSite, frame: Buffer, note?: string, reason?: string): void {
+    if (!this.keeps(flow)) return this.countOnly(flow);
     this.hopCount++;
-    if (this.keeps(flow)) flow.hops.push(new SimHop(site, this.clock.now, frame, note, reason));
-    else flow.hopsNotKept = (flow.hopsNotKept ?? 0) + 1;
+    flow.hops.push(new SimHop(site, this.clock.now, frame, note, reason));
   }
 
   private capture(link: SimLink, frame: Buffer): void {
@@ -193,7 +202,12 @@ export class Datapath {
    * Sends an IPv4 datagram from a namespace: route, fragment to the device MTU, resolve
    * the next hop, transmit. Returns an error text for the sender (as the socket would).
    */
-  ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir']): string | undefined {
+  ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir'], rewrite?: (b: Buffer, at: number, length: number) => void): string | undefined {
+    if (rewrite && !this.fitsOneFrame(ns, ip.dst, payload.length)) {
+      payload = Buffer.from(payload);
+      rewrite(payload, 0, payload.length);
+      rewrite = undefined;
+    }
     const r = this.route(ns, ip.dst);
     if (!r) return 'Network is unreachable';
     const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
@@ -207,7 +221,10 @@ export class Datapath {
     }
     const mtu = r.dev.mtu;
     if (20 + payload.length <= mtu) {
-      this.ipOutput(ns, r, repr, payload.length, (b, at) => b.set(payload, at), { flow, dir });
+      this.ipOutput(ns, r, repr, payload.length, (b, at) => {
+        b.set(payload, at);
+        rewrite?.(b, at, payload.length);
+      }, { flow, dir });
       return undefined;
     }
     if (repr.dontFragment) return `message too long, mtu=${mtu}`;
@@ -218,6 +235,12 @@ export class Datapath {
       this.neighOutput(ns, r, { frame: frag, flow, dir });
     }
     return undefined;
+  }
+
+  /** Whether a datagram goes out as one frame (not local, not fragmented): then it is built in place. */
+  private fitsOneFrame(ns: SimNetns, dst: string, payloadLength: number): boolean {
+    const r = this.route(ns, dst);
+    return !!r && !r.local && 20 + payloadLength <= r.dev.mtu;
   }
 
   /** Resolves the next hop's MAC (ARP) and transmits; `skb.frame` holds the IP datagram here. */
@@ -326,7 +349,7 @@ export class Datapath {
   private bridgeForward(br: SimLink, inPort: SimLink | undefined, skb: Skb): void {
     const f = skb.frame;
     const src = macToString(f, 6), dst = macToString(f, 0);
-    if (inPort && !br.fdb.get(src)?.local) br.fdb.set(src, { port: inPort, local: false, updatedNs: this.clock.now });
+    if (inPort) this.learn(br, src, inPort);
     const out = (port: SimLink, flood: boolean) => {
       if (port === inPort || !port.up) return;
       // Flooded copies stay traced only where they will be taken: vxlan0, or the port whose container accepts them.
@@ -344,8 +367,19 @@ export class Datapath {
       return;
     }
     const e = br.fdb.get(dst);
-    if (e && !e.local) out(e.port, false);
-    else if (!e) for (const p of br.ports) out(p, true);
+    if (e && !e.local) {
+      if (e.port !== inPort && e.port.up) this.clock.schedule(this.delays.bridge, () => this.portXmit(e.port, skb, false));
+    } else if (!e) {
+      for (const p of br.ports) out(p, true);
+    }
+  }
+
+  /** The bridge learns (or refreshes) where a source MAC lives; its own ports' addresses stay put. */
+  private learn(br: SimLink, mac: string, port: SimLink): void {
+    const e = br.fdb.get(mac);
+    if (e?.local) return;
+    if (e?.port === port) e.updatedNs = this.clock.now;
+    else br.fdb.set(mac, { port, local: false, updatedNs: this.clock.now });
   }
 
   private portXmit(port: SimLink, skb: Skb, flood: boolean): void {
@@ -500,10 +534,9 @@ export class Datapath {
       if (!icmp.ok || icmp.repr.kind !== 'echo') return;
       const e = icmp.repr;
       if (e.type === ICMP_ECHO_REQUEST) {
-        const reply = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REPLY, code: 0, ident: e.ident, seq: e.seq, data: e.data });
         this.clock.schedule(this.delays.stack, () => {
           // The kernel's ICMP socket does not set DF on echo replies.
-          this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, reply, skb.flow, 'reply');
+          this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, payload, skb.flow, 'reply', echoReplyInPlace);
         });
       } else {
         this.echoSockets.get(ns)?.get(e.ident)?.onReply(e.seq, h.ttl, payload.length, h.src);
@@ -577,6 +610,14 @@ const EVENT_INDEX = Object.fromEntries(EVENTS.map((e, i) => [e, i])) as Record<H
 
 function eventIndex(e: HopEvent): number {
   return EVENT_INDEX[e];
+}
+
+/** Turns a copy of an ICMP echo request into its reply: type 0, checksum over the message anew. */
+function echoReplyInPlace(b: Buffer, at: number, length: number): void {
+  b[at] = ICMP_ECHO_REPLY;
+  b[at + 1] = 0;
+  b.writeUInt16BE(0, at + 2);
+  b.writeUInt16BE(internetChecksum(b, at, at + length), at + 2);
 }
 
 /** UDP to port 53 is a query, from port 53 an answer (step 0, on lo). */
