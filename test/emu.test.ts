@@ -169,6 +169,16 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
     expect(ourNamespaces()).toEqual([]);
   });
 
+  test('steps that only create wait for no command: a run without one still leaves the whole topology (--keep)', () => {
+    const file = scenario(dir, 'setup-only', SETUP);
+    expect(cnmlab(['run', file, '--mode', 'emu', '--keep']).status).toBe(0);
+    const addresses = ourNamespaces().flatMap((ns) => execFileSync('ip', ['-n', ns, '-o', '-4', 'addr'], { encoding: 'utf8' }).split('\n')
+      .filter((l) => /^\d+: eth0 /.test(l)).flatMap((l) => l.match(/10\.0\.1\.\d+\/24/g) ?? []));
+    // Both containers and both lb endpoints on test-net.
+    expect(addresses.sort()).toEqual(['10.0.1.2/24', '10.0.1.3/24', '10.0.1.4/24', '10.0.1.5/24']);
+    expect(cnmlab(['clean']).status).toBe(0);
+  });
+
   test('a run that fails midway (an expectation fails) still cleans up', () => {
     const file = scenario(dir, 'fails', `${SETUP}  - ubuntu0: ping -c 1 ubuntu1\n    expect: { exit: 3 }\n`);
     expect(cnmlab(['run', file, '--mode', 'emu']).status).toBe(1);

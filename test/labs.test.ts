@@ -8,6 +8,10 @@ import { traceProblem } from '../sim/trace/validate';
 import { cnmlab, badChecksums } from './helpers/tshark';
 import { describeWith, REPO } from './helpers/env';
 import { classifyPath } from '../sim/trace/path';
+import { parseScenario } from '../sim/scenario/load';
+import { runScenario } from '../sim/runner/runner';
+import { SimBackend } from '../sim/kernel/backend';
+import { MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 
 const labs = fs.readdirSync(path.join(REPO, 'scenarios')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
 
@@ -16,6 +20,23 @@ describe('labs in sim', () => {
     const { result } = await runLab(name);
     const failed = result.steps.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `step ${s.index + 1} ${c.what}: expected ${c.expected}, got ${c.got}`));
     expect(failed).toEqual([]);
+    expect(traceProblem(result.trace)).toBeUndefined();
+  });
+
+  test('a long flood: the flow keeps its first 10,000 hops whole, counts the rest, and still validates', async () => {
+    const text = fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8');
+    const s = parseScenario('flood.yaml', text);
+    const last = s.steps.findIndex((st) => st.command.startsWith('ping'));
+    s.steps = [...s.steps.slice(0, last), { ...s.steps[last], command: 'ping -f -q -n -c 600 10.0.1.4', expect: undefined }];
+    const backend = new SimBackend(1);
+    const { result } = await runScenario(s, backend);
+    const flow = result.trace.flows[result.trace.flows.length - 1];
+    // 600 echoes of 18 hops each (9 each way, the underlay segment included), and the first one's ARP.
+    const arpHops = flow.hops.filter((h) => h.layers.some((l) => l.proto === 'arp')).length;
+    expect(arpHops).toBeGreaterThan(0);
+    expect(flow.hops.length).toBe(MAX_HOPS_PER_FLOW);
+    expect(flow.hopsNotKept).toBe(600 * 18 + arpHops - MAX_HOPS_PER_FLOW);
+    expect(result.steps[result.steps.length - 1].stdout).toContain('600 packets transmitted, 600 received');
     expect(traceProblem(result.trace)).toBeUndefined();
   });
 
