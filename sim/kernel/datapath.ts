@@ -21,13 +21,18 @@ import { maskOf } from '../model/ipam';
 import { PcapWriter } from '../pcap/writer';
 import { EPOCH_NS } from '../model/world';
 
-/** A frame in flight and what it belongs to (like an skb and its mark). */
-export interface Skb {
-  frame: Buffer;
-  flow?: Flow;
-  dir: 'request' | 'reply';
-  /** What a hop should say about this frame (step 4's "FDB mac -> vtep"). */
-  note?: string;
+/**
+ * A frame in flight and what it belongs to (like an skb and its mark). A class, so every
+ * skb has one shape and the hot paths stay monomorphic.
+ */
+export class Skb {
+  constructor(
+    readonly frame: Buffer,
+    readonly flow: Flow | undefined,
+    readonly dir: 'request' | 'reply',
+    /** What a hop should say about this frame (step 4's "FDB mac -> vtep"). */
+    readonly note?: string,
+  ) {}
 }
 
 /** Default delays; a ping over the overlay takes a few tenths of a millisecond. */
@@ -213,7 +218,7 @@ export class Datapath {
     const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
     if (r.local) {
       const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
-      const skb: Skb = { frame, flow, dir };
+      const skb = new Skb(frame, flow, dir);
       const dns = dnsDirection(frame);
       this.record(skb, dns ? 0 : undefined, r.dev, dns ?? 'send');
       this.clock.schedule(this.delays.stack, () => this.ipInput(ns, r.dev, skb));
@@ -232,7 +237,7 @@ export class Datapath {
     for (let off = 0; off < payload.length; off += chunk) {
       const part = payload.subarray(off, Math.min(off + chunk, payload.length));
       const frag = emitIpv4({ ...repr, fragmentOffset: off, moreFragments: off + chunk < payload.length }, part);
-      this.neighOutput(ns, r, { frame: frag, flow, dir });
+      this.neighOutput(ns, r, new Skb(frag, flow, dir));
     }
     return undefined;
   }
@@ -277,7 +282,7 @@ export class Datapath {
     const src = dev.addrs[0]?.ip ?? '0.0.0.0';
     const arp = emitArp({ opcode: ARP_REQUEST, senderMac: dev.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: target });
     const frame = emitEthernet({ src: dev.mac, dst: BROADCAST_MAC, ethertype: ETHERTYPE_ARP }, arp);
-    this.devXmit(dev, { frame, flow: p.tries === 1 ? cause.flow : undefined, dir: cause.dir });
+    this.devXmit(dev, new Skb(frame, p.tries === 1 ? cause.flow : undefined, cause.dir));
     this.clock.schedule(NEIGH_RETRY_NS, () => this.arpSolicit(ns, dev, target, cause));
   }
 
@@ -293,7 +298,7 @@ export class Datapath {
 
   private l2Send(dev: SimLink, dstMac: string, ethertype: number, skb: Skb): void {
     const frame = emitEthernet({ src: dev.mac, dst: dstMac, ethertype }, skb.frame);
-    this.devXmit(dev, { frame, flow: skb.flow, dir: skb.dir, note: skb.note });
+    this.devXmit(dev, new Skb(frame, skb.flow, skb.dir, skb.note));
   }
 
   // ── devices ────────────────────────────────────────────────────────────────
@@ -354,12 +359,12 @@ export class Datapath {
       if (port === inPort || !port.up) return;
       // Flooded copies stay traced only where they will be taken: vxlan0, or the port whose container accepts them.
       const traced = !flood || port.type === 'vxlan' || (port.peer !== undefined && accepts(port.peer, f));
-      const copy: Skb = { frame: f, flow: traced ? skb.flow : undefined, dir: skb.dir };
+      const copy = new Skb(f, traced ? skb.flow : undefined, skb.dir);
       this.clock.schedule(this.delays.bridge, () => this.portXmit(port, copy, flood));
     };
     if (dst === BROADCAST_MAC) {
       for (const p of br.ports) out(p, true);
-      if (inPort) this.clock.schedule(this.delays.bridge, () => this.l3Input(br, { frame: f, dir: skb.dir }));
+      if (inPort) this.clock.schedule(this.delays.bridge, () => this.l3Input(br, new Skb(f, undefined, skb.dir)));
       return;
     }
     if (dst === br.mac && inPort) {
@@ -403,7 +408,7 @@ export class Datapath {
       if (!n?.mac) return this.drop(skb, 3, vx, `no neighbour entry for ${arp.repr.targetIp} (l3miss)`);
       const reply = emitEthernet({ src: n.mac, dst: arp.repr.senderMac, ethertype: ETHERTYPE_ARP },
         emitArp({ opcode: ARP_REPLY, senderMac: n.mac, senderIp: arp.repr.targetIp, targetMac: arp.repr.senderMac, targetIp: arp.repr.senderIp }));
-      const r: Skb = { frame: reply, flow: skb.flow, dir: skb.dir };
+      const r = new Skb(reply, skb.flow, skb.dir);
       this.clock.schedule(this.delays.vxlan, () => {
         this.record(r, 3, vx, 'arp-proxy-reply', `vxlan0 proxy: ${arp.repr.targetIp} is at ${n.mac} (static neighbour)`);
         this.bridgeForward(vx.master!, vx, r);
@@ -444,7 +449,7 @@ export class Datapath {
     const b = Buffer.allocUnsafe(l2 + ipv4HeaderLength(ip) + payloadLength);
     if (resolved) writeEthernetHeader({ src: r.dev.mac, dst: n.mac!, ethertype: ETHERTYPE_IPV4 }, b, 0);
     writePayload(b, l2 + writeIpv4Header(ip, b, l2, payloadLength));
-    const skb: Skb = { frame: b, flow: meta.flow, dir: meta.dir, note: meta.note };
+    const skb = new Skb(b, meta.flow, meta.dir, meta.note);
     if (resolved) this.devXmit(r.dev, skb);
     else this.neighOutput(ns, r, skb);
   }
@@ -485,7 +490,7 @@ export class Datapath {
       ns.neigh.set({ ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
       const reply = emitEthernet({ src: dev.mac, dst: a.senderMac, ethertype: ETHERTYPE_ARP },
         emitArp({ opcode: ARP_REPLY, senderMac: dev.mac, senderIp: a.targetIp, targetMac: a.senderMac, targetIp: a.senderIp }));
-      this.devXmit(dev, { frame: reply, flow: skb.flow, dir: skb.dir });
+      this.devXmit(dev, new Skb(reply, skb.flow, skb.dir));
     } else if (a.opcode === ARP_REPLY) {
       ns.neigh.set({ ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
       const pkey = `${ns.host.name}|${ns.name}|${dev.name}|${a.senderIp}`;
@@ -550,7 +555,7 @@ export class Datapath {
         const vh = parseVxlan(u.payload);
         if (!vx.up || !vh.ok || vh.repr.vni !== vx.vxlan!.vni) continue;
         this.record(skb, 6, dev, 'udp-deliver', this.udpDeliverNote(vx));
-        const inner: Skb = { frame: u.payload.subarray(VXLAN_HEADER_LEN), flow: skb.flow, dir: skb.dir };
+        const inner = new Skb(u.payload.subarray(VXLAN_HEADER_LEN), skb.flow, skb.dir);
         this.clock.schedule(this.delays.vxlan, () => this.vxlanRecv(vx, inner, h.src));
         return;
       }
