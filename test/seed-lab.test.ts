@@ -7,6 +7,7 @@ import { expectGolden, runLab } from './helpers/run';
 import { traceProblem } from '../sim/trace/validate';
 import { classifyPath, firstRequestHops } from '../sim/trace/path';
 import { Hop } from '../sim/trace/types';
+import { hostOf } from '../sim/model/world';
 
 describe('seed lab (overlay-standalone) in sim', () => {
   let lab: Awaited<ReturnType<typeof runLab>>;
@@ -59,6 +60,21 @@ describe('seed lab (overlay-standalone) in sim', () => {
     expect(step4.layers[4]).toMatchObject({ 'eth.src': '02:42:0a:00:01:02', 'eth.dst': '02:42:0a:00:01:04' });
     expect(step4.layers[5]).toMatchObject({ 'ip.src': '10.0.1.2', 'ip.dst': '10.0.1.4' });
     expect(step4.note).toBe('FDB 02:42:0a:00:01:04 -> 198.51.100.11');
+  });
+
+  test("br0 forgets a MAC it has not seen for its ageing time (300 s) and floods until it learns it again", async () => {
+    const { backend, model } = await runLab('overlay-standalone');
+    const c = Object.values(hostOf(model.world, 'r0').containers).find((x) => x.name === 'ubuntu0')!;
+    const ping = () => {
+      backend.execSync('r0', c.sandbox, ['ping', '-c', '1', '-n', '10.0.1.4'], { world: model.world, container: c.id, namesVisible: false });
+      const flow = backend.datapath.flows[backend.datapath.flows.length - 1];
+      return flow.hops.filter((h) => h.dir === 'request' && h.step === 3).map((h) => h.event);
+    };
+    expect(ping()).toEqual(['bridge-forward']);
+    const clock = backend.datapath.clock;
+    clock.runUntil(clock.now + 301e9);
+    expect(ping()).toEqual(['bridge-flood']);
+    expect(ping()).toEqual(['bridge-forward']);
   });
 
   test('the reply walks the same steps back, with the same UDP source port', () => {

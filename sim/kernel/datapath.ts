@@ -5,7 +5,7 @@
  * Every device a traced frame crosses adds a hop, numbered by the seed's eight steps.
  */
 import { SimKernel } from './kernel';
-import { ResolvedRoute, SimLink, SimNetns, topologyGeneration, VxlanFdbEntry } from './objects';
+import { BridgeFdbEntry, ResolvedRoute, SimLink, SimNetns, topologyGeneration, VxlanFdbEntry, VxlanState } from './objects';
 import { EventQueue } from './clock';
 import { HopSite, SimHop } from './hop';
 import { Flow, HopEvent, MAX_HOPS_PER_FLOW } from '../trace/types';
@@ -46,6 +46,8 @@ export interface EchoSocket {
 
 const NO_OPTIONS = Buffer.alloc(0);
 const NEIGH_RETRIES = 3;
+/** The bridge's default ageing_time (300 s; `ip -d link` shows it in centiseconds). */
+const BRIDGE_AGEING_NS = 300_000_000_000;
 const NEIGH_RETRY_NS = 1_000_000_000;
 const REASSEMBLY_TIMEOUT_NS = 30_000_000_000;
 
@@ -371,12 +373,32 @@ export class Datapath {
       this.clock.schedule(this.delays.bridge, () => this.l3Input(br, skb));
       return;
     }
-    const e = br.fdb.get(dst);
+    const e = this.bridgeLookup(br, dst);
     if (e && !e.local) {
       if (e.port !== inPort && e.port.up) this.clock.schedule(this.delays.bridge, () => this.portXmit(e.port, skb, false));
     } else if (!e) {
       for (const p of br.ports) out(p, true);
     }
+  }
+
+  /** A learned entry not refreshed for the bridge's ageing time is gone (Linux's br_fdb_cleanup). */
+  private bridgeLookup(br: SimLink, mac: string): BridgeFdbEntry | undefined {
+    const e = br.fdb.get(mac);
+    if (e && !e.local && this.clock.now - e.updatedNs > BRIDGE_AGEING_NS) {
+      br.fdb.delete(mac);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** The same for vxlan's learned remote entries, after the device's `ageing` seconds. */
+  private vxlanLookup(vx: VxlanState, mac: string): VxlanFdbEntry | undefined {
+    const e = vx.fdb.get(mac);
+    if (e?.updatedNs !== undefined && !e.permanent && this.clock.now - e.updatedNs > vx.ageing * 1e9) {
+      vx.fdb.delete(mac);
+      return undefined;
+    }
+    return e;
   }
 
   /** The bridge learns (or refreshes) where a source MAC lives; its own ports' addresses stay put. */
@@ -415,7 +437,7 @@ export class Datapath {
       });
       return;
     }
-    const e = v.fdb.get(dst) ?? v.fdb.get(ZERO_MAC);
+    const e = this.vxlanLookup(v, dst) ?? v.fdb.get(ZERO_MAC);
     if (!e) return this.drop(skb, 4, vx, `no fdb entry for ${dst} (l2miss)`);
     this.clock.schedule(this.delays.vxlan, () => this.encapsulate(vx, e, f, skb));
   }
@@ -577,8 +599,13 @@ export class Datapath {
   }
 
   private vxlanRecv(vx: SimLink, skb: Skb, vtep: string): void {
-    const src = macToString(skb.frame, 6);
-    if (vx.vxlan!.learning && !vx.vxlan!.fdb.get(src)?.permanent) vx.vxlan!.fdb.set(src, { dst: vtep, permanent: false });
+    const v = vx.vxlan!;
+    if (v.learning) {
+      const src = macToString(skb.frame, 6);
+      const e = v.fdb.get(src);
+      if (e && !e.permanent && e.dst === vtep) e.updatedNs = this.clock.now;
+      else if (!e?.permanent) v.fdb.set(src, { dst: vtep, permanent: false, updatedNs: this.clock.now });
+    }
     this.record(skb, 7, vx, 'decap');
     this.bridgeForward(vx.master!, vx, skb);
   }

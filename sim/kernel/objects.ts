@@ -69,6 +69,8 @@ export interface BridgeFdbEntry {
 export interface VxlanFdbEntry {
   dst: string;
   permanent: boolean;
+  /** Learned entries: when the device last saw the MAC (they age out after the device's ageing). */
+  updatedNs?: number;
 }
 
 export interface VxlanState extends VxlanAttrs {
