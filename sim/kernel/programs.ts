@@ -189,12 +189,30 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   let transmitted = 0;
   const payload = Buffer.alloc(o.size);
   for (let i = 0; i < o.size; i++) payload[i] = i >= 16 ? i & 0xff : 0;
-  // Each probe schedules the next, so the event queue stays short even for a flood.
+  // Each probe schedules the next, so the event queue stays short. A flood sends on each
+  // reply, or when its one re-armed timer finds `interval` gone since the last probe.
   let nextSeq = 1;
+  let lastSendNs = 0;
+  let floodTimerArmed = false;
+  const armFloodTimer = (delayNs: number): void => {
+    if (floodTimerArmed) return;
+    floodTimerArmed = true;
+    dp.clock.schedule(delayNs, () => {
+      floodTimerArmed = false;
+      if (nextSeq > o.count) return;
+      const due = lastSendNs + o.intervalNs;
+      if (dp.clock.now >= due) sendProbe(nextSeq);
+      else armFloodTimer(due - dp.clock.now);
+    });
+  };
   const sendProbe = (seq: number): void => {
     if (seq !== nextSeq) return;
     nextSeq++;
-    if (seq < o.count) dp.clock.schedule(o.flood ? o.intervalNs : start + seq * o.intervalNs - dp.clock.now, () => sendProbe(seq + 1));
+    lastSendNs = dp.clock.now;
+    if (seq < o.count) {
+      if (o.flood) armFloodTimer(o.intervalNs);
+      else dp.clock.schedule(start + seq * o.intervalNs - dp.clock.now, () => sendProbe(seq + 1));
+    }
     {
       transmitted++;
       payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
