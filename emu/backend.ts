@@ -126,10 +126,13 @@ export class EmuBackend implements Backend {
   private async applyNow(ops: PlanOp[], world: World): Promise<void> {
     const p = toPhases(ops, this.names);
     const dir = this.batchDir();
-    this.progress.expect(p.add.length);
+    // Progress counts namespaces configured, the creation of them all as one.
+    const tick = (n: number) => this.progress.tick(n);
+    this.progress.expect(p.hostBatches.length + p.otherBatches.length + (p.add.length ? 1 : 0));
     if (p.add.length) {
       this.record.addNamespaces(p.add);
       await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
+      tick(1);
     }
     if (p.hosts.length) {
       await batch('ip', this.names.underlay, p.hosts.flatMap((h) => [
@@ -138,8 +141,8 @@ export class EmuBackend implements Backend {
       ]));
       await batchEach('ip', p.hosts.map((h) => ({ netns: h.netns, lines: [['link', 'set', 'lo', 'up'], ['addr', 'add', safeValue(h.address), 'brd', '+', 'dev', 'eth0'], ['link', 'set', 'eth0', 'up']] })), dir);
     }
-    await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir);
-    await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir);
+    await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
+    await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
     // `bridge fdb del` of an entry the kernel never learned fails; the rest of the batch must still run.
     await batchEach('bridge', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
     for (const f of p.files) {
@@ -155,7 +158,7 @@ export class EmuBackend implements Backend {
       this.record.forgetNamespaces(p.del);
     }
     await this.dns.sync(world);
-    this.progress.tick(p.add.length);
+    this.progress.complete();
   }
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {

@@ -44,19 +44,29 @@ const PARALLEL_BATCHES = 8;
  * exactly one argv item (nothing is parsed by a shell). The batch files stay in `dir` for
  * inspection until the run's state is removed.
  */
-export async function batchEach(tool: 'ip' | 'bridge', batches: { netns: string; lines: string[][] }[], dir: string, opts: { force?: boolean } = {}): Promise<void> {
+export async function batchEach(tool: 'ip' | 'bridge', batches: { netns: string; lines: string[][] }[], dir: string, opts: { force?: boolean; onDone?: (namespaces: number) => void } = {}): Promise<void> {
   const todo = batches.filter((b) => b.lines.length > 0);
-  if (todo.length === 0) return;
-  if (todo.length === 1 && !opts.force) return batch(tool, todo[0].netns, todo[0].lines);
+  // A big setup goes in chunks, so a progress bar can move between them.
+  for (let i = 0; i < todo.length; i += CHUNK) {
+    const chunk = todo.slice(i, i + CHUNK);
+    await batchChunk(tool, chunk, dir, !!opts.force);
+    opts.onDone?.(chunk.length);
+  }
+}
+
+const CHUNK = 64;
+
+async function batchChunk(tool: 'ip' | 'bridge', todo: { netns: string; lines: string[][] }[], dir: string, force: boolean): Promise<void> {
+  if (todo.length === 1 && !force) return batch(tool, todo[0].netns, todo[0].lines);
   fs.mkdirSync(dir, { recursive: true });
   const items: string[] = [];
   for (const b of todo) {
     const file = path.join(dir, `${b.netns}.${tool}`);
     fs.writeFileSync(file, b.lines.map((l) => l.join(' ')).join('\n') + '\n');
-    items.push('-n', b.netns, ...(opts.force ? ['-force'] : []), '-batch', file);
+    items.push('-n', b.netns, ...(force ? ['-force'] : []), '-batch', file);
   }
   processCount.value += 1 + todo.length;
-  const perCommand = opts.force ? 5 : 4;
+  const perCommand = force ? 5 : 4;
   const r = await run('xargs', ['-0', '-P', String(PARALLEL_BATCHES), '-n', String(perCommand), tool], items.join('\0') + '\0');
-  if (r.exitCode !== 0 && !opts.force) throw new CommandFailed(`${tool} batches in ${dir}: ${(r.stderr || r.stdout).trim()}`);
+  if (r.exitCode !== 0 && !force) throw new CommandFailed(`${tool} batches in ${dir}: ${(r.stderr || r.stdout).trim()}`);
 }

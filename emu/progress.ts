@@ -23,6 +23,11 @@ export class Progress {
     this.bar?.update(this.value);
   }
 
+  /** Whatever was expected is done (namespaces with nothing to configure count too). */
+  complete(): void {
+    this.tick(this.total - this.value);
+  }
+
   done(): void {
     this.bar?.stop();
     this.bar = undefined;
