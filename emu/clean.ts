@@ -5,11 +5,13 @@ import { pidAlive, readStates, RunState } from './state';
 
 /** Stops recorded processes and deletes recorded namespaces and files. Tolerates what is already gone. */
 export async function teardown(state: RunState): Promise<string[]> {
+  const ours = namespaceInodes(state);
   for (const pid of state.pids) {
-    // Only processes that still run dnsmasq or tcpdump for this run: a recycled pid is left alone.
+    // Only processes that still run dnsmasq or tcpdump for this run (named by the prefix, or
+    // inside one of its namespaces, as a tcpdump writing to --pcap-dir is): a recycled pid is left alone.
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (/dnsmasq|tcpdump/.test(cmdline) && cmdline.includes(state.prefix)) process.kill(pid, 'SIGKILL');
+      if (/dnsmasq|tcpdump/.test(cmdline) && (cmdline.includes(state.prefix) || ours.has(fs.statSync(`/proc/${pid}/ns/net`).ino))) process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }
@@ -19,6 +21,19 @@ export async function teardown(state: RunState): Promise<string[]> {
   if (mine.length) await run('ip', ['-force', '-batch', '-'], mine.map((n) => `netns del ${n}`).join('\n') + '\n');
   for (const f of state.files) if (f.startsWith('/etc/netns/') && f.includes(state.prefix)) fs.rmSync(f, { recursive: true, force: true });
   return mine;
+}
+
+/** The network namespaces of a run, by inode (what /proc/PID/ns/net of a process inside points at). */
+function namespaceInodes(state: RunState): Set<number> {
+  const inodes = new Set<number>();
+  for (const n of state.namespaces) {
+    try {
+      if (n.startsWith(`${state.prefix}.`)) inodes.add(fs.statSync(`/run/netns/${n}`).ino);
+    } catch {
+      // already deleted
+    }
+  }
+  return inodes;
 }
 
 /** `cnmlab clean`: every run whose process is gone. Live runs (another terminal) are left alone. */

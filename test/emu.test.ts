@@ -139,7 +139,9 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
 
   test('after kill -9, cnmlab clean removes exactly what the run made', async () => {
     const file = scenario(dir, 'killed', `${SETUP}  - ubuntu0: ping -c 30 ubuntu1\n`);
-    const p = spawn(process.execPath, [CLI, 'run', file, '--mode', 'emu'], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] });
+    // Captures outside the run's state folder: clean must still find their tcpdumps.
+    const pcaps = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-killed-pcaps-'));
+    const p = spawn(process.execPath, [CLI, 'run', file, '--mode', 'emu', '--pcap-dir', pcaps], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise<void>((resolve) => p.stdout!.on('data', (d: Buffer) => (d.toString().includes('/var/run/netns') ? resolve() : undefined)));
     // Into the ping, so its captures are running when the run dies.
     await new Promise((r) => setTimeout(r, 1500));
@@ -156,9 +158,11 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
       expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain('cnmlab-test-bystander');
       expect(fs.readdirSync('/etc/netns').filter((d) => d.startsWith('cnm'))).toEqual([]);
       expect(execFileSync('sh', ['-c', 'pgrep -f "[d]nsmasq.*/run/cnmlab/cnm" || true'], { encoding: 'utf8' }).trim()).toBe('');
-      expect(execFileSync('sh', ['-c', 'pgrep -f "[t]cpdump.*/run/cnmlab/cnm" || true'], { encoding: 'utf8' }).trim()).toBe('');
+      expect(fs.readdirSync(pcaps).length).toBeGreaterThan(0);
+      expect(execFileSync('sh', ['-c', `pgrep -f "[t]cpdump.*${pcaps}" || true`], { encoding: 'utf8' }).trim()).toBe('');
     } finally {
       execFileSync('ip', ['netns', 'del', 'cnmlab-test-bystander']);
+      fs.rmSync(pcaps, { recursive: true, force: true });
     }
   });
 
