@@ -145,9 +145,10 @@ export class EmuBackend implements Backend {
     await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
     // `bridge fdb del` of an entry the kernel never learned fails; the rest of the batch must still run.
     await batchEach('bridge', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
+    // Recorded before they exist, so `cnmlab clean` finds them after a crash.
+    if (p.files.length) this.record.addFiles(p.files.map((f) => path.join('/etc/netns', f.netns)));
     for (const f of p.files) {
       const dir = path.join('/etc/netns', f.netns);
-      this.record.addFile(dir);
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, f.name), f.content);
     }

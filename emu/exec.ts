@@ -1,5 +1,6 @@
 /** Runs iproute2 and friends: argv only, never a shell; batches through `ip -batch`. */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { execa } from 'execa';
 
@@ -34,8 +35,11 @@ export async function batch(tool: 'ip' | 'bridge', netns: string | undefined, li
   await must(tool, [...(netns ? ['-n', netns] : []), '-batch', '-'], lines.map((l) => l.join(' ')).join('\n') + '\n');
 }
 
-/** Batch processes xargs keeps running at once: enough to hide each one's start-up on a small machine. */
-const PARALLEL_BATCHES = 8;
+/**
+ * Batch processes xargs keeps running at once. Each is mostly start-up (exec, libraries, the
+ * mount namespace `ip -n` makes); twice the cores keeps them busy without thrashing.
+ */
+const PARALLEL_BATCHES = Math.max(2, os.availableParallelism() * 2);
 
 /**
  * One batch in each of many namespaces, through a single xargs that starts

@@ -48,8 +48,9 @@ export class RunRecord {
     this.save();
   }
 
-  addFile(file: string): void {
-    if (!this.state.files.includes(file)) this.state.files.push(file);
+  addFiles(files: string[]): void {
+    const known = new Set(this.state.files);
+    this.state.files.push(...files.filter((f) => !known.has(f)));
     this.save();
   }
 

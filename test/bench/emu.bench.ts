@@ -79,14 +79,21 @@ export async function benchEmu(): Promise<BenchResult[]> {
   const batched = await timeSetup(2, false);
   await quiet();
   const baseline = await timeSetup(2, true);
-  await quiet();
-  const big = await timeSetup(50, false);
-  await quiet();
-  const base = await timeSetup(0, false);
+  // Runs on this shared machine vary by a few ms a container: three pairs, the median one.
+  const perContainer: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await quiet();
+    const big = await timeSetup(50, false);
+    await quiet();
+    const base = await timeSetup(0, false);
+    perContainer.push(((big.seconds - base.seconds) / 50) * 1000);
+  }
+  perContainer.sort((a, b) => a - b);
   return [
     { name: 'emu: seed lab setup (swarm init … both containers), batched', value: Number(batched.seconds.toFixed(3)), unit: 's', goal: `< one process per op (${baseline.seconds.toFixed(3)} s)` },
     { name: 'emu: seed lab setup, one ip process per operation (baseline)', value: Number(baseline.seconds.toFixed(3)), unit: 's' },
     { name: 'emu: seed lab processes, batched vs one per op', value: batched.processes, unit: `processes (vs ${baseline.processes} for ${baseline.ops} ops)` },
-    { name: 'emu: 50-container lab, per container', value: Number((((big.seconds - base.seconds) / 50) * 1000).toFixed(1)), unit: 'ms', goal: '<= 10' },
+    { name: 'emu: 50-container lab, per container (median of 3)', value: Number(perContainer[1].toFixed(1)), unit: 'ms', goal: '<= 10' },
+    { name: 'emu: the same, best and worst of 3', value: Number(perContainer[0].toFixed(1)), unit: `ms (worst ${perContainer[2].toFixed(1)} ms)` },
   ];
 }
