@@ -45,7 +45,7 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
   return ((a.base & m) >>> 0) === ((b.base & m) >>> 0);
 }
 
-const BUCKET_BITS = 6;
+const BUCKET_BITS = 4;
 
 function owner(ipam: Ipam, offset: number): string | undefined {
   return ipam.used[offset >>> BUCKET_BITS]?.[offset];

@@ -19,7 +19,7 @@ export interface Ipam {
   gateway: string;
   /** Serial allocation: the next host offset to try. */
   next: number;
-  /** Host offset → endpoint id, in buckets of 64 offsets (immer copies only the bucket it changes). */
+  /** Host offset → endpoint id, in buckets of 16 offsets (immer copies only the bucket it changes). */
   used: Record<number, Record<number, string>>;
 }
 
