@@ -33,7 +33,17 @@ export class Skb {
     /** What a hop should say about this frame (step 4's "FDB mac -> vtep"). */
     readonly note?: string,
   ) {}
+
+  /**
+   * Processing time spent ahead of the clock: devices Linux runs to completion in one
+   * softirq (bridge forwarding, vxlan encapsulation) add their delay here instead of
+   * scheduling an event; the next queue (veth backlog, the wire, a gro cell) waits it out.
+   */
+  lag = 0;
 }
+
+/** What a frame built anew carries over from the one that caused it. */
+type SkbMeta = { flow: Flow | undefined; dir: Skb['dir']; note?: string; lag?: number };
 
 /** Default delays; a ping over the overlay takes a few tenths of a millisecond. */
 export const DEFAULT_DELAYS = { veth: 2_000, bridge: 3_000, vxlan: 9_000, stack: 6_000, underlay: 45_000, dns: 25_000 };
@@ -95,11 +105,19 @@ export class Datapath {
   }
 
   record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string): void {
-    if (this.pcaps) this.capture(link, skb.frame);
+    const at = this.clock.now + skb.lag;
+    if (this.pcaps) this.capture(link, skb.frame, at);
     const flow = skb.flow;
     if (!flow) return;
-    if (this.keeps(flow)) this.keep(flow, this.linkSite(link, step, skb.dir, event), skb.frame, note);
+    if (this.keeps(flow)) this.keep(flow, this.linkSite(link, step, skb.dir, event), skb.frame, note, undefined, at);
     else this.countOnly(flow);
+  }
+
+  /** Queues a frame: `run` happens after `delayNs` and whatever processing time the frame has run ahead. */
+  private later(skb: Skb, delayNs: number, run: () => void): void {
+    const wait = delayNs + skb.lag;
+    skb.lag = 0;
+    this.clock.schedule(wait, run);
   }
 
   private countOnly(flow: Flow): void {
@@ -112,22 +130,22 @@ export class Datapath {
   }
 
   /** Every hop is counted; a flow keeps the first MAX_HOPS_PER_FLOW whole. */
-  private keep(flow: Flow, site: HopSite, frame: Buffer, note?: string, reason?: string): void {
+  private keep(flow: Flow, site: HopSite, frame: Buffer, note?: string, reason?: string, at = this.clock.now): void {
     if (!this.keeps(flow)) return this.countOnly(flow);
     this.hopCount++;
-    flow.hops.push(new SimHop(site, this.clock.now, frame, note, reason));
+    flow.hops.push(new SimHop(site, at, frame, note, reason));
   }
 
-  private capture(link: SimLink, frame: Buffer): void {
+  private capture(link: SimLink, frame: Buffer, at: number): void {
     if (!this.pcaps || link.type === 'bridge') return;
     const key = `${link.netns.host.name}-${link.netns.name}-${link.name}`;
     let w = this.pcaps.get(key);
     if (!w) this.pcaps.set(key, (w = new PcapWriter('nano')));
-    w.add(EPOCH_NS + BigInt(this.clock.now), frame);
+    w.add(EPOCH_NS + BigInt(at), frame);
   }
 
   drop(skb: Skb, step: number | undefined, link: SimLink, reason: string): void {
-    if (skb.flow) this.keep(skb.flow, this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), skb.frame, undefined, reason);
+    if (skb.flow) this.keep(skb.flow, this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), skb.frame, undefined, reason, this.clock.now + skb.lag);
   }
 
   newFlow(kind: Flow['kind'], from: string, to: string): Flow {
@@ -284,7 +302,9 @@ export class Datapath {
     const src = dev.addrs[0]?.ip ?? '0.0.0.0';
     const arp = emitArp({ opcode: ARP_REQUEST, senderMac: dev.mac, senderIp: src, targetMac: ZERO_MAC, targetIp: target });
     const frame = emitEthernet({ src: dev.mac, dst: BROADCAST_MAC, ethertype: ETHERTYPE_ARP }, arp);
-    this.devXmit(dev, new Skb(frame, p.tries === 1 ? cause.flow : undefined, cause.dir));
+    const request = new Skb(frame, p.tries === 1 ? cause.flow : undefined, cause.dir);
+    if (p.tries === 1) request.lag = cause.lag;
+    this.devXmit(dev, request);
     this.clock.schedule(NEIGH_RETRY_NS, () => this.arpSolicit(ns, dev, target, cause));
   }
 
@@ -300,7 +320,9 @@ export class Datapath {
 
   private l2Send(dev: SimLink, dstMac: string, ethertype: number, skb: Skb): void {
     const frame = emitEthernet({ src: dev.mac, dst: dstMac, ethertype }, skb.frame);
-    this.devXmit(dev, new Skb(frame, skb.flow, skb.dir, skb.note));
+    const out = new Skb(frame, skb.flow, skb.dir, skb.note);
+    out.lag = skb.lag;
+    this.devXmit(dev, out);
   }
 
   // ── devices ────────────────────────────────────────────────────────────────
@@ -316,7 +338,7 @@ export class Datapath {
       // An ARP reply heading back to the container that asked is still step 1's resolution.
       else if (role === 'overlay') this.record(skb, arp === ARP_REPLY ? 1 : 8, dev, 'bridge-forward');
       else this.record(skb, undefined, dev, 'send');
-      this.clock.schedule(this.delays.veth, () => this.devRecv(peer, skb));
+      this.later(skb, this.delays.veth, () => this.devRecv(peer, skb));
     } else if (dev.type === 'bridge') {
       this.bridgeForward(dev, undefined, skb);
     } else if (dev.type === 'vxlan') {
@@ -327,7 +349,7 @@ export class Datapath {
       this.record(skb, encap ? 4 : undefined, dev, encap ? 'encap' : arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send', encap ? skb.note : undefined);
       this.segmentXmit(dev, skb, encap);
     } else if (dev.type === 'loopback') {
-      this.clock.schedule(this.delays.stack, () => this.devRecv(dev, skb));
+      this.later(skb, this.delays.stack, () => this.devRecv(dev, skb));
     }
   }
 
@@ -362,20 +384,24 @@ export class Datapath {
       // Flooded copies stay traced only where they will be taken: vxlan0, or the port whose container accepts them.
       const traced = !flood || port.type === 'vxlan' || (port.peer !== undefined && accepts(port.peer, f));
       const copy = new Skb(f, traced ? skb.flow : undefined, skb.dir);
-      this.clock.schedule(this.delays.bridge, () => this.portXmit(port, copy, flood));
+      this.clock.schedule(this.delays.bridge + skb.lag, () => this.portXmit(port, copy, flood));
     };
     if (dst === BROADCAST_MAC) {
       for (const p of br.ports) out(p, true);
-      if (inPort) this.clock.schedule(this.delays.bridge, () => this.l3Input(br, new Skb(f, undefined, skb.dir)));
+      if (inPort) this.clock.schedule(this.delays.bridge + skb.lag, () => this.l3Input(br, new Skb(f, undefined, skb.dir)));
       return;
     }
     if (dst === br.mac && inPort) {
-      this.clock.schedule(this.delays.bridge, () => this.l3Input(br, skb));
+      this.later(skb, this.delays.bridge, () => this.l3Input(br, skb));
       return;
     }
     const e = this.bridgeLookup(br, dst);
     if (e && !e.local) {
-      if (e.port !== inPort && e.port.up) this.clock.schedule(this.delays.bridge, () => this.portXmit(e.port, skb, false));
+      // Forwarding runs to completion (br_forward → dev_queue_xmit): no event, just its time.
+      if (e.port !== inPort && e.port.up) {
+        skb.lag += this.delays.bridge;
+        this.portXmit(e.port, skb, false);
+      }
     } else if (!e) {
       for (const p of br.ports) out(p, true);
     }
@@ -431,7 +457,7 @@ export class Datapath {
       const reply = emitEthernet({ src: n.mac, dst: arp.repr.senderMac, ethertype: ETHERTYPE_ARP },
         emitArp({ opcode: ARP_REPLY, senderMac: n.mac, senderIp: arp.repr.targetIp, targetMac: arp.repr.senderMac, targetIp: arp.repr.senderIp }));
       const r = new Skb(reply, skb.flow, skb.dir);
-      this.clock.schedule(this.delays.vxlan, () => {
+      this.clock.schedule(this.delays.vxlan + skb.lag, () => {
         this.record(r, 3, vx, 'arp-proxy-reply', `vxlan0 proxy: ${arp.repr.targetIp} is at ${n.mac} (static neighbour)`);
         this.bridgeForward(vx.master!, vx, r);
       });
@@ -439,7 +465,9 @@ export class Datapath {
     }
     const e = this.vxlanLookup(v, dst) ?? v.fdb.get(ZERO_MAC);
     if (!e) return this.drop(skb, 4, vx, `no fdb entry for ${dst} (l2miss)`);
-    this.clock.schedule(this.delays.vxlan, () => this.encapsulate(vx, e, f, skb));
+    // vxlan_xmit encapsulates and hands the packet to the underlay in the same call.
+    skb.lag += this.delays.vxlan;
+    this.encapsulate(vx, e, f, skb);
   }
 
   /**
@@ -456,7 +484,7 @@ export class Datapath {
       writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
       writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
       b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-    }, { flow: skb.flow, dir: skb.dir, note: skb.flow && this.keeps(skb.flow) ? `FDB ${macToString(inner, 0)} -> ${e.dst}` : undefined });
+    }, { flow: skb.flow, dir: skb.dir, note: skb.flow && this.keeps(skb.flow) ? `FDB ${macToString(inner, 0)} -> ${e.dst}` : undefined, lag: skb.lag });
   }
 
   /**
@@ -464,7 +492,7 @@ export class Datapath {
    * built whole in one buffer (headers and payload written once); otherwise the datagram
    * waits for ARP.
    */
-  private ipOutput(ns: SimNetns, r: ResolvedRoute, ip: Ipv4Repr, payloadLength: number, writePayload: (b: Buffer, at: number) => void, meta: Omit<Skb, 'frame'>): void {
+  private ipOutput(ns: SimNetns, r: ResolvedRoute, ip: Ipv4Repr, payloadLength: number, writePayload: (b: Buffer, at: number) => void, meta: SkbMeta): void {
     const n = ns.neigh.get(r.dev.name, r.nexthop);
     const resolved = n?.mac !== undefined && n.state !== 'INCOMPLETE';
     const l2 = resolved ? ETHERNET_HEADER_LEN : 0;
@@ -472,15 +500,18 @@ export class Datapath {
     if (resolved) writeEthernetHeader({ src: r.dev.mac, dst: n.mac!, ethertype: ETHERTYPE_IPV4 }, b, 0);
     writePayload(b, l2 + writeIpv4Header(ip, b, l2, payloadLength));
     const skb = new Skb(b, meta.flow, meta.dir, meta.note);
+    skb.lag = meta.lag ?? 0;
     if (resolved) this.devXmit(r.dev, skb);
     else this.neighOutput(ns, r, skb);
   }
 
   private segmentXmit(dev: SimLink, skb: Skb, encap: boolean): void {
     const dst = macToString(skb.frame, 0);
+    const wait = this.delays.underlay + skb.lag;
+    skb.lag = 0;
     for (const other of this.kernel.underlay.values()) {
       if (other === dev || (dst !== BROADCAST_MAC && other.mac !== dst)) continue;
-      this.clock.schedule(this.delays.underlay, () => {
+      this.clock.schedule(wait, () => {
         if (encap) this.recordSegment(skb, dev, other);
         this.devRecv(other, skb);
       });
@@ -512,14 +543,20 @@ export class Datapath {
       ns.neigh.set({ ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
       const reply = emitEthernet({ src: dev.mac, dst: a.senderMac, ethertype: ETHERTYPE_ARP },
         emitArp({ opcode: ARP_REPLY, senderMac: dev.mac, senderIp: a.targetIp, targetMac: a.senderMac, targetIp: a.senderIp }));
-      this.devXmit(dev, new Skb(reply, skb.flow, skb.dir));
+      const out = new Skb(reply, skb.flow, skb.dir);
+      out.lag = skb.lag;
+      this.devXmit(dev, out);
     } else if (a.opcode === ARP_REPLY) {
       ns.neigh.set({ ip: a.senderIp, dev: dev.name, mac: a.senderMac, state: 'REACHABLE' });
       const pkey = `${ns.host.name}|${ns.name}|${dev.name}|${a.senderIp}`;
       const p2 = this.pending.get(pkey);
       if (p2) {
         this.pending.delete(pkey);
-        for (const s of p2.skbs) this.l2Send(dev, a.senderMac, ETHERTYPE_IPV4, s);
+        for (const s of p2.skbs) {
+          // They leave now, with the reply that freed them.
+          s.lag = skb.lag;
+          this.l2Send(dev, a.senderMac, ETHERTYPE_IPV4, s);
+        }
       }
     }
   }
@@ -561,7 +598,7 @@ export class Datapath {
       if (!icmp.ok || icmp.repr.kind !== 'echo') return;
       const e = icmp.repr;
       if (e.type === ICMP_ECHO_REQUEST) {
-        this.clock.schedule(this.delays.stack, () => {
+        this.later(skb, this.delays.stack, () => {
           // The kernel's ICMP socket does not set DF on echo replies.
           this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, payload, skb.flow, 'reply', echoReplyInPlace);
         });
@@ -578,7 +615,7 @@ export class Datapath {
         if (!vx.up || !vh.ok || vh.repr.vni !== vx.vxlan!.vni) continue;
         this.record(skb, 6, dev, 'udp-deliver', this.udpDeliverNote(vx));
         const inner = new Skb(u.payload.subarray(VXLAN_HEADER_LEN), skb.flow, skb.dir);
-        this.clock.schedule(this.delays.vxlan, () => this.vxlanRecv(vx, inner, h.src));
+        this.clock.schedule(this.delays.vxlan + skb.lag, () => this.vxlanRecv(vx, inner, h.src));
         return;
       }
       this.udpHandlers.get(`${ns.host.name}|${ns.name}|${h.dst}|${u.repr.dstPort}`)?.(h, u.repr.srcPort, u.payload, skb);
