@@ -42,6 +42,9 @@ export class Skb {
   lag = 0;
 }
 
+/** ipSend's extras: a change to the payload as it is copied into the frame, and processing time already spent. */
+type SendOptions = { rewrite?: (b: Buffer, at: number, length: number) => void; lag?: number };
+
 /** What a frame built anew carries over from the one that caused it. */
 type SkbMeta = { flow: Flow | undefined; dir: Skb['dir']; note?: string; lag?: number };
 
@@ -227,7 +230,9 @@ export class Datapath {
    * Sends an IPv4 datagram from a namespace: route, fragment to the device MTU, resolve
    * the next hop, transmit. Returns an error text for the sender (as the socket would).
    */
-  ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir'], rewrite?: (b: Buffer, at: number, length: number) => void): string | undefined {
+  ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir'], opts: SendOptions = {}): string | undefined {
+    let { rewrite } = opts;
+    const lag = opts.lag ?? 0;
     if (rewrite && !this.fitsOneFrame(ns, ip.dst, payload.length)) {
       payload = Buffer.from(payload);
       rewrite(payload, 0, payload.length);
@@ -239,9 +244,10 @@ export class Datapath {
     if (r.local) {
       const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
       const skb = new Skb(frame, flow, dir);
+      skb.lag = lag;
       const dns = dnsDirection(frame);
       this.record(skb, dns ? 0 : undefined, r.dev, dns ?? 'send');
-      this.clock.schedule(this.delays.stack, () => this.ipInput(ns, r.dev, skb));
+      this.later(skb, this.delays.stack, () => this.ipInput(ns, r.dev, skb));
       return undefined;
     }
     const mtu = r.dev.mtu;
@@ -249,7 +255,7 @@ export class Datapath {
       this.ipOutput(ns, r, repr, payload.length, (b, at) => {
         b.set(payload, at);
         rewrite?.(b, at, payload.length);
-      }, { flow, dir });
+      }, { flow, dir, lag });
       return undefined;
     }
     if (repr.dontFragment) return `message too long, mtu=${mtu}`;
@@ -257,7 +263,9 @@ export class Datapath {
     for (let off = 0; off < payload.length; off += chunk) {
       const part = payload.subarray(off, Math.min(off + chunk, payload.length));
       const frag = emitIpv4({ ...repr, fragmentOffset: off, moreFragments: off + chunk < payload.length }, part);
-      this.neighOutput(ns, r, new Skb(frag, flow, dir));
+      const skb = new Skb(frag, flow, dir);
+      skb.lag = lag;
+      this.neighOutput(ns, r, skb);
     }
     return undefined;
   }
@@ -598,10 +606,10 @@ export class Datapath {
       if (!icmp.ok || icmp.repr.kind !== 'echo') return;
       const e = icmp.repr;
       if (e.type === ICMP_ECHO_REQUEST) {
-        this.later(skb, this.delays.stack, () => {
-          // The kernel's ICMP socket does not set DF on echo replies.
-          this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, payload, skb.flow, 'reply', echoReplyInPlace);
-        });
+        // icmp_echo answers within the same softirq: the reply leaves after the stack's time, no event.
+        // The kernel's ICMP socket does not set DF on echo replies.
+        this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, payload, skb.flow, 'reply',
+          { rewrite: echoReplyInPlace, lag: skb.lag + this.delays.stack });
       } else {
         this.echoSockets.get(ns)?.get(e.ident)?.onReply(e.seq, h.ttl, payload.length, h.src);
       }
