@@ -13,10 +13,10 @@ import { BROADCAST_MAC, ipv4ToNumber, macToString, ZERO_MAC } from '../wire/addr
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../wire/arp';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, ipv4HeaderLength, Ipv4Repr, parseIpv4, writeIpv4Header } from '../wire/ipv4';
-import { emitIcmp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp } from '../wire/icmp';
+import { emitIcmp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, parseIcmp } from '../wire/icmp';
 import { internetChecksum } from '../wire/checksum';
 import { parseUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
-import { parseVxlan, VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../wire/vxlan';
+import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, vxlanVni, writeVxlanHeader } from '../wire/vxlan';
 import { maskOf } from '../model/ipam';
 import { PcapWriter } from '../pcap/writer';
 import { EPOCH_NS } from '../model/world';
@@ -602,30 +602,33 @@ export class Datapath {
 
   private deliver(ns: SimNetns, dev: SimLink, h: Ipv4Header, payload: Buffer, skb: Skb): void {
     if (h.protocol === IPPROTO_ICMP) {
-      const icmp = parseIcmp(payload);
-      if (!icmp.ok || icmp.repr.kind !== 'echo') return;
-      const e = icmp.repr;
-      if (e.type === ICMP_ECHO_REQUEST) {
+      // Echo request and reply only; ident and seq follow type, code and checksum (RFC 792).
+      if (payload.length < ICMP_HEADER_LEN) return;
+      const type = payload[0];
+      if (type === ICMP_ECHO_REQUEST) {
         // icmp_echo answers within the same softirq: the reply leaves after the stack's time, no event.
         // The kernel's ICMP socket does not set DF on echo replies.
         this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, payload, skb.flow, 'reply',
           { rewrite: echoReplyInPlace, lag: skb.lag + this.delays.stack });
-      } else {
-        this.echoSockets.get(ns)?.get(e.ident)?.onReply(e.seq, h.ttl, payload.length, h.src);
+      } else if (type === ICMP_ECHO_REPLY) {
+        this.echoSockets.get(ns)?.get(payload.readUInt16BE(4))?.onReply(payload.readUInt16BE(6), h.ttl, payload.length, h.src);
       }
       return;
     }
     if (h.protocol === IPPROTO_UDP) {
-      const u = parseUdp(payload);
-      if (!u.ok) return;
-      for (const vx of ns.vxlanSockets.get().get(u.repr.dstPort) ?? []) {
-        const vh = parseVxlan(u.payload);
-        if (!vx.up || !vh.ok || vh.repr.vni !== vx.vxlan!.vni) continue;
+      if (payload.length < UDP_HEADER_LEN) return;
+      // The datagram ends where its length field says (never past the IP payload).
+      const end = Math.min(payload.readUInt16BE(4), payload.length);
+      const vxlans = end >= UDP_HEADER_LEN + VXLAN_HEADER_LEN ? ns.vxlanSockets.get().get(payload.readUInt16BE(2)) : undefined;
+      for (const vx of vxlans ?? []) {
+        if (!vx.up || vxlanVni(payload, UDP_HEADER_LEN) !== vx.vxlan!.vni) continue;
         this.record(skb, 6, dev, 'udp-deliver', this.udpDeliverNote(vx));
-        const inner = new Skb(u.payload.subarray(VXLAN_HEADER_LEN), skb.flow, skb.dir);
+        const inner = new Skb(payload.subarray(UDP_HEADER_LEN + VXLAN_HEADER_LEN, end), skb.flow, skb.dir);
         this.clock.schedule(this.delays.vxlan + skb.lag, () => this.vxlanRecv(vx, inner, h.src));
         return;
       }
+      const u = parseUdp(payload);
+      if (!u.ok) return;
       this.udpHandlers.get(`${ns.host.name}|${ns.name}|${h.dst}|${u.repr.dstPort}`)?.(h, u.repr.srcPort, u.payload, skb);
     }
   }

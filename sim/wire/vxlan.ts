@@ -18,7 +18,7 @@ export function parseVxlan(b: Buffer): Parsed<VxlanRepr> {
   if (b.length < VXLAN_HEADER_LEN) return fail(`vxlan: ${b.length} bytes, header needs ${VXLAN_HEADER_LEN}`);
   return {
     ok: true,
-    repr: { flags: b.readUInt16BE(0), groupPolicyId: b.readUInt16BE(2), vni: b.readUIntBE(4, 3) },
+    repr: { flags: b.readUInt16BE(0), groupPolicyId: b.readUInt16BE(2), vni: vxlanVni(b, 0) },
     headerLength: VXLAN_HEADER_LEN,
     payload: b.subarray(VXLAN_HEADER_LEN),
   };
@@ -36,8 +36,15 @@ export function writeVxlanHeader(r: VxlanRepr, b: Buffer, offset: number): void 
   if (r.vni < 0 || r.vni > 0xffffff) throw new Error(`vxlan: VNI ${r.vni} is outside 0..16777215`);
   b.writeUInt16BE(r.flags, offset);
   b.writeUInt16BE(r.groupPolicyId, offset + 2);
-  b.writeUIntBE(r.vni, offset + 4, 3);
+  b[offset + 4] = r.vni >>> 16;
+  b[offset + 5] = (r.vni >>> 8) & 0xff;
+  b[offset + 6] = r.vni & 0xff;
   b[offset + 7] = 0;
+}
+
+/** The VNI of the header at `offset` (what a receiving socket matches its devices by). */
+export function vxlanVni(b: Uint8Array, offset: number): number {
+  return (b[offset + 4] << 16) | (b[offset + 5] << 8) | b[offset + 6];
 }
 
 export function vxlanLayer(r: VxlanRepr): Layer {
