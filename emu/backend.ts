@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Backend, CommandOutput, ExecContext } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
-import { Container, Endpoint, endpointOf, endpointsOf, hostOf, World } from '../sim/model/world';
+import { Container, Endpoint, endpointOf, endpointsOf, hostOf, swarmNetwork, World } from '../sim/model/world';
 import { Flow, MAX_HOPS_PER_FLOW, Topology } from '../sim/trace/types';
 import { topologyFromWorld } from '../sim/trace/topology';
 import { overlayNetnsName } from '../sim/model/plumbing';
@@ -287,7 +287,7 @@ function containerById(world: World, id: string): Container | undefined {
 function sourceIp(world: World, c: Container, dst: string | undefined): string | undefined {
   if (!dst) return undefined;
   for (const entry of c.networks) {
-    const net = world.swarm?.networks[entry.networkId] ?? hostOf(world, c.host).localNetworks[entry.networkId];
+    const net = swarmNetwork(world.swarm, entry.networkId) ?? hostOf(world, c.host).localNetworks[entry.networkId];
     const ep = entry.endpointId ? (net ? endpointOf(net, entry.endpointId) : undefined) : undefined;
     if (ep && net && inSubnet(net.ipam.subnet, dst)) return ep.ip;
   }
@@ -308,7 +308,7 @@ function capturePoints(world: World, c: Container, dst: string | undefined, name
   add({ host: c.host, netns: c.sandbox, device: 'lo', realNetns: names.netns(c.host, c.sandbox), iface: 'lo', role: 'lo', mine: [] });
   const sides: Endpoint[] = [];
   for (const entry of c.networks) {
-    const net = world.swarm?.networks[entry.networkId] ?? hostOf(world, c.host).localNetworks[entry.networkId];
+    const net = swarmNetwork(world.swarm, entry.networkId) ?? hostOf(world, c.host).localNetworks[entry.networkId];
     const ep = entry.endpointId ? (net ? endpointOf(net, entry.endpointId) : undefined) : undefined;
     if (!net || !ep) continue;
     sides.push(ep);
@@ -320,7 +320,7 @@ function capturePoints(world: World, c: Container, dst: string | undefined, name
   if (gateway) sides.push(gateway);
   for (const ep of sides) {
     add({ host: ep.host, netns: ep.sandbox, device: ep.ifname, realNetns: names.netns(ep.host, ep.sandbox), iface: ep.ifname, role: 'container', mine: [ep.mac] });
-    const net = world.swarm?.networks[ep.networkId];
+    const net = swarmNetwork(world.swarm, ep.networkId);
     if (!net) continue;
     const ovl = overlayNetnsName(net.id);
     const local = endpointsOf(net).filter((e) => e.host === ep.host).map((e) => e.mac);

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { endpointsOf, hostOf, World, Container } from '../sim/model/world';
+import { Container, endpointsOf, hostOf, swarmNetwork, World } from '../sim/model/world';
 import { RunRecord } from './state';
 import { must } from './exec';
 import { NameMap } from './names';
@@ -15,7 +15,7 @@ import { NameMap } from './names';
 export function hostsFileFor(world: World, c: Container): string {
   const lines: string[] = [];
   for (const entry of c.networks) {
-    const net = world.swarm?.networks[entry.networkId] ?? hostOf(world, c.host).localNetworks[entry.networkId];
+    const net = swarmNetwork(world.swarm, entry.networkId) ?? hostOf(world, c.host).localNetworks[entry.networkId];
     if (!net || !entry.endpointId || (net.driver === 'bridge' && net.name === 'bridge')) continue;
     for (const ep of endpointsOf(net)) {
       if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Model } from '../sim/model/model';
 import { SimKernel } from '../sim/kernel/kernel';
 import { overlayNetnsName } from '../sim/model/plumbing';
-import { endpointsOf, hostOf, instanceOf, World } from '../sim/model/world';
+import { endpointsOf, hostOf, instanceOf, swarmNetworks, World } from '../sim/model/world';
 
 const HOSTS = ['r0', 'r1', 'r2'];
 const NETS = ['n0', 'n1', 'n2'];
@@ -28,7 +28,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
 );
 
 function check(w: World, k: SimKernel): void {
-  for (const net of Object.values(w.swarm?.networks ?? {})) {
+  for (const net of swarmNetworks(w.swarm)) {
     const ips = endpointsOf(net).map((e) => e.ip);
     expect(new Set(ips).size).toBe(ips.length);
     for (const host of HOSTS) {

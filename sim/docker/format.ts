@@ -1,6 +1,6 @@
 /** Docker CLI output formats: tables (Go tabwriter), inspect JSON, relative times. */
 import { ipv4ToNumber } from '../wire/addr';
-import { Container, Endpoint, endpointOf, endpointsOf, formatTime, hostOf, instanceOf, Network, World } from '../model/world';
+import { Container, Endpoint, endpointOf, endpointsOf, formatTime, hostOf, instanceOf, Network, swarmNetwork, World } from '../model/world';
 
 /** Go's text/tabwriter as the docker CLI sets it up: minwidth 10, padding 3, last column free. */
 export function tabwrite(rows: string[][], minwidth = 10, padding = 3): string {
@@ -114,7 +114,7 @@ export function psTable(containers: Container[], nowNs: number, opts: { all: boo
 export function containerInspectObject(w: World, c: Container): Record<string, unknown> {
   const networks: Record<string, unknown> = {};
   for (const n of c.networks) {
-    const net = w.swarm?.networks[n.networkId] ?? hostOf(w, c.host).localNetworks[n.networkId];
+    const net = swarmNetwork(w.swarm, n.networkId) ?? hostOf(w, c.host).localNetworks[n.networkId];
     if (!net) continue;
     const ep = n.endpointId ? endpointOf(net, n.endpointId) : undefined;
     networks[net.name] = {

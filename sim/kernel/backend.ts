@@ -1,7 +1,7 @@
 /** The sim backend: plan ops into the simulated kernel; commands answered from it. */
 import { Backend, CommandOutput, ExecContext } from '../backend';
 import { PlanOp } from '../plan/ops';
-import { endpointOf, hostOf, World } from '../model/world';
+import { endpointOf, hostOf, swarmNetwork, World } from '../model/world';
 import { Flow, Topology } from '../trace/types';
 import { topologyFromWorld } from '../trace/topology';
 import { SimKernel } from './kernel';
@@ -69,7 +69,7 @@ export class SimBackend implements Backend {
 function hostsFile(ctx: ExecContext): string {
   const c = ctx.world.hostOrder.map((h) => hostOf(ctx.world, h).containers[ctx.container!]).find(Boolean);
   const own = c ? c.networks.map((n) => {
-    const net = ctx.world.swarm?.networks[n.networkId] ?? hostOf(ctx.world, c.host).localNetworks[n.networkId];
+    const net = swarmNetwork(ctx.world.swarm, n.networkId) ?? hostOf(ctx.world, c.host).localNetworks[n.networkId];
     return n.endpointId ? (net ? endpointOf(net, n.endpointId) : undefined)?.ip : undefined;
   }).filter(Boolean).map((ip) => `${ip}\t${c.hostname}\n`).join('') : '';
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n${own}`;

@@ -5,7 +5,7 @@ import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './plumbing';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, daemonError, DockerError, findNetwork, Tx } from './tx';
 import { hexId } from './ids';
-import { Container, endpointOf, Network } from './world';
+import { Container, endpointOf, Network, swarmNetwork } from './world';
 
 export interface RunRequest {
   name?: string;
@@ -22,7 +22,7 @@ export interface RunRequest {
 const RUN_HELP = "\nSee 'docker run --help'.";
 
 function networkOf(tx: Tx, id: string, host: string): Draft<Network> {
-  return tx.w.swarm?.networks[id] ?? tx.host(host).localNetworks[id];
+  return swarmNetwork(tx.w.swarm, id) ?? tx.host(host).localNetworks[id];
 }
 
 /** Resolves --network for run/connect; the error texts depend on swarm membership. */

@@ -4,7 +4,7 @@
  * `name.network`, and PTR. Unknown names would be forwarded upstream; there is none, so
  * they get NXDOMAIN.
  */
-import { World, Network, Container, endpointsOf, hostOf } from './world';
+import { Container, endpointsOf, hostOf, Network, swarmNetwork, World } from './world';
 import { RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 
 export interface DnsAnswerSet {
@@ -17,7 +17,7 @@ const TTL = 600;
 function containerNetworks(w: World, c: Container): Network[] {
   const nets = c.networks
     .filter((n) => n.endpointId)
-    .map((n) => w.swarm?.networks[n.networkId] ?? hostOf(w, c.host).localNetworks[n.networkId])
+    .map((n) => swarmNetwork(w.swarm, n.networkId) ?? hostOf(w, c.host).localNetworks[n.networkId])
     .filter((n): n is Network => !!n && !(n.driver === 'bridge' && n.name === 'bridge'));
   // Swarm-scoped networks are searched before local ones (ByNetworkType).
   return [...nets.filter((n) => n.scope === 'swarm'), ...nets.filter((n) => n.scope === 'local')];

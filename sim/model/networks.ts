@@ -4,7 +4,7 @@ import { createBridgeDevice } from './plumbing';
 import { newIpam, parseCidr } from './ipam';
 import { advance, networkMachine } from './machines';
 import { allNetworks, daemonError, DockerError, findNetwork, Tx, visibleNetworks } from './tx';
-import { endpointsOf, Network } from './world';
+import { endpointsOf, Network, swarmNetwork } from './world';
 
 export interface CreateRequest extends NetworkSpec {
   driver: string;
@@ -52,7 +52,7 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
   const inUse = endpointsOf(net).find((e) => e.kind === 'container');
   if (inUse) throw daemonError(`rpc error: code = FailedPrecondition desc = network ${net.id} is in use by task ${inUse.taskId}`);
   if (net.ingress) throw daemonError(`rpc error: code = FailedPrecondition desc = ingress network cannot be removed because service ${net.id} depends on it`);
-  const live = tx.w.swarm!.networks[net.id];
+  const live = swarmNetwork(tx.w.swarm, net.id)!;
   live.state = advance(networkMachine, live.state, 'REMOVE');
-  delete tx.w.swarm!.networks[net.id];
+  delete tx.w.swarm!.networks[net.id[0]][net.id];
 }

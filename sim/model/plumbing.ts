@@ -6,7 +6,7 @@
 import { Draft } from 'immer';
 import { advance, endpointMachine, networkOnHostMachine } from './machines';
 import { Tx } from './tx';
-import { deleteInstance, Endpoint, endpointsOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, setInstance } from './world';
+import { deleteInstance, Endpoint, endpointsOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, setInstance, swarmNetwork } from './world';
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 
@@ -43,7 +43,7 @@ function emitPeer(tx: Tx, op: 'add' | 'del', host: string, netns: string, ep: En
  * endpoints, so the world as the step began is exact here, and reading it avoids drafts.
  */
 function joinedRemoteEndpoints(tx: Tx, net: Draft<Network>, host: string): Endpoint[] {
-  const base = tx.before.swarm?.networks[net.id];
+  const base = swarmNetwork(tx.before.swarm, net.id);
   return base ? endpointsOf(base).filter((e) => e.host !== host && e.state === 'joined') : [];
 }
 
@@ -81,7 +81,7 @@ function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | '
   const vtep = tx.underlayOf(ep.host);
   const netns = overlayNetnsName(net.id);
   // Other hosts' instances do not change in a step run on ep.host: read them without drafts.
-  for (const host of instanceHosts(tx.before.swarm?.networks[net.id] ?? net)) {
+  for (const host of instanceHosts(swarmNetwork(tx.before.swarm, net.id) ?? net)) {
     if (host !== ep.host) emitPeer(tx, op, host, netns, ep, vtep);
   }
 }

@@ -7,7 +7,7 @@ import { cidrString, maskOf, newIpam, overlaps, parseCidr } from './ipam';
 import { advance, initialState, networkMachine, swarmNodeMachine } from './machines';
 import { daemonError, DockerError, Tx } from './tx';
 import { base36, hexId, swarmId } from './ids';
-import { endpointsOf, GWBRIDGE, Network, NodeState } from './world';
+import { endpointsOf, GWBRIDGE, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
 
 /** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
 function* localPools(): Generator<string> {
@@ -76,7 +76,7 @@ function joinNodeNetworks(tx: Tx, host: string): void {
     h.localNetworks[gw.id] = gw;
     createBridgeDevice(tx, host, gw);
   }
-  const ingress = Object.values(tx.w.swarm!.networks).find((n) => n.ingress)!;
+  const ingress = swarmNetworks(tx.w.swarm).find((n) => n.ingress)!;
   addNamespace(tx, host, 'ingress_sbox');
   const ep = createEndpoint(tx, ingress, { kind: 'ingress', host, sandbox: 'ingress_sbox', ifname: 'eth0', name: 'ingress-endpoint' });
   joinEndpoint(tx, ingress, ep);
@@ -164,7 +164,7 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainer
     throw daemonError('You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.');
   }
   const swarm = tx.w.swarm!;
-  for (const net of Object.values(swarm.networks)) {
+  for (const net of swarmNetworks(swarm)) {
     removeContainerEndpoints(net);
     for (const ep of endpointsOf(net).filter((e) => e.host === host)) removeEndpoint(tx, net, ep, ep.kind === 'ingress');
   }
@@ -200,7 +200,7 @@ export interface SwarmNetworkSpec extends NetworkSpec {
 /** The manager's allocator: the lowest free /24 of the pool, the next VNI from 4096. */
 export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
   const swarm = tx.w.swarm!;
-  const existing = Object.values(swarm.networks).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
+  const existing = swarmNetworks(swarm).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
   let subnet = spec.subnet;
   let allocationFailed = false;
   if (subnet) {
@@ -218,7 +218,7 @@ export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
     if (!subnet) throw daemonError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
   }
   const requestedVni = spec.options['com.docker.network.driver.overlay.vxlanid_list'];
-  const used = new Set(Object.values(swarm.networks).map((n) => n.vni));
+  const used = new Set(swarmNetworks(swarm).map((n) => n.vni));
   let vni = requestedVni ? Number(requestedVni.split(',')[0]) : swarm.nextVni;
   if (!requestedVni) {
     while (used.has(vni)) vni++;
@@ -231,8 +231,8 @@ export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
     ipam: allocationFailed ? { subnet: '', gateway: '', next: 0, used: {} } : newIpam(subnet!, spec.gateway),
     allocationFailed, endpoints: {}, instances: {},
   };
-  swarm.networks[net.id] = net;
-  return net;
+  (swarm.networks[net.id[0]] ??= {})[net.id] = net;
+  return swarmNetwork(swarm, net.id)!;
 }
 
 export function gatewayInSubnet(subnet: string, gateway: string): boolean {

@@ -1,7 +1,7 @@
 /** One scenario step's change to the world: the immer draft, the plan ops it emits, and Docker's errors. */
 import { Draft, isDraft, original } from 'immer';
 import { PlanOp } from '../plan/ops';
-import { Container, Host, hostOf, instanceOf, Network, World } from './world';
+import { Container, Host, hostOf, instanceOf, Network, swarmNetworks, World } from './world';
 import { hexId, Rng } from './ids';
 
 /** A refusal as the Docker CLI prints it: stderr text and exit code. */
@@ -72,13 +72,13 @@ export class Tx {
 /** Every network a host can see: its local ones and the swarm's. */
 export function allNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
   const h = hostOf(w, host);
-  return [...Object.values(h.localNetworks), ...(w.swarm && h.nodeState !== 'inactive' && h.nodeState !== 'left' ? Object.values(w.swarm.networks) : [])];
+  return [...Object.values(h.localNetworks), ...(w.swarm && h.nodeState !== 'inactive' && h.nodeState !== 'left' ? swarmNetworks(w.swarm) : [])];
 }
 
 /** The networks `docker network ls|inspect|rm` see: a worker sees a swarm network only while it is instantiated there. */
 export function visibleNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
   const h = hostOf(w, host);
-  const swarm = w.swarm && (h.nodeState === 'manager' || h.nodeState === 'worker') ? Object.values(w.swarm.networks) : [];
+  const swarm = w.swarm && (h.nodeState === 'manager' || h.nodeState === 'worker') ? swarmNetworks(w.swarm) : [];
   const shown = h.nodeState === 'manager' ? swarm : swarm.filter((n) => n.ingress || instanceOf(n, host));
   return [...Object.values(h.localNetworks), ...shown];
 }

@@ -136,8 +136,8 @@ export interface Swarm {
   addrPool: string;
   addrPoolMaskLength: number;
   nextVni: number;
-  /** Swarm networks by id. */
-  networks: Record<string, Network>;
+  /** Swarm networks by id, in buckets named by the id's first character (see swarmNetwork). */
+  networks: Record<string, Record<string, Network>>;
   /** Host names of the nodes, in join order. */
   nodes: string[];
 }
@@ -167,6 +167,18 @@ export function endpointsOf<E>(net: { endpoints: Record<string, Record<string, E
 
 export function endpointOf<E>(net: { endpoints: Record<string, Record<string, E>> }, id: string): E | undefined {
   return net.endpoints[id[0]]?.[id];
+}
+
+/** A swarm network by id (buckets keep immer's copies small: a step copies a few networks' bucket, not a hundred). */
+export function swarmNetwork<N>(swarm: { networks: Record<string, Record<string, N>> } | null | undefined, id: string): N | undefined {
+  return swarm?.networks[id[0]]?.[id];
+}
+
+/** Every swarm network (in bucket order; callers that show them sort). */
+export function swarmNetworks<N>(swarm: { networks: Record<string, Record<string, N>> } | null | undefined): N[] {
+  const all: N[] = [];
+  if (swarm) for (const bucket of Object.values(swarm.networks)) for (const n of Object.values(bucket)) all.push(n);
+  return all;
 }
 
 /** The network's instance on a host (buckets keep immer's copies small when a thousand hosts join ingress). */

@@ -2,13 +2,13 @@
  * The trace's topology, drawn from the model: every backend builds the same namespaces and
  * devices from the same plan, so the model can describe them for all of them.
  */
-import { endpointsOf, hostOf, instanceOf, World } from '../model/world';
+import { endpointsOf, hostOf, instanceOf, swarmNetworks, World } from '../model/world';
 import { overlayNetnsName } from '../model/plumbing';
 import { Topology } from './types';
 
 export function topologyFromWorld(world: World): Topology {
   const topo: Topology = { hosts: [], namespaces: [], links: [] };
-  const networks = [...Object.values(world.swarm?.networks ?? {})];
+  const networks = swarmNetworks(world.swarm);
   for (const name of world.hostOrder) {
     const h = hostOf(world, name);
     topo.hosts.push({ name, underlay: h.underlay });

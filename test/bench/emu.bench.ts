@@ -3,7 +3,7 @@
  * operation; and the cost per container in a 50-container lab. Needs root.
  */
 import { Model } from '../../sim/model/model';
-import { endpointOf, hostOf } from '../../sim/model/world';
+import { endpointOf, hostOf, swarmNetwork } from '../../sim/model/world';
 import { EmuBackend } from '../../emu/backend';
 import { processCount, must } from '../../emu/exec';
 import { toPhases } from '../../emu/translate';
@@ -64,7 +64,7 @@ async function checkContainersExist(backend: EmuBackend, model: Model): Promise<
     for (const c of Object.values(hostOf(model.world, h).containers)) {
       const out = await must('ip', ['-n', backend.names.netns(h, c.sandbox), '-br', 'addr', 'show', 'dev', 'eth0']);
       const entry = c.networks[0];
-      const net = model.world.swarm?.networks[entry.networkId];
+      const net = swarmNetwork(model.world.swarm, entry.networkId);
       const ip = net && entry.endpointId ? endpointOf(net, entry.endpointId)?.ip : undefined;
       if (!ip || !out.includes(ip)) throw new Error(`container ${c.name}: eth0 lacks ${ip}: ${out}`);
     }
