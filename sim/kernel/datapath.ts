@@ -56,7 +56,6 @@ export interface EchoSocket {
   onError(seq: number, message: string): void;
 }
 
-
 const NO_OPTIONS = Buffer.alloc(0);
 const NEIGH_RETRIES = 3;
 /** The bridge's default ageing_time (300 s; `ip -d link` shows it in centiseconds). */
@@ -632,7 +631,6 @@ export class Datapath {
       this.udpHandlers.get(`${ns.host.name}|${ns.name}|${h.dst}|${u.repr.dstPort}`)?.(h, u.repr.srcPort, u.payload, skb);
     }
   }
-
 
   private readonly udpNotes = new Map<SimLink, { generation: number; note: string }>();
 
