@@ -377,7 +377,7 @@ export class Datapath {
   }
 
   private l3Input(dev: SimLink, skb: Skb): void {
-    const ethertype = skb.frame.readUInt16BE(12);
+    const ethertype = be16(skb.frame, 12);
     if (ethertype === ETHERTYPE_ARP) this.arpInput(dev.netns, dev, skb);
     else if (ethertype === ETHERTYPE_IPV4) this.ipInput(dev.netns, dev, skb);
   }
@@ -454,7 +454,7 @@ export class Datapath {
   private vxlanXmit(vx: SimLink, skb: Skb): void {
     const v = vx.vxlan!;
     const f = skb.frame;
-    const ethertype = f.readUInt16BE(12);
+    const ethertype = be16(f, 12);
     const dst = macToString(f, 0);
     if (ethertype === ETHERTYPE_ARP && v.proxy) {
       const arp = parseArp(f.subarray(ETHERNET_HEADER_LEN));
@@ -504,12 +504,21 @@ export class Datapath {
     const resolved = n?.mac !== undefined && n.state !== 'INCOMPLETE';
     const l2 = resolved ? ETHERNET_HEADER_LEN : 0;
     const b = Buffer.allocUnsafe(l2 + ipv4HeaderLength(ip) + payloadLength);
-    if (resolved) writeEthernetHeader({ src: r.dev.mac, dst: n.mac!, ethertype: ETHERTYPE_IPV4 }, b, 0);
+    if (resolved) b.set(this.l2Header(r, n.mac!), 0);
     writePayload(b, l2 + writeIpv4Header(ip, b, l2, payloadLength));
     const skb = new Skb(b, meta.flow, meta.dir, meta.note);
     skb.lag = meta.lag ?? 0;
     if (resolved) this.devXmit(r.dev, skb);
     else this.neighOutput(ns, r, skb);
+  }
+
+  private l2Header(r: ResolvedRoute, dstMac: string): Buffer {
+    if (r.l2Header?.dstMac !== dstMac) {
+      const bytes = Buffer.alloc(ETHERNET_HEADER_LEN);
+      writeEthernetHeader({ src: r.dev.mac, dst: dstMac, ethertype: ETHERTYPE_IPV4 }, bytes, 0);
+      r.l2Header = { dstMac, bytes };
+    }
+    return r.l2Header.bytes;
   }
 
   private segmentXmit(dev: SimLink, skb: Skb, encap: boolean): void {
@@ -610,15 +619,15 @@ export class Datapath {
         this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, payload, skb.flow, 'reply',
           { rewrite: echoReplyInPlace, lag: skb.lag + this.delays.stack });
       } else if (type === ICMP_ECHO_REPLY) {
-        this.echoSockets.get(ns)?.get(payload.readUInt16BE(4))?.onReply(payload.readUInt16BE(6), h.ttl, payload.length, h.src);
+        this.echoSockets.get(ns)?.get(be16(payload, 4))?.onReply(be16(payload, 6), h.ttl, payload.length, h.src);
       }
       return;
     }
     if (h.protocol === IPPROTO_UDP) {
       if (payload.length < UDP_HEADER_LEN) return;
       // The datagram ends where its length field says (never past the IP payload).
-      const end = Math.min(payload.readUInt16BE(4), payload.length);
-      const vxlans = end >= UDP_HEADER_LEN + VXLAN_HEADER_LEN ? ns.vxlanSockets.get().get(payload.readUInt16BE(2)) : undefined;
+      const end = Math.min(be16(payload, 4), payload.length);
+      const vxlans = end >= UDP_HEADER_LEN + VXLAN_HEADER_LEN ? ns.vxlanSockets.get().get(be16(payload, 2)) : undefined;
       for (const vx of vxlans ?? []) {
         if (!vx.up || vxlanVni(payload, UDP_HEADER_LEN) !== vx.vxlan!.vni) continue;
         this.record(skb, 6, dev, 'udp-deliver', this.udpDeliverNote(vx));
@@ -702,13 +711,18 @@ function echoReplyInPlace(b: Buffer, at: number, length: number): void {
 function dnsDirection(f: Buffer): 'dns-query' | 'dns-answer' | undefined {
   if (f[14 + 9] !== IPPROTO_UDP) return undefined;
   const udp = 14 + (f[14] & 15) * 4;
-  if (f.readUInt16BE(udp + 2) === 53) return 'dns-query';
-  if (f.readUInt16BE(udp) === 53) return 'dns-answer';
+  if (be16(f, udp + 2) === 53) return 'dns-query';
+  if (be16(f, udp) === 53) return 'dns-answer';
   return undefined;
 }
 
+/** A big-endian 16-bit field; callers have checked the length (Buffer's reader validates its argument on every call). */
+function be16(b: Uint8Array, offset: number): number {
+  return (b[offset] << 8) | b[offset + 1];
+}
+
 function arpOpcode(f: Buffer): number | undefined {
-  return f.length >= 22 && f.readUInt16BE(12) === ETHERTYPE_ARP ? f.readUInt16BE(20) : undefined;
+  return f.length >= 22 && be16(f, 12) === ETHERTYPE_ARP ? be16(f, 20) : undefined;
 }
 
 /** Whether a device's stack takes a frame: addressed to it, or an ARP request for one of its addresses. */
@@ -724,8 +738,8 @@ function accepts(dev: SimLink, f: Buffer): boolean {
 
 /** An Ethernet frame carrying UDP to one of the host's vxlan ports. */
 function isVxlanFrame(f: Buffer, ns: SimNetns): boolean {
-  if (f.length < 14 + 20 + 8 || f.readUInt16BE(12) !== ETHERTYPE_IPV4 || f[14 + 9] !== IPPROTO_UDP) return false;
-  return ns.vxlanSockets.get().has(f.readUInt16BE(14 + (f[14] & 15) * 4 + 2));
+  if (f.length < 14 + 20 + 8 || be16(f, 12) !== ETHERTYPE_IPV4 || f[14 + 9] !== IPPROTO_UDP) return false;
+  return ns.vxlanSockets.get().has(be16(f, 14 + (f[14] & 15) * 4 + 2));
 }
 
 /**
@@ -734,7 +748,7 @@ function isVxlanFrame(f: Buffer, ns: SimNetns): boolean {
  */
 export function vxlanSourcePort(inner: Buffer): number {
   let a = 0, b = 0, proto = 0;
-  if (inner.length >= 34 && inner.readUInt16BE(12) === ETHERTYPE_IPV4) {
+  if (inner.length >= 34 && be16(inner, 12) === ETHERTYPE_IPV4) {
     a = inner.readUInt32BE(26);
     b = inner.readUInt32BE(30);
     proto = inner[23];

@@ -87,6 +87,8 @@ export interface ResolvedRoute {
   src: string;
   local: boolean;
   nexthop: string;
+  /** The Ethernet header last built toward the next hop, while its MAC stays the same (like a neighbour's cached header). */
+  l2Header?: { dstMac: string; bytes: Buffer };
 }
 
 export class SimLink {
