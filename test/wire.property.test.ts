@@ -67,6 +67,16 @@ describe('emit then parse is the identity', () => {
     }));
   });
 
+  test('ipv4 read in place after other bytes (a frame\'s IP layer) parses as the datagram alone', () => {
+    fc.assert(fc.property(ipv4Repr, bytes(200), bytes(40), (repr, payload, before) => {
+      const datagram = emitIpv4(repr, payload);
+      const alone = ok(parseIpv4(datagram));
+      const inPlace = ok(parseIpv4(Buffer.concat([before, datagram]), before.length));
+      expect(inPlace.repr).toEqual(alone.repr);
+      expect(inPlace.payload.equals(alone.payload)).toBe(true);
+    }));
+  });
+
   const icmpRepr: fc.Arbitrary<IcmpRepr> = fc.oneof(
     fc.record({ kind: fc.constant('echo' as const), type: fc.constantFrom(0 as const, 8 as const), code: fc.constant(0), ident: u16, seq: u16, data: bytes(64) }),
     fc.record({ kind: fc.constant('unreachable' as const), type: fc.constant(3 as const), code: fc.nat(15), mtu: u16, quoted: bytes(64) }),

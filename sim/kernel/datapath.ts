@@ -578,8 +578,7 @@ export class Datapath {
   }
 
   ipInput(ns: SimNetns, dev: SimLink, skb: Skb): void {
-    const l3 = skb.frame.subarray(ETHERNET_HEADER_LEN);
-    const p = parseIpv4(l3);
+    const p = parseIpv4(skb.frame, ETHERNET_HEADER_LEN);
     if (!p.ok || !p.repr.checksumOk) return this.drop(skb, undefined, dev, 'bad IPv4 header');
     const h = p.repr;
     if (!this.isLocal(ns, h.dst)) return this.drop(skb, undefined, dev, 'not for this namespace (ip_forward is 0)');

@@ -34,33 +34,35 @@ export interface Ipv4Header extends Ipv4Repr {
   checksumOk: boolean;
 }
 
-export function parseIpv4(b: Buffer): Parsed<Ipv4Header> {
-  if (b.length < IPV4_MIN_HEADER_LEN) return fail(`ip: ${b.length} bytes, header needs ${IPV4_MIN_HEADER_LEN}`);
-  const version = b[0] >> 4, headerLength = (b[0] & 15) * 4;
+/** The datagram that starts at `offset` (a frame's IP layer is read in place, as writeIpv4Header writes it). */
+export function parseIpv4(b: Buffer, offset = 0): Parsed<Ipv4Header> {
+  const length = b.length - offset;
+  if (length < IPV4_MIN_HEADER_LEN) return fail(`ip: ${length} bytes, header needs ${IPV4_MIN_HEADER_LEN}`);
+  const version = b[offset] >> 4, headerLength = (b[offset] & 15) * 4;
   if (version !== 4) return fail(`ip: version ${version}, expected 4`);
   if (headerLength < IPV4_MIN_HEADER_LEN) return fail(`ip: header length ${headerLength} is below 20`);
-  if (b.length < headerLength) return fail(`ip: ${b.length} bytes, header with options needs ${headerLength}`);
-  const totalLength = b.readUInt16BE(2);
+  if (length < headerLength) return fail(`ip: ${length} bytes, header with options needs ${headerLength}`);
+  const totalLength = b.readUInt16BE(offset + 2);
   if (totalLength < headerLength) return fail(`ip: total length ${totalLength} is shorter than the header (${headerLength})`);
-  const flagsOffset = b.readUInt16BE(6);
+  const flagsOffset = b.readUInt16BE(offset + 6);
   const repr: Ipv4Header = {
-    src: ipv4ToString(b, 12),
-    dst: ipv4ToString(b, 16),
-    protocol: b[9],
-    ttl: b[8],
-    id: b.readUInt16BE(4),
-    tos: b[1],
+    src: ipv4ToString(b, offset + 12),
+    dst: ipv4ToString(b, offset + 16),
+    protocol: b[offset + 9],
+    ttl: b[offset + 8],
+    id: b.readUInt16BE(offset + 4),
+    tos: b[offset + 1],
     dontFragment: (flagsOffset & 0x4000) !== 0,
     moreFragments: (flagsOffset & 0x2000) !== 0,
     fragmentOffset: (flagsOffset & 0x1fff) * 8,
-    options: headerLength > IPV4_MIN_HEADER_LEN ? b.subarray(IPV4_MIN_HEADER_LEN, headerLength) : NO_OPTIONS,
+    options: headerLength > IPV4_MIN_HEADER_LEN ? b.subarray(offset + IPV4_MIN_HEADER_LEN, offset + headerLength) : NO_OPTIONS,
     headerLength,
     totalLength,
-    checksum: b.readUInt16BE(10),
-    checksumOk: checksumValid(b, 0, headerLength),
+    checksum: b.readUInt16BE(offset + 10),
+    checksumOk: checksumValid(b, offset, offset + headerLength),
   };
-  const end = Math.min(totalLength, b.length);
-  return { ok: true, repr, headerLength, payload: b.subarray(headerLength, end), truncated: totalLength > b.length };
+  const end = Math.min(totalLength, length);
+  return { ok: true, repr, headerLength, payload: b.subarray(offset + headerLength, offset + end), truncated: totalLength > length };
 }
 
 export function ipv4HeaderLength(r: Ipv4Repr): number {
