@@ -47,6 +47,10 @@ export class EmuBackend implements Backend {
   private activeCapture?: Capture;
   /** Cancels commands still running inside the namespaces when the run is interrupted. */
   private readonly abort = new AbortController();
+  /** Ops of steps that only add, waiting for a command that looks at the kernel (see apply). */
+  private deferred: PlanOp[] = [];
+  private deferredWorld?: World;
+  private batchCount = 0;
 
   private constructor(
     readonly names: NameMap,
@@ -98,15 +102,10 @@ export class EmuBackend implements Backend {
     return this.serialized(() => this.applyNow(ops, world));
   }
 
-  private batchCount = 0;
-
   /** A fresh folder of batch files for each application of the plan. */
   private batchDir(): string {
     return path.join(this.record.dir, 'batches', String(this.batchCount++));
   }
-
-  private deferred: PlanOp[] = [];
-  private deferredWorld?: World;
 
   async settle(): Promise<void> {
     const ops = this.deferred, world = this.deferredWorld;
