@@ -232,13 +232,14 @@ export class Datapath {
   ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir'], opts: SendOptions = {}): string | undefined {
     let { rewrite } = opts;
     const lag = opts.lag ?? 0;
-    if (rewrite && !this.fitsOneFrame(ns, ip.dst, payload.length)) {
+    const r = this.route(ns, ip.dst);
+    if (!r) return 'Network is unreachable';
+    // The rewrite happens as the payload is copied into a single frame; otherwise on a copy first.
+    if (rewrite && (r.local || 20 + payload.length > r.dev.mtu)) {
       payload = Buffer.from(payload);
       rewrite(payload, 0, payload.length);
       rewrite = undefined;
     }
-    const r = this.route(ns, ip.dst);
-    if (!r) return 'Network is unreachable';
     const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
     if (r.local) {
       const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
@@ -267,12 +268,6 @@ export class Datapath {
       this.neighOutput(ns, r, skb);
     }
     return undefined;
-  }
-
-  /** Whether a datagram goes out as one frame (not local, not fragmented): then it is built in place. */
-  private fitsOneFrame(ns: SimNetns, dst: string, payloadLength: number): boolean {
-    const r = this.route(ns, dst);
-    return !!r && !r.local && 20 + payloadLength <= r.dev.mtu;
   }
 
   /** Resolves the next hop's MAC (ARP) and transmits; `skb.frame` holds the IP datagram here. */
