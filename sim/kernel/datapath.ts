@@ -15,6 +15,7 @@ import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../wire/arp';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, ipv4HeaderLength, Ipv4Repr, parseIpv4, writeIpv4Header } from '../wire/ipv4';
 import { emitIcmp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, parseIcmp } from '../wire/icmp';
 import { internetChecksum } from '../wire/checksum';
+import { be16 } from '../wire/bytes';
 import { parseUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, vxlanVni, writeVxlanHeader } from '../wire/vxlan';
 import { maskOf } from '../model/ipam';
@@ -708,11 +709,6 @@ function dnsDirection(f: Buffer): 'dns-query' | 'dns-answer' | undefined {
   if (be16(f, udp + 2) === 53) return 'dns-query';
   if (be16(f, udp) === 53) return 'dns-answer';
   return undefined;
-}
-
-/** A big-endian 16-bit field; callers have checked the length (Buffer's reader validates its argument on every call). */
-function be16(b: Uint8Array, offset: number): number {
-  return (b[offset] << 8) | b[offset + 1];
 }
 
 function arpOpcode(f: Buffer): number | undefined {

@@ -2,6 +2,7 @@
 import { fail, Layer, Parsed } from './layer';
 import { ipv4ToString, writeIpv4 } from './addr';
 import { checksumValid, internetChecksum } from './checksum';
+import { be16 } from './bytes';
 
 export const IPV4_MIN_HEADER_LEN = 20;
 export const IPPROTO_ICMP = 1;
@@ -42,15 +43,15 @@ export function parseIpv4(b: Buffer, offset = 0): Parsed<Ipv4Header> {
   if (version !== 4) return fail(`ip: version ${version}, expected 4`);
   if (headerLength < IPV4_MIN_HEADER_LEN) return fail(`ip: header length ${headerLength} is below 20`);
   if (length < headerLength) return fail(`ip: ${length} bytes, header with options needs ${headerLength}`);
-  const totalLength = b.readUInt16BE(offset + 2);
+  const totalLength = be16(b, offset + 2);
   if (totalLength < headerLength) return fail(`ip: total length ${totalLength} is shorter than the header (${headerLength})`);
-  const flagsOffset = b.readUInt16BE(offset + 6);
+  const flagsOffset = be16(b, offset + 6);
   const repr: Ipv4Header = {
     src: ipv4ToString(b, offset + 12),
     dst: ipv4ToString(b, offset + 16),
     protocol: b[offset + 9],
     ttl: b[offset + 8],
-    id: b.readUInt16BE(offset + 4),
+    id: be16(b, offset + 4),
     tos: b[offset + 1],
     dontFragment: (flagsOffset & 0x4000) !== 0,
     moreFragments: (flagsOffset & 0x2000) !== 0,
@@ -58,7 +59,7 @@ export function parseIpv4(b: Buffer, offset = 0): Parsed<Ipv4Header> {
     options: headerLength > IPV4_MIN_HEADER_LEN ? b.subarray(offset + IPV4_MIN_HEADER_LEN, offset + headerLength) : NO_OPTIONS,
     headerLength,
     totalLength,
-    checksum: b.readUInt16BE(offset + 10),
+    checksum: be16(b, offset + 10),
     checksumOk: checksumValid(b, offset, offset + headerLength),
   };
   const end = Math.min(totalLength, length);
