@@ -1,5 +1,5 @@
 /** Every lab in scenarios/ passes in sim, its trace is valid, and its pcaps satisfy tshark. */
-import { swarmNetworks } from '../sim/model/world';
+import { networksByAge, swarmNetworks } from '../sim/model/world';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -55,7 +55,7 @@ describe('labs in sim', () => {
 
   test('isolation: two overlays have their own VNI, subnet and namespace', async () => {
     const { model } = await runLab('two-overlays');
-    const nets = swarmNetworks(model.world.swarm).filter((n) => !n.ingress);
+    const nets = networksByAge(swarmNetworks(model.world.swarm)).filter((n) => !n.ingress);
     expect(nets.map((n) => [n.name, n.vni, n.ipam.subnet])).toEqual([['front', 4097, '10.0.1.0/24'], ['back', 4098, '10.0.2.0/24']]);
   });
 

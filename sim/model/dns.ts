@@ -6,6 +6,7 @@
  */
 import { Container, endpointsOf, hostOf, Network, swarmNetwork, World } from './world';
 import { RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
+import { ipv4ToNumber } from '../wire/addr';
 
 export interface DnsAnswerSet {
   rcode: number;
@@ -31,7 +32,7 @@ function findInNetwork(w: World, net: Network, name: string): string[] {
     if (!c) continue;
     if (ep.aliases.includes(name) || c.name === name || c.id.slice(0, 12) === name || c.hostname === name) ips.push(ep.ip);
   }
-  return ips;
+  return ips.sort((a, b) => ipv4ToNumber(a) - ipv4ToNumber(b));
 }
 
 export function resolveName(w: World, c: Container, qname: string): string[] | undefined {

@@ -5,7 +5,7 @@ import { allocate, claim, prefixLengthOf, release } from './ipam';
 import { advance, endpointMachine, initialState } from './machines';
 import { addNamespace, delNamespace, joinBridge, joinOverlay, lbSandboxName, leaveBridge, leaveOverlay } from './plumbing';
 import { daemonError, DockerError, Tx } from './tx';
-import { Endpoint, endpointsOf, GWBRIDGE, hostOf, instanceOf, Network } from './world';
+import { Endpoint, endpointOf, endpointsOf, GWBRIDGE, hostOf, instanceOf, Network, shardDelete, shardSet } from './world';
 import { hexId, swarmId } from './ids';
 
 export interface EndpointRequest {
@@ -36,14 +36,14 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
     aliases: req.aliases ?? [], sandbox: req.sandbox, ifname: req.ifname, peerIfname: '',
     ...(net.scope === 'swarm' && req.kind === 'container' ? { taskId: swarmId(tx.rng) } : {}),
   };
-  (net.endpoints[id[0]] ??= {})[id] = ep;
-  return net.endpoints[id[0]][id];
+  shardSet(net.endpoints, id, ep);
+  return endpointOf(net, id)!;
 }
 
 export function deleteEndpoint(net: Draft<Network>, ep: Draft<Endpoint>): void {
   ep.state = advance(endpointMachine, ep.state, 'DELETE');
   release(net.ipam, ep.ip);
-  delete net.endpoints[ep.id[0]][ep.id];
+  shardDelete(net.endpoints, ep.id);
 }
 
 function localContainerEndpoints(net: Draft<Network>, host: string): Draft<Endpoint>[] {

@@ -47,12 +47,15 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
 
 const BUCKET_BITS = 4;
 
+const BUCKET_MASK = (1 << BUCKET_BITS) - 1;
+
+// Keys 0–15 inside a bucket: V8 keeps small dense integer keys as elements, which copy fast.
 function owner(ipam: Ipam, offset: number): string | undefined {
-  return ipam.used[offset >>> BUCKET_BITS]?.[offset];
+  return ipam.used[offset >>> BUCKET_BITS]?.[offset & BUCKET_MASK];
 }
 
 function setOwner(ipam: Ipam, offset: number, id: string): void {
-  (ipam.used[offset >>> BUCKET_BITS] ??= {})[offset] = id;
+  (ipam.used[offset >>> BUCKET_BITS] ??= {})[offset & BUCKET_MASK] = id;
 }
 
 export function newIpam(subnet: string, gateway?: string): Ipam {
@@ -93,7 +96,7 @@ export function claim(ipam: Ipam, ip: string, id: string): boolean {
 export function release(ipam: Ipam, ip: string): void {
   const c = parseCidr(ipam.subnet)!;
   const offset = ipv4ToNumber(ip) - networkAddress(c);
-  delete ipam.used[offset >>> BUCKET_BITS]?.[offset];
+  delete ipam.used[offset >>> BUCKET_BITS]?.[offset & BUCKET_MASK];
 }
 
 export function prefixLengthOf(subnet: string): number {

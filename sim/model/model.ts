@@ -7,7 +7,7 @@ import { PlanOp } from '../plan/ops';
 import { dockerCommand, DockerOutcome } from '../docker/cli';
 import { bootEngine } from './swarm';
 import { DockerError, Tx } from './tx';
-import { bucketHosts, emptyHost, World } from './world';
+import { emptyHost, shardsOf, World } from './world';
 
 // Freezing walks every changed record again on each step; with thousands of steps on
 // records of hundreds of keys that is a third of the model's time. Snapshots stay immutable
@@ -26,7 +26,7 @@ export class Model {
   constructor(hosts: { name: string; underlay: string; underlayPrefix?: number }[], seed: number) {
     this.world = {
       seed, rng: seed, clockNs: 0, hostOrder: hosts.map((h) => h.name),
-      hosts: bucketHosts(hosts.map((h) => emptyHost(h.name, h.underlay, h.underlayPrefix))), swarm: null,
+      hosts: shardsOf(hosts.map((h) => [h.name, emptyHost(h.name, h.underlay, h.underlayPrefix)])), swarm: null,
     };
   }
 

@@ -4,7 +4,8 @@ import { createBridgeDevice } from './plumbing';
 import { newIpam, parseCidr } from './ipam';
 import { advance, networkMachine } from './machines';
 import { allNetworks, daemonError, DockerError, findNetwork, Tx, visibleNetworks } from './tx';
-import { endpointsOf, Network, swarmNetwork } from './world';
+import { endpointsOf, Network, shardDelete, swarmNetwork } from './world';
+import { ipv4ToNumber } from '../wire/addr';
 
 export interface CreateRequest extends NetworkSpec {
   driver: string;
@@ -49,10 +50,11 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
     return;
   }
   if (h.nodeState !== 'manager') throw daemonError(WORKER_CANNOT);
-  const inUse = endpointsOf(net).find((e) => e.kind === 'container');
+  // The first container attached (lowest address) is the task Docker names.
+  const inUse = endpointsOf(net).filter((e) => e.kind === 'container').sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip))[0];
   if (inUse) throw daemonError(`rpc error: code = FailedPrecondition desc = network ${net.id} is in use by task ${inUse.taskId}`);
   if (net.ingress) throw daemonError(`rpc error: code = FailedPrecondition desc = ingress network cannot be removed because service ${net.id} depends on it`);
   const live = swarmNetwork(tx.w.swarm, net.id)!;
   live.state = advance(networkMachine, live.state, 'REMOVE');
-  delete tx.w.swarm!.networks[net.id[0]][net.id];
+  shardDelete(tx.w.swarm!.networks, net.id);
 }

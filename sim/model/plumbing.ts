@@ -6,7 +6,7 @@
 import { Draft } from 'immer';
 import { advance, endpointMachine, networkOnHostMachine } from './machines';
 import { Tx } from './tx';
-import { deleteInstance, Endpoint, endpointsOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, setInstance, swarmNetwork } from './world';
+import { Endpoint, endpointsOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork } from './world';
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 
@@ -50,7 +50,7 @@ function joinedRemoteEndpoints(tx: Tx, net: Draft<Network>, host: string): Endpo
 /** Builds the overlay sandbox on a host at its first local join (libnetwork joinSandbox). */
 function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
   const netns = overlayNetnsName(net.id);
-  setInstance(net, host, { netns, state: advance(networkOnHostMachine, 'absent', 'FIRST_JOIN'), nextVeth: 0, joined: 0, createdNs: String(tx.now()) });
+  shardSet(net.instances, host, { netns, state: advance(networkOnHostMachine, 'absent', 'FIRST_JOIN'), nextVeth: 0, joined: 0, createdNs: String(tx.now()) });
   addNamespace(tx, host, netns);
   const vx = `vx-${net.vni.toString(16).padStart(6, '0')}-${net.id.slice(0, 5)}`;
   const dataPort = tx.w.swarm?.dataPathPort ?? 4789;
@@ -73,7 +73,7 @@ function teardown(tx: Tx, net: Draft<Network>, host: string): void {
   const inst = instanceOf(net, host)!;
   advance(networkOnHostMachine, inst.state, 'LAST_LEAVE');
   delNamespace(tx, host, inst.netns);
-  deleteInstance(net, host);
+  shardDelete(net.instances, host);
 }
 
 /** Tells every other host where the network lives about an endpoint (NetworkDB overlay_peer_table). */

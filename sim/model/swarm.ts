@@ -7,7 +7,7 @@ import { cidrString, maskOf, newIpam, overlaps, parseCidr } from './ipam';
 import { advance, initialState, networkMachine, swarmNodeMachine } from './machines';
 import { daemonError, DockerError, Tx } from './tx';
 import { base36, hexId, swarmId } from './ids';
-import { endpointsOf, GWBRIDGE, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
+import { endpointsOf, GWBRIDGE, Network, NodeState, shardSet, swarmNetwork, swarmNetworks } from './world';
 
 /** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
 function* localPools(): Generator<string> {
@@ -28,7 +28,7 @@ export function localNetwork(tx: Tx, host: string, name: string, driver: Network
   return {
     id: hexId(tx.rng), name, driver, scope: 'local', host, attachable: false, internal: false, ingress: false, vni: 0,
     options, labels: {}, createdNs: String(tx.now()), state: initialState(networkMachine), ipam: newIpam(subnet), allocationFailed: false,
-    bridge, endpoints: {}, instances: {},
+    bridge, endpoints: [], instances: [],
   };
 }
 
@@ -105,7 +105,7 @@ export function swarmInit(tx: Tx, host: string, opts: SwarmInitOptions): string 
   tx.w.swarm = {
     id: swarmId(tx.rng), createdNs: String(tx.now()), workerToken: token(tx, secret), managerToken: token(tx, secret),
     dataPathPort: opts.dataPathPort ?? 4789, addrPool: pool, addrPoolMaskLength: opts.defaultAddrPoolMaskLength ?? 24,
-    nextVni: 4096, networks: {}, nodes: [],
+    nextVni: 4096, networks: [], nodes: [],
   };
   h.nodeState = advance(swarmNodeMachine, h.nodeState, 'INIT') as NodeState;
   createSwarmNetwork(tx, { name: 'ingress', ingress: true, attachable: false, internal: false, options: {}, labels: {} });
@@ -229,9 +229,9 @@ export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
     ingress: spec.ingress, vni, options: { ...spec.options, 'com.docker.network.driver.overlay.vxlanid_list': String(vni) }, labels: spec.labels,
     createdNs: String(tx.now()), state: initialState(networkMachine),
     ipam: allocationFailed ? { subnet: '', gateway: '', next: 0, used: {} } : newIpam(subnet!, spec.gateway),
-    allocationFailed, endpoints: {}, instances: {},
+    allocationFailed, endpoints: [], instances: [],
   };
-  (swarm.networks[net.id[0]] ??= {})[net.id] = net;
+  shardSet(swarm.networks, net.id, net);
   return swarmNetwork(swarm, net.id)!;
 }
 

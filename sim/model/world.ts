@@ -1,7 +1,7 @@
 /**
- * The model's whole state: one immutable (immer) value. Collections are sharded by host
- * and by network so that one scenario step copies only small maps, which keeps a
- * 10,000-container swarm cheap to step through.
+ * The model's whole state: one immutable (immer) value. Big keyed collections are split
+ * into shards (see Shards) so that one scenario step copies only small records, which keeps
+ * a 10,000-container swarm cheap to step through.
  */
 import { initialState, swarmNodeMachine } from './machines';
 
@@ -19,7 +19,7 @@ export interface Ipam {
   gateway: string;
   /** Serial allocation: the next host offset to try. */
   next: number;
-  /** Host offset → endpoint id, in buckets of 16 offsets (immer copies only the bucket it changes). */
+  /** Host offset → endpoint id: bucket (offset / 16) → offset % 16 → id; immer copies only the bucket it changes. */
   used: Record<number, Record<number, string>>;
 }
 
@@ -78,10 +78,10 @@ export interface Network {
   allocationFailed: boolean;
   /** Linux bridge name for bridge networks (docker0, docker_gwbridge, br-<id12>). */
   bridge?: string;
-  /** By id, in buckets named by the id's first character (see endpointsOf). */
-  endpoints: Record<string, Record<string, Endpoint>>;
-  /** Per host where the network is instantiated (overlay only), in host buckets (see instanceOf). */
-  instances: Record<string, Record<string, OverlayInstance>>;
+  /** By id (see endpointsOf). */
+  endpoints: Shards<Endpoint>;
+  /** Per host where the network is instantiated (overlay only; see instanceOf). */
+  instances: Shards<OverlayInstance>;
 }
 
 export interface Container {
@@ -136,8 +136,8 @@ export interface Swarm {
   addrPool: string;
   addrPoolMaskLength: number;
   nextVni: number;
-  /** Swarm networks by id, in buckets named by the id's first character (see swarmNetwork). */
-  networks: Record<string, Record<string, Network>>;
+  /** Swarm networks by id (see swarmNetwork). */
+  networks: Shards<Network>;
   /** Host names of the nodes, in join order. */
   nodes: string[];
 }
@@ -148,73 +148,91 @@ export interface World {
   /** Virtual nanoseconds since EPOCH_NS. */
   clockNs: number;
   hostOrder: string[];
-  /**
-   * Hosts in buckets (see hostBucket): immer copies a record it changes, so a step that
-   * touches one host copies a bucket of a few dozen, not a thousand hosts.
-   */
-  hosts: Record<string, Record<string, Host>>;
+  /** By name (see hostOf); hostOrder gives the scenario's order. */
+  hosts: Shards<Host>;
   swarm: Swarm | null;
 }
 
-const HOST_BUCKETS = 64;
+/**
+ * A keyed collection as an array of small records, each holding the keys that hash to it.
+ * immer copies every record and array a step changes. V8 copies a record of more than about
+ * 20 keys some hundred times slower than a small one (it has fallen into dictionary mode),
+ * while an array copies by slice: shards keep a thousand hosts' step as cheap as two hosts'.
+ */
+export type Shards<T> = Record<string, T>[];
 
-/** Every endpoint of a network (buckets keep immer's copies small; callers see one list). */
-export function endpointsOf<E>(net: { endpoints: Record<string, Record<string, E>> }): E[] {
-  const all: E[] = [];
-  for (const bucket of Object.values(net.endpoints)) for (const e of Object.values(bucket)) all.push(e);
-  return all;
-}
+const SHARDS = 64;
 
-export function endpointOf<E>(net: { endpoints: Record<string, Record<string, E>> }, id: string): E | undefined {
-  return net.endpoints[id[0]]?.[id];
-}
-
-/** A swarm network by id (buckets keep immer's copies small: a step copies a few networks' bucket, not a hundred). */
-export function swarmNetwork<N>(swarm: { networks: Record<string, Record<string, N>> } | null | undefined, id: string): N | undefined {
-  return swarm?.networks[id[0]]?.[id];
-}
-
-/** Every swarm network (in bucket order; callers that show them sort). */
-export function swarmNetworks<N>(swarm: { networks: Record<string, Record<string, N>> } | null | undefined): N[] {
-  const all: N[] = [];
-  if (swarm) for (const bucket of Object.values(swarm.networks)) for (const n of Object.values(bucket)) all.push(n);
-  return all;
-}
-
-/** The network's instance on a host (buckets keep immer's copies small when a thousand hosts join ingress). */
-export function instanceOf<I>(net: { instances: Record<string, Record<string, I>> }, host: string): I | undefined {
-  return net.instances[hostBucket(host)]?.[host];
-}
-
-/** Hosts where the network is instantiated (in bucket order). */
-export function instanceHosts(net: { instances: Record<string, Record<string, unknown>> }): string[] {
-  const hosts: string[] = [];
-  for (const bucket of Object.values(net.instances)) for (const h of Object.keys(bucket)) hosts.push(h);
-  return hosts;
-}
-
-export function setInstance(net: { instances: Record<string, Record<string, OverlayInstance>> }, host: string, inst: OverlayInstance): void {
-  (net.instances[hostBucket(host)] ??= {})[host] = inst;
-}
-
-export function deleteInstance(net: { instances: Record<string, Record<string, OverlayInstance>> }, host: string): void {
-  delete net.instances[hostBucket(host)]?.[host];
-}
-
-export function hostBucket(name: string): string {
+function shardOf(key: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return `b${h % HOST_BUCKETS}`;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return h % SHARDS;
 }
 
-export function hostOf<H extends Host>(w: { hosts: Record<string, Record<string, H>> }, name: string): H {
-  return w.hosts[hostBucket(name)]?.[name];
+export function shardGet<T>(s: Shards<T>, key: string): T | undefined {
+  return s[shardOf(key)]?.[key];
 }
 
-export function bucketHosts(hosts: Host[]): Record<string, Record<string, Host>> {
-  const buckets: Record<string, Record<string, Host>> = {};
-  for (const h of hosts) (buckets[hostBucket(h.name)] ??= {})[h.name] = h;
-  return buckets;
+export function shardSet<T>(s: Shards<T>, key: string, value: T): void {
+  (s[shardOf(key)] ??= {})[key] = value;
+}
+
+export function shardDelete<T>(s: Shards<T>, key: string): void {
+  delete s[shardOf(key)]?.[key];
+}
+
+/** Every value, in shard order (callers that show them sort). */
+export function shardValues<T>(s: Shards<T>): T[] {
+  const all: T[] = [];
+  for (const shard of s) if (shard) for (const k in shard) all.push(shard[k]);
+  return all;
+}
+
+export function shardKeys<T>(s: Shards<T>): string[] {
+  const all: string[] = [];
+  for (const shard of s) if (shard) for (const k in shard) all.push(k);
+  return all;
+}
+
+export function shardsOf<T>(entries: [string, T][]): Shards<T> {
+  const s: Shards<T> = [];
+  for (const [k, v] of entries) shardSet(s, k, v);
+  return s;
+}
+
+export function endpointsOf<E>(net: { endpoints: Shards<E> }): E[] {
+  return shardValues(net.endpoints);
+}
+
+export function endpointOf<E>(net: { endpoints: Shards<E> }, id: string): E | undefined {
+  return shardGet(net.endpoints, id);
+}
+
+export function swarmNetwork<N>(swarm: { networks: Shards<N> } | null | undefined, id: string): N | undefined {
+  return swarm ? shardGet(swarm.networks, id) : undefined;
+}
+
+/** Every swarm network, in shard order (see networksByAge). */
+export function swarmNetworks<N>(swarm: { networks: Shards<N> } | null | undefined): N[] {
+  return swarm ? shardValues(swarm.networks) : [];
+}
+
+/** Oldest first: the order in which they were created. */
+export function networksByAge<N extends { createdNs: string; vni: number }>(nets: N[]): N[] {
+  return [...nets].sort((a, b) => Number(a.createdNs) - Number(b.createdNs) || a.vni - b.vni);
+}
+
+export function instanceOf<I>(net: { instances: Shards<I> }, host: string): I | undefined {
+  return shardGet(net.instances, host);
+}
+
+/** Hosts where the network is instantiated (in shard order). */
+export function instanceHosts(net: { instances: Shards<unknown> }): string[] {
+  return shardKeys(net.instances);
+}
+
+export function hostOf<H extends Host>(w: { hosts: Shards<H> }, name: string): H {
+  return shardGet(w.hosts, name)!;
 }
 
 export function emptyHost(name: string, underlay: string, underlayPrefix = 24): Host {

@@ -2,13 +2,14 @@
  * The trace's topology, drawn from the model: every backend builds the same namespaces and
  * devices from the same plan, so the model can describe them for all of them.
  */
-import { endpointsOf, hostOf, instanceOf, swarmNetworks, World } from '../model/world';
+import { endpointsOf, hostOf, instanceOf, networksByAge, swarmNetworks, World } from '../model/world';
 import { overlayNetnsName } from '../model/plumbing';
 import { Topology } from './types';
+import { ipv4ToNumber } from '../wire/addr';
 
 export function topologyFromWorld(world: World): Topology {
   const topo: Topology = { hosts: [], namespaces: [], links: [] };
-  const networks = swarmNetworks(world.swarm);
+  const networks = networksByAge(swarmNetworks(world.swarm));
   for (const name of world.hostOrder) {
     const h = hostOf(world, name);
     topo.hosts.push({ name, underlay: h.underlay });
@@ -27,7 +28,7 @@ export function topologyFromWorld(world: World): Topology {
       }
     }
     for (const net of [...networks, ...locals]) {
-      for (const ep of endpointsOf(net)) {
+      for (const ep of endpointsOf(net).sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip))) {
         if (ep.host !== name || ep.state !== 'joined') continue;
         const peerNetns = net.driver === 'overlay' ? overlayNetnsName(net.id) : name;
         const master = net.driver === 'overlay' ? 'br0' : net.bridge!;
