@@ -5,17 +5,20 @@
  * Every device a traced frame crosses adds a hop, numbered by the seed's eight steps.
  */
 import { SimKernel } from './kernel';
-import { BridgeFdbEntry, ResolvedRoute, SimLink, SimNetns, topologyGeneration, VxlanFdbEntry, VxlanState } from './objects';
+import { BridgeFdbEntry, Neigh, ResolvedRoute, SimLink, SimNetns, topologyGeneration, VxlanFdbEntry, VxlanState } from './objects';
 import { EventQueue } from './clock';
 import { HopSite, SimHop } from './hop';
 import { Flow, HopEvent, MAX_HOPS_PER_FLOW } from '../trace/types';
-import { BROADCAST_MAC, ipv4ToNumber, macToString, ZERO_MAC } from '../wire/addr';
+import { BROADCAST_MAC, ipv4ToNumber, ipv4ToString, macToString, ZERO_MAC } from '../wire/addr';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../wire/arp';
-import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, ipv4HeaderLength, Ipv4Repr, parseIpv4, writeIpv4Header } from '../wire/ipv4';
+import {
+  emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, ipv4HeaderLength, ipv4HeaderProblem, ipv4PacketChecksumOk, ipv4PacketDst, ipv4PacketEnd, ipv4PacketHeaderLength,
+  ipv4PacketIsFragment, ipv4PacketSrc, Ipv4Repr, parseIpv4, writeIpv4Header,
+} from '../wire/ipv4';
 import { emitIcmp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, parseIcmp } from '../wire/icmp';
 import { internetChecksum } from '../wire/checksum';
-import { be16 } from '../wire/bytes';
+import { be16, putBe16 } from '../wire/bytes';
 import { parseUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, vxlanVni, writeVxlanHeader } from '../wire/vxlan';
 import { maskOf } from '../model/ipam';
@@ -43,11 +46,8 @@ export class Skb {
   lag = 0;
 }
 
-/** ipSend's extras: a change to the payload as it is copied into the frame, and processing time already spent. */
-type SendOptions = { rewrite?: (b: Buffer, at: number, length: number) => void; lag?: number };
-
-/** What a frame built anew carries over from the one that caused it. */
-type SkbMeta = { flow: Flow | undefined; dir: Skb['dir']; note?: string; lag?: number };
+/** A change ipSend makes to the payload as it copies it into the frame (the echo reply's type and checksum). */
+type PayloadRewrite = (b: Buffer, at: number, length: number) => void;
 
 /** Default delays; a ping over the overlay takes a few tenths of a millisecond. */
 export const DEFAULT_DELAYS = { veth: 2_000, bridge: 3_000, vxlan: 9_000, stack: 6_000, underlay: 45_000, dns: 25_000 };
@@ -116,12 +116,23 @@ export class Datapath {
     else this.countOnly(flow);
   }
 
-  /** Queues a frame: `run` happens after `delayNs` and whatever processing time the frame has run ahead. */
-  private later(skb: Skb, delayNs: number, run: () => void): void {
+  /** Queues a frame for `task(dev, skb)` after `delayNs` and whatever processing time the frame has run ahead. */
+  private later(skb: Skb, delayNs: number, task: (dev: SimLink, skb: Skb) => void, dev: SimLink): void {
     const wait = delayNs + skb.lag;
     skb.lag = 0;
-    this.clock.schedule(wait, run);
+    this.clock.call(wait, task, dev, skb);
   }
+
+  // Queued work, bound once: the event queue calls these with their arguments (no closure per packet).
+  private readonly devRecvTask = (dev: SimLink, skb: Skb): void => this.devRecv(dev, skb);
+  private readonly localInputTask = (lo: SimLink, skb: Skb): void => this.ipInput(lo.netns, lo, skb);
+  private readonly l3InputTask = (dev: SimLink, skb: Skb): void => this.l3Input(dev, skb);
+  private readonly vxlanRecvTask = (vx: SimLink, skb: Skb, vtep: string): void => this.vxlanRecv(vx, skb, vtep);
+  /** A frame reaches another host's interface; `from` is set when it carries VXLAN (step 5 is recorded). */
+  private readonly segmentArriveTask = (skb: Skb, to: SimLink, from: SimLink | undefined): void => {
+    if (from) this.recordSegment(skb, from, to);
+    this.devRecv(to, skb);
+  };
 
   private countOnly(flow: Flow): void {
     this.hopCount++;
@@ -177,7 +188,12 @@ export class Datapath {
   }
 
   isLocal(ns: SimNetns, ip: string): boolean {
-    return ip.startsWith('127.') || ns.localIps.get().has(ip);
+    return this.isLocalAddress(ns, ipv4ToNumber(ip) | 0);
+  }
+
+  /** An address of one of the namespace's devices, or loopback's 127/8 (`addr` as ipv4PacketDst reads it). */
+  private isLocalAddress(ns: SimNetns, addr: number): boolean {
+    return addr >>> 24 === 127 || ns.localAddrs.get().has(addr);
   }
 
   /** The route to a destination, resolved once per topology generation. */
@@ -230,9 +246,7 @@ export class Datapath {
    * Sends an IPv4 datagram from a namespace: route, fragment to the device MTU, resolve
    * the next hop, transmit. Returns an error text for the sender (as the socket would).
    */
-  ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir'], opts: SendOptions = {}): string | undefined {
-    let { rewrite } = opts;
-    const lag = opts.lag ?? 0;
+  ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir'], rewrite?: PayloadRewrite, lag = 0): string | undefined {
     const r = this.route(ns, ip.dst);
     if (!r) return 'Network is unreachable';
     // The rewrite happens as the payload is copied into a single frame; otherwise on a copy first.
@@ -248,15 +262,19 @@ export class Datapath {
       skb.lag = lag;
       const dns = dnsDirection(frame);
       this.record(skb, dns ? 0 : undefined, r.dev, dns ?? 'send');
-      this.later(skb, this.delays.stack, () => this.ipInput(ns, r.dev, skb));
+      this.later(skb, this.delays.stack, this.localInputTask, r.dev);
       return undefined;
     }
     const mtu = r.dev.mtu;
     if (20 + payload.length <= mtu) {
-      this.ipOutput(ns, r, repr, payload.length, (b, at) => {
-        b.set(payload, at);
-        rewrite?.(b, at, payload.length);
-      }, { flow, dir, lag });
+      const n = this.resolvedNeigh(ns, r);
+      const b = this.newDatagram(r, n, repr, payload.length);
+      const at = b.length - payload.length;
+      b.set(payload, at);
+      rewrite?.(b, at, payload.length);
+      const skb = new Skb(b, flow, dir);
+      skb.lag = lag;
+      this.ipTransmit(ns, r, n, skb);
       return undefined;
     }
     if (repr.dontFragment) return `message too long, mtu=${mtu}`;
@@ -341,7 +359,7 @@ export class Datapath {
       // An ARP reply heading back to the container that asked is still step 1's resolution.
       else if (role === 'overlay') this.record(skb, arp === ARP_REPLY ? 1 : 8, dev, 'bridge-forward');
       else this.record(skb, undefined, dev, 'send');
-      this.later(skb, this.delays.veth, () => this.devRecv(peer, skb));
+      this.later(skb, this.delays.veth, this.devRecvTask, peer);
     } else if (dev.type === 'bridge') {
       this.bridgeForward(dev, undefined, skb);
     } else if (dev.type === 'vxlan') {
@@ -352,7 +370,7 @@ export class Datapath {
       this.record(skb, encap ? 4 : undefined, dev, encap ? 'encap' : arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send', encap ? skb.note : undefined);
       this.segmentXmit(dev, skb, encap);
     } else if (dev.type === 'loopback') {
-      this.later(skb, this.delays.stack, () => this.devRecv(dev, skb));
+      this.later(skb, this.delays.stack, this.devRecvTask, dev);
     }
   }
 
@@ -395,7 +413,7 @@ export class Datapath {
       return;
     }
     if (dst === br.mac && inPort) {
-      this.later(skb, this.delays.bridge, () => this.l3Input(br, skb));
+      this.later(skb, this.delays.bridge, this.l3InputTask, br);
       return;
     }
     const e = this.bridgeLookup(br, dst);
@@ -483,28 +501,38 @@ export class Datapath {
     if (!r || r.local) return this.drop(skb, 4, vx, `no route to ${e.dst}`);
     const outer: Ipv4Repr = { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
     const udpLength = UDP_HEADER_LEN + VXLAN_HEADER_LEN + inner.length;
-    this.ipOutput(v.linkNetns, r, outer, udpLength, (b, at) => {
-      writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
-      writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
-      b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-    }, { flow: skb.flow, dir: skb.dir, note: skb.flow && this.keeps(skb.flow) ? `FDB ${macToString(inner, 0)} -> ${e.dst}` : undefined, lag: skb.lag });
+    const n = this.resolvedNeigh(v.linkNetns, r);
+    const b = this.newDatagram(r, n, outer, udpLength);
+    const at = b.length - udpLength;
+    writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
+    writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
+    b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
+    const out = new Skb(b, skb.flow, skb.dir, skb.flow && this.keeps(skb.flow) ? `FDB ${macToString(inner, 0)} -> ${e.dst}` : undefined);
+    out.lag = skb.lag;
+    this.ipTransmit(v.linkNetns, r, n, out);
+  }
+
+  /** The next hop's neighbour entry, when ARP has resolved it. */
+  private resolvedNeigh(ns: SimNetns, r: ResolvedRoute): Neigh | undefined {
+    const n = ns.neigh.get(r.dev.name, r.nexthop);
+    return n?.mac !== undefined && n.state !== 'INCOMPLETE' ? n : undefined;
   }
 
   /**
-   * Sends a datagram that fits the device. With the next hop's MAC known, the frame is
-   * built whole in one buffer (headers and payload written once); otherwise the datagram
-   * waits for ARP.
+   * A datagram that fits the device, built whole in one buffer: with the next hop's MAC
+   * known, behind its Ethernet header (the frame leaves at once); otherwise bare, to wait
+   * for ARP. The caller writes the payload into the buffer's last `payloadLength` bytes.
    */
-  private ipOutput(ns: SimNetns, r: ResolvedRoute, ip: Ipv4Repr, payloadLength: number, writePayload: (b: Buffer, at: number) => void, meta: SkbMeta): void {
-    const n = ns.neigh.get(r.dev.name, r.nexthop);
-    const resolved = n?.mac !== undefined && n.state !== 'INCOMPLETE';
-    const l2 = resolved ? ETHERNET_HEADER_LEN : 0;
+  private newDatagram(r: ResolvedRoute, n: Neigh | undefined, ip: Ipv4Repr, payloadLength: number): Buffer {
+    const l2 = n ? ETHERNET_HEADER_LEN : 0;
     const b = Buffer.allocUnsafe(l2 + ipv4HeaderLength(ip) + payloadLength);
-    if (resolved) b.set(this.l2Header(r, n.mac!), 0);
-    writePayload(b, l2 + writeIpv4Header(ip, b, l2, payloadLength));
-    const skb = new Skb(b, meta.flow, meta.dir, meta.note);
-    skb.lag = meta.lag ?? 0;
-    if (resolved) this.devXmit(r.dev, skb);
+    if (n) b.set(this.l2Header(r, n.mac!), 0);
+    writeIpv4Header(ip, b, l2, payloadLength);
+    return b;
+  }
+
+  private ipTransmit(ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb): void {
+    if (n) this.devXmit(r.dev, skb);
     else this.neighOutput(ns, r, skb);
   }
 
@@ -523,10 +551,7 @@ export class Datapath {
     skb.lag = 0;
     for (const other of this.kernel.underlay.values()) {
       if (other === dev || (dst !== BROADCAST_MAC && other.mac !== dst)) continue;
-      this.clock.schedule(wait, () => {
-        if (encap) this.recordSegment(skb, dev, other);
-        this.devRecv(other, skb);
-      });
+      this.clock.call(wait, this.segmentArriveTask, skb, other, encap ? dev : undefined);
     }
   }
 
@@ -573,16 +598,20 @@ export class Datapath {
     }
   }
 
+  /** ip_rcv and ip_local_deliver: the header is read in place, as routers do, not parsed into a representation. */
   ipInput(ns: SimNetns, dev: SimLink, skb: Skb): void {
-    const p = parseIpv4(skb.frame, ETHERNET_HEADER_LEN);
-    if (!p.ok || !p.repr.checksumOk) return this.drop(skb, undefined, dev, 'bad IPv4 header');
-    const h = p.repr;
-    if (!this.isLocal(ns, h.dst)) return this.drop(skb, undefined, dev, 'not for this namespace (ip_forward is 0)');
-    if (h.moreFragments || h.fragmentOffset > 0) return this.reassemble(ns, dev, h, p.payload, skb);
-    this.deliver(ns, dev, h, p.payload, skb);
+    const f = skb.frame, ip = ETHERNET_HEADER_LEN;
+    if (ipv4HeaderProblem(f, ip) !== undefined || !ipv4PacketChecksumOk(f, ip)) return this.drop(skb, undefined, dev, 'bad IPv4 header');
+    if (!this.isLocalAddress(ns, ipv4PacketDst(f, ip))) return this.drop(skb, undefined, dev, 'not for this namespace (ip_forward is 0)');
+    if (ipv4PacketIsFragment(f, ip)) return this.reassemble(ns, dev, skb);
+    this.deliver(ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));
   }
 
-  private reassemble(ns: SimNetns, dev: SimLink, h: Ipv4Header, payload: Buffer, skb: Skb): void {
+  /** ip_defrag: the fragments of one datagram are kept until they join into one frame, which is delivered. */
+  private reassemble(ns: SimNetns, dev: SimLink, skb: Skb): void {
+    const p = parseIpv4(skb.frame, ETHERNET_HEADER_LEN);
+    if (!p.ok) return;
+    const h = p.repr, payload = p.payload;
     const key = `${ns.host.name}|${ns.name}|${h.src}|${h.dst}|${h.id}|${h.protocol}`;
     let r = this.fragments.get(key);
     if (!r) {
@@ -600,39 +629,47 @@ export class Datapath {
     if (have !== r.total) return;
     this.fragments.delete(key);
     const whole = Buffer.concat([...r.parts].sort((a, b) => a[0] - b[0]).map(([, b]) => b));
-    this.deliver(ns, dev, { ...r.header, moreFragments: false, fragmentOffset: 0 }, whole, skb);
+    const datagram = emitIpv4({ ...r.header, moreFragments: false, fragmentOffset: 0 }, whole);
+    const joined = new Skb(Buffer.concat([skb.frame.subarray(0, ETHERNET_HEADER_LEN), datagram]), skb.flow, skb.dir);
+    joined.lag = skb.lag;
+    this.deliver(ns, dev, joined, ETHERNET_HEADER_LEN + ipv4PacketHeaderLength(datagram, 0), joined.frame.length);
   }
 
-  private deliver(ns: SimNetns, dev: SimLink, h: Ipv4Header, payload: Buffer, skb: Skb): void {
-    if (h.protocol === IPPROTO_ICMP) {
+  /** The transport layer of a datagram for this namespace; its header sits at the frame's offset 14, its payload at [l4, end). */
+  private deliver(ns: SimNetns, dev: SimLink, skb: Skb, l4: number, end: number): void {
+    const f = skb.frame, ip = ETHERNET_HEADER_LEN;
+    const protocol = f[ip + 9];
+    if (protocol === IPPROTO_ICMP) {
       // Echo request and reply only; ident and seq follow type, code and checksum (RFC 792).
-      if (payload.length < ICMP_HEADER_LEN) return;
-      const type = payload[0];
+      if (end - l4 < ICMP_HEADER_LEN) return;
+      const type = f[l4];
       if (type === ICMP_ECHO_REQUEST) {
         // icmp_echo answers within the same softirq: the reply leaves after the stack's time, no event.
         // The kernel's ICMP socket does not set DF on echo replies.
-        this.ipSend(ns, { dst: h.src, src: h.dst, protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 }, payload, skb.flow, 'reply',
-          { rewrite: echoReplyInPlace, lag: skb.lag + this.delays.stack });
+        this.ipSend(ns, { dst: ipv4PacketSrc(f, ip), src: ipv4ToString(f, ip + 16), protocol: IPPROTO_ICMP, ttl: 64, id: this.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 },
+          f.subarray(l4, end), skb.flow, 'reply', echoReplyInPlace, skb.lag + this.delays.stack);
       } else if (type === ICMP_ECHO_REPLY) {
-        this.echoSockets.get(ns)?.get(be16(payload, 4))?.onReply(be16(payload, 6), h.ttl, payload.length, h.src);
+        this.echoSockets.get(ns)?.get(be16(f, l4 + 4))?.onReply(be16(f, l4 + 6), f[ip + 8], end - l4, ipv4PacketSrc(f, ip));
       }
       return;
     }
-    if (h.protocol === IPPROTO_UDP) {
-      if (payload.length < UDP_HEADER_LEN) return;
+    if (protocol === IPPROTO_UDP) {
+      if (end - l4 < UDP_HEADER_LEN) return;
       // The datagram ends where its length field says (never past the IP payload).
-      const end = Math.min(be16(payload, 4), payload.length);
-      const vxlans = end >= UDP_HEADER_LEN + VXLAN_HEADER_LEN ? ns.vxlanSockets.get().get(be16(payload, 2)) : undefined;
+      const udpEnd = l4 + Math.min(be16(f, l4 + 4), end - l4);
+      const vxlans = udpEnd - l4 >= UDP_HEADER_LEN + VXLAN_HEADER_LEN ? ns.vxlanSockets.get().get(be16(f, l4 + 2)) : undefined;
       for (const vx of vxlans ?? []) {
-        if (!vx.up || vxlanVni(payload, UDP_HEADER_LEN) !== vx.vxlan!.vni) continue;
-        this.record(skb, 6, dev, 'udp-deliver', this.udpDeliverNote(vx));
-        const inner = new Skb(payload.subarray(UDP_HEADER_LEN + VXLAN_HEADER_LEN, end), skb.flow, skb.dir);
-        this.clock.schedule(this.delays.vxlan + skb.lag, () => this.vxlanRecv(vx, inner, h.src));
+        if (!vx.up || vxlanVni(f, l4 + UDP_HEADER_LEN) !== vx.vxlan!.vni) continue;
+        this.record(skb, 6, dev, 'udp-deliver', skb.flow && this.keeps(skb.flow) ? this.udpDeliverNote(vx) : undefined);
+        const inner = new Skb(f.subarray(l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd), skb.flow, skb.dir);
+        const vtep = ipv4PacketSrc(f, ip);
+        this.clock.call(this.delays.vxlan + skb.lag, this.vxlanRecvTask, vx, inner, vtep);
         return;
       }
-      const u = parseUdp(payload);
-      if (!u.ok) return;
-      this.udpHandlers.get(`${ns.host.name}|${ns.name}|${h.dst}|${u.repr.dstPort}`)?.(h, u.repr.srcPort, u.payload, skb);
+      const u = parseUdp(f.subarray(l4, end));
+      const h = parseIpv4(f, ip);
+      if (!u.ok || !h.ok) return;
+      this.udpHandlers.get(`${ns.host.name}|${ns.name}|${h.repr.dst}|${u.repr.dstPort}`)?.(h.repr, u.repr.srcPort, u.payload, skb);
     }
   }
 
@@ -698,8 +735,8 @@ function eventIndex(e: HopEvent): number {
 function echoReplyInPlace(b: Buffer, at: number, length: number): void {
   b[at] = ICMP_ECHO_REPLY;
   b[at + 1] = 0;
-  b.writeUInt16BE(0, at + 2);
-  b.writeUInt16BE(internetChecksum(b, at, at + length), at + 2);
+  putBe16(b, at + 2, 0);
+  putBe16(b, at + 2, internetChecksum(b, at, at + length));
 }
 
 /** UDP to port 53 is a query, from port 53 an answer (step 0, on lo). */

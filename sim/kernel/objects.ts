@@ -5,6 +5,7 @@
  */
 import type { VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
+import { ipv4ToNumber } from '../wire/addr';
 
 /**
  * Bumped on every change of links, addresses, routes or tables, so the datapath may cache
@@ -180,8 +181,8 @@ export class SimNetns {
     return 'sandbox';
   });
 
-  /** Addresses of this namespace's devices. */
-  readonly localIps = new Derived(() => new Set([...this.links.values()].flatMap((l) => l.addrs.map((a) => a.ip))));
+  /** Addresses of this namespace's devices, as signed 32-bit numbers (as the datapath reads them from frames). */
+  readonly localAddrs = new Derived(() => new Set([...this.links.values()].flatMap((l) => l.addrs.map((a) => ipv4ToNumber(a.ip) | 0))));
 
   /** vxlan devices (in any namespace of the host) whose UDP socket lives here, by destination port. */
   readonly vxlanSockets = new Derived(() => {

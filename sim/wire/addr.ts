@@ -4,21 +4,23 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 
 /**
  * A capture holds few distinct addresses but formats them once per frame, so formatted
- * strings are cached by numeric value (bounded, cleared when full).
+ * strings are cached by numeric value (bounded, cleared when full). Keys are signed 32-bit
+ * numbers, which V8 keeps as small integers: hashing them allocates nothing.
  */
 const CACHE_LIMIT = 1 << 16;
-const macCache = new Map<number, string>();
+/** By the MAC's last four bytes; the first two are checked on a hit. */
+const macCache = new Map<number, { high: number; text: string }>();
 const ipv4Cache = new Map<number, string>();
 
 export function macToString(b: Uint8Array, offset = 0): string {
-  const key = (b[offset] * 0x10000000000) + (b[offset + 1] * 0x100000000) + (((b[offset + 2] << 24) | (b[offset + 3] << 16) | (b[offset + 4] << 8) | b[offset + 5]) >>> 0);
-  let s = macCache.get(key);
-  if (s === undefined) {
-    s = `${HEX[b[offset]]}:${HEX[b[offset + 1]]}:${HEX[b[offset + 2]]}:${HEX[b[offset + 3]]}:${HEX[b[offset + 4]]}:${HEX[b[offset + 5]]}`;
-    if (macCache.size >= CACHE_LIMIT) macCache.clear();
-    macCache.set(key, s);
-  }
-  return s;
+  const high = (b[offset] << 8) | b[offset + 1];
+  const low = (b[offset + 2] << 24) | (b[offset + 3] << 16) | (b[offset + 4] << 8) | b[offset + 5];
+  const hit = macCache.get(low);
+  if (hit !== undefined && hit.high === high) return hit.text;
+  const text = `${HEX[b[offset]]}:${HEX[b[offset + 1]]}:${HEX[b[offset + 2]]}:${HEX[b[offset + 3]]}:${HEX[b[offset + 4]]}:${HEX[b[offset + 5]]}`;
+  if (macCache.size >= CACHE_LIMIT) macCache.clear();
+  macCache.set(low, { high, text });
+  return text;
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
@@ -42,7 +44,7 @@ export function writeMac(mac: string, b: Uint8Array, offset: number): void {
 }
 
 export function ipv4ToString(b: Uint8Array, offset = 0): string {
-  const key = ((b[offset] << 24) | (b[offset + 1] << 16) | (b[offset + 2] << 8) | b[offset + 3]) >>> 0;
+  const key = (b[offset] << 24) | (b[offset + 1] << 16) | (b[offset + 2] << 8) | b[offset + 3];
   let s = ipv4Cache.get(key);
   if (s === undefined) {
     s = `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;

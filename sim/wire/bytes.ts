@@ -5,3 +5,14 @@
 export function be16(b: Uint8Array, offset: number): number {
   return (b[offset] << 8) | b[offset + 1];
 }
+
+/** The mirror of be16, as unchecked: writers fill buffers their callers sized for the header. */
+export function putBe16(b: Uint8Array, offset: number, value: number): void {
+  b[offset] = value >>> 8;
+  b[offset + 1] = value;
+}
+
+/** Signed: an IPv4 address read this way stays a small integer to V8. */
+export function be32(b: Uint8Array, offset: number): number {
+  return (b[offset] << 24) | (b[offset + 1] << 16) | (b[offset + 2] << 8) | b[offset + 3];
+}

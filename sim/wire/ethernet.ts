@@ -1,5 +1,6 @@
 /** Ethernet II (DIX) framing. */
 import { fail, Layer, Parsed } from './layer';
+import { putBe16 } from './bytes';
 import { macToString, writeMac } from './addr';
 
 export const ETHERNET_HEADER_LEN = 14;
@@ -33,7 +34,7 @@ export function emitEthernet(r: EthernetRepr, payload: Uint8Array): Buffer {
 export function writeEthernetHeader(r: EthernetRepr, b: Buffer, offset: number): void {
   writeMac(r.dst, b, offset);
   writeMac(r.src, b, offset + 6);
-  b.writeUInt16BE(r.ethertype, offset + 12);
+  putBe16(b, offset + 12, r.ethertype);
 }
 
 export function ethernetLayer(r: EthernetRepr): Layer {

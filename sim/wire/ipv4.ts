@@ -2,7 +2,7 @@
 import { fail, Layer, Parsed } from './layer';
 import { ipv4ToString, writeIpv4 } from './addr';
 import { checksumValid, internetChecksum } from './checksum';
-import { be16 } from './bytes';
+import { be16, be32, putBe16 } from './bytes';
 
 export const IPV4_MIN_HEADER_LEN = 20;
 export const IPPROTO_ICMP = 1;
@@ -35,16 +35,59 @@ export interface Ipv4Header extends Ipv4Repr {
   checksumOk: boolean;
 }
 
+/**
+ * What makes the header at `offset` unreadable, or undefined when its lengths hold. The one
+ * place they are checked: parseIpv4 and the datapath's in-place reads (below) both rely on it.
+ */
+export function ipv4HeaderProblem(b: Uint8Array, offset = 0): string | undefined {
+  const length = b.length - offset;
+  if (length < IPV4_MIN_HEADER_LEN) return `ip: ${length} bytes, header needs ${IPV4_MIN_HEADER_LEN}`;
+  const version = b[offset] >> 4, headerLength = (b[offset] & 15) * 4;
+  if (version !== 4) return `ip: version ${version}, expected 4`;
+  if (headerLength < IPV4_MIN_HEADER_LEN) return `ip: header length ${headerLength} is below 20`;
+  if (length < headerLength) return `ip: ${length} bytes, header with options needs ${headerLength}`;
+  const totalLength = be16(b, offset + 2);
+  if (totalLength < headerLength) return `ip: total length ${totalLength} is shorter than the header (${headerLength})`;
+  return undefined;
+}
+
+/**
+ * In-place reads of a header that passed ipv4HeaderProblem (smoltcp's Packet view beside
+ * the Repr): a router looks at a few fields of every packet and builds no representation.
+ */
+export function ipv4PacketHeaderLength(b: Uint8Array, offset: number): number {
+  return (b[offset] & 15) * 4;
+}
+
+/** Where the datagram ends in `b`: its total length, or the buffer's end when that is shorter. */
+export function ipv4PacketEnd(b: Uint8Array, offset: number): number {
+  return offset + Math.min(be16(b, offset + 2), b.length - offset);
+}
+
+export function ipv4PacketIsFragment(b: Uint8Array, offset: number): boolean {
+  return (be16(b, offset + 6) & 0x3fff) !== 0;
+}
+
+export function ipv4PacketChecksumOk(b: Uint8Array, offset: number): boolean {
+  return checksumValid(b, offset, offset + ipv4PacketHeaderLength(b, offset));
+}
+
+/** The destination address as a signed 32-bit number (a small integer to V8, cheap as a key). */
+export function ipv4PacketDst(b: Uint8Array, offset: number): number {
+  return be32(b, offset + 16);
+}
+
+export function ipv4PacketSrc(b: Uint8Array, offset: number): string {
+  return ipv4ToString(b, offset + 12);
+}
+
 /** The datagram that starts at `offset` (a frame's IP layer is read in place, as writeIpv4Header writes it). */
 export function parseIpv4(b: Buffer, offset = 0): Parsed<Ipv4Header> {
+  const problem = ipv4HeaderProblem(b, offset);
+  if (problem !== undefined) return fail(problem);
   const length = b.length - offset;
-  if (length < IPV4_MIN_HEADER_LEN) return fail(`ip: ${length} bytes, header needs ${IPV4_MIN_HEADER_LEN}`);
-  const version = b[offset] >> 4, headerLength = (b[offset] & 15) * 4;
-  if (version !== 4) return fail(`ip: version ${version}, expected 4`);
-  if (headerLength < IPV4_MIN_HEADER_LEN) return fail(`ip: header length ${headerLength} is below 20`);
-  if (length < headerLength) return fail(`ip: ${length} bytes, header with options needs ${headerLength}`);
+  const headerLength = ipv4PacketHeaderLength(b, offset);
   const totalLength = be16(b, offset + 2);
-  if (totalLength < headerLength) return fail(`ip: total length ${totalLength} is shorter than the header (${headerLength})`);
   const flagsOffset = be16(b, offset + 6);
   const repr: Ipv4Header = {
     src: ipv4ToString(b, offset + 12),
@@ -88,19 +131,19 @@ export function writeIpv4Header(r: Ipv4Repr, b: Buffer, offset: number, payloadL
   if (totalLength > 0xffff) throw new Error(`ip: datagram of ${totalLength} bytes exceeds 65535`);
   b[offset] = 0x40 | (headerLength / 4);
   b[offset + 1] = r.tos;
-  b.writeUInt16BE(totalLength, offset + 2);
-  b.writeUInt16BE(r.id, offset + 4);
-  b.writeUInt16BE((r.dontFragment ? 0x4000 : 0) | (r.moreFragments ? 0x2000 : 0) | (r.fragmentOffset / 8), offset + 6);
+  putBe16(b, offset + 2, totalLength);
+  putBe16(b, offset + 4, r.id);
+  putBe16(b, offset + 6, (r.dontFragment ? 0x4000 : 0) | (r.moreFragments ? 0x2000 : 0) | (r.fragmentOffset / 8));
   b[offset + 8] = r.ttl;
   b[offset + 9] = r.protocol;
   writeIpv4(r.src, b, offset + 12);
   writeIpv4(r.dst, b, offset + 16);
-  b.writeUInt16BE(0, offset + 10);
+  putBe16(b, offset + 10, 0);
   if (headerLength > IPV4_MIN_HEADER_LEN) {
     b.fill(0, offset + IPV4_MIN_HEADER_LEN, offset + headerLength);
     r.options.copy(b, offset + IPV4_MIN_HEADER_LEN);
   }
-  b.writeUInt16BE(internetChecksum(b, offset, offset + headerLength), offset + 10);
+  putBe16(b, offset + 10, internetChecksum(b, offset, offset + headerLength));
   return headerLength;
 }
 

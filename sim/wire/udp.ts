@@ -3,6 +3,7 @@ import { fail, Layer, Parsed } from './layer';
 import { checksumValid, internetChecksum, pseudoHeaderSum } from './checksum';
 import { writeIpv4 } from './addr';
 import { IPPROTO_UDP } from './ipv4';
+import { putBe16 } from './bytes';
 
 export const UDP_HEADER_LEN = 8;
 
@@ -61,10 +62,10 @@ export function emitUdp(r: UdpRepr, payload: Uint8Array, ph?: PseudoHeader): Buf
 export function writeUdpHeader(r: UdpRepr, b: Buffer, offset: number, payloadLength: number): void {
   const length = UDP_HEADER_LEN + payloadLength;
   if (length > 0xffff) throw new Error(`udp: datagram of ${length} bytes exceeds 65535`);
-  b.writeUInt16BE(r.srcPort, offset);
-  b.writeUInt16BE(r.dstPort, offset + 2);
-  b.writeUInt16BE(length, offset + 4);
-  b.writeUInt16BE(0, offset + 6);
+  putBe16(b, offset, r.srcPort);
+  putBe16(b, offset + 2, r.dstPort);
+  putBe16(b, offset + 4, length);
+  putBe16(b, offset + 6, 0);
 }
 
 export function udpLayer(h: UdpHeader): Layer {

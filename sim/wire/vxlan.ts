@@ -1,5 +1,6 @@
 /** VXLAN (RFC 7348), with the Group Based Policy extension's flag and policy id kept. */
 import { fail, Layer, Parsed } from './layer';
+import { putBe16 } from './bytes';
 
 export const VXLAN_HEADER_LEN = 8;
 export const VXLAN_PORT = 4789;
@@ -34,8 +35,8 @@ export function emitVxlan(r: VxlanRepr, payload: Uint8Array): Buffer {
 /** The header alone, for a packet built whole in one buffer (the inner frame follows at offset + 8). */
 export function writeVxlanHeader(r: VxlanRepr, b: Buffer, offset: number): void {
   if (r.vni < 0 || r.vni > 0xffffff) throw new Error(`vxlan: VNI ${r.vni} is outside 0..16777215`);
-  b.writeUInt16BE(r.flags, offset);
-  b.writeUInt16BE(r.groupPolicyId, offset + 2);
+  putBe16(b, offset, r.flags);
+  putBe16(b, offset + 2, r.groupPolicyId);
   b[offset + 4] = r.vni >>> 16;
   b[offset + 5] = (r.vni >>> 8) & 0xff;
   b[offset + 6] = r.vni & 0xff;
