@@ -41,6 +41,17 @@ describe('labs in sim', () => {
     expect(traceProblem(result.trace)).toBeUndefined();
   });
 
+  test('a flood longer than the 16-bit sequence space reports its statistics (150,000 echoes)', async () => {
+    const text = fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8');
+    const s = parseScenario('flood.yaml', text);
+    const last = s.steps.findIndex((st) => st.command.startsWith('ping'));
+    s.steps = [...s.steps.slice(0, last), { ...s.steps[last], command: 'ping -f -q -n -c 150000 10.0.1.4', expect: undefined }];
+    const { result } = await runScenario(s, new SimBackend(1));
+    const out = result.steps[result.steps.length - 1];
+    expect(out.stdout).toContain('150000 packets transmitted, 150000 received, 0% packet loss');
+    expect(out.stdout).toMatch(/^rtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms/m);
+  });
+
   test('cnmlab verify scenarios/*.yaml passes, with a JUnit report', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-verify-'));
     const junit = path.join(dir, 'junit.xml');

@@ -18,7 +18,7 @@ import {
 } from '../wire/ipv4';
 import { emitIcmp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, parseIcmp } from '../wire/icmp';
 import { internetChecksum } from '../wire/checksum';
-import { be16, putBe16 } from '../wire/bytes';
+import { be16, be32, putBe16 } from '../wire/bytes';
 import { parseUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, vxlanVni, writeVxlanHeader } from '../wire/vxlan';
 import { maskOf } from '../model/ipam';
@@ -351,9 +351,9 @@ export class Datapath {
   /** A frame leaves a device. */
   devXmit(dev: SimLink, skb: Skb): void {
     if (!dev.up) return this.drop(skb, undefined, dev, 'link down');
-    const role = this.role(dev.netns);
     if (dev.type === 'veth') {
       const peer = dev.peer!;
+      const role = this.role(dev.netns);
       const arp = arpOpcode(skb.frame);
       if (role === 'sandbox') this.record(skb, 1, dev, arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send');
       // An ARP reply heading back to the container that asked is still step 1's resolution.
@@ -776,14 +776,14 @@ function isVxlanFrame(f: Buffer, ns: SimNetns): boolean {
 export function vxlanSourcePort(inner: Buffer): number {
   let a = 0, b = 0, proto = 0;
   if (inner.length >= 34 && be16(inner, 12) === ETHERTYPE_IPV4) {
-    a = inner.readUInt32BE(26);
-    b = inner.readUInt32BE(30);
+    a = be32(inner, 26) >>> 0;
+    b = be32(inner, 30) >>> 0;
     proto = inner[23];
   } else {
-    a = inner.readUInt32BE(0);
-    b = inner.readUInt32BE(6);
+    a = be32(inner, 0) >>> 0;
+    b = be32(inner, 6) >>> 0;
   }
-  const [lo, hi] = a < b ? [a, b] : [b, a];
+  const lo = Math.min(a, b), hi = Math.max(a, b);
   let h = Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi ^ 0xc2b2ae35, 0x27d4eb2f) ^ proto;
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d) >>> 0;

@@ -12,7 +12,7 @@ import { isIpv4 } from '../wire/addr';
 import { DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, dnsRcode, DnsRepr, emitDns, parseDns, RCODE_NXDOMAIN } from '../wire/dns';
 import { emitUdp } from '../wire/udp';
 import { IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipv4';
-import { emitIcmp, ICMP_ECHO_REQUEST } from '../wire/icmp';
+import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, writeIcmp } from '../wire/icmp';
 import { Flow } from '../trace/types';
 
 const EMBEDDED_DNS = '127.0.0.11';
@@ -187,8 +187,11 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   const close = dp.openEcho(ns, ident, socket);
   const start = dp.clock.now;
   let transmitted = 0;
-  const payload = Buffer.alloc(o.size);
-  for (let i = 0; i < o.size; i++) payload[i] = i >= 16 ? i & 0xff : 0;
+  // One message, rewritten for each probe (ipSend copies it into the frame): iputils' data
+  // pattern after a 16-byte timestamp slot.
+  const msg = Buffer.alloc(ICMP_HEADER_LEN + o.size);
+  const payload = msg.subarray(ICMP_HEADER_LEN);
+  for (let i = 16; i < o.size; i++) payload[i] = i & 0xff;
   // Each probe schedules the next, so the event queue stays short. A flood sends on each
   // reply, or when its one re-armed timer finds `interval` gone since the last probe.
   let nextSeq = 1;
@@ -215,10 +218,12 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     }
     {
       transmitted++;
-      payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
-      payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
+      if (o.size >= 8) {
+        payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
+        payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
+      }
       // The wire's sequence number is 16 bits and wraps, as iputils' does.
-      const msg = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: seq & 0xffff, data: payload });
+      writeIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: seq & 0xffff, data: payload }, msg, 0);
       sentAt.set(seq & 0xffff, dp.clock.now);
       const fits = 20 + msg.length <= route.dev.mtu;
       const err = dp.ipSend(ns, { dst, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
@@ -245,7 +250,12 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   lines.push('', `--- ${o.target} ping statistics ---`);
   lines.push(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss, time ${elapsedMs}ms`);
   if (received) {
-    const min = Math.min(...rtts), max = Math.max(...rtts);
+    // A loop, not Math.min(...rtts): a long flood's hundreds of thousands of arguments overflow the stack.
+    let min = Infinity, max = -Infinity;
+    for (const r of rtts) {
+      if (r < min) min = r;
+      if (r > max) max = r;
+    }
     const avg = rtts.reduce((a, b) => a + b, 0) / received;
     const mdev = Math.sqrt(rtts.reduce((a, b) => a + (b - avg) ** 2, 0) / received);
     lines.push(`rtt min/avg/max/mdev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${mdev.toFixed(3)} ms`);

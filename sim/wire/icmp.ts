@@ -1,6 +1,7 @@
 /** ICMP for IPv4 (RFC 792, RFC 1191): echo, destination unreachable, time exceeded. */
 import { fail, Layer, Parsed } from './layer';
 import { checksumValid, internetChecksum } from './checksum';
+import { putBe16 } from './bytes';
 
 export const ICMP_HEADER_LEN = 8;
 export const ICMP_ECHO_REPLY = 0;
@@ -39,18 +40,33 @@ export function parseIcmp(b: Buffer, complete = true): Parsed<IcmpHeader> {
   return { ok: true, repr, headerLength: ICMP_HEADER_LEN, payload: body };
 }
 
+function bodyOf(r: IcmpRepr): Buffer {
+  return r.kind === 'echo' || r.kind === 'other' ? r.data : r.quoted;
+}
+
+export function icmpLength(r: IcmpRepr): number {
+  return ICMP_HEADER_LEN + bodyOf(r).length;
+}
+
 export function emitIcmp(r: IcmpRepr): Buffer {
-  const body = r.kind === 'echo' || r.kind === 'other' ? r.data : r.quoted;
-  const b = Buffer.alloc(ICMP_HEADER_LEN + body.length);
-  b[0] = r.type;
-  b[1] = r.code;
-  const rest = r.kind === 'echo' ? ((r.ident << 16) | r.seq) >>> 0
+  const b = Buffer.allocUnsafe(icmpLength(r));
+  writeIcmp(r, b, 0);
+  return b;
+}
+
+/** The whole message at `offset` (its checksum covers the body, so the body is written too). */
+export function writeIcmp(r: IcmpRepr, b: Buffer, offset: number): void {
+  const body = bodyOf(r);
+  b[offset] = r.type;
+  b[offset + 1] = r.code;
+  const rest = r.kind === 'echo' ? (r.ident << 16) | r.seq
     : r.kind === 'unreachable' ? r.mtu
     : r.kind === 'other' ? r.rest : 0;
-  b.writeUInt32BE(rest, 4);
-  b.set(body, ICMP_HEADER_LEN);
-  b.writeUInt16BE(internetChecksum(b), 2);
-  return b;
+  putBe16(b, offset + 4, rest >>> 16);
+  putBe16(b, offset + 6, rest & 0xffff);
+  b.set(body, offset + ICMP_HEADER_LEN);
+  putBe16(b, offset + 2, 0);
+  putBe16(b, offset + 2, internetChecksum(b, offset, offset + ICMP_HEADER_LEN + body.length));
 }
 
 export function icmpLayer(h: IcmpHeader): Layer {

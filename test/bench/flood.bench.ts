@@ -7,6 +7,7 @@ import { SimBackend } from '../../sim/kernel/backend';
 import { seedFromName } from '../../sim/model/ids';
 import { BenchResult } from './result';
 import { hostOf } from '../../sim/model/world';
+import { ExecContext } from '../../sim/backend';
 
 export async function benchFlood(count = 100000): Promise<BenchResult[]> {
   const text = fs.readFileSync(path.resolve('scenarios', 'overlay-standalone.yaml'), 'utf8');
@@ -16,25 +17,35 @@ export async function benchFlood(count = 100000): Promise<BenchResult[]> {
   const { model } = await runScenario(s, backend);
   const c = Object.values(hostOf(model.world, 'r0').containers)[0];
   const ctx = { world: model.world, container: c.id, namesVisible: false };
-  backend.execSync('r0', c.sandbox, ['ping', '-c', '10', '-i', '0', '10.0.1.4'], ctx);
-  const dp = backend.datapath;
-  // Three floods after the warm-up; this shared machine varies by ±15% from run to run.
+  // The goal is a long flood's rate: a first, shorter flood lets the JIT compile the datapath
+  // (the first 20k echoes run at about half speed), and its rate is reported on its own.
+  const warm = flood(backend, c.sandbox, ctx, WARM_UP_ECHOES);
+  // Five floods after it; this shared machine varies by ±15% from run to run, more in its slow phases.
   const runs: { hopsPerSecond: number; eventsPerSecond: number; hops: number }[] = [];
-  for (let i = 0; i < 3; i++) {
-    const hops0 = dp.hopCount, events0 = dp.clock.executed;
-    const t0 = process.hrtime.bigint();
-    const out = backend.execSync('r0', c.sandbox, ['ping', '-f', '-q', '-n', '-c', String(count), '10.0.1.4'], ctx);
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (!out.stdout.includes(`${count} received`)) throw new Error(`flood lost packets: ${out.stdout}`);
-    const hops = dp.hopCount - hops0;
-    runs.push({ hopsPerSecond: hops / seconds, eventsPerSecond: (dp.clock.executed - events0) / seconds, hops });
+  for (let i = 0; i < 5; i++) {
+    runs.push(flood(backend, c.sandbox, ctx, count));
   }
   runs.sort((a, b) => a.hopsPerSecond - b.hopsPerSecond);
-  const median = runs[1];
+  const median = runs[2];
   return [
-    { name: `sim: hop events per second (ping flood, ${count} echoes, one core), median of 3`, value: Math.round(median.hopsPerSecond), unit: 'hops/s', goal: '>= 2000000' },
-    { name: 'sim: the same, best of 3', value: Math.round(runs[2].hopsPerSecond), unit: 'hops/s' },
+    { name: `sim: hop events per second (ping flood, ${count} echoes, one core), median of 5`, value: Math.round(median.hopsPerSecond), unit: 'hops/s', goal: '>= 2000000' },
+    { name: 'sim: the same, best of 5', value: Math.round(runs[4].hopsPerSecond), unit: 'hops/s' },
+    { name: 'sim: the same, worst of 5', value: Math.round(runs[0].hopsPerSecond), unit: 'hops/s' },
+    { name: `sim: the first flood of a fresh process (${WARM_UP_ECHOES} echoes, JIT warming up)`, value: Math.round(warm.hopsPerSecond), unit: 'hops/s' },
     { name: 'sim: scheduler events per second in the median flood', value: Math.round(median.eventsPerSecond), unit: 'events/s' },
     { name: 'sim: hop events in one flood', value: median.hops, unit: 'hops' },
   ];
+}
+
+const WARM_UP_ECHOES = 20000;
+
+function flood(backend: SimBackend, sandbox: string, ctx: ExecContext, count: number): { hopsPerSecond: number; eventsPerSecond: number; hops: number } {
+  const dp = backend.datapath;
+  const hops0 = dp.hopCount, events0 = dp.clock.executed;
+  const t0 = process.hrtime.bigint();
+  const out = backend.execSync('r0', sandbox, ['ping', '-f', '-q', '-n', '-c', String(count), '10.0.1.4'], ctx);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (!out.stdout.includes(`${count} received`)) throw new Error(`flood lost packets: ${out.stdout}`);
+  const hops = dp.hopCount - hops0;
+  return { hopsPerSecond: hops / seconds, eventsPerSecond: (dp.clock.executed - events0) / seconds, hops };
 }
