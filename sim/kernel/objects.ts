@@ -97,12 +97,13 @@ export class SimLink {
   peer?: SimLink;
   up = false;
   readonly addrs: Address[] = [];
-  /** Bridges only: ports and the learned/local forwarding table. */
-  readonly ports = new Set<SimLink>();
-  readonly fdb = new Map<string, BridgeFdbEntry>();
   vxlan?: VxlanState;
-  /** The datapath's hop sites on this device, by (step, direction, event). */
-  readonly hopSites = new Map<number, HopSite>();
+  // Most links are veths that never carry a packet: a swarm keeps tens of thousands, and
+  // every object they hold is copied by the young-generation GC. Tables are made on first use.
+  private portSet?: Set<SimLink>;
+  private fdbTable?: Map<string, BridgeFdbEntry>;
+  private sites?: Map<number, HopSite>;
+  private bridgeMac?: Derived<string>;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */
   private ownMac: string;
   explicitMac = false;
@@ -118,11 +119,24 @@ export class SimLink {
     this.ownMac = mac;
   }
 
-  private readonly bridgeMac = new Derived(() => [...this.ports].map((p) => p.mac).sort()[0]);
+  /** Bridges only: their ports. */
+  get ports(): Set<SimLink> {
+    return (this.portSet ??= new Set());
+  }
+
+  /** Bridges only: the learned and local forwarding table. */
+  get fdb(): Map<string, BridgeFdbEntry> {
+    return (this.fdbTable ??= new Map());
+  }
+
+  /** The datapath's hop sites on this device, by (step, direction, event). */
+  get hopSites(): Map<number, HopSite> {
+    return (this.sites ??= new Map());
+  }
 
   get mac(): string {
     if (this.type !== 'bridge' || this.explicitMac || this.ports.size === 0) return this.ownMac;
-    return this.bridgeMac.get();
+    return (this.bridgeMac ??= new Derived(() => [...this.ports].map((p) => p.mac).sort()[0])).get();
   }
 
   set mac(value: string) {

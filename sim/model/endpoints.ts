@@ -24,10 +24,10 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
   const id = hexId(tx.rng);
   let ip: string | undefined;
   if (req.ip) {
-    if (!claim(net.ipam, req.ip, id)) throw new DockerError(`docker: Error response from daemon: Address already in use.\nSee 'docker run --help'.`, 125);
+    if (!claim(net.ipam, req.ip)) throw new DockerError(`docker: Error response from daemon: Address already in use.\nSee 'docker run --help'.`, 125);
     ip = req.ip;
   } else {
-    ip = allocate(net.ipam, id);
+    ip = allocate(net.ipam);
     if (!ip) throw daemonError(`no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`);
   }
   const ep: Endpoint = {

@@ -1,6 +1,7 @@
 /**
  * The CNM model: one immer world, advanced one scenario step at a time. Each step yields a
- * new frozen snapshot (kept in `snapshots`) and the plan ops that make kernels match it.
+ * new immutable snapshot (`world`; earlier ones stay valid for whoever holds them) and the
+ * plan ops that make kernels match it.
  */
 import { produce, setAutoFreeze } from 'immer';
 import { PlanOp } from '../plan/ops';
@@ -21,7 +22,6 @@ export interface ModelStep {
 
 export class Model {
   world: World;
-  readonly snapshots: World[] = [];
 
   constructor(hosts: { name: string; underlay: string; underlayPrefix?: number }[], seed: number) {
     this.world = {
@@ -41,7 +41,6 @@ export class Model {
       }
       ops = tx.ops;
     });
-    this.snapshots.push(this.world);
     return ops;
   }
 

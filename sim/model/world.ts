@@ -19,8 +19,8 @@ export interface Ipam {
   gateway: string;
   /** Serial allocation: the next host offset to try. */
   next: number;
-  /** Host offset → endpoint id: bucket (offset / 16) → offset % 16 → id; immer copies only the bucket it changes. */
-  used: Record<number, Record<number, string>>;
+  /** Offsets in use, as a bitmap: word (offset / 32) → bit (offset % 32); see ipam.ts. */
+  used: Record<number, number>;
 }
 
 export interface Endpoint {
