@@ -400,15 +400,8 @@ export class Datapath {
     const f = skb.frame;
     const src = macToString(f, 6), dst = macToString(f, 0);
     if (inPort) this.learn(br, src, inPort);
-    const out = (port: SimLink, flood: boolean) => {
-      if (port === inPort || !port.up) return;
-      // Flooded copies stay traced only where they will be taken: vxlan0, or the port whose container accepts them.
-      const traced = !flood || port.type === 'vxlan' || (port.peer !== undefined && accepts(port.peer, f));
-      const copy = new Skb(f, traced ? skb.flow : undefined, skb.dir);
-      this.clock.schedule(this.delays.bridge + skb.lag, () => this.portXmit(port, copy, flood));
-    };
     if (dst === BROADCAST_MAC) {
-      for (const p of br.ports) out(p, true);
+      this.flood(br, inPort, skb);
       if (inPort) this.clock.schedule(this.delays.bridge + skb.lag, () => this.l3Input(br, new Skb(f, undefined, skb.dir)));
       return;
     }
@@ -424,7 +417,19 @@ export class Datapath {
         this.portXmit(e.port, skb, false);
       }
     } else if (!e) {
-      for (const p of br.ports) out(p, true);
+      this.flood(br, inPort, skb);
+    }
+  }
+
+  /** A copy to every other port that is up (br_flood). */
+  private flood(br: SimLink, inPort: SimLink | undefined, skb: Skb): void {
+    const f = skb.frame;
+    for (const port of br.ports) {
+      if (port === inPort || !port.up) continue;
+      // Flooded copies stay traced only where they will be taken: vxlan0, or the port whose container accepts them.
+      const traced = port.type === 'vxlan' || (port.peer !== undefined && accepts(port.peer, f));
+      const copy = new Skb(f, traced ? skb.flow : undefined, skb.dir);
+      this.clock.schedule(this.delays.bridge + skb.lag, () => this.portXmit(port, copy, true));
     }
   }
 
@@ -549,9 +554,14 @@ export class Datapath {
     const dst = macToString(skb.frame, 0);
     const wait = this.delays.underlay + skb.lag;
     skb.lag = 0;
+    const from = encap ? dev : undefined;
+    if (dst !== BROADCAST_MAC) {
+      const to = this.kernel.underlayByMac.get().get(dst);
+      if (to && to !== dev) this.clock.call(wait, this.segmentArriveTask, skb, to, from);
+      return;
+    }
     for (const other of this.kernel.underlay.values()) {
-      if (other === dev || (dst !== BROADCAST_MAC && other.mac !== dst)) continue;
-      this.clock.call(wait, this.segmentArriveTask, skb, other, encap ? dev : undefined);
+      if (other !== dev) this.clock.call(wait, this.segmentArriveTask, skb, other, from);
     }
   }
 

@@ -1,7 +1,7 @@
 /** The simulated kernels of all scenario hosts, changed only by plan ops. */
 import { PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
-import { LinkType, Neigh, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
+import { Derived, LinkType, Neigh, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 
 export class KernelError extends Error {}
 
@@ -9,6 +9,8 @@ export class SimKernel {
   readonly hosts = new Map<string, SimHost>();
   /** Underlay interfaces by IP: the shared L2 segment the hosts meet on. */
   readonly underlay = new Map<string, SimLink>();
+  /** The same interfaces by MAC: where the segment delivers a unicast frame. */
+  readonly underlayByMac = new Derived(() => new Map([...this.underlay.values()].map((l) => [l.mac, l])));
   private readonly rng: Rng;
 
   constructor(seed: number) {
