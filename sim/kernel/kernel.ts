@@ -1,7 +1,7 @@
 /** The simulated kernels of all scenario hosts, changed only by plan ops. */
 import { PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
-import { Derived, LinkType, Neigh, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
+import { Derived, LinkType, LoggedMap, Neigh, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 
 export class KernelError extends Error {}
 
@@ -114,7 +114,7 @@ export class SimKernel {
         } else {
           const l = this.newLink(ns, op.name, 'vxlan', op.mtu, op.mac);
           const { type: _t, ...attrs } = k;
-          l.vxlan = { ...attrs, fdb: new Map(), linkNetns: ns };
+          l.vxlan = { ...attrs, fdb: new LoggedMap(), linkNetns: ns };
         }
         return;
       }
@@ -169,7 +169,7 @@ export class SimKernel {
         return;
       }
       case 'neigh.add':
-        this.netns(op.host, op.netns).neigh.set(this.permanentNeigh(op.dev, op.ip, op.mac));
+        this.netns(op.host, op.netns).neigh.add(this.permanentNeigh(op.dev, op.ip, op.mac));
         return;
       case 'neigh.del':
         this.netns(op.host, op.netns).neigh.delete(op.dev, op.ip);
@@ -177,7 +177,7 @@ export class SimKernel {
       case 'fdb.add': {
         const l = this.link(op.host, op.netns, op.dev);
         if (!l.vxlan) throw new KernelError(`${op.dev} is not a vxlan device`);
-        l.vxlan.fdb.set(op.mac, this.permanentFdb(op.dst));
+        l.vxlan.fdb.add(op.mac, this.permanentFdb(op.dst));
         return;
       }
       case 'fdb.del': {
