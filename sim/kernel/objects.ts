@@ -83,21 +83,19 @@ export interface VxlanFdbEntry {
  */
 export class LoggedMap<K, V> {
   private readonly map = new Map<K, V>();
-  private logKeys: K[] = [];
-  private logValues: V[] = [];
+  /** Key, value, key, value …: one array, so an addition touches one place in memory. */
+  private log: (K | V)[] = [];
 
   /** The same as set, deferred until the next read. */
   add(key: K, value: V): void {
-    this.logKeys.push(key);
-    this.logValues.push(value);
+    this.log.push(key, value);
   }
 
   private get indexed(): Map<K, V> {
-    if (this.logKeys.length > 0) {
-      const keys = this.logKeys, values = this.logValues;
-      this.logKeys = [];
-      this.logValues = [];
-      for (let i = 0; i < keys.length; i++) this.map.set(keys[i], values[i]);
+    if (this.log.length > 0) {
+      const log = this.log;
+      this.log = [];
+      for (let i = 0; i < log.length; i += 2) this.map.set(log[i] as K, log[i + 1] as V);
     }
     return this.map;
   }
