@@ -5,7 +5,7 @@ import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './plumbing';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, daemonError, DockerError, findNetwork, Tx } from './tx';
 import { hexId } from './ids';
-import { Container, endpointOf, Network, swarmNetwork } from './world';
+import { Container, endpointOf, hostOf, Network, swarmNetwork } from './world';
 
 export interface RunRequest {
   name?: string;
@@ -72,7 +72,8 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
 
 export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Container> {
   const h = tx.host(host);
-  const existing = req.name ? Object.values(h.containers).find((c) => c.name === req.name) : undefined;
+  // Checked in the world as the step began (reading drafts copies them): a step runs one command, so no container is new yet.
+  const existing = req.name ? Object.values(hostOf(tx.before, host).containers).find((c) => c.name === req.name) : undefined;
   if (existing) {
     throw new DockerError(`docker: Error response from daemon: Conflict. The container name "/${req.name}" is already in use by container "${existing.id}". You have to remove (or rename) that container to be able to reuse that name.${RUN_HELP}`, 125);
   }

@@ -2,10 +2,10 @@
 import { Draft } from 'immer';
 import { ipv4ToNumber } from '../wire/addr';
 import { createBridgeDevice, addNamespace, delNamespace } from './plumbing';
-import { createEndpoint, joinEndpoint, removeEndpoint } from './endpoints';
+import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
 import { cidrString, maskOf, newIpam, overlaps, parseCidr } from './ipam';
 import { advance, initialState, networkMachine, swarmNodeMachine } from './machines';
-import { daemonError, DockerError, Tx } from './tx';
+import { daemonError, DockerError, localNetworksRead, Tx } from './tx';
 import { base36, hexId, swarmId } from './ids';
 import { endpointsOf, GWBRIDGE, Network, NodeState, shardSet, swarmNetwork, swarmNetworks } from './world';
 
@@ -16,7 +16,7 @@ function* localPools(): Generator<string> {
 }
 
 export function nextLocalSubnet(tx: Tx, host: string): string {
-  const taken = Object.values(tx.host(host).localNetworks).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
+  const taken = localNetworksRead(tx, host).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
   for (const pool of localPools()) {
     const c = parseCidr(pool)!;
     if (!taken.some((t) => overlaps(t, c))) return pool;
@@ -68,7 +68,7 @@ function joinNodeNetworks(tx: Tx, host: string): void {
   h.nodeId = swarmId(tx.rng);
   h.gossipName = hexId(tx.rng, 12);
   // docker_gwbridge is a local network: it outlives `swarm leave` and is reused on the next join.
-  let gw = Object.values(h.localNetworks).find((n) => n.name === GWBRIDGE) as Network | undefined;
+  let gw = gwbridgeOf(tx, host) as Network | undefined;
   if (!gw) {
     gw = localNetwork(tx, host, GWBRIDGE, 'bridge', nextLocalSubnet(tx, host), GWBRIDGE, {
       'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.name': GWBRIDGE,
@@ -76,7 +76,9 @@ function joinNodeNetworks(tx: Tx, host: string): void {
     h.localNetworks[gw.id] = gw;
     createBridgeDevice(tx, host, gw);
   }
-  const ingress = swarmNetworks(tx.w.swarm).find((n) => n.ingress)!;
+  // Found in the step's base world unless this step made it (swarm init); then its draft.
+  const ingressId = (swarmNetworks(tx.before.swarm).find((n) => n.ingress) ?? swarmNetworks(tx.w.swarm).find((n) => n.ingress))!.id;
+  const ingress = swarmNetwork(tx.w.swarm, ingressId)!;
   addNamespace(tx, host, 'ingress_sbox');
   const ep = createEndpoint(tx, ingress, { kind: 'ingress', host, sandbox: 'ingress_sbox', ifname: 'eth0', name: 'ingress-endpoint' });
   joinEndpoint(tx, ingress, ep);

@@ -69,6 +69,17 @@ export class Tx {
   }
 }
 
+/**
+ * A host's local networks, to read what a network keeps for life (name, subnet): as the step
+ * began (reading a draft copies it), or as made in this step. Keys come from the draft, so
+ * networks made or removed in this step count.
+ */
+export function localNetworksRead(tx: Tx, host: string): Network[] {
+  const before = hostOf(tx.before, host)?.localNetworks ?? {};
+  const locals = tx.host(host).localNetworks;
+  return Object.keys(locals).map((id) => before[id] ?? (locals[id] as Network));
+}
+
 /** Every network a host can see: its local ones and the swarm's. */
 export function allNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
   const h = hostOf(w, host);
