@@ -52,6 +52,20 @@ describe('labs in sim', () => {
     expect(out.stdout).toMatch(/^rtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms/m);
   });
 
+  test('ping -s 8 (data too small for a timestamp) prints no times and no rtt line, as iputils does', async () => {
+    const text = fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8');
+    const s = parseScenario('small.yaml', text);
+    const last = s.steps.findIndex((st) => st.command.startsWith('ping'));
+    s.steps = [...s.steps.slice(0, last), { ...s.steps[last], command: 'ping -c 2 -s 8 10.0.1.4', expect: undefined }];
+    const { result } = await runScenario(s, new SimBackend(1));
+    const out = result.steps[result.steps.length - 1].stdout;
+    expect(out).toMatch(/^PING 10\.0\.1\.4 \(10\.0\.1\.4\) 8\(36\) bytes of data\.$/m);
+    expect(out).toMatch(/^16 bytes from ubuntu1\.test-net \(10\.0\.1\.4\): icmp_seq=1 ttl=64$/m);
+    expect(out).toContain('2 packets transmitted, 2 received, 0% packet loss');
+    expect(out).not.toContain('time=');
+    expect(out).not.toContain('rtt ');
+  });
+
   test('cnmlab verify scenarios/*.yaml passes, with a JUnit report', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-verify-'));
     const junit = path.join(dir, 'junit.xml');

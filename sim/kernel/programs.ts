@@ -167,6 +167,8 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   let errors = 0;
   const events: [number, string][] = [];
   const localErrors: string[] = [];
+  // iputils times a probe only when its data holds a struct timeval (16 bytes); smaller ones show no time and no rtt line.
+  const timing = o.size >= 16;
   const socket: EchoSocket = {
     onReply(seq, ttl, bytes) {
       const t = sentAt.get(seq);
@@ -175,7 +177,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       const ms = (dp.clock.now - t) / 1e6;
       rtts.push(ms);
       if (o.flood && nextSeq <= o.count) sendProbe(nextSeq);
-      if (!o.quiet) events.push([dp.clock.now, `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl} time=${rttText(ms)} ms`]);
+      if (!o.quiet) events.push([dp.clock.now, `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`]);
     },
     onError(seq, message) {
       if (!sentAt.has(seq)) return;
@@ -218,7 +220,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     }
     {
       transmitted++;
-      if (o.size >= 8) {
+      if (timing) {
         payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
         payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
       }
@@ -249,7 +251,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   const elapsedMs = Math.round(((received ? lastSend : Math.min(dp.clock.now, lastSend + o.timeoutNs)) - start) / 1e6);
   lines.push('', `--- ${o.target} ping statistics ---`);
   lines.push(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss, time ${elapsedMs}ms`);
-  if (received) {
+  if (received && timing) {
     // A loop, not Math.min(...rtts): a long flood's hundreds of thousands of arguments overflow the stack.
     let min = Infinity, max = -Infinity;
     for (const r of rtts) {
