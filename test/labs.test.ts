@@ -16,6 +16,15 @@ import { MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 
 const labs = fs.readdirSync(path.join(REPO, 'scenarios')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
 
+/** The seed lab in sim, its last ping replaced by `command` (without the lab's expectations). */
+async function seedLabPinging(command: string) {
+  const text = fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8');
+  const s = parseScenario('overlay-standalone.yaml', text);
+  const last = s.steps.findIndex((st) => st.command.startsWith('ping'));
+  s.steps = [...s.steps.slice(0, last), { ...s.steps[last], command, expect: undefined }];
+  return (await runScenario(s, new SimBackend(1))).result;
+}
+
 describe('labs in sim', () => {
   test.each(labs)('%s: every expectation holds and the trace validates', async (name) => {
     const { result } = await runLab(name);
@@ -25,12 +34,7 @@ describe('labs in sim', () => {
   });
 
   test('a long flood: the flow keeps its first 10,000 hops whole, counts the rest, and still validates', async () => {
-    const text = fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8');
-    const s = parseScenario('flood.yaml', text);
-    const last = s.steps.findIndex((st) => st.command.startsWith('ping'));
-    s.steps = [...s.steps.slice(0, last), { ...s.steps[last], command: 'ping -f -q -n -c 600 10.0.1.4', expect: undefined }];
-    const backend = new SimBackend(1);
-    const { result } = await runScenario(s, backend);
+    const result = await seedLabPinging('ping -f -q -n -c 600 10.0.1.4');
     const flow = result.trace.flows[result.trace.flows.length - 1];
     // 600 echoes of 18 hops each (9 each way, the underlay segment included), and the first one's ARP.
     const arpHops = flow.hops.filter((h) => h.layers.some((l) => l.proto === 'arp')).length;
@@ -42,22 +46,14 @@ describe('labs in sim', () => {
   });
 
   test('a flood longer than the 16-bit sequence space reports its statistics (150,000 echoes)', async () => {
-    const text = fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8');
-    const s = parseScenario('flood.yaml', text);
-    const last = s.steps.findIndex((st) => st.command.startsWith('ping'));
-    s.steps = [...s.steps.slice(0, last), { ...s.steps[last], command: 'ping -f -q -n -c 150000 10.0.1.4', expect: undefined }];
-    const { result } = await runScenario(s, new SimBackend(1));
+    const result = await seedLabPinging('ping -f -q -n -c 150000 10.0.1.4');
     const out = result.steps[result.steps.length - 1];
     expect(out.stdout).toContain('150000 packets transmitted, 150000 received, 0% packet loss');
     expect(out.stdout).toMatch(/^rtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms/m);
   });
 
   test('ping -s 8 (data too small for a timestamp) prints no times and no rtt line, as iputils does', async () => {
-    const text = fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8');
-    const s = parseScenario('small.yaml', text);
-    const last = s.steps.findIndex((st) => st.command.startsWith('ping'));
-    s.steps = [...s.steps.slice(0, last), { ...s.steps[last], command: 'ping -c 2 -s 8 10.0.1.4', expect: undefined }];
-    const { result } = await runScenario(s, new SimBackend(1));
+    const result = await seedLabPinging('ping -c 2 -s 8 10.0.1.4');
     const out = result.steps[result.steps.length - 1].stdout;
     expect(out).toMatch(/^PING 10\.0\.1\.4 \(10\.0\.1\.4\) 8\(36\) bytes of data\.$/m);
     expect(out).toMatch(/^16 bytes from ubuntu1\.test-net \(10\.0\.1\.4\): icmp_seq=1 ttl=64$/m);
