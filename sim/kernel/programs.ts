@@ -162,7 +162,9 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   }
   const lines: string[] = [`PING ${o.target} (${dst}) ${o.size}(${o.size + 28}) bytes of data.`];
   const ident = dp.nextPingIdent();
-  const sentAt = new Map<number, number>();
+  // Send times of the probes in flight, by 16-bit sequence number (NaN: none in flight). An
+  // array, not a Map: a flood adds and removes one entry per echo, which churns a Map's table.
+  const sentAt = new Float64Array(Math.min(o.count + 1, 0x10000)).fill(NaN);
   const rtts: number[] = [];
   let errors = 0;
   const events: [number, string][] = [];
@@ -171,17 +173,17 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   const timing = o.size >= 16;
   const socket: EchoSocket = {
     onReply(seq, ttl, bytes) {
-      const t = sentAt.get(seq);
-      if (t === undefined) return;
-      sentAt.delete(seq);
+      const t = sentAt[seq];
+      if (t === undefined || Number.isNaN(t)) return;
+      sentAt[seq] = NaN;
       const ms = (dp.clock.now - t) / 1e6;
       rtts.push(ms);
       if (o.flood && nextSeq <= o.count) sendProbe(nextSeq);
       if (!o.quiet) events.push([dp.clock.now, `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`]);
     },
     onError(seq, message) {
-      if (!sentAt.has(seq)) return;
-      sentAt.delete(seq);
+      if (sentAt[seq] === undefined || Number.isNaN(sentAt[seq])) return;
+      sentAt[seq] = NaN;
       errors++;
       if (!o.quiet) events.push([dp.clock.now, message]);
     },
@@ -226,11 +228,11 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       }
       // The wire's sequence number is 16 bits and wraps, as iputils' does.
       writeIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: seq & 0xffff, data: payload }, msg, 0);
-      sentAt.set(seq & 0xffff, dp.clock.now);
+      sentAt[seq & 0xffff] = dp.clock.now;
       const fits = 20 + msg.length <= route.dev.mtu;
       const err = dp.ipSend(ns, { dst, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
       if (err) {
-        sentAt.delete(seq & 0xffff);
+        sentAt[seq & 0xffff] = NaN;
         errors++;
         localErrors.push(`ping: local error: ${err}`);
         dp.recordLocalError(ns, route.dev, msg, dst, flow, err);
