@@ -18,7 +18,7 @@ import {
 } from '../wire/ipv4';
 import { emitIcmp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, parseIcmp } from '../wire/icmp';
 import { internetChecksum } from '../wire/checksum';
-import { be16, be32, putBe16 } from '../wire/bytes';
+import { be16, be32, bufferView, putBe16 } from '../wire/bytes';
 import { parseUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, vxlanVni, writeVxlanHeader } from '../wire/vxlan';
 import { maskOf } from '../model/ipam';
@@ -31,7 +31,7 @@ import { EPOCH_NS } from '../model/world';
  */
 export class Skb {
   constructor(
-    readonly frame: Buffer,
+    readonly frame: Uint8Array,
     readonly flow: Flow | undefined,
     readonly dir: 'request' | 'reply',
     /** What a hop should say about this frame (step 4's "FDB mac -> vtep"). */
@@ -47,7 +47,29 @@ export class Skb {
 }
 
 /** A change ipSend makes to the payload as it copies it into the frame (the echo reply's type and checksum). */
-type PayloadRewrite = (b: Buffer, at: number, length: number) => void;
+type PayloadRewrite = (b: Uint8Array, at: number, length: number) => void;
+
+/**
+ * Where the datapath's frames live: plain Uint8Array views into 64 KiB slabs, which cost a
+ * third of a Buffer each (a flood makes four per echo). Slabs are never reused, since a kept
+ * hop holds its frame for the life of the trace; the GC frees a slab with its last frame.
+ */
+class FrameSlab {
+  private slab = new ArrayBuffer(SLAB_BYTES);
+  private used = 0;
+
+  alloc(length: number): Uint8Array {
+    if (this.used + length > this.slab.byteLength) {
+      this.slab = new ArrayBuffer(Math.max(SLAB_BYTES, length));
+      this.used = 0;
+    }
+    const frame = new Uint8Array(this.slab, this.used, length);
+    this.used = (this.used + length + 7) & ~7;
+    return frame;
+  }
+}
+
+const SLAB_BYTES = 1 << 16;
 
 /** Default delays; a ping over the overlay takes a few tenths of a millisecond. */
 export const DEFAULT_DELAYS = { veth: 2_000, bridge: 3_000, vxlan: 9_000, stack: 6_000, underlay: 45_000, dns: 25_000 };
@@ -76,6 +98,7 @@ export class Datapath {
   private readonly echoSockets = new Map<SimNetns, Map<number, EchoSocket>>();
   private readonly pending = new Map<string, { skbs: Skb[]; tries: number; onFail: (skb: Skb) => void }>();
   private readonly fragments = new Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb }>();
+  private readonly frames = new FrameSlab();
   private ipId = 0x1c46;
   private ephemeralPort = 40000;
   private pingIdent = 0x26;
@@ -144,13 +167,13 @@ export class Datapath {
   }
 
   /** Every hop is counted; a flow keeps the first MAX_HOPS_PER_FLOW whole. */
-  private keep(flow: Flow, site: HopSite, frame: Buffer, note?: string, reason?: string, at = this.clock.now): void {
+  private keep(flow: Flow, site: HopSite, frame: Uint8Array, note?: string, reason?: string, at = this.clock.now): void {
     if (!this.keeps(flow)) return this.countOnly(flow);
     this.hopCount++;
     flow.hops.push(new SimHop(site, at, frame, note, reason));
   }
 
-  private capture(link: SimLink, frame: Buffer, at: number): void {
+  private capture(link: SimLink, frame: Uint8Array, at: number): void {
     if (!this.pcaps || link.type === 'bridge') return;
     const key = `${link.netns.host.name}-${link.netns.name}-${link.name}`;
     let w = this.pcaps.get(key);
@@ -246,7 +269,7 @@ export class Datapath {
    * Sends an IPv4 datagram from a namespace: route, fragment to the device MTU, resolve
    * the next hop, transmit. Returns an error text for the sender (as the socket would).
    */
-  ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Buffer, flow: Flow | undefined, dir: Skb['dir'], rewrite?: PayloadRewrite, lag = 0): string | undefined {
+  ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], rewrite?: PayloadRewrite, lag = 0): string | undefined {
     const r = this.route(ns, ip.dst);
     if (!r) return 'Network is unreachable';
     // The rewrite happens as the payload is copied into a single frame; otherwise on a copy first.
@@ -331,7 +354,7 @@ export class Datapath {
 
   /** Queued datagrams whose next hop never answered: the sender hears "Destination Host Unreachable". */
   private neighFailed(ns: SimNetns, dev: SimLink, skb: Skb): void {
-    const h = parseIpv4(skb.frame);
+    const h = parseIpv4(bufferView(skb.frame));
     if (!h.ok || h.repr.protocol !== IPPROTO_ICMP) return;
     const icmp = parseIcmp(h.payload);
     if (!icmp.ok || icmp.repr.kind !== 'echo') return;
@@ -476,7 +499,7 @@ export class Datapath {
     const ethertype = be16(f, 12);
     const dst = macToString(f, 0);
     if (ethertype === ETHERTYPE_ARP && v.proxy) {
-      const arp = parseArp(f.subarray(ETHERNET_HEADER_LEN));
+      const arp = parseArp(bufferView(f).subarray(ETHERNET_HEADER_LEN));
       if (!arp.ok || arp.repr.opcode !== ARP_REQUEST) return;
       const n = vx.netns.neigh.get(vx.name, arp.repr.targetIp);
       if (!n?.mac) return this.drop(skb, 3, vx, `no neighbour entry for ${arp.repr.targetIp} (l3miss)`);
@@ -500,7 +523,7 @@ export class Datapath {
    * Wraps a frame in VXLAN, UDP and IPv4 and sends it from the device's socket namespace
    * (outer DF clear, TTL 64, UDP checksum absent, source port from the inner flow).
    */
-  private encapsulate(vx: SimLink, e: VxlanFdbEntry, inner: Buffer, skb: Skb): void {
+  private encapsulate(vx: SimLink, e: VxlanFdbEntry, inner: Uint8Array, skb: Skb): void {
     const v = vx.vxlan!;
     const r = this.route(v.linkNetns, e.dst);
     if (!r || r.local) return this.drop(skb, 4, vx, `no route to ${e.dst}`);
@@ -528,9 +551,9 @@ export class Datapath {
    * known, behind its Ethernet header (the frame leaves at once); otherwise bare, to wait
    * for ARP. The caller writes the payload into the buffer's last `payloadLength` bytes.
    */
-  private newDatagram(r: ResolvedRoute, n: Neigh | undefined, ip: Ipv4Repr, payloadLength: number): Buffer {
+  private newDatagram(r: ResolvedRoute, n: Neigh | undefined, ip: Ipv4Repr, payloadLength: number): Uint8Array {
     const l2 = n ? ETHERNET_HEADER_LEN : 0;
-    const b = Buffer.allocUnsafe(l2 + ipv4HeaderLength(ip) + payloadLength);
+    const b = this.frames.alloc(l2 + ipv4HeaderLength(ip) + payloadLength);
     if (n) b.set(this.l2Header(r, n.mac!), 0);
     writeIpv4Header(ip, b, l2, payloadLength);
     return b;
@@ -582,7 +605,7 @@ export class Datapath {
   // ── input ──────────────────────────────────────────────────────────────────
 
   private arpInput(ns: SimNetns, dev: SimLink, skb: Skb): void {
-    const p = parseArp(skb.frame.subarray(ETHERNET_HEADER_LEN));
+    const p = parseArp(bufferView(skb.frame).subarray(ETHERNET_HEADER_LEN));
     if (!p.ok) return;
     const a = p.repr;
     const ours = dev.addrs.some((x) => x.ip === a.targetIp);
@@ -619,7 +642,7 @@ export class Datapath {
 
   /** ip_defrag: the fragments of one datagram are kept until they join into one frame, which is delivered. */
   private reassemble(ns: SimNetns, dev: SimLink, skb: Skb): void {
-    const p = parseIpv4(skb.frame, ETHERNET_HEADER_LEN);
+    const p = parseIpv4(bufferView(skb.frame), ETHERNET_HEADER_LEN);
     if (!p.ok) return;
     const h = p.repr, payload = p.payload;
     const key = `${ns.host.name}|${ns.name}|${h.src}|${h.dst}|${h.id}|${h.protocol}`;
@@ -676,8 +699,8 @@ export class Datapath {
         this.clock.call(this.delays.vxlan + skb.lag, this.vxlanRecvTask, vx, inner, vtep);
         return;
       }
-      const u = parseUdp(f.subarray(l4, end));
-      const h = parseIpv4(f, ip);
+      const u = parseUdp(bufferView(f).subarray(l4, end));
+      const h = parseIpv4(bufferView(f), ip);
       if (!u.ok || !h.ok) return;
       this.udpHandlers.get(`${ns.host.name}|${ns.name}|${h.repr.dst}|${u.repr.dstPort}`)?.(h.repr, u.repr.srcPort, u.payload, skb);
     }
@@ -742,7 +765,7 @@ function eventIndex(e: HopEvent): number {
 }
 
 /** Turns a copy of an ICMP echo request into its reply: type 0, checksum over the message anew. */
-function echoReplyInPlace(b: Buffer, at: number, length: number): void {
+function echoReplyInPlace(b: Uint8Array, at: number, length: number): void {
   b[at] = ICMP_ECHO_REPLY;
   b[at + 1] = 0;
   putBe16(b, at + 2, 0);
@@ -750,7 +773,7 @@ function echoReplyInPlace(b: Buffer, at: number, length: number): void {
 }
 
 /** UDP to port 53 is a query, from port 53 an answer (step 0, on lo). */
-function dnsDirection(f: Buffer): 'dns-query' | 'dns-answer' | undefined {
+function dnsDirection(f: Uint8Array): 'dns-query' | 'dns-answer' | undefined {
   if (f[14 + 9] !== IPPROTO_UDP) return undefined;
   const udp = 14 + (f[14] & 15) * 4;
   if (be16(f, udp + 2) === 53) return 'dns-query';
@@ -758,12 +781,12 @@ function dnsDirection(f: Buffer): 'dns-query' | 'dns-answer' | undefined {
   return undefined;
 }
 
-function arpOpcode(f: Buffer): number | undefined {
+function arpOpcode(f: Uint8Array): number | undefined {
   return f.length >= 22 && be16(f, 12) === ETHERTYPE_ARP ? be16(f, 20) : undefined;
 }
 
 /** Whether a device's stack takes a frame: addressed to it, or an ARP request for one of its addresses. */
-function accepts(dev: SimLink, f: Buffer): boolean {
+function accepts(dev: SimLink, f: Uint8Array): boolean {
   if (dev.type === 'loopback') return true;
   const dst = macToString(f, 0);
   if (dst === dev.mac) return true;
@@ -774,7 +797,7 @@ function accepts(dev: SimLink, f: Buffer): boolean {
 }
 
 /** An Ethernet frame carrying UDP to one of the host's vxlan ports. */
-function isVxlanFrame(f: Buffer, ns: SimNetns): boolean {
+function isVxlanFrame(f: Uint8Array, ns: SimNetns): boolean {
   if (f.length < 14 + 20 + 8 || be16(f, 12) !== ETHERTYPE_IPV4 || f[14 + 9] !== IPPROTO_UDP) return false;
   return ns.vxlanSockets.get().has(be16(f, 14 + (f[14] & 15) * 4 + 2));
 }
@@ -783,7 +806,7 @@ function isVxlanFrame(f: Buffer, ns: SimNetns): boolean {
  * The outer UDP source port: a hash of the inner flow folded into the ephemeral range, as
  * Linux's udp_flow_src_port does. The hash is symmetric, so both directions use one port.
  */
-export function vxlanSourcePort(inner: Buffer): number {
+export function vxlanSourcePort(inner: Uint8Array): number {
   let a = 0, b = 0, proto = 0;
   if (inner.length >= 34 && be16(inner, 12) === ETHERTYPE_IPV4) {
     a = be32(inner, 26) >>> 0;

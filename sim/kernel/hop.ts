@@ -1,6 +1,7 @@
 /** A trace hop that keeps its frame and decodes it into layers only when asked. */
 import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
 import { Layer } from '../wire/layer';
+import { bufferView } from '../wire/bytes';
 import { Hop, HopEvent } from '../trace/types';
 
 /** Where and what: shared by every packet that makes the same hop, so a flood costs one small object per hop. */
@@ -19,7 +20,7 @@ export class SimHop implements Hop {
   constructor(
     private readonly site: HopSite,
     readonly timeNs: number,
-    private readonly frame: Buffer,
+    private readonly frame: Uint8Array,
     readonly note?: string,
     readonly reason?: string,
   ) {}
@@ -44,7 +45,7 @@ export class SimHop implements Hop {
   }
 
   get layers(): Layer[] {
-    return (this.decoded ??= dissect(this.frame, LINKTYPE_ETHERNET));
+    return (this.decoded ??= dissect(bufferView(this.frame), LINKTYPE_ETHERNET));
   }
 
   toJSON(): Hop {

@@ -6,6 +6,11 @@ export function be16(b: Uint8Array, offset: number): number {
   return (b[offset] << 8) | b[offset + 1];
 }
 
+/** The same bytes as a Buffer (no copy), for parsers that read with Buffer's methods. */
+export function bufferView(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** The mirror of be16, as unchecked: writers fill buffers their callers sized for the header. */
 export function putBe16(b: Uint8Array, offset: number, value: number): void {
   b[offset] = value >>> 8;

@@ -31,7 +31,7 @@ export function emitEthernet(r: EthernetRepr, payload: Uint8Array): Buffer {
 }
 
 /** The header alone, for a frame built whole in one buffer (the payload follows at offset + 14). */
-export function writeEthernetHeader(r: EthernetRepr, b: Buffer, offset: number): void {
+export function writeEthernetHeader(r: EthernetRepr, b: Uint8Array, offset: number): void {
   writeMac(r.dst, b, offset);
   writeMac(r.src, b, offset + 6);
   putBe16(b, offset + 12, r.ethertype);

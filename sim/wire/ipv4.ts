@@ -124,7 +124,7 @@ export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
 }
 
 /** The header (with its checksum) alone, for a datagram built whole in one buffer; returns its length. */
-export function writeIpv4Header(r: Ipv4Repr, b: Buffer, offset: number, payloadLength: number): number {
+export function writeIpv4Header(r: Ipv4Repr, b: Uint8Array, offset: number, payloadLength: number): number {
   const headerLength = ipv4HeaderLength(r);
   if (r.fragmentOffset % 8 !== 0) throw new Error(`ip: fragment offset ${r.fragmentOffset} is not a multiple of 8`);
   const totalLength = headerLength + payloadLength;

@@ -59,7 +59,7 @@ export function emitUdp(r: UdpRepr, payload: Uint8Array, ph?: PseudoHeader): Buf
 }
 
 /** The header alone with a zero (absent) checksum, for a datagram built whole in one buffer. */
-export function writeUdpHeader(r: UdpRepr, b: Buffer, offset: number, payloadLength: number): void {
+export function writeUdpHeader(r: UdpRepr, b: Uint8Array, offset: number, payloadLength: number): void {
   const length = UDP_HEADER_LEN + payloadLength;
   if (length > 0xffff) throw new Error(`udp: datagram of ${length} bytes exceeds 65535`);
   putBe16(b, offset, r.srcPort);

@@ -33,7 +33,7 @@ export function emitVxlan(r: VxlanRepr, payload: Uint8Array): Buffer {
 }
 
 /** The header alone, for a packet built whole in one buffer (the inner frame follows at offset + 8). */
-export function writeVxlanHeader(r: VxlanRepr, b: Buffer, offset: number): void {
+export function writeVxlanHeader(r: VxlanRepr, b: Uint8Array, offset: number): void {
   if (r.vni < 0 || r.vni > 0xffffff) throw new Error(`vxlan: VNI ${r.vni} is outside 0..16777215`);
   putBe16(b, offset, r.flags);
   putBe16(b, offset + 2, r.groupPolicyId);
