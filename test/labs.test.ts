@@ -62,6 +62,20 @@ describe('labs in sim', () => {
     expect(out).not.toContain('rtt ');
   });
 
+  test('ping -f shows a dot per probe, erased by its reply, and ends with ipg/ewma, as iputils does', async () => {
+    const result = await seedLabPinging('ping -f -c 5 -n 10.0.1.4');
+    const out = result.steps[result.steps.length - 1].stdout;
+    expect(out).toContain('bytes of data.\n' + '.\b \b'.repeat(5) + '\n--- 10.0.1.4 ping statistics ---\n');
+    expect(out).toMatch(/^rtt min\/avg\/max\/mdev = [\d.\/]+ ms, ipg\/ewma \d+\.\d{3}\/\d+\.\d{3} ms$/m);
+    expect(out).not.toContain('icmp_seq=');
+  });
+
+  test('ping -i 0 sends back to back: several probes in flight show as pipe', async () => {
+    const result = await seedLabPinging('ping -i 0 -c 3 -n 10.0.1.4');
+    const out = result.steps[result.steps.length - 1].stdout;
+    expect(out).toMatch(/^rtt min\/avg\/max\/mdev = [\d.\/]+ ms, pipe 3, ipg\/ewma 0\.000\/\d+\.\d{3} ms$/m);
+  });
+
   test('cnmlab verify scenarios/*.yaml passes, with a JUnit report', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-verify-'));
     const junit = path.join(dir, 'junit.xml');

@@ -126,6 +126,11 @@ function parsePing(argv: string[]): PingOptions | CommandOutput {
   return o;
 }
 
+/** Whole µs as iputils prints them in ms: integer part, then three digits. */
+function usAsMs(us: number): string {
+  return `${Math.floor(us / 1000)}.${String(us % 1000).padStart(3, '0')}`;
+}
+
 function rttText(ms: number): string {
   return ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
 }
@@ -171,6 +176,13 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   const localErrors: string[] = [];
   // iputils times a probe only when its data holds a struct timeval (16 bytes); smaller ones show no time and no rtt line.
   const timing = o.size >= 16;
+  // A flood shows no reply lines: a dot for each probe sent, erased ("\b \b") when its reply comes.
+  const floodMarks: string[] = [];
+  const showMarks = o.flood && !o.quiet;
+  // iputils' moving average of the round trip, in µs times 8 (the "ewma" a flood reports),
+  // and the most probes ever in flight at once (its "pipe").
+  let ewma = 0;
+  let pipe = 1;
   const socket: EchoSocket = {
     onReply(seq, ttl, bytes) {
       const t = sentAt[seq];
@@ -178,14 +190,22 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       sentAt[seq] = NaN;
       const ms = (dp.clock.now - t) / 1e6;
       rtts.push(ms);
+      if (timing) {
+        const tripUs = Math.floor(dp.clock.now / 1e3) - Math.floor(t / 1e3);
+        ewma = ewma ? ewma + tripUs - Math.trunc(ewma / 8) : tripUs * 8;
+      }
+      // As iputils' acknowledge(): how many probes, this one included, were out when it came back.
+      const outstanding = (transmitted - seq) & 0xffff;
+      if (outstanding <= 0x7fff) pipe = Math.max(pipe, outstanding + 1);
+      if (showMarks) floodMarks.push('\b \b');
       if (o.flood && nextSeq <= o.count) sendProbe(nextSeq);
-      if (!o.quiet) events.push([dp.clock.now, `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`]);
+      if (!o.quiet && !o.flood) events.push([dp.clock.now, `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`]);
     },
     onError(seq, message) {
       if (sentAt[seq] === undefined || Number.isNaN(sentAt[seq])) return;
       sentAt[seq] = NaN;
       errors++;
-      if (!o.quiet) events.push([dp.clock.now, message]);
+      if (!o.quiet && !o.flood) events.push([dp.clock.now, message]);
     },
   };
   const close = dp.openEcho(ns, ident, socket);
@@ -222,6 +242,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     }
     {
       transmitted++;
+      if (showMarks) floodMarks.push('.');
       if (timing) {
         payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
         payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
@@ -240,7 +261,8 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     }
   };
   if (o.count > 0) dp.clock.schedule(0, () => sendProbe(1));
-  const lastSendBound = () => (o.flood ? dp.clock.now : start + (o.count - 1) * o.intervalNs);
+  // iputils' elapsed time runs to its last probe.
+  const lastSendBound = () => (o.flood ? lastSendNs : start + (o.count - 1) * o.intervalNs);
   // Like iputils: done once every probe is answered or failed, else after the last probe's timeout.
   const deadline = o.flood ? Infinity : lastSendBound() + o.timeoutNs;
   dp.clock.runUntil(deadline, () => transmitted === o.count && rtts.length + errors === o.count);
@@ -250,9 +272,11 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   lines.push(...events.map(([, l]) => l));
   const received = rtts.length;
   const loss = transmitted ? Math.round(((transmitted - received) / transmitted) * 100) : 0;
-  const elapsedMs = Math.round(((received ? lastSend : Math.min(dp.clock.now, lastSend + o.timeoutNs)) - start) / 1e6);
-  lines.push('', `--- ${o.target} ping statistics ---`);
+  const elapsedNs = (received ? lastSend : Math.min(dp.clock.now, lastSend + o.timeoutNs)) - start;
+  const elapsedMs = Math.round(elapsedNs / 1e6);
+  lines.push(showMarks ? floodMarks.join('') : '', `--- ${o.target} ping statistics ---`);
   lines.push(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss, time ${elapsedMs}ms`);
+  const summary: string[] = [];
   if (received && timing) {
     // A loop, not Math.min(...rtts): a long flood's hundreds of thousands of arguments overflow the stack.
     let min = Infinity, max = -Infinity;
@@ -262,10 +286,15 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     }
     const avg = rtts.reduce((a, b) => a + b, 0) / received;
     const mdev = Math.sqrt(rtts.reduce((a, b) => a + (b - avg) ** 2, 0) / received);
-    lines.push(`rtt min/avg/max/mdev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${mdev.toFixed(3)} ms`);
-  } else {
-    lines.push('');
+    summary.push(`rtt min/avg/max/mdev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${mdev.toFixed(3)} ms`);
   }
+  if (pipe > 1) summary.push(`pipe ${pipe}`);
+  // Sent back to back (a flood, or -i 0): the mean gap between probes and the moving average.
+  if (received && (o.flood || o.intervalNs === 0) && transmitted > 1) {
+    const ipgUs = Math.floor(Math.floor(elapsedNs / 1e3) / (transmitted - 1));
+    summary.push(`ipg/ewma ${usAsMs(ipgUs)}/${usAsMs(Math.trunc(ewma / 8))} ms`);
+  }
+  lines.push(summary.join(', '));
   const stderr = [...localErrors, ...(o.countDefaulted ? ['cnmlab: ping without -c stops after 4 packets here'] : [])];
   return { stdout: lines.join('\n') + '\n', stderr: stderr.length ? stderr.join('\n') + '\n' : '', exitCode: received === 0 ? 1 : 0 };
 }
