@@ -1,78 +1,18 @@
 /**
- * Programs run inside simulated namespaces: iputils ping, nslookup, getent, hostname; and
- * the engine's embedded DNS server that answers them at 127.0.0.11. Each runs the event
- * queue until it would have finished, so time is virtual and results are deterministic.
+ * Programs run inside simulated namespaces: iputils ping, nslookup, getent, hostname. Each
+ * runs the event queue until it would have finished, so time is virtual and results are
+ * deterministic.
  */
 import { CommandOutput, ExecContext } from '../backend';
 import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
-import { answerQuery } from '../model/dns';
-import { Container, hostOf, World } from '../model/world';
+import { containerOf, resolve } from './embedded_dns';
 import { isIpv4 } from '../wire/addr';
-import { DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, dnsRcode, DnsRepr, emitDns, parseDns, RCODE_NXDOMAIN } from '../wire/dns';
-import { emitUdp } from '../wire/udp';
-import { IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipv4';
+import { dnsRcode, RCODE_NXDOMAIN } from '../wire/dns';
+import { IPPROTO_ICMP } from '../wire/ipv4';
 import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, writeIcmp } from '../wire/icmp';
-import { Flow } from '../trace/types';
-
-const EMBEDDED_DNS = '127.0.0.11';
-const RESOLVER_TIMEOUT_NS = 5_000_000_000;
 
 const fail = (stderr: string, exitCode: number, stdout = ''): CommandOutput => ({ stdout, stderr, exitCode });
-
-function containerOf(world: World, id: string | undefined): Container | undefined {
-  if (!id) return undefined;
-  for (const name of world.hostOrder) {
-    const c = hostOf(world, name).containers[id];
-    if (c) return c;
-  }
-  return undefined;
-}
-
-/** Registers the embedded DNS server in a container's namespace (Docker's DNAT to dockerd's socket). */
-function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, world: () => World, container: Container): void {
-  const key = `${ns.host.name}|${ns.name}|${EMBEDDED_DNS}|53`;
-  if (dp.udpHandlers.has(key)) return;
-  dp.udpHandlers.set(key, (h, srcPort, payload, skb) => {
-    const q = parseDns(payload);
-    if (!q.ok || q.repr.questions.length === 0) return;
-    const question = q.repr.questions[0];
-    const live = containerOf(world(), container.id) ?? container;
-    const a = answerQuery(world(), live, question.name, question.type);
-    const response: DnsRepr = {
-      id: q.repr.id, flags: DNS_FLAG_RESPONSE | (q.repr.flags & DNS_FLAG_RD) | DNS_FLAG_RA | a.rcode,
-      questions: q.repr.questions, answers: a.answers,
-    };
-    const msg = emitDns(response);
-    dp.clock.schedule(dp.delays.dns, () => {
-      dp.ipSend(ns, { src: EMBEDDED_DNS, dst: h.src, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
-        emitUdp({ srcPort: 53, dstPort: srcPort }, msg, { src: EMBEDDED_DNS, dst: h.src }), skb.flow, 'reply');
-    });
-  });
-}
-
-/** The stub resolver: one question to the nameserver of /etc/resolv.conf, over UDP through lo. */
-export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow): DnsRepr | undefined {
-  const resolv = ns.files.get('/etc/resolv.conf') ?? '';
-  const server = /nameserver\s+(\S+)/.exec(resolv)?.[1];
-  const c = containerOf(ctx.world, ctx.container);
-  if (server !== EMBEDDED_DNS || !c) return undefined;
-  ensureEmbeddedDns(dp, ns, () => ctx.world, c);
-  const port = dp.nextEphemeralPort();
-  const id = (dp.nextIpId() * 7919) & 0xffff;
-  let answer: DnsRepr | undefined;
-  const key = `${ns.host.name}|${ns.name}|127.0.0.1|${port}`;
-  dp.udpHandlers.set(key, (_h, _sp, payload) => {
-    const r = parseDns(payload);
-    if (r.ok && r.repr.id === id) answer = r.repr;
-  });
-  const query = emitDns({ id, flags: DNS_FLAG_RD, questions: [{ name, type }], answers: [] });
-  dp.ipSend(ns, { src: '127.0.0.1', dst: EMBEDDED_DNS, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
-    emitUdp({ srcPort: port, dstPort: 53 }, query, { src: '127.0.0.1', dst: EMBEDDED_DNS }), flow, 'request');
-  dp.clock.runUntil(dp.clock.now + RESOLVER_TIMEOUT_NS, () => answer !== undefined);
-  dp.udpHandlers.delete(key);
-  return answer;
-}
 
 interface PingOptions {
   count: number;
@@ -166,7 +106,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     return fail('ping: connect: Network is unreachable\n', 2);
   }
   const lines: string[] = [`PING ${o.target} (${dst}) ${o.size}(${o.size + 28}) bytes of data.`];
-  const ident = dp.nextPingIdent();
+  const ident = dp.sockets.nextPingIdent();
   // Send times of the probes in flight, by 16-bit sequence number (NaN: none in flight). An
   // array, not a Map: a flood adds and removes one entry per echo, which churns a Map's table.
   const sentAt = new Float64Array(Math.min(o.count + 1, 0x10000)).fill(NaN);
@@ -208,7 +148,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       if (!o.quiet && !o.flood) events.push([dp.clock.now, message]);
     },
   };
-  const close = dp.openEcho(ns, ident, socket);
+  const close = dp.sockets.openEcho(ns, ident, socket);
   const start = dp.clock.now;
   let transmitted = 0;
   // One message, rewritten for each probe (ipSend copies it into the frame): iputils' data

@@ -81,6 +81,18 @@ export function ipv4PacketSrc(b: Uint8Array, offset: number): string {
   return ipv4ToString(b, offset + 12);
 }
 
+export function ipv4PacketDstString(b: Uint8Array, offset: number): string {
+  return ipv4ToString(b, offset + 16);
+}
+
+export function ipv4PacketProtocol(b: Uint8Array, offset: number): number {
+  return b[offset + 9];
+}
+
+export function ipv4PacketTtl(b: Uint8Array, offset: number): number {
+  return b[offset + 8];
+}
+
 /** The datagram that starts at `offset` (a frame's IP layer is read in place, as writeIpv4Header writes it). */
 export function parseIpv4(b: Buffer, offset = 0): Parsed<Ipv4Header> {
   const problem = ipv4HeaderProblem(b, offset);

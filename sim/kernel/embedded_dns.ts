@@ -1,0 +1,71 @@
+/**
+ * dockerd's embedded DNS server, as a container sees it at 127.0.0.11:53 (Docker DNATs
+ * that address to a socket of dockerd inside each sandbox), and the stub resolver that asks it.
+ */
+import { ExecContext } from '../backend';
+import { Datapath } from './datapath';
+import { SimNetns } from './objects';
+import { answerQuery } from '../model/dns';
+import { Container, hostOf, World } from '../model/world';
+import { DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, DNS_PORT, DnsRepr, emitDns, parseDns } from '../wire/dns';
+import { emitUdp } from '../wire/udp';
+import { IPPROTO_UDP } from '../wire/ipv4';
+import { Flow } from '../trace/types';
+
+export const EMBEDDED_DNS = '127.0.0.11';
+/** The stub resolver's wait for an answer (resolv.conf's default `timeout:5`). */
+const RESOLVER_TIMEOUT_NS = 5_000_000_000;
+/** Spreads the resolver's query ids (any odd multiplier walks all 16-bit values). */
+const QUERY_ID_STRIDE = 7919;
+
+export function containerOf(world: World, id: string | undefined): Container | undefined {
+  if (!id) return undefined;
+  for (const name of world.hostOrder) {
+    const c = hostOf(world, name).containers[id];
+    if (c) return c;
+  }
+  return undefined;
+}
+
+/** Registers the embedded DNS server in a container's namespace (Docker's DNAT to dockerd's socket). */
+function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, world: () => World, container: Container): void {
+  if (dp.sockets.isBoundUdp(ns, EMBEDDED_DNS, DNS_PORT)) return;
+  dp.sockets.bindUdp(ns, EMBEDDED_DNS, DNS_PORT, (h, srcPort, payload, skb) => {
+    const q = parseDns(payload);
+    if (!q.ok || q.repr.questions.length === 0) return;
+    const question = q.repr.questions[0];
+    const live = containerOf(world(), container.id) ?? container;
+    const a = answerQuery(world(), live, question.name, question.type);
+    const response: DnsRepr = {
+      id: q.repr.id, flags: DNS_FLAG_RESPONSE | (q.repr.flags & DNS_FLAG_RD) | DNS_FLAG_RA | a.rcode,
+      questions: q.repr.questions, answers: a.answers,
+    };
+    const msg = emitDns(response);
+    dp.clock.schedule(dp.delays.dns, () => {
+      dp.ipSend(ns, { src: EMBEDDED_DNS, dst: h.src, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
+        emitUdp({ srcPort: DNS_PORT, dstPort: srcPort }, msg, { src: EMBEDDED_DNS, dst: h.src }), skb.flow, 'reply');
+    });
+  });
+}
+
+/** The stub resolver: one question to the nameserver of /etc/resolv.conf, over UDP through lo. */
+export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow): DnsRepr | undefined {
+  const resolv = ns.files.get('/etc/resolv.conf') ?? '';
+  const server = /nameserver\s+(\S+)/.exec(resolv)?.[1];
+  const c = containerOf(ctx.world, ctx.container);
+  if (server !== EMBEDDED_DNS || !c) return undefined;
+  ensureEmbeddedDns(dp, ns, () => ctx.world, c);
+  const port = dp.sockets.nextEphemeralPort();
+  const id = (dp.nextIpId() * QUERY_ID_STRIDE) & 0xffff;
+  let answer: DnsRepr | undefined;
+  const close = dp.sockets.bindUdp(ns, '127.0.0.1', port, (_h, _sp, payload) => {
+    const r = parseDns(payload);
+    if (r.ok && r.repr.id === id) answer = r.repr;
+  });
+  const query = emitDns({ id, flags: DNS_FLAG_RD, questions: [{ name, type }], answers: [] });
+  dp.ipSend(ns, { src: '127.0.0.1', dst: EMBEDDED_DNS, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
+    emitUdp({ srcPort: port, dstPort: DNS_PORT }, query, { src: '127.0.0.1', dst: EMBEDDED_DNS }), flow, 'request');
+  dp.clock.runUntil(dp.clock.now + RESOLVER_TIMEOUT_NS, () => answer !== undefined);
+  close();
+  return answer;
+}

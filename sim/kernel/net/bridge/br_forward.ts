@@ -1,0 +1,68 @@
+/**
+ * net/bridge/br_input.c and br_forward.c: a frame on a bridge port (or from the bridge
+ * itself) is learned, delivered to the bridge's own stack, forwarded to one port or
+ * flooded to all; br_device.c's transmit starts the same walk.
+ */
+import type { Datapath } from '../../datapath';
+import type { SimLink } from '../../objects';
+import type { NetDeviceOps } from '../dev';
+import { accepts, devXmit, l3Input, later } from '../dev';
+import { BROADCAST_MAC, macToString } from '../../../wire/addr';
+import { Skb } from '../skb';
+import { bridgeLookup, learn } from './br_fdb';
+import { vxlanXmit } from '../vxlan';
+
+/** br_dev_xmit: what the bridge device itself sends goes the way of a frame from no port. */
+export const bridgeOps: NetDeviceOps = {
+  xmit(dp, dev, skb) {
+    bridgeForward(dp, dev, undefined, skb);
+  },
+};
+
+/** br_handle_frame_finish: learn the source, then deliver locally, forward or flood. */
+export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb): void {
+  const f = skb.frame;
+  const src = macToString(f, 6), dst = macToString(f, 0);
+  if (inPort) learn(dp, br, src, inPort);
+  if (dst === BROADCAST_MAC) {
+    flood(dp, br, inPort, skb);
+    if (inPort) dp.clock.schedule(dp.delays.bridge + skb.lag, () => l3Input(dp, br, new Skb(f, undefined, skb.dir)));
+    return;
+  }
+  if (dst === br.mac && inPort) {
+    later(dp, skb, dp.delays.bridge, dp.l3InputTask, br);
+    return;
+  }
+  const e = bridgeLookup(dp, br, dst);
+  if (e && !e.local) {
+    // Forwarding runs to completion (br_forward → dev_queue_xmit): no event, just its time.
+    if (e.port !== inPort && e.port.up) {
+      skb.lag += dp.delays.bridge;
+      portXmit(dp, e.port, skb, false);
+    }
+  } else if (!e) {
+    flood(dp, br, inPort, skb);
+  }
+}
+
+/** br_flood: a copy to every other port that is up. */
+function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb): void {
+  const f = skb.frame;
+  for (const port of br.ports) {
+    if (port === inPort || !port.up) continue;
+    // Flooded copies stay traced only where they will be taken: vxlan0, or the port whose container accepts them.
+    const traced = port.type === 'vxlan' || (port.peer !== undefined && accepts(port.peer, f));
+    const copy = new Skb(f, traced ? skb.flow : undefined, skb.dir);
+    dp.clock.schedule(dp.delays.bridge + skb.lag, () => portXmit(dp, port, copy, true));
+  }
+}
+
+/** br_forward's hand-off to a port: a vxlan port is seen taking the frame from the bridge. */
+function portXmit(dp: Datapath, port: SimLink, skb: Skb, flooded: boolean): void {
+  if (port.type === 'vxlan') {
+    dp.tracer.bridgeToVxlan(port, skb, flooded);
+    vxlanXmit(dp, port, skb);
+  } else {
+    devXmit(dp, port, skb);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * net/ipv4/icmp.c: echo requests are answered (icmp_echo), echo replies go to the ping
+ * socket that owns their identifier, and errors the stack raises itself (fragmentation
+ * needed, host unreachable) reach the sending socket.
+ */
+import type { Datapath } from '../../datapath';
+import type { SimLink, SimNetns } from '../../objects';
+import type { Flow } from '../../../trace/types';
+import { be16, bufferView, putBe16 } from '../../../wire/bytes';
+import { internetChecksum } from '../../../wire/checksum';
+import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire/ethernet';
+import {
+  emitIcmp, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, parseIcmp, UNREACH_FRAG_NEEDED,
+} from '../../../wire/icmp';
+import { emitIpv4, IPPROTO_ICMP, ipv4PacketDstString, ipv4PacketSrc, ipv4PacketTtl, parseIpv4 } from '../../../wire/ipv4';
+import { Skb } from '../skb';
+import { ipSend, NO_OPTIONS } from './ip_output';
+
+/** The TOS Linux gives its own ICMP errors (IPTOS_PREC_INTERNETCONTROL). */
+const TOS_INTERNETCONTROL = 0xc0;
+/** An ICMP error quotes the offending datagram's header and first 8 payload bytes (RFC 792). */
+const ICMP_QUOTE_LEN = 28;
+
+export function icmpRcv(dp: Datapath, ns: SimNetns, skb: Skb, l4: number, end: number): void {
+  const f = skb.frame, ip = ETHERNET_HEADER_LEN;
+  // Echo request and reply only; ident and seq follow type, code and checksum (RFC 792).
+  if (end - l4 < ICMP_HEADER_LEN) return;
+  const type = f[l4];
+  if (type === ICMP_ECHO_REQUEST) {
+    // icmp_echo answers within the same softirq: the reply leaves after the stack's time, no event.
+    // The kernel's ICMP socket does not set DF on echo replies.
+    ipSend(dp, ns, { dst: ipv4PacketSrc(f, ip), src: ipv4PacketDstString(f, ip), protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 },
+      f.subarray(l4, end), skb.flow, 'reply', echoReplyInPlace, skb.lag + dp.delays.stack);
+  } else if (type === ICMP_ECHO_REPLY) {
+    dp.sockets.echo(ns, be16(f, l4 + 4))?.onReply(be16(f, l4 + 6), ipv4PacketTtl(f, ip), end - l4, ipv4PacketSrc(f, ip));
+  }
+}
+
+/** Turns a copy of an ICMP echo request into its reply: type 0, checksum over the message anew. */
+function echoReplyInPlace(b: Uint8Array, at: number, length: number): void {
+  b[at] = ICMP_ECHO_REPLY;
+  b[at + 1] = 0;
+  putBe16(b, at + 2, 0);
+  putBe16(b, at + 2, internetChecksum(b, at, at + length));
+}
+
+/**
+ * A DF datagram over the device MTU never leaves: the kernel reports ICMP fragmentation
+ * needed to the sending socket. The drop hop carries that ICMP message, quoting the
+ * datagram's header and first 8 payload bytes.
+ */
+export function icmpFragNeededToSocket(dp: Datapath, ns: SimNetns, dev: SimLink, payload: Buffer, dst: string, flow: Flow, reason: string): void {
+  const src = dev.addrs[0]?.ip ?? '0.0.0.0';
+  const datagram = emitIpv4({ src, dst, protocol: IPPROTO_ICMP, ttl: 64, id: dp.lastIpId, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, payload);
+  const icmp = emitIcmp({ kind: 'unreachable', type: ICMP_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, mtu: dev.mtu, quoted: datagram.subarray(0, ICMP_QUOTE_LEN) });
+  const frame = emitEthernet({ src: dev.mac, dst: dev.mac, ethertype: ETHERTYPE_IPV4 },
+    emitIpv4({ src, dst: src, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: TOS_INTERNETCONTROL, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, icmp));
+  dp.tracer.localError(ns, dev, flow, frame, `ICMP fragmentation needed (mtu ${dev.mtu}) to the sending socket`, `DF set and ${datagram.length} bytes > mtu ${dev.mtu}: ${reason}`);
+}
+
+/** A queued echo request whose next hop never answered ARP: its socket hears "Destination Host Unreachable". */
+export function icmpHostUnreachableToSocket(dp: Datapath, ns: SimNetns, skb: Skb): void {
+  const h = parseIpv4(bufferView(skb.frame));
+  if (!h.ok || h.repr.protocol !== IPPROTO_ICMP) return;
+  const icmp = parseIcmp(h.payload);
+  if (!icmp.ok || icmp.repr.kind !== 'echo') return;
+  dp.sockets.echo(ns, icmp.repr.ident)?.onError(icmp.repr.seq, `From ${h.repr.src} icmp_seq=${icmp.repr.seq} Destination Host Unreachable`);
+}

@@ -1,0 +1,59 @@
+/**
+ * net/ipv4/ip_fragment.c and ip_output.c's ip_fragment: a datagram over the device MTU
+ * leaves in fragments of whole 8-byte units; fragments received are kept until they join
+ * into one datagram (ip_defrag), or for the reassembly timeout.
+ */
+import type { Datapath } from '../../datapath';
+import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
+import type { Flow } from '../../../trace/types';
+import { bufferView } from '../../../wire/bytes';
+import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
+import { emitIpv4, IPV4_MIN_HEADER_LEN, Ipv4Header, ipv4PacketHeaderLength, Ipv4Repr, parseIpv4 } from '../../../wire/ipv4';
+import { Skb } from '../skb';
+import { ipTransmit } from './ip_output';
+import { deliver } from './ip_input';
+
+/** net.ipv4.ipfrag_time's default. */
+const REASSEMBLY_TIMEOUT_NS = 30_000_000_000;
+
+/** Datagrams being reassembled, by (namespace, source, destination, id, protocol) as ip_defrag keys them. */
+export type ReassemblyQueues = Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb }>;
+
+export function ipFragment(dp: Datapath, ns: SimNetns, r: ResolvedRoute, repr: Ipv4Repr, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], lag: number): void {
+  const chunk = Math.floor((r.dev.mtu - IPV4_MIN_HEADER_LEN) / 8) * 8;
+  for (let off = 0; off < payload.length; off += chunk) {
+    const part = payload.subarray(off, Math.min(off + chunk, payload.length));
+    const frag = emitIpv4({ ...repr, fragmentOffset: off, moreFragments: off + chunk < payload.length }, part);
+    const skb = new Skb(frag, flow, dir);
+    skb.lag = lag;
+    ipTransmit(dp, ns, r, undefined, skb);
+  }
+}
+
+/** ip_defrag: the fragments of one datagram are kept until they join into one frame, which is delivered. */
+export function reassemble(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
+  const p = parseIpv4(bufferView(skb.frame), ETHERNET_HEADER_LEN);
+  if (!p.ok) return;
+  const h = p.repr, payload = p.payload;
+  const key = `${ns.host.name}|${ns.name}|${h.src}|${h.dst}|${h.id}|${h.protocol}`;
+  let r = dp.fragments.get(key);
+  if (!r) {
+    dp.fragments.set(key, (r = { parts: new Map(), header: h, skb }));
+    dp.clock.schedule(REASSEMBLY_TIMEOUT_NS, () => dp.fragments.delete(key));
+  }
+  r.parts.set(h.fragmentOffset, Buffer.from(payload));
+  if (!h.moreFragments) r.total = h.fragmentOffset + payload.length;
+  if (r.total === undefined) return;
+  let have = 0;
+  for (const [off, part] of [...r.parts].sort((a, b) => a[0] - b[0])) {
+    if (off !== have) return;
+    have += part.length;
+  }
+  if (have !== r.total) return;
+  dp.fragments.delete(key);
+  const whole = Buffer.concat([...r.parts].sort((a, b) => a[0] - b[0]).map(([, b]) => b));
+  const datagram = emitIpv4({ ...r.header, moreFragments: false, fragmentOffset: 0 }, whole);
+  const joined = new Skb(Buffer.concat([skb.frame.subarray(0, ETHERNET_HEADER_LEN), datagram]), skb.flow, skb.dir);
+  joined.lag = skb.lag;
+  deliver(dp, ns, dev, joined, ETHERNET_HEADER_LEN + ipv4PacketHeaderLength(datagram, 0), joined.frame.length);
+}

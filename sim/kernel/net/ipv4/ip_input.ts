@@ -1,0 +1,40 @@
+/**
+ * net/ipv4/ip_input.c: ip_rcv checks the header, ip_local_deliver takes datagrams for the
+ * namespace (reassembling fragments) and hands them to ICMP or UDP. The header is read in
+ * place, as routers do, not parsed into a representation.
+ */
+import type { Datapath } from '../../datapath';
+import type { SimLink, SimNetns } from '../../objects';
+import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
+import {
+  IPPROTO_ICMP, IPPROTO_UDP, ipv4HeaderProblem, ipv4PacketChecksumOk, ipv4PacketDst, ipv4PacketEnd, ipv4PacketHeaderLength, ipv4PacketIsFragment, ipv4PacketProtocol,
+} from '../../../wire/ipv4';
+import { Skb } from '../skb';
+import { isLocalAddress } from './route';
+import { reassemble } from './ip_fragment';
+import { icmpRcv } from './icmp';
+import { udpRcv } from './udp';
+
+export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
+  const f = skb.frame, ip = ETHERNET_HEADER_LEN;
+  if (ipv4HeaderProblem(f, ip) !== undefined || !ipv4PacketChecksumOk(f, ip)) return dp.tracer.drop(skb, undefined, dev, 'bad IPv4 header');
+  if (!netfilterAccepts(dp, 'PREROUTING', ns, dev, skb)) return;
+  // Forwarding is off in every namespace of the lab: netfilter's FORWARD hook is never reached.
+  if (!isLocalAddress(ns, ipv4PacketDst(f, ip))) return dp.tracer.drop(skb, undefined, dev, 'not for this namespace (ip_forward is 0)');
+  if (!netfilterAccepts(dp, 'INPUT', ns, dev, skb)) return;
+  if (ipv4PacketIsFragment(f, ip)) return reassemble(dp, ns, dev, skb);
+  deliver(dp, ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));
+}
+
+/** The transport layer of a datagram for this namespace; its header sits at the frame's offset 14, its payload at [l4, end). */
+export function deliver(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: number, end: number): void {
+  const protocol = ipv4PacketProtocol(skb.frame, ETHERNET_HEADER_LEN);
+  if (protocol === IPPROTO_ICMP) icmpRcv(dp, ns, skb, l4, end);
+  else if (protocol === IPPROTO_UDP) udpRcv(dp, ns, dev, skb, l4, end);
+}
+
+function netfilterAccepts(dp: Datapath, hook: 'PREROUTING' | 'INPUT', ns: SimNetns, dev: SimLink, skb: Skb): boolean {
+  if (dp.netfilter.accepts(hook, ns, skb)) return true;
+  dp.tracer.drop(skb, undefined, dev, `dropped by netfilter ${hook}`);
+  return false;
+}

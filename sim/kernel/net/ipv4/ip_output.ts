@@ -1,0 +1,94 @@
+/**
+ * net/ipv4/ip_output.c: a datagram from a local socket is routed, built whole in one
+ * buffer behind its Ethernet header when the next hop is known, fragmented when it does
+ * not fit the device, and handed to the neighbour layer.
+ */
+import type { Datapath } from '../../datapath';
+import type { Neigh, ResolvedRoute, SimNetns } from '../../objects';
+import type { Flow } from '../../../trace/types';
+import { ZERO_MAC } from '../../../wire/addr';
+import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire/ethernet';
+import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4HeaderLength, Ipv4Repr, writeIpv4Header } from '../../../wire/ipv4';
+import { PayloadRewrite, Skb } from '../skb';
+import { devXmit, later } from '../dev';
+import { l2Header, neighOutput, resolvedNeigh } from '../neighbour';
+import { ipFragment } from './ip_fragment';
+import { route } from './route';
+
+export const NO_OPTIONS = Buffer.alloc(0);
+
+/**
+ * Sends an IPv4 datagram from a namespace: route, fragment to the device MTU, resolve
+ * the next hop, transmit. Returns an error text for the sender (as the socket would).
+ */
+export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], rewrite?: PayloadRewrite, lag = 0): string | undefined {
+  const r = route(ns, ip.dst);
+  if (!r) return 'Network is unreachable';
+  // The rewrite happens as the payload is copied into a single frame; otherwise on a copy first.
+  if (rewrite && (r.local || IPV4_MIN_HEADER_LEN + payload.length > r.dev.mtu)) {
+    payload = Buffer.from(payload);
+    rewrite(payload, 0, payload.length);
+    rewrite = undefined;
+  }
+  const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
+  if (r.local) {
+    const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
+    const skb = new Skb(frame, flow, dir);
+    skb.lag = lag;
+    if (!localOut(dp, ns, r, skb)) return undefined;
+    dp.tracer.localSend(r.dev, skb);
+    later(dp, skb, dp.delays.stack, dp.localInputTask, r.dev);
+    return undefined;
+  }
+  const mtu = r.dev.mtu;
+  if (IPV4_MIN_HEADER_LEN + payload.length <= mtu) {
+    const n = resolvedNeigh(ns, r);
+    const b = newDatagram(dp, r, n, repr, payload.length);
+    const at = b.length - payload.length;
+    b.set(payload, at);
+    rewrite?.(b, at, payload.length);
+    const skb = new Skb(b, flow, dir);
+    skb.lag = lag;
+    ipTransmit(dp, ns, r, n, skb);
+    return undefined;
+  }
+  if (repr.dontFragment) return `message too long, mtu=${mtu}`;
+  ipFragment(dp, ns, r, repr, payload, flow, dir, lag);
+  return undefined;
+}
+
+/**
+ * A datagram that fits the device, built whole in one buffer: with the next hop's MAC
+ * known, behind its Ethernet header (the frame leaves at once); otherwise bare, to wait
+ * for ARP. The caller writes the payload into the buffer's last `payloadLength` bytes.
+ */
+export function newDatagram(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined, ip: Ipv4Repr, payloadLength: number): Uint8Array {
+  const l2 = n ? ETHERNET_HEADER_LEN : 0;
+  const b = dp.frames.alloc(l2 + ipv4HeaderLength(ip) + payloadLength);
+  if (n) b.set(l2Header(r, n.mac!), 0);
+  writeIpv4Header(ip, b, l2, payloadLength);
+  return b;
+}
+
+/**
+ * __ip_local_out, ip_output and ip_finish_output2: past netfilter's OUTPUT and POSTROUTING
+ * hooks, out of the device at once with a resolved neighbour, else through neighbour resolution.
+ */
+export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb): void {
+  if (!localOut(dp, ns, r, skb)) return;
+  if (n) devXmit(dp, r.dev, skb);
+  else neighOutput(dp, ns, r, skb);
+}
+
+/** Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet. */
+function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb): boolean {
+  for (const hook of LOCAL_OUT_HOOKS) {
+    if (!dp.netfilter.accepts(hook, ns, skb)) {
+      dp.tracer.drop(skb, undefined, r.dev, `dropped by netfilter ${hook}`);
+      return false;
+    }
+  }
+  return true;
+}
+
+const LOCAL_OUT_HOOKS = ['OUTPUT', 'POSTROUTING'] as const;

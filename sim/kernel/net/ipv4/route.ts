@@ -1,0 +1,59 @@
+/** net/ipv4/route.c and fib: the route to a destination, by longest prefix, cached per topology generation. */
+import type { ResolvedRoute, SimNetns } from '../../objects';
+import { ipv4ToNumber } from '../../../wire/addr';
+import { maskOf } from '../../../model/ipam';
+
+export function isLocal(ns: SimNetns, ip: string): boolean {
+  return isLocalAddress(ns, ipv4ToNumber(ip) | 0);
+}
+
+/** An address of one of the namespace's devices, or loopback's 127/8 (`addr` as ipv4PacketDst reads it). */
+export function isLocalAddress(ns: SimNetns, addr: number): boolean {
+  return addr >>> 24 === 127 || ns.localAddrs.get().has(addr);
+}
+
+/** The route to a destination, resolved once per topology generation (the dst cache). */
+export function route(ns: SimNetns, dst: string): ResolvedRoute | undefined {
+  const cache = ns.dstCache.get();
+  let r = cache.get(dst);
+  if (r === undefined && !cache.has(dst)) cache.set(dst, (r = resolveRoute(ns, dst)));
+  return r;
+}
+
+function resolveRoute(ns: SimNetns, dst: string): ResolvedRoute | undefined {
+  const found = longestPrefixMatch(ns, dst);
+  if (!found) return undefined;
+  const nexthop = found.via ?? dst;
+  return { ...found, nexthop };
+}
+
+/** Longest-prefix match over connected routes of up links and static routes (the local table first). */
+function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nexthop'> | undefined {
+  const lo = ns.links.get('lo')!;
+  if (isLocal(ns, dst)) return { dev: lo, src: dst.startsWith('127.') ? '127.0.0.1' : dst, local: true };
+  const d = ipv4ToNumber(dst);
+  let best: Omit<ResolvedRoute, 'nexthop'> | undefined;
+  let bestLen = -1;
+  for (const l of ns.links.values()) {
+    if (!l.up || l.type === 'loopback') continue;
+    for (const a of l.addrs) {
+      const m = maskOf(a.prefixLength);
+      if (a.prefixLength > bestLen && ((ipv4ToNumber(a.ip) & m) >>> 0) === ((d & m) >>> 0)) {
+        best = { dev: l, src: a.ip, local: false };
+        bestLen = a.prefixLength;
+      }
+    }
+  }
+  for (const r of ns.routes) {
+    const len = r.dst === 'default' ? 0 : Number(r.dst.split('/')[1]);
+    const base = r.dst === 'default' ? 0 : ipv4ToNumber(r.dst.split('/')[0]);
+    const m = maskOf(len);
+    if (len > bestLen && ((base & m) >>> 0) === ((d & m) >>> 0)) {
+      const dev = ns.links.get(r.dev);
+      if (!dev?.up) continue;
+      best = { dev, via: r.via, src: dev.addrs[0]?.ip ?? '0.0.0.0', local: false };
+      bestLen = len;
+    }
+  }
+  return best;
+}

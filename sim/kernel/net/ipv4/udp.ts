@@ -1,0 +1,32 @@
+/**
+ * net/ipv4/udp.c: a datagram goes to the socket bound to its destination port. A vxlan
+ * device's socket takes it whole (its encap_rcv) when the VNI is the device's; others get
+ * the payload.
+ */
+import type { Datapath } from '../../datapath';
+import type { SimLink, SimNetns } from '../../objects';
+import { be16, bufferView } from '../../../wire/bytes';
+import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
+import { ipv4PacketSrc, parseIpv4 } from '../../../wire/ipv4';
+import { parseUdp, UDP_HEADER_LEN } from '../../../wire/udp';
+import { VXLAN_HEADER_LEN, vxlanVni } from '../../../wire/vxlan';
+import { Skb } from '../skb';
+
+export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: number, end: number): void {
+  const f = skb.frame, ip = ETHERNET_HEADER_LEN;
+  if (end - l4 < UDP_HEADER_LEN) return;
+  // The datagram ends where its length field says (never past the IP payload).
+  const udpEnd = l4 + Math.min(be16(f, l4 + 4), end - l4);
+  const vxlans = udpEnd - l4 >= UDP_HEADER_LEN + VXLAN_HEADER_LEN ? ns.vxlanSockets.get().get(be16(f, l4 + 2)) : undefined;
+  for (const vx of vxlans ?? []) {
+    if (!vx.up || vxlanVni(f, l4 + UDP_HEADER_LEN) !== vx.vxlan!.vni) continue;
+    dp.tracer.udpDeliver(dev, skb, vx);
+    const inner = new Skb(f.subarray(l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd), skb.flow, skb.dir);
+    dp.clock.call(dp.delays.vxlan + skb.lag, dp.vxlanRecvTask, vx, inner, ipv4PacketSrc(f, ip));
+    return;
+  }
+  const u = parseUdp(bufferView(f).subarray(l4, end));
+  const h = parseIpv4(bufferView(f), ip);
+  if (!u.ok || !h.ok) return;
+  dp.sockets.udp(ns, h.repr.dst, u.repr.dstPort)?.(h.repr, u.repr.srcPort, u.payload, skb);
+}

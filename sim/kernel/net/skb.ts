@@ -1,0 +1,55 @@
+/** include/linux/skbuff.h: a frame in flight, and the slabs frames are cut from. */
+import type { Flow } from '../../trace/types';
+import { be16 } from '../../wire/bytes';
+import { ETHERTYPE_ARP } from '../../wire/ethernet';
+
+/**
+ * A frame in flight and what it belongs to (like an skb and its mark). A class, so every
+ * skb has one shape and the hot paths stay monomorphic.
+ */
+export class Skb {
+  constructor(
+    readonly frame: Uint8Array,
+    readonly flow: Flow | undefined,
+    readonly dir: 'request' | 'reply',
+    /** What a hop should say about this frame (the encapsulation's "FDB mac -> vtep"). */
+    readonly note?: string,
+  ) {}
+
+  /**
+   * Processing time spent ahead of the clock: devices Linux runs to completion in one
+   * softirq (bridge forwarding, vxlan encapsulation) add their delay here instead of
+   * scheduling an event; the next queue (veth backlog, the wire, a gro cell) waits it out.
+   */
+  lag = 0;
+}
+
+/** A change ip output makes to the payload as it copies it into the frame (the echo reply's type and checksum). */
+export type PayloadRewrite = (b: Uint8Array, at: number, length: number) => void;
+
+/**
+ * Where the datapath's frames live: plain Uint8Array views into 64 KiB slabs, cheaper than
+ * a Buffer each (a flood makes four per echo). Slabs are never reused, since a kept hop holds its
+ * frame for the life of the trace; the GC frees a slab with its last frame.
+ */
+export class FrameSlab {
+  private slab = new ArrayBuffer(SLAB_BYTES);
+  private used = 0;
+
+  alloc(length: number): Uint8Array {
+    if (this.used + length > this.slab.byteLength) {
+      this.slab = new ArrayBuffer(Math.max(SLAB_BYTES, length));
+      this.used = 0;
+    }
+    const frame = new Uint8Array(this.slab, this.used, length);
+    this.used = (this.used + length + 7) & ~7;
+    return frame;
+  }
+}
+
+const SLAB_BYTES = 1 << 16;
+
+/** The opcode of an ARP frame (offset 20 of an Ethernet frame), undefined for anything else. */
+export function arpOpcode(f: Uint8Array): number | undefined {
+  return f.length >= 22 && be16(f, 12) === ETHERTYPE_ARP ? be16(f, 20) : undefined;
+}

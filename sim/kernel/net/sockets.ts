@@ -1,0 +1,69 @@
+/**
+ * The namespaces' sockets: ping sockets by ICMP identifier, UDP sockets by (address,
+ * port), and the numbers a socket is given (ephemeral ports, ping identifiers).
+ */
+import type { SimNetns } from '../objects';
+import type { Ipv4Header } from '../../wire/ipv4';
+import type { Skb } from './skb';
+
+/** The ephemeral port range (net.ipv4.ip_local_port_range's default). */
+export const EPHEMERAL_PORT_MIN = 32768;
+export const EPHEMERAL_PORT_MAX = 60999;
+
+export interface EchoSocket {
+  onReply(seq: number, ttl: number, bytes: number, from: string): void;
+  onError(seq: number, message: string): void;
+}
+
+/** What a bound UDP socket does with a datagram: the IP header, the sender's port, the payload. */
+export type UdpReceiver = (h: Ipv4Header, srcPort: number, payload: Buffer, skb: Skb) => void;
+
+export class Sockets {
+  private readonly echoSockets = new Map<SimNetns, Map<number, EchoSocket>>();
+  private readonly udpSockets = new Map<string, UdpReceiver>();
+  private ephemeralPort = 40000;
+  private pingIdent = 0x26;
+
+  echo(ns: SimNetns, ident: number): EchoSocket | undefined {
+    return this.echoSockets.get(ns)?.get(ident);
+  }
+
+  /** Opens a ping socket; the function returned closes it. */
+  openEcho(ns: SimNetns, ident: number, socket: EchoSocket): () => void {
+    let sockets = this.echoSockets.get(ns);
+    if (!sockets) this.echoSockets.set(ns, (sockets = new Map()));
+    sockets.set(ident, socket);
+    return () => sockets.delete(ident);
+  }
+
+  udp(ns: SimNetns, ip: string, port: number): UdpReceiver | undefined {
+    return this.udpSockets.get(udpKey(ns, ip, port));
+  }
+
+  isBoundUdp(ns: SimNetns, ip: string, port: number): boolean {
+    return this.udpSockets.has(udpKey(ns, ip, port));
+  }
+
+  /** Binds a UDP socket; the function returned closes it. */
+  bindUdp(ns: SimNetns, ip: string, port: number, receive: UdpReceiver): () => void {
+    const key = udpKey(ns, ip, port);
+    this.udpSockets.set(key, receive);
+    return () => this.udpSockets.delete(key);
+  }
+
+  /** Client ports (from the ephemeral range). */
+  nextEphemeralPort(): number {
+    this.ephemeralPort = this.ephemeralPort >= EPHEMERAL_PORT_MAX ? EPHEMERAL_PORT_MIN : this.ephemeralPort + 1;
+    return this.ephemeralPort;
+  }
+
+  /** ICMP echo identifiers, one per ping run (iputils uses its pid). */
+  nextPingIdent(): number {
+    this.pingIdent = (this.pingIdent + 1) & 0xffff;
+    return this.pingIdent;
+  }
+}
+
+function udpKey(ns: SimNetns, ip: string, port: number): string {
+  return `${ns.host.name}|${ns.name}|${ip}|${port}`;
+}

@@ -1,0 +1,35 @@
+/**
+ * The underlay: each host's physical interface on one shared Ethernet segment (the lab's
+ * switch). A frame reaches the interface its destination MAC belongs to, or every other
+ * one when broadcast, after the wire's time.
+ */
+import type { Datapath } from '../datapath';
+import type { SimLink } from '../objects';
+import type { NetDeviceOps } from './dev';
+import { BROADCAST_MAC, macToString } from '../../wire/addr';
+import { Skb } from './skb';
+import { isVxlanFrame } from './vxlan';
+
+export const underlayOps: NetDeviceOps = {
+  xmit(dp, dev, skb) {
+    const encap = isVxlanFrame(skb.frame, dev.netns);
+    dp.tracer.underlayXmit(dev, skb, encap);
+    segmentXmit(dp, dev, skb, encap);
+  },
+};
+
+function segmentXmit(dp: Datapath, dev: SimLink, skb: Skb, encap: boolean): void {
+  const dst = macToString(skb.frame, 0);
+  const wait = dp.delays.underlay + skb.lag;
+  skb.lag = 0;
+  // The segment is traced for encapsulated frames only (the tracer sees them arrive).
+  const from = encap ? dev : undefined;
+  if (dst !== BROADCAST_MAC) {
+    const to = dp.kernel.underlayByMac.get().get(dst);
+    if (to && to !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, to, from);
+    return;
+  }
+  for (const other of dp.kernel.underlay.values()) {
+    if (other !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, other, from);
+  }
+}

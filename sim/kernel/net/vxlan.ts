@@ -1,0 +1,136 @@
+/**
+ * drivers/net/vxlan/vxlan_core.c: the vxlan device. vxlan_xmit answers ARP from its
+ * neighbour table (arp_reduce, with `proxy`), looks the inner destination up in its FDB
+ * and encapsulates (vxlan_xmit_one); vxlan_rcv takes the inner frame off a datagram its
+ * UDP socket received, learns the sender's VTEP (vxlan_snoop) and hands the frame to the
+ * bridge.
+ */
+import type { Datapath } from '../datapath';
+import type { SimLink, SimNetns, VxlanFdbEntry, VxlanState } from '../objects';
+import type { NetDeviceOps } from './dev';
+import { macToString, ZERO_MAC } from '../../wire/addr';
+import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../../wire/arp';
+import { be16, be32, bufferView } from '../../wire/bytes';
+import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../wire/ethernet';
+import { IPPROTO_UDP, Ipv4Repr } from '../../wire/ipv4';
+import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
+import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../../wire/vxlan';
+import { Skb } from './skb';
+import { bridgeForward } from './bridge/br_forward';
+import { route } from './ipv4/route';
+import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
+import { resolvedNeigh } from './neighbour';
+import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './sockets';
+
+export const vxlanOps: NetDeviceOps = {
+  xmit(dp, dev, skb) {
+    vxlanXmit(dp, dev, skb);
+  },
+};
+
+export function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
+  const v = vx.vxlan!;
+  const f = skb.frame;
+  if (be16(f, 12) === ETHERTYPE_ARP && v.proxy) return arpReduce(dp, vx, skb);
+  const dst = macToString(f, 0);
+  const e = vxlanLookup(dp, v, dst) ?? v.fdb.get(ZERO_MAC);
+  if (!e) return dp.tracer.encapFailed(vx, skb, `no fdb entry for ${dst} (l2miss)`);
+  // vxlan_xmit encapsulates and hands the packet to the underlay in the same call.
+  skb.lag += dp.delays.vxlan;
+  encapsulate(dp, vx, e, f, skb);
+}
+
+/**
+ * arp_reduce: with `proxy` set, the device answers an ARP request itself from its
+ * neighbour table (the entries the overlay driver programs); a request it cannot answer
+ * is an l3miss and goes nowhere.
+ */
+function arpReduce(dp: Datapath, vx: SimLink, skb: Skb): void {
+  const arp = parseArp(bufferView(skb.frame).subarray(ETHERNET_HEADER_LEN));
+  if (!arp.ok || arp.repr.opcode !== ARP_REQUEST) return;
+  const ip = arp.repr.targetIp;
+  const n = vx.netns.neigh.get(vx.name, ip);
+  if (!n?.mac) return dp.tracer.arpReduceMiss(vx, skb, ip);
+  const mac = n.mac;
+  const reply = emitEthernet({ src: mac, dst: arp.repr.senderMac, ethertype: ETHERTYPE_ARP },
+    emitArp({ opcode: ARP_REPLY, senderMac: mac, senderIp: ip, targetMac: arp.repr.senderMac, targetIp: arp.repr.senderIp }));
+  const r = new Skb(reply, skb.flow, skb.dir);
+  dp.clock.schedule(dp.delays.vxlan + skb.lag, () => {
+    dp.tracer.arpReduced(vx, r, ip, mac);
+    bridgeForward(dp, vx.master!, vx, r);
+  });
+}
+
+/** vxlan_find_mac, with the learned entries' ageing (after the device's `ageing` seconds). */
+function vxlanLookup(dp: Datapath, vx: VxlanState, mac: string): VxlanFdbEntry | undefined {
+  const e = vx.fdb.get(mac);
+  if (e?.updatedNs !== undefined && !e.permanent && dp.clock.now - e.updatedNs > vx.ageing * 1e9) {
+    vx.fdb.delete(mac);
+    return undefined;
+  }
+  return e;
+}
+
+/**
+ * vxlan_xmit_one: wraps a frame in VXLAN, UDP and IPv4 and sends it from the device's
+ * socket namespace (outer DF clear, TTL 64, UDP checksum absent, source port from the inner flow).
+ */
+function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Array, skb: Skb): void {
+  const v = vx.vxlan!;
+  const r = route(v.linkNetns, e.dst);
+  if (!r || r.local) return dp.tracer.encapFailed(vx, skb, `no route to ${e.dst}`);
+  const outer: Ipv4Repr = { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
+  const udpLength = UDP_HEADER_LEN + VXLAN_HEADER_LEN + inner.length;
+  const n = resolvedNeigh(v.linkNetns, r);
+  const b = newDatagram(dp, r, n, outer, udpLength);
+  const at = b.length - udpLength;
+  writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
+  writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
+  b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
+  const out = new Skb(b, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst));
+  out.lag = skb.lag;
+  ipTransmit(dp, v.linkNetns, r, n, out);
+}
+
+/** vxlan_rcv: the inner frame of a datagram for this device's VNI, after its gro cell's time. */
+export function vxlanRecv(dp: Datapath, vx: SimLink, skb: Skb, vtep: string): void {
+  if (vx.vxlan!.learning) vxlanSnoop(dp, vx.vxlan!, macToString(skb.frame, 6), vtep);
+  dp.tracer.decap(vx, skb);
+  bridgeForward(dp, vx.master!, vx, skb);
+}
+
+/** vxlan_snoop: with learning on, the inner source MAC is remembered at the VTEP it came from. */
+function vxlanSnoop(dp: Datapath, v: VxlanState, src: string, vtep: string): void {
+  const e = v.fdb.get(src);
+  if (e && !e.permanent && e.dst === vtep) e.updatedNs = dp.clock.now;
+  else if (!e?.permanent) v.fdb.set(src, { dst: vtep, permanent: false, updatedNs: dp.clock.now });
+}
+
+/** An Ethernet frame carrying UDP to one of the host's vxlan ports. */
+export function isVxlanFrame(f: Uint8Array, ns: SimNetns): boolean {
+  const ip = ETHERNET_HEADER_LEN;
+  if (f.length < ip + 20 + UDP_HEADER_LEN || be16(f, 12) !== ETHERTYPE_IPV4 || f[ip + 9] !== IPPROTO_UDP) return false;
+  return ns.vxlanSockets.get().has(be16(f, ip + (f[ip] & 15) * 4 + 2));
+}
+
+/**
+ * The outer UDP source port: a hash of the inner flow folded into the ephemeral range, as
+ * Linux's udp_flow_src_port does. The hash is symmetric, so both directions use one port.
+ */
+export function vxlanSourcePort(inner: Uint8Array): number {
+  let a = 0, b = 0, proto = 0;
+  // An inner IPv4 packet hashes its addresses (offsets 26 and 30) and protocol (23); anything else its MACs.
+  if (inner.length >= 34 && be16(inner, 12) === ETHERTYPE_IPV4) {
+    a = be32(inner, 26) >>> 0;
+    b = be32(inner, 30) >>> 0;
+    proto = inner[23];
+  } else {
+    a = be32(inner, 0) >>> 0;
+    b = be32(inner, 6) >>> 0;
+  }
+  const lo = Math.min(a, b), hi = Math.max(a, b);
+  let h = Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi ^ 0xc2b2ae35, 0x27d4eb2f) ^ proto;
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d) >>> 0;
+  return EPHEMERAL_PORT_MIN + (h % (EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1));
+}
