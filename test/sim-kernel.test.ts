@@ -1,5 +1,5 @@
 /** The sim kernel's subsystems, each as Linux has it: netfilter's hook points, the neighbour layer, the embedded DNS. */
-import { runLab } from './helpers/run';
+import { runLab, runSim, twoNodes } from './helpers/run';
 import { hostOf } from '../sim/model/world';
 
 async function seedLab() {
@@ -19,5 +19,45 @@ describe('netfilter hook points', () => {
     expect(out.stdout).toContain('1 packets transmitted, 0 received');
     const drop = dp.flows[dp.flows.length - 1].hops.find((h) => h.event === 'drop');
     expect(drop).toMatchObject({ host: 'r1', device: 'eth0', reason: 'dropped by netfilter INPUT' });
+  });
+});
+
+describe("the embedded DNS answers from the world as it is when the query arrives, and follows Docker's lifecycle", () => {
+  const lastOutput = (result: Awaited<ReturnType<typeof runSim>>['result']) => {
+    const { stdout, stderr, exitCode } = result.steps[result.steps.length - 1];
+    return { stdout, stderr, exitCode };
+  };
+
+  test('a container started after the first lookup resolves', async () => {
+    const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - ubuntu0: ping -c 1 ubuntu1
+  - r1: docker run -dit --name ubuntu2 --network test-net ubuntu:14.04
+  - ubuntu0: ping -c 1 ubuntu2
+`));
+    expect(lastOutput(result)).toMatchObject({ exitCode: 0 });
+  });
+
+  test.each([
+    ['docker stop', 'docker stop ubuntu1'],
+    ['docker rm -f', 'docker rm -f ubuntu1'],
+  ])('after %s the name no longer resolves', async (_what, command) => {
+    const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - ubuntu0: ping -c 1 ubuntu1
+  - r1: ${command}
+  - ubuntu0: ping -c 1 ubuntu1
+`));
+    expect(lastOutput(result)).toEqual({ stdout: '', stderr: 'ping: ubuntu1: Name or service not known\n', exitCode: 2 });
+  });
+
+  test('a container connected to the network on another host resolves', async () => {
+    const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 ubuntu:14.04
+  - ubuntu0: ping -c 1 ubuntu0
+  - r1: docker network connect test-net ubuntu1
+  - ubuntu0: ping -c 1 ubuntu1
+`));
+    expect(lastOutput(result)).toMatchObject({ exitCode: 0 });
   });
 });

@@ -27,15 +27,24 @@ export function containerOf(world: World, id: string | undefined): Container | u
   return undefined;
 }
 
+/**
+ * The engine's state the servers answer from, per datapath: the world as it is now. Every
+ * command that runs in a container brings the current world (queries arrive only while one
+ * runs), so an answer never comes from the world of an earlier lookup.
+ */
+const engineWorld = new WeakMap<Datapath, World>();
+
 /** Registers the embedded DNS server in a container's namespace (Docker's DNAT to dockerd's socket). */
-function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, world: () => World, container: Container): void {
+function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): void {
   if (dp.sockets.isBoundUdp(ns, EMBEDDED_DNS, DNS_PORT)) return;
   dp.sockets.bindUdp(ns, EMBEDDED_DNS, DNS_PORT, (h, srcPort, payload, skb) => {
     const q = parseDns(payload);
-    if (!q.ok || q.repr.questions.length === 0) return;
+    const world = engineWorld.get(dp);
+    const asker = world && containerOf(world, containerId);
+    // dockerd no longer serves a sandbox whose container is gone: the query goes unanswered.
+    if (!q.ok || q.repr.questions.length === 0 || !asker) return;
     const question = q.repr.questions[0];
-    const live = containerOf(world(), container.id) ?? container;
-    const a = answerQuery(world(), live, question.name, question.type);
+    const a = answerQuery(world, asker, question.name, question.type);
     const response: DnsRepr = {
       id: q.repr.id, flags: DNS_FLAG_RESPONSE | (q.repr.flags & DNS_FLAG_RD) | DNS_FLAG_RA | a.rcode,
       questions: q.repr.questions, answers: a.answers,
@@ -54,7 +63,8 @@ export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: stri
   const server = /nameserver\s+(\S+)/.exec(resolv)?.[1];
   const c = containerOf(ctx.world, ctx.container);
   if (server !== EMBEDDED_DNS || !c) return undefined;
-  ensureEmbeddedDns(dp, ns, () => ctx.world, c);
+  engineWorld.set(dp, ctx.world);
+  ensureEmbeddedDns(dp, ns, c.id);
   const port = dp.sockets.nextEphemeralPort();
   const id = (dp.nextIpId() * QUERY_ID_STRIDE) & 0xffff;
   let answer: DnsRepr | undefined;
