@@ -17,10 +17,11 @@ import { answerQuery } from '../sim/model/dns';
 import { ipv4ToNumber, isIpv4 } from '../sim/wire/addr';
 import { contains, parseCidr } from '../sim/model/ipam';
 import { checkEmuPrerequisites } from './prereq';
-import { NameMap, newPrefix, safe, safeValue } from './names';
+import { NameMap, newPrefix } from './names';
 import { RunRecord } from './state';
 import { batch, batchEach, run } from './exec';
-import { toPhases } from './translate';
+import { commandPhases, emuNamer, toPhases } from './translate';
+import { UNDERLAY, underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { EmbeddedDns } from './dns';
 import { Capture, captureFile, CapturePoint, hopsFrom } from './capture';
 import { teardown } from './clean';
@@ -76,9 +77,10 @@ export class EmuBackend implements Backend {
     const record = new RunRecord(names.prefix, s.name, !!opts.keep);
     const b = new EmuBackend(names, record, opts);
     try {
-      record.addNamespaces([names.underlay]);
-      await batch('ip', undefined, [['netns', 'add', names.underlay]]);
-      await batch('ip', names.underlay, [['link', 'set', 'lo', 'up'], ['link', 'add', 'ul0', 'type', 'bridge'], ['link', 'set', 'ul0', 'up']]);
+      const p = commandPhases(underlaySetup(emuNamer(names)), names);
+      record.addNamespaces(p.add);
+      await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
+      for (const b of p.underlay) await batch('ip', b.netns, b.ip);
     } catch (e) {
       await b.close();
       throw e;
@@ -133,17 +135,13 @@ export class EmuBackend implements Backend {
       await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
       tick(1);
     }
-    if (p.hosts.length) {
-      await batch('ip', this.names.underlay, p.hosts.flatMap((h) => [
-        ['link', 'add', safe(`u-${h.host}`), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.netns],
-        ['link', 'set', safe(`u-${h.host}`), 'master', 'ul0', 'up'],
-      ]));
-      await batchEach('ip', p.hosts.map((h) => ({ netns: h.netns, lines: [['link', 'set', 'lo', 'up'], ['addr', 'add', safeValue(h.address), 'brd', '+', 'dev', 'eth0'], ['link', 'set', 'eth0', 'up']] })), dir);
-    }
+    for (const b of p.underlay) await batch('ip', b.netns, b.ip);
     await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
     await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
-    // `bridge fdb del` of an entry the kernel never learned fails; the rest of the batch must still run.
-    await batchEach('bridge', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
+    // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
+    const bridges = [...p.hostBatches, ...p.otherBatches];
+    await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir);
+    await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
     // Recorded before they exist, so `cnmlab clean` finds them after a crash.
     if (p.files.length) this.record.addFiles(p.files.map((f) => path.join('/etc/netns', f.netns)));
     for (const f of p.files) {
@@ -326,7 +324,7 @@ function capturePoints(world: World, c: Container, dst: string | undefined, name
     add({ host: ep.host, netns: ovl, device: ep.peerIfname, realNetns: names.netns(ep.host, ovl), iface: ep.peerIfname, role: 'overlay-veth', mine: [ep.mac] });
     add({ host: ep.host, netns: ovl, device: 'vxlan0', realNetns: names.netns(ep.host, ovl), iface: 'vxlan0', role: 'vxlan', mine: local });
     add({ host: ep.host, netns: ep.host, device: 'eth0', realNetns: names.netns(ep.host, ep.host), iface: 'eth0', role: 'host', mine: [hostOf(world, ep.host).underlay] });
-    add({ host: 'underlay', netns: 'underlay', device: `u-${ep.host}`, realNetns: names.underlay, iface: `u-${ep.host}`, role: 'underlay', mine: [hostOf(world, ep.host).underlay] });
+    add({ host: UNDERLAY, netns: UNDERLAY, device: underlayPort(ep.host), realNetns: names.underlay, iface: underlayPort(ep.host), role: 'underlay', mine: [hostOf(world, ep.host).underlay] });
   }
   return points;
 }

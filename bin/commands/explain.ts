@@ -1,7 +1,7 @@
 import { loadScenario } from '../../sim/scenario/load';
 import { newModel } from '../../sim/runner/runner';
 import { hostShell, containerShell } from '../../sim/runner/shell';
-import { opToCommand } from '../../sim/plan/explain';
+import { planText, underlayText } from '../../sim/plan/explain';
 import { Backend } from '../../sim/backend';
 import { PlanOp } from '../../sim/plan/ops';
 import { hostOf, World } from '../../sim/model/world';
@@ -29,30 +29,19 @@ class PlanRecorder implements Backend {
   async close() {}
 }
 
-function grouped(ops: PlanOp[]): string {
-  let text = '';
-  let host = '';
-  for (const op of ops) {
-    if (op.host !== host) {
-      host = op.host;
-      text += `  [${host}]\n`;
-    }
-    text += `    ${opToCommand(op)}\n`;
-  }
-  return text;
-}
-
 export async function explainCommand(file: string): Promise<number> {
   const s = loadScenario(file);
   const model = newModel(s);
   const rec = new PlanRecorder();
-  let out = `# ${s.name}: the kernel-level plan, as the iproute2 commands Docker's libnetwork effectively runs\n\n# engines start\n${grouped(model.boot())}`;
+  let out = `# ${s.name}: the kernel-level plan, as the iproute2 commands Docker's libnetwork effectively runs\n` +
+    `# (emu runs these; it stands a namespace in for each host and joins them on a bridge in one more, the underlay)\n\n` +
+    `# the underlay\n${underlayText()}\n# engines start\n${planText(model.boot())}`;
   const hosts = new Set(s.hosts.map((h) => h.name));
   for (const step of s.steps) {
     rec.ops = [];
     if (hosts.has(step.on)) await hostShell(model, rec, step.on, step.command);
     else await containerShell(model, rec, step.on, step.command);
-    out += `\n# step ${step.index + 1}: ${step.on}$ ${step.command}\n${rec.ops.length ? grouped(rec.ops) : '    (no kernel changes)\n'}`;
+    out += `\n# step ${step.index + 1}: ${step.on}$ ${step.command}\n${rec.ops.length ? planText(rec.ops) : '    (no kernel changes)\n'}`;
   }
   process.stdout.write(out);
   return 0;

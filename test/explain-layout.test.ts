@@ -1,0 +1,134 @@
+/**
+ * `cnmlab explain` prints what emu runs: its commands for the seed lab, executed one by one
+ * in fresh namespaces under a private prefix, build the layout an emu run of the same lab
+ * builds, namespace by namespace and name for name (links, addresses, permanent neighbours,
+ * static FDB entries). Root only; nothing runs in the root namespace but `ip netns add/del`.
+ */
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+import { describeWith, REPO } from './helpers/env';
+import { cnmlab } from './helpers/tshark';
+import { loadScenario } from '../sim/scenario/load';
+import { runScenario } from '../sim/runner/runner';
+import { EmuBackend } from '../emu/backend';
+
+const SEED = path.join(REPO, 'scenarios', 'overlay-standalone.yaml');
+
+type Json = Record<string, unknown>;
+
+/** The host explain groups the command under, the namespace it names, and the real namespace under prefix p. */
+function realNetns(p: string, group: string, ns: string): string {
+  if (ns === group) return `${p}.${group}`;
+  // The underlay's namespaces are the hosts' own.
+  return group === 'underlay' ? `${p}.${ns}` : `${p}.${group}.${ns}`;
+}
+
+/** Runs explain's text: `[host]` headers, commands, comments. Returns the namespaces it made. */
+function runExplained(text: string, p: string): string[] {
+  const made: string[] = [];
+  let group = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const header = /^\[(\S+)\]$/.exec(line);
+    if (header) {
+      group = header[1];
+      continue;
+    }
+    if (!line || line.startsWith('#') || line.startsWith('(')) continue;
+    const mayFail = line.endsWith(' || true');
+    const w = line.replace(/ \|\| true$/, '').split(' ');
+    const tool = w.shift()!;
+    expect(['ip', 'bridge']).toContain(tool);
+    let argv: string[];
+    if (w[0] === 'netns') {
+      const ns = realNetns(p, group, w[2]);
+      if (w[1] === 'add') made.push(ns);
+      argv = ['netns', w[1], ns];
+    } else {
+      const ns = w[0] === '-n' ? w.splice(0, 2)[1] : group;
+      const to = w.indexOf('netns');
+      if (to >= 0) w[to + 1] = realNetns(p, group, w[to + 1]);
+      argv = ['-n', realNetns(p, group, ns), ...w];
+    }
+    try {
+      execFileSync(tool, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      if (!mayFail) throw new Error(`${line} (as ${tool} ${argv.join(' ')}): ${(e as { stderr?: Buffer }).stderr?.toString().trim()}`);
+    }
+  }
+  return made;
+}
+
+const json = (tool: string, argv: string[]): Json[] => JSON.parse(execFileSync(tool, argv, { encoding: 'utf8' }) || '[]');
+
+/** Docker's own MAC addresses (the plan sets them); the kernel draws the others at random. */
+const planned = (mac: unknown) => typeof mac === 'string' && mac.startsWith('02:42:');
+
+/** Bridge attributes that hold a random MAC or a running timer. */
+const UNSTABLE = /timer|_id$|^root_|^topology_change/;
+
+function link(l: Json): Json {
+  const info = (l.linkinfo ?? {}) as Json;
+  const data = Object.fromEntries(Object.entries((info.info_data ?? {}) as Json).filter(([k, v]) => typeof v !== 'object' && !UNSTABLE.test(k)));
+  return {
+    ifname: l.ifname, mtu: l.mtu, master: l.master, link: l.link, type: l.link_type,
+    // Carrier follows the link's age, not the layout.
+    flags: (l.flags as string[]).filter((f) => f !== 'LOWER_UP' && f !== 'NO-CARRIER' && f !== 'M-DOWN'),
+    address: planned(l.address) ? l.address : undefined, kind: info.info_kind, data, port: info.info_slave_kind,
+  };
+}
+
+/** One namespace's layout, ordered by name. */
+function layout(ns: string): Json {
+  const byName = (a: Json, b: Json) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+  return {
+    links: json('ip', ['-n', ns, '-d', '-j', 'link', 'show']).map(link).sort(byName),
+    addrs: json('ip', ['-n', ns, '-j', 'addr', 'show']).flatMap((l) => ((l.addr_info ?? []) as Json[]).filter((a) => a.family === 'inet')
+      .map((a) => ({ dev: l.ifname, local: a.local, prefixlen: a.prefixlen, broadcast: a.broadcast, scope: a.scope }))).sort(byName),
+    neigh: json('ip', ['-n', ns, '-j', 'neigh', 'show', 'nud', 'permanent']).map((n) => ({ dst: n.dst, dev: n.dev, lladdr: n.lladdr, state: n.state })).sort(byName),
+    // What the bridge learned from traffic, and its ports' own random MACs, are no part of the plan.
+    fdb: json('bridge', ['-n', ns, '-j', 'fdb', 'show']).filter((f) => f.dst !== undefined || (planned(f.mac) && !!f.state))
+      .map((f) => ({ mac: f.mac, dev: f.ifname, dst: f.dst, master: f.master, flags: f.flags, state: f.state })).sort(byName),
+  };
+}
+
+/** Every namespace under prefix p, by its name without the prefix. */
+function layouts(p: string): Record<string, Json> {
+  const all = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${p}.`)).sort();
+  return Object.fromEntries(all.map((ns) => [ns.slice(p.length + 1), layout(ns)]));
+}
+
+describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'explain builds what emu builds (real kernel)', () => {
+  const prefix = `cnmx${process.pid}`;
+  let made: string[] = [];
+  afterAll(() => {
+    for (const ns of made.reverse()) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  });
+
+  test('the seed lab: explain\'s commands and an emu run give the same namespaces, links, addresses, neighbours and FDB', async () => {
+    const explained = cnmlab(['explain', SEED]);
+    expect(explained.stderr).toBe('');
+    expect(explained.status).toBe(0);
+    try {
+      made = runExplained(explained.stdout, prefix);
+    } finally {
+      made = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${prefix}.`));
+    }
+    const fromExplain = layouts(prefix);
+
+    const s = loadScenario(SEED);
+    const emu = await EmuBackend.create(s, { quiet: true });
+    let fromEmu: Record<string, Json>;
+    try {
+      await runScenario(s, emu);
+      fromEmu = layouts(emu.names.prefix);
+    } finally {
+      await emu.close();
+    }
+    expect(Object.keys(fromExplain).length).toBeGreaterThan(8);
+    // The container's eth0 has the overlay's MTU, as in Docker: the renderer gives the veth peer the MTU too.
+    const sandbox = Object.entries(fromExplain).find(([, l]) => (l.addrs as Json[]).some((a) => a.dev === 'eth0' && a.local === '10.0.1.2'));
+    expect((sandbox?.[1].links as Json[]).find((l) => l.ifname === 'eth0')).toMatchObject({ mtu: 1450, address: '02:42:0a:00:01:02' });
+    expect(fromExplain).toEqual(fromEmu);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * The one PlanOp → iproute2 rendering: every op kind once, as `cnmlab explain` prints it and
+ * as emu batches it (the same argv, emu's names aside). No root needed.
+ */
+import { PlanOp } from '../sim/plan/ops';
+import { opToCommands } from '../sim/plan/iproute2';
+import { commandLine, PLAN_NAMES } from '../sim/plan/explain';
+import { toPhases } from '../emu/translate';
+import { NameMap } from '../emu/names';
+
+const VXLAN = { type: 'vxlan' as const, vni: 4097, dstport: 4789, proxy: true, l2miss: true, l3miss: true, learning: true, ageing: 300 };
+
+/** One op of each kind (the Record makes a new kind a compile error here) and the lines explain prints for it. */
+const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
+  'host.add': [{ op: 'host.add', host: 'r0', iface: 'eth0', address: '198.51.100.10/24' }, [
+    'ip netns add r0',
+    'ip link add u-r0 type veth peer name eth0 netns r0',
+    'ip link set dev u-r0 master ul0 up',
+    'ip link set lo up',
+    'ip addr add 198.51.100.10/24 brd + dev eth0',
+    'ip link set dev eth0 up',
+  ]],
+  'netns.add': [{ op: 'netns.add', host: 'r0', netns: '1-abc' }, ['ip netns add 1-abc']],
+  'netns.del': [{ op: 'netns.del', host: 'r0', netns: '1-abc' }, ['ip netns del 1-abc']],
+  'link.add': [{ op: 'link.add', host: 'r0', netns: 'r0', name: 'veth1a', kind: { type: 'veth', peer: 'veth1b' }, mtu: 1450 }, ['ip link add veth1a mtu 1450 type veth peer name veth1b mtu 1450']],
+  'link.del': [{ op: 'link.del', host: 'r0', netns: '1-abc', name: 'veth0' }, ['ip -n 1-abc link del dev veth0']],
+  'link.move': [{ op: 'link.move', host: 'r0', netns: 'r0', name: 'veth1a', to: '1-abc' }, ['ip link set dev veth1a netns 1-abc']],
+  'link.rename': [{ op: 'link.rename', host: 'r0', netns: 'abc123', name: 'veth1b', to: 'eth0' }, ['ip -n abc123 link set dev veth1b name eth0']],
+  'link.set': [{ op: 'link.set', host: 'r0', netns: 'abc123', name: 'eth0', mac: '02:42:0a:00:01:02', mtu: 1450, master: 'br0', up: true }, ['ip -n abc123 link set dev eth0 address 02:42:0a:00:01:02 mtu 1450 master br0 up']],
+  'addr.add': [{ op: 'addr.add', host: 'r0', netns: 'abc123', dev: 'eth0', address: '10.0.1.2/24' }, ['ip -n abc123 addr add 10.0.1.2/24 brd + dev eth0']],
+  'route.add': [{ op: 'route.add', host: 'r0', netns: 'abc123', dst: 'default', via: '172.18.0.1', dev: 'eth1' }, ['ip -n abc123 route add default via 172.18.0.1 dev eth1']],
+  'neigh.add': [{ op: 'neigh.add', host: 'r0', netns: '1-abc', dev: 'vxlan0', ip: '10.0.1.4', mac: '02:42:0a:00:01:04' }, ['ip -n 1-abc neigh replace 10.0.1.4 lladdr 02:42:0a:00:01:04 dev vxlan0 nud permanent']],
+  'neigh.del': [{ op: 'neigh.del', host: 'r0', netns: '1-abc', dev: 'vxlan0', ip: '10.0.1.4', mac: '02:42:0a:00:01:04' }, ['ip -n 1-abc neigh del 10.0.1.4 dev vxlan0']],
+  'fdb.add': [{ op: 'fdb.add', host: 'r0', netns: '1-abc', dev: 'vxlan0', mac: '02:42:0a:00:01:04', dst: '198.51.100.11' }, ['bridge -n 1-abc fdb replace 02:42:0a:00:01:04 dev vxlan0 dst 198.51.100.11 self permanent']],
+  'fdb.del': [{ op: 'fdb.del', host: 'r0', netns: '1-abc', dev: 'vxlan0', mac: '02:42:0a:00:01:04', dst: '198.51.100.11' }, [
+    'bridge -n 1-abc fdb del 02:42:0a:00:01:04 dev vxlan0 dst 198.51.100.11 self',
+    'bridge -n 1-abc fdb del 02:42:0a:00:01:04 dev vxlan0 master || true',
+  ]],
+  'file.write': [{ op: 'file.write', host: 'r0', netns: 'abc123', path: '/etc/resolv.conf', content: 'nameserver 127.0.0.11\n' }, []],
+};
+
+describe('PlanOp → iproute2', () => {
+  test.each(Object.entries(TABLE))('%s renders as explain prints it', (_kind, [op, lines]) => {
+    expect(opToCommands(op, PLAN_NAMES).map(commandLine)).toEqual(lines);
+  });
+
+  test('a vxlan device carries every attribute of the plan', () => {
+    const op: PlanOp = { op: 'link.add', host: 'r0', netns: 'r0', name: 'vx-001001-abc', kind: VXLAN, mtu: 1450 };
+    expect(opToCommands(op, PLAN_NAMES).map(commandLine)).toEqual(['ip link add vx-001001-abc mtu 1450 type vxlan id 4097 dstport 4789 proxy l2miss l3miss learning ageing 300']);
+    expect(opToCommands({ ...op, kind: { ...VXLAN, proxy: false, l2miss: false, l3miss: false, learning: false } }, PLAN_NAMES).map(commandLine)).toEqual(['ip link add vx-001001-abc mtu 1450 type vxlan id 4097 dstport 4789 nolearning ageing 300']);
+  });
+
+  test('emu batches the same argv for every op kind, in its own names', () => {
+    const names = new NameMap('cnm0a1b2c');
+    const real = (host: string, ns: string) => (host === 'underlay' ? names.underlay : names.netns(host, ns));
+    for (const [kind, [op, lines]] of Object.entries(TABLE)) {
+      const p = toPhases([op], names);
+      const emu = [
+        ...p.add.map((n) => `ip netns add ${n}`),
+        ...[...p.underlay, ...p.hostBatches, ...p.otherBatches].flatMap((b) => [...b.ip.map((l) => `ip -n ${b.netns} ${l.join(' ')}`), ...b.bridge.map((l) => `bridge -n ${b.netns} ${l.join(' ')}`)]),
+        ...p.del.map((n) => `ip netns del ${n}`),
+      ];
+      // explain's lines with every namespace named as emu names it; a host's own namespace gets its -n.
+      const host = op.host;
+      const group = (l: string) => (l.includes(' u-r0 ') ? 'underlay' : host);
+      const expected = lines.map((l) => {
+        const g = group(l);
+        const w = l.replace(/ \|\| true$/, '').split(' ');
+        if (w[1] === 'netns') return `ip netns ${w[2]} ${real(host, w[3])}`;
+        const ns = w[1] === '-n' ? w.splice(1, 2)[1] : g;
+        const netnsArg = w.indexOf('netns');
+        if (netnsArg > 0) w[netnsArg + 1] = g === 'underlay' ? real(w[netnsArg + 1], w[netnsArg + 1]) : real(host, w[netnsArg + 1]);
+        return [w[0], '-n', real(g, ns), ...w.slice(1)].join(' ');
+      });
+      expect({ kind, emu: emu.sort() }).toEqual({ kind, emu: expected.sort() });
+      if (kind === 'fdb.del') expect(p.otherBatches[0].bridgeMayFail).toBe(true);
+      if (kind === 'file.write') expect(p.files).toEqual([{ netns: names.netns('r0', 'abc123'), name: 'resolv.conf', content: 'nameserver 127.0.0.11\n' }]);
+    }
+  });
+});
