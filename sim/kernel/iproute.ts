@@ -3,8 +3,7 @@
  * `bridge fdb show`, in the format of iproute2 6.1 (Debian 12) so that sim and emu read alike.
  */
 import { SimLink, SimNetns } from './objects';
-import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
-import { maskOf } from '../model/ipam';
+import { ipv4ToNumber, maskOf, numberToIpv4 } from '../wire/addr';
 
 export interface Output {
   stdout: string;

@@ -1,11 +1,11 @@
 /** `docker network create` and `rm`: swarm overlays through the manager, bridges locally. */
 import { NetworkSpec, localNetwork, createSwarmNetwork, gatewayInSubnet, nextLocalSubnet, NOT_A_MANAGER, WORKER_CANNOT } from './swarm';
 import { createBridgeDevice } from './plumbing';
-import { newIpam, parseCidr } from './ipam';
+import { newIpam } from './ipam';
 import { advance, networkMachine } from './machines';
 import { allNetworks, daemonError, DockerError, findNetwork, Tx, visibleNetworks } from './tx';
 import { endpointsOf, Network, shardDelete, swarmNetwork } from './world';
-import { ipv4ToNumber } from '../wire/addr';
+import { ipv4ToNumber, parseCidr } from '../wire/addr';
 
 export interface CreateRequest extends NetworkSpec {
   driver: string;

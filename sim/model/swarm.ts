@@ -1,9 +1,9 @@
 /** Engines and the swarm: boot, init, join, leave, join tokens, and the ingress network. */
 import { Draft } from 'immer';
-import { ipv4ToNumber } from '../wire/addr';
+import { cidrString, ipv4ToNumber, maskOf, overlaps, parseCidr } from '../wire/addr';
 import { createBridgeDevice, addNamespace, delNamespace } from './plumbing';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
-import { cidrString, maskOf, newIpam, overlaps, parseCidr } from './ipam';
+import { newIpam } from './ipam';
 import { advance, initialState, networkMachine, swarmNodeMachine } from './machines';
 import { daemonError, DockerError, localNetworksRead, Tx } from './tx';
 import { base36, hexId, swarmId } from './ids';

@@ -94,3 +94,47 @@ export function macFromIpv4(ip: string): string {
 
 export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 export const ZERO_MAC = '00:00:00:00:00:00';
+
+/** An IPv4 prefix: a.b.c.d/n as numbers. */
+export interface Cidr {
+  base: number;
+  prefixLength: number;
+}
+
+/** Parses a.b.c.d/n; undefined when it is not valid IPv4 CIDR notation. */
+export function parseCidr(s: string): Cidr | undefined {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(s);
+  if (!m) return undefined;
+  const prefixLength = Number(m[2]);
+  if (prefixLength > 32) return undefined;
+  let base: number;
+  try {
+    base = ipv4ToNumber(m[1]);
+  } catch {
+    return undefined;
+  }
+  return { base, prefixLength };
+}
+
+export function maskOf(prefixLength: number): number {
+  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+}
+
+export function networkAddress(c: Cidr): number {
+  return (c.base & maskOf(c.prefixLength)) >>> 0;
+}
+
+export function cidrString(c: Cidr): string {
+  return `${numberToIpv4(networkAddress(c))}/${c.prefixLength}`;
+}
+
+export function contains(c: Cidr, ip: number): boolean {
+  const m = maskOf(c.prefixLength);
+  return ((ip & m) >>> 0) === networkAddress(c);
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  const p = Math.min(a.prefixLength, b.prefixLength);
+  const m = maskOf(p);
+  return ((a.base & m) >>> 0) === ((b.base & m) >>> 0);
+}

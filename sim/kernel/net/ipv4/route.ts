@@ -1,7 +1,6 @@
 /** net/ipv4/route.c and fib: the route to a destination, by longest prefix, cached per topology generation. */
 import type { ResolvedRoute, SimNetns } from '../../objects';
-import { ipv4ToNumber } from '../../../wire/addr';
-import { maskOf } from '../../../model/ipam';
+import { ipv4ToNumber, maskOf } from '../../../wire/addr';
 
 export function isLocal(ns: SimNetns, ip: string): boolean {
   return isLocalAddress(ns, ipv4ToNumber(ip) | 0);
