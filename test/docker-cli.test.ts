@@ -1,6 +1,6 @@
 /** Docker's output formats and every error text the model reproduces (Docker 20.10, docker-facts.md). */
 import { Model } from '../sim/model/model';
-import { shellWords } from '../sim/docker/argv';
+import { shellWords } from '../sim/text';
 import { CommandOutput } from '../sim/docker/cli';
 
 function swarm(): Model {
