@@ -2,6 +2,7 @@
 import { Model } from '../sim/model/model';
 import { shellWords } from '../sim/text';
 import { CommandOutput } from '../sim/docker/cli';
+import { dockerStep } from '../sim/docker/session';
 
 function swarm(): Model {
   const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }, { name: 'r2', underlay: '198.51.100.12' }], 7);
@@ -10,7 +11,7 @@ function swarm(): Model {
 }
 
 function docker(m: Model, host: string, line: string): CommandOutput {
-  const o = m.docker(host, shellWords(line).slice(1)).outcome;
+  const o = dockerStep(m, host, shellWords(line).slice(1)).outcome;
   if ('exec' in o) throw new Error('unexpected exec');
   return o;
 }

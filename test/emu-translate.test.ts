@@ -3,6 +3,7 @@ import { Model } from '../sim/model/model';
 import { PlanOp } from '../sim/plan/ops';
 import { toPhases } from '../emu/translate';
 import { NameMap } from '../emu/names';
+import { dockerStep } from '../sim/docker/session';
 
 const STEPS: [string, string][] = [
   ['r0', 'docker swarm init'],
@@ -16,7 +17,7 @@ const STEPS: [string, string][] = [
 function seedPlan(): PlanOp[] {
   const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }], 7);
   const ops = [...m.boot()];
-  for (const [host, cmd] of STEPS) ops.push(...m.docker(host, cmd.split(' ').slice(1)).ops);
+  for (const [host, cmd] of STEPS) ops.push(...dockerStep(m, host, cmd.split(' ').slice(1)).ops);
   return ops;
 }
 

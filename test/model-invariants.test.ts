@@ -9,6 +9,7 @@ import { Model } from '../sim/model/model';
 import { SimKernel } from '../sim/kernel/kernel';
 import { overlayNetnsName } from '../sim/model/plumbing';
 import { endpointsOf, hostOf, instanceOf, swarmNetworks, World } from '../sim/model/world';
+import { dockerStep } from '../sim/docker/session';
 
 const HOSTS = ['r0', 'r1', 'r2'];
 const NETS = ['n0', 'n1', 'n2'];
@@ -67,10 +68,10 @@ test('random command sequences keep the three invariants', () => {
       const k = new SimKernel(11);
       for (const op of m.boot()) k.apply(op);
       for (const step of [['r0', ['swarm', 'init']], ['r1', ['swarm', 'join', '--token', '<...>', '198.51.100.10:2377']], ['r2', ['swarm', 'join', '--token', '<...>', '198.51.100.10:2377']]] as const) {
-        for (const op of m.docker(step[0], [...step[1]]).ops) k.apply(op);
+        for (const op of dockerStep(m, step[0], [...step[1]]).ops) k.apply(op);
       }
       for (const c of cmds) {
-        for (const op of m.docker(c.host, c.argv).ops) k.apply(op);
+        for (const op of dockerStep(m, c.host, c.argv).ops) k.apply(op);
         check(m.world, k);
       }
     }),

@@ -2,7 +2,7 @@
  * Docker's flag syntax (cobra/pflag): `-dit`, `--name x`, `--name=x`,
  * `-e K=V`, repeated flags, and `--` ending the options. Errors carry the CLI's own texts.
  */
-import { DockerError } from '../model/tx';
+import { DockerError } from './errors';
 
 export interface FlagSpec {
   long: string;

@@ -10,7 +10,11 @@ import { createNetwork, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { removeEndpoint } from '../model/endpoints';
 import { renderTemplate } from './template';
-import { DockerError, findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
+import { findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
+import { DaemonRefusal } from '../model/refusal';
+import { gatewayInSubnet } from '../model/swarm';
+import { parseCidr } from '../wire/addr';
+import { asDockerError, DockerError, runRefusal } from './errors';
 import { endpointsOf, Network, World } from '../model/world';
 
 export interface CommandOutput {
@@ -80,6 +84,9 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
         { long: 'ipv6' }, { long: 'scope', value: true },
       ]);
       requireArgs(p, 'docker network create', 'docker network create [OPTIONS] NETWORK', 'Create a network', 1);
+      // The CLI's own check (an unparsable subnet is left to the daemon, which says so first).
+      const subnet = first(p, 'subnet'), gateway = first(p, 'gateway');
+      if (gateway && (!subnet || (parseCidr(subnet) && !gatewayInSubnet(subnet, gateway)))) throw new DockerError(`no matching subnet for gateway ${gateway}`);
       const net = createNetwork(tx, host, {
         name: p.args[0], driver: first(p, 'driver') ?? 'bridge', attachable: p.bools.has('attachable'), internal: p.bools.has('internal'),
         subnet: first(p, 'subnet'), gateway: first(p, 'gateway'), options: mapOpts(all(p, 'opt')), labels: mapOpts(all(p, 'label')),
@@ -115,8 +122,9 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
           removeNetwork(tx, host, ref);
           stdout += `${ref}\n`;
         } catch (e) {
-          if (!(e instanceof DockerError)) throw e;
-          errors.push(e.stderr);
+          const refused = asDockerError(e);
+          if (!refused) throw e;
+          errors.push(refused.stderr);
         }
       }
       return { stdout, stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
@@ -174,6 +182,7 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'join-token': {
       const p = parseFlags('docker swarm join-token', rest, [{ long: 'quiet', short: 'q' }, { long: 'rotate' }]);
       requireArgs(p, 'docker swarm join-token', 'docker swarm join-token [OPTIONS] (worker|manager)', 'Manage join tokens', 1);
+      if (p.args[0] !== 'worker' && p.args[0] !== 'manager') throw new DockerError(`Error: unknown role ${p.args[0]}`);
       return ok(swarmJoinToken(tx, host, p.args[0], p.bools.has('quiet')));
     }
     case undefined:
@@ -207,12 +216,10 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
     });
     created = c.id;
   } catch (e) {
-    // A network refused at start leaves the container Created; -d still printed its id.
-    if (e instanceof DockerError && e.exitCode === 125 && /attach to network|network .* not found|attaching to network/.test(e.stderr)) {
-      const c = name ? Object.values(tx.host(host).containers).find((x) => x.name === name) : undefined;
-      throw new DockerError(e.stderr, 125, detach && c ? `${c.id}\n` : '');
-    }
-    throw e;
+    if (!(e instanceof DaemonRefusal) || !e.runStage) throw e;
+    // A refusal at start leaves the container Created; -d still printed its id.
+    const c = e.runStage === 'start' && name ? Object.values(tx.host(host).containers).find((x) => x.name === name) : undefined;
+    throw runRefusal(e, detach && c ? `${c.id}\n` : '');
   }
   return ok(detach ? `${created}\n` : '');
 }

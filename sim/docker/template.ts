@@ -2,7 +2,7 @@
  * The part of Go's text/template that `docker inspect --format` is used with: `{{.A.B}}`,
  * `{{json .A}}`, `{{index .A "key"}}` and literal text; values print as Go's %v does.
  */
-import { DockerError } from '../model/tx';
+import { DockerError } from './errors';
 
 function goValue(v: unknown): string {
   if (v === null || v === undefined) return '<nil>';

@@ -3,7 +3,8 @@ import { Draft } from 'immer';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
 import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './plumbing';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
-import { allNetworks, daemonError, DockerError, findNetwork, Tx } from './tx';
+import { allNetworks, findNetwork, Tx } from './tx';
+import { DaemonRefusal } from './refusal';
 import { hexId } from './ids';
 import { Container, endpointOf, hostOf, Network, swarmNetwork } from './world';
 
@@ -19,32 +20,29 @@ export interface RunRequest {
   interactive: boolean;
 }
 
-const RUN_HELP = "\nSee 'docker run --help'.";
-
 function networkOf(tx: Tx, id: string, host: string): Draft<Network> {
   return swarmNetwork(tx.w.swarm, id) ?? tx.host(host).localNetworks[id];
 }
 
-/** Resolves --network for run/connect; the error texts depend on swarm membership. */
-function attachableNetwork(tx: Tx, host: string, ref: string, forRun: boolean): Draft<Network> {
+/**
+ * Resolves --network for run/connect; the refusal texts depend on swarm membership. A
+ * container being run is refused while starting (it stays Created).
+ */
+function attachableNetwork(tx: Tx, host: string, ref: string): Draft<Network> {
   const h = tx.host(host);
   const inSwarm = h.nodeState === 'manager' || h.nodeState === 'worker';
-  const prefix = forRun ? 'docker: ' : '';
-  const suffix = forRun ? '.' : '';
   // Look the network up in the world as the step began (cheap), then take its draft.
   const found = findNetwork(allNetworks(tx.before, host), ref);
   const net = found ? networkOf(tx, found.id, host) : undefined;
   if (!net) {
-    throw new DockerError(inSwarm
-      ? `${prefix}Error response from daemon: Could not attach to network ${ref}: rpc error: code = NotFound desc = network ${ref} not found${suffix}`
-      : `${prefix}Error response from daemon: network ${ref} not found${suffix}`, forRun ? 125 : 1);
+    throw new DaemonRefusal(inSwarm ? `Could not attach to network ${ref}: rpc error: code = NotFound desc = network ${ref} not found` : `network ${ref} not found`, 'start');
   }
   if (net.scope === 'swarm' && !net.attachable) {
-    throw new DockerError(`${prefix}Error response from daemon: Could not attach to network ${ref}: rpc error: code = PermissionDenied desc = network ${ref} not manually attachable${suffix}`, forRun ? 125 : 1);
+    throw new DaemonRefusal(`Could not attach to network ${ref}: rpc error: code = PermissionDenied desc = network ${ref} not manually attachable`, 'start');
   }
   if (net.driver === 'host' || net.driver === 'null') return net;
   if (net.allocationFailed) {
-    throw new DockerError(`${prefix}Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded${suffix}`, forRun ? 125 : 1);
+    throw new DaemonRefusal('attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded', 'start');
   }
   return net;
 }
@@ -75,7 +73,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   // Checked in the world as the step began (reading drafts copies them): a step runs one command, so no container is new yet.
   const existing = req.name ? Object.values(hostOf(tx.before, host).containers).find((c) => c.name === req.name) : undefined;
   if (existing) {
-    throw new DockerError(`docker: Error response from daemon: Conflict. The container name "/${req.name}" is already in use by container "${existing.id}". You have to remove (or rename) that container to be able to reuse that name.${RUN_HELP}`, 125);
+    throw new DaemonRefusal(`Conflict. The container name "/${req.name}" is already in use by container "${existing.id}". You have to remove (or rename) that container to be able to reuse that name.`, 'create');
   }
   const id = hexId(tx.rng);
   const sandboxId = hexId(tx.rng);
@@ -88,7 +86,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   h.containers[id] = container;
   const c = h.containers[id];
   // The network is checked at start, so a bad --network leaves the container Created.
-  const net = attachableNetwork(tx, host, req.network ?? 'bridge', true);
+  const net = attachableNetwork(tx, host, req.network ?? 'bridge');
   c.networks.push({ networkId: net.id, aliases: req.aliases, ip: req.ip });
   startContainer(tx, c);
   return c;
@@ -110,17 +108,17 @@ function generatedName(tx: Tx): string {
 }
 
 export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: string, aliases: string[], ip?: string): void {
-  const net = attachableNetwork(tx, host, ref, false);
-  if (c.networks.some((n) => n.networkId === net.id)) throw daemonError(`${c.name} is already attached to network ${net.name}`);
+  const net = attachableNetwork(tx, host, ref);
+  if (c.networks.some((n) => n.networkId === net.id)) throw new DaemonRefusal(`${c.name} is already attached to network ${net.name}`);
   c.networks.push({ networkId: net.id, aliases, ip });
   if (c.state === 'running') connect(tx, c, net, aliases, ip);
 }
 
 export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: string, _force: boolean): void {
   const net = findNetwork(allNetworks(tx.w, host), ref) as Draft<Network> | undefined;
-  if (!net) throw daemonError(`network ${ref} not found`);
+  if (!net) throw new DaemonRefusal(`network ${ref} not found`);
   const entry = c.networks.find((n) => n.networkId === net.id);
-  if (!entry) throw daemonError(`container ${c.id} is not connected to network ${ref}`);
+  if (!entry) throw new DaemonRefusal(`container ${c.id} is not connected to network ${ref}`);
   if (entry.endpointId) {
     const ep = endpointOf(net, entry.endpointId);
     if (ep) removeEndpoint(tx, net, ep, false);

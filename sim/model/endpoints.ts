@@ -4,7 +4,8 @@ import { macFromIpv4 } from '../wire/addr';
 import { allocate, claim, prefixLengthOf, release } from './ipam';
 import { advance, endpointMachine, initialState } from './machines';
 import { addNamespace, delNamespace, joinBridge, joinOverlay, lbSandboxName, leaveBridge, leaveOverlay } from './plumbing';
-import { daemonError, DockerError, Tx } from './tx';
+import { Tx } from './tx';
+import { DaemonRefusal } from './refusal';
 import { Endpoint, endpointOf, endpointsOf, GWBRIDGE, hostOf, instanceOf, Network, shardDelete, shardSet } from './world';
 import { hexId, swarmId } from './ids';
 
@@ -24,11 +25,11 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
   const id = hexId(tx.rng);
   let ip: string | undefined;
   if (req.ip) {
-    if (!claim(net.ipam, req.ip)) throw new DockerError(`docker: Error response from daemon: Address already in use.\nSee 'docker run --help'.`, 125);
+    if (!claim(net.ipam, req.ip)) throw new DaemonRefusal('Address already in use', 'create');
     ip = req.ip;
   } else {
     ip = allocate(net.ipam);
-    if (!ip) throw daemonError(`no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`);
+    if (!ip) throw new DaemonRefusal(`no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`);
   }
   const ep: Endpoint = {
     id, networkId: net.id, host: req.host, kind: req.kind, containerId: req.containerId, name: req.name, ip,

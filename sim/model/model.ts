@@ -5,20 +5,14 @@
  */
 import { produce, setAutoFreeze } from 'immer';
 import { PlanOp } from '../plan/ops';
-import { dockerCommand, DockerOutcome } from '../docker/cli';
 import { bootEngine } from './swarm';
-import { DockerError, Tx } from './tx';
+import { Tx } from './tx';
 import { emptyHost, shardsOf, World } from './world';
 
 // Freezing walks every changed record again on each step; with thousands of steps on
 // records of hundreds of keys that is a third of the model's time. Snapshots stay immutable
 // by construction (every change goes through produce), so deep freezing is left off.
 setAutoFreeze(false);
-
-export interface ModelStep {
-  outcome: DockerOutcome;
-  ops: PlanOp[];
-}
 
 export class Model {
   world: World;
@@ -30,7 +24,8 @@ export class Model {
     };
   }
 
-  private change(recipe: (tx: Tx) => void): PlanOp[] {
+  /** Runs one step's change in a transaction: the new world, and the ops it emitted. */
+  change(recipe: (tx: Tx) => void): PlanOp[] {
     let ops: PlanOp[] = [];
     this.world = produce(this.world, (draft) => {
       const tx = new Tx(draft);
@@ -63,19 +58,5 @@ export class Model {
     this.change((tx) => {
       tx.host(host).netnsLinked = true;
     });
-  }
-
-  docker(host: string, argv: string[]): ModelStep {
-    let outcome: DockerOutcome = { stdout: '', stderr: '', exitCode: 0 };
-    const ops = this.change((tx) => {
-      try {
-        outcome = dockerCommand(tx, host, argv);
-      } catch (e) {
-        if (!(e instanceof DockerError)) throw e;
-        // Refusals are checked before changes, except those Docker itself leaves half done.
-        outcome = { stdout: e.stdout, stderr: e.stderr.endsWith('\n') ? e.stderr : e.stderr + '\n', exitCode: e.exitCode };
-      }
-    });
-    return { outcome, ops };
   }
 }

@@ -5,7 +5,8 @@ import { createBridgeDevice, addNamespace, delNamespace } from './plumbing';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
 import { newIpam } from './ipam';
 import { advance, initialState, networkMachine, swarmNodeMachine } from './machines';
-import { daemonError, DockerError, localNetworksRead, Tx } from './tx';
+import { localNetworksRead, Tx } from './tx';
+import { DaemonRefusal } from './refusal';
 import { base36, hexId, swarmId } from './ids';
 import { endpointsOf, GWBRIDGE, Network, NodeState, shardSet, swarmNetwork, swarmNetworks } from './world';
 
@@ -21,7 +22,7 @@ export function nextLocalSubnet(tx: Tx, host: string): string {
     const c = parseCidr(pool)!;
     if (!taken.some((t) => overlaps(t, c))) return pool;
   }
-  throw daemonError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+  throw new DaemonRefusal('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
 }
 
 export function localNetwork(tx: Tx, host: string, name: string, driver: Network['driver'], subnet: string, bridge?: string, options: Record<string, string> = {}): Network {
@@ -97,10 +98,10 @@ export interface SwarmInitOptions {
 
 export function swarmInit(tx: Tx, host: string, opts: SwarmInitOptions): string {
   const h = tx.host(host);
-  if (inSwarm(h.nodeState)) throw daemonError(ALREADY_IN_SWARM);
-  if (tx.w.swarm && tx.w.swarm.nodes.length > 0) throw daemonError(ALREADY_IN_SWARM);
+  if (inSwarm(h.nodeState)) throw new DaemonRefusal(ALREADY_IN_SWARM);
+  if (tx.w.swarm && tx.w.swarm.nodes.length > 0) throw new DaemonRefusal(ALREADY_IN_SWARM);
   if (opts.advertiseAddr && opts.advertiseAddr.split(':')[0] !== h.underlay) {
-    throw daemonError(`must specify a listening address because the address to advertise is not recognized as a system address, and a system's IP address to use could not be uniquely identified`);
+    throw new DaemonRefusal(`must specify a listening address because the address to advertise is not recognized as a system address, and a system's IP address to use could not be uniquely identified`);
   }
   const pool = opts.defaultAddrPool ?? '10.0.0.0/8';
   const secret = base36(tx.rng, 50);
@@ -131,18 +132,18 @@ export function managerHost(tx: Tx): string | undefined {
 
 export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote?: string): string {
   const h = tx.host(host);
-  if (inSwarm(h.nodeState)) throw daemonError(ALREADY_IN_SWARM);
+  if (inSwarm(h.nodeState)) throw new DaemonRefusal(ALREADY_IN_SWARM);
   const swarm = tx.w.swarm;
   const manager = managerHost(tx);
   const placeholder = /^<.*>$/.test(tokenArg);
-  if (!placeholder && !/^SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}$/.test(tokenArg)) throw daemonError('invalid join token');
+  if (!placeholder && !/^SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}$/.test(tokenArg)) throw new DaemonRefusal('invalid join token');
   const managerAddr = manager ? tx.host(manager).underlay : undefined;
   if (!swarm || !manager || (remote && remote.replace(/:\d+$/, '') !== managerAddr)) {
-    throw daemonError('Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.');
+    throw new DaemonRefusal('Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.');
   }
   const asManager = tokenArg === swarm.managerToken;
   if (!placeholder && !asManager && tokenArg !== swarm.workerToken) {
-    throw daemonError('rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster');
+    throw new DaemonRefusal('rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster');
   }
   h.nodeState = advance(swarmNodeMachine, h.nodeState, asManager ? 'INIT' : 'JOIN') as NodeState;
   joinNodeNetworks(tx, host);
@@ -151,9 +152,8 @@ export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote?: strin
 
 export function swarmJoinToken(tx: Tx, host: string, role: string, quiet: boolean): string {
   const h = tx.host(host);
-  if (!inSwarm(h.nodeState)) throw daemonError(NOT_A_MANAGER);
-  if (h.nodeState !== 'manager') throw daemonError(WORKER_CANNOT);
-  if (role !== 'worker' && role !== 'manager') throw new DockerError(`Error: unknown role ${role}`, 1);
+  if (!inSwarm(h.nodeState)) throw new DaemonRefusal(NOT_A_MANAGER);
+  if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
   const t = role === 'worker' ? tx.w.swarm!.workerToken : tx.w.swarm!.managerToken;
   if (quiet) return `${t}\n`;
   return `To add a ${role} to this swarm, run the following command:\n\n    docker swarm join --token ${t} ${h.underlay}:2377\n\n`;
@@ -161,9 +161,9 @@ export function swarmJoinToken(tx: Tx, host: string, role: string, quiet: boolea
 
 export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainerEndpoints: (net: Draft<Network>) => void): string {
   const h = tx.host(host);
-  if (!inSwarm(h.nodeState)) throw daemonError('This node is not part of a swarm');
+  if (!inSwarm(h.nodeState)) throw new DaemonRefusal('This node is not part of a swarm');
   if (h.nodeState === 'manager' && !force) {
-    throw daemonError('You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.');
+    throw new DaemonRefusal('You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.');
   }
   const swarm = tx.w.swarm!;
   for (const net of swarmNetworks(swarm)) {
@@ -217,7 +217,7 @@ export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
       const c = { base: start + i * step, prefixLength: swarm.addrPoolMaskLength };
       if (!existing.some((e) => overlaps(e, c))) subnet = cidrString(c);
     }
-    if (!subnet) throw daemonError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+    if (!subnet) throw new DaemonRefusal('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
   }
   const requestedVni = spec.options['com.docker.network.driver.overlay.vxlanid_list'];
   const used = new Set(swarmNetworks(swarm).map((n) => n.vni));

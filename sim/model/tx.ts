@@ -1,17 +1,8 @@
-/** One scenario step's change to the world: the immer draft, the plan ops it emits, and Docker's errors. */
+/** One scenario step's change to the world: the immer draft and the plan ops it emits. */
 import { Draft, isDraft, original } from 'immer';
 import { PlanOp } from '../plan/ops';
 import { Container, Host, hostOf, instanceOf, Network, swarmNetworks, World } from './world';
 import { hexId, Rng } from './ids';
-
-/** A refusal as the Docker CLI prints it: stderr text and exit code. */
-export class DockerError extends Error {
-  constructor(readonly stderr: string, readonly exitCode = 1, readonly stdout = '') {
-    super(stderr);
-  }
-}
-
-export const daemonError = (text: string, exitCode = 1) => new DockerError(`Error response from daemon: ${text}`, exitCode);
 
 export class Tx {
   readonly ops: PlanOp[] = [];

@@ -7,6 +7,7 @@ import { shellWords } from '../text';
 import { Model } from '../model/model';
 import { findContainer } from '../model/tx';
 import { Container, hostOf } from '../model/world';
+import { dockerStep } from '../docker/session';
 
 const NETNS_DIR_LINK = ['ln', '-s', '/var/run/docker/netns', '/var/run/netns'];
 
@@ -29,7 +30,7 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
   const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked });
   if (argv[0] === 'sudo') argv = argv.slice(1);
   if (argv[0] === 'docker') {
-    const step = model.docker(host, argv.slice(1));
+    const step = dockerStep(model, host, argv.slice(1));
     await backend.apply(step.ops, model.world);
     const o = step.outcome;
     if ('exec' in o) {

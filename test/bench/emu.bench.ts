@@ -10,6 +10,7 @@ import { toPhases } from '../../emu/translate';
 import { parseScenario } from '../../sim/scenario/load';
 import { PlanOp } from '../../sim/plan/ops';
 import { BenchResult } from './result';
+import { dockerStep } from '../../sim/docker/session';
 
 const SETUP = ['docker swarm init', 'docker swarm join --token <...> 198.51.100.10:2377', 'docker network create --driver=overlay --attachable test-net'];
 
@@ -46,7 +47,7 @@ async function timeSetup(containers: number, onePerOp: boolean): Promise<{ secon
     await apply(model.boot());
     if (onePerOp) await backend.apply([], model.world);
     for (const step of s.steps) {
-      const out = model.docker(step.on, step.command.split(' ').slice(1));
+      const out = dockerStep(model, step.on, step.command.split(' ').slice(1));
       await apply(out.ops);
     }
     await backend.settle();

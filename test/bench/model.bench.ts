@@ -7,6 +7,7 @@ import { Model } from '../../sim/model/model';
 import { SimBackend } from '../../sim/kernel/backend';
 import { BenchResult } from './result';
 import { hostOf } from '../../sim/model/world';
+import { dockerStep } from '../../sim/docker/session';
 
 export interface SwarmSize {
   hosts: number;
@@ -25,7 +26,7 @@ export function buildSwarm(size: SwarmSize, apply: (ops: import('../../sim/plan/
   const m = new Model(hosts, 42);
   apply(m.boot());
   const run = (host: string, argv: string[]) => {
-    const step = m.docker(host, argv);
+    const step = dockerStep(m, host, argv);
     const o = step.outcome;
     if ('exitCode' in o && o.exitCode !== 0) throw new Error(`${host}: docker ${argv.join(' ')}: ${o.stderr}`);
     apply(step.ops);

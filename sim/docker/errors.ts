@@ -1,0 +1,29 @@
+/** Refusals as the docker CLI prints them: the CLI's own, and the daemon's (sim/model/refusal.ts) in the CLI's words. */
+import { DaemonRefusal, NoSuchObject } from '../model/refusal';
+
+/** A refusal as the Docker CLI prints it: stderr text and exit code. */
+export class DockerError extends Error {
+  constructor(readonly stderr: string, readonly exitCode = 1, readonly stdout = '') {
+    super(stderr);
+  }
+}
+
+/** Any refusal as the CLI prints it; undefined for what is no refusal (a bug, to be thrown on). */
+export function asDockerError(e: unknown): DockerError | undefined {
+  if (e instanceof DockerError) return e;
+  if (e instanceof DaemonRefusal) return new DockerError(`Error response from daemon: ${e.message}`);
+  if (e instanceof NoSuchObject) return new DockerError(`Error: No such ${e.kind}: ${e.ref}`);
+  return undefined;
+}
+
+/** Exit code of `docker run` when the daemon refuses (docker/cli's run command). */
+const RUN_REFUSED = 125;
+
+/**
+ * A refusal of `docker run` as docker/cli's reportError prints it: "docker: " before, one
+ * full stop after, and the help line when it came while creating the container.
+ */
+export function runRefusal(e: DaemonRefusal, stdout = ''): DockerError {
+  const help = e.runStage === 'create' ? "\nSee 'docker run --help'." : '';
+  return new DockerError(`docker: Error response from daemon: ${e.message.replace(/\.$/, '')}.${help}`, RUN_REFUSED, stdout);
+}

@@ -1,0 +1,29 @@
+/**
+ * The daemon's refusals, typed. The model says what dockerd says, in its own words (the
+ * Engine API error's message); how the docker CLI shows a refusal ("Error response from
+ * daemon: …", `docker run`'s "docker: …" with exit 125) is sim/docker/'s business.
+ */
+
+/** dockerd turns a request down; the message is the API's. */
+export class DaemonRefusal extends Error {
+  constructor(
+    message: string,
+    /**
+     * For a container being run: whether the refusal comes while creating it (the CLI adds
+     * its help line) or while starting it (the container stays, Created).
+     */
+    readonly runStage?: 'create' | 'start',
+  ) {
+    super(message);
+  }
+}
+
+/** A name or id the client looks up itself matches no object. */
+export class NoSuchObject extends Error {
+  constructor(
+    readonly kind: 'network' | 'container',
+    readonly ref: string,
+  ) {
+    super(`no such ${kind}: ${ref}`);
+  }
+}

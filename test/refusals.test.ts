@@ -1,0 +1,57 @@
+/**
+ * Typed refusals: the model throws the daemon's refusal in the daemon's words, and only
+ * sim/docker/ turns it into the CLI's text (which depends on the command that asked).
+ */
+import { Model } from '../sim/model/model';
+import { createNetwork, removeNetwork } from '../sim/model/networks';
+import { DaemonRefusal, NoSuchObject } from '../sim/model/refusal';
+import { dockerStep } from '../sim/docker/session';
+import { shellWords } from '../sim/text';
+
+function ready(): Model {
+  const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }], 7);
+  m.boot();
+  for (const [h, line] of [['r0', 'docker swarm init'], ['r1', 'docker swarm join --token <...> 198.51.100.10:2377'], ['r0', 'docker network create --driver=overlay --attachable test-net']]) {
+    dockerStep(m, h, shellWords(line).slice(1));
+  }
+  return m;
+}
+
+const run = (m: Model, host: string, line: string) => dockerStep(m, host, shellWords(line).slice(1)).outcome;
+
+describe('typed refusals', () => {
+  test('the model throws typed refusals without any CLI text', () => {
+    const m = ready();
+    const thrown = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      throw new Error('no refusal');
+    };
+    const dup = thrown(() => m.change((tx) => createNetwork(tx, 'r0', { name: 'test-net', driver: 'overlay', attachable: true, internal: false, options: {}, labels: {} })));
+    expect(dup).toBeInstanceOf(DaemonRefusal);
+    expect((dup as Error).message).toBe('network with name test-net already exists');
+    const missing = thrown(() => m.change((tx) => removeNetwork(tx, 'r0', 'nosuchnet')));
+    expect(missing).toBeInstanceOf(NoSuchObject);
+    expect(missing).toMatchObject({ kind: 'network', ref: 'nosuchnet' });
+  });
+
+  test('an address in use: docker run reports it its way (125, help line), docker network connect the daemon\'s way', () => {
+    const m = ready();
+    expect(run(m, 'r0', 'docker run -dit --name ca --network test-net --ip 10.0.1.9 busybox').exitCode).toBe(0);
+    expect(run(m, 'r0', 'docker run -dit --name cb --network test-net --ip 10.0.1.9 busybox')).toEqual({
+      stdout: '', stderr: "docker: Error response from daemon: Address already in use.\nSee 'docker run --help'.\n", exitCode: 125,
+    });
+    expect(run(m, 'r0', 'docker run -dit --name cc busybox').exitCode).toBe(0);
+    expect(run(m, 'r0', 'docker network connect --ip 10.0.1.9 test-net cc')).toEqual({ stdout: '', stderr: 'Error response from daemon: Address already in use\n', exitCode: 1 });
+  });
+
+  test('a network refused at start leaves the container Created: docker run -d still prints its id', () => {
+    const m = ready();
+    const o = run(m, 'r0', 'docker run -d --name cx --network nosuchnet busybox');
+    expect(o).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: Could not attach to network nosuchnet: rpc error: code = NotFound desc = network nosuchnet not found.\n' });
+    expect(o.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+});
