@@ -1,6 +1,6 @@
 /** Docker's output formats and every error text the model reproduces (Docker 20.10, docker-facts.md). */
 import { Model } from '../sim/model/model';
-import { shellWords } from '../sim/text';
+import { shellWords } from '../sim/text/words';
 import { CommandOutput } from '../sim/docker/cli';
 import { dockerStep } from '../sim/docker/session';
 

@@ -6,7 +6,8 @@ import { Model } from '../sim/model/model';
 import { createNetwork, removeNetwork } from '../sim/model/networks';
 import { DaemonRefusal, NoSuchObject } from '../sim/model/refusal';
 import { dockerStep } from '../sim/docker/session';
-import { shellWords } from '../sim/text';
+import { CommandOutput } from '../sim/docker/cli';
+import { shellWords } from '../sim/text/words';
 
 function ready(): Model {
   const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }], 7);
@@ -17,7 +18,11 @@ function ready(): Model {
   return m;
 }
 
-const run = (m: Model, host: string, line: string) => dockerStep(m, host, shellWords(line).slice(1)).outcome;
+function run(m: Model, host: string, line: string): CommandOutput {
+  const o = dockerStep(m, host, shellWords(line).slice(1)).outcome;
+  if ('exec' in o) throw new Error('unexpected exec');
+  return o;
+}
 
 describe('typed refusals', () => {
   test('the model throws typed refusals without any CLI text', () => {

@@ -1,5 +1,5 @@
 /** Docker CLI output formats: tables (Go tabwriter), inspect JSON, relative times. */
-import { tabwrite } from '../text';
+import { tabwrite } from '../text/tabwriter';
 import { ipv4ToNumber } from '../wire/addr';
 import { Container, Endpoint, endpointOf, endpointsOf, formatTime, hostOf, instanceOf, Network, swarmNetwork, World } from '../model/world';
 

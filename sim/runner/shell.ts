@@ -3,7 +3,7 @@
  * namespaces, and everything else runs in the backend inside the right namespace.
  */
 import { Backend, CommandOutput } from '../backend';
-import { shellWords } from '../text';
+import { shellWords } from '../text/words';
 import { Model } from '../model/model';
 import { findContainer } from '../model/tx';
 import { Container, hostOf } from '../model/world';

@@ -7,7 +7,7 @@ import { isMap, isScalar, LineCounter, parseDocument, Document } from 'yaml';
 import { InputError } from '../errors';
 import { expectSchema, HOST_RE, Scenario, scenarioSchema, Step } from './schema';
 import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
-import { shellWords } from '../text';
+import { shellWords } from '../text/words';
 
 export const DEFAULT_UNDERLAY_BASE = '198.51.100.10';
 

@@ -1,7 +1,7 @@
 /** The path table printed after each ping: the rows a teacher would draw on the board. */
 import { Layer } from '../wire/layer';
 import { Flow, Hop } from './types';
-import { tabwrite } from '../text';
+import { tabwrite } from '../text/tabwriter';
 import { firstExchange } from './path';
 
 function layerSummary(layers: Layer[]): string {

@@ -1,4 +1,4 @@
-/** Text helpers shared by the CLI, the scenario loader, the shells and the path tables. */
+/** Command lines split into words, for the scenario loader, the shells and the docker CLI's tests. */
 
 /** Splits a command line the way sh does for simple words and quotes; no expansion. */
 export function shellWords(line: string): string[] {
@@ -36,13 +36,4 @@ export function shellWords(line: string): string[] {
   }
   if (inWord) words.push(cur);
   return words;
-}
-
-/** Go's text/tabwriter as the docker CLI sets it up: minwidth 10, padding 3, last column free. */
-export function tabwrite(rows: string[][], minwidth = 10, padding = 3): string {
-  if (rows.length === 0) return '';
-  const cols = Math.max(...rows.map((r) => r.length));
-  const widths: number[] = [];
-  for (let c = 0; c < cols - 1; c++) widths[c] = Math.max(minwidth, ...rows.map((r) => (r[c] ?? '').length + padding));
-  return rows.map((r) => r.map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]) : cell)).join('').replace(/\s+$/, '')).join('\n') + '\n';
 }

@@ -1,0 +1,79 @@
+/**
+ * The layering rules, checked on the real import graph: sim kernel and emu never meet, the
+ * model reaches no backend and no CLI, the wire codecs stand alone, viz never reaches emu, no
+ * two folders import each other (even around a loop), and the sim core touches Node only in
+ * named adapters (the browser lab bundles the rest). Each rule is also shown to fail on a
+ * synthetic violation, so a checker that sees nothing cannot pass.
+ */
+import { folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, specifiersOf, violations } from './helpers/architecture';
+import { REPO } from './helpers/env';
+
+describe('architecture', () => {
+  const graph = importGraph(REPO);
+
+  test('the repository keeps every rule', () => {
+    expect(graph.size).toBeGreaterThan(50);
+    expect(violations(graph)).toEqual([]);
+  });
+
+  test('every named adapter exists and touches Node (an adapter that no longer does should lose its name)', () => {
+    for (const file of Object.keys(NODE_ADAPTERS)) {
+      expect(graph.get(file)?.some((m) => ['fs', 'pcap-parser'].includes(m))).toBe(true);
+    }
+  });
+
+  test('the parser finds every kind of import', () => {
+    const text = [
+      "import { a } from './a';",
+      "import type { B } from './b';",
+      "export { c } from './c';",
+      "export * from './d';",
+      "import e = require('./e');",
+      "const f = require('./f');",
+      "const g = import('./g');",
+      "type H = import('./h').H;",
+      "import 'side-effect';",
+    ].join('\n');
+    expect(specifiersOf('x.ts', text)).toEqual(['./a', './b', './c', './d', './e', './f', './g', './h', 'side-effect']);
+  });
+
+  /** The real graph with one more edge. */
+  const plus = (from: string, to: string): ImportGraph => {
+    const g = new Map(graph);
+    g.set(from, [...(g.get(from) ?? []), to]);
+    return g;
+  };
+  const broken = (g: ImportGraph) => violations(g).map((v) => v.rule);
+
+  test.each([
+    ['sim/kernel/kernel.ts', 'emu/exec.ts', 'the sim kernel does not reach emu'],
+    ['emu/exec.ts', 'sim/kernel/clock.ts', 'emu does not reach the sim kernel'],
+    ['sim/model/world.ts', 'sim/kernel/clock.ts', 'the model does not reach a backend or the docker CLI'],
+    ['sim/model/world.ts', 'sim/docker/errors.ts', 'the model does not reach a backend or the docker CLI'],
+    ['sim/model/world.ts', 'emu/names.ts', 'the model does not reach a backend or the docker CLI'],
+    ['sim/wire/arp.ts', 'sim/model/world.ts', 'the wire codecs import nothing of the project outside sim/wire'],
+    ['viz/report.ts', 'emu/names.ts', 'viz does not reach emu'],
+    ['sim/trace/types.ts', 'fs', 'the sim core touches Node only through named adapters'],
+    ['sim/model/ids.ts', 'child_process', 'the sim core touches Node only through named adapters'],
+    ['sim/runner/runner.ts', 'execa', 'the sim core touches Node only through named adapters'],
+  ])('%s → %s breaks "%s"', (from, to, rule) => {
+    expect(graph.has(from)).toBe(true);
+    expect(broken(plus(from, to))).toContain(rule);
+  });
+
+  test('a rule also holds through other files: the model reaching emu by way of the trace code breaks it', () => {
+    // sim/trace reaches emu; the model, which imports trace code, now does too.
+    const g = plus('sim/trace/types.ts', 'emu/names.ts');
+    g.set('sim/model/world.ts', [...(g.get('sim/model/world.ts') ?? []), 'sim/trace/types.ts']);
+    expect(violations(g).find((v) => v.rule === 'the model does not reach a backend or the docker CLI')?.edge).toBe('sim/model/world.ts → sim/trace/types.ts → emu/names.ts');
+  });
+
+  test('a folder cycle, also one around three folders, is found', () => {
+    expect(folderCycles(plus('sim/model/world.ts', 'sim/docker/cli.ts'))).toEqual([['sim/docker', 'sim/model']]);
+    // plan → trace → model → plan
+    const g = plus('sim/plan/ops.ts', 'sim/trace/types.ts');
+    g.set('sim/trace/types.ts', [...(g.get('sim/trace/types.ts') ?? []), 'sim/model/world.ts']);
+    expect(folderCycles(g)).toEqual([['sim/model', 'sim/plan', 'sim/trace']]);
+    expect(broken(g)).toContain('no folder cycle');
+  });
+});
