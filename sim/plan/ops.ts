@@ -1,7 +1,7 @@
 /**
  * The plan: kernel-level operations the model emits and both backends carry out. Every op
  * names the scenario host it belongs to and the namespace on that host it acts in; a host's
- * own namespace is named after the host. Each op maps to one iproute2 or bridge command
+ * own namespace is named after the host. Each op maps to iproute2 and bridge commands
  * (see iproute2.ts).
  */
 

@@ -36,7 +36,7 @@ async function timeSetup(containers: number, onePerOp: boolean): Promise<{ secon
       processCount.value++;
       await must('ip', ['netns', 'add', n]);
     }
-    for (const b of [...p.hostBatches, ...p.otherBatches]) {
+    for (const b of [...p.underlay, ...p.hostBatches, ...p.otherBatches]) {
       for (const line of b.ip) { processCount.value++; await must('ip', ['-n', b.netns, ...line]); }
       for (const line of b.bridge) { processCount.value++; await must('bridge', ['-n', b.netns, ...line]).catch(() => undefined); }
     }
