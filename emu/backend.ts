@@ -20,7 +20,7 @@ import { NameMap, newPrefix } from './names';
 import { RunRecord } from './state';
 import { batch, batchEach, run } from './exec';
 import { commandPhases, emuNamer, toPhases } from './translate';
-import { UNDERLAY, underlayPort, underlaySetup } from '../sim/plan/iproute2';
+import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { EmbeddedDns } from './dns';
 import { Capture, captureFile, CapturePoint, hopsFrom } from './capture';
 import { teardown } from './clean';
@@ -323,7 +323,7 @@ function capturePoints(world: World, c: Container, dst: string | undefined, name
     add({ host: ep.host, netns: ovl, device: ep.peerIfname, realNetns: names.netns(ep.host, ovl), iface: ep.peerIfname, role: 'overlay-veth', mine: [ep.mac] });
     add({ host: ep.host, netns: ovl, device: 'vxlan0', realNetns: names.netns(ep.host, ovl), iface: 'vxlan0', role: 'vxlan', mine: local });
     add({ host: ep.host, netns: ep.host, device: 'eth0', realNetns: names.netns(ep.host, ep.host), iface: 'eth0', role: 'host', mine: [hostOf(world, ep.host).underlay] });
-    add({ host: UNDERLAY, netns: UNDERLAY, device: underlayPort(ep.host), realNetns: names.underlay, iface: underlayPort(ep.host), role: 'underlay', mine: [hostOf(world, ep.host).underlay] });
+    add({ host: 'underlay', netns: 'underlay', device: underlayPort(ep.host), realNetns: names.underlay, iface: underlayPort(ep.host), role: 'underlay', mine: [hostOf(world, ep.host).underlay] });
   }
   return points;
 }

@@ -35,9 +35,14 @@ export interface Phases {
   del: string[];
 }
 
+/** A namespace's real name; the underlay's is the run's own. */
+function realNetns(names: NameMap, host: string, ns: string): string {
+  return host === UNDERLAY ? names.underlay : names.netns(host, ns);
+}
+
 /** The run's real names, every one checked before it reaches a command line. */
 export function emuNamer(names: NameMap): Namer {
-  return { netns: (host, ns) => names.netns(host, ns), name: safe, value: safeValue };
+  return { netns: (host, ns) => realNetns(names, host, ns), name: safe, value: safeValue };
 }
 
 /** Commands sorted into phases and per-namespace batches. */
@@ -50,7 +55,7 @@ export function commandPhases(commands: Command[], names: NameMap): Phases {
       (c.argv[1] === 'add' ? phases.add : phases.del).push(c.argv[2]);
       continue;
     }
-    const real = names.netns(c.host, c.netns);
+    const real = realNetns(names, c.host, c.netns);
     let b = batches.get(real);
     if (!b) {
       b = { netns: real, ip: [], bridge: [], bridgeMayFail: false };

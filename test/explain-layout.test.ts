@@ -11,16 +11,18 @@ import { cnmlab } from './helpers/tshark';
 import { loadScenario } from '../sim/scenario/load';
 import { runScenario } from '../sim/runner/runner';
 import { EmuBackend } from '../emu/backend';
+import { UNDERLAY } from '../sim/plan/iproute2';
+import { NameMap } from '../emu/names';
 
 const SEED = path.join(REPO, 'scenarios', 'overlay-standalone.yaml');
 
 type Json = Record<string, unknown>;
 
-/** The host explain groups the command under, the namespace it names, and the real namespace under prefix p. */
+/** A namespace explain names (ns, in the group of host `group`) as emu would name it under prefix p. */
 function realNetns(p: string, group: string, ns: string): string {
-  if (ns === group) return `${p}.${group}`;
-  // The underlay's namespaces are the hosts' own.
-  return group === 'underlay' ? `${p}.${ns}` : `${p}.${group}.${ns}`;
+  const names = new NameMap(p);
+  if (group === UNDERLAY) return ns === UNDERLAY ? names.underlay : names.netns(ns, ns);
+  return names.netns(group, ns);
 }
 
 /** Runs explain's text: `[host]` headers, commands, comments. Returns the namespaces it made. */
@@ -99,6 +101,7 @@ function layouts(p: string): Record<string, Json> {
 }
 
 describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'explain builds what emu builds (real kernel)', () => {
+  // Not an emu run's prefix (cnm + 6 hex digits), so `cnmlab clean` never takes these for a run's.
   const prefix = `cnmx${process.pid}`;
   let made: string[] = [];
   afterAll(() => {

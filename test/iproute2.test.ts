@@ -3,7 +3,7 @@
  * as emu batches it (the same argv, emu's names aside). No root needed.
  */
 import { PlanOp } from '../sim/plan/ops';
-import { opToCommands } from '../sim/plan/iproute2';
+import { opToCommands, UNDERLAY } from '../sim/plan/iproute2';
 import { commandLine, PLAN_NAMES } from '../sim/plan/explain';
 import { toPhases } from '../emu/translate';
 import { NameMap } from '../emu/names';
@@ -52,7 +52,7 @@ describe('PlanOp → iproute2', () => {
 
   test('emu batches the same argv for every op kind, in its own names', () => {
     const names = new NameMap('cnm0a1b2c');
-    const real = (host: string, ns: string) => (host === 'underlay' ? names.underlay : names.netns(host, ns));
+    const real = (host: string, ns: string) => (host === UNDERLAY ? names.underlay : names.netns(host, ns));
     for (const [kind, [op, lines]] of Object.entries(TABLE)) {
       const p = toPhases([op], names);
       const emu = [
@@ -62,14 +62,14 @@ describe('PlanOp → iproute2', () => {
       ];
       // explain's lines with every namespace named as emu names it; a host's own namespace gets its -n.
       const host = op.host;
-      const group = (l: string) => (l.includes(' u-r0 ') ? 'underlay' : host);
+      const group = (l: string) => (l.includes(' u-r0 ') ? UNDERLAY : host);
       const expected = lines.map((l) => {
         const g = group(l);
         const w = l.replace(/ \|\| true$/, '').split(' ');
         if (w[1] === 'netns') return `ip netns ${w[2]} ${real(host, w[3])}`;
         const ns = w[1] === '-n' ? w.splice(1, 2)[1] : g;
         const netnsArg = w.indexOf('netns');
-        if (netnsArg > 0) w[netnsArg + 1] = g === 'underlay' ? real(w[netnsArg + 1], w[netnsArg + 1]) : real(host, w[netnsArg + 1]);
+        if (netnsArg > 0) w[netnsArg + 1] = g === UNDERLAY ? real(w[netnsArg + 1], w[netnsArg + 1]) : real(host, w[netnsArg + 1]);
         return [w[0], '-n', real(g, ns), ...w.slice(1)].join(' ');
       });
       expect({ kind, emu: emu.sort() }).toEqual({ kind, emu: expected.sort() });

@@ -11,8 +11,11 @@
  */
 import { PlanOp } from './ops';
 
-/** The namespace that holds the segment the hosts meet on, as a host name of its own. */
-export const UNDERLAY = 'underlay';
+/**
+ * The namespace that holds the segment the hosts meet on, named like a host of its own; a
+ * scenario host's name starts with a letter, so none can take this one.
+ */
+export const UNDERLAY = '_underlay';
 /** The bridge in the underlay namespace. */
 export const UNDERLAY_BRIDGE = 'ul0';
 
