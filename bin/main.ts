@@ -8,6 +8,7 @@ import { verifyCommand } from './commands/verify';
 import { cleanCommand } from './commands/clean';
 import { vizCommand } from './commands/viz';
 import { replayCommand } from './commands/replay';
+import { interruption } from './signals';
 
 const EXIT_BAD_INPUT = 2;
 
@@ -101,8 +102,11 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return (await interruption()) ?? (typeof process.exitCode === 'number' ? process.exitCode : 0);
   } catch (e) {
+    // An interrupted run fails in whatever it was doing; that is the signal's doing, not an error to report.
+    const interrupted = interruption();
+    if (interrupted) return interrupted;
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return EXIT_BAD_INPUT;

@@ -9,27 +9,37 @@ import * as path from 'path';
 import { Backend, CommandOutput, ExecContext } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
-import { Container, Endpoint, endpointOf, endpointsOf, hostOf, swarmNetwork, World } from '../sim/model/world';
+import { Container, Endpoint, endpointOf, endpointsOf, hostOf, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
 import { Flow, MAX_HOPS_PER_FLOW, Topology } from '../sim/trace/types';
 import { topologyFromWorld } from '../sim/trace/topology';
 import { overlayNetnsName } from '../sim/model/plumbing';
 import { answerQuery } from '../sim/model/dns';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../sim/wire/addr';
 import { checkEmuPrerequisites } from './prereq';
-import { NameMap, newPrefix } from './names';
-import { RunRecord } from './state';
+import { NameMap, newPrefix, safe } from './names';
+import { EmuEnvironmentError, NETNS_ETC, RunRecord } from './state';
 import { batch, batchEach, run } from './exec';
 import { commandPhases, emuNamer, toPhases } from './translate';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { EmbeddedDns } from './dns';
-import { Capture, captureFile, CapturePoint, hopsFrom } from './capture';
+import { Capture, captureFile, CapturePoint, hopsFrom, Unavailable } from './capture';
 import { teardown } from './clean';
 import { Progress } from './progress';
+
+/**
+ * Who tears the run down when the process is interrupted (bin/ owns signal handling; emu
+ * knows no signals). `protect` is called before anything is made; its release once the run
+ * is closed.
+ */
+export interface InterruptGuard {
+  protect(teardown: () => Promise<void>): () => void;
+}
 
 export interface EmuOptions {
   pcapDir?: string;
   keep?: boolean;
   quiet?: boolean;
+  guard?: InterruptGuard;
 }
 
 export class EmuBackend implements Backend {
@@ -38,9 +48,10 @@ export class EmuBackend implements Backend {
   private readonly startNs = process.hrtime.bigint();
   private readonly epochStartNs: bigint;
   private readonly dns: EmbeddedDns;
-  private readonly onSignal: (sig: NodeJS.Signals) => void;
+  private readonly releaseGuard: () => void;
   private closed = false;
-  private signalled = false;
+  private closing?: Promise<void>;
+  private interrupted = false;
   /** The kernel work under way; close() waits for it so nothing is created after teardown. */
   private busy: Promise<unknown> = Promise.resolve();
   private readonly progress: Progress;
@@ -50,6 +61,8 @@ export class EmuBackend implements Backend {
   /** Ops of steps that only add, waiting for a command that looks at the kernel (see apply). */
   private deferred: PlanOp[] = [];
   private deferredWorld?: World;
+  /** The model after the last step, for a kept lab's DNS and its map. */
+  private lastWorld?: World;
   private batchCount = 0;
 
   private constructor(
@@ -60,14 +73,7 @@ export class EmuBackend implements Backend {
     this.epochStartNs = BigInt(Date.now()) * 1_000_000n;
     this.dns = new EmbeddedDns(record, names);
     this.progress = new Progress(!!opts.quiet);
-    this.onSignal = (sig) => {
-      this.signalled = true;
-      void this.close()
-        .catch((e) => process.stderr.write(`cnmlab: teardown after ${sig}: ${(e as Error).message}\n`))
-        .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-    };
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
+    this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
   }
 
   static async create(s: Scenario, opts: EmuOptions): Promise<EmuBackend> {
@@ -76,10 +82,12 @@ export class EmuBackend implements Backend {
     const record = new RunRecord(names.prefix, s.name, !!opts.keep);
     const b = new EmuBackend(names, record, opts);
     try {
-      const p = commandPhases(underlaySetup(emuNamer(names)), names);
-      record.addNamespaces(p.add);
-      await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
-      for (const b of p.underlay) await batch('ip', b.netns, b.ip);
+      await b.serialized(async () => {
+        const p = commandPhases(underlaySetup(emuNamer(names)), names);
+        record.addNamespaces(p.add);
+        await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
+        for (const u of p.underlay) await batch('ip', u.netns, u.ip);
+      });
     } catch (e) {
       await b.close();
       throw e;
@@ -94,6 +102,7 @@ export class EmuBackend implements Backend {
    * A step that deletes anything is a barrier, so deletions and re-creations keep their order.
    */
   async apply(ops: PlanOp[], world: World): Promise<void> {
+    this.lastWorld = world;
     if (ops.every((op) => !op.op.endsWith('.del'))) {
       this.deferred.push(...ops);
       this.deferredWorld = world;
@@ -115,12 +124,24 @@ export class EmuBackend implements Backend {
     if (world) await this.serialized(() => this.applyNow(ops, world));
   }
 
-  /** Runs kernel work one piece at a time, and refuses new work once closing has begun. */
+  /**
+   * Runs kernel work one piece at a time, and refuses new work once closing has begun. A
+   * failure that comes from the machine around the run (a namespace deleted from outside, a
+   * state folder that refuses writes) is said as such, in one line.
+   */
   private serialized<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('emu run is shutting down'));
-    const next = this.busy.then(work);
+    if (this.closed) return Promise.reject(new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`));
+    const next = this.busy.then(work).catch((e: unknown) => {
+      throw this.lostNamespace() ?? e;
+    });
     this.busy = next.catch(() => undefined);
     return next;
+  }
+
+  /** A namespace this run made and has not deleted, gone: someone deleted it from outside the run. */
+  private lostNamespace(): EmuEnvironmentError | undefined {
+    const gone = this.record.state.namespaces.find((n) => !fs.existsSync(path.join('/run/netns', n)));
+    return gone ? new EmuEnvironmentError(`namespace ${gone} of this run was deleted from outside it (ip netns del?); the run cannot go on`) : undefined;
   }
 
   private async applyNow(ops: PlanOp[], world: World): Promise<void> {
@@ -142,18 +163,21 @@ export class EmuBackend implements Backend {
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir);
     await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
     // Recorded before they exist, so `cnmlab clean` finds them after a crash.
-    if (p.files.length) this.record.addFiles(p.files.map((f) => path.join('/etc/netns', f.netns)));
+    if (p.files.length) this.record.addFiles(p.files.map((f) => path.join(NETNS_ETC, f.netns)));
     for (const f of p.files) {
-      const dir = path.join('/etc/netns', f.netns);
+      const dir = path.join(NETNS_ETC, f.netns);
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, f.name), f.content);
     }
     if (p.del.length) {
       for (const d of p.del) this.dns.stop(d);
+      await emptyNamespaces(p.del, dir);
       await batch('ip', undefined, p.del.map((n) => ['netns', 'del', n]));
-      for (const d of p.del) fs.rmSync(path.join('/etc/netns', d), { recursive: true, force: true });
+      for (const d of p.del) fs.rmSync(path.join(NETNS_ETC, d), { recursive: true, force: true });
       this.record.forgetNamespaces(p.del);
     }
+    await portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
+      .filter((n) => !p.del.includes(n)));
     await this.dns.sync(world);
     this.progress.complete();
   }
@@ -187,6 +211,7 @@ export class EmuBackend implements Backend {
     let out;
     try {
       await capture.start((pid) => this.record.addPid(pid));
+      if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
       out = await run('ip', ['netns', 'exec', real, ...argv], undefined, this.abort.signal);
       await new Promise((r) => setTimeout(r, 50));
     } finally {
@@ -198,7 +223,7 @@ export class EmuBackend implements Backend {
     const src = sourceIp(ctx.world, c, dst);
     if (dst && src) {
       flow.hops = await hopsFrom(points, { src, dst }, this.epochStartNs);
-      await this.explainLoss(flow, points, out.stderr);
+      await this.explainLoss(flow, points, out.stderr, capture.unavailable);
       if (flow.hops.length > MAX_HOPS_PER_FLOW) {
         flow.hopsNotKept = flow.hops.length - MAX_HOPS_PER_FLOW;
         flow.hops.length = MAX_HOPS_PER_FLOW;
@@ -212,7 +237,7 @@ export class EmuBackend implements Backend {
    * Captures show where a lost request was last seen, not why; ask the kernel there. The
    * drop hop says what the socket or the device's tables tell.
    */
-  private async explainLoss(flow: Flow, points: CapturePoint[], stderr: string): Promise<void> {
+  private async explainLoss(flow: Flow, points: CapturePoint[], stderr: string, unavailable: Unavailable[]): Promise<void> {
     const requests = flow.hops.filter((h) => h.dir === 'request' && h.step !== 0 && h.layers.some((l) => l.proto === 'icmp'));
     if (requests.some((h) => h.step === 8 && h.event === 'deliver')) return;
     const local = /local error: (message too long, mtu=(\d+))/.exec(stderr);
@@ -226,6 +251,10 @@ export class EmuBackend implements Backend {
     };
     if (local) return drop(1, at('container'), `DF set and over the device MTU: ${local[1]}`, []);
     const last = requests[requests.length - 1];
+    // A device that is down (or gone) further along the path stopped it: the first such after the last place it was seen.
+    const src = points.find((p) => p.role === 'container')?.host;
+    const stopped = unavailable.map((u) => ({ ...u, step: pathStep(u.point, src) })).filter((u) => u.step > (last?.step ?? 0)).sort((a, b) => a.step - b.step)[0];
+    if (stopped) return drop(stopped.step, stopped.point, stopped.reason === 'link down' ? 'link down' : `no such device ${stopped.point.device}`);
     if (!last) return;
     if (last.step === 3) {
       const mac = last.layers.filter((l) => l.proto === 'eth').pop()?.['eth.dst'] as string;
@@ -249,25 +278,112 @@ export class EmuBackend implements Backend {
     return Number(process.hrtime.bigint() - this.startNs);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    // A kept topology must be whole; one torn down needs none of the deferred work.
-    if (this.opts.keep && !this.signalled) await this.settle();
-    this.closed = true;
-    this.progress.done();
-    // While a signal is being handled our listener must stay: execa's exit hook re-raises
-    // the signal (killing us mid-teardown) when it finds no other listener.
-    if (!this.signalled) {
-      process.removeListener('SIGINT', this.onSignal);
-      process.removeListener('SIGTERM', this.onSignal);
+  /** Closes the run once; every caller waits for the same teardown. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  /** SIGINT or SIGTERM: cancel what runs, tear down (a kept lab stays as far as it got). */
+  interrupt(): Promise<void> {
+    this.interrupted = true;
+    return this.close();
+  }
+
+  private async shutDown(): Promise<void> {
+    try {
+      // A kept topology must be whole; one torn down needs none of the deferred work.
+      if (this.opts.keep && !this.interrupted) await this.settle();
+    } finally {
+      this.closed = true;
+      this.progress.done();
+      this.abort.abort();
+      this.activeCapture?.kill();
+      await this.busy;
+      if (this.opts.keep) await this.keepDns();
+      else await this.tearDown();
+      this.releaseGuard();
     }
-    this.abort.abort();
-    this.activeCapture?.kill();
-    await this.busy;
+  }
+
+  private async tearDown(): Promise<void> {
     this.dns.stopAll();
-    if (this.opts.keep) return;
     await teardown(this.record.state);
     this.record.remove();
+  }
+
+  /** A kept lab answers names as the run did: every running container gets its server, and they outlive us until `cnmlab clean`. */
+  private async keepDns(): Promise<void> {
+    const world = this.deferredWorld ?? this.lastWorld;
+    if (world && !this.interrupted) await this.dns.startEvery(world);
+  }
+
+  /** How to enter a kept lab: each namespace by what it is, the `ip netns exec` line, and how to remove it. */
+  keptLab(): string {
+    const world = this.lastWorld;
+    const rows = this.record.state.namespaces.map((real) => [describeNamespace(real, this.names, world), `ip netns exec ${real} bash`]);
+    const width = Math.max(0, ...rows.map((r) => r[0].length));
+    return `kept lab ${this.names.prefix} (scenario ${this.record.state.scenario}); enter a namespace with:\n`
+      + rows.map(([what, cmd]) => `  ${what.padEnd(width)}  ${cmd}\n`).join('')
+      + `list them: ip netns list | grep '^${this.names.prefix}\\.'\nremove the lab (and its DNS servers): cnmlab clean\n`;
+  }
+}
+
+/** What a kept namespace is, in the scenario's words. */
+function describeNamespace(real: string, names: NameMap, world: World | undefined): string {
+  if (real === names.underlay) return 'underlay segment';
+  const [host, ns] = real.slice(names.prefix.length + 1).split(/\.(.*)/s);
+  if (ns === undefined) return `host ${host}`;
+  const h = world && world.hostOrder.includes(host) ? hostOf(world, host) : undefined;
+  const c = h ? Object.values(h.containers).find((x) => x.sandbox === ns) : undefined;
+  if (c) return `container ${c.name} on ${host}`;
+  const net = world ? swarmNetworks(world.swarm).find((n) => overlayNetnsName(n.id) === ns) : undefined;
+  return net ? `overlay ${net.name} on ${host}` : `${ns} on ${host}`;
+}
+
+/**
+ * Removes every device of namespaces about to be deleted. `ip netns del` only unmounts: the
+ * kernel frees the namespace later, on a workqueue, and until then its vxlan0 still holds the
+ * VNI in the host namespace (so the next step's vxlan fails "A VXLAN device with the
+ * specified VNI already exists") and its veths' peers linger. Deleting a device is
+ * synchronous, so the next step finds the kernel as the model left it.
+ */
+async function emptyNamespaces(namespaces: string[], dir: string): Promise<void> {
+  const listed = await Promise.all(namespaces.map((n) => run('ip', ['-j', '-n', n, 'link', 'show'])));
+  const batches = namespaces.map((netns, i) => {
+    const links = listed[i].exitCode === 0 ? (JSON.parse(listed[i].stdout || '[]') as { ifname: string }[]) : [];
+    return { netns, lines: links.filter((l) => l.ifname !== 'lo').map((l) => ['link', 'del', 'dev', safe(l.ifname)]) };
+  });
+  // A veth whose peer went first (in another of these namespaces) is already gone: -force goes on.
+  await batchEach('ip', batches, dir, { force: true });
+}
+
+/**
+ * Waits until every device just brought up with a carrier is operationally up. The kernel
+ * sets operstate later, on its linkwatch work, and a bridge enables a port only then: a
+ * veth whose ifindex equals its peer's counts as a non-urgent event there, delayed up to a
+ * second, and a ping in that window is lost at br0 (after `docker network connect`, say).
+ */
+async function portsForwarding(namespaces: string[]): Promise<void> {
+  const deadline = Date.now() + 3000;
+  let pending = namespaces;
+  while (pending.length && Date.now() < deadline) {
+    const listed = await Promise.all(pending.map((n) => run('ip', ['-j', '-n', n, 'link', 'show'])));
+    pending = pending.filter((_, i) => listed[i].exitCode === 0 && (JSON.parse(listed[i].stdout || '[]') as { flags: string[]; operstate: string }[])
+      .some((l) => l.flags.includes('UP') && l.flags.includes('LOWER_UP') && l.operstate === 'DOWN'));
+    if (pending.length) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The step at which a request passes a capture point, from a ping whose sender is on host `src`. */
+function pathStep(p: CapturePoint, src: string | undefined): number {
+  const out = p.host === src;
+  switch (p.role) {
+    case 'container': return out ? 1 : 8;
+    case 'overlay-veth': return out ? 2 : 8;
+    case 'vxlan': return out ? 3 : 7;
+    case 'host': return out ? 4 : 6;
+    default: return 5;
   }
 }
 

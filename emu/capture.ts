@@ -11,6 +11,7 @@ import { readCapture } from '../sim/pcap/reader';
 import { dissect } from '../sim/wire/dissect';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
+import { EmuEnvironmentError } from './state';
 
 export interface CapturePoint {
   /** Logical place, as the trace names it. */
@@ -26,14 +27,33 @@ export interface CapturePoint {
   file: string;
 }
 
+/** A capture point tcpdump cannot listen on, and the kernel's reason: a state to trace, not a failure. */
+export interface Unavailable {
+  point: CapturePoint;
+  reason: 'link down' | 'no such device';
+}
+
 export class Capture {
   private procs: ChildProcess[] = [];
+  /** Points whose device is down or gone: no frame passes there, so nothing is lost by not listening. */
+  readonly unavailable: Unavailable[] = [];
 
   constructor(readonly points: CapturePoint[]) {}
 
   /** Starts every capture; `record` learns each pid first, so a killed run's tcpdumps can be cleaned. */
   async start(record: (pid: number) => void): Promise<void> {
-    this.procs = await Promise.all(this.points.map((p) => startTcpdump(p, record)));
+    const started = await Promise.allSettled(this.points.map((p) => startTcpdump(p, record)));
+    for (const [i, r] of started.entries()) {
+      if (r.status !== 'fulfilled') continue;
+      if (typeof r.value === 'string') this.unavailable.push({ point: this.points[i], reason: r.value });
+      else this.procs.push(r.value);
+    }
+    // Every listener that started is in procs, so a failure below leaves none running.
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      this.kill();
+      throw failed.reason;
+    }
   }
 
   async stop(): Promise<void> {
@@ -53,17 +73,25 @@ export class Capture {
   }
 }
 
-function startTcpdump(p: CapturePoint, record: (pid: number) => void): Promise<ChildProcess> {
+/** tcpdump's words (libpcap's PCAP_ERROR_IFACE_NOT_UP and PCAP_ERROR_NO_SUCH_DEVICE) for a device it cannot open. */
+const DEVICE_STATE = [
+  { re: /That device is not up/, reason: 'link down' as const },
+  { re: /No such device exists/, reason: 'no such device' as const },
+];
+
+/** Resolves with the listening tcpdump, or with why the device cannot be captured on. */
+function startTcpdump(p: CapturePoint, record: (pid: number) => void): Promise<ChildProcess | Unavailable['reason']> {
   const filter = p.role === 'lo' ? ['udp', 'port', '53'] : ['not', 'ip6'];
   const child = spawn('ip', ['netns', 'exec', p.realNetns, 'tcpdump', '-i', p.iface, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
   // `ip netns exec` execs tcpdump in place: the child's pid is tcpdump's.
   if (child.pid) record(child.pid);
+  const where = `${p.host}/${p.netns}/${p.device}`;
   return new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`tcpdump on ${p.host}/${p.netns}/${p.device} did not start: ${err.trim()}`));
+      reject(new EmuEnvironmentError(`tcpdump on ${where} did not start: ${err.trim().split('\n').pop() ?? ''}`));
     }, 10000);
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
@@ -74,7 +102,10 @@ function startTcpdump(p: CapturePoint, record: (pid: number) => void): Promise<C
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      if (!err.includes('listening on')) reject(new Error(`tcpdump on ${p.host}/${p.netns}/${p.device} exited ${code}: ${err.trim()}`));
+      if (err.includes('listening on')) return;
+      const state = DEVICE_STATE.find((s) => s.re.test(err));
+      if (state) resolve(state.reason);
+      else reject(new EmuEnvironmentError(`tcpdump on ${where} exited ${code}: ${err.trim().split('\n').pop() ?? ''}`));
     });
   });
 }

@@ -1,7 +1,8 @@
 /** Removing what emu runs made: on close, and for `cnmlab clean` after a crash or kill -9. */
 import * as fs from 'fs';
+import * as path from 'path';
 import { run } from './exec';
-import { pidAlive, readStates, RunState } from './state';
+import { NETNS_ETC, ownerAlive, readStates, RunState } from './state';
 
 /** Stops recorded processes and deletes recorded namespaces and files. Tolerates what is already gone. */
 export async function teardown(state: RunState): Promise<string[]> {
@@ -19,7 +20,7 @@ export async function teardown(state: RunState): Promise<string[]> {
   const existing = new Set((await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));
   const mine = state.namespaces.filter((n) => n.startsWith(`${state.prefix}.`) && existing.has(n));
   if (mine.length) await run('ip', ['-force', '-batch', '-'], mine.map((n) => `netns del ${n}`).join('\n') + '\n');
-  for (const f of state.files) if (f.startsWith('/etc/netns/') && f.includes(state.prefix)) fs.rmSync(f, { recursive: true, force: true });
+  for (const f of state.files) if (path.dirname(f) === NETNS_ETC && path.basename(f).startsWith(`${state.prefix}.`)) fs.rmSync(f, { recursive: true, force: true });
   return mine;
 }
 
@@ -36,18 +37,28 @@ function namespaceInodes(state: RunState): Set<number> {
   return inodes;
 }
 
-/** `cnmlab clean`: every run whose process is gone. Live runs (another terminal) are left alone. */
-export async function cleanAll(): Promise<{ removed: string[]; skipped: string[] }> {
+/**
+ * `cnmlab clean`: every run whose owner is gone, kept or not. A run whose owner still runs
+ * (another terminal, a `--keep` run not yet finished) is left alone; a state file that
+ * fails its check (a forged prefix, a path outside /etc/netns) is refused and nothing of it
+ * is removed.
+ */
+export async function cleanAll(): Promise<{ removed: string[]; skipped: string[]; refused: string[] }> {
   const removed: string[] = [];
   const skipped: string[] = [];
-  for (const { file, state } of readStates()) {
-    if (state.pid !== process.pid && pidAlive(state.pid) && !state.keep) {
-      skipped.push(`${state.prefix} (run ${state.pid} of ${state.scenario} is still running)`);
+  const refused: string[] = [];
+  for (const { file, state, refused: why } of readStates()) {
+    if (!state) {
+      refused.push(`${file}: ${why}`);
+      continue;
+    }
+    if (state.pid !== process.pid && ownerAlive(state)) {
+      skipped.push(`${state.prefix} (${state.keep ? 'kept ' : ''}run ${state.pid} of ${state.scenario} is still running)`);
       continue;
     }
     removed.push(...(await teardown(state)));
     fs.rmSync(file, { force: true });
     fs.rmSync(file.replace(/\.json$/, ''), { recursive: true, force: true });
   }
-  return { removed, skipped };
+  return { removed, skipped, refused };
 }

@@ -7,7 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Container, endpointsOf, hostOf, swarmNetwork, World } from '../sim/model/world';
-import { RunRecord } from './state';
+import { EmuEnvironmentError, RunRecord } from './state';
+import { isIpv4 } from '../sim/wire/addr';
 import { must } from './exec';
 import { NameMap } from './names';
 
@@ -22,10 +23,28 @@ export function hostsFileFor(world: World, c: Container): string {
       const other = hostOf(world, ep.host).containers[ep.containerId];
       if (!other) continue;
       // name.network first: dnsmasq answers PTR with the first name, as Docker answers ubuntu1.test-net.
-      lines.push([ep.ip, `${other.name}.${net.name}`, other.name, other.id.slice(0, 12), other.hostname, ...ep.aliases].filter((v, i, a) => a.indexOf(v) === i).join(' '));
+      const names = [`${other.name}.${net.name}`, other.name, other.id.slice(0, 12), other.hostname, ...ep.aliases].filter((v, i, a) => a.indexOf(v) === i);
+      lines.push([ipv4Only(ep.ip), ...names.map(dnsNameOnly)].join(' '));
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A hosts file is lines of `address name…`: a name holding a space or a newline would add
+ * names or whole records (`db\n6.6.6.6 evil`). The model validates names first; this writer
+ * refuses anything that is not a DNS name all the same.
+ */
+const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+export function dnsNameOnly(name: string): string {
+  if (name.length > 253 || !name.split('.').every((l) => DNS_LABEL.test(l))) throw new EmuEnvironmentError(`refusing to give the embedded DNS the name ${JSON.stringify(name)}: not a DNS name`);
+  return name;
+}
+
+function ipv4Only(ip: string): string {
+  if (!isIpv4(ip)) throw new EmuEnvironmentError(`refusing to give the embedded DNS the address ${JSON.stringify(ip)}: not an IPv4 address`);
+  return ip;
 }
 
 interface Server {
@@ -44,12 +63,21 @@ export class EmbeddedDns {
    * Servers start only when a command runs in their container: setup stays fast, and a
    * container nobody types into needs no resolver.
    */
-  async sync(world: World, start?: string): Promise<void> {
+  sync(world: World, start?: string): Promise<void> {
+    return this.syncWhere(world, (c, key) => this.servers.has(key) || c.id === start);
+  }
+
+  /** Starts a server in every running container (a kept lab is entered with `ip netns exec`, not through a step). */
+  startEvery(world: World): Promise<void> {
+    return this.syncWhere(world, () => true);
+  }
+
+  private async syncWhere(world: World, wanted: (c: Container, key: string) => boolean): Promise<void> {
     const running: { c: Container; key: string }[] = [];
     for (const h of world.hostOrder) {
       for (const c of Object.values(hostOf(world, h).containers)) {
         const key = this.names.netns(c.host, c.sandbox);
-        if (c.state === 'running' && c.networks.some((n) => n.endpointId) && (this.servers.has(key) || c.id === start)) running.push({ c, key });
+        if (c.state === 'running' && c.networks.some((n) => n.endpointId) && wanted(c, key)) running.push({ c, key });
       }
     }
     await Promise.all(running.map(async ({ c, key }) => {

@@ -1,7 +1,8 @@
 /**
  * Real names for the model's logical ones. Every namespace an emu run makes carries the
  * run's prefix: `<prefix>.<host>` for a host, `<prefix>.<host>.<ns>` for Docker's
- * namespaces on it, `<prefix>.underlay` for the segment the hosts share.
+ * namespaces on it, `<prefix>._underlay` for the segment the hosts share: a scenario host
+ * name starts with a letter, so no host (not even one named `underlay`) can take that name.
  */
 import { randomBytes } from 'crypto';
 
@@ -27,7 +28,7 @@ export class NameMap {
   constructor(readonly prefix: string) {}
 
   get underlay(): string {
-    return `${this.prefix}.underlay`;
+    return `${this.prefix}._underlay`;
   }
 
   netns(host: string, ns: string): string {

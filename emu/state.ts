@@ -4,12 +4,24 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { InputError } from '../sim/errors';
 
 export const STATE_DIR = process.env.CNMLAB_STATE_DIR ?? '/run/cnmlab';
+
+/** Where `ip netns exec` finds a namespace's own /etc files; the only place outside its folder a run writes. */
+export const NETNS_ETC = '/etc/netns';
+
+/**
+ * The machine around a run changed or refused it: a namespace deleted from outside, a state
+ * folder that is read-only or full. One line and exit 2, like bad input; the run is torn down.
+ */
+export class EmuEnvironmentError extends InputError {}
 
 export interface RunState {
   prefix: string;
   pid: number;
+  /** The owner's start time (clock ticks since boot, /proc/PID/stat): a recycled pid has another. */
+  startTime?: number;
   startedAt: string;
   scenario: string;
   keep: boolean;
@@ -18,14 +30,35 @@ export interface RunState {
   pids: number[];
 }
 
+const PREFIX_RE = /^cnm[0-9a-f]{6}$/;
+const NAME_CHARS = /^[A-Za-z0-9_.:@-]+$/;
+
+/** A failed write to the state folder, said in one line: what could not be written and why. */
+function stateWriteError(e: unknown): never {
+  const err = e as NodeJS.ErrnoException;
+  if (!err.code) throw e;
+  const why = err.code === 'ENOSPC' ? 'no space left on the device' : err.code === 'EROFS' ? 'the file system is read-only'
+    : err.code === 'EDQUOT' ? 'the disk quota is exhausted' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code;
+  throw new EmuEnvironmentError(`cannot write the run's state in ${STATE_DIR} (${err.path ?? STATE_DIR}): ${why}; set CNMLAB_STATE_DIR to a writable folder`);
+}
+
+/** Runs a write to the state folder (or a folder under it), turning a refused write into EmuEnvironmentError. */
+export function writingState<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (e) {
+    return stateWriteError(e);
+  }
+}
+
 export class RunRecord {
   readonly file: string;
   readonly state: RunState;
 
   constructor(prefix: string, scenario: string, keep: boolean) {
-    fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
     this.file = path.join(STATE_DIR, `${prefix}.json`);
-    this.state = { prefix, pid: process.pid, startedAt: new Date().toISOString(), scenario, keep, namespaces: [], files: [], pids: [] };
+    this.state = { prefix, pid: process.pid, startTime: processStartTime(process.pid), startedAt: new Date().toISOString(), scenario, keep, namespaces: [], files: [], pids: [] };
+    writingState(() => fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 }));
     this.save();
   }
 
@@ -34,8 +67,10 @@ export class RunRecord {
   }
 
   save(): void {
-    fs.writeFileSync(this.file + '.tmp', JSON.stringify(this.state, null, 2));
-    fs.renameSync(this.file + '.tmp', this.file);
+    writingState(() => {
+      fs.writeFileSync(this.file + '.tmp', JSON.stringify(this.state, null, 2));
+      fs.renameSync(this.file + '.tmp', this.file);
+    });
   }
 
   addNamespaces(names: string[]): void {
@@ -64,29 +99,82 @@ export class RunRecord {
     this.save();
   }
 
+  /** After teardown. A state folder that turned read-only keeps the file; `cnmlab clean` finds nothing left to remove and drops it. */
   remove(): void {
-    fs.rmSync(this.file, { force: true });
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    writingState(() => {
+      fs.rmSync(this.file, { force: true });
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    });
   }
 }
 
-export function pidAlive(pid: number): boolean {
+/** A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or undefined when it is gone. */
+export function processStartTime(pid: number): number | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces or ')': fields count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isSafeInteger(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
   }
 }
 
-export function readStates(): { file: string; state: RunState }[] {
+/**
+ * The process that made a run still runs: same pid and same start time, so a pid the kernel
+ * has since given to another process does not count. A record without a start time (an
+ * older cnmlab) counts as alive only while its pid runs cnmlab.
+ */
+export function ownerAlive(state: RunState): boolean {
+  if (state.startTime !== undefined) return processStartTime(state.pid) === state.startTime;
+  try {
+    return fs.readFileSync(`/proc/${state.pid}/cmdline`, 'utf8').includes('cnmlab');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks a state file before clean acts on it: its prefix is its file name's, every
+ * namespace carries that prefix, every file is the prefix's folder in /etc/netns (or in the
+ * run's own folder), every pid is a pid. Returns why it is refused, or the state.
+ */
+export function checkState(file: string, raw: unknown): RunState | string {
+  const prefix = path.basename(file, '.json');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object';
+  const s = raw as Record<string, unknown>;
+  if (s.prefix !== prefix || !PREFIX_RE.test(prefix)) return `its prefix ${JSON.stringify(s.prefix)} is not its file name's (${prefix})`;
+  if (!Number.isSafeInteger(s.pid) || (s.pid as number) <= 0) return 'pid is not a process id';
+  if (s.startTime !== undefined && (!Number.isSafeInteger(s.startTime) || (s.startTime as number) < 0)) return 'startTime is not a number of clock ticks';
+  if (typeof s.keep !== 'boolean' || typeof s.scenario !== 'string' || typeof s.startedAt !== 'string') return 'keep, scenario or startedAt is missing';
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (!strings(s.namespaces) || !strings(s.files)) return 'namespaces and files must be lists of names';
+  if (!Array.isArray(s.pids) || !s.pids.every((p) => Number.isSafeInteger(p) && p > 0)) return 'pids must be a list of process ids';
+  const badNs = (s.namespaces as string[]).find((n) => !n.startsWith(`${prefix}.`) || !NAME_CHARS.test(n) || n.split('.').includes('..'));
+  if (badNs !== undefined) return `namespace ${JSON.stringify(badNs)} is not one of run ${prefix}`;
+  const own = path.join(STATE_DIR, prefix);
+  const badFile = (s.files as string[]).find((f) => {
+    if (path.resolve(f) !== f) return true;
+    const inEtc = path.dirname(f) === NETNS_ETC && path.basename(f).startsWith(`${prefix}.`) && NAME_CHARS.test(path.basename(f));
+    return !inEtc && !f.startsWith(own + path.sep);
+  });
+  if (badFile !== undefined) return `file ${JSON.stringify(badFile)} is outside ${NETNS_ETC}/${prefix}.* and the run's folder`;
+  return s as unknown as RunState;
+}
+
+/** Every state file in the state folder, checked; a file that fails the check carries why. */
+export function readStates(): { file: string; state?: RunState; refused?: string }[] {
   if (!fs.existsSync(STATE_DIR)) return [];
-  return fs.readdirSync(STATE_DIR).filter((f) => /^cnm[0-9a-f]{6}\.json$/.test(f)).flatMap((f) => {
+  return fs.readdirSync(STATE_DIR).filter((f) => /^cnm[0-9a-f]{6}\.json$/.test(f)).map((f) => {
     const file = path.join(STATE_DIR, f);
+    let raw: unknown;
     try {
-      return [{ file, state: JSON.parse(fs.readFileSync(file, 'utf8')) as RunState }];
-    } catch {
-      return [];
+      raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      return { file, refused: `unreadable (${(e as Error).message.split('\n')[0]})` };
     }
+    const checked = checkState(file, raw);
+    return typeof checked === 'string' ? { file, refused: checked } : { file, state: checked };
   });
 }

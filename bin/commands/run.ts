@@ -10,6 +10,7 @@ import { pathTable } from '../../sim/trace/table';
 import { Model } from '../../sim/model/model';
 import { InputError } from '../../sim/errors';
 import { EmuBackend } from '../../emu/backend';
+import { signalGuard } from '../signals';
 
 export interface RunOptions {
   mode: 'sim' | 'emu';
@@ -27,7 +28,7 @@ export async function makeBackend(mode: 'sim' | 'emu', s: Scenario, opts: { pcap
     if (opts.pcapDir) b.datapath.pcaps = new Map();
     return b;
   }
-  return EmuBackend.create(s, opts);
+  return EmuBackend.create(s, { ...opts, guard: signalGuard });
 }
 
 function prompt(r: StepResult, s: Scenario): string {
@@ -77,5 +78,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
     const failed = result.steps.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `step ${r.index + 1} (${s.file}:${r.line}) ${c.what}`));
     process.stdout.write(failed.length ? `${failed.length} expectation(s) failed: ${failed.join('; ')}\n` : `${s.name}: ran ${result.steps.length} steps, every expectation held\n`);
   }
+  // With --json, stdout holds one JSON object: the way into the lab goes to stderr.
+  if (opts.keep && backend instanceof EmuBackend) (opts.json ? process.stderr : process.stdout).write(backend.keptLab());
   return result.ok ? 0 : 1;
 }
