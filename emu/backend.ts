@@ -17,7 +17,7 @@ import { answerQuery } from '../sim/model/dns';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../sim/wire/addr';
 import { checkEmuPrerequisites } from './prereq';
 import { NameMap, newPrefix, safe } from './names';
-import { EmuEnvironmentError, NETNS_ETC, RunRecord } from './state';
+import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
 import { batch, batchEach, run } from './exec';
 import { commandPhases, emuNamer, toPhases } from './translate';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
@@ -132,7 +132,7 @@ export class EmuBackend implements Backend {
   private serialized<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`));
     const next = this.busy.then(work).catch((e: unknown) => {
-      throw this.lostNamespace() ?? e;
+      throw this.lostNamespace() ?? refusedStateWrite(e) ?? e;
     });
     this.busy = next.catch(() => undefined);
     return next;

@@ -33,13 +33,16 @@ export interface RunState {
 const PREFIX_RE = /^cnm[0-9a-f]{6}$/;
 const NAME_CHARS = /^[A-Za-z0-9_.:@-]+$/;
 
-/** A failed write to the state folder, said in one line: what could not be written and why. */
-function stateWriteError(e: unknown): never {
+const WRITE_REFUSED: Record<string, string> = {
+  ENOSPC: 'no space left on the device', EROFS: 'the file system is read-only', EDQUOT: 'the disk quota is exhausted', EACCES: 'permission denied', EPERM: 'permission denied',
+};
+
+/** A write the state folder refused (full, read-only…), said in one line; undefined for any other failure. */
+export function refusedStateWrite(e: unknown): EmuEnvironmentError | undefined {
   const err = e as NodeJS.ErrnoException;
-  if (!err.code) throw e;
-  const why = err.code === 'ENOSPC' ? 'no space left on the device' : err.code === 'EROFS' ? 'the file system is read-only'
-    : err.code === 'EDQUOT' ? 'the disk quota is exhausted' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code;
-  throw new EmuEnvironmentError(`cannot write the run's state in ${STATE_DIR} (${err.path ?? STATE_DIR}): ${why}; set CNMLAB_STATE_DIR to a writable folder`);
+  const why = err?.code ? WRITE_REFUSED[err.code] : undefined;
+  if (!why || (err.path !== undefined && !path.resolve(err.path).startsWith(path.resolve(STATE_DIR)))) return undefined;
+  return new EmuEnvironmentError(`cannot write the run's state in ${STATE_DIR} (${err.path ?? STATE_DIR}): ${why}; set CNMLAB_STATE_DIR to a writable folder`);
 }
 
 /** Runs a write to the state folder (or a folder under it), turning a refused write into EmuEnvironmentError. */
@@ -47,7 +50,7 @@ export function writingState<T>(write: () => T): T {
   try {
     return write();
   } catch (e) {
-    return stateWriteError(e);
+    throw refusedStateWrite(e) ?? e;
   }
 }
 
