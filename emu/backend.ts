@@ -300,9 +300,12 @@ export class EmuBackend implements Backend {
       this.abort.abort();
       this.activeCapture?.kill();
       await this.busy;
-      if (this.opts.keep) await this.keepDns();
-      else await this.tearDown();
-      this.releaseGuard();
+      try {
+        if (this.opts.keep) await this.keepDns();
+        else await this.tearDown();
+      } finally {
+        this.releaseGuard();
+      }
     }
   }
 
@@ -315,7 +318,9 @@ export class EmuBackend implements Backend {
   /** A kept lab answers names as the run did: every running container gets its server, and they outlive us until `cnmlab clean`. */
   private async keepDns(): Promise<void> {
     const world = this.deferredWorld ?? this.lastWorld;
-    if (world && !this.interrupted) await this.dns.startEvery(world);
+    if (world && !this.interrupted) await this.dns.startEvery(world).catch((e: unknown) => {
+      throw this.lostNamespace() ?? refusedStateWrite(e) ?? e;
+    });
   }
 
   /** How to enter a kept lab: each namespace by what it is, the `ip netns exec` line, and how to remove it. */

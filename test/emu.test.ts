@@ -22,8 +22,16 @@ function rootView(): string {
   return JSON.stringify({ links, addrs, routes, netns });
 }
 
+// This file's runs keep their state in a folder of their own, so that its `cnmlab clean` meets
+// only its own runs, never those of another suite running on the machine (nor they these).
+const STATE = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-emu-state-'));
+process.env.CNMLAB_STATE_DIR = STATE;
+const prefixes = new Set<string>();
+
+/** Namespaces of the runs this file started (each run records its prefix before it makes anything). */
 function ourNamespaces(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => /^cnm[0-9a-f]{6}\./.test(n));
+  for (const f of fs.readdirSync(STATE)) if (/^cnm[0-9a-f]{6}\.json$/.test(f)) prefixes.add(f.slice(0, 9));
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => prefixes.has(n.slice(0, 9)) && n[9] === '.');
 }
 
 function scenario(dir: string, name: string, steps: string): string {
@@ -44,18 +52,19 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
   let dir: string;
   let before: string;
   beforeAll(() => {
-    execFileSync(process.execPath, [CLI, 'clean'], { stdio: 'ignore' });
+    execFileSync(process.execPath, [CLI, 'clean'], { stdio: 'ignore', env: process.env });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-emu-'));
     before = rootView();
   });
   afterEach(() => {
     // Whatever a test did, nothing of ours may remain.
     const left = ourNamespaces();
-    if (left.length) execFileSync(process.execPath, [CLI, 'clean'], { stdio: 'ignore' });
+    if (left.length) execFileSync(process.execPath, [CLI, 'clean'], { stdio: 'ignore', env: process.env });
     expect(left).toEqual([]);
   });
   afterAll(() => {
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(STATE, { recursive: true, force: true });
     expect(rootView()).toBe(before);
   });
 
@@ -119,7 +128,7 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
 
   test('two runs at once do not collide', async () => {
     const runOne = () => new Promise<number>((resolve) => {
-      const p = spawn(process.execPath, [CLI, 'run', 'scenarios/overlay-standalone.yaml', '--mode', 'emu', '--json'], { cwd: REPO, stdio: 'ignore' });
+      const p = spawn(process.execPath, [CLI, 'run', 'scenarios/overlay-standalone.yaml', '--mode', 'emu', '--json'], { cwd: REPO, env: process.env, stdio: 'ignore' });
       p.on('exit', (code) => resolve(code ?? -1));
     });
     expect(await Promise.all([runOne(), runOne()])).toEqual([0, 0]);
@@ -127,7 +136,7 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
 
   test('SIGINT during a run tears everything down', async () => {
     const file = scenario(dir, 'interrupt', `${SETUP}  - ubuntu0: ping -c 30 ubuntu1\n`);
-    const p = spawn(process.execPath, [CLI, 'run', file, '--mode', 'emu'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, 'run', file, '--mode', 'emu'], { cwd: REPO, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve) => p.stdout!.on('data', (d: Buffer) => d.toString().includes('PING') || d.toString().includes('ubuntu1') ? resolve() : undefined));
     await new Promise((r) => setTimeout(r, 500));
     expect(ourNamespaces().length).toBeGreaterThan(0);
@@ -141,7 +150,7 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
     const file = scenario(dir, 'killed', `${SETUP}  - ubuntu0: ping -c 30 ubuntu1\n`);
     // Captures outside the run's state folder: clean must still find their tcpdumps.
     const pcaps = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-killed-pcaps-'));
-    const p = spawn(process.execPath, [CLI, 'run', file, '--mode', 'emu', '--pcap-dir', pcaps], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn(process.execPath, [CLI, 'run', file, '--mode', 'emu', '--pcap-dir', pcaps], { cwd: REPO, env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise<void>((resolve) => p.stdout!.on('data', (d: Buffer) => (d.toString().includes('/var/run/netns') ? resolve() : undefined)));
     // Into the ping, so its captures are running when the run dies.
     await new Promise((r) => setTimeout(r, 1500));
@@ -156,8 +165,8 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
       expect(r.stdout).toMatch(/^removed \d+ namespace\(s\)/);
       expect(ourNamespaces()).toEqual([]);
       expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain('cnmlab-test-bystander');
-      expect(fs.readdirSync('/etc/netns').filter((d) => d.startsWith('cnm'))).toEqual([]);
-      expect(execFileSync('sh', ['-c', 'pgrep -f "[d]nsmasq.*/run/cnmlab/cnm" || true'], { encoding: 'utf8' }).trim()).toBe('');
+      expect(fs.readdirSync('/etc/netns').filter((d) => prefixes.has(d.slice(0, 9)))).toEqual([]);
+      expect(execFileSync('sh', ['-c', `pgrep -f "[d]nsmasq.*${STATE}/cnm" || true`], { encoding: 'utf8' }).trim()).toBe('');
       expect(fs.readdirSync(pcaps).length).toBeGreaterThan(0);
       expect(execFileSync('sh', ['-c', `pgrep -f "[t]cpdump.*${pcaps}" || true`], { encoding: 'utf8' }).trim()).toBe('');
     } finally {

@@ -63,10 +63,12 @@ describe('replay', () => {
 describeWith(['ip', 'tcpdump', 'ping', 'dnsmasq'], true, 'replay of captures made in emu', () => {
   test('the underlay, an overlay namespace (-i any) and both containers rebuild steps 1–8', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-replay-emu-'));
-    const before = new Set(fs.existsSync('/run/cnmlab') ? fs.readdirSync('/run/cnmlab') : []);
+    // A state folder of its own: a `cnmlab clean` elsewhere on the machine cannot meet this kept lab.
+    const stateDir = path.join(dir, 'state');
+    process.env.CNMLAB_STATE_DIR = stateDir;
     expect(cnmlab(['run', 'scenarios/overlay-standalone.yaml', '--mode', 'emu', '--keep']).status).toBe(0);
-    const stateFile = fs.readdirSync('/run/cnmlab').find((f) => f.endsWith('.json') && !before.has(f))!;
-    const state = JSON.parse(fs.readFileSync(path.join('/run/cnmlab', stateFile), 'utf8'));
+    const stateFile = fs.readdirSync(stateDir).find((f) => f.endsWith('.json'))!;
+    const state = JSON.parse(fs.readFileSync(path.join(stateDir, stateFile), 'utf8'));
     const net = new TestNamespaces();
     try {
       const ns = (suffix: string) => state.namespaces.find((n: string) => n.endsWith(suffix)) as string;
@@ -78,7 +80,7 @@ describeWith(['ip', 'tcpdump', 'ping', 'dnsmasq'], true, 'replay of captures mad
       const src = sandboxes.find((n) => n.includes('.r0.'))!, dst = sandboxes.find((n) => n.includes('.r1.'))!;
       const files = { underlay: path.join(dir, 'underlay.pcap'), overlay: path.join(dir, 'r0-overlay.pcap'), c0: path.join(dir, 'ubuntu0.pcap'), c1: path.join(dir, 'ubuntu1.pcap') };
       const dumps = await Promise.all([
-        tcpdumpIn(net, ns('.underlay'), ['-i', 'ul0', '-w', files.underlay, 'udp', 'port', '4789']),
+        tcpdumpIn(net, ns('._underlay'), ['-i', 'ul0', '-w', files.underlay, 'udp', 'port', '4789']),
         tcpdumpIn(net, overlayR0, ['-i', 'any', '-w', files.overlay, 'icmp']),
         tcpdumpIn(net, src, ['-i', 'eth0', '-w', files.c0, 'icmp']),
         tcpdumpIn(net, dst, ['-i', 'eth0', '-w', files.c1, 'icmp']),
@@ -96,6 +98,7 @@ describeWith(['ip', 'tcpdump', 'ping', 'dnsmasq'], true, 'replay of captures mad
       expect(trace.flows.find((f) => f.kind === 'icmp-echo')!.hops.find((h) => h.step === 5)!.layers.find((l) => l.proto === 'vxlan')!['vxlan.vni']).toBe(4097);
     } finally {
       cnmlab(['clean']);
+      delete process.env.CNMLAB_STATE_DIR;
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

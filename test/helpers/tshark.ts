@@ -6,7 +6,8 @@ import { REPO, SHARED } from './env';
 const CLI = path.join(REPO, 'bin', 'cnmlab.js');
 
 export function cnmlab(args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  // The test's own environment (a suite may set CNMLAB_STATE_DIR): jest hands children the process's, not the test's.
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, env: process.env });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
