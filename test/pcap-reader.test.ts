@@ -190,9 +190,9 @@ describe('capture reader', () => {
   });
 });
 
-describeWith(['tshark', 'python3'], false, 'tshark reads the writer and the multi-interface pcapng the same way', () => {
+describeWith(['tshark'], false, 'tshark reads the writer and the multi-interface pcapng the same way', () => {
   test('two-interface pcapng', () => {
     const p = file('two-t.pcapng', twoInterfacePcapng());
-    expect(agreeWithTshark(p, dir)).toContain('agree 3/3');
+    expect(agreeWithTshark(p)).toContain('agree 3/3');
   });
 });
