@@ -8,7 +8,11 @@ import { readCapture } from '../pcap/reader';
 import { CaptureError } from '../pcap/frame';
 import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
 import { Layer } from '../wire/layer';
+import { DNS_PORT } from '../wire/dns';
 import { Flow, Hop, HopEvent, Trace, TRACE_FORMAT } from './types';
+
+/** The address of Docker's embedded DNS server in every container. */
+const EMBEDDED_DNS_IP = '127.0.0.11';
 
 export type CapturePointKind = 'container' | 'overlay' | 'underlay';
 
@@ -43,13 +47,25 @@ function packetKey(layers: Layer[]): string | undefined {
   return `${ip['ip.src']}>${ip['ip.dst']}#${ip['ip.id']}/${ip['ip.frag_offset']}${icmp ? `/${icmp['icmp.ident']}:${icmp['icmp.seq']}` : ''}`;
 }
 
+/**
+ * Docker's embedded DNS listens on a random port inside each sandbox and NATs 127.0.0.11:53
+ * to it (nat chains DOCKER_OUTPUT and DOCKER_POSTROUTING), so a capture there shows queries
+ * to 127.0.0.11:<that port> and answers from :53; the note names the port when it is not 53.
+ */
+function dnsNote(ip: Layer | undefined, udp: Layer | undefined): string {
+  const toResolver = str(ip, 'ip.dst') === EMBEDDED_DNS_IP;
+  if (!toResolver && str(ip, 'ip.src') !== EMBEDDED_DNS_IP) return 'DNS';
+  const port = num(udp, toResolver ? 'udp.dstport' : 'udp.srcport');
+  return port === undefined || port === DNS_PORT ? `embedded DNS (${EMBEDDED_DNS_IP})` : `embedded DNS (${EMBEDDED_DNS_IP}:${port}, Docker's NAT of port ${DNS_PORT})`;
+}
+
 function label(layers: Layer[]): { event: HopEvent; note?: string; kind: 'icmp' | 'arp' | 'dns' | 'control' | 'other' } {
   const arp = layers.find((l) => l.proto === 'arp');
   if (arp) return { event: num(arp, 'arp.opcode') === 1 ? 'arp-request' : 'arp-reply', kind: 'arp', note: 'ARP' };
   const dns = layers.find((l) => l.proto === 'dns');
   const ip = lastOf(layers, 'ip');
-  if (dns) return { event: dns['dns.flags.response'] ? 'dns-answer' : 'dns-query', kind: 'dns', note: str(ip, 'ip.dst') === '127.0.0.11' || str(ip, 'ip.src') === '127.0.0.11' ? 'embedded DNS (127.0.0.11)' : 'DNS' };
   const udp = lastOf(layers, 'udp'), tcp = lastOf(layers, 'tcp');
+  if (dns) return { event: dns['dns.flags.response'] ? 'dns-answer' : 'dns-query', kind: 'dns', note: dnsNote(ip, udp) };
   const ports = [num(udp, 'udp.srcport'), num(udp, 'udp.dstport'), num(tcp, 'tcp.srcport'), num(tcp, 'tcp.dstport')];
   if (ports.includes(7946)) return { event: 'send', kind: 'control', note: `swarm gossip (memberlist ${udp ? 'UDP' : 'TCP'} 7946)` };
   if (ports.includes(2377)) return { event: 'send', kind: 'control', note: 'swarm control (TCP 2377)' };
@@ -118,7 +134,8 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
     const type = num(icmp, 'icmp.type');
     const src = str(inner, 'ip.src') ?? str(fr.layers.find((x) => x.proto === 'arp'), 'arp.src.proto_ipv4') ?? '?';
     const dst = str(inner, 'ip.dst') ?? str(fr.layers.find((x) => x.proto === 'arp'), 'arp.dst.proto_ipv4') ?? '?';
-    const dir: Hop['dir'] = type === 0 || (type !== 8 && src !== owner && owner !== undefined) ? 'reply' : 'request';
+    const dir: Hop['dir'] = l.kind === 'dns' ? (l.event === 'dns-answer' ? 'reply' : 'request')
+      : type === 0 || (type !== 8 && src !== owner && owner !== undefined) ? 'reply' : 'request';
     let step: number | undefined;
     let event: HopEvent = l.event;
     let note = l.note;
@@ -150,7 +167,7 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
     const kind: Flow['kind'] = l.kind === 'icmp' || l.kind === 'arp' ? 'icmp-echo' : l.kind === 'dns' ? 'dns' : 'other';
     const pair = [src, dst].sort().join('|');
     const flow = kind === 'icmp-echo' ? flowFor(kind, owner ?? src, owner === dst ? src : dst, `icmp|${pair}`)
-      : kind === 'dns' ? flowFor(kind, src, '127.0.0.11', 'dns') : flowFor(kind, 'swarm', 'swarm', `other|${l.note ?? 'other'}`);
+      : kind === 'dns' ? flowFor(kind, src, EMBEDDED_DNS_IP, 'dns') : flowFor(kind, 'swarm', 'swarm', `other|${l.note ?? 'other'}`);
     flow.hops.push({
       ...(step !== undefined ? { step } : {}), dir, host: fr.point === 'underlay' ? 'underlay' : fr.file.split('/').pop()!.replace(/\.(pcap|pcapng)$/, ''),
       netns: fr.point, device: fr.point === 'underlay' ? 'segment' : fr.point === 'overlay' ? 'any' : 'eth0', event, timeNs: Number(fr.t - t0), layers: fr.layers, ...(note ? { note } : {}),

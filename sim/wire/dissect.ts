@@ -13,7 +13,7 @@ import { ICMP_FIELD_ENDS, ICMP_HEADER_LEN, icmpLayer, parseIcmp, quotesDatagram 
 import { UDP_FIELD_ENDS, UDP_HEADER_LEN, parseUdp, udpLayer } from './udp';
 import { TCP_FIELD_ENDS, TCP_MIN_HEADER_LEN, parseTcp, tcpLayer } from './tcp';
 import { VXLAN_FIELD_ENDS, VXLAN_HEADER_LEN, parseVxlan, vxlanLayer } from './vxlan';
-import { dnsLayer, parseDns } from './dns';
+import { DNS_HEADER_LEN, dnsLayer, looksLikeDns, parseDns } from './dns';
 import { udpPayloadProto } from './ports';
 
 export const LINKTYPE_ETHERNET = 1;
@@ -89,11 +89,15 @@ const CODECS: Record<Exclude<Next, undefined>, Codec> = {
   },
   udp: {
     proto: 'udp', minLength: UDP_HEADER_LEN, fieldEnds: UDP_FIELD_ENDS,
-    decode: (b, ctx) => step(parseUdp(b, ctx.ip, ctx.complete && !ctx.quoted), udpLayer, (r) => udpPayloadProto(r.srcPort, r.dstPort)),
+    decode: (b, ctx) => {
+      const p = parseUdp(b, ctx.ip, ctx.complete && !ctx.quoted);
+      // Ports first, then tshark's DNS heuristic, as Wireshark tries them.
+      return step(p, udpLayer, (r) => udpPayloadProto(r.srcPort, r.dstPort) ?? (p.ok && looksLikeDns(p.payload) ? 'dns' : undefined));
+    },
   },
   tcp: { proto: 'tcp', minLength: TCP_MIN_HEADER_LEN, fieldEnds: TCP_FIELD_ENDS, decode: (b) => step(parseTcp(b), tcpLayer, () => undefined) },
   vxlan: { proto: 'vxlan', minLength: VXLAN_HEADER_LEN, fieldEnds: VXLAN_FIELD_ENDS, decode: (b) => step(parseVxlan(b), vxlanLayer, () => 'eth') },
-  dns: { proto: 'dns', minLength: 12, fieldEnds: {}, decode: (b) => step(parseDns(b), dnsLayer, () => undefined) },
+  dns: { proto: 'dns', minLength: DNS_HEADER_LEN, fieldEnds: {}, decode: (b) => step(parseDns(b), dnsLayer, () => undefined) },
 };
 
 /** Decodes a header cut short: zero-filled to its minimum, keeping only fields whose bytes exist. */

@@ -88,3 +88,33 @@ export function dnsLayer(r: DnsRepr): Layer {
 }
 
 export const DNS_FIELD_ENDS: Record<string, number> = {};
+
+export const DNS_HEADER_LEN = 12;
+const DNS_OPCODE_MASK = 0x7800;
+/** The most answer, authority and additional records a message may claim and still look like DNS. */
+const HEURISTIC_MAX_ANSWERS = 100;
+const HEURISTIC_MAX_AUTHORITY = 10;
+const HEURISTIC_MAX_ADDITIONAL = 10;
+
+/**
+ * Whether a UDP payload on ports that name no protocol looks like a DNS message, by the
+ * header-only rule of tshark's `dns_udp` heuristic (Wireshark 4.0, probed with tshark
+ * itself): more than a header; a standard query (opcode 0); a query asks exactly one
+ * question and carries no answer or authority records, a response at most one question,
+ * 100 answers and 10 authority records; at most 10 additional records.
+ * The records themselves are not checked: a message that passes and then fails to parse is
+ * DNS, malformed, as tshark shows it. This is how a capture inside a Docker container shows
+ * queries as DNS although Docker's NAT sends them to a random port of the embedded resolver.
+ */
+export function looksLikeDns(b: Uint8Array): boolean {
+  if (b.length <= DNS_HEADER_LEN) return false;
+  const be16 = (o: number) => (b[o] << 8) | b[o + 1];
+  const flags = be16(2), questions = be16(4), answers = be16(6), authority = be16(8), additional = be16(10);
+  if ((flags & DNS_OPCODE_MASK) !== 0) return false;
+  if (flags & DNS_FLAG_RESPONSE) {
+    if (questions > 1 || answers > HEURISTIC_MAX_ANSWERS || authority > HEURISTIC_MAX_AUTHORITY) return false;
+  } else if (questions !== 1 || answers !== 0 || authority !== 0) {
+    return false;
+  }
+  return additional <= HEURISTIC_MAX_ADDITIONAL;
+}
