@@ -5,22 +5,50 @@ import * as os from 'os';
 import * as path from 'path';
 import { replayCaptures } from '../sim/trace/replay';
 import { traceProblem } from '../sim/trace/validate';
-import { describeWith, SHARED } from './helpers/env';
+import { describeWith, REPO } from './helpers/env';
 import { stopCapture, TestNamespaces } from './helpers/netns';
 import { cnmlab } from './helpers/tshark';
 import { PcapWriter } from '../sim/pcap/writer';
 import { sampleFrames } from './helpers/frames';
 
+/** Captures emu recorded (test/fixtures/README.md). */
+const fixture = (name: string) => path.join(REPO, 'test', 'fixtures', 'captures', name);
+
 describe('replay', () => {
-  test('the public VXLAN capture becomes one ping flow seen on the underlay (step 5), VNI 42', async () => {
-    const { trace } = await replayCaptures([{ file: path.join(SHARED, 'testdata', 'public-vxlan-icmp.pcap') }]);
+  test('an underlay capture becomes the ping flow seen on the underlay (step 5), VNI 4097', async () => {
+    const { trace } = await replayCaptures([{ file: fixture('underlay-vxlan.pcap') }]);
     expect(traceProblem(trace)).toBeUndefined();
+    const f = trace.flows.find((x) => x.kind === 'icmp-echo')!;
+    expect(f).toMatchObject({ from: '10.0.1.2', to: '10.0.1.4' });
+    // Two pings and a fragmented one: each request and reply at step 5.
+    expect(f.hops.map((h) => [h.step, h.dir])).toEqual([[5, 'request'], [5, 'reply'], [5, 'request'], [5, 'reply'], [5, 'request'], [5, 'reply']]);
+    expect(f.hops.every((h) => h.layers.find((l) => l.proto === 'vxlan')!['vxlan.vni'] === 4097)).toBe(true);
+    expect(trace.topology.hosts.map((h) => h.underlay)).toEqual(['198.51.100.10', '198.51.100.11']);
+  });
+
+  test('captures of both containers, an overlay namespace and the underlay rebuild steps 1–8', async () => {
+    const { trace } = await replayCaptures([
+      { file: fixture('ubuntu0-eth0.pcap'), point: 'container' }, { file: fixture('r0-overlay-any.pcap') },
+      { file: fixture('underlay-vxlan.pcap') }, { file: fixture('ubuntu1-eth0.pcap'), point: 'container' },
+    ]);
+    expect(traceProblem(trace)).toBeUndefined();
+    const requests = trace.flows.find((f) => f.kind === 'icmp-echo')!.hops.filter((h) => h.dir === 'request' && h.event !== 'arp-request');
+    expect(requests.slice(0, 5).map((h) => [h.step, h.host, h.event])).toEqual([
+      [1, 'ubuntu0-eth0', 'send'], [2, 'r0-overlay-any', 'veth-cross'], [3, 'r0-overlay-any', 'bridge-forward'], [5, 'underlay', 'underlay'], [8, 'ubuntu1-eth0', 'deliver'],
+    ]);
+  });
+
+  test('DNS inside a container, sent by Docker\'s NAT to the resolver\'s own port, is step 0', async () => {
+    const { trace } = await replayCaptures([{ file: fixture('container-dns-dnat.pcap') }]);
     expect(trace.flows).toHaveLength(1);
-    const f = trace.flows[0];
-    expect(f).toMatchObject({ kind: 'icmp-echo', from: '192.168.1.2', to: '192.168.1.1' });
-    expect(f.hops.map((h) => [h.step, h.dir])).toEqual([[5, 'request'], [5, 'reply'], [5, 'request'], [5, 'reply']]);
-    expect(f.hops[0].layers.find((l) => l.proto === 'vxlan')!['vxlan.vni']).toBe(42);
-    expect(trace.topology.hosts.map((h) => h.underlay)).toEqual(['192.168.56.21', '192.168.56.22']);
+    const dns = trace.flows[0];
+    expect(dns).toMatchObject({ kind: 'dns', from: '127.0.0.1', to: '127.0.0.11' });
+    expect(dns.hops).toHaveLength(6);
+    expect(dns.hops.map((h) => [h.step, h.dir, h.event])).toEqual([0, 1, 2].flatMap(() => [[0, 'request', 'dns-query'], [0, 'reply', 'dns-answer']]));
+    const port = dns.hops[0].layers.find((l) => l.proto === 'udp')!['udp.dstport'];
+    expect(port).not.toBe(53);
+    expect(dns.hops[0].note).toBe(`embedded DNS (127.0.0.11:${port}, Docker's NAT of port 53)`);
+    expect(dns.hops[1].note).toBe('embedded DNS (127.0.0.11)');
   });
 
   test('labels DNS to 127.0.0.11 as step 0, swarm gossip and control traffic by port', async () => {
@@ -48,7 +76,7 @@ describe('replay', () => {
     expect(r.stdout).toMatch(/hop \d+: step 4 request r0 r0\/eth0 encap — FDB 02:42:0a:00:01:04 -> 198\.51\.100\.11/);
     expect(r.stdout).toMatch(/vxlan: flags=2048 vni=4097/);
     const out = path.join(dir, 'public.json');
-    const j = cnmlab(['replay', path.join(SHARED, 'testdata', 'public-vxlan-icmp.pcap'), '--json', '--trace', out]);
+    const j = cnmlab(['replay', fixture('container-dns-dnat.pcap'), '--json', '--trace', out]);
     expect(JSON.parse(j.stdout).mode).toBe('replay');
     expect(JSON.parse(fs.readFileSync(out, 'utf8')).flows).toHaveLength(1);
     fs.writeFileSync(path.join(dir, 'junk.pcap'), 'junk');

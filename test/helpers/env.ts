@@ -7,7 +7,6 @@ import * as path from 'path';
 
 export const REQUIRE_EMU = process.env.CNMLAB_REQUIRE_EMU === '1';
 export const REPO = path.resolve(__dirname, '..', '..');
-export const SHARED = path.resolve(REPO, '..', 'shared');
 
 export function hasCommand(cmd: string): boolean {
   try {
