@@ -26,6 +26,17 @@ describe('seed lab (overlay-standalone) in sim', () => {
     expectGolden('overlay-standalone.sim.txt', r.stdout);
   });
 
+  test('a missing golden file fails the test and is not written (only npm run golden:update writes one)', () => {
+    const saved = process.env.UPDATE_GOLDEN;
+    delete process.env.UPDATE_GOLDEN;
+    try {
+      expect(() => expectGolden('missing-on-purpose.txt', 'anything')).toThrow(/golden file test\/golden\/missing-on-purpose\.txt is missing/);
+      expect(fs.existsSync(path.join(__dirname, 'golden', 'missing-on-purpose.txt'))).toBe(false);
+    } finally {
+      if (saved !== undefined) process.env.UPDATE_GOLDEN = saved;
+    }
+  });
+
   test('golden trace (cnmlab run --trace), valid against the schema', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-seed-'));
     const file = path.join(dir, 'trace.json');

@@ -18,13 +18,14 @@ export async function runLab(name: string) {
   return runSim(fs.readFileSync(file, 'utf8'), `scenarios/${name}.yaml`);
 }
 
-/** Compares with a golden file; UPDATE_GOLDEN=1 rewrites it instead. */
+/**
+ * Compares with a golden file. A missing one fails, here as in CI: only `npm run
+ * golden:update` (UPDATE_GOLDEN=1) writes golden files, so a new or changed one is a decision.
+ */
 export function expectGolden(name: string, actual: string): void {
   const file = path.join(REPO, 'test', 'golden', name);
-  if (process.env.UPDATE_GOLDEN === '1' || !fs.existsSync(file)) {
-    if (process.env.CI && !fs.existsSync(file)) throw new Error(`golden file ${name} is missing`);
-    fs.writeFileSync(file, actual);
-  }
+  if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, actual);
+  if (!fs.existsSync(file)) throw new Error(`golden file test/golden/${name} is missing (write it with: npm run golden:update)`);
   expect(actual).toBe(fs.readFileSync(file, 'utf8'));
 }
 
