@@ -1,33 +1,25 @@
 /**
  * The embedded DNS server in emu: one dnsmasq per container namespace, listening on
- * 127.0.0.11:53 there and answering from a hosts file the model writes — only the names on
- * the container's own networks, so scoping matches Docker. Unknown names get NXDOMAIN
+ * 127.0.0.11:53 there and answering from a hosts file the model writes — the records of
+ * the model's resolver (sim/model/dns.ts), so scoping matches Docker and sim. Unknown names get NXDOMAIN
  * (`--local=/#/`: nothing is forwarded; the machine has no upstream).
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Container, endpointsOf, hostOf, swarmNetwork, World } from '../sim/model/world';
+import { Container, hostOf, World } from '../sim/model/world';
+import { dnsRecords } from '../sim/model/dns';
 import { EmuEnvironmentError, RunRecord } from './state';
 import { isIpv4 } from '../sim/wire/addr';
 import { must } from './exec';
 import { NameMap } from './names';
 
-/** The hosts file of one container: `ip name.network name shortid aliases` per visible endpoint. */
+/**
+ * The hosts file of one container: per address, the names the model's resolver gives it
+ * (PTR name first, as dnsmasq answers PTR with a line's first name). A name on several of
+ * the container's networks appears only with the addresses Docker would answer.
+ */
 export function hostsFileFor(world: World, c: Container): string {
-  const lines: string[] = [];
-  for (const entry of c.networks) {
-    const net = swarmNetwork(world.swarm, entry.networkId) ?? hostOf(world, c.host).localNetworks[entry.networkId];
-    if (!net || !entry.endpointId || (net.driver === 'bridge' && net.name === 'bridge')) continue;
-    for (const ep of endpointsOf(net)) {
-      if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;
-      const other = hostOf(world, ep.host).containers[ep.containerId];
-      if (!other) continue;
-      // name.network first: dnsmasq answers PTR with the first name, as Docker answers ubuntu1.test-net.
-      const names = [`${other.name}.${net.name}`, other.name, other.id.slice(0, 12), other.hostname, ...ep.aliases].filter((v, i, a) => a.indexOf(v) === i);
-      lines.push([ipv4Only(ep.ip), ...names.map(dnsNameOnly)].join(' '));
-    }
-  }
-  return lines.join('\n') + '\n';
+  return dnsRecords(world, c).map((r) => [ipv4Only(r.ip), ...r.names.map(dnsNameOnly)].join(' ') + '\n').join('');
 }
 
 /**

@@ -1,6 +1,7 @@
 /** The sim kernel's subsystems, each as Linux has it: netfilter's hook points, the neighbour layer, the embedded DNS. */
 import { runLab, runSim, twoNodes } from './helpers/run';
-import { hostOf } from '../sim/model/world';
+import { endpointOf, hostOf, swarmNetworks } from '../sim/model/world';
+import { hostsFileFor } from '../emu/dns';
 
 async function seedLab() {
   const lab = await runLab('overlay-standalone');
@@ -59,5 +60,36 @@ describe("the embedded DNS answers from the world as it is when the query arrive
   - ubuntu0: ping -c 1 ubuntu1
 `));
     expect(lastOutput(result)).toMatchObject({ exitCode: 0 });
+  });
+});
+
+describe("one DNS scoping rule for sim and emu: libnetwork's, when a name is on several of a container's networks", () => {
+  const scenario = twoNodes(`  - r0: docker network create --driver=overlay --attachable b-net
+  - r0: docker network create --driver=overlay --attachable a-net
+  - r0: docker run -dit --name ubuntu0 --network b-net ubuntu:14.04
+  - r0: docker network connect a-net ubuntu0
+  - r1: docker run -dit --name ubuntu1 --network b-net ubuntu:14.04
+  - r1: docker network connect a-net ubuntu1
+  - ubuntu0: nslookup ubuntu1
+`);
+
+  test('the first network in the sandbox order (by network name at equal priority) answers, with its address only', async () => {
+    const { result, model } = await runSim(scenario);
+    const ubuntu1 = Object.values(hostOf(model.world, 'r1').containers).find((c) => c.name === 'ubuntu1')!;
+    const ipOn = (net: string) => {
+      const n = swarmNetworks(model.world.swarm).find((x) => x.name === net)!;
+      return endpointOf(n, ubuntu1.networks.find((a) => a.networkId === n.id)!.endpointId!)!.ip;
+    };
+    const out = result.steps[result.steps.length - 1].stdout;
+    expect(out).toContain(`Address: ${ipOn('a-net')}\n`);
+    expect(out).not.toContain(`Address: ${ipOn('b-net')}\n`);
+  });
+
+  test("emu's dnsmasq hosts file holds the same answer: ubuntu1 only at its a-net address", async () => {
+    const { model } = await runSim(scenario);
+    const ubuntu0 = Object.values(hostOf(model.world, 'r0').containers).find((c) => c.name === 'ubuntu0')!;
+    const lines = hostsFileFor(model.world, ubuntu0).split('\n').filter((l) => l.split(' ').slice(1).includes('ubuntu1'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\S+ ubuntu1\.a-net /);
   });
 });

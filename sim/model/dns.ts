@@ -4,7 +4,7 @@
  * `name.network`, and PTR. Unknown names would be forwarded upstream; there is none, so
  * they get NXDOMAIN.
  */
-import { Container, endpointsOf, hostOf, Network, swarmNetwork, World } from './world';
+import { Container, endpointsOf, GWBRIDGE, hostOf, Network, swarmNetwork, World } from './world';
 import { RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { ipv4ToNumber } from '../wire/addr';
 
@@ -15,13 +15,29 @@ export interface DnsAnswerSet {
 
 const TTL = 600;
 
-function containerNetworks(w: World, c: Container): Network[] {
+/**
+ * The networks a container's names are looked up on, in the order libnetwork tries them
+ * (libnetwork v20.10, sandbox.go). The sandbox keeps its endpoints in a heap ordered by
+ * epHeap.Less: the gateway network (docker_gwbridge) and internal networks last, then by
+ * endpoint priority, and at equal priority by network name. ResolveName then takes the
+ * swarm-scoped (dynamic) networks first, then ingress, then local ones, and resolveName
+ * answers with the first network on which the name has records: a name on several of a
+ * container's networks gets that network's addresses only, never a mix.
+ * The default bridge has no service records (no embedded DNS on it).
+ */
+function sandboxNetworks(w: World, c: Container): Network[] {
   const nets = c.networks
     .filter((n) => n.endpointId)
     .map((n) => swarmNetwork(w.swarm, n.networkId) ?? hostOf(w, c.host).localNetworks[n.networkId])
     .filter((n): n is Network => !!n && !(n.driver === 'bridge' && n.name === 'bridge'));
-  // Swarm-scoped networks are searched before local ones (ByNetworkType).
-  return [...nets.filter((n) => n.scope === 'swarm'), ...nets.filter((n) => n.scope === 'local')];
+  const last = (n: Network) => (n.name === GWBRIDGE || n.internal ? 1 : 0);
+  return nets.sort((a, b) => last(a) - last(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** ResolveName's order: dynamic (swarm) networks, then ingress, then local ones, each in the sandbox's order. */
+function resolutionOrder(w: World, c: Container): Network[] {
+  const nets = sandboxNetworks(w, c);
+  return [...nets.filter((n) => n.scope === 'swarm' && !n.ingress), ...nets.filter((n) => n.ingress), ...nets.filter((n) => n.scope === 'local')];
 }
 
 function findInNetwork(w: World, net: Network, name: string): string[] {
@@ -35,26 +51,28 @@ function findInNetwork(w: World, net: Network, name: string): string[] {
   return ips.sort((a, b) => ipv4ToNumber(a) - ipv4ToNumber(b));
 }
 
+/**
+ * Sandbox.ResolveName: "a.b.c" is tried whole on every network, then as "a.b" on network
+ * "c", then as "a" on network "b.c" (from the last dot, as libnetwork splits it).
+ */
 export function resolveName(w: World, c: Container, qname: string): string[] | undefined {
   const name = qname.toLowerCase().replace(/\.$/, '');
-  const nets = containerNetworks(w, c);
-  for (const net of nets) {
-    const ips = findInNetwork(w, net, name);
-    if (ips.length) return ips;
-  }
-  // "a.b": name a on network b, at every split point.
-  for (let i = name.indexOf('.'); i > 0; i = name.indexOf('.', i + 1)) {
-    const net = nets.find((n) => n.name === name.slice(i + 1));
-    if (net) {
-      const ips = findInNetwork(w, net, name.slice(0, i));
+  const nets = resolutionOrder(w, c);
+  const tries: [string, string | undefined][] = [[name, undefined]];
+  for (let i = name.lastIndexOf('.'); i > 0; i = name.lastIndexOf('.', i - 1)) tries.push([name.slice(0, i), name.slice(i + 1)]);
+  for (const [req, networkName] of tries) {
+    for (const net of nets) {
+      if (networkName !== undefined && net.name !== networkName) continue;
+      const ips = findInNetwork(w, net, req);
       if (ips.length) return ips;
     }
   }
   return undefined;
 }
 
+/** Sandbox.ResolveIP: the first network, in the sandbox's order, that knows the address names it `name.network`. */
 export function resolveAddress(w: World, c: Container, ip: string): string | undefined {
-  for (const net of containerNetworks(w, c)) {
+  for (const net of sandboxNetworks(w, c)) {
     for (const ep of endpointsOf(net)) {
       if (ep.ip === ip && ep.kind === 'container' && ep.state === 'joined' && ep.containerId) {
         const owner = hostOf(w, ep.host).containers[ep.containerId];
@@ -63,6 +81,38 @@ export function resolveAddress(w: World, c: Container, ip: string): string | und
     }
   }
   return undefined;
+}
+
+/**
+ * Every name the container can resolve, grouped by address, the address's PTR name first:
+ * the same answers as resolveName and resolveAddress, as a hosts file holds them (emu's
+ * dnsmasq answers from these).
+ */
+export function dnsRecords(w: World, c: Container): { ip: string; names: string[] }[] {
+  const candidates = new Set<string>();
+  for (const net of sandboxNetworks(w, c)) {
+    for (const ep of endpointsOf(net)) {
+      if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;
+      const other = hostOf(w, ep.host).containers[ep.containerId];
+      if (!other) continue;
+      for (const name of [other.name, other.id.slice(0, 12), other.hostname, ...ep.aliases]) {
+        candidates.add(name);
+        candidates.add(`${name}.${net.name}`);
+      }
+    }
+  }
+  const byIp = new Map<string, string[]>();
+  for (const name of candidates) {
+    for (const ip of resolveName(w, c, name) ?? []) {
+      let names = byIp.get(ip);
+      if (!names) byIp.set(ip, (names = []));
+      names.push(name);
+    }
+  }
+  return [...byIp].sort((a, b) => ipv4ToNumber(a[0]) - ipv4ToNumber(b[0])).map(([ip, names]) => {
+    const ptr = resolveAddress(w, c, ip);
+    return { ip, names: ptr ? [ptr, ...names.filter((n) => n !== ptr)] : names };
+  });
 }
 
 /** The answer the embedded server gives to one question from container c. */
