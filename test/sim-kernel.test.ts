@@ -93,3 +93,50 @@ describe("one DNS scoping rule for sim and emu: libnetwork's, when a name is on 
     expect(lines[0]).toMatch(/^\S+ ubuntu1\.a-net /);
   });
 });
+
+describe("the neighbour subsystem: Linux's NUD states and timers, as ip neigh and iputils ping show them", () => {
+  test('an address nobody answers: three requests a second apart, then FAILED; the queued probes hear Destination Host Unreachable', async () => {
+    const { exec } = await seedLab();
+    // iputils 20221126 between two namespaces (10.99.0.1 → absent 10.99.0.7) printed the same, with "time 2030ms".
+    expect(exec(['ping', '-c', '3', '10.0.1.99'])).toEqual({
+      stdout: 'PING 10.0.1.99 (10.0.1.99) 56(84) bytes of data.\n'
+        + 'From 10.0.1.2 icmp_seq=1 Destination Host Unreachable\n'
+        + 'From 10.0.1.2 icmp_seq=2 Destination Host Unreachable\n'
+        + 'From 10.0.1.2 icmp_seq=3 Destination Host Unreachable\n'
+        + '\n--- 10.0.1.99 ping statistics ---\n'
+        + '3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 2000ms\n'
+        + 'pipe 3\n',
+      stderr: '',
+      exitCode: 1,
+    });
+    expect(exec(['ip', 'neigh']).stdout).toContain('10.0.1.99 dev eth0 FAILED \n');
+  });
+
+  test('a fourth probe sent as the entry fails starts resolution anew; the elapsed time runs to the last probe', async () => {
+    const { exec } = await seedLab();
+    const out = exec(['ping', '-c', '5', '10.0.1.99']).stdout;
+    // iputils: "5 packets transmitted, 0 received, +5 errors, 100% packet loss, time 4115ms" and "pipe 4".
+    expect(out).toContain('5 packets transmitted, 0 received, +5 errors, 100% packet loss, time 4000ms\npipe 4\n');
+  });
+
+  test('lost replies: the elapsed time runs to the last probe, not to the end of the wait', async () => {
+    const { backend, exec } = await seedLab();
+    backend.datapath.netfilter.register('INPUT', (ns, skb) => !(ns.host.name === 'r1' && ns.role.get() === 'sandbox' && skb.dir === 'request'));
+    // iputils: "2 packets transmitted, 0 received, 100% packet loss, time 1036ms", no rtt line.
+    expect(exec(['ping', '-c', '2', '-n', '10.0.1.4']).stdout).toMatch(/\n2 packets transmitted, 0 received, 100% packet loss, time 1000ms\n\n$/);
+  });
+
+  test('REACHABLE ages to STALE after reachable_time; a use moves it to DELAY, then a unicast probe answered makes it REACHABLE', async () => {
+    const { backend, exec } = await seedLab();
+    const clock = backend.datapath.clock;
+    const state = () => /10\.0\.1\.4 dev eth0 lladdr \S+ (\w+)/.exec(exec(['ip', 'neigh']).stdout)?.[1];
+    exec(['ping', '-c', '1', '-n', '10.0.1.4']);
+    expect(state()).toBe('REACHABLE');
+    clock.runUntil(clock.now + 31e9);
+    expect(state()).toBe('STALE');
+    exec(['ping', '-c', '1', '-n', '10.0.1.4']);
+    expect(state()).toBe('DELAY');
+    clock.runUntil(clock.now + 5.5e9);
+    expect(state()).toBe('REACHABLE');
+  });
+});

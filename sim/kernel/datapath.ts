@@ -20,7 +20,6 @@ import { bridgeOps } from './net/bridge/br_forward';
 import { vxlanOps, vxlanRecv } from './net/vxlan';
 import { underlayOps } from './net/underlay';
 import { Netfilter } from './net/netfilter';
-import { NeighQueues } from './net/neighbour';
 import { ReassemblyQueues } from './net/ipv4/ip_fragment';
 import { ipInput } from './net/ipv4/ip_input';
 import { ipSend } from './net/ipv4/ip_output';
@@ -43,7 +42,6 @@ export class Datapath {
   readonly sockets = new Sockets();
   readonly netfilter = new Netfilter();
   readonly frames = new FrameSlab();
-  readonly neighQueues: NeighQueues = new Map();
   readonly fragments: ReassemblyQueues = new Map();
   /** Each device type's transmit, as its driver registers it. */
   readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps } satisfies Record<LinkType, unknown>;

@@ -141,7 +141,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
   if (match(object, 'neighbour') || match(object, 'neighbor')) {
-    const lines = [...ns.neigh.values()].map((n) => (n.state === 'INCOMPLETE' ? `${n.ip} dev ${n.dev} INCOMPLETE ` : `${n.ip} dev ${n.dev} lladdr ${n.mac} ${n.state} `));
+    const lines = [...ns.neigh.values()].map((n) => (n.mac === undefined ? `${n.ip} dev ${n.dev} ${n.state} ` : `${n.ip} dev ${n.dev} lladdr ${n.mac} ${n.state} `));
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
   return err(`Object "${object ?? ''}" is unknown, try "ip help".\n`, 1);

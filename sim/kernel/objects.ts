@@ -51,7 +51,8 @@ export interface Route {
   dev: string;
 }
 
-export type NeighState = 'PERMANENT' | 'REACHABLE' | 'INCOMPLETE' | 'STALE';
+/** Linux's NUD states (include/net/neighbour.h), as `ip neigh` names them. */
+export type NeighState = 'PERMANENT' | 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'DELAY' | 'PROBE' | 'FAILED';
 
 export interface Neigh {
   ip: string;

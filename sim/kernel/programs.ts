@@ -145,6 +145,9 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       if (sentAt[seq] === undefined || Number.isNaN(sentAt[seq])) return;
       sentAt[seq] = NaN;
       errors++;
+      // iputils acknowledges an error's probe as it does a reply's: it counts toward the pipe.
+      const outstanding = (transmitted - seq) & 0xffff;
+      if (outstanding <= 0x7fff) pipe = Math.max(pipe, outstanding + 1);
       if (!o.quiet && !o.flood) events.push([dp.clock.now, message]);
     },
   };
@@ -212,7 +215,8 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   lines.push(...events.map(([, l]) => l));
   const received = rtts.length;
   const loss = transmitted ? Math.round(((transmitted - received) / transmitted) * 100) : 0;
-  const elapsedNs = (received ? lastSend : Math.min(dp.clock.now, lastSend + o.timeoutNs)) - start;
+  // iputils' finish() measures to its last probe, not to the end of its wait for replies.
+  const elapsedNs = lastSend - start;
   const elapsedMs = Math.round(elapsedNs / 1e6);
   lines.push(showMarks ? floodMarks.join('') : '', `--- ${o.target} ping statistics ---`);
   lines.push(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss, time ${elapsedMs}ms`);

@@ -1,81 +1,178 @@
 /**
- * net/core/neighbour.c: the next hop's link-layer address. A datagram to a next hop with
- * no usable entry waits in the entry's queue while ARP asks; the answer releases the
- * queue, and a next hop that never answers fails the queued datagrams.
+ * net/core/neighbour.c: the next hop's link-layer address, as a state machine with Linux's
+ * NUD states and timers. A datagram to a next hop without a usable address waits in the
+ * entry's queue while ARP asks (INCOMPLETE: three broadcasts a second apart, then FAILED,
+ * and the queued datagrams' senders hear "Destination Host Unreachable"). An answer makes
+ * the entry REACHABLE; after reachable_time without confirmation it goes STALE, and the
+ * next use moves it to DELAY, then PROBE (unicast requests), back to REACHABLE on an
+ * answer or to FAILED without one. Echo traffic confirms nothing (only ARP answers do here).
  */
 import type { Datapath } from '../datapath';
-import type { Neigh, ResolvedRoute, SimLink, SimNetns } from '../objects';
+import type { Neigh, NeighState, ResolvedRoute, SimLink, SimNetns } from '../objects';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../../wire/ethernet';
 import { Skb } from './skb';
 import { devXmit } from './dev';
 import { arpSolicit } from './ipv4/arp';
 import { icmpHostUnreachableToSocket } from './ipv4/icmp';
 
-/** Requests sent before an unanswered entry fails (mcast_solicit's default). */
-const NEIGH_SOLICITS = 3;
-/** Between requests (retrans_time's default). */
-const NEIGH_RETRANS_NS = 1_000_000_000;
+/** The defaults of /proc/sys/net/ipv4/neigh/default/. */
+const MCAST_SOLICIT = 3;
+const UCAST_SOLICIT = 3;
+const RETRANS_TIME_NS = 1_000_000_000;
+const DELAY_FIRST_PROBE_TIME_NS = 5_000_000_000;
+/** base_reachable_time; Linux draws reachable_time from [½, 1½) of it, the sim takes the base (it stays deterministic). */
+const REACHABLE_TIME_NS = 30_000_000_000;
+/** unres_qlen_bytes: what an unresolved entry queues; past it the oldest datagram is dropped. */
+const UNRES_QLEN_BYTES = 212_992;
 
-/** Datagrams waiting for a next hop's address, by (host, namespace, device, next hop). */
-export type NeighQueues = Map<string, { skbs: Skb[]; tries: number }>;
+/** A learned entry (static ones are plain PERMANENT Neigh objects the plan adds). */
+class NeighEntry implements Neigh {
+  mac?: string;
+  probes = 0;
+  /** Datagrams waiting for the address (arp_queue) and their bytes. */
+  queue: Skb[] = [];
+  queueBytes = 0;
+  /** Last confirmation (an ARP answer) and last use, in virtual ns. */
+  confirmedNs = 0;
+  usedNs = 0;
+  /** Bumped whenever the timer is re-armed, so an older timer knows it is stale. */
+  timer = 0;
 
-/** The next hop's neighbour entry, when ARP has resolved it. */
-export function resolvedNeigh(ns: SimNetns, r: ResolvedRoute): Neigh | undefined {
-  const n = ns.neigh.get(r.dev.name, r.nexthop);
-  return n?.mac !== undefined && n.state !== 'INCOMPLETE' ? n : undefined;
+  constructor(readonly ip: string, readonly dev: string, public state: NeighState) {}
 }
 
-/** neigh_resolve_output: sends with a known address, else queues the datagram and starts resolution. */
+function isLearned(n: Neigh | undefined): n is NeighEntry {
+  return n instanceof NeighEntry;
+}
+
+/**
+ * The next hop's entry when its address may be used now (REACHABLE, STALE, DELAY, PROBE,
+ * PERMANENT); a use of a STALE entry starts DELAY, as neigh_event_send does.
+ */
+export function resolvedNeigh(dp: Datapath, ns: SimNetns, r: ResolvedRoute): Neigh | undefined {
+  const n = ns.neigh.get(r.dev.name, r.nexthop);
+  if (n === undefined || n.mac === undefined) return undefined;
+  if (isLearned(n)) {
+    n.usedNs = dp.clock.now;
+    if (n.state === 'STALE') enter(dp, ns, n, 'DELAY', DELAY_FIRST_PROBE_TIME_NS);
+  }
+  return n;
+}
+
+/** neigh_resolve_output: sends with a usable address, else queues the datagram and starts (or joins) resolution. */
 export function neighOutput(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb): void {
   const { dev, nexthop } = r;
-  const n = ns.neigh.get(dev.name, nexthop);
-  if (n?.mac && n.state !== 'INCOMPLETE') {
-    l2Send(dp, dev, n.mac, skb);
-    return;
-  }
-  const key = queueKey(ns, dev, nexthop);
-  let q = dp.neighQueues.get(key);
-  if (q) {
-    q.skbs.push(skb);
-    return;
-  }
-  q = { skbs: [skb], tries: 0 };
-  dp.neighQueues.set(key, q);
-  ns.neigh.set({ ip: nexthop, dev: dev.name, state: 'INCOMPLETE' });
-  neighProbe(dp, ns, dev, nexthop, skb);
+  const usable = resolvedNeigh(dp, ns, r);
+  if (usable) return l2Send(dp, dev, usable.mac!, skb);
+  const existing = ns.neigh.get(dev.name, nexthop);
+  if (isLearned(existing) && existing.state === 'INCOMPLETE') return enqueue(existing, skb);
+  const n = isLearned(existing) ? existing : new NeighEntry(nexthop, dev.name, 'INCOMPLETE');
+  if (n !== existing) ns.neigh.set(n);
+  n.mac = undefined;
+  n.probes = 0;
+  enqueue(n, skb);
+  enter(dp, ns, n, 'INCOMPLETE', RETRANS_TIME_NS);
+  solicit(dp, ns, dev, n, skb);
 }
 
-/** neigh_timer_handler for an INCOMPLETE entry: another request, or failure after the last. */
-function neighProbe(dp: Datapath, ns: SimNetns, dev: SimLink, target: string, cause: Skb): void {
-  const key = queueKey(ns, dev, target);
-  const q = dp.neighQueues.get(key);
-  if (!q) return;
-  if (q.tries >= NEIGH_SOLICITS) {
-    dp.neighQueues.delete(key);
-    ns.neigh.delete(dev.name, target);
-    for (const s of q.skbs) icmpHostUnreachableToSocket(dp, ns, s);
-    return;
-  }
-  q.tries++;
-  arpSolicit(dp, dev, target, cause, q.tries === 1);
-  dp.clock.schedule(NEIGH_RETRANS_NS, () => neighProbe(dp, ns, dev, target, cause));
+function enqueue(n: NeighEntry, skb: Skb): void {
+  n.queue.push(skb);
+  n.queueBytes += skb.frame.length;
+  while (n.queueBytes > UNRES_QLEN_BYTES && n.queue.length > 1) n.queueBytes -= n.queue.shift()!.frame.length;
 }
 
-/** neigh_update from an ARP reply: the entry is reachable, and the datagrams that waited leave now, with the reply that freed them. */
-export function neighUpdate(dp: Datapath, ns: SimNetns, dev: SimLink, ip: string, mac: string, lag: number): void {
-  ns.neigh.set({ ip, dev: dev.name, mac, state: 'REACHABLE' });
-  const key = queueKey(ns, dev, ip);
-  const q = dp.neighQueues.get(key);
-  if (!q) return;
-  dp.neighQueues.delete(key);
-  for (const s of q.skbs) {
+/** Sets a state and arms the entry's timer (neigh_add_timer). */
+function enter(dp: Datapath, ns: SimNetns, n: NeighEntry, state: NeighState, timerNs: number): void {
+  n.state = state;
+  const id = ++n.timer;
+  dp.clock.schedule(timerNs, () => neighTimer(dp, ns, n, id));
+}
+
+/** neigh_timer_handler. */
+function neighTimer(dp: Datapath, ns: SimNetns, n: NeighEntry, id: number): void {
+  if (n.timer !== id || ns.neigh.get(n.dev, n.ip) !== n) return;
+  const dev = ns.links.get(n.dev);
+  if (!dev) return;
+  const now = dp.clock.now;
+  switch (n.state) {
+    case 'REACHABLE':
+      if (now < n.confirmedNs + REACHABLE_TIME_NS) enter(dp, ns, n, 'REACHABLE', n.confirmedNs + REACHABLE_TIME_NS - now);
+      else if (now <= n.usedNs + DELAY_FIRST_PROBE_TIME_NS) enter(dp, ns, n, 'DELAY', DELAY_FIRST_PROBE_TIME_NS);
+      else n.state = 'STALE';
+      return;
+    case 'DELAY':
+      if (now <= n.confirmedNs + DELAY_FIRST_PROBE_TIME_NS) {
+        enter(dp, ns, n, 'REACHABLE', n.confirmedNs + REACHABLE_TIME_NS - now);
+        return;
+      }
+      n.probes = 0;
+      enter(dp, ns, n, 'PROBE', RETRANS_TIME_NS);
+      solicit(dp, ns, dev, n, undefined);
+      return;
+    case 'INCOMPLETE':
+    case 'PROBE':
+      if (n.probes >= (n.state === 'INCOMPLETE' ? MCAST_SOLICIT : UCAST_SOLICIT)) return fail(dp, ns, n);
+      enter(dp, ns, n, n.state, RETRANS_TIME_NS);
+      solicit(dp, ns, dev, n, undefined);
+      return;
+    default:
+  }
+}
+
+/** neigh_probe: a broadcast request while INCOMPLETE, a unicast one to the cached address while PROBE. */
+function solicit(dp: Datapath, ns: SimNetns, dev: SimLink, n: NeighEntry, cause: Skb | undefined): void {
+  n.probes++;
+  arpSolicit(dp, dev, n.ip, n.state === 'PROBE' ? n.mac : undefined, cause);
+}
+
+/** No answer to the last probe: FAILED, and every queued datagram's sender hears so. */
+function fail(dp: Datapath, ns: SimNetns, n: NeighEntry): void {
+  n.state = 'FAILED';
+  n.mac = undefined;
+  n.timer++;
+  const queued = n.queue;
+  n.queue = [];
+  n.queueBytes = 0;
+  for (const s of queued) icmpHostUnreachableToSocket(dp, ns, s);
+}
+
+/**
+ * neigh_update from an ARP answer: the entry is REACHABLE, and the datagrams that waited
+ * leave now, with the answer that freed them. An answer nobody asked for creates nothing.
+ */
+export function neighConfirm(dp: Datapath, ns: SimNetns, dev: SimLink, ip: string, mac: string, lag: number): void {
+  const n = ns.neigh.get(dev.name, ip);
+  if (!isLearned(n)) return;
+  n.mac = mac;
+  n.confirmedNs = dp.clock.now;
+  enter(dp, ns, n, 'REACHABLE', REACHABLE_TIME_NS);
+  flush(dp, dev, n, lag);
+}
+
+/**
+ * neigh_event_ns from an ARP request addressed to us: the asker's address is learned as
+ * STALE; an entry that already holds the same address keeps its state (neigh_update).
+ */
+export function neighLearnFromRequest(dp: Datapath, ns: SimNetns, dev: SimLink, ip: string, mac: string, lag: number): void {
+  const n = ns.neigh.get(dev.name, ip);
+  if (n && !isLearned(n)) return;
+  if (n?.mac === mac) return;
+  const e = n ?? new NeighEntry(ip, dev.name, 'STALE');
+  if (!n) ns.neigh.set(e);
+  e.mac = mac;
+  e.state = 'STALE';
+  e.timer++;
+  flush(dp, dev, e, lag);
+}
+
+function flush(dp: Datapath, dev: SimLink, n: NeighEntry, lag: number): void {
+  const queued = n.queue;
+  n.queue = [];
+  n.queueBytes = 0;
+  for (const s of queued) {
     s.lag = lag;
-    l2Send(dp, dev, mac, s);
+    l2Send(dp, dev, n.mac!, s);
   }
-}
-
-function queueKey(ns: SimNetns, dev: SimLink, ip: string): string {
-  return `${ns.host.name}|${ns.name}|${dev.name}|${ip}`;
 }
 
 /** A bare datagram behind an Ethernet header to `dstMac`, out of the device. */

@@ -81,7 +81,7 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   if (!r || r.local) return dp.tracer.encapFailed(vx, skb, `no route to ${e.dst}`);
   const outer: Ipv4Repr = { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
   const udpLength = UDP_HEADER_LEN + VXLAN_HEADER_LEN + inner.length;
-  const n = resolvedNeigh(v.linkNetns, r);
+  const n = resolvedNeigh(dp, v.linkNetns, r);
   const b = newDatagram(dp, r, n, outer, udpLength);
   const at = b.length - udpLength;
   writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);

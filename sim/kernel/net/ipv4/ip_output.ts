@@ -42,7 +42,7 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
   }
   const mtu = r.dev.mtu;
   if (IPV4_MIN_HEADER_LEN + payload.length <= mtu) {
-    const n = resolvedNeigh(ns, r);
+    const n = resolvedNeigh(dp, ns, r);
     const b = newDatagram(dp, r, n, repr, payload.length);
     const at = b.length - payload.length;
     b.set(payload, at);
