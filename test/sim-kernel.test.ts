@@ -140,3 +140,15 @@ describe("the neighbour subsystem: Linux's NUD states and timers, as ip neigh an
     expect(state()).toBe('REACHABLE');
   });
 });
+
+describe('docker network connect keeps the sandbox gateway it has (libnetwork needDefaultGW)', () => {
+  test('a container started on the default bridge, connected to an overlay: one default route, still via docker0, and no docker_gwbridge endpoint', async () => {
+    const { result } = await runSim(twoNodes(`  - r1: docker run -dit --name c1 alpine
+  - r1: docker network connect test-net c1
+  - c1: ip route
+`));
+    const routes = result.steps[result.steps.length - 1].stdout;
+    expect(routes.split('\n').filter((l) => l.startsWith('default'))).toEqual(['default via 172.17.0.1 dev eth0 ']);
+    expect(routes).not.toContain('eth2');
+  });
+});

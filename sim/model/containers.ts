@@ -54,9 +54,11 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
   const ep = createEndpoint(tx, net, { kind: 'container', host: c.host, sandbox: c.sandbox, ifname, name: c.name, containerId: c.id, aliases, ip });
   const entry = c.networks.find((n) => n.networkId === net.id)!;
   entry.endpointId = ep.id;
-  const defaultRoute = net.driver === 'bridge';
-  joinEndpoint(tx, net, ep, defaultRoute);
-  if (net.driver === 'overlay' && !net.internal && !c.gatewayEndpoint) {
+  // libnetwork's needDefaultGW: a sandbox that already has an endpoint with a gateway keeps
+  // it; a later network adds no second default route, and an overlay no docker_gwbridge endpoint.
+  const hasGateway = c.networks.some((n) => n.endpointId && n.networkId !== net.id && providesGateway(networkOf(tx, n.networkId, c.host)));
+  joinEndpoint(tx, net, ep, providesGateway(net) && !hasGateway);
+  if (net.driver === 'overlay' && !net.internal && !c.gatewayEndpoint && !hasGateway) {
     // The overlay gives no default route: libnetwork adds an endpoint on docker_gwbridge (eth1) for it.
     const gw = gwbridgeOf(tx, c.host)!;
     const gep = createEndpoint(tx, gw, { kind: 'gateway', host: c.host, containerId: c.id, sandbox: c.sandbox, ifname: `eth${Number(ifname.slice(3)) + 1}`, name: `gateway_${c.sandboxId.slice(0, 12)}` });
@@ -66,6 +68,11 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
   if (net.driver === 'overlay' || (net.driver === 'bridge' && net.name !== 'bridge')) {
     tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: RESOLV_CONF_EMBEDDED });
   }
+}
+
+/** A bridge network's endpoint carries a gateway (the bridge's address); overlays have none of their own. */
+function providesGateway(net: Network | undefined): boolean {
+  return net?.driver === 'bridge';
 }
 
 export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Container> {
