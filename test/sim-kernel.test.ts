@@ -152,3 +152,48 @@ describe('docker network connect keeps the sandbox gateway it has (libnetwork ne
     expect(routes).not.toContain('eth2');
   });
 });
+
+describe('iputils and iproute2 texts, byte for byte (compared with ping 20221126 and iproute2 6.1 in namespaces)', () => {
+  test('ping of a numeric target prints no name and asks no PTR', async () => {
+    const { backend, exec } = await seedLab();
+    const out = exec(['ping', '-c', '1', '10.0.1.4']);
+    expect(out.stdout).toMatch(/^PING 10\.0\.1\.4 \(10\.0\.1\.4\) 56\(84\) bytes of data\.\n64 bytes from 10\.0\.1\.4: icmp_seq=1 ttl=64 time=/);
+    const flow = backend.datapath.flows[backend.datapath.flows.length - 1];
+    expect(flow.hops.some((h) => h.event === 'dns-query')).toBe(false);
+  });
+
+  test('ping -t sets the TTL on the wire; -I names the source (and device) in the header; a missing device is refused as iputils does', async () => {
+    const { backend, exec } = await seedLab();
+    const out = exec(['ping', '-c', '1', '-t', '5', '-I', 'eth0', '10.0.1.4']);
+    expect(out.stdout).toMatch(/^PING 10\.0\.1\.4 \(10\.0\.1\.4\) from 10\.0\.1\.2 eth0: 56\(84\) bytes of data\.\n/);
+    const flow = backend.datapath.flows[backend.datapath.flows.length - 1];
+    const sent = flow.hops.find((h) => h.step === 1 && h.event === 'send')!;
+    expect(sent.layers.find((l) => l.proto === 'ip')).toMatchObject({ 'ip.ttl': 5 });
+    expect(exec(['ping', '-c', '1', '-I', '10.0.1.2', '10.0.1.4']).stdout).toMatch(/^PING 10\.0\.1\.4 \(10\.0\.1\.4\) from 10\.0\.1\.2 : 56\(84\)/);
+    expect(exec(['ping', '-c', '1', '-I', 'eth9', '10.0.1.4'])).toEqual({ stdout: '', stderr: 'ping: SO_BINDTODEVICE eth9: No such device\n', exitCode: 2 });
+  });
+
+  test('ip route get ADDR prints the one route the kernel resolves', async () => {
+    const { exec } = await seedLab();
+    expect(exec(['ip', 'route', 'get', '10.0.1.4'])).toEqual({ stdout: '10.0.1.4 dev eth0 src 10.0.1.2 uid 0 \n    cache \n', stderr: '', exitCode: 0 });
+    expect(exec(['ip', 'route', 'get', '8.8.8.8']).stdout).toBe('8.8.8.8 via 172.18.0.1 dev eth1 src 172.18.0.3 uid 0 \n    cache \n');
+    expect(exec(['ip', 'route', 'get', '10.0.1.2']).stdout).toBe('local 10.0.1.2 dev lo src 10.0.1.2 uid 0 \n    cache <local> \n');
+    expect(exec(['ip', 'route', 'get'])).toEqual({ stdout: '', stderr: 'need at least a destination address\n', exitCode: 1 });
+  });
+
+  test('ip -n NS runs in the named namespace, as ip netns exec does', async () => {
+    const steps = (ns: string) => twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r0: ln -s /var/run/docker/netns /var/run/netns
+  - r0: ip -n nosuch link
+  - r0: ip -d -n ${ns} link show vxlan0
+  - r0: ip netns exec ${ns} ip -d link show vxlan0
+`);
+    const first = await runSim(steps('nosuch'));
+    const overlay = hostOf(first.model.world, 'r0').namespaces.find((n) => n.startsWith('1-'))!;
+    const { result } = await runSim(steps(overlay));
+    const [missing, viaOption, viaExec] = result.steps.slice(-3);
+    expect(missing).toMatchObject({ stdout: '', stderr: 'Cannot open network namespace "nosuch": No such file or directory\n', exitCode: 255 });
+    expect(viaOption.stdout).toMatch(/\n    vxlan id \d+ /);
+    expect(viaOption).toMatchObject({ stdout: viaExec.stdout, stderr: '', exitCode: 0 });
+  });
+});

@@ -3,7 +3,8 @@
  * `bridge fdb show`, in the format of iproute2 6.1 (Debian 12) so that sim and emu read alike.
  */
 import { SimLink, SimNetns } from './objects';
-import { ipv4ToNumber, maskOf, numberToIpv4 } from '../wire/addr';
+import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
+import { route } from './net/ipv4/route';
 
 export interface Output {
   stdout: string;
@@ -137,6 +138,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
     return out(links.flatMap((l) => [...linkHeader(l, true, opts, ids), ...(detail ? details(l) : [])]).join('\n') + '\n');
   }
   if (match(object, 'route')) {
+    if (args[0] !== undefined && match(args[0], 'get')) return routeGet(ns, args.slice(1));
     const lines = routeLines(ns);
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
@@ -145,6 +147,17 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
   return err(`Object "${object ?? ''}" is unknown, try "ip help".\n`, 1);
+}
+
+/** `ip route get ADDR`: the route the kernel resolves for one destination, as iproute2 prints it. */
+function routeGet(ns: SimNetns, args: string[]): Output {
+  const dst = args.find((a) => a !== 'to');
+  if (dst === undefined) return err('need at least a destination address\n', 1);
+  if (!isIpv4(dst)) return err(`Error: any valid prefix is expected rather than "${dst}".\n`, 1);
+  const r = route(ns, dst);
+  if (!r) return err('RTNETLINK answers: Network is unreachable\n', 2);
+  if (r.local) return out(`local ${dst} dev ${r.dev.name} src ${r.src} uid 0 \n    cache <local> \n`);
+  return out(`${dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev.name} src ${r.src} uid 0 \n    cache \n`);
 }
 
 export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {

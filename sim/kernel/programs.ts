@@ -7,6 +7,7 @@ import { CommandOutput, ExecContext } from '../backend';
 import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
 import { containerOf, resolve } from './embedded_dns';
+import { isLocal } from './net/ipv4/route';
 import { isIpv4 } from '../wire/addr';
 import { dnsRcode, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
@@ -26,10 +27,14 @@ interface PingOptions {
   countDefaulted: boolean;
   /** -f: the next probe goes out as soon as a reply comes back (or after 10 ms). */
   flood: boolean;
+  /** -t: the probes' IP TTL. */
+  ttl: number;
+  /** -I: a source address, or a device to send from. */
+  bind?: string;
 }
 
 function parsePing(argv: string[]): PingOptions | CommandOutput {
-  const o: PingOptions = { count: 4, intervalNs: 1e9, timeoutNs: 10e9, size: 56, pmtu: 'want', quiet: false, numeric: false, target: '', countDefaulted: true, flood: false };
+  const o: PingOptions = { count: 4, intervalNs: 1e9, timeoutNs: 10e9, size: 56, pmtu: 'want', quiet: false, numeric: false, target: '', countDefaulted: true, flood: false, ttl: 64 };
   const usage = 'Usage: ping [-aAbBdDfhLnOqrRUvV64] [-c count] [-i interval] [-I interface]\n            [-m mark] [-M pmtudisc_option] [-l preload] [-p pattern] [-Q tos]\n            [-s packetsize] [-S sndbuf] [-t ttl] [-T timestamp_option]\n            [-w deadline] [-W timeout] [hop1 ...] destination\n';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -58,6 +63,12 @@ function parsePing(argv: string[]): PingOptions | CommandOutput {
       o.intervalNs = 10e6;
     }
     else if (a === '-n') o.numeric = true;
+    else if (a.startsWith('-t')) {
+      const v = val();
+      const ttl = Number(v);
+      if (!/^\d+$/.test(v) || ttl > 255) throw fail(`ping: invalid argument: '${v}': out of range: 0 <= value <= 255\n`, 2);
+      o.ttl = ttl;
+    } else if (a.startsWith('-I')) o.bind = val();
     else if (a.startsWith('-')) throw fail(`ping: invalid option -- '${a.slice(1)}'\n${usage}`, 2);
     else o.target = a;
   }
@@ -97,7 +108,8 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     dst = ip;
   }
   let shownName = dst;
-  if (!o.numeric) {
+  // iputils looks up a name for the replies' source only when the target was a name.
+  if (!o.numeric && !isIpv4(o.target)) {
     const ptr = resolve(dp, ns, ctx, dst.split('.').reverse().join('.') + '.in-addr.arpa', 'PTR', flow);
     shownName = ptr?.answers.find((x) => x.type === 'PTR')?.data ?? dst;
   }
@@ -105,7 +117,23 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   if (!route) {
     return fail('ping: connect: Network is unreachable\n', 2);
   }
-  const lines: string[] = [`PING ${o.target} (${dst}) ${o.size}(${o.size + 28}) bytes of data.`];
+  let src: string | undefined;
+  let from = '';
+  if (o.bind !== undefined) {
+    if (isIpv4(o.bind)) {
+      if (!isLocal(ns, o.bind)) return fail(`ping: bind: Cannot assign requested address\n`, 2);
+      src = o.bind;
+      from = ` from ${src} `;
+    } else {
+      const dev = ns.links.get(o.bind);
+      if (!dev) return fail(`ping: SO_BINDTODEVICE ${o.bind}: No such device\n`, 2);
+      if (dev !== route.dev) return fail(`cnmlab: ping -I ${o.bind}: sending through a device other than the route's is not modelled\n`, 2);
+      src = route.src;
+      from = ` from ${src} ${dev.name}`;
+    }
+  }
+  // iputils names the bound source (and device) between the target and the sizes.
+  const lines: string[] = [`PING ${o.target} (${dst})${from ? `${from}:` : ''} ${o.size}(${o.size + 28}) bytes of data.`];
   const ident = dp.sockets.nextPingIdent();
   // Send times of the probes in flight, by 16-bit sequence number (NaN: none in flight). An
   // array, not a Map: a flood adds and removes one entry per echo, which churns a Map's table.
@@ -194,7 +222,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       writeIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: seq & 0xffff, data: payload }, msg, 0);
       sentAt[seq & 0xffff] = dp.clock.now;
       const fits = 20 + msg.length <= route.dev.mtu;
-      const err = dp.ipSend(ns, { dst, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
+      const err = dp.ipSend(ns, { dst, src, protocol: IPPROTO_ICMP, ttl: o.ttl, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
       if (err) {
         sentAt[seq & 0xffff] = NaN;
         errors++;

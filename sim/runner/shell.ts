@@ -44,6 +44,11 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
     model.linkNetnsDir(host);
     return { stdout: '', stderr: '', exitCode: 0 };
   }
+  // `ip -n NS …` runs as `ip netns exec NS ip …` does (iproute2 enters the named namespace).
+  const netnsOption = argv[0] === 'ip' ? argv.findIndex((a, i) => i > 0 && (a === '-n' || a === '-netns')) : -1;
+  if (netnsOption > 0 && argv.slice(1, netnsOption).every((a) => a.startsWith('-')) && argv[netnsOption + 1] !== undefined) {
+    argv = ['ip', 'netns', 'exec', argv[netnsOption + 1], 'ip', ...argv.slice(1, netnsOption), ...argv.slice(netnsOption + 2)];
+  }
   if (argv[0] === 'ip' && argv[1] === 'netns') {
     const sub = argv[2] ?? 'list';
     const visible = h().netnsLinked ? [...h().namespaces].reverse() : [];
