@@ -19,7 +19,16 @@ export interface ExecContext {
   container?: string;
   /** Docker's namespaces are visible to `ip netns` on this host. */
   namesVisible: boolean;
+  /**
+   * How long the step's program may run, in (virtual, for sim) nanoseconds: the step's
+   * timeout when the scenario gives one, DEFAULT_STEP_BUDGET_NS otherwise. A program that
+   * would run longer stops there and says so.
+   */
+  stepBudgetNs?: number;
 }
+
+/** A step's time budget when the scenario sets none: five minutes, longer than any lab's ping. */
+export const DEFAULT_STEP_BUDGET_NS = 300_000_000_000;
 
 export interface Backend {
   readonly mode: 'sim' | 'emu';

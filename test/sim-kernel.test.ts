@@ -197,3 +197,34 @@ describe('iputils and iproute2 texts, byte for byte (compared with ping 20221126
     expect(viaOption).toMatchObject({ stdout: viaExec.stdout, stderr: '', exitCode: 0 });
   });
 });
+
+describe("a step's memory and time stay bounded whatever ping's count", () => {
+  test('ping -c 1000000000 stops at the step budget, prints its statistics, and says it stopped', async () => {
+    const { exec } = await seedLab();
+    const before = process.memoryUsage().heapUsed;
+    const out = exec(['ping', '-c', '1000000000', '-n', '10.0.1.4']);
+    expect(out.exitCode).toBe(124);
+    expect(out.stderr).toBe("cnmlab: ping stopped at the step's time budget (300 s of simulated time)\n");
+    expect(out.stdout).toMatch(/\n300 packets transmitted, 300 received, 0% packet loss, time 299000ms\n/);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  test('a flood of a billion echoes stops at the budget too, its marks and the trace kept within bounds', async () => {
+    const { backend, c, model } = await seedLab();
+    const out = backend.execSync('r0', c.sandbox, ['ping', '-f', '-n', '-c', '1000000000', '10.0.1.4'], { world: model.world, container: c.id, namesVisible: false, stepBudgetNs: 20e9 });
+    expect(out.exitCode).toBe(124);
+    expect(out.stderr).toContain('flood marks of ping\'s output not kept');
+    const flow = backend.datapath.flows[backend.datapath.flows.length - 1];
+    expect(flow.hopsNotKept).toBeGreaterThan(0);
+  });
+
+  test('past ten thousand reply lines, the first 10,000 and the last 1,000 are kept and the rest counted', async () => {
+    const { exec } = await seedLab();
+    const out = exec(['ping', '-i', '0.002', '-c', '12000', '-n', '10.0.1.4']);
+    const replies = out.stdout.split('\n').filter((l) => l.startsWith('64 bytes'));
+    expect(replies).toHaveLength(11000);
+    expect(replies[10000]).toMatch(/icmp_seq=11001 /);
+    expect(out.stderr).toBe("cnmlab: 1000 lines of ping's output not kept (the first and last are shown)\n");
+    expect(out.stdout).toContain('12000 packets transmitted, 12000 received');
+  });
+});

@@ -3,7 +3,7 @@
  * runs the event queue until it would have finished, so time is virtual and results are
  * deterministic.
  */
-import { CommandOutput, ExecContext } from '../backend';
+import { CommandOutput, DEFAULT_STEP_BUDGET_NS, ExecContext } from '../backend';
 import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
 import { containerOf, resolve } from './embedded_dns';
@@ -77,6 +77,74 @@ function parsePing(argv: string[]): PingOptions | CommandOutput {
   return o;
 }
 
+/** The exit status of a step stopped at its time budget (timeout(1)'s). */
+const STEP_TIMED_OUT = 124;
+
+/** Count, mean, extremes and standard deviation of a stream of values, in constant memory (Welford's update). */
+class RunningStats {
+  count = 0;
+  min = Infinity;
+  max = -Infinity;
+  mean = 0;
+  private m2 = 0;
+
+  add(x: number): void {
+    this.count++;
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
+    const d = x - this.mean;
+    this.mean += d / this.count;
+    this.m2 += d * (x - this.mean);
+  }
+
+  /** The population deviation, as iputils' mdev. */
+  get deviation(): number {
+    return this.count ? Math.sqrt(this.m2 / this.count) : 0;
+  }
+}
+
+/** Lines a program prints, in bounded memory: the first KEPT_HEAD_LINES and the last KEPT_TAIL_LINES, the rest counted. */
+class KeptLines {
+  private readonly head: string[] = [];
+  private tail: string[] = [];
+  dropped = 0;
+
+  push(line: string): void {
+    if (this.head.length < KEPT_HEAD_LINES) {
+      this.head.push(line);
+      return;
+    }
+    this.tail.push(line);
+    if (this.tail.length >= 2 * KEPT_TAIL_LINES) {
+      this.dropped += this.tail.length - KEPT_TAIL_LINES;
+      this.tail = this.tail.slice(-KEPT_TAIL_LINES);
+    }
+  }
+
+  lines(): string[] {
+    return [...this.head, ...this.tail];
+  }
+}
+
+/** A flood's marks ('.' sent, '\b \b' answered), in bounded memory: the first KEPT_FLOOD_MARKS, the rest counted. */
+class KeptMarks {
+  private readonly marks: string[] = [];
+  dropped = 0;
+
+  add(mark: string): void {
+    if (this.marks.length < KEPT_FLOOD_MARKS) this.marks.push(mark);
+    else this.dropped++;
+  }
+
+  text(): string {
+    return this.marks.join('');
+  }
+}
+
+const KEPT_HEAD_LINES = 10_000;
+const KEPT_TAIL_LINES = 1_000;
+const KEPT_FLOOD_MARKS = 100_000;
+
 /** Whole µs as iputils prints them in ms: integer part, then three digits. */
 function usAsMs(us: number): string {
   return `${Math.floor(us / 1000)}.${String(us % 1000).padStart(3, '0')}`;
@@ -138,14 +206,15 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   // Send times of the probes in flight, by 16-bit sequence number (NaN: none in flight). An
   // array, not a Map: a flood adds and removes one entry per echo, which churns a Map's table.
   const sentAt = new Float64Array(Math.min(o.count + 1, 0x10000)).fill(NaN);
-  const rtts: number[] = [];
+  const rtt = new RunningStats();
   let errors = 0;
-  const events: [number, string][] = [];
+  // Reply and error lines, in the order they come (the clock only moves forward).
+  const output = new KeptLines();
   const localErrors: string[] = [];
   // iputils times a probe only when its data holds a struct timeval (16 bytes); smaller ones show no time and no rtt line.
   const timing = o.size >= 16;
   // A flood shows no reply lines: a dot for each probe sent, erased ("\b \b") when its reply comes.
-  const floodMarks: string[] = [];
+  const floodMarks = new KeptMarks();
   const showMarks = o.flood && !o.quiet;
   // iputils' moving average of the round trip, in µs times 8 (the "ewma" a flood reports),
   // and the most probes ever in flight at once (its "pipe").
@@ -157,7 +226,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       if (t === undefined || Number.isNaN(t)) return;
       sentAt[seq] = NaN;
       const ms = (dp.clock.now - t) / 1e6;
-      rtts.push(ms);
+      rtt.add(ms);
       if (timing) {
         const tripUs = Math.floor(dp.clock.now / 1e3) - Math.floor(t / 1e3);
         ewma = ewma ? ewma + tripUs - Math.trunc(ewma / 8) : tripUs * 8;
@@ -165,9 +234,9 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       // As iputils' acknowledge(): how many probes, this one included, were out when it came back.
       const outstanding = (transmitted - seq) & 0xffff;
       if (outstanding <= 0x7fff) pipe = Math.max(pipe, outstanding + 1);
-      if (showMarks) floodMarks.push('\b \b');
+      if (showMarks) floodMarks.add('\b \b');
       if (o.flood && nextSeq <= o.count) sendProbe(nextSeq);
-      if (!o.quiet && !o.flood) events.push([dp.clock.now, `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`]);
+      if (!o.quiet && !o.flood) output.push(`${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`);
     },
     onError(seq, message) {
       if (sentAt[seq] === undefined || Number.isNaN(sentAt[seq])) return;
@@ -176,7 +245,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       // iputils acknowledges an error's probe as it does a reply's: it counts toward the pipe.
       const outstanding = (transmitted - seq) & 0xffff;
       if (outstanding <= 0x7fff) pipe = Math.max(pipe, outstanding + 1);
-      if (!o.quiet && !o.flood) events.push([dp.clock.now, message]);
+      if (!o.quiet && !o.flood) output.push(message);
     },
   };
   const close = dp.sockets.openEcho(ns, ident, socket);
@@ -197,14 +266,17 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     floodTimerArmed = true;
     dp.clock.schedule(delayNs, () => {
       floodTimerArmed = false;
-      if (nextSeq > o.count) return;
+      if (nextSeq > o.count || outOfTime) return;
       const due = lastSendNs + o.intervalNs;
       if (dp.clock.now >= due) sendProbe(nextSeq);
       else armFloodTimer(due - dp.clock.now);
     });
   };
+  // Past the step's budget nothing more is sent, and timers left in the queue do nothing.
+  const budgetNs = ctx.stepBudgetNs ?? DEFAULT_STEP_BUDGET_NS;
+  let outOfTime = false;
   const sendProbe = (seq: number): void => {
-    if (seq !== nextSeq) return;
+    if (seq !== nextSeq || outOfTime || dp.clock.now - start >= budgetNs) return;
     nextSeq++;
     lastSendNs = dp.clock.now;
     if (seq < o.count) {
@@ -213,7 +285,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     }
     {
       transmitted++;
-      if (showMarks) floodMarks.push('.');
+      if (showMarks) floodMarks.add('.');
       if (timing) {
         payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
         payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
@@ -235,29 +307,23 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   // iputils' elapsed time runs to its last probe.
   const lastSendBound = () => (o.flood ? lastSendNs : start + (o.count - 1) * o.intervalNs);
   // Like iputils: done once every probe is answered or failed, else after the last probe's timeout.
-  const deadline = o.flood ? Infinity : lastSendBound() + o.timeoutNs;
-  dp.clock.runUntil(deadline, () => transmitted === o.count && rtts.length + errors === o.count);
-  const lastSend = lastSendBound();
+  const finished = () => transmitted === o.count && rtt.count + errors === o.count;
+  const deadline = Math.min(o.flood ? Infinity : lastSendBound() + o.timeoutNs, start + budgetNs);
+  dp.clock.runUntil(deadline, finished);
+  outOfTime = !finished() && deadline === start + budgetNs;
+  const lastSend = transmitted ? lastSendNs : start;
   close();
-  events.sort((a, b) => a[0] - b[0]);
-  lines.push(...events.map(([, l]) => l));
-  const received = rtts.length;
+  lines.push(...output.lines());
+  const received = rtt.count;
   const loss = transmitted ? Math.round(((transmitted - received) / transmitted) * 100) : 0;
   // iputils' finish() measures to its last probe, not to the end of its wait for replies.
   const elapsedNs = lastSend - start;
   const elapsedMs = Math.round(elapsedNs / 1e6);
-  lines.push(showMarks ? floodMarks.join('') : '', `--- ${o.target} ping statistics ---`);
+  lines.push(showMarks ? floodMarks.text() : '', `--- ${o.target} ping statistics ---`);
   lines.push(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss, time ${elapsedMs}ms`);
   const summary: string[] = [];
   if (received && timing) {
-    // A loop, not Math.min(...rtts): a long flood's hundreds of thousands of arguments overflow the stack.
-    let min = Infinity, max = -Infinity;
-    for (const r of rtts) {
-      if (r < min) min = r;
-      if (r > max) max = r;
-    }
-    const avg = rtts.reduce((a, b) => a + b, 0) / received;
-    const mdev = Math.sqrt(rtts.reduce((a, b) => a + (b - avg) ** 2, 0) / received);
+    const { min, max, mean: avg, deviation: mdev } = rtt;
     summary.push(`rtt min/avg/max/mdev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${mdev.toFixed(3)} ms`);
   }
   if (pipe > 1) summary.push(`pipe ${pipe}`);
@@ -268,7 +334,10 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   }
   lines.push(summary.join(', '));
   const stderr = [...localErrors, ...(o.countDefaulted ? ['cnmlab: ping without -c stops after 4 packets here'] : [])];
-  return { stdout: lines.join('\n') + '\n', stderr: stderr.length ? stderr.join('\n') + '\n' : '', exitCode: received === 0 ? 1 : 0 };
+  const dropped = output.dropped + floodMarks.dropped;
+  if (dropped) stderr.push(`cnmlab: ${dropped} ${output.dropped ? 'lines' : 'flood marks'} of ping's output not kept (the first and last are shown)`);
+  if (outOfTime) stderr.push(`cnmlab: ping stopped at the step's time budget (${budgetNs / 1e9} s of simulated time)`);
+  return { stdout: lines.join('\n') + '\n', stderr: stderr.length ? stderr.join('\n') + '\n' : '', exitCode: outOfTime ? STEP_TIMED_OUT : received === 0 ? 1 : 0 };
 }
 
 export function nslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
