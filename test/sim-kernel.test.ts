@@ -228,3 +228,41 @@ describe("a step's memory and time stay bounded whatever ping's count", () => {
     expect(out.stdout).toContain('12000 packets transmitted, 12000 received');
   });
 });
+
+describe('ip -j, ip -s and bridge link, in iproute2 6.1 form', () => {
+  test('ip -j link, addr, route and neigh print one JSON line with iproute2 field names and order', async () => {
+    const { exec } = await seedLab();
+    exec(['ping', '-c', '1', '-n', '10.0.1.4']);
+    const link = JSON.parse(exec(['ip', '-j', 'link', 'show', 'eth0']).stdout);
+    expect(Object.keys(link[0])).toEqual(['ifindex', 'link_index', 'ifname', 'flags', 'mtu', 'qdisc', 'operstate', 'linkmode', 'group', 'txqlen', 'link_type', 'address', 'broadcast', 'link_netnsid']);
+    expect(link[0]).toMatchObject({ ifname: 'eth0', flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], mtu: 1450, operstate: 'UP' });
+    const addr = JSON.parse(exec(['ip', '-j', 'addr', 'show', 'eth0']).stdout);
+    expect(addr[0].addr_info[0]).toEqual({ family: 'inet', local: '10.0.1.2', prefixlen: 24, broadcast: '10.0.1.255', scope: 'global', label: 'eth0', valid_life_time: 4294967295, preferred_life_time: 4294967295 });
+    expect(exec(['ip', '-j', 'neigh']).stdout).toMatch(/^\[\{"dst":"10\.0\.1\.4","dev":"eth0","lladdr":"02:42:0a:00:01:04","state":\["REACHABLE"\]\}\]\n$/);
+    expect(exec(['ip', '-j', 'route', 'get', '10.0.1.4']).stdout).toBe('[{"dst":"10.0.1.4","dev":"eth0","prefsrc":"10.0.1.2","flags":[],"uid":0,"cache":[]}]\n');
+    const routes = JSON.parse(exec(['ip', '-j', 'route']).stdout);
+    expect(routes[0]).toEqual({ dst: 'default', gateway: '172.18.0.1', dev: 'eth1', flags: [] });
+  });
+
+  test('ip -s link counts the frames the device layer saw, in iproute2 columns', async () => {
+    const { exec } = await seedLab();
+    const before = exec(['ip', '-s', 'link', 'show', 'eth0']).stdout.split('\n');
+    expect(before[2]).toBe('    RX:  bytes packets errors dropped  missed   mcast           ');
+    expect(before[4]).toBe('    TX:  bytes packets errors dropped carrier collsns           ');
+    const counters = (lines: string[], row: number) => lines[row].trim().split(/\s+/).map(Number);
+    exec(['ping', '-c', '2', '-n', '10.0.1.4']);
+    const after = exec(['ip', '-s', 'link', 'show', 'eth0']).stdout.split('\n');
+    // Two 98-byte echoes each way on top of what the lab already sent.
+    expect(counters(after, 5)[1] - counters(before, 5)[1]).toBe(2);
+    expect(counters(after, 5)[0] - counters(before, 5)[0]).toBe(196);
+    expect(counters(after, 3)[1] - counters(before, 3)[1]).toBe(2);
+    expect(after[3]).toMatch(/^    {1,}\d+ {1,}\d+      0       0       0       0 $/);
+  });
+
+  test('bridge link lists the bridge ports', async () => {
+    const { backend, model } = await seedLab();
+    const overlay = hostOf(model.world, 'r0').namespaces.find((n) => n.startsWith('1-'))!;
+    const out = backend.execSync('r0', overlay, ['bridge', 'link'], { world: model.world, namesVisible: true });
+    expect(out.stdout).toMatch(/^\d+: vxlan0@if\d+: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master br0 state forwarding priority 32 cost 2 \n\d+: veth\d+@if\d+: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master br0 state forwarding priority 32 cost 2 \n/);
+  });
+});

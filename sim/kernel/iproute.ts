@@ -119,30 +119,40 @@ export function routeLines(ns: SimNetns): string[] {
 
 export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
   let detail = false;
+  let json = false;
+  let stats = false;
   let i = 0;
   for (; i < argv.length && argv[i].startsWith('-'); i++) {
-    if (argv[i] === '-d' || argv[i] === '-details') detail = true;
-    else if (argv[i] !== '-4') return err(`Option "${argv[i]}" is unknown, try "ip -help".\n`, 255);
+    const o = argv[i];
+    if (o === '-d' || o === '-details') detail = true;
+    else if (o === '-j' || o === '-json') json = true;
+    else if (o === '-s' || o === '-stats' || o === '-statistics') stats = true;
+    else if (o !== '-4') return err(`Option "${o}" is unknown, try "ip -help".\n`, 255);
   }
+  if (json && detail) return err('cnmlab: ip -j -d is not modelled (ip -j and ip -d are)\n', 2);
   const [object, ...args] = argv.slice(i);
   const ids = new Map<SimNetns, number>();
   const match = (word: string | undefined, full: string) => word !== undefined && word.length > 0 && full.startsWith(word);
   if (match(object, 'address') || object === 'a') {
     const links = selectLinks(ns, args);
     if (!Array.isArray(links)) return links;
-    return out(links.flatMap((l) => [...linkHeader(l, false, opts, ids), ...(detail ? details(l) : []), ...addrLines(l)]).join('\n') + '\n');
+    if (json) return jsonOut(links.map((l) => ({ ...linkJson(l, false, stats, ids), addr_info: l.addrs.map((a) => addrJson(l, a)) })));
+    return out(links.flatMap((l) => [...linkHeader(l, false, opts, ids), ...(detail ? details(l) : []), ...addrLines(l), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
   if (match(object, 'link')) {
     const links = selectLinks(ns, args);
     if (!Array.isArray(links)) return links;
-    return out(links.flatMap((l) => [...linkHeader(l, true, opts, ids), ...(detail ? details(l) : [])]).join('\n') + '\n');
+    if (json) return jsonOut(links.map((l) => linkJson(l, true, stats, ids)));
+    return out(links.flatMap((l) => [...linkHeader(l, true, opts, ids), ...(detail ? details(l) : []), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
   if (match(object, 'route')) {
-    if (args[0] !== undefined && match(args[0], 'get')) return routeGet(ns, args.slice(1));
+    if (args[0] !== undefined && match(args[0], 'get')) return routeGet(ns, args.slice(1), json);
+    if (json) return jsonOut(routeJson(ns));
     const lines = routeLines(ns);
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
   if (match(object, 'neighbour') || match(object, 'neighbor')) {
+    if (json) return jsonOut([...ns.neigh.values()].map((n) => ({ dst: n.ip, dev: n.dev, ...(n.mac === undefined ? {} : { lladdr: n.mac }), state: [n.state] })));
     const lines = [...ns.neigh.values()].map((n) => (n.mac === undefined ? `${n.ip} dev ${n.dev} ${n.state} ` : `${n.ip} dev ${n.dev} lladdr ${n.mac} ${n.state} `));
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
@@ -150,18 +160,98 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
 }
 
 /** `ip route get ADDR`: the route the kernel resolves for one destination, as iproute2 prints it. */
-function routeGet(ns: SimNetns, args: string[]): Output {
+function routeGet(ns: SimNetns, args: string[], json: boolean): Output {
   const dst = args.find((a) => a !== 'to');
   if (dst === undefined) return err('need at least a destination address\n', 1);
   if (!isIpv4(dst)) return err(`Error: any valid prefix is expected rather than "${dst}".\n`, 1);
   const r = route(ns, dst);
   if (!r) return err('RTNETLINK answers: Network is unreachable\n', 2);
+  if (json) {
+    return jsonOut([{ ...(r.local ? { type: 'local' } : {}), dst, ...(r.via ? { gateway: r.via } : {}), dev: r.dev.name, prefsrc: r.src, flags: [], uid: 0, cache: r.local ? ['local'] : [] }]);
+  }
   if (r.local) return out(`local ${dst} dev ${r.dev.name} src ${r.src} uid 0 \n    cache <local> \n`);
   return out(`${dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev.name} src ${r.src} uid 0 \n    cache \n`);
 }
 
+/** iproute2 prints JSON on one line, then a newline. */
+function jsonOut(value: unknown): Output {
+  return out(JSON.stringify(value) + '\n');
+}
+
+/** The fields of `ip -j link` (and the link part of `ip -j addr`, which has no linkmode), in iproute2's order. */
+function linkJson(l: SimLink, mode: boolean, stats: boolean, ids: Map<SimNetns, number>): Record<string, unknown> {
+  const f = flags(l);
+  const crossNetns = l.type === 'veth' && l.peer ? l.peer.netns !== l.netns : !!l.vxlan && l.vxlan.linkNetns !== l.netns;
+  const linked = l.type === 'veth' && l.peer ? { link_index: l.peer.ifindex } : crossNetns ? { link_index: l.ifindex } : {};
+  const other = l.type === 'veth' && l.peer ? l.peer.netns : l.vxlan?.linkNetns;
+  return {
+    ifindex: l.ifindex, ...linked, ifname: l.name, flags: f.flags.split(','), mtu: l.mtu, qdisc: f.qdisc, ...(l.master ? { master: l.master.name } : {}),
+    operstate: f.state, ...(mode ? { linkmode: 'DEFAULT' } : {}), group: 'default', txqlen: 1000,
+    link_type: l.type === 'loopback' ? 'loopback' : 'ether', address: l.mac, broadcast: l.type === 'loopback' ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff',
+    ...(crossNetns && other ? { link_netnsid: nsid(other, ids) } : {}),
+    ...(stats ? { stats64: {
+      rx: { bytes: l.rxBytes, packets: l.rxPackets, errors: 0, dropped: 0, over_errors: 0, multicast: 0 },
+      tx: { bytes: l.txBytes, packets: l.txPackets, errors: 0, dropped: 0, carrier_errors: 0, collisions: 0 },
+    } } : {}),
+  };
+}
+
+/** iproute2 prints "forever" lifetimes as the kernel's INFINITY_LIFE_TIME in JSON. */
+const INFINITY_LIFE_TIME = 4294967295;
+
+function addrJson(l: SimLink, a: { ip: string; prefixLength: number }): Record<string, unknown> {
+  const loopback = l.type === 'loopback';
+  return {
+    family: 'inet', local: a.ip, prefixlen: a.prefixLength, ...(!loopback && a.prefixLength < 31 ? { broadcast: broadcast(a.ip, a.prefixLength) } : {}),
+    scope: loopback ? 'host' : 'global', label: l.name, valid_life_time: INFINITY_LIFE_TIME, preferred_life_time: INFINITY_LIFE_TIME,
+  };
+}
+
+/** `ip -j route`: the same routes as routeLines, in the same order. */
+function routeJson(ns: SimNetns): Record<string, unknown>[] {
+  const routes: Record<string, unknown>[] = [];
+  for (const r of ns.routes.filter((x) => x.dst === 'default')) routes.push({ dst: 'default', gateway: r.via, dev: r.dev, flags: [] });
+  const connected: [number, Record<string, unknown>][] = [];
+  for (const l of sortedLinks(ns)) {
+    if (l.type === 'loopback' || !l.up) continue;
+    for (const a of l.addrs) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: l.carrier ? [] : ['linkdown'] }]);
+  }
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), { dst: r.dst, ...(r.via ? { gateway: r.via } : {}), dev: r.dev, flags: [] }]);
+  connected.sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
+  return [...routes, ...connected.map(([, r]) => r)];
+}
+
+/** `ip -s`: the device's counters, in columns as wide as their widest entry (header or number). */
+function statsLines(l: SimLink): string[] {
+  const table = (dir: string, names: string[], values: number[]): string[] => {
+    const widths = names.map((n, i) => Math.max(n.length, String(values[i]).length));
+    const head = `    ${dir}: ${names.map((n, i) => n.padStart(widths[i])).join(' ')}           `;
+    const row = `    ${values.map((v, i) => String(v).padStart(widths[i] + (i === 0 ? 4 : 0))).join(' ')} `;
+    return [head, row];
+  };
+  const s = l;
+  return [
+    ...table('RX', [' bytes', 'packets', 'errors', 'dropped', ' missed', '  mcast'], [s.rxBytes, s.rxPackets, 0, 0, 0, 0]),
+    ...table('TX', [' bytes', 'packets', 'errors', 'dropped', 'carrier', 'collsns'], [s.txBytes, s.txPackets, 0, 0, 0, 0]),
+  ];
+}
+
+/** `bridge link`: the ports of the namespace's bridges. */
+function bridgeLink(ns: SimNetns, args: string[], opts: RenderOptions): Output {
+  const rest = args.filter((a) => a !== 'show' && a !== 'list' && a !== 'dev');
+  if (rest.length && !ns.links.has(rest[0])) return err(`Cannot find device "${rest[0]}"\n`, 1);
+  const ids = new Map<SimNetns, number>();
+  const lines = sortedLinks(ns).filter((l) => l.master && (!rest.length || l.name === rest[0])).map((l) => {
+    const f = flags(l);
+    const name = linkHeader(l, false, opts, ids)[0].split(': ')[1];
+    return `${l.ifindex}: ${name}: <${f.flags}> mtu ${l.mtu} master ${l.master!.name} state ${l.carrier ? 'forwarding' : 'disabled'} priority 32 cost 2 `;
+  });
+  return out(lines.length ? lines.join('\n') + '\n' : '');
+}
+
 export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
   const [object, sub = 'show', ...rest] = argv;
+  if (object === 'link') return bridgeLink(ns, [sub, ...rest], opts);
   if (object !== 'fdb' || (sub !== 'show' && sub !== 'list')) return err(`Command "${argv.join(' ')}" is unknown, try "bridge help".\n`, 1);
   const devFilter = rest[0] === 'dev' ? rest[1] : rest[0];
   const ids = new Map<SimNetns, number>();

@@ -152,6 +152,11 @@ export class SimLink {
   private fdbTable?: Map<string, BridgeFdbEntry>;
   private sites?: Map<number, HopSite>;
   private bridgeMac?: Derived<string>;
+  /** The device's counters (`ip -s`), as the device layer counts frames in and out. */
+  rxPackets = 0;
+  rxBytes = 0;
+  txPackets = 0;
+  txBytes = 0;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */
   private ownMac: string;
   explicitMac = false;

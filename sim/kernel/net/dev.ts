@@ -25,12 +25,15 @@ export type DeviceOpsTable = Record<LinkType, NetDeviceOps>;
 /** dev_queue_xmit: a frame leaves a device. */
 export function devXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
   if (!dev.up) return dp.tracer.drop(skb, undefined, dev, 'link down');
+  dev.txPackets++;
+  dev.txBytes += skb.frame.length;
   dp.deviceOps[dev.type].xmit(dp, dev, skb);
 }
 
 /** netif_receive_skb: a frame arrives on a device; a bridge port hands it to its bridge (the rx_handler). */
 export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   if (!dev.up) return dp.tracer.drop(skb, undefined, dev, 'link down');
+  countRx(dev, skb);
   if (dev.master) {
     dp.tracer.portRecv(dev, skb);
     bridgeForward(dp, dev.master, dev, skb);
@@ -39,6 +42,12 @@ export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   if (!accepts(dev, skb.frame)) return;
   dp.tracer.stackRecv(dev, skb);
   l3Input(dp, dev, skb);
+}
+
+/** A frame the device received (its `ip -s` RX counters). */
+export function countRx(dev: SimLink, skb: Skb): void {
+  dev.rxPackets++;
+  dev.rxBytes += skb.frame.length;
 }
 
 /** The protocol handler for the frame's ethertype (ptype_base): ARP or IPv4. */

@@ -8,6 +8,7 @@
 import type { Datapath } from '../datapath';
 import type { SimLink, SimNetns, VxlanFdbEntry, VxlanState } from '../objects';
 import type { NetDeviceOps } from './dev';
+import { countRx } from './dev';
 import { macToString, ZERO_MAC } from '../../wire/addr';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../../wire/arp';
 import { be16, be32, bufferView } from '../../wire/bytes';
@@ -28,7 +29,7 @@ export const vxlanOps: NetDeviceOps = {
   },
 };
 
-export function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
+function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
   const v = vx.vxlan!;
   const f = skb.frame;
   if (be16(f, 12) === ETHERTYPE_ARP && v.proxy) return arpReduce(dp, vx, skb);
@@ -94,6 +95,7 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
 
 /** vxlan_rcv: the inner frame of a datagram for this device's VNI, after its gro cell's time. */
 export function vxlanRecv(dp: Datapath, vx: SimLink, skb: Skb, vtep: string): void {
+  countRx(vx, skb);
   if (vx.vxlan!.learning) vxlanSnoop(dp, vx.vxlan!, macToString(skb.frame, 6), vtep);
   dp.tracer.decap(vx, skb);
   bridgeForward(dp, vx.master!, vx, skb);

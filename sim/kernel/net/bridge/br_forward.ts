@@ -6,11 +6,10 @@
 import type { Datapath } from '../../datapath';
 import type { SimLink } from '../../objects';
 import type { NetDeviceOps } from '../dev';
-import { accepts, devXmit, l3Input, later } from '../dev';
+import { accepts, countRx, devXmit, l3Input, later } from '../dev';
 import { BROADCAST_MAC, macToString } from '../../../wire/addr';
 import { Skb } from '../skb';
 import { bridgeLookup, learn } from './br_fdb';
-import { vxlanXmit } from '../vxlan';
 
 /** br_dev_xmit: what the bridge device itself sends goes the way of a frame from no port. */
 export const bridgeOps: NetDeviceOps = {
@@ -26,10 +25,15 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
   if (inPort) learn(dp, br, src, inPort);
   if (dst === BROADCAST_MAC) {
     flood(dp, br, inPort, skb);
-    if (inPort) dp.clock.schedule(dp.delays.bridge + skb.lag, () => l3Input(dp, br, new Skb(f, undefined, skb.dir)));
+    if (inPort) {
+      const local = new Skb(f, undefined, skb.dir);
+      countRx(br, local);
+      dp.clock.schedule(dp.delays.bridge + skb.lag, () => l3Input(dp, br, local));
+    }
     return;
   }
   if (dst === br.mac && inPort) {
+    countRx(br, skb);
     later(dp, skb, dp.delays.bridge, dp.l3InputTask, br);
     return;
   }
@@ -59,10 +63,6 @@ function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb)
 
 /** br_forward's hand-off to a port: a vxlan port is seen taking the frame from the bridge. */
 function portXmit(dp: Datapath, port: SimLink, skb: Skb, flooded: boolean): void {
-  if (port.type === 'vxlan') {
-    dp.tracer.bridgeToVxlan(port, skb, flooded);
-    vxlanXmit(dp, port, skb);
-  } else {
-    devXmit(dp, port, skb);
-  }
+  if (port.type === 'vxlan') dp.tracer.bridgeToVxlan(port, skb, flooded);
+  devXmit(dp, port, skb);
 }
