@@ -44,7 +44,8 @@ describe("emu's DNS hosts file", () => {
 `));
     const world = structuredClone(model.world);
     const c = Object.values(hostOf(world, 'r0').containers)[0];
-    expect(hostsFileFor(world, c)).toMatch(/^10\.0\.1\.4 ubuntu1\.test-net ubuntu1 [0-9a-f]{12}$/m);
+    // Then the short id's network-qualified name, which Docker resolves too.
+    expect(hostsFileFor(world, c)).toMatch(/^10\.0\.1\.4 ubuntu1\.test-net ubuntu1 ([0-9a-f]{12}) \1\.test-net$/m);
     const ep = endpointsOf(swarmNetworks(world.swarm).find((n) => n.name === 'test-net')!).find((e) => e.ip === '10.0.1.4')!;
     ep.aliases.push('db\n6.6.6.6 evil');
     expect(() => hostsFileFor(world, c)).toThrow('refusing to give the embedded DNS the name "db\\n6.6.6.6 evil": not a DNS name');
