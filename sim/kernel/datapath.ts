@@ -6,7 +6,7 @@
  * their shared state and is what programs and backends call.
  */
 import { SimKernel } from './kernel';
-import { LinkType, SimLink, SimNetns } from './objects';
+import { LinkType, ResolvedRoute, SimLink, SimNetns } from './objects';
 import { EventQueue } from './clock';
 import { Flow } from '../trace/types';
 import { Ipv4Repr } from '../wire/ipv4';
@@ -26,14 +26,11 @@ import { ipSend } from './net/ipv4/ip_output';
 import { icmpFragNeededToSocket } from './net/ipv4/icmp';
 import { route } from './net/ipv4/route';
 import { Sockets } from './net/sockets';
-import type { ResolvedRoute } from './objects';
 
-export { Skb } from './net/skb';
 export type { EchoSocket } from './net/sockets';
-export { vxlanSourcePort } from './net/vxlan';
 
 /** Default delays; a ping over the overlay takes a few tenths of a millisecond. */
-export const DEFAULT_DELAYS = { veth: 2_000, bridge: 3_000, vxlan: 9_000, stack: 6_000, underlay: 45_000, dns: 25_000 };
+const DEFAULT_DELAYS = { veth: 2_000, bridge: 3_000, vxlan: 9_000, stack: 6_000, underlay: 45_000, dns: 25_000 };
 
 export class Datapath {
   readonly clock = new EventQueue();

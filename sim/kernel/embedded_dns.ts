@@ -12,7 +12,7 @@ import { emitUdp } from '../wire/udp';
 import { IPPROTO_UDP } from '../wire/ipv4';
 import { Flow } from '../trace/types';
 
-export const EMBEDDED_DNS = '127.0.0.11';
+const EMBEDDED_DNS = '127.0.0.11';
 /** The stub resolver's wait for an answer (resolv.conf's default `timeout:5`). */
 const RESOLVER_TIMEOUT_NS = 5_000_000_000;
 /** Spreads the resolver's query ids (any odd multiplier walks all 16-bit values). */
