@@ -34,7 +34,7 @@ export function deliver(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: 
 }
 
 function netfilterAccepts(dp: Datapath, hook: 'PREROUTING' | 'INPUT', ns: SimNetns, dev: SimLink, skb: Skb): boolean {
-  if (dp.netfilter.accepts(hook, ns, skb)) return true;
+  if (!dp.netfilter.active || dp.netfilter.accepts(hook, ns, skb)) return true;
   dp.tracer.drop(skb, undefined, dev, `dropped by netfilter ${hook}`);
   return false;
 }

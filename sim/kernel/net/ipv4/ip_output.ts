@@ -82,6 +82,7 @@ export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neig
 
 /** Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet. */
 function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb): boolean {
+  if (!dp.netfilter.active) return true;
   for (const hook of LOCAL_OUT_HOOKS) {
     if (!dp.netfilter.accepts(hook, ns, skb)) {
       dp.tracer.drop(skb, undefined, r.dev, `dropped by netfilter ${hook}`);
