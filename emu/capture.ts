@@ -143,7 +143,7 @@ function belongs(layers: Layer[], key: FlowKey, datagrams: Set<string>): 'icmp' 
   return (inner['ip.frag_offset'] as number) > 0 && datagrams.has(dgram) ? 'icmp' : undefined;
 }
 
-function classify(p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string } | undefined {
+function classify(p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
   const innerSrcMac = field(layers, 'eth', 'eth.src') as string;
   const icmpType = field(layers, 'icmp', 'icmp.type');
   const innerSrcIp = field(layers, 'ip', 'ip.src') as string;
@@ -162,19 +162,20 @@ function classify(p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns'
     }
     case 'overlay-veth': {
       const fromContainer = p.mine.includes(innerSrcMac);
-      if (kind === 'arp') return { step: fromContainer ? 2 : arpOp === 2 ? 1 : 8, event: fromContainer ? 'veth-cross' : 'bridge-forward', dir };
-      return fromContainer ? { step: 2, event: 'veth-cross', dir } : { step: 8, event: 'bridge-forward', dir };
+      // The overlay's bridge is br0 (DESIGN §2): it hands frames for the container to this veth.
+      if (kind === 'arp') return fromContainer ? { step: 2, event: 'veth-cross', dir } : { step: arpOp === 2 ? 1 : 8, event: 'bridge-forward', dir, actor: 'br0' };
+      return fromContainer ? { step: 2, event: 'veth-cross', dir } : { step: 8, event: 'bridge-forward', dir, actor: 'br0' };
     }
     case 'vxlan': {
       const out = p.mine.includes(innerSrcMac);
-      if (kind === 'arp') return arpOp === 1 ? { step: 3, event: 'bridge-flood', dir } : { step: 3, event: 'arp-proxy-reply', dir };
-      return out ? { step: 3, event: 'bridge-forward', dir } : { step: 7, event: 'decap', dir };
+      if (kind === 'arp') return arpOp === 1 ? { step: 3, event: 'bridge-flood', dir, actor: 'br0' } : { step: 3, event: 'arp-proxy-reply', dir };
+      return out ? { step: 3, event: 'bridge-forward', dir, actor: 'br0' } : { step: 7, event: 'decap', dir };
     }
     case 'host': {
       if (!layers.some((l) => l.proto === 'vxlan')) return undefined;
       const outer = layers.find((l) => l.proto === 'ip')!;
       return p.mine.includes(outer['ip.src'] as string)
-        ? { step: 4, event: 'encap', dir, note: `FDB ${field(layers, 'eth', 'eth.dst')} -> ${outer['ip.dst']}` }
+        ? { step: 4, event: 'encap', dir, actor: 'vxlan0', note: `FDB ${field(layers, 'eth', 'eth.dst')} -> ${outer['ip.dst']}` }
         : { step: 6, event: 'udp-deliver', dir, note: `UDP ${field(layers, 'udp', 'udp.dstport', false)} → vxlan0 (VNI ${field(layers, 'vxlan', 'vxlan.vni')})` };
     }
     case 'underlay': {
@@ -218,7 +219,7 @@ export async function hopsFrom(points: CapturePoint[], key: FlowKey, startNs: bi
     const underlay = x.p.role === 'underlay';
     hops.push({
       ...(c.step !== undefined ? { step: c.step } : {}), dir: c.dir, host: underlay ? 'underlay' : x.p.host, netns: underlay ? 'underlay' : x.p.netns,
-      device: underlay ? 'segment' : x.p.device, event: c.event, timeNs: Math.max(0, x.t), layers: x.layers, ...(c.note ? { note: c.note } : {}),
+      device: underlay ? 'segment' : x.p.device, ...(c.actor ? { actor: c.actor } : {}), event: c.event, timeNs: Math.max(0, x.t), layers: x.layers, ...(c.note ? { note: c.note } : {}),
     });
   }
   return hops;

@@ -4,6 +4,7 @@ import { Model } from '../model/model';
 import { seedFromName } from '../model/ids';
 import { Scenario } from '../scenario/schema';
 import { Trace, TRACE_FORMAT } from '../trace/types';
+import { TopologyHistory } from '../trace/lifetimes';
 import { Check, checkExpect } from './expect';
 import { containerShell, hostShell } from './shell';
 
@@ -42,12 +43,17 @@ export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: St
   await backend.apply(model.boot(), model.world);
   const hosts = new Set(s.hosts.map((h) => h.name));
   const steps: StepResult[] = [];
+  const topology = new TopologyHistory();
+  topology.observe(0, backend.topology(model.world));
   for (const step of s.steps) {
     model.tick(STEP_GAP_NS);
     const flowsBefore = backend.flows().length;
     const t0 = backend.elapsedNs();
     const out = hosts.has(step.on) ? await hostShell(model, backend, step.on, step.command) : await containerShell(model, backend, step.on, step.command);
     const flows = backend.flows().slice(flowsBefore);
+    // Numbered from 1 as `run` numbers steps in its messages.
+    for (const f of flows) f.origin = { step: step.index + 1, on: step.on, command: step.command };
+    topology.observe(step.index + 1, backend.topology(model.world));
     const checks = step.expect ? checkExpect(step.expect, out, flows[0]) : [];
     const r: StepResult = {
       index: step.index, on: step.on, command: step.command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr,
@@ -57,6 +63,6 @@ export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: St
     onStep?.(r, model);
   }
   await backend.settle();
-  const trace: Trace = { format: TRACE_FORMAT, scenario: s.name, mode: backend.mode, topology: backend.topology(model.world), flows: backend.flows() };
+  const trace: Trace = { format: TRACE_FORMAT, scenario: s.name, mode: backend.mode, topology: topology.topology(), flows: backend.flows() };
   return { result: { scenario: s.name, mode: backend.mode, ok: steps.every((r) => r.ok), steps, trace }, model };
 }

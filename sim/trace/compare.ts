@@ -46,7 +46,7 @@ function canonical(flow: Flow): Hop[] {
 }
 
 function describe(h: Hop | undefined): string {
-  return h ? `step ${h.step} ${h.dir} ${h.host}/${h.netns}/${h.device} ${comparableFields(h.layers)}` : '(no hop)';
+  return h ? `step ${h.step} ${h.dir} ${h.host}/${h.netns}/${h.actor ? `${h.actor} → ` : ''}${h.device} ${comparableFields(h.layers)}` : '(no hop)';
 }
 
 export function compareTraces(sim: Trace, emu: Trace): TraceDifference | undefined {
@@ -61,7 +61,7 @@ export function compareTraces(sim: Trace, emu: Trace): TraceDifference | undefin
     const ha = canonical(a), hb = canonical(b);
     for (let k = 0; k < Math.max(ha.length, hb.length); k++) {
       const x = ha[k], y = hb[k];
-      const same = x && y && x.step === y.step && x.dir === y.dir && x.host === y.host && x.device === y.device && comparableFields(x.layers) === comparableFields(y.layers);
+      const same = x && y && x.step === y.step && x.dir === y.dir && x.host === y.host && x.device === y.device && x.actor === y.actor && comparableFields(x.layers) === comparableFields(y.layers);
       if (!same) return { where: `${a.id} hop ${k + 1}`, sim: describe(x), emu: describe(y) };
     }
   }

@@ -126,6 +126,8 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
     if (!f) flows.set(key, (f = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${[...flows.values()].filter((x) => x.kind === kind).length + 1}`, kind, from, to, hops: [] }));
     return f;
   };
+  // In Docker's overlay the bridge is br0 and the VXLAN device vxlan0 (DESIGN §2).
+  const actorOf = (event: HopEvent) => (event === 'bridge-forward' || event === 'bridge-flood' ? { actor: 'br0' } : event === 'encap' ? { actor: 'vxlan0' } : {});
   for (const fr of frames) {
     const l = label(fr.layers);
     const vx = fr.layers.find((x) => x.proto === 'vxlan');
@@ -170,7 +172,7 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
       : kind === 'dns' ? flowFor(kind, src, EMBEDDED_DNS_IP, 'dns') : flowFor(kind, 'swarm', 'swarm', `other|${l.note ?? 'other'}`);
     flow.hops.push({
       ...(step !== undefined ? { step } : {}), dir, host: fr.point === 'underlay' ? 'underlay' : fr.file.split('/').pop()!.replace(/\.(pcap|pcapng)$/, ''),
-      netns: fr.point, device: fr.point === 'underlay' ? 'segment' : fr.point === 'overlay' ? 'any' : 'eth0', event, timeNs: Number(fr.t - t0), layers: fr.layers, ...(note ? { note } : {}),
+      netns: fr.point, device: fr.point === 'underlay' ? 'segment' : fr.point === 'overlay' ? 'any' : 'eth0', ...actorOf(event), event, timeNs: Number(fr.t - t0), layers: fr.layers, ...(note ? { note } : {}),
     });
   }
   const underlayHosts = new Set<string>();

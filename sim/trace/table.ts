@@ -20,6 +20,11 @@ function layerSummary(layers: Layer[]): string {
   return parts.join(' | ');
 }
 
+/** The device that acted and the one it handed the frame to (`br0 → vxlan0`), or the one device. */
+export function hopDevices(h: Pick<Hop, 'actor' | 'device'>): string {
+  return h.actor ? `${h.actor} → ${h.device}` : h.device;
+}
+
 function what(h: Hop): string {
   return h.event === 'drop' ? `drop: ${h.reason ?? ''}` : h.note ? `${h.event} (${h.note})` : h.event;
 }
@@ -28,6 +33,7 @@ function what(h: Hop): string {
 export function pathTable(flow: Flow, allHops = false): string {
   const hops = allHops ? flow.hops : [...flow.hops.filter((h) => h.step === 0), ...firstExchange(flow)];
   const rows = [['STEP', 'DIR', 'HOST', 'NETNS', 'DEVICE', 'WHAT HAPPENED', 'KEY FIELDS'],
-    ...hops.map((h) => [h.step === undefined ? '-' : String(h.step), h.dir, h.host, h.netns, h.device, what(h), layerSummary(h.layers)])];
-  return `path of ${flow.id} (${flow.kind} ${flow.from} → ${flow.to}):\n${tabwrite(rows, 0, 2)}`;
+    ...hops.map((h) => [h.step === undefined ? '-' : String(h.step), h.dir, h.host, h.netns, hopDevices(h), what(h), layerSummary(h.layers)])];
+  const origin = flow.origin ? `, step ${flow.origin.step} · ${flow.origin.on}: ${flow.origin.command}` : '';
+  return `path of ${flow.id} (${flow.kind} ${flow.from} → ${flow.to}${origin}):\n${tabwrite(rows, 0, 2)}`;
 }

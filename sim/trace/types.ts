@@ -14,6 +14,11 @@ export interface Hop {
   host: string;
   netns: string;
   device: string;
+  /**
+   * The device that acted and handed the frame to `device`, where that is another device:
+   * br0 for a bridge hop (`br0 → vxlan0`), vxlan0 for the encapsulation leaving on eth0.
+   */
+  actor?: string;
   event: HopEvent;
   timeNs: number;
   layers: Layer[];
@@ -22,12 +27,22 @@ export interface Hop {
   reason?: string;
 }
 
+export interface FlowOrigin {
+  /** 1-based, as `run` and `verify` number a scenario's steps. */
+  step: number;
+  /** The host or container the command ran on. */
+  on: string;
+  command: string;
+}
+
 export interface Flow {
   id: string;
   kind: 'icmp-echo' | 'dns' | 'other';
   from: string;
   to: string;
   hops: Hop[];
+  /** The scenario step whose command sent this flow (`step 10 · ubuntu0: ping -c 3 ubuntu1`); absent in replays. */
+  origin?: FlowOrigin;
   /** Hops past MAX_HOPS_PER_FLOW (a long flood): they happened and were counted, but not kept. */
   hopsNotKept?: number;
 }
@@ -38,10 +53,25 @@ export interface Flow {
  */
 export const MAX_HOPS_PER_FLOW = 10_000;
 
+/**
+ * When a namespace or device existed, in scenario steps (1-based; 0 is the lab before its
+ * first step): it was there after step `since` and, unless `until` is absent (still there
+ * at the end), last after step `until`. A flow of step s saw what existed as the step began
+ * or as it ended, so a report draws the containers a packet reached even when a later step
+ * removed them.
+ */
+export interface Lifetime {
+  since?: number;
+  until?: number;
+}
+
+export type TopologyNamespace = { host: string; name: string; kind: 'host' | 'overlay' | 'container' | 'lb' | 'ingress'; container?: string; network?: string } & Lifetime;
+export type TopologyLink = { host: string; netns: string; device: string; kind: string; peer?: { netns: string; device: string }; master?: string; addresses?: string[]; mac?: string } & Lifetime;
+
 export interface Topology {
   hosts: { name: string; underlay: string }[];
-  namespaces: { host: string; name: string; kind: 'host' | 'overlay' | 'container' | 'lb' | 'ingress'; container?: string; network?: string }[];
-  links: { host: string; netns: string; device: string; kind: string; peer?: { netns: string; device: string }; master?: string; addresses?: string[]; mac?: string }[];
+  namespaces: TopologyNamespace[];
+  links: TopologyLink[];
 }
 
 export interface Trace {
