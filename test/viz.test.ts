@@ -3,9 +3,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { JSDOM } from 'jsdom';
-import { chromium } from 'playwright-core';
+import { BrowserContext, chromium } from 'playwright-core';
 import { buildReport } from '../viz/report';
 import { layoutTopology } from '../viz/app/layout';
+import { fieldText } from '../viz/app/fields';
+import { readCapture } from '../sim/pcap/reader';
+import { dissect } from '../sim/wire/dissect';
+import { execFileSync } from 'child_process';
 import { runLab } from './helpers/run';
 import { describeWith, REPO } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
@@ -29,6 +33,17 @@ describe('report in jsdom', () => {
   test('the page renders from the embedded trace', () => {
     expect($('body')!.getAttribute('data-ready')).toBe('true');
     expect($('#title')!.textContent).toBe('overlay-standalone · sim');
+  });
+
+  test('flows are listed by the scenario step, host and command that sent them', () => {
+    expect($$('#flow option').map((o) => o.textContent)).toEqual(['step 10 · ubuntu0: ping -c 3 ubuntu1 (ping-1: icmp-echo ubuntu0 → ubuntu1)']);
+  });
+
+  test('a legend names the namespace roles, device kinds and step badge colours', () => {
+    const items = $$('#legend li').map((li) => li.textContent);
+    for (const want of ['host namespace', 'overlay namespace', 'container', 'bridge', 'VXLAN device', 'veth', 'request', 'reply', 'dropped']) {
+      expect(items.some((t) => t!.includes(want))).toBe(true);
+    }
   });
 
   test('topology: hosts, namespaces and devices carry data-netns and data-device', () => {
@@ -60,9 +75,30 @@ describe('report in jsdom', () => {
     step4.dispatchEvent(new dom.window.MouseEvent('click', { bubbles: true }));
     expect($('tr[aria-current="step"]')).toBe(step4);
     expect($('#inspector [data-field="vxlan.vni"] .value')!.textContent).toBe('4097');
+    // As Wireshark prints it, with the raw number beside.
+    expect($('#inspector [data-field="vxlan.flags"] .value')!.textContent).toBe('0x0800, VXLAN Network ID (VNI)');
+    expect($('#inspector [data-field="vxlan.flags"] .raw')!.textContent).toBe('2048');
+    // The encapsulation says what it adds, measured on the frame, and why the MTU is 1450.
+    expect($('#inspector .added')!.textContent).toMatch(/^\+50 bytes: outer Ethernet 14, outer IPv4 20, UDP 8, VXLAN 8 — around the 98-byte inner frame\..*MTU 1450/);
+    expect($('#explain')!.textContent).toMatch(/^Step 4: vxlan0 finds 02:42:0a:00:01:04 in its FDB behind VTEP 198\.51\.100\.11, wraps the frame in outer headers \(\+50 bytes, VNI 4097\)/);
     // Encapsulation is nesting: the inner Ethernet sits inside the VXLAN layer.
     expect($('#inspector fieldset.vxlan fieldset.eth')).not.toBeNull();
     expect($$('#inspector fieldset.layer').map((f) => f.getAttribute('data-proto'))).toEqual(['eth', 'ip', 'udp', 'vxlan', 'eth', 'ip', 'icmp']);
+  });
+
+  test('each step explains itself: br0 at step 3 looks up the destination in its FDB', () => {
+    const step3 = $$('tr[data-step="3"]').find((r) => r.textContent!.includes('ICMP echo request'))!;
+    step3.dispatchEvent(new dom.window.MouseEvent('click', { bubbles: true }));
+    expect($('#explain')!.textContent).toBe('Step 3: br0 looks up 02:42:0a:00:01:04 in its FDB and finds it behind vxlan0, so it forwards the frame there.');
+    expect(step3.textContent).toContain('br0 → vxlan0');
+  });
+
+  test('Home and End go to the first and last hop', () => {
+    const key = (k: string) => dom.window.document.dispatchEvent(new dom.window.KeyboardEvent('keydown', { key: k }));
+    key('End');
+    expect($('tr[aria-current="step"]')!.getAttribute('data-hop')).toBe(String(trace.flows[0].hops.length - 1));
+    key('Home');
+    expect($('tr[aria-current="step"]')!.getAttribute('data-hop')).toBe('0');
   });
 
   test('direction filter shows only replies', () => {
@@ -94,6 +130,28 @@ describe('report in jsdom', () => {
         expect(overlap).toBe(false);
       }
     }
+  });
+
+  test('a flow is drawn in the lab its step saw: ubuntu1, removed later, is there for the first ping', async () => {
+    const { result } = await runLab('container-leaves');
+    const t: Trace = JSON.parse(JSON.stringify(result.trace));
+    const d = new JSDOM(buildReport(t), { runScripts: 'dangerously', pretendToBeVisual: true });
+    const doc = d.window.document;
+    const ubuntu1 = () => [...doc.querySelectorAll('g.netns.container')].find((g) => g.querySelector('title')!.textContent!.startsWith('ubuntu1 '));
+    const sel = doc.querySelector('#flow') as HTMLSelectElement;
+    const first = t.flows.findIndex((f) => f.kind === 'icmp-echo');
+    sel.value = String(first);
+    sel.dispatchEvent(new d.window.Event('change'));
+    expect(ubuntu1()).toBeDefined();
+    const end = t.flows[first].hops.findIndex((h) => h.step === 8 && h.event === 'deliver' && h.dir === 'request');
+    (doc.querySelector(`tr[data-hop="${end}"]`) as HTMLElement).dispatchEvent(new d.window.MouseEvent('click', { bubbles: true }));
+    const current = doc.querySelector('g.device.current')!;
+    expect([current.getAttribute('data-host'), current.getAttribute('data-device')]).toEqual(['r1', 'eth0']);
+    expect(current.getAttribute('data-netns')).toBe(ubuntu1()!.getAttribute('data-netns'));
+    sel.value = String(t.flows.length - 1);
+    sel.dispatchEvent(new d.window.Event('change'));
+    expect(ubuntu1()).toBeUndefined();
+    d.window.close();
   });
 
   test('a drop shows where and why', async () => {
@@ -133,14 +191,67 @@ describe('cnmlab viz', () => {
   });
 });
 
-describeWith(['chromium'], false, 'report in headless Chromium', () => {
-  test('the seed lab report: no console errors or requests, 16+ hop rows over steps 1–8, next moves aria-current, vxlan.vni 4097 at step 4', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-chromium-'));
-    const file = path.join(dir, 'seed.html');
-    fs.writeFileSync(file, buildReport(trace));
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+describeWith(['tshark'], false, 'field values as Wireshark prints them', () => {
+  test('every field of the seed lab\'s VXLAN, ARP and DNS frames reads as in `tshark -V`', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-fields-'));
     try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      expect(cnmlab(['run', 'scenarios/overlay-standalone.yaml', '--json', '--pcap-dir', dir]).status).toBe(0);
+      const files = fs.readdirSync(dir);
+      const checked: string[] = [];
+      const wrong: string[] = [];
+      // r0's eth0 holds ARP on the underlay and the VXLAN frames; the container's lo the DNS exchange.
+      for (const name of [files.find((f) => /^r0-r0-eth0\.pcap$/.test(f))!, files.find((f) => /-lo\.pcap$/.test(f))!]) {
+        const pcap = path.join(dir, name);
+        const cap = await readCapture(pcap);
+        for (const frame of cap.frames.slice(0, 4)) {
+          const details = execFileSync('tshark', ['-r', pcap, '-V', '-Y', `frame.number == ${frame.index}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+          for (const layer of dissect(frame.data, frame.linktype)) {
+            for (const [field, value] of Object.entries(layer)) {
+              // tshark leaves checksum validation off by default; cnmlab checks them and says so.
+              if (field === 'proto' || field.endsWith('.checksum.status')) continue;
+              // A query has no reply code to print.
+              if (field === 'dns.flags.rcode' && layer['dns.flags.response'] === false) continue;
+              checked.push(field);
+              const shown = Array.isArray(value) ? value.map((v) => fieldText(field, v).shown) : [fieldText(field, value).shown];
+              for (const one of shown) if (!details.includes(one)) wrong.push(`${name}#${frame.index} ${field}: '${one}'`);
+            }
+          }
+        }
+      }
+      expect(wrong).toEqual([]);
+      for (const f of ['vxlan.flags', 'eth.type', 'ip.proto', 'ip.id', 'icmp.type', 'arp.opcode', 'dns.flags.response', 'dns.flags.rcode', 'dns.qry.type']) expect(checked).toContain(f);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Debian's chromium, headless and quiet: no network, no updates, no sync, a fresh profile. */
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+type Rect = { left: number; top: number; right: number; bottom: number };
+const inside = (a: Rect, b: Rect) => a.left >= b.left && a.right <= b.right && a.top >= b.top && a.bottom <= b.bottom;
+const intersects = (a: Rect, b: Rect) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+
+describeWith(['chromium'], false, 'report in headless Chromium', () => {
+  let dir: string;
+  let file: string;
+  let context: BrowserContext;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-chromium-'));
+    file = path.join(dir, 'seed.html');
+    fs.writeFileSync(file, buildReport(trace));
+    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, reducedMotion: 'reduce' });
+  });
+  afterAll(async () => {
+    await context?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const [width, height] of [[1400, 900], [800, 900]]) {
+    test(`${width}×${height}: every hop's device is in the visible topology panel, labels never overlap, no errors or requests`, async () => {
+      const page = await context.newPage();
+      await page.setViewportSize({ width, height });
       const errors: string[] = [];
       const requests: string[] = [];
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -148,22 +259,85 @@ describeWith(['chromium'], false, 'report in headless Chromium', () => {
       page.on('request', (r) => requests.push(r.url()));
       await page.goto(`file://${file}`);
       await page.waitForSelector('body[data-ready="true"]');
+
+      // The topology panel is on screen, below the header, not under it.
+      const panel = await page.$eval('#topology svg', (el) => el.getBoundingClientRect().toJSON() as Rect);
+      const header = await page.$eval('header', (el) => el.getBoundingClientRect().toJSON() as Rect);
+      expect(panel.top).toBeGreaterThanOrEqual(header.bottom);
+      expect(panel.bottom).toBeLessThanOrEqual(height);
+
+      const labels = await page.$$eval('svg.topology .label', (els) => els.map((e) => ({ text: e.textContent, ...(e.getBoundingClientRect().toJSON() as Rect) })));
+      expect(labels.length).toBeGreaterThan(20);
+      const overlaps = labels.flatMap((a, i) => labels.slice(i + 1).filter((b) => intersects(a, b)).map((b) => `${a.text} × ${b.text}`));
+      expect(overlaps).toEqual([]);
+
+      const hops = trace.flows[0].hops;
+      const missed: string[] = [];
+      for (let i = 0; i < hops.length; i++) {
+        if (i > 0) await page.keyboard.press('ArrowRight');
+        const at = await page.evaluate(() => {
+          const box = (sel: string) => document.querySelector(sel)?.getBoundingClientRect().toJSON();
+          return { row: document.querySelector('tr[aria-current="step"]')?.getAttribute('data-hop'), packet: box('circle.packet'), device: box('g.device.current circle') };
+        });
+        expect(at.row).toBe(String(i));
+        const h = hops[i];
+        // Hops on lo (DNS) and on the underlay wire have no device circle; the packet marks them.
+        const where = at.device ?? at.packet;
+        if (h.device !== 'lo' && h.host !== 'underlay' && !at.device) missed.push(`hop ${i}: ${h.host}/${h.netns}/${h.device} not drawn`);
+        else if (!inside(where, panel)) missed.push(`hop ${i}: ${h.host}/${h.netns}/${h.device} outside the panel`);
+        if (!inside(at.packet, panel)) missed.push(`hop ${i}: packet outside the panel`);
+      }
+      expect(missed).toEqual([]);
+
+      // The packet's layers are on screen with it: the inspector's first layer is in the viewport.
+      const firstLayer = await page.$eval('#inspector fieldset.layer', (el) => el.getBoundingClientRect().toJSON() as Rect);
+      expect(firstLayer.top).toBeLessThan(height);
+      expect(firstLayer.top).toBeGreaterThanOrEqual(header.bottom);
+
+      await page.keyboard.press('Home');
+      await page.click('tr[data-step="4"]');
+      expect(await page.textContent('#inspector [data-field="vxlan.flags"] .value')).toMatch(/^0x0800\b/);
+      expect(await page.textContent('#flow option')).toBe('step 10 · ubuntu0: ping -c 3 ubuntu1 (ping-1: icmp-echo ubuntu0 → ubuntu1)');
+      expect(await page.$$eval('#legend li', (els) => els.length)).toBeGreaterThanOrEqual(8);
+
+      fs.mkdirSync(path.join(REPO, 'test-artifacts'), { recursive: true });
+      // Clicking the row scrolled the panels' container; show the encapsulation step from the top.
+      await page.$eval('main', (m) => m.scrollTo(0, 0));
+      await page.screenshot({ path: path.join(REPO, 'test-artifacts', `report-${width}x${height}.png`) });
       expect(errors).toEqual([]);
       expect(requests).toEqual([`file://${file}`]);
-      const steps = await page.$$eval('tr[data-hop]', (rows) => rows.map((r) => r.getAttribute('data-step')));
-      expect(steps.length).toBeGreaterThanOrEqual(16);
-      for (const s of ['1', '2', '3', '4', '5', '6', '7', '8']) expect(steps).toContain(s);
-      await page.click('[data-action="next"]');
-      expect(await page.getAttribute('tr[aria-current="step"]', 'data-hop')).toBe('1');
-      await page.keyboard.press('ArrowRight');
-      expect(await page.getAttribute('tr[aria-current="step"]', 'data-hop')).toBe('2');
-      await page.click('tr[data-step="4"]');
-      expect(await page.textContent('#inspector [data-field="vxlan.vni"] .value')).toBe('4097');
-      fs.mkdirSync(path.join(REPO, 'test-artifacts'), { recursive: true });
-      await page.screenshot({ path: path.join(REPO, 'test-artifacts', 'seed-report.png') });
-    } finally {
-      await browser.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+      await page.close();
+    });
+  }
+
+  test('keyboard: arrows step, space plays and pauses, Home/End; focus is visible; controls are labelled', async () => {
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getAttribute('tr[aria-current="step"]', 'data-hop')).toBe('2');
+    await page.keyboard.press('ArrowLeft');
+    expect(await page.getAttribute('tr[aria-current="step"]', 'data-hop')).toBe('1');
+    await page.keyboard.press('End');
+    expect(await page.getAttribute('tr[aria-current="step"]', 'data-hop')).toBe(String(trace.flows[0].hops.length - 1));
+    await page.keyboard.press('Home');
+    expect(await page.getAttribute('tr[aria-current="step"]', 'data-hop')).toBe('0');
+    await page.keyboard.press(' ');
+    expect(await page.getAttribute('[data-action="play"]', 'aria-pressed')).toBe('true');
+    await page.keyboard.press(' ');
+    expect(await page.getAttribute('[data-action="play"]', 'aria-pressed')).toBe('false');
+    // Tab reaches the controls, and the focused one shows an outline.
+    await page.focus('[data-action="next"]');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    const outline = await page.$eval('[data-action="next"]', (el) => ({ focused: el === document.activeElement, style: getComputedStyle(el).outlineStyle, width: getComputedStyle(el).outlineWidth }));
+    expect(outline).toEqual({ focused: true, style: 'solid', width: '3px' });
+    const unlabelled = await page.$$eval('button, select', (els) => els.filter((e) => !e.getAttribute('aria-label') && !e.closest('label')).map((e) => e.outerHTML));
+    expect(unlabelled).toEqual([]);
+    expect(await page.getAttribute('#events table', 'aria-label')).toMatch(/hops/i);
+    expect(await page.getAttribute('svg.topology', 'role')).toBe('img');
+    await page.close();
   });
 });

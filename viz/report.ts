@@ -35,19 +35,27 @@ export function buildReport(trace: Trace): string {
 <div id="app">
 <header>
   <h1 id="title"></h1>
-  <label>flow <select id="flow" aria-label="flow"></select></label>
-  <label>direction <select id="direction" aria-label="direction"><option value="all">both</option><option value="request">request</option><option value="reply">reply</option></select></label>
-  <button data-action="prev" aria-label="previous hop">◀ prev</button>
-  <button data-action="play" aria-pressed="false">▶ play</button>
-  <button data-action="next" aria-label="next hop">next ▶</button>
-  <label>speed <select id="speed" aria-label="speed"><option value="1600">slow</option><option value="900" selected>normal</option><option value="350">fast</option></select></label>
+  <label>flow <select id="flow"></select></label>
+  <label>direction <select id="direction"><option value="all">both</option><option value="request">request</option><option value="reply">reply</option></select></label>
+  <span class="controls" role="group" aria-label="step through the hops">
+    <button data-action="prev" aria-label="previous hop" aria-keyshortcuts="ArrowLeft">◀ prev</button>
+    <button data-action="play" aria-pressed="false" aria-label="play" aria-keyshortcuts="Space">▶ play</button>
+    <button data-action="next" aria-label="next hop" aria-keyshortcuts="ArrowRight">next ▶</button>
+  </span>
+  <label>speed <select id="speed"><option value="1600">slow</option><option value="900" selected>normal</option><option value="350">fast</option></select></label>
   <span id="position" aria-live="polite"></span>
+  <span class="keys">keys: ← → step · space play · Home/End</span>
 </header>
 <main>
-  <section id="topology-section"><h2>Topology</h2><div id="topology"></div></section>
-  <section id="inspector-section"><h2>Layers</h2><div id="inspector"></div></section>
-  <section id="cnm-section"><h2>CNM: sandboxes, endpoints, networks</h2><div id="cnm"></div></section>
-  <section id="events-section"><h2>Events</h2><div id="events"></div></section>
+  <section id="topology-section" aria-labelledby="topology-h">
+    <h2 id="topology-h">Topology <button data-action="fit" aria-label="fit the topology to its panel">fit</button><span class="hint">drag to pan, wheel to zoom</span></h2>
+    <div id="topology"></div>
+    <p id="explain" aria-live="polite"></p>
+  </section>
+  <section id="inspector-section" aria-labelledby="inspector-h"><h2 id="inspector-h">Layers</h2><div id="inspector"></div></section>
+  <section id="legend-section" aria-labelledby="legend-h"><h2 id="legend-h">Legend</h2><div id="legend"></div></section>
+  <section id="events-section" aria-labelledby="events-h"><h2 id="events-h">Hops</h2><div id="events"></div></section>
+  <section id="cnm-section" aria-labelledby="cnm-h"><h2 id="cnm-h">CNM: sandboxes, endpoints, networks</h2><div id="cnm"></div></section>
 </main>
 </div>
 <script id="trace" type="application/json">${data}</script>

@@ -1,4 +1,4 @@
-/** Where each host, namespace and device of a trace's topology is drawn. */
+/** Where each host, namespace and device of a trace's topology is drawn, and what its labels say. */
 import type { Topology } from '../../sim/trace/types';
 
 export interface Box {
@@ -12,6 +12,10 @@ export interface DevicePos {
   host: string;
   netns: string;
   device: string;
+  /** bridge, vxlan, veth, underlay (the link kinds of the trace). */
+  kind: string;
+  /** The name as drawn: shortened to fit between its neighbours; the full name goes in a tooltip. */
+  label: string;
   x: number;
   y: number;
 }
@@ -20,23 +24,47 @@ export interface NsBox extends Box {
   host: string;
   name: string;
   kind: string;
+  /** Full label (tooltip) and the one drawn, shortened to the box. */
+  title: string;
   label: string;
 }
 
 export interface Layout {
   width: number;
   height: number;
-  hosts: (Box & { name: string; underlay: string })[];
+  hosts: (Box & { name: string; underlay: string; label: string })[];
   namespaces: NsBox[];
   devices: DevicePos[];
   underlayY: number;
 }
 
-const NS_MIN_W = 150, NS_H = 84, GAP = 14, DEV_GAP = 56, PER_LINE = 5;
+const NS_MIN_W = 150, NS_H = 92, GAP = 14, DEV_GAP = 62, PER_LINE = 5, HOST_HEAD = 26;
+/** Device circles sit below the namespace label and the step badges above them. */
+const DEV_TOP = 46, DEV_ROW = 34;
+/** Average glyph widths of the label fonts (9, 10 and 13 px system-ui), for shortening. */
+export const CHAR_W = { device: 5.6, ns: 6, host: 7.8 };
+
+/** `name` cut to `px` pixels with an ellipsis, or whole if it fits. */
+export function shorten(name: string, px: number, charW: number): string {
+  const max = Math.max(3, Math.floor(px / charW));
+  return name.length <= max ? name : `${name.slice(0, max - 1)}…`;
+}
 
 /** Rows inside a host: containers on top, Docker's overlay/lb/ingress sandboxes, then the host namespace. */
 function row(kind: string): number {
   return kind === 'container' ? 0 : kind === 'host' ? 2 : 1;
+}
+
+function nsTitle(n: Topology['namespaces'][number]): string {
+  if (n.kind === 'host') return `${n.host} (host netns)`;
+  if (n.container) return `${n.container} (container, netns ${n.name})`;
+  return n.network ? `${n.name} (overlay ${n.network})` : n.name;
+}
+
+function nsShortTitle(n: Topology['namespaces'][number]): string {
+  if (n.kind === 'host') return `${n.host} (host netns)`;
+  if (n.container) return n.container;
+  return n.network ? `${n.network} · ${n.name}` : n.name;
 }
 
 export function layoutTopology(t: Topology): Layout {
@@ -48,27 +76,36 @@ export function layoutTopology(t: Topology): Layout {
   t.hosts.forEach((h, i) => {
     const nss = t.namespaces.filter((n) => n.host === h.name && n.kind !== 'lb' && n.kind !== 'ingress');
     const rows = [0, 1, 2].map((r) => nss.filter((n) => row(n.kind) === r));
-    const devCount = (n: { name: string }) => new Set(t.links.filter((l) => l.host === h.name && l.netns === n.name).map((l) => l.device)).size;
-    const nsWidth = (n: { name: string }) => Math.max(NS_MIN_W, 16 + Math.min(devCount(n), PER_LINE) * DEV_GAP);
+    const devsOf = (n: { name: string }) => {
+      const links = t.links.filter((l) => l.host === h.name && l.netns === n.name);
+      return links.filter((l, idx) => links.findIndex((m) => m.device === l.device) === idx);
+    };
+    const nsWidth = (n: { name: string }) => Math.max(NS_MIN_W, 16 + Math.min(devsOf(n).length, PER_LINE) * DEV_GAP);
     const w = Math.max(...rows.map((r) => r.reduce((a, n) => a + nsWidth(n) + GAP, GAP)), NS_MIN_W + 2 * GAP);
-    const hh = 3 * (NS_H + GAP) + GAP + 26;
-    const x = 20 + (i % perRow) * 0 + hosts.filter((_, k) => Math.floor(k / perRow) === Math.floor(i / perRow)).reduce((a, b) => a + b.w + 30, 0);
+    // A namespace with more devices than fit on a line gets more lines, and its host row grows.
+    const lines = Math.max(1, ...nss.map((n) => Math.ceil(devsOf(n).length / PER_LINE)));
+    const nsH = NS_H + (lines - 1) * DEV_ROW;
+    const hh = 3 * (nsH + GAP) + GAP + HOST_HEAD;
     const y = 20 + Math.floor(i / perRow) * (hh + 80);
-    hosts.push({ name: h.name, underlay: h.underlay, x, y, w, h: hh });
+    const x = 20 + hosts.filter((_, k) => Math.floor(k / perRow) === Math.floor(i / perRow)).reduce((a, b) => a + b.w + 30, 0);
+    hosts.push({ name: h.name, underlay: h.underlay, x, y, w, h: hh, label: shorten(`${h.name} — ${h.underlay}`, w - 20, CHAR_W.host) });
     maxBottom = Math.max(maxBottom, y + hh);
     rows.forEach((list, r) => list.forEach((n, k) => {
       const left = list.slice(0, k).reduce((a, m) => a + nsWidth(m) + GAP, x + GAP);
-      const box: NsBox = { host: h.name, name: n.name, kind: n.kind, label: n.container ?? (n.network ? `${n.name} (${n.network})` : n.name), x: left, y: y + 26 + GAP + r * (NS_H + GAP), w: nsWidth(n), h: NS_H };
+      const bw = nsWidth(n);
+      const box: NsBox = { host: h.name, name: n.name, kind: n.kind, title: nsTitle(n), label: shorten(nsShortTitle(n), bw - 12, CHAR_W.ns), x: left, y: y + HOST_HEAD + GAP + r * (nsH + GAP), w: bw, h: nsH };
       namespaces.push(box);
-      const devs = t.links.filter((l) => l.host === h.name && l.netns === n.name).map((l) => l.device).filter((d, idx, a) => a.indexOf(d) === idx);
-      devs.forEach((d, di) => devices.push({ host: h.name, netns: n.name, device: d, x: box.x + 30 + (di % PER_LINE) * DEV_GAP, y: box.y + 36 + Math.floor(di / PER_LINE) * 30 }));
+      devsOf(n).forEach((l, di) => devices.push({
+        host: h.name, netns: n.name, device: l.device, kind: l.kind, label: shorten(l.device, DEV_GAP - 6, CHAR_W.device),
+        x: box.x + 30 + (di % PER_LINE) * DEV_GAP, y: box.y + DEV_TOP + Math.floor(di / PER_LINE) * DEV_ROW,
+      }));
     }));
   });
   const width = Math.max(...hosts.map((b) => b.x + b.w), 400) + 20;
   return { width, height: maxBottom + 70, hosts, namespaces, devices, underlayY: maxBottom + 40 };
 }
 
-export function devicePos(l: Layout, host: string, netns: string, device: string): DevicePos | undefined {
-  if (host === 'underlay') return { host, netns, device, x: l.width / 2, y: l.underlayY };
+export function devicePos(l: Layout, host: string, netns: string, device: string): { x: number; y: number } | undefined {
+  if (host === 'underlay') return { x: l.width / 2, y: l.underlayY };
   return l.devices.find((d) => d.host === host && d.netns === netns && d.device === device) ?? l.devices.find((d) => d.host === host && d.netns === netns);
 }

@@ -2,24 +2,39 @@
 import 'd3-transition';
 import { select } from 'd3-selection';
 import type { Trace } from '../../sim/trace/types';
-import { flowHops, markCurrent, renderCnm, renderEvents, renderInspector, renderTopology, showHop } from './views';
+import { topologyDuring } from '../../sim/trace/lifetimes';
+import { explainHop, NameOf } from './explain';
+import { flowHops, flowLabel, markCurrent, renderCnm, renderEvents, renderInspector, renderLegend, renderTopology, showHop, TopologyView } from './views';
 
 export function start(doc: Document, trace: Trace): void {
+  const win = doc.defaultView;
   const app = select(doc.getElementById('app') as HTMLElement);
-  const state = { flow: 0, dir: 'all', index: 0, playing: false, speedMs: 900, timer: 0 as unknown as ReturnType<typeof setInterval> };
+  const state = { flow: 0, dir: 'all', index: 0, playing: false, speedMs: 900, timer: undefined as ReturnType<typeof setInterval> | undefined };
+  const reducedMotion = () => !!win?.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
   app.select('#title').text(`${trace.scenario} · ${trace.mode}`);
   const flowSelect = app.select<HTMLSelectElement>('#flow');
-  flowSelect.selectAll('option').data(trace.flows).join('option').attr('value', (_, i) => i).text((f) => `${f.id}: ${f.kind} ${f.from} → ${f.to}`);
-  const layout = renderTopology(app.select('#topology'), trace);
-  renderCnm(app.select('#cnm'), trace);
+  flowSelect.selectAll('option').data(trace.flows).join('option').attr('value', (_, i) => i).text(flowLabel);
+  renderLegend(app.select('#legend'));
+  let view: TopologyView;
+  let nameOf: NameOf = () => undefined;
   const hops = () => flowHops(trace.flows[state.flow], state.dir);
   const show = (animate: boolean) => {
     const list = hops();
     state.index = Math.max(0, Math.min(state.index, list.length - 1));
+    const hop = list[state.index];
     markCurrent(app.select('#events'), state.index);
-    renderInspector(app.select('#inspector'), list[state.index]);
-    showHop(app.select('#topology'), layout, list, state.index, animate);
+    renderInspector(app.select('#inspector'), hop);
+    showHop(app.select('#topology'), view, list, state.index, animate && !reducedMotion());
+    app.select('#explain').text(hop ? `Step ${hop.step ?? '–'}: ${explainHop(hop, nameOf)}` : 'This flow has no hops.');
     app.select('#position').text(list.length ? `hop ${state.index + 1} of ${list.length}` : 'no hops');
+  };
+  /** The lab as the selected flow's step saw it: a container removed later is still drawn. */
+  const drawTopology = () => {
+    const t = topologyDuring(trace.topology, trace.flows[state.flow]?.origin?.step);
+    view = renderTopology(app.select('#topology'), t, trace.scenario, reducedMotion);
+    nameOf = (host, netns) => t.namespaces.find((n) => n.host === host && n.name === netns)?.container;
+    renderCnm(app.select('#cnm'), t);
+    view.fit();
   };
   const rebuild = () => {
     renderEvents(app.select('#events'), hops(), state.index, (i) => {
@@ -28,8 +43,8 @@ export function start(doc: Document, trace: Trace): void {
     });
     show(false);
   };
-  const step = (d: number) => {
-    state.index += d;
+  const go = (index: number) => {
+    state.index = index;
     show(true);
   };
   const setPlaying = (on: boolean) => {
@@ -39,13 +54,17 @@ export function start(doc: Document, trace: Trace): void {
     if (on) {
       state.timer = setInterval(() => {
         if (state.index >= hops().length - 1) return setPlaying(false);
-        step(1);
+        go(state.index + 1);
       }, state.speedMs);
     }
   };
-  app.select('[data-action="prev"]').on('click', () => step(-1));
-  app.select('[data-action="next"]').on('click', () => step(1));
+  app.select('[data-action="prev"]').on('click', () => go(state.index - 1));
+  app.select('[data-action="next"]').on('click', () => go(state.index + 1));
   app.select('[data-action="play"]').on('click', () => setPlaying(!state.playing));
+  app.select('[data-action="fit"]').on('click', () => {
+    view.fit();
+    show(false);
+  });
   app.select<HTMLSelectElement>('#speed').on('change', function () {
     state.speedMs = Number(this.value);
     if (state.playing) setPlaying(true);
@@ -53,6 +72,7 @@ export function start(doc: Document, trace: Trace): void {
   flowSelect.on('change', function () {
     state.flow = Number(this.value);
     state.index = 0;
+    drawTopology();
     rebuild();
   });
   app.select<HTMLSelectElement>('#direction').on('change', function () {
@@ -61,15 +81,26 @@ export function start(doc: Document, trace: Trace): void {
     rebuild();
   });
   doc.addEventListener('keydown', (e) => {
-    if ((e.target as HTMLElement)?.tagName === 'SELECT') return;
-    if (e.key === 'ArrowRight') step(1);
-    else if (e.key === 'ArrowLeft') step(-1);
-    else if (e.key === ' ') {
-      e.preventDefault();
-      setPlaying(!state.playing);
-    } else return;
+    const target = e.target as HTMLElement | null;
+    // Selects keep their arrows; a focused button keeps Space and Enter.
+    if (target?.tagName === 'SELECT' || (target?.tagName === 'BUTTON' && (e.key === ' ' || e.key === 'Enter'))) return;
+    if (e.key === 'ArrowRight' || e.key === 'ArrowDown') go(state.index + 1);
+    else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') go(state.index - 1);
+    else if (e.key === 'Home') go(0);
+    else if (e.key === 'End') go(hops().length - 1);
+    else if (e.key === ' ') setPlaying(!state.playing);
+    else return;
+    e.preventDefault();
   });
+  drawTopology();
   rebuild();
+  // Fit on resize, then bring the packet back into view.
+  if (win && 'ResizeObserver' in win) {
+    new win.ResizeObserver(() => {
+      view.fit();
+      show(false);
+    }).observe(doc.getElementById('topology') as HTMLElement);
+  }
   doc.body.setAttribute('data-ready', 'true');
 }
 

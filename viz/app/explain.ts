@@ -1,0 +1,76 @@
+/** One line per hop saying what the kernel did there and why, in a student's words. */
+import type { Hop } from '../../sim/trace/types';
+import type { Layer } from '../../sim/wire/layer';
+
+const last = (h: Hop, proto: string): Layer | undefined => h.layers.filter((l) => l.proto === proto).pop();
+const first = (h: Hop, proto: string): Layer | undefined => h.layers.find((l) => l.proto === proto);
+
+/** What VXLAN adds in front of the inner frame, measured on this hop's frame. */
+export interface AddedHeaders {
+  total: number;
+  parts: { name: string; bytes: number }[];
+  innerFrame: number;
+}
+
+export function vxlanOverhead(h: Hop): AddedHeaders | undefined {
+  const vxIndex = h.layers.findIndex((l) => l.proto === 'vxlan');
+  if (vxIndex < 0) return undefined;
+  const outerIp = h.layers.slice(0, vxIndex).find((l) => l.proto === 'ip');
+  const innerIp = h.layers.slice(vxIndex).find((l) => l.proto === 'ip');
+  const ipHeader = (outerIp?.['ip.hdr_len'] as number | undefined) ?? 20;
+  const parts = [{ name: 'outer Ethernet', bytes: 14 }, { name: 'outer IPv4', bytes: ipHeader }, { name: 'UDP', bytes: 8 }, { name: 'VXLAN', bytes: 8 }];
+  // The inner frame is the outer UDP payload less the VXLAN header.
+  const udpLen = first(h, 'udp')?.['udp.length'] as number | undefined;
+  const innerFrame = udpLen !== undefined ? udpLen - 16 : innerIp ? (innerIp['ip.len'] as number) + 14 : 0;
+  return { total: parts.reduce((a, p) => a + p.bytes, 0), parts, innerFrame };
+}
+
+function icmpWhat(h: Hop): string {
+  const t = last(h, 'icmp')?.['icmp.type'];
+  return t === 8 ? 'echo request' : t === 0 ? 'echo reply' : 'packet';
+}
+
+function innerDst(h: Hop): { mac: string; ip: string } {
+  const eth = h.layers.filter((l) => l.proto === 'eth').pop();
+  const ip = last(h, 'ip');
+  const arp = first(h, 'arp');
+  return { mac: String(eth?.['eth.dst'] ?? '?'), ip: String(ip?.['ip.dst'] ?? arp?.['arp.dst.proto_ipv4'] ?? '?') };
+}
+
+/** Names a namespace as a student knows it: the container's name, or undefined. */
+export type NameOf = (host: string, netns: string) => string | undefined;
+
+export function explainHop(h: Hop, nameOf: NameOf = () => undefined): string {
+  const dst = innerDst(h);
+  const here = nameOf(h.host, h.netns);
+  const outer = first(h, 'ip');
+  const vx = first(h, 'vxlan');
+  const arp = first(h, 'arp');
+  const dns = first(h, 'dns');
+  const bridge = h.actor ?? 'the bridge';
+  switch (h.event) {
+    case 'dns-query': return `The container asks Docker's embedded DNS server (127.0.0.11) for the address of ${dns?.['dns.qry.name'] ?? 'a name'}.`;
+    case 'dns-answer': return `The embedded DNS answers from Docker's own records: ${dns?.['dns.qry.name'] ?? 'the name'} is ${((dns?.['dns.a'] as string[] | undefined) ?? []).join(', ') || 'unknown'}.`;
+    case 'arp-request': return `The kernel does not know which MAC address has ${arp?.['arp.dst.proto_ipv4']}, so it broadcasts an ARP "who has ${arp?.['arp.dst.proto_ipv4']}?".`;
+    case 'arp-proxy-reply': return `vxlan0 answers the ARP itself (proxy ARP): Docker put ${arp?.['arp.src.proto_ipv4']} → ${arp?.['arp.src.hw_mac']} in its neighbour table, so no broadcast crosses the underlay.`;
+    case 'arp-reply': return `ARP reply: ${arp?.['arp.src.proto_ipv4']} is at ${arp?.['arp.src.hw_mac']}.`;
+    case 'send': return `${here ?? (h.netns === h.host ? h.host : 'The container')} sends the ${icmpWhat(h)} for ${dst.ip} out of ${h.device}, to MAC ${dst.mac}.`;
+    case 'veth-cross': return `The frame crosses the veth pair: what leaves the container's eth0 comes out of ${h.device} in the overlay namespace ${h.netns}.`;
+    case 'bridge-forward': return `${bridge} looks up ${dst.mac} in its FDB and finds it behind ${h.device}, so it forwards the frame there.`;
+    case 'bridge-flood': return `${bridge} does not know where ${dst.mac} is, so it floods the frame to every port, ${h.device} among them.`;
+    case 'encap': {
+      const o = vxlanOverhead(h);
+      return `${h.actor ?? 'vxlan0'} finds ${dst.mac} in its FDB behind VTEP ${outer?.['ip.dst']}, wraps the frame in outer headers (+${o?.total ?? 50} bytes, VNI ${vx?.['vxlan.vni']}) and sends it out of ${h.host}'s ${h.device}.`;
+    }
+    case 'underlay': return `The underlay network carries a plain UDP datagram from ${outer?.['ip.src']} to ${outer?.['ip.dst']} (port 4789); nothing on the way sees the container addresses inside.`;
+    case 'udp-deliver': return `${h.host}'s kernel receives UDP port 4789 and hands the datagram to the VXLAN device for VNI ${vx?.['vxlan.vni']}.`;
+    case 'decap': return `vxlan0 strips the outer headers (−50 bytes) and puts the inner frame for ${dst.mac} onto br0 in the overlay namespace.`;
+    case 'deliver': return `${here ?? dst.ip}'s ${h.device} receives the frame; the kernel ${icmpWhat(h) === 'echo request' ? 'answers the echo request with an echo reply' : 'hands the reply to ping'}.`;
+    case 'fragment': return `The packet is larger than ${h.device}'s MTU, so IP splits it into fragments.`;
+    case 'drop': return `The kernel drops the packet here: ${h.reason ?? 'no reason given'}.`;
+    default: return h.note ?? h.event;
+  }
+}
+
+/** Why an overlay container's MTU is 1450: the underlay's 1500 less what VXLAN adds. */
+export const MTU_NOTE = 'An overlay container\'s eth0 has MTU 1450: the underlay carries 1500-byte packets, and VXLAN adds 50 bytes (outer Ethernet 14 is outside the MTU; outer IPv4 20 + UDP 8 + VXLAN 8 + the inner Ethernet header 14 = 50), so 1450 + 50 = 1500.';
