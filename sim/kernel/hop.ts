@@ -12,6 +12,8 @@ export interface HopSite {
   netns: string;
   device: string;
   event: HopEvent;
+  /** The device that acted and handed the frame to `device`, where that is another one. */
+  actor?: string;
 }
 
 export class SimHop implements Hop {
@@ -40,6 +42,9 @@ export class SimHop implements Hop {
   get device(): string {
     return this.site.device;
   }
+  get actor(): string | undefined {
+    return this.site.actor;
+  }
   get event(): HopEvent {
     return this.site.event;
   }
@@ -49,7 +54,7 @@ export class SimHop implements Hop {
   }
 
   toJSON(): Hop {
-    const h: Hop = { ...(this.step !== undefined ? { step: this.step } : {}), dir: this.dir, host: this.host, netns: this.netns, device: this.device, event: this.event, timeNs: this.timeNs, layers: this.layers };
+    const h: Hop = { ...(this.step !== undefined ? { step: this.step } : {}), dir: this.dir, host: this.host, netns: this.netns, device: this.device, ...(this.actor ? { actor: this.actor } : {}), event: this.event, timeNs: this.timeNs, layers: this.layers };
     if (this.note) h.note = this.note;
     if (this.reason) h.reason = this.reason;
     return h;

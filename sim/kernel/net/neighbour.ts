@@ -178,7 +178,7 @@ function flush(dp: Datapath, dev: SimLink, n: NeighEntry, lag: number): void {
 /** A bare datagram behind an Ethernet header to `dstMac`, out of the device. */
 function l2Send(dp: Datapath, dev: SimLink, dstMac: string, skb: Skb): void {
   const frame = emitEthernet({ src: dev.mac, dst: dstMac, ethertype: ETHERTYPE_IPV4 }, skb.frame);
-  const out = new Skb(frame, skb.flow, skb.dir, skb.note);
+  const out = new Skb(frame, skb.flow, skb.dir, skb.note, skb.encapsulatedBy);
   out.lag = skb.lag;
   devXmit(dp, dev, out);
 }

@@ -14,6 +14,8 @@ export class Skb {
     readonly dir: 'request' | 'reply',
     /** What a hop should say about this frame (the encapsulation's "FDB mac -> vtep"). */
     readonly note?: string,
+    /** The vxlan device that wrapped this frame: it acts at step 4, where the frame leaves eth0. */
+    readonly encapsulatedBy?: string,
   ) {}
 
   /**

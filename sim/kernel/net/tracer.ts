@@ -48,7 +48,7 @@ export class Tracer {
     const arp = arpOpcode(skb.frame);
     if (role === 'sandbox') this.record(skb, 1, dev, arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send');
     // An ARP reply heading back to the container that asked is still step 1's resolution.
-    else if (role === 'overlay') this.record(skb, arp === ARP_REPLY ? 1 : 8, dev, 'bridge-forward');
+    else if (role === 'overlay') this.record(skb, arp === ARP_REPLY ? 1 : 8, dev, 'bridge-forward', undefined, dev.master?.name);
     else this.record(skb, undefined, dev, 'send');
   }
 
@@ -64,9 +64,9 @@ export class Tracer {
     this.record(skb, arp === ARP_REPLY ? 1 : 8, dev, arp === ARP_REPLY ? 'arp-reply' : arp === ARP_REQUEST ? 'arp-request' : 'deliver');
   }
 
-  /** The bridge hands a frame to the vxlan device: step 3. */
+  /** The bridge hands a frame to the vxlan device: step 3 (`br0 → vxlan0`). */
   bridgeToVxlan(vx: SimLink, skb: Skb, flood: boolean): void {
-    this.record(skb, 3, vx, flood ? 'bridge-flood' : 'bridge-forward');
+    this.record(skb, 3, vx, flood ? 'bridge-flood' : 'bridge-forward', undefined, vx.master?.name);
   }
 
   /** vxlan's arp_reduce answered a request from its neighbour table: step 3. */
@@ -92,7 +92,7 @@ export class Tracer {
   /** The host's underlay interface transmits: an encapsulated frame is step 4. */
   underlayXmit(dev: SimLink, skb: Skb, encap: boolean): void {
     const arp = arpOpcode(skb.frame);
-    this.record(skb, encap ? 4 : undefined, dev, encap ? 'encap' : arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send', encap ? skb.note : undefined);
+    this.record(skb, encap ? 4 : undefined, dev, encap ? 'encap' : arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send', encap ? skb.note : undefined, encap ? skb.encapsulatedBy : undefined);
   }
 
   private readonly segmentRequest = this.site(5, 'request', 'underlay', 'underlay', 'segment', 'underlay');
@@ -138,28 +138,29 @@ export class Tracer {
 
   // ── recording ──────────────────────────────────────────────────────────────
 
-  private site(step: number | undefined, dir: Skb['dir'], host: string, netns: string, device: string, event: HopEvent): HopSite {
-    const key = `${step}|${dir}|${host}|${netns}|${device}|${event}`;
+  private site(step: number | undefined, dir: Skb['dir'], host: string, netns: string, device: string, event: HopEvent, actor?: string): HopSite {
+    const key = `${step}|${dir}|${host}|${netns}|${device}|${event}|${actor ?? ''}`;
     let s = this.sites.get(key);
-    if (!s) this.sites.set(key, (s = { step, dir, host, netns, device, event }));
+    if (!s) this.sites.set(key, (s = { step, dir, host, netns, device, event, ...(actor ? { actor } : {}) }));
     return s;
   }
 
-  private linkSite(link: SimLink, step: number | undefined, dir: Skb['dir'], event: HopEvent): HopSite {
+  private linkSite(link: SimLink, step: number | undefined, dir: Skb['dir'], event: HopEvent, actor?: string): HopSite {
     const m = link.hopSites;
     const key = ((step ?? 15) * 2 + (dir === 'reply' ? 1 : 0)) * 64 + EVENT_INDEX[event];
     let s = m.get(key);
     // Devices are renamed and moved during setup, never while traffic flows; the name is read once.
-    if (!s || s.device !== link.name || s.netns !== link.netns.name) m.set(key, (s = this.site(step, dir, link.netns.host.name, link.netns.name, link.name, event)));
+    if (!s || s.device !== link.name || s.netns !== link.netns.name || s.actor !== actor) m.set(key, (s = this.site(step, dir, link.netns.host.name, link.netns.name, link.name, event, actor)));
     return s;
   }
 
-  private record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string): void {
+  /** `actor`: the device that acted and handed the frame to `link` (the bridge; the vxlan device that encapsulated). */
+  private record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string, actor?: string): void {
     const at = this.clock.now + skb.lag;
     if (this.pcaps) this.capture(link, skb.frame, at);
     const flow = skb.flow;
     if (!flow) return;
-    if (this.keeps(flow)) this.keep(flow, this.linkSite(link, step, skb.dir, event), skb.frame, note, undefined, at);
+    if (this.keeps(flow)) this.keep(flow, this.linkSite(link, step, skb.dir, event, actor), skb.frame, note, undefined, at);
     else this.countOnly(flow);
   }
 

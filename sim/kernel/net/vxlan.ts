@@ -88,7 +88,7 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
   writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
   b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-  const out = new Skb(b, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst));
+  const out = new Skb(b, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst), vx.name);
   out.lag = skb.lag;
   ipTransmit(dp, v.linkNetns, r, n, out);
 }
