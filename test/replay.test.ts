@@ -72,7 +72,7 @@ describe('replay', () => {
     expect(cnmlab(['run', 'scenarios/overlay-standalone.yaml', '--trace', tr]).status).toBe(0);
     const r = cnmlab(['replay', tr]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^path of ping-1 \(icmp-echo ubuntu0 → ubuntu1\):/m);
+    expect(r.stdout).toMatch(/^path of ping-1 \(icmp-echo ubuntu0 → ubuntu1, step 10 · ubuntu0: ping -c 3 ubuntu1\):/m);
     expect(r.stdout).toMatch(/hop \d+: step 4 request r0 r0\/eth0 encap — FDB 02:42:0a:00:01:04 -> 198\.51\.100\.11/);
     expect(r.stdout).toMatch(/vxlan: flags=2048 vni=4097/);
     const out = path.join(dir, 'public.json');

@@ -6,6 +6,7 @@ import { runLab } from './helpers/run';
 import { pathTable } from '../sim/trace/table';
 import { existedDuring, TopologyHistory, topologyDuring } from '../sim/trace/lifetimes';
 import { traceProblem } from '../sim/trace/validate';
+import { compareTraces } from '../sim/trace/compare';
 import { Topology, Trace } from '../sim/trace/types';
 
 describe('flow origin', () => {
@@ -72,5 +73,17 @@ describe('acting device', () => {
     expect(table).toMatch(/^4 +request +r0 +r0 +vxlan0 → eth0 +encap/m);
     expect(table).toMatch(/^8 +request +r1 +1-\w+ +br0 → veth1 +bridge-forward/m);
     expect(traceProblem(result.trace)).toBeUndefined();
+  });
+});
+
+describe('sim and emu agree on the acting device', () => {
+  test('a hop whose actor differs is a difference verify --mode both reports', async () => {
+    const { result } = await runLab('overlay-standalone');
+    const sim: Trace = JSON.parse(JSON.stringify(result.trace));
+    const emu: Trace = JSON.parse(JSON.stringify(result.trace));
+    expect(compareTraces(sim, emu)).toBeUndefined();
+    const hop = emu.flows.find((f) => f.kind === 'icmp-echo')!.hops.find((h) => h.step === 3 && h.actor === 'br0' && h.layers.some((l) => l.proto === 'icmp'))!;
+    delete hop.actor;
+    expect(compareTraces(sim, emu)).toMatchObject({ sim: expect.stringMatching(/^step 3 request r0\/1-\w+\/br0 → vxlan0 /), emu: expect.stringMatching(/^step 3 request r0\/1-\w+\/vxlan0 /) });
   });
 });

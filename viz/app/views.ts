@@ -229,8 +229,8 @@ export function markCurrent(root: Div, current: number): void {
   root.selectAll<HTMLTableRowElement, Hop>('tbody tr').each(function (_h, i) {
     if (i === current) {
       this.setAttribute('aria-current', 'step');
-      // Scroll the event list only, never the page.
-      const box = this.closest('section');
+      // Scroll the hop list only, never the page.
+      const box = root.node();
       if (box && (this.offsetTop < box.scrollTop + 30 || this.offsetTop > box.scrollTop + box.clientHeight - 30)) box.scrollTop = this.offsetTop - box.clientHeight / 2;
     } else this.removeAttribute('aria-current');
   });
