@@ -25,7 +25,8 @@ export function start(doc: Document, trace: Trace): void {
     markCurrent(app.select('#events'), state.index);
     renderInspector(app.select('#inspector'), hop);
     showHop(app.select('#topology'), view, list, state.index, animate && !reducedMotion());
-    app.select('#explain').text(hop ? `Step ${hop.step ?? '–'}: ${explainHop(hop, nameOf)}` : 'This flow has no hops.');
+    // Hops outside the eight steps (a local bridge, the underlay's ARP) carry no step number.
+    app.select('#explain').text(hop ? `${hop.step === undefined ? '' : `Step ${hop.step}: `}${explainHop(hop, nameOf)}` : 'This flow has no hops.');
     app.select('#position').text(list.length ? `hop ${state.index + 1} of ${list.length}` : 'no hops');
   };
   /** The lab as the selected flow's step saw it: a container removed later is still drawn. */

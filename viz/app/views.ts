@@ -46,7 +46,7 @@ function panelSize(svg: SvgSel): { w: number; h: number } {
 export function renderTopology(root: Div, t: Topology, scenario: string, reducedMotion: () => boolean): TopologyView {
   const l = layoutTopology(t);
   root.selectAll('*').remove();
-  const svg = root.append('svg').attr('class', 'topology').attr('role', 'img').attr('aria-label', `Topology of ${scenario}: ${l.hosts.length} hosts, ${l.namespaces.length} namespaces, ${l.devices.length} devices`) as unknown as SvgSel;
+  const svg: SvgSel = root.append('svg').attr('class', 'topology').attr('role', 'img').attr('aria-label', `Topology of ${scenario}: ${l.hosts.length} hosts, ${l.namespaces.length} namespaces, ${l.devices.length} devices`);
   const view = svg.append('g').attr('class', 'viewport');
   view.append('line').attr('class', 'underlay').attr('x1', 10).attr('x2', l.width - 10).attr('y1', l.underlayY).attr('y2', l.underlayY).attr('data-netns', 'underlay').attr('data-device', 'segment');
   view.append('text').attr('x', 14).attr('y', l.underlayY + 18).attr('class', 'label underlay-label').text(`underlay ${t.hosts.map((h) => h.underlay).join(', ')}`);
