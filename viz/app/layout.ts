@@ -42,10 +42,10 @@ const NS_MIN_W = 150, NS_H = 92, GAP = 14, DEV_GAP = 62, PER_LINE = 5, HOST_HEAD
 /** Device circles sit below the namespace label and the step badges above them. */
 const DEV_TOP = 46, DEV_ROW = 34;
 /** Average glyph widths of the label fonts (9, 10 and 13 px system-ui), for shortening. */
-export const CHAR_W = { device: 5.6, ns: 6, host: 7.8 };
+const CHAR_W = { device: 5.6, ns: 6, host: 7.8 };
 
 /** `name` cut to `px` pixels with an ellipsis, or whole if it fits. */
-export function shorten(name: string, px: number, charW: number): string {
+function shorten(name: string, px: number, charW: number): string {
   const max = Math.max(3, Math.floor(px / charW));
   return name.length <= max ? name : `${name.slice(0, max - 1)}…`;
 }
