@@ -21,6 +21,9 @@ import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './
 import { batch, batchEach, run } from './exec';
 import { commandPhases, emuNamer, toPhases } from './translate';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
+import { Confinement } from './confine';
+import { StepBounds, stepBounds } from '../sim/runner/bounds';
+import { EtcView } from '../sim/model/etc';
 import { EmbeddedDns } from './dns';
 import { Capture, captureFile, CapturePoint, hopsFrom, Unavailable } from './capture';
 import { teardown } from './clean';
@@ -64,6 +67,11 @@ export class EmuBackend implements Backend {
   /** The model after the last step, for a kept lab's DNS and its map. */
   private lastWorld?: World;
   private batchCount = 0;
+  /** Where step commands run: confined views of containers and hosts (confine.ts). */
+  private readonly confine: Confinement;
+  /** The plan's files of each namespace (`file.write`), by real namespace name. */
+  private readonly planFiles: string;
+  private bounds: StepBounds = stepBounds('');
 
   private constructor(
     readonly names: NameMap,
@@ -74,6 +82,8 @@ export class EmuBackend implements Backend {
     this.dns = new EmbeddedDns(record, names);
     this.progress = new Progress(!!opts.quiet);
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
+    this.planFiles = path.join(record.dir, 'etc');
+    this.confine = new Confinement(path.join(record.dir, 'views'), this.planFiles);
   }
 
   static async create(s: Scenario, opts: EmuOptions): Promise<EmuBackend> {
@@ -162,24 +172,38 @@ export class EmuBackend implements Backend {
     const bridges = [...p.hostBatches, ...p.otherBatches];
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir);
     await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
-    // Recorded before they exist, so `cnmlab clean` finds them after a crash.
-    if (p.files.length) this.record.addFiles(p.files.map((f) => path.join(NETNS_ETC, f.netns)));
+    // A namespace's own files (a container's resolv.conf) live in the run's state folder,
+    // where the step's confined view finds them (confine.ts). Only a kept lab also gets them
+    // in /etc/netns, for the `ip netns exec` a user types into it; recorded before they
+    // exist, so `cnmlab clean` finds them after a crash.
+    const fileDirs = [this.planFiles, ...(this.opts.keep ? [NETNS_ETC] : [])];
+    if (this.opts.keep && p.files.length) this.record.addFiles(p.files.map((f) => path.join(NETNS_ETC, f.netns)));
     for (const f of p.files) {
-      const dir = path.join(NETNS_ETC, f.netns);
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, f.name), f.content);
+      for (const base of fileDirs) {
+        const dir = path.join(base, f.netns);
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, f.name), f.content);
+      }
     }
     if (p.del.length) {
-      for (const d of p.del) this.dns.stop(d);
+      for (const d of p.del) {
+        this.dns.stop(d);
+        // A view's sysfs holds its namespace: the holder goes first.
+        await this.confine.release(d);
+      }
       await emptyNamespaces(p.del, dir);
       await batch('ip', undefined, p.del.map((n) => ['netns', 'del', n]));
-      for (const d of p.del) fs.rmSync(path.join(NETNS_ETC, d), { recursive: true, force: true });
+      for (const d of p.del) for (const base of [this.planFiles, NETNS_ETC]) fs.rmSync(path.join(base, d), { recursive: true, force: true });
       this.record.forgetNamespaces(p.del);
     }
     await portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
       .filter((n) => !p.del.includes(n)));
     await this.dns.sync(world);
     this.progress.complete();
+  }
+
+  setStepBounds(b: StepBounds): void {
+    this.bounds = b;
   }
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
@@ -192,14 +216,22 @@ export class EmuBackend implements Backend {
     const real = this.names.netns(host, netns);
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
     if (c) await this.dns.sync(ctx.world, c.id);
-    if (argv[0] === 'ping' && c) return this.tracedPing(c, real, argv, ctx);
-    const r = await run('ip', ['netns', 'exec', real, ...argv], undefined, this.abort.signal);
-    if (r.exitCode === 255 && /exec of ".*" failed/.test(r.stderr)) return { stdout: '', stderr: `bash: ${argv[0]}: command not found\n`, exitCode: 127 };
-    return { stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host), exitCode: r.exitCode };
+    const view: EtcView = c ? { container: c.id } : { host };
+    if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, argv, ctx);
+    const r = await this.runStep(real, view, argv, ctx);
+    return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host) };
+  }
+
+  /** A step's program, confined to its view and bounded by the step's timeout and output cap. */
+  private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+    const r = await this.confine.run(real, view, ctx.world, argv, this.bounds, this.abort.signal);
+    // setpriv's own words when the program is not installed here.
+    if (r.exitCode === 127 && /^setpriv: failed to execute/.test(r.stderr)) return { stdout: '', stderr: `bash: ${argv[0]}: command not found\n`, exitCode: 127 };
+    return r;
   }
 
   /** Captures along the path the model says the ping takes, runs the real ping, and traces it. */
-  private async tracedPing(c: Container, real: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+  private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     const target = argv.slice(1).filter((a, i, all) => !a.startsWith('-') && !/^-[ciWwsMIit]$/.test(all[i - 1] ?? '')).pop() ?? '';
     const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A').answers[0]?.data;
     const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from: c.name, to: target, hops: [] };
@@ -212,7 +244,7 @@ export class EmuBackend implements Backend {
     try {
       await capture.start((pid) => this.record.addPid(pid));
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
-      out = await run('ip', ['netns', 'exec', real, ...argv], undefined, this.abort.signal);
+      out = await this.runStep(real, view, argv, ctx);
       await new Promise((r) => setTimeout(r, 50));
     } finally {
       await capture.stop();
@@ -230,7 +262,7 @@ export class EmuBackend implements Backend {
       }
       this.flowList.push(flow);
     }
-    return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode };
+    return out;
   }
 
   /**
@@ -300,6 +332,8 @@ export class EmuBackend implements Backend {
       this.abort.abort();
       this.activeCapture?.kill();
       await this.busy;
+      // Views serve steps only: a kept lab is entered with ip netns exec.
+      await this.confine.releaseAll();
       try {
         if (this.opts.keep) await this.keepDns();
         else await this.tearDown();

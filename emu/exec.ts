@@ -2,7 +2,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawn } from 'child_process';
 import { execa } from 'execa';
+import type { CommandOutput } from '../sim/backend';
+import { endedOutput, StepBounds, StepEnd } from '../sim/runner/bounds';
 
 export class CommandFailed extends Error {}
 
@@ -73,4 +76,64 @@ async function batchChunk(tool: 'ip' | 'bridge', todo: { netns: string; lines: s
   const perCommand = force ? 5 : 4;
   const r = await run('xargs', ['-0', '-P', String(PARALLEL_BATCHES), '-n', String(perCommand), tool], items.join('\0') + '\0');
   if (r.exitCode !== 0 && !force) throw new CommandFailed(`${tool} batches in ${dir}: ${(r.stderr || r.stdout).trim()}`);
+}
+
+/** The whole environment a step's program gets: nothing of cnmlab's own (no sudo or CI variables). */
+const STEP_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: '/' };
+
+/**
+ * Runs a step's program bounded as runner/bounds says: stdin closed (/dev/null), the
+ * process in a group of its own (setsid), and that whole group killed when the step's
+ * timeout passes or either stream passes the output cap, or when `cancel` fires.
+ */
+export function runBounded(file: string, args: string[], bounds: StepBounds, cancel?: AbortSignal): Promise<CommandOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: STEP_ENV, cwd: '/' });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0, errBytes = 0;
+    let end: StepEnd | undefined;
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    };
+    const stop = (why: StepEnd) => {
+      end ??= why;
+      killGroup();
+    };
+    const timer = setTimeout(() => stop('timed-out'), bounds.timeoutNs / 1e6);
+    const onCancel = () => killGroup();
+    cancel?.addEventListener('abort', onCancel);
+    if (cancel?.aborted) killGroup();
+    child.stdout!.on('data', (d: Buffer) => {
+      if (outBytes <= bounds.outputCap) out.push(d);
+      outBytes += d.length;
+      if (outBytes > bounds.outputCap) stop('output-cut');
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      if (errBytes <= bounds.outputCap) err.push(d);
+      errBytes += d.length;
+      if (errBytes > bounds.outputCap) stop('output-cut');
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      cancel?.removeEventListener('abort', onCancel);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      cancel?.removeEventListener('abort', onCancel);
+      // What the program left running in its group goes with it.
+      killGroup();
+      const raw = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code ?? 128 + signalNumber(signal) };
+      resolve(endedOutput(raw, bounds, end));
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? (os.constants.signals[signal] ?? 0) : 0;
 }

@@ -5,11 +5,14 @@
 import type { PlanOp } from './plan/ops';
 import type { World } from './model/world';
 import type { Flow, Topology } from './trace/types';
+import type { StepBounds, StepEnd } from './runner/bounds';
 
 export interface CommandOutput {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** Set when the step was stopped by its timeout or the output cap (runner/bounds). */
+  end?: StepEnd;
 }
 
 export interface ExecContext {
@@ -21,13 +24,15 @@ export interface ExecContext {
   namesVisible: boolean;
   /**
    * How long the step's program may run, in (virtual, for sim) nanoseconds: the step's
-   * timeout when the scenario gives one, DEFAULT_STEP_BUDGET_NS otherwise. A program that
-   * would run longer stops there and says so.
+   * timeout (runner/bounds), DEFAULT_STEP_BUDGET_NS when a program runs outside a scenario.
+   * A program that would run longer stops there and says so.
    */
   stepBudgetNs?: number;
+  /** Bytes the step's program may print on a stream (the output cap); it stops once over. */
+  outputCap?: number;
 }
 
-/** A step's time budget when the scenario sets none: five minutes, longer than any lab's ping. */
+/** A program's time budget outside a scenario's steps (whose default is runner/bounds'): five minutes. */
 export const DEFAULT_STEP_BUDGET_NS = 300_000_000_000;
 
 export interface Backend {
@@ -36,6 +41,8 @@ export interface Backend {
   apply(ops: PlanOp[], world: World): Promise<void>;
   /** Finishes plan work the backend has deferred, so the kernel holds every op applied so far. */
   settle(): Promise<void>;
+  /** The timeout and output cap of the step about to run; they hold for every command it runs. */
+  setStepBounds(b: StepBounds): void;
   /** Runs argv inside namespace `netns` of `host` (the host's own namespace is named after it). */
   exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput>;
   /** Flows traced so far. */

@@ -14,6 +14,7 @@ class PlanRecorder implements Backend {
     this.ops.push(...ops);
   }
   async settle() {}
+  setStepBounds() {}
   async exec() {
     return { stdout: '', stderr: '', exitCode: 0 };
   }

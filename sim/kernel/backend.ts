@@ -1,7 +1,7 @@
 /** The sim backend: plan ops into the simulated kernel; commands answered from it. */
 import { Backend, CommandOutput, ExecContext } from '../backend';
 import { PlanOp } from '../plan/ops';
-import { endpointOf, hostOf, swarmNetwork, World } from '../model/world';
+import { World } from '../model/world';
 import { Flow, Topology } from '../trace/types';
 import { topologyFromWorld } from '../trace/topology';
 import { SimKernel } from './kernel';
@@ -9,11 +9,14 @@ import { bridgeCommand, ipCommand } from './iproute';
 import { SimNetns } from './objects';
 import { Datapath } from './datapath';
 import { containerCommand } from './programs';
+import { endedOutput, StepBounds, stepBounds } from '../runner/bounds';
+import { etcFile } from '../model/etc';
 
 export class SimBackend implements Backend {
   readonly mode = 'sim' as const;
   readonly kernel: SimKernel;
   readonly datapath: Datapath;
+  private bounds: StepBounds = stepBounds('');
 
   constructor(seed: number) {
     this.kernel = new SimKernel(seed);
@@ -27,8 +30,13 @@ export class SimBackend implements Backend {
   /** The sim applies every op at once; nothing waits. */
   async settle(): Promise<void> {}
 
+  setStepBounds(b: StepBounds): void {
+    this.bounds = b;
+  }
+
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
-    return this.execSync(host, netns, argv, ctx);
+    const out = this.execSync(host, netns, argv, { ...ctx, stepBudgetNs: this.bounds.timeoutNs, outputCap: this.bounds.outputCap });
+    return endedOutput(out, this.bounds, out.end);
   }
 
   execSync(host: string, netns: string, argv: string[], ctx: ExecContext): CommandOutput {
@@ -41,9 +49,11 @@ export class SimBackend implements Backend {
       case 'bridge':
         return bridgeCommand(ns, args, opts);
       case 'cat': {
-        const missing = args.filter((f) => !ns.files.has(f) && !(ctx.container && f === '/etc/hosts'));
-        if (missing.length) return { stdout: '', stderr: missing.map((f) => `cat: ${f}: No such file or directory\n`).join(''), exitCode: 1 };
-        return { stdout: args.map((f) => ns.files.get(f) ?? hostsFile(ctx)).join(''), stderr: '', exitCode: 0 };
+        // The namespace's own files (the plan's), then /etc/hosts and /etc/hostname of the container or host the step runs on.
+        const content = (f: string) => ns.files.get(f) ?? etcFile(ctx.world, ctx.container ? { container: ctx.container } : { host }, f);
+        const found = args.map((f) => [f, content(f)] as const);
+        const missing = found.filter(([, c]) => c === undefined).map(([f]) => `cat: ${f}: No such file or directory\n`);
+        return { stdout: found.map(([, c]) => c ?? '').join(''), stderr: missing.join(''), exitCode: missing.length ? 1 : 0 };
       }
       default:
         return containerCommand(this.datapath, ns, argv, ctx);
@@ -63,14 +73,4 @@ export class SimBackend implements Backend {
   }
 
   async close(): Promise<void> {}
-}
-
-/** /etc/hosts of a container: localhost lines and its own addresses under its short id. */
-function hostsFile(ctx: ExecContext): string {
-  const c = ctx.world.hostOrder.map((h) => hostOf(ctx.world, h).containers[ctx.container!]).find(Boolean);
-  const own = c ? c.networks.map((n) => {
-    const net = swarmNetwork(ctx.world.swarm, n.networkId) ?? hostOf(ctx.world, c.host).localNetworks[n.networkId];
-    return n.endpointId ? (net ? endpointOf(net, n.endpointId) : undefined)?.ip : undefined;
-  }).filter(Boolean).map((ip) => `${ip}\t${c.hostname}\n`).join('') : '';
-  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n${own}`;
 }

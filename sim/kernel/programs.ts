@@ -12,6 +12,7 @@ import { isIpv4 } from '../wire/addr';
 import { dnsRcode, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
 import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, writeIcmp } from '../wire/icmp';
+import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT } from '../runner/bounds';
 
 const fail = (stderr: string, exitCode: number, stdout = ''): CommandOutput => ({ stdout, stderr, exitCode });
 
@@ -24,7 +25,6 @@ interface PingOptions {
   quiet: boolean;
   numeric: boolean;
   target: string;
-  countDefaulted: boolean;
   /** -f: the next probe goes out as soon as a reply comes back (or after 10 ms). */
   flood: boolean;
   /** -t: the probes' IP TTL. */
@@ -34,7 +34,7 @@ interface PingOptions {
 }
 
 function parsePing(argv: string[]): PingOptions | CommandOutput {
-  const o: PingOptions = { count: 4, intervalNs: 1e9, timeoutNs: 10e9, size: 56, pmtu: 'want', quiet: false, numeric: false, target: '', countDefaulted: true, flood: false, ttl: 64 };
+  const o: PingOptions = { count: Infinity, intervalNs: 1e9, timeoutNs: 10e9, size: 56, pmtu: 'want', quiet: false, numeric: false, target: '', flood: false, ttl: 64 };
   const usage = 'Usage: ping [-aAbBdDfhLnOqrRUvV64] [-c count] [-i interval] [-I interface]\n            [-m mark] [-M pmtudisc_option] [-l preload] [-p pattern] [-Q tos]\n            [-s packetsize] [-S sndbuf] [-t ttl] [-T timestamp_option]\n            [-w deadline] [-W timeout] [hop1 ...] destination\n';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -48,7 +48,7 @@ function parsePing(argv: string[]): PingOptions | CommandOutput {
       if (!Number.isFinite(n) || n < 0) throw fail(`ping: invalid ${what}: '${v}'\n`, 2);
       return n;
     };
-    if (a.startsWith('-c')) { o.count = num(val(), 'argument'); o.countDefaulted = false; }
+    if (a.startsWith('-c')) o.count = num(val(), 'argument');
     else if (a.startsWith('-i')) o.intervalNs = num(val(), 'interval') * 1e9;
     else if (a.startsWith('-W')) o.timeoutNs = num(val(), 'timeout') * 1e9;
     else if (a.startsWith('-w')) o.timeoutNs = num(val(), 'deadline') * 1e9;
@@ -77,8 +77,6 @@ function parsePing(argv: string[]): PingOptions | CommandOutput {
   return o;
 }
 
-/** The exit status of a step stopped at its time budget (timeout(1)'s). */
-const STEP_TIMED_OUT = 124;
 
 /** Count, mean, extremes and standard deviation of a stream of values, in constant memory (Welford's update). */
 class RunningStats {
@@ -109,8 +107,10 @@ class KeptLines {
   private tail: string[] = [];
   dropped = 0;
 
+  constructor(private readonly headLines = KEPT_HEAD_LINES) {}
+
   push(line: string): void {
-    if (this.head.length < KEPT_HEAD_LINES) {
+    if (this.head.length < this.headLines) {
       this.head.push(line);
       return;
     }
@@ -131,8 +131,10 @@ class KeptMarks {
   private readonly marks: string[] = [];
   dropped = 0;
 
+  constructor(private readonly limit = KEPT_FLOOD_MARKS) {}
+
   add(mark: string): void {
-    if (this.marks.length < KEPT_FLOOD_MARKS) this.marks.push(mark);
+    if (this.marks.length < this.limit) this.marks.push(mark);
     else this.dropped++;
   }
 
@@ -163,6 +165,9 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   } catch (e) {
     return e as CommandOutput;
   }
+  // The step's budget counts from the program's start, name lookups included, as for the real one.
+  const budgetNs = ctx.stepBudgetNs ?? DEFAULT_STEP_BUDGET_NS;
+  const startedAt = dp.clock.now;
   const c = containerOf(ctx.world, ctx.container);
   const flow = dp.newFlow('icmp-echo', c?.name ?? ns.name, o.target);
   let dst = o.target;
@@ -209,12 +214,20 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   const rtt = new RunningStats();
   let errors = 0;
   // Reply and error lines, in the order they come (the clock only moves forward).
-  const output = new KeptLines();
+  // Under an output cap everything is kept: ping stops once it has printed more (as the real
+  // one is stopped in emu), which bounds memory; without one, the first and last lines are.
+  const output = new KeptLines(ctx.outputCap === undefined ? KEPT_HEAD_LINES : Infinity);
   const localErrors: string[] = [];
   // iputils times a probe only when its data holds a struct timeval (16 bytes); smaller ones show no time and no rtt line.
   const timing = o.size >= 16;
   // A flood shows no reply lines: a dot for each probe sent, erased ("\b \b") when its reply comes.
-  const floodMarks = new KeptMarks();
+  const floodMarks = new KeptMarks(ctx.outputCap === undefined ? KEPT_FLOOD_MARKS : Infinity);
+  let printed = 0;
+  let cut = false;
+  const print = (bytes: number) => {
+    printed += bytes;
+    if (ctx.outputCap !== undefined && printed > ctx.outputCap) cut = true;
+  };
   const showMarks = o.flood && !o.quiet;
   // iputils' moving average of the round trip, in µs times 8 (the "ewma" a flood reports),
   // and the most probes ever in flight at once (its "pipe").
@@ -234,9 +247,16 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       // As iputils' acknowledge(): how many probes, this one included, were out when it came back.
       const outstanding = (transmitted - seq) & 0xffff;
       if (outstanding <= 0x7fff) pipe = Math.max(pipe, outstanding + 1);
-      if (showMarks) floodMarks.add('\b \b');
+      if (showMarks) {
+        floodMarks.add('\b \b');
+        print(3);
+      }
       if (o.flood && nextSeq <= o.count) sendProbe(nextSeq);
-      if (!o.quiet && !o.flood) output.push(`${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`);
+      if (!o.quiet && !o.flood) {
+        const line = `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`;
+        output.push(line);
+        print(line.length + 1);
+      }
     },
     onError(seq, message) {
       if (sentAt[seq] === undefined || Number.isNaN(sentAt[seq])) return;
@@ -245,7 +265,10 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       // iputils acknowledges an error's probe as it does a reply's: it counts toward the pipe.
       const outstanding = (transmitted - seq) & 0xffff;
       if (outstanding <= 0x7fff) pipe = Math.max(pipe, outstanding + 1);
-      if (!o.quiet && !o.flood) output.push(message);
+      if (!o.quiet && !o.flood) {
+        output.push(message);
+        print(message.length + 1);
+      }
     },
   };
   const close = dp.sockets.openEcho(ns, ident, socket);
@@ -266,17 +289,16 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     floodTimerArmed = true;
     dp.clock.schedule(delayNs, () => {
       floodTimerArmed = false;
-      if (nextSeq > o.count || outOfTime) return;
+      if (nextSeq > o.count || outOfTime || cut) return;
       const due = lastSendNs + o.intervalNs;
       if (dp.clock.now >= due) sendProbe(nextSeq);
       else armFloodTimer(due - dp.clock.now);
     });
   };
-  // Past the step's budget nothing more is sent, and timers left in the queue do nothing.
-  const budgetNs = ctx.stepBudgetNs ?? DEFAULT_STEP_BUDGET_NS;
+  // Past the step's budget or the output cap nothing more is sent, and timers left in the queue do nothing.
   let outOfTime = false;
   const sendProbe = (seq: number): void => {
-    if (seq !== nextSeq || outOfTime || dp.clock.now - start >= budgetNs) return;
+    if (seq !== nextSeq || outOfTime || cut || dp.clock.now - startedAt >= budgetNs) return;
     nextSeq++;
     lastSendNs = dp.clock.now;
     if (seq < o.count) {
@@ -285,7 +307,10 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     }
     {
       transmitted++;
-      if (showMarks) floodMarks.add('.');
+      if (showMarks) {
+        floodMarks.add('.');
+        print(1);
+      }
       if (timing) {
         payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
         payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
@@ -308,12 +333,19 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   const lastSendBound = () => (o.flood ? lastSendNs : start + (o.count - 1) * o.intervalNs);
   // Like iputils: done once every probe is answered or failed, else after the last probe's timeout.
   const finished = () => transmitted === o.count && rtt.count + errors === o.count;
-  const deadline = Math.min(o.flood ? Infinity : lastSendBound() + o.timeoutNs, start + budgetNs);
-  dp.clock.runUntil(deadline, finished);
-  outOfTime = !finished() && deadline === start + budgetNs;
+  const deadline = Math.min(o.flood ? Infinity : lastSendBound() + o.timeoutNs, startedAt + budgetNs);
+  dp.clock.runUntil(deadline, () => cut || finished());
+  outOfTime = !cut && !finished() && deadline === startedAt + budgetNs;
   const lastSend = transmitted ? lastSendNs : start;
   close();
   lines.push(...output.lines());
+  if (outOfTime || cut) {
+    // Stopped as the real one is at the step's timeout or output cap (SIGKILL): what it
+    // printed so far, no statistics; the runner's bounds say why (runner/bounds).
+    const shown = lines.join('\n') + '\n' + (showMarks ? floodMarks.text() : '');
+    const notes = [...localErrors, ...(output.dropped + floodMarks.dropped ? [`cnmlab: ${output.dropped + floodMarks.dropped} ${output.dropped ? 'lines' : 'flood marks'} of ping's output not kept (the first and last are shown)`] : [])];
+    return { stdout: shown, stderr: notes.map((l) => l + '\n').join(''), exitCode: outOfTime ? EXIT_TIMED_OUT : EXIT_OUTPUT_CUT, end: outOfTime ? 'timed-out' : 'output-cut' };
+  }
   const received = rtt.count;
   const loss = transmitted ? Math.round(((transmitted - received) / transmitted) * 100) : 0;
   // iputils' finish() measures to its last probe, not to the end of its wait for replies.
@@ -333,11 +365,10 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     summary.push(`ipg/ewma ${usAsMs(ipgUs)}/${usAsMs(Math.trunc(ewma / 8))} ms`);
   }
   lines.push(summary.join(', '));
-  const stderr = [...localErrors, ...(o.countDefaulted ? ['cnmlab: ping without -c stops after 4 packets here'] : [])];
+  const stderr = [...localErrors];
   const dropped = output.dropped + floodMarks.dropped;
   if (dropped) stderr.push(`cnmlab: ${dropped} ${output.dropped ? 'lines' : 'flood marks'} of ping's output not kept (the first and last are shown)`);
-  if (outOfTime) stderr.push(`cnmlab: ping stopped at the step's time budget (${budgetNs / 1e9} s of simulated time)`);
-  return { stdout: lines.join('\n') + '\n', stderr: stderr.length ? stderr.join('\n') + '\n' : '', exitCode: outOfTime ? STEP_TIMED_OUT : received === 0 ? 1 : 0 };
+  return { stdout: lines.join('\n') + '\n', stderr: stderr.length ? stderr.join('\n') + '\n' : '', exitCode: received === 0 ? 1 : 0 };
 }
 
 export function nslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {

@@ -7,6 +7,7 @@ import { Trace, TRACE_FORMAT } from '../trace/types';
 import { TopologyHistory } from '../trace/lifetimes';
 import { Check, checkExpect } from './expect';
 import { containerShell, hostShell } from './shell';
+import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT, stepBounds } from './bounds';
 
 export interface StepResult {
   index: number;
@@ -49,12 +50,18 @@ export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: St
     model.tick(STEP_GAP_NS);
     const flowsBefore = backend.flows().length;
     const t0 = backend.elapsedNs();
+    backend.setStepBounds(stepBounds(step.command, step.timeout ?? s.timeout));
     const out = hosts.has(step.on) ? await hostShell(model, backend, step.on, step.command) : await containerShell(model, backend, step.on, step.command);
     const flows = backend.flows().slice(flowsBefore);
     // Numbered from 1 as `run` numbers steps in its messages.
     for (const f of flows) f.origin = { step: step.index + 1, on: step.on, command: step.command };
     topology.observe(step.index + 1, backend.topology(model.world));
     const checks = step.expect ? checkExpect(step.expect, out, flows[0]) : [];
+    // A step cnmlab had to stop is not part of the story unless the scenario says it expects that.
+    const stopped = out.end === 'timed-out' ? EXIT_TIMED_OUT : out.end === 'output-cut' ? EXIT_OUTPUT_CUT : undefined;
+    if (stopped !== undefined && step.expect?.exit !== stopped) {
+      checks.push({ what: 'exit', expected: out.end === 'timed-out' ? 'the step to end within its timeout' : 'output within the cap', got: out.stderr.trim().split('\n').pop() ?? '', ok: false });
+    }
     const r: StepResult = {
       index: step.index, on: step.on, command: step.command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr,
       durationMs: Math.round((backend.elapsedNs() - t0) / 1e3) / 1e3, ok: checks.every((c) => c.ok), line: step.line, checks, flows: flows.map((f) => f.id),

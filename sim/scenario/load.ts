@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import { isMap, isScalar, LineCounter, parseDocument, Document } from 'yaml';
 import { InputError } from '../errors';
-import { expectSchema, HOST_RE, Scenario, scenarioSchema, Step } from './schema';
+import { expectSchema, HOST_RE, Scenario, scenarioSchema, Step, timeoutSchema } from './schema';
 import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
 import { shellWords } from '../text/words';
 
@@ -55,10 +55,10 @@ export function parseScenario(file: string, text: string): Scenario {
     throw new InputError(`${file}:${line}:${col}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
   if (!isMap(doc.contents)) fail([], 'expected a mapping with name, hosts and steps');
-  const known = ['name', 'description', 'seed', 'delays', 'hosts', 'steps'];
+  const known = ['name', 'description', 'seed', 'timeout', 'delays', 'hosts', 'steps'];
   const top = doc.toJS() as Record<string, unknown>;
   const unknown = Object.keys(top).filter((k) => !known.includes(k));
-  if (unknown.length) failAtKey(unknown[0], `unexpected key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, delays, hosts, steps)`);
+  if (unknown.length) failAtKey(unknown[0], `unexpected key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, timeout, delays, hosts, steps)`);
   const parsed = scenarioSchema.safeParse(doc.toJS());
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -82,8 +82,8 @@ export function parseScenario(file: string, text: string): Scenario {
   const hostNames = new Set(hosts.map((h) => h.name));
   const containers = new Set<string>();
   const steps: Step[] = raw.steps.map((s, index) => {
-    const keys = Object.keys(s).filter((k) => k !== 'expect');
-    if (keys.length !== 1) fail(['steps', index], `expected exactly one key naming a host or container, and an optional 'expect' (found ${keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'none'})`);
+    const keys = Object.keys(s).filter((k) => k !== 'expect' && k !== 'timeout');
+    if (keys.length !== 1) fail(['steps', index], `expected exactly one key naming a host or container, and an optional 'expect' and 'timeout' (found ${keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'none'})`);
     const on = keys[0];
     const command = s[on];
     if (typeof command !== 'string' || command.trim() === '') fail(['steps', index, on], `expected a command line for '${on}'`);
@@ -104,12 +104,18 @@ export function parseScenario(file: string, text: string): Scenario {
       expect = e.data;
       if (expect!['drop-at'] !== undefined && expect!.path !== 'none') fail(['steps', index, 'expect', 'drop-at'], "expected 'drop-at' only with 'path: none'");
     }
+    let timeout: number | undefined;
+    if (s.timeout !== undefined) {
+      const t = timeoutSchema.safeParse(s.timeout);
+      if (!t.success) fail(['steps', index, 'timeout'], `expected seconds from 0.1 to 3600 for 'timeout'`);
+      timeout = t.data;
+    }
     if (hostNames.has(on)) for (const n of containerNames(command as string)) containers.add(n);
     const node = doc.getIn(['steps', index], true) as { range?: [number, number, number] };
-    return { index, on, command: (command as string).trim(), expect, line: node?.range ? lc.linePos(node.range[0]).line : 0 };
+    return { index, on, command: (command as string).trim(), expect, timeout, line: node?.range ? lc.linePos(node.range[0]).line : 0 };
   });
   for (const h of hostNames) if (!HOST_RE.test(h)) fail(['hosts', h], 'expected a plain host name');
-  return { file, name: raw.name, description: raw.description, seed: raw.seed, delays: raw.delays, hosts, steps };
+  return { file, name: raw.name, description: raw.description, seed: raw.seed, timeout: raw.timeout, delays: raw.delays, hosts, steps };
 }
 
 export function loadScenario(file: string): Scenario {

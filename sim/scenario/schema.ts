@@ -16,6 +16,9 @@ export const expectSchema = z.strictObject({
   'drop-at': z.number().int().min(0).max(8).optional(),
 });
 
+/** Seconds a step may run (sim counts virtual time): from a tenth of a second to an hour. */
+export const timeoutSchema = z.number().min(0.1).max(3600);
+
 export const hostSchema = z.union([
   z.null(),
   z.strictObject({
@@ -27,6 +30,7 @@ export const scenarioSchema = z.strictObject({
   name: z.string().regex(NAME_RE, 'a name of lowercase letters, digits and dashes, such as overlay-standalone'),
   description: z.string().optional(),
   seed: z.number().int().optional(),
+  timeout: timeoutSchema.optional(),
   /** sim only: per-hop delays in microseconds (defaults give pings of a few tenths of a ms). */
   delays: z.strictObject({
     veth: z.number().min(0), bridge: z.number().min(0), vxlan: z.number().min(0), stack: z.number().min(0), underlay: z.number().min(0), dns: z.number().min(0),
@@ -44,6 +48,8 @@ export interface Step {
   on: string;
   command: string;
   expect?: Expect;
+  /** Seconds this step may run, overriding the scenario's `timeout:`. */
+  timeout?: number;
   /** 1-based line of the step in its file. */
   line: number;
 }
@@ -53,6 +59,8 @@ export interface Scenario {
   name: string;
   description?: string;
   seed?: number;
+  /** Seconds a step may run unless it sets its own (runner/bounds has the default). */
+  timeout?: number;
   delays?: Partial<Record<'veth' | 'bridge' | 'vxlan' | 'stack' | 'underlay' | 'dns', number>>;
   hosts: { name: string; underlay: string }[];
   steps: Step[];

@@ -1,0 +1,250 @@
+/**
+ * Where an emu step's program runs: the step's network namespace, and a private mount and
+ * UTS namespace of its own "view" (one per container, one per scenario host) in which
+ *  - the machine is read-only: every mount of the machine is bound again, read-only and
+ *    nosuid, under a root folder in the run's state folder, and the program is chrooted there;
+ *  - /etc is the view's own folder: the container's /etc/hosts, /etc/hostname and (from the
+ *    plan) /etc/resolv.conf as Docker writes them, or the scenario host's, beside the few
+ *    machine files programs need to start (ld.so.cache, passwd, nsswitch.conf …), so
+ *    /etc/shadow and the machine's own names are not there;
+ *  - /sys is a sysfs mounted from inside the step's network namespace (as `ip netns exec`
+ *    does), /root, /home and the run's state folder are empty;
+ *  - the UTS name is the container's hostname (its short id) or the host's name;
+ *  - the program runs as root with only CAP_NET_ADMIN, CAP_NET_RAW, CAP_SETUID and
+ *    CAP_SETGID (tcpdump's own drop to its user), no_new_privs, and nothing inheritable.
+ *
+ * Why util-linux unshare/nsenter and not `ip netns exec`: ip netns exec gives a fresh mount
+ * namespace per command with the machine's /etc/netns/NS bound over /etc, but cannot make
+ * the rest read-only, set a UTS name or drop capabilities, and needs files written into the
+ * machine's /etc (so only a kept lab gets those now, for the user's own ip netns exec).
+ * Building a view costs four processes, so it is built once per (view, network namespace),
+ * on the first step that needs it, and kept by a holder process (`sleep infinity` chrooted
+ * in it); each step then costs one process chain, as ip netns exec did: nsenter (the
+ * namespaces, the holder's root) → setpriv (capabilities) → the program. Holders die with
+ * cnmlab (PR_SET_PDEATHSIG), also after kill -9, and are stopped before their network
+ * namespace is deleted (their sysfs holds it).
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { CommandOutput } from '../sim/backend';
+import type { StepBounds } from '../sim/runner/bounds';
+import { EtcView, ETC_OWN_FILES, etcFile, viewHostname } from '../sim/model/etc';
+import type { World } from '../sim/model/world';
+import { must, runBounded } from './exec';
+import { STATE_DIR } from './state';
+
+/** Machine files under /etc that the modelled programs need to start and to name things: copied (they are small)… */
+const MACHINE_ETC_FILES = ['passwd', 'group', 'nsswitch.conf', 'ld.so.cache', 'ld.so.conf', 'services', 'protocols', 'ethertypes', 'host.conf', 'gai.conf', 'localtime'];
+/** … and folders, bound read-only (alternatives holds hundreds of links). */
+const MACHINE_ETC_DIRS = ['alternatives', 'iproute2', 'ld.so.conf.d'];
+
+/** Folders of private files; the view shows them empty. */
+const MASKED = ['/root', '/home', STATE_DIR];
+/**
+ * Where `ip netns` names namespaces. The view sees it read-only and follows it (a slave
+ * mount): iproute2 and bridge print a peer's namespace by its name (`link-netns r0`) from
+ * it, also for namespaces made after the view. Entering one needs CAP_SYS_ADMIN, which a step lacks.
+ */
+const NETNS_DIR = '/run/netns';
+
+/** A step's capabilities: what ping, tcpdump, ip, bridge, tc and iptables need, and nothing else. */
+const STEP_CAPS = '+net_admin,+net_raw,+setuid,+setgid';
+const DROP = ['setpriv', '--no-new-privs', '--inh-caps=-all', `--bounding-set=-all,${STEP_CAPS}`, '--'];
+
+interface View {
+  holder: ChildProcess;
+  etcDir: string;
+  netns: string;
+}
+
+/** A path as mount(8) reads it in an fstab field (as /proc/self/mountinfo writes it). */
+function fstabPath(p: string): string {
+  return p.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+function unescapeMountinfo(p: string): string {
+  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+function under(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
+}
+
+/** The machine's mount points, parents before children, each once. */
+function machineMounts(): string[] {
+  const points = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => unescapeMountinfo(l.split(' ')[4]));
+  const unique = [...new Set(points)];
+  const depth = (p: string) => (p === '/' ? 0 : p.split('/').length);
+  return unique.map((p, i) => ({ p, i })).sort((a, b) => depth(a.p) - depth(b.p) || a.i - b.i).map((x) => x.p);
+}
+
+/** The fstab that builds a view under `root`: the machine read-only, then sysfs, /etc and the masks. */
+export function viewFstab(mounts: string[], root: string, etcDir: string, emptyDir: string): string {
+  const skip = (p: string) => under(p, '/sys') || under(p, '/etc') || under(p, NETNS_DIR) || MASKED.some((m) => under(p, m));
+  const line = (src: string, target: string, type: string, opts: string) => `${fstabPath(src)} ${fstabPath(target === '/' ? root : path.join(root, target))} ${type} ${opts} 0 0`;
+  // Private: the view is built in a slave namespace, but nothing mounted on the machine later may appear in it, except under NETNS_DIR.
+  const lines = mounts.filter((p) => !skip(p)).map((p) => line(p, p, 'none', 'bind,ro,nosuid,private'));
+  if (mounts.includes(NETNS_DIR)) lines.push(line(NETNS_DIR, NETNS_DIR, 'none', 'rbind,ro,nosuid,nodev'));
+  lines.push(line('sysfs', '/sys', 'sysfs', 'ro,nosuid,nodev,noexec,private'));
+  lines.push(line(etcDir, '/etc', 'none', 'bind,ro,nosuid,nodev,private'));
+  for (const d of MACHINE_ETC_DIRS) if (fs.existsSync(path.join(etcDir, d))) lines.push(line(path.join('/etc', d), path.join('/etc', d), 'none', 'bind,ro,nosuid,nodev,private'));
+  for (const m of MASKED) {
+    // Only real folders: a path through a symlink (/var/run → /run) would lead out of the
+    // view, and its target is masked on its own; a missing folder needs nothing.
+    let real: string | undefined;
+    try {
+      real = fs.realpathSync(m);
+    } catch {
+      real = undefined;
+    }
+    if (real === m && fs.statSync(m).isDirectory()) lines.push(line(emptyDir, m, 'none', 'bind,ro,nosuid,nodev,private'));
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function until(what: string, test: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (test()) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  throw new Error(`confinement: ${what} did not happen within 2 s`);
+}
+
+function readlink(p: string): string | undefined {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process that keeps a namespace alive; killed with cnmlab even after kill -9. */
+function startHolder(args: string[]): ChildProcess {
+  const p = spawn(args[0], [...args.slice(1), 'setpriv', '--pdeathsig', 'KILL', '--', 'sleep', 'infinity'], { stdio: 'ignore' });
+  p.on('error', () => undefined);
+  p.unref();
+  return p;
+}
+
+export class Confinement {
+  private readonly views = new Map<string, Promise<View>>();
+  private count = 0;
+
+  /**
+   * `dir`: a folder of the run's state, where views are built; `planFiles`: where the plan's
+   * files of each namespace are (`<planFiles>/<netns>/resolv.conf`).
+   */
+  constructor(private readonly dir: string, private readonly planFiles: string) {}
+
+  /**
+   * Runs argv (a command the registry models) in network namespace `netns` (its real name),
+   * in the view of a container or scenario host, bounded by `bounds`.
+   */
+  async run(netns: string, view: EtcView, world: World, argv: string[], bounds: StepBounds, cancel?: AbortSignal): Promise<CommandOutput> {
+    const key = `${netns}\0${'container' in view ? `c:${view.container}` : `h:${view.host}`}`;
+    let v = this.views.get(key);
+    if (!v) {
+      v = this.build(netns, view, world);
+      this.views.set(key, v);
+      v.catch(() => this.views.delete(key));
+    }
+    const built = await v;
+    this.writeOwnFiles(built.etcDir, netns, view, world);
+    return runBounded('nsenter', ['-t', String(built.holder.pid), '-m', '-u', `--net=/run/netns/${netns}`, '--root', '--wd', '--', ...DROP, ...argv], bounds, cancel);
+  }
+
+  /** The view's own /etc files, rewritten before each step (a container's addresses change with connect/disconnect). */
+  private writeOwnFiles(etcDir: string, netns: string, view: EtcView, world: World): void {
+    for (const f of ETC_OWN_FILES) {
+      const content = etcFile(world, view, f);
+      if (content !== undefined) writeIfChanged(path.join(etcDir, path.basename(f)), content);
+    }
+    // Files the plan wrote for this namespace (a container's resolv.conf).
+    const planned = path.join(this.planFiles, netns);
+    if (fs.existsSync(planned)) for (const f of fs.readdirSync(planned)) writeIfChanged(path.join(etcDir, f), fs.readFileSync(path.join(planned, f), 'utf8'));
+  }
+
+  private async build(netns: string, view: EtcView, world: World): Promise<View> {
+    const base = path.join(this.dir, String(this.count++));
+    const root = path.join(base, 'root');
+    const etcDir = path.join(base, 'etc');
+    const emptyDir = path.join(base, 'empty');
+    for (const d of [root, etcDir, emptyDir]) fs.mkdirSync(d, { recursive: true });
+    for (const f of MACHINE_ETC_FILES) {
+      const src = path.join('/etc', f);
+      const st = lstat(src);
+      if (st?.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(src), path.join(etcDir, f));
+      else if (st?.isFile()) fs.copyFileSync(src, path.join(etcDir, f));
+    }
+    // Mount points for the folders bound from the machine.
+    for (const d of MACHINE_ETC_DIRS) if (lstat(path.join('/etc', d))?.isDirectory()) fs.mkdirSync(path.join(etcDir, d));
+    this.writeOwnFiles(etcDir, netns, view, world);
+    const fstab = path.join(base, 'fstab');
+    fs.writeFileSync(fstab, viewFstab(machineMounts(), root, etcDir, emptyDir));
+    // First a bare mount + UTS namespace to build the view in (slave: nothing goes back to the machine)…
+    const builder = startHolder(['unshare', '--mount', '--uts', '--propagation', 'slave', '--']);
+    try {
+      const ownMnt = readlink('/proc/self/ns/mnt');
+      await until('a private mount namespace', () => { const m = readlink(`/proc/${builder.pid}/ns/mnt`); return !!m && m !== ownMnt; });
+      // … mounted from inside the step's network namespace, so /sys shows its devices.
+      await must('nsenter', ['-t', String(builder.pid), '-m', `--net=/run/netns/${netns}`, '--', 'mount', '--all', '--fstab', fstab]);
+      await must('nsenter', ['-t', String(builder.pid), '-u', '--', 'hostname', viewHostname(world, view)]);
+      // … then the holder steps enter: chrooted in the view, so nsenter --root lands there.
+      const holder = startHolder(['nsenter', '-t', String(builder.pid), '-m', '-u', '--', 'unshare', `--root=${root}`, '--']);
+      await until('the view to hold', () => readlink(`/proc/${holder.pid}/root`) === root);
+      return { holder, etcDir, netns };
+    } finally {
+      builder.kill('SIGKILL');
+    }
+  }
+
+  /** Stops the holders of views in `netns` (about to be deleted: their sysfs would keep it alive). */
+  async release(netns: string): Promise<void> {
+    for (const [key, v] of [...this.views]) {
+      if (!key.startsWith(`${netns}\0`)) continue;
+      this.views.delete(key);
+      await stop(v);
+    }
+  }
+
+  async releaseAll(): Promise<void> {
+    const all = [...this.views.values()];
+    this.views.clear();
+    await Promise.all(all.map(stop));
+  }
+}
+
+async function stop(v: Promise<View>): Promise<void> {
+  let view: View;
+  try {
+    view = await v;
+  } catch {
+    return;
+  }
+  const p = view.holder;
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  // Held (ref) while we wait: an unref'd child alone would let Node exit mid-teardown.
+  p.ref();
+  await new Promise<void>((resolve) => {
+    p.once('exit', () => resolve());
+    p.kill('SIGKILL');
+  });
+}
+
+function lstat(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function writeIfChanged(file: string, content: string): void {
+  try {
+    if (fs.readFileSync(file, 'utf8') === content) return;
+  } catch {
+    // not written yet
+  }
+  fs.writeFileSync(file, content, { mode: 0o644 });
+}

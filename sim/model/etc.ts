@@ -1,0 +1,49 @@
+/**
+ * The files a step sees under /etc that belong to where it runs rather than to the machine:
+ * a container's /etc/hosts and /etc/hostname as Docker writes them (localhost lines, then
+ * each of its addresses under its short id), and a scenario host's as a Debian host has
+ * them. /etc/resolv.conf comes from the plan (`file.write`), since Docker writes it only
+ * for some networks. Both modes show these: sim answers `cat` from them, emu mounts them.
+ */
+import { Container, endpointOf, hostOf, swarmNetwork, World } from './world';
+
+export type EtcView = { container: string } | { host: string };
+
+export const ETC_OWN_FILES = ['/etc/hosts', '/etc/hostname'] as const;
+
+const LOCALHOST_LINES = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+
+export function containerById(world: World, id: string): Container | undefined {
+  for (const h of world.hostOrder) {
+    const c = hostOf(world, h).containers[id];
+    if (c) return c;
+  }
+  return undefined;
+}
+
+function containerHosts(world: World, c: Container): string {
+  const own = c.networks.map((n) => {
+    const net = swarmNetwork(world.swarm, n.networkId) ?? hostOf(world, c.host).localNetworks[n.networkId];
+    return n.endpointId && net ? endpointOf(net, n.endpointId)?.ip : undefined;
+  }).filter(Boolean).map((ip) => `${ip}\t${c.hostname}\n`).join('');
+  return LOCALHOST_LINES + own;
+}
+
+/** The content of `path` in the view, or undefined when the view has no such file of its own. */
+export function etcFile(world: World, view: EtcView, path: string): string | undefined {
+  if ('container' in view) {
+    const c = containerById(world, view.container);
+    if (!c) return undefined;
+    if (path === '/etc/hosts') return containerHosts(world, c);
+    if (path === '/etc/hostname') return `${c.hostname}\n`;
+    return undefined;
+  }
+  if (path === '/etc/hosts') return `127.0.0.1\tlocalhost\n127.0.1.1\t${view.host}\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n`;
+  if (path === '/etc/hostname') return `${view.host}\n`;
+  return undefined;
+}
+
+/** The UTS name of the view: a container's hostname (its short id unless `--hostname`), or the host's name. */
+export function viewHostname(world: World, view: EtcView): string {
+  return 'container' in view ? (containerById(world, view.container)?.hostname ?? view.container.slice(0, 12)) : view.host;
+}
