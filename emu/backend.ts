@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Backend, CommandOutput, ExecContext } from '../sim/backend';
+import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, endpointOf, endpointsOf, hostOf, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
@@ -22,7 +22,7 @@ import { batch, batchEach, run } from './exec';
 import { commandPhases, emuNamer, toPhases } from './translate';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Confinement } from './confine';
-import { StepBounds, stepBounds } from '../sim/runner/bounds';
+import { stepBounds } from '../sim/runner/bounds';
 import { EtcView } from '../sim/model/etc';
 import { EmbeddedDns } from './dns';
 import { Capture, captureFile, CapturePoint, hopsFrom, Unavailable } from './capture';

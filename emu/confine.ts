@@ -28,7 +28,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CommandOutput } from '../sim/backend';
-import type { StepBounds } from '../sim/runner/bounds';
+import type { StepBounds } from '../sim/backend';
 import { EtcView, ETC_OWN_FILES, etcFile, viewHostname } from '../sim/model/etc';
 import type { World } from '../sim/model/world';
 import { must, runBounded } from './exec';

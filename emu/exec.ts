@@ -4,8 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import { execa } from 'execa';
-import type { CommandOutput } from '../sim/backend';
-import { endedOutput, StepBounds, StepEnd } from '../sim/runner/bounds';
+import type { CommandOutput, StepBounds, StepEnd } from '../sim/backend';
+import { endedOutput } from '../sim/runner/bounds';
 
 export class CommandFailed extends Error {}
 

@@ -5,7 +5,17 @@
 import type { PlanOp } from './plan/ops';
 import type { World } from './model/world';
 import type { Flow, Topology } from './trace/types';
-import type { StepBounds, StepEnd } from './runner/bounds';
+
+/** What bounds a step in both modes (sim/runner/bounds.ts has the defaults and the report lines). */
+export interface StepBounds {
+  timeoutNs: number;
+  outputCap: number;
+  /** The command line as written in the scenario, for the one-line report. */
+  line: string;
+}
+
+/** Why a step was stopped: its timeout, or the output cap. */
+export type StepEnd = 'timed-out' | 'output-cut';
 
 export interface CommandOutput {
   stdout: string;

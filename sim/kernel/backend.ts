@@ -1,5 +1,5 @@
 /** The sim backend: plan ops into the simulated kernel; commands answered from it. */
-import { Backend, CommandOutput, ExecContext } from '../backend';
+import { Backend, CommandOutput, ExecContext, StepBounds } from '../backend';
 import { PlanOp } from '../plan/ops';
 import { World } from '../model/world';
 import { Flow, Topology } from '../trace/types';
@@ -9,7 +9,7 @@ import { bridgeCommand, ipCommand } from './iproute';
 import { SimNetns } from './objects';
 import { Datapath } from './datapath';
 import { containerCommand } from './programs';
-import { endedOutput, StepBounds, stepBounds } from '../runner/bounds';
+import { endedOutput, stepBounds } from '../runner/bounds';
 import { etcFile } from '../model/etc';
 
 export class SimBackend implements Backend {

@@ -3,7 +3,7 @@
  * emu) and a cap on what it may print. A step that hits either is stopped, and says so on
  * one line of stderr with an exit code of its own, so `verify` can tell it from a real failure.
  */
-import type { CommandOutput } from '../backend';
+import type { CommandOutput, StepBounds, StepEnd } from '../backend';
 
 /** Seconds a step may run when neither the scenario nor the step sets `timeout:`. */
 export const DEFAULT_STEP_TIMEOUT_S = 30;
@@ -13,15 +13,6 @@ export const OUTPUT_CAP_BYTES = 1 << 20;
 export const EXIT_TIMED_OUT = 124;
 /** A step stopped at the output cap: 128 + SIGPIPE, as a shell reports `cmd | head -c N`. */
 export const EXIT_OUTPUT_CUT = 141;
-
-export interface StepBounds {
-  timeoutNs: number;
-  outputCap: number;
-  /** The command line as written in the scenario, for the one-line report. */
-  line: string;
-}
-
-export type StepEnd = 'timed-out' | 'output-cut';
 
 export function stepBounds(line: string, timeoutS = DEFAULT_STEP_TIMEOUT_S): StepBounds {
   return { timeoutNs: timeoutS * 1e9, outputCap: OUTPUT_CAP_BYTES, line };
