@@ -190,6 +190,8 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq', 'mount'], true, 'emu
     const out = collect(p);
     await waitFor(out, '/var/run/netns');
     const [prefix] = prefixes();
+    // The namespaces are made when the next step first looks at the kernel: wait for r1's.
+    for (const t0 = Date.now(); !namespacesOf(prefix).includes(`${prefix}.r1`) && Date.now() - t0 < 60000;) await new Promise((r) => setTimeout(r, 10));
     execFileSync('ip', ['netns', 'del', `${prefix}.r1`]);
     expect(await exited(p)).toBe(2);
     expect(out.stderr).toMatch(new RegExp(`^cnmlab: namespace ${prefix}\\.r1 of this run was deleted from outside it \\(ip netns del\\?\\); the run cannot go on\n$`));
