@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readCapture } from '../sim/pcap/reader';
+import { CaptureError, readCapture } from '../sim/pcap/reader';
 import { PcapWriter } from '../sim/pcap/writer';
 import { emitSll } from '../sim/wire/sll';
 import { sampleFrames } from './helpers/frames';
@@ -181,11 +181,13 @@ describe('capture reader', () => {
     expect(fs.readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(before + 2);
   });
 
-  test('random bytes after a valid header never crash the reader', async () => {
+  test('random bytes after a valid header are read or refused as damage (CaptureError), never crash the reader', async () => {
     const head = samplePcap().subarray(0, 24);
     for (let i = 0; i < 20; i++) {
       const junk = Buffer.from(Array.from({ length: 200 + i * 37 }, (_, k) => (k * 7919 + i * 104729) & 0xff));
-      await expect(readCapture(file(`junk${i}.pcap`, Buffer.concat([head, junk])))).resolves.toBeDefined();
+      const outcome = await readCapture(file(`junk${i}.pcap`, Buffer.concat([head, junk]))).catch((e: Error) => e);
+      if (outcome instanceof Error) expect(outcome).toBeInstanceOf(CaptureError);
+      else expect(outcome.info.format).toBe('pcap');
     }
   });
 });

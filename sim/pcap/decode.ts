@@ -76,7 +76,12 @@ function info(layers: Layer[]): { proto: string; info: string } {
       const resp = top['dns.flags.response'];
       const answers = [...((top['dns.a'] as string[]) ?? []), ...((top['dns.ptr.domain_name'] as string[]) ?? [])];
       const rcode = top['dns.flags.rcode'] === 3 ? ' No such name' : '';
-      return { proto: 'DNS', info: `Standard query${resp ? ' response' : ''} 0x${(top['dns.id'] as number).toString(16).padStart(4, '0')}${rcode} ${top['dns.qry.name'] ?? ''}${answers.length ? ' ' + answers.join(' ') : ''}` };
+      // A damaged message may hold no header at all, or an opcode that is no query.
+      const opcode = (top['dns.flags.opcode'] as number | undefined) ?? 0;
+      const operation = opcode === 0 ? 'Standard query' : `Unknown operation (${opcode})`;
+      const id = top['dns.id'] === undefined ? '' : ` 0x${(top['dns.id'] as number).toString(16).padStart(4, '0')}`;
+      const name = top['dns.qry.name'] === undefined ? '' : ` ${top['dns.qry.name']}`;
+      return { proto: 'DNS', info: `${operation}${resp ? ' response' : ''}${id}${rcode}${name}${answers.length ? ' ' + answers.join(' ') : ''}` };
     }
     case 'udp':
       return { proto: 'UDP', info: `${top['udp.srcport']} → ${top['udp.dstport']} Len=${(top['udp.length'] as number) - 8}` };

@@ -21,3 +21,28 @@ export interface CaptureInfo {
 }
 
 export class CaptureError extends Error {}
+
+export interface ReadOutcome {
+  info: CaptureInfo;
+  warnings: string[];
+}
+
+/** Pulls frames one at a time; next() is undefined at the end, then outcome() holds the file's facts. */
+export interface FrameReader {
+  next(): CapturedFrame | undefined;
+  outcome(): ReadOutcome;
+}
+
+/**
+ * The largest frame Wireshark accepts in a capture (WTAP_MAX_PACKET_SIZE_STANDARD): a record
+ * announcing more is damage, refused at once rather than read.
+ */
+export const MAX_FRAME_LEN = 262144;
+
+/**
+ * A link type as libpcap's LT_LINKTYPE() reads it: the low 16 bits, the upper ones carrying
+ * FCS facts. pcapng's IDB field is 16 bits wide, so every reader agrees.
+ */
+export function linktypeOf(raw: number): number {
+  return raw & 0xffff;
+}

@@ -1,82 +1,65 @@
 /**
- * Classic libpcap files. Microsecond files go through pcap-parser, wrapped so that it always
- * closes its stream and never throws; nanosecond files (magic a1b23c4d), which pcap-parser
- * refuses, are read here. Either byte order.
+ * Classic libpcap files: micro- or nanosecond, either byte order, streamed a record at a time.
+ * Damage is judged as Wireshark's wiretap judges it, with its words.
  */
-import * as fs from 'fs';
-import * as pcapParser from 'pcap-parser';
-import { CaptureError, CaptureInfo, CapturedFrame } from './frame';
+import { CaptureError, CaptureInfo, CapturedFrame, FrameReader, linktypeOf, MAX_FRAME_LEN, ReadOutcome } from './frame';
+import { ByteSource } from './source';
 
 export const PCAP_GLOBAL_HEADER_LEN = 24;
 export const PCAP_RECORD_HEADER_LEN = 16;
 
-export interface ReadOutcome {
-  info: CaptureInfo;
-  warnings: string[];
-}
+export type { ReadOutcome };
 
-export function readMicrosecondPcap(path: string, onFrame: (f: CapturedFrame) => void): Promise<ReadOutcome> {
-  const size = fs.statSync(path).size;
-  return new Promise((resolve, reject) => {
-    const stream = fs.createReadStream(path, { highWaterMark: 1 << 20 });
-    const parser = pcapParser.parse(stream);
-    let info: CaptureInfo | undefined;
-    let consumed = PCAP_GLOBAL_HEADER_LEN;
-    let index = 0;
-    let failed = false;
-    parser.on('globalHeader', (h) => {
-      info = { format: 'pcap', linktype: h.linkLayerType, snaplen: h.snapshotLength };
-    });
-    parser.on('packet', ({ header, data }) => {
-      consumed += PCAP_RECORD_HEADER_LEN + header.capturedLength;
-      try {
-        onFrame({ index: ++index, seconds: header.timestampSeconds, nanos: header.timestampMicroseconds * 1000, length: header.originalLength, data, linktype: info!.linktype, interfaceId: 0 });
-      } catch (e) {
-        failed = true;
-        stream.destroy();
-        reject(e);
-      }
-    });
-    parser.on('error', (e) => {
-      failed = true;
-      stream.destroy();
-      reject(new CaptureError(e.message));
-    });
-    parser.on('end', () => {
-      stream.destroy();
-      if (failed) return;
-      if (!info) return reject(new CaptureError('the pcap global header is incomplete'));
-      const warnings = consumed < size ? [`truncated: the file ends inside frame ${index + 1} (${size - consumed} stray bytes after ${index} complete frames)`] : [];
-      resolve({ info, warnings });
-    });
-  });
-}
+export class PcapReader implements FrameReader {
+  private readonly le: boolean;
+  private readonly unit: number;
+  private readonly info: CaptureInfo;
+  private readonly warnings: string[] = [];
+  private index = 0;
+  private done = false;
 
-/** Reads a whole classic pcap held in memory; used for the nanosecond variant. */
-export function readPcapBuffer(b: Buffer, onFrame: (f: CapturedFrame) => void): ReadOutcome {
-  if (b.length < PCAP_GLOBAL_HEADER_LEN) throw new CaptureError('the pcap global header is incomplete');
-  const magic = b.readUInt32LE(0);
-  const le = magic === 0xa1b23c4d || magic === 0xa1b2c3d4;
-  const nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
-  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const info: CaptureInfo = { format: nano ? 'pcap-ns' : 'pcap', linktype: u32(20) & 0xffff, snaplen: u32(16) };
-  const unit = nano ? 1 : 1000;
-  const warnings: string[] = [];
-  let off = PCAP_GLOBAL_HEADER_LEN;
-  let index = 0;
-  while (off < b.length) {
-    if (off + PCAP_RECORD_HEADER_LEN > b.length) {
-      warnings.push(`truncated: the file ends inside the record header of frame ${index + 1}`);
-      break;
-    }
-    const capLen = u32(off + 8);
-    if (off + PCAP_RECORD_HEADER_LEN + capLen > b.length) {
-      warnings.push(`truncated: the file ends inside frame ${index + 1} (${capLen} bytes announced, ${b.length - off - PCAP_RECORD_HEADER_LEN} present)`);
-      break;
-    }
-    const data = b.subarray(off + PCAP_RECORD_HEADER_LEN, off + PCAP_RECORD_HEADER_LEN + capLen);
-    onFrame({ index: ++index, seconds: u32(off), nanos: u32(off + 4) * unit, length: u32(off + 12), data, linktype: info.linktype, interfaceId: 0 });
-    off += PCAP_RECORD_HEADER_LEN + capLen;
+  constructor(private readonly src: ByteSource) {
+    if (src.fill(PCAP_GLOBAL_HEADER_LEN) < PCAP_GLOBAL_HEADER_LEN) throw new CaptureError('the pcap global header is incomplete');
+    const h = src.take(PCAP_GLOBAL_HEADER_LEN);
+    const magic = h.readUInt32LE(0);
+    this.le = magic === 0xa1b23c4d || magic === 0xa1b2c3d4;
+    const nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
+    this.unit = nano ? 1 : 1000;
+    const u16 = (o: number) => (this.le ? h.readUInt16LE(o) : h.readUInt16BE(o));
+    const u32 = (o: number) => (this.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
+    // libpcap has written version 2 since 1998; wiretap refuses anything older.
+    const major = u16(4);
+    if (major < 2) throw new CaptureError(`pcap: major version ${major} unsupported`);
+    this.info = { format: nano ? 'pcap-ns' : 'pcap', linktype: linktypeOf(u32(20)), snaplen: u32(16) };
   }
-  return { info, warnings };
+
+  next(): CapturedFrame | undefined {
+    if (this.done) return undefined;
+    const src = this.src;
+    const have = src.fill(PCAP_RECORD_HEADER_LEN);
+    if (have < PCAP_RECORD_HEADER_LEN) {
+      this.done = true;
+      if (have > 0) this.warnings.push(`truncated: the file ends inside the record header of frame ${this.index + 1}`);
+      return undefined;
+    }
+    const r = src.peek(PCAP_RECORD_HEADER_LEN);
+    const u32 = (o: number) => (this.le ? r.readUInt32LE(o) : r.readUInt32BE(o));
+    const capLen = u32(8);
+    if (capLen > MAX_FRAME_LEN) throw new CaptureError(`pcap: File has ${capLen}-byte packet, bigger than maximum of ${MAX_FRAME_LEN}`);
+    const seconds = u32(0), fraction = u32(4), length = u32(12);
+    if (src.fill(PCAP_RECORD_HEADER_LEN + capLen) < PCAP_RECORD_HEADER_LEN + capLen) {
+      this.done = true;
+      src.take(PCAP_RECORD_HEADER_LEN);
+      const present = src.drain();
+      this.warnings.push(`truncated: the file ends inside frame ${this.index + 1} (${capLen} bytes announced, ${present} present)`);
+      return undefined;
+    }
+    src.take(PCAP_RECORD_HEADER_LEN);
+    const data = src.take(capLen);
+    return { index: ++this.index, seconds, nanos: fraction * this.unit, length, data, linktype: this.info.linktype, interfaceId: 0 };
+  }
+
+  outcome(): ReadOutcome {
+    return { info: this.info, warnings: this.warnings };
+  }
 }

@@ -1,49 +1,62 @@
-/** Opens any capture a user brings: classic pcap (micro or nano, either byte order) or pcapng. */
-import * as fs from 'fs';
-import { CaptureError, CaptureInfo, CapturedFrame } from './frame';
-import { readMicrosecondPcap, readPcapBuffer, ReadOutcome } from './pcap-classic';
-import { readPcapngBuffer } from './pcapng';
+/**
+ * Opens any capture a user brings: classic pcap (micro or nano, either byte order) or pcapng,
+ * from a file or a pipe. Every format streams: memory stays at a chunk and a frame.
+ */
+import { CaptureError, CaptureInfo, CapturedFrame, FrameReader, ReadOutcome } from './frame';
+import { PcapReader } from './pcap-classic';
+import { PcapngReader } from './pcapng';
+import { ByteSource } from './source';
 
 export interface Capture extends ReadOutcome {
   frames: CapturedFrame[];
 }
 
-function sniff(path: string): number {
-  let fd: number;
+export interface OpenCapture {
+  reader: FrameReader;
+  close(): void;
+}
+
+/** Opens a capture for pulling frames; the caller closes it. */
+export function openCapture(path: string): OpenCapture {
+  const src = ByteSource.open(path);
   try {
-    fd = fs.openSync(path, 'r');
-  } catch (e) {
-    throw new CaptureError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message);
-  }
-  try {
-    if (fs.fstatSync(fd).isDirectory()) throw new CaptureError('is a directory');
-    const head = Buffer.alloc(4);
-    const n = fs.readSync(fd, head, 0, 4, 0);
+    const n = src.fill(4);
     if (n === 0) throw new CaptureError('empty file');
     if (n < 4) throw new CaptureError('too short to be a capture file');
-    return head.readUInt32LE(0);
-  } finally {
-    fs.closeSync(fd);
+    const magic = src.peek(4).readUInt32LE(0);
+    let reader: FrameReader;
+    switch (magic) {
+      case 0xa1b2c3d4:
+      case 0xd4c3b2a1:
+      case 0xa1b23c4d:
+      case 0x4d3cb2a1:
+        reader = new PcapReader(src);
+        break;
+      case 0x0a0d0d0a:
+        reader = new PcapngReader(src);
+        break;
+      default:
+        throw new CaptureError(`not a pcap or pcapng file (starts with 0x${magic.toString(16).padStart(8, '0')})`);
+    }
+    return { reader, close: () => src.close() };
+  } catch (e) {
+    src.close();
+    throw e;
   }
 }
 
 /** Calls onFrame for each frame in order; resolves with the capture's header facts and warnings. */
 export async function streamCapture(path: string, onFrame: (f: CapturedFrame) => void): Promise<ReadOutcome> {
-  const magic = sniff(path);
-  switch (magic) {
-    case 0xa1b2c3d4:
-    case 0xd4c3b2a1:
-      return readMicrosecondPcap(path, onFrame);
-    case 0xa1b23c4d:
-    case 0x4d3cb2a1:
-      return readPcapBuffer(fs.readFileSync(path), onFrame);
-    case 0x0a0d0d0a:
-      return readPcapngBuffer(fs.readFileSync(path), onFrame);
-    default:
-      throw new CaptureError(`not a pcap or pcapng file (starts with 0x${magic.toString(16).padStart(8, '0')})`);
+  const { reader, close } = openCapture(path);
+  try {
+    for (let f = reader.next(); f; f = reader.next()) onFrame(f);
+    return reader.outcome();
+  } finally {
+    close();
   }
 }
 
+/** Every frame in memory: for captures cnmlab made itself, whose size it bounds. */
 export async function readCapture(path: string): Promise<Capture> {
   const frames: CapturedFrame[] = [];
   const outcome = await streamCapture(path, (f) => frames.push(f));

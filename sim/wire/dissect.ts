@@ -13,7 +13,7 @@ import { ICMP_FIELD_ENDS, ICMP_HEADER_LEN, icmpLayer, parseIcmp, quotesDatagram 
 import { UDP_FIELD_ENDS, UDP_HEADER_LEN, parseUdp, udpLayer } from './udp';
 import { TCP_FIELD_ENDS, TCP_MIN_HEADER_LEN, parseTcp, tcpLayer } from './tcp';
 import { VXLAN_FIELD_ENDS, VXLAN_HEADER_LEN, parseVxlan, vxlanLayer } from './vxlan';
-import { DNS_HEADER_LEN, dnsLayer, looksLikeDns, parseDns } from './dns';
+import { DNS_HEADER_LEN, dnsHeaderLayer, dnsLayer, looksLikeDns, parseDns } from './dns';
 import { udpPayloadProto } from './ports';
 
 export const LINKTYPE_ETHERNET = 1;
@@ -130,6 +130,12 @@ export function dissect(frame: Buffer, linktype: number): Layer[] {
     }
     const s: Step | { error: string } = codec.decode(bytes, ctx);
     if (!('layer' in s)) {
+      if (next === 'dns') {
+        // A message cut by the snap length is only short (Wireshark: "Packet size limited during
+        // capture"); one captured whole that does not parse is malformed.
+        layers.push({ ...dnsHeaderLayer(bytes), ...(ctx.complete ? { malformed: s.error } : { truncated: true }) });
+        break;
+      }
       layers.push({ proto: codec.proto, malformed: s.error, ...(ctx.complete ? {} : { truncated: true }) });
       break;
     }

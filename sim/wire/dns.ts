@@ -118,3 +118,21 @@ export function looksLikeDns(b: Uint8Array): boolean {
   }
   return additional <= HEURISTIC_MAX_ADDITIONAL;
 }
+
+/**
+ * The fixed header's fields that the bytes hold, for a message that does not parse whole (cut
+ * by the snap length, or not DNS at all on port 53): Wireshark still shows its id and opcode.
+ */
+export function dnsHeaderLayer(b: Buffer): Layer {
+  const layer: Layer = { proto: 'dns' };
+  if (b.length >= 2) layer['dns.id'] = b.readUInt16BE(0);
+  if (b.length >= 4) {
+    const flags = b.readUInt16BE(2);
+    layer['dns.flags.response'] = (flags & DNS_FLAG_RESPONSE) !== 0;
+    layer['dns.flags.opcode'] = (flags >> 11) & 0xf;
+    layer['dns.flags.rcode'] = flags & 0xf;
+  }
+  if (b.length >= 6) layer['dns.count.queries'] = b.readUInt16BE(4);
+  if (b.length >= 8) layer['dns.count.answers'] = b.readUInt16BE(6);
+  return layer;
+}
