@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as readline from 'readline';
 import { replayCaptures, CapturePointKind } from '../../sim/trace/replay';
 import { Trace } from '../../sim/trace/types';
@@ -6,6 +5,7 @@ import { pathTable } from '../../sim/trace/table';
 import { CaptureError } from '../../sim/pcap/reader';
 import { InputError } from '../../sim/errors';
 import { readTrace } from './viz';
+import { BufferedOut, checkOutputFile, writeOutputFile } from '../output';
 
 export interface ReplayOptions {
   json?: boolean;
@@ -21,16 +21,22 @@ function layerLines(h: Trace['flows'][number]['hops'][number]): string[] {
 async function retell(trace: Trace, stepByStep: boolean): Promise<void> {
   const interactive = stepByStep && process.stdin.isTTY;
   const rl = interactive ? readline.createInterface({ input: process.stdin, output: process.stdout }) : undefined;
+  const out = new BufferedOut();
   try {
-    process.stdout.write(`${trace.scenario} (${trace.mode}): ${trace.flows.length} flow(s)\n\n`);
+    out.write(`${trace.scenario} (${trace.mode}): ${trace.flows.length} flow(s)\n\n`);
     for (const flow of trace.flows) {
-      process.stdout.write(pathTable(flow, true) + '\n');
+      out.write(pathTable(flow, true) + '\n');
       for (const [i, h] of flow.hops.entries()) {
-        process.stdout.write(`  hop ${i + 1}: step ${h.step ?? '-'} ${h.dir} ${h.host} ${h.netns}/${h.device} ${h.event}${h.reason ? ` — ${h.reason}` : h.note ? ` — ${h.note}` : ''}\n${layerLines(h).join('\n')}\n`);
-        if (rl) await new Promise<void>((resolve) => rl.question('  [Enter] next hop ', () => resolve()));
+        out.write(`  hop ${i + 1}: step ${h.step ?? '-'} ${h.dir} ${h.host} ${h.netns}/${h.device} ${h.event}${h.reason ? ` — ${h.reason}` : h.note ? ` — ${h.note}` : ''}\n${layerLines(h).join('\n')}\n`);
+        if (rl) {
+          await out.flush();
+          await new Promise<void>((resolve) => rl.question('  [Enter] next hop ', () => resolve()));
+        }
       }
-      process.stdout.write('\n');
+      if (flow.hopsNotKept) out.write(`  … and ${flow.hopsNotKept} more hops, counted but not kept\n`);
+      out.write('\n');
     }
+    await out.flush();
   } finally {
     rl?.close();
   }
@@ -38,6 +44,7 @@ async function retell(trace: Trace, stepByStep: boolean): Promise<void> {
 
 export async function replayCommand(inputs: string[], opts: ReplayOptions): Promise<number> {
   if (opts.point && !['container', 'overlay', 'underlay'].includes(opts.point)) throw new InputError(`--point: expected container, overlay or underlay, got ${opts.point}`);
+  if (opts.trace) checkOutputFile('--trace', opts.trace);
   let trace: Trace;
   if (inputs.length === 1 && /\.json$/i.test(inputs[0])) {
     trace = readTrace(inputs[0]);
@@ -51,7 +58,7 @@ export async function replayCommand(inputs: string[], opts: ReplayOptions): Prom
       throw e;
     }
   }
-  if (opts.trace) fs.writeFileSync(opts.trace, JSON.stringify(trace, null, 2) + '\n');
+  if (opts.trace) writeOutputFile('--trace', opts.trace, JSON.stringify(trace, null, 2) + '\n');
   if (opts.json) process.stdout.write(JSON.stringify(trace, null, 2) + '\n');
   else await retell(trace, !!opts.step);
   return 0;

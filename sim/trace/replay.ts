@@ -4,26 +4,18 @@
  * become hops numbered by the eight steps, and a packet seen in several captures (both
  * hosts, say) is matched across them by its inner IP id and ICMP id/seq.
  */
-import { readCapture } from '../pcap/reader';
+import * as fs from 'fs';
+import { openCapture, OpenCapture } from '../pcap/reader';
 import { CaptureError } from '../pcap/frame';
 import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
 import { Layer } from '../wire/layer';
 import { DNS_PORT } from '../wire/dns';
-import { Flow, Hop, HopEvent, Trace, TRACE_FORMAT } from './types';
+import { Flow, Hop, HopEvent, MAX_HOPS_PER_FLOW, Trace, TRACE_FORMAT } from './types';
 
 /** The address of Docker's embedded DNS server in every container. */
 const EMBEDDED_DNS_IP = '127.0.0.11';
 
 export type CapturePointKind = 'container' | 'overlay' | 'underlay';
-
-interface Frame {
-  file: string;
-  point: CapturePointKind;
-  t: bigint;
-  layers: Layer[];
-  /** SLL packet type: 0 to us, 4 sent by us. */
-  pktType?: number;
-}
 
 const num = (l: Layer | undefined, f: string) => l?.[f] as number | undefined;
 const str = (l: Layer | undefined, f: string) => l?.[f] as string | undefined;
@@ -34,8 +26,8 @@ function lastOf(layers: Layer[], proto: string): Layer | undefined {
 }
 
 /** Underlay if it carries VXLAN; an overlay namespace if taken with `-i any` (cooked); else a container. */
-export function guessPoint(frames: Layer[][], linktype: number): CapturePointKind {
-  if (frames.some((l) => l.some((x) => x.proto === 'vxlan'))) return 'underlay';
+export function guessPoint(carriesVxlan: boolean, linktype: number): CapturePointKind {
+  if (carriesVxlan) return 'underlay';
   return linktype === LINKTYPE_ETHERNET ? 'container' : 'overlay';
 }
 
@@ -78,57 +70,156 @@ export interface ReplayInput {
   point?: CapturePointKind;
 }
 
-export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Promise<{ trace: Trace; warnings: string[] }> {
-  const frames: Frame[] = [];
-  const warnings: string[] = [];
-  for (const input of inputs) {
-    const cap = await readCapture(input.file);
-    warnings.push(...cap.warnings.map((w) => `${input.file}: ${w}`));
-    const decoded = cap.frames.map((f) => ({ f, layers: dissect(f.data, f.linktype) }));
-    const point = input.point ?? guessPoint(decoded.map((d) => d.layers), cap.info.linktype);
-    for (const { f, layers } of decoded) {
-      const sll = layers.find((l) => l.proto === 'sll');
-      frames.push({ file: input.file, point, t: BigInt(f.seconds) * 1_000_000_000n + BigInt(f.nanos), layers, pktType: num(sll, 'sll.pkttype') });
+/**
+ * How many recent packets are remembered for matching sightings across captures. A packet
+ * is seen again within milliseconds (the other host, the other side of the bridge), so a
+ * window of recent ones serves any capture length in bounded memory.
+ */
+const RECENT_PACKETS = 65_536;
+/** Flows kept at most; frames of further flows are counted in a warning. */
+export const MAX_REPLAY_FLOWS = 1_000;
+/** Hops kept across all flows: with MAX_HOPS_PER_FLOW, what bounds replay's memory. */
+export const MAX_REPLAY_HOPS = 4 * MAX_HOPS_PER_FLOW;
+const MAX_UNDERLAY_HOSTS = 256;
+
+/** A map that forgets its oldest entries past a size. */
+class RecentMap<K, V> extends Map<K, V> {
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (this.size >= this.limit && !this.has(key)) this.delete(this.keys().next().value as K);
+    return super.set(key, value);
+  }
+}
+
+interface Sighting {
+  /** Index into the inputs. */
+  input: number;
+  t: bigint;
+  layers: Layer[];
+}
+
+/**
+ * Every frame of every capture, decoded, merged in time order, one frame per capture in
+ * memory. Captures are each in time order as tcpdump writes them.
+ */
+function* mergedFrames(inputs: ReplayInput[], warnings: string[], linktypes: number[]): Generator<Sighting> {
+  const opened: OpenCapture[] = [];
+  try {
+    const heads: (Sighting | undefined)[] = [];
+    const pull = (i: number): Sighting | undefined => {
+      const f = opened[i].reader.next();
+      return f && { input: i, t: BigInt(f.seconds) * 1_000_000_000n + BigInt(f.nanos), layers: dissect(f.data, f.linktype) };
+    };
+    for (const [i, input] of inputs.entries()) {
+      opened.push(openCapture(input.file));
+      heads.push(pull(i));
     }
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) if (heads[i] && (best < 0 || heads[i]!.t < heads[best]!.t)) best = i;
+      if (best < 0) break;
+      const s = heads[best]!;
+      heads[best] = pull(best);
+      yield s;
+    }
+    for (const [i, o] of opened.entries()) {
+      const outcome = o.reader.outcome();
+      linktypes[i] = outcome.info.linktype;
+      warnings.push(...outcome.warnings.map((w) => `${inputs[i].file}: ${w}`));
+    }
+  } finally {
+    for (const o of opened) o.close();
   }
-  if (frames.length === 0) throw new CaptureError('no frames to replay');
-  frames.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
-  const t0 = frames[0].t;
-  // Who sends the pings: the source of the first echo request anywhere.
-  const firstEcho = frames.find((f) => num(lastOf(f.layers, 'icmp'), 'icmp.type') === 8);
-  const owner = str(lastOf(firstEcho?.layers ?? [], 'ip'), 'ip.src');
-  // Whose side each capture is on: a capture that saw the first echo request before anyone
-  // else is the sender's; otherwise it is the receiver's.
-  const firstSeen = new Map<string, bigint>();
-  for (const f of frames) {
-    const k = packetKey(f.layers);
-    if (k && !firstSeen.has(k)) firstSeen.set(k, f.t);
-  }
-  const encapSeen = new Map<string, bigint>();
-  for (const f of frames) {
-    const k = f.layers.some((x) => x.proto === 'vxlan') ? packetKey(f.layers) : undefined;
-    if (k && !encapSeen.has(k)) encapSeen.set(k, f.t);
-  }
-  const localOf = new Map<string, string | undefined>();
-  for (const f of frames) {
-    if (localOf.has(f.file) || num(lastOf(f.layers, 'icmp'), 'icmp.type') !== 8 || f.layers.some((x) => x.proto === 'vxlan')) continue;
-    const ip = lastOf(f.layers, 'ip');
-    const k = packetKey(f.layers)!;
+}
+
+/** What the first pass learns: where each capture was taken, who pings, and whose side each capture is on. */
+interface Survey {
+  points: CapturePointKind[];
+  carriesVxlan: boolean[];
+  owner?: string;
+  localOf: (string | undefined)[];
+  frames: number;
+}
+
+function survey(inputs: ReplayInput[]): Survey {
+  const carriesVxlan = inputs.map(() => false);
+  // Per capture, its first echo request and what it says about the side, in either kind of capture point.
+  const firstEcho: ({ src?: string; dst?: string; firstSighting: boolean; beforeTheWire: boolean } | undefined)[] = inputs.map(() => undefined);
+  const firstSeen = new RecentMap<string, bigint>(RECENT_PACKETS);
+  const encapSeen = new RecentMap<string, bigint>(RECENT_PACKETS);
+  const linktypes: number[] = [];
+  let owner: string | undefined;
+  let frames = 0;
+  for (const s of mergedFrames(inputs, [], linktypes)) {
+    frames++;
+    const vx = s.layers.some((x) => x.proto === 'vxlan');
+    if (vx) carriesVxlan[s.input] = true;
+    const k = packetKey(s.layers);
+    if (k && !firstSeen.has(k)) firstSeen.set(k, s.t);
+    if (k && vx && !encapSeen.has(k)) encapSeen.set(k, s.t);
+    if (num(lastOf(s.layers, 'icmp'), 'icmp.type') !== 8) continue;
+    const ip = lastOf(s.layers, 'ip');
+    // Who sends the pings: the source of the first echo request anywhere.
+    owner ??= str(ip, 'ip.src');
+    if (vx || firstEcho[s.input]) continue;
     // A container is first to see its own request; an overlay namespace sees it before the wire does.
-    const senderSide = f.point === 'overlay' ? !encapSeen.has(k) || f.t <= encapSeen.get(k)! : firstSeen.get(k) === f.t;
-    localOf.set(f.file, senderSide ? str(ip, 'ip.src') : str(ip, 'ip.dst'));
+    const encapAt = encapSeen.get(k!);
+    firstEcho[s.input] = { src: str(ip, 'ip.src'), dst: str(ip, 'ip.dst'), firstSighting: firstSeen.get(k!) === s.t, beforeTheWire: encapAt === undefined || s.t <= encapAt };
   }
-  const vxlanFiles = new Set(frames.filter((f) => f.layers.some((x) => x.proto === 'vxlan')).map((f) => f.file));
-  const sightings = new Map<string, number>();
+  const points = inputs.map((input, i) => input.point ?? guessPoint(carriesVxlan[i], linktypes[i]));
+  const localOf = firstEcho.map((e, i) => {
+    if (!e) return undefined;
+    const senderSide = points[i] === 'overlay' ? e.beforeTheWire : e.firstSighting;
+    return senderSide ? e.src : e.dst;
+  });
+  return { points, carriesVxlan, owner, localOf, frames };
+}
+
+/**
+ * Reads each capture twice, streaming: once to learn where it was taken and who pings, once
+ * to turn frames into hops. Memory stays bounded whatever the captures' size: a frame per
+ * capture, a window of recent packets, and at most MAX_REPLAY_HOPS hops (the rest counted).
+ */
+export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Promise<{ trace: Trace; warnings: string[] }> {
+  for (const { file } of inputs) {
+    let regular = true;
+    try {
+      regular = fs.statSync(file).isFile();
+    } catch {
+      // A missing file is reported by the reader, in its words.
+    }
+    if (!regular) throw new CaptureError('replay reads each capture twice: save it to a file first');
+  }
+  const { points, carriesVxlan, owner, localOf, frames } = survey(inputs);
+  if (frames === 0) throw new CaptureError('no frames to replay');
+  const warnings: string[] = [];
+  const hostOf = inputs.map((input) => input.file.split('/').pop()!.replace(/\.(pcap|pcapng)$/, ''));
+  const vxlanFiles = carriesVxlan.filter(Boolean).length;
+  const sightings = new RecentMap<string, number>(RECENT_PACKETS);
   const flows = new Map<string, Flow>();
-  const flowFor = (kind: Flow['kind'], from: string, to: string, key: string): Flow => {
+  const flowsOfKind = new Map<Flow['kind'], number>();
+  let hopsKept = 0;
+  let framesOfFlowsNotKept = 0;
+  const flowFor = (kind: Flow['kind'], from: string, to: string, key: string): Flow | undefined => {
     let f = flows.get(key);
-    if (!f) flows.set(key, (f = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${[...flows.values()].filter((x) => x.kind === kind).length + 1}`, kind, from, to, hops: [] }));
+    if (!f) {
+      if (flows.size >= MAX_REPLAY_FLOWS) return undefined;
+      const n = (flowsOfKind.get(kind) ?? 0) + 1;
+      flowsOfKind.set(kind, n);
+      flows.set(key, (f = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${n}`, kind, from, to, hops: [] }));
+    }
     return f;
   };
   // In Docker's overlay the bridge is br0 and the VXLAN device vxlan0 (DESIGN §2).
   const actorOf = (event: HopEvent) => (event === 'bridge-forward' || event === 'bridge-flood' ? { actor: 'br0' } : event === 'encap' ? { actor: 'vxlan0' } : {});
-  for (const fr of frames) {
+  const underlayHosts = new Set<string>();
+  let t0: bigint | undefined;
+  for (const fr of mergedFrames(inputs, warnings, [])) {
+    t0 ??= fr.t;
+    const point = points[fr.input];
     const l = label(fr.layers);
     const vx = fr.layers.find((x) => x.proto === 'vxlan');
     const inner = lastOf(fr.layers, 'ip');
@@ -138,6 +229,10 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
     const dst = str(inner, 'ip.dst') ?? str(fr.layers.find((x) => x.proto === 'arp'), 'arp.dst.proto_ipv4') ?? '?';
     const dir: Hop['dir'] = l.kind === 'dns' ? (l.event === 'dns-answer' ? 'reply' : 'request')
       : type === 0 || (type !== 8 && src !== owner && owner !== undefined) ? 'reply' : 'request';
+    if (vx && underlayHosts.size < MAX_UNDERLAY_HOSTS) {
+      const outer = fr.layers.find((x) => x.proto === 'ip');
+      if (outer) underlayHosts.add(outer['ip.src'] as string).add(outer['ip.dst'] as string);
+    }
     let step: number | undefined;
     let event: HopEvent = l.event;
     let note = l.note;
@@ -145,21 +240,21 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
     else if (l.kind === 'icmp' || l.kind === 'arp') {
       const packet = packetKey(fr.layers) ?? `${src}>${dst}@${fr.t}`;
       // Encapsulated sightings count across captures; inner ones within one capture (in, then out).
-      const key = vx ? `vxlan|${packet}` : `${fr.file}|${packet}`;
+      const key = vx ? `vxlan|${packet}` : `${fr.input}|${packet}`;
       const seen = (sightings.get(key) ?? 0) + 1;
       sightings.set(key, seen);
-      const local = localOf.get(fr.file);
+      const local = localOf[fr.input];
       if (vx) {
         // One capture of the wire is step 5; with captures on both hosts, sender's 4 and receiver's 6.
-        step = vxlanFiles.size > 1 ? (seen === 1 ? 4 : 6) : 5;
+        step = vxlanFiles > 1 ? (seen === 1 ? 4 : 6) : 5;
         event = step === 4 ? 'encap' : step === 5 ? 'underlay' : 'udp-deliver';
         const outer = fr.layers.find((x) => x.proto === 'ip');
         note = `VNI ${vx['vxlan.vni']}: ${outer?.['ip.src']} → ${outer?.['ip.dst']} carries ${src} → ${dst}`;
-      } else if (fr.point === 'container') {
+      } else if (point === 'container') {
         const sent = src === local;
         step = l.kind === 'arp' ? 1 : sent ? 1 : 8;
         event = l.kind === 'arp' ? l.event : sent ? 'send' : 'deliver';
-      } else if (fr.point === 'overlay') {
+      } else if (point === 'overlay') {
         const fromLocal = src === local;
         step = fromLocal ? (seen === 1 ? 2 : 3) : seen === 1 ? 7 : 8;
         event = step === 2 ? 'veth-cross' : step === 3 ? 'bridge-forward' : step === 7 ? 'decap' : 'bridge-forward';
@@ -167,19 +262,24 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
       }
     }
     const kind: Flow['kind'] = l.kind === 'icmp' || l.kind === 'arp' ? 'icmp-echo' : l.kind === 'dns' ? 'dns' : 'other';
-    const pair = [src, dst].sort().join('|');
+    const pair = src < dst ? `${src}|${dst}` : `${dst}|${src}`;
     const flow = kind === 'icmp-echo' ? flowFor(kind, owner ?? src, owner === dst ? src : dst, `icmp|${pair}`)
       : kind === 'dns' ? flowFor(kind, src, EMBEDDED_DNS_IP, 'dns') : flowFor(kind, 'swarm', 'swarm', `other|${l.note ?? 'other'}`);
+    if (!flow) {
+      framesOfFlowsNotKept++;
+      continue;
+    }
+    if (flow.hops.length >= MAX_HOPS_PER_FLOW || hopsKept >= MAX_REPLAY_HOPS) {
+      flow.hopsNotKept = (flow.hopsNotKept ?? 0) + 1;
+      continue;
+    }
+    hopsKept++;
     flow.hops.push({
-      ...(step !== undefined ? { step } : {}), dir, host: fr.point === 'underlay' ? 'underlay' : fr.file.split('/').pop()!.replace(/\.(pcap|pcapng)$/, ''),
-      netns: fr.point, device: fr.point === 'underlay' ? 'segment' : fr.point === 'overlay' ? 'any' : 'eth0', ...actorOf(event), event, timeNs: Number(fr.t - t0), layers: fr.layers, ...(note ? { note } : {}),
+      ...(step !== undefined ? { step } : {}), dir, host: point === 'underlay' ? 'underlay' : hostOf[fr.input],
+      netns: point, device: point === 'underlay' ? 'segment' : point === 'overlay' ? 'any' : 'eth0', ...actorOf(event), event, timeNs: Number(fr.t - t0), layers: fr.layers, ...(note ? { note } : {}),
     });
   }
-  const underlayHosts = new Set<string>();
-  for (const fr of frames) if (fr.layers.some((x) => x.proto === 'vxlan')) {
-    const outer = fr.layers.find((x) => x.proto === 'ip');
-    if (outer) underlayHosts.add(outer['ip.src'] as string).add(outer['ip.dst'] as string);
-  }
+  if (framesOfFlowsNotKept) warnings.push(`${framesOfFlowsNotKept} frames of flows past the first ${MAX_REPLAY_FLOWS} were not kept`);
   const trace: Trace = {
     format: TRACE_FORMAT, scenario: name, mode: 'replay',
     topology: { hosts: [...underlayHosts].sort().map((ip) => ({ name: ip, underlay: ip })), namespaces: [], links: [] },
