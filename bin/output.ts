@@ -1,3 +1,7 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { InputError } from '../sim/errors';
+
 /** Gathers small writes into large ones, so printing a million frames is not bound by syscalls. */
 export class BufferedOut {
   private parts: string[] = [];
@@ -21,5 +25,80 @@ export class BufferedOut {
   flush(): Promise<void> {
     this.drain();
     return new Promise((resolve) => this.stream.write('', () => resolve()));
+  }
+}
+
+function reason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT': return 'no such file or folder';
+    case 'ENOTDIR': return 'a part of the path is not a folder';
+    case 'EISDIR': return 'is a folder';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied';
+    case 'EROFS': return 'read-only file system';
+    case 'ENOSPC': return 'no space left on device';
+    default: return (e as Error).message;
+  }
+}
+
+function statOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks, before any work is done, that a file can be written at `file`: its folder exists
+ * and it is not a folder itself. A long run is not lost to a typo in an output path.
+ */
+export function checkOutputFile(option: string, file: string): void {
+  const folder = path.dirname(path.resolve(file));
+  const st = statOrUndefined(folder);
+  if (!st) throw new InputError(`${option} ${file}: no such folder ${folder}`);
+  if (!st.isDirectory()) throw new InputError(`${option} ${file}: ${folder} is not a folder`);
+  if (statOrUndefined(file)?.isDirectory()) throw new InputError(`${option} ${file}: is a folder`);
+}
+
+/** Writes an output file; a failure (disk full, read-only) is bad input, one line. */
+export function writeOutputFile(option: string, file: string, content: string): void {
+  try {
+    fs.writeFileSync(file, content);
+  } catch (e) {
+    throw new InputError(`${option} ${file}: ${reason(e)}`);
+  }
+}
+
+/**
+ * Makes an output folder and its missing parents, one level at a time: Node's recursive
+ * mkdir never returns under /proc, where mkdir fails with ENOENT on a path that exists.
+ */
+export function prepareOutputFolder(option: string, dir: string): void {
+  const missing: string[] = [];
+  let p = path.resolve(dir);
+  for (;;) {
+    const st = statOrUndefined(p);
+    if (st) {
+      if (!st.isDirectory()) throw new InputError(`${option} ${dir}: ${p === path.resolve(dir) ? 'not a folder' : `${p} is not a folder`}`);
+      break;
+    }
+    missing.unshift(p);
+    const parent = path.dirname(p);
+    if (parent === p) break;
+    p = parent;
+  }
+  for (const m of missing) {
+    try {
+      fs.mkdirSync(m);
+    } catch (e) {
+      throw new InputError(`${option} ${dir}: cannot make ${m}: ${reason(e)}`);
+    }
+  }
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    throw new InputError(`${option} ${dir}: ${reason(e)}`);
   }
 }

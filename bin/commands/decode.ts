@@ -37,7 +37,11 @@ export async function decodeCommand(file: string, opts: DecodeOptions): Promise<
     for (const w of result.warnings) process.stderr.write(`cnmlab: ${file}: ${w}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof CaptureError) throw new InputError(`${file}: ${e.message}`);
+    if (e instanceof CaptureError) {
+      // As tshark does, the frames before the damage are shown; half a JSON document is not.
+      if (!opts.json) await out.flush();
+      throw new InputError(`${file}: ${e.message}`);
+    }
     throw e;
   }
 }

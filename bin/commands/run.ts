@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { loadScenario } from '../../sim/scenario/load';
 import { runScenario, StepResult } from '../../sim/runner/runner';
@@ -11,6 +10,7 @@ import { Model } from '../../sim/model/model';
 import { InputError } from '../../sim/errors';
 import { EmuBackend } from '../../emu/backend';
 import { signalGuard } from '../signals';
+import { checkOutputFile, prepareOutputFolder, writeOutputFile } from '../output';
 
 export interface RunOptions {
   mode: 'sim' | 'emu';
@@ -48,10 +48,14 @@ export function transcriptOf(r: StepResult, s: Scenario, backend: Backend): stri
 export function writePcaps(backend: Backend, dir: string): string[] {
   const written: string[] = [];
   if (!(backend instanceof SimBackend) || !backend.datapath.pcaps) return written;
-  fs.mkdirSync(dir, { recursive: true });
+  prepareOutputFolder('--pcap-dir', dir);
   for (const [point, w] of backend.datapath.pcaps) {
     const file = path.join(dir, `${point}.pcap`);
-    w.writeFile(file);
+    try {
+      w.writeFile(file);
+    } catch (e) {
+      throw new InputError(`--pcap-dir ${dir}: cannot write ${file}: ${(e as Error).message}`);
+    }
     written.push(file);
   }
   return written;
@@ -60,6 +64,8 @@ export function writePcaps(backend: Backend, dir: string): string[] {
 export async function runCommand(file: string, opts: RunOptions): Promise<number> {
   const s = loadScenario(file);
   if (opts.mode !== 'sim' && opts.mode !== 'emu') throw new InputError(`--mode: expected sim or emu, got ${opts.mode}`);
+  if (opts.trace) checkOutputFile('--trace', opts.trace);
+  if (opts.pcapDir) prepareOutputFolder('--pcap-dir', opts.pcapDir);
   const backend = await makeBackend(opts.mode, s, { pcapDir: opts.pcapDir, keep: opts.keep, quiet: opts.json });
   let result;
   try {
@@ -70,7 +76,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   } finally {
     await backend.close();
   }
-  if (opts.trace) fs.writeFileSync(opts.trace, JSON.stringify(result.trace, null, 2) + '\n');
+  if (opts.trace) writeOutputFile('--trace', opts.trace, JSON.stringify(result.trace, null, 2) + '\n');
   if (opts.json) {
     const { steps, ...rest } = result;
     process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, ok }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ok })), trace: rest.trace }, null, 2) + '\n');

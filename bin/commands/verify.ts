@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import { checkOutputFile, writeOutputFile } from '../output';
 import { loadScenario } from '../../sim/scenario/load';
 import { runScenario, RunResult } from '../../sim/runner/runner';
 import { Scenario } from '../../sim/scenario/schema';
@@ -66,6 +66,7 @@ function differenceCase(s: Scenario, d: TraceDifference | undefined): CaseResult
 export async function verifyCommand(files: string[], opts: VerifyOptions): Promise<number> {
   const scenarios = files.map((f) => loadScenario(f));
   if (!['sim', 'emu', 'both'].includes(opts.mode)) throw new InputError(`--mode: expected sim, emu or both, got ${opts.mode}`);
+  if (opts.junit) checkOutputFile('--junit', opts.junit);
   const modes: ('sim' | 'emu')[] = opts.mode === 'both' ? ['sim', 'emu'] : [opts.mode];
   const all: CaseResult[] = [];
   const results: unknown[] = [];
@@ -93,7 +94,7 @@ export async function verifyCommand(files: string[], opts: VerifyOptions): Promi
     }
   }
   const failed = all.filter((c) => !c.ok).length;
-  if (opts.junit) fs.writeFileSync(opts.junit, junitXml(all));
+  if (opts.junit) writeOutputFile('--junit', opts.junit, junitXml(all));
   if (opts.json) process.stdout.write(JSON.stringify({ ok: failed === 0, passed: all.length - failed, failed, results }, null, 2) + '\n');
   else process.stdout.write(`${all.length - failed} passed, ${failed} failed\n`);
   return failed ? 1 : 0;

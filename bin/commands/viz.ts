@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { checkOutputFile, writeOutputFile } from '../output';
 import { buildReport } from '../../viz/report';
 import { loadScenario } from '../../sim/scenario/load';
 import { runScenario } from '../../sim/runner/runner';
@@ -32,8 +33,9 @@ export async function traceOf(input: string): Promise<Trace> {
 }
 
 export async function vizCommand(input: string, opts: { output: string }): Promise<number> {
+  checkOutputFile('-o', opts.output);
   const trace = await traceOf(input);
-  fs.writeFileSync(opts.output, buildReport(trace));
+  writeOutputFile('-o', opts.output, buildReport(trace));
   process.stderr.write(`cnmlab: wrote ${opts.output} (${trace.flows.length} flow(s), ${trace.flows.reduce((a, f) => a + f.hops.length, 0)} hops)\n`);
   return 0;
 }
