@@ -1,5 +1,6 @@
 /** Checks a step's `expect` against what happened. */
 import { Expect } from '../scenario/schema';
+import { compilePattern } from '../scenario/pattern';
 import { classifyPath } from '../trace/path';
 import { Flow } from '../trace/types';
 
@@ -10,11 +11,10 @@ export interface Check {
   ok: boolean;
 }
 
-/** `/re/flags` is a regular expression; anything else a substring. */
+/** `/re/flags` is a regular expression; anything else a substring. The loader has checked the regex. */
 export function matches(pattern: string, text: string): boolean {
-  const m = /^\/(.*)\/([gimsuy]*)$/s.exec(pattern);
-  if (m) return new RegExp(m[1], m[2]).test(text);
-  return text.includes(pattern);
+  const p = compilePattern(pattern);
+  return 'regex' in p ? p.regex.test(text) : text.includes(p.substring);
 }
 
 function excerpt(s: string): string {

@@ -3,7 +3,8 @@
  * as an InputError (exit 2, no stack trace).
  */
 import * as fs from 'fs';
-import { isMap, isScalar, LineCounter, parseDocument, Document } from 'yaml';
+import { Alias, isMap, isScalar, LineCounter, parseDocument, Document, visit } from 'yaml';
+import { compilePattern } from './pattern';
 import { InputError } from '../errors';
 import { expectSchema, HOST_RE, Scenario, scenarioSchema, Step, timeoutSchema } from './schema';
 import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
@@ -36,6 +37,23 @@ function containerNames(command: string): string[] {
   return names;
 }
 
+/** Alias expansions a scenario may make; a real one makes a handful. */
+const MAX_ALIAS_COUNT = 1000;
+
+/** Where the first alias is that names no anchor, or else the first alias: what toJS() refused. */
+function aliasPosition(doc: Document, lc: LineCounter): { line: number; col: number } {
+  let unresolved: Alias | undefined;
+  let first: Alias | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      first ??= node;
+      if (!unresolved && node.resolve(doc) === undefined) unresolved = node;
+    },
+  });
+  const at = unresolved ?? first;
+  return at?.range ? lc.linePos(at.range[0]) : { line: 1, col: 1 };
+}
+
 export function parseScenario(file: string, text: string): Scenario {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -56,10 +74,19 @@ export function parseScenario(file: string, text: string): Scenario {
   }
   if (!isMap(doc.contents)) fail([], 'expected a mapping with name, hosts and steps');
   const known = ['name', 'description', 'seed', 'timeout', 'delays', 'hosts', 'steps'];
-  const top = doc.toJS() as Record<string, unknown>;
+  let top: Record<string, unknown>;
+  try {
+    // The yaml library caps alias expansion (a "billion laughs" file) and refuses an alias
+    // to no anchor only here, when the document becomes values.
+    top = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown>;
+  } catch (e) {
+    const { line, col } = aliasPosition(doc, lc);
+    const why = e instanceof RangeError ? 'nested too deeply' : (e as Error).message.split('\n')[0];
+    throw new InputError(`${file}:${line}:${col}: invalid YAML: ${why}`);
+  }
   const unknown = Object.keys(top).filter((k) => !known.includes(k));
   if (unknown.length) failAtKey(unknown[0], `unexpected key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, timeout, delays, hosts, steps)`);
-  const parsed = scenarioSchema.safeParse(doc.toJS());
+  const parsed = scenarioSchema.safeParse(top);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
@@ -102,6 +129,15 @@ export function parseScenario(file: string, text: string): Scenario {
         fail(['steps', index, 'expect', ...sub], message);
       }
       expect = e.data;
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const pattern = expect![stream];
+        if (pattern === undefined) continue;
+        try {
+          compilePattern(pattern);
+        } catch (err) {
+          fail(['steps', index, 'expect', stream], `expected a valid regular expression for 'expect.${stream}' (${(err as Error).message})`);
+        }
+      }
       if (expect!['drop-at'] !== undefined && expect!.path !== 'none') fail(['steps', index, 'expect', 'drop-at'], "expected 'drop-at' only with 'path: none'");
     }
     let timeout: number | undefined;
