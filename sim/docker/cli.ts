@@ -11,7 +11,7 @@ import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm
 import { removeEndpoint } from '../model/endpoints';
 import { renderTemplate } from './template';
 import { findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
-import { DaemonRefusal } from '../model/refusal';
+import { DaemonRefusal, NotModelled } from '../model/refusal';
 import { gatewayInSubnet } from '../model/swarm';
 import { parseCidr } from '../wire/addr';
 import { asDockerError, DockerError, runRefusal } from './errors';
@@ -216,6 +216,8 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
     });
     created = c.id;
   } catch (e) {
+    // docker run that cannot run its container exits 125, whoever refuses it.
+    if (e instanceof NotModelled) throw new DockerError(`cnmlab: ${e.message}`, 125);
     if (!(e instanceof DaemonRefusal) || !e.runStage) throw e;
     // A refusal at start leaves the container Created; -d still printed its id.
     const c = e.runStage === 'start' && name ? Object.values(tx.host(host).containers).find((x) => x.name === name) : undefined;

@@ -1,5 +1,5 @@
 /** Refusals as the docker CLI prints them: the CLI's own, and the daemon's (sim/model/refusal.ts) in the CLI's words. */
-import { DaemonRefusal, NoSuchObject } from '../model/refusal';
+import { DaemonRefusal, NoSuchObject, NotModelled } from '../model/refusal';
 
 /** A refusal as the Docker CLI prints it: stderr text and exit code. */
 export class DockerError extends Error {
@@ -13,6 +13,7 @@ export function asDockerError(e: unknown): DockerError | undefined {
   if (e instanceof DockerError) return e;
   if (e instanceof DaemonRefusal) return new DockerError(`Error response from daemon: ${e.message}`);
   if (e instanceof NoSuchObject) return new DockerError(`Error: No such ${e.kind}: ${e.ref}`);
+  if (e instanceof NotModelled) return new DockerError(`cnmlab: ${e.message}`);
   return undefined;
 }
 

@@ -7,7 +7,7 @@ import { Datapath } from './datapath';
 import { SimNetns } from './objects';
 import { answerQuery } from '../model/dns';
 import { Container, hostOf, World } from '../model/world';
-import { DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, DNS_PORT, DnsRepr, emitDns, parseDns } from '../wire/dns';
+import { DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, DNS_PORT, DnsRepr, emitDns, isQueryableName, parseDns, RCODE_NXDOMAIN } from '../wire/dns';
 import { emitUdp } from '../wire/udp';
 import { IPPROTO_UDP } from '../wire/ipv4';
 import { Flow } from '../trace/types';
@@ -59,6 +59,8 @@ function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): voi
 
 /** The stub resolver: one question to the nameserver of /etc/resolv.conf, over UDP through lo. */
 export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow): DnsRepr | undefined {
+  // glibc asks nothing for a name no query can carry, and answers as for a name that does not exist.
+  if (!isQueryableName(name)) return { id: 0, flags: DNS_FLAG_RESPONSE | RCODE_NXDOMAIN, questions: [], answers: [] };
   const resolv = ns.files.get('/etc/resolv.conf') ?? '';
   const server = /nameserver\s+(\S+)/.exec(resolv)?.[1];
   const c = containerOf(ctx.world, ctx.container);

@@ -4,8 +4,10 @@ import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endp
 import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './plumbing';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, findNetwork, Tx } from './tx';
-import { DaemonRefusal } from './refusal';
+import { DaemonRefusal, NotModelled } from './refusal';
 import { hexId } from './ids';
+import { isIpv4 } from '../wire/addr';
+import { isQueryableName } from '../wire/dns';
 import { Container, endpointOf, hostOf, Network, swarmNetwork } from './world';
 
 export interface RunRequest {
@@ -18,6 +20,22 @@ export interface RunRequest {
   hostname?: string;
   autoRemove: boolean;
   interactive: boolean;
+}
+
+/**
+ * Names a resolver can be asked for: Docker's own name characters ([a-zA-Z0-9][a-zA-Z0-9_.-])
+ * in DNS's lengths. Docker 20.10 takes any alias, but one outside these (a newline, a space)
+ * can never be asked for by name, and would reach a hosts file verbatim: cnmlab refuses it,
+ * saying it is cnmlab's rule, not Docker's.
+ */
+const ALIAS_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+function checkAliases(aliases: string[]): void {
+  for (const a of aliases) {
+    if (!ALIAS_RE.test(a) || !isQueryableName(a)) {
+      throw new NotModelled(`network alias ${JSON.stringify(a)} is not a DNS name: only [a-zA-Z0-9][a-zA-Z0-9_.-], labels of at most 63 characters, are taken here (Docker 20.10 takes it, but no resolver can ask for it)`);
+    }
+  }
 }
 
 function networkOf(tx: Tx, id: string, host: string): Draft<Network> {
@@ -76,6 +94,9 @@ function providesGateway(net: Network | undefined): boolean {
 }
 
 export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Container> {
+  // The daemon's verifyNetworkingConfig, before anything is created.
+  if (req.ip && !isIpv4(req.ip)) throw new DaemonRefusal(`invalid IPv4 address: ${req.ip}`, 'create');
+  checkAliases(req.aliases);
   const h = tx.host(host);
   // Checked in the world as the step began (reading drafts copies them): a step runs one command, so no container is new yet.
   const existing = req.name ? Object.values(hostOf(tx.before, host).containers).find((c) => c.name === req.name) : undefined;
@@ -115,6 +136,10 @@ function generatedName(tx: Tx): string {
 }
 
 export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: string, aliases: string[], ip?: string): void {
+  checkAliases(aliases);
+  // The daemon's buildCreateEndpointOptions, stray parenthesis and all; checked before the
+  // container records the network, as the endpoint it would make is never made.
+  if (ip && !isIpv4(ip)) throw new DaemonRefusal(`Invalid IPv4 address: ${ip})`);
   const net = attachableNetwork(tx, host, ref);
   if (c.networks.some((n) => n.networkId === net.id)) throw new DaemonRefusal(`${c.name} is already attached to network ${net.name}`);
   c.networks.push({ networkId: net.id, aliases, ip });

@@ -27,3 +27,9 @@ export class NoSuchObject extends Error {
     super(`no such ${kind}: ${ref}`);
   }
 }
+
+/**
+ * cnmlab's own refusal of an input Docker takes but cnmlab will not model (an alias no
+ * resolver can ask for). Printed as `cnmlab: …`, never in Docker's words.
+ */
+export class NotModelled extends Error {}

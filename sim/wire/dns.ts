@@ -87,6 +87,16 @@ export function dnsLayer(r: DnsRepr): Layer {
   return layer;
 }
 
+/**
+ * Whether a name can be asked in a DNS query: 253 characters at most (a trailing dot aside),
+ * labels of 1 to 63. glibc's res_mkquery refuses any other name before a packet is sent.
+ */
+export function isQueryableName(name: string): boolean {
+  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+  if (bare.length === 0 || bare.length > 253) return false;
+  return bare.split('.').every((label) => label.length >= 1 && label.length <= 63);
+}
+
 export const DNS_FIELD_ENDS: Record<string, number> = {};
 
 export const DNS_HEADER_LEN = 12;
