@@ -2,28 +2,33 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { InputError } from '../sim/errors';
 
-/** Gathers small writes into large ones, so printing a million frames is not bound by syscalls. */
+/**
+ * Gathers small writes into large ones, so printing a million frames is not bound by syscalls.
+ * A write that fills a slow reader's pipe returns a promise to await: output waits for the
+ * reader instead of piling up in memory.
+ */
 export class BufferedOut {
   private parts: string[] = [];
   private size = 0;
 
   constructor(private readonly stream: NodeJS.WritableStream = process.stdout, private readonly limit = 1 << 16) {}
 
-  write(s: string): void {
+  write(s: string): Promise<void> | undefined {
     this.parts.push(s);
     this.size += s.length;
-    if (this.size >= this.limit) this.drain();
+    return this.size >= this.limit ? this.drain() : undefined;
   }
 
-  private drain(): void {
-    if (this.parts.length === 0) return;
-    this.stream.write(this.parts.join(''));
+  private drain(): Promise<void> | undefined {
+    if (this.parts.length === 0) return undefined;
+    const more = this.stream.write(this.parts.join(''));
     this.parts = [];
     this.size = 0;
+    return more ? undefined : new Promise((resolve) => this.stream.once('drain', () => resolve()));
   }
 
-  flush(): Promise<void> {
-    this.drain();
+  async flush(): Promise<void> {
+    await this.drain();
     return new Promise((resolve) => this.stream.write('', () => resolve()));
   }
 }

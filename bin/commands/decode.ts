@@ -22,12 +22,11 @@ export async function decodeCommand(file: string, opts: DecodeOptions): Promise<
     const result = await decodeCapture(file, (f, fileLinktype) => {
       if (opts.json) {
         writeHeaderOnce(fileLinktype, linktypeName(fileLinktype));
-        out.write((first ? '\n' : ',\n') + JSON.stringify(f));
+        const waiting = out.write((first ? '\n' : ',\n') + JSON.stringify(f));
         first = false;
-      } else {
-        out.write(summaryLine(f) + '\n');
-        if (opts.verbose) out.write(detailLines(f).join('\n') + '\n\n');
+        return waiting;
       }
+      return out.write(summaryLine(f) + '\n' + (opts.verbose ? detailLines(f).join('\n') + '\n\n' : ''));
     });
     if (opts.json) {
       if (!headerWritten) writeHeaderOnce(result.header.linktype, result.header.linktypeName);

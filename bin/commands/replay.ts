@@ -23,18 +23,18 @@ async function retell(trace: Trace, stepByStep: boolean): Promise<void> {
   const rl = interactive ? readline.createInterface({ input: process.stdin, output: process.stdout }) : undefined;
   const out = new BufferedOut();
   try {
-    out.write(`${trace.scenario} (${trace.mode}): ${trace.flows.length} flow(s)\n\n`);
+    await out.write(`${trace.scenario} (${trace.mode}): ${trace.flows.length} flow(s)\n\n`);
     for (const flow of trace.flows) {
-      out.write(pathTable(flow, true) + '\n');
+      await out.write(pathTable(flow, true) + '\n');
       for (const [i, h] of flow.hops.entries()) {
-        out.write(`  hop ${i + 1}: step ${h.step ?? '-'} ${h.dir} ${h.host} ${h.netns}/${h.device} ${h.event}${h.reason ? ` — ${h.reason}` : h.note ? ` — ${h.note}` : ''}\n${layerLines(h).join('\n')}\n`);
+        await out.write(`  hop ${i + 1}: step ${h.step ?? '-'} ${h.dir} ${h.host} ${h.netns}/${h.device} ${h.event}${h.reason ? ` — ${h.reason}` : h.note ? ` — ${h.note}` : ''}\n${layerLines(h).join('\n')}\n`);
         if (rl) {
           await out.flush();
           await new Promise<void>((resolve) => rl.question('  [Enter] next hop ', () => resolve()));
         }
       }
-      if (flow.hopsNotKept) out.write(`  … and ${flow.hopsNotKept} more hops, counted but not kept\n`);
-      out.write('\n');
+      if (flow.hopsNotKept) await out.write(`  … and ${flow.hopsNotKept} more hops, counted but not kept\n`);
+      await out.write('\n');
     }
     await out.flush();
   } finally {

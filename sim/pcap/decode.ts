@@ -31,7 +31,7 @@ export function decodeFrame(f: CapturedFrame, first: CapturedFrame, fileLinktype
 /** Streams a capture's decoded frames; rejects with CaptureError on a file that is no capture. */
 export async function decodeCapture(
   path: string,
-  onFrame: (f: DecodedFrame, fileLinktype: number) => void,
+  onFrame: (f: DecodedFrame, fileLinktype: number) => void | Promise<void>,
 ): Promise<{ header: DecodeHeader; warnings: string[]; frames: number }> {
   let first: CapturedFrame | undefined;
   let fileLinktype: number | undefined;
@@ -43,7 +43,7 @@ export async function decodeCapture(
       if (!SUPPORTED_LINKTYPES.includes(f.linktype)) throw new CaptureError(`unknown link type ${f.linktype} (cnmlab reads Ethernet, LINUX_SLL and LINUX_SLL2)`);
     }
     count++;
-    onFrame(decodeFrame(f, first, fileLinktype!), fileLinktype!);
+    return onFrame(decodeFrame(f, first, fileLinktype!), fileLinktype!);
   });
   const linktype = outcome.info.linktype;
   if (!SUPPORTED_LINKTYPES.includes(linktype)) throw new CaptureError(`unknown link type ${linktype} (cnmlab reads Ethernet, LINUX_SLL and LINUX_SLL2)`);

@@ -45,11 +45,17 @@ export function openCapture(path: string): OpenCapture {
   }
 }
 
-/** Calls onFrame for each frame in order; resolves with the capture's header facts and warnings. */
-export async function streamCapture(path: string, onFrame: (f: CapturedFrame) => void): Promise<ReadOutcome> {
+/**
+ * Calls onFrame for each frame in order, waiting when it returns a promise (a slow reader of
+ * the output); resolves with the capture's header facts and warnings.
+ */
+export async function streamCapture(path: string, onFrame: (f: CapturedFrame) => void | Promise<void>): Promise<ReadOutcome> {
   const { reader, close } = openCapture(path);
   try {
-    for (let f = reader.next(); f; f = reader.next()) onFrame(f);
+    for (let f = reader.next(); f; f = reader.next()) {
+      const waiting = onFrame(f);
+      if (waiting) await waiting;
+    }
     return reader.outcome();
   } finally {
     close();
@@ -59,7 +65,9 @@ export async function streamCapture(path: string, onFrame: (f: CapturedFrame) =>
 /** Every frame in memory: for captures cnmlab made itself, whose size it bounds. */
 export async function readCapture(path: string): Promise<Capture> {
   const frames: CapturedFrame[] = [];
-  const outcome = await streamCapture(path, (f) => frames.push(f));
+  const outcome = await streamCapture(path, (f) => {
+    frames.push(f);
+  });
   return { ...outcome, frames };
 }
 

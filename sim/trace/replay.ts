@@ -75,22 +75,37 @@ export interface ReplayInput {
  * is seen again within milliseconds (the other host, the other side of the bridge), so a
  * window of recent ones serves any capture length in bounded memory.
  */
-const RECENT_PACKETS = 65_536;
+const RECENT_PACKETS = 16_384;
 /** Flows kept at most; frames of further flows are counted in a warning. */
 export const MAX_REPLAY_FLOWS = 1_000;
 /** Hops kept across all flows: with MAX_HOPS_PER_FLOW, what bounds replay's memory. */
 export const MAX_REPLAY_HOPS = 4 * MAX_HOPS_PER_FLOW;
 const MAX_UNDERLAY_HOSTS = 256;
 
-/** A map that forgets its oldest entries past a size. */
-class RecentMap<K, V> extends Map<K, V> {
-  constructor(private readonly limit: number) {
-    super();
+/**
+ * A map that forgets old entries: two generations, the older dropped whole when the newer
+ * fills. Constant time per operation, at most twice `limit` entries.
+ */
+class RecentMap<K, V> {
+  private current = new Map<K, V>();
+  private previous = new Map<K, V>();
+
+  constructor(private readonly limit: number) {}
+
+  get(key: K): V | undefined {
+    return this.current.get(key) ?? this.previous.get(key);
   }
 
-  override set(key: K, value: V): this {
-    if (this.size >= this.limit && !this.has(key)) this.delete(this.keys().next().value as K);
-    return super.set(key, value);
+  has(key: K): boolean {
+    return this.current.has(key) || this.previous.has(key);
+  }
+
+  set(key: K, value: V): void {
+    if (this.current.size >= this.limit) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(key, value);
   }
 }
 

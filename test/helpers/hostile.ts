@@ -32,14 +32,18 @@ export interface CliRun {
   maxRssKiB: number;
 }
 
-/** Runs the CLI as a user does, reporting its time and peak memory; stdout can go to a file to keep big outputs out of the test. */
-export function cnmlabMeasured(args: string[], opts: { stdoutFile?: string; shell?: string; timeoutMs?: number } = {}): CliRun {
+/**
+ * Runs the CLI as a user does, reporting its time and peak memory. `stdoutFile` keeps a big
+ * output out of the test; `shell` is a command whose output is piped into cnmlab's stdin;
+ * `pipeTo` a command cnmlab's stdout is piped into (a slow reader, say).
+ */
+export function cnmlabMeasured(args: string[], opts: { stdoutFile?: string; shell?: string; pipeTo?: string; timeoutMs?: number } = {}): CliRun {
   const rssFile = path.join(os.tmpdir(), `cnmlab-maxrss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const env = { ...process.env, CNMLAB_MAXRSS_FILE: rssFile };
   const t0 = Date.now();
   const out = opts.stdoutFile ? fs.openSync(opts.stdoutFile, 'w') : 'pipe';
-  const r = opts.shell
-    ? spawnSync('sh', ['-c', `preload="$1" cli="$2"; shift 2; ${opts.shell} | "$0" --require "$preload" "$cli" "$@"`, process.execPath, MAXRSS_PRELOAD, CLI, ...args], { encoding: 'utf8', env, stdio: ['ignore', out, 'pipe'], timeout: opts.timeoutMs ?? 60_000, maxBuffer: 1 << 30 })
+  const r = opts.shell || opts.pipeTo
+    ? spawnSync('sh', ['-c', `preload="$1" cli="$2"; shift 2; ${opts.shell ? `${opts.shell} |` : ''} "$0" --require "$preload" "$cli" "$@" ${opts.pipeTo ? `| ${opts.pipeTo}` : ''}`, process.execPath, MAXRSS_PRELOAD, CLI, ...args], { encoding: 'utf8', env, stdio: ['ignore', out, 'pipe'], timeout: opts.timeoutMs ?? 60_000, maxBuffer: 1 << 30 })
     : spawnSync(process.execPath, ['--require', MAXRSS_PRELOAD, CLI, ...args], { encoding: 'utf8', env, stdio: ['ignore', out, 'pipe'], timeout: opts.timeoutMs ?? 60_000, maxBuffer: 1 << 30 });
   const ms = Date.now() - t0;
   if (typeof out === 'number') fs.closeSync(out);
