@@ -5,7 +5,7 @@
 import { CaptureError, CaptureInfo, CapturedFrame, FrameReader, ReadOutcome } from './frame';
 import { PcapReader } from './pcap-classic';
 import { PcapngReader } from './pcapng';
-import { ByteSource } from './source';
+import { ByteSource, canReadAgain } from './source';
 
 export interface Capture extends ReadOutcome {
   frames: CapturedFrame[];
@@ -72,4 +72,4 @@ export async function readCapture(path: string): Promise<Capture> {
 }
 
 export type { CaptureInfo, CapturedFrame };
-export { CaptureError };
+export { CaptureError, canReadAgain };

@@ -9,6 +9,15 @@ import { CaptureError } from './frame';
 
 const CHUNK = 1 << 20;
 
+/** Whether a path can be read from the start again (a file, not a pipe or a terminal); a missing path is left to open() to report. */
+export function canReadAgain(path: string): boolean {
+  try {
+    return fs.statSync(path).isFile();
+  } catch {
+    return true;
+  }
+}
+
 export class ByteSource {
   private buf = Buffer.alloc(0);
   private start = 0;

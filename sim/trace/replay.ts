@@ -4,8 +4,7 @@
  * become hops numbered by the eight steps, and a packet seen in several captures (both
  * hosts, say) is matched across them by its inner IP id and ICMP id/seq.
  */
-import * as fs from 'fs';
-import { openCapture, OpenCapture } from '../pcap/reader';
+import { canReadAgain, openCapture, OpenCapture } from '../pcap/reader';
 import { CaptureError } from '../pcap/frame';
 import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
 import { Layer } from '../wire/layer';
@@ -199,15 +198,7 @@ function survey(inputs: ReplayInput[]): Survey {
  * capture, a window of recent packets, and at most MAX_REPLAY_HOPS hops (the rest counted).
  */
 export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Promise<{ trace: Trace; warnings: string[] }> {
-  for (const { file } of inputs) {
-    let regular = true;
-    try {
-      regular = fs.statSync(file).isFile();
-    } catch {
-      // A missing file is reported by the reader, in its words.
-    }
-    if (!regular) throw new CaptureError('replay reads each capture twice: save it to a file first');
-  }
+  for (const { file } of inputs) if (!canReadAgain(file)) throw new CaptureError('replay reads each capture twice: save it to a file first');
   const { points, carriesVxlan, owner, localOf, frames } = survey(inputs);
   if (frames === 0) throw new CaptureError('no frames to replay');
   const warnings: string[] = [];

@@ -84,8 +84,7 @@ export function isNodeOnly(module: string): boolean {
  * parsers a browser build replaces). Everything else in sim/ is bundled as it is.
  */
 export const NODE_ADAPTERS: Record<string, string> = {
-  'sim/pcap/reader.ts': 'reads capture files',
-  'sim/pcap/pcap-classic.ts': 'reads classic pcap through pcap-parser (a Node stream parser)',
+  'sim/pcap/source.ts': 'reads capture files and pipes, a chunk at a time',
   'sim/pcap/writer.ts': 'writes capture files',
   'sim/scenario/load.ts': 'reads scenario files',
 };
