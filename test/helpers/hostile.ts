@@ -28,7 +28,7 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   ms: number;
-  /** Peak resident memory of the cnmlab process, in KiB (getrusage's ru_maxrss). */
+  /** Peak resident memory of the cnmlab process, in KiB (its VmHWM). */
   maxRssKiB: number;
 }
 
