@@ -42,19 +42,19 @@ export class PcapReader implements FrameReader {
       if (have > 0) this.warnings.push(`truncated: the file ends inside the record header of frame ${this.index + 1}`);
       return undefined;
     }
-    const r = src.peek(PCAP_RECORD_HEADER_LEN);
-    const u32 = (o: number) => (this.le ? r.readUInt32LE(o) : r.readUInt32BE(o));
-    const capLen = u32(8);
+    // Read in place: this runs once a frame, and a view or a closure each time shows in the rate.
+    const le = this.le;
+    const capLen = src.u32(8, le);
     if (capLen > MAX_FRAME_LEN) throw new CaptureError(`pcap: File has ${capLen}-byte packet, bigger than maximum of ${MAX_FRAME_LEN}`);
-    const seconds = u32(0), fraction = u32(4), length = u32(12);
+    const seconds = src.u32(0, le), fraction = src.u32(4, le), length = src.u32(12, le);
     if (src.fill(PCAP_RECORD_HEADER_LEN + capLen) < PCAP_RECORD_HEADER_LEN + capLen) {
       this.done = true;
-      src.take(PCAP_RECORD_HEADER_LEN);
+      src.skip(PCAP_RECORD_HEADER_LEN);
       const present = src.drain();
       this.warnings.push(`truncated: the file ends inside frame ${this.index + 1} (${capLen} bytes announced, ${present} present)`);
       return undefined;
     }
-    src.take(PCAP_RECORD_HEADER_LEN);
+    src.skip(PCAP_RECORD_HEADER_LEN);
     const data = src.take(capLen);
     return { index: ++this.index, seconds, nanos: fraction * this.unit, length, data, linktype: this.info.linktype, interfaceId: 0 };
   }

@@ -81,6 +81,17 @@ export class ByteSource {
     return this.buf.subarray(this.start, this.start + n);
   }
 
+  /** A 32-bit field `at` bytes into the buffered bytes (call fill first), read without a view. */
+  u32(at: number, littleEndian: boolean): number {
+    return littleEndian ? this.buf.readUInt32LE(this.start + at) : this.buf.readUInt32BE(this.start + at);
+  }
+
+  /** Consumes n buffered bytes without a view of them. */
+  skip(n: number): void {
+    this.start += n;
+    this.offset += n;
+  }
+
   /** Consumes n buffered bytes and returns them. */
   take(n: number): Buffer {
     const b = this.buf.subarray(this.start, this.start + n);
