@@ -1,8 +1,8 @@
 /**
  * The tracer: it looks at frames at device points, as a sniffer on each device would, and
- * records the hops of traced flows (and writes captures when asked). The taps below are
- * the only place in the kernel where the overlay's step numbers are written: each device
- * point calls its tap, and the tap decides the step from where the device sits.
+ * records the hops of traced flows (and writes captures when asked). Each device point
+ * calls its tap; the tap says where the device sits and what the frame is, and the
+ * overlay's path model (sim/trace/paths/overlay.ts) gives the step.
  */
 import { EventQueue } from '../clock';
 import { SimLink, SimNetns, topologyGeneration } from '../objects';
@@ -17,6 +17,33 @@ import { DNS_PORT } from '../../wire/dns';
 import { ETHERNET_HEADER_LEN } from '../../wire/ethernet';
 import { macToString } from '../../wire/addr';
 import { arpOpcode, Skb } from './skb';
+import { DROP_STEP, FrameKind, overlayNotes, Placed, placeOnOverlay, Sighting } from '../../trace/paths/overlay';
+
+/** The frame's kind for the path at a veth: ARP by opcode, otherwise IP. */
+function frameKind(arp: number | undefined): 'arp-request' | 'arp-reply' | 'ip' {
+  return arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'ip';
+}
+
+/** Off the path, a frame is still a hop: what it is, without a step. */
+function offPath(arp: number | undefined): HopEvent {
+  return arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send';
+}
+
+// Sightings the taps make for every frame, kept whole (a flood asks millions of times).
+const sighting = (role: Sighting['role'], way: Sighting['way'], frame: FrameKind, more: Partial<Sighting> = {}): Placed => placeOnOverlay({ role, way, frame, ...more })!;
+const PLACE = {
+  sent: { 'arp-request': sighting('container', 'out', 'arp-request'), 'arp-reply': sighting('container', 'out', 'arp-reply'), ip: sighting('container', 'out', 'ip') },
+  taken: { 'arp-request': sighting('container', 'in', 'arp-request'), 'arp-reply': sighting('container', 'in', 'arp-reply'), ip: sighting('container', 'in', 'ip') },
+  towardContainer: { 'arp-request': sighting('bridge-port', 'in', 'arp-request'), 'arp-reply': sighting('bridge-port', 'in', 'arp-reply'), ip: sighting('bridge-port', 'in', 'ip') },
+  intoBridge: sighting('bridge-port', 'out', 'ip'),
+  toVxlan: sighting('vxlan', 'out', 'ip'), toVxlanFlooded: sighting('vxlan', 'out', 'ip', { flood: true }),
+  proxyReply: sighting('vxlan', 'in', 'arp-reply', { proxied: true }),
+  encap: sighting('uplink', 'out', 'ip', { encapsulated: true }),
+  segment: sighting('segment', 'out', 'ip', { encapsulated: true }),
+  udpDeliver: sighting('uplink', 'in', 'ip', { encapsulated: true }),
+  decap: sighting('vxlan', 'in', 'ip'),
+  dnsQuery: sighting('lo', 'out', 'dns-query'), dnsAnswer: sighting('lo', 'in', 'dns-answer'),
+};
 
 export class Tracer {
   readonly flows: Flow[] = [];
@@ -34,94 +61,93 @@ export class Tracer {
     return flow;
   }
 
-  // ── taps: where the overlay's eight steps are seen ─────────────────────────
+  // ── taps: what each device point sees, placed on the overlay's path ────────
 
-  /** A datagram handed to lo: the embedded DNS's query and answer are step 0. */
+  /** A datagram handed to lo: the embedded DNS's query or answer. */
   localSend(lo: SimLink, skb: Skb): void {
     const dns = dnsDirection(skb.frame);
-    this.record(skb, dns ? 0 : undefined, lo, dns ?? 'send');
+    if (dns) this.place(skb, lo, dns === 'dns-query' ? PLACE.dnsQuery : PLACE.dnsAnswer);
+    else this.record(skb, undefined, lo, 'send');
   }
 
-  /** A veth transmits: from a sandbox, step 1 (or its ARP); from the overlay's bridge port toward a container, step 8. */
+  /** A veth transmits: a container sending, or the overlay's bridge port handing a frame toward its container. */
   vethXmit(dev: SimLink, skb: Skb): void {
     const role = dev.netns.role.get();
     const arp = arpOpcode(skb.frame);
-    if (role === 'sandbox') this.record(skb, 1, dev, arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send');
-    // An ARP reply heading back to the container that asked is still step 1's resolution.
-    else if (role === 'overlay') this.record(skb, arp === ARP_REPLY ? 1 : 8, dev, 'bridge-forward', undefined, dev.master?.name);
+    if (role === 'sandbox') this.place(skb, dev, PLACE.sent[frameKind(arp)]);
+    else if (role === 'overlay') this.place(skb, dev, PLACE.towardContainer[frameKind(arp)], undefined, dev.master?.name);
     else this.record(skb, undefined, dev, 'send');
   }
 
-  /** A bridge port receives: the overlay's end of a container's veth is step 2. */
+  /** A bridge port receives: the overlay's end of a container's veth. */
   portRecv(dev: SimLink, skb: Skb): void {
-    if (dev.type === 'veth' && dev.netns.role.get() === 'overlay') this.record(skb, 2, dev, 'veth-cross');
+    if (dev.type === 'veth' && dev.netns.role.get() === 'overlay') this.place(skb, dev, PLACE.intoBridge);
   }
 
-  /** A frame a device's stack takes: in a sandbox, the answer to step 1's ARP or step 8's delivery. */
+  /** A frame a device's stack takes: in a sandbox, the container receiving. */
   stackRecv(dev: SimLink, skb: Skb): void {
     if (dev.type !== 'veth' || dev.netns.role.get() !== 'sandbox') return;
-    const arp = arpOpcode(skb.frame);
-    this.record(skb, arp === ARP_REPLY ? 1 : 8, dev, arp === ARP_REPLY ? 'arp-reply' : arp === ARP_REQUEST ? 'arp-request' : 'deliver');
+    this.place(skb, dev, PLACE.taken[frameKind(arpOpcode(skb.frame))]);
   }
 
-  /** The bridge hands a frame to the vxlan device: step 3 (`br0 → vxlan0`). */
+  /** The bridge hands a frame to the vxlan device (`br0 → vxlan0`). */
   bridgeToVxlan(vx: SimLink, skb: Skb, flood: boolean): void {
-    this.record(skb, 3, vx, flood ? 'bridge-flood' : 'bridge-forward', undefined, vx.master?.name);
+    this.place(skb, vx, flood ? PLACE.toVxlanFlooded : PLACE.toVxlan, undefined, vx.master?.name);
   }
 
-  /** vxlan's arp_reduce answered a request from its neighbour table: step 3. */
+  /** vxlan's arp_reduce answered a request from its neighbour table. */
   arpReduced(vx: SimLink, reply: Skb, ip: string, mac: string): void {
-    this.record(reply, 3, vx, 'arp-proxy-reply', `${vx.name} proxy: ${ip} is at ${mac} (static neighbour)`);
+    this.place(reply, vx, PLACE.proxyReply, overlayNotes.arpReduce(vx.name, ip, mac));
   }
 
-  /** arp_reduce found no neighbour entry (an l3miss): the request dies at step 3. */
+  /** arp_reduce found no neighbour entry (an l3miss): the request dies there. */
   arpReduceMiss(vx: SimLink, skb: Skb, ip: string): void {
-    this.drop(skb, 3, vx, `no neighbour entry for ${ip} (l3miss)`);
+    this.drop(skb, DROP_STEP['arp-reduce'], vx, `no neighbour entry for ${ip} (l3miss)`);
   }
 
-  /** vxlan_xmit could not encapsulate (no FDB entry, no route to the VTEP): step 4. */
+  /** vxlan_xmit could not encapsulate (no FDB entry, no route to the VTEP). */
   encapFailed(vx: SimLink, skb: Skb, reason: string): void {
-    this.drop(skb, 4, vx, reason);
+    this.drop(skb, DROP_STEP.encap, vx, reason);
   }
 
-  /** What the encapsulated frame's step-4 hop says: which FDB entry sent it where. */
+  /** What the encapsulated frame's hop says: which FDB entry sent it where. */
   encapNote(skb: Skb, inner: Uint8Array, vtep: string): string | undefined {
-    return skb.flow && this.keeps(skb.flow) ? `FDB ${macToString(inner, 0)} -> ${vtep}` : undefined;
+    return skb.flow && this.keeps(skb.flow) ? overlayNotes.encap(macToString(inner, 0), vtep) : undefined;
   }
 
-  /** The host's underlay interface transmits: an encapsulated frame is step 4. */
+  /** The host's underlay interface transmits: an encapsulated frame is on the path, anything else is the host's own. */
   underlayXmit(dev: SimLink, skb: Skb, encap: boolean): void {
-    const arp = arpOpcode(skb.frame);
-    this.record(skb, encap ? 4 : undefined, dev, encap ? 'encap' : arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send', encap ? skb.note : undefined, encap ? skb.encapsulatedBy : undefined);
+    if (encap) this.place(skb, dev, PLACE.encap, skb.note, skb.encapsulatedBy);
+    else this.record(skb, undefined, dev, offPath(arpOpcode(skb.frame)));
   }
 
-  private readonly segmentRequest = this.site(5, 'request', 'underlay', 'underlay', 'segment', 'underlay');
-  private readonly segmentReply = this.site(5, 'reply', 'underlay', 'underlay', 'segment', 'underlay');
+  private readonly segmentRequest = this.site(PLACE.segment.step, 'request', 'underlay', 'underlay', 'segment', PLACE.segment.event);
+  private readonly segmentReply = this.site(PLACE.segment.step, 'reply', 'underlay', 'underlay', 'segment', PLACE.segment.event);
   private readonly segmentNotes = new Map<SimLink, Map<SimLink, string>>();
 
-  /** Step 5: the underlay segment between two hosts' interfaces (seen as it arrives). */
+  /** The underlay segment between two hosts' interfaces (seen as it arrives). */
   segment(skb: Skb, from: SimLink, to: SimLink): void {
     if (!skb.flow) return;
     let notes = this.segmentNotes.get(from);
     if (!notes) this.segmentNotes.set(from, (notes = new Map()));
     let note = notes.get(to);
-    if (!note) notes.set(to, (note = `${from.netns.host.name}:${from.name} → ${to.netns.host.name}:${to.name}`));
+    if (!note) notes.set(to, (note = overlayNotes.segment(`${from.netns.host.name}:${from.name}`, `${to.netns.host.name}:${to.name}`)));
     this.keep(skb.flow, skb.dir === 'request' ? this.segmentRequest : this.segmentReply, skb.frame, note);
   }
 
-  /** UDP hands a datagram to a vxlan socket: step 6. */
+  /** UDP hands a datagram to a vxlan socket. */
   udpDeliver(dev: SimLink, skb: Skb, vx: SimLink): void {
-    this.record(skb, 6, dev, 'udp-deliver', skb.flow && this.keeps(skb.flow) ? this.udpDeliverNote(vx) : undefined);
+    this.place(skb, dev, PLACE.udpDeliver, skb.flow && this.keeps(skb.flow) ? this.udpDeliverNote(vx) : undefined);
   }
 
-  /** vxlan_rcv took the inner frame off: step 7. */
+  /** vxlan_rcv took the inner frame off. */
   decap(vx: SimLink, skb: Skb): void {
-    this.record(skb, 7, vx, 'decap');
+    this.place(skb, vx, PLACE.decap);
   }
 
-  /** The sending socket's own ICMP error (a DF datagram over the MTU): it never leaves step 1. */
+  /** The sending socket's own ICMP error (a DF datagram over the MTU): it never leaves the socket. */
   localError(ns: SimNetns, dev: SimLink, flow: Flow, frame: Uint8Array, note: string, reason: string): void {
-    this.keep(flow, this.site(1, 'request', ns.host.name, ns.name, dev.name, 'drop'), frame, note, reason);
+    this.keep(flow, this.site(DROP_STEP.socket, 'request', ns.host.name, ns.name, dev.name, 'drop'), frame, note, reason);
   }
 
   private readonly udpNotes = new Map<SimLink, { generation: number; note: string }>();
@@ -131,7 +157,7 @@ export class Tracer {
     let n = this.udpNotes.get(vx);
     if (n?.generation !== generation) {
       const v = vx.vxlan!;
-      this.udpNotes.set(vx, (n = { generation, note: `UDP ${v.dstport} → ${vx.name} in ${vx.netns.name} (VNI ${v.vni})` }));
+      this.udpNotes.set(vx, (n = { generation, note: overlayNotes.udpDeliver(v.dstport, vx.name, v.vni, vx.netns.name) }));
     }
     return n.note;
   }
@@ -152,6 +178,10 @@ export class Tracer {
     // Devices are renamed and moved during setup, never while traffic flows; the name is read once.
     if (!s || s.device !== link.name || s.netns !== link.netns.name || s.actor !== actor) m.set(key, (s = this.site(step, dir, link.netns.host.name, link.netns.name, link.name, event, actor)));
     return s;
+  }
+
+  private place(skb: Skb, link: SimLink, at: Placed, note?: string, actor?: string): void {
+    this.record(skb, at.step, link, at.event, note, actor);
   }
 
   /** `actor`: the device that acted and handed the frame to `link` (the bridge; the vxlan device that encapsulated). */
