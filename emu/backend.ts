@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
-import { Container, Endpoint, endpointOf, endpointsOf, hostOf, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
+import { Container, Endpoint, endpointOf, endpointsOf, hostOf, instanceOf, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
 import { Flow, MAX_HOPS_PER_FLOW, Topology } from '../sim/trace/types';
 import { topologyFromWorld } from '../sim/trace/topology';
 import { overlayNetnsName } from '../sim/model/plumbing';
@@ -24,8 +24,9 @@ import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Confinement } from './confine';
 import { stepBounds } from '../sim/runner/bounds';
 import { EtcView } from '../sim/model/etc';
+import { DROP_STEP, LAST_STEP, OVERLAY_STEP, RESOLVE_STEP, stepAfter } from '../sim/trace/paths/overlay';
 import { EmbeddedDns } from './dns';
-import { Capture, captureFile, CapturePoint, hopsFrom, Unavailable } from './capture';
+import { Capture, captureFile, CapturePoint, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
 import { Progress } from './progress';
 
@@ -270,32 +271,37 @@ export class EmuBackend implements Backend {
    * drop hop says what the socket or the device's tables tell.
    */
   private async explainLoss(flow: Flow, points: CapturePoint[], stderr: string, unavailable: Unavailable[]): Promise<void> {
-    const requests = flow.hops.filter((h) => h.dir === 'request' && h.step !== 0 && h.layers.some((l) => l.proto === 'icmp'));
-    if (requests.some((h) => h.step === 8 && h.event === 'deliver')) return;
+    const requests = flow.hops.filter((h) => h.dir === 'request' && h.step !== RESOLVE_STEP && h.layers.some((l) => l.proto === 'icmp'));
+    if (requests.some((h) => h.step === LAST_STEP && h.event === 'deliver')) return;
     const local = /local error: (message too long, mtu=(\d+))/.exec(stderr);
     const at = (role: CapturePoint['role']) => points.find((p) => p.role === role);
     const drop = (step: number, p: CapturePoint | undefined, reason: string, layers = requests[requests.length - 1]?.layers ?? []) => {
       if (!p) return;
       const timeNs = requests.length ? requests[requests.length - 1].timeNs : 0;
-      const firstReply = flow.hops.findIndex((h) => h.dir === 'reply' && h.step !== 0);
+      const firstReply = flow.hops.findIndex((h) => h.dir === 'reply' && h.step !== RESOLVE_STEP);
       const hop = { step, dir: 'request' as const, host: p.host, netns: p.netns, device: p.device, event: 'drop' as const, timeNs, layers, reason };
       flow.hops.splice(firstReply < 0 ? flow.hops.length : firstReply, 0, hop);
     };
-    if (local) return drop(1, at('container'), `DF set and over the device MTU: ${local[1]}`, []);
+    if (local) return drop(DROP_STEP.socket, at('container'), `DF set and over the device MTU: ${local[1]}`, []);
     const last = requests[requests.length - 1];
     // A device that is down (or gone) further along the path stopped it: the first such after the last place it was seen.
     const src = points.find((p) => p.role === 'container')?.host;
-    const stopped = unavailable.map((u) => ({ ...u, step: pathStep(u.point, src) })).filter((u) => u.step > (last?.step ?? 0)).sort((a, b) => a.step - b.step)[0];
+    const stopped = unavailable.flatMap((u) => {
+      const step = pathStep(u.point, src);
+      return step !== undefined && step > (last?.step ?? RESOLVE_STEP) ? [{ ...u, step }] : [];
+    }).sort((a, b) => a.step - b.step)[0];
     if (stopped) return drop(stopped.step, stopped.point, stopped.reason === 'link down' ? 'link down' : `no such device ${stopped.point.device}`);
     if (!last) return;
-    if (last.step === 3) {
+    // Last seen entering vxlan0: the FDB says whether it could be encapsulated.
+    if (last.step === OVERLAY_STEP.bridge) {
       const mac = last.layers.filter((l) => l.proto === 'eth').pop()?.['eth.dst'] as string;
       const vx = points.find((p) => p.role === 'vxlan' && p.host === last.host);
       const fdb = vx ? (await run('bridge', ['-n', vx.realNetns, 'fdb', 'show', 'dev', 'vxlan0'])).stdout : '';
       const known = fdb.split('\n').some((l) => l.startsWith(`${mac} dst `));
-      return drop(4, vx, known ? `lost after vxlan0 (fdb entry for ${mac} exists)` : `no fdb entry for ${mac} (l2miss)`);
+      return drop(DROP_STEP.encap, vx, known ? `lost after vxlan0 (fdb entry for ${mac} exists)` : `no fdb entry for ${mac} (l2miss)`);
     }
-    if (last.step !== undefined && last.step < 8) drop(last.step + 1, points.find((p) => p.host === last.host && p.device === last.device) ?? at('container'), `no capture point saw it after step ${last.step}`);
+    const next = last.step === undefined ? undefined : stepAfter(last.step);
+    if (next !== undefined) drop(next, points.find((p) => p.host === last.host && p.device === last.device) ?? at('container'), `no capture point saw it after step ${last.step}`);
   }
 
   flows(): Flow[] {
@@ -415,15 +421,9 @@ async function portsForwarding(namespaces: string[]): Promise<void> {
 }
 
 /** The step at which a request passes a capture point, from a ping whose sender is on host `src`. */
-function pathStep(p: CapturePoint, src: string | undefined): number {
-  const out = p.host === src;
-  switch (p.role) {
-    case 'container': return out ? 1 : 8;
-    case 'overlay-veth': return out ? 2 : 8;
-    case 'vxlan': return out ? 3 : 7;
-    case 'host': return out ? 4 : 6;
-    default: return 5;
-  }
+/** The step at which the request would have been seen at a capture point: going out on the sender's host, coming in elsewhere. */
+function pathStep(p: CapturePoint, src: string | undefined): number | undefined {
+  return stepOfRequestAt(p, p.host === src ? 'out' : 'in');
 }
 
 function containerById(world: World, id: string): Container | undefined {
@@ -477,7 +477,8 @@ function capturePoints(world: World, c: Container, dst: string | undefined, name
     const local = endpointsOf(net).filter((e) => e.host === ep.host).map((e) => e.mac);
     add({ host: ep.host, netns: ovl, device: ep.peerIfname, realNetns: names.netns(ep.host, ovl), iface: ep.peerIfname, role: 'overlay-veth', mine: [ep.mac] });
     add({ host: ep.host, netns: ovl, device: 'vxlan0', realNetns: names.netns(ep.host, ovl), iface: 'vxlan0', role: 'vxlan', mine: local });
-    add({ host: ep.host, netns: ep.host, device: 'eth0', realNetns: names.netns(ep.host, ep.host), iface: 'eth0', role: 'host', mine: [hostOf(world, ep.host).underlay] });
+    const overlays = Object.fromEntries(swarmNetworks(world.swarm).filter((n) => instanceOf(n, ep.host)).map((n) => [n.vni, overlayNetnsName(n.id)]));
+    add({ host: ep.host, netns: ep.host, device: 'eth0', realNetns: names.netns(ep.host, ep.host), iface: 'eth0', role: 'host', mine: [hostOf(world, ep.host).underlay], overlays });
     add({ host: 'underlay', netns: 'underlay', device: underlayPort(ep.host), realNetns: names.underlay, iface: underlayPort(ep.host), role: 'underlay', mine: [hostOf(world, ep.host).underlay] });
   }
   return points;

@@ -12,6 +12,9 @@ import { dissect } from '../sim/wire/dissect';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
 import { EmuEnvironmentError } from './state';
+import { FrameKind, overlayNotes, PathRole, placeOnOverlay } from '../sim/trace/paths/overlay';
+import { ARP_REPLY, ARP_REQUEST } from '../sim/wire/arp';
+import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../sim/wire/icmp';
 
 export interface CapturePoint {
   /** Logical place, as the trace names it. */
@@ -24,6 +27,8 @@ export interface CapturePoint {
   role: 'container' | 'overlay-veth' | 'vxlan' | 'host' | 'underlay' | 'lo';
   /** container: its MAC; overlay-veth: the MAC of the container behind it; vxlan: local container MACs; host: its underlay IP. */
   mine: string[];
+  /** host: the overlay namespace of each VNI on the host (for the notes). */
+  overlays?: Record<number, string>;
   file: string;
 }
 
@@ -143,49 +148,44 @@ function belongs(layers: Layer[], key: FlowKey, datagrams: Set<string>): 'icmp' 
   return (inner['ip.frag_offset'] as number) > 0 && datagrams.has(dgram) ? 'icmp' : undefined;
 }
 
+/** The capture point's place on the overlay's path. */
+const ROLE_ON_PATH: Record<CapturePoint['role'], PathRole> = {
+  container: 'container', 'overlay-veth': 'bridge-port', vxlan: 'vxlan', host: 'uplink', underlay: 'segment', lo: 'lo',
+};
+
+/** The step of an echo request seen at a capture point going the given way (undefined where no request passes). */
+export function stepOfRequestAt(p: CapturePoint, way: 'out' | 'in'): number | undefined {
+  return placeOnOverlay({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: true })?.step;
+}
+
 function classify(p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
   const innerSrcMac = field(layers, 'eth', 'eth.src') as string;
   const icmpType = field(layers, 'icmp', 'icmp.type');
   const innerSrcIp = field(layers, 'ip', 'ip.src') as string;
   const arpOp = field(layers, 'arp', 'arp.opcode');
   const arpSender = field(layers, 'arp', 'arp.src.proto_ipv4');
-  const dir: 'request' | 'reply' = kind === 'arp' ? (arpSender === key.src && arpOp === 1) || (arpSender === key.dst && arpOp === 2) ? 'request' : 'reply'
+  const dir: 'request' | 'reply' = kind === 'arp' ? (arpSender === key.src && arpOp === ARP_REQUEST) || (arpSender === key.dst && arpOp === ARP_REPLY) ? 'request' : 'reply'
     : kind === 'dns' ? (field(layers, 'dns', 'dns.flags.response') ? 'reply' : 'request')
-    : icmpType === 0 ? 'reply' : icmpType === 8 ? 'request' : innerSrcIp === key.src ? 'request' : 'reply';
-  if (kind === 'dns') return p.role === 'lo' ? { step: 0, event: dir === 'request' ? 'dns-query' : 'dns-answer', dir } : undefined;
-  const arpEvent: HopEvent = arpOp === 1 ? 'arp-request' : 'arp-reply';
-  switch (p.role) {
-    case 'container': {
-      const out = p.mine.includes(innerSrcMac);
-      if (kind === 'arp') return { step: out && arpOp === 1 ? 1 : arpOp === 2 && !out ? 1 : 8, event: arpEvent, dir };
-      return out ? { step: 1, event: 'send', dir } : { step: 8, event: 'deliver', dir };
-    }
-    case 'overlay-veth': {
-      const fromContainer = p.mine.includes(innerSrcMac);
-      // The overlay's bridge is br0 (DESIGN §2): it hands frames for the container to this veth.
-      if (kind === 'arp') return fromContainer ? { step: 2, event: 'veth-cross', dir } : { step: arpOp === 2 ? 1 : 8, event: 'bridge-forward', dir, actor: 'br0' };
-      return fromContainer ? { step: 2, event: 'veth-cross', dir } : { step: 8, event: 'bridge-forward', dir, actor: 'br0' };
-    }
-    case 'vxlan': {
-      const out = p.mine.includes(innerSrcMac);
-      if (kind === 'arp') return arpOp === 1 ? { step: 3, event: 'bridge-flood', dir, actor: 'br0' } : { step: 3, event: 'arp-proxy-reply', dir };
-      return out ? { step: 3, event: 'bridge-forward', dir, actor: 'br0' } : { step: 7, event: 'decap', dir };
-    }
-    case 'host': {
-      if (!layers.some((l) => l.proto === 'vxlan')) return undefined;
-      const outer = layers.find((l) => l.proto === 'ip')!;
-      return p.mine.includes(outer['ip.src'] as string)
-        ? { step: 4, event: 'encap', dir, actor: 'vxlan0', note: `FDB ${field(layers, 'eth', 'eth.dst')} -> ${outer['ip.dst']}` }
-        : { step: 6, event: 'udp-deliver', dir, note: `UDP ${field(layers, 'udp', 'udp.dstport', false)} → vxlan0 (VNI ${field(layers, 'vxlan', 'vxlan.vni')})` };
-    }
-    case 'underlay': {
-      // Each host's port sees every frame between them; step 5 is where the frame enters the segment.
-      const outer = layers.find((l) => l.proto === 'ip');
-      return layers.some((l) => l.proto === 'vxlan') && p.mine.includes(outer?.['ip.src'] as string) ? { step: 5, event: 'underlay', dir } : undefined;
-    }
-    default:
-      return undefined;
-  }
+    : icmpType === ICMP_ECHO_REPLY ? 'reply' : icmpType === ICMP_ECHO_REQUEST ? 'request' : innerSrcIp === key.src ? 'request' : 'reply';
+  const frame: FrameKind = kind === 'dns' ? (dir === 'request' ? 'dns-query' : 'dns-answer') : kind === 'arp' ? (arpOp === ARP_REQUEST ? 'arp-request' : 'arp-reply') : 'ip';
+  const encapsulated = layers.some((l) => l.proto === 'vxlan');
+  const outer = layers.find((l) => l.proto === 'ip');
+  // Which way the frame goes: at the container side, by whose MAC it carries; on the wire, by whose address sent it.
+  const mine = p.role === 'host' || p.role === 'underlay' ? p.mine.includes(outer?.['ip.src'] as string) : p.mine.includes(innerSrcMac);
+  // Each host's underlay port sees every frame between them; the segment is where the frame enters it.
+  if (p.role === 'underlay' && !mine) return undefined;
+  // The veth's overlay end: a frame from the container goes into the bridge ('out'); the rest toward the container.
+  const way = mine ? 'out' : 'in';
+  if ((p.role === 'lo') !== (kind === 'dns')) return undefined;
+  const at = placeOnOverlay({ role: ROLE_ON_PATH[p.role], way, frame, encapsulated, flood: frame === 'arp-request', proxied: frame === 'arp-reply' });
+  if (!at) return undefined;
+  const note = p.role === 'host' && encapsulated
+    ? way === 'out' ? overlayNotes.encap(field(layers, 'eth', 'eth.dst') as string, outer!['ip.dst'] as string)
+      : overlayNotes.udpDeliver(field(layers, 'udp', 'udp.dstport', false) as number, 'vxlan0', field(layers, 'vxlan', 'vxlan.vni') as number, p.overlays?.[field(layers, 'vxlan', 'vxlan.vni') as number])
+    : undefined;
+  // The device that acted: the overlay's bridge (br0, DESIGN §2) hands frames to a port; vxlan0 encapsulates.
+  const actor = (p.role === 'overlay-veth' && way === 'in') || (p.role === 'vxlan' && way === 'out') ? 'br0' : p.role === 'host' && way === 'out' ? 'vxlan0' : undefined;
+  return { step: at.step, event: at.event, dir, ...(note ? { note } : {}), ...(actor ? { actor } : {}) };
 }
 
 /** Reads every capture point and returns the flow's hops in time order. */

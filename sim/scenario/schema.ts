@@ -1,6 +1,7 @@
 /** The scenario file format (DESIGN §3), as a zod schema. */
 import { z } from 'zod';
 import { isIpv4 } from '../wire/addr';
+import { LAST_STEP, RESOLVE_STEP } from '../trace/paths/overlay';
 
 export const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 /** Host names become parts of namespace names, so they stay short and plain. */
@@ -13,7 +14,7 @@ export const expectSchema = z.strictObject({
   stdout: matcher.optional(),
   stderr: matcher.optional(),
   path: z.enum(['overlay', 'local', 'none']).optional(),
-  'drop-at': z.number().int().min(0).max(8).optional(),
+  'drop-at': z.number().int().min(RESOLVE_STEP).max(LAST_STEP).optional(),
 });
 
 /** Seconds a step may run (sim counts virtual time): from a tenth of a second to an hour. */

@@ -1,7 +1,7 @@
 /**
  * Turns captures taken on a real Docker host into a trace. Each capture is a point on the
  * path (a container's eth0, an overlay namespace, the underlay), given or guessed; frames
- * become hops numbered by the eight steps, and a packet seen in several captures (both
+ * become hops placed on the overlay's path (paths/overlay.ts), and a packet seen in several captures (both
  * hosts, say) is matched across them by its inner IP id and ICMP id/seq.
  */
 import { canReadAgain, openCapture, OpenCapture } from '../pcap/reader';
@@ -10,6 +10,7 @@ import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
 import { Layer } from '../wire/layer';
 import { DNS_PORT } from '../wire/dns';
 import { Flow, Hop, HopEvent, MAX_HOPS_PER_FLOW, Trace, TRACE_FORMAT } from './types';
+import { FrameKind, overlayNotes, placeOnOverlay, Sighting as PathSighting } from './paths/overlay';
 
 /** The address of Docker's embedded DNS server in every container. */
 const EMBEDDED_DNS_IP = '127.0.0.11';
@@ -242,8 +243,14 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
     let step: number | undefined;
     let event: HopEvent = l.event;
     let note = l.note;
-    if (l.kind === 'dns') step = 0;
+    const placed = (s: PathSighting) => {
+      const at = placeOnOverlay(s);
+      step = at?.step;
+      if (at) event = at.event;
+    };
+    if (l.kind === 'dns') placed({ role: 'lo', way: event === 'dns-query' ? 'out' : 'in', frame: event === 'dns-query' ? 'dns-query' : 'dns-answer' });
     else if (l.kind === 'icmp' || l.kind === 'arp') {
+      const frame: FrameKind = l.kind === 'icmp' ? 'ip' : event === 'arp-request' ? 'arp-request' : 'arp-reply';
       const packet = packetKey(fr.layers) ?? `${src}>${dst}@${fr.t}`;
       // Encapsulated sightings count across captures; inner ones within one capture (in, then out).
       const key = vx ? `vxlan|${packet}` : `${fr.input}|${packet}`;
@@ -251,20 +258,27 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
       sightings.set(key, seen);
       const local = localOf[fr.input];
       if (vx) {
-        // One capture of the wire is step 5; with captures on both hosts, sender's 4 and receiver's 6.
-        step = vxlanFiles > 1 ? (seen === 1 ? 4 : 6) : 5;
-        event = step === 4 ? 'encap' : step === 5 ? 'underlay' : 'udp-deliver';
+        // One capture of the wire is the segment; with captures on both hosts, the first sighting is the
+        // sender's uplink (encapsulation) and the second the receiver's (UDP delivery).
         const outer = fr.layers.find((x) => x.proto === 'ip');
-        note = `VNI ${vx['vxlan.vni']}: ${outer?.['ip.src']} → ${outer?.['ip.dst']} carries ${src} → ${dst}`;
+        const vni = num(vx, 'vxlan.vni') ?? 0;
+        if (vxlanFiles > 1) {
+          placed({ role: 'uplink', way: seen === 1 ? 'out' : 'in', frame, encapsulated: true });
+          // Docker names the overlay's vxlan device vxlan0; which namespace holds it a capture does not say.
+          note = seen === 1 ? overlayNotes.encap(str(lastOf(fr.layers, 'eth'), 'eth.dst') ?? '?', str(outer, 'ip.dst') ?? '?')
+            : overlayNotes.udpDeliver(num(fr.layers.find((x) => x.proto === 'udp'), 'udp.dstport') ?? 0, 'vxlan0', vni);
+        } else {
+          placed({ role: 'segment', way: 'out', frame, encapsulated: true });
+          note = overlayNotes.segment(str(outer, 'ip.src') ?? '?', str(outer, 'ip.dst') ?? '?');
+        }
       } else if (point === 'container') {
-        const sent = src === local;
-        step = l.kind === 'arp' ? 1 : sent ? 1 : 8;
-        event = l.kind === 'arp' ? l.event : sent ? 'send' : 'deliver';
+        placed({ role: 'container', way: src === local ? 'out' : 'in', frame });
       } else if (point === 'overlay') {
+        // In an overlay namespace (-i any) a frame shows twice: from the local container through
+        // its veth, then into vxlan0; from the wire off vxlan0, then through the veth.
         const fromLocal = src === local;
-        step = fromLocal ? (seen === 1 ? 2 : 3) : seen === 1 ? 7 : 8;
-        event = step === 2 ? 'veth-cross' : step === 3 ? 'bridge-forward' : step === 7 ? 'decap' : 'bridge-forward';
-        if (l.kind === 'arp') event = l.event;
+        if (fromLocal) placed(seen === 1 ? { role: 'bridge-port', way: 'out', frame } : { role: 'vxlan', way: 'out', frame, flood: frame === 'arp-request' });
+        else placed(seen === 1 ? { role: 'vxlan', way: 'in', frame, proxied: frame === 'arp-reply' } : { role: 'bridge-port', way: 'in', frame });
       }
     }
     const kind: Flow['kind'] = l.kind === 'icmp' || l.kind === 'arp' ? 'icmp-echo' : l.kind === 'dns' ? 'dns' : 'other';

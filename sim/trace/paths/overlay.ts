@@ -71,6 +71,9 @@ export const OVERLAY_STEPS: readonly { step: number; name: string; says: string 
   { step: DELIVER, name: 'deliver', says: 'br0 forwards it through the veth to the container' },
 ];
 
+/** The steps by name. */
+export const OVERLAY_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, bridge: BRIDGE, encap: ENCAP, underlay: UNDERLAY, udpDeliver: UDP, decap: DECAP, deliver: DELIVER } as const;
+
 /** Name resolution, before the exchange proper. */
 export const RESOLVE_STEP = RESOLVE;
 /** The first and last steps of the path. */
