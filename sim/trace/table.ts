@@ -3,6 +3,7 @@ import { Layer } from '../wire/layer';
 import { Flow, Hop } from './types';
 import { tabwrite } from '../text/tabwriter';
 import { firstExchange } from './path';
+import { RESOLVE_STEP } from './paths/overlay';
 
 function layerSummary(layers: Layer[]): string {
   const parts: string[] = [];
@@ -31,7 +32,7 @@ function what(h: Hop): string {
 
 /** One table per flow: the first request and its reply, step by step. */
 export function pathTable(flow: Flow, allHops = false): string {
-  const hops = allHops ? flow.hops : [...flow.hops.filter((h) => h.step === 0), ...firstExchange(flow)];
+  const hops = allHops ? flow.hops : [...flow.hops.filter((h) => h.step === RESOLVE_STEP), ...firstExchange(flow)];
   const rows = [['STEP', 'DIR', 'HOST', 'NETNS', 'DEVICE', 'WHAT HAPPENED', 'KEY FIELDS'],
     ...hops.map((h) => [h.step === undefined ? '-' : String(h.step), h.dir, h.host, h.netns, hopDevices(h), what(h), layerSummary(h.layers)])];
   const origin = flow.origin ? `, step ${flow.origin.step} · ${flow.origin.on}: ${flow.origin.command}` : '';
