@@ -19,9 +19,12 @@ import { macToString } from '../../wire/addr';
 import { arpOpcode, Skb } from './skb';
 import { DROP_STEP, FrameKind, overlayNotes, Placed, placeOnOverlay, Sighting } from '../../trace/paths/overlay';
 
-/** The frame's kind for the path at a veth: ARP by opcode, otherwise IP. */
-function frameKind(arp: number | undefined): 'arp-request' | 'arp-reply' | 'ip' {
-  return arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'ip';
+/** Where each kind of frame falls at a device, by kind: [IP, ARP request, ARP reply]. */
+type ByKind = readonly [Placed, Placed, Placed];
+const KINDS = ['ip', 'arp-request', 'arp-reply'] as const;
+/** The frame's kind at a veth, as an index into ByKind. */
+function kindIndex(arp: number | undefined): 0 | 1 | 2 {
+  return arp === ARP_REQUEST ? 1 : arp === ARP_REPLY ? 2 : 0;
 }
 
 /** Off the path, a frame is still a hop: what it is, without a step. */
@@ -31,10 +34,11 @@ function offPath(arp: number | undefined): HopEvent {
 
 // Sightings the taps make for every frame, kept whole (a flood asks millions of times).
 const sighting = (role: Sighting['role'], way: Sighting['way'], frame: FrameKind, more: Partial<Sighting> = {}): Placed => placeOnOverlay({ role, way, frame, ...more })!;
+const byKind = (role: Sighting['role'], way: Sighting['way']): ByKind => [sighting(role, way, KINDS[0]), sighting(role, way, KINDS[1]), sighting(role, way, KINDS[2])];
 const PLACE = {
-  sent: { 'arp-request': sighting('container', 'out', 'arp-request'), 'arp-reply': sighting('container', 'out', 'arp-reply'), ip: sighting('container', 'out', 'ip') },
-  taken: { 'arp-request': sighting('container', 'in', 'arp-request'), 'arp-reply': sighting('container', 'in', 'arp-reply'), ip: sighting('container', 'in', 'ip') },
-  towardContainer: { 'arp-request': sighting('bridge-port', 'in', 'arp-request'), 'arp-reply': sighting('bridge-port', 'in', 'arp-reply'), ip: sighting('bridge-port', 'in', 'ip') },
+  sent: byKind('container', 'out'),
+  taken: byKind('container', 'in'),
+  towardContainer: byKind('bridge-port', 'in'),
   intoBridge: sighting('bridge-port', 'out', 'ip'),
   toVxlan: sighting('vxlan', 'out', 'ip'), toVxlanFlooded: sighting('vxlan', 'out', 'ip', { flood: true }),
   proxyReply: sighting('vxlan', 'in', 'arp-reply', { proxied: true }),
@@ -74,8 +78,8 @@ export class Tracer {
   vethXmit(dev: SimLink, skb: Skb): void {
     const role = dev.netns.role.get();
     const arp = arpOpcode(skb.frame);
-    if (role === 'sandbox') this.place(skb, dev, PLACE.sent[frameKind(arp)]);
-    else if (role === 'overlay') this.place(skb, dev, PLACE.towardContainer[frameKind(arp)], undefined, dev.master?.name);
+    if (role === 'sandbox') this.place(skb, dev, PLACE.sent[kindIndex(arp)]);
+    else if (role === 'overlay') this.place(skb, dev, PLACE.towardContainer[kindIndex(arp)], undefined, dev.master?.name);
     else this.record(skb, undefined, dev, 'send');
   }
 
@@ -87,7 +91,7 @@ export class Tracer {
   /** A frame a device's stack takes: in a sandbox, the container receiving. */
   stackRecv(dev: SimLink, skb: Skb): void {
     if (dev.type !== 'veth' || dev.netns.role.get() !== 'sandbox') return;
-    this.place(skb, dev, PLACE.taken[frameKind(arpOpcode(skb.frame))]);
+    this.place(skb, dev, PLACE.taken[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** The bridge hands a frame to the vxlan device (`br0 → vxlan0`). */
