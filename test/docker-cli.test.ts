@@ -148,7 +148,15 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     }, { exitCode: 1, stderr: 'Error response from daemon: ubuntu0 is already attached to network test-net\n' }],
     ['no such container', (m) => docker(m, 'r0', 'docker rm nosuchcontainer'), { exitCode: 1, stderr: 'Error: No such container: nosuchcontainer\n' }],
     ['no such network', (m) => docker(m, 'r0', 'docker network rm nosuchnet'), { exitCode: 1, stderr: 'Error: No such network: nosuchnet\n' }],
-    ['wrong join token', (m) => docker(m, 'r2', `docker swarm join --token SWMTKN-1-${'a'.repeat(50)}-${'b'.repeat(25)} 198.51.100.10:2377`), { exitCode: 1, stderr: 'Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster\n' }],
+    ['another cluster\'s join token: its CA digest is not this manager\'s', (m) => docker(m, 'r2', `docker swarm join --token SWMTKN-1-${'1'.repeat(50)}-${'b'.repeat(25)} 198.51.100.10:2377`),
+      // 50 base-36 ones are the number sum(36^i, i<50), which swarmkit prints in hex.
+      { exitCode: 1, stderr: `Error response from daemon: remote CA does not match fingerprint. Expected: ${Array.from({ length: 50 }, (_, i) => 36n ** BigInt(i)).reduce((a, b) => a + b).toString(16).padStart(64, '0')}\n` }],
+    ['this cluster\'s CA with a wrong secret', (m) => {
+      const token = docker(m, 'r0', 'docker swarm join-token -q worker').stdout.trim();
+      return docker(m, 'r2', `docker swarm join --token ${token.slice(0, -25)}${'b'.repeat(25)} 198.51.100.10:2377`);
+    }, { exitCode: 1, stderr: 'Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster\n' }],
+    ['no join token: the CA server refuses the empty one', (m) => docker(m, 'r2', 'docker swarm join 198.51.100.10:2377'),
+      { exitCode: 1, stderr: 'Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster\n' }],
     ['malformed join token', (m) => docker(m, 'r2', 'docker swarm join --token nonsense 198.51.100.10:2377'), { exitCode: 1, stderr: 'Error response from daemon: invalid join token\n' }],
     ['predefined network', (m) => docker(m, 'r0', 'docker network rm bridge'), { exitCode: 1, stderr: 'Error response from daemon: bridge is a pre-defined network and cannot be removed\n' }],
     ['running container without -f', (m) => {

@@ -4,9 +4,11 @@
  * since commands inside a container belong to the backend.
  */
 import { all, first, parseFlags, ParsedFlags, requireArgs } from './argv';
-import { containerInspectObject, inspectJson, networkInspectObject, networkLsTable, psTable } from './format';
+import { inspectJson, networkInspectObject, networkLsTable, psTable } from './format';
+import { containerInspectObject } from './container-inspect';
+import { dockerInfo } from './info';
 import { connectNetwork, disconnectNetwork, removeContainer, runContainer, stopContainer } from '../model/containers';
-import { createNetwork, removeNetwork } from '../model/networks';
+import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { removeEndpoint } from '../model/endpoints';
 import { renderTemplate } from './template';
@@ -26,6 +28,18 @@ export interface CommandOutput {
 export type DockerOutcome = CommandOutput | { exec: { container: string; argv: string[] } };
 
 const ok = (stdout = ''): CommandOutput => ({ stdout, stderr: '', exitCode: 0 });
+
+// docker/cli's prompts, word for word (the ingress one with its "newly create").
+const INGRESS_WARNING = 'WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run the same docker engine version. Otherwise, removal may not be effective and functionality of newly create ingress networks will be impaired.\nAre you sure you want to continue?';
+const PRUNE_WARNING = 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?';
+
+/**
+ * docker/cli's PromptForConfirmation with no answer: a scenario step has no input, so the
+ * prompt reads end of input, which counts as no; the command then does nothing and exits 0.
+ */
+function confirm(message: string): string {
+  return `${message} [y/N] `;
+}
 
 const NETWORK_USAGE = `Usage:  docker network COMMAND
 
@@ -106,7 +120,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       const errors: string[] = [];
       for (const ref of p.args) {
         const net = findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
-        if (net) found.push(networkInspectObject(tx.w as World, host, net));
+        if (net) found.push(networkInspectObject(tx.w as World, host, net, p.bools.has('verbose')));
         else errors.push(`Error: No such network: ${ref}`);
       }
       return { stdout: formatted(p, found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
@@ -118,6 +132,12 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       let stdout = '';
       const errors: string[] = [];
       for (const ref of p.args) {
+        // The CLI asks before removing the routing mesh; a scenario's step has no input, which reads as no.
+        const target = findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
+        if (target?.ingress) {
+          stdout += confirm(INGRESS_WARNING);
+          continue;
+        }
         try {
           removeNetwork(tx, host, ref);
           stdout += `${ref}\n`;
@@ -140,6 +160,13 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       if (sub === 'connect') connectNetwork(tx, host, c, p.args[0], all(p, 'alias'), first(p, 'ip'));
       else disconnectNetwork(tx, host, c, p.args[0], p.bools.has('force'));
       return ok();
+    }
+    case 'prune': {
+      const p = parseFlags('docker network prune', rest, [{ long: 'force', short: 'f' }, { long: 'filter', value: true }]);
+      requireArgs(p, 'docker network prune', 'docker network prune [OPTIONS]', 'Remove all unused networks', 0);
+      if (!p.bools.has('force')) return ok(confirm(PRUNE_WARNING));
+      const removed = pruneNetworks(tx, host);
+      return ok(removed.length ? `Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}` : '');
     }
     case undefined:
       return ok(`\n${NETWORK_USAGE}\n`);
@@ -168,9 +195,8 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'join': {
       const p = parseFlags('docker swarm join', rest, [{ long: 'token', value: true }, { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-addr', value: true }, { long: 'availability', value: true }]);
       requireArgs(p, 'docker swarm join', 'docker swarm join [OPTIONS] HOST:PORT', 'Join a swarm as a node and/or manager', 0, 1);
-      const token = first(p, 'token');
-      if (!token) throw new DockerError('Error response from daemon: invalid join token', 1);
-      return ok(swarmJoin(tx, host, token, p.args[0]));
+      // No token is no CLI error: the daemon joins with an empty one, which the manager's CA server refuses.
+      return ok(swarmJoin(tx, host, first(p, 'token') ?? '', p.args[0]));
     }
     case 'leave': {
       const p = parseFlags('docker swarm leave', rest, [{ long: 'force', short: 'f' }]);
@@ -293,6 +319,11 @@ export function dockerCommand(tx: Tx, host: string, argv: string[]): DockerOutco
         else errors.push(`Error: No such object: ${ref}`);
       }
       return { stdout: formatted(p, found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
+    }
+    case 'info': {
+      const p = parseFlags('docker info', rest, []);
+      requireArgs(p, 'docker info', 'docker info [OPTIONS]', 'Display system-wide information', 0);
+      return ok(dockerInfo(tx.w as World, host));
     }
     case undefined:
       return ok('\nUsage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n');

@@ -1,7 +1,7 @@
 /** Docker CLI output formats: tables (Go tabwriter), inspect JSON, relative times. */
 import { tabwrite } from '../text/tabwriter';
 import { ipv4ToNumber } from '../wire/addr';
-import { Container, Endpoint, endpointOf, endpointsOf, formatTime, hostOf, instanceOf, Network, swarmNetwork, World } from '../model/world';
+import { Container, daemonTime, Endpoint, endpointsOf, formatTime, GWBRIDGE, hostOf, instanceOf, Network, World } from '../model/world';
 
 /** go-units HumanDuration. */
 export function humanDuration(ns: number): string {
@@ -40,33 +40,71 @@ function endpointKey(ep: Endpoint, net: Network): string {
   return ep.containerId ?? `ep-${ep.id}`;
 }
 
+/**
+ * An object keyed by id or name as Go's encoding/json writes a map: keys in byte order (a
+ * container id before `lb-test-net`, option names alphabetically), whatever order the model
+ * keeps them in.
+ */
+export function goMap<V>(m: Record<string, V>): Record<string, V> {
+  const sorted: Record<string, V> = {};
+  for (const k of Object.keys(m).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) sorted[k] = m[k];
+  return sorted;
+}
+
+/** Networks dockerd makes itself (not through the API): their IPAM request carries no options map. */
+const DAEMON_MADE = new Set(['bridge', 'host', 'none', GWBRIDGE]);
+
+function ipamOf(net: Network): Record<string, unknown> {
+  // The manager records no IPAM driver for a network it failed to allocate.
+  if (net.allocationFailed) return { Driver: '', Options: null, Config: null };
+  const made = net.scope === 'local' && DAEMON_MADE.has(net.name);
+  // The default bridge takes docker0's address as it finds it: its IPAM request names no gateway.
+  const config = !net.ipam.subnet ? [] : net.name === 'bridge' && net.scope === 'local' ? [{ Subnet: net.ipam.subnet }] : [{ Subnet: net.ipam.subnet, Gateway: net.ipam.gateway }];
+  return { Driver: 'default', Options: net.scope === 'local' && !made ? {} : null, Config: config };
+}
+
+/**
+ * `--verbose`: the network's service records as this node's NetworkDB holds them. Containers
+ * attached by hand are tasks of no service, so they sit under the empty service name, newest
+ * first, each with the underlay address of the node it runs on.
+ */
+function servicesOf(w: World, net: Network): Record<string, unknown> {
+  const tasks = endpointsOf(net).filter((ep) => ep.kind === 'container' && ep.state === 'joined').sort((a, b) => ipv4ToNumber(b.ip) - ipv4ToNumber(a.ip));
+  if (!tasks.length) return {};
+  return {
+    '': {
+      VIP: '<nil>', Ports: [], LocalLBIndex: 0,
+      Tasks: tasks.map((ep) => ({ Name: ep.name, EndpointID: ep.id, EndpointIP: ep.ip, Info: { 'Host IP': hostOf(w, ep.host).underlay } })),
+    },
+  };
+}
+
 /** A network as `docker network inspect` on `host` shows it (Docker 20.10 field order). */
-export function networkInspectObject(w: World, host: string, net: Network): Record<string, unknown> {
+export function networkInspectObject(w: World, host: string, net: Network, verbose = false): Record<string, unknown> {
   const inst = instanceOf(net, host);
   const local = net.scope === 'local' || !!inst;
   const containers: Record<string, unknown> = {};
-  const byAddress = endpointsOf(net).sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip));
-  for (const ep of byAddress) if (ep.host === host && ep.state === 'joined') containers[endpointKey(ep, net)] = endpointEntry(ep);
-  const config = net.allocationFailed ? null : net.ipam.subnet ? [{ Subnet: net.ipam.subnet, Gateway: net.ipam.gateway }] : [];
+  for (const ep of endpointsOf(net)) if (ep.host === host && ep.state === 'joined') containers[endpointKey(ep, net)] = endpointEntry(ep);
   const o: Record<string, unknown> = {
     Name: net.name,
     Id: net.id,
-    Created: formatTime(Number(inst ? inst.createdNs : net.createdNs)),
+    Created: formatTime(daemonTime(inst ? inst.createdNs : net.createdNs, inst ? `${net.id}@${host}` : net.id)),
     Scope: net.scope,
     Driver: net.allocationFailed ? '' : net.driver,
     EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: net.scope === 'local' ? {} : null, Config: config },
+    IPAM: ipamOf(net),
     Internal: net.internal,
     Attachable: net.attachable,
     Ingress: net.ingress,
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
-    Containers: local ? containers : null,
-    Options: net.options,
-    Labels: local ? net.labels : Object.keys(net.labels).length ? net.labels : null,
+    Containers: local ? goMap(containers) : null,
+    Options: net.allocationFailed ? null : goMap(net.options),
+    Labels: local ? goMap(net.labels) : Object.keys(net.labels).length ? goMap(net.labels) : null,
   };
   if (net.scope === 'swarm' && inst) {
     o.Peers = w.hostOrder.filter((h) => instanceOf(net, h)).map((h) => ({ Name: hostOf(w, h).gossipName, IP: hostOf(w, h).underlay }));
+    if (verbose) o.Services = servicesOf(w, net);
   }
   return o;
 }
@@ -100,48 +138,4 @@ export function psTable(containers: Container[], nowNs: number, opts: { all: boo
     ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
     ...shown.map((c) => [id(c), c.image, `"${opts.noTrunc ? containerCommand(c) : ellipsis(containerCommand(c), 20)}"`, `${humanDuration(nowNs - Number(c.createdNs))} ago`, containerStatus(c, nowNs), '', c.name]),
   ]);
-}
-
-/** The parts of `docker inspect CONTAINER` that concern networking, in Docker's shape. */
-export function containerInspectObject(w: World, c: Container): Record<string, unknown> {
-  const networks: Record<string, unknown> = {};
-  for (const n of c.networks) {
-    const net = swarmNetwork(w.swarm, n.networkId) ?? hostOf(w, c.host).localNetworks[n.networkId];
-    if (!net) continue;
-    const ep = n.endpointId ? endpointOf(net, n.endpointId) : undefined;
-    networks[net.name] = {
-      IPAMConfig: n.ip ? { IPv4Address: n.ip } : null,
-      Links: null,
-      Aliases: net.name === 'bridge' ? null : [c.id.slice(0, 12), ...n.aliases],
-      NetworkID: net.id,
-      EndpointID: ep?.id ?? '',
-      Gateway: ep && net.driver === 'bridge' ? net.ipam.gateway : '',
-      IPAddress: ep?.ip ?? '',
-      IPPrefixLen: ep?.prefixLength ?? 0,
-      IPv6Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      MacAddress: ep?.mac ?? '',
-      DriverOpts: null,
-    };
-  }
-  const running = c.state === 'running';
-  const cmd = c.command.length ? c.command : [containerCommand(c)];
-  return {
-    Id: c.id,
-    Created: formatTime(Number(c.createdNs)),
-    Path: cmd[0],
-    Args: cmd.slice(1),
-    State: {
-      Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '',
-      StartedAt: c.startedNs ? formatTime(Number(c.startedNs)) : '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z',
-    },
-    Name: `/${c.name}`,
-    Config: { Hostname: c.hostname, Image: c.image, Cmd: cmd, Tty: c.interactive, OpenStdin: c.interactive },
-    NetworkSettings: {
-      SandboxID: running ? c.sandboxId : '',
-      SandboxKey: running ? `/var/run/docker/netns/${c.sandbox}` : '',
-      Networks: networks,
-    },
-  };
 }

@@ -58,3 +58,25 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
   live.state = advance(networkMachine, live.state, 'REMOVE');
   shardDelete(tx.w.swarm!.networks, net.id);
 }
+
+/**
+ * `docker network prune -f`: every network no container uses, as the daemon prunes them:
+ * local ones first, then (on a manager) swarm ones; never the predefined networks or the
+ * ingress. A network whose removal is refused (in use) is kept without a word.
+ */
+export function pruneNetworks(tx: Tx, host: string): string[] {
+  const removed: string[] = [];
+  const candidates = visibleNetworks(tx.w, host)
+    .filter((n) => !PREDEFINED.has(n.name) && !n.ingress && (n.scope === 'local' || tx.host(host).nodeState === 'manager'))
+    .sort((a, b) => (a.scope === b.scope ? 0 : a.scope === 'local' ? -1 : 1))
+    .map((n) => ({ id: n.id, name: n.name }));
+  for (const n of candidates) {
+    try {
+      removeNetwork(tx, host, n.id);
+      removed.push(n.name);
+    } catch (e) {
+      if (!(e instanceof DaemonRefusal)) throw e;
+    }
+  }
+  return removed;
+}

@@ -130,18 +130,31 @@ export function managerHost(tx: Tx): string | undefined {
   return tx.w.swarm?.nodes.find((n) => tx.host(n).nodeState === 'manager');
 }
 
+/** A join token carries the CA's SHA-256 digest in base 36 (50 characters); swarmkit prints it back in hex. */
+function tokenDigestHex(base36Digest: string): string {
+  let v = 0n;
+  for (const ch of base36Digest) v = v * 36n + BigInt(parseInt(ch, 36));
+  return v.toString(16).padStart(64, '0');
+}
+
 export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote?: string): string {
   const h = tx.host(host);
   if (inSwarm(h.nodeState)) throw new DaemonRefusal(ALREADY_IN_SWARM);
   const swarm = tx.w.swarm;
   const manager = managerHost(tx);
   const placeholder = /^<.*>$/.test(tokenArg);
-  if (!placeholder && !/^SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}$/.test(tokenArg)) throw new DaemonRefusal('invalid join token');
+  if (!placeholder && tokenArg !== '' && !/^SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}$/.test(tokenArg)) throw new DaemonRefusal('invalid join token');
   const managerAddr = manager ? tx.host(manager).underlay : undefined;
   if (!swarm || !manager || (remote && remote.replace(/:\d+$/, '') !== managerAddr)) {
     throw new DaemonRefusal('Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.');
   }
   const asManager = tokenArg === swarm.managerToken;
+  // The node first fetches the manager's CA and checks it against the token's digest (a
+  // token from another cluster names another CA); then the CA server checks the secret.
+  const tokenCa = tokenArg.split('-')[2];
+  if (!placeholder && tokenArg !== '' && tokenCa !== swarm.workerToken.split('-')[2]) {
+    throw new DaemonRefusal(`remote CA does not match fingerprint. Expected: ${tokenDigestHex(tokenCa)}`);
+  }
   if (!placeholder && !asManager && tokenArg !== swarm.workerToken) {
     throw new DaemonRefusal('rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster');
   }

@@ -4,6 +4,7 @@
  * a 10,000-container swarm cheap to step through.
  */
 import { initialState, swarmNodeMachine } from './machines';
+import { seedFromName } from './ids';
 
 export const GWBRIDGE = 'docker_gwbridge';
 export const OVERLAY_MTU = 1450;
@@ -240,6 +241,17 @@ export function emptyHost(name: string, underlay: string, underlayPrefix = 24): 
     name, underlay, underlayPrefix, nodeState: initialState(swarmNodeMachine) as NodeState, nodeId: '', gossipName: '',
     netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], vethSerial: 0,
   };
+}
+
+/**
+ * When dockerd stamped an object made at `clockNs`: the model's clock marks the request, and
+ * the daemon's own clock reads later by the time it took to carry it out (a different delay
+ * each time, below a millisecond here), which is why Docker's times have nanoseconds. The
+ * delay is a hash of the object's key, so a run repeats without drawing from the seeded
+ * generator (a draw would shift every id made after it).
+ */
+export function daemonTime(clockNs: string | number, key: string): number {
+  return Number(clockNs) + 1 + (seedFromName(key) % 999_999);
 }
 
 /** RFC 3339 with nanoseconds, as Docker prints Created (trailing zeros trimmed, like Go). */

@@ -87,6 +87,7 @@ export const NODE_ADAPTERS: Record<string, string> = {
   'sim/pcap/source.ts': 'reads capture files and pipes, a chunk at a time',
   'sim/pcap/writer.ts': 'writes capture files',
   'sim/scenario/load.ts': 'reads scenario files',
+  'sim/docker/machine.ts': "reads the machine's kernel, CPUs and memory for docker info",
 };
 
 export interface Violation {

@@ -1,0 +1,130 @@
+/**
+ * `docker inspect CONTAINER` as dockerd 20.10 answers it: every key of its ContainerJSON
+ * (23 at the top, HostConfig, GraphDriver, Mounts, 17 in Config, 18 in NetworkSettings), in
+ * its order. What the model decides (names, ids, addresses, state, times) comes from the
+ * model; the rest is what `docker run` with only the flags cnmlab models leaves: Docker's
+ * defaults (runc, json-file logs, the default masked paths, no limits).
+ */
+import { containerCommand, goMap } from './format';
+import { hexId, seedFromName } from '../model/ids';
+import { Container, daemonTime, endpointOf, formatTime, hostOf, swarmNetwork, World } from '../model/world';
+
+const DATA_ROOT = '/var/lib/docker';
+/** Go's zero time.Time, which FinishedAt shows until the container stops. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/**
+ * An id the model keeps no record of (the image's digest, the overlay2 layers), derived from
+ * what it belongs to so that every run and both modes show the same one.
+ */
+function derivedId(key: string): string {
+  return hexId({ rng: seedFromName(key) }, 64);
+}
+
+function hostConfig(c: Container, networkMode: string): Record<string, unknown> {
+  return {
+    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'json-file', Config: {} }, NetworkMode: networkMode, PortBindings: {},
+    RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: c.autoRemove, VolumeDriver: '', VolumesFrom: null,
+    CapAdd: null, CapDrop: null, CgroupnsMode: 'host', Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null,
+    IpcMode: 'private', Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false,
+    ReadonlyRootfs: false, SecurityOpt: null, UTSMode: '', UsernsMode: '', ShmSize: 67108864, Runtime: 'runc', ConsoleSize: [0, 0],
+    Isolation: '', CpuShares: 0, Memory: 0, NanoCpus: 0, CgroupParent: '', BlkioWeight: 0, BlkioWeightDevice: [],
+    BlkioDeviceReadBps: null, BlkioDeviceWriteBps: null, BlkioDeviceReadIOps: null, BlkioDeviceWriteIOps: null, CpuPeriod: 0,
+    CpuQuota: 0, CpuRealtimePeriod: 0, CpuRealtimeRuntime: 0, CpusetCpus: '', CpusetMems: '', Devices: [], DeviceCgroupRules: null,
+    DeviceRequests: null, KernelMemory: 0, KernelMemoryTCP: 0, MemoryReservation: 0, MemorySwap: 0, MemorySwappiness: null,
+    OomKillDisable: false, PidsLimit: null, Ulimits: null, CpuCount: 0, CpuPercent: 0, IOMaximumIOps: 0, IOMaximumBandwidth: 0,
+    MaskedPaths: ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'],
+    ReadonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+  };
+}
+
+function graphDriver(c: Container): Record<string, unknown> {
+  const layer = `${DATA_ROOT}/overlay2/${derivedId(`layer:${c.id}`)}`;
+  const image = `${DATA_ROOT}/overlay2/${derivedId(`image-layer:${c.image}`)}`;
+  return {
+    Data: { LowerDir: `${layer}-init/diff:${image}/diff`, MergedDir: `${layer}/merged`, UpperDir: `${layer}/diff`, WorkDir: `${layer}/work` },
+    Name: 'overlay2',
+  };
+}
+
+/** `docker inspect CONTAINER`: one element of the array the CLI prints. */
+export function containerInspectObject(w: World, c: Container): Record<string, unknown> {
+  const networks: Record<string, Record<string, unknown>> = {};
+  for (const n of c.networks) {
+    const net = swarmNetwork(w.swarm, n.networkId) ?? hostOf(w, c.host).localNetworks[n.networkId];
+    if (!net) continue;
+    const ep = n.endpointId ? endpointOf(net, n.endpointId) : undefined;
+    networks[net.name] = {
+      IPAMConfig: n.ip ? { IPv4Address: n.ip } : null,
+      Links: null,
+      Aliases: net.name === 'bridge' ? null : [c.id.slice(0, 12), ...n.aliases],
+      NetworkID: net.id,
+      EndpointID: ep?.id ?? '',
+      Gateway: ep && net.driver === 'bridge' ? net.ipam.gateway : '',
+      IPAddress: ep?.ip ?? '',
+      IPPrefixLen: ep?.prefixLength ?? 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: ep?.mac ?? '',
+      DriverOpts: null,
+    };
+  }
+  const running = c.state === 'running';
+  const cmd = c.command.length ? c.command : [containerCommand(c)];
+  const dir = `${DATA_ROOT}/containers/${c.id}`;
+  const firstNetwork = c.networks.length ? (swarmNetwork(w.swarm, c.networks[0].networkId) ?? hostOf(w, c.host).localNetworks[c.networks[0].networkId]) : undefined;
+  // The default bridge's endpoint is also shown at the top of NetworkSettings (the legacy fields).
+  const legacy = networks.bridge;
+  return {
+    Id: c.id,
+    Created: formatTime(daemonTime(c.createdNs, c.id)),
+    Path: cmd[0],
+    Args: cmd.slice(1),
+    State: {
+      Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '',
+      StartedAt: c.startedNs ? formatTime(daemonTime(c.startedNs, `start:${c.id}`)) : ZERO_TIME, FinishedAt: ZERO_TIME,
+    },
+    Image: `sha256:${derivedId(`image:${c.image}`)}`,
+    ResolvConfPath: `${dir}/resolv.conf`,
+    HostnamePath: `${dir}/hostname`,
+    HostsPath: `${dir}/hosts`,
+    LogPath: `${dir}/${c.id}-json.log`,
+    Name: `/${c.name}`,
+    RestartCount: 0,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: hostConfig(c, firstNetwork && firstNetwork.name !== 'bridge' ? firstNetwork.name : 'default'),
+    GraphDriver: graphDriver(c),
+    Mounts: [],
+    Config: {
+      Hostname: c.hostname, Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+      Tty: c.interactive, OpenStdin: c.interactive, StdinOnce: false, Env: null, Cmd: cmd, Image: c.image, Volumes: null,
+      WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: {},
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: running ? c.sandboxId : '',
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      Ports: {},
+      SandboxKey: running ? `/var/run/docker/netns/${c.sandbox}` : '',
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: legacy?.EndpointID ?? '',
+      Gateway: legacy?.Gateway ?? '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: legacy?.IPAddress ?? '',
+      IPPrefixLen: legacy?.IPPrefixLen ?? 0,
+      IPv6Gateway: '',
+      MacAddress: legacy?.MacAddress ?? '',
+      Networks: goMap(networks),
+    },
+  };
+}

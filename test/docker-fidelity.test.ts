@@ -1,0 +1,228 @@
+/**
+ * What a Docker 20.10 engine answers that cnmlab once answered otherwise (issue 13, "CLI and
+ * JSON"): Go's map order, the daemon's own networks' IPAM, nanosecond times, the whole
+ * container inspect, --verbose, docker info, prune, the CLI's prompts, range in templates.
+ */
+import { Model } from '../sim/model/model';
+import { shellWords } from '../sim/text/words';
+import { CommandOutput } from '../sim/docker/cli';
+import { dockerStep } from '../sim/docker/session';
+import { bytesSize, dockerInfo } from '../sim/docker/info';
+
+function docker(m: Model, host: string, line: string): CommandOutput {
+  const o = dockerStep(m, host, shellWords(line).slice(1)).outcome;
+  if ('exec' in o) throw new Error('unexpected exec');
+  return o;
+}
+
+/** The tutorial's swarm: r0 manager, r1 worker, test-net, a container on each. r2 stays out. */
+function tutorial(): Model {
+  const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }, { name: 'r2', underlay: '198.51.100.12' }], 11);
+  m.boot();
+  docker(m, 'r0', 'docker swarm init');
+  docker(m, 'r1', 'docker swarm join --token <...> 198.51.100.10:2377');
+  docker(m, 'r0', 'docker network create --driver=overlay --attachable test-net');
+  docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net busybox');
+  m.tick(2e9);
+  docker(m, 'r1', 'docker run -dit --name ubuntu1 --network test-net busybox');
+  return m;
+}
+
+/** A parsed JSON document read by key path (the tests know the shape they expect). */
+interface Doc {
+  [key: string]: Doc;
+}
+
+function inspect(m: Model, host: string, line: string): Doc[] {
+  const o = docker(m, host, line);
+  expect(o.exitCode).toBe(0);
+  return JSON.parse(o.stdout);
+}
+
+const byteOrder = (keys: string[]) => [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{0,8}[1-9]Z$/;
+
+describe('inspect JSON as Go writes it', () => {
+  test('maps keyed by id or option name come in byte order: a container id before lb-test-net, options alphabetically', () => {
+    const m = tutorial();
+    docker(m, 'r0', 'docker network create --opt zeta=1 --opt alpha=2 --label z=1 --label a=2 mine');
+    const [net] = inspect(m, 'r0', 'docker network inspect test-net');
+    const keys = Object.keys(net.Containers);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe('lb-test-net');
+    expect(keys[0]).toMatch(/^[0-9a-f]{64}$/);
+    const [mine] = inspect(m, 'r0', 'docker network inspect mine');
+    expect(Object.keys(mine.Options)).toEqual(['alpha', 'zeta']);
+    expect(Object.keys(mine.Labels)).toEqual(['a', 'z']);
+    const [gw] = inspect(m, 'r0', 'docker network inspect docker_gwbridge');
+    expect(Object.keys(gw.Containers)).toEqual(byteOrder(Object.keys(gw.Containers)));
+    expect(Object.keys(gw.Containers)).toContain('ingress-sbox');
+  });
+
+  test("networks dockerd makes itself carry no IPAM options; the default bridge's config names no gateway", () => {
+    const m = tutorial();
+    docker(m, 'r0', 'docker network create mine');
+    const [bridge, gw, mine] = inspect(m, 'r0', 'docker network inspect bridge docker_gwbridge mine');
+    expect(bridge.IPAM).toEqual({ Driver: 'default', Options: null, Config: [{ Subnet: '172.17.0.0/16' }] });
+    expect(gw.IPAM).toEqual({ Driver: 'default', Options: null, Config: [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }] });
+    // A network made through the API keeps the (empty) options map the CLI sent.
+    expect(mine.IPAM.Options).toEqual({});
+    expect(String(mine.IPAM.Config[0].Gateway)).toMatch(/\.1$/);
+  });
+
+  test('Created is RFC 3339 with nanoseconds, each object its own, and stays put between calls', () => {
+    const m = tutorial();
+    const [testNet, bridge] = inspect(m, 'r0', 'docker network inspect test-net bridge');
+    const [c] = inspect(m, 'r0', 'docker inspect ubuntu0');
+    for (const t of [testNet.Created, bridge.Created, c.Created, c.State.StartedAt]) expect(t).toMatch(RFC3339_NANO);
+    expect(new Set([testNet.Created, bridge.Created, c.Created]).size).toBe(3);
+    expect(inspect(m, 'r0', 'docker network inspect test-net')[0].Created).toBe(testNet.Created);
+    // The daemon stamps an object within a millisecond of the request.
+    expect(Date.parse(String(c.State.StartedAt)) - Date.parse(String(c.Created))).toBeLessThan(2);
+  });
+
+  test('a network the manager failed to allocate: no IPAM driver, no config, no options', () => {
+    const m = tutorial();
+    docker(m, 'r0', 'docker network create -d overlay --subnet 10.0.1.0/24 clash');
+    const [clash] = inspect(m, 'r0', 'docker network inspect clash');
+    expect(clash.Driver).toBe('');
+    expect(clash.IPAM).toEqual({ Driver: '', Options: null, Config: null });
+    expect(clash.Options).toBeNull();
+  });
+});
+
+describe('docker inspect CONTAINER', () => {
+  test("every key of Docker's ContainerJSON in its order: 23 at the top, 17 in Config, 18 in NetworkSettings", () => {
+    const m = tutorial();
+    const [c] = inspect(m, 'r0', 'docker inspect ubuntu0');
+    expect(Object.keys(c)).toEqual([
+      'Id', 'Created', 'Path', 'Args', 'State', 'Image', 'ResolvConfPath', 'HostnamePath', 'HostsPath', 'LogPath', 'Name', 'RestartCount',
+      'Driver', 'Platform', 'MountLabel', 'ProcessLabel', 'AppArmorProfile', 'ExecIDs', 'HostConfig', 'GraphDriver', 'Mounts', 'Config', 'NetworkSettings',
+    ]);
+    expect(Object.keys(c.Config)).toEqual([
+      'Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce', 'Env', 'Cmd', 'Image',
+      'Volumes', 'WorkingDir', 'Entrypoint', 'OnBuild', 'Labels',
+    ]);
+    expect(Object.keys(c.NetworkSettings)).toEqual([
+      'Bridge', 'SandboxID', 'HairpinMode', 'LinkLocalIPv6Address', 'LinkLocalIPv6PrefixLen', 'Ports', 'SandboxKey', 'SecondaryIPAddresses',
+      'SecondaryIPv6Addresses', 'EndpointID', 'Gateway', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen', 'IPAddress', 'IPPrefixLen', 'IPv6Gateway',
+      'MacAddress', 'Networks',
+    ]);
+    expect(c.HostConfig.NetworkMode).toBe('test-net');
+    expect(c.HostConfig.Runtime).toBe('runc');
+    expect(c.GraphDriver.Name).toBe('overlay2');
+    expect(c.GraphDriver.Data.MergedDir).toMatch(/^\/var\/lib\/docker\/overlay2\/[0-9a-f]{64}\/merged$/);
+    expect(c.Image).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(c.HostsPath).toBe(`/var/lib/docker/containers/${c.Id}/hosts`);
+    expect(c.LogPath).toBe(`/var/lib/docker/containers/${c.Id}/${c.Id}-json.log`);
+    expect(c.Config.Hostname).toBe(String(c.Id).slice(0, 12));
+    expect(c.NetworkSettings.SandboxKey).toBe(`/var/run/docker/netns/${String(c.NetworkSettings.SandboxID).slice(0, 12)}`);
+    // The overlay endpoint lives under Networks only; the legacy top-level fields belong to the default bridge.
+    expect(c.NetworkSettings.IPAddress).toBe('');
+    expect(c.NetworkSettings.Networks['test-net'].IPAddress).toBe('10.0.1.2');
+    expect(c.NetworkSettings.Networks['test-net'].IPAMConfig).toBeNull();
+  });
+
+  test('IPAMConfig holds the address asked for with --ip; a container on the default bridge fills the legacy fields', () => {
+    const m = tutorial();
+    docker(m, 'r0', 'docker run -dit --name fixed --network test-net --ip 10.0.1.50 busybox');
+    expect(inspect(m, 'r0', 'docker inspect fixed')[0].NetworkSettings.Networks['test-net'].IPAMConfig).toEqual({ IPv4Address: '10.0.1.50' });
+    docker(m, 'r2', 'docker run -d --name plain busybox');
+    const [plain] = inspect(m, 'r2', 'docker inspect plain');
+    expect(plain.HostConfig.NetworkMode).toBe('default');
+    expect(plain.NetworkSettings.IPAddress).toBe('172.17.0.2');
+    expect(plain.NetworkSettings.Gateway).toBe('172.17.0.1');
+    expect(plain.NetworkSettings.MacAddress).toBe(plain.NetworkSettings.Networks.bridge.MacAddress);
+  });
+});
+
+describe('network inspect --verbose', () => {
+  test('Services lists the containers of every node as tasks of the unnamed service, with their node', () => {
+    const m = tutorial();
+    expect(inspect(m, 'r0', 'docker network inspect test-net')[0]).not.toHaveProperty('Services');
+    const [net] = inspect(m, 'r0', 'docker network inspect --verbose test-net');
+    expect(Object.keys(net).slice(-2)).toEqual(['Peers', 'Services']);
+    const service = net.Services[''];
+    expect(Object.keys(service)).toEqual(['VIP', 'Ports', 'LocalLBIndex', 'Tasks']);
+    expect(service.VIP).toBe('<nil>');
+    expect((service.Tasks as unknown as Doc[]).map((t) => [t.Name, t.EndpointIP, t.Info])).toEqual([
+      ['ubuntu1', '10.0.1.4', { 'Host IP': '198.51.100.11' }],
+      ['ubuntu0', '10.0.1.2', { 'Host IP': '198.51.100.10' }],
+    ]);
+    expect(service.Tasks[1].EndpointID).toBe(net.Containers[Object.keys(net.Containers)[0]].EndpointID);
+  });
+});
+
+describe('docker info', () => {
+  const machine = { kernel: '6.1.0-test', operatingSystem: 'Debian GNU/Linux 12 (bookworm)', architecture: 'x86_64', cpus: 2, memoryBytes: 25275416576 };
+
+  test("a manager's Swarm section: cluster, pool, raft and the managers' addresses", () => {
+    const m = tutorial();
+    const text = dockerInfo(m.world, 'r0', machine);
+    const swarm = text.slice(text.indexOf(' Swarm:'), text.indexOf(' Runtimes:')).split('\n');
+    expect(swarm[0]).toBe(' Swarm: active');
+    expect(swarm[1]).toMatch(/^  NodeID: [0-9a-z]{25}$/);
+    expect(swarm.slice(2, 7)).toEqual(['  Is Manager: true', expect.stringMatching(/^  ClusterID: [0-9a-z]{25}$/), '  Managers: 1', '  Nodes: 2', '  Default Address Pool: 10.0.0.0/8  ']);
+    expect(swarm.slice(-4)).toEqual(['  Node Address: 198.51.100.10', '  Manager Addresses:', '   198.51.100.10:2377', '']);
+    expect(text).toContain(' Containers: 1\n  Running: 1\n  Paused: 0\n  Stopped: 0\n Images: 1\n Server Version: 20.10.24+dfsg1\n');
+    expect(text).toContain(' Total Memory: 23.54GiB\n Name: r0\n');
+    expect(text.endsWith(' Live Restore Enabled: false\n\n')).toBe(true);
+    expect(docker(m, 'r0', 'docker info').stdout).toMatch(/^Client:\n Context:    default\n/);
+  });
+
+  test('a worker shows only its node and the managers; a node outside a swarm says inactive', () => {
+    const m = tutorial();
+    const worker = dockerInfo(m.world, 'r1', machine);
+    expect(worker).toContain(' Swarm: active\n');
+    expect(worker).toMatch(/  Is Manager: false\n  Node Address: 198\.51\.100\.11\n  Manager Addresses:\n   198\.51\.100\.10:2377\n Runtimes:/);
+    expect(dockerInfo(m.world, 'r2', machine)).toContain('\n Swarm: inactive\n Runtimes:');
+  });
+
+  test('memory in go-units binary sizes, four significant digits', () => {
+    expect(bytesSize(25275416576)).toBe('23.54GiB');
+    expect(bytesSize(8 * 1024 ** 3)).toBe('8GiB');
+    expect(bytesSize(2080374784)).toBe('1.938GiB');
+  });
+});
+
+describe("the CLI's confirmations read no input as no", () => {
+  test('network rm ingress asks, exits 0, and the ingress stays', () => {
+    const m = tutorial();
+    expect(docker(m, 'r0', 'docker network rm ingress')).toEqual({
+      stdout: 'WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run the same docker engine version. Otherwise, removal may not be effective and functionality of newly create ingress networks will be impaired.\nAre you sure you want to continue? [y/N] ',
+      stderr: '', exitCode: 0,
+    });
+    expect(docker(m, 'r0', 'docker network ls').stdout).toMatch(/ingress\s+overlay\s+swarm/);
+  });
+
+  test('network prune asks; -f removes the unused custom networks, local ones first, and keeps those in use', () => {
+    const m = tutorial();
+    docker(m, 'r0', 'docker network create spare');
+    docker(m, 'r0', 'docker network create -d overlay idle');
+    expect(docker(m, 'r0', 'docker network prune')).toEqual({
+      stdout: 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ', stderr: '', exitCode: 0,
+    });
+    expect(docker(m, 'r0', 'docker network ls').stdout).toContain('spare');
+    expect(docker(m, 'r0', 'docker network prune -f')).toEqual({ stdout: 'Deleted Networks:\nspare\nidle\n', stderr: '', exitCode: 0 });
+    const left = docker(m, 'r0', 'docker network ls').stdout;
+    for (const kept of ['test-net', 'ingress', 'docker_gwbridge', 'bridge']) expect(left).toContain(kept);
+    expect(docker(m, 'r0', 'docker network prune -f').stdout).toBe('');
+  });
+});
+
+describe('range in -f templates', () => {
+  test('over a map in key order with $k, $v; over a list with . as the element; an empty map prints nothing', () => {
+    const m = tutorial();
+    expect(docker(m, 'r0', `docker network inspect -f '{{range $k, $v := .Containers}}{{$v.Name}}={{$v.IPv4Address}};{{end}}' test-net`).stdout).toBe('ubuntu0=10.0.1.2/24;test-net-endpoint=10.0.1.3/24;\n');
+    expect(docker(m, 'r0', `docker network inspect -f '{{range .Peers}}{{.IP}} {{end}}' test-net`).stdout).toBe('198.51.100.10 198.51.100.11 \n');
+    expect(docker(m, 'r0', `docker network inspect -f '[{{range .Labels}}x{{end}}]' test-net`).stdout).toBe('[]\n');
+    expect(docker(m, 'r0', `docker inspect -f '{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{$e.IPAddress}}{{end}}' ubuntu0`).stdout).toBe('test-net 10.0.1.2\n');
+  });
+
+  test('an unclosed range is a parse error, not a crash', () => {
+    const m = tutorial();
+    const o = docker(m, 'r0', `docker network inspect -f '{{range .Peers}}{{.IP}}' test-net`);
+    expect(o.exitCode).toBe(1);
+    expect(o.stderr).toMatch(/^template parsing error: /);
+  });
+});
