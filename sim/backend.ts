@@ -40,6 +40,19 @@ export interface ExecContext {
   stepBudgetNs?: number;
   /** Bytes the step's program may print on a stream (the output cap); it stops once over. */
   outputCap?: number;
+  /** Someone is watching at a terminal (cnmlab lab): see LiveIo. */
+  live?: LiveIo;
+}
+
+/**
+ * A command typed at a terminal rather than run from a file: it may show its output as it
+ * comes (a ping line a second) and is stopped by Ctrl-C as by SIGINT. What a command writes
+ * here is the start of the output it returns, so a caller prints the rest once it is done.
+ */
+export interface LiveIo {
+  write(stream: 'stdout' | 'stderr', text: string): void;
+  /** Aborts on Ctrl-C. */
+  interrupt: AbortSignal;
 }
 
 /** A program's time budget outside a scenario's steps (whose default is runner/bounds'): five minutes. */

@@ -8,7 +8,7 @@ import { SimKernel } from './kernel';
 import { bridgeCommand, ipCommand } from './iproute';
 import { SimNetns } from './objects';
 import { Datapath } from './datapath';
-import { containerCommand } from './programs';
+import { containerCommand, pingLive } from './programs';
 import { endedOutput, stepBounds } from '../runner/bounds';
 import { etcFile } from '../model/etc';
 
@@ -35,7 +35,8 @@ export class SimBackend implements Backend {
   }
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
-    const out = this.execSync(host, netns, argv, { ...ctx, stepBudgetNs: this.bounds.timeoutNs, outputCap: this.bounds.outputCap });
+    const bounded = { ...ctx, stepBudgetNs: this.bounds.timeoutNs, outputCap: this.bounds.outputCap };
+    const out = ctx.live && argv[0] === 'ping' ? await pingLive(this.datapath, this.kernel.netns(host, netns), argv.slice(1), bounded, ctx.live) : this.execSync(host, netns, argv, bounded);
     return endedOutput(out, this.bounds, out.end);
   }
 

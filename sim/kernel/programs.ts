@@ -3,7 +3,7 @@
  * runs the event queue until it would have finished, so time is virtual and results are
  * deterministic.
  */
-import { CommandOutput, DEFAULT_STEP_BUDGET_NS, ExecContext } from '../backend';
+import { CommandOutput, DEFAULT_STEP_BUDGET_NS, ExecContext, LiveIo } from '../backend';
 import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
 import { containerOf, resolve } from './embedded_dns';
@@ -156,7 +156,57 @@ function rttText(ms: number): string {
   return ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
 }
 
+/** A ping under way: its probes go out as the clock is advanced; `finish` prints its end. */
+interface PingRun {
+  header: string;
+  /** Runs the clock up to `untilNs` (not past the ping's own deadline); true once the ping is done. */
+  advance(untilNs: number): boolean;
+  /** Reply and error lines that came since the last call (a ping watched live keeps them). */
+  newLines(): string[];
+  /** Stops sending and prints the end: at the last reply, at the step's bounds, or at Ctrl-C (SIGINT). */
+  finish(): CommandOutput;
+}
+
 export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
+  const run = startPing(dp, ns, argv, ctx, false);
+  if ('exitCode' in run) return run;
+  run.advance(Infinity);
+  return run.finish();
+}
+
+/** How often a ping watched at a terminal catches its virtual clock up with real time. */
+const LIVE_TICK_MS = 20;
+
+/**
+ * A ping at a terminal: virtual time follows real time, so a line comes each second, and
+ * Ctrl-C stops it with its statistics, as SIGINT stops iputils. The probes and their trace
+ * are those of the same ping run from a file.
+ */
+export async function pingLive(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext, live: LiveIo): Promise<CommandOutput> {
+  const run = startPing(dp, ns, argv, ctx, true);
+  if ('exitCode' in run) return run;
+  live.write('stdout', run.header + '\n');
+  const realStart = Date.now();
+  const virtualStart = dp.clock.now;
+  for (;;) {
+    const done = run.advance(virtualStart + (Date.now() - realStart) * 1e6);
+    for (const line of run.newLines()) live.write('stdout', line + '\n');
+    if (done || live.interrupt.aborted) return run.finish();
+    await new Promise<void>((wake) => {
+      const stop = () => {
+        clearTimeout(timer);
+        wake();
+      };
+      const timer = setTimeout(() => {
+        live.interrupt.removeEventListener('abort', stop);
+        wake();
+      }, LIVE_TICK_MS);
+      live.interrupt.addEventListener('abort', stop, { once: true });
+    });
+  }
+}
+
+function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext, watched: boolean): CommandOutput | PingRun {
   let o: PingOptions;
   try {
     const p = parsePing(argv);
@@ -206,7 +256,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
     }
   }
   // iputils names the bound source (and device) between the target and the sizes.
-  const lines: string[] = [`PING ${o.target} (${dst})${from ? `${from}:` : ''} ${o.size}(${o.size + 28}) bytes of data.`];
+  const header = `PING ${o.target} (${dst})${from ? `${from}:` : ''} ${o.size}(${o.size + 28}) bytes of data.`;
   const ident = dp.sockets.nextPingIdent();
   // Send times of the probes in flight, by 16-bit sequence number (NaN: none in flight). An
   // array, not a Map: a flood adds and removes one entry per echo, which churns a Map's table.
@@ -217,6 +267,12 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   // Under an output cap everything is kept: ping stops once it has printed more (as the real
   // one is stopped in emu), which bounds memory; without one, the first and last lines are.
   const output = new KeptLines(ctx.outputCap === undefined ? KEPT_HEAD_LINES : Infinity);
+  // The lines not yet shown at a terminal.
+  let fresh: string[] = [];
+  const say = (line: string): void => {
+    output.push(line);
+    if (watched) fresh.push(line);
+  };
   const localErrors: string[] = [];
   // iputils times a probe only when its data holds a struct timeval (16 bytes); smaller ones show no time and no rtt line.
   const timing = o.size >= 16;
@@ -254,7 +310,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       if (o.flood && nextSeq <= o.count) sendProbe(nextSeq);
       if (!o.quiet && !o.flood) {
         const line = `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`;
-        output.push(line);
+        say(line);
         print(line.length + 1);
       }
     },
@@ -266,7 +322,7 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
       const outstanding = (transmitted - seq) & 0xffff;
       if (outstanding <= 0x7fff) pipe = Math.max(pipe, outstanding + 1);
       if (!o.quiet && !o.flood) {
-        output.push(message);
+        say(message);
         print(message.length + 1);
       }
     },
@@ -297,8 +353,10 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   };
   // Past the step's budget or the output cap nothing more is sent, and timers left in the queue do nothing.
   let outOfTime = false;
+  // Set once the ping has printed its end (Ctrl-C): a probe still scheduled never goes.
+  let stopped = false;
   const sendProbe = (seq: number): void => {
-    if (seq !== nextSeq || outOfTime || cut || dp.clock.now - startedAt >= budgetNs) return;
+    if (seq !== nextSeq || outOfTime || cut || stopped || dp.clock.now - startedAt >= budgetNs) return;
     nextSeq++;
     lastSendNs = dp.clock.now;
     if (seq < o.count) {
@@ -334,41 +392,53 @@ export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContex
   // Like iputils: done once every probe is answered or failed, else after the last probe's timeout.
   const finished = () => transmitted === o.count && rtt.count + errors === o.count;
   const deadline = Math.min(o.flood ? Infinity : lastSendBound() + o.timeoutNs, startedAt + budgetNs);
-  dp.clock.runUntil(deadline, () => cut || finished());
-  outOfTime = !cut && !finished() && deadline === startedAt + budgetNs;
-  const lastSend = transmitted ? lastSendNs : start;
-  close();
-  lines.push(...output.lines());
-  if (outOfTime || cut) {
-    // Stopped as the real one is at the step's timeout or output cap (SIGKILL): what it
-    // printed so far, no statistics; the runner's bounds say why (runner/bounds).
-    const shown = lines.join('\n') + '\n' + (showMarks ? floodMarks.text() : '');
-    const notes = [...localErrors, ...(output.dropped + floodMarks.dropped ? [`cnmlab: ${output.dropped + floodMarks.dropped} ${output.dropped ? 'lines' : 'flood marks'} of ping's output not kept (the first and last are shown)`] : [])];
-    return { stdout: shown, stderr: notes.map((l) => l + '\n').join(''), exitCode: outOfTime ? EXIT_TIMED_OUT : EXIT_OUTPUT_CUT, end: outOfTime ? 'timed-out' : 'output-cut' };
-  }
-  const received = rtt.count;
-  const loss = transmitted ? Math.round(((transmitted - received) / transmitted) * 100) : 0;
-  // iputils' finish() measures to its last probe, not to the end of its wait for replies.
-  const elapsedNs = lastSend - start;
-  const elapsedMs = Math.round(elapsedNs / 1e6);
-  lines.push(showMarks ? floodMarks.text() : '', `--- ${o.target} ping statistics ---`);
-  lines.push(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss, time ${elapsedMs}ms`);
-  const summary: string[] = [];
-  if (received && timing) {
-    const { min, max, mean: avg, deviation: mdev } = rtt;
-    summary.push(`rtt min/avg/max/mdev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${mdev.toFixed(3)} ms`);
-  }
-  if (pipe > 1) summary.push(`pipe ${pipe}`);
-  // Sent back to back (a flood, or -i 0): the mean gap between probes and the moving average.
-  if (received && (o.flood || o.intervalNs === 0) && transmitted > 1) {
-    const ipgUs = Math.floor(Math.floor(elapsedNs / 1e3) / (transmitted - 1));
-    summary.push(`ipg/ewma ${usAsMs(ipgUs)}/${usAsMs(Math.trunc(ewma / 8))} ms`);
-  }
-  lines.push(summary.join(', '));
-  const stderr = [...localErrors];
-  const dropped = output.dropped + floodMarks.dropped;
-  if (dropped) stderr.push(`cnmlab: ${dropped} ${output.dropped ? 'lines' : 'flood marks'} of ping's output not kept (the first and last are shown)`);
-  return { stdout: lines.join('\n') + '\n', stderr: stderr.length ? stderr.join('\n') + '\n' : '', exitCode: received === 0 ? 1 : 0 };
+  const advance = (untilNs: number): boolean => {
+    dp.clock.runUntil(Math.min(untilNs, deadline), () => cut || finished());
+    return cut || finished() || dp.clock.now >= deadline;
+  };
+  const newLines = (): string[] => {
+    const taken = fresh;
+    fresh = [];
+    return taken;
+  };
+  const finish = (): CommandOutput => {
+    stopped = true;
+    outOfTime = !cut && !finished() && dp.clock.now >= startedAt + budgetNs;
+    const lastSend = transmitted ? lastSendNs : start;
+    close();
+    const lines = [header, ...output.lines()];
+    if (outOfTime || cut) {
+      // Stopped as the real one is at the step's timeout or output cap (SIGKILL): what it
+      // printed so far, no statistics; the runner's bounds say why (runner/bounds).
+      const shown = lines.join('\n') + '\n' + (showMarks ? floodMarks.text() : '');
+      const notes = [...localErrors, ...(output.dropped + floodMarks.dropped ? [`cnmlab: ${output.dropped + floodMarks.dropped} ${output.dropped ? 'lines' : 'flood marks'} of ping's output not kept (the first and last are shown)`] : [])];
+      return { stdout: shown, stderr: notes.map((l) => l + '\n').join(''), exitCode: outOfTime ? EXIT_TIMED_OUT : EXIT_OUTPUT_CUT, end: outOfTime ? 'timed-out' : 'output-cut' };
+    }
+    const received = rtt.count;
+    const loss = transmitted ? Math.round(((transmitted - received) / transmitted) * 100) : 0;
+    // iputils' finish() measures to its last probe, not to the end of its wait for replies.
+    const elapsedNs = lastSend - start;
+    const elapsedMs = Math.round(elapsedNs / 1e6);
+    lines.push(showMarks ? floodMarks.text() : '', `--- ${o.target} ping statistics ---`);
+    lines.push(`${transmitted} packets transmitted, ${received} received${errors ? `, +${errors} errors` : ''}, ${loss}% packet loss, time ${elapsedMs}ms`);
+    const summary: string[] = [];
+    if (received && timing) {
+      const { min, max, mean: avg, deviation: mdev } = rtt;
+      summary.push(`rtt min/avg/max/mdev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${mdev.toFixed(3)} ms`);
+    }
+    if (pipe > 1) summary.push(`pipe ${pipe}`);
+    // Sent back to back (a flood, or -i 0): the mean gap between probes and the moving average.
+    if (received && (o.flood || o.intervalNs === 0) && transmitted > 1) {
+      const ipgUs = Math.floor(Math.floor(elapsedNs / 1e3) / (transmitted - 1));
+      summary.push(`ipg/ewma ${usAsMs(ipgUs)}/${usAsMs(Math.trunc(ewma / 8))} ms`);
+    }
+    lines.push(summary.join(', '));
+    const stderr = [...localErrors];
+    const dropped = output.dropped + floodMarks.dropped;
+    if (dropped) stderr.push(`cnmlab: ${dropped} ${output.dropped ? 'lines' : 'flood marks'} of ping's output not kept (the first and last are shown)`);
+    return { stdout: lines.join('\n') + '\n', stderr: stderr.length ? stderr.join('\n') + '\n' : '', exitCode: received === 0 ? 1 : 0 };
+  };
+  return { header, advance, newLines, finish };
 }
 
 export function nslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {

@@ -2,7 +2,7 @@
  * A scenario host's shell: `docker` goes to the model, `ip netns` reads the model's
  * namespaces, and everything else runs in the backend inside the right namespace.
  */
-import { Backend, CommandOutput } from '../backend';
+import { Backend, CommandOutput, LiveIo } from '../backend';
 import { shellWords } from '../text/words';
 import { Model } from '../model/model';
 import { findContainer } from '../model/tx';
@@ -19,7 +19,7 @@ export function containerByName(model: Model, name: string): Container | undefin
   return undefined;
 }
 
-export async function hostShell(model: Model, backend: Backend, host: string, line: string): Promise<CommandOutput> {
+export async function hostShell(model: Model, backend: Backend, host: string, line: string, live?: LiveIo): Promise<CommandOutput> {
   let argv: string[];
   try {
     argv = shellWords(line);
@@ -27,7 +27,7 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
     return { stdout: '', stderr: `bash: ${(e as Error).message}\n`, exitCode: 2 };
   }
   const h = () => hostOf(model.world, host);
-  const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked });
+  const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked, live });
   if (argv[0] === 'sudo') argv = argv.slice(1);
   if (argv[0] === 'docker') {
     const step = dockerStep(model, host, argv.slice(1));
@@ -35,7 +35,7 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
     const o = step.outcome;
     if ('exec' in o) {
       const c = hostOf(model.world, host).containers[o.exec.container];
-      return runInContainer(model, backend, c, o.exec.argv);
+      return runInContainer(model, backend, c, o.exec.argv, live);
     }
     return o;
   }
@@ -64,12 +64,12 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
   return backend.exec(host, host, argv, ctx());
 }
 
-export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[]): Promise<CommandOutput> {
+export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[], live?: LiveIo): Promise<CommandOutput> {
   if (c.state !== 'running') return { stdout: '', stderr: `Error response from daemon: Container ${c.id} is not running\n`, exitCode: 1 };
-  return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked });
+  return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
 }
 
-export async function containerShell(model: Model, backend: Backend, name: string, line: string): Promise<CommandOutput> {
+export async function containerShell(model: Model, backend: Backend, name: string, line: string, live?: LiveIo): Promise<CommandOutput> {
   const c = containerByName(model, name);
   if (!c) return { stdout: '', stderr: `Error: No such container: ${name}\n`, exitCode: 1 };
   let argv: string[];
@@ -78,5 +78,5 @@ export async function containerShell(model: Model, backend: Backend, name: strin
   } catch (e) {
     return { stdout: '', stderr: `sh: ${(e as Error).message}\n`, exitCode: 2 };
   }
-  return runInContainer(model, backend, c, argv);
+  return runInContainer(model, backend, c, argv, live);
 }

@@ -1,0 +1,104 @@
+/**
+ * A scenario run one step at a time: `cnmlab run` feeds it the file's steps, `cnmlab lab`
+ * the lines a student types. Both see the same model, backend, virtual clock, step bounds
+ * and checks, so a lab session saved as a scenario replays to the same outputs.
+ */
+import { Backend, LiveIo } from '../backend';
+import { Model } from '../model/model';
+import { seedFromName } from '../model/ids';
+import { Expect, Scenario } from '../scenario/schema';
+import { Trace, TRACE_FORMAT } from '../trace/types';
+import { TopologyHistory } from '../trace/lifetimes';
+import { Check, checkExpect } from './expect';
+import { containerShell, hostShell } from './shell';
+import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT, stepBounds } from './bounds';
+
+export interface StepResult {
+  index: number;
+  on: string;
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  ok: boolean;
+  line: number;
+  checks: Check[];
+  /** Ids of the flows this step traced. */
+  flows: string[];
+  /** Stopped by Ctrl-C (only a step typed at a terminal can be). */
+  interrupted?: boolean;
+}
+
+/** Virtual time between scenario steps, as if typed a second apart. */
+const STEP_GAP_NS = 1_000_000_000;
+
+export function newModel(s: Scenario): Model {
+  return new Model(s.hosts, s.seed ?? seedFromName(s.name));
+}
+
+export interface StepOptions {
+  expect?: Expect;
+  /** The step's line in its file. */
+  line?: number;
+  /** The step's own timeout in seconds (the scenario's, or the default, otherwise). */
+  timeout?: number;
+  live?: LiveIo;
+}
+
+export class ScenarioSession {
+  readonly steps: StepResult[] = [];
+  private readonly history = new TopologyHistory();
+
+  private constructor(
+    readonly scenario: Scenario,
+    readonly backend: Backend,
+    readonly model: Model,
+  ) {
+    this.history.observe(0, backend.topology(model.world));
+  }
+
+  /** Boots the scenario's hosts (dockerd up, no containers) in the backend. */
+  static async start(s: Scenario, backend: Backend): Promise<ScenarioSession> {
+    const model = newModel(s);
+    await backend.apply(model.boot(), model.world);
+    return new ScenarioSession(s, backend, model);
+  }
+
+  isHost(on: string): boolean {
+    return this.scenario.hosts.some((h) => h.name === on);
+  }
+
+  /** Runs one command on a host or in a container, within the step's bounds, and checks `expect`. */
+  async step(on: string, command: string, opts: StepOptions = {}): Promise<StepResult> {
+    const { model, backend } = this;
+    const index = this.steps.length;
+    model.tick(STEP_GAP_NS);
+    const flowsBefore = backend.flows().length;
+    const t0 = backend.elapsedNs();
+    backend.setStepBounds(stepBounds(command, opts.timeout ?? this.scenario.timeout));
+    const out = this.isHost(on) ? await hostShell(model, backend, on, command, opts.live) : await containerShell(model, backend, on, command, opts.live);
+    const flows = backend.flows().slice(flowsBefore);
+    // Numbered from 1 as `run` numbers steps in its messages.
+    for (const f of flows) f.origin = { step: index + 1, on, command };
+    this.history.observe(index + 1, backend.topology(model.world));
+    const checks = opts.expect ? checkExpect(opts.expect, out, flows[0]) : [];
+    // A step cnmlab had to stop is not part of the story unless the scenario says it expects that.
+    const stopped = out.end === 'timed-out' ? EXIT_TIMED_OUT : out.end === 'output-cut' ? EXIT_OUTPUT_CUT : undefined;
+    if (stopped !== undefined && opts.expect?.exit !== stopped) {
+      checks.push({ what: 'exit', expected: out.end === 'timed-out' ? 'the step to end within its timeout' : 'output within the cap', got: out.stderr.trim().split('\n').pop() ?? '', ok: false });
+    }
+    const r: StepResult = {
+      index, on, command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr,
+      durationMs: Math.round((backend.elapsedNs() - t0) / 1e3) / 1e3, ok: checks.every((c) => c.ok), line: opts.line ?? 0, checks, flows: flows.map((f) => f.id),
+      ...(opts.live?.interrupt.aborted ? { interrupted: true } : {}),
+    };
+    this.steps.push(r);
+    return r;
+  }
+
+  /** The trace of everything run so far; the topology holds every object with its lifetime. */
+  trace(): Trace {
+    return { format: TRACE_FORMAT, scenario: this.scenario.name, mode: this.backend.mode, topology: this.history.topology(), flows: this.backend.flows() };
+  }
+}
