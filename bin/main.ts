@@ -8,6 +8,7 @@ import { verifyCommand } from './commands/verify';
 import { cleanCommand } from './commands/clean';
 import { vizCommand } from './commands/viz';
 import { replayCommand } from './commands/replay';
+import { labCommand } from './commands/lab';
 import { interruption } from './signals';
 
 const EXIT_BAD_INPUT = 2;
@@ -73,6 +74,16 @@ export function buildProgram(): Command {
     .option('--step', 'pause between hops (when interactive)')
     .action(async (inputs: string[], opts) => {
       process.exitCode = await replayCommand(inputs, opts);
+    });
+
+  program
+    .command('lab')
+    .description("an interactive shell over a scenario's hosts: type the tutorial, watch the packet (:help inside)")
+    .argument('[scenario]', 'scenario file (.yaml) giving the hosts and the steps to work through; without it, two hosts r0 and r1')
+    .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu']).default('sim'))
+    .option('--preload <n>', "run the scenario's first n steps before the prompt")
+    .action(async (file: string | undefined, opts) => {
+      process.exitCode = await labCommand(file, opts);
     });
 
   program

@@ -18,7 +18,7 @@ import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../sim/wire/addr';
 import { checkEmuPrerequisites } from './prereq';
 import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
-import { batch, batchEach, run } from './exec';
+import { batch, batchEach, run, Watch } from './exec';
 import { commandPhases, emuNamer, toPhases } from './translate';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Confinement } from './confine';
@@ -219,16 +219,23 @@ export class EmuBackend implements Backend {
     if (c) await this.dns.sync(ctx.world, c.id);
     const view: EtcView = c ? { container: c.id } : { host };
     if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, argv, ctx);
-    const r = await this.runStep(real, view, argv, ctx);
+    const r = await this.runStep(real, view, argv, ctx, this.watch(ctx, (text) => this.names.unmap(text, host)));
     return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host) };
   }
 
   /** A step's program, confined to its view and bounded by the step's timeout and output cap. */
-  private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
-    const r = await this.confine.run(real, view, ctx.world, argv, this.bounds, this.abort.signal);
+  private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext, watch?: Watch): Promise<CommandOutput> {
+    const r = await this.confine.run(real, view, ctx.world, argv, this.bounds, this.abort.signal, watch);
     // setpriv's own words when the program is not installed here.
     if (r.exitCode === 127 && /^setpriv: failed to execute/.test(r.stderr)) return { stdout: '', stderr: `bash: ${argv[0]}: command not found\n`, exitCode: 127 };
     return r;
+  }
+
+  /** A command typed at a terminal streams its output (as its result will show it) and takes Ctrl-C. */
+  private watch(ctx: ExecContext, shown: (text: string) => string = (text) => text): Watch | undefined {
+    const live = ctx.live;
+    if (!live) return undefined;
+    return { onOutput: (stream, text) => live.write(stream, shown(text)), interrupt: live.interrupt };
   }
 
   /** Captures along the path the model says the ping takes, runs the real ping, and traces it. */
@@ -245,7 +252,7 @@ export class EmuBackend implements Backend {
     try {
       await capture.start((pid) => this.record.addPid(pid));
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
-      out = await this.runStep(real, view, argv, ctx);
+      out = await this.runStep(real, view, argv, ctx, this.watch(ctx));
       await new Promise((r) => setTimeout(r, 50));
     } finally {
       await capture.stop();

@@ -31,7 +31,7 @@ import type { CommandOutput } from '../sim/backend';
 import type { StepBounds } from '../sim/backend';
 import { EtcView, ETC_OWN_FILES, etcFile, viewHostname } from '../sim/model/etc';
 import type { World } from '../sim/model/world';
-import { must, runBounded } from './exec';
+import { must, runBounded, Watch } from './exec';
 import { STATE_DIR } from './state';
 
 /** Machine files under /etc that the modelled programs need to start and to name things: copied (they are small)… */
@@ -141,7 +141,7 @@ export class Confinement {
    * Runs argv (a command the registry models) in network namespace `netns` (its real name),
    * in the view of a container or scenario host, bounded by `bounds`.
    */
-  async run(netns: string, view: EtcView, world: World, argv: string[], bounds: StepBounds, cancel?: AbortSignal): Promise<CommandOutput> {
+  async run(netns: string, view: EtcView, world: World, argv: string[], bounds: StepBounds, cancel?: AbortSignal, watch?: Watch): Promise<CommandOutput> {
     const key = `${netns}\0${'container' in view ? `c:${view.container}` : `h:${view.host}`}`;
     let v = this.views.get(key);
     if (!v) {
@@ -151,7 +151,7 @@ export class Confinement {
     }
     const built = await v;
     this.writeOwnFiles(built.etcDir, netns, view, world);
-    return runBounded('nsenter', ['-t', String(built.holder.pid), '-m', '-u', `--net=/run/netns/${netns}`, '--root', '--wd', '--', ...DROP, ...argv], bounds, cancel);
+    return runBounded('nsenter', ['-t', String(built.holder.pid), '-m', '-u', `--net=/run/netns/${netns}`, '--root', '--wd', '--', ...DROP, ...argv], bounds, cancel, watch);
   }
 
   /** The view's own /etc files, rewritten before each step (a container's addresses change with connect/disconnect). */

@@ -17,6 +17,12 @@ export interface Result {
   exitCode: number;
 }
 
+/** A command watched at a terminal: its output as it comes, and Ctrl-C sent on as SIGINT. */
+export interface Watch {
+  onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  interrupt: AbortSignal;
+}
+
 export async function run(file: string, args: string[], input?: string, cancelSignal?: AbortSignal): Promise<Result> {
   const r = await execa(file, args, { input, reject: false, env: ENV, extendEnv: true, stripFinalNewline: false, cancelSignal });
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 1 };
@@ -86,7 +92,7 @@ const STEP_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
  * process in a group of its own (setsid), and that whole group killed when the step's
  * timeout passes or either stream passes the output cap, or when `cancel` fires.
  */
-export function runBounded(file: string, args: string[], bounds: StepBounds, cancel?: AbortSignal): Promise<CommandOutput> {
+export function runBounded(file: string, args: string[], bounds: StepBounds, cancel?: AbortSignal, watch?: Watch): Promise<CommandOutput> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: STEP_ENV, cwd: '/' });
     const out: Buffer[] = [];
@@ -108,14 +114,25 @@ export function runBounded(file: string, args: string[], bounds: StepBounds, can
     const onCancel = () => killGroup();
     cancel?.addEventListener('abort', onCancel);
     if (cancel?.aborted) killGroup();
+    // Ctrl-C at a terminal is SIGINT to the foreground group: ping then prints its statistics.
+    const onInterrupt = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGINT');
+      } catch {
+        // the group is gone already
+      }
+    };
+    watch?.interrupt.addEventListener('abort', onInterrupt, { once: true });
     child.stdout!.on('data', (d: Buffer) => {
       if (outBytes <= bounds.outputCap) out.push(d);
       outBytes += d.length;
+      watch?.onOutput('stdout', d.toString('utf8'));
       if (outBytes > bounds.outputCap) stop('output-cut');
     });
     child.stderr!.on('data', (d: Buffer) => {
       if (errBytes <= bounds.outputCap) err.push(d);
       errBytes += d.length;
+      watch?.onOutput('stderr', d.toString('utf8'));
       if (errBytes > bounds.outputCap) stop('output-cut');
     });
     child.on('error', (e) => {
@@ -126,6 +143,7 @@ export function runBounded(file: string, args: string[], bounds: StepBounds, can
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       cancel?.removeEventListener('abort', onCancel);
+      watch?.interrupt.removeEventListener('abort', onInterrupt);
       // What the program left running in its group goes with it.
       killGroup();
       const raw = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code ?? 128 + signalNumber(signal) };

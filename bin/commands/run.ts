@@ -6,6 +6,7 @@ import { SimBackend } from '../../sim/kernel/backend';
 import { seedFromName } from '../../sim/model/ids';
 import { Scenario } from '../../sim/scenario/schema';
 import { pathTable } from '../../sim/trace/table';
+import { checkLine } from '../../sim/runner/expect';
 import { Model } from '../../sim/model/model';
 import { InputError } from '../../sim/errors';
 import { EmuBackend } from '../../emu/backend';
@@ -41,8 +42,7 @@ export function transcriptOf(r: StepResult, s: Scenario, backend: Backend): stri
     const flow = backend.flows().find((f) => f.id === id);
     if (flow && flow.kind === 'icmp-echo') text += `\n${pathTable(flow)}`;
   }
-  for (const c of r.checks) text += `${c.ok ? '✓' : '✗'} expect ${c.what}: ${c.ok ? c.expected : `expected ${c.expected}, got ${c.got}`}\n`;
-  return text + '\n';
+  return text + r.checks.map(checkLine).join('') + '\n';
 }
 
 export function writePcaps(backend: Backend, dir: string): string[] {

@@ -36,3 +36,8 @@ export function checkExpect(e: Expect, r: { exitCode: number; stdout: string; st
   }
   return checks;
 }
+
+/** A check as the transcript shows it. */
+export function checkLine(c: Check): string {
+  return `${c.ok ? '✓' : '✗'} expect ${c.what}: ${c.ok ? c.expected : `expected ${c.expected}, got ${c.got}`}\n`;
+}

@@ -43,7 +43,7 @@ function resolve(repo: string, from: string, spec: string): string {
 }
 
 /** The production sources: every .ts file under these folders. */
-export const PRODUCTION = ['sim', 'emu', 'viz', 'bin'];
+export const PRODUCTION = ['sim', 'emu', 'viz', 'bin', 'lab'];
 
 export function importGraph(repo: string): ImportGraph {
   const graph: ImportGraph = new Map();
@@ -62,7 +62,7 @@ export function importGraph(repo: string): ImportGraph {
 
 /**
  * The folder a file belongs to for the rules: sim's subfolders each count alone, files
- * directly in sim/ are `sim`, and emu, viz and bin are one folder each.
+ * directly in sim/ are `sim`, and emu, viz, bin and lab are one folder each.
  */
 export function folderOf(file: string): string {
   const parts = file.split('/');
@@ -174,6 +174,10 @@ export function violations(graph: ImportGraph): Violation[] {
     ...forbid(graph, 'the model does not reach a backend or the docker CLI', is('sim/model'), is('sim/kernel', 'emu', 'sim/docker')),
     ...forbid(graph, 'viz does not reach emu', is('viz'), is('emu')),
   ];
+  // The lab runs in a browser page too: nothing it reaches, adapters included, may touch Node.
+  for (const [file, chain] of reach(graph, (f) => folderOf(f) === 'lab')) {
+    for (const m of graph.get(file) ?? []) if (!isRepoFile(m) && isNodeOnly(m)) out.push({ rule: 'the lab reaches no Node-only module (a browser page bundles it)', edge: `${chain} → ${m}` });
+  }
   for (const [file, mods] of graph) {
     if (folderOf(file) === 'sim/wire') {
       for (const m of mods) if (isRepoFile(m) && folderOf(m) !== 'sim/wire') out.push({ rule: 'the wire codecs import nothing of the project outside sim/wire', edge: `${file} → ${m}` });

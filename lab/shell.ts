@@ -1,0 +1,149 @@
+/**
+ * A lab: a scenario's hosts as a shell a student types into, one command at a time. It keeps
+ * where the student is (a host, a container entered with `docker exec -it`, hosts reached by
+ * `ssh`), runs every command as a step of a ScenarioSession (the runner `cnmlab run` uses),
+ * and meets the scenario's steps as a checklist. Nothing here touches Node: the terminal lab
+ * and the browser lab both drive it.
+ */
+import { Backend, LiveIo } from '../sim/backend';
+import { ScenarioSession, StepResult } from '../sim/runner/session';
+import { Scenario, Step } from '../sim/scenario/schema';
+import { checkLine } from '../sim/runner/expect';
+import { findContainer } from '../sim/model/tx';
+import { hostOf, Network, swarmNetworks } from '../sim/model/world';
+import { shellWords } from '../sim/text/words';
+import { pathTable } from '../sim/trace/table';
+
+/** A host, or a container on it. */
+export interface Place {
+  host: string;
+  container?: string;
+}
+
+/** What a typed line did. */
+export type LineResult =
+  | { kind: 'none' }
+  /** Moved somewhere (ssh, docker exec -it, exit); `output` is what the move printed. */
+  | { kind: 'moved'; output: string }
+  /** `exit` on the first host: the student leaves the lab. */
+  | { kind: 'leave' }
+  /** Ran as a session step. `step` is the scenario step it met, when it met one. */
+  | { kind: 'step'; result: StepResult; met?: Step };
+
+const SHELLS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash']);
+
+export class Lab {
+  /** Where the student is; `exit` goes back one place. */
+  private places: Place[];
+  /** Scenario steps already met (by index). */
+  readonly met = new Set<number>();
+  /** The scenario step each session step was matched to (by session step index); its expect goes into a saved scenario. */
+  readonly matched = new Map<number, Step>();
+
+  private constructor(
+    readonly scenario: Scenario,
+    readonly session: ScenarioSession,
+  ) {
+    this.places = [{ host: scenario.hosts[0].name }];
+  }
+
+  static async open(s: Scenario, backend: Backend): Promise<Lab> {
+    return new Lab(s, await ScenarioSession.start(s, backend));
+  }
+
+  get place(): Place {
+    return this.places[this.places.length - 1];
+  }
+
+  /** As the seed's transcript shows them: `r0$ ` on a host, `root@ubuntu0:/# ` in a container. */
+  prompt(): string {
+    const p = this.place;
+    return p.container ? `root@${p.container}:/# ` : `${p.host}$ `;
+  }
+
+  /** Moves to a host, forgetting the way there (`:on`). */
+  switchTo(host: string): boolean {
+    if (!this.session.isHost(host)) return false;
+    this.places = [{ host }];
+    return true;
+  }
+
+  /** Runs one typed line where the student is. */
+  async line(text: string, live?: LiveIo): Promise<LineResult> {
+    const command = text.trim();
+    if (command === '' || command.startsWith('#')) return { kind: 'none' };
+    let argv: string[] = [];
+    try {
+      argv = shellWords(command);
+    } catch {
+      // The step reports the shell's own complaint.
+    }
+    const p = this.place;
+    if ((argv[0] === 'exit' || argv[0] === 'logout') && argv.length <= 2) {
+      if (this.places.length === 1) return { kind: 'leave' };
+      this.places.pop();
+      return { kind: 'moved', output: p.container ? '' : `logout\nConnection to ${p.host} closed.\n` };
+    }
+    if (!p.container && argv[0] === 'ssh' && argv.length === 2) {
+      const to = argv[1].replace(/^[^@]*@/, '');
+      if (!this.session.isHost(to)) return { kind: 'moved', output: `ssh: Could not resolve hostname ${to}: Name or service not known\n` };
+      this.places.push({ host: to });
+      return { kind: 'moved', output: '' };
+    }
+    const entered = p.container ? undefined : this.enteredContainer(p.host, argv);
+    if (entered) {
+      this.places.push({ host: p.host, container: entered });
+      return { kind: 'moved', output: '' };
+    }
+    const on = p.container ?? p.host;
+    const met = this.scenario.steps.find((s) => !this.met.has(s.index) && s.on === on && s.command === command);
+    const result = await this.session.step(on, command, { expect: met?.expect, line: met?.line, timeout: met?.timeout, live });
+    if (met) this.matched.set(result.index, met);
+    if (met && result.ok) this.met.add(met.index);
+    return { kind: 'step', result, met };
+  }
+
+  /** `docker exec -it NAME sh` names a running container of this host: the shell moves into it. */
+  private enteredContainer(host: string, argv: string[]): string | undefined {
+    if (argv[0] !== 'docker' || argv[1] !== 'exec') return undefined;
+    const flags = new Set<string>();
+    let i = 2;
+    for (; i < argv.length && argv[i].startsWith('-'); i++) {
+      if (argv[i].startsWith('--')) flags.add(argv[i].slice(2));
+      else for (const f of argv[i].slice(1)) flags.add(f === 'i' ? 'interactive' : f === 't' ? 'tty' : f);
+    }
+    const rest = argv.slice(i);
+    if (!flags.has('interactive') || !flags.has('tty') || rest.length !== 2 || !SHELLS.has(rest[1])) return undefined;
+    const c = findContainer(hostOf(this.session.model.world, host), rest[0]);
+    return c && c.state === 'running' ? c.name : undefined;
+  }
+
+  /** The path table of the last ping, as `cnmlab run` prints it. */
+  lastPath(): string | undefined {
+    const flow = [...this.session.backend.flows()].reverse().find((f) => f.kind === 'icmp-echo');
+    return flow ? pathTable(flow) : undefined;
+  }
+
+  /** Host names, container names (everywhere, and on this host), network names and visible namespace names, for completion. */
+  names(): { hosts: string[]; containers: string[]; here: string[]; networks: string[]; namespaces: string[] } {
+    const w = this.session.model.world;
+    const hosts = w.hostOrder.map((h) => hostOf(w, h));
+    const here = hostOf(w, this.place.host);
+    const networks = new Set<string>(['bridge', 'host', 'none']);
+    for (const n of Object.values(here.localNetworks)) networks.add(n.name);
+    for (const n of swarmNetworks<Network>(w.swarm)) networks.add(n.name);
+    return {
+      hosts: w.hostOrder,
+      containers: hosts.flatMap((h) => Object.values(h.containers).map((c) => c.name)),
+      here: Object.values(here.containers).map((c) => c.name),
+      networks: [...networks],
+      namespaces: here.netnsLinked ? [...here.namespaces] : [],
+    };
+  }
+}
+
+/** The text a step shows at a terminal once it is done: the rest of its output, then its checks. */
+export function stepText(r: StepResult, streamed: { stdout: number; stderr: number }): string {
+  let text = r.stdout.slice(streamed.stdout) + r.stderr.slice(streamed.stderr);
+  return text + r.checks.map(checkLine).join('');
+}
