@@ -98,7 +98,7 @@ function labSession(mode: 'sim' | 'emu', timeoutMs: number) {
     expect(typed[typed.length - 1].shown).toMatch(/3 packets transmitted, 3 received/);
     expect(typed[typed.length - 1].shown).toMatch(/✓ expect path: overlay\n$/);
 
-    expect(await type(':path')).toMatch(/^path of ping-1 \(icmp-echo ubuntu0 → ubuntu1\):\nSTEP +DIR/);
+    expect(await type(':path')).toMatch(/^path of ping-1 \(icmp-echo ubuntu0 → ubuntu1, step 10 · ubuntu0: ping -c 3 ubuntu1\):\nSTEP +DIR/);
 
     // Ctrl-C stops a ping that would go on for ever, and it prints its statistics.
     const before = p.screen.length;
