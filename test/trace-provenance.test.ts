@@ -87,3 +87,18 @@ describe('sim and emu agree on the acting device', () => {
     expect(compareTraces(sim, emu)).toMatchObject({ sim: expect.stringMatching(/^step 3 request r0\/1-\w+\/br0 → vxlan0 /), emu: expect.stringMatching(/^step 3 request r0\/1-\w+\/vxlan0 /) });
   });
 });
+
+describe('sim and emu agree whatever order one step\'s sightings were captured in', () => {
+  test('two hops of one step swapped (two tcpdumps a microsecond apart) compare equal; a hop moved to another step does not', async () => {
+    const { result } = await runLab('overlay-standalone');
+    const sim: Trace = JSON.parse(JSON.stringify(result.trace));
+    const emu: Trace = JSON.parse(JSON.stringify(result.trace));
+    const hops = emu.flows.find((f) => f.kind === 'icmp-echo')!.hops;
+    const firstAt8 = hops.findIndex((h) => h.step === 8 && h.dir === 'request' && h.layers.some((l) => l.proto === 'icmp'));
+    expect(hops[firstAt8 + 1].step).toBe(8);
+    [hops[firstAt8], hops[firstAt8 + 1]] = [hops[firstAt8 + 1], hops[firstAt8]];
+    expect(compareTraces(sim, emu)).toBeUndefined();
+    hops[firstAt8].step = 7;
+    expect(compareTraces(sim, emu)).toBeDefined();
+  });
+});

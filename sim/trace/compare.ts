@@ -40,9 +40,15 @@ function seqOf(h: Hop): number {
   return (icmp?.['icmp.seq'] as number) ?? 0;
 }
 
-/** Echo hops in a canonical order: by sequence number, request before reply, then step. */
+/** Where a hop was seen, to order the hops of one step: emu's sightings of one step come from
+ * different tcpdumps, whose timestamps a microsecond apart can arrive in either order. */
+function siteOf(h: Hop): string {
+  return `${h.host}/${h.netns}/${h.device}/${h.event}`;
+}
+
+/** Echo hops in a canonical order: by sequence number, request before reply, then step, then site. */
 function canonical(flow: Flow): Hop[] {
-  return echoHops(flow).map((h, i) => ({ h, i })).sort((a, b) => seqOf(a.h) - seqOf(b.h) || (a.h.dir === b.h.dir ? 0 : a.h.dir === 'request' ? -1 : 1) || a.h.step! - b.h.step! || a.i - b.i).map((x) => x.h);
+  return echoHops(flow).map((h, i) => ({ h, i, site: siteOf(h) })).sort((a, b) => seqOf(a.h) - seqOf(b.h) || (a.h.dir === b.h.dir ? 0 : a.h.dir === 'request' ? -1 : 1) || a.h.step! - b.h.step! || (a.site < b.site ? -1 : a.site > b.site ? 1 : a.i - b.i)).map((x) => x.h);
 }
 
 function describe(h: Hop | undefined): string {
