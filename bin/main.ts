@@ -82,6 +82,8 @@ export function buildProgram(): Command {
     .argument('[scenario]', 'scenario file (.yaml) giving the hosts and the steps to work through; without it, two hosts r0 and r1')
     .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu']).default('sim'))
     .option('--preload <n>', "run the scenario's first n steps before the prompt")
+    .option('--web', 'write the lab as one self-contained HTML file instead (the sim runs in the browser)')
+    .option('-o, --output <file>', 'with --web: the HTML file', 'lab.html')
     .action(async (file: string | undefined, opts) => {
       process.exitCode = await labCommand(file, opts);
     });

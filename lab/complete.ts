@@ -1,5 +1,5 @@
 /** Tab completion at the lab's prompt: commands first, then the names the world holds. */
-import { Lab } from './shell';
+import { Terminal } from './shell';
 
 const HOST_COMMANDS = ['docker', 'ip', 'bridge', 'ping', 'ln', 'cat', 'ssh', 'exit', 'sudo', 'nslookup', 'getent', 'hostname'];
 const CONTAINER_COMMANDS = ['ping', 'nslookup', 'getent', 'hostname', 'cat', 'ip', 'echo', 'exit'];
@@ -13,14 +13,14 @@ const IP = ['addr', 'link', 'route', 'neigh', 'netns'];
 const IP_NETNS = ['list', 'exec'];
 
 /** Candidates for the word being typed, and that word, as readline's completer returns them. */
-export function complete(lab: Lab, line: string): [string[], string] {
+export function complete(term: Terminal, line: string): [string[], string] {
   const words = line.split(/\s+/);
   if (words[0] === '') words.shift();
   const word = words.pop() ?? '';
   if (words[0] === 'sudo') words.shift();
-  const names = lab.names();
+  const names = term.lab.names(term.place);
   let pool: string[];
-  if (words.length === 0) pool = word.startsWith(':') ? LAB_COMMANDS : lab.place.container ? CONTAINER_COMMANDS : HOST_COMMANDS;
+  if (words.length === 0) pool = word.startsWith(':') ? LAB_COMMANDS : term.place.container ? CONTAINER_COMMANDS : HOST_COMMANDS;
   else if (words[0] === 'ssh' || words[0] === ':on') pool = names.hosts;
   else if (words[0] === 'docker' && words.length === 1) pool = DOCKER;
   else if (words[0] === 'docker' && words.length === 2 && SUB[words[1]]) pool = SUB[words[1]];

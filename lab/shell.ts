@@ -1,9 +1,9 @@
 /**
- * A lab: a scenario's hosts as a shell a student types into, one command at a time. It keeps
- * where the student is (a host, a container entered with `docker exec -it`, hosts reached by
- * `ssh`), runs every command as a step of a ScenarioSession (the runner `cnmlab run` uses),
- * and meets the scenario's steps as a checklist. Nothing here touches Node: the terminal lab
- * and the browser lab both drive it.
+ * A lab: a scenario's hosts as shells a student types into, one command at a time. Each
+ * terminal keeps where it is (a host, a container entered with `docker exec -it`, hosts
+ * reached by `ssh`); every command is a step of one ScenarioSession (the runner `cnmlab run`
+ * uses) and meets the scenario's steps as a checklist. Nothing here touches Node: the
+ * terminal lab and the browser lab both drive it.
  */
 import { Backend, LiveIo } from '../sim/backend';
 import { ScenarioSession, StepResult } from '../sim/runner/session';
@@ -25,16 +25,15 @@ export type LineResult =
   | { kind: 'none' }
   /** Moved somewhere (ssh, docker exec -it, exit); `output` is what the move printed. */
   | { kind: 'moved'; output: string }
-  /** `exit` on the first host: the student leaves the lab. */
+  /** `exit` where the terminal started: the student leaves it. */
   | { kind: 'leave' }
-  /** Ran as a session step. `step` is the scenario step it met, when it met one. */
+  /** Ran as a session step. `met` is the scenario step it met, when it met one. */
   | { kind: 'step'; result: StepResult; met?: Step };
 
 const SHELLS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash']);
 
+/** One world, its session, and the scenario's steps as a checklist; terminals type into it. */
 export class Lab {
-  /** Where the student is; `exit` goes back one place. */
-  private places: Place[];
   /** Scenario steps already met (by index). */
   readonly met = new Set<number>();
   /** The scenario step each session step was matched to (by session step index); its expect goes into a saved scenario. */
@@ -43,12 +42,64 @@ export class Lab {
   private constructor(
     readonly scenario: Scenario,
     readonly session: ScenarioSession,
-  ) {
-    this.places = [{ host: scenario.hosts[0].name }];
-  }
+  ) {}
 
   static async open(s: Scenario, backend: Backend): Promise<Lab> {
     return new Lab(s, await ScenarioSession.start(s, backend));
+  }
+
+  /** A terminal opened on a host (the first one by default) or in a container. */
+  terminal(place: Place = { host: this.scenario.hosts[0].name }): Terminal {
+    return new Terminal(this, place);
+  }
+
+  /** Runs a command where it was typed, as the next step, checked against the scenario step it meets. */
+  async run(on: string, command: string, live?: LiveIo): Promise<{ result: StepResult; met?: Step }> {
+    const met = this.scenario.steps.find((s) => !this.met.has(s.index) && s.on === on && s.command === command);
+    const result = await this.session.step(on, command, { expect: met?.expect, line: met?.line, timeout: met?.timeout, live });
+    if (met) this.matched.set(result.index, met);
+    if (met && result.ok) this.met.add(met.index);
+    return { result, met };
+  }
+
+  /** Names of the running containers on a host. */
+  containersOn(host: string): string[] {
+    return Object.values(hostOf(this.session.model.world, host).containers).filter((c) => c.state === 'running').map((c) => c.name);
+  }
+
+  /** The path table of the last ping, as `cnmlab run` prints it. */
+  lastPath(): string | undefined {
+    const flow = [...this.session.backend.flows()].reverse().find((f) => f.kind === 'icmp-echo');
+    return flow ? pathTable(flow) : undefined;
+  }
+
+  /** Host names, container names (everywhere, and on the place's host), network names and visible namespace names, for completion. */
+  names(place: Place): { hosts: string[]; containers: string[]; here: string[]; networks: string[]; namespaces: string[] } {
+    const w = this.session.model.world;
+    const hosts = w.hostOrder.map((h) => hostOf(w, h));
+    const here = hostOf(w, place.host);
+    const networks = new Set<string>(['bridge', 'host', 'none']);
+    for (const n of Object.values(here.localNetworks)) networks.add(n.name);
+    for (const n of swarmNetworks<Network>(w.swarm)) networks.add(n.name);
+    return {
+      hosts: w.hostOrder,
+      containers: hosts.flatMap((h) => Object.values(h.containers).map((c) => c.name)),
+      here: Object.values(here.containers).map((c) => c.name),
+      networks: [...networks],
+      namespaces: here.netnsLinked ? [...here.namespaces] : [],
+    };
+  }
+}
+
+/** A shell on the lab; `exit` goes back one place. */
+export class Terminal {
+  private places: Place[];
+
+  constructor(
+    readonly lab: Lab,
+    place: Place,
+  ) {
+    this.places = [place];
   }
 
   get place(): Place {
@@ -63,12 +114,12 @@ export class Lab {
 
   /** Moves to a host, forgetting the way there (`:on`). */
   switchTo(host: string): boolean {
-    if (!this.session.isHost(host)) return false;
+    if (!this.lab.session.isHost(host)) return false;
     this.places = [{ host }];
     return true;
   }
 
-  /** Runs one typed line where the student is. */
+  /** Runs one typed line where the terminal is. */
   async line(text: string, live?: LiveIo): Promise<LineResult> {
     const command = text.trim();
     if (command === '' || command.startsWith('#')) return { kind: 'none' };
@@ -86,7 +137,7 @@ export class Lab {
     }
     if (!p.container && argv[0] === 'ssh' && argv.length === 2) {
       const to = argv[1].replace(/^[^@]*@/, '');
-      if (!this.session.isHost(to)) return { kind: 'moved', output: `ssh: Could not resolve hostname ${to}: Name or service not known\n` };
+      if (!this.lab.session.isHost(to)) return { kind: 'moved', output: `ssh: Could not resolve hostname ${to}: Name or service not known\n` };
       this.places.push({ host: to });
       return { kind: 'moved', output: '' };
     }
@@ -95,11 +146,7 @@ export class Lab {
       this.places.push({ host: p.host, container: entered });
       return { kind: 'moved', output: '' };
     }
-    const on = p.container ?? p.host;
-    const met = this.scenario.steps.find((s) => !this.met.has(s.index) && s.on === on && s.command === command);
-    const result = await this.session.step(on, command, { expect: met?.expect, line: met?.line, timeout: met?.timeout, live });
-    if (met) this.matched.set(result.index, met);
-    if (met && result.ok) this.met.add(met.index);
+    const { result, met } = await this.lab.run(p.container ?? p.host, command, live);
     return { kind: 'step', result, met };
   }
 
@@ -114,36 +161,12 @@ export class Lab {
     }
     const rest = argv.slice(i);
     if (!flags.has('interactive') || !flags.has('tty') || rest.length !== 2 || !SHELLS.has(rest[1])) return undefined;
-    const c = findContainer(hostOf(this.session.model.world, host), rest[0]);
+    const c = findContainer(hostOf(this.lab.session.model.world, host), rest[0]);
     return c && c.state === 'running' ? c.name : undefined;
-  }
-
-  /** The path table of the last ping, as `cnmlab run` prints it. */
-  lastPath(): string | undefined {
-    const flow = [...this.session.backend.flows()].reverse().find((f) => f.kind === 'icmp-echo');
-    return flow ? pathTable(flow) : undefined;
-  }
-
-  /** Host names, container names (everywhere, and on this host), network names and visible namespace names, for completion. */
-  names(): { hosts: string[]; containers: string[]; here: string[]; networks: string[]; namespaces: string[] } {
-    const w = this.session.model.world;
-    const hosts = w.hostOrder.map((h) => hostOf(w, h));
-    const here = hostOf(w, this.place.host);
-    const networks = new Set<string>(['bridge', 'host', 'none']);
-    for (const n of Object.values(here.localNetworks)) networks.add(n.name);
-    for (const n of swarmNetworks<Network>(w.swarm)) networks.add(n.name);
-    return {
-      hosts: w.hostOrder,
-      containers: hosts.flatMap((h) => Object.values(h.containers).map((c) => c.name)),
-      here: Object.values(here.containers).map((c) => c.name),
-      networks: [...networks],
-      namespaces: here.netnsLinked ? [...here.namespaces] : [],
-    };
   }
 }
 
 /** The text a step shows at a terminal once it is done: the rest of its output, then its checks. */
 export function stepText(r: StepResult, streamed: { stdout: number; stderr: number }): string {
-  let text = r.stdout.slice(streamed.stdout) + r.stderr.slice(streamed.stderr);
-  return text + r.checks.map(checkLine).join('');
+  return r.stdout.slice(streamed.stdout) + r.stderr.slice(streamed.stderr) + r.checks.map(checkLine).join('');
 }

@@ -5,7 +5,9 @@
  * named adapters (the browser lab bundles the rest). Each rule is also shown to fail on a
  * synthetic violation, so a checker that sees nothing cannot pass.
  */
-import { folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, specifiersOf, violations } from './helpers/architecture';
+import * as fs from 'fs';
+import * as path from 'path';
+import { folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, PAGE_STANDINS, specifiersOf, violations } from './helpers/architecture';
 import { REPO } from './helpers/env';
 
 describe('architecture', () => {
@@ -19,6 +21,18 @@ describe('architecture', () => {
   test('every named adapter exists and touches Node (an adapter that no longer does should lose its name)', () => {
     for (const file of Object.keys(NODE_ADAPTERS)) {
       expect(graph.get(file)?.some((m) => ['fs', 'pcap-parser'].includes(m))).toBe(true);
+    }
+  });
+
+  test("the page's build replaces each Node module the lab may reach with its stand-in", () => {
+    const build = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).scripts.build as string;
+    for (const [adapter, modules] of Object.entries(PAGE_STANDINS)) {
+      for (const [module, standIn] of Object.entries(modules)) {
+        expect(graph.has(standIn)).toBe(true);
+        // The alias matches the specifier as written: the adapter must import node:MODULE.
+        expect(fs.readFileSync(path.join(REPO, adapter), 'utf8')).toContain(`from 'node:${module}'`);
+        expect(build).toContain(`--alias:node:${module}=./${standIn}`);
+      }
     }
   });
 
@@ -59,6 +73,8 @@ describe('architecture', () => {
     ['lab/shell.ts', 'fs', 'the lab reaches no Node-only module (a browser page bundles it)'],
     ['lab/save.ts', 'sim/scenario/load.ts', 'the lab reaches no Node-only module (a browser page bundles it)'],
     ['sim/trace/table.ts', 'os', 'the lab reaches no Node-only module (a browser page bundles it)'],
+    ['lab/web/main.ts', 'viz/report.ts', 'the lab reaches no Node-only module (a browser page bundles it)'],
+    ['viz/app/views.ts', 'fs', 'the lab reaches no Node-only module (a browser page bundles it)'],
   ])('%s → %s breaks "%s"', (from, to, rule) => {
     expect(graph.has(from)).toBe(true);
     expect(broken(plus(from, to))).toContain(rule);

@@ -18,21 +18,9 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function buildReport(trace: Trace): string {
-  // JSON inside <script> must never close the element.
-  const data = JSON.stringify(trace).replace(/</g, '\\u003c');
-  const script = asset('viz.js').replace(/<\/script/gi, '<\\/script');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
-<title>cnmlab · ${escapeHtml(trace.scenario)} (${trace.mode})</title>
-<style>${asset('viz.css')}</style>
-</head>
-<body>
-<div id="app">
+/** The report's panels and controls, which viz/app/main.ts draws into (the browser lab holds them too). */
+export function reportApp(): string {
+  return `<div id="app">
 <header>
   <h1 id="title"></h1>
   <label>flow <select id="flow"></select></label>
@@ -58,7 +46,24 @@ export function buildReport(trace: Trace): string {
   <section id="cnm-section" aria-labelledby="cnm-h"><h2 id="cnm-h">CNM: sandboxes, endpoints, networks</h2><div id="cnm"></div></section>
 </main>
 </div>
-<script id="trace" type="application/json">${data}</script>
+`;
+}
+
+export function buildReport(trace: Trace): string {
+  // JSON inside <script> must never close the element.
+  const data = JSON.stringify(trace).replace(/</g, '\\u003c');
+  const script = asset('viz.js').replace(/<\/script/gi, '<\\/script');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<title>cnmlab · ${escapeHtml(trace.scenario)} (${trace.mode})</title>
+<style>${asset('viz.css')}</style>
+</head>
+<body>
+${reportApp()}<script id="trace" type="application/json">${data}</script>
 <script>${script}</script>
 </body>
 </html>

@@ -10,14 +10,17 @@ import { loadScenario } from '../../sim/scenario/load';
 import { Scenario } from '../../sim/scenario/schema';
 import { InputError } from '../../sim/errors';
 import { buildReport } from '../../viz/report';
-import { Lab, stepText } from '../../lab/shell';
+import { Lab, stepText, Terminal } from '../../lab/shell';
 import { complete } from '../../lab/complete';
 import { sessionScenario } from '../../lab/save';
 import { makeBackend } from './run';
+import { writeLabPage } from './lab-web';
 
 export interface LabOptions {
   mode: 'sim' | 'emu';
   preload?: string;
+  web?: boolean;
+  output?: string;
 }
 
 /** Without a file: the seed's two hosts, nothing run yet. */
@@ -43,6 +46,12 @@ Ctrl-C stops a running command, Ctrl-D leaves the lab.
 export async function labCommand(file: string | undefined, opts: LabOptions): Promise<number> {
   if (opts.mode !== 'sim' && opts.mode !== 'emu') throw new InputError(`--mode: expected sim or emu, got ${opts.mode}`);
   const s = file ? loadScenario(file) : DEFAULT_LAB;
+  if (opts.web) {
+    if (opts.mode === 'emu') throw new InputError('--web: the browser lab runs the sim; --mode emu needs this machine (run cnmlab lab --mode emu)');
+    if (opts.preload !== undefined) throw new InputError('--web: --preload is for the terminal lab; the page starts from the scenario\'s first step');
+    writeLabPage(s, opts.output ?? 'lab.html');
+    return 0;
+  }
   const preload = opts.preload === undefined ? 0 : Number(opts.preload);
   if (!Number.isInteger(preload) || preload < 0 || preload > s.steps.length) throw new InputError(`--preload: expected a number of steps from 0 to ${s.steps.length}, got ${opts.preload}`);
   const out = process.stdout;
@@ -61,8 +70,9 @@ export async function labCommand(file: string | undefined, opts: LabOptions): Pr
   };
   try {
     let lab = await start();
+    let term: Terminal = lab.terminal();
     if (process.stdin.isTTY) out.write(`cnmlab lab: ${s.name} (${backend.mode}); :help for help, Ctrl-D to leave\n`);
-    const rl = readline.createInterface({ input: process.stdin, output: out, terminal: !!process.stdin.isTTY, historySize: 1000, completer: (line: string) => complete(lab, line) });
+    const rl = readline.createInterface({ input: process.stdin, output: out, terminal: !!process.stdin.isTTY, historySize: 1000, completer: (line: string) => complete(term, line) });
     let running: AbortController | undefined;
     rl.on('SIGINT', () => {
       if (running) {
@@ -76,7 +86,7 @@ export async function labCommand(file: string | undefined, opts: LabOptions): Pr
       rl.write(null, { ctrl: true, name: 'u' });
     });
     const prompt = () => {
-      rl.setPrompt(lab.prompt());
+      rl.setPrompt(term.prompt());
       rl.prompt();
     };
     prompt();
@@ -86,7 +96,7 @@ export async function labCommand(file: string | undefined, opts: LabOptions): Pr
         const [cmd, ...args] = line.split(/\s+/);
         if (cmd === ':help') out.write(HELP);
         else if (cmd === ':path') out.write(lab.lastPath() ?? 'no ping yet\n');
-        else if (cmd === ':on') out.write(args.length === 1 && lab.switchTo(args[0]) ? '' : `:on: expected one of ${s.hosts.map((h) => h.name).join(', ')}\n`);
+        else if (cmd === ':on') out.write(args.length === 1 && term.switchTo(args[0]) ? '' : `:on: expected one of ${s.hosts.map((h) => h.name).join(', ')}\n`);
         else if (cmd === ':viz') {
           const target = args[0] ?? 'lab-report.html';
           const trace = JSON.parse(JSON.stringify(lab.session.trace()));
@@ -99,6 +109,7 @@ export async function labCommand(file: string | undefined, opts: LabOptions): Pr
           await backend.close();
           backend = await makeBackend(opts.mode, s, { quiet: true });
           lab = await start();
+          term = lab.terminal();
           out.write(`${s.name}: started again\n`);
         } else out.write(`${cmd}: unknown lab command (:help lists them)\n`);
         prompt();
@@ -113,7 +124,7 @@ export async function labCommand(file: string | undefined, opts: LabOptions): Pr
         },
         interrupt: running.signal,
       };
-      const r = await lab.line(text, live);
+      const r = await term.line(text, live);
       running = undefined;
       if (r.kind === 'leave') break;
       if (r.kind === 'moved') out.write(r.output);

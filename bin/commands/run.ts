@@ -1,9 +1,9 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { loadScenario } from '../../sim/scenario/load';
 import { runScenario, StepResult } from '../../sim/runner/runner';
 import { Backend } from '../../sim/backend';
 import { SimBackend } from '../../sim/kernel/backend';
-import { seedFromName } from '../../sim/model/ids';
 import { Scenario } from '../../sim/scenario/schema';
 import { pathTable } from '../../sim/trace/table';
 import { checkLine } from '../../sim/runner/expect';
@@ -24,8 +24,7 @@ export interface RunOptions {
 /** The backend for a mode; only emu needs root and tools, and checks for them when created. */
 export async function makeBackend(mode: 'sim' | 'emu', s: Scenario, opts: { pcapDir?: string; keep?: boolean; quiet?: boolean }): Promise<Backend> {
   if (mode === 'sim') {
-    const b = new SimBackend(s.seed ?? seedFromName(s.name));
-    for (const [k, us] of Object.entries(s.delays ?? {})) b.datapath.delays[k as keyof typeof b.datapath.delays] = Math.round(us * 1000);
+    const b = SimBackend.forScenario(s);
     if (opts.pcapDir) b.datapath.pcaps = new Map();
     return b;
   }
@@ -52,7 +51,7 @@ export function writePcaps(backend: Backend, dir: string): string[] {
   for (const [point, w] of backend.datapath.pcaps) {
     const file = path.join(dir, `${point}.pcap`);
     try {
-      w.writeFile(file);
+      fs.writeFileSync(file, w.toBuffer());
     } catch (e) {
       throw new InputError(`--pcap-dir ${dir}: cannot write ${file}: ${(e as Error).message}`);
     }

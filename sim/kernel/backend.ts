@@ -1,6 +1,8 @@
 /** The sim backend: plan ops into the simulated kernel; commands answered from it. */
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../backend';
 import { PlanOp } from '../plan/ops';
+import type { Scenario } from '../scenario/schema';
+import { seedFromName } from '../model/ids';
 import { World } from '../model/world';
 import { Flow, Topology } from '../trace/types';
 import { topologyFromWorld } from '../trace/topology';
@@ -21,6 +23,13 @@ export class SimBackend implements Backend {
   constructor(seed: number) {
     this.kernel = new SimKernel(seed);
     this.datapath = new Datapath(this.kernel);
+  }
+
+  /** The sim of a scenario: its seed (or its name's), its hop delays (given in µs). */
+  static forScenario(s: Pick<Scenario, 'name' | 'seed' | 'delays'>): SimBackend {
+    const b = new SimBackend(s.seed ?? seedFromName(s.name));
+    for (const [k, us] of Object.entries(s.delays ?? {})) b.datapath.delays[k as keyof typeof b.datapath.delays] = Math.round(us * 1000);
+    return b;
   }
 
   async apply(ops: PlanOp[]): Promise<void> {

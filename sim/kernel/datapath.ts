@@ -10,7 +10,7 @@ import { LinkType, ResolvedRoute, SimLink, SimNetns } from './objects';
 import { EventQueue } from './clock';
 import { Flow } from '../trace/types';
 import { Ipv4Repr } from '../wire/ipv4';
-import { PcapWriter } from '../pcap/writer';
+import { PcapRecorder } from '../pcap/record';
 import { FrameSlab, PayloadRewrite, Skb } from './net/skb';
 import { Tracer } from './net/tracer';
 import { DeviceOpsTable, devRecv, l3Input } from './net/dev';
@@ -61,11 +61,11 @@ export class Datapath {
     return this.tracer.flows;
   }
 
-  get pcaps(): Map<string, PcapWriter> | undefined {
+  get pcaps(): Map<string, PcapRecorder> | undefined {
     return this.tracer.pcaps;
   }
 
-  set pcaps(writers: Map<string, PcapWriter> | undefined) {
+  set pcaps(writers: Map<string, PcapRecorder> | undefined) {
     this.tracer.pcaps = writers;
   }
 

@@ -6,14 +6,25 @@ import { topologyDuring } from '../../sim/trace/lifetimes';
 import { explainHop, NameOf } from './explain';
 import { flowHops, flowLabel, markCurrent, renderCnm, renderEvents, renderInspector, renderLegend, renderTopology, showHop, TopologyView } from './views';
 
-export function start(doc: Document, trace: Trace): void {
+export interface StartOptions {
+  /** The flow shown first (by index). */
+  flow?: number;
+}
+
+/**
+ * Draws the report of a trace into the page's #app and wires its controls; returns what
+ * stops it (its keys, its timer, its resize watch), so a page that draws a newer trace (the
+ * browser lab, after each command) stops the older report first.
+ */
+export function start(doc: Document, trace: Trace, opts: StartOptions = {}): () => void {
   const win = doc.defaultView;
   const app = select(doc.getElementById('app') as HTMLElement);
-  const state = { flow: 0, dir: 'all', index: 0, playing: false, speedMs: 900, timer: undefined as ReturnType<typeof setInterval> | undefined };
+  const state = { flow: Math.max(0, Math.min(opts.flow ?? 0, trace.flows.length - 1)), dir: 'all', index: 0, playing: false, speedMs: 900, timer: undefined as ReturnType<typeof setInterval> | undefined };
   const reducedMotion = () => !!win?.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
   app.select('#title').text(`${trace.scenario} · ${trace.mode}`);
   const flowSelect = app.select<HTMLSelectElement>('#flow');
   flowSelect.selectAll('option').data(trace.flows).join('option').attr('value', (_, i) => i).text(flowLabel);
+  flowSelect.property('value', String(state.flow));
   renderLegend(app.select('#legend'));
   let view: TopologyView;
   let nameOf: NameOf = () => undefined;
@@ -81,10 +92,10 @@ export function start(doc: Document, trace: Trace): void {
     state.index = 0;
     rebuild();
   });
-  doc.addEventListener('keydown', (e) => {
+  const onKey = (e: KeyboardEvent) => {
     const target = e.target as HTMLElement | null;
-    // Selects keep their arrows; a focused button keeps Space and Enter.
-    if (target?.tagName === 'SELECT' || (target?.tagName === 'BUTTON' && (e.key === ' ' || e.key === 'Enter'))) return;
+    // Selects keep their arrows, text fields (a lab's terminals) every key; a focused button keeps Space and Enter.
+    if (target?.tagName === 'SELECT' || target?.tagName === 'INPUT' || target?.tagName === 'TEXTAREA' || (target?.tagName === 'BUTTON' && (e.key === ' ' || e.key === 'Enter'))) return;
     if (e.key === 'ArrowRight' || e.key === 'ArrowDown') go(state.index + 1);
     else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') go(state.index - 1);
     else if (e.key === 'Home') go(0);
@@ -92,17 +103,22 @@ export function start(doc: Document, trace: Trace): void {
     else if (e.key === ' ') setPlaying(!state.playing);
     else return;
     e.preventDefault();
-  });
+  };
+  doc.addEventListener('keydown', onKey);
   drawTopology();
   rebuild();
   // Fit on resize, then bring the packet back into view.
-  if (win && 'ResizeObserver' in win) {
-    new win.ResizeObserver(() => {
-      view.fit();
-      show(false);
-    }).observe(doc.getElementById('topology') as HTMLElement);
-  }
+  const resized = win && 'ResizeObserver' in win ? new win.ResizeObserver(() => {
+    view.fit();
+    show(false);
+  }) : undefined;
+  resized?.observe(doc.getElementById('topology') as HTMLElement);
   doc.body.setAttribute('data-ready', 'true');
+  return () => {
+    doc.removeEventListener('keydown', onKey);
+    resized?.disconnect();
+    clearInterval(state.timer);
+  };
 }
 
 const embedded = typeof document !== 'undefined' ? document.getElementById('trace') : null;

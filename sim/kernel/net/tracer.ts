@@ -8,7 +8,7 @@ import { EventQueue } from '../clock';
 import { SimLink, SimNetns, topologyGeneration } from '../objects';
 import { HopSite, SimHop } from '../hop';
 import { Flow, HopEvent, MAX_HOPS_PER_FLOW } from '../../trace/types';
-import { PcapWriter } from '../../pcap/writer';
+import { PcapRecorder } from '../../pcap/record';
 import { EPOCH_NS } from '../../model/world';
 import { ARP_REPLY, ARP_REQUEST } from '../../wire/arp';
 import { IPPROTO_UDP } from '../../wire/ipv4';
@@ -52,7 +52,7 @@ const PLACE = {
 export class Tracer {
   readonly flows: Flow[] = [];
   /** Capture writers per capture point, when --pcap-dir is given. */
-  pcaps?: Map<string, PcapWriter>;
+  pcaps?: Map<string, PcapRecorder>;
   /** Hop events recorded (for benchmarks). */
   hopCount = 0;
   private readonly sites = new Map<string, HopSite>();
@@ -223,7 +223,7 @@ export class Tracer {
     if (!this.pcaps || link.type === 'bridge') return;
     const key = `${link.netns.host.name}-${link.netns.name}-${link.name}`;
     let w = this.pcaps.get(key);
-    if (!w) this.pcaps.set(key, (w = new PcapWriter('nano')));
+    if (!w) this.pcaps.set(key, (w = new PcapRecorder('nano')));
     w.add(EPOCH_NS + BigInt(at), frame);
   }
 }
