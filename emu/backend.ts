@@ -19,6 +19,7 @@ import { checkEmuPrerequisites } from './prereq';
 import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
 import { batch, batchEach, run, Watch } from './exec';
+import { dropCounters, grownDrops } from './netfilter';
 import { commandPhases, emuNamer, toPhases } from './translate';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Confinement } from './confine';
@@ -53,6 +54,8 @@ export class EmuBackend implements Backend {
   private readonly epochStartNs: bigint;
   private readonly dns: EmbeddedDns;
   private readonly releaseGuard: () => void;
+  /** A scenario ran iptables here: a lost ping asks the rules' counters why. */
+  private firewalled = false;
   private closed = false;
   private closing?: Promise<void>;
   private interrupted = false;
@@ -219,6 +222,7 @@ export class EmuBackend implements Backend {
     if (c) await this.dns.sync(ctx.world, c.id);
     const view: EtcView = c ? { container: c.id } : { host };
     if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, argv, ctx);
+    if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
     const r = await this.runStep(real, view, argv, ctx, this.watch(ctx, (text) => this.names.unmap(text, host)));
     return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host) };
   }
@@ -249,11 +253,16 @@ export class EmuBackend implements Backend {
     const capture = new Capture(points);
     this.activeCapture = capture;
     let out;
+    // With rules in the lab, the dropping rules' counters before and after tell which one took a lost packet.
+    const watched = this.firewalled ? [...new Set(points.map((p) => p.realNetns))] : [];
+    const countersBefore = await dropCounters(watched);
+    let dropsByRule = new Map<string, string>();
     try {
       await capture.start((pid) => this.record.addPid(pid));
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
       out = await this.runStep(real, view, argv, ctx, this.watch(ctx));
       await new Promise((r) => setTimeout(r, 50));
+      dropsByRule = grownDrops(countersBefore, await dropCounters(watched));
     } finally {
       await capture.stop();
       this.activeCapture = undefined;
@@ -263,7 +272,7 @@ export class EmuBackend implements Backend {
     const src = sourceIp(ctx.world, c, dst);
     if (dst && src) {
       flow.hops = await hopsFrom(points, { src, dst }, this.epochStartNs);
-      await this.explainLoss(flow, points, out.stderr, capture.unavailable);
+      await this.explainLoss(flow, points, out.stderr, capture.unavailable, dropsByRule);
       if (flow.hops.length > MAX_HOPS_PER_FLOW) {
         flow.hopsNotKept = flow.hops.length - MAX_HOPS_PER_FLOW;
         flow.hops.length = MAX_HOPS_PER_FLOW;
@@ -277,7 +286,7 @@ export class EmuBackend implements Backend {
    * Captures show where a lost request was last seen, not why; ask the kernel there. The
    * drop hop says what the socket or the device's tables tell.
    */
-  private async explainLoss(flow: Flow, points: CapturePoint[], stderr: string, unavailable: Unavailable[]): Promise<void> {
+  private async explainLoss(flow: Flow, points: CapturePoint[], stderr: string, unavailable: Unavailable[], dropsByRule: Map<string, string>): Promise<void> {
     const requests = flow.hops.filter((h) => h.dir === 'request' && h.step !== RESOLVE_STEP && h.layers.some((l) => l.proto === 'icmp'));
     if (requests.some((h) => h.step === LAST_STEP && h.event === 'deliver')) return;
     const local = /local error: (message too long, mtu=(\d+))/.exec(stderr);
@@ -298,6 +307,16 @@ export class EmuBackend implements Backend {
       return step !== undefined && step > (last?.step ?? RESOLVE_STEP) ? [{ ...u, step }] : [];
     }).sort((a, b) => a.step - b.step)[0];
     if (stopped) return drop(stopped.step, stopped.point, stopped.reason === 'link down' ? 'link down' : `no such device ${stopped.point.device}`);
+    // A rule took it: in the namespace where it was last seen (it arrived, then a hook dropped it), or further on.
+    const ruled = [...dropsByRule].map(([real, rule]) => ({ point: points.find((p) => p.realNetns === real)!, rule }));
+    const byRule = ruled.find((d) => last && d.point.host === last.host && d.point.netns === last.netns) ?? ruled[0];
+    if (byRule) {
+      const p = byRule.point;
+      const seenThere = last && p.host === last.host && p.netns === last.netns;
+      const where = p.netns === p.host ? p.host : `${p.host}/${p.netns}`;
+      const step = seenThere ? last.step : pathStep(p, src);
+      if (step !== undefined) return drop(step, seenThere ? points.find((q) => q.realNetns === p.realNetns && q.device === last.device) ?? p : p, `${where} ${byRule.rule}`);
+    }
     if (!last) return;
     // Last seen entering vxlan0: the FDB says whether it could be encapsulated.
     if (last.step === OVERLAY_STEP.bridge) {

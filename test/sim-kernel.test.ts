@@ -15,11 +15,11 @@ describe('netfilter hook points', () => {
   test('a function registered at INPUT that drops stops the echo where Linux would: at the receiving namespace', async () => {
     const { backend, exec } = await seedLab();
     const dp = backend.datapath;
-    dp.netfilter.register('INPUT', (ns, skb) => !(ns.role.get() === 'sandbox' && skb.dir === 'request' && ns.host.name === 'r1'));
+    dp.netfilter.register('INPUT', (_dp, _hook, ns, skb) => (ns.role.get() === 'sandbox' && skb.dir === 'request' && ns.host.name === 'r1' ? 'a test hook' : undefined));
     const out = exec(['ping', '-c', '1', '-n', '10.0.1.4']);
     expect(out.stdout).toContain('1 packets transmitted, 0 received');
     const drop = dp.flows[dp.flows.length - 1].hops.find((h) => h.event === 'drop');
-    expect(drop).toMatchObject({ host: 'r1', device: 'eth0', reason: 'dropped by netfilter INPUT' });
+    expect(drop).toMatchObject({ step: 8, host: 'r1', device: 'eth0', reason: 'a test hook' });
   });
 });
 

@@ -13,6 +13,8 @@ import { Datapath } from './datapath';
 import { containerCommand, pingLive } from './programs';
 import { endedOutput, stepBounds } from '../runner/bounds';
 import { etcFile } from '../model/etc';
+import { iptablesCommand, iptablesSave } from './iptables';
+import { EPOCH_NS } from '../model/world';
 
 export class SimBackend implements Backend {
   readonly mode = 'sim' as const;
@@ -58,6 +60,10 @@ export class SimBackend implements Backend {
         return ipCommand(ns, args, opts);
       case 'bridge':
         return bridgeCommand(ns, args, opts);
+      case 'iptables':
+        return iptablesCommand(ns, args);
+      case 'iptables-save':
+        return iptablesSave(ns, args, new Date(Number(EPOCH_NS / 1_000_000n) + Math.floor(this.datapath.clock.now / 1e6)));
       case 'cat': {
         // The namespace's own files (the plan's), then /etc/hosts and /etc/hostname of the container or host the step runs on.
         const content = (f: string) => ns.files.get(f) ?? etcFile(ctx.world, ctx.container ? { container: ctx.container } : { host }, f);

@@ -20,6 +20,7 @@ import { bridgeOps } from './net/bridge/br_forward';
 import { vxlanOps, vxlanRecv } from './net/vxlan';
 import { underlayOps } from './net/underlay';
 import { Netfilter } from './net/netfilter';
+import { registerIptables } from './net/ipv4/netfilter/iptable_hooks';
 import { ReassemblyQueues } from './net/ipv4/ip_fragment';
 import { ipInput } from './net/ipv4/ip_input';
 import { ipSend } from './net/ipv4/ip_output';
@@ -44,7 +45,9 @@ export class Datapath {
   readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps } satisfies Record<LinkType, unknown>;
   private ipId = 0x1c46;
 
-  constructor(readonly kernel: SimKernel) {}
+  constructor(readonly kernel: SimKernel) {
+    registerIptables(this);
+  }
 
   // Queued work, bound once: the event queue calls these with their arguments (no closure per packet).
   readonly devRecvTask = (dev: SimLink, skb: Skb): void => devRecv(this, dev, skb);

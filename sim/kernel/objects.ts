@@ -3,6 +3,7 @@
  * with its links, routes and neighbour table; veth pairs; a learning bridge; a vxlan device
  * with its own FDB and UDP socket; the host's underlay interface.
  */
+import type { NetnsTables } from './net/ipv4/netfilter/ip_tables';
 import type { VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
 import { ipv4ToNumber } from '../wire/addr';
@@ -249,6 +250,10 @@ export class SimNetns {
   /** Set when `ip netns del` removed it (hosts are never removed). */
   deleted = false;
   readonly files = new Map<string, string>();
+  /** The namespace's iptables tables and connection tracking, made by the first `iptables` command or plan rule. */
+  netfilter?: NetnsTables;
+  /** net.ipv4.ip_forward (0 in a new namespace). */
+  ipForward = false;
 
   /** Where the namespace sits in Docker's layout: the host's own, an overlay (holds vxlan0), or a sandbox. */
   readonly role = new Derived<'host' | 'overlay' | 'sandbox'>(() => {

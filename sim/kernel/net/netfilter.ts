@@ -1,32 +1,35 @@
 /**
- * net/netfilter: the five IPv4 hook points, where Linux has them. No table registers a
- * hook yet (the lab models no firewall rules), so every packet is accepted; a rule table
- * registers here, and the datapath already asks at each point.
+ * net/netfilter/core.c: the five IPv4 hook points, where Linux has them. Tables register a
+ * function at each hook they use (ip_tables registers one at boot, see
+ * ipv4/netfilter/iptable_hooks.ts); a namespace with no rule pays one check a hook.
  */
-import type { SimNetns } from '../objects';
+import type { Datapath } from '../datapath';
+import type { SimLink, SimNetns } from '../objects';
 import type { Skb } from './skb';
 
 export type NfInetHook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
-/** A hook's verdict on a packet: true lets it continue (NF_ACCEPT), false drops it (NF_DROP). */
-export type NfHookFn = (ns: SimNetns, skb: Skb) => boolean;
+/**
+ * A hook function's verdict on the packet whose IPv4 header starts at `ip` in its frame:
+ * undefined lets it continue (NF_ACCEPT), a text drops it (NF_DROP, or NF_STOLEN by
+ * REJECT) and says why, in the words the trace shows.
+ */
+export type NfHookFn = (dp: Datapath, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined) => string | undefined;
 
 export class Netfilter {
   private readonly hooks: Record<NfInetHook, NfHookFn[]> = { PREROUTING: [], INPUT: [], FORWARD: [], OUTPUT: [], POSTROUTING: [] };
 
-  /** Whether any hook is registered: with none (the lab's case), the datapath skips the hook points at one test each. */
-  active = false;
-
   register(hook: NfInetHook, fn: NfHookFn): void {
     this.hooks[hook].push(fn);
-    this.active = true;
   }
 
-  /** NF_HOOK: whether every function registered at the hook accepts the packet. */
-  accepts(hook: NfInetHook, ns: SimNetns, skb: Skb): boolean {
-    if (!this.active) return true;
+  /** NF_HOOK: undefined when every function registered at the hook accepts the packet, else why one dropped it. */
+  verdict(dp: Datapath, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined): string | undefined {
     const fns = this.hooks[hook];
-    for (let i = 0; i < fns.length; i++) if (!fns[i](ns, skb)) return false;
-    return true;
+    for (let i = 0; i < fns.length; i++) {
+      const dropped = fns[i](dp, hook, ns, skb, ip, inDev, outDev);
+      if (dropped !== undefined) return dropped;
+    }
+    return undefined;
   }
 }

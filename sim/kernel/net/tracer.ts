@@ -149,6 +149,24 @@ export class Tracer {
     this.place(skb, vx, PLACE.decap);
   }
 
+  /**
+   * A netfilter hook dropped the packet (`ip`: where its IPv4 header starts), at the place
+   * on the path where the hook ran: a host's uplink taking VXLAN in (a sniffer there saw it
+   * arrive first) or sending it out, a container taking a packet in or sending it.
+   */
+  netfilterDrop(skb: Skb, dev: SimLink, ip: number, incoming: boolean, reason: string): void {
+    const f = skb.frame;
+    let placed: Placed | undefined;
+    if (dev.type === 'underlay') {
+      const vxlan = f[ip + 9] === IPPROTO_UDP && dev.netns.vxlanSockets.get().has(be16(f, ip + (f[ip] & 15) * 4 + 2));
+      if (vxlan && incoming) this.place(skb, dev, PLACE.udpDeliver);
+      if (vxlan) placed = incoming ? PLACE.udpDeliver : PLACE.encap;
+    } else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') {
+      placed = incoming ? PLACE.taken[0] : PLACE.sent[0];
+    }
+    this.drop(skb, placed?.step, dev, reason);
+  }
+
   /** The sending socket's own ICMP error (a DF datagram over the MTU): it never leaves the socket. */
   localError(ns: SimNetns, dev: SimLink, flow: Flow, frame: Uint8Array, note: string, reason: string): void {
     this.keep(flow, this.site(DROP_STEP.socket, 'request', ns.host.name, ns.name, dev.name, 'drop'), frame, note, reason);

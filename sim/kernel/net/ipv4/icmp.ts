@@ -12,7 +12,8 @@ import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire
 import {
   emitIcmp, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, parseIcmp, UNREACH_FRAG_NEEDED,
 } from '../../../wire/icmp';
-import { emitIpv4, IPPROTO_ICMP, ipv4PacketDstString, ipv4PacketSrc, ipv4PacketTtl, parseIpv4 } from '../../../wire/ipv4';
+import { emitIpv4, IPPROTO_ICMP, ipv4PacketDst, ipv4PacketDstString, ipv4PacketEnd, ipv4PacketSrc, ipv4PacketTtl, parseIpv4 } from '../../../wire/ipv4';
+import { isLocalAddress } from './route';
 import { Skb } from '../skb';
 import { ipSend, NO_OPTIONS } from './ip_output';
 
@@ -33,7 +34,52 @@ export function icmpRcv(dp: Datapath, ns: SimNetns, skb: Skb, l4: number, end: n
       f.subarray(l4, end), skb.flow, 'reply', echoReplyInPlace, skb.lag + dp.delays.stack);
   } else if (type === ICMP_ECHO_REPLY) {
     dp.sockets.echo(ns, be16(f, l4 + 4))?.onReply(be16(f, l4 + 6), ipv4PacketTtl(f, ip), end - l4, ipv4PacketSrc(f, ip));
+  } else if (type === ICMP_DEST_UNREACHABLE) {
+    unreachableToSocket(dp, ns, f, ip, l4, end);
   }
+}
+
+/** iputils' words for the destination-unreachable codes. */
+const UNREACHABLE_TEXT: Record<number, string> = {
+  0: 'Destination Net Unreachable',
+  1: 'Destination Host Unreachable',
+  2: 'Destination Protocol Unreachable',
+  3: 'Destination Port Unreachable',
+  9: 'Destination Net Prohibited',
+  10: 'Destination Host Prohibited',
+  13: 'Packet filtered',
+};
+
+/** icmp_unreach: an error quoting one of our echo requests reaches the ping socket that sent it. */
+function unreachableToSocket(dp: Datapath, ns: SimNetns, f: Uint8Array, ip: number, l4: number, end: number): void {
+  const quoted = l4 + ICMP_HEADER_LEN;
+  if (end - quoted < 28 || f[quoted + 9] !== IPPROTO_ICMP) return;
+  const inner = quoted + (f[quoted] & 15) * 4;
+  if (end - inner < ICMP_HEADER_LEN || f[inner] !== ICMP_ECHO_REQUEST) return;
+  const text = UNREACHABLE_TEXT[f[l4 + 1]] ?? `Dest Unreachable, Bad Code: ${f[l4 + 1]}`;
+  dp.sockets.echo(ns, be16(f, inner + 4))?.onError(be16(f, inner + 6), `From ${ipv4PacketSrc(f, ip)} icmp_seq=${be16(f, inner + 6)} ${text}`);
+}
+
+/** icmp_send's room: the error fits in 576 bytes, quoting as much of the datagram as does. */
+const ICMP_ERROR_MAX_QUOTE = 576 - 20 - ICMP_HEADER_LEN;
+
+/**
+ * icmp_send for netfilter's REJECT (nf_send_unreach): a destination-unreachable back to
+ * the datagram's source, from the address it was sent to when that is ours, else from the
+ * address that routes to the source. No error answers an ICMP error or a later fragment.
+ */
+export function icmpSendUnreach(dp: Datapath, ns: SimNetns, skb: Skb, ip: number, code: number): void {
+  const f = skb.frame;
+  if ((be16(f, ip + 6) & 0x1fff) !== 0) return;
+  const l4 = ip + (f[ip] & 15) * 4;
+  if (f[ip + 9] === IPPROTO_ICMP && f[l4] !== ICMP_ECHO_REQUEST && f[l4] !== ICMP_ECHO_REPLY) return;
+  const end = ipv4PacketEnd(f, ip);
+  const quoted = Buffer.from(f.subarray(ip, Math.min(end, ip + ICMP_ERROR_MAX_QUOTE)));
+  const to = ipv4PacketSrc(f, ip);
+  const from = isLocalAddress(ns, ipv4PacketDst(f, ip)) ? ipv4PacketDstString(f, ip) : undefined;
+  const icmp = emitIcmp({ kind: 'unreachable', type: ICMP_DEST_UNREACHABLE, code, mtu: 0, quoted });
+  ipSend(dp, ns, { dst: to, src: from, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: TOS_INTERNETCONTROL, dontFragment: false, moreFragments: false, fragmentOffset: 0 },
+    icmp, skb.flow, skb.dir === 'request' ? 'reply' : 'request', undefined, skb.lag + dp.delays.stack);
 }
 
 /** Turns a copy of an ICMP echo request into its reply: type 0, checksum over the message anew. */

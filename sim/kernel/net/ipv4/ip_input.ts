@@ -34,7 +34,8 @@ export function deliver(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: 
 }
 
 function netfilterAccepts(dp: Datapath, hook: 'PREROUTING' | 'INPUT', ns: SimNetns, dev: SimLink, skb: Skb): boolean {
-  if (!dp.netfilter.active || dp.netfilter.accepts(hook, ns, skb)) return true;
-  dp.tracer.drop(skb, undefined, dev, `dropped by netfilter ${hook}`);
+  const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ETHERNET_HEADER_LEN, dev, undefined);
+  if (dropped === undefined) return true;
+  dp.tracer.netfilterDrop(skb, dev, ETHERNET_HEADER_LEN, true, dropped);
   return false;
 }

@@ -35,7 +35,7 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
     const skb = new Skb(frame, flow, dir);
     skb.lag = lag;
-    if (!localOut(dp, ns, r, skb)) return undefined;
+    if (!localOut(dp, ns, r, skb, ETHERNET_HEADER_LEN)) return undefined;
     dp.tracer.localSend(r.dev, skb);
     later(dp, skb, dp.delays.stack, dp.localInputTask, r.dev);
     return undefined;
@@ -75,17 +75,18 @@ export function newDatagram(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined
  * hooks, out of the device at once with a resolved neighbour, else through neighbour resolution.
  */
 export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb): void {
-  if (!localOut(dp, ns, r, skb)) return;
+  // A datagram waiting for its next hop's address has no Ethernet header yet.
+  if (!localOut(dp, ns, r, skb, n ? ETHERNET_HEADER_LEN : 0)) return;
   if (n) devXmit(dp, r.dev, skb);
   else neighOutput(dp, ns, r, skb);
 }
 
-/** Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet. */
-function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb): boolean {
-  if (!dp.netfilter.active) return true;
+/** Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet whose IPv4 header starts at `ip`. */
+function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): boolean {
   for (const hook of LOCAL_OUT_HOOKS) {
-    if (!dp.netfilter.accepts(hook, ns, skb)) {
-      dp.tracer.drop(skb, undefined, r.dev, `dropped by netfilter ${hook}`);
+    const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ip, undefined, r.dev);
+    if (dropped !== undefined) {
+      dp.tracer.netfilterDrop(skb, r.dev, ip, false, dropped);
       return false;
     }
   }
