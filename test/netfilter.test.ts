@@ -1,0 +1,188 @@
+/**
+ * Netfilter in sim: the hooks where Linux runs them, conntrack's states, REJECT's answer
+ * through the overlay, the statistic match's seeded draws; and the `iptables` program,
+ * byte for byte against Debian 12's iptables 1.8.9 (nf_tables) in a real namespace.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import { runSim, twoNodes } from './helpers/run';
+import { describeWith } from './helpers/env';
+import { SimKernel } from '../sim/kernel/kernel';
+import { iptablesCommand, iptablesSave } from '../sim/kernel/iptables';
+import { shellWords } from '../sim/text/words';
+
+const CONTAINERS = `  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+`;
+
+async function lab(steps: string) {
+  const { result, backend } = await runSim(twoNodes(CONTAINERS + steps));
+  const out = (i: number) => result.steps[result.steps.length + i];
+  return { result, backend, out, flows: backend.datapath.flows };
+}
+
+function simNamespace() {
+  const k = new SimKernel(1);
+  k.apply({ op: 'host.add', host: 'h', iface: 'eth0', address: '198.51.100.10/24' });
+  return k.netns('h', 'h');
+}
+
+describe('netfilter in sim', () => {
+  test("a DROP in r1's INPUT for UDP 4789 stops the overlay at step 6, seen arriving on eth0, with the rule as the reason", async () => {
+    const { out, flows } = await lab(`  - r1: iptables -A INPUT -p udp --dport 4789 -j DROP
+  - ubuntu0: ping -c 1 -W 1 10.0.1.4
+`);
+    expect(out(-1).exitCode).toBe(1);
+    const hops = flows[flows.length - 1].hops.filter((h) => h.step !== 0);
+    const last = hops.slice(-2);
+    expect(last.map((h) => [h.step, h.host, h.device, h.event])).toEqual([[6, 'r1', 'eth0', 'underlay'], [6, 'r1', 'eth0', 'drop']]);
+    expect(last[1].reason).toBe('r1 INPUT: -p udp -m udp --dport 4789 -j DROP');
+  });
+
+  test("REJECT's ICMP port unreachable comes back through the overlay to the pinging container", async () => {
+    const { out, flows } = await lab(`  - ubuntu1: iptables -A INPUT -p icmp --icmp-type echo-request -j REJECT
+  - ubuntu0: ping -c 2 -W 1 10.0.1.4
+`);
+    expect(out(-1).stdout).toContain('From 10.0.1.4 icmp_seq=1 Destination Port Unreachable\nFrom 10.0.1.4 icmp_seq=2 Destination Port Unreachable\n');
+    expect(out(-1).stdout).toContain('2 packets transmitted, 0 received, +2 errors, 100% packet loss');
+    const back = flows[flows.length - 1].hops.filter((h) => h.dir === 'reply' && h.step !== 0);
+    // The error crosses the overlay as the reply would: eight steps, the last into ubuntu0.
+    expect(back.filter((h) => h.layers.some((l) => l.proto === 'icmp' && l['icmp.type'] === 3)).map((h) => h.step)).toEqual(expect.arrayContaining([1, 4, 5, 6, 7, 8]));
+    expect(back.find((h) => h.step === 8 && h.event === 'deliver')?.netns).not.toBe(back.find((h) => h.step === 1)?.netns);
+  });
+
+  test('--reject-with picks the code ping reports', async () => {
+    const { out } = await lab(`  - ubuntu1: iptables -A INPUT -p icmp -j REJECT --reject-with icmp-admin-prohibited
+  - ubuntu0: ping -c 1 -W 1 -n 10.0.1.4
+`);
+    expect(out(-1).stdout).toContain('From 10.0.1.4 icmp_seq=1 Packet filtered\n');
+  });
+
+  test('conntrack: with INPUT DROP and ESTABLISHED,RELATED accepted, ubuntu1 reaches out and nobody reaches in; only -P gives the policy counters', async () => {
+    const { result, out } = await lab(`  - ubuntu1: iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+  - ubuntu1: iptables -P INPUT DROP
+  - ubuntu1: ping -c 2 -n 10.0.1.2
+  - ubuntu0: ping -c 1 -W 1 -n 10.0.1.4
+  - ubuntu1: iptables -L -v -n -x
+`);
+    expect(result.steps[result.steps.length - 3].stdout).toContain('2 packets transmitted, 2 received');
+    expect(out(-2).stdout).toContain('1 packets transmitted, 0 received');
+    const listing = out(-1).stdout;
+    // The two replies were ESTABLISHED; the request from ubuntu0 met the policy. OUTPUT never had -P: no counters.
+    expect(listing).toMatch(/Chain INPUT \(policy DROP 1 packets, 84 bytes\)\n.*\n +2 +168 ACCEPT +0 +-- +\* +\* +0\.0\.0\.0\/0 +0\.0\.0\.0\/0 +ctstate RELATED,ESTABLISHED\n/);
+    expect(listing).toContain('Chain OUTPUT (policy ACCEPT 0 packets, 0 bytes)');
+  });
+
+  test('a jump to a user chain and its RETURN: rules after the jump still see the packet; counters count each rule that matched', async () => {
+    const { out } = await lab(`  - ubuntu1: iptables -N CHECK
+  - ubuntu1: iptables -A CHECK -p icmp -j RETURN
+  - ubuntu1: iptables -A CHECK -j DROP
+  - ubuntu1: iptables -A INPUT -j CHECK
+  - ubuntu1: iptables -A INPUT -p icmp -j REJECT
+  - ubuntu0: ping -c 1 -W 1 -n 10.0.1.4
+  - ubuntu1: iptables -L -v -n -x
+`);
+    expect(out(-2).stdout).toContain('Destination Port Unreachable');
+    expect(out(-1).stdout).toContain('Chain CHECK (1 references)');
+    expect(out(-1).stdout).toMatch(/ +1 +84 RETURN +1 /);
+    expect(out(-1).stdout).toMatch(/ +0 +0 DROP +0 /);
+    expect(out(-1).stdout).toMatch(/ +1 +84 REJECT +1 /);
+  });
+
+  test('the statistic match draws from a seeded source: the same run loses the same probes; probability 0 and 1 are exact', async () => {
+    const flood = (p: string) => lab(`  - ubuntu1: iptables -A INPUT -p icmp -m statistic --mode random --probability ${p} -j DROP
+  - ubuntu0: ping -c 200 -i 0 -q -n 10.0.1.4
+`);
+    const received = async (p: string) => /(\d+) received/.exec((await flood(p)).out(-1).stdout)![1];
+    const half = await received('0.5');
+    expect(Number(half)).toBeGreaterThan(60);
+    expect(Number(half)).toBeLessThan(140);
+    expect(await received('0.5')).toBe(half);
+    expect(await received('0')).toBe('200');
+    expect(await received('1')).toBe('0');
+  });
+
+  test('a namespace where iptables never ran has no tables: its hooks return at once', async () => {
+    const { backend } = await lab('  - ubuntu0: ping -c 1 10.0.1.4\n');
+    for (const h of backend.kernel.hosts.values()) for (const ns of h.namespaces.values()) expect(ns.netfilter).toBeUndefined();
+  });
+
+  test('refusals in the real texts and exit codes', () => {
+    const ns = simNamespace();
+    const run = (line: string) => iptablesCommand(ns, shellWords(line));
+    expect(run('-D INPUT -p udp --dport 4789 -j DROP')).toEqual({ stdout: '', stderr: 'iptables: Bad rule (does a matching rule exist in that chain?).\n', exitCode: 1 });
+    expect(run('-A INPUT --dport 80 -j DROP')).toEqual({ stdout: '', stderr: 'iptables v1.8.9 (nf_tables): unknown option "--dport"\nTry `iptables -h\' or \'iptables --help\' for more information.\n', exitCode: 2 });
+    expect(run('-t mangle -L').stderr).toBe('cnmlab: iptables -t mangle is not modelled (tables filter and nat are)\n');
+  });
+});
+
+/** Command lines run one after another in one namespace, real and simulated; every output must be the same. */
+const SCRIPTS: Record<string, string[]> = {
+  'filter rules, user chains, listings': [
+    'iptables-save', 'iptables -S', 'iptables -L',
+    'iptables -A INPUT -p udp --dport 4789 -j DROP',
+    'iptables -A INPUT -s 10.0.0.0/8 ! -d 1.2.3.4 -i eth0 -p tcp --sport 22 -j REJECT',
+    'iptables -A INPUT -p icmp -j REJECT --reject-with icmp-host-unreachable',
+    'iptables -N FOO', 'iptables -A FOO -m state --state ESTABLISHED,RELATED -j ACCEPT',
+    'iptables -A FOO -m conntrack --ctstate NEW -j RETURN',
+    'iptables -A FOO -m statistic --mode random --probability 0.3 -j DROP',
+    'iptables -A OUTPUT -o lo -j FOO', 'iptables -A OUTPUT ! -o eth+ -j ACCEPT', 'iptables -A INPUT ! -i eth0 -j ACCEPT',
+    'iptables -P FORWARD DROP',
+    'iptables -S', 'iptables -S -v', 'iptables -L', 'iptables -L -v', 'iptables -L -v -n --line-numbers', 'iptables -L -n -x -v', 'iptables -L -n --line-numbers',
+    'iptables -L FOO', 'iptables -S FOO', 'iptables-save', 'iptables-save -c',
+    'iptables -R INPUT 1 -p udp --dport 1 -j ACCEPT', 'iptables -I INPUT 2 -j ACCEPT', 'iptables -I INPUT -j DROP', 'iptables -D INPUT 1',
+    'iptables -S INPUT 1', 'iptables -L INPUT 2', 'iptables -L INPUT 2 -v', 'iptables -Z',
+    'iptables -A INPUT -p udp --dport 99999 -j DROP', 'iptables -A INPUT ! -p udp -j DROP', 'iptables -A INPUT -p udp --dport 53:60 ! --sport 5 -j DROP',
+    'iptables -A INPUT -p tcp --dport domain -j DROP', 'iptables -A INPUT -s 10.1.2.3/8 -j DROP', 'iptables -A INPUT -s 10.1.2.3 -j DROP',
+    'iptables -D INPUT -s 10.1.2.3 -j DROP', 'iptables -A INPUT', 'iptables -A INPUT -p udp',
+    'iptables -A INPUT -p udp -m udp --dport 5 -m conntrack ! --ctstate NEW -j DROP', 'iptables -A INPUT -p udp -m state --state NEW --dport 5 -j DROP',
+    'iptables -A INPUT -p icmp --icmp-type echo-reply -j DROP', 'iptables -A INPUT -p icmp -m icmp --icmp-type 5 -j DROP',
+    'iptables -A INPUT -j REJECT --reject-with icmp-admin-prohibited', 'iptables -A INPUT -m addrtype ! --dst-type LOCAL -j DROP',
+    'iptables -L INPUT', 'iptables -L INPUT -n', 'iptables -L -v -x', 'iptables -S',
+    'iptables -X', 'iptables -F', 'iptables -S', 'iptables -X', 'iptables -S',
+  ],
+  'nat rules as Docker writes them': [
+    'iptables -t nat -A OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:42039',
+    'iptables -t nat -A POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 42039 -j SNAT --to-source :53',
+    'iptables -t nat -A POSTROUTING -s 172.18.0.0/16 ! -o docker_gwbridge -j MASQUERADE',
+    'iptables -t nat -N DOCKER', 'iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
+    'iptables -t nat -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER',
+    'iptables -t nat -A DOCKER -i docker0 -j RETURN',
+    'iptables -t nat -L', 'iptables -t nat -L -n -v', 'iptables -t nat -S', 'iptables-save', 'iptables-save -t nat', 'iptables-save -t filter',
+  ],
+  refusals: [
+    'iptables -A INPUT -p udp -j DROP', 'iptables -D INPUT -p udp --dport 4788 -j DROP', 'iptables -D INPUT 9', 'iptables -A NOPE -j DROP',
+    'iptables -N FOO', 'iptables -N FOO', 'iptables -A FOO -j ACCEPT', 'iptables -X FOO', 'iptables -X INPUT', 'iptables -F NOPE',
+    'iptables -P FOO DROP', 'iptables -P INPUT REJECT', 'iptables -A INPUT -j NOPE', 'iptables -A INPUT -p tcp --dport',
+    'iptables -A INPUT --dport 80 -j DROP', 'iptables -A INPUT -p foo -j DROP', 'iptables -A INPUT -s 1.2.3.400 -j DROP',
+    'iptables -t mangle2 -L', 'iptables -t nat -A INPUT -j DROP', 'iptables -t nat -A PREROUTING -j MASQUERADE',
+    'iptables -A INPUT -j DNAT --to-destination 1.2.3.4', 'iptables -Q', 'iptables', 'iptables -L NOPE', 'iptables -S NOPE',
+    'iptables -R INPUT 9 -j ACCEPT', 'iptables -I INPUT 9 -j ACCEPT', 'iptables -A INPUT -m statistic --mode random --probability 2 -j DROP',
+    'iptables -A INPUT -j REJECT --reject-with tcp-reset', 'iptables -A INPUT -j REJECT --reject-with foo', 'iptables -A INPUT -m udp --dport 5 -j DROP',
+    'iptables -A INPUT -p icmp -m icmp -j DROP', 'iptables -A INPUT -j ACCEPT extra', 'iptables -t nat -A POSTROUTING -j SNAT',
+    'iptables -t nat -A OUTPUT -j DNAT --to-destination 1.2.3.4:80', 'iptables -t nat -A INPUT -j MASQUERADE',
+    'iptables -t nat -A POSTROUTING -j DNAT --to-destination 1.1.1.1', 'iptables -A INPUT -m conntrack --ctstate FOO -j DROP',
+    'iptables-save -t foo', 'iptables-save -x', 'iptables-save -t nat',
+  ],
+};
+
+describeWith(['iptables', 'iptables-save'], true, "the iptables program prints what Debian 12's iptables 1.8.9 prints", () => {
+  const real = `cnmt${process.pid}nf`;
+  beforeAll(() => execFileSync('ip', ['netns', 'add', real]));
+  afterAll(() => execFileSync('ip', ['netns', 'del', real]));
+  afterEach(() => {
+    for (const t of ['filter', 'nat']) spawnSync('ip', ['netns', 'exec', real, 'iptables', '-t', t, '-F']);
+    for (const t of ['filter', 'nat']) spawnSync('ip', ['netns', 'exec', real, 'iptables', '-t', t, '-X']);
+    spawnSync('ip', ['netns', 'exec', real, 'nft', 'flush', 'ruleset']);
+  });
+
+  test.each(Object.keys(SCRIPTS))('%s', (name) => {
+    const ns = simNamespace();
+    const undated = (s: string) => s.replace(/ on \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$/gm, ' on (date)');
+    for (const line of SCRIPTS[name]) {
+      const argv = shellWords(line);
+      const r = spawnSync('ip', ['netns', 'exec', real, ...argv], { encoding: 'utf8' });
+      const s = argv[0] === 'iptables' ? iptablesCommand(ns, argv.slice(1)) : iptablesSave(ns, argv.slice(1), new Date());
+      expect({ line, stdout: undated(s.stdout), stderr: s.stderr, exitCode: s.exitCode }).toEqual({ line, stdout: undated(r.stdout), stderr: r.stderr, exitCode: r.status });
+    }
+  });
+});
