@@ -1,7 +1,7 @@
 /**
  * net/netfilter/core.c: the five IPv4 hook points, where Linux has them. Tables register a
- * function at each hook they use (ip_tables registers one at boot, see
- * ipv4/netfilter/iptable_hooks.ts); a namespace with no rule pays one check a hook.
+ * function at each hook they use (see ipv4/netfilter/iptable_hooks.ts); a namespace where
+ * no table was made pays one check a hook.
  */
 import type { Datapath } from '../datapath';
 import type { SimLink, SimNetns } from '../objects';
@@ -23,8 +23,13 @@ export class Netfilter {
     this.hooks[hook].push(fn);
   }
 
-  /** NF_HOOK: undefined when every function registered at the hook accepts the packet, else why one dropped it. */
+  /**
+   * NF_HOOK: undefined when every function registered at the hook accepts the packet, else
+   * why one dropped it. Linux registers a table's hooks in a namespace when the table is
+   * made there; a namespace without tables has none to run.
+   */
   verdict(dp: Datapath, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined): string | undefined {
+    if (ns.netfilter === undefined) return undefined;
     const fns = this.hooks[hook];
     for (let i = 0; i < fns.length; i++) {
       const dropped = fns[i](dp, hook, ns, skb, ip, inDev, outDev);
