@@ -13,8 +13,11 @@ async function seedLab() {
 
 describe('netfilter hook points', () => {
   test('a function registered at INPUT that drops stops the echo where Linux would: at the receiving namespace', async () => {
-    const { backend, exec } = await seedLab();
+    const { backend, exec, model } = await seedLab();
     const dp = backend.datapath;
+    // Hooks run in namespaces where a table was made (as Linux registers them per namespace).
+    const c1 = Object.values(hostOf(model.world, 'r1').containers).find((x) => x.name === 'ubuntu1')!;
+    expect(backend.execSync('r1', c1.sandbox, ['iptables', '-P', 'INPUT', 'ACCEPT'], { world: model.world, container: c1.id, namesVisible: false }).exitCode).toBe(0);
     dp.netfilter.register('INPUT', (_dp, _hook, ns, skb) => (ns.role.get() === 'sandbox' && skb.dir === 'request' && ns.host.name === 'r1' ? 'a test hook' : undefined));
     const out = exec(['ping', '-c', '1', '-n', '10.0.1.4']);
     expect(out.stdout).toContain('1 packets transmitted, 0 received');
