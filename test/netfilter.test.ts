@@ -34,7 +34,7 @@ describe('netfilter in sim', () => {
     expect(out(-1).exitCode).toBe(1);
     const hops = flows[flows.length - 1].hops.filter((h) => h.step !== 0);
     const last = hops.slice(-2);
-    expect(last.map((h) => [h.step, h.host, h.device, h.event])).toEqual([[6, 'r1', 'eth0', 'underlay'], [6, 'r1', 'eth0', 'drop']]);
+    expect(last.map((h) => [h.step, h.host, h.device, h.event])).toEqual([[6, 'r1', 'eth0', 'udp-deliver'], [6, 'r1', 'eth0', 'drop']]);
     expect(last[1].reason).toBe('r1 INPUT: -p udp -m udp --dport 4789 -j DROP');
   });
 
