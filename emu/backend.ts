@@ -12,7 +12,7 @@ import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, endpointOf, endpointsOf, hostOf, instanceOf, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
 import { Flow, MAX_HOPS_PER_FLOW, Topology } from '../sim/trace/types';
 import { topologyFromWorld } from '../sim/trace/topology';
-import { overlayNetnsName } from '../sim/model/plumbing';
+import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { answerQuery } from '../sim/model/dns';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../sim/wire/addr';
 import { checkEmuPrerequisites } from './prereq';

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { Model } from '../sim/model/model';
 import { SimKernel } from '../sim/kernel/kernel';
-import { overlayNetnsName } from '../sim/model/plumbing';
+import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { endpointsOf, hostOf, instanceOf, swarmNetworks, World } from '../sim/model/world';
 import { dockerStep } from '../sim/docker/session';
 

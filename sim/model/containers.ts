@@ -1,7 +1,7 @@
 /** Containers and their sandboxes: run, connect, disconnect, stop, rm. */
 import { Draft } from 'immer';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
-import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './plumbing';
+import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './sandbox';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, findNetwork, Tx } from './tx';
 import { DaemonRefusal, NotModelled } from './refusal';

@@ -1,6 +1,6 @@
 /** `docker network create` and `rm`: swarm overlays through the manager, bridges locally. */
 import { NetworkSpec, localNetwork, createSwarmNetwork, nextLocalSubnet, NOT_A_MANAGER, WORKER_CANNOT } from './swarm';
-import { createBridgeDevice } from './plumbing';
+import { createBridgeDevice } from './drivers/bridge';
 import { newIpam } from './ipam';
 import { advance, networkMachine } from './machines';
 import { allNetworks, findNetwork, Tx, visibleNetworks } from './tx';

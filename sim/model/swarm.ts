@@ -1,7 +1,8 @@
 /** Engines and the swarm: boot, init, join, leave, join tokens, and the ingress network. */
 import { Draft } from 'immer';
 import { cidrString, ipv4ToNumber, maskOf, overlaps, parseCidr } from '../wire/addr';
-import { createBridgeDevice, addNamespace, delNamespace } from './plumbing';
+import { createBridgeDevice } from './drivers/bridge';
+import { addNamespace, delNamespace } from './sandbox';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
 import { newIpam } from './ipam';
 import { advance, initialState, networkMachine, swarmNodeMachine } from './machines';

@@ -3,7 +3,7 @@
  * devices from the same plan, so the model can describe them for all of them.
  */
 import { endpointsOf, hostOf, instanceOf, networksByAge, swarmNetworks, World } from '../model/world';
-import { overlayNetnsName } from '../model/plumbing';
+import { overlayNetnsName } from '../model/drivers/overlay';
 import { Topology } from './types';
 import { ipv4ToNumber } from '../wire/addr';
 

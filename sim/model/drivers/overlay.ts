@@ -1,14 +1,13 @@
 /**
- * What libnetwork does in the kernel, as plan ops: namespaces, the overlay sandbox
- * (br0 + vxlan0), veth pairs for endpoints, and the peer table's neigh/fdb entries.
- * Functions here change the draft and emit the ops that make the kernel match it.
+ * libnetwork's overlay driver as plan ops: the overlay sandbox (br0 + vxlan0), veth pairs for
+ * endpoints, and the peer table's neigh/fdb entries. Functions here change the draft and
+ * emit the ops that make the kernel match it.
  */
 import { Draft } from 'immer';
-import { advance, endpointMachine, networkOnHostMachine } from './machines';
-import { Tx } from './tx';
-import { Endpoint, endpointsOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork } from './world';
-
-export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
+import { advance, endpointMachine, networkOnHostMachine } from '../machines';
+import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
+import { Tx } from '../tx';
+import { Endpoint, endpointsOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork } from '../world';
 
 export function overlayNetnsName(networkId: string): string {
   return `1-${networkId.slice(0, 10)}`;
@@ -16,18 +15,6 @@ export function overlayNetnsName(networkId: string): string {
 
 export function lbSandboxName(networkId: string): string {
   return `lb_${networkId}`.slice(0, 12);
-}
-
-export function addNamespace(tx: Tx, host: string, netns: string): void {
-  const h = tx.host(host);
-  if (!h.namespaces.includes(netns)) h.namespaces.push(netns);
-  tx.emit({ op: 'netns.add', host, netns }, { op: 'link.set', host, netns, name: 'lo', up: true });
-}
-
-export function delNamespace(tx: Tx, host: string, netns: string): void {
-  const h = tx.host(host);
-  h.namespaces = h.namespaces.filter((n) => n !== netns);
-  tx.emit({ op: 'netns.del', host, netns });
 }
 
 /** A peer's static neighbour and FDB entries on vxlan0 (libnetwork peerAdd/peerDelete). */
@@ -86,18 +73,6 @@ function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | '
   }
 }
 
-/** A veth pair made in the host namespace; its container end moved into the sandbox as ep.ifname with the endpoint's address. */
-function plugContainerEnd(tx: Tx, ep: Draft<Endpoint>, ctrVeth: string, mtu?: number): void {
-  const { host, sandbox } = ep;
-  tx.emit(
-    { op: 'link.move', host, netns: host, name: ctrVeth, to: sandbox },
-    { op: 'link.rename', host, netns: sandbox, name: ctrVeth, to: ep.ifname },
-    { op: 'link.set', host, netns: sandbox, name: ep.ifname, mac: ep.mac, ...(mtu ? { mtu } : {}) },
-    { op: 'addr.add', host, netns: sandbox, dev: ep.ifname, address: `${ep.ip}/${ep.prefixLength}` },
-    { op: 'link.set', host, netns: sandbox, name: ep.ifname, up: true },
-  );
-}
-
 export function joinOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>): void {
   if (!instanceOf(net, ep.host)) instantiate(tx, net, ep.host);
   const inst = instanceOf(net, ep.host)!;
@@ -126,30 +101,3 @@ export function leaveOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, s
   if (inst.joined === 0) teardown(tx, net, ep.host);
 }
 
-export function joinBridge(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute: boolean): void {
-  const host = ep.host;
-  const hostVeth = tx.vethName(), ctrVeth = tx.vethName();
-  ep.peerIfname = hostVeth;
-  tx.emit(
-    { op: 'link.add', host, netns: host, name: hostVeth, kind: { type: 'veth', peer: ctrVeth } },
-    { op: 'link.set', host, netns: host, name: hostVeth, master: net.bridge!, up: true },
-  );
-  plugContainerEnd(tx, ep, ctrVeth);
-  if (defaultRoute) tx.emit({ op: 'route.add', host, netns: ep.sandbox, dst: 'default', via: net.ipam.gateway, dev: ep.ifname });
-  ep.state = advance(endpointMachine, ep.state, 'JOIN');
-}
-
-export function leaveBridge(tx: Tx, ep: Draft<Endpoint>, sandboxGoing: boolean): void {
-  if (!sandboxGoing) tx.emit({ op: 'link.del', host: ep.host, netns: ep.sandbox, name: ep.ifname });
-  ep.state = advance(endpointMachine, ep.state, 'LEAVE');
-}
-
-/** A Linux bridge for a bridge-driver network, in the host namespace. */
-export function createBridgeDevice(tx: Tx, host: string, net: Network | Draft<Network>): void {
-  const prefix = net.ipam.subnet.split('/')[1];
-  tx.emit(
-    { op: 'link.add', host, netns: host, name: net.bridge!, kind: { type: 'bridge' } },
-    { op: 'addr.add', host, netns: host, dev: net.bridge!, address: `${net.ipam.gateway}/${prefix}` },
-    { op: 'link.set', host, netns: host, name: net.bridge!, up: true },
-  );
-}

@@ -1,0 +1,34 @@
+/**
+ * A sandbox's kernel side, whatever its networks' drivers: its namespace, the container end
+ * of an endpoint's veth pair, and the embedded resolver's resolv.conf.
+ */
+import { Draft } from 'immer';
+import { Tx } from './tx';
+import { Endpoint } from './world';
+
+export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
+
+export function addNamespace(tx: Tx, host: string, netns: string): void {
+  const h = tx.host(host);
+  if (!h.namespaces.includes(netns)) h.namespaces.push(netns);
+  tx.emit({ op: 'netns.add', host, netns }, { op: 'link.set', host, netns, name: 'lo', up: true });
+}
+
+export function delNamespace(tx: Tx, host: string, netns: string): void {
+  const h = tx.host(host);
+  h.namespaces = h.namespaces.filter((n) => n !== netns);
+  tx.emit({ op: 'netns.del', host, netns });
+}
+
+/** A veth pair made in the host namespace; its container end moved into the sandbox as ep.ifname with the endpoint's address. */
+export function plugContainerEnd(tx: Tx, ep: Draft<Endpoint>, ctrVeth: string, mtu?: number): void {
+  const { host, sandbox } = ep;
+  tx.emit(
+    { op: 'link.move', host, netns: host, name: ctrVeth, to: sandbox },
+    { op: 'link.rename', host, netns: sandbox, name: ctrVeth, to: ep.ifname },
+    { op: 'link.set', host, netns: sandbox, name: ep.ifname, mac: ep.mac, ...(mtu ? { mtu } : {}) },
+    { op: 'addr.add', host, netns: sandbox, dev: ep.ifname, address: `${ep.ip}/${ep.prefixLength}` },
+    { op: 'link.set', host, netns: sandbox, name: ep.ifname, up: true },
+  );
+}
+
