@@ -78,9 +78,11 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   if (opts.trace) writeOutputFile('--trace', opts.trace, JSON.stringify(result.trace, null, 2) + '\n');
   if (opts.json) {
     const { steps, ...rest } = result;
-    process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, ok }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ok })), trace: rest.trace }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, ok, unmodelled }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ok, ...(unmodelled !== undefined ? { unmodelled } : {}) })), trace: rest.trace }, null, 2) + '\n');
   } else {
     const failed = result.steps.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `step ${r.index + 1} (${s.file}:${r.line}) ${c.what}`));
+    const unmodelled = result.steps.filter((r) => r.unmodelled !== undefined).map((r) => `step ${r.index + 1} (${s.file}:${r.line}) ${r.unmodelled}`);
+    if (unmodelled.length) process.stdout.write(`${unmodelled.length} step(s) not modelled, so they ran nothing: ${unmodelled.join('; ')}\n`);
     process.stdout.write(failed.length ? `${failed.length} expectation(s) failed: ${failed.join('; ')}\n` : `${s.name}: ran ${result.steps.length} steps, every expectation held\n`);
   }
   // With --json, stdout holds one JSON object: the way into the lab goes to stderr.

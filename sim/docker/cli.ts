@@ -17,6 +17,9 @@ import { DaemonRefusal, NotModelled } from '../model/refusal';
 import { gatewayInSubnet } from '../model/swarm';
 import { parseCidr } from '../wire/addr';
 import { asDockerError, DockerError, runRefusal } from './errors';
+import { filterNetworks, parseNetworkFilters } from './network-filter';
+import { containerSubcommand, nodeLs, startContainers } from './nodes-and-start';
+import { NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 import { endpointsOf, Network, World } from '../model/world';
 
 export interface CommandOutput {
@@ -110,8 +113,9 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'ls':
     case 'list': {
       const p = parseFlags('docker network ls', rest, [{ long: 'quiet', short: 'q' }, { long: 'no-trunc' }, { long: 'filter', short: 'f', value: true }, { long: 'format', value: true }]);
+      const filters = parseNetworkFilters(all(p, 'filter'));
       requireArgs(p, 'docker network ls', 'docker network ls [OPTIONS]', 'List networks', 0);
-      return ok(networkLsTable(visibleNetworks(tx.w, host) as Network[], { quiet: p.bools.has('quiet'), noTrunc: p.bools.has('no-trunc') }));
+      return ok(networkLsTable(filterNetworks(visibleNetworks(tx.w, host) as Network[], filters), { quiet: p.bools.has('quiet'), noTrunc: p.bools.has('no-trunc') }));
     }
     case 'inspect': {
       const p = parseFlags('docker network inspect', rest, [{ long: 'format', short: 'f', value: true }, { long: 'verbose', short: 'v' }]);
@@ -324,6 +328,24 @@ export function dockerCommand(tx: Tx, host: string, argv: string[]): DockerOutco
       const p = parseFlags('docker info', rest, []);
       requireArgs(p, 'docker info', 'docker info [OPTIONS]', 'Display system-wide information', 0);
       return ok(dockerInfo(tx.w as World, host));
+    }
+    case 'start': {
+      const p = parseFlags('docker start', rest, []);
+      requireArgs(p, 'docker start', 'docker start [OPTIONS] CONTAINER [CONTAINER...]', 'Start one or more stopped containers', 1, Infinity);
+      return startContainers(tx, host, p.args);
+    }
+    case 'container': {
+      const [sub, ...args] = rest;
+      const same = containerSubcommand(sub);
+      if (!same) throw new DockerError(notModelled(['docker', ...argv].join(' ')).stderr.trimEnd(), NOT_MODELLED_EXIT);
+      return dockerCommand(tx, host, [same, ...args]);
+    }
+    case 'node': {
+      const [sub, ...args] = rest;
+      if (sub !== 'ls' && sub !== 'list') throw new DockerError(notModelled(['docker', ...argv].join(' ')).stderr.trimEnd(), NOT_MODELLED_EXIT);
+      const p = parseFlags('docker node ls', args, [{ long: 'quiet', short: 'q' }]);
+      requireArgs(p, 'docker node ls', 'docker node ls [OPTIONS]', 'List nodes in the swarm', 0);
+      return nodeLs(tx, host, p.bools.has('quiet'));
     }
     case undefined:
       return ok('\nUsage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n');

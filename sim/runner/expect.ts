@@ -3,9 +3,10 @@ import { Expect } from '../scenario/schema';
 import { compilePattern } from '../scenario/pattern';
 import { classifyPath } from '../trace/path';
 import { Flow } from '../trace/types';
+import { NOT_MODELLED_EXIT } from '../commands/registry';
 
 export interface Check {
-  what: 'exit' | 'stdout' | 'stderr' | 'path';
+  what: 'exit' | 'stdout' | 'stderr' | 'path' | 'modelled';
   expected: string;
   got: string;
   ok: boolean;
@@ -40,4 +41,13 @@ export function checkExpect(e: Expect, r: { exitCode: number; stdout: string; st
 /** A check as the transcript shows it. */
 export function checkLine(c: Check): string {
   return `${c.ok ? '✓' : '✗'} expect ${c.what}: ${c.ok ? c.expected : `expected ${c.expected}, got ${c.got}`}\n`;
+}
+
+/**
+ * A step the command registry refused ran nothing, so it cannot stand for the command it
+ * names: it fails unless the scenario says it expects exactly that (`exit: 127`).
+ */
+export function modelledCheck(command: string, e: Expect | undefined): Check {
+  const expected = e?.exit === NOT_MODELLED_EXIT;
+  return { what: 'modelled', expected: expected ? 'not modelled (expect exit 127)' : 'a command cnmlab models', got: `not modelled: ${command}`, ok: expected };
 }

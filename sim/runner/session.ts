@@ -9,7 +9,7 @@ import { seedFromName } from '../model/ids';
 import { Expect, Scenario } from '../scenario/schema';
 import { Trace, TRACE_FORMAT } from '../trace/types';
 import { TopologyHistory } from '../trace/lifetimes';
-import { Check, checkExpect } from './expect';
+import { Check, checkExpect, modelledCheck } from './expect';
 import { containerShell, hostShell } from './shell';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT, stepBounds } from './bounds';
 
@@ -28,6 +28,8 @@ export interface StepResult {
   flows: string[];
   /** Stopped by Ctrl-C (only a step typed at a terminal can be). */
   interrupted?: boolean;
+  /** The command the registry refused: the step ran nothing. */
+  unmodelled?: string;
 }
 
 /** Virtual time between scenario steps, as if typed a second apart. */
@@ -88,10 +90,12 @@ export class ScenarioSession {
     if (stopped !== undefined && opts.expect?.exit !== stopped) {
       checks.push({ what: 'exit', expected: out.end === 'timed-out' ? 'the step to end within its timeout' : 'output within the cap', got: out.stderr.trim().split('\n').pop() ?? '', ok: false });
     }
+    if (out.unmodelled !== undefined) checks.push(modelledCheck(out.unmodelled, opts.expect));
     const r: StepResult = {
       index, on, command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr,
       durationMs: Math.round((backend.elapsedNs() - t0) / 1e3) / 1e3, ok: checks.every((c) => c.ok), line: opts.line ?? 0, checks, flows: flows.map((f) => f.id),
       ...(opts.live?.interrupt.aborted ? { interrupted: true } : {}),
+      ...(out.unmodelled !== undefined ? { unmodelled: out.unmodelled } : {}),
     };
     this.steps.push(r);
     return r;

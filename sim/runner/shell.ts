@@ -1,15 +1,23 @@
 /**
- * A scenario host's shell: `docker` goes to the model, `ip netns` reads the model's
- * namespaces, and everything else runs in the backend inside the right namespace.
+ * A scenario host's or container's shell, the same in both modes. A step's line is split
+ * into pipelines (`|`) and a list (`;`), and every command is checked against the command
+ * registry before anything runs: one unmodelled command refuses the whole line. Then
+ * `docker` goes to the model, `ip netns` reads the model's namespaces, the text filters are
+ * applied here, and everything else runs in the backend inside the right namespace.
  */
 import { Backend, CommandOutput, LiveIo } from '../backend';
-import { shellWords } from '../text/words';
+import { parseCommandLine } from '../commands/cmdline';
+import { runFilter } from '../commands/filters';
+import { isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
 import { Model } from '../model/model';
-import { findContainer } from '../model/tx';
-import { Container, hostOf } from '../model/world';
+import { allNetworks, findContainer } from '../model/tx';
+import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep } from '../docker/session';
 
-const NETNS_DIR_LINK = ['ln', '-s', '/var/run/docker/netns', '/var/run/netns'];
+export interface ShellOutput extends CommandOutput {
+  /** The command the registry refused (the line ran nothing). */
+  unmodelled?: string;
+}
 
 export function containerByName(model: Model, name: string): Container | undefined {
   for (const host of model.world.hostOrder) {
@@ -19,16 +27,22 @@ export function containerByName(model: Model, name: string): Container | undefin
   return undefined;
 }
 
-export async function hostShell(model: Model, backend: Backend, host: string, line: string, live?: LiveIo): Promise<CommandOutput> {
-  let argv: string[];
-  try {
-    argv = shellWords(line);
-  } catch (e) {
-    return { stdout: '', stderr: `bash: ${(e as Error).message}\n`, exitCode: 2 };
-  }
+/**
+ * `@NETWORK` names the overlay namespace of NETWORK on this host (`1-` and the first ten
+ * characters of its id), so a lab need not paste seeded ids.
+ */
+function networkNamespace(model: Model, host: string, ref: string): string | CommandOutput {
+  const name = ref.slice(1);
+  const net = allNetworks(model.world, host).find((n) => n.name === name) as Network | undefined;
+  const netns = net?.driver === 'overlay' ? instanceOf(net, host)?.netns : undefined;
+  if (netns) return netns;
+  const why = !net ? `no network named ${name} on ${host}` : net.driver !== 'overlay' ? `${name} is a ${net.driver} network, which has no namespace of its own` : `${name} has no namespace on ${host} yet (no container there uses it)`;
+  return { stdout: '', stderr: `cnmlab: ${ref}: ${why}\n`, exitCode: 255 };
+}
+
+async function hostCommand(model: Model, backend: Backend, host: string, argv: string[], live?: LiveIo): Promise<CommandOutput> {
   const h = () => hostOf(model.world, host);
   const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked, live });
-  if (argv[0] === 'sudo') argv = argv.slice(1);
   if (argv[0] === 'docker') {
     const step = dockerStep(model, host, argv.slice(1));
     await backend.apply(step.ops, model.world);
@@ -39,7 +53,7 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
     }
     return o;
   }
-  if (argv.join(' ') === NETNS_DIR_LINK.join(' ')) {
+  if (argv[0] === 'ln') {
     if (h().netnsLinked) return { stdout: '', stderr: "ln: failed to create symbolic link '/var/run/netns/netns': File exists\n", exitCode: 1 };
     model.linkNetnsDir(host);
     return { stdout: '', stderr: '', exitCode: 0 };
@@ -52,14 +66,15 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
   if (argv[0] === 'ip' && argv[1] === 'netns') {
     const sub = argv[2] ?? 'list';
     const visible = h().netnsLinked ? [...h().namespaces].reverse() : [];
-    if (sub === 'ls' || sub === 'list' || sub === 'show') return { stdout: visible.map((n) => n + '\n').join(''), stderr: '', exitCode: 0 };
-    if (sub === 'exec') {
-      const ns = argv[3];
-      if (!ns || argv.length < 5) return { stdout: '', stderr: 'No netns name specified\n', exitCode: 255 };
-      if (!visible.includes(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
-      return backend.exec(host, ns, argv.slice(4), ctx());
+    if (sub !== 'exec') return { stdout: visible.map((n) => n + '\n').join(''), stderr: '', exitCode: 0 };
+    let ns = argv[3];
+    if (ns.startsWith('@')) {
+      const resolved = networkNamespace(model, host, ns);
+      if (typeof resolved !== 'string') return resolved;
+      ns = resolved;
     }
-    return { stdout: '', stderr: `Command "${sub}" is unknown, try "ip netns help".\n`, exitCode: 255 };
+    if (!visible.includes(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
+    return backend.exec(host, ns, argv.slice(4), ctx());
   }
   return backend.exec(host, host, argv, ctx());
 }
@@ -69,14 +84,62 @@ export async function runInContainer(model: Model, backend: Backend, c: Containe
   return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
 }
 
-export async function containerShell(model: Model, backend: Backend, name: string, line: string, live?: LiveIo): Promise<CommandOutput> {
+/**
+ * Runs a step's line: each pipeline in turn (`;`), each stage after the first a text filter
+ * over the previous stage's stdout. stderr collects every stage's; the exit status is the
+ * last stage's of the last pipeline, as sh without pipefail.
+ *
+ * At a terminal (`live`) only the line's first command may show its output as it comes:
+ * what it writes must be the start of the line's output. Every other stage still stops on
+ * Ctrl-C, its output shown when the line is done; after Ctrl-C the rest of the list does
+ * not run, as in an interactive shell.
+ */
+async function runLine(line: string, shell: ShellKind, exec: (argv: string[], live?: LiveIo) => Promise<CommandOutput>, live?: LiveIo): Promise<ShellOutput> {
+  const parsed = parseCommandLine(line);
+  if (!parsed.ok) {
+    if (parsed.kind === 'syntax') return { stdout: '', stderr: `cnmlab: cannot read the command line: ${parsed.message}\n`, exitCode: 2 };
+    return { ...notModelled(line), unmodelled: line };
+  }
+  // sudo is accepted and dropped: steps run as root in both modes.
+  const list = parsed.list.map((p) => p.map((argv) => (argv[0] === 'sudo' ? argv.slice(1) : argv)));
+  const plans: { argv: string[]; help?: CommandOutput; filter: boolean }[][] = [];
+  for (const pipeline of list) {
+    const stages = [];
+    for (const [i, argv] of pipeline.entries()) {
+      const l = lookupCommand(argv, shell);
+      if (!l.modelled) return { ...l.refusal, unmodelled: argv.join(' ') };
+      // Only a text filter reads a pipe: another program after `|` would ignore its input.
+      if (i > 0 && !isTextFilter(l.entry)) {
+        const text = argv.join(' ');
+        return { ...notModelled(`${pipeline[i - 1].join(' ')} | ${text}`), unmodelled: text };
+      }
+      stages.push({ argv, help: l.help, filter: isTextFilter(l.entry) });
+    }
+    plans.push(stages);
+  }
+  const unshown: LiveIo | undefined = live && { write: () => {}, interrupt: live.interrupt };
+  const out: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
+  for (const [p, stages] of plans.entries()) {
+    if (live?.interrupt.aborted) break;
+    let last: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
+    for (const [i, stage] of stages.entries()) {
+      const input = i > 0 ? last.stdout : '';
+      const shown = p === 0 && i === 0 && stages.length === 1 ? live : unshown;
+      last = stage.help ?? (stage.filter ? runFilter(stage.argv, input) : await exec(stage.argv, shown));
+      out.stderr += last.stderr;
+    }
+    out.stdout += last.stdout;
+    out.exitCode = last.exitCode;
+  }
+  return out;
+}
+
+export async function hostShell(model: Model, backend: Backend, host: string, line: string, live?: LiveIo): Promise<ShellOutput> {
+  return runLine(line, 'host', (argv, shown) => hostCommand(model, backend, host, argv, shown), live);
+}
+
+export async function containerShell(model: Model, backend: Backend, name: string, line: string, live?: LiveIo): Promise<ShellOutput> {
   const c = containerByName(model, name);
   if (!c) return { stdout: '', stderr: `Error: No such container: ${name}\n`, exitCode: 1 };
-  let argv: string[];
-  try {
-    argv = shellWords(line);
-  } catch (e) {
-    return { stdout: '', stderr: `sh: ${(e as Error).message}\n`, exitCode: 2 };
-  }
-  return runInContainer(model, backend, c, argv, live);
+  return runLine(line, 'container', (argv, shown) => runInContainer(model, backend, c, argv, shown), live);
 }

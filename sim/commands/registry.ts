@@ -1,0 +1,300 @@
+/**
+ * The one command registry: every program a scenario's host or container shell understands,
+ * with its subcommands, options and operands, declared once as data. sim implements each
+ * entry; emu runs the same argv with the real program (`kernel` entries) or answers from the
+ * model (`model` entries); the text filters of a pipeline are cnmlab's own in both modes
+ * (`cnmlab` entries). Anything else is refused the same way in both modes, before any
+ * process starts: `cnmlab: not modelled: <command>` on stderr, exit 127.
+ *
+ * `lookupCommand(argv, shell)` is the one question both modes ask. docs/commands.md is
+ * generated from this file (scripts/commands-doc.ts).
+ */
+import { DOCKER_COMMANDS, DOCKER_GROUPS, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
+
+export type ShellKind = 'host' | 'container';
+
+/** Who answers an entry: the model (docker, the netns link), the namespace's kernel and programs, or cnmlab's text filter. */
+export type AnsweredBy = 'model' | 'kernel' | 'cnmlab';
+
+export interface OptionSpec {
+  /** As typed: `-c`, `-M`. */
+  flag: string;
+  /** Name of its value, when it takes one (`-c 3` or `-c3`). */
+  arg?: string;
+  /** The values allowed, when only some are modelled. */
+  values?: string[];
+  help: string;
+}
+
+/** One form of a program: fixed leading words, then options, then operands. */
+export interface CommandForm {
+  /** Words after the program name that select this form, e.g. ['fdb', 'show']. */
+  words: string[];
+  /** Words that may be left out (iproute2 assumes `show`). */
+  optionalWords?: number;
+  options: OptionSpec[];
+  /** The first operand ends the options (`ip netns exec NS CMD -x`, `echo x -n`); otherwise options may follow operands, as GNU getopt permutes them. */
+  operandsEndOptions?: boolean;
+  /** Boolean single-letter options may be clustered (`-vi`), as getopt allows. */
+  clusters?: boolean;
+  /** Operands: how many, and for each position the values allowed (undefined: any word). */
+  operands: { min: number; max: number; names: string; allowed?: (string[] | undefined)[] };
+  synopsis: string;
+}
+
+export interface ProgramEntry {
+  program: string;
+  shells: ShellKind[];
+  answeredBy: AnsweredBy;
+  summary: string;
+  forms: CommandForm[];
+  /** Global options before the first word (iproute2's `-d`). */
+  globalOptions?: OptionSpec[];
+  /** iproute2-style: the first word may be any prefix that selects it in `wordOrder`. */
+  wordOrder?: string[];
+}
+
+export interface CommandOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export type Lookup =
+  | { modelled: true; entry: ProgramEntry; help?: CommandOutput }
+  | { modelled: false; refusal: CommandOutput };
+
+export const NOT_MODELLED_EXIT = 127;
+
+export function notModelled(command: string): CommandOutput {
+  return { stdout: '', stderr: `cnmlab: not modelled: ${command}\n`, exitCode: NOT_MODELLED_EXIT };
+}
+
+const form = (words: string[], synopsis: string, options: OptionSpec[] = [], operands: CommandForm['operands'] = { min: 0, max: 0, names: '' }, extra: Partial<CommandForm> = {}): CommandForm =>
+  ({ words, synopsis, options, operands, ...extra });
+
+const IP_SHOW_DEV = { min: 0, max: 2, names: '[dev] DEVICE' };
+
+/** iproute2 6.1's object table, in its order: a prefix selects the first object it begins. */
+const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec',
+  'tunnel', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'stats', 'help'];
+
+const TEXT_FILTER_NOTE = 'a pipeline stage (cnmlab applies it to the previous stage\'s output, in both modes)';
+
+export const REGISTRY: ProgramEntry[] = [
+  {
+    program: 'docker', shells: ['host'], answeredBy: 'model', summary: "Docker 20.10's CLI against the model (see the docker table)",
+    forms: [],
+  },
+  {
+    program: 'ln', shells: ['host'], answeredBy: 'model', summary: "the tutorial's link that makes Docker's namespaces visible to `ip netns`",
+    forms: [form(['-s', '/var/run/docker/netns', '/var/run/netns'], 'ln -s /var/run/docker/netns /var/run/netns')],
+  },
+  {
+    program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours; `ip netns` on a host',
+    globalOptions: [{ flag: '-d', help: 'details' }, { flag: '-details', help: 'details' }, { flag: '-4', help: 'IPv4 only' }],
+    wordOrder: IP_OBJECTS,
+    forms: [
+      form(['address', 'show|list'], 'ip [-d] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['link', 'show|list'], 'ip [-d] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),
+      form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1 }),
+      form(['neighbor', 'show|list'], 'ip neigh [show]', [], undefined, { optionalWords: 1 }),
+    ],
+  },
+  {
+    program: 'ip', shells: ['host'], answeredBy: 'model', summary: "Docker's namespaces on a host, and a command run in one",
+    forms: [
+      form(['netns', 'list|ls|show'], 'ip netns [list|ls|show]', [], undefined, { optionalWords: 1 }),
+      form(['netns', 'exec'], 'ip netns exec NETNS|@NETWORK COMMAND [ARG...]  (COMMAND: a host-shell command answered by the kernel)', [], { min: 2, max: Infinity, names: 'NETNS COMMAND' }, { operandsEndOptions: true }),
+    ],
+  },
+  {
+    program: 'bridge', shells: ['host', 'container'], answeredBy: 'kernel', summary: "iproute2's bridge: forwarding database entries",
+    forms: [form(['fdb', 'show|list'], 'bridge fdb [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 })],
+  },
+  {
+    program: 'ping', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iputils ping (traced hop by hop)',
+    forms: [form([], 'ping [OPTIONS] DESTINATION', [
+      { flag: '-c', arg: 'count', help: 'stop after COUNT replies' },
+      { flag: '-i', arg: 'interval', help: 'seconds between probes' },
+      { flag: '-W', arg: 'timeout', help: 'seconds to wait for a reply' },
+      { flag: '-w', arg: 'deadline', help: 'seconds before ping exits' },
+      { flag: '-s', arg: 'size', help: 'ICMP payload bytes' },
+      { flag: '-M', arg: 'pmtudisc', values: ['do', 'want', 'dont'], help: 'path MTU discovery' },
+      { flag: '-q', help: 'quiet: summary only' },
+      { flag: '-f', help: 'flood' },
+      { flag: '-n', help: 'numeric output only' },
+    ], { min: 1, max: 1, names: 'DESTINATION' })],
+  },
+  {
+    program: 'nslookup', shells: ['container'], answeredBy: 'kernel', summary: "a name asked of the container's resolver (Docker's embedded DNS)",
+    forms: [form([], 'nslookup NAME|ADDRESS', [], { min: 1, max: 1, names: 'NAME' })],
+  },
+  {
+    program: 'getent', shells: ['container'], answeredBy: 'kernel', summary: "glibc's resolver: hosts database",
+    forms: [form([], 'getent hosts|ahosts NAME', [], { min: 2, max: 2, names: 'DATABASE NAME', allowed: [['hosts', 'ahosts']] })],
+  },
+  {
+    program: 'hostname', shells: ['container'], answeredBy: 'kernel', summary: "the container's host name, or its addresses",
+    forms: [form([], 'hostname [-i|-I]', [{ flag: '-i', help: 'addresses' }, { flag: '-I', help: 'all addresses' }])],
+  },
+  {
+    program: 'cat', shells: ['container'], answeredBy: 'kernel', summary: "the container's resolver and hosts files, as Docker writes them",
+    forms: [form([], 'cat /etc/resolv.conf|/etc/hosts', [], { min: 1, max: 2, names: 'FILE', allowed: [['/etc/resolv.conf', '/etc/hosts'], ['/etc/resolv.conf', '/etc/hosts']] })],
+  },
+  {
+    program: 'echo', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'its words, on one line',
+    forms: [form([], 'echo [WORD...]', [], { min: 0, max: Infinity, names: 'WORD' }, { operandsEndOptions: true })],
+  },
+  {
+    program: 'true', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'nothing, successfully',
+    forms: [form([], 'true')],
+  },
+  {
+    program: 'grep', shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `lines matching a pattern; ${TEXT_FILTER_NOTE}`,
+    forms: [form([], 'grep [-vicqEF] PATTERN', [
+      { flag: '-v', help: 'non-matching lines' }, { flag: '-i', help: 'ignore case' }, { flag: '-c', help: 'count lines' },
+      { flag: '-q', help: 'quiet: exit status only' }, { flag: '-E', help: 'extended regular expression' }, { flag: '-F', help: 'fixed string' },
+    ], { min: 1, max: 1, names: 'PATTERN' }, { clusters: true })],
+  },
+  {
+    program: 'head', shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `the first lines; ${TEXT_FILTER_NOTE}`,
+    forms: [form([], 'head [-n N | -N]', [{ flag: '-n', arg: 'N', help: 'lines (default 10)' }])],
+  },
+  {
+    program: 'tail', shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `the last lines; ${TEXT_FILTER_NOTE}`,
+    forms: [form([], 'tail [-n N | -N]', [{ flag: '-n', arg: 'N', help: 'lines (default 10)' }])],
+  },
+  {
+    program: 'wc', shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `counts lines, words, bytes; ${TEXT_FILTER_NOTE}`,
+    forms: [form([], 'wc [-lwc]', [{ flag: '-l', help: 'lines' }, { flag: '-w', help: 'words' }, { flag: '-c', help: 'bytes' }], undefined, { clusters: true })],
+  },
+];
+
+/** The programs that read the previous stage's output in a pipeline. */
+export function isTextFilter(entry: ProgramEntry): boolean {
+  return entry.answeredBy === 'cnmlab';
+}
+
+/** Options then operands of one form; true when every word is declared. */
+function argsFit(f: CommandForm, args: string[]): boolean {
+  const operands: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.startsWith('-') && a.length > 1 && !(f.operandsEndOptions && operands.length > 0)) {
+      // head/tail's obsolete `-N`.
+      if (/^-\d+$/.test(a) && f.options.some((o) => o.flag === '-n')) continue;
+      const exact = f.options.find((o) => o.flag === a);
+      if (exact) {
+        if (exact.arg) {
+          const v = args[++i];
+          if (v === undefined || (exact.values && !exact.values.includes(v))) return false;
+        }
+        continue;
+      }
+      const attached = f.options.find((o) => o.arg && a.startsWith(o.flag) && a.length > o.flag.length);
+      if (attached) {
+        if (attached.values && !attached.values.includes(a.slice(attached.flag.length))) return false;
+        continue;
+      }
+      if (f.clusters && [...a.slice(1)].every((ch) => f.options.some((o) => o.flag === `-${ch}` && !o.arg))) continue;
+      return false;
+    }
+    operands.push(a);
+  }
+  const { min, max, allowed } = f.operands;
+  if (operands.length < min || operands.length > max) return false;
+  return operands.every((o, i) => !allowed?.[i] || allowed[i]!.includes(o));
+}
+
+function matchesForm(entry: ProgramEntry, args: string[]): boolean {
+  let rest = args;
+  if (entry.globalOptions) {
+    while (rest.length && entry.globalOptions.some((o) => o.flag === rest[0])) rest = rest.slice(1);
+  }
+  return entry.forms.some((f) => {
+    let words = rest;
+    for (let i = 0; i < f.words.length; i++) {
+      const w = words[0];
+      const alternatives = f.words[i].split('|');
+      const selects = w !== undefined && (i === 0 && entry.wordOrder ? alternatives.includes(entry.wordOrder.find((o) => o.startsWith(w)) ?? '') : alternatives.includes(w));
+      if (selects) words = words.slice(1);
+      else if (i >= f.words.length - (f.optionalWords ?? 0)) break;
+      else return false;
+    }
+    return argsFit(f, words);
+  });
+}
+
+/** A `docker …` line: a declared command whose flags are modelled, or a management command's help. */
+function lookupDocker(entry: ProgramEntry, argv: string[]): Lookup {
+  const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
+  const words = argv.slice(1);
+  const found = findDockerCommand(words);
+  if (!found) {
+    const group = DOCKER_GROUPS.find((g) => g.name === words[0]);
+    // Bare, a management command prints its help on stderr (docker/cli's ShowHelp); asked with --help, on stdout.
+    if (group && words.length === 1) return { modelled: true, entry, help: { stdout: '', stderr: dockerGroupHelp(group), exitCode: 0 } };
+    if (group && words.length === 2 && words[1] === '--help') return { modelled: true, entry, help: { stdout: dockerGroupHelp(group), stderr: '', exitCode: 0 } };
+    return refuse;
+  }
+  const { command, words: used } = found;
+  const args = words.slice(used);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') break;
+    if (a === '--help') return command.complete ? { modelled: true, entry, help: { stdout: dockerHelp(command), stderr: '', exitCode: 0 } } : refuse;
+    if (!a.startsWith('-') || a === '-') {
+      if (command.stopsAtFirstArg) {
+        if (command.runsInContainer) {
+          const inner = lookupCommand(args.slice(i + 1), 'container');
+          if (!inner.modelled) return refuse;
+        }
+        break;
+      }
+      continue;
+    }
+    const long = a.startsWith('--');
+    const names = long ? [a.slice(2).split('=')[0]] : [...a.slice(1)];
+    for (let k = 0; k < names.length; k++) {
+      const flag = command.flags.find((x) => (long ? x.long === names[k] : x.short === names[k]));
+      // A flag Docker does not have is Docker's own error ("unknown flag"), when its whole set is declared.
+      if (!flag) {
+        if (command.complete) break;
+        return refuse;
+      }
+      if (!flag.modelled) return refuse;
+      if (flag.arg) {
+        if (long ? !a.includes('=') : k === names.length - 1) i++;
+        break;
+      }
+    }
+  }
+  return { modelled: true, entry };
+}
+
+/**
+ * Is `argv` a command the `shell` of a scenario host or container understands? Returns its
+ * registry entry (and, for `docker … --help`, Docker's help text), or the refusal both modes
+ * print. `ip netns exec NS CMD` and `docker exec C CMD` check CMD too.
+ */
+export function lookupCommand(argv: string[], shell: ShellKind): Lookup {
+  const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
+  if (argv.length === 0) return refuse;
+  const [program, ...args] = argv;
+  const candidates = REGISTRY.filter((e) => e.program === program && e.shells.includes(shell));
+  for (const entry of candidates) {
+    if (program === 'docker') return lookupDocker(entry, argv);
+    if (!matchesForm(entry, args)) continue;
+    if (program === 'ip' && args[0] === 'netns' && args[1] === 'exec') {
+      const inner = lookupCommand(args.slice(3), 'host');
+      if (!inner.modelled || inner.entry.answeredBy !== 'kernel') return refuse;
+    }
+    return { modelled: true, entry };
+  }
+  return refuse;
+}
+
+/** Every docker command the registry declares, for the generated docs. */
+export { DOCKER_COMMANDS };

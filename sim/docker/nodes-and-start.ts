@@ -1,0 +1,69 @@
+/**
+ * The tutorial's commands beyond `docker run` and the network ones: `docker start`, the
+ * `docker container` forms of ps/stop/rm/start, and `docker node ls` (a manager lists the
+ * swarm; a worker is refused with the daemon's text).
+ */
+import { tabwrite } from '../text/tabwriter';
+import { startContainer } from '../model/containers';
+import { findContainer, Tx } from '../model/tx';
+import { DaemonRefusal } from '../model/refusal';
+import { WORKER_CANNOT, NOT_A_MANAGER } from '../model/swarm';
+
+/** The engine a Debian 12 host runs (docker.io), as `docker node ls` and `docker info` name it. */
+export const ENGINE_VERSION = '20.10.24+dfsg1';
+
+export interface CommandOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/**
+ * `docker start`: each container is started in turn; one that cannot be is reported and the
+ * rest still start, then the CLI names every failure in one line (docker/cli's
+ * startContainersWithoutAttachments). A running container starts as a no-op.
+ */
+export function startContainers(tx: Tx, host: string, refs: string[]): CommandOutput {
+  let stdout = '';
+  const errors: string[] = [];
+  const failed: string[] = [];
+  for (const ref of refs) {
+    const c = findContainer(tx.host(host), ref);
+    if (!c) {
+      errors.push(`Error response from daemon: No such container: ${ref}`);
+      failed.push(ref);
+      continue;
+    }
+    if (c.state !== 'running') startContainer(tx, c);
+    stdout += `${ref}\n`;
+  }
+  if (failed.length) errors.push(`Error: failed to start containers: ${failed.join(', ')}`);
+  return { stdout, stderr: errors.map((e) => e + '\n').join(''), exitCode: failed.length ? 1 : 0 };
+}
+
+/**
+ * `docker node ls` on a manager: nodes sorted by host name, this node's id marked with ` *`,
+ * the first manager the Leader, others Reachable; a worker is refused.
+ */
+export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
+  const h = tx.host(host);
+  if (h.nodeState !== 'manager' && h.nodeState !== 'worker') throw new DaemonRefusal(NOT_A_MANAGER);
+  if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
+  const swarm = tx.w.swarm!;
+  const leader = swarm.nodes.find((n) => tx.host(n).nodeState === 'manager');
+  const nodes = [...swarm.nodes].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (quiet) return { stdout: nodes.map((n) => `${tx.host(n).nodeId}\n`).join(''), stderr: '', exitCode: 0 };
+  const rows = nodes.map((n) => {
+    const node = tx.host(n);
+    const managerStatus = node.nodeState !== 'manager' ? '' : n === leader ? 'Leader' : 'Reachable';
+    return [`${node.nodeId}${n === host ? ' *' : ''}`, n, 'Ready', 'Active', managerStatus, ENGINE_VERSION];
+  });
+  return { stdout: tabwrite([['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'], ...rows]), stderr: '', exitCode: 0 };
+}
+
+/** `docker container SUB …`: the same commands as their top-level forms. */
+export function containerSubcommand(sub: string | undefined): string | undefined {
+  if (sub === 'ls' || sub === 'list' || sub === 'ps') return 'ps';
+  if (sub === 'stop' || sub === 'rm' || sub === 'start') return sub;
+  return undefined;
+}

@@ -1,0 +1,197 @@
+/**
+ * The command registry as both shells use it: what is modelled runs, anything else is
+ * refused the same way (`cnmlab: not modelled: …`, exit 127) and fails the step unless it
+ * expects exit 127; pipelines and `;`; `@NETWORK` for a network's namespace; the tutorial's
+ * docker commands and their --help texts.
+ */
+import { execFileSync } from 'child_process';
+import { lookupCommand } from '../sim/commands/registry';
+import { parseCommandLine } from '../sim/commands/cmdline';
+import { posixToJs, runFilter } from '../sim/commands/filters';
+import { dockerHelp, findDockerCommand } from '../sim/commands/docker';
+import { runSim, twoNodes } from './helpers/run';
+
+const modelled = (line: string, shell: 'host' | 'container') => {
+  const p = parseCommandLine(line);
+  if (!p.ok) throw new Error('unparsed');
+  return lookupCommand(p.list[0][0], shell).modelled;
+};
+
+describe('lookupCommand', () => {
+  test.each([
+    ['docker network create --driver=overlay --attachable test-net', 'host'],
+    ['docker run -dit --name ubuntu0 --network test-net ubuntu:14.04', 'host'],
+    ['docker swarm join --token <...> 198.51.100.10:2377', 'host'],
+    ["docker network inspect -f '{{.Options}}' back", 'host'],
+    ['docker exec ubuntu0 ping -c 1 ubuntu1', 'host'],
+    ['docker container stop ubuntu0', 'host'],
+    ['docker node ls', 'host'],
+    ['docker network ls --filter driver=overlay', 'host'],
+    ['ip netns exec 1-abcdefghij bridge fdb show dev vxlan0', 'host'],
+    ['ip -d link show vxlan0', 'host'],
+    ['ip a', 'container'],
+    ['ip neigh', 'container'],
+    ['ping -c 2 -s 1600 -M do ubuntu1', 'container'],
+    ['ping ubuntu1 -c 1', 'container'],
+    ['getent hosts db', 'container'],
+    ['cat /etc/resolv.conf', 'container'],
+    ['grep -vi inet', 'container'],
+    ['head -3', 'container'],
+  ] as const)('modelled: %s (%s)', (line, shell) => {
+    expect(modelled(line, shell)).toBe(true);
+  });
+
+  test.each([
+    ['ls', 'container'],
+    ['touch /tmp/x', 'host'],
+    ['cat /etc/shadow', 'container'],
+    ['cat /etc/resolv.conf', 'host'],
+    ['docker logs ubuntu0', 'host'],
+    ['docker run -p 80:80 busybox', 'host'],
+    ['docker network inspect --verbose test-net', 'host'],
+    ['docker exec ubuntu0 ls', 'host'],
+    ['docker', 'host'],
+    ['ip netns exec 1-abcdefghij sh', 'host'],
+    ['ip netns exec 1-abcdefghij docker ps', 'host'],
+    ['ip netns add x', 'host'],
+    ['ip route get 10.0.0.1', 'container'],
+    ['ip rule', 'container'],
+    ['ip netns ls', 'container'],
+    ['ping -I eth0 ubuntu1', 'container'],
+    ['ping -M probe ubuntu1', 'container'],
+    ['nsenter -t 1 -n ip addr', 'host'],
+    ['echo -n x', 'container'],
+  ] as const)('not modelled: %s (%s)', (line, shell) => {
+    expect(modelled(line, shell)).toBe(false);
+  });
+
+  test('the refusal names the command, on stderr, with exit 127', () => {
+    expect(lookupCommand(['docker', 'node', 'rm', 'x'], 'host')).toEqual({ modelled: false, refusal: { stdout: '', stderr: 'cnmlab: not modelled: docker node rm x\n', exitCode: 127 } });
+  });
+});
+
+describe('command lines', () => {
+  test('pipes and ; split; quotes keep operators; shell constructs are named', () => {
+    expect(parseCommandLine("ip addr | grep 'a|b' ; echo x")).toEqual({ ok: true, list: [[['ip', 'addr'], ['grep', 'a|b']], [['echo', 'x']]] });
+    expect(parseCommandLine('docker swarm join --token <...> 198.51.100.10:2377')).toEqual({ ok: true, list: [[['docker', 'swarm', 'join', '--token', '<...>', '198.51.100.10:2377']]] });
+    for (const [line, construct] of [['echo x > /tmp/f', 'redirection'], ['a && b', '&&'], ['a || b', '||'], ['sleep 1 &', '&'], ['echo $HOME', '$ expansion'], ['echo `id`', 'command substitution'], ['ls *', 'glob'], ['(id)', 'subshell']]) {
+      expect(parseCommandLine(line)).toEqual({ ok: false, kind: 'unsupported', construct });
+    }
+    expect(parseCommandLine('| grep x')).toMatchObject({ ok: false, kind: 'syntax' });
+  });
+
+  test('filters: grep (basic and extended), head, tail, wc as GNU prints them', () => {
+    const text = 'one\ntwo (2)\nthree\n';
+    expect(runFilter(['grep', 'o'], text)).toEqual({ stdout: 'one\ntwo (2)\n', stderr: '', exitCode: 0 });
+    expect(runFilter(['grep', '-v', 'o'], text).stdout).toBe('three\n');
+    expect(runFilter(['grep', '-c', 'zzz'], text)).toEqual({ stdout: '0\n', stderr: '', exitCode: 1 });
+    expect(runFilter(['grep', '(2)'], text).stdout).toBe('two (2)\n');
+    expect(runFilter(['grep', '-E', 'one|three'], text).stdout).toBe('one\nthree\n');
+    expect(runFilter(['grep', 'one\\|three'], text).stdout).toBe('one\nthree\n');
+    expect(posixToJs('[[:digit:]]\\+', false)).toBe('[0-9]+');
+    expect(runFilter(['head', '-n', '1'], text).stdout).toBe('one\n');
+    expect(runFilter(['head', '-2'], text).stdout).toBe('one\ntwo (2)\n');
+    expect(runFilter(['tail', '-n1'], text).stdout).toBe('three\n');
+    expect(runFilter(['wc', '-l'], text).stdout).toBe('3\n');
+    expect(runFilter(['wc'], text).stdout).toBe('      3       4      18\n');
+  });
+});
+
+describe('docker --help', () => {
+  test('node ls prints docker/cli 20.10\'s text (help hidden, flags sorted, aligned)', () => {
+    expect(dockerHelp(findDockerCommand(['node', 'ls'])!.command)).toBe(`
+Usage:  docker node ls [OPTIONS]
+
+List nodes in the swarm
+
+Aliases:
+  ls, list
+
+Options:
+  -f, --filter filter   Filter output based on conditions provided
+      --format string   Pretty-print nodes using a Go template
+  -q, --quiet           Only display IDs
+`);
+  });
+
+  test('stop shows an int default; network create wraps a long usage as pflag does', () => {
+    expect(dockerHelp(findDockerCommand(['stop'])!.command)).toContain('\nOptions:\n  -t, --time int   Seconds to wait for stop before killing it (default 10)\n');
+    const create = dockerHelp(findDockerCommand(['network', 'create'])!.command);
+    expect(create).toContain('      --aux-address map      Auxiliary IPv4 or IPv6 addresses used by\n                             Network driver (default map[])\n');
+    expect(create).toContain('  -d, --driver string        Driver to manage the Network (default "bridge")\n');
+    expect(create.split('\n').every((l) => l.length <= 79)).toBe(true);
+  });
+});
+
+describe('a run with the registry', () => {
+  test('an unmodelled step answers the same refusal, runs nothing, and fails unless it expects exit 127', async () => {
+    const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - ubuntu0: ls /
+  - ubuntu0: ls /
+    expect: { exit: 127, stderr: 'cnmlab: not modelled: ls /' }
+  - r0: docker logs ubuntu0
+    expect: { exit: 127 }
+  - r0: docker node ls
+    expect: { exit: 0 }
+`));
+    const ls = result.steps[4];
+    expect(ls).toMatchObject({ exitCode: 127, stdout: '', stderr: 'cnmlab: not modelled: ls /\n', unmodelled: 'ls /', ok: false });
+    expect(ls.checks).toEqual([{ what: 'modelled', expected: 'a command cnmlab models', got: 'not modelled: ls /', ok: false }]);
+    expect(result.steps[5].ok).toBe(true);
+    expect(result.steps[6]).toMatchObject({ unmodelled: 'docker logs ubuntu0', ok: true });
+    expect(result.steps[7]).toMatchObject({ exitCode: 0, ok: true });
+    expect(result.steps[7].unmodelled).toBeUndefined();
+    expect(result.ok).toBe(false);
+  });
+
+  test('pipelines and ; run registry commands and filter their output', async () => {
+    const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - ubuntu0: ip addr | grep inet | wc -l
+  - ubuntu0: hostname ; ip route | head -n 1
+  - ubuntu0: ip addr | hostname
+  - r0: ip netns ls | grep -c x ; docker ps -q | wc -l
+`));
+    expect(result.steps[4]).toMatchObject({ stdout: '3\n', exitCode: 0 });
+    expect(result.steps[5].stdout).toMatch(/^[0-9a-f]{12}\ndefault via 172\.18\.0\.1 dev eth1 \n$/);
+    expect(result.steps[6]).toMatchObject({ exitCode: 127, stderr: 'cnmlab: not modelled: ip addr | hostname\n', unmodelled: 'hostname' });
+    // The first pipeline's grep finds nothing (exit 1); the line's status is the last pipeline's.
+    expect(result.steps[7]).toMatchObject({ stdout: '0\n1\n', exitCode: 0 });
+  });
+
+  test('@NETWORK names the overlay namespace of a network on the host', async () => {
+    const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r0: ln -s /var/run/docker/netns /var/run/netns
+  - r0: ip netns exec @test-net ip -d link show vxlan0
+  - r0: ip netns exec @test-net bridge fdb show dev vxlan0 | grep -c permanent
+  - r1: ip netns exec @test-net ip link
+  - r0: ip netns exec @nonet ip link
+  - r0: ip netns exec @bridge ip link
+`));
+    expect(result.steps[5].stdout).toMatch(/vxlan id 4097 /);
+    expect(result.steps[6]).toMatchObject({ exitCode: 0 });
+    expect(result.steps[7]).toMatchObject({ exitCode: 255, stderr: 'cnmlab: @test-net: test-net has no namespace on r1 yet (no container there uses it)\n' });
+    expect(result.steps[8]).toMatchObject({ exitCode: 255, stderr: 'cnmlab: @nonet: no network named nonet on r0\n' });
+    expect(result.steps[9]).toMatchObject({ exitCode: 255, stderr: 'cnmlab: @bridge: bridge is a bridge network, which has no namespace of its own\n' });
+  });
+});
+
+describe('the text filters agree with GNU grep and coreutils', () => {
+  const input = '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536\n    inet 127.0.0.1/8 scope host lo\n2: eth0@if7: <BROADCAST> mtu 1450\n    inet 10.0.1.2/24 brd 10.0.1.255 scope global eth0\n\nlast line (x) a+b\n';
+  const real = (argv: string[]) => {
+    try {
+      return { stdout: execFileSync(argv[0], argv.slice(1), { input, encoding: 'utf8', env: { LC_ALL: 'C' } }), exitCode: 0 };
+    } catch (e) {
+      const err = e as { stdout: string; status: number };
+      return { stdout: err.stdout, exitCode: err.status };
+    }
+  };
+  test.each([
+    [['grep', 'inet']], [['grep', '-v', 'inet']], [['grep', '-c', 'mtu']], [['grep', '-i', 'LO:']], [['grep', '-vc', 'x']], [['grep', '-q', 'eth0']],
+    [['grep', '-E', 'lo|eth0@']], [['grep', 'lo\\|eth0@']], [['grep', 'a+b']], [['grep', '-E', 'a\\+b']], [['grep', '(x)']], [['grep', '-F', '10.0.1.']],
+    [['grep', '[[:digit:]]\\{3\\}']], [['grep', '-E', '^ +inet [0-9.]+/24']], [['grep', '\\<lo\\>']], [['grep', 'nomatch']],
+    [['head', '-n', '2']], [['head', '-3']], [['head', '-n', '-2']], [['tail', '-n', '2']], [['tail', '-1']], [['wc', '-l']], [['wc', '-w']], [['wc', '-c']], [['wc', '-lw']], [['wc']],
+  ])('%j', (argv) => {
+    const ours = runFilter(argv, input);
+    expect({ stdout: ours.stdout, exitCode: ours.exitCode }).toEqual(real(argv));
+  });
+});
