@@ -7,6 +7,11 @@ import { tabwrite } from '../text/tabwriter';
 import { startContainer } from '../model/containers';
 import { findContainer, Tx } from '../model/tx';
 import { DaemonRefusal } from '../model/refusal';
+import { DockerError } from './errors';
+import { hexId } from '../model/ids';
+import { initialState, sandboxMachine } from '../model/machines';
+import { swarmNetwork } from '../model/world';
+import { NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 import { WORKER_CANNOT, NOT_A_MANAGER } from '../model/swarm';
 
 /** The engine a Debian 12 host runs (docker.io), as `docker node ls` and `docker info` name it. */
@@ -34,7 +39,18 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
       failed.push(ref);
       continue;
     }
-    if (c.state !== 'running') startContainer(tx, c);
+    if (c.state !== 'running') {
+      if (c.networks.some((n) => !swarmNetwork(tx.w.swarm, n.networkId) && !tx.host(host).localNetworks[n.networkId])) {
+        throw new DockerError(notModelled(`docker start ${ref} (a network it was on has been removed)`).stderr.trimEnd(), NOT_MODELLED_EXIT);
+      }
+      // Each start gets a new sandbox, as libnetwork gives one a random id: a new namespace.
+      if (c.sandboxState === 'removed') {
+        c.sandboxId = hexId(tx.rng);
+        c.sandbox = c.sandboxId.slice(0, 12);
+        c.sandboxState = initialState(sandboxMachine);
+      }
+      startContainer(tx, c);
+    }
     stdout += `${ref}\n`;
   }
   if (failed.length) errors.push(`Error: failed to start containers: ${failed.join(', ')}`);

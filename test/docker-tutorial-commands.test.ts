@@ -1,0 +1,100 @@
+/** The tutorial's docker commands beyond run/network: start, the `container` forms, node ls, network ls --filter, --help. */
+import { Model } from '../sim/model/model';
+import { shellWords } from '../sim/text/words';
+import { dockerStep } from '../sim/docker/session';
+import { CommandOutput } from '../sim/docker/cli';
+import { runSim, twoNodes } from './helpers/run';
+
+function docker(m: Model, host: string, line: string): CommandOutput {
+  const o = dockerStep(m, host, shellWords(line).slice(1)).outcome;
+  if ('exec' in o) throw new Error('unexpected exec');
+  return o;
+}
+
+function ready(): Model {
+  const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }], 7);
+  m.boot();
+  docker(m, 'r0', 'docker swarm init');
+  docker(m, 'r1', 'docker swarm join --token <...> 198.51.100.10:2377');
+  docker(m, 'r0', 'docker network create --driver=overlay --attachable test-net');
+  return m;
+}
+
+describe('docker container stop|rm|start|ls and docker start', () => {
+  test('stop, start again (the endpoint comes back), ls shows the states, rm removes', () => {
+    const m = ready();
+    const id = docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net ubuntu:14.04').stdout.trim();
+    expect(docker(m, 'r0', 'docker container stop ubuntu0')).toEqual({ stdout: 'ubuntu0\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', 'docker container ls').stdout).not.toContain('ubuntu0');
+    expect(docker(m, 'r0', 'docker container ls -a').stdout).toMatch(/Exited \(0\).*ubuntu0/);
+    expect(docker(m, 'r0', 'docker container start ubuntu0')).toEqual({ stdout: 'ubuntu0\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', 'docker container list -q').stdout).toBe(`${id.slice(0, 12)}\n`);
+    const [net] = JSON.parse(docker(m, 'r0', 'docker network inspect test-net').stdout);
+    expect(Object.keys(net.Containers)).toContain(id);
+    expect(docker(m, 'r0', 'docker start ubuntu0')).toEqual({ stdout: 'ubuntu0\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', 'docker container rm -f ubuntu0')).toEqual({ stdout: 'ubuntu0\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', 'docker container ps -a').stdout.split('\n').length).toBe(2);
+  });
+
+  test('start names each failure, then all of them', () => {
+    const m = ready();
+    docker(m, 'r0', 'docker run -d --name c1 busybox');
+    expect(docker(m, 'r0', 'docker start nope c1 gone')).toEqual({
+      stdout: 'c1\n', exitCode: 1,
+      stderr: 'Error response from daemon: No such container: nope\nError response from daemon: No such container: gone\nError: failed to start containers: nope, gone\n',
+    });
+  });
+});
+
+describe('docker node ls', () => {
+  test('the manager lists the nodes as 20.10 does; the worker and a node outside a swarm are refused', () => {
+    const m = ready();
+    const ls = docker(m, 'r0', 'docker node ls');
+    const lines = ls.stdout.split('\n');
+    expect(lines[0]).toBe('ID                            HOSTNAME   STATUS    AVAILABILITY   MANAGER STATUS   ENGINE VERSION');
+    expect(lines[1]).toMatch(/^[0-9a-z]{25} \*   r0         Ready     Active         Leader           20\.10\.24\+dfsg1$/);
+    expect(lines[2]).toMatch(/^[0-9a-z]{25}     r1         Ready     Active                          20\.10\.24\+dfsg1$/);
+    expect(lines.length).toBe(4);
+    expect(docker(m, 'r0', 'docker node ls -q').stdout).toMatch(/^[0-9a-z]{25}\n[0-9a-z]{25}\n$/);
+    expect(docker(m, 'r1', 'docker node ls')).toEqual({ stdout: '', exitCode: 1, stderr: "Error response from daemon: This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.\n" });
+    const lone = new Model([{ name: 'r0', underlay: '198.51.100.10' }], 7);
+    lone.boot();
+    expect(docker(lone, 'r0', 'docker node ls').stderr).toBe('Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n');
+  });
+});
+
+describe('docker network ls --filter', () => {
+  const names = (o: CommandOutput) => o.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1]);
+  test('driver, name (a regular expression), scope, type, dangling; keys AND, values OR', () => {
+    const m = ready();
+    expect(names(docker(m, 'r0', 'docker network ls --filter driver=overlay'))).toEqual(['ingress', 'test-net']);
+    expect(names(docker(m, 'r0', 'docker network ls -f name=^t'))).toEqual(['test-net']);
+    expect(names(docker(m, 'r0', 'docker network ls -f name=net -f name=host'))).toEqual(['host', 'test-net']);
+    expect(names(docker(m, 'r0', 'docker network ls -f scope=local -f driver=bridge'))).toEqual(['bridge', 'docker_gwbridge']);
+    expect(names(docker(m, 'r0', 'docker network ls -f type=builtin'))).toEqual(['bridge', 'host', 'none']);
+    expect(names(docker(m, 'r0', 'docker network ls -f type=custom -f driver=overlay'))).toEqual(['ingress', 'test-net']);
+    expect(names(docker(m, 'r0', 'docker network ls -f dangling=true'))).toContain('test-net');
+    docker(m, 'r0', 'docker run -d --name c1 --network test-net busybox');
+    expect(names(docker(m, 'r0', 'docker network ls -f dangling=true'))).not.toContain('test-net');
+  });
+
+  test('a value without = is the CLI\'s error, an unknown key the daemon\'s', () => {
+    const m = ready();
+    expect(docker(m, 'r0', 'docker network ls --filter overlay')).toEqual({ stdout: '', exitCode: 125, stderr: 'invalid argument "overlay" for "-f, --filter" flag: bad format of filter (expected name=value)\nSee \'docker network ls --help\'.\n' });
+    expect(docker(m, 'r0', 'docker network ls --filter colour=red')).toEqual({ stdout: '', exitCode: 1, stderr: "Error response from daemon: invalid filter 'colour'\n" });
+  });
+});
+
+describe('through the shell', () => {
+  test('--help prints Docker\'s text on stdout; a bare management command its list on stderr; an incomplete one is not modelled', async () => {
+    const { result } = await runSim(twoNodes(`  - r0: docker network ls --help
+  - r0: docker node
+  - r0: docker run --help
+  - r1: docker node ls
+`));
+    expect(result.steps[3]).toMatchObject({ exitCode: 0, stderr: '', stdout: expect.stringContaining("\nUsage:  docker network ls [OPTIONS]\n\nList networks\n\nAliases:\n  ls, list\n\nOptions:\n  -f, --filter filter   Provide filter values (e.g. 'driver=bridge')\n") });
+    expect(result.steps[4]).toMatchObject({ exitCode: 0, stdout: '', stderr: expect.stringContaining('\nUsage:  docker node COMMAND\n\nManage Swarm nodes\n\nCommands:\n  demote      Demote one or more nodes from manager in the swarm\n') });
+    expect(result.steps[5]).toMatchObject({ exitCode: 127, stderr: 'cnmlab: not modelled: docker run --help\n' });
+    expect(result.steps[6]).toMatchObject({ exitCode: 1, stderr: expect.stringContaining("Worker nodes can't be used") });
+  });
+});
