@@ -1,4 +1,4 @@
-/** The cnmlab command line (DESIGN §4). */
+/** The cnmlab command line (README's CLI table; docs/scenarios.md for scenario files). */
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../sim/errors';
 import { decodeCommand } from './commands/decode';
@@ -19,7 +19,11 @@ export function buildProgram(): Command {
     .version('0.1.0', '--version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText('after', `
+Scenario files (keys, steps, expect, exit codes): docs/scenarios.md
+Commands a host or container step may run, both modes: docs/commands.md
+A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
 
   program
     .command('decode')

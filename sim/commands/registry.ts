@@ -99,7 +99,7 @@ export const REGISTRY: ProgramEntry[] = [
       form(['link', 'show|list'], 'ip [-d] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),
       form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1 }),
-      form(['neighbor', 'show|list'], 'ip neigh [show]', [], undefined, { optionalWords: 1 }),
+      form(['neighbor', 'show|list'], 'ip neighbor [show]', [], undefined, { optionalWords: 1 }),
     ],
   },
   {

@@ -1,4 +1,4 @@
-/** The scenario file format (DESIGN §3), as a zod schema. */
+/** The scenario file format (docs/scenarios.md), as a zod schema. */
 import { z } from 'zod';
 import { isIpv4 } from '../wire/addr';
 import { LAST_STEP, RESOLVE_STEP } from '../trace/paths/overlay';

@@ -1,0 +1,8 @@
+/** Writes docs/commands.md from the command registry (`npm run docs`). */
+import * as fs from 'fs';
+import * as path from 'path';
+import { commandsMarkdown } from '../sim/commands/doc';
+
+const file = path.join(__dirname, '..', 'docs', 'commands.md');
+fs.writeFileSync(file, commandsMarkdown());
+process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);

@@ -1,0 +1,85 @@
+/** docs/commands.md, written from the registry so the list of modelled commands cannot drift from what the shells accept. */
+import { DOCKER_COMMANDS, DOCKER_GROUPS, DockerFlag } from './docker';
+import { NOT_MODELLED_EXIT, REGISTRY } from './registry';
+
+const ANSWERED_BY = {
+  model: 'the model (same answer in sim and emu)',
+  kernel: 'sim: the simulated kernel; emu: the real program, same argv, in the namespace',
+  cnmlab: 'cnmlab, over the previous stage\'s output (both modes)',
+};
+
+function flagName(f: DockerFlag): string {
+  return `${f.short ? `-${f.short}, ` : ''}--${f.long}`;
+}
+
+const cell = (s: string) => s.replace(/\|/g, '\\|');
+
+export function commandsMarkdown(): string {
+  const lines: string[] = [
+    '# Modelled commands',
+    '',
+    '<!-- Generated from sim/commands/registry.ts and sim/commands/docker.ts by `npm run docs`; test/commands-doc.test.ts fails when this file is stale. -->',
+    '',
+    'A scenario step runs one command line in a host\'s shell or a container\'s shell. Both modes read it the same way:',
+    '',
+    '- The line is split into words as `sh` splits them (single and double quotes, backslashes; no expansion).',
+    '  Unquoted `|` joins commands into a pipeline and `;` runs pipelines one after another. Nothing else is',
+    '  shell syntax here: a redirection, `&`, `&&`, `||`, `$…`, backquotes, globs, subshells or a comment make',
+    '  the whole line not modelled. A word like `<...>` or `<token>` is a plain word (a placeholder), not a',
+    '  redirection. No shell ever runs a step.',
+    '- Every command of the line is checked against the registry below before anything runs. One command',
+    '  outside it refuses the whole line: nothing runs, stderr says',
+    `  \`cnmlab: not modelled: <command>\`, and the exit status is ${NOT_MODELLED_EXIT}. The run lists such steps in`,
+    `  its summary, and \`verify\` fails them unless the step's \`expect\` names \`exit: ${NOT_MODELLED_EXIT}\`.`,
+    '- In a pipeline, every stage after the first is a text filter (grep, head, tail, wc); cnmlab applies it to',
+    '  the previous stage\'s stdout. stderr collects every stage\'s; the exit status is the last stage\'s, and a',
+    '  line\'s is its last pipeline\'s (as `sh` without `pipefail`).',
+    '- A leading `sudo` is accepted and dropped: steps run as root in both modes.',
+    '- Options not listed for a command are not modelled (a real program may know them; cnmlab would not do',
+    '  what they ask, so it says so instead of pretending).',
+    '',
+    '## Host and container shells',
+    '',
+    '| command | shells | answered by | what |',
+    '|---|---|---|---|',
+  ];
+  for (const e of REGISTRY) {
+    if (e.program === 'docker') {
+      lines.push(`| \`docker …\` (see below) | ${e.shells.join(', ')} | ${ANSWERED_BY[e.answeredBy]} | ${cell(e.summary)} |`);
+      continue;
+    }
+    for (const f of e.forms) {
+      const options = f.options.length ? `<br>options: ${f.options.map((o) => `\`${o.flag}${o.arg ? ` ${o.values ? o.values.join('\\|') : o.arg.toUpperCase()}` : ''}\` ${cell(o.help)}`).join('; ')}` : '';
+      lines.push(`| \`${cell(f.synopsis)}\` | ${e.shells.join(', ')} | ${ANSWERED_BY[e.answeredBy]} | ${cell(e.summary)}${options} |`);
+    }
+  }
+  lines.push(
+    '',
+    '`ip netns exec NETNS COMMAND` runs COMMAND (a host-shell command the kernel answers: ip, bridge, ping, echo,',
+    'true) in NETNS. NETNS may be written `@NETWORK`: the overlay namespace of NETWORK on that host (`1-` and the',
+    'first ten characters of its id), so a lab need not paste seeded ids. Like any namespace name it is visible',
+    'only after the tutorial\'s `ln -s /var/run/docker/netns /var/run/netns`.',
+    '',
+    '## docker (host shell)',
+    '',
+    'Docker 20.10\'s CLI, answered by the model in both modes. `--help` prints Docker\'s own text where every flag',
+    'Docker has is declared; elsewhere it is not modelled. A flag Docker has but cnmlab does not act on is not',
+    'modelled; where the whole flag set is declared, a flag Docker does not have gets Docker\'s own error.',
+    '',
+    '| command | aliases | modelled flags | flags not modelled | `--help` |',
+    '|---|---|---|---|---|',
+  );
+  for (const c of DOCKER_COMMANDS) {
+    const last = c.path.length - 1;
+    const aliases = (c.aliases ?? []).map((a) => `\`${[...c.path.slice(0, last), a].join(' ')}\``).join(', ');
+    const flags = (modelled: boolean) => c.flags.filter((f) => f.modelled === modelled).map((f) => `\`${flagName(f)}\``).join(' ') || '—';
+    lines.push(`| \`docker ${[...c.path.slice(0, last), c.use].join(' ')}\` | ${aliases || '—'} | ${flags(true)} | ${c.complete ? flags(false) : 'any other'} | ${c.complete ? 'yes' : 'not modelled'} |`);
+  }
+  lines.push(
+    '',
+    `\`docker ${DOCKER_GROUPS.map((g) => g.name).join('`, `docker ')}\` alone print the command list on stderr (exit 0), as Docker 20.10 does; with \`--help\`, on stdout.`,
+    '`docker exec CONTAINER COMMAND` checks COMMAND against the container shell.',
+    '',
+  );
+  return lines.join('\n');
+}
