@@ -87,6 +87,8 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
     f('default-addr-pool-mask-length', undefined, 'uint32', 'default address pool subnet mask length', true, '24'),
   ] },
   { path: ['swarm', 'join'], use: 'join [OPTIONS] HOST:PORT', short: 'Join a swarm as a node and/or manager', complete: false, flags: [
+    // A scenario host has one underlay address: the tutorial's --advertise-addr names it.
+    f('advertise-addr', undefined, 'string', 'Advertised address (format: <ip|interface>[:port])', true),
     f('token', undefined, 'string', 'Token for entry into the swarm', true),
   ] },
   { path: ['swarm', 'join-token'], use: 'join-token [OPTIONS] (worker|manager)', short: 'Manage join tokens', complete: true, flags: [

@@ -9,7 +9,7 @@
  * `lookupCommand(argv, shell)` is the one question both modes ask. docs/commands.md is
  * generated from this file (scripts/commands-doc.ts).
  */
-import { DOCKER_COMMANDS, DOCKER_GROUPS, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
+import { DOCKER_GROUPS, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
 
 export type ShellKind = 'host' | 'container';
 
@@ -295,6 +295,3 @@ export function lookupCommand(argv: string[], shell: ShellKind): Lookup {
   }
   return refuse;
 }
-
-/** Every docker command the registry declares, for the generated docs. */
-export { DOCKER_COMMANDS };
