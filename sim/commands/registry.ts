@@ -74,6 +74,7 @@ const form = (words: string[], synopsis: string, options: OptionSpec[] = [], ope
   ({ words, synopsis, options, operands, ...extra });
 
 const IP_SHOW_DEV = { min: 0, max: 2, names: '[dev] DEVICE' };
+const LINK_SET = { min: 2, max: 2, names: 'DEVICE up|down', allowed: [undefined, ['up', 'down']] };
 
 /** iproute2 6.1's object table, in its order: a prefix selects the first object it begins. */
 const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec',
@@ -91,12 +92,14 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form(['-s', '/var/run/docker/netns', '/var/run/netns'], 'ln -s /var/run/docker/netns /var/run/netns')],
   },
   {
-    program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours; `ip netns` on a host',
+    program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours, a link up or down; `ip netns` on a host',
     globalOptions: [{ flag: '-d', help: 'details' }, { flag: '-details', help: 'details' }, { flag: '-4', help: 'IPv4 only' }],
     wordOrder: IP_OBJECTS,
     forms: [
       form(['address', 'show|list'], 'ip [-d] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'show|list'], 'ip [-d] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down', [], LINK_SET),
+      form(['link', 'set'], 'ip link set DEVICE up|down', [], LINK_SET),
       form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),
       form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1 }),
       form(['neighbor', 'show|list'], 'ip neighbor [show]', [], undefined, { optionalWords: 1 }),

@@ -117,6 +117,15 @@ export function routeLines(ns: SimNetns): string[] {
   return [...lines, ...connected.map(([, s]) => s)];
 }
 
+/** `ip link set [dev] DEVICE up|down`: the fault a lab injects; the datapath drops at a down device ('link down'). */
+function linkSet(ns: SimNetns, args: string[]): Output {
+  const [name, state] = args[0] === 'dev' ? args.slice(1) : args;
+  const l = ns.links.get(name);
+  if (!l) return err(`Cannot find device "${name}"\n`, 1);
+  l.up = state === 'up';
+  return out('');
+}
+
 export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
   let detail = false;
   let json = false;
@@ -139,6 +148,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
     if (json) return jsonOut(links.map((l) => ({ ...linkJson(l, false, stats, ids), addr_info: l.addrs.map((a) => addrJson(l, a)) })));
     return out(links.flatMap((l) => [...linkHeader(l, false, opts, ids), ...(detail ? details(l) : []), ...addrLines(l), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
+  if (match(object, 'link') && args[0] === 'set') return linkSet(ns, args.slice(1));
   if (match(object, 'link')) {
     const links = selectLinks(ns, args);
     if (!Array.isArray(links)) return links;
