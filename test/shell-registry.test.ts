@@ -37,6 +37,11 @@ describe('lookupCommand', () => {
     ['cat /etc/resolv.conf', 'container'],
     ['grep -vi inet', 'container'],
     ['head -3', 'container'],
+    ['ip -j -s link show eth0', 'container'],
+    ['ip route get 10.0.1.4', 'container'],
+    ['ip -n @test-net -d link show vxlan0', 'host'],
+    ['bridge link', 'host'],
+    ['ping -t 1 -I eth0 -c 1 10.0.1.4', 'container'],
   ] as const)('modelled: %s (%s)', (line, shell) => {
     expect(modelled(line, shell)).toBe(true);
   });
@@ -54,10 +59,12 @@ describe('lookupCommand', () => {
     ['ip netns exec 1-abcdefghij sh', 'host'],
     ['ip netns exec 1-abcdefghij docker ps', 'host'],
     ['ip netns add x', 'host'],
-    ['ip route get 10.0.0.1', 'container'],
+    ['ip route get 10.0.0.1 from 10.0.0.2 iif eth0', 'container'],
+    ['ip -n x route', 'container'],
+    ['ip -n 1-abc netns exec y ip link', 'host'],
     ['ip rule', 'container'],
     ['ip netns ls', 'container'],
-    ['ping -I eth0 ubuntu1', 'container'],
+    ['ping -R ubuntu1', 'container'],
     ['ping -M probe ubuntu1', 'container'],
     ['nsenter -t 1 -n ip addr', 'host'],
     ['echo -n x', 'container'],

@@ -93,14 +93,18 @@ export const REGISTRY: ProgramEntry[] = [
   },
   {
     program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours, a link up or down; `ip netns` on a host',
-    globalOptions: [{ flag: '-d', help: 'details' }, { flag: '-details', help: 'details' }, { flag: '-4', help: 'IPv4 only' }],
+    globalOptions: [
+      { flag: '-d', help: 'details' }, { flag: '-details', help: 'details' }, { flag: '-j', help: 'JSON' }, { flag: '-json', help: 'JSON' },
+      { flag: '-s', help: 'statistics' }, { flag: '-stats', help: 'statistics' }, { flag: '-statistics', help: 'statistics' }, { flag: '-4', help: 'IPv4 only' },
+    ],
     wordOrder: IP_OBJECTS,
     forms: [
-      form(['address', 'show|list'], 'ip [-d] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
-      form(['link', 'show|list'], 'ip [-d] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['address', 'show|list'], 'ip [-d|-j|-s] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down', [], LINK_SET),
       form(['link', 'set'], 'ip link set DEVICE up|down', [], LINK_SET),
-      form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),
+      form(['route', 'show|list'], 'ip [-j] route [show]', [], undefined, { optionalWords: 1 }),
+      form(['route', 'get'], 'ip [-j] route get [to] ADDRESS', [], { min: 1, max: 2, names: '[to] ADDRESS' }),
       form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1 }),
       form(['neighbor', 'show|list'], 'ip neighbor [show]', [], undefined, { optionalWords: 1 }),
     ],
@@ -110,11 +114,16 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [
       form(['netns', 'list|ls|show'], 'ip netns [list|ls|show]', [], undefined, { optionalWords: 1 }),
       form(['netns', 'exec'], 'ip netns exec NETNS|@NETWORK COMMAND [ARG...]  (COMMAND: a host-shell command answered by the kernel)', [], { min: 2, max: Infinity, names: 'NETNS COMMAND' }, { operandsEndOptions: true }),
+      // Checked as the `ip netns exec NETNS ip …` it stands for (lookupCommand rewrites it, as the shell does).
+      form(['-n|-netns'], 'ip [OPTIONS] -n NETNS|@NETWORK OBJECT …  (as ip netns exec NETNS ip [OPTIONS] OBJECT …)', [], { min: 1, max: Infinity, names: 'NETNS OBJECT' }, { operandsEndOptions: true }),
     ],
   },
   {
-    program: 'bridge', shells: ['host', 'container'], answeredBy: 'kernel', summary: "iproute2's bridge: forwarding database entries",
-    forms: [form(['fdb', 'show|list'], 'bridge fdb [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 })],
+    program: 'bridge', shells: ['host', 'container'], answeredBy: 'kernel', summary: "iproute2's bridge: forwarding database entries, bridge ports",
+    forms: [
+      form(['fdb', 'show|list'], 'bridge fdb [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['link', 'show|list'], 'bridge link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+    ],
   },
   {
     program: 'ping', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iputils ping (traced hop by hop)',
@@ -128,6 +137,8 @@ export const REGISTRY: ProgramEntry[] = [
       { flag: '-q', help: 'quiet: summary only' },
       { flag: '-f', help: 'flood' },
       { flag: '-n', help: 'numeric output only' },
+      { flag: '-t', arg: 'ttl', help: 'IP time to live' },
+      { flag: '-I', arg: 'interface', help: 'source address or device' },
     ], { min: 1, max: 1, names: 'DESTINATION' })],
   },
   {
@@ -278,6 +289,16 @@ function lookupDocker(entry: ProgramEntry, argv: string[]): Lookup {
 }
 
 /**
+ * `ip [OPTIONS] -n NETNS OBJECT …` as the `ip netns exec NETNS ip [OPTIONS] OBJECT …` iproute2
+ * makes of it (it enters the named namespace), or undefined when `-n` is not among the options.
+ */
+export function ipNetnsOption(args: string[]): string[] | undefined {
+  const at = args.findIndex((a) => a === '-n' || a === '-netns');
+  if (at < 0 || !args.slice(0, at).every((a) => a.startsWith('-')) || args[at + 1] === undefined) return undefined;
+  return ['ip', 'netns', 'exec', args[at + 1], 'ip', ...args.slice(0, at), ...args.slice(at + 2)];
+}
+
+/**
  * Is `argv` a command the `shell` of a scenario host or container understands? Returns its
  * registry entry (and, for `docker … --help`, Docker's help text), or the refusal both modes
  * print. `ip netns exec NS CMD` and `docker exec C CMD` check CMD too.
@@ -286,6 +307,8 @@ export function lookupCommand(argv: string[], shell: ShellKind): Lookup {
   const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
   if (argv.length === 0) return refuse;
   const [program, ...args] = argv;
+  const netnsOption = program === 'ip' && shell === 'host' ? ipNetnsOption(args) : undefined;
+  if (netnsOption) return lookupCommand(netnsOption, shell).modelled ? { modelled: true, entry: REGISTRY.find((e) => e.program === 'ip' && e.answeredBy === 'model')! } : refuse;
   const candidates = REGISTRY.filter((e) => e.program === program && e.shells.includes(shell));
   for (const entry of candidates) {
     if (program === 'docker') return lookupDocker(entry, argv);

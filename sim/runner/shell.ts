@@ -8,7 +8,7 @@
 import { Backend, CommandOutput, LiveIo } from '../backend';
 import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
-import { isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
+import { ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
 import { Model } from '../model/model';
 import { allNetworks, findContainer } from '../model/tx';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
@@ -59,10 +59,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     return { stdout: '', stderr: '', exitCode: 0 };
   }
   // `ip -n NS …` runs as `ip netns exec NS ip …` does (iproute2 enters the named namespace).
-  const netnsOption = argv[0] === 'ip' ? argv.findIndex((a, i) => i > 0 && (a === '-n' || a === '-netns')) : -1;
-  if (netnsOption > 0 && argv.slice(1, netnsOption).every((a) => a.startsWith('-')) && argv[netnsOption + 1] !== undefined) {
-    argv = ['ip', 'netns', 'exec', argv[netnsOption + 1], 'ip', ...argv.slice(1, netnsOption), ...argv.slice(netnsOption + 2)];
-  }
+  if (argv[0] === 'ip') argv = ipNetnsOption(argv.slice(1)) ?? argv;
   if (argv[0] === 'ip' && argv[1] === 'netns') {
     const sub = argv[2] ?? 'list';
     const visible = h().netnsLinked ? [...h().namespaces].reverse() : [];
