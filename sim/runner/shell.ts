@@ -124,6 +124,8 @@ async function runLine(line: string, shell: ShellKind, exec: (argv: string[], li
       const shown = p === 0 && i === 0 && stages.length === 1 ? live : unshown;
       last = stage.help ?? (stage.filter ? runFilter(stage.argv, input) : await exec(stage.argv, shown));
       out.stderr += last.stderr;
+      // A stage cnmlab had to stop (timeout, output cap) marks the whole line.
+      if (last.end) out.end = last.end;
     }
     out.stdout += last.stdout;
     out.exitCode = last.exitCode;
