@@ -10,6 +10,10 @@ import { parseCommandLine } from '../sim/commands/cmdline';
 import { posixToJs, runFilter } from '../sim/commands/filters';
 import { dockerHelp, findDockerCommand } from '../sim/commands/docker';
 import { runSim, twoNodes } from './helpers/run';
+import { Lab } from '../lab/shell';
+import { LiveIo } from '../sim/backend';
+import { SimBackend } from '../sim/kernel/backend';
+import { parseScenario } from '../sim/scenario/load';
 
 const modelled = (line: string, shell: 'host' | 'container') => {
   const p = parseCommandLine(line);
@@ -222,5 +226,46 @@ describe('ip link set', () => {
     expect(result.steps[8]).toMatchObject({ exitCode: 0 });
     expect(result.steps[9]).toMatchObject({ exitCode: 1, stderr: 'Cannot find device "eth9"\n' });
     expect(result.steps[10]).toMatchObject({ exitCode: 127, unmodelled: 'ip link set eth0 mtu 1400' });
+  });
+});
+
+describe('the lab types through the same registry', () => {
+  /** A terminal that keeps what a command showed as it came, and sends Ctrl-C after `ctrlCAfterMs`. */
+  function terminal(ctrlCAfterMs?: number): { live: LiveIo; shown: () => string; done: () => void } {
+    const ctrlC = new AbortController();
+    const timer = ctrlCAfterMs === undefined ? undefined : setTimeout(() => ctrlC.abort(), ctrlCAfterMs);
+    let shown = '';
+    return { live: { write: (_stream, text) => void (shown += text), interrupt: ctrlC.signal }, shown: () => shown, done: () => clearTimeout(timer) };
+  }
+
+  test('a refused line runs nothing; only a lone command streams; Ctrl-C ends a list', async () => {
+    const s = parseScenario('lab.yaml', twoNodes('  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04\n'));
+    const lab = await Lab.open(s, new SimBackend(1));
+    for (const step of s.steps) {
+      lab.switchTo(step.on);
+      expect(await lab.line(step.command)).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
+    }
+    lab.switchTo('r0');
+    expect(await lab.line('docker exec -it ubuntu0 sh')).toEqual({ kind: 'moved', output: '' });
+
+    const refused = await lab.line('ping -c 1 ubuntu0 ; touch /x');
+    expect(refused).toMatchObject({ kind: 'step', result: { exitCode: 127, stdout: '', stderr: 'cnmlab: not modelled: touch /x\n', unmodelled: 'touch /x', ok: false } });
+
+    // A filtered ping shows nothing as it comes: what a command streams must be the start of the line's output.
+    const piped = terminal();
+    const tail = await lab.line('ping -c 2 ubuntu0 | tail -n 1', piped.live);
+    expect(tail).toMatchObject({ kind: 'step', result: { exitCode: 0, stdout: expect.stringMatching(/^rtt min\/avg\/max\/mdev = [^\n]*\n$/) } });
+    expect(piped.shown()).toBe('');
+
+    const lone = terminal();
+    const ping = await lab.line('ping -c 1 ubuntu0', lone.live);
+    expect(lone.shown()).toMatch(/^PING ubuntu0 /);
+    expect(ping.kind === 'step' && ping.result.stdout.startsWith(lone.shown())).toBe(true);
+
+    const stopped = terminal(1500);
+    const list = await lab.line('ping ubuntu0 ; hostname', stopped.live);
+    stopped.done();
+    expect(list).toMatchObject({ kind: 'step', result: { interrupted: true } });
+    expect(list.kind === 'step' && list.result.stdout).toMatch(/packets transmitted[^\n]*\n[^\n]*\n$/);
   });
 });
