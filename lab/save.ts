@@ -3,7 +3,7 @@
  * with the expect of the scenario step it met. `cnmlab run` replays it to the same outputs.
  */
 import { Document, isMap } from 'yaml';
-import { shellWords } from '../sim/text/words';
+import { parseCommandLine } from '../sim/commands/cmdline';
 import { StepResult } from '../sim/runner/session';
 import { Lab } from './shell';
 
@@ -14,12 +14,14 @@ function quote(word: string): string {
 
 /**
  * A ping stopped by Ctrl-C replays as a ping of as many probes as it sent: a file cannot
- * press Ctrl-C, and `-c N` ends where the interrupted one did.
+ * press Ctrl-C, and `-c N` ends where the interrupted one did. Only a ping typed alone is
+ * rewritten; a pipeline or list stopped by Ctrl-C is saved as typed.
  */
 function replayable(r: StepResult): { command: string; note?: string } {
   const sent = /^(\d+) packets transmitted/m.exec(r.stdout)?.[1];
-  const words = shellWords(r.command);
-  if (!r.interrupted || words[0] !== 'ping' || sent === undefined) return { command: r.command };
+  const line = parseCommandLine(r.command);
+  const words = line.ok && line.list.length === 1 && line.list[0].length === 1 ? line.list[0][0] : undefined;
+  if (!r.interrupted || words?.[0] !== 'ping' || sent === undefined) return { command: r.command };
   const kept: string[] = [];
   for (let i = 1; i < words.length; i++) {
     if (words[i] === '-c') i++;

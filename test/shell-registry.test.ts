@@ -11,6 +11,7 @@ import { posixToJs, runFilter } from '../sim/commands/filters';
 import { dockerHelp, findDockerCommand } from '../sim/commands/docker';
 import { runSim, twoNodes } from './helpers/run';
 import { Lab } from '../lab/shell';
+import { sessionScenario } from '../lab/save';
 import { LiveIo } from '../sim/backend';
 import { SimBackend } from '../sim/kernel/backend';
 import { parseScenario } from '../sim/scenario/load';
@@ -267,5 +268,7 @@ describe('the lab types through the same registry', () => {
     stopped.done();
     expect(list).toMatchObject({ kind: 'step', result: { interrupted: true } });
     expect(list.kind === 'step' && list.result.stdout).toMatch(/packets transmitted[^\n]*\n[^\n]*\n$/);
+    // Saved, a list is kept as typed: only a lone ping becomes ping -c N.
+    expect(sessionScenario(lab)).toContain('- ubuntu0: ping ubuntu0 ; hostname\n');
   });
 });
