@@ -232,7 +232,7 @@ describe('ip link set', () => {
 
 describe('the lab types through the same registry', () => {
   /** A terminal that keeps what a command showed as it came, and sends Ctrl-C after `ctrlCAfterMs`. */
-  function terminal(ctrlCAfterMs?: number): { live: LiveIo; shown: () => string; done: () => void } {
+  function atTerminal(ctrlCAfterMs?: number): { live: LiveIo; shown: () => string; done: () => void } {
     const ctrlC = new AbortController();
     const timer = ctrlCAfterMs === undefined ? undefined : setTimeout(() => ctrlC.abort(), ctrlCAfterMs);
     let shown = '';
@@ -242,29 +242,30 @@ describe('the lab types through the same registry', () => {
   test('a refused line runs nothing; only a lone command streams; Ctrl-C ends a list', async () => {
     const s = parseScenario('lab.yaml', twoNodes('  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04\n'));
     const lab = await Lab.open(s, new SimBackend(1));
+    const term = lab.terminal();
     for (const step of s.steps) {
-      lab.switchTo(step.on);
-      expect(await lab.line(step.command)).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
+      term.switchTo(step.on);
+      expect(await term.line(step.command)).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
     }
-    lab.switchTo('r0');
-    expect(await lab.line('docker exec -it ubuntu0 sh')).toEqual({ kind: 'moved', output: '' });
+    term.switchTo('r0');
+    expect(await term.line('docker exec -it ubuntu0 sh')).toEqual({ kind: 'moved', output: '' });
 
-    const refused = await lab.line('ping -c 1 ubuntu0 ; touch /x');
+    const refused = await term.line('ping -c 1 ubuntu0 ; touch /x');
     expect(refused).toMatchObject({ kind: 'step', result: { exitCode: 127, stdout: '', stderr: 'cnmlab: not modelled: touch /x\n', unmodelled: 'touch /x', ok: false } });
 
     // A filtered ping shows nothing as it comes: what a command streams must be the start of the line's output.
-    const piped = terminal();
-    const tail = await lab.line('ping -c 2 ubuntu0 | tail -n 1', piped.live);
+    const piped = atTerminal();
+    const tail = await term.line('ping -c 2 ubuntu0 | tail -n 1', piped.live);
     expect(tail).toMatchObject({ kind: 'step', result: { exitCode: 0, stdout: expect.stringMatching(/^rtt min\/avg\/max\/mdev = [^\n]*\n$/) } });
     expect(piped.shown()).toBe('');
 
-    const lone = terminal();
-    const ping = await lab.line('ping -c 1 ubuntu0', lone.live);
+    const lone = atTerminal();
+    const ping = await term.line('ping -c 1 ubuntu0', lone.live);
     expect(lone.shown()).toMatch(/^PING ubuntu0 /);
     expect(ping.kind === 'step' && ping.result.stdout.startsWith(lone.shown())).toBe(true);
 
-    const stopped = terminal(1500);
-    const list = await lab.line('ping ubuntu0 ; hostname', stopped.live);
+    const stopped = atTerminal(1500);
+    const list = await term.line('ping ubuntu0 ; hostname', stopped.live);
     stopped.done();
     expect(list).toMatchObject({ kind: 'step', result: { interrupted: true } });
     expect(list.kind === 'step' && list.result.stdout).toMatch(/packets transmitted[^\n]*\n[^\n]*\n$/);
