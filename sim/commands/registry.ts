@@ -52,6 +52,12 @@ export interface ProgramEntry {
   globalOptions?: OptionSpec[];
   /** iproute2-style: the first word may be any prefix that selects it in `wordOrder`. */
   wordOrder?: string[];
+  /**
+   * The program checks its own arguments as the real one does, and names what it does not
+   * model with a `cnmlab: … is not modelled` line of its own (iptables' rule grammar is too
+   * rich to restate here); its forms are then only its synopsis.
+   */
+  checksOwnArguments?: boolean;
 }
 
 export interface CommandOutput {
@@ -142,6 +148,16 @@ export const REGISTRY: ProgramEntry[] = [
     ], { min: 1, max: 1, names: 'DESTINATION' })],
   },
   {
+    program: 'iptables', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
+    summary: "Debian 12's iptables 1.8.9 (nf_tables), tables filter and nat: it refuses what it does not model itself (`cnmlab: … is not modelled`, exit 2)",
+    forms: [form([], 'iptables [-t filter|nat] -A|-I|-D|-R|-S|-L|-F|-Z|-N|-X|-P|-E CHAIN [RULE-SPECIFICATION] [-v] [-n] [-x] [--line-numbers]', [], { min: 0, max: Infinity, names: 'ARG' })],
+  },
+  {
+    program: 'iptables-save', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
+    summary: "iptables 1.8.9's dump of the namespace's tables",
+    forms: [form([], 'iptables-save [-t filter|nat] [-c]', [], { min: 0, max: Infinity, names: 'ARG' })],
+  },
+  {
     program: 'nslookup', shells: ['container'], answeredBy: 'kernel', summary: "a name asked of the container's resolver (Docker's embedded DNS)",
     forms: [form([], 'nslookup NAME|ADDRESS', [], { min: 1, max: 1, names: 'NAME' })],
   },
@@ -223,6 +239,7 @@ function argsFit(f: CommandForm, args: string[]): boolean {
 }
 
 function matchesForm(entry: ProgramEntry, args: string[]): boolean {
+  if (entry.checksOwnArguments) return true;
   let rest = args;
   if (entry.globalOptions) {
     while (rest.length && entry.globalOptions.some((o) => o.flag === rest[0])) rest = rest.slice(1);
