@@ -9,10 +9,11 @@ import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
-import { Container, Endpoint, endpointOf, endpointsOf, hostOf, instanceOf, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
+import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
 import { Flow, MAX_HOPS_PER_FLOW, Topology } from '../sim/trace/types';
 import { topologyFromWorld } from '../sim/trace/topology';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
+import { driverOf } from '../sim/model/drivers';
 import { answerQuery } from '../sim/model/dns';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../sim/wire/addr';
 import { checkEmuPrerequisites } from './prereq';
@@ -483,29 +484,23 @@ function capturePoints(world: World, c: Container, dst: string | undefined, name
     points.push({ ...p, file: captureFile(dir, p) });
   };
   add({ host: c.host, netns: c.sandbox, device: 'lo', realNetns: names.netns(c.host, c.sandbox), iface: 'lo', role: 'lo', mine: [] });
-  const sides: Endpoint[] = [];
+  const sides: { net: Network; ep: Endpoint }[] = [];
   for (const entry of c.networks) {
     const net = swarmNetwork(world.swarm, entry.networkId) ?? hostOf(world, c.host).localNetworks[entry.networkId];
     const ep = entry.endpointId ? (net ? endpointOf(net, entry.endpointId) : undefined) : undefined;
     if (!net || !ep) continue;
-    sides.push(ep);
-    if (net.driver !== 'overlay') continue;
-    const peer = dst ? endpointsOf(net).find((e) => e.ip === dst && e.state === 'joined') : undefined;
-    if (peer) sides.push(peer);
+    sides.push({ net, ep });
+    for (const peer of driverOf(net).peersToCapture(net, dst)) sides.push({ net, ep: peer });
   }
-  const gateway = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).map((n) => endpointOf(n, c.gatewayEndpoint!)).find(Boolean) : undefined;
-  if (gateway) sides.push(gateway);
-  for (const ep of sides) {
+  const gwNet = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).find((n) => endpointOf(n, c.gatewayEndpoint!)) : undefined;
+  if (gwNet) sides.push({ net: gwNet, ep: endpointOf(gwNet, c.gatewayEndpoint!)! });
+  for (const { net, ep } of sides) {
     add({ host: ep.host, netns: ep.sandbox, device: ep.ifname, realNetns: names.netns(ep.host, ep.sandbox), iface: ep.ifname, role: 'container', mine: [ep.mac] });
-    const net = swarmNetwork(world.swarm, ep.networkId);
-    if (!net) continue;
-    const ovl = overlayNetnsName(net.id);
-    const local = endpointsOf(net).filter((e) => e.host === ep.host).map((e) => e.mac);
-    add({ host: ep.host, netns: ovl, device: ep.peerIfname, realNetns: names.netns(ep.host, ovl), iface: ep.peerIfname, role: 'overlay-veth', mine: [ep.mac] });
-    add({ host: ep.host, netns: ovl, device: 'vxlan0', realNetns: names.netns(ep.host, ovl), iface: 'vxlan0', role: 'vxlan', mine: local });
-    const overlays = Object.fromEntries(swarmNetworks(world.swarm).filter((n) => instanceOf(n, ep.host)).map((n) => [n.vni, overlayNetnsName(n.id)]));
-    add({ host: ep.host, netns: ep.host, device: 'eth0', realNetns: names.netns(ep.host, ep.host), iface: 'eth0', role: 'host', mine: [hostOf(world, ep.host).underlay], overlays });
-    add({ host: 'underlay', netns: 'underlay', device: underlayPort(ep.host), realNetns: names.underlay, iface: underlayPort(ep.host), role: 'underlay', mine: [hostOf(world, ep.host).underlay] });
+    for (const spot of driverOf(net).captureSpots(world, net, ep)) {
+      // The host's port on the underlay segment, which only emu builds.
+      if (spot.role === 'underlay') add({ ...spot, host: 'underlay', netns: 'underlay', device: underlayPort(spot.host), realNetns: names.underlay, iface: underlayPort(spot.host) });
+      else add({ ...spot, realNetns: names.netns(spot.host, spot.netns), iface: spot.device });
+    }
   }
   return points;
 }

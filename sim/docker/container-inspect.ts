@@ -8,6 +8,7 @@
 import { containerCommand, goMap } from './format';
 import { hexId, seedFromName } from '../model/ids';
 import { Container, daemonTime, endpointOf, formatTime, hostOf, swarmNetwork, World } from '../model/world';
+import { driverOf } from '../model/drivers';
 
 const DATA_ROOT = '/var/lib/docker';
 /** Go's zero time.Time, which FinishedAt shows until the container stops. */
@@ -60,7 +61,7 @@ export function containerInspectObject(w: World, c: Container): Record<string, u
       Aliases: net.name === 'bridge' ? null : [c.id.slice(0, 12), ...n.aliases],
       NetworkID: net.id,
       EndpointID: ep?.id ?? '',
-      Gateway: ep && net.driver === 'bridge' ? net.ipam.gateway : '',
+      Gateway: ep && driverOf(net).providesGateway ? net.ipam.gateway : '',
       IPAddress: ep?.ip ?? '',
       IPPrefixLen: ep?.prefixLength ?? 0,
       IPv6Gateway: '',

@@ -2,6 +2,7 @@
 import { Draft } from 'immer';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
 import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './sandbox';
+import { driverOf } from './drivers';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, findNetwork, Tx } from './tx';
 import { DaemonRefusal, NotModelled } from './refusal';
@@ -58,7 +59,7 @@ function attachableNetwork(tx: Tx, host: string, ref: string): Draft<Network> {
   if (net.scope === 'swarm' && !net.attachable) {
     throw new DaemonRefusal(`Could not attach to network ${ref}: rpc error: code = PermissionDenied desc = network ${ref} not manually attachable`, 'start');
   }
-  if (net.driver === 'host' || net.driver === 'null') return net;
+  if (!driverOf(net).attaches) return net;
   if (net.allocationFailed) {
     throw new DaemonRefusal('attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded', 'start');
   }
@@ -67,30 +68,26 @@ function attachableNetwork(tx: Tx, host: string, ref: string): Draft<Network> {
 
 /** Connects a running container's sandbox to one network (and to docker_gwbridge on its first overlay). */
 function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: string[], ip?: string): void {
-  if (net.driver === 'host' || net.driver === 'null') return;
+  const driver = driverOf(net);
+  if (!driver.attaches) return;
   const ifname = `eth${c.networks.filter((n) => n.endpointId).length + (c.gatewayEndpoint ? 1 : 0)}`;
   const ep = createEndpoint(tx, net, { kind: 'container', host: c.host, sandbox: c.sandbox, ifname, name: c.name, containerId: c.id, aliases, ip });
   const entry = c.networks.find((n) => n.networkId === net.id)!;
   entry.endpointId = ep.id;
   // libnetwork's needDefaultGW: a sandbox that already has an endpoint with a gateway keeps
   // it; a later network adds no second default route, and an overlay no docker_gwbridge endpoint.
-  const hasGateway = c.networks.some((n) => n.endpointId && n.networkId !== net.id && providesGateway(networkOf(tx, n.networkId, c.host)));
-  joinEndpoint(tx, net, ep, providesGateway(net) && !hasGateway);
-  if (net.driver === 'overlay' && !net.internal && !c.gatewayEndpoint && !hasGateway) {
-    // The overlay gives no default route: libnetwork adds an endpoint on docker_gwbridge (eth1) for it.
+  const hasGateway = c.networks.some((n) => n.endpointId && n.networkId !== net.id && driverOf(networkOf(tx, n.networkId, c.host)).providesGateway);
+  joinEndpoint(tx, net, ep, driver.providesGateway && !hasGateway);
+  if (driver.outsideThroughGwbridge && !net.internal && !c.gatewayEndpoint && !hasGateway) {
+    // The network gives no default route: libnetwork adds an endpoint on docker_gwbridge (eth1) for it.
     const gw = gwbridgeOf(tx, c.host)!;
     const gep = createEndpoint(tx, gw, { kind: 'gateway', host: c.host, containerId: c.id, sandbox: c.sandbox, ifname: `eth${Number(ifname.slice(3)) + 1}`, name: `gateway_${c.sandboxId.slice(0, 12)}` });
     joinEndpoint(tx, gw, gep, true);
     c.gatewayEndpoint = gep.id;
   }
-  if (net.driver === 'overlay' || (net.driver === 'bridge' && net.name !== 'bridge')) {
+  if (driver.embeddedDns(net)) {
     tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: RESOLV_CONF_EMBEDDED });
   }
-}
-
-/** A bridge network's endpoint carries a gateway (the bridge's address); overlays have none of their own. */
-function providesGateway(net: Network | undefined): boolean {
-  return net?.driver === 'bridge';
 }
 
 export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Container> {
@@ -159,10 +156,13 @@ export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref
   releaseGatewayIfUnneeded(tx, c, false);
 }
 
-/** docker_gwbridge stays only while the container has an overlay that needs it. */
+/** docker_gwbridge stays only while the container has a network that reaches the outside through it. */
 function releaseGatewayIfUnneeded(tx: Tx, c: Draft<Container>, sandboxGoing: boolean): void {
   if (!c.gatewayEndpoint) return;
-  const stillNeeded = !sandboxGoing && c.networks.some((n) => networkOf(tx, n.networkId, c.host)?.driver === 'overlay' && n.endpointId);
+  const stillNeeded = !sandboxGoing && c.networks.some((n) => {
+    const net = networkOf(tx, n.networkId, c.host);
+    return !!net && !!n.endpointId && driverOf(net).outsideThroughGwbridge;
+  });
   if (stillNeeded) return;
   const gw = gwbridgeOf(tx, c.host);
   const ep = (gw ? endpointOf(gw, c.gatewayEndpoint) : undefined);

@@ -4,6 +4,7 @@
  * `name.network`, and PTR. Unknown names would be forwarded upstream; there is none, so
  * they get NXDOMAIN.
  */
+import { driverOf } from './drivers';
 import { Container, endpointsOf, GWBRIDGE, hostOf, Network, swarmNetwork, World } from './world';
 import { RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { ipv4ToNumber } from '../wire/addr';
@@ -29,7 +30,7 @@ function sandboxNetworks(w: World, c: Container): Network[] {
   const nets = c.networks
     .filter((n) => n.endpointId)
     .map((n) => swarmNetwork(w.swarm, n.networkId) ?? hostOf(w, c.host).localNetworks[n.networkId])
-    .filter((n): n is Network => !!n && !(n.driver === 'bridge' && n.name === 'bridge'));
+    .filter((n): n is Network => !!n && driverOf(n).embeddedDns(n));
   const last = (n: Network) => (n.name === GWBRIDGE || n.internal ? 1 : 0);
   return nets.sort((a, b) => last(a) - last(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

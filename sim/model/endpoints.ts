@@ -3,12 +3,10 @@ import { Draft } from 'immer';
 import { macFromIpv4 } from '../wire/addr';
 import { allocate, claim, prefixLengthOf, release } from './ipam';
 import { advance, endpointMachine, initialState } from './machines';
-import { addNamespace, delNamespace } from './sandbox';
-import { joinBridge, leaveBridge } from './drivers/bridge';
-import { joinOverlay, lbSandboxName, leaveOverlay } from './drivers/overlay';
+import { driverOf } from './drivers';
 import { Tx } from './tx';
 import { DaemonRefusal } from './refusal';
-import { Endpoint, endpointOf, endpointsOf, GWBRIDGE, hostOf, instanceOf, Network, shardDelete, shardSet } from './world';
+import { Endpoint, endpointOf, GWBRIDGE, hostOf, Network, shardDelete, shardSet } from './world';
 import { hexId, swarmId } from './ids';
 
 export interface EndpointRequest {
@@ -49,48 +47,14 @@ export function deleteEndpoint(net: Draft<Network>, ep: Draft<Endpoint>): void {
   shardDelete(net.endpoints, ep.id);
 }
 
-function localContainerEndpoints(net: Draft<Network>, host: string): Draft<Endpoint>[] {
-  return endpointsOf(net).filter((e) => e.host === host && e.kind === 'container');
-}
-
-/**
- * Joins a container endpoint to its network. On a swarm overlay not yet instantiated on the
- * host, the node's lb-<net> endpoint comes first (its address after the container's, its veth
- * first), as libnetwork does.
- */
+/** Joins an endpoint to its network: the driver plumbs it. */
 export function joinEndpoint(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute = false): void {
-  if (net.driver === 'overlay') {
-    if (!net.ingress && !instanceOf(net, ep.host)) {
-      const lbName = lbSandboxName(net.id);
-      addNamespace(tx, ep.host, lbName);
-      const lb = createEndpoint(tx, net, { kind: 'lb', host: ep.host, sandbox: lbName, ifname: 'eth0', name: `${net.name}-endpoint` });
-      joinOverlay(tx, net, lb);
-    }
-    joinOverlay(tx, net, ep);
-  } else {
-    joinBridge(tx, net, ep, defaultRoute);
-  }
+  driverOf(net).join(tx, net, ep, defaultRoute);
 }
 
-/** Leaves and deletes an endpoint; the last container leaving a swarm overlay on a host takes the lb endpoint with it. */
+/** Leaves (when joined) and deletes an endpoint. */
 export function removeEndpoint(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, sandboxGoing: boolean): void {
-  if (ep.state === 'joined') {
-    if (net.driver === 'overlay') {
-      const host = ep.host;
-      const lastContainer = ep.kind === 'container' && localContainerEndpoints(net, host).length === 1;
-      const lb = lastContainer ? endpointsOf(net).find((e) => e.host === host && e.kind === 'lb') : undefined;
-      if (lb) {
-        leaveOverlay(tx, net, ep, sandboxGoing);
-        leaveOverlay(tx, net, lb, true);
-        delNamespace(tx, host, lb.sandbox);
-        deleteEndpoint(net, lb);
-      } else {
-        leaveOverlay(tx, net, ep, sandboxGoing);
-      }
-    } else {
-      leaveBridge(tx, ep, sandboxGoing);
-    }
-  }
+  if (ep.state === 'joined') driverOf(net).leave(tx, net, ep, sandboxGoing);
   deleteEndpoint(net, ep);
 }
 

@@ -1,7 +1,7 @@
 /** `docker network create` and `rm`: swarm overlays through the manager, bridges locally. */
-import { NetworkSpec, localNetwork, createSwarmNetwork, nextLocalSubnet, NOT_A_MANAGER, WORKER_CANNOT } from './swarm';
-import { createBridgeDevice } from './drivers/bridge';
-import { newIpam } from './ipam';
+import { WORKER_CANNOT } from './swarm';
+import { NetworkSpec } from './drivers/driver';
+import { driverNamed } from './drivers';
 import { advance, networkMachine } from './machines';
 import { allNetworks, findNetwork, Tx, visibleNetworks } from './tx';
 import { DaemonRefusal, NoSuchObject } from './refusal';
@@ -15,27 +15,12 @@ export interface CreateRequest extends NetworkSpec {
 const PREDEFINED = new Set(['bridge', 'host', 'none']);
 
 export function createNetwork(tx: Tx, host: string, req: CreateRequest): Network {
-  const h = tx.host(host);
   if (req.subnet && !parseCidr(req.subnet)) throw new DaemonRefusal(`Invalid subnet ${req.subnet} : invalid CIDR address: ${req.subnet}`);
-  if (req.driver === 'overlay') {
-    if (h.nodeState !== 'manager' && h.nodeState !== 'worker') throw new DaemonRefusal(NOT_A_MANAGER);
-    if (h.nodeState === 'worker') throw new DaemonRefusal('Cannot create a multi-host network from a worker node. Please create the network from a manager node.');
-  } else if (req.driver !== 'bridge') {
-    throw new DaemonRefusal(`plugin "${req.driver}" not found`);
-  }
+  const driver = driverNamed(req.driver);
+  if (!driver?.create) throw new DaemonRefusal(`plugin "${req.driver}" not found`);
+  driver.admit?.(tx, host);
   if (allNetworks(tx.w, host).some((n) => n.name === req.name)) throw new DaemonRefusal(`network with name ${req.name} already exists`);
-  if (req.driver === 'overlay') {
-    return createSwarmNetwork(tx, { name: req.name, ingress: false, attachable: req.attachable, internal: req.internal, subnet: req.subnet, gateway: req.gateway, options: req.options, labels: req.labels });
-  }
-  const subnet = req.subnet ?? nextLocalSubnet(tx, host);
-  const net = localNetwork(tx, host, req.name, 'bridge', subnet, undefined, req.options);
-  net.bridge = `br-${net.id.slice(0, 12)}`;
-  net.ipam = newIpam(subnet, req.gateway);
-  net.internal = req.internal;
-  net.labels = req.labels;
-  h.localNetworks[net.id] = net;
-  createBridgeDevice(tx, host, net);
-  return net;
+  return driver.create(tx, host, req);
 }
 
 export function removeNetwork(tx: Tx, host: string, ref: string): void {

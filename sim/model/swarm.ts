@@ -1,38 +1,16 @@
 /** Engines and the swarm: boot, init, join, leave, join tokens, and the ingress network. */
 import { Draft } from 'immer';
-import { cidrString, ipv4ToNumber, maskOf, overlaps, parseCidr } from '../wire/addr';
-import { createBridgeDevice } from './drivers/bridge';
+import { ipv4ToNumber, maskOf, parseCidr } from '../wire/addr';
+import { createBridgeDevice, nextLocalSubnet } from './drivers/bridge';
+import { localNetwork } from './drivers/driver';
+import { createSwarmNetwork, NOT_A_MANAGER } from './drivers/overlay';
 import { addNamespace, delNamespace } from './sandbox';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
-import { newIpam } from './ipam';
-import { advance, initialState, networkMachine, swarmNodeMachine } from './machines';
-import { localNetworksRead, Tx } from './tx';
+import { advance, swarmNodeMachine } from './machines';
+import { Tx } from './tx';
 import { DaemonRefusal } from './refusal';
 import { base36, hexId, swarmId } from './ids';
-import { endpointsOf, GWBRIDGE, Network, NodeState, shardSet, swarmNetwork, swarmNetworks } from './world';
-
-/** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
-function* localPools(): Generator<string> {
-  for (let b = 17; b <= 31; b++) yield `172.${b}.0.0/16`;
-  for (let c = 0; c < 256; c += 16) yield `192.168.${c}.0/20`;
-}
-
-export function nextLocalSubnet(tx: Tx, host: string): string {
-  const taken = localNetworksRead(tx, host).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
-  for (const pool of localPools()) {
-    const c = parseCidr(pool)!;
-    if (!taken.some((t) => overlaps(t, c))) return pool;
-  }
-  throw new DaemonRefusal('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
-}
-
-export function localNetwork(tx: Tx, host: string, name: string, driver: Network['driver'], subnet: string, bridge?: string, options: Record<string, string> = {}): Network {
-  return {
-    id: hexId(tx.rng), name, driver, scope: 'local', host, attachable: false, internal: false, ingress: false, vni: 0,
-    options, labels: {}, createdNs: String(tx.now()), state: initialState(networkMachine), ipam: newIpam(subnet), allocationFailed: false,
-    bridge, endpoints: [], instances: [],
-  };
-}
+import { endpointsOf, GWBRIDGE, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
 
 /** What dockerd has on start: docker0 (bridge 172.17.0.0/16), host and none; plus the host's underlay interface. */
 export function bootEngine(tx: Tx, host: string): void {
@@ -57,7 +35,6 @@ function inSwarm(state: NodeState): boolean {
 }
 
 const ALREADY_IN_SWARM = 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.';
-export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 export const WORKER_CANNOT = "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
 
 function token(tx: Tx, secretFrom: string): string {
@@ -196,59 +173,6 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainer
     tx.w.swarm = null;
   }
   return 'Node left the swarm.\n';
-}
-
-/** What `docker network create` asks for, whatever the driver. */
-export interface NetworkSpec {
-  name: string;
-  attachable: boolean;
-  internal: boolean;
-  subnet?: string;
-  gateway?: string;
-  options: Record<string, string>;
-  labels: Record<string, string>;
-}
-
-export interface SwarmNetworkSpec extends NetworkSpec {
-  ingress: boolean;
-}
-
-/** The manager's allocator: the lowest free /24 of the pool, the next VNI from 4096. */
-export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
-  const swarm = tx.w.swarm!;
-  const existing = swarmNetworks(swarm).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
-  let subnet = spec.subnet;
-  let allocationFailed = false;
-  if (subnet) {
-    const c = parseCidr(subnet)!;
-    allocationFailed = existing.some((e) => overlaps(e, c));
-  } else {
-    const pool = parseCidr(swarm.addrPool)!;
-    const step = 2 ** (32 - swarm.addrPoolMaskLength);
-    const start = (pool.base & maskOf(pool.prefixLength)) >>> 0;
-    const count = 2 ** (swarm.addrPoolMaskLength - pool.prefixLength);
-    for (let i = 0; i < count && !subnet; i++) {
-      const c = { base: start + i * step, prefixLength: swarm.addrPoolMaskLength };
-      if (!existing.some((e) => overlaps(e, c))) subnet = cidrString(c);
-    }
-    if (!subnet) throw new DaemonRefusal('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
-  }
-  const requestedVni = spec.options['com.docker.network.driver.overlay.vxlanid_list'];
-  const used = new Set(swarmNetworks(swarm).map((n) => n.vni));
-  let vni = requestedVni ? Number(requestedVni.split(',')[0]) : swarm.nextVni;
-  if (!requestedVni) {
-    while (used.has(vni)) vni++;
-    swarm.nextVni = vni + 1;
-  }
-  const net: Network = {
-    id: swarmId(tx.rng), name: spec.name, driver: 'overlay', scope: 'swarm', attachable: spec.attachable, internal: spec.internal,
-    ingress: spec.ingress, vni, options: { ...spec.options, 'com.docker.network.driver.overlay.vxlanid_list': String(vni) }, labels: spec.labels,
-    createdNs: String(tx.now()), state: initialState(networkMachine),
-    ipam: allocationFailed ? { subnet: '', gateway: '', next: 0, used: {} } : newIpam(subnet!, spec.gateway),
-    allocationFailed, endpoints: [], instances: [],
-  };
-  shardSet(swarm.networks, net.id, net);
-  return swarmNetwork(swarm, net.id)!;
 }
 
 export function gatewayInSubnet(subnet: string, gateway: string): boolean {

@@ -3,7 +3,8 @@
  * devices from the same plan, so the model can describe them for all of them.
  */
 import { endpointsOf, hostOf, instanceOf, networksByAge, swarmNetworks, World } from '../model/world';
-import { overlayNetnsName } from '../model/drivers/overlay';
+import { driverOf } from '../model/drivers';
+import type { DriverNamespace } from '../model/drivers/driver';
 import { Topology } from './types';
 import { ipv4ToNumber } from '../wire/addr';
 
@@ -19,19 +20,16 @@ export function topologyFromWorld(world: World): Topology {
     for (const n of locals) topo.links.push({ host: name, netns: name, device: n.bridge!, kind: 'bridge', addresses: [`${n.ipam.gateway}/${n.ipam.subnet.split('/')[1]}`] });
     const containers = new Map(Object.values(h.containers).filter((c) => c.state === 'running').map((c) => [c.sandbox, c.name]));
     for (const ns of h.namespaces) {
-      const overlay = networks.find((n) => instanceOf(n, name) && overlayNetnsName(n.id) === ns);
+      let own: DriverNamespace | undefined;
+      const overlay = networks.find((n) => instanceOf(n, name) && (own = driverOf(n).networkNamespace(n))?.name === ns);
       const kind = overlay ? 'overlay' : containers.has(ns) ? 'container' : ns === 'ingress_sbox' ? 'ingress' : 'lb';
       topo.namespaces.push({ host: name, name: ns, kind, ...(containers.has(ns) ? { container: containers.get(ns) } : {}), ...(overlay ? { network: overlay.name } : {}) });
-      if (overlay) {
-        topo.links.push({ host: name, netns: ns, device: 'br0', kind: 'bridge', addresses: [`${overlay.ipam.gateway}/${overlay.ipam.subnet.split('/')[1]}`] });
-        topo.links.push({ host: name, netns: ns, device: 'vxlan0', kind: 'vxlan', master: 'br0' });
-      }
+      if (overlay && own) for (const d of own.devices) topo.links.push({ host: name, netns: ns, ...d });
     }
     for (const net of [...networks, ...locals]) {
       for (const ep of endpointsOf(net).sort((a, b) => ipv4ToNumber(a.ip) - ipv4ToNumber(b.ip))) {
         if (ep.host !== name || ep.state !== 'joined') continue;
-        const peerNetns = net.driver === 'overlay' ? overlayNetnsName(net.id) : name;
-        const master = net.driver === 'overlay' ? 'br0' : net.bridge!;
+        const { netns: peerNetns, master } = driverOf(net).endpointPeer(net, name);
         topo.links.push({ host: name, netns: ep.sandbox, device: ep.ifname, kind: 'veth', mac: ep.mac, addresses: [`${ep.ip}/${ep.prefixLength}`], peer: { netns: peerNetns, device: ep.peerIfname } });
         topo.links.push({ host: name, netns: peerNetns, device: ep.peerIfname, kind: 'veth', master, peer: { netns: ep.sandbox, device: ep.ifname } });
       }

@@ -1,9 +1,46 @@
-/** libnetwork's bridge driver as plan ops: the Linux bridge in the host namespace and endpoints' veths on it. */
+/**
+ * libnetwork's bridge driver: a local network on a Linux bridge in the host namespace
+ * (docker0, br-<id>, docker_gwbridge), its subnet from the local pools, endpoints' veths
+ * plugged into it.
+ */
 import { Draft } from 'immer';
+import { overlaps, parseCidr } from '../../wire/addr';
+import { newIpam } from '../ipam';
 import { advance, endpointMachine } from '../machines';
+import { DaemonRefusal } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
-import { Tx } from '../tx';
+import { localNetworksRead, Tx } from '../tx';
 import { Endpoint, Network } from '../world';
+import { localNetwork, NetworkDriver, NetworkSpec } from './driver';
+
+/** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
+function* localPools(): Generator<string> {
+  for (let b = 17; b <= 31; b++) yield `172.${b}.0.0/16`;
+  for (let c = 0; c < 256; c += 16) yield `192.168.${c}.0/20`;
+}
+
+export function nextLocalSubnet(tx: Tx, host: string): string {
+  const taken = localNetworksRead(tx, host).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
+  for (const pool of localPools()) {
+    const c = parseCidr(pool)!;
+    if (!taken.some((t) => overlaps(t, c))) return pool;
+  }
+  throw new DaemonRefusal('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+}
+
+/** `docker network create -d bridge`: a br-<id> bridge on the next free local pool. */
+function createBridgeNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
+  const subnet = spec.subnet ?? nextLocalSubnet(tx, host);
+  const net = localNetwork(tx, host, spec.name, 'bridge', subnet, undefined, spec.options);
+  net.bridge = `br-${net.id.slice(0, 12)}`;
+  net.ipam = newIpam(subnet, spec.gateway);
+  net.internal = spec.internal;
+  net.labels = spec.labels;
+  const h = tx.host(host);
+  h.localNetworks[net.id] = net;
+  createBridgeDevice(tx, host, net);
+  return net;
+}
 
 export function joinBridge(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute: boolean): void {
   const host = ep.host;
@@ -32,3 +69,19 @@ export function createBridgeDevice(tx: Tx, host: string, net: Network | Draft<Ne
     { op: 'link.set', host, netns: host, name: net.bridge!, up: true },
   );
 }
+
+export const bridgeDriver: NetworkDriver = {
+  name: 'bridge',
+  create: createBridgeNetwork,
+  attaches: true,
+  join: joinBridge,
+  leave: (tx, _net, ep, sandboxGoing) => leaveBridge(tx, ep, sandboxGoing),
+  providesGateway: true,
+  outsideThroughGwbridge: false,
+  // The default bridge has no service records: its containers keep the host's resolver.
+  embeddedDns: (net) => net.name !== 'bridge',
+  peersToCapture: () => [],
+  captureSpots: () => [],
+  networkNamespace: () => undefined,
+  endpointPeer: (net, host) => ({ netns: host, master: net.bridge! }),
+};

@@ -4,10 +4,18 @@
  * emit the ops that make the kernel match it.
  */
 import { Draft } from 'immer';
-import { advance, endpointMachine, networkOnHostMachine } from '../machines';
+import { cidrString, maskOf, overlaps, parseCidr } from '../../wire/addr';
+import { createEndpoint, deleteEndpoint } from '../endpoints';
+import { newIpam } from '../ipam';
+import { swarmId } from '../ids';
+import { advance, endpointMachine, initialState, networkMachine, networkOnHostMachine } from '../machines';
+import { DaemonRefusal } from '../refusal';
 import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
-import { Endpoint, endpointsOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork } from '../world';
+import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
+import { CaptureSpot, DriverNamespace, NetworkDriver, NetworkSpec } from './driver';
+
+export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
 export function overlayNetnsName(networkId: string): string {
   return `1-${networkId.slice(0, 10)}`;
@@ -73,7 +81,7 @@ function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | '
   }
 }
 
-export function joinOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>): void {
+function joinEndpointToOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>): void {
   if (!instanceOf(net, ep.host)) instantiate(tx, net, ep.host);
   const inst = instanceOf(net, ep.host)!;
   const hostVeth = tx.vethName(), ctrVeth = tx.vethName();
@@ -92,7 +100,7 @@ export function joinOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>): v
 }
 
 /** Removes an endpoint's interface (unless its whole sandbox is going away) and its peer entries elsewhere. */
-export function leaveOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, sandboxGoing: boolean): void {
+function leaveEndpointOfOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, sandboxGoing: boolean): void {
   if (!sandboxGoing) tx.emit({ op: 'link.del', host: ep.host, netns: ep.sandbox, name: ep.ifname });
   publish(tx, net, ep, 'del');
   ep.state = advance(endpointMachine, ep.state, 'LEAVE');
@@ -101,3 +109,122 @@ export function leaveOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, s
   if (inst.joined === 0) teardown(tx, net, ep.host);
 }
 
+
+/**
+ * Joins a container endpoint. On a swarm overlay not yet instantiated on the host, the
+ * node's lb-<net> endpoint comes first (its address after the container's, its veth first),
+ * as libnetwork does.
+ */
+function joinOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>): void {
+  if (!net.ingress && !instanceOf(net, ep.host)) {
+    const lbName = lbSandboxName(net.id);
+    addNamespace(tx, ep.host, lbName);
+    const lb = createEndpoint(tx, net, { kind: 'lb', host: ep.host, sandbox: lbName, ifname: 'eth0', name: `${net.name}-endpoint` });
+    joinEndpointToOverlay(tx, net, lb);
+  }
+  joinEndpointToOverlay(tx, net, ep);
+}
+
+/** The last container leaving a swarm overlay on a host takes the lb endpoint with it. */
+function leaveOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, sandboxGoing: boolean): void {
+  const host = ep.host;
+  const lastContainer = ep.kind === 'container' && endpointsOf(net).filter((e) => e.host === host && e.kind === 'container').length === 1;
+  const lb = lastContainer ? endpointsOf(net).find((e) => e.host === host && e.kind === 'lb') : undefined;
+  leaveEndpointOfOverlay(tx, net, ep, sandboxGoing);
+  if (lb) {
+    leaveEndpointOfOverlay(tx, net, lb, true);
+    delNamespace(tx, host, lb.sandbox);
+    deleteEndpoint(net, lb);
+  }
+}
+
+export interface SwarmNetworkSpec extends NetworkSpec {
+  ingress: boolean;
+}
+
+/** The manager's allocator: the lowest free /24 of the pool, the next VNI from 4096. */
+export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
+  const swarm = tx.w.swarm!;
+  const existing = swarmNetworks(swarm).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
+  let subnet = spec.subnet;
+  let allocationFailed = false;
+  if (subnet) {
+    const c = parseCidr(subnet)!;
+    allocationFailed = existing.some((e) => overlaps(e, c));
+  } else {
+    const pool = parseCidr(swarm.addrPool)!;
+    const step = 2 ** (32 - swarm.addrPoolMaskLength);
+    const start = (pool.base & maskOf(pool.prefixLength)) >>> 0;
+    const count = 2 ** (swarm.addrPoolMaskLength - pool.prefixLength);
+    for (let i = 0; i < count && !subnet; i++) {
+      const c = { base: start + i * step, prefixLength: swarm.addrPoolMaskLength };
+      if (!existing.some((e) => overlaps(e, c))) subnet = cidrString(c);
+    }
+    if (!subnet) throw new DaemonRefusal('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+  }
+  const requestedVni = spec.options['com.docker.network.driver.overlay.vxlanid_list'];
+  const used = new Set(swarmNetworks(swarm).map((n) => n.vni));
+  let vni = requestedVni ? Number(requestedVni.split(',')[0]) : swarm.nextVni;
+  if (!requestedVni) {
+    while (used.has(vni)) vni++;
+    swarm.nextVni = vni + 1;
+  }
+  const net: Network = {
+    id: swarmId(tx.rng), name: spec.name, driver: 'overlay', scope: 'swarm', attachable: spec.attachable, internal: spec.internal,
+    ingress: spec.ingress, vni, options: { ...spec.options, 'com.docker.network.driver.overlay.vxlanid_list': String(vni) }, labels: spec.labels,
+    createdNs: String(tx.now()), state: initialState(networkMachine),
+    ipam: allocationFailed ? { subnet: '', gateway: '', next: 0, used: {} } : newIpam(subnet!, spec.gateway),
+    allocationFailed, endpoints: [], instances: [],
+  };
+  shardSet(swarm.networks, net.id, net);
+  return swarmNetwork(swarm, net.id)!;
+}
+
+
+/** `docker network create -d overlay`: only a manager allocates swarm networks. */
+function admitOverlay(tx: Tx, host: string): void {
+  const h = tx.host(host);
+  if (h.nodeState !== 'manager' && h.nodeState !== 'worker') throw new DaemonRefusal(NOT_A_MANAGER);
+  if (h.nodeState === 'worker') throw new DaemonRefusal('Cannot create a multi-host network from a worker node. Please create the network from a manager node.');
+}
+
+/** The overlay namespace's end of the endpoint's veth, vxlan0, and both hosts' ways onto the underlay. */
+function overlayCaptureSpots(world: World, net: Network, ep: Endpoint): CaptureSpot[] {
+  const ovl = overlayNetnsName(net.id);
+  const local = endpointsOf(net).filter((e) => e.host === ep.host).map((e) => e.mac);
+  const underlay = hostOf(world, ep.host).underlay;
+  const overlays = Object.fromEntries(swarmNetworks(world.swarm).filter((n) => instanceOf(n, ep.host)).map((n) => [n.vni, overlayNetnsName(n.id)]));
+  return [
+    { host: ep.host, netns: ovl, device: ep.peerIfname, role: 'overlay-veth', mine: [ep.mac] },
+    { host: ep.host, netns: ovl, device: 'vxlan0', role: 'vxlan', mine: local },
+    { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: [underlay], overlays },
+    { host: ep.host, netns: ep.host, device: 'eth0', role: 'underlay', mine: [underlay] },
+  ];
+}
+
+/** The overlay namespace: br0 with the gateway's address, vxlan0 its port. */
+function overlayNamespace(net: Network): DriverNamespace {
+  return {
+    name: overlayNetnsName(net.id),
+    devices: [
+      { device: 'br0', kind: 'bridge', addresses: [`${net.ipam.gateway}/${net.ipam.subnet.split('/')[1]}`] },
+      { device: 'vxlan0', kind: 'vxlan', master: 'br0' },
+    ],
+  };
+}
+
+export const overlayDriver: NetworkDriver = {
+  name: 'overlay',
+  admit: admitOverlay,
+  create: (tx, _host, spec: NetworkSpec) => createSwarmNetwork(tx, { ...spec, ingress: false }),
+  attaches: true,
+  join: (tx, net, ep) => joinOverlay(tx, net, ep),
+  leave: leaveOverlay,
+  providesGateway: false,
+  outsideThroughGwbridge: true,
+  embeddedDns: () => true,
+  peersToCapture: (net, dst) => (dst ? endpointsOf(net).filter((e) => e.ip === dst && e.state === 'joined').slice(0, 1) : []),
+  captureSpots: overlayCaptureSpots,
+  networkNamespace: overlayNamespace,
+  endpointPeer: (net) => ({ netns: overlayNetnsName(net.id), master: 'br0' }),
+};

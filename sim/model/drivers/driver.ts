@@ -1,0 +1,90 @@
+/**
+ * The network-driver seam of the model. A driver is everything the model knows of one kind of
+ * network: how `docker network create -d NAME` allocates one, the plan ops that join and
+ * leave an endpoint, what a container on it gets (a gateway, the embedded DNS server, an
+ * endpoint on docker_gwbridge), where emu captures a packet crossing it, and what viz draws
+ * of it. Outside `sim/model/drivers/`, no code asks which driver a network has: it asks the
+ * network's driver (`driverOf`, in `./index.ts`).
+ */
+import { Draft } from 'immer';
+import { newIpam } from '../ipam';
+import { hexId } from '../ids';
+import { initialState, networkMachine } from '../machines';
+import { Tx } from '../tx';
+import { Endpoint, Network, World } from '../world';
+
+/** What `docker network create` asks for, whatever the driver. */
+export interface NetworkSpec {
+  name: string;
+  attachable: boolean;
+  internal: boolean;
+  subnet?: string;
+  gateway?: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/** Where emu listens for a packet on its way through an endpoint's network. */
+export interface CaptureSpot {
+  host: string;
+  netns: string;
+  device: string;
+  /**
+   * What the device is on the path: a container's eth, the overlay namespace's end of its
+   * veth, the vxlan device, the host's underlay interface, or the host's port on the
+   * underlay segment (whose device the backend names).
+   */
+  role: 'container' | 'overlay-veth' | 'vxlan' | 'host' | 'underlay';
+  /** container and overlay-veth: the container's MAC; vxlan: the host's container MACs; host and underlay: the host's underlay address. */
+  mine: string[];
+  /** host: each VNI's overlay namespace on the host (for the hop notes). */
+  overlays?: Record<number, string>;
+}
+
+/** The namespace a driver makes for a network on each host the network is instantiated on, and the devices in it. */
+export interface DriverNamespace {
+  name: string;
+  devices: { device: string; kind: 'bridge' | 'vxlan'; master?: string; addresses?: string[] }[];
+}
+
+export interface NetworkDriver {
+  /** The driver's name, as `docker network create -d` and `docker network ls` give it. */
+  readonly name: Network['driver'];
+  /**
+   * `docker network create -d NAME`: refuses (throws a DaemonRefusal) what the driver cannot
+   * make on this host, before the name is checked; absent for drivers whose networks only
+   * dockerd makes (host, null), which Docker then calls a missing plugin.
+   */
+  admit?(tx: Tx, host: string): void;
+  /** Allocates the network (subnet, VNI) and emits what exists before any endpoint joins. */
+  create?(tx: Tx, host: string, spec: NetworkSpec): Network;
+  /** Whether a container on it gets an endpoint at all (host and null share the host's or no stack). */
+  readonly attaches: boolean;
+  /** An endpoint's plan ops at join: its veth and the driver's side of it; `defaultRoute` when it carries the sandbox's gateway. */
+  join(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute: boolean): void;
+  /** Undoes `join`; the endpoint's interface stays when its whole sandbox is going away. */
+  leave(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, sandboxGoing: boolean): void;
+  /** An endpoint on it carries a gateway (and so the sandbox's default route). */
+  readonly providesGateway: boolean;
+  /** A container reaches the outside through an endpoint on docker_gwbridge, unless the network is internal or another gives a gateway. */
+  readonly outsideThroughGwbridge: boolean;
+  /** The embedded DNS server answers for the network's containers (resolv.conf points at 127.0.0.11). */
+  embeddedDns(net: Network): boolean;
+  /** Endpoints beyond the container's own a packet to `dst` may reach, captured too (the overlay's peer on another host). */
+  peersToCapture(net: Network, dst: string | undefined): Endpoint[];
+  /** Where a packet through `ep` is seen past the container's own interface. */
+  captureSpots(world: World, net: Network, ep: Endpoint): CaptureSpot[];
+  /** Topology hints: the namespace of its own the network has on each host it is instantiated on (the overlay's 1-<id>), if any. */
+  networkNamespace(net: Network): DriverNamespace | undefined;
+  /** Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port of. */
+  endpointPeer(net: Network, host: string): { netns: string; master: string };
+}
+
+/** A local-scope network record as dockerd keeps it (docker0, host, none, user bridges, docker_gwbridge). */
+export function localNetwork(tx: Tx, host: string, name: string, driver: Network['driver'], subnet: string, bridge?: string, options: Record<string, string> = {}): Network {
+  return {
+    id: hexId(tx.rng), name, driver, scope: 'local', host, attachable: false, internal: false, ingress: false, vni: 0,
+    options, labels: {}, createdNs: String(tx.now()), state: initialState(networkMachine), ipam: newIpam(subnet), allocationFailed: false,
+    bridge, endpoints: [], instances: [],
+  };
+}
