@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, PAGE_STANDINS, specifiersOf, violations } from './helpers/architecture';
+import { driverQuestions, driverQuestionsIn, folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, PAGE_STANDINS, specifiersOf, violations } from './helpers/architecture';
 import { REPO } from './helpers/env';
 
 describe('architecture', () => {
@@ -16,6 +16,26 @@ describe('architecture', () => {
   test('the repository keeps every rule', () => {
     expect(graph.size).toBeGreaterThan(50);
     expect(violations(graph)).toEqual([]);
+  });
+
+  test('outside sim/model/drivers/, no code asks which driver a network has (it asks the network\'s driver)', () => {
+    expect(driverQuestions(REPO, graph)).toEqual([]);
+  });
+
+  test('a question about the driver is found, compared or switched on, either way round', () => {
+    const text = [
+      "if (net.driver === 'overlay') f();",
+      "const local = 'bridge' !== n.driver;",
+      'switch (net.driver) { default: }',
+      "if (driver == 'host') g();",
+      "const name = net.driver; const d = driverOf(net); if (d.name === 'x') h();",
+    ].join('\n');
+    expect(driverQuestionsIn('x.ts', text)).toEqual([
+      "x.ts:1: net.driver === 'overlay'",
+      "x.ts:2: 'bridge' !== n.driver",
+      'x.ts:3: net.driver',
+      "x.ts:4: driver == 'host'",
+    ]);
   });
 
   test('every named adapter exists and touches Node (an adapter that no longer does should lose its name)', () => {

@@ -198,3 +198,32 @@ export function violations(graph: ImportGraph): Violation[] {
   for (const group of folderCycles(graph)) out.push({ rule: 'no folder cycle', edge: group.join(' ↔ ') });
   return out;
 }
+
+/** Where code may ask which driver a network has: the drivers themselves (the registry dispatches once). */
+export const DRIVER_SEAM = 'sim/model/drivers/';
+
+/**
+ * Places in a source text that ask which driver a network has: a `.driver` (or a `driver`
+ * variable) compared with a string (`net.driver === 'overlay'`), or switched on.
+ */
+export function driverQuestionsIn(fileName: string, text: string): string[] {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const found: string[] = [];
+  const isDriver = (e: ts.Expression) => (ts.isPropertyAccessExpression(e) && e.name.text === 'driver') || (ts.isIdentifier(e) && e.text === 'driver');
+  const isString = (e: ts.Expression) => ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e);
+  const equality = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
+  const at = (node: ts.Node) => `${fileName}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: ${node.getText(sf)}`;
+  const visit = (node: ts.Node) => {
+    if (ts.isBinaryExpression(node) && equality.has(node.operatorToken.kind)
+      && ((isDriver(node.left) && isString(node.right)) || (isDriver(node.right) && isString(node.left)))) found.push(at(node));
+    else if (ts.isSwitchStatement(node) && isDriver(node.expression)) found.push(at(node.expression));
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+/** Every production file's driver questions outside the driver seam. */
+export function driverQuestions(repo: string, graph: ImportGraph): string[] {
+  return [...graph.keys()].filter((f) => !f.startsWith(DRIVER_SEAM)).flatMap((f) => driverQuestionsIn(f, fs.readFileSync(path.join(repo, f), 'utf8')));
+}

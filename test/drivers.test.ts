@@ -1,0 +1,113 @@
+/**
+ * The network-driver seam (ARCHITECTURE.md, "Network drivers"): every registered driver is
+ * complete. For each driver `docker network create -d` can make, a lab puts two containers on
+ * one of its networks and pings; then what the driver says (topology hints, capture spots)
+ * must name devices the plan really built, and every hop sim traced on the ping must be
+ * placed on the path. A new driver registered without them fails here.
+ */
+import { runSim } from './helpers/run';
+import { driverOf, registeredDrivers } from '../sim/model/drivers';
+import { NetworkDriver } from '../sim/model/drivers/driver';
+import { endpointsOf, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
+import { SimKernel } from '../sim/kernel/kernel';
+import { classifyPath } from '../sim/trace/path';
+
+const creatable = registeredDrivers().filter((d) => d.create);
+
+/** Two containers on a network of the driver: on two hosts when its networks span the swarm, else on one. */
+function lab(driver: NetworkDriver, spansHosts: boolean): string {
+  const second = spansHosts ? 'r1' : 'r0';
+  return `name: driver-${driver.name}
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker swarm init
+  - r1: docker swarm join --token <...> 198.51.100.10:2377
+  - r0: docker network create -d ${driver.name} --attachable net-${driver.name}
+  - r0: docker run -dit --name left alpine
+  - ${second}: docker run -dit --name right alpine
+  - r0: docker network connect net-${driver.name} left
+  - ${second}: docker network connect net-${driver.name} right
+  - left: ping -c 1 right
+    expect: { exit: 0 }
+`;
+}
+
+function hasDevice(k: SimKernel, host: string, netns: string, device: string): boolean {
+  return !!k.hosts.get(host)?.namespaces.get(netns)?.links.has(device);
+}
+
+function networkNamed(w: World, name: string): Network {
+  const found = swarmNetworks(w.swarm).find((n) => n.name === name) ?? w.hostOrder.flatMap((h) => Object.values(hostOf(w, h).localNetworks)).find((n) => n.name === name);
+  if (!found) throw new Error(`no network ${name}`);
+  return found;
+}
+
+describe('network drivers', () => {
+  test('the registry names each driver once, under its own name, and some can be created', () => {
+    const names = registeredDrivers().map((d) => d.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const d of registeredDrivers()) expect(driverOf({ driver: d.name })).toBe(d);
+    expect(creatable.map((d) => d.name).sort()).toEqual(['bridge', 'overlay']);
+  });
+
+  describe.each(creatable.map((d) => [d.name, d] as const))('%s', (_name, driver) => {
+    const setup = (async () => {
+      // A swarm network spans hosts; a local one lives on the host that made it.
+      const probe = await runSim(lab(driver, false));
+      const spansHosts = networkNamed(probe.model.world, `net-${driver.name}`).scope === 'swarm';
+      return spansHosts ? runSim(lab(driver, true)) : probe;
+    })();
+
+    test('the lab runs: its networks are made, joined and pinged across', async () => {
+      const { result } = await setup;
+      expect(result.steps.filter((s) => !s.ok).map((s) => `${s.on}: ${s.command}: ${s.stderr}`)).toEqual([]);
+    });
+
+    test('topology hints name devices the plan built: the veth peer on its bridge, the namespace of its own', async () => {
+      const { model, backend } = await setup;
+      const w = model.world;
+      const net = networkNamed(w, `net-${driver.name}`);
+      const joined = endpointsOf(net).filter((e) => e.state === 'joined');
+      expect(joined.length).toBeGreaterThanOrEqual(2);
+      for (const ep of joined) {
+        const { netns, master } = driver.endpointPeer(net, ep.host);
+        const peer = backend.kernel.hosts.get(ep.host)!.namespaces.get(netns)!.links.get(ep.peerIfname);
+        expect({ ep: ep.name, peer: peer?.name, master: peer?.master?.name }).toEqual({ ep: ep.name, peer: ep.peerIfname, master });
+        const own = driver.networkNamespace(net);
+        for (const d of own?.devices ?? []) expect({ host: ep.host, device: d.device, there: hasDevice(backend.kernel, ep.host, own!.name, d.device) }).toEqual({ host: ep.host, device: d.device, there: true });
+      }
+    });
+
+    test('capture spots name devices the plan built', async () => {
+      const { model, backend } = await setup;
+      const w = model.world;
+      const net = networkNamed(w, `net-${driver.name}`);
+      for (const ep of endpointsOf(net).filter((e) => e.state === 'joined' && e.kind === 'container')) {
+        for (const spot of driver.captureSpots(w, net, ep)) {
+          expect({ spot, there: hasDevice(backend.kernel, spot.host, spot.netns, spot.device) }).toEqual({ spot, there: true });
+        }
+      }
+    });
+
+    test('sim traces the ping to its delivery', async () => {
+      const { result } = await setup;
+      const flows = result.trace.flows.filter((f) => f.kind === 'icmp-echo');
+      expect(flows.length).toBe(1);
+      expect(flows[0].hops.some((h) => h.event === 'deliver')).toBe(true);
+    });
+
+    // Not yet true, and so marked failing (it must start to fail the day it holds): only the
+    // overlay has a path model, and sim traces hops it does not place, the overlay's
+    // underlay ARP for the peer VTEP (host eth0) and the bridge driver's host end of each
+    // veth (a port of the bridge in the host namespace), whose verdict is then 'unknown'. A
+    // bridge (and gwbridge) path model in sim/trace/paths/ makes this pass; then drop `.failing`.
+    test.failing('its path model places every hop sim produces for a ping on it', async () => {
+      const { result } = await setup;
+      const flow = result.trace.flows.find((f) => f.kind === 'icmp-echo')!;
+      const unplaced = flow.hops.filter((h) => h.step === undefined).map((h) => `${h.host}/${h.netns}/${h.device} ${h.event}`);
+      expect({ unplaced, verdictKnown: classifyPath(flow).kind !== 'unknown' }).toEqual({ unplaced: [], verdictKnown: true });
+    });
+  });
+});
