@@ -11,6 +11,7 @@ import { runFilter } from '../commands/filters';
 import { ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
 import { Model } from '../model/model';
 import { allNetworks, findContainer } from '../model/tx';
+import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep } from '../docker/session';
 
@@ -28,15 +29,16 @@ export function containerByName(model: Model, name: string): Container | undefin
 }
 
 /**
- * `@NETWORK` names the overlay namespace of NETWORK on this host (`1-` and the first ten
- * characters of its id), so a lab need not paste seeded ids.
+ * `@NETWORK` names the namespace of NETWORK's own on this host (an overlay's: `1-` and the
+ * first ten characters of its id), so a lab need not paste seeded ids.
  */
 function networkNamespace(model: Model, host: string, ref: string): string | CommandOutput {
   const name = ref.slice(1);
   const net = allNetworks(model.world, host).find((n) => n.name === name) as Network | undefined;
-  const netns = net?.driver === 'overlay' ? instanceOf(net, host)?.netns : undefined;
+  const own = net ? driverOf(net).networkNamespace(net) : undefined;
+  const netns = net && own ? instanceOf(net, host)?.netns : undefined;
   if (netns) return netns;
-  const why = !net ? `no network named ${name} on ${host}` : net.driver !== 'overlay' ? `${name} is a ${net.driver} network, which has no namespace of its own` : `${name} has no namespace on ${host} yet (no container there uses it)`;
+  const why = !net ? `no network named ${name} on ${host}` : !own ? `${name} is a ${net.driver} network, which has no namespace of its own` : `${name} has no namespace on ${host} yet (no container there uses it)`;
   return { stdout: '', stderr: `cnmlab: ${ref}: ${why}\n`, exitCode: 255 };
 }
 
