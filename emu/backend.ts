@@ -170,6 +170,8 @@ export class EmuBackend implements Backend {
       await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
       tick(1);
     }
+    // Deleted in the same step, a namespace needs no setting first.
+    await batch('ip', undefined, p.setup.filter((l) => !p.del.includes(l[2])));
     for (const b of p.underlay) await batch('ip', b.netns, b.ip);
     await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
     await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });

@@ -23,6 +23,8 @@ export interface NsBatch {
 export interface Phases {
   /** Real names of namespaces to create. */
   add: string[];
+  /** `ip netns exec NS …` lines, run after the namespaces exist and before any device is made or moved (sysctls). */
+  setup: string[][];
   /** Batches in the underlay namespace: the hosts' cables. */
   underlay: NsBatch[];
   /** Batches in each host's own namespace. */
@@ -47,12 +49,13 @@ export function emuNamer(names: NameMap): Namer {
 
 /** Commands sorted into phases and per-namespace batches. */
 export function commandPhases(commands: Command[], names: NameMap): Phases {
-  const phases: Phases = { add: [], underlay: [], hostBatches: [], otherBatches: [], files: [], del: [] };
+  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], files: [], del: [] };
   const batches = new Map<string, NsBatch>();
   for (const c of commands) {
     if (c.netns === undefined) {
-      // The only commands outside a namespace add or delete one.
-      (c.argv[1] === 'add' ? phases.add : phases.del).push(c.argv[2]);
+      // Commands outside a namespace add or delete one, or run a program inside one.
+      if (c.argv[1] === 'exec') phases.setup.push(c.argv);
+      else (c.argv[1] === 'add' ? phases.add : phases.del).push(c.argv[2]);
       continue;
     }
     const real = realNetns(names, c.host, c.netns);

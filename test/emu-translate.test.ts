@@ -44,7 +44,7 @@ describe('emu translation of the plan', () => {
       const veths = lines(names.netns(host, host)).filter((l) => l.includes(' type veth '));
       expect(veths.length).toBeGreaterThan(0);
       const ownNamespace = names.netns(host, host).replace(/\./g, '\\.');
-      for (const l of veths) expect(l).toMatch(new RegExp(`peer name \\S+ (mtu \\d+ )?netns ${ownNamespace}\\.\\S+$`));
+      for (const l of veths) expect(l).toMatch(new RegExp(`peer name \\S+ (mtu \\d+ )?(txqueuelen \\d+ )?netns ${ownNamespace}\\.\\S+$`));
     }
     expect(plan.some((op) => op.op === 'link.move')).toBe(true);
     expect([...phases.hostBatches, ...phases.otherBatches].flatMap((b) => b.ip).filter((l) => l[0] === 'link' && l[1] === 'set' && l.includes('netns'))).toEqual([]);

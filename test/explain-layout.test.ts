@@ -45,7 +45,7 @@ function runExplained(text: string, p: string): string[] {
     if (w[0] === 'netns') {
       const ns = realNetns(p, group, w[2]);
       if (w[1] === 'add') made.push(ns);
-      argv = ['netns', w[1], ns];
+      argv = ['netns', w[1], ns, ...w.slice(3)];
     } else {
       const ns = w[0] === '-n' ? w.splice(0, 2)[1] : group;
       const to = w.indexOf('netns');

@@ -22,7 +22,7 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
   ]],
   'netns.add': [{ op: 'netns.add', host: 'r0', netns: '1-abc' }, ['ip netns add 1-abc']],
   'netns.del': [{ op: 'netns.del', host: 'r0', netns: '1-abc' }, ['ip netns del 1-abc']],
-  'link.add': [{ op: 'link.add', host: 'r0', netns: 'r0', name: 'veth1a', kind: { type: 'veth', peer: 'veth1b' }, mtu: 1450 }, ['ip link add veth1a mtu 1450 type veth peer name veth1b mtu 1450']],
+  'link.add': [{ op: 'link.add', host: 'r0', netns: 'r0', name: 'veth1a', kind: { type: 'veth', peer: 'veth1b' }, mtu: 1450, txqueuelen: 0 }, ['ip link add veth1a mtu 1450 txqueuelen 0 type veth peer name veth1b mtu 1450 txqueuelen 0']],
   'link.del': [{ op: 'link.del', host: 'r0', netns: '1-abc', name: 'veth0' }, ['ip -n 1-abc link del dev veth0']],
   'link.move': [{ op: 'link.move', host: 'r0', netns: 'r0', name: 'veth1a', to: '1-abc' }, ['ip link set dev veth1a netns 1-abc']],
   'link.rename': [{ op: 'link.rename', host: 'r0', netns: 'abc123', name: 'veth1b', to: 'eth0' }, ['ip -n abc123 link set dev veth1b name eth0']],
@@ -36,6 +36,7 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
     'bridge -n 1-abc fdb del 02:42:0a:00:01:04 dev vxlan0 dst 198.51.100.11 self',
     'bridge -n 1-abc fdb del 02:42:0a:00:01:04 dev vxlan0 master || true',
   ]],
+  'sysctl.set': [{ op: 'sysctl.set', host: 'r0', netns: '1-abc', key: 'net.ipv6.conf.all.disable_ipv6', value: '1' }, ['ip netns exec 1-abc sysctl -qw net.ipv6.conf.all.disable_ipv6=1']],
   'file.write': [{ op: 'file.write', host: 'r0', netns: 'abc123', path: '/etc/resolv.conf', content: 'nameserver 127.0.0.11\n' }, []],
 };
 
@@ -57,6 +58,7 @@ describe('PlanOp → iproute2', () => {
       const p = toPhases([op], names);
       const emu = [
         ...p.add.map((n) => `ip netns add ${n}`),
+        ...p.setup.map((l) => `ip ${l.join(' ')}`),
         ...[...p.underlay, ...p.hostBatches, ...p.otherBatches].flatMap((b) => [...b.ip.map((l) => `ip -n ${b.netns} ${l.join(' ')}`), ...b.bridge.map((l) => `bridge -n ${b.netns} ${l.join(' ')}`)]),
         ...p.del.map((n) => `ip netns del ${n}`),
       ];
@@ -66,7 +68,7 @@ describe('PlanOp → iproute2', () => {
       const expected = lines.map((l) => {
         const g = group(l);
         const w = l.replace(/ \|\| true$/, '').split(' ');
-        if (w[1] === 'netns') return `ip netns ${w[2]} ${real(host, w[3])}`;
+        if (w[1] === 'netns') return ['ip', 'netns', w[2], real(host, w[3]), ...w.slice(4)].join(' ');
         const ns = w[1] === '-n' ? w.splice(1, 2)[1] : g;
         const netnsArg = w.indexOf('netns');
         if (netnsArg > 0) w[netnsArg + 1] = g === UNDERLAY ? real(w[netnsArg + 1], w[netnsArg + 1]) : real(host, w[netnsArg + 1]);

@@ -267,6 +267,6 @@ describe('ip -j, ip -s and bridge link, in iproute2 6.1 form', () => {
     const { backend, model } = await seedLab();
     const overlay = hostOf(model.world, 'r0').namespaces.find((n) => n.startsWith('1-'))!;
     const out = backend.execSync('r0', overlay, ['bridge', 'link'], { world: model.world, namesVisible: true });
-    expect(out.stdout).toMatch(/^\d+: vxlan0@if\d+: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master br0 state forwarding priority 32 cost 2 \n\d+: veth\d+@if\d+: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master br0 state forwarding priority 32 cost 2 \n/);
+    expect(out.stdout).toMatch(/^\d+: vxlan0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master br0 state forwarding priority 32 cost 100 \n\d+: veth\d+@\S+: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master br0 state forwarding priority 32 cost 2 \n/);
   });
 });

@@ -24,13 +24,29 @@ function sortedLinks(ns: SimNetns): SimLink[] {
   return [...ns.links.values()].sort((a, b) => a.ifindex - b.ifindex);
 }
 
+/**
+ * Whether the device has carrier as the kernel reports it. A bridge with no port has none
+ * once its MAC was set (Docker sets one on docker0 and docker_gwbridge: NO-CARRIER, routes
+ * `linkdown`); one left as made reads UNKNOWN, with carrier. With ports, some port must have it.
+ */
+function hasCarrier(l: SimLink): boolean {
+  if (l.type !== 'bridge' || !l.up) return l.carrier;
+  if (l.ports.size === 0) return !l.explicitMac;
+  return [...l.ports].some((p) => p.carrier);
+}
+
+/** The bridge port cost STP derives from the port's speed: a veth reports 10 Gb/s (2), a vxlan device none (100). */
+function portCost(l: SimLink): number {
+  return l.type === 'vxlan' ? 100 : 2;
+}
+
 function flags(l: SimLink): { flags: string; state: string; qdisc: string } {
   if (l.type === 'loopback') return l.up ? { flags: 'LOOPBACK,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'LOOPBACK', state: 'DOWN', qdisc: 'noop' };
   if (!l.up) return { flags: 'BROADCAST,MULTICAST', state: 'DOWN', qdisc: 'noop' };
   if (l.type === 'veth' && !l.peer?.up) return { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'LOWERLAYERDOWN', qdisc: 'noqueue' };
   if (l.type === 'bridge') {
-    if (l.ports.size === 0) return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' };
-    return [...l.ports].some((p) => p.carrier) ? { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UP', qdisc: 'noqueue' } : { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'DOWN', qdisc: 'noqueue' };
+    if (l.ports.size === 0 && !l.explicitMac) return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' };
+    return hasCarrier(l) ? { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UP', qdisc: 'noqueue' } : { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'DOWN', qdisc: 'noqueue' };
   }
   return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: l.type === 'vxlan' ? 'UNKNOWN' : 'UP', qdisc: 'noqueue' };
 }
@@ -58,7 +74,7 @@ function linkHeader(l: SimLink, mode: boolean, opts: RenderOptions, ids: Map<Sim
     linkNetns = ' ' + netnsRef(l.vxlan.linkNetns, opts, ids);
   }
   const master = l.master ? ` master ${l.master.name}` : '';
-  const head = `${l.ifindex}: ${name}: <${f.flags}> mtu ${l.mtu} qdisc ${f.qdisc}${master} state ${f.state}${mode ? ' mode DEFAULT' : ''} group default qlen 1000`;
+  const head = `${l.ifindex}: ${name}: <${f.flags}> mtu ${l.mtu} qdisc ${f.qdisc}${master} state ${f.state}${mode ? ' mode DEFAULT' : ''} group default${l.txqueuelen ? ` qlen ${l.txqueuelen}` : ' '}`;
   const ether = l.type === 'loopback' ? `    link/loopback ${l.mac} brd 00:00:00:00:00:00` : `    link/ether ${l.mac} brd ff:ff:ff:ff:ff:ff${linkNetns}`;
   return [head, ether];
 }
@@ -74,7 +90,7 @@ function details(l: SimLink): string[] {
   } else if (l.type === 'bridge') {
     lines.push('    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 vlan_protocol 802.1Q ');
   }
-  if (l.master) lines.push(`    bridge_slave state ${l.carrier ? 'forwarding' : 'disabled'} priority 32 cost 2 hairpin off guard off root_block off fastleave off learning on flood on `);
+  if (l.master) lines.push(`    bridge_slave state ${l.carrier ? 'forwarding' : 'disabled'} priority 32 cost ${portCost(l)} hairpin off guard off root_block off fastleave off learning on flood on `);
   return lines;
 }
 
@@ -82,13 +98,48 @@ function broadcast(ip: string, prefixLength: number): string {
   return numberToIpv4((ipv4ToNumber(ip) | ~maskOf(prefixLength)) >>> 0);
 }
 
-function addrLines(l: SimLink): string[] {
-  return l.addrs.flatMap((a) => [
-    l.type === 'loopback'
-      ? `    inet ${a.ip}/${a.prefixLength} scope host ${l.name}`
-      : `    inet ${a.ip}/${a.prefixLength}${a.prefixLength < 31 ? ` brd ${broadcast(a.ip, a.prefixLength)}` : ''} scope global ${l.name}`,
-    '       valid_lft forever preferred_lft forever',
-  ]);
+/** An IPv6 address as iproute2 prints it: groups without leading zeros, the longest run of zero groups (two or more) as `::`. */
+export function ipv6String(groups: number[]): string {
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j > i ? j : i + 1;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/** The link-local address the kernel derives from a MAC (EUI-64: the universal/local bit flipped, ff:fe in the middle). */
+export function linkLocalOf(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const eui = [b[0] ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]];
+  return ipv6String([0xfe80, 0, 0, 0, (eui[0] << 8) | eui[1], (eui[2] << 8) | eui[3], (eui[4] << 8) | eui[5], (eui[6] << 8) | eui[7]]);
+}
+
+/**
+ * The device's IPv6 addresses, where its namespace has IPv6 (a host's; Docker switches it
+ * off in its own): `::1` on lo, and on a device up with carrier the link-local one.
+ */
+function ipv6Addrs(l: SimLink): { ip: string; prefixLength: number; scope: 'host' | 'link' }[] {
+  const off = l.netns.ipv6Disabled;
+  if (off.all || off.default || !l.up) return [];
+  if (l.type === 'loopback') return [{ ip: '::1', prefixLength: 128, scope: 'host' }];
+  return hasCarrier(l) ? [{ ip: linkLocalOf(l.mac), prefixLength: 64, scope: 'link' }] : [];
+}
+
+function addrLines(l: SimLink, inet6: { ip: string; prefixLength: number; scope: string }[]): string[] {
+  return [
+    ...l.addrs.flatMap((a) => [
+      l.type === 'loopback'
+        ? `    inet ${a.ip}/${a.prefixLength} scope host ${l.name}`
+        : `    inet ${a.ip}/${a.prefixLength}${a.prefixLength < 31 ? ` brd ${broadcast(a.ip, a.prefixLength)}` : ''} scope global ${l.name}`,
+      '       valid_lft forever preferred_lft forever',
+    ]),
+    ...inet6.flatMap((a) => [`    inet6 ${a.ip}/${a.prefixLength} scope ${a.scope} `, '       valid_lft forever preferred_lft forever']),
+  ];
 }
 
 function selectLinks(ns: SimNetns, args: string[]): SimLink[] | Output {
@@ -110,7 +161,7 @@ export function routeLines(ns: SimNetns): string[] {
   const connected: [number, string][] = [];
   for (const l of sortedLinks(ns)) {
     if (l.type === 'loopback' || !l.up) continue;
-    for (const a of l.addrs) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${l.carrier ? '' : 'linkdown '}`]);
+    for (const a of l.addrs) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${hasCarrier(l) ? '' : 'linkdown '}`]);
   }
   for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), `${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev} `]);
   connected.sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
@@ -130,23 +181,35 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
   let detail = false;
   let json = false;
   let stats = false;
+  let inet4Only = false;
   let i = 0;
   for (; i < argv.length && argv[i].startsWith('-'); i++) {
     const o = argv[i];
     if (o === '-d' || o === '-details') detail = true;
     else if (o === '-j' || o === '-json') json = true;
     else if (o === '-s' || o === '-stats' || o === '-statistics') stats = true;
-    else if (o !== '-4') return err(`Option "${o}" is unknown, try "ip -help".\n`, 255);
+    else if (o === '-4') inet4Only = true;
+    else return err(`Option "${o}" is unknown, try "ip -help".\n`, 255);
   }
   if (json && detail) return err('cnmlab: ip -j -d is not modelled (ip -j and ip -d are)\n', 2);
   const [object, ...args] = argv.slice(i);
   const ids = new Map<SimNetns, number>();
   const match = (word: string | undefined, full: string) => word !== undefined && word.length > 0 && full.startsWith(word);
   if (match(object, 'address') || object === 'a') {
-    const links = selectLinks(ns, args);
-    if (!Array.isArray(links)) return links;
-    if (json) return jsonOut(links.map((l) => ({ ...linkJson(l, false, stats, ids), addr_info: l.addrs.map((a) => addrJson(l, a)) })));
-    return out(links.flatMap((l) => [...linkHeader(l, false, opts, ids), ...(detail ? details(l) : []), ...addrLines(l), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
+    const selected = selectLinks(ns, args);
+    if (!Array.isArray(selected)) return selected;
+    // -4: only IPv4 addresses, and only the devices that have one.
+    const links = inet4Only ? selected.filter((l) => l.addrs.length > 0) : selected;
+    const v6 = (l: SimLink) => (inet4Only ? [] : ipv6Addrs(l));
+    if (json) {
+      return jsonOut(links.map((l) => ({
+        ...linkJson(l, false, stats, ids),
+        addr_info: [...l.addrs.map((a) => addrJson(l, a)), ...v6(l).map((a) => ({ family: 'inet6', local: a.ip, prefixlen: a.prefixLength, scope: a.scope, valid_life_time: INFINITY_LIFE_TIME, preferred_life_time: INFINITY_LIFE_TIME }))],
+      })));
+    }
+    // A family filter leaves out the link-layer line too.
+    const header = (l: SimLink) => (inet4Only ? linkHeader(l, false, opts, ids).slice(0, 1) : linkHeader(l, false, opts, ids));
+    return out(links.flatMap((l) => [...header(l), ...(detail ? details(l) : []), ...addrLines(l, v6(l)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
   if (match(object, 'link') && args[0] === 'set') return linkSet(ns, args.slice(1));
   if (match(object, 'link')) {
@@ -196,7 +259,7 @@ function linkJson(l: SimLink, mode: boolean, stats: boolean, ids: Map<SimNetns, 
   const other = l.type === 'veth' && l.peer ? l.peer.netns : l.vxlan?.linkNetns;
   return {
     ifindex: l.ifindex, ...linked, ifname: l.name, flags: f.flags.split(','), mtu: l.mtu, qdisc: f.qdisc, ...(l.master ? { master: l.master.name } : {}),
-    operstate: f.state, ...(mode ? { linkmode: 'DEFAULT' } : {}), group: 'default', txqlen: 1000,
+    operstate: f.state, ...(mode ? { linkmode: 'DEFAULT' } : {}), group: 'default', txqlen: l.txqueuelen,
     link_type: l.type === 'loopback' ? 'loopback' : 'ether', address: l.mac, broadcast: l.type === 'loopback' ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff',
     ...(crossNetns && other ? { link_netnsid: nsid(other, ids) } : {}),
     ...(stats ? { stats64: {
@@ -224,7 +287,7 @@ function routeJson(ns: SimNetns): Record<string, unknown>[] {
   const connected: [number, Record<string, unknown>][] = [];
   for (const l of sortedLinks(ns)) {
     if (l.type === 'loopback' || !l.up) continue;
-    for (const a of l.addrs) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: l.carrier ? [] : ['linkdown'] }]);
+    for (const a of l.addrs) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: hasCarrier(l) ? [] : ['linkdown'] }]);
   }
   for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), { dst: r.dst, ...(r.via ? { gateway: r.via } : {}), dev: r.dev, flags: [] }]);
   connected.sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
@@ -247,21 +310,24 @@ function statsLines(l: SimLink): string[] {
 }
 
 /** `bridge link`: the ports of the namespace's bridges. */
-function bridgeLink(ns: SimNetns, args: string[], opts: RenderOptions): Output {
+function bridgeLink(ns: SimNetns, args: string[]): Output {
   const rest = args.filter((a) => a !== 'show' && a !== 'list' && a !== 'dev');
   if (rest.length && !ns.links.has(rest[0])) return err(`Cannot find device "${rest[0]}"\n`, 1);
-  const ids = new Map<SimNetns, number>();
+  // bridge(8) names the linked device (IFLA_LINK) by looking its index up in this namespace:
+  // a veth's peer index may name a local device that has nothing to do with it (veth0@vxlan0),
+  // or none (veth0@if7); a vxlan device links to itself and shows no `@`.
+  const named = (index: number) => ns.linkByIndex(index)?.name ?? `if${index}`;
   const lines = sortedLinks(ns).filter((l) => l.master && (!rest.length || l.name === rest[0])).map((l) => {
     const f = flags(l);
-    const name = linkHeader(l, false, opts, ids)[0].split(': ')[1];
-    return `${l.ifindex}: ${name}: <${f.flags}> mtu ${l.mtu} master ${l.master!.name} state ${l.carrier ? 'forwarding' : 'disabled'} priority 32 cost 2 `;
+    const name = l.type === 'veth' && l.peer ? `${l.name}@${named(l.peer.ifindex)}` : l.name;
+    return `${l.ifindex}: ${name}: <${f.flags}> mtu ${l.mtu} master ${l.master!.name} state ${l.carrier ? 'forwarding' : 'disabled'} priority 32 cost ${portCost(l)} `;
   });
   return out(lines.length ? lines.join('\n') + '\n' : '');
 }
 
 export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
   const [object, sub = 'show', ...rest] = argv;
-  if (object === 'link') return bridgeLink(ns, [sub, ...rest], opts);
+  if (object === 'link') return bridgeLink(ns, [sub, ...rest]);
   if (object !== 'fdb' || (sub !== 'show' && sub !== 'list')) return err(`Command "${argv.join(' ')}" is unknown, try "bridge help".\n`, 1);
   const devFilter = rest[0] === 'dev' ? rest[1] : rest[0];
   const ids = new Map<SimNetns, number>();

@@ -50,9 +50,10 @@ export class SimKernel {
     return ns;
   }
 
-  private newLink(ns: SimNetns, name: string, type: LinkType, mtu = 1500, mac?: string): SimLink {
+  /** A device with `mac` set, or else `drawnMac` (or a new random one) as the kernel's own. */
+  private newLink(ns: SimNetns, name: string, type: LinkType, mtu = 1500, mac?: string, drawnMac?: string): SimLink {
     if (ns.links.has(name)) throw new KernelError(`${ns.host.name}/${ns.name}: device ${name} exists`);
-    const l = new SimLink(ns.host.nextIfindex++, name, type, mac ?? this.randomMac(), mtu, ns);
+    const l = new SimLink(ns.host.nextIfindex++, name, type, mac ?? drawnMac ?? this.randomMac(), mtu, ns);
     if (mac) l.explicitMac = true;
     ns.links.set(name, l);
     return l;
@@ -104,23 +105,36 @@ export class SimKernel {
       case 'link.add': {
         const ns = this.netns(op.host, op.netns);
         const k = op.kind;
+        const made: SimLink[] = [];
         if (k.type === 'veth') {
-          const a = this.newLink(ns, op.name, 'veth', op.mtu, op.mac);
+          // veth_newlink registers the peer first: it takes the lower ifindex (eth0 15, its peer 16).
+          // The MACs are drawn in the order the ends are named, as before.
+          const aMac = op.mac ?? this.randomMac();
           const b = this.newLink(ns, k.peer, 'veth', op.mtu);
+          const a = this.newLink(ns, op.name, 'veth', op.mtu, op.mac, aMac);
           a.peer = b;
           b.peer = a;
+          made.push(a, b);
         } else if (k.type === 'bridge') {
-          this.newLink(ns, op.name, 'bridge', op.mtu, op.mac);
+          made.push(this.newLink(ns, op.name, 'bridge', op.mtu, op.mac));
         } else {
           const l = this.newLink(ns, op.name, 'vxlan', op.mtu, op.mac);
           const { type: _t, ...attrs } = k;
           l.vxlan = { ...attrs, fdb: new LoggedMap(), linkNetns: ns };
+          made.push(l);
         }
+        if (op.txqueuelen !== undefined) for (const l of made) l.txqueuelen = op.txqueuelen;
         return;
       }
       case 'link.del':
         this.deleteLink(this.link(op.host, op.netns, op.name));
         return;
+      case 'sysctl.set': {
+        const m = op.key.match(/^net\.ipv6\.conf\.(all|default)\.disable_ipv6$/);
+        if (!m || (op.value !== '0' && op.value !== '1')) throw new KernelError(`sysctl ${op.key}=${op.value} is not modelled`);
+        this.netns(op.host, op.netns).ipv6Disabled[m[1] as 'all' | 'default'] = op.value === '1';
+        return;
+      }
       case 'link.move': {
         const l = this.link(op.host, op.netns, op.name);
         const to = this.netns(op.host, op.to);

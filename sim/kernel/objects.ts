@@ -158,6 +158,8 @@ export class SimLink {
   rxBytes = 0;
   txPackets = 0;
   txBytes = 0;
+  /** The transmit queue length (`qlen`); a device made with 0 shows none. */
+  txqueuelen = 1000;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */
   private ownMac: string;
   explicitMac = false;
@@ -249,6 +251,8 @@ export class SimNetns {
   readonly neigh = new NeighTable();
   /** Set when `ip netns del` removed it (hosts are never removed). */
   deleted = false;
+  /** net.ipv6.conf.{all,default}.disable_ipv6: a new namespace has IPv6 (`::1` on lo, `fe80::` on devices with carrier). */
+  ipv6Disabled = { all: false, default: false };
   readonly files = new Map<string, string>();
   /** The namespace's iptables tables and connection tracking, made by the first `iptables` command or plan rule. */
   netfilter?: NetnsTables;

@@ -8,10 +8,20 @@ import { Endpoint } from './world';
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 
+/**
+ * A namespace of Docker's (overlay, lb, ingress, container sandbox). Docker's have no IPv6
+ * unless asked (no `::1`, no `fe80::`): it switches IPv6 off before any device arrives, so
+ * the devices moved in get none either.
+ */
 export function addNamespace(tx: Tx, host: string, netns: string): void {
   const h = tx.host(host);
   if (!h.namespaces.includes(netns)) h.namespaces.push(netns);
-  tx.emit({ op: 'netns.add', host, netns }, { op: 'link.set', host, netns, name: 'lo', up: true });
+  tx.emit(
+    { op: 'netns.add', host, netns },
+    { op: 'sysctl.set', host, netns, key: 'net.ipv6.conf.all.disable_ipv6', value: '1' },
+    { op: 'sysctl.set', host, netns, key: 'net.ipv6.conf.default.disable_ipv6', value: '1' },
+    { op: 'link.set', host, netns, name: 'lo', up: true },
+  );
 }
 
 export function delNamespace(tx: Tx, host: string, netns: string): void {

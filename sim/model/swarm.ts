@@ -63,7 +63,8 @@ function joinNodeNetworks(tx: Tx, host: string): void {
   joinEndpoint(tx, ingress, ep);
   const gwNet = h.localNetworks[gw.id];
   const gep = createEndpoint(tx, gwNet, { kind: 'gateway', host, sandbox: 'ingress_sbox', ifname: 'eth1', name: 'gateway_ingress-sbox' });
-  joinEndpoint(tx, gwNet, gep);
+  // The ingress sandbox leaves by docker_gwbridge, as a container does: its default route is there.
+  joinEndpoint(tx, gwNet, gep, true);
   tx.w.swarm!.nodes.push(host);
 }
 

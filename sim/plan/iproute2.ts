@@ -89,11 +89,12 @@ export function opToCommands(op: PlanOp, n: Namer, place: Placement = () => unde
         return to === undefined ? [] : ['netns', n.netns(op.host, to)];
       };
       const mtu = op.mtu ? ['mtu', num(op.mtu)] : [];
-      const head = ['link', 'add', n.name(op.name), ...mtu, ...(op.mac ? ['address', n.name(op.mac)] : []), ...at(op.name), 'type'];
+      const qlen = op.txqueuelen === undefined ? [] : ['txqueuelen', num(op.txqueuelen)];
+      const head = ['link', 'add', n.name(op.name), ...mtu, ...qlen, ...(op.mac ? ['address', n.name(op.mac)] : []), ...at(op.name), 'type'];
       const k = op.kind;
       if (k.type === 'bridge') return [ip(...head, 'bridge')];
       // The peer takes the MTU too: `ip link add` gives a veth peer 1500 unless told, where libnetwork sets both ends.
-      if (k.type === 'veth') return [ip(...head, 'veth', 'peer', 'name', n.name(k.peer), ...mtu, ...at(k.peer))];
+      if (k.type === 'veth') return [ip(...head, 'veth', 'peer', 'name', n.name(k.peer), ...mtu, ...qlen, ...at(k.peer))];
       return [ip(...head, 'vxlan', 'id', num(k.vni), 'dstport', num(k.dstport), ...(k.proxy ? ['proxy'] : []), ...(k.l2miss ? ['l2miss'] : []),
         ...(k.l3miss ? ['l3miss'] : []), k.learning ? 'learning' : 'nolearning', 'ageing', num(k.ageing))];
     }
@@ -121,6 +122,9 @@ export function opToCommands(op: PlanOp, n: Namer, place: Placement = () => unde
         bridge('fdb', 'del', n.name(op.mac), 'dev', n.name(op.dev), 'dst', n.value(op.dst), 'self'),
         { ...bridge('fdb', 'del', n.name(op.mac), 'dev', n.name(op.dev), 'master'), mayFail: true },
       ];
+    case 'sysctl.set':
+      // Run from outside the namespace, naming it, so that it can come before any device lands there.
+      return [{ tool: 'ip', host: op.host, argv: ['netns', 'exec', n.netns(op.host, op.netns), 'sysctl', '-qw', `${op.key}=${n.value(op.value)}`] }];
     case 'file.write':
       return [];
   }

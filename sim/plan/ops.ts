@@ -25,7 +25,11 @@ export type PlanOp =
   | { op: 'host.add'; host: string; iface: string; address: string }
   | { op: 'netns.add'; host: string; netns: string }
   | { op: 'netns.del'; host: string; netns: string }
-  | { op: 'link.add'; host: string; netns: string; name: string; kind: LinkKind; mtu?: number; mac?: string }
+  /**
+   * txqueuelen: libnetwork creates every device with TxQLen 0 (netlink sends it; the kernel's
+   * default is 1000), so Docker's devices show no `qlen`. For a veth it applies to both ends.
+   */
+  | { op: 'link.add'; host: string; netns: string; name: string; kind: LinkKind; mtu?: number; mac?: string; txqueuelen?: number }
   | { op: 'link.del'; host: string; netns: string; name: string }
   /** Moves a link to another namespace of the same host (iproute2: `link set X netns NS`). */
   | { op: 'link.move'; host: string; netns: string; name: string; to: string }
@@ -37,6 +41,8 @@ export type PlanOp =
   | { op: 'neigh.del'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'fdb.add'; host: string; netns: string; dev: string; mac: string; dst: string }
   | { op: 'fdb.del'; host: string; netns: string; dev: string; mac: string; dst: string }
+  /** A namespace's sysctl (net.*), set as `sysctl -w` inside it would. */
+  | { op: 'sysctl.set'; host: string; netns: string; key: string; value: string }
   /** A file the namespace's processes see, like /etc/resolv.conf of a container. */
   | { op: 'file.write'; host: string; netns: string; path: string; content: string };
 

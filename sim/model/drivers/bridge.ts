@@ -10,6 +10,7 @@ import { advance, endpointMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { localNetworksRead, Tx } from '../tx';
+import { seedFromName } from '../ids';
 import { Endpoint, Network } from '../world';
 import { localNetwork, NetworkDriver, NetworkSpec } from './driver';
 
@@ -47,7 +48,7 @@ export function joinBridge(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, def
   const hostVeth = tx.vethName(), ctrVeth = tx.vethName();
   ep.peerIfname = hostVeth;
   tx.emit(
-    { op: 'link.add', host, netns: host, name: hostVeth, kind: { type: 'veth', peer: ctrVeth } },
+    { op: 'link.add', host, netns: host, name: hostVeth, txqueuelen: 0, kind: { type: 'veth', peer: ctrVeth } },
     { op: 'link.set', host, netns: host, name: hostVeth, master: net.bridge!, up: true },
   );
   plugContainerEnd(tx, ep, ctrVeth);
@@ -60,11 +61,22 @@ export function leaveBridge(tx: Tx, ep: Draft<Endpoint>, sandboxGoing: boolean):
   ep.state = advance(endpointMachine, ep.state, 'LEAVE');
 }
 
+/**
+ * The bridge's own MAC: 02:42 and four bytes Docker draws at random; here they come from the
+ * network's id, so no draw from the seeded generator shifts the ids made after it.
+ */
+export function bridgeMac(networkId: string): string {
+  const v = seedFromName(`bridge-mac:${networkId}`);
+  return ['02', '42', ...[24, 16, 8, 0].map((s) => ((v >>> s) & 0xff).toString(16).padStart(2, '0'))].join(':');
+}
+
 /** A Linux bridge for a bridge-driver network, in the host namespace. */
 export function createBridgeDevice(tx: Tx, host: string, net: Network | Draft<Network>): void {
   const prefix = net.ipam.subnet.split('/')[1];
   tx.emit(
-    { op: 'link.add', host, netns: host, name: net.bridge!, kind: { type: 'bridge' } },
+    // The bridge driver gives the bridge a random 02:42 MAC of its own (setupDevice); a bridge
+    // with a set address has no carrier until a port brings one (docker0: NO-CARRIER, linkdown).
+    { op: 'link.add', host, netns: host, name: net.bridge!, kind: { type: 'bridge' }, txqueuelen: 0, mac: bridgeMac(net.id) },
     { op: 'addr.add', host, netns: host, dev: net.bridge!, address: `${net.ipam.gateway}/${prefix}` },
     { op: 'link.set', host, netns: host, name: net.bridge!, up: true },
   );

@@ -51,11 +51,11 @@ function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
   const dataPort = tx.w.swarm?.dataPathPort ?? 4789;
   const prefix = net.ipam.subnet.split('/')[1];
   tx.emit(
-    { op: 'link.add', host, netns, name: 'br0', kind: { type: 'bridge' }, mtu: OVERLAY_MTU },
+    { op: 'link.add', host, netns, name: 'br0', kind: { type: 'bridge' }, mtu: OVERLAY_MTU, txqueuelen: 0 },
     { op: 'addr.add', host, netns, dev: 'br0', address: `${net.ipam.gateway}/${prefix}` },
     { op: 'link.set', host, netns, name: 'br0', up: true },
     // Created in the host namespace, then moved into the overlay sandbox and renamed (createVxlan).
-    { op: 'link.add', host, netns: host, name: vx, mtu: OVERLAY_MTU, kind: { type: 'vxlan', vni: net.vni, dstport: dataPort, proxy: true, l2miss: true, l3miss: true, learning: true, ageing: 300 } },
+    { op: 'link.add', host, netns: host, name: vx, mtu: OVERLAY_MTU, txqueuelen: 0, kind: { type: 'vxlan', vni: net.vni, dstport: dataPort, proxy: true, l2miss: true, l3miss: true, learning: true, ageing: 300 } },
     { op: 'link.move', host, netns: host, name: vx, to: netns },
     { op: 'link.rename', host, netns, name: vx, to: 'vxlan0' },
     { op: 'link.set', host, netns, name: 'vxlan0', master: 'br0', up: true },
@@ -88,7 +88,7 @@ function joinEndpointToOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>)
   ep.peerIfname = `veth${inst.nextVeth++}`;
   const host = ep.host;
   tx.emit(
-    { op: 'link.add', host, netns: host, name: hostVeth, mtu: OVERLAY_MTU, kind: { type: 'veth', peer: ctrVeth } },
+    { op: 'link.add', host, netns: host, name: hostVeth, mtu: OVERLAY_MTU, txqueuelen: 0, kind: { type: 'veth', peer: ctrVeth } },
     { op: 'link.move', host, netns: host, name: hostVeth, to: inst.netns },
     { op: 'link.rename', host, netns: inst.netns, name: hostVeth, to: ep.peerIfname },
     { op: 'link.set', host, netns: inst.netns, name: ep.peerIfname, master: 'br0', up: true },

@@ -1,0 +1,101 @@
+/**
+ * Docker's kernel layout as a 20.10 engine leaves it (issue 13, "Kernel layout"), read with
+ * iproute2 in sim and, as root, on the real kernel in emu: the same texts in both modes.
+ * docker0 has no carrier until a container joins; Docker's devices have txqueuelen 0; its
+ * namespaces have no IPv6 while a host's has; the ingress sandbox's default route leaves by
+ * docker_gwbridge; vxlan0's bridge port cost is 100; a veth's container end is made first.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { describeWith } from './helpers/env';
+import { cnmlab } from './helpers/tshark';
+import { Trace } from '../sim/trace/types';
+
+const STEPS = [
+  'r0: docker swarm init',
+  'r1: docker swarm join --token <...> 198.51.100.10:2377',
+  'r0: docker network create --driver=overlay --attachable test-net',
+  'r0: ip link show docker0',
+  'r0: ip route',
+  'r0: docker run -dit --name ubuntu0 --network test-net busybox',
+  'ubuntu0: ip addr',
+  'r0: ln -s /var/run/docker/netns /var/run/netns',
+  'r0: ip netns exec ingress_sbox ip route',
+  'r0: ip netns exec ingress_sbox ip addr',
+  'r0: ip netns exec OVERLAY bridge link',
+  'r0: ip addr show eth0',
+  'r0: ip link show docker_gwbridge',
+];
+const at = (line: string) => STEPS.indexOf(line);
+
+function write(dir: string, overlay: string): string {
+  const file = path.join(dir, 'layout.yaml');
+  fs.writeFileSync(file, `name: docker-layout\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n${STEPS.map((s) => `  - ${s.replace('OVERLAY', overlay)}\n`).join('')}`);
+  return file;
+}
+
+function outputs(file: string, mode: 'sim' | 'emu'): string[] {
+  const r = cnmlab(['run', file, '--mode', mode, '--json']);
+  if (r.status !== 0) throw new Error(`${mode} run failed (${r.status}): ${r.stderr}`);
+  return (JSON.parse(r.stdout).steps as { stdout: string }[]).map((s) => s.stdout);
+}
+
+let dir: string;
+let sim: string[];
+let file: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-layout-'));
+  // The overlay namespace's name is seeded by the scenario name: learn it from sim first.
+  const first = JSON.parse(cnmlab(['run', write(dir, '1-unknown0000'), '--json']).stdout);
+  const overlay = (first.trace as Trace).topology.namespaces.find((n) => n.kind === 'overlay' && n.network === 'test-net' && n.host === 'r0')!.name;
+  file = write(dir, overlay);
+  sim = outputs(file, 'sim');
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** What each mode must print, whichever it is. */
+function checkLayout(out: string[]): void {
+  expect(out[at('r0: ip link show docker0')]).toMatch(/^3: docker0: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state DOWN mode DEFAULT group default \n    link\/ether 02:42(:[0-9a-f]{2}){4} brd ff:ff:ff:ff:ff:ff\n$/);
+  expect(out[at('r0: ip route')]).toContain('172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown \n');
+  expect(out[at('r0: ip route')]).toContain('172.18.0.0/16 dev docker_gwbridge proto kernel scope link src 172.18.0.1 \n');
+  const container = out[at('ubuntu0: ip addr')];
+  // Only lo keeps the kernel's default queue; Docker's veth ends were made with none.
+  expect(container.match(/qlen \d+/g)).toEqual(['qlen 1000']);
+  expect(container).toMatch(/: eth0@if\d+: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UP group default \n/);
+  expect(container).not.toContain('inet6');
+  expect(out[at('r0: ip netns exec ingress_sbox ip route')]).toMatch(/^default via 172\.18\.0\.1 dev eth1 \n/);
+  expect(out[at('r0: ip netns exec ingress_sbox ip addr')]).not.toContain('inet6');
+  expect(out[at('r0: ip netns exec OVERLAY bridge link')]).toMatch(/: vxlan0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master br0 state forwarding priority 32 cost 100 \n/);
+  expect(out[at('r0: ip netns exec OVERLAY bridge link')]).toMatch(/: veth0@\S+: .* cost 2 \n/);
+  // A host's namespace keeps IPv6: its link-local address from its MAC.
+  const eth0 = out[at('r0: ip addr show eth0')];
+  const mac = eth0.match(/link\/ether (\S+)/)![1].split(':');
+  const eui = `${(parseInt(mac[0], 16) ^ 2).toString(16)}${mac[1]}:${mac[2]}ff:fe${mac[3]}:${mac[4]}${mac[5]}`.replace(/(^|:)0+(?=[0-9a-f])/g, '$1');
+  expect(eth0).toContain(`    inet6 fe80::${eui}/64 scope link`);
+  expect(out[at('r0: ip link show docker_gwbridge')]).toMatch(/: docker_gwbridge: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default \n/);
+}
+
+describe('Docker layout in sim', () => {
+  test('docker0 without carrier, no qlen on Docker devices, no IPv6 in its namespaces, ingress default route, vxlan0 cost 100', () => {
+    checkLayout(sim);
+  });
+
+  test("the container end of a veth is made first, so the container's ifindexes read as the engine's (15: eth0@if16)", () => {
+    expect(sim[at('ubuntu0: ip addr')]).toMatch(/^15: eth0@if16: /m);
+    expect(sim[at('ubuntu0: ip addr')]).toMatch(/^17: eth1@if18: /m);
+  });
+});
+
+describeWith(['ip', 'bridge', 'sysctl'], true, 'Docker layout in emu (real kernel)', () => {
+  test('the real kernel prints what sim prints', () => {
+    const emu = outputs(file, 'emu');
+    checkLayout(emu);
+    // Texts the model decides alone are the same, byte for byte.
+    for (const step of ['r0: ip link show docker0', 'r0: ip route', 'r0: ip netns exec ingress_sbox ip route']) expect({ step, out: emu[at(step)] }).toEqual({ step, out: sim[at(step)] });
+    const masked = (s: string) => s.replace(/^\d+: (\w+)@if\d+/gm, 'N: $1@ifN').replace(/ link-netns(id)? \S+/g, '');
+    expect(masked(emu[at('ubuntu0: ip addr')])).toBe(masked(sim[at('ubuntu0: ip addr')]));
+  });
+});
