@@ -3,7 +3,8 @@
  * iproute2 in sim and, as root, on the real kernel in emu: the same texts in both modes.
  * docker0 has no carrier until a container joins; Docker's devices have txqueuelen 0; its
  * namespaces have no IPv6 while a host's has; the ingress sandbox's default route leaves by
- * docker_gwbridge; vxlan0's bridge port cost is 100; a veth's container end is made first.
+ * docker_gwbridge; vxlan0's bridge port cost is 100; a veth's container end is made first;
+ * every Ethernet device lists the multicast groups it joined in its FDB (`self permanent`).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -26,6 +27,8 @@ const STEPS = [
   'r0: ip netns exec OVERLAY bridge link',
   'r0: ip addr show eth0',
   'r0: ip link show docker_gwbridge',
+  'r0: bridge fdb show dev docker0',
+  'r0: ip netns exec OVERLAY bridge fdb show',
 ];
 const at = (line: string) => STEPS.indexOf(line);
 
@@ -75,6 +78,14 @@ function checkLayout(out: string[]): void {
   const mac = eth0.match(/link\/ether (\S+)/)![1].split(':');
   const eui = `${(parseInt(mac[0], 16) ^ 2).toString(16)}${mac[1]}:${mac[2]}ff:fe${mac[3]}:${mac[4]}${mac[5]}`.replace(/(^|:)0+(?=[0-9a-f])/g, '$1');
   expect(eth0).toContain(`    inet6 fe80::${eui}/64 scope link`);
+  const docker0Mac = out[at('r0: ip link show docker0')].match(/link\/ether (\S+)/)![1];
+  expect(out[at('r0: bridge fdb show dev docker0')]).toBe(
+    `33:33:00:00:00:01 self permanent\n01:00:5e:00:00:6a self permanent\n33:33:00:00:00:6a self permanent\n01:00:5e:00:00:01 self permanent\n${docker0Mac} master docker0 permanent\n`);
+  const fdb = out[at('r0: ip netns exec OVERLAY bridge fdb show')];
+  // In Docker's overlay namespace (no IPv6): the bridge's four groups, each veth's two, no solicited-node group.
+  expect(fdb).toContain('33:33:00:00:00:01 dev br0 self permanent\n01:00:5e:00:00:6a dev br0 self permanent\n33:33:00:00:00:6a dev br0 self permanent\n01:00:5e:00:00:01 dev br0 self permanent\n');
+  expect(fdb).toMatch(/ dev veth0 master br0 permanent\n33:33:00:00:00:01 dev veth0 self permanent\n01:00:5e:00:00:01 dev veth0 self permanent\n/);
+  expect(fdb).not.toContain('33:33:ff:');
   expect(out[at('r0: ip link show docker_gwbridge')]).toMatch(/: docker_gwbridge: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default \n/);
 }
 
@@ -94,8 +105,11 @@ describeWith(['ip', 'bridge', 'sysctl'], true, 'Docker layout in emu (real kerne
     const emu = outputs(file, 'emu');
     checkLayout(emu);
     // Texts the model decides alone are the same, byte for byte.
-    for (const step of ['r0: ip link show docker0', 'r0: ip route', 'r0: ip netns exec ingress_sbox ip route']) expect({ step, out: emu[at(step)] }).toEqual({ step, out: sim[at(step)] });
+    for (const step of ['r0: ip link show docker0', 'r0: ip route', 'r0: ip netns exec ingress_sbox ip route', 'r0: bridge fdb show dev docker0']) expect({ step, out: emu[at(step)] }).toEqual({ step, out: sim[at(step)] });
     const masked = (s: string) => s.replace(/^\d+: (\w+)@if\d+/gm, 'N: $1@ifN').replace(/ link-netns(id)? \S+/g, '');
     expect(masked(emu[at('ubuntu0: ip addr')])).toBe(masked(sim[at('ubuntu0: ip addr')]));
+    // The overlay's FDB, devices' own random MACs aside, in any device order (ifindexes differ).
+    const entries = (s: string) => s.trim().split('\n').map((l) => l.replace(/^(?!33:33|01:00:5e|02:42)\S+/, 'MAC')).sort();
+    expect(entries(emu[at('r0: ip netns exec OVERLAY bridge fdb show')])).toEqual(entries(sim[at('r0: ip netns exec OVERLAY bridge fdb show')]));
   });
 });

@@ -325,6 +325,19 @@ function bridgeLink(ns: SimNetns, args: string[]): Output {
   return out(lines.length ? lines.join('\n') + '\n' : '');
 }
 
+/**
+ * The multicast addresses an Ethernet device up has joined, as `bridge fdb` lists them
+ * (`self permanent`): all-nodes and all-hosts; a bridge also the multicast-router groups its
+ * snooping joins; with a link-local IPv6 address, its solicited-node group. A vxlan device
+ * lists its own table instead.
+ */
+function multicastSelf(l: SimLink): string[] {
+  if (l.type === 'loopback' || l.type === 'vxlan' || !l.up) return [];
+  const groups = l.type === 'bridge' ? ['33:33:00:00:00:01', '01:00:5e:00:00:6a', '33:33:00:00:00:6a', '01:00:5e:00:00:01'] : ['33:33:00:00:00:01', '01:00:5e:00:00:01'];
+  if (ipv6Addrs(l).some((a) => a.scope === 'link')) groups.push(`33:33:ff:${l.mac.split(':').slice(3).join(':')}`);
+  return groups;
+}
+
 export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
   const [object, sub = 'show', ...rest] = argv;
   if (object === 'link') return bridgeLink(ns, [sub, ...rest]);
@@ -340,6 +353,9 @@ export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions)
     if (l.master) {
       for (const [mac, e] of l.master.fdb) if (e.port === l) lines.push(`${mac}${dev(l)} master ${l.master.name}${e.local ? ' permanent' : ''}`);
     }
+    for (const group of multicastSelf(l)) lines.push(`${group}${dev(l)} self permanent`);
+    // A bridge given its own address keeps it as a local entry of its own.
+    if (l.type === 'bridge' && l.explicitMac) lines.push(`${l.mac}${dev(l)} master ${l.name} permanent`);
     if (l.vxlan) {
       for (const [mac, e] of l.vxlan.fdb) {
         // bridge(8) always prints the numeric id of the socket's namespace.
