@@ -29,6 +29,7 @@ const STEPS = [
   'r0: ip link show docker_gwbridge',
   'r0: bridge fdb show dev docker0',
   'r0: ip netns exec OVERLAY bridge fdb show',
+  'r0: ip -d link show docker0',
 ];
 const at = (line: string) => STEPS.indexOf(line);
 
@@ -86,6 +87,9 @@ function checkLayout(out: string[]): void {
   expect(fdb).toContain('33:33:00:00:00:01 dev br0 self permanent\n01:00:5e:00:00:6a dev br0 self permanent\n33:33:00:00:00:6a dev br0 self permanent\n01:00:5e:00:00:01 dev br0 self permanent\n');
   expect(fdb).toMatch(/ dev veth0 master br0 permanent\n33:33:00:00:00:01 dev veth0 self permanent\n01:00:5e:00:00:01 dev veth0 self permanent\n/);
   expect(fdb).not.toContain('33:33:ff:');
+  // iproute2 6.1 prints no vlan_protocol for a bridge without VLAN filtering.
+  expect(out[at('r0: ip -d link show docker0')]).toMatch(/\n    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 /);
+  expect(out[at('r0: ip -d link show docker0')]).not.toContain('vlan_protocol');
   expect(out[at('r0: ip link show docker_gwbridge')]).toMatch(/: docker_gwbridge: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default \n/);
 }
 

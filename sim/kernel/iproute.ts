@@ -88,7 +88,7 @@ function details(l: SimLink): string[] {
   } else if (l.type === 'veth') {
     lines.push('    veth ');
   } else if (l.type === 'bridge') {
-    lines.push('    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 vlan_protocol 802.1Q ');
+    lines.push('    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 ');
   }
   if (l.master) lines.push(`    bridge_slave state ${l.carrier ? 'forwarding' : 'disabled'} priority 32 cost ${portCost(l)} hairpin off guard off root_block off fastleave off learning on flood on `);
   return lines;
