@@ -8,6 +8,13 @@ import { shellWords } from '../sim/text/words';
 import { CommandOutput } from '../sim/docker/cli';
 import { dockerStep } from '../sim/docker/session';
 import { bytesSize, dockerInfo } from '../sim/docker/info';
+import { lookupCommand } from '../sim/commands/registry';
+
+/** The registry's refusal of a host's line, or undefined when it lets it through. */
+function refusal(line: string): string | undefined {
+  const l = lookupCommand(shellWords(line), 'host');
+  return l.modelled ? undefined : l.refusal.stderr;
+}
 
 function docker(m: Model, host: string, line: string): CommandOutput {
   const o = dockerStep(m, host, shellWords(line).slice(1)).outcome;
@@ -207,6 +214,13 @@ describe("the CLI's confirmations read no input as no", () => {
     const left = docker(m, 'r0', 'docker network ls').stdout;
     for (const kept of ['test-net', 'ingress', 'docker_gwbridge', 'bridge']) expect(left).toContain(kept);
     expect(docker(m, 'r0', 'docker network prune -f').stdout).toBe('');
+  });
+});
+
+describe('the command registry lets these lines through', () => {
+  test('docker info, network prune -f and network inspect --verbose are modelled commands; info --format is not', () => {
+    for (const line of ['docker info', 'docker network prune -f', 'docker network inspect --verbose test-net']) expect({ line, refused: refusal(line) }).toEqual({ line, refused: undefined });
+    expect(refusal('docker info --format x')).toMatch(/not modelled/);
   });
 });
 

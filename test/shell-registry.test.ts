@@ -61,7 +61,7 @@ describe('lookupCommand', () => {
     ['cat /etc/resolv.conf', 'host'],
     ['docker logs ubuntu0', 'host'],
     ['docker run -p 80:80 busybox', 'host'],
-    ['docker network inspect --verbose test-net', 'host'],
+    ['docker network prune --filter until=1h', 'host'],
     ['docker exec ubuntu0 ls', 'host'],
     ['docker', 'host'],
     ['ip netns exec 1-abcdefghij sh', 'host'],

@@ -134,13 +134,17 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
   ] },
   { path: ['network', 'inspect'], use: 'inspect [OPTIONS] NETWORK [NETWORK...]', short: 'Display detailed information on one or more networks', complete: true, flags: [
     f('format', 'f', 'string', 'Format the output using the given Go template', true),
-    f('verbose', 'v', undefined, 'Verbose output for diagnostics', false),
+    f('verbose', 'v', undefined, 'Verbose output for diagnostics', true),
   ] },
   { path: ['network', 'ls'], use: 'ls [OPTIONS]', aliases: ['list'], short: 'List networks', complete: true, flags: [
     f('filter', 'f', 'filter', "Provide filter values (e.g. 'driver=bridge')", true),
     f('format', undefined, 'string', 'Pretty-print networks using a Go template', false),
     f('no-trunc', undefined, undefined, 'Do not truncate the output', true),
     f('quiet', 'q', undefined, 'Only display network IDs', true),
+  ] },
+  { path: ['network', 'prune'], use: 'prune [OPTIONS]', short: 'Remove all unused networks', complete: true, flags: [
+    f('filter', undefined, 'filter', "Provide filter values (e.g. 'until=<timestamp>')", false),
+    f('force', 'f', undefined, 'Do not prompt for confirmation', true),
   ] },
   { path: ['network', 'rm'], use: 'rm NETWORK [NETWORK...]', aliases: ['remove'], short: 'Remove one or more networks', complete: true, flags: [] },
   { path: ['container', 'ls'], use: 'ls [OPTIONS]', aliases: ['ps', 'list'], short: 'List containers', complete: true, flags: PS_FLAGS },
@@ -150,6 +154,9 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
   { path: ['exec'], use: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]', short: 'Run a command in a running container', complete: false, stopsAtFirstArg: true, runsInContainer: true, flags: [
     f('interactive', 'i', undefined, 'Keep STDIN open even if not attached', true),
     f('tty', 't', undefined, 'Allocate a pseudo-TTY', true),
+  ] },
+  { path: ['info'], use: 'info [OPTIONS]', short: 'Display system-wide information', complete: true, flags: [
+    f('format', 'f', 'string', 'Format the output using the given Go template', false),
   ] },
   { path: ['inspect'], use: 'inspect [OPTIONS] NAME|ID [NAME|ID...]', short: 'Return low-level information on Docker objects', complete: true, flags: [
     f('format', 'f', 'string', 'Format the output using the given Go template', true),
