@@ -1,8 +1,9 @@
 /**
  * The emu backend: the model's plan on the real kernel, mininet-style. Each scenario host
  * is a network namespace on a shared underlay bridge; Docker's namespaces live beside it
- * under the same run prefix. Commands run with `ip netns exec`; pings are traced from live
- * tcpdump captures into the same trace as sim.
+ * under the same run prefix. A step's command runs only when the command registry maps it
+ * to a real program, confined to its view (confine.ts); pings are traced from live tcpdump
+ * captures into the same trace as sim.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -25,6 +26,7 @@ import { commandPhases, emuNamer, toPhases } from './translate';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Confinement } from './confine';
 import { stepBounds } from '../sim/runner/bounds';
+import { realProgram } from '../sim/commands/registry';
 import { EtcView } from '../sim/model/etc';
 import { DROP_STEP, LAST_STEP, OVERLAY_STEP, RESOLVE_STEP, stepAfter } from '../sim/trace/paths/overlay';
 import { EmbeddedDns } from './dns';
@@ -213,14 +215,35 @@ export class EmuBackend implements Backend {
     this.bounds = b;
   }
 
+  /**
+   * Runs a step's command, as the registry allows: only a command whose entry emu maps to a
+   * real program, only in a namespace this run made. The shell asks the registry first; this
+   * is the last door before a process starts, so nothing that slips past the shell (or calls
+   * a backend directly) reaches a real program or another namespace of the machine.
+   */
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+    const allowed = realProgram(argv, ctx.container ? 'container' : 'host');
+    if (!allowed.real) return allowed.refusal;
     await this.settle();
     return this.serialized(() => this.execNow(host, netns, argv, ctx));
   }
 
+  /** The real name of namespace `netns` of `host` when this run made it (and has not deleted it). */
+  private runNamespace(host: string, netns: string): string | undefined {
+    let real: string;
+    try {
+      real = this.names.netns(host, netns);
+    } catch {
+      return undefined;
+    }
+    return this.record.state.namespaces.includes(real) ? real : undefined;
+  }
+
   private async execNow(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     this.progress.done();
-    const real = this.names.netns(host, netns);
+    const real = this.runNamespace(host, netns);
+    // iproute2's words for a namespace it cannot open, as the shell answers one the model lacks.
+    if (!real) return { stdout: '', stderr: `Cannot open network namespace "${netns}": No such file or directory\n`, exitCode: 255 };
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
     if (c) await this.dns.sync(ctx.world, c.id);
     const view: EtcView = c ? { container: c.id } : { host };

@@ -316,6 +316,17 @@ export function ipNetnsOption(args: string[]): string[] | undefined {
 }
 
 /**
+ * emu's question before it starts a process: is `argv` a command whose entry emu maps to the
+ * real program of that name, run with the same argv (a `kernel` entry)? The shell answers
+ * model and text-filter entries itself, so one that reaches a backend is refused too, in the
+ * words sim gives: a real program runs only what the registry declares.
+ */
+export function realProgram(argv: string[], shell: ShellKind): { real: true } | { real: false; refusal: CommandOutput } {
+  const l = lookupCommand(argv, shell);
+  return l.modelled && l.entry.answeredBy === 'kernel' ? { real: true } : { real: false, refusal: notModelled(argv.join(' ')) };
+}
+
+/**
  * Is `argv` a command the `shell` of a scenario host or container understands? Returns its
  * registry entry (and, for `docker … --help`, Docker's help text), or the refusal both modes
  * print. `ip netns exec NS CMD` and `docker exec C CMD` check CMD too.
