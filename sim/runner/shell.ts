@@ -86,7 +86,7 @@ export async function runInContainer(model: Model, backend: Backend, c: Containe
 /**
  * Runs a step's line: each pipeline in turn (`;`), each stage after the first a text filter
  * over the previous stage's stdout. stderr collects every stage's; the exit status is the
- * last stage's of the last pipeline, as sh without pipefail.
+ * last stage's of the last pipeline, as sh without pipefail, unless a stage was stopped.
  *
  * At a terminal (`live`) only the line's first command may show its output as it comes:
  * what it writes must be the start of the line's output. Every other stage still stops on
@@ -121,16 +121,23 @@ async function runLine(line: string, shell: ShellKind, exec: (argv: string[], li
   for (const [p, stages] of plans.entries()) {
     if (live?.interrupt.aborted) break;
     let last: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
+    let stopped: CommandOutput | undefined;
     for (const [i, stage] of stages.entries()) {
       const input = i > 0 ? last.stdout : '';
       const shown = p === 0 && i === 0 && stages.length === 1 ? live : unshown;
       last = stage.help ?? (stage.filter ? runFilter(stage.argv, input) : await exec(stage.argv, shown));
       out.stderr += last.stderr;
-      // A stage cnmlab had to stop (timeout, output cap) marks the whole line.
-      if (last.end) out.end = last.end;
+      if (last.end) stopped ??= last;
     }
     out.stdout += last.stdout;
-    out.exitCode = last.exitCode;
+    // A stage cnmlab had to stop (timeout, output cap) stops the step: the filters after it
+    // read what it printed, but the line ends with its exit (124, 141) and runs nothing more,
+    // as a step killed whole would.
+    out.exitCode = stopped?.exitCode ?? last.exitCode;
+    if (stopped) {
+      out.end = stopped.end;
+      break;
+    }
   }
   return out;
 }
