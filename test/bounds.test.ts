@@ -3,7 +3,10 @@
  * ends stops at its timeout in virtual time, output stops at the cap, and both say so with
  * their own exit code; `timeout:` is part of the scenario format.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { parseScenario } from '../sim/scenario/load';
+import { REPO } from './helpers/env';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT, OUTPUT_CAP_BYTES } from '../sim/runner/bounds';
 import { runSim, twoNodes } from './helpers/run';
 
@@ -67,6 +70,13 @@ describe('step bounds in sim', () => {
     ['a step timeout of zero', 'name: a\nhosts:\n  r0: {}\nsteps:\n  - r0: ls\n    timeout: 0\n', /^lab\.yaml:6:14: expected seconds from 0\.1 to 3600 for 'timeout'/],
   ])('%s is bad input with file:line:col', (_what, text, message) => {
     expect(loadError(text)).toMatch(message);
+  });
+
+  test("docs/scenarios.md's example runs as it says: the ping without -c is stopped at its step's timeout and passes, expecting 124", async () => {
+    const doc = fs.readFileSync(path.join(REPO, 'docs', 'scenarios.md'), 'utf8');
+    const { result } = await runSim(/```yaml\n([\s\S]*?)```/.exec(doc)![1]);
+    expect(result.ok).toBe(true);
+    expect(result.steps[result.steps.length - 1]).toMatchObject({ exitCode: EXIT_TIMED_OUT, durationMs: 3000, stderr: 'cnmlab: timed out after 3 s, its processes killed: ping ubuntu1\n' });
   });
 
   test('timeouts load: the scenario default and a step override', () => {
