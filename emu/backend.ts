@@ -11,8 +11,7 @@ import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend'
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
-import { Flow, MAX_HOPS_PER_FLOW, Topology } from '../sim/trace/types';
-import { topologyFromWorld } from '../sim/trace/topology';
+import { Flow, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { driverOf } from '../sim/model/drivers';
 import { answerQuery } from '../sim/model/dns';
@@ -358,10 +357,6 @@ export class EmuBackend implements Backend {
 
   flows(): Flow[] {
     return this.flowList;
-  }
-
-  topology(world: World): Topology {
-    return topologyFromWorld(world);
   }
 
   elapsedNs(): number {

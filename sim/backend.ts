@@ -4,7 +4,7 @@
  */
 import type { PlanOp } from './plan/ops';
 import type { World } from './model/world';
-import type { Flow, Topology } from './trace/types';
+import type { Flow } from './trace/types';
 
 /** What bounds a step in both modes (sim/runner/bounds.ts has the defaults and the report lines). */
 export interface StepBounds {
@@ -70,7 +70,6 @@ export interface Backend {
   exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput>;
   /** Flows traced so far. */
   flows(): Flow[];
-  topology(world: World): Topology;
   /** Virtual (sim) or real (emu) nanoseconds since the run started. */
   elapsedNs(): number;
   close(): Promise<void>;

@@ -4,7 +4,6 @@ import { hostShell, containerShell } from '../../sim/runner/shell';
 import { planText, underlayText } from '../../sim/plan/explain';
 import { Backend } from '../../sim/backend';
 import { PlanOp } from '../../sim/plan/ops';
-import { hostOf, World } from '../../sim/model/world';
 
 /** A backend that only collects ops: explain needs the plan, not a kernel. */
 class PlanRecorder implements Backend {
@@ -20,9 +19,6 @@ class PlanRecorder implements Backend {
   }
   flows() {
     return [];
-  }
-  topology(world: World) {
-    return { hosts: world.hostOrder.map((h) => ({ name: h, underlay: hostOf(world, h).underlay })), namespaces: [], links: [] };
   }
   elapsedNs() {
     return 0;

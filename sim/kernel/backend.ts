@@ -3,9 +3,7 @@ import { Backend, CommandOutput, ExecContext, StepBounds } from '../backend';
 import { PlanOp } from '../plan/ops';
 import type { Scenario } from '../scenario/schema';
 import { seedFromName } from '../model/ids';
-import { World } from '../model/world';
-import { Flow, Topology } from '../trace/types';
-import { topologyFromWorld } from '../trace/topology';
+import { Flow } from '../trace/types';
 import { SimKernel } from './kernel';
 import { bridgeCommand, ipCommand } from './iproute';
 import { SimNetns } from './objects';
@@ -82,10 +80,6 @@ export class SimBackend implements Backend {
 
   elapsedNs(): number {
     return this.datapath.clock.now;
-  }
-
-  topology(world: World): Topology {
-    return topologyFromWorld(world);
   }
 
   async close(): Promise<void> {}

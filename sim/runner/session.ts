@@ -8,7 +8,7 @@ import { Model } from '../model/model';
 import { seedFromName } from '../model/ids';
 import { Expect, Scenario } from '../scenario/schema';
 import { Trace, TRACE_FORMAT } from '../trace/types';
-import { TopologyHistory } from '../trace/lifetimes';
+import { RunTopology } from '../trace/topology';
 import { Check, checkExpect, modelledCheck } from './expect';
 import { containerShell, hostShell } from './shell';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT, stepBounds } from './bounds';
@@ -50,14 +50,14 @@ export interface StepOptions {
 
 export class ScenarioSession {
   readonly steps: StepResult[] = [];
-  private readonly history = new TopologyHistory();
+  private readonly history = new RunTopology();
 
   private constructor(
     readonly scenario: Scenario,
     readonly backend: Backend,
     readonly model: Model,
   ) {
-    this.history.observe(0, backend.topology(model.world));
+    this.history.observe(0, model.world);
   }
 
   /** Boots the scenario's hosts (dockerd up, no containers) in the backend. */
@@ -83,7 +83,7 @@ export class ScenarioSession {
     const flows = backend.flows().slice(flowsBefore);
     // Numbered from 1 as `run` numbers steps in its messages.
     for (const f of flows) f.origin = { step: index + 1, on, command };
-    this.history.observe(index + 1, backend.topology(model.world));
+    this.history.observe(index + 1, this.model.world);
     const checks = opts.expect ? checkExpect(opts.expect, out, flows[0]) : [];
     // A step cnmlab had to stop is not part of the story unless the scenario says it expects that.
     const stopped = out.end === 'timed-out' ? EXIT_TIMED_OUT : out.end === 'output-cut' ? EXIT_OUTPUT_CUT : undefined;

@@ -5,49 +5,77 @@
  */
 import type { Lifetime, Topology } from './types';
 
-type Entry<T> = { value: T; since: number; lastSeen: number };
+type Entry<T> = { value: T; since: number; until?: number };
 
-/** Objects alike in every field are one object; a change of any field starts a new lifetime. */
+/** One host's part of the topology. */
+export interface HostTopology {
+  host: string;
+  namespaces: Topology['namespaces'];
+  links: Topology['links'];
+}
+
+/**
+ * Objects alike in every field are one object; a change of any field starts a new lifetime.
+ * Objects are observed a group (a host) at a time: a group not observed again is unchanged.
+ */
 class Lifetimes<T extends object> {
   private readonly entries: Entry<T>[] = [];
-  private readonly open = new Map<string, Entry<T>>();
+  private readonly open = new Map<string, Map<string, Entry<T>>>();
 
-  observe(step: number, values: T[]): void {
-    const seen = new Map<string, Entry<T>>();
+  /** `values` are all of `group`'s objects after step `step`; `previous` is the step observed before it. */
+  observe(group: string, step: number, previous: number, values: T[]): void {
+    const was = this.open.get(group);
+    const now = new Map<string, Entry<T>>();
     for (const value of values) {
       const key = JSON.stringify(value);
-      if (seen.has(key)) continue;
-      let e = this.open.get(key);
-      if (!e) this.entries.push((e = { value, since: step, lastSeen: step }));
-      e.lastSeen = step;
-      seen.set(key, e);
+      if (now.has(key)) continue;
+      let e = was?.get(key);
+      if (!e) this.entries.push((e = { value, since: step }));
+      now.set(key, e);
     }
-    this.open.clear();
-    for (const [k, e] of seen) this.open.set(k, e);
+    if (was) for (const [k, e] of was) if (!now.has(k)) e.until = previous;
+    this.open.set(group, now);
   }
 
-  /** Objects with their lifetimes; `until` only for those gone before `lastStep`. */
-  result(lastStep: number): (T & Lifetime)[] {
-    return this.entries.map((e) => ({ ...e.value, ...(e.since > 0 ? { since: e.since } : {}), ...(e.lastSeen < lastStep ? { until: e.lastSeen } : {}) }));
+  /** Objects with their lifetimes; `until` only for those gone before the last observation. */
+  result(): (T & Lifetime)[] {
+    return this.entries.map((e) => ({ ...e.value, ...(e.since > 0 ? { since: e.since } : {}), ...(e.until !== undefined ? { until: e.until } : {}) }));
   }
 }
 
 export class TopologyHistory {
-  private hosts: Topology['hosts'] = [];
   private readonly namespaces = new Lifetimes<Topology['namespaces'][number]>();
   private readonly links = new Lifetimes<Topology['links'][number]>();
   private lastStep = 0;
+  private hosts: Topology['hosts'] = [];
+  private readonly groups = new Set<string>();
 
-  /** The topology after step `step` (0: after the lab booted). */
+  /** The whole topology after step `step` (0: after the lab booted). */
   observe(step: number, t: Topology): void {
+    const parts = new Map<string, HostTopology>();
+    const part = (host: string) => parts.get(host) ?? parts.set(host, { host, namespaces: [], links: [] }).get(host)!;
+    for (const h of t.hosts) part(h.name);
+    for (const n of t.namespaces) part(n.host).namespaces.push(n);
+    for (const l of t.links) part(l.host).links.push(l);
+    // A host that was and is no more: all of its objects end.
+    for (const g of this.groups) part(g);
     this.hosts = t.hosts;
-    this.namespaces.observe(step, t.namespaces);
-    this.links.observe(step, t.links);
+    this.observeHosts(step, [...parts.values()]);
+  }
+
+  /** After step `step`, the hosts in `changed` (in host order); every other host is as it was. */
+  observeHosts(step: number, changed: HostTopology[]): void {
+    for (const p of changed) {
+      this.namespaces.observe(p.host, step, this.lastStep, p.namespaces);
+      this.links.observe(p.host, step, this.lastStep, p.links);
+      this.groups.add(p.host);
+    }
     this.lastStep = step;
   }
 
-  topology(): Topology {
-    return { hosts: this.hosts, namespaces: this.namespaces.result(this.lastStep), links: this.links.result(this.lastStep) };
+  /** The topology so far; `hosts` the lab's hosts when observed a host at a time. */
+  topology(hosts: Topology['hosts'] = this.hosts): Topology {
+    return { hosts, namespaces: this.namespaces.result(), links: this.links.result() };
   }
 }
 
