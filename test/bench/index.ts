@@ -3,6 +3,8 @@ import { benchDecode } from './decode.bench';
 import { benchModel } from './model.bench';
 import { benchFlood } from './flood.bench';
 import { benchEmu } from './emu.bench';
+import { benchCold } from './cold.bench';
+import { benchEmuCold } from './emu-cold.bench';
 import { spawnSync } from 'child_process';
 import { BenchResult } from './result';
 
@@ -11,6 +13,8 @@ const BENCHES: Record<string, () => Promise<BenchResult[]>> = {
   model: () => benchModel(),
   flood: () => benchFlood(),
   emu: () => benchEmu(),
+  cold: () => benchCold(),
+  'emu-cold': () => benchEmuCold(),
 };
 
 async function main(): Promise<void> {
