@@ -5,6 +5,7 @@
 import { SimLink, SimNetns } from './objects';
 import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
 import { route } from './net/ipv4/route';
+import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 
 export interface Output {
   stdout: string;
@@ -42,8 +43,10 @@ function portCost(l: SimLink): number {
 
 function flags(l: SimLink): { flags: string; state: string; qdisc: string } {
   if (l.type === 'loopback') return l.up ? { flags: 'LOOPBACK,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'LOOPBACK', state: 'DOWN', qdisc: 'noop' };
-  if (!l.up) return { flags: 'BROADCAST,MULTICAST', state: 'DOWN', qdisc: 'noop' };
-  if (l.type === 'veth' && !l.peer?.up) return { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'LOWERLAYERDOWN', qdisc: 'noqueue' };
+  // iproute2 adds M-DOWN when the device's link (a veth's peer) is down and in the same namespace.
+  const mdown = l.type === 'veth' && l.peer !== undefined && l.peer.netns === l.netns && !l.peer.up ? ',M-DOWN' : '';
+  if (!l.up) return { flags: `BROADCAST,MULTICAST${mdown}`, state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
+  if (l.type === 'veth' && !l.peer?.up) return { flags: `NO-CARRIER,BROADCAST,MULTICAST,UP${mdown}`, state: 'LOWERLAYERDOWN', qdisc: 'noqueue' };
   if (l.type === 'bridge') {
     if (l.ports.size === 0 && !l.explicitMac) return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' };
     return hasCarrier(l) ? { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UP', qdisc: 'noqueue' } : { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'DOWN', qdisc: 'noqueue' };
@@ -213,6 +216,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
   }
   if (match(object, 'link') && args[0] === 'set') return linkSet(ns, args.slice(1));
   if (match(object, 'link')) {
+    if (args[0] === 'set') return linkSet(ns, args.slice(1));
     const links = selectLinks(ns, args);
     if (!Array.isArray(links)) return links;
     if (json) return jsonOut(links.map((l) => linkJson(l, true, stats, ids)));
@@ -230,6 +234,69 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
   return err(`Object "${object ?? ''}" is unknown, try "ip help".\n`, 1);
+}
+
+/** strtol with base 0, as iproute2's get_integer reads numbers: decimal, 0x hex or 0 octal. */
+function integer(word: string): number | undefined {
+  const m = /^([+-]?)(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/i.exec(word);
+  if (!m) return undefined;
+  const digits = m[2];
+  const n = /^0x/i.test(digits) ? parseInt(digits.slice(2), 16) : digits.length > 1 && digits[0] === '0' ? parseInt(digits, 8) : Number(digits);
+  return m[1] === '-' ? -n : n;
+}
+
+const INCOMPLETE = 'Command line is not complete. Try option "help"\n';
+
+/**
+ * `ip link set [dev] DEV [up|down] [mtu N] [address MAC]`: iplink's argument checks and
+ * the kernel's answers, then the change. Later words win (`up down` leaves it down), as
+ * iproute2 sends one request with the last of each.
+ */
+function linkSet(ns: SimNetns, argv: string[]): Output {
+  let name: string | undefined;
+  let state: 'up' | 'down' | undefined;
+  let mtu: number | undefined;
+  let mac: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i];
+    const value = (): string | undefined => argv[++i];
+    if (w === 'up' || w === 'down') state = w;
+    else if (w === 'mtu') {
+      const v = value();
+      if (v === undefined) return err(INCOMPLETE, 255);
+      mtu = integer(v);
+      if (mtu === undefined) return err(`Error: argument "${v}" is wrong: Invalid "mtu" value\n\n`, 255);
+    } else if (w === 'address') {
+      const v = value();
+      if (v === undefined) return err(INCOMPLETE, 255);
+      const bytes = v.split(':');
+      if (!bytes.every((b) => /^[0-9a-f]{1,2}$/i.test(b))) return err(`"${v}" is invalid lladdr.\n`, 1);
+      if (bytes.length !== 6) return err(`Invalid address length ${bytes.length} - must be 6 bytes\n`, 1);
+      mac = bytes.map((b) => b.toLowerCase().padStart(2, '0')).join(':');
+    } else if (w === 'dev' || name === undefined) {
+      const v = w === 'dev' ? value() : w;
+      if (v === undefined) return err(INCOMPLETE, 255);
+      if (name !== undefined) return err(`Error: either "dev" is duplicate, or "${v}" is a garbage.\n`, 255);
+      name = v;
+    } else if (['txqueuelen', 'name', 'master', 'nomaster', 'netns', 'alias', 'arp', 'multicast', 'promisc', 'type', 'group', 'qlen', 'vf', 'xdp'].includes(w)) {
+      return err(`cnmlab: ip link set … ${w}: not modelled (up, down, mtu and address are)\n`, 2);
+    } else return err(`Error: either "dev" is duplicate, or "${w}" is a garbage.\n`, 255);
+  }
+  if (name === undefined) return err('Not enough information: "dev" argument is required.\n', 255);
+  const dev = ns.links.get(name);
+  if (!dev) return err(`Cannot find device "${name}"\n`, 1);
+  if (mtu !== undefined) {
+    const { min, max } = mtuRange(dev);
+    if (mtu < min) return err('Error: mtu less than device minimum.\n', 2);
+    if (mtu > max) return err('Error: mtu greater than device maximum.\n', 2);
+  }
+  // The kernel refuses a multicast (or broadcast) address: the first octet's low bit (is_valid_ether_addr).
+  if (mac !== undefined && (parseInt(mac.slice(0, 2), 16) & 1 || mac === '00:00:00:00:00:00')) return err('RTNETLINK answers: Cannot assign requested address\n', 2);
+  if (mac !== undefined) devSetMac(dev, mac);
+  if (mtu !== undefined) devSetMtu(dev, mtu);
+  if (state === 'up') devOpen(dev);
+  else if (state === 'down') devClose(dev);
+  return out('');
 }
 
 /** `ip route get ADDR`: the route the kernel resolves for one destination, as iproute2 prints it. */

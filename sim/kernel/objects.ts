@@ -144,7 +144,9 @@ export interface ResolvedRoute {
 export class SimLink {
   master?: SimLink;
   peer?: SimLink;
-  up = false;
+  private isUp = false;
+  /** Brought up at least once: the qdisc attached then (dev_activate) stays when the device goes down. */
+  qdiscAttached = false;
   readonly addrs: Address[] = [];
   vxlan?: VxlanState;
   // Most links are veths that never carry a packet: a swarm keeps tens of thousands, and
@@ -198,6 +200,15 @@ export class SimLink {
   set mac(value: string) {
     this.ownMac = value;
     this.explicitMac = true;
+  }
+
+  get up(): boolean {
+    return this.isUp;
+  }
+
+  set up(value: boolean) {
+    this.isUp = value;
+    if (value) this.qdiscAttached = true;
   }
 
   /** Up and, for a veth, its peer up too (LOWER_UP). */

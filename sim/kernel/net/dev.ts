@@ -6,6 +6,7 @@
  */
 import type { Datapath } from '../datapath';
 import type { LinkType, SimLink } from '../objects';
+import { topologyChanged } from '../objects';
 import { ARP_REQUEST } from '../../wire/arp';
 import { BROADCAST_MAC, macToString } from '../../wire/addr';
 import { be16 } from '../../wire/bytes';
@@ -32,7 +33,7 @@ export function devXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
 
 /** netif_receive_skb: a frame arrives on a device; a bridge port hands it to its bridge (the rx_handler). */
 export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
-  if (!dev.up) return dp.tracer.drop(skb, undefined, dev, 'link down');
+  if (!dev.up) return dp.tracer.recvDown(dev, skb);
   countRx(dev, skb);
   if (dev.master) {
     dp.tracer.portRecv(dev, skb);
@@ -74,4 +75,61 @@ export function accepts(dev: SimLink, f: Uint8Array): boolean {
   // The ARP target's address (offset 38 of the frame).
   const target = `${f[38]}.${f[39]}.${f[40]}.${f[41]}`;
   return dev.addrs.some((a) => a.ip === target);
+}
+
+// ── link state and attributes (`ip link set`: dev_change_flags, dev_set_mtu, dev_set_mac_address) ──
+
+/**
+ * dev_open: the device comes up. Its connected routes come back (they are derived from its
+ * addresses); static routes through it removed by the last dev_close do not.
+ */
+export function devOpen(dev: SimLink): void {
+  if (dev.up) return;
+  dev.up = true;
+  topologyChanged();
+}
+
+/**
+ * dev_close: the device goes down. As Linux does on NETDEV_DOWN: routes through it are
+ * flushed (fib_disable_ip), its neighbour entries too, permanent ones included
+ * (neigh_ifdown), and a bridge forgets what it learned on the port that lost its carrier
+ * (this device, or a bridge port whose veth peer it is: br_port_carrier_check).
+ */
+export function devClose(dev: SimLink): void {
+  if (!dev.up) return;
+  dev.up = false;
+  const ns = dev.netns;
+  for (let i = ns.routes.length - 1; i >= 0; i--) if (ns.routes[i].dev === dev.name) ns.routes.splice(i, 1);
+  ns.neigh.deleteDevice(dev.name);
+  for (const port of [dev, dev.peer]) {
+    if (!port?.master) continue;
+    for (const [mac, e] of port.master.fdb) if (e.port === port && !e.local) port.master.fdb.delete(mac);
+  }
+  topologyChanged();
+}
+
+/** The MTU range a device takes (dev->min_mtu, dev->max_mtu): Ethernet's 68 to IP's 64 KiB; loopback any. */
+export function mtuRange(dev: SimLink): { min: number; max: number } {
+  return dev.type === 'loopback' ? { min: 0, max: Infinity } : { min: 68, max: IP_MAX_MTU };
+}
+
+export const IP_MAX_MTU = 65535;
+/** What VXLAN adds over IPv4: outer IP 20, UDP 8, VXLAN 8, inner Ethernet 14 (VXLAN_HEADROOM). */
+export const VXLAN_OVERHEAD = 50;
+
+/** dev_set_mtu, after the range check the caller made. */
+export function devSetMtu(dev: SimLink, mtu: number): void {
+  dev.mtu = mtu;
+  topologyChanged();
+}
+
+/** dev_set_mac_address: a bridge port's own (local) FDB entry follows the new address (br_fdb_changeaddr). */
+export function devSetMac(dev: SimLink, mac: string): void {
+  const br = dev.master;
+  if (br) {
+    br.fdb.delete(dev.mac);
+    br.fdb.set(mac, { port: dev, local: true, updatedNs: 0 });
+  }
+  dev.mac = mac;
+  topologyChanged();
 }

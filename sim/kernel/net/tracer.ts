@@ -17,7 +17,8 @@ import { DNS_PORT } from '../../wire/dns';
 import { ETHERNET_HEADER_LEN } from '../../wire/ethernet';
 import { macToString } from '../../wire/addr';
 import { arpOpcode, Skb } from './skb';
-import { DROP_STEP, FrameKind, overlayNotes, Placed, placeOnOverlay, Sighting } from '../../trace/paths/overlay';
+import { DROP_STEP, FrameKind, OVERLAY_STEP, overlayNotes, Placed, placeOnOverlay, Sighting } from '../../trace/paths/overlay';
+import { isVxlanFrame } from './vxlan';
 
 /** Where each kind of frame falls at a device, by kind: [IP, ARP request, ARP reply]. */
 type ByKind = readonly [Placed, Placed, Placed];
@@ -165,6 +166,33 @@ export class Tracer {
       placed = incoming ? PLACE.taken[0] : PLACE.sent[0];
     }
     this.drop(skb, placed?.step, dev, reason);
+  }
+
+  /**
+   * A frame reaches a device that is down: the underlay interface of the receiving host at
+   * step 6, a container's eth0 at step 8, the overlay's end of its veth at step 2 (where
+   * emu finds the capture point down).
+   */
+  recvDown(dev: SimLink, skb: Skb): void {
+    const role = dev.netns.role.get();
+    const step = dev.type === 'underlay' ? (isVxlanFrame(skb.frame, dev.netns) ? OVERLAY_STEP.udpDeliver : undefined) : role === 'sandbox' ? OVERLAY_STEP.deliver : role === 'overlay' && dev.type === 'veth' ? OVERLAY_STEP.veth : undefined;
+    this.drop(skb, step, dev, 'link down');
+  }
+
+  /** vxlan0 found no route out because the underlay device that would carry it is down. */
+  uplinkDown(dev: SimLink, skb: Skb): void {
+    this.drop(skb, DROP_STEP.encap, dev, 'link down');
+  }
+
+  /**
+   * The bridge would forward to a port without carrier (the port is down, or the container
+   * end of its veth is): br_forward skips a disabled port, so the frame dies there, shown
+   * at the device that is down (a container's eth0 is step 8).
+   */
+  portDown(port: SimLink, skb: Skb): void {
+    const down = port.up ? port.peer ?? port : port;
+    const role = down.netns.role.get();
+    this.drop(skb, role === 'sandbox' || role === 'overlay' ? OVERLAY_STEP.deliver : undefined, down, 'link down');
   }
 
   /** The sending socket's own ICMP error (a DF datagram over the MTU): it never leaves the socket. */

@@ -9,7 +9,7 @@ import type { Datapath } from '../datapath';
 import type { SimLink, SimNetns, VxlanFdbEntry, VxlanState } from '../objects';
 import type { NetDeviceOps } from './dev';
 import { countRx } from './dev';
-import { macToString, ZERO_MAC } from '../../wire/addr';
+import { ipv4ToNumber, macToString, maskOf, ZERO_MAC } from '../../wire/addr';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../../wire/arp';
 import { be16, be32, bufferView } from '../../wire/bytes';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../wire/ethernet';
@@ -79,7 +79,12 @@ function vxlanLookup(dp: Datapath, vx: VxlanState, mac: string): VxlanFdbEntry |
 function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Array, skb: Skb): void {
   const v = vx.vxlan!;
   const r = route(v.linkNetns, e.dst);
-  if (!r || r.local) return dp.tracer.encapFailed(vx, skb, `no route to ${e.dst}`);
+  if (!r || r.local) {
+    // No route because the underlay device that would carry it is down: that is the reason a student needs.
+    const down = !r && [...v.linkNetns.links.values()].find((l) => !l.up && l.addrs.some((a) => inSubnet(a.ip, a.prefixLength, e.dst)));
+    if (down) return dp.tracer.uplinkDown(down, skb);
+    return dp.tracer.encapFailed(vx, skb, `no route to ${e.dst}`);
+  }
   const outer: Ipv4Repr = { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
   const udpLength = UDP_HEADER_LEN + VXLAN_HEADER_LEN + inner.length;
   const n = resolvedNeigh(dp, v.linkNetns, r);
@@ -135,4 +140,9 @@ export function vxlanSourcePort(inner: Uint8Array): number {
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d) >>> 0;
   return EPHEMERAL_PORT_MIN + (h % (EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1));
+}
+
+function inSubnet(ip: string, prefixLength: number, dst: string): boolean {
+  const m = maskOf(prefixLength);
+  return ((ipv4ToNumber(ip) & m) >>> 0) === ((ipv4ToNumber(dst) & m) >>> 0);
 }

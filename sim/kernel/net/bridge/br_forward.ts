@@ -40,20 +40,28 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
   const e = bridgeLookup(dp, br, dst);
   if (e && !e.local) {
     // Forwarding runs to completion (br_forward → dev_queue_xmit): no event, just its time.
-    if (e.port !== inPort && e.port.up) {
-      skb.lag += dp.delays.bridge;
-      portXmit(dp, e.port, skb, false);
-    }
+    if (e.port === inPort) return;
+    if (!e.port.carrier) return dp.tracer.portDown(e.port, skb);
+    skb.lag += dp.delays.bridge;
+    portXmit(dp, e.port, skb, false);
   } else if (!e) {
     flood(dp, br, inPort, skb);
   }
 }
 
-/** br_flood: a copy to every other port that is up. */
+/**
+ * br_flood: a copy to every other port with carrier. A port without it (down, or its
+ * container's end down) gets none; when that container is the one the frame is for, the
+ * traced frame dies there.
+ */
 function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb): void {
   const f = skb.frame;
   for (const port of br.ports) {
-    if (port === inPort || !port.up) continue;
+    if (port === inPort) continue;
+    if (!port.carrier) {
+      if (port.peer && macToString(f, 0) === port.peer.mac) dp.tracer.portDown(port, skb);
+      continue;
+    }
     // Flooded copies stay traced only where they will be taken: vxlan0, or the port whose container accepts them.
     const traced = port.type === 'vxlan' || (port.peer !== undefined && accepts(port.peer, f));
     const copy = new Skb(f, traced ? skb.flow : undefined, skb.dir);
