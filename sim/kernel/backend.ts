@@ -51,7 +51,7 @@ export class SimBackend implements Backend {
 
   execSync(host: string, netns: string, argv: string[], ctx: ExecContext): CommandOutput {
     const ns: SimNetns = this.kernel.netns(host, netns);
-    const opts = { namesVisible: ctx.namesVisible };
+    const opts = { namesVisible: ctx.namesVisible, nowNs: this.datapath.clock.now };
     const [cmd, ...args] = argv;
     switch (cmd) {
       case 'ip':

@@ -102,7 +102,7 @@ export class Datapath {
   }
 
   /** See icmp's icmpFragNeededToSocket. */
-  recordLocalError(ns: SimNetns, dev: SimLink, payload: Buffer, dst: string, flow: Flow, reason: string): void {
-    icmpFragNeededToSocket(this, ns, dev, payload, dst, flow, reason);
+  recordLocalError(ns: SimNetns, dev: SimLink, mtu: number, payload: Buffer, dst: string, flow: Flow, reason: string): void {
+    icmpFragNeededToSocket(this, ns, dev, mtu, payload, dst, flow, reason);
   }
 }

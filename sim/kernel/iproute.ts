@@ -4,7 +4,7 @@
  */
 import { SimLink, SimNetns } from './objects';
 import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
-import { route } from './net/ipv4/route';
+import { pmtuException, route } from './net/ipv4/route';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 
 export interface Output {
@@ -16,6 +16,8 @@ export interface Output {
 export interface RenderOptions {
   /** Docker's namespaces are visible to `ip netns` (after `ln -s /var/run/docker/netns /var/run/netns`). */
   namesVisible: boolean;
+  /** The kernel's clock, for what expires (a learned path MTU); 0 when absent. */
+  nowNs?: number;
 }
 
 const out = (stdout: string): Output => ({ stdout, stderr: '', exitCode: 0 });
@@ -223,7 +225,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
     return out(links.flatMap((l) => [...linkHeader(l, true, opts, ids), ...(detail ? details(l) : []), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
   if (match(object, 'route')) {
-    if (args[0] !== undefined && match(args[0], 'get')) return routeGet(ns, args.slice(1), json);
+    if (args[0] !== undefined && match(args[0], 'get')) return routeGet(ns, args.slice(1), json, opts.nowNs ?? 0);
     if (json) return jsonOut(routeJson(ns));
     const lines = routeLines(ns);
     return out(lines.length ? lines.join('\n') + '\n' : '');
@@ -300,7 +302,7 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
 }
 
 /** `ip route get ADDR`: the route the kernel resolves for one destination, as iproute2 prints it. */
-function routeGet(ns: SimNetns, args: string[], json: boolean): Output {
+function routeGet(ns: SimNetns, args: string[], json: boolean, nowNs: number): Output {
   const dst = args.find((a) => a !== 'to');
   if (dst === undefined) return err('need at least a destination address\n', 1);
   if (!isIpv4(dst)) return err(`Error: any valid prefix is expected rather than "${dst}".\n`, 1);
@@ -310,7 +312,10 @@ function routeGet(ns: SimNetns, args: string[], json: boolean): Output {
     return jsonOut([{ ...(r.local ? { type: 'local' } : {}), dst, ...(r.via ? { gateway: r.via } : {}), dev: r.dev.name, prefsrc: r.src, flags: [], uid: 0, cache: r.local ? ['local'] : [] }]);
   }
   if (r.local) return out(`local ${dst} dev ${r.dev.name} src ${r.src} uid 0 \n    cache <local> \n`);
-  return out(`${dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev.name} src ${r.src} uid 0 \n    cache \n`);
+  // A learned path MTU shows with its remaining lifetime, in whole seconds as iproute2 divides the kernel's clock ticks.
+  const e = pmtuException(ns, dst, nowNs);
+  const cache = e ? `cache expires ${Math.max(0, Math.floor((e.expiresNs - nowNs) / 1e9))}sec mtu ${e.mtu} ` : 'cache ';
+  return out(`${dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev.name} src ${r.src} uid 0 \n    ${cache}\n`);
 }
 
 /** iproute2 prints JSON on one line, then a newline. */

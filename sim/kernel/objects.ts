@@ -293,6 +293,9 @@ export class SimNetns {
     return byPort;
   });
 
+  /** Path MTUs learned from ICMP "fragmentation needed", per destination (the FIB nexthop's exceptions, fnhe). */
+  readonly pmtu = new Map<string, { mtu: number; expiresNs: number }>();
+
   /** Routes the datapath resolved, per destination, until the next change (like Linux's dst cache). */
   readonly dstCache = new Derived(() => new Map<string, ResolvedRoute | undefined>());
 

@@ -7,7 +7,7 @@ import { CommandOutput, DEFAULT_STEP_BUDGET_NS, ExecContext, LiveIo } from '../b
 import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
 import { containerOf, resolve } from './embedded_dns';
-import { isLocal } from './net/ipv4/route';
+import { isLocal, pathMtu } from './net/ipv4/route';
 import { isIpv4 } from '../wire/addr';
 import { dnsRcode, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
@@ -376,13 +376,15 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
       // The wire's sequence number is 16 bits and wraps, as iputils' does.
       writeIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: seq & 0xffff, data: payload }, msg, 0);
       sentAt[seq & 0xffff] = dp.clock.now;
-      const fits = 20 + msg.length <= route.dev.mtu;
+      // IP_PMTUDISC_WANT: DF while the probe fits the path MTU (a learned one included), else fragments.
+      const mtu = pathMtu(ns, dst, route.dev, dp.clock.now);
+      const fits = 20 + msg.length <= mtu;
       const err = dp.ipSend(ns, { dst, src, protocol: IPPROTO_ICMP, ttl: o.ttl, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
       if (err) {
         sentAt[seq & 0xffff] = NaN;
         errors++;
         localErrors.push(`ping: local error: ${err}`);
-        dp.recordLocalError(ns, route.dev, msg, dst, flow, err);
+        dp.recordLocalError(ns, route.dev, mtu, msg, dst, flow, err);
       }
     }
   };

@@ -24,6 +24,9 @@ export class Skb {
    * scheduling an event; the next queue (veth backlog, the wire, a gro cell) waits it out.
    */
   lag = 0;
+
+  /** A datagram reassembled from fragments: its first fragment's frame, as a capture on the device saw it arrive. */
+  arrivedAs?: Uint8Array;
 }
 
 /** A change ip output makes to the payload as it copies it into the frame (the echo reply's type and checksum). */

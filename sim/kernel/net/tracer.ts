@@ -140,8 +140,9 @@ export class Tracer {
     this.keep(skb.flow, skb.dir === 'request' ? this.segmentRequest : this.segmentReply, skb.frame, note);
   }
 
-  /** UDP hands a datagram to a vxlan socket. */
+  /** UDP hands a datagram to a vxlan socket (seen as its first fragment when it came in pieces). */
   udpDeliver(dev: SimLink, skb: Skb, vx: SimLink): void {
+    if (skb.arrivedAs) skb = new Skb(skb.arrivedAs, skb.flow, skb.dir);
     this.place(skb, dev, PLACE.udpDeliver, skb.flow && this.keeps(skb.flow) ? this.udpDeliverNote(vx) : undefined);
   }
 
@@ -177,6 +178,16 @@ export class Tracer {
     const role = dev.netns.role.get();
     const step = dev.type === 'underlay' ? (isVxlanFrame(skb.frame, dev.netns) ? OVERLAY_STEP.udpDeliver : undefined) : role === 'sandbox' ? OVERLAY_STEP.deliver : role === 'overlay' && dev.type === 'veth' ? OVERLAY_STEP.veth : undefined;
     this.drop(skb, step, dev, 'link down');
+  }
+
+  /** vxlan0 would not fit the packet into the underlay's MTU and its DF forbids fragments: it dies at the encapsulation. */
+  tunnelTooBig(vx: SimLink, skb: Skb, reason: string): void {
+    this.drop(skb, DROP_STEP.encap, vx, reason);
+  }
+
+  /** vxlan0's own ICMP "fragmentation needed", received on the device as if the peer had sent it (seen where a decapsulated frame is). */
+  pmtuReply(vx: SimLink, skb: Skb, mtu: number): void {
+    this.place(skb, vx, PLACE.decap, `${vx.name} answers for the destination: fragmentation needed (mtu ${mtu})`);
   }
 
   /** vxlan0 found no route out because the underlay device that would carry it is down. */

@@ -8,17 +8,19 @@
 import type { Datapath } from '../datapath';
 import type { SimLink, SimNetns, VxlanFdbEntry, VxlanState } from '../objects';
 import type { NetDeviceOps } from './dev';
-import { countRx } from './dev';
 import { ipv4ToNumber, macToString, maskOf, ZERO_MAC } from '../../wire/addr';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../../wire/arp';
 import { be16, be32, bufferView } from '../../wire/bytes';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../wire/ethernet';
-import { IPPROTO_UDP, Ipv4Repr } from '../../wire/ipv4';
+import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, IPV4_MIN_HEADER_LEN, ipv4PacketDstString, ipv4PacketSrc, Ipv4Repr } from '../../wire/ipv4';
+import { emitIcmp, ICMP_DEST_UNREACHABLE, ICMP_HEADER_LEN, UNREACH_FRAG_NEEDED } from '../../wire/icmp';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../../wire/vxlan';
 import { Skb } from './skb';
 import { bridgeForward } from './bridge/br_forward';
-import { route } from './ipv4/route';
+import { pathMtu, route } from './ipv4/route';
+import { ipFragment } from './ipv4/ip_fragment';
+import { countRx, VXLAN_OVERHEAD } from './dev';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
 import { resolvedNeigh } from './neighbour';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './sockets';
@@ -85,8 +87,22 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
     if (down) return dp.tracer.uplinkDown(down, skb);
     return dp.tracer.encapFailed(vx, skb, `no route to ${e.dst}`);
   }
-  const outer: Ipv4Repr = { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
   const udpLength = UDP_HEADER_LEN + VXLAN_HEADER_LEN + inner.length;
+  const mtu = pathMtu(v.linkNetns, e.dst, r.dev, dp.clock.now);
+  const fits = IPV4_MIN_HEADER_LEN + udpLength <= mtu;
+  // skb_tunnel_check_pmtu: an inner IPv4 packet with DF that will not fit is answered on its destination's behalf.
+  if (!fits && innerDontFragment(inner)) return pmtudReply(dp, vx, skb, inner, mtu, IPV4_MIN_HEADER_LEN + udpLength);
+  const outer: Ipv4Repr = { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
+  if (!fits) {
+    // The outer header's DF is clear: a datagram over the underlay's MTU leaves in fragments.
+    const payload = Buffer.alloc(udpLength);
+    writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, payload, 0, udpLength - UDP_HEADER_LEN);
+    writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, payload, UDP_HEADER_LEN);
+    payload.set(inner, UDP_HEADER_LEN + VXLAN_HEADER_LEN);
+    const like = new Skb(inner, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst), vx.name);
+    like.lag = skb.lag;
+    return ipFragment(dp, v.linkNetns, r, mtu, outer, payload, like);
+  }
   const n = resolvedNeigh(dp, v.linkNetns, r);
   const b = newDatagram(dp, r, n, outer, udpLength);
   const at = b.length - udpLength;
@@ -96,6 +112,42 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   const out = new Skb(b, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst), vx.name);
   out.lag = skb.lag;
   ipTransmit(dp, v.linkNetns, r, n, out);
+}
+
+/** Whether an inner frame is an IPv4 packet with DF set. */
+function innerDontFragment(inner: Uint8Array): boolean {
+  return inner.length >= ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN && be16(inner, 12) === ETHERTYPE_IPV4 && (inner[ETHERNET_HEADER_LEN + 6] & 0x40) !== 0;
+}
+
+/** The most of the offending packet an ICMP error carries: the whole error within 576 bytes (RFC 1812). */
+const ICMP_ERROR_MAX = 576;
+/** The smallest MTU the tunnel reports (iptunnel_pmtud_check_icmp answers nothing below IPv4's 576). */
+const MIN_REPORTED_MTU = 576;
+
+/**
+ * iptunnel_pmtud_build_icmp, for a vxlan device that is a bridge port: the device itself
+ * answers ICMP "fragmentation needed" with the tunnel's MTU (the path's less VXLAN's 50
+ * bytes), from the inner destination's addresses to its source, and receives it as if it
+ * had come from the peer (netif_rx), so the bridge carries it back to the sender. The
+ * packet itself goes no further.
+ */
+function pmtudReply(dp: Datapath, vx: SimLink, skb: Skb, inner: Uint8Array, pathMtu: number, outerLength: number): void {
+  const mtu = pathMtu - VXLAN_OVERHEAD;
+  dp.tracer.tunnelTooBig(vx, skb, `MTU ${pathMtu} < ${outerLength}, DF set`);
+  if (mtu < MIN_REPORTED_MTU) return;
+  const ip = ETHERNET_HEADER_LEN;
+  const innerLength = Math.min(be16(inner, ip + 2), inner.length - ip);
+  const quoted = Buffer.from(inner.subarray(ip, ip + Math.min(innerLength, ICMP_ERROR_MAX - IPV4_MIN_HEADER_LEN - ICMP_HEADER_LEN)));
+  const icmp = emitIcmp({ kind: 'unreachable', type: ICMP_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, mtu, quoted });
+  const src = ipv4PacketDstString(inner, ip), dst = ipv4PacketSrc(inner, ip);
+  const reply = emitEthernet({ src: macToString(inner, 0), dst: macToString(inner, 6), ethertype: ETHERTYPE_IPV4 },
+    emitIpv4({ src, dst, protocol: IPPROTO_ICMP, ttl: 64, id: 0, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, icmp));
+  const r = new Skb(reply, skb.flow, skb.dir);
+  dp.clock.schedule(dp.delays.vxlan + skb.lag, () => {
+    countRx(vx, r);
+    dp.tracer.pmtuReply(vx, r, mtu);
+    bridgeForward(dp, vx.master!, vx, r);
+  });
 }
 
 /** vxlan_rcv: the inner frame of a datagram for this device's VNI, after its gro cell's time. */
@@ -116,7 +168,8 @@ function vxlanSnoop(dp: Datapath, v: VxlanState, src: string, vtep: string): voi
 /** An Ethernet frame carrying UDP to one of the host's vxlan ports. */
 export function isVxlanFrame(f: Uint8Array, ns: SimNetns): boolean {
   const ip = ETHERNET_HEADER_LEN;
-  if (f.length < ip + 20 + UDP_HEADER_LEN || be16(f, 12) !== ETHERTYPE_IPV4 || f[ip + 9] !== IPPROTO_UDP) return false;
+  // A later fragment carries no UDP header: only a whole datagram or its first fragment has the port.
+  if (f.length < ip + 20 + UDP_HEADER_LEN || be16(f, 12) !== ETHERTYPE_IPV4 || f[ip + 9] !== IPPROTO_UDP || (be16(f, ip + 6) & 0x1fff) !== 0) return false;
   return ns.vxlanSockets.get().has(be16(f, ip + (f[ip] & 15) * 4 + 2));
 }
 

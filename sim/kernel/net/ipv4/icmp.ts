@@ -12,10 +12,10 @@ import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire
 import {
   emitIcmp, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, parseIcmp, UNREACH_FRAG_NEEDED,
 } from '../../../wire/icmp';
-import { emitIpv4, IPPROTO_ICMP, ipv4PacketDst, ipv4PacketDstString, ipv4PacketEnd, ipv4PacketSrc, ipv4PacketTtl, parseIpv4 } from '../../../wire/ipv4';
-import { isLocalAddress } from './route';
+import { emitIpv4, IPPROTO_ICMP, IPV4_MIN_HEADER_LEN, ipv4PacketDst, ipv4PacketDstString, ipv4PacketEnd, ipv4PacketSrc, ipv4PacketTtl, parseIpv4 } from '../../../wire/ipv4';
 import { Skb } from '../skb';
 import { ipSend, NO_OPTIONS } from './ip_output';
+import { isLocalAddress, route, updatePmtu } from './route';
 
 /** The TOS Linux gives its own ICMP errors (IPTOS_PREC_INTERNETCONTROL). */
 const TOS_INTERNETCONTROL = 0xc0;
@@ -35,6 +35,7 @@ export function icmpRcv(dp: Datapath, ns: SimNetns, skb: Skb, l4: number, end: n
   } else if (type === ICMP_ECHO_REPLY) {
     dp.sockets.echo(ns, be16(f, l4 + 4))?.onReply(be16(f, l4 + 6), ipv4PacketTtl(f, ip), end - l4, ipv4PacketSrc(f, ip));
   } else if (type === ICMP_DEST_UNREACHABLE) {
+    if (f[l4 + 1] === UNREACH_FRAG_NEEDED) learnPmtu(dp, ns, f, l4, end);
     unreachableToSocket(dp, ns, f, ip, l4, end);
   }
 }
@@ -56,7 +57,8 @@ function unreachableToSocket(dp: Datapath, ns: SimNetns, f: Uint8Array, ip: numb
   if (end - quoted < 28 || f[quoted + 9] !== IPPROTO_ICMP) return;
   const inner = quoted + (f[quoted] & 15) * 4;
   if (end - inner < ICMP_HEADER_LEN || f[inner] !== ICMP_ECHO_REQUEST) return;
-  const text = UNREACHABLE_TEXT[f[l4 + 1]] ?? `Dest Unreachable, Bad Code: ${f[l4 + 1]}`;
+  const code = f[l4 + 1];
+  const text = code === UNREACH_FRAG_NEEDED ? `Frag needed and DF set (mtu = ${be16(f, l4 + 6)})` : UNREACHABLE_TEXT[code] ?? `Dest Unreachable, Bad Code: ${code}`;
   dp.sockets.echo(ns, be16(f, inner + 4))?.onError(be16(f, inner + 6), `From ${ipv4PacketSrc(f, ip)} icmp_seq=${be16(f, inner + 6)} ${text}`);
 }
 
@@ -82,6 +84,19 @@ export function icmpSendUnreach(dp: Datapath, ns: SimNetns, skb: Skb, ip: number
     icmp, skb.flow, skb.dir === 'request' ? 'reply' : 'request', undefined, skb.lag + dp.delays.stack);
 }
 
+/** ip_rt_min_pmtu: a reported MTU below it is taken as this (net.ipv4.route.min_pmtu). */
+const MIN_PMTU = 552;
+
+/** icmp_unreach for "fragmentation needed": the path MTU to the quoted datagram's destination is learned (ipv4_update_pmtu). */
+function learnPmtu(dp: Datapath, ns: SimNetns, f: Uint8Array, l4: number, end: number): void {
+  const quoted = l4 + ICMP_HEADER_LEN;
+  if (end - quoted < IPV4_MIN_HEADER_LEN) return;
+  const reported = be16(f, l4 + 6);
+  const dst = ipv4PacketDstString(f, quoted);
+  const r = route(ns, dst);
+  if (r && !r.local) updatePmtu(ns, dst, reported < MIN_PMTU ? Math.min(r.dev.mtu, MIN_PMTU) : reported, dp.clock.now);
+}
+
 /** Turns a copy of an ICMP echo request into its reply: type 0, checksum over the message anew. */
 function echoReplyInPlace(b: Uint8Array, at: number, length: number): void {
   b[at] = ICMP_ECHO_REPLY;
@@ -95,13 +110,13 @@ function echoReplyInPlace(b: Uint8Array, at: number, length: number): void {
  * needed to the sending socket. The drop hop carries that ICMP message, quoting the
  * datagram's header and first 8 payload bytes.
  */
-export function icmpFragNeededToSocket(dp: Datapath, ns: SimNetns, dev: SimLink, payload: Buffer, dst: string, flow: Flow, reason: string): void {
+export function icmpFragNeededToSocket(dp: Datapath, ns: SimNetns, dev: SimLink, mtu: number, payload: Buffer, dst: string, flow: Flow, reason: string): void {
   const src = dev.addrs[0]?.ip ?? '0.0.0.0';
   const datagram = emitIpv4({ src, dst, protocol: IPPROTO_ICMP, ttl: 64, id: dp.lastIpId, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, payload);
-  const icmp = emitIcmp({ kind: 'unreachable', type: ICMP_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, mtu: dev.mtu, quoted: datagram.subarray(0, ICMP_QUOTE_LEN) });
+  const icmp = emitIcmp({ kind: 'unreachable', type: ICMP_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, mtu, quoted: datagram.subarray(0, ICMP_QUOTE_LEN) });
   const frame = emitEthernet({ src: dev.mac, dst: dev.mac, ethertype: ETHERTYPE_IPV4 },
     emitIpv4({ src, dst: src, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: TOS_INTERNETCONTROL, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, icmp));
-  dp.tracer.localError(ns, dev, flow, frame, `ICMP fragmentation needed (mtu ${dev.mtu}) to the sending socket`, `DF set and ${datagram.length} bytes > mtu ${dev.mtu}: ${reason}`);
+  dp.tracer.localError(ns, dev, flow, frame, `ICMP fragmentation needed (mtu ${mtu}) to the sending socket`, `MTU ${mtu} < ${datagram.length}, DF set: ${reason}`);
 }
 
 /** A queued echo request whose next hop never answered ARP: its socket hears "Destination Host Unreachable". */

@@ -5,7 +5,6 @@
  */
 import type { Datapath } from '../../datapath';
 import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
-import type { Flow } from '../../../trace/types';
 import { bufferView } from '../../../wire/bytes';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
 import { emitIpv4, IPV4_MIN_HEADER_LEN, Ipv4Header, ipv4PacketHeaderLength, Ipv4Repr, parseIpv4 } from '../../../wire/ipv4';
@@ -17,15 +16,16 @@ import { deliver } from './ip_input';
 const REASSEMBLY_TIMEOUT_NS = 30_000_000_000;
 
 /** Datagrams being reassembled, by (namespace, source, destination, id, protocol) as ip_defrag keys them. */
-export type ReassemblyQueues = Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb }>;
+export type ReassemblyQueues = Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb; first?: Buffer }>;
 
-export function ipFragment(dp: Datapath, ns: SimNetns, r: ResolvedRoute, repr: Ipv4Repr, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], lag: number): void {
-  const chunk = Math.floor((r.dev.mtu - IPV4_MIN_HEADER_LEN) / 8) * 8;
+/** `like`: what each fragment belongs to and says (flow, direction, note, the device that encapsulated), and its lag. */
+export function ipFragment(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: number, repr: Ipv4Repr, payload: Uint8Array, like: Skb): void {
+  const chunk = Math.floor((mtu - IPV4_MIN_HEADER_LEN) / 8) * 8;
   for (let off = 0; off < payload.length; off += chunk) {
     const part = payload.subarray(off, Math.min(off + chunk, payload.length));
     const frag = emitIpv4({ ...repr, fragmentOffset: off, moreFragments: off + chunk < payload.length }, part);
-    const skb = new Skb(frag, flow, dir);
-    skb.lag = lag;
+    const skb = new Skb(frag, like.flow, like.dir, like.note, like.encapsulatedBy);
+    skb.lag = like.lag;
     ipTransmit(dp, ns, r, undefined, skb);
   }
 }
@@ -42,6 +42,7 @@ export function reassemble(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): 
     dp.clock.schedule(REASSEMBLY_TIMEOUT_NS, () => dp.fragments.delete(key));
   }
   r.parts.set(h.fragmentOffset, Buffer.from(payload));
+  if (h.fragmentOffset === 0) r.first = Buffer.from(skb.frame);
   if (!h.moreFragments) r.total = h.fragmentOffset + payload.length;
   if (r.total === undefined) return;
   let have = 0;
@@ -54,6 +55,8 @@ export function reassemble(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): 
   const whole = Buffer.concat([...r.parts].sort((a, b) => a[0] - b[0]).map(([, b]) => b));
   const datagram = emitIpv4({ ...r.header, moreFragments: false, fragmentOffset: 0 }, whole);
   const joined = new Skb(Buffer.concat([skb.frame.subarray(0, ETHERNET_HEADER_LEN), datagram]), skb.flow, skb.dir);
+  // A capture on the device saw the fragments: the first one stands for the datagram where it is traced.
+  joined.arrivedAs = r.first ?? skb.frame;
   joined.lag = skb.lag;
   deliver(dp, ns, dev, joined, ETHERNET_HEADER_LEN + ipv4PacketHeaderLength(datagram, 0), joined.frame.length);
 }

@@ -13,7 +13,7 @@ import { PayloadRewrite, Skb } from '../skb';
 import { devXmit, later } from '../dev';
 import { l2Header, neighOutput, resolvedNeigh } from '../neighbour';
 import { ipFragment } from './ip_fragment';
-import { route } from './route';
+import { pathMtu, route } from './route';
 
 export const NO_OPTIONS = Buffer.alloc(0);
 
@@ -25,7 +25,8 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
   const r = route(ns, ip.dst);
   if (!r) return 'Network is unreachable';
   // The rewrite happens as the payload is copied into a single frame; otherwise on a copy first.
-  if (rewrite && (r.local || IPV4_MIN_HEADER_LEN + payload.length > r.dev.mtu)) {
+  const mtu = r.local ? r.dev.mtu : pathMtu(ns, ip.dst, r.dev, dp.clock.now);
+  if (rewrite && (r.local || IPV4_MIN_HEADER_LEN + payload.length > mtu)) {
     payload = Buffer.from(payload);
     rewrite(payload, 0, payload.length);
     rewrite = undefined;
@@ -40,7 +41,6 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     later(dp, skb, dp.delays.stack, dp.localInputTask, r.dev);
     return undefined;
   }
-  const mtu = r.dev.mtu;
   if (IPV4_MIN_HEADER_LEN + payload.length <= mtu) {
     const n = resolvedNeigh(dp, ns, r);
     const b = newDatagram(dp, r, n, repr, payload.length);
@@ -53,7 +53,9 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     return undefined;
   }
   if (repr.dontFragment) return `message too long, mtu=${mtu}`;
-  ipFragment(dp, ns, r, repr, payload, flow, dir, lag);
+  const like = new Skb(payload, flow, dir);
+  like.lag = lag;
+  ipFragment(dp, ns, r, mtu, repr, payload, like);
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 /** net/ipv4/route.c and fib: the route to a destination, by longest prefix, cached per topology generation. */
-import type { ResolvedRoute, SimNetns } from '../../objects';
+import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
 import { ipv4ToNumber, maskOf } from '../../../wire/addr';
 
 export function isLocal(ns: SimNetns, ip: string): boolean {
@@ -9,6 +9,33 @@ export function isLocal(ns: SimNetns, ip: string): boolean {
 /** An address of one of the namespace's devices, or loopback's 127/8 (`addr` as ipv4PacketDst reads it). */
 export function isLocalAddress(ns: SimNetns, addr: number): boolean {
   return addr >>> 24 === 127 || ns.localAddrs.get().has(addr);
+}
+
+/** net.ipv4.route.mtu_expires: how long a learned path MTU holds (600 s). */
+export const PMTU_EXPIRES_NS = 600e9;
+
+/** A learned path MTU still in force for `dst`, or undefined (an expired one is forgotten). */
+export function pmtuException(ns: SimNetns, dst: string, nowNs: number): { mtu: number; expiresNs: number } | undefined {
+  const e = ns.pmtu.get(dst);
+  if (e && e.expiresNs <= nowNs) {
+    ns.pmtu.delete(dst);
+    return undefined;
+  }
+  return e;
+}
+
+/** The MTU a datagram to `dst` meets: the device's, or a smaller learned path MTU (dst_mtu). */
+export function pathMtu(ns: SimNetns, dst: string, dev: SimLink, nowNs: number): number {
+  if (ns.pmtu.size === 0) return dev.mtu;
+  const e = pmtuException(ns, dst, nowNs);
+  return e ? Math.min(e.mtu, dev.mtu) : dev.mtu;
+}
+
+/** __ip_rt_update_pmtu: a smaller path MTU to `dst`, held for PMTU_EXPIRES_NS (a larger one is ignored). */
+export function updatePmtu(ns: SimNetns, dst: string, mtu: number, nowNs: number): void {
+  const e = pmtuException(ns, dst, nowNs);
+  if (e && e.mtu <= mtu) return;
+  ns.pmtu.set(dst, { mtu, expiresNs: nowNs + PMTU_EXPIRES_NS });
 }
 
 /** The route to a destination, resolved once per topology generation (the dst cache). */
