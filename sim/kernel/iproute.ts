@@ -423,7 +423,8 @@ export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions)
   for (const l of sortedLinks(ns)) {
     if (devFilter && l.name !== devFilter) continue;
     if (l.master) {
-      for (const [mac, e] of l.master.fdb) if (e.port === l) lines.push(`${mac}${dev(l)} master ${l.master.name}${e.local ? ' permanent' : ''}`);
+      // bridge(8) ends a learned entry's line with the space before its (empty) state.
+      for (const [mac, e] of l.master.fdb) if (e.port === l) lines.push(`${mac}${dev(l)} master ${l.master.name}${e.local ? ' permanent' : ' '}`);
     }
     for (const group of multicastSelf(l)) lines.push(`${group}${dev(l)} self permanent`);
     // A bridge given its own address keeps it as a local entry of its own.

@@ -73,3 +73,61 @@ export function compareTraces(sim: Trace, emu: Trace): TraceDifference | undefin
   }
   return undefined;
 }
+
+/** What a step printed, as verify compares it between sim and emu. */
+export interface StepOutput {
+  index: number;
+  on: string;
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Docker's endpoint MACs (02:42:…) follow from addresses; every other MAC is the kernel's random pick. */
+const MAC = /\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/g;
+/** Linux's default ephemeral range (net.ipv4.ip_local_port_range): ports the kernel picks. */
+const EPHEMERAL = (port: number) => port >= 32768 && port <= 60999;
+
+/**
+ * A step's output with what differs by nature replaced by a placeholder: times and round
+ * trips, ids Docker and swarm generate (hex ids, base-36 node, service and network ids, join
+ * tokens), MACs the kernel picks (outside 02:42:), ephemeral ports and a learned route's
+ * remaining lifetime. What is left is what the program says, which must agree.
+ */
+export function normaliseOutput(text: string): string {
+  return text
+    .replace(/\btime=\d+(?:\.\d+)? ms\b/g, 'time=<t> ms')
+    .replace(/\btime \d+ms\b/g, 'time <t>ms')
+    .replace(/= [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms/g, '= <rtt> ms')
+    .replace(/ipg\/ewma [\d.]+\/[\d.]+ ms/g, 'ipg/ewma <t> ms')
+    .replace(/\bexpires \d+sec\b/g, 'expires <t>sec')
+    // emu plays a host's NIC with a veth into the namespace of its segment (UNDERLAY): the wire's far end is not the host's to show.
+    .replace(/^(\d+: eth0)@if\d+(: .*)\n(\s+link\/ether \S+ brd \S+) link-netns _underlay$/gm, '$1$2\n$3')
+    .replace(/SWMTKN-1-[0-9a-z]+-[0-9a-z]+/g, '<token>')
+    .replace(/\b[0-9a-f]{64}\b/g, '<id>')
+    .replace(/\b[0-9a-f]{12}\b/g, '<id>')
+    .replace(/\b(?=[0-9a-z]*[0-9])(?=[0-9a-z]*[a-z])[0-9a-z]{25}\b/g, '<id>')
+    .replace(MAC, (m) => (m.startsWith('02:42:') ? m : '<mac>'))
+    .replace(/([:#])(\d{5})\b/g, (m, sep: string, port: string) => (EPHEMERAL(Number(port)) ? `${sep}<port>` : m));
+}
+
+/** The first step whose exit code or normalised output differs between sim and emu. */
+export function compareOutputs(sim: StepOutput[], emu: StepOutput[]): TraceDifference | undefined {
+  for (let i = 0; i < Math.min(sim.length, emu.length); i++) {
+    const a = sim[i], b = emu[i];
+    const where = `step ${a.index + 1} ${a.on}: ${a.command}`;
+    if (a.exitCode !== b.exitCode) return { where: `${where} (exit code)`, sim: String(a.exitCode), emu: String(b.exitCode) };
+    // The kernel dumps FDBs from hash tables whose order depends on its version and a per-boot salt: the entries count, not their order.
+    const unordered = /\bbridge fdb\b/.test(a.command);
+    const lines = (text: string) => (unordered ? normaliseOutput(text).split('\n').sort() : normaliseOutput(text).split('\n'));
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const x = lines(a[stream]), y = lines(b[stream]);
+      const line = x.findIndex((l, k) => l !== y[k]);
+      const at = line >= 0 ? line : x.length < y.length ? x.length : -1;
+      if (at >= 0) return { where: `${where} (${stream} line ${at + 1})`, sim: JSON.stringify(x[at] ?? '(end)'), emu: JSON.stringify(y[at] ?? '(end)') };
+    }
+  }
+  if (sim.length !== emu.length) return { where: 'steps', sim: `${sim.length} steps`, emu: `${emu.length} steps` };
+  return undefined;
+}
