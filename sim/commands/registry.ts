@@ -80,7 +80,8 @@ const form = (words: string[], synopsis: string, options: OptionSpec[] = [], ope
   ({ words, synopsis, options, operands, ...extra });
 
 const IP_SHOW_DEV = { min: 0, max: 2, names: '[dev] DEVICE' };
-const LINK_SET = { min: 2, max: 2, names: 'DEVICE up|down', allowed: [undefined, ['up', 'down']] };
+// The device, then up, down, mtu N or address MAC in any order (iproute.ts checks them as iplink does).
+const LINK_SET = { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N|address MAC' };
 
 /** iproute2 6.1's object table, in its order: a prefix selects the first object it begins. */
 const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec',
@@ -107,8 +108,8 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [
       form(['address', 'show|list'], 'ip [-d|-j|-s] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
-      form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down', [], LINK_SET),
-      form(['link', 'set'], 'ip link set DEVICE up|down', [], LINK_SET),
+      form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET),
+      form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET),
       form(['route', 'show|list'], 'ip [-j] route [show]', [], undefined, { optionalWords: 1 }),
       form(['route', 'get'], 'ip [-j] route get [to] ADDRESS', [], { min: 1, max: 2, names: '[to] ADDRESS' }),
       form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1 }),

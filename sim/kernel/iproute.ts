@@ -173,15 +173,6 @@ export function routeLines(ns: SimNetns): string[] {
   return [...lines, ...connected.map(([, s]) => s)];
 }
 
-/** `ip link set [dev] DEVICE up|down`: the fault a lab injects; the datapath drops at a down device ('link down'). */
-function linkSet(ns: SimNetns, args: string[]): Output {
-  const [name, state] = args[0] === 'dev' ? args.slice(1) : args;
-  const l = ns.links.get(name);
-  if (!l) return err(`Cannot find device "${name}"\n`, 1);
-  l.up = state === 'up';
-  return out('');
-}
-
 export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
   let detail = false;
   let json = false;
@@ -216,7 +207,6 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
     const header = (l: SimLink) => (inet4Only ? linkHeader(l, false, opts, ids).slice(0, 1) : linkHeader(l, false, opts, ids));
     return out(links.flatMap((l) => [...header(l), ...(detail ? details(l) : []), ...addrLines(l, v6(l)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
-  if (match(object, 'link') && args[0] === 'set') return linkSet(ns, args.slice(1));
   if (match(object, 'link')) {
     if (args[0] === 'set') return linkSet(ns, args.slice(1));
     const links = selectLinks(ns, args);
