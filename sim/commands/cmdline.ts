@@ -5,6 +5,7 @@
  * subshells, globs) is named, so the line is refused as not modelled instead of being read
  * as plain words. No shell ever sees a step.
  */
+import { readQuoted } from '../text/words';
 
 /** Commands joined by `|`: each stage's stdout feeds the next. */
 export type Pipeline = string[][];
@@ -39,21 +40,12 @@ export function parseCommandLine(line: string): CommandLine {
   for (let i = 0; i < line.length; i++) {
     const ch = line[i];
     const next = line[i + 1];
-    if (ch === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end < 0) return { ok: false, kind: 'syntax', message: 'unterminated single quote' };
-      cur += line.slice(i + 1, end);
-      i = end;
-      inWord = true;
-    } else if (ch === '"') {
-      let j = i + 1;
-      for (; j < line.length && line[j] !== '"'; j++) {
-        if (line[j] === '$' || line[j] === '`') return unsupported(line[j] === '$' ? '$ expansion' : 'command substitution');
-        if (line[j] === '\\' && j + 1 < line.length && '"\\$`'.includes(line[j + 1])) j++;
-        cur += line[j];
-      }
-      if (j >= line.length) return { ok: false, kind: 'syntax', message: 'unterminated double quote' };
-      i = j;
+    if (ch === "'" || ch === '"') {
+      const part = readQuoted(line, i);
+      if ('error' in part) return { ok: false, kind: 'syntax', message: part.error };
+      if (part.expansion) return unsupported(part.expansion === '$' ? '$ expansion' : 'command substitution');
+      cur += part.text;
+      i = part.end;
       inWord = true;
     } else if (ch === '\\' && i + 1 < line.length) {
       cur += line[++i];
