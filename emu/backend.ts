@@ -5,13 +5,14 @@
  * to a real program, confined to its view (confine.ts); pings are traced from live tcpdump
  * captures into the same trace as sim.
  */
+import { missingKernelFeature } from '../sim/commands/kernel-features';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
-import { Flow, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
+import { Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { driverOf } from '../sim/model/drivers';
 import { answerQuery } from '../sim/model/dns';
@@ -249,7 +250,8 @@ export class EmuBackend implements Backend {
     if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, argv, ctx);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
     const r = await this.runStep(real, view, argv, ctx, this.watch(ctx, (text) => this.names.unmap(text, host)));
-    return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host) };
+    const unavailable = missingKernelFeature(argv, r);
+    return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host), ...(unavailable ? { unavailable } : {}) };
   }
 
   /** A step's program, confined to its view and bounded by the step's timeout and output cap. */
@@ -313,7 +315,7 @@ export class EmuBackend implements Backend {
    */
   private async explainLoss(flow: Flow, points: CapturePoint[], stderr: string, unavailable: Unavailable[], dropsByRule: Map<string, string>): Promise<void> {
     const requests = flow.hops.filter((h) => h.dir === 'request' && h.step !== RESOLVE_STEP && h.layers.some((l) => l.proto === 'icmp'));
-    if (requests.some((h) => h.step === LAST_STEP && h.event === 'deliver')) return;
+    if (requests.some((h) => h.step === LAST_STEP && h.event === 'deliver')) return this.lostByRule(flow, requests, points, dropsByRule);
     const local = /local error: (message too long, mtu=(\d+))/.exec(stderr);
     const at = (role: CapturePoint['role']) => points.find((p) => p.role === role);
     const drop = (step: number, p: CapturePoint | undefined, reason: string, layers = requests[requests.length - 1]?.layers ?? []) => {
@@ -353,6 +355,28 @@ export class EmuBackend implements Backend {
     }
     const next = last.step === undefined ? undefined : stepAfter(last.step);
     if (next !== undefined) drop(next, points.find((p) => p.host === last.host && p.device === last.device) ?? at('container'), `no capture point saw it after step ${last.step}`);
+  }
+
+  /**
+   * Some probes arrived and some did not (a rule that drops at random): each lost request is
+   * shown dropped where it was last seen, when a dropping rule's counter grew in that
+   * namespace during the ping; otherwise nothing is claimed.
+   */
+  private lostByRule(flow: Flow, requests: Hop[], points: CapturePoint[], dropsByRule: Map<string, string>): void {
+    const bySeq = new Map<number, Hop[]>();
+    for (const h of requests) {
+      const seq = h.layers.find((l) => l.proto === 'icmp')?.['icmp.seq'] as number;
+      bySeq.set(seq, [...(bySeq.get(seq) ?? []), h]);
+    }
+    for (const hops of bySeq.values()) {
+      if (hops.some((h) => h.step === LAST_STEP && h.event === 'deliver')) continue;
+      const last = hops.reduce((a, b) => ((b.step ?? 0) >= (a.step ?? 0) ? b : a));
+      const p = points.find((q) => q.host === last.host && q.netns === last.netns && dropsByRule.has(q.realNetns));
+      if (!p) continue;
+      const where = p.netns === p.host ? p.host : `${p.host}/${p.netns}`;
+      const drop: Hop = { step: last.step, dir: 'request', host: last.host, netns: last.netns, device: last.device, event: 'drop', timeNs: last.timeNs, layers: last.layers, reason: `${where} ${dropsByRule.get(p.realNetns)}` };
+      flow.hops.splice(flow.hops.indexOf(last) + 1, 0, drop);
+    }
   }
 
   flows(): Flow[] {

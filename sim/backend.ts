@@ -23,6 +23,8 @@ export interface CommandOutput {
   exitCode: number;
   /** Set when the step was stopped by its timeout or the output cap (runner/bounds). */
   end?: StepEnd;
+  /** Set by emu when the real kernel lacks a feature sim models (commands/kernel-features): what it lacks. */
+  unavailable?: string;
 }
 
 export interface ExecContext {

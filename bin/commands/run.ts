@@ -60,6 +60,13 @@ export function writePcaps(backend: Backend, dir: string): string[] {
   return written;
 }
 
+/** The one line that says a run stopped at a step this machine's kernel cannot run. */
+export function unavailableLine(s: Scenario, u: { step: number; feature: string }): string {
+  const left = s.steps.length - u.step;
+  const line = s.steps[u.step - 1]?.line;
+  return `cnmlab: step ${u.step} (${s.file}:${line}) is not available in this kernel: ${u.feature}; the run stopped there${left ? ` (${left} step(s) after it not run)` : ''}`;
+}
+
 export async function runCommand(file: string, opts: RunOptions): Promise<number> {
   const s = loadScenario(file);
   if (opts.mode !== 'sim' && opts.mode !== 'emu') throw new InputError(`--mode: expected sim or emu, got ${opts.mode}`);
@@ -78,7 +85,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   if (opts.trace) writeOutputFile('--trace', opts.trace, JSON.stringify(result.trace, null, 2) + '\n');
   if (opts.json) {
     const { steps, ...rest } = result;
-    process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, ok, unmodelled }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ok, ...(unmodelled !== undefined ? { unmodelled } : {}) })), trace: rest.trace }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, ...(rest.unavailable ? { unavailable: rest.unavailable } : {}), steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, ok, unmodelled }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ok, ...(unmodelled !== undefined ? { unmodelled } : {}) })), trace: rest.trace }, null, 2) + '\n');
   } else {
     const failed = result.steps.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `step ${r.index + 1} (${s.file}:${r.line}) ${c.what}`));
     const unmodelled = result.steps.filter((r) => r.unmodelled !== undefined).map((r) => `step ${r.index + 1} (${s.file}:${r.line}) ${r.unmodelled}`);
@@ -87,5 +94,10 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   }
   // With --json, stdout holds one JSON object: the way into the lab goes to stderr.
   if (opts.keep && backend instanceof EmuBackend) (opts.json ? process.stderr : process.stdout).write(backend.keptLab());
+  // A missing prerequisite, as a driver this kernel lacks is: one line, exit 2.
+  if (result.unavailable) {
+    process.stderr.write(`${unavailableLine(s, result.unavailable)}\n`);
+    return 2;
+  }
   return result.ok ? 0 : 1;
 }

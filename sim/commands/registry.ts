@@ -159,6 +159,15 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form([], 'iptables-save [-t filter|nat] [-c]', [], { min: 0, max: Infinity, names: 'ARG' })],
   },
   {
+    program: 'tc', shells: ['host', 'container'], answeredBy: 'kernel',
+    summary: "iproute2 6.1's tc: a device's root qdisc, tbf or netem (netem: sim only, this machine's kernel lacks it)",
+    forms: [
+      form(['qdisc', 'show|list|ls'], 'tc qdisc [show] [dev DEVICE]', [], { min: 0, max: 2, names: '[dev DEVICE]', allowed: [['dev']] }, { optionalWords: 1 }),
+      form(['qdisc', 'add|change|replace'], 'tc qdisc add|change|replace dev DEVICE root tbf|netem OPTIONS', [], { min: 4, max: Infinity, names: 'dev DEVICE root tbf|netem OPTIONS', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true }),
+      form(['qdisc', 'del|delete'], 'tc qdisc del dev DEVICE root [tbf|netem]', [], { min: 3, max: Infinity, names: 'dev DEVICE root [tbf|netem OPTIONS]', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true }),
+    ],
+  },
+  {
     program: 'nslookup', shells: ['container'], answeredBy: 'kernel', summary: "a name asked of the container's resolver (Docker's embedded DNS)",
     forms: [form([], 'nslookup NAME|ADDRESS', [], { min: 1, max: 1, names: 'NAME' })],
   },

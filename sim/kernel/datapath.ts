@@ -21,6 +21,7 @@ import { vxlanOps, vxlanRecv } from './net/vxlan';
 import { underlayOps } from './net/underlay';
 import { Netfilter } from './net/netfilter';
 import { registerIptables } from './net/ipv4/netfilter/iptable_hooks';
+import { devHardXmit } from './net/sched/sch_generic';
 import { ReassemblyQueues } from './net/ipv4/ip_fragment';
 import { ipInput } from './net/ipv4/ip_input';
 import { ipSend } from './net/ipv4/ip_output';
@@ -53,6 +54,8 @@ export class Datapath {
   readonly devRecvTask = (dev: SimLink, skb: Skb): void => devRecv(this, dev, skb);
   readonly localInputTask = (lo: SimLink, skb: Skb): void => ipInput(this, lo.netns, lo, skb);
   readonly l3InputTask = (dev: SimLink, skb: Skb): void => l3Input(this, dev, skb);
+  /** A frame a qdisc held leaves for the driver. */
+  readonly hardXmitTask = (dev: SimLink, skb: Skb): void => devHardXmit(this, dev, skb);
   readonly vxlanRecvTask = (vx: SimLink, skb: Skb, vtep: string): void => vxlanRecv(this, vx, skb, vtep);
   /** A frame reaches another host's interface; `from` is set when it carries VXLAN (the segment is traced). */
   readonly segmentArriveTask = (skb: Skb, to: SimLink, from: SimLink | undefined): void => {

@@ -44,6 +44,12 @@ function portCost(l: SimLink): number {
 }
 
 function flags(l: SimLink): { flags: string; state: string; qdisc: string } {
+  const f = defaultFlags(l);
+  return l.qdisc ? { ...f, qdisc: l.qdisc.kind } : f;
+}
+
+/** The flags and state of a device, with the qdisc it has by default. */
+function defaultFlags(l: SimLink): { flags: string; state: string; qdisc: string } {
   if (l.type === 'loopback') return l.up ? { flags: 'LOOPBACK,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'LOOPBACK', state: 'DOWN', qdisc: 'noop' };
   // iproute2 adds M-DOWN when the device's link (a veth's peer) is down and in the same namespace.
   const mdown = l.type === 'veth' && l.peer !== undefined && l.peer.netns === l.netns && !l.peer.up ? ',M-DOWN' : '';

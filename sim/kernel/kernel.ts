@@ -13,7 +13,7 @@ export class SimKernel {
   readonly underlayByMac = new Derived(() => new Map([...this.underlay.values()].map((l) => [l.mac, l])));
   private readonly rng: Rng;
 
-  constructor(seed: number) {
+  constructor(readonly seed: number) {
     this.rng = { rng: seed ^ 0x5eed };
   }
 

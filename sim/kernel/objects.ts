@@ -6,6 +6,7 @@
 import type { NetnsTables } from './net/ipv4/netfilter/ip_tables';
 import type { VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
+import type { Qdisc } from './net/sched/sch_generic';
 import { ipv4ToNumber } from '../wire/addr';
 
 /**
@@ -147,6 +148,8 @@ export class SimLink {
   private isUp = false;
   /** Brought up at least once: the qdisc attached then (dev_activate) stays when the device goes down. */
   qdiscAttached = false;
+  /** A root qdisc set with `tc qdisc add` (else the device's default). */
+  qdisc?: Qdisc;
   readonly addrs: Address[] = [];
   vxlan?: VxlanState;
   // Most links are veths that never carry a packet: a swarm keeps tens of thousands, and
@@ -311,6 +314,8 @@ export class SimHost {
   readonly namespaces = new Map<string, SimNetns>();
   /** Interface indexes are per kernel; every namespace's lo is 1. */
   nextIfindex = 2;
+  /** The kernel's next qdisc autohandle (qdisc_alloc_handle: 8001: first). */
+  nextQdiscHandle = 0x8001;
 
   constructor(readonly name: string) {}
 

@@ -14,6 +14,11 @@ export interface RunResult {
   ok: boolean;
   steps: StepResult[];
   trace: Trace;
+  /**
+   * The step this machine's kernel could not run (1-based) and what it lacks: the run stopped
+   * after it, and the steps after it were not run (emu only).
+   */
+  unavailable?: { step: number; feature: string };
 }
 
 export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: StepResult, model: Model) => void): Promise<{ result: RunResult; model: Model }> {
@@ -21,8 +26,11 @@ export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: St
   for (const step of s.steps) {
     const r = await session.step(step.on, step.command, { expect: step.expect, line: step.line, timeout: step.timeout });
     onStep?.(r, session.model);
+    if (r.unavailable) break;
   }
   await backend.settle();
   const steps = session.steps;
-  return { result: { scenario: s.name, mode: backend.mode, ok: steps.every((r) => r.ok), steps, trace: session.trace() }, model: session.model };
+  const last = steps[steps.length - 1];
+  const unavailable = last?.unavailable ? { step: last.index + 1, feature: last.unavailable } : undefined;
+  return { result: { scenario: s.name, mode: backend.mode, ok: steps.every((r) => r.ok), steps, trace: session.trace(), ...(unavailable ? { unavailable } : {}) }, model: session.model };
 }

@@ -30,6 +30,11 @@ export interface StepResult {
   interrupted?: boolean;
   /** The command the registry refused: the step ran nothing. */
   unmodelled?: string;
+  /**
+   * What this machine's kernel lacks for the step (emu only, e.g. netem): its `expect` is not
+   * judged, and a scenario run stops after it (the modes' stories part there).
+   */
+  unavailable?: string;
 }
 
 /** Virtual time between scenario steps, as if typed a second apart. */
@@ -84,7 +89,8 @@ export class ScenarioSession {
     // Numbered from 1 as `run` numbers steps in its messages.
     for (const f of flows) f.origin = { step: index + 1, on, command };
     this.history.observe(index + 1, this.model.world);
-    const checks = opts.expect ? checkExpect(opts.expect, out, flows[0]) : [];
+    // A step the kernel cannot run has no outcome to judge: the real program's error is shown, nothing is checked.
+    const checks = opts.expect && !out.unavailable ? checkExpect(opts.expect, out, flows[0]) : [];
     // A step cnmlab had to stop is not part of the story unless the scenario says it expects that.
     const stopped = out.end === 'timed-out' ? EXIT_TIMED_OUT : out.end === 'output-cut' ? EXIT_OUTPUT_CUT : undefined;
     if (stopped !== undefined && opts.expect?.exit !== stopped) {
@@ -96,6 +102,7 @@ export class ScenarioSession {
       durationMs: Math.round((backend.elapsedNs() - t0) / 1e3) / 1e3, ok: checks.every((c) => c.ok), line: opts.line ?? 0, checks, flows: flows.map((f) => f.id),
       ...(opts.live?.interrupt.aborted ? { interrupted: true } : {}),
       ...(out.unmodelled !== undefined ? { unmodelled: out.unmodelled } : {}),
+      ...(out.unavailable ? { unavailable: out.unavailable } : {}),
     };
     this.steps.push(r);
     return r;

@@ -128,6 +128,7 @@ async function runLine(line: string, shell: ShellKind, exec: (argv: string[], li
       last = stage.help ?? (stage.filter ? runFilter(stage.argv, input) : await exec(stage.argv, shown));
       out.stderr += last.stderr;
       if (last.end) stopped ??= last;
+      if (last.unavailable) out.unavailable ??= last.unavailable;
     }
     out.stdout += last.stdout;
     // A stage cnmlab had to stop (timeout, output cap) stops the step: the filters after it

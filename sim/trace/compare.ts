@@ -55,6 +55,32 @@ function describe(h: Hop | undefined): string {
   return h ? `step ${h.step} ${h.dir} ${h.host}/${h.netns}/${h.actor ? `${h.actor} → ` : ''}${h.device} ${comparableFields(h.layers)}` : '(no hop)';
 }
 
+/** A drop a random draw decided (xt_statistic's random mode, netem's loss): which probes lose the draw is chance. */
+const RANDOM_DROP = /--mode random\b|\bnetem loss\b/;
+
+function lostByChance(flow: Flow): boolean {
+  return flow.hops.some((h) => h.event === 'drop' && RANDOM_DROP.test(h.reason ?? ''));
+}
+
+/** The distinct ways the flow's probes went: each probe's echo hops, its sequence number left out. */
+function probePaths(flow: Flow): Set<string> {
+  const bySeq = new Map<number, string[]>();
+  for (const h of canonical(flow)) bySeq.set(seqOf(h), [...(bySeq.get(seqOf(h)) ?? []), describe(h).replace(/icmp\.seq=\d+/, 'icmp.seq=*')]);
+  return new Set([...bySeq.values()].map((hops) => hops.join('\n')));
+}
+
+/**
+ * A flow whose probes sim lost to a random draw agrees with emu's when both took the same
+ * set of paths (delivered, or lost at the same place): the draws differ, the kernel's
+ * behaviour for each outcome must not.
+ */
+function compareByChance(a: Flow, b: Flow): TraceDifference | undefined {
+  const pa = probePaths(a), pb = probePaths(b);
+  const onlySim = [...pa].find((p) => !pb.has(p)), onlyEmu = [...pb].find((p) => !pa.has(p));
+  if (onlySim === undefined && onlyEmu === undefined) return undefined;
+  return { where: `${a.id} (probes lost by a random draw: the paths they took)`, sim: onlySim?.split('\n').pop() ?? '(every path emu took)', emu: onlyEmu?.split('\n').pop() ?? '(every path sim took)' };
+}
+
 export function compareTraces(sim: Trace, emu: Trace): TraceDifference | undefined {
   const simFlows = sim.flows.filter((f) => f.kind === 'icmp-echo');
   const emuFlows = emu.flows.filter((f) => f.kind === 'icmp-echo');
@@ -64,6 +90,11 @@ export function compareTraces(sim: Trace, emu: Trace): TraceDifference | undefin
   for (let i = 0; i < simFlows.length; i++) {
     const a = simFlows[i], b = emuFlows[i];
     if (a.from !== b.from || a.to !== b.to) return { where: `flow ${i + 1}`, sim: `${a.from} → ${a.to}`, emu: `${b.from} → ${b.to}` };
+    if (lostByChance(a)) {
+      const d = compareByChance(a, b);
+      if (d) return d;
+      continue;
+    }
     const ha = canonical(a), hb = canonical(b);
     for (let k = 0; k < Math.max(ha.length, hb.length); k++) {
       const x = ha[k], y = hb[k];

@@ -15,6 +15,7 @@ import { arpOpcode, Skb } from './skb';
 import { bridgeForward } from './bridge/br_forward';
 import { arpInput } from './ipv4/arp';
 import { ipInput } from './ipv4/ip_input';
+import { devHardXmit } from './sched/sch_generic';
 
 /** What a device type does with a frame it is given to send (ndo_start_xmit). */
 export interface NetDeviceOps {
@@ -26,9 +27,8 @@ export type DeviceOpsTable = Record<LinkType, NetDeviceOps>;
 /** dev_queue_xmit: a frame leaves a device. */
 export function devXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
   if (!dev.up) return dp.tracer.drop(skb, undefined, dev, 'link down');
-  dev.txPackets++;
-  dev.txBytes += skb.frame.length;
-  dp.deviceOps[dev.type].xmit(dp, dev, skb);
+  if (dev.qdisc) return dev.qdisc.enqueue(dp, dev, skb);
+  devHardXmit(dp, dev, skb);
 }
 
 /** netif_receive_skb: a frame arrives on a device; a bridge port hands it to its bridge (the rx_handler). */

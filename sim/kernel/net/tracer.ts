@@ -170,6 +170,18 @@ export class Tracer {
   }
 
   /**
+   * The device's qdisc dropped the frame (netem's loss, tbf's full queue) before the driver
+   * had it, so no sniffer on the device saw it: placed where it was leaving, a host's
+   * uplink sending VXLAN (step 4) or a container sending (step 1).
+   */
+  qdiscDrop(dev: SimLink, skb: Skb, reason: string): void {
+    let placed: Placed | undefined;
+    if (dev.type === 'underlay') placed = isVxlanFrame(skb.frame, dev.netns) ? PLACE.encap : undefined;
+    else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') placed = PLACE.sent[kindIndex(arpOpcode(skb.frame))];
+    this.drop(skb, placed?.step, dev, reason);
+  }
+
+  /**
    * A frame reaches a device that is down: the underlay interface of the receiving host at
    * step 6, a container's eth0 at step 8, the overlay's end of its veth at step 2 (where
    * emu finds the capture point down).
