@@ -121,7 +121,8 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend 
     const junit = path.join(dir, 'both.xml');
     const labs = fs.readdirSync(path.join(REPO, 'scenarios')).filter((f) => f.endsWith('.yaml')).map((f) => `scenarios/${f}`);
     const r = cnmlab(['verify', ...labs, '--mode', 'both', '--junit', junit]);
-    expect(r.stdout).toMatch(/^\d+ passed, 0 failed$/m);
+    // lossy-underlay's netem steps are sim's alone on a kernel without netem.
+    expect(r.stdout).toMatch(/^\d+ passed, 0 failed(, \d+ not available in this kernel)?$/m);
     expect(r.status).toBe(0);
     expect(fs.readFileSync(junit, 'utf8')).toContain('name="sim and emu traces agree"');
   });

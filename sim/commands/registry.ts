@@ -160,7 +160,7 @@ export const REGISTRY: ProgramEntry[] = [
   },
   {
     program: 'tc', shells: ['host', 'container'], answeredBy: 'kernel',
-    summary: "iproute2 6.1's tc: a device's root qdisc, tbf or netem (netem: sim only, this machine's kernel lacks it)",
+    summary: "iproute2 6.1's tc: a device's root qdisc, tbf or netem (on a kernel without netem, emu reports that step not available in this kernel)",
     forms: [
       form(['qdisc', 'show|list|ls'], 'tc qdisc [show] [dev DEVICE]', [], { min: 0, max: 2, names: '[dev DEVICE]', allowed: [['dev']] }, { optionalWords: 1 }),
       form(['qdisc', 'add|change|replace'], 'tc qdisc add|change|replace dev DEVICE root tbf|netem OPTIONS', [], { min: 4, max: Infinity, names: 'dev DEVICE root tbf|netem OPTIONS', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true }),

@@ -123,8 +123,8 @@ const EPHEMERAL = (port: number) => port >= 32768 && port <= 60999;
 /**
  * A step's output with what differs by nature replaced by a placeholder: times and round
  * trips, ids Docker and swarm generate (hex ids, base-36 node, service and network ids, join
- * tokens), MACs the kernel picks (outside 02:42:), ephemeral ports and a learned route's
- * remaining lifetime. What is left is what the program says, which must agree.
+ * tokens), MACs the kernel picks (outside 02:42:), ephemeral ports, a learned route's
+ * remaining lifetime, a qdisc's handle and the refcnt its queues give it. What is left is what the program says, which must agree.
  */
 export function normaliseOutput(text: string): string {
   return text
@@ -135,6 +135,10 @@ export function normaliseOutput(text: string): string {
     .replace(/\bexpires \d+sec\b/g, 'expires <t>sec')
     // emu plays a host's NIC with a veth into the namespace of its segment (UNDERLAY): the wire's far end is not the host's to show.
     .replace(/^(\d+: eth0)@if\d+(: .*)\n(\s+link\/ether \S+ brd \S+) link-netns _underlay$/gm, '$1$2\n$3')
+    // A qdisc's handle comes from one counter for the whole kernel (emu shares it with the machine), and a
+    // multiqueue device's refcnt from the machine's possible CPUs.
+    .replace(/^(qdisc \S+ )(?!0:)[0-9a-f]+:/gm, '$1<handle>:')
+    .replace(/^(qdisc \S+ \S+ (?:dev \S+ )?root refcnt )\d+/gm, '$1<n>')
     .replace(/SWMTKN-1-[0-9a-z]+-[0-9a-z]+/g, '<token>')
     .replace(/\b[0-9a-f]{64}\b/g, '<id>')
     .replace(/\b[0-9a-f]{12}\b/g, '<id>')
