@@ -4,7 +4,7 @@
  * error; that answer, for a command the registry declares, says the step is not available
  * in this kernel: a fact about the machine, not a disagreement between the modes.
  */
-import type { CommandOutput } from '../backend';
+import type { CommandOutput } from './registry';
 
 /** The kernel configuration option each modelled qdisc kind needs. */
 const QDISC_CONFIG: Record<string, string> = { netem: 'CONFIG_NET_SCH_NETEM', tbf: 'CONFIG_NET_SCH_TBF' };
