@@ -11,12 +11,12 @@ import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
-import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
+import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
 import { Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
-import { driverOf } from '../sim/model/drivers';
+import { driverOf, packetWay } from '../sim/model/drivers';
 import { answerQuery } from '../sim/model/dns';
-import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../sim/wire/addr';
+import { isIpv4 } from '../sim/wire/addr';
 import { checkEmuPrerequisites } from './prereq';
 import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
@@ -28,7 +28,8 @@ import { Confinement } from './confine';
 import { stepBounds } from '../sim/runner/bounds';
 import { realProgram } from '../sim/commands/registry';
 import { EtcView } from '../sim/model/etc';
-import { DROP_STEP, LAST_STEP, OVERLAY_STEP, RESOLVE_STEP, stepAfter } from '../sim/trace/paths/overlay';
+import { pathOf, registeredPath } from '../sim/trace/paths';
+import { PathModel, RESOLVE_STEP } from '../sim/trace/paths/path';
 import { EmbeddedDns } from './dns';
 import { Capture, captureFile, CapturePoint, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
@@ -273,10 +274,12 @@ export class EmuBackend implements Backend {
   private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     const target = argv.slice(1).filter((a, i, all) => !a.startsWith('-') && !/^-[ciWwsMIit]$/.test(all[i - 1] ?? '')).pop() ?? '';
     const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A').answers[0]?.data;
-    const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from: c.name, to: target, hops: [] };
+    const way = dst ? packetWay(ctx.world, c, dst) : undefined;
+    const pathId = registeredPath(way?.path);
+    const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from: c.name, to: target, ...(pathId ? { path: pathId } : {}), hops: [] };
     const dir = this.opts.pcapDir ?? path.join(this.record.dir, 'captures', flow.id);
     fs.mkdirSync(dir, { recursive: true });
-    const points = capturePoints(ctx.world, c, dst, this.names, dir);
+    const points = capturePoints(ctx.world, c, dst, way, this.names, dir);
     const capture = new Capture(points);
     this.activeCapture = capture;
     let out;
@@ -296,9 +299,9 @@ export class EmuBackend implements Backend {
       this.record.state.pids = this.record.state.pids.filter((pid) => !capture.pids.includes(pid));
       this.record.save();
     }
-    const src = sourceIp(ctx.world, c, dst);
+    const src = way?.ep.ip;
     if (dst && src) {
-      flow.hops = await hopsFrom(points, { src, dst }, this.epochStartNs);
+      flow.hops = await hopsFrom(pathOf(flow), points, { src, dst }, this.epochStartNs);
       await this.explainLoss(flow, points, out.stderr, capture.unavailable, dropsByRule);
       if (flow.hops.length > MAX_HOPS_PER_FLOW) {
         flow.hopsNotKept = flow.hops.length - MAX_HOPS_PER_FLOW;
@@ -314,23 +317,24 @@ export class EmuBackend implements Backend {
    * drop hop says what the socket or the device's tables tell.
    */
   private async explainLoss(flow: Flow, points: CapturePoint[], stderr: string, unavailable: Unavailable[], dropsByRule: Map<string, string>): Promise<void> {
+    const model = pathOf(flow);
     const requests = flow.hops.filter((h) => h.dir === 'request' && h.step !== RESOLVE_STEP && h.layers.some((l) => l.proto === 'icmp'));
-    if (requests.some((h) => h.step === LAST_STEP && h.event === 'deliver')) return this.lostByRule(flow, requests, points, dropsByRule);
+    if (requests.some((h) => h.step === model.last && h.event === 'deliver')) return this.lostByRule(flow, requests, points, dropsByRule);
     const local = /local error: (message too long, mtu=(\d+))/.exec(stderr);
     const at = (role: CapturePoint['role']) => points.find((p) => p.role === role);
-    const drop = (step: number, p: CapturePoint | undefined, reason: string, layers = requests[requests.length - 1]?.layers ?? []) => {
-      if (!p) return;
+    const drop = (step: number | undefined, p: CapturePoint | undefined, reason: string, layers = requests[requests.length - 1]?.layers ?? []) => {
+      if (!p || step === undefined) return;
       const timeNs = requests.length ? requests[requests.length - 1].timeNs : 0;
       const firstReply = flow.hops.findIndex((h) => h.dir === 'reply' && h.step !== RESOLVE_STEP);
       const hop = { step, dir: 'request' as const, host: p.host, netns: p.netns, device: p.device, event: 'drop' as const, timeNs, layers, reason };
       flow.hops.splice(firstReply < 0 ? flow.hops.length : firstReply, 0, hop);
     };
-    if (local) return drop(DROP_STEP.socket, at('container'), `DF set and over the device MTU: ${local[1]}`, []);
+    if (local) return drop(model.drops.socket, at('container'), `DF set and over the device MTU: ${local[1]}`, []);
     const last = requests[requests.length - 1];
     // A device that is down (or gone) further along the path stopped it: the first such after the last place it was seen.
     const src = points.find((p) => p.role === 'container')?.host;
     const stopped = unavailable.flatMap((u) => {
-      const step = pathStep(u.point, src);
+      const step = pathStep(model, u.point, src);
       return step !== undefined && step > (last?.step ?? RESOLVE_STEP) ? [{ ...u, step }] : [];
     }).sort((a, b) => a.step - b.step)[0];
     if (stopped) return drop(stopped.step, stopped.point, stopped.reason === 'link down' ? 'link down' : `no such device ${stopped.point.device}`);
@@ -341,19 +345,19 @@ export class EmuBackend implements Backend {
       const p = byRule.point;
       const seenThere = last && p.host === last.host && p.netns === last.netns;
       const where = p.netns === p.host ? p.host : `${p.host}/${p.netns}`;
-      const step = seenThere ? last.step : pathStep(p, src);
+      const step = seenThere ? last.step : pathStep(model, p, src);
       if (step !== undefined) return drop(step, seenThere ? points.find((q) => q.realNetns === p.realNetns && q.device === last.device) ?? p : p, `${where} ${byRule.rule}`);
     }
     if (!last) return;
     // Last seen entering vxlan0: the FDB says whether it could be encapsulated.
-    if (last.step === OVERLAY_STEP.bridge) {
+    if (last.step !== undefined && model.dropPointAfter(last.step) === 'encap') {
       const mac = last.layers.filter((l) => l.proto === 'eth').pop()?.['eth.dst'] as string;
       const vx = points.find((p) => p.role === 'vxlan' && p.host === last.host);
       const fdb = vx ? (await run('bridge', ['-n', vx.realNetns, 'fdb', 'show', 'dev', 'vxlan0'])).stdout : '';
       const known = fdb.split('\n').some((l) => l.startsWith(`${mac} dst `));
-      return drop(DROP_STEP.encap, vx, known ? `lost after vxlan0 (fdb entry for ${mac} exists)` : `no fdb entry for ${mac} (l2miss)`);
+      return drop(model.drops.encap, vx, known ? `lost after vxlan0 (fdb entry for ${mac} exists)` : `no fdb entry for ${mac} (l2miss)`);
     }
-    const next = last.step === undefined ? undefined : stepAfter(last.step);
+    const next = last.step === undefined ? undefined : model.stepAfter(last.step);
     if (next !== undefined) drop(next, points.find((p) => p.host === last.host && p.device === last.device) ?? at('container'), `no capture point saw it after step ${last.step}`);
   }
 
@@ -363,19 +367,20 @@ export class EmuBackend implements Backend {
    * namespace during the ping; otherwise nothing is claimed.
    */
   private lostByRule(flow: Flow, requests: Hop[], points: CapturePoint[], dropsByRule: Map<string, string>): void {
+    const last = pathOf(flow).last;
     const bySeq = new Map<number, Hop[]>();
     for (const h of requests) {
       const seq = h.layers.find((l) => l.proto === 'icmp')?.['icmp.seq'] as number;
       bySeq.set(seq, [...(bySeq.get(seq) ?? []), h]);
     }
     for (const hops of bySeq.values()) {
-      if (hops.some((h) => h.step === LAST_STEP && h.event === 'deliver')) continue;
-      const last = hops.reduce((a, b) => ((b.step ?? 0) >= (a.step ?? 0) ? b : a));
-      const p = points.find((q) => q.host === last.host && q.netns === last.netns && dropsByRule.has(q.realNetns));
+      if (hops.some((h) => h.step === last && h.event === 'deliver')) continue;
+      const seen = hops.reduce((a, b) => ((b.step ?? 0) >= (a.step ?? 0) ? b : a));
+      const p = points.find((q) => q.host === seen.host && q.netns === seen.netns && dropsByRule.has(q.realNetns));
       if (!p) continue;
       const where = p.netns === p.host ? p.host : `${p.host}/${p.netns}`;
-      const drop: Hop = { step: last.step, dir: 'request', host: last.host, netns: last.netns, device: last.device, event: 'drop', timeNs: last.timeNs, layers: last.layers, reason: `${where} ${dropsByRule.get(p.realNetns)}` };
-      flow.hops.splice(flow.hops.indexOf(last) + 1, 0, drop);
+      const drop: Hop = { step: seen.step, dir: 'request', host: seen.host, netns: seen.netns, device: seen.device, event: 'drop', timeNs: seen.timeNs, layers: seen.layers, reason: `${where} ${dropsByRule.get(p.realNetns)}` };
+      flow.hops.splice(flow.hops.indexOf(seen) + 1, 0, drop);
     }
   }
 
@@ -493,8 +498,8 @@ async function portsForwarding(namespaces: string[]): Promise<void> {
 
 /** The step at which a request passes a capture point, from a ping whose sender is on host `src`. */
 /** The step at which the request would have been seen at a capture point: going out on the sender's host, coming in elsewhere. */
-function pathStep(p: CapturePoint, src: string | undefined): number | undefined {
-  return stepOfRequestAt(p, p.host === src ? 'out' : 'in');
+function pathStep(model: PathModel, p: CapturePoint, src: string | undefined): number | undefined {
+  return stepOfRequestAt(model, p, p.host === src ? 'out' : 'in');
 }
 
 function containerById(world: World, id: string): Container | undefined {
@@ -505,20 +510,8 @@ function containerById(world: World, id: string): Container | undefined {
   return undefined;
 }
 
-/** The address container c sends from toward dst: its endpoint whose subnet holds dst. */
-function sourceIp(world: World, c: Container, dst: string | undefined): string | undefined {
-  if (!dst) return undefined;
-  for (const entry of c.networks) {
-    const net = swarmNetwork(world.swarm, entry.networkId) ?? hostOf(world, c.host).localNetworks[entry.networkId];
-    const ep = entry.endpointId ? (net ? endpointOf(net, entry.endpointId) : undefined) : undefined;
-    if (ep && net && inSubnet(net.ipam.subnet, dst)) return ep.ip;
-  }
-  // Off every subnet: the default route (docker_gwbridge) carries it.
-  const gw = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).map((n) => endpointOf(n, c.gatewayEndpoint!)).find(Boolean) : undefined;
-  return gw?.ip;
-}
-
-function capturePoints(world: World, c: Container, dst: string | undefined, names: NameMap, dir: string): CapturePoint[] {
+/** Where a ping from container c is seen: its lo (DNS), and along its way out (the network the model says it takes, the peer's side too). */
+function capturePoints(world: World, c: Container, dst: string | undefined, way: ReturnType<typeof packetWay>, names: NameMap, dir: string): CapturePoint[] {
   const points: CapturePoint[] = [];
   const seen = new Set<string>();
   const add = (p: Omit<CapturePoint, 'file'>) => {
@@ -528,16 +521,7 @@ function capturePoints(world: World, c: Container, dst: string | undefined, name
     points.push({ ...p, file: captureFile(dir, p) });
   };
   add({ host: c.host, netns: c.sandbox, device: 'lo', realNetns: names.netns(c.host, c.sandbox), iface: 'lo', role: 'lo', mine: [] });
-  const sides: { net: Network; ep: Endpoint }[] = [];
-  for (const entry of c.networks) {
-    const net = swarmNetwork(world.swarm, entry.networkId) ?? hostOf(world, c.host).localNetworks[entry.networkId];
-    const ep = entry.endpointId ? (net ? endpointOf(net, entry.endpointId) : undefined) : undefined;
-    if (!net || !ep) continue;
-    sides.push({ net, ep });
-    for (const peer of driverOf(net).peersToCapture(net, dst)) sides.push({ net, ep: peer });
-  }
-  const gwNet = c.gatewayEndpoint ? Object.values(hostOf(world, c.host).localNetworks).find((n) => endpointOf(n, c.gatewayEndpoint!)) : undefined;
-  if (gwNet) sides.push({ net: gwNet, ep: endpointOf(gwNet, c.gatewayEndpoint!)! });
+  const sides: { net: Network; ep: Endpoint }[] = way ? [{ net: way.net, ep: way.ep }, ...driverOf(way.net).peersToCapture(way.net, dst).map((ep) => ({ net: way.net, ep }))] : [];
   for (const { net, ep } of sides) {
     add({ host: ep.host, netns: ep.sandbox, device: ep.ifname, realNetns: names.netns(ep.host, ep.sandbox), iface: ep.ifname, role: 'container', mine: [ep.mac] });
     for (const spot of driverOf(net).captureSpots(world, net, ep)) {
@@ -549,7 +533,3 @@ function capturePoints(world: World, c: Container, dst: string | undefined, name
   return points;
 }
 
-function inSubnet(subnet: string, ip: string): boolean {
-  const c = parseCidr(subnet);
-  return !!c && contains(c, ipv4ToNumber(ip));
-}

@@ -12,7 +12,8 @@ import { dissect } from '../sim/wire/dissect';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
 import { EmuEnvironmentError } from './state';
-import { FrameKind, overlayNotes, PathRole, placeOnOverlay } from '../sim/trace/paths/overlay';
+import { overlayNotes } from '../sim/trace/paths/overlay';
+import { FrameKind, PathModel, PathRole } from '../sim/trace/paths/path';
 import { ARP_REPLY, ARP_REQUEST } from '../sim/wire/arp';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../sim/wire/icmp';
 
@@ -24,9 +25,11 @@ export interface CapturePoint {
   /** Real namespace and interface to capture on. */
   realNetns: string;
   iface: string;
-  role: 'container' | 'overlay-veth' | 'vxlan' | 'host' | 'underlay' | 'lo';
-  /** container: its MAC; overlay-veth: the MAC of the container behind it; vxlan: local container MACs; host: its underlay IP. */
+  role: 'container' | 'bridge-port' | 'vxlan' | 'host' | 'underlay' | 'lo';
+  /** container: its MAC; bridge-port: the MAC of the container behind it; vxlan: local container MACs; host: its underlay IP. */
   mine: string[];
+  /** bridge-port and vxlan: the bridge they are ports of. */
+  master?: string;
   /** host: the overlay namespace of each VNI on the host (for the notes). */
   overlays?: Record<number, string>;
   file: string;
@@ -148,17 +151,19 @@ function belongs(layers: Layer[], key: FlowKey, datagrams: Set<string>): 'icmp' 
   return (inner['ip.frag_offset'] as number) > 0 && datagrams.has(dgram) ? 'icmp' : undefined;
 }
 
-/** The capture point's place on the overlay's path. */
+/** Where the capture point's device sits on a path. */
 const ROLE_ON_PATH: Record<CapturePoint['role'], PathRole> = {
-  container: 'container', 'overlay-veth': 'bridge-port', vxlan: 'vxlan', host: 'uplink', underlay: 'segment', lo: 'lo',
+  container: 'container', 'bridge-port': 'bridge-port', vxlan: 'vxlan', host: 'uplink', underlay: 'segment', lo: 'lo',
 };
 
-/** The step of an echo request seen at a capture point going the given way (undefined where no request passes). */
-export function stepOfRequestAt(p: CapturePoint, way: 'out' | 'in'): number | undefined {
-  return placeOnOverlay({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: true })?.step;
+/** The step of an echo request of a flow on `model` seen at a capture point going the given way (undefined where no request passes). */
+export function stepOfRequestAt(model: PathModel, p: CapturePoint, way: 'out' | 'in'): number | undefined {
+  // On the wire, the path's own packet: encapsulated where the path encapsulates (the overlay's), plain where it does not.
+  return model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: true })?.step
+    ?? model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: false, forwarded: p.role === 'host' && way === 'out' })?.step;
 }
 
-function classify(p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
+function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
   const innerSrcMac = field(layers, 'eth', 'eth.src') as string;
   const icmpType = field(layers, 'icmp', 'icmp.type');
   const innerSrcIp = field(layers, 'ip', 'ip.src') as string;
@@ -177,19 +182,19 @@ function classify(p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns'
   // The veth's overlay end: a frame from the container goes into the bridge ('out'); the rest toward the container.
   const way = mine ? 'out' : 'in';
   if ((p.role === 'lo') !== (kind === 'dns')) return undefined;
-  const at = placeOnOverlay({ role: ROLE_ON_PATH[p.role], way, frame, encapsulated, flood: frame === 'arp-request', proxied: frame === 'arp-reply' });
+  const at = model.place({ role: ROLE_ON_PATH[p.role], way, frame, encapsulated, flood: frame === 'arp-request', proxied: frame === 'arp-reply' });
   if (!at) return undefined;
   const note = p.role === 'host' && encapsulated
     ? way === 'out' ? overlayNotes.encap(field(layers, 'eth', 'eth.dst') as string, outer!['ip.dst'] as string)
       : overlayNotes.udpDeliver(field(layers, 'udp', 'udp.dstport', false) as number, 'vxlan0', field(layers, 'vxlan', 'vxlan.vni') as number, p.overlays?.[field(layers, 'vxlan', 'vxlan.vni') as number])
     : undefined;
-  // The device that acted: the overlay's bridge (br0, DESIGN §2) hands frames to a port; vxlan0 encapsulates.
-  const actor = (p.role === 'overlay-veth' && way === 'in') || (p.role === 'vxlan' && way === 'out') ? 'br0' : p.role === 'host' && way === 'out' ? 'vxlan0' : undefined;
+  // The device that acted: the bridge hands frames to a port (br0 to vxlan0 too); vxlan0 encapsulates.
+  const actor = (p.role === 'bridge-port' && way === 'in') || (p.role === 'vxlan' && way === 'out') ? p.master : p.role === 'host' && encapsulated && way === 'out' ? 'vxlan0' : undefined;
   return { step: at.step, event: at.event, dir, ...(note ? { note } : {}), ...(actor ? { actor } : {}) };
 }
 
-/** Reads every capture point and returns the flow's hops in time order. */
-export async function hopsFrom(points: CapturePoint[], key: FlowKey, startNs: bigint): Promise<Hop[]> {
+/** Reads every capture point and returns the flow's hops in time order, placed on the flow's path model. */
+export async function hopsFrom(model: PathModel, points: CapturePoint[], key: FlowKey, startNs: bigint): Promise<Hop[]> {
   const hops: Hop[] = [];
   const datagrams = new Set<string>();
   const all: { p: CapturePoint; layers: Layer[]; t: number }[] = [];
@@ -214,7 +219,7 @@ export async function hopsFrom(points: CapturePoint[], key: FlowKey, startNs: bi
   for (const x of all) {
     const kind = belongs(x.layers, key, datagrams);
     if (!kind) continue;
-    const c = classify(x.p, x.layers, kind, key);
+    const c = classify(model, x.p, x.layers, kind, key);
     if (!c) continue;
     const underlay = x.p.role === 'underlay';
     hops.push({

@@ -2,8 +2,9 @@
  * The network-driver seam (ARCHITECTURE.md, "Network drivers"): every registered driver is
  * complete. For each driver `docker network create -d` can make, a lab puts two containers on
  * one of its networks and pings; then what the driver says (topology hints, capture spots)
- * must name devices the plan really built, and every hop sim traced on the ping must be
- * placed on the path. A new driver registered without them fails here.
+ * must name devices the plan really built, every hop sim traced on the ping must be placed
+ * on the path its driver names, and that path model must be registered. A new driver
+ * registered without them fails here.
  */
 import { runSim } from './helpers/run';
 import { driverOf, registeredDrivers } from '../sim/model/drivers';
@@ -11,6 +12,7 @@ import { NetworkDriver } from '../sim/model/drivers/driver';
 import { endpointsOf, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
 import { SimKernel } from '../sim/kernel/kernel';
 import { classifyPath } from '../sim/trace/path';
+import { registeredPath } from '../sim/trace/paths';
 
 const creatable = registeredDrivers().filter((d) => d.create);
 
@@ -49,7 +51,15 @@ describe('network drivers', () => {
     const names = registeredDrivers().map((d) => d.name);
     expect(new Set(names).size).toBe(names.length);
     for (const d of registeredDrivers()) expect(driverOf({ driver: d.name })).toBe(d);
-    expect(creatable.map((d) => d.name).sort()).toEqual(['bridge', 'overlay']);
+    expect(creatable.map((d) => d.name)).toEqual(expect.arrayContaining(['bridge', 'overlay']));
+  });
+
+  test('each driver whose containers get an endpoint names a registered path model, and one for what leaves through its gateway; the others none', () => {
+    const registered = (id: string | undefined) => registeredPath(id) ?? `not a registered path: ${id}`;
+    const attaching = registeredDrivers().filter((d) => d.attaches);
+    expect(attaching.map((d) => ({ driver: d.name, path: registered(d.path), outside: d.providesGateway ? registered(d.outsidePath) : '-' })))
+      .toEqual(attaching.map((d) => ({ driver: d.name, path: d.path, outside: d.providesGateway ? d.outsidePath : '-' })));
+    expect(registeredDrivers().filter((d) => !d.attaches && (d.path || d.outsidePath)).map((d) => d.name)).toEqual([]);
   });
 
   describe.each(creatable.map((d) => [d.name, d] as const))('%s', (_name, driver) => {
@@ -98,14 +108,10 @@ describe('network drivers', () => {
       expect(flows[0].hops.some((h) => h.event === 'deliver')).toBe(true);
     });
 
-    // Not yet true, and so marked failing (it must start to fail the day it holds): only the
-    // overlay has a path model, and sim traces hops it does not place, the overlay's
-    // underlay ARP for the peer VTEP (host eth0) and the bridge driver's host end of each
-    // veth (a port of the bridge in the host namespace), whose verdict is then 'unknown'. A
-    // bridge (and gwbridge) path model in sim/trace/paths/ makes this pass; then drop `.failing`.
-    test.failing('its path model places every hop sim produces for a ping on it', async () => {
+    test('its path model places every hop sim produces for a ping on it, and the flow names it', async () => {
       const { result } = await setup;
       const flow = result.trace.flows.find((f) => f.kind === 'icmp-echo')!;
+      expect(flow.path).toBe(driver.path);
       const unplaced = flow.hops.filter((h) => h.step === undefined).map((h) => `${h.host}/${h.netns}/${h.device} ${h.event}`);
       expect({ unplaced, verdictKnown: classifyPath(flow).kind !== 'unknown' }).toEqual({ unplaced: [], verdictKnown: true });
     });

@@ -95,7 +95,7 @@ describe('seed lab (overlay-standalone) in sim', () => {
     expect(seq1.map((h) => h.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 8]);
     expect(seq1.map((h) => h.host)).toEqual(['r1', 'r1', 'r1', 'r1', 'underlay', 'r1', 'r0', 'r0', 'r0'].map((h, i) => (i === 5 ? 'r0' : h)));
     const sport = (h: Hop) => h.layers.find((l) => l.proto === 'udp')?.['udp.srcport'];
-    const reqEncap = flow.hops.find((h) => h.dir === 'request' && h.step === 4)!;
+    const reqEncap = flow.hops.find((h) => h.dir === 'request' && h.event === 'encap')!;
     expect(sport(seq1[3])).toBe(sport(reqEncap));
   });
 

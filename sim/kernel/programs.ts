@@ -8,6 +8,8 @@ import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
 import { containerOf, resolve } from './embedded_dns';
 import { isLocal, pathMtu } from './net/ipv4/route';
+import { packetWay } from '../model/drivers';
+import { registeredPath } from '../trace/paths';
 import { isIpv4 } from '../wire/addr';
 import { dnsRcode, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
@@ -229,6 +231,11 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
       return fail(`ping: ${o.target}: ${a && dnsRcode(a) === RCODE_NXDOMAIN ? 'Name or service not known' : 'Temporary failure in name resolution'}\n`, 2);
     }
     dst = ip;
+  }
+  // The path its hops are placed on, as the driver of the network it leaves by names it (a host's own ping names none).
+  if (c) {
+    const path = registeredPath(packetWay(ctx.world, c, dst)?.path);
+    if (path) flow.path = path;
   }
   let shownName = dst;
   // iputils looks up a name for the replies' source only when the target was a name.

@@ -5,6 +5,7 @@
  */
 import { initialState, swarmNodeMachine } from './machines';
 import { seedFromName } from './ids';
+import type { DriverName } from './drivers';
 
 export const GWBRIDGE = 'docker_gwbridge';
 export const OVERLAY_MTU = 1450;
@@ -62,7 +63,8 @@ export interface OverlayInstance {
 export interface Network {
   id: string;
   name: string;
-  driver: 'overlay' | 'bridge' | 'host' | 'null';
+  /** Its driver's name, as registered in drivers/index.ts. */
+  driver: DriverName;
   scope: 'swarm' | 'local';
   /** For local networks, the host that owns them. */
   host?: string;

@@ -1,7 +1,8 @@
 /** The scenario file format (docs/scenarios.md), as a zod schema. */
 import { z } from 'zod';
 import { isIpv4 } from '../wire/addr';
-import { LAST_STEP, RESOLVE_STEP } from '../trace/paths/overlay';
+import { MAX_STEP } from '../trace/paths';
+import { RESOLVE_STEP } from '../trace/paths/path';
 
 export const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 /** Host names become parts of namespace names, so they stay short and plain. */
@@ -13,8 +14,8 @@ export const expectSchema = z.strictObject({
   exit: z.number().int().min(0).max(255).optional(),
   stdout: matcher.optional(),
   stderr: matcher.optional(),
-  path: z.enum(['overlay', 'local', 'none']).optional(),
-  'drop-at': z.number().int().min(RESOLVE_STEP).max(LAST_STEP).optional(),
+  path: z.enum(['overlay', 'local', 'outside', 'none']).optional(),
+  'drop-at': z.number().int().min(RESOLVE_STEP).max(MAX_STEP).optional(),
 });
 
 /** Seconds a step may run (sim counts virtual time): from a tenth of a second to an hour. */

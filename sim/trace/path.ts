@@ -1,9 +1,10 @@
-/** What path a flow's first echo request took, in the terms of a scenario's `expect.path`. */
+/** What path a flow's first echo request took, in the terms of a scenario's `expect.path`, by the flow's own path model. */
 import { Flow, Hop } from './types';
-import { ACROSS_HOSTS, LAST_STEP, OFF_HOST, RESOLVE_STEP, WITHIN_HOST } from './paths/overlay';
+import { pathOf } from './paths';
+import { RESOLVE_STEP, VerdictRule } from './paths/path';
 
 export interface PathVerdict {
-  kind: 'overlay' | 'local' | 'none' | 'unknown';
+  kind: VerdictRule['kind'] | 'none' | 'unknown';
   /** The step at which the request was dropped. */
   dropAt?: number;
   steps: number[];
@@ -34,13 +35,13 @@ function inOrder(steps: number[], wanted: readonly number[]): boolean {
 
 export function classifyPath(flow: Flow | undefined): PathVerdict {
   if (!flow) return { kind: 'unknown', steps: [] };
+  const model = pathOf(flow);
   const hops = firstRequestHops(flow);
   const steps = hops.filter((h) => h.step !== undefined && h.event !== 'drop').map((h) => h.step!);
   // A flooded copy may be dropped (vxlan0 has no neighbour for a local container) while another copy gets through.
-  const delivered = hops.some((h) => h.step === LAST_STEP && h.event === 'deliver');
+  const delivered = hops.some((h) => h.step === model.last && h.event === 'deliver');
   const drop = hops.find((h) => h.event === 'drop');
   if (drop && !delivered) return { kind: 'none', dropAt: drop.step, steps };
-  if (inOrder(steps, ACROSS_HOSTS)) return { kind: 'overlay', steps };
-  if (inOrder(steps, WITHIN_HOST) && !steps.some((s) => OFF_HOST.includes(s))) return { kind: 'local', steps };
-  return { kind: 'unknown', steps };
+  const rule = model.verdicts.find((r) => inOrder(steps, r.steps) && !steps.some((s) => r.never?.includes(s)));
+  return rule ? { kind: rule.kind, steps } : { kind: 'unknown', steps };
 }

@@ -1,8 +1,9 @@
 /**
  * Turns captures taken on a real Docker host into a trace. Each capture is a point on the
  * path (a container's eth0, an overlay namespace, the underlay), given or guessed; frames
- * become hops placed on the overlay's path (paths/overlay.ts), and a packet seen in several captures (both
- * hosts, say) is matched across them by its inner IP id and ICMP id/seq.
+ * become hops placed on their flow's path model (the overlay's, whose capture points these
+ * are: paths/overlay.ts), and a packet seen in several captures (both hosts, say) is matched
+ * across them by its inner IP id and ICMP id/seq.
  */
 import { canReadAgain, openCapture, OpenCapture } from '../pcap/reader';
 import { CaptureError } from '../pcap/frame';
@@ -10,7 +11,12 @@ import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
 import { Layer } from '../wire/layer';
 import { DNS_PORT } from '../wire/dns';
 import { Flow, Hop, HopEvent, MAX_HOPS_PER_FLOW, Trace, TRACE_FORMAT } from './types';
-import { FrameKind, overlayNotes, placeOnOverlay, Sighting as PathSighting } from './paths/overlay';
+import { overlayNotes } from './paths/overlay';
+import { PathId, pathOf } from './paths';
+import { FrameKind, Sighting as PathSighting } from './paths/path';
+
+/** The path replayed captures are placed on: their capture points (an overlay namespace, the VXLAN underlay) are the overlay's. */
+const REPLAYED_PATH: PathId = 'overlay';
 
 /** The address of Docker's embedded DNS server in every container. */
 const EMBEDDED_DNS_IP = '127.0.0.11';
@@ -216,7 +222,7 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
       if (flows.size >= MAX_REPLAY_FLOWS) return undefined;
       const n = (flowsOfKind.get(kind) ?? 0) + 1;
       flowsOfKind.set(kind, n);
-      flows.set(key, (f = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${n}`, kind, from, to, hops: [] }));
+      flows.set(key, (f = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${n}`, kind, from, to, ...(kind === 'icmp-echo' ? { path: REPLAYED_PATH } : {}), hops: [] }));
     }
     return f;
   };
@@ -244,7 +250,7 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
     let event: HopEvent = l.event;
     let note = l.note;
     const placed = (s: PathSighting) => {
-      const at = placeOnOverlay(s);
+      const at = pathOf({ path: REPLAYED_PATH }).place(s);
       step = at?.step;
       if (at) event = at.event;
     };

@@ -3,7 +3,7 @@ import { Layer } from '../wire/layer';
 import { Flow, Hop } from './types';
 import { tabwrite } from '../text/tabwriter';
 import { firstExchange } from './path';
-import { RESOLVE_STEP } from './paths/overlay';
+import { RESOLVE_STEP } from './paths/path';
 
 function layerSummary(layers: Layer[]): string {
   const parts: string[] = [];

@@ -1,14 +1,15 @@
 /** The trace format `cnmlab-trace/1` (DESIGN §5), shared by sim, emu, viz, verify and replay. */
 import type { Layer } from '../wire/layer';
+import type { PathId } from './paths';
 
 export const TRACE_FORMAT = 'cnmlab-trace/1';
 
 export type HopEvent =
   | 'send' | 'arp-request' | 'arp-proxy-reply' | 'arp-reply' | 'veth-cross' | 'bridge-forward' | 'bridge-flood'
-  | 'encap' | 'underlay' | 'udp-deliver' | 'decap' | 'deliver' | 'dns-query' | 'dns-answer' | 'fragment' | 'drop';
+  | 'encap' | 'underlay' | 'udp-deliver' | 'decap' | 'forward' | 'deliver' | 'dns-query' | 'dns-answer' | 'fragment' | 'drop';
 
 export interface Hop {
-  /** 0–8 as in DESIGN §2; absent for hops outside the eight steps. */
+  /** The step on the flow's path (its path model numbers them, from 0, resolve); absent for hops off the path. */
   step?: number;
   dir: 'request' | 'reply';
   host: string;
@@ -40,6 +41,12 @@ export interface Flow {
   kind: 'icmp-echo' | 'dns' | 'other';
   from: string;
   to: string;
+  /**
+   * The path model its steps are numbered by (sim/trace/paths/): the one of the network
+   * driver that carried it, or `gwbridge` for a container's packet to the outside. Absent:
+   * the overlay's (traces made before flows named their path; a host's own ping).
+   */
+  path?: PathId;
   hops: Hop[];
   /** The scenario step whose command sent this flow (`step 10 · ubuntu0: ping -c 3 ubuntu1`); absent in replays. */
   origin?: FlowOrigin;

@@ -55,7 +55,7 @@ export function explainHop(h: Hop, nameOf: NameOf = () => undefined): string {
     case 'arp-proxy-reply': return `vxlan0 answers the ARP itself (proxy ARP): Docker put ${arp?.['arp.src.proto_ipv4']} → ${arp?.['arp.src.hw_mac']} in its neighbour table, so no broadcast crosses the underlay.`;
     case 'arp-reply': return `ARP reply: ${arp?.['arp.src.proto_ipv4']} is at ${arp?.['arp.src.hw_mac']}.`;
     case 'send': return `${here ?? (h.netns === h.host ? h.host : 'The container')} sends the ${icmpWhat(h)} for ${dst.ip} out of ${h.device}, to MAC ${dst.mac}.`;
-    case 'veth-cross': return `The frame crosses the veth pair: what leaves the container's eth0 comes out of ${h.device} in the overlay namespace ${h.netns}.`;
+    case 'veth-cross': return `The frame crosses the veth pair: what leaves the container's eth0 comes out of ${h.device} in ${h.netns === h.host ? `${h.host}'s own namespace` : `the namespace ${h.netns}`}, a port of a bridge.`;
     case 'bridge-forward': return `${bridge} looks up ${dst.mac} in its FDB and finds it behind ${h.device}, so it forwards the frame there.`;
     case 'bridge-flood': return `${bridge} does not know where ${dst.mac} is, so it floods the frame to every port, ${h.device} among them.`;
     case 'encap': {
@@ -66,6 +66,7 @@ export function explainHop(h: Hop, nameOf: NameOf = () => undefined): string {
     case 'udp-deliver': return `${h.host}'s kernel receives UDP port 4789 and hands the datagram to the VXLAN device for VNI ${vx?.['vxlan.vni']}.`;
     case 'decap': return `vxlan0 strips the outer headers (−50 bytes) and puts the inner frame for ${dst.mac} onto br0 in the overlay namespace.`;
     case 'deliver': return `${here ?? dst.ip}'s ${h.device} receives the frame; the kernel ${icmpWhat(h) === 'echo request' ? 'answers the echo request with an echo reply' : 'hands the reply to ping'}.`;
+    case 'forward': return `${h.host} routes the packet on (ip_forward) out of ${h.device}, from ${outer?.['ip.src']} to ${outer?.['ip.dst']}.`;
     case 'fragment': return `The packet is larger than ${h.device}'s MTU, so IP splits it into fragments.`;
     case 'drop': return `The kernel drops the packet here: ${h.reason ?? 'no reason given'}.`;
     default: return h.note ?? h.event;

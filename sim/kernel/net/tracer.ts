@@ -1,8 +1,8 @@
 /**
  * The tracer: it looks at frames at device points, as a sniffer on each device would, and
  * records the hops of traced flows (and writes captures when asked). Each device point
- * calls its tap; the tap says where the device sits and what the frame is, and the
- * overlay's path model (sim/trace/paths/overlay.ts) gives the step.
+ * calls its tap; the tap says where the device sits and what the frame is, and the path
+ * model of the frame's flow (sim/trace/paths/, chosen by `flow.path`) gives the step.
  */
 import { EventQueue } from '../clock';
 import { SimLink, SimNetns, topologyGeneration } from '../objects';
@@ -17,38 +17,62 @@ import { DNS_PORT } from '../../wire/dns';
 import { ETHERNET_HEADER_LEN } from '../../wire/ethernet';
 import { macToString } from '../../wire/addr';
 import { arpOpcode, Skb } from './skb';
-import { DROP_STEP, FrameKind, OVERLAY_STEP, overlayNotes, Placed, placeOnOverlay, Sighting } from '../../trace/paths/overlay';
+import { overlayNotes } from '../../trace/paths/overlay';
+import { pathOf } from '../../trace/paths';
+import { DropPoint, FrameKind, PathModel, Sighting } from '../../trace/paths/path';
 import { isVxlanFrame } from './vxlan';
 
+/** A place on a flow's path, or off it (no step): what a hop records. */
+interface Spot {
+  step: number | undefined;
+  event: HopEvent;
+}
+
 /** Where each kind of frame falls at a device, by kind: [IP, ARP request, ARP reply]. */
-type ByKind = readonly [Placed, Placed, Placed];
+type ByKind = readonly [Spot, Spot, Spot];
 const KINDS = ['ip', 'arp-request', 'arp-reply'] as const;
-/** The frame's kind at a veth, as an index into ByKind. */
+/** The frame's kind, as an index into ByKind. */
 function kindIndex(arp: number | undefined): 0 | 1 | 2 {
   return arp === ARP_REQUEST ? 1 : arp === ARP_REPLY ? 2 : 0;
 }
 
 /** Off the path, a frame is still a hop: what it is, without a step. */
-function offPath(arp: number | undefined): HopEvent {
-  return arp === ARP_REQUEST ? 'arp-request' : arp === ARP_REPLY ? 'arp-reply' : 'send';
-}
+const OFF_PATH: ByKind = [{ step: undefined, event: 'send' }, { step: undefined, event: 'arp-request' }, { step: undefined, event: 'arp-reply' }];
 
-// Sightings the taps make for every frame, kept whole (a flood asks millions of times).
-const sighting = (role: Sighting['role'], way: Sighting['way'], frame: FrameKind, more: Partial<Sighting> = {}): Placed => placeOnOverlay({ role, way, frame, ...more })!;
-const byKind = (role: Sighting['role'], way: Sighting['way']): ByKind => [sighting(role, way, KINDS[0]), sighting(role, way, KINDS[1]), sighting(role, way, KINDS[2])];
-const PLACE = {
-  sent: byKind('container', 'out'),
-  taken: byKind('container', 'in'),
-  towardContainer: byKind('bridge-port', 'in'),
-  intoBridge: sighting('bridge-port', 'out', 'ip'),
-  toVxlan: sighting('vxlan', 'out', 'ip'), toVxlanFlooded: sighting('vxlan', 'out', 'ip', { flood: true }),
-  proxyReply: sighting('vxlan', 'in', 'arp-reply', { proxied: true }),
-  encap: sighting('uplink', 'out', 'ip', { encapsulated: true }),
-  segment: sighting('segment', 'out', 'ip', { encapsulated: true }),
-  udpDeliver: sighting('uplink', 'in', 'ip', { encapsulated: true }),
-  decap: sighting('vxlan', 'in', 'ip'),
-  dnsQuery: sighting('lo', 'out', 'dns-query'), dnsAnswer: sighting('lo', 'in', 'dns-answer'),
-};
+/**
+ * Every sighting the taps make, placed once per path model and kept whole (a flood asks
+ * millions of times): what the model does not place is recorded off the path.
+ */
+function placesOn(model: PathModel) {
+  const sighting = (role: Sighting['role'], way: Sighting['way'], frame: FrameKind, more: Partial<Sighting> = {}): Spot => {
+    const at = model.place({ role, way, frame, ...more });
+    return at ?? OFF_PATH[frame === 'arp-request' ? 1 : frame === 'arp-reply' ? 2 : 0];
+  };
+  const byKind = (role: Sighting['role'], way: Sighting['way'], more: Partial<Sighting> = {}): ByKind => [sighting(role, way, KINDS[0], more), sighting(role, way, KINDS[1], more), sighting(role, way, KINDS[2], more)];
+  return {
+    model,
+    sent: byKind('container', 'out'),
+    taken: byKind('container', 'in'),
+    towardContainer: byKind('bridge-port', 'in'),
+    intoBridge: byKind('bridge-port', 'out'),
+    toVxlan: sighting('vxlan', 'out', 'ip'), toVxlanFlooded: sighting('vxlan', 'out', 'ip', { flood: true }),
+    proxyReply: sighting('vxlan', 'in', 'arp-reply', { proxied: true }),
+    encap: sighting('uplink', 'out', 'ip', { encapsulated: true }),
+    uplinkSends: byKind('uplink', 'out'),
+    segment: sighting('segment', 'out', 'ip', { encapsulated: true }),
+    udpDeliver: sighting('uplink', 'in', 'ip', { encapsulated: true }),
+    decap: sighting('vxlan', 'in', 'ip'),
+    dnsQuery: sighting('lo', 'out', 'dns-query'), dnsAnswer: sighting('lo', 'in', 'dns-answer'),
+  };
+}
+type Places = ReturnType<typeof placesOn>;
+
+const placesByModel = new Map<PathModel, Places>();
+function placesOf(model: PathModel): Places {
+  let p = placesByModel.get(model);
+  if (!p) placesByModel.set(model, (p = placesOn(model)));
+  return p;
+}
 
 export class Tracer {
   readonly flows: Flow[] = [];
@@ -61,58 +85,81 @@ export class Tracer {
   constructor(private readonly clock: EventQueue) {}
 
   newFlow(kind: Flow['kind'], from: string, to: string): Flow {
-    const flow: Flow = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${this.flows.filter((f) => f.kind === kind).length + 1}`, kind, from, to, hops: [] };
+    // `path` is named (by the ping, once it knows where it sends) before the hops, as the trace lists it.
+    const flow: Flow = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${this.flows.filter((f) => f.kind === kind).length + 1}`, kind, from, to, path: undefined, hops: [] };
     this.flows.push(flow);
     return flow;
   }
 
-  // ── taps: what each device point sees, placed on the overlay's path ────────
+  // The places of the last flow asked about, and the path it had then (a ping names its path
+  // once it has resolved the destination): a flood asks for one flow's millions of times.
+  private lastFlow?: Flow;
+  private lastPath?: Flow['path'];
+  private lastPlaces: Places = placesOf(pathOf({}));
+
+  /** Where the sightings of the skb's flow fall: on its flow's path model. */
+  private placesFor(skb: Skb): Places {
+    const flow = skb.flow;
+    if (!flow || (flow === this.lastFlow && flow.path === this.lastPath)) return this.lastPlaces;
+    this.lastFlow = flow;
+    this.lastPath = flow.path;
+    return (this.lastPlaces = placesOf(pathOf(flow)));
+  }
+
+  /** The step of a drop point on the skb's flow's path (undefined where that path has none). */
+  private dropStep(skb: Skb, point: DropPoint): number | undefined {
+    return this.placesFor(skb).model.drops[point];
+  }
+
+  // ── taps: what each device point sees, placed on the flow's path ───────────
 
   /** A datagram handed to lo: the embedded DNS's query or answer. */
   localSend(lo: SimLink, skb: Skb): void {
     const dns = dnsDirection(skb.frame);
-    if (dns) this.place(skb, lo, dns === 'dns-query' ? PLACE.dnsQuery : PLACE.dnsAnswer);
+    const P = this.placesFor(skb);
+    if (dns) this.place(skb, lo, dns === 'dns-query' ? P.dnsQuery : P.dnsAnswer);
     else this.record(skb, undefined, lo, 'send');
   }
 
-  /** A veth transmits: a container sending, or the overlay's bridge port handing a frame toward its container. */
+  /** A veth transmits: a container sending, or a bridge's port (its host or overlay end) handing a frame toward its container. */
   vethXmit(dev: SimLink, skb: Skb): void {
-    const role = dev.netns.role.get();
     const arp = arpOpcode(skb.frame);
-    if (role === 'sandbox') this.place(skb, dev, PLACE.sent[kindIndex(arp)]);
-    else if (role === 'overlay') this.place(skb, dev, PLACE.towardContainer[kindIndex(arp)], undefined, dev.master?.name);
+    const P = this.placesFor(skb);
+    if (dev.master) this.place(skb, dev, P.towardContainer[kindIndex(arp)], undefined, dev.master.name);
+    else if (dev.netns.role.get() === 'sandbox') this.place(skb, dev, P.sent[kindIndex(arp)]);
     else this.record(skb, undefined, dev, 'send');
   }
 
-  /** A bridge port receives: the overlay's end of a container's veth. */
+  /** A bridge port receives: the other end of a container's veth (in an overlay namespace, or the host's for a local bridge). */
   portRecv(dev: SimLink, skb: Skb): void {
-    if (dev.type === 'veth' && dev.netns.role.get() === 'overlay') this.place(skb, dev, PLACE.intoBridge);
+    if (dev.type === 'veth') this.place(skb, dev, this.placesFor(skb).intoBridge[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** A frame a device's stack takes: in a sandbox, the container receiving. */
   stackRecv(dev: SimLink, skb: Skb): void {
     if (dev.type !== 'veth' || dev.netns.role.get() !== 'sandbox') return;
-    this.place(skb, dev, PLACE.taken[kindIndex(arpOpcode(skb.frame))]);
+    this.place(skb, dev, this.placesFor(skb).taken[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** The bridge hands a frame to the vxlan device (`br0 → vxlan0`). */
   bridgeToVxlan(vx: SimLink, skb: Skb, flood: boolean): void {
-    this.place(skb, vx, flood ? PLACE.toVxlanFlooded : PLACE.toVxlan, undefined, vx.master?.name);
+    const P = this.placesFor(skb);
+    this.place(skb, vx, flood ? P.toVxlanFlooded : P.toVxlan, undefined, vx.master?.name);
   }
 
   /** vxlan's arp_reduce answered a request from its neighbour table. */
   arpReduced(vx: SimLink, reply: Skb, ip: string, mac: string): void {
-    this.place(reply, vx, PLACE.proxyReply, overlayNotes.arpReduce(vx.name, ip, mac));
+    this.place(reply, vx, this.placesFor(reply).proxyReply, overlayNotes.arpReduce(vx.name, ip, mac));
   }
 
   /** arp_reduce found no neighbour entry (an l3miss): the request dies there. */
   arpReduceMiss(vx: SimLink, skb: Skb, ip: string): void {
-    this.drop(skb, DROP_STEP['arp-reduce'], vx, `no neighbour entry for ${ip} (l3miss)`);
+    this.drop(skb, this.dropStep(skb, 'arp-reduce'), vx, `no neighbour entry for ${ip} (l3miss)`);
   }
 
   /** vxlan_xmit could not encapsulate (no FDB entry, no route to the VTEP). */
   encapFailed(vx: SimLink, skb: Skb, reason: string): void {
-    this.drop(skb, DROP_STEP.encap, vx, reason);
+    this.drop(skb, this.dropStep(skb, 'encap'), vx, reason);
   }
 
   /** What the encapsulated frame's hop says: which FDB entry sent it where. */
@@ -120,14 +167,14 @@ export class Tracer {
     return skb.flow && this.keeps(skb.flow) ? overlayNotes.encap(macToString(inner, 0), vtep) : undefined;
   }
 
-  /** The host's underlay interface transmits: an encapsulated frame is on the path, anything else is the host's own. */
+  /** The host's underlay interface transmits: an encapsulated frame, or one of the host's own (its ARP, say), each where the flow's path puts it. */
   underlayXmit(dev: SimLink, skb: Skb, encap: boolean): void {
-    if (encap) this.place(skb, dev, PLACE.encap, skb.note, skb.encapsulatedBy);
-    else this.record(skb, undefined, dev, offPath(arpOpcode(skb.frame)));
+    const P = this.placesFor(skb);
+    if (encap) this.place(skb, dev, P.encap, skb.note, skb.encapsulatedBy);
+    else this.place(skb, dev, P.uplinkSends[kindIndex(arpOpcode(skb.frame))]);
   }
 
-  private readonly segmentRequest = this.site(PLACE.segment.step, 'request', 'underlay', 'underlay', 'segment', PLACE.segment.event);
-  private readonly segmentReply = this.site(PLACE.segment.step, 'reply', 'underlay', 'underlay', 'segment', PLACE.segment.event);
+  private readonly segmentSites = new Map<Spot, { request: HopSite; reply: HopSite }>();
   private readonly segmentNotes = new Map<SimLink, Map<SimLink, string>>();
 
   /** The underlay segment between two hosts' interfaces (seen as it arrives). */
@@ -137,18 +184,21 @@ export class Tracer {
     if (!notes) this.segmentNotes.set(from, (notes = new Map()));
     let note = notes.get(to);
     if (!note) notes.set(to, (note = overlayNotes.segment(`${from.netns.host.name}:${from.name}`, `${to.netns.host.name}:${to.name}`)));
-    this.keep(skb.flow, skb.dir === 'request' ? this.segmentRequest : this.segmentReply, skb.frame, note);
+    const spot = this.placesFor(skb).segment;
+    let sites = this.segmentSites.get(spot);
+    if (!sites) this.segmentSites.set(spot, (sites = { request: this.site(spot.step, 'request', 'underlay', 'underlay', 'segment', spot.event), reply: this.site(spot.step, 'reply', 'underlay', 'underlay', 'segment', spot.event) }));
+    this.keep(skb.flow, skb.dir === 'request' ? sites.request : sites.reply, skb.frame, note);
   }
 
   /** UDP hands a datagram to a vxlan socket (seen as its first fragment when it came in pieces). */
   udpDeliver(dev: SimLink, skb: Skb, vx: SimLink): void {
     if (skb.arrivedAs) skb = new Skb(skb.arrivedAs, skb.flow, skb.dir);
-    this.place(skb, dev, PLACE.udpDeliver, skb.flow && this.keeps(skb.flow) ? this.udpDeliverNote(vx) : undefined);
+    this.place(skb, dev, this.placesFor(skb).udpDeliver, skb.flow && this.keeps(skb.flow) ? this.udpDeliverNote(vx) : undefined);
   }
 
   /** vxlan_rcv took the inner frame off. */
   decap(vx: SimLink, skb: Skb): void {
-    this.place(skb, vx, PLACE.decap);
+    this.place(skb, vx, this.placesFor(skb).decap);
   }
 
   /**
@@ -158,13 +208,14 @@ export class Tracer {
    */
   netfilterDrop(skb: Skb, dev: SimLink, ip: number, incoming: boolean, reason: string): void {
     const f = skb.frame;
-    let placed: Placed | undefined;
+    const P = this.placesFor(skb);
+    let placed: Spot | undefined;
     if (dev.type === 'underlay') {
       const vxlan = f[ip + 9] === IPPROTO_UDP && dev.netns.vxlanSockets.get().has(be16(f, ip + (f[ip] & 15) * 4 + 2));
-      if (vxlan && incoming) this.place(skb, dev, PLACE.udpDeliver);
-      if (vxlan) placed = incoming ? PLACE.udpDeliver : PLACE.encap;
+      if (vxlan && incoming) this.place(skb, dev, P.udpDeliver);
+      if (vxlan) placed = incoming ? P.udpDeliver : P.encap;
     } else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') {
-      placed = incoming ? PLACE.taken[0] : PLACE.sent[0];
+      placed = incoming ? P.taken[0] : P.sent[0];
     }
     this.drop(skb, placed?.step, dev, reason);
   }
@@ -172,55 +223,60 @@ export class Tracer {
   /**
    * The device's qdisc dropped the frame (netem's loss, tbf's full queue) before the driver
    * had it, so no sniffer on the device saw it: placed where it was leaving, a host's
-   * uplink sending VXLAN (step 4) or a container sending (step 1).
+   * uplink sending VXLAN (the overlay's step 4) or a container sending (step 1).
    */
   qdiscDrop(dev: SimLink, skb: Skb, reason: string): void {
-    let placed: Placed | undefined;
-    if (dev.type === 'underlay') placed = isVxlanFrame(skb.frame, dev.netns) ? PLACE.encap : undefined;
-    else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') placed = PLACE.sent[kindIndex(arpOpcode(skb.frame))];
+    const P = this.placesFor(skb);
+    let placed: Spot | undefined;
+    if (dev.type === 'underlay') placed = isVxlanFrame(skb.frame, dev.netns) ? P.encap : undefined;
+    else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') placed = P.sent[kindIndex(arpOpcode(skb.frame))];
     this.drop(skb, placed?.step, dev, reason);
   }
 
   /**
-   * A frame reaches a device that is down: the underlay interface of the receiving host at
-   * step 6, a container's eth0 at step 8, the overlay's end of its veth at step 2 (where
-   * emu finds the capture point down).
+   * A frame reaches a device that is down, placed where a sniffer on it would have seen the
+   * frame: the receiving host's underlay interface taking VXLAN, a container's eth0 taking
+   * it, a bridge's end of a veth taking it from its container (where emu finds the capture
+   * point down).
    */
   recvDown(dev: SimLink, skb: Skb): void {
-    const role = dev.netns.role.get();
-    const step = dev.type === 'underlay' ? (isVxlanFrame(skb.frame, dev.netns) ? OVERLAY_STEP.udpDeliver : undefined) : role === 'sandbox' ? OVERLAY_STEP.deliver : role === 'overlay' && dev.type === 'veth' ? OVERLAY_STEP.veth : undefined;
-    this.drop(skb, step, dev, 'link down');
+    const P = this.placesFor(skb);
+    const at = dev.type === 'underlay' ? (isVxlanFrame(skb.frame, dev.netns) ? P.udpDeliver : undefined)
+      : dev.type !== 'veth' ? undefined
+      : dev.master ? P.intoBridge[0] : dev.netns.role.get() === 'sandbox' ? P.taken[0] : undefined;
+    this.drop(skb, at?.step, dev, 'link down');
   }
 
   /** vxlan0 would not fit the packet into the underlay's MTU and its DF forbids fragments: it dies at the encapsulation. */
   tunnelTooBig(vx: SimLink, skb: Skb, reason: string): void {
-    this.drop(skb, DROP_STEP.encap, vx, reason);
+    this.drop(skb, this.dropStep(skb, 'encap'), vx, reason);
   }
 
   /** vxlan0's own ICMP "fragmentation needed", received on the device as if the peer had sent it (seen where a decapsulated frame is). */
   pmtuReply(vx: SimLink, skb: Skb, mtu: number): void {
-    this.place(skb, vx, PLACE.decap, `${vx.name} answers for the destination: fragmentation needed (mtu ${mtu})`);
+    this.place(skb, vx, this.placesFor(skb).decap, `${vx.name} answers for the destination: fragmentation needed (mtu ${mtu})`);
   }
 
   /** vxlan0 found no route out because the underlay device that would carry it is down. */
   uplinkDown(dev: SimLink, skb: Skb): void {
-    this.drop(skb, DROP_STEP.encap, dev, 'link down');
+    this.drop(skb, this.dropStep(skb, 'encap'), dev, 'link down');
   }
 
   /**
    * The bridge would forward to a port without carrier (the port is down, or the container
    * end of its veth is): br_forward skips a disabled port, so the frame dies there, shown
-   * at the device that is down (a container's eth0 is step 8).
+   * at the device that is down, where the frame would have gone toward its container.
    */
   portDown(port: SimLink, skb: Skb): void {
     const down = port.up ? port.peer ?? port : port;
-    const role = down.netns.role.get();
-    this.drop(skb, role === 'sandbox' || role === 'overlay' ? OVERLAY_STEP.deliver : undefined, down, 'link down');
+    const P = this.placesFor(skb);
+    const at = down === port ? P.towardContainer[0] : down.netns.role.get() === 'sandbox' ? P.taken[0] : undefined;
+    this.drop(skb, at?.step, down, 'link down');
   }
 
   /** The sending socket's own ICMP error (a DF datagram over the MTU): it never leaves the socket. */
   localError(ns: SimNetns, dev: SimLink, flow: Flow, frame: Uint8Array, note: string, reason: string): void {
-    this.keep(flow, this.site(DROP_STEP.socket, 'request', ns.host.name, ns.name, dev.name, 'drop'), frame, note, reason);
+    this.keep(flow, this.site(pathOf(flow).drops.socket, 'request', ns.host.name, ns.name, dev.name, 'drop'), frame, note, reason);
   }
 
   private readonly udpNotes = new Map<SimLink, { generation: number; note: string }>();
@@ -253,7 +309,7 @@ export class Tracer {
     return s;
   }
 
-  private place(skb: Skb, link: SimLink, at: Placed, note?: string, actor?: string): void {
+  private place(skb: Skb, link: SimLink, at: Spot, note?: string, actor?: string): void {
     this.record(skb, at.step, link, at.event, note, actor);
   }
 
@@ -297,7 +353,7 @@ export class Tracer {
   }
 }
 
-const EVENTS: HopEvent[] = ['send', 'arp-request', 'arp-proxy-reply', 'arp-reply', 'veth-cross', 'bridge-forward', 'bridge-flood', 'encap', 'underlay', 'udp-deliver', 'decap', 'deliver', 'dns-query', 'dns-answer', 'fragment', 'drop'];
+const EVENTS: HopEvent[] = ['send', 'arp-request', 'arp-proxy-reply', 'arp-reply', 'veth-cross', 'bridge-forward', 'bridge-flood', 'encap', 'underlay', 'udp-deliver', 'decap', 'forward', 'deliver', 'dns-query', 'dns-answer', 'fragment', 'drop'];
 const EVENT_INDEX = Object.fromEntries(EVENTS.map((e, i) => [e, i])) as Record<HopEvent, number>;
 
 /** UDP to the DNS port is a query, from it an answer. */

@@ -11,7 +11,7 @@ import { DaemonRefusal } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { localNetworksRead, Tx } from '../tx';
 import { seedFromName } from '../ids';
-import { Endpoint, Network } from '../world';
+import { Endpoint, endpointsOf, Network } from '../world';
 import { localNetwork, NetworkDriver, NetworkSpec } from './driver';
 
 /** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
@@ -92,8 +92,12 @@ export const bridgeDriver: NetworkDriver = {
   outsideThroughGwbridge: false,
   // The default bridge has no service records: its containers keep the host's resolver.
   embeddedDns: (net) => net.name !== 'bridge',
-  peersToCapture: () => [],
-  captureSpots: () => [],
+  // The destination's endpoint, on the same bridge (a local network lives on one host).
+  peersToCapture: (net, dst) => (dst ? endpointsOf(net).filter((e) => e.ip === dst && e.state === 'joined').slice(0, 1) : []),
+  captureSpots: (_world, net, ep) => [{ host: ep.host, netns: ep.host, device: ep.peerIfname, role: 'bridge-port', mine: [ep.mac], master: net.bridge! }],
   networkNamespace: () => undefined,
   endpointPeer: (net, host) => ({ netns: host, master: net.bridge! }),
+  path: 'bridge',
+  // docker0 and docker_gwbridge carry a container's default route: the host routes what leaves through them.
+  outsidePath: 'gwbridge',
 };

@@ -30,13 +30,15 @@ export interface CaptureSpot {
   netns: string;
   device: string;
   /**
-   * What the device is on the path: a container's eth, the overlay namespace's end of its
-   * veth, the vxlan device, the host's underlay interface, or the host's port on the
-   * underlay segment (whose device the backend names).
+   * What the device is on the path: a container's eth, the bridge's end of its veth (in the
+   * overlay namespace, or the host's for a local bridge), the vxlan device, the host's
+   * underlay interface, or the host's port on the underlay segment (whose device the backend names).
    */
-  role: 'container' | 'overlay-veth' | 'vxlan' | 'host' | 'underlay';
-  /** container and overlay-veth: the container's MAC; vxlan: the host's container MACs; host and underlay: the host's underlay address. */
+  role: 'container' | 'bridge-port' | 'vxlan' | 'host' | 'underlay';
+  /** container and bridge-port: the container's MAC; vxlan: the host's container MACs; host and underlay: the host's underlay address. */
   mine: string[];
+  /** bridge-port and vxlan: the bridge they are ports of (the device that hands them frames). */
+  master?: string;
   /** host: each VNI's overlay namespace on the host (for the hop notes). */
   overlays?: Record<number, string>;
 }
@@ -78,6 +80,13 @@ export interface NetworkDriver {
   networkNamespace(net: Network): DriverNamespace | undefined;
   /** Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port of. */
   endpointPeer(net: Network, host: string): { netns: string; master: string };
+  /**
+   * The path model (sim/trace/paths/<id>.ts, by its id) a packet between two endpoints of one
+   * of its networks takes; absent when its containers get no endpoint.
+   */
+  readonly path?: string;
+  /** The path model of a packet leaving a container through an endpoint of it that carries the default route, to an address off all its networks. */
+  readonly outsidePath?: string;
 }
 
 /** A local-scope network record as dockerd keeps it (docker0, host, none, user bridges, docker_gwbridge). */

@@ -3,22 +3,28 @@
  * its driver. A new driver is its own files under `sim/model/drivers/` (and a path model
  * under `sim/trace/paths/`) plus its line here; `test/drivers.test.ts` proves it complete.
  */
-import { Network } from '../world';
+import { contains, ipv4ToNumber, parseCidr } from '../../wire/addr';
+import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
 import { bridgeDriver } from './bridge';
 import { NetworkDriver } from './driver';
 import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
 
+/** The drivers by name: a new driver is its line here, and its name is a driver name everywhere (`DriverName`). */
+const table = () => ({
+  overlay: overlayDriver,
+  bridge: bridgeDriver,
+  host: hostDriver,
+  null: nullDriver,
+});
+
+/** A network's driver name (`Network['driver']`): the registry's keys, so registering a driver names it. */
+export type DriverName = keyof ReturnType<typeof table>;
+
 // Built on first use: the overlay driver and endpoints.ts import each other (its lb endpoint),
 // so a table made as this module loads could meet the overlay's module half-loaded.
-let registry: Record<Network['driver'], NetworkDriver> | undefined;
-const drivers = (): Record<Network['driver'], NetworkDriver> =>
-  (registry ??= {
-    overlay: overlayDriver,
-    bridge: bridgeDriver,
-    host: hostDriver,
-    null: nullDriver,
-  });
+let registry: Record<DriverName, NetworkDriver> | undefined;
+const drivers = (): Record<DriverName, NetworkDriver> => (registry ??= table());
 
 export function driverOf(net: Pick<Network, 'driver'>): NetworkDriver {
   return drivers()[net.driver];
@@ -27,10 +33,40 @@ export function driverOf(net: Pick<Network, 'driver'>): NetworkDriver {
 /** The driver `docker network create -d NAME` asks for; undefined when no such driver is registered. */
 export function driverNamed(name: string): NetworkDriver | undefined {
   const all = drivers();
-  return Object.hasOwn(all, name) ? all[name as Network['driver']] : undefined;
+  return Object.hasOwn(all, name) ? all[name as DriverName] : undefined;
 }
 
 /** Every registered driver, for the tests that prove each complete. */
 export function registeredDrivers(): readonly NetworkDriver[] {
   return Object.values(drivers());
+}
+
+function inSubnet(subnet: string, ip: string): boolean {
+  const c = parseCidr(subnet);
+  return !!c && contains(c, ipv4ToNumber(ip));
+}
+
+/**
+ * Where a packet from container c to `dst` leaves it, and the path it takes there, as the
+ * network's driver names it: the endpoint on the network whose subnet holds `dst` (its
+ * driver's path), else the endpoint that carries the default route (docker_gwbridge's, or
+ * the first network with a gateway, as libnetwork's needDefaultGW keeps it), whose
+ * driver's outside path it takes. Undefined when no endpoint leads there.
+ */
+export function packetWay(world: World, c: Container, dst: string): { net: Network; ep: Endpoint; path?: string } | undefined {
+  const local = hostOf(world, c.host).localNetworks;
+  const attached = c.networks.flatMap((entry) => {
+    const net = swarmNetwork(world.swarm, entry.networkId) ?? local[entry.networkId];
+    const ep = entry.endpointId && net ? endpointOf(net, entry.endpointId) : undefined;
+    return net && ep ? [{ net, ep }] : [];
+  });
+  const on = attached.find(({ net }) => inSubnet(net.ipam.subnet, dst));
+  if (on) return { ...on, path: driverOf(on.net).path };
+  const gateway = c.gatewayEndpoint
+    ? Object.values(local).flatMap((net) => {
+      const ep = endpointOf(net, c.gatewayEndpoint!);
+      return ep ? [{ net, ep }] : [];
+    })[0]
+    : attached.find(({ net }) => driverOf(net).providesGateway);
+  return gateway && { ...gateway, path: driverOf(gateway.net).outsidePath };
 }

@@ -195,8 +195,8 @@ function overlayCaptureSpots(world: World, net: Network, ep: Endpoint): CaptureS
   const underlay = hostOf(world, ep.host).underlay;
   const overlays = Object.fromEntries(swarmNetworks(world.swarm).filter((n) => instanceOf(n, ep.host)).map((n) => [n.vni, overlayNetnsName(n.id)]));
   return [
-    { host: ep.host, netns: ovl, device: ep.peerIfname, role: 'overlay-veth', mine: [ep.mac] },
-    { host: ep.host, netns: ovl, device: 'vxlan0', role: 'vxlan', mine: local },
+    { host: ep.host, netns: ovl, device: ep.peerIfname, role: 'bridge-port', mine: [ep.mac], master: 'br0' },
+    { host: ep.host, netns: ovl, device: 'vxlan0', role: 'vxlan', mine: local, master: 'br0' },
     { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: [underlay], overlays },
     { host: ep.host, netns: ep.host, device: 'eth0', role: 'underlay', mine: [underlay] },
   ];
@@ -227,4 +227,5 @@ export const overlayDriver: NetworkDriver = {
   captureSpots: overlayCaptureSpots,
   networkNamespace: overlayNamespace,
   endpointPeer: (net) => ({ netns: overlayNetnsName(net.id), master: 'br0' }),
+  path: 'overlay',
 };

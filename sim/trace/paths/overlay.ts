@@ -5,58 +5,9 @@
  * attribution, capture replay and the path verdicts all number hops through this file and
  * word their notes with it; no step number is written anywhere else.
  */
-import type { HopEvent } from '../types';
+import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
 
-/** Where a device sits on the path. */
-export type PathRole =
-  /** The sandbox's loopback: the embedded DNS server's queries and answers. */
-  | 'lo'
-  /** A container's own end of its veth (eth0 in the sandbox). */
-  | 'container'
-  /** The overlay namespace's end of a container's veth, a port of br0. */
-  | 'bridge-port'
-  /** The vxlan device in the overlay namespace. */
-  | 'vxlan'
-  /** The host's interface on the underlay. */
-  | 'uplink'
-  /** The underlay segment between two hosts. */
-  | 'segment';
-
-/** What a frame is, as far as the path cares. */
-export type FrameKind = 'ip' | 'arp-request' | 'arp-reply' | 'dns-query' | 'dns-answer';
-
-/** A frame seen at a device. */
-export interface Sighting {
-  role: PathRole;
-  /**
-   * Which way it goes: 'out' from the sending container toward the wire, 'in' from the wire
-   * toward a container (at a container: 'out' is sent by it, 'in' is taken by its stack).
-   */
-  way: 'out' | 'in';
-  frame: FrameKind;
-  /** At vxlan going out: br0 flooded the frame (broadcast or unknown destination). */
-  flood?: boolean;
-  /** At vxlan coming in: an ARP reply vxlan0 made itself from its neighbour table (proxy). */
-  proxied?: boolean;
-  /** At the uplink: the frame carries VXLAN. */
-  encapsulated?: boolean;
-}
-
-export interface Placed {
-  step: number;
-  event: HopEvent;
-}
-
-/** Where the path's drops happen. */
-export type DropPoint =
-  /** The sending socket refuses (a DF datagram over the MTU). */
-  | 'socket'
-  /** vxlan0's proxy ARP has no neighbour entry (l3miss). */
-  | 'arp-reduce'
-  /** vxlan0 cannot encapsulate: no FDB entry (l2miss) or no route to the VTEP. */
-  | 'encap';
-
-const RESOLVE = 0, SEND = 1, VETH = 2, BRIDGE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, DECAP = 7, DELIVER = 8;
+const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, DECAP = 7, DELIVER = 8;
 
 /** The steps, numbered as the seed lab's tutorial walks them. */
 export const OVERLAY_STEPS: readonly { step: number; name: string; says: string }[] = [
@@ -74,11 +25,6 @@ export const OVERLAY_STEPS: readonly { step: number; name: string; says: string 
 /** The steps by name. */
 export const OVERLAY_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, bridge: BRIDGE, encap: ENCAP, underlay: UNDERLAY, udpDeliver: UDP, decap: DECAP, deliver: DELIVER } as const;
 
-/** Name resolution, before the exchange proper. */
-export const RESOLVE_STEP = RESOLVE;
-/** The first and last steps of the path. */
-export const FIRST_STEP = SEND;
-export const LAST_STEP = DELIVER;
 /** Across the overlay: every step, in order. */
 export const ACROSS_HOSTS: readonly number[] = [SEND, VETH, BRIDGE, ENCAP, UNDERLAY, UDP, DECAP, DELIVER];
 /** Between two containers of the overlay on one host: br0 switches the frame between its ports. */
@@ -86,31 +32,22 @@ export const WITHIN_HOST: readonly number[] = [SEND, VETH, DELIVER];
 /** The steps that only a frame leaving the host takes. */
 export const OFF_HOST: readonly number[] = [ENCAP, UNDERLAY, UDP];
 
-export const DROP_STEP: Record<DropPoint, number> = { socket: SEND, 'arp-reduce': BRIDGE, encap: ENCAP };
+const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, 'arp-reduce': BRIDGE, encap: ENCAP };
 
-/** The step after `step` on the way across hosts; undefined after the last. */
-export function stepAfter(step: number): number | undefined {
-  const i = ACROSS_HOSTS.indexOf(step);
-  return i >= 0 ? ACROSS_HOSTS[i + 1] : undefined;
-}
-
-// One object per answer: the sim tracer asks for every frame of a flood.
-const at = (step: number, event: HopEvent): Placed => Object.freeze({ step, event });
 const PLACES = {
-  dnsQuery: at(RESOLVE, 'dns-query'), dnsAnswer: at(RESOLVE, 'dns-answer'),
   send: at(SEND, 'send'), sendArpRequest: at(SEND, 'arp-request'), sendArpReply: at(SEND, 'arp-reply'),
   arpAnswered: at(SEND, 'arp-reply'), arpAnsweredAtPort: at(SEND, 'bridge-forward'),
   vethCross: at(VETH, 'veth-cross'),
   bridgeForward: at(BRIDGE, 'bridge-forward'), bridgeFlood: at(BRIDGE, 'bridge-flood'), arpProxy: at(BRIDGE, 'arp-proxy-reply'),
-  encap: at(ENCAP, 'encap'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), decap: at(DECAP, 'decap'),
+  encap: at(ENCAP, 'encap'), vtepArpRequest: at(ENCAP, 'arp-request'), vtepArpReply: at(ENCAP, 'arp-reply'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), decap: at(DECAP, 'decap'),
   toContainer: at(DELIVER, 'bridge-forward'), deliver: at(DELIVER, 'deliver'), arpAsked: at(DELIVER, 'arp-request'),
 };
 
 /** The step and event of a sighting; undefined when the frame is not on the path there. */
-export function placeOnOverlay(s: Sighting): Placed | undefined {
+function placeOnOverlay(s: Sighting): Placed | undefined {
   switch (s.role) {
     case 'lo':
-      return s.frame === 'dns-query' ? PLACES.dnsQuery : s.frame === 'dns-answer' ? PLACES.dnsAnswer : undefined;
+      return placeResolution(s);
     case 'container':
       if (s.way === 'out') return s.frame === 'arp-request' ? PLACES.sendArpRequest : s.frame === 'arp-reply' ? PLACES.sendArpReply : PLACES.send;
       // The answer to the container's own ARP request still belongs to step 1's resolution.
@@ -122,12 +59,33 @@ export function placeOnOverlay(s: Sighting): Placed | undefined {
       if (s.way === 'out') return s.flood ? PLACES.bridgeFlood : PLACES.bridgeForward;
       return s.frame === 'arp-reply' && s.proxied ? PLACES.arpProxy : PLACES.decap;
     case 'uplink':
-      if (!s.encapsulated) return undefined;
+      // The host resolving the peer VTEP's MAC (and the peer answering) belongs to the encapsulation that needs it.
+      if (!s.encapsulated) return s.way !== 'out' ? undefined : s.frame === 'arp-request' ? PLACES.vtepArpRequest : s.frame === 'arp-reply' ? PLACES.vtepArpReply : undefined;
       return s.way === 'out' ? PLACES.encap : PLACES.udpDeliver;
     case 'segment':
       return s.encapsulated ? PLACES.underlay : undefined;
+    case 'bridge':
+      // br0 has no address: the host's stack never takes an overlay frame up from it.
+      return undefined;
   }
 }
+
+export const overlayPath: PathModel = {
+  id: 'overlay',
+  says: "a container to another across Docker's VXLAN overlay (or on one host through br0)",
+  steps: OVERLAY_STEPS,
+  first: SEND,
+  last: DELIVER,
+  place: placeOnOverlay,
+  drops: DROP_STEP,
+  // Last seen entering vxlan0 (br0 handed it over): whether vxlan0 could encapsulate it is its FDB's to say.
+  dropPointAfter: (step) => (step === BRIDGE ? 'encap' : undefined),
+  stepAfter: (step) => nextIn(ACROSS_HOSTS, step),
+  verdicts: [
+    { kind: 'overlay', steps: ACROSS_HOSTS },
+    { kind: 'local', steps: WITHIN_HOST, never: OFF_HOST },
+  ],
+};
 
 /** The hop notes, worded once for sim, emu and replay (each gives what it knows). */
 export const overlayNotes = {

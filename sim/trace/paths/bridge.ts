@@ -1,0 +1,65 @@
+/**
+ * The bridge driver's path: a container to another on the same Linux bridge in the host
+ * namespace (docker0, a user bridge br-<id>). The frame leaves the container's eth0,
+ * crosses its veth to the host end, a port of the bridge; the bridge forwards it (or floods
+ * it, unknown or broadcast) to the destination's port, whose veth carries it into the other
+ * container. No routing, no encapsulation: the host's IP stack never sees it.
+ */
+import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+
+const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, DELIVER = 4;
+
+export const BRIDGE_STEPS: readonly { step: number; name: string; says: string }[] = [
+  { step: RESOLVE, name: 'resolve', says: 'the container asks the embedded DNS server (127.0.0.11) for the peer (a user bridge; docker0 has none)' },
+  { step: SEND, name: 'send', says: "the container sends on its eth0 (and resolves the peer's MAC)" },
+  { step: VETH, name: 'veth', says: 'the frame crosses the veth to its host end, a port of the bridge in the host namespace' },
+  { step: BRIDGE, name: 'bridge', says: "the bridge forwards it by its FDB (or floods it) out of the destination's port" },
+  { step: DELIVER, name: 'deliver', says: "the destination's veth carries it into the container, whose eth0 takes it" },
+];
+
+/** The steps by name. */
+export const BRIDGE_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, bridge: BRIDGE, deliver: DELIVER } as const;
+
+const ALONG: readonly number[] = [SEND, VETH, BRIDGE, DELIVER];
+
+const PLACES = {
+  send: at(SEND, 'send'), sendArpRequest: at(SEND, 'arp-request'), sendArpReply: at(SEND, 'arp-reply'),
+  arpAnswered: at(SEND, 'arp-reply'), arpAnsweredAtPort: at(SEND, 'bridge-forward'),
+  vethCross: at(VETH, 'veth-cross'),
+  toPort: at(BRIDGE, 'bridge-forward'), floodedToPort: at(BRIDGE, 'bridge-flood'),
+  deliver: at(DELIVER, 'deliver'), arpAsked: at(DELIVER, 'arp-request'),
+};
+
+function placeOnBridge(s: Sighting): Placed | undefined {
+  switch (s.role) {
+    case 'lo':
+      return placeResolution(s);
+    case 'container':
+      if (s.way === 'out') return s.frame === 'arp-request' ? PLACES.sendArpRequest : s.frame === 'arp-reply' ? PLACES.sendArpReply : PLACES.send;
+      // The answer to the container's own ARP request still belongs to step 1's resolution.
+      return s.frame === 'arp-reply' ? PLACES.arpAnswered : s.frame === 'arp-request' ? PLACES.arpAsked : PLACES.deliver;
+    case 'bridge-port':
+      if (s.way === 'out') return PLACES.vethCross;
+      if (s.frame === 'arp-reply') return PLACES.arpAnsweredAtPort;
+      // An ARP request is broadcast: the bridge floods it to every port but the one it came in on.
+      return s.frame === 'arp-request' ? PLACES.floodedToPort : PLACES.toPort;
+    default:
+      // The bridge's own address, vxlan, the uplink and the wire are not on the way between two of its ports.
+      return undefined;
+  }
+}
+
+const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND };
+
+export const bridgePath: PathModel = {
+  id: 'bridge',
+  says: 'a container to another on one Linux bridge in the host namespace (docker0, a user bridge)',
+  steps: BRIDGE_STEPS,
+  first: SEND,
+  last: DELIVER,
+  place: placeOnBridge,
+  drops: DROP_STEP,
+  dropPointAfter: () => undefined,
+  stepAfter: (step) => nextIn(ALONG, step),
+  verdicts: [{ kind: 'local', steps: ALONG }],
+};

@@ -1,0 +1,82 @@
+/**
+ * The path from a container to the outside through the host bridge that carries its
+ * default route: docker_gwbridge for a container on an overlay (or internal-less swarm)
+ * network, docker0 for one on the default bridge. The container's interface on that bridge
+ * (eth1 beside an overlay's eth0) sends to the gateway, the bridge's own address; the veth
+ * carries the frame to the bridge, which hands it up to the host's IP stack; the host
+ * routes it out of its uplink (ip_forward), Docker's MASQUERADE rule giving it the host's
+ * address; it crosses the underlay to the remote host, which takes it. The reply walks the
+ * same places back, so its hops carry the same step numbers in the other order.
+ */
+import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+
+const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, FORWARD = 4, UNDERLAY = 5, REMOTE = 6;
+
+export const GWBRIDGE_STEPS: readonly { step: number; name: string; says: string }[] = [
+  { step: RESOLVE, name: 'resolve', says: 'the container asks its resolver for the name' },
+  { step: SEND, name: 'send', says: "the container sends on its interface on the gateway's bridge (eth1 on docker_gwbridge), to the gateway's MAC" },
+  { step: VETH, name: 'veth', says: 'the frame crosses the veth to its host end, a port of the bridge' },
+  { step: BRIDGE, name: 'bridge', says: "the bridge takes the frame for its own address up to the host's IP stack" },
+  { step: FORWARD, name: 'forward', says: "the host routes it out of its uplink (ip_forward), masqueraded as the host's own address" },
+  { step: UNDERLAY, name: 'underlay', says: 'the packet crosses the underlay' },
+  { step: REMOTE, name: 'remote', says: 'the remote host takes it (and sends its reply from there)' },
+];
+
+/** The steps by name. */
+export const GWBRIDGE_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, bridge: BRIDGE, forward: FORWARD, underlay: UNDERLAY, remote: REMOTE } as const;
+
+const ALONG: readonly number[] = [SEND, VETH, BRIDGE, FORWARD, UNDERLAY, REMOTE];
+
+const PLACES = {
+  send: at(SEND, 'send'), sendArpRequest: at(SEND, 'arp-request'), sendArpReply: at(SEND, 'arp-reply'),
+  arpAnswered: at(SEND, 'arp-reply'), arpAnsweredAtPort: at(SEND, 'bridge-forward'), arpAsked: at(SEND, 'arp-request'), backHome: at(SEND, 'deliver'),
+  vethCross: at(VETH, 'veth-cross'),
+  bridge: at(BRIDGE, 'bridge-forward'), bridgeArpRequest: at(BRIDGE, 'arp-request'), bridgeArpReply: at(BRIDGE, 'arp-reply'),
+  forward: at(FORWARD, 'forward'), nextHopArpRequest: at(FORWARD, 'arp-request'), nextHopArpReply: at(FORWARD, 'arp-reply'),
+  underlay: at(UNDERLAY, 'underlay'),
+  remoteTakes: at(REMOTE, 'deliver'), remoteAnswers: at(REMOTE, 'send'),
+};
+
+function placeOnGwbridge(s: Sighting): Placed | undefined {
+  switch (s.role) {
+    case 'lo':
+      return placeResolution(s);
+    case 'container':
+      if (s.way === 'out') return s.frame === 'arp-request' ? PLACES.sendArpRequest : s.frame === 'arp-reply' ? PLACES.sendArpReply : PLACES.send;
+      // Whatever the bridge's address asks or answers the container belongs to step 1; an IP packet is the reply come home.
+      return s.frame === 'arp-reply' ? PLACES.arpAnswered : s.frame === 'arp-request' ? PLACES.arpAsked : PLACES.backHome;
+    case 'bridge-port':
+      if (s.way === 'out') return PLACES.vethCross;
+      return s.frame === 'arp-reply' ? PLACES.arpAnsweredAtPort : PLACES.vethCross;
+    case 'bridge':
+      return s.frame === 'arp-request' ? PLACES.bridgeArpRequest : s.frame === 'arp-reply' ? PLACES.bridgeArpReply : PLACES.bridge;
+    case 'uplink':
+      if (s.encapsulated) return undefined;
+      // Resolving the next hop's MAC (and the remote answering) belongs to the forwarding that needs it.
+      if (s.frame === 'arp-request') return s.way === 'out' ? PLACES.nextHopArpRequest : undefined;
+      if (s.frame === 'arp-reply') return s.way === 'out' ? PLACES.nextHopArpReply : undefined;
+      if (s.forwarded) return PLACES.forward;
+      // Not routed through: the remote host's own, the request it takes or the reply it sends.
+      return s.way === 'in' ? PLACES.remoteTakes : PLACES.remoteAnswers;
+    case 'segment':
+      return s.encapsulated ? undefined : PLACES.underlay;
+    case 'vxlan':
+      return undefined;
+  }
+}
+
+const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, forward: FORWARD };
+
+export const gwbridgePath: PathModel = {
+  id: 'gwbridge',
+  says: "a container to the outside through the bridge of its default route (docker_gwbridge, docker0) and the host's routing",
+  steps: GWBRIDGE_STEPS,
+  first: SEND,
+  last: REMOTE,
+  place: placeOnGwbridge,
+  drops: DROP_STEP,
+  // Last seen going up into the host's stack and lost: routing, ip_forward or a FORWARD rule stopped it.
+  dropPointAfter: (step) => (step === BRIDGE ? 'forward' : undefined),
+  stepAfter: (step) => nextIn(ALONG, step),
+  verdicts: [{ kind: 'outside', steps: ALONG }],
+};

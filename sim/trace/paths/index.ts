@@ -1,0 +1,40 @@
+/**
+ * The registry of path models: the one place a flow's path id (`flow.path`, which a
+ * network driver names) meets its model. A new path is its own file here plus its line
+ * below; test/paths.test.ts proves every registered model whole and test/drivers.test.ts
+ * that every driver's paths are registered.
+ */
+import type { Flow } from '../types';
+import { bridgePath } from './bridge';
+import { gwbridgePath } from './gwbridge';
+import { overlayPath } from './overlay';
+import { PathModel } from './path';
+
+const PATHS = {
+  overlay: overlayPath,
+  bridge: bridgePath,
+  gwbridge: gwbridgePath,
+} as const satisfies Record<string, PathModel>;
+
+export type PathId = keyof typeof PATHS;
+
+/** The id as a registered path's; undefined when none is registered under it (a driver names its paths as strings: the model does not import the trace). */
+export function registeredPath(id: string | undefined): PathId | undefined {
+  return id !== undefined && Object.hasOwn(PATHS, id) ? (id as PathId) : undefined;
+}
+
+/**
+ * The model of the path a flow took. A flow that names none is the overlay's: traces made
+ * before flows named their path were all of it, and a host's own ping is placed as it was.
+ */
+export function pathOf(flow: Pick<Flow, 'path'>): PathModel {
+  return PATHS[flow.path ?? 'overlay'];
+}
+
+/** Every registered path model. */
+export function registeredPaths(): readonly PathModel[] {
+  return Object.values(PATHS);
+}
+
+/** The highest step of any path (a scenario's drop-at is checked against the flow's own path when it runs). */
+export const MAX_STEP = Math.max(...registeredPaths().map((p) => p.last));

@@ -1,0 +1,117 @@
+/**
+ * What every path model provides (one module per path under sim/trace/paths/, registered
+ * in ./index.ts): the steps a packet of a flow takes, what each is called, and where a
+ * sighting of a frame at a device falls on them. The sim tracer, emu's capture classifier
+ * and drop attribution, capture replay and the path verdicts ask the flow's path model;
+ * no step number is written anywhere else.
+ */
+import type { HopEvent } from '../types';
+
+/** Where a device sits on a path, whatever the driver. */
+export type PathRole =
+  /** The sandbox's loopback: the embedded DNS server's queries and answers. */
+  | 'lo'
+  /** A container's own end of its veth (eth0 in the sandbox). */
+  | 'container'
+  /** The other end of a container's veth, a port of a bridge (br0 in an overlay namespace, docker0 or docker_gwbridge in the host's). */
+  | 'bridge-port'
+  /** A bridge device itself, as the host's IP stack sees it: frames it takes up from its ports ('out'), frames the host sends down through it ('in'). */
+  | 'bridge'
+  /** The vxlan device in the overlay namespace. */
+  | 'vxlan'
+  /** The host's interface on the underlay. */
+  | 'uplink'
+  /** The underlay segment between two hosts. */
+  | 'segment';
+
+/** What a frame is, as far as the path cares. */
+export type FrameKind = 'ip' | 'arp-request' | 'arp-reply' | 'dns-query' | 'dns-answer';
+
+/** A frame seen at a device. */
+export interface Sighting {
+  role: PathRole;
+  /**
+   * Which way it goes: 'out' from the sending container toward the wire, 'in' from the wire
+   * toward a container (at a container: 'out' is sent by it, 'in' is taken by its stack).
+   */
+  way: 'out' | 'in';
+  frame: FrameKind;
+  /** At vxlan going out: br0 flooded the frame (broadcast or unknown destination). */
+  flood?: boolean;
+  /** At vxlan coming in: an ARP reply vxlan0 made itself from its neighbour table (proxy). */
+  proxied?: boolean;
+  /** At the uplink and the segment: the frame carries VXLAN. */
+  encapsulated?: boolean;
+  /** At the uplink: the host routed the packet through (ip_forward), it is not the host's own. */
+  forwarded?: boolean;
+}
+
+export interface Placed {
+  step: number;
+  event: HopEvent;
+}
+
+/** Where a path's drops happen (a path names the ones it has). */
+export type DropPoint =
+  /** The sending socket refuses (a DF datagram over the MTU). */
+  | 'socket'
+  /** vxlan0's proxy ARP has no neighbour entry (l3miss). */
+  | 'arp-reduce'
+  /** vxlan0 cannot encapsulate: no FDB entry (l2miss) or no route to the VTEP. */
+  | 'encap'
+  /** The host does not route the packet on (no forwarding, no route, a FORWARD rule). */
+  | 'forward';
+
+export interface PathStep {
+  step: number;
+  name: string;
+  says: string;
+}
+
+/** A verdict a delivered request earns when its steps come in this order (and none of `never`). */
+export interface VerdictRule {
+  kind: 'overlay' | 'local' | 'outside';
+  steps: readonly number[];
+  never?: readonly number[];
+}
+
+export interface PathModel {
+  /** The path's id, as a flow names it (`flow.path`) and a network driver asks for it. */
+  readonly id: string;
+  /** One line: from where to where. */
+  readonly says: string;
+  /** Every step, from RESOLVE_STEP on, in order. */
+  readonly steps: readonly PathStep[];
+  /** The first step of the exchange proper (the container sends) and the last (the destination takes it). */
+  readonly first: number;
+  readonly last: number;
+  /** The step and event of a sighting; undefined when the frame is not on the path there. */
+  place(s: Sighting): Placed | undefined;
+  /** The step of each drop point the path has. */
+  readonly drops: Partial<Record<DropPoint, number>>;
+  /** The drop point a request last seen at `step` and lost after it is checked against (emu asks the kernel there). */
+  dropPointAfter(step: number): DropPoint | undefined;
+  /** The step after `step` on the path's longest way; undefined after the last. */
+  stepAfter(step: number): number | undefined;
+  /** What a delivered request's steps make of it, tried in order. */
+  readonly verdicts: readonly VerdictRule[];
+}
+
+/** Name resolution, before the exchange proper: step 0 on every path (the embedded DNS on lo). */
+export const RESOLVE_STEP = 0;
+
+/** One object per answer: the sim tracer asks for every frame of a flood. */
+export const at = (step: number, event: HopEvent): Placed => Object.freeze({ step, event });
+
+const DNS_QUERY = at(RESOLVE_STEP, 'dns-query'), DNS_ANSWER = at(RESOLVE_STEP, 'dns-answer');
+
+/** lo's sightings, the same on every path: the embedded DNS's query and answer. */
+export function placeResolution(s: Sighting): Placed | undefined {
+  return s.frame === 'dns-query' ? DNS_QUERY : s.frame === 'dns-answer' ? DNS_ANSWER : undefined;
+}
+
+/** The step after `step` in `order`; undefined after the last or off it. */
+export function nextIn(order: readonly number[], step: number): number | undefined {
+  const i = order.indexOf(step);
+  return i >= 0 ? order[i + 1] : undefined;
+}
