@@ -15,7 +15,7 @@ import { EmuEnvironmentError } from './state';
 import { overlayNotes } from '../sim/trace/paths/overlay';
 import { FrameKind, PathModel, PathRole } from '../sim/trace/paths/path';
 import { ARP_REPLY, ARP_REQUEST } from '../sim/wire/arp';
-import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../sim/wire/icmp';
+import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED } from '../sim/wire/icmp';
 
 export interface CapturePoint {
   /** Logical place, as the trace names it. */
@@ -163,6 +163,17 @@ export function stepOfRequestAt(model: PathModel, p: CapturePoint, way: 'out' | 
     ?? model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: false, forwarded: p.role === 'host' && way === 'out' })?.step;
 }
 
+/**
+ * An ICMP error (destination unreachable, time exceeded) quotes the datagram it is about,
+ * so its last ICMP layer is the quoted echo's: it goes back toward the pinger (a reply, as
+ * sim's icmp_send makes it) when the datagram carrying the error is addressed to it.
+ */
+function icmpErrorDir(layers: Layer[], key: FlowKey): 'request' | 'reply' | undefined {
+  const at = layers.findIndex((l) => l.proto === 'icmp' && (l['icmp.type'] === ICMP_DEST_UNREACHABLE || l['icmp.type'] === ICMP_TIME_EXCEEDED));
+  if (at < 1 || layers[at - 1].proto !== 'ip') return undefined;
+  return layers[at - 1]['ip.dst'] === key.src ? 'reply' : 'request';
+}
+
 function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
   const innerSrcMac = field(layers, 'eth', 'eth.src') as string;
   const icmpType = field(layers, 'icmp', 'icmp.type');
@@ -171,7 +182,7 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
   const arpSender = field(layers, 'arp', 'arp.src.proto_ipv4');
   const dir: 'request' | 'reply' = kind === 'arp' ? (arpSender === key.src && arpOp === ARP_REQUEST) || (arpSender === key.dst && arpOp === ARP_REPLY) ? 'request' : 'reply'
     : kind === 'dns' ? (field(layers, 'dns', 'dns.flags.response') ? 'reply' : 'request')
-    : icmpType === ICMP_ECHO_REPLY ? 'reply' : icmpType === ICMP_ECHO_REQUEST ? 'request' : innerSrcIp === key.src ? 'request' : 'reply';
+    : icmpErrorDir(layers, key) ?? (icmpType === ICMP_ECHO_REPLY ? 'reply' : icmpType === ICMP_ECHO_REQUEST ? 'request' : innerSrcIp === key.src ? 'request' : 'reply');
   const frame: FrameKind = kind === 'dns' ? (dir === 'request' ? 'dns-query' : 'dns-answer') : kind === 'arp' ? (arpOp === ARP_REQUEST ? 'arp-request' : 'arp-reply') : 'ip';
   const encapsulated = layers.some((l) => l.proto === 'vxlan');
   const outer = layers.find((l) => l.proto === 'ip');

@@ -8,7 +8,7 @@
  *    machine files programs need to start (ld.so.cache, passwd, nsswitch.conf …), so
  *    /etc/shadow and the machine's own names are not there;
  *  - /sys is a sysfs mounted from inside the step's network namespace (as `ip netns exec`
- *    does), /root, /home and the run's state folder are empty;
+ *    does), /proc/sys/net is writable (sysctl -w), /root, /home and the run's state folder are empty;
  *  - the UTS name is the container's hostname (its short id) or the host's name;
  *  - the program runs as root with only CAP_NET_ADMIN, CAP_NET_RAW, CAP_SETUID and
  *    CAP_SETGID (tcpdump's own drop to its user), no_new_privs, and nothing inheritable.
@@ -47,6 +47,8 @@ const MASKED = ['/root', '/home', STATE_DIR];
  * it, also for namespaces made after the view. Entering one needs CAP_SYS_ADMIN, which a step lacks.
  */
 const NETNS_DIR = '/run/netns';
+
+const PROC_SYS_NET = '/proc/sys/net';
 
 /** A step's capabilities: what ping, tcpdump, ip, bridge, tc and iptables need, and nothing else. */
 const STEP_CAPS = '+net_admin,+net_raw,+setuid,+setgid';
@@ -87,6 +89,9 @@ export function viewFstab(mounts: string[], root: string, etcDir: string, emptyD
   const lines = mounts.filter((p) => !skip(p)).map((p) => line(p, p, 'none', 'bind,ro,nosuid,private'));
   if (mounts.includes(NETNS_DIR)) lines.push(line(NETNS_DIR, NETNS_DIR, 'none', 'rbind,ro,nosuid,nodev'));
   lines.push(line('sysfs', '/sys', 'sysfs', 'ro,nosuid,nodev,noexec,private'));
+  // /proc/sys/net writable, so `sysctl -w` works: the kernel resolves a net sysctl in the
+  // network namespace of the process that opens it, which is always one the run made.
+  if (mounts.includes('/proc')) lines.push(line(PROC_SYS_NET, PROC_SYS_NET, 'none', 'bind,rw,nosuid,nodev,noexec,private'));
   lines.push(line(etcDir, '/etc', 'none', 'bind,ro,nosuid,nodev,private'));
   for (const d of MACHINE_ETC_DIRS) if (fs.existsSync(path.join(etcDir, d))) lines.push(line(path.join('/etc', d), path.join('/etc', d), 'none', 'bind,ro,nosuid,nodev,private'));
   for (const m of MASKED) {

@@ -37,6 +37,7 @@ describe('view fstab', () => {
     expect(lines).toContain('/dev/shm /v/root/dev/shm none bind,ro,nosuid,private 0 0');
     expect(lines).toContain('/run/netns /v/root/run/netns none rbind,ro,nosuid,nodev 0 0');
     expect(lines).toContain('sysfs /v/root/sys sysfs ro,nosuid,nodev,noexec,private 0 0');
+    expect(lines).toContain('/proc/sys/net /v/root/proc/sys/net none bind,rw,nosuid,nodev,noexec,private 0 0');
     expect(lines).toContain('/v/etc /v/root/etc none bind,ro,nosuid,nodev,private 0 0');
     expect(lines.filter((l) => l.startsWith('/sys') || l.startsWith('/etc/') || l.startsWith('/run/netns/') || l.startsWith('/home'))).toEqual([]);
   });
@@ -97,6 +98,15 @@ describeWith(['ip', 'nsenter', 'unshare', 'setpriv', 'mount', 'ping'], true, 'em
     expect(execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' })).not.toContain('cnmx0');
     expect(execFileSync('hostname', { encoding: 'utf8' })).not.toContain('pwned');
     expect(ns.exec('a', ['ip', '-o', 'link'])).toContain('cnmx0');
+  });
+
+  test("sysctl -w changes the step's own namespace only (its /proc/sys/net is writable, the machine's and another namespace's stay as they were)", async () => {
+    const machineBefore = fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
+    expect(await run(['sysctl', '-w', 'net.ipv4.ip_forward=1'])).toMatchObject({ stdout: 'net.ipv4.ip_forward = 1\n', exitCode: 0 });
+    expect(ns.exec('a', ['sysctl', '-n', 'net.ipv4.ip_forward'])).toBe('1\n');
+    expect(ns.exec('other', ['sysctl', '-n', 'net.ipv4.ip_forward'])).toBe('0\n');
+    expect(fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8')).toBe(machineBefore);
+    expect((await run(['sysctl', '-w', 'net.ipv4.ip_forward=0'])).exitCode).toBe(0);
   });
 
   test('the view has its own /etc files and UTS name, and nothing of the machine\'s secrets', async () => {

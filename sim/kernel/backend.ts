@@ -13,6 +13,7 @@ import { endedOutput, stepBounds } from '../runner/bounds';
 import { etcFile } from '../model/etc';
 import { iptablesCommand, iptablesSave } from './iptables';
 import { tcCommand } from './tc';
+import { sysctlCommand } from './sysctl';
 import { EPOCH_NS } from '../model/world';
 
 export class SimBackend implements Backend {
@@ -63,6 +64,8 @@ export class SimBackend implements Backend {
         return iptablesCommand(ns, args);
       case 'tc':
         return tcCommand(ns, args, { nowNs: this.datapath.clock.now, kernelSeed: this.kernel.seed });
+      case 'sysctl':
+        return sysctlCommand(ns, args);
       case 'iptables-save':
         return iptablesSave(ns, args, new Date(Number(EPOCH_NS / 1_000_000n) + Math.floor(this.datapath.clock.now / 1e6)));
       case 'cat': {

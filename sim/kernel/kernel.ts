@@ -2,6 +2,7 @@
 import { PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
 import { Derived, LinkType, LoggedMap, Neigh, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
+import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
 
 export class KernelError extends Error {}
 
@@ -130,9 +131,12 @@ export class SimKernel {
         this.deleteLink(this.link(op.host, op.netns, op.name));
         return;
       case 'sysctl.set': {
+        const ns = this.netns(op.host, op.netns);
+        const forwarding = forwardingScope(ns, op.key.split('.'));
         const m = op.key.match(/^net\.ipv6\.conf\.(all|default)\.disable_ipv6$/);
-        if (!m || (op.value !== '0' && op.value !== '1')) throw new KernelError(`sysctl ${op.key}=${op.value} is not modelled`);
-        this.netns(op.host, op.netns).ipv6Disabled[m[1] as 'all' | 'default'] = op.value === '1';
+        if ((!forwarding && !m) || forwarding === 'missing' || (op.value !== '0' && op.value !== '1')) throw new KernelError(`sysctl ${op.key}=${op.value} is not modelled`);
+        if (forwarding) writeForwarding(ns, forwarding, Number(op.value));
+        else ns.ipv6Disabled[m![1] as 'all' | 'default'] = op.value === '1';
         return;
       }
       case 'link.move': {
@@ -141,9 +145,11 @@ export class SimKernel {
         if (to.links.has(l.name)) throw new KernelError(`${op.host}/${op.to}: device ${l.name} exists`);
         l.netns.links.delete(l.name);
         l.netns = to;
-        // Moving a device takes it down and drops its addresses, as Linux does.
+        // Moving a device takes it down and drops its addresses, as Linux does; its IPv4
+        // settings are made anew in the namespace it lands in (inetdev_init copies the default).
         l.up = false;
         l.addrs.length = 0;
+        l.ipv4Forwarding = to.ipv4Forwarding.default;
         to.links.set(l.name, l);
         return;
       }

@@ -165,6 +165,8 @@ export class SimLink {
   txBytes = 0;
   /** The transmit queue length (`qlen`); a device made with 0 shows none. */
   txqueuelen = 1000;
+  /** net.ipv4.conf.DEV.forwarding: whether IPv4 datagrams arriving here may be forwarded (IN_DEV_FORWARD); set from the namespace's default when the device lands there. */
+  ipv4Forwarding = 0;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */
   private ownMac: string;
   explicitMac = false;
@@ -178,6 +180,7 @@ export class SimLink {
     public netns: SimNetns,
   ) {
     this.ownMac = mac;
+    this.ipv4Forwarding = netns.ipv4Forwarding.default;
   }
 
   /** Bridges only: their ports. */
@@ -270,8 +273,12 @@ export class SimNetns {
   readonly files = new Map<string, string>();
   /** The namespace's iptables tables and connection tracking, made by the first `iptables` command or plan rule. */
   netfilter?: NetnsTables;
-  /** net.ipv4.ip_forward (0 in a new namespace). */
-  ipForward = false;
+  /**
+   * net.ipv4.conf.{all,default}.forwarding (all is net.ipv4.ip_forward): 0 in a new
+   * namespace, as it inherits init_net's, and the machine's is 0. Any int is taken, as
+   * proc_dointvec takes it; nonzero forwards. See net/ipv4/devinet.ts.
+   */
+  readonly ipv4Forwarding = { all: 0, default: 0 };
 
   /** Where the namespace sits in Docker's layout: the host's own, an overlay (holds vxlan0), or a sandbox. */
   readonly role = new Derived<'host' | 'overlay' | 'sandbox'>(() => {

@@ -10,7 +10,7 @@ import { be16, bufferView, putBe16 } from '../../../wire/bytes';
 import { internetChecksum } from '../../../wire/checksum';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire/ethernet';
 import {
-  emitIcmp, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, parseIcmp, UNREACH_FRAG_NEEDED,
+  emitIcmp, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, ICMP_TIME_EXCEEDED, parseIcmp, UNREACH_FRAG_NEEDED,
 } from '../../../wire/icmp';
 import { emitIpv4, IPPROTO_ICMP, IPV4_MIN_HEADER_LEN, ipv4PacketDst, ipv4PacketDstString, ipv4PacketEnd, ipv4PacketSrc, ipv4PacketTtl, parseIpv4 } from '../../../wire/ipv4';
 import { Skb } from '../skb';
@@ -36,7 +36,9 @@ export function icmpRcv(dp: Datapath, ns: SimNetns, skb: Skb, l4: number, end: n
     dp.sockets.echo(ns, be16(f, l4 + 4))?.onReply(be16(f, l4 + 6), ipv4PacketTtl(f, ip), end - l4, ipv4PacketSrc(f, ip));
   } else if (type === ICMP_DEST_UNREACHABLE) {
     if (f[l4 + 1] === UNREACH_FRAG_NEEDED) learnPmtu(dp, ns, f, l4, end);
-    unreachableToSocket(dp, ns, f, ip, l4, end);
+    errorToSocket(dp, ns, f, ip, l4, end);
+  } else if (type === ICMP_TIME_EXCEEDED) {
+    errorToSocket(dp, ns, f, ip, l4, end);
   }
 }
 
@@ -51,14 +53,21 @@ const UNREACHABLE_TEXT: Record<number, string> = {
   13: 'Packet filtered',
 };
 
+/** iputils' words for the time-exceeded codes. */
+const TIME_EXCEEDED_TEXT: Record<number, string> = {
+  0: 'Time to live exceeded',
+  1: 'Frag reassembly time exceeded',
+};
+
 /** icmp_unreach: an error quoting one of our echo requests reaches the ping socket that sent it. */
-function unreachableToSocket(dp: Datapath, ns: SimNetns, f: Uint8Array, ip: number, l4: number, end: number): void {
+function errorToSocket(dp: Datapath, ns: SimNetns, f: Uint8Array, ip: number, l4: number, end: number): void {
   const quoted = l4 + ICMP_HEADER_LEN;
   if (end - quoted < 28 || f[quoted + 9] !== IPPROTO_ICMP) return;
   const inner = quoted + (f[quoted] & 15) * 4;
   if (end - inner < ICMP_HEADER_LEN || f[inner] !== ICMP_ECHO_REQUEST) return;
   const code = f[l4 + 1];
-  const text = code === UNREACH_FRAG_NEEDED ? `Frag needed and DF set (mtu = ${be16(f, l4 + 6)})` : UNREACHABLE_TEXT[code] ?? `Dest Unreachable, Bad Code: ${code}`;
+  const text = f[l4] === ICMP_TIME_EXCEEDED ? TIME_EXCEEDED_TEXT[code] ?? `Time exceeded, Bad Code: ${code}`
+    : code === UNREACH_FRAG_NEEDED ? `Frag needed and DF set (mtu = ${be16(f, l4 + 6)})` : UNREACHABLE_TEXT[code] ?? `Dest Unreachable, Bad Code: ${code}`;
   dp.sockets.echo(ns, be16(f, inner + 4))?.onError(be16(f, inner + 6), `From ${ipv4PacketSrc(f, ip)} icmp_seq=${be16(f, inner + 6)} ${text}`);
 }
 
@@ -66,11 +75,14 @@ function unreachableToSocket(dp: Datapath, ns: SimNetns, f: Uint8Array, ip: numb
 const ICMP_ERROR_MAX_QUOTE = 576 - 20 - ICMP_HEADER_LEN;
 
 /**
- * icmp_send for netfilter's REJECT (nf_send_unreach): a destination-unreachable back to
- * the datagram's source, from the address it was sent to when that is ours, else from the
- * address that routes to the source. No error answers an ICMP error or a later fragment.
+ * icmp_send: an ICMP error about the datagram whose IPv4 header starts at `ip`, back to its
+ * source: destination unreachable (netfilter's REJECT, a forwarded datagram with no route
+ * or too big for its DF), time exceeded (a forwarded datagram whose TTL ran out). It comes
+ * from the address the datagram was sent to when that is ours, else from the address that
+ * routes to the source (icmp_send's saddr = 0). No error answers an ICMP error or a later
+ * fragment. `info` is the next-hop MTU of "fragmentation needed".
  */
-export function icmpSendUnreach(dp: Datapath, ns: SimNetns, skb: Skb, ip: number, code: number): void {
+export function icmpSend(dp: Datapath, ns: SimNetns, skb: Skb, ip: number, type: typeof ICMP_DEST_UNREACHABLE | typeof ICMP_TIME_EXCEEDED, code: number, info = 0): void {
   const f = skb.frame;
   if ((be16(f, ip + 6) & 0x1fff) !== 0) return;
   const l4 = ip + (f[ip] & 15) * 4;
@@ -79,7 +91,7 @@ export function icmpSendUnreach(dp: Datapath, ns: SimNetns, skb: Skb, ip: number
   const quoted = Buffer.from(f.subarray(ip, Math.min(end, ip + ICMP_ERROR_MAX_QUOTE)));
   const to = ipv4PacketSrc(f, ip);
   const from = isLocalAddress(ns, ipv4PacketDst(f, ip)) ? ipv4PacketDstString(f, ip) : undefined;
-  const icmp = emitIcmp({ kind: 'unreachable', type: ICMP_DEST_UNREACHABLE, code, mtu: 0, quoted });
+  const icmp = emitIcmp(type === ICMP_TIME_EXCEEDED ? { kind: 'time-exceeded', type, code, quoted } : { kind: 'unreachable', type, code, mtu: info, quoted });
   ipSend(dp, ns, { dst: to, src: from, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: TOS_INTERNETCONTROL, dontFragment: false, moreFragments: false, fragmentOffset: 0 },
     icmp, skb.flow, skb.dir === 'request' ? 'reply' : 'request', undefined, skb.lag + dp.delays.stack);
 }

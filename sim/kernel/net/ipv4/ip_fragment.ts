@@ -7,7 +7,7 @@ import type { Datapath } from '../../datapath';
 import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
 import { bufferView } from '../../../wire/bytes';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
-import { emitIpv4, IPV4_MIN_HEADER_LEN, Ipv4Header, ipv4PacketHeaderLength, Ipv4Repr, parseIpv4 } from '../../../wire/ipv4';
+import { emitIpv4, Ipv4Header, ipv4HeaderLength, ipv4PacketHeaderLength, Ipv4Repr, parseIpv4 } from '../../../wire/ipv4';
 import { Skb } from '../skb';
 import { ipTransmit } from './ip_output';
 import { deliver } from './ip_input';
@@ -18,15 +18,21 @@ const REASSEMBLY_TIMEOUT_NS = 30_000_000_000;
 /** Datagrams being reassembled, by (namespace, source, destination, id, protocol) as ip_defrag keys them. */
 export type ReassemblyQueues = Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb; first?: Buffer }>;
 
-/** `like`: what each fragment belongs to and says (flow, direction, note, the device that encapsulated), and its lag. */
-export function ipFragment(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: number, repr: Ipv4Repr, payload: Uint8Array, like: Skb): void {
-  const chunk = Math.floor((mtu - IPV4_MIN_HEADER_LEN) / 8) * 8;
+/**
+ * `like`: what each fragment belongs to and says (flow, direction, note, the device that
+ * encapsulated), and its lag. `send` takes each bare fragment: a local datagram's pass
+ * netfilter's OUTPUT and POSTROUTING each; a forwarded one's passed them whole. A
+ * fragment fragmented again keeps its offset and its more-fragments flag.
+ */
+export function ipFragment(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: number, repr: Ipv4Repr, payload: Uint8Array, like: Skb,
+  send: (fragment: Skb) => void = (fragment) => ipTransmit(dp, ns, r, undefined, fragment)): void {
+  const chunk = Math.floor((mtu - ipv4HeaderLength(repr)) / 8) * 8;
   for (let off = 0; off < payload.length; off += chunk) {
     const part = payload.subarray(off, Math.min(off + chunk, payload.length));
-    const frag = emitIpv4({ ...repr, fragmentOffset: off, moreFragments: off + chunk < payload.length }, part);
+    const frag = emitIpv4({ ...repr, fragmentOffset: repr.fragmentOffset + off, moreFragments: off + chunk < payload.length || repr.moreFragments }, part);
     const skb = new Skb(frag, like.flow, like.dir, like.note, like.encapsulatedBy);
     skb.lag = like.lag;
-    ipTransmit(dp, ns, r, undefined, skb);
+    send(skb);
   }
 }
 

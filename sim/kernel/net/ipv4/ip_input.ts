@@ -1,6 +1,6 @@
 /**
  * net/ipv4/ip_input.c: ip_rcv checks the header, ip_local_deliver takes datagrams for the
- * namespace (reassembling fragments) and hands them to ICMP or UDP. The header is read in
+ * namespace (reassembling fragments) and hands them to ICMP or UDP; others go to ip_forward. The header is read in
  * place, as routers do, not parsed into a representation.
  */
 import type { Datapath } from '../../datapath';
@@ -12,6 +12,7 @@ import {
 import { Skb } from '../skb';
 import { isLocalAddress } from './route';
 import { reassemble } from './ip_fragment';
+import { ipForward } from './ip_forward';
 import { icmpRcv } from './icmp';
 import { udpRcv } from './udp';
 
@@ -19,8 +20,8 @@ export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): voi
   const f = skb.frame, ip = ETHERNET_HEADER_LEN;
   if (ipv4HeaderProblem(f, ip) !== undefined || !ipv4PacketChecksumOk(f, ip)) return dp.tracer.drop(skb, undefined, dev, 'bad IPv4 header');
   if (!netfilterAccepts(dp, 'PREROUTING', ns, dev, skb)) return;
-  // Forwarding is off in every namespace of the lab: netfilter's FORWARD hook is never reached.
-  if (!isLocalAddress(ns, ipv4PacketDst(f, ip))) return dp.tracer.drop(skb, undefined, dev, 'not for this namespace (ip_forward is 0)');
+  // ip_rcv_finish's route lookup: a datagram for another host is forwarded, or dropped where forwarding is off.
+  if (!isLocalAddress(ns, ipv4PacketDst(f, ip))) return ipForward(dp, ns, dev, skb);
   if (!netfilterAccepts(dp, 'INPUT', ns, dev, skb)) return;
   if (ipv4PacketIsFragment(f, ip)) return reassemble(dp, ns, dev, skb);
   deliver(dp, ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));

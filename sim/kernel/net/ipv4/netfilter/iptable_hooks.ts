@@ -9,8 +9,9 @@ import type { SimLink, SimNetns } from '../../../objects';
 import type { NfHookFn, NfInetHook } from '../../netfilter';
 import { be16, be32 } from '../../../../wire/bytes';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipv4PacketEnd } from '../../../../wire/ipv4';
+import { ICMP_DEST_UNREACHABLE } from '../../../../wire/icmp';
 import { isLocalAddress } from '../route';
-import { icmpSendUnreach } from '../icmp';
+import { icmpSend } from '../icmp';
 import { doTable, NetnsTables, PacketView, ruleSpec, TableName, Verdict } from './ip_tables';
 
 /** A namespace's tables, made on first use; the seed comes from where it is, so runs repeat. */
@@ -43,7 +44,7 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
     const v = doTable(table, hook, p, nf.random);
     if (v.verdict === 'ACCEPT') continue;
     if (v.verdict === 'DROP' || v.verdict === 'REJECT') {
-      if (v.verdict === 'REJECT') icmpSendUnreach(dp, ns, skb, ip, REJECT_CODES[v.rejectWith] ?? PORT_UNREACHABLE);
+      if (v.verdict === 'REJECT') icmpSend(dp, ns, skb, ip, ICMP_DEST_UNREACHABLE, REJECT_CODES[v.rejectWith] ?? PORT_UNREACHABLE);
       return dropReason(ns, hook, v);
     }
   }

@@ -1,0 +1,172 @@
+/**
+ * The `sysctl` program of Debian 12 (procps-ng 4.0.2) over a simulated namespace's
+ * /proc/sys/net: reading and writing the keys the sim kernel models, with the real texts
+ * and exit codes (measured with `ip netns exec NS sysctl …`). Keys the sim does not model
+ * are refused with a `cnmlab: … is not modelled` line, exit 2, never answered with a guess.
+ */
+import { CommandOutput } from '../backend';
+import type { SimNetns } from './objects';
+import { forwardingScope, readForwarding, writeForwarding } from './net/ipv4/devinet';
+
+const VERSION = 'sysctl from procps-ng 4.0.2\n';
+
+const USAGE = `
+Usage:
+ sysctl [options] [variable[=value] ...]
+
+Options:
+  -a, --all            display all variables
+  -A                   alias of -a
+  -X                   alias of -a
+      --deprecated     include deprecated parameters to listing
+      --dry-run        Print the key and values but do not write
+  -b, --binary         print value without new line
+  -e, --ignore         ignore unknown variables errors
+  -N, --names          print variable names without values
+  -n, --values         print only values of the given variable(s)
+  -p, --load[=<file>]  read values from file
+  -f                   alias of -p
+      --system         read values from all system directories
+  -r, --pattern <expression>
+                       select setting that match expression
+  -q, --quiet          do not echo variable set
+  -w, --write          enable writing a value to variable
+  -o                   does nothing
+  -x                   does nothing
+  -d                   alias of -h
+
+ -h, --help     display this help and exit
+ -V, --version  output version information and exit
+
+For more details see sysctl(8).
+`;
+
+const MODELLED_KEYS = 'net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding and net.ipv6.conf.{all,default}.disable_ipv6 are';
+
+/** A key the sim models: how to read it and, when it may be written, how. */
+interface Knob {
+  read(): number;
+  write?(value: number): void;
+}
+
+/** The knob a dotted key names in `ns`; 'missing' when /proc/sys has no such file there; undefined when the sim does not model it. */
+function knob(ns: SimNetns, parts: string[]): Knob | 'missing' | undefined {
+  const scope = forwardingScope(ns, parts);
+  if (scope === 'missing') return scope;
+  if (scope) return { read: () => readForwarding(ns, scope), write: (v) => writeForwarding(ns, scope, v) };
+  const v6 = parts.join('.').match(/^net\.ipv6\.conf\.(all|default)\.disable_ipv6$/);
+  // Written by the plan only: a write would also take addresses away, which the program does not model.
+  if (v6) return { read: () => (ns.ipv6Disabled[v6[1] as 'all' | 'default'] ? 1 : 0) };
+  return undefined;
+}
+
+/** proc_dointvec's reading of a written value: an int, leading blanks allowed, nothing after it. */
+function parseIntvec(text: string): number | undefined {
+  const m = text.match(/^\s*(-?\d+)\s*$/);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return n >= -2147483648 && n <= 2147483647 ? n : undefined;
+}
+
+class Refusal {
+  constructor(readonly out: CommandOutput) {}
+}
+
+const notModelled = (what: string) => new Refusal({ stdout: '', stderr: `cnmlab: sysctl ${what} is not modelled (${MODELLED_KEYS})\n`, exitCode: 2 });
+
+export function sysctlCommand(ns: SimNetns, args: string[]): CommandOutput {
+  try {
+    return run(ns, args);
+  } catch (e) {
+    if (e instanceof Refusal) return e.out;
+    throw e;
+  }
+}
+
+function run(ns: SimNetns, args: string[]): CommandOutput {
+  if (args.length === 0) return { stdout: '', stderr: USAGE, exitCode: 1 };
+  let write = false, valuesOnly = false, namesOnly = false, quiet = false, ignoreUnknown = false;
+  const operands: string[] = [];
+  for (const a of args) {
+    if (a.startsWith('--')) {
+      switch (a) {
+        case '--write': write = true; break;
+        case '--values': valuesOnly = true; break;
+        case '--names': namesOnly = true; break;
+        case '--quiet': quiet = true; break;
+        case '--ignore': ignoreUnknown = true; break;
+        case '--help': return { stdout: USAGE, stderr: '', exitCode: 0 };
+        case '--version': return { stdout: VERSION, stderr: '', exitCode: 0 };
+        case '--all': case '--deprecated': case '--dry-run': case '--binary': case '--load': case '--system': case '--pattern':
+          throw notModelled(a);
+        default:
+          if (/^--(load|pattern)=/.test(a)) throw notModelled(a);
+          // getopt's complaint, then the usage on stdout; procps exits 0 here.
+          return { stdout: USAGE, stderr: `sysctl: unrecognized option '${a}'\n`, exitCode: 0 };
+      }
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      for (const c of a.slice(1)) {
+        switch (c) {
+          case 'w': write = true; break;
+          case 'n': valuesOnly = true; break;
+          case 'N': namesOnly = true; break;
+          case 'q': quiet = true; break;
+          case 'e': ignoreUnknown = true; break;
+          case 'o': case 'x': break;
+          case 'h': case 'd': return { stdout: USAGE, stderr: '', exitCode: 0 };
+          case 'V': return { stdout: VERSION, stderr: '', exitCode: 0 };
+          case 'a': case 'A': case 'X': case 'b': case 'p': case 'f': case 'r':
+            throw notModelled(`-${c}`);
+          default:
+            return { stdout: USAGE, stderr: `sysctl: invalid option -- '${c}'\n`, exitCode: 0 };
+        }
+      }
+      continue;
+    }
+    operands.push(a);
+  }
+  if (operands.length === 0) return { stdout: '', stderr: "sysctl: no variables specified\nTry `sysctl --help' for more information.\n", exitCode: 1 };
+  let stdout = '', stderr = '', failures = 0, syntaxError = false;
+  for (const operand of operands) {
+    const eq = operand.indexOf('=');
+    // A `key=value` operand writes, with or without -w; -w makes an operand without '=' a syntax error.
+    if (eq < 0 && write) {
+      stderr += 'sysctl: command line(0): invalid syntax, continuing...\n';
+      syntaxError = true;
+      continue;
+    }
+    const name = eq < 0 ? operand : operand.slice(0, eq);
+    const parts = name.includes('/') ? name.split('/') : name.split('.');
+    const shown = parts.join('.');
+    if (parts.some((p) => p === '') || parts.length < 2) throw notModelled(`'${operand}'`);
+    const k = knob(ns, parts);
+    if (k === undefined) throw notModelled(shown);
+    if (k === 'missing') {
+      if (!ignoreUnknown) {
+        stderr += `sysctl: cannot stat /proc/sys/${parts.join('/')}: No such file or directory\n`;
+        failures++;
+      }
+      continue;
+    }
+    if (eq < 0) {
+      const v = String(k.read());
+      stdout += namesOnly ? `${shown}\n` : valuesOnly ? `${v}\n` : `${shown} = ${v}\n`;
+      continue;
+    }
+    const text = operand.slice(eq + 1);
+    if (!k.write) throw notModelled(`-w ${shown}`);
+    const value = parseIntvec(text);
+    if (value === undefined) {
+      stderr += `sysctl: setting key "${shown}": Invalid argument\n`;
+      failures++;
+      continue;
+    }
+    k.write(value);
+    // procps echoes what was written, as typed after '=' less its leading blanks.
+    const echoed = text.replace(/^\s+/, '');
+    if (!quiet) stdout += namesOnly ? `${shown}\n` : valuesOnly ? `${echoed}\n` : `${shown} = ${echoed}\n`;
+  }
+  return { stdout, stderr, exitCode: failures > 0 ? failures : syntaxError ? 1 : 0 };
+}
