@@ -142,7 +142,8 @@ function pmtudReply(dp: Datapath, vx: SimLink, skb: Skb, inner: Uint8Array, path
   const src = ipv4PacketDstString(inner, ip), dst = ipv4PacketSrc(inner, ip);
   const reply = emitEthernet({ src: macToString(inner, 0), dst: macToString(inner, 6), ethertype: ETHERTYPE_IPV4 },
     emitIpv4({ src, dst, protocol: IPPROTO_ICMP, ttl: 64, id: 0, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, icmp));
-  const r = new Skb(reply, skb.flow, skb.dir);
+  // The answer goes back toward the sender, as any ICMP error does.
+  const r = new Skb(reply, skb.flow, skb.dir === 'request' ? 'reply' : 'request');
   dp.clock.schedule(dp.delays.vxlan + skb.lag, () => {
     countRx(vx, r);
     dp.tracer.pmtuReply(vx, r, mtu);
