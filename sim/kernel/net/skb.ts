@@ -1,5 +1,7 @@
 /** include/linux/skbuff.h: a frame in flight, and the slabs frames are cut from. */
 import type { Flow } from '../../trace/types';
+import type { CtState } from './ipv4/netfilter/ip_tables';
+import type { CtRef } from './netfilter/nf_conntrack';
 import { be16 } from '../../wire/bytes';
 import { ETHERTYPE_ARP } from '../../wire/ethernet';
 
@@ -9,7 +11,8 @@ import { ETHERTYPE_ARP } from '../../wire/ethernet';
  */
 export class Skb {
   constructor(
-    readonly frame: Uint8Array,
+    /** Changed only by NAT, which puts a rewritten copy here (the frame seen so far stays as it was). */
+    public frame: Uint8Array,
     readonly flow: Flow | undefined,
     readonly dir: 'request' | 'reply',
     /** What a hop should say about this frame (the encapsulation's "FDB mac -> vtep"). */
@@ -27,6 +30,13 @@ export class Skb {
 
   /** A datagram reassembled from fragments: its first fragment's frame, as a capture on the device saw it arrive. */
   arrivedAs?: Uint8Array;
+
+  /**
+   * skb->_nfct: the connection conntrack placed this packet in, in the namespace that
+   * tracked it (a packet entering another namespace is tracked there anew, as
+   * skb_scrub_packet forgets it), and its state there.
+   */
+  nfct?: { netns: object; state: CtState; ct?: CtRef };
 }
 
 /** A change ip output makes to the payload as it copies it into the frame (the echo reply's type and checksum). */

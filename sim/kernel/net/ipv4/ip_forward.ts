@@ -58,6 +58,7 @@ export function ipForward(dp: Datapath, ns: SimNetns, inDev: SimLink, skb: Skb):
   decreaseTtl(out, ip);
   const fwd = new Skb(out, skb.flow, skb.dir, skb.note);
   fwd.lag = skb.lag;
+  fwd.nfct = skb.nfct;
   if (!hookAccepts(dp, 'FORWARD', ns, fwd, inDev, r.dev)) return;
   if (!hookAccepts(dp, 'POSTROUTING', ns, fwd, inDev, r.dev)) return;
   forwardOutput(dp, ns, r, fwd, length);

@@ -17,12 +17,14 @@ import { icmpRcv } from './icmp';
 import { udpRcv } from './udp';
 
 export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
-  const f = skb.frame, ip = ETHERNET_HEADER_LEN;
-  if (ipv4HeaderProblem(f, ip) !== undefined || !ipv4PacketChecksumOk(f, ip)) return dp.tracer.drop(skb, undefined, dev, 'bad IPv4 header');
+  const ip = ETHERNET_HEADER_LEN;
+  if (ipv4HeaderProblem(skb.frame, ip) !== undefined || !ipv4PacketChecksumOk(skb.frame, ip)) return dp.tracer.drop(skb, undefined, dev, 'bad IPv4 header');
   if (!netfilterAccepts(dp, 'PREROUTING', ns, dev, skb)) return;
-  // ip_rcv_finish's route lookup: a datagram for another host is forwarded, or dropped where forwarding is off.
-  if (!isLocalAddress(ns, ipv4PacketDst(f, ip))) return ipForward(dp, ns, dev, skb);
+  // ip_rcv_finish's route lookup, on the destination PREROUTING's NAT may have changed: a
+  // datagram for another host is forwarded, or dropped where forwarding is off.
+  if (!isLocalAddress(ns, ipv4PacketDst(skb.frame, ip))) return ipForward(dp, ns, dev, skb);
   if (!netfilterAccepts(dp, 'INPUT', ns, dev, skb)) return;
+  const f = skb.frame;
   if (ipv4PacketIsFragment(f, ip)) return reassemble(dp, ns, dev, skb);
   deliver(dp, ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));
 }

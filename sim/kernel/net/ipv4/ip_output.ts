@@ -8,7 +8,7 @@ import type { Neigh, ResolvedRoute, SimNetns } from '../../objects';
 import type { Flow } from '../../../trace/types';
 import { ZERO_MAC } from '../../../wire/addr';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire/ethernet';
-import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4HeaderLength, Ipv4Repr, writeIpv4Header } from '../../../wire/ipv4';
+import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4HeaderLength, ipv4PacketDst, ipv4PacketDstString, Ipv4Repr, writeIpv4Header } from '../../../wire/ipv4';
 import { PayloadRewrite, Skb } from '../skb';
 import { devXmit, later } from '../dev';
 import { l2Header, neighOutput, resolvedNeigh } from '../neighbour';
@@ -74,25 +74,38 @@ export function newDatagram(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined
 
 /**
  * __ip_local_out, ip_output and ip_finish_output2: past netfilter's OUTPUT and POSTROUTING
- * hooks, out of the device at once with a resolved neighbour, else through neighbour resolution.
+ * hooks, out of the device at once with a resolved neighbour, else through neighbour
+ * resolution. A destination OUTPUT's NAT changed is routed anew (ip_route_me_harder).
  */
 export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb): void {
   // A datagram waiting for its next hop's address has no Ethernet header yet.
-  if (!localOut(dp, ns, r, skb, n ? ETHERNET_HEADER_LEN : 0)) return;
+  let ip = n ? ETHERNET_HEADER_LEN : 0;
+  const dst = ipv4PacketDst(skb.frame, ip);
+  if (!hookAccepts(dp, 'OUTPUT', ns, r, skb, ip)) return;
+  if (ipv4PacketDst(skb.frame, ip) !== dst) {
+    const again = route(ns, ipv4PacketDstString(skb.frame, ip));
+    if (!again) return dp.tracer.drop(skb, undefined, r.dev, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
+    if (again.dev !== r.dev || again.nexthop !== r.nexthop) {
+      // The next hop changed: the Ethernet header built for the old one goes.
+      if (n) skb.frame = skb.frame.subarray(ETHERNET_HEADER_LEN);
+      r = again;
+      n = undefined;
+      ip = 0;
+    }
+  }
+  if (!hookAccepts(dp, 'POSTROUTING', ns, r, skb, ip)) return;
   if (n) devXmit(dp, r.dev, skb);
   else neighOutput(dp, ns, r, skb);
 }
 
 /** Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet whose IPv4 header starts at `ip`. */
 function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): boolean {
-  for (const hook of LOCAL_OUT_HOOKS) {
-    const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ip, undefined, r.dev);
-    if (dropped !== undefined) {
-      dp.tracer.netfilterDrop(skb, r.dev, ip, false, dropped);
-      return false;
-    }
-  }
-  return true;
+  return hookAccepts(dp, 'OUTPUT', ns, r, skb, ip) && hookAccepts(dp, 'POSTROUTING', ns, r, skb, ip);
 }
 
-const LOCAL_OUT_HOOKS = ['OUTPUT', 'POSTROUTING'] as const;
+function hookAccepts(dp: Datapath, hook: 'OUTPUT' | 'POSTROUTING', ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): boolean {
+  const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ip, undefined, r.dev);
+  if (dropped === undefined) return true;
+  dp.tracer.netfilterDrop(skb, r.dev, ip, false, dropped);
+  return false;
+}

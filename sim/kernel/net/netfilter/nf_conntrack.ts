@@ -1,26 +1,55 @@
 /**
- * net/netfilter/nf_conntrack_core.c, as far as the state matches need it: a namespace's
- * connections by tuple (protocol, addresses, ports or the ICMP echo identifier), each
- * known in both directions. The first packet of a tuple is NEW, and so are the ones after
- * it until the other side answers; from then on both directions are ESTABLISHED. An ICMP
- * error about a tracked connection is RELATED to it; anything else conntrack cannot place
- * is INVALID.
+ * net/netfilter/nf_conntrack_core.c, as far as the state matches and NAT need it: a
+ * namespace's connections, each with its original tuple (protocol, addresses, ports or the
+ * ICMP echo identifier, as the first packet carried them) and its reply tuple (what an
+ * answer will carry: the original inverted, then changed by NAT), both leading to it. The
+ * first packet of a tuple is NEW, and so are the ones after it until the other side
+ * answers; from then on both directions are ESTABLISHED. An ICMP error about a tracked
+ * connection is RELATED to it; anything else conntrack cannot place is INVALID.
+ * nf_conntrack_in attaches the connection to the packet (skb->_nfct), so the hooks after
+ * the first one in the same namespace see the same connection even once NAT rewrote it.
  */
 import type { CtState } from '../ipv4/netfilter/ip_tables';
 import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED } from '../../../wire/icmp';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../../wire/ipv4';
 import { be16, be32 } from '../../../wire/bytes';
 
-interface Connection {
-  seenReply: boolean;
+/** A direction's tuple; for ICMP echo the identifier stands in both port places (as Linux keys it by id). */
+export interface Tuple {
+  protocol: number;
+  src: number;
+  dst: number;
+  sport: number;
+  dport: number;
+}
+
+export class Connection {
+  seenReply = false;
+  /** IPS_SRC_NAT and IPS_DST_NAT: a binding changed the source (SNAT, MASQUERADE) or the destination (DNAT). */
+  srcNat = false;
+  dstNat = false;
+  /** nf_nat_initialized: the nat table was asked once for each kind of change (a null binding when no rule said one). */
+  srcNatInitialized = false;
+  dstNatInitialized = false;
+
+  constructor(readonly original: Tuple, public reply: Tuple) {}
+}
+
+/** The connection a packet belongs to and its direction (skb->_nfct and ctinfo's direction). */
+export interface CtRef {
+  conn: Connection;
+  reply: boolean;
 }
 
 export class Conntrack {
   /** Both directions' tuples lead to the connection; the flag says which direction a tuple is. */
-  private readonly tuples = new Map<string, { conn: Connection; reply: boolean }>();
+  private readonly tuples = new Map<string, CtRef>();
 
-  /** nf_conntrack_in: the state of the packet whose IPv4 header starts at `ip`, tracking it. */
-  track(f: Uint8Array, ip: number): CtState {
+  /**
+   * nf_conntrack_in: the state of the packet whose IPv4 header starts at `ip`, tracking it;
+   * `ct` is its connection when it has one (not for ICMP errors, which are only RELATED).
+   */
+  track(f: Uint8Array, ip: number): { state: CtState; ct?: CtRef } {
     const protocol = f[ip + 9];
     const l4 = ip + (f[ip] & 15) * 4;
     if (protocol === IPPROTO_ICMP) {
@@ -28,42 +57,59 @@ export class Conntrack {
       if (type === ICMP_DEST_UNREACHABLE || type === ICMP_TIME_EXCEEDED) {
         // The quoted datagram went the other way: its own tuple, looked up as it was sent.
         const quoted = l4 + 8;
-        if (f.length < quoted + 28) return 'INVALID';
-        return this.tuples.has(tupleKey(f, quoted)) ? 'RELATED' : 'INVALID';
+        if (f.length < quoted + 28) return { state: 'INVALID' };
+        return { state: this.tuples.has(tupleKey(packetTuple(f, quoted))) ? 'RELATED' : 'INVALID' };
       }
-      if (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY) return 'INVALID';
+      if (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY) return { state: 'INVALID' };
     } else if (protocol !== IPPROTO_UDP && protocol !== IPPROTO_TCP) {
-      return 'INVALID';
+      return { state: 'INVALID' };
     }
-    const key = tupleKey(f, ip);
-    const known = this.tuples.get(key);
+    const tuple = packetTuple(f, ip);
+    const known = this.tuples.get(tupleKey(tuple));
     if (known) {
       if (known.reply) known.conn.seenReply = true;
-      return known.conn.seenReply ? 'ESTABLISHED' : 'NEW';
+      return { state: known.conn.seenReply ? 'ESTABLISHED' : 'NEW', ct: known };
     }
     // An echo reply nobody asked for starts nothing.
-    if (protocol === IPPROTO_ICMP && f[l4] === ICMP_ECHO_REPLY) return 'INVALID';
-    const conn: Connection = { seenReply: false };
-    this.tuples.set(key, { conn, reply: false });
-    this.tuples.set(replyKey(f, ip), { conn, reply: true });
-    return 'NEW';
+    if (protocol === IPPROTO_ICMP && f[l4] === ICMP_ECHO_REPLY) return { state: 'INVALID' };
+    const conn = new Connection(tuple, invert(tuple));
+    const ct: CtRef = { conn, reply: false };
+    this.tuples.set(tupleKey(conn.original), ct);
+    this.tuples.set(tupleKey(conn.reply), { conn, reply: true });
+    return { state: 'NEW', ct };
+  }
+
+  /** Whether a reply tuple is taken by another connection (nf_nat_used_tuple). */
+  replyTaken(reply: Tuple, by: Connection): boolean {
+    const known = this.tuples.get(tupleKey(reply));
+    return known !== undefined && known.conn !== by;
+  }
+
+  /** A NAT binding changed the connection's reply tuple: answers are found by the new one. */
+  rebind(conn: Connection, reply: Tuple): void {
+    this.tuples.delete(tupleKey(conn.reply));
+    conn.reply = reply;
+    this.tuples.set(tupleKey(reply), { conn, reply: true });
   }
 }
 
-/** protocol|src|dst|(sport, dport) — for ICMP echo the identifier stands for both ports. */
-function tupleKey(f: Uint8Array, ip: number): string {
-  const protocol = f[ip + 9];
-  const l4 = ip + (f[ip] & 15) * 4;
-  const src = be32(f, ip + 12) >>> 0, dst = be32(f, ip + 16) >>> 0;
-  if (protocol === IPPROTO_ICMP) return `${protocol}|${src}|${dst}|${be16(f, l4 + 4)}`;
-  return `${protocol}|${src}|${dst}|${be16(f, l4)}|${be16(f, l4 + 2)}`;
+/** nf_ct_invert_tuple: addresses and ports swapped. */
+export function invert(t: Tuple): Tuple {
+  return { protocol: t.protocol, src: t.dst, dst: t.src, sport: t.dport, dport: t.sport };
 }
 
-/** The tuple the answer will carry: addresses and ports swapped. */
-function replyKey(f: Uint8Array, ip: number): string {
+/** The tuple of the datagram whose IPv4 header starts at `ip` (ICMP: the echo identifier as both ports). */
+export function packetTuple(f: Uint8Array, ip: number): Tuple {
   const protocol = f[ip + 9];
   const l4 = ip + (f[ip] & 15) * 4;
   const src = be32(f, ip + 12) >>> 0, dst = be32(f, ip + 16) >>> 0;
-  if (protocol === IPPROTO_ICMP) return `${protocol}|${dst}|${src}|${be16(f, l4 + 4)}`;
-  return `${protocol}|${dst}|${src}|${be16(f, l4 + 2)}|${be16(f, l4)}`;
+  if (protocol === IPPROTO_ICMP) {
+    const id = be16(f, l4 + 4);
+    return { protocol, src, dst, sport: id, dport: id };
+  }
+  return { protocol, src, dst, sport: be16(f, l4), dport: be16(f, l4 + 2) };
+}
+
+function tupleKey(t: Tuple): string {
+  return `${t.protocol}|${t.src}|${t.dst}|${t.sport}|${t.dport}`;
 }

@@ -2,17 +2,22 @@
  * The hook functions iptable_filter and iptable_nat register, in Linux's priority order:
  * connection tracking first, then nat's destination rewrite (PREROUTING, OUTPUT) before
  * filter, and nat's source rewrite (INPUT, POSTROUTING) after it. The nat table sees only
- * a connection's first packet, as in Linux. A namespace with no rule pays one check.
+ * a connection's first packet, as in Linux; the binding it makes rewrites every packet of
+ * the connection both ways (nf_nat_core.ts). A namespace with no rule pays one check.
  */
 import type { Datapath } from '../../../datapath';
 import type { SimLink, SimNetns } from '../../../objects';
 import type { NfHookFn, NfInetHook } from '../../netfilter';
 import { be16, be32 } from '../../../../wire/bytes';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipv4PacketEnd } from '../../../../wire/ipv4';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipv4PacketDstString, ipv4PacketEnd } from '../../../../wire/ipv4';
 import { ICMP_DEST_UNREACHABLE } from '../../../../wire/icmp';
-import { isLocalAddress } from '../route';
+import { isLocalAddress, route } from '../route';
 import { icmpSend } from '../icmp';
-import { doTable, NetnsTables, PacketView, ruleSpec, TableName, Verdict } from './ip_tables';
+import { CtState, doTable, NetnsTables, PacketView, ruleSpec, Table, TableName, Verdict } from './ip_tables';
+import type { CtRef } from '../../netfilter/nf_conntrack';
+import { NatRange, natInitialized, natPacket, natSetupInfo } from '../../netfilter/nf_nat_core';
+import type { Skb } from '../../skb';
+import { ipv4ToNumber, maskOf } from '../../../../wire/addr';
 
 /** A namespace's tables, made on first use; the seed comes from where it is, so runs repeat. */
 export function netnsTables(ns: SimNetns): NetnsTables {
@@ -37,10 +42,16 @@ const HOOK_TABLES: Record<NfInetHook, readonly TableName[]> = {
 export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => {
   const nf = ns.netfilter;
   if (nf === undefined || !nf.active) return undefined;
-  const p = packetView(nf, ns, skb.frame, ip, inDev, outDev);
+  const tracked = conntrackIn(nf, ns, skb, ip);
+  let p = packetView(ns, skb.frame, ip, inDev, outDev, tracked.state);
   for (const name of HOOK_TABLES[hook]) {
     const table = nf.tables.get(name);
-    if (!table || (name === 'nat' && p.ctState !== 'NEW')) continue;
+    if (!table) continue;
+    if (name === 'nat') {
+      // The tables after nat at this hook see the datagram as nat left it.
+      if (tracked.ct && natHook(nf, table, hook, ns, skb, ip, p, tracked.ct, outDev)) p = packetView(ns, skb.frame, ip, inDev, outDev, tracked.state);
+      continue;
+    }
     const v = doTable(table, hook, p, nf.random);
     if (v.verdict === 'ACCEPT') continue;
     if (v.verdict === 'DROP' || v.verdict === 'REJECT') {
@@ -50,6 +61,47 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
   }
   return undefined;
 };
+
+/** nf_conntrack_in, once per packet and namespace: the packet keeps its connection for the hooks after this one. */
+function conntrackIn(nf: NetnsTables, ns: SimNetns, skb: Skb, ip: number): { state: CtState; ct?: CtRef } {
+  if (skb.nfct?.netns === ns) return skb.nfct;
+  const tracked = nf.conntrack.track(skb.frame, ip);
+  skb.nfct = { netns: ns, ...tracked };
+  return tracked;
+}
+
+/**
+ * nf_nat_inet_fn: a connection's first packet asks the nat table for each kind of change
+ * (the destination at PREROUTING and OUTPUT, the source at INPUT and POSTROUTING); every
+ * packet is then rewritten by the binding. True when the packet changed.
+ */
+function natHook(nf: NetnsTables, table: Table, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, p: PacketView, ct: CtRef, outDev: SimLink | undefined): boolean {
+  const manip = hook === 'PREROUTING' || hook === 'OUTPUT' ? 'dst' : 'src';
+  if (p.ctState === 'NEW' && !ct.reply && !natInitialized(ct.conn, manip)) {
+    const v = doTable(table, hook, p, nf.random);
+    natSetupInfo(nf.conntrack, ct.conn, manip, natRange(v, ns, skb, ip, outDev));
+  }
+  return natPacket(skb, ip, ct, manip);
+}
+
+/** The binding a nat table's verdict asks for; MASQUERADE takes the outgoing device's address toward the next hop. */
+function natRange(v: Verdict, ns: SimNetns, skb: Skb, ip: number, outDev: SimLink | undefined): NatRange | undefined {
+  if (v.verdict === 'DNAT' || v.verdict === 'SNAT') return { ip: v.to.ip !== undefined ? ipv4ToNumber(v.to.ip) >>> 0 : undefined, port: v.to.port };
+  if (v.verdict !== 'MASQUERADE' || !outDev) return undefined;
+  const r = route(ns, ipv4PacketDstString(skb.frame, ip));
+  const src = masqueradeSource(outDev, r?.dev === outDev ? r.nexthop : undefined);
+  return src === undefined ? undefined : { ip: ipv4ToNumber(src) >>> 0 };
+}
+
+/** nf_nat_masquerade_ipv4's inet_select_addr: the device's address on the next hop's subnet, else its first. */
+function masqueradeSource(dev: SimLink, nexthop: string | undefined): string | undefined {
+  if (nexthop !== undefined) {
+    const nh = ipv4ToNumber(nexthop);
+    const onLink = dev.addrs.find((a) => ((ipv4ToNumber(a.ip) ^ nh) & maskOf(a.prefixLength)) === 0);
+    if (onLink) return onLink.ip;
+  }
+  return dev.addrs[0]?.ip;
+}
 
 /** What ipt_REJECT's --reject-with names, as ICMP destination-unreachable codes. */
 export const REJECT_CODES: Record<string, number> = {
@@ -70,7 +122,7 @@ function dropReason(ns: SimNetns, hook: NfInetHook, v: Exclude<Verdict, { verdic
   return `${where} ${chain}: ${v.rule ? ruleSpec(v.rule) : 'policy DROP'}`;
 }
 
-function packetView(nf: NetnsTables, ns: SimNetns, f: Uint8Array, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined): PacketView {
+function packetView(ns: SimNetns, f: Uint8Array, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined, ctState: CtState): PacketView {
   const protocol = f[ip + 9];
   const l4 = ip + (f[ip] & 15) * 4;
   // Ports are read from a datagram's first fragment only.
@@ -87,7 +139,7 @@ function packetView(nf: NetnsTables, ns: SimNetns, f: Uint8Array, ip: number, in
     length: ipv4PacketEnd(f, ip) - ip,
     inIface: inDev?.name,
     outIface: outDev?.name,
-    ctState: nf.conntrack.track(f, ip),
+    ctState,
     dstLocal: isLocalAddress(ns, dst | 0),
   };
 }
