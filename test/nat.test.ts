@@ -68,6 +68,13 @@ describe('NAT in sim', () => {
     expect(out(-1).stdout).toMatch(/\n +1 +84 SNAT +1 +-- +\* +\* +0\.0\.0\.0\/0 +0\.0\.0\.0\/0 +to:172\.18\.0\.77 *\n/);
   });
 
+  test("an ICMP error about a masqueraded packet is RELATED and translated back: REJECT's port unreachable reaches the container", async () => {
+    const { out } = await lab(`  - r1: iptables -A INPUT -p icmp --icmp-type echo-request -j REJECT
+  - ubuntu0: ping -c 2 198.51.100.11
+`);
+    expect(out(-1).stdout).toContain('From 198.51.100.11 icmp_seq=1 Destination Port Unreachable\nFrom 198.51.100.11 icmp_seq=2 Destination Port Unreachable\n');
+  });
+
   test('without MASQUERADE the answer goes astray: r1 sends it to its own docker_gwbridge, where 172.18.0.3 is another container', async () => {
     const { out } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04

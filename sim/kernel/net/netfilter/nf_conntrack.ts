@@ -46,8 +46,8 @@ export class Conntrack {
   private readonly tuples = new Map<string, CtRef>();
 
   /**
-   * nf_conntrack_in: the state of the packet whose IPv4 header starts at `ip`, tracking it;
-   * `ct` is its connection when it has one (not for ICMP errors, which are only RELATED).
+   * nf_conntrack_in: the state of the packet whose IPv4 header starts at `ip`, tracking it,
+   * and its connection when it has one (an ICMP error's is the one it is RELATED to).
    */
   track(f: Uint8Array, ip: number): { state: CtState; ct?: CtRef } {
     const protocol = f[ip + 9];
@@ -55,10 +55,12 @@ export class Conntrack {
     if (protocol === IPPROTO_ICMP) {
       const type = f[l4];
       if (type === ICMP_DEST_UNREACHABLE || type === ICMP_TIME_EXCEEDED) {
-        // The quoted datagram went the other way: its own tuple, looked up as it was sent.
+        // nf_conntrack_inet_error: the quoted datagram went the other way, so its tuple
+        // inverted is the one this error travels as (found even once NAT rewrote the quote).
         const quoted = l4 + 8;
         if (f.length < quoted + 28) return { state: 'INVALID' };
-        return { state: this.tuples.has(tupleKey(packetTuple(f, quoted))) ? 'RELATED' : 'INVALID' };
+        const known = this.tuples.get(tupleKey(invert(packetTuple(f, quoted))));
+        return known ? { state: 'RELATED', ct: known } : { state: 'INVALID' };
       }
       if (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY) return { state: 'INVALID' };
     } else if (protocol !== IPPROTO_UDP && protocol !== IPPROTO_TCP) {

@@ -9,6 +9,9 @@
  * from the address it asked.
  */
 import { IPPROTO_ICMP } from '../../../wire/ipv4';
+import { ICMP_HEADER_LEN } from '../../../wire/icmp';
+import { be16, putBe16 } from '../../../wire/bytes';
+import { internetChecksum } from '../../../wire/checksum';
 import { Connection, Conntrack, CtRef, invert, Tuple } from './nf_conntrack';
 import { ManipType, manipPacket } from './nf_nat_proto';
 import type { Skb } from '../skb';
@@ -79,6 +82,28 @@ export function natPacket(skb: Skb, ip: number, ref: CtRef, manip: ManipType): b
   const copy = new Uint8Array(skb.frame.length);
   copy.set(skb.frame);
   manipPacket(copy, ip, target, manip);
+  skb.frame = copy;
+  return true;
+}
+
+/**
+ * nf_nat_icmp_reply_translation: an ICMP error RELATED to a connection NAT changed is
+ * changed to match: the datagram it quotes back to how its sender sent it, and its own
+ * header to what an answer to that sender carries. True when it changed.
+ */
+export function natIcmpReplyTranslation(skb: Skb, ip: number, ref: CtRef, manip: ManipType): boolean {
+  const c = ref.conn;
+  const bound = manip === 'src' ? (ref.reply ? c.dstNat : c.srcNat) : (ref.reply ? c.srcNat : c.dstNat);
+  if (!bound) return false;
+  const other = ref.reply ? c.original : c.reply;
+  const copy = new Uint8Array(skb.frame.length);
+  copy.set(skb.frame);
+  const l4 = ip + (copy[ip] & 15) * 4;
+  const end = ip + be16(copy, ip + 2);
+  manipPacket(copy, l4 + ICMP_HEADER_LEN, other, manip === 'src' ? 'dst' : 'src');
+  putBe16(copy, l4 + 2, 0);
+  putBe16(copy, l4 + 2, internetChecksum(copy, l4, Math.min(end, copy.length)));
+  manipPacket(copy, ip, invert(other), manip, true);
   skb.frame = copy;
   return true;
 }

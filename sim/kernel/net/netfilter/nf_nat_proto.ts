@@ -14,11 +14,15 @@ export type ManipType = 'src' | 'dst';
 /** Where each protocol keeps its checksum in its header. */
 const CHECKSUM_AT: Record<number, number> = { [IPPROTO_TCP]: 16, [IPPROTO_UDP]: 6, [IPPROTO_ICMP]: 2 };
 
-/** nf_nat_ipv4_manip_pkt: the datagram whose IPv4 header starts at `ip`, changed in place to `target`'s source or destination. */
-export function manipPacket(f: Uint8Array, ip: number, target: Tuple, manip: ManipType): void {
+/**
+ * nf_nat_ipv4_manip_pkt: the datagram whose IPv4 header starts at `ip`, changed in place to
+ * `target`'s source or destination; `addressOnly` leaves the transport header alone (the
+ * outer header of an ICMP error, whose own checksum the caller makes anew).
+ */
+export function manipPacket(f: Uint8Array, ip: number, target: Tuple, manip: ManipType, addressOnly = false): void {
   const protocol = f[ip + 9];
   const l4 = ip + (f[ip] & 15) * 4;
-  const firstFragment = (be16(f, ip + 6) & 0x1fff) === 0;
+  const firstFragment = !addressOnly && (be16(f, ip + 6) & 0x1fff) === 0;
   const csum = CHECKSUM_AT[protocol];
   // UDP's checksum 0 means none: it stays so (udp_manip_pkt).
   const l4Sum = firstFragment && csum !== undefined && !(protocol === IPPROTO_UDP && be16(f, l4 + csum) === 0) ? l4 + csum : undefined;

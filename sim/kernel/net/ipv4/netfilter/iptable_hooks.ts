@@ -15,7 +15,7 @@ import { isLocalAddress, route } from '../route';
 import { icmpSend } from '../icmp';
 import { CtState, doTable, NetnsTables, PacketView, ruleSpec, Table, TableName, Verdict } from './ip_tables';
 import type { CtRef } from '../../netfilter/nf_conntrack';
-import { NatRange, natInitialized, natPacket, natSetupInfo } from '../../netfilter/nf_nat_core';
+import { natIcmpReplyTranslation, NatRange, natInitialized, natPacket, natSetupInfo } from '../../netfilter/nf_nat_core';
 import type { Skb } from '../../skb';
 import { ipv4ToNumber, maskOf } from '../../../../wire/addr';
 
@@ -77,6 +77,7 @@ function conntrackIn(nf: NetnsTables, ns: SimNetns, skb: Skb, ip: number): { sta
  */
 function natHook(nf: NetnsTables, table: Table, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, p: PacketView, ct: CtRef, outDev: SimLink | undefined): boolean {
   const manip = hook === 'PREROUTING' || hook === 'OUTPUT' ? 'dst' : 'src';
+  if (p.ctState === 'RELATED') return p.protocol === IPPROTO_ICMP && natIcmpReplyTranslation(skb, ip, ct, manip);
   if (p.ctState === 'NEW' && !ct.reply && !natInitialized(ct.conn, manip)) {
     const v = doTable(table, hook, p, nf.random);
     natSetupInfo(nf.conntrack, ct.conn, manip, natRange(v, ns, skb, ip, outDev));
