@@ -24,6 +24,7 @@ import { batch, batchEach, run, Watch } from './exec';
 import { dropCounters, grownDrops } from './netfilter';
 import { commandPhases, emuNamer, toPhases } from './translate';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
+import { ClusterStore } from './etcd';
 import { Confinement } from './confine';
 import { stepBounds } from '../sim/runner/bounds';
 import { realProgram } from '../sim/commands/registry';
@@ -80,6 +81,8 @@ export class EmuBackend implements Backend {
   /** The plan's files of each namespace (`file.write`), by real namespace name. */
   private readonly planFiles: string;
   private bounds: StepBounds = stepBounds('');
+  /** The cluster's etcd, started on the first write to it. */
+  readonly store: ClusterStore;
 
   private constructor(
     readonly names: NameMap,
@@ -88,6 +91,7 @@ export class EmuBackend implements Backend {
   ) {
     this.epochStartNs = BigInt(Date.now()) * 1_000_000n;
     this.dns = new EmbeddedDns(record, names);
+    this.store = new ClusterStore(record, names);
     this.progress = new Progress(!!opts.quiet);
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
     this.planFiles = path.join(record.dir, 'etc');
@@ -182,6 +186,7 @@ export class EmuBackend implements Backend {
     const bridges = [...p.hostBatches, ...p.otherBatches];
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir);
     await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
+    await this.store.put(world, p.kv);
     // A namespace's own files (a container's resolv.conf) live in the run's state folder,
     // where the step's confined view finds them (confine.ts). Only a kept lab also gets them
     // in /etc/netns, for the `ip netns exec` a user types into it; recorded before they

@@ -35,6 +35,8 @@ export interface Phases {
   files: { netns: string; name: string; content: string }[];
   /** Real names of namespaces to delete. */
   del: string[];
+  /** Writes to the cluster's key-value store (etcdctl argv after the program), from the real namespace named. */
+  kv: { netns: string; argv: string[] }[];
 }
 
 /** A namespace's real name; the underlay's is the run's own. */
@@ -49,7 +51,7 @@ export function emuNamer(names: NameMap): Namer {
 
 /** Commands sorted into phases and per-namespace batches. */
 export function commandPhases(commands: Command[], names: NameMap): Phases {
-  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], files: [], del: [] };
+  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], files: [], del: [], kv: [] };
   const batches = new Map<string, NsBatch>();
   for (const c of commands) {
     if (c.netns === undefined) {
@@ -59,6 +61,10 @@ export function commandPhases(commands: Command[], names: NameMap): Phases {
       continue;
     }
     const real = realNetns(names, c.host, c.netns);
+    if (c.tool === 'etcdctl') {
+      phases.kv.push({ netns: real, argv: c.argv });
+      continue;
+    }
     let b = batches.get(real);
     if (!b) {
       b = { netns: real, ip: [], bridge: [], bridgeMayFail: false };

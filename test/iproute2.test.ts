@@ -28,6 +28,8 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
   'link.rename': [{ op: 'link.rename', host: 'r0', netns: 'abc123', name: 'veth1b', to: 'eth0' }, ['ip -n abc123 link set dev veth1b name eth0']],
   'link.set': [{ op: 'link.set', host: 'r0', netns: 'abc123', name: 'eth0', mac: '02:42:0a:00:01:02', mtu: 1450, master: 'br0', up: true }, ['ip -n abc123 link set dev eth0 address 02:42:0a:00:01:02 mtu 1450 master br0 up']],
   'addr.add': [{ op: 'addr.add', host: 'r0', netns: 'abc123', dev: 'eth0', address: '10.0.1.2/24' }, ['ip -n abc123 addr add 10.0.1.2/24 brd + dev eth0']],
+  'addr.del': [{ op: 'addr.del', host: 'r0', netns: 'r0', dev: 'docker0', address: '172.17.0.1/16' }, ['ip addr del 172.17.0.1/16 dev docker0']],
+  'kv.put': [{ op: 'kv.put', host: 'r0', netns: 'r0', key: '/coreos.com/network/subnets/10.5.1.0-24', value: 'lease' }, ['etcdctl put /coreos.com/network/subnets/10.5.1.0-24 lease']],
   'route.add': [{ op: 'route.add', host: 'r0', netns: 'abc123', dst: 'default', via: '172.18.0.1', dev: 'eth1' }, ['ip -n abc123 route add default via 172.18.0.1 dev eth1']],
   'neigh.add': [{ op: 'neigh.add', host: 'r0', netns: '1-abc', dev: 'vxlan0', ip: '10.0.1.4', mac: '02:42:0a:00:01:04' }, ['ip -n 1-abc neigh replace 10.0.1.4 lladdr 02:42:0a:00:01:04 dev vxlan0 nud permanent']],
   'neigh.del': [{ op: 'neigh.del', host: 'r0', netns: '1-abc', dev: 'vxlan0', ip: '10.0.1.4', mac: '02:42:0a:00:01:04' }, ['ip -n 1-abc neigh del 10.0.1.4 dev vxlan0']],
@@ -43,6 +45,16 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
 describe('PlanOp → iproute2', () => {
   test.each(Object.entries(TABLE))('%s renders as explain prints it', (_kind, [op, lines]) => {
     expect(opToCommands(op, PLAN_NAMES).map(commandLine)).toEqual(lines);
+  });
+
+  test('an onlink route, a vxlan device tied to the underlay, and a JSON value as sh reads it back', () => {
+    expect(commandLine(opToCommands({ op: 'route.add', host: 'r0', netns: 'r0', dst: '10.5.2.0/24', via: '10.5.2.0', dev: 'flannel.1', onlink: true }, PLAN_NAMES)[0]))
+      .toBe('ip route add 10.5.2.0/24 via 10.5.2.0 dev flannel.1 onlink');
+    const vx: PlanOp = { op: 'link.add', host: 'r0', netns: 'r0', name: 'flannel.1', mtu: 1450, kind: { ...VXLAN, vni: 1, dstport: 8472, proxy: false, l2miss: false, l3miss: false, learning: false, local: '198.51.100.10', dev: 'eth0' } };
+    expect(commandLine(opToCommands(vx, PLAN_NAMES)[0])).toBe('ip link add flannel.1 mtu 1450 type vxlan id 1 dstport 8472 nolearning ageing 300 local 198.51.100.10 dev eth0');
+    const config = '{"Network":"10.5.0.0/16","Backend":{"Type":"vxlan"}}';
+    expect(commandLine(opToCommands({ op: 'kv.put', host: 'r0', netns: 'r0', key: '/coreos.com/network/config', value: config }, PLAN_NAMES)[0]))
+      .toBe(`etcdctl put /coreos.com/network/config '${config}'`);
   });
 
   test('a vxlan device carries every attribute of the plan', () => {
@@ -61,6 +73,7 @@ describe('PlanOp → iproute2', () => {
         ...p.setup.map((l) => `ip ${l.join(' ')}`),
         ...[...p.underlay, ...p.hostBatches, ...p.otherBatches].flatMap((b) => [...b.ip.map((l) => `ip -n ${b.netns} ${l.join(' ')}`), ...b.bridge.map((l) => `bridge -n ${b.netns} ${l.join(' ')}`)]),
         ...p.del.map((n) => `ip netns del ${n}`),
+        ...p.kv.map((k) => `etcdctl -n ${k.netns} ${k.argv.join(' ')}`),
       ];
       // explain's lines with every namespace named as emu names it; a host's own namespace gets its -n.
       const host = op.host;

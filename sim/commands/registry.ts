@@ -95,6 +95,29 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [],
   },
   {
+    program: 'etcdctl', shells: ['host'], answeredBy: 'model',
+    summary: "etcd 3.4's etcdctl against the lab's cluster store (the model's; emu writes each key to a real etcd too); `set` is the v2 API's form of `put`",
+    forms: [
+      form(['put'], 'etcdctl put KEY VALUE', [], { min: 2, max: 2, names: 'KEY VALUE' }),
+      form(['set'], 'etcdctl set KEY VALUE', [], { min: 2, max: 2, names: 'KEY VALUE' }),
+      form(['get'], 'etcdctl get KEY [--prefix]', [{ flag: '--prefix', help: 'every key that begins with KEY' }], { min: 1, max: 1, names: 'KEY' }),
+    ],
+  },
+  {
+    program: 'flanneld', shells: ['host'], answeredBy: 'model',
+    summary: 'flannel\'s daemon, modelled (flanneld is not packaged): leases a subnet from the store, writes /run/flannel/subnet.env, programs the vxlan or host-gw backend, and goes on in the background',
+    forms: [form([], 'flanneld')],
+  },
+  {
+    program: 'systemctl', shells: ['host'], answeredBy: 'model',
+    summary: "dockerd restarted with flannel's drop-in (--bip=$FLANNEL_SUBNET --mtu=$FLANNEL_MTU from /run/flannel/subnet.env), before any container exists",
+    forms: [form(['restart', 'docker'], 'systemctl restart docker')],
+  },
+  {
+    program: 'cat', shells: ['host'], answeredBy: 'model', summary: "flanneld's subnet file",
+    forms: [form([], 'cat /run/flannel/subnet.env', [], { min: 1, max: 1, names: 'FILE', allowed: [['/run/flannel/subnet.env']] })],
+  },
+  {
     program: 'ln', shells: ['host'], answeredBy: 'model', summary: "the tutorial's link that makes Docker's namespaces visible to `ip netns`",
     forms: [form(['-s', '/var/run/docker/netns', '/var/run/netns'], 'ln -s /var/run/docker/netns /var/run/netns')],
   },

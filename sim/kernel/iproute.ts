@@ -95,7 +95,8 @@ function details(l: SimLink): string[] {
   if (l.vxlan) {
     const v = l.vxlan;
     const fl = [v.proxy && 'proxy', v.l2miss && 'l2miss', v.l3miss && 'l3miss', !v.learning && 'nolearning'].filter(Boolean).join(' ');
-    lines.push(`    vxlan id ${v.vni} srcport 0 0 dstport ${v.dstport} ${fl ? fl + ' ' : ''}ttl auto ageing ${v.ageing} udpcsum noudp6zerocsumtx noudp6zerocsumrx `);
+    const tie = `${v.local ? `local ${v.local} ` : ''}${v.dev ? `dev ${v.dev} ` : ''}`;
+    lines.push(`    vxlan id ${v.vni} ${tie}srcport 0 0 dstport ${v.dstport} ${fl ? fl + ' ' : ''}ttl auto ageing ${v.ageing} udpcsum noudp6zerocsumtx noudp6zerocsumrx `);
   } else if (l.type === 'veth') {
     lines.push('    veth ');
   } else if (l.type === 'bridge') {
@@ -172,9 +173,10 @@ export function routeLines(ns: SimNetns): string[] {
   const connected: [number, string][] = [];
   for (const l of sortedLinks(ns)) {
     if (l.type === 'loopback' || !l.up) continue;
-    for (const a of l.addrs) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${hasCarrier(l) ? '' : 'linkdown '}`]);
+    // A /32 has no prefix route of its own (fib_add_ifaddr adds none for a host address).
+    for (const a of l.addrs) if (a.prefixLength < 32) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${hasCarrier(l) ? '' : 'linkdown '}`]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), `${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev} `]);
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), `${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev} ${r.onlink ? 'onlink ' : ''}`]);
   connected.sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
   return [...lines, ...connected.map(([, s]) => s)];
 }
@@ -355,9 +357,9 @@ function routeJson(ns: SimNetns): Record<string, unknown>[] {
   const connected: [number, Record<string, unknown>][] = [];
   for (const l of sortedLinks(ns)) {
     if (l.type === 'loopback' || !l.up) continue;
-    for (const a of l.addrs) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: hasCarrier(l) ? [] : ['linkdown'] }]);
+    for (const a of l.addrs) if (a.prefixLength < 32) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: hasCarrier(l) ? [] : ['linkdown'] }]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), { dst: r.dst, ...(r.via ? { gateway: r.via } : {}), dev: r.dev, flags: [] }]);
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), { dst: r.dst, ...(r.via ? { gateway: r.via } : {}), dev: r.dev, flags: r.onlink ? ['onlink'] : [] }]);
   connected.sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
   return [...routes, ...connected.map(([, r]) => r)];
 }

@@ -12,6 +12,8 @@ export class SimKernel {
   readonly underlay = new Map<string, SimLink>();
   /** The same interfaces by MAC: where the segment delivers a unicast frame. */
   readonly underlayByMac = new Derived(() => new Map([...this.underlay.values()].map((l) => [l.mac, l])));
+  /** The cluster's key-value store (etcd's v3 keyspace), as the control planes' writes left it. */
+  readonly store = new Map<string, string>();
   private readonly rng: Rng;
 
   constructor(readonly seed: number) {
@@ -182,12 +184,23 @@ export class SimKernel {
         l.addrs.push({ ip, prefixLength: Number(len) });
         return;
       }
+      case 'addr.del': {
+        const l = this.link(op.host, op.netns, op.dev);
+        const ip = op.address.split('/')[0];
+        const at = l.addrs.findIndex((a) => a.ip === ip);
+        if (at < 0) throw new KernelError(`${op.host}/${op.netns}: no address ${ip} on ${op.dev}`);
+        l.addrs.splice(at, 1);
+        return;
+      }
       case 'route.add': {
         const ns = this.netns(op.host, op.netns);
         this.link(op.host, op.netns, op.dev);
-        ns.routes.push({ dst: op.dst, via: op.via, dev: op.dev });
+        ns.routes.push({ dst: op.dst, via: op.via, dev: op.dev, ...(op.onlink ? { onlink: true } : {}) });
         return;
       }
+      case 'kv.put':
+        this.store.set(op.key, op.value);
+        return;
       case 'neigh.add':
         this.netns(op.host, op.netns).neigh.add(this.permanentNeigh(op.dev, op.ip, op.mac));
         return;

@@ -51,6 +51,8 @@ export interface Route {
   dst: string;
   via?: string;
   dev: string;
+  /** The gateway is taken as on the device's link (RTNH_F_ONLINK). */
+  onlink?: boolean;
 }
 
 /** Linux's NUD states (include/net/neighbour.h), as `ip neigh` names them. */

@@ -145,6 +145,22 @@ export interface Swarm {
   nodes: string[];
 }
 
+/** A host's flanneld: its lease and what it made of it (sim/model/drivers/flannel.ts). */
+export interface FlannelNode {
+  host: string;
+  /** The leased subnet, a.b.c.0/len. */
+  subnet: string;
+  /** The whole flannel network (the config's Network). */
+  network: string;
+  backend: 'vxlan' | 'host-gw';
+  /** The host's address the peers reach it at (its underlay address). */
+  publicIp: string;
+  /** The MTU containers get: the interface's, less what the backend adds. */
+  mtu: number;
+  /** vxlan: flannel.1's MAC, announced in the lease. */
+  vtepMac?: string;
+}
+
 export interface World {
   seed: number;
   rng: number;
@@ -154,6 +170,8 @@ export interface World {
   /** By name (see hostOf); hostOrder gives the scenario's order. */
   hosts: Shards<Host>;
   swarm: Swarm | null;
+  /** The cluster's key-value store (etcd) and the hosts where flanneld runs; absent until a lab uses them. */
+  flannel?: { store: Record<string, string>; nodes: Record<string, FlannelNode> };
 }
 
 /**

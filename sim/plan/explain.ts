@@ -9,10 +9,15 @@ import { Command, Namer, opToCommands, underlaySetup } from './iproute2';
 /** The plan's names as they are: a host's own namespace is named after the host. */
 export const PLAN_NAMES: Namer = { netns: (_host, ns) => ns, name: (s) => s, value: (s) => s };
 
+/** A word as sh reads it back: as it is when plain, else in single quotes (etcd's JSON values). */
+function shellWord(w: string): string {
+  return /^[A-Za-z0-9_.:@/+=,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
 /** One command as a line; a failure libnetwork ignores reads as `|| true`. */
 export function commandLine(c: Command): string {
   const ns = c.netns !== undefined && c.netns !== c.host ? ['-n', c.netns] : [];
-  return [c.tool, ...ns, ...c.argv].join(' ') + (c.mayFail ? ' || true' : '');
+  return [c.tool, ...ns, ...c.argv.map(shellWord)].join(' ') + (c.mayFail ? ' || true' : '');
 }
 
 /** Lines, grouped under `[host]` headers, for a list of commands (and files written). */

@@ -19,7 +19,7 @@ export const UNDERLAY = '_underlay';
 /** The bridge in the underlay namespace. */
 export const UNDERLAY_BRIDGE = 'ul0';
 
-export type Tool = 'ip' | 'bridge';
+export type Tool = 'ip' | 'bridge' | 'etcdctl';
 
 export interface Command {
   tool: Tool;
@@ -96,7 +96,8 @@ export function opToCommands(op: PlanOp, n: Namer, place: Placement = () => unde
       // The peer takes the MTU too: `ip link add` gives a veth peer 1500 unless told, where libnetwork sets both ends.
       if (k.type === 'veth') return [ip(...head, 'veth', 'peer', 'name', n.name(k.peer), ...mtu, ...qlen, ...at(k.peer))];
       return [ip(...head, 'vxlan', 'id', num(k.vni), 'dstport', num(k.dstport), ...(k.proxy ? ['proxy'] : []), ...(k.l2miss ? ['l2miss'] : []),
-        ...(k.l3miss ? ['l3miss'] : []), k.learning ? 'learning' : 'nolearning', 'ageing', num(k.ageing))];
+        ...(k.l3miss ? ['l3miss'] : []), k.learning ? 'learning' : 'nolearning', 'ageing', num(k.ageing),
+        ...(k.local ? ['local', n.value(k.local)] : []), ...(k.dev ? ['dev', n.name(k.dev)] : []))];
     }
     case 'link.del':
       return [ip('link', 'del', 'dev', n.name(op.name))];
@@ -109,8 +110,13 @@ export function opToCommands(op: PlanOp, n: Namer, place: Placement = () => unde
         ...(op.master ? ['master', n.name(op.master)] : []), ...(op.up === undefined ? [] : [op.up ? 'up' : 'down']))];
     case 'addr.add':
       return [ip('addr', 'add', n.value(op.address), 'brd', '+', 'dev', n.name(op.dev))];
+    case 'addr.del':
+      return [ip('addr', 'del', n.value(op.address), 'dev', n.name(op.dev))];
     case 'route.add':
-      return [ip('route', 'add', n.value(op.dst), ...(op.via ? ['via', n.value(op.via)] : []), 'dev', n.name(op.dev))];
+      return [ip('route', 'add', n.value(op.dst), ...(op.via ? ['via', n.value(op.via)] : []), 'dev', n.name(op.dev), ...(op.onlink ? ['onlink'] : []))];
+    case 'kv.put':
+      // The store's address is the run's (emu names it); the key and value go as they are, one argv item each.
+      return [{ tool: 'etcdctl', host: op.host, netns, argv: ['put', op.key, op.value] }];
     case 'neigh.add':
       return [ip('neigh', 'replace', n.value(op.ip), 'lladdr', n.name(op.mac), 'dev', n.name(op.dev), 'nud', 'permanent')];
     case 'neigh.del':

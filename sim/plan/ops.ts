@@ -13,6 +13,13 @@ export type VxlanAttrs = {
   l3miss: boolean;
   learning: boolean;
   ageing: number;
+  /**
+   * The underlay address and device the VTEP sends from (`local A dev D`): a vxlan device
+   * in a host's own namespace (flannel.1) is tied to the host's interface; the overlay's
+   * vxlan0 is not.
+   */
+  local?: string;
+  dev?: string;
 };
 
 export type LinkKind =
@@ -36,7 +43,11 @@ export type PlanOp =
   | { op: 'link.rename'; host: string; netns: string; name: string; to: string }
   | { op: 'link.set'; host: string; netns: string; name: string; up?: boolean; mtu?: number; master?: string; mac?: string }
   | { op: 'addr.add'; host: string; netns: string; dev: string; address: string }
-  | { op: 'route.add'; host: string; netns: string; dst: string; via?: string; dev: string }
+  | { op: 'addr.del'; host: string; netns: string; dev: string; address: string }
+  /** onlink: the gateway is on the device's link even though no address of the device covers it (flannel's `via 10.5.2.0 dev flannel.1 onlink`). */
+  | { op: 'route.add'; host: string; netns: string; dst: string; via?: string; dev: string; onlink?: boolean }
+  /** A key written to the cluster's key-value store (etcd v3), as a control plane's `etcdctl put` does. */
+  | { op: 'kv.put'; host: string; netns: string; key: string; value: string }
   | { op: 'neigh.add'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'neigh.del'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'fdb.add'; host: string; netns: string; dev: string; mac: string; dst: string }

@@ -14,6 +14,7 @@ import { allNetworks, findContainer } from '../model/tx';
 import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep } from '../docker/session';
+import { CONTROL_PLANE_PROGRAMS, controlPlaneCommand } from './control-plane';
 
 export interface ShellOutput extends CommandOutput {
   /** The command the registry refused (the line ran nothing). */
@@ -55,6 +56,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     }
     return o;
   }
+  if (CONTROL_PLANE_PROGRAMS.has(argv[0])) return controlPlaneCommand(model, backend, host, argv);
   if (argv[0] === 'ln') {
     if (h().netnsLinked) return { stdout: '', stderr: "ln: failed to create symbolic link '/var/run/netns/netns': File exists\n", exitCode: 1 };
     model.linkNetnsDir(host);

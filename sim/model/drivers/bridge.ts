@@ -47,8 +47,11 @@ export function joinBridge(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, def
   const host = ep.host;
   const hostVeth = tx.vethName(), ctrVeth = tx.vethName();
   ep.peerIfname = hostVeth;
+  // dockerd's --mtu (the default bridge's com.docker.network.driver.mtu): both ends of the veth take it.
+  const mtu = Number(net.options['com.docker.network.driver.mtu'] ?? 1500);
+  const custom = mtu !== 1500 ? { mtu } : {};
   tx.emit(
-    { op: 'link.add', host, netns: host, name: hostVeth, txqueuelen: 0, kind: { type: 'veth', peer: ctrVeth } },
+    { op: 'link.add', host, netns: host, name: hostVeth, txqueuelen: 0, kind: { type: 'veth', peer: ctrVeth }, ...custom },
     { op: 'link.set', host, netns: host, name: hostVeth, master: net.bridge!, up: true },
   );
   plugContainerEnd(tx, ep, ctrVeth);

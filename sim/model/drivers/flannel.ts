@@ -1,0 +1,225 @@
+/**
+ * Flannel as it ran beside Docker: flanneld on each host leases a subnet of the network
+ * configured in etcd, writes /run/flannel/subnet.env, and programs the host's kernel so
+ * that every other host's subnet is reachable; dockerd, restarted with `--bip` and `--mtu`
+ * from that file, puts its containers on docker0 in the leased subnet. Docker sees only its
+ * default bridge: flannel is no Docker network driver, so this file is the driver's model
+ * side (the store, flanneld, the restart), and the bridge driver plumbs the containers.
+ *
+ * Facts from flannel-io/flannel: the lease key and value (pkg/subnet/etcd), the subnet file
+ * (pkg/subnet WriteSubnetFile), vxlan's device and per-peer entries (pkg/backend/vxlan:
+ * flannel.1, VNI 1, the kernel's port 8472, nolearning, MTU − 50, the subnet's .0/32; a
+ * permanent neighbour, a `self permanent` FDB entry and an onlink route per remote host),
+ * host-gw's routes via the peer's public address (pkg/backend/hostgw).
+ */
+import { Draft } from 'immer';
+import { cidrString, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../../wire/addr';
+import { hexId } from '../ids';
+import { newIpam } from '../ipam';
+import { DaemonRefusal } from '../refusal';
+import { Tx } from '../tx';
+import { FlannelNode, hostOf, World } from '../world';
+
+/** The key flanneld reads its network configuration from (`--etcd-prefix` /coreos.com/network). */
+export const FLANNEL_PREFIX = '/coreos.com/network';
+export const CONFIG_KEY = `${FLANNEL_PREFIX}/config`;
+export const SUBNET_FILE = '/run/flannel/subnet.env';
+/** The kernel's own VXLAN port: flannel leaves Port 0, which the kernel takes as 8472 (Documentation/backends.md). */
+export const FLANNEL_VXLAN_PORT = 8472;
+export const FLANNEL_VNI = 1;
+export const FLANNEL_DEVICE = 'flannel.1';
+/** What VXLAN adds to a packet (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14): flannel.1's MTU is the interface's less this. */
+const VXLAN_ENCAP_OVERHEAD = 50;
+
+export type FlannelBackend = 'vxlan' | 'host-gw';
+const BACKENDS: readonly string[] = ['vxlan', 'host-gw'];
+
+/** A failure flanneld logs before it exits, or an etcdctl error: the text and exit code of the command. */
+export class FlannelError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+interface NetworkConfig {
+  network: string;
+  subnetLen: number;
+  backend: FlannelBackend;
+}
+
+/** The cluster store as the model keeps it: etcd's keyspace, one for the whole lab. */
+export function storeOf(w: World | Draft<World>): Record<string, string> {
+  return w.flannel?.store ?? {};
+}
+
+function writeStore(tx: Tx, key: string, value: string): void {
+  tx.w.flannel ??= { store: {}, nodes: {} };
+  tx.w.flannel.store[key] = value;
+  // The host that wrote it talks to the store over the underlay; emu writes the real etcd from there.
+  tx.emit({ op: 'kv.put', host: tx.w.hostOrder[0], netns: tx.w.hostOrder[0], key, value });
+}
+
+/** `etcdctl put KEY VALUE` (the v3 API): "OK". */
+export function etcdPut(tx: Tx, key: string, value: string): string {
+  writeStore(tx, key, value);
+  return 'OK\n';
+}
+
+/** `etcdctl set KEY VALUE` (the v2 API's form of the same write, as flannel's older documents have it): the value. */
+export function etcdSet(tx: Tx, key: string, value: string): string {
+  writeStore(tx, key, value);
+  return `${value}\n`;
+}
+
+/** `etcdctl get KEY [--prefix]`: each key and its value on lines of their own, keys in order; nothing for no key. */
+export function etcdGet(w: World, key: string, prefix: boolean): string {
+  const store = storeOf(w);
+  const keys = Object.keys(store).filter((k) => (prefix ? k.startsWith(key) : k === key)).sort();
+  return keys.map((k) => `${k}\n${store[k]}\n`).join('');
+}
+
+/** Reads and checks the network configuration as flanneld's subnet.ParseConfig does. */
+function readConfig(w: World): NetworkConfig {
+  const raw = storeOf(w)[CONFIG_KEY];
+  // flanneld retries forever on a missing config; the modelled one says so and stops.
+  if (raw === undefined) throw new FlannelError(`Couldn't fetch network config: 100: Key not found (${CONFIG_KEY})`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw new FlannelError(`Couldn't fetch network config: ${(e as Error).message}`);
+  }
+  const c = (parsed ?? {}) as { Network?: unknown; SubnetLen?: unknown; Backend?: { Type?: unknown } };
+  const net = typeof c.Network === 'string' ? parseCidr(c.Network) : undefined;
+  if (!net) throw new FlannelError('Couldn\'t fetch network config: please define a correct Network parameter in the flannel config');
+  const subnetLen = typeof c.SubnetLen === 'number' ? c.SubnetLen : net.prefixLength < 24 ? 24 : net.prefixLength + 1;
+  const type = typeof c.Backend?.Type === 'string' ? c.Backend.Type : 'udp';
+  if (!BACKENDS.includes(type)) throw new FlannelError(`cnmlab: flannel backend ${JSON.stringify(type)} is not modelled (vxlan, host-gw are)`, 2);
+  return { network: cidrString(net), subnetLen, backend: type as FlannelBackend };
+}
+
+const leaseKey = (subnet: string) => `${FLANNEL_PREFIX}/subnets/${subnet.replace('/', '-')}`;
+
+/**
+ * The host's lease: its old one if it has one, else the lowest subnet no lease holds, from
+ * the network's second (SubnetMin). Real flanneld draws one at random among the free ones;
+ * the lowest keeps a lab's addresses readable (10.5.1.0/24, 10.5.2.0/24 …) and repeatable.
+ */
+function chooseSubnet(cfg: NetworkConfig, taken: Set<string>): string {
+  const net = parseCidr(cfg.network)!;
+  const size = 2 ** (32 - cfg.subnetLen);
+  const base = networkAddress(net);
+  const count = 2 ** (cfg.subnetLen - net.prefixLength);
+  for (let i = 1; i < count; i++) {
+    const s = `${numberToIpv4((base + i * size) >>> 0)}/${cfg.subnetLen}`;
+    if (!taken.has(s)) return s;
+  }
+  throw new FlannelError('failed to acquire lease: out of subnets');
+}
+
+const firstHost = (subnet: string) => numberToIpv4((ipv4ToNumber(subnet.split('/')[0]) + 1) >>> 0);
+const networkOf = (subnet: string) => subnet.split('/')[0];
+
+/** /run/flannel/subnet.env as WriteSubnetFile writes it (IPMASQ false: flanneld ran without --ip-masq). */
+export function subnetFile(n: FlannelNode): string {
+  return `FLANNEL_NETWORK=${n.network}\nFLANNEL_SUBNET=${firstHost(n.subnet)}/${n.subnet.split('/')[1]}\nFLANNEL_MTU=${n.mtu}\nFLANNEL_IPMASQ=false\n`;
+}
+
+/**
+ * `flanneld` on a host: reads the config, leases a subnet (the lease written to the store),
+ * writes the subnet file, brings up the backend and programs every other leased host, and
+ * has every other running flanneld program this one (they watch the subnets' keys).
+ * Returns flanneld's log lines, as its own.
+ */
+export function startFlanneld(tx: Tx, host: string): string {
+  const w = tx.w as World;
+  if (w.flannel?.nodes[host]) throw new FlannelError('cnmlab: flanneld already runs on this host');
+  const cfg = readConfig(w);
+  const h = hostOf(w, host);
+  const leases = Object.values(w.flannel?.nodes ?? {});
+  const subnet = chooseSubnet(cfg, new Set(leases.map((l) => l.subnet)));
+  const node: FlannelNode = {
+    host, subnet, network: cfg.network, backend: cfg.backend, publicIp: h.underlay,
+    mtu: cfg.backend === 'vxlan' ? 1500 - VXLAN_ENCAP_OVERHEAD : 1500,
+    ...(cfg.backend === 'vxlan' ? { vtepMac: vtepMac(tx) } : {}),
+  };
+  const backendData = node.vtepMac ? `{"VNI":${FLANNEL_VNI},"VtepMAC":"${node.vtepMac}"}` : 'null';
+  writeStore(tx, leaseKey(subnet), `{"PublicIP":"${node.publicIp}","PublicIPv6":null,"BackendType":"${cfg.backend}","BackendData":${backendData}}`);
+  tx.w.flannel!.nodes[host] = node;
+  if (node.backend === 'vxlan') {
+    tx.emit(
+      { op: 'link.add', host, netns: host, name: FLANNEL_DEVICE, mtu: node.mtu, txqueuelen: 0, mac: node.vtepMac,
+        kind: { type: 'vxlan', vni: FLANNEL_VNI, dstport: FLANNEL_VXLAN_PORT, proxy: false, l2miss: false, l3miss: false, learning: false, ageing: 300, local: node.publicIp, dev: 'eth0' } },
+      { op: 'addr.add', host, netns: host, dev: FLANNEL_DEVICE, address: `${networkOf(subnet)}/32` },
+      { op: 'link.set', host, netns: host, name: FLANNEL_DEVICE, up: true },
+    );
+  }
+  for (const peer of leases) {
+    if (peer.backend !== node.backend) continue;
+    programPeer(tx, node, peer);
+    programPeer(tx, peer, node);
+  }
+  return [
+    `Using interface with name eth0 and address ${node.publicIp}`,
+    `Defaulting external address to interface address (${node.publicIp})`,
+    `Found network config - Backend type: ${cfg.backend}`,
+    `Allocated lease (ip: ${subnet} ipv6: ::/0) to current node (${node.publicIp})`,
+    `Wrote subnet file to ${SUBNET_FILE}`,
+    'Running backend.',
+  ].map((l) => `${l}\n`).join('');
+}
+
+/** What `on`'s flanneld does when `peer`'s lease appears (vxlan_network.go handleSubnetEvents; hostgw's route). */
+function programPeer(tx: Tx, on: FlannelNode, peer: FlannelNode): void {
+  const host = on.host;
+  if (on.backend === 'vxlan') {
+    const gw = networkOf(peer.subnet);
+    tx.emit(
+      { op: 'neigh.add', host, netns: host, dev: FLANNEL_DEVICE, ip: gw, mac: peer.vtepMac! },
+      { op: 'fdb.add', host, netns: host, dev: FLANNEL_DEVICE, mac: peer.vtepMac!, dst: peer.publicIp },
+      { op: 'route.add', host, netns: host, dst: peer.subnet, via: gw, dev: FLANNEL_DEVICE, onlink: true },
+    );
+  } else {
+    tx.emit({ op: 'route.add', host, netns: host, dst: peer.subnet, via: peer.publicIp, dev: 'eth0' });
+  }
+}
+
+/** flannel.1's MAC: flanneld makes a random one (locally administered, unicast) and announces it in its lease. */
+function vtepMac(tx: Tx): string {
+  const h = hexId(tx.rng, 12);
+  const b0 = ((parseInt(h.slice(0, 2), 16) & 0xfe) | 0x02).toString(16).padStart(2, '0');
+  return [b0, ...[2, 4, 6, 8, 10].map((i) => h.slice(i, i + 2))].join(':');
+}
+
+/** `cat /run/flannel/subnet.env` on a host. */
+export function readSubnetFile(w: World, host: string): { stdout: string; stderr: string; exitCode: number } {
+  const n = w.flannel?.nodes[host];
+  if (!n) return { stdout: '', stderr: `cat: ${SUBNET_FILE}: No such file or directory\n`, exitCode: 1 };
+  return { stdout: subnetFile(n), stderr: '', exitCode: 0 };
+}
+
+/**
+ * `systemctl restart docker` on a host whose docker.service has flannel's drop-in
+ * (`EnvironmentFile=/run/flannel/subnet.env`, `ExecStart=… dockerd --bip=${FLANNEL_SUBNET}
+ * --mtu=${FLANNEL_MTU}`): dockerd starts again with docker0 at the lease's first address and
+ * its containers' MTU the lease's. Without the file systemd does not start it.
+ */
+export function restartDockerWithFlannel(tx: Tx, host: string): void {
+  const w = tx.w as World;
+  const node = w.flannel?.nodes[host];
+  if (!node) throw new FlannelError('Job for docker.service failed because the control process exited with error code.\nSee "systemctl status docker.service" and "journalctl -xe" for details.');
+  const h = tx.host(host);
+  if (Object.keys(h.containers).length > 0) throw new FlannelError('cnmlab: systemctl restart docker is modelled only before any container exists', 127);
+  const bridge = Object.values(h.localNetworks).find((n) => n.name === 'bridge');
+  if (!bridge) throw new DaemonRefusal('no default bridge');
+  const old = `${bridge.ipam.gateway}/${bridge.ipam.subnet.split('/')[1]}`;
+  const gateway = firstHost(node.subnet);
+  bridge.ipam = newIpam(node.subnet, gateway);
+  bridge.options['com.docker.network.driver.mtu'] = String(node.mtu);
+  // setupBridgeIPv4 takes the old address off docker0 and puts --bip's on; the bridge keeps its MAC.
+  tx.emit(
+    { op: 'addr.del', host, netns: host, dev: bridge.bridge!, address: old },
+    { op: 'addr.add', host, netns: host, dev: bridge.bridge!, address: `${gateway}/${node.subnet.split('/')[1]}` },
+    { op: 'link.set', host, netns: host, name: bridge.bridge!, mtu: node.mtu },
+  );
+}
