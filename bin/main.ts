@@ -9,6 +9,7 @@ import { cleanCommand } from './commands/clean';
 import { vizCommand } from './commands/viz';
 import { replayCommand } from './commands/replay';
 import { labCommand } from './commands/lab';
+import { compareCommand } from './commands/compare';
 import { interruption } from './signals';
 
 const EXIT_BAD_INPUT = 2;
@@ -58,6 +59,18 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .option('--compare-output', "with --mode both, also compare each step's exit code and output, normalised (times, ids, kernel-picked MACs, ports)")
     .action(async (files: string[], opts) => {
       process.exitCode = await verifyCommand(files, opts);
+    });
+
+  program
+    .command('compare')
+    .description('the same two containers on two hosts and the same ping, once per network driver, side by side')
+    .argument('[scenario]', 'scenario file lending its first two hosts and its seed (default: a built-in two-host lab)')
+    .option('--drivers <list>', 'comma-separated: overlay, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan', 'overlay,flannel-vxlan,flannel-host-gw')
+    .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu']).default('sim'))
+    .option('--json', 'print the facts as one JSON object')
+    .option('--trace <file>', 'write every driver\'s trace as one bundle (cnmlab-compare/1) that `cnmlab viz` draws one tab each')
+    .action(async (file: string | undefined, opts) => {
+      process.exitCode = await compareCommand(file, opts);
     });
 
   program

@@ -18,6 +18,7 @@ import { driverOf, packetWay } from '../sim/model/drivers';
 import { answerQuery } from '../sim/model/dns';
 import { isIpv4 } from '../sim/wire/addr';
 import { checkEmuPrerequisites } from './prereq';
+import { checkScenarioNeeds } from './features';
 import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
 import { batch, batchEach, run, Watch } from './exec';
@@ -100,6 +101,7 @@ export class EmuBackend implements Backend {
 
   static async create(s: Scenario, opts: EmuOptions): Promise<EmuBackend> {
     checkEmuPrerequisites();
+    checkScenarioNeeds(s);
     const names = new NameMap(newPrefix());
     const record = new RunRecord(names.prefix, s.name, !!opts.keep);
     const b = new EmuBackend(names, record, opts);
@@ -186,7 +188,7 @@ export class EmuBackend implements Backend {
     const bridges = [...p.hostBatches, ...p.otherBatches];
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir);
     await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
-    await this.store.put(world, p.kv);
+    await this.store.put(p.kv);
     // A namespace's own files (a container's resolv.conf) live in the run's state folder,
     // where the step's confined view finds them (confine.ts). Only a kept lab also gets them
     // in /etc/netns, for the `ip netns exec` a user types into it; recorded before they

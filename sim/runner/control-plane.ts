@@ -31,7 +31,7 @@ export async function controlPlaneCommand(model: Model, backend: Backend, host: 
     }
     if (program === 'etcdctl') {
       const [key, value] = rest;
-      return await changing(model, backend, (tx) => ({ stdout: verb === 'set' ? etcdSet(tx, key, value) : etcdPut(tx, key, value), stderr: '', exitCode: 0 }));
+      return await changing(model, backend, (tx) => ({ stdout: verb === 'set' ? etcdSet(tx, host, key, value) : etcdPut(tx, host, key, value), stderr: '', exitCode: 0 }));
     }
     if (program === 'flanneld') return await changing(model, backend, (tx) => ({ stdout: '', stderr: startFlanneld(tx, host), exitCode: 0 }));
     return await changing(model, backend, (tx) => {

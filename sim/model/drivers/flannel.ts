@@ -52,22 +52,22 @@ export function storeOf(w: World | Draft<World>): Record<string, string> {
   return w.flannel?.store ?? {};
 }
 
-function writeStore(tx: Tx, key: string, value: string): void {
+/** A write to the lab's one store by a client on `host` (explain shows it there; emu writes its real etcd). */
+function writeStore(tx: Tx, host: string, key: string, value: string): void {
   tx.w.flannel ??= { store: {}, nodes: {} };
   tx.w.flannel.store[key] = value;
-  // The host that wrote it talks to the store over the underlay; emu writes the real etcd from there.
-  tx.emit({ op: 'kv.put', host: tx.w.hostOrder[0], netns: tx.w.hostOrder[0], key, value });
+  tx.emit({ op: 'kv.put', host, netns: host, key, value });
 }
 
 /** `etcdctl put KEY VALUE` (the v3 API): "OK". */
-export function etcdPut(tx: Tx, key: string, value: string): string {
-  writeStore(tx, key, value);
+export function etcdPut(tx: Tx, host: string, key: string, value: string): string {
+  writeStore(tx, host, key, value);
   return 'OK\n';
 }
 
 /** `etcdctl set KEY VALUE` (the v2 API's form of the same write, as flannel's older documents have it): the value. */
-export function etcdSet(tx: Tx, key: string, value: string): string {
-  writeStore(tx, key, value);
+export function etcdSet(tx: Tx, host: string, key: string, value: string): string {
+  writeStore(tx, host, key, value);
   return `${value}\n`;
 }
 
@@ -144,7 +144,7 @@ export function startFlanneld(tx: Tx, host: string): string {
     ...(cfg.backend === 'vxlan' ? { vtepMac: vtepMac(tx) } : {}),
   };
   const backendData = node.vtepMac ? `{"VNI":${FLANNEL_VNI},"VtepMAC":"${node.vtepMac}"}` : 'null';
-  writeStore(tx, leaseKey(subnet), `{"PublicIP":"${node.publicIp}","PublicIPv6":null,"BackendType":"${cfg.backend}","BackendData":${backendData}}`);
+  writeStore(tx, host, leaseKey(subnet), `{"PublicIP":"${node.publicIp}","PublicIPv6":null,"BackendType":"${cfg.backend}","BackendData":${backendData}}`);
   tx.w.flannel!.nodes[host] = node;
   if (node.backend === 'vxlan') {
     tx.emit(

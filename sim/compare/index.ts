@@ -1,0 +1,34 @@
+/**
+ * The drivers `cnmlab compare` knows: each one's part is its own file here and its line in
+ * PARTS. Every driver the comparison is meant to cover is named in COMPARED, so one that is
+ * not implemented yet is refused by name rather than mistaken for a typo.
+ */
+import { flannelHostGwPart, flannelVxlanPart } from './flannel';
+import { overlayPart } from './overlay';
+import { ComparePart } from './part';
+
+const PARTS: readonly ComparePart[] = [overlayPart, flannelVxlanPart, flannelHostGwPart];
+
+/** The drivers of the comparison, in the order the table lists them. */
+export const COMPARED = ['overlay', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan'] as const;
+
+export function comparePart(id: string): ComparePart | undefined {
+  return PARTS.find((p) => p.id === id);
+}
+
+/** The parts for a `--drivers` list, or the one-line refusal: an unknown name, or a known one not implemented yet. */
+export function partsFor(list: string): ComparePart[] | string {
+  const ids = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) return '--drivers: expected a comma-separated list of drivers';
+  const parts: ComparePart[] = [];
+  for (const id of ids) {
+    const part = comparePart(id);
+    if (part) {
+      parts.push(part);
+      continue;
+    }
+    if ((COMPARED as readonly string[]).includes(id)) return `--drivers: ${id} is not implemented yet (implemented: ${PARTS.map((p) => p.id).join(', ')})`;
+    return `--drivers: unknown driver ${JSON.stringify(id)} (expected some of ${COMPARED.join(', ')})`;
+  }
+  return parts;
+}

@@ -1,0 +1,32 @@
+/**
+ * `cnmlab compare`: the same two containers on two hosts and the same ping, once per
+ * network driver. Each driver provides its part (this interface, one file each beside this
+ * one, one line in ./index.ts): how its lab is set up on two hosts, and what the trace
+ * cannot tell (where its peers' entries come from).
+ */
+
+/** A step of a driver's lab: on a host (`host: 0|1`, the first or second of the lab) or in a container. */
+export interface PartStep {
+  on: { host: 0 | 1 } | { container: string };
+  command: string;
+}
+
+export interface LabHost {
+  name: string;
+  underlay: string;
+}
+
+export interface ComparePart {
+  /** As `--drivers` names it. */
+  id: string;
+  /** One line: what it is. */
+  title: string;
+  /** Setup on two hosts ending with container c0 on the first and c1 on the second, both running. */
+  setup(hosts: readonly [LabHost, LabHost]): PartStep[];
+  /** Where a host's entries or routes for its peers come from (the control plane). */
+  peersFrom: string;
+}
+
+/** The two containers every part makes. */
+export const PINGER = 'c0';
+export const TARGET = 'c1';
