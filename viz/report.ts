@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Trace } from '../sim/trace/types';
+import type { CompareBundle } from '../sim/compare/table';
 
 /** The browser bundle and stylesheet, next to the CLI bundle (dist/) or built from the repo. */
 function asset(name: string): string {
@@ -49,9 +50,12 @@ export function reportApp(): string {
 `;
 }
 
-export function buildReport(trace: Trace): string {
+/** The report of one trace, or of a comparison: one tab per driver above the same panels. */
+export function buildReport(input: Trace | CompareBundle): string {
+  const compare = 'runs' in input;
+  const title = compare ? `compare ${input.runs.map((r) => r.driver).join(', ')} (${input.mode})` : `${input.scenario} (${input.mode})`;
   // JSON inside <script> must never close the element.
-  const data = JSON.stringify(trace).replace(/</g, '\\u003c');
+  const data = JSON.stringify(input).replace(/</g, '\\u003c');
   const script = asset('viz.js').replace(/<\/script/gi, '<\\/script');
   return `<!doctype html>
 <html lang="en">
@@ -59,11 +63,11 @@ export function buildReport(trace: Trace): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
-<title>cnmlab · ${escapeHtml(trace.scenario)} (${trace.mode})</title>
+<title>cnmlab · ${escapeHtml(title)}</title>
 <style>${asset('viz.css')}</style>
 </head>
 <body>
-${reportApp()}<script id="trace" type="application/json">${data}</script>
+${compare ? '<nav id="tabs" role="tablist" aria-label="drivers"></nav>\n' : ''}${reportApp()}<script id="trace" type="application/json">${data}</script>
 <script>${script}</script>
 </body>
 </html>

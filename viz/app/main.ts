@@ -2,6 +2,7 @@
 import 'd3-transition';
 import { select } from 'd3-selection';
 import type { Trace } from '../../sim/trace/types';
+import type { CompareBundle } from '../../sim/compare/table';
 import { topologyDuring } from '../../sim/trace/lifetimes';
 import { explainHop, NameOf } from './explain';
 import { flowHops, flowLabel, markCurrent, renderCnm, renderEvents, renderInspector, renderLegend, renderTopology, showHop, TopologyView } from './views';
@@ -121,5 +122,29 @@ export function start(doc: Document, trace: Trace, opts: StartOptions = {}): () 
   };
 }
 
+/**
+ * A comparison's report: a tab per driver, each drawing that driver's trace in the same
+ * panels (the topology laid out the same way, hosts left to right) and opening on its ping.
+ */
+export function startCompare(doc: Document, bundle: CompareBundle): void {
+  const tabs = select(doc.getElementById('tabs') as HTMLElement);
+  let stop: (() => void) | undefined;
+  const open = (i: number) => {
+    stop?.();
+    const run = bundle.runs[i];
+    const flow = run.flow ? run.trace.flows.findIndex((f) => f.id === run.flow) : -1;
+    tabs.selectAll<HTMLButtonElement, unknown>('button').attr('aria-selected', (_, j) => String(j === i)).classed('active', (_, j) => j === i);
+    stop = start(doc, run.trace, { flow: Math.max(0, flow) });
+    select(doc.getElementById('title') as HTMLElement).text(`${run.driver}: ${run.title}${run.ok ? '' : ' (its ping failed)'} · ${bundle.mode}`);
+  };
+  tabs.selectAll('button').data(bundle.runs).join('button').attr('role', 'tab').attr('data-driver', (r) => r.driver).text((r) => r.driver)
+    .on('click', (_e, r) => open(bundle.runs.indexOf(r)));
+  open(0);
+}
+
 const embedded = typeof document !== 'undefined' ? document.getElementById('trace') : null;
-if (embedded) start(document, JSON.parse(embedded.textContent ?? '{}'));
+if (embedded) {
+  const doc = JSON.parse(embedded.textContent ?? '{}') as Trace | CompareBundle;
+  if ('runs' in doc) startCompare(document, doc);
+  else start(document, doc);
+}

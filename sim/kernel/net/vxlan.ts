@@ -20,7 +20,7 @@ import { Skb } from './skb';
 import { bridgeForward } from './bridge/br_forward';
 import { pathMtu, route } from './ipv4/route';
 import { ipFragment } from './ipv4/ip_fragment';
-import { countRx, VXLAN_OVERHEAD } from './dev';
+import { accepts, countRx, l3Input, VXLAN_OVERHEAD } from './dev';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
 import { resolvedNeigh } from './neighbour';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './sockets';
@@ -156,7 +156,10 @@ export function vxlanRecv(dp: Datapath, vx: SimLink, skb: Skb, vtep: string): vo
   countRx(vx, skb);
   if (vx.vxlan!.learning) vxlanSnoop(dp, vx.vxlan!, macToString(skb.frame, 6), vtep);
   dp.tracer.decap(vx, skb);
-  bridgeForward(dp, vx.master!, vx, skb);
+  // A bridge port hands the frame to its bridge; a device on its own (flannel.1, routed to)
+  // gives it to its namespace's stack, as netif_rx does, if it is addressed to it.
+  if (vx.master) bridgeForward(dp, vx.master, vx, skb);
+  else if (accepts(vx, skb.frame)) l3Input(dp, vx, skb);
 }
 
 /** vxlan_snoop: with learning on, the inner source MAC is remembered at the VTEP it came from. */

@@ -14,6 +14,7 @@
  */
 import { Draft } from 'immer';
 import { cidrString, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../../wire/addr';
+import { registerUdpPort } from '../../wire/ports';
 import { hexId } from '../ids';
 import { newIpam } from '../ipam';
 import { DaemonRefusal } from '../refusal';
@@ -26,6 +27,8 @@ export const CONFIG_KEY = `${FLANNEL_PREFIX}/config`;
 export const SUBNET_FILE = '/run/flannel/subnet.env';
 /** The kernel's own VXLAN port: flannel leaves Port 0, which the kernel takes as 8472 (Documentation/backends.md). */
 export const FLANNEL_VXLAN_PORT = 8472;
+// Decoders take 8472 as VXLAN (Wireshark needs `-d udp.port==8472,vxlan` for it; README).
+registerUdpPort(FLANNEL_VXLAN_PORT, 'vxlan');
 export const FLANNEL_VNI = 1;
 export const FLANNEL_DEVICE = 'flannel.1';
 /** What VXLAN adds to a packet (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14): flannel.1's MTU is the interface's less this. */
