@@ -8,6 +8,7 @@ import { Model } from '../model/model';
 import { etcdGet, etcdPut, etcdSet, FlannelError, readSubnetFile, restartDockerWithFlannel, startFlanneld } from '../model/drivers/flannel';
 import { DaemonRefusal } from '../model/refusal';
 import { Tx } from '../model/tx';
+import { NOT_MODELLED_EXIT } from '../commands/registry';
 
 export const CONTROL_PLANE_PROGRAMS: ReadonlySet<string> = new Set(['etcdctl', 'flanneld', 'systemctl', 'cat']);
 
@@ -39,7 +40,7 @@ export async function controlPlaneCommand(model: Model, backend: Backend, host: 
       return { stdout: '', stderr: '', exitCode: 0 };
     });
   } catch (e) {
-    if (e instanceof FlannelError || e instanceof DaemonRefusal) return { stdout: '', stderr: `${e.message}\n`, exitCode: e instanceof FlannelError ? e.exitCode : 1 };
+    if (e instanceof FlannelError || e instanceof DaemonRefusal) return { stdout: '', stderr: `${e.message}\n`, exitCode: e instanceof FlannelError && e.notModelled ? NOT_MODELLED_EXIT : 1 };
     throw e;
   }
 }

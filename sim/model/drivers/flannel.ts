@@ -37,9 +37,9 @@ const VXLAN_ENCAP_OVERHEAD = 50;
 export type FlannelBackend = 'vxlan' | 'host-gw';
 const BACKENDS: readonly string[] = ['vxlan', 'host-gw'];
 
-/** A failure flanneld logs before it exits, or an etcdctl error: the text and exit code of the command. */
+/** A failure the command reports (exit 1), or a case cnmlab does not model (the shell's `not modelled`, exit 127). */
 export class FlannelError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(message: string, readonly notModelled = false) {
     super(message);
   }
 }
@@ -97,7 +97,7 @@ function readConfig(w: World): NetworkConfig {
   if (!net) throw new FlannelError('Couldn\'t fetch network config: please define a correct Network parameter in the flannel config');
   const subnetLen = typeof c.SubnetLen === 'number' ? c.SubnetLen : net.prefixLength < 24 ? 24 : net.prefixLength + 1;
   const type = typeof c.Backend?.Type === 'string' ? c.Backend.Type : 'udp';
-  if (!BACKENDS.includes(type)) throw new FlannelError(`cnmlab: flannel backend ${JSON.stringify(type)} is not modelled (vxlan, host-gw are)`, 2);
+  if (!BACKENDS.includes(type)) throw new FlannelError(`cnmlab: not modelled: flannel's ${JSON.stringify(type)} backend (vxlan and host-gw are)`, true);
   return { network: cidrString(net), subnetLen, backend: type as FlannelBackend };
 }
 
@@ -136,7 +136,7 @@ export function subnetFile(n: FlannelNode): string {
  */
 export function startFlanneld(tx: Tx, host: string): string {
   const w = tx.w as World;
-  if (w.flannel?.nodes[host]) throw new FlannelError('cnmlab: flanneld already runs on this host');
+  if (w.flannel?.nodes[host]) throw new FlannelError('cnmlab: not modelled: a second flanneld on a host', true);
   const cfg = readConfig(w);
   const h = hostOf(w, host);
   const leases = Object.values(w.flannel?.nodes ?? {});
@@ -212,7 +212,7 @@ export function restartDockerWithFlannel(tx: Tx, host: string): void {
   const node = w.flannel?.nodes[host];
   if (!node) throw new FlannelError('Job for docker.service failed because the control process exited with error code.\nSee "systemctl status docker.service" and "journalctl -xe" for details.');
   const h = tx.host(host);
-  if (Object.keys(h.containers).length > 0) throw new FlannelError('cnmlab: systemctl restart docker is modelled only before any container exists', 127);
+  if (Object.keys(h.containers).length > 0) throw new FlannelError('cnmlab: not modelled: systemctl restart docker with containers (it would stop them)', true);
   const bridge = Object.values(h.localNetworks).find((n) => n.name === 'bridge');
   if (!bridge) throw new DaemonRefusal('no default bridge');
   const old = `${bridge.ipam.gateway}/${bridge.ipam.subnet.split('/')[1]}`;
