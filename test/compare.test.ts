@@ -1,0 +1,80 @@
+/**
+ * `cnmlab compare`: the drivers it is given, refused by name when not implemented; the
+ * facts of each driver's run read off its trace; the bundle viz draws one tab per driver.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { cnmlab } from './helpers/tshark';
+import { partsFor } from '../sim/compare';
+import { REPO } from './helpers/env';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-compare-'));
+
+describe('cnmlab compare', () => {
+  test('a driver not implemented yet is refused by name, an unknown one as unknown, exit 2, one line', () => {
+    for (const [drivers, line] of [
+      ['overlay,calico-bgp', '--drivers: calico-bgp is not implemented yet'],
+      ['overlay,weave', '--drivers: unknown driver "weave" (expected some of overlay, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan)'],
+    ]) {
+      const r = cnmlab(['compare', '--drivers', drivers]);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(line);
+    }
+    expect(partsFor(' ,')).toBe('--drivers: expected a comma-separated list of drivers');
+  });
+
+  test("the overlay's row: its eight steps, MTU 1450, TTL 64 (L2), 148 bytes on the wire for a 98-byte frame, UDP 4789 with the network's VNI, peers from gossip", () => {
+    const r = cnmlab(['compare', '--drivers', 'overlay', '--json']);
+    expect(r.status).toBe(0);
+    const [o] = JSON.parse(r.stdout).drivers;
+    expect(o).toMatchObject({
+      driver: 'overlay', ok: true, steps: [1, 2, 3, 4, 5, 6, 7, 8], containerMtu: 1450, ttl: 64, layer: 'L2',
+      underlayBytes: 148, containerBytes: 98, overhead: 50, outer: 'UDP 4789 (VXLAN, VNI 4097)',
+    });
+    expect(o.arp).toMatch(/^10\.0\.1\.\d+ is-at 02:42:0a:00:01:\w\w: the peer container itself, by proxy \(vxlan0\)$/);
+    expect(o.peersFrom).toMatch(/^gossip/);
+    expect(o.devices[0]).toBe('r0:eth0');
+    expect(o.devices).toContain('underlay:segment');
+  });
+
+  test("FILE lends its hosts: the table names them, and --trace writes a bundle viz turns into one tab per driver", () => {
+    const dir = tmp();
+    const file = path.join(dir, 'hosts.yaml');
+    fs.writeFileSync(file, 'name: two\nhosts:\n  alpha: { underlay: 203.0.113.5 }\n  beta: { underlay: 203.0.113.6 }\nsteps:\n  - alpha: docker info\n');
+    const bundle = path.join(dir, 'compare.json');
+    const r = cnmlab(['compare', file, '--drivers', 'overlay,overlay', '--trace', bundle]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^DRIVER +STEPS +MTU +GATEWAY +TTL +LAYER +UNDERLAY BYTES +OVERHEAD +OUTER\n/);
+    expect(r.stdout).toContain('alpha:eth0');
+    expect(r.stdout).toContain('path of ping-1');
+    const doc = JSON.parse(fs.readFileSync(bundle, 'utf8'));
+    expect(doc.format).toBe('cnmlab-compare/1');
+    expect(doc.lab.hosts).toEqual([{ name: 'alpha', underlay: '203.0.113.5' }, { name: 'beta', underlay: '203.0.113.6' }]);
+    expect(doc.runs.map((x: { driver: string }) => x.driver)).toEqual(['overlay', 'overlay']);
+    const html = path.join(dir, 'report.html');
+    const v = cnmlab(['viz', bundle, '-o', html]);
+    expect(v.status).toBe(0);
+    expect(v.stderr).toContain('2 driver tab(s)');
+    const page = fs.readFileSync(html, 'utf8');
+    expect(page).toContain('<nav id="tabs" role="tablist" aria-label="drivers"></nav>');
+    expect(page).toContain('"format":"cnmlab-compare/1"');
+  });
+
+  test('a bundle whose run holds no trace is refused in one line, exit 2', () => {
+    const dir = tmp();
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ format: 'cnmlab-compare/1', runs: [{ driver: 'overlay', trace: { format: 'nope' } }] }));
+    const v = cnmlab(['viz', bad, '-o', path.join(dir, 'r.html')]);
+    expect(v.status).toBe(2);
+    expect(v.stderr).toMatch(/bad\.json: runs\[0\] is not a driver's run with a cnmlab-trace\/1 trace/);
+  });
+
+  test('README documents compare and the decode-as note for VXLAN on 8472', () => {
+    const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    expect(readme).toContain('cnmlab compare');
+    expect(readme).toContain('-d udp.port==8472,vxlan');
+  });
+});
