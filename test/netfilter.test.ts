@@ -140,6 +140,13 @@ const SCRIPTS: Record<string, string[]> = {
     'iptables -L INPUT', 'iptables -L INPUT -n', 'iptables -L -v -x', 'iptables -S',
     'iptables -X', 'iptables -F', 'iptables -S', 'iptables -X', 'iptables -S',
   ],
+  "flanneld's rules, with comments": [
+    'iptables -N FLANNEL-FWD', 'iptables -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD',
+    'iptables -A FLANNEL-FWD -s 10.5.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
+    'iptables -A FLANNEL-FWD -d 10.5.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
+    'iptables -A FLANNEL-FWD -m comment --comment one -j ACCEPT', 'iptables -A FLANNEL-FWD -m comment -j ACCEPT', 'iptables -A FLANNEL-FWD --comment x -j ACCEPT',
+    'iptables -S', 'iptables -L', 'iptables -L -n -v', 'iptables-save',
+  ],
   'nat rules as Docker writes them': [
     'iptables -t nat -A OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:42039',
     'iptables -t nat -A POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 42039 -j SNAT --to-source :53',

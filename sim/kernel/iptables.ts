@@ -266,6 +266,11 @@ function parse(argv: string[]): Invocation {
         current.invert = takeInvert();
         break;
       }
+      case '--comment': {
+        if (current?.match !== 'comment') throw parameterProblem(`unknown option "${a}"`);
+        current.comment = value();
+        break;
+      }
       case '-j':
       case '--jump':
         inv.jump = value();
@@ -288,6 +293,7 @@ function parse(argv: string[]): Invocation {
   for (const m of inv.rule.matches) {
     if ((m.match === 'tcp' || m.match === 'udp') && proto !== PROTOCOLS[m.match]) throw parameterProblem(`${m.match.toUpperCase()} match requires '-p ${m.match}'`);
     if (m.match === 'icmp' && m.type === undefined) throw mustBeSpecified('icmp', '--icmp-type');
+    if (m.match === 'comment' && m.comment === undefined) throw mustBeSpecified('comment', '--comment');
   }
   const to = inv.targetOptions.get('--to-destination') ?? inv.targetOptions.get('--to-source');
   if (to?.includes(':') && proto !== PROTOCOLS.tcp && proto !== PROTOCOLS.udp) throw parameterProblem('Need TCP, UDP, SCTP or DCCP with port specification');
@@ -308,8 +314,10 @@ function newMatch(name: string): RuleMatch {
       return { match: 'statistic', probability: 0 };
     case 'addrtype':
       return { match: 'addrtype', dstType: 'LOCAL', invert: false };
+    case 'comment':
+      return { match: 'comment' };
     default:
-      throw new Refusal(`cnmlab: iptables -m ${name} is not modelled (tcp, udp, icmp, state, conntrack, statistic and addrtype are)\n`, 2);
+      throw new Refusal(`cnmlab: iptables -m ${name} is not modelled (tcp, udp, icmp, state, conntrack, statistic, addrtype and comment are)\n`, 2);
   }
 }
 
@@ -574,6 +582,9 @@ function ruleDetails(r: Rule, numeric: boolean): string {
         break;
       case 'addrtype':
         s += ` ADDRTYPE match dst-type ${m.invert ? '!' : ''}${m.dstType}`;
+        break;
+      case 'comment':
+        s += ` /* ${m.comment} */`;
         break;
     }
   }

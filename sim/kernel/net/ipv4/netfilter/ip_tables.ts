@@ -47,7 +47,9 @@ export type RuleMatch =
   | { match: 'state' | 'conntrack'; states: CtState[]; invert: boolean }
   /** xt_statistic's random mode: the probability as the kernel holds it, a 31-bit fraction. */
   | { match: 'statistic'; probability: number }
-  | { match: 'addrtype'; dstType: 'LOCAL'; invert: boolean };
+  | { match: 'addrtype'; dstType: 'LOCAL'; invert: boolean }
+  /** xt_comment: matches every packet; the text is for whoever reads the rules (flanneld's "flanneld forward"). */
+  | { match: 'comment'; comment?: string };
 
 export interface NatTo {
   ip?: string;
@@ -263,6 +265,8 @@ function ruleMatches(r: Rule, p: PacketView, random: () => number): boolean {
       case 'addrtype':
         if (p.dstLocal === m.invert) return false;
         break;
+      case 'comment':
+        break;
     }
   }
   return true;
@@ -304,6 +308,9 @@ export function ruleSpec(r: Rule, counters?: string): string {
       case 'addrtype':
         w.push(...neg(m.invert), '--dst-type', m.dstType);
         break;
+      case 'comment':
+        w.push('--comment', savedString(m.comment ?? ''));
+        break;
     }
   }
   if (counters) w.push(counters);
@@ -315,6 +322,11 @@ export function ruleSpec(r: Rule, counters?: string): string {
     else if (t.target === 'SNAT') w.push('--to-source', natToText(t.to));
   }
   return w.join(' ');
+}
+
+/** xtables_save_string: a word as it is, or in double quotes (with \\ and " escaped) when it holds a space or a quote. */
+function savedString(s: string): string {
+  return /[\s"'\\]/.test(s) ? `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"` : s;
 }
 
 export function natToText(to: NatTo): string {
