@@ -338,6 +338,10 @@ export class EmuBackend implements Backend {
     };
     if (local) return drop(model.drops.socket, at('container'), `DF set and over the device MTU: ${local[1]}`, []);
     const last = requests[requests.length - 1];
+    // Last seen entering vxlan0 with no FDB entry for its destination: it died there, whatever lies further on.
+    const vx = last?.step !== undefined && model.dropPointAfter(last.step) === 'encap' ? points.find((p) => p.role === 'vxlan' && p.host === last.host) : undefined;
+    const unknownMac = vx ? await this.fdbLacks(vx, last) : undefined;
+    if (unknownMac) return drop(model.drops.encap, vx, `no fdb entry for ${unknownMac} (l2miss)`);
     // A device that is down (or gone) further along the path stopped it: the first such after the last place it was seen.
     const src = points.find((p) => p.role === 'container')?.host;
     const stopped = unavailable.flatMap((u) => {
@@ -356,13 +360,10 @@ export class EmuBackend implements Backend {
       if (step !== undefined) return drop(step, seenThere ? points.find((q) => q.realNetns === p.realNetns && q.device === last.device) ?? p : p, `${where} ${byRule.rule}`);
     }
     if (!last) return;
-    // Last seen entering vxlan0: the FDB says whether it could be encapsulated.
-    if (last.step !== undefined && model.dropPointAfter(last.step) === 'encap') {
+    // Last seen entering vxlan0, with an FDB entry (see above): lost after it.
+    if (vx) {
       const mac = last.layers.filter((l) => l.proto === 'eth').pop()?.['eth.dst'] as string;
-      const vx = points.find((p) => p.role === 'vxlan' && p.host === last.host);
-      const fdb = vx ? (await run('bridge', ['-n', vx.realNetns, 'fdb', 'show', 'dev', 'vxlan0'])).stdout : '';
-      const known = fdb.split('\n').some((l) => l.startsWith(`${mac} dst `));
-      return drop(model.drops.encap, vx, known ? `lost after vxlan0 (fdb entry for ${mac} exists)` : `no fdb entry for ${mac} (l2miss)`);
+      return drop(model.drops.encap, vx, `lost after vxlan0 (fdb entry for ${mac} exists)`);
     }
     const next = last.step === undefined ? undefined : model.stepAfter(last.step);
     if (next !== undefined) drop(next, points.find((p) => p.host === last.host && p.device === last.device) ?? at('container'), `no capture point saw it after step ${last.step}`);
@@ -389,6 +390,13 @@ export class EmuBackend implements Backend {
       const drop: Hop = { step: seen.step, dir: 'request', host: seen.host, netns: seen.netns, device: seen.device, event: 'drop', timeNs: seen.timeNs, layers: seen.layers, reason: `${where} ${dropsByRule.get(p.realNetns)}` };
       flow.hops.splice(flow.hops.indexOf(seen) + 1, 0, drop);
     }
+  }
+
+  /** The destination MAC of a frame last seen entering vxlan0, when vxlan0's FDB has no entry for it. */
+  private async fdbLacks(vx: CapturePoint, last: Hop): Promise<string | undefined> {
+    const mac = last.layers.filter((l) => l.proto === 'eth').pop()?.['eth.dst'] as string;
+    const fdb = (await run('bridge', ['-n', vx.realNetns, 'fdb', 'show', 'dev', 'vxlan0'])).stdout;
+    return fdb.split('\n').some((l) => l.startsWith(`${mac} dst `)) ? undefined : mac;
   }
 
   flows(): Flow[] {

@@ -216,6 +216,10 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form([], 'echo [WORD...]', [], { min: 0, max: Infinity, names: 'WORD' }, { operandsEndOptions: true })],
   },
   {
+    program: 'sleep', shells: ['host', 'container'], answeredBy: 'kernel', summary: "coreutils' sleep: waits on the run's clock (virtual in sim), within the step's timeout",
+    forms: [form([], 'sleep NUMBER[s|m|h|d]', [], { min: 1, max: 1, names: 'NUMBER' })],
+  },
+  {
     program: 'true', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'nothing, successfully',
     forms: [form([], 'true')],
   },

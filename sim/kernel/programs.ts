@@ -479,6 +479,18 @@ export function getent(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecCont
   return { stdout: ips.map((ip) => `${ip.padEnd(15)} ${name}\n`).join(''), stderr: '', exitCode: 0 };
 }
 
+const SLEEP_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** GNU sleep: a number of seconds (a fraction, an s, m, h or d suffix) of the run's clock; a step's timeout stops it. */
+export function sleep(dp: Datapath, args: string[], ctx: ExecContext): CommandOutput {
+  const m = /^(\d+(?:\.\d*)?|\.\d+)([smhd]?)$/.exec(args[0] ?? '');
+  if (!m) return fail(`sleep: ${args[0] === undefined ? 'missing operand' : `invalid time interval '${args[0]}'`}\nTry 'sleep --help' for more information.\n`, 1);
+  const ns = Number(m[1]) * SLEEP_UNITS[m[2]] * 1e9;
+  const budget = ctx.stepBudgetNs ?? DEFAULT_STEP_BUDGET_NS;
+  dp.clock.runUntil(dp.clock.now + Math.min(ns, budget));
+  return ns > budget ? { stdout: '', stderr: '', exitCode: EXIT_TIMED_OUT, end: 'timed-out' } : { stdout: '', stderr: '', exitCode: 0 };
+}
+
 export function containerCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
   const [cmd, ...args] = argv;
   switch (cmd) {
@@ -498,6 +510,8 @@ export function containerCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx
     }
     case 'true':
       return { stdout: '', stderr: '', exitCode: 0 };
+    case 'sleep':
+      return sleep(dp, args, ctx);
     case 'echo':
       return { stdout: args.join(' ') + '\n', stderr: '', exitCode: 0 };
     default:

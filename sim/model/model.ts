@@ -7,6 +7,7 @@ import { produce, setAutoFreeze } from 'immer';
 import { PlanOp } from '../plan/ops';
 import { bootEngine } from './swarm';
 import { Tx } from './tx';
+import { gossipPending, gossipTimers, underlayChanged } from './netdb';
 import { emptyHost, shardsOf, World } from './world';
 
 // Freezing walks every changed record again on each step; with thousands of steps on
@@ -51,6 +52,16 @@ export class Model {
     this.world = produce(this.world, (draft) => {
       draft.clockNs += ns;
     });
+  }
+
+  /** `ip link set eth0 up|down` on a host, at `nowNs` on the run's clock (netdb.ts). */
+  underlayChanged(host: string, up: boolean, nowNs: number): void {
+    this.change((tx) => underlayChanged(tx, host, up, nowNs));
+  }
+
+  /** NetworkDB's verdicts due by `nowNs` on the run's clock, and the plan ops they make (netdb.ts). */
+  gossipTimers(nowNs: number): PlanOp[] {
+    return gossipPending(this.world) ? this.change((tx) => gossipTimers(tx, nowNs)) : [];
   }
 
   /** `ln -s /var/run/docker/netns /var/run/netns` on a host. */

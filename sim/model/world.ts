@@ -127,6 +127,11 @@ export interface Host {
   namespaces: string[];
   /** Counter for the random-looking host-side veth names. */
   vethSerial: number;
+  /** The underlay link (eth0) is up, since `underlayChangedNs` on the run's clock (netdb.ts). */
+  underlayUp: boolean;
+  underlayChangedNs: number;
+  /** NetworkDB: the other nodes hold this node's entries and it holds theirs (false once memberlist declared it dead). */
+  gossipAlive: boolean;
 }
 
 export interface Swarm {
@@ -259,7 +264,7 @@ export function hostOf<H extends Host>(w: { hosts: Shards<H> }, name: string): H
 export function emptyHost(name: string, underlay: string, underlayPrefix = 24): Host {
   return {
     name, underlay, underlayPrefix, nodeState: initialState(swarmNodeMachine) as NodeState, nodeId: '', gossipName: '',
-    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], vethSerial: 0,
+    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], vethSerial: 0, underlayUp: true, underlayChangedNs: 0, gossipAlive: true,
   };
 }
 

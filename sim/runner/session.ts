@@ -81,6 +81,9 @@ export class ScenarioSession {
     const { model, backend } = this;
     const index = this.steps.length;
     model.tick(STEP_GAP_NS);
+    // What NetworkDB decided since the last step (a stopped host declared dead, or back).
+    const gossip = model.gossipTimers(backend.elapsedNs());
+    if (gossip.length) await backend.apply(gossip, model.world);
     const flowsBefore = backend.flows().length;
     const t0 = backend.elapsedNs();
     backend.setStepBounds(stepBounds(command, opts.timeout ?? this.scenario.timeout));

@@ -77,7 +77,18 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     if (!visible.includes(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
     return backend.exec(host, ns, argv.slice(4), ctx());
   }
-  return backend.exec(host, host, argv, ctx());
+  const out = await backend.exec(host, host, argv, ctx());
+  const up = underlayLinkSet(argv);
+  if (up !== undefined && out.exitCode === 0) model.underlayChanged(host, up, backend.elapsedNs());
+  return out;
+}
+
+/** `ip link set [dev] eth0 … up|down` on a host: its underlay link's new state (the engine's NetworkDB notices, model/netdb.ts). */
+function underlayLinkSet(argv: string[]): boolean | undefined {
+  if (argv[0] !== 'ip' || !argv[1] || !'link'.startsWith(argv[1]) || argv[2] !== 'set') return undefined;
+  const rest = argv[3] === 'dev' ? argv.slice(4) : argv.slice(3);
+  if (rest[0] !== 'eth0') return undefined;
+  return rest.includes('down') ? false : rest.includes('up') ? true : undefined;
 }
 
 export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[], live?: LiveIo): Promise<CommandOutput> {

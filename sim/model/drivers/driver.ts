@@ -78,6 +78,11 @@ export interface NetworkDriver {
   captureSpots(world: World, net: Network, ep: Endpoint): CaptureSpot[];
   /** Topology hints: the namespace of its own the network has on each host it is instantiated on (the overlay's 1-<id>), if any. */
   networkNamespace(net: Network): DriverNamespace | undefined;
+  /**
+   * NetworkDB's entries between nodes `a` and `b` appear or go (one declared the other dead,
+   * or they reconnected, netdb.ts): the driver's state each holds of the other's endpoints.
+   */
+  gossip?(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del'): void;
   /** Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port of. */
   endpointPeer(net: Network, host: string): { netns: string; master: string };
   /**

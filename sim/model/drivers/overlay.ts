@@ -11,6 +11,7 @@ import { swarmId } from '../ids';
 import { advance, endpointMachine, initialState, networkMachine, networkOnHostMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
 import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
+import { gossipConnected } from '../netdb';
 import { Tx } from '../tx';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
 import { CaptureSpot, DriverNamespace, NetworkDriver, NetworkSpec } from './driver';
@@ -39,7 +40,7 @@ function emitPeer(tx: Tx, op: 'add' | 'del', host: string, netns: string, ep: En
  */
 function joinedRemoteEndpoints(tx: Tx, net: Draft<Network>, host: string): Endpoint[] {
   const base = swarmNetwork(tx.before.swarm, net.id);
-  return base ? endpointsOf(base).filter((e) => e.host !== host && e.state === 'joined') : [];
+  return base ? endpointsOf(base).filter((e) => e.host !== host && e.state === 'joined' && gossipConnected(tx.before, host, e.host)) : [];
 }
 
 /** Builds the overlay sandbox on a host at its first local join (libnetwork joinSandbox). */
@@ -77,7 +78,16 @@ function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | '
   const netns = overlayNetnsName(net.id);
   // Other hosts' instances do not change in a step run on ep.host: read them without drafts.
   for (const host of instanceHosts(swarmNetwork(tx.before.swarm, net.id) ?? net)) {
-    if (host !== ep.host) emitPeer(tx, op, host, netns, ep, vtep);
+    if (host !== ep.host && gossipConnected(tx.before, host, ep.host)) emitPeer(tx, op, host, netns, ep, vtep);
+  }
+}
+
+/** NetworkDB's entries between two nodes appear or go: each node's vxlan0 gains or loses the other's joined endpoints. */
+function gossipOverlay(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del'): void {
+  for (const [holder, owner] of [[a, b], [b, a]]) {
+    const inst = instanceOf(net, holder);
+    if (!inst) continue;
+    for (const ep of endpointsOf(net)) if (ep.host === owner && ep.state === 'joined') emitPeer(tx, op, holder, inst.netns, ep, tx.underlayOf(owner));
   }
 }
 
@@ -220,6 +230,7 @@ export const overlayDriver: NetworkDriver = {
   attaches: true,
   join: (tx, net, ep) => joinOverlay(tx, net, ep),
   leave: leaveOverlay,
+  gossip: gossipOverlay,
   providesGateway: false,
   outsideThroughGwbridge: true,
   embeddedDns: () => true,

@@ -1,0 +1,86 @@
+/**
+ * NetworkDB and memberlist as the model reads them (sim/model/netdb.ts): a host whose
+ * underlay link is down is declared dead 5 s later and the peers' entries go both ways;
+ * back up, they return within a second; a shorter outage changes nothing; a graceful
+ * `docker swarm leave` withdraws at once.
+ */
+import { runSim, twoNodes } from './helpers/run';
+
+const FDB_R0 = 'r0: ip netns exec @test-net bridge fdb show dev vxlan0';
+const FDB_R1 = 'r1: ip netns exec @test-net bridge fdb show dev vxlan0';
+
+/** Runs the two-node overlay with ubuntu0 on r0 and ubuntu1 on r1, then `steps`; returns each extra step's stdout. */
+async function after(steps: string[]): Promise<string[]> {
+  const text = twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - r0: ln -s /var/run/docker/netns /var/run/netns
+  - r1: ln -s /var/run/docker/netns /var/run/netns
+${steps.map((s) => `  - ${s}\n`).join('')}`);
+  const { result } = await runSim(text);
+  return result.steps.slice(-steps.length).map((s) => s.stdout);
+}
+
+const peerOfR1 = /^02:42:0a:00:01:04 dst 198\.51\.100\.11 /m;
+const peerOfR0 = /^02:42:0a:00:01:02 dst 198\.51\.100\.10 /m;
+
+describe('NetworkDB when a host stops answering', () => {
+  test('dead 5 s after its link went down, on both sides; back 1 s after it came up', async () => {
+    const out = await after([
+      'r1: ip link set eth0 down', 'r0: sleep 4.9', FDB_R0, FDB_R1,
+      'r0: sleep 0.2', FDB_R0, FDB_R1, 'r0: ip netns exec @test-net ip neigh show',
+      'r1: ip link set eth0 up', 'r0: sleep 0.9', FDB_R0,
+      'r0: sleep 0.2', FDB_R0, FDB_R1, 'r0: ip netns exec @test-net ip neigh show',
+    ]);
+    expect(out[2]).toMatch(peerOfR1);
+    expect(out[3]).toMatch(peerOfR0);
+    expect(out[5]).not.toMatch(peerOfR1);
+    expect(out[6]).not.toMatch(peerOfR0);
+    expect(out[7]).not.toContain('10.0.1.4 ');
+    expect(out[10]).not.toMatch(peerOfR1);
+    expect(out[12]).toMatch(peerOfR1);
+    expect(out[13]).toMatch(peerOfR0);
+    expect(out[14]).toMatch(/^10\.0\.1\.4 dev vxlan0 lladdr 02:42:0a:00:01:04 PERMANENT/m);
+  });
+
+  test('an outage shorter than memberlist\'s suspicion changes nothing', async () => {
+    const out = await after(['r1: ip link set eth0 down', 'r0: sleep 3', 'r1: ip link set eth0 up', 'r0: sleep 10', FDB_R0, FDB_R1]);
+    expect(out[4]).toMatch(peerOfR1);
+    expect(out[5]).toMatch(peerOfR0);
+  });
+
+  test('a container started while a node is dead reaches it by the bulk sync after it reconnects', async () => {
+    const out = await after([
+      'r1: ip link set eth0 down', 'r0: sleep 6', 'r0: docker run -dit --name ubuntu2 --network test-net ubuntu:14.04', FDB_R1,
+      'r1: ip link set eth0 up', 'r0: sleep 2', FDB_R1,
+    ]);
+    expect(out[3]).not.toContain('02:42:0a:00:01:06 dst');
+    expect(out[6]).toMatch(/^02:42:0a:00:01:06 dst 198\.51\.100\.10 /m);
+    expect(out[6]).toMatch(peerOfR0);
+  });
+
+  test('a graceful swarm leave withdraws the node\'s entries at once', async () => {
+    const out = await after([FDB_R0, 'r1: docker swarm leave --force', FDB_R0]);
+    expect(out[0]).toMatch(peerOfR1);
+    expect(out[2]).not.toMatch(peerOfR1);
+  });
+});
+
+describe('sleep', () => {
+  test('waits on the run\'s clock, refuses what GNU sleep refuses, and stops at the step\'s timeout', async () => {
+    const { result } = await runSim(`name: t
+hosts:
+  r0: {}
+steps:
+  - r0: sleep 1.5
+  - r0: sleep 2m
+    timeout: 3
+  - r0: sleep soon
+`);
+    const [a, b, c] = result.steps;
+    expect(a.exitCode).toBe(0);
+    expect(a.durationMs).toBe(1500);
+    expect(b.exitCode).toBe(124);
+    expect(b.stderr).toBe('cnmlab: timed out after 3 s, its processes killed: sleep 2m\n');
+    expect(c).toMatchObject({ exitCode: 1, stderr: "sleep: invalid time interval 'soon'\nTry 'sleep --help' for more information.\n" });
+  });
+});
