@@ -15,6 +15,7 @@ import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../s
 import { Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { driverOf, packetWay } from '../sim/model/drivers';
+import type { CaptureSpot } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
 import { isIpv4 } from '../sim/wire/addr';
 import { checkEmuPrerequisites } from './prereq';
@@ -308,7 +309,9 @@ export class EmuBackend implements Backend {
     }
     const src = way?.ep.ip;
     if (dst && src) {
-      flow.hops = await hopsFrom(pathOf(flow), points, { src, dst }, this.epochStartNs);
+      // On the outside path the host's MASQUERADE makes the source its own underlay address past its uplink.
+      const natSrc = way && way.path !== driverOf(way.net).path ? hostOf(ctx.world, c.host).underlay : undefined;
+      flow.hops = await hopsFrom(pathOf(flow), points, { src, dst, ...(natSrc ? { natSrc } : {}) }, this.epochStartNs);
       await this.explainLoss(flow, points, out.stderr, capture.unavailable, dropsByRule);
       if (flow.hops.length > MAX_HOPS_PER_FLOW) {
         flow.hopsNotKept = flow.hops.length - MAX_HOPS_PER_FLOW;
@@ -356,7 +359,9 @@ export class EmuBackend implements Backend {
       const p = byRule.point;
       const seenThere = last && p.host === last.host && p.netns === last.netns;
       const where = p.netns === p.host ? p.host : `${p.host}/${p.netns}`;
-      const step = seenThere ? last.step : pathStep(model, p, src);
+      // A rule of the hooks a routed packet meets (FORWARD, POSTROUTING) took it where the host routes it on, on a path that has that step.
+      const routed = /^(FORWARD|POSTROUTING)\b/.test(byRule.rule) ? model.drops.forward : undefined;
+      const step = routed ?? (seenThere ? last.step : pathStep(model, p, src));
       if (step !== undefined) return drop(step, seenThere ? points.find((q) => q.realNetns === p.realNetns && q.device === last.device) ?? p : p, `${where} ${byRule.rule}`);
     }
     if (!last) return;
@@ -539,12 +544,17 @@ function capturePoints(world: World, c: Container, dst: string | undefined, way:
   const sides: { net: Network; ep: Endpoint }[] = way ? [{ net: way.net, ep: way.ep }, ...driverOf(way.net).peersToCapture(way.net, dst).map((ep) => ({ net: way.net, ep }))] : [];
   for (const { net, ep } of sides) {
     add({ host: ep.host, netns: ep.sandbox, device: ep.ifname, realNetns: names.netns(ep.host, ep.sandbox), iface: ep.ifname, role: 'container', mine: [ep.mac] });
-    for (const spot of driverOf(net).captureSpots(world, net, ep)) {
-      // The host's port on the underlay segment, which only emu builds.
-      if (spot.role === 'underlay') add({ ...spot, host: 'underlay', netns: 'underlay', device: underlayPort(spot.host), realNetns: names.underlay, iface: underlayPort(spot.host) });
-      else add({ ...spot, realNetns: names.netns(spot.host, spot.netns), iface: spot.device });
-    }
+    for (const spot of driverOf(net).captureSpots(world, net, ep)) addSpot(spot);
   }
+  // Off all its networks, the packet goes on past the bridge of its default route (the outside path).
+  const driver = way && driverOf(way.net);
+  if (way && driver && way.path !== driver.path) for (const spot of driver.outsideCaptureSpots?.(world, way.net, way.ep, dst) ?? []) addSpot(spot);
   return points;
+
+  function addSpot(spot: CaptureSpot): void {
+    // The host's port on the underlay segment, which only emu builds.
+    if (spot.role === 'underlay') add({ ...spot, host: 'underlay', netns: 'underlay', device: underlayPort(spot.host), realNetns: names.underlay, iface: underlayPort(spot.host) });
+    else add({ ...spot, realNetns: names.netns(spot.host, spot.netns), iface: spot.device });
+  }
 }
 

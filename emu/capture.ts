@@ -25,9 +25,11 @@ export interface CapturePoint {
   /** Real namespace and interface to capture on. */
   realNetns: string;
   iface: string;
-  role: 'container' | 'bridge-port' | 'vxlan' | 'host' | 'underlay' | 'lo';
-  /** container: its MAC; bridge-port: the MAC of the container behind it; vxlan: local container MACs; host: its underlay IP. */
+  role: 'container' | 'bridge-port' | 'bridge' | 'vxlan' | 'host' | 'underlay' | 'lo';
+  /** container: its MAC; bridge-port and bridge: the MAC of the container behind it; vxlan: local container MACs; host: its underlay IP. */
   mine: string[];
+  /** host: the host routes the flow's packets through this interface (ip_forward), both ways. */
+  forwards?: boolean;
   /** bridge-port and vxlan: the bridge they are ports of. */
   master?: string;
   /** host: the overlay namespace of each VNI on the host (for the notes). */
@@ -128,20 +130,26 @@ export interface FlowKey {
   src: string;
   dst: string;
   ident?: number;
+  /** The address the source goes by past a NAT on the way (the host's, which MASQUERADE gives it). */
+  natSrc?: string;
+}
+
+/** Whether an address pair is the flow's, its source seen as itself or as its NAT address. */
+function flowPair(a: unknown, b: unknown, key: FlowKey): boolean {
+  const pair = [a, b];
+  return pair.includes(key.dst) && (pair.includes(key.src) || (key.natSrc !== undefined && pair.includes(key.natSrc)));
 }
 
 function belongs(layers: Layer[], key: FlowKey, datagrams: Set<string>): 'icmp' | 'arp' | 'dns' | undefined {
   const arp = layers.find((l) => l.proto === 'arp');
   if (arp) {
-    const ips = [arp['arp.src.proto_ipv4'], arp['arp.dst.proto_ipv4']];
-    return ips.includes(key.src) && ips.includes(key.dst) ? 'arp' : undefined;
+    return flowPair(arp['arp.src.proto_ipv4'], arp['arp.dst.proto_ipv4'], key) ? 'arp' : undefined;
   }
   if (layers.some((l) => l.proto === 'dns')) return 'dns';
   const ips = layers.filter((l) => l.proto === 'ip');
   const inner = ips[ips.length - 1];
   if (!inner) return undefined;
-  const pair = [inner['ip.src'], inner['ip.dst']];
-  if (!pair.includes(key.src) || !pair.includes(key.dst)) return undefined;
+  if (!flowPair(inner['ip.src'], inner['ip.dst'], key)) return undefined;
   const icmp = layers.filter((l) => l.proto === 'icmp').pop();
   const dgram = `${inner['ip.src']}>${inner['ip.dst']}#${inner['ip.id']}`;
   if (icmp && (icmp['icmp.type'] === 8 || icmp['icmp.type'] === 0) && (key.ident === undefined || icmp['icmp.ident'] === key.ident)) {
@@ -153,14 +161,14 @@ function belongs(layers: Layer[], key: FlowKey, datagrams: Set<string>): 'icmp' 
 
 /** Where the capture point's device sits on a path. */
 const ROLE_ON_PATH: Record<CapturePoint['role'], PathRole> = {
-  container: 'container', 'bridge-port': 'bridge-port', vxlan: 'vxlan', host: 'uplink', underlay: 'segment', lo: 'lo',
+  container: 'container', 'bridge-port': 'bridge-port', bridge: 'bridge', vxlan: 'vxlan', host: 'uplink', underlay: 'segment', lo: 'lo',
 };
 
 /** The step of an echo request of a flow on `model` seen at a capture point going the given way (undefined where no request passes). */
 export function stepOfRequestAt(model: PathModel, p: CapturePoint, way: 'out' | 'in'): number | undefined {
   // On the wire, the path's own packet: encapsulated where the path encapsulates (the overlay's), plain where it does not.
   return model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: true })?.step
-    ?? model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: false, forwarded: p.role === 'host' && way === 'out' })?.step;
+    ?? model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: false, forwarded: p.forwards })?.step;
 }
 
 /**
@@ -171,7 +179,8 @@ export function stepOfRequestAt(model: PathModel, p: CapturePoint, way: 'out' | 
 function icmpErrorDir(layers: Layer[], key: FlowKey): 'request' | 'reply' | undefined {
   const at = layers.findIndex((l) => l.proto === 'icmp' && (l['icmp.type'] === ICMP_DEST_UNREACHABLE || l['icmp.type'] === ICMP_TIME_EXCEEDED));
   if (at < 1 || layers[at - 1].proto !== 'ip') return undefined;
-  return layers[at - 1]['ip.dst'] === key.src ? 'reply' : 'request';
+  const to = layers[at - 1]['ip.dst'];
+  return to === key.src || to === key.natSrc ? 'reply' : 'request';
 }
 
 function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
@@ -182,7 +191,7 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
   const arpSender = field(layers, 'arp', 'arp.src.proto_ipv4');
   const dir: 'request' | 'reply' = kind === 'arp' ? (arpSender === key.src && arpOp === ARP_REQUEST) || (arpSender === key.dst && arpOp === ARP_REPLY) ? 'request' : 'reply'
     : kind === 'dns' ? (field(layers, 'dns', 'dns.flags.response') ? 'reply' : 'request')
-    : icmpErrorDir(layers, key) ?? (icmpType === ICMP_ECHO_REPLY ? 'reply' : icmpType === ICMP_ECHO_REQUEST ? 'request' : innerSrcIp === key.src ? 'request' : 'reply');
+    : icmpErrorDir(layers, key) ?? (icmpType === ICMP_ECHO_REPLY ? 'reply' : icmpType === ICMP_ECHO_REQUEST ? 'request' : innerSrcIp === key.src || innerSrcIp === key.natSrc ? 'request' : 'reply');
   const frame: FrameKind = kind === 'dns' ? (dir === 'request' ? 'dns-query' : 'dns-answer') : kind === 'arp' ? (arpOp === ARP_REQUEST ? 'arp-request' : 'arp-reply') : 'ip';
   const encapsulated = layers.some((l) => l.proto === 'vxlan');
   const outer = layers.find((l) => l.proto === 'ip');
@@ -193,7 +202,7 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
   // The veth's overlay end: a frame from the container goes into the bridge ('out'); the rest toward the container.
   const way = mine ? 'out' : 'in';
   if ((p.role === 'lo') !== (kind === 'dns')) return undefined;
-  const at = model.place({ role: ROLE_ON_PATH[p.role], way, frame, encapsulated, flood: frame === 'arp-request', proxied: frame === 'arp-reply' });
+  const at = model.place({ role: ROLE_ON_PATH[p.role], way, frame, encapsulated, flood: frame === 'arp-request', proxied: frame === 'arp-reply', forwarded: p.forwards });
   if (!at) return undefined;
   const note = p.role === 'host' && encapsulated
     ? way === 'out' ? overlayNotes.encap(field(layers, 'eth', 'eth.dst') as string, outer!['ip.dst'] as string)

@@ -35,11 +35,11 @@ describe('IPv4 forwarding in sim', () => {
     expect([drop.host, drop.device, drop.reason]).toEqual(['r0', 'docker_gwbridge', 'not for this namespace, and docker_gwbridge does not forward (net.ipv4.conf.docker_gwbridge.forwarding = 0)']);
   });
 
-  test('with ip_forward 1 the datagram leaves the underlay with TTL 63, after ARP for the next hop', async () => {
+  test("with ip_forward 1 the datagram leaves the underlay with TTL 63 (the gwbridge path's step 4, forward), after ARP for the next hop", async () => {
     const { lastFlow } = await lab(`  - r0: sysctl -w net.ipv4.ip_forward=1
   - ubuntu0: ping -c 1 -W 1 198.51.100.11
 `);
-    const sent = lastFlow().hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'send');
+    const sent = lastFlow().hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward');
     expect(sent).toHaveLength(1);
     const ip = sent[0].layers.find((l) => l.proto === 'ip')!;
     expect([ip['ip.src'], ip['ip.dst'], ip['ip.ttl']]).toEqual(['172.18.0.3', '198.51.100.11', 63]);
@@ -70,7 +70,7 @@ describe('IPv4 forwarding in sim', () => {
   - r0: ip link set eth0 mtu 1400
   - ubuntu0: ping -c 1 -W 1 -M dont -s 1400 198.51.100.11
 `);
-    const sent = lastFlow().hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'send').map((h) => h.layers.find((l) => l.proto === 'ip')!);
+    const sent = lastFlow().hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward').map((h) => h.layers.find((l) => l.proto === 'ip')!);
     // ip.frag_offset counts 8-byte units, as tshark shows it.
     expect(sent.map((ip) => [ip['ip.len'], ip['ip.flags.mf'], ip['ip.frag_offset'], ip['ip.ttl']])).toEqual([[1396, true, 0, 63], [52, false, 172, 63]]);
   });

@@ -6,7 +6,8 @@
  * ping -c 3 through MASQUERADE counts 1 packet in POSTROUTING, FORWARD sees 1 NEW and 5
  * ESTABLISHED; replies come back with ttl=63.
  */
-import { runSim, twoNodes } from './helpers/run';
+import { runLab, runSim, twoNodes } from './helpers/run';
+import { explainHop } from '../viz/app/explain';
 import { checksumValid, internetChecksum } from '../sim/wire/checksum';
 import { emitIpv4, IPPROTO_TCP, IPPROTO_UDP, parseIpv4 } from '../sim/wire/ipv4';
 import { emitUdp, parseUdp } from '../sim/wire/udp';
@@ -44,7 +45,7 @@ describe('NAT in sim', () => {
     expect(out(-2).stdout).toMatch(/\n +1 +84 MASQUERADE +0 +-- +\* +!docker_gwbridge +172\.18\.0\.0\/16 +0\.0\.0\.0\/0 *\n/);
     expect(out(-1).stdout).toMatch(/\n +1 +84 ACCEPT .* ctstate NEW\n +5 +420 ACCEPT .* ctstate ESTABLISHED\n/);
     const hops = flows[flows.length - 1].hops;
-    const leaving = hops.find((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'send' && h.dir === 'request')!;
+    const leaving = hops.find((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward' && h.dir === 'request')!;
     expect([ipOf(leaving)['ip.src'], ipOf(leaving)['ip.dst'], ipOf(leaving)['ip.ttl']]).toEqual(['198.51.100.10', '198.51.100.11', 63]);
     const back = hops.filter((h) => h.dir === 'reply' && h.netns !== 'r0' && h.netns !== 'r1' && h.host === 'r0');
     expect(back.map((h) => [ipOf(h)['ip.src'], ipOf(h)['ip.dst'], ipOf(h)['ip.ttl']])).toContainEqual(['198.51.100.11', '172.18.0.3', 63]);
@@ -113,5 +114,24 @@ describe("nf_nat_proto's rewrite keeps every checksum right (RFC 1624's incremen
     manipPacket(ip, 0, target, 'src');
     expect(ip.readUInt16BE(26)).toBe(0);
     expect(checksumValid(ip, 0, 20)).toBe(true);
+  });
+});
+
+describe('the container → outside lab, traced on the gwbridge path and told in the report', () => {
+  test('steps 1 to 6 and back, each hop said as what happened there (the bridge hands up, the host routes on, the underlay carries it plain)', async () => {
+    const { result } = await runLab('container-to-outside');
+    const flow = result.trace.flows.find((f) => f.from === 'ubuntu0' && f.path === 'gwbridge')!;
+    const seq1 = flow.hops.filter((h) => h.layers.some((l) => l.proto === 'icmp' && l['icmp.seq'] === 1) && h.step !== undefined && h.event !== 'arp-request');
+    expect(seq1.map((h) => `${h.step} ${h.dir} ${h.host} ${h.device} ${h.event}`)).toEqual([
+      '1 request r0 eth1 send', '2 request r0 veth' + seq1[1].device.slice(4) + ' veth-cross', '3 request r0 docker_gwbridge bridge-forward',
+      '4 request r0 eth0 forward', '5 request underlay segment underlay', '6 request r1 eth0 deliver',
+      '6 reply r1 eth0 send', '5 reply underlay segment underlay', '4 reply r0 eth0 forward',
+      '3 reply r0 docker_gwbridge bridge-forward', `2 reply r0 ${seq1[1].device} veth-cross`, '1 reply r0 eth1 deliver',
+    ]);
+    const said = (i: number) => explainHop(seq1[i]);
+    expect(said(2)).toContain("docker_gwbridge is the container's gateway");
+    expect(said(3)).toContain('r0 routes the packet on (ip_forward) out of eth0 with its TTL one less (63), from 198.51.100.10 to 198.51.100.11');
+    expect(said(4)).toContain('as it is, without encapsulation');
+    expect(said(8)).toContain('conntrack first gives the answer the container');
   });
 });

@@ -57,9 +57,9 @@ export class Datapath {
   /** A frame a qdisc held leaves for the driver. */
   readonly hardXmitTask = (dev: SimLink, skb: Skb): void => devHardXmit(this, dev, skb);
   readonly vxlanRecvTask = (vx: SimLink, skb: Skb, vtep: string): void => vxlanRecv(this, vx, skb, vtep);
-  /** A frame reaches another host's interface; `from` is set when it carries VXLAN (the segment is traced). */
-  readonly segmentArriveTask = (skb: Skb, to: SimLink, from: SimLink | undefined): void => {
-    if (from) this.tracer.segment(skb, from, to);
+  /** A frame reaches another host's interface from `from` (the tracer sees it cross the segment). */
+  readonly segmentArriveTask = (skb: Skb, to: SimLink, from: SimLink): void => {
+    this.tracer.segment(skb, from, to);
     devRecv(this, to, skb);
   };
 

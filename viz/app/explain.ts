@@ -56,17 +56,29 @@ export function explainHop(h: Hop, nameOf: NameOf = () => undefined): string {
     case 'arp-reply': return `ARP reply: ${arp?.['arp.src.proto_ipv4']} is at ${arp?.['arp.src.hw_mac']}.`;
     case 'send': return `${here ?? (h.netns === h.host ? h.host : 'The container')} sends the ${icmpWhat(h)} for ${dst.ip} out of ${h.device}, to MAC ${dst.mac}.`;
     case 'veth-cross': return `The frame crosses the veth pair: what leaves the container's eth0 comes out of ${h.device} in ${h.netns === h.host ? `${h.host}'s own namespace` : `the namespace ${h.netns}`}, a port of a bridge.`;
-    case 'bridge-forward': return `${bridge} looks up ${dst.mac} in its FDB and finds it behind ${h.device}, so it forwards the frame there.`;
+    case 'bridge-forward':
+      // Seen on the bridge device itself (no actor): the bridge and its host's stack, as on the gwbridge path.
+      if (!h.actor) {
+        return h.dir === 'request'
+          ? `${h.device} is the container's gateway: the frame is addressed to its own MAC (${dst.mac}), so the bridge hands it up to ${h.host}'s IP stack instead of forwarding it to a port.`
+          : `${h.host} sends the packet for ${dst.ip} down through ${h.device}, its route to the container's subnet, to the container's MAC ${dst.mac}.`;
+      }
+      return `${bridge} looks up ${dst.mac} in its FDB and finds it behind ${h.device}, so it forwards the frame there.`;
     case 'bridge-flood': return `${bridge} does not know where ${dst.mac} is, so it floods the frame to every port, ${h.device} among them.`;
     case 'encap': {
       const o = vxlanOverhead(h);
       return `${h.actor ?? 'vxlan0'} finds ${dst.mac} in its FDB behind VTEP ${outer?.['ip.dst']}, wraps the frame in outer headers (+${o?.total ?? 50} bytes, VNI ${vx?.['vxlan.vni']}) and sends it out of ${h.host}'s ${h.device}.`;
     }
-    case 'underlay': return `The underlay network carries a plain UDP datagram from ${outer?.['ip.src']} to ${outer?.['ip.dst']} (port 4789); nothing on the way sees the container addresses inside.`;
+    case 'underlay':
+      if (!vx) return `The underlay network carries the IP packet from ${outer?.['ip.src']} to ${outer?.['ip.dst']} as it is, without encapsulation: no container address is left in it.`;
+      return `The underlay network carries a plain UDP datagram from ${outer?.['ip.src']} to ${outer?.['ip.dst']} (port 4789); nothing on the way sees the container addresses inside.`;
     case 'udp-deliver': return `${h.host}'s kernel receives UDP port 4789 and hands the datagram to the VXLAN device for VNI ${vx?.['vxlan.vni']}.`;
     case 'decap': return `vxlan0 strips the outer headers (−50 bytes) and puts the inner frame for ${dst.mac} onto br0 in the overlay namespace.`;
     case 'deliver': return `${here ?? dst.ip}'s ${h.device} receives the frame; the kernel ${icmpWhat(h) === 'echo request' ? 'answers the echo request with an echo reply' : 'hands the reply to ping'}.`;
-    case 'forward': return `${h.host} routes the packet on (ip_forward) out of ${h.device}, from ${outer?.['ip.src']} to ${outer?.['ip.dst']}.`;
+    case 'forward':
+      return h.dir === 'request'
+        ? `${h.host} routes the packet on (ip_forward) out of ${h.device} with its TTL one less (${outer?.['ip.ttl']}), from ${outer?.['ip.src']} to ${outer?.['ip.dst']}: where the host masquerades (Docker's rule for docker_gwbridge's subnet), that source is its own address, so the answer comes back to it.`
+        : `The answer for ${outer?.['ip.dst']} comes in on ${h.device} and ${h.host} routes it on (ip_forward) toward the container; where the host masqueraded the request, conntrack first gives the answer the container's address back.`;
     case 'fragment': return `The packet is larger than ${h.device}'s MTU, so IP splits it into fragments.`;
     case 'drop': return `The kernel drops the packet here: ${h.reason ?? 'no reason given'}.`;
     default: return h.note ?? h.event;

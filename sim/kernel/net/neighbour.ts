@@ -180,6 +180,7 @@ function l2Send(dp: Datapath, dev: SimLink, dstMac: string, skb: Skb): void {
   const frame = emitEthernet({ src: dev.mac, dst: dstMac, ethertype: ETHERTYPE_IPV4 }, skb.frame);
   const out = new Skb(frame, skb.flow, skb.dir, skb.note, skb.encapsulatedBy);
   out.lag = skb.lag;
+  out.forwarded = skb.forwarded;
   devXmit(dp, dev, out);
 }
 

@@ -28,6 +28,9 @@ export class Skb {
    */
   lag = 0;
 
+  /** The namespace routed this datagram through rather than sending it (IPCB's IPSKB_FORWARDED): it kept it across the neighbour layer. */
+  forwarded = false;
+
   /** A datagram reassembled from fragments: its first fragment's frame, as a capture on the device saw it arrive. */
   arrivedAs?: Uint8Array;
 

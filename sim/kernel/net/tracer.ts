@@ -59,7 +59,15 @@ function placesOn(model: PathModel) {
     proxyReply: sighting('vxlan', 'in', 'arp-reply', { proxied: true }),
     encap: sighting('uplink', 'out', 'ip', { encapsulated: true }),
     uplinkSends: byKind('uplink', 'out'),
+    // The host routing a packet through (ip_forward): out of its uplink, or in by it (a reply on its way back).
+    uplinkForwards: byKind('uplink', 'out', { forwarded: true }),
+    uplinkForwardsIn: byKind('uplink', 'in', { forwarded: true }),
+    uplinkTakes: byKind('uplink', 'in'),
+    // A bridge device taking a frame up to its host's stack, or the host sending one down through it.
+    bridgeUp: byKind('bridge', 'out'),
+    bridgeDown: byKind('bridge', 'in'),
     segment: sighting('segment', 'out', 'ip', { encapsulated: true }),
+    segmentPlain: sighting('segment', 'out', 'ip', { encapsulated: false }),
     udpDeliver: sighting('uplink', 'in', 'ip', { encapsulated: true }),
     decap: sighting('vxlan', 'in', 'ip'),
     dnsQuery: sighting('lo', 'out', 'dns-query'), dnsAnswer: sighting('lo', 'in', 'dns-answer'),
@@ -171,20 +179,46 @@ export class Tracer {
   underlayXmit(dev: SimLink, skb: Skb, encap: boolean): void {
     const P = this.placesFor(skb);
     if (encap) this.place(skb, dev, P.encap, skb.note, skb.encapsulatedBy);
-    else this.place(skb, dev, P.uplinkSends[kindIndex(arpOpcode(skb.frame))]);
+    else this.place(skb, dev, (skb.forwarded ? P.uplinkForwards : P.uplinkSends)[kindIndex(arpOpcode(skb.frame))]);
+  }
+
+  /**
+   * A host's uplink took a datagram in, as it arrived (before any NAT): one for the host
+   * itself, or one it routes on (`forwarded`). Recorded where the flow's path places it.
+   */
+  uplinkRecv(dev: SimLink, skb: Skb, forwarded: boolean): void {
+    const P = this.placesFor(skb);
+    this.placeIfOnPath(skb, dev, (forwarded ? P.uplinkForwardsIn : P.uplinkTakes)[kindIndex(arpOpcode(skb.frame))]);
+  }
+
+  /** A bridge device takes a frame addressed to it up to its host's stack. */
+  bridgeUp(br: SimLink, skb: Skb): void {
+    this.placeIfOnPath(skb, br, this.placesFor(skb).bridgeUp[kindIndex(arpOpcode(skb.frame))]);
+  }
+
+  /** The host sends a frame down through a bridge device, to one of its ports. */
+  bridgeDown(br: SimLink, skb: Skb): void {
+    this.placeIfOnPath(skb, br, this.placesFor(skb).bridgeDown[kindIndex(arpOpcode(skb.frame))]);
+  }
+
+  /** The host would not route a datagram on (forwarding off, no route, TTL, MTU, a FORWARD or POSTROUTING rule): it dies at the path's forwarding step. */
+  forwardDrop(skb: Skb, dev: SimLink, reason: string): void {
+    this.drop(skb, this.dropStep(skb, 'forward'), dev, reason);
   }
 
   private readonly segmentSites = new Map<Spot, { request: HopSite; reply: HopSite }>();
   private readonly segmentNotes = new Map<SimLink, Map<SimLink, string>>();
 
-  /** The underlay segment between two hosts' interfaces (seen as it arrives). */
+  /** The underlay segment between two hosts' interfaces (seen as it arrives): VXLAN, or an IP datagram on a path that crosses it plain. */
   segment(skb: Skb, from: SimLink, to: SimLink): void {
     if (!skb.flow) return;
+    const encap = isVxlanFrame(skb.frame, from.netns);
+    const spot = encap ? this.placesFor(skb).segment : this.placesFor(skb).segmentPlain;
+    if (spot.step === undefined || (!encap && arpOpcode(skb.frame) !== undefined)) return;
     let notes = this.segmentNotes.get(from);
     if (!notes) this.segmentNotes.set(from, (notes = new Map()));
     let note = notes.get(to);
     if (!note) notes.set(to, (note = overlayNotes.segment(`${from.netns.host.name}:${from.name}`, `${to.netns.host.name}:${to.name}`)));
-    const spot = this.placesFor(skb).segment;
     let sites = this.segmentSites.get(spot);
     if (!sites) this.segmentSites.set(spot, (sites = { request: this.site(spot.step, 'request', 'underlay', 'underlay', 'segment', spot.event), reply: this.site(spot.step, 'reply', 'underlay', 'underlay', 'segment', spot.event) }));
     this.keep(skb.flow, skb.dir === 'request' ? sites.request : sites.reply, skb.frame, note);
@@ -307,6 +341,11 @@ export class Tracer {
     // Devices are renamed and moved during setup, never while traffic flows; the name is read once.
     if (!s || s.device !== link.name || s.netns !== link.netns.name || s.actor !== actor) m.set(key, (s = this.site(step, dir, link.netns.host.name, link.netns.name, link.name, event, actor)));
     return s;
+  }
+
+  /** Records a sighting only where the flow's path has a step for it (the places other paths never had a hop stay without one). */
+  private placeIfOnPath(skb: Skb, link: SimLink, at: Spot): void {
+    if (at.step !== undefined) this.record(skb, at.step, link, at.event);
   }
 
   private place(skb: Skb, link: SimLink, at: Spot, note?: string, actor?: string): void {

@@ -14,22 +14,20 @@ export const underlayOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
     const encap = isVxlanFrame(skb.frame, dev.netns);
     dp.tracer.underlayXmit(dev, skb, encap);
-    segmentXmit(dp, dev, skb, encap);
+    segmentXmit(dp, dev, skb);
   },
 };
 
-function segmentXmit(dp: Datapath, dev: SimLink, skb: Skb, encap: boolean): void {
+function segmentXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
   const dst = macToString(skb.frame, 0);
   const wait = dp.delays.underlay + skb.lag;
   skb.lag = 0;
-  // The segment is traced for encapsulated frames only (the tracer sees them arrive).
-  const from = encap ? dev : undefined;
   if (dst !== BROADCAST_MAC) {
     const to = dp.kernel.underlayByMac.get().get(dst);
-    if (to && to !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, to, from);
+    if (to && to !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, to, dev);
     return;
   }
   for (const other of dp.kernel.underlay.values()) {
-    if (other !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, other, from);
+    if (other !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, other, dev);
   }
 }

@@ -11,8 +11,8 @@ import { DaemonRefusal } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { localNetworksRead, Tx } from '../tx';
 import { seedFromName } from '../ids';
-import { Endpoint, endpointsOf, Network } from '../world';
-import { localNetwork, NetworkDriver, NetworkSpec } from './driver';
+import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
+import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
 
 /** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
 function* localPools(): Generator<string> {
@@ -85,6 +85,26 @@ export function createBridgeDevice(tx: Tx, host: string, net: Network | Draft<Ne
   );
 }
 
+/**
+ * The outside path's places past the container's veth: the bridge device (frames it takes
+ * up to the host's stack and the host sends down through it), the host's uplink, which
+ * routes the flow both ways, its port on the underlay, and, when the destination is another
+ * scenario host's underlay address, that host's uplink and port.
+ */
+function bridgeOutsideCaptureSpots(world: World, net: Network, ep: Endpoint, dst: string | undefined): CaptureSpot[] {
+  const underlay = hostOf(world, ep.host).underlay;
+  const spots: CaptureSpot[] = [
+    { host: ep.host, netns: ep.host, device: net.bridge!, role: 'bridge', mine: [ep.mac] },
+    { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: [underlay], forwards: true },
+    { host: ep.host, netns: ep.host, device: 'eth0', role: 'underlay', mine: [underlay] },
+  ];
+  const remote = world.hostOrder.find((h) => h !== ep.host && hostOf(world, h).underlay === dst);
+  if (remote) {
+    spots.push({ host: remote, netns: remote, device: 'eth0', role: 'host', mine: [dst!] }, { host: remote, netns: remote, device: 'eth0', role: 'underlay', mine: [dst!] });
+  }
+  return spots;
+}
+
 export const bridgeDriver: NetworkDriver = {
   name: 'bridge',
   create: createBridgeNetwork,
@@ -103,4 +123,5 @@ export const bridgeDriver: NetworkDriver = {
   path: 'bridge',
   // docker0 and docker_gwbridge carry a container's default route: the host routes what leaves through them.
   outsidePath: 'gwbridge',
+  outsideCaptureSpots: bridgeOutsideCaptureSpots,
 };

@@ -34,9 +34,11 @@ export interface CaptureSpot {
    * overlay namespace, or the host's for a local bridge), the vxlan device, the host's
    * underlay interface, or the host's port on the underlay segment (whose device the backend names).
    */
-  role: 'container' | 'bridge-port' | 'vxlan' | 'host' | 'underlay';
-  /** container and bridge-port: the container's MAC; vxlan: the host's container MACs; host and underlay: the host's underlay address. */
+  role: 'container' | 'bridge-port' | 'bridge' | 'vxlan' | 'host' | 'underlay';
+  /** container, bridge-port and bridge: the container's MAC; vxlan: the host's container MACs; host and underlay: the host's underlay address. */
   mine: string[];
+  /** host: the host routes the flow's packets through this interface (ip_forward), both ways. */
+  forwards?: boolean;
   /** bridge-port and vxlan: the bridge they are ports of (the device that hands them frames). */
   master?: string;
   /** host: each VNI's overlay namespace on the host (for the hop notes). */
@@ -76,6 +78,8 @@ export interface NetworkDriver {
   peersToCapture(net: Network, dst: string | undefined): Endpoint[];
   /** Where a packet through `ep` is seen past the container's own interface. */
   captureSpots(world: World, net: Network, ep: Endpoint): CaptureSpot[];
+  /** Where a packet to `dst` off all the container's networks is seen past `ep` (its outside path): the bridge, the host's uplink it is routed out of, the remote host it reaches. */
+  outsideCaptureSpots?(world: World, net: Network, ep: Endpoint, dst: string | undefined): CaptureSpot[];
   /** Topology hints: the namespace of its own the network has on each host it is instantiated on (the overlay's 1-<id>), if any. */
   networkNamespace(net: Network): DriverNamespace | undefined;
   /**

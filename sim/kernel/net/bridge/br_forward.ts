@@ -14,6 +14,7 @@ import { bridgeLookup, learn } from './br_fdb';
 /** br_dev_xmit: what the bridge device itself sends goes the way of a frame from no port. */
 export const bridgeOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
+    dp.tracer.bridgeDown(dev, skb);
     bridgeForward(dp, dev, undefined, skb);
   },
 };
@@ -34,6 +35,7 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
   }
   if (dst === br.mac && inPort) {
     countRx(br, skb);
+    dp.tracer.bridgeUp(br, skb);
     later(dp, skb, dp.delays.bridge, dp.l3InputTask, br);
     return;
   }

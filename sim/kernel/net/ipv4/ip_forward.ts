@@ -33,24 +33,24 @@ const IP_DF = 0x4000;
 /** ip_route_input_slow's forwarding branch and ip_forward, for the datagram whose IPv4 header starts at the frame's offset 14. */
 export function ipForward(dp: Datapath, ns: SimNetns, inDev: SimLink, skb: Skb): void {
   const ip = ETHERNET_HEADER_LEN;
-  if (!devForwards(inDev)) return dp.tracer.drop(skb, undefined, inDev, `not for this namespace, and ${inDev.name} does not forward (net.ipv4.conf.${inDev.name}.forwarding = 0)`);
+  if (!devForwards(inDev)) return dp.tracer.forwardDrop(skb, inDev, `not for this namespace, and ${inDev.name} does not forward (net.ipv4.conf.${inDev.name}.forwarding = 0)`);
   // Only a frame addressed to this device is forwarded (skb->pkt_type == PACKET_HOST).
-  if (macToString(skb.frame, 0) !== inDev.mac) return dp.tracer.drop(skb, undefined, inDev, 'not for this namespace (link-layer broadcast)');
+  if (macToString(skb.frame, 0) !== inDev.mac) return dp.tracer.forwardDrop(skb, inDev, 'not for this namespace (link-layer broadcast)');
   const dst = ipv4PacketDstString(skb.frame, ip);
   const r = route(ns, dst);
   if (!r || r.local) {
     icmpSend(dp, ns, skb, ip, ICMP_DEST_UNREACHABLE, UNREACH_NET);
-    return dp.tracer.drop(skb, undefined, inDev, `no route to ${dst}: ICMP network unreachable`);
+    return dp.tracer.forwardDrop(skb, inDev, `no route to ${dst}: ICMP network unreachable`);
   }
   if (ipv4PacketTtl(skb.frame, ip) <= 1) {
     icmpSend(dp, ns, skb, ip, ICMP_TIME_EXCEEDED, EXC_TTL);
-    return dp.tracer.drop(skb, undefined, inDev, 'TTL exceeded in transit: ICMP time exceeded');
+    return dp.tracer.forwardDrop(skb, inDev, 'TTL exceeded in transit: ICMP time exceeded');
   }
   const length = ipv4PacketEnd(skb.frame, ip) - ip;
   const df = (be16(skb.frame, ip + 6) & IP_DF) !== 0;
   if (df && length > r.dev.mtu) {
     icmpSend(dp, ns, skb, ip, ICMP_DEST_UNREACHABLE, UNREACH_FRAG_NEEDED, r.dev.mtu);
-    return dp.tracer.drop(skb, undefined, inDev, `MTU ${r.dev.mtu} < ${length}, DF set: ICMP fragmentation needed`);
+    return dp.tracer.forwardDrop(skb, inDev, `MTU ${r.dev.mtu} < ${length}, DF set: ICMP fragmentation needed`);
   }
   // skb_cow: the datagram is changed on a copy (the frame seen so far stays as it was).
   const out = dp.frames.alloc(ETHERNET_HEADER_LEN + length);
@@ -59,6 +59,7 @@ export function ipForward(dp: Datapath, ns: SimNetns, inDev: SimLink, skb: Skb):
   const fwd = new Skb(out, skb.flow, skb.dir, skb.note);
   fwd.lag = skb.lag;
   fwd.nfct = skb.nfct;
+  fwd.forwarded = true;
   if (!hookAccepts(dp, 'FORWARD', ns, fwd, inDev, r.dev)) return;
   if (!hookAccepts(dp, 'POSTROUTING', ns, fwd, inDev, r.dev)) return;
   forwardOutput(dp, ns, r, fwd, length);
@@ -74,7 +75,7 @@ function decreaseTtl(f: Uint8Array, ip: number): void {
 function hookAccepts(dp: Datapath, hook: 'FORWARD' | 'POSTROUTING', ns: SimNetns, skb: Skb, inDev: SimLink, outDev: SimLink): boolean {
   const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ETHERNET_HEADER_LEN, inDev, outDev);
   if (dropped === undefined) return true;
-  dp.tracer.netfilterDrop(skb, hook === 'FORWARD' ? inDev : outDev, ETHERNET_HEADER_LEN, hook === 'FORWARD', dropped);
+  dp.tracer.forwardDrop(skb, hook === 'FORWARD' ? inDev : outDev, dropped);
   return false;
 }
 
@@ -85,7 +86,10 @@ function forwardOutput(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, l
     const p = parseIpv4(bufferView(skb.frame), ip);
     if (!p.ok) return;
     // The fragments leave past the hooks the whole datagram already passed.
-    ipFragment(dp, ns, r, r.dev.mtu, p.repr, p.payload, skb, (frag) => neighOutput(dp, ns, r, frag));
+    ipFragment(dp, ns, r, r.dev.mtu, p.repr, p.payload, skb, (frag) => {
+      frag.forwarded = true;
+      neighOutput(dp, ns, r, frag);
+    });
     return;
   }
   const n = resolvedNeigh(dp, ns, r);
@@ -95,5 +99,6 @@ function forwardOutput(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, l
   }
   const bare = new Skb(skb.frame.subarray(ip), skb.flow, skb.dir, skb.note);
   bare.lag = skb.lag;
+  bare.forwarded = true;
   neighOutput(dp, ns, r, bare);
 }

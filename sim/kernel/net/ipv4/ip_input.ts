@@ -15,18 +15,30 @@ import { reassemble } from './ip_fragment';
 import { ipForward } from './ip_forward';
 import { icmpRcv } from './icmp';
 import { udpRcv } from './udp';
+import { isVxlanFrame } from '../vxlan';
 
 export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   const ip = ETHERNET_HEADER_LEN;
   if (ipv4HeaderProblem(skb.frame, ip) !== undefined || !ipv4PacketChecksumOk(skb.frame, ip)) return dp.tracer.drop(skb, undefined, dev, 'bad IPv4 header');
+  // As a sniffer on the device saw it, before PREROUTING's NAT.
+  const arrived = skb.frame;
   if (!netfilterAccepts(dp, 'PREROUTING', ns, dev, skb)) return;
   // ip_rcv_finish's route lookup, on the destination PREROUTING's NAT may have changed: a
   // datagram for another host is forwarded, or dropped where forwarding is off.
-  if (!isLocalAddress(ns, ipv4PacketDst(skb.frame, ip))) return ipForward(dp, ns, dev, skb);
+  const local = isLocalAddress(ns, ipv4PacketDst(skb.frame, ip));
+  if (dev.type === 'underlay' && (!local || !isVxlanFrame(arrived, ns))) dp.tracer.uplinkRecv(dev, arrived === skb.frame ? skb : asArrived(skb, arrived), !local);
+  if (!local) return ipForward(dp, ns, dev, skb);
   if (!netfilterAccepts(dp, 'INPUT', ns, dev, skb)) return;
   const f = skb.frame;
   if (ipv4PacketIsFragment(f, ip)) return reassemble(dp, ns, dev, skb);
   deliver(dp, ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));
+}
+
+/** The datagram as it arrived, for the tracer: the same flow, direction and time. */
+function asArrived(skb: Skb, frame: Uint8Array): Skb {
+  const a = new Skb(frame, skb.flow, skb.dir);
+  a.lag = skb.lag;
+  return a;
 }
 
 /** The transport layer of a datagram for this namespace; its header sits at the frame's offset 14, its payload at [l4, end). */
