@@ -312,6 +312,31 @@ describeWith(['chromium'], false, 'report in headless Chromium', () => {
     });
   }
 
+  test('the container → outside lab: every hop of the gwbridge path is drawn at its device (docker_gwbridge, both hosts\' eth0), the wire between them marked', async () => {
+    const { result } = await runLab('container-to-outside');
+    const outside: Trace = JSON.parse(JSON.stringify(result.trace));
+    const index = outside.flows.findIndex((f) => f.path === 'gwbridge');
+    const report = path.join(dir, 'outside.html');
+    fs.writeFileSync(report, buildReport(outside));
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.goto(`file://${report}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.selectOption('#flow', String(index));
+    const hops = outside.flows[index].hops;
+    const drawn: string[] = [];
+    for (let i = 0; i < hops.length; i++) {
+      if (i > 0) await page.keyboard.press('ArrowRight');
+      const at = await page.evaluate(() => ({ row: document.querySelector('tr[aria-current="step"]')?.getAttribute('data-hop'), device: !!document.querySelector('g.device.current circle'), packet: !!document.querySelector('circle.packet') }));
+      expect(at.row).toBe(String(i));
+      const h = hops[i];
+      drawn.push(`${h.host}/${h.device}: ${h.host === 'underlay' ? at.packet : at.device}`);
+    }
+    expect(drawn.filter((d) => !d.endsWith('true'))).toEqual([]);
+    expect(drawn).toEqual(expect.arrayContaining(['r0/docker_gwbridge: true', 'r0/eth0: true', 'underlay/segment: true', 'r1/eth0: true']));
+    await page.close();
+  });
+
   test('keyboard: arrows step, space plays and pauses, Home/End; focus is visible; controls are labelled', async () => {
     const page = await context.newPage();
     await page.setViewportSize({ width: 1400, height: 900 });
