@@ -36,8 +36,8 @@ function kindIndex(arp: number | undefined): 0 | 1 | 2 {
   return arp === ARP_REQUEST ? 1 : arp === ARP_REPLY ? 2 : 0;
 }
 
-/** Off the path, a frame is still a hop: what it is, without a step. */
-const OFF_PATH: ByKind = [{ step: undefined, event: 'send' }, { step: undefined, event: 'arp-request' }, { step: undefined, event: 'arp-reply' }];
+/** Off the path, a frame is still a hop: what it is, without a step (frozen like the models' places, so a tap sees one shape). */
+const OFF_PATH: ByKind = [Object.freeze({ step: undefined, event: 'send' }), Object.freeze({ step: undefined, event: 'arp-request' }), Object.freeze({ step: undefined, event: 'arp-reply' })];
 
 /**
  * Every sighting the taps make, placed once per path model and kept whole (a flood asks

@@ -9,7 +9,7 @@ import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, DELIVER = 4;
 
-export const BRIDGE_STEPS: readonly { step: number; name: string; says: string }[] = [
+const BRIDGE_STEPS: readonly { step: number; name: string; says: string }[] = [
   { step: RESOLVE, name: 'resolve', says: 'the container asks the embedded DNS server (127.0.0.11) for the peer (a user bridge; docker0 has none)' },
   { step: SEND, name: 'send', says: "the container sends on its eth0 (and resolves the peer's MAC)" },
   { step: VETH, name: 'veth', says: 'the frame crosses the veth to its host end, a port of the bridge in the host namespace' },

@@ -12,7 +12,7 @@ import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, FORWARD = 4, UNDERLAY = 5, REMOTE = 6;
 
-export const GWBRIDGE_STEPS: readonly { step: number; name: string; says: string }[] = [
+const GWBRIDGE_STEPS: readonly { step: number; name: string; says: string }[] = [
   { step: RESOLVE, name: 'resolve', says: 'the container asks its resolver for the name' },
   { step: SEND, name: 'send', says: "the container sends on its interface on the gateway's bridge (eth1 on docker_gwbridge), to the gateway's MAC" },
   { step: VETH, name: 'veth', says: 'the frame crosses the veth to its host end, a port of the bridge' },

@@ -1,16 +1,14 @@
 /**
- * The overlay driver's path, declared once: the steps a packet takes from one container to
- * another across Docker's VXLAN overlay, what each step is called, and where a sighting of
- * a frame at a device falls on it. The sim tracer, emu's capture classifier and drop
- * attribution, capture replay and the path verdicts all number hops through this file and
- * word their notes with it; no step number is written anywhere else.
+ * The overlay driver's path: the steps a packet takes from one container to another across
+ * Docker's VXLAN overlay, what each step is called, where a sighting of a frame at a device
+ * falls on them, and the hop notes sim, emu and replay word alike.
  */
 import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, DECAP = 7, DELIVER = 8;
 
 /** The steps, numbered as the seed lab's tutorial walks them. */
-export const OVERLAY_STEPS: readonly { step: number; name: string; says: string }[] = [
+const OVERLAY_STEPS: readonly { step: number; name: string; says: string }[] = [
   { step: RESOLVE, name: 'resolve', says: 'the container asks the embedded DNS server (127.0.0.11) for the peer' },
   { step: SEND, name: 'send', says: "the container sends on its eth0 (and resolves the peer's MAC)" },
   { step: VETH, name: 'veth', says: 'the frame crosses the veth into the overlay namespace, a port of br0' },
@@ -26,11 +24,11 @@ export const OVERLAY_STEPS: readonly { step: number; name: string; says: string 
 export const OVERLAY_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, bridge: BRIDGE, encap: ENCAP, underlay: UNDERLAY, udpDeliver: UDP, decap: DECAP, deliver: DELIVER } as const;
 
 /** Across the overlay: every step, in order. */
-export const ACROSS_HOSTS: readonly number[] = [SEND, VETH, BRIDGE, ENCAP, UNDERLAY, UDP, DECAP, DELIVER];
+const ACROSS_HOSTS: readonly number[] = [SEND, VETH, BRIDGE, ENCAP, UNDERLAY, UDP, DECAP, DELIVER];
 /** Between two containers of the overlay on one host: br0 switches the frame between its ports. */
-export const WITHIN_HOST: readonly number[] = [SEND, VETH, DELIVER];
+const WITHIN_HOST: readonly number[] = [SEND, VETH, DELIVER];
 /** The steps that only a frame leaving the host takes. */
-export const OFF_HOST: readonly number[] = [ENCAP, UNDERLAY, UDP];
+const OFF_HOST: readonly number[] = [ENCAP, UNDERLAY, UDP];
 
 const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, 'arp-reduce': BRIDGE, encap: ENCAP };
 
