@@ -30,6 +30,7 @@ import { ClusterStore } from './etcd';
 import { Confinement } from './confine';
 import { stepBounds } from '../sim/runner/bounds';
 import { realProgram } from '../sim/commands/registry';
+import { toolFamilyOf } from '../sim/commands/family';
 import { EtcView } from '../sim/model/etc';
 import { pathOf, registeredPath } from '../sim/trace/paths';
 import { PathModel, RESOLVE_STEP } from '../sim/trace/paths/path';
@@ -231,7 +232,8 @@ export class EmuBackend implements Backend {
    * a backend directly) reaches a real program or another namespace of the machine.
    */
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
-    const allowed = realProgram(argv, ctx.container ? 'container' : 'host');
+    const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
+    const allowed = realProgram(argv, c ? 'container' : 'host', c?.image);
     if (!allowed.real) return allowed.refusal;
     await this.settle();
     return this.serialized(() => this.execNow(host, netns, argv, ctx));
@@ -256,9 +258,11 @@ export class EmuBackend implements Backend {
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
     if (c) await this.dns.sync(ctx.world, c.id);
     const view: EtcView = c ? { container: c.id } : { host };
-    if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, argv, ctx);
+    // A BusyBox image's program is Debian's busybox run as that applet (family.ts).
+    const program = c && toolFamilyOf(c.image) === 'busybox' ? ['busybox', ...argv] : argv;
+    if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, program, ctx);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
-    const r = await this.runStep(real, view, argv, ctx, this.watch(ctx, (text) => this.names.unmap(text, host)));
+    const r = await this.runStep(real, view, program, ctx, this.watch(ctx, (text) => this.names.unmap(text, host)));
     const unavailable = missingKernelFeature(argv, r);
     return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host), ...(unavailable ? { unavailable } : {}) };
   }
@@ -281,7 +285,7 @@ export class EmuBackend implements Backend {
   /** Captures along the path the model says the ping takes, runs the real ping, and traces it. */
   private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     const target = argv.slice(1).filter((a, i, all) => !a.startsWith('-') && !/^-[ciWwsMIit]$/.test(all[i - 1] ?? '')).pop() ?? '';
-    const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A').answers[0]?.data;
+    const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A')?.answers[0]?.data;
     const way = dst ? packetWay(ctx.world, c, dst) : undefined;
     const pathId = registeredPath(way?.path);
     const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from: c.name, to: target, ...(pathId ? { path: pathId } : {}), hops: [] };

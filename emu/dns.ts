@@ -1,8 +1,15 @@
 /**
  * The embedded DNS server in emu: one dnsmasq per container namespace, listening on
  * 127.0.0.11:53 there and answering from a hosts file the model writes — the records of
- * the model's resolver (sim/model/dns.ts), so scoping matches Docker and sim. Unknown names get NXDOMAIN
- * (`--local=/#/`: nothing is forwarded; the machine has no upstream).
+ * the model's resolver (sim/model/dns.ts), so scoping matches Docker and sim.
+ *
+ * A name Docker owns is also declared local (a servers file of `server=/NAME/` lines,
+ * reread on SIGHUP), so its AAAA question gets an empty answer, as Docker gives it. Every
+ * other question Docker forwards to the host's resolvers, which a lab cannot reach, and
+ * answers nothing: dnsmasq forwards it to a port of the namespace's own loopback where
+ * nothing listens, so the query is lost there, never leaves the namespace, and the asker
+ * times out as in Docker. (A subdomain of one of Docker's names, `x.ubuntu1`, is answered
+ * NXDOMAIN by dnsmasq where Docker would forward it: the one difference.)
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -21,6 +28,15 @@ import { NameMap } from './names';
 export function hostsFileFor(world: World, c: Container): string {
   return dnsRecords(world, c).map((r) => [ipv4Only(r.ip), ...r.names.map(dnsNameOnly)].join(' ') + '\n').join('');
 }
+
+/** The servers file of one container: every name it can resolve, declared local to dnsmasq. */
+export function localNamesFileFor(world: World, c: Container): string {
+  const names = new Set(dnsRecords(world, c).flatMap((r) => r.names.map(dnsNameOnly)));
+  return [...names].map((n) => `server=/${n}/\n`).join('');
+}
+
+/** Where dnsmasq sends what Docker would forward: the discard port of the namespace's loopback, where nothing listens. */
+const UNREACHABLE_UPSTREAM = '127.0.0.1#9';
 
 /**
  * A hosts file is lines of `address name…`: a name holding a space or a newline would add
@@ -42,7 +58,9 @@ function ipv4Only(ip: string): string {
 interface Server {
   pid: number;
   hostsFile: string;
+  localNamesFile: string;
   content: string;
+  localNames: string;
 }
 
 export class EmbeddedDns {
@@ -74,31 +92,36 @@ export class EmbeddedDns {
     }
     await Promise.all(running.map(async ({ c, key }) => {
       const content = hostsFileFor(world, c);
+      const localNames = localNamesFileFor(world, c);
       const s = this.servers.get(key);
       if (s) {
-        if (s.content !== content) {
+        if (s.content !== content || s.localNames !== localNames) {
           fs.writeFileSync(s.hostsFile, content);
+          fs.writeFileSync(s.localNamesFile, localNames);
           s.content = content;
+          s.localNames = localNames;
           process.kill(s.pid, 'SIGHUP');
         }
         return;
       }
-      await this.start(key, content);
+      await this.start(key, content, localNames);
     }));
   }
 
-  private async start(netns: string, content: string): Promise<void> {
+  private async start(netns: string, content: string, localNames: string): Promise<void> {
     const dir = path.join(this.record.dir, 'dns');
     fs.mkdirSync(dir, { recursive: true });
     const hostsFile = path.join(dir, `${netns}.hosts`);
+    const localNamesFile = path.join(dir, `${netns}.servers`);
     const pidFile = path.join(dir, `${netns}.pid`);
     fs.writeFileSync(hostsFile, content);
+    fs.writeFileSync(localNamesFile, localNames);
     // Without --keep-in-foreground dnsmasq returns once its socket is bound: ready to answer.
     await must('ip', ['netns', 'exec', netns, 'dnsmasq', '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`, '--listen-address=127.0.0.11',
-      '--bind-interfaces', '--port=53', '--local=/#/', '--no-dhcp-interface=lo', `--pid-file=${pidFile}`, '--user=root', '--group=root', '--log-facility=/dev/null', '--cache-size=0']);
+      '--bind-interfaces', '--port=53', `--servers-file=${localNamesFile}`, `--server=${UNREACHABLE_UPSTREAM}`, '--no-dhcp-interface=lo', `--pid-file=${pidFile}`, '--user=root', '--group=root', '--log-facility=/dev/null', '--cache-size=0']);
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     this.record.addPid(pid);
-    this.servers.set(netns, { pid, hostsFile, content });
+    this.servers.set(netns, { pid, hostsFile, localNamesFile, content, localNames });
   }
 
   /** Stops the server of a namespace about to be deleted (a process would keep it alive). */

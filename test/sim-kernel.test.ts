@@ -52,7 +52,7 @@ describe("the embedded DNS answers from the world as it is when the query arrive
   - r1: ${command}
   - ubuntu0: ping -c 1 ubuntu1
 `));
-    expect(lastOutput(result)).toEqual({ stdout: '', stderr: 'ping: ubuntu1: Name or service not known\n', exitCode: 2 });
+    expect(lastOutput(result)).toEqual({ stdout: '', stderr: 'ping: ubuntu1: Temporary failure in name resolution\n', exitCode: 2 });
   });
 
   test('a container connected to the network on another host resolves', async () => {

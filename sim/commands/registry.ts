@@ -10,6 +10,7 @@
  * generated from this file (scripts/commands-doc.ts).
  */
 import { DOCKER_GROUPS, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
+import { busyboxImageHas, shellNotFound, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 
 export type ShellKind = 'host' | 'container';
 
@@ -58,6 +59,8 @@ export interface ProgramEntry {
    * rich to restate here); its forms are then only its synopsis.
    */
   checksOwnArguments?: boolean;
+  /** The tool families whose containers have this program (family.ts); GNU's alone when absent. A host's shell is GNU. */
+  families?: ToolFamily[];
 }
 
 export interface CommandOutput {
@@ -67,7 +70,8 @@ export interface CommandOutput {
 }
 
 export type Lookup =
-  | { modelled: true; entry: ProgramEntry; help?: CommandOutput }
+  /** `answer`: the output when the shell answers without running the program (Docker's help text, a BusyBox image's `not found`). */
+  | { modelled: true; entry: ProgramEntry; answer?: CommandOutput }
   | { modelled: false; refusal: CommandOutput };
 
 export const NOT_MODELLED_EXIT = 127;
@@ -208,38 +212,85 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form([], 'hostname [-i|-I]', [{ flag: '-i', help: 'addresses' }, { flag: '-I', help: 'all addresses' }])],
   },
   {
-    program: 'cat', shells: ['container'], answeredBy: 'kernel', summary: "the container's resolver and hosts files, as Docker writes them",
+    program: 'cat', families: ['gnu', 'busybox'], shells: ['container'], answeredBy: 'kernel', summary: "the container's resolver and hosts files, as Docker writes them (coreutils' or BusyBox's cat, which print them alike)",
     forms: [form([], 'cat /etc/resolv.conf|/etc/hosts', [], { min: 1, max: 2, names: 'FILE', allowed: [['/etc/resolv.conf', '/etc/hosts'], ['/etc/resolv.conf', '/etc/hosts']] })],
   },
   {
-    program: 'echo', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'its words, on one line',
+    program: 'echo', families: ['gnu', 'busybox'], shells: ['host', 'container'], answeredBy: 'kernel', summary: 'its words, on one line',
     forms: [form([], 'echo [WORD...]', [], { min: 0, max: Infinity, names: 'WORD' }, { operandsEndOptions: true })],
   },
   {
-    program: 'sleep', shells: ['host', 'container'], answeredBy: 'kernel', summary: "coreutils' sleep: waits on the run's clock (virtual in sim), within the step's timeout",
+    program: 'sleep', families: ['gnu', 'busybox'], shells: ['host', 'container'], answeredBy: 'kernel', summary: "coreutils' (or BusyBox's) sleep: waits on the run's clock (virtual in sim), within the step's timeout",
     forms: [form([], 'sleep NUMBER[s|m|h|d]', [], { min: 1, max: 1, names: 'NUMBER' })],
   },
   {
-    program: 'true', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'nothing, successfully',
+    program: 'true', families: ['gnu', 'busybox'], shells: ['host', 'container'], answeredBy: 'kernel', summary: 'nothing, successfully',
     forms: [form([], 'true')],
   },
+  // BusyBox's applets (family.ts), in a container whose image is built on BusyBox.
   {
-    program: 'grep', shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `lines matching a pattern; ${TEXT_FILTER_NOTE}`,
+    program: 'ping', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ping (traced hop by hop): `seq=0` first, no name looked up for the replies",
+    forms: [form([], 'ping [OPTIONS] HOST', [
+      { flag: '-c', arg: 'count', help: 'send only COUNT pings' },
+      { flag: '-i', arg: 'interval', help: 'seconds between pings' },
+      { flag: '-W', arg: 'timeout', help: 'seconds to wait for a reply after the last ping (default 10)' },
+      { flag: '-w', arg: 'deadline', help: 'seconds until ping exits' },
+      { flag: '-s', arg: 'size', help: 'ICMP payload bytes (default 56)' },
+      { flag: '-t', arg: 'ttl', help: 'IP time to live' },
+      { flag: '-I', arg: 'interface', help: 'source device or address' },
+      { flag: '-q', help: 'quiet: the start and the summary only' },
+    ], { min: 1, max: 1, names: 'HOST' })],
+  },
+  {
+    program: 'nslookup', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's nslookup: A and AAAA (PTR for an address) asked of the container's resolver at once",
+    forms: [form([], 'nslookup HOST', [], { min: 1, max: 1, names: 'HOST' })],
+  },
+  {
+    program: 'ip', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ip: addresses, links and routes (its own texts: no state, group or proto)",
+    wordOrder: ['address', 'route', 'link', 'tunnel', 'neigh', 'rule'],
+    forms: [
+      form(['address', 'show|list'], 'ip address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['link', 'show|list'], 'ip link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),
+    ],
+  },
+  {
+    program: 'arp', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's arp: the neighbour table, numeric",
+    forms: [form(['-n'], 'arp -n  (numeric: without -n arp looks every address up, not modelled)')],
+  },
+  {
+    program: 'ifconfig', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ifconfig: the devices that are up (-a: all), with their counters",
+    forms: [form([], 'ifconfig [-a] [DEVICE]', [{ flag: '-a', help: 'devices that are down too' }], { min: 0, max: 1, names: 'DEVICE' })],
+  },
+  {
+    program: 'netstat', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's netstat: the routing table, numeric",
+    forms: [form(['-rn|-nr'], 'netstat -rn')],
+  },
+  {
+    program: 'route', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's route: the routing table, numeric",
+    forms: [form(['-n'], 'route -n')],
+  },
+  {
+    program: 'hostname', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "the container's host name, or its address from /etc/hosts",
+    forms: [form([], 'hostname [-i]', [{ flag: '-i', help: 'the address of the host name' }])],
+  },
+  {
+    program: 'grep', families: ['gnu', 'busybox'], shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `lines matching a pattern; ${TEXT_FILTER_NOTE}`,
     forms: [form([], 'grep [-vicqEF] PATTERN', [
       { flag: '-v', help: 'non-matching lines' }, { flag: '-i', help: 'ignore case' }, { flag: '-c', help: 'count lines' },
       { flag: '-q', help: 'quiet: exit status only' }, { flag: '-E', help: 'extended regular expression' }, { flag: '-F', help: 'fixed string' },
     ], { min: 1, max: 1, names: 'PATTERN' }, { clusters: true })],
   },
   {
-    program: 'head', shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `the first lines; ${TEXT_FILTER_NOTE}`,
+    program: 'head', families: ['gnu', 'busybox'], shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `the first lines; ${TEXT_FILTER_NOTE}`,
     forms: [form([], 'head [-n N | -N]', [{ flag: '-n', arg: 'N', help: 'lines (default 10)' }])],
   },
   {
-    program: 'tail', shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `the last lines; ${TEXT_FILTER_NOTE}`,
+    program: 'tail', families: ['gnu', 'busybox'], shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `the last lines; ${TEXT_FILTER_NOTE}`,
     forms: [form([], 'tail [-n N | -N]', [{ flag: '-n', arg: 'N', help: 'lines (default 10)' }])],
   },
   {
-    program: 'wc', shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `counts lines, words, bytes; ${TEXT_FILTER_NOTE}`,
+    program: 'wc', families: ['gnu', 'busybox'], shells: ['host', 'container'], answeredBy: 'cnmlab', summary: `counts lines, words, bytes; ${TEXT_FILTER_NOTE}`,
     forms: [form([], 'wc [-lwc]', [{ flag: '-l', help: 'lines' }, { flag: '-w', help: 'words' }, { flag: '-c', help: 'bytes' }], undefined, { clusters: true })],
   },
 ];
@@ -308,8 +359,8 @@ function lookupDocker(entry: ProgramEntry, argv: string[]): Lookup {
   if (!found) {
     const group = DOCKER_GROUPS.find((g) => g.name === words[0]);
     // Bare, a management command prints its help on stderr (docker/cli's ShowHelp); asked with --help, on stdout.
-    if (group && words.length === 1) return { modelled: true, entry, help: { stdout: '', stderr: dockerGroupHelp(group), exitCode: 0 } };
-    if (group && words.length === 2 && words[1] === '--help') return { modelled: true, entry, help: { stdout: dockerGroupHelp(group), stderr: '', exitCode: 0 } };
+    if (group && words.length === 1) return { modelled: true, entry, answer: { stdout: '', stderr: dockerGroupHelp(group), exitCode: 0 } };
+    if (group && words.length === 2 && words[1] === '--help') return { modelled: true, entry, answer: { stdout: dockerGroupHelp(group), stderr: '', exitCode: 0 } };
     return refuse;
   }
   const { command, words: used } = found;
@@ -317,7 +368,7 @@ function lookupDocker(entry: ProgramEntry, argv: string[]): Lookup {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--') break;
-    if (a === '--help') return command.complete ? { modelled: true, entry, help: { stdout: dockerHelp(command), stderr: '', exitCode: 0 } } : refuse;
+    if (a === '--help') return command.complete ? { modelled: true, entry, answer: { stdout: dockerHelp(command), stderr: '', exitCode: 0 } } : refuse;
     if (!a.startsWith('-') || a === '-') {
       if (command.stopsAtFirstArg) {
         if (command.runsInContainer) {
@@ -361,25 +412,45 @@ export function ipNetnsOption(args: string[]): string[] | undefined {
  * emu's question before it starts a process: is `argv` a command whose entry emu maps to the
  * real program of that name, run with the same argv (a `kernel` entry)? The shell answers
  * model and text-filter entries itself, so one that reaches a backend is refused too, in the
- * words sim gives: a real program runs only what the registry declares.
+ * words sim gives: a real program runs only what the registry declares. `image`: the
+ * container's, whose tool family (family.ts) says which program of that name it is.
  */
-export function realProgram(argv: string[], shell: ShellKind): { real: true } | { real: false; refusal: CommandOutput } {
-  const l = lookupCommand(argv, shell);
-  return l.modelled && l.entry.answeredBy === 'kernel' ? { real: true } : { real: false, refusal: notModelled(argv.join(' ')) };
+export function realProgram(argv: string[], shell: ShellKind, image?: string): { real: true } | { real: false; refusal: CommandOutput } {
+  const l = lookupCommand(argv, shell, image);
+  return l.modelled && l.entry.answeredBy === 'kernel' && !l.answer ? { real: true } : { real: false, refusal: notModelled(argv.join(' ')) };
 }
+
+/** The shell's answer for a program a BusyBox image does not have (family.ts). */
+const ABSENT_PROGRAM: ProgramEntry = { program: '', families: ['busybox'], shells: ['container'], answeredBy: 'model', summary: 'not in the image', forms: [] };
 
 /**
  * Is `argv` a command the `shell` of a scenario host or container understands? Returns its
- * registry entry (and, for `docker … --help`, Docker's help text), or the refusal both modes
- * print. `ip netns exec NS CMD` and `docker exec C CMD` check CMD too.
+ * registry entry (and, for `docker … --help`, Docker's help text; in a BusyBox image, for a
+ * program it lacks, its shell's `not found`), or the refusal both modes print. `image`: the
+ * container's (a host's shell is GNU); without one, a container command is taken as
+ * modelled when some family models it (`docker exec` asks again once the container is
+ * known). `ip netns exec NS CMD` and `docker exec C CMD` check CMD too.
  */
-export function lookupCommand(argv: string[], shell: ShellKind): Lookup {
+export function lookupCommand(argv: string[], shell: ShellKind, image?: string): Lookup {
   const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
   if (argv.length === 0) return refuse;
   const [program, ...args] = argv;
   const netnsOption = program === 'ip' && shell === 'host' ? ipNetnsOption(args) : undefined;
   if (netnsOption) return lookupCommand(netnsOption, shell).modelled ? { modelled: true, entry: REGISTRY.find((e) => e.program === 'ip' && e.answeredBy === 'model')! } : refuse;
-  const candidates = REGISTRY.filter((e) => e.program === program && e.shells.includes(shell));
+  if (shell === 'container' && image === undefined) {
+    const inSome = TOOL_FAMILIES.map((f) => lookupInFamily(argv, shell, f)).find((l) => l.modelled && !l.answer);
+    return inSome ?? refuse;
+  }
+  const family = shell === 'container' && image !== undefined ? toolFamilyOf(image) : 'gnu';
+  const found = lookupInFamily(argv, shell, family);
+  if (!found.modelled && family === 'busybox' && !busyboxImageHas(image ?? '', program)) return { modelled: true, entry: ABSENT_PROGRAM, answer: shellNotFound(program) };
+  return found;
+}
+
+function lookupInFamily(argv: string[], shell: ShellKind, family: ToolFamily): Lookup {
+  const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
+  const [program, ...args] = argv;
+  const candidates = REGISTRY.filter((e) => e.program === program && e.shells.includes(shell) && (e.families ?? ['gnu']).includes(family));
   for (const entry of candidates) {
     if (program === 'docker') return lookupDocker(entry, argv);
     if (!matchesForm(entry, args)) continue;

@@ -10,11 +10,19 @@ import { SimNetns } from './objects';
 import { Datapath } from './datapath';
 import { containerCommand, pingLive } from './programs';
 import { endedOutput, stepBounds } from '../runner/bounds';
-import { etcFile } from '../model/etc';
+import { containerById, etcFile } from '../model/etc';
+import { ToolFamily, toolFamilyOf } from '../commands/family';
+import { BUSYBOX_APPLETS, busyboxCommand } from './busybox';
 import { iptablesCommand, iptablesSave } from './iptables';
 import { tcCommand } from './tc';
 import { sysctlCommand } from './sysctl';
 import { EPOCH_NS } from '../model/world';
+
+/** The tools of where a command runs: its container's image's (family.ts); a host's are GNU. */
+function toolFamily(ctx: ExecContext): ToolFamily {
+  const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
+  return c ? toolFamilyOf(c.image) : 'gnu';
+}
 
 export class SimBackend implements Backend {
   readonly mode = 'sim' as const;
@@ -47,7 +55,8 @@ export class SimBackend implements Backend {
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     const bounded = { ...ctx, stepBudgetNs: this.bounds.timeoutNs, outputCap: this.bounds.outputCap };
-    const out = ctx.live && argv[0] === 'ping' ? await pingLive(this.datapath, this.kernel.netns(host, netns), argv.slice(1), bounded, ctx.live) : this.execSync(host, netns, argv, bounded);
+    const flavour = toolFamily(ctx) === 'busybox' ? 'busybox' : 'iputils';
+    const out = ctx.live && argv[0] === 'ping' ? await pingLive(this.datapath, this.kernel.netns(host, netns), argv.slice(1), bounded, ctx.live, flavour) : this.execSync(host, netns, argv, bounded);
     return endedOutput(out, this.bounds, out.end);
   }
 
@@ -55,6 +64,7 @@ export class SimBackend implements Backend {
     const ns: SimNetns = this.kernel.netns(host, netns);
     const opts = { namesVisible: ctx.namesVisible, nowNs: this.datapath.clock.now };
     const [cmd, ...args] = argv;
+    if (toolFamily(ctx) === 'busybox' && BUSYBOX_APPLETS.has(cmd)) return busyboxCommand(this.datapath, ns, argv, ctx);
     switch (cmd) {
       case 'ip':
         return ipCommand(ns, args, opts);

@@ -13,8 +13,6 @@ import { IPPROTO_UDP } from '../wire/ipv4';
 import { Flow } from '../trace/types';
 
 const EMBEDDED_DNS = '127.0.0.11';
-/** The stub resolver's wait for an answer (resolv.conf's default `timeout:5`). */
-const RESOLVER_TIMEOUT_NS = 5_000_000_000;
 /** Spreads the resolver's query ids (any odd multiplier walks all 16-bit values). */
 const QUERY_ID_STRIDE = 7919;
 
@@ -45,6 +43,8 @@ function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): voi
     if (!q.ok || q.repr.questions.length === 0 || !asker) return;
     const question = q.repr.questions[0];
     const a = answerQuery(world, asker, question.name, question.type);
+    // Not Docker's name: forwarded to the host's resolvers, none of which a lab can reach.
+    if (!a) return;
     const response: DnsRepr = {
       id: q.repr.id, flags: DNS_FLAG_RESPONSE | (q.repr.flags & DNS_FLAG_RD) | DNS_FLAG_RA | a.rcode,
       questions: q.repr.questions, answers: a.answers,
@@ -57,10 +57,28 @@ function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): voi
   });
 }
 
-/** The stub resolver: one question to the nameserver of /etc/resolv.conf, over UDP through lo. */
-export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow): DnsRepr | undefined {
-  // glibc asks nothing for a name no query can carry, and answers as for a name that does not exist.
-  if (!isQueryableName(name)) return { id: 0, flags: DNS_FLAG_RESPONSE | RCODE_NXDOMAIN, questions: [], answers: [] };
+/** How long a resolver waits for an answer and how often it asks again. */
+export interface ResolverTiming {
+  /** Between one sending of the unanswered queries and the next. */
+  retryNs: number;
+  /** How long it waits in all before giving up. */
+  totalNs: number;
+}
+
+/** glibc's stub resolver with resolv.conf's defaults (timeout:5, attempts:2): a second try after 5 s, given up after 10 s. */
+export const GLIBC_RESOLVER: ResolverTiming = { retryNs: 5_000_000_000, totalNs: 10_000_000_000 };
+
+/** What came back for the questions asked together: replies in the order they came, and the questions none answered. */
+export interface Replies {
+  replies: DnsRepr[];
+  unanswered: { name: string; type: string }[];
+}
+
+/**
+ * Questions asked of the nameserver of /etc/resolv.conf at once, one query each from one
+ * UDP socket, over lo; the unanswered ones are sent again every `retryNs` until `totalNs`.
+ */
+export function askAll(dp: Datapath, ns: SimNetns, ctx: ExecContext, questions: { name: string; type: string }[], flow: Flow, timing: ResolverTiming): Replies | undefined {
   const resolv = ns.files.get('/etc/resolv.conf') ?? '';
   const server = /nameserver\s+(\S+)/.exec(resolv)?.[1];
   const c = containerOf(ctx.world, ctx.container);
@@ -68,16 +86,35 @@ export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: stri
   engineWorld.set(dp, ctx.world);
   ensureEmbeddedDns(dp, ns, c.id);
   const port = dp.sockets.nextEphemeralPort();
-  const id = (dp.nextIpId() * QUERY_ID_STRIDE) & 0xffff;
-  let answer: DnsRepr | undefined;
+  const queries = questions.map((q) => ({ q, id: (dp.nextIpId() * QUERY_ID_STRIDE) & 0xffff, reply: undefined as DnsRepr | undefined }));
+  const replies: DnsRepr[] = [];
   const close = dp.sockets.bindUdp(ns, '127.0.0.1', port, (_h, _sp, payload) => {
     const r = parseDns(payload);
-    if (r.ok && r.repr.id === id) answer = r.repr;
+    const query = r.ok ? queries.find((x) => x.id === r.repr.id && !x.reply) : undefined;
+    if (r.ok && query) {
+      query.reply = r.repr;
+      replies.push(r.repr);
+    }
   });
-  const query = emitDns({ id, flags: DNS_FLAG_RD, questions: [{ name, type }], answers: [] });
-  dp.ipSend(ns, { src: '127.0.0.1', dst: EMBEDDED_DNS, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
-    emitUdp({ srcPort: port, dstPort: DNS_PORT }, query, { src: '127.0.0.1', dst: EMBEDDED_DNS }), flow, 'request');
-  dp.clock.runUntil(dp.clock.now + RESOLVER_TIMEOUT_NS, () => answer !== undefined);
+  const start = dp.clock.now;
+  const done = () => queries.every((x) => x.reply);
+  for (let sentAt = start; sentAt < start + timing.totalNs && !done(); sentAt += timing.retryNs) {
+    dp.clock.runUntil(sentAt, done);
+    if (done()) break;
+    for (const x of queries.filter((y) => !y.reply)) {
+      const query = emitDns({ id: x.id, flags: DNS_FLAG_RD, questions: [x.q], answers: [] });
+      dp.ipSend(ns, { src: '127.0.0.1', dst: EMBEDDED_DNS, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
+        emitUdp({ srcPort: port, dstPort: DNS_PORT }, query, { src: '127.0.0.1', dst: EMBEDDED_DNS }), flow, 'request');
+    }
+  }
+  dp.clock.runUntil(start + timing.totalNs, done);
   close();
-  return answer;
+  return { replies, unanswered: queries.filter((x) => !x.reply).map((x) => x.q) };
+}
+
+/** The stub resolver: one question to the nameserver of /etc/resolv.conf (glibc's timing unless told), its answer or undefined when none came. */
+export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow, timing: ResolverTiming = GLIBC_RESOLVER): DnsRepr | undefined {
+  // glibc asks nothing for a name no query can carry, and answers as for a name that does not exist.
+  if (!isQueryableName(name)) return { id: 0, flags: DNS_FLAG_RESPONSE | RCODE_NXDOMAIN, questions: [], answers: [] };
+  return askAll(dp, ns, ctx, [{ name, type }], flow, timing)?.replies[0];
 }

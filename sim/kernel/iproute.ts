@@ -23,7 +23,7 @@ export interface RenderOptions {
 const out = (stdout: string): Output => ({ stdout, stderr: '', exitCode: 0 });
 const err = (stderr: string, exitCode = 1): Output => ({ stdout: '', stderr, exitCode });
 
-function sortedLinks(ns: SimNetns): SimLink[] {
+export function sortedLinks(ns: SimNetns): SimLink[] {
   return [...ns.links.values()].sort((a, b) => a.ifindex - b.ifindex);
 }
 
@@ -32,7 +32,7 @@ function sortedLinks(ns: SimNetns): SimLink[] {
  * once its MAC was set (Docker sets one on docker0 and docker_gwbridge: NO-CARRIER, routes
  * `linkdown`); one left as made reads UNKNOWN, with carrier. With ports, some port must have it.
  */
-function hasCarrier(l: SimLink): boolean {
+export function hasCarrier(l: SimLink): boolean {
   if (l.type !== 'bridge' || !l.up) return l.carrier;
   if (l.ports.size === 0) return !l.explicitMac;
   return [...l.ports].some((p) => p.carrier);
@@ -43,7 +43,7 @@ function portCost(l: SimLink): number {
   return l.type === 'vxlan' ? 100 : 2;
 }
 
-function flags(l: SimLink): { flags: string; state: string; qdisc: string } {
+export function flags(l: SimLink): { flags: string; state: string; qdisc: string } {
   const f = defaultFlags(l);
   return l.qdisc ? { ...f, qdisc: l.qdisc.kind } : f;
 }
@@ -106,7 +106,7 @@ function details(l: SimLink): string[] {
   return lines;
 }
 
-function broadcast(ip: string, prefixLength: number): string {
+export function broadcast(ip: string, prefixLength: number): string {
   return numberToIpv4((ipv4ToNumber(ip) | ~maskOf(prefixLength)) >>> 0);
 }
 
@@ -135,14 +135,14 @@ export function linkLocalOf(mac: string): string {
  * The device's IPv6 addresses, where its namespace has IPv6 (a host's; Docker switches it
  * off in its own): `::1` on lo, and on a device up with carrier the link-local one.
  */
-function ipv6Addrs(l: SimLink): { ip: string; prefixLength: number; scope: 'host' | 'link' }[] {
+export function ipv6Addrs(l: SimLink): { ip: string; prefixLength: number; scope: 'host' | 'link' }[] {
   const off = l.netns.ipv6Disabled;
   if (off.all || off.default || !l.up) return [];
   if (l.type === 'loopback') return [{ ip: '::1', prefixLength: 128, scope: 'host' }];
   return hasCarrier(l) ? [{ ip: linkLocalOf(l.mac), prefixLength: 64, scope: 'link' }] : [];
 }
 
-function addrLines(l: SimLink, inet6: { ip: string; prefixLength: number; scope: string }[]): string[] {
+export function addrLines(l: SimLink, inet6: { ip: string; prefixLength: number; scope: string }[]): string[] {
   return [
     ...l.addrs.flatMap((a) => [
       l.type === 'loopback'
@@ -162,7 +162,7 @@ function selectLinks(ns: SimNetns, args: string[]): SimLink[] | Output {
   return [l];
 }
 
-function networkOf(a: { ip: string; prefixLength: number }): string {
+export function networkOf(a: { ip: string; prefixLength: number }): string {
   return `${numberToIpv4((ipv4ToNumber(a.ip) & maskOf(a.prefixLength)) >>> 0)}/${a.prefixLength}`;
 }
 

@@ -1,24 +1,29 @@
 /**
- * Programs run inside simulated namespaces: iputils ping, nslookup, getent, hostname. Each
+ * Programs run inside simulated namespaces: ping (iputils' or BusyBox's texts), bind's
+ * nslookup, glibc's getent, hostname. Each
  * runs the event queue until it would have finished, so time is virtual and results are
  * deterministic.
  */
 import { CommandOutput, DEFAULT_STEP_BUDGET_NS, ExecContext, LiveIo } from '../backend';
 import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
-import { containerOf, resolve } from './embedded_dns';
+import { askAll, containerOf, resolve, ResolverTiming } from './embedded_dns';
 import { isLocal, pathMtu } from './net/ipv4/route';
 import { packetWay } from '../model/drivers';
 import { registeredPath } from '../trace/paths';
 import { isIpv4 } from '../wire/addr';
-import { dnsRcode, RCODE_NXDOMAIN } from '../wire/dns';
+import { DNS_FLAG_AA, dnsRcode, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
 import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, writeIcmp } from '../wire/icmp';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT } from '../runner/bounds';
 
 const fail = (stderr: string, exitCode: number, stdout = ''): CommandOutput => ({ stdout, stderr, exitCode });
 
+/** Whose ping prints: iputils' (GNU images, hosts) or BusyBox's (family.ts). */
+export type PingFlavour = 'iputils' | 'busybox';
+
 interface PingOptions {
+  flavour: PingFlavour;
   count: number;
   intervalNs: number;
   timeoutNs: number;
@@ -33,10 +38,47 @@ interface PingOptions {
   ttl: number;
   /** -I: a source address, or a device to send from. */
   bind?: string;
+  /** BusyBox's -w: ping exits this long after its start, whatever it has received. */
+  deadlineNs?: number;
+}
+
+/** BusyBox's names of the ICMP errors a ping socket can hear (icmp_type_name). */
+const BUSYBOX_ICMP_NAMES: Record<number, string> = { 3: 'Destination Unreachable', 11: 'Time Exceeded' };
+
+/** BusyBox ping's wait for replies after its last probe when none came (its -W default, MAXWAIT). */
+const BUSYBOX_PING_WAIT_NS = 10e9;
+
+/** BusyBox's ping: its options (the registry lets through only those modelled) and its words for a bad number. */
+function parseBusyboxPing(argv: string[]): PingOptions {
+  const o: PingOptions = { flavour: 'busybox', count: Infinity, intervalNs: 1e9, timeoutNs: BUSYBOX_PING_WAIT_NS, size: 56, pmtu: 'want', quiet: false, numeric: true, target: '', flood: false, ttl: 64 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => (a.length > 2 ? a.slice(2) : argv[++i] ?? '');
+    // xatou and friends: digits only, else "invalid number", exit 1.
+    const num = (v: string, max = 0xffffffff) => {
+      if (!/^\d+$/.test(v) || Number(v) > max) throw fail(`ping: invalid number '${v}'\n`, 1);
+      return Number(v);
+    };
+    // -i, -W and -w take a fractional or whole number of seconds (parse_duration_str).
+    const seconds = (v: string) => {
+      if (!/^\d+(\.\d+)?$/.test(v)) throw fail(`ping: invalid number '${v}'\n`, 1);
+      return Number(v) * 1e9;
+    };
+    if (a.startsWith('-c')) o.count = num(val());
+    else if (a.startsWith('-i')) o.intervalNs = seconds(val());
+    else if (a.startsWith('-W')) o.timeoutNs = seconds(val());
+    else if (a.startsWith('-w')) o.deadlineNs = seconds(val());
+    else if (a.startsWith('-s')) o.size = num(val(), 65535);
+    else if (a.startsWith('-t')) o.ttl = num(val(), 255);
+    else if (a.startsWith('-I')) o.bind = val();
+    else if (a === '-q') o.quiet = true;
+    else o.target = a;
+  }
+  return o;
 }
 
 function parsePing(argv: string[]): PingOptions | CommandOutput {
-  const o: PingOptions = { count: Infinity, intervalNs: 1e9, timeoutNs: 10e9, size: 56, pmtu: 'want', quiet: false, numeric: false, target: '', flood: false, ttl: 64 };
+  const o: PingOptions = { flavour: 'iputils', count: Infinity, intervalNs: 1e9, timeoutNs: 10e9, size: 56, pmtu: 'want', quiet: false, numeric: false, target: '', flood: false, ttl: 64 };
   const usage = 'Usage: ping [-aAbBdDfhLnOqrRUvV64] [-c count] [-i interval] [-I interface]\n            [-m mark] [-M pmtudisc_option] [-l preload] [-p pattern] [-Q tos]\n            [-s packetsize] [-S sndbuf] [-t ttl] [-T timestamp_option]\n            [-w deadline] [-W timeout] [hop1 ...] destination\n';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -169,8 +211,8 @@ interface PingRun {
   finish(): CommandOutput;
 }
 
-export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
-  const run = startPing(dp, ns, argv, ctx, false);
+export function ping(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext, flavour: PingFlavour = 'iputils'): CommandOutput {
+  const run = startPing(dp, ns, argv, ctx, false, flavour);
   if ('exitCode' in run) return run;
   run.advance(Infinity);
   return run.finish();
@@ -184,8 +226,8 @@ const LIVE_TICK_MS = 20;
  * Ctrl-C stops it with its statistics, as SIGINT stops iputils. The probes and their trace
  * are those of the same ping run from a file.
  */
-export async function pingLive(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext, live: LiveIo): Promise<CommandOutput> {
-  const run = startPing(dp, ns, argv, ctx, true);
+export async function pingLive(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext, live: LiveIo, flavour: PingFlavour = 'iputils'): Promise<CommandOutput> {
+  const run = startPing(dp, ns, argv, ctx, true, flavour);
   if ('exitCode' in run) return run;
   live.write('stdout', run.header + '\n');
   const realStart = Date.now();
@@ -208,10 +250,11 @@ export async function pingLive(dp: Datapath, ns: SimNetns, argv: string[], ctx: 
   }
 }
 
-function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext, watched: boolean): CommandOutput | PingRun {
+function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext, watched: boolean, flavour: PingFlavour): CommandOutput | PingRun {
   let o: PingOptions;
+  const busybox = flavour === 'busybox';
   try {
-    const p = parsePing(argv);
+    const p = busybox ? parseBusyboxPing(argv) : parsePing(argv);
     if ('exitCode' in p) return p;
     o = p;
   } catch (e) {
@@ -228,6 +271,7 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     const ip = a?.answers.find((x) => x.type === 'A')?.data;
     if (!ip) {
       dp.flows.splice(dp.flows.indexOf(flow), 1);
+      if (busybox) return fail(`ping: bad address '${o.target}'\n`, 1);
       return fail(`ping: ${o.target}: ${a && dnsRcode(a) === RCODE_NXDOMAIN ? 'Name or service not known' : 'Temporary failure in name resolution'}\n`, 2);
     }
     dst = ip;
@@ -244,12 +288,24 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     shownName = ptr?.answers.find((x) => x.type === 'PTR')?.data ?? dst;
   }
   const route = dp.route(ns, dst);
+  // BusyBox prints its header, then dies at its first sendto.
+  const busyboxHeader = `PING ${o.target} (${dst}): ${o.size} data bytes\n`;
   if (!route) {
-    return fail('ping: connect: Network is unreachable\n', 2);
+    return busybox ? fail('ping: sendto: Network is unreachable\n', 1, busyboxHeader) : fail('ping: connect: Network is unreachable\n', 2);
   }
   let src: string | undefined;
   let from = '';
-  if (o.bind !== undefined) {
+  if (o.bind !== undefined && busybox) {
+    if (isIpv4(o.bind)) {
+      if (!isLocal(ns, o.bind)) return fail('ping: bind: Cannot assign requested address\n', 1);
+      src = o.bind;
+    } else {
+      const dev = ns.links.get(o.bind);
+      if (!dev) return fail(`ping: can't bind to interface ${o.bind}\n`, 1);
+      if (dev !== route.dev) return fail(`cnmlab: ping -I ${o.bind}: sending through a device other than the route's is not modelled\n`, 2);
+      src = route.src;
+    }
+  } else if (o.bind !== undefined) {
     if (isIpv4(o.bind)) {
       if (!isLocal(ns, o.bind)) return fail(`ping: bind: Cannot assign requested address\n`, 2);
       src = o.bind;
@@ -263,7 +319,10 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     }
   }
   // iputils names the bound source (and device) between the target and the sizes.
-  const header = `PING ${o.target} (${dst})${from ? `${from}:` : ''} ${o.size}(${o.size + 28}) bytes of data.`;
+  const header = busybox ? busyboxHeader.trimEnd() : `PING ${o.target} (${dst})${from ? `${from}:` : ''} ${o.size}(${o.size + 28}) bytes of data.`;
+  // BusyBox numbers its probes from 0, iputils from 1; the count below runs from 1 in both.
+  const firstSeq = busybox ? 0 : 1;
+  const wireSeq = (n: number) => (n - 1 + firstSeq) & 0xffff;
   const ident = dp.sockets.nextPingIdent();
   // Send times of the probes in flight, by 16-bit sequence number (NaN: none in flight). An
   // array, not a Map: a flood adds and removes one entry per echo, which churns a Map's table.
@@ -281,8 +340,15 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     if (watched) fresh.push(line);
   };
   const localErrors: string[] = [];
-  // iputils times a probe only when its data holds a struct timeval (16 bytes); smaller ones show no time and no rtt line.
-  const timing = o.size >= 16;
+  // iputils times a probe only when its data holds a struct timeval (16 bytes), BusyBox when
+  // it holds its 4-byte stamp; smaller ones show no time and no rtt line.
+  const timing = o.size >= (busybox ? 4 : 16);
+  // BusyBox's round trips, in whole µs as it keeps them.
+  let busyboxMaxUs = 0;
+  let busyboxSumUs = 0;
+  let busyboxMinUs = Infinity;
+  // BusyBox dies at a failed sendto, with no statistics.
+  let sendFailed: string | undefined;
   // A flood shows no reply lines: a dot for each probe sent, erased ("\b \b") when its reply comes.
   const floodMarks = new KeptMarks(ctx.outputCap === undefined ? KEPT_FLOOD_MARKS : Infinity);
   let printed = 0;
@@ -297,10 +363,11 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   let ewma = 0;
   let pipe = 1;
   const socket: EchoSocket = {
-    onReply(seq, ttl, bytes) {
-      const t = sentAt[seq];
+    onReply(wire, ttl, bytes) {
+      const t = sentAt[wire];
       if (t === undefined || Number.isNaN(t)) return;
-      sentAt[seq] = NaN;
+      sentAt[wire] = NaN;
+      const seq = (wire + 1 - firstSeq) & 0xffff;
       const ms = (dp.clock.now - t) / 1e6;
       rtt.add(ms);
       if (timing) {
@@ -315,15 +382,30 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
         print(3);
       }
       if (o.flood && nextSeq <= o.count) sendProbe(nextSeq);
-      if (!o.quiet && !o.flood) {
+      const us = Math.floor(dp.clock.now / 1e3) - Math.floor(t / 1e3);
+      busyboxMaxUs = Math.max(busyboxMaxUs, us);
+      busyboxMinUs = Math.min(busyboxMinUs, us);
+      busyboxSumUs += us;
+      if (!o.quiet && busybox) {
+        const line = `${bytes} bytes from ${dst}: seq=${wire} ttl=${ttl}${timing ? ` time=${usAsMs(us)} ms` : ''}`;
+        say(line);
+        print(line.length + 1);
+      } else if (!o.quiet && !o.flood) {
         const line = `${bytes} bytes from ${shownName === dst ? dst : `${shownName} (${dst})`}: icmp_seq=${seq} ttl=${ttl}${timing ? ` time=${rttText(ms)} ms` : ''}`;
         say(line);
         print(line.length + 1);
       }
     },
-    onError(seq, message) {
-      if (sentAt[seq] === undefined || Number.isNaN(sentAt[seq])) return;
-      sentAt[seq] = NaN;
+    onError(wire, message, icmpType) {
+      if (sentAt[wire] === undefined || Number.isNaN(sentAt[wire])) return;
+      // BusyBox's raw socket reads ICMP errors as packets and only warns; what the stack
+      // reports on its error queue it never reads. Either way the probe stays unanswered.
+      if (busybox) {
+        if (icmpType !== undefined) localErrors.push(`ping: warning: got ICMP ${icmpType} (${BUSYBOX_ICMP_NAMES[icmpType] ?? 'unknown ICMP type'})`);
+        return;
+      }
+      sentAt[wire] = NaN;
+      const seq = wire;
       errors++;
       // iputils acknowledges an error's probe as it does a reply's: it counts toward the pipe.
       const outstanding = (transmitted - seq) & 0xffff;
@@ -363,7 +445,7 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   // Set once the ping has printed its end (Ctrl-C): a probe still scheduled never goes.
   let stopped = false;
   const sendProbe = (seq: number): void => {
-    if (seq !== nextSeq || outOfTime || cut || stopped || dp.clock.now - startedAt >= budgetNs) return;
+    if (seq !== nextSeq || outOfTime || cut || stopped || sendFailed || dp.clock.now - startedAt >= budgetNs) return;
     nextSeq++;
     lastSendNs = dp.clock.now;
     if (seq < o.count) {
@@ -381,14 +463,18 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
         payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
       }
       // The wire's sequence number is 16 bits and wraps, as iputils' does.
-      writeIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: seq & 0xffff, data: payload }, msg, 0);
-      sentAt[seq & 0xffff] = dp.clock.now;
+      writeIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: wireSeq(seq), data: payload }, msg, 0);
+      sentAt[wireSeq(seq)] = dp.clock.now;
       // IP_PMTUDISC_WANT: DF while the probe fits the path MTU (a learned one included), else fragments.
       const mtu = pathMtu(ns, dst, route.dev, dp.clock.now);
       const fits = 20 + msg.length <= mtu;
       const err = dp.ipSend(ns, { dst, src, protocol: IPPROTO_ICMP, ttl: o.ttl, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
-      if (err) {
-        sentAt[seq & 0xffff] = NaN;
+      if (err && busybox) {
+        sentAt[wireSeq(seq)] = NaN;
+        sendFailed = `ping: sendto: ${err.startsWith('message too long') ? 'Message too long' : err}`;
+        dp.recordLocalError(ns, route.dev, mtu, msg, dst, flow, err);
+      } else if (err) {
+        sentAt[wireSeq(seq)] = NaN;
         errors++;
         localErrors.push(`ping: local error: ${err}`);
         dp.recordLocalError(ns, route.dev, mtu, msg, dst, flow, err);
@@ -399,11 +485,17 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   // iputils' elapsed time runs to its last probe.
   const lastSendBound = () => (o.flood ? lastSendNs : start + (o.count - 1) * o.intervalNs);
   // Like iputils: done once every probe is answered or failed, else after the last probe's timeout.
-  const finished = () => transmitted === o.count && rtt.count + errors === o.count;
-  const deadline = Math.min(o.flood ? Infinity : lastSendBound() + o.timeoutNs, startedAt + budgetNs);
+  // BusyBox: done once every probe is answered (errors are not answers) or at a failed send.
+  const finished = () => sendFailed !== undefined || (transmitted === o.count && rtt.count + (busybox ? 0 : errors) === o.count);
+  // After its last probe BusyBox waits -W (10 s) when nothing came back, else twice the
+  // longest round trip in whole seconds, at least one (µs / 2^19, as it divides).
+  const waitAfterLast = () => (busybox && rtt.count ? Math.max(1, Math.floor(busyboxMaxUs / 524_288)) * 1e9 : o.timeoutNs);
+  const deadline = () => Math.min(o.flood ? Infinity : lastSendBound() + waitAfterLast(), startedAt + budgetNs, startedAt + (o.deadlineNs ?? Infinity));
   const advance = (untilNs: number): boolean => {
-    dp.clock.runUntil(Math.min(untilNs, deadline), () => cut || finished());
-    return cut || finished() || dp.clock.now >= deadline;
+    // The wait after the last probe depends on the replies before it: known once it is sent.
+    dp.clock.runUntil(Math.min(untilNs, lastSendBound(), deadline()), () => cut || finished());
+    dp.clock.runUntil(Math.min(untilNs, deadline()), () => cut || finished());
+    return cut || finished() || dp.clock.now >= deadline();
   };
   const newLines = (): string[] => {
     const taken = fresh;
@@ -424,6 +516,13 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
       return { stdout: shown, stderr: notes.map((l) => l + '\n').join(''), exitCode: outOfTime ? EXIT_TIMED_OUT : EXIT_OUTPUT_CUT, end: outOfTime ? 'timed-out' : 'output-cut' };
     }
     const received = rtt.count;
+    if (sendFailed) return { stdout: lines.join('\n') + '\n', stderr: [...localErrors, sendFailed].join('\n') + '\n', exitCode: 1 };
+    if (busybox) {
+      lines.push('', `--- ${o.target} ping statistics ---`);
+      lines.push(`${transmitted} packets transmitted, ${received} packets received, ${transmitted ? Math.floor(((transmitted - received) * 100) / transmitted) : 0}% packet loss`);
+      if (received && timing) lines.push(`round-trip min/avg/max = ${usAsMs(busyboxMinUs)}/${usAsMs(Math.floor(busyboxSumUs / received))}/${usAsMs(busyboxMaxUs)} ms`);
+      return { stdout: lines.join('\n') + '\n', stderr: localErrors.map((l) => l + '\n').join(''), exitCode: received === 0 ? 1 : 0 };
+    }
     const loss = transmitted ? Math.round(((transmitted - received) / transmitted) * 100) : 0;
     // iputils' finish() measures to its last probe, not to the end of its wait for replies.
     const elapsedNs = lastSend - start;
@@ -450,21 +549,72 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   return { header, advance, newLines, finish };
 }
 
+/** bind 9.18's nslookup: three sends of a query 5 s apart, then it gives up. */
+const BIND_NSLOOKUP: ResolverTiming = { retryNs: 5_000_000_000, totalNs: 15_000_000_000 };
+const BIND_NSLOOKUP_TRIES = 3;
+
+/** Bind's words for a name it will not put in a query. */
+function illegalName(name: string): string | undefined {
+  const labels = name.replace(/\.$/, '').split('.');
+  if (labels.some((l) => l.length > 63)) return 'label too long';
+  if (name.length > 253) return 'name too long';
+  return undefined;
+}
+
+/** bind 9.18's nslookup (Debian 12's bind9-dnsutils), as GNU images carry it. */
 export function nslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
   const name = argv.find((a) => !a.startsWith('-'));
   if (!name) return fail('Usage: nslookup [-opt ...] host\n', 1);
+  const illegal = illegalName(name);
+  // dighost's fatal(): exit 10.
+  if (illegal) return fail(`nslookup: '${name}' is not a legal name (${illegal})\n`, 10);
   const c = containerOf(ctx.world, ctx.container);
   const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
   const head = 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11#53\n\n';
   const ptrQuery = isIpv4(name);
   const qname = ptrQuery ? name.split('.').reverse().join('.') + '.in-addr.arpa' : name;
-  const a = resolve(dp, ns, ctx, qname, ptrQuery ? 'PTR' : 'A', flow);
-  if (!a) return fail(';; connection timed out; no servers could be reached\n\n', 1, '');
+  const a = resolve(dp, ns, ctx, qname, ptrQuery ? 'PTR' : 'A', flow, BIND_NSLOOKUP);
+  if (!a) return fail('', 1, ';; communications error to 127.0.0.11#53: timed out\n'.repeat(BIND_NSLOOKUP_TRIES) + ';; no servers could be reached\n\n');
   if (dnsRcode(a) === RCODE_NXDOMAIN) return fail('', 1, `${head}** server can't find ${qname}: NXDOMAIN\n\n`);
   if (ptrQuery) return { stdout: `${head}${qname}\tname = ${a.answers[0]?.data}.\n\n`, stderr: '', exitCode: 0 };
-  resolve(dp, ns, ctx, name, 'AAAA', flow);
+  resolve(dp, ns, ctx, name, 'AAAA', flow, BIND_NSLOOKUP);
   const body = a.answers.filter((x) => x.type === 'A').map((x) => `Name:\t${name}\nAddress: ${x.data}\n`).join('');
   return { stdout: `${head}Non-authoritative answer:\n${body}\n`, stderr: '', exitCode: 0 };
+}
+
+/**
+ * BusyBox's nslookup asks A and AAAA at once (PTR for an address), sends the unanswered
+ * again after 2.5 s and gives up at 5 s (its default timeout, two tries).
+ */
+const BUSYBOX_NSLOOKUP: ResolverTiming = { retryNs: 2_500_000_000, totalNs: 5_000_000_000 };
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+/** BusyBox's nslookup: each reply printed as it comes, after the server's lines. */
+export function busyboxNslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
+  const name = argv[0];
+  const timedOut = ';; connection timed out; no servers could be reached\n\n';
+  // A label over 63 bytes makes no query; the write of the failed one is refused.
+  if (illegalName(name)) return fail("nslookup: write to '127.0.0.11': Message too long\n", 1, timedOut);
+  const c = containerOf(ctx.world, ctx.container);
+  const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
+  const ptrQuery = isIpv4(name);
+  const questions = ptrQuery ? [{ name: name.split('.').reverse().join('.') + '.in-addr.arpa', type: 'PTR' }] : [{ name, type: 'A' }, { name, type: 'AAAA' }];
+  const r = askAll(dp, ns, ctx, questions, flow, BUSYBOX_NSLOOKUP);
+  if (!r || r.replies.length === 0) return fail('', 1, timedOut);
+  let out = 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11:53\n\n';
+  for (const reply of r.replies) {
+    const q = reply.questions[0];
+    const rcode = dnsRcode(reply);
+    if (rcode !== RCODE_NOERROR) {
+      out += `** server can't find ${q?.name ?? name}: ${RCODE_NAMES[rcode] ?? rcode}\n\n`;
+      continue;
+    }
+    if (!(reply.flags & DNS_FLAG_AA)) out += 'Non-authoritative answer:\n';
+    for (const x of reply.answers) out += x.type === 'PTR' ? `${x.name}\tname = ${x.data}\n` : `Name:\t${x.name}\nAddress: ${x.data}\n`;
+    out += '\n';
+  }
+  for (const q of r.unanswered) out += `*** Can't find ${q.name}: No answer\n\n`;
+  return { stdout: out, stderr: '', exitCode: r.replies.some((x) => dnsRcode(x) === RCODE_NOERROR) ? 0 : 1 };
 }
 
 export function getent(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {

@@ -1,12 +1,17 @@
 /**
  * The embedded DNS server at 127.0.0.11, answering from the model (libnetwork
  * Sandbox.ResolveName / ResolveIP): network-scoped, container names, aliases, short ids,
- * `name.network`, and PTR. Unknown names would be forwarded upstream; there is none, so
- * they get NXDOMAIN.
+ * `name.network`, and PTR, names matched without regard to case (network.ResolveName
+ * lowers the name it looks up). Everything else (a network's own name, `tasks.NET` without
+ * a service, an address no container holds, any outside name) is not Docker's: the
+ * resolver forwards it from the container's namespace to the host's resolvers and, when
+ * none answers, answers nothing at all (resolver.go ServeDNS returns without writing). A
+ * lab's hosts have no resolver anyone can reach, so such a query goes unanswered and the
+ * asker times out, as on a Docker host without a reachable resolver.
  */
 import { driverOf } from './drivers';
 import { Container, endpointsOf, GWBRIDGE, hostOf, Network, swarmNetwork, World } from './world';
-import { RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
+import { RCODE_NOERROR } from '../wire/dns';
 import { ipv4ToNumber } from '../wire/addr';
 
 export interface DnsAnswerSet {
@@ -47,7 +52,8 @@ function findInNetwork(w: World, net: Network, name: string): string[] {
     if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;
     const c = hostOf(w, ep.host).containers[ep.containerId];
     if (!c) continue;
-    if (ep.aliases.includes(name) || c.name === name || c.id.slice(0, 12) === name || c.hostname === name) ips.push(ep.ip);
+    const names = [...ep.aliases, c.name, c.id.slice(0, 12), c.hostname];
+    if (names.some((n) => n.toLowerCase() === name)) ips.push(ep.ip);
   }
   return ips.sort((a, b) => ipv4ToNumber(a) - ipv4ToNumber(b));
 }
@@ -57,14 +63,16 @@ function findInNetwork(w: World, net: Network, name: string): string[] {
  * "c", then as "a" on network "b.c" (from the last dot, as libnetwork splits it).
  */
 export function resolveName(w: World, c: Container, qname: string): string[] | undefined {
-  const name = qname.toLowerCase().replace(/\.$/, '');
+  // The name part is matched in lower case (the records are kept so), the network part as
+  // the network is named (sandbox.resolveName compares it with n.Name() as it is).
+  const name = qname.replace(/\.$/, '');
   const nets = resolutionOrder(w, c);
   const tries: [string, string | undefined][] = [[name, undefined]];
   for (let i = name.lastIndexOf('.'); i > 0; i = name.lastIndexOf('.', i - 1)) tries.push([name.slice(0, i), name.slice(i + 1)]);
   for (const [req, networkName] of tries) {
     for (const net of nets) {
       if (networkName !== undefined && net.name !== networkName) continue;
-      const ips = findInNetwork(w, net, req);
+      const ips = findInNetwork(w, net, req.toLowerCase());
       if (ips.length) return ips;
     }
   }
@@ -116,15 +124,21 @@ export function dnsRecords(w: World, c: Container): { ip: string; names: string[
   });
 }
 
-/** The answer the embedded server gives to one question from container c. */
-export function answerQuery(w: World, c: Container, qname: string, qtype: string): DnsAnswerSet {
+/**
+ * The answer the embedded server gives to one question from container c, or undefined when
+ * the question is not Docker's to answer (forwarded to the host's resolvers, which a lab
+ * cannot reach: no answer comes). A name Docker owns gets its IPv4 addresses for A, and an
+ * empty answer for AAAA (no IPv6 on its networks) and MX, as handleIPQuery and
+ * handleMXQuery give them.
+ */
+export function answerQuery(w: World, c: Container, qname: string, qtype: string): DnsAnswerSet | undefined {
   const ptr = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa\.?$/i.exec(qname);
   if (qtype === 'PTR' && ptr) {
     const name = resolveAddress(w, c, `${ptr[4]}.${ptr[3]}.${ptr[2]}.${ptr[1]}`);
-    return name ? { rcode: RCODE_NOERROR, answers: [{ name: qname, type: 'PTR', ttl: TTL, data: name }] } : { rcode: RCODE_NXDOMAIN, answers: [] };
+    return name ? { rcode: RCODE_NOERROR, answers: [{ name: qname, type: 'PTR', ttl: TTL, data: name }] } : undefined;
   }
   const ips = resolveName(w, c, qname);
-  if (!ips) return { rcode: RCODE_NXDOMAIN, answers: [] };
-  if (qtype !== 'A') return { rcode: RCODE_NOERROR, answers: [] };
-  return { rcode: RCODE_NOERROR, answers: ips.map((data) => ({ name: qname, type: 'A', ttl: TTL, data })) };
+  if (!ips) return undefined;
+  if (qtype === 'A') return { rcode: RCODE_NOERROR, answers: ips.map((data) => ({ name: qname, type: 'A', ttl: TTL, data })) };
+  return qtype === 'AAAA' || qtype === 'MX' ? { rcode: RCODE_NOERROR, answers: [] } : undefined;
 }

@@ -93,6 +93,10 @@ function underlayLinkSet(argv: string[]): boolean | undefined {
 
 export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[], live?: LiveIo): Promise<CommandOutput> {
   if (c.state !== 'running') return { stdout: '', stderr: `Error response from daemon: Container ${c.id} is not running\n`, exitCode: 1 };
+  // `docker exec` was checked before the container was known: its image decides which program answers (family.ts).
+  const l = lookupCommand(argv, 'container', c.image);
+  if (!l.modelled) return l.refusal;
+  if (l.answer) return l.answer;
   return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
 }
 
@@ -106,7 +110,7 @@ export async function runInContainer(model: Model, backend: Backend, c: Containe
  * Ctrl-C, its output shown when the line is done; after Ctrl-C the rest of the list does
  * not run, as in an interactive shell.
  */
-async function runLine(line: string, shell: ShellKind, exec: (argv: string[], live?: LiveIo) => Promise<CommandOutput>, live?: LiveIo): Promise<ShellOutput> {
+async function runLine(line: string, shell: ShellKind, image: string | undefined, exec: (argv: string[], live?: LiveIo) => Promise<CommandOutput>, live?: LiveIo): Promise<ShellOutput> {
   const parsed = parseCommandLine(line);
   if (!parsed.ok) {
     if (parsed.kind === 'syntax') return { stdout: '', stderr: `cnmlab: cannot read the command line: ${parsed.message}\n`, exitCode: 2 };
@@ -114,18 +118,18 @@ async function runLine(line: string, shell: ShellKind, exec: (argv: string[], li
   }
   // sudo is accepted and dropped: steps run as root in both modes.
   const list = parsed.list.map((p) => p.map((argv) => (argv[0] === 'sudo' ? argv.slice(1) : argv)));
-  const plans: { argv: string[]; help?: CommandOutput; filter: boolean }[][] = [];
+  const plans: { argv: string[]; answer?: CommandOutput; filter: boolean }[][] = [];
   for (const pipeline of list) {
     const stages = [];
     for (const [i, argv] of pipeline.entries()) {
-      const l = lookupCommand(argv, shell);
+      const l = lookupCommand(argv, shell, image);
       if (!l.modelled) return { ...l.refusal, unmodelled: argv.join(' ') };
       // Only a text filter reads a pipe: another program after `|` would ignore its input.
       if (i > 0 && !isTextFilter(l.entry)) {
         const text = argv.join(' ');
         return { ...notModelled(`${pipeline[i - 1].join(' ')} | ${text}`), unmodelled: text };
       }
-      stages.push({ argv, help: l.help, filter: isTextFilter(l.entry) });
+      stages.push({ argv, answer: l.answer, filter: isTextFilter(l.entry) });
     }
     plans.push(stages);
   }
@@ -138,7 +142,7 @@ async function runLine(line: string, shell: ShellKind, exec: (argv: string[], li
     for (const [i, stage] of stages.entries()) {
       const input = i > 0 ? last.stdout : '';
       const shown = p === 0 && i === 0 && stages.length === 1 ? live : unshown;
-      last = stage.help ?? (stage.filter ? runFilter(stage.argv, input) : await exec(stage.argv, shown));
+      last = stage.answer ?? (stage.filter ? runFilter(stage.argv, input) : await exec(stage.argv, shown));
       out.stderr += last.stderr;
       if (last.end) stopped ??= last;
       if (last.unavailable) out.unavailable ??= last.unavailable;
@@ -157,11 +161,11 @@ async function runLine(line: string, shell: ShellKind, exec: (argv: string[], li
 }
 
 export async function hostShell(model: Model, backend: Backend, host: string, line: string, live?: LiveIo): Promise<ShellOutput> {
-  return runLine(line, 'host', (argv, shown) => hostCommand(model, backend, host, argv, shown), live);
+  return runLine(line, 'host', undefined, (argv, shown) => hostCommand(model, backend, host, argv, shown), live);
 }
 
 export async function containerShell(model: Model, backend: Backend, name: string, line: string, live?: LiveIo): Promise<ShellOutput> {
   const c = containerByName(model, name);
   if (!c) return { stdout: '', stderr: `Error: No such container: ${name}\n`, exitCode: 1 };
-  return runLine(line, 'container', (argv, shown) => runInContainer(model, backend, c, argv, shown), live);
+  return runLine(line, 'container', c.image, (argv, shown) => runInContainer(model, backend, c, argv, shown), live);
 }

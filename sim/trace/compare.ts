@@ -131,6 +131,8 @@ export function normaliseOutput(text: string): string {
     .replace(/\btime=\d+(?:\.\d+)? ms\b/g, 'time=<t> ms')
     .replace(/\btime \d+ms\b/g, 'time <t>ms')
     .replace(/= [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms/g, '= <rtt> ms')
+    // BusyBox's ping summary has no mdev.
+    .replace(/round-trip min\/avg\/max = [\d.]+\/[\d.]+\/[\d.]+ ms/g, 'round-trip min/avg/max = <rtt> ms')
     .replace(/ipg\/ewma [\d.]+\/[\d.]+ ms/g, 'ipg/ewma <t> ms')
     .replace(/\bexpires \d+sec\b/g, 'expires <t>sec')
     // emu plays a host's NIC with a veth into the namespace of its segment (UNDERLAY): the wire's far end is not the host's to show.

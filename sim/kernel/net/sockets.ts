@@ -12,7 +12,12 @@ export const EPHEMERAL_PORT_MAX = 60999;
 
 export interface EchoSocket {
   onReply(seq: number, ttl: number, bytes: number, from: string): void;
-  onError(seq: number, message: string): void;
+  /**
+   * An error about one of its probes: iputils' line for it, and the ICMP type when it came
+   * as an ICMP packet (a raw socket such as BusyBox's reads those); none when the local stack
+   * reported it on the socket's error queue.
+   */
+  onError(seq: number, message: string, icmpType?: number): void;
 }
 
 /** What a bound UDP socket does with a datagram: the IP header, the sender's port, the payload. */

@@ -68,7 +68,7 @@ function errorToSocket(dp: Datapath, ns: SimNetns, f: Uint8Array, ip: number, l4
   const code = f[l4 + 1];
   const text = f[l4] === ICMP_TIME_EXCEEDED ? TIME_EXCEEDED_TEXT[code] ?? `Time exceeded, Bad Code: ${code}`
     : code === UNREACH_FRAG_NEEDED ? `Frag needed and DF set (mtu = ${be16(f, l4 + 6)})` : UNREACHABLE_TEXT[code] ?? `Dest Unreachable, Bad Code: ${code}`;
-  dp.sockets.echo(ns, be16(f, inner + 4))?.onError(be16(f, inner + 6), `From ${ipv4PacketSrc(f, ip)} icmp_seq=${be16(f, inner + 6)} ${text}`);
+  dp.sockets.echo(ns, be16(f, inner + 4))?.onError(be16(f, inner + 6), `From ${ipv4PacketSrc(f, ip)} icmp_seq=${be16(f, inner + 6)} ${text}`, f[l4]);
 }
 
 /** icmp_send's room: the error fits in 576 bytes, quoting as much of the datagram as does. */

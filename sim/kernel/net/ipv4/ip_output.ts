@@ -10,7 +10,7 @@ import { ZERO_MAC } from '../../../wire/addr';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire/ethernet';
 import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4HeaderLength, ipv4PacketDst, ipv4PacketDstString, Ipv4Repr, writeIpv4Header } from '../../../wire/ipv4';
 import { PayloadRewrite, Skb } from '../skb';
-import { devXmit, later } from '../dev';
+import { countRx, devXmit, later } from '../dev';
 import { l2Header, neighOutput, resolvedNeigh } from '../neighbour';
 import { ipFragment } from './ip_fragment';
 import { pathMtu, route } from './route';
@@ -37,6 +37,10 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     const skb = new Skb(frame, flow, dir);
     skb.lag = lag;
     if (!localOut(dp, ns, r, skb, ETHERNET_HEADER_LEN)) return undefined;
+    // loopback_xmit counts the frame once, as sent and as received (lo's `ifconfig`, `ip -s`).
+    r.dev.txPackets++;
+    r.dev.txBytes += frame.length;
+    countRx(r.dev, skb);
     dp.tracer.localSend(r.dev, skb);
     later(dp, skb, dp.delays.stack, dp.localInputTask, r.dev);
     return undefined;

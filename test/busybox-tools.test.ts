@@ -1,0 +1,217 @@
+/**
+ * The image decides the tools (sim/commands/family.ts): a busybox or alpine container
+ * answers with BusyBox's applets, in the texts Debian's busybox 1.35 printed in network
+ * namespaces and a Docker 20.10 busybox container printed on a real swarm; a program the
+ * image lacks is its shell's "not found". And Docker's embedded DNS: names matched without
+ * regard to case, everything it does not own forwarded and, with no reachable resolver,
+ * never answered.
+ */
+import { hostOf, swarmNetworks } from '../sim/model/world';
+import { answerQuery } from '../sim/model/dns';
+import { imageRepository, toolFamilyOf } from '../sim/commands/family';
+import { lookupCommand, realProgram } from '../sim/commands/registry';
+import { localNamesFileFor } from '../emu/dns';
+import { runLab, runSim, twoNodes } from './helpers/run';
+
+describe('the tool family of an image', () => {
+  test.each([
+    ['busybox', 'busybox'], ['busybox:1.36', 'busybox'], ['busybox:glibc', 'busybox'], ['docker.io/library/alpine:3.18', 'busybox'],
+    ['registry.local:5000/library/busybox@sha256:0123abcd', 'busybox'], ['ALPINE', 'busybox'],
+    ['ubuntu:14.04', 'gnu'], ['debian:12', 'gnu'], ['nginx', 'gnu'], ['myorg/busybox-tools', 'gnu'], ['alpine-like:1', 'gnu'],
+  ])('%s → %s', (image, family) => {
+    expect(toolFamilyOf(image)).toBe(family);
+  });
+
+  test('the repository name drops registry, namespace, tag and digest', () => {
+    expect(imageRepository('registry.local:5000/org/alpine:3.18@sha256:ff')).toBe('alpine');
+  });
+});
+
+describe('the registry knows each family', () => {
+  test('a program no BusyBox applet provides is the shell\'s "not found" in a busybox image, not modelled in a GNU one', () => {
+    expect(lookupCommand(['dig', 'ubuntu1'], 'container', 'busybox')).toMatchObject({ modelled: true, answer: { stdout: '', stderr: 'sh: dig: not found\n', exitCode: 127 } });
+    expect(lookupCommand(['getent', 'hosts', 'x'], 'container', 'busybox')).toMatchObject({ modelled: true, answer: { stderr: 'sh: getent: not found\n', exitCode: 127 } });
+    expect(lookupCommand(['dig', 'ubuntu1'], 'container', 'ubuntu:14.04')).toMatchObject({ modelled: false, refusal: { stderr: 'cnmlab: not modelled: dig ubuntu1\n', exitCode: 127 } });
+    // Alpine has musl's getent beside BusyBox: cnmlab does not model it, so it is refused rather than "not found".
+    expect(lookupCommand(['getent', 'hosts', 'x'], 'container', 'alpine')).toMatchObject({ modelled: false });
+    // A real program never runs for an answer the shell gives itself.
+    expect(realProgram(['dig', 'ubuntu1'], 'container', 'busybox').real).toBe(false);
+  });
+
+  test('an applet BusyBox has but cnmlab does not model (or a form of it) is refused', () => {
+    for (const argv of [['wget', 'x'], ['ip', 'neigh'], ['arp'], ['ping', '-M', 'do', 'x'], ['ping', '-f', 'x'], ['nslookup', 'x', '127.0.0.11'], ['netstat', '-ltn']]) {
+      expect(lookupCommand(argv, 'container', 'busybox')).toMatchObject({ modelled: false });
+    }
+  });
+
+  test("each family's own forms: BusyBox's arp, ifconfig, netstat; iputils' -M and bind's nslookup in GNU images", () => {
+    for (const argv of [['arp', '-n'], ['ifconfig'], ['ifconfig', 'eth0'], ['netstat', '-rn'], ['route', '-n'], ['ip', 'a'], ['ping', '-c', '1', '-W', '2', 'x']]) {
+      expect(realProgram(argv, 'container', 'busybox').real).toBe(true);
+    }
+    expect(lookupCommand(['ifconfig'], 'container', 'ubuntu:14.04').modelled).toBe(false);
+    expect(realProgram(['ping', '-M', 'do', 'x'], 'container', 'ubuntu:14.04').real).toBe(true);
+    // A host's shell is GNU.
+    expect(lookupCommand(['ifconfig'], 'host').modelled).toBe(false);
+  });
+});
+
+describe("BusyBox's applets in sim, as a Docker 20.10 busybox container prints them", () => {
+  const session = twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net busybox
+  - r1: docker run -dit --name ubuntu1 --network test-net busybox
+`);
+
+  async function ubuntu0() {
+    const lab = await runSim(session);
+    const { backend, model } = lab;
+    const c = Object.values(hostOf(model.world, 'r0').containers).find((x) => x.name === 'ubuntu0')!;
+    const exec = (line: string) => backend.execSync('r0', c.sandbox, line.split(' '), { world: model.world, container: c.id, namesVisible: false });
+    return { ...lab, c, exec };
+  }
+
+  test('ping: seq from 0, the address only, packets received, min/avg/max from whole µs', async () => {
+    const { exec } = await ubuntu0();
+    const out = exec('ping -c 3 ubuntu1');
+    expect(out.exitCode).toBe(0);
+    expect(out.stdout).toMatch(/^PING ubuntu1 \(10\.0\.1\.4\): 56 data bytes\n64 bytes from 10\.0\.1\.4: seq=0 ttl=64 time=\d+\.\d{3} ms\n64 bytes from 10\.0\.1\.4: seq=1 ttl=64 time=\d+\.\d{3} ms\n64 bytes from 10\.0\.1\.4: seq=2 ttl=64 time=\d+\.\d{3} ms\n\n--- ubuntu1 ping statistics ---\n3 packets transmitted, 3 packets received, 0% packet loss\nround-trip min\/avg\/max = \d+\.\d{3}\/\d+\.\d{3}\/\d+\.\d{3} ms\n$/);
+  });
+
+  test('ping: nobody answers: no error lines, a wait of -W after the last probe, exit 1', async () => {
+    const { exec, backend } = await ubuntu0();
+    const before = backend.elapsedNs();
+    // Debian's busybox between two namespaces: 7.04 s for -c 2 -W 6, nothing on stderr.
+    expect(exec('ping -c 2 -W 6 10.0.1.99')).toEqual({
+      stdout: 'PING 10.0.1.99 (10.0.1.99): 56 data bytes\n\n--- 10.0.1.99 ping statistics ---\n2 packets transmitted, 0 packets received, 100% packet loss\n',
+      stderr: '', exitCode: 1,
+    });
+    expect(backend.elapsedNs() - before).toBe(7e9);
+    expect(exec('ping -c 1 nosuchname')).toEqual({ stdout: '', stderr: "ping: bad address 'nosuchname'\n", exitCode: 1 });
+    expect(exec('ping -c x 10.0.1.4')).toEqual({ stdout: '', stderr: "ping: invalid number 'x'\n", exitCode: 1 });
+  });
+
+  test('ip addr, ip route, arp -n, netstat -rn: the engine\'s texts', async () => {
+    const { exec } = await ubuntu0();
+    exec('ping -c 1 ubuntu1');
+    expect(exec('ip addr').stdout).toBe('1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000\n'
+      + '    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n'
+      + '    inet 127.0.0.1/8 scope host lo\n'
+      + '       valid_lft forever preferred_lft forever\n'
+      + '15: eth0@if16: <BROADCAST,MULTICAST,UP,LOWER_UP,M-DOWN> mtu 1450 qdisc noqueue \n'
+      + '    link/ether 02:42:0a:00:01:02 brd ff:ff:ff:ff:ff:ff\n'
+      + '    inet 10.0.1.2/24 brd 10.0.1.255 scope global eth0\n'
+      + '       valid_lft forever preferred_lft forever\n'
+      + '17: eth1@if18: <BROADCAST,MULTICAST,UP,LOWER_UP,M-DOWN> mtu 1500 qdisc noqueue \n'
+      + '    link/ether 02:42:ac:12:00:03 brd ff:ff:ff:ff:ff:ff\n'
+      + '    inet 172.18.0.3/16 brd 172.18.255.255 scope global eth1\n'
+      + '       valid_lft forever preferred_lft forever\n');
+    expect(exec('ip route').stdout).toBe('default via 172.18.0.1 dev eth1 \n10.0.1.0/24 dev eth0 scope link  src 10.0.1.2 \n172.18.0.0/16 dev eth1 scope link  src 172.18.0.3 \n');
+    expect(exec('arp -n').stdout).toBe('? (10.0.1.4) at 02:42:0a:00:01:04 [ether]  on eth0\n');
+    expect(exec('netstat -rn').stdout).toBe('Kernel IP routing table\n'
+      + 'Destination     Gateway         Genmask         Flags   MSS Window  irtt Iface\n'
+      + '0.0.0.0         172.18.0.1      0.0.0.0         UG        0 0          0 eth1\n'
+      + '10.0.1.0        0.0.0.0         255.255.255.0   U         0 0          0 eth0\n'
+      + '172.18.0.0      0.0.0.0         255.255.0.0     U         0 0          0 eth1\n');
+    expect(exec('ip link show nosuch')).toEqual({ stdout: '', stderr: "ip: can't find device 'nosuch'\n", exitCode: 1 });
+  });
+
+  test('ifconfig: by name, upper-case MAC, the device layer\'s counters, lo counting what went through it', async () => {
+    const { exec } = await ubuntu0();
+    exec('ping -c 3 ubuntu1');
+    const out = exec('ifconfig').stdout;
+    // One ARP exchange and three echoes each way, as the engine's eth0 counted them (4 packets, 336 bytes).
+    expect(out).toContain('eth0      Link encap:Ethernet  HWaddr 02:42:0A:00:01:02  \n'
+      + '          inet addr:10.0.1.2  Bcast:10.0.1.255  Mask:255.255.255.0\n'
+      + '          UP BROADCAST RUNNING MULTICAST  MTU:1450  Metric:1\n'
+      + '          RX packets:4 errors:0 dropped:0 overruns:0 frame:0\n'
+      + '          TX packets:4 errors:0 dropped:0 overruns:0 carrier:0\n'
+      + '          collisions:0 txqueuelen:0 \n'
+      + '          RX bytes:336 (336.0 B)  TX bytes:336 (336.0 B)\n\n');
+    expect(out.indexOf('eth0 ')).toBeLessThan(out.indexOf('eth1 '));
+    expect(out.indexOf('eth1 ')).toBeLessThan(out.indexOf('lo '));
+    // The ping's name lookup went through lo: a query and its answer.
+    expect(out).toMatch(/lo        Link encap:Local Loopback  \n          inet addr:127\.0\.0\.1  Mask:255\.0\.0\.0\n          UP LOOPBACK RUNNING  MTU:65536  Metric:1\n          RX packets:2 /);
+    expect(exec('ifconfig nosuch')).toEqual({ stdout: '', stderr: 'ifconfig: nosuch: error fetching interface information: Device not found\n', exitCode: 1 });
+  });
+
+  test('hostname and cat /etc/hosts: the short id', async () => {
+    const { exec, c } = await ubuntu0();
+    expect(exec('hostname').stdout).toBe(`${c.id.slice(0, 12)}\n`);
+    expect(exec('hostname -i').stdout).toBe('10.0.1.2\n');
+    expect(exec('cat /etc/hosts').stdout).toMatch(new RegExp(`\\n10\\.0\\.1\\.2\\t${c.id.slice(0, 12)}\\n$`));
+  });
+
+  test("nslookup: A and AAAA at once, Docker's empty AAAA answer, PTR without a trailing dot", async () => {
+    const { exec } = await ubuntu0();
+    expect(exec('nslookup ubuntu1')).toEqual({
+      stdout: 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11:53\n\nNon-authoritative answer:\nName:\tubuntu1\nAddress: 10.0.1.4\n\nNon-authoritative answer:\n\n',
+      stderr: '', exitCode: 0,
+    });
+    expect(exec('nslookup 10.0.1.4')).toEqual({
+      stdout: 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11:53\n\nNon-authoritative answer:\n4.1.0.10.in-addr.arpa\tname = ubuntu1.test-net\n\n',
+      stderr: '', exitCode: 0,
+    });
+  });
+
+  test('nslookup of what Docker forwards: timed out after 5 s (two sends of each question); a 64-character id cannot be sent', async () => {
+    const { exec, backend, model } = await ubuntu0();
+    for (const name of ['test-net', 'tasks.test-net', '10.0.1.3', 'example.com', 'ubuntu1.TEST-NET']) {
+      const before = backend.elapsedNs();
+      expect(exec(`nslookup ${name}`)).toEqual({ stdout: ';; connection timed out; no servers could be reached\n\n', stderr: '', exitCode: 1 });
+      expect(backend.elapsedNs() - before).toBe(5e9);
+    }
+    // A and AAAA, each sent again at 2.5 s; no answer ever comes.
+    const flow = backend.flows().find((f) => f.kind === 'dns' && f.to === 'test-net')!;
+    const dns = flow.hops.map((h) => h.layers.find((l) => l.proto === 'dns')!);
+    expect(dns.map((l) => [l['dns.flags.response'], l['dns.qry.type']])).toEqual([[false, 1], [false, 28], [false, 1], [false, 28]]);
+    const ubuntu1 = Object.values(hostOf(model.world, 'r1').containers)[0];
+    expect(exec(`nslookup ${ubuntu1.id}`)).toEqual({ stdout: ';; connection timed out; no servers could be reached\n\n', stderr: "nslookup: write to '127.0.0.11': Message too long\n", exitCode: 1 });
+  });
+});
+
+describe("Docker's embedded DNS: its own names in any case, the rest forwarded and unanswered", () => {
+  async function world() {
+    const { model } = await runSim(twoNodes(`  - r0: docker run -dit --name Web --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+`));
+    const web = Object.values(hostOf(model.world, 'r0').containers)[0];
+    return { w: model.world, web };
+  }
+
+  test('names match without regard to case; the network part as the network is named; the answer keeps the question', async () => {
+    const { w, web } = await world();
+    expect(answerQuery(w, web, 'UBUNTU1', 'A')).toEqual({ rcode: 0, answers: [{ name: 'UBUNTU1', type: 'A', ttl: 600, data: '10.0.1.4' }] });
+    expect(answerQuery(w, web, 'web', 'A')?.answers[0]?.data).toBe('10.0.1.2');
+    expect(answerQuery(w, web, 'Ubuntu1.test-net', 'A')?.answers[0]?.data).toBe('10.0.1.4');
+    expect(answerQuery(w, web, 'ubuntu1.TEST-NET', 'A')).toBeUndefined();
+    // The PTR name keeps the container's own spelling (libnetwork's ipMap is not lowered).
+    expect(answerQuery(w, web, '2.1.0.10.in-addr.arpa', 'PTR')?.answers[0]?.data).toBe('Web.test-net');
+  });
+
+  test("AAAA and MX of Docker's names are empty answers; the network's name, tasks.NET, unknown addresses and outside names are not Docker's", async () => {
+    const { w, web } = await world();
+    expect(answerQuery(w, web, 'ubuntu1', 'AAAA')).toEqual({ rcode: 0, answers: [] });
+    expect(answerQuery(w, web, 'ubuntu1', 'MX')).toEqual({ rcode: 0, answers: [] });
+    expect(answerQuery(w, web, 'ubuntu1', 'TXT')).toBeUndefined();
+    for (const [name, type] of [['test-net', 'A'], ['tasks.test-net', 'A'], ['example.com', 'AAAA'], ['3.1.0.10.in-addr.arpa', 'PTR'], ['nosuch', 'MX']]) {
+      expect(answerQuery(w, web, name, type)).toBeUndefined();
+    }
+    expect(swarmNetworks(w.swarm).some((n) => n.name === 'test-net')).toBe(true);
+  });
+
+  test("emu's dnsmasq holds every name Docker owns as local (so its AAAA is answered empty) and nothing else", async () => {
+    const { w, web } = await world();
+    const local = localNamesFileFor(w, web).split('\n').filter(Boolean);
+    expect(local).toContain('server=/ubuntu1/');
+    expect(local).toContain('server=/ubuntu1.test-net/');
+    expect(local).toContain('server=/Web/');
+    expect(local.some((l) => l === 'server=/test-net/')).toBe(false);
+  });
+
+  test('GNU tools: bind\'s nslookup tries three times 5 s apart, glibc twice', async () => {
+    const { result } = await runLab('dns-scoping');
+    const step = (cmd: string) => result.steps.find((s) => s.command === cmd)!;
+    expect(step('nslookup gamma')).toMatchObject({
+      stdout: ';; communications error to 127.0.0.11#53: timed out\n'.repeat(3) + ';; no servers could be reached\n\n', stderr: '', exitCode: 1, durationMs: 15000,
+    });
+    expect(step('ping -c 1 gamma')).toMatchObject({ stdout: '', stderr: 'ping: gamma: Temporary failure in name resolution\n', exitCode: 2, durationMs: 10000 });
+  });
+});
