@@ -18,7 +18,7 @@ import { driverOf, packetWay } from '../sim/model/drivers';
 import type { CaptureSpot } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
 import { isIpv4 } from '../sim/wire/addr';
-import { checkEmuPrerequisites } from './prereq';
+import { checkBusybox, checkEmuPrerequisites } from './prereq';
 import { checkScenarioNeeds } from './features';
 import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
@@ -259,7 +259,9 @@ export class EmuBackend implements Backend {
     if (c) await this.dns.sync(ctx.world, c.id);
     const view: EtcView = c ? { container: c.id } : { host };
     // A BusyBox image's program is Debian's busybox run as that applet (family.ts).
-    const program = c && toolFamilyOf(c.image) === 'busybox' ? ['busybox', ...argv] : argv;
+    const busybox = c !== undefined && toolFamilyOf(c.image) === 'busybox';
+    if (busybox) checkBusybox();
+    const program = busybox ? ['busybox', ...argv] : argv;
     if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, program, ctx);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
     const r = await this.runStep(real, view, program, ctx, this.watch(ctx, (text) => this.names.unmap(text, host)));

@@ -13,6 +13,18 @@ function has(cmd: string): boolean {
   }
 }
 
+let busyboxChecked = false;
+
+/**
+ * A busybox or alpine container's commands run Debian's busybox (sim/commands/family.ts):
+ * needed only once such a container runs one, so asked then.
+ */
+export function checkBusybox(): void {
+  if (busyboxChecked) return;
+  if (!has('busybox')) throw new PrerequisiteError("--mode emu runs a busybox or alpine container's commands with busybox (Debian: apt-get install busybox)");
+  busyboxChecked = true;
+}
+
 /** Throws a one-line PrerequisiteError naming what is missing. */
 export function checkEmuPrerequisites(): void {
   if (process.getuid?.() !== 0) throw new PrerequisiteError('--mode emu needs root (network namespaces, veth, bridge and vxlan devices); run it with sudo');

@@ -12,6 +12,7 @@ import { imageRepository, toolFamilyOf } from '../sim/commands/family';
 import { lookupCommand, realProgram } from '../sim/commands/registry';
 import { localNamesFileFor } from '../emu/dns';
 import { runLab, runSim, twoNodes } from './helpers/run';
+import { checkBusybox } from '../emu/prereq';
 
 describe('the tool family of an image', () => {
   test.each([
@@ -213,5 +214,23 @@ describe("Docker's embedded DNS: its own names in any case, the rest forwarded a
       stdout: ';; communications error to 127.0.0.11#53: timed out\n'.repeat(3) + ';; no servers could be reached\n\n', stderr: '', exitCode: 1, durationMs: 15000,
     });
     expect(step('ping -c 1 gamma')).toMatchObject({ stdout: '', stderr: 'ping: gamma: Temporary failure in name resolution\n', exitCode: 2, durationMs: 10000 });
+    // getent hosts: AAAA first, then A, each given up after 10 s (20.03 s in a namespace).
+    const { result: r2 } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - ubuntu0: getent hosts nosuch
+  - ubuntu0: getent ahosts nosuch
+`));
+    expect(r2.steps.slice(-2).map((x) => [x.exitCode, x.stdout, x.durationMs])).toEqual([[2, '', 20000], [2, '', 10000]]);
+  });
+});
+
+describe('emu needs busybox only for a BusyBox image', () => {
+  test('without it, the first such command is refused in one line naming the package', () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      expect(() => checkBusybox()).toThrow("--mode emu runs a busybox or alpine container's commands with busybox (Debian: apt-get install busybox)");
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

@@ -623,6 +623,9 @@ export function getent(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecCont
   if (!name) return fail('', 1);
   const c = containerOf(ctx.world, ctx.container);
   const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
+  // getent hosts asks for an IPv6 address first (gethostbyname2 AF_INET6), then IPv4: a name
+  // nobody answers costs it glibc's wait twice (20 s). Docker never has an AAAA to give.
+  if (db === 'hosts') resolve(dp, ns, ctx, name, 'AAAA', flow);
   const a = resolve(dp, ns, ctx, name, 'A', flow);
   const ips = a?.answers.filter((x) => x.type === 'A').map((x) => x.data) ?? [];
   if (!ips.length) return fail('', 2);
