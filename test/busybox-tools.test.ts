@@ -112,6 +112,9 @@ describe("BusyBox's applets in sim, as a Docker 20.10 busybox container prints t
       + '10.0.1.0        0.0.0.0         255.255.255.0   U         0 0          0 eth0\n'
       + '172.18.0.0      0.0.0.0         255.255.0.0     U         0 0          0 eth1\n');
     expect(exec('ip link show nosuch')).toEqual({ stdout: '', stderr: "ip: can't find device 'nosuch'\n", exitCode: 1 });
+    // -4: no link-layer line (the bridge-local lab's `ip -4 addr show eth0 | grep inet` in alpine).
+    expect(exec('ip -4 addr show eth0').stdout).toBe('15: eth0@if16: <BROADCAST,MULTICAST,UP,LOWER_UP,M-DOWN> mtu 1450 qdisc noqueue \n'
+      + '    inet 10.0.1.2/24 brd 10.0.1.255 scope global eth0\n       valid_lft forever preferred_lft forever\n');
   });
 
   test('ifconfig: by name, upper-case MAC, the device layer\'s counters, lo counting what went through it', async () => {

@@ -247,9 +247,10 @@ export const REGISTRY: ProgramEntry[] = [
   },
   {
     program: 'ip', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ip: addresses, links and routes (its own texts: no state, group or proto)",
+    globalOptions: [{ flag: '-4', help: 'IPv4 only' }],
     wordOrder: ['address', 'route', 'link', 'tunnel', 'neigh', 'rule'],
     forms: [
-      form(['address', 'show|list'], 'ip address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['address', 'show|list'], 'ip [-4] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'show|list'], 'ip link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),
     ],

@@ -73,7 +73,10 @@ function linkLines(ns: SimNetns, l: SimLink): string[] {
   return [head, ether];
 }
 
-function ip(ns: SimNetns, args: string[]): CommandOutput {
+function ip(ns: SimNetns, argv: string[]): CommandOutput {
+  // -4: IPv4 only, and (as iproute2) only the devices that have an IPv4 address, without their link-layer line.
+  const inet4Only = argv[0] === '-4';
+  const args = inet4Only ? argv.slice(1) : argv;
   const [object, ...rest] = args;
   const is = (full: string) => object !== undefined && full.startsWith(object);
   if (is('route')) return out(routeLines(ns).map((r) => r + '\n').join(''));
@@ -84,6 +87,7 @@ function ip(ns: SimNetns, args: string[]): CommandOutput {
     if (!l) return fail(`ip: can't find device '${words[0]}'\n`);
     links = [l];
   }
+  if (is('address') && inet4Only) return out(links.filter((l) => l.addrs.length).flatMap((l) => [linkLines(ns, l)[0], ...addrLines(l, [])]).map((x) => x + '\n').join(''));
   if (is('address')) return out(links.flatMap((l) => [...linkLines(ns, l), ...addrLines(l, ipv6Addrs(l))]).map((x) => x + '\n').join(''));
   return out(links.flatMap((l) => linkLines(ns, l)).map((x) => x + '\n').join(''));
 }
