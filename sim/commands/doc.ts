@@ -1,6 +1,6 @@
 /** docs/commands.md, written from the registry so the list of modelled commands cannot drift from what the shells accept. */
 import { DOCKER_COMMANDS, DOCKER_GROUPS, DockerFlag } from './docker';
-import { NOT_MODELLED_EXIT, REGISTRY } from './registry';
+import { NOT_MODELLED_EXIT, ProgramEntry, REGISTRY } from './registry';
 
 const ANSWERED_BY = {
   model: 'the model (same answer in sim and emu)',
@@ -44,6 +44,11 @@ export function commandsMarkdown(): string {
     '',
     '## Host and container shells',
     '',
+    'A container\'s image decides its tools (sim/commands/family.ts): `busybox` and `alpine` images have',
+    'BusyBox\'s applets (the rows marked *BusyBox images*), every other image the GNU tools (*GNU images*);',
+    'a host\'s shell is GNU. In a BusyBox image a program that is no BusyBox applet is its shell\'s',
+    '`sh: NAME: not found`, exit 127.',
+    '',
     '| command | shells | answered by | what |',
     '|---|---|---|---|',
   ];
@@ -54,7 +59,7 @@ export function commandsMarkdown(): string {
     }
     for (const f of e.forms) {
       const options = f.options.length ? `<br>options: ${f.options.map((o) => `\`${o.flag}${o.arg ? ` ${o.values ? o.values.join('\\|') : o.arg.toUpperCase()}` : ''}\` ${cell(o.help)}`).join('; ')}` : '';
-      lines.push(`| \`${cell(f.synopsis)}\` | ${e.shells.join(', ')} | ${ANSWERED_BY[e.answeredBy]} | ${cell(e.summary)}${options} |`);
+      lines.push(`| \`${cell(f.synopsis)}\` | ${shellsOf(e)} | ${ANSWERED_BY[e.answeredBy]} | ${cell(e.summary)}${options} |`);
     }
   }
   lines.push(
@@ -86,4 +91,12 @@ export function commandsMarkdown(): string {
     '',
   );
   return lines.join('\n');
+}
+
+/** Where an entry's program exists: its shells, and for a container the images whose tools it is. */
+function shellsOf(e: ProgramEntry): string {
+  const families = e.families ?? ['gnu'];
+  if (!e.shells.includes('container') || families.length > 1) return e.shells.join(', ');
+  const images = families[0] === 'busybox' ? 'container (*BusyBox images*)' : 'container (*GNU images*)';
+  return e.shells.map((sh) => (sh === 'container' ? images : sh)).join(', ');
 }
