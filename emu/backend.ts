@@ -547,14 +547,16 @@ function capturePoints(world: World, c: Container, dst: string | undefined, way:
     points.push({ ...p, file: captureFile(dir, p) });
   };
   add({ host: c.host, netns: c.sandbox, device: 'lo', realNetns: names.netns(c.host, c.sandbox), iface: 'lo', role: 'lo', mine: [] });
-  const sides: { net: Network; ep: Endpoint }[] = way ? [{ net: way.net, ep: way.ep }, ...driverOf(way.net).peersToCapture(way.net, dst).map((ep) => ({ net: way.net, ep }))] : [];
+  const sides: { net: Network; ep: Endpoint }[] = way ? [{ net: way.net, ep: way.ep }, ...driverOf(way.net).peersToCapture(way.net, dst).map((ep) => ({ net: way.net, ep })), ...(way.peers ?? [])] : [];
   for (const { net, ep } of sides) {
     add({ host: ep.host, netns: ep.sandbox, device: ep.ifname, realNetns: names.netns(ep.host, ep.sandbox), iface: ep.ifname, role: 'container', mine: [ep.mac] });
     for (const spot of driverOf(net).captureSpots(world, net, ep)) addSpot(spot);
   }
   // Off all its networks, the packet goes on past the bridge of its default route (the outside path).
   const driver = way && driverOf(way.net);
-  if (way && driver && way.path !== driver.path) for (const spot of driver.outsideCaptureSpots?.(world, way.net, way.ep, dst) ?? []) addSpot(spot);
+  if (way && driver && way.path !== driver.path && !way.spots) for (const spot of driver.outsideCaptureSpots?.(world, way.net, way.ep, dst) ?? []) addSpot(spot);
+  // A host-level driver's own places (flannel's uplinks, underlay ports and flannel.1).
+  for (const spot of way?.spots ?? []) addSpot(spot);
   return points;
 
   function addSpot(spot: CaptureSpot): void {

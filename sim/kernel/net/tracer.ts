@@ -149,6 +149,11 @@ export class Tracer {
     this.place(skb, dev, this.placesFor(skb).taken[kindIndex(arpOpcode(skb.frame))]);
   }
 
+  /** The host's stack routes a frame into a vxlan device that is no bridge port (flannel.1). */
+  routedToVxlan(vx: SimLink, skb: Skb): void {
+    this.place(skb, vx, this.placesFor(skb).toVxlan);
+  }
+
   /** The bridge hands a frame to the vxlan device (`br0 → vxlan0`). */
   bridgeToVxlan(vx: SimLink, skb: Skb, flood: boolean): void {
     const P = this.placesFor(skb);

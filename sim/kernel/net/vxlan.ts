@@ -27,6 +27,8 @@ import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './sockets';
 
 export const vxlanOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
+    // A bridge port's frames are seen as the bridge hands them over; a routed one (flannel.1's) here.
+    if (!dev.master) dp.tracer.routedToVxlan(dev, skb);
     vxlanXmit(dp, dev, skb);
   },
 };

@@ -13,13 +13,14 @@
  * host-gw's routes via the peer's public address (pkg/backend/hostgw).
  */
 import { Draft } from 'immer';
-import { cidrString, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../../wire/addr';
+import { cidrString, contains, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../../wire/addr';
 import { registerUdpPort } from '../../wire/ports';
 import { hexId } from '../ids';
 import { newIpam } from '../ipam';
 import { DaemonRefusal } from '../refusal';
 import { Tx } from '../tx';
-import { FlannelNode, hostOf, World } from '../world';
+import { Endpoint, endpointsOf, FlannelNode, hostOf, Network, World } from '../world';
+import { CaptureSpot } from './driver';
 
 /** The key flanneld reads its network configuration from (`--etcd-prefix` /coreos.com/network). */
 export const FLANNEL_PREFIX = '/coreos.com/network';
@@ -220,9 +221,47 @@ export function restartDockerWithFlannel(tx: Tx, host: string): void {
   bridge.ipam = newIpam(node.subnet, gateway);
   bridge.options['com.docker.network.driver.mtu'] = String(node.mtu);
   // setupBridgeIPv4 takes the old address off docker0 and puts --bip's on; the bridge keeps its MAC.
+  // dockerd turns forwarding on as it starts (setupIPForwarding): the hosts route flannel's traffic.
   tx.emit(
+    { op: 'sysctl.set', host, netns: host, key: 'net.ipv4.ip_forward', value: '1' },
     { op: 'addr.del', host, netns: host, dev: bridge.bridge!, address: old },
     { op: 'addr.add', host, netns: host, dev: bridge.bridge!, address: `${gateway}/${node.subnet.split('/')[1]}` },
     { op: 'link.set', host, netns: host, name: bridge.bridge!, mtu: node.mtu },
   );
+}
+
+/** The default bridge of a host (docker0), where dockerd restarted with --bip puts its containers. */
+function defaultBridge(world: World, host: string): Network | undefined {
+  return Object.values(hostOf(world, host).localNetworks).find((n) => n.name === 'bridge');
+}
+
+const within = (subnet: string, ip: string): boolean => {
+  const c = parseCidr(subnet);
+  return !!c && contains(c, ipv4ToNumber(ip));
+};
+
+/**
+ * The way a packet from a container on `net` of `host` to `dst` takes when it is flannel's:
+ * the host runs flanneld, `net` is its docker0 and `dst` lies in another host's lease. Its
+ * path model (flannel-vxlan, flannel-host-gw), the container it is for (when one has that
+ * address), and where emu captures it beyond the sender's own spots: each host's uplink and
+ * underlay port (their `mine`: the host's address and its containers', as a host-gw packet
+ * leaves with the container's), flannel.1 (its `mine`: the host's VTEP MAC, the inner source
+ * of what it sends), and the peer's end of its container's veth.
+ */
+export function flannelWay(world: World, host: string, net: Network, dst: string): { path: string; peers: { net: Network; ep: Endpoint }[]; spots: CaptureSpot[] } | undefined {
+  const node = world.flannel?.nodes[host];
+  if (!node || defaultBridge(world, host)?.id !== net.id || !within(node.network, dst) || within(node.subnet, dst)) return undefined;
+  const peer = Object.values(world.flannel!.nodes).find((n) => n.host !== host && n.backend === node.backend && within(n.subnet, dst));
+  if (!peer) return undefined;
+  const peerNet = defaultBridge(world, peer.host);
+  const ep = peerNet ? endpointsOf(peerNet).find((e) => e.ip === dst && e.state === 'joined') : undefined;
+  const spots: CaptureSpot[] = [];
+  for (const n of [node, peer]) {
+    const bridge = defaultBridge(world, n.host);
+    const mine = [n.publicIp, ...(bridge ? endpointsOf(bridge).map((e) => e.ip) : [])];
+    spots.push({ host: n.host, netns: n.host, device: 'eth0', role: 'host', mine }, { host: n.host, netns: n.host, device: 'eth0', role: 'underlay', mine });
+    if (n.vtepMac) spots.push({ host: n.host, netns: n.host, device: FLANNEL_DEVICE, role: 'vxlan', mine: [n.vtepMac] });
+  }
+  return { path: `flannel-${node.backend}`, peers: ep && peerNet ? [{ net: peerNet, ep }] : [], spots };
 }

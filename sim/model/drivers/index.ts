@@ -6,7 +6,8 @@
 import { contains, ipv4ToNumber, parseCidr } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
 import { bridgeDriver } from './bridge';
-import { NetworkDriver } from './driver';
+import { CaptureSpot, NetworkDriver } from './driver';
+import { flannelWay } from './flannel';
 import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
 
@@ -46,6 +47,17 @@ function inSubnet(subnet: string, ip: string): boolean {
   return !!c && contains(c, ipv4ToNumber(ip));
 }
 
+/** Where a packet leaves a container and the path it takes (see packetWay). */
+export interface PacketWay {
+  net: Network;
+  ep: Endpoint;
+  path?: string;
+  /** Endpoints beyond the driver's own peers the packet may reach, captured too (flannel's peer container). */
+  peers?: { net: Network; ep: Endpoint }[];
+  /** Capture spots beyond the endpoints' own (flannel's uplinks and flannel.1). */
+  spots?: CaptureSpot[];
+}
+
 /**
  * Where a packet from container c to `dst` leaves it, and the path it takes there, as the
  * network's driver names it: the endpoint on the network whose subnet holds `dst` (its
@@ -53,7 +65,7 @@ function inSubnet(subnet: string, ip: string): boolean {
  * the first network with a gateway, as libnetwork's needDefaultGW keeps it), whose
  * driver's outside path it takes. Undefined when no endpoint leads there.
  */
-export function packetWay(world: World, c: Container, dst: string): { net: Network; ep: Endpoint; path?: string } | undefined {
+export function packetWay(world: World, c: Container, dst: string): PacketWay | undefined {
   const local = hostOf(world, c.host).localNetworks;
   const attached = c.networks.flatMap((entry) => {
     const net = swarmNetwork(world.swarm, entry.networkId) ?? local[entry.networkId];
@@ -68,5 +80,8 @@ export function packetWay(world: World, c: Container, dst: string): { net: Netwo
       return ep ? [{ net, ep }] : [];
     })[0]
     : attached.find(({ net }) => driverOf(net).providesGateway);
-  return gateway && { ...gateway, path: driverOf(gateway.net).outsidePath };
+  if (!gateway) return undefined;
+  // Flannel beside Docker routes what leaves docker0 for another host's lease (its own path, and more to capture).
+  const flannel = flannelWay(world, c.host, gateway.net, dst);
+  return flannel ? { ...gateway, ...flannel } : { ...gateway, path: driverOf(gateway.net).outsidePath };
 }

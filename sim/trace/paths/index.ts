@@ -6,6 +6,7 @@
  */
 import type { Flow } from '../types';
 import { bridgePath } from './bridge';
+import { flannelHostGwPath, flannelVxlanPath } from './flannel';
 import { gwbridgePath } from './gwbridge';
 import { overlayPath } from './overlay';
 import { PathModel } from './path';
@@ -14,6 +15,8 @@ const PATHS = {
   overlay: overlayPath,
   bridge: bridgePath,
   gwbridge: gwbridgePath,
+  'flannel-vxlan': flannelVxlanPath,
+  'flannel-host-gw': flannelHostGwPath,
 } as const satisfies Record<string, PathModel>;
 
 export type PathId = keyof typeof PATHS;

@@ -70,7 +70,7 @@ export interface PathStep {
 
 /** A verdict a delivered request earns when its steps come in this order (and none of `never`). */
 export interface VerdictRule {
-  kind: 'overlay' | 'local' | 'outside';
+  kind: 'overlay' | 'local' | 'outside' | 'flannel-vxlan' | 'flannel-host-gw';
   steps: readonly number[];
   never?: readonly number[];
 }
