@@ -32,6 +32,8 @@ export interface CapturePoint {
   forwards?: boolean;
   /** bridge-port and vxlan: the bridge they are ports of. */
   master?: string;
+  /** host: the vxlan device that encapsulates what it sends and takes what it receives (vxlan0 unless named: flannel.1). */
+  vtep?: string;
   /** host: the overlay namespace of each VNI on the host (for the notes). */
   overlays?: Record<number, string>;
   file: string;
@@ -206,10 +208,10 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
   if (!at) return undefined;
   const note = p.role === 'host' && encapsulated
     ? way === 'out' ? overlayNotes.encap(field(layers, 'eth', 'eth.dst') as string, outer!['ip.dst'] as string)
-      : overlayNotes.udpDeliver(field(layers, 'udp', 'udp.dstport', false) as number, 'vxlan0', field(layers, 'vxlan', 'vxlan.vni') as number, p.overlays?.[field(layers, 'vxlan', 'vxlan.vni') as number])
+      : overlayNotes.udpDeliver(field(layers, 'udp', 'udp.dstport', false) as number, p.vtep ?? 'vxlan0', field(layers, 'vxlan', 'vxlan.vni') as number, p.overlays?.[field(layers, 'vxlan', 'vxlan.vni') as number])
     : undefined;
-  // The device that acted: the bridge hands frames to a port (br0 to vxlan0 too); vxlan0 encapsulates.
-  const actor = (p.role === 'bridge-port' && way === 'in') || (p.role === 'vxlan' && way === 'out') ? p.master : p.role === 'host' && encapsulated && way === 'out' ? 'vxlan0' : undefined;
+  // The device that acted: the bridge hands frames to a port (br0 to vxlan0 too); the vxlan device encapsulates.
+  const actor = (p.role === 'bridge-port' && way === 'in') || (p.role === 'vxlan' && way === 'out') ? p.master : p.role === 'host' && encapsulated && way === 'out' ? p.vtep ?? 'vxlan0' : undefined;
   return { step: at.step, event: at.event, dir, ...(note ? { note } : {}), ...(actor ? { actor } : {}) };
 }
 
@@ -247,7 +249,8 @@ export async function hopsFrom(model: PathModel, points: CapturePoint[], key: Fl
       device: underlay ? 'segment' : x.p.device, ...(c.actor ? { actor: c.actor } : {}), event: c.event, timeNs: Math.max(0, x.t), layers: x.layers, ...(c.note ? { note: c.note } : {}),
     });
   }
-  return hops;
+  // Sightings of one frame in the same microsecond (a veth's two ends) go in the order of the path's steps.
+  return hops.sort((a, b) => a.timeNs - b.timeNs || (a.dir === b.dir && a.step !== undefined && b.step !== undefined ? a.step - b.step : 0));
 }
 
 export function captureFile(dir: string, p: { host: string; netns: string; device: string }): string {

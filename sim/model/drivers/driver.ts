@@ -41,6 +41,8 @@ export interface CaptureSpot {
   forwards?: boolean;
   /** bridge-port and vxlan: the bridge they are ports of (the device that hands them frames). */
   master?: string;
+  /** host: the vxlan device that encapsulates what the host sends (vxlan0 unless named: flannel.1). */
+  vtep?: string;
   /** host: each VNI's overlay namespace on the host (for the hop notes). */
   overlays?: Record<number, string>;
 }

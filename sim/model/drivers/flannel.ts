@@ -260,7 +260,8 @@ export function flannelWay(world: World, host: string, net: Network, dst: string
   for (const n of [node, peer]) {
     const bridge = defaultBridge(world, n.host);
     const mine = [n.publicIp, ...(bridge ? endpointsOf(bridge).map((e) => e.ip) : [])];
-    spots.push({ host: n.host, netns: n.host, device: 'eth0', role: 'host', mine }, { host: n.host, netns: n.host, device: 'eth0', role: 'underlay', mine });
+    const vtep = n.vtepMac ? { vtep: FLANNEL_DEVICE, overlays: { [FLANNEL_VNI]: n.host } } : {};
+    spots.push({ host: n.host, netns: n.host, device: 'eth0', role: 'host', mine, ...vtep }, { host: n.host, netns: n.host, device: 'eth0', role: 'underlay', mine });
     if (n.vtepMac) spots.push({ host: n.host, netns: n.host, device: FLANNEL_DEVICE, role: 'vxlan', mine: [n.vtepMac] });
   }
   return { path: `flannel-${node.backend}`, peers: ep && peerNet ? [{ net: peerNet, ep }] : [], spots };
