@@ -5,7 +5,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { cnmlab } from './helpers/tshark';
+import { execFileSync } from 'child_process';
+import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
 import { partsFor } from '../sim/compare';
 import { REPO } from './helpers/env';
 
@@ -38,6 +39,39 @@ describe('cnmlab compare', () => {
     expect(o.peersFrom).toMatch(/^gossip/);
     expect(o.devices[0]).toBe('r0:eth0');
     expect(o.devices).toContain('underlay:segment');
+  });
+
+  test("flannel's rows: routed twice (TTL 62, L3), docker0 answers the ARP for its own address; vxlan adds 50 bytes in UDP 8472 with VNI 1 at MTU 1450, host-gw nothing at 1500; peers from etcd", () => {
+    const r = cnmlab(['compare', '--drivers', 'flannel-vxlan,flannel-host-gw', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const [vx, hg] = JSON.parse(r.stdout).drivers;
+    expect(vx).toMatchObject({
+      driver: 'flannel-vxlan', ok: true, steps: [1, 2, 3, 4, 5, 6, 7, 8, 9], containerMtu: 1450, gateway: '10.5.1.1', ttl: 62, layer: 'L3',
+      underlayBytes: 148, containerBytes: 98, overhead: 50, outer: 'UDP 8472 (VXLAN, VNI 1)',
+    });
+    expect(vx.devices).toEqual(expect.arrayContaining(['r0:flannel.1', 'underlay:segment', 'r1:flannel.1']));
+    expect(vx.arp).toMatch(/^10\.5\.1\.1 is-at 02:42:\S+: the gateway itself \(its own address\)$/);
+    expect(vx.peersFrom).toMatch(/^etcd/);
+    expect(hg).toMatchObject({
+      driver: 'flannel-host-gw', ok: true, steps: [1, 2, 3, 4, 5, 6], containerMtu: 1500, gateway: '10.5.1.1', ttl: 62, layer: 'L3',
+      underlayBytes: 98, containerBytes: 98, overhead: 0, outer: "none (the container's own packet)",
+    });
+    expect(hg.devices).not.toContain('r0:flannel.1');
+  });
+
+  test("flannel's captures decode in tshark as cnmlab decodes them (VXLAN on 8472 through tshark's decode-as), with no bad checksum", () => {
+    const dir = tmp();
+    expect(cnmlab(['run', 'scenarios/flannel-vxlan.yaml', '--pcap-dir', dir]).status).toBe(0);
+    const files = fs.readdirSync(dir);
+    expect(files).toEqual(expect.arrayContaining(['r0-r0-eth0.pcap', 'r0-r0-flannel.1.pcap']));
+    for (const f of files) {
+      expect(agreeWithTshark(path.join(dir, f))).toMatch(/^agree (\d+)\/\1 frames/);
+      expect(badChecksums(path.join(dir, f))).toBe('');
+    }
+    const vni = execFileSync('tshark', ['-d', 'udp.port==8472,vxlan', '-r', path.join(dir, 'r0-r0-eth0.pcap'), '-Y', 'vxlan.vni == 1 && icmp', '-T', 'fields', '-e', 'ip.ttl'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // Outer TTL 64, inner 63: the request routed once on its way into flannel.1; the reply's inner 63 too.
+    expect(vni.split('\n').filter(Boolean).every((l) => l === '64,63')).toBe(true);
   });
 
   test("FILE lends its hosts: the table names them, and --trace writes a bundle viz turns into one tab per driver", () => {

@@ -95,9 +95,12 @@ export async function compareDriver(lab: CompareLab, part: ComparePart, scenario
   const request = (flow ? firstRequestHops(flow) : []).filter((h) => h.layers.some((l) => l.proto === 'icmp'));
   const sent = request.find((h) => h.event === 'send');
   const wire = request.find((h) => h.host === 'underlay');
-  const arp = flow?.hops.find((h) => h.dir === 'request' && (h.event === 'arp-reply' || h.event === 'arp-proxy-reply'));
+  // The answer to the pinger's own ARP request: for its gateway (routed drivers) or for the peer (an L2 overlay).
+  const pinger = sent ? String(field(sent.layers, 'ip', 'ip.src')) : undefined;
+  const answers = (flow?.hops ?? []).filter((h) => h.dir === 'request' && field(h.layers, 'arp', 'arp.opcode') === 2 && field(h.layers, 'arp', 'arp.dst.proto_ipv4') === pinger);
+  const arp = answers.find((h) => h.event === 'arp-proxy-reply') ?? answers.find((h) => h.event === 'arp-reply');
   const arpIp = arp ? String(field(arp.layers, 'arp', 'arp.src.proto_ipv4')) : undefined;
-  const who = arpIp === undefined ? undefined : arpIp === gateway ? 'the gateway' : arpIp === target ? 'the peer container itself' : 'another address';
+  const who = arpIp === undefined ? undefined : arpIp === gateway ? 'the gateway itself (its own address)' : arpIp === target ? 'the peer container itself' : 'another address';
   const devices: string[] = [];
   for (const h of request) {
     const d = `${h.host}:${h.device}`;

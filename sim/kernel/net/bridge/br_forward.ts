@@ -27,7 +27,8 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
   if (dst === BROADCAST_MAC) {
     flood(dp, br, inPort, skb);
     if (inPort) {
-      const local = new Skb(f, undefined, skb.dir);
+      // The bridge's own stack takes a copy: its answer (an ARP reply for its address) belongs to the flow.
+      const local = new Skb(f, skb.flow, skb.dir);
       countRx(br, local);
       dp.clock.schedule(dp.delays.bridge + skb.lag, () => l3Input(dp, br, local));
     }
