@@ -4,6 +4,8 @@
  * refusals, and the plan explain prints.
  */
 import { runSim } from './helpers/run';
+import { containerByName } from '../sim/runner/shell';
+import { packetWay } from '../sim/model/drivers';
 import { cnmlab } from './helpers/tshark';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -151,5 +153,29 @@ describe('flannel in sim: the model side', () => {
     expect(r.stdout).toMatch(/ip link add flannel.1 mtu 1450 txqueuelen 0 address \S+ type vxlan id 1 dstport 8472 nolearning ageing 300 local 198.51.100.11 dev eth0/);
     expect(r.stdout).toContain('ip route add 10.5.2.0/24 via 10.5.2.0 dev flannel.1 onlink');
     expect(r.stdout).toContain('ip addr del 172.17.0.1/16 dev docker0\n    ip addr add 10.5.2.1/24 brd + dev docker0\n    ip link set dev docker0 mtu 1450');
+  });
+});
+
+describe("flannel's way out of docker0", () => {
+  test('only a destination in another host\'s lease takes a flannel path: its own subnet stays on the bridge, an address off the network goes outside, and without flanneld nothing changes', async () => {
+    const { model } = await runSim(lab(`  - r0: etcdctl put /coreos.com/network/config ${CONFIG('host-gw')}
+  - r0: flanneld
+  - r1: flanneld
+  - r0: systemctl restart docker
+  - r1: systemctl restart docker
+  - r0: docker run -dit --name c0 busybox
+  - r1: docker run -dit --name c1 busybox
+  - r2: docker run -dit --name c2 busybox
+`));
+    const w = model.world;
+    const c0 = containerByName(model, 'c0')!, c2 = containerByName(model, 'c2')!;
+    const way = packetWay(w, c0, '10.5.2.2');
+    expect(way?.path).toBe('flannel-host-gw');
+    expect(way?.peers?.map((p) => p.ep.ip)).toEqual(['10.5.2.2']);
+    expect(way?.spots?.filter((s) => s.role === 'host').map((s) => [s.host, s.mine[0]])).toEqual([['r0', '198.51.100.10'], ['r1', '198.51.100.11']]);
+    expect(packetWay(w, c0, '10.5.1.3')?.path).toBe('bridge');
+    expect(packetWay(w, c0, '203.0.113.7')?.path).toBe('gwbridge');
+    expect(packetWay(w, c0, '10.5.9.9')?.path).toBe('gwbridge');
+    expect(packetWay(w, c2, '10.5.2.2')?.path).toBe('gwbridge');
   });
 });
