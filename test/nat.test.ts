@@ -76,6 +76,14 @@ describe('NAT in sim', () => {
     expect(out(-1).stdout).toContain('From 198.51.100.11 icmp_seq=1 Destination Port Unreachable\nFrom 198.51.100.11 icmp_seq=2 Destination Port Unreachable\n');
   });
 
+  test('a datagram in fragments through MASQUERADE: conntrack sees it whole (joined before PREROUTING, nf_defrag_ipv4) and it leaves in fragments no larger than it came in', async () => {
+    const { out, flows } = await lab(`  - ubuntu0: ping -c 2 -s 2000 198.51.100.11
+`);
+    expect(out(-1).stdout).toContain('2008 bytes from 198.51.100.11: icmp_seq=2 ttl=63 time=');
+    const leaving = flows[flows.length - 1].hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward' && h.dir === 'request').map((h) => ipOf(h));
+    expect(leaving.slice(0, 2).map((ip) => [ip['ip.src'], ip['ip.len'], ip['ip.flags.mf'], ip['ip.ttl']])).toEqual([['198.51.100.10', 1500, true, 63], ['198.51.100.10', 548, false, 63]]);
+  });
+
   test('without MASQUERADE the answer goes astray: r1 sends it to its own docker_gwbridge, where 172.18.0.3 is another container', async () => {
     const { out } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04

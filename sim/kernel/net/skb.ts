@@ -34,6 +34,9 @@ export class Skb {
   /** A datagram reassembled from fragments: its first fragment's frame, as a capture on the device saw it arrive. */
   arrivedAs?: Uint8Array;
 
+  /** A datagram reassembled from fragments: the IP length of its largest fragment (IPCB's frag_max_size). */
+  fragMaxSize?: number;
+
   /**
    * skb->_nfct: the connection conntrack placed this packet in, in the namespace that
    * tracked it (a packet entering another namespace is tracked there anew, as

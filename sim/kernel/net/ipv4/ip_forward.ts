@@ -59,6 +59,7 @@ export function ipForward(dp: Datapath, ns: SimNetns, inDev: SimLink, skb: Skb):
   const fwd = new Skb(out, skb.flow, skb.dir, skb.note);
   fwd.lag = skb.lag;
   fwd.nfct = skb.nfct;
+  fwd.fragMaxSize = skb.fragMaxSize;
   fwd.forwarded = true;
   if (!hookAccepts(dp, 'FORWARD', ns, fwd, inDev, r.dev)) return;
   if (!hookAccepts(dp, 'POSTROUTING', ns, fwd, inDev, r.dev)) return;
@@ -82,11 +83,13 @@ function hookAccepts(dp: Datapath, hook: 'FORWARD' | 'POSTROUTING', ns: SimNetns
 /** ip_finish_output for a forwarded datagram: whole behind a new Ethernet header, in fragments, or queued for the next hop's address. */
 function forwardOutput(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, length: number): void {
   const ip = ETHERNET_HEADER_LEN;
-  if (length > r.dev.mtu) {
+  // A datagram joined from fragments leaves in fragments no larger than the ones it came in (ip_fragment's frag_max_size).
+  const mtu = skb.fragMaxSize !== undefined ? Math.min(r.dev.mtu, skb.fragMaxSize) : r.dev.mtu;
+  if (length > mtu) {
     const p = parseIpv4(bufferView(skb.frame), ip);
     if (!p.ok) return;
     // The fragments leave past the hooks the whole datagram already passed.
-    ipFragment(dp, ns, r, r.dev.mtu, p.repr, p.payload, skb, (frag) => {
+    ipFragment(dp, ns, r, mtu, p.repr, p.payload, skb, (frag) => {
       frag.forwarded = true;
       neighOutput(dp, ns, r, frag);
     });

@@ -4,19 +4,18 @@
  * into one datagram (ip_defrag), or for the reassembly timeout.
  */
 import type { Datapath } from '../../datapath';
-import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
+import type { ResolvedRoute, SimNetns } from '../../objects';
 import { bufferView } from '../../../wire/bytes';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
-import { emitIpv4, Ipv4Header, ipv4HeaderLength, ipv4PacketHeaderLength, Ipv4Repr, parseIpv4 } from '../../../wire/ipv4';
+import { emitIpv4, Ipv4Header, ipv4HeaderLength, Ipv4Repr, parseIpv4 } from '../../../wire/ipv4';
 import { Skb } from '../skb';
 import { ipTransmit } from './ip_output';
-import { deliver } from './ip_input';
 
 /** net.ipv4.ipfrag_time's default. */
 const REASSEMBLY_TIMEOUT_NS = 30_000_000_000;
 
 /** Datagrams being reassembled, by (namespace, source, destination, id, protocol) as ip_defrag keys them. */
-export type ReassemblyQueues = Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb; first?: Buffer }>;
+export type ReassemblyQueues = Map<string, { parts: Map<number, Buffer>; total?: number; header: Ipv4Header; skb: Skb; first?: Buffer; largest: number }>;
 
 /**
  * `like`: what each fragment belongs to and says (flow, direction, note, the device that
@@ -36,19 +35,25 @@ export function ipFragment(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: nu
   }
 }
 
-/** ip_defrag: the fragments of one datagram are kept until they join into one frame, which is delivered. */
-export function reassemble(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
+/**
+ * ip_defrag: the fragments of one datagram are kept until they join into one frame, handed
+ * to `done`. Each user keeps its own queues (conntrack's before PREROUTING, local
+ * delivery's), as Linux's defrag users do. The joined datagram remembers its largest
+ * fragment (IPCB's frag_max_size), to leave in fragments no larger when forwarded.
+ */
+export function ipDefrag(dp: Datapath, ns: SimNetns, user: 'conntrack' | 'local', skb: Skb, done: (joined: Skb) => void): void {
   const p = parseIpv4(bufferView(skb.frame), ETHERNET_HEADER_LEN);
   if (!p.ok) return;
   const h = p.repr, payload = p.payload;
-  const key = `${ns.host.name}|${ns.name}|${h.src}|${h.dst}|${h.id}|${h.protocol}`;
+  const key = `${user}|${ns.host.name}|${ns.name}|${h.src}|${h.dst}|${h.id}|${h.protocol}`;
   let r = dp.fragments.get(key);
   if (!r) {
-    dp.fragments.set(key, (r = { parts: new Map(), header: h, skb }));
+    dp.fragments.set(key, (r = { parts: new Map(), header: h, skb, largest: 0 }));
     dp.clock.schedule(REASSEMBLY_TIMEOUT_NS, () => dp.fragments.delete(key));
   }
   r.parts.set(h.fragmentOffset, Buffer.from(payload));
-  if (h.fragmentOffset === 0) r.first = Buffer.from(skb.frame);
+  r.largest = Math.max(r.largest, ipv4HeaderLength(h) + payload.length);
+  if (h.fragmentOffset === 0) r.first = Buffer.from(skb.arrivedAs ?? skb.frame);
   if (!h.moreFragments) r.total = h.fragmentOffset + payload.length;
   if (r.total === undefined) return;
   let have = 0;
@@ -63,6 +68,7 @@ export function reassemble(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): 
   const joined = new Skb(Buffer.concat([skb.frame.subarray(0, ETHERNET_HEADER_LEN), datagram]), skb.flow, skb.dir);
   // A capture on the device saw the fragments: the first one stands for the datagram where it is traced.
   joined.arrivedAs = r.first ?? skb.frame;
+  joined.fragMaxSize = r.largest;
   joined.lag = skb.lag;
-  deliver(dp, ns, dev, joined, ETHERNET_HEADER_LEN + ipv4PacketHeaderLength(datagram, 0), joined.frame.length);
+  done(joined);
 }

@@ -11,7 +11,7 @@ import {
 } from '../../../wire/ipv4';
 import { Skb } from '../skb';
 import { isLocalAddress } from './route';
-import { reassemble } from './ip_fragment';
+import { ipDefrag } from './ip_fragment';
 import { ipForward } from './ip_forward';
 import { icmpRcv } from './icmp';
 import { udpRcv } from './udp';
@@ -20,8 +20,17 @@ import { isVxlanFrame } from '../vxlan';
 export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   const ip = ETHERNET_HEADER_LEN;
   if (ipv4HeaderProblem(skb.frame, ip) !== undefined || !ipv4PacketChecksumOk(skb.frame, ip)) return dp.tracer.drop(skb, undefined, dev, 'bad IPv4 header');
-  // As a sniffer on the device saw it, before PREROUTING's NAT.
-  const arrived = skb.frame;
+  // nf_defrag_ipv4: where connection tracking runs, it sees whole datagrams, so fragments
+  // are joined before PREROUTING (a forwarded one leaves in fragments again).
+  if (ns.netfilter?.active && ipv4PacketIsFragment(skb.frame, ip)) return ipDefrag(dp, ns, 'conntrack', skb, (whole) => ipRcvFinish(dp, ns, dev, whole));
+  ipRcvFinish(dp, ns, dev, skb);
+}
+
+/** ip_rcv_finish and on: PREROUTING, the route, then local delivery or forwarding. */
+function ipRcvFinish(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
+  const ip = ETHERNET_HEADER_LEN;
+  // As a sniffer on the device saw it (its first fragment, when it came in pieces), before PREROUTING's NAT.
+  const arrived = skb.arrivedAs ?? skb.frame;
   if (!netfilterAccepts(dp, 'PREROUTING', ns, dev, skb)) return;
   // ip_rcv_finish's route lookup, on the destination PREROUTING's NAT may have changed: a
   // datagram for another host is forwarded, or dropped where forwarding is off.
@@ -30,7 +39,7 @@ export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): voi
   if (!local) return ipForward(dp, ns, dev, skb);
   if (!netfilterAccepts(dp, 'INPUT', ns, dev, skb)) return;
   const f = skb.frame;
-  if (ipv4PacketIsFragment(f, ip)) return reassemble(dp, ns, dev, skb);
+  if (ipv4PacketIsFragment(f, ip)) return ipDefrag(dp, ns, 'local', skb, (whole) => deliver(dp, ns, dev, whole, ip + ipv4PacketHeaderLength(whole.frame, ip), whole.frame.length));
   deliver(dp, ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));
 }
 

@@ -8,7 +8,8 @@ import type { Neigh, ResolvedRoute, SimNetns } from '../../objects';
 import type { Flow } from '../../../trace/types';
 import { ZERO_MAC } from '../../../wire/addr';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire/ethernet';
-import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4HeaderLength, ipv4PacketDst, ipv4PacketDstString, Ipv4Repr, writeIpv4Header } from '../../../wire/ipv4';
+import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4HeaderLength, ipv4PacketDst, ipv4PacketDstString, Ipv4Repr, parseIpv4, writeIpv4Header } from '../../../wire/ipv4';
+import { bufferView } from '../../../wire/bytes';
 import { PayloadRewrite, Skb } from '../skb';
 import { countRx, devXmit, later } from '../dev';
 import { l2Header, neighOutput, resolvedNeigh } from '../neighbour';
@@ -59,7 +60,17 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
   if (repr.dontFragment) return `message too long, mtu=${mtu}`;
   const like = new Skb(payload, flow, dir);
   like.lag = lag;
-  ipFragment(dp, ns, r, mtu, repr, payload, like);
+  if (!ns.netfilter?.active) {
+    ipFragment(dp, ns, r, mtu, repr, payload, like);
+    return undefined;
+  }
+  // Netfilter's hooks see the whole datagram (connection tracking never sees a fragment);
+  // ip_finish_output cuts what they let through into fragments.
+  const whole = new Skb(emitIpv4(repr, payload), flow, dir);
+  whole.lag = lag;
+  if (!localOut(dp, ns, r, whole, 0)) return undefined;
+  const p = parseIpv4(bufferView(whole.frame));
+  if (p.ok) ipFragment(dp, ns, r, mtu, p.repr, p.payload, like, (fragment) => neighOutput(dp, ns, r, fragment));
   return undefined;
 }
 
