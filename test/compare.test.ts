@@ -16,7 +16,8 @@ describe('cnmlab compare', () => {
   test('a driver not implemented yet is refused by name, an unknown one as unknown, exit 2, one line', () => {
     for (const [drivers, line] of [
       ['overlay,calico-bgp', '--drivers: calico-bgp is not implemented yet'],
-      ['overlay,weave', '--drivers: unknown driver "weave" (expected some of overlay, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan)'],
+      ['overlay-kv', '--drivers: overlay-kv is not implemented yet'],
+      ['overlay,weave', '--drivers: unknown driver "weave" (expected some of overlay, overlay-kv, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan)'],
     ]) {
       const r = cnmlab(['compare', '--drivers', drivers]);
       expect(r.status).toBe(2);

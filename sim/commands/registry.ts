@@ -118,6 +118,14 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form(['restart', 'docker'], 'systemctl restart docker')],
   },
   {
+    program: 'dockerd', shells: ['host'], answeredBy: 'model',
+    summary: "Docker 20.10's daemon restarted with a cluster store (classic overlay mode), before any container exists, going on in the background; `docker info` shows the store and the advertised address. Its overlay networks are not modelled yet",
+    forms: [form([], 'dockerd --cluster-store=etcd://HOST:PORT --cluster-advertise=eth0:PORT', [
+      { flag: '--cluster-store', arg: 'URL', help: 'the key-value store (etcd:// or consul://)' },
+      { flag: '--cluster-advertise', arg: 'IFACE:PORT', help: 'the address other daemons reach this one at (eth0:PORT or ADDRESS:PORT)' },
+    ])],
+  },
+  {
     program: 'cat', shells: ['host'], answeredBy: 'model', summary: "flanneld's subnet file",
     forms: [form([], 'cat /run/flannel/subnet.env', [], { min: 1, max: 1, names: 'FILE', allowed: [['/run/flannel/subnet.env']] })],
   },

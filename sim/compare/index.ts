@@ -10,7 +10,7 @@ import { ComparePart } from './part';
 const PARTS: readonly ComparePart[] = [overlayPart, flannelVxlanPart, flannelHostGwPart];
 
 /** The drivers of the comparison, in the order the table lists them. */
-export const COMPARED = ['overlay', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan'] as const;
+export const COMPARED = ['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan'] as const;
 
 export function comparePart(id: string): ComparePart | undefined {
   return PARTS.find((p) => p.id === id);

@@ -6,6 +6,7 @@
  */
 import { Machine, thisMachine } from './machine';
 import { randomUint32, seedFromName } from '../model/ids';
+import { clusterInfoLines } from '../model/drivers/overlay-kv';
 import { hostOf, World } from '../model/world';
 
 /** go-units BytesSize: binary units, four significant digits (`23.54GiB`). */
@@ -119,6 +120,7 @@ export function dockerInfo(w: World, host: string, machine: Machine = thisMachin
     ' Registry: https://index.docker.io/v1/',
     ' Labels:',
     ' Experimental: false',
+    ...clusterInfoLines(hostOf(w, host)),
     ' Insecure Registries:',
     '  127.0.0.0/8',
     ' Live Restore Enabled: false',

@@ -132,6 +132,10 @@ export interface Host {
   underlayChangedNs: number;
   /** NetworkDB: the other nodes hold this node's entries and it holds theirs (false once memberlist declared it dead). */
   gossipAlive: boolean;
+  /** dockerd's --cluster-store URL, when it was started with one (drivers/overlay-kv.ts). */
+  clusterStore?: string;
+  /** dockerd's --cluster-advertise as ParseAdvertise resolved it (ADDRESS:PORT). */
+  clusterAdvertise?: string;
 }
 
 export interface Swarm {

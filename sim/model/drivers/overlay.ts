@@ -14,6 +14,7 @@ import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
 import { gossipConnected } from '../netdb';
 import { Tx } from '../tx';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
+import { refuseClassicOverlay } from './overlay-kv';
 import { CaptureSpot, DriverNamespace, NetworkDriver, NetworkSpec } from './driver';
 
 export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
@@ -194,7 +195,10 @@ export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
 /** `docker network create -d overlay`: only a manager allocates swarm networks. */
 function admitOverlay(tx: Tx, host: string): void {
   const h = tx.host(host);
-  if (h.nodeState !== 'manager' && h.nodeState !== 'worker') throw new DaemonRefusal(NOT_A_MANAGER);
+  if (h.nodeState !== 'manager' && h.nodeState !== 'worker') {
+    refuseClassicOverlay(h);
+    throw new DaemonRefusal(NOT_A_MANAGER);
+  }
   if (h.nodeState === 'worker') throw new DaemonRefusal('Cannot create a multi-host network from a worker node. Please create the network from a manager node.');
 }
 
