@@ -22,9 +22,9 @@ import { checkBusybox, checkEmuPrerequisites } from './prereq';
 import { checkScenarioNeeds } from './features';
 import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
-import { batch, batchEach, run, Watch } from './exec';
+import { batch, batchEach, restoreEach, run, Watch } from './exec';
 import { dropCounters, grownDrops } from './netfilter';
-import { commandPhases, emuNamer, toPhases } from './translate';
+import { commandPhases, emuNamer, restoreScript, toPhases } from './translate';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { ClusterStore } from './etcd';
 import { Confinement } from './confine';
@@ -191,6 +191,7 @@ export class EmuBackend implements Backend {
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir);
     await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
     await this.store.put(p.kv);
+    await restoreEach(bridges.map((b) => ({ netns: b.netns, commands: b.iptables })), dir, restoreScript);
     // A namespace's own files (a container's resolv.conf) live in the run's state folder,
     // where the step's confined view finds them (confine.ts). Only a kept lab also gets them
     // in /etc/netns, for the `ip netns exec` a user types into it; recorded before they

@@ -93,7 +93,8 @@ const DEVICE_STATE = [
 
 /** Resolves with the listening tcpdump, or with why the device cannot be captured on. */
 function startTcpdump(p: CapturePoint, record: (pid: number) => void): Promise<ChildProcess | Unavailable['reason']> {
-  const filter = p.role === 'lo' ? ['udp', 'port', '53'] : ['not', 'ip6'];
+  // On lo, the embedded DNS's datagrams: to 127.0.0.11:53, which Docker's DNAT has sent to the resolver's port by then.
+  const filter = p.role === 'lo' ? ['udp', 'and', 'host', '127.0.0.11'] : ['not', 'ip6'];
   const child = spawn('ip', ['netns', 'exec', p.realNetns, 'tcpdump', '-i', p.iface, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
   // `ip netns exec` execs tcpdump in place: the child's pid is tcpdump's.

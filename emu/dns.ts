@@ -1,6 +1,7 @@
 /**
  * The embedded DNS server in emu: one dnsmasq per container namespace, listening on
- * 127.0.0.11:53 there and answering from a hosts file the model writes — the records of
+ * 127.0.0.11 there at the UDP port the model gave dockerd's resolver (Docker's DNAT, which
+ * the plan installs, sends port 53 there) and answering from a hosts file the model writes — the records of
  * the model's resolver (sim/model/dns.ts), so scoping matches Docker and sim.
  *
  * A name Docker owns is also declared local (a servers file of `server=/NAME/` lines,
@@ -17,6 +18,7 @@ import { Container, hostOf, World } from '../sim/model/world';
 import { dnsRecords } from '../sim/model/dns';
 import { EmuEnvironmentError, RunRecord } from './state';
 import { isIpv4 } from '../sim/wire/addr';
+import { DNS_PORT } from '../sim/wire/dns';
 import { must } from './exec';
 import { NameMap } from './names';
 
@@ -104,11 +106,15 @@ export class EmbeddedDns {
         }
         return;
       }
-      await this.start(key, content, localNames);
+      await this.start(key, content, localNames, c.resolverPorts?.udp ?? DNS_PORT);
     }));
   }
 
-  private async start(netns: string, content: string, localNames: string): Promise<void> {
+  /**
+   * dnsmasq serves UDP and TCP on one port: the resolver's UDP port. dockerd's TCP socket
+   * (another port) has no server in emu, so a DNS query over TCP finds nothing there.
+   */
+  private async start(netns: string, content: string, localNames: string, port: number): Promise<void> {
     const dir = path.join(this.record.dir, 'dns');
     fs.mkdirSync(dir, { recursive: true });
     const hostsFile = path.join(dir, `${netns}.hosts`);
@@ -118,7 +124,7 @@ export class EmbeddedDns {
     fs.writeFileSync(localNamesFile, localNames);
     // Without --keep-in-foreground dnsmasq returns once its socket is bound: ready to answer.
     await must('ip', ['netns', 'exec', netns, 'dnsmasq', '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`, '--listen-address=127.0.0.11',
-      '--bind-interfaces', '--port=53', `--servers-file=${localNamesFile}`, `--server=${UNREACHABLE_UPSTREAM}`, '--no-dhcp-interface=lo', `--pid-file=${pidFile}`, '--user=root', '--group=root', '--log-facility=/dev/null', '--cache-size=0']);
+      '--bind-interfaces', `--port=${port}`, `--servers-file=${localNamesFile}`, `--server=${UNREACHABLE_UPSTREAM}`, '--no-dhcp-interface=lo', `--pid-file=${pidFile}`, '--user=root', '--group=root', '--log-facility=/dev/null', '--cache-size=0']);
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     this.record.addPid(pid);
     this.servers.set(netns, { pid, hostsFile, localNamesFile, content, localNames });

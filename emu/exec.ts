@@ -84,6 +84,52 @@ async function batchChunk(tool: 'ip' | 'bridge', todo: { netns: string; lines: s
   if (r.exitCode !== 0 && !force) throw new CommandFailed(`${tool} batches in ${dir}: ${(r.stderr || r.stdout).trim()}`);
 }
 
+/**
+ * Each namespace's iptables commands through one `ip netns exec NS iptables-restore --noflush
+ * FILE`, the namespaces several at a time through one xargs, as batchEach does for ip. A
+ * namespace whose commands delete rules goes on its own (restoreTolerant).
+ */
+export async function restoreEach(batches: { netns: string; commands: string[][] }[], dir: string, script: (commands: string[][]) => string): Promise<void> {
+  const deleting = batches.filter((b) => b.commands.some((c) => c.includes('-D')));
+  for (const b of deleting) await restoreTolerant(b.netns, b.commands, script);
+  const todo = batches.filter((b) => b.commands.length > 0 && !deleting.includes(b)).map((b) => ({ netns: b.netns, script: script(b.commands) }));
+  if (todo.length === 0) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const items: string[] = [];
+  for (const s of todo) {
+    const file = path.join(dir, `${s.netns}.iptables`);
+    fs.writeFileSync(file, s.script);
+    items.push('netns', 'exec', s.netns, 'iptables-restore', '--noflush', file);
+  }
+  processCount.value += 1 + todo.length;
+  const r = await run('xargs', ['-0', '-P', String(PARALLEL_BATCHES), '-n', '6', 'ip'], items.join('\0') + '\0');
+  if (r.exitCode !== 0) throw new CommandFailed(`iptables-restore in ${dir}: ${(r.stderr || r.stdout).trim()}`);
+}
+
+/**
+ * libnetwork deletes a rule only after `iptables -C` found it: a rule a scenario's own
+ * command already took away is skipped. iptables-restore stops at the first line that fails
+ * and rolls back that line's table block (`*table` … `COMMIT`), keeping the blocks before it:
+ * so the script is run again from that block's start, without the deletion that failed.
+ */
+async function restoreTolerant(netns: string, commands: string[][], script: (commands: string[][]) => string): Promise<void> {
+  let rest = commands;
+  while (rest.length > 0) {
+    const text = script(rest);
+    processCount.value++;
+    const r = await run('ip', ['netns', 'exec', netns, 'iptables-restore', '--noflush'], text);
+    if (r.exitCode === 0) return;
+    const failedLine = Number(/line (\d+) failed/.exec(r.stderr)?.[1]);
+    // Lines before the failing one: table headers, COMMITs and commands (one line each, in order).
+    const before = text.split('\n').slice(0, Math.max(0, failedLine - 1));
+    const isCommand = (l: string) => !l.startsWith('*') && l !== 'COMMIT';
+    const failed = before.filter(isCommand).length;
+    const blockStart = failed - before.slice(before.map((l) => l.startsWith('*')).lastIndexOf(true) + 1).filter(isCommand).length;
+    if (!(failedLine > 0) || !rest[failed]?.includes('-D')) throw new CommandFailed(`iptables-restore in ${netns}: ${(r.stderr || r.stdout).trim()}\n--- script ---\n${text}`);
+    rest = [...rest.slice(blockStart, failed), ...rest.slice(failed + 1)];
+  }
+}
+
 /** The whole environment a step's program gets: nothing of cnmlab's own (no sudo or CI variables). */
 const STEP_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: '/' };
 

@@ -16,6 +16,8 @@ export interface NsBatch {
   netns: string;
   ip: string[][];
   bridge: string[][];
+  /** iptables commands (their arguments), in plan order: one `iptables-restore --noflush` (restoreScript). */
+  iptables: string[][];
   /** A bridge command here may fail without harm (see Command.mayFail): the batch runs with -force. */
   bridgeMayFail: boolean;
 }
@@ -67,17 +69,46 @@ export function commandPhases(commands: Command[], names: NameMap): Phases {
     }
     let b = batches.get(real);
     if (!b) {
-      b = { netns: real, ip: [], bridge: [], bridgeMayFail: false };
+      b = { netns: real, ip: [], bridge: [], iptables: [], bridgeMayFail: false };
       batches.set(real, b);
       (c.host === UNDERLAY ? phases.underlay : c.netns === c.host ? phases.hostBatches : phases.otherBatches).push(b);
     }
     if (c.tool === 'ip') b.ip.push(c.argv);
+    else if (c.tool === 'iptables') b.iptables.push(c.argv);
     else {
       b.bridge.push(c.argv);
       if (c.mayFail) b.bridgeMayFail = true;
     }
   }
   return phases;
+}
+
+/** A word of an iptables-restore line: nothing its parser would split, quote or read as a comment. */
+function restoreWord(w: string): string {
+  if (!/^[A-Za-z0-9_.:/+,!-]+$/.test(w)) throw new Error(`refusing unsafe iptables word ${JSON.stringify(w)}`);
+  return w;
+}
+
+/**
+ * A namespace's iptables commands as one iptables-restore --noflush input: each run of
+ * commands on one table in a `*table` … `COMMIT` block, the commands in plan order (restore
+ * takes -N, -P, -A, -I and -D lines as iptables takes them), so one process applies them all.
+ */
+export function restoreScript(commands: string[][]): string {
+  let text = '';
+  let open: string | undefined;
+  for (const argv of commands) {
+    const at = argv.findIndex((w) => w === '-t' || w === '--table');
+    const table = at < 0 ? 'filter' : argv[at + 1];
+    const rest = at < 0 ? argv : [...argv.slice(0, at), ...argv.slice(at + 2)];
+    if (table !== open) {
+      if (open) text += 'COMMIT\n';
+      text += `*${restoreWord(table)}\n`;
+      open = table;
+    }
+    text += rest.map(restoreWord).join(' ') + '\n';
+  }
+  return open ? text + 'COMMIT\n' : text;
 }
 
 export function toPhases(ops: PlanOp[], names: NameMap): Phases {

@@ -5,7 +5,7 @@
 import { PlanOp } from '../sim/plan/ops';
 import { opToCommands, UNDERLAY } from '../sim/plan/iproute2';
 import { commandLine, PLAN_NAMES } from '../sim/plan/explain';
-import { toPhases } from '../emu/translate';
+import { restoreScript, toPhases } from '../emu/translate';
 import { NameMap } from '../emu/names';
 
 const VXLAN = { type: 'vxlan' as const, vni: 4097, dstport: 4789, proxy: true, l2miss: true, l3miss: true, learning: true, ageing: 300 };
@@ -39,6 +39,8 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
     'bridge -n 1-abc fdb del 02:42:0a:00:01:04 dev vxlan0 master || true',
   ]],
   'sysctl.set': [{ op: 'sysctl.set', host: 'r0', netns: '1-abc', key: 'net.ipv6.conf.all.disable_ipv6', value: '1' }, ['ip netns exec 1-abc sysctl -qw net.ipv6.conf.all.disable_ipv6=1']],
+  iptables: [{ op: 'iptables', host: 'r0', netns: 'abc123', args: ['-t', 'nat', '-I', 'DOCKER_OUTPUT', '-d', '127.0.0.11', '-p', 'udp', '--dport', '53', '-j', 'DNAT', '--to-destination', '127.0.0.11:42039'] },
+    ['ip netns exec abc123 iptables -t nat -I DOCKER_OUTPUT -d 127.0.0.11 -p udp --dport 53 -j DNAT --to-destination 127.0.0.11:42039']],
   'file.write': [{ op: 'file.write', host: 'r0', netns: 'abc123', path: '/etc/resolv.conf', content: 'nameserver 127.0.0.11\n' }, []],
 };
 
@@ -71,7 +73,8 @@ describe('PlanOp → iproute2', () => {
       const emu = [
         ...p.add.map((n) => `ip netns add ${n}`),
         ...p.setup.map((l) => `ip ${l.join(' ')}`),
-        ...[...p.underlay, ...p.hostBatches, ...p.otherBatches].flatMap((b) => [...b.ip.map((l) => `ip -n ${b.netns} ${l.join(' ')}`), ...b.bridge.map((l) => `bridge -n ${b.netns} ${l.join(' ')}`)]),
+        ...[...p.underlay, ...p.hostBatches, ...p.otherBatches].flatMap((b) => [...b.ip.map((l) => `ip -n ${b.netns} ${l.join(' ')}`), ...b.bridge.map((l) => `bridge -n ${b.netns} ${l.join(' ')}`),
+          ...b.iptables.map((l) => `ip netns exec ${b.netns} iptables ${l.join(' ')}`)]),
         ...p.del.map((n) => `ip netns del ${n}`),
         ...p.kv.map((k) => `etcdctl -n ${k.netns} ${k.argv.join(' ')}`),
       ];
@@ -89,7 +92,23 @@ describe('PlanOp → iproute2', () => {
       });
       expect({ kind, emu: emu.sort() }).toEqual({ kind, emu: expected.sort() });
       if (kind === 'fdb.del') expect(p.otherBatches[0].bridgeMayFail).toBe(true);
+      if (kind === 'iptables') expect(restoreScript(p.otherBatches[0].iptables)).toBe('*nat\n-I DOCKER_OUTPUT -d 127.0.0.11 -p udp --dport 53 -j DNAT --to-destination 127.0.0.11:42039\nCOMMIT\n');
       if (kind === 'file.write') expect(p.files).toEqual([{ netns: names.netns('r0', 'abc123'), name: 'resolv.conf', content: 'nameserver 127.0.0.11\n' }]);
     }
+  });
+
+  test("a host's own iptables commands carry no namespace; emu gives each namespace one iptables-restore input, a block per run of one table, in plan order", () => {
+    const ops: PlanOp[] = [
+      { op: 'iptables', host: 'r0', netns: 'r0', args: ['-P', 'FORWARD', 'DROP'] },
+      { op: 'iptables', host: 'r0', netns: 'r0', args: ['-t', 'nat', '-N', 'DOCKER'] },
+      { op: 'iptables', host: 'r0', netns: 'r0', args: ['-t', 'filter', '-N', 'DOCKER'] },
+      { op: 'iptables', host: 'r0', netns: 'r0', args: ['-I', 'FORWARD', '-i', 'docker0', '!', '-o', 'docker0', '-j', 'ACCEPT'] },
+    ];
+    expect(opToCommands(ops[0], PLAN_NAMES).map(commandLine)).toEqual(['iptables -P FORWARD DROP']);
+    const p = toPhases(ops, new NameMap('cnm0a1b2c'));
+    expect(p.hostBatches.map((b) => restoreScript(b.iptables))).toEqual([
+      '*filter\n-P FORWARD DROP\nCOMMIT\n*nat\n-N DOCKER\nCOMMIT\n*filter\n-N DOCKER\n-I FORWARD -i docker0 ! -o docker0 -j ACCEPT\nCOMMIT\n',
+    ]);
+    expect(() => restoreScript([['-A', 'INPUT', '-j', 'DROP\n-F']])).toThrow(/unsafe iptables word/);
   });
 });

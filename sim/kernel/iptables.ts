@@ -180,10 +180,12 @@ function parse(argv: string[]): Invocation {
       }
       case '-s':
       case '--source':
+      case '--src':
         inv.rule.src = addrMatch(value(), takeInvert());
         break;
       case '-d':
       case '--destination':
+      case '--dst':
         inv.rule.dst = addrMatch(value(), takeInvert());
         break;
       case '-i':

@@ -1,6 +1,7 @@
 /** The simulated kernels of all scenario hosts, changed only by plan ops. */
 import { PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
+import { iptablesCommand } from './iptables';
 import { Derived, LinkType, LoggedMap, Neigh, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
 
@@ -139,6 +140,14 @@ export class SimKernel {
         if ((!forwarding && !m) || forwarding === 'missing' || (op.value !== '0' && op.value !== '1')) throw new KernelError(`sysctl ${op.key}=${op.value} is not modelled`);
         if (forwarding) writeForwarding(ns, forwarding, Number(op.value));
         else ns.ipv6Disabled[m![1] as 'all' | 'default'] = op.value === '1';
+        return;
+      }
+      case 'iptables': {
+        // The engine's own rules: a command the model got wrong is a bug, not a scenario's error.
+        // libnetwork deletes a rule only after `iptables -C` found it, so a rule a scenario's
+        // command already took away is skipped, not refused.
+        const r = iptablesCommand(this.netns(op.host, op.netns), op.args);
+        if (r.exitCode !== 0 && !(op.args.includes('-D') && r.exitCode === 1)) throw new KernelError(`${op.host}/${op.netns}: iptables ${op.args.join(' ')}: ${r.stderr.trim()}`);
         return;
       }
       case 'link.move': {

@@ -2,6 +2,7 @@
 import { Draft } from 'immer';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
 import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './sandbox';
+import { embeddedDnsRules, resolverPorts } from './firewall';
 import { driverOf } from './drivers';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, findNetwork, Tx } from './tx';
@@ -87,6 +88,11 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
   }
   if (driver.embeddedDns(net)) {
     tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: RESOLV_CONF_EMBEDDED });
+    // The sandbox's resolver starts once (resolverOnce), on its first network with the embedded DNS.
+    if (!c.resolverPorts) {
+      c.resolverPorts = resolverPorts(`${c.sandboxId}/${c.startedNs ?? ''}`);
+      embeddedDnsRules(tx, c.host, c.sandbox, c.resolverPorts);
+    }
   }
 }
 
@@ -179,6 +185,7 @@ export function stopContainer(tx: Tx, c: Draft<Container>): void {
     n.endpointId = undefined;
   }
   releaseGatewayIfUnneeded(tx, c, true);
+  c.resolverPorts = undefined;
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'REMOVE');
   delNamespace(tx, c.host, c.sandbox);
   c.state = advance(containerMachine, c.state, 'STOP');

@@ -8,6 +8,7 @@ import { addNamespace, delNamespace } from './sandbox';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
 import { advance, swarmNodeMachine } from './machines';
 import { Tx } from './tx';
+import { bridgeNetworkUp, engineStartFirewall } from './firewall';
 import { DaemonRefusal } from './refusal';
 import { base36, hexId, swarmId } from './ids';
 import { endpointsOf, GWBRIDGE, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
@@ -22,7 +23,9 @@ export function bootEngine(tx: Tx, host: string): void {
     'com.docker.network.bridge.name': 'docker0', 'com.docker.network.driver.mtu': '1500',
   });
   h.localNetworks[bridge.id] = bridge;
+  engineStartFirewall(tx, host);
   createBridgeDevice(tx, host, bridge);
+  bridgeNetworkUp(tx, host, bridge, true);
   for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
     const n = localNetwork(tx, host, name, driver, '0.0.0.0/32');
     n.ipam = { subnet: '', gateway: '', next: 0, used: {} };
@@ -54,6 +57,7 @@ function joinNodeNetworks(tx: Tx, host: string): void {
     });
     h.localNetworks[gw.id] = gw;
     createBridgeDevice(tx, host, gw);
+    bridgeNetworkUp(tx, host, gw, false);
   }
   // Found in the step's base world unless this step made it (swarm init); then its draft.
   const ingressId = (swarmNetworks(tx.before.swarm).find((n) => n.ingress) ?? swarmNetworks(tx.w.swarm).find((n) => n.ingress))!.id;

@@ -107,6 +107,12 @@ export interface Container {
   networks: { networkId: string; endpointId?: string; aliases: string[]; ip?: string }[];
   /** The docker_gwbridge endpoint when the container is on an overlay. */
   gatewayEndpoint?: string;
+  /**
+   * The embedded DNS's sockets in the running sandbox (dockerd listens on 127.0.0.11 at
+   * ports the kernel picks; Docker's DNAT sends port 53 there); set on the first network
+   * with the embedded DNS, gone when the sandbox goes.
+   */
+  resolverPorts?: { udp: number; tcp: number };
 }
 
 export interface Host {

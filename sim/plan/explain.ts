@@ -16,7 +16,10 @@ function shellWord(w: string): string {
 
 /** One command as a line; a failure libnetwork ignores reads as `|| true`. */
 export function commandLine(c: Command): string {
-  const ns = c.netns !== undefined && c.netns !== c.host ? ['-n', c.netns] : [];
+  const other = c.netns !== undefined && c.netns !== c.host;
+  // iptables has no -n of its own (its -n is --numeric): it runs inside the namespace.
+  if (c.tool === 'iptables') return [...(other ? ['ip', 'netns', 'exec', c.netns!] : []), c.tool, ...c.argv.map(shellWord)].join(' ');
+  const ns = other ? ['-n', c.netns!] : [];
   return [c.tool, ...ns, ...c.argv.map(shellWord)].join(' ') + (c.mayFail ? ' || true' : '');
 }
 

@@ -19,7 +19,7 @@ export const UNDERLAY = '_underlay';
 /** The bridge in the underlay namespace. */
 export const UNDERLAY_BRIDGE = 'ul0';
 
-export type Tool = 'ip' | 'bridge' | 'etcdctl';
+export type Tool = 'ip' | 'bridge' | 'etcdctl' | 'iptables';
 
 export interface Command {
   tool: Tool;
@@ -131,6 +131,8 @@ export function opToCommands(op: PlanOp, n: Namer, place: Placement = () => unde
     case 'sysctl.set':
       // Run from outside the namespace, naming it, so that it can come before any device lands there.
       return [{ tool: 'ip', host: op.host, argv: ['netns', 'exec', n.netns(op.host, op.netns), 'sysctl', '-qw', `${op.key}=${n.value(op.value)}`] }];
+    case 'iptables':
+      return [{ tool: 'iptables', host: op.host, netns, argv: op.args }];
     case 'file.write':
       return [];
   }

@@ -54,6 +54,12 @@ export type PlanOp =
   | { op: 'fdb.del'; host: string; netns: string; dev: string; mac: string; dst: string }
   /** A namespace's sysctl (net.*), set as `sysctl -w` inside it would. */
   | { op: 'sysctl.set'; host: string; netns: string; key: string; value: string }
+  /**
+   * One iptables command in a namespace, as libnetwork runs it (its iptables package execs
+   * `iptables` with these arguments): `-t nat -N DOCKER`, `-I FORWARD -o docker0 -j DOCKER`…
+   * The model orders them as the engine does, so a rule lands where the engine puts it.
+   */
+  | { op: 'iptables'; host: string; netns: string; args: string[] }
   /** A file the namespace's processes see, like /etc/resolv.conf of a container. */
   | { op: 'file.write'; host: string; netns: string; path: string; content: string };
 

@@ -13,6 +13,7 @@ import { localNetworksRead, Tx } from '../tx';
 import { seedFromName } from '../ids';
 import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
 import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
+import { bridgeNetworkUp } from '../firewall';
 
 /** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
 function* localPools(): Generator<string> {
@@ -40,6 +41,7 @@ function createBridgeNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
   const h = tx.host(host);
   h.localNetworks[net.id] = net;
   createBridgeDevice(tx, host, net);
+  bridgeNetworkUp(tx, host, net, false);
   return net;
 }
 
