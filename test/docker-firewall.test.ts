@@ -105,13 +105,6 @@ describe("the engine's rules, as a 20.10 swarm node shows them", () => {
     expect(resolverPorts('sandbox-a/')).toEqual(a);
   });
 
-  test('forwarding is on in the hosts (dockerd sets ip_forward), off in the sandboxes and overlay namespaces', async () => {
-    const { backend } = await steps('  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04\n');
-    for (const h of backend.kernel.hosts.values()) {
-      for (const ns of h.namespaces.values()) expect({ ns: ns.name, forward: ns.ipForward }).toEqual({ ns: ns.name, forward: ns.name === h.name });
-    }
-  });
-
   test('a stopped and started container gets its resolver again, with its rules in the new sandbox', async () => {
     const { out } = await steps(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - r0: docker stop ubuntu0
