@@ -25,6 +25,7 @@ import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './
 import { batch, batchEach, restoreEach, run, Watch } from './exec';
 import { dropCounters, grownDrops } from './netfilter';
 import { commandPhases, emuNamer, restoreScript, toPhases } from './translate';
+import { Listeners } from './listeners';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { ClusterStore } from './etcd';
 import { Confinement } from './confine';
@@ -61,6 +62,8 @@ export class EmuBackend implements Backend {
   private readonly startNs = process.hrtime.bigint();
   private readonly epochStartNs: bigint;
   private readonly dns: EmbeddedDns;
+  /** dockerd's sockets in the hosts' namespaces (listeners.ts). */
+  private readonly listeners: Listeners;
   private readonly releaseGuard: () => void;
   /** A scenario ran iptables here: a lost ping asks the rules' counters why. */
   private firewalled = false;
@@ -95,6 +98,7 @@ export class EmuBackend implements Backend {
     this.epochStartNs = BigInt(Date.now()) * 1_000_000n;
     this.dns = new EmbeddedDns(record, names);
     this.store = new ClusterStore(record, names);
+    this.listeners = new Listeners(record);
     this.progress = new Progress(!!opts.quiet);
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
     this.planFiles = path.join(record.dir, 'etc');
@@ -205,9 +209,11 @@ export class EmuBackend implements Backend {
         fs.writeFileSync(path.join(dir, f.name), f.content);
       }
     }
+    await this.listeners.apply(p.sockets.filter((s) => !p.del.includes(s.netns)));
     if (p.del.length) {
       for (const d of p.del) {
         this.dns.stop(d);
+        await this.listeners.stop(d);
         // A view's sysfs holds its namespace: the holder goes first.
         await this.confine.release(d);
       }
@@ -454,6 +460,7 @@ export class EmuBackend implements Backend {
 
   private async tearDown(): Promise<void> {
     this.dns.stopAll();
+    await this.listeners.stopAll();
     await teardown(this.record.state);
     this.record.remove();
   }

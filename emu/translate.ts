@@ -8,7 +8,7 @@
  * sim/plan/iproute2.ts's, the ones `cnmlab explain` prints; this file only names, places
  * and batches them.
  */
-import { PlanOp } from '../sim/plan/ops';
+import { ListeningSocket, PlanOp } from '../sim/plan/ops';
 import { Command, Namer, opToCommands, UNDERLAY } from '../sim/plan/iproute2';
 import { NameMap, safe, safeValue } from './names';
 
@@ -33,6 +33,11 @@ export interface Phases {
   hostBatches: NsBatch[];
   /** Batches in every other namespace. */
   otherBatches: NsBatch[];
+  /**
+   * Sockets dockerd opens or closes in a host's namespace (listeners.ts holds them). Those of
+   * a sandbox (the embedded DNS resolver's) are dnsmasq's to hold (dns.ts).
+   */
+  sockets: { netns: string; op: 'socket.listen' | 'socket.close'; socket: ListeningSocket }[];
   /** Files to write: real path, content, namespace. */
   files: { netns: string; name: string; content: string }[];
   /** Real names of namespaces to delete. */
@@ -53,7 +58,7 @@ export function emuNamer(names: NameMap): Namer {
 
 /** Commands sorted into phases and per-namespace batches. */
 export function commandPhases(commands: Command[], names: NameMap): Phases {
-  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], files: [], del: [], kv: [] };
+  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], sockets: [], files: [], del: [], kv: [] };
   const batches = new Map<string, NsBatch>();
   for (const c of commands) {
     if (c.netns === undefined) {
@@ -133,6 +138,7 @@ export function toPhases(ops: PlanOp[], names: NameMap): Phases {
   const phases = commandPhases(commands, names);
   for (const op of ops) {
     if (op.op === 'file.write') phases.files.push({ netns: names.netns(op.host, op.netns), name: op.path.replace(/^\/etc\//, ''), content: op.content });
+    if ((op.op === 'socket.listen' || op.op === 'socket.close') && op.netns === op.host) phases.sockets.push({ netns: names.netns(op.host, op.netns), op: op.op, socket: op.socket });
   }
   // Namespaces deleted in this step need no configuration first.
   phases.otherBatches = phases.otherBatches.filter((b) => !phases.del.includes(b.netns) || phases.add.includes(b.netns));

@@ -41,6 +41,8 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
   'sysctl.set': [{ op: 'sysctl.set', host: 'r0', netns: '1-abc', key: 'net.ipv6.conf.all.disable_ipv6', value: '1' }, ['ip netns exec 1-abc sysctl -qw net.ipv6.conf.all.disable_ipv6=1']],
   iptables: [{ op: 'iptables', host: 'r0', netns: 'abc123', args: ['-t', 'nat', '-I', 'DOCKER_OUTPUT', '-d', '127.0.0.11', '-p', 'udp', '--dport', '53', '-j', 'DNAT', '--to-destination', '127.0.0.11:42039'] },
     ['ip netns exec abc123 iptables -t nat -I DOCKER_OUTPUT -d 127.0.0.11 -p udp --dport 53 -j DNAT --to-destination 127.0.0.11:42039']],
+  'socket.listen': [{ op: 'socket.listen', host: 'r0', netns: 'r0', socket: { proto: 'tcp', address: '*', port: 2377, process: 'dockerd' } }, []],
+  'socket.close': [{ op: 'socket.close', host: 'r0', netns: 'r0', socket: { proto: 'tcp', address: '*', port: 2377, process: 'dockerd' } }, []],
   'file.write': [{ op: 'file.write', host: 'r0', netns: 'abc123', path: '/etc/resolv.conf', content: 'nameserver 127.0.0.11\n' }, []],
 };
 

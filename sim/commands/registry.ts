@@ -208,6 +208,14 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form([], 'sysctl [-w] [-n|-N] [-q] [-e] KEY[=VALUE]...', [], { min: 0, max: Infinity, names: 'KEY[=VALUE]' })],
   },
   {
+    program: 'ss', shells: ['host', 'container'], answeredBy: 'kernel',
+    summary: "iproute2's ss: the namespace's TCP and UDP sockets (the kernel's vxlan socket, dockerd's, the embedded DNS resolver's)",
+    forms: [form([], 'ss [-l|-a] [-n] [-t] [-u] [-H]', [
+      { flag: '-l', help: 'listening sockets' }, { flag: '-a', help: 'all sockets' }, { flag: '-n', help: 'numeric ports' },
+      { flag: '-t', help: 'TCP' }, { flag: '-u', help: 'UDP' }, { flag: '-H', help: 'no header' },
+    ], undefined, { clusters: true })],
+  },
+  {
     program: 'nslookup', shells: ['container'], answeredBy: 'kernel', summary: "a name asked of the container's resolver (Docker's embedded DNS)",
     forms: [form([], 'nslookup NAME|ADDRESS', [], { min: 1, max: 1, names: 'NAME' })],
   },

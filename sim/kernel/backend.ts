@@ -16,6 +16,7 @@ import { BUSYBOX_APPLETS, busyboxCommand } from './busybox';
 import { iptablesCommand, iptablesSave } from './iptables';
 import { tcCommand } from './tc';
 import { sysctlCommand } from './sysctl';
+import { ssCommand } from './ss';
 import { EPOCH_NS } from '../model/world';
 
 /** The tools of where a command runs: its container's image's (family.ts); a host's are GNU. */
@@ -76,6 +77,8 @@ export class SimBackend implements Backend {
         return tcCommand(ns, args, { nowNs: this.datapath.clock.now, kernelSeed: this.kernel.seed });
       case 'sysctl':
         return sysctlCommand(ns, args);
+      case 'ss':
+        return ssCommand(ns, args);
       case 'iptables-save':
         return iptablesSave(ns, args, new Date(Number(EPOCH_NS / 1_000_000n) + Math.floor(this.datapath.clock.now / 1e6)));
       case 'cat': {

@@ -233,6 +233,17 @@ export class SimKernel {
       case 'file.write':
         this.netns(op.host, op.netns).files.set(op.path, op.content);
         return;
+      case 'socket.listen':
+        this.netns(op.host, op.netns).listening.push(op.socket);
+        return;
+      case 'socket.close': {
+        const open = this.netns(op.host, op.netns).listening;
+        const s = op.socket;
+        const at = open.findIndex((o) => o.proto === s.proto && o.address === s.address && o.port === s.port);
+        if (at < 0) throw new KernelError(`${op.host}/${op.netns}: no ${s.proto} socket at ${s.address}:${s.port}`);
+        open.splice(at, 1);
+        return;
+      }
     }
   }
 

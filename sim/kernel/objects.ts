@@ -4,7 +4,7 @@
  * with its own FDB and UDP socket; the host's underlay interface.
  */
 import type { NetnsTables } from './net/ipv4/netfilter/ip_tables';
-import type { VxlanAttrs } from '../plan/ops';
+import type { ListeningSocket, VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
 import type { Qdisc } from './net/sched/sch_generic';
 import { ipv4ToNumber } from '../wire/addr';
@@ -281,6 +281,8 @@ export class SimNetns {
    * proc_dointvec takes it; nonzero forwards. See net/ipv4/devinet.ts.
    */
   readonly ipv4Forwarding = { all: 0, default: 0 };
+  /** Sockets daemons hold here (plan ops: dockerd's, the embedded DNS resolver's), as `ss` lists them. */
+  readonly listening: ListeningSocket[] = [];
 
   /** Where the namespace sits in Docker's layout: the host's own, an overlay (holds vxlan0), or a sandbox. */
   readonly role = new Derived<'host' | 'overlay' | 'sandbox'>(() => {

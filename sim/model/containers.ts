@@ -3,6 +3,7 @@ import { Draft } from 'immer';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
 import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './sandbox';
 import { embeddedDnsRules, resolverPorts } from './firewall';
+import { resolverSocketsOpen } from './listeners';
 import { driverOf } from './drivers';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, findNetwork, Tx } from './tx';
@@ -91,6 +92,7 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
     // The sandbox's resolver starts once (resolverOnce), on its first network with the embedded DNS.
     if (!c.resolverPorts) {
       c.resolverPorts = resolverPorts(`${c.sandboxId}/${c.startedNs ?? ''}`);
+      resolverSocketsOpen(tx, c.host, c.sandbox, c.resolverPorts);
       embeddedDnsRules(tx, c.host, c.sandbox, c.resolverPorts);
     }
   }

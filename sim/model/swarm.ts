@@ -9,6 +9,7 @@ import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endp
 import { advance, swarmNodeMachine } from './machines';
 import { Tx } from './tx';
 import { bridgeNetworkUp, engineStartFirewall } from './firewall';
+import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
 import { DaemonRefusal } from './refusal';
 import { base36, hexId, swarmId } from './ids';
 import { endpointsOf, GWBRIDGE, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
@@ -94,6 +95,7 @@ export function swarmInit(tx: Tx, host: string, opts: SwarmInitOptions): string 
     nextVni: 4096, networks: [], nodes: [],
   };
   h.nodeState = advance(swarmNodeMachine, h.nodeState, 'INIT') as NodeState;
+  swarmSocketsOpen(tx, host, true);
   createSwarmNetwork(tx, { name: 'ingress', ingress: true, attachable: false, internal: false, options: {}, labels: {} });
   joinNodeNetworks(tx, host);
   return [
@@ -142,6 +144,7 @@ export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote?: strin
     throw new DaemonRefusal('rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster');
   }
   h.nodeState = advance(swarmNodeMachine, h.nodeState, asManager ? 'INIT' : 'JOIN') as NodeState;
+  swarmSocketsOpen(tx, host, asManager);
   joinNodeNetworks(tx, host);
   return `This node joined a swarm as a ${asManager ? 'manager' : 'worker'}.\n`;
 }
@@ -171,6 +174,7 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainer
     for (const ep of endpointsOf(gw).filter((e) => e.kind === 'gateway' && e.sandbox === 'ingress_sbox')) removeEndpoint(tx, gw, ep, true);
   }
   if (h.namespaces.includes('ingress_sbox')) delNamespace(tx, host, 'ingress_sbox');
+  swarmSocketsClose(tx, host, h.nodeState === 'manager');
   h.nodeState = advance(swarmNodeMachine, h.nodeState, 'LEAVE') as NodeState;
   swarm.nodes = swarm.nodes.filter((n) => n !== host);
   if (!swarm.nodes.some((n) => tx.host(n).nodeState === 'manager')) {

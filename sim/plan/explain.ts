@@ -23,10 +23,18 @@ export function commandLine(c: Command): string {
   return [c.tool, ...ns, ...c.argv.map(shellWord)].join(' ') + (c.mayFail ? ' || true' : '');
 }
 
-/** Lines, grouped under `[host]` headers, for a list of commands (and files written). */
-type FileWrite = Extract<PlanOp, { op: 'file.write' }>;
+/** Lines, grouped under `[host]` headers, for a list of commands (and files written, sockets held). */
+type Noted = Extract<PlanOp, { op: 'file.write' | 'socket.listen' | 'socket.close' }>;
 
-function grouped(items: (Command | FileWrite)[]): string {
+/** What a daemon does that is no command: a comment. */
+export function noteLine(op: Noted): string {
+  if (op.op === 'file.write') return `# ${op.netns}:${op.path} ← ${JSON.stringify(op.content)}`;
+  const s = op.socket;
+  const where = `${s.proto} ${s.address}:${s.port}`;
+  return op.op === 'socket.listen' ? `# ${op.netns}: ${s.process} ${s.proto === 'tcp' ? 'listens on' : 'binds'} ${where}` : `# ${op.netns}: ${s.process} closes ${where}`;
+}
+
+function grouped(items: (Command | Noted)[]): string {
   let text = '';
   let host = '';
   for (const item of items) {
@@ -34,14 +42,14 @@ function grouped(items: (Command | FileWrite)[]): string {
       host = item.host;
       text += `  [${host}]\n`;
     }
-    text += 'op' in item ? `    # ${item.netns}:${item.path} ← ${JSON.stringify(item.content)}\n` : `    ${commandLine(item)}\n`;
+    text += `    ${'op' in item ? noteLine(item) : commandLine(item)}\n`;
   }
   return text;
 }
 
-/** The plan ops' commands as text; a file written is a comment. */
+/** The plan ops' commands as text; a file written or a socket held is a comment. */
 export function planText(ops: PlanOp[]): string {
-  return grouped(ops.flatMap((op): (Command | FileWrite)[] => (op.op === 'file.write' ? [op] : opToCommands(op, PLAN_NAMES))));
+  return grouped(ops.flatMap((op): (Command | Noted)[] => (op.op === 'file.write' || op.op === 'socket.listen' || op.op === 'socket.close' ? [op] : opToCommands(op, PLAN_NAMES))));
 }
 
 /** The underlay segment the hosts meet on, as text. */

@@ -62,7 +62,7 @@ export function underlayPort(host: string): string {
 
 const num = (v: number) => String(v);
 
-/** The commands that carry out one op, in order. file.write is no command (emu writes the file itself). */
+/** The commands that carry out one op, in order. file.write and the socket ops are no command (emu writes the file, or holds the socket, itself). */
 export function opToCommands(op: PlanOp, n: Namer, place: Placement = () => undefined): Command[] {
   const netns = 'netns' in op ? op.netns : op.host;
   const ip = (...argv: string[]): Command => ({ tool: 'ip', host: op.host, netns, argv });
@@ -134,6 +134,8 @@ export function opToCommands(op: PlanOp, n: Namer, place: Placement = () => unde
     case 'iptables':
       return [{ tool: 'iptables', host: op.host, netns, argv: op.args }];
     case 'file.write':
+    case 'socket.listen':
+    case 'socket.close':
       return [];
   }
 }

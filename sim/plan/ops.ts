@@ -27,6 +27,14 @@ export type LinkKind =
   | { type: 'veth'; peer: string }
   | ({ type: 'vxlan' } & VxlanAttrs);
 
+export interface ListeningSocket {
+  proto: 'tcp' | 'udp';
+  address: string;
+  port: number;
+  /** The program that holds it (ss -p would name it). */
+  process: string;
+}
+
 export type PlanOp =
   /** A scenario host: its namespace and its interface on the underlay segment. */
   | { op: 'host.add'; host: string; iface: string; address: string }
@@ -60,6 +68,13 @@ export type PlanOp =
    * The model orders them as the engine does, so a rule lands where the engine puts it.
    */
   | { op: 'iptables'; host: string; netns: string; args: string[] }
+  /**
+   * A socket a daemon holds in a namespace: listening (TCP) or bound (UDP) at an address
+   * ('*': every address, IPv4 and IPv6) and port. dockerd's memberlist (7946) and swarm API
+   * (2377) in a host's namespace, the embedded DNS resolver's in a sandbox. `ss` lists them.
+   */
+  | { op: 'socket.listen'; host: string; netns: string; socket: ListeningSocket }
+  | { op: 'socket.close'; host: string; netns: string; socket: ListeningSocket }
   /** A file the namespace's processes see, like /etc/resolv.conf of a container. */
   | { op: 'file.write'; host: string; netns: string; path: string; content: string };
 

@@ -168,8 +168,8 @@ export function compareOutputs(sim: StepOutput[], emu: StepOutput[], byChance: S
     const where = `step ${a.index + 1} ${a.on}: ${a.command}`;
     if (a.exitCode !== b.exitCode) return { where: `${where} (exit code)`, sim: String(a.exitCode), emu: String(b.exitCode) };
     if (byChance.has(a.index + 1)) continue;
-    // The kernel dumps FDBs from hash tables whose order depends on its version and a per-boot salt: the entries count, not their order.
-    const unordered = /\bbridge fdb\b/.test(a.command);
+    // The kernel dumps FDBs and sockets (ss) from hash tables whose order depends on its version and a per-boot or per-namespace salt: the entries count, not their order.
+    const unordered = /\bbridge fdb\b|(?:^|\s)ss(?:\s|$)/.test(a.command);
     const lines = (text: string) => (unordered ? normaliseOutput(text).split('\n').sort() : normaliseOutput(text).split('\n'));
     for (const stream of ['stdout', 'stderr'] as const) {
       const x = lines(a[stream]), y = lines(b[stream]);
