@@ -62,7 +62,7 @@ export class EmuBackend implements Backend {
   private readonly startNs = process.hrtime.bigint();
   private readonly epochStartNs: bigint;
   private readonly dns: EmbeddedDns;
-  /** dockerd's sockets in the hosts' namespaces (listeners.ts). */
+  /** dockerd's sockets in the hosts' namespaces, held from the first command on that host (listeners.ts). */
   private readonly listeners: Listeners;
   private readonly releaseGuard: () => void;
   /** A scenario ran iptables here: a lost ping asks the rules' counters why. */
@@ -264,6 +264,7 @@ export class EmuBackend implements Backend {
     if (!real) return { stdout: '', stderr: `Cannot open network namespace "${netns}": No such file or directory\n`, exitCode: 255 };
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
     if (c) await this.dns.sync(ctx.world, c.id);
+    if (!c) await this.listeners.sync(real);
     const view: EtcView = c ? { container: c.id } : { host };
     // A BusyBox image's program is Debian's busybox run as that applet (family.ts).
     const busybox = c !== undefined && toolFamilyOf(c.image) === 'busybox';
@@ -467,6 +468,7 @@ export class EmuBackend implements Backend {
 
   /** A kept lab answers names as the run did: every running container gets its server, and they outlive us until `cnmlab clean`. */
   private async keepDns(): Promise<void> {
+    if (!this.interrupted) await this.listeners.startEvery();
     const world = this.deferredWorld ?? this.lastWorld;
     if (world && !this.interrupted) await this.dns.startEvery(world).catch((e: unknown) => {
       throw this.lostNamespace() ?? refusedStateWrite(e) ?? e;

@@ -37,7 +37,11 @@ export class Listeners {
 
   constructor(private readonly record: RunRecord) {}
 
-  /** Applies a step's socket ops: each namespace whose set changed gets a new holder. */
+  /**
+   * Applies a step's socket ops. A holder starts only when a command runs on its host (sync),
+   * as the DNS servers do: setup stays fast, and a host nobody types on needs none. One whose
+   * set changed stops now (a closed socket must be gone) and starts again when next wanted.
+   */
   async apply(ops: SocketOp[]): Promise<void> {
     const changed = new Set<string>();
     for (const o of ops) {
@@ -47,12 +51,18 @@ export class Listeners {
       h.sockets = o.op === 'socket.listen' ? [...h.sockets, o.socket] : h.sockets.filter((s) => !same(s));
       changed.add(o.netns);
     }
-    await Promise.all([...changed].map(async (netns) => {
-      // The old holder's sockets are free only once it is gone.
-      await this.stopHolder(netns);
-      const h = this.held.get(netns)!;
-      if (h.sockets.length > 0) h.holder = await this.start(netns, h.sockets);
-    }));
+    await Promise.all([...changed].map((netns) => this.stopHolder(netns)));
+  }
+
+  /** Starts the holder of a namespace that has sockets to hold and none holding them. */
+  async sync(netns: string): Promise<void> {
+    const h = this.held.get(netns);
+    if (h && !h.holder && h.sockets.length > 0) h.holder = await this.start(netns, h.sockets);
+  }
+
+  /** A kept lab's hosts are entered with `ip netns exec`, not through a step: every holder starts. */
+  async startEvery(): Promise<void> {
+    await Promise.all([...this.held.keys()].map((netns) => this.sync(netns)));
   }
 
   private start(netns: string, sockets: ListeningSocket[]): Promise<ChildProcess> {
