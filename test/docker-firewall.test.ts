@@ -206,3 +206,33 @@ describe("a user's rules meet the engine's", () => {
     expect(out[3].stdout).toBe('-P FORWARD DROP\n');
   });
 });
+
+describe("the engine's rules at work (with sim's forwarding and NAT)", () => {
+  test("a container's DNS query goes to the resolver's own UDP port through Docker's DNAT, and its answer comes back from port 53", async () => {
+    const { result, backend, model } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - ubuntu0: ping -c 1 ubuntu1
+`));
+    expect(result.steps[result.steps.length - 1].exitCode).toBe(0);
+    const { udp } = Object.values(hostOf(model.world, 'r0').containers)[0].resolverPorts!;
+    const resolve = backend.flows()[0].hops.filter((h) => h.step === 0);
+    const ports = resolve.map((h) => [h.dir, h.event, h.layers.find((l) => l.proto === 'udp')?.['udp.srcport'], h.layers.find((l) => l.proto === 'udp')?.['udp.dstport']]);
+    expect(ports[0]).toEqual(['request', 'dns-query', expect.any(Number), udp]);
+    expect(ports[1]).toEqual(['reply', 'dns-answer', 53, ports[0][2]]);
+  });
+
+  test('forwarding is on in the hosts (dockerd turns it on), off in sandboxes; a container reaches another host through docker_gwbridge and the MASQUERADE (ttl 63)', async () => {
+    const { out } = await steps(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r0: sysctl net.ipv4.ip_forward
+  - ubuntu0: sysctl net.ipv4.ip_forward
+  - ubuntu0: ping -c 2 198.51.100.11
+  - r0: iptables -t nat -S POSTROUTING -v
+`);
+    expect(out[1].stdout).toBe('net.ipv4.ip_forward = 1\n');
+    expect(out[2].stdout).toBe('net.ipv4.ip_forward = 0\n');
+    expect(out[3].exit).toBe(0);
+    expect(out[3].stdout).toMatch(/^64 bytes from 198\.51\.100\.11: icmp_seq=1 ttl=63 /m);
+    // One connection: its first packet meets the nat table.
+    expect(out[4].stdout).toContain('-A POSTROUTING -s 172.18.0.0/16 ! -o docker_gwbridge -c 1 84 -j MASQUERADE\n');
+  });
+});

@@ -25,8 +25,9 @@ async function lab(steps: string) {
 }
 
 describe('IPv4 forwarding in sim', () => {
-  test('with ip_forward 0 (a new namespace) a host drops what is not for it, silently, where it arrived', async () => {
-    const { out, lastFlow } = await lab(`  - r0: sysctl net.ipv4.ip_forward net.ipv4.conf.docker_gwbridge.forwarding
+  test('with ip_forward 0 (Docker turned it on; a user turns it off) a host drops what is not for it, silently, where it arrived', async () => {
+    const { out, lastFlow } = await lab(`  - r0: sysctl -qw net.ipv4.ip_forward=0
+  - r0: sysctl net.ipv4.ip_forward net.ipv4.conf.docker_gwbridge.forwarding
   - ubuntu0: ping -c 1 -W 1 198.51.100.11
 `);
     expect(out(-2).stdout).toBe('net.ipv4.ip_forward = 0\nnet.ipv4.conf.docker_gwbridge.forwarding = 0\n');
@@ -35,14 +36,14 @@ describe('IPv4 forwarding in sim', () => {
     expect([drop.host, drop.device, drop.reason]).toEqual(['r0', 'docker_gwbridge', 'not for this namespace, and docker_gwbridge does not forward (net.ipv4.conf.docker_gwbridge.forwarding = 0)']);
   });
 
-  test("with ip_forward 1 the datagram leaves the underlay with TTL 63 (the gwbridge path's step 4, forward), after ARP for the next hop", async () => {
+  test("with ip_forward 1 the datagram leaves the underlay with TTL 63 (the gwbridge path's step 4, forward; from the host's address: Docker's MASQUERADE), after ARP for the next hop", async () => {
     const { lastFlow } = await lab(`  - r0: sysctl -w net.ipv4.ip_forward=1
   - ubuntu0: ping -c 1 -W 1 198.51.100.11
 `);
     const sent = lastFlow().hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward');
     expect(sent).toHaveLength(1);
     const ip = sent[0].layers.find((l) => l.proto === 'ip')!;
-    expect([ip['ip.src'], ip['ip.dst'], ip['ip.ttl']]).toEqual(['172.18.0.3', '198.51.100.11', 63]);
+    expect([ip['ip.src'], ip['ip.dst'], ip['ip.ttl']]).toEqual(['198.51.100.10', '198.51.100.11', 63]);
     expect(lastFlow().hops.some((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'arp-request')).toBe(true);
   });
 
@@ -92,13 +93,13 @@ describe('IPv4 forwarding in sim', () => {
     expect(lastFlow().hops.find((h) => h.event === 'drop')?.device).toBe('docker_gwbridge');
   });
 
-  test("netfilter's FORWARD hook sees forwarded datagrams: a rule there drops them and counts them", async () => {
+  test("netfilter's FORWARD hook sees forwarded datagrams: a rule there (in DOCKER-USER, ahead of Docker's accepts) drops them and counts them", async () => {
     const { out, lastFlow } = await lab(`  - r0: sysctl -w net.ipv4.ip_forward=1
-  - r0: iptables -A FORWARD -p icmp -j DROP
+  - r0: iptables -I DOCKER-USER -p icmp -j DROP
   - ubuntu0: ping -c 1 -W 1 198.51.100.11
-  - r0: iptables -L FORWARD -v -n
+  - r0: iptables -L DOCKER-USER -v -n
 `);
-    expect(lastFlow().hops.find((h) => h.event === 'drop')?.reason).toBe('r0 FORWARD: -p icmp -j DROP');
+    expect(lastFlow().hops.find((h) => h.event === 'drop')?.reason).toBe('r0 FORWARD → DOCKER-USER: -p icmp -j DROP');
     expect(out(-1).stdout).toMatch(/\n +1 +84 DROP +1 +-- +\* +\* +0\.0\.0\.0\/0 +0\.0\.0\.0\/0 *\n/);
   });
 });

@@ -16,10 +16,9 @@ import { ipv4ToNumber } from '../sim/wire/addr';
 import { manipPacket } from '../sim/kernel/net/netfilter/nf_nat_proto';
 import { bufferView } from '../sim/wire/bytes';
 
+// Docker's own rules are in place: forwarding on, FORWARD's policy DROP, docker_gwbridge's MASQUERADE.
 const SETUP = `  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
-  - r0: sysctl -qw net.ipv4.ip_forward=1
-  - r0: iptables -t nat -A POSTROUTING -s 172.18.0.0/16 ! -o docker_gwbridge -j MASQUERADE
 `;
 
 async function lab(steps: string) {
@@ -33,17 +32,18 @@ const ipOf = (h: { layers: Record<string, unknown>[] }) => h.layers.find((l) => 
 
 describe('NAT in sim', () => {
   test('MASQUERADE: a container reaches another host through docker_gwbridge, as the host; the answer comes back to it with ttl=63', async () => {
-    const { out, flows } = await lab(`  - r0: iptables -A FORWARD -m conntrack --ctstate NEW -j ACCEPT
-  - r0: iptables -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT
+    // Rules without a target only count: in DOCKER-USER, where FORWARD sends every datagram first.
+    const { out, flows } = await lab(`  - r0: iptables -I DOCKER-USER -m conntrack --ctstate ESTABLISHED
+  - r0: iptables -I DOCKER-USER -m conntrack --ctstate NEW
   - ubuntu0: ping -c 3 198.51.100.11
   - r0: iptables -t nat -L POSTROUTING -v -n
-  - r0: iptables -L FORWARD -v -n
+  - r0: iptables -L DOCKER-USER -v -n
 `);
     expect(out(-3).stdout).toContain('64 bytes from 198.51.100.11: icmp_seq=1 ttl=63 time=');
     expect(out(-3).stdout).toContain('3 packets transmitted, 3 received, 0% packet loss');
     // One packet asked the nat table: the connection's first.
     expect(out(-2).stdout).toMatch(/\n +1 +84 MASQUERADE +0 +-- +\* +!docker_gwbridge +172\.18\.0\.0\/16 +0\.0\.0\.0\/0 *\n/);
-    expect(out(-1).stdout).toMatch(/\n +1 +84 ACCEPT .* ctstate NEW\n +5 +420 ACCEPT .* ctstate ESTABLISHED\n/);
+    expect(out(-1).stdout).toMatch(/\n +1 +84 +0 +-- .* ctstate NEW\n +5 +420 +0 +-- .* ctstate ESTABLISHED\n/);
     const hops = flows[flows.length - 1].hops;
     const leaving = hops.find((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward' && h.dir === 'request')!;
     expect([ipOf(leaving)['ip.src'], ipOf(leaving)['ip.dst'], ipOf(leaving)['ip.ttl']]).toEqual(['198.51.100.10', '198.51.100.11', 63]);
@@ -52,7 +52,9 @@ describe('NAT in sim', () => {
   });
 
   test('DNAT in PREROUTING: a ping to the host is answered by the container, from the address it was sent to', async () => {
+    // As Docker publishes a port: the DNAT, and its accept in the DOCKER chain (FORWARD's policy is DROP).
     const { out } = await lab(`  - r0: iptables -t nat -A PREROUTING -d 198.51.100.10 -p icmp -j DNAT --to-destination 172.18.0.3
+  - r0: iptables -A DOCKER -d 172.18.0.3/32 ! -i docker_gwbridge -o docker_gwbridge -p icmp -j ACCEPT
   - r1: ping -c 2 198.51.100.10
   - r0: iptables -t nat -L PREROUTING -v -n
 `);
@@ -84,10 +86,10 @@ describe('NAT in sim', () => {
     expect(leaving.slice(0, 2).map((ip) => [ip['ip.src'], ip['ip.len'], ip['ip.flags.mf'], ip['ip.ttl']])).toEqual([['198.51.100.10', 1500, true, 63], ['198.51.100.10', 548, false, 63]]);
   });
 
-  test('without MASQUERADE the answer goes astray: r1 sends it to its own docker_gwbridge, where 172.18.0.3 is another container', async () => {
+  test("without Docker's MASQUERADE the answer goes astray: r1 sends it to its own docker_gwbridge, where 172.18.0.3 is another container", async () => {
     const { out } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
-  - r0: sysctl -qw net.ipv4.ip_forward=1
+  - r0: iptables -t nat -D POSTROUTING -s 172.18.0.0/16 ! -o docker_gwbridge -j MASQUERADE
   - ubuntu0: ping -c 1 -W 1 198.51.100.11
 `)).then(({ result }) => ({ out: (i: number) => result.steps[result.steps.length + i] }));
     expect(out(-1).stdout).toContain('1 packets transmitted, 0 received, 100% packet loss');

@@ -1,6 +1,8 @@
 /**
- * dockerd's embedded DNS server, as a container sees it at 127.0.0.11:53 (Docker DNATs
- * that address to a socket of dockerd inside each sandbox), and the stub resolver that asks it.
+ * dockerd's embedded DNS server, as a container sees it at 127.0.0.11:53: dockerd's UDP
+ * socket in the sandbox is at a port the kernel picked (the plan's socket.listen), and the
+ * sandbox's nat rules (Docker's DNAT and SNAT) carry queries there and answers back from
+ * :53. And the stub resolver that asks it.
  */
 import { ExecContext } from '../backend';
 import { Datapath } from './datapath';
@@ -32,10 +34,11 @@ export function containerOf(world: World, id: string | undefined): Container | u
  */
 const engineWorld = new WeakMap<Datapath, World>();
 
-/** Registers the embedded DNS server in a container's namespace (Docker's DNAT to dockerd's socket). */
+/** Serves dockerd's UDP socket on 127.0.0.11 in a container's namespace, if the sandbox has one (a network with the embedded DNS). */
 function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): void {
-  if (dp.sockets.isBoundUdp(ns, EMBEDDED_DNS, DNS_PORT)) return;
-  dp.sockets.bindUdp(ns, EMBEDDED_DNS, DNS_PORT, (h, srcPort, payload, skb) => {
+  const port = ns.listening.find((s) => s.proto === 'udp' && s.address === EMBEDDED_DNS)?.port;
+  if (port === undefined || dp.sockets.isBoundUdp(ns, EMBEDDED_DNS, port)) return;
+  dp.sockets.bindUdp(ns, EMBEDDED_DNS, port, (h, srcPort, payload, skb) => {
     const q = parseDns(payload);
     const world = engineWorld.get(dp);
     const asker = world && containerOf(world, containerId);
@@ -52,7 +55,7 @@ function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): voi
     const msg = emitDns(response);
     dp.clock.schedule(dp.delays.dns, () => {
       dp.ipSend(ns, { src: EMBEDDED_DNS, dst: h.src, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
-        emitUdp({ srcPort: DNS_PORT, dstPort: srcPort }, msg, { src: EMBEDDED_DNS, dst: h.src }), skb.flow, 'reply');
+        emitUdp({ srcPort: port, dstPort: srcPort }, msg, { src: EMBEDDED_DNS, dst: h.src }), skb.flow, 'reply');
     });
   });
 }

@@ -54,13 +54,7 @@ function iptables(tx: Tx, host: string, netns: string, ...args: string[]): void 
   tx.emit({ op: 'iptables', host, netns, args });
 }
 
-/**
- * The bridge driver's configure at dockerd's start: its chains, then FORWARD's policy DROP
- * (setupIPForwarding, which sets it when it turns ip_forward on). The switch itself,
- * net.ipv4.ip_forward=1, comes with sim's IPv4 forwarding: until sim forwards, a host that
- * forwarded in emu only would answer what sim cannot (a container's ping to an address no
- * route leads to gets the host's ICMP net unreachable in emu).
- */
+/** The bridge driver's configure at dockerd's start: its chains, then forwarding on and FORWARD's policy DROP. */
 export function engineStartFirewall(tx: Tx, host: string): void {
   const ipt = (...args: string[]) => iptables(tx, host, host, ...args);
   ipt('-t', 'nat', '-N', DOCKER);
@@ -69,6 +63,8 @@ export function engineStartFirewall(tx: Tx, host: string): void {
   ipt('-t', 'filter', '-N', ISOLATION_2);
   ipt('-A', ISOLATION_1, '-j', 'RETURN');
   ipt('-A', ISOLATION_2, '-j', 'RETURN');
+  // setupIPForwarding: ip_forward was 0, so it turns it on and sets FORWARD's policy to DROP.
+  tx.emit({ op: 'sysctl.set', host, netns: host, key: 'net.ipv4.ip_forward', value: '1' });
   ipt('-t', 'filter', '-P', 'FORWARD', 'DROP');
 }
 

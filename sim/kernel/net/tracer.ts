@@ -12,10 +12,11 @@ import { PcapRecorder } from '../../pcap/record';
 import { EPOCH_NS } from '../../model/world';
 import { ARP_REPLY, ARP_REQUEST } from '../../wire/arp';
 import { IPPROTO_UDP } from '../../wire/ipv4';
-import { be16 } from '../../wire/bytes';
-import { DNS_PORT } from '../../wire/dns';
+import { be16, be32 } from '../../wire/bytes';
+import { DNS_HEADER_LEN } from '../../wire/dns';
+import { UDP_HEADER_LEN } from '../../wire/udp';
 import { ETHERNET_HEADER_LEN } from '../../wire/ethernet';
-import { macToString } from '../../wire/addr';
+import { ipv4ToNumber, macToString } from '../../wire/addr';
 import { arpOpcode, Skb } from './skb';
 import { overlayNotes } from '../../trace/paths/overlay';
 import { pathOf } from '../../trace/paths';
@@ -400,12 +401,18 @@ export class Tracer {
 const EVENTS: HopEvent[] = ['send', 'arp-request', 'arp-proxy-reply', 'arp-reply', 'veth-cross', 'bridge-forward', 'bridge-flood', 'encap', 'underlay', 'udp-deliver', 'decap', 'forward', 'deliver', 'dns-query', 'dns-answer', 'fragment', 'drop'];
 const EVENT_INDEX = Object.fromEntries(EVENTS.map((e, i) => [e, i])) as Record<HopEvent, number>;
 
-/** UDP to the DNS port is a query, from it an answer. */
+/**
+ * A datagram to or from the embedded DNS (127.0.0.11) is a query or an answer as its DNS
+ * header's QR bit says, as emu's capture reads it: the port alone cannot tell, since
+ * Docker's DNAT sends queries to the resolver's own port and answers come from 53.
+ */
 function dnsDirection(f: Uint8Array): 'dns-query' | 'dns-answer' | undefined {
   const ip = ETHERNET_HEADER_LEN;
-  if (f[ip + 9] !== IPPROTO_UDP) return undefined;
-  const udp = ip + (f[ip] & 15) * 4;
-  if (be16(f, udp + 2) === DNS_PORT) return 'dns-query';
-  if (be16(f, udp) === DNS_PORT) return 'dns-answer';
-  return undefined;
+  if (f[ip + 9] !== IPPROTO_UDP || (be32(f, ip + 12) !== EMBEDDED_DNS && be32(f, ip + 16) !== EMBEDDED_DNS)) return undefined;
+  const dns = ip + (f[ip] & 15) * 4 + UDP_HEADER_LEN;
+  if (f.length < dns + DNS_HEADER_LEN) return undefined;
+  return f[dns + 2] & 0x80 ? 'dns-answer' : 'dns-query';
 }
+
+/** 127.0.0.11, as the 32-bit word be32 reads. */
+const EMBEDDED_DNS = ipv4ToNumber('127.0.0.11') | 0;
