@@ -2,7 +2,8 @@
  * `cnmlab explain` prints what emu runs: its commands for the seed lab, executed one by one
  * in fresh namespaces under a private prefix, build the layout an emu run of the same lab
  * builds, namespace by namespace and name for name (links, addresses, permanent neighbours,
- * static FDB entries). Root only; nothing runs in the root namespace but `ip netns add/del`.
+ * static FDB entries, the netfilter rules). Root only; nothing runs in the root namespace but
+ * `ip netns add/del` (a host's own `iptables …` line runs inside that host's namespace).
  */
 import { execFileSync } from 'child_process';
 import * as path from 'path';
@@ -39,10 +40,14 @@ function runExplained(text: string, p: string): string[] {
     if (!line || line.startsWith('#') || line.startsWith('(')) continue;
     const mayFail = line.endsWith(' || true');
     const w = line.replace(/ \|\| true$/, '').split(' ');
-    const tool = w.shift()!;
-    expect(['ip', 'bridge']).toContain(tool);
+    let tool = w.shift()!;
+    expect(['ip', 'bridge', 'iptables']).toContain(tool);
     let argv: string[];
-    if (w[0] === 'netns') {
+    if (tool === 'iptables') {
+      // A host's own namespace: on a Docker host the command runs there.
+      argv = ['netns', 'exec', realNetns(p, group, group), 'iptables', ...w];
+      tool = 'ip';
+    } else if (w[0] === 'netns') {
       const ns = realNetns(p, group, w[2]);
       if (w[1] === 'add') made.push(ns);
       argv = ['netns', w[1], ns, ...w.slice(3)];
@@ -91,6 +96,8 @@ function layout(ns: string): Json {
     // What the bridge learned from traffic, and its ports' own random MACs, are no part of the plan.
     fdb: json('bridge', ['-n', ns, '-j', 'fdb', 'show']).filter((f) => f.dst !== undefined || (planned(f.mac) && !!f.state))
       .map((f) => ({ mac: f.mac, dev: f.ifname, dst: f.dst, master: f.master, flags: f.flags, state: f.state })).sort(byName),
+    // The rules without iptables-save's dates and counters.
+    netfilter: execFileSync('ip', ['netns', 'exec', ns, 'iptables-save'], { encoding: 'utf8' }).split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/ \[\d+:\d+\]$/, '')),
   };
 }
 
@@ -108,7 +115,7 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'explain buil
     for (const ns of made.reverse()) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   });
 
-  test('the seed lab: explain\'s commands and an emu run give the same namespaces, links, addresses, neighbours and FDB', async () => {
+  test('the seed lab: explain\'s commands and an emu run give the same namespaces, links, addresses, neighbours, FDB and rules', async () => {
     const explained = cnmlab(['explain', SEED]);
     expect(explained.stderr).toBe('');
     expect(explained.status).toBe(0);
@@ -132,6 +139,8 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'explain buil
     // The container's eth0 has the overlay's MTU, as in Docker: the renderer gives the veth peer the MTU too.
     const sandbox = Object.entries(fromExplain).find(([, l]) => (l.addrs as Json[]).some((a) => a.dev === 'eth0' && a.local === '10.0.1.2'));
     expect((sandbox?.[1].links as Json[]).find((l) => l.ifname === 'eth0')).toMatchObject({ mtu: 1450, address: '02:42:0a:00:01:02' });
+    expect(sandbox?.[1].netfilter).toContain('-A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT');
+    expect(fromExplain.r0.netfilter).toContain(':FORWARD DROP');
     expect(fromExplain).toEqual(fromEmu);
   });
 });
