@@ -17,8 +17,9 @@ function shellWord(w: string): string {
 /** One command as a line; a failure libnetwork ignores reads as `|| true`. */
 export function commandLine(c: Command): string {
   const other = c.netns !== undefined && c.netns !== c.host;
-  // iptables has no -n of its own (its -n is --numeric): it runs inside the namespace.
-  if (c.tool === 'iptables') return [...(other ? ['ip', 'netns', 'exec', c.netns!] : []), c.tool, ...c.argv.map(shellWord)].join(' ');
+  // iptables has no -n of its own (its -n is --numeric): it runs inside the namespace. Its
+  // negation, a lone `!` that is never a command's first word, reads the same in sh unquoted.
+  if (c.tool === 'iptables') return [...(other ? ['ip', 'netns', 'exec', c.netns!] : []), c.tool, ...c.argv.map((w) => (w === '!' ? w : shellWord(w)))].join(' ');
   const ns = other ? ['-n', c.netns!] : [];
   return [c.tool, ...ns, ...c.argv.map(shellWord)].join(' ') + (c.mayFail ? ' || true' : '');
 }
