@@ -40,7 +40,8 @@ describe('IPv4 forwarding in sim', () => {
     const { lastFlow } = await lab(`  - r0: sysctl -w net.ipv4.ip_forward=1
   - ubuntu0: ping -c 1 -W 1 198.51.100.11
 `);
-    const sent = lastFlow().hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward');
+    // Docker's MASQUERADE brings the answer back through the same device: the request's hop is the one leaving.
+    const sent = lastFlow().hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward' && h.dir === 'request');
     expect(sent).toHaveLength(1);
     const ip = sent[0].layers.find((l) => l.proto === 'ip')!;
     expect([ip['ip.src'], ip['ip.dst'], ip['ip.ttl']]).toEqual(['198.51.100.10', '198.51.100.11', 63]);
@@ -71,7 +72,7 @@ describe('IPv4 forwarding in sim', () => {
   - r0: ip link set eth0 mtu 1400
   - ubuntu0: ping -c 1 -W 1 -M dont -s 1400 198.51.100.11
 `);
-    const sent = lastFlow().hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward').map((h) => h.layers.find((l) => l.proto === 'ip')!);
+    const sent = lastFlow().hops.filter((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'forward' && h.dir === 'request').map((h) => h.layers.find((l) => l.proto === 'ip')!);
     // ip.frag_offset counts 8-byte units, as tshark shows it.
     expect(sent.map((ip) => [ip['ip.len'], ip['ip.flags.mf'], ip['ip.frag_offset'], ip['ip.ttl']])).toEqual([[1396, true, 0, 63], [52, false, 172, 63]]);
   });
