@@ -88,10 +88,14 @@ export function commandPhases(commands: Command[], names: NameMap): Phases {
   return phases;
 }
 
-/** A word of an iptables-restore line: nothing its parser would split, quote or read as a comment. */
+/**
+ * A word of an iptables-restore line: nothing its parser would split or read as a comment;
+ * a word with spaces (a --comment's text) in the double quotes restore reads it from.
+ */
 function restoreWord(w: string): string {
-  if (!/^[A-Za-z0-9_.:/+,!-]+$/.test(w)) throw new Error(`refusing unsafe iptables word ${JSON.stringify(w)}`);
-  return w;
+  if (/^[A-Za-z0-9_.:/+,!-]+$/.test(w)) return w;
+  if (/^[A-Za-z0-9_.:/+,!-][A-Za-z0-9_.:/+,! -]*$/.test(w)) return `"${w}"`;
+  throw new Error(`refusing unsafe iptables word ${JSON.stringify(w)}`);
 }
 
 /**

@@ -150,6 +150,14 @@ export function startFlanneld(tx: Tx, host: string): string {
   const backendData = node.vtepMac ? `{"VNI":${FLANNEL_VNI},"VtepMAC":"${node.vtepMac}"}` : 'null';
   writeStore(tx, host, leaseKey(subnet), `{"PublicIP":"${node.publicIp}","PublicIPv6":null,"BackendType":"${cfg.backend}","BackendData":${backendData}}`);
   tx.w.flannel!.nodes[host] = node;
+  // flanneld's forward rules (network/iptables.go ForwardRules), appended after Docker's: the
+  // pod network passes FORWARD, whose policy dockerd set to DROP.
+  for (const args of [
+    ['-t', 'filter', '-N', 'FLANNEL-FWD'],
+    ['-t', 'filter', '-A', 'FORWARD', '-m', 'comment', '--comment', 'flanneld forward', '-j', 'FLANNEL-FWD'],
+    ['-t', 'filter', '-A', 'FLANNEL-FWD', '-s', cfg.network, '-m', 'comment', '--comment', 'flanneld forward', '-j', 'ACCEPT'],
+    ['-t', 'filter', '-A', 'FLANNEL-FWD', '-d', cfg.network, '-m', 'comment', '--comment', 'flanneld forward', '-j', 'ACCEPT'],
+  ]) tx.emit({ op: 'iptables', host, netns: host, args });
   if (node.backend === 'vxlan') {
     tx.emit(
       { op: 'link.add', host, netns: host, name: FLANNEL_DEVICE, mtu: node.mtu, txqueuelen: 0, mac: node.vtepMac,
