@@ -35,6 +35,15 @@ describe('normaliseOutput', () => {
     const sim = '2: eth0: <BROADCAST,MULTICAST> mtu 1500 qdisc noqueue state DOWN mode DEFAULT group default qlen 1000\n    link/ether 1e:44:fa:0e:15:60 brd ff:ff:ff:ff:ff:ff\n';
     expect(normaliseOutput(emu)).toBe(normaliseOutput(sim));
   });
+
+  test("with ip -d, the stand-in's kind line goes too, and a bridge's running timers become placeholders", () => {
+    const tail = 'addrgenmode eui64 numtxqueues 2 numrxqueues 2 gso_max_size 65536 gso_max_segs 65535 tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 ';
+    const emu = `2: eth0@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000\n    link/ether 4a:d2:ae:1c:5a:1c brd ff:ff:ff:ff:ff:ff link-netns _underlay promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 \n    veth ${tail}\n`;
+    const sim = `2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000\n    link/ether da:a1:75:7d:48:c5 brd ff:ff:ff:ff:ff:ff promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 ${tail}\n`;
+    expect(normaliseOutput(emu)).toBe(normaliseOutput(sim));
+    expect(normaliseOutput('hello_timer    0.00 gc_timer  299.61 forward_delay_timer   14.63 x')).toBe('hello_timer <t> gc_timer <t> forward_delay_timer <t> x');
+    expect(normaliseOutput('bridge_id 8000.32:5b:1d:28:91:4 designated_root 8000.2:42:a:0:1:1')).toBe('bridge_id 8000.<mac> designated_root 8000.02:42:0a:00:01:01');
+  });
 });
 
 describe('compareOutputs', () => {

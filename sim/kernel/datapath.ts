@@ -47,6 +47,7 @@ export class Datapath {
   private ipId = 0x1c46;
 
   constructor(readonly kernel: SimKernel) {
+    kernel.clock = this.clock;
     registerIptables(this);
   }
 

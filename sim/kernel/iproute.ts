@@ -6,6 +6,7 @@ import { SimLink, SimNetns } from './objects';
 import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
 import { pmtuException, route } from './net/ipv4/route';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
+import { txQueues } from './net/sched/sch_generic';
 
 export interface Output {
   stdout: string;
@@ -90,8 +91,66 @@ function linkHeader(l: SimLink, mode: boolean, opts: RenderOptions, ids: Map<Sim
   return [head, ether];
 }
 
-function details(l: SimLink): string[] {
-  const lines: string[] = [];
+/** TSO limits (include/linux/netdevice.h): a device's default, and the largest a bridge takes from its ports. */
+const GSO_LEGACY_MAX_SIZE = 65536;
+const TSO_MAX_SIZE = 524280;
+/** The bridge's STP defaults in jiffies-free units: forward delay 15 s, FDB garbage collection every ageing time (300 s), first run 0.1 s after it comes up. */
+const FORWARD_DELAY_NS = 15e9;
+const AGEING_NS = 300e9;
+const FIRST_GC_NS = 100e6;
+
+function tsoMaxSize(l: SimLink): number {
+  if (l.type === 'vxlan') return GSO_LEGACY_MAX_SIZE;
+  if (l.type !== 'bridge') return TSO_MAX_SIZE;
+  // br_set_gso_limits runs only when ports come and go: a bridge that never had one keeps the device default.
+  return l.portsChanged ? Math.min(TSO_MAX_SIZE, ...[...l.ports].map(tsoMaxSize)) : GSO_LEGACY_MAX_SIZE;
+}
+
+/** A bridge timer's remaining time as iproute2 prints it: clock ticks (1/100 s) as "%4i.%.2i". */
+function timer(remainingNs: number): string {
+  const cs = Math.max(0, Math.floor(remainingNs / 1e7));
+  return `${String(Math.floor(cs / 100)).padStart(4)}.${String(cs % 100).padStart(2, '0')}`;
+}
+
+/** A bridge id as iproute2 prints it: priority 0x8000, then the MAC's bytes in hex without padding. */
+function bridgeId(br: SimLink): string {
+  return `8000.${br.mac.split(':').map((b) => parseInt(b, 16).toString(16)).join(':')}`;
+}
+
+/**
+ * When the bridge's FDB garbage collection runs next (br_fdb_cleanup): 0.1 s after the bridge
+ * comes up, then after the ageing time, or sooner when a learned entry expires sooner (at
+ * least 10 ms apart). Each entry's last refresh stands for when it was learned.
+ */
+function gcTimer(br: SimLink, nowNs: number): number {
+  if (!br.up) return 0;
+  let next = br.upSinceNs + FIRST_GC_NS;
+  const learned = [...br.fdb.values()].filter((e) => !e.local).map((e) => e.updatedNs);
+  while (next <= nowNs) {
+    const at = next;
+    const expiries = learned.map((u) => u + AGEING_NS).filter((x) => x > at);
+    next = at + Math.max(10e6, Math.min(AGEING_NS, ...expiries.map((x) => x - at)));
+  }
+  return next - nowNs;
+}
+
+/** When a port began forwarding (br_make_forwarding arms the forward-delay timer, STP or not): the last of the conditions for it to be enabled. */
+function portEnabledSince(p: SimLink): number | undefined {
+  const br = p.master!;
+  if (!br.up || !p.carrier) return undefined;
+  return Math.max(p.upSinceNs, p.enslavedNs, br.upSinceNs, p.type === 'veth' && p.peer ? p.peer.upSinceNs : 0);
+}
+
+/**
+ * `ip -d link` as iproute2 6.1 prints it on this kernel: after the link-layer line the
+ * generic attributes, then the kind's own line, the bridge port's line, and the device's
+ * IPv6 address mode, queues and offload limits at the end of the last line.
+ */
+function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
+  const [head, ether] = header;
+  const port = !!l.master;
+  const [minMtu, maxMtu] = l.type === 'loopback' ? [0, 0] : [68, 65535];
+  const lines = [head, `${ether} promiscuity ${port ? 1 : 0}  allmulti ${port ? 1 : 0} minmtu ${minMtu} maxmtu ${maxMtu} `];
   if (l.vxlan) {
     const v = l.vxlan;
     const fl = [v.proxy && 'proxy', v.l2miss && 'l2miss', v.l3miss && 'l3miss', !v.learning && 'nolearning'].filter(Boolean).join(' ');
@@ -100,9 +159,18 @@ function details(l: SimLink): string[] {
   } else if (l.type === 'veth') {
     lines.push('    veth ');
   } else if (l.type === 'bridge') {
-    lines.push('    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 ');
+    const id = bridgeId(l);
+    lines.push(`    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 bridge_id ${id} designated_root ${id} root_port 0 root_path_cost 0 topology_change 0 topology_change_detected 0 hello_timer ${timer(0)} tcn_timer ${timer(0)} topology_change_timer ${timer(0)} gc_timer ${timer(gcTimer(l, nowNs))} group_fwd_mask 0 group_address 01:80:c2:00:00:00 mcast_snooping 1 no_linklocal_learn 0 mcast_vlan_snooping 0 mcast_router 1 mcast_query_use_ifaddr 0 mcast_querier 0 mcast_hash_elasticity 16 mcast_hash_max 4096 mcast_last_member_count 2 mcast_startup_query_count 2 mcast_last_member_interval 100 mcast_membership_interval 26000 mcast_querier_interval 25500 mcast_query_interval 12500 mcast_query_response_interval 1000 mcast_startup_query_interval 3124 mcast_stats_enabled 0 mcast_igmp_version 2 mcast_mld_version 1 nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 `);
   }
-  if (l.master) lines.push(`    bridge_slave state ${l.carrier ? 'forwarding' : 'disabled'} priority 32 cost ${portCost(l)} hairpin off guard off root_block off fastleave off learning on flood on `);
+  if (l.master) {
+    const id = bridgeId(l.master);
+    const portId = 0x8000 | l.portNo;
+    const since = portEnabledSince(l);
+    const forwardDelay = since === undefined ? 0 : since + FORWARD_DELAY_NS - nowNs;
+    lines.push(`    bridge_slave state ${l.carrier ? 'forwarding' : 'disabled'} priority 32 cost ${portCost(l)} hairpin off guard off root_block off fastleave off learning on flood on port_id 0x${portId.toString(16)} port_no 0x${l.portNo.toString(16)} designated_port ${portId} designated_cost 0 designated_bridge ${id} designated_root ${id} hold_timer ${timer(0)} message_age_timer ${timer(0)} forward_delay_timer ${timer(forwardDelay)} topology_change_ack 0 config_pending 0 proxy_arp off proxy_arp_wifi off mcast_router 1 mcast_fast_leave off mcast_flood on bcast_flood on mcast_to_unicast off neigh_suppress off group_fwd_mask 0 group_fwd_mask_str 0x0 vlan_tunnel off isolated off locked off `);
+  }
+  const queues = txQueues(l);
+  lines[lines.length - 1] += `addrgenmode eui64 numtxqueues ${queues} numrxqueues ${queues} gso_max_size 65536 gso_max_segs 65535 tso_max_size ${tsoMaxSize(l)} tso_max_segs 65535 gro_max_size 65536 `;
   return lines;
 }
 
@@ -198,6 +266,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
   if (json && detail) return err('cnmlab: ip -j -d is not modelled (ip -j and ip -d are)\n', 2);
   const [object, ...args] = argv.slice(i);
   const ids = new Map<SimNetns, number>();
+  const now = opts.nowNs ?? 0;
   const match = (word: string | undefined, full: string) => word !== undefined && word.length > 0 && full.startsWith(word);
   if (match(object, 'address') || object === 'a') {
     const selected = selectLinks(ns, args);
@@ -212,15 +281,15 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
       })));
     }
     // A family filter leaves out the link-layer line too.
-    const header = (l: SimLink) => (inet4Only ? linkHeader(l, false, opts, ids).slice(0, 1) : linkHeader(l, false, opts, ids));
-    return out(links.flatMap((l) => [...header(l), ...(detail ? details(l) : []), ...addrLines(l, v6(l)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
+    const header = (l: SimLink) => (inet4Only ? linkHeader(l, false, opts, ids).slice(0, 1) : detail ? withDetails(linkHeader(l, false, opts, ids), l, now) : linkHeader(l, false, opts, ids));
+    return out(links.flatMap((l) => [...header(l), ...addrLines(l, v6(l)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
   if (match(object, 'link')) {
     if (args[0] === 'set') return linkSet(ns, args.slice(1));
     const links = selectLinks(ns, args);
     if (!Array.isArray(links)) return links;
     if (json) return jsonOut(links.map((l) => linkJson(l, true, stats, ids)));
-    return out(links.flatMap((l) => [...linkHeader(l, true, opts, ids), ...(detail ? details(l) : []), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
+    return out(links.flatMap((l) => [...(detail ? withDetails(linkHeader(l, true, opts, ids), l, now) : linkHeader(l, true, opts, ids)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
   if (match(object, 'route')) {
     if (args[0] !== undefined && match(args[0], 'get')) return routeGet(ns, args.slice(1), json, opts.nowNs ?? 0);

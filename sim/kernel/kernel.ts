@@ -16,6 +16,8 @@ export class SimKernel {
   /** The cluster's key-value store (etcd's v3 keyspace), as the control planes' writes left it. */
   readonly store = new Map<string, string>();
   private readonly rng: Rng;
+  /** Virtual time, as the datapath's event queue keeps it (0 until one is attached). */
+  clock: { readonly now: number } = { now: 0 };
 
   constructor(readonly seed: number) {
     this.rng = { rng: seed ^ 0x5eed };
@@ -57,7 +59,7 @@ export class SimKernel {
   /** A device with `mac` set, or else `drawnMac` (or a new random one) as the kernel's own. */
   private newLink(ns: SimNetns, name: string, type: LinkType, mtu = 1500, mac?: string, drawnMac?: string): SimLink {
     if (ns.links.has(name)) throw new KernelError(`${ns.host.name}/${ns.name}: device ${name} exists`);
-    const l = new SimLink(ns.host.nextIfindex++, name, type, mac ?? drawnMac ?? this.randomMac(), mtu, ns);
+    const l = new SimLink(ns.allocIfindex(), name, type, mac ?? drawnMac ?? this.randomMac(), mtu, ns);
     if (mac) l.explicitMac = true;
     ns.links.set(name, l);
     return l;
@@ -66,7 +68,10 @@ export class SimKernel {
   private deleteLink(l: SimLink): void {
     const ns = l.netns;
     ns.links.delete(l.name);
-    if (l.master) l.master.ports.delete(l);
+    if (l.master) {
+      l.master.ports.delete(l);
+      l.master.portsChanged = true;
+    }
     for (const p of l.ports) p.master = undefined;
     for (const [mac, e] of [...(l.master?.fdb ?? [])]) if (e.port === l) l.master!.fdb.delete(mac);
     ns.neigh.deleteDevice(l.name);
@@ -85,7 +90,7 @@ export class SimKernel {
     switch (op.op) {
       case 'host.add': {
         if (this.hosts.has(op.host)) throw new KernelError(`host ${op.host} exists`);
-        const host = new SimHost(op.host);
+        const host = new SimHost(op.host, () => this.clock.now);
         this.hosts.set(op.host, host);
         const ns = this.addNetns(host, op.host);
         ns.links.get('lo')!.up = true;
@@ -155,6 +160,8 @@ export class SimKernel {
         const to = this.netns(op.host, op.to);
         if (to.links.has(l.name)) throw new KernelError(`${op.host}/${op.to}: device ${l.name} exists`);
         l.netns.links.delete(l.name);
+        // dev_change_net_namespace keeps the index unless the namespace has a device with it.
+        if (to.linkByIndex(l.ifindex)) l.ifindex = to.allocIfindex();
         l.netns = to;
         // Moving a device takes it down and drops its addresses, as Linux does; its IPv4
         // settings are made anew in the namespace it lands in (inetdev_init copies the default).
@@ -180,7 +187,13 @@ export class SimKernel {
           const br = this.link(op.host, op.netns, op.master);
           if (br.type !== 'bridge') throw new KernelError(`${op.master} is not a bridge`);
           l.master = br;
+          // br_add_if: the lowest port number no other port holds.
+          const taken = new Set([...br.ports].map((p) => p.portNo));
+          l.portNo = 1;
+          while (taken.has(l.portNo)) l.portNo++;
+          l.enslavedNs = this.clock.now;
           br.ports.add(l);
+          br.portsChanged = true;
           br.fdb.set(l.mac, { port: l, local: true, updatedNs: 0 });
         }
         if (op.up !== undefined) l.up = op.up;

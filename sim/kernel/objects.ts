@@ -174,7 +174,8 @@ export class SimLink {
   explicitMac = false;
 
   constructor(
-    readonly ifindex: number,
+    /** Kept when the device moves to another namespace, unless taken there (see SimKernel's link.move). */
+    public ifindex: number,
     public name: string,
     readonly type: LinkType,
     mac: string,
@@ -210,11 +211,20 @@ export class SimLink {
     this.explicitMac = true;
   }
 
+  /** When the device last came up, on its host's clock (a bridge's timers count from there). */
+  upSinceNs = 0;
+  /** Bridge ports: the port number the bridge gave it (the lowest free from 1), and when. */
+  portNo = 0;
+  enslavedNs = 0;
+  /** Bridges: a port was ever added or removed, so the GSO limits follow the ports (br_set_gso_limits). */
+  portsChanged = false;
+
   get up(): boolean {
     return this.isUp;
   }
 
   set up(value: boolean) {
+    if (value && !this.isUp) this.upSinceNs = this.netns.host.now();
     this.isUp = value;
     if (value) this.qdiscAttached = true;
   }
@@ -313,7 +323,20 @@ export class SimNetns {
   /** Routes the datapath resolved, per destination, until the next change (like Linux's dst cache). */
   readonly dstCache = new Derived(() => new Map<string, ResolvedRoute | undefined>());
 
+  /**
+   * Interface indexes are per namespace (net->ifindex since Linux 3.7): lo is 1, and each
+   * device made here takes the next free one after the last handed out, never reusing a
+   * freed one (dev_index_reserve's cyclic allocation). A device moved in keeps its own.
+   */
+  private lastIfindex = 1;
+
   constructor(readonly name: string, readonly host: SimHost) {}
+
+  allocIfindex(): number {
+    let i = this.lastIfindex + 1;
+    while (this.linkByIndex(i)) i++;
+    return (this.lastIfindex = i);
+  }
 
   linkByIndex(ifindex: number): SimLink | undefined {
     for (const l of this.links.values()) if (l.ifindex === ifindex) return l;
@@ -323,12 +346,11 @@ export class SimNetns {
 
 export class SimHost {
   readonly namespaces = new Map<string, SimNetns>();
-  /** Interface indexes are per kernel; every namespace's lo is 1. */
-  nextIfindex = 2;
   /** The kernel's next qdisc autohandle (qdisc_alloc_handle: 8001: first). */
   nextQdiscHandle = 0x8001;
 
-  constructor(readonly name: string) {}
+  /** The kernel's clock, read for the moments devices change (timers `ip -d link` shows). */
+  constructor(readonly name: string, readonly now: () => number) {}
 
   get rootNetns(): SimNetns {
     return this.namespaces.get(this.name)!;

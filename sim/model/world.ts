@@ -142,6 +142,8 @@ export interface Host {
   clusterStore?: string;
   /** dockerd's --cluster-advertise as ParseAdvertise resolved it (ADDRESS:PORT). */
   clusterAdvertise?: string;
+  /** The overlay driver's one-time check (networkOnceInit) ran: it made and removed a test vxlan device. */
+  overlayProbed: boolean;
 }
 
 export interface Swarm {
@@ -274,7 +276,7 @@ export function hostOf<H extends Host>(w: { hosts: Shards<H> }, name: string): H
 export function emptyHost(name: string, underlay: string, underlayPrefix = 24): Host {
   return {
     name, underlay, underlayPrefix, nodeState: initialState(swarmNodeMachine) as NodeState, nodeId: '', gossipName: '',
-    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], vethSerial: 0, underlayUp: true, underlayChangedNs: 0, gossipAlive: true,
+    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], vethSerial: 0, underlayUp: true, underlayChangedNs: 0, gossipAlive: true, overlayProbed: false,
   };
 }
 

@@ -42,9 +42,6 @@ export interface Namer {
   value(s: string): string;
 }
 
-/** Where a device created by a link.add is to be born (instead of being moved later): its logical namespace. */
-export type Placement = (host: string, netns: string, name: string) => string | undefined;
-
 /** The underlay's own setup: its namespace with a bridge the hosts' cables plug into. */
 export function underlaySetup(n: Namer): Command[] {
   return [
@@ -63,7 +60,7 @@ export function underlayPort(host: string): string {
 const num = (v: number) => String(v);
 
 /** The commands that carry out one op, in order. file.write and the socket ops are no command (emu writes the file, or holds the socket, itself). */
-export function opToCommands(op: PlanOp, n: Namer, place: Placement = () => undefined): Command[] {
+export function opToCommands(op: PlanOp, n: Namer): Command[] {
   const netns = 'netns' in op ? op.netns : op.host;
   const ip = (...argv: string[]): Command => ({ tool: 'ip', host: op.host, netns, argv });
   const bridge = (...argv: string[]): Command => ({ ...ip(...argv), tool: 'bridge' });
@@ -84,17 +81,13 @@ export function opToCommands(op: PlanOp, n: Namer, place: Placement = () => unde
     case 'netns.del':
       return [{ tool: 'ip', host: op.host, argv: ['netns', 'del', n.netns(op.host, op.netns)] }];
     case 'link.add': {
-      const at = (dev: string) => {
-        const to = place(op.host, op.netns, dev);
-        return to === undefined ? [] : ['netns', n.netns(op.host, to)];
-      };
       const mtu = op.mtu ? ['mtu', num(op.mtu)] : [];
       const qlen = op.txqueuelen === undefined ? [] : ['txqueuelen', num(op.txqueuelen)];
-      const head = ['link', 'add', n.name(op.name), ...mtu, ...qlen, ...(op.mac ? ['address', n.name(op.mac)] : []), ...at(op.name), 'type'];
+      const head = ['link', 'add', n.name(op.name), ...mtu, ...qlen, ...(op.mac ? ['address', n.name(op.mac)] : []), 'type'];
       const k = op.kind;
       if (k.type === 'bridge') return [ip(...head, 'bridge')];
       // The peer takes the MTU too: `ip link add` gives a veth peer 1500 unless told, where libnetwork sets both ends.
-      if (k.type === 'veth') return [ip(...head, 'veth', 'peer', 'name', n.name(k.peer), ...mtu, ...qlen, ...at(k.peer))];
+      if (k.type === 'veth') return [ip(...head, 'veth', 'peer', 'name', n.name(k.peer), ...mtu, ...qlen)];
       return [ip(...head, 'vxlan', 'id', num(k.vni), 'dstport', num(k.dstport), ...(k.proxy ? ['proxy'] : []), ...(k.l2miss ? ['l2miss'] : []),
         ...(k.l3miss ? ['l3miss'] : []), k.learning ? 'learning' : 'nolearning', 'ageing', num(k.ageing),
         ...(k.local ? ['local', n.value(k.local)] : []), ...(k.dev ? ['dev', n.name(k.dev)] : []))];

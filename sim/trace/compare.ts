@@ -135,8 +135,11 @@ export function normaliseOutput(text: string): string {
     .replace(/round-trip min\/avg\/max = [\d.]+\/[\d.]+\/[\d.]+ ms/g, 'round-trip min/avg/max = <rtt> ms')
     .replace(/ipg\/ewma [\d.]+\/[\d.]+ ms/g, 'ipg/ewma <t> ms')
     .replace(/\bexpires \d+sec\b/g, 'expires <t>sec')
-    // emu plays a host's NIC with a veth into the namespace of its segment (UNDERLAY): the wire's far end is not the host's to show.
-    .replace(/^(\d+: eth0)@if\d+(: .*)\n(\s+link\/ether \S+ brd \S+) link-netns _underlay$/gm, '$1$2\n$3')
+    // A bridge's timers run down in real time (hello, tcn, topology change and FDB gc; a port's hold, message age and forward delay).
+    .replace(/\b(\w+)_timer +\d+\.\d\d\b/g, '$1_timer <t>')
+    // emu plays a host's NIC with a veth into the namespace of its segment (UNDERLAY): the wire's far end is not the host's to
+    // show, nor (with -d) its kind; the NIC's attributes follow on the link-layer line, as a device without a kind prints them.
+    .replace(/^(\d+: eth0)@if\d+(: .*)\n(\s+link\/ether \S+ brd \S+) link-netns _underlay((?: .*)?)(?:\n {4}veth (?=addrgenmode ))?/gm, '$1$2\n$3$4')
     // A qdisc's handle comes from one counter for the whole kernel (emu shares it with the machine), and a
     // multiqueue device's refcnt from the machine's possible CPUs.
     .replace(/^(qdisc \S+ )(?!0:)[0-9a-f]+:/gm, '$1<handle>:')
@@ -148,6 +151,8 @@ export function normaliseOutput(text: string): string {
     .replace(/\b[0-9a-f]{64}\b/g, '<id>')
     .replace(/\b[0-9a-f]{12}\b/g, '<id>')
     .replace(/\b(?=[0-9a-z]*[0-9])(?=[0-9a-z]*[a-z])[0-9a-z]{25}\b/g, '<id>')
+    // A bridge id prints its MAC's bytes unpadded (8000.2:42:a:0:1:1): padded, the MAC reads as one.
+    .replace(/\b8000\.((?:[0-9a-f]{1,2}:){5}[0-9a-f]{1,2})\b/g, (_, mac: string) => `8000.${mac.split(':').map((b) => b.padStart(2, '0')).join(':')}`)
     .replace(MAC, (m) => (m.startsWith('02:42:') ? m : '<mac>'))
     .replace(/([:#])(\d{5})\b/g, (m, sep: string, port: string) => (EPHEMERAL(Number(port)) ? `${sep}<port>` : m));
 }

@@ -44,8 +44,31 @@ function joinedRemoteEndpoints(tx: Tx, net: Draft<Network>, host: string): Endpo
   return base ? endpointsOf(base).filter((e) => e.host !== host && e.state === 'joined' && gossipConnected(tx.before, host, e.host)) : [];
 }
 
-/** Builds the overlay sandbox on a host at its first local join (libnetwork joinSandbox). */
+/**
+ * The daemon's first overlay join checks once whether a vxlan device can be moved between
+ * namespaces (libnetwork v20.10 drivers/overlay/ov_network.go, networkOnceInit): it makes
+ * `testvxlan` (VNI 1) in the host namespace and removes it. The host's interface index
+ * counter moves past it, as later devices' indexes show.
+ */
+function probeVxlanOnce(tx: Tx, host: string): void {
+  const h = tx.host(host);
+  if (h.overlayProbed) return;
+  h.overlayProbed = true;
+  const dstport = tx.w.swarm?.dataPathPort ?? 4789;
+  tx.emit(
+    { op: 'link.add', host, netns: host, name: 'testvxlan', kind: { type: 'vxlan', vni: 1, dstport, proxy: true, l2miss: true, l3miss: true, learning: true, ageing: 300 } },
+    { op: 'link.del', host, netns: host, name: 'testvxlan' },
+  );
+}
+
+/**
+ * Builds the overlay sandbox on a host at its first local join (libnetwork joinSandbox). br0
+ * is made inside the new namespace (osl AddInterface with Bridge(true) uses the sandbox's
+ * netlink handle), so it takes that namespace's first index (2); vxlan0 and the veths are
+ * made in the host namespace and keep the host's indexes when moved.
+ */
 function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
+  probeVxlanOnce(tx, host);
   const netns = overlayNetnsName(net.id);
   shardSet(net.instances, host, { netns, state: advance(networkOnHostMachine, 'absent', 'FIRST_JOIN'), nextVeth: 0, joined: 0, createdNs: String(tx.now()) });
   addNamespace(tx, host, netns);
