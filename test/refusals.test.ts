@@ -8,6 +8,7 @@ import { DaemonRefusal, NoSuchObject } from '../sim/model/refusal';
 import { dockerStep } from '../sim/docker/session';
 import { CommandOutput } from '../sim/docker/cli';
 import { shellWords } from '../sim/text/words';
+import { hostOf } from '../sim/model/world';
 
 function ready(): Model {
   const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }], 7);
@@ -51,6 +52,23 @@ describe('typed refusals', () => {
     });
     expect(run(m, 'r0', 'docker run -dit --name cc busybox').exitCode).toBe(0);
     expect(run(m, 'r0', 'docker network connect --ip 10.0.1.9 test-net cc')).toEqual({ stdout: '', stderr: 'Error response from daemon: Address already in use\n', exitCode: 1 });
+  });
+
+  test('--ip outside the subnet: on an attachable overlay the attachment times out (20 s), on a local network libnetwork finds no pool for it; both at start, the container left Created', () => {
+    const m = ready();
+    const before = m.world.clockNs;
+    const o = run(m, 'r0', 'docker run -dit --name out --network test-net --ip 10.9.9.9 busybox');
+    expect(o).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded.\n' });
+    expect(o.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(m.world.clockNs - before).toBe(20e9);
+    expect(run(m, 'r0', 'docker ps -a').stdout).toMatch(/ Created +out\n/);
+    // No sandbox was made: the endpoint comes before it.
+    expect(hostOf(m.world, 'r0').netnsFiles).toEqual(['ingress_sbox', expect.stringMatching(/^1-[0-9a-z]{10}$/)]);
+    expect(run(m, 'r0', 'docker network create --subnet 172.30.0.0/16 br').exitCode).toBe(0);
+    expect(run(m, 'r0', 'docker run -dit --name out2 --network br --ip 10.9.9.9 busybox')).toMatchObject({
+      exitCode: 125, stderr: "docker: Error response from daemon: Invalid address 10.9.9.9: It does not belong to any of this network's subnets.\n",
+    });
+    expect(run(m, 'r0', 'docker run -dit --name in --network br --ip 172.30.0.9 busybox').exitCode).toBe(0);
   });
 
   test('a network refused at start leaves the container Created: docker run -d still prints its id', () => {

@@ -9,7 +9,7 @@ import { advance, containerMachine, initialState, sandboxMachine } from './machi
 import { allNetworks, findNetwork, Tx } from './tx';
 import { DaemonRefusal, NotModelled } from './refusal';
 import { hexId } from './ids';
-import { isIpv4 } from '../wire/addr';
+import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
 import { Container, endpointOf, hostOf, Network, swarmNetwork } from './world';
 
@@ -125,7 +125,29 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   return c;
 }
 
+/** How long the daemon waits for the manager to allocate a swarm network attachment (swarmRequestTimeout). */
+const SWARM_REQUEST_TIMEOUT_NS = 20e9;
+
+/**
+ * A requested address outside the network's subnet, refused as the engine refuses it at
+ * start, before any sandbox is made (the endpoint comes first in connectToNetwork). On a
+ * swarm network the manager's allocator finds no address for the attachment ("could not
+ * find an available IP", in its log) and the daemon gives up when its request times out
+ * (moby v20.10 daemon/cluster/networks.go AttachNetwork, 20 s). On a local one, libnetwork's
+ * assignAddressVersion finds no pool holding it.
+ */
+function checkRequestedAddress(tx: Tx, net: Network | Draft<Network>, ip: string): void {
+  const subnet = parseCidr(net.ipam.subnet);
+  if (!subnet || contains(subnet, ipv4ToNumber(ip))) return;
+  if (net.scope === 'swarm') {
+    tx.w.clockNs += SWARM_REQUEST_TIMEOUT_NS;
+    throw new DaemonRefusal('attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded', 'start');
+  }
+  throw new DaemonRefusal(`Invalid address ${ip}: It does not belong to any of this network's subnets`, 'start');
+}
+
 export function startContainer(tx: Tx, c: Draft<Container>): void {
+  for (const n of c.networks) if (n.ip) checkRequestedAddress(tx, networkOf(tx, n.networkId, c.host), n.ip);
   addNamespace(tx, c.host, c.sandbox);
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'START');
   for (const n of c.networks) connect(tx, c, networkOf(tx, n.networkId, c.host), n.aliases, n.ip);

@@ -8,7 +8,8 @@ import { PlanOp } from '../plan/ops';
 import { bootEngine } from './swarm';
 import { Tx } from './tx';
 import { gossipPending, gossipTimers, underlayChanged } from './netdb';
-import { emptyHost, shardsOf, World } from './world';
+import { emptyHost, hostOf, shardsOf, World } from './world';
+import { netnsGc, netnsGcDue } from './sandbox';
 
 // Freezing walks every changed record again on each step; with thousands of steps on
 // records of hundreds of keys that is a third of the model's time. Snapshots stay immutable
@@ -47,10 +48,14 @@ export class Model {
     });
   }
 
-  /** Advances the virtual clock (Created times, `Up N seconds`). */
+  /** Advances the virtual clock (Created times, `Up N seconds`, the namespace garbage collector's ticks). */
   tick(ns: number): void {
+    const from = this.world.clockNs, to = from + ns;
+    // Hosts are read undrafted: a swarm of thousands would otherwise copy each one per step.
+    const due = this.world.hostOrder.filter((name) => netnsGcDue(hostOf(this.world, name), from, to));
     this.world = produce(this.world, (draft) => {
-      draft.clockNs += ns;
+      draft.clockNs = to;
+      for (const name of due) netnsGc(hostOf(draft, name));
     });
   }
 

@@ -4,7 +4,7 @@
  */
 import { Draft } from 'immer';
 import { Tx } from './tx';
-import { Endpoint } from './world';
+import { Endpoint, Host } from './world';
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 
@@ -16,6 +16,9 @@ export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 export function addNamespace(tx: Tx, host: string, netns: string): void {
   const h = tx.host(host);
   if (!h.namespaces.includes(netns)) h.namespaces.push(netns);
+  // A file the collector has not removed yet is taken over (osl createNamespaceFile removes it from the garbage list).
+  if (!h.netnsFiles.includes(netns)) h.netnsFiles.push(netns);
+  h.netnsGcStartNs ??= tx.now();
   tx.emit(
     { op: 'netns.add', host, netns },
     { op: 'sysctl.set', host, netns, key: 'net.ipv6.conf.all.disable_ipv6', value: '1' },
@@ -24,10 +27,36 @@ export function addNamespace(tx: Tx, host: string, netns: string): void {
   );
 }
 
+/**
+ * libnetwork destroys a namespace by unmounting it (osl Destroy, MNT_DETACH): the kernel
+ * frees it and its devices at once, but the file stays in /var/run/docker/netns, so `ip netns
+ * ls` still lists it, until the garbage collector removes it (see netnsGc).
+ */
 export function delNamespace(tx: Tx, host: string, netns: string): void {
   const h = tx.host(host);
   h.namespaces = h.namespaces.filter((n) => n !== netns);
   tx.emit({ op: 'netns.del', host, netns });
+}
+
+/**
+ * libnetwork v20.10 osl/namespace_linux.go: removeUnusedPaths runs on a 60 s ticker
+ * (gpmCleanupPeriod), started with the daemon's first namespace (createBasePath), and removes
+ * every path Destroy stashed in garbagePathMap since the last tick. So a namespace's name
+ * outlives it by up to a minute.
+ */
+export const NETNS_GC_PERIOD_NS = 60e9;
+
+/** Whether a collector's tick falls in (fromNs, toNs] while files of destroyed namespaces wait. */
+export function netnsGcDue(h: Host, fromNs: number, toNs: number): boolean {
+  const start = h.netnsGcStartNs;
+  if (start === null || h.netnsFiles.length === h.namespaces.length) return false;
+  const ticksBy = (t: number) => Math.floor((t - start) / NETNS_GC_PERIOD_NS);
+  return ticksBy(toNs) > ticksBy(fromNs);
+}
+
+/** A tick of the collector: the files of destroyed namespaces go. */
+export function netnsGc(h: Draft<Host>): void {
+  h.netnsFiles = h.netnsFiles.filter((n) => h.namespaces.includes(n));
 }
 
 /** A veth pair made in the host namespace; its container end moved into the sandbox as ep.ifname with the endpoint's address. */

@@ -129,8 +129,15 @@ export interface Host {
   containers: Record<string, Container>;
   /** Local networks (bridge, host, none, docker_gwbridge, user bridges), by id. */
   localNetworks: Record<string, Network>;
-  /** Names of namespaces Docker made on this host, in creation order. */
+  /** Names of namespaces Docker made on this host and has not destroyed, in creation order. */
   namespaces: string[];
+  /**
+   * The files under /var/run/docker/netns, in creation order: the live namespaces' and those
+   * of destroyed ones until the daemon's garbage collector removes them (see netnsGc).
+   */
+  netnsFiles: string[];
+  /** When the garbage collector's 60 s ticker started: the daemon's first namespace (null before). */
+  netnsGcStartNs: number | null;
   /** Counter for the random-looking host-side veth names. */
   vethSerial: number;
   /** The underlay link (eth0) is up, since `underlayChangedNs` on the run's clock (netdb.ts). */
@@ -276,7 +283,7 @@ export function hostOf<H extends Host>(w: { hosts: Shards<H> }, name: string): H
 export function emptyHost(name: string, underlay: string, underlayPrefix = 24): Host {
   return {
     name, underlay, underlayPrefix, nodeState: initialState(swarmNodeMachine) as NodeState, nodeId: '', gossipName: '',
-    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], vethSerial: 0, underlayUp: true, underlayChangedNs: 0, gossipAlive: true, overlayProbed: false,
+    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], netnsFiles: [], netnsGcStartNs: null, vethSerial: 0, underlayUp: true, underlayChangedNs: 0, gossipAlive: true, overlayProbed: false,
   };
 }
 

@@ -66,15 +66,22 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
   if (argv[0] === 'ip') argv = ipNetnsOption(argv.slice(1)) ?? argv;
   if (argv[0] === 'ip' && argv[1] === 'netns') {
     const sub = argv[2] ?? 'list';
-    const visible = h().netnsLinked ? [...h().namespaces].reverse() : [];
-    if (sub !== 'exec') return { stdout: visible.map((n) => n + '\n').join(''), stderr: '', exitCode: 0 };
+    // The directory lists a destroyed namespace's file until the daemon's collector removes it.
+    const files = h().netnsLinked ? [...h().netnsFiles].reverse() : [];
+    if (sub !== 'exec') {
+      // iproute2 asks the kernel for each file's namespace id; for an unmounted one it reports the kernel's refusal, twice.
+      const gone = files.filter((n) => !h().namespaces.includes(n));
+      return { stdout: files.map((n) => n + '\n').join(''), stderr: gone.map(() => 'Error: Peer netns reference is invalid.\n'.repeat(2)).join(''), exitCode: 0 };
+    }
     let ns = argv[3];
     if (ns.startsWith('@')) {
       const resolved = networkNamespace(model, host, ns);
       if (typeof resolved !== 'string') return resolved;
       ns = resolved;
     }
-    if (!visible.includes(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
+    if (!files.includes(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
+    // An unmounted file is no namespace: setns refuses it.
+    if (!h().namespaces.includes(ns)) return { stdout: '', stderr: `setting the network namespace "${ns}" failed: Invalid argument\n`, exitCode: 255 };
     return backend.exec(host, ns, argv.slice(4), ctx());
   }
   const out = await backend.exec(host, host, argv, ctx());
@@ -160,12 +167,24 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
   return out;
 }
 
+/**
+ * The time a `sleep` spent passes for the model too (the daemon's timers, such as its
+ * namespace collector's): virtual time in sim, the time the real sleep took in emu.
+ */
+async function passingTime(model: Model, backend: Backend, argv: string[], run: () => Promise<CommandOutput>): Promise<CommandOutput> {
+  if (argv[0] !== 'sleep') return run();
+  const t0 = backend.elapsedNs();
+  const out = await run();
+  model.tick(Math.max(0, backend.elapsedNs() - t0));
+  return out;
+}
+
 export async function hostShell(model: Model, backend: Backend, host: string, line: string, live?: LiveIo): Promise<ShellOutput> {
-  return runLine(line, 'host', undefined, (argv, shown) => hostCommand(model, backend, host, argv, shown), live);
+  return runLine(line, 'host', undefined, (argv, shown) => passingTime(model, backend, argv, () => hostCommand(model, backend, host, argv, shown)), live);
 }
 
 export async function containerShell(model: Model, backend: Backend, name: string, line: string, live?: LiveIo): Promise<ShellOutput> {
   const c = containerByName(model, name);
   if (!c) return { stdout: '', stderr: `Error: No such container: ${name}\n`, exitCode: 1 };
-  return runLine(line, 'container', c.image, (argv, shown) => runInContainer(model, backend, c, argv, shown), live);
+  return runLine(line, 'container', c.image, (argv, shown) => passingTime(model, backend, argv, () => runInContainer(model, backend, c, argv, shown)), live);
 }
