@@ -108,6 +108,9 @@ describe('Docker layout in sim', () => {
     // Host r0: lo 1, eth0 2, docker0 3, docker_gwbridge 4, testvxlan 5 (the overlay driver's
     // one-time check, removed), ingress vxlan 6, ingress_sbox eth0/peer 7/8, eth1/peer 9/10,
     // test-net vxlan 11, lb eth0/peer 12/13, then ubuntu0: eth0/peer 14/15, eth1/peer 16/17.
+    // The engine sample (docker-20.10-samples) shows 15: eth0@if16 and 17: eth1@if18: the
+    // same order, one higher, so its host had made one device more than lo and eth0 before
+    // dockerd did (Docker's own creations, read from libnetwork v20.10, give the count above).
     expect(sim[at('ubuntu0: ip addr')]).toMatch(/^14: eth0@if15: /m);
     expect(sim[at('ubuntu0: ip addr')]).toMatch(/^16: eth1@if17: /m);
     const overlay = sim[at('r0: ip netns exec OVERLAY ip -d link show')];
