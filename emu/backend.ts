@@ -131,6 +131,20 @@ export class EmuBackend implements Backend {
    * 50-container lab thus takes a handful of process rounds instead of three per container.
    * A step that deletes anything is a barrier, so deletions and re-creations keep their order.
    */
+  /** Whether this machine's kernel makes dummy devices (probed once, in the run's underlay namespace, where an index spent matters to nobody). */
+  private dummyDevices?: Promise<boolean>;
+
+  /** The macvlan driver's dummy parent needs CONFIG_DUMMY, which a kernel may lack (this machine's does). */
+  async missingFeature(ops: PlanOp[]): Promise<string | undefined> {
+    if (!ops.some((op) => op.op === 'link.add' && op.kind.type === 'dummy')) return undefined;
+    this.dummyDevices ??= this.serialized(async () => {
+      const probe = await run('ip', ['-n', this.names.underlay, 'link', 'add', 'cnmprobe', 'type', 'dummy']);
+      if (probe.exitCode === 0) await run('ip', ['-n', this.names.underlay, 'link', 'del', 'cnmprobe']);
+      return probe.exitCode === 0;
+    });
+    return (await this.dummyDevices) ? undefined : 'dummy devices (CONFIG_DUMMY)';
+  }
+
   async apply(ops: PlanOp[], world: World): Promise<void> {
     this.lastWorld = world;
     if (ops.every((op) => !op.op.endsWith('.del'))) {

@@ -64,6 +64,11 @@ export interface Backend {
   readonly mode: 'sim' | 'emu';
   /** Carries out plan ops in order; `world` is the model after the step that emitted them. */
   apply(ops: PlanOp[], world: World): Promise<void>;
+  /**
+   * A kernel feature the plan ops need that this backend's kernel lacks (emu on a kernel
+   * without dummy devices), said before they are applied; sim models them all.
+   */
+  missingFeature?(ops: PlanOp[]): Promise<string | undefined>;
   /** Finishes plan work the backend has deferred, so the kernel holds every op applied so far. */
   settle(): Promise<void>;
   /** The timeout and output cap of the step about to run; they hold for every command it runs. */

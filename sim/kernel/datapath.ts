@@ -6,6 +6,7 @@
  * their shared state and is what programs and backends call.
  */
 import { SimKernel } from './kernel';
+import { dummyOps } from './net/dummy';
 import { LinkType, ResolvedRoute, SimLink, SimNetns } from './objects';
 import { EventQueue } from './clock';
 import { Flow } from '../trace/types';
@@ -43,7 +44,7 @@ export class Datapath {
   readonly frames = new FrameSlab();
   readonly fragments: ReassemblyQueues = new Map();
   /** Each device type's transmit, as its driver registers it. */
-  readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps } satisfies Record<LinkType, unknown>;
+  readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps, dummy: dummyOps } satisfies Record<LinkType, unknown>;
   private ipId = 0x1c46;
 
   constructor(readonly kernel: SimKernel) {

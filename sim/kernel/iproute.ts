@@ -52,6 +52,8 @@ export function flags(l: SimLink): { flags: string; state: string; qdisc: string
 /** The flags and state of a device, with the qdisc it has by default. */
 function defaultFlags(l: SimLink): { flags: string; state: string; qdisc: string } {
   if (l.type === 'loopback') return l.up ? { flags: 'LOOPBACK,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'LOOPBACK', state: 'DOWN', qdisc: 'noop' };
+  // A dummy device answers no ARP and reports no operational state of its own.
+  if (l.type === 'dummy') return l.up ? { flags: 'BROADCAST,NOARP,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'BROADCAST,NOARP', state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
   // iproute2 adds M-DOWN when the device's link (a veth's peer) is down and in the same namespace.
   const mdown = l.type === 'veth' && l.peer !== undefined && l.peer.netns === l.netns && !l.peer.up ? ',M-DOWN' : '';
   if (!l.up) return { flags: `BROADCAST,MULTICAST${mdown}`, state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
@@ -149,15 +151,15 @@ function portEnabledSince(p: SimLink): number | undefined {
 function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
   const [head, ether] = header;
   const port = !!l.master;
-  const [minMtu, maxMtu] = l.type === 'loopback' ? [0, 0] : [68, 65535];
+  const [minMtu, maxMtu] = l.type === 'loopback' || l.type === 'dummy' ? [0, 0] : [68, 65535];
   const lines = [head, `${ether} promiscuity ${port ? 1 : 0}  allmulti ${port ? 1 : 0} minmtu ${minMtu} maxmtu ${maxMtu} `];
   if (l.vxlan) {
     const v = l.vxlan;
     const fl = [v.proxy && 'proxy', v.l2miss && 'l2miss', v.l3miss && 'l3miss', !v.learning && 'nolearning'].filter(Boolean).join(' ');
     const tie = `${v.local ? `local ${v.local} ` : ''}${v.dev ? `dev ${v.dev} ` : ''}`;
     lines.push(`    vxlan id ${v.vni} ${tie}srcport 0 0 dstport ${v.dstport} ${fl ? fl + ' ' : ''}ttl auto ageing ${v.ageing} udpcsum noudp6zerocsumtx noudp6zerocsumrx `);
-  } else if (l.type === 'veth') {
-    lines.push('    veth ');
+  } else if (l.type === 'veth' || l.type === 'dummy') {
+    lines.push(`    ${l.type} `);
   } else if (l.type === 'bridge') {
     const id = bridgeId(l);
     lines.push(`    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 bridge_id ${id} designated_root ${id} root_port 0 root_path_cost 0 topology_change 0 topology_change_detected 0 hello_timer ${timer(0)} tcn_timer ${timer(0)} topology_change_timer ${timer(0)} gc_timer ${timer(gcTimer(l, nowNs))} group_fwd_mask 0 group_address 01:80:c2:00:00:00 mcast_snooping 1 no_linklocal_learn 0 mcast_vlan_snooping 0 mcast_router 1 mcast_query_use_ifaddr 0 mcast_querier 0 mcast_hash_elasticity 16 mcast_hash_max 4096 mcast_last_member_count 2 mcast_startup_query_count 2 mcast_last_member_interval 100 mcast_membership_interval 26000 mcast_querier_interval 25500 mcast_query_interval 12500 mcast_query_response_interval 1000 mcast_startup_query_interval 3124 mcast_stats_enabled 0 mcast_igmp_version 2 mcast_mld_version 1 nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 `);

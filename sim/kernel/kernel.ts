@@ -124,8 +124,8 @@ export class SimKernel {
           a.peer = b;
           b.peer = a;
           made.push(a, b);
-        } else if (k.type === 'bridge') {
-          made.push(this.newLink(ns, op.name, 'bridge', op.mtu, op.mac));
+        } else if (k.type === 'bridge' || k.type === 'dummy') {
+          made.push(this.newLink(ns, op.name, k.type, op.mtu, op.mac));
         } else {
           const l = this.newLink(ns, op.name, 'vxlan', op.mtu, op.mac);
           const { type: _t, ...attrs } = k;

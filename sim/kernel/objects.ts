@@ -39,7 +39,7 @@ export class Derived<T> {
   }
 }
 
-export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay';
+export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy';
 
 export interface Address {
   ip: string;

@@ -49,6 +49,13 @@ function networkOf(tx: Tx, id: string, host: string): Draft<Network> {
  * Resolves --network for run/connect; the refusal texts depend on swarm membership. A
  * container being run is refused while starting (it stays Created).
  */
+/** A network whose containers cnmlab does not model is refused before anything is made for the container. */
+function refuseUnmodelledDriver(tx: Tx, host: string, ref: string): void {
+  const net = findNetwork(allNetworks(tx.before, host), ref);
+  const why = net && driverOf(net).containersNotModelled;
+  if (why) throw new NotModelled(why);
+}
+
 function attachableNetwork(tx: Tx, host: string, ref: string): Draft<Network> {
   const h = tx.host(host);
   const inSwarm = h.nodeState === 'manager' || h.nodeState === 'worker';
@@ -102,6 +109,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   // The daemon's verifyNetworkingConfig, before anything is created.
   if (req.ip && !isIpv4(req.ip)) throw new DaemonRefusal(`invalid IPv4 address: ${req.ip}`, 'create');
   checkAliases(req.aliases);
+  refuseUnmodelledDriver(tx, host, req.network ?? 'bridge');
   const h = tx.host(host);
   // Checked in the world as the step began (reading drafts copies them): a step runs one command, so no container is new yet.
   const existing = req.name ? Object.values(hostOf(tx.before, host).containers).find((c) => c.name === req.name) : undefined;
@@ -167,6 +175,7 @@ export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: s
   // The daemon's buildCreateEndpointOptions, stray parenthesis and all; checked before the
   // container records the network, as the endpoint it would make is never made.
   if (ip && !isIpv4(ip)) throw new DaemonRefusal(`Invalid IPv4 address: ${ip})`);
+  refuseUnmodelledDriver(tx, host, ref);
   const net = attachableNetwork(tx, host, ref);
   if (c.networks.some((n) => n.networkId === net.id)) throw new DaemonRefusal(`${c.name} is already attached to network ${net.name}`);
   c.networks.push({ networkId: net.id, aliases, ip });

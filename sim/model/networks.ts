@@ -31,8 +31,12 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
   if (net.scope === 'local') {
     if (PREDEFINED.has(net.name)) throw new DaemonRefusal(`${net.name} is a pre-defined network and cannot be removed`);
     if (net.name === 'docker_gwbridge' || endpointsOf(net).length > 0) throw new DaemonRefusal(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
-    tx.emit({ op: 'link.del', host, netns: host, name: net.bridge! });
-    bridgeNetworkDown(tx, host, net);
+    if (net.bridge) {
+      tx.emit({ op: 'link.del', host, netns: host, name: net.bridge });
+      bridgeNetworkDown(tx, host, net);
+    } else if (net.createdLink) {
+      tx.emit({ op: 'link.del', host, netns: host, name: net.createdLink });
+    }
     delete h.localNetworks[net.id];
     return;
   }

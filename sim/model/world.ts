@@ -81,6 +81,8 @@ export interface Network {
   allocationFailed: boolean;
   /** Linux bridge name for bridge networks (docker0, docker_gwbridge, br-<id12>). */
   bridge?: string;
+  /** A parent link the driver made for the network and removes with it (macvlan's dm-<id12> dummy: libnetwork's CreatedSlaveLink). */
+  createdLink?: string;
   /** By id (see endpointsOf). */
   endpoints: Shards<Endpoint>;
   /** Per host where the network is instantiated (overlay only; see instanceOf). */

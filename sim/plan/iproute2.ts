@@ -86,6 +86,7 @@ export function opToCommands(op: PlanOp, n: Namer): Command[] {
       const head = ['link', 'add', n.name(op.name), ...mtu, ...qlen, ...(op.mac ? ['address', n.name(op.mac)] : []), 'type'];
       const k = op.kind;
       if (k.type === 'bridge') return [ip(...head, 'bridge')];
+      if (k.type === 'dummy') return [ip(...head, 'dummy')];
       // The peer takes the MTU too: `ip link add` gives a veth peer 1500 unless told, where libnetwork sets both ends.
       if (k.type === 'veth') return [ip(...head, 'veth', 'peer', 'name', n.name(k.peer), ...mtu, ...qlen)];
       return [ip(...head, 'vxlan', 'id', num(k.vni), 'dstport', num(k.dstport), ...(k.proxy ? ['proxy'] : []), ...(k.l2miss ? ['l2miss'] : []),

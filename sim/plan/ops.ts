@@ -25,6 +25,8 @@ export type VxlanAttrs = {
 export type LinkKind =
   | { type: 'bridge' }
   | { type: 'veth'; peer: string }
+  /** A device that drops what it is sent: the macvlan driver's parent when none is given. */
+  | { type: 'dummy' }
   | ({ type: 'vxlan' } & VxlanAttrs);
 
 export interface ListeningSocket {

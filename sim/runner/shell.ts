@@ -48,6 +48,9 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
   const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked, live });
   if (argv[0] === 'docker') {
     const step = dockerStep(model, host, argv.slice(1));
+    // The step stops the run there: its kernel side cannot be made on this machine.
+    const unavailable = await backend.missingFeature?.(step.ops);
+    if (unavailable) return { ...('exec' in step.outcome ? { stdout: '', stderr: '', exitCode: 0 } : step.outcome), unavailable };
     await backend.apply(step.ops, model.world);
     const o = step.outcome;
     if ('exec' in o) {

@@ -110,7 +110,7 @@ export function devClose(dev: SimLink): void {
 
 /** The MTU range a device takes (dev->min_mtu, dev->max_mtu): Ethernet's 68 to IP's 64 KiB; loopback any. */
 export function mtuRange(dev: SimLink): { min: number; max: number } {
-  return dev.type === 'loopback' ? { min: 0, max: Infinity } : { min: 68, max: IP_MAX_MTU };
+  return dev.type === 'loopback' || dev.type === 'dummy' ? { min: 0, max: Infinity } : { min: 68, max: IP_MAX_MTU };
 }
 
 export const IP_MAX_MTU = 65535;

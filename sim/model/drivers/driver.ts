@@ -66,6 +66,8 @@ export interface NetworkDriver {
   create?(tx: Tx, host: string, spec: NetworkSpec): Network;
   /** Whether a container on it gets an endpoint at all (host and null share the host's or no stack). */
   readonly attaches: boolean;
+  /** Why a container cannot join its networks in cnmlab, when it cannot (said before anything is made for the container). */
+  readonly containersNotModelled?: string;
   /** An endpoint's plan ops at join: its veth and the driver's side of it; `defaultRoute` when it carries the sandbox's gateway. */
   join(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute: boolean): void;
   /** Undoes `join`; the endpoint's interface stays when its whole sandbox is going away. */

@@ -10,6 +10,7 @@ import { CaptureSpot, NetworkDriver } from './driver';
 import { flannelWay } from './flannel';
 import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
+import { macvlanDriver } from './macvlan';
 
 /** The drivers by name: a new driver is its line here, and its name is a driver name everywhere (`DriverName`). */
 const table = () => ({
@@ -17,6 +18,7 @@ const table = () => ({
   bridge: bridgeDriver,
   host: hostDriver,
   null: nullDriver,
+  macvlan: macvlanDriver,
 });
 
 /** A network's driver name (`Network['driver']`): the registry's keys, so registering a driver names it. */
