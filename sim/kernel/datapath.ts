@@ -20,6 +20,7 @@ import { vethOps } from './net/veth';
 import { bridgeOps } from './net/bridge/br_forward';
 import { vxlanOps, vxlanRecv } from './net/vxlan';
 import { underlayOps } from './net/underlay';
+import { ipipOps } from './net/ipv4/ipip';
 import { Netfilter } from './net/netfilter';
 import { registerIptables } from './net/ipv4/netfilter/iptable_hooks';
 import { devHardXmit } from './net/sched/sch_generic';
@@ -44,7 +45,7 @@ export class Datapath {
   readonly frames = new FrameSlab();
   readonly fragments: ReassemblyQueues = new Map();
   /** Each device type's transmit, as its driver registers it. */
-  readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps, dummy: dummyOps } satisfies Record<LinkType, unknown>;
+  readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps, dummy: dummyOps, ipip: ipipOps } satisfies Record<LinkType, unknown>;
   private ipId = 0x1c46;
 
   constructor(readonly kernel: SimKernel) {

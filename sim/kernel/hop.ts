@@ -1,5 +1,5 @@
 /** A trace hop that keeps its frame and decodes it into layers only when asked. */
-import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
+import { dissect, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../wire/dissect';
 import { Layer } from '../wire/layer';
 import { bufferView } from '../wire/bytes';
 import { Hop, HopEvent } from '../trace/types';
@@ -17,12 +17,12 @@ export interface HopSite {
 }
 
 export class SimHop implements Hop {
-  private decoded?: Layer[];
+  protected decoded?: Layer[];
 
   constructor(
     private readonly site: HopSite,
     readonly timeNs: number,
-    private readonly frame: Uint8Array,
+    protected readonly frame: Uint8Array,
     readonly note?: string,
     readonly reason?: string,
   ) {}
@@ -58,5 +58,12 @@ export class SimHop implements Hop {
     if (this.note) h.note = this.note;
     if (this.reason) h.reason = this.reason;
     return h;
+  }
+}
+
+/** A hop on a device without a link layer (an ipip tunnel): its frame is the IP packet alone, as a capture there has it. */
+export class RawIpHop extends SimHop {
+  override get layers(): Layer[] {
+    return (this.decoded ??= dissect(bufferView(this.frame), LINKTYPE_RAW));
   }
 }

@@ -2,7 +2,7 @@
  * iproute2's view of the simulated kernel: `ip addr|link|route|neigh`, `ip -d link`,
  * `bridge fdb show`, in the format of iproute2 6.1 (Debian 12) so that sim and emu read alike.
  */
-import { SimLink, SimNetns } from './objects';
+import { Route, SimLink, SimNetns } from './objects';
 import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
 import { pmtuException, route } from './net/ipv4/route';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
@@ -54,6 +54,8 @@ function defaultFlags(l: SimLink): { flags: string; state: string; qdisc: string
   if (l.type === 'loopback') return l.up ? { flags: 'LOOPBACK,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'LOOPBACK', state: 'DOWN', qdisc: 'noop' };
   // A dummy device answers no ARP and reports no operational state of its own.
   if (l.type === 'dummy') return l.up ? { flags: 'BROADCAST,NOARP,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'BROADCAST,NOARP', state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
+  // An ipip tunnel has no link layer: NOARP, no broadcast; up, its state is UNKNOWN.
+  if (l.type === 'ipip') return l.up ? { flags: 'NOARP,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'NOARP', state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
   // iproute2 adds M-DOWN when the device's link (a veth's peer) is down and in the same namespace.
   const mdown = l.type === 'veth' && l.peer !== undefined && l.peer.netns === l.netns && !l.peer.up ? ',M-DOWN' : '';
   if (!l.up) return { flags: `BROADCAST,MULTICAST${mdown}`, state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
@@ -83,13 +85,17 @@ function linkHeader(l: SimLink, mode: boolean, opts: RenderOptions, ids: Map<Sim
   if (l.type === 'veth' && l.peer) {
     name += `@if${l.peer.ifindex}`;
     if (l.peer.netns !== l.netns) linkNetns = ' ' + netnsRef(l.peer.netns, opts, ids);
+  } else if (l.type === 'ipip') {
+    // No underlying device (`dev`): iproute2 names the link NONE.
+    name += '@NONE';
   } else if (l.type === 'vxlan' && l.vxlan && l.vxlan.linkNetns !== l.netns) {
     name += `@if${l.ifindex}`;
     linkNetns = ' ' + netnsRef(l.vxlan.linkNetns, opts, ids);
   }
   const master = l.master ? ` master ${l.master.name}` : '';
   const head = `${l.ifindex}: ${name}: <${f.flags}> mtu ${l.mtu} qdisc ${f.qdisc}${master} state ${f.state}${mode ? ' mode DEFAULT' : ''} group default${l.txqueuelen ? ` qlen ${l.txqueuelen}` : ' '}`;
-  const ether = l.type === 'loopback' ? `    link/loopback ${l.mac} brd 00:00:00:00:00:00` : `    link/ether ${l.mac} brd ff:ff:ff:ff:ff:ff${linkNetns}`;
+  const ether = l.type === 'loopback' ? `    link/loopback ${l.mac} brd 00:00:00:00:00:00`
+    : l.type === 'ipip' ? '    link/ipip 0.0.0.0 brd 0.0.0.0' : `    link/ether ${l.mac} brd ff:ff:ff:ff:ff:ff${linkNetns}`;
   return [head, ether];
 }
 
@@ -158,6 +164,8 @@ function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
     const fl = [v.proxy && 'proxy', v.l2miss && 'l2miss', v.l3miss && 'l3miss', !v.learning && 'nolearning'].filter(Boolean).join(' ');
     const tie = `${v.local ? `local ${v.local} ` : ''}${v.dev ? `dev ${v.dev} ` : ''}`;
     lines.push(`    vxlan id ${v.vni} ${tie}srcport 0 0 dstport ${v.dstport} ${fl ? fl + ' ' : ''}ttl auto ageing ${v.ageing} udpcsum noudp6zerocsumtx noudp6zerocsumrx `);
+  } else if (l.type === 'ipip') {
+    lines.push('    ipip any remote any local any ttl inherit nopmtudisc ');
   } else if (l.type === 'veth' || l.type === 'dummy') {
     lines.push(`    ${l.type} `);
   } else if (l.type === 'bridge') {
@@ -209,6 +217,8 @@ export function ipv6Addrs(l: SimLink): { ip: string; prefixLength: number; scope
   const off = l.netns.ipv6Disabled;
   if (off.all || off.default || !l.up) return [];
   if (l.type === 'loopback') return [{ ip: '::1', prefixLength: 128, scope: 'host' }];
+  // addrconf_dev_config makes link-local addresses for Ethernet-like devices only, not an ipip tunnel's.
+  if (l.type === 'ipip') return [];
   return hasCarrier(l) ? [{ ip: linkLocalOf(l.mac), prefixLength: 64, scope: 'link' }] : [];
 }
 
@@ -240,15 +250,48 @@ export function networkOf(a: { ip: string; prefixLength: number }): string {
 export function routeLines(ns: SimNetns): string[] {
   const lines: string[] = [];
   for (const r of ns.routes.filter((x) => x.dst === 'default')) lines.push(`default via ${r.via} dev ${r.dev} `);
-  const connected: [number, string][] = [];
+  const connected: [number, number, string][] = [];
   for (const l of sortedLinks(ns)) {
     if (l.type === 'loopback' || !l.up) continue;
-    // A /32 has no prefix route of its own (fib_add_ifaddr adds none for a host address).
-    for (const a of l.addrs) if (a.prefixLength < 32) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${hasCarrier(l) ? '' : 'linkdown '}`]);
+    for (const a of prefixRouted(l)) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), a.prefixLength, `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${hasCarrier(l) ? '' : 'linkdown '}`]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), `${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev} ${r.onlink ? 'onlink ' : ''}`]);
-  connected.sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
-  return [...lines, ...connected.map(([, s]) => s)];
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), prefixOf(r), staticRouteLine(r)]);
+  connected.sort(fibOrder);
+  return [...lines, ...connected.map(([, , s]) => s)];
+}
+
+/** A device's addresses that make a prefix route: all but /32s (fib_add_ifaddr). */
+function prefixRouted(l: SimLink): SimLink['addrs'] {
+  return l.addrs.filter((a) => a.prefixLength < 32);
+}
+
+function prefixOf(r: Route): number {
+  return Number(r.dst.split('/')[1] ?? 32);
+}
+
+/** The FIB's dump order: by destination, and at one destination the longer prefix first (a trie leaf's aliases). */
+function fibOrder(a: [number, number, unknown], b: [number, number, unknown]): number {
+  return (a[0] >>> 0) - (b[0] >>> 0) || b[1] - a[1];
+}
+
+/** A host route's destination without its /32, as iproute2 prints one. */
+function routeDst(r: Route): string {
+  return r.dst.endsWith('/32') ? r.dst.slice(0, -3) : r.dst;
+}
+
+/** iproute2's print_route order: type, destination, gateway, device, protocol, scope, then flags. */
+function staticRouteLine(r: Route): string {
+  const words = [...(r.blackhole ? ['blackhole'] : []), routeDst(r), ...(r.via ? ['via', r.via] : []), ...(r.dev ? ['dev', r.dev] : []),
+    ...(r.proto ? ['proto', r.proto] : []), ...(r.scope ? ['scope', r.scope] : []), ...(r.onlink ? ['onlink'] : [])];
+  return words.join(' ') + ' ';
+}
+
+/** The same route as `ip -j route` gives it. */
+function staticRouteJson(r: Route): Record<string, unknown> {
+  return {
+    ...(r.blackhole ? { type: 'blackhole' } : {}), dst: routeDst(r), ...(r.via ? { gateway: r.via } : {}), ...(r.dev ? { dev: r.dev } : {}),
+    ...(r.proto ? { protocol: r.proto } : {}), ...(r.scope ? { scope: r.scope } : {}), flags: r.onlink ? ['onlink'] : [],
+  };
 }
 
 export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
@@ -401,7 +444,8 @@ function linkJson(l: SimLink, mode: boolean, stats: boolean, ids: Map<SimNetns, 
   return {
     ifindex: l.ifindex, ...linked, ifname: l.name, flags: f.flags.split(','), mtu: l.mtu, qdisc: f.qdisc, ...(l.master ? { master: l.master.name } : {}),
     operstate: f.state, ...(mode ? { linkmode: 'DEFAULT' } : {}), group: 'default', txqlen: l.txqueuelen,
-    link_type: l.type === 'loopback' ? 'loopback' : 'ether', address: l.mac, broadcast: l.type === 'loopback' ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff',
+    link_type: l.type === 'loopback' ? 'loopback' : l.type === 'ipip' ? 'ipip' : 'ether', address: l.type === 'ipip' ? '0.0.0.0' : l.mac,
+    broadcast: l.type === 'loopback' ? '00:00:00:00:00:00' : l.type === 'ipip' ? '0.0.0.0' : 'ff:ff:ff:ff:ff:ff',
     ...(crossNetns && other ? { link_netnsid: nsid(other, ids) } : {}),
     ...(stats ? { stats64: {
       rx: { bytes: l.rxBytes, packets: l.rxPackets, errors: 0, dropped: 0, over_errors: 0, multicast: 0 },
@@ -425,14 +469,14 @@ function addrJson(l: SimLink, a: { ip: string; prefixLength: number }): Record<s
 function routeJson(ns: SimNetns): Record<string, unknown>[] {
   const routes: Record<string, unknown>[] = [];
   for (const r of ns.routes.filter((x) => x.dst === 'default')) routes.push({ dst: 'default', gateway: r.via, dev: r.dev, flags: [] });
-  const connected: [number, Record<string, unknown>][] = [];
+  const connected: [number, number, Record<string, unknown>][] = [];
   for (const l of sortedLinks(ns)) {
     if (l.type === 'loopback' || !l.up) continue;
-    for (const a of l.addrs) if (a.prefixLength < 32) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: hasCarrier(l) ? [] : ['linkdown'] }]);
+    for (const a of prefixRouted(l)) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), a.prefixLength, { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: hasCarrier(l) ? [] : ['linkdown'] }]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), { dst: r.dst, ...(r.via ? { gateway: r.via } : {}), dev: r.dev, flags: r.onlink ? ['onlink'] : [] }]);
-  connected.sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
-  return [...routes, ...connected.map(([, r]) => r)];
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), prefixOf(r), staticRouteJson(r)]);
+  connected.sort(fibOrder);
+  return [...routes, ...connected.map(([, , r]) => r)];
 }
 
 /** `ip -s`: the device's counters, in columns as wide as their widest entry (header or number). */

@@ -7,6 +7,9 @@ import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
 
 export class KernelError extends Error {}
 
+/** Where calico/node's confd writes BIRD's configuration. */
+export const BIRD_CONFIG = '/etc/calico/confd/config/bird.cfg';
+
 export class SimKernel {
   readonly hosts = new Map<string, SimHost>();
   /** Underlay interfaces by IP: the shared L2 segment the hosts meet on. */
@@ -126,6 +129,9 @@ export class SimKernel {
           made.push(a, b);
         } else if (k.type === 'bridge' || k.type === 'dummy') {
           made.push(this.newLink(ns, op.name, k.type, op.mtu, op.mac));
+        } else if (k.type === 'ipip') {
+          // An ipip device has no link-layer address.
+          made.push(this.newLink(ns, op.name, 'ipip', op.mtu, undefined, '00:00:00:00:00:00'));
         } else {
           const l = this.newLink(ns, op.name, 'vxlan', op.mtu, op.mac);
           const { type: _t, ...attrs } = k;
@@ -139,6 +145,7 @@ export class SimKernel {
         this.deleteLink(this.link(op.host, op.netns, op.name));
         return;
       case 'sysctl.set': {
+        if (this.deviceSysctl(op)) return;
         const ns = this.netns(op.host, op.netns);
         const forwarding = forwardingScope(ns, op.key.split('.'));
         const m = op.key.match(/^net\.ipv6\.conf\.(all|default)\.disable_ipv6$/);
@@ -217,9 +224,15 @@ export class SimKernel {
       case 'route.add': {
         const ns = this.netns(op.host, op.netns);
         this.link(op.host, op.netns, op.dev);
-        ns.routes.push({ dst: op.dst, via: op.via, dev: op.dev, ...(op.onlink ? { onlink: true } : {}) });
+        ns.routes.push({ dst: op.dst, via: op.via, dev: op.dev, ...(op.proto ? { proto: op.proto } : {}), ...(op.scope ? { scope: op.scope } : {}), ...(op.onlink ? { onlink: true } : {}) });
         return;
       }
+      case 'route.blackhole':
+        this.netns(op.host, op.netns).routes.push({ dst: op.dst, dev: '', blackhole: true, ...(op.proto ? { proto: op.proto } : {}) });
+        return;
+      case 'bird.config':
+        this.netns(op.host, op.netns).files.set(BIRD_CONFIG, op.config);
+        return;
       case 'kv.put':
         this.store.set(op.key, op.value);
         return;
@@ -258,6 +271,18 @@ export class SimKernel {
         return;
       }
     }
+  }
+
+  /** net.ipv4.conf.DEV.proxy_arp and net.ipv4.neigh.DEV.proxy_delay; false for any other key. */
+  private deviceSysctl(op: Extract<PlanOp, { op: 'sysctl.set' }>): boolean {
+    const m = /^net\.ipv4\.(conf\.([^.]+)\.proxy_arp|neigh\.([^.]+)\.proxy_delay)$/.exec(op.key);
+    if (!m) return false;
+    const dev = this.link(op.host, op.netns, m[2] ?? m[3]);
+    const value = Number(op.value);
+    if (!Number.isInteger(value) || value < 0) throw new KernelError(`sysctl ${op.key}=${op.value}: not a number`);
+    if (m[2]) dev.proxyArp = value !== 0;
+    else dev.proxyDelay = value;
+    return true;
   }
 
   /**

@@ -39,7 +39,7 @@ export class Derived<T> {
   }
 }
 
-export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy';
+export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip';
 
 export interface Address {
   ip: string;
@@ -50,8 +50,14 @@ export interface Route {
   /** 'default' or a.b.c.d/n */
   dst: string;
   via?: string;
+  /** Empty for a blackhole route. */
   dev: string;
-  /** The gateway is taken as on the device's link (RTNH_F_ONLINK). */
+  /** RTN_BLACKHOLE: what it matches is discarded. */
+  blackhole?: true;
+  /** The routing protocol that installed it, when not the administrator (`proto bird`). */
+  proto?: string;
+  scope?: 'link';
+  /** RTNH_F_ONLINK: the gateway is taken as on the device's link though no address of it covers the gateway. */
   onlink?: boolean;
 }
 
@@ -139,6 +145,8 @@ export interface ResolvedRoute {
   via?: string;
   src: string;
   local: boolean;
+  /** The route is a blackhole: nothing leaves (dev is the namespace's lo). */
+  blackhole?: true;
   nexthop: string;
   /** The Ethernet header last built toward the next hop, while its MAC stays the same (like a neighbour's cached header). */
   l2Header?: { dstMac: string; bytes: Buffer };
@@ -169,6 +177,10 @@ export class SimLink {
   txqueuelen = 1000;
   /** net.ipv4.conf.DEV.forwarding: whether IPv4 datagrams arriving here may be forwarded (IN_DEV_FORWARD); set from the namespace's default when the device lands there. */
   ipv4Forwarding = 0;
+  /** net.ipv4.conf.DEV.proxy_arp: the device answers ARP for addresses routed out of another device (arp_fwd_proxy). */
+  proxyArp = false;
+  /** net.ipv4.neigh.DEV.proxy_delay, in USER_HZ (1/100 s): a proxied answer waits up to this long (80 unless set). */
+  proxyDelay = 80;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */
   private ownMac: string;
   explicitMac = false;

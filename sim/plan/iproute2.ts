@@ -59,6 +59,12 @@ export function underlayPort(host: string): string {
 
 const num = (v: number) => String(v);
 
+/** A sysctl of one device (net.ipv4.conf.DEV.*, net.ipv4.neigh.DEV.*), not of the namespace or its defaults. */
+export function deviceSysctl(key: string): string | undefined {
+  const m = /^net\.ipv4\.(?:conf|neigh)\.([^.]+)\./.exec(key);
+  return m && m[1] !== 'all' && m[1] !== 'default' ? m[1] : undefined;
+}
+
 /** The commands that carry out one op, in order. file.write and the socket ops are no command (emu writes the file, or holds the socket, itself). */
 export function opToCommands(op: PlanOp, n: Namer): Command[] {
   const netns = 'netns' in op ? op.netns : op.host;
@@ -89,6 +95,8 @@ export function opToCommands(op: PlanOp, n: Namer): Command[] {
       if (k.type === 'dummy') return [ip(...head, 'dummy')];
       // The peer takes the MTU too: `ip link add` gives a veth peer 1500 unless told, where libnetwork sets both ends.
       if (k.type === 'veth') return [ip(...head, 'veth', 'peer', 'name', n.name(k.peer), ...mtu, ...qlen)];
+      // `name` first: iproute2 would read a device called `t…` as an abbreviated `txqueuelen`.
+      if (k.type === 'ipip') return [ip('link', 'add', 'name', ...head.slice(2), 'ipip')];
       return [ip(...head, 'vxlan', 'id', num(k.vni), 'dstport', num(k.dstport), ...(k.proxy ? ['proxy'] : []), ...(k.l2miss ? ['l2miss'] : []),
         ...(k.l3miss ? ['l3miss'] : []), k.learning ? 'learning' : 'nolearning', 'ageing', num(k.ageing),
         ...(k.local ? ['local', n.value(k.local)] : []), ...(k.dev ? ['dev', n.name(k.dev)] : []))];
@@ -107,7 +115,10 @@ export function opToCommands(op: PlanOp, n: Namer): Command[] {
     case 'addr.del':
       return [ip('addr', 'del', n.value(op.address), 'dev', n.name(op.dev))];
     case 'route.add':
-      return [ip('route', 'add', n.value(op.dst), ...(op.via ? ['via', n.value(op.via)] : []), 'dev', n.name(op.dev), ...(op.onlink ? ['onlink'] : []))];
+      return [ip('route', 'add', n.value(op.dst), ...(op.via ? ['via', n.value(op.via)] : []), 'dev', n.name(op.dev), ...(op.proto ? ['proto', op.proto] : []),
+        ...(op.scope ? ['scope', op.scope] : []), ...(op.onlink ? ['onlink'] : []))];
+    case 'route.blackhole':
+      return [ip('route', 'add', 'blackhole', n.value(op.dst), ...(op.proto ? ['proto', op.proto] : []))];
     case 'kv.put':
       // The store's address is the run's (emu names it); the key and value go as they are, one argv item each.
       return [{ tool: 'etcdctl', host: op.host, netns, argv: ['put', op.key, op.value] }];
@@ -122,12 +133,16 @@ export function opToCommands(op: PlanOp, n: Namer): Command[] {
         bridge('fdb', 'del', n.name(op.mac), 'dev', n.name(op.dev), 'dst', n.value(op.dst), 'self'),
         { ...bridge('fdb', 'del', n.name(op.mac), 'dev', n.name(op.dev), 'master'), mayFail: true },
       ];
-    case 'sysctl.set':
-      // Run from outside the namespace, naming it, so that it can come before any device lands there.
-      return [{ tool: 'ip', host: op.host, argv: ['netns', 'exec', n.netns(op.host, op.netns), 'sysctl', '-qw', `${op.key}=${n.value(op.value)}`] }];
+    case 'sysctl.set': {
+      // Run from outside the namespace, naming it, so that it can come before any device lands there;
+      // a device's own setting waits in the namespace's commands until the device exists.
+      const argv = ['netns', 'exec', n.netns(op.host, op.netns), 'sysctl', '-qw', `${n.value(op.key)}=${n.value(op.value)}`];
+      return [{ tool: 'ip', host: op.host, ...(deviceSysctl(op.key) ? { netns } : {}), argv }];
+    }
     case 'iptables':
       return [{ tool: 'iptables', host: op.host, netns, argv: op.args }];
     case 'file.write':
+    case 'bird.config':
     case 'socket.listen':
     case 'socket.close':
       return [];

@@ -27,7 +27,9 @@ export type LinkKind =
   | { type: 'veth'; peer: string }
   /** A device that drops what it is sent: the macvlan driver's parent when none is given. */
   | { type: 'dummy' }
-  | ({ type: 'vxlan' } & VxlanAttrs);
+  | ({ type: 'vxlan' } & VxlanAttrs)
+  /** An IP-in-IP tunnel with no fixed remote: the outer destination is each route's gateway (Linux's tunl0, the ipip module's fallback device). */
+  | { type: 'ipip' };
 
 export interface ListeningSocket {
   proto: 'tcp' | 'udp';
@@ -55,9 +57,17 @@ export type PlanOp =
   | { op: 'addr.add'; host: string; netns: string; dev: string; address: string }
   | { op: 'addr.del'; host: string; netns: string; dev: string; address: string }
   /** onlink: the gateway is on the device's link even though no address of the device covers it (flannel's `via 10.5.2.0 dev flannel.1 onlink`). */
-  | { op: 'route.add'; host: string; netns: string; dst: string; via?: string; dev: string; onlink?: boolean }
+  | { op: 'route.add'; host: string; netns: string; dst: string; via?: string; dev: string; onlink?: boolean; scope?: 'link'; proto?: 'bird' }
   /** A key written to the cluster's key-value store (etcd v3), as a control plane's `etcdctl put` does. */
   | { op: 'kv.put'; host: string; netns: string; key: string; value: string }
+  /** A route that discards what it matches (`ip route add blackhole DST`). */
+  | { op: 'route.blackhole'; host: string; netns: string; dst: string; proto?: 'bird' }
+  /**
+   * A routing daemon's configuration on a host (BIRD, as calico/node's confd renders it): emu
+   * runs the real daemon with it, whose sessions install the `proto bird` routes; sim applies
+   * those routes from the plan.
+   */
+  | { op: 'bird.config'; host: string; netns: string; config: string }
   | { op: 'neigh.add'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'neigh.del'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'fdb.add'; host: string; netns: string; dev: string; mac: string; dst: string }

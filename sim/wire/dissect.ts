@@ -8,7 +8,7 @@ import { Layer, Parsed } from './layer';
 import { ETHERNET_FIELD_ENDS, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethernetLayer, parseEthernet } from './ethernet';
 import { SLL2_FIELD_ENDS, SLL2_HEADER_LEN, SLL_FIELD_ENDS, SLL_HEADER_LEN, parseSll, parseSll2, sllLayer } from './sll';
 import { ARP_FIELD_ENDS, ARP_LEN, arpLayer, parseArp } from './arp';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_FIELD_ENDS, IPV4_MIN_HEADER_LEN, ipv4Layer, parseIpv4 } from './ipv4';
+import { IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPV4_FIELD_ENDS, IPV4_MIN_HEADER_LEN, ipv4Layer, parseIpv4 } from './ipv4';
 import { ICMP_FIELD_ENDS, ICMP_HEADER_LEN, icmpLayer, parseIcmp, quotesDatagram } from './icmp';
 import { UDP_FIELD_ENDS, UDP_HEADER_LEN, parseUdp, udpLayer } from './udp';
 import { TCP_FIELD_ENDS, TCP_MIN_HEADER_LEN, parseTcp, tcpLayer } from './tcp';
@@ -19,13 +19,16 @@ import { udpPayloadProto } from './ports';
 export const LINKTYPE_ETHERNET = 1;
 export const LINKTYPE_LINUX_SLL = 113;
 export const LINKTYPE_LINUX_SLL2 = 276;
-export const SUPPORTED_LINKTYPES = [LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2];
+/** Raw IP, no link-layer header: what a capture on an ipip device (tunl0) records. */
+export const LINKTYPE_RAW = 101;
+export const SUPPORTED_LINKTYPES = [LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW];
 
 export function linktypeName(linktype: number): string {
   switch (linktype) {
     case LINKTYPE_ETHERNET: return 'EN10MB';
     case LINKTYPE_LINUX_SLL: return 'LINUX_SLL';
     case LINKTYPE_LINUX_SLL2: return 'LINUX_SLL2';
+    case LINKTYPE_RAW: return 'RAW';
     default: return `unknown(${linktype})`;
   }
 }
@@ -78,7 +81,7 @@ const CODECS: Record<Exclude<Next, undefined>, Codec> = {
       ctx.ip = p.repr;
       // A non-first fragment carries no transport header; tshark shows it as data.
       const next: Next = p.repr.fragmentOffset > 0 ? undefined
-        : p.repr.protocol === IPPROTO_ICMP ? 'icmp' : p.repr.protocol === IPPROTO_UDP ? 'udp' : p.repr.protocol === IPPROTO_TCP ? 'tcp' : undefined;
+        : p.repr.protocol === IPPROTO_ICMP ? 'icmp' : p.repr.protocol === IPPROTO_IPIP ? 'ip' : p.repr.protocol === IPPROTO_UDP ? 'udp' : p.repr.protocol === IPPROTO_TCP ? 'tcp' : undefined;
       if (p.repr.moreFragments) ctx.complete = false;
       return { layer: ipv4Layer(p.repr), next, payload: p.payload, short: p.truncated };
     },
@@ -117,7 +120,7 @@ function partialLayer(codec: Codec, b: Buffer, ctx: Context): Layer {
 }
 
 export function dissect(frame: Buffer, linktype: number): Layer[] {
-  const first: Next = linktype === LINKTYPE_ETHERNET ? 'eth' : linktype === LINKTYPE_LINUX_SLL ? 'sll' : linktype === LINKTYPE_LINUX_SLL2 ? 'sll2' : undefined;
+  const first: Next = linktype === LINKTYPE_ETHERNET ? 'eth' : linktype === LINKTYPE_LINUX_SLL ? 'sll' : linktype === LINKTYPE_LINUX_SLL2 ? 'sll2' : linktype === LINKTYPE_RAW ? 'ip' : undefined;
   const layers: Layer[] = [];
   const ctx: Context = { complete: true, quoted: false };
   let next: Next = first;

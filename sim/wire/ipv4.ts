@@ -6,6 +6,8 @@ import { be16, be32, putBe16 } from './bytes';
 
 export const IPV4_MIN_HEADER_LEN = 20;
 export const IPPROTO_ICMP = 1;
+/** IP in IP (RFC 2003): the payload is another IPv4 datagram. */
+export const IPPROTO_IPIP = 4;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 

@@ -74,7 +74,8 @@ export function accepts(dev: SimLink, f: Uint8Array): boolean {
   if (arpOpcode(f) !== ARP_REQUEST) return true;
   // The ARP target's address (offset 38 of the frame).
   const target = `${f[38]}.${f[39]}.${f[40]}.${f[41]}`;
-  return dev.addrs.some((a) => a.ip === target);
+  // A device that proxies ARP looks at every request (arp_process decides).
+  return dev.proxyArp || dev.addrs.some((a) => a.ip === target);
 }
 
 // ── link state and attributes (`ip link set`: dev_change_flags, dev_set_mtu, dev_set_mac_address) ──

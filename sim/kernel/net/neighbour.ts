@@ -50,6 +50,8 @@ function isLearned(n: Neigh | undefined): n is NeighEntry {
  * PERMANENT); a use of a STALE entry starts DELAY, as neigh_event_send does.
  */
 export function resolvedNeigh(dp: Datapath, ns: SimNetns, r: ResolvedRoute): Neigh | undefined {
+  // A device without ARP (IFF_NOARP: an ipip tunnel) needs no address for its next hop (NUD_NOARP).
+  if (r.dev.type === 'ipip') return { ip: r.nexthop, dev: r.dev.name, mac: r.dev.mac, state: 'PERMANENT' };
   const n = ns.neigh.get(r.dev.name, r.nexthop);
   if (n === undefined || n.mac === undefined) return undefined;
   if (isLearned(n)) {

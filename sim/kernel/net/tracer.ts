@@ -6,7 +6,8 @@
  */
 import { EventQueue } from '../clock';
 import { SimLink, SimNetns, topologyGeneration } from '../objects';
-import { HopSite, SimHop } from '../hop';
+import { HopSite, RawIpHop, SimHop } from '../hop';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../wire/dissect';
 import { Flow, HopEvent, MAX_HOPS_PER_FLOW } from '../../trace/types';
 import { PcapRecorder } from '../../pcap/record';
 import { EPOCH_NS } from '../../model/world';
@@ -22,6 +23,7 @@ import { overlayNotes } from '../../trace/paths/overlay';
 import { pathOf } from '../../trace/paths';
 import { DropPoint, FrameKind, PathModel, Sighting } from '../../trace/paths/path';
 import { isVxlanFrame } from './vxlan';
+import { isIpipFrame } from './ipv4/ipip';
 
 /** A place on a flow's path, or off it (no step): what a hop records. */
 interface Spot {
@@ -69,6 +71,10 @@ function placesOn(model: PathModel) {
     bridgeDown: byKind('bridge', 'in'),
     segment: sighting('segment', 'out', 'ip', { encapsulated: true }),
     segmentPlain: sighting('segment', 'out', 'ip', { encapsulated: false }),
+    fromHostEnd: byKind('host-end', 'out'), towardHostEnd: byKind('host-end', 'in'),
+    intoTunnel: sighting('tunnel', 'out', 'ip'), outOfTunnel: sighting('tunnel', 'in', 'ip'),
+    ipipEncap: sighting('uplink', 'out', 'ip', { encapsulated: true, ipip: true }),
+    ipipDeliver: sighting('uplink', 'in', 'ip', { encapsulated: true, ipip: true }),
     udpDeliver: sighting('uplink', 'in', 'ip', { encapsulated: true }),
     decap: sighting('vxlan', 'in', 'ip'),
     dnsQuery: sighting('lo', 'out', 'dns-query'), dnsAnswer: sighting('lo', 'in', 'dns-answer'),
@@ -136,7 +142,8 @@ export class Tracer {
     const P = this.placesFor(skb);
     if (dev.master) this.place(skb, dev, P.towardContainer[kindIndex(arp)], undefined, dev.master.name);
     else if (dev.netns.role.get() === 'sandbox') this.place(skb, dev, P.sent[kindIndex(arp)]);
-    else this.record(skb, undefined, dev, 'send');
+    // The host end of a container's veth that is no bridge's port (Calico's cali…): the host sends toward the container.
+    else this.place(skb, dev, P.towardHostEnd[kindIndex(arp)]);
   }
 
   /** A bridge port receives: the other end of a container's veth (in an overlay namespace, or the host's for a local bridge). */
@@ -146,8 +153,24 @@ export class Tracer {
 
   /** A frame a device's stack takes: in a sandbox, the container receiving. */
   stackRecv(dev: SimLink, skb: Skb): void {
-    if (dev.type !== 'veth' || dev.netns.role.get() !== 'sandbox') return;
-    this.place(skb, dev, this.placesFor(skb).taken[kindIndex(arpOpcode(skb.frame))]);
+    const P = this.placesFor(skb);
+    const kind = kindIndex(arpOpcode(skb.frame));
+    if (dev.type === 'veth') this.place(skb, dev, dev.netns.role.get() === 'sandbox' ? P.taken[kind] : P.fromHostEnd[kind]);
+  }
+
+  /** The host routes a packet into a vxlan device that is no bridge's port (Calico's vxlan.calico). */
+  routedToVxlan(vx: SimLink, skb: Skb): void {
+    this.place(skb, vx, this.placesFor(skb).toVxlan);
+  }
+
+  /** The host routes a packet into an IP-in-IP tunnel (tunl0). */
+  intoTunnel(dev: SimLink, skb: Skb): void {
+    this.place(skb, dev, this.placesFor(skb).intoTunnel);
+  }
+
+  /** An IP-in-IP tunnel unwrapped a packet. */
+  outOfTunnel(dev: SimLink, skb: Skb): void {
+    this.place(skb, dev, this.placesFor(skb).outOfTunnel);
   }
 
   /** The host's stack routes a frame into a vxlan device that is no bridge port (flannel.1). */
@@ -185,6 +208,8 @@ export class Tracer {
   underlayXmit(dev: SimLink, skb: Skb, encap: boolean): void {
     const P = this.placesFor(skb);
     if (encap) this.place(skb, dev, P.encap, skb.note, skb.encapsulatedBy);
+    // Wrapped by the namespace's ipip device (tunl0), which sent it from the host's own stack.
+    else if (isIpipFrame(skb.frame)) this.place(skb, dev, P.ipipEncap, undefined, [...dev.netns.links.values()].find((l) => l.type === 'ipip')?.name);
     else this.place(skb, dev, (skb.forwarded ? P.uplinkForwards : P.uplinkSends)[kindIndex(arpOpcode(skb.frame))]);
   }
 
@@ -194,6 +219,7 @@ export class Tracer {
    */
   uplinkRecv(dev: SimLink, skb: Skb, forwarded: boolean): void {
     const P = this.placesFor(skb);
+    if (isIpipFrame(skb.frame)) return this.placeIfOnPath(skb, dev, P.ipipDeliver);
     this.placeIfOnPath(skb, dev, (forwarded ? P.uplinkForwardsIn : P.uplinkTakes)[kindIndex(arpOpcode(skb.frame))]);
   }
 
@@ -361,10 +387,13 @@ export class Tracer {
   /** `actor`: the device that acted and handed the frame to `link` (the bridge; the vxlan device that encapsulated). */
   private record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string, actor?: string): void {
     const at = this.clock.now + skb.lag;
-    if (this.pcaps) this.capture(link, skb.frame, at);
+    // An ipip device has no link layer: what it carries is the IP packet, behind the datapath's blank Ethernet header.
+    const raw = link.type === 'ipip';
+    const frame = raw ? skb.frame.subarray(ETHERNET_HEADER_LEN) : skb.frame;
+    if (this.pcaps) this.capture(link, frame, at);
     const flow = skb.flow;
     if (!flow) return;
-    if (this.keeps(flow)) this.keep(flow, this.linkSite(link, step, skb.dir, event, actor), skb.frame, note, undefined, at);
+    if (this.keeps(flow)) this.keep(flow, this.linkSite(link, step, skb.dir, event, actor), frame, note, undefined, at, raw);
     else this.countOnly(flow);
   }
 
@@ -383,17 +412,17 @@ export class Tracer {
   }
 
   /** Every hop is counted; a flow keeps the first MAX_HOPS_PER_FLOW whole. */
-  private keep(flow: Flow, site: HopSite, frame: Uint8Array, note?: string, reason?: string, at = this.clock.now): void {
+  private keep(flow: Flow, site: HopSite, frame: Uint8Array, note?: string, reason?: string, at = this.clock.now, raw = false): void {
     if (!this.keeps(flow)) return this.countOnly(flow);
     this.hopCount++;
-    flow.hops.push(new SimHop(site, at, frame, note, reason));
+    flow.hops.push(raw ? new RawIpHop(site, at, frame, note, reason) : new SimHop(site, at, frame, note, reason));
   }
 
   private capture(link: SimLink, frame: Uint8Array, at: number): void {
     if (!this.pcaps || link.type === 'bridge') return;
     const key = `${link.netns.host.name}-${link.netns.name}-${link.name}`;
     let w = this.pcaps.get(key);
-    if (!w) this.pcaps.set(key, (w = new PcapRecorder('nano')));
+    if (!w) this.pcaps.set(key, (w = new PcapRecorder('nano', link.type === 'ipip' ? LINKTYPE_RAW : LINKTYPE_ETHERNET)));
     w.add(EPOCH_NS + BigInt(at), frame);
   }
 }

@@ -3,7 +3,7 @@
  * neighbour table (arp_reduce, with `proxy`), looks the inner destination up in its FDB
  * and encapsulates (vxlan_xmit_one); vxlan_rcv takes the inner frame off a datagram its
  * UDP socket received, learns the sender's VTEP (vxlan_snoop) and hands the frame to the
- * bridge.
+ * bridge it is a port of, or to its namespace's stack.
  */
 import type { Datapath } from '../datapath';
 import type { SimLink, SimNetns, VxlanFdbEntry, VxlanState } from '../objects';
@@ -36,6 +36,8 @@ export const vxlanOps: NetDeviceOps = {
 function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
   const v = vx.vxlan!;
   const f = skb.frame;
+  // A device of its own, routed into (Calico's vxlan.calico); a bridge port's frames were seen as the bridge handed them over.
+  if (!vx.master) dp.tracer.routedToVxlan(vx, skb);
   if (be16(f, 12) === ETHERTYPE_ARP && v.proxy) return arpReduce(dp, vx, skb);
   const dst = macToString(f, 0);
   const e = vxlanLookup(dp, v, dst) ?? v.fdb.get(ZERO_MAC);
@@ -149,7 +151,7 @@ function pmtudReply(dp: Datapath, vx: SimLink, skb: Skb, inner: Uint8Array, path
   dp.clock.schedule(dp.delays.vxlan + skb.lag, () => {
     countRx(vx, r);
     dp.tracer.pmtuReply(vx, r, mtu);
-    bridgeForward(dp, vx.master!, vx, r);
+    vxlanRx(dp, vx, r);
   });
 }
 
@@ -158,10 +160,19 @@ export function vxlanRecv(dp: Datapath, vx: SimLink, skb: Skb, vtep: string): vo
   countRx(vx, skb);
   if (vx.vxlan!.learning) vxlanSnoop(dp, vx.vxlan!, macToString(skb.frame, 6), vtep);
   dp.tracer.decap(vx, skb);
-  // A bridge port hands the frame to its bridge; a device on its own (flannel.1, routed to)
-  // gives it to its namespace's stack, as netif_rx does, if it is addressed to it.
-  if (vx.master) bridgeForward(dp, vx.master, vx, skb);
-  else if (accepts(vx, skb.frame)) l3Input(dp, vx, skb);
+  vxlanRx(dp, vx, skb);
+}
+
+/**
+ * The inner frame received on the device (gro_cells_receive): a bridge port hands it to
+ * its bridge; a device of its own (Calico's vxlan.calico, routed to) gives it to the
+ * namespace's stack when it is addressed to the device.
+ */
+function vxlanRx(dp: Datapath, vx: SimLink, skb: Skb): void {
+  if (vx.master) return bridgeForward(dp, vx.master, vx, skb);
+  if (!accepts(vx, skb.frame)) return;
+  dp.tracer.stackRecv(vx, skb);
+  l3Input(dp, vx, skb);
 }
 
 /** vxlan_snoop: with learning on, the inner source MAC is remembered at the VTEP it came from. */

@@ -12,6 +12,8 @@ import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP } from '../../../wire/
 import { Skb } from '../skb';
 import { devXmit } from '../dev';
 import { neighConfirm, neighLearnFromRequest } from '../neighbour';
+import { route } from './route';
+import { devForwards } from './devinet';
 
 export function arpInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   const p = parseArp(bufferView(skb.frame).subarray(ETHERNET_HEADER_LEN));
@@ -20,14 +22,34 @@ export function arpInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): vo
   const ours = dev.addrs.some((x) => x.ip === a.targetIp);
   if (a.opcode === ARP_REQUEST && ours) {
     neighLearnFromRequest(dp, ns, dev, a.senderIp, a.senderMac, skb.lag);
-    const reply = emitEthernet({ src: dev.mac, dst: a.senderMac, ethertype: ETHERTYPE_ARP },
-      emitArp({ opcode: ARP_REPLY, senderMac: dev.mac, senderIp: a.targetIp, targetMac: a.senderMac, targetIp: a.senderIp }));
-    const out = new Skb(reply, skb.flow, skb.dir);
-    out.lag = skb.lag;
-    devXmit(dp, dev, out);
+    arpReply(dp, dev, a.targetIp, a.senderMac, a.senderIp, skb);
+  } else if (a.opcode === ARP_REQUEST && proxies(ns, dev, a.targetIp)) {
+    neighLearnFromRequest(dp, ns, dev, a.senderIp, a.senderMac, skb.lag);
+    // proxy_delay 0 answers at once; otherwise Linux holds the request a random part of it (pneigh_enqueue): half, here.
+    if (dev.proxyDelay === 0) arpReply(dp, dev, a.targetIp, a.senderMac, a.senderIp, skb);
+    else dp.clock.schedule(dev.proxyDelay * 5_000_000, () => arpReply(dp, dev, a.targetIp, a.senderMac, a.senderIp, skb));
   } else if (a.opcode === ARP_REPLY) {
     neighConfirm(dp, ns, dev, a.senderIp, a.senderMac, skb.lag);
   }
+}
+
+/**
+ * arp_process's proxy branch: the device proxies (proxy_arp) and forwards, and the target
+ * is reached by a unicast route out of another device (arp_fwd_proxy), so the device
+ * answers with its own address for it.
+ */
+function proxies(ns: SimNetns, dev: SimLink, target: string): boolean {
+  if (!dev.proxyArp || !devForwards(dev)) return false;
+  const r = route(ns, target);
+  return !!r && !r.local && !r.blackhole && r.dev !== dev;
+}
+
+function arpReply(dp: Datapath, dev: SimLink, ip: string, toMac: string, toIp: string, cause: Skb): void {
+  const reply = emitEthernet({ src: dev.mac, dst: toMac, ethertype: ETHERTYPE_ARP },
+    emitArp({ opcode: ARP_REPLY, senderMac: dev.mac, senderIp: ip, targetMac: toMac, targetIp: toIp }));
+  const out = new Skb(reply, cause.flow, cause.dir);
+  out.lag = cause.lag;
+  devXmit(dp, dev, out);
 }
 
 /**

@@ -42,6 +42,8 @@ export function ipForward(dp: Datapath, ns: SimNetns, inDev: SimLink, skb: Skb):
     icmpSend(dp, ns, skb, ip, ICMP_DEST_UNREACHABLE, UNREACH_NET);
     return dp.tracer.forwardDrop(skb, inDev, `no route to ${dst}: ICMP network unreachable`);
   }
+  // RTN_BLACKHOLE: discarded without a word (dst_discard).
+  if (r.blackhole) return dp.tracer.drop(skb, undefined, inDev, `blackhole route to ${dst}`);
   if (ipv4PacketTtl(skb.frame, ip) <= 1) {
     icmpSend(dp, ns, skb, ip, ICMP_TIME_EXCEEDED, EXC_TTL);
     return dp.tracer.forwardDrop(skb, inDev, 'TTL exceeded in transit: ICMP time exceeded');

@@ -7,7 +7,7 @@ import type { Datapath } from '../../datapath';
 import type { SimLink, SimNetns } from '../../objects';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
 import {
-  IPPROTO_ICMP, IPPROTO_UDP, ipv4HeaderProblem, ipv4PacketChecksumOk, ipv4PacketDst, ipv4PacketEnd, ipv4PacketHeaderLength, ipv4PacketIsFragment, ipv4PacketProtocol,
+  IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_UDP, ipv4HeaderProblem, ipv4PacketChecksumOk, ipv4PacketDst, ipv4PacketEnd, ipv4PacketHeaderLength, ipv4PacketIsFragment, ipv4PacketProtocol,
 } from '../../../wire/ipv4';
 import { Skb } from '../skb';
 import { isLocalAddress } from './route';
@@ -16,6 +16,7 @@ import { ipForward } from './ip_forward';
 import { icmpRcv } from './icmp';
 import { udpRcv } from './udp';
 import { isVxlanFrame } from '../vxlan';
+import { ipipRcv } from './ipip';
 
 export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   const ip = ETHERNET_HEADER_LEN;
@@ -55,6 +56,7 @@ export function deliver(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: 
   const protocol = ipv4PacketProtocol(skb.frame, ETHERNET_HEADER_LEN);
   if (protocol === IPPROTO_ICMP) icmpRcv(dp, ns, skb, l4, end);
   else if (protocol === IPPROTO_UDP) udpRcv(dp, ns, dev, skb, l4, end);
+  else if (protocol === IPPROTO_IPIP) ipipRcv(dp, ns, dev, skb, l4, end);
 }
 
 function netfilterAccepts(dp: Datapath, hook: 'PREROUTING' | 'INPUT', ns: SimNetns, dev: SimLink, skb: Skb): boolean {

@@ -25,6 +25,8 @@ export const NO_OPTIONS = Buffer.alloc(0);
 export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], rewrite?: PayloadRewrite, lag = 0): string | undefined {
   const r = route(ns, ip.dst);
   if (!r) return 'Network is unreachable';
+  // fib_props[RTN_BLACKHOLE]: the lookup itself fails with EINVAL.
+  if (r.blackhole) return 'Invalid argument';
   // The rewrite happens as the payload is copied into a single frame; otherwise on a copy first.
   const mtu = r.local ? r.dev.mtu : pathMtu(ns, ip.dst, r.dev, dp.clock.now);
   if (rewrite && (r.local || IPV4_MIN_HEADER_LEN + payload.length > mtu)) {

@@ -64,7 +64,8 @@ function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nex
     if (!l.up || l.type === 'loopback') continue;
     for (const a of l.addrs) {
       const m = maskOf(a.prefixLength);
-      if (a.prefixLength > bestLen && ((ipv4ToNumber(a.ip) & m) >>> 0) === ((d & m) >>> 0)) {
+      // A /32 address makes no prefix route (fib_add_ifaddr).
+      if (a.prefixLength < 32 && a.prefixLength > bestLen && ((ipv4ToNumber(a.ip) & m) >>> 0) === ((d & m) >>> 0)) {
         best = { dev: l, src: a.ip, local: false };
         bestLen = a.prefixLength;
       }
@@ -75,6 +76,11 @@ function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nex
     const base = r.dst === 'default' ? 0 : ipv4ToNumber(r.dst.split('/')[0]);
     const m = maskOf(len);
     if (len > bestLen && ((base & m) >>> 0) === ((d & m) >>> 0)) {
+      if (r.blackhole) {
+        best = { dev: lo, src: '0.0.0.0', local: false, blackhole: true };
+        bestLen = len;
+        continue;
+      }
       const dev = ns.links.get(r.dev);
       if (!dev?.up) continue;
       best = { dev, via: r.via, src: dev.addrs[0]?.ip ?? '0.0.0.0', local: false };
