@@ -62,13 +62,15 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
     namespaces.push({ host: name, name: ns, kind, ...(containers.has(ns) ? { container: containers.get(ns) } : {}), ...(overlay ? { network: overlay.name } : {}) });
     if (own) for (const d of own.devices) links.push({ host: name, netns: ns, ...d });
   }
-  const endpointLists = [...swarmNets.map((v) => ({ net: v.net, eps: v.endpointsByHost.get(name) ?? [] })), ...locals.map((net) => ({ net, eps: endpointsByHost(net).get(name) ?? [] }))];
+  // Every local network whose containers get endpoints: a bridge's, or one without a bridge (Calico's, routed by the host).
+  const attached = Object.values(h.localNetworks).filter((n) => driverOf(n).attaches);
+  const endpointLists = [...swarmNets.map((v) => ({ net: v.net, eps: v.endpointsByHost.get(name) ?? [] })), ...attached.map((net) => ({ net, eps: endpointsByHost(net).get(name) ?? [] }))];
   for (const { net, eps } of endpointLists) {
     for (const ep of eps) {
       if (ep.state !== 'joined') continue;
       const { netns: peerNetns, master } = driverOf(net).endpointPeer(net, name);
       links.push({ host: name, netns: ep.sandbox, device: ep.ifname, kind: 'veth', mac: ep.mac, addresses: [`${ep.ip}/${ep.prefixLength}`], peer: { netns: peerNetns, device: ep.peerIfname } });
-      links.push({ host: name, netns: peerNetns, device: ep.peerIfname, kind: 'veth', master, peer: { netns: ep.sandbox, device: ep.ifname } });
+      links.push({ host: name, netns: peerNetns, device: ep.peerIfname, kind: 'veth', ...(master ? { master } : {}), peer: { netns: ep.sandbox, device: ep.ifname } });
     }
   }
   return { host: name, namespaces, links };

@@ -7,6 +7,7 @@
 import type { Flow } from '../types';
 import { bridgePath } from './bridge';
 import { flannelHostGwPath, flannelVxlanPath } from './flannel';
+import { calicoPath } from './calico';
 import { gwbridgePath } from './gwbridge';
 import { overlayPath } from './overlay';
 import { PathModel } from './path';
@@ -17,6 +18,7 @@ const PATHS = {
   gwbridge: gwbridgePath,
   'flannel-vxlan': flannelVxlanPath,
   'flannel-host-gw': flannelHostGwPath,
+  calico: calicoPath,
 } as const satisfies Record<string, PathModel>;
 
 export type PathId = keyof typeof PATHS;

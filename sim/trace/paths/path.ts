@@ -15,6 +15,10 @@ export type PathRole =
   | 'container'
   /** The other end of a container's veth, a port of a bridge (br0 in an overlay namespace, docker0 or docker_gwbridge in the host's). */
   | 'bridge-port'
+  /** The host end of a container's veth in the host namespace, no bridge's port: the host routes what comes in on it (Calico's cali…). */
+  | 'host-end'
+  /** An IP-in-IP device (tunl0): 'out' the host routes a packet into it, 'in' it unwraps one. */
+  | 'tunnel'
   /** A bridge device itself, as the host's IP stack sees it: frames it takes up from its ports ('out'), frames the host sends down through it ('in'). */
   | 'bridge'
   /** The vxlan device in the overlay namespace. */
@@ -42,6 +46,8 @@ export interface Sighting {
   proxied?: boolean;
   /** At the uplink and the segment: the frame carries VXLAN. */
   encapsulated?: boolean;
+  /** At the uplink: the encapsulation is IP in IP (protocol 4), not VXLAN. */
+  ipip?: boolean;
   /** At the uplink: the host routed the packet through (ip_forward), it is not the host's own. */
   forwarded?: boolean;
 }
@@ -70,7 +76,7 @@ export interface PathStep {
 
 /** A verdict a delivered request earns when its steps come in this order (and none of `never`). */
 export interface VerdictRule {
-  kind: 'overlay' | 'local' | 'outside' | 'flannel-vxlan' | 'flannel-host-gw';
+  kind: 'overlay' | 'local' | 'outside' | 'flannel-vxlan' | 'flannel-host-gw' | 'calico';
   steps: readonly number[];
   never?: readonly number[];
 }
