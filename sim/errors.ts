@@ -11,3 +11,6 @@ export class InputError extends Error {
 
 /** The running machine lacks something a command needs (root, a tool); also exit 2. */
 export class PrerequisiteError extends InputError {}
+
+/** This machine's kernel lacks a feature the scenario needs (IP-in-IP): emu refuses the scenario, verify skips its emu run. */
+export class KernelFeatureMissing extends PrerequisiteError {}

@@ -121,7 +121,7 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
     f('ingress', undefined, undefined, 'Create swarm routing-mesh network', false),
     f('internal', undefined, undefined, 'Restrict external access to the network', true),
     f('ip-range', undefined, 'strings', 'Allocate container ip from a sub-range', false),
-    f('ipam-driver', undefined, 'string', 'IP Address Management Driver', false, '"default"'),
+    f('ipam-driver', undefined, 'string', 'IP Address Management Driver', true, '"default"'),
     f('ipam-opt', undefined, 'map', 'Set IPAM driver specific options', false, 'map[]'),
     f('ipv6', undefined, undefined, 'Enable IPv6 networking', false),
     f('label', undefined, 'list', 'Set metadata on a network', true),

@@ -99,6 +99,19 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [],
   },
   {
+    program: 'calicoctl', shells: ['host'], answeredBy: 'model', summary: "Calico v3's calicoctl against the model's datastore (calico/node and its libnetwork plugin)",
+    forms: [
+      form(['node', 'run'], 'calicoctl node run [--name=NAME] [--ip=IP]', [{ flag: '--name', arg: 'NAME', help: 'the node\'s name' }, { flag: '--ip', arg: 'IP', help: 'its IPv4 routing address' }]),
+      form(['node', 'status'], 'calicoctl node status'),
+      form(['get', 'ippool|ippools|pool|pools'], 'calicoctl get ippool [NAME] [-o yaml|wide]', [{ flag: '-o', arg: 'FORMAT', values: ['yaml', 'wide'], help: 'output format' }], { min: 0, max: 1, names: 'NAME' }),
+      form(['patch', 'ippool|ippools|pool|pools'], 'calicoctl patch ippool NAME -p \'{"spec":{"ipipMode"|"vxlanMode":"Never|Always|CrossSubnet"}}\'', [{ flag: '-p', arg: 'PATCH', help: 'a JSON merge patch' }], { min: 1, max: 1, names: 'NAME' }),
+      form(['get', 'workloadendpoints|workloadendpoint|wep|weps'], 'calicoctl get workloadendpoints [-a | -n NAMESPACE] [-o wide]', [
+        { flag: '-a', help: 'every namespace' }, { flag: '--all-namespaces', help: 'every namespace' }, { flag: '-n', arg: 'NAMESPACE', help: 'the namespace (libnetwork for Docker\'s)' },
+        { flag: '-o', arg: 'FORMAT', values: ['wide'], help: 'output format' },
+      ]),
+    ],
+  },
+  {
     program: 'etcdctl', shells: ['host'], answeredBy: 'model',
     summary: "etcd 3.4's etcdctl against the lab's cluster store (the model's; emu writes each key to a real etcd too); `set` is the v2 API's form of `put`",
     forms: [

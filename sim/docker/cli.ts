@@ -98,7 +98,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       const p = parseFlags('docker network create', rest, [
         { long: 'driver', short: 'd', value: true }, { long: 'attachable' }, { long: 'subnet', value: true }, { long: 'gateway', value: true },
         { long: 'internal' }, { long: 'opt', short: 'o', value: true }, { long: 'label', value: true }, { long: 'ip-range', value: true },
-        { long: 'ipv6' }, { long: 'scope', value: true },
+        { long: 'ipv6' }, { long: 'scope', value: true }, { long: 'ipam-driver', value: true },
       ]);
       requireArgs(p, 'docker network create', 'docker network create [OPTIONS] NETWORK', 'Create a network', 1);
       // The CLI's own check (an unparsable subnet is left to the daemon, which says so first).
@@ -107,6 +107,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       const net = createNetwork(tx, host, {
         name: p.args[0], driver: first(p, 'driver') ?? 'bridge', attachable: p.bools.has('attachable'), internal: p.bools.has('internal'),
         subnet: first(p, 'subnet'), gateway: first(p, 'gateway'), options: mapOpts(all(p, 'opt')), labels: mapOpts(all(p, 'label')),
+        ipamDriver: first(p, 'ipam-driver'),
       });
       return ok(`${net.id}\n`);
     }

@@ -60,7 +60,7 @@ function ipamOf(net: Network): Record<string, unknown> {
   const made = net.scope === 'local' && DAEMON_MADE.has(net.name);
   // The default bridge takes docker0's address as it finds it: its IPAM request names no gateway.
   const config = !net.ipam.subnet ? [] : net.name === 'bridge' && net.scope === 'local' ? [{ Subnet: net.ipam.subnet }] : [{ Subnet: net.ipam.subnet, Gateway: net.ipam.gateway }];
-  return { Driver: 'default', Options: net.scope === 'local' && !made ? {} : null, Config: config };
+  return { Driver: net.ipamDriver ?? 'default', Options: net.scope !== 'swarm' && !made ? {} : null, Config: config };
 }
 
 /**
@@ -82,7 +82,7 @@ function servicesOf(w: World, net: Network): Record<string, unknown> {
 /** A network as `docker network inspect` on `host` shows it (Docker 20.10 field order). */
 export function networkInspectObject(w: World, host: string, net: Network, verbose = false): Record<string, unknown> {
   const inst = instanceOf(net, host);
-  const local = net.scope === 'local' || !!inst;
+  const local = net.scope !== 'swarm' || !!inst;
   const containers: Record<string, unknown> = {};
   for (const ep of endpointsOf(net)) if (ep.host === host && ep.state === 'joined') containers[endpointKey(ep, net)] = endpointEntry(ep);
   const o: Record<string, unknown> = {

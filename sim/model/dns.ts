@@ -43,12 +43,24 @@ function sandboxNetworks(w: World, c: Container): Network[] {
 /** ResolveName's order: dynamic (swarm) networks, then ingress, then local ones, each in the sandbox's order. */
 function resolutionOrder(w: World, c: Container): Network[] {
   const nets = sandboxNetworks(w, c);
-  return [...nets.filter((n) => n.scope === 'swarm' && !n.ingress), ...nets.filter((n) => n.ingress), ...nets.filter((n) => n.scope === 'local')];
+  return [...nets.filter((n) => n.scope === 'swarm' && !n.ingress), ...nets.filter((n) => n.ingress), ...nets.filter((n) => n.scope !== 'swarm')];
+}
+
+/**
+ * A network's endpoints as the resolver knows them: a global-scope network's (kept in the
+ * cluster store, Calico's) on every host, each host holding its own; anyone else's as held.
+ */
+function knownEndpoints(w: World, net: Network) {
+  if (net.scope !== 'global') return endpointsOf(net);
+  return w.hostOrder.flatMap((h) => {
+    const copy = hostOf(w, h).localNetworks[net.id];
+    return copy ? endpointsOf(copy).filter((ep) => ep.host === h) : [];
+  });
 }
 
 function findInNetwork(w: World, net: Network, name: string): string[] {
   const ips: string[] = [];
-  for (const ep of endpointsOf(net)) {
+  for (const ep of knownEndpoints(w, net)) {
     if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;
     const c = hostOf(w, ep.host).containers[ep.containerId];
     if (!c) continue;
@@ -82,7 +94,7 @@ export function resolveName(w: World, c: Container, qname: string): string[] | u
 /** Sandbox.ResolveIP: the first network, in the sandbox's order, that knows the address names it `name.network`. */
 export function resolveAddress(w: World, c: Container, ip: string): string | undefined {
   for (const net of sandboxNetworks(w, c)) {
-    for (const ep of endpointsOf(net)) {
+    for (const ep of knownEndpoints(w, net)) {
       if (ep.ip === ip && ep.kind === 'container' && ep.state === 'joined' && ep.containerId) {
         const owner = hostOf(w, ep.host).containers[ep.containerId];
         if (owner) return `${owner.name}.${net.name}`;
@@ -100,7 +112,7 @@ export function resolveAddress(w: World, c: Container, ip: string): string | und
 export function dnsRecords(w: World, c: Container): { ip: string; names: string[] }[] {
   const candidates = new Set<string>();
   for (const net of sandboxNetworks(w, c)) {
-    for (const ep of endpointsOf(net)) {
+    for (const ep of knownEndpoints(w, net)) {
       if (ep.kind !== 'container' || ep.state !== 'joined' || !ep.containerId) continue;
       const other = hostOf(w, ep.host).containers[ep.containerId];
       if (!other) continue;

@@ -24,7 +24,9 @@ export interface EndpointRequest {
 export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest): Draft<Endpoint> {
   const id = hexId(tx.rng);
   let ip: string | undefined;
-  if (req.ip) {
+  const own = req.ip ? undefined : driverOf(net).address?.(tx, net, req.host);
+  if (own) ip = own.ip;
+  else if (req.ip) {
     if (!claim(net.ipam, req.ip)) throw new DaemonRefusal('Address already in use', 'create');
     ip = req.ip;
   } else {
@@ -33,7 +35,7 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
   }
   const ep: Endpoint = {
     id, networkId: net.id, host: req.host, kind: req.kind, containerId: req.containerId, name: req.name, ip,
-    prefixLength: prefixLengthOf(net.ipam.subnet), mac: macFromIpv4(ip), state: initialState(endpointMachine),
+    prefixLength: own?.prefixLength ?? prefixLengthOf(net.ipam.subnet), mac: own?.mac ?? macFromIpv4(ip), state: initialState(endpointMachine),
     aliases: req.aliases ?? [], sandbox: req.sandbox, ifname: req.ifname, peerIfname: '',
     ...(net.scope === 'swarm' && req.kind === 'container' ? { taskId: swarmId(tx.rng) } : {}),
   };
@@ -43,7 +45,7 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
 
 export function deleteEndpoint(net: Draft<Network>, ep: Draft<Endpoint>): void {
   ep.state = advance(endpointMachine, ep.state, 'DELETE');
-  release(net.ipam, ep.ip);
+  if (!driverOf(net).address) release(net.ipam, ep.ip);
   shardDelete(net.endpoints, ep.id);
 }
 

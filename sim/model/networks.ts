@@ -28,6 +28,13 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
   const h = tx.host(host);
   const net = findNetwork(visibleNetworks(tx.w, host), ref);
   if (!net) throw new NoSuchObject('network', ref);
+  if (net.scope === 'global') {
+    // Kept in the cluster store: gone from every host at once, once no host has an endpoint on it.
+    const copies = tx.w.hostOrder.map((name) => tx.host(name).localNetworks[net.id]).filter(Boolean);
+    if (copies.some((c) => endpointsOf(c).length > 0)) throw new DaemonRefusal(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
+    for (const name of tx.w.hostOrder) delete tx.host(name).localNetworks[net.id];
+    return;
+  }
   if (net.scope === 'local') {
     if (PREDEFINED.has(net.name)) throw new DaemonRefusal(`${net.name} is a pre-defined network and cannot be removed`);
     if (net.name === 'docker_gwbridge' || endpointsOf(net).length > 0) throw new DaemonRefusal(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);

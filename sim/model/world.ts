@@ -65,7 +65,8 @@ export interface Network {
   name: string;
   /** Its driver's name, as registered in drivers/index.ts. */
   driver: DriverName;
-  scope: 'swarm' | 'local';
+  /** global: a remote driver's network kept in the cluster store (Calico's), on every host. */
+  scope: 'swarm' | 'local' | 'global';
   /** For local networks, the host that owns them. */
   host?: string;
   attachable: boolean;
@@ -79,6 +80,8 @@ export interface Network {
   ipam: Ipam;
   /** The manager allocator could not give it a subnet (overlapping --subnet). */
   allocationFailed: boolean;
+  /** `--ipam-driver` when a plugin's (calico-ipam); Docker's own otherwise. */
+  ipamDriver?: string;
   /** Linux bridge name for bridge networks (docker0, docker_gwbridge, br-<id12>). */
   bridge?: string;
   /** A parent link the driver made for the network and removes with it (macvlan's dm-<id12> dummy: libnetwork's CreatedSlaveLink). */
@@ -198,6 +201,50 @@ export interface World {
   swarm: Swarm | null;
   /** The cluster's key-value store (etcd) and the hosts where flanneld runs; absent until a lab uses them. */
   flannel?: { store: Record<string, string>; nodes: Record<string, FlannelNode> };
+  /** Calico's datastore (etcd), shared by every host that runs calico/node; absent until one does. */
+  calico?: CalicoStore;
+}
+
+/** A calico/node: its Node resource and what its Felix and BIRD have programmed so far. */
+export interface CalicoNode {
+  name: string;
+  host: string;
+  /** The node's IPv4 routing address (`--ip`), BGP's router id and next hop. */
+  ip: string;
+  startedNs: number;
+  /** Its affine /26 block, claimed at its first address (a workload's or a tunnel's). */
+  block?: string;
+  /** Offsets of the block in use. */
+  blockUsed: number[];
+  ipipTunnelAddr?: string;
+  vxlanTunnelAddr?: string;
+  vxlanTunnelMac?: string;
+  /** What has been programmed on the host, as keys, so a later change adds only what is new. */
+  programmed: string[];
+  /** BIRD's configuration as last rendered. */
+  birdConfig?: string;
+}
+
+export type EncapMode = 'Never' | 'Always' | 'CrossSubnet';
+
+export interface CalicoPool {
+  name: string;
+  cidr: string;
+  blockSize: number;
+  ipipMode: EncapMode;
+  vxlanMode: EncapMode;
+  natOutgoing: boolean;
+  createdNs: number;
+  resourceVersion: number;
+  uid: string;
+}
+
+export interface CalicoStore {
+  /** By node name. */
+  nodes: Record<string, CalicoNode>;
+  pools: CalicoPool[];
+  /** etcd's revision: every write bumps it (resourceVersion). */
+  revision: number;
 }
 
 /**

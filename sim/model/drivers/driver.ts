@@ -22,6 +22,8 @@ export interface NetworkSpec {
   gateway?: string;
   options: Record<string, string>;
   labels: Record<string, string>;
+  /** `--ipam-driver`, when not Docker's default. */
+  ipamDriver?: string;
 }
 
 /** Where emu listens for a packet on its way through an endpoint's network. */
@@ -34,14 +36,14 @@ export interface CaptureSpot {
    * overlay namespace, or the host's for a local bridge), the vxlan device, the host's
    * underlay interface, or the host's port on the underlay segment (whose device the backend names).
    */
-  role: 'container' | 'bridge-port' | 'bridge' | 'vxlan' | 'host' | 'underlay';
+  role: 'container' | 'bridge-port' | 'bridge' | 'host-end' | 'vxlan' | 'tunnel' | 'host' | 'underlay';
   /** container, bridge-port and bridge: the container's MAC; vxlan: the host's container MACs; host and underlay: the host's underlay address. */
   mine: string[];
   /** host: the host routes the flow's packets through this interface (ip_forward), both ways. */
   forwards?: boolean;
   /** bridge-port and vxlan: the bridge they are ports of (the device that hands them frames). */
   master?: string;
-  /** host: the vxlan device that encapsulates what the host sends (vxlan0 unless named: flannel.1). */
+  /** host: the vxlan device that encapsulates what the host sends (vxlan0 unless named: flannel.1, vxlan.calico, tunl0). */
   vtep?: string;
   /** host: each VNI's overlay namespace on the host (for the hop notes). */
   overlays?: Record<number, string>;
@@ -64,6 +66,8 @@ export interface NetworkDriver {
   admit?(tx: Tx, host: string): void;
   /** Allocates the network (subnet, VNI) and emits what exists before any endpoint joins. */
   create?(tx: Tx, host: string, spec: NetworkSpec): Network;
+  /** An endpoint's address from the driver's own IPAM (a remote IPAM plugin), instead of the network's subnet. */
+  address?(tx: Tx, net: Draft<Network>, host: string): { ip: string; prefixLength: number; mac: string };
   /** Whether a container on it gets an endpoint at all (host and null share the host's or no stack). */
   readonly attaches: boolean;
   /** Why a container cannot join its networks in cnmlab, when it cannot (said before anything is made for the container). */
@@ -79,7 +83,7 @@ export interface NetworkDriver {
   /** The embedded DNS server answers for the network's containers (resolv.conf points at 127.0.0.11). */
   embeddedDns(net: Network): boolean;
   /** Endpoints beyond the container's own a packet to `dst` may reach, captured too (the overlay's peer on another host). */
-  peersToCapture(net: Network, dst: string | undefined): Endpoint[];
+  peersToCapture(net: Network, dst: string | undefined, world?: World): Endpoint[];
   /** Where a packet through `ep` is seen past the container's own interface. */
   captureSpots(world: World, net: Network, ep: Endpoint): CaptureSpot[];
   /** Where a packet to `dst` off all the container's networks is seen past `ep` (its outside path): the bridge, the host's uplink it is routed out of, the remote host it reaches. */
@@ -91,8 +95,10 @@ export interface NetworkDriver {
    * or they reconnected, netdb.ts): the driver's state each holds of the other's endpoints.
    */
   gossip?(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del'): void;
+  /** What a scenario's commands need of a real machine for this driver (emu): programs to run, kernel features (`ipip`). */
+  needs?(commands: string[]): { programs: string[]; kernel: 'ipip'[] };
   /** Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port of. */
-  endpointPeer(net: Network, host: string): { netns: string; master: string };
+  endpointPeer(net: Network, host: string): { netns: string; master?: string };
   /**
    * The path model (sim/trace/paths/<id>.ts, by its id) a packet between two endpoints of one
    * of its networks takes; absent when its containers get no endpoint.

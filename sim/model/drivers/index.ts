@@ -6,6 +6,7 @@
 import { contains, ipv4ToNumber, parseCidr } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
 import { bridgeDriver } from './bridge';
+import { calicoDriver } from './calico';
 import { CaptureSpot, NetworkDriver } from './driver';
 import { flannelWay } from './flannel';
 import { hostDriver, nullDriver } from './none';
@@ -19,6 +20,7 @@ const table = () => ({
   host: hostDriver,
   null: nullDriver,
   macvlan: macvlanDriver,
+  calico: calicoDriver,
 });
 
 /** A network's driver name (`Network['driver']`): the registry's keys, so registering a driver names it. */
@@ -86,4 +88,10 @@ export function packetWay(world: World, c: Container, dst: string): PacketWay | 
   // Flannel beside Docker routes what leaves docker0 for another host's lease (its own path, and more to capture).
   const flannel = flannelWay(world, c.host, gateway.net, dst);
   return flannel ? { ...gateway, ...flannel } : { ...gateway, path: driverOf(gateway.net).outsidePath };
+}
+
+/** What a scenario's commands need of a real machine (emu), as every driver says: programs to run and kernel features. */
+export function machineNeeds(commands: string[]): { programs: string[]; kernel: 'ipip'[] } {
+  const all = registeredDrivers().map((d) => d.needs?.(commands) ?? { programs: [], kernel: [] });
+  return { programs: [...new Set(all.flatMap((n) => n.programs))], kernel: [...new Set(all.flatMap((n) => n.kernel))] };
 }
