@@ -36,6 +36,7 @@ import { EtcView } from '../sim/model/etc';
 import { pathOf, registeredPath } from '../sim/trace/paths';
 import { PathModel, RESOLVE_STEP } from '../sim/trace/paths/path';
 import { EmbeddedDns } from './dns';
+import { BirdDaemons } from './bird';
 import { Capture, captureFile, CapturePoint, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
 import { Progress } from './progress';
@@ -64,6 +65,7 @@ export class EmuBackend implements Backend {
   private readonly dns: EmbeddedDns;
   /** dockerd's sockets in the hosts' namespaces, held from the first command on that host (listeners.ts). */
   private readonly listeners: Listeners;
+  private readonly bird: BirdDaemons;
   private readonly releaseGuard: () => void;
   /** A scenario ran iptables here: a lost ping asks the rules' counters why. */
   private firewalled = false;
@@ -99,6 +101,7 @@ export class EmuBackend implements Backend {
     this.dns = new EmbeddedDns(record, names);
     this.store = new ClusterStore(record, names);
     this.listeners = new Listeners(record);
+    this.bird = new BirdDaemons(record);
     this.progress = new Progress(!!opts.quiet);
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
     this.planFiles = path.join(record.dir, 'etc');
@@ -236,6 +239,9 @@ export class EmuBackend implements Backend {
       for (const d of p.del) for (const base of [this.planFiles, NETNS_ETC]) fs.rmSync(path.join(base, d), { recursive: true, force: true });
       this.record.forgetNamespaces(p.del);
     }
+    for (const b of p.bird) await this.bird.configure(b.netns, b.config);
+    const missing = await this.bird.waitForRoutes(p.birdRoutes);
+    if (missing.length) throw new EmuEnvironmentError(`BIRD did not install ${missing.map((r) => `${r.dst} in ${r.netns}`).join(', ')} (no BGP session came up in time; its log is in ${this.record.dir}/bird)`);
     await portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
       .filter((n) => !p.del.includes(n)));
     await this.dns.sync(world);
@@ -476,6 +482,7 @@ export class EmuBackend implements Backend {
   private async tearDown(): Promise<void> {
     this.dns.stopAll();
     await this.listeners.stopAll();
+    this.bird.stopAll();
     await teardown(this.record.state);
     this.record.remove();
   }
@@ -571,7 +578,7 @@ function capturePoints(world: World, c: Container, dst: string | undefined, way:
     points.push({ ...p, file: captureFile(dir, p) });
   };
   add({ host: c.host, netns: c.sandbox, device: 'lo', realNetns: names.netns(c.host, c.sandbox), iface: 'lo', role: 'lo', mine: [] });
-  const sides: { net: Network; ep: Endpoint }[] = way ? [{ net: way.net, ep: way.ep }, ...driverOf(way.net).peersToCapture(way.net, dst).map((ep) => ({ net: way.net, ep })), ...(way.peers ?? [])] : [];
+  const sides: { net: Network; ep: Endpoint }[] = way ? [{ net: way.net, ep: way.ep }, ...driverOf(way.net).peersToCapture(way.net, dst, world).map((ep) => ({ net: way.net, ep })), ...(way.peers ?? [])] : [];
   for (const { net, ep } of sides) {
     add({ host: ep.host, netns: ep.sandbox, device: ep.ifname, realNetns: names.netns(ep.host, ep.sandbox), iface: ep.ifname, role: 'container', mine: [ep.mac] });
     for (const spot of driverOf(net).captureSpots(world, net, ep)) addSpot(spot);

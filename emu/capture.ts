@@ -25,7 +25,7 @@ export interface CapturePoint {
   /** Real namespace and interface to capture on. */
   realNetns: string;
   iface: string;
-  role: 'container' | 'bridge-port' | 'bridge' | 'vxlan' | 'host' | 'underlay' | 'lo';
+  role: 'container' | 'bridge-port' | 'bridge' | 'host-end' | 'vxlan' | 'tunnel' | 'host' | 'underlay' | 'lo';
   /** container: its MAC; bridge-port and bridge: the MAC of the container behind it; vxlan: local container MACs; host: its underlay IP. */
   mine: string[];
   /** host: the host routes the flow's packets through this interface (ip_forward), both ways. */
@@ -164,7 +164,7 @@ function belongs(layers: Layer[], key: FlowKey, datagrams: Set<string>): 'icmp' 
 
 /** Where the capture point's device sits on a path. */
 const ROLE_ON_PATH: Record<CapturePoint['role'], PathRole> = {
-  container: 'container', 'bridge-port': 'bridge-port', bridge: 'bridge', vxlan: 'vxlan', host: 'uplink', underlay: 'segment', lo: 'lo',
+  container: 'container', 'bridge-port': 'bridge-port', bridge: 'bridge', 'host-end': 'host-end', vxlan: 'vxlan', tunnel: 'tunnel', host: 'uplink', underlay: 'segment', lo: 'lo',
 };
 
 /** The step of an echo request of a flow on `model` seen at a capture point going the given way (undefined where no request passes). */
@@ -196,7 +196,9 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
     : kind === 'dns' ? (field(layers, 'dns', 'dns.flags.response') ? 'reply' : 'request')
     : icmpErrorDir(layers, key) ?? (icmpType === ICMP_ECHO_REPLY ? 'reply' : icmpType === ICMP_ECHO_REQUEST ? 'request' : innerSrcIp === key.src || innerSrcIp === key.natSrc ? 'request' : 'reply');
   const frame: FrameKind = kind === 'dns' ? (dir === 'request' ? 'dns-query' : 'dns-answer') : kind === 'arp' ? (arpOp === ARP_REQUEST ? 'arp-request' : 'arp-reply') : 'ip';
-  const encapsulated = layers.some((l) => l.proto === 'vxlan');
+  // VXLAN, or IP in IP (a second IPv4 header within the first).
+  const ipip = layers.filter((l) => l.proto === 'ip').length > 1 && !layers.some((l) => l.proto === 'vxlan');
+  const encapsulated = ipip || layers.some((l) => l.proto === 'vxlan');
   const outer = layers.find((l) => l.proto === 'ip');
   // Which way the frame goes: at the container side, by whose MAC it carries; on the wire, by whose address sent it.
   const mine = p.role === 'host' || p.role === 'underlay' ? p.mine.includes(outer?.['ip.src'] as string) : p.mine.includes(innerSrcMac);
@@ -205,9 +207,9 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
   // The veth's overlay end: a frame from the container goes into the bridge ('out'); the rest toward the container.
   const way = mine ? 'out' : 'in';
   if ((p.role === 'lo') !== (kind === 'dns')) return undefined;
-  const at = model.place({ role: ROLE_ON_PATH[p.role], way, frame, encapsulated, flood: frame === 'arp-request', proxied: frame === 'arp-reply', forwarded: p.forwards });
+  const at = model.place({ role: ROLE_ON_PATH[p.role], way, frame, encapsulated, ...(ipip ? { ipip } : {}), flood: frame === 'arp-request', proxied: frame === 'arp-reply', forwarded: p.forwards });
   if (!at) return undefined;
-  const note = p.role === 'host' && encapsulated
+  const note = p.role === 'host' && encapsulated && !ipip
     ? way === 'out' ? overlayNotes.encap(field(layers, 'eth', 'eth.dst') as string, outer!['ip.dst'] as string)
       : overlayNotes.udpDeliver(field(layers, 'udp', 'udp.dstport', false) as number, p.vtep ?? 'vxlan0', field(layers, 'vxlan', 'vxlan.vni') as number, p.overlays?.[field(layers, 'vxlan', 'vxlan.vni') as number])
     : undefined;

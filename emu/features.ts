@@ -6,8 +6,9 @@
  */
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
-import { PrerequisiteError } from '../sim/errors';
+import { KernelFeatureMissing, PrerequisiteError } from '../sim/errors';
 import { Scenario } from '../sim/scenario/schema';
+import { machineNeeds } from '../sim/model/drivers';
 
 /** The words a step's command begins with that put the cluster store to use. */
 const STORE_USERS = /^(sudo\s+)?(etcdctl|flanneld)\b/;
@@ -20,12 +21,20 @@ interface KernelFeature {
 }
 
 const VXLAN: KernelFeature = { name: 'vxlan', config: 'CONFIG_VXLAN', linkArgs: ['vxlan', 'id', '1', 'dstport', '8472'] };
+const IPIP: KernelFeature = { name: 'ipip', config: 'CONFIG_NET_IPIP', linkArgs: ['ipip'] };
 
-/** The programs and kernel features the scenario's steps call for. */
+/** The Debian package of each program a scenario may need. */
+const PACKAGES: Record<string, string> = { etcd: 'etcd-server', etcdctl: 'etcd-client', bird: 'bird2', birdc: 'bird2' };
+
+/** The programs and kernel features the scenario's steps call for (the cluster store's, and what its network drivers say). */
 export function scenarioNeeds(s: Scenario): { programs: string[]; features: KernelFeature[] } {
   const usesStore = s.steps.some((st) => STORE_USERS.test(st.command.trim()));
   const usesFlannelVxlan = s.steps.some((st) => /etcdctl\s+(put|set)\s+\S*\/config\b.*"Type"\s*:\s*"vxlan"/.test(st.command));
-  return { programs: usesStore ? ['etcd', 'etcdctl'] : [], features: usesFlannelVxlan ? [VXLAN] : [] };
+  const drivers = machineNeeds(s.steps.map((st) => st.command));
+  return {
+    programs: [...(usesStore ? ['etcd', 'etcdctl'] : []), ...drivers.programs],
+    features: [...(usesFlannelVxlan ? [VXLAN] : []), ...drivers.kernel.map(() => IPIP)],
+  };
 }
 
 function hasProgram(cmd: string): boolean {
@@ -59,8 +68,10 @@ function kernelHas(f: KernelFeature): boolean {
 export function checkScenarioNeeds(s: Scenario): void {
   const { programs, features } = scenarioNeeds(s);
   const missing = programs.filter((p) => !hasProgram(p));
-  if (missing.length) throw new PrerequisiteError(`${s.file}: --mode emu needs ${missing.join(', ')} for the cluster store (Debian: apt-get install etcd-server etcd-client)`);
+  const why = missing.every((p) => p.startsWith('etcd')) ? ' for the cluster store' : '';
+  if (missing.length) throw new PrerequisiteError(`${s.file}: --mode emu needs ${missing.join(', ')}${why} (Debian: apt-get install ${[...new Set(missing.map((p) => PACKAGES[p] ?? p))].join(' ')})`);
   for (const f of features) {
-    if (!kernelHas(f)) throw new PrerequisiteError(`${s.file}: --mode emu needs the kernel's ${f.name} devices (${f.config}), which this kernel cannot make`);
+    // A fact about this machine, not about the scenario: verify reports the emu run skipped.
+    if (!kernelHas(f)) throw new KernelFeatureMissing(`${s.file}: --mode emu needs the kernel's ${f.name} devices (${f.config}), which this kernel cannot make; the scenario runs in sim only here`);
   }
 }

@@ -11,6 +11,7 @@
 import { ListeningSocket, PlanOp } from '../sim/plan/ops';
 import { Command, Namer, opToCommands, UNDERLAY } from '../sim/plan/iproute2';
 import { NameMap, safe, safeValue } from './names';
+import { BirdRoute } from './bird';
 
 export interface NsBatch {
   netns: string;
@@ -44,6 +45,10 @@ export interface Phases {
   del: string[];
   /** Writes to the cluster's key-value store (etcdctl argv after the program), from the real namespace named. */
   kv: { netns: string; argv: string[] }[];
+  /** BIRD's configuration per namespace (real name), for emu/bird.ts. */
+  bird: { netns: string; config: string }[];
+  /** Routes BIRD installs (`proto bird`): no command makes them; emu waits for them. */
+  birdRoutes: BirdRoute[];
 }
 
 /** A namespace's real name; the underlay's is the run's own. */
@@ -58,7 +63,7 @@ export function emuNamer(names: NameMap): Namer {
 
 /** Commands sorted into phases and per-namespace batches. */
 export function commandPhases(commands: Command[], names: NameMap): Phases {
-  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], sockets: [], files: [], del: [], kv: [] };
+  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], sockets: [], files: [], del: [], kv: [], bird: [], birdRoutes: [] };
   const batches = new Map<string, NsBatch>();
   for (const c of commands) {
     if (c.netns === undefined) {
@@ -128,8 +133,14 @@ export function toPhases(ops: PlanOp[], names: NameMap): Phases {
   // costs the kernel a grace period (about 17 ms here); being made in place would be
   // cheaper but would number the devices as Docker's never are.
   const namer = emuNamer(names);
-  const commands = ops.flatMap((op) => opToCommands(op, namer));
+  // BIRD installs its own routes, learned over its sessions: they are waited for, not made.
+  const byBird = (op: PlanOp) => (op.op === 'route.add' || op.op === 'route.blackhole') && op.proto === 'bird';
+  const commands = ops.flatMap((op) => (byBird(op) ? [] : opToCommands(op, namer)));
   const phases = commandPhases(commands, names);
+  for (const op of ops) {
+    if (op.op === 'bird.config') phases.bird.push({ netns: names.netns(op.host, op.netns), config: op.config });
+    else if ((op.op === 'route.add' || op.op === 'route.blackhole') && byBird(op)) phases.birdRoutes.push({ netns: names.netns(op.host, op.netns), dst: op.dst.replace(/\/32$/, '') });
+  }
   for (const op of ops) {
     if (op.op === 'file.write') phases.files.push({ netns: names.netns(op.host, op.netns), name: op.path.replace(/^\/etc\//, ''), content: op.content });
     if ((op.op === 'socket.listen' || op.op === 'socket.close') && op.netns === op.host) phases.sockets.push({ netns: names.netns(op.host, op.netns), op: op.op, socket: op.socket });

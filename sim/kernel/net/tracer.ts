@@ -158,11 +158,6 @@ export class Tracer {
     if (dev.type === 'veth') this.place(skb, dev, dev.netns.role.get() === 'sandbox' ? P.taken[kind] : P.fromHostEnd[kind]);
   }
 
-  /** The host routes a packet into a vxlan device that is no bridge's port (Calico's vxlan.calico). */
-  routedToVxlan(vx: SimLink, skb: Skb): void {
-    this.place(skb, vx, this.placesFor(skb).toVxlan);
-  }
-
   /** The host routes a packet into an IP-in-IP tunnel (tunl0). */
   intoTunnel(dev: SimLink, skb: Skb): void {
     this.place(skb, dev, this.placesFor(skb).intoTunnel);
@@ -173,7 +168,7 @@ export class Tracer {
     this.place(skb, dev, this.placesFor(skb).outOfTunnel);
   }
 
-  /** The host's stack routes a frame into a vxlan device that is no bridge port (flannel.1). */
+  /** The host's stack routes a frame into a vxlan device that is no bridge port (flannel.1, vxlan.calico). */
   routedToVxlan(vx: SimLink, skb: Skb): void {
     this.place(skb, vx, this.placesFor(skb).toVxlan);
   }

@@ -36,8 +36,6 @@ export const vxlanOps: NetDeviceOps = {
 function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
   const v = vx.vxlan!;
   const f = skb.frame;
-  // A device of its own, routed into (Calico's vxlan.calico); a bridge port's frames were seen as the bridge handed them over.
-  if (!vx.master) dp.tracer.routedToVxlan(vx, skb);
   if (be16(f, 12) === ETHERTYPE_ARP && v.proxy) return arpReduce(dp, vx, skb);
   const dst = macToString(f, 0);
   const e = vxlanLookup(dp, v, dst) ?? v.fdb.get(ZERO_MAC);
