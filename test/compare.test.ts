@@ -15,7 +15,6 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-compare-'));
 describe('cnmlab compare', () => {
   test('a driver not implemented yet is refused by name, an unknown one as unknown, exit 2, one line', () => {
     for (const [drivers, line] of [
-      ['overlay,calico-bgp', '--drivers: calico-bgp is not implemented yet'],
       ['overlay-kv', '--drivers: overlay-kv is not implemented yet'],
       ['overlay,weave', '--drivers: unknown driver "weave" (expected some of overlay, overlay-kv, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan)'],
     ]) {
@@ -73,6 +72,18 @@ describe('cnmlab compare', () => {
     const vni = execFileSync('tshark', ['-d', 'udp.port==8472,vxlan', '-r', path.join(dir, 'r0-r0-eth0.pcap'), '-Y', 'vxlan.vni == 1 && icmp', '-T', 'fields', '-e', 'ip.ttl'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     // Outer TTL 64, inner 63: the request routed once on its way into flannel.1; the reply's inner 63 too.
     expect(vni.split('\n').filter(Boolean).every((l) => l === '64,63')).toBe(true);
+  test("Calico's rows: routed twice (TTL 62), the gateway 169.254.1.1 answered by proxy, 0, 20 or 50 bytes more on the wire, the outer protocol, peers from BGP or the datastore", () => {
+    const r = cnmlab(['compare', '--drivers', 'calico-bgp,calico-ipip,calico-vxlan', '--json']);
+    expect(r.status).toBe(0);
+    const [bgp, ipip, vxlan] = JSON.parse(r.stdout).drivers;
+    const common = { ok: true, containerMtu: 1500, gateway: '169.254.1.1', ttl: 62, containerBytes: 98 };
+    expect(bgp).toMatchObject({ ...common, driver: 'calico-bgp', steps: [1, 2, 3, 5, 6, 7, 8], underlayBytes: 98, overhead: 0 });
+    expect(ipip).toMatchObject({ ...common, driver: 'calico-ipip', steps: [1, 2, 3, 4, 5, 6, 7, 8], underlayBytes: 118, overhead: 20, outer: 'IP protocol 4 (IPIP)' });
+    expect(vxlan).toMatchObject({ ...common, driver: 'calico-vxlan', steps: [1, 2, 3, 4, 5, 6, 7, 8], underlayBytes: 148, overhead: 50, outer: 'UDP 4789 (VXLAN, VNI 4096)' });
+    for (const row of [bgp, ipip, vxlan]) expect(row.arp).toMatch(/^169\.254\.1\.1 is-at [0-9a-f:]{17}: the gateway, by proxy \(cali[0-9a-f]{11}\)$/);
+    expect([bgp.peersFrom, ipip.peersFrom, vxlan.peersFrom].map((p: string) => p.split(' ')[0])).toEqual(['BGP', 'BGP', 'the']);
+    expect(ipip.devices).toEqual(expect.arrayContaining(['r0:tunl0', 'r1:tunl0']));
+    expect(vxlan.devices).toEqual(expect.arrayContaining(['r0:vxlan.calico', 'r1:vxlan.calico']));
   });
 
   test("FILE lends its hosts: the table names them, and --trace writes a bundle viz turns into one tab per driver", () => {

@@ -17,9 +17,22 @@ import { registeredPath } from '../sim/trace/paths';
 // A driver whose containers are not modelled (macvlan) cannot run the ping lab; test/macvlan.test.ts covers what it makes.
 const creatable = registeredDrivers().filter((d) => d.create && !d.containersNotModelled);
 
+/**
+ * What a driver needs before its networks can be made (a plugin's daemon on every host) and
+ * how its containers join (a network that becomes a container's only one is given at run).
+ */
+const PREPARE: Partial<Record<NetworkDriver['name'], { steps: string[]; createFlags: string; joinAtRun: boolean }>> = {
+  calico: { steps: ['r0: calicoctl node run', 'r1: calicoctl node run'], createFlags: '--ipam-driver calico-ipam', joinAtRun: true },
+};
+
 /** Two containers on a network of the driver: on two hosts when its networks span the swarm, else on one. */
 function lab(driver: NetworkDriver, spansHosts: boolean): string {
   const second = spansHosts ? 'r1' : 'r0';
+  const prep = PREPARE[driver.name];
+  const net = `net-${driver.name}`;
+  const join = prep?.joinAtRun
+    ? [`r0: docker run -dit --name left --net ${net} alpine`, `${second}: docker run -dit --name right --net ${net} alpine`]
+    : ['r0: docker run -dit --name left alpine', `${second}: docker run -dit --name right alpine`, `r0: docker network connect ${net} left`, `${second}: docker network connect ${net} right`];
   return `name: driver-${driver.name}
 hosts:
   r0: {}
@@ -27,18 +40,20 @@ hosts:
 steps:
   - r0: docker swarm init
   - r1: docker swarm join --token <...> 198.51.100.10:2377
-  - r0: docker network create -d ${driver.name} --attachable net-${driver.name}
-  - r0: docker run -dit --name left alpine
-  - ${second}: docker run -dit --name right alpine
-  - r0: docker network connect net-${driver.name} left
-  - ${second}: docker network connect net-${driver.name} right
-  - left: ping -c 1 right
+${(prep?.steps ?? []).map((st) => `  - ${st}\n`).join('')}  - r0: docker network create -d ${driver.name} ${prep?.createFlags ?? '--attachable'} ${net}
+${join.map((st) => `  - ${st}\n`).join('')}  - left: ping -c 1 right
     expect: { exit: 0 }
 `;
 }
 
 function hasDevice(k: SimKernel, host: string, netns: string, device: string): boolean {
   return !!k.hosts.get(host)?.namespaces.get(netns)?.links.has(device);
+}
+
+/** A network's endpoints on every host: a global network's copies (kept in a cluster store) each hold their own host's. */
+function everyEndpoint(w: World, net: Network) {
+  if (net.scope !== 'global') return endpointsOf(net);
+  return w.hostOrder.flatMap((h) => endpointsOf(hostOf(w, h).localNetworks[net.id] ?? { endpoints: [] }).filter((ep) => ep.host === h));
 }
 
 function networkNamed(w: World, name: string): Network {
@@ -68,7 +83,7 @@ describe('network drivers', () => {
     const setup = (async () => {
       // A swarm network spans hosts; a local one lives on the host that made it.
       const probe = await runSim(lab(driver, false));
-      const spansHosts = networkNamed(probe.model.world, `net-${driver.name}`).scope === 'swarm';
+      const spansHosts = networkNamed(probe.model.world, `net-${driver.name}`).scope !== 'local';
       return spansHosts ? runSim(lab(driver, true)) : probe;
     })();
 
@@ -81,7 +96,7 @@ describe('network drivers', () => {
       const { model, backend } = await setup;
       const w = model.world;
       const net = networkNamed(w, `net-${driver.name}`);
-      const joined = endpointsOf(net).filter((e) => e.state === 'joined');
+      const joined = everyEndpoint(w, net).filter((e) => e.state === 'joined');
       expect(joined.length).toBeGreaterThanOrEqual(2);
       for (const ep of joined) {
         const { netns, master } = driver.endpointPeer(net, ep.host);
@@ -96,7 +111,7 @@ describe('network drivers', () => {
       const { model, backend } = await setup;
       const w = model.world;
       const net = networkNamed(w, `net-${driver.name}`);
-      for (const ep of endpointsOf(net).filter((e) => e.state === 'joined' && e.kind === 'container')) {
+      for (const ep of everyEndpoint(w, net).filter((e) => e.state === 'joined' && e.kind === 'container')) {
         for (const spot of driver.captureSpots(w, net, ep)) {
           expect({ spot, there: hasDevice(backend.kernel, spot.host, spot.netns, spot.device) }).toEqual({ spot, there: true });
         }

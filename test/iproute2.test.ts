@@ -44,6 +44,9 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
   'socket.listen': [{ op: 'socket.listen', host: 'r0', netns: 'r0', socket: { proto: 'tcp', address: '*', port: 2377, process: 'dockerd' } }, []],
   'socket.close': [{ op: 'socket.close', host: 'r0', netns: 'r0', socket: { proto: 'tcp', address: '*', port: 2377, process: 'dockerd' } }, []],
   'file.write': [{ op: 'file.write', host: 'r0', netns: 'abc123', path: '/etc/resolv.conf', content: 'nameserver 127.0.0.11\n' }, []],
+  'route.blackhole': [{ op: 'route.blackhole', host: 'r0', netns: 'r0', dst: '192.168.1.64/26' }, ['ip route add blackhole 192.168.1.64/26']],
+  // emu's BIRD takes the configuration itself (emu/bird.ts): no iproute2 command.
+  'bird.config': [{ op: 'bird.config', host: 'r0', netns: 'r0', config: 'router id 198.51.100.10;\n' }, []],
 };
 
 describe('PlanOp → iproute2', () => {
@@ -65,6 +68,44 @@ describe('PlanOp → iproute2', () => {
     const op: PlanOp = { op: 'link.add', host: 'r0', netns: 'r0', name: 'vx-001001-abc', kind: VXLAN, mtu: 1450 };
     expect(opToCommands(op, PLAN_NAMES).map(commandLine)).toEqual(['ip link add vx-001001-abc mtu 1450 type vxlan id 4097 dstport 4789 proxy l2miss l3miss learning ageing 300']);
     expect(opToCommands({ ...op, kind: { ...VXLAN, proxy: false, l2miss: false, l3miss: false, learning: false } }, PLAN_NAMES).map(commandLine)).toEqual(['ip link add vx-001001-abc mtu 1450 type vxlan id 4097 dstport 4789 nolearning ageing 300']);
+    expect(opToCommands({ ...op, name: 'vxlan.calico', kind: { ...VXLAN, vni: 4096, local: '198.51.100.10', dev: 'eth0', proxy: false, l2miss: false, l3miss: false, learning: false } }, PLAN_NAMES).map(commandLine))
+      .toEqual(['ip link add vxlan.calico mtu 1450 type vxlan id 4096 dstport 4789 nolearning ageing 300 local 198.51.100.10 dev eth0']);
+  });
+
+  test('a route keeps its protocol, scope and onlink flag; an ipip device is named first', () => {
+    const route: PlanOp = { op: 'route.add', host: 'r0', netns: 'r0', dst: '192.168.2.0/26', via: '198.51.100.11', dev: 'tunl0', proto: 'bird', onlink: true };
+    expect(opToCommands(route, PLAN_NAMES).map(commandLine)).toEqual(['ip route add 192.168.2.0/26 via 198.51.100.11 dev tunl0 proto bird onlink']);
+    const link: PlanOp = { op: 'route.add', host: 'r0', netns: 'r0', dst: '192.168.1.65/32', dev: 'cali0123456789a', scope: 'link' };
+    expect(opToCommands(link, PLAN_NAMES).map(commandLine)).toEqual(['ip route add 192.168.1.65/32 dev cali0123456789a scope link']);
+    expect(opToCommands({ op: 'link.add', host: 'r0', netns: 'r0', name: 'tunl0', kind: { type: 'ipip' }, mtu: 1480 }, PLAN_NAMES).map(commandLine))
+      .toEqual(['ip link add name tunl0 mtu 1480 type ipip']);
+  });
+
+  test('explain shows what BIRD installs; emu leaves those routes to its BIRD and waits for them, and hands it the configuration', () => {
+    const ops: PlanOp[] = [
+      { op: 'bird.config', host: 'r0', netns: 'r0', config: 'router id 198.51.100.10;\n' },
+      { op: 'route.blackhole', host: 'r0', netns: 'r0', dst: '192.168.1.64/26', proto: 'bird' },
+      { op: 'route.add', host: 'r0', netns: 'r0', dst: '192.168.2.0/26', via: '198.51.100.11', dev: 'eth0', proto: 'bird' },
+    ];
+    expect(ops.flatMap((op) => opToCommands(op, PLAN_NAMES)).map(commandLine)).toEqual(['ip route add blackhole 192.168.1.64/26 proto bird', 'ip route add 192.168.2.0/26 via 198.51.100.11 dev eth0 proto bird']);
+    const names = new NameMap('cnm0a1b2c');
+    const p = toPhases(ops, names);
+    expect(p.hostBatches).toEqual([]);
+    expect(p.bird).toEqual([{ netns: names.netns('r0', 'r0'), config: 'router id 198.51.100.10;\n' }]);
+    expect(p.birdRoutes).toEqual([{ netns: names.netns('r0', 'r0'), dst: '192.168.1.64/26' }, { netns: names.netns('r0', 'r0'), dst: '192.168.2.0/26' }]);
+  });
+
+  test('a device\'s sysctl waits in its namespace\'s commands, after the device is made', () => {
+    const names = new NameMap('cnm0a1b2c');
+    const p = toPhases([
+      { op: 'link.add', host: 'r0', netns: 'r0', name: 'cali0123456789a', kind: { type: 'veth', peer: 'temp0123456789a' } },
+      { op: 'sysctl.set', host: 'r0', netns: 'r0', key: 'net.ipv4.conf.cali0123456789a.proxy_arp', value: '1' },
+    ], names);
+    expect(p.setup).toEqual([]);
+    expect(p.hostBatches[0].ip).toEqual([
+      ['link', 'add', 'cali0123456789a', 'type', 'veth', 'peer', 'name', 'temp0123456789a'],
+      ['netns', 'exec', names.netns('r0', 'r0'), 'sysctl', '-qw', 'net.ipv4.conf.cali0123456789a.proxy_arp=1'],
+    ]);
   });
 
   test('emu batches the same argv for every op kind, in its own names', () => {

@@ -7,6 +7,7 @@
 import { OVERLAY_STEP, overlayNotes, overlayPath } from '../sim/trace/paths/overlay';
 import { BRIDGE_STEP, bridgePath } from '../sim/trace/paths/bridge';
 import { GWBRIDGE_STEP, gwbridgePath } from '../sim/trace/paths/gwbridge';
+import { CALICO_STEP, calicoPath } from '../sim/trace/paths/calico';
 import { MAX_STEP, pathOf, registeredPath, registeredPaths } from '../sim/trace/paths';
 import { PathModel, PathRole, RESOLVE_STEP, Sighting } from '../sim/trace/paths/path';
 import { classifyPath } from '../sim/trace/path';
@@ -19,14 +20,14 @@ import schema from '../sim/trace/trace.schema.json';
 import * as path from 'path';
 import { REPO } from './helpers/env';
 
-const ROLES: PathRole[] = ['lo', 'container', 'bridge-port', 'bridge', 'vxlan', 'uplink', 'segment'];
+const ROLES: PathRole[] = ['lo', 'container', 'bridge-port', 'host-end', 'bridge', 'vxlan', 'tunnel', 'uplink', 'segment'];
 const FRAMES: Sighting['frame'][] = ['ip', 'arp-request', 'arp-reply', 'dns-query', 'dns-answer'];
 
 /** Every sighting a device could make, with and without each flag. */
 function everySighting(): Sighting[] {
   const all: Sighting[] = [];
   for (const role of ROLES) for (const way of ['out', 'in'] as const) for (const frame of FRAMES) for (const encapsulated of [false, true]) for (const forwarded of [false, true]) {
-    all.push({ role, way, frame, encapsulated, forwarded }, { role, way, frame, encapsulated, forwarded, flood: true, proxied: true });
+    all.push({ role, way, frame, encapsulated, forwarded }, { role, way, frame, encapsulated, forwarded, flood: true, proxied: true }, { role, way, frame, encapsulated, forwarded, ipip: true });
   }
   return all;
 }
@@ -207,5 +208,42 @@ describe('the gwbridge path model', () => {
     expect(gwbridgePath.drops.forward).toBe(GWBRIDGE_STEP.forward);
     const walked = flowOf(gwbridgePath, [[1, 'send'], [2, 'veth-cross'], [3, 'bridge-forward'], [4, 'forward'], [5, 'underlay'], [6, 'deliver']]);
     expect(classifyPath(walked).kind).toBe('outside');
+  });
+});
+
+describe('the calico path model', () => {
+  test('a ping across hosts through a tunnel, sighting by sighting: eth0, cali, the tunnel, the wire wrapped, the peer unwrapping, its cali, eth0', () => {
+    const sightings: Sighting[] = [
+      { role: 'container', way: 'out', frame: 'ip' }, { role: 'host-end', way: 'out', frame: 'ip' }, { role: 'vxlan', way: 'out', frame: 'ip' },
+      { role: 'uplink', way: 'out', frame: 'ip', encapsulated: true }, { role: 'segment', way: 'out', frame: 'ip', encapsulated: true },
+      { role: 'uplink', way: 'in', frame: 'ip', encapsulated: true }, { role: 'vxlan', way: 'in', frame: 'ip' }, { role: 'host-end', way: 'in', frame: 'ip' },
+      { role: 'container', way: 'in', frame: 'ip' },
+    ];
+    expect(sightings.map((s) => calicoPath.place(s))).toEqual([
+      { step: 1, event: 'send' }, { step: 2, event: 'veth-cross' }, { step: 3, event: 'forward' }, { step: 4, event: 'encap' }, { step: 5, event: 'underlay' },
+      { step: 6, event: 'udp-deliver' }, { step: 6, event: 'decap' }, { step: 7, event: 'forward' }, { step: 8, event: 'deliver' },
+    ]);
+    // IP in IP: tunl0 routed into and unwrapping, the uplink taking protocol 4.
+    expect(calicoPath.place({ role: 'tunnel', way: 'out', frame: 'ip' })).toEqual({ step: CALICO_STEP.route, event: 'forward' });
+    expect(calicoPath.place({ role: 'uplink', way: 'in', frame: 'ip', encapsulated: true, ipip: true })).toEqual({ step: CALICO_STEP.arrive, event: 'decap' });
+  });
+
+  test('without a tunnel (BGP): the host routes it out of eth0 as it is, the peer takes it off the wire; the verdict is calico either way', () => {
+    expect(calicoPath.place({ role: 'uplink', way: 'out', frame: 'ip' })).toEqual({ step: CALICO_STEP.route, event: 'forward' });
+    expect(calicoPath.place({ role: 'segment', way: 'out', frame: 'ip', encapsulated: false })).toEqual({ step: CALICO_STEP.underlay, event: 'underlay' });
+    expect(calicoPath.place({ role: 'uplink', way: 'in', frame: 'ip' })).toEqual({ step: CALICO_STEP.arrive, event: 'forward' });
+    const bgp = flowOf(calicoPath, [[1, 'send'], [2, 'veth-cross'], [3, 'forward'], [5, 'underlay'], [6, 'forward'], [7, 'forward'], [8, 'deliver']]);
+    expect(classifyPath(bgp).kind).toBe('calico');
+    const vxlan = flowOf(calicoPath, [[1, 'send'], [2, 'veth-cross'], [3, 'forward'], [4, 'encap'], [5, 'underlay'], [6, 'udp-deliver'], [6, 'decap'], [7, 'forward'], [8, 'deliver']]);
+    expect(classifyPath(vxlan).kind).toBe('calico');
+  });
+
+  test('the container\'s ARP for 169.254.1.1 and the cali device\'s proxied answer belong to step 1; the host\'s ARP for its next hop to the packet leaving', () => {
+    expect(calicoPath.place({ role: 'container', way: 'out', frame: 'arp-request' })).toEqual({ step: CALICO_STEP.send, event: 'arp-request' });
+    expect(calicoPath.place({ role: 'host-end', way: 'out', frame: 'arp-request' })).toEqual({ step: CALICO_STEP.send, event: 'arp-request' });
+    expect(calicoPath.place({ role: 'host-end', way: 'in', frame: 'arp-reply' })).toEqual({ step: CALICO_STEP.send, event: 'arp-proxy-reply' });
+    expect(calicoPath.place({ role: 'container', way: 'in', frame: 'arp-reply' })).toEqual({ step: CALICO_STEP.send, event: 'arp-reply' });
+    expect(calicoPath.place({ role: 'uplink', way: 'out', frame: 'arp-request' })).toEqual({ step: CALICO_STEP.encap, event: 'arp-request' });
+    expect(calicoPath.place({ role: 'bridge-port', way: 'out', frame: 'ip' })).toBeUndefined();
   });
 });

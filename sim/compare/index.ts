@@ -3,11 +3,12 @@
  * PARTS. Every driver the comparison is meant to cover is named in COMPARED, so one that is
  * not implemented yet is refused by name rather than mistaken for a typo.
  */
+import { calicoBgpPart, calicoIpipPart, calicoVxlanPart } from './calico';
 import { flannelHostGwPart, flannelVxlanPart } from './flannel';
 import { overlayPart } from './overlay';
 import { ComparePart } from './part';
 
-const PARTS: readonly ComparePart[] = [overlayPart, flannelVxlanPart, flannelHostGwPart];
+const PARTS: readonly ComparePart[] = [overlayPart, flannelVxlanPart, flannelHostGwPart, calicoBgpPart, calicoIpipPart, calicoVxlanPart];
 
 /** The drivers of the comparison, in the order the table lists them. */
 export const COMPARED = ['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan'] as const;
