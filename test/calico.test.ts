@@ -24,8 +24,8 @@ steps:
   - r0: calicoctl node run --name r0 --ip 198.51.100.10
   - r1: calicoctl node run --name r1 --ip 198.51.100.11
 ${mode === 'bgp' ? '' : `  - r0: calicoctl patch ippool default-ipv4-ippool -p '{"spec":{"${mode}Mode":"Always"}}'\n`}  - r0: docker network create --driver calico --ipam-driver calico-ipam net1
-  - r0: docker run -dit --name c0 --net net1 busybox
-  - r1: docker run -dit --name c1 --net net1 busybox
+  - r0: docker run -dit --name c0 --net net1 ubuntu:14.04
+  - r1: docker run -dit --name c1 --net net1 ubuntu:14.04
 ${extra}`;
 
 function ns(backend: SimBackend, host: string, netns = host) {

@@ -11,8 +11,8 @@ function calicoPart(mode: 'bgp' | 'ipip' | 'vxlan', title: string, peersFrom: st
       { on: { host: 1 }, command: `calicoctl node run --name ${hosts[1].name} --ip ${hosts[1].underlay}` },
       ...patch,
       { on: { host: 0 }, command: 'docker network create --driver calico --ipam-driver calico-ipam net1' },
-      { on: { host: 0 }, command: 'docker run -dit --name c0 --net net1 busybox' },
-      { on: { host: 1 }, command: 'docker run -dit --name c1 --net net1 busybox' },
+      { on: { host: 0 }, command: 'docker run -dit --name c0 --net net1 ubuntu:14.04' },
+      { on: { host: 1 }, command: 'docker run -dit --name c1 --net net1 ubuntu:14.04' },
     ],
     peersFrom,
   };
