@@ -72,6 +72,8 @@ describe('cnmlab compare', () => {
     const vni = execFileSync('tshark', ['-d', 'udp.port==8472,vxlan', '-r', path.join(dir, 'r0-r0-eth0.pcap'), '-Y', 'vxlan.vni == 1 && icmp', '-T', 'fields', '-e', 'ip.ttl'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     // Outer TTL 64, inner 63: the request routed once on its way into flannel.1; the reply's inner 63 too.
     expect(vni.split('\n').filter(Boolean).every((l) => l === '64,63')).toBe(true);
+  });
+
   test("Calico's rows: routed twice (TTL 62), the gateway 169.254.1.1 answered by proxy, 0, 20 or 50 bytes more on the wire, the outer protocol, peers from BGP or the datastore", () => {
     const r = cnmlab(['compare', '--drivers', 'calico-bgp,calico-ipip,calico-vxlan', '--json']);
     expect(r.status).toBe(0);

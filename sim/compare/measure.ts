@@ -100,7 +100,9 @@ export async function compareDriver(lab: CompareLab, part: ComparePart, scenario
   const answers = (flow?.hops ?? []).filter((h) => h.dir === 'request' && field(h.layers, 'arp', 'arp.opcode') === 2 && field(h.layers, 'arp', 'arp.dst.proto_ipv4') === pinger);
   const arp = answers.find((h) => h.event === 'arp-proxy-reply') ?? answers.find((h) => h.event === 'arp-reply');
   const arpIp = arp ? String(field(arp.layers, 'arp', 'arp.src.proto_ipv4')) : undefined;
-  const who = arpIp === undefined ? undefined : arpIp === gateway ? 'the gateway itself (its own address)' : arpIp === target ? 'the peer container itself' : 'another address';
+  // A proxied answer for the gateway (Calico's 169.254.1.1, which no one has) is not the gateway's own.
+  const proxied = arp?.event === 'arp-proxy-reply';
+  const who = arpIp === undefined ? undefined : arpIp === gateway ? (proxied ? 'the gateway' : 'the gateway itself (its own address)') : arpIp === target ? 'the peer container itself' : 'another address';
   const devices: string[] = [];
   for (const h of request) {
     const d = `${h.host}:${h.device}`;
@@ -111,7 +113,7 @@ export async function compareDriver(lab: CompareLab, part: ComparePart, scenario
     ok: pinged.exitCode === 0, ...(pinged.exitCode === 0 ? {} : { failure: `${PINGER}: ping -c 1 ${target}: ${pinged.stdout.trim().split('\n').pop() ?? ''}` }),
     steps: [...new Set(request.filter((h) => h.step !== undefined && h.event !== 'drop').map((h) => h.step!))],
     devices, containerMtu: mtu, gateway,
-    ...(arp ? { arp: `${arpIp} is-at ${String(field(arp.layers, 'arp', 'arp.src.hw_mac'))}: ${who}${arp.event === 'arp-proxy-reply' ? `, by proxy (${arp.device})` : ''}` } : {}),
+    ...(arp ? { arp: `${arpIp} is-at ${String(field(arp.layers, 'arp', 'arp.src.hw_mac'))}: ${who}${proxied ? `, by proxy (${arp.device})` : ''}` } : {}),
     ttl, ...(ttl !== undefined ? { layer: ttl === 64 ? 'L2' : 'L3' } : {}),
     underlayBytes, containerBytes, ...(underlayBytes !== undefined && containerBytes !== undefined ? { overhead: underlayBytes - containerBytes } : {}),
     ...(wire ? { outer: outerOf(wire) } : {}), flow, trace: session.trace(),
