@@ -182,6 +182,14 @@ function programNode(tx: Tx, n: Draft<CalicoNode>, nodes: Draft<CalicoNode>[], p
     tx.emit(...emit);
   };
   once('ip_forward', { op: 'sysctl.set', host, netns, key: 'net.ipv4.ip_forward', value: '1' });
+  // Felix's forward chain, inserted ahead of Docker's (whose FORWARD policy is DROP): what comes
+  // from or goes to a workload's cali device passes (Felix's cali-FORWARD, its policy chains left out).
+  once('cali-FORWARD', ...[
+    ['-t', 'filter', '-N', 'cali-FORWARD'],
+    ['-t', 'filter', '-I', 'FORWARD', '1', '-m', 'comment', '--comment', 'cali:wUHhoiAYhphO9Mso', '-j', 'cali-FORWARD'],
+    ['-t', 'filter', '-A', 'cali-FORWARD', '-i', 'cali+', '-m', 'comment', '--comment', 'cali:from-workloads', '-j', 'ACCEPT'],
+    ['-t', 'filter', '-A', 'cali-FORWARD', '-o', 'cali+', '-m', 'comment', '--comment', 'cali:to-workloads', '-j', 'ACCEPT'],
+  ].map((args) => ({ op: 'iptables' as const, host, netns, args })));
   // A Calico host, like any server, has a default route; the kernel's proxy ARP for
   // 169.254.1.1 depends on it (arp_process answers only for a unicast route out of another
   // device). A scenario host has none, so calico/node's host gets its LAN's gateway here.
