@@ -27,6 +27,14 @@ describe('cnmlab compare', () => {
     expect(partsFor(' ,')).toBe('--drivers: expected a comma-separated list of drivers');
   });
 
+  test('without --drivers: the six implemented drivers, in the order the help names them, each ping answered', () => {
+    const r = cnmlab(['compare', '--json']);
+    expect(r.status).toBe(0);
+    const drivers: { driver: string; ok: boolean }[] = JSON.parse(r.stdout).drivers;
+    expect(drivers.map((d) => d.driver)).toEqual(['overlay', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan']);
+    expect(drivers.every((d) => d.ok)).toBe(true);
+  });
+
   test("the overlay's row: its eight steps, MTU 1450, TTL 64 (L2), 148 bytes on the wire for a 98-byte frame, UDP 4789 with the network's VNI, peers from gossip", () => {
     const r = cnmlab(['compare', '--drivers', 'overlay', '--json']);
     expect(r.status).toBe(0);
