@@ -5,7 +5,7 @@
  * it, unknown or broadcast) to the destination's port, whose veth carries it into the other
  * container. No routing, no encapsulation: the host's IP stack never sees it.
  */
-import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerEnd, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, DELIVER = 4;
 
@@ -22,12 +22,12 @@ export const BRIDGE_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, bridge: B
 
 const ALONG: readonly number[] = [SEND, VETH, BRIDGE, DELIVER];
 
+const atContainer = containerEnd(SEND, DELIVER);
+
 const PLACES = {
-  send: at(SEND, 'send'), sendArpRequest: at(SEND, 'arp-request'), sendArpReply: at(SEND, 'arp-reply'),
-  arpAnswered: at(SEND, 'arp-reply'), arpAnsweredAtPort: at(SEND, 'bridge-forward'),
+  arpAnsweredAtPort: at(SEND, 'bridge-forward'),
   vethCross: at(VETH, 'veth-cross'),
   toPort: at(BRIDGE, 'bridge-forward'), floodedToPort: at(BRIDGE, 'bridge-flood'),
-  deliver: at(DELIVER, 'deliver'), arpAsked: at(DELIVER, 'arp-request'),
 };
 
 function placeOnBridge(s: Sighting): Placed | undefined {
@@ -35,9 +35,7 @@ function placeOnBridge(s: Sighting): Placed | undefined {
     case 'lo':
       return placeResolution(s);
     case 'container':
-      if (s.way === 'out') return s.frame === 'arp-request' ? PLACES.sendArpRequest : s.frame === 'arp-reply' ? PLACES.sendArpReply : PLACES.send;
-      // The answer to the container's own ARP request still belongs to step 1's resolution.
-      return s.frame === 'arp-reply' ? PLACES.arpAnswered : s.frame === 'arp-request' ? PLACES.arpAsked : PLACES.deliver;
+      return atContainer(s);
     case 'bridge-port':
       if (s.way === 'out') return PLACES.vethCross;
       if (s.frame === 'arp-reply') return PLACES.arpAnsweredAtPort;

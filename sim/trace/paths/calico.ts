@@ -8,7 +8,7 @@
  * neighbour entry, into the container. The echo arrives with TTL 62. The reply walks the
  * same kinds of places, so its hops carry the same step numbers.
  */
-import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerEnd, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, ROUTE = 3, ENCAP = 4, UNDERLAY = 5, ARRIVE = 6, PEER_ROUTE = 7, DELIVER = 8;
 
@@ -29,16 +29,16 @@ export const CALICO_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, route: RO
 
 const ALONG: readonly number[] = [SEND, VETH, ROUTE, ENCAP, UNDERLAY, ARRIVE, PEER_ROUTE, DELIVER];
 
+const atContainer = containerEnd(SEND, DELIVER);
+
 const PLACES = {
-  send: at(SEND, 'send'), sendArpRequest: at(SEND, 'arp-request'), sendArpReply: at(SEND, 'arp-reply'),
-  arpAnswered: at(SEND, 'arp-reply'), proxyAnswer: at(SEND, 'arp-proxy-reply'), arpAtHostEnd: at(SEND, 'arp-request'),
+  proxyAnswer: at(SEND, 'arp-proxy-reply'), arpAtHostEnd: at(SEND, 'arp-request'),
   vethCross: at(VETH, 'veth-cross'),
   route: at(ROUTE, 'forward'),
   encap: at(ENCAP, 'encap'), nextHopArpRequest: at(ENCAP, 'arp-request'), nextHopArpReply: at(ENCAP, 'arp-reply'),
   underlay: at(UNDERLAY, 'underlay'),
   arrive: at(ARRIVE, 'forward'), udpDeliver: at(ARRIVE, 'udp-deliver'), ipipDeliver: at(ARRIVE, 'decap'), decap: at(ARRIVE, 'decap'),
   peerRoute: at(PEER_ROUTE, 'forward'),
-  deliver: at(DELIVER, 'deliver'), arpAsked: at(DELIVER, 'arp-request'),
 };
 
 function placeOnCalico(s: Sighting): Placed | undefined {
@@ -46,9 +46,7 @@ function placeOnCalico(s: Sighting): Placed | undefined {
     case 'lo':
       return placeResolution(s);
     case 'container':
-      if (s.way === 'out') return s.frame === 'arp-request' ? PLACES.sendArpRequest : s.frame === 'arp-reply' ? PLACES.sendArpReply : PLACES.send;
-      // The proxied answer to the container's ARP for its gateway belongs to step 1.
-      return s.frame === 'arp-reply' ? PLACES.arpAnswered : s.frame === 'arp-request' ? PLACES.arpAsked : PLACES.deliver;
+      return atContainer(s);
     case 'host-end':
       if (s.way === 'out') return s.frame === 'arp-request' ? PLACES.arpAtHostEnd : s.frame === 'ip' ? PLACES.vethCross : undefined;
       // Toward the container: the proxy's answer, or the packet the host routed out of it.

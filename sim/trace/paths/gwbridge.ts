@@ -8,7 +8,7 @@
  * address; it crosses the underlay to the remote host, which takes it. The reply walks the
  * same places back, so its hops carry the same step numbers in the other order.
  */
-import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerEnd, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, FORWARD = 4, UNDERLAY = 5, REMOTE = 6;
 
@@ -27,9 +27,10 @@ export const GWBRIDGE_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, bridge:
 
 const ALONG: readonly number[] = [SEND, VETH, BRIDGE, FORWARD, UNDERLAY, REMOTE];
 
+const atContainer = containerEnd(SEND, SEND);
+
 const PLACES = {
-  send: at(SEND, 'send'), sendArpRequest: at(SEND, 'arp-request'), sendArpReply: at(SEND, 'arp-reply'),
-  arpAnswered: at(SEND, 'arp-reply'), arpAnsweredAtPort: at(SEND, 'bridge-forward'), arpAsked: at(SEND, 'arp-request'), backHome: at(SEND, 'deliver'),
+  arpAnsweredAtPort: at(SEND, 'bridge-forward'),
   vethCross: at(VETH, 'veth-cross'),
   bridge: at(BRIDGE, 'bridge-forward'), bridgeArpRequest: at(BRIDGE, 'arp-request'), bridgeArpReply: at(BRIDGE, 'arp-reply'),
   forward: at(FORWARD, 'forward'), nextHopArpRequest: at(FORWARD, 'arp-request'), nextHopArpReply: at(FORWARD, 'arp-reply'),
@@ -42,9 +43,7 @@ function placeOnGwbridge(s: Sighting): Placed | undefined {
     case 'lo':
       return placeResolution(s);
     case 'container':
-      if (s.way === 'out') return s.frame === 'arp-request' ? PLACES.sendArpRequest : s.frame === 'arp-reply' ? PLACES.sendArpReply : PLACES.send;
-      // Whatever the bridge's address asks or answers the container belongs to step 1; an IP packet is the reply come home.
-      return s.frame === 'arp-reply' ? PLACES.arpAnswered : s.frame === 'arp-request' ? PLACES.arpAsked : PLACES.backHome;
+      return atContainer(s);
     case 'bridge-port':
       if (s.way === 'out') return PLACES.vethCross;
       return s.frame === 'arp-reply' ? PLACES.arpAnsweredAtPort : PLACES.vethCross;

@@ -3,7 +3,7 @@
  * Docker's VXLAN overlay, what each step is called, where a sighting of a frame at a device
  * falls on them, and the hop notes sim, emu and replay word alike.
  */
-import { at, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerEnd, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, DECAP = 7, DELIVER = 8;
 
@@ -32,13 +32,14 @@ const OFF_HOST: readonly number[] = [ENCAP, UNDERLAY, UDP];
 
 const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, 'arp-reduce': BRIDGE, encap: ENCAP };
 
+const atContainer = containerEnd(SEND, DELIVER);
+
 const PLACES = {
-  send: at(SEND, 'send'), sendArpRequest: at(SEND, 'arp-request'), sendArpReply: at(SEND, 'arp-reply'),
-  arpAnswered: at(SEND, 'arp-reply'), arpAnsweredAtPort: at(SEND, 'bridge-forward'),
+  arpAnsweredAtPort: at(SEND, 'bridge-forward'),
   vethCross: at(VETH, 'veth-cross'),
   bridgeForward: at(BRIDGE, 'bridge-forward'), bridgeFlood: at(BRIDGE, 'bridge-flood'), arpProxy: at(BRIDGE, 'arp-proxy-reply'),
   encap: at(ENCAP, 'encap'), vtepArpRequest: at(ENCAP, 'arp-request'), vtepArpReply: at(ENCAP, 'arp-reply'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), decap: at(DECAP, 'decap'),
-  toContainer: at(DELIVER, 'bridge-forward'), deliver: at(DELIVER, 'deliver'), arpAsked: at(DELIVER, 'arp-request'),
+  toContainer: at(DELIVER, 'bridge-forward'),
 };
 
 /** The step and event of a sighting; undefined when the frame is not on the path there. */
@@ -47,9 +48,7 @@ function placeOnOverlay(s: Sighting): Placed | undefined {
     case 'lo':
       return placeResolution(s);
     case 'container':
-      if (s.way === 'out') return s.frame === 'arp-request' ? PLACES.sendArpRequest : s.frame === 'arp-reply' ? PLACES.sendArpReply : PLACES.send;
-      // The answer to the container's own ARP request still belongs to step 1's resolution.
-      return s.frame === 'arp-reply' ? PLACES.arpAnswered : s.frame === 'arp-request' ? PLACES.arpAsked : PLACES.deliver;
+      return atContainer(s);
     case 'bridge-port':
       if (s.way === 'out') return PLACES.vethCross;
       return s.frame === 'arp-reply' ? PLACES.arpAnsweredAtPort : PLACES.toContainer;

@@ -116,6 +116,19 @@ export function placeResolution(s: Sighting): Placed | undefined {
   return s.frame === 'dns-query' ? DNS_QUERY : s.frame === 'dns-answer' ? DNS_ANSWER : undefined;
 }
 
+/**
+ * A container's own eth, where every path begins and ends. Going out it sends: its ARP request,
+ * its answer to one, the packet, all at `send`. Coming in, the answer to its own ARP request
+ * still belongs to that sending; a request for its address and the packet itself are at `deliver`.
+ */
+export function containerEnd(send: number, deliver: number): (s: Sighting) => Placed {
+  const sent = at(send, 'send'), arpRequested = at(send, 'arp-request'), arpAnswered = at(send, 'arp-reply');
+  const asked = at(deliver, 'arp-request'), delivered = at(deliver, 'deliver');
+  return (s) => s.way === 'out'
+    ? (s.frame === 'arp-request' ? arpRequested : s.frame === 'arp-reply' ? arpAnswered : sent)
+    : (s.frame === 'arp-reply' ? arpAnswered : s.frame === 'arp-request' ? asked : delivered);
+}
+
 /** The step after `step` in `order`; undefined after the last or off it. */
 export function nextIn(order: readonly number[], step: number): number | undefined {
   const i = order.indexOf(step);
