@@ -114,6 +114,45 @@ describe('flannel in sim: the model side', () => {
     expect(o[7].out).toContain(' 1450');
   });
 
+  test('flanneld --ip-masq: FLANNEL_IPMASQ=true and the FLANNEL-POSTRTG chain ahead of Docker\'s; a container reaching another host is masqueraded by it, container to container across hosts RETURNs', async () => {
+    const o = await outputs(`  - r0: etcdctl put /coreos.com/network/config ${CONFIG('vxlan')}
+  - r0: flanneld --ip-masq
+  - r1: flanneld --ip-masq
+  - r0: systemctl restart docker
+  - r1: systemctl restart docker
+  - r0: docker run -dit --name c0 busybox
+  - r1: docker run -dit --name c1 busybox
+  - r0: cat /run/flannel/subnet.env
+  - r0: iptables -t nat -S
+  - c0: ping -c 1 -W 1 198.51.100.11
+  - r0: iptables -t nat -L FLANNEL-POSTRTG -v -n -x
+  - c0: ping -c 1 -W 1 10.5.2.2
+  - r0: iptables -t nat -L FLANNEL-POSTRTG -v -n -x
+  - r2: flanneld --iface=eth0
+`);
+    expect(o.slice(0, 13).map((s) => s.exit)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(o[7].out).toBe('FLANNEL_NETWORK=10.5.0.0/16\nFLANNEL_SUBNET=10.5.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+    const rules = o[8].out.split('\n');
+    // Inserted at the head of POSTROUTING, ahead of Docker's MASQUERADE.
+    expect(rules.find((r) => r.startsWith('-A POSTROUTING'))).toBe('-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG');
+    expect(rules).toContain('-N FLANNEL-POSTRTG');
+    expect(rules.filter((r) => r.startsWith('-A FLANNEL-POSTRTG'))).toEqual([
+      '-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN',
+      '-A FLANNEL-POSTRTG -s 10.5.0.0/16 -d 10.5.0.0/16 -m comment --comment "flanneld masq" -j RETURN',
+      '-A FLANNEL-POSTRTG -s 10.5.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE',
+      '-A FLANNEL-POSTRTG ! -s 10.5.0.0/16 -d 10.5.1.0/24 -m comment --comment "flanneld masq" -j RETURN',
+      '-A FLANNEL-POSTRTG ! -s 10.5.0.0/16 -d 10.5.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE',
+    ]);
+    // The rules' packet counters, in order: the echo request to r1's address hits flannel's MASQUERADE (the reply arrives) …
+    const counts = (listing: string) => listing.split('\n').filter((l) => /^\s*\d+\s+\d+\s/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+    expect(o[9].out).toContain('1 packets transmitted, 1 packets received');
+    expect(counts(o[10].out)).toEqual([0, 0, 1, 0, 0]);
+    // … and the one to c1 across the overlay RETURNs: flannel leaves it unmasqueraded.
+    expect(o[11].out).toContain('1 packets transmitted, 1 packets received');
+    expect(counts(o[12].out)).toEqual([0, 1, 1, 0, 0]);
+    expect(o[13]).toEqual({ exit: 127, out: '', err: 'cnmlab: not modelled: flanneld --iface=eth0\n' });
+  });
+
   test('refusals: no config, an unmodelled backend, a restart before flanneld or with containers, a second flanneld', async () => {
     const o = await outputs(`  - r0: flanneld
   - r0: systemctl restart docker

@@ -123,7 +123,7 @@ export const REGISTRY: ProgramEntry[] = [
   {
     program: 'flanneld', shells: ['host'], answeredBy: 'model',
     summary: 'flannel\'s daemon, modelled (flanneld is not packaged): leases a subnet from the store, writes /run/flannel/subnet.env, programs the vxlan or host-gw backend, and goes on in the background',
-    forms: [form([], 'flanneld')],
+    forms: [form([], 'flanneld [--ip-masq]', [{ flag: '--ip-masq', help: 'masquerade traffic that leaves the flannel network (the FLANNEL-POSTRTG chain)' }])],
   },
   {
     program: 'systemctl', shells: ['host'], answeredBy: 'model',

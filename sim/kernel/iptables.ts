@@ -12,7 +12,7 @@ import { topologyChanged } from './objects';
 import { netnsTables } from './net/ipv4/netfilter/iptable_hooks';
 import { REJECT_CODES } from './net/ipv4/netfilter/iptable_hooks';
 import {
-  AddrMatch, BUILTIN_CHAINS, Chain, CT_STATES, CtState, natToText, NatTo, numberToDotted, PortMatch, probabilityText, PROTOCOLS,
+  AddrMatch, BUILTIN_CHAINS, Chain, CT_STATES, CtState, markText, natToText, NatTo, numberToDotted, PortMatch, probabilityText, PROTOCOLS,
   protocolName, Rule, RuleMatch, RuleTarget, ruleSpec, Table, TableName,
 } from './net/ipv4/netfilter/ip_tables';
 import { isIpv4, ipv4ToNumber } from '../wire/addr';
@@ -268,6 +268,18 @@ function parse(argv: string[]): Invocation {
         current.invert = takeInvert();
         break;
       }
+      case '--mark': {
+        if (current?.match !== 'mark') throw parameterProblem(`unknown option "${a}"`);
+        const v = value();
+        const [val, mask] = v.split('/').map(Number);
+        if (!/^(0x[0-9a-fA-F]+|\d+)(\/(0x[0-9a-fA-F]+|\d+))?$/.test(v) || val > 0xffffffff || (mask ?? 0) > 0xffffffff) {
+          throw new Refusal(`${VERSION}: mark: bad value for option "--mark", or out of range (0-4294967295).\n\n${TRY_HELP}`, 2);
+        }
+        current.invert = takeInvert();
+        current.value = val;
+        current.mask = mask ?? 0xffffffff;
+        break;
+      }
       case '--comment': {
         if (current?.match !== 'comment') throw parameterProblem(`unknown option "${a}"`);
         current.comment = value();
@@ -316,10 +328,12 @@ function newMatch(name: string): RuleMatch {
       return { match: 'statistic', probability: 0 };
     case 'addrtype':
       return { match: 'addrtype', dstType: 'LOCAL', invert: false };
+    case 'mark':
+      return { match: 'mark', value: 0, mask: 0xffffffff, invert: false };
     case 'comment':
       return { match: 'comment' };
     default:
-      throw new Refusal(`cnmlab: iptables -m ${name} is not modelled (tcp, udp, icmp, state, conntrack, statistic, addrtype and comment are)\n`, 2);
+      throw new Refusal(`cnmlab: iptables -m ${name} is not modelled (tcp, udp, icmp, state, conntrack, statistic, addrtype, mark and comment are)\n`, 2);
   }
 }
 
@@ -584,6 +598,9 @@ function ruleDetails(r: Rule, numeric: boolean): string {
         break;
       case 'addrtype':
         s += ` ADDRTYPE match dst-type ${m.invert ? '!' : ''}${m.dstType}`;
+        break;
+      case 'mark':
+        s += ` mark match ${m.invert ? '! ' : ''}${markText(m)}`;
         break;
       case 'comment':
         s += ` /* ${m.comment} */`;

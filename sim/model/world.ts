@@ -188,6 +188,8 @@ export interface FlannelNode {
   mtu: number;
   /** vxlan: flannel.1's MAC, announced in the lease. */
   vtepMac?: string;
+  /** flanneld ran with --ip-masq: its FLANNEL-POSTRTG chain masquerades what leaves the network. */
+  ipMasq?: boolean;
 }
 
 export interface World {

@@ -41,7 +41,7 @@ export async function controlPlaneCommand(model: Model, backend: Backend, host: 
         return { stdout: '', stderr: '', exitCode: 0 };
       });
     }
-    if (program === 'flanneld') return await changing(model, backend, (tx) => ({ stdout: '', stderr: startFlanneld(tx, host), exitCode: 0 }));
+    if (program === 'flanneld') return await changing(model, backend, (tx) => ({ stdout: '', stderr: startFlanneld(tx, host, argv.includes('--ip-masq')), exitCode: 0 }));
     return await changing(model, backend, (tx) => {
       restartDockerWithFlannel(tx, host);
       return { stdout: '', stderr: '', exitCode: 0 };

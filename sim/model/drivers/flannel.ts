@@ -124,9 +124,32 @@ function chooseSubnet(cfg: NetworkConfig, taken: Set<string>): string {
 const firstHost = (subnet: string) => numberToIpv4((ipv4ToNumber(subnet.split('/')[0]) + 1) >>> 0);
 const networkOf = (subnet: string) => subnet.split('/')[0];
 
-/** /run/flannel/subnet.env as WriteSubnetFile writes it (IPMASQ false: flanneld ran without --ip-masq). */
+/** /run/flannel/subnet.env as WriteSubnetFile writes it (IPMASQ: whether flanneld ran with --ip-masq). */
 export function subnetFile(n: FlannelNode): string {
-  return `FLANNEL_NETWORK=${n.network}\nFLANNEL_SUBNET=${firstHost(n.subnet)}/${n.subnet.split('/')[1]}\nFLANNEL_MTU=${n.mtu}\nFLANNEL_IPMASQ=false\n`;
+  return `FLANNEL_NETWORK=${n.network}\nFLANNEL_SUBNET=${firstHost(n.subnet)}/${n.subnet.split('/')[1]}\nFLANNEL_MTU=${n.mtu}\nFLANNEL_IPMASQ=${n.ipMasq === true}\n`;
+}
+
+/** kube-proxy's masquerade mark: flannel leaves what kube-proxy marked to kube-proxy's own rule. */
+const KUBE_PROXY_MARK = '0x4000/0x4000';
+
+/**
+ * flanneld --ip-masq's chain (v0.20 network/iptables.go MasqRules), in the form flannel
+ * writes when iptables lacks --random-fully (the sim's does not model it): traffic inside
+ * the flannel network keeps its addresses; from the network to the outside is masqueraded;
+ * from outside into this host's subnet is left alone; and from the host into the network
+ * is masqueraded so that the replies come back to it.
+ */
+function masqRules(network: string, subnet: string): string[][] {
+  const masq = ['-m', 'comment', '--comment', 'flanneld masq'];
+  return [
+    ['-t', 'nat', '-N', 'FLANNEL-POSTRTG'],
+    ['-t', 'nat', '-I', 'POSTROUTING', ...masq, '-j', 'FLANNEL-POSTRTG'],
+    ['-t', 'nat', '-A', 'FLANNEL-POSTRTG', '-m', 'mark', '--mark', KUBE_PROXY_MARK, ...masq, '-j', 'RETURN'],
+    ['-t', 'nat', '-A', 'FLANNEL-POSTRTG', '-s', network, '-d', network, ...masq, '-j', 'RETURN'],
+    ['-t', 'nat', '-A', 'FLANNEL-POSTRTG', '-s', network, '!', '-d', '224.0.0.0/4', ...masq, '-j', 'MASQUERADE'],
+    ['-t', 'nat', '-A', 'FLANNEL-POSTRTG', '!', '-s', network, '-d', subnet, ...masq, '-j', 'RETURN'],
+    ['-t', 'nat', '-A', 'FLANNEL-POSTRTG', '!', '-s', network, '-d', network, ...masq, '-j', 'MASQUERADE'],
+  ];
 }
 
 /**
@@ -135,7 +158,7 @@ export function subnetFile(n: FlannelNode): string {
  * has every other running flanneld program this one (they watch the subnets' keys).
  * Returns flanneld's log lines, as its own.
  */
-export function startFlanneld(tx: Tx, host: string): string {
+export function startFlanneld(tx: Tx, host: string, ipMasq = false): string {
   const w = tx.w as World;
   if (w.flannel?.nodes[host]) throw new FlannelError('cnmlab: not modelled: a second flanneld on a host', true);
   const cfg = readConfig(w);
@@ -146,6 +169,7 @@ export function startFlanneld(tx: Tx, host: string): string {
     host, subnet, network: cfg.network, backend: cfg.backend, publicIp: h.underlay,
     mtu: cfg.backend === 'vxlan' ? 1500 - VXLAN_ENCAP_OVERHEAD : 1500,
     ...(cfg.backend === 'vxlan' ? { vtepMac: vtepMac(tx) } : {}),
+    ...(ipMasq ? { ipMasq } : {}),
   };
   const backendData = node.vtepMac ? `{"VNI":${FLANNEL_VNI},"VtepMAC":"${node.vtepMac}"}` : 'null';
   writeStore(tx, host, leaseKey(subnet), `{"PublicIP":"${node.publicIp}","PublicIPv6":null,"BackendType":"${cfg.backend}","BackendData":${backendData}}`);
@@ -158,6 +182,7 @@ export function startFlanneld(tx: Tx, host: string): string {
     ['-t', 'filter', '-A', 'FLANNEL-FWD', '-s', cfg.network, '-m', 'comment', '--comment', 'flanneld forward', '-j', 'ACCEPT'],
     ['-t', 'filter', '-A', 'FLANNEL-FWD', '-d', cfg.network, '-m', 'comment', '--comment', 'flanneld forward', '-j', 'ACCEPT'],
   ]) tx.emit({ op: 'iptables', host, netns: host, args });
+  if (ipMasq) for (const args of masqRules(cfg.network, subnet)) tx.emit({ op: 'iptables', host, netns: host, args });
   if (node.backend === 'vxlan') {
     tx.emit(
       { op: 'link.add', host, netns: host, name: FLANNEL_DEVICE, mtu: node.mtu, txqueuelen: 0, mac: node.vtepMac,

@@ -48,6 +48,8 @@ export type RuleMatch =
   /** xt_statistic's random mode: the probability as the kernel holds it, a 31-bit fraction. */
   | { match: 'statistic'; probability: number }
   | { match: 'addrtype'; dstType: 'LOCAL'; invert: boolean }
+  /** xt_mark: (skb->mark & mask) == value. No target here sets a mark, so every packet's is 0. */
+  | { match: 'mark'; value: number; mask: number; invert: boolean }
   /** xt_comment: matches every packet; the text is for whoever reads the rules (flanneld's "flanneld forward"). */
   | { match: 'comment'; comment?: string };
 
@@ -239,6 +241,12 @@ function portMatches(m: PortMatch | undefined, port: number): boolean {
   return m === undefined || ((port >= m.from && port <= m.to) !== m.invert);
 }
 
+/** A mark match as iptables prints it: the value, and the mask unless it is all ones. */
+export function markText(m: { value: number; mask: number }): string {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  return m.mask === 0xffffffff ? hex(m.value) : `${hex(m.value)}/${hex(m.mask)}`;
+}
+
 function ruleMatches(r: Rule, p: PacketView, random: () => number): boolean {
   if (r.src && !addrMatches(r.src, p.src)) return false;
   if (r.dst && !addrMatches(r.dst, p.dst)) return false;
@@ -264,6 +272,9 @@ function ruleMatches(r: Rule, p: PacketView, random: () => number): boolean {
         break;
       case 'addrtype':
         if (p.dstLocal === m.invert) return false;
+        break;
+      case 'mark':
+        if (((0 & m.mask) === m.value) === m.invert) return false;
         break;
       case 'comment':
         break;
@@ -307,6 +318,9 @@ export function ruleSpec(r: Rule, counters?: string): string {
         break;
       case 'addrtype':
         w.push(...neg(m.invert), '--dst-type', m.dstType);
+        break;
+      case 'mark':
+        w.push(...neg(m.invert), '--mark', markText(m));
         break;
       case 'comment':
         w.push('--comment', savedString(m.comment ?? ''));
