@@ -152,6 +152,15 @@ const SCRIPTS: Record<string, string[]> = {
     'iptables -A FLANNEL-FWD -m comment --comment one -j ACCEPT', 'iptables -A FLANNEL-FWD -m comment -j ACCEPT', 'iptables -A FLANNEL-FWD --comment x -j ACCEPT',
     'iptables -S', 'iptables -L', 'iptables -L -n -v', 'iptables-save',
   ],
+  "flanneld --ip-masq's chain: a mark match, negated addresses, MASQUERADE": [
+    'iptables -t nat -N FLANNEL-POSTRTG', 'iptables -t nat -I POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG',
+    'iptables -t nat -A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN',
+    'iptables -t nat -A FLANNEL-POSTRTG -s 10.5.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE',
+    'iptables -t nat -A FLANNEL-POSTRTG ! -s 10.5.0.0/16 -d 10.5.1.0/24 -m comment --comment "flanneld masq" -j RETURN',
+    'iptables -t nat -A FLANNEL-POSTRTG -m mark ! --mark 7 -j RETURN', 'iptables -t nat -A FLANNEL-POSTRTG -m mark --mark 0x10/0xf0 -j RETURN',
+    'iptables -t nat -A FLANNEL-POSTRTG -m mark -j RETURN', 'iptables -t nat -A FLANNEL-POSTRTG -m mark --mark x -j RETURN',
+    'iptables -t nat -S', 'iptables -t nat -L -n -v', 'iptables-save -t nat',
+  ],
   'nat rules as Docker writes them': [
     'iptables -t nat -A OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:42039',
     'iptables -t nat -A POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 42039 -j SNAT --to-source :53',

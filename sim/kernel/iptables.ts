@@ -121,6 +121,8 @@ function parse(argv: string[]): Invocation {
     }
     return used;
   };
+  // Mark matches given their mandatory --mark (its value has no unset state to tell by).
+  const marksGiven = new Set<RuleMatch>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -273,11 +275,12 @@ function parse(argv: string[]): Invocation {
         const v = value();
         const [val, mask] = v.split('/').map(Number);
         if (!/^(0x[0-9a-fA-F]+|\d+)(\/(0x[0-9a-fA-F]+|\d+))?$/.test(v) || val > 0xffffffff || (mask ?? 0) > 0xffffffff) {
-          throw new Refusal(`${VERSION}: mark: bad value for option "--mark", or out of range (0-4294967295).\n\n${TRY_HELP}`, 2);
+          throw new Refusal(`${VERSION}: mark: bad integer value for option "--mark", or out of range.\n\n${TRY_HELP}`, 2);
         }
         current.invert = takeInvert();
         current.value = val;
         current.mask = mask ?? 0xffffffff;
+        marksGiven.add(current);
         break;
       }
       case '--comment': {
@@ -308,6 +311,7 @@ function parse(argv: string[]): Invocation {
     if ((m.match === 'tcp' || m.match === 'udp') && proto !== PROTOCOLS[m.match]) throw parameterProblem(`${m.match.toUpperCase()} match requires '-p ${m.match}'`);
     if (m.match === 'icmp' && m.type === undefined) throw mustBeSpecified('icmp', '--icmp-type');
     if (m.match === 'comment' && m.comment === undefined) throw mustBeSpecified('comment', '--comment');
+    if (m.match === 'mark' && !marksGiven.has(m)) throw mustBeSpecified('mark', '--mark');
   }
   const to = inv.targetOptions.get('--to-destination') ?? inv.targetOptions.get('--to-source');
   if (to?.includes(':') && proto !== PROTOCOLS.tcp && proto !== PROTOCOLS.udp) throw parameterProblem('Need TCP, UDP, SCTP or DCCP with port specification');
