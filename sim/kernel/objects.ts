@@ -3,6 +3,7 @@
  * with its links, routes and neighbour table; veth pairs; a learning bridge; a vxlan device
  * with its own FDB and UDP socket; the host's underlay interface.
  */
+import type { NetDeviceOps } from './net/dev';
 import type { NetnsTables } from './net/ipv4/netfilter/ip_tables';
 import type { ListeningSocket, VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
@@ -181,6 +182,8 @@ export class SimLink {
   proxyArp = false;
   /** net.ipv4.neigh.DEV.proxy_delay, in USER_HZ (1/100 s): a proxied answer waits up to this long (80 unless set). */
   proxyDelay = 80;
+  /** Its type's transmit in the datapath's ops table, read there on the first frame it sends (a field read instead of a table lookup per frame). */
+  xmitOps?: NetDeviceOps;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */
   private ownMac: string;
   explicitMac = false;

@@ -242,6 +242,8 @@ export class Tracer {
     const encap = isVxlanFrame(skb.frame, from.netns);
     const spot = encap ? this.placesFor(skb).segment : this.placesFor(skb).segmentPlain;
     if (spot.step === undefined || (!encap && arpOpcode(skb.frame) !== undefined)) return;
+    // Past the hops a flow keeps, the hop is only counted: no note or site to look up.
+    if (!this.keeps(skb.flow)) return this.countOnly(skb.flow);
     let notes = this.segmentNotes.get(from);
     if (!notes) this.segmentNotes.set(from, (notes = new Map()));
     let note = notes.get(to);

@@ -18,7 +18,8 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
   // The datagram ends where its length field says (never past the IP payload).
   const udpEnd = l4 + Math.min(be16(f, l4 + 4), end - l4);
   const vxlans = udpEnd - l4 >= UDP_HEADER_LEN + VXLAN_HEADER_LEN ? ns.vxlanSockets.get().get(be16(f, l4 + 2)) : undefined;
-  for (const vx of vxlans ?? []) {
+  for (let i = 0; vxlans !== undefined && i < vxlans.length; i++) {
+    const vx = vxlans[i];
     if (!vx.up || vxlanVni(f, l4 + UDP_HEADER_LEN) !== vx.vxlan!.vni) continue;
     dp.tracer.udpDeliver(dev, skb, vx);
     const inner = new Skb(f.subarray(l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd), skb.flow, skb.dir);

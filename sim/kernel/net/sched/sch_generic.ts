@@ -47,7 +47,7 @@ export function devHardXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
   if (!dev.up) return dp.tracer.drop(skb, undefined, dev, 'link down');
   dev.txPackets++;
   dev.txBytes += skb.frame.length;
-  dp.deviceOps[dev.type].xmit(dp, dev, skb);
+  (dev.xmitOps ??= dp.deviceOps[dev.type]).xmit(dp, dev, skb);
 }
 
 /** Frame lengths as qdiscs count them (qdisc_pkt_len): the whole frame from its Ethernet header. */
