@@ -43,7 +43,7 @@ export interface CtRef {
 
 export class Conntrack {
   /** Both directions' tuples lead to the connection; the flag says which direction a tuple is. */
-  private readonly tuples = new Map<string, CtRef>();
+  private readonly tuples = new TupleTable();
 
   /**
    * nf_conntrack_in: the state of the packet whose IPv4 header starts at `ip`, tracking it,
@@ -59,7 +59,7 @@ export class Conntrack {
         // inverted is the one this error travels as (found even once NAT rewrote the quote).
         const quoted = l4 + 8;
         if (f.length < quoted + 28) return { state: 'INVALID' };
-        const known = this.tuples.get(tupleKey(invert(packetTuple(f, quoted))));
+        const known = this.tuples.get(invert(packetTuple(f, quoted)));
         return known ? { state: 'RELATED', ct: known } : { state: 'INVALID' };
       }
       if (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY) return { state: 'INVALID' };
@@ -67,7 +67,7 @@ export class Conntrack {
       return { state: 'INVALID' };
     }
     const tuple = packetTuple(f, ip);
-    const known = this.tuples.get(tupleKey(tuple));
+    const known = this.tuples.get(tuple);
     if (known) {
       if (known.reply) known.conn.seenReply = true;
       return { state: known.conn.seenReply ? 'ESTABLISHED' : 'NEW', ct: known };
@@ -76,22 +76,22 @@ export class Conntrack {
     if (protocol === IPPROTO_ICMP && f[l4] === ICMP_ECHO_REPLY) return { state: 'INVALID' };
     const conn = new Connection(tuple, invert(tuple));
     const ct: CtRef = { conn, reply: false };
-    this.tuples.set(tupleKey(conn.original), ct);
-    this.tuples.set(tupleKey(conn.reply), { conn, reply: true });
+    this.tuples.set(conn.original, ct);
+    this.tuples.set(conn.reply, { conn, reply: true });
     return { state: 'NEW', ct };
   }
 
   /** Whether a reply tuple is taken by another connection (nf_nat_used_tuple). */
   replyTaken(reply: Tuple, by: Connection): boolean {
-    const known = this.tuples.get(tupleKey(reply));
+    const known = this.tuples.get(reply);
     return known !== undefined && known.conn !== by;
   }
 
   /** A NAT binding changed the connection's reply tuple: answers are found by the new one. */
   rebind(conn: Connection, reply: Tuple): void {
-    this.tuples.delete(tupleKey(conn.reply));
+    this.tuples.delete(conn.reply);
     conn.reply = reply;
-    this.tuples.set(tupleKey(reply), { conn, reply: true });
+    this.tuples.set(reply, { conn, reply: true });
   }
 }
 
@@ -112,6 +112,32 @@ export function packetTuple(f: Uint8Array, ip: number): Tuple {
   return { protocol, src, dst, sport: be16(f, l4), dport: be16(f, l4 + 2) };
 }
 
-function tupleKey(t: Tuple): string {
-  return `${t.protocol}|${t.src}|${t.dst}|${t.sport}|${t.dport}`;
+/**
+ * Tuples to their connections, keyed by numbers (source, then destination, then protocol
+ * and ports in one exact integer of 40 bits): every tracked packet looks its tuple up, and
+ * a text key would be built and hashed for each.
+ */
+class TupleTable {
+  private readonly bySrc = new Map<number, Map<number, Map<number, CtRef>>>();
+
+  get(t: Tuple): CtRef | undefined {
+    return this.bySrc.get(t.src)?.get(t.dst)?.get(rest(t));
+  }
+
+  set(t: Tuple, ref: CtRef): void {
+    let byDst = this.bySrc.get(t.src);
+    if (!byDst) this.bySrc.set(t.src, (byDst = new Map()));
+    let byRest = byDst.get(t.dst);
+    if (!byRest) byDst.set(t.dst, (byRest = new Map()));
+    byRest.set(rest(t), ref);
+  }
+
+  delete(t: Tuple): void {
+    this.bySrc.get(t.src)?.get(t.dst)?.delete(rest(t));
+  }
+}
+
+/** Protocol (8 bits) and both ports (16 each) as one integer, exact in a double. */
+function rest(t: Tuple): number {
+  return t.protocol * 0x100000000 + t.sport * 0x10000 + t.dport;
 }

@@ -66,7 +66,7 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
 function conntrackIn(nf: NetnsTables, ns: SimNetns, skb: Skb, ip: number): { state: CtState; ct?: CtRef } {
   if (skb.nfct?.netns === ns) return skb.nfct;
   const tracked = nf.conntrack.track(skb.frame, ip);
-  skb.nfct = { netns: ns, ...tracked };
+  skb.nfct = { netns: ns, state: tracked.state, ct: tracked.ct };
   return tracked;
 }
 
