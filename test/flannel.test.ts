@@ -80,6 +80,17 @@ describe('flannel in sim: the model side', () => {
     expect(o[8].out.split('\n').filter(Boolean).sort()).toEqual([`${macs[0]} dst 198.51.100.10 self permanent`, `${macs[2]} dst 198.51.100.12 self permanent`].sort());
   });
 
+  test("flannel.1 tied to eth0 takes eth0's TSO limit, as vxlan_config_apply makes it inherit the lower device's (emu's veth eth0: 524280)", async () => {
+    const o = await outputs(`  - r0: etcdctl put /coreos.com/network/config ${CONFIG('vxlan')}
+  - r1: flanneld
+  - r1: ip -d link show eth0
+  - r1: ip -d link show flannel.1
+`);
+    const tso = (out: string) => /tso_max_size (\d+)/.exec(out)?.[1];
+    expect(tso(o[2].out)).toBe('524280');
+    expect(tso(o[3].out)).toBe(tso(o[2].out));
+  });
+
   test('host-gw: a route to each peer\'s subnet via its underlay address, no tunnel, MTU 1500', async () => {
     const o = await outputs(`  - r0: etcdctl put /coreos.com/network/config ${CONFIG('host-gw')}
   - r0: flanneld

@@ -108,7 +108,11 @@ const AGEING_NS = 300e9;
 const FIRST_GC_NS = 100e6;
 
 function tsoMaxSize(l: SimLink): number {
-  if (l.type === 'vxlan') return GSO_LEGACY_MAX_SIZE;
+  if (l.vxlan) {
+    // vxlan_config_apply: a device tied to a lower one (flannel.1, vxlan.calico: `dev eth0`) inherits its TSO limit; Docker's vxlan0 has none.
+    const lower = l.vxlan.dev === undefined ? undefined : l.vxlan.linkNetns.links.get(l.vxlan.dev);
+    return lower ? tsoMaxSize(lower) : GSO_LEGACY_MAX_SIZE;
+  }
   if (l.type !== 'bridge') return TSO_MAX_SIZE;
   // br_set_gso_limits runs only when ports come and go: a bridge that never had one keeps the device default.
   return l.portsChanged ? Math.min(TSO_MAX_SIZE, ...[...l.ports].map(tsoMaxSize)) : GSO_LEGACY_MAX_SIZE;
