@@ -82,12 +82,14 @@ function machineMounts(): string[] {
 }
 
 /** The fstab that builds a view under `root`: the machine read-only, then sysfs, /etc and the masks. */
-export function viewFstab(mounts: string[], root: string, etcDir: string, emptyDir: string): string {
+export function viewFstab(mounts: string[], root: string, etcDir: string, emptyDir: string, container = false): string {
   const skip = (p: string) => under(p, '/sys') || under(p, '/etc') || under(p, NETNS_DIR) || MASKED.some((m) => under(p, m));
   const line = (src: string, target: string, type: string, opts: string) => `${fstabPath(src)} ${fstabPath(target === '/' ? root : path.join(root, target))} ${type} ${opts} 0 0`;
   // Private: the view is built in a slave namespace, but nothing mounted on the machine later may appear in it, except under NETNS_DIR.
   const lines = mounts.filter((p) => !skip(p)).map((p) => line(p, p, 'none', 'bind,ro,nosuid,private'));
-  if (mounts.includes(NETNS_DIR)) lines.push(line(NETNS_DIR, NETNS_DIR, 'none', 'rbind,ro,nosuid,nodev'));
+  // A container sees no namespace names (a Docker host keeps its own in /var/run/docker/netns,
+  // out of a container's mounts): iproute2 there prints a peer as `link-netnsid N`, as on the engine.
+  if (mounts.includes(NETNS_DIR)) lines.push(container ? line(emptyDir, NETNS_DIR, 'none', 'bind,ro,nosuid,nodev,private') : line(NETNS_DIR, NETNS_DIR, 'none', 'rbind,ro,nosuid,nodev'));
   lines.push(line('sysfs', '/sys', 'sysfs', 'ro,nosuid,nodev,noexec,private'));
   // /proc/sys/net writable, so `sysctl -w` works: the kernel resolves a net sysctl in the
   // network namespace of the process that opens it, which is always one the run made.
@@ -186,7 +188,7 @@ export class Confinement {
     for (const d of MACHINE_ETC_DIRS) if (lstat(path.join('/etc', d))?.isDirectory()) fs.mkdirSync(path.join(etcDir, d));
     this.writeOwnFiles(etcDir, netns, view, world);
     const fstab = path.join(base, 'fstab');
-    fs.writeFileSync(fstab, viewFstab(machineMounts(), root, etcDir, emptyDir));
+    fs.writeFileSync(fstab, viewFstab(machineMounts(), root, etcDir, emptyDir, 'container' in view));
     // First a bare mount + UTS namespace to build the view in (slave: nothing goes back to the machine)…
     const builder = startHolder(['unshare', '--mount', '--uts', '--propagation', 'slave', '--']);
     try {

@@ -41,6 +41,11 @@ describe('view fstab', () => {
     expect(lines).toContain('/v/etc /v/root/etc none bind,ro,nosuid,nodev,private 0 0');
     expect(lines.filter((l) => l.startsWith('/sys') || l.startsWith('/etc/') || l.startsWith('/run/netns/') || l.startsWith('/home'))).toEqual([]);
   });
+  test("a container's view shows /run/netns empty (no namespace names, so a veth's peer reads link-netnsid N as on the engine); a host's keeps them", () => {
+    const mounts = ['/', '/run/netns'];
+    expect(viewFstab(mounts, '/v/root', '/v/etc', '/v/empty', true).split('\n')).toContain('/v/empty /v/root/run/netns none bind,ro,nosuid,nodev,private 0 0');
+    expect(viewFstab(mounts, '/v/root', '/v/etc', '/v/empty', false).split('\n')).toContain('/run/netns /v/root/run/netns none rbind,ro,nosuid,nodev 0 0');
+  });
 });
 
 describeWith(['ip', 'nsenter', 'unshare', 'setpriv', 'mount', 'ping'], true, 'emu confinement (real kernel)', () => {

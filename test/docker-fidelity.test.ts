@@ -9,6 +9,9 @@ import { CommandOutput } from '../sim/docker/cli';
 import { dockerStep } from '../sim/docker/session';
 import { bytesSize, dockerInfo } from '../sim/docker/info';
 import { lookupCommand } from '../sim/commands/registry';
+import { runSim } from './helpers/run';
+import * as fs from 'fs';
+import * as path from 'path';
 
 /** The registry's refusal of a host's line, or undefined when it lets it through. */
 function refusal(line: string): string | undefined {
@@ -238,5 +241,15 @@ describe('range in -f templates', () => {
     const o = docker(m, 'r0', `docker network inspect -f '{{range .Peers}}{{.IP}}' test-net`);
     expect(o.exitCode).toBe(1);
     expect(o.stderr).toMatch(/^template parsing error: /);
+  });
+});
+
+describe("a container's view of its veths' peers", () => {
+  test('a container names no namespace: its eth0 (overlay) and eth1 (the host, docker_gwbridge) read link-netnsid 0 and 1, as on the engine and in emu', async () => {
+    const { result } = await runSim(fs.readFileSync(path.join(__dirname, '..', 'scenarios', 'two-overlays.yaml'), 'utf8'), 'two-overlays.yaml');
+    const step = result.steps.find((s) => s.command === 'ip addr' && s.on === 'app');
+    expect(step?.stdout).toMatch(/eth0@if\d+: [^\n]*\n[^\n]*link-netnsid 0\n/);
+    expect(step?.stdout).toMatch(/eth1@if\d+: [^\n]*\n[^\n]*link-netnsid 1\n/);
+    expect(step?.stdout).not.toContain('link-netns ');
   });
 });

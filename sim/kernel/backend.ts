@@ -63,7 +63,7 @@ export class SimBackend implements Backend {
 
   execSync(host: string, netns: string, argv: string[], ctx: ExecContext): CommandOutput {
     const ns: SimNetns = this.kernel.netns(host, netns);
-    const opts = { namesVisible: ctx.namesVisible, nowNs: this.datapath.clock.now };
+    const opts = { namesVisible: ctx.namesVisible, inContainer: ctx.container !== undefined, nowNs: this.datapath.clock.now };
     const [cmd, ...args] = argv;
     if (toolFamily(ctx) === 'busybox' && BUSYBOX_APPLETS.has(cmd)) return busyboxCommand(this.datapath, ns, argv, ctx);
     switch (cmd) {

@@ -17,6 +17,8 @@ export interface Output {
 export interface RenderOptions {
   /** Docker's namespaces are visible to `ip netns` (after `ln -s /var/run/docker/netns /var/run/netns`). */
   namesVisible: boolean;
+  /** The command runs in a container, whose mounts hold no namespace names at all. */
+  inContainer?: boolean;
   /** The kernel's clock, for what expires (a learned path MTU); 0 when absent. */
   nowNs?: number;
 }
@@ -67,9 +69,12 @@ function defaultFlags(l: SimLink): { flags: string; state: string; qdisc: string
   return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: l.type === 'vxlan' ? 'UNKNOWN' : 'UP', qdisc: 'noqueue' };
 }
 
-/** How a namespace refers to another: by name when names are visible, else by a per-namespace id. */
+/**
+ * How a namespace refers to another: by name when names are visible, else by a per-namespace id.
+ * A host's own namespace is named on the host side: emu stands a named namespace in for it.
+ */
 function netnsRef(to: SimNetns, opts: RenderOptions, ids: Map<SimNetns, number>): string {
-  if (opts.namesVisible || to.name === to.host.name) return `link-netns ${to.name}`;
+  if (!opts.inContainer && (opts.namesVisible || to.name === to.host.name)) return `link-netns ${to.name}`;
   return `link-netnsid ${nsid(to, ids)}`;
 }
 
