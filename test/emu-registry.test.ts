@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
+import { twoNodes } from './helpers/run';
 
 interface JsonRun {
   steps: { command: string; exitCode: number; stdout: string; stderr: string; unmodelled?: string }[];
@@ -18,15 +19,7 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'the command 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-reg-'));
     const marker = path.join(dir, 'touched');
     const file = path.join(dir, 'lab.yaml');
-    fs.writeFileSync(file, `name: registry-emu
-hosts:
-  r0: {}
-  r1: {}
-steps:
-  - r0: docker swarm init
-  - r1: docker swarm join --token <...> 198.51.100.10:2377
-  - r0: docker network create --driver=overlay --attachable test-net
-  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+    fs.writeFileSync(file, twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
   - r0: ln -s /var/run/docker/netns /var/run/netns
   - r0: touch ${marker}
@@ -37,7 +30,7 @@ steps:
   - ubuntu0: ip link ; touch ${marker}
   - r0: ip netns exec @test-net bridge fdb show dev vxlan0 | grep -c permanent
   - ubuntu0: ip route | head -n 1
-`);
+`, 'name: registry-emu'));
     const runs = (['sim', 'emu'] as const).map((mode) => {
       const r = cnmlab(['run', file, '--mode', mode, '--json']);
       expect(r.status).toBe(1);

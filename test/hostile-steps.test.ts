@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describeWith, REPO } from './helpers/env';
+import { twoNodes } from './helpers/run';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT, OUTPUT_CAP_BYTES } from '../sim/runner/bounds';
 import { NOT_MODELLED_EXIT } from '../sim/commands/registry';
 import { parseScenario } from '../sim/scenario/load';
@@ -53,18 +54,9 @@ function hostile(marker: string, foreign: string): { yaml: string; answers: [str
     ['c0: cat /etc/hosts /etc/resolv.conf', 0, /^$/],
   ];
   const steps = answers.map(([line, exit]) => `  - ${line}\n    expect: { exit: ${exit} }\n`).join('');
-  const yaml = `name: hostile
-timeout: 2
-hosts:
-  r0: {}
-  r1: {}
-steps:
-  - r0: docker swarm init
-  - r1: docker swarm join --token <...> 198.51.100.10:2377
-  - r0: docker network create --driver=overlay --attachable test-net
-  - r0: docker run -dit --name c0 --network test-net ubuntu:14.04
+  const yaml = twoNodes(`  - r0: docker run -dit --name c0 --network test-net ubuntu:14.04
   - r1: docker run -dit --name c1 --network test-net ubuntu:14.04
-${steps}`;
+${steps}`, 'name: hostile\ntimeout: 2');
   return { yaml, answers };
 }
 

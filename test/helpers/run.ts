@@ -29,9 +29,9 @@ export function expectGolden(name: string, actual: string): void {
   expect(actual).toBe(fs.readFileSync(file, 'utf8'));
 }
 
-/** A scenario with two swarm nodes and a shared attachable overlay, plus extra steps. */
-export function twoNodes(extra: string): string {
-  return `name: t
+/** A scenario with two swarm nodes and a shared attachable overlay, plus extra steps; `header` opens it (its name, top-level keys). */
+export function twoNodes(extra: string, header = 'name: t'): string {
+  return `${header}
 hosts:
   r0: {}
   r1: {}
