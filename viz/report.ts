@@ -7,16 +7,41 @@ import * as path from 'path';
 import type { Trace } from '../sim/trace/types';
 import type { CompareBundle } from '../sim/compare/table';
 
-/** The browser bundle and stylesheet, next to the CLI bundle (dist/) or built from the repo. */
-function asset(name: string): string {
+/** A browser bundle or stylesheet, next to the CLI bundle (dist/) or built from the repo. */
+export function asset(name: string): string {
   const candidates = [path.join(__dirname, name), path.join(__dirname, '..', 'dist', name)];
   const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`viz asset ${name} is missing; run npm run build`);
+  if (!found) throw new Error(`asset ${name} is missing; run npm run build`);
   return fs.readFileSync(found, 'utf8');
 }
 
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * One self-contained page (the report, the browser lab): its styles and script inline, its
+ * data as JSON in `<script id=dataId>`, and a policy that lets it load nothing.
+ */
+export function offlinePage(p: { title: string; css: string[]; body: string; dataId: string; data: unknown; bundle: string }): string {
+  // JSON inside <script> must never close the element.
+  const data = JSON.stringify(p.data).replace(/</g, '\\u003c');
+  const script = asset(p.bundle).replace(/<\/script/gi, '<\\/script');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<title>${escapeHtml(p.title)}</title>
+<style>${p.css.map(asset).join('\n')}</style>
+</head>
+<body>
+${p.body}<script id="${p.dataId}" type="application/json">${data}</script>
+<script>${script}</script>
+</body>
+</html>
+`;
 }
 
 /** The report's panels and controls, which viz/app/main.ts draws into (the browser lab holds them too). */
@@ -54,22 +79,6 @@ export function reportApp(): string {
 export function buildReport(input: Trace | CompareBundle): string {
   const compare = 'runs' in input;
   const title = compare ? `compare ${input.runs.map((r) => r.driver).join(', ')} (${input.mode})` : `${input.scenario} (${input.mode})`;
-  // JSON inside <script> must never close the element.
-  const data = JSON.stringify(input).replace(/</g, '\\u003c');
-  const script = asset('viz.js').replace(/<\/script/gi, '<\\/script');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
-<title>cnmlab · ${escapeHtml(title)}</title>
-<style>${asset('viz.css')}</style>
-</head>
-<body>
-${compare ? '<nav id="tabs" role="tablist" aria-label="drivers"></nav>\n' : ''}${reportApp()}<script id="trace" type="application/json">${data}</script>
-<script>${script}</script>
-</body>
-</html>
-`;
+  const body = `${compare ? '<nav id="tabs" role="tablist" aria-label="drivers"></nav>\n' : ''}${reportApp()}`;
+  return offlinePage({ title: `cnmlab · ${title}`, css: ['viz.css'], body, dataId: 'trace', data: input, bundle: 'viz.js' });
 }
