@@ -47,6 +47,7 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
   'route.blackhole': [{ op: 'route.blackhole', host: 'r0', netns: 'r0', dst: '192.168.1.64/26' }, ['ip route add blackhole 192.168.1.64/26']],
   // emu's BIRD takes the configuration itself (emu/bird.ts): no iproute2 command.
   'bird.config': [{ op: 'bird.config', host: 'r0', netns: 'r0', config: 'router id 198.51.100.10;\n' }, []],
+  'weave.router': [{ op: 'weave.router', host: 'r0', netns: 'r0', router: { name: '7a:e4:00:00:00:01', nickname: 'r0', shortId: 1, datapath: 'sleeve', device: 'vethwe-pcap', port: 6783, peers: [] } }, []],
 };
 
 describe('PlanOp → iproute2', () => {

@@ -112,6 +112,17 @@ export const REGISTRY: ProgramEntry[] = [
     ],
   },
   {
+    program: 'weave', shells: ['host'], answeredBy: 'model',
+    summary: "Weave Net 2.8.1's weave script against the model: the router (sleeve datapath), its Docker plugin's network weave, its IPAM ring and status reports",
+    forms: [
+      form(['launch'], 'weave launch --no-fastdp [PEER…]', [{ flag: '--no-fastdp', help: 'the sleeve datapath (user-space, UDP 6783) instead of the fast datapath' }], { min: 0, max: Infinity, names: 'PEER…' }),
+      form(['status'], 'weave status [peers|ipam|targets]', [], { min: 0, max: 1, names: 'REPORT', allowed: [['peers', 'ipam', 'targets']] }),
+      form(['ps'], 'weave ps'),
+      form(['expose'], 'weave expose'),
+      form(['env'], 'weave env'),
+    ],
+  },
+  {
     program: 'etcdctl', shells: ['host'], answeredBy: 'model',
     summary: "etcd 3.4's etcdctl against the lab's cluster store (the model's; emu writes each key to a real etcd too); `set` is the v2 API's form of `put`",
     forms: [

@@ -6,6 +6,7 @@ import { Route, SimLink, SimNetns } from './objects';
 import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
 import { pmtuException, route } from './net/ipv4/route';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
+import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { txQueues } from './net/sched/sch_generic';
 
 export interface Output {
@@ -416,7 +417,11 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
   // The kernel refuses a multicast (or broadcast) address: the first octet's low bit (is_valid_ether_addr).
   if (mac !== undefined && (parseInt(mac.slice(0, 2), 16) & 1 || mac === '00:00:00:00:00:00')) return err('RTNETLINK answers: Cannot assign requested address\n', 2);
   if (mac !== undefined) devSetMac(dev, mac);
-  if (mtu !== undefined) devSetMtu(dev, mtu);
+  if (mtu !== undefined) {
+    devSetMtu(dev, mtu);
+    if (dev.type === 'bridge') dev.mtuSetByUser = true;
+    else if (dev.master) brMtuAutoAdjust(dev.master);
+  }
   if (state === 'up') devOpen(dev);
   else if (state === 'down') devClose(dev);
   return out('');

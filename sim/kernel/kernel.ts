@@ -1,4 +1,6 @@
 /** The simulated kernels of all scenario hosts, changed only by plan ops. */
+import { WeaveRouter } from './weaver';
+import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
 import { iptablesCommand } from './iptables';
@@ -77,6 +79,7 @@ export class SimKernel {
     }
     for (const p of l.ports) p.master = undefined;
     for (const [mac, e] of [...(l.master?.fdb ?? [])]) if (e.port === l) l.master!.fdb.delete(mac);
+    if (l.master) brMtuAutoAdjust(l.master);
     ns.neigh.deleteDevice(l.name);
     for (let i = ns.routes.length - 1; i >= 0; i--) if (ns.routes[i].dev === l.name) ns.routes.splice(i, 1);
     if (l.type === 'underlay') for (const a of l.addrs) this.underlay.delete(a.ip);
@@ -189,7 +192,11 @@ export class SimKernel {
       case 'link.set': {
         const l = this.link(op.host, op.netns, op.name);
         if (op.mac) l.mac = op.mac;
-        if (op.mtu) l.mtu = op.mtu;
+        if (op.mtu) {
+          l.mtu = op.mtu;
+          if (l.type === 'bridge') l.mtuSetByUser = true;
+          else if (l.master) brMtuAutoAdjust(l.master);
+        }
         if (op.master) {
           const br = this.link(op.host, op.netns, op.master);
           if (br.type !== 'bridge') throw new KernelError(`${op.master} is not a bridge`);
@@ -202,6 +209,7 @@ export class SimKernel {
           br.ports.add(l);
           br.portsChanged = true;
           br.fdb.set(l.mac, { port: l, local: true, updatedNs: 0 });
+          brMtuAutoAdjust(br);
         }
         if (op.up !== undefined) l.up = op.up;
         return;
@@ -233,6 +241,12 @@ export class SimKernel {
       case 'bird.config':
         this.netns(op.host, op.netns).files.set(BIRD_CONFIG, op.config);
         return;
+      case 'weave.router': {
+        const ns = this.netns(op.host, op.netns);
+        if (ns.weaveRouter) ns.weaveRouter.config = op.router;
+        else ns.weaveRouter = new WeaveRouter(op.router, ns);
+        return;
+      }
       case 'kv.put':
         this.store.set(op.key, op.value);
         return;

@@ -7,6 +7,7 @@ import type { NetDeviceOps } from './net/dev';
 import type { NetnsTables } from './net/ipv4/netfilter/ip_tables';
 import type { ListeningSocket, VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
+import type { WeaveRouter } from './weaver';
 import type { Qdisc } from './net/sched/sch_generic';
 import { ipv4ToNumber } from '../wire/addr';
 
@@ -184,6 +185,8 @@ export class SimLink {
   proxyDelay = 80;
   /** Its type's transmit in the datapath's ops table, read there on the first frame it sends (a field read instead of a table lookup per frame). */
   xmitOps?: NetDeviceOps;
+  /** A bridge whose MTU was set after it was made (BROPT_MTU_SET_BY_USER): it no longer follows its ports'. */
+  mtuSetByUser = false;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */
   private ownMac: string;
   explicitMac = false;
@@ -308,6 +311,8 @@ export class SimNetns {
   readonly ipv4Forwarding = { all: 0, default: 0 };
   /** Sockets daemons hold here (plan ops: dockerd's, the embedded DNS resolver's), as `ss` lists them. */
   readonly listening: ListeningSocket[] = [];
+  /** The Weave Net router `weave launch` started in a host's namespace: its capture device and UDP port are its. */
+  weaveRouter?: WeaveRouter;
 
   /** Where the namespace sits in Docker's layout: the host's own, an overlay (holds vxlan0), or a sandbox. */
   readonly role = new Derived<'host' | 'overlay' | 'sandbox'>(() => {

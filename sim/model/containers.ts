@@ -4,6 +4,7 @@ import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endp
 import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './sandbox';
 import { embeddedDnsRules, resolverPorts } from './firewall';
 import { resolverSocketsOpen } from './listeners';
+import { ensureGwbridge } from './swarm';
 import { driverOf } from './drivers';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, findNetwork, Tx } from './tx';
@@ -75,11 +76,25 @@ function attachableNetwork(tx: Tx, host: string, ref: string): Draft<Network> {
   return net;
 }
 
+/**
+ * libnetwork's interface name for a new endpoint: the driver's prefix numbered by how many of
+ * the sandbox's interfaces already have it (osl's nextIfIndex, one counter per prefix).
+ */
+function nextIfname(tx: Tx, c: Draft<Container>, prefix: string): string {
+  const names = c.networks.flatMap((n) => {
+    const ep = n.endpointId ? endpointOf(networkOf(tx, n.networkId, c.host), n.endpointId) : undefined;
+    return ep ? [ep.ifname] : [];
+  });
+  if (c.gatewayEndpoint) names.push('eth');
+  const numbered = new RegExp(`^${prefix}\\d*$`);
+  return `${prefix}${names.filter((n) => numbered.test(n)).length}`;
+}
+
 /** Connects a running container's sandbox to one network (and to docker_gwbridge on its first overlay). */
 function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: string[], ip?: string): void {
   const driver = driverOf(net);
   if (!driver.attaches) return;
-  const ifname = `eth${c.networks.filter((n) => n.endpointId).length + (c.gatewayEndpoint ? 1 : 0)}`;
+  const ifname = nextIfname(tx, c, driver.interfacePrefix ?? 'eth');
   const ep = createEndpoint(tx, net, { kind: 'container', host: c.host, sandbox: c.sandbox, ifname, name: c.name, containerId: c.id, aliases, ip });
   const entry = c.networks.find((n) => n.networkId === net.id)!;
   entry.endpointId = ep.id;
@@ -89,8 +104,9 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
   joinEndpoint(tx, net, ep, driver.providesGateway && !hasGateway);
   if (driver.outsideThroughGwbridge && !net.internal && !c.gatewayEndpoint && !hasGateway) {
     // The network gives no default route: libnetwork adds an endpoint on docker_gwbridge (eth1) for it.
+    ensureGwbridge(tx, c.host);
     const gw = gwbridgeOf(tx, c.host)!;
-    const gep = createEndpoint(tx, gw, { kind: 'gateway', host: c.host, containerId: c.id, sandbox: c.sandbox, ifname: `eth${Number(ifname.slice(3)) + 1}`, name: `gateway_${c.sandboxId.slice(0, 12)}` });
+    const gep = createEndpoint(tx, gw, { kind: 'gateway', host: c.host, containerId: c.id, sandbox: c.sandbox, ifname: nextIfname(tx, c, 'eth'), name: `gateway_${c.sandboxId.slice(0, 12)}` });
     joinEndpoint(tx, gw, gep, true);
     c.gatewayEndpoint = gep.id;
   }

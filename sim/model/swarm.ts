@@ -45,21 +45,26 @@ function token(tx: Tx, secretFrom: string): string {
   return `SWMTKN-1-${secretFrom}-${base36(tx.rng, 25)}`;
 }
 
+/** docker_gwbridge, made when first needed (libnetwork's createGWNetwork: a bridge network, no ICC, masqueraded). */
+export function ensureGwbridge(tx: Tx, host: string): Network | Draft<Network> {
+  const found = gwbridgeOf(tx, host);
+  if (found) return found;
+  const gw = localNetwork(tx, host, GWBRIDGE, 'bridge', nextLocalSubnet(tx, host), GWBRIDGE, {
+    'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.name': GWBRIDGE,
+  });
+  tx.host(host).localNetworks[gw.id] = gw;
+  createBridgeDevice(tx, host, gw);
+  bridgeNetworkUp(tx, host, gw, false);
+  return gw;
+}
+
 /** docker_gwbridge and the ingress sandbox: what every node gets on init or join. */
 function joinNodeNetworks(tx: Tx, host: string): void {
   const h = tx.host(host);
   h.nodeId = swarmId(tx.rng);
   h.gossipName = hexId(tx.rng, 12);
   // docker_gwbridge is a local network: it outlives `swarm leave` and is reused on the next join.
-  let gw = gwbridgeOf(tx, host) as Network | undefined;
-  if (!gw) {
-    gw = localNetwork(tx, host, GWBRIDGE, 'bridge', nextLocalSubnet(tx, host), GWBRIDGE, {
-      'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.name': GWBRIDGE,
-    });
-    h.localNetworks[gw.id] = gw;
-    createBridgeDevice(tx, host, gw);
-    bridgeNetworkUp(tx, host, gw, false);
-  }
+  const gw = ensureGwbridge(tx, host);
   // Found in the step's base world unless this step made it (swarm init); then its draft.
   const ingressId = (swarmNetworks(tx.before.swarm).find((n) => n.ingress) ?? swarmNetworks(tx.w.swarm).find((n) => n.ingress))!.id;
   const ingress = swarmNetwork(tx.w.swarm, ingressId)!;

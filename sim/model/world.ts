@@ -205,6 +205,41 @@ export interface World {
   flannel?: { store: Record<string, string>; nodes: Record<string, FlannelNode> };
   /** Calico's datastore (etcd), shared by every host that runs calico/node; absent until one does. */
   calico?: CalicoStore;
+  /** Weave Net's routers by host, and its IPAM ring (sim/model/drivers/weave.ts); absent until weave launch. */
+  weave?: WeaveMesh;
+}
+
+/** A host's Weave Net router (sim/model/drivers/weave.ts). */
+export interface WeavePeer {
+  host: string;
+  /** Its peer name: a MAC, also the weave bridge's. */
+  name: string;
+  nickname: string;
+  shortId: number;
+  datapath: 'sleeve';
+  address: string;
+  /** The addresses it was launched with (weave launch PEER…). */
+  targets: string[];
+  /** The weave router container's id (what weave launch prints). */
+  containerId: string;
+  /** The ring ranges it owns, [start, end) as numbers, in order. */
+  ranges: [number, number][];
+  /** Addresses it handed out, by address number: the container (or weave:expose) holding it. */
+  allocated: Record<number, string>;
+  /** The network weave launch's plugin made on the host. */
+  networkId: string;
+  launchedNs: number;
+  /** weave expose's address on the bridge. */
+  exposed?: string;
+}
+
+export interface WeaveMesh {
+  /** By host. */
+  peers: Record<string, WeavePeer>;
+  /** The ring was claimed (the first address was asked for). */
+  ringClaimed: boolean;
+  /** The mesh's TCP connections: who dialled whom, from which port. */
+  connections: { from: string; to: string; sourcePort: number }[];
 }
 
 /** A calico/node: its Node resource and what its Felix and BIRD have programmed so far. */

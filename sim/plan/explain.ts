@@ -25,13 +25,14 @@ export function commandLine(c: Command): string {
 }
 
 /** Lines, grouped under `[host]` headers, for a list of commands (and files written, sockets held). */
-type Noted = Extract<PlanOp, { op: 'file.write' | 'socket.listen' | 'socket.close' | 'bird.config' }>;
+type Noted = Extract<PlanOp, { op: 'file.write' | 'socket.listen' | 'socket.close' | 'bird.config' | 'weave.router' }>;
 
 /** What a daemon does that is no command: a comment. */
 export function noteLine(op: Noted): string {
   if (op.op === 'file.write') return `# ${op.netns}:${op.path} ← ${JSON.stringify(op.content)}`;
   // A routing daemon is no iproute2 command: its configuration is shown, and its `proto bird` routes follow as the commands they amount to.
   if (op.op === 'bird.config') return `# ${op.netns}: BIRD runs with ${JSON.stringify(op.config)}`;
+  if (op.op === 'weave.router') return `# ${op.netns}: weaver (${op.router.datapath}) captures on ${op.router.device}, UDP ${op.router.port}, peers ${op.router.peers.map((p) => `${p.nickname} ${p.address}`).join(', ') || 'none'}`;
   const s = op.socket;
   const where = `${s.proto} ${s.address}:${s.port}`;
   return op.op === 'socket.listen' ? `# ${op.netns}: ${s.process} ${s.proto === 'tcp' ? 'listens on' : 'binds'} ${where}` : `# ${op.netns}: ${s.process} closes ${where}`;
@@ -52,7 +53,7 @@ function grouped(items: (Command | Noted)[]): string {
 
 /** The plan ops' commands as text; a file written or a socket held is a comment. */
 export function planText(ops: PlanOp[]): string {
-  return grouped(ops.flatMap((op): (Command | Noted)[] => (op.op === 'file.write' || op.op === 'bird.config' || op.op === 'socket.listen' || op.op === 'socket.close' ? [op] : opToCommands(op, PLAN_NAMES))));
+  return grouped(ops.flatMap((op): (Command | Noted)[] => (op.op === 'file.write' || op.op === 'bird.config' || op.op === 'weave.router' || op.op === 'socket.listen' || op.op === 'socket.close' ? [op] : opToCommands(op, PLAN_NAMES))));
 }
 
 /** The underlay segment the hosts meet on, as text. */

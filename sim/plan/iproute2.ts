@@ -143,6 +143,7 @@ export function opToCommands(op: PlanOp, n: Namer): Command[] {
       return [{ tool: 'iptables', host: op.host, netns, argv: op.args }];
     case 'file.write':
     case 'bird.config':
+    case 'weave.router':
     case 'socket.listen':
     case 'socket.close':
       return [];

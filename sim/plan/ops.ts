@@ -39,6 +39,30 @@ export interface ListeningSocket {
   process: string;
 }
 
+/** A peer of a Weave Net router, as its mesh connections and gossip make it known. */
+export interface WeavePeerRef {
+  /** Its peer name, a MAC (its weave bridge's). */
+  name: string;
+  nickname: string;
+  /** The 12-bit short id the mesh gave it (fastdp's VNIs are made of two). */
+  shortId: number;
+  /** Its underlay address, where its router listens. */
+  address: string;
+}
+
+/** What a host's Weave Net router (weaver) runs with: itself, its datapath and the peers it is connected to. */
+export interface WeaveRouterConfig {
+  name: string;
+  nickname: string;
+  shortId: number;
+  datapath: 'sleeve';
+  /** The device it captures on and injects into: vethwe-pcap. */
+  device: string;
+  /** Its overlay's UDP port (sleeve 6783). */
+  port: number;
+  peers: WeavePeerRef[];
+}
+
 export type PlanOp =
   /** A scenario host: its namespace and its interface on the underlay segment. */
   | { op: 'host.add'; host: string; iface: string; address: string }
@@ -68,6 +92,11 @@ export type PlanOp =
    * those routes from the plan.
    */
   | { op: 'bird.config'; host: string; netns: string; config: string }
+  /**
+   * A host's Weave Net router (weaver), started or told of new peers: emu runs a user-space
+   * router with it; sim's router (sim/kernel/weaver.ts) captures, forwards and injects frames.
+   */
+  | { op: 'weave.router'; host: string; netns: string; router: WeaveRouterConfig }
   | { op: 'neigh.add'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'neigh.del'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'fdb.add'; host: string; netns: string; dev: string; mac: string; dst: string }

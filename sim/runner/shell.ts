@@ -15,6 +15,7 @@ import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep } from '../docker/session';
 import { CONTROL_PLANE_PROGRAMS, controlPlaneCommand } from './control-plane';
+import { weaveStep } from '../weave/cli';
 import { calicoctlStep } from '../calico/calicoctl';
 
 export interface ShellOutput extends CommandOutput {
@@ -63,6 +64,11 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
   if (CONTROL_PLANE_PROGRAMS.has(argv[0])) return controlPlaneCommand(model, backend, host, argv);
   if (argv[0] === 'calicoctl') {
     const step = calicoctlStep(model, host, argv.slice(1));
+    await backend.apply(step.ops, model.world);
+    return step.outcome;
+  }
+  if (argv[0] === 'weave') {
+    const step = weaveStep(model, host, argv.slice(1));
     await backend.apply(step.ops, model.world);
     return step.outcome;
   }

@@ -14,7 +14,7 @@ export const expectSchema = z.strictObject({
   exit: z.number().int().min(0).max(255).optional(),
   stdout: matcher.optional(),
   stderr: matcher.optional(),
-  path: z.enum(['overlay', 'local', 'outside', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'none']).optional(),
+  path: z.enum(['overlay', 'local', 'outside', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave', 'none']).optional(),
   'drop-at': z.number().int().min(RESOLVE_STEP).max(MAX_STEP).optional(),
 });
 

@@ -16,6 +16,7 @@ import { bridgeForward } from './bridge/br_forward';
 import { arpInput } from './ipv4/arp';
 import { ipInput } from './ipv4/ip_input';
 import { devHardXmit } from './sched/sch_generic';
+import { weaverCapture } from '../weaver';
 
 /** What a device type does with a frame it is given to send (ndo_start_xmit). */
 export interface NetDeviceOps {
@@ -34,6 +35,8 @@ export function devXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
 /** netif_receive_skb: a frame arrives on a device; a bridge port hands it to its bridge (the rx_handler). */
 export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   if (!dev.up) return dp.tracer.recvDown(dev, skb);
+  // A user-space router's capture device (weave's vethwe-pcap): its packet socket takes every frame, nothing else does.
+  if (dev.netns.weaveRouter?.config.device === dev.name) return weaverCapture(dp, dev, skb);
   countRx(dev, skb);
   if (dev.master) {
     dp.tracer.portRecv(dev, skb);

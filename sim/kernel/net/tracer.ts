@@ -77,6 +77,9 @@ function placesOn(model: PathModel) {
     ipipDeliver: sighting('uplink', 'in', 'ip', { encapsulated: true, ipip: true }),
     udpDeliver: sighting('uplink', 'in', 'ip', { encapsulated: true }),
     decap: sighting('vxlan', 'in', 'ip'),
+    // A user-space router (weave's): what it captures, floods or forwards to a peer; what it injects.
+    routerTakes: sighting('router', 'out', 'ip'), routerFloods: sighting('router', 'out', 'ip', { flood: true }),
+    routerGives: sighting('router', 'in', 'ip'),
     dnsQuery: sighting('lo', 'out', 'dns-query'), dnsAnswer: sighting('lo', 'in', 'dns-answer'),
   };
 }
@@ -138,6 +141,8 @@ export class Tracer {
 
   /** A veth transmits: a container sending, or a bridge's port (its host or overlay end) handing a frame toward its container. */
   vethXmit(dev: SimLink, skb: Skb): void {
+    // The user-space router's veth pair is seen at the router, where it captures and injects.
+    if (routerVeth(dev)) return;
     const arp = arpOpcode(skb.frame);
     const P = this.placesFor(skb);
     if (dev.master) this.place(skb, dev, P.towardContainer[kindIndex(arp)], undefined, dev.master.name);
@@ -148,7 +153,7 @@ export class Tracer {
 
   /** A bridge port receives: the other end of a container's veth (in an overlay namespace, or the host's for a local bridge). */
   portRecv(dev: SimLink, skb: Skb): void {
-    if (dev.type === 'veth') this.place(skb, dev, this.placesFor(skb).intoBridge[kindIndex(arpOpcode(skb.frame))]);
+    if (dev.type === 'veth' && !routerVeth(dev)) this.place(skb, dev, this.placesFor(skb).intoBridge[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** A frame a device's stack takes: in a sandbox, the container receiving. */
@@ -259,6 +264,23 @@ export class Tracer {
     this.place(skb, dev, this.placesFor(skb).udpDeliver, skb.flow && this.keeps(skb.flow) ? this.udpDeliverNote(vx) : undefined);
   }
 
+  /** A user-space router captured a frame on its device and sends it to a peer (or, `flood`, to every peer). */
+  routerCaptured(dev: SimLink, skb: Skb, flood: boolean): void {
+    const P = this.placesFor(skb);
+    this.place(skb, dev, flood ? P.routerFloods : P.routerTakes);
+  }
+
+  /** A user-space router's socket took a datagram from a peer in (seen at the uplink it arrived by). */
+  routerReceived(uplink: SimLink, skb: Skb, note: string): void {
+    if (skb.arrivedAs) skb = new Skb(skb.arrivedAs, skb.flow, skb.dir);
+    this.place(skb, uplink, this.placesFor(skb).udpDeliver, skb.flow && this.keeps(skb.flow) ? note : undefined, 'weaver');
+  }
+
+  /** A user-space router injects a frame a peer sent it on its device. */
+  routerInjected(dev: SimLink, skb: Skb): void {
+    this.place(skb, dev, this.placesFor(skb).routerGives);
+  }
+
   /** vxlan_rcv took the inner frame off. */
   decap(vx: SimLink, skb: Skb): void {
     this.place(skb, vx, this.placesFor(skb).decap);
@@ -274,7 +296,8 @@ export class Tracer {
     const P = this.placesFor(skb);
     let placed: Spot | undefined;
     if (dev.type === 'underlay') {
-      const vxlan = f[ip + 9] === IPPROTO_UDP && dev.netns.vxlanSockets.get().has(be16(f, ip + (f[ip] & 15) * 4 + 2));
+      const port = be16(f, ip + (f[ip] & 15) * 4 + 2);
+      const vxlan = f[ip + 9] === IPPROTO_UDP && (dev.netns.vxlanSockets.get().has(port) || dev.netns.weaveRouter?.port === port);
       if (vxlan && incoming) this.place(skb, dev, P.udpDeliver);
       if (vxlan) placed = incoming ? P.udpDeliver : P.encap;
     } else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') {
@@ -422,6 +445,12 @@ export class Tracer {
     if (!w) this.pcaps.set(key, (w = new PcapRecorder('nano', link.type === 'ipip' ? LINKTYPE_RAW : LINKTYPE_ETHERNET)));
     w.add(EPOCH_NS + BigInt(at), frame);
   }
+}
+
+/** Either end of the veth pair a user-space router captures on (weave's vethwe-bridge and vethwe-pcap). */
+function routerVeth(dev: SimLink): boolean {
+  const device = dev.netns.weaveRouter?.config.device;
+  return device !== undefined && (dev.name === device || dev.peer?.name === device);
 }
 
 const EVENTS: HopEvent[] = ['send', 'arp-request', 'arp-proxy-reply', 'arp-reply', 'veth-cross', 'bridge-forward', 'bridge-flood', 'encap', 'underlay', 'udp-deliver', 'decap', 'forward', 'deliver', 'dns-query', 'dns-answer', 'fragment', 'drop'];

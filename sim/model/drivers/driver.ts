@@ -70,6 +70,8 @@ export interface NetworkDriver {
   address?(tx: Tx, net: Draft<Network>, host: string): { ip: string; prefixLength: number; mac: string };
   /** Whether a container on it gets an endpoint at all (host and null share the host's or no stack). */
   readonly attaches: boolean;
+  /** The name its Join asks libnetwork to give the container's interface (DstPrefix, numbered per prefix): eth unless said (weave's ethwe). */
+  readonly interfacePrefix?: string;
   /** Why a container cannot join its networks in cnmlab, when it cannot (said before anything is made for the container). */
   readonly containersNotModelled?: string;
   /** An endpoint's plan ops at join: its veth and the driver's side of it; `defaultRoute` when it carries the sandbox's gateway. */

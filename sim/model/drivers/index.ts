@@ -12,6 +12,7 @@ import { flannelWay } from './flannel';
 import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
 import { macvlanDriver } from './macvlan';
+import { weaveDriver } from './weave';
 
 /** The drivers by name: a new driver is its line here, and its name is a driver name everywhere (`DriverName`). */
 const table = () => ({
@@ -21,6 +22,7 @@ const table = () => ({
   null: nullDriver,
   macvlan: macvlanDriver,
   calico: calicoDriver,
+  weavemesh: weaveDriver,
 });
 
 /** A network's driver name (`Network['driver']`): the registry's keys, so registering a driver names it. */

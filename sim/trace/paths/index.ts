@@ -10,6 +10,7 @@ import { flannelHostGwPath, flannelVxlanPath } from './flannel';
 import { calicoPath } from './calico';
 import { gwbridgePath } from './gwbridge';
 import { overlayPath } from './overlay';
+import { weaveSleevePath } from './weave';
 import { PathModel } from './path';
 
 const PATHS = {
@@ -19,6 +20,7 @@ const PATHS = {
   'flannel-vxlan': flannelVxlanPath,
   'flannel-host-gw': flannelHostGwPath,
   calico: calicoPath,
+  'weave-sleeve': weaveSleevePath,
 } as const satisfies Record<string, PathModel>;
 
 export type PathId = keyof typeof PATHS;

@@ -23,6 +23,8 @@ export type PathRole =
   | 'bridge'
   /** The vxlan device in the overlay namespace. */
   | 'vxlan'
+  /** A user-space router's capture device (weave's vethwe-pcap): 'out' it captures a frame and sends it to a peer, 'in' it injects one a peer sent. */
+  | 'router'
   /** The host's interface on the underlay. */
   | 'uplink'
   /** The underlay segment between two hosts. */
@@ -40,7 +42,7 @@ export interface Sighting {
    */
   way: 'out' | 'in';
   frame: FrameKind;
-  /** At vxlan going out: br0 flooded the frame (broadcast or unknown destination). */
+  /** At vxlan going out: br0 flooded the frame (broadcast or unknown destination); at router going out: the router floods it to every peer. */
   flood?: boolean;
   /** At vxlan coming in: an ARP reply vxlan0 made itself from its neighbour table (proxy). */
   proxied?: boolean;
@@ -76,7 +78,7 @@ export interface PathStep {
 
 /** A verdict a delivered request earns when its steps come in this order (and none of `never`). */
 export interface VerdictRule {
-  kind: 'overlay' | 'local' | 'outside' | 'flannel-vxlan' | 'flannel-host-gw' | 'calico';
+  kind: 'overlay' | 'local' | 'outside' | 'flannel-vxlan' | 'flannel-host-gw' | 'calico' | 'weave';
   steps: readonly number[];
   never?: readonly number[];
 }

@@ -65,8 +65,9 @@ function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb)
       if (port.peer && macToString(f, 0) === port.peer.mac) dp.tracer.portDown(port, skb);
       continue;
     }
-    // Flooded copies stay traced only where they will be taken: vxlan0, or the port whose container accepts them.
-    const traced = port.type === 'vxlan' || (port.peer !== undefined && accepts(port.peer, f));
+    // Flooded copies stay traced only where they will be taken: vxlan0, a user-space router's capture device (weave's vethwe-pcap), or the port whose container accepts them.
+    const peer = port.peer;
+    const traced = port.type === 'vxlan' || (peer !== undefined && (peer.netns.weaveRouter?.config.device === peer.name || accepts(peer, f)));
     const copy = new Skb(f, traced ? skb.flow : undefined, skb.dir);
     dp.clock.schedule(dp.delays.bridge + skb.lag, () => portXmit(dp, port, copy, true));
   }

@@ -11,6 +11,7 @@ import { ipv4PacketSrc, parseIpv4 } from '../../../wire/ipv4';
 import { parseUdp, UDP_HEADER_LEN } from '../../../wire/udp';
 import { VXLAN_HEADER_LEN, vxlanVni } from '../../../wire/vxlan';
 import { Skb } from '../skb';
+import { weaverReceive } from '../../weaver';
 
 export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: number, end: number): void {
   const f = skb.frame, ip = ETHERNET_HEADER_LEN;
@@ -26,6 +27,9 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
     dp.clock.call(dp.delays.vxlan + skb.lag, dp.vxlanRecvTask, vx, inner, ipv4PacketSrc(f, ip));
     return;
   }
+  // The Weave Net router's socket (sleeve's 6783), held by its namespace.
+  const router = ns.weaveRouter;
+  if (router && be16(f, l4 + 2) === router.port) return weaverReceive(dp, router, dev, skb, l4, udpEnd);
   const u = parseUdp(bufferView(f).subarray(l4, end));
   const h = parseIpv4(bufferView(f), ip);
   if (!u.ok || !h.ok) return;

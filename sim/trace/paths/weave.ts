@@ -1,0 +1,80 @@
+/**
+ * Weave Net's sleeve path: from a container on one host's weave bridge to one on another's,
+ * through the two hosts' routers (weaver). Weave is one Ethernet segment across the mesh:
+ * nothing routes the packet (it arrives with the TTL it was sent with) and nothing answers
+ * ARP on anyone's behalf; the request is flooded to every peer and the remote container
+ * answers it itself. The bridge switches what leaves a container to vethwe-bridge, whose
+ * other end the router captures on (vethwe-pcap); the router sends the frame behind its
+ * sleeve header in UDP 6783 to the peer its MAC cache names (or to every peer), whose
+ * router injects it on its own vethwe-pcap for its bridge to switch to the container.
+ * On one host the bridge switches the frame between two ports: send, veth, deliver.
+ */
+import { at, containerEnd, DropPoint, nextIn, PathModel, PathStep, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+
+const SEND = 1, VETH = 2, CAPTURE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, INJECT = 7, DELIVER = 8;
+
+const SLEEVE_STEPS: readonly PathStep[] = [
+  { step: RESOLVE_STEP, name: 'resolve', says: 'the container asks the embedded DNS server (127.0.0.11) for the peer (the labs ping an address)' },
+  { step: SEND, name: 'send', says: "the container sends on its ethwe0 to the peer's own MAC, after an ARP request the peer itself answers (the whole mesh is one Ethernet segment)" },
+  { step: VETH, name: 'veth', says: 'the frame crosses the veth to its host end, a port of the weave bridge' },
+  { step: CAPTURE, name: 'capture', says: "the bridge switches it to vethwe-bridge; the router captures it on vethwe-pcap, learns the source MAC as local and looks the destination up: a MAC seen at a peer goes to that peer, anything else to every peer" },
+  { step: ENCAP, name: 'encap', says: "the router sends it in UDP 6783 to the peer's router, behind its sleeve header (its own name; the frame's source and destination peers and length)" },
+  { step: UNDERLAY, name: 'underlay', says: 'the UDP datagram crosses the underlay' },
+  { step: UDP, name: 'udp-deliver', says: "the peer's router reads it on its UDP 6783 socket and learns the frame's source MAC at the sending peer" },
+  { step: INJECT, name: 'inject', says: 'the router injects the frame on its vethwe-pcap; the bridge takes it in on vethwe-bridge' },
+  { step: DELIVER, name: 'deliver', says: 'the bridge forwards it through the veth to the container, whose ethwe0 takes it' },
+];
+
+const ACROSS_HOSTS: readonly number[] = [SEND, VETH, CAPTURE, ENCAP, UNDERLAY, UDP, INJECT, DELIVER];
+const WITHIN_HOST: readonly number[] = [SEND, VETH, DELIVER];
+const OFF_HOST: readonly number[] = [CAPTURE, ENCAP, UNDERLAY, UDP, INJECT];
+
+const atContainer = containerEnd(SEND, DELIVER);
+
+const PLACES = {
+  arpAnsweredAtPort: at(SEND, 'bridge-forward'),
+  vethCross: at(VETH, 'veth-cross'),
+  captured: at(CAPTURE, 'forward'), flooded: at(CAPTURE, 'bridge-flood'),
+  encap: at(ENCAP, 'encap'), peerArpRequest: at(ENCAP, 'arp-request'), peerArpReply: at(ENCAP, 'arp-reply'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), injected: at(INJECT, 'decap'),
+  toContainer: at(DELIVER, 'bridge-forward'),
+};
+
+function placeOnSleeve(s: Sighting): Placed | undefined {
+  switch (s.role) {
+    case 'lo':
+      return placeResolution(s);
+    case 'container':
+      return atContainer(s);
+    case 'bridge-port':
+      if (s.way === 'out') return PLACES.vethCross;
+      return s.frame === 'arp-reply' ? PLACES.arpAnsweredAtPort : PLACES.toContainer;
+    case 'router':
+      if (s.way === 'out') return s.flood ? PLACES.flooded : PLACES.captured;
+      return PLACES.injected;
+    case 'uplink':
+      // The host resolving the peer router's MAC (and the peer answering) belongs to the sending that needs it.
+      if (!s.encapsulated) return s.way !== 'out' ? undefined : s.frame === 'arp-request' ? PLACES.peerArpRequest : s.frame === 'arp-reply' ? PLACES.peerArpReply : undefined;
+      return s.way === 'out' ? PLACES.encap : PLACES.udpDeliver;
+    case 'segment':
+      return s.encapsulated ? PLACES.underlay : undefined;
+    default:
+      // The weave bridge has no address unless exposed; what reaches its own stack is off this path.
+      return undefined;
+  }
+}
+
+export const weaveSleevePath: PathModel = {
+  id: 'weave-sleeve',
+  says: "a container to another across Weave Net's mesh, its routers relaying frames in UDP 6783 (sleeve), or on one host through the weave bridge",
+  steps: SLEEVE_STEPS,
+  first: SEND,
+  last: DELIVER,
+  place: placeOnSleeve,
+  drops: { socket: SEND, encap: CAPTURE } satisfies Partial<Record<DropPoint, number>>,
+  dropPointAfter: () => undefined,
+  stepAfter: (step) => nextIn(ACROSS_HOSTS, step),
+  verdicts: [
+    { kind: 'weave', steps: ACROSS_HOSTS },
+    { kind: 'local', steps: WITHIN_HOST, never: OFF_HOST },
+  ],
+};
