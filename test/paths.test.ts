@@ -20,7 +20,7 @@ import schema from '../sim/trace/trace.schema.json';
 import * as path from 'path';
 import { REPO } from './helpers/env';
 
-const ROLES: PathRole[] = ['lo', 'container', 'bridge-port', 'host-end', 'bridge', 'vxlan', 'tunnel', 'uplink', 'segment'];
+const ROLES: PathRole[] = ['lo', 'container', 'bridge-port', 'host-end', 'bridge', 'vxlan', 'tunnel', 'router', 'uplink', 'segment'];
 const FRAMES: Sighting['frame'][] = ['ip', 'arp-request', 'arp-reply', 'dns-query', 'dns-answer'];
 
 /** Every sighting a device could make, with and without each flag. */
@@ -95,6 +95,26 @@ describe('path models', () => {
     expect(MAX_STEP).toBe(Math.max(...registeredPaths().map((m) => m.last)));
     expect(() => parseScenario('x.yaml', yaml(MAX_STEP))).not.toThrow();
     expect(() => parseScenario('x.yaml', yaml(MAX_STEP + 1))).toThrow();
+  });
+});
+
+describe("Weave Net's sleeve path model", () => {
+  test('a ping across hosts is steps 1–8 in order: the router captures, sends in UDP, its peer injects; a flood is the router\'s', () => {
+    const sleeve = pathOf({ path: 'weave-sleeve' });
+    const sightings: Sighting[] = [
+      { role: 'container', way: 'out', frame: 'ip' }, { role: 'bridge-port', way: 'out', frame: 'ip' }, { role: 'router', way: 'out', frame: 'ip' },
+      { role: 'uplink', way: 'out', frame: 'ip', encapsulated: true }, { role: 'segment', way: 'out', frame: 'ip', encapsulated: true },
+      { role: 'uplink', way: 'in', frame: 'ip', encapsulated: true }, { role: 'router', way: 'in', frame: 'ip' }, { role: 'bridge-port', way: 'in', frame: 'ip' },
+      { role: 'container', way: 'in', frame: 'ip' },
+    ];
+    expect(sightings.map((s) => sleeve.place(s))).toEqual([
+      { step: 1, event: 'send' }, { step: 2, event: 'veth-cross' }, { step: 3, event: 'forward' }, { step: 4, event: 'encap' }, { step: 5, event: 'underlay' },
+      { step: 6, event: 'udp-deliver' }, { step: 7, event: 'decap' }, { step: 8, event: 'bridge-forward' }, { step: 8, event: 'deliver' },
+    ]);
+    expect(sleeve.place({ role: 'router', way: 'out', frame: 'arp-request', flood: true })).toEqual({ step: 3, event: 'bridge-flood' });
+    // Nothing answers ARP on anyone's behalf: no vxlan device, no proxy.
+    expect(sleeve.place({ role: 'vxlan', way: 'in', frame: 'arp-reply', proxied: true })).toBeUndefined();
+    expect(classifyPath(flowOf(sleeve, [[1, 'send'], [2, 'veth-cross'], [3, 'forward'], [4, 'encap'], [5, 'underlay'], [6, 'udp-deliver'], [7, 'decap'], [8, 'deliver']])).kind).toBe('weave');
   });
 });
 

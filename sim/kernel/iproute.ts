@@ -89,8 +89,12 @@ function linkHeader(l: SimLink, mode: boolean, opts: RenderOptions, ids: Map<Sim
   let name = l.name;
   let linkNetns = '';
   if (l.type === 'veth' && l.peer) {
-    name += `@if${l.peer.ifindex}`;
-    if (l.peer.netns !== l.netns) linkNetns = ' ' + netnsRef(l.peer.netns, opts, ids);
+    // A peer in the same namespace is named (ll_index_to_name); one elsewhere has only its index.
+    if (l.peer.netns === l.netns) name += `@${l.peer.name}`;
+    else {
+      name += `@if${l.peer.ifindex}`;
+      linkNetns = ' ' + netnsRef(l.peer.netns, opts, ids);
+    }
   } else if (l.type === 'ipip') {
     // No underlying device (`dev`): iproute2 names the link NONE.
     name += '@NONE';

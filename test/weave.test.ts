@@ -1,0 +1,206 @@
+/**
+ * Weave Net with Docker in sim: weave launch and what it makes, the mesh and IPAM ring as
+ * `weave status` reports them, the plugin's network, and the sleeve datapath's bytes (the
+ * router's header in UDP 6783, DF as the inner frame has it, ARP answered by the remote
+ * container after a flood, MACs learned from frames).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runLab, runSim } from './helpers/run';
+import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
+import { emitSleeve, parseSleeve, PEER_NAME_LEN, SLEEVE_FRAME_OVERHEAD } from '../sim/wire/sleeve';
+import { Flow } from '../sim/trace/types';
+import { openCapture } from '../sim/pcap/reader';
+
+const LAUNCH = `  - r0: weave launch --no-fastdp
+  - r1: weave launch --no-fastdp 198.51.100.10
+`;
+
+function lab(steps: string): string {
+  return `name: t\nhosts:\n  r0: {}\n  r1: {}\n  r2: {}\nsteps:\n${steps}`;
+}
+
+async function outputs(steps: string) {
+  const { result } = await runSim(lab(steps));
+  return result.steps.map((s) => ({ exit: s.exitCode, out: s.stdout, err: s.stderr }));
+}
+
+describe('weave: the sleeve header', () => {
+  test("emit and parse mirror each other: the sender's name, then each frame behind its peers' names and length", () => {
+    const frames = [
+      { srcPeer: '02:00:00:00:00:01', dstPeer: '02:00:00:00:00:02', frame: Buffer.from('0123456789abcdef', 'hex') },
+      { srcPeer: '02:00:00:00:00:01', dstPeer: '02:00:00:00:00:02', frame: Buffer.alloc(60, 7) },
+    ];
+    const b = emitSleeve({ sender: '02:00:00:00:00:01', frames });
+    expect(b.length).toBe(PEER_NAME_LEN + 2 * SLEEVE_FRAME_OVERHEAD + 8 + 60);
+    expect(b.subarray(0, 20).toString('hex')).toBe('020000000001' + '020000000001' + '020000000002' + '0008');
+    const p = parseSleeve(b);
+    expect(p.ok && p.repr).toEqual({ sender: '02:00:00:00:00:01', frames });
+  });
+
+  test('a frame whose length runs past the datagram, or a header cut short, is refused with where', () => {
+    const b = emitSleeve({ sender: '02:00:00:00:00:01', frames: [{ srcPeer: '02:00:00:00:00:01', dstPeer: '02:00:00:00:00:02', frame: Buffer.alloc(10) }] });
+    expect(parseSleeve(b.subarray(0, b.length - 1))).toEqual({ ok: false, error: 'sleeve: frame at 6 says 10 bytes, 9 follow' });
+    expect(parseSleeve(b.subarray(0, 10))).toEqual({ ok: false, error: 'sleeve: frame header at 6 cut short (4 of 14 bytes)' });
+    expect(parseSleeve(b.subarray(0, 3)).ok).toBe(false);
+  });
+});
+
+describe('weave launch and its reports', () => {
+  test('launch prints the router container id; the bridge carries the peer name as its MAC, MTU 65535; a second launch is refused', async () => {
+    const o = await outputs(`${LAUNCH}  - r0: ip -d link show weave
+  - r0: ip link show vethwe-pcap
+  - r0: weave launch --no-fastdp
+  - r0: weave status peers
+`);
+    expect(o[0].out).toMatch(/^[0-9a-f]{64}\n$/);
+    const name = /^(\S+)\(r0\)$/m.exec(o[5].out)![1];
+    expect(o[2].out).toContain(`mtu 65535 `);
+    expect(o[2].out).toContain(`link/ether ${name} `);
+    expect(o[3].out).toMatch(/vethwe-pcap@vethwe-bridge: .* mtu 65535 /);
+    expect(o[4]).toEqual({ exit: 3, out: '', err: "weave is already running; you can stop it with 'weave stop'.\n" });
+  });
+
+  test('the fast datapath is named as not modelled; a host without a router has no status', async () => {
+    const o = await outputs(`  - r0: weave launch
+  - r0: weave status
+`);
+    expect(o[0].exit).toBe(127);
+    expect(o[0].err).toContain('fast datapath');
+    expect(o[1]).toEqual({ exit: 1, out: '', err: 'weave container is not present. Have you launched it?\n' });
+  });
+
+  test('status: the router, a full mesh through gossip (r2 named only r1), IPAM idle until the first address, then ready', async () => {
+    const o = await outputs(`${LAUNCH}  - r2: weave launch --no-fastdp 198.51.100.11
+  - r0: weave status
+  - r2: weave status peers
+  - r0: docker run -dit --name c0 --net=weave busybox
+  - r0: weave status
+  - r2: weave status targets
+`);
+    const status = o[3].out;
+    expect(status).toMatch(/^\n        Version: 2\.8\.1 \(failed to check latest version - see logs; next check at \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\)\n\n        Service: router\n       Protocol: weave 1\.\.2\n           Name: \S+\(r0\)\n/);
+    expect(status).toContain('        Targets: 0\n    Connections: 2 (2 established)\n          Peers: 3 (with 6 established connections)\n TrustedSubnets: none\n\n        Service: ipam\n         Status: idle\n          Range: 10.32.0.0/12\n  DefaultSubnet: 10.32.0.0/12\n');
+    expect(status).toMatch(/     DriverName: weave\n\n$/);
+    // r2 dialled r1 (named) and r0 (learned), so both are outbound from r2.
+    expect(o[4].out).toMatch(/^\S+\(r2\)\n   -> 198\.51\.100\.10:6783 +\S+\(r0\) +established\n   -> 198\.51\.100\.11:6783 +\S+\(r1\) +established\n/);
+    expect(o[6].out).toContain('         Status: ready\n');
+    expect(o[7].out).toBe('198.51.100.11\n');
+  });
+
+  test('IPAM: the peers connected at the first address split the ring; each gives out its lowest host address, /12', async () => {
+    const { result, model } = await runSim(lab(`${LAUNCH}  - r0: docker run -dit --name c0 --net=weave busybox
+  - r1: docker run -dit --name c1 --net=weave busybox
+  - r0: docker run -dit --name c2 --net=weave busybox
+  - r0: weave status ipam
+  - r0: weave ps
+`));
+    const peers = model.world.weave!.peers;
+    // The lower half goes to the peer whose name sorts first (ring.ClaimForPeers).
+    const [low, high] = ['r0', 'r1'].sort((a, b) => peers[a].name.localeCompare(peers[b].name));
+    const first = (h: string) => (h === low ? '10.32.0.1' : '10.40.0.0');
+    const ps = result.steps[6].stdout.split('\n');
+    expect(ps[0]).toBe(`weave:expose ${peers.r0.name}`);
+    // Newest first: c2 then c0.
+    const second = r0Next(first('r0'));
+    expect(ps[1]).toMatch(new RegExp(`^[0-9a-f]{12} \\S+ ${second.replace(/\./g, '\\.')}/12$`));
+    expect(ps[2]).toMatch(new RegExp(`^[0-9a-f]{12} \\S+ ${first('r0').replace(/\./g, '\\.')}/12$`));
+    expect(result.steps[5].stdout).toBe(
+      `${`${peers.r0.name}(r0)`.padEnd(37)}   524288 IPs (50.0% of total) (2 active)\n${`${peers.r1.name}(r1)`.padEnd(37)}   524288 IPs (50.0% of total) \n`,
+    );
+    expect(high).not.toBe(low);
+  });
+
+  test('a peer that joins after the ring was claimed gets half of the largest free run of a peer (Space.Donate)', async () => {
+    const o = await outputs(`  - r0: weave launch --no-fastdp
+  - r0: docker run -dit --name c0 --net=weave busybox
+  - r1: weave launch --no-fastdp 198.51.100.10
+  - r1: docker run -dit --name c1 --net=weave busybox
+  - r0: weave ps
+  - r1: weave ps
+  - r1: weave status ipam
+`);
+    // r0 owned the whole ring and gave out 10.32.0.1; the largest free run [10.32.0.2, 10.48.0.0) is more than half: its upper half goes.
+    expect(o[4].out).toMatch(/ 10\.32\.0\.1\/12\n$/);
+    expect(o[5].out).toMatch(/ 10\.40\.0\.1\/12\n$/);
+    expect(o[6].out).toMatch(/\(r1\) +524287 IPs \(50\.0% of total\) \(1 active\)\n\S+\(r0\) +524289 IPs \(50\.0% of total\) \n$/);
+  });
+
+  test('expose puts an address from the ring on the bridge, masquerades the range, and lets FORWARD through', async () => {
+    const o = await outputs(`${LAUNCH}  - r0: weave expose
+  - r0: ip addr show weave
+  - r0: iptables -t nat -S WEAVE
+  - r0: iptables -S WEAVE-EXPOSE
+  - r0: weave env
+`);
+    const ip = o[2].out.trim();
+    expect(ip).toMatch(/^10\.(32|40)\.0\.[01]$/);
+    expect(o[3].out).toContain(`inet ${ip}/12 `);
+    expect(o[4].out).toBe('-N WEAVE\n-A WEAVE -s 10.32.0.0/12 -d 224.0.0.0/4 -j RETURN\n-A WEAVE ! -s 10.32.0.0/12 -d 10.32.0.0/12 -j MASQUERADE\n-A WEAVE -s 10.32.0.0/12 ! -d 10.32.0.0/12 -j MASQUERADE\n');
+    expect(o[5].out).toBe('-N WEAVE-EXPOSE\n-A WEAVE-EXPOSE -d 10.32.0.0/12 -j ACCEPT\n');
+    expect(o[6].out).toBe('export DOCKER_HOST=unix:///var/run/weave/weave.sock ORIG_DOCKER_HOST=\n');
+  });
+});
+
+/** The second address r0 hands out after `ip`. */
+function r0Next(ip: string): string {
+  const parts = ip.split('.').map(Number);
+  parts[3] += 1;
+  return parts.join('.');
+}
+
+describe('weave-sleeve: the lab and its bytes', () => {
+  let flows: Flow[];
+  let dir: string;
+  /** r0's eth0 as captured: ARP for the peer, then the sleeve datagrams both ways. */
+  let wire: Buffer[];
+  beforeAll(async () => {
+    const { result, backend } = await runLab('weave-sleeve');
+    expect(result.ok).toBe(true);
+    flows = backend.flows();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weave-'));
+    expect(cnmlab(['run', 'scenarios/weave-sleeve.yaml', '--pcap-dir', dir]).status).toBe(0);
+    const c = openCapture(path.join(dir, 'r0-r0-eth0.pcap'));
+    wire = [];
+    for (let f = c.reader.next(); f; f = c.reader.next()) wire.push(Buffer.from(f.data));
+    c.close();
+  });
+
+  const udpToRouter = (f: Buffer) => f.readUInt16BE(12) === 0x0800 && f[14 + 9] === 17 && f.readUInt16BE(14 + 20 + 2) === 6783;
+
+  test('the ARP request is flooded to the peer in UDP 6783 and answered by the remote container itself; nothing proxies', () => {
+    const hops = flows[0].hops;
+    const flood = hops.find((h) => h.step === 3 && h.event === 'bridge-flood');
+    expect(flood?.device).toBe('vethwe-pcap');
+    expect(hops.some((h) => h.host === 'r1' && h.device === 'ethwe0' && h.event === 'arp-reply')).toBe(true);
+    expect(hops.some((h) => h.event === 'arp-proxy-reply')).toBe(false);
+    // Its sleeve datagram went through the router's UDP socket: DF clear, a UDP checksum.
+    const arp = wire.filter(udpToRouter).map((f) => parseSleeveOf(f)).find((p) => p.frame.readUInt16BE(12) === 0x0806)!;
+    expect(arp.df).toBe(false);
+    expect(arp.checksum).not.toBe(0);
+  });
+
+  test("the echo crosses in one sleeve datagram from the router's raw socket: DF set, no UDP checksum, 62 bytes over the inner packet, TTL 64", () => {
+    const echo = wire.filter(udpToRouter).map((f) => parseSleeveOf(f)).find((p) => p.frame.readUInt16BE(12) === 0x0800)!;
+    expect(echo.df).toBe(true);
+    expect(echo.checksum).toBe(0);
+    expect(echo.frames).toBe(1);
+    expect(echo.outerIpLength - (echo.frame.length - 14)).toBe(62);
+    expect(echo.frame[14 + 8]).toBe(64);
+    const delivered = flows[1].hops.find((h) => h.step === 8 && h.event === 'deliver' && h.dir === 'request')!;
+    expect(delivered.layers.find((l) => l.proto === 'ip')?.['ip.ttl']).toBe(64);
+  });
+
+  test('every capture decodes as tshark decodes it (UDP 6783 as data: Wireshark has no sleeve dissector), checksums good', () => {
+    for (const f of fs.readdirSync(dir)) expect(agreeWithTshark(path.join(dir, f))).toMatch(/^agree (\d+)\/\1 frames/);
+    expect(badChecksums(path.join(dir, 'r0-r0-eth0.pcap'))).toBe('');
+  });
+});
+
+function parseSleeveOf(f: Buffer): { df: boolean; checksum: number; frames: number; frame: Buffer; outerIpLength: number } {
+  const ip = 14, udp = ip + 20;
+  const p = parseSleeve(f.subarray(udp + 8));
+  if (!p.ok) throw new Error(p.error);
+  return { df: (f.readUInt16BE(ip + 6) & 0x4000) !== 0, checksum: f.readUInt16BE(udp + 6), frames: p.repr.frames.length, frame: p.repr.frames[0].frame, outerIpLength: f.readUInt16BE(ip + 2) };
+}
