@@ -7,11 +7,12 @@ import { calicoBgpPart, calicoIpipPart, calicoVxlanPart } from './calico';
 import { flannelHostGwPart, flannelVxlanPart } from './flannel';
 import { overlayPart } from './overlay';
 import { ComparePart } from './part';
+import { weaveSleevePart } from './weave';
 
-const PARTS: readonly ComparePart[] = [overlayPart, flannelVxlanPart, flannelHostGwPart, calicoBgpPart, calicoIpipPart, calicoVxlanPart];
+const PARTS: readonly ComparePart[] = [overlayPart, flannelVxlanPart, flannelHostGwPart, calicoBgpPart, calicoIpipPart, calicoVxlanPart, weaveSleevePart];
 
 /** The drivers of the comparison, in the order the table lists them. */
-export const COMPARED = ['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan'] as const;
+export const COMPARED = ['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve'] as const;
 
 export function comparePart(id: string): ComparePart | undefined {
   return PARTS.find((p) => p.id === id);

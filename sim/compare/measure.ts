@@ -71,6 +71,8 @@ function outerOf(h: Hop): string {
   const vni = field(h.layers, 'vxlan', 'vxlan.vni');
   if (vni !== undefined) return `UDP ${String(field(h.layers, 'udp', 'udp.dstport'))} (VXLAN, VNI ${String(vni)})`;
   if (field(h.layers, 'ip', 'ip.proto') === 4) return 'IP protocol 4 (IPIP)';
+  // UDP with no VXLAN in it: a user-space router's own framing (weave's sleeve).
+  if (field(h.layers, 'udp', 'udp.dstport') !== undefined) return `UDP ${String(field(h.layers, 'udp', 'udp.dstport'))} (the router's own framing)`;
   return "none (the container's own packet)";
 }
 
@@ -82,17 +84,23 @@ export async function compareDriver(lab: CompareLab, part: ComparePart, scenario
     const r = await session.step(s.on, s.command);
     if (r.exitCode !== 0) return facts({ failure: `${s.on}$ ${s.command}: exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}` });
   }
-  const addr = await session.step(TARGET, 'ip -4 addr show eth0');
+  const iface = part.iface ?? 'eth0';
+  const addr = await session.step(TARGET, `ip -4 addr show ${iface}`);
   const target = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(addr.stdout)?.[1];
-  if (!target) return facts({ failure: `${TARGET} has no IPv4 address on eth0` });
-  const mtu = Number(/mtu (\d+)/.exec((await session.step(PINGER, 'ip link show eth0')).stdout)?.[1]) || undefined;
+  if (!target) return facts({ failure: `${TARGET} has no IPv4 address on ${iface}` });
+  const mtu = Number(/mtu (\d+)/.exec((await session.step(PINGER, `ip link show ${iface}`)).stdout)?.[1]) || undefined;
   const gateway = /default via (\S+)/.exec((await session.step(PINGER, 'ip route')).stdout)?.[1];
   const pinged = await session.step(PINGER, `ping -c 1 ${target}`);
   await backend.settle();
   const flow = backend.flows().find((f) => pinged.flows.includes(f.id));
   const ttl = Number(/ttl=(\d+)/.exec(pinged.stdout)?.[1]) || undefined;
-  // The echo request itself, encapsulated or not: the ARP exchanges around it are not the path.
-  const request = (flow ? firstRequestHops(flow) : []).filter((h) => h.layers.some((l) => l.proto === 'icmp'));
+  // The echo request itself, encapsulated or not, from its sending to its delivery: the ARP exchanges around it are not the path.
+  // (A payload no dissector opens, weave's sleeve, shows no ICMP on the wire: it is the echo's by its place in the flow.)
+  const requestHops = flow ? firstRequestHops(flow) : [];
+  const isEcho = (h: Hop) => h.layers.some((l) => l.proto === 'icmp');
+  const from = requestHops.findIndex((h) => isEcho(h) && h.event === 'send');
+  const to = requestHops.findIndex((h, i) => i > from && isEcho(h) && h.event === 'deliver');
+  const request = (from < 0 ? [] : requestHops.slice(from, to < 0 ? undefined : to + 1)).filter((h) => !h.layers.some((l) => l.proto === 'arp'));
   const sent = request.find((h) => h.event === 'send');
   const wire = request.find((h) => h.host === 'underlay');
   // The answer to the pinger's own ARP request: for its gateway (routed drivers) or for the peer (an L2 overlay).

@@ -25,6 +25,8 @@ export interface ComparePart {
   setup(hosts: readonly [LabHost, LabHost]): PartStep[];
   /** Where a host's entries or routes for its peers come from (the control plane). */
   peersFrom: string;
+  /** The containers' interface on the compared network, when not eth0 (weave's ethwe0). */
+  iface?: string;
 }
 
 /** The two containers every part makes. */
