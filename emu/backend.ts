@@ -37,6 +37,7 @@ import { pathOf, registeredPath } from '../sim/trace/paths';
 import { PathModel, RESOLVE_STEP } from '../sim/trace/paths/path';
 import { EmbeddedDns } from './dns';
 import { BirdDaemons } from './bird';
+import { WeaveRouters } from './weaver';
 import { Capture, captureFile, CapturePoint, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
 import { Progress } from './progress';
@@ -66,6 +67,7 @@ export class EmuBackend implements Backend {
   /** dockerd's sockets in the hosts' namespaces, held from the first command on that host (listeners.ts). */
   private readonly listeners: Listeners;
   private readonly bird: BirdDaemons;
+  private readonly weave: WeaveRouters;
   private readonly releaseGuard: () => void;
   /** A scenario ran iptables here: a lost ping asks the rules' counters why. */
   private firewalled = false;
@@ -102,6 +104,7 @@ export class EmuBackend implements Backend {
     this.store = new ClusterStore(record, names);
     this.listeners = new Listeners(record);
     this.bird = new BirdDaemons(record);
+    this.weave = new WeaveRouters(record);
     this.progress = new Progress(!!opts.quiet);
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
     this.planFiles = path.join(record.dir, 'etc');
@@ -137,7 +140,7 @@ export class EmuBackend implements Backend {
   /** Whether this machine's kernel makes dummy devices (probed once, in the run's underlay namespace, where an index spent matters to nobody). */
   private dummyDevices?: Promise<boolean>;
 
-  /** The macvlan driver's dummy parent needs CONFIG_DUMMY, which a kernel may lack (this machine's does). */
+  /** The macvlan driver's dummy parent and weave launch's vethwedu need CONFIG_DUMMY, which a kernel may lack (this machine's does). */
   async missingFeature(ops: PlanOp[]): Promise<string | undefined> {
     if (!ops.some((op) => op.op === 'link.add' && op.kind.type === 'dummy')) return undefined;
     this.dummyDevices ??= this.serialized(async () => {
@@ -240,6 +243,8 @@ export class EmuBackend implements Backend {
       this.record.forgetNamespaces(p.del);
     }
     for (const b of p.bird) await this.bird.configure(b.netns, b.config);
+    // A router restarted with new peers keeps only the last configuration of the step.
+    for (const w of p.weave.filter((w, i) => !p.weave.slice(i + 1).some((later) => later.netns === w.netns))) await this.weave.configure(w.netns, w.router);
     const missing = await this.bird.waitForRoutes(p.birdRoutes);
     if (missing.length) throw new EmuEnvironmentError(`BIRD did not install ${missing.map((r) => `${r.dst} in ${r.netns}`).join(', ')} (no BGP session came up in time; its log is in ${this.record.dir}/bird)`);
     await portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
@@ -483,6 +488,7 @@ export class EmuBackend implements Backend {
     this.dns.stopAll();
     await this.listeners.stopAll();
     this.bird.stopAll();
+    this.weave.stopAll();
     await teardown(this.record.state);
     this.record.remove();
   }

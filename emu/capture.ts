@@ -8,7 +8,8 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { readCapture } from '../sim/pcap/reader';
-import { dissect } from '../sim/wire/dissect';
+import { dissectTraced } from '../sim/wire/dissect';
+import { weaveNotes } from '../sim/trace/paths/weave';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
 import { EmuEnvironmentError } from './state';
@@ -25,7 +26,7 @@ export interface CapturePoint {
   /** Real namespace and interface to capture on. */
   realNetns: string;
   iface: string;
-  role: 'container' | 'bridge-port' | 'bridge' | 'host-end' | 'vxlan' | 'tunnel' | 'host' | 'underlay' | 'lo';
+  role: 'container' | 'bridge-port' | 'bridge' | 'host-end' | 'vxlan' | 'tunnel' | 'router' | 'host' | 'underlay' | 'lo';
   /** container: its MAC; bridge-port and bridge: the MAC of the container behind it; vxlan: local container MACs; host: its underlay IP. */
   mine: string[];
   /** host: the host routes the flow's packets through this interface (ip_forward), both ways. */
@@ -164,7 +165,7 @@ function belongs(layers: Layer[], key: FlowKey, datagrams: Set<string>): 'icmp' 
 
 /** Where the capture point's device sits on a path. */
 const ROLE_ON_PATH: Record<CapturePoint['role'], PathRole> = {
-  container: 'container', 'bridge-port': 'bridge-port', bridge: 'bridge', 'host-end': 'host-end', vxlan: 'vxlan', tunnel: 'tunnel', host: 'uplink', underlay: 'segment', lo: 'lo',
+  container: 'container', 'bridge-port': 'bridge-port', bridge: 'bridge', 'host-end': 'host-end', vxlan: 'vxlan', tunnel: 'tunnel', router: 'router', host: 'uplink', underlay: 'segment', lo: 'lo',
 };
 
 /** The step of an echo request of a flow on `model` seen at a capture point going the given way (undefined where no request passes). */
@@ -198,7 +199,8 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
   const frame: FrameKind = kind === 'dns' ? (dir === 'request' ? 'dns-query' : 'dns-answer') : kind === 'arp' ? (arpOp === ARP_REQUEST ? 'arp-request' : 'arp-reply') : 'ip';
   // VXLAN, or IP in IP (a second IPv4 header within the first).
   const ipip = layers.filter((l) => l.proto === 'ip').length > 1 && !layers.some((l) => l.proto === 'vxlan');
-  const encapsulated = ipip || layers.some((l) => l.proto === 'vxlan');
+  const sleeve = layers.find((l) => l.proto === 'sleeve');
+  const encapsulated = ipip || !!sleeve || layers.some((l) => l.proto === 'vxlan');
   const outer = layers.find((l) => l.proto === 'ip');
   // Which way the frame goes: at the container side, by whose MAC it carries; on the wire, by whose address sent it.
   const mine = p.role === 'host' || p.role === 'underlay' ? p.mine.includes(outer?.['ip.src'] as string) : p.mine.includes(innerSrcMac);
@@ -209,7 +211,10 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
   if ((p.role === 'lo') !== (kind === 'dns')) return undefined;
   const at = model.place({ role: ROLE_ON_PATH[p.role], way, frame, encapsulated, ...(ipip ? { ipip } : {}), flood: frame === 'arp-request', proxied: frame === 'arp-reply', forwarded: p.forwards });
   if (!at) return undefined;
-  const note = p.role === 'host' && encapsulated && !ipip
+  const note = p.role === 'host' && sleeve
+    ? way === 'out' ? weaveNotes.sleeveOut(sleeve['sleeve.dst_peer'] as string, outer!['ip.dst'] as string, field(layers, 'udp', 'udp.dstport', false) as number)
+      : weaveNotes.sleeveIn(sleeve['sleeve.sender'] as string, outer!['ip.src'] as string, field(layers, 'udp', 'udp.srcport', false) as number)
+    : p.role === 'host' && encapsulated && !ipip
     ? way === 'out' ? overlayNotes.encap(field(layers, 'eth', 'eth.dst') as string, outer!['ip.dst'] as string)
       : overlayNotes.udpDeliver(field(layers, 'udp', 'udp.dstport', false) as number, p.vtep ?? 'vxlan0', field(layers, 'vxlan', 'vxlan.vni') as number, p.overlays?.[field(layers, 'vxlan', 'vxlan.vni') as number])
     : undefined;
@@ -228,7 +233,7 @@ export async function hopsFrom(model: PathModel, points: CapturePoint[], key: Fl
     const cap = await readCapture(p.file);
     for (const f of cap.frames) {
       const t = Number(BigInt(f.seconds) * 1_000_000_000n + BigInt(f.nanos) - startNs);
-      all.push({ p, layers: dissect(f.data, f.linktype), t });
+      all.push({ p, layers: dissectTraced(f.data, f.linktype), t });
     }
   }
   all.sort((a, b) => a.t - b.t);

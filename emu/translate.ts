@@ -8,7 +8,7 @@
  * sim/plan/iproute2.ts's, the ones `cnmlab explain` prints; this file only names and
  * batches them.
  */
-import { ListeningSocket, PlanOp } from '../sim/plan/ops';
+import { ListeningSocket, PlanOp, WeaveRouterConfig } from '../sim/plan/ops';
 import { Command, Namer, opToCommands, UNDERLAY } from '../sim/plan/iproute2';
 import { NameMap, safe, safeValue } from './names';
 import { BirdRoute } from './bird';
@@ -49,6 +49,8 @@ export interface Phases {
   bird: { netns: string; config: string }[];
   /** Routes BIRD installs (`proto bird`): no command makes them; emu waits for them. */
   birdRoutes: BirdRoute[];
+  /** Weave Net's routers to start or restart, per namespace (real name), for emu/weaver.ts. */
+  weave: { netns: string; router: WeaveRouterConfig }[];
 }
 
 /** A namespace's real name; the underlay's is the run's own. */
@@ -63,7 +65,7 @@ export function emuNamer(names: NameMap): Namer {
 
 /** Commands sorted into phases and per-namespace batches. */
 export function commandPhases(commands: Command[], names: NameMap): Phases {
-  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], sockets: [], files: [], del: [], kv: [], bird: [], birdRoutes: [] };
+  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], sockets: [], files: [], del: [], kv: [], bird: [], birdRoutes: [], weave: [] };
   const batches = new Map<string, NsBatch>();
   for (const c of commands) {
     if (c.netns === undefined) {
@@ -139,6 +141,7 @@ export function toPhases(ops: PlanOp[], names: NameMap): Phases {
   const phases = commandPhases(commands, names);
   for (const op of ops) {
     if (op.op === 'bird.config') phases.bird.push({ netns: names.netns(op.host, op.netns), config: op.config });
+    else if (op.op === 'weave.router') phases.weave.push({ netns: names.netns(op.host, op.netns), router: op.router });
     else if ((op.op === 'route.add' || op.op === 'route.blackhole') && byBird(op)) phases.birdRoutes.push({ netns: names.netns(op.host, op.netns), dst: op.dst.replace(/\/32$/, '') });
   }
   for (const op of ops) {

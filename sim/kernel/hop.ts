@@ -1,5 +1,5 @@
 /** A trace hop that keeps its frame and decodes it into layers only when asked. */
-import { dissect, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../wire/dissect';
+import { dissect, dissectTraced, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../wire/dissect';
 import { Layer } from '../wire/layer';
 import { bufferView } from '../wire/bytes';
 import { Hop, HopEvent } from '../trace/types';
@@ -50,7 +50,7 @@ export class SimHop implements Hop {
   }
 
   get layers(): Layer[] {
-    return (this.decoded ??= dissect(bufferView(this.frame), LINKTYPE_ETHERNET));
+    return (this.decoded ??= dissectTraced(bufferView(this.frame), LINKTYPE_ETHERNET));
   }
 
   toJSON(): Hop {

@@ -28,6 +28,7 @@ import { countRx, devXmit } from './net/dev';
 import { route } from './net/ipv4/route';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './net/ipv4/ip_output';
 import { resolvedNeigh } from './net/neighbour';
+import { weaveNotes } from '../trace/paths/weave';
 
 /** STP's group address: the router discards what is sent to it. */
 const STP_GROUP = '01:80:c2:00:00:00';
@@ -94,7 +95,7 @@ function forward(dp: Datapath, router: WeaveRouter, frame: SleeveFrame, cause: S
   b.set(payload, at + UDP_HEADER_LEN);
   // The UDP socket's datagrams carry a checksum; the raw socket's DF ones are built without (gopacket, ComputeChecksums false).
   if (!df) putBe16(b, at + 6, internetChecksum(b, at, at + udpLength, pseudoHeaderSum(addrBytes(r.src), addrBytes(peer.address), IPPROTO_UDP, udpLength)) || 0xffff);
-  const note = `sleeve: ${frame.dstPeer === frame.srcPeer ? '' : `to peer ${peer.nickname} (${peer.name}) at ${peer.address}:${router.port}`}`;
+  const note = weaveNotes.sleeveOut(peer.name, peer.address, router.port);
   const out = new Skb(b, cause.flow, cause.dir, note, 'weaver');
   out.lag = cause.lag + USERSPACE_NS;
   ipTransmit(dp, ns, r, n, out);
@@ -111,7 +112,7 @@ export function weaverReceive(dp: Datapath, router: WeaveRouter, uplink: SimLink
   if (!p.ok) return dp.tracer.drop(skb, undefined, uplink, p.error);
   const known = router.config.peers.find((peer) => peer.name === p.repr.sender);
   if (!known) return dp.tracer.drop(skb, undefined, uplink, `sleeve: a datagram from ${p.repr.sender}, no peer of this router`);
-  dp.tracer.routerReceived(uplink, skb, `sleeve: from peer ${known.nickname} (${known.name}) at ${ipv4PacketSrc(skb.frame, ETHERNET_HEADER_LEN)}:${router.port}`);
+  dp.tracer.routerReceived(uplink, skb, weaveNotes.sleeveIn(known.name, ipv4PacketSrc(skb.frame, ETHERNET_HEADER_LEN), be16(skb.frame, l4)));
   for (const f of p.repr.frames) {
     if (f.dstPeer !== router.config.name) continue;
     router.macs.set(macToString(f.frame, 6), f.srcPeer);

@@ -69,6 +69,9 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
   }
   if (argv[0] === 'weave') {
     const step = weaveStep(model, host, argv.slice(1));
+    // weave launch's temporary dummy (vethwedu) needs what a kernel may lack: the run stops there.
+    const unavailable = await backend.missingFeature?.(step.ops);
+    if (unavailable) return { ...step.outcome, unavailable };
     await backend.apply(step.ops, model.world);
     return step.outcome;
   }

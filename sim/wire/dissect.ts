@@ -15,6 +15,7 @@ import { TCP_FIELD_ENDS, TCP_MIN_HEADER_LEN, parseTcp, tcpLayer } from './tcp';
 import { VXLAN_FIELD_ENDS, VXLAN_HEADER_LEN, parseVxlan, vxlanLayer } from './vxlan';
 import { DNS_HEADER_LEN, dnsHeaderLayer, dnsLayer, looksLikeDns, parseDns } from './dns';
 import { udpPayloadProto } from './ports';
+import { parseSleeve, SLEEVE_PORT } from './sleeve';
 
 export const LINKTYPE_ETHERNET = 1;
 export const LINKTYPE_LINUX_SLL = 113;
@@ -153,4 +154,27 @@ export function dissect(frame: Buffer, linktype: number): Layer[] {
     bytes = s.payload;
   }
   return layers;
+}
+
+/**
+ * A frame as a trace shows it: as dissect decodes it, and a datagram on Weave Net's sleeve
+ * port opened as well (its header and the first frame it carries). Wireshark has no sleeve
+ * dissector, so `cnmlab decode` leaves that payload as data, as tshark does; a trace opens it
+ * so that the echo inside is seen on the underlay, as it is inside VXLAN.
+ */
+export function dissectTraced(frame: Buffer, linktype: number): Layer[] {
+  const layers = dissect(frame, linktype);
+  const udp = layers[layers.length - 1];
+  if (linktype !== LINKTYPE_ETHERNET || udp?.proto !== 'udp' || (udp['udp.dstport'] !== SLEEVE_PORT && udp['udp.srcport'] !== SLEEVE_PORT)) return layers;
+  const ip = layers.find((l) => l.proto === 'ip');
+  if (!ip || ip['ip.frag_offset'] !== 0 || ip['ip.flags.mf']) return layers;
+  const at = ETHERNET_HEADER_LEN + (ip['ip.hdr_len'] as number) + UDP_HEADER_LEN;
+  const p = parseSleeve(frame.subarray(at, ETHERNET_HEADER_LEN + (ip['ip.len'] as number)));
+  if (!p.ok || p.repr.frames.length === 0) return layers;
+  const first = p.repr.frames[0];
+  return [
+    ...layers,
+    { proto: 'sleeve', 'sleeve.sender': p.repr.sender, 'sleeve.src_peer': first.srcPeer, 'sleeve.dst_peer': first.dstPeer, 'sleeve.frames': p.repr.frames.length },
+    ...dissect(first.frame, LINKTYPE_ETHERNET),
+  ];
 }

@@ -273,7 +273,7 @@ export class Tracer {
   /** A user-space router's socket took a datagram from a peer in (seen at the uplink it arrived by). */
   routerReceived(uplink: SimLink, skb: Skb, note: string): void {
     if (skb.arrivedAs) skb = new Skb(skb.arrivedAs, skb.flow, skb.dir);
-    this.place(skb, uplink, this.placesFor(skb).udpDeliver, skb.flow && this.keeps(skb.flow) ? note : undefined, 'weaver');
+    this.place(skb, uplink, this.placesFor(skb).udpDeliver, skb.flow && this.keeps(skb.flow) ? note : undefined);
   }
 
   /** A user-space router injects a frame a peer sent it on its device. */

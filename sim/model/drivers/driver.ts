@@ -36,14 +36,14 @@ export interface CaptureSpot {
    * overlay namespace, or the host's for a local bridge), the vxlan device, the host's
    * underlay interface, or the host's port on the underlay segment (whose device the backend names).
    */
-  role: 'container' | 'bridge-port' | 'bridge' | 'host-end' | 'vxlan' | 'tunnel' | 'host' | 'underlay';
-  /** container, bridge-port and bridge: the container's MAC; vxlan: the host's container MACs; host and underlay: the host's underlay address. */
+  role: 'container' | 'bridge-port' | 'bridge' | 'host-end' | 'vxlan' | 'tunnel' | 'router' | 'host' | 'underlay';
+  /** container, bridge-port and bridge: the container's MAC; vxlan and router: the host's container MACs; host and underlay: the host's underlay address. */
   mine: string[];
   /** host: the host routes the flow's packets through this interface (ip_forward), both ways. */
   forwards?: boolean;
   /** bridge-port and vxlan: the bridge they are ports of (the device that hands them frames). */
   master?: string;
-  /** host: the vxlan device that encapsulates what the host sends (vxlan0 unless named: flannel.1, vxlan.calico, tunl0). */
+  /** host: the device (or program: weave's router) that encapsulates what the host sends (vxlan0 unless named: flannel.1, vxlan.calico, tunl0, weaver). */
   vtep?: string;
   /** host: each VNI's overlay namespace on the host (for the hop notes). */
   overlays?: Record<number, string>;

@@ -335,12 +335,14 @@ export function weaveEndpoints(world: World): { ep: Endpoint; net: Network }[] {
     .flatMap((net) => shardValues(net.endpoints).filter((ep) => ep.host === h && ep.kind === 'container' && ep.state === 'joined').map((ep) => ({ ep, net }))));
 }
 
-/** The bridge's end of the container's veth and the host's way onto the underlay. */
+/** The bridge's end of the container's veth, the router's capture device, and the host's way onto the underlay. */
 function weaveCaptureSpots(world: World, _net: Network, ep: Endpoint): CaptureSpot[] {
   const underlay = hostOf(world, ep.host).underlay;
+  const local = weaveEndpoints(world).filter((w) => w.ep.host === ep.host).map((w) => w.ep.mac);
   return [
     { host: ep.host, netns: ep.host, device: ep.peerIfname, role: 'bridge-port', mine: [ep.mac], master: WEAVE_BRIDGE },
-      { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: [underlay] },
+    { host: ep.host, netns: ep.host, device: PCAP_IF, role: 'router', mine: local },
+    { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: [underlay], vtep: 'weaver' },
     { host: ep.host, netns: ep.host, device: 'eth0', role: 'underlay', mine: [underlay] },
   ];
 }

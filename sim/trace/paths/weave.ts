@@ -63,6 +63,14 @@ function placeOnSleeve(s: Sighting): Placed | undefined {
   }
 }
 
+/** The hop notes of the router's datagrams, worded once for sim and emu (each knows the peer's name and address). */
+export const weaveNotes = {
+  /** Step 4: the router sends a frame to a peer. */
+  sleeveOut: (peer: string, address: string, port: number) => `sleeve: to peer ${peer} at ${address}:${port}`,
+  /** Step 6: the router's socket takes a datagram from a peer. */
+  sleeveIn: (peer: string, address: string, port: number) => `sleeve: from peer ${peer} at ${address}:${port}`,
+};
+
 export const weaveSleevePath: PathModel = {
   id: 'weave-sleeve',
   says: "a container to another across Weave Net's mesh, its routers relaying frames in UDP 6783 (sleeve), or on one host through the weave bridge",
