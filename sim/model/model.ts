@@ -9,7 +9,7 @@ import { bootEngine } from './swarm';
 import { Tx } from './tx';
 import { gossipPending, gossipTimers, underlayChanged } from './netdb';
 import { emptyHost, hostOf, shardsOf, World } from './world';
-import { netnsGc, netnsGcDue } from './sandbox';
+import { netnsGc, netnsGcDue, netnsGcWaiting } from './sandbox';
 
 // Freezing walks every changed record again on each step; with thousands of steps on
 // records of hundreds of keys that is a third of the model's time. Snapshots stay immutable
@@ -52,7 +52,7 @@ export class Model {
   tick(ns: number): void {
     const from = this.world.clockNs, to = from + ns;
     // Hosts are read undrafted: a swarm of thousands would otherwise copy each one per step.
-    const due = this.world.hostOrder.filter((name) => netnsGcDue(hostOf(this.world, name), from, to));
+    const due = netnsGcWaiting(this.world).filter((name) => netnsGcDue(hostOf(this.world, name), from, to));
     this.world = produce(this.world, (draft) => {
       draft.clockNs = to;
       for (const name of due) netnsGc(hostOf(draft, name));

@@ -29,7 +29,7 @@
  */
 import { driverOf } from './drivers';
 import { Tx } from './tx';
-import { hostOf, swarmNetworks, World } from './world';
+import { hostOf, hostsWhere, swarmNetworks, World } from './world';
 
 export const DEAD_AFTER_NS = 5_000_000_000;
 export const RECONNECT_AFTER_NS = 1_000_000_000;
@@ -47,9 +47,12 @@ export function underlayChanged(tx: Tx, host: string, up: boolean, nowNs: number
   h.underlayChangedNs = nowNs;
 }
 
+const LINK_DOWN_OR_DEAD = new WeakMap<object, string[]>();
+
 /** Whether a verdict may be pending: some node's link is down, or some node is dead. */
 export function gossipPending(w: World): boolean {
-  return !!w.swarm?.nodes.some((n) => !hostOf(w, n).underlayUp || !hostOf(w, n).gossipAlive);
+  const swarm = w.swarm;
+  return !!swarm && hostsWhere(w.hosts, LINK_DOWN_OR_DEAD, (h) => !h.underlayUp || !h.gossipAlive).some((n) => swarm.nodes.includes(n));
 }
 
 /** Memberlist's verdicts due by `nowNs`: nodes declared dead, nodes reconnected, with the driver's entries each way. */

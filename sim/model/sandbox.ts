@@ -4,7 +4,7 @@
  */
 import { Draft } from 'immer';
 import { Tx } from './tx';
-import { Endpoint, Host } from './world';
+import { Endpoint, Host, hostsWhere, World } from './world';
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 
@@ -52,6 +52,13 @@ export function netnsGcDue(h: Host, fromNs: number, toNs: number): boolean {
   if (start === null || h.netnsFiles.length === h.namespaces.length) return false;
   const ticksBy = (t: number) => Math.floor((t - start) / NETNS_GC_PERIOD_NS);
   return ticksBy(toNs) > ticksBy(fromNs);
+}
+
+const GC_WAITING = new WeakMap<object, string[]>();
+
+/** The hosts where files of destroyed namespaces wait for the collector. */
+export function netnsGcWaiting(w: World): string[] {
+  return hostsWhere(w.hosts, GC_WAITING, (h) => h.netnsGcStartNs !== null && h.netnsFiles.length !== h.namespaces.length);
 }
 
 /** A tick of the collector: the files of destroyed namespaces go. */

@@ -362,6 +362,27 @@ export function instanceHosts(net: { instances: Shards<unknown> }): string[] {
   return shardKeys(net.instances);
 }
 
+/**
+ * The names of the hosts for which `test` holds, for a question asked before every step
+ * (the namespace collector's, NetworkDB's). immer keeps the identity of every shard a step
+ * did not change, so `cache` (one per question) answers those from the last step and a
+ * step costs the shards it changed, not every host of a big swarm.
+ */
+export function hostsWhere<H>(hosts: Shards<H>, cache: WeakMap<object, string[]>, test: (h: H) => boolean): string[] {
+  const names: string[] = [];
+  for (const shard of hosts) {
+    if (!shard) continue;
+    let matching = cache.get(shard);
+    if (!matching) {
+      matching = [];
+      for (const k in shard) if (test(shard[k])) matching.push(k);
+      cache.set(shard, matching);
+    }
+    for (const n of matching) names.push(n);
+  }
+  return names;
+}
+
 export function hostOf<H extends Host>(w: { hosts: Shards<H> }, name: string): H {
   return shardGet(w.hosts, name)!;
 }

@@ -56,12 +56,14 @@ export interface StepOptions {
 export class ScenarioSession {
   readonly steps: StepResult[] = [];
   private readonly history = new RunTopology();
+  private readonly hostNames: ReadonlySet<string>;
 
   private constructor(
     readonly scenario: Scenario,
     readonly backend: Backend,
     readonly model: Model,
   ) {
+    this.hostNames = new Set(scenario.hosts.map((h) => h.name));
     this.history.observe(0, model.world);
   }
 
@@ -73,7 +75,7 @@ export class ScenarioSession {
   }
 
   isHost(on: string): boolean {
-    return this.scenario.hosts.some((h) => h.name === on);
+    return this.hostNames.has(on);
   }
 
   /** Runs one command on a host or in a container, within the step's bounds, and checks `expect`. */
