@@ -49,3 +49,24 @@ test('the topology a run ends with is the one built from scratch from its last w
   expect(end.links.map(strip).map(key).sort()).toEqual(fresh.topology().links.map(key).sort());
   expect(end.links.length).toBeGreaterThan(size.containers * 2);
 });
+
+test('a step serialises the objects it made, not every object of the host it changed', () => {
+  const s = scenario();
+  const model = newModel(s);
+  model.boot();
+  const topo = new RunTopology();
+  topo.observe(0, model.world);
+  let steps = 0;
+  for (const step of s.steps.filter((st) => st.command.startsWith('docker'))) {
+    dockerStep(model, step.on, step.command.split(' ').slice(1));
+    topo.observe(++steps, model.world);
+  }
+  const onH0 = topologyDuring(topo.topology(), undefined).links.filter((l) => l.host === 'h0').length;
+  const before = topo.objectsSerialised;
+  const out = dockerStep(model, 'h0', ['run', '-d', '--name', 'extra', '--network', 'net0', 'busybox']);
+  expect('exitCode' in out.outcome ? out.outcome.exitCode : 0).toBe(0);
+  topo.observe(++steps, model.world);
+  // Its sandbox, and the veth pairs of its two endpoints (net0's, docker_gwbridge's).
+  expect(topo.objectsSerialised - before).toBeLessThanOrEqual(5);
+  expect(onH0).toBeGreaterThan(20);
+});

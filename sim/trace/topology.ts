@@ -20,8 +20,9 @@ interface SwarmNetworkView {
 }
 
 /** Endpoints grouped by host, each group in address order (stable, as `endpointsOf` lists them). */
-function endpointsByHost(net: Network): Map<string, Endpoint[]> {
-  const keyed = endpointsOf(net).map((ep) => ({ ep, key: ipv4ToNumber(ep.ip) }));
+function endpointsByHost(net: Network, only?: Set<string>): Map<string, Endpoint[]> {
+  const eps = only ? endpointsOf(net).filter((ep) => only.has(ep.host)) : endpointsOf(net);
+  const keyed = eps.map((ep) => ({ ep, key: ipv4ToNumber(ep.ip) }));
   keyed.sort((a, b) => a.key - b.key);
   const byHost = new Map<string, Endpoint[]>();
   for (const { ep } of keyed) {
@@ -30,6 +31,25 @@ function endpointsByHost(net: Network): Map<string, Endpoint[]> {
     else byHost.set(ep.host, [ep]);
   }
   return byHost;
+}
+
+/**
+ * A network's groups after a step: those of the hosts whose endpoints it changed are
+ * regrouped, the others kept, so a step sorts one host's endpoints, not the network's.
+ */
+function regroupChanged(groups: Map<string, Endpoint[]>, before: Network, after: Network): void {
+  const hosts = new Set<string>();
+  changedKeys(before.endpoints, after.endpoints, (epId) => {
+    const a = shardGet(before.endpoints, epId), b = shardGet(after.endpoints, epId);
+    if (a) hosts.add(a.host);
+    if (b) hosts.add(b.host);
+  });
+  const regrouped = endpointsByHost(after, hosts);
+  for (const h of hosts) {
+    const list = regrouped.get(h);
+    if (list) groups.set(h, list);
+    else groups.delete(h);
+  }
 }
 
 /** Keys whose values are not the same objects in `a` and `b` (either side may lack them). */
@@ -69,12 +89,28 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
     for (const ep of eps) {
       if (ep.state !== 'joined') continue;
       const { netns: peerNetns, master } = driverOf(net).endpointPeer(net, name);
-      links.push({ host: name, netns: ep.sandbox, device: ep.ifname, kind: 'veth', mac: ep.mac, addresses: [`${ep.ip}/${ep.prefixLength}`], peer: { netns: peerNetns, device: ep.peerIfname } });
-      links.push({ host: name, netns: peerNetns, device: ep.peerIfname, kind: 'veth', ...(master ? { master } : {}), peer: { netns: ep.sandbox, device: ep.ifname } });
+      const drawn = vethPairs.get(ep);
+      if (drawn && drawn.peerNetns === peerNetns && drawn.master === master) {
+        links.push(...drawn.links);
+        continue;
+      }
+      const pair: Topology['links'] = [
+        { host: name, netns: ep.sandbox, device: ep.ifname, kind: 'veth', mac: ep.mac, addresses: [`${ep.ip}/${ep.prefixLength}`], peer: { netns: peerNetns, device: ep.peerIfname } },
+        { host: name, netns: peerNetns, device: ep.peerIfname, kind: 'veth', ...(master ? { master } : {}), peer: { netns: ep.sandbox, device: ep.ifname } },
+      ];
+      vethPairs.set(ep, { peerNetns, master, links: pair });
+      links.push(...pair);
     }
   }
   return { host: name, namespaces, links };
 }
+
+/**
+ * An endpoint's veth pair as last drawn, by the endpoint's (immutable) record: a host
+ * redrawn after a step hands the history the same objects for the endpoints the step left
+ * alone, which it recognises without serialising them again (lifetimes.ts).
+ */
+const vethPairs = new WeakMap<Endpoint, { peerNetns: string; master: string | undefined; links: Topology['links'] }>();
 
 /** The topology of a run, observed after each step; each observation rebuilds only the hosts the step changed. */
 export class RunTopology {
@@ -85,6 +121,8 @@ export class RunTopology {
   /** Swarm networks oldest first, as `docker network ls` and the plumbing order them. */
   private swarmNets: SwarmNetworkView[] = [];
   private byNetns = new Map<string, SwarmNetworkView>();
+  /** Each host's objects as last drawn, by namespace name and by `netns device` (namespace names hold no space). */
+  private readonly drawn = new Map<string, Map<string, object>>();
   /** Host topologies built so far (a run's work here grows with what its steps change). */
   hostsBuilt = 0;
 
@@ -118,7 +156,7 @@ export class RunTopology {
       const view = this.views.get(id);
       if (view && after) {
         // Updated in place: the order of networks (by age) holds.
-        if (before!.endpoints !== after.endpoints) view.endpointsByHost = endpointsByHost(after);
+        if (before!.endpoints !== after.endpoints) regroupChanged(view.endpointsByHost, before!, after);
         view.net = after;
         if (!sameShape(before!, after)) networksChanged = true;
       } else {
@@ -140,14 +178,52 @@ export class RunTopology {
     if (!prev || prev.hostOrder !== world.hostOrder) this.order = new Map(world.hostOrder.map((h, i) => [h, i]));
     // In host order, as a whole observation would list them, so new objects keep their place.
     const hosts = [...dirty].filter((h) => this.order.has(h)).sort((a, b) => this.order.get(a)! - this.order.get(b)!);
-    this.history.observeHosts(step, hosts.map((h) => hostTopology(world, h, swarmNets, byNetns)));
+    this.history.observeHosts(step, hosts.map((h) => this.reuseUnchanged(hostTopology(world, h, swarmNets, byNetns))));
     this.hostsBuilt += hosts.length;
+  }
+
+  /**
+   * A redrawn host with the objects it drew last time for every namespace and device that
+   * did not change: the history recognises those by identity instead of serialising each
+   * again (lifetimes.ts), so a step costs what it changed on the host.
+   */
+  private reuseUnchanged(t: HostTopology): HostTopology {
+    const last = this.drawn.get(t.host);
+    const next = new Map<string, object>();
+    const keep = <T extends object>(o: T, key: string): T => {
+      const before = last?.get(key) as T | undefined;
+      const kept = before !== undefined && (before === o || sameFields(before, o)) ? before : o;
+      next.set(key, kept);
+      return kept;
+    };
+    const namespaces = t.namespaces.map((n) => keep(n, n.name));
+    const links = t.links.map((l) => keep(l, `${l.netns} ${l.device}`));
+    this.drawn.set(t.host, next);
+    return { host: t.host, namespaces, links };
+  }
+
+  /** Namespaces and devices serialised so far (a step's share grows with what it changed). */
+  get objectsSerialised(): number {
+    return this.history.serialised;
   }
 
   topology(): Topology {
     const world = this.world;
     return this.history.topology(world ? world.hostOrder.map((name) => ({ name, underlay: hostOf(world, name).underlay })) : []);
   }
+}
+
+/** Whether two plain objects hold the same fields in the same order (as their JSON would be alike). */
+function sameFields(a: object, b: object): boolean {
+  const ka = Object.keys(a), kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i]) return false;
+    const x: unknown = (a as Record<string, unknown>)[ka[i]], y: unknown = (b as Record<string, unknown>)[ka[i]];
+    if (x === y) continue;
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null || !sameFields(x, y)) return false;
+  }
+  return true;
 }
 
 /** Whether two versions of a network draw alike on the hosts where neither its endpoints nor its instances changed. */
