@@ -17,7 +17,8 @@ import { iptablesCommand, iptablesSave } from './iptables';
 import { tcCommand } from './tc';
 import { sysctlCommand } from './sysctl';
 import { ssCommand } from './ss';
-import { EPOCH_NS } from '../model/world';
+import { EPOCH_NS, World } from '../model/world';
+import { peerLookup } from '../model/drivers/overlay-kv';
 
 /** The tools of where a command runs: its container's image's (family.ts); a host's are GNU. */
 function toolFamily(ctx: ExecContext): ToolFamily {
@@ -43,8 +44,10 @@ export class SimBackend implements Backend {
     return b;
   }
 
-  async apply(ops: PlanOp[]): Promise<void> {
+  async apply(ops: PlanOp[], world?: World): Promise<void> {
     for (const op of ops) this.kernel.apply(op);
+    // A daemon's query for a missing peer is answered as the cluster stands after the last step.
+    if (world?.kv) this.datapath.peerResolver = (host, network, ip) => peerLookup(world, host, network, ip);
   }
 
   /** The sim applies every op at once; nothing waits. */

@@ -30,6 +30,7 @@ import { ipSend } from './net/ipv4/ip_output';
 import { icmpFragNeededToSocket } from './net/ipv4/icmp';
 import { route } from './net/ipv4/route';
 import { Sockets } from './net/sockets';
+import type { PeerResolver } from './watchmiss';
 
 export type { EchoSocket } from './net/sockets';
 
@@ -44,6 +45,8 @@ export class Datapath {
   readonly netfilter = new Netfilter();
   readonly frames = new FrameSlab();
   readonly fragments: ReassemblyQueues = new Map();
+  /** Who answers a daemon's query for a missing peer (classic overlay mode's serf): the model's, set by the backend. */
+  peerResolver?: PeerResolver;
   /** Each device type's transmit, as its driver registers it. */
   readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps, dummy: dummyOps, ipip: ipipOps } satisfies Record<LinkType, unknown>;
   private ipId = 0x1c46;

@@ -247,6 +247,12 @@ export class SimKernel {
         else ns.weaveRouter = new WeaveRouter(op.router, ns);
         return;
       }
+      case 'kv.start':
+        // The store is the model's; the sim has nothing to start.
+        return;
+      case 'miss.watch':
+        this.netns(op.host, op.netns).missWatch = { host: op.host, dev: op.dev, network: op.network, subnet: op.subnet };
+        return;
       case 'kv.put':
         this.store.set(op.key, op.value);
         return;

@@ -8,6 +8,7 @@ import type { NetnsTables } from './net/ipv4/netfilter/ip_tables';
 import type { ListeningSocket, VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
 import type { WeaveRouter } from './weaver';
+import type { MissWatch } from './watchmiss';
 import type { Qdisc } from './net/sched/sch_generic';
 import { ipv4ToNumber } from '../wire/addr';
 
@@ -309,6 +310,8 @@ export class SimNetns {
    * proc_dointvec takes it; nonzero forwards. See net/ipv4/devinet.ts.
    */
   readonly ipv4Forwarding = { all: 0, default: 0 };
+  /** A daemon's subscription to the namespace's neighbour notifications that acts on vxlan misses (dockerd's watchMiss; watchmiss.ts). */
+  missWatch?: MissWatch;
   /** Sockets daemons hold here (plan ops: dockerd's, the embedded DNS resolver's), as `ss` lists them. */
   readonly listening: ListeningSocket[] = [];
   /** The Weave Net router `weave launch` started in a host's namespace: its capture device and UDP port are its. */

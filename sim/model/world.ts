@@ -207,6 +207,8 @@ export interface World {
   calico?: CalicoStore;
   /** Weave Net's routers by host, and its IPAM ring (sim/model/drivers/weave.ts); absent until weave launch. */
   weave?: WeaveMesh;
+  /** Docker's classic overlay mode: the dockerds started with one cluster store; absent until one is. */
+  kv?: KvCluster;
 }
 
 /** A host's Weave Net router (sim/model/drivers/weave.ts). */
@@ -240,6 +242,28 @@ export interface WeaveMesh {
   ringClaimed: boolean;
   /** The mesh's TCP connections: who dialled whom, from which port. */
   connections: { from: string; to: string; sourcePort: number }[];
+}
+
+/** A peer as the overlay driver's peer database keeps it (libnetwork peerdb.go): an endpoint and its host's VTEP. */
+export interface KvPeer {
+  eid: string;
+  ip: string;
+  prefixLength: number;
+  mac: string;
+  vtep: string;
+}
+
+/** The dockerds that share a cluster store, and what serf has told each of them (drivers/overlay-kv.ts). */
+export interface KvCluster {
+  store: string;
+  /** Hosts whose dockerd runs with the store, in the order they started (the order discovery lists them in). */
+  members: string[];
+  /** Members whose overlay driver has joined a serf neighbour: its joinOnce is spent, it never pushes its endpoints again. */
+  joined: string[];
+  /** Each member's peer database: network id → the other hosts' endpoints serf's events told it of. */
+  peerDb: Record<string, Record<string, KvPeer[]>>;
+  /** The store's vxlan-id allocator (libnetwork idm, serial, from 256). */
+  nextVni: number;
 }
 
 /** A calico/node: its Node resource and what its Felix and BIRD have programmed so far. */

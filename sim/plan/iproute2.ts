@@ -144,6 +144,8 @@ export function opToCommands(op: PlanOp, n: Namer): Command[] {
     case 'file.write':
     case 'bird.config':
     case 'weave.router':
+    case 'kv.start':
+    case 'miss.watch':
     case 'socket.listen':
     case 'socket.close':
       return [];

@@ -84,6 +84,14 @@ export type PlanOp =
   | { op: 'route.add'; host: string; netns: string; dst: string; via?: string; dev: string; onlink?: boolean; scope?: 'link'; proto?: 'bird' }
   /** A key written to the cluster's key-value store (etcd v3), as a control plane's `etcdctl put` does. */
   | { op: 'kv.put'; host: string; netns: string; key: string; value: string }
+  /** A daemon on the host uses the cluster's key-value store (dockerd --cluster-store): emu starts the real one. */
+  | { op: 'kv.start'; host: string; netns: string }
+  /**
+   * dockerd subscribes to a namespace's neighbour notifications (libnetwork watchMiss, classic
+   * overlay mode): a miss vxlan device `dev` reports for an address in `subnet` is resolved by
+   * asking the cluster for network `network`'s peer, and the answer programmed on `dev`.
+   */
+  | { op: 'miss.watch'; host: string; netns: string; dev: string; network: string; subnet: string }
   /** A route that discards what it matches (`ip route add blackhole DST`). */
   | { op: 'route.blackhole'; host: string; netns: string; dst: string; proto?: 'bird' }
   /**

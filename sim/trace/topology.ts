@@ -74,8 +74,13 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
   const locals = Object.values(h.localNetworks).filter((n) => n.bridge);
   for (const n of locals) links.push({ host: name, netns: name, device: n.bridge!, kind: 'bridge', addresses: [`${n.ipam.gateway}/${n.ipam.subnet.split('/')[1]}`] });
   const containers = new Map(Object.values(h.containers).filter((c) => c.state === 'running').map((c) => [c.sandbox, c.name]));
+  // A local network instantiated here with a namespace of its own (a classic overlay's copy, kept by each dockerd of its store).
+  const localOverlays = new Map(Object.values(h.localNetworks).flatMap((n) => {
+    const inst = instanceOf(n, name);
+    return inst ? [[inst.netns, n] as const] : [];
+  }));
   for (const ns of h.namespaces) {
-    const candidate = byNetns.get(ns)?.net;
+    const candidate = byNetns.get(ns)?.net ?? localOverlays.get(ns);
     const overlay = candidate && instanceOf(candidate, name) ? candidate : undefined;
     const own = overlay ? driverOf(overlay).networkNamespace(overlay) : undefined;
     const kind = overlay ? 'overlay' : containers.has(ns) ? 'container' : ns === 'ingress_sbox' ? 'ingress' : 'lb';

@@ -6,7 +6,13 @@ export const TRACE_FORMAT = 'cnmlab-trace/1';
 
 export type HopEvent =
   | 'send' | 'arp-request' | 'arp-proxy-reply' | 'arp-reply' | 'veth-cross' | 'bridge-forward' | 'bridge-flood'
-  | 'encap' | 'underlay' | 'udp-deliver' | 'decap' | 'forward' | 'deliver' | 'dns-query' | 'dns-answer' | 'fragment' | 'drop';
+  | 'encap' | 'underlay' | 'udp-deliver' | 'decap' | 'forward' | 'deliver' | 'dns-query' | 'dns-answer' | 'fragment' | 'drop'
+  /**
+   * The control plane acting for the flow, with no frame of its own (layers empty): a vxlan
+   * device's miss notification, the query a daemon sends the cluster for the missing peer,
+   * its answer, and the entries it programs (classic overlay mode's watchMiss).
+   */
+  | 'miss' | 'peer-query' | 'peer-answer' | 'peer-programmed';
 
 export interface Hop {
   /** The step on the flow's path (its path model numbers them, from 0, resolve); absent for hops off the path. */

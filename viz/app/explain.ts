@@ -81,6 +81,10 @@ export function explainHop(h: Hop, nameOf: NameOf = () => undefined): string {
         : `The answer for ${outer?.['ip.dst']} comes in on ${h.device} and ${h.host} routes it on (ip_forward) toward the container; where the host masqueraded the request, conntrack first gives the answer the container's address back.`;
     case 'fragment': return `The packet is larger than ${h.device}'s MTU, so IP splits it into fragments.`;
     case 'drop': return `The kernel drops the packet here: ${h.reason ?? 'no reason given'}.`;
+    case 'miss': return `${h.device} has no entry for the destination and was made with l2miss/l3miss, so the kernel tells whoever listens to the namespace's neighbour notifications: dockerd (classic overlay mode) does (${h.note ?? 'a miss'}).`;
+    case 'peer-query': return `dockerd does not read its peers from the key-value store: it asks the other dockerds with a serf query, which leaves with serf's next gossip round (${h.note ?? 'peerlookup'}).`;
+    case 'peer-answer': return `A dockerd that knows the address answers with its MAC, mask and VTEP (${h.note ?? 'an answer'}).`;
+    case 'peer-programmed': return `dockerd programs the answer on ${h.device} as a permanent neighbour and FDB entry; the container's next ARP try (a second after the first) is answered by proxy, and every later frame finds the entries (${h.note ?? 'peerAdd'}).`;
     default: return h.note ?? h.event;
   }
 }

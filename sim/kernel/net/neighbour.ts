@@ -115,10 +115,19 @@ function neighTimer(dp: Datapath, ns: SimNetns, n: NeighEntry, id: number): void
     case 'PROBE':
       if (n.probes >= (n.state === 'INCOMPLETE' ? MCAST_SOLICIT : UCAST_SOLICIT)) return fail(dp, ns, n);
       enter(dp, ns, n, n.state, RETRANS_TIME_NS);
-      solicit(dp, ns, dev, n, undefined);
+      solicit(dp, ns, dev, n, retransmitCause(n));
       return;
     default:
   }
+}
+
+/**
+ * neigh_probe asks again on behalf of the newest datagram waiting (skb_peek_tail of the
+ * arp_queue): the request belongs to that datagram's flow, sent now.
+ */
+function retransmitCause(n: NeighEntry): Skb | undefined {
+  const waiting = n.queue[n.queue.length - 1];
+  return waiting && new Skb(waiting.frame, waiting.flow, waiting.dir);
 }
 
 /** neigh_probe: a broadcast request while INCOMPLETE, a unicast one to the cached address while PROBE. */

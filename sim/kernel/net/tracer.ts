@@ -8,7 +8,7 @@ import { EventQueue } from '../clock';
 import { SimLink, SimNetns, topologyGeneration } from '../objects';
 import { HopSite, RawIpHop, SimHop } from '../hop';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../wire/dissect';
-import { Flow, HopEvent, MAX_HOPS_PER_FLOW } from '../../trace/types';
+import { Flow, Hop, HopEvent, MAX_HOPS_PER_FLOW } from '../../trace/types';
 import { PcapRecorder } from '../../pcap/record';
 import { EPOCH_NS } from '../../model/world';
 import { ARP_REPLY, ARP_REQUEST } from '../../wire/arp';
@@ -422,6 +422,14 @@ export class Tracer {
     if (skb.flow) this.keep(skb.flow, this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), skb.frame, undefined, reason, this.clock.now + skb.lag);
   }
 
+  /** The control plane acting for a flow (a miss, a query, its answer, entries programmed): a hop with no frame. */
+  controlEvent(flow: Flow | undefined, site: Omit<Hop, 'timeNs' | 'layers'>, at = this.clock.now): void {
+    if (!flow) return;
+    if (!this.keeps(flow)) return this.countOnly(flow);
+    this.hopCount++;
+    flow.hops.push({ ...site, timeNs: at, layers: [] });
+  }
+
   private countOnly(flow: Flow): void {
     this.hopCount++;
     flow.hopsNotKept = (flow.hopsNotKept ?? 0) + 1;
@@ -453,7 +461,7 @@ function routerVeth(dev: SimLink): boolean {
   return device !== undefined && (dev.name === device || dev.peer?.name === device);
 }
 
-const EVENTS: HopEvent[] = ['send', 'arp-request', 'arp-proxy-reply', 'arp-reply', 'veth-cross', 'bridge-forward', 'bridge-flood', 'encap', 'underlay', 'udp-deliver', 'decap', 'forward', 'deliver', 'dns-query', 'dns-answer', 'fragment', 'drop'];
+const EVENTS: HopEvent[] = ['send', 'arp-request', 'arp-proxy-reply', 'arp-reply', 'veth-cross', 'bridge-forward', 'bridge-flood', 'encap', 'underlay', 'udp-deliver', 'decap', 'forward', 'deliver', 'dns-query', 'dns-answer', 'fragment', 'drop', 'miss', 'peer-query', 'peer-answer', 'peer-programmed'];
 const EVENT_INDEX = Object.fromEntries(EVENTS.map((e, i) => [e, i])) as Record<HopEvent, number>;
 
 /**

@@ -23,6 +23,7 @@ import { ipFragment } from './ipv4/ip_fragment';
 import { accepts, countRx, l3Input, VXLAN_OVERHEAD } from './dev';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
 import { resolvedNeigh } from './neighbour';
+import { vxlanMissNotify } from '../watchmiss';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './sockets';
 
 export const vxlanOps: NetDeviceOps = {
@@ -39,7 +40,12 @@ function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
   if (be16(f, 12) === ETHERTYPE_ARP && v.proxy) return arpReduce(dp, vx, skb);
   const dst = macToString(f, 0);
   const e = vxlanLookup(dp, v, dst) ?? v.fdb.get(ZERO_MAC);
-  if (!e) return dp.tracer.encapFailed(vx, skb, `no fdb entry for ${dst} (l2miss)`);
+  if (!e) {
+    dp.tracer.encapFailed(vx, skb, `no fdb entry for ${dst} (l2miss)`);
+    // vxlan_fdb_miss: with l2miss, a unicast destination's miss is told to the namespace's listeners.
+    if (v.l2miss && (f[0] & 1) === 0) vxlanMissNotify(dp, vx, skb, { mac: dst });
+    return;
+  }
   // vxlan_xmit encapsulates and hands the packet to the underlay in the same call.
   skb.lag += dp.delays.vxlan;
   encapsulate(dp, vx, e, f, skb);
@@ -55,7 +61,12 @@ function arpReduce(dp: Datapath, vx: SimLink, skb: Skb): void {
   if (!arp.ok || arp.repr.opcode !== ARP_REQUEST) return;
   const ip = arp.repr.targetIp;
   const n = vx.netns.neigh.get(vx.name, ip);
-  if (!n?.mac) return dp.tracer.arpReduceMiss(vx, skb, ip);
+  if (!n?.mac) {
+    dp.tracer.arpReduceMiss(vx, skb, ip);
+    // vxlan_ip_miss: with l3miss, the kernel tells the namespace's listeners which address it lacked.
+    if (vx.vxlan!.l3miss) vxlanMissNotify(dp, vx, skb, { ip });
+    return;
+  }
   const mac = n.mac;
   const reply = emitEthernet({ src: mac, dst: arp.repr.senderMac, ethertype: ETHERTYPE_ARP },
     emitArp({ opcode: ARP_REPLY, senderMac: mac, senderIp: ip, targetMac: arp.repr.senderMac, targetIp: arp.repr.senderIp }));

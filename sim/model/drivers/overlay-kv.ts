@@ -1,10 +1,9 @@
 /**
  * Docker's overlay before swarm mode ("classic" mode): dockerd started with
- * `--cluster-store=etcd://…` (or consul://) and `--cluster-advertise=eth0:2376`. This file
- * is the daemon's side of that mode as far as cnmlab models it today: the restart with those
- * flags, and what `docker info` then shows. The networks of that mode (global scope, VNIs
- * from 256) are not modelled yet, and `docker network create -d overlay` says so instead of
- * giving the swarm refusal a real dockerd would not give there.
+ * `--cluster-store=etcd://…` (or consul://) and `--cluster-advertise=eth0:2376`. The daemon
+ * side (the flags, `docker info`), the mode's networks (global scope, kept in the store and
+ * so seen by every dockerd of the cluster) and the overlay driver's control plane of that
+ * mode: serf between the dockerds, not NetworkDB.
  *
  * Facts from moby and libnetwork at v20.10 (read, not copied):
  * - daemon/config ParseClusterAdvertiseSettings: --cluster-advertise without --cluster-store
@@ -12,17 +11,44 @@
  *   `IFACE:PORT` into the interface's IPv4 address and the port, which `docker info` prints.
  * - docker/cli info.go prints " Cluster Store:" and " Cluster Advertise:" after
  *   " Experimental:", each only when set.
- * - libnetwork drivers/overlay: in this mode the driver's data scope is global (overlay.go),
- *   VNIs come from the store's "vxlan-id" allocator starting at 256 (vxlanIDStart), the
- *   network's namespace is `<initEpoch>-<id>` cut to 12 characters (ov_network.go
- *   initSandbox), and peers reach each other by serf on the advertised address (ov_serf.go):
- *   a join is a serf user event that makes every other host program a static neighbour and
- *   FDB entry; watchMiss's l2/l3 miss handler asks the cluster with a serf `peerlookup`
- *   query (answered by the peer's own peer table, timing out after 1 s), not the store.
+ * - The store holds the networks, their endpoints (global scope), the VNI allocator and
+ *   discovery's node list. The driver's data scope is global (overlay.go); a network has no
+ *   VNI until its first endpoint joins somewhere (obtainVxlanID), which takes the store's
+ *   "vxlan-id" allocator's next, serially from 256 (vxlanIDStart); the network's
+ *   namespace is `<initEpoch>-<id>` cut to 12 characters (ov_network.go initSandbox); the
+ *   address pool is the first free /24 of 10.0.0.0/8 (ipamutils' global-scope defaults).
+ * - Peers are not read from the store. Each dockerd runs serf on its advertised address
+ *   (ov_serf.go). A join (Join → pushLocalEndpointEvent) is a serf user event "jl VTEP NID
+ *   EID" / "join IP MASK MAC" that every other member's processEvent turns into peerAdd: a
+ *   permanent neighbour and FDB entry on vxlan0 if its sandbox exists, else only the
+ *   peer database, which the sandbox replays when it is made (initSandboxPeerDB). A leave
+ *   is a "leave" event and peerDelete. Events reach a member within a gossip round (200 ms)
+ *   and serf's 50 ms quiescent period; the model applies them in the step that sent them,
+ *   as it does NetworkDB's.
+ * - Discovery tells each dockerd of the others (nodeJoin): a driver joins serf once
+ *   (joinOnce), with ignoreOld, and then pushes its own endpoints as events (pushLocalDb).
+ *   So a dockerd that joins a cluster whose members have all joined already hears of no
+ *   endpoint made before it came: nobody pushes them again, and serf withholds old events
+ *   from it. Those peers it learns only on a miss.
+ * - The miss: vxlan0 is made with `proxy l2miss l3miss` (createVxlan), and in this mode the
+ *   driver subscribes to the overlay namespace's neighbour notifications (initSandbox,
+ *   watchMiss). An l3miss (an ARP request vxlan0 could not answer) or an l2miss (a frame
+ *   for a MAC without FDB entry, whose IP is the MAC's last four bytes) in the network's
+ *   subnet is resolved with a serf query "peerlookup" ("NID IP"), answered by any member
+ *   whose peer database has the address ("MAC MASK VTEP"), given up after 1 s; the answer
+ *   is programmed as a permanent neighbour and FDB entry (peerAdd with eid "dummy"). The
+ *   container's ARP, sent again after its second, is then answered by vxlan0.
  */
+import { current, Draft, isDraft } from 'immer';
+import { cidrString, maskOf, overlaps, parseCidr } from '../../wire/addr';
+import { hexId } from '../ids';
+import { newIpam, release } from '../ipam';
+import { initialState, networkMachine } from '../machines';
 import { NotModelled } from '../refusal';
 import { Tx } from '../tx';
-import { Host } from '../world';
+import { Endpoint, endpointsOf, Host, hostOf, instanceOf, KvCluster, KvPeer, Network, World } from '../world';
+import type { NetworkSpec } from './driver';
+import { emitPeer } from './overlay';
 
 /** The store backends pkg/discovery/kv registers that cnmlab accepts: etcd (packaged, emu's real store) and consul. */
 const STORE_SCHEMES = ['etcd', 'consul'];
@@ -72,11 +98,218 @@ export function restartDockerWithClusterStore(tx: Tx, host: string, args: readon
   if (flags.advertise !== undefined && flags.store === undefined) throw new NotModelled('not modelled: dockerd --cluster-advertise without --cluster-store (dockerd refuses to start)');
   if (Object.keys(h.containers).length > 0) throw new NotModelled('not modelled: restarting dockerd with containers (it would stop them)');
   if (h.nodeState === 'manager' || h.nodeState === 'worker') throw new NotModelled('not modelled: a cluster store on a swarm node');
+  const store = flags.store === undefined ? undefined : checkStore(flags.store);
+  const advertise = flags.advertise === undefined ? undefined : resolveAdvertise(h, flags.advertise);
+  if (store && tx.w.kv && tx.w.kv.store !== store && tx.w.kv.members.some((m) => m !== host)) throw new NotModelled(`not modelled: hosts on different cluster stores (${tx.w.kv.store} and ${store})`);
+  // The dockerd before it leaves the cluster (serf's graceful leave), and takes its copies of the store's networks with it.
+  leaveCluster(tx, host);
   // A dockerd started without a flag has no such setting, whatever the one before it had.
   delete h.clusterStore;
   delete h.clusterAdvertise;
-  if (flags.store !== undefined) h.clusterStore = checkStore(flags.store);
-  if (flags.advertise !== undefined) h.clusterAdvertise = resolveAdvertise(h, flags.advertise);
+  if (store !== undefined) h.clusterStore = store;
+  if (advertise !== undefined) h.clusterAdvertise = advertise;
+  if (store !== undefined) {
+    // dockerd connects to the store as it starts (emu starts the real one then).
+    tx.emit({ op: 'kv.start', host, netns: host });
+    if (advertise !== undefined) joinCluster(tx, host, store);
+  }
+}
+
+/** The address a member's peers reach its VTEP at: its advertised address (the driver's advertiseAddress). */
+function vtepOf(w: World | Draft<World>, host: string): string {
+  return hostOf(w, host).clusterAdvertise!.split(':')[0];
+}
+
+function cluster(tx: Tx): Draft<KvCluster> {
+  return tx.w.kv!;
+}
+
+/** The store's networks, as a member's dockerd holds them (every member holds a copy). */
+function storeNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
+  return Object.values(hostOf(w, host).localNetworks).filter((n) => isClassic(n));
+}
+
+/** A network of the cluster store's overlay (not another driver's global network, Calico's). */
+function isClassic(n: Network | Draft<Network>): boolean {
+  return n.scope === 'global' && n.driver === 'overlay';
+}
+
+/**
+ * A dockerd with a store and an advertised address comes up: discovery registers it and
+ * tells it of the others, its driver joins serf through the last of them (nodeJoin, once),
+ * and each member whose driver had not joined anyone yet joins it in turn and pushes its
+ * endpoints (pushLocalDb). The joiner itself has no endpoints yet (a restart with
+ * containers is not modelled), and serf gives it no event older than its join.
+ */
+function joinCluster(tx: Tx, host: string, store: string): void {
+  const kv = (tx.w.kv ??= { store, members: [], joined: [], peerDb: {}, nextVni: VXLAN_ID_START });
+  kv.store = store;
+  const others = kv.members.filter((m) => m !== host);
+  // Every dockerd of the cluster sees the store's networks.
+  if (others.length > 0) {
+    // A restart step makes no network: the world as the step began holds them all.
+    for (const n of storeNetworks(tx.before, others[0])) tx.host(host).localNetworks[n.id] = { ...n, host, endpoints: [], instances: [] };
+  }
+  kv.members.push(host);
+  kv.peerDb[host] = {};
+  if (others.length === 0) return;
+  kv.joined.push(host);
+  for (const m of others) {
+    if (kv.joined.includes(m)) continue;
+    kv.joined.push(m);
+    for (const net of storeNetworks(tx.w, m)) {
+      for (const ep of endpointsOf(net)) if (ep.host === m && ep.state === 'joined') serfEvent(tx, m, net.id, peerOf(tx, ep), 'join');
+    }
+  }
+}
+
+function leaveCluster(tx: Tx, host: string): void {
+  const kv = tx.w.kv;
+  if (!kv || !kv.members.includes(host)) return;
+  kv.members = kv.members.filter((m) => m !== host);
+  kv.joined = kv.joined.filter((m) => m !== host);
+  delete kv.peerDb[host];
+  const h = tx.host(host);
+  for (const n of storeNetworks(tx.w, host)) delete h.localNetworks[n.id];
+}
+
+function peerOf(tx: Tx, ep: Endpoint | Draft<Endpoint>): KvPeer {
+  return { eid: ep.id, ip: ep.ip, prefixLength: ep.prefixLength, mac: ep.mac, vtep: vtepOf(tx.w, ep.host) };
+}
+
+/**
+ * A serf user event from `from` about one of its endpoints, as every other member's
+ * processEvent takes it: the peer database first, then vxlan0's entries where the
+ * network's sandbox exists. A leave takes the entries away (peerDeleteOp).
+ */
+function serfEvent(tx: Tx, from: string, nid: string, peer: KvPeer, action: 'join' | 'leave'): void {
+  const kv = cluster(tx);
+  for (const r of kv.members) {
+    if (r === from) continue;
+    const db = (kv.peerDb[r][nid] ??= []);
+    const at = db.findIndex((p) => p.eid === peer.eid);
+    if (action === 'join' && at >= 0) continue;
+    if (action === 'leave' && at < 0) continue;
+    if (action === 'join') db.push(peer);
+    else db.splice(at, 1);
+    const copy = tx.host(r).localNetworks[nid];
+    const inst = copy && instanceOf(copy, r);
+    if (inst) emitPeer(tx, action === 'join' ? 'add' : 'del', r, inst.netns, peer, peer.vtep);
+  }
+}
+
+/** initSandboxPeerDB: the sandbox just made gets every peer the database holds for the network. */
+export function replayPeerDb(tx: Tx, net: Draft<Network>, host: string, netns: string): void {
+  for (const p of cluster(tx).peerDb[host]?.[net.id] ?? []) emitPeer(tx, 'add', host, netns, p, p.vtep);
+}
+
+/** obtainVxlanID: the network's VNI from the store's allocator at its first join anywhere, the same on every member's copy. */
+export function obtainVxlanId(tx: Tx, net: Draft<Network>): void {
+  if (net.vni !== 0) return;
+  const kv = cluster(tx);
+  const vni = kv.nextVni++;
+  for (const m of kv.members) {
+    const copy = tx.host(m).localNetworks[net.id];
+    if (copy) copy.vni = vni;
+  }
+}
+
+/** An endpoint joined or left on its host: the event to the cluster, and the store's address pool as every member reads it. */
+export function publishClassic(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, action: 'join' | 'leave'): void {
+  serfEvent(tx, ep.host, net.id, peerOf(tx, ep), action);
+  for (const m of cluster(tx).members) {
+    if (m === ep.host) continue;
+    const copy = tx.host(m).localNetworks[net.id];
+    if (!copy) continue;
+    // The pool lives in the store: an address taken on one host is taken for all; a released one is free for all (its own copy releases it as the endpoint goes).
+    if (action === 'join') copy.ipam = isDraft(net.ipam) ? current(net.ipam) : { ...net.ipam, used: { ...net.ipam.used } };
+    else release(copy.ipam, ep.ip);
+  }
+}
+
+/** The subscription watchMiss makes in the namespace it was made for (only when serf runs: always, in this mode). */
+export function watchMiss(tx: Tx, net: Draft<Network>, host: string, netns: string): void {
+  tx.emit({ op: 'miss.watch', host, netns, dev: 'vxlan0', network: net.id, subnet: net.ipam.subnet });
+}
+
+/** The answer a peerlookup query gets, and who gave it. */
+export interface PeerAnswer {
+  mac: string;
+  prefixLength: number;
+  vtep: string;
+  /** The member whose answer came first: the endpoint's own host when it is asked, as sim takes it (any member that knows the address answers). */
+  answeredBy: string;
+}
+
+/**
+ * resolvePeer: the serf query `host` sends for `ip` on network `nid`, and the first answer,
+ * from the members' peer databases (processQuery's peerDbSearch, which finds a member's own
+ * endpoints too); undefined when no member knows the address (the query times out after 1 s).
+ */
+export function peerLookup(w: World, host: string, nid: string, ip: string): PeerAnswer | undefined {
+  const kv = w.kv;
+  if (!kv || !kv.members.includes(host)) return undefined;
+  let known: PeerAnswer | undefined;
+  for (const m of kv.members) {
+    if (m === host) continue;
+    const own = hostOf(w, m).localNetworks[nid];
+    const ep = own && endpointsOf(own).find((e) => e.host === m && e.ip === ip && e.state === 'joined');
+    if (ep) return { mac: ep.mac, prefixLength: ep.prefixLength, vtep: vtepOf(w, m), answeredBy: m };
+    const p = kv.peerDb[m]?.[nid]?.find((e) => e.ip === ip);
+    known ??= p && { mac: p.mac, prefixLength: p.prefixLength, vtep: p.vtep, answeredBy: m };
+  }
+  return known;
+}
+
+/** The answer's payload as processQuery writes it: "MAC MASK VTEP", the mask dotted. */
+export function answerPayload(a: PeerAnswer): string {
+  const m = a.prefixLength === 0 ? 0 : (~0 << (32 - a.prefixLength)) >>> 0;
+  return `${a.mac} ${[24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.')} ${a.vtep}`;
+}
+
+/** Every address a query from `host` on `nid` would get answered, with its answer (emu's miss handler reads them). */
+export function peerAnswers(w: World, host: string, nid: string): Record<string, PeerAnswer> {
+  const out: Record<string, PeerAnswer> = {};
+  for (const m of w.kv?.members ?? []) {
+    const own = hostOf(w, m).localNetworks[nid];
+    for (const ep of own ? endpointsOf(own) : []) {
+      if (ep.host !== m) continue;
+      const a = peerLookup(w, host, nid, ep.ip);
+      if (a) out[ep.ip] = a;
+    }
+  }
+  return out;
+}
+
+/** libnetwork's vxlanIDStart: the first VNI of the store's allocator. */
+export const VXLAN_ID_START = 256;
+/** ipamutils' global-scope default pools: 10.0.0.0/8 in /24s. */
+const GLOBAL_POOL = { base: 0x0a000000, prefixLength: 8 };
+const GLOBAL_POOL_SIZE = 24;
+
+/**
+ * `docker network create -d overlay NAME` on a dockerd with a cluster store: a global-scope
+ * network with a 64-hex id, the first free /24 of the global pool, no VNI yet, kept in the
+ * store (each member holds a copy).
+ */
+export function createClassicNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
+  const h = tx.host(host);
+  if (!h.clusterAdvertise || !tx.w.kv?.members.includes(host)) throw new NotModelled('not modelled: overlay networks of a dockerd with a cluster store but no --cluster-advertise (discovery does not start)');
+  const kv = cluster(tx);
+  const used = kv.members.flatMap((m) => storeNetworks(tx.w, m)).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
+  let subnet = spec.subnet;
+  const step = 2 ** (32 - GLOBAL_POOL_SIZE);
+  for (let i = 0; !subnet && i < 2 ** (GLOBAL_POOL_SIZE - GLOBAL_POOL.prefixLength); i++) {
+    const c = { base: ((GLOBAL_POOL.base & maskOf(GLOBAL_POOL.prefixLength)) >>> 0) + i * step, prefixLength: GLOBAL_POOL_SIZE };
+    if (!used.some((u) => overlaps(u, c))) subnet = cidrString(c);
+  }
+  const net: Network = {
+    id: hexId(tx.rng), name: spec.name, driver: 'overlay', scope: 'global', host, attachable: spec.attachable, internal: spec.internal, ingress: false,
+    vni: 0, options: spec.options, labels: spec.labels, createdNs: String(tx.now()), state: initialState(networkMachine),
+    ipam: newIpam(subnet!, spec.gateway), allocationFailed: false, endpoints: [], instances: [],
+  };
+  for (const m of kv.members) tx.host(m).localNetworks[net.id] = { ...net, host: m };
+  return h.localNetworks[net.id];
 }
 
 /** `docker info`'s lines for the mode, each only when set (docker/cli fprintlnNonEmpty). */
@@ -85,9 +318,4 @@ export function clusterInfoLines(h: Host): string[] {
     ...(h.clusterStore ? [` Cluster Store: ${h.clusterStore}`] : []),
     ...(h.clusterAdvertise ? [` Cluster Advertise: ${h.clusterAdvertise}`] : []),
   ];
-}
-
-/** `docker network create -d overlay` off swarm on a host with a cluster store: the classic mode's networks, not modelled yet. */
-export function refuseClassicOverlay(h: Host): void {
-  if (h.clusterStore) throw new NotModelled('not modelled: overlay networks of a cluster store (dockerd --cluster-store); only swarm-scope overlays are');
 }

@@ -14,7 +14,7 @@ import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
 import { gossipConnected } from '../netdb';
 import { Tx } from '../tx';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
-import { refuseClassicOverlay } from './overlay-kv';
+import { createClassicNetwork, obtainVxlanId, publishClassic, replayPeerDb, watchMiss } from './overlay-kv';
 import { CaptureSpot, DriverNamespace, NetworkDriver, NetworkSpec } from './driver';
 
 export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
@@ -28,7 +28,7 @@ export function lbSandboxName(networkId: string): string {
 }
 
 /** A peer's static neighbour and FDB entries on vxlan0 (libnetwork peerAdd/peerDelete). */
-function emitPeer(tx: Tx, op: 'add' | 'del', host: string, netns: string, ep: Endpoint, vtep: string): void {
+export function emitPeer(tx: Tx, op: 'add' | 'del', host: string, netns: string, ep: Pick<Endpoint, 'ip' | 'mac'>, vtep: string): void {
   tx.emit(
     { op: op === 'add' ? 'neigh.add' : 'neigh.del', host, netns, dev: 'vxlan0', ip: ep.ip, mac: ep.mac },
     { op: op === 'add' ? 'fdb.add' : 'fdb.del', host, netns, dev: 'vxlan0', mac: ep.mac, dst: vtep },
@@ -68,6 +68,8 @@ function probeVxlanOnce(tx: Tx, host: string): void {
  * made in the host namespace and keep the host's indexes when moved.
  */
 function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
+  const classic = net.scope === 'global';
+  if (classic) obtainVxlanId(tx, net);
   probeVxlanOnce(tx, host);
   const netns = overlayNetnsName(net.id);
   shardSet(net.instances, host, { netns, state: advance(networkOnHostMachine, 'absent', 'FIRST_JOIN'), nextVeth: 0, joined: 0, createdNs: String(tx.now()) });
@@ -85,6 +87,12 @@ function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
     { op: 'link.rename', host, netns, name: vx, to: 'vxlan0' },
     { op: 'link.set', host, netns, name: 'vxlan0', master: 'br0', up: true },
   );
+  if (classic) {
+    // With serf running, initSandbox subscribes to the namespace's neighbour misses (watchMiss) before the peers are replayed.
+    watchMiss(tx, net, host, netns);
+    replayPeerDb(tx, net, host, netns);
+    return;
+  }
   // initSandboxPeerDB: replay the peers gossiped before this host had the sandbox.
   for (const ep of joinedRemoteEndpoints(tx, net, host)) emitPeer(tx, 'add', host, netns, ep, tx.underlayOf(ep.host));
 }
@@ -96,8 +104,9 @@ function teardown(tx: Tx, net: Draft<Network>, host: string): void {
   shardDelete(net.instances, host);
 }
 
-/** Tells every other host where the network lives about an endpoint (NetworkDB overlay_peer_table). */
+/** Tells every other host where the network lives about an endpoint (NetworkDB overlay_peer_table; serf's events in classic mode). */
 function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | 'del'): void {
+  if (net.scope === 'global') return publishClassic(tx, net, ep, op === 'add' ? 'join' : 'leave');
   const vtep = tx.underlayOf(ep.host);
   const netns = overlayNetnsName(net.id);
   // Other hosts' instances do not change in a step run on ep.host: read them without drafts.
@@ -150,7 +159,8 @@ function leaveEndpointOfOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>
  * as libnetwork does.
  */
 function joinOverlay(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>): void {
-  if (!net.ingress && !instanceOf(net, ep.host)) {
+  // The lb endpoint is swarm's (its service load balancing); classic mode has none.
+  if (net.scope === 'swarm' && !net.ingress && !instanceOf(net, ep.host)) {
     const lbName = lbSandboxName(net.id);
     addNamespace(tx, ep.host, lbName);
     const lb = createEndpoint(tx, net, { kind: 'lb', host: ep.host, sandbox: lbName, ifname: 'eth0', name: `${net.name}-endpoint` });
@@ -215,11 +225,11 @@ export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
 }
 
 
-/** `docker network create -d overlay`: only a manager allocates swarm networks. */
+/** `docker network create -d overlay`: only a manager allocates swarm networks; off swarm, a dockerd with a cluster store makes classic ones. */
 function admitOverlay(tx: Tx, host: string): void {
   const h = tx.host(host);
   if (h.nodeState !== 'manager' && h.nodeState !== 'worker') {
-    refuseClassicOverlay(h);
+    if (h.clusterStore) return;
     throw new DaemonRefusal(NOT_A_MANAGER);
   }
   if (h.nodeState === 'worker') throw new DaemonRefusal('Cannot create a multi-host network from a worker node. Please create the network from a manager node.');
@@ -228,15 +238,27 @@ function admitOverlay(tx: Tx, host: string): void {
 /** The overlay namespace's end of the endpoint's veth, vxlan0, and both hosts' ways onto the underlay. */
 function overlayCaptureSpots(world: World, net: Network, ep: Endpoint): CaptureSpot[] {
   const ovl = overlayNetnsName(net.id);
-  const local = endpointsOf(net).filter((e) => e.host === ep.host).map((e) => e.mac);
+  // A classic network's endpoints on the host are in the host's own copy.
+  const held = net.scope === 'global' ? hostOf(world, ep.host).localNetworks[net.id] ?? net : net;
+  const local = endpointsOf(held).filter((e) => e.host === ep.host).map((e) => e.mac);
   const underlay = hostOf(world, ep.host).underlay;
-  const overlays = Object.fromEntries(swarmNetworks(world.swarm).filter((n) => instanceOf(n, ep.host)).map((n) => [n.vni, overlayNetnsName(n.id)]));
+  const classic = Object.values(hostOf(world, ep.host).localNetworks).filter((n) => n.scope === 'global' && n.driver === 'overlay');
+  const overlays = Object.fromEntries([...swarmNetworks(world.swarm), ...classic].filter((n) => instanceOf(n, ep.host)).map((n) => [n.vni, overlayNetnsName(n.id)]));
   return [
     { host: ep.host, netns: ovl, device: ep.peerIfname, role: 'bridge-port', mine: [ep.mac], master: 'br0' },
     { host: ep.host, netns: ovl, device: 'vxlan0', role: 'vxlan', mine: local, master: 'br0' },
     { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: [underlay], overlays },
     { host: ep.host, netns: ep.host, device: 'eth0', role: 'underlay', mine: [underlay] },
   ];
+}
+
+/** A network's endpoints: a classic one's are held by each member's copy, each its own. */
+function classicEndpoints(net: Network, world: World | undefined): Endpoint[] {
+  if (net.scope !== 'global' || !world) return endpointsOf(net);
+  return world.hostOrder.flatMap((h) => {
+    const copy = hostOf(world, h).localNetworks[net.id];
+    return copy ? endpointsOf(copy).filter((e) => e.host === h) : [];
+  });
 }
 
 /** The overlay namespace: br0 with the gateway's address, vxlan0 its port. */
@@ -253,7 +275,7 @@ function overlayNamespace(net: Network): DriverNamespace {
 export const overlayDriver: NetworkDriver = {
   name: 'overlay',
   admit: admitOverlay,
-  create: (tx, _host, spec: NetworkSpec) => createSwarmNetwork(tx, { ...spec, ingress: false }),
+  create: (tx, host, spec: NetworkSpec) => (tx.host(host).clusterStore && tx.host(host).nodeState !== 'manager' ? createClassicNetwork(tx, host, spec) : createSwarmNetwork(tx, { ...spec, ingress: false })),
   attaches: true,
   join: (tx, net, ep) => joinOverlay(tx, net, ep),
   leave: leaveOverlay,
@@ -261,7 +283,7 @@ export const overlayDriver: NetworkDriver = {
   providesGateway: false,
   outsideThroughGwbridge: true,
   embeddedDns: () => true,
-  peersToCapture: (net, dst) => (dst ? endpointsOf(net).filter((e) => e.ip === dst && e.state === 'joined').slice(0, 1) : []),
+  peersToCapture: (net, dst, world) => (dst ? classicEndpoints(net, world).filter((e) => e.ip === dst && e.state === 'joined').slice(0, 1) : []),
   captureSpots: overlayCaptureSpots,
   networkNamespace: overlayNamespace,
   endpointPeer: (net) => ({ netns: overlayNetnsName(net.id), master: 'br0' }),
