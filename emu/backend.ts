@@ -13,6 +13,7 @@ import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
 import { Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
+import { answerPayload } from '../sim/model/drivers/overlay-kv';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { driverOf, packetWay } from '../sim/model/drivers';
 import type { CaptureSpot } from '../sim/model/drivers/driver';
@@ -28,6 +29,7 @@ import { commandPhases, emuNamer, restoreScript, toPhases } from './translate';
 import { Listeners } from './listeners';
 import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { ClusterStore } from './etcd';
+import { MissWatchers } from './misswatch';
 import { Confinement } from './confine';
 import { stepBounds } from '../sim/runner/bounds';
 import { realProgram } from '../sim/commands/registry';
@@ -93,6 +95,8 @@ export class EmuBackend implements Backend {
   private bounds: StepBounds = stepBounds('');
   /** The cluster's etcd, started on the first write to it. */
   readonly store: ClusterStore;
+  /** dockerd's miss handlers of the classic overlay's namespaces (misswatch.ts). */
+  private readonly missWatch: MissWatchers;
 
   private constructor(
     readonly names: NameMap,
@@ -103,6 +107,7 @@ export class EmuBackend implements Backend {
     this.dns = new EmbeddedDns(record, names);
     this.store = new ClusterStore(record, names);
     this.listeners = new Listeners(record);
+    this.missWatch = new MissWatchers(record);
     this.bird = new BirdDaemons(record);
     this.weave = new WeaveRouters(record);
     this.progress = new Progress(!!opts.quiet);
@@ -214,6 +219,7 @@ export class EmuBackend implements Backend {
     const bridges = [...p.hostBatches, ...p.otherBatches];
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir);
     await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
+    if (p.kvStart) await this.store.start();
     await this.store.put(p.kv);
     await restoreEach(bridges.map((b) => ({ netns: b.netns, commands: b.iptables })), dir, restoreScript);
     // A namespace's own files (a container's resolv.conf) live in the run's state folder,
@@ -234,6 +240,7 @@ export class EmuBackend implements Backend {
       for (const d of p.del) {
         this.dns.stop(d);
         await this.listeners.stop(d);
+        await this.missWatch.stop(d);
         // A view's sysfs holds its namespace: the holder goes first.
         await this.confine.release(d);
       }
@@ -247,6 +254,7 @@ export class EmuBackend implements Backend {
     for (const w of p.weave.filter((w, i) => !p.weave.slice(i + 1).some((later) => later.netns === w.netns))) await this.weave.configure(w.netns, w.router);
     const missing = await this.bird.waitForRoutes(p.birdRoutes);
     if (missing.length) throw new EmuEnvironmentError(`BIRD did not install ${missing.map((r) => `${r.dst} in ${r.netns}`).join(', ')} (no BGP session came up in time; its log is in ${this.record.dir}/bird)`);
+    await this.missWatch.start(p.missWatch.filter((w) => !p.del.includes(w.real)), world);
     await portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
       .filter((n) => !p.del.includes(n)));
     await this.dns.sync(world);
@@ -290,6 +298,8 @@ export class EmuBackend implements Backend {
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
     if (c) await this.dns.sync(ctx.world, c.id);
     if (!c) await this.listeners.sync(real);
+    // A miss during this command is answered as the cluster stands now.
+    this.missWatch.refresh(ctx.world);
     const view: EtcView = c ? { container: c.id } : { host };
     // A BusyBox image's program is Debian's busybox run as that applet (family.ts).
     const busybox = c !== undefined && toolFamilyOf(c.image) === 'busybox';
@@ -334,6 +344,7 @@ export class EmuBackend implements Backend {
     const watched = this.firewalled ? [...new Set(points.map((p) => p.realNetns))] : [];
     const countersBefore = await dropCounters(watched);
     let dropsByRule = new Map<string, string>();
+    const since = BigInt(Date.now()) * 1_000_000n;
     try {
       await capture.start((pid) => this.record.addPid(pid));
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
@@ -351,6 +362,7 @@ export class EmuBackend implements Backend {
       // On the outside path the host's MASQUERADE makes the source its own underlay address past its uplink.
       const natSrc = way && way.path !== driverOf(way.net).path ? hostOf(ctx.world, c.host).underlay : undefined;
       flow.hops = await hopsFrom(pathOf(flow), points, { src, dst, ...(natSrc ? { natSrc } : {}) }, this.epochStartNs);
+      this.missHops(flow, since);
       await this.explainLoss(flow, points, out.stderr, capture.unavailable, dropsByRule);
       if (flow.hops.length > MAX_HOPS_PER_FLOW) {
         flow.hopsNotKept = flow.hops.length - MAX_HOPS_PER_FLOW;
@@ -359,6 +371,40 @@ export class EmuBackend implements Backend {
       this.flowList.push(flow);
     }
     return out;
+  }
+
+  /**
+   * What the miss handlers did during the ping (misswatch.ts), as the flow's hops where sim
+   * has them: the ARP vxlan0 could not answer, its miss, the answer (the model's: emu sends no
+   * serf query) and the entries programmed.
+   */
+  private missHops(flow: Flow, sinceNs: bigint): void {
+    const model = pathOf(flow);
+    const add = (h: Hop) => {
+      const at = flow.hops.findIndex((x) => x.timeNs > h.timeNs);
+      flow.hops.splice(at < 0 ? flow.hops.length : at, 0, h);
+    };
+    for (const { host, netns, dev, e } of this.missWatch.eventsSince(sinceNs)) {
+      const timeNs = Number(BigInt(e.t) - this.epochStartNs);
+      const lookup = model.drops.encap;
+      const base = { dir: 'request' as const, host, timeNs, layers: [] };
+      if (e.event === 'miss') {
+        const l3 = e.mac === undefined;
+        // The request the kernel could not answer: the last ARP for the address seen going into vxlan0.
+        const arp = [...flow.hops].reverse().find((h) => h.timeNs <= timeNs && h.device === dev && h.layers.some((l) => l.proto === 'arp' && l['arp.dst.proto_ipv4'] === e.ip));
+        const step = model.drops[l3 ? 'arp-reduce' : 'encap'];
+        add({ ...base, step, netns, device: dev, event: 'drop', layers: l3 && arp ? arp.layers : [], reason: l3 ? `no neighbour entry for ${e.ip} (l3miss)` : `no fdb entry for ${e.mac} (l2miss)` });
+        add({ ...base, step, netns, device: dev, event: 'miss',
+          note: l3 ? `${dev} l3miss: no neighbour for ${e.ip}; RTM_GETNEIGH ${e.ip} STALE to dockerd's watchMiss` : `${dev} l2miss: no FDB entry for ${e.mac}; RTM_GETNEIGH lladdr ${e.mac} STALE to dockerd's watchMiss (${e.ip})` });
+      } else if (e.event === 'unanswered') {
+        add({ ...base, step: lookup, netns: host, device: 'eth0', event: 'drop', reason: `could not resolve peer "${e.ip}": no member knows it (the model's answer; serf's query would time out after 1 s)` });
+      } else if (e.event === 'answer') {
+        const a = { mac: e.mac!, prefixLength: e.prefixLength!, vtep: e.vtep!, answeredBy: e.answeredBy! };
+        add({ ...base, step: lookup, netns: host, device: 'eth0', event: 'peer-answer', note: `${a.answeredBy}'s answer to peerlookup for ${e.ip}, as the model holds it (emu sends no serf query): "${answerPayload(a)}"` });
+      } else {
+        add({ ...base, step: lookup, netns, device: dev, event: 'peer-programmed', note: `peerAdd: ${e.ip} lladdr ${e.mac} PERMANENT; ${e.mac} dst ${e.vtep} self permanent` });
+      }
+    }
   }
 
   /**
@@ -487,6 +533,7 @@ export class EmuBackend implements Backend {
   private async tearDown(): Promise<void> {
     this.dns.stopAll();
     await this.listeners.stopAll();
+    await this.missWatch.stopAll();
     this.bird.stopAll();
     this.weave.stopAll();
     await teardown(this.record.state);

@@ -8,11 +8,11 @@ import { NETNS_ETC, ownerAlive, readStates, RunState } from './state';
 export async function teardown(state: RunState): Promise<string[]> {
   const ours = namespaceInodes(state);
   for (const pid of state.pids) {
-    // Only processes that still run dnsmasq, tcpdump, etcd, bird, a socket holder (listeners.ts) or weave's router (weaver.ts) for this run (named by the prefix, or
-    // inside one of its namespaces, as a tcpdump writing to --pcap-dir is): a recycled pid is left alone.
+    // Only processes that still run dnsmasq, tcpdump, etcd, bird, a socket holder (listeners.ts), weave's router (weaver.ts) or a miss handler and its `ip monitor` (misswatch.ts)
+    // for this run (named by the prefix, or inside one of its namespaces, as a tcpdump writing to --pcap-dir is): a recycled pid is left alone.
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (/dnsmasq|tcpdump|etcd|bird|cnmlab-listener|cnmlab-weaver/.test(cmdline) && (cmdline.includes(state.prefix) || ours.has(fs.statSync(`/proc/${pid}/ns/net`).ino))) process.kill(pid, 'SIGKILL');
+      if (/dnsmasq|tcpdump|etcd|bird|cnmlab-listener|cnmlab-weaver|cnmlab-misswatch|monitor\0neigh/.test(cmdline) && (cmdline.includes(state.prefix) || ours.has(fs.statSync(`/proc/${pid}/ns/net`).ino))) process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }

@@ -46,6 +46,11 @@ export class ClusterStore {
     return kv;
   }
 
+  /** Starts the store (a dockerd started with --cluster-store connects to it), if it is not running yet. */
+  async start(): Promise<void> {
+    await this.ensure();
+  }
+
   private async ensure(): Promise<string> {
     if (this.endpoint) return this.endpoint;
     const ns = this.namespace;

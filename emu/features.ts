@@ -10,8 +10,8 @@ import { KernelFeatureMissing, PrerequisiteError } from '../sim/errors';
 import { Scenario } from '../sim/scenario/schema';
 import { machineNeeds } from '../sim/model/drivers';
 
-/** The words a step's command begins with that put the cluster store to use. */
-const STORE_USERS = /^(sudo\s+)?(etcdctl|flanneld)\b/;
+/** The words a step's command begins with that put the cluster store to use (a dockerd on a store connects to it: emu's is etcd, whatever its URL's scheme). */
+const STORE_USERS = /^(sudo\s+)?(etcdctl|flanneld|dockerd\s.*--cluster-store)\b/;
 
 /** A device kind and the `ip link add … type` words that make one. */
 interface KernelFeature {

@@ -51,6 +51,10 @@ export interface Phases {
   birdRoutes: BirdRoute[];
   /** Weave Net's routers to start or restart, per namespace (real name), for emu/weaver.ts. */
   weave: { netns: string; router: WeaveRouterConfig }[];
+  /** A dockerd of the step uses the cluster store: it must be running. */
+  kvStart: boolean;
+  /** Namespaces whose neighbour misses dockerd handles (miss.watch; misswatch.ts), by real name. */
+  missWatch: { real: string; host: string; netns: string; dev: string; network: string; subnet: string }[];
 }
 
 /** A namespace's real name; the underlay's is the run's own. */
@@ -65,7 +69,7 @@ export function emuNamer(names: NameMap): Namer {
 
 /** Commands sorted into phases and per-namespace batches. */
 export function commandPhases(commands: Command[], names: NameMap): Phases {
-  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], sockets: [], files: [], del: [], kv: [], bird: [], birdRoutes: [], weave: [] };
+  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], sockets: [], files: [], del: [], kv: [], bird: [], birdRoutes: [], weave: [], kvStart: false, missWatch: [] };
   const batches = new Map<string, NsBatch>();
   for (const c of commands) {
     if (c.netns === undefined) {
@@ -147,6 +151,8 @@ export function toPhases(ops: PlanOp[], names: NameMap): Phases {
   for (const op of ops) {
     if (op.op === 'file.write') phases.files.push({ netns: names.netns(op.host, op.netns), name: op.path.replace(/^\/etc\//, ''), content: op.content });
     if ((op.op === 'socket.listen' || op.op === 'socket.close') && op.netns === op.host) phases.sockets.push({ netns: names.netns(op.host, op.netns), op: op.op, socket: op.socket });
+    if (op.op === 'kv.start') phases.kvStart = true;
+    if (op.op === 'miss.watch') phases.missWatch.push({ real: names.netns(op.host, op.netns), host: op.host, netns: op.netns, dev: op.dev, network: op.network, subnet: op.subnet });
   }
   // Namespaces deleted in this step need no configuration first.
   phases.otherBatches = phases.otherBatches.filter((b) => !phases.del.includes(b.netns) || phases.add.includes(b.netns));

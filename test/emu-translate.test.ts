@@ -4,6 +4,7 @@ import { PlanOp } from '../sim/plan/ops';
 import { toPhases } from '../emu/translate';
 import { NameMap } from '../emu/names';
 import { dockerStep } from '../sim/docker/session';
+import { restartDockerWithClusterStore } from '../sim/model/drivers/overlay-kv';
 
 const STEPS: [string, string][] = [
   ['r0', 'docker swarm init'],
@@ -71,5 +72,24 @@ describe('emu translation of the plan', () => {
       expect(phases.otherBatches.filter((b) => b.netns === ns)).toHaveLength(1);
       expect(lines(ns)).toEqual(expect.arrayContaining([expect.stringMatching(/^link set dev veth\w+ name eth0$/), expect.stringMatching(/^addr add [\d.]+\/\d+ brd \+ dev eth0$/), 'link set dev eth0 up']));
     }
+  });
+});
+
+describe('emu translation of the classic overlay mode', () => {
+  test('a dockerd on a store asks for the store; a classic overlay namespace for a miss handler, by its real name, after its vxlan0 exists', () => {
+    const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }], 7);
+    const ops = [...m.boot()];
+    const dockerd = m.change((tx) => restartDockerWithClusterStore(tx, 'r0', ['--cluster-store=etcd://198.51.100.10:2379', '--cluster-advertise=eth0:2376']));
+    expect(toPhases(dockerd, new NameMap('cnm0a1b2c')).kvStart).toBe(true);
+    ops.push(...dockerd);
+    const create = dockerStep(m, 'r0', ['network', 'create', '-d', 'overlay', 'multihost']);
+    const run = dockerStep(m, 'r0', ['run', '-dit', '--name', 'c0', '--net', 'multihost', 'busybox']);
+    const names = new NameMap('cnm0a1b2c');
+    const id = create.outcome && 'stdout' in create.outcome ? create.outcome.stdout.trim() : '';
+    const phases = toPhases(run.ops, names);
+    expect(phases.kvStart).toBe(false);
+    expect(phases.missWatch).toEqual([{ real: names.netns('r0', `1-${id.slice(0, 10)}`), host: 'r0', netns: `1-${id.slice(0, 10)}`, dev: 'vxlan0', network: id, subnet: '10.0.0.0/24' }]);
+    const at = run.ops.findIndex((op) => op.op === 'miss.watch');
+    expect(run.ops.findIndex((op) => op.op === 'link.rename' && op.to === 'vxlan0')).toBeLessThan(at);
   });
 });
