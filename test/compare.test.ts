@@ -15,7 +15,6 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-compare-'));
 describe('cnmlab compare', () => {
   test('a driver not implemented yet is refused by name, an unknown one as unknown, exit 2, one line', () => {
     for (const [drivers, line] of [
-      ['overlay-kv', '--drivers: overlay-kv is not implemented yet'],
       ['overlay,weave', '--drivers: unknown driver "weave" (expected some of overlay, overlay-kv, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan, weave-fastdp, weave-sleeve)'],
       ['weave-fastdp', '--drivers: weave-fastdp is not implemented yet'],
     ]) {
@@ -28,11 +27,11 @@ describe('cnmlab compare', () => {
     expect(partsFor(' ,')).toBe('--drivers: expected a comma-separated list of drivers');
   });
 
-  test('without --drivers: the seven implemented drivers, in the order the help names them, each ping answered', () => {
+  test('without --drivers: the eight implemented drivers, in the order the help names them, each ping answered', () => {
     const r = cnmlab(['compare', '--json']);
     expect(r.status).toBe(0);
     const drivers: { driver: string; ok: boolean }[] = JSON.parse(r.stdout).drivers;
-    expect(drivers.map((d) => d.driver)).toEqual(['overlay', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-sleeve']);
+    expect(drivers.map((d) => d.driver)).toEqual(['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-sleeve']);
     expect(drivers.every((d) => d.ok)).toBe(true);
   });
 
@@ -48,6 +47,19 @@ describe('cnmlab compare', () => {
     expect(o.peersFrom).toMatch(/^gossip/);
     expect(o.devices[0]).toBe('r0:eth0');
     expect(o.devices).toContain('underlay:segment');
+  });
+
+  test("the classic overlay's row: the overlay's eight steps and bytes, the first VNI of the store's allocator (256), peers from serf", () => {
+    const r = cnmlab(['compare', '--drivers', 'overlay-kv', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const [o] = JSON.parse(r.stdout).drivers;
+    expect(o).toMatchObject({
+      driver: 'overlay-kv', ok: true, steps: [1, 2, 3, 4, 5, 6, 7, 8], containerMtu: 1450, ttl: 64, layer: 'L2',
+      underlayBytes: 148, containerBytes: 98, overhead: 50, outer: 'UDP 4789 (VXLAN, VNI 256)',
+    });
+    expect(o.arp).toMatch(/^10\.0\.0\.3 is-at 02:42:0a:00:00:03: the peer container itself, by proxy \(vxlan0\)$/);
+    expect(o.peersFrom).toMatch(/^serf/);
   });
 
   test("weave-sleeve's row: eight steps, ethwe0's MTU 65535, TTL 64 (L2), the remote container answers its own ARP, 62 bytes more in UDP 6783, peers from the data plane", () => {
