@@ -238,7 +238,7 @@ export class EmuBackend implements Backend {
     await this.listeners.apply(p.sockets.filter((s) => !p.del.includes(s.netns)));
     if (p.del.length) {
       for (const d of p.del) {
-        this.dns.stop(d);
+        await this.dns.stop(d);
         await this.listeners.stop(d);
         await this.missWatch.stop(d);
         // A view's sysfs holds its namespace: the holder goes first.
@@ -531,7 +531,7 @@ export class EmuBackend implements Backend {
   }
 
   private async tearDown(): Promise<void> {
-    this.dns.stopAll();
+    await this.dns.stopAll();
     await this.listeners.stopAll();
     await this.missWatch.stopAll();
     this.bird.stopAll();

@@ -2,17 +2,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { run } from './exec';
-import { NETNS_ETC, ownerAlive, readStates, RunState } from './state';
+import { NETNS_ETC, ownerAlive, PREFIX_RE, readStates, RunState, STATE_DIR } from './state';
+import { DNS_MARK } from './dns';
 
 /** Stops recorded processes and deletes recorded namespaces and files. Tolerates what is already gone. */
 export async function teardown(state: RunState): Promise<string[]> {
   const ours = namespaceInodes(state);
   for (const pid of state.pids) {
-    // Only processes that still run dnsmasq, tcpdump, etcd, bird, a socket holder (listeners.ts), weave's router (weaver.ts) or a miss handler and its `ip monitor` (misswatch.ts)
-    // for this run (named by the prefix, or inside one of its namespaces, as a tcpdump writing to --pcap-dir is): a recycled pid is left alone.
+    // Only processes that still run tcpdump, etcd, bird, a socket holder (listeners.ts), weave's router (weaver.ts), a miss handler and its `ip monitor` (misswatch.ts)
+    // or a DNS responder (dns.ts) for this run (named by the prefix, or inside one of its namespaces, as a tcpdump writing to --pcap-dir is): a recycled pid is left alone.
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (/dnsmasq|tcpdump|etcd|bird|cnmlab-listener|cnmlab-weaver|cnmlab-misswatch|monitor\0neigh/.test(cmdline) && (cmdline.includes(state.prefix) || ours.has(fs.statSync(`/proc/${pid}/ns/net`).ino))) process.kill(pid, 'SIGKILL');
+      if (/tcpdump|etcd|bird|cnmlab-listener|cnmlab-weaver|cnmlab-misswatch|monitor\0neigh|cnmlab-dns/.test(cmdline) && (cmdline.includes(state.prefix) || ours.has(fs.statSync(`/proc/${pid}/ns/net`).ino))) process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }
@@ -60,5 +61,36 @@ export async function cleanAll(): Promise<{ removed: string[]; skipped: string[]
     fs.rmSync(file, { force: true });
     fs.rmSync(file.replace(/\.json$/, ''), { recursive: true, force: true });
   }
+  stopOrphanedResponders();
   return { removed, skipped, refused };
+}
+
+/**
+ * DNS responders whose run is gone from the state folder: a run killed before it recorded a
+ * responder's pid, or a state file removed by hand, leaves one serving a namespace nobody
+ * lists. Each carries its run's prefix and its view file (under this state folder) in its
+ * argv (dns.ts), so it is found by those: one whose run has no state file with a living
+ * owner is stopped. A responder of a run kept in another state folder is not ours to judge,
+ * nor one of a run whose state file clean refused (nothing of such a run is touched).
+ */
+export function stopOrphanedResponders(): void {
+  const leaveAlone = new Set(readStates().filter((s) => !s.state || ownerAlive(s.state)).map((s) => path.basename(s.file, '.json')));
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const at = argv.indexOf(DNS_MARK);
+    if (at < 0) continue;
+    const [prefix, viewFile] = [argv[at + 1], argv[at + 2]];
+    if (!PREFIX_RE.test(prefix) || !viewFile?.startsWith(path.join(STATE_DIR, prefix) + path.sep) || leaveAlone.has(prefix)) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
 }

@@ -1,68 +1,41 @@
 /**
- * The embedded DNS server in emu: one dnsmasq per container namespace, listening on
- * 127.0.0.11 there at the UDP port the model gave dockerd's resolver (Docker's DNAT, which
- * the plan installs, sends port 53 there) and answering from a hosts file the model writes — the records of
- * the model's resolver (sim/model/dns.ts), so scoping matches Docker and sim.
+ * The embedded DNS server in emu: per container sandbox, a responder process of our own
+ * (dns-responder.ts) in the sandbox's namespace, holding dockerd's UDP and TCP sockets on
+ * 127.0.0.11 at the resolver's ports (Docker's DNAT, which the plan installs, sends port 53
+ * there, and its SNAT makes the answers come from :53), and answering with sim's own server
+ * (sim/model/resolver.ts) from the view the model gives of the sandbox's networks
+ * (sim/model/dns.ts dnsView), kept in a file in the run's state folder. Every rule, flag
+ * and byte of an answer is the model's: there is no second copy of them here.
  *
- * A name Docker owns is also declared local (a servers file of `server=/NAME/` lines,
- * reread on SIGHUP), so its AAAA question gets an empty answer, as Docker gives it. Every
- * other question Docker forwards to the host's resolvers, which a lab cannot reach, and
- * answers nothing: dnsmasq forwards it to a port of the namespace's own loopback where
- * nothing listens, so the query is lost there, never leaves the namespace, and the asker
- * times out as in Docker. (A subdomain of one of Docker's names, `x.ubuntu1`, is answered
- * NXDOMAIN by dnsmasq where Docker would forward it: the one difference.)
+ * One process per sandbox, not one per host: a process's sockets are in the namespace it
+ * runs in and Node cannot enter another (no setns), so one per host would still need a
+ * process per sandbox to open them. A server starts only when a command runs in its
+ * container: setup stays fast, and a container nobody types into needs no resolver.
  */
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Container, hostOf, World } from '../sim/model/world';
-import { dnsRecords } from '../sim/model/dns';
+import { dnsView } from '../sim/model/dns';
+import { RESOLVER_IP } from '../sim/model/firewall';
 import { EmuEnvironmentError, RunRecord } from './state';
-import { isIpv4 } from '../sim/wire/addr';
-import { DNS_PORT } from '../sim/wire/dns';
-import { must } from './exec';
 import { NameMap } from './names';
 
-/**
- * The hosts file of one container: per address, the names the model's resolver gives it
- * (PTR name first, as dnsmasq answers PTR with a line's first name). A name on several of
- * the container's networks appears only with the addresses Docker would answer.
- */
-export function hostsFileFor(world: World, c: Container): string {
-  return dnsRecords(world, c).map((r) => [ipv4Only(r.ip), ...r.names.map(dnsNameOnly)].join(' ') + '\n').join('');
-}
+/** argv[1] of a responder, before the run's prefix: how `cnmlab clean` recognises one of ours (clean.ts). */
+export const DNS_MARK = 'cnmlab-dns';
 
-/** The servers file of one container: every name it can resolve, declared local to dnsmasq. */
-export function localNamesFileFor(world: World, c: Container): string {
-  const names = new Set(dnsRecords(world, c).flatMap((r) => r.names.map(dnsNameOnly)));
-  return [...names].map((n) => `server=/${n}/\n`).join('');
-}
-
-/** Where dnsmasq sends what Docker would forward: the discard port of the namespace's loopback, where nothing listens. */
-const UNREACHABLE_UPSTREAM = '127.0.0.1#9';
-
-/**
- * A hosts file is lines of `address name…`: a name holding a space or a newline would add
- * names or whole records (`db\n6.6.6.6 evil`). The model validates names first; this writer
- * refuses anything that is not a DNS name all the same.
- */
-const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-
-export function dnsNameOnly(name: string): string {
-  if (name.length > 253 || !name.split('.').every((l) => DNS_LABEL.test(l))) throw new EmuEnvironmentError(`refusing to give the embedded DNS the name ${JSON.stringify(name)}: not a DNS name`);
-  return name;
-}
-
-function ipv4Only(ip: string): string {
-  if (!isIpv4(ip)) throw new EmuEnvironmentError(`refusing to give the embedded DNS the address ${JSON.stringify(ip)}: not an IPv4 address`);
-  return ip;
+/** The responder's script, next to the CLI bundle (dist/) or built from the repo. */
+function responderScript(): string {
+  const candidates = [path.join(__dirname, 'dns-responder.js'), path.join(__dirname, '..', 'dist', 'dns-responder.js')];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new EmuEnvironmentError('the embedded DNS responder (dist/dns-responder.js) is missing; run npm run build');
+  return found;
 }
 
 interface Server {
-  pid: number;
-  hostsFile: string;
-  localNamesFile: string;
-  content: string;
-  localNames: string;
+  child: ChildProcess;
+  viewFile: string;
+  view: string;
 }
 
 export class EmbeddedDns {
@@ -70,11 +43,7 @@ export class EmbeddedDns {
 
   constructor(private readonly record: RunRecord, private readonly names: NameMap) {}
 
-  /**
-   * Updates (SIGHUP) the servers that run; starts the one of `start` if it has none yet.
-   * Servers start only when a command runs in their container: setup stays fast, and a
-   * container nobody types into needs no resolver.
-   */
+  /** Brings the views of the servers that run up to date; starts the one of container `start` if it has none yet. */
   sync(world: World, start?: string): Promise<void> {
     return this.syncWhere(world, (c, key) => this.servers.has(key) || c.id === start);
   }
@@ -89,61 +58,73 @@ export class EmbeddedDns {
     for (const h of world.hostOrder) {
       for (const c of Object.values(hostOf(world, h).containers)) {
         const key = this.names.netns(c.host, c.sandbox);
-        if (c.state === 'running' && c.networks.some((n) => n.endpointId) && wanted(c, key)) running.push({ c, key });
+        if (c.state === 'running' && c.networks.some((n) => n.endpointId) && c.resolverPorts && wanted(c, key)) running.push({ c, key });
       }
     }
     await Promise.all(running.map(async ({ c, key }) => {
-      const content = hostsFileFor(world, c);
-      const localNames = localNamesFileFor(world, c);
+      const view = JSON.stringify(dnsView(world, c));
       const s = this.servers.get(key);
       if (s) {
-        if (s.content !== content || s.localNames !== localNames) {
-          fs.writeFileSync(s.hostsFile, content);
-          fs.writeFileSync(s.localNamesFile, localNames);
-          s.content = content;
-          s.localNames = localNames;
-          process.kill(s.pid, 'SIGHUP');
+        if (s.view !== view) {
+          writeAtomically(s.viewFile, view);
+          s.view = view;
         }
         return;
       }
-      await this.start(key, content, localNames, c.resolverPorts?.udp ?? DNS_PORT);
+      const dir = path.join(this.record.dir, 'dns');
+      fs.mkdirSync(dir, { recursive: true });
+      const viewFile = path.join(dir, `${key}.json`);
+      writeAtomically(viewFile, view);
+      const child = await this.start(key, viewFile, c.resolverPorts!);
+      this.servers.set(key, { child, viewFile, view });
     }));
   }
 
-  /**
-   * dnsmasq serves UDP and TCP on one port: the resolver's UDP port. dockerd's TCP socket
-   * (another port) has no server in emu, so a DNS query over TCP finds nothing there.
-   */
-  private async start(netns: string, content: string, localNames: string, port: number): Promise<void> {
-    const dir = path.join(this.record.dir, 'dns');
-    fs.mkdirSync(dir, { recursive: true });
-    const hostsFile = path.join(dir, `${netns}.hosts`);
-    const localNamesFile = path.join(dir, `${netns}.servers`);
-    const pidFile = path.join(dir, `${netns}.pid`);
-    fs.writeFileSync(hostsFile, content);
-    fs.writeFileSync(localNamesFile, localNames);
-    // Without --keep-in-foreground dnsmasq returns once its socket is bound: ready to answer.
-    await must('ip', ['netns', 'exec', netns, 'dnsmasq', '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`, '--listen-address=127.0.0.11',
-      '--bind-interfaces', `--port=${port}`, `--servers-file=${localNamesFile}`, `--server=${UNREACHABLE_UPSTREAM}`, '--no-dhcp-interface=lo', `--pid-file=${pidFile}`, '--user=root', '--group=root', '--log-facility=/dev/null', '--cache-size=0']);
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    this.record.addPid(pid);
-    this.servers.set(netns, { pid, hostsFile, localNamesFile, content, localNames });
+  private start(netns: string, viewFile: string, ports: { udp: number; tcp: number }): Promise<ChildProcess> {
+    // `ip netns exec` execs Node in place: the pid is the responder's.
+    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, responderScript(), DNS_MARK, this.record.state.prefix, viewFile, RESOLVER_IP, String(ports.udp), String(ports.tcp)],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid) this.record.addPid(child.pid);
+    return new Promise((resolve, reject) => {
+      let err = '';
+      child.on('error', reject);
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child.stdout!.on('data', (d: Buffer) => {
+        if (!d.toString().includes('ready')) return;
+        // Serving from now on without keeping cnmlab alive: a kept lab's servers outlive it, until `cnmlab clean`.
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+        child.unref();
+        resolve(child);
+      });
+      child.on('exit', (code) => reject(new EmuEnvironmentError(`the embedded DNS server of ${netns} could not start (exit ${code}): ${err.trim()}`)));
+    });
   }
 
-  /** Stops the server of a namespace about to be deleted (a process would keep it alive). */
-  stop(netns: string): void {
+  /** Stops the server of a namespace about to be deleted (its process would keep the namespace alive), and waits for it to go. */
+  async stop(netns: string): Promise<void> {
     const s = this.servers.get(netns);
     if (!s) return;
-    try {
-      process.kill(s.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-    this.record.forgetPid(s.pid);
     this.servers.delete(netns);
+    const child = s.child;
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      // Waited for: it must keep cnmlab alive again until it is gone.
+      child.ref();
+      child.kill('SIGKILL');
+      await gone;
+    }
+    if (child.pid) this.record.forgetPid(child.pid);
+    fs.rmSync(s.viewFile, { force: true });
   }
 
-  stopAll(): void {
-    for (const key of [...this.servers.keys()]) this.stop(key);
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.servers.keys()].map((netns) => this.stop(netns)));
   }
+}
+
+/** A view is replaced whole: a responder reading it mid-write would answer from half a file. */
+function writeAtomically(file: string, content: string): void {
+  fs.writeFileSync(`${file}.tmp`, content);
+  fs.renameSync(`${file}.tmp`, file);
 }

@@ -30,7 +30,7 @@ export interface RunState {
   pids: number[];
 }
 
-const PREFIX_RE = /^cnm[0-9a-f]{6}$/;
+export const PREFIX_RE = /^cnm[0-9a-f]{6}$/;
 const NAME_CHARS = /^[A-Za-z0-9_.:@-]+$/;
 
 const WRITE_REFUSED: Record<string, string> = {

@@ -36,7 +36,7 @@ export interface Phases {
   otherBatches: NsBatch[];
   /**
    * Sockets dockerd opens or closes in a host's namespace (listeners.ts holds them). Those of
-   * a sandbox (the embedded DNS resolver's) are dnsmasq's to hold (dns.ts).
+   * a sandbox (the embedded DNS resolver's) are its responder's to hold (dns.ts).
    */
   sockets: { netns: string; op: 'socket.listen' | 'socket.close'; socket: ListeningSocket }[];
   /** Files to write: real path, content, namespace. */

@@ -10,7 +10,6 @@ import { hostOf, swarmNetworks } from '../sim/model/world';
 import { answerQuery } from '../sim/model/dns';
 import { imageRepository, toolFamilyOf } from '../sim/commands/family';
 import { lookupCommand, realProgram } from '../sim/commands/registry';
-import { localNamesFileFor } from '../emu/dns';
 import { runLab, runSim, twoNodes } from './helpers/run';
 import { checkBusybox } from '../emu/prereq';
 
@@ -202,15 +201,6 @@ describe("Docker's embedded DNS: its own names in any case, the rest forwarded a
       expect(answerQuery(w, web, name, type)).toBeUndefined();
     }
     expect(swarmNetworks(w.swarm).some((n) => n.name === 'test-net')).toBe(true);
-  });
-
-  test("emu's dnsmasq holds every name Docker owns as local (so its AAAA is answered empty) and nothing else", async () => {
-    const { w, web } = await world();
-    const local = localNamesFileFor(w, web).split('\n').filter(Boolean);
-    expect(local).toContain('server=/ubuntu1/');
-    expect(local).toContain('server=/ubuntu1.test-net/');
-    expect(local).toContain('server=/Web/');
-    expect(local.some((l) => l === 'server=/test-net/')).toBe(false);
   });
 
   test('GNU tools: bind\'s nslookup tries three times 5 s apart, glibc twice', async () => {

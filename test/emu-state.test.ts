@@ -1,12 +1,6 @@
-/**
- * emu's own records and files, without root: the state-file check `cnmlab clean` relies on,
- * and the DNS hosts-file writer's refusal of anything that is not a DNS name.
- */
+/** emu's own records, without root: the state-file check `cnmlab clean` relies on. */
 import * as path from 'path';
-import { runSim, twoNodes } from './helpers/run';
-import { hostsFileFor } from '../emu/dns';
 import { checkState, STATE_DIR } from '../emu/state';
-import { endpointsOf, hostOf, swarmNetworks } from '../sim/model/world';
 
 const GOOD = { prefix: 'cnm0a1b2c', pid: 4242, startTime: 1234, startedAt: '2026-01-01T00:00:00Z', scenario: 's', keep: true, namespaces: ['cnm0a1b2c.r0', 'cnm0a1b2c.r0.1-abcdefghij'], files: ['/etc/netns/cnm0a1b2c.r0.0123456789ab'], pids: [77] };
 const file = (prefix: string) => path.join(STATE_DIR, `${prefix}.json`);
@@ -34,22 +28,5 @@ describe('state files clean may act on', () => {
   test("a file in the run's own state folder is its own", () => {
     const own = path.join(STATE_DIR, 'cnm0a1b2c', 'dns', 'x.hosts');
     expect(checkState(file('cnm0a1b2c'), { ...GOOD, files: [own] })).toMatchObject({ files: [own] });
-  });
-});
-
-describe("emu's DNS hosts file", () => {
-  test('lists every name of a container on its networks, and refuses a name that would add a record', async () => {
-    const { model } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
-  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
-`));
-    const world = structuredClone(model.world);
-    const c = Object.values(hostOf(world, 'r0').containers)[0];
-    // Then the short id's network-qualified name, which Docker resolves too.
-    expect(hostsFileFor(world, c)).toMatch(/^10\.0\.1\.4 ubuntu1\.test-net ubuntu1 ([0-9a-f]{12}) \1\.test-net$/m);
-    const ep = endpointsOf(swarmNetworks(world.swarm).find((n) => n.name === 'test-net')!).find((e) => e.ip === '10.0.1.4')!;
-    ep.aliases.push('db\n6.6.6.6 evil');
-    expect(() => hostsFileFor(world, c)).toThrow('refusing to give the embedded DNS the name "db\\n6.6.6.6 evil": not a DNS name');
-    ep.aliases.splice(-1, 1, 'db evil');
-    expect(() => hostsFileFor(world, c)).toThrow(/not a DNS name/);
   });
 });

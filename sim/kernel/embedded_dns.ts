@@ -7,9 +7,10 @@
 import { ExecContext } from '../backend';
 import { Datapath } from './datapath';
 import { SimNetns } from './objects';
-import { answerQuery } from '../model/dns';
+import { dnsView } from '../model/dns';
+import { serveDns } from '../model/resolver';
 import { Container, hostOf, World } from '../model/world';
-import { DNS_FLAG_RA, DNS_FLAG_RD, DNS_FLAG_RESPONSE, DNS_PORT, DnsRepr, emitDns, isQueryableName, parseDns, RCODE_NXDOMAIN } from '../wire/dns';
+import { DNS_FLAG_RD, DNS_FLAG_RESPONSE, DNS_PORT, DnsRepr, emitDns, isQueryableName, parseDns, RCODE_NXDOMAIN } from '../wire/dns';
 import { emitUdp } from '../wire/udp';
 import { IPPROTO_UDP } from '../wire/ipv4';
 import { Flow } from '../trace/types';
@@ -39,23 +40,14 @@ function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): voi
   const port = ns.listening.find((s) => s.proto === 'udp' && s.address === EMBEDDED_DNS)?.port;
   if (port === undefined || dp.sockets.isBoundUdp(ns, EMBEDDED_DNS, port)) return;
   dp.sockets.bindUdp(ns, EMBEDDED_DNS, port, (h, srcPort, payload, skb) => {
-    const q = parseDns(payload);
     const world = engineWorld.get(dp);
     const asker = world && containerOf(world, containerId);
     // dockerd no longer serves a sandbox whose container is gone: the query goes unanswered.
-    if (!q.ok || q.repr.questions.length === 0 || !asker) return;
-    const question = q.repr.questions[0];
-    const a = answerQuery(world, asker, question.name, question.type);
-    // Not Docker's name: forwarded to the host's resolvers, none of which a lab can reach.
-    if (!a) return;
-    const response: DnsRepr = {
-      id: q.repr.id, flags: DNS_FLAG_RESPONSE | (q.repr.flags & DNS_FLAG_RD) | DNS_FLAG_RA | a.rcode,
-      questions: q.repr.questions, answers: a.answers,
-    };
-    const msg = emitDns(response);
+    const reply = serveDns(asker && dnsView(world, asker), payload, 'udp');
+    if (!reply) return;
     dp.clock.schedule(dp.delays.dns, () => {
       dp.ipSend(ns, { src: EMBEDDED_DNS, dst: h.src, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
-        emitUdp({ srcPort: port, dstPort: srcPort }, msg, { src: EMBEDDED_DNS, dst: h.src }), skb.flow, 'reply');
+        emitUdp({ srcPort: port, dstPort: srcPort }, reply, { src: EMBEDDED_DNS, dst: h.src }), skb.flow, 'reply');
     });
   });
 }

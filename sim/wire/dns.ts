@@ -6,10 +6,21 @@ import { fail, Layer, Parsed } from './layer';
 export const DNS_PORT = 53;
 export const DNS_FLAG_RESPONSE = 0x8000;
 export const DNS_FLAG_AA = 0x0400;
+export const DNS_FLAG_TC = 0x0200;
 export const DNS_FLAG_RD = 0x0100;
 export const DNS_FLAG_RA = 0x0080;
+export const DNS_FLAG_Z = 0x0040;
+export const DNS_FLAG_CD = 0x0010;
+export const DNS_OPCODE_SHIFT = 11;
+export const DNS_OPCODE_QUERY = 0;
+export const DNS_OPCODE_NOTIFY = 4;
 export const RCODE_NOERROR = 0;
+export const RCODE_FORMERR = 1;
 export const RCODE_NXDOMAIN = 3;
+export const RCODE_NOTIMP = 4;
+export const DNS_CLASS_IN = 1;
+/** The largest DNS message a UDP datagram carries without EDNS (RFC 1035 4.2.1). */
+export const DNS_UDP_MAX = 512;
 
 export interface DnsQuestion {
   name: string;
@@ -101,6 +112,96 @@ export const DNS_FIELD_ENDS: Record<string, number> = {};
 
 export const DNS_HEADER_LEN = 12;
 const DNS_OPCODE_MASK = 0x7800;
+
+/** The fixed header: id, the 16 flag bits, and the four section counts. */
+export interface DnsHeaderRepr {
+  id: number;
+  flags: number;
+  questions: number;
+  answers: number;
+  authorities: number;
+  additionals: number;
+}
+
+export function parseDnsHeader(b: Uint8Array): DnsHeaderRepr | undefined {
+  if (b.length < DNS_HEADER_LEN) return undefined;
+  const be16 = (o: number) => (b[o] << 8) | b[o + 1];
+  return { id: be16(0), flags: be16(2), questions: be16(4), answers: be16(6), authorities: be16(8), additionals: be16(10) };
+}
+
+export function emitDnsHeader(h: DnsHeaderRepr): Buffer {
+  const b = Buffer.alloc(DNS_HEADER_LEN);
+  [h.id, h.flags, h.questions, h.answers, h.authorities, h.additionals].forEach((v, i) => b.writeUInt16BE(v, 2 * i));
+  return b;
+}
+
+/** A question as its bytes say it: the name's labels (compression followed), type and class, and where it ends. */
+export interface DnsWireQuestion {
+  labels: Buffer[];
+  type: number;
+  class: number;
+  end: number;
+}
+
+/** The longest name (RFC 1035 3.1: 255 octets on the wire, its length bytes and the root's included). */
+const NAME_MAX_WIRE = 255;
+const POINTER_BITS = 0xc0;
+
+/** The name at `offset`: its labels and the offset after it, or undefined when the bytes do not hold one. */
+export function parseDnsName(b: Uint8Array, offset: number): { labels: Buffer[]; end: number } | undefined {
+  const labels: Buffer[] = [];
+  let at = offset;
+  let end: number | undefined;
+  let wire = 1;
+  // A pointer may only point back (RFC 1035 4.1.4), so following them always ends.
+  let limit = offset;
+  for (;;) {
+    if (at >= b.length) return undefined;
+    const len = b[at];
+    if (len === 0) return { labels, end: end ?? at + 1 };
+    if ((len & POINTER_BITS) === POINTER_BITS) {
+      if (at + 1 >= b.length) return undefined;
+      const target = ((len & ~POINTER_BITS) << 8) | b[at + 1];
+      if (target >= limit) return undefined;
+      end ??= at + 2;
+      at = limit = target;
+      continue;
+    }
+    if (len & POINTER_BITS || at + 1 + len > b.length) return undefined;
+    wire += len + 1;
+    if (wire > NAME_MAX_WIRE) return undefined;
+    labels.push(Buffer.from(b.subarray(at + 1, at + 1 + len)));
+    at += 1 + len;
+  }
+}
+
+export function parseDnsQuestion(b: Uint8Array, offset: number): DnsWireQuestion | undefined {
+  const n = parseDnsName(b, offset);
+  if (!n || n.end + 4 > b.length) return undefined;
+  return { labels: n.labels, type: (b[n.end] << 8) | b[n.end + 1], class: (b[n.end + 2] << 8) | b[n.end + 3], end: n.end + 4 };
+}
+
+/** A name from its labels, uncompressed. */
+export function emitDnsName(labels: Buffer[]): Buffer {
+  return Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), l]), Buffer.from([0])]);
+}
+
+export function emitDnsQuestion(q: Omit<DnsWireQuestion, 'end'>): Buffer {
+  const tail = Buffer.alloc(4);
+  tail.writeUInt16BE(q.type, 0);
+  tail.writeUInt16BE(q.class, 2);
+  return Buffer.concat([emitDnsName(q.labels), tail]);
+}
+
+/** A resource record of class IN: owner name, type, TTL and its data as bytes. */
+export function emitDnsRecord(owner: Buffer[], type: number, ttl: number, rdata: Buffer): Buffer {
+  const fixed = Buffer.alloc(10);
+  fixed.writeUInt16BE(type, 0);
+  fixed.writeUInt16BE(DNS_CLASS_IN, 2);
+  fixed.writeUInt32BE(ttl, 4);
+  fixed.writeUInt16BE(rdata.length, 8);
+  return Buffer.concat([emitDnsName(owner), fixed, rdata]);
+}
 /** The most answer, authority and additional records a message may claim and still look like DNS. */
 const HEURISTIC_MAX_ANSWERS = 100;
 const HEURISTIC_MAX_AUTHORITY = 10;

@@ -1,0 +1,84 @@
+/**
+ * One sandbox's embedded DNS server in emu: a process started (by emu/dns.ts) inside the
+ * sandbox's namespace, holding dockerd's two sockets there, UDP and TCP on 127.0.0.11 at the
+ * ports the model gave the resolver (the ports the sandbox's DNAT and SNAT rules name), and
+ * answering every message with serveDns (sim/model/resolver.ts), sim's own server, from the
+ * DnsView the run keeps in a file. The file is read for each message, so an answer always
+ * comes from the world of the step that asks; a file that is gone (the run was cleaned up)
+ * answers nothing, as dockerd does not for a sandbox it no longer serves.
+ *
+ * argv: DNS_MARK, the run's prefix, the view file, the address, the UDP port, the TCP port.
+ * The first two are how `cnmlab clean` finds a responder whose run is gone (clean.ts).
+ *
+ * TCP as miekg/dns v1.1.27 serves it: each message after its two-byte length, a reply
+ * likewise; the first message within 2 s of the connection, each next within 8 s of the
+ * last (ReadTimeout, IdleTimeout), at most 128 per connection (maxTCPQueries).
+ */
+import * as dgram from 'dgram';
+import * as fs from 'fs';
+import * as net from 'net';
+import { DnsView, serveDns } from '../sim/model/resolver';
+
+const TCP_FIRST_READ_MS = 2000;
+const TCP_IDLE_MS = 8000;
+const TCP_MAX_QUERIES = 128;
+/** What Go's listen asks for (the kernel's somaxconn): the backlog `ss` shows for dockerd's socket. */
+const TCP_BACKLOG = 4096;
+const TCP_LENGTH_BYTES = 2;
+
+const [, , , , viewFile, address, udpPort, tcpPort] = process.argv;
+
+function currentView(): DnsView | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(viewFile, 'utf8')) as DnsView;
+  } catch {
+    return undefined;
+  }
+}
+
+function serveTcp(conn: net.Socket): void {
+  let pending = Buffer.alloc(0);
+  let served = 0;
+  conn.setTimeout(TCP_FIRST_READ_MS, () => conn.destroy());
+  conn.on('error', () => conn.destroy());
+  conn.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= TCP_LENGTH_BYTES) {
+      const length = pending.readUInt16BE(0);
+      if (length === 0) return void conn.destroy();
+      if (pending.length < TCP_LENGTH_BYTES + length) return;
+      const msg = pending.subarray(TCP_LENGTH_BYTES, TCP_LENGTH_BYTES + length);
+      pending = pending.subarray(TCP_LENGTH_BYTES + length);
+      const reply = serveDns(currentView(), msg, 'tcp');
+      if (reply) {
+        const head = Buffer.alloc(TCP_LENGTH_BYTES);
+        head.writeUInt16BE(reply.length);
+        conn.write(Buffer.concat([head, reply]));
+      }
+      if (++served >= TCP_MAX_QUERIES) return void conn.end();
+      conn.setTimeout(TCP_IDLE_MS);
+    }
+  });
+}
+
+function main(): void {
+  let pending = 2;
+  const bound = () => {
+    if (--pending === 0) process.stdout.write('ready\n');
+  };
+  const fail = (e: Error) => {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(1);
+  };
+  const udp = dgram.createSocket('udp4');
+  udp.on('error', fail);
+  udp.on('message', (msg, from) => {
+    const reply = serveDns(currentView(), msg, 'udp');
+    // A reply the kernel refuses to send is lost, as a datagram is: the asker times out.
+    if (reply) udp.send(reply, from.port, from.address, () => undefined);
+  });
+  udp.bind(Number(udpPort), address, bound);
+  net.createServer(serveTcp).on('error', fail).listen({ host: address, port: Number(tcpPort), backlog: TCP_BACKLOG }, bound);
+}
+
+main();
