@@ -4,9 +4,8 @@
  * namespace, so the real kernel has them and `ss` shows them as on a Docker host: the same
  * addresses, ports, states and backlog (Go asks 4096, the kernel's somaxconn). Only `ss -p`
  * would tell the holder's name (node, not dockerd), and nothing answers on them: no gossip,
- * no swarm API. In a container sandbox the embedded DNS's server is dnsmasq (dns.ts), which
- * holds UDP and TCP on the resolver's UDP port; dockerd's TCP socket at its own port has no
- * stand-in there, so `ss` in a sandbox differs from sim's in its TCP line.
+ * no swarm API. In a container sandbox the embedded DNS's responder (dns.ts) holds the
+ * resolver's UDP and TCP sockets, and answers on them.
  */
 import { ChildProcess, spawn } from 'child_process';
 import type { ListeningSocket } from '../sim/plan/ops';

@@ -1,8 +1,8 @@
-/** What emu needs on the machine: root, iproute2, tcpdump, ping, dnsmasq. */
+/** What emu needs on the machine: root, iproute2, tcpdump, ping. */
 import { execFileSync } from 'child_process';
 import { PrerequisiteError } from '../sim/errors';
 
-export const EMU_TOOLS = ['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'];
+export const EMU_TOOLS = ['ip', 'bridge', 'tcpdump', 'ping'];
 
 function has(cmd: string): boolean {
   try {
@@ -30,6 +30,6 @@ export function checkEmuPrerequisites(): void {
   if (process.getuid?.() !== 0) throw new PrerequisiteError('--mode emu needs root (network namespaces, veth, bridge and vxlan devices); run it with sudo');
   const missing = EMU_TOOLS.filter((t) => !has(t));
   if (missing.length) {
-    throw new PrerequisiteError(`--mode emu needs ${missing.join(', ')} (Debian: apt-get install iproute2 tcpdump iputils-ping dnsmasq-base)`);
+    throw new PrerequisiteError(`--mode emu needs ${missing.join(', ')} (Debian: apt-get install iproute2 tcpdump iputils-ping)`);
   }
 }

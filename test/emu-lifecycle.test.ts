@@ -20,7 +20,7 @@ const SETUP = `  - r0: docker swarm init
   - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
 `;
 
-describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq', 'mount'], true, 'emu lifecycle (real kernel)', () => {
+describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'mount'], true, 'emu lifecycle (real kernel)', () => {
   let dir: string;
   let stateDir: string;
   const env = () => ({ ...process.env, CNMLAB_STATE_DIR: stateDir });
@@ -41,7 +41,7 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq', 'mount'], true, 'emu
     return [...seen];
   };
   const namespacesOf = (prefix: string) => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${prefix}.`));
-  const processesOf = (prefix: string) => execFileSync('sh', ['-c', `pgrep -f "[d]nsmasq.*${prefix}|[t]cpdump.*${prefix}" || true`], { encoding: 'utf8' }).trim();
+  const processesOf = (prefix: string) => execFileSync('sh', ['-c', `pgrep -f "[c]nmlab-dns ${prefix}|[t]cpdump.*${prefix}" || true`], { encoding: 'utf8' }).trim();
   const spawnRun = (args: string[]) => spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (p: ChildProcess) => {
     const out = { stdout: '', stderr: '' };

@@ -48,7 +48,7 @@ const SETUP = `  - r0: docker swarm init
   - r0: ln -s /var/run/docker/netns /var/run/netns
 `;
 
-describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'emu backend (real kernel)', () => {
+describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'emu backend (real kernel)', () => {
   let dir: string;
   let before: string;
   beforeAll(() => {

@@ -107,7 +107,7 @@ function layouts(p: string): Record<string, Json> {
   return Object.fromEntries(all.map((ns) => [ns.slice(p.length + 1), layout(ns)]));
 }
 
-describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq'], true, 'explain builds what emu builds (real kernel)', () => {
+describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'explain builds what emu builds (real kernel)', () => {
   // Not an emu run's prefix (cnm + 6 hex digits), so `cnmlab clean` never takes these for a run's.
   const prefix = `cnmx${process.pid}`;
   let made: string[] = [];

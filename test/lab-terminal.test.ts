@@ -147,4 +147,4 @@ function labSession(mode: 'sim' | 'emu', timeoutMs: number) {
 
 describe('cnmlab lab at a terminal (sim)', () => labSession('sim', 20000));
 
-describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq', 'mount', 'script'], true, 'cnmlab lab at a terminal (emu, real kernel)', () => labSession('emu', 60000));
+describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'mount', 'script'], true, 'cnmlab lab at a terminal (emu, real kernel)', () => labSession('emu', 60000));

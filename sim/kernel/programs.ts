@@ -570,16 +570,19 @@ export function nslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecCo
   if (illegal) return fail(`nslookup: '${name}' is not a legal name (${illegal})\n`, 10);
   const c = containerOf(ctx.world, ctx.container);
   const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
-  const head = 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11#53\n\n';
   const ptrQuery = isIpv4(name);
+  // printmessage() heads only an A lookup's reply (and says it is not authoritative) when nslookup chose the types itself.
+  const head = ptrQuery ? '' : 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11#53\n\n';
   const qname = ptrQuery ? name.split('.').reverse().join('.') + '.in-addr.arpa' : name;
   const a = resolve(dp, ns, ctx, qname, ptrQuery ? 'PTR' : 'A', flow, BIND_NSLOOKUP);
   if (!a) return fail('', 1, ';; communications error to 127.0.0.11#53: timed out\n'.repeat(BIND_NSLOOKUP_TRIES) + ';; no servers could be reached\n\n');
   if (dnsRcode(a) === RCODE_NXDOMAIN) return fail('', 1, `${head}** server can't find ${qname}: NXDOMAIN\n\n`);
-  if (ptrQuery) return { stdout: `${head}${qname}\tname = ${a.answers[0]?.data}.\n\n`, stderr: '', exitCode: 0 };
+  const authoritative = (a.flags & DNS_FLAG_AA) !== 0;
+  // A reply to any other type than A and AAAA that is not authoritative is followed by where the authoritative answers are (none here).
+  if (ptrQuery) return { stdout: `${qname}\tname = ${a.answers[0]?.data}.\n${authoritative ? '' : '\nAuthoritative answers can be found from:\n'}\n`, stderr: '', exitCode: 0 };
   resolve(dp, ns, ctx, name, 'AAAA', flow, BIND_NSLOOKUP);
   const body = a.answers.filter((x) => x.type === 'A').map((x) => `Name:\t${name}\nAddress: ${x.data}\n`).join('');
-  return { stdout: `${head}Non-authoritative answer:\n${body}\n`, stderr: '', exitCode: 0 };
+  return { stdout: `${head}${authoritative ? '' : 'Non-authoritative answer:\n'}${body}\n`, stderr: '', exitCode: 0 };
 }
 
 /**
