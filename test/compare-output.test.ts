@@ -1,6 +1,14 @@
-/** verify --compare-output: each step's exit code and output, sim against emu, with what differs by nature normalised (issue 15). */
+/**
+ * verify --mode both compares each step's exit code and output, sim against emu, with what
+ * differs by nature normalised (issue 15), unless --no-compare-output says not to.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { compareOutputs, normaliseOutput, StepOutput } from '../sim/trace/compare';
 import { runSim, twoNodes } from './helpers/run';
+import { describeWith } from './helpers/env';
+import { cnmlab } from './helpers/tshark';
 
 const step = (command: string, stdout: string, extra: Partial<StepOutput> = {}): StepOutput => ({ index: 0, on: 'ubuntu0', command, exitCode: 0, stdout, stderr: '', ...extra });
 
@@ -96,4 +104,33 @@ test("bridge fdb show: a learned entry's line ends with the space bridge(8) prin
   const out = dumps.find((d) => d.stdout.includes('02:42:0a:00:01:04 dst'))!;
   expect(out.stdout).toMatch(/^02:42:0a:00:01:04 master br0 $/m);
   expect(out.stdout).toMatch(/^\S+ master br0 permanent$/m);
+});
+
+describe('verify --mode both compares what each step printed by default', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-compare-'));
+  const file = path.join(dir, 'one.yaml');
+  fs.writeFileSync(file, 'name: one\nhosts:\n  r0: {}\nsteps:\n  - r0: docker network ls --format "{{.Name}} {{.Driver}}"\n');
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test.each([['--compare-output'], ['--no-compare-output']])('%s without --mode both is refused in one line, exit 2', (flag) => {
+    for (const mode of ['sim', 'emu']) expect(cnmlab(['verify', file, '--mode', mode, flag])).toMatchObject({ status: 2, stdout: '', stderr: `cnmlab: ${flag}: needs --mode both\n` });
+  });
+
+  test('verify --help says how to turn it off', () => {
+    expect(cnmlab(['verify', '--help']).stdout).toMatch(/--no-compare-output +with --mode both, compare flows, steps and fields only/);
+  });
+
+  describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'on the real kernel', () => {
+    test('the printing check runs unless --no-compare-output', () => {
+      const printed = 'PASS one [both] sim and emu print the same (normalised)';
+      const byDefault = cnmlab(['verify', file, '--mode', 'both']);
+      expect(byDefault.status).toBe(0);
+      expect(byDefault.stdout).toContain(printed);
+      expect(byDefault.stdout).toContain('PASS one [both] sim and emu traces agree');
+      const off = cnmlab(['verify', file, '--mode', 'both', '--no-compare-output']);
+      expect(off.status).toBe(0);
+      expect(off.stdout).not.toContain('print the same');
+      expect(off.stdout).toContain('PASS one [both] sim and emu traces agree');
+    }, 120000);
+  });
 });

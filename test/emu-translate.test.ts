@@ -28,6 +28,15 @@ describe('emu translation of the plan', () => {
   const phases = toPhases(plan, names);
   const lines = (netns: string) => [...phases.hostBatches, ...phases.otherBatches].filter((b) => b.netns === netns).flatMap((b) => b.ip.map((l) => l.join(' ')));
 
+  test("an overlay namespace's bridge sends no link-local IGMP reports (the engine's containers met none); a host's bridges are left as Docker leaves them", () => {
+    const bridges = plan.filter((op): op is Extract<PlanOp, { op: 'link.add' }> => op.op === 'link.add' && op.kind.type === 'bridge');
+    const quiet = phases.setup.filter((l) => l.includes('net.ipv4.igmp_link_local_mcast_reports=0')).map((l) => l[2]);
+    const overlays = bridges.filter((b) => b.netns !== b.host).map((b) => names.netns(b.host, b.netns));
+    expect(overlays.length).toBe(4);
+    expect(quiet.sort()).toEqual(overlays.sort());
+    expect(bridges.some((b) => b.netns === b.host)).toBe(true);
+  });
+
   test('every vxlan device is made in the host namespace and moved into its overlay namespace, as libnetwork does', () => {
     const adds = plan.filter((op): op is Extract<PlanOp, { op: 'link.add' }> => op.op === 'link.add' && op.kind.type === 'vxlan' && op.name !== 'testvxlan');
     const moves = plan.filter((op): op is Extract<PlanOp, { op: 'link.move' }> => op.op === 'link.move');

@@ -172,7 +172,7 @@ describeWith(['ip', 'tc'], true, 'emu without netem', () => {
     expect(probe.status).toBe(2);
     expect(probe.stdout).toContain('Error: Specified qdisc kind is unknown.');
     expect(probe.stderr).toBe(`cnmlab: step 3 (${file}:9) is not available in this kernel: qdisc netem (CONFIG_NET_SCH_NETEM); the run stopped there (1 step(s) after it not run)\n`);
-    const v = cnmlab(['verify', file, '--mode', 'both', '--compare-output']);
+    const v = cnmlab(['verify', file, '--mode', 'both']);
     expect(v.stdout).toContain('SKIP t [emu] step 3 (line 9) r0: tc qdisc add dev docker0 root netem loss 5%: not available in this kernel: qdisc netem (CONFIG_NET_SCH_NETEM); the 1 step(s) after it not run in emu');
     expect(v.stdout).toContain('PASS t [both] sim and emu print the same (normalised)');
     expect(v.stdout).toMatch(/^\d+ passed, 0 failed, 1 not available in this kernel$/m);
