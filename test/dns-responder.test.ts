@@ -97,9 +97,13 @@ describeWith(['tshark'], false, "the embedded DNS server's replies, byte for byt
     const status = query('ubuntu1', 'A', (2 << 11) | 0x0100);
     const two: DnsRepr = { id: 9, flags: 0x0100, questions: [{ name: 'ubuntu1', type: 'A' }, { name: 'Web', type: 'A' }], answers: [] };
     const cut = ednsQuery('ubuntu1', 4096).subarray(0, -3);
-    const d = tsharkDecode([serveDns(view, status, 'udp')!, serveDns(view, emitDns(two), 'udp')!, serveDns(view, cut, 'udp')!]);
+    // A datagram is read into 512 bytes: a query padded past them (an EDNS padding option) loses its end over UDP, not over TCP.
+    const padded = ednsQuery('ubuntu1', 4096);
+    padded.writeUInt16BE(604, padded.length - 2);
+    const big = Buffer.concat([padded, Buffer.from([0, 12, 2, 0x58]), Buffer.alloc(600)]);
+    const d = tsharkDecode([serveDns(view, status, 'udp')!, serveDns(view, emitDns(two), 'udp')!, serveDns(view, cut, 'udp')!, serveDns(view, big, 'udp')!, serveDns(view, big, 'tcp')!]);
     expect(d.map((r) => [r['dns.flags.response'], r['dns.flags.opcode'], r['dns.flags.rcode'], r['dns.count.queries'], r['dns.count.answers'], r['dns.flags.recdesired']]))
-      .toEqual([['1', '2', '4', '0', '0', '1'], ['1', '0', '1', '0', '0', '1'], ['1', '0', '1', '1', '0', '1']]);
+      .toEqual([['1', '2', '4', '0', '0', '1'], ['1', '0', '1', '0', '0', '1'], ['1', '0', '1', '1', '0', '1'], ['1', '0', '1', '1', '0', '1'], ['1', '0', '0', '1', '1', '1']]);
   });
 
   test('over UDP an answer past 512 bytes (or the EDNS size asked) is cut to whole records with TC; over TCP it is whole, TC clear', () => {

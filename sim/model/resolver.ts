@@ -17,7 +17,8 @@
  *   which needs a service, other types) is forwarded to the host's resolvers, which no lab
  *   can reach: no reply at all, and the asker times out. A PTR question outside
  *   in-addr.arpa and ip6.arpa is an error, logged, and not answered either.
- * - miekg/dns's server first: a message shorter than a header, or a response, gets nothing;
+ * - miekg/dns's server first: it reads at most 512 bytes of a datagram; a message shorter
+ *   than a header, or a response, gets nothing;
  *   an opcode other than QUERY and NOTIFY gets NOTIMP; not exactly one question, more than
  *   one answer or authority record or more than two additional ones get FORMERR
  *   (DefaultMsgAcceptFunc), as does a message whose records do not decode. A header alone
@@ -172,7 +173,9 @@ function refusal(h: DnsHeaderRepr, rcode: number, question?: Buffer): Buffer {
  * or undefined when it sends nothing. `view` is undefined when no resolver serves the
  * sandbox any more (its container is gone).
  */
-export function serveDns(view: DnsView | undefined, msg: Uint8Array, transport: 'udp' | 'tcp'): Buffer | undefined {
+export function serveDns(view: DnsView | undefined, datagram: Uint8Array, transport: 'udp' | 'tcp'): Buffer | undefined {
+  // The server reads a datagram into a buffer of its UDPSize, 512 bytes unless set (libnetwork does not): the rest is lost.
+  const msg = transport === 'udp' ? datagram.subarray(0, DNS_UDP_MAX) : datagram;
   const h = parseDnsHeader(msg);
   if (!h || h.flags & DNS_FLAG_RESPONSE) return undefined;
   const opcode = (h.flags & OPCODE_MASK) >> DNS_OPCODE_SHIFT;
