@@ -34,7 +34,7 @@ const ourNamespaces = (prefix: string) => execFileSync('ip', ['netns', 'list'], 
 /** The processes of a run: their command lines name its prefix (its namespaces' names). */
 const processesOf = (prefix: string) => execFileSync('sh', ['-c', 'pgrep -af . || true'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(prefix) && !l.includes('pgrep'));
 
-describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq', 'etcd', 'etcdctl'], true, 'classic overlay in emu (real kernel, real etcd)', () => {
+describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'etcd', 'etcdctl'], true, 'classic overlay in emu (real kernel, real etcd)', () => {
   test("the kernel's l3miss on r2's vxlan0 reaches the handler, which programs r0's answer: the first echo waits for the ARP sent again a second later; teardown leaves nothing", async () => {
     const s = parseScenario('lab.yaml', LAB);
     const backend = await EmuBackend.create(s, { quiet: true });
