@@ -20,9 +20,8 @@ interface SwarmNetworkView {
 }
 
 /** Endpoints grouped by host, each group in address order (stable, as `endpointsOf` lists them). */
-function endpointsByHost(net: Network, only?: Set<string>): Map<string, Endpoint[]> {
-  const eps = only ? endpointsOf(net).filter((ep) => only.has(ep.host)) : endpointsOf(net);
-  const keyed = eps.map((ep) => ({ ep, key: ipv4ToNumber(ep.ip) }));
+function endpointsByHost(net: Network): Map<string, Endpoint[]> {
+  const keyed = endpointsOf(net).map((ep) => ({ ep, key: ipv4ToNumber(ep.ip) }));
   keyed.sort((a, b) => a.key - b.key);
   const byHost = new Map<string, Endpoint[]>();
   for (const { ep } of keyed) {
@@ -34,22 +33,30 @@ function endpointsByHost(net: Network, only?: Set<string>): Map<string, Endpoint
 }
 
 /**
- * A network's groups after a step: those of the hosts whose endpoints it changed are
- * regrouped, the others kept, so a step sorts one host's endpoints, not the network's.
+ * A network's groups after a step: a changed endpoint leaves its host's group and its new
+ * version takes its place in address order, so a step costs the endpoints it changed, not
+ * the network's. Two endpoints with one address (never given by IPAM) are ordered as
+ * `endpointsOf` lists them, by a regrouping of the whole network.
  */
-function regroupChanged(groups: Map<string, Endpoint[]>, before: Network, after: Network): void {
-  const hosts = new Set<string>();
+function regroupChanged(groups: Map<string, Endpoint[]>, before: Network, after: Network): Map<string, Endpoint[]> {
+  let sameAddress = false;
   changedKeys(before.endpoints, after.endpoints, (epId) => {
     const a = shardGet(before.endpoints, epId), b = shardGet(after.endpoints, epId);
-    if (a) hosts.add(a.host);
-    if (b) hosts.add(b.host);
+    if (a) {
+      const rest = (groups.get(a.host) ?? []).filter((ep) => ep.id !== a.id);
+      if (rest.length) groups.set(a.host, rest);
+      else groups.delete(a.host);
+    }
+    if (b) {
+      const list = groups.get(b.host) ?? [];
+      const key = ipv4ToNumber(b.ip);
+      let at = 0;
+      while (at < list.length && ipv4ToNumber(list[at].ip) < key) at++;
+      if (at < list.length && ipv4ToNumber(list[at].ip) === key) sameAddress = true;
+      groups.set(b.host, [...list.slice(0, at), b, ...list.slice(at)]);
+    }
   });
-  const regrouped = endpointsByHost(after, hosts);
-  for (const h of hosts) {
-    const list = regrouped.get(h);
-    if (list) groups.set(h, list);
-    else groups.delete(h);
-  }
+  return sameAddress ? endpointsByHost(after) : groups;
 }
 
 /** Keys whose values are not the same objects in `a` and `b` (either side may lack them). */
@@ -89,7 +96,15 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
   }
   // Every local network whose containers get endpoints: a bridge's, or one without a bridge (Calico's, routed by the host).
   const attached = Object.values(h.localNetworks).filter((n) => driverOf(n).attaches);
-  const endpointLists = [...swarmNets.map((v) => ({ net: v.net, eps: v.endpointsByHost.get(name) ?? [] })), ...attached.map((net) => ({ net, eps: endpointsByHost(net).get(name) ?? [] }))];
+  const endpointLists: { net: Network; eps: Endpoint[] }[] = [];
+  for (const v of swarmNets) {
+    const eps = v.endpointsByHost.get(name);
+    if (eps) endpointLists.push({ net: v.net, eps });
+  }
+  for (const net of attached) {
+    const eps = endpointsByHost(net).get(name);
+    if (eps) endpointLists.push({ net, eps });
+  }
   for (const { net, eps } of endpointLists) {
     for (const ep of eps) {
       if (ep.state !== 'joined') continue;
@@ -161,7 +176,7 @@ export class RunTopology {
       const view = this.views.get(id);
       if (view && after) {
         // Updated in place: the order of networks (by age) holds.
-        if (before!.endpoints !== after.endpoints) regroupChanged(view.endpointsByHost, before!, after);
+        if (before!.endpoints !== after.endpoints) view.endpointsByHost = regroupChanged(view.endpointsByHost, before!, after);
         view.net = after;
         if (!sameShape(before!, after)) networksChanged = true;
       } else {
