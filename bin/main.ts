@@ -1,19 +1,18 @@
 /** The cnmlab command line (README's CLI table; docs/scenarios.md for scenario files). */
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../sim/errors';
-import { decodeCommand } from './commands/decode';
-import { runCommand } from './commands/run';
-import { explainCommand } from './commands/explain';
-import { verifyCommand } from './commands/verify';
-import { cleanCommand } from './commands/clean';
-import { vizCommand } from './commands/viz';
-import { replayCommand } from './commands/replay';
-import { labCommand } from './commands/lab';
-import { compareCommand } from './commands/compare';
 import { interruption } from './signals';
+// The drivers register the UDP ports of their frames with the decoders (sim/wire/ports.ts) as
+// they load: a command that reads captures without running a scenario (decode, replay) needs them.
+import '../sim/model/drivers';
 
 const EXIT_BAD_INPUT = 2;
 
+/**
+ * The command line. Each command's module is required when the command runs, so a process
+ * pays for what it does: a sim run evaluates neither emu's process tooling nor the lab's
+ * terminal, the report's page or the capture reader.
+ */
 export function buildProgram(): Command {
   const program = new Command('cnmlab')
     .description("Simulate and emulate Docker's container network model and its VXLAN overlay, hop by hop")
@@ -33,7 +32,7 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .option('--json', 'print one JSON object with every frame and its layers')
     .option('-V, --verbose', 'print every layer of every frame (like tshark -V)')
     .action(async (file: string, opts) => {
-      process.exitCode = await decodeCommand(file, opts);
+      process.exitCode = await (require('./commands/decode') as typeof import('./commands/decode')).decodeCommand(file, opts);
     });
 
   program
@@ -46,7 +45,7 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .option('--pcap-dir <dir>', 'write one pcap per capture point into this folder')
     .option('--keep', 'emu: leave the topology up until `cnmlab clean`')
     .action(async (file: string, opts) => {
-      process.exitCode = await runCommand(file, opts);
+      process.exitCode = await (require('./commands/run') as typeof import('./commands/run')).runCommand(file, opts);
     });
 
   program
@@ -59,7 +58,7 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .option('--compare-output', "with --mode both, also compare each step's exit code and output, normalised (times, ids, kernel-picked MACs, ports); the default")
     .option('--no-compare-output', 'with --mode both, compare flows, steps and fields only, not what each step printed')
     .action(async (files: string[], opts) => {
-      process.exitCode = await verifyCommand(files, opts);
+      process.exitCode = await (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand(files, opts);
     });
 
   program
@@ -71,7 +70,7 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .option('--json', 'print the facts as one JSON object')
     .option('--trace <file>', 'write every driver\'s trace as one bundle (cnmlab-compare/1) that `cnmlab viz` draws one tab each')
     .action(async (file: string | undefined, opts) => {
-      process.exitCode = await compareCommand(file, opts);
+      process.exitCode = await (require('./commands/compare') as typeof import('./commands/compare')).compareCommand(file, opts);
     });
 
   program
@@ -80,7 +79,7 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .argument('<input>', 'trace (.json) or scenario (.yaml)')
     .option('-o, --output <file>', 'report file', 'report.html')
     .action(async (input: string, opts) => {
-      process.exitCode = await vizCommand(input, opts);
+      process.exitCode = await (require('./commands/viz') as typeof import('./commands/viz')).vizCommand(input, opts);
     });
 
   program
@@ -92,7 +91,7 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .addOption(new Option('--point <where>', 'where the captures were taken (guessed when absent)').choices(['container', 'overlay', 'underlay']))
     .option('--step', 'pause between hops (when interactive)')
     .action(async (inputs: string[], opts) => {
-      process.exitCode = await replayCommand(inputs, opts);
+      process.exitCode = await (require('./commands/replay') as typeof import('./commands/replay')).replayCommand(inputs, opts);
     });
 
   program
@@ -104,7 +103,7 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .option('--web', 'write the lab as one self-contained HTML file instead (the sim runs in the browser)')
     .option('-o, --output <file>', 'with --web: the HTML file', 'lab.html')
     .action(async (file: string | undefined, opts) => {
-      process.exitCode = await labCommand(file, opts);
+      process.exitCode = await (require('./commands/lab') as typeof import('./commands/lab')).labCommand(file, opts);
     });
 
   program
@@ -112,14 +111,14 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .description('print the kernel-level plan of a scenario as iproute2 commands')
     .argument('<scenario>', 'scenario file (.yaml)')
     .action(async (file: string) => {
-      process.exitCode = await explainCommand(file);
+      process.exitCode = await (require('./commands/explain') as typeof import('./commands/explain')).explainCommand(file);
     });
 
   program
     .command('clean')
     .description('remove every emu resource an earlier run left behind (only its own, recorded in /run/cnmlab)')
     .action(async () => {
-      process.exitCode = await cleanCommand();
+      process.exitCode = await (require('./commands/clean') as typeof import('./commands/clean')).cleanCommand();
     });
 
   return program;

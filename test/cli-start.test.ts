@@ -1,5 +1,6 @@
 /** The CLI's start: the bundle runs from V8's code cache kept beside it, made anew when stale. */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { REPO } from './helpers/env';
@@ -24,4 +25,25 @@ test('a run leaves the code cache; a stale or broken one is replaced and the run
   expect(broken.status).toBe(0);
   expect(broken.stdout).toBe(first.stdout);
   expect(fs.readFileSync(cache).length).toBeGreaterThan(100_000);
+});
+
+test("a command loads its own modules only: a sim run evaluates neither emu's process tooling nor the lab's terminal", () => {
+  // Node's own list of the built-in modules the process loaded, printed as it exits.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-modules-'));
+  const probe = path.join(dir, 'probe.js');
+  fs.writeFileSync(probe, "process.on('exit', () => process.stderr.write('\\n' + JSON.stringify(process.moduleLoadList)));\n");
+  const loaded = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['--require', probe, path.join(REPO, 'bin', 'cnmlab.js'), ...args], { encoding: 'utf8', cwd: REPO });
+    return { status: r.status, modules: JSON.parse(r.stderr.split('\n').pop()!) as string[] };
+  };
+  try {
+    const sim = loaded('run', 'scenarios/overlay-standalone.yaml');
+    expect(sim.status).toBe(0);
+    // execa's (emu/exec.ts) and readline's (cnmlab lab, replay) built-ins.
+    for (const m of ['NativeModule timers/promises', 'NativeModule readline']) expect(sim.modules).not.toContain(m);
+    // A command that uses one loads it (the probe sees it), even when its input is then refused.
+    expect(loaded('replay', path.join(dir, 'absent.pcap')).modules).toContain('NativeModule readline');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

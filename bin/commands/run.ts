@@ -9,7 +9,7 @@ import { pathTable } from '../../sim/trace/table';
 import { checkLine } from '../../sim/runner/expect';
 import { Model } from '../../sim/model/model';
 import { InputError } from '../../sim/errors';
-import { EmuBackend } from '../../emu/backend';
+import type { EmuBackend } from '../../emu/backend';
 import { signalGuard } from '../signals';
 import { checkOutputFile, prepareOutputFolder, writeOutputFile } from '../output';
 
@@ -28,6 +28,8 @@ export async function makeBackend(mode: 'sim' | 'emu', s: Scenario, opts: { pcap
     if (opts.pcapDir) b.datapath.pcaps = new Map();
     return b;
   }
+  // Loaded only for emu: its process tooling costs a sim run's start.
+  const { EmuBackend } = require('../../emu/backend') as typeof import('../../emu/backend');
   return EmuBackend.create(s, { ...opts, guard: signalGuard });
 }
 
@@ -93,7 +95,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
     process.stdout.write(failed.length ? `${failed.length} expectation(s) failed: ${failed.join('; ')}\n` : `${s.name}: ran ${result.steps.length} steps, every expectation held\n`);
   }
   // With --json, stdout holds one JSON object: the way into the lab goes to stderr.
-  if (opts.keep && backend instanceof EmuBackend) (opts.json ? process.stderr : process.stdout).write(backend.keptLab());
+  if (opts.keep && backend.mode === 'emu') (opts.json ? process.stderr : process.stdout).write((backend as EmuBackend).keptLab());
   // A missing prerequisite, as a driver this kernel lacks is: one line, exit 2.
   if (result.unavailable) {
     process.stderr.write(`${unavailableLine(s, result.unavailable)}\n`);
