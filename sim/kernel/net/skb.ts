@@ -38,11 +38,21 @@ export class Skb {
   fragMaxSize?: number;
 
   /**
-   * skb->_nfct: the connection conntrack placed this packet in, in the namespace that
-   * tracked it (a packet entering another namespace is tracked there anew, as
-   * skb_scrub_packet forgets it), and its state there.
+   * skb->_nfct: the namespace whose conntrack placed this packet (a packet entering another
+   * namespace is tracked there anew, as skb_scrub_packet forgets it), the connection it
+   * placed it in, if any, and its state there. Fields of their own, so tracking a packet
+   * allocates nothing.
    */
-  nfct?: { netns: object; state: CtState; ct?: CtRef };
+  nfctNetns: object | undefined = undefined;
+  nfct: CtRef | undefined = undefined;
+  ctState: CtState = 'UNTRACKED';
+
+  /** What conntrack said of `from` holds for this packet too (a forwarded copy, a fragment). */
+  copyNfct(from: Skb): void {
+    this.nfctNetns = from.nfctNetns;
+    this.nfct = from.nfct;
+    this.ctState = from.ctState;
+  }
 }
 
 /** A change ip output makes to the payload as it copies it into the frame (the echo reply's type and checksum). */

@@ -60,7 +60,7 @@ export function ipForward(dp: Datapath, ns: SimNetns, inDev: SimLink, skb: Skb):
   decreaseTtl(out, ip);
   const fwd = new Skb(out, skb.flow, skb.dir, skb.note);
   fwd.lag = skb.lag;
-  fwd.nfct = skb.nfct;
+  fwd.copyNfct(skb);
   fwd.fragMaxSize = skb.fragMaxSize;
   fwd.forwarded = true;
   if (!hookAccepts(dp, 'FORWARD', ns, fwd, inDev, r.dev)) return;

@@ -35,10 +35,17 @@ export class Connection {
   constructor(readonly original: Tuple, public reply: Tuple) {}
 }
 
-/** The connection a packet belongs to and its direction (skb->_nfct and ctinfo's direction). */
+/** The connection a packet belongs to and its direction (skb->_nfct and ctinfo's direction), with the tuple that direction travels as. */
 export interface CtRef {
   conn: Connection;
   reply: boolean;
+  tuple: Tuple;
+}
+
+/** Where conntrack leaves its answer on the packet (the fields of skb->_nfct), so tracking allocates nothing per packet. */
+export interface NfctHolder {
+  nfct: CtRef | undefined;
+  ctState: CtState;
 }
 
 export class Conntrack {
@@ -46,39 +53,56 @@ export class Conntrack {
   private readonly tuples = new TupleTable();
 
   /**
-   * nf_conntrack_in: the state of the packet whose IPv4 header starts at `ip`, tracking it,
-   * and its connection when it has one (an ICMP error's is the one it is RELATED to).
+   * nf_conntrack_in: tracks the packet whose IPv4 header starts at `ip` in `f` and leaves its
+   * state, and its connection when it has one (an ICMP error's is the one it is RELATED
+   * to), on `out`.
    */
-  track(f: Uint8Array, ip: number): { state: CtState; ct?: CtRef } {
+  track(f: Uint8Array, ip: number, out: NfctHolder): void {
     const protocol = f[ip + 9];
     const l4 = ip + (f[ip] & 15) * 4;
+    out.nfct = undefined;
     if (protocol === IPPROTO_ICMP) {
       const type = f[l4];
       if (type === ICMP_DEST_UNREACHABLE || type === ICMP_TIME_EXCEEDED) {
         // nf_conntrack_inet_error: the quoted datagram went the other way, so its tuple
         // inverted is the one this error travels as (found even once NAT rewrote the quote).
         const quoted = l4 + 8;
-        if (f.length < quoted + 28) return { state: 'INVALID' };
-        const known = this.tuples.get(invert(packetTuple(f, quoted)));
-        return known ? { state: 'RELATED', ct: known } : { state: 'INVALID' };
+        const known = f.length < quoted + 28 ? undefined : this.tuples.get(invert(packetTuple(f, quoted)));
+        out.nfct = known;
+        out.ctState = known ? 'RELATED' : 'INVALID';
+        return;
       }
-      if (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY) return { state: 'INVALID' };
+      if (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY) {
+        out.ctState = 'INVALID';
+        return;
+      }
     } else if (protocol !== IPPROTO_UDP && protocol !== IPPROTO_TCP) {
-      return { state: 'INVALID' };
+      out.ctState = 'INVALID';
+      return;
     }
-    const tuple = packetTuple(f, ip);
-    const known = this.tuples.get(tuple);
+    const src = be32(f, ip + 12) >>> 0, dst = be32(f, ip + 16) >>> 0;
+    // ICMP echo: the identifier stands in both port places.
+    const sport = protocol === IPPROTO_ICMP ? be16(f, l4 + 4) : be16(f, l4);
+    const dport = protocol === IPPROTO_ICMP ? sport : be16(f, l4 + 2);
+    const known = this.tuples.find(protocol, src, dst, sport, dport);
     if (known) {
       if (known.reply) known.conn.seenReply = true;
-      return { state: known.conn.seenReply ? 'ESTABLISHED' : 'NEW', ct: known };
+      out.nfct = known;
+      out.ctState = known.conn.seenReply ? 'ESTABLISHED' : 'NEW';
+      return;
     }
     // An echo reply nobody asked for starts nothing.
-    if (protocol === IPPROTO_ICMP && f[l4] === ICMP_ECHO_REPLY) return { state: 'INVALID' };
+    if (protocol === IPPROTO_ICMP && f[l4] === ICMP_ECHO_REPLY) {
+      out.ctState = 'INVALID';
+      return;
+    }
+    const tuple: Tuple = { protocol, src, dst, sport, dport };
     const conn = new Connection(tuple, invert(tuple));
-    const ct: CtRef = { conn, reply: false };
-    this.tuples.set(conn.original, ct);
-    this.tuples.set(conn.reply, { conn, reply: true });
-    return { state: 'NEW', ct };
+    const ct: CtRef = { conn, reply: false, tuple: conn.original };
+    this.tuples.set(ct);
+    this.tuples.set({ conn, reply: true, tuple: conn.reply });
+    out.nfct = ct;
+    out.ctState = 'NEW';
   }
 
   /** Whether a reply tuple is taken by another connection (nf_nat_used_tuple). */
@@ -91,7 +115,7 @@ export class Conntrack {
   rebind(conn: Connection, reply: Tuple): void {
     this.tuples.delete(conn.reply);
     conn.reply = reply;
-    this.tuples.set(reply, { conn, reply: true });
+    this.tuples.set({ conn, reply: true, tuple: reply });
   }
 }
 
@@ -113,31 +137,60 @@ export function packetTuple(f: Uint8Array, ip: number): Tuple {
 }
 
 /**
- * Tuples to their connections, keyed by numbers (source, then destination, then protocol
- * and ports in one exact integer of 40 bits): every tracked packet looks its tuple up, and
- * a text key would be built and hashed for each.
+ * Tuples to their connections, as nf_conntrack_hash holds them: a bucket per hash of the
+ * tuple's numbers, its entries compared field by field. Every tracked packet looks its
+ * tuple up, read straight from the header: no key is built, nothing is allocated.
  */
 class TupleTable {
-  private readonly bySrc = new Map<number, Map<number, Map<number, CtRef>>>();
+  private readonly buckets = new Map<number, CtRef[]>();
 
-  get(t: Tuple): CtRef | undefined {
-    return this.bySrc.get(t.src)?.get(t.dst)?.get(rest(t));
+  find(protocol: number, src: number, dst: number, sport: number, dport: number): CtRef | undefined {
+    const bucket = this.buckets.get(tupleHash(protocol, src, dst, sport, dport));
+    if (bucket === undefined) return undefined;
+    for (let i = 0; i < bucket.length; i++) {
+      const t = bucket[i].tuple;
+      if (t.src === src && t.dst === dst && t.sport === sport && t.dport === dport && t.protocol === protocol) return bucket[i];
+    }
+    return undefined;
   }
 
-  set(t: Tuple, ref: CtRef): void {
-    let byDst = this.bySrc.get(t.src);
-    if (!byDst) this.bySrc.set(t.src, (byDst = new Map()));
-    let byRest = byDst.get(t.dst);
-    if (!byRest) byDst.set(t.dst, (byRest = new Map()));
-    byRest.set(rest(t), ref);
+  get(t: Tuple): CtRef | undefined {
+    return this.find(t.protocol, t.src, t.dst, t.sport, t.dport);
+  }
+
+  /** Adds `ref` under its tuple, in place of an entry with the same tuple. */
+  set(ref: CtRef): void {
+    const h = hashOf(ref.tuple);
+    const bucket = this.buckets.get(h);
+    if (bucket === undefined) return void this.buckets.set(h, [ref]);
+    const at = bucket.findIndex((r) => sameTuple(r.tuple, ref.tuple));
+    if (at >= 0) bucket[at] = ref;
+    else bucket.push(ref);
   }
 
   delete(t: Tuple): void {
-    this.bySrc.get(t.src)?.get(t.dst)?.delete(rest(t));
+    const h = hashOf(t);
+    const bucket = this.buckets.get(h);
+    if (bucket === undefined) return;
+    const kept = bucket.filter((r) => !sameTuple(r.tuple, t));
+    if (kept.length === 0) this.buckets.delete(h);
+    else this.buckets.set(h, kept);
   }
 }
 
-/** Protocol (8 bits) and both ports (16 each) as one integer, exact in a double. */
-function rest(t: Tuple): number {
-  return t.protocol * 0x100000000 + t.sport * 0x10000 + t.dport;
+function sameTuple(a: Tuple, b: Tuple): boolean {
+  return a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport && a.protocol === b.protocol;
+}
+
+function hashOf(t: Tuple): number {
+  return tupleHash(t.protocol, t.src, t.dst, t.sport, t.dport);
+}
+
+/** The tuple's numbers mixed into 30 bits, small enough for V8 to keep the key unboxed. */
+function tupleHash(protocol: number, src: number, dst: number, sport: number, dport: number): number {
+  let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 15) ^ dst, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13) ^ ((sport << 16) | dport), 0x85ebca6b);
+  h ^= protocol;
+  return (h ^ (h >>> 16)) & 0x3fffffff;
 }

@@ -163,6 +163,15 @@ export type Verdict =
 
 const ACCEPT: Verdict = { verdict: 'ACCEPT' };
 
+/** A built-in chain's policy, for a packet of `length` bytes that reached its end. */
+export function policyVerdict(chain: Chain, length: number): Verdict {
+  if (chain.policyCounted) {
+    chain.policyPackets++;
+    chain.policyBytes += length;
+  }
+  return chain.policy === 'DROP' ? { verdict: 'DROP', chain: chain.name } : ACCEPT;
+}
+
 /** ipt_do_table: the verdict of a table's chain for a hook; `random` draws for the statistic match. */
 export function doTable(table: Table, hook: NfInetHook, p: PacketView, random: () => number): Verdict {
   const builtin = table.chains.get(hook);
@@ -174,13 +183,7 @@ export function doTable(table: Table, hook: NfInetHook, p: PacketView, random: (
   for (;;) {
     if (i >= chain.rules.length) {
       const back = stack.pop();
-      if (!back) {
-        if (chain.policyCounted) {
-          chain.policyPackets++;
-          chain.policyBytes += p.length;
-        }
-        return chain.policy === 'DROP' ? { verdict: 'DROP', chain: chain.name } : ACCEPT;
-      }
+      if (!back) return policyVerdict(chain, p.length);
       chain = back.chain;
       i = back.next;
       continue;

@@ -13,10 +13,10 @@ import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipv4PacketDstString, ipv4Packet
 import { ICMP_DEST_UNREACHABLE } from '../../../../wire/icmp';
 import { isLocalAddress, route } from '../route';
 import { icmpSend } from '../icmp';
-import { CtState, doTable, NetnsTables, PacketView, ruleSpec, Table, TableName, Verdict } from './ip_tables';
-import type { CtRef } from '../../netfilter/nf_conntrack';
+import { doTable, NetnsTables, PacketView, policyVerdict, ruleSpec, Table, TableName, Verdict } from './ip_tables';
 import { natIcmpReplyTranslation, NatRange, natInitialized, natPacket, natSetupInfo } from '../../netfilter/nf_nat_core';
 import type { Skb } from '../../skb';
+import type { CtRef } from '../../netfilter/nf_conntrack';
 import { ipv4ToNumber, maskOf } from '../../../../wire/addr';
 
 /** A namespace's tables, made on first use; the seed comes from where it is, so runs repeat. */
@@ -42,17 +42,24 @@ const HOOK_TABLES: Record<NfInetHook, readonly TableName[]> = {
 export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => {
   const nf = ns.netfilter;
   if (nf === undefined || !nf.active) return undefined;
-  const tracked = conntrackIn(nf, ns, skb, ip);
-  let p = packetView(ns, skb.frame, ip, inDev, outDev, tracked.state);
-  for (const name of HOOK_TABLES[hook]) {
-    const table = nf.tables.get(name);
-    if (!table) continue;
-    if (name === 'nat') {
+  conntrackIn(nf, ns, skb, ip);
+  // What the matches read, taken from the headers once a chain with rules is walked: a
+  // hook whose chains are empty never needs it.
+  let p: PacketView | undefined;
+  const names = HOOK_TABLES[hook];
+  for (let i = 0; i < names.length; i++) {
+    const table = nf.tables.get(names[i]);
+    if (table === undefined) continue;
+    if (table.name === 'nat') {
       // The tables after nat at this hook see the datagram as nat left it.
-      if (tracked.ct && natHook(nf, table, hook, ns, skb, ip, p, tracked.ct, outDev)) p = packetView(ns, skb.frame, ip, inDev, outDev, tracked.state);
+      const ct = skb.nfct;
+      if (ct !== undefined && natHook(nf, table, hook, ns, skb, ip, ct, inDev, outDev)) p = undefined;
       continue;
     }
-    const v = doTable(table, hook, p, nf.random);
+    const chain = table.chains.get(hook);
+    if (chain === undefined) continue;
+    // A built-in chain without rules is its policy (as nf_tables runs no rule for a base chain that has none).
+    const v = chain.rules.length === 0 ? policyVerdict(chain, ipv4PacketEnd(skb.frame, ip) - ip) : doTable(table, hook, (p ??= packetView(ns, skb, ip, inDev, outDev)), nf.random);
     if (v.verdict === 'ACCEPT') continue;
     if (v.verdict === 'DROP' || v.verdict === 'REJECT') {
       if (v.verdict === 'REJECT') icmpSend(dp, ns, skb, ip, ICMP_DEST_UNREACHABLE, REJECT_CODES[v.rejectWith] ?? PORT_UNREACHABLE);
@@ -63,11 +70,10 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
 };
 
 /** nf_conntrack_in, once per packet and namespace: the packet keeps its connection for the hooks after this one. */
-function conntrackIn(nf: NetnsTables, ns: SimNetns, skb: Skb, ip: number): { state: CtState; ct?: CtRef } {
-  if (skb.nfct?.netns === ns) return skb.nfct;
-  const tracked = nf.conntrack.track(skb.frame, ip);
-  skb.nfct = { netns: ns, state: tracked.state, ct: tracked.ct };
-  return tracked;
+function conntrackIn(nf: NetnsTables, ns: SimNetns, skb: Skb, ip: number): void {
+  if (skb.nfctNetns === ns) return;
+  nf.conntrack.track(skb.frame, ip, skb);
+  skb.nfctNetns = ns;
 }
 
 /**
@@ -75,12 +81,13 @@ function conntrackIn(nf: NetnsTables, ns: SimNetns, skb: Skb, ip: number): { sta
  * (the destination at PREROUTING and OUTPUT, the source at INPUT and POSTROUTING); every
  * packet is then rewritten by the binding. True when the packet changed.
  */
-function natHook(nf: NetnsTables, table: Table, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, p: PacketView, ct: CtRef, outDev: SimLink | undefined): boolean {
+function natHook(nf: NetnsTables, table: Table, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, ct: CtRef, inDev: SimLink | undefined, outDev: SimLink | undefined): boolean {
   const manip = hook === 'PREROUTING' || hook === 'OUTPUT' ? 'dst' : 'src';
-  if (p.ctState === 'RELATED') return p.protocol === IPPROTO_ICMP && natIcmpReplyTranslation(skb, ip, ct, manip);
-  if (p.ctState === 'NEW' && !ct.reply && !natInitialized(ct.conn, manip)) {
-    const v = doTable(table, hook, p, nf.random);
-    natSetupInfo(nf.conntrack, ct.conn, manip, natRange(v, ns, skb, ip, outDev));
+  if (skb.ctState === 'RELATED') return skb.frame[ip + 9] === IPPROTO_ICMP && natIcmpReplyTranslation(skb, ip, ct, manip);
+  if (skb.ctState === 'NEW' && !ct.reply && !natInitialized(ct.conn, manip)) {
+    const chain = table.chains.get(hook);
+    const v = chain === undefined ? undefined : chain.rules.length === 0 ? policyVerdict(chain, ipv4PacketEnd(skb.frame, ip) - ip) : doTable(table, hook, packetView(ns, skb, ip, inDev, outDev), nf.random);
+    natSetupInfo(nf.conntrack, ct.conn, manip, v && natRange(v, ns, skb, ip, outDev));
   }
   return natPacket(skb, ip, ct, manip);
 }
@@ -123,7 +130,8 @@ function dropReason(ns: SimNetns, hook: NfInetHook, v: Exclude<Verdict, { verdic
   return `${where} ${chain}: ${v.rule ? ruleSpec(v.rule) : 'policy DROP'}`;
 }
 
-function packetView(ns: SimNetns, f: Uint8Array, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined, ctState: CtState): PacketView {
+function packetView(ns: SimNetns, skb: Skb, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined): PacketView {
+  const f = skb.frame;
   const protocol = f[ip + 9];
   const l4 = ip + (f[ip] & 15) * 4;
   // Ports are read from a datagram's first fragment only.
@@ -140,7 +148,7 @@ function packetView(ns: SimNetns, f: Uint8Array, ip: number, inDev: SimLink | un
     length: ipv4PacketEnd(f, ip) - ip,
     inIface: inDev?.name,
     outIface: outDev?.name,
-    ctState,
+    ctState: skb.ctState,
     dstLocal: isLocalAddress(ns, dst | 0),
   };
 }
