@@ -222,7 +222,16 @@ export class SimLink {
 
   get mac(): string {
     if (this.type !== 'bridge' || this.explicitMac || this.ports.size === 0) return this.ownMac;
-    return (this.bridgeMac ??= new Derived(() => [...this.ports].map((p) => p.mac).sort()[0])).get();
+    return (this.bridgeMac ??= this.lowestPortMac()).get();
+  }
+
+  /**
+   * A bridge's MAC without one set: its lowest port's. Made here, not in the getter: an
+   * arrow function there captures `this`, and V8 would allocate a context for it on every
+   * read of any device's MAC.
+   */
+  private lowestPortMac(): Derived<string> {
+    return new Derived(() => [...this.ports].map((p) => p.mac).sort()[0]);
   }
 
   set mac(value: string) {

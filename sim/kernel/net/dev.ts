@@ -78,7 +78,10 @@ export function accepts(dev: SimLink, f: Uint8Array): boolean {
   // The ARP target's address (offset 38 of the frame).
   const target = `${f[38]}.${f[39]}.${f[40]}.${f[41]}`;
   // A device that proxies ARP looks at every request (arp_process decides).
-  return dev.proxyArp || dev.addrs.some((a) => a.ip === target);
+  if (dev.proxyArp) return true;
+  // A loop, not addrs.some with a closure: a closure over `target` would make V8 allocate a context on every frame.
+  for (let i = 0; i < dev.addrs.length; i++) if (dev.addrs[i].ip === target) return true;
+  return false;
 }
 
 // ── link state and attributes (`ip link set`: dev_change_flags, dev_set_mtu, dev_set_mac_address) ──

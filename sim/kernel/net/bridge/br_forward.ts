@@ -6,7 +6,7 @@
 import type { Datapath } from '../../datapath';
 import type { SimLink } from '../../objects';
 import type { NetDeviceOps } from '../dev';
-import { accepts, countRx, devXmit, l3Input, later } from '../dev';
+import { accepts, countRx, devXmit, later } from '../dev';
 import { BROADCAST_MAC, macToString } from '../../../wire/addr';
 import { Skb } from '../skb';
 import { bridgeLookup, learn } from './br_fdb';
@@ -30,7 +30,7 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
       // The bridge's own stack takes a copy: its answer (an ARP reply for its address) belongs to the flow.
       const local = new Skb(f, skb.flow, skb.dir);
       countRx(br, local);
-      dp.clock.schedule(dp.delays.bridge + skb.lag, () => l3Input(dp, br, local));
+      later(dp, local, dp.delays.bridge + skb.lag, dp.l3InputTask, br);
     }
     return;
   }

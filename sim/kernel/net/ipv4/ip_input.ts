@@ -23,8 +23,21 @@ export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): voi
   if (ipv4HeaderProblem(skb.frame, ip) !== undefined || !ipv4PacketChecksumOk(skb.frame, ip)) return dp.tracer.drop(skb, undefined, dev, 'bad IPv4 header');
   // nf_defrag_ipv4: where connection tracking runs, it sees whole datagrams, so fragments
   // are joined before PREROUTING (a forwarded one leaves in fragments again).
-  if (ns.netfilter?.active && ipv4PacketIsFragment(skb.frame, ip)) return ipDefrag(dp, ns, 'conntrack', skb, (whole) => ipRcvFinish(dp, ns, dev, whole));
+  if (ns.netfilter?.active && ipv4PacketIsFragment(skb.frame, ip)) return defragForConntrack(dp, ns, dev, skb);
   ipRcvFinish(dp, ns, dev, skb);
+}
+
+// The reassembly paths live in functions of their own: a closure in the hot functions
+// would make V8 allocate a context for the captured variables on every datagram.
+
+function defragForConntrack(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
+  ipDefrag(dp, ns, 'conntrack', skb, (whole) => ipRcvFinish(dp, ns, dev, whole));
+}
+
+/** ip_local_deliver's ip_defrag: a fragment for this namespace waits for the rest of its datagram. */
+function defragThenDeliver(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
+  const ip = ETHERNET_HEADER_LEN;
+  ipDefrag(dp, ns, 'local', skb, (whole) => deliver(dp, ns, dev, whole, ip + ipv4PacketHeaderLength(whole.frame, ip), whole.frame.length));
 }
 
 /** ip_rcv_finish and on: PREROUTING, the route, then local delivery or forwarding. */
@@ -40,7 +53,7 @@ function ipRcvFinish(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   if (!local) return ipForward(dp, ns, dev, skb);
   if (!netfilterAccepts(dp, 'INPUT', ns, dev, skb)) return;
   const f = skb.frame;
-  if (ipv4PacketIsFragment(f, ip)) return ipDefrag(dp, ns, 'local', skb, (whole) => deliver(dp, ns, dev, whole, ip + ipv4PacketHeaderLength(whole.frame, ip), whole.frame.length));
+  if (ipv4PacketIsFragment(f, ip)) return defragThenDeliver(dp, ns, dev, skb);
   deliver(dp, ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));
 }
 

@@ -66,14 +66,21 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     ipFragment(dp, ns, r, mtu, repr, payload, like);
     return undefined;
   }
-  // Netfilter's hooks see the whole datagram (connection tracking never sees a fragment);
-  // ip_finish_output cuts what they let through into fragments.
   const whole = new Skb(emitIpv4(repr, payload), flow, dir);
   whole.lag = lag;
-  if (!localOut(dp, ns, r, whole, 0)) return undefined;
+  fragmentPastHooks(dp, ns, r, mtu, whole, like);
+  return undefined;
+}
+
+/**
+ * Netfilter's hooks see the whole datagram (connection tracking never sees a fragment);
+ * ip_finish_output cuts what they let through into fragments. A function of its own: its
+ * closure in ipSend would make V8 allocate a context on every datagram sent.
+ */
+function fragmentPastHooks(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: number, whole: Skb, like: Skb): void {
+  if (!localOut(dp, ns, r, whole, 0)) return;
   const p = parseIpv4(bufferView(whole.frame));
   if (p.ok) ipFragment(dp, ns, r, mtu, p.repr, p.payload, like, (fragment) => neighOutput(dp, ns, r, fragment));
-  return undefined;
 }
 
 /**
