@@ -16,11 +16,34 @@ export type NfInetHook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTRO
  */
 export type NfHookFn = (dp: Datapath, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined) => string | undefined;
 
+/** The hooks in enum nf_inet_hooks' order. */
+export const NF_INET_HOOKS: readonly NfInetHook[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+
+/**
+ * A hook's number in enum nf_inet_hooks, the index of per-hook arrays. A switch on the
+ * name compiles to pointer comparisons; indexing an object by five different names made
+ * every packet's lookup a generic one.
+ */
+export function nfHookIndex(hook: NfInetHook): number {
+  switch (hook) {
+    case 'PREROUTING':
+      return 0;
+    case 'INPUT':
+      return 1;
+    case 'FORWARD':
+      return 2;
+    case 'OUTPUT':
+      return 3;
+    case 'POSTROUTING':
+      return 4;
+  }
+}
+
 export class Netfilter {
-  private readonly hooks: Record<NfInetHook, NfHookFn[]> = { PREROUTING: [], INPUT: [], FORWARD: [], OUTPUT: [], POSTROUTING: [] };
+  private readonly hooks: NfHookFn[][] = NF_INET_HOOKS.map(() => []);
 
   register(hook: NfInetHook, fn: NfHookFn): void {
-    this.hooks[hook].push(fn);
+    this.hooks[nfHookIndex(hook)].push(fn);
   }
 
   /**
@@ -30,7 +53,7 @@ export class Netfilter {
    */
   verdict(dp: Datapath, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined): string | undefined {
     if (ns.netfilter === undefined) return undefined;
-    const fns = this.hooks[hook];
+    const fns = this.hooks[nfHookIndex(hook)];
     for (let i = 0; i < fns.length; i++) {
       const dropped = fns[i](dp, hook, ns, skb, ip, inDev, outDev);
       if (dropped !== undefined) return dropped;

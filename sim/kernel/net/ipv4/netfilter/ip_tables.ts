@@ -6,7 +6,7 @@
  * iptables-nft stores them (one rule, its matches in the order given, one target), so the
  * `iptables` program prints them back as the real one does.
  */
-import type { NfInetHook } from '../../netfilter';
+import { NF_INET_HOOKS, NfInetHook } from '../../netfilter';
 import { Conntrack } from '../../netfilter/nf_conntrack';
 
 export type TableName = 'filter' | 'nat';
@@ -16,6 +16,25 @@ export const BUILTIN_CHAINS: Record<TableName, readonly NfInetHook[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
 };
+
+/**
+ * The tables each hook runs, in the priority order iptable_filter and iptable_nat register
+ * them: nat's destination rewrite (PREROUTING, OUTPUT) before filter, its source rewrite
+ * (INPUT, POSTROUTING) after it.
+ */
+const HOOK_TABLES: Record<NfInetHook, readonly TableName[]> = {
+  PREROUTING: ['nat'],
+  INPUT: ['filter', 'nat'],
+  FORWARD: ['filter'],
+  OUTPUT: ['nat', 'filter'],
+  POSTROUTING: ['nat'],
+};
+
+/** A table's built-in chain that a hook runs. */
+export interface HookStep {
+  table: Table;
+  chain: Chain;
+}
 
 /** conntrack's states as the state and conntrack matches name them, in the order iptables prints them. */
 export const CT_STATES = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED'] as const;
@@ -104,6 +123,12 @@ export class NetnsTables {
   readonly tables = new Map<TableName, Table>();
   /** Whether any table exists: until one is made every hook accepts at once (no counters to keep). */
   active = false;
+  /**
+   * Each hook's chains in priority order, by nf_inet_hooks' number: found once when a
+   * table is made (built-in chains stay the same objects; their rules change in place), not
+   * looked up by name for every packet.
+   */
+  hookSteps: HookStep[][] = NF_INET_HOOKS.map(() => []);
   readonly conntrack = new Conntrack();
   private seed: number;
 
@@ -134,6 +159,11 @@ export class NetnsTables {
   /** Called after every change: the hooks stay free while no table exists. */
   changed(): void {
     this.active = this.tables.size > 0;
+    this.hookSteps = NF_INET_HOOKS.map((hook) => HOOK_TABLES[hook].flatMap((name) => {
+      const table = this.tables.get(name);
+      const chain = table?.chains.get(hook);
+      return table && chain ? [{ table, chain }] : [];
+    }));
   }
 }
 

@@ -7,13 +7,14 @@
  */
 import type { Datapath } from '../../../datapath';
 import type { SimLink, SimNetns } from '../../../objects';
+import { NF_INET_HOOKS, nfHookIndex } from '../../netfilter';
 import type { NfHookFn, NfInetHook } from '../../netfilter';
 import { be16, be32 } from '../../../../wire/bytes';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipv4PacketDstString, ipv4PacketEnd } from '../../../../wire/ipv4';
 import { ICMP_DEST_UNREACHABLE } from '../../../../wire/icmp';
 import { isLocalAddress, route } from '../route';
 import { icmpSend } from '../icmp';
-import { doTable, NetnsTables, PacketView, policyVerdict, ruleSpec, Table, TableName, Verdict } from './ip_tables';
+import { Chain, doTable, NetnsTables, PacketView, policyVerdict, ruleSpec, Table, Verdict } from './ip_tables';
 import { natIcmpReplyTranslation, NatRange, natInitialized, natPacket, natSetupInfo } from '../../netfilter/nf_nat_core';
 import type { Skb } from '../../skb';
 import type { CtRef } from '../../netfilter/nf_conntrack';
@@ -30,15 +31,6 @@ function seedOf(s: string): number {
   return h >>> 0;
 }
 
-/** The tables each hook consults, in priority order. */
-const HOOK_TABLES: Record<NfInetHook, readonly TableName[]> = {
-  PREROUTING: ['nat'],
-  INPUT: ['filter', 'nat'],
-  FORWARD: ['filter'],
-  OUTPUT: ['nat', 'filter'],
-  POSTROUTING: ['nat'],
-};
-
 export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => {
   const nf = ns.netfilter;
   if (nf === undefined || !nf.active) return undefined;
@@ -46,18 +38,15 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
   // What the matches read, taken from the headers once a chain with rules is walked: a
   // hook whose chains are empty never needs it.
   let p: PacketView | undefined;
-  const names = HOOK_TABLES[hook];
-  for (let i = 0; i < names.length; i++) {
-    const table = nf.tables.get(names[i]);
-    if (table === undefined) continue;
+  const steps = nf.hookSteps[nfHookIndex(hook)];
+  for (let i = 0; i < steps.length; i++) {
+    const { table, chain } = steps[i];
     if (table.name === 'nat') {
       // The tables after nat at this hook see the datagram as nat left it.
       const ct = skb.nfct;
-      if (ct !== undefined && natHook(nf, table, hook, ns, skb, ip, ct, inDev, outDev)) p = undefined;
+      if (ct !== undefined && natHook(nf, table, chain, hook, ns, skb, ip, ct, inDev, outDev)) p = undefined;
       continue;
     }
-    const chain = table.chains.get(hook);
-    if (chain === undefined) continue;
     // A built-in chain without rules is its policy (as nf_tables runs no rule for a base chain that has none).
     const v = chain.rules.length === 0 ? policyVerdict(chain, ipv4PacketEnd(skb.frame, ip) - ip) : doTable(table, hook, (p ??= packetView(ns, skb, ip, inDev, outDev)), nf.random);
     if (v.verdict === 'ACCEPT') continue;
@@ -81,12 +70,11 @@ function conntrackIn(nf: NetnsTables, ns: SimNetns, skb: Skb, ip: number): void 
  * (the destination at PREROUTING and OUTPUT, the source at INPUT and POSTROUTING); every
  * packet is then rewritten by the binding. True when the packet changed.
  */
-function natHook(nf: NetnsTables, table: Table, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, ct: CtRef, inDev: SimLink | undefined, outDev: SimLink | undefined): boolean {
+function natHook(nf: NetnsTables, table: Table, chain: Chain, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, ct: CtRef, inDev: SimLink | undefined, outDev: SimLink | undefined): boolean {
   const manip = hook === 'PREROUTING' || hook === 'OUTPUT' ? 'dst' : 'src';
   if (skb.ctState === 'RELATED') return skb.frame[ip + 9] === IPPROTO_ICMP && natIcmpReplyTranslation(skb, ip, ct, manip);
   if (skb.ctState === 'NEW' && !ct.reply && !natInitialized(ct.conn, manip)) {
-    const chain = table.chains.get(hook);
-    const v = chain === undefined ? undefined : chain.rules.length === 0 ? policyVerdict(chain, ipv4PacketEnd(skb.frame, ip) - ip) : doTable(table, hook, packetView(ns, skb, ip, inDev, outDev), nf.random);
+    const v = chain.rules.length === 0 ? policyVerdict(chain, ipv4PacketEnd(skb.frame, ip) - ip) : doTable(table, hook, packetView(ns, skb, ip, inDev, outDev), nf.random);
     natSetupInfo(nf.conntrack, ct.conn, manip, v && natRange(v, ns, skb, ip, outDev));
   }
   return natPacket(skb, ip, ct, manip);
@@ -155,6 +143,6 @@ function packetView(ns: SimNetns, skb: Skb, ip: number, inDev: SimLink | undefin
 
 /** Registers the tables' hook functions (the modules loaded at boot). */
 export function registerIptables(dp: Datapath): void {
-  for (const hook of Object.keys(HOOK_TABLES) as NfInetHook[]) dp.netfilter.register(hook, iptablesHook);
+  for (const hook of NF_INET_HOOKS) dp.netfilter.register(hook, iptablesHook);
 }
 
