@@ -228,7 +228,7 @@ export const REGISTRY: ProgramEntry[] = [
   },
   {
     program: 'sysctl', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
-    summary: "procps-ng 4.0.2's sysctl over the namespace's /proc/sys/net: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding (read and write), net.ipv6.conf.{all,default}.disable_ipv6 (read); other keys and -a, -p are refused as not modelled (exit 2)",
+    summary: "procps-ng 4.0.2's sysctl over the namespace's /proc/sys/net: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding (read and write), net.ipv6.conf.{all,default}.disable_ipv6 (read), net.bridge.bridge-nf-call-iptables (read and write); other keys and -a, -p are refused as not modelled (exit 2)",
     forms: [form([], 'sysctl [-w] [-n|-N] [-q] [-e] KEY[=VALUE]...', [], { min: 0, max: Infinity, names: 'KEY[=VALUE]' })],
   },
   {

@@ -321,6 +321,13 @@ export class SimNetns {
   readonly ipv4Forwarding = { all: 0, default: 0 };
   /** A daemon's subscription to the namespace's neighbour notifications that acts on vxlan misses (dockerd's watchMiss; watchmiss.ts). */
   missWatch?: MissWatch;
+  /**
+   * net.bridge.bridge-nf-call-iptables: whether IPv4 frames a bridge here forwards from port
+   * to port go through iptables (net/bridge/br_netfilter.ts). br_netfilter gives every
+   * namespace 1 (as measured on the kernel emu runs on, and what dockerd's bridge driver
+   * sets: libnetwork's checkBridgeNetFiltering); writing any nonzero stores 1.
+   */
+  bridgeNfCallIptables = 1;
   /** Sockets daemons hold here (plan ops: dockerd's, the embedded DNS resolver's), as `ss` lists them. */
   readonly listening: ListeningSocket[] = [];
   /** The Weave Net router `weave launch` started in a host's namespace: its capture device and UDP port are its. */

@@ -41,7 +41,7 @@ Options:
 For more details see sysctl(8).
 `;
 
-const MODELLED_KEYS = 'net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding and net.ipv6.conf.{all,default}.disable_ipv6 are';
+const MODELLED_KEYS = 'net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding, net.ipv6.conf.{all,default}.disable_ipv6 and net.bridge.bridge-nf-call-iptables are';
 
 /** A key the sim models: how to read it and, when it may be written, how. */
 interface Knob {
@@ -57,6 +57,8 @@ function knob(ns: SimNetns, parts: string[]): Knob | 'missing' | undefined {
   const v6 = parts.join('.').match(/^net\.ipv6\.conf\.(all|default)\.disable_ipv6$/);
   // Written by the plan only: a write would also take addresses away, which the program does not model.
   if (v6) return { read: () => (ns.ipv6Disabled[v6[1] as 'all' | 'default'] ? 1 : 0) };
+  // br_netfilter's brnf_sysctl_call_tables: proc_dointvec, then any nonzero is stored as 1.
+  if (parts.join('.') === 'net.bridge.bridge-nf-call-iptables') return { read: () => ns.bridgeNfCallIptables, write: (v) => void (ns.bridgeNfCallIptables = v !== 0 ? 1 : 0) };
   return undefined;
 }
 

@@ -47,7 +47,8 @@ function placeOnBridge(s: Sighting): Placed | undefined {
   }
 }
 
-const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND };
+// With bridge-nf-call-iptables, the host's FORWARD chain sees the frame as the bridge forwards it.
+const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, forward: BRIDGE };
 
 export const bridgePath: PathModel = {
   id: 'bridge',

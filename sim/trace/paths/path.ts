@@ -67,7 +67,7 @@ export type DropPoint =
   | 'arp-reduce'
   /** vxlan0 cannot encapsulate: no FDB entry (l2miss) or no route to the VTEP. */
   | 'encap'
-  /** The host does not route the packet on (no forwarding, no route, a FORWARD rule). */
+  /** The host does not route the packet on (no forwarding, no route, a FORWARD rule), or a rule drops a frame its bridge forwards (br_netfilter). */
   | 'forward';
 
 export interface PathStep {

@@ -10,6 +10,7 @@ import { accepts, countRx, devXmit, later } from '../dev';
 import { BROADCAST_MAC, macToString } from '../../../wire/addr';
 import { Skb } from '../skb';
 import { bridgeLookup, learn } from './br_fdb';
+import { brNfCallsIptables, brNfForward, brNfPreRouting } from './br_netfilter';
 
 /** br_dev_xmit: what the bridge device itself sends goes the way of a frame from no port. */
 export const bridgeOps: NetDeviceOps = {
@@ -41,14 +42,18 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
     return;
   }
   const e = bridgeLookup(dp, br, dst);
+  // br_netfilter: a frame bridged between two ports meets iptables (br_netfilter.ts).
+  const filtered = inPort !== undefined && brNfCallsIptables(br, skb);
   if (e && !e.local) {
     // Forwarding runs to completion (br_forward → dev_queue_xmit): no event, just its time.
     if (e.port === inPort) return;
     if (!e.port.carrier) return dp.tracer.portDown(e.port, skb);
+    if (filtered && !(brNfPreRouting(dp, br, skb) && brNfForward(dp, br, skb))) return;
     skb.lag += dp.delays.bridge;
     portXmit(dp, e.port, skb, false);
   } else if (!e) {
-    flood(dp, br, inPort, skb);
+    if (filtered && !brNfPreRouting(dp, br, skb)) return;
+    flood(dp, br, inPort, skb, filtered);
   }
 }
 
@@ -57,7 +62,7 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
  * container's end down) gets none; when that container is the one the frame is for, the
  * traced frame dies there.
  */
-function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb): void {
+function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb, filtered = false): void {
   const f = skb.frame;
   for (const port of br.ports) {
     if (port === inPort) continue;
@@ -69,6 +74,9 @@ function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb)
     const peer = port.peer;
     const traced = port.type === 'vxlan' || (peer !== undefined && (peer.netns.weaveRouter?.config.device === peer.name || accepts(peer, f)));
     const copy = new Skb(f, traced ? skb.flow : undefined, skb.dir);
+    copy.copyNfct(skb);
+    // Each copy leaves through FORWARD and POSTROUTING on its own, as br_flood clones it before br_forward_finish.
+    if (filtered && !brNfForward(dp, br, copy)) continue;
     dp.clock.schedule(dp.delays.bridge + skb.lag, () => portXmit(dp, port, copy, true));
   }
 }
