@@ -9,6 +9,7 @@ import { describeWith } from './helpers/env';
 import { SimKernel } from '../sim/kernel/kernel';
 import { iptablesCommand, iptablesSave } from '../sim/kernel/iptables';
 import { shellWords } from '../sim/text/words';
+import { Conntrack, NfctHolder } from '../sim/kernel/net/netfilter/nf_conntrack';
 
 const CONTAINERS = `  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
@@ -26,7 +27,32 @@ function simNamespace() {
   return k.netns('h', 'h');
 }
 
+/** A bare IPv4 header and UDP ports (all conntrack reads), at offset 0. */
+function udpDatagram(src: number, dst: number, sport: number, dport: number): Uint8Array {
+  const f = new Uint8Array(28);
+  const v = new DataView(f.buffer);
+  f[0] = 0x45;
+  f[9] = 17;
+  v.setUint32(12, src);
+  v.setUint32(16, dst);
+  v.setUint16(20, sport);
+  v.setUint16(22, dport);
+  return f;
+}
+
 describe('netfilter in sim', () => {
+  test('conntrack keeps a thousand connections apart as its table grows: each first packet NEW, its answer and the next packet ESTABLISHED', () => {
+    const ct = new Conntrack();
+    const out: NfctHolder = { nfct: undefined, ctState: 'UNTRACKED' };
+    const conns = Array.from({ length: 1000 }, (_, i) => ({ a: 0x0a000000 + (i >> 4), b: 0xc6336400 + (i & 15), port: 1024 + i }));
+    const states = (f: Uint8Array) => (ct.track(f, 0, out), out.ctState);
+    expect(conns.map((c) => states(udpDatagram(c.a, c.b, c.port, 53)))).toEqual(conns.map(() => 'NEW'));
+    const firsts = conns.map((c) => (ct.track(udpDatagram(c.a, c.b, c.port, 53), 0, out), out.nfct));
+    expect(new Set(firsts.map((r) => r?.conn)).size).toBe(conns.length);
+    expect(conns.map((c) => states(udpDatagram(c.b, c.a, 53, c.port)))).toEqual(conns.map(() => 'ESTABLISHED'));
+    expect(conns.map((c, i) => (ct.track(udpDatagram(c.a, c.b, c.port, 53), 0, out), out.nfct?.conn === firsts[i]?.conn && out.ctState))).toEqual(conns.map(() => 'ESTABLISHED'));
+  });
+
   test("a DROP in r1's INPUT for UDP 4789 stops the overlay at step 6, seen arriving on eth0, with the rule as the reason", async () => {
     const { out, flows } = await lab(`  - r1: iptables -A INPUT -p udp --dport 4789 -j DROP
   - ubuntu0: ping -c 1 -W 1 10.0.1.4

@@ -137,15 +137,18 @@ export function packetTuple(f: Uint8Array, ip: number): Tuple {
 }
 
 /**
- * Tuples to their connections, as nf_conntrack_hash holds them: a bucket per hash of the
- * tuple's numbers, its entries compared field by field. Every tracked packet looks its
- * tuple up, read straight from the header: no key is built, nothing is allocated.
+ * Tuples to their connections, as nf_conntrack_hash holds them: an array of buckets indexed
+ * by the tuple's hash (doubled as it fills), each bucket's entries compared field by field.
+ * Every tracked packet looks its tuple up, read straight from the header: no key is built,
+ * nothing is allocated, no Map is asked.
  */
 class TupleTable {
-  private readonly buckets = new Map<number, CtRef[]>();
+  private buckets: (CtRef[] | undefined)[] = new Array<CtRef[] | undefined>(64).fill(undefined);
+  private mask = 63;
+  private count = 0;
 
   find(protocol: number, src: number, dst: number, sport: number, dport: number): CtRef | undefined {
-    const bucket = this.buckets.get(tupleHash(protocol, src, dst, sport, dport));
+    const bucket = this.buckets[tupleHash(protocol, src, dst, sport, dport) & this.mask];
     if (bucket === undefined) return undefined;
     for (let i = 0; i < bucket.length; i++) {
       const t = bucket[i].tuple;
@@ -160,21 +163,29 @@ class TupleTable {
 
   /** Adds `ref` under its tuple, in place of an entry with the same tuple. */
   set(ref: CtRef): void {
-    const h = hashOf(ref.tuple);
-    const bucket = this.buckets.get(h);
-    if (bucket === undefined) return void this.buckets.set(h, [ref]);
-    const at = bucket.findIndex((r) => sameTuple(r.tuple, ref.tuple));
-    if (at >= 0) bucket[at] = ref;
-    else bucket.push(ref);
+    const at = hashOf(ref.tuple) & this.mask;
+    const bucket = (this.buckets[at] ??= []);
+    const same = bucket.findIndex((r) => sameTuple(r.tuple, ref.tuple));
+    if (same >= 0) return void (bucket[same] = ref);
+    bucket.push(ref);
+    if (++this.count > 2 * this.buckets.length) this.grow();
   }
 
   delete(t: Tuple): void {
-    const h = hashOf(t);
-    const bucket = this.buckets.get(h);
+    const bucket = this.buckets[hashOf(t) & this.mask];
     if (bucket === undefined) return;
-    const kept = bucket.filter((r) => !sameTuple(r.tuple, t));
-    if (kept.length === 0) this.buckets.delete(h);
-    else this.buckets.set(h, kept);
+    const same = bucket.findIndex((r) => sameTuple(r.tuple, t));
+    if (same < 0) return;
+    bucket.splice(same, 1);
+    this.count--;
+  }
+
+  /** nf_conntrack_hash_resize: twice the buckets, every entry placed anew. */
+  private grow(): void {
+    const entries = this.buckets.flatMap((b) => b ?? []);
+    this.buckets = new Array<CtRef[] | undefined>(this.buckets.length * 2).fill(undefined);
+    this.mask = this.buckets.length - 1;
+    for (const ref of entries) (this.buckets[hashOf(ref.tuple) & this.mask] ??= []).push(ref);
   }
 }
 
