@@ -42,17 +42,18 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
     return;
   }
   const e = bridgeLookup(dp, br, dst);
-  // br_netfilter: a frame bridged between two ports meets iptables (br_netfilter.ts).
-  const filtered = inPort !== undefined && brNfCallsIptables(br, skb);
+  // br_netfilter: a frame bridged from one port toward others meets iptables
+  // (br_netfilter.ts): PREROUTING as it enters, FORWARD and POSTROUTING as it leaves by a port.
+  const filtered = inPort !== undefined && (e === undefined || (!e.local && e.port !== inPort)) && brNfCallsIptables(br, skb);
+  if (filtered && !brNfPreRouting(dp, br, skb)) return;
   if (e && !e.local) {
     // Forwarding runs to completion (br_forward → dev_queue_xmit): no event, just its time.
     if (e.port === inPort) return;
     if (!e.port.carrier) return dp.tracer.portDown(e.port, skb);
-    if (filtered && !(brNfPreRouting(dp, br, skb) && brNfForward(dp, br, skb))) return;
+    if (filtered && !brNfForward(dp, br, skb)) return;
     skb.lag += dp.delays.bridge;
     portXmit(dp, e.port, skb, false);
   } else if (!e) {
-    if (filtered && !brNfPreRouting(dp, br, skb)) return;
     flood(dp, br, inPort, skb, filtered);
   }
 }
