@@ -187,25 +187,79 @@ function icmpErrorDir(layers: Layer[], key: FlowKey): 'request' | 'reply' | unde
   return to === key.src || to === key.natSrc ? 'reply' : 'request';
 }
 
-function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
-  const innerSrcMac = field(layers, 'eth', 'eth.src') as string;
+/** Which way an IP packet of the flow goes: the echo request (and what is about it) or the reply. */
+function packetDir(layers: Layer[], key: FlowKey): 'request' | 'reply' {
   const icmpType = field(layers, 'icmp', 'icmp.type');
   const innerSrcIp = field(layers, 'ip', 'ip.src') as string;
+  return icmpErrorDir(layers, key) ?? (icmpType === ICMP_ECHO_REPLY ? 'reply' : icmpType === ICMP_ECHO_REQUEST ? 'request' : innerSrcIp === key.src || innerSrcIp === key.natSrc ? 'request' : 'reply');
+}
+
+/** An ARP exchange between the two ends of the flow: the asker's, or the answer to it. */
+function arpDirBetweenEnds(layers: Layer[], key: FlowKey): 'request' | 'reply' {
   const arpOp = field(layers, 'arp', 'arp.opcode');
   const arpSender = field(layers, 'arp', 'arp.src.proto_ipv4');
-  const dir: 'request' | 'reply' = kind === 'arp' ? (arpSender === key.src && arpOp === ARP_REQUEST) || (arpSender === key.dst && arpOp === ARP_REPLY) ? 'request' : 'reply'
-    : kind === 'dns' ? (field(layers, 'dns', 'dns.flags.response') ? 'reply' : 'request')
-    : icmpErrorDir(layers, key) ?? (icmpType === ICMP_ECHO_REPLY ? 'reply' : icmpType === ICMP_ECHO_REQUEST ? 'request' : innerSrcIp === key.src || innerSrcIp === key.natSrc ? 'request' : 'reply');
+  const fromSource = arpSender === key.src || (key.natSrc !== undefined && arpSender === key.natSrc);
+  return (fromSource && arpOp === ARP_REQUEST) || (arpSender === key.dst && arpOp === ARP_REPLY) ? 'request' : 'reply';
+}
+
+interface Sighted {
+  p: CapturePoint;
+  layers: Layer[];
+  t: number;
+}
+
+/** The MAC addresses of every Ethernet header of a frame (outer and inner). */
+function macsOf(layers: Layer[]): string[] {
+  return layers.filter((l) => l.proto === 'eth').flatMap((l) => [l['eth.src'] as string, l['eth.dst'] as string]);
+}
+
+/**
+ * The ARP exchanges the flow's packets needed on the way (a container asking for its
+ * gateway or its peer, a host for the next hop on the underlay, the far gateway for the
+ * container it delivers to), each with the way it serves: an answer belongs to the flow
+ * when the next packet of the flow at the same capture point carries the MAC it gave, and
+ * goes the way of that packet; the question belongs with its answer. This is what the
+ * kernel does: a packet waits in the neighbour's queue until the answer comes, then leaves
+ * with its MAC.
+ */
+function neighbourExchanges(all: Sighted[], kinds: (ReturnType<typeof belongs>)[], key: FlowKey): Map<number, 'request' | 'reply'> {
+  const dirs = new Map<number, 'request' | 'reply'>();
+  const answered: { asker: string; asked: string; dir: 'request' | 'reply' }[] = [];
+  for (const [i, x] of all.entries()) {
+    const arp = x.layers.find((l) => l.proto === 'arp');
+    if (!arp || arp['arp.opcode'] !== ARP_REPLY) continue;
+    const mac = arp['arp.src.hw_mac'] as string;
+    let next = i + 1;
+    while (next < all.length && !(kinds[next] === 'icmp' && all[next].p === x.p && macsOf(all[next].layers).includes(mac))) next++;
+    if (next === all.length) continue;
+    const dir = packetDir(all[next].layers, key);
+    dirs.set(i, dir);
+    answered.push({ asker: arp['arp.dst.proto_ipv4'] as string, asked: arp['arp.src.proto_ipv4'] as string, dir });
+  }
+  for (const [i, x] of all.entries()) {
+    const arp = x.layers.find((l) => l.proto === 'arp');
+    if (!arp || arp['arp.opcode'] !== ARP_REQUEST) continue;
+    const answer = answered.find((a) => a.asker === arp['arp.src.proto_ipv4'] && a.asked === arp['arp.dst.proto_ipv4']);
+    if (answer) dirs.set(i, answer.dir);
+  }
+  return dirs;
+}
+
+function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', dir: 'request' | 'reply', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
+  const innerSrcMac = field(layers, 'eth', 'eth.src') as string;
+  const arpOp = field(layers, 'arp', 'arp.opcode');
   const frame: FrameKind = kind === 'dns' ? (dir === 'request' ? 'dns-query' : 'dns-answer') : kind === 'arp' ? (arpOp === ARP_REQUEST ? 'arp-request' : 'arp-reply') : 'ip';
   // VXLAN, or IP in IP (a second IPv4 header within the first).
   const ipip = layers.filter((l) => l.proto === 'ip').length > 1 && !layers.some((l) => l.proto === 'vxlan');
   const sleeve = layers.find((l) => l.proto === 'sleeve');
   const encapsulated = ipip || !!sleeve || layers.some((l) => l.proto === 'vxlan');
   const outer = layers.find((l) => l.proto === 'ip');
-  // Which way the frame goes: at the container side, by whose MAC it carries; on the wire, by whose address sent it.
-  const mine = p.role === 'host' || p.role === 'underlay' ? p.mine.includes(outer?.['ip.src'] as string) : p.mine.includes(innerSrcMac);
-  // Each host's underlay port sees every frame between them; the segment is where the frame enters it.
-  if (p.role === 'underlay' && !mine) return undefined;
+  // Which way the frame goes: at the container side, by whose MAC it carries; on the wire, by whose address sent it (an ARP's sender).
+  const sender = outer?.['ip.src'] ?? field(layers, 'arp', 'arp.src.proto_ipv4');
+  const mine = p.role === 'host' || p.role === 'underlay' ? p.mine.includes(sender as string) : p.mine.includes(innerSrcMac);
+  // Each host's underlay port sees every frame between them; the segment is where the frame enters it. The hosts'
+  // ARP exchange is traced where each host sends its part (its eth0), as sim's segment traces only packets.
+  if (p.role === 'underlay' && (!mine || kind === 'arp')) return undefined;
   // The veth's overlay end: a frame from the container goes into the bridge ('out'); the rest toward the container.
   const way = mine ? 'out' : 'in';
   if ((p.role === 'lo') !== (kind === 'dns')) return undefined;
@@ -227,7 +281,7 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
 export async function hopsFrom(model: PathModel, points: CapturePoint[], key: FlowKey, startNs: bigint): Promise<Hop[]> {
   const hops: Hop[] = [];
   const datagrams = new Set<string>();
-  const all: { p: CapturePoint; layers: Layer[]; t: number }[] = [];
+  const all: Sighted[] = [];
   for (const p of points) {
     if (!fs.existsSync(p.file)) continue;
     const cap = await readCapture(p.file);
@@ -246,10 +300,14 @@ export async function hopsFrom(model: PathModel, points: CapturePoint[], key: Fl
       break;
     }
   }
-  for (const x of all) {
-    const kind = belongs(x.layers, key, datagrams);
+  const kinds = all.map((x) => belongs(x.layers, key, datagrams));
+  const neighbours = neighbourExchanges(all, kinds, key);
+  for (const [i, x] of all.entries()) {
+    const kind = kinds[i] ?? (neighbours.has(i) ? 'arp' : undefined);
     if (!kind) continue;
-    const c = classify(model, x.p, x.layers, kind, key);
+    const dir = kind === 'dns' ? (field(x.layers, 'dns', 'dns.flags.response') ? 'reply' : 'request')
+      : kind === 'icmp' ? packetDir(x.layers, key) : neighbours.get(i) ?? arpDirBetweenEnds(x.layers, key);
+    const c = classify(model, x.p, x.layers, kind, dir, key);
     if (!c) continue;
     const underlay = x.p.role === 'underlay';
     hops.push({
@@ -257,8 +315,10 @@ export async function hopsFrom(model: PathModel, points: CapturePoint[], key: Fl
       device: underlay ? 'segment' : x.p.device, ...(c.actor ? { actor: c.actor } : {}), event: c.event, timeNs: Math.max(0, x.t), layers: x.layers, ...(c.note ? { note: c.note } : {}),
     });
   }
-  // Sightings of one frame in the same microsecond (a veth's two ends) go in the order of the path's steps.
-  return hops.sort((a, b) => a.timeNs - b.timeNs || (a.dir === b.dir && a.step !== undefined && b.step !== undefined ? a.step - b.step : 0));
+  // Sightings of one frame in the same microsecond (a veth's two ends) go in the order of the path's steps. A received
+  // packet keeps its timestamp as a tunnel takes its outer headers off (vxlan_rcv reuses the skb), so at one step (Calico's
+  // arrive) the encapsulated sighting is the earlier.
+  return hops.sort((a, b) => a.timeNs - b.timeNs || (a.dir === b.dir && a.step !== undefined && b.step !== undefined ? a.step - b.step || b.layers.length - a.layers.length : 0));
 }
 
 export function captureFile(dir: string, p: { host: string; netns: string; device: string }): string {

@@ -8,9 +8,11 @@ import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
 import { partsFor } from '../sim/compare';
-import { REPO } from './helpers/env';
+import { describeWith, REPO } from './helpers/env';
+import { normaliseOutput } from '../sim/trace/compare';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-compare-'));
+process.env.CNMLAB_STATE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-compare-state-'));
 
 describe('cnmlab compare', () => {
   test('a driver not implemented yet is refused by name, an unknown one as unknown, exit 2, one line', () => {
@@ -159,4 +161,26 @@ describe('cnmlab compare', () => {
     expect(readme).toContain('cnmlab compare');
     expect(readme).toContain('-d udp.port==8472,vxlan');
   });
+});
+
+describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq', 'etcd', 'etcdctl', 'bird', 'birdc', 'busybox'], true, 'cnmlab compare --mode emu (real kernel)', () => {
+  test("emu's table is sim's for every driver the kernel runs (who answers the container's ARP too, its MAC when the kernel picks it aside); one it cannot run gets a row saying so", () => {
+    const emu = cnmlab(['compare', '--mode', 'emu', '--json']);
+    expect(emu.stderr).toBe('');
+    expect(emu.status).toBe(0);
+    const sim = cnmlab(['compare', '--json']);
+    expect(sim.status).toBe(0);
+    type Row = Record<string, unknown> & { driver: string; arp?: string; unavailable?: string };
+    const rows = (out: string): Row[] => JSON.parse(out).drivers.map((r: Row) => ({ ...r, ...(r.arp ? { arp: normaliseOutput(r.arp) } : {}) }));
+    const emuRows = rows(emu.stdout), simRows = rows(sim.stdout);
+    expect(emuRows.map((r) => r.driver)).toEqual(simRows.map((r) => r.driver));
+    for (const [i, row] of emuRows.entries()) {
+      if (row.driver === 'calico-ipip' && row.unavailable) {
+        expect(row.unavailable).toContain('CONFIG_NET_IPIP');
+        continue;
+      }
+      expect(row).toEqual(simRows[i]);
+      expect(row.arp).toMatch(/ is-at /);
+    }
+  }, 300_000);
 });

@@ -48,6 +48,13 @@ describe('IPv4 forwarding in sim', () => {
     expect(lastFlow().hops.some((h) => h.host === 'r0' && h.device === 'eth0' && h.event === 'arp-request')).toBe(true);
   });
 
+  test("the container's ARP for its gateway as a sniffer on docker_gwbridge sees it: the broadcast question the bridge passes up to its stack, then its answer (step 3)", async () => {
+    const { lastFlow } = await lab(`  - ubuntu0: ping -c 1 -W 1 198.51.100.11
+`);
+    const atBridge = lastFlow().hops.filter((h) => h.device === 'docker_gwbridge' && !h.actor && h.layers.some((l) => l.proto === 'arp'));
+    expect(atBridge.map((h) => [h.step, h.dir, h.event])).toEqual([[3, 'request', 'arp-request'], [3, 'request', 'arp-reply']]);
+  });
+
   test('TTL 1 meets ICMP time exceeded from the gateway; iputils prints it as an error', async () => {
     const { out, lastFlow } = await lab(`  - r0: sysctl -qw net.ipv4.ip_forward=1
   - ubuntu0: ping -c 2 -t 1 198.51.100.11

@@ -5,9 +5,9 @@
  */
 import { loadScenario } from '../../sim/scenario/load';
 import { DEFAULT_UNDERLAY_BASE } from '../../sim/scenario/load';
-import { InputError } from '../../sim/errors';
+import { InputError, KernelFeatureMissing } from '../../sim/errors';
 import { partsFor } from '../../sim/compare';
-import { CompareLab, compareDriver, DriverFacts, partScenario } from '../../sim/compare/measure';
+import { CompareLab, compareDriver, DriverFacts, partScenario, unavailableDriver } from '../../sim/compare/measure';
 import { compareBundle, compareTable } from '../../sim/compare/table';
 import { pathTable } from '../../sim/trace/table';
 import { ipv4ToNumber, numberToIpv4 } from '../../sim/wire/addr';
@@ -41,7 +41,15 @@ export async function compareCommand(file: string | undefined, opts: CompareOpti
   const results: DriverFacts[] = [];
   for (const part of parts) {
     const scenario = partScenario(lab, part);
-    const backend = await makeBackend(opts.mode, scenario, { quiet: true });
+    let backend;
+    try {
+      backend = await makeBackend(opts.mode, scenario, { quiet: true });
+    } catch (e) {
+      // A driver this kernel cannot run in emu (Calico's IP-in-IP without CONFIG_NET_IPIP) is a fact about the machine: its row says so, the others run.
+      if (!(e instanceof KernelFeatureMissing)) throw e;
+      results.push(unavailableDriver(part, e.message.replace(/^[^:]*: /, '')));
+      continue;
+    }
     try {
       results.push(await compareDriver(lab, part, scenario, backend));
     } finally {
@@ -53,7 +61,7 @@ export async function compareCommand(file: string | undefined, opts: CompareOpti
     process.stdout.write(JSON.stringify({ lab: { file: lab.file, hosts: lab.hosts }, mode: opts.mode, drivers: results.map(({ trace: _t, flow: _f, ...facts }) => facts) }, null, 2) + '\n');
   } else {
     let out = compareTable(results);
-    for (const r of results) out += `\n${r.driver}: ${r.title}\n${r.ok ? '' : `  failed: ${r.failure}\n`}${r.flow ? pathTable(r.flow) : ''}`;
+    for (const r of results) out += `\n${r.driver}: ${r.title}\n${r.unavailable ? `  not available in this kernel: ${r.unavailable}\n` : r.ok ? '' : `  failed: ${r.failure}\n`}${r.flow ? pathTable(r.flow) : ''}`;
     process.stdout.write(out);
   }
   return results.every((r) => r.ok) ? 0 : 1;

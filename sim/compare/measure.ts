@@ -22,8 +22,10 @@ export interface CompareLab {
 export interface DriverFacts {
   driver: string;
   title: string;
-  /** The setup ran and the ping was answered. */
+  /** The setup ran and the ping was answered (or the driver could not run here: `unavailable`). */
   ok: boolean;
+  /** Why emu cannot run the driver on this machine (a kernel feature it lacks): no failure, and no trace. */
+  unavailable?: string;
   /** What went wrong, when not ok: the step and what it printed. */
   failure?: string;
   /** The request's steps on the driver's path, in order, and the devices it crossed (host:device). */
@@ -43,7 +45,12 @@ export interface DriverFacts {
   outer?: string;
   peersFrom: string;
   flow?: Flow;
-  trace: Trace;
+  trace?: Trace;
+}
+
+/** The row of a driver this machine's kernel cannot run in emu. */
+export function unavailableDriver(part: ComparePart, why: string): DriverFacts {
+  return { driver: part.id, title: part.title, ok: true, unavailable: why, steps: [], devices: [], peersFrom: part.peersFrom };
 }
 
 function scenarioStep(lab: CompareLab, s: PartStep, index: number): Step {

@@ -16,7 +16,8 @@ export interface CompareBundle {
 export function compareBundle(lab: CompareLab, mode: 'sim' | 'emu', results: DriverFacts[]): CompareBundle {
   return {
     format: COMPARE_FORMAT, lab: { file: lab.file, hosts: [...lab.hosts] }, mode,
-    runs: results.map((r) => ({ driver: r.driver, title: r.title, ok: r.ok, trace: r.trace, ...(r.flow ? { flow: r.flow.id } : {}) })),
+    // A driver the kernel could not run has no trace to draw.
+    runs: results.flatMap((r) => (r.trace ? [{ driver: r.driver, title: r.title, ok: r.ok, trace: r.trace, ...(r.flow ? { flow: r.flow.id } : {}) }] : [])),
   };
 }
 
@@ -25,11 +26,12 @@ const orDash = (v: string | number | undefined) => (v === undefined ? '-' : Stri
 /** One row per driver; then, per driver, the devices its echo request crossed and where its peers came from. */
 export function compareTable(results: DriverFacts[]): string {
   const rows = [['DRIVER', 'STEPS', 'MTU', 'GATEWAY', 'TTL', 'LAYER', 'UNDERLAY BYTES', 'OVERHEAD', 'OUTER'],
-    ...results.map((r) => [r.driver, r.steps.length ? r.steps.join(',') : '-', orDash(r.containerMtu), orDash(r.gateway), orDash(r.ttl),
+    ...results.map((r) => r.unavailable ? [r.driver, '-', '-', '-', '-', '-', '-', '-', 'not available in this kernel'] : [r.driver, r.steps.length ? r.steps.join(',') : '-', orDash(r.containerMtu), orDash(r.gateway), orDash(r.ttl),
       r.layer === 'L3' ? `L3 (${64 - (r.ttl ?? 64)} routers)` : orDash(r.layer), orDash(r.underlayBytes),
       r.overhead === undefined ? '-' : `${r.overhead} (${orDash(r.containerBytes)} in)`, orDash(r.outer)])];
   let out = tabwrite(rows, 0, 2);
   for (const r of results) {
+    if (r.unavailable) continue;
     out += `\n${r.driver}:\n  devices crossed: ${r.devices.length ? r.devices.join(' → ') : '-'}\n  ARP answered: ${r.arp ?? '-'}\n  peers from: ${r.peersFrom}\n`;
   }
   return out;

@@ -28,9 +28,10 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
   if (dst === BROADCAST_MAC) {
     flood(dp, br, inPort, skb);
     if (inPort) {
-      // The bridge's own stack takes a copy: its answer (an ARP reply for its address) belongs to the flow.
+      // The bridge's own stack takes a copy (br_pass_frame_up: a sniffer on the bridge sees it): its answer (an ARP reply for its address) belongs to the flow.
       const local = new Skb(f, skb.flow, skb.dir);
       countRx(br, local);
+      dp.tracer.bridgeUp(br, local);
       later(dp, local, dp.delays.bridge + skb.lag, dp.l3InputTask, br);
     }
     return;
