@@ -359,8 +359,8 @@ export class EmuBackend implements Backend {
     }
     const src = way?.ep.ip;
     if (dst && src) {
-      // On the outside path the host's MASQUERADE makes the source its own underlay address past its uplink.
-      const natSrc = way && way.path !== driverOf(way.net).path ? hostOf(ctx.world, c.host).underlay : undefined;
+      // On the outside path the host's MASQUERADE makes the source its own underlay address past its uplink; the way may name another.
+      const natSrc = way?.natSrc ?? (way && way.path !== driverOf(way.net).path ? hostOf(ctx.world, c.host).underlay : undefined);
       flow.hops = await hopsFrom(pathOf(flow), points, { src, dst, ...(natSrc ? { natSrc } : {}) }, this.epochStartNs);
       this.missHops(flow, since);
       await this.explainLoss(flow, points, out.stderr, capture.unavailable, dropsByRule);

@@ -91,7 +91,7 @@ describe('cnmlab compare', () => {
     expect(vx.peersFrom).toMatch(/^etcd/);
     expect(hg).toMatchObject({
       driver: 'flannel-host-gw', ok: true, steps: [1, 2, 3, 4, 5, 6], containerMtu: 1500, gateway: '10.5.1.1', ttl: 62, layer: 'L3',
-      underlayBytes: 98, containerBytes: 98, overhead: 0, outer: "none (the container's own packet)",
+      underlayBytes: 98, containerBytes: 98, overhead: 0, outer: 'none (the packet itself, unencapsulated)',
     });
     expect(hg.devices).not.toContain('r0:flannel.1');
   });

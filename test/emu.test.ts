@@ -82,7 +82,9 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'emu backend (real kerne
       const steps = flow.hops.filter((h) => h.dir === dir && h.layers.some((l) => l.proto === 'icmp' && l['icmp.seq'] === 1)).map((h) => h.step);
       expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 8]);
     }
-    const encap = flow.hops.find((h) => h.step === 4)!;
+    // Step 4 also holds the host's ARP for the peer's underlay address, which the encapsulation waited on.
+    expect(flow.hops.filter((h) => h.step === 4 && h.layers.some((l) => l.proto === 'arp')).map((h) => [h.host, h.event])).toEqual([['r0', 'arp-request'], ['r1', 'arp-reply']]);
+    const encap = flow.hops.find((h) => h.step === 4 && h.event === 'encap')!;
     expect(encap.layers.find((l) => l.proto === 'vxlan')).toMatchObject({ 'vxlan.vni': 4097 });
     expect(encap.layers.find((l) => l.proto === 'udp')).toMatchObject({ 'udp.dstport': 4789 });
   });

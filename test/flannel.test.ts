@@ -125,10 +125,11 @@ describe('flannel in sim: the model side', () => {
     expect(o[7].out).toContain(' 1450');
   });
 
-  test('flanneld --ip-masq: FLANNEL_IPMASQ=true and the FLANNEL-POSTRTG chain ahead of Docker\'s; a container reaching another host is masqueraded by it, container to container across hosts RETURNs', async () => {
+  test("flanneld --ip-masq: FLANNEL_IPMASQ=true and the FLANNEL-POSTRTG chain inserted at POSTROUTING's head; dockerd's restart then puts its MASQUERADE for --bip's subnet above it, which takes what leaves for another host and for the peer's containers alike", async () => {
     const o = await outputs(`  - r0: etcdctl put /coreos.com/network/config ${CONFIG('vxlan')}
   - r0: flanneld --ip-masq
   - r1: flanneld --ip-masq
+  - r0: iptables -t nat -S POSTROUTING
   - r0: systemctl restart docker
   - r1: systemctl restart docker
   - r0: docker run -dit --name c0 busybox
@@ -138,15 +139,19 @@ describe('flannel in sim: the model side', () => {
   - c0: ping -c 1 -W 1 198.51.100.11
   - r0: iptables -t nat -L FLANNEL-POSTRTG -v -n -x
   - c0: ping -c 1 -W 1 10.5.2.2
-  - r0: iptables -t nat -L FLANNEL-POSTRTG -v -n -x
+  - r0: iptables -t nat -L POSTROUTING -v -n -x
   - r2: flanneld --iface=eth0
 `);
-    expect(o.slice(0, 13).map((s) => s.exit)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    expect(o[7].out).toBe('FLANNEL_NETWORK=10.5.0.0/16\nFLANNEL_SUBNET=10.5.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
-    const rules = o[8].out.split('\n');
-    // Inserted at the head of POSTROUTING, ahead of Docker's MASQUERADE.
-    expect(rules.find((r) => r.startsWith('-A POSTROUTING'))).toBe('-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG');
-    expect(rules).toContain('-N FLANNEL-POSTRTG');
+    expect(o.slice(0, 14).map((s) => s.exit)).toEqual(new Array(14).fill(0));
+    // flanneld v0.20 inserts its chain's jump at the head, ahead of the MASQUERADE of Docker's first start.
+    expect(o[3].out).toBe('-P POSTROUTING ACCEPT\n-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG\n-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n');
+    expect(o[8].out).toBe('FLANNEL_NETWORK=10.5.0.0/16\nFLANNEL_SUBNET=10.5.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+    const rules = o[9].out.split('\n');
+    // The restart took 172.17.0.0/16's rule away and inserted the new subnet's on top (libnetwork's setupIPTablesInternal).
+    expect(rules.filter((r) => r.startsWith('-A POSTROUTING'))).toEqual([
+      '-A POSTROUTING -s 10.5.1.0/24 ! -o docker0 -j MASQUERADE',
+      '-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG',
+    ]);
     expect(rules.filter((r) => r.startsWith('-A FLANNEL-POSTRTG'))).toEqual([
       '-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN',
       '-A FLANNEL-POSTRTG -s 10.5.0.0/16 -d 10.5.0.0/16 -m comment --comment "flanneld masq" -j RETURN',
@@ -154,14 +159,55 @@ describe('flannel in sim: the model side', () => {
       '-A FLANNEL-POSTRTG ! -s 10.5.0.0/16 -d 10.5.1.0/24 -m comment --comment "flanneld masq" -j RETURN',
       '-A FLANNEL-POSTRTG ! -s 10.5.0.0/16 -d 10.5.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE',
     ]);
-    // The rules' packet counters, in order: the echo request to r1's address hits flannel's MASQUERADE (the reply arrives) …
     const counts = (listing: string) => listing.split('\n').filter((l) => /^\s*\d+\s+\d+\s/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
-    expect(o[9].out).toContain('1 packets transmitted, 1 packets received');
-    expect(counts(o[10].out)).toEqual([0, 0, 1, 0, 0]);
-    // … and the one to c1 across the overlay RETURNs: flannel leaves it unmasqueraded.
-    expect(o[11].out).toContain('1 packets transmitted, 1 packets received');
-    expect(counts(o[12].out)).toEqual([0, 1, 1, 0, 0]);
-    expect(o[13]).toEqual({ exit: 127, out: '', err: 'cnmlab: not modelled: flanneld --iface=eth0\n' });
+    // Docker's MASQUERADE, first, takes both pings' first packets: flannel's chain sees none.
+    expect(o[10].out).toContain('1 packets transmitted, 1 packets received');
+    expect(counts(o[11].out)).toEqual([0, 0, 0, 0, 0]);
+    expect(o[12].out).toContain('1 packets transmitted, 1 packets received');
+    // Flannel's jump counts r0's own first VXLAN datagram to r1 (a new connection from the host), which none of its rules takes.
+    expect(counts(o[13].out)).toEqual([2, 1]);
+    expect(o[14]).toEqual({ exit: 127, out: '', err: 'cnmlab: not modelled: flanneld --iface=eth0\n' });
+  });
+
+  test("FLANNEL-FWD: flanneld v0.20 inserts its jump at FORWARD's top; dockerd's restart re-inserts docker0's rules, DOCKER-ISOLATION-STAGE-1's and DOCKER-USER's jumps above it", async () => {
+    const o = await outputs(`  - r0: etcdctl put /coreos.com/network/config ${CONFIG('host-gw')}
+  - r0: flanneld
+  - r0: iptables -S FORWARD
+  - r0: systemctl restart docker
+  - r0: iptables -S FORWARD
+  - r0: iptables -S FLANNEL-FWD
+`);
+    expect(o.map((s) => s.exit)).toEqual([0, 0, 0, 0, 0, 0]);
+    const docker0 = ['-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', '-A FORWARD -o docker0 -j DOCKER', '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT', '-A FORWARD -i docker0 -o docker0 -j ACCEPT'];
+    const fwd = '-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD';
+    const lines = (out: string) => out.trimEnd().split('\n');
+    expect(lines(o[2].out)).toEqual(['-P FORWARD DROP', fwd, '-A FORWARD -j DOCKER-USER', '-A FORWARD -j DOCKER-ISOLATION-STAGE-1', ...docker0]);
+    expect(lines(o[4].out)).toEqual(['-P FORWARD DROP', '-A FORWARD -j DOCKER-USER', '-A FORWARD -j DOCKER-ISOLATION-STAGE-1', ...docker0, fwd]);
+    expect(lines(o[5].out)).toEqual(['-N FLANNEL-FWD', '-A FLANNEL-FWD -s 10.5.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT', '-A FLANNEL-FWD -d 10.5.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT']);
+  });
+
+  test("dockerd's restart clears the old default bridge's MASQUERADE and makes --bip's: the peer container sees the echo from flannel.1's address (vxlan) or the host's (host-gw)", async () => {
+    for (const [backend, seenFrom] of [['vxlan', '10.5.1.0'], ['host-gw', '198.51.100.10']]) {
+      const { result, backend: sim } = await runSim(lab(`  - r0: etcdctl put /coreos.com/network/config ${CONFIG(backend)}
+  - r0: flanneld
+  - r1: flanneld
+  - r0: iptables -t nat -S POSTROUTING
+  - r0: systemctl restart docker
+  - r1: systemctl restart docker
+  - r0: iptables -t nat -S POSTROUTING
+  - r0: docker run -dit --name c0 busybox
+  - r1: docker run -dit --name c1 busybox
+  - c0: ping -c 1 10.5.2.2
+`));
+      const out = result.steps.map((s) => s.stdout);
+      expect(out[3]).toBe('-P POSTROUTING ACCEPT\n-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n');
+      expect(out[6]).toBe('-P POSTROUTING ACCEPT\n-A POSTROUTING -s 10.5.1.0/24 ! -o docker0 -j MASQUERADE\n');
+      expect(out[9]).toContain('ttl=62');
+      const flow = sim.datapath.flows[sim.datapath.flows.length - 1];
+      const delivered = flow.hops.find((h) => h.dir === 'request' && h.event === 'deliver')!;
+      const ip = delivered.layers.find((l) => l.proto === 'ip')!;
+      expect([delivered.host, ip['ip.src'], ip['ip.dst']]).toEqual(['r1', seenFrom, '10.5.2.2']);
+    }
   });
 
   test('refusals: no config, an unmodelled backend, a restart before flanneld or with containers, a second flanneld', async () => {

@@ -148,6 +148,11 @@ describe('netfilter in sim', () => {
 
 /** Command lines run one after another in one namespace, real and simulated; every output must be the same. */
 const SCRIPTS: Record<string, string[]> = {
+  'user chains list by name, not in the order they were made (a chain deleted and made again: Docker restarting)': [
+    'iptables -N ZED', 'iptables -N ALPHA', 'iptables -A ZED -j RETURN', 'iptables -A ALPHA -j ZED', 'iptables -A FORWARD -j ALPHA',
+    'iptables -t nat -N ZED', 'iptables -t nat -N MID',
+    'iptables -S', 'iptables -L', 'iptables -t nat -S', 'iptables -t nat -L -n', 'iptables-save',
+  ],
   'filter rules, user chains, listings': [
     'iptables-save', 'iptables -S', 'iptables -L',
     'iptables -A INPUT -p udp --dport 4789 -j DROP',

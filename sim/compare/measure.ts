@@ -80,7 +80,7 @@ function outerOf(h: Hop): string {
   if (field(h.layers, 'ip', 'ip.proto') === 4) return 'IP protocol 4 (IPIP)';
   // UDP with no VXLAN in it: a user-space router's own framing (weave's sleeve).
   if (field(h.layers, 'udp', 'udp.dstport') !== undefined) return `UDP ${String(field(h.layers, 'udp', 'udp.dstport'))} (the router's own framing)`;
-  return "none (the container's own packet)";
+  return 'none (the packet itself, unencapsulated)';
 }
 
 /** Runs the part's lab and the ping, and reads the facts off them. */

@@ -122,6 +122,59 @@ export function bridgeNetworkUp(tx: Tx, host: string, net: Network | Draft<Netwo
   ipt('-I', 'FORWARD', '-j', USER);
 }
 
+/**
+ * dockerd started again (`systemctl restart docker`) with its default bridge given a new
+ * subnet (`--bip`), its other networks' rules as they were. What libnetwork v20.10 runs:
+ *
+ * 1. the bridge driver's configure: removeIPChains (nat DOCKER's PREROUTING and OUTPUT jumps
+ *    deleted, each chain flushed, and deleted where nothing refers to it any more: nat DOCKER
+ *    and DOCKER-ISOLATION-STAGE-2; filter DOCKER and STAGE-1 stay, FORWARD jumps to them),
+ *    then setupIPChains makes them again with their RETURN rules;
+ * 2. populateNetworks restores docker0 from the driver's store with its old subnet
+ *    (createNetwork): its rules are still in place and skipped, but what the flush took goes
+ *    back (nat DOCKER's skip, the nat jumps, the isolation rules) and STAGE-1's jump to the top;
+ * 3. the daemon's initNetworkController clears that stale default network (`n.Delete()`):
+ *    its clean functions take the old subnet's MASQUERADE and docker0's FORWARD rules away;
+ * 4. initBridgeDriver creates the default network with --bip's subnet: setupBridgeIPv4 swaps
+ *    docker0's address and the new subnet's rules go in as at any bridge network's creation,
+ *    on top of their chains (above what others, flanneld, put there since), then DOCKER-USER.
+ *
+ * `old` is docker0 as it was, `now` as --bip makes it.
+ * (moby v20.10: daemon/daemon_unix.go initNetworkController; libnetwork drivers/bridge
+ * bridge.go createNetwork and deleteNetwork, bridge_store.go populateNetworks,
+ * setup_ip_tables.go removeIPChains, setupIPChains, setupIPTablesInternal, setup_ipv4.go.)
+ */
+export function engineRestartWithNewBridge(tx: Tx, host: string, old: Network | Draft<Network>, now: Network | Draft<Network>, swapAddress: () => void): void {
+  const ipt = (...args: string[]) => iptables(tx, host, host, ...args);
+  const br = old.bridge!;
+  // 1. removeIPChains, then setupIPChains.
+  ipt('-t', 'nat', '-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', DOCKER);
+  ipt('-t', 'nat', '-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '!', '--dst', '127.0.0.0/8', '-j', DOCKER);
+  ipt('-t', 'nat', '-F', DOCKER);
+  ipt('-t', 'nat', '-X', DOCKER);
+  ipt('-t', 'filter', '-F', DOCKER);
+  ipt('-t', 'filter', '-F', ISOLATION_1);
+  ipt('-t', 'filter', '-F', ISOLATION_2);
+  ipt('-t', 'filter', '-X', ISOLATION_2);
+  ipt('-t', 'nat', '-N', DOCKER);
+  ipt('-t', 'filter', '-N', ISOLATION_2);
+  ipt('-A', ISOLATION_1, '-j', 'RETURN');
+  ipt('-A', ISOLATION_2, '-j', 'RETURN');
+  // 2. docker0 restored with its old subnet: what the flush took goes back.
+  const { masquerade } = bridgeOptions(old);
+  if (masquerade && !old.internal) ipt('-t', 'nat', '-I', DOCKER, '-i', br, '-j', 'RETURN');
+  ipt('-t', 'nat', '-A', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', DOCKER);
+  ipt('-t', 'nat', '-A', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', DOCKER, '!', '--dst', '127.0.0.0/8');
+  ipt('-D', 'FORWARD', '-j', ISOLATION_1);
+  ipt('-I', 'FORWARD', '-j', ISOLATION_1);
+  ipt('-t', 'filter', '-I', ISOLATION_1, '-i', br, '!', '-o', br, '-j', ISOLATION_2);
+  ipt('-t', 'filter', '-I', ISOLATION_2, '-o', br, '-j', 'DROP');
+  // 3. the stale default network deleted, 4. the new one made.
+  bridgeNetworkDown(tx, host, old);
+  swapAddress();
+  bridgeNetworkUp(tx, host, now, false);
+}
+
 /** setIcc: ICC on is an ACCEPT on top; off, a DROP appended at FORWARD's end. */
 function iccUp(ipt: (...args: string[]) => void, br: string, icc: boolean): void {
   if (icc) ipt('-I', 'FORWARD', '-i', br, '-o', br, '-j', 'ACCEPT');

@@ -12,7 +12,7 @@
  * permanent neighbour, a `self permanent` FDB entry and an onlink route per remote host),
  * host-gw's routes via the peer's public address (pkg/backend/hostgw).
  */
-import { Draft } from 'immer';
+import { current, Draft } from 'immer';
 import { cidrString, contains, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../../wire/addr';
 import { registerUdpPort } from '../../wire/ports';
 import { hexId } from '../ids';
@@ -21,6 +21,7 @@ import { DaemonRefusal } from '../refusal';
 import { Tx } from '../tx';
 import { Endpoint, endpointsOf, FlannelNode, hostOf, Network, World } from '../world';
 import { CaptureSpot } from './driver';
+import { engineRestartWithNewBridge } from '../firewall';
 
 /** The key flanneld reads its network configuration from (`--etcd-prefix` /coreos.com/network). */
 export const FLANNEL_PREFIX = '/coreos.com/network';
@@ -174,11 +175,12 @@ export function startFlanneld(tx: Tx, host: string, ipMasq = false): string {
   const backendData = node.vtepMac ? `{"VNI":${FLANNEL_VNI},"VtepMAC":"${node.vtepMac}"}` : 'null';
   writeStore(tx, host, leaseKey(subnet), `{"PublicIP":"${node.publicIp}","PublicIPv6":null,"BackendType":"${cfg.backend}","BackendData":${backendData}}`);
   tx.w.flannel!.nodes[host] = node;
-  // flanneld's forward rules (network/iptables.go ForwardRules), appended after Docker's: the
-  // pod network passes FORWARD, whose policy dockerd set to DROP.
+  // flanneld's forward rules (v0.20 network/iptables.go ForwardRules, applied with iptables-restore
+  // after ClearChain made the chain): the jump inserted at FORWARD's top, ahead of Docker's, so the
+  // flannel network passes FORWARD, whose policy dockerd set to DROP.
   for (const args of [
     ['-t', 'filter', '-N', 'FLANNEL-FWD'],
-    ['-t', 'filter', '-A', 'FORWARD', '-m', 'comment', '--comment', 'flanneld forward', '-j', 'FLANNEL-FWD'],
+    ['-t', 'filter', '-I', 'FORWARD', '-m', 'comment', '--comment', 'flanneld forward', '-j', 'FLANNEL-FWD'],
     ['-t', 'filter', '-A', 'FLANNEL-FWD', '-s', cfg.network, '-m', 'comment', '--comment', 'flanneld forward', '-j', 'ACCEPT'],
     ['-t', 'filter', '-A', 'FLANNEL-FWD', '-d', cfg.network, '-m', 'comment', '--comment', 'flanneld forward', '-j', 'ACCEPT'],
   ]) tx.emit({ op: 'iptables', host, netns: host, args });
@@ -249,18 +251,22 @@ export function restartDockerWithFlannel(tx: Tx, host: string): void {
   if (Object.keys(h.containers).length > 0) throw new FlannelError('cnmlab: not modelled: systemctl restart docker with containers (it would stop them)', true);
   const bridge = Object.values(h.localNetworks).find((n) => n.name === 'bridge');
   if (!bridge) throw new DaemonRefusal('no default bridge');
+  const before = current(bridge);
   const old = `${bridge.ipam.gateway}/${bridge.ipam.subnet.split('/')[1]}`;
   const gateway = firstHost(node.subnet);
   bridge.ipam = newIpam(node.subnet, gateway);
   bridge.options['com.docker.network.driver.mtu'] = String(node.mtu);
-  // setupBridgeIPv4 takes the old address off docker0 and puts --bip's on; the bridge keeps its MAC.
   // dockerd turns forwarding on as it starts (setupIPForwarding): the hosts route flannel's traffic.
-  tx.emit(
-    { op: 'sysctl.set', host, netns: host, key: 'net.ipv4.ip_forward', value: '1' },
+  tx.emit({ op: 'sysctl.set', host, netns: host, key: 'net.ipv4.ip_forward', value: '1' });
+  // The engine drops the old subnet's rules (its MASQUERADE too) and puts the new one's on top of
+  // their chains, above flanneld's FLANNEL-FWD and FLANNEL-POSTRTG: Docker's MASQUERADE for --bip's
+  // subnet (! -o docker0) then takes what leaves for another host's containers as well.
+  engineRestartWithNewBridge(tx, host, before, bridge, () => tx.emit(
+    // setupBridgeIPv4 takes the old address off docker0 and puts --bip's on; the bridge keeps its MAC.
     { op: 'addr.del', host, netns: host, dev: bridge.bridge!, address: old },
     { op: 'addr.add', host, netns: host, dev: bridge.bridge!, address: `${gateway}/${node.subnet.split('/')[1]}` },
     { op: 'link.set', host, netns: host, name: bridge.bridge!, mtu: node.mtu },
-  );
+  ));
 }
 
 /** The default bridge of a host (docker0), where dockerd restarted with --bip puts its containers. */
@@ -282,7 +288,7 @@ const within = (subnet: string, ip: string): boolean => {
  * leaves with the container's), flannel.1 (its `mine`: the host's VTEP MAC, the inner source
  * of what it sends), and the peer's end of its container's veth.
  */
-export function flannelWay(world: World, host: string, net: Network, dst: string): { path: string; peers: { net: Network; ep: Endpoint }[]; spots: CaptureSpot[] } | undefined {
+export function flannelWay(world: World, host: string, net: Network, dst: string): { path: string; peers: { net: Network; ep: Endpoint }[]; spots: CaptureSpot[]; natSrc?: string } | undefined {
   const node = world.flannel?.nodes[host];
   if (!node || defaultBridge(world, host)?.id !== net.id || !within(node.network, dst) || within(node.subnet, dst)) return undefined;
   const peer = Object.values(world.flannel!.nodes).find((n) => n.host !== host && n.backend === node.backend && within(n.subnet, dst));
@@ -297,5 +303,9 @@ export function flannelWay(world: World, host: string, net: Network, dst: string
     spots.push({ host: n.host, netns: n.host, device: 'eth0', role: 'host', mine, ...vtep }, { host: n.host, netns: n.host, device: 'eth0', role: 'underlay', mine });
     if (n.vtepMac) spots.push({ host: n.host, netns: n.host, device: FLANNEL_DEVICE, role: 'vxlan', mine: [n.vtepMac] });
   }
-  return { path: `flannel-${node.backend}`, peers: ep && peerNet ? [{ net: peerNet, ep }] : [], spots };
+  // Docker's MASQUERADE for docker0's subnet (! -o docker0) takes what leaves for the peer too: the packet goes on
+  // from the address of the device it leaves by, flannel.1's (the subnet's .0) or the host's own on eth0.
+  const masqueraded = net.options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false';
+  const natSrc = masqueraded ? (node.backend === 'vxlan' ? networkOf(node.subnet) : node.publicIp) : undefined;
+  return { path: `flannel-${node.backend}`, peers: ep && peerNet ? [{ net: peerNet, ep }] : [], spots, ...(natSrc ? { natSrc } : {}) };
 }

@@ -62,6 +62,8 @@ export interface PacketWay {
   peers?: { net: Network; ep: Endpoint }[];
   /** Capture spots beyond the endpoints' own (flannel's uplinks and flannel.1). */
   spots?: CaptureSpot[];
+  /** The source address a MASQUERADE on the way gives the packet (Docker's for docker0's subnet, on flannel's way out). */
+  natSrc?: string;
 }
 
 /**

@@ -95,7 +95,7 @@ const HG_UNDERLAY = 4, HG_ROUTE_IN = 5, HG_DELIVER = 6;
 
 export const FLANNEL_HOST_GW_STEPS: readonly PathStep[] = [
   ...sendingSteps("out of eth0, by the peer subnet's route via the peer's underlay address"),
-  { step: HG_UNDERLAY, name: 'underlay', says: "the container's own packet crosses the underlay, unencapsulated (the hosts must share a link)" },
+  { step: HG_UNDERLAY, name: 'underlay', says: "the packet crosses the underlay unencapsulated (the hosts must share a link), from the host's address that Docker's MASQUERADE gave it" },
   { step: HG_ROUTE_IN, name: 'route-in', says: 'the peer host takes it on eth0 and routes it (TTL − 1) to docker0, which resolves the container and hands it on' },
   { step: HG_DELIVER, name: 'deliver', says: 'the veth carries it into the container, whose eth0 takes it' },
 ];
