@@ -110,6 +110,32 @@ describe('cnmlab compare', () => {
     expect(vni.split('\n').filter(Boolean).every((l) => l === '64,63')).toBe(true);
   });
 
+  // Each driver's lab as its own capture on r0's underlay interface shows it: the echo's protocols as tshark names them.
+  const ON_THE_WIRE: [string, string][] = [
+    ['overlay-standalone', 'eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:icmp:data'],
+    ['flannel-vxlan', 'eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:icmp:data'],
+    ['flannel-host-gw', 'eth:ethertype:ip:icmp:data'],
+    ['calico-bgp', 'eth:ethertype:ip:icmp:data'],
+    ['calico-ipip', 'eth:ethertype:ip:ip:icmp:data'],
+    ['calico-vxlan', 'eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:icmp:data'],
+  ];
+  test.each(ON_THE_WIRE)("%s's captures of r0's own devices (its underlay interface, tunnel, container ports) decode in tshark as cnmlab decodes them, no bad checksum; on the underlay the echo is %s", (lab, stack) => {
+    const dir = tmp();
+    expect(cnmlab(['run', `scenarios/${lab}.yaml`, '--pcap-dir', dir]).status).toBe(0);
+    for (const f of fs.readdirSync(dir).filter((name) => name.startsWith('r0-r0-'))) {
+      expect(agreeWithTshark(path.join(dir, f))).toMatch(/^agree (\d+)\/\1 frames/);
+      expect(badChecksums(path.join(dir, f))).toBe('');
+    }
+    const wire = (decodeAs: string[]) => execFileSync('tshark', [...decodeAs, '-r', path.join(dir, 'r0-r0-eth0.pcap'), '-Y', 'icmp.type == 8 || icmp.type == 0', '-T', 'fields', '-e', 'frame.protocols', '-e', 'ip.proto'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n').filter(Boolean);
+    const echoes = wire(['-d', 'udp.port==8472,vxlan']);
+    expect(echoes.length).toBeGreaterThan(0);
+    // IP in IP is IP protocol 4 in the outer header (1, ICMP, in the inner).
+    expect(new Set(echoes)).toEqual(new Set([`${stack}\t${stack.includes(':ip:ip:') ? '4,1' : stack.includes('udp') ? '17,1' : '1'}`]));
+    // Flannel's VXLAN is on the kernel's port 8472: without the decode-as tshark sees UDP data, and no echo.
+    if (lab === 'flannel-vxlan') expect(wire([])).toEqual([]);
+  }, 120_000);
+
   test("Calico's rows: routed twice (TTL 62), the gateway 169.254.1.1 answered by proxy, 0, 20 or 50 bytes more on the wire, the outer protocol, peers from BGP or the datastore", () => {
     const r = cnmlab(['compare', '--drivers', 'calico-bgp,calico-ipip,calico-vxlan', '--json']);
     expect(r.status).toBe(0);

@@ -4,7 +4,7 @@
  */
 import { PlanOp } from '../sim/plan/ops';
 import { opToCommands, UNDERLAY } from '../sim/plan/iproute2';
-import { commandLine, PLAN_NAMES } from '../sim/plan/explain';
+import { commandLine, PLAN_NAMES, planText } from '../sim/plan/explain';
 import { restoreScript, toPhases } from '../emu/translate';
 import { NameMap } from '../emu/names';
 
@@ -97,6 +97,13 @@ describe('PlanOp → iproute2', () => {
     expect(p.hostBatches).toEqual([]);
     expect(p.bird).toEqual([{ netns: names.netns('r0', 'r0'), config: 'router id 198.51.100.10;\n' }]);
     expect(p.birdRoutes).toEqual([{ netns: names.netns('r0', 'r0'), dst: '192.168.1.64/26' }, { netns: names.netns('r0', 'r0'), dst: '192.168.2.0/26' }]);
+  });
+
+  test("explain prints BIRD's configuration as its file reads, a comment line for each line", () => {
+    const config = 'router id 198.51.100.10;\n\nprotocol bgp Mesh_198_51_100_11 from bgp_template {\n  neighbor 198.51.100.11 as 64512;\n}\n';
+    expect(planText([{ op: 'bird.config', host: 'r0', netns: 'r0', config }])).toBe(['  [r0]',
+      "    # r0: BIRD (re)reads its configuration, as calico/node's confd renders it:",
+      '    #   router id 198.51.100.10;', '    #', '    #   protocol bgp Mesh_198_51_100_11 from bgp_template {', '    #     neighbor 198.51.100.11 as 64512;', '    #   }', ''].join('\n'));
   });
 
   test('a device\'s sysctl waits in its namespace\'s commands, after the device is made', () => {

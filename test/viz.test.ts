@@ -337,6 +337,32 @@ describeWith(['chromium'], false, 'report in headless Chromium', () => {
     await page.close();
   });
 
+  test("a comparison of the six drivers: six tabs in the table's order, each opening its driver's trace on its ping, the packet walking its path", async () => {
+    const bundleFile = path.join(dir, 'compare.json');
+    expect(cnmlab(['compare', '--trace', bundleFile]).status).toBe(0);
+    const report = path.join(dir, 'compare.html');
+    fs.writeFileSync(report, buildReport(JSON.parse(fs.readFileSync(bundleFile, 'utf8'))));
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.goto(`file://${report}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    const drivers = ['overlay', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan'];
+    expect(await page.$$eval('#tabs [role="tab"]', (els) => els.map((e) => e.textContent))).toEqual(drivers);
+    for (const driver of drivers) {
+      await page.click(`#tabs [data-driver="${driver}"]`);
+      expect(await page.getAttribute(`#tabs [data-driver="${driver}"]`, 'aria-selected')).toBe('true');
+      expect(await page.textContent('#title')).toMatch(new RegExp(`^${driver}: `));
+      expect(await page.textContent('#flow option:checked')).toMatch(/c0: ping -c 1 /);
+      // Its path's last step is on the way: End goes to the flow's last hop, the reply delivered.
+      await page.keyboard.press('End');
+      expect(await page.$eval('tr[aria-current="step"]', (tr) => tr.textContent)).toMatch(/deliver/);
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   test('keyboard: arrows step, space plays and pauses, Home/End; focus is visible; controls are labelled', async () => {
     const page = await context.newPage();
     await page.setViewportSize({ width: 1400, height: 900 });

@@ -31,7 +31,8 @@ type Noted = Extract<PlanOp, { op: 'file.write' | 'socket.listen' | 'socket.clos
 export function noteLine(op: Noted): string {
   if (op.op === 'file.write') return `# ${op.netns}:${op.path} ← ${JSON.stringify(op.content)}`;
   // A routing daemon is no iproute2 command: its configuration is shown, and its `proto bird` routes follow as the commands they amount to.
-  if (op.op === 'bird.config') return `# ${op.netns}: BIRD runs with ${JSON.stringify(op.config)}`;
+  // The file reads as confd wrote it, a comment line for each of its lines (under the step's indent).
+  if (op.op === 'bird.config') return [`# ${op.netns}: BIRD (re)reads its configuration, as calico/node's confd renders it:`, ...op.config.trimEnd().split('\n').map((l) => (l ? `#   ${l}` : '#'))].join('\n    ');
   if (op.op === 'weave.router') return `# ${op.netns}: weaver (${op.router.datapath}) captures on ${op.router.device}, UDP ${op.router.port}, peers ${op.router.peers.map((p) => `${p.nickname} ${p.address}`).join(', ') || 'none'}`;
   const s = op.socket;
   const where = `${s.proto} ${s.address}:${s.port}`;
