@@ -104,7 +104,7 @@ describe('flannel in sim: the model side', () => {
     expect(o[5].out).toContain('FLANNEL_MTU=1500\n');
   });
 
-  test('systemctl restart docker: docker0 takes the lease\'s first address and MTU, containers get --bip\'s subnet and --mtu', async () => {
+  test('systemctl restart docker: docker0 takes the lease\'s first address, and --mtu with its first container; containers get --bip\'s subnet and --mtu', async () => {
     const o = await outputs(`  - r0: etcdctl put /coreos.com/network/config ${CONFIG('vxlan')}
   - r0: flanneld
   - r0: systemctl restart docker
@@ -113,9 +113,12 @@ describe('flannel in sim: the model side', () => {
   - c0: ip addr show eth0
   - c0: ip route
   - r0: docker network inspect bridge --format '{{json .IPAM.Config}} {{index .Options "com.docker.network.driver.mtu"}}'
+  - r0: ip link show docker0
 `);
-    expect(o.map((s) => s.exit)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
-    expect(o[3].out).toContain('mtu 1450 ');
+    expect(o.map((s) => s.exit)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // dockerd sets no MTU on docker0: without ports it keeps 1500; the first veth (--mtu) brings it down.
+    expect(o[3].out).toContain('mtu 1500 ');
+    expect(o[8].out).toContain('mtu 1450 ');
     expect(o[3].out).toContain('inet 10.5.1.1/24 brd 10.5.1.255 scope global docker0');
     expect(o[3].out).not.toContain('172.17.0.1');
     expect(o[5].out).toContain('mtu 1450 ');

@@ -4,6 +4,10 @@ import { endpointOf, hostOf, swarmNetworks } from '../sim/model/world';
 import { dnsView } from '../sim/model/dns';
 import { serveDns } from '../sim/model/resolver';
 import { emitDns, parseDns } from '../sim/wire/dns';
+import { execFileSync } from 'child_process';
+import { SimKernel } from '../sim/kernel/kernel';
+import { PlanOp } from '../sim/plan/ops';
+import { describeWith } from './helpers/env';
 
 async function seedLab() {
   const lab = await runLab('overlay-standalone');
@@ -272,5 +276,46 @@ describe('ip -j, ip -s and bridge link, in iproute2 6.1 form', () => {
     const overlay = hostOf(model.world, 'r0').namespaces.find((n) => n.startsWith('1-'))!;
     const out = backend.execSync('r0', overlay, ['bridge', 'link'], { world: model.world, namesVisible: true });
     expect(out.stdout).toMatch(/^\d+: vxlan0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master br0 state forwarding priority 32 cost 100 \n\d+: veth\d+@\S+: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 master br0 state forwarding priority 32 cost 2 \n/);
+  });
+});
+
+/** A bridge's MTU through its ports' lives, in the sim kernel and (root) in a namespace of the real one. */
+describe("a bridge whose MTU no one set follows its ports' (br_mtu_auto_adjust)", () => {
+  const STEPS: { what: string; op: PlanOp; cmd: string[] }[] = [
+    { what: 'made', op: { op: 'link.add', host: 'h', netns: 'h', name: 'br9', kind: { type: 'bridge' } }, cmd: ['link', 'add', 'br9', 'type', 'bridge'] },
+    { what: 'a veth of 1450 made', op: { op: 'link.add', host: 'h', netns: 'h', name: 'va', mtu: 1450, kind: { type: 'veth', peer: 'vb' } }, cmd: ['link', 'add', 'va', 'mtu', '1450', 'type', 'veth', 'peer', 'name', 'vb', 'mtu', '1450'] },
+    { what: 'it joins', op: { op: 'link.set', host: 'h', netns: 'h', name: 'va', master: 'br9' }, cmd: ['link', 'set', 'va', 'master', 'br9'] },
+    { what: 'the port grows to 1480', op: { op: 'link.set', host: 'h', netns: 'h', name: 'va', mtu: 1480 }, cmd: ['link', 'set', 'va', 'mtu', '1480'] },
+    { what: 'the port is deleted', op: { op: 'link.del', host: 'h', netns: 'h', name: 'va' }, cmd: ['link', 'del', 'va'] },
+    { what: 'a user sets 1400', op: { op: 'link.set', host: 'h', netns: 'h', name: 'br9', mtu: 1400 }, cmd: ['link', 'set', 'br9', 'mtu', '1400'] },
+    { what: 'a veth of 1450 made again', op: { op: 'link.add', host: 'h', netns: 'h', name: 'va', mtu: 1450, kind: { type: 'veth', peer: 'vb' } }, cmd: ['link', 'add', 'va', 'mtu', '1450', 'type', 'veth', 'peer', 'name', 'vb', 'mtu', '1450'] },
+    { what: 'it joins the user-set bridge', op: { op: 'link.set', host: 'h', netns: 'h', name: 'va', master: 'br9' }, cmd: ['link', 'set', 'va', 'master', 'br9'] },
+  ];
+  const EXPECTED = [1500, 1500, 1450, 1480, 1500, 1400, 1400, 1400];
+
+  test('in sim', () => {
+    const k = new SimKernel(1);
+    k.apply({ op: 'host.add', host: 'h', iface: 'eth0', address: '198.51.100.10/24' });
+    const seen = STEPS.map((s) => {
+      k.apply(s.op);
+      return k.netns('h', 'h').links.get('br9')!.mtu;
+    });
+    expect(seen).toEqual(EXPECTED);
+  });
+
+  describeWith(['ip'], true, 'in the real kernel', () => {
+    test('the same MTUs', () => {
+      const ns = `cnmt${process.pid}br`;
+      execFileSync('ip', ['netns', 'add', ns]);
+      try {
+        const seen = STEPS.map((s) => {
+          execFileSync('ip', ['-n', ns, ...s.cmd]);
+          return JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show', 'br9'], { encoding: 'utf8' }))[0].mtu;
+        });
+        expect(seen).toEqual(EXPECTED);
+      } finally {
+        execFileSync('ip', ['netns', 'del', ns]);
+      }
+    });
   });
 });

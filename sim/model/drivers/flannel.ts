@@ -262,10 +262,10 @@ export function restartDockerWithFlannel(tx: Tx, host: string): void {
   // their chains, above flanneld's FLANNEL-FWD and FLANNEL-POSTRTG: Docker's MASQUERADE for --bip's
   // subnet (! -o docker0) then takes what leaves for another host's containers as well.
   engineRestartWithNewBridge(tx, host, before, bridge, () => tx.emit(
-    // setupBridgeIPv4 takes the old address off docker0 and puts --bip's on; the bridge keeps its MAC.
+    // setupBridgeIPv4 takes the old address off docker0 and puts --bip's on; the bridge keeps its MAC. --mtu is
+    // its veths' (bridge.go's CreateEndpoint): docker0 takes it from the first that joins (the kernel's br_mtu_auto_adjust).
     { op: 'addr.del', host, netns: host, dev: bridge.bridge!, address: old },
     { op: 'addr.add', host, netns: host, dev: bridge.bridge!, address: `${gateway}/${node.subnet.split('/')[1]}` },
-    { op: 'link.set', host, netns: host, name: bridge.bridge!, mtu: node.mtu },
   ));
 }
 
