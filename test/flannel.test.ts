@@ -251,7 +251,10 @@ describe('flannel in sim: the model side', () => {
     expect(r.stdout).toMatch(/\[r1\]\n {4}etcdctl put \/coreos.com\/network\/subnets\/10.5.2.0-24 '\{"PublicIP":"198.51.100.11"/);
     expect(r.stdout).toMatch(/ip link add flannel.1 mtu 1450 txqueuelen 0 address \S+ type vxlan id 1 dstport 8472 nolearning ageing 300 local 198.51.100.11 dev eth0/);
     expect(r.stdout).toContain('ip route add 10.5.2.0/24 via 10.5.2.0 dev flannel.1 onlink');
-    expect(r.stdout).toContain('ip addr del 172.17.0.1/16 dev docker0\n    ip addr add 10.5.2.1/24 brd + dev docker0\n    ip link set dev docker0 mtu 1450');
+    // The old subnet's rules go, docker0 is readdressed (its MTU left to its ports), the new subnet's rules come.
+    expect(r.stdout).toContain('iptables -t nat -D POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n');
+    expect(r.stdout).toContain('ip addr del 172.17.0.1/16 dev docker0\n    ip addr add 10.5.2.1/24 brd + dev docker0\n    iptables -t nat -I POSTROUTING -s 10.5.2.0/24 ! -o docker0 -j MASQUERADE\n');
+    expect(r.stdout).not.toContain('ip link set dev docker0 mtu');
   });
 });
 
