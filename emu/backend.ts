@@ -23,11 +23,12 @@ import { checkBusybox, checkEmuPrerequisites } from './prereq';
 import { checkScenarioNeeds } from './features';
 import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
-import { batch, batchEach, restoreEach, run, Watch } from './exec';
+import { batch, batchEach, NamespaceSetup, restoreTolerant, run, setupEach, Watch } from './exec';
 import { dropCounters, grownDrops } from './netfilter';
-import { commandPhases, emuNamer, restoreScript, toPhases } from './translate';
+import { commandPhases, emuNamer, NsBatch, restoreScript, toPhases } from './translate';
 import { Listeners } from './listeners';
-import { underlayPort, underlaySetup } from '../sim/plan/iproute2';
+import { UNDERLAY_BRIDGE, underlayPort, underlaySetup } from '../sim/plan/iproute2';
+import { Numbering } from './ifindex';
 import { ClusterStore } from './etcd';
 import { MissWatchers } from './misswatch';
 import { Confinement } from './confine';
@@ -97,6 +98,8 @@ export class EmuBackend implements Backend {
   readonly store: ClusterStore;
   /** dockerd's miss handlers of the classic overlay's namespaces (misswatch.ts). */
   private readonly missWatch: MissWatchers;
+  /** Every device's index as Docker's sequence numbers it, so devices can be made where they end up (ifindex.ts). */
+  private readonly numbering = new Numbering();
 
   private constructor(
     readonly names: NameMap,
@@ -125,6 +128,8 @@ export class EmuBackend implements Backend {
     try {
       await b.serialized(async () => {
         const p = commandPhases(underlaySetup(emuNamer(names)), names);
+        b.numbering.addNamespace(names.underlay);
+        b.numbering.make(names.underlay, UNDERLAY_BRIDGE);
         record.addNamespaces(p.add);
         await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
         for (const u of p.underlay) await batch('ip', u.netns, u.ip);
@@ -136,12 +141,6 @@ export class EmuBackend implements Backend {
     return b;
   }
 
-  /**
-   * Steps that only add (create, configure, program peers) are coalesced: their ops wait
-   * until a command looks at the kernel or the run ends, then go in one set of batches. A
-   * 50-container lab thus takes a handful of process rounds instead of three per container.
-   * A step that deletes anything is a barrier, so deletions and re-creations keep their order.
-   */
   /** Whether this machine's kernel makes dummy devices (probed once, in the run's underlay namespace, where an index spent matters to nobody). */
   private dummyDevices?: Promise<boolean>;
 
@@ -150,15 +149,26 @@ export class EmuBackend implements Backend {
     if (!ops.some((op) => op.op === 'link.add' && op.kind.type === 'dummy')) return undefined;
     this.dummyDevices ??= this.serialized(async () => {
       const probe = await run('ip', ['-n', this.names.underlay, 'link', 'add', 'cnmprobe', 'type', 'dummy']);
-      if (probe.exitCode === 0) await run('ip', ['-n', this.names.underlay, 'link', 'del', 'cnmprobe']);
+      if (probe.exitCode === 0) {
+        this.numbering.spend(this.names.underlay);
+        await run('ip', ['-n', this.names.underlay, 'link', 'del', 'cnmprobe']);
+      }
       return probe.exitCode === 0;
     });
     return (await this.dummyDevices) ? undefined : 'dummy devices (CONFIG_DUMMY)';
   }
 
+  /**
+   * Steps that only add (create, configure, program peers) are coalesced: their ops wait
+   * until a command looks at the kernel or the run ends, then go in one set of batches. A
+   * 50-container lab thus takes a handful of process rounds instead of three per container.
+   * A step that deletes anything is a barrier, so deletions and re-creations keep their
+   * order, unless all it deletes is what it made itself in the same namespace (the overlay
+   * driver's testvxlan probe): that keeps its order inside the namespace's one batch.
+   */
   async apply(ops: PlanOp[], world: World): Promise<void> {
     this.lastWorld = world;
-    if (ops.every((op) => !op.op.endsWith('.del'))) {
+    if (deletesOnlyItsOwn(ops)) {
       this.deferred.push(...ops);
       this.deferredWorld = world;
       return;
@@ -200,7 +210,7 @@ export class EmuBackend implements Backend {
   }
 
   private async applyNow(ops: PlanOp[], world: World): Promise<void> {
-    const p = toPhases(ops, this.names);
+    const p = toPhases(ops, this.names, this.numbering);
     const dir = this.batchDir();
     // Progress counts namespaces configured, the creation of them all as one.
     const tick = (n: number) => this.progress.tick(n);
@@ -210,18 +220,25 @@ export class EmuBackend implements Backend {
       await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
       tick(1);
     }
+    const bridges = [...p.hostBatches, ...p.otherBatches];
+    // A namespace's rules name devices but need none to exist: they go in with its sysctls,
+    // before its devices, in the same process. Rules that delete go after (restoreTolerant).
+    const deletesRules = (b: NsBatch) => b.iptables.some((c) => c.includes('-D'));
+    const setups = new Map<string, NamespaceSetup>();
+    const setupOf = (netns: string) => setups.get(netns) ?? setups.set(netns, { netns, sysctls: [], rules: '' }).get(netns)!;
     // Deleted in the same step, a namespace needs no setting first.
-    await batch('ip', undefined, p.setup.filter((l) => !p.del.includes(l[2])));
+    for (const c of p.setup) if (!p.del.includes(c.netns)) setupOf(c.netns).sysctls.push(c);
+    for (const b of bridges) if (b.iptables.length && !deletesRules(b)) setupOf(b.netns).rules = restoreScript(b.iptables);
+    await setupEach([...setups.values()], dir);
     for (const b of p.underlay) await batch('ip', b.netns, b.ip);
     await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
     await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
     // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
-    const bridges = [...p.hostBatches, ...p.otherBatches];
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir);
     await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
     if (p.kvStart) await this.store.start();
     await this.store.put(p.kv);
-    await restoreEach(bridges.map((b) => ({ netns: b.netns, commands: b.iptables })), dir, restoreScript);
+    for (const b of bridges.filter(deletesRules)) await restoreTolerant(b.netns, b.iptables, restoreScript);
     // A namespace's own files (a container's resolv.conf) live in the run's state folder,
     // where the step's confined view finds them (confine.ts). Only a kept lab also gets them
     // in /etc/netns, for the `ip netns exec` a user types into it; recorded before they
@@ -540,8 +557,16 @@ export class EmuBackend implements Backend {
     this.record.remove();
   }
 
+  /** Brings the kernel's index counters of these namespaces level with Docker's sequence (Numbering.catchUp), one `ip` each that needs it. */
+  private async levelCounters(namespaces: string[]): Promise<void> {
+    await batchEach('ip', namespaces.map((netns) => ({ netns, lines: this.numbering.catchUp(netns) })), this.batchDir());
+  }
+
   /** A kept lab answers names as the run did: every running container gets its server, and they outlive us until `cnmlab clean`. */
   private async keepDns(): Promise<void> {
+    // A step's program never makes a device (the registry maps none that does); in a kept
+    // lab, entered with `ip netns exec`, anything may, and must be numbered as on Docker's host.
+    if (!this.interrupted) await this.levelCounters(this.record.state.namespaces);
     if (!this.interrupted) await this.listeners.startEvery();
     const world = this.deferredWorld ?? this.lastWorld;
     if (world && !this.interrupted) await this.dns.startEvery(world).catch((e: unknown) => {
@@ -570,6 +595,16 @@ function describeNamespace(real: string, names: NameMap, world: World | undefine
   if (c) return `container ${c.name} on ${host}`;
   const net = world ? swarmNetworks(world.swarm).find((n) => overlayNetnsName(n.id) === ns) : undefined;
   return net ? `overlay ${net.name} on ${host}` : `${ns} on ${host}`;
+}
+
+/** Whether every deletion among these ops removes a device the same ops made earlier in the same namespace. */
+function deletesOnlyItsOwn(ops: PlanOp[]): boolean {
+  const made = new Set<string>();
+  for (const op of ops) {
+    if (op.op === 'link.add') made.add(`${op.host}/${op.netns}/${op.name}`);
+    else if (op.op.endsWith('.del') && !(op.op === 'link.del' && made.has(`${op.host}/${op.netns}/${op.name}`))) return false;
+  }
+  return true;
 }
 
 /**

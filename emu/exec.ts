@@ -84,26 +84,48 @@ async function batchChunk(tool: 'ip' | 'bridge', todo: { netns: string; lines: s
   if (r.exitCode !== 0 && !force) throw new CommandFailed(`${tool} batches in ${dir}: ${(r.stderr || r.stdout).trim()}`);
 }
 
+/** What one namespace needs before any device lands in it: its sysctls, and its iptables-restore input (empty for none). */
+export interface NamespaceSetup {
+  netns: string;
+  sysctls: { key: string; value: string }[];
+  rules: string;
+}
+
 /**
- * Each namespace's iptables commands through one `ip netns exec NS iptables-restore --noflush
- * FILE`, the namespaces several at a time through one xargs, as batchEach does for ip. A
- * namespace whose commands delete rules goes on its own (restoreTolerant).
+ * Run in a namespace (argv: the sysctl file, the rules file): each `KEY VALUE` line written
+ * to /proc/sys/KEY, as `sysctl -w` writes it (the files under /proc/sys/net are those of the
+ * writer's network namespace), then the rules through iptables-restore, which the shell
+ * becomes. Fixed text: the namespace's data reaches it only as file contents read by `read`.
  */
-export async function restoreEach(batches: { netns: string; commands: string[][] }[], dir: string, script: (commands: string[][]) => string): Promise<void> {
-  const deleting = batches.filter((b) => b.commands.some((c) => c.includes('-D')));
-  for (const b of deleting) await restoreTolerant(b.netns, b.commands, script);
-  const todo = batches.filter((b) => b.commands.length > 0 && !deleting.includes(b)).map((b) => ({ netns: b.netns, script: script(b.commands) }));
+const SETUP_SCRIPT = 'while read -r key value; do printf \'%s\\n\' "$value" > "/proc/sys/$key" || exit 1; done < "$1"; [ -s "$2" ] || exit 0; exec iptables-restore --noflush "$2"';
+
+/** A sysctl key as its path under /proc/sys (net.ipv4.ip_forward: net/ipv4/ip_forward); nothing that could leave /proc/sys. */
+function sysctlPath(key: string): string {
+  if (!/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/.test(key)) throw new Error(`refusing sysctl key ${JSON.stringify(key)}`);
+  return key.replace(/\./g, '/');
+}
+
+/**
+ * Every namespace's setup through one xargs, several at a time: `nsenter --net=/run/netns/NS
+ * sh -c SETUP_SCRIPT`, three programs (nsenter, sh, iptables-restore) where `ip netns exec`
+ * per sysctl and per rule file took two each, and no mount namespace to build (nsenter
+ * enters the network namespace only; neither the writes nor iptables-restore read what `ip
+ * netns exec` would remount). The files stay in `dir` for inspection.
+ */
+export async function setupEach(setups: NamespaceSetup[], dir: string): Promise<void> {
+  const todo = setups.filter((s) => s.sysctls.length > 0 || s.rules.length > 0);
   if (todo.length === 0) return;
   fs.mkdirSync(dir, { recursive: true });
   const items: string[] = [];
   for (const s of todo) {
-    const file = path.join(dir, `${s.netns}.iptables`);
-    fs.writeFileSync(file, s.script);
-    items.push('netns', 'exec', s.netns, 'iptables-restore', '--noflush', file);
+    const sysctls = path.join(dir, `${s.netns}.sysctl`), rules = path.join(dir, `${s.netns}.iptables`);
+    fs.writeFileSync(sysctls, s.sysctls.map((c) => `${sysctlPath(c.key)} ${c.value}\n`).join(''));
+    fs.writeFileSync(rules, s.rules);
+    items.push(`--net=/run/netns/${s.netns}`, '--', 'sh', '-c', SETUP_SCRIPT, 'sh', sysctls, rules);
   }
-  processCount.value += 1 + todo.length;
-  const r = await run('xargs', ['-0', '-P', String(PARALLEL_BATCHES), '-n', '6', 'ip'], items.join('\0') + '\0');
-  if (r.exitCode !== 0) throw new CommandFailed(`iptables-restore in ${dir}: ${(r.stderr || r.stdout).trim()}`);
+  processCount.value += 1 + todo.length * 3;
+  const r = await run('xargs', ['-0', '-P', String(PARALLEL_BATCHES), '-n', '8', 'nsenter'], items.join('\0') + '\0');
+  if (r.exitCode !== 0) throw new CommandFailed(`namespace setup in ${dir}: ${(r.stderr || r.stdout).trim()}`);
 }
 
 /**
@@ -112,7 +134,7 @@ export async function restoreEach(batches: { netns: string; commands: string[][]
  * and rolls back that line's table block (`*table` … `COMMIT`), keeping the blocks before it:
  * so the script is run again from that block's start, without the deletion that failed.
  */
-async function restoreTolerant(netns: string, commands: string[][], script: (commands: string[][]) => string): Promise<void> {
+export async function restoreTolerant(netns: string, commands: string[][], script: (commands: string[][]) => string): Promise<void> {
   let rest = commands;
   while (rest.length > 0) {
     const text = script(rest);

@@ -9,9 +9,10 @@
  * batches them.
  */
 import { ListeningSocket, PlanOp, WeaveRouterConfig } from '../sim/plan/ops';
-import { Command, Namer, opToCommands, UNDERLAY } from '../sim/plan/iproute2';
+import { Command, Namer, opToCommands, UNDERLAY, underlayPort } from '../sim/plan/iproute2';
 import { NameMap, safe, safeValue } from './names';
 import { BirdRoute } from './bird';
+import { Numbering, Placement } from './ifindex';
 
 export interface NsBatch {
   netns: string;
@@ -26,8 +27,8 @@ export interface NsBatch {
 export interface Phases {
   /** Real names of namespaces to create. */
   add: string[];
-  /** `ip netns exec NS …` lines, run after the namespaces exist and before any device is made or moved (sysctls). */
-  setup: string[][];
+  /** A namespace's own sysctls (`ip netns exec NS sysctl -qw KEY=VALUE`), set after it exists and before any device lands in it. */
+  setup: { netns: string; key: string; value: string }[];
   /** Batches in the underlay namespace: the hosts' cables. */
   underlay: NsBatch[];
   /** Batches in each host's own namespace. */
@@ -74,7 +75,7 @@ export function commandPhases(commands: Command[], names: NameMap): Phases {
   for (const c of commands) {
     if (c.netns === undefined) {
       // Commands outside a namespace add or delete one, or run a program inside one.
-      if (c.argv[1] === 'exec') phases.setup.push(c.argv);
+      if (c.argv[1] === 'exec') phases.setup.push(namespaceSysctl(c.argv));
       else (c.argv[1] === 'add' ? phases.add : phases.del).push(c.argv[2]);
       continue;
     }
@@ -97,6 +98,14 @@ export function commandPhases(commands: Command[], names: NameMap): Phases {
     }
   }
   return phases;
+}
+
+/** `netns exec NS sysctl -qw KEY=VALUE` (what opToCommands renders for a namespace's sysctl) as its parts. */
+function namespaceSysctl(argv: string[]): { netns: string; key: string; value: string } {
+  const [, , netns, program, , setting] = argv;
+  const eq = setting?.indexOf('=') ?? -1;
+  if (program !== 'sysctl' || eq < 0) throw new Error(`not a namespace sysctl: ${argv.join(' ')}`);
+  return { netns, key: setting.slice(0, eq), value: setting.slice(eq + 1) };
 }
 
 /**
@@ -131,17 +140,16 @@ export function restoreScript(commands: string[][]): string {
   return open ? text + 'COMMIT\n' : text;
 }
 
-export function toPhases(ops: PlanOp[], names: NameMap): Phases {
-  // Devices are made where the plan makes them and moved as it moves them, as libnetwork
-  // does: the kernel numbers a device from the counter of the namespace it is made in and
-  // keeps that index when it moves, so a container's eth0 shows the host's numbering
-  // (eth0@if15), and a vxlan device keeps its UDP socket in the host namespace. Each move
-  // costs the kernel a grace period (about 17 ms here); being made in place would be
-  // cheaper but would number the devices as Docker's never are.
+export function toPhases(ops: PlanOp[], names: NameMap, numbering = new Numbering()): Phases {
   const namer = emuNamer(names);
   // BIRD installs its own routes, learned over its sessions: they are waited for, not made.
   const byBird = (op: PlanOp) => (op.op === 'route.add' || op.op === 'route.blackhole') && op.proto === 'bird';
-  const commands = ops.flatMap((op) => (byBird(op) ? [] : opToCommands(op, namer)));
+  const placed = placeDevices(ops, namer, numbering);
+  const commands = ops.flatMap((op, i) => {
+    if (byBird(op) || placed.folded.has(i)) return [];
+    const made = placed.made.get(i);
+    return made ? [placedLinkAdd(opToCommands(op, namer)[0], made)] : opToCommands(op, namer);
+  });
   const phases = commandPhases(commands, names);
   for (const op of ops) {
     if (op.op === 'bird.config') phases.bird.push({ netns: names.netns(op.host, op.netns), config: op.config });
@@ -157,7 +165,7 @@ export function toPhases(ops: PlanOp[], names: NameMap): Phases {
   // its only difference from the engine's kernel, visible in that sysctl alone.
   for (const op of ops) {
     if (op.op === 'link.add' && op.kind.type === 'bridge' && op.netns !== op.host && phases.add.includes(names.netns(op.host, op.netns))) {
-      phases.setup.push(['netns', 'exec', names.netns(op.host, op.netns), 'sysctl', '-qw', 'net.ipv4.igmp_link_local_mcast_reports=0']);
+      phases.setup.push({ netns: names.netns(op.host, op.netns), key: 'net.ipv4.igmp_link_local_mcast_reports', value: '0' });
     }
   }
   for (const op of ops) {
@@ -169,4 +177,96 @@ export function toPhases(ops: PlanOp[], names: NameMap): Phases {
   // Namespaces deleted in this step need no configuration first.
   phases.otherBatches = phases.otherBatches.filter((b) => !phases.del.includes(b.netns) || phases.add.includes(b.netns));
   return phases;
+}
+
+/** Where the devices an op list makes go: made in their final namespace, the move each replaces. */
+interface Placed {
+  /** By op index (a link.add): its own placement and its veth peer's. */
+  made: Map<number, { self: Placement; peer?: Placement }>;
+  /** Op indexes of the moves a placement made unneeded. */
+  folded: Set<number>;
+}
+
+/**
+ * libnetwork makes a device in the host namespace and moves it (`ip link set X netns NS`);
+ * made from the same namespace directly in the one it moves to (`ip link add X netns NS`),
+ * it is the same device: the same index (given explicitly, see ifindex.ts), and a vxlan's
+ * socket still in the namespace the command runs in (the kernel opens it in the
+ * requester's). Only a move that follows the making with nothing in between touching the
+ * device is folded, and only into a namespace nothing in this op list deletes from: the
+ * deletions run after the creations (their namespaces' batches come later), and an index
+ * that one frees must not be taken before.
+ */
+function placeDevices(ops: PlanOp[], namer: Namer, numbering: Numbering): Placed {
+  const placed: Placed = { made: new Map(), folded: new Set() };
+  const losing = new Set<string>();
+  for (const op of ops) {
+    if (op.op === 'link.del' || op.op === 'link.move') losing.add(namer.netns(op.host, op.netns));
+    if (op.op === 'netns.del') losing.add(namer.netns(op.host, op.netns));
+  }
+  const mentions = (op: PlanOp, name: string) =>
+    ('name' in op && op.name === name) || ('dev' in op && op.dev === name) || ('to' in op && op.to === name) || ('master' in op && op.master === name)
+    || (op.op === 'link.add' && op.kind.type === 'veth' && op.kind.peer === name);
+  /** The move that takes device `name` of op i's namespace elsewhere, when nothing touches the device before it. */
+  const moveOf = (made: Extract<PlanOp, { op: 'link.add' }>, i: number, name: string): { at: number; to: string } | undefined => {
+    for (let j = i + 1; j < ops.length; j++) {
+      const op = ops[j];
+      if (op.op === 'link.move' && op.host === made.host && op.netns === made.netns && op.name === name) {
+        const to = namer.netns(op.host, op.to);
+        return losing.has(to) ? undefined : { at: j, to };
+      }
+      if (mentions(op, name)) return undefined;
+    }
+    return undefined;
+  };
+  ops.forEach((op, i) => {
+    switch (op.op) {
+      case 'host.add': {
+        const own = namer.netns(op.host, op.host);
+        numbering.addNamespace(own);
+        // The underlay's end is made by a command in the underlay, its peer (made first) in the host's namespace.
+        const peer = numbering.make(own, namer.name(op.iface)).device;
+        numbering.pair(numbering.make(namer.netns(UNDERLAY, UNDERLAY), namer.name(underlayPort(op.host))).device, peer);
+        return;
+      }
+      case 'netns.add':
+        return numbering.addNamespace(namer.netns(op.host, op.netns));
+      case 'netns.del':
+        return numbering.deleteNamespace(namer.netns(op.host, op.netns));
+      case 'link.add': {
+        const here = namer.netns(op.host, op.netns);
+        const peerName = op.kind.type === 'veth' ? op.kind.peer : undefined;
+        const peerMove = peerName === undefined ? undefined : moveOf(op, i, peerName);
+        const selfMove = moveOf(op, i, op.name);
+        const peer = peerName === undefined ? undefined : numbering.make(here, namer.name(peerName), peerMove?.to);
+        const self = numbering.make(here, namer.name(op.name), selfMove?.to);
+        if (peer) numbering.pair(self.device, peer.device);
+        for (const m of [selfMove, peerMove]) if (m) placed.folded.add(m.at);
+        if (self.placement.index !== undefined || peer?.placement.index !== undefined) placed.made.set(i, { self: self.placement, ...(peer ? { peer: peer.placement } : {}) });
+        return;
+      }
+      case 'link.move':
+        if (!placed.folded.has(i)) numbering.move(namer.netns(op.host, op.netns), namer.name(op.name), namer.netns(op.host, op.to));
+        return;
+      case 'link.rename':
+        return numbering.rename(namer.netns(op.host, op.netns), namer.name(op.name), namer.name(op.to));
+      case 'link.del':
+        return numbering.delete(namer.netns(op.host, op.netns), namer.name(op.name));
+      default:
+        return;
+    }
+  });
+  return placed;
+}
+
+/** An `ip link add` with where its device (and a veth's peer) is made and numbered: `NAME [netns NS] [index I] … peer name P [netns NS] [index I] …`. */
+function placedLinkAdd(c: Command, made: { self: Placement; peer?: Placement }): Command {
+  const words = (p: Placement | undefined) => [...(p?.netns ? ['netns', p.netns] : []), ...(p?.index !== undefined ? ['index', String(p.index)] : [])];
+  const argv = [...c.argv];
+  const peerAt = argv.indexOf('peer');
+  if (peerAt >= 0) argv.splice(peerAt + 3, 0, ...words(made.peer));
+  // The device's name follows `add` (or `add name`, for a name iproute2 could read as a keyword).
+  const nameAt = argv[2] === 'name' ? 3 : 2;
+  argv.splice(nameAt + 1, 0, ...words(made.self));
+  return { ...c, argv };
 }

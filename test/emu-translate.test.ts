@@ -1,4 +1,4 @@
-/** The emu plan translation (no root needed): coalesced steps, devices made and moved as libnetwork does, batches per namespace. */
+/** The emu plan translation (no root needed): coalesced steps, devices made where libnetwork moves them, numbered as its moves leave them, batches per namespace. */
 import { Model } from '../sim/model/model';
 import { PlanOp } from '../sim/plan/ops';
 import { toPhases } from '../emu/translate';
@@ -30,24 +30,23 @@ describe('emu translation of the plan', () => {
 
   test("an overlay namespace's bridge sends no link-local IGMP reports (the engine's containers met none); a host's bridges are left as Docker leaves them", () => {
     const bridges = plan.filter((op): op is Extract<PlanOp, { op: 'link.add' }> => op.op === 'link.add' && op.kind.type === 'bridge');
-    const quiet = phases.setup.filter((l) => l.includes('net.ipv4.igmp_link_local_mcast_reports=0')).map((l) => l[2]);
+    const quiet = phases.setup.filter((c) => c.key === 'net.ipv4.igmp_link_local_mcast_reports' && c.value === '0').map((c) => c.netns);
     const overlays = bridges.filter((b) => b.netns !== b.host).map((b) => names.netns(b.host, b.netns));
     expect(overlays.length).toBe(4);
     expect(quiet.sort()).toEqual(overlays.sort());
     expect(bridges.some((b) => b.netns === b.host)).toBe(true);
   });
 
-  test('every vxlan device is made in the host namespace and moved into its overlay namespace, as libnetwork does', () => {
+  test("every vxlan device is made by its host namespace's batch directly in its overlay namespace (the kernel opens its socket in the requester's namespace, as after libnetwork's move), numbered as the move would have left it", () => {
     const adds = plan.filter((op): op is Extract<PlanOp, { op: 'link.add' }> => op.op === 'link.add' && op.kind.type === 'vxlan' && op.name !== 'testvxlan');
     const moves = plan.filter((op): op is Extract<PlanOp, { op: 'link.move' }> => op.op === 'link.move');
     expect(adds.length).toBe(4); // ingress and test-net on both hosts
     for (const add of adds) {
       const move = moves.find((m) => m.host === add.host && m.name === add.name)!;
       const hostLines = lines(names.netns(add.host, add.host));
-      const made = hostLines.findIndex((l) => l.startsWith(`link add ${add.name} `) && l.includes(` type vxlan id ${(add.kind as { vni: number }).vni} `));
-      const moved = hostLines.indexOf(`link set dev ${add.name} netns ${names.netns(add.host, move.to)}`);
-      expect(made).toBeGreaterThanOrEqual(0);
-      expect(moved).toBeGreaterThan(made);
+      const made = hostLines.find((l) => l.startsWith(`link add ${add.name} netns ${names.netns(add.host, move.to)} index `) && l.includes(` type vxlan id ${(add.kind as { vni: number }).vni} `));
+      expect(made).toBeDefined();
+      expect(hostLines).not.toContain(`link set dev ${add.name} netns ${names.netns(add.host, move.to)}`);
     }
   });
 
@@ -62,16 +61,13 @@ describe('emu translation of the plan', () => {
     }
   });
 
-  test('veth pairs are made whole in the host namespace (the kernel numbers both ends there), then their ends are moved', () => {
-    for (const host of ['r0', 'r1']) {
-      const hostLines = lines(names.netns(host, host));
-      const veths = hostLines.filter((l) => l.includes(' type veth '));
-      expect(veths.length).toBeGreaterThan(0);
-      for (const l of veths) expect(l).not.toContain(' netns ');
-    }
-    const moves = plan.filter((op): op is Extract<PlanOp, { op: 'link.move' }> => op.op === 'link.move');
+  test('no device is moved: each veth end libnetwork moves is made where it goes, the container end numbered first from the host\'s counter (ubuntu0: eth0 14, its overlay peer 15)', () => {
     const moveLines = [...phases.hostBatches, ...phases.otherBatches].flatMap((b) => b.ip).filter((l) => l[0] === 'link' && l[1] === 'set' && l.includes('netns'));
-    expect(moveLines).toHaveLength(moves.length);
+    expect(moveLines).toEqual([]);
+    const r0 = lines(names.netns('r0', 'r0'));
+    const ubuntu0 = plan.find((op): op is Extract<PlanOp, { op: 'netns.add' }> => op.op === 'netns.add' && op.host === 'r0' && /^[0-9a-f]{12}$/.test(op.netns))!;
+    const made = r0.find((l) => l.includes(` peer name `) && l.includes(` netns ${names.netns('r0', ubuntu0.netns)} index `) && l.includes('mtu 1450'))!;
+    expect(made).toMatch(new RegExp(`^link add veth\\w+ netns ${names.netns('r0', '1-').replace(/\./g, '\\.')}\\w+ index 15 .* type veth peer name veth\\w+ netns ${names.netns('r0', ubuntu0.netns).replace(/\./g, '\\.')} index 14 mtu 1450 txqueuelen 0$`));
   });
 
   test('each container namespace gets one batch that names, addresses and raises eth0 and eth1', () => {

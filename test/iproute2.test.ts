@@ -126,7 +126,7 @@ describe('PlanOp → iproute2', () => {
       const p = toPhases([op], names);
       const emu = [
         ...p.add.map((n) => `ip netns add ${n}`),
-        ...p.setup.map((l) => `ip ${l.join(' ')}`),
+        ...p.setup.map((c) => `ip netns exec ${c.netns} sysctl -qw ${c.key}=${c.value}`),
         ...[...p.underlay, ...p.hostBatches, ...p.otherBatches].flatMap((b) => [...b.ip.map((l) => `ip -n ${b.netns} ${l.join(' ')}`), ...b.bridge.map((l) => `bridge -n ${b.netns} ${l.join(' ')}`),
           ...b.iptables.map((l) => `ip netns exec ${b.netns} iptables ${l.join(' ')}`)]),
         ...p.del.map((n) => `ip netns del ${n}`),

@@ -10,8 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { BenchResult } from './result';
-import { NameMap, newPrefix } from '../../emu/names';
-import { UNDERLAY } from '../../sim/plan/iproute2';
+import { explainScript } from '../helpers/explain-script';
 
 const SETUP = `hosts:
   r0: {}
@@ -49,48 +48,16 @@ function run(repo: string, file: string): number {
 }
 
 /**
- * The baseline: explain's commands as a shell script, one process per operation, under a
- * fresh prefix; then the ping from ubuntu0's namespace and the namespaces deleted one by one.
+ * The baseline: explain's commands as a shell script, one process per operation
+ * (test/helpers/explain-script.ts); then the ping from ubuntu0's namespace and the
+ * namespaces deleted one by one.
  */
 function shellScript(explained: string): string {
-  const names = new NameMap(newPrefix());
-  const real = (group: string, ns: string) => (group === UNDERLAY ? (ns === UNDERLAY ? names.underlay : names.netns(ns, ns)) : names.netns(group, ns));
-  const lines = ['set -e'];
-  const made: string[] = [];
-  let group = '';
-  let firstContainer: string | undefined;
-  for (const raw of explained.split('\n')) {
-    const line = raw.trim();
-    const header = /^\[(\S+)\]$/.exec(line);
-    if (header) {
-      group = header[1];
-      continue;
-    }
-    if (!line || line.startsWith('#') || line.startsWith('(')) continue;
-    const mayFail = line.endsWith(' || true');
-    const w = line.replace(/ \|\| true$/, '').split(' ');
-    const tool = w.shift()!;
-    let argv: string[];
-    if (w[0] === 'netns') {
-      const ns = real(group, w[2]);
-      if (w[1] === 'add') {
-        made.push(ns);
-        // A container's sandbox is named by 12 hex digits of its id.
-        if (group === 'r0' && !firstContainer && /^[0-9a-f]{12}$/.test(w[2])) firstContainer = ns;
-      }
-      argv = ['netns', w[1], ns];
-    } else {
-      const ns = w[0] === '-n' ? w.splice(0, 2)[1] : group;
-      const to = w.indexOf('netns');
-      if (to >= 0) w[to + 1] = real(group, w[to + 1]);
-      argv = ['-n', real(group, ns), ...w];
-    }
-    lines.push(`${tool} ${argv.join(' ')}${mayFail ? ' || true' : ''}`);
-  }
-  if (!firstContainer) throw new Error('explain made no container namespace on r0');
-  lines.push(`ip netns exec ${firstContainer} ping -c 1 -W 2 10.0.1.4 >/dev/null`);
-  for (const ns of made.reverse()) lines.push(`ip netns del ${ns}`);
-  return lines.join('\n') + '\n';
+  const { lines, namespaces, names } = explainScript(explained);
+  // A container's sandbox is named by 12 hex digits of its id; ubuntu0's is r0's first.
+  const ubuntu0 = namespaces.find((n) => n.startsWith(`${names.prefix}.r0.`) && /\.[0-9a-f]{12}$/.test(n));
+  if (!ubuntu0) throw new Error('explain made no container namespace on r0');
+  return ['set -e', ...lines, `ip netns exec ${ubuntu0} ping -c 1 -W 2 10.0.1.4 >/dev/null`, ...[...namespaces].reverse().map((n) => `ip netns del ${n}`)].join('\n') + '\n';
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -103,6 +70,7 @@ export async function benchEmuCold(): Promise<BenchResult[]> {
   // The kernel frees a deleted namespace in the background, holding locks a new one needs:
   // a pause keeps one run's teardown out of the next one's timing.
   const quiet = () => spawnSync('sleep', ['1']);
+  const loadBefore = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   try {
     const seed = path.join(scratch, 'seed.yaml');
     fs.writeFileSync(seed, seedPing());
@@ -131,8 +99,9 @@ export async function benchEmuCold(): Promise<BenchResult[]> {
       const e = run(repo, empty);
       perContainer.push((b - e) / 50);
     }
+    const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
     return [
-      { name: 'emu cold: seed setup + `ping -c 1`, whole process, median of 5', value: Number(median(ours).toFixed(3)), unit: `s (${range(ours)})` },
+      { name: 'emu cold: seed setup + `ping -c 1`, whole process, median of 5', value: Number(median(ours).toFixed(3)), unit: `s (${range(ours)}; load average ${loadBefore} before, ${load} after)` },
       { name: '  one `ip`/`bridge` process per operation (shell script), alternated', value: Number(median(shell).toFixed(3)), unit: `s (${range(shell)})` },
       { name: 'emu cold: ratio of the two medians', value: Number((median(ours) / median(shell)).toFixed(2)), unit: '', goal: '<= 0.5' },
       { name: 'emu cold: 50-container lab minus the empty lab, per container, median of 5', value: Number((median(perContainer) * 1000).toFixed(1)), unit: `ms (${range(perContainer, 'ms', 1000, 1)})`, goal: '<= 5' },
