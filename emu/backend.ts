@@ -89,6 +89,8 @@ export class EmuBackend implements Backend {
   /** The model after the last step, for a kept lab's DNS and its map. */
   private lastWorld?: World;
   private batchCount = 0;
+  /** Every bridge port made so far forwarding (portsForwarding), awaited before a step's program runs. */
+  private forwarding: Promise<void> = Promise.resolve();
   /** Where step commands run: confined views of containers and hosts (confine.ts). */
   private readonly confine: Confinement;
   /** The plan's files of each namespace (`file.write`), by real namespace name. */
@@ -238,7 +240,7 @@ export class EmuBackend implements Backend {
     await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
     if (p.kvStart) await this.store.start();
     await this.store.put(p.kv);
-    for (const b of bridges.filter(deletesRules)) await restoreTolerant(b.netns, b.iptables, restoreScript);
+    await Promise.all(bridges.filter(deletesRules).map((b) => restoreTolerant(b.netns, b.iptables, restoreScript)));
     // A namespace's own files (a container's resolv.conf) live in the run's state folder,
     // where the step's confined view finds them (confine.ts). Only a kept lab also gets them
     // in /etc/netns, for the `ip netns exec` a user types into it; recorded before they
@@ -272,8 +274,11 @@ export class EmuBackend implements Backend {
     const missing = await this.bird.waitForRoutes(p.birdRoutes);
     if (missing.length) throw new EmuEnvironmentError(`BIRD did not install ${missing.map((r) => `${r.dst} in ${r.netns}`).join(', ')} (no BGP session came up in time; its log is in ${this.record.dir}/bird)`);
     await this.missWatch.start(p.missWatch.filter((w) => !p.del.includes(w.real)), world);
-    await portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
+    // The kernel's linkwatch raises the bridge ports on its own time: a step's program waits
+    // for it (runStep), so what runs before (DNS servers, captures, views) overlaps it.
+    const ports = portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
       .filter((n) => !p.del.includes(n)));
+    this.forwarding = Promise.all([this.forwarding, ports]).then(() => undefined);
     await this.dns.sync(world);
     this.progress.complete();
   }
@@ -331,6 +336,7 @@ export class EmuBackend implements Backend {
 
   /** A step's program, confined to its view and bounded by the step's timeout and output cap. */
   private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext, watch?: Watch): Promise<CommandOutput> {
+    await this.forwarding;
     const r = await this.confine.run(real, view, ctx.world, argv, this.bounds, this.abort.signal, watch);
     // setpriv's own words when the program is not installed here.
     if (r.exitCode === 127 && /^setpriv: failed to execute/.test(r.stderr)) return { stdout: '', stderr: `bash: ${argv[0]}: command not found\n`, exitCode: 127 };
@@ -564,6 +570,7 @@ export class EmuBackend implements Backend {
 
   /** A kept lab answers names as the run did: every running container gets its server, and they outlive us until `cnmlab clean`. */
   private async keepDns(): Promise<void> {
+    await this.forwarding;
     // A step's program never makes a device (the registry maps none that does); in a kept
     // lab, entered with `ip netns exec`, anything may, and must be numbered as on Docker's host.
     if (!this.interrupted) await this.levelCounters(this.record.state.namespaces);
@@ -635,13 +642,22 @@ async function portsForwarding(namespaces: string[]): Promise<void> {
   let pending = namespaces;
   while (pending.length && Date.now() < deadline) {
     const listed = await Promise.all(pending.map((n) => run('ip', ['-j', '-n', n, 'link', 'show'])));
-    pending = pending.filter((_, i) => listed[i].exitCode === 0 && (JSON.parse(listed[i].stdout || '[]') as { flags: string[]; operstate: string }[])
-      .some((l) => l.flags.includes('UP') && l.flags.includes('LOWER_UP') && l.operstate === 'DOWN'));
+    pending = pending.filter((_, i) => listed[i].exitCode === 0 && waitingForCarrier(listed[i].stdout));
     if (pending.length) await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-/** The step at which a request passes a capture point, from a ping whose sender is on host `src`. */
+/** Whether `ip -j link show` lists a device up with a carrier that the kernel has not yet made operational (a namespace deleted meanwhile lists nothing). */
+function waitingForCarrier(json: string): boolean {
+  let links: { flags: string[]; operstate: string }[];
+  try {
+    links = JSON.parse(json || '[]') as { flags: string[]; operstate: string }[];
+  } catch {
+    return false;
+  }
+  return links.some((l) => l.flags.includes('UP') && l.flags.includes('LOWER_UP') && l.operstate === 'DOWN');
+}
+
 /** The step at which the request would have been seen at a capture point: going out on the sender's host, coming in elsewhere. */
 function pathStep(model: PathModel, p: CapturePoint, src: string | undefined): number | undefined {
   return stepOfRequestAt(model, p, p.host === src ? 'out' : 'in');

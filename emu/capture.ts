@@ -96,9 +96,11 @@ const DEVICE_STATE = [
 function startTcpdump(p: CapturePoint, record: (pid: number) => void): Promise<ChildProcess | Unavailable['reason']> {
   // On lo, the embedded DNS's datagrams: to 127.0.0.11:53, which Docker's DNAT has sent to the resolver's port by then.
   const filter = p.role === 'lo' ? ['udp', 'and', 'host', '127.0.0.11'] : ['not', 'ip6'];
-  const child = spawn('ip', ['netns', 'exec', p.realNetns, 'tcpdump', '-i', p.iface, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],
+  // nsenter enters the network namespace only: tcpdump finds its device by ioctl and netlink
+  // there, and needs none of the mount namespace `ip netns exec` would build for it.
+  const child = spawn('nsenter', [`--net=/run/netns/${p.realNetns}`, '--', 'tcpdump', '-i', p.iface, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
-  // `ip netns exec` execs tcpdump in place: the child's pid is tcpdump's.
+  // nsenter execs tcpdump in place: the child's pid is tcpdump's.
   if (child.pid) record(child.pid);
   const where = `${p.host}/${p.netns}/${p.device}`;
   return new Promise((resolve, reject) => {

@@ -18,8 +18,8 @@ export async function teardown(state: RunState): Promise<string[]> {
       // gone
     }
   }
-  const existing = new Set((await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));
-  const mine = state.namespaces.filter((n) => n.startsWith(`${state.prefix}.`) && existing.has(n));
+  // A name in /run/netns is what `ip netns list` lists (without asking each of the machine's namespaces for its id).
+  const mine = state.namespaces.filter((n) => n.startsWith(`${state.prefix}.`) && fs.existsSync(path.join('/run/netns', n)));
   if (mine.length) await run('ip', ['-force', '-batch', '-'], mine.map((n) => `netns del ${n}`).join('\n') + '\n');
   for (const f of state.files) if (path.dirname(f) === NETNS_ETC && path.basename(f).startsWith(`${state.prefix}.`)) fs.rmSync(f, { recursive: true, force: true });
   return mine;

@@ -139,7 +139,7 @@ export async function restoreTolerant(netns: string, commands: string[][], scrip
   while (rest.length > 0) {
     const text = script(rest);
     processCount.value++;
-    const r = await run('ip', ['netns', 'exec', netns, 'iptables-restore', '--noflush'], text);
+    const r = await run('nsenter', [`--net=/run/netns/${netns}`, '--', 'iptables-restore', '--noflush'], text);
     if (r.exitCode === 0) return;
     const failedLine = Number(/line (\d+) failed/.exec(r.stderr)?.[1]);
     // Lines before the failing one: table headers, COMMITs and commands (one line each, in order).
