@@ -143,7 +143,7 @@ export class EmuBackend implements Backend {
     return b;
   }
 
-  /** Whether this machine's kernel makes dummy devices (probed once, in the run's underlay namespace, where an index spent matters to nobody). */
+  /** Whether this machine's kernel makes dummy devices (probed once, in the run's underlay namespace; the index a probe spends there is counted). */
   private dummyDevices?: Promise<boolean>;
 
   /** The macvlan driver's dummy parent and weave launch's vethwedu need CONFIG_DUMMY, which a kernel may lack (this machine's does). */

@@ -36,6 +36,8 @@ const RANDOM_MAC = /\b(?!(?:0?2:42|33:33:00|0?1:0?0:5e|ff:ff))(?:[0-9a-f]{1,2}:)
 
 /** What every namespace of a prefix holds, random parts masked, each section's lines sorted. */
 function kernelObjects(prefix: string): Record<string, Record<string, string[]>> {
+  // A device's operational state follows its carrier on the kernel's linkwatch work, up to a second late (a bridge turns UP once a port forwards).
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
   const namespaces = sh(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${prefix}.`)).sort();
   const mask = (text: string) => text.split(`${prefix}.`).join('PREFIX.').replace(RANDOM_MAC, 'MAC').replace(/33:33:ff:MAC|33:33:ff(?::[0-9a-f]{2}){3}/g, '33:33:ff:X')
     .replace(/(\w+_timer)\s+[\d.]+/g, '$1 T').replace(/fe80::[0-9a-f:]+/g, 'fe80::X').replace(/ tentative/g, '');

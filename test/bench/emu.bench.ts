@@ -6,7 +6,8 @@ import { Model } from '../../sim/model/model';
 import { endpointOf, hostOf, swarmNetwork } from '../../sim/model/world';
 import { EmuBackend } from '../../emu/backend';
 import { processCount, must } from '../../emu/exec';
-import { toPhases } from '../../emu/translate';
+import { commandPhases, emuNamer } from '../../emu/translate';
+import { opToCommands } from '../../sim/plan/iproute2';
 import { parseScenario } from '../../sim/scenario/load';
 import { PlanOp } from '../../sim/plan/ops';
 import { BenchResult } from './result';
@@ -29,8 +30,8 @@ async function timeSetup(containers: number, onePerOp: boolean): Promise<{ secon
   const apply = async (list: PlanOp[]) => {
     ops += list.length;
     if (!onePerOp) return backend.apply(list, model.world);
-    // The baseline: the same plan, one ip/bridge process per command, in plan order.
-    const p = toPhases(list, backend.names);
+    // The baseline: the same plan as explain prints it (devices made in the host namespace and moved), one ip/bridge process per command.
+    const p = commandPhases(list.flatMap((op) => opToCommands(op, emuNamer(backend.names))), backend.names);
     for (const n of p.add) {
       backend.record.addNamespaces([n]);
       processCount.value++;
