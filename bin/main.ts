@@ -65,7 +65,7 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .command('compare')
     .description('the same two containers on two hosts and the same ping, once per network driver, side by side')
     .argument('[scenario]', 'scenario file lending its first two hosts and its seed (default: a built-in two-host lab)')
-    .option('--drivers <list>', 'comma-separated: overlay, overlay-kv, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan, weave-fastdp, weave-sleeve', 'overlay,overlay-kv,flannel-vxlan,flannel-host-gw,calico-bgp,calico-ipip,calico-vxlan,weave-sleeve')
+    .option('--drivers <list>', 'comma-separated: overlay, overlay-kv, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan, weave-fastdp, weave-sleeve', 'overlay,overlay-kv,flannel-vxlan,flannel-host-gw,calico-bgp,calico-ipip,calico-vxlan,weave-fastdp,weave-sleeve')
     .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu']).default('sim'))
     .option('--json', 'print the facts as one JSON object')
     .option('--trace <file>', 'write every driver\'s trace as one bundle (cnmlab-compare/1) that `cnmlab viz` draws one tab each')

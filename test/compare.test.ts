@@ -18,7 +18,6 @@ describe('cnmlab compare', () => {
   test('a driver not implemented yet is refused by name, an unknown one as unknown, exit 2, one line', () => {
     for (const [drivers, line] of [
       ['overlay,weave', '--drivers: unknown driver "weave" (expected some of overlay, overlay-kv, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan, weave-fastdp, weave-sleeve)'],
-      ['weave-fastdp', '--drivers: weave-fastdp is not implemented yet'],
     ]) {
       const r = cnmlab(['compare', '--drivers', drivers]);
       expect(r.status).toBe(2);
@@ -29,11 +28,11 @@ describe('cnmlab compare', () => {
     expect(partsFor(' ,')).toBe('--drivers: expected a comma-separated list of drivers');
   });
 
-  test('without --drivers: the eight implemented drivers, in the order the help names them, each ping answered', () => {
+  test('without --drivers: the nine implemented drivers, in the order the help names them, each ping answered', () => {
     const r = cnmlab(['compare', '--json']);
     expect(r.status).toBe(0);
     const drivers: { driver: string; ok: boolean }[] = JSON.parse(r.stdout).drivers;
-    expect(drivers.map((d) => d.driver)).toEqual(['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-sleeve']);
+    expect(drivers.map((d) => d.driver)).toEqual(['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve']);
     expect(drivers.every((d) => d.ok)).toBe(true);
   });
 
@@ -75,6 +74,15 @@ describe('cnmlab compare', () => {
     expect(w.arp).toMatch(/^10\.(32|40)\.0\.[01] is-at \S+: the peer container itself$/);
     expect(w.peersFrom).toMatch(/^the data plane/);
     expect(w.devices).toEqual(expect.arrayContaining(['r0:ethwe0', 'r0:vethwe-pcap', 'underlay:segment', 'r1:vethwe-pcap', 'r1:ethwe0']));
+  });
+
+  test("weave-fastdp's row: eight steps, MTU 1376, TTL 64 (L2), 50 bytes more in UDP 6784 with a VNI made of the peers' short ids", () => {
+    const r = cnmlab(['compare', '--drivers', 'weave-fastdp', '--json']);
+    expect(r.status).toBe(0);
+    const [w] = JSON.parse(r.stdout).drivers;
+    expect(w).toMatchObject({ driver: 'weave-fastdp', ok: true, steps: [1, 2, 3, 4, 5, 6, 7, 8], containerMtu: 1376, ttl: 64, layer: 'L2', underlayBytes: 148, containerBytes: 98, overhead: 50 });
+    expect(w.outer).toMatch(/^UDP 6784 \(VXLAN, VNI \d+\)$/);
+    expect(w.devices).toEqual(expect.arrayContaining(['r0:ethwe0', 'r0:datapath', 'r0:eth0', 'underlay:segment', 'r1:datapath', 'r1:ethwe0']));
   });
 
   test("flannel's rows: routed twice (TTL 62, L3), docker0 answers the ARP for its own address; vxlan adds 50 bytes in UDP 8472 with VNI 1 at MTU 1450, host-gw nothing at 1500; peers from etcd", () => {

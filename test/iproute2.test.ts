@@ -47,10 +47,12 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
   'route.blackhole': [{ op: 'route.blackhole', host: 'r0', netns: 'r0', dst: '192.168.1.64/26' }, ['ip route add blackhole 192.168.1.64/26']],
   // emu's BIRD takes the configuration itself (emu/bird.ts): no iproute2 command.
   'bird.config': [{ op: 'bird.config', host: 'r0', netns: 'r0', config: 'router id 198.51.100.10;\n' }, []],
-  'weave.router': [{ op: 'weave.router', host: 'r0', netns: 'r0', router: { name: '7a:e4:00:00:00:01', nickname: 'r0', shortId: 1, datapath: 'sleeve', device: 'vethwe-pcap', port: 6783, peers: [] } }, []],
+  'weave.router': [{ op: 'weave.router', host: 'r0', netns: 'r0', router: { name: '7a:e4:00:00:00:01', nickname: 'r0', shortId: 1, datapath: 'sleeve', address: '198.51.100.10', device: 'vethwe-pcap', port: 6783, peers: [] } }, []],
   // Daemons' doings, not commands: emu starts the store and a miss handler for them.
   'kv.start': [{ op: 'kv.start', host: 'r0', netns: 'r0' }, []],
   'miss.watch': [{ op: 'miss.watch', host: 'r0', netns: '1-0123456789', dev: 'vxlan0', network: '0123456789', subnet: '10.0.0.0/24' }, []],
+  'odp.datapath': [{ op: 'odp.datapath', host: 'r0', netns: 'r0', name: 'datapath' }, []],
+  'odp.vport': [{ op: 'odp.vport', host: 'r0', netns: 'r0', datapath: 'datapath', vport: { type: 'vxlan', name: 'vxlan-6784', dstport: 6784 } }, []],
 };
 
 describe('PlanOp → iproute2', () => {

@@ -12,6 +12,10 @@ import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
 import { emitSleeve, parseSleeve, PEER_NAME_LEN, SLEEVE_FRAME_OVERHEAD } from '../sim/wire/sleeve';
 import { Flow } from '../sim/trace/types';
 import { openCapture } from '../sim/pcap/reader';
+import { parseScenario } from '../sim/scenario/load';
+import { scenarioNeeds } from '../emu/features';
+import { REPO } from './helpers/env';
+import { spawnSync } from 'child_process';
 
 const LAUNCH = `  - r0: weave launch --no-fastdp
   - r1: weave launch --no-fastdp 198.51.100.10
@@ -62,13 +66,27 @@ describe('weave launch and its reports', () => {
     expect(o[4]).toEqual({ exit: 3, out: '', err: "weave is already running; you can stop it with 'weave stop'.\n" });
   });
 
-  test('the fast datapath is named as not modelled; a host without a router has no status', async () => {
-    const o = await outputs(`  - r0: weave launch
-  - r0: weave status
+  test('a host without a router has no status', async () => {
+    const o = await outputs(`  - r0: weave status
+  - r0: weave ps
 `);
-    expect(o[0].exit).toBe(127);
-    expect(o[0].err).toContain('fast datapath');
-    expect(o[1]).toEqual({ exit: 1, out: '', err: 'weave container is not present. Have you launched it?\n' });
+    expect(o[0]).toEqual({ exit: 1, out: '', err: 'weave container is not present. Have you launched it?\n' });
+    expect(o[1].exit).toBe(1);
+  });
+
+  test('fastdp: the datapath (MTU 1376), the bridge joined by vethwe-bridge/vethwe-datapath (its vport), the VXLAN vport vxlan-6784, no pcap veth', async () => {
+    const o = await outputs(`  - r0: weave launch
+  - r0: ip -d link show datapath
+  - r0: ip -d link show vethwe-datapath
+  - r0: ip link show weave
+  - r0: ip link show vethwe-pcap
+  - r0: ss -uln
+`);
+    expect(o[1].out).toMatch(/^\d+: datapath: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1376 qdisc noqueue state UNKNOWN [\s\S]*\n    openvswitch addrgenmode/);
+    expect(o[2].out).toMatch(/vethwe-datapath@vethwe-bridge: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1376 qdisc noqueue master datapath state UP[\s\S]*promiscuity 1 [\s\S]*\n    veth \n    openvswitch_slave /);
+    expect(o[3].out).toContain('mtu 1376 ');
+    expect(o[4]).toMatchObject({ exit: 1 });
+    expect(o[5].out).toMatch(/0\.0\.0\.0:6784 /);
   });
 
   test('status: the router, a full mesh through gossip (r2 named only r1), IPAM idle until the first address, then ready', async () => {
@@ -204,3 +222,51 @@ function parseSleeveOf(f: Buffer): { df: boolean; checksum: number; frames: numb
   if (!p.ok) throw new Error(p.error);
   return { df: (f.readUInt16BE(ip + 6) & 0x4000) !== 0, checksum: f.readUInt16BE(udp + 6), frames: p.repr.frames.length, frame: p.repr.frames[0].frame, outerIpLength: f.readUInt16BE(ip + 2) };
 }
+
+describe('weave-fastdp: flows on the first miss, VXLAN with the peers\' short ids', () => {
+  let flows: Flow[];
+  let shortIds: Record<string, number>;
+  beforeAll(async () => {
+    const { result, backend, model } = await runLab('weave-fastdp');
+    expect(result.ok).toBe(true);
+    flows = backend.flows();
+    shortIds = Object.fromEntries(Object.entries(model.world.weave!.peers).map(([h, p]) => [h, p.shortId]));
+  });
+
+  const layer = (h: Flow['hops'][number], proto: string) => h.layers.find((l) => l.proto === proto)!;
+
+  test('the first frames miss and go up to the router, which installs flows; the next ping runs on them in the kernel', () => {
+    const datapathHops = (f: Flow) => f.hops.filter((h) => h.device === 'datapath').map((h) => h.note);
+    expect(datapathHops(flows[0])[0]).toMatch(/^flow miss/);
+    expect(datapathHops(flows[1]).every((n) => /^flow hit/.test(n ?? ''))).toBe(true);
+    // The ARP request is flooded to the peer the same way, and answered by the remote container itself.
+    expect(flows[0].hops.some((h) => h.device === 'datapath' && h.event === 'bridge-flood')).toBe(true);
+    expect(flows[0].hops.some((h) => h.host === 'r1' && h.device === 'ethwe0' && h.event === 'arp-reply')).toBe(true);
+  });
+
+  test("on the wire: UDP 6784, the VNI this peer's short id and the other's shifted by 12, DF set, no UDP checksum, TTL 64 inside and out", () => {
+    const wire = flows[1].hops.filter((h) => h.step === 5);
+    const request = wire.find((h) => h.dir === 'request')!, reply = wire.find((h) => h.dir === 'reply')!;
+    expect(layer(request, 'udp')).toMatchObject({ 'udp.dstport': 6784, 'udp.checksum': 0 });
+    expect(layer(request, 'vxlan')['vxlan.vni']).toBe(shortIds.r0 | (shortIds.r1 << 12));
+    expect(layer(reply, 'vxlan')['vxlan.vni']).toBe(shortIds.r1 | (shortIds.r0 << 12));
+    expect(request.layers.filter((l) => l.proto === 'ip').map((l) => [l['ip.flags.df'], l['ip.ttl']])).toEqual([[true, 64], [true, 64]]);
+  });
+
+  test('every capture decodes as tshark decodes it (VXLAN on 6784 through decode-as)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weave-fastdp-'));
+    expect(cnmlab(['run', 'scenarios/weave-fastdp.yaml', '--pcap-dir', dir]).status).toBe(0);
+    for (const f of fs.readdirSync(dir)) expect(agreeWithTshark(path.join(dir, f))).toMatch(/^agree (\d+)\/\1 frames/);
+  });
+
+  test('emu refuses it before anything is made, in one line naming the kernel\'s Open vSwitch datapath, exit 2; sleeve needs nothing of the kind', () => {
+    const fastdp = parseScenario('f.yaml', fs.readFileSync(path.join(REPO, 'scenarios', 'weave-fastdp.yaml'), 'utf8'));
+    expect(scenarioNeeds(fastdp).features.map((f) => f.name)).toEqual(['openvswitch']);
+    const sleeve = parseScenario('s.yaml', fs.readFileSync(path.join(REPO, 'scenarios', 'weave-sleeve.yaml'), 'utf8'));
+    expect(scenarioNeeds(sleeve).features).toEqual([]);
+    if (process.getuid?.() !== 0 || spawnSync('genl', ['ctrl', 'get', 'name', 'ovs_datapath']).status === 0) return;
+    const r = cnmlab(['run', 'scenarios/weave-fastdp.yaml', '--mode', 'emu']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(["cnmlab: scenarios/weave-fastdp.yaml: --mode emu needs the kernel's Open vSwitch datapath (CONFIG_OPENVSWITCH), which this kernel cannot make; the scenario runs in sim only here"]);
+  });
+});

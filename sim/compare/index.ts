@@ -8,9 +8,9 @@ import { flannelHostGwPart, flannelVxlanPart } from './flannel';
 import { overlayPart } from './overlay';
 import { overlayKvPart } from './overlay-kv';
 import { ComparePart } from './part';
-import { weaveSleevePart } from './weave';
+import { weaveFastdpPart, weaveSleevePart } from './weave';
 
-const PARTS: readonly ComparePart[] = [overlayPart, overlayKvPart, flannelVxlanPart, flannelHostGwPart, calicoBgpPart, calicoIpipPart, calicoVxlanPart, weaveSleevePart];
+const PARTS: readonly ComparePart[] = [overlayPart, overlayKvPart, flannelVxlanPart, flannelHostGwPart, calicoBgpPart, calicoIpipPart, calicoVxlanPart, weaveFastdpPart, weaveSleevePart];
 
 /** The drivers of the comparison, in the order the table lists them. */
 export const COMPARED = ['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve'] as const;

@@ -21,6 +21,7 @@ import { bridgeOps } from './net/bridge/br_forward';
 import { vxlanOps, vxlanRecv } from './net/vxlan';
 import { underlayOps } from './net/underlay';
 import { ipipOps } from './net/ipv4/ipip';
+import { odpInternalOps } from './net/openvswitch';
 import { Netfilter } from './net/netfilter';
 import { registerIptables } from './net/ipv4/netfilter/iptable_hooks';
 import { devHardXmit } from './net/sched/sch_generic';
@@ -48,7 +49,7 @@ export class Datapath {
   /** Who answers a daemon's query for a missing peer (classic overlay mode's serf): the model's, set by the backend. */
   peerResolver?: PeerResolver;
   /** Each device type's transmit, as its driver registers it. */
-  readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps, dummy: dummyOps, ipip: ipipOps } satisfies Record<LinkType, unknown>;
+  readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps, dummy: dummyOps, ipip: ipipOps, openvswitch: odpInternalOps } satisfies Record<LinkType, unknown>;
   private ipId = 0x1c46;
 
   constructor(readonly kernel: SimKernel) {

@@ -67,7 +67,8 @@ function defaultFlags(l: SimLink): { flags: string; state: string; qdisc: string
     if (l.ports.size === 0 && !l.explicitMac) return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' };
     return hasCarrier(l) ? { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UP', qdisc: 'noqueue' } : { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'DOWN', qdisc: 'noqueue' };
   }
-  return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: l.type === 'vxlan' ? 'UNKNOWN' : 'UP', qdisc: 'noqueue' };
+  // A vxlan device and an Open vSwitch datapath's internal device report no operational state of their own.
+  return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: l.type === 'vxlan' || l.type === 'openvswitch' ? 'UNKNOWN' : 'UP', qdisc: 'noqueue' };
 }
 
 /**
@@ -102,7 +103,8 @@ function linkHeader(l: SimLink, mode: boolean, opts: RenderOptions, ids: Map<Sim
     name += `@if${l.ifindex}`;
     linkNetns = ' ' + netnsRef(l.vxlan.linkNetns, opts, ids);
   }
-  const master = l.master ? ` master ${l.master.name}` : '';
+  const upper = l.master ?? l.odpDatapath;
+  const master = upper ? ` master ${upper.name}` : '';
   const head = `${l.ifindex}: ${name}: <${f.flags}> mtu ${l.mtu} qdisc ${f.qdisc}${master} state ${f.state}${mode ? ' mode DEFAULT' : ''} group default${l.txqueuelen ? ` qlen ${l.txqueuelen}` : ' '}`;
   const ether = l.type === 'loopback' ? `    link/loopback ${l.mac} brd 00:00:00:00:00:00`
     : l.type === 'ipip' ? '    link/ipip 0.0.0.0 brd 0.0.0.0' : `    link/ether ${l.mac} brd ff:ff:ff:ff:ff:ff${linkNetns}`;
@@ -170,22 +172,26 @@ function portEnabledSince(p: SimLink): number | undefined {
  */
 function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
   const [head, ether] = header;
-  const port = !!l.master;
+  // A bridge's port, or a datapath's vport (which the datapath makes promiscuous).
+  const port = !!l.master || !!l.odpDatapath;
   const [minMtu, maxMtu] = l.type === 'loopback' || l.type === 'dummy' ? [0, 0] : [68, 65535];
   const lines = [head, `${ether} promiscuity ${port ? 1 : 0}  allmulti ${port ? 1 : 0} minmtu ${minMtu} maxmtu ${maxMtu} `];
   if (l.vxlan) {
     const v = l.vxlan;
     const fl = [v.proxy && 'proxy', v.l2miss && 'l2miss', v.l3miss && 'l3miss', !v.learning && 'nolearning'].filter(Boolean).join(' ');
     const tie = `${v.local ? `local ${v.local} ` : ''}${v.dev ? `dev ${v.dev} ` : ''}`;
-    lines.push(`    vxlan id ${v.vni} ${tie}srcport 0 0 dstport ${v.dstport} ${fl ? fl + ' ' : ''}ttl auto ageing ${v.ageing} udpcsum noudp6zerocsumtx noudp6zerocsumrx `);
+    // A datapath's vxlan vport: external, zero-checksum IPv6 accepted (VXLAN_F_UDP_ZERO_CSUM6_RX).
+    if (v.external) lines.push(`    vxlan external id ${v.vni} srcport 0 0 dstport ${v.dstport} ${fl ? fl + ' ' : ''}ttl auto ageing ${v.ageing} udpcsum noudp6zerocsumtx udp6zerocsumrx `);
+    else lines.push(`    vxlan id ${v.vni} ${tie}srcport 0 0 dstport ${v.dstport} ${fl ? fl + ' ' : ''}ttl auto ageing ${v.ageing} udpcsum noudp6zerocsumtx noudp6zerocsumrx `);
   } else if (l.type === 'ipip') {
     lines.push('    ipip any remote any local any ttl inherit nopmtudisc ');
-  } else if (l.type === 'veth' || l.type === 'dummy') {
+  } else if (l.type === 'veth' || l.type === 'dummy' || l.type === 'openvswitch') {
     lines.push(`    ${l.type} `);
   } else if (l.type === 'bridge') {
     const id = bridgeId(l);
     lines.push(`    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 bridge_id ${id} designated_root ${id} root_port 0 root_path_cost 0 topology_change 0 topology_change_detected 0 hello_timer ${timer(0)} tcn_timer ${timer(0)} topology_change_timer ${timer(0)} gc_timer ${timer(gcTimer(l, nowNs))} group_fwd_mask 0 group_address 01:80:c2:00:00:00 mcast_snooping 1 no_linklocal_learn 0 mcast_vlan_snooping 0 mcast_router 1 mcast_query_use_ifaddr 0 mcast_querier 0 mcast_hash_elasticity 16 mcast_hash_max 4096 mcast_last_member_count 2 mcast_startup_query_count 2 mcast_last_member_interval 100 mcast_membership_interval 26000 mcast_querier_interval 25500 mcast_query_interval 12500 mcast_query_response_interval 1000 mcast_startup_query_interval 3124 mcast_stats_enabled 0 mcast_igmp_version 2 mcast_mld_version 1 nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 `);
   }
+  if (l.odpDatapath) lines.push('    openvswitch_slave ');
   if (l.master) {
     const id = bridgeId(l.master);
     const portId = 0x8000 | l.portNo;

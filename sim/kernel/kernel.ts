@@ -1,5 +1,6 @@
 /** The simulated kernels of all scenario hosts, changed only by plan ops. */
-import { WeaveRouter } from './weaver';
+import { WeaveRouter, weaverUpcall } from './weaver';
+import { OdpDatapath } from './net/openvswitch';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
@@ -245,6 +246,28 @@ export class SimKernel {
         const ns = this.netns(op.host, op.netns);
         if (ns.weaveRouter) ns.weaveRouter.config = op.router;
         else ns.weaveRouter = new WeaveRouter(op.router, ns);
+        const odp = op.router.vxlanVport ? ns.links.get(op.router.vxlanVport)?.odpDatapath?.odp : undefined;
+        if (odp) odp.upcall = weaverUpcall;
+        return;
+      }
+      case 'odp.datapath': {
+        const ns = this.netns(op.host, op.netns);
+        const l = this.newLink(ns, op.name, 'openvswitch');
+        l.odp = new OdpDatapath(l);
+        return;
+      }
+      case 'odp.vport': {
+        const ns = this.netns(op.host, op.netns);
+        const datapath = this.link(op.host, op.netns, op.datapath);
+        if (!datapath.odp) throw new KernelError(`${op.datapath} is not an Open vSwitch datapath`);
+        const v = op.vport;
+        // A vxlan vport is a vxlan device the datapath makes in external mode, up, its MTU the most IP allows less VXLAN's headroom.
+        const l = v.type === 'netdev' ? this.link(op.host, op.netns, v.dev) : this.newLink(ns, v.name, 'vxlan', 65535 - 50);
+        if (v.type === 'vxlan') {
+          l.vxlan = { vni: 0, dstport: v.dstport, proxy: false, l2miss: false, l3miss: false, learning: false, ageing: 300, external: true, fdb: new LoggedMap(), linkNetns: ns };
+          l.up = true;
+        }
+        l.odpDatapath = datapath;
         return;
       }
       case 'kv.start':

@@ -9,6 +9,7 @@ import type { ListeningSocket, VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
 import type { WeaveRouter } from './weaver';
 import type { MissWatch } from './watchmiss';
+import type { OdpDatapath } from './net/openvswitch';
 import type { Qdisc } from './net/sched/sch_generic';
 import { ipv4ToNumber } from '../wire/addr';
 
@@ -42,7 +43,7 @@ export class Derived<T> {
   }
 }
 
-export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip';
+export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip' | 'openvswitch';
 
 export interface Address {
   ip: string;
@@ -186,6 +187,10 @@ export class SimLink {
   proxyDelay = 80;
   /** Its type's transmit in the datapath's ops table, read there on the first frame it sends (a field read instead of a table lookup per frame). */
   xmitOps?: NetDeviceOps;
+  /** An Open vSwitch datapath's internal device: the datapath itself (its flows, its controller). */
+  odp?: OdpDatapath;
+  /** A vport of an Open vSwitch datapath: that datapath's internal device. */
+  odpDatapath?: SimLink;
   /** A bridge whose MTU was set after it was made (BROPT_MTU_SET_BY_USER): it no longer follows its ports'. */
   mtuSetByUser = false;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */

@@ -29,6 +29,7 @@ import { route } from './net/ipv4/route';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './net/ipv4/ip_output';
 import { resolvedNeigh } from './net/neighbour';
 import { weaveNotes } from '../trace/paths/weave';
+import type { OdpAction, OdpDatapath, TunnelKey } from './net/openvswitch';
 
 /** STP's group address: the router discards what is sent to it. */
 const STP_GROUP = '01:80:c2:00:00:00';
@@ -51,6 +52,40 @@ export class WeaveRouter {
   device(): SimLink | undefined {
     return this.ns.links.get(this.config.device);
   }
+}
+
+/**
+ * The fast datapath's controller (fastdp.go's Miss, then the router's handlers and the
+ * forwarder's Forward): the actions for a frame the datapath had no flow for. From the
+ * bridge: its source is local, and it goes to the peer its destination was seen at, or to
+ * every peer, each through a set_tunnel (id: this peer's short id, the other's shifted
+ * by 12; TTL 64, DF, no checksum) and the VXLAN vport. From a tunnel: the id names the
+ * sending peer (extractPeers), whose MAC the source is; a frame for this peer goes to the
+ * bridge. No actions: the frame and its like are dropped.
+ */
+export function weaverUpcall(_dp: Datapath, odp: OdpDatapath, _inPort: SimLink, skb: Skb, tunnel: TunnelKey | undefined): OdpAction[] | undefined {
+  const router = odp.dev.netns.weaveRouter;
+  if (!router?.config.vxlanVport) return undefined;
+  const c = router.config;
+  const f = skb.frame;
+  const src = macToString(f, 6), dst = macToString(f, 0);
+  if (tunnel) {
+    const sender = c.peers.find((p) => p.shortId === (tunnel.id & 0xfff));
+    if (!sender || ((tunnel.id >>> 12) & 0xfff) !== c.shortId) return [];
+    router.macs.set(src, sender.name);
+    return [{ type: 'output', port: c.device }];
+  }
+  const seenAt = router.macs.get(src);
+  if (seenAt !== undefined && seenAt !== c.name) return [];
+  router.macs.set(src, c.name);
+  if (dst === STP_GROUP) return [];
+  const dstPeer = dst === BROADCAST_MAC ? undefined : router.macs.get(dst);
+  if (dstPeer === c.name) return [];
+  const to = c.peers.filter((p) => dstPeer === undefined || p.name === dstPeer);
+  return to.flatMap((p): OdpAction[] => [
+    { type: 'set_tunnel', id: c.shortId | (p.shortId << 12), src: c.address, dst: p.address, ttl: 64, df: true, csum: false },
+    { type: 'output', port: c.vxlanVport! },
+  ]);
 }
 
 /** The router's time to take a frame through user space (a pcap read or a socket read, its lookup, a write). */

@@ -218,7 +218,7 @@ export interface WeavePeer {
   name: string;
   nickname: string;
   shortId: number;
-  datapath: 'sleeve';
+  datapath: 'sleeve' | 'fastdp';
   address: string;
   /** The addresses it was launched with (weave launch PEER…). */
   targets: string[];

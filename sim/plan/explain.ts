@@ -25,7 +25,7 @@ export function commandLine(c: Command): string {
 }
 
 /** Lines, grouped under `[host]` headers, for a list of commands (and files written, sockets held). */
-type Noted = Extract<PlanOp, { op: 'file.write' | 'socket.listen' | 'socket.close' | 'bird.config' | 'weave.router' }>;
+type Noted = Extract<PlanOp, { op: 'file.write' | 'socket.listen' | 'socket.close' | 'bird.config' | 'weave.router' | 'odp.datapath' | 'odp.vport' }>;
 
 /** What a daemon does that is no command: a comment. */
 export function noteLine(op: Noted): string {
@@ -33,6 +33,8 @@ export function noteLine(op: Noted): string {
   // A routing daemon is no iproute2 command: its configuration is shown, and its `proto bird` routes follow as the commands they amount to.
   // The file reads as confd wrote it, a comment line for each of its lines (under the step's indent).
   if (op.op === 'bird.config') return [`# ${op.netns}: BIRD (re)reads its configuration, as calico/node's confd renders it:`, ...op.config.trimEnd().split('\n').map((l) => (l ? `#   ${l}` : '#'))].join('\n    ');
+  if (op.op === 'odp.datapath') return `# ${op.netns}: the Open vSwitch datapath ${op.name} (generic netlink ovs_datapath; no iproute2 command makes one)`;
+  if (op.op === 'odp.vport') return `# ${op.netns}: ${op.datapath} gets the vport ${op.vport.type === 'netdev' ? op.vport.dev : `${op.vport.name} (VXLAN, UDP ${op.vport.dstport}, external)`} (ovs_vport)`;
   if (op.op === 'weave.router') return `# ${op.netns}: weaver (${op.router.datapath}) captures on ${op.router.device}, UDP ${op.router.port}, peers ${op.router.peers.map((p) => `${p.nickname} ${p.address}`).join(', ') || 'none'}`;
   const s = op.socket;
   const where = `${s.proto} ${s.address}:${s.port}`;
@@ -54,7 +56,7 @@ function grouped(items: (Command | Noted)[]): string {
 
 /** The plan ops' commands as text; a file written or a socket held is a comment. */
 export function planText(ops: PlanOp[]): string {
-  return grouped(ops.flatMap((op): (Command | Noted)[] => (op.op === 'file.write' || op.op === 'bird.config' || op.op === 'weave.router' || op.op === 'socket.listen' || op.op === 'socket.close' ? [op] : opToCommands(op, PLAN_NAMES))));
+  return grouped(ops.flatMap((op): (Command | Noted)[] => (op.op === 'file.write' || op.op === 'bird.config' || op.op === 'weave.router' || op.op === 'odp.datapath' || op.op === 'odp.vport' || op.op === 'socket.listen' || op.op === 'socket.close' ? [op] : opToCommands(op, PLAN_NAMES))));
 }
 
 /** The underlay segment the hosts meet on, as text. */

@@ -146,6 +146,8 @@ export function opToCommands(op: PlanOp, n: Namer): Command[] {
     case 'weave.router':
     case 'kv.start':
     case 'miss.watch':
+    case 'odp.datapath':
+    case 'odp.vport':
     case 'socket.listen':
     case 'socket.close':
       return [];

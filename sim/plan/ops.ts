@@ -20,6 +20,8 @@ export type VxlanAttrs = {
    */
   local?: string;
   dev?: string;
+  /** Collect-metadata mode (`external`): each packet's tunnel (VNI, addresses) is its own, set by whoever sends it (a datapath's set_tunnel). */
+  external?: boolean;
 };
 
 export type LinkKind =
@@ -55,9 +57,13 @@ export interface WeaveRouterConfig {
   name: string;
   nickname: string;
   shortId: number;
-  datapath: 'sleeve';
-  /** The device it captures on and injects into: vethwe-pcap. */
+  datapath: 'sleeve' | 'fastdp';
+  /** Its own underlay address (a tunnel's source). */
+  address: string;
+  /** Where it takes frames from the bridge and gives them back: vethwe-pcap (sleeve, pcap) or vethwe-datapath (fastdp, a vport of the datapath). */
   device: string;
+  /** fastdp: the datapath's VXLAN vport (vxlan-6784). */
+  vxlanVport?: string;
   /** Its overlay's UDP port (sleeve 6783). */
   port: number;
   peers: WeavePeerRef[];
@@ -105,6 +111,13 @@ export type PlanOp =
    * router with it; sim's router (sim/kernel/weaver.ts) captures, forwards and injects frames.
    */
   | { op: 'weave.router'; host: string; netns: string; router: WeaveRouterConfig }
+  /**
+   * An Open vSwitch kernel datapath and its internal device (weave's `datapath`), made over
+   * generic netlink (ovs_datapath): no iproute2 command makes one.
+   */
+  | { op: 'odp.datapath'; host: string; netns: string; name: string }
+  /** A vport of a datapath: an existing device, or a VXLAN tunnel port (a vxlan device in external mode, `vxlan-<port>`). */
+  | { op: 'odp.vport'; host: string; netns: string; datapath: string; vport: { type: 'netdev'; dev: string } | { type: 'vxlan'; name: string; dstport: number } }
   | { op: 'neigh.add'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'neigh.del'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'fdb.add'; host: string; netns: string; dev: string; mac: string; dst: string }

@@ -17,6 +17,7 @@ import { arpInput } from './ipv4/arp';
 import { ipInput } from './ipv4/ip_input';
 import { devHardXmit } from './sched/sch_generic';
 import { weaverCapture } from '../weaver';
+import { odpReceive } from './openvswitch';
 
 /** What a device type does with a frame it is given to send (ndo_start_xmit). */
 export interface NetDeviceOps {
@@ -35,6 +36,11 @@ export function devXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
 /** netif_receive_skb: a frame arrives on a device; a bridge port hands it to its bridge (the rx_handler). */
 export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   if (!dev.up) return dp.tracer.recvDown(dev, skb);
+  // An Open vSwitch vport: the datapath's rx handler takes every frame.
+  if (dev.odpDatapath) {
+    countRx(dev, skb);
+    return odpReceive(dp, dev, skb);
+  }
   // A user-space router's capture device (weave's vethwe-pcap): its packet socket takes every frame, nothing else does.
   if (dev.netns.weaveRouter?.config.device === dev.name) return weaverCapture(dp, dev, skb);
   countRx(dev, skb);

@@ -259,9 +259,19 @@ export class Tracer {
   }
 
   /** UDP hands a datagram to a vxlan socket (seen as its first fragment when it came in pieces). */
-  udpDeliver(dev: SimLink, skb: Skb, vx: SimLink): void {
+  udpDeliver(dev: SimLink, skb: Skb, vx: SimLink, vni = vx.vxlan!.vni): void {
     if (skb.arrivedAs) skb = new Skb(skb.arrivedAs, skb.flow, skb.dir);
-    this.place(skb, dev, this.placesFor(skb).udpDeliver, skb.flow && this.keeps(skb.flow) ? this.udpDeliverNote(vx) : undefined);
+    const kept = skb.flow && this.keeps(skb.flow);
+    // An external device's VNI is each packet's own.
+    const note = !kept ? undefined : vx.vxlan!.external ? overlayNotes.udpDeliver(vx.vxlan!.dstport, vx.name, vni) : this.udpDeliverNote(vx);
+    this.place(skb, dev, this.placesFor(skb).udpDeliver, note);
+  }
+
+  /** An Open vSwitch datapath matched a frame (or its controller decided on a miss): taken from the bridge's side ('out') or from a tunnel ('in'). */
+  odpFlow(datapath: SimLink, skb: Skb, fromTunnel: boolean, note: string): void {
+    const P = this.placesFor(skb);
+    const flood = !fromTunnel && macToString(skb.frame, 0) === 'ff:ff:ff:ff:ff:ff';
+    this.place(skb, datapath, fromTunnel ? P.routerGives : flood ? P.routerFloods : P.routerTakes, skb.flow && this.keeps(skb.flow) ? note : undefined);
   }
 
   /** A user-space router captured a frame on its device and sends it to a peer (or, `flood`, to every peer). */

@@ -32,7 +32,7 @@ import { DaemonRefusal, NotModelled } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { CalicoNode, CalicoPool, CalicoStore, EncapMode, Endpoint, hostOf, Network, shardValues, World } from '../world';
-import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
+import { CaptureSpot, KernelFeatureName, localNetwork, NetworkDriver, NetworkSpec } from './driver';
 
 export const CALICO_AS = 64512;
 export const DEFAULT_POOL_NAME = 'default-ipv4-ippool';
@@ -437,7 +437,7 @@ export const calicoDriver: NetworkDriver = {
  * What a scenario's commands need of a real machine: BIRD (and birdc) where calico/node
  * runs, and IP-in-IP in the kernel when a pool is patched to use it.
  */
-function calicoNeeds(commands: string[]): { programs: string[]; kernel: 'ipip'[] } {
+function calicoNeeds(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] } {
   const lines = commands.map((c) => c.trim());
   return {
     programs: lines.some((c) => /^calicoctl\s+node\s+run\b/.test(c)) ? ['bird', 'birdc'] : [],

@@ -13,6 +13,9 @@ import { initialState, networkMachine } from '../machines';
 import { Tx } from '../tx';
 import { Endpoint, Network, World } from '../world';
 
+/** A kernel feature a driver's scenarios may need that a machine may lack (emu probes it before it starts). */
+export type KernelFeatureName = 'ipip' | 'openvswitch';
+
 /** What `docker network create` asks for, whatever the driver. */
 export interface NetworkSpec {
   name: string;
@@ -98,7 +101,7 @@ export interface NetworkDriver {
    */
   gossip?(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del'): void;
   /** What a scenario's commands need of a real machine for this driver (emu): programs to run, kernel features (`ipip`). */
-  needs?(commands: string[]): { programs: string[]; kernel: 'ipip'[] };
+  needs?(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] };
   /** Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port of. */
   endpointPeer(net: Network, host: string): { netns: string; master?: string };
   /**
@@ -106,6 +109,8 @@ export interface NetworkDriver {
    * of its networks takes; absent when its containers get no endpoint.
    */
   readonly path?: string;
+  /** The path a packet between two of its endpoints takes where it depends on the hosts (weave's datapath); `path` otherwise. */
+  pathOn?(world: World, net: Network): string | undefined;
   /** The path model of a packet leaving a container through an endpoint of it that carries the default route, to an address off all its networks. */
   readonly outsidePath?: string;
 }

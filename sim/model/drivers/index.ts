@@ -7,7 +7,7 @@ import { contains, ipv4ToNumber, parseCidr } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
 import { bridgeDriver } from './bridge';
 import { calicoDriver } from './calico';
-import { CaptureSpot, NetworkDriver } from './driver';
+import { CaptureSpot, KernelFeatureName, NetworkDriver } from './driver';
 import { flannelWay } from './flannel';
 import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
@@ -81,7 +81,7 @@ export function packetWay(world: World, c: Container, dst: string): PacketWay | 
     return net && ep ? [{ net, ep }] : [];
   });
   const on = attached.find(({ net }) => inSubnet(net.ipam.subnet, dst));
-  if (on) return { ...on, path: driverOf(on.net).path };
+  if (on) return { ...on, path: driverOf(on.net).pathOn?.(world, on.net) ?? driverOf(on.net).path };
   const gateway = c.gatewayEndpoint
     ? Object.values(local).flatMap((net) => {
       const ep = endpointOf(net, c.gatewayEndpoint!);
@@ -95,7 +95,7 @@ export function packetWay(world: World, c: Container, dst: string): PacketWay | 
 }
 
 /** What a scenario's commands need of a real machine (emu), as every driver says: programs to run and kernel features. */
-export function machineNeeds(commands: string[]): { programs: string[]; kernel: 'ipip'[] } {
+export function machineNeeds(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] } {
   const all = registeredDrivers().map((d) => d.needs?.(commands) ?? { programs: [], kernel: [] });
   return { programs: [...new Set(all.flatMap((n) => n.programs))], kernel: [...new Set(all.flatMap((n) => n.kernel))] };
 }

@@ -31,14 +31,24 @@ import { DaemonRefusal, NotModelled } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { Endpoint, hostOf, Network, shardValues, WeaveMesh, WeavePeer, World } from '../world';
-import { CaptureSpot, localNetwork, NetworkDriver } from './driver';
+import { CaptureSpot, KernelFeatureName, localNetwork, NetworkDriver } from './driver';
 import { WeavePeerRef, WeaveRouterConfig } from '../../plan/ops';
 import { SLEEVE_PORT } from '../../wire/sleeve';
+import { registerUdpPort } from '../../wire/ports';
 
 export const WEAVE_BRIDGE = 'weave';
 export const WEAVE_NETWORK = 'weave';
 export const BRIDGE_IF = 'vethwe-bridge';
 export const PCAP_IF = 'vethwe-pcap';
+/** fastdp: the Open vSwitch datapath, the veth end that is its vport, and its VXLAN vport on the router's port + 1. */
+export const DATAPATH = 'datapath';
+export const DATAPATH_IF = 'vethwe-datapath';
+export const FASTDP_PORT = 6784;
+export const VXLAN_VPORT = `vxlan-${FASTDP_PORT}`;
+// The fast datapath's VXLAN port: its datagrams decode as VXLAN (tshark: -d udp.port==6784,vxlan).
+registerUdpPort(FASTDP_PORT, 'vxlan');
+/** fastdpImpl.init: GCE's 1460 less VXLAN's 50 and IPsec ESP's 34. */
+export const FASTDP_MTU = 1376;
 /** The range weave launch gives the router unless --ipalloc-range says otherwise. */
 export const IPALLOC_RANGE = '10.32.0.0/12';
 const RANGE_START = ipv4ToNumber('10.32.0.0');
@@ -82,13 +92,12 @@ function randomMac(tx: Tx): string {
 export function weaveLaunch(tx: Tx, host: string, args: string[]): string {
   const m = mesh(tx);
   if (m.peers[host]) throw new WeaveError('weave is already running; you can stop it with \'weave stop\'.', 3);
-  const sleeve = args.includes('--no-fastdp');
-  if (!sleeve) throw new NotModelled('weave launch with the fast datapath (Open vSwitch); launch with --no-fastdp (sleeve)');
+  const fastdp = !args.includes('--no-fastdp');
   const unknown = args.find((a) => a.startsWith('-') && a !== '--no-fastdp');
   if (unknown) throw new NotModelled(`weave launch ${unknown}`);
   const targets = args.filter((a) => !a.startsWith('-')).map((a) => resolvePeer(tx, a));
   const peer: WeavePeer = {
-    host, name: randomMac(tx), nickname: host, shortId: randomUint32(tx.rng) & 0xfff, datapath: 'sleeve', address: tx.underlayOf(host),
+    host, name: randomMac(tx), nickname: host, shortId: randomUint32(tx.rng) & 0xfff, datapath: fastdp ? 'fastdp' : 'sleeve', address: tx.underlayOf(host),
     targets, containerId: hexId(tx.rng), ranges: [], allocated: {}, networkId: '', launchedNs: tx.now(),
   };
   m.peers[host] = peer;
@@ -118,26 +127,49 @@ function resolvePeer(tx: Tx, arg: string): string {
   throw new WeaveError(`weave launch: no address for peer ${arg}`);
 }
 
-/** The bridge and sleeve's veth pair (net/bridge.go: bridgeImpl.initPrep and init), and the router's sockets. */
+/**
+ * The bridge and what joins it to the router (net/bridge.go): sleeve's veth pair to
+ * vethwe-pcap (bridgeImpl), or fastdp's Open vSwitch datapath `datapath` and the pair to its
+ * vport vethwe-datapath (bridgedFastdpImpl: the datapath first, then the bridge). Then the
+ * router's sockets; fastdp's router adds the datapath's VXLAN vport, vxlan-6784.
+ */
 function makeBridge(tx: Tx, p: WeavePeer): void {
   const host = p.host, netns = host;
+  const mtu = bridgeMtu(p);
+  const other = p.datapath === 'fastdp' ? DATAPATH_IF : PCAP_IF;
+  if (p.datapath === 'fastdp') {
+    tx.emit(
+      { op: 'odp.datapath', host, netns, name: DATAPATH },
+      { op: 'link.set', host, netns, name: DATAPATH, mtu },
+    );
+  }
   tx.emit(
     { op: 'link.add', host, netns, name: WEAVE_BRIDGE, kind: { type: 'bridge' } },
     { op: 'link.set', host, netns, name: WEAVE_BRIDGE, mac: p.name },
     // A bridge takes its ports' lowest MTU: a dummy with the MTU wanted, enslaved and deleted, leaves it there.
-    { op: 'link.add', host, netns, name: 'vethwedu', kind: { type: 'dummy' }, mtu: SLEEVE_BRIDGE_MTU },
+    { op: 'link.add', host, netns, name: 'vethwedu', kind: { type: 'dummy' }, mtu },
     { op: 'link.set', host, netns, name: 'vethwedu', master: WEAVE_BRIDGE },
     { op: 'link.del', host, netns, name: 'vethwedu' },
-    { op: 'link.add', host, netns, name: BRIDGE_IF, kind: { type: 'veth', peer: PCAP_IF }, mtu: SLEEVE_BRIDGE_MTU },
+    { op: 'link.add', host, netns, name: BRIDGE_IF, kind: { type: 'veth', peer: other }, mtu },
     { op: 'link.set', host, netns, name: BRIDGE_IF, master: WEAVE_BRIDGE },
     { op: 'link.set', host, netns, name: BRIDGE_IF, up: true },
-    { op: 'link.set', host, netns, name: PCAP_IF, up: true },
+    { op: 'link.set', host, netns, name: other, up: true },
+    ...(p.datapath === 'fastdp' ? [
+      { op: 'odp.vport' as const, host, netns, datapath: DATAPATH, vport: { type: 'netdev' as const, dev: DATAPATH_IF } },
+      { op: 'link.set' as const, host, netns, name: DATAPATH, up: true },
+    ] : []),
     { op: 'link.set', host, netns, name: WEAVE_BRIDGE, up: true },
     { op: 'socket.listen', host, netns, socket: { proto: 'tcp', address: '*', port: WEAVE_PORT, process: 'weaver' } },
     { op: 'socket.listen', host, netns, socket: { proto: 'udp', address: '0.0.0.0', port: SLEEVE_PORT, process: 'weaver' } },
     { op: 'socket.listen', host, netns, socket: { proto: 'tcp', address: '127.0.0.1', port: HTTP_PORT, process: 'weaver' } },
     { op: 'socket.listen', host, netns, socket: { proto: 'tcp', address: '127.0.0.1', port: STATUS_PORT, process: 'weaver' } },
   );
+  if (p.datapath === 'fastdp') tx.emit({ op: 'odp.vport', host, netns, datapath: DATAPATH, vport: { type: 'vxlan', name: VXLAN_VPORT, dstport: FASTDP_PORT } });
+}
+
+/** The MTU the bridge, its veths and the containers' get without WEAVE_MTU: fastdp's 1376, sleeve's 65535. */
+function bridgeMtu(p: WeavePeer | Draft<WeavePeer>): number {
+  return p.datapath === 'fastdp' ? FASTDP_MTU : SLEEVE_BRIDGE_MTU;
 }
 
 /**
@@ -214,7 +246,8 @@ function peerRef(p: WeavePeer): WeavePeerRef {
 
 function emitRouter(tx: Tx, p: WeavePeer): void {
   const router: WeaveRouterConfig = {
-    name: p.name, nickname: p.nickname, shortId: p.shortId, datapath: p.datapath, device: PCAP_IF, port: SLEEVE_PORT,
+    name: p.name, nickname: p.nickname, shortId: p.shortId, datapath: p.datapath, address: p.address, port: SLEEVE_PORT,
+    ...(p.datapath === 'fastdp' ? { device: DATAPATH_IF, vxlanVport: VXLAN_VPORT } : { device: PCAP_IF }),
     peers: connectedPeers(tx.w.weave, p).map(peerRef),
   };
   tx.emit({ op: 'weave.router', host: p.host, netns: p.host, router });
@@ -310,7 +343,7 @@ function joinWeave(tx: Tx, _net: Draft<Network>, ep: Draft<Endpoint>): void {
   const hostEnd = hostEndName(ep.id), ctrEnd = `vethwg${ep.id.slice(0, 9)}`;
   ep.peerIfname = hostEnd;
   const p = tx.w.weave!.peers[host];
-  const mtu = SLEEVE_BRIDGE_MTU;
+  const mtu = bridgeMtu(p);
   if (ep.containerId) p.allocated[ipv4ToNumber(ep.ip)] = ep.containerId;
   // CreateAndAttachVeth: both ends with the bridge's MTU, the host end on the bridge and up.
   tx.emit(
@@ -341,7 +374,7 @@ function weaveCaptureSpots(world: World, _net: Network, ep: Endpoint): CaptureSp
   const local = weaveEndpoints(world).filter((w) => w.ep.host === ep.host).map((w) => w.ep.mac);
   return [
     { host: ep.host, netns: ep.host, device: ep.peerIfname, role: 'bridge-port', mine: [ep.mac], master: WEAVE_BRIDGE },
-    { host: ep.host, netns: ep.host, device: PCAP_IF, role: 'router', mine: local },
+    { host: ep.host, netns: ep.host, device: weavePeerOn(world, ep.host)?.datapath === 'fastdp' ? DATAPATH : PCAP_IF, role: 'router', mine: local },
     { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: [underlay], vtep: 'weaver' },
     { host: ep.host, netns: ep.host, device: 'eth0', role: 'underlay', mine: [underlay] },
   ];
@@ -365,4 +398,13 @@ export const weaveDriver: NetworkDriver = {
   networkNamespace: () => undefined,
   endpointPeer: (_net, host) => ({ netns: host, master: WEAVE_BRIDGE }),
   path: 'weave-sleeve',
+  // The datapath of the sending host's router (both ends of a lab launch alike).
+  pathOn: (world, net) => (net.host && world.weave?.peers[net.host]?.datapath === 'fastdp' ? 'weave-fastdp' : 'weave-sleeve'),
+  needs: weaveNeeds,
 };
+
+/** fastdp (weave launch without --no-fastdp) needs the kernel's Open vSwitch datapath. */
+function weaveNeeds(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] } {
+  const fastdp = commands.some((c) => /^weave\s+launch\b/.test(c.trim()) && !/\s--no-fastdp\b/.test(c));
+  return { programs: [], kernel: fastdp ? ['openvswitch'] : [] };
+}

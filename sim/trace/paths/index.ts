@@ -10,7 +10,7 @@ import { flannelHostGwPath, flannelVxlanPath } from './flannel';
 import { calicoPath } from './calico';
 import { gwbridgePath } from './gwbridge';
 import { overlayPath } from './overlay';
-import { weaveSleevePath } from './weave';
+import { weaveFastdpPath, weaveSleevePath } from './weave';
 import { PathModel } from './path';
 
 const PATHS = {
@@ -21,6 +21,7 @@ const PATHS = {
   'flannel-host-gw': flannelHostGwPath,
   calico: calicoPath,
   'weave-sleeve': weaveSleevePath,
+  'weave-fastdp': weaveFastdpPath,
 } as const satisfies Record<string, PathModel>;
 
 export type PathId = keyof typeof PATHS;

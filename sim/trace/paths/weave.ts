@@ -1,5 +1,5 @@
 /**
- * Weave Net's sleeve path: from a container on one host's weave bridge to one on another's,
+ * Weave Net's paths, sleeve and fastdp. Sleeve: from a container on one host's weave bridge to one on another's,
  * through the two hosts' routers (weaver). Weave is one Ethernet segment across the mesh:
  * nothing routes the packet (it arrives with the TTL it was sent with) and nothing answers
  * ARP on anyone's behalf; the request is flooded to every peer and the remote container
@@ -12,6 +12,18 @@
 import { at, containerEnd, DropPoint, nextIn, PathModel, PathStep, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
 
 const SEND = 1, VETH = 2, CAPTURE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, INJECT = 7, DELIVER = 8;
+
+const FASTDP_STEPS: readonly PathStep[] = [
+  { step: RESOLVE_STEP, name: 'resolve', says: 'the container asks the embedded DNS server (127.0.0.11) for the peer (the labs ping an address)' },
+  { step: SEND, name: 'send', says: "the container sends on its ethwe0 to the peer's own MAC, after an ARP request the peer itself answers (the whole mesh is one Ethernet segment)" },
+  { step: VETH, name: 'veth', says: 'the frame crosses the veth to its host end, a port of the weave bridge' },
+  { step: CAPTURE, name: 'datapath', says: "the bridge switches it to vethwe-bridge; the Open vSwitch datapath takes it in on vethwe-datapath and runs its flow's actions; the first frame misses and goes up to the router, which learns the source MAC as local and installs the flow: set_tunnel (the two peers' short ids) and output to vxlan-6784, for every peer when the destination is unknown" },
+  { step: ENCAP, name: 'encap', says: "vxlan-6784 wraps it in UDP 6784 to the peer, the VNI made of the two peers' short ids (this peer's, the other's shifted by 12), DF set, no UDP checksum" },
+  { step: UNDERLAY, name: 'underlay', says: 'the UDP datagram crosses the underlay' },
+  { step: UDP, name: 'udp-deliver', says: "the peer's vxlan-6784 socket (UDP 6784) takes it, the VNI kept as the tunnel's id" },
+  { step: INJECT, name: 'datapath-in', says: "the peer's datapath runs the tunnel's flow (a miss goes to its router: the id names the sending peer, at which it learns the source MAC) and outputs it to vethwe-datapath; the bridge takes it in on vethwe-bridge" },
+  { step: DELIVER, name: 'deliver', says: 'the bridge forwards it through the veth to the container, whose ethwe0 takes it' },
+];
 
 const SLEEVE_STEPS: readonly PathStep[] = [
   { step: RESOLVE_STEP, name: 'resolve', says: 'the container asks the embedded DNS server (127.0.0.11) for the peer (the labs ping an address)' },
@@ -39,7 +51,8 @@ const PLACES = {
   toContainer: at(DELIVER, 'bridge-forward'),
 };
 
-function placeOnSleeve(s: Sighting): Placed | undefined {
+/** Where a sighting falls, the same on both datapaths (the router's device or the datapath's, then the wire). */
+function placeOnWeave(s: Sighting): Placed | undefined {
   switch (s.role) {
     case 'lo':
       return placeResolution(s);
@@ -71,13 +84,29 @@ export const weaveNotes = {
   sleeveIn: (peer: string, address: string, port: number) => `sleeve: from peer ${peer} at ${address}:${port}`,
 };
 
+export const weaveFastdpPath: PathModel = {
+  id: 'weave-fastdp',
+  says: "a container to another across Weave Net's mesh, through each host's Open vSwitch datapath and its VXLAN vport (UDP 6784, the VNI made of the peers' short ids), or on one host through the weave bridge",
+  steps: FASTDP_STEPS,
+  first: SEND,
+  last: DELIVER,
+  place: placeOnWeave,
+  drops: { socket: SEND, encap: ENCAP } satisfies Partial<Record<DropPoint, number>>,
+  dropPointAfter: () => undefined,
+  stepAfter: (step) => nextIn(ACROSS_HOSTS, step),
+  verdicts: [
+    { kind: 'weave', steps: ACROSS_HOSTS },
+    { kind: 'local', steps: WITHIN_HOST, never: OFF_HOST },
+  ],
+};
+
 export const weaveSleevePath: PathModel = {
   id: 'weave-sleeve',
   says: "a container to another across Weave Net's mesh, its routers relaying frames in UDP 6783 (sleeve), or on one host through the weave bridge",
   steps: SLEEVE_STEPS,
   first: SEND,
   last: DELIVER,
-  place: placeOnSleeve,
+  place: placeOnWeave,
   drops: { socket: SEND, encap: CAPTURE } satisfies Partial<Record<DropPoint, number>>,
   dropPointAfter: () => undefined,
   stepAfter: (step) => nextIn(ACROSS_HOSTS, step),

@@ -7,7 +7,8 @@ import type { Datapath } from '../../datapath';
 import type { SimLink, SimNetns } from '../../objects';
 import { be16, bufferView } from '../../../wire/bytes';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
-import { ipv4PacketSrc, parseIpv4 } from '../../../wire/ipv4';
+import { ipv4PacketDstString, ipv4PacketSrc, parseIpv4 } from '../../../wire/ipv4';
+import { odpReceive } from '../openvswitch';
 import { parseUdp, UDP_HEADER_LEN } from '../../../wire/udp';
 import { VXLAN_HEADER_LEN, vxlanVni } from '../../../wire/vxlan';
 import { Skb } from '../skb';
@@ -21,9 +22,16 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
   const vxlans = udpEnd - l4 >= UDP_HEADER_LEN + VXLAN_HEADER_LEN ? ns.vxlanSockets.get().get(be16(f, l4 + 2)) : undefined;
   for (let i = 0; vxlans !== undefined && i < vxlans.length; i++) {
     const vx = vxlans[i];
-    if (!vx.up || vxlanVni(f, l4 + UDP_HEADER_LEN) !== vx.vxlan!.vni) continue;
-    dp.tracer.udpDeliver(dev, skb, vx);
+    const vni = vxlanVni(f, l4 + UDP_HEADER_LEN);
+    if (!vx.up || (!vx.vxlan!.external && vni !== vx.vxlan!.vni)) continue;
+    dp.tracer.udpDeliver(dev, skb, vx, vni);
     const inner = new Skb(f.subarray(l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd), skb.flow, skb.dir);
+    // An external device's packets carry their tunnel as metadata; a datapath's vport hands them to the datapath.
+    if (vx.vxlan!.external && vx.odpDatapath) {
+      const tunnel = { id: vni, src: ipv4PacketSrc(f, ip), dst: ipv4PacketDstString(f, ip) };
+      dp.clock.schedule(dp.delays.vxlan + skb.lag, () => odpReceive(dp, vx, inner, tunnel));
+      return;
+    }
     dp.clock.call(dp.delays.vxlan + skb.lag, dp.vxlanRecvTask, vx, inner, ipv4PacketSrc(f, ip));
     return;
   }

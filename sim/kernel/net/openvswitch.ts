@@ -1,0 +1,141 @@
+/**
+ * net/openvswitch: the Open vSwitch kernel datapath (ODP) as Weave Net's fast datapath uses
+ * it. A datapath has vports (netdevs such as vethwe-datapath, and a vxlan device in
+ * external mode, vxlan-6784) and a flow table its user-space controller fills. A frame a
+ * vport receives is looked up by its key (ovs_flow_tbl_lookup): a flow's actions run in the
+ * kernel (ovs_execute_actions); a miss goes up to the controller (ovs_dp_upcall), which
+ * decides, installs a flow and has the kernel execute its actions on the frame.
+ *
+ * The key here holds what weave's flows match: the input port, the tunnel it came by (id
+ * and source), and the Ethernet addresses.
+ */
+import type { Datapath } from '../datapath';
+import type { SimLink } from '../objects';
+import { macToString } from '../../wire/addr';
+import { be16 } from '../../wire/bytes';
+import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../wire/ethernet';
+import { IPPROTO_UDP, IPV4_MIN_HEADER_LEN, Ipv4Repr } from '../../wire/ipv4';
+import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
+import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../../wire/vxlan';
+import { Skb } from './skb';
+import { devXmit } from './dev';
+import { pathMtu, route } from './ipv4/route';
+import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
+import { resolvedNeigh } from './neighbour';
+import { vxlanSourcePort } from './vxlan';
+import type { NetDeviceOps } from './dev';
+
+/** The tunnel a frame came in by (its metadata: ip_tunnel_info). */
+export interface TunnelKey {
+  id: number;
+  src: string;
+  dst: string;
+}
+
+export type OdpAction =
+  /** OVS_ACTION_ATTR_SET(OVS_KEY_ATTR_TUNNEL): what the next output to a tunnel vport wraps the frame in. */
+  | { type: 'set_tunnel'; id: number; src: string; dst: string; ttl: number; df: boolean; csum: boolean }
+  /** OVS_ACTION_ATTR_OUTPUT: a copy to a vport (by its device's name). */
+  | { type: 'output'; port: string };
+
+/** The controller's answer to a miss: the actions to run on the frame and install as its flow. */
+export type Upcall = (dp: Datapath, odp: OdpDatapath, inPort: SimLink, skb: Skb, tunnel: TunnelKey | undefined) => OdpAction[] | undefined;
+
+export class OdpDatapath {
+  readonly flows = new Map<string, OdpAction[]>();
+  /** Its user-space controller (weaver), which takes misses. */
+  upcall?: Upcall;
+
+  constructor(readonly dev: SimLink) {}
+
+  vport(name: string): SimLink | undefined {
+    const l = this.dev.netns.links.get(name);
+    return l?.odpDatapath === this.dev ? l : undefined;
+  }
+}
+
+/** The internal device: what the host sends through it enters the datapath by its own port. */
+export const odpInternalOps: NetDeviceOps = {
+  xmit(dp, dev, skb) {
+    odpReceive(dp, dev, skb);
+  },
+};
+
+/** The flow key of a frame on a vport (the fields weave's flows match). */
+export function flowKey(inPort: SimLink, tunnel: TunnelKey | undefined, f: Uint8Array): string {
+  return `${inPort.name}|${tunnel ? `${tunnel.id}@${tunnel.src}` : ''}|${macToString(f, 6)}|${macToString(f, 0)}`;
+}
+
+/** The time an upcall takes: the frame up to the controller, its decision and the flow back (netlink both ways). */
+const UPCALL_NS = 50_000;
+
+/** ovs_vport_receive and ovs_dp_process_packet: a frame a vport received, matched against the flow table. */
+export function odpReceive(dp: Datapath, inPort: SimLink, skb: Skb, tunnel?: TunnelKey): void {
+  const odp = (inPort.odpDatapath ?? inPort).odp;
+  if (!odp) return;
+  const key = flowKey(inPort, tunnel, skb.frame);
+  const actions = odp.flows.get(key);
+  if (actions) {
+    dp.tracer.odpFlow(odp.dev, skb, tunnel !== undefined, 'flow hit: the kernel runs its actions');
+    return odpExecute(dp, odp, actions, skb);
+  }
+  const upcall = odp.upcall;
+  if (!upcall) return dp.tracer.drop(skb, undefined, odp.dev, 'flow miss, no controller');
+  dp.clock.schedule(UPCALL_NS + skb.lag, () => {
+    const decided = upcall(dp, odp, inPort, skb, tunnel);
+    if (!decided) return;
+    dp.tracer.odpFlow(odp.dev, skb, tunnel !== undefined, 'flow miss: up to the router, which installs a flow');
+    odp.flows.set(key, decided);
+    skb.lag = 0;
+    odpExecute(dp, odp, decided, skb);
+  });
+}
+
+/** ovs_execute_actions: each output gets the frame, wrapped by the tunnel set before it when the vport is a tunnel's. */
+export function odpExecute(dp: Datapath, odp: OdpDatapath, actions: OdpAction[], skb: Skb): void {
+  let tunnel: Extract<OdpAction, { type: 'set_tunnel' }> | undefined;
+  for (const a of actions) {
+    if (a.type === 'set_tunnel') {
+      tunnel = a;
+      continue;
+    }
+    const port = odp.vport(a.port);
+    if (!port) continue;
+    const copy = new Skb(skb.frame, skb.flow, skb.dir);
+    copy.lag = skb.lag;
+    if (port.vxlan?.external) {
+      if (tunnel) vxlanMetadataXmit(dp, port, tunnel, copy);
+    } else devXmit(dp, port, copy);
+  }
+}
+
+/**
+ * vxlan_xmit_one in collect-metadata mode: the tunnel's addresses, id (the VNI is its low 24
+ * bits), TTL and DF come from the flow's set_tunnel, the destination port from the device;
+ * no UDP checksum unless the tunnel asks for one.
+ */
+function vxlanMetadataXmit(dp: Datapath, vx: SimLink, t: Extract<OdpAction, { type: 'set_tunnel' }>, skb: Skb): void {
+  const v = vx.vxlan!;
+  const inner = skb.frame;
+  const r = route(v.linkNetns, t.dst);
+  if (!r || r.local) return dp.tracer.encapFailed(vx, skb, `no route to ${t.dst}`);
+  const udpLength = UDP_HEADER_LEN + VXLAN_HEADER_LEN + inner.length;
+  const mtu = pathMtu(v.linkNetns, t.dst, r.dev, dp.clock.now);
+  if (IPV4_MIN_HEADER_LEN + udpLength > mtu && t.df) return dp.tracer.tunnelTooBig(vx, skb, `MTU ${mtu} < ${IPV4_MIN_HEADER_LEN + udpLength}, DF set`);
+  const outer: Ipv4Repr = { src: t.src, dst: t.dst, protocol: IPPROTO_UDP, ttl: t.ttl, id: dp.nextIpId(), tos: 0, dontFragment: t.df, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
+  const n = resolvedNeigh(dp, v.linkNetns, r);
+  const b = newDatagram(dp, r, n, outer, udpLength);
+  const at = b.length - udpLength;
+  writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
+  writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: t.id & 0xffffff }, b, at + UDP_HEADER_LEN);
+  b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
+  const out = new Skb(b, skb.flow, skb.dir, `set_tunnel id ${t.id} -> ${t.dst} (VNI ${t.id & 0xffffff})`, vx.name);
+  out.lag = skb.lag + dp.delays.vxlan;
+  ipTransmit(dp, v.linkNetns, r, n, out);
+}
+
+/** Whether a frame is IPv4 with DF set. */
+export function frameDontFragment(f: Uint8Array): boolean {
+  return f.length >= ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN && be16(f, 12) === ETHERTYPE_IPV4 && (f[ETHERNET_HEADER_LEN + 6] & 0x40) !== 0;
+}
+
