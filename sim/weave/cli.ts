@@ -8,7 +8,7 @@ import { PlanOp } from '../plan/ops';
 import { Tx } from '../model/tx';
 import { NotModelled } from '../model/refusal';
 import { EPOCH_NS, hostOf, WeavePeer, World } from '../model/world';
-import { connectedPeers, IPALLOC_RANGE, weaveEndpoints, weaveExpose, weaveLaunch, WeaveError, weaveRing } from '../model/drivers/weave';
+import { connectedPeers, IPALLOC_RANGE, weaveEndpoints, weaveExpose, weaveLaunch, WeaveError } from '../model/drivers/weave';
 import { CommandOutput } from '../backend';
 
 export interface WeaveStep {
@@ -96,8 +96,8 @@ function status(w: World, me: WeavePeer, args: string[]): CommandOutput {
 function mainStatus(w: World, me: WeavePeer, peers: WeavePeer[]): string {
   const conns = connectionsOf(w, me).length;
   const peerConns = peers.reduce((n, p) => n + connectionsOf(w, p).length, 0);
-  const ring = weaveRing(w);
-  const ipamStatus = ring.claimed ? 'ready' : ring.asked ? `awaiting consensus (quorum: ${me.targets.length === 0 ? 1 : Math.floor((me.targets.length + 1) / 2) + 1}, known: ${peers.length})` : 'idle';
+  // The ring is claimed in the step that first asks for an address (the consensus is not timed): idle until then.
+  const ipamStatus = w.weave?.ringClaimed ? 'ready' : 'idle';
   const nextCheck = new Date(Number((EPOCH_NS + BigInt(me.launchedNs + CHECK_PERIOD_NS)) / 1_000_000n));
   return [
     `        Version: ${VERSION} (failed to check latest version - see logs; next check at ${goTime(nextCheck)})`,

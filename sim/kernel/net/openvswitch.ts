@@ -12,8 +12,6 @@
 import type { Datapath } from '../datapath';
 import type { SimLink } from '../objects';
 import { macToString } from '../../wire/addr';
-import { be16 } from '../../wire/bytes';
-import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../wire/ethernet';
 import { IPPROTO_UDP, IPV4_MIN_HEADER_LEN, Ipv4Repr } from '../../wire/ipv4';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../../wire/vxlan';
@@ -133,9 +131,3 @@ function vxlanMetadataXmit(dp: Datapath, vx: SimLink, t: Extract<OdpAction, { ty
   out.lag = skb.lag + dp.delays.vxlan;
   ipTransmit(dp, v.linkNetns, r, n, out);
 }
-
-/** Whether a frame is IPv4 with DF set. */
-export function frameDontFragment(f: Uint8Array): boolean {
-  return f.length >= ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN && be16(f, 12) === ETHERTYPE_IPV4 && (f[ETHERNET_HEADER_LEN + 6] & 0x40) !== 0;
-}
-

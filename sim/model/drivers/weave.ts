@@ -221,11 +221,6 @@ export function weaveExpose(tx: Tx, host: string): string {
   return ip;
 }
 
-/** The ring's state for `weave status`: claimed, or asked for and awaiting consensus. */
-export function weaveRing(w: World): { claimed: boolean; asked: boolean } {
-  return { claimed: !!w.weave?.ringClaimed, asked: false };
-}
-
 /** The peers connected to `p`: those it named or that named it, and, by gossip, theirs (routers connect to every peer they learn of). */
 export function connectedPeers(w: { peers: Record<string, WeavePeer> } | undefined, p: WeavePeer): WeavePeer[] {
   if (!w) return [];
