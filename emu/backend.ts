@@ -64,6 +64,8 @@ export interface EmuOptions {
 export class EmuBackend implements Backend {
   readonly mode = 'emu' as const;
   private readonly flowList: Flow[] = [];
+  /** dockerd's traffic the underlay captures saw (control-plane flows, emu/control.ts). */
+  private readonly controlList: Flow[] = [];
   private readonly startNs = process.hrtime.bigint();
   private readonly epochStartNs: bigint;
   private readonly dns: EmbeddedDns;
@@ -514,6 +516,10 @@ export class EmuBackend implements Backend {
 
   flows(): Flow[] {
     return this.flowList;
+  }
+
+  controlFlows(): Flow[] {
+    return this.controlList;
   }
 
   elapsedNs(): number {

@@ -77,6 +77,8 @@ export interface Backend {
   exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput>;
   /** Flows traced so far. */
   flows(): Flow[];
+  /** dockerd's own traffic between swarm nodes seen so far (control-plane flows), in the order it began. */
+  controlFlows(): Flow[];
   /** Virtual (sim) or real (emu) nanoseconds since the run started. */
   elapsedNs(): number;
   close(): Promise<void>;

@@ -20,6 +20,9 @@ class PlanRecorder implements Backend {
   flows() {
     return [];
   }
+  controlFlows() {
+    return [];
+  }
   elapsedNs() {
     return 0;
   }

@@ -19,6 +19,7 @@ import { sysctlCommand } from './sysctl';
 import { ssCommand } from './ss';
 import { EPOCH_NS, World } from '../model/world';
 import { peerLookup } from '../model/drivers/overlay-kv';
+import { DockerdCluster } from './dockerd_cluster';
 
 /** The tools of where a command runs: its container's image's (family.ts); a host's are GNU. */
 function toolFamily(ctx: ExecContext): ToolFamily {
@@ -30,11 +31,14 @@ export class SimBackend implements Backend {
   readonly mode = 'sim' as const;
   readonly kernel: SimKernel;
   readonly datapath: Datapath;
+  /** dockerd's traffic between swarm nodes (memberlist, swarmkit), on the run's clock. */
+  readonly cluster: DockerdCluster;
   private bounds: StepBounds = stepBounds('');
 
   constructor(seed: number) {
     this.kernel = new SimKernel(seed);
     this.datapath = new Datapath(this.kernel);
+    this.cluster = new DockerdCluster(this.datapath, this.kernel, seed);
   }
 
   /** The sim of a scenario: its seed (or its name's), its hop delays (given in µs). */
@@ -44,7 +48,9 @@ export class SimBackend implements Backend {
     return b;
   }
 
+  /** The step's table events are gossiped first: the other hosts program their peers once the gossip reached them. */
   async apply(ops: PlanOp[], world?: World): Promise<void> {
+    if (world) this.cluster.observe(world);
     for (const op of ops) this.kernel.apply(op);
     // A daemon's query for a missing peer is answered as the cluster stands after the last step.
     if (world?.kv) this.datapath.peerResolver = (host, network, ip) => peerLookup(world, host, network, ip);
@@ -98,6 +104,10 @@ export class SimBackend implements Backend {
 
   flows(): Flow[] {
     return this.datapath.flows;
+  }
+
+  controlFlows(): Flow[] {
+    return this.cluster.flows;
   }
 
   elapsedNs(): number {

@@ -86,13 +86,13 @@ export class ScenarioSession {
     // What NetworkDB decided since the last step (a stopped host declared dead, or back).
     const gossip = model.gossipTimers(backend.elapsedNs());
     if (gossip.length) await backend.apply(gossip, model.world);
-    const flowsBefore = backend.flows().length;
+    const flowsBefore = backend.flows().length, controlBefore = backend.controlFlows().length;
     const t0 = backend.elapsedNs();
     backend.setStepBounds(stepBounds(command, opts.timeout ?? this.scenario.timeout));
     const out = this.isHost(on) ? await hostShell(model, backend, on, command, opts.live) : await containerShell(model, backend, on, command, opts.live);
     const flows = backend.flows().slice(flowsBefore);
-    // Numbered from 1 as `run` numbers steps in its messages.
-    for (const f of flows) f.origin = { step: index + 1, on, command };
+    // Numbered from 1 as `run` numbers steps in its messages; dockerd's traffic by the step its clock span belonged to.
+    for (const f of [...flows, ...backend.controlFlows().slice(controlBefore)]) f.origin = { step: index + 1, on, command };
     this.history.observe(index + 1, this.model.world);
     // A step the kernel cannot run has no outcome to judge: the real program's error is shown, nothing is checked.
     const checks = opts.expect && !out.unavailable ? checkExpect(opts.expect, out, flows[0]) : [];
@@ -115,6 +115,7 @@ export class ScenarioSession {
 
   /** The trace of everything run so far; the topology holds every object with its lifetime. */
   trace(): Trace {
-    return { format: TRACE_FORMAT, scenario: this.scenario.name, mode: this.backend.mode, topology: this.history.topology(), flows: this.backend.flows() };
+    const control = this.backend.controlFlows();
+    return { format: TRACE_FORMAT, scenario: this.scenario.name, mode: this.backend.mode, topology: this.history.topology(), flows: this.backend.flows(), ...(control.length ? { control } : {}) };
   }
 }

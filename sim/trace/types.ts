@@ -42,9 +42,22 @@ export interface FlowOrigin {
   command: string;
 }
 
+/**
+ * What a control-plane flow is (a flow of kind `control-plane`): dockerd's own traffic between
+ * swarm nodes, on the underlay, no step of any path. memberlist (NetworkDB) on 7946: a probe
+ * (UDP ping and ack), a push/pull (TCP, each side's state), NetworkDB's gossip of a table
+ * event (UDP) and its bulk sync (TCP, one way); swarmkit on 2377: a worker's heartbeat to
+ * the manager (TLS records over the session's TCP connection).
+ */
+export type ControlKind = 'memberlist-probe' | 'memberlist-push-pull' | 'networkdb-gossip' | 'networkdb-bulk-sync' | 'swarm-heartbeat';
+
+export const CONTROL_KINDS: readonly ControlKind[] = ['memberlist-probe', 'memberlist-push-pull', 'networkdb-gossip', 'networkdb-bulk-sync', 'swarm-heartbeat'];
+
 export interface Flow {
   id: string;
-  kind: 'icmp-echo' | 'dns' | 'other';
+  kind: 'icmp-echo' | 'dns' | 'control-plane' | 'other';
+  /** A control-plane flow's kind; its hops carry no step, its from and to are hosts. */
+  control?: ControlKind;
   from: string;
   to: string;
   /**
@@ -93,4 +106,10 @@ export interface Trace {
   mode: 'sim' | 'emu' | 'replay';
   topology: Topology;
   flows: Flow[];
+  /**
+   * dockerd's own traffic between swarm nodes over the run's clock (kind `control-plane`,
+   * each naming its ControlKind): beside the commands' flows, not among them, so a ping's
+   * path reads as before. Absent when there was none.
+   */
+  control?: Flow[];
 }

@@ -14,8 +14,9 @@ import { UDP_FIELD_ENDS, UDP_HEADER_LEN, parseUdp, udpLayer } from './udp';
 import { TCP_FIELD_ENDS, TCP_MIN_HEADER_LEN, parseTcp, tcpLayer } from './tcp';
 import { VXLAN_FIELD_ENDS, VXLAN_HEADER_LEN, parseVxlan, vxlanLayer } from './vxlan';
 import { DNS_HEADER_LEN, dnsHeaderLayer, dnsLayer, looksLikeDns, parseDns } from './dns';
-import { udpPayloadProto } from './ports';
+import { tcpPayloadProto, udpPayloadProto } from './ports';
 import { parseSleeve, SLEEVE_PORT } from './sleeve';
+import { parseTlsRecord, TLS_FIELD_ENDS, TLS_RECORD_HEADER_LEN, tlsLayer } from './tls';
 
 export const LINKTYPE_ETHERNET = 1;
 export const LINKTYPE_LINUX_SLL = 113;
@@ -34,7 +35,7 @@ export function linktypeName(linktype: number): string {
   }
 }
 
-type Next = 'eth' | 'sll' | 'sll2' | 'arp' | 'ip' | 'icmp' | 'udp' | 'tcp' | 'vxlan' | 'dns' | undefined;
+type Next = 'eth' | 'sll' | 'sll2' | 'arp' | 'ip' | 'icmp' | 'udp' | 'tcp' | 'vxlan' | 'dns' | 'tls' | undefined;
 
 interface Step {
   layer: Layer;
@@ -99,7 +100,9 @@ const CODECS: Record<Exclude<Next, undefined>, Codec> = {
       return step(p, udpLayer, (r) => udpPayloadProto(r.srcPort, r.dstPort) ?? (p.ok && looksLikeDns(p.payload) ? 'dns' : undefined));
     },
   },
-  tcp: { proto: 'tcp', minLength: TCP_MIN_HEADER_LEN, fieldEnds: TCP_FIELD_ENDS, decode: (b) => step(parseTcp(b), tcpLayer, () => undefined) },
+  // A segment's payload by its port (swarmkit's 2377 is TLS, as tshark shows it with `-d tcp.port==2377,tls`); the first record only.
+  tcp: { proto: 'tcp', minLength: TCP_MIN_HEADER_LEN, fieldEnds: TCP_FIELD_ENDS, decode: (b) => { const p = parseTcp(b); return step(p, tcpLayer, (r) => (p.ok && p.payload.length > 0 ? tcpPayloadProto(r.srcPort, r.dstPort) : undefined)); } },
+  tls: { proto: 'tls', minLength: TLS_RECORD_HEADER_LEN, fieldEnds: TLS_FIELD_ENDS, decode: (b) => step(parseTlsRecord(b), tlsLayer, () => undefined) },
   vxlan: { proto: 'vxlan', minLength: VXLAN_HEADER_LEN, fieldEnds: VXLAN_FIELD_ENDS, decode: (b) => step(parseVxlan(b), vxlanLayer, () => 'eth') },
   dns: { proto: 'dns', minLength: DNS_HEADER_LEN, fieldEnds: {}, decode: (b) => step(parseDns(b), dnsLayer, () => undefined) },
 };

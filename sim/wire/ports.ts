@@ -17,3 +17,13 @@ export function udpPayloadProto(srcPort: number, dstPort: number): UdpPayloadPro
   const [low, high] = srcPort <= dstPort ? [srcPort, dstPort] : [dstPort, srcPort];
   return udpPorts.get(low) ?? udpPorts.get(high);
 }
+
+/** Which protocol a TCP port carries: swarmkit's API (2377) is gRPC over TLS. */
+export type TcpPayloadProto = 'tls';
+
+const tcpPorts = new Map<number, TcpPayloadProto>([[2377, 'tls']]);
+
+export function tcpPayloadProto(srcPort: number, dstPort: number): TcpPayloadProto | undefined {
+  const [low, high] = srcPort <= dstPort ? [srcPort, dstPort] : [dstPort, srcPort];
+  return tcpPorts.get(low) ?? tcpPorts.get(high);
+}

@@ -5,6 +5,7 @@
 import type { SimNetns } from '../objects';
 import type { Ipv4Header } from '../../wire/ipv4';
 import type { Skb } from './skb';
+import type { TcpHeader } from '../../wire/tcp';
 
 /** The ephemeral port range (net.ipv4.ip_local_port_range's default). */
 export const EPHEMERAL_PORT_MIN = 32768;
@@ -20,12 +21,16 @@ export interface EchoSocket {
   onError(seq: number, message: string, icmpType?: number): void;
 }
 
+/** What a connected TCP socket does with a segment: its header and payload. */
+export type TcpReceiver = (t: TcpHeader, payload: Buffer, skb: Skb) => void;
+
 /** What a bound UDP socket does with a datagram: the IP header, the sender's port, the payload. */
 export type UdpReceiver = (h: Ipv4Header, srcPort: number, payload: Buffer, skb: Skb) => void;
 
 export class Sockets {
   private readonly echoSockets = new Map<SimNetns, Map<number, EchoSocket>>();
   private readonly udpSockets = new Map<string, UdpReceiver>();
+  private readonly tcpSockets = new Map<string, TcpReceiver>();
   private ephemeralPort = 40000;
   private pingIdent = 0x26;
 
@@ -56,6 +61,17 @@ export class Sockets {
     return () => this.udpSockets.delete(key);
   }
 
+  tcp(ns: SimNetns, local: string, localPort: number, remote: string, remotePort: number): TcpReceiver | undefined {
+    return this.tcpSockets.get(tcpKey(ns, local, localPort, remote, remotePort));
+  }
+
+  /** Opens one end of a TCP connection, by its four-tuple; the function returned closes it. */
+  connectTcp(ns: SimNetns, local: string, localPort: number, remote: string, remotePort: number, receive: TcpReceiver): () => void {
+    const key = tcpKey(ns, local, localPort, remote, remotePort);
+    this.tcpSockets.set(key, receive);
+    return () => this.tcpSockets.delete(key);
+  }
+
   /** Client ports (from the ephemeral range). */
   nextEphemeralPort(): number {
     this.ephemeralPort = this.ephemeralPort >= EPHEMERAL_PORT_MAX ? EPHEMERAL_PORT_MIN : this.ephemeralPort + 1;
@@ -71,4 +87,8 @@ export class Sockets {
 
 function udpKey(ns: SimNetns, ip: string, port: number): string {
   return `${ns.host.name}|${ns.name}|${ip}|${port}`;
+}
+
+function tcpKey(ns: SimNetns, local: string, localPort: number, remote: string, remotePort: number): string {
+  return `${ns.host.name}|${ns.name}|${local}|${localPort}|${remote}|${remotePort}`;
 }

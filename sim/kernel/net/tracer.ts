@@ -42,6 +42,9 @@ function kindIndex(arp: number | undefined): 0 | 1 | 2 {
 /** Off the path, a frame is still a hop: what it is, without a step (frozen like the models' places, so a tap sees one shape). */
 const OFF_PATH: ByKind = [Object.freeze({ step: undefined, event: 'send' }), Object.freeze({ step: undefined, event: 'arp-request' }), Object.freeze({ step: undefined, event: 'arp-reply' })];
 
+/** A host's uplink taking dockerd's traffic in: delivered to the host, on no path. */
+const CONTROL_TAKEN: ByKind = [Object.freeze({ step: undefined, event: 'deliver' }), OFF_PATH[1], OFF_PATH[2]];
+
 /**
  * Every sighting the taps make, placed once per path model and kept whole (a flood asks
  * millions of times): what the model does not place is recorded off the path.
@@ -208,6 +211,8 @@ export class Tracer {
   underlayXmit(dev: SimLink, skb: Skb, encap: boolean): void {
     const P = this.placesFor(skb);
     if (encap) this.place(skb, dev, P.encap, skb.note, skb.encapsulatedBy);
+    // dockerd's own traffic (and the ARP it needs): sent by the host, on no path.
+    else if (skb.flow?.kind === 'control-plane') this.place(skb, dev, OFF_PATH[kindIndex(arpOpcode(skb.frame))]);
     // Wrapped by the namespace's ipip device (tunl0), which sent it from the host's own stack.
     else if (isIpipFrame(skb.frame)) this.place(skb, dev, P.ipipEncap, undefined, [...dev.netns.links.values()].find((l) => l.type === 'ipip')?.name);
     else this.place(skb, dev, (skb.forwarded ? P.uplinkForwards : P.uplinkSends)[kindIndex(arpOpcode(skb.frame))]);
@@ -218,6 +223,7 @@ export class Tracer {
    * itself, or one it routes on (`forwarded`). Recorded where the flow's path places it.
    */
   uplinkRecv(dev: SimLink, skb: Skb, forwarded: boolean): void {
+    if (skb.flow?.kind === 'control-plane') return this.place(skb, dev, CONTROL_TAKEN[kindIndex(arpOpcode(skb.frame))]);
     const P = this.placesFor(skb);
     if (isIpipFrame(skb.frame)) return this.placeIfOnPath(skb, dev, P.ipipDeliver);
     this.placeIfOnPath(skb, dev, (forwarded ? P.uplinkForwardsIn : P.uplinkTakes)[kindIndex(arpOpcode(skb.frame))]);
@@ -244,6 +250,7 @@ export class Tracer {
   /** The underlay segment between two hosts' interfaces (seen as it arrives): VXLAN, or an IP datagram on a path that crosses it plain. */
   segment(skb: Skb, from: SimLink, to: SimLink): void {
     if (!skb.flow) return;
+    if (skb.flow.kind === 'control-plane') return this.controlSegment(skb, from, to);
     const encap = isVxlanFrame(skb.frame, from.netns);
     const spot = encap ? this.placesFor(skb).segment : this.placesFor(skb).segmentPlain;
     if (spot.step === undefined || (!encap && arpOpcode(skb.frame) !== undefined)) return;
@@ -256,6 +263,13 @@ export class Tracer {
     let sites = this.segmentSites.get(spot);
     if (!sites) this.segmentSites.set(spot, (sites = { request: this.site(spot.step, 'request', 'underlay', 'underlay', 'segment', spot.event), reply: this.site(spot.step, 'reply', 'underlay', 'underlay', 'segment', spot.event) }));
     this.keep(skb.flow, skb.dir === 'request' ? sites.request : sites.reply, skb.frame, note);
+  }
+
+  /** dockerd's datagram or segment (or the ARP before it) crossing the underlay: on no path, so no step. */
+  private controlSegment(skb: Skb, from: SimLink, to: SimLink): void {
+    const arp = arpOpcode(skb.frame);
+    const note = overlayNotes.segment(`${from.netns.host.name}:${from.name}`, `${to.netns.host.name}:${to.name}`);
+    this.keep(skb.flow!, this.site(undefined, skb.dir, 'underlay', 'underlay', 'segment', arp === undefined ? 'underlay' : OFF_PATH[kindIndex(arp)].event), skb.frame, note);
   }
 
   /** UDP hands a datagram to a vxlan socket (seen as its first fragment when it came in pieces). */

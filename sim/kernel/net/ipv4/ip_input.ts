@@ -1,13 +1,13 @@
 /**
  * net/ipv4/ip_input.c: ip_rcv checks the header, ip_local_deliver takes datagrams for the
- * namespace (reassembling fragments) and hands them to ICMP or UDP; others go to ip_forward. The header is read in
+ * namespace (reassembling fragments) and hands them to ICMP, UDP or TCP; others go to ip_forward. The header is read in
  * place, as routers do, not parsed into a representation.
  */
 import type { Datapath } from '../../datapath';
 import type { SimLink, SimNetns } from '../../objects';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
 import {
-  IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_UDP, ipv4HeaderProblem, ipv4PacketChecksumOk, ipv4PacketDst, ipv4PacketEnd, ipv4PacketHeaderLength, ipv4PacketIsFragment, ipv4PacketProtocol,
+  IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, ipv4HeaderProblem, ipv4PacketChecksumOk, ipv4PacketDst, ipv4PacketEnd, ipv4PacketHeaderLength, ipv4PacketIsFragment, ipv4PacketProtocol,
 } from '../../../wire/ipv4';
 import { Skb } from '../skb';
 import { isLocalAddress } from './route';
@@ -15,6 +15,7 @@ import { ipDefrag } from './ip_fragment';
 import { ipForward } from './ip_forward';
 import { icmpRcv } from './icmp';
 import { udpRcv } from './udp';
+import { tcpRcv } from './tcp';
 import { isVxlanFrame } from '../vxlan';
 import { ipipRcv } from './ipip';
 
@@ -70,6 +71,7 @@ export function deliver(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: 
   if (protocol === IPPROTO_ICMP) icmpRcv(dp, ns, skb, l4, end);
   else if (protocol === IPPROTO_UDP) udpRcv(dp, ns, dev, skb, l4, end);
   else if (protocol === IPPROTO_IPIP) ipipRcv(dp, ns, dev, skb, l4, end);
+  else if (protocol === IPPROTO_TCP) tcpRcv(dp, ns, skb, l4, end);
 }
 
 function netfilterAccepts(dp: Datapath, hook: 'PREROUTING' | 'INPUT', ns: SimNetns, dev: SimLink, skb: Skb): boolean {

@@ -1,0 +1,534 @@
+/**
+ * dockerd's control plane on the wire, between swarm nodes, on the run's clock: what each
+ * node's memberlist (NetworkDB) sends on 7946 and what a worker's swarmkit agent sends to
+ * the manager on 2377, as timers of the simulated clock, so it happens only over spans the
+ * clock covers (a ping, a sleep) and costs nothing between them.
+ *
+ * From hashicorp/memberlist v0.4.0 (DefaultLANConfig) and libnetwork v20.10's NetworkDB:
+ * - probe: each node, every ProbeInterval (1 s), pings the next member of its shuffled list
+ *   (one peer a tick, not all: a big swarm sends n probes a second), which acks;
+ * - push/pull: each node, every PushPullInterval (30 s, scaled up past 32 nodes), swaps its
+ *   member list and NetworkDB's networks with one random member over TCP;
+ * - NetworkDB's bulk sync: every 30 s, per network, its table entries to one random member
+ *   of it over TCP (SendToTCP, one way), which answers with its own the same way;
+ * - NetworkDB's gossip: a table event (a container's peer entry and service record) goes,
+ *   at the owner's next gossip tick (200 ms), to up to 3 random members of the network, and
+ *   again at the next ticks until sent RetransmitMult × ⌈log10(n+1)⌉ times;
+ * - swarmkit: a worker's Heartbeat RPC to the manager every period the dispatcher gives
+ *   (5 s ± 0.5 s), over its session's TLS connection (made at join, before any span here).
+ * Each timer starts at a random offset, as memberlist's and NetworkDB's triggers stagger.
+ *
+ * Not modelled: what a missing ack starts (indirect pings, the TCP fallback ping), the
+ * broadcasts memberlist piggybacks on pings and acks (node and network join events), TCP
+ * retransmission and ACKs between a conversation's segments beyond those listed, grpc's
+ * window updates and BDP pings. Each flow is one exchange (kind `control-plane`, its
+ * ControlKind); the bytes are as long as the real encoders make them and opaque, as the
+ * swarm's keys and TLS make them (sim/wire/memberlist.ts, networkdb.ts, tls.ts).
+ */
+import type { Datapath } from './datapath';
+import type { SimKernel } from './kernel';
+import type { SimNetns } from './objects';
+import type { Skb } from './net/skb';
+import { ClusterNode, ClusterTableEntry, ClusterView, clusterView } from '../model/cluster';
+import type { World } from '../model/world';
+import type { ControlKind, Flow } from '../trace/types';
+import { writeIpv4 } from '../wire/addr';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
+import { emitUdp } from '../wire/udp';
+import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../wire/tcp';
+import { ackMessage, MEMBERLIST_PORT, memberlistPacket, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
+import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkPushPull, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
+import { emitProtobuf } from '../wire/protobuf';
+import { tls13ApplicationData } from '../wire/tls';
+import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './net/sockets';
+
+export const SWARM_API_PORT = 2377;
+export const PROBE_INTERVAL_NS = 1_000_000_000;
+export const PUSH_PULL_INTERVAL_NS = 30_000_000_000;
+export const GOSSIP_INTERVAL_NS = 200_000_000;
+export const HEARTBEAT_PERIOD_NS = 5_000_000_000;
+export const HEARTBEAT_EPSILON_NS = 500_000_000;
+const RETRANSMIT_MULT = 4;
+const GOSSIP_NODES = 3;
+/** memberlist's UDPBufferSize less the compound header: what one gossip packet may carry. */
+const GOSSIP_BYTES = 1400 - 2;
+/** Linux's delayed ACK (tcp_delack_min): a reply that carries nothing back is acked this late. */
+const DELAYED_ACK_NS = 40_000_000;
+/** The underlay's MSS with timestamps (1500 - 20 - 20 - 12). */
+const MSS = 1448;
+
+/** memberlist's pushPullScale: the interval grows with log2 of the members past 32. */
+export function pushPullInterval(nodes: number): number {
+  return nodes <= 32 ? PUSH_PULL_INTERVAL_NS : Math.ceil(Math.log2(nodes) - Math.log2(32) + 1) * PUSH_PULL_INTERVAL_NS;
+}
+
+/** TransmitLimitedQueue's retransmitLimit: how many gossip rounds carry an event. */
+export function gossipTransmits(members: number): number {
+  return RETRANSMIT_MULT * Math.ceil(Math.log10(members + 1));
+}
+
+/** The sizes of a heartbeat's plaintext HTTP/2 frames (gRPC over h2, headers from HPACK's table after the first call). */
+export function heartbeatFrames(sessionId: string, periodNs: number): { request: number; response: number } {
+  const FRAME_HEADER = 9, GRPC_PREFIX = 5;
+  // :method, :scheme, :path, :authority, content-type, user-agent, te indexed; grpc-timeout a literal ("4999987u").
+  const requestHeaders = 7 + 10;
+  const request = emitProtobuf([[1, sessionId]]).length;
+  const seconds = Math.floor(periodNs / 1e9);
+  const response = emitProtobuf([[1, emitProtobuf([[1, seconds], [2, periodNs - seconds * 1e9]])]]).length;
+  // :status 200 and content-type indexed; trailers: grpc-status 0 indexed.
+  const responseHeaders = 2, trailers = 1;
+  return {
+    request: FRAME_HEADER + requestHeaders + FRAME_HEADER + GRPC_PREFIX + request,
+    response: FRAME_HEADER + responseHeaders + FRAME_HEADER + GRPC_PREFIX + response + FRAME_HEADER + trailers,
+  };
+}
+
+/** A seeded xorshift: the picks and the opaque bytes repeat run after run. */
+class Random {
+  constructor(private s: number) {
+    if (this.s === 0) this.s = 0x9e3779b9;
+  }
+
+  next(): number {
+    let x = this.s;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.s = x >>> 0;
+    return this.s;
+  }
+
+  below(n: number): number {
+    return this.next() % n;
+  }
+
+  bytes = (length: number): Uint8Array => {
+    const b = new Uint8Array(length);
+    for (let i = 0; i < length; i++) b[i] = this.next() & 0xff;
+    return b;
+  };
+
+  shuffled<T>(xs: T[]): T[] {
+    const a = [...xs];
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.below(i + 1);
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+}
+
+interface QueuedEvent {
+  msg: Buffer;
+  left: number;
+}
+
+/** One node's daemon: its memberlist and NetworkDB state, and (on a worker) its session. */
+interface NodeAgent {
+  node: ClusterNode;
+  ns: SimNetns;
+  seqNo: number;
+  probeOrder: string[];
+  probeIndex: number;
+  /** NetworkDB's table clock (a Lamport time). */
+  tableTime: number;
+  /** Table events waiting for gossip rounds, per network. */
+  queued: Map<string, QueuedEvent[]>;
+  gossipPhase: number;
+  gossipArmed: boolean;
+  /** The session's TCP connection to the manager (a worker's). */
+  session?: TcpConnection;
+  sessionId: string;
+  close: () => void;
+}
+
+type Side = 'client' | 'server';
+
+/**
+ * A TCP connection whose segments its two ends send in turn: each end's sequence numbers,
+ * timestamps and IP ids, and what to do when the segment in flight arrives.
+ */
+class TcpConnection {
+  private readonly seq: Record<Side, number>;
+  private readonly ipId: Record<Side, number>;
+  private readonly tsOffset: Record<Side, number>;
+  private readonly lastTs: Record<Side, number> = { client: 0, server: 0 };
+  private readonly arrival: Record<Side, (() => void) | undefined> = { client: undefined, server: undefined };
+  private readonly awaited: Record<Side, number | undefined> = { client: undefined, server: undefined };
+  private readonly closers: (() => void)[];
+  flow?: Flow;
+
+  constructor(
+    private readonly dp: Datapath,
+    readonly ends: Record<Side, { ns: SimNetns; ip: string; port: number }>,
+    rnd: Random,
+  ) {
+    this.seq = { client: rnd.next(), server: rnd.next() };
+    this.ipId = { client: rnd.next() & 0xffff, server: rnd.next() & 0xffff };
+    this.tsOffset = { client: rnd.next(), server: rnd.next() };
+    const c = ends.client, s = ends.server;
+    this.closers = [
+      dp.sockets.connectTcp(c.ns, c.ip, c.port, s.ip, s.port, (t, _p, skb) => this.received('client', t.seq, skb)),
+      dp.sockets.connectTcp(s.ns, s.ip, s.port, c.ip, c.port, (t, _p, skb) => this.received('server', t.seq, skb)),
+    ];
+  }
+
+  /** A segment arrived at `at`: when it is the one awaited (its sequence number says), what was to follow it runs. */
+  private received(at: Side, seq: number, skb: Skb): void {
+    if (skb.flow !== this.flow || this.awaited[at] !== seq) return;
+    const then = this.arrival[at];
+    this.arrival[at] = this.awaited[at] = undefined;
+    then?.();
+  }
+
+  /** `by` sends a segment (data cut at the MSS); `then` runs when its last piece arrives. */
+  send(by: Side, flags: number, data: Uint8Array = new Uint8Array(0), then?: () => void): void {
+    const other: Side = by === 'client' ? 'server' : 'client';
+    const from = this.ends[by], to = this.ends[other];
+    const pieces: Uint8Array[] = [];
+    for (let at = 0; at < data.length; at += MSS) pieces.push(data.subarray(at, at + MSS));
+    if (pieces.length === 0) pieces.push(data);
+    for (const [i, piece] of pieces.entries()) {
+      const syn = (flags & TCP_SYN) !== 0;
+      const last = i === pieces.length - 1;
+      const f = last ? flags : (flags & ~(TCP_FIN | TCP_PSH)) | TCP_ACK;
+      const tsVal = (Math.floor(this.dp.clock.now / 1e6) + this.tsOffset[by]) >>> 0;
+      const options = syn ? synOptions(tsVal, this.lastTs[by]) : timestampOption(tsVal, this.lastTs[by]);
+      this.lastTs[other] = tsVal;
+      if (last && then) {
+        this.arrival[other] = then;
+        this.awaited[other] = this.seq[by];
+      }
+      const segment = emitTcp({ srcPort: from.port, dstPort: to.port, seq: this.seq[by], ack: f & TCP_ACK ? this.seq[other] : 0, flags: f, window: syn ? 64240 : 502, urgent: 0, options }, piece, { src: from.ip, dst: to.ip });
+      this.seq[by] = (this.seq[by] + piece.length + (syn || (f & TCP_FIN) !== 0 ? 1 : 0)) >>> 0;
+      this.ipId[by] = (this.ipId[by] + 1) & 0xffff;
+      this.dp.ipSend(from.ns, { src: from.ip, dst: to.ip, protocol: IPPROTO_TCP, ttl: 64, id: this.ipId[by], tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 }, segment, this.flow, by === 'client' ? 'request' : 'reply');
+    }
+  }
+
+  close(): void {
+    for (const c of this.closers) c();
+  }
+}
+
+/** A SYN's options as Linux orders them: MSS (the device's, without options), SACK permitted, timestamps, NOP, window scale 7. */
+function synOptions(tsVal: number, tsEcr: number): Buffer {
+  const b = Buffer.alloc(20);
+  b.set([2, 4], 0);
+  b.writeUInt16BE(MSS + 12, 2);
+  b.set([4, 2, 8, 10], 4);
+  b.writeUInt32BE(tsVal, 8);
+  b.writeUInt32BE(tsEcr, 12);
+  b.set([1, 3, 3, 7], 16);
+  return b;
+}
+
+/** NOP, NOP, timestamps: what every later segment carries. */
+function timestampOption(tsVal: number, tsEcr: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.set([1, 1, 8, 10], 0);
+  b.writeUInt32BE(tsVal, 4);
+  b.writeUInt32BE(tsEcr, 8);
+  return b;
+}
+
+function addressBytes(ip: string): Uint8Array {
+  const b = new Uint8Array(4);
+  writeIpv4(ip, b, 0);
+  return b;
+}
+
+function entryKey(e: ClusterTableEntry): string {
+  return `${e.table}|${e.networkId}|${e.key}`;
+}
+
+export class DockerdCluster {
+  /** The exchanges so far, in the order they began (the trace's `control`). */
+  readonly flows: Flow[] = [];
+  private readonly agents = new Map<string, NodeAgent>();
+  private view?: ClusterView;
+  private entries = new Map<string, ClusterTableEntry>();
+  private readonly rnd: Random;
+  private readonly counts = new Map<ControlKind, number>();
+  /** What a datagram's arrival starts (a probe's ack), by its flow. */
+  private readonly onArrival = new Map<Flow, () => void>();
+  /** Gossip packets of the current step not yet delivered (the remote programs its peers after them). */
+  private inFlight = 0;
+
+  constructor(private readonly dp: Datapath, private readonly kernel: SimKernel, seed: number) {
+    this.rnd = new Random((seed ^ 0x5bd1e995) >>> 0);
+  }
+
+  /**
+   * The world after a step: members come and go, and the table entries that changed are
+   * queued for gossip. When some are, the owners' next gossip round runs first, so the
+   * events reach the other members before the caller programs their kernels.
+   */
+  observe(world: World): void {
+    const view = clusterView(world);
+    this.view = view;
+    const members = new Set(view?.nodes.map((n) => n.host) ?? []);
+    for (const [host, agent] of this.agents) if (!members.has(host)) this.leave(host, agent);
+    for (const node of view?.nodes ?? []) {
+      const agent = this.agents.get(node.host);
+      if (agent) agent.node = node;
+      else this.join(node);
+    }
+    const next = new Map((view?.entries ?? []).map((e) => [entryKey(e), e] as const));
+    let queued = false;
+    for (const [key, e] of next) if (!this.entries.has(key)) queued = this.queueEvent(e, TABLE_EVENT.create) || queued;
+    for (const [key, e] of this.entries) if (!next.has(key)) queued = this.queueEvent(e, TABLE_EVENT.delete) || queued;
+    this.entries = next;
+    if (!queued) return;
+    const start = this.dp.clock.now;
+    this.inFlight = -1;
+    this.dp.clock.runUntil(start + GOSSIP_INTERVAL_NS + PROBE_INTERVAL_NS, () => this.inFlight === 0);
+    this.inFlight = 0;
+  }
+
+  private join(node: ClusterNode): void {
+    const ns = this.kernel.hosts.get(node.host)?.rootNetns;
+    if (!ns) return;
+    const unbind = this.dp.sockets.bindUdp(ns, node.address, MEMBERLIST_PORT, (_h, _port, _payload, skb) => this.arrived(skb));
+    const agent: NodeAgent = {
+      node, ns, seqNo: this.rnd.below(1 << 16), probeOrder: [], probeIndex: 0, tableTime: 1, queued: new Map(),
+      gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind,
+    };
+    this.agents.set(node.host, agent);
+    const now = this.dp.clock.now;
+    this.every(agent, now + this.rnd.below(PROBE_INTERVAL_NS), () => PROBE_INTERVAL_NS, () => this.probe(agent));
+    this.every(agent, now + this.rnd.below(PUSH_PULL_INTERVAL_NS), () => pushPullInterval(this.view?.nodes.length ?? 1), () => this.pushPull(agent));
+    this.every(agent, now + this.rnd.below(PUSH_PULL_INTERVAL_NS), () => PUSH_PULL_INTERVAL_NS, () => this.bulkSyncTables(agent));
+    if (!node.manager) this.every(agent, now + this.rnd.below(HEARTBEAT_PERIOD_NS), () => this.heartbeatPeriod(), () => this.heartbeat(agent));
+  }
+
+  private leave(host: string, agent: NodeAgent): void {
+    agent.close();
+    agent.session?.close();
+    this.agents.delete(host);
+  }
+
+  private sessionId(): string {
+    const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
+    return Array.from({ length: 25 }, () => alphabet[this.rnd.below(36)]).join('');
+  }
+
+  /** A timer that fires at `first`, then every `interval()`, while the agent is a member. */
+  private every(agent: NodeAgent, first: number, interval: () => number, fire: () => void): void {
+    const tick = () => {
+      if (this.agents.get(agent.node.host) !== agent) return;
+      fire();
+      this.dp.clock.schedule(interval(), tick);
+    };
+    this.dp.clock.schedule(Math.max(0, first - this.dp.clock.now), tick);
+  }
+
+  private heartbeatPeriod(): number {
+    return HEARTBEAT_PERIOD_NS - HEARTBEAT_EPSILON_NS + this.rnd.below(2 * HEARTBEAT_EPSILON_NS);
+  }
+
+  private flow(control: ControlKind, from: string, to: string): Flow {
+    const n = (this.counts.get(control) ?? 0) + 1;
+    this.counts.set(control, n);
+    const flow: Flow = { id: `${control}-${n}`, kind: 'control-plane', control, from, to, hops: [] };
+    this.flows.push(flow);
+    return flow;
+  }
+
+  private member(host: string): NodeAgent | undefined {
+    return this.agents.get(host);
+  }
+
+  private sendUdp(from: NodeAgent, to: NodeAgent, payload: Uint8Array, flow: Flow, dir: Skb['dir']): void {
+    const src = from.node.address, dst = to.node.address;
+    this.dp.ipSend(from.ns, { src, dst, protocol: IPPROTO_UDP, ttl: 64, id: this.rnd.next() & 0xffff, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
+      emitUdp({ srcPort: MEMBERLIST_PORT, dstPort: MEMBERLIST_PORT }, payload, { src, dst }), flow, dir);
+  }
+
+  private arrived(skb: Skb): void {
+    const flow = skb.flow;
+    if (!flow) return;
+    const then = this.onArrival.get(flow);
+    if (then) {
+      this.onArrival.delete(flow);
+      then();
+    }
+  }
+
+  // ── memberlist ─────────────────────────────────────────────────────────────
+
+  /** probe(): the next live member in the shuffled order (reshuffled at the end), pinged; its ack comes back. */
+  private probe(agent: NodeAgent): void {
+    const others = (this.view?.nodes ?? []).filter((n) => n.host !== agent.node.host);
+    for (let checked = 0; checked <= others.length; checked++) {
+      if (agent.probeIndex >= agent.probeOrder.length) {
+        agent.probeOrder = this.rnd.shuffled(others.map((n) => n.host));
+        agent.probeIndex = 0;
+      }
+      const target = this.member(agent.probeOrder[agent.probeIndex++] ?? '');
+      if (!target || !target.node.alive) continue;
+      const seq = agent.seqNo = (agent.seqNo + 1) >>> 0;
+      const flow = this.flow('memberlist-probe', agent.node.host, target.node.host);
+      const ping = pingMessage(seq, target.node.gossipName, addressBytes(agent.node.address), MEMBERLIST_PORT, agent.node.gossipName);
+      this.onArrival.set(flow, () => this.dp.clock.schedule(this.dp.delays.stack, () => this.sendUdp(target, agent, memberlistPacket(ackMessage(seq), false, this.rnd.bytes), flow, 'reply')));
+      this.sendUdp(agent, target, memberlistPacket(ping, false, this.rnd.bytes), flow, 'request');
+      return;
+    }
+  }
+
+  /** Every member as memberlist holds it, for a push/pull. */
+  private memberStates() {
+    return (this.view?.nodes ?? []).map((n) => ({ name: n.gossipName, addr: addressBytes(n.address), port: MEMBERLIST_PORT, incarnation: 1, state: n.alive ? 0 : 2 }));
+  }
+
+  /** NetworkDB's LocalState: every node's networks. */
+  private networkState(agent: NodeAgent): Buffer {
+    const entries = (this.view?.networks ?? []).flatMap((net) => net.hosts.map((h) => ({ networkId: net.id, lTime: 1, nodeName: this.member(h)?.node.gossipName ?? h })));
+    return networkPushPull(agent.tableTime, agent.node.gossipName, entries);
+  }
+
+  /** pushPull(): one random live member; each side sends its state and reads the other's. */
+  private pushPull(agent: NodeAgent): void {
+    const peer = this.randomMembers(agent, (this.view?.nodes ?? []).map((n) => n.host), 1)[0];
+    if (!peer) return;
+    const flow = this.flow('memberlist-push-pull', agent.node.host, peer.node.host);
+    const conn = this.connect(agent, peer, MEMBERLIST_PORT, flow);
+    const state = (a: NodeAgent) => memberlistStream(pushPullMessage(this.memberStates(), this.networkState(a), false), this.rnd.bytes);
+    conn.send('client', TCP_SYN, undefined, () =>
+      conn.send('server', TCP_SYN | TCP_ACK, undefined, () => {
+        conn.send('client', TCP_ACK);
+        conn.send('client', TCP_PSH | TCP_ACK, state(agent), () =>
+          conn.send('server', TCP_PSH | TCP_ACK, state(peer), () =>
+            conn.send('client', TCP_FIN | TCP_ACK, undefined, () =>
+              conn.send('server', TCP_FIN | TCP_ACK, undefined, () => conn.send('client', TCP_ACK, undefined, undefined)))));
+      }));
+    this.closeAfter(conn);
+  }
+
+  /** A client's connection from an ephemeral port to `port` of `server`, traced as `flow`. */
+  private connect(client: NodeAgent, server: NodeAgent, port: number, flow: Flow): TcpConnection {
+    const ephemeral = EPHEMERAL_PORT_MIN + this.rnd.below(EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1);
+    const conn = new TcpConnection(this.dp, { client: { ns: client.ns, ip: client.node.address, port: ephemeral }, server: { ns: server.ns, ip: server.node.address, port } }, this.rnd);
+    conn.flow = flow;
+    return conn;
+  }
+
+  /** A conversation's sockets close once it is surely over (a lost segment ends it; nothing retransmits). */
+  private closeAfter(conn: TcpConnection): void {
+    this.dp.clock.schedule(PUSH_PULL_INTERVAL_NS, () => conn.close());
+  }
+
+  /** mRandomNodes: up to m distinct live members of `hosts` other than the agent. */
+  private randomMembers(agent: NodeAgent, hosts: string[], m: number): NodeAgent[] {
+    const candidates = hosts.filter((h) => h !== agent.node.host).map((h) => this.member(h)).filter((a): a is NodeAgent => !!a && a.node.alive);
+    return this.rnd.shuffled(candidates).slice(0, m);
+  }
+
+  // ── NetworkDB ──────────────────────────────────────────────────────────────
+
+  private tableEventBytes(owner: NodeAgent, e: ClusterTableEntry, type: number): Buffer {
+    const ep = e.endpoint;
+    const value = e.table === ENDPOINT_TABLE ? endpointRecord(ep.name, ep.ip, ep.aliases, []) : peerRecord(`${ep.ip}/${ep.prefixLength}`, ep.mac, owner.node.address);
+    return tableEvent({ type, lTime: owner.tableTime, nodeName: owner.node.gossipName, networkId: e.networkId, tableName: e.table, key: e.key, value, ...(type === TABLE_EVENT.delete ? { residualReapTime: 1800 } : {}) });
+  }
+
+  /** An entry the owner created or deleted: queued for its gossip rounds. Whether there is anyone to tell. */
+  private queueEvent(e: ClusterTableEntry, type: number): boolean {
+    const owner = this.member(e.owner);
+    const net = this.view?.networks.find((n) => n.id === e.networkId);
+    const members = net?.hosts ?? [];
+    if (!owner || !members.some((h) => h !== e.owner)) return false;
+    owner.tableTime++;
+    const q = owner.queued.get(e.networkId) ?? [];
+    owner.queued.set(e.networkId, q);
+    q.push({ msg: this.tableEventBytes(owner, e, type), left: gossipTransmits(members.length) });
+    this.armGossip(owner);
+    return true;
+  }
+
+  /** The gossip ticker, woken only while there is something to send (it finds nothing otherwise). */
+  private armGossip(agent: NodeAgent): void {
+    if (agent.gossipArmed) return;
+    agent.gossipArmed = true;
+    const now = this.dp.clock.now;
+    const next = now + GOSSIP_INTERVAL_NS - ((now - agent.gossipPhase) % GOSSIP_INTERVAL_NS + GOSSIP_INTERVAL_NS) % GOSSIP_INTERVAL_NS;
+    this.dp.clock.schedule(next - now, () => this.gossip(agent));
+  }
+
+  /** gossip(): per network, the queued events as one compound to up to 3 random members. */
+  private gossip(agent: NodeAgent): void {
+    agent.gossipArmed = false;
+    if (this.agents.get(agent.node.host) !== agent) return;
+    for (const [networkId, q] of agent.queued) {
+      const net = this.view?.networks.find((n) => n.id === networkId);
+      const batch: QueuedEvent[] = [];
+      let bytes = 0;
+      for (const e of q) {
+        if (bytes + e.msg.length + 3 > GOSSIP_BYTES) break;
+        batch.push(e);
+        bytes += e.msg.length + 3;
+      }
+      for (const e of batch) e.left--;
+      agent.queued.set(networkId, q.filter((e) => e.left > 0));
+      if (!net || batch.length === 0) continue;
+      const packet = userPacketMessage(compoundMessage(batch.map((e) => e.msg)));
+      for (const peer of this.randomMembers(agent, net.hosts, GOSSIP_NODES)) {
+        const flow = this.flow('networkdb-gossip', agent.node.host, peer.node.host);
+        if (this.inFlight < 0) this.inFlight = 0;
+        this.inFlight++;
+        this.onArrival.set(flow, () => this.inFlight--);
+        this.sendUdp(agent, peer, memberlistPacket(packet, true, this.rnd.bytes), flow, 'request');
+      }
+    }
+    for (const [id, q] of agent.queued) if (q.length === 0) agent.queued.delete(id);
+    if (agent.queued.size > 0) this.armGossip(agent);
+  }
+
+  /** bulkSyncTables(): per network with other members, every entry to one random member; it answers in kind. */
+  private bulkSyncTables(agent: NodeAgent): void {
+    for (const net of this.view?.networks ?? []) {
+      if (!net.hosts.includes(agent.node.host)) continue;
+      const peer = this.randomMembers(agent, net.hosts, 1)[0];
+      if (peer) this.bulkSync(agent, peer, net.id, true);
+    }
+  }
+
+  /** bulkSyncNode: one user message over TCP, written and closed; an unsolicited one is answered the same way. */
+  private bulkSync(from: NodeAgent, to: NodeAgent, networkId: string, unsolicited: boolean): void {
+    const events = (this.view?.entries ?? []).filter((e) => e.networkId === networkId).map((e) => this.tableEventBytes(this.member(e.owner) ?? from, e, TABLE_EVENT.create));
+    const message = userStreamMessage(bulkSyncMessage(from.tableTime, unsolicited, from.node.gossipName, [networkId], events));
+    const flow = this.flow('networkdb-bulk-sync', from.node.host, to.node.host);
+    const conn = this.connect(from, to, MEMBERLIST_PORT, flow);
+    conn.send('client', TCP_SYN, undefined, () =>
+      conn.send('server', TCP_SYN | TCP_ACK, undefined, () => {
+        conn.send('client', TCP_ACK);
+        conn.send('client', TCP_PSH | TCP_ACK, memberlistStream(message, this.rnd.bytes));
+        conn.send('client', TCP_FIN | TCP_ACK, undefined, () =>
+          conn.send('server', TCP_FIN | TCP_ACK, undefined, () =>
+            conn.send('client', TCP_ACK, undefined, () => {
+              if (unsolicited) this.bulkSync(to, from, networkId, false);
+            })));
+      }));
+    this.closeAfter(conn);
+  }
+
+  // ── swarmkit ───────────────────────────────────────────────────────────────
+
+  /** A worker's Heartbeat: one TLS record each way on its session, the worker's delayed ACK last. */
+  private heartbeat(agent: NodeAgent): void {
+    const manager = [...this.agents.values()].find((a) => a.node.manager && a.node.alive);
+    if (!manager) return;
+    if (!agent.session || agent.session.ends.server.ns !== manager.ns) {
+      agent.session?.close();
+      agent.session = this.connect(agent, manager, SWARM_API_PORT, this.flow('swarm-heartbeat', agent.node.host, manager.node.host));
+    } else {
+      agent.session.flow = this.flow('swarm-heartbeat', agent.node.host, manager.node.host);
+    }
+    const conn = agent.session;
+    const frames = heartbeatFrames(agent.sessionId, this.heartbeatPeriod());
+    conn.send('client', TCP_PSH | TCP_ACK, tls13ApplicationData(frames.request, this.rnd.bytes), () =>
+      this.dp.clock.schedule(this.dp.delays.stack, () =>
+        conn.send('server', TCP_PSH | TCP_ACK, tls13ApplicationData(frames.response, this.rnd.bytes), () =>
+          this.dp.clock.schedule(DELAYED_ACK_NS, () => conn.send('client', TCP_ACK)))));
+  }
+}

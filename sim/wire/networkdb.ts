@@ -1,0 +1,68 @@
+/**
+ * libnetwork's NetworkDB messages (networkdb.proto, v20.10) and the table values the
+ * overlay driver and the service records put in them (overlay.proto's PeerRecord,
+ * agent.proto's EndpointRecord), marshalled as gogo/protobuf does: what travels inside
+ * memberlist's user messages, before memberlist compresses and encrypts it.
+ */
+import { emitProtobuf, ProtoField } from './protobuf';
+
+/** networkdb.MessageType. */
+export const NETWORKDB_MSG = { tableEvent: 2, pushPull: 3, bulkSync: 4, compound: 5 } as const;
+/** TableEvent.Type. */
+export const TABLE_EVENT = { create: 1, update: 2, delete: 3 } as const;
+
+export const OVERLAY_PEER_TABLE = 'overlay_peer_table';
+export const ENDPOINT_TABLE = 'endpoint_table';
+
+/** encodeMessage: the message inside a GossipMessage of its type. */
+export function gossipMessage(type: number, data: Uint8Array): Buffer {
+  return emitProtobuf([[1, type], [2, data]]);
+}
+
+export interface TableEventRepr {
+  type: number;
+  lTime: number;
+  nodeName: string;
+  networkId: string;
+  tableName: string;
+  key: string;
+  value: Uint8Array;
+  /** Seconds left before a deleted entry is reaped (set on deletes). */
+  residualReapTime?: number;
+}
+
+export function tableEvent(e: TableEventRepr): Buffer {
+  return gossipMessage(NETWORKDB_MSG.tableEvent, emitProtobuf([[1, e.type], [2, e.lTime], [3, e.nodeName], [4, e.networkId], [5, e.tableName], [6, e.key], [7, e.value], [8, e.residualReapTime]]));
+}
+
+/** makeCompoundMessage: the messages one gossip round sends, each as a SimpleMessage. */
+export function compoundMessage(messages: Uint8Array[]): Buffer {
+  return gossipMessage(NETWORKDB_MSG.compound, emitProtobuf(messages.map((m): ProtoField => [1, emitProtobuf([[1, m]])])));
+}
+
+/** The overlay driver's peer entry: the endpoint's address (CIDR), MAC and its host's VTEP. */
+export function peerRecord(endpointIp: string, endpointMac: string, tunnelEndpointIp: string): Buffer {
+  return emitProtobuf([[1, endpointIp], [2, endpointMac], [3, tunnelEndpointIp]]);
+}
+
+/** The service-discovery entry of a named container (addServiceInfoToCluster). */
+export function endpointRecord(name: string, endpointIp: string, aliases: string[], taskAliases: string[]): Buffer {
+  return emitProtobuf([[1, name], [5, endpointIp], ...aliases.map((a): ProtoField => [7, a]), ...taskAliases.map((a): ProtoField => [8, a])]);
+}
+
+export interface NetworkEntryRepr {
+  networkId: string;
+  lTime: number;
+  nodeName: string;
+}
+
+/** The delegate's LocalState in a push/pull: the networks each node is in. */
+export function networkPushPull(lTime: number, nodeName: string, networks: NetworkEntryRepr[]): Buffer {
+  const entries = networks.map((n): ProtoField => [2, emitProtobuf([[1, n.networkId], [2, n.lTime], [3, n.nodeName]])]);
+  return gossipMessage(NETWORKDB_MSG.pushPull, emitProtobuf([[1, lTime], ...entries, [3, nodeName]]));
+}
+
+/** bulkSyncNode's message: every entry of the shared networks, as one compound. */
+export function bulkSyncMessage(lTime: number, unsolicited: boolean, nodeName: string, networks: string[], events: Uint8Array[]): Buffer {
+  return gossipMessage(NETWORKDB_MSG.bulkSync, emitProtobuf([[1, lTime], [2, unsolicited], [3, nodeName], ...networks.map((n): ProtoField => [4, n]), [5, compoundMessage(events)]]));
+}
