@@ -11,7 +11,7 @@ export function cnmlab(args: string[]): { status: number; stdout: string; stderr
 }
 
 /** The protocols whose order in a frame's layer stack is judged (tshark's frame.protocols, filtered). */
-const PROTOS = new Set(['sll', 'eth', 'arp', 'ip', 'icmp', 'udp', 'tcp', 'vxlan', 'dns']);
+const PROTOS = new Set(['sll', 'eth', 'arp', 'ip', 'icmp', 'udp', 'tcp', 'vxlan', 'dns', 'tls']);
 
 /** The fields judged, by their Wireshark display-filter names (the keys of cnmlab's layers). */
 const FIELDS = [
@@ -23,6 +23,7 @@ const FIELDS = [
   'udp.srcport', 'udp.dstport', 'udp.length', 'tcp.srcport', 'tcp.dstport',
   'vxlan.vni',
   'dns.id', 'dns.flags.response', 'dns.flags.rcode', 'dns.qry.name', 'dns.qry.type', 'dns.a',
+  'tls.record.content_type', 'tls.record.version', 'tls.record.length',
 ];
 
 type Values = Record<string, string[]>;
@@ -45,8 +46,8 @@ function norm(v: unknown): string {
 
 /** tshark's view: one line a frame, each field's occurrences joined (outer layer first). */
 function tsharkFrames(pcap: string): Judged[] {
-  // Flannel's VXLAN is on the kernel's port 8472, weave's fast datapath's on 6784: Wireshark decodes them as VXLAN only when told.
-  const args = ['-o', 'ip.defragment:FALSE', '-d', 'udp.port==8472,vxlan', '-d', 'udp.port==6784,vxlan', '-r', pcap, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|', '-E', 'separator=\t', '-e', 'frame.protocols'];
+  // Flannel's VXLAN is on the kernel's port 8472, weave's fast datapath's on 6784, swarmkit's TLS on 2377: Wireshark decodes them so only when told.
+  const args = ['-o', 'ip.defragment:FALSE', '-d', 'udp.port==8472,vxlan', '-d', 'udp.port==6784,vxlan', '-d', 'tcp.port==2377,tls', '-r', pcap, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|', '-E', 'separator=	', '-e', 'frame.protocols'];
   for (const f of FIELDS) args.push('-e', f);
   const out = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
   return out.split('\n').filter((line) => line !== '').map((line) => {

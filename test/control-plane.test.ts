@@ -1,0 +1,238 @@
+/**
+ * dockerd's control plane on the wire (sim/kernel/dockerd_cluster.ts): memberlist's probes,
+ * push/pulls and NetworkDB's gossip and bulk syncs on 7946, a worker's heartbeats to the
+ * manager on 2377, on the run's clock, with bytes as long as the real encoders make them,
+ * in the trace's `control` array and in the underlay's captures.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { emitMsgpack } from '../sim/wire/msgpack';
+import { lzwCompress } from '../sim/wire/lzw';
+import { ackMessage, compressMessage, crc32, ENCRYPT_OVERHEAD, memberlistPacket, memberlistStream, parseEncryptedPacket, pingMessage } from '../sim/wire/memberlist';
+import { emitProtobuf } from '../sim/wire/protobuf';
+import { parseTlsRecord, tls13ApplicationData } from '../sim/wire/tls';
+import { gossipTransmits, heartbeatFrames, pushPullInterval } from '../sim/kernel/dockerd_cluster';
+import { Flow } from '../sim/trace/types';
+import { swarmNetworks } from '../sim/model/world';
+import { overlayNetnsName } from '../sim/model/drivers/overlay';
+import { traceProblem } from '../sim/trace/validate';
+import { runSim, twoNodes } from './helpers/run';
+import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
+import { describeWith } from './helpers/env';
+
+/** A reader of Go's LZW stream (LSB, 8-bit literals), written apart from the encoder, to check its codes. */
+function lzwDecode(b: Buffer): Buffer {
+  let bits = 0, nBits = 0, pos = 0, width = 9;
+  const read = (): number | undefined => {
+    while (nBits < width) {
+      if (pos >= b.length) return undefined;
+      bits |= b[pos++] << nBits;
+      nBits += 8;
+    }
+    const code = bits & ((1 << width) - 1);
+    bits >>>= width;
+    nBits -= width;
+    return code;
+  };
+  let table: number[][] = [];
+  const reset = () => {
+    table = Array.from({ length: 258 }, (_, i) => (i < 256 ? [i] : []));
+    width = 9;
+  };
+  reset();
+  const out: number[] = [];
+  let prev: number[] | undefined;
+  expect(read()).toBe(256);
+  for (;;) {
+    const code = read();
+    if (code === undefined) throw new Error('no EOF code');
+    if (code === 257) break;
+    if (code === 256) {
+      reset();
+      prev = undefined;
+      continue;
+    }
+    const entry = code < table.length ? table[code] : [...prev!, prev![0]];
+    out.push(...entry);
+    if (prev) table.push([...prev, entry[0]]);
+    prev = entry;
+    // Go's writer widens as its next code reaches the width's limit, one code ahead of the table a reader has built.
+    if (table.length >= 1 << width && width < 12) width++;
+  }
+  return Buffer.from(out);
+}
+
+describe('memberlist and TLS on the wire', () => {
+  test('MessagePack as go-msgpack writes a ping: a map of the field names, raw strings and bytes, the smallest integers', () => {
+    const ping = pingMessage(200, 'abcdef012345', new Uint8Array([198, 51, 100, 11]), 7946, '0123456789ab');
+    expect(ping[0]).toBe(0);
+    expect(ping.subarray(1, 8).toString('hex')).toBe('85a55365714e6f');
+    // SeqNo 200 is uint8 (0xcc c8); the port is uint16 (0xcd 1f0a); the address raw of 4.
+    expect(ping.includes(Buffer.from('ccc8', 'hex'))).toBe(true);
+    expect(ping.includes(Buffer.from('cd1f0a', 'hex'))).toBe(true);
+    expect(ping.includes(Buffer.from('a4c633640b', 'hex'))).toBe(true);
+    expect(ackMessage(5).toString('hex')).toBe('0282a55365714e6f05a75061796c6f6164c0');
+    expect(emitMsgpack('x'.repeat(40)).subarray(0, 3).toString('hex')).toBe('da0028');
+  });
+
+  test("LZW as Go's compress/lzw writes it: a clear code first, the EOF code last, readable back", () => {
+    for (const input of [Buffer.alloc(0), Buffer.from('TOBEORNOTTOBEORTOBEORNOT'), Buffer.from(Array.from({ length: 9000 }, (_, i) => (i * 7919) % 251))]) {
+      expect(lzwDecode(lzwCompress(input))).toEqual(input);
+    }
+    // Empty input: the clear code (256) and EOF (257), 9 bits each, LSB first: 18 bits in 3 bytes.
+    expect(lzwCompress(Buffer.alloc(0)).toString('hex')).toBe('000302');
+  });
+
+  test('an encrypted packet is its plaintext plus version, nonce and tag; a stream adds its 5-byte header; small packets stay uncompressed', () => {
+    const opaque = (n: number) => new Uint8Array(n).fill(0xab);
+    const ping = pingMessage(1, 'abcdef012345', new Uint8Array([198, 51, 100, 11]), 7946, '0123456789ab');
+    expect(compressMessage(ping).length).toBeGreaterThan(ping.length);
+    const packet = memberlistPacket(ping, false, opaque);
+    expect(packet.length).toBe(ping.length + ENCRYPT_OVERHEAD);
+    const p = parseEncryptedPacket(packet);
+    expect(p.ok && p.repr).toMatchObject({ version: 1, sealedLength: ping.length + 16 });
+    expect(memberlistPacket(ping, true, opaque).length).toBe(ping.length + 5 + ENCRYPT_OVERHEAD);
+    const stream = memberlistStream(ping, opaque);
+    expect(stream[0]).toBe(10);
+    expect(stream.readUInt32BE(1)).toBe(stream.length - 5);
+    expect(stream.length).toBe(5 + ENCRYPT_OVERHEAD + compressMessage(ping).length);
+    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+  });
+
+  test('protobuf as gogo marshals: field order, zero values left out, varints', () => {
+    expect(emitProtobuf([[2, 'ab'], [1, 150], [3, 0], [4, '']]).toString('hex')).toBe('089601' + '12026162');
+  });
+
+  test("a TLS 1.3 record is 22 bytes longer than what was written to it; the heartbeat's frames", () => {
+    const r = tls13ApplicationData(67, (n) => new Uint8Array(n));
+    const p = parseTlsRecord(r);
+    expect(p.ok && p.repr).toEqual({ contentType: 23, version: 0x0303, length: 67 + 17 });
+    expect(r.length).toBe(67 + 22);
+    expect(heartbeatFrames('x'.repeat(25), 5_000_000_000)).toEqual({ request: 67, response: 39 });
+  });
+
+  test("memberlist's scaling: push/pull slows past 32 members, an event is gossiped 4 × ⌈log10(n+1)⌉ times", () => {
+    expect(pushPullInterval(2)).toBe(30e9);
+    expect(pushPullInterval(64)).toBe(60e9);
+    expect(gossipTransmits(2)).toBe(4);
+    expect(gossipTransmits(10)).toBe(8);
+  });
+});
+
+const ofKind = (flows: Flow[], kind: string) => flows.filter((f) => f.control === kind);
+
+describe('the control plane in sim', () => {
+  let lab: Awaited<ReturnType<typeof runSim>>;
+  beforeAll(async () => {
+    lab = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - ubuntu0: sleep 20
+  - ubuntu0: sleep 20
+  - ubuntu0: sleep 20
+  - ubuntu0: ping -c 2 ubuntu1
+`));
+  });
+
+  test('its flows are in the trace beside the ping, kind control-plane, their hops on no step, the trace valid', () => {
+    const { trace } = lab.result;
+    expect(trace.flows.map((f) => f.kind)).toEqual(['icmp-echo']);
+    const control = trace.control ?? [];
+    expect(control.length).toBeGreaterThan(0);
+    for (const f of control) {
+      expect(f.kind).toBe('control-plane');
+      expect(f.id).toMatch(new RegExp(`^${f.control}-\\d+$`));
+      for (const h of f.hops) expect(h.step).toBeUndefined();
+    }
+    expect(traceProblem(trace)).toBeUndefined();
+  });
+
+  test('over a minute of the clock: a probe and ack each second per node, a push/pull and bulk syncs each 30 s, a heartbeat each 5 s', () => {
+    const during = (lab.result.trace.control ?? []).filter((f) => [6, 7, 8].includes(f.origin?.step ?? 0));
+    const probes = ofKind(during, 'memberlist-probe');
+    expect(probes.length).toBeGreaterThanOrEqual(2 * 59);
+    expect(probes.length).toBeLessThanOrEqual(2 * 60);
+    for (const from of ['r0', 'r1']) expect(probes.filter((f) => f.from === from).length).toBeGreaterThanOrEqual(59);
+    for (const p of probes) {
+      const sent = p.hops.filter((h) => h.event === 'send');
+      expect(sent.map((h) => [h.host, h.dir])).toEqual([[p.from, 'request'], [p.to, 'reply']]);
+      for (const h of sent) expect(h.layers.find((l) => l.proto === 'udp')).toMatchObject({ 'udp.srcport': 7946, 'udp.dstport': 7946 });
+    }
+    // Each node's push/pull every 30 s: 2 a node in 60 s (its first at a random offset).
+    expect(ofKind(during, 'memberlist-push-pull').length).toBeGreaterThanOrEqual(2);
+    expect(ofKind(during, 'memberlist-push-pull').length).toBeLessThanOrEqual(4);
+    const beats = ofKind(during, 'swarm-heartbeat');
+    expect(beats.length).toBeGreaterThanOrEqual(10);
+    expect(beats.length).toBeLessThanOrEqual(14);
+    for (const b of beats) {
+      expect([b.from, b.to]).toEqual(['r1', 'r0']);
+      const records = b.hops.filter((h) => h.event === 'send' && h.layers.some((l) => l.proto === 'tls'));
+      expect(records.map((h) => h.dir)).toEqual(['request', 'reply']);
+      expect(records[0].layers.find((l) => l.proto === 'tcp')).toMatchObject({ 'tcp.dstport': 2377 });
+    }
+  });
+
+  test("a container's peer entry crosses as NetworkDB gossip in its `docker run` step, before the other host's vxlan0 has it", () => {
+    const gossip = ofKind(lab.result.trace.control ?? [], 'networkdb-gossip').filter((f) => f.origin?.step === 5);
+    expect(gossip.length).toBeGreaterThan(0);
+    expect(gossip[0]).toMatchObject({ from: 'r1', to: 'r0' });
+    const delivered = gossip[0].hops.find((h) => h.event === 'deliver' && h.host === 'r0');
+    expect(delivered?.layers.find((l) => l.proto === 'udp')).toMatchObject({ 'udp.dstport': 7946 });
+    // The step's sim clock ran only as far as that gossip's arrival; the ping of step 7 comes after.
+    const ping = lab.result.trace.flows[0];
+    expect(delivered!.timeNs).toBeLessThan(ping.hops[0].timeNs);
+    const testNet = swarmNetworks(lab.model.world.swarm).find((n) => n.name === 'test-net')!;
+    const overlay = overlayNetnsName(testNet.id);
+    const fdb = lab.backend.execSync('r0', overlay, ['bridge', 'fdb', 'show', 'dev', 'vxlan0'], { world: lab.model.world, namesVisible: true });
+    expect(fdb.stdout).toContain('02:42:0a:00:01:04 dst 198.51.100.11');
+  });
+
+  test('nothing is sent while the clock stands still: only the steps that run it (a sleep, a ping, a join whose gossip it waits for) have control flows', async () => {
+    const { result } = await runSim(`name: t
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker swarm init
+  - r0: sleep 3
+  - r1: docker swarm join --token <...> 198.51.100.10:2377
+  - r0: docker network ls
+  - r0: docker node ls
+  - r0: sleep 2
+`);
+    const steps = new Set((result.trace.control ?? []).map((f) => f.origin?.step));
+    // Alone, the manager has no one to probe; the join's gossip (r1's ingress entry) runs the clock for its round.
+    expect([...steps].sort()).toEqual([3, 6]);
+  });
+
+  test('a big swarm probes one peer a node a second, not every pair', async () => {
+    const hosts = Array.from({ length: 40 }, (_, i) => `  h${i}: {}`).join('\n');
+    const joins = Array.from({ length: 39 }, (_, i) => `  - h${i + 1}: docker swarm join --token <...> 198.51.100.10:2377`).join('\n');
+    const { result } = await runSim(`name: t\nhosts:\n${hosts}\nsteps:\n  - h0: docker swarm init\n${joins}\n  - h0: sleep 2\n`);
+    const probes = ofKind(result.trace.control ?? [], 'memberlist-probe').filter((f) => f.origin?.step === 41);
+    expect(probes.length).toBeGreaterThanOrEqual(40);
+    expect(probes.length).toBeLessThanOrEqual(80);
+  });
+});
+
+describeWith(['tshark'], false, 'the control plane in sim captures', () => {
+  test('the underlay capture holds UDP and TCP on 7946 and TLS on 2377, decoded as tshark decodes them, checksums good', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-ctl-'));
+    const scenario = path.join(dir, 's.yaml');
+    fs.writeFileSync(scenario, twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - ubuntu0: sleep 20
+  - ubuntu0: sleep 20
+`));
+    expect(cnmlab(['run', scenario, '--pcap-dir', path.join(dir, 'p')]).status).toBe(0);
+    const pcap = path.join(dir, 'p', 'r0-r0-eth0.pcap');
+    expect(agreeWithTshark(pcap)).toMatch(/^agree \d+\/\d+ frames/);
+    expect(badChecksums(pcap)).toBe('');
+    const count = (filter: string) => Number(execFileSync('tshark', ['-r', pcap, '-d', 'tcp.port==2377,tls', '-Y', filter], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').filter(Boolean).length);
+    expect(count('udp.port == 7946')).toBeGreaterThan(60);
+    expect(count('tcp.port == 7946 && tcp.flags.syn == 1 && tcp.flags.ack == 0')).toBeGreaterThanOrEqual(1);
+    expect(count('tls.record.content_type == 23')).toBeGreaterThanOrEqual(12);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
