@@ -12,7 +12,7 @@ import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend'
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
-import { Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
+import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 import { answerPayload } from '../sim/model/drivers/overlay-kv';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { driverOf, packetWay } from '../sim/model/drivers';
@@ -29,6 +29,8 @@ import { commandPhases, emuNamer, NsBatch, restoreScript, toPhases } from './tra
 import { Listeners } from './listeners';
 import { UNDERLAY_BRIDGE, underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Numbering } from './ifindex';
+import { controlFlowsFrom } from './control';
+import { clusterView, nodeTraffic, NodeTraffic } from '../sim/model/cluster';
 import { ClusterStore } from './etcd';
 import { MissWatchers } from './misswatch';
 import { Confinement } from './confine';
@@ -66,6 +68,7 @@ export class EmuBackend implements Backend {
   private readonly flowList: Flow[] = [];
   /** dockerd's traffic the underlay captures saw (control-plane flows, emu/control.ts). */
   private readonly controlList: Flow[] = [];
+  private readonly controlCounts = new Map<ControlKind, number>();
   private readonly startNs = process.hrtime.bigint();
   private readonly epochStartNs: bigint;
   private readonly dns: EmbeddedDns;
@@ -281,6 +284,14 @@ export class EmuBackend implements Backend {
     const ports = portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
       .filter((n) => !p.del.includes(n)));
     this.forwarding = Promise.all([this.forwarding, ports]).then(() => undefined);
+    // What each swarm node's daemon sends on the wire, played by its listener holder.
+    const view = clusterView(world);
+    const traffic = new Map<string, NodeTraffic | undefined>();
+    for (const h of world.hostOrder) {
+      const real = this.runNamespace(h, h);
+      if (real) traffic.set(real, view ? nodeTraffic(view, h) : undefined);
+    }
+    await this.listeners.setTraffic(traffic);
     await this.dns.sync(world);
     this.progress.complete();
   }
@@ -369,6 +380,8 @@ export class EmuBackend implements Backend {
     const watched = this.firewalled ? [...new Set(points.map((p) => p.realNetns))] : [];
     const countersBefore = await dropCounters(watched);
     let dropsByRule = new Map<string, string>();
+    // Every swarm node's daemon is on the wire while the ping is captured, as on Docker hosts.
+    await this.listeners.startEvery();
     const since = BigInt(Date.now()) * 1_000_000n;
     try {
       await capture.start((pid) => this.record.addPid(pid));
@@ -394,6 +407,12 @@ export class EmuBackend implements Backend {
         flow.hops.length = MAX_HOPS_PER_FLOW;
       }
       this.flowList.push(flow);
+    }
+    const cluster = clusterView(ctx.world);
+    if (cluster) {
+      const traffic = new Map(cluster.nodes.map((n) => [n.host, nodeTraffic(cluster, n.host)!] as const));
+      const byAddress = new Map(cluster.nodes.map((n) => [n.address, n.host] as const));
+      this.controlList.push(...await controlFlowsFrom(points, this.epochStartNs, traffic, (ip) => byAddress.get(ip), this.controlCounts));
     }
     return out;
   }

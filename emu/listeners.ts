@@ -3,28 +3,100 @@
  * memberlist's 7946, the swarm API's 2377) are held by one small Node process per host
  * namespace, so the real kernel has them and `ss` shows them as on a Docker host: the same
  * addresses, ports, states and backlog (Go asks 4096, the kernel's somaxconn). Only `ss -p`
- * would tell the holder's name (node, not dockerd), and nothing answers on them: no gossip,
- * no swarm API. In a container sandbox the embedded DNS's responder (dns.ts) holds the
- * resolver's UDP and TCP sockets, and answers on them.
+ * would tell the holder's name (node, not dockerd). On a swarm node the holder also plays the
+ * daemon's control plane on the wire (sim/model/cluster.ts says whom to and how long each
+ * message is): a probe (UDP ping, answered with an ack) to the next peer every second, a
+ * push/pull (TCP, each side's state) with a random peer every 30 s, and on a worker a TLS
+ * session to the manager's 2377 (mutual TLS with the repository's test certificate) carrying
+ * a heartbeat each 5 s ± 0.5 s. The bytes are random, as the swarm's encryption makes the
+ * real ones look; a datagram is told a ping from an ack by its length. NetworkDB's gossip and
+ * bulk syncs are not played (sim has them). In a container sandbox the embedded DNS's
+ * responder (dns.ts) holds the resolver's UDP and TCP sockets, and answers on them.
  */
 import { ChildProcess, spawn } from 'child_process';
 import type { ListeningSocket } from '../sim/plan/ops';
+import type { NodeTraffic } from '../sim/model/cluster';
+import { SWARM_TEST_CERT, SWARM_TEST_KEY } from './swarm-cert';
 import { EmuEnvironmentError, RunRecord } from './state';
 
 /** argv[1] of a holder: how `cnmlab clean` recognises one of ours (clean.ts). */
 export const LISTENER_MARK = 'cnmlab-listener';
 
-/** The holder: binds every socket given as JSON, says `ready`, then waits to be killed. */
+/**
+ * The holder: binds every socket given as JSON and, given the node's traffic, plays it; says
+ * `ready` once bound (and a worker's session is up, or has had two seconds), then waits to be killed.
+ */
 const SCRIPT = `
-const net = require('net'), dgram = require('dgram');
+const net = require('net'), dgram = require('dgram'), tls = require('tls'), crypto = require('crypto');
 const sockets = JSON.parse(process.argv[2]);
-let pending = sockets.length;
-const bound = () => { if (--pending === 0) process.stdout.write('ready\\n'); };
+const t = process.argv[3] ? JSON.parse(process.argv[3]) : undefined;
+const cred = t ? { cert: process.argv[4], key: process.argv[5] } : undefined;
+let pending = sockets.length + (t && t.manager ? 1 : 0);
+const bound = () => { if (--pending === 0) { process.stdout.write('ready\\n'); if (t) play(); } };
 const fail = (e) => { process.stderr.write(String(e.message) + '\\n'); process.exit(1); };
+let udp;
+const bytes = (n) => { const b = crypto.randomBytes(n); b[0] = 1; return b; };
+const jitter = (ms) => Math.floor(Math.random() * ms);
 for (const s of sockets) {
   const host = s.address === '*' ? '::' : s.address;
-  if (s.proto === 'tcp') net.createServer().on('error', fail).listen({ host, port: s.port, backlog: 4096, ipv6Only: false }, bound);
-  else dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: false }).on('error', fail).bind(s.port, host, bound);
+  if (s.proto === 'tcp' && s.port === 2377 && t) {
+    tls.createServer({ ...cred, requestCert: true, rejectUnauthorized: false }, (c) => {
+      c.on('data', () => c.write(bytes(t.heartbeat.response))).on('error', () => {});
+    }).on('error', fail).listen({ host, port: s.port, backlog: 4096, ipv6Only: false }, bound);
+  } else if (s.proto === 'tcp') {
+    net.createServer((c) => {
+      if (!t) return c.destroy();
+      c.once('data', () => c.write(bytes(t.pushPull))).on('end', () => c.end()).on('error', () => {});
+    }).on('error', fail).listen({ host, port: s.port, backlog: 4096, ipv6Only: false }, bound);
+  } else {
+    const u = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: false }).on('error', fail);
+    if (s.port === 7946) udp = u;
+    u.on('message', (m, r) => {
+      if (t && t.ping.includes(m.length)) u.send(bytes(t.ack[t.ping.indexOf(m.length)]), r.port, r.address);
+    });
+    u.bind(s.port, host, bound);
+  }
+}
+if (t && t.manager) {
+  // A worker's session: up before it says ready, as the agent's is; made again when it drops.
+  const start = Date.now();
+  let counted = false;
+  const once = () => { if (!counted) { counted = true; bound(); } };
+  const connect = () => {
+    const c = tls.connect({ host: t.manager, port: 2377, ...cred, rejectUnauthorized: false });
+    c.on('secureConnect', () => { session = c; once(); });
+    c.on('error', () => {});
+    c.on('close', () => {
+      if (session === c) session = undefined;
+      if (Date.now() - start > 2000) once();
+      setTimeout(connect, session === undefined && !counted ? 100 : 1000);
+    });
+  };
+  var session;
+  connect();
+}
+function play() {
+  let seq = 0, order = [];
+  const at = (v) => (t.ping.length === 3 ? (v < 128 ? 0 : v < 256 ? 1 : 2) : 0);
+  const probe = () => {
+    if (!order.length) order = t.peers.slice().sort(() => Math.random() - 0.5);
+    const peer = order.shift();
+    seq++;
+    if (peer && udp) udp.send(bytes(t.ping[at(seq)]), 7946, udp.address().family === 'IPv6' ? '::ffff:' + peer : peer);
+  };
+  setTimeout(() => { probe(); setInterval(probe, 1000); }, jitter(1000));
+  const pushPull = () => {
+    const peer = t.peers[Math.floor(Math.random() * t.peers.length)];
+    if (!peer) return;
+    const c = net.connect({ host: peer, port: 7946 }, () => c.write(bytes(t.pushPull)));
+    c.once('data', () => c.end()).on('error', () => {});
+  };
+  setTimeout(() => { pushPull(); setInterval(pushPull, 30000); }, jitter(30000));
+  const beat = () => {
+    if (session) session.write(bytes(t.heartbeat.request));
+    setTimeout(beat, 4500 + jitter(1000));
+  };
+  if (t.manager) setTimeout(beat, jitter(5000));
 }
 `;
 
@@ -32,7 +104,7 @@ type SocketOp = { netns: string; op: 'socket.listen' | 'socket.close'; socket: L
 
 export class Listeners {
   /** Per real namespace: the sockets held, and the holder. */
-  private readonly held = new Map<string, { sockets: ListeningSocket[]; holder?: ChildProcess }>();
+  private readonly held = new Map<string, { sockets: ListeningSocket[]; traffic?: NodeTraffic; holder?: ChildProcess }>();
 
   constructor(private readonly record: RunRecord) {}
 
@@ -53,10 +125,26 @@ export class Listeners {
     await Promise.all([...changed].map((netns) => this.stopHolder(netns)));
   }
 
+  /**
+   * What each host namespace's daemon sends (undefined: none, outside a swarm). A holder whose
+   * traffic changed (a peer joined, the state it pushes grew) stops, to start again with it.
+   */
+  async setTraffic(byNetns: Map<string, NodeTraffic | undefined>): Promise<void> {
+    const changed: string[] = [];
+    for (const [netns, traffic] of byNetns) {
+      const h = this.held.get(netns) ?? { sockets: [] };
+      this.held.set(netns, h);
+      if (JSON.stringify(h.traffic) === JSON.stringify(traffic)) continue;
+      h.traffic = traffic;
+      changed.push(netns);
+    }
+    await Promise.all(changed.map((netns) => this.stopHolder(netns)));
+  }
+
   /** Starts the holder of a namespace that has sockets to hold and none holding them. */
   async sync(netns: string): Promise<void> {
     const h = this.held.get(netns);
-    if (h && !h.holder && h.sockets.length > 0) h.holder = await this.start(netns, h.sockets);
+    if (h && !h.holder && h.sockets.length > 0) h.holder = await this.start(netns, h.sockets, h.traffic);
   }
 
   /** A kept lab's hosts are entered with `ip netns exec`, not through a step: every holder starts. */
@@ -64,9 +152,10 @@ export class Listeners {
     await Promise.all([...this.held.keys()].map((netns) => this.sync(netns)));
   }
 
-  private start(netns: string, sockets: ListeningSocket[]): Promise<ChildProcess> {
+  private start(netns: string, sockets: ListeningSocket[], traffic?: NodeTraffic): Promise<ChildProcess> {
+    const played = traffic ? [JSON.stringify(traffic), SWARM_TEST_CERT, SWARM_TEST_KEY] : [];
     // `ip netns exec` execs Node in place: the pid is the holder's.
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', SCRIPT, LISTENER_MARK, JSON.stringify(sockets)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', SCRIPT, LISTENER_MARK, JSON.stringify(sockets), ...played], { stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid) this.record.addPid(child.pid);
     return new Promise((resolve, reject) => {
       let err = '';

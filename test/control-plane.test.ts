@@ -13,11 +13,12 @@ import { lzwCompress } from '../sim/wire/lzw';
 import { ackMessage, compressMessage, crc32, ENCRYPT_OVERHEAD, memberlistPacket, memberlistStream, parseEncryptedPacket, pingMessage } from '../sim/wire/memberlist';
 import { emitProtobuf } from '../sim/wire/protobuf';
 import { parseTlsRecord, tls13ApplicationData } from '../sim/wire/tls';
-import { gossipTransmits, heartbeatFrames, pushPullInterval } from '../sim/kernel/dockerd_cluster';
+import { gossipTransmits, heartbeatFrames, pushPullInterval } from '../sim/model/cluster';
 import { Flow } from '../sim/trace/types';
 import { swarmNetworks } from '../sim/model/world';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { traceProblem } from '../sim/trace/validate';
+import { compareControl, controlSummary } from '../sim/trace/control';
 import { runSim, twoNodes } from './helpers/run';
 import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
 import { describeWith } from './helpers/env';
@@ -186,6 +187,33 @@ describe('the control plane in sim', () => {
     const overlay = overlayNetnsName(testNet.id);
     const fdb = lab.backend.execSync('r0', overlay, ['bridge', 'fdb', 'show', 'dev', 'vxlan0'], { world: lab.model.world, namesVisible: true });
     expect(fdb.stdout).toContain('02:42:0a:00:01:04 dst 198.51.100.11');
+  });
+
+  test("the report's summary counts each step's exchanges, packets and bytes per kind and direction", () => {
+    const control = lab.result.trace.control ?? [];
+    const rows = controlSummary(control);
+    const beats = rows.filter((r) => r.control === 'swarm-heartbeat');
+    expect(beats.every((r) => r.from === 'r1' && r.to === 'r0' && r.packets === 3 * r.exchanges)).toBe(true);
+    expect(rows.reduce((n, r) => n + r.exchanges, 0)).toBe(control.length);
+  });
+
+  test('sim and emu control planes are compared by how each kind crosses the wire and how often each host probes', () => {
+    const trace = lab.result.trace;
+    // A step's own traffic agrees with itself.
+    expect(compareControl(trace, trace)).toBeUndefined();
+    const step = (lab.result.trace.control ?? []).find((f) => f.control === 'swarm-heartbeat')!.origin!.step;
+    const ofStep = (trace.control ?? []).filter((f) => f.origin?.step === step);
+    // A heartbeat to the gossip port is another behaviour.
+    const moved = JSON.parse(JSON.stringify(ofStep)) as Flow[];
+    for (const f of moved.filter((x) => x.control === 'swarm-heartbeat')) for (const h of f.hops) for (const l of h.layers) {
+      if (l['tcp.dstport'] === 2377) l['tcp.dstport'] = 7946;
+      if (l['tcp.srcport'] === 2377) l['tcp.srcport'] = 7946;
+    }
+    expect(compareControl(trace, { ...trace, control: moved })).toMatchObject({ where: `step ${step} control plane: swarm-heartbeat on the wire` });
+    // Probing far more often than once a second is too.
+    const probe = ofStep.find((f) => f.control === 'memberlist-probe' && f.from === 'r0')!;
+    const flood = [...ofStep, ...Array.from({ length: 60 }, (_, i) => ({ ...probe, id: `memberlist-probe-x${i}` }))];
+    expect(compareControl(trace, { ...trace, control: flood })).toMatchObject({ where: `step ${step} control plane: probes r0 sent` });
   });
 
   test('nothing is sent while the clock stands still: only the steps that run it (a sleep, a ping, a join whose gossip it waits for) have control flows', async () => {

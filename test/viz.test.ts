@@ -36,7 +36,27 @@ describe('report in jsdom', () => {
   });
 
   test('flows are listed by the scenario step, host and command that sent them', () => {
-    expect($$('#flow option').map((o) => o.textContent)).toEqual(['step 10 · ubuntu0: ping -c 3 ubuntu1 (ping-1: icmp-echo ubuntu0 → ubuntu1)']);
+    expect($$('#flow optgroup[label="flows"] option').map((o) => o.textContent)).toEqual(['step 10 · ubuntu0: ping -c 3 ubuntu1 (ping-1: icmp-echo ubuntu0 → ubuntu1)']);
+    expect(($('#flow') as HTMLSelectElement).value).toBe('0');
+  });
+
+  test("dockerd's own traffic is listed apart (its own group in the flow menu, a table per step and kind), never shown first", () => {
+    const control = trace.control ?? [];
+    expect(control.length).toBeGreaterThan(0);
+    const listed = $$('#flow optgroup[data-control] option');
+    expect(listed.map((o) => o.getAttribute('value'))).toEqual(control.map((_, i) => String(trace.flows.length + i)));
+    expect(listed[0].textContent).toContain(`${control[0].id}: control-plane`);
+    expect($('#control-section')!.hasAttribute('hidden')).toBe(false);
+    const kinds = new Set($$('#control tbody tr').map((r) => r.getAttribute('data-control')));
+    expect(kinds).toEqual(new Set(control.map((f) => f.control)));
+    const select = $('#flow') as HTMLSelectElement;
+    select.value = String(trace.flows.length);
+    select.dispatchEvent(new dom.window.Event('change'));
+    expect($$('tr[data-hop]').length).toBe(control[0].hops.length);
+    // Its hops are on no step of the ping's path.
+    expect($$('tr[data-hop]').every((r) => r.getAttribute('data-step') === '-')).toBe(true);
+    select.value = '0';
+    select.dispatchEvent(new dom.window.Event('change'));
   });
 
   test('a legend names the namespace roles, device kinds and step badge colours', () => {
@@ -201,11 +221,12 @@ describeWith(['tshark'], false, 'field values as Wireshark prints them', () => {
       const files = fs.readdirSync(dir);
       const checked: string[] = [];
       const wrong: string[] = [];
-      // r0's eth0 holds ARP on the underlay and the VXLAN frames; the container's lo the DNS exchange.
+      // r0's eth0 holds ARP on the underlay and the VXLAN frames (among dockerd's own); the container's lo the DNS exchange.
       for (const name of [files.find((f) => /^r0-r0-eth0\.pcap$/.test(f))!, files.find((f) => /-lo\.pcap$/.test(f))!]) {
         const pcap = path.join(dir, name);
         const cap = await readCapture(pcap);
-        for (const frame of cap.frames.slice(0, 4)) {
+        const judged = cap.frames.filter((f) => dissect(f.data, f.linktype).some((l) => ['arp', 'vxlan', 'dns'].includes(l.proto)));
+        for (const frame of judged.slice(0, 4)) {
           const details = execFileSync('tshark', ['-r', pcap, '-V', '-Y', `frame.number == ${frame.index}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
           for (const layer of dissect(frame.data, frame.linktype)) {
             for (const [field, value] of Object.entries(layer)) {

@@ -70,6 +70,7 @@ export function reportApp(): string {
   <section id="legend-section" aria-labelledby="legend-h"><h2 id="legend-h">Legend</h2><div id="legend"></div></section>
   <section id="events-section" aria-labelledby="events-h"><h2 id="events-h">Hops</h2><div id="events"></div></section>
   <section id="cnm-section" aria-labelledby="cnm-h"><h2 id="cnm-h">CNM: sandboxes, endpoints, networks</h2><div id="cnm"></div></section>
+  <section id="control-section" aria-labelledby="control-h" hidden><h2 id="control-h">Control plane on the wire: dockerd's own traffic</h2><div id="control"></div></section>
 </main>
 </div>
 `;

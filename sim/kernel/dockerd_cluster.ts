@@ -29,26 +29,17 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { ClusterNode, ClusterTableEntry, ClusterView, clusterView } from '../model/cluster';
+import { ClusterNode, ClusterTableEntry, ClusterView, clusterView, GOSSIP_INTERVAL_NS, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, SWARM_API_PORT, addressBytes } from '../model/cluster';
 import type { World } from '../model/world';
 import type { ControlKind, Flow } from '../trace/types';
-import { writeIpv4 } from '../wire/addr';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitUdp } from '../wire/udp';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../wire/tcp';
-import { ackMessage, MEMBERLIST_PORT, memberlistPacket, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
-import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkPushPull, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
-import { emitProtobuf } from '../wire/protobuf';
+import { ackMessage, MEMBERLIST_PORT, memberlistPacket, memberlistStream, pingMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
+import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
 import { tls13ApplicationData } from '../wire/tls';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './net/sockets';
 
-export const SWARM_API_PORT = 2377;
-export const PROBE_INTERVAL_NS = 1_000_000_000;
-export const PUSH_PULL_INTERVAL_NS = 30_000_000_000;
-export const GOSSIP_INTERVAL_NS = 200_000_000;
-export const HEARTBEAT_PERIOD_NS = 5_000_000_000;
-export const HEARTBEAT_EPSILON_NS = 500_000_000;
-const RETRANSMIT_MULT = 4;
 const GOSSIP_NODES = 3;
 /** memberlist's UDPBufferSize less the compound header: what one gossip packet may carry. */
 const GOSSIP_BYTES = 1400 - 2;
@@ -56,32 +47,6 @@ const GOSSIP_BYTES = 1400 - 2;
 const DELAYED_ACK_NS = 40_000_000;
 /** The underlay's MSS with timestamps (1500 - 20 - 20 - 12). */
 const MSS = 1448;
-
-/** memberlist's pushPullScale: the interval grows with log2 of the members past 32. */
-export function pushPullInterval(nodes: number): number {
-  return nodes <= 32 ? PUSH_PULL_INTERVAL_NS : Math.ceil(Math.log2(nodes) - Math.log2(32) + 1) * PUSH_PULL_INTERVAL_NS;
-}
-
-/** TransmitLimitedQueue's retransmitLimit: how many gossip rounds carry an event. */
-export function gossipTransmits(members: number): number {
-  return RETRANSMIT_MULT * Math.ceil(Math.log10(members + 1));
-}
-
-/** The sizes of a heartbeat's plaintext HTTP/2 frames (gRPC over h2, headers from HPACK's table after the first call). */
-export function heartbeatFrames(sessionId: string, periodNs: number): { request: number; response: number } {
-  const FRAME_HEADER = 9, GRPC_PREFIX = 5;
-  // :method, :scheme, :path, :authority, content-type, user-agent, te indexed; grpc-timeout a literal ("4999987u").
-  const requestHeaders = 7 + 10;
-  const request = emitProtobuf([[1, sessionId]]).length;
-  const seconds = Math.floor(periodNs / 1e9);
-  const response = emitProtobuf([[1, emitProtobuf([[1, seconds], [2, periodNs - seconds * 1e9]])]]).length;
-  // :status 200 and content-type indexed; trailers: grpc-status 0 indexed.
-  const responseHeaders = 2, trailers = 1;
-  return {
-    request: FRAME_HEADER + requestHeaders + FRAME_HEADER + GRPC_PREFIX + request,
-    response: FRAME_HEADER + responseHeaders + FRAME_HEADER + GRPC_PREFIX + response + FRAME_HEADER + trailers,
-  };
-}
 
 /** A seeded xorshift: the picks and the opaque bytes repeat run after run. */
 class Random {
@@ -232,12 +197,6 @@ function timestampOption(tsVal: number, tsEcr: number): Buffer {
   return b;
 }
 
-function addressBytes(ip: string): Uint8Array {
-  const b = new Uint8Array(4);
-  writeIpv4(ip, b, 0);
-  return b;
-}
-
 function entryKey(e: ClusterTableEntry): string {
   return `${e.table}|${e.networkId}|${e.key}`;
 }
@@ -291,7 +250,7 @@ export class DockerdCluster {
     if (!ns) return;
     const unbind = this.dp.sockets.bindUdp(ns, node.address, MEMBERLIST_PORT, (_h, _port, _payload, skb) => this.arrived(skb));
     const agent: NodeAgent = {
-      node, ns, seqNo: this.rnd.below(1 << 16), probeOrder: [], probeIndex: 0, tableTime: 1, queued: new Map(),
+      node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, queued: new Map(),
       gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind,
     };
     this.agents.set(node.host, agent);
@@ -376,24 +335,13 @@ export class DockerdCluster {
     }
   }
 
-  /** Every member as memberlist holds it, for a push/pull. */
-  private memberStates() {
-    return (this.view?.nodes ?? []).map((n) => ({ name: n.gossipName, addr: addressBytes(n.address), port: MEMBERLIST_PORT, incarnation: 1, state: n.alive ? 0 : 2 }));
-  }
-
-  /** NetworkDB's LocalState: every node's networks. */
-  private networkState(agent: NodeAgent): Buffer {
-    const entries = (this.view?.networks ?? []).flatMap((net) => net.hosts.map((h) => ({ networkId: net.id, lTime: 1, nodeName: this.member(h)?.node.gossipName ?? h })));
-    return networkPushPull(agent.tableTime, agent.node.gossipName, entries);
-  }
-
   /** pushPull(): one random live member; each side sends its state and reads the other's. */
   private pushPull(agent: NodeAgent): void {
     const peer = this.randomMembers(agent, (this.view?.nodes ?? []).map((n) => n.host), 1)[0];
     if (!peer) return;
     const flow = this.flow('memberlist-push-pull', agent.node.host, peer.node.host);
     const conn = this.connect(agent, peer, MEMBERLIST_PORT, flow);
-    const state = (a: NodeAgent) => memberlistStream(pushPullMessage(this.memberStates(), this.networkState(a), false), this.rnd.bytes);
+    const state = (a: NodeAgent) => memberlistStream(pushPullState(this.view!, a.node.host, a.tableTime), this.rnd.bytes);
     conn.send('client', TCP_SYN, undefined, () =>
       conn.send('server', TCP_SYN | TCP_ACK, undefined, () => {
         conn.send('client', TCP_ACK);

@@ -6,6 +6,46 @@
  * and emu's listener processes (emu/listeners.ts) send what this describes.
  */
 import { endpointsOf, hostOf, instanceHosts, swarmNetworks, World } from './world';
+import { emitProtobuf } from '../wire/protobuf';
+import { writeIpv4 } from '../wire/addr';
+import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistStream, pingMessage, pushPullMessage } from '../wire/memberlist';
+import { networkPushPull } from '../wire/networkdb';
+
+/** memberlist's DefaultLANConfig timers as NetworkDB keeps them, and swarmkit's dispatcher's heartbeat. */
+export const SWARM_API_PORT = 2377;
+export const PROBE_INTERVAL_NS = 1_000_000_000;
+export const PUSH_PULL_INTERVAL_NS = 30_000_000_000;
+export const GOSSIP_INTERVAL_NS = 200_000_000;
+export const HEARTBEAT_PERIOD_NS = 5_000_000_000;
+export const HEARTBEAT_EPSILON_NS = 500_000_000;
+const RETRANSMIT_MULT = 4;
+
+/** memberlist's pushPullScale: the interval grows with log2 of the members past 32. */
+export function pushPullInterval(nodes: number): number {
+  return nodes <= 32 ? PUSH_PULL_INTERVAL_NS : Math.ceil(Math.log2(nodes) - Math.log2(32) + 1) * PUSH_PULL_INTERVAL_NS;
+}
+
+/** TransmitLimitedQueue's retransmitLimit: how many gossip rounds carry an event. */
+export function gossipTransmits(members: number): number {
+  return RETRANSMIT_MULT * Math.ceil(Math.log10(members + 1));
+}
+
+/** The sizes of a heartbeat's plaintext HTTP/2 frames (gRPC over h2, headers from HPACK's table after the first call). */
+export function heartbeatFrames(sessionId: string, periodNs: number): { request: number; response: number } {
+  const FRAME_HEADER = 9, GRPC_PREFIX = 5;
+  // :method, :scheme, :path, :authority, content-type, user-agent, te indexed; grpc-timeout a literal ("4999987u").
+  const requestHeaders = 7 + 10;
+  const request = emitProtobuf([[1, sessionId]]).length;
+  const seconds = Math.floor(periodNs / 1e9);
+  const response = emitProtobuf([[1, emitProtobuf([[1, seconds], [2, periodNs - seconds * 1e9]])]]).length;
+  // :status 200 and content-type indexed; trailers: grpc-status 0 indexed.
+  const responseHeaders = 2, trailers = 1;
+  return {
+    request: FRAME_HEADER + requestHeaders + FRAME_HEADER + GRPC_PREFIX + request,
+    response: FRAME_HEADER + responseHeaders + FRAME_HEADER + GRPC_PREFIX + response + FRAME_HEADER + trailers,
+  };
+}
+
 
 export interface ClusterNode {
   host: string;
@@ -61,4 +101,51 @@ export function clusterView(w: World): ClusterView | undefined {
     }
   }
   return { nodes, networks, entries };
+}
+
+export function addressBytes(ip: string): Uint8Array {
+  const b = new Uint8Array(4);
+  writeIpv4(ip, b, 0);
+  return b;
+}
+
+/** What a push/pull carries from `host` (sendLocalState): every member, and NetworkDB's networks of every node. */
+export function pushPullState(view: ClusterView, host: string, tableTime: number): Buffer {
+  const nameOf = (h: string) => view.nodes.find((n) => n.host === h)?.gossipName ?? h;
+  const members = view.nodes.map((n) => ({ name: n.gossipName, addr: addressBytes(n.address), port: MEMBERLIST_PORT, incarnation: 1, state: n.alive ? 0 : 2 }));
+  const networks = view.networks.flatMap((net) => net.hosts.map((h) => ({ networkId: net.id, lTime: 1, nodeName: nameOf(h) })));
+  return pushPullMessage(members, networkPushPull(tableTime, nameOf(host), networks), false);
+}
+
+/**
+ * What one node's daemon sends, for a process that plays it on a real kernel (emu's listener
+ * holder): whom it probes and pushes to, the manager it heartbeats (a worker's), and the
+ * lengths of its messages as the encoders make them: a ping and an ack by sequence number
+ * (MessagePack's uint8 up to 255 and uint16 up to 65535 after the fixint up to 127), a
+ * push/pull stream, a heartbeat's HTTP/2 frames each way (TLS adds its record to those).
+ */
+export interface NodeTraffic {
+  peers: string[];
+  manager?: string;
+  ping: [number, number, number];
+  ack: [number, number, number];
+  pushPull: number;
+  heartbeat: { request: number; response: number };
+}
+
+export function nodeTraffic(view: ClusterView, host: string): NodeTraffic | undefined {
+  const self = view.nodes.find((n) => n.host === host);
+  if (!self) return undefined;
+  const others = view.nodes.filter((n) => n.host !== host && n.alive);
+  const target = others[0] ?? self;
+  const bySeq = (f: (seq: number) => number): [number, number, number] => [f(1), f(200), f(1000)];
+  const manager = view.nodes.find((n) => n.manager && n.alive);
+  return {
+    peers: others.map((n) => n.address),
+    ...(!self.manager && manager ? { manager: manager.address } : {}),
+    ping: bySeq((seq) => ENCRYPT_OVERHEAD + pingMessage(seq, target.gossipName, addressBytes(self.address), MEMBERLIST_PORT, self.gossipName).length),
+    ack: bySeq((seq) => ENCRYPT_OVERHEAD + ackMessage(seq).length),
+    pushPull: memberlistStream(pushPullState(view, host, 1), (n) => new Uint8Array(n)).length,
+    heartbeat: heartbeatFrames('x'.repeat(25), HEARTBEAT_PERIOD_NS),
+  };
 }

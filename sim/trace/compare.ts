@@ -6,6 +6,7 @@
  */
 import { Layer } from '../wire/layer';
 import { Flow, Hop, Trace } from './types';
+import { compareControl } from './control';
 
 export interface TraceDifference {
   where: string;
@@ -81,7 +82,12 @@ function compareByChance(a: Flow, b: Flow): TraceDifference | undefined {
   return { where: `${a.id} (probes lost by a random draw: the paths they took)`, sim: onlySim?.split('\n').pop() ?? '(every path emu took)', emu: onlyEmu?.split('\n').pop() ?? '(every path sim took)' };
 }
 
+/** The echo flows hop by hop, then the control planes (control.ts: what both modes can hold to). */
 export function compareTraces(sim: Trace, emu: Trace): TraceDifference | undefined {
+  return compareEchoes(sim, emu) ?? compareControl(sim, emu);
+}
+
+function compareEchoes(sim: Trace, emu: Trace): TraceDifference | undefined {
   const simFlows = sim.flows.filter((f) => f.kind === 'icmp-echo');
   const emuFlows = emu.flows.filter((f) => f.kind === 'icmp-echo');
   if (simFlows.length !== emuFlows.length) {

@@ -5,7 +5,7 @@ import type { Trace } from '../../sim/trace/types';
 import type { CompareBundle } from '../../sim/compare/table';
 import { topologyDuring } from '../../sim/trace/lifetimes';
 import { explainHop, NameOf } from './explain';
-import { flowHops, flowLabel, markCurrent, renderCnm, renderEvents, renderInspector, renderLegend, renderTopology, showHop, TopologyView } from './views';
+import { flowHops, flowLabel, markCurrent, renderCnm, renderControl, renderEvents, renderInspector, renderLegend, renderTopology, showHop, TopologyView } from './views';
 
 export interface StartOptions {
   /** The flow shown first (by index). */
@@ -20,16 +20,26 @@ export interface StartOptions {
 export function start(doc: Document, trace: Trace, opts: StartOptions = {}): () => void {
   const win = doc.defaultView;
   const app = select(doc.getElementById('app') as HTMLElement);
+  // The commands' flows, then dockerd's own traffic (listed apart, never the one shown first).
+  const control = trace.control ?? [];
+  const flows = [...trace.flows, ...control];
   const state = { flow: Math.max(0, Math.min(opts.flow ?? 0, trace.flows.length - 1)), dir: 'all', index: 0, playing: false, speedMs: 900, timer: undefined as ReturnType<typeof setInterval> | undefined };
   const reducedMotion = () => !!win?.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
   app.select('#title').text(`${trace.scenario} · ${trace.mode}`);
   const flowSelect = app.select<HTMLSelectElement>('#flow');
-  flowSelect.selectAll('option').data(trace.flows).join('option').attr('value', (_, i) => i).text(flowLabel);
+  flowSelect.selectAll('*').remove();
+  if (control.length === 0) flowSelect.selectAll('option').data(trace.flows).join('option').attr('value', (_, i) => i).text(flowLabel);
+  else {
+    flowSelect.append('optgroup').attr('label', 'flows').selectAll('option').data(trace.flows).join('option').attr('value', (_, i) => i).text(flowLabel);
+    flowSelect.append('optgroup').attr('label', "control plane: dockerd's own traffic").attr('data-control', '').selectAll('option').data(control).join('option').attr('value', (_, i) => trace.flows.length + i).text(flowLabel);
+  }
+  app.select('#control-section').attr('hidden', control.length ? null : '');
+  renderControl(app.select('#control'), control);
   flowSelect.property('value', String(state.flow));
   renderLegend(app.select('#legend'));
   let view: TopologyView;
   let nameOf: NameOf = () => undefined;
-  const hops = () => flowHops(trace.flows[state.flow], state.dir);
+  const hops = () => flowHops(flows[state.flow], state.dir);
   const show = (animate: boolean) => {
     const list = hops();
     state.index = Math.max(0, Math.min(state.index, list.length - 1));
@@ -43,7 +53,7 @@ export function start(doc: Document, trace: Trace, opts: StartOptions = {}): () 
   };
   /** The lab as the selected flow's step saw it: a container removed later is still drawn. */
   const drawTopology = () => {
-    const t = topologyDuring(trace.topology, trace.flows[state.flow]?.origin?.step);
+    const t = topologyDuring(trace.topology, flows[state.flow]?.origin?.step);
     view = renderTopology(app.select('#topology'), t, trace.scenario, reducedMotion);
     nameOf = (host, netns) => t.namespaces.find((n) => n.host === host && n.name === netns)?.container;
     renderCnm(app.select('#cnm'), t);

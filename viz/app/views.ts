@@ -2,6 +2,7 @@
 import { select, Selection } from 'd3-selection';
 import { D3ZoomEvent, zoom, zoomIdentity, ZoomTransform, zoomTransform } from 'd3-zoom';
 import type { Flow, Hop, Topology } from '../../sim/trace/types';
+import { controlSummary } from '../../sim/trace/control';
 import type { Layer } from '../../sim/wire/layer';
 import { devicePos, Layout, layoutTopology } from './layout';
 import { fieldText } from './fields';
@@ -180,6 +181,22 @@ export function renderLegend(root: Div): void {
 export function flowLabel(f: Flow): string {
   const what = `${f.id}: ${f.kind} ${f.from} → ${f.to}`;
   return f.origin ? `step ${f.origin.step} · ${f.origin.on}: ${f.origin.command} (${what})` : what;
+}
+
+/**
+ * dockerd's traffic between the nodes, per step, kind and direction: how many exchanges,
+ * packets and bytes. Its flows are listed apart in the flow menu, so a ping's hops stay its own.
+ */
+export function renderControl(root: Div, control: readonly Flow[]): void {
+  root.selectAll('*').remove();
+  const rows = controlSummary(control);
+  const table = root.append('table').attr('class', 'control');
+  table.append('thead').append('tr').selectAll('th').data(['step', 'kind', 'from → to', 'exchanges', 'packets', 'IP bytes']).join('th').text((d) => d);
+  const tr = table.append('tbody').selectAll('tr').data(rows).join('tr').attr('data-control', (r) => r.control);
+  tr.append('td').text((r) => (r.step === undefined ? '' : `${r.step} · ${r.command ?? ''}`));
+  tr.append('td').text((r) => r.control);
+  tr.append('td').text((r) => `${r.from} → ${r.to}`);
+  for (const k of ['exchanges', 'packets', 'bytes'] as const) tr.append('td').attr('class', 'num').text((r) => String(r[k]));
 }
 
 export function renderCnm(root: Div, t: Topology): void {
