@@ -292,6 +292,7 @@ export class EmuBackend implements Backend {
       if (real) traffic.set(real, view ? nodeTraffic(view, h) : undefined);
     }
     await this.listeners.setTraffic(traffic);
+    this.listeners.warm([...traffic].filter(([, t]) => t).map(([netns]) => netns));
     await this.dns.sync(world);
     this.progress.complete();
   }

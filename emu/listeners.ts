@@ -30,6 +30,12 @@ const SCRIPT = `
 const net = require('net'), dgram = require('dgram'), tls = require('tls'), crypto = require('crypto');
 const sockets = JSON.parse(process.argv[2]);
 const t = process.argv[3] ? JSON.parse(process.argv[3]) : undefined;
+// Its traffic as the swarm changes (a peer joins, the state it pushes grows): one JSON line each time.
+let lines = '';
+process.stdin.on('data', (d) => {
+  lines += d;
+  for (let i; (i = lines.indexOf('\\n')) >= 0; lines = lines.slice(i + 1)) if (t) Object.assign(t, JSON.parse(lines.slice(0, i)));
+}).on('error', () => {});
 const cred = t ? { cert: process.argv[4], key: process.argv[5] } : undefined;
 let pending = sockets.length + (t && t.manager ? 1 : 0);
 const bound = () => { if (--pending === 0) { process.stdout.write('ready\\n'); if (t) play(); } };
@@ -106,12 +112,16 @@ export class Listeners {
   /** Per real namespace: the sockets held, and the holder. */
   private readonly held = new Map<string, { sockets: ListeningSocket[]; traffic?: NodeTraffic; holder?: ChildProcess }>();
 
+  /** Holders being started, so two callers start one. */
+  private readonly starting = new Map<string, Promise<void>>();
+
   constructor(private readonly record: RunRecord) {}
 
   /**
-   * Applies a step's socket ops. A holder starts only when a command runs on its host (sync),
-   * as the DNS servers do: setup stays fast, and a host nobody types on needs none. One whose
-   * set changed stops now (a closed socket must be gone) and starts again when next wanted.
+   * Applies a step's socket ops. A holder starts when a command runs on its host (sync), or in
+   * the background on a swarm node, whose daemon talks to the others (warm): setup does not
+   * wait for it. One whose set changed stops now (a closed socket must be gone) and starts
+   * again when next wanted.
    */
   async apply(ops: SocketOp[]): Promise<void> {
     const changed = new Set<string>();
@@ -126,25 +136,43 @@ export class Listeners {
   }
 
   /**
-   * What each host namespace's daemon sends (undefined: none, outside a swarm). A holder whose
-   * traffic changed (a peer joined, the state it pushes grew) stops, to start again with it.
+   * What each host namespace's daemon sends (undefined: none, outside a swarm). A running
+   * holder learns a change on its stdin (a peer joined, the state it pushes grew); one that
+   * starts or stops sending at all stops, to start again as the other.
    */
   async setTraffic(byNetns: Map<string, NodeTraffic | undefined>): Promise<void> {
-    const changed: string[] = [];
+    const restart: string[] = [];
     for (const [netns, traffic] of byNetns) {
       const h = this.held.get(netns) ?? { sockets: [] };
       this.held.set(netns, h);
       if (JSON.stringify(h.traffic) === JSON.stringify(traffic)) continue;
+      const told = h.holder && h.traffic && traffic && h.holder.stdin?.writable;
       h.traffic = traffic;
-      changed.push(netns);
+      if (told) h.holder!.stdin!.write(JSON.stringify(traffic) + '\n');
+      else restart.push(netns);
     }
-    await Promise.all(changed.map((netns) => this.stopHolder(netns)));
+    await Promise.all(restart.map((netns) => this.stopHolder(netns)));
   }
 
   /** Starts the holder of a namespace that has sockets to hold and none holding them. */
   async sync(netns: string): Promise<void> {
     const h = this.held.get(netns);
-    if (h && !h.holder && h.sockets.length > 0) h.holder = await this.start(netns, h.sockets, h.traffic);
+    const busy = this.starting.get(netns);
+    if (busy) return busy;
+    if (!h || h.holder || h.sockets.length === 0) return;
+    const started = this.start(netns, h.sockets, h.traffic).then((child) => {
+      h.holder = child;
+    }).finally(() => this.starting.delete(netns));
+    this.starting.set(netns, started);
+    return started;
+  }
+
+  /**
+   * Starts the holders of swarm nodes in the background, so their traffic is on the wire by
+   * the time a ping is captured (a step that needs one still waits for it in sync).
+   */
+  warm(netns: string[]): void {
+    for (const n of netns) void this.sync(n).catch(() => undefined);
   }
 
   /** A kept lab's hosts are entered with `ip netns exec`, not through a step: every holder starts. */
@@ -155,8 +183,9 @@ export class Listeners {
   private start(netns: string, sockets: ListeningSocket[], traffic?: NodeTraffic): Promise<ChildProcess> {
     const played = traffic ? [JSON.stringify(traffic), SWARM_TEST_CERT, SWARM_TEST_KEY] : [];
     // `ip netns exec` execs Node in place: the pid is the holder's.
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', SCRIPT, LISTENER_MARK, JSON.stringify(sockets), ...played], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', SCRIPT, LISTENER_MARK, JSON.stringify(sockets), ...played], { stdio: ['pipe', 'pipe', 'pipe'] });
     if (child.pid) this.record.addPid(child.pid);
+    child.stdin!.on('error', () => {});
     return new Promise((resolve, reject) => {
       let err = '';
       child.on('error', reject);
@@ -166,6 +195,8 @@ export class Listeners {
         // Held from now on without keeping cnmlab alive: a kept lab's holders outlive it, until `cnmlab clean`.
         child.stdout!.destroy();
         child.stderr!.destroy();
+        // Its stdin stays open for traffic changes, without keeping cnmlab alive either.
+        (child.stdin as unknown as { unref(): void }).unref();
         child.unref();
         resolve(child);
       });
@@ -175,6 +206,7 @@ export class Listeners {
 
   private async stopHolder(netns: string): Promise<void> {
     const h = this.held.get(netns);
+    await this.starting.get(netns)?.catch(() => undefined);
     const child = h?.holder;
     if (!h || !child) return;
     h.holder = undefined;

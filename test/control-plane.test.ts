@@ -210,10 +210,11 @@ describe('the control plane in sim', () => {
       if (l['tcp.srcport'] === 2377) l['tcp.srcport'] = 7946;
     }
     expect(compareControl(trace, { ...trace, control: moved })).toMatchObject({ where: `step ${step} control plane: swarm-heartbeat on the wire` });
-    // Probing far more often than once a second is too.
-    const probe = ofStep.find((f) => f.control === 'memberlist-probe' && f.from === 'r0')!;
-    const flood = [...ofStep, ...Array.from({ length: 60 }, (_, i) => ({ ...probe, id: `memberlist-probe-x${i}` }))];
-    expect(compareControl(trace, { ...trace, control: flood })).toMatchObject({ where: `step ${step} control plane: probes r0 sent` });
+    // Probing twice as often (every peer a second, with two peers) is too.
+    const probes = ofStep.filter((f) => f.control === 'memberlist-probe' && f.from === 'r0');
+    expect(probes.length).toBeGreaterThanOrEqual(3);
+    const halfway = (JSON.parse(JSON.stringify(probes)) as Flow[]).map((f) => ({ ...f, id: `${f.id}-again`, hops: f.hops.map((h) => ({ ...h, timeNs: h.timeNs + 500_000_000 })) }));
+    expect(compareControl(trace, { ...trace, control: [...ofStep, ...halfway] })).toMatchObject({ where: `step ${step} control plane: time between the probes r0 sent` });
   });
 
   test('nothing is sent while the clock stands still: only the steps that run it (a sleep, a ping, a join whose gossip it waits for) have control flows', async () => {

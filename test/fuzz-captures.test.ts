@@ -83,12 +83,13 @@ beforeAll(async () => {
   const files = fs.readdirSync(pcaps, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.pcap')).map((f) => path.join(pcaps, f));
   const withFrames = files.map((f) => ({ f, bytes: fs.readFileSync(f) })).filter((x) => x.bytes.length > 24).sort((a, b) => a.f.localeCompare(b.f));
   for (const { f, bytes } of withFrames) bases.push(classicBase(path.basename(f), bytes));
-  // The same frames as nanosecond pcap and as pcapng.
+  // The same frames in the other resolution (sim writes nanoseconds: these get microseconds) and as pcapng.
   for (const b of bases.filter((x) => x.dns.length > 0 || x.name.includes('vxlan')).slice(0, 4)) {
-    const nano = Buffer.from(b.bytes);
-    nano.writeUInt32LE(0xa1b23c4d, 0);
-    for (const off of b.offsets) nano.writeUInt32LE(nano.readUInt32LE(off + 4) * 1000, off + 4);
-    bases.push({ ...classicBase(`${b.name}-ns`, nano) });
+    const other = Buffer.from(b.bytes);
+    const nano = b.bytes.readUInt32LE(0) === 0xa1b23c4d;
+    other.writeUInt32LE(nano ? 0xa1b2c3d4 : 0xa1b23c4d, 0);
+    for (const off of b.offsets) other.writeUInt32LE(nano ? Math.floor(other.readUInt32LE(off + 4) / 1000) : other.readUInt32LE(off + 4) * 1000, off + 4);
+    bases.push({ ...classicBase(`${b.name}-${nano ? 'us' : 'ns'}`, other) });
     const cap = await readCapture(path.join(pcaps, fs.readdirSync(pcaps, { recursive: true, encoding: 'utf8' }).find((x) => x.endsWith(b.name))!));
     if (cap.info.linktype === 1) bases.push(pcapngBase(`${b.name}-ng`, pcapngOf(cap.frames.map((fr) => ({ timeNs: BigInt(fr.seconds) * 1_000_000_000n + BigInt(fr.nanos), data: fr.data })))));
   }
