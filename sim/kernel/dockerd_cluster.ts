@@ -272,14 +272,26 @@ export class DockerdCluster {
     return Array.from({ length: 25 }, () => alphabet[this.rnd.below(36)]).join('');
   }
 
+  /** Timers and replies of dockerd's that the clock holds now (its queue's other events are the kernels'). */
+  scheduled = 0;
+
+  /** Runs `fn` after `delayNs` of the clock, counted in `scheduled` until it runs. */
+  private later(delayNs: number, fn: () => void): void {
+    this.scheduled++;
+    this.dp.clock.schedule(delayNs, () => {
+      this.scheduled--;
+      fn();
+    });
+  }
+
   /** A timer that fires at `first`, then every `interval()`, while the agent is a member. */
   private every(agent: NodeAgent, first: number, interval: () => number, fire: () => void): void {
     const tick = () => {
       if (this.agents.get(agent.node.host) !== agent) return;
       fire();
-      this.dp.clock.schedule(interval(), tick);
+      this.later(interval(), tick);
     };
-    this.dp.clock.schedule(Math.max(0, first - this.dp.clock.now), tick);
+    this.later(Math.max(0, first - this.dp.clock.now), tick);
   }
 
   private heartbeatPeriod(): number {
@@ -289,7 +301,8 @@ export class DockerdCluster {
   private flow(control: ControlKind, from: string, to: string): Flow {
     const n = (this.counts.get(control) ?? 0) + 1;
     this.counts.set(control, n);
-    const flow: Flow = { id: `${control}-${n}`, kind: 'control-plane', control, from, to, hops: [] };
+    // The tracer's shape for a flow (net/tracer.ts newFlow): the flood's hot paths see one.
+    const flow: Flow = { id: `${control}-${n}`, kind: 'control-plane', from, to, path: undefined, control, hops: [] };
     this.flows.push(flow);
     return flow;
   }
@@ -329,7 +342,7 @@ export class DockerdCluster {
       const seq = agent.seqNo = (agent.seqNo + 1) >>> 0;
       const flow = this.flow('memberlist-probe', agent.node.host, target.node.host);
       const ping = pingMessage(seq, target.node.gossipName, addressBytes(agent.node.address), MEMBERLIST_PORT, agent.node.gossipName);
-      this.onArrival.set(flow, () => this.dp.clock.schedule(this.dp.delays.stack, () => this.sendUdp(target, agent, memberlistPacket(ackMessage(seq), false, this.rnd.bytes), flow, 'reply')));
+      this.onArrival.set(flow, () => this.later(this.dp.delays.stack, () => this.sendUdp(target, agent, memberlistPacket(ackMessage(seq), false, this.rnd.bytes), flow, 'reply')));
       this.sendUdp(agent, target, memberlistPacket(ping, false, this.rnd.bytes), flow, 'request');
       return;
     }
@@ -363,7 +376,7 @@ export class DockerdCluster {
 
   /** A conversation's sockets close once it is surely over (a lost segment ends it; nothing retransmits). */
   private closeAfter(conn: TcpConnection): void {
-    this.dp.clock.schedule(PUSH_PULL_INTERVAL_NS, () => conn.close());
+    this.later(PUSH_PULL_INTERVAL_NS, () => conn.close());
   }
 
   /** mRandomNodes: up to m distinct live members of `hosts` other than the agent. */
@@ -400,7 +413,7 @@ export class DockerdCluster {
     agent.gossipArmed = true;
     const now = this.dp.clock.now;
     const next = now + GOSSIP_INTERVAL_NS - ((now - agent.gossipPhase) % GOSSIP_INTERVAL_NS + GOSSIP_INTERVAL_NS) % GOSSIP_INTERVAL_NS;
-    this.dp.clock.schedule(next - now, () => this.gossip(agent));
+    this.later(next - now, () => this.gossip(agent));
   }
 
   /** gossip(): per network, the queued events as one compound to up to 3 random members. */
@@ -475,8 +488,8 @@ export class DockerdCluster {
     const conn = agent.session;
     const frames = heartbeatFrames(agent.sessionId, this.heartbeatPeriod());
     conn.send('client', TCP_PSH | TCP_ACK, tls13ApplicationData(frames.request, this.rnd.bytes), () =>
-      this.dp.clock.schedule(this.dp.delays.stack, () =>
+      this.later(this.dp.delays.stack, () =>
         conn.send('server', TCP_PSH | TCP_ACK, tls13ApplicationData(frames.response, this.rnd.bytes), () =>
-          this.dp.clock.schedule(DELAYED_ACK_NS, () => conn.send('client', TCP_ACK)))));
+          this.later(DELAYED_ACK_NS, () => conn.send('client', TCP_ACK)))));
   }
 }

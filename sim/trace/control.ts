@@ -6,8 +6,8 @@
  * from random offsets, so for each step emu captured, on the hosts it captured:
  * - each kind of exchange seen in both modes crosses the wire the same way: the same
  *   transport, well-known ports and directions (a probe UDP 7946 → 7946 and back; a
- *   push/pull TCP to 7946 with data both ways; a heartbeat TLS records to the manager's 2377
- *   and back, then the worker's ACK);
+ *   push/pull TCP to 7946 and back; a heartbeat a TLS record to the manager's 2377 and one
+ *   back), judged by each exchange's first packet each way where both ways were seen;
  * - each host probes at the same pace in both: the median time between its probes agrees
  *   within a quarter (a second each; probing every peer each second would not), where both
  *   saw it probe at least twice. How many probes fall into a step is not compared: emu's
@@ -55,13 +55,19 @@ function shapeOf(h: Hop): string | undefined {
   return undefined;
 }
 
+/**
+ * How an exchange crosses the wire: its first packet each way, wherever it was seen (a
+ * capture point that started late missed some sightings). Only an exchange seen both ways
+ * has one: a capture begun or ended inside an exchange holds half of it.
+ */
+function exchangeShape(f: Flow): string | undefined {
+  const first = (dir: Hop['dir']) => f.hops.filter((h) => h.dir === dir && !h.layers.some((l) => l.proto === 'arp')).sort((a, b) => a.timeNs - b.timeNs)[0];
+  const request = first('request'), reply = first('reply');
+  return request && reply ? `${shapeOf(request)}, then ${shapeOf(reply)}` : undefined;
+}
+
 function shapes(flows: Flow[]): string {
-  const all = new Set<string>();
-  for (const f of flows) for (const h of f.hops) if (h.event === 'send') {
-    const s = shapeOf(h);
-    if (s) all.add(s);
-  }
-  return [...all].sort().join(', ');
+  return [...new Set(flows.map(exchangeShape).filter((s): s is string => s !== undefined))].sort().join('; ');
 }
 
 /** The median time between the probes `host` sent (when it sent at least two). */
@@ -82,7 +88,7 @@ export function compareControl(sim: Trace, emu: Trace): TraceDifference | undefi
     for (const kind of new Set(e.map((f) => f.control!))) {
       // Which hosts exchanged in a window is timing (and a lossy link's draw); how is behaviour.
       const a = s.filter((f) => f.control === kind && onCaptured(f)), b = e.filter((f) => f.control === kind && onCaptured(f));
-      if (a.length === 0 || b.length === 0) continue;
+      if (shapes(a) === '' || shapes(b) === '') continue;
       if (shapes(a) !== shapes(b)) return { where: `step ${step} control plane: ${kind} on the wire`, sim: shapes(a), emu: shapes(b) };
     }
     for (const host of captured) {
