@@ -14,7 +14,8 @@ import { ackMessage, compressMessage, crc32, ENCRYPT_OVERHEAD, memberlistPacket,
 import { emitProtobuf } from '../sim/wire/protobuf';
 import { parseTlsRecord, tls13ApplicationData } from '../sim/wire/tls';
 import { gossipTransmits, heartbeatFrames, pushPullInterval } from '../sim/model/cluster';
-import { Flow } from '../sim/trace/types';
+import { CONTROL_KINDS, Flow } from '../sim/trace/types';
+import schema from '../sim/trace/trace.schema.json';
 import { swarmNetworks } from '../sim/model/world';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { traceProblem } from '../sim/trace/validate';
@@ -147,6 +148,8 @@ describe('the control plane in sim', () => {
       for (const h of f.hops) expect(h.step).toBeUndefined();
     }
     expect(traceProblem(trace)).toBeUndefined();
+    // The schema names every kind the type does.
+    expect(schema.definitions.flow.properties.control.enum).toEqual(CONTROL_KINDS);
   });
 
   test('over a minute of the clock: a probe and ack each second per node, a push/pull and bulk syncs each 30 s, a heartbeat each 5 s', () => {
