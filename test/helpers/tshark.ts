@@ -47,7 +47,7 @@ function norm(v: unknown): string {
 /** tshark's view: one line a frame, each field's occurrences joined (outer layer first). */
 function tsharkFrames(pcap: string): Judged[] {
   // Flannel's VXLAN is on the kernel's port 8472, weave's fast datapath's on 6784, swarmkit's TLS on 2377: Wireshark decodes them so only when told.
-  const args = ['-o', 'ip.defragment:FALSE', '-d', 'udp.port==8472,vxlan', '-d', 'udp.port==6784,vxlan', '-d', 'tcp.port==2377,tls', '-r', pcap, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|', '-E', 'separator=	', '-e', 'frame.protocols'];
+  const args = ['-o', 'ip.defragment:FALSE', '-d', 'udp.port==8472,vxlan', '-d', 'udp.port==6784,vxlan', '-d', 'tcp.port==2377,tls', '-r', pcap, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|', '-E', 'separator=\t', '-e', 'frame.protocols'];
   for (const f of FIELDS) args.push('-e', f);
   const out = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
   return out.split('\n').filter((line) => line !== '').map((line) => {
