@@ -12,13 +12,14 @@
  * process per sandbox to open them. A server starts only when a command runs in its
  * container: setup stays fast, and a container nobody types into needs no resolver.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Container, hostOf, World } from '../sim/model/world';
 import { dnsView } from '../sim/model/dns';
 import { RESOLVER_IP } from '../sim/model/firewall';
 import { EmuEnvironmentError, RunRecord } from './state';
+import { startDaemon } from './daemon';
 import { NameMap } from './names';
 
 /** argv[1] of a responder, before the run's prefix: how `cnmlab clean` recognises one of ours (clean.ts). */
@@ -81,23 +82,9 @@ export class EmbeddedDns {
   }
 
   private start(netns: string, viewFile: string, ports: { udp: number; tcp: number }): Promise<ChildProcess> {
-    // `ip netns exec` execs Node in place: the pid is the responder's.
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, responderScript(), DNS_MARK, this.record.state.prefix, viewFile, RESOLVER_IP, String(ports.udp), String(ports.tcp)],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (child.pid) this.record.addPid(child.pid);
-    return new Promise((resolve, reject) => {
-      let err = '';
-      child.on('error', reject);
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      child.stdout!.on('data', (d: Buffer) => {
-        if (!d.toString().includes('ready')) return;
-        // Serving from now on without keeping cnmlab alive: a kept lab's servers outlive it, until `cnmlab clean`.
-        child.stdout!.destroy();
-        child.stderr!.destroy();
-        child.unref();
-        resolve(child);
-      });
-      child.on('exit', (code) => reject(new EmuEnvironmentError(`the embedded DNS server of ${netns} could not start (exit ${code}): ${err.trim()}`)));
+    return startDaemon(this.record, netns, {
+      argv: [process.execPath, responderScript(), DNS_MARK, this.record.state.prefix, viewFile, RESOLVER_IP, String(ports.udp), String(ports.tcp)],
+      failure: (code, stderr) => `the embedded DNS server of ${netns} could not start (exit ${code}): ${stderr}`,
     });
   }
 

@@ -13,11 +13,12 @@
  * bulk syncs are not played (sim has them). In a container sandbox the embedded DNS's
  * responder (dns.ts) holds the resolver's UDP and TCP sockets, and answers on them.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
 import type { ListeningSocket } from '../sim/plan/ops';
 import type { NodeTraffic } from '../sim/model/cluster';
 import { SWARM_TEST_CERT, SWARM_TEST_KEY } from './swarm-cert';
-import { EmuEnvironmentError, RunRecord } from './state';
+import { RunRecord } from './state';
+import { startDaemon } from './daemon';
 
 /** argv[1] of a holder: how `cnmlab clean` recognises one of ours (clean.ts). */
 export const LISTENER_MARK = 'cnmlab-listener';
@@ -182,25 +183,11 @@ export class Listeners {
 
   private start(netns: string, sockets: ListeningSocket[], traffic?: NodeTraffic): Promise<ChildProcess> {
     const played = traffic ? [JSON.stringify(traffic), SWARM_TEST_CERT, SWARM_TEST_KEY] : [];
-    // `ip netns exec` execs Node in place: the pid is the holder's.
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', SCRIPT, LISTENER_MARK, JSON.stringify(sockets), ...played], { stdio: ['pipe', 'pipe', 'pipe'] });
-    if (child.pid) this.record.addPid(child.pid);
-    child.stdin!.on('error', () => {});
-    return new Promise((resolve, reject) => {
-      let err = '';
-      child.on('error', reject);
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      child.stdout!.on('data', (d: Buffer) => {
-        if (!d.toString().includes('ready')) return;
-        // Held from now on without keeping cnmlab alive: a kept lab's holders outlive it, until `cnmlab clean`.
-        child.stdout!.destroy();
-        child.stderr!.destroy();
-        // Its stdin stays open for traffic changes, without keeping cnmlab alive either.
-        (child.stdin as unknown as { unref(): void }).unref();
-        child.unref();
-        resolve(child);
-      });
-      child.on('exit', (code) => reject(new EmuEnvironmentError(`the sockets dockerd holds in ${netns} could not be opened (exit ${code}): ${err.trim()}`)));
+    return startDaemon(this.record, netns, {
+      argv: [process.execPath, '-e', SCRIPT, LISTENER_MARK, JSON.stringify(sockets), ...played],
+      // Its stdin stays open for traffic changes.
+      stdin: true,
+      failure: (code, stderr) => `the sockets dockerd holds in ${netns} could not be opened (exit ${code}): ${stderr}`,
     });
   }
 

@@ -18,11 +18,12 @@
  * The mesh's TCP 6783 (gossip) is not spoken: the peers are the plan's. The router is
  * restarted with a new configuration when its peers change (its MAC cache is learnt again).
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { WeaveRouterConfig } from '../sim/plan/ops';
-import { EmuEnvironmentError, RunRecord } from './state';
+import { RunRecord } from './state';
+import { startDaemon } from './daemon';
 
 /** argv[1] of a router: how `cnmlab clean` recognises one of ours (clean.ts). */
 export const WEAVER_MARK = 'cnmlab-weaver';
@@ -104,23 +105,10 @@ export class WeaveRouters {
     fs.mkdirSync(this.dir, { recursive: true });
     const file = path.join(this.dir, `${netns}.conf`);
     fs.writeFileSync(file, [`me ${config.name} ${config.port} ${config.device}`, ...config.peers.map((p) => `peer ${p.name} ${p.address}`)].join('\n') + '\n');
-    // `ip netns exec` execs perl in place: the pid is the router's.
-    const child = spawn('ip', ['netns', 'exec', netns, 'perl', '-e', SCRIPT, WEAVER_MARK, file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (child.pid) this.record.addPid(child.pid);
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      child.on('error', reject);
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      child.stdout!.on('data', (d: Buffer) => {
-        if (!d.toString().includes('ready')) return;
-        child.stdout!.destroy();
-        child.stderr!.destroy();
-        child.unref();
-        resolve();
-      });
-      child.on('exit', (code) => reject(new EmuEnvironmentError(`weave's router in ${netns} exited ${code}: ${err.trim().split('\n').pop() ?? ''}`)));
+    const child = await startDaemon(this.record, netns, {
+      argv: ['perl', '-e', SCRIPT, WEAVER_MARK, file],
+      failure: (code, stderr) => `weave's router in ${netns} exited ${code}: ${stderr.split('\n').pop() ?? ''}`,
     });
-    child.removeAllListeners('exit');
     this.running.set(netns, child);
   }
 

@@ -1,0 +1,43 @@
+/**
+ * The processes emu leaves running inside a namespace (the embedded DNS responder, dockerd's
+ * socket holders, weave's router): started with `ip netns exec`, which execs the program in
+ * place so the pid recorded is the daemon's own, and ready once it prints `ready`.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { EmuEnvironmentError, RunRecord } from './state';
+
+export interface DaemonStart {
+  /** The program and its arguments, run in `netns`. */
+  argv: string[];
+  /** Keep a pipe to its stdin (for changes sent later); otherwise stdin is closed. */
+  stdin?: boolean;
+  /** The one-line error when it exits before it is ready. */
+  failure: (code: number | null, stderr: string) => string;
+}
+
+/**
+ * Starts the daemon and resolves once it is ready. From then on it no longer keeps cnmlab
+ * alive: a kept lab's daemons outlive the run, until `cnmlab clean` (which finds them by the
+ * pid recorded here or by the mark in their command line).
+ */
+export function startDaemon(record: RunRecord, netns: string, start: DaemonStart): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', netns, ...start.argv], { stdio: [start.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  if (child.pid) record.addPid(child.pid);
+  child.stdin?.on('error', () => {});
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const failed = (code: number | null) => reject(new EmuEnvironmentError(start.failure(code, err.trim())));
+    child.on('error', reject);
+    child.on('exit', failed);
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      if (!d.toString().includes('ready')) return;
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      child.off('exit', failed);
+      (child.stdin as unknown as { unref(): void } | null)?.unref();
+      child.unref();
+      resolve(child);
+    });
+  });
+}
