@@ -3,68 +3,21 @@
  * in fresh namespaces under a private prefix, build the layout an emu run of the same lab
  * builds, namespace by namespace and name for name (links, addresses, permanent neighbours,
  * static FDB entries, the netfilter rules). Root only; nothing runs in the root namespace but
- * `ip netns add/del` (a host's own `iptables …` line runs inside that host's namespace).
+ * `ip netns add/del` (a host's own `iptables …` line runs inside that host's namespace;
+ * test/helpers/explain-script.ts turns explain's text into those commands).
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as path from 'path';
 import { describeWith, REPO } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
 import { loadScenario } from '../sim/scenario/load';
 import { runScenario } from '../sim/runner/runner';
 import { EmuBackend } from '../emu/backend';
-import { UNDERLAY } from '../sim/plan/iproute2';
-import { NameMap } from '../emu/names';
+import { explainScript } from './helpers/explain-script';
 
 const SEED = path.join(REPO, 'scenarios', 'overlay-standalone.yaml');
 
 type Json = Record<string, unknown>;
-
-/** A namespace explain names (ns, in the group of host `group`) as emu would name it under prefix p. */
-function realNetns(p: string, group: string, ns: string): string {
-  const names = new NameMap(p);
-  if (group === UNDERLAY) return ns === UNDERLAY ? names.underlay : names.netns(ns, ns);
-  return names.netns(group, ns);
-}
-
-/** Runs explain's text: `[host]` headers, commands, comments. Returns the namespaces it made. */
-function runExplained(text: string, p: string): string[] {
-  const made: string[] = [];
-  let group = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    const header = /^\[(\S+)\]$/.exec(line);
-    if (header) {
-      group = header[1];
-      continue;
-    }
-    if (!line || line.startsWith('#') || line.startsWith('(')) continue;
-    const mayFail = line.endsWith(' || true');
-    const w = line.replace(/ \|\| true$/, '').split(' ');
-    let tool = w.shift()!;
-    expect(['ip', 'bridge', 'iptables']).toContain(tool);
-    let argv: string[];
-    if (tool === 'iptables') {
-      // A host's own namespace: on a Docker host the command runs there.
-      argv = ['netns', 'exec', realNetns(p, group, group), 'iptables', ...w];
-      tool = 'ip';
-    } else if (w[0] === 'netns') {
-      const ns = realNetns(p, group, w[2]);
-      if (w[1] === 'add') made.push(ns);
-      argv = ['netns', w[1], ns, ...w.slice(3)];
-    } else {
-      const ns = w[0] === '-n' ? w.splice(0, 2)[1] : group;
-      const to = w.indexOf('netns');
-      if (to >= 0) w[to + 1] = realNetns(p, group, w[to + 1]);
-      argv = ['-n', realNetns(p, group, ns), ...w];
-    }
-    try {
-      execFileSync(tool, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      if (!mayFail) throw new Error(`${line} (as ${tool} ${argv.join(' ')}): ${(e as { stderr?: Buffer }).stderr?.toString().trim()}`);
-    }
-  }
-  return made;
-}
 
 const json = (tool: string, argv: string[]): Json[] => JSON.parse(execFileSync(tool, argv, { encoding: 'utf8' }) || '[]');
 
@@ -112,18 +65,18 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'explain builds what emu
   const prefix = `cnmx${process.pid}`;
   let made: string[] = [];
   afterAll(() => {
-    for (const ns of made.reverse()) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    for (const ns of made.reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   });
 
   test('the seed lab: explain\'s commands and an emu run give the same namespaces, links, addresses, neighbours, FDB and rules', async () => {
     const explained = cnmlab(['explain', SEED]);
     expect(explained.stderr).toBe('');
     expect(explained.status).toBe(0);
-    try {
-      made = runExplained(explained.stdout, prefix);
-    } finally {
-      made = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${prefix}.`));
-    }
+    const script = explainScript(explained.stdout, prefix);
+    made = script.namespaces;
+    const ran = spawnSync('bash', ['-e'], { input: script.lines.join('\n') + '\n', encoding: 'utf8' });
+    // Lines explain marks `|| true` may complain; the script fails only where one that must not fail did.
+    expect(ran.status === 0 ? '' : ran.stderr).toBe('');
     const fromExplain = layouts(prefix);
 
     const s = loadScenario(SEED);

@@ -16,8 +16,9 @@ export interface ExplainScript {
   namespaces: string[];
 }
 
-export function explainScript(explained: string): ExplainScript {
-  const names = new NameMap(newPrefix());
+/** `prefix` names the script's namespaces; by default a fresh one as emu draws them. */
+export function explainScript(explained: string, prefix = newPrefix()): ExplainScript {
+  const names = new NameMap(prefix);
   // A host's group names its own namespace by the host's name; the underlay's cable names the host it plugs in.
   const real = (group: string, ns: string) => (group === UNDERLAY ? (ns === UNDERLAY ? names.underlay : names.netns(ns, ns)) : names.netns(group, ns));
   const lines: string[] = [];
