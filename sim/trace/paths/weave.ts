@@ -84,34 +84,29 @@ export const weaveNotes = {
   sleeveIn: (peer: string, address: string, port: number) => `sleeve: from peer ${peer} at ${address}:${port}`,
 };
 
-export const weaveFastdpPath: PathModel = {
-  id: 'weave-fastdp',
-  says: "a container to another across Weave Net's mesh, through each host's Open vSwitch datapath and its VXLAN vport (UDP 6784, the VNI made of the peers' short ids), or on one host through the weave bridge",
-  steps: FASTDP_STEPS,
-  first: SEND,
-  last: DELIVER,
-  place: placeOnWeave,
-  drops: { socket: SEND, encap: ENCAP } satisfies Partial<Record<DropPoint, number>>,
-  dropPointAfter: () => undefined,
-  stepAfter: (step) => nextIn(ACROSS_HOSTS, step),
-  verdicts: [
-    { kind: 'weave', steps: ACROSS_HOSTS },
-    { kind: 'local', steps: WITHIN_HOST, never: OFF_HOST },
-  ],
-};
+/** Both datapaths share the places and verdicts; they differ in their steps and where a frame that cannot leave dies. */
+function weavePath(id: PathModel['id'], says: string, steps: readonly PathStep[], encapDrop: number): PathModel {
+  return {
+    id,
+    says,
+    steps,
+    first: SEND,
+    last: DELIVER,
+    place: placeOnWeave,
+    drops: { socket: SEND, encap: encapDrop } satisfies Partial<Record<DropPoint, number>>,
+    dropPointAfter: () => undefined,
+    stepAfter: (step) => nextIn(ACROSS_HOSTS, step),
+    verdicts: [
+      { kind: 'weave', steps: ACROSS_HOSTS },
+      { kind: 'local', steps: WITHIN_HOST, never: OFF_HOST },
+    ],
+  };
+}
 
-export const weaveSleevePath: PathModel = {
-  id: 'weave-sleeve',
-  says: "a container to another across Weave Net's mesh, its routers relaying frames in UDP 6783 (sleeve), or on one host through the weave bridge",
-  steps: SLEEVE_STEPS,
-  first: SEND,
-  last: DELIVER,
-  place: placeOnWeave,
-  drops: { socket: SEND, encap: CAPTURE } satisfies Partial<Record<DropPoint, number>>,
-  dropPointAfter: () => undefined,
-  stepAfter: (step) => nextIn(ACROSS_HOSTS, step),
-  verdicts: [
-    { kind: 'weave', steps: ACROSS_HOSTS },
-    { kind: 'local', steps: WITHIN_HOST, never: OFF_HOST },
-  ],
-};
+export const weaveFastdpPath = weavePath('weave-fastdp',
+  "a container to another across Weave Net's mesh, through each host's Open vSwitch datapath and its VXLAN vport (UDP 6784, the VNI made of the peers' short ids), or on one host through the weave bridge",
+  FASTDP_STEPS, ENCAP);
+
+export const weaveSleevePath = weavePath('weave-sleeve',
+  "a container to another across Weave Net's mesh, its routers relaying frames in UDP 6783 (sleeve), or on one host through the weave bridge",
+  SLEEVE_STEPS, CAPTURE);
