@@ -206,6 +206,7 @@ export class DockerdCluster {
   readonly flows: Flow[] = [];
   private readonly agents = new Map<string, NodeAgent>();
   private view?: ClusterView;
+  private entriesByNetwork?: { view: ClusterView; byNetwork: Map<string, ClusterTableEntry[]> };
   private entries = new Map<string, ClusterTableEntry>();
   private readonly rnd: Random;
   private readonly counts = new Map<ControlKind, number>();
@@ -445,6 +446,22 @@ export class DockerdCluster {
     if (agent.queued.size > 0) this.armGossip(agent);
   }
 
+  /** A network's table entries, grouped once per view: every bulk sync of every node asks. */
+  private entriesOf(networkId: string): ClusterTableEntry[] {
+    const view = this.view;
+    if (!view) return [];
+    if (this.entriesByNetwork?.view !== view) {
+      const byNetwork = new Map<string, ClusterTableEntry[]>();
+      for (const e of view.entries) {
+        const list = byNetwork.get(e.networkId);
+        if (list) list.push(e);
+        else byNetwork.set(e.networkId, [e]);
+      }
+      this.entriesByNetwork = { view, byNetwork };
+    }
+    return this.entriesByNetwork.byNetwork.get(networkId) ?? [];
+  }
+
   /** bulkSyncTables(): per network with other members, every entry to one random member; it answers in kind. */
   private bulkSyncTables(agent: NodeAgent): void {
     for (const net of this.view?.networks ?? []) {
@@ -456,7 +473,7 @@ export class DockerdCluster {
 
   /** bulkSyncNode: one user message over TCP, written and closed; an unsolicited one is answered the same way. */
   private bulkSync(from: NodeAgent, to: NodeAgent, networkId: string, unsolicited: boolean): void {
-    const events = (this.view?.entries ?? []).filter((e) => e.networkId === networkId).map((e) => this.tableEventBytes(this.member(e.owner) ?? from, e, TABLE_EVENT.create));
+    const events = this.entriesOf(networkId).map((e) => this.tableEventBytes(this.member(e.owner) ?? from, e, TABLE_EVENT.create));
     const message = userStreamMessage(bulkSyncMessage(from.tableTime, unsolicited, from.node.gossipName, [networkId], events));
     const flow = this.flow('networkdb-bulk-sync', from.node.host, to.node.host);
     const conn = this.connect(from, to, MEMBERLIST_PORT, flow);

@@ -111,7 +111,9 @@ export function addressBytes(ip: string): Uint8Array {
 
 /** What a push/pull carries from `host` (sendLocalState): every member, and NetworkDB's networks of every node. */
 export function pushPullState(view: ClusterView, host: string, tableTime: number): Buffer {
-  const nameOf = (h: string) => view.nodes.find((n) => n.host === h)?.gossipName ?? h;
+  // By a map, not a search per name: the networks list every member of every network, so a big swarm's push/pull would be quadratic.
+  const gossipNames = new Map(view.nodes.map((n) => [n.host, n.gossipName] as const));
+  const nameOf = (h: string) => gossipNames.get(h) ?? h;
   const members = view.nodes.map((n) => ({ name: n.gossipName, addr: addressBytes(n.address), port: MEMBERLIST_PORT, incarnation: 1, state: n.alive ? 0 : 2 }));
   const networks = view.networks.flatMap((net) => net.hosts.map((h) => ({ networkId: net.id, lTime: 1, nodeName: nameOf(h) })));
   return pushPullMessage(members, networkPushPull(tableTime, nameOf(host), networks), false);
