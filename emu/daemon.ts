@@ -41,3 +41,15 @@ export function startDaemon(record: RunRecord, netns: string, start: DaemonStart
     });
   });
 }
+
+/** Stops a daemon started above and waits for it to go (a process inside a namespace keeps it alive). */
+export async function stopDaemon(record: RunRecord, child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const gone = new Promise((r) => child.once('exit', r));
+    // Waited for: it must keep cnmlab alive again until it is gone.
+    child.ref();
+    child.kill('SIGKILL');
+    await gone;
+  }
+  if (child.pid) record.forgetPid(child.pid);
+}

@@ -19,7 +19,7 @@ import { Container, hostOf, World } from '../sim/model/world';
 import { dnsView } from '../sim/model/dns';
 import { RESOLVER_IP } from '../sim/model/firewall';
 import { EmuEnvironmentError, RunRecord } from './state';
-import { startDaemon } from './daemon';
+import { startDaemon, stopDaemon } from './daemon';
 import { NameMap } from './names';
 
 /** argv[1] of a responder, before the run's prefix: how `cnmlab clean` recognises one of ours (clean.ts). */
@@ -94,14 +94,7 @@ export class EmbeddedDns {
     if (!s) return;
     this.servers.delete(netns);
     const child = s.child;
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((r) => child.once('exit', r));
-      // Waited for: it must keep cnmlab alive again until it is gone.
-      child.ref();
-      child.kill('SIGKILL');
-      await gone;
-    }
-    if (child.pid) this.record.forgetPid(child.pid);
+    await stopDaemon(this.record, child);
     fs.rmSync(s.viewFile, { force: true });
   }
 

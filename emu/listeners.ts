@@ -18,7 +18,7 @@ import type { ListeningSocket } from '../sim/plan/ops';
 import type { NodeTraffic } from '../sim/model/cluster';
 import { SWARM_TEST_CERT, SWARM_TEST_KEY } from './swarm-cert';
 import { RunRecord } from './state';
-import { startDaemon } from './daemon';
+import { startDaemon, stopDaemon } from './daemon';
 
 /** argv[1] of a holder: how `cnmlab clean` recognises one of ours (clean.ts). */
 export const LISTENER_MARK = 'cnmlab-listener';
@@ -197,14 +197,7 @@ export class Listeners {
     const child = h?.holder;
     if (!h || !child) return;
     h.holder = undefined;
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((r) => child.once('exit', r));
-      // Waited for: it must keep cnmlab alive again until it is gone.
-      child.ref();
-      child.kill('SIGKILL');
-      await gone;
-    }
-    if (child.pid) this.record.forgetPid(child.pid);
+    await stopDaemon(this.record, child);
   }
 
   /** Stops a namespace's holder before the namespace goes (a process would keep it alive). */
