@@ -542,6 +542,11 @@ export class EmuBackend implements Backend {
     return this.controlList;
   }
 
+  /** emu keeps every exchange its captures saw (it captures only while a traced ping runs). */
+  controlNotKept(): ReadonlyMap<ControlKind, number> {
+    return new Map();
+  }
+
   elapsedNs(): number {
     return Number(process.hrtime.bigint() - this.startNs);
   }

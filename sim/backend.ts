@@ -4,7 +4,7 @@
  */
 import type { PlanOp } from './plan/ops';
 import type { World } from './model/world';
-import type { Flow } from './trace/types';
+import type { ControlKind, Flow } from './trace/types';
 
 /** What bounds a step in both modes (sim/runner/bounds.ts has the defaults and the report lines). */
 export interface StepBounds {
@@ -71,7 +71,10 @@ export interface Backend {
   missingFeature?(ops: PlanOp[]): Promise<string | undefined>;
   /** Finishes plan work the backend has deferred, so the kernel holds every op applied so far. */
   settle(): Promise<void>;
-  /** The timeout and output cap of the step about to run; they hold for every command it runs. */
+  /**
+   * The timeout and output cap of the step about to run; they hold for every command it runs.
+   * Called as each step begins (what the trace keeps of the control plane is bounded per step).
+   */
   setStepBounds(b: StepBounds): void;
   /** Runs argv inside namespace `netns` of `host` (the host's own namespace is named after it). */
   exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput>;
@@ -79,6 +82,8 @@ export interface Backend {
   flows(): Flow[];
   /** dockerd's own traffic between swarm nodes seen so far (control-plane flows), in the order it began. */
   controlFlows(): Flow[];
+  /** dockerd's exchanges past what controlFlows keeps (CONTROL_KEPT_PER_STEP), counted by kind since the run started. */
+  controlNotKept(): ReadonlyMap<ControlKind, number>;
   /** Virtual (sim) or real (emu) nanoseconds since the run started. */
   elapsedNs(): number;
   close(): Promise<void>;

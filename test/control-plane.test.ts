@@ -14,7 +14,7 @@ import { ackMessage, compressMessage, crc32, ENCRYPT_OVERHEAD, memberlistPacket,
 import { emitProtobuf } from '../sim/wire/protobuf';
 import { parseTlsRecord, tls13ApplicationData } from '../sim/wire/tls';
 import { gossipTransmits, heartbeatFrames, pushPullInterval } from '../sim/model/cluster';
-import { CONTROL_KINDS, Flow } from '../sim/trace/types';
+import { CONTROL_KEPT_PER_STEP, CONTROL_KEPT_UNTRACED_HOPS, CONTROL_KINDS, ControlKind, Flow, Trace } from '../sim/trace/types';
 import schema from '../sim/trace/trace.schema.json';
 import { swarmNetworks } from '../sim/model/world';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
@@ -124,6 +124,18 @@ describe('memberlist and TLS on the wire', () => {
 });
 
 const ofKind = (flows: Flow[], kind: string) => flows.filter((f) => f.control === kind);
+
+/** The exchanges of a kind a step carried: those the trace kept and those it counted. */
+const exchanges = (trace: Trace, kind: ControlKind, step: number) =>
+  (trace.control ?? []).filter((f) => f.control === kind && f.origin?.step === step).length
+  + (trace.controlNotKept ?? []).filter((c) => c.control === kind && c.step === step).reduce((n, c) => n + c.exchanges, 0);
+
+/** `n` nodes in one swarm (steps 1 to n), then `steps`. */
+function bigSwarm(n: number, steps: string): string {
+  const hosts = Array.from({ length: n }, (_, i) => `  h${i}: {}`).join('\n');
+  const joins = Array.from({ length: n - 1 }, (_, i) => `  - h${i + 1}: docker swarm join --token <...> 198.51.100.10:2377`).join('\n');
+  return `name: t\nhosts:\n${hosts}\nsteps:\n  - h0: docker swarm init\n${joins}\n${steps}\n`;
+}
 
 describe('the control plane in sim', () => {
   let lab: Awaited<ReturnType<typeof runSim>>;
@@ -239,12 +251,38 @@ steps:
   });
 
   test('a big swarm probes one peer a node a second, not every pair', async () => {
-    const hosts = Array.from({ length: 40 }, (_, i) => `  h${i}: {}`).join('\n');
-    const joins = Array.from({ length: 39 }, (_, i) => `  - h${i + 1}: docker swarm join --token <...> 198.51.100.10:2377`).join('\n');
-    const { result } = await runSim(`name: t\nhosts:\n${hosts}\nsteps:\n  - h0: docker swarm init\n${joins}\n  - h0: sleep 2\n`);
-    const probes = ofKind(result.trace.control ?? [], 'memberlist-probe').filter((f) => f.origin?.step === 41);
-    expect(probes.length).toBeGreaterThanOrEqual(40);
-    expect(probes.length).toBeLessThanOrEqual(80);
+    const { result } = await runSim(bigSwarm(40, '  - h0: sleep 2'));
+    const probes = exchanges(result.trace, 'memberlist-probe', 41);
+    expect(probes).toBeGreaterThanOrEqual(40);
+    expect(probes).toBeLessThanOrEqual(80);
+  });
+
+  test("the trace keeps a step's first exchanges of each kind hop by hop and counts the rest; untraced steps only until their hops reach the bound", async () => {
+    const { result } = await runSim(bigSwarm(40, '  - h0: sleep 4\n  - h1: ping -c 3 198.51.100.10'));
+    const { trace } = result;
+    const kept = trace.control ?? [];
+    // Each step keeps at most CONTROL_KEPT_PER_STEP of a kind; the 160 probes of the sleep are counted.
+    const perStep = new Map<string, number>();
+    for (const f of kept) perStep.set(`${f.origin?.step} ${f.control}`, (perStep.get(`${f.origin?.step} ${f.control}`) ?? 0) + 1);
+    expect(Math.max(...perStep.values())).toBeLessThanOrEqual(CONTROL_KEPT_PER_STEP);
+    expect(exchanges(trace, 'memberlist-probe', 41)).toBeGreaterThanOrEqual(160);
+    expect(exchanges(trace, 'memberlist-probe', 41)).toBeLessThanOrEqual(200);
+    expect(trace.controlNotKept?.some((c) => c.step === 41 && c.control === 'memberlist-probe')).toBe(true);
+    // The steps that traced no flow (the joins, the sleep) begin no kept flow once their hops reach the bound; those under way then finish.
+    const hops = kept.filter((f) => f.origin!.step <= 41).reduce((n, f) => n + f.hops.length, 0);
+    expect(hops).toBeGreaterThanOrEqual(CONTROL_KEPT_UNTRACED_HOPS);
+    expect(hops).toBeLessThan(1.5 * CONTROL_KEPT_UNTRACED_HOPS);
+    // The ping's step keeps its first exchanges whatever the run kept before, enough to compare with emu.
+    const ofPing = kept.filter((f) => f.origin?.step === 42);
+    expect(ofPing.some((f) => f.control === 'memberlist-probe' && f.hops.some((h) => h.dir === 'reply'))).toBe(true);
+    expect(compareControl(trace, trace)).toBeUndefined();
+    expect(traceProblem(trace)).toBeUndefined();
+    // The report's table lists what was counted beside what was kept.
+    const rows = controlSummary(kept, trace.controlNotKept);
+    expect(rows.filter((r) => r.step === 41 && r.control === 'memberlist-probe').reduce((n, r) => n + r.exchanges, 0)).toBe(exchanges(trace, 'memberlist-probe', 41));
+    const counted = rows.find((r) => r.step === 41 && r.from === undefined);
+    expect(counted?.exchanges).toBeGreaterThan(0);
+    expect([counted?.packets, counted?.bytes]).toEqual([undefined, undefined]);
   });
 });
 

@@ -23,6 +23,9 @@ class PlanRecorder implements Backend {
   controlFlows() {
     return [];
   }
+  controlNotKept() {
+    return new Map();
+  }
   elapsedNs() {
     return 0;
   }

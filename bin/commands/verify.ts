@@ -83,7 +83,8 @@ function comparable(sim: RunResult, emu: RunResult): { sim: RunResult; emu: RunR
   if (stop === undefined) return { sim, emu };
   const before = (r: RunResult): RunResult => ({
     ...r, steps: r.steps.slice(0, stop - 1),
-    trace: { ...r.trace, flows: r.trace.flows.filter((f) => (f.origin?.step ?? 0) < stop), ...(r.trace.control ? { control: r.trace.control.filter((f) => (f.origin?.step ?? 0) < stop) } : {}) },
+    trace: { ...r.trace, flows: r.trace.flows.filter((f) => (f.origin?.step ?? 0) < stop), ...(r.trace.control ? { control: r.trace.control.filter((f) => (f.origin?.step ?? 0) < stop) } : {}),
+      ...(r.trace.controlNotKept ? { controlNotKept: r.trace.controlNotKept.filter((c) => c.step < stop) } : {}) },
   });
   return { sim: before(sim), emu: before(emu) };
 }

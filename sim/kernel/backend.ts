@@ -3,7 +3,7 @@ import { Backend, CommandOutput, ExecContext, StepBounds } from '../backend';
 import { PlanOp } from '../plan/ops';
 import type { Scenario } from '../scenario/schema';
 import { seedFromName } from '../model/ids';
-import { Flow } from '../trace/types';
+import { ControlKind, Flow } from '../trace/types';
 import { SimKernel } from './kernel';
 import { bridgeCommand, ipCommand } from './iproute';
 import { SimNetns } from './objects';
@@ -61,6 +61,7 @@ export class SimBackend implements Backend {
 
   setStepBounds(b: StepBounds): void {
     this.bounds = b;
+    this.cluster.beginStep();
   }
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
@@ -108,6 +109,10 @@ export class SimBackend implements Backend {
 
   controlFlows(): Flow[] {
     return this.cluster.flows;
+  }
+
+  controlNotKept(): ReadonlyMap<ControlKind, number> {
+    return this.cluster.notKept;
   }
 
   elapsedNs(): number {

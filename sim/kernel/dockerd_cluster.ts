@@ -29,9 +29,9 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { ClusterNode, ClusterTableEntry, ClusterView, clusterView, GOSSIP_INTERVAL_NS, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, SWARM_API_PORT, addressBytes } from '../model/cluster';
+import { ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, SWARM_API_PORT, addressBytes } from '../model/cluster';
 import type { World } from '../model/world';
-import type { ControlKind, Flow } from '../trace/types';
+import { CONTROL_KEPT_PER_STEP, CONTROL_KEPT_UNTRACED_HOPS, ControlKind, Flow } from '../trace/types';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitUdp } from '../wire/udp';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../wire/tcp';
@@ -201,15 +201,42 @@ function entryKey(e: ClusterTableEntry): string {
   return `${e.table}|${e.networkId}|${e.key}`;
 }
 
+/**
+ * What a network's new version created and deleted of its old one's entries, by key. The
+ * versions share the entries of every endpoint a step left alone (sim/model/cluster.ts), so
+ * only the entries that are not the same objects are compared by key.
+ */
+function entriesChanged(old: readonly ClusterTableEntry[], now: readonly ClusterTableEntry[]): { created: ClusterTableEntry[]; deleted: ClusterTableEntry[] } {
+  const oldSet = new Set(old), nowSet = new Set(now);
+  const gone = old.filter((e) => !nowSet.has(e)), fresh = now.filter((e) => !oldSet.has(e));
+  if (gone.length === 0 && fresh.length === 0) return { created: [], deleted: [] };
+  const goneKeys = new Set(gone.map(entryKey)), freshKeys = new Set(fresh.map(entryKey));
+  return { created: fresh.filter((e) => !goneKeys.has(entryKey(e))), deleted: gone.filter((e) => !freshKeys.has(entryKey(e))) };
+}
+
 export class DockerdCluster {
   /** The exchanges so far, in the order they began (the trace's `control`). */
   readonly flows: Flow[] = [];
   private readonly agents = new Map<string, NodeAgent>();
+  /**
+   * The exchanges past the trace's bound (sim/trace/types.ts CONTROL_KEPT_PER_STEP): counted by
+   * kind since the run began, neither encoded nor played on the wire.
+   */
+  readonly notKept = new Map<ControlKind, number>();
+  private readonly reader = new ClusterReader();
   private view?: ClusterView;
-  private entriesByNetwork?: { view: ClusterView; byNetwork: Map<string, ClusterTableEntry[]> };
-  private entries = new Map<string, ClusterTableEntry>();
+  /** The view's networks by id, in its order (the last step's, until the next observe). */
+  private networks = new Map<string, ClusterNetwork>();
+  /** The view's live nodes and its live manager, read once per change of its nodes. */
+  private live?: { nodes: ClusterNode[]; alive: number; manager?: string };
   private readonly rnd: Random;
   private readonly counts = new Map<ControlKind, number>();
+  /** What the trace kept of each kind in this step. */
+  private readonly keptInStep = new Map<ControlKind, number>();
+  /** The flows kept from steps that traced none of the commands' flows, until their hops reach the bound. */
+  private keptUntraced: Flow[] | undefined = [];
+  /** How many flows the kernels had traced when the step began. */
+  private flowsAtStep = 0;
   /** What a datagram's arrival starts (a probe's ack), by its flow. */
   private readonly onArrival = new Map<Flow, () => void>();
   /** Gossip packets of the current step not yet delivered (the remote programs its peers after them). */
@@ -225,20 +252,41 @@ export class DockerdCluster {
    * events reach the other members before the caller programs their kernels.
    */
   observe(world: World): void {
-    const view = clusterView(world);
+    const view = this.reader.read(world);
+    const nodesChanged = view?.nodes !== this.view?.nodes;
     this.view = view;
-    const members = new Set(view?.nodes.map((n) => n.host) ?? []);
-    for (const [host, agent] of this.agents) if (!members.has(host)) this.leave(host, agent);
-    for (const node of view?.nodes ?? []) {
-      const agent = this.agents.get(node.host);
-      if (agent) agent.node = node;
-      else this.join(node);
+    if (nodesChanged) {
+      const members = new Set(view?.nodes.map((n) => n.host) ?? []);
+      for (const [host, agent] of this.agents) if (!members.has(host)) this.leave(host, agent);
+      for (const node of view?.nodes ?? []) {
+        const agent = this.agents.get(node.host);
+        if (agent) agent.node = node;
+        else this.join(node);
+      }
+      const alive = (view?.nodes ?? []).filter((n) => n.alive);
+      // The manager a worker heartbeats: the first live one of the daemons, in the order they joined.
+      const manager = [...this.agents.values()].find((a) => a.node.manager && a.node.alive);
+      this.live = { nodes: alive, alive: alive.length, manager: manager?.node.host };
     }
-    const next = new Map((view?.entries ?? []).map((e) => [entryKey(e), e] as const));
+    // Only the networks whose version changed are compared, entry by entry: creations in the
+    // view's order first, then deletions in the last view's order.
+    const before = this.networks;
+    this.networks = new Map((view?.networks ?? []).map((n) => [n.id, n] as const));
+    const created: ClusterTableEntry[] = [], deleted: ClusterTableEntry[] = [];
+    const changes = new Map<string, ReturnType<typeof entriesChanged>>();
+    for (const [id, net] of this.networks) {
+      const old = before.get(id);
+      if (old === net) continue;
+      const change = entriesChanged(old?.entries ?? [], net.entries);
+      changes.set(id, change);
+      created.push(...change.created);
+    }
+    for (const [id, old] of before) {
+      if (this.networks.get(id) !== old) deleted.push(...(changes.get(id) ?? entriesChanged(old.entries, [])).deleted);
+    }
     let queued = false;
-    for (const [key, e] of next) if (!this.entries.has(key)) queued = this.queueEvent(e, TABLE_EVENT.create) || queued;
-    for (const [key, e] of this.entries) if (!next.has(key)) queued = this.queueEvent(e, TABLE_EVENT.delete) || queued;
-    this.entries = next;
+    for (const e of created) queued = this.queueEvent(e, TABLE_EVENT.create) || queued;
+    for (const e of deleted) queued = this.queueEvent(e, TABLE_EVENT.delete) || queued;
     if (!queued) return;
     const start = this.dp.clock.now;
     this.inFlight = -1;
@@ -305,7 +353,42 @@ export class DockerdCluster {
     // The tracer's shape for a flow (net/tracer.ts newFlow): the flood's hot paths see one.
     const flow: Flow = { id: `${control}-${n}`, kind: 'control-plane', from, to, path: undefined, control, hops: [] };
     this.flows.push(flow);
+    if (this.dp.flows.length === this.flowsAtStep) this.keptUntraced?.push(flow);
     return flow;
+  }
+
+  /** A step begins: the trace keeps each kind's first exchanges of it again. */
+  beginStep(): void {
+    this.keptInStep.clear();
+    this.flowsAtStep = this.dp.flows.length;
+  }
+
+  /**
+   * Whether the trace keeps an exchange of `kind` that is about to begin, hop by hop; if not,
+   * it is counted in `notKept` (as `exchanges` of them) and the caller neither encodes nor
+   * plays it: a big swarm sends thousands a second, and their bytes would cost more than
+   * everything else a run does. The bound is the trace's (CONTROL_KEPT_PER_STEP): a swarm
+   * of a few nodes, as the labs have, stays well inside it.
+   */
+  private keeps(kind: ControlKind, exchanges = 1): boolean {
+    const inStep = this.keptInStep.get(kind) ?? 0;
+    const traced = this.dp.flows.length > this.flowsAtStep;
+    if (inStep >= CONTROL_KEPT_PER_STEP || (!traced && !this.untracedRoom())) {
+      this.notKept.set(kind, (this.notKept.get(kind) ?? 0) + exchanges);
+      return false;
+    }
+    this.keptInStep.set(kind, inStep + 1);
+    return true;
+  }
+
+  /** Whether the flows kept from untraced steps hold fewer hops than the bound (once they do, for good: hops only grow). */
+  private untracedRoom(): boolean {
+    if (!this.keptUntraced) return false;
+    let hops = 0;
+    for (const f of this.keptUntraced) hops += f.hops.length;
+    if (hops < CONTROL_KEPT_UNTRACED_HOPS) return true;
+    this.keptUntraced = undefined;
+    return false;
   }
 
   private member(host: string): NodeAgent | undefined {
@@ -332,6 +415,14 @@ export class DockerdCluster {
 
   /** probe(): the next live member in the shuffled order (reshuffled at the end), pinged; its ack comes back. */
   private probe(agent: NodeAgent): void {
+    const aliveOthers = (this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0);
+    if (aliveOthers <= 0) return;
+    if (!this.keeps('memberlist-probe')) {
+      // Its sequence number and its place in the order are used up all the same.
+      agent.seqNo = (agent.seqNo + 1) >>> 0;
+      agent.probeIndex++;
+      return;
+    }
     const others = (this.view?.nodes ?? []).filter((n) => n.host !== agent.node.host);
     for (let checked = 0; checked <= others.length; checked++) {
       if (agent.probeIndex >= agent.probeOrder.length) {
@@ -351,7 +442,8 @@ export class DockerdCluster {
 
   /** pushPull(): one random live member; each side sends its state and reads the other's. */
   private pushPull(agent: NodeAgent): void {
-    const peer = this.randomMembers(agent, (this.view?.nodes ?? []).map((n) => n.host), 1)[0];
+    if ((this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0) <= 0 || !this.keeps('memberlist-push-pull')) return;
+    const peer = this.randomMembers(agent, (this.live?.nodes ?? []).map((n) => n.host), 1)[0];
     if (!peer) return;
     const flow = this.flow('memberlist-push-pull', agent.node.host, peer.node.host);
     const conn = this.connect(agent, peer, MEMBERLIST_PORT, flow);
@@ -397,8 +489,7 @@ export class DockerdCluster {
   /** An entry the owner created or deleted: queued for its gossip rounds. Whether there is anyone to tell. */
   private queueEvent(e: ClusterTableEntry, type: number): boolean {
     const owner = this.member(e.owner);
-    const net = this.view?.networks.find((n) => n.id === e.networkId);
-    const members = net?.hosts ?? [];
+    const members = this.networks.get(e.networkId)?.hosts ?? [];
     if (!owner || !members.some((h) => h !== e.owner)) return false;
     owner.tableTime++;
     const q = owner.queued.get(e.networkId) ?? [];
@@ -422,7 +513,7 @@ export class DockerdCluster {
     agent.gossipArmed = false;
     if (this.agents.get(agent.node.host) !== agent) return;
     for (const [networkId, q] of agent.queued) {
-      const net = this.view?.networks.find((n) => n.id === networkId);
+      const net = this.networks.get(networkId);
       const batch: QueuedEvent[] = [];
       let bytes = 0;
       for (const e of q) {
@@ -433,10 +524,14 @@ export class DockerdCluster {
       for (const e of batch) e.left--;
       agent.queued.set(networkId, q.filter((e) => e.left > 0));
       if (!net || batch.length === 0) continue;
-      const packet = userPacketMessage(compoundMessage(batch.map((e) => e.msg)));
-      for (const peer of this.randomMembers(agent, net.hosts, GOSSIP_NODES)) {
+      const peers = this.randomMembers(agent, net.hosts, GOSSIP_NODES);
+      // The round is under way: a packet the trace only counts arrives at once.
+      if (peers.length > 0 && this.inFlight < 0) this.inFlight = 0;
+      let packet: Buffer | undefined;
+      for (const peer of peers) {
+        if (!this.keeps('networkdb-gossip')) continue;
+        packet ??= userPacketMessage(compoundMessage(batch.map((e) => e.msg)));
         const flow = this.flow('networkdb-gossip', agent.node.host, peer.node.host);
-        if (this.inFlight < 0) this.inFlight = 0;
         this.inFlight++;
         this.onArrival.set(flow, () => this.inFlight--);
         this.sendUdp(agent, peer, memberlistPacket(packet, true, this.rnd.bytes), flow, 'request');
@@ -446,26 +541,13 @@ export class DockerdCluster {
     if (agent.queued.size > 0) this.armGossip(agent);
   }
 
-  /** A network's table entries, grouped once per view: every bulk sync of every node asks. */
-  private entriesOf(networkId: string): ClusterTableEntry[] {
-    const view = this.view;
-    if (!view) return [];
-    if (this.entriesByNetwork?.view !== view) {
-      const byNetwork = new Map<string, ClusterTableEntry[]>();
-      for (const e of view.entries) {
-        const list = byNetwork.get(e.networkId);
-        if (list) list.push(e);
-        else byNetwork.set(e.networkId, [e]);
-      }
-      this.entriesByNetwork = { view, byNetwork };
-    }
-    return this.entriesByNetwork.byNetwork.get(networkId) ?? [];
-  }
-
   /** bulkSyncTables(): per network with other members, every entry to one random member; it answers in kind. */
   private bulkSyncTables(agent: NodeAgent): void {
-    for (const net of this.view?.networks ?? []) {
-      if (!net.hosts.includes(agent.node.host)) continue;
+    const self = agent.node.host;
+    for (const net of this.networks.values()) {
+      if (!net.hosts.includes(self) || !net.hosts.some((h) => h !== self && this.member(h)?.node.alive)) continue;
+      // Counted as two when not kept: the peer answers an unsolicited sync with its own.
+      if (!this.keeps('networkdb-bulk-sync', 2)) continue;
       const peer = this.randomMembers(agent, net.hosts, 1)[0];
       if (peer) this.bulkSync(agent, peer, net.id, true);
     }
@@ -473,7 +555,7 @@ export class DockerdCluster {
 
   /** bulkSyncNode: one user message over TCP, written and closed; an unsolicited one is answered the same way. */
   private bulkSync(from: NodeAgent, to: NodeAgent, networkId: string, unsolicited: boolean): void {
-    const events = this.entriesOf(networkId).map((e) => this.tableEventBytes(this.member(e.owner) ?? from, e, TABLE_EVENT.create));
+    const events = (this.networks.get(networkId)?.entries ?? []).map((e) => this.tableEventBytes(this.member(e.owner) ?? from, e, TABLE_EVENT.create));
     const message = userStreamMessage(bulkSyncMessage(from.tableTime, unsolicited, from.node.gossipName, [networkId], events));
     const flow = this.flow('networkdb-bulk-sync', from.node.host, to.node.host);
     const conn = this.connect(from, to, MEMBERLIST_PORT, flow);
@@ -484,7 +566,7 @@ export class DockerdCluster {
         conn.send('client', TCP_FIN | TCP_ACK, undefined, () =>
           conn.send('server', TCP_FIN | TCP_ACK, undefined, () =>
             conn.send('client', TCP_ACK, undefined, () => {
-              if (unsolicited) this.bulkSync(to, from, networkId, false);
+              if (unsolicited && this.keeps('networkdb-bulk-sync')) this.bulkSync(to, from, networkId, false);
             })));
       }));
     this.closeAfter(conn);
@@ -494,8 +576,8 @@ export class DockerdCluster {
 
   /** A worker's Heartbeat: one TLS record each way on its session, the worker's delayed ACK last. */
   private heartbeat(agent: NodeAgent): void {
-    const manager = [...this.agents.values()].find((a) => a.node.manager && a.node.alive);
-    if (!manager) return;
+    const manager = this.live?.manager === undefined ? undefined : this.member(this.live.manager);
+    if (!manager || !this.keeps('swarm-heartbeat')) return;
     if (!agent.session || agent.session.ends.server.ns !== manager.ns) {
       agent.session?.close();
       agent.session = this.connect(agent, manager, SWARM_API_PORT, this.flow('swarm-heartbeat', agent.node.host, manager.node.host));

@@ -5,7 +5,7 @@
  * the service records of named containers). The sim's traffic (sim/kernel/dockerd_cluster.ts)
  * and emu's listener processes (emu/listeners.ts) send what this describes.
  */
-import { endpointsOf, hostOf, instanceHosts, swarmNetworks, World } from './world';
+import { Endpoint, endpointsOf, Host, hostOf, instanceHosts, Network, Shards, swarmNetworks, World } from './world';
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
 import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistStream, pingMessage, pushPullMessage } from '../wire/memberlist';
@@ -72,35 +72,103 @@ export interface ClusterNetwork {
   id: string;
   /** Nodes with the network's sandbox: NetworkDB's members of it. */
   hosts: string[];
+  /** Its table entries, in the order the network lists its endpoints. */
+  entries: ClusterTableEntry[];
 }
 
 export interface ClusterView {
   nodes: ClusterNode[];
   networks: ClusterNetwork[];
-  entries: ClusterTableEntry[];
 }
 
 /** The swarm's control plane as it stands; undefined outside swarm mode. */
 export function clusterView(w: World): ClusterView | undefined {
-  const swarm = w.swarm;
-  if (!swarm) return undefined;
-  const nodes = swarm.nodes.map((name) => hostOf(w, name)).filter((h) => h.nodeState === 'manager' || h.nodeState === 'worker')
-    .map((h): ClusterNode => ({ host: h.name, address: h.underlay, gossipName: h.gossipName, manager: h.nodeState === 'manager', alive: h.gossipAlive }));
-  const networks: ClusterNetwork[] = [];
+  return new ClusterReader().read(w);
+}
+
+function clusterNode(h: Host): ClusterNode {
+  return { host: h.name, address: h.underlay, gossipName: h.gossipName, manager: h.nodeState === 'manager', alive: h.gossipAlive };
+}
+
+function sameNode(a: ClusterNode | undefined, b: ClusterNode | undefined): boolean {
+  return a === b || (!!a && !!b && a.host === b.host && a.address === b.address && a.gossipName === b.gossipName && a.manager === b.manager && a.alive === b.alive);
+}
+
+/** An endpoint's entries, once per version of it: a network's next version shares those of the endpoints it kept. */
+const entriesOfEndpoint = new WeakMap<Endpoint, ClusterTableEntry[]>();
+
+function endpointEntries(networkId: string, ep: Endpoint): ClusterTableEntry[] {
+  let entries = entriesOfEndpoint.get(ep);
+  if (entries) return entries;
+  const endpoint = { ip: ep.ip, prefixLength: ep.prefixLength, mac: ep.mac, name: ep.name, aliases: ep.aliases, container: ep.kind === 'container' };
+  entries = [{ table: 'overlay_peer_table', networkId, key: ep.id, owner: ep.host, endpoint }];
+  // addServiceInfoToCluster: a named container's record for service discovery (an lb endpoint is anonymous).
+  if (ep.kind === 'container') entries.push({ table: 'endpoint_table', networkId, key: ep.id, owner: ep.host, endpoint });
+  entriesOfEndpoint.set(ep, entries);
+  return entries;
+}
+
+function clusterNetwork(net: Network): ClusterNetwork | undefined {
+  const hosts = instanceHosts(net);
+  if (hosts.length === 0) return undefined;
+  const members = new Set(hosts);
   const entries: ClusterTableEntry[] = [];
-  for (const net of swarmNetworks(swarm)) {
-    const hosts = instanceHosts(net);
-    if (hosts.length === 0) continue;
-    networks.push({ id: net.id, hosts });
-    for (const ep of endpointsOf(net)) {
-      if (ep.state !== 'joined' || !hosts.includes(ep.host)) continue;
-      const endpoint = { ip: ep.ip, prefixLength: ep.prefixLength, mac: ep.mac, name: ep.name, aliases: ep.aliases, container: ep.kind === 'container' };
-      entries.push({ table: 'overlay_peer_table', networkId: net.id, key: ep.id, owner: ep.host, endpoint });
-      // addServiceInfoToCluster: a named container's record for service discovery (an lb endpoint is anonymous).
-      if (ep.kind === 'container') entries.push({ table: 'endpoint_table', networkId: net.id, key: ep.id, owner: ep.host, endpoint });
+  for (const ep of endpointsOf(net)) if (ep.state === 'joined' && members.has(ep.host)) entries.push(...endpointEntries(net.id, ep));
+  return { id: net.id, hosts, entries };
+}
+
+/**
+ * Reads the view before every step of a run. immer keeps the identity of every network and
+ * host shard a step did not change, so a step costs what it changed (one container's
+ * network), not every node and entry of a big swarm, and the parts it did not change keep
+ * their identity in the view (the daemon's diff skips them by it).
+ */
+export class ClusterReader {
+  private readonly networks = new WeakMap<Network, ClusterNetwork | undefined>();
+  private last?: { swarmNodes: string[]; hostShards: Shards<Host>; nodes: ClusterNode[]; byHost: Map<string, ClusterNode> };
+
+  read(w: World): ClusterView | undefined {
+    const swarm = w.swarm;
+    if (!swarm) {
+      this.last = undefined;
+      return undefined;
     }
+    const networks: ClusterNetwork[] = [];
+    for (const net of swarmNetworks(swarm)) {
+      let view = this.networks.get(net);
+      if (!this.networks.has(net)) this.networks.set(net, (view = clusterNetwork(net)));
+      if (view) networks.push(view);
+    }
+    return { nodes: this.nodes(w, swarm.nodes), networks };
   }
-  return { nodes, networks, entries };
+
+  private nodes(w: World, swarmNodes: string[]): ClusterNode[] {
+    const last = this.last;
+    if (last && last.swarmNodes === swarmNodes && last.hostShards.length === w.hosts.length && this.unchanged(last, w.hosts)) {
+      last.hostShards = w.hosts;
+      return last.nodes;
+    }
+    const nodes = swarmNodes.map((name) => hostOf(w, name)).filter((h) => h.nodeState === 'manager' || h.nodeState === 'worker').map((h) => {
+      const node = clusterNode(h), before = last?.byHost.get(h.name);
+      return sameNode(before, node) ? before! : node;
+    });
+    const same = !!last && last.nodes.length === nodes.length && nodes.every((n, i) => n === last.nodes[i]);
+    this.last = { swarmNodes, hostShards: w.hosts, nodes: same ? last.nodes : nodes, byHost: new Map(nodes.map((n) => [n.host, n] as const)) };
+    return this.last.nodes;
+  }
+
+  /** Whether the hosts of the shards a step changed read as the same nodes (a docker run changes its host's containers, not its node). */
+  private unchanged(last: { hostShards: Shards<Host>; byHost: Map<string, ClusterNode> }, shards: Shards<Host>): boolean {
+    for (let i = 0; i < shards.length; i++) {
+      if (shards[i] === last.hostShards[i]) continue;
+      for (const h of Object.values(shards[i] ?? {})) {
+        const before = last.byHost.get(h.name);
+        const member = h.nodeState === 'manager' || h.nodeState === 'worker';
+        if (member !== !!before || (before && !sameNode(before, clusterNode(h)))) return false;
+      }
+    }
+    return true;
+  }
 }
 
 export function addressBytes(ip: string): Uint8Array {

@@ -7,7 +7,7 @@ import { Backend, LiveIo } from '../backend';
 import { Model } from '../model/model';
 import { seedFromName } from '../model/ids';
 import { Expect, Scenario } from '../scenario/schema';
-import { Trace, TRACE_FORMAT } from '../trace/types';
+import { ControlNotKept, Trace, TRACE_FORMAT } from '../trace/types';
 import { RunTopology } from '../trace/topology';
 import { Check, checkExpect, modelledCheck } from './expect';
 import { containerShell, hostShell } from './shell';
@@ -56,6 +56,8 @@ export interface StepOptions {
 export class ScenarioSession {
   readonly steps: StepResult[] = [];
   private readonly history = new RunTopology();
+  /** What each step's span carried of the control plane past what the trace keeps hop by hop. */
+  private readonly controlNotKept: ControlNotKept[] = [];
   private readonly hostNames: ReadonlySet<string>;
 
   private constructor(
@@ -86,13 +88,17 @@ export class ScenarioSession {
     // What NetworkDB decided since the last step (a stopped host declared dead, or back).
     const gossip = model.gossipTimers(backend.elapsedNs());
     if (gossip.length) await backend.apply(gossip, model.world);
-    const flowsBefore = backend.flows().length, controlBefore = backend.controlFlows().length;
+    const flowsBefore = backend.flows().length, controlBefore = backend.controlFlows().length, notKeptBefore = new Map(backend.controlNotKept());
     const t0 = backend.elapsedNs();
     backend.setStepBounds(stepBounds(command, opts.timeout ?? this.scenario.timeout));
     const out = this.isHost(on) ? await hostShell(model, backend, on, command, opts.live) : await containerShell(model, backend, on, command, opts.live);
     const flows = backend.flows().slice(flowsBefore);
     // Numbered from 1 as `run` numbers steps in its messages; dockerd's traffic by the step its clock span belonged to.
     for (const f of [...flows, ...backend.controlFlows().slice(controlBefore)]) f.origin = { step: index + 1, on, command };
+    for (const [control, n] of backend.controlNotKept()) {
+      const exchanges = n - (notKeptBefore.get(control) ?? 0);
+      if (exchanges > 0) this.controlNotKept.push({ step: index + 1, control, exchanges });
+    }
     this.history.observe(index + 1, this.model.world);
     // A step the kernel cannot run has no outcome to judge: the real program's error is shown, nothing is checked.
     const checks = opts.expect && !out.unavailable ? checkExpect(opts.expect, out, flows[0]) : [];
@@ -115,7 +121,10 @@ export class ScenarioSession {
 
   /** The trace of everything run so far; the topology holds every object with its lifetime. */
   trace(): Trace {
-    const control = this.backend.controlFlows();
-    return { format: TRACE_FORMAT, scenario: this.scenario.name, mode: this.backend.mode, topology: this.history.topology(), flows: this.backend.flows(), ...(control.length ? { control } : {}) };
+    const control = this.backend.controlFlows(), notKept = this.controlNotKept;
+    return {
+      format: TRACE_FORMAT, scenario: this.scenario.name, mode: this.backend.mode, topology: this.history.topology(), flows: this.backend.flows(),
+      ...(control.length ? { control } : {}), ...(notKept.length ? { controlNotKept: [...notKept] } : {}),
+    };
   }
 }

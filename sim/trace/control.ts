@@ -14,22 +14,34 @@
  *   capture lasts as long as the real ping (one that waits out a lost reply, ten seconds),
  *   sim's clock as long as its ping.
  */
-import type { ControlKind, Flow, Hop, Trace } from './types';
+import type { ControlKind, ControlNotKept, Flow, Hop, Trace } from './types';
 import type { TraceDifference } from './compare';
 
 export interface ControlRow {
   step?: number;
   command?: string;
   control: ControlKind;
-  from: string;
-  to: string;
+  /** Absent in a row of the exchanges the trace did not keep (it counts them, not who sent them). */
+  from?: string;
+  to?: string;
   exchanges: number;
-  packets: number;
-  bytes: number;
+  /** Absent where the exchanges were not kept: their packets were not made. */
+  packets?: number;
+  bytes?: number;
 }
 
-/** Each step's exchanges by kind and direction: how many, their packets and IP bytes (as sent). */
-export function controlSummary(control: readonly Flow[]): ControlRow[] {
+/**
+ * Each step's exchanges by kind and direction: how many, their packets and IP bytes (as
+ * sent); after the kept ones of a step, by kind, how many more it carried that the trace
+ * did not keep.
+ */
+export function controlSummary(control: readonly Flow[], notKept: readonly ControlNotKept[] = []): ControlRow[] {
+  const commands = new Map(control.filter((f) => f.origin).map((f) => [f.origin!.step, `${f.origin!.on}: ${f.origin!.command}`] as const));
+  const counted = notKept.map((c): ControlRow => ({ step: c.step, command: commands.get(c.step), control: c.control, exchanges: c.exchanges }));
+  return [...keptRows(control), ...counted].map((r, i) => ({ r, i })).sort((a, b) => (a.r.step ?? 0) - (b.r.step ?? 0) || a.i - b.i).map(({ r }) => r);
+}
+
+function keptRows(control: readonly Flow[]): ControlRow[] {
   const rows = new Map<string, ControlRow>();
   for (const f of control) {
     if (!f.control) continue;
@@ -39,8 +51,8 @@ export function controlSummary(control: readonly Flow[]): ControlRow[] {
     row.exchanges++;
     for (const h of f.hops) {
       if (h.event !== 'send' || h.layers.some((l) => l.proto === 'arp')) continue;
-      row.packets++;
-      row.bytes += Number(h.layers.find((l) => l.proto === 'ip')?.['ip.len'] ?? 0);
+      row.packets! += 1;
+      row.bytes! += Number(h.layers.find((l) => l.proto === 'ip')?.['ip.len'] ?? 0);
     }
   }
   return [...rows.values()];

@@ -80,6 +80,27 @@ export interface Flow {
 export const MAX_HOPS_PER_FLOW = 10_000;
 
 /**
+ * What a trace keeps of the control plane hop by hop: in each step, the first exchanges of
+ * each kind, up to this many (a probe each second per node: a few nodes and a ping that
+ * waits out its ten seconds, or a sleep of twenty)...
+ */
+export const CONTROL_KEPT_PER_STEP = 64;
+/**
+ * ...and, in the steps that traced none of the commands' flows (a `docker run`, a sleep),
+ * only until the run's control flows kept from such steps hold this many hops. The rest
+ * happened and are counted per step and kind (`Trace.controlNotKept`): a big swarm sends
+ * thousands a second, and a first contact's ARP request crosses every port of its underlay.
+ */
+export const CONTROL_KEPT_UNTRACED_HOPS = 4096;
+
+/** Exchanges of one kind a step's span carried that the trace counts but does not keep. */
+export interface ControlNotKept {
+  step: number;
+  control: ControlKind;
+  exchanges: number;
+}
+
+/**
  * When a namespace or device existed, in scenario steps (1-based; 0 is the lab before its
  * first step): it was there after step `since` and, unless `until` is absent (still there
  * at the end), last after step `until`. A flow of step s saw what existed as the step began
@@ -112,4 +133,6 @@ export interface Trace {
    * path reads as before. Absent when there was none.
    */
   control?: Flow[];
+  /** The control plane's exchanges past what `control` keeps (CONTROL_KEPT_PER_STEP), by step and kind; absent when none were. */
+  controlNotKept?: ControlNotKept[];
 }

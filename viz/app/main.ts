@@ -33,8 +33,9 @@ export function start(doc: Document, trace: Trace, opts: StartOptions = {}): () 
     flowSelect.append('optgroup').attr('label', 'flows').selectAll('option').data(trace.flows).join('option').attr('value', (_, i) => i).text(flowLabel);
     flowSelect.append('optgroup').attr('label', "control plane: dockerd's own traffic").attr('data-control', '').selectAll('option').data(control).join('option').attr('value', (_, i) => trace.flows.length + i).text(flowLabel);
   }
-  app.select('#control-section').attr('hidden', control.length ? null : '');
-  renderControl(app.select('#control'), control);
+  const notKept = trace.controlNotKept ?? [];
+  app.select('#control-section').attr('hidden', control.length || notKept.length ? null : '');
+  renderControl(app.select('#control'), control, notKept);
   flowSelect.property('value', String(state.flow));
   renderLegend(app.select('#legend'));
   let view: TopologyView;

@@ -1,7 +1,7 @@
 /** The report's views, each a function of the trace and the current hop: testable in jsdom. */
 import { select, Selection } from 'd3-selection';
 import { D3ZoomEvent, zoom, zoomIdentity, ZoomTransform, zoomTransform } from 'd3-zoom';
-import type { Flow, Hop, Topology } from '../../sim/trace/types';
+import type { ControlNotKept, Flow, Hop, Topology } from '../../sim/trace/types';
 import { controlSummary } from '../../sim/trace/control';
 import type { Layer } from '../../sim/wire/layer';
 import { devicePos, Layout, layoutTopology } from './layout';
@@ -185,18 +185,19 @@ export function flowLabel(f: Flow): string {
 
 /**
  * dockerd's traffic between the nodes, per step, kind and direction: how many exchanges,
- * packets and bytes. Its flows are listed apart in the flow menu, so a ping's hops stay its own.
+ * packets and bytes, and how many more the trace counted without keeping them. Its flows are
+ * listed apart in the flow menu, so a ping's hops stay its own.
  */
-export function renderControl(root: Div, control: readonly Flow[]): void {
+export function renderControl(root: Div, control: readonly Flow[], notKept: readonly ControlNotKept[] = []): void {
   root.selectAll('*').remove();
-  const rows = controlSummary(control);
+  const rows = controlSummary(control, notKept);
   const table = root.append('table').attr('class', 'control');
   table.append('thead').append('tr').selectAll('th').data(['step', 'kind', 'from → to', 'exchanges', 'packets', 'IP bytes']).join('th').text((d) => d);
   const tr = table.append('tbody').selectAll('tr').data(rows).join('tr').attr('data-control', (r) => r.control);
-  tr.append('td').text((r) => (r.step === undefined ? '' : `${r.step} · ${r.command ?? ''}`));
+  tr.append('td').text((r) => (r.step === undefined ? '' : r.command === undefined ? String(r.step) : `${r.step} · ${r.command}`));
   tr.append('td').text((r) => r.control);
-  tr.append('td').text((r) => `${r.from} → ${r.to}`);
-  for (const k of ['exchanges', 'packets', 'bytes'] as const) tr.append('td').attr('class', 'num').text((r) => String(r[k]));
+  tr.append('td').text((r) => (r.from === undefined ? 'more, not kept in the trace' : `${r.from} → ${r.to}`));
+  for (const k of ['exchanges', 'packets', 'bytes'] as const) tr.append('td').attr('class', 'num').text((r) => (r[k] === undefined ? '' : String(r[k])));
 }
 
 export function renderCnm(root: Div, t: Topology): void {
