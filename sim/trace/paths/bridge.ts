@@ -5,7 +5,7 @@
  * it, unknown or broadcast) to the destination's port, whose veth carries it into the other
  * container. No routing, no encapsulation: the host's IP stack never sees it.
  */
-import { at, containerEnd, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerSide, DropPoint, nextIn, PathModel, placeByRole, RESOLVE_STEP } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, DELIVER = 4;
 
@@ -22,30 +22,17 @@ export const BRIDGE_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, bridge: B
 
 const ALONG: readonly number[] = [SEND, VETH, BRIDGE, DELIVER];
 
-const atContainer = containerEnd(SEND, DELIVER);
+const toPort = at(BRIDGE, 'bridge-forward'), floodedToPort = at(BRIDGE, 'bridge-flood');
 
-const PLACES = {
-  arpAnsweredAtPort: at(SEND, 'bridge-forward'),
-  vethCross: at(VETH, 'veth-cross'),
-  toPort: at(BRIDGE, 'bridge-forward'), floodedToPort: at(BRIDGE, 'bridge-flood'),
-};
-
-function placeOnBridge(s: Sighting): Placed | undefined {
-  switch (s.role) {
-    case 'lo':
-      return placeResolution(s);
-    case 'container':
-      return atContainer(s);
-    case 'bridge-port':
-      if (s.way === 'out') return PLACES.vethCross;
-      if (s.frame === 'arp-reply') return PLACES.arpAnsweredAtPort;
-      // An ARP request is broadcast: the bridge floods it to every port but the one it came in on.
-      return s.frame === 'arp-request' ? PLACES.floodedToPort : PLACES.toPort;
-    default:
-      // The bridge's own address, vxlan, the uplink and the wire are not on the way between two of its ports.
-      return undefined;
-  }
-}
+/**
+ * Only the containers' side: the bridge's own address, vxlan, the uplink and the wire are not
+ * on the way between two of its ports.
+ */
+const placeOnBridge = placeByRole(containerSide({
+  send: SEND, veth: VETH, deliver: DELIVER,
+  // An ARP request is broadcast: the bridge floods it to every port but the one it came in on.
+  toContainer: (s) => (s.frame === 'arp-request' ? floodedToPort : toPort),
+}));
 
 // With bridge-nf-call-iptables, the host's FORWARD chain sees the frame as the bridge forwards it.
 const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, forward: BRIDGE };

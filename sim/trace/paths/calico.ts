@@ -8,7 +8,7 @@
  * neighbour entry, into the container. The echo arrives with TTL 62. The reply walks the
  * same kinds of places, so its hops carry the same step numbers.
  */
-import { at, containerEnd, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, placeByRole, RESOLVE_STEP, Sighting } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, ROUTE = 3, ENCAP = 4, UNDERLAY = 5, ARRIVE = 6, PEER_ROUTE = 7, DELIVER = 8;
 
@@ -29,46 +29,39 @@ export const CALICO_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, route: RO
 
 const ALONG: readonly number[] = [SEND, VETH, ROUTE, ENCAP, UNDERLAY, ARRIVE, PEER_ROUTE, DELIVER];
 
-const atContainer = containerEnd(SEND, DELIVER);
-
 const PLACES = {
   proxyAnswer: at(SEND, 'arp-proxy-reply'), arpAtHostEnd: at(SEND, 'arp-request'),
   vethCross: at(VETH, 'veth-cross'),
   route: at(ROUTE, 'forward'),
-  encap: at(ENCAP, 'encap'), nextHopArpRequest: at(ENCAP, 'arp-request'), nextHopArpReply: at(ENCAP, 'arp-reply'),
+  encap: at(ENCAP, 'encap'),
   underlay: at(UNDERLAY, 'underlay'),
   arrive: at(ARRIVE, 'forward'), udpDeliver: at(ARRIVE, 'udp-deliver'), ipipDeliver: at(ARRIVE, 'decap'), decap: at(ARRIVE, 'decap'),
   peerRoute: at(PEER_ROUTE, 'forward'),
 };
 
-function placeOnCalico(s: Sighting): Placed | undefined {
-  switch (s.role) {
-    case 'lo':
-      return placeResolution(s);
-    case 'container':
-      return atContainer(s);
-    case 'host-end':
-      if (s.way === 'out') return s.frame === 'arp-request' ? PLACES.arpAtHostEnd : s.frame === 'ip' ? PLACES.vethCross : undefined;
-      // Toward the container: the proxy's answer, or the packet the host routed out of it.
-      return s.frame === 'arp-reply' ? PLACES.proxyAnswer : s.frame === 'ip' ? PLACES.peerRoute : undefined;
-    case 'tunnel':
-    case 'vxlan':
-      // vxlan.calico and tunl0: the host routes the packet into it; it comes out unwrapped on the peer.
-      if (s.frame !== 'ip') return undefined;
-      return s.way === 'out' ? PLACES.route : PLACES.decap;
-    case 'uplink':
-      // Resolving the next hop on the underlay (the peer's address, or its VTEP's) belongs to the packet leaving.
-      if (s.frame === 'arp-request') return s.way === 'out' ? PLACES.nextHopArpRequest : undefined;
-      if (s.frame === 'arp-reply') return s.way === 'out' ? PLACES.nextHopArpReply : undefined;
-      if (s.frame !== 'ip') return undefined;
-      if (s.way === 'out') return s.encapsulated ? PLACES.encap : PLACES.route;
-      return !s.encapsulated ? PLACES.arrive : s.ipip ? PLACES.ipipDeliver : PLACES.udpDeliver;
-    case 'segment':
-      return s.frame === 'ip' ? PLACES.underlay : undefined;
-    default:
-      return undefined;
-  }
-}
+// Resolving the next hop on the underlay (the peer's address, or its VTEP's) belongs to the packet leaving.
+const nextHop = nextHopArp(ENCAP);
+
+// vxlan.calico and tunl0: the host routes the packet into it; it comes out unwrapped on the peer.
+const tunnel = (s: Sighting) => (s.frame !== 'ip' ? undefined : s.way === 'out' ? PLACES.route : PLACES.decap);
+
+const placeOnCalico = placeByRole({
+  // The veth ends at no bridge: the host end is Calico's own.
+  ...containerSide({ send: SEND, veth: VETH, deliver: DELIVER }),
+  'host-end': (s) => s.way === 'out'
+    ? (s.frame === 'arp-request' ? PLACES.arpAtHostEnd : s.frame === 'ip' ? PLACES.vethCross : undefined)
+    // Toward the container: the proxy's answer, or the packet the host routed out of it.
+    : (s.frame === 'arp-reply' ? PLACES.proxyAnswer : s.frame === 'ip' ? PLACES.peerRoute : undefined),
+  tunnel,
+  vxlan: tunnel,
+  uplink: (s) => {
+    if (s.frame === 'arp-request' || s.frame === 'arp-reply') return nextHop(s);
+    if (s.frame !== 'ip') return undefined;
+    if (s.way === 'out') return s.encapsulated ? PLACES.encap : PLACES.route;
+    return !s.encapsulated ? PLACES.arrive : s.ipip ? PLACES.ipipDeliver : PLACES.udpDeliver;
+  },
+  segment: (s) => (s.frame === 'ip' ? PLACES.underlay : undefined),
+});
 
 const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, forward: ROUTE, encap: ENCAP };
 

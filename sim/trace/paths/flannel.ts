@@ -9,7 +9,7 @@
  * peer routes it to docker0. docker0 answers its containers' ARP for the gateway itself.
  * Both ends are containers, so the reply walks the same steps from the other side.
  */
-import { at, DropPoint, nextIn, PathModel, PathStep, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, PathStep, placeByRole, RESOLVE_STEP } from './path';
 
 const SEND = 1, VETH = 2, ROUTE = 3;
 
@@ -29,20 +29,9 @@ function sendingSteps(routeSays: string): PathStep[] {
  * docker0 resolving the container (its ARP) and handing it the packet the host routed
  * (`routeIn`), the container taking it (`deliver`).
  */
-function placeAtContainers(s: Sighting, routeIn: number, deliver: number): Placed | undefined {
-  const arp = s.frame === 'arp-request' ? 'arp-request' : s.frame === 'arp-reply' ? 'arp-reply' : undefined;
-  switch (s.role) {
-    case 'lo':
-      return placeResolution(s);
-    case 'container':
-      if (s.way === 'out') return s.frame === 'arp-reply' ? at(routeIn, 'arp-reply') : at(SEND, arp ?? 'send');
-      return s.frame === 'arp-reply' ? at(SEND, 'arp-reply') : s.frame === 'arp-request' ? at(routeIn, 'arp-request') : at(deliver, 'deliver');
-    case 'bridge-port':
-      if (s.way === 'out') return s.frame === 'arp-reply' ? at(routeIn, 'arp-reply') : s.frame === 'arp-request' ? at(SEND, 'arp-request') : at(VETH, 'veth-cross');
-      return s.frame === 'arp-reply' ? at(SEND, 'bridge-forward') : s.frame === 'arp-request' ? at(routeIn, 'arp-request') : at(routeIn, 'forward');
-    default:
-      return undefined;
-  }
+function containersOn(routeIn: number, deliver: number) {
+  const routedIn = at(routeIn, 'forward');
+  return containerSide({ send: SEND, veth: VETH, deliver, toContainer: () => routedIn, hostAsksAt: routeIn });
 }
 
 // vxlan
@@ -60,22 +49,21 @@ export const FLANNEL_VXLAN_STEPS: readonly PathStep[] = [
 
 const VXLAN_ALONG: readonly number[] = [SEND, VETH, ROUTE, ENCAP, UNDERLAY, UDP, DECAP, ROUTE_IN, DELIVER];
 
-function placeOnFlannelVxlan(s: Sighting): Placed | undefined {
-  switch (s.role) {
-    case 'vxlan':
-      if (s.frame !== 'ip') return undefined;
-      return s.way === 'out' ? at(ROUTE, 'forward') : at(DECAP, 'decap');
-    case 'uplink':
-      if (!s.encapsulated) return s.way === 'out' && s.frame !== 'ip' ? at(ENCAP, s.frame === 'arp-request' ? 'arp-request' : 'arp-reply') : undefined;
-      return s.way === 'out' ? at(ENCAP, 'encap') : at(UDP, 'udp-deliver');
-    case 'segment':
-      return s.encapsulated ? at(UNDERLAY, 'underlay') : undefined;
-    case 'bridge':
-      return undefined;
-    default:
-      return placeAtContainers(s, ROUTE_IN, DELIVER);
-  }
-}
+const VXLAN_PLACES = {
+  route: at(ROUTE, 'forward'), decap: at(DECAP, 'decap'),
+  encap: at(ENCAP, 'encap'), udpDeliver: at(UDP, 'udp-deliver'), underlay: at(UNDERLAY, 'underlay'),
+};
+
+// The host resolving the peer's VTEP on the underlay belongs to the encapsulation that needs it.
+const vtepArp = nextHopArp(ENCAP);
+
+// docker0 itself (role bridge) taking the packet up to the host's stack is off the path: the host routing it is.
+const placeOnFlannelVxlan = placeByRole({
+  ...containersOn(ROUTE_IN, DELIVER),
+  vxlan: (s) => (s.frame !== 'ip' ? undefined : s.way === 'out' ? VXLAN_PLACES.route : VXLAN_PLACES.decap),
+  uplink: (s) => (!s.encapsulated ? vtepArp(s) : s.way === 'out' ? VXLAN_PLACES.encap : VXLAN_PLACES.udpDeliver),
+  segment: (s) => (s.encapsulated ? VXLAN_PLACES.underlay : undefined),
+});
 
 export const flannelVxlanPath: PathModel = {
   id: 'flannel-vxlan',
@@ -102,21 +90,16 @@ export const FLANNEL_HOST_GW_STEPS: readonly PathStep[] = [
 
 const HOST_GW_ALONG: readonly number[] = [SEND, VETH, ROUTE, HG_UNDERLAY, HG_ROUTE_IN, HG_DELIVER];
 
-function placeOnFlannelHostGw(s: Sighting): Placed | undefined {
-  switch (s.role) {
-    case 'uplink':
-      if (s.encapsulated) return undefined;
-      if (s.frame !== 'ip') return s.way === 'out' ? at(ROUTE, s.frame === 'arp-request' ? 'arp-request' : 'arp-reply') : undefined;
-      return s.way === 'out' ? at(ROUTE, 'forward') : at(HG_ROUTE_IN, 'forward');
-    case 'segment':
-      return s.encapsulated ? undefined : at(HG_UNDERLAY, 'underlay');
-    case 'vxlan':
-    case 'bridge':
-      return undefined;
-    default:
-      return placeAtContainers(s, HG_ROUTE_IN, HG_DELIVER);
-  }
-}
+const HOST_GW_PLACES = { route: at(ROUTE, 'forward'), routeIn: at(HG_ROUTE_IN, 'forward'), underlay: at(HG_UNDERLAY, 'underlay') };
+
+// The host resolving the peer's underlay address belongs to the routing that needs it.
+const gatewayArp = nextHopArp(ROUTE);
+
+const placeOnFlannelHostGw = placeByRole({
+  ...containersOn(HG_ROUTE_IN, HG_DELIVER),
+  uplink: (s) => (s.encapsulated ? undefined : s.frame !== 'ip' ? gatewayArp(s) : s.way === 'out' ? HOST_GW_PLACES.route : HOST_GW_PLACES.routeIn),
+  segment: (s) => (s.encapsulated ? undefined : HOST_GW_PLACES.underlay),
+});
 
 export const flannelHostGwPath: PathModel = {
   id: 'flannel-host-gw',

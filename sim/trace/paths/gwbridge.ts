@@ -8,7 +8,7 @@
  * address; it crosses the underlay to the remote host, which takes it. The reply walks the
  * same places back, so its hops carry the same step numbers in the other order.
  */
-import { at, containerEnd, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, placeByRole, RESOLVE_STEP } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, FORWARD = 4, UNDERLAY = 5, REMOTE = 6;
 
@@ -27,42 +27,30 @@ export const GWBRIDGE_STEP = { resolve: RESOLVE, send: SEND, veth: VETH, bridge:
 
 const ALONG: readonly number[] = [SEND, VETH, BRIDGE, FORWARD, UNDERLAY, REMOTE];
 
-const atContainer = containerEnd(SEND, SEND);
-
 const PLACES = {
-  arpAnsweredAtPort: at(SEND, 'bridge-forward'),
   vethCross: at(VETH, 'veth-cross'),
   bridge: at(BRIDGE, 'bridge-forward'), bridgeArpRequest: at(BRIDGE, 'arp-request'), bridgeArpReply: at(BRIDGE, 'arp-reply'),
-  forward: at(FORWARD, 'forward'), nextHopArpRequest: at(FORWARD, 'arp-request'), nextHopArpReply: at(FORWARD, 'arp-reply'),
+  forward: at(FORWARD, 'forward'),
   underlay: at(UNDERLAY, 'underlay'),
   remoteTakes: at(REMOTE, 'deliver'), remoteAnswers: at(REMOTE, 'send'),
 };
 
-function placeOnGwbridge(s: Sighting): Placed | undefined {
-  switch (s.role) {
-    case 'lo':
-      return placeResolution(s);
-    case 'container':
-      return atContainer(s);
-    case 'bridge-port':
-      if (s.way === 'out') return PLACES.vethCross;
-      return s.frame === 'arp-reply' ? PLACES.arpAnsweredAtPort : PLACES.vethCross;
-    case 'bridge':
-      return s.frame === 'arp-request' ? PLACES.bridgeArpRequest : s.frame === 'arp-reply' ? PLACES.bridgeArpReply : PLACES.bridge;
-    case 'uplink':
-      if (s.encapsulated) return undefined;
-      // Resolving the next hop's MAC (and the remote answering) belongs to the forwarding that needs it.
-      if (s.frame === 'arp-request') return s.way === 'out' ? PLACES.nextHopArpRequest : undefined;
-      if (s.frame === 'arp-reply') return s.way === 'out' ? PLACES.nextHopArpReply : undefined;
-      if (s.forwarded) return PLACES.forward;
-      // Not routed through: the remote host's own, the request it takes or the reply it sends.
-      return s.way === 'in' ? PLACES.remoteTakes : PLACES.remoteAnswers;
-    case 'segment':
-      return s.encapsulated ? undefined : PLACES.underlay;
-    case 'vxlan':
-      return undefined;
-  }
-}
+// Resolving the next hop's MAC (and the remote answering) belongs to the forwarding that needs it.
+const nextHop = nextHopArp(FORWARD);
+
+const placeOnGwbridge = placeByRole({
+  // The reply comes back to the container that sent the request: it takes it where it sent.
+  ...containerSide({ send: SEND, veth: VETH, deliver: SEND, toContainer: () => PLACES.vethCross }),
+  bridge: (s) => (s.frame === 'arp-request' ? PLACES.bridgeArpRequest : s.frame === 'arp-reply' ? PLACES.bridgeArpReply : PLACES.bridge),
+  uplink: (s) => {
+    if (s.encapsulated) return undefined;
+    if (s.frame === 'arp-request' || s.frame === 'arp-reply') return nextHop(s);
+    if (s.forwarded) return PLACES.forward;
+    // Not routed through: the remote host's own, the request it takes or the reply it sends.
+    return s.way === 'in' ? PLACES.remoteTakes : PLACES.remoteAnswers;
+  },
+  segment: (s) => (s.encapsulated ? undefined : PLACES.underlay),
+});
 
 const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, forward: FORWARD };
 

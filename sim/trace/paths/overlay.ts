@@ -3,7 +3,7 @@
  * Docker's VXLAN overlay, what each step is called, where a sighting of a frame at a device
  * falls on them, and the hop notes sim, emu and replay word alike.
  */
-import { at, containerEnd, DropPoint, nextIn, PathModel, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, placeByRole, RESOLVE_STEP } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, DECAP = 7, DELIVER = 8;
 
@@ -32,40 +32,25 @@ const OFF_HOST: readonly number[] = [ENCAP, UNDERLAY, UDP];
 
 const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, 'arp-reduce': BRIDGE, encap: ENCAP };
 
-const atContainer = containerEnd(SEND, DELIVER);
-
 const PLACES = {
-  arpAnsweredAtPort: at(SEND, 'bridge-forward'),
-  vethCross: at(VETH, 'veth-cross'),
   bridgeForward: at(BRIDGE, 'bridge-forward'), bridgeFlood: at(BRIDGE, 'bridge-flood'), arpProxy: at(BRIDGE, 'arp-proxy-reply'),
-  encap: at(ENCAP, 'encap'), vtepArpRequest: at(ENCAP, 'arp-request'), vtepArpReply: at(ENCAP, 'arp-reply'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), decap: at(DECAP, 'decap'),
+  encap: at(ENCAP, 'encap'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), decap: at(DECAP, 'decap'),
   toContainer: at(DELIVER, 'bridge-forward'),
 };
 
+// The host resolving the peer VTEP's MAC (and the peer answering) belongs to the encapsulation that needs it.
+const vtepArp = nextHopArp(ENCAP);
+
 /** The step and event of a sighting; undefined when the frame is not on the path there. */
-function placeOnOverlay(s: Sighting): Placed | undefined {
-  switch (s.role) {
-    case 'lo':
-      return placeResolution(s);
-    case 'container':
-      return atContainer(s);
-    case 'bridge-port':
-      if (s.way === 'out') return PLACES.vethCross;
-      return s.frame === 'arp-reply' ? PLACES.arpAnsweredAtPort : PLACES.toContainer;
-    case 'vxlan':
-      if (s.way === 'out') return s.flood ? PLACES.bridgeFlood : PLACES.bridgeForward;
-      return s.frame === 'arp-reply' && s.proxied ? PLACES.arpProxy : PLACES.decap;
-    case 'uplink':
-      // The host resolving the peer VTEP's MAC (and the peer answering) belongs to the encapsulation that needs it.
-      if (!s.encapsulated) return s.way !== 'out' ? undefined : s.frame === 'arp-request' ? PLACES.vtepArpRequest : s.frame === 'arp-reply' ? PLACES.vtepArpReply : undefined;
-      return s.way === 'out' ? PLACES.encap : PLACES.udpDeliver;
-    case 'segment':
-      return s.encapsulated ? PLACES.underlay : undefined;
-    case 'bridge':
-      // br0 has no address: the host's stack never takes an overlay frame up from it.
-      return undefined;
-  }
-}
+const placeOnOverlay = placeByRole({
+  ...containerSide({ send: SEND, veth: VETH, deliver: DELIVER, toContainer: () => PLACES.toContainer }),
+  vxlan: (s) => s.way === 'out'
+    ? (s.flood ? PLACES.bridgeFlood : PLACES.bridgeForward)
+    : (s.frame === 'arp-reply' && s.proxied ? PLACES.arpProxy : PLACES.decap),
+  uplink: (s) => (!s.encapsulated ? vtepArp(s) : s.way === 'out' ? PLACES.encap : PLACES.udpDeliver),
+  segment: (s) => (s.encapsulated ? PLACES.underlay : undefined),
+  // bridge: br0 has no address, so the host's stack never takes an overlay frame up from it.
+});
 
 export const overlayPath: PathModel = {
   id: 'overlay',

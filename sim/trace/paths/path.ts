@@ -118,17 +118,70 @@ export function placeResolution(s: Sighting): Placed | undefined {
   return s.frame === 'dns-query' ? DNS_QUERY : s.frame === 'dns-answer' ? DNS_ANSWER : undefined;
 }
 
+/** Where one role's sightings fall on a path; undefined when the frame is not on the path there. */
+export type RolePlacer = (s: Sighting) => Placed | undefined;
+
+/** A path's place() from its placers by role: a role the path does not list is off it. */
+export function placeByRole(roles: Partial<Record<PathRole, RolePlacer>>): (s: Sighting) => Placed | undefined {
+  return (s) => roles[s.role]?.(s);
+}
+
+/** The steps of a container's side of a path, and what differs there from path to path. */
+export interface ContainerSideSteps {
+  /** The container sends (and resolves its next hop's MAC). */
+  send: number;
+  /** The frame crosses the container's veth to its other end. */
+  veth: number;
+  /** The container takes what is for it. */
+  deliver: number;
+  /**
+   * What the bridge port hands the container, an ARP reply aside (that answers the sender:
+   * bridge-forward at `send`). Absent: the veth ends at no bridge's port (Calico's cali…).
+   */
+  toContainer?: (s: Sighting) => Placed;
+  /**
+   * The host routes the packet to the container and resolves the container's MAC itself
+   * (docker0 under Flannel): the step of that exchange, whose frames also leave the container
+   * and its bridge port. Absent: only the sending container asks (the answer is its sending's),
+   * and whatever leaves a bridge port crosses the veth.
+   */
+  hostAsksAt?: number;
+}
+
 /**
- * A container's own eth, where every path begins and ends. Going out it sends: its ARP request,
- * its answer to one, the packet, all at `send`. Coming in, the answer to its own ARP request
- * still belongs to that sending; a request for its address and the packet itself are at `deliver`.
+ * A container's side of a path, the same on every path but for the steps: lo (the embedded
+ * DNS), the container's own eth, where every path begins and ends, and the bridge port its
+ * veth ends at. At the container, going out it sends: its ARP request, the packet, at `send`;
+ * its answer to an ARP request where the asker's exchange is. Coming in, the answer to its own
+ * ARP request still belongs to that sending; a request for its address is the asker's, the
+ * packet itself is at `deliver`.
  */
-export function containerEnd(send: number, deliver: number): (s: Sighting) => Placed {
+export function containerSide(side: ContainerSideSteps): Partial<Record<'lo' | 'container' | 'bridge-port', RolePlacer>> {
+  const { send, veth, deliver, toContainer, hostAsksAt } = side;
+  const askedAt = hostAsksAt ?? deliver, answeredAt = hostAsksAt ?? send;
   const sent = at(send, 'send'), arpRequested = at(send, 'arp-request'), arpAnswered = at(send, 'arp-reply');
-  const asked = at(deliver, 'arp-request'), delivered = at(deliver, 'deliver');
-  return (s) => s.way === 'out'
-    ? (s.frame === 'arp-request' ? arpRequested : s.frame === 'arp-reply' ? arpAnswered : sent)
+  const asked = at(askedAt, 'arp-request'), answers = at(answeredAt, 'arp-reply'), delivered = at(deliver, 'deliver');
+  const container: RolePlacer = (s) => s.way === 'out'
+    ? (s.frame === 'arp-request' ? arpRequested : s.frame === 'arp-reply' ? answers : sent)
     : (s.frame === 'arp-reply' ? arpAnswered : s.frame === 'arp-request' ? asked : delivered);
+  if (!toContainer) return { lo: placeResolution, container };
+  const vethCross = at(veth, 'veth-cross'), answerForwarded = at(send, 'bridge-forward');
+  const intoBridge: RolePlacer = hostAsksAt === undefined
+    ? () => vethCross
+    : (s) => (s.frame === 'arp-reply' ? answers : s.frame === 'arp-request' ? arpRequested : vethCross);
+  const bridgePort: RolePlacer = (s) => s.way === 'out'
+    ? intoBridge(s)
+    : s.frame === 'arp-reply' ? answerForwarded : hostAsksAt !== undefined && s.frame === 'arp-request' ? asked : toContainer(s);
+  return { lo: placeResolution, container, 'bridge-port': bridgePort };
+}
+
+/**
+ * A host resolving its next hop on the underlay (and the next hop answering), as its uplink
+ * sends them: the step whose sending needs the MAC. Nothing that comes in is on the path.
+ */
+export function nextHopArp(step: number): RolePlacer {
+  const request = at(step, 'arp-request'), reply = at(step, 'arp-reply');
+  return (s) => (s.way !== 'out' ? undefined : s.frame === 'arp-request' ? request : s.frame === 'arp-reply' ? reply : undefined);
 }
 
 /** The step after `step` in `order`; undefined after the last or off it. */

@@ -9,7 +9,7 @@
  * router injects it on its own vethwe-pcap for its bridge to switch to the container.
  * On one host the bridge switches the frame between two ports: send, veth, deliver.
  */
-import { at, containerEnd, DropPoint, nextIn, PathModel, PathStep, Placed, placeResolution, RESOLVE_STEP, Sighting } from './path';
+import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, PathStep, placeByRole, RESOLVE_STEP } from './path';
 
 const SEND = 1, VETH = 2, CAPTURE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, INJECT = 7, DELIVER = 8;
 
@@ -41,40 +41,25 @@ const ACROSS_HOSTS: readonly number[] = [SEND, VETH, CAPTURE, ENCAP, UNDERLAY, U
 const WITHIN_HOST: readonly number[] = [SEND, VETH, DELIVER];
 const OFF_HOST: readonly number[] = [CAPTURE, ENCAP, UNDERLAY, UDP, INJECT];
 
-const atContainer = containerEnd(SEND, DELIVER);
-
 const PLACES = {
-  arpAnsweredAtPort: at(SEND, 'bridge-forward'),
-  vethCross: at(VETH, 'veth-cross'),
   captured: at(CAPTURE, 'forward'), flooded: at(CAPTURE, 'bridge-flood'),
-  encap: at(ENCAP, 'encap'), peerArpRequest: at(ENCAP, 'arp-request'), peerArpReply: at(ENCAP, 'arp-reply'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), injected: at(INJECT, 'decap'),
+  encap: at(ENCAP, 'encap'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), injected: at(INJECT, 'decap'),
   toContainer: at(DELIVER, 'bridge-forward'),
 };
 
-/** Where a sighting falls, the same on both datapaths (the router's device or the datapath's, then the wire). */
-function placeOnWeave(s: Sighting): Placed | undefined {
-  switch (s.role) {
-    case 'lo':
-      return placeResolution(s);
-    case 'container':
-      return atContainer(s);
-    case 'bridge-port':
-      if (s.way === 'out') return PLACES.vethCross;
-      return s.frame === 'arp-reply' ? PLACES.arpAnsweredAtPort : PLACES.toContainer;
-    case 'router':
-      if (s.way === 'out') return s.flood ? PLACES.flooded : PLACES.captured;
-      return PLACES.injected;
-    case 'uplink':
-      // The host resolving the peer router's MAC (and the peer answering) belongs to the sending that needs it.
-      if (!s.encapsulated) return s.way !== 'out' ? undefined : s.frame === 'arp-request' ? PLACES.peerArpRequest : s.frame === 'arp-reply' ? PLACES.peerArpReply : undefined;
-      return s.way === 'out' ? PLACES.encap : PLACES.udpDeliver;
-    case 'segment':
-      return s.encapsulated ? PLACES.underlay : undefined;
-    default:
-      // The weave bridge has no address unless exposed; what reaches its own stack is off this path.
-      return undefined;
-  }
-}
+// The host resolving the peer router's MAC (and the peer answering) belongs to the sending that needs it.
+const peerArp = nextHopArp(ENCAP);
+
+/**
+ * Where a sighting falls, the same on both datapaths (the router's device or the datapath's, then the wire).
+ * The weave bridge has no address unless exposed: what reaches its own stack is off this path.
+ */
+const placeOnWeave = placeByRole({
+  ...containerSide({ send: SEND, veth: VETH, deliver: DELIVER, toContainer: () => PLACES.toContainer }),
+  router: (s) => (s.way === 'out' ? (s.flood ? PLACES.flooded : PLACES.captured) : PLACES.injected),
+  uplink: (s) => (!s.encapsulated ? peerArp(s) : s.way === 'out' ? PLACES.encap : PLACES.udpDeliver),
+  segment: (s) => (s.encapsulated ? PLACES.underlay : undefined),
+});
 
 /** The hop notes of the router's datagrams, worded once for sim and emu (each knows the peer's name and address). */
 export const weaveNotes = {
