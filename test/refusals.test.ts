@@ -9,6 +9,8 @@ import { dockerStep } from '../sim/docker/session';
 import { CommandOutput } from '../sim/docker/cli';
 import { shellWords } from '../sim/text/words';
 import { hostOf } from '../sim/model/world';
+import { weaveStep } from '../sim/weave/cli';
+import { calicoctlStep } from '../sim/calico/calicoctl';
 
 function ready(): Model {
   const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }], 7);
@@ -76,5 +78,34 @@ describe('typed refusals', () => {
     const o = run(m, 'r0', 'docker run -d --name cx --network nosuchnet busybox');
     expect(o).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: Could not attach to network nosuchnet: rpc error: code = NotFound desc = network nosuchnet not found.\n' });
     expect(o.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+});
+
+describe("the other tools' refusals, one step against the model each", () => {
+  const tool = (step: typeof weaveStep, m: Model, host: string, line: string) => step(m, host, shellWords(line).slice(1));
+
+  test("weave: its own errors with their exit codes, what cnmlab does not model with 127; the launch before a refusal stays", () => {
+    const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }], 7);
+    m.boot();
+    expect(tool(weaveStep, m, 'r0', 'weave ps').outcome).toEqual({ stdout: '', stderr: 'weave container is not present. Have you launched it?\n', exitCode: 1 });
+    const launched = tool(weaveStep, m, 'r0', 'weave launch --no-fastdp');
+    expect(launched.outcome).toMatchObject({ stderr: '', exitCode: 0 });
+    expect(launched.ops.length).toBeGreaterThan(0);
+    const again = tool(weaveStep, m, 'r0', 'weave launch --no-fastdp');
+    expect(again).toEqual({ outcome: { stdout: '', stderr: "weave is already running; you can stop it with 'weave stop'.\n", exitCode: 3 }, ops: [] });
+    expect(tool(weaveStep, m, 'r0', 'weave status bogus').outcome).toEqual({ stdout: '', stderr: "Invalid 'weave status' sub-command: bogus\n", exitCode: 1 });
+    expect(tool(weaveStep, m, 'r0', 'weave stop').outcome).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: weave stop\n', exitCode: 127 });
+    expect(m.world.weave?.peers.r0).toBeDefined();
+  });
+
+  test('calicoctl: its usage error and its own errors exit 1, what cnmlab does not model 127', () => {
+    const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }], 7);
+    m.boot();
+    expect(tool(calicoctlStep, m, 'r0', 'calicoctl node status').outcome).toEqual({ stdout: '', stderr: 'Calico process is not running.\n', exitCode: 1 });
+    expect(tool(calicoctlStep, m, 'r0', 'calicoctl node status extra').outcome).toEqual({
+      stdout: '', stderr: "Invalid option: 'calicoctl node status extra'. Use flag '--help' to read about a specific subcommand.\n", exitCode: 1,
+    });
+    expect(tool(calicoctlStep, m, 'r0', 'calicoctl node run --ip 10.0.0.300').outcome).toEqual({ stdout: '', stderr: 'Error executing command: invalid IP address specified.\n', exitCode: 1 });
+    expect(tool(calicoctlStep, m, 'r0', 'calicoctl delete ippool x').outcome).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: calicoctl delete ippool x\n', exitCode: 127 });
   });
 });

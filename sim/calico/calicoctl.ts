@@ -5,7 +5,6 @@
  * with padding 3, tablewriter's boxes, YAML in the API's field order).
  */
 import { Model } from '../model/model';
-import { PlanOp } from '../plan/ops';
 import { Tx } from '../model/tx';
 import { NotModelled } from '../model/refusal';
 import { CalicoPool, EncapMode, formatTime, hostOf, World } from '../model/world';
@@ -13,31 +12,15 @@ import { calicoStore, meshProtocol, nodeOnHost, runNode, setPoolModes, workloadE
 import { isIpv4 } from '../wire/addr';
 import { tabwrite } from '../text/tabwriter';
 import { CommandOutput } from '../backend';
+import { failed, ModelStep, modelStep, ok } from '../model/command-step';
 
-export interface CalicoctlStep {
-  outcome: CommandOutput;
-  ops: PlanOp[];
-}
-
-const ok = (stdout: string): CommandOutput => ({ stdout, stderr: '', exitCode: 0 });
-/** calicoctl's main prints a command's error on stderr and exits 1. */
-const fail = (message: string): CommandOutput => ({ stdout: '', stderr: `${message}\n`, exitCode: 1 });
-
-export function calicoctlStep(model: Model, host: string, argv: string[]): CalicoctlStep {
-  let outcome: CommandOutput = ok('');
-  const ops = model.change((tx) => {
-    try {
-      outcome = calicoctl(tx, host, argv);
-    } catch (e) {
-      if (!(e instanceof NotModelled)) throw e;
-      outcome = { stdout: '', stderr: `cnmlab: not modelled: ${e.message}\n`, exitCode: 127 };
-    }
-  });
-  return { outcome, ops };
+/** calicoctl's main prints a command's error on stderr and exits 1 (`failed`). */
+export function calicoctlStep(model: Model, host: string, argv: string[]): ModelStep<CommandOutput> {
+  return modelStep(model, (tx) => calicoctl(tx, host, argv));
 }
 
 function invalid(argv: string[]): CommandOutput {
-  return fail(`Invalid option: 'calicoctl ${argv.join(' ')}'. Use flag '--help' to read about a specific subcommand.`);
+  return failed(`Invalid option: 'calicoctl ${argv.join(' ')}'. Use flag '--help' to read about a specific subcommand.`);
 }
 
 /** docopt's options: `--name=X`, `--name X`, `-o X`, `-oX`; booleans alone. */
@@ -86,7 +69,7 @@ function nodeRun(tx: Tx, host: string, argv: string[], rest: string[]): CommandO
   const o = options(rest, ['--name', '--ip'], []);
   if (!o || o.operands.length) return invalid(argv);
   const ipArg = o.values.get('--ip');
-  if (ipArg !== undefined && ipArg !== 'autodetect' && !isIpv4(ipArg)) return fail(`Error executing command: invalid IP address specified.`);
+  if (ipArg !== undefined && ipArg !== 'autodetect' && !isIpv4(ipArg)) return failed(`Error executing command: invalid IP address specified.`);
   // first-found autodetection: the host's one interface with an address.
   const ip = ipArg === undefined || ipArg === 'autodetect' ? hostOf(tx.w as World, host).underlay : ipArg;
   const name = o.values.get('--name') ?? host;
@@ -137,7 +120,7 @@ function clockTime(ns: number): string {
  */
 function nodeStatus(world: World, host: string): CommandOutput {
   const node = nodeOnHost(world.calico, host);
-  if (!node) return fail('Calico process is not running.');
+  if (!node) return failed('Calico process is not running.');
   const peers = Object.values(world.calico!.nodes).filter((n) => n.name !== node.name).sort((a, b) => meshProtocol(a.ip).localeCompare(meshProtocol(b.ip)));
   const v4 = peers.length === 0 ? 'No IPv4 peers found.\n'
     : boxTable(['Peer address', 'Peer type', 'State', 'Since', 'Info'], peers.map((p) => [p.ip, 'node-to-node mesh', 'up', clockTime(Math.max(p.startedNs, node.startedNs)), 'Established']));
@@ -153,7 +136,7 @@ function getIpPool(world: World, argv: string[], rest: string[]): CommandOutput 
   if (!o || o.operands.length > 1) return invalid(argv);
   const format = outputFormat(o);
   const pools = (world.calico?.pools ?? []).filter((p) => o.operands.length === 0 || p.name === o.operands[0]);
-  if (o.operands.length === 1 && pools.length === 0) return fail(`Failed to get resources: resource does not exist: IPPool(${o.operands[0]}) with error: <nil>`);
+  if (o.operands.length === 1 && pools.length === 0) return failed(`Failed to get resources: resource does not exist: IPPool(${o.operands[0]}) with error: <nil>`);
   if (format === 'yaml') {
     const body = pools.map((p) => poolYaml(p, o.operands.length === 1 ? '' : '  ', o.operands.length === 1)).join('');
     return ok(o.operands.length === 1 ? body : `apiVersion: projectcalico.org/v3\nitems:\n${body}kind: IPPoolList\nmetadata:\n  resourceVersion: "${world.calico?.revision ?? 0}"\n`);
@@ -189,7 +172,7 @@ function patchIpPool(tx: Tx, argv: string[], rest: string[]): CommandOutput {
   try {
     patch = JSON.parse(patchText);
   } catch {
-    return fail(`Failed to patch 1 'IPPool' resource(s): error decoding patch: invalid character in ${JSON.stringify(patchText)}`);
+    return failed(`Failed to patch 1 'IPPool' resource(s): error decoding patch: invalid character in ${JSON.stringify(patchText)}`);
   }
   const spec = (patch as { spec?: Record<string, unknown> } | null)?.spec;
   const keys = spec && typeof spec === 'object' ? Object.keys(spec) : [];
@@ -199,13 +182,13 @@ function patchIpPool(tx: Tx, argv: string[], rest: string[]): CommandOutput {
   const modes = spec as { ipipMode?: EncapMode; vxlanMode?: EncapMode };
   for (const k of keys) {
     const v = (spec as Record<string, unknown>)[k];
-    if (!MODES.includes(v as EncapMode)) return fail(`Failed to patch 1 'IPPool' resource(s): error with field ${k} = '${String(v)}' (unsupported value)`);
+    if (!MODES.includes(v as EncapMode)) return failed(`Failed to patch 1 'IPPool' resource(s): error with field ${k} = '${String(v)}' (unsupported value)`);
   }
   const store = calicoStore(tx);
   const pool = store.pools.find((p) => p.name === name);
-  if (!pool) return fail(`Failed to patch 1 'IPPool' resource(s): resource does not exist: IPPool(${name}) with error: <nil>`);
+  if (!pool) return failed(`Failed to patch 1 'IPPool' resource(s): resource does not exist: IPPool(${name}) with error: <nil>`);
   const ipip = modes.ipipMode ?? pool.ipipMode, vxlan = modes.vxlanMode ?? pool.vxlanMode;
-  if (ipip !== 'Never' && vxlan !== 'Never') return fail(`Failed to patch 1 'IPPool' resource(s): error with field IPPool.Spec.VXLANMode = '${vxlan}' (IPIPMode and VXLANMode cannot both be enabled)`);
+  if (ipip !== 'Never' && vxlan !== 'Never') return failed(`Failed to patch 1 'IPPool' resource(s): error with field IPPool.Spec.VXLANMode = '${vxlan}' (IPIPMode and VXLANMode cannot both be enabled)`);
   if ((ipip !== pool.ipipMode || vxlan !== pool.vxlanMode) && Object.values(store.nodes).some((n) => n.block)) {
     throw new NotModelled('changing a pool\'s encapsulation once blocks are routed (patch the pool before any address is given out)');
   }

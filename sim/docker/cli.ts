@@ -20,6 +20,7 @@ import { asDockerError, DockerError, runRefusal } from './errors';
 import { filterNetworks, parseNetworkFilters } from './network-filter';
 import { containerSubcommand, nodeLs, startContainers } from './nodes-and-start';
 import { NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
+import { ok } from '../model/command-step';
 import { endpointsOf, Network, World } from '../model/world';
 
 export interface CommandOutput {
@@ -29,8 +30,6 @@ export interface CommandOutput {
 }
 
 export type DockerOutcome = CommandOutput | { exec: { container: string; argv: string[] } };
-
-const ok = (stdout = ''): CommandOutput => ({ stdout, stderr: '', exitCode: 0 });
 
 // docker/cli's prompts, word for word (the ingress one with its "newly create").
 const INGRESS_WARNING = 'WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run the same docker engine version. Otherwise, removal may not be effective and functionality of newly create ingress networks will be impaired.\nAre you sure you want to continue?';

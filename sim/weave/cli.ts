@@ -4,37 +4,20 @@
  * and the router's HTTP templates print them (the `weave` script, prog/weaver/http.go).
  */
 import { Model } from '../model/model';
-import { PlanOp } from '../plan/ops';
 import { Tx } from '../model/tx';
 import { NotModelled } from '../model/refusal';
 import { EPOCH_NS, hostOf, WeavePeer, World } from '../model/world';
 import { connectedPeers, IPALLOC_RANGE, weaveEndpoints, weaveExpose, weaveLaunch, WeaveError } from '../model/drivers/weave';
 import { CommandOutput } from '../backend';
-
-export interface WeaveStep {
-  outcome: CommandOutput;
-  ops: PlanOp[];
-}
+import { failed, ModelStep, modelStep, ok } from '../model/command-step';
 
 const VERSION = '2.8.1';
 /** go-checkpoint's interval between version checks (prog/weaver/checkpoint.go); it staggers it randomly, the model does not. */
 const CHECK_PERIOD_NS = 6 * 3600e9;
 const RANGE_SIZE = 2 ** 20;
 
-const ok = (stdout: string): CommandOutput => ({ stdout, stderr: '', exitCode: 0 });
-
-export function weaveStep(model: Model, host: string, argv: string[]): WeaveStep {
-  let outcome: CommandOutput = ok('');
-  const ops = model.change((tx) => {
-    try {
-      outcome = weave(tx, host, argv);
-    } catch (e) {
-      if (e instanceof WeaveError) outcome = { stdout: '', stderr: `${e.message}\n`, exitCode: e.exitCode };
-      else if (e instanceof NotModelled) outcome = { stdout: '', stderr: `cnmlab: not modelled: ${e.message}\n`, exitCode: 127 };
-      else throw e;
-    }
-  });
-  return { outcome, ops };
+export function weaveStep(model: Model, host: string, argv: string[]): ModelStep<CommandOutput> {
+  return modelStep(model, (tx) => weave(tx, host, argv), (e) => (e instanceof WeaveError ? failed(e.message, e.exitCode) : undefined));
 }
 
 function weave(tx: Tx, host: string, argv: string[]): CommandOutput {
@@ -90,7 +73,7 @@ function status(w: World, me: WeavePeer, args: string[]): CommandOutput {
   if (args.length === 1 && args[0] === 'ipam') return ok(ipamRanges(w, me));
   if (args.length === 1 && args[0] === 'targets') return ok(me.targets.map((t) => `${t}\n`).join(''));
   if (args.length === 1 && ['connections', 'dns'].includes(args[0])) throw new NotModelled(`weave status ${args[0]}`);
-  return { stdout: '', stderr: `Invalid 'weave status' sub-command: ${args.join(' ')}\n`, exitCode: 1 };
+  return failed(`Invalid 'weave status' sub-command: ${args.join(' ')}`);
 }
 
 function mainStatus(w: World, me: WeavePeer, peers: WeavePeer[]): string {
