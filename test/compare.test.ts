@@ -197,7 +197,7 @@ describe('cnmlab compare', () => {
   });
 });
 
-describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'dnsmasq', 'etcd', 'etcdctl', 'bird', 'birdc', 'busybox'], true, 'cnmlab compare --mode emu (real kernel)', () => {
+describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'etcd', 'etcdctl', 'bird', 'birdc', 'busybox'], true, 'cnmlab compare --mode emu (real kernel)', () => {
   test("emu's table is sim's for every driver the kernel runs (who answers the container's ARP too, its MAC when the kernel picks it aside); one it cannot run gets a row saying so", () => {
     const drivers = 'overlay,flannel-vxlan,flannel-host-gw,calico-bgp,calico-ipip,calico-vxlan';
     const emu = cnmlab(['compare', '--drivers', drivers, '--mode', 'emu', '--json']);

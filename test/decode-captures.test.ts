@@ -54,7 +54,7 @@ describe('the captures emu recorded are in the formats they stand for', () => {
       expect(q[2]['udp.dstport']).not.toBe(53);
       expect(q[3]).toMatchObject({ proto: 'dns', 'dns.flags.response': false });
     }
-    expect(queries.map((q) => q[3]['dns.qry.name'])).toEqual(['ubuntu1', 'ubuntu1', 'nosuchname']);
+    expect(queries.map((q) => q[3]['dns.qry.name'])).toEqual(['ubuntu1', 'ubuntu1', '4.1.0.10.in-addr.arpa', 'nosuchname']);
   });
 });
 

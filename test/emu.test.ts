@@ -181,7 +181,8 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'emu backend (real kerne
       expect(ourNamespaces()).toEqual([]);
       expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain('cnmlab-test-bystander');
       expect(fs.readdirSync('/etc/netns').filter((d) => prefixes.has(d.slice(0, 9)))).toEqual([]);
-      expect(execFileSync('sh', ['-c', `pgrep -f "[d]nsmasq.*${STATE}/cnm" || true`], { encoding: 'utf8' }).trim()).toBe('');
+      // The embedded DNS responder the ping's name lookup started (emu/dns.ts) went with the run's namespaces.
+      expect(execFileSync('sh', ['-c', `pgrep -f "[c]nmlab-dns .*${STATE}/cnm" || true`], { encoding: 'utf8' }).trim()).toBe('');
       expect(fs.readdirSync(pcaps).length).toBeGreaterThan(0);
       expect(execFileSync('sh', ['-c', `pgrep -f "[t]cpdump.*${pcaps}" || true`], { encoding: 'utf8' }).trim()).toBe('');
     } finally {
