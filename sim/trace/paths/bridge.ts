@@ -5,7 +5,7 @@
  * it, unknown or broadcast) to the destination's port, whose veth carries it into the other
  * container. No routing, no encapsulation: the host's IP stack never sees it.
  */
-import { at, containerSide, DropPoint, nextIn, PathModel, placeByRole, RESOLVE_STEP } from './path';
+import { at, containerSide, DropPoint, pathModel, placeByRole, RESOLVE_STEP } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, DELIVER = 4;
 
@@ -37,15 +37,12 @@ const placeOnBridge = placeByRole(containerSide({
 // With bridge-nf-call-iptables, the host's FORWARD chain sees the frame as the bridge forwards it.
 const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, forward: BRIDGE };
 
-export const bridgePath: PathModel = {
+export const bridgePath = pathModel({
   id: 'bridge',
   says: 'a container to another on one Linux bridge in the host namespace (docker0, a user bridge)',
   steps: BRIDGE_STEPS,
-  first: SEND,
-  last: DELIVER,
+  along: ALONG,
   place: placeOnBridge,
   drops: DROP_STEP,
-  dropPointAfter: () => undefined,
-  stepAfter: (step) => nextIn(ALONG, step),
   verdicts: [{ kind: 'local', steps: ALONG }],
-};
+});

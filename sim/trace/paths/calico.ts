@@ -8,7 +8,7 @@
  * neighbour entry, into the container. The echo arrives with TTL 62. The reply walks the
  * same kinds of places, so its hops carry the same step numbers.
  */
-import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, placeByRole, RESOLVE_STEP, Sighting } from './path';
+import { at, containerSide, DropPoint, nextHopArp, pathModel, placeByRole, RESOLVE_STEP, Sighting } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, ROUTE = 3, ENCAP = 4, UNDERLAY = 5, ARRIVE = 6, PEER_ROUTE = 7, DELIVER = 8;
 
@@ -65,17 +65,15 @@ const placeOnCalico = placeByRole({
 
 const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, forward: ROUTE, encap: ENCAP };
 
-export const calicoPath: PathModel = {
+export const calicoPath = pathModel({
   id: 'calico',
   says: 'a container to another on a Calico network on another host: proxy ARP, routed by both hosts (BGP, IP-in-IP or VXLAN between them)',
   steps: CALICO_STEPS,
-  first: SEND,
-  last: DELIVER,
+  along: ALONG,
   place: placeOnCalico,
   drops: DROP_STEP,
   // Last seen crossing into the host and lost: its routing (a route, forwarding, a FORWARD rule) stopped it.
   dropPointAfter: (step) => (step === VETH ? 'forward' : undefined),
-  stepAfter: (step) => nextIn(ALONG, step),
   // Through a tunnel every step; without one (BGP) there is nothing to wrap.
   verdicts: [{ kind: 'calico', steps: ALONG }, { kind: 'calico', steps: ALONG.filter((s) => s !== ENCAP) }],
-};
+});

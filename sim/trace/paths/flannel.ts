@@ -9,7 +9,7 @@
  * peer routes it to docker0. docker0 answers its containers' ARP for the gateway itself.
  * Both ends are containers, so the reply walks the same steps from the other side.
  */
-import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, PathStep, placeByRole, RESOLVE_STEP } from './path';
+import { at, containerSide, DropPoint, nextHopArp, pathModel, PathStep, placeByRole, RESOLVE_STEP, udpTunnelUnderlay } from './path';
 
 const SEND = 1, VETH = 2, ROUTE = 3;
 
@@ -49,34 +49,26 @@ export const FLANNEL_VXLAN_STEPS: readonly PathStep[] = [
 
 const VXLAN_ALONG: readonly number[] = [SEND, VETH, ROUTE, ENCAP, UNDERLAY, UDP, DECAP, ROUTE_IN, DELIVER];
 
-const VXLAN_PLACES = {
-  route: at(ROUTE, 'forward'), decap: at(DECAP, 'decap'),
-  encap: at(ENCAP, 'encap'), udpDeliver: at(UDP, 'udp-deliver'), underlay: at(UNDERLAY, 'underlay'),
-};
-
-// The host resolving the peer's VTEP on the underlay belongs to the encapsulation that needs it.
-const vtepArp = nextHopArp(ENCAP);
+const VXLAN_PLACES = { route: at(ROUTE, 'forward'), decap: at(DECAP, 'decap') };
 
 // docker0 itself (role bridge) taking the packet up to the host's stack is off the path: the host routing it is.
 const placeOnFlannelVxlan = placeByRole({
   ...containersOn(ROUTE_IN, DELIVER),
   vxlan: (s) => (s.frame !== 'ip' ? undefined : s.way === 'out' ? VXLAN_PLACES.route : VXLAN_PLACES.decap),
-  uplink: (s) => (!s.encapsulated ? vtepArp(s) : s.way === 'out' ? VXLAN_PLACES.encap : VXLAN_PLACES.udpDeliver),
-  segment: (s) => (s.encapsulated ? VXLAN_PLACES.underlay : undefined),
+  // The host resolving the peer's VTEP on the underlay belongs to the encapsulation that needs it.
+  ...udpTunnelUnderlay({ encap: ENCAP, underlay: UNDERLAY, udpDeliver: UDP }),
 });
 
-export const flannelVxlanPath: PathModel = {
+export const flannelVxlanPath = pathModel({
   id: 'flannel-vxlan',
   says: "a container on one host's docker0 to one on another's, routed by each host through flannel.1 (VXLAN, UDP 8472)",
   steps: FLANNEL_VXLAN_STEPS,
-  first: SEND,
-  last: DELIVER,
+  along: VXLAN_ALONG,
   place: placeOnFlannelVxlan,
   drops: { socket: SEND, forward: ROUTE, encap: ENCAP } satisfies Partial<Record<DropPoint, number>>,
   dropPointAfter: (step) => (step === VETH ? 'forward' : step === ROUTE ? 'encap' : undefined),
-  stepAfter: (step) => nextIn(VXLAN_ALONG, step),
   verdicts: [{ kind: 'flannel-vxlan', steps: VXLAN_ALONG }],
-};
+});
 
 // host-gw
 const HG_UNDERLAY = 4, HG_ROUTE_IN = 5, HG_DELIVER = 6;
@@ -101,15 +93,13 @@ const placeOnFlannelHostGw = placeByRole({
   segment: (s) => (s.encapsulated ? undefined : HOST_GW_PLACES.underlay),
 });
 
-export const flannelHostGwPath: PathModel = {
+export const flannelHostGwPath = pathModel({
   id: 'flannel-host-gw',
   says: "a container on one host's docker0 to one on another's, routed by each host straight over the underlay (no tunnel)",
   steps: FLANNEL_HOST_GW_STEPS,
-  first: SEND,
-  last: HG_DELIVER,
+  along: HOST_GW_ALONG,
   place: placeOnFlannelHostGw,
   drops: { socket: SEND, forward: ROUTE } satisfies Partial<Record<DropPoint, number>>,
   dropPointAfter: (step) => (step === VETH ? 'forward' : undefined),
-  stepAfter: (step) => nextIn(HOST_GW_ALONG, step),
   verdicts: [{ kind: 'flannel-host-gw', steps: HOST_GW_ALONG }],
-};
+});

@@ -8,7 +8,7 @@
  * address; it crosses the underlay to the remote host, which takes it. The reply walks the
  * same places back, so its hops carry the same step numbers in the other order.
  */
-import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, placeByRole, RESOLVE_STEP } from './path';
+import { at, containerSide, DropPoint, nextHopArp, pathModel, placeByRole, RESOLVE_STEP } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, FORWARD = 4, UNDERLAY = 5, REMOTE = 6;
 
@@ -54,16 +54,14 @@ const placeOnGwbridge = placeByRole({
 
 const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, forward: FORWARD };
 
-export const gwbridgePath: PathModel = {
+export const gwbridgePath = pathModel({
   id: 'gwbridge',
   says: "a container to the outside through the bridge of its default route (docker_gwbridge, docker0) and the host's routing",
   steps: GWBRIDGE_STEPS,
-  first: SEND,
-  last: REMOTE,
+  along: ALONG,
   place: placeOnGwbridge,
   drops: DROP_STEP,
   // Last seen going up into the host's stack and lost: routing, ip_forward or a FORWARD rule stopped it.
   dropPointAfter: (step) => (step === BRIDGE ? 'forward' : undefined),
-  stepAfter: (step) => nextIn(ALONG, step),
   verdicts: [{ kind: 'outside', steps: ALONG }],
-};
+});

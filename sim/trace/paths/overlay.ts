@@ -3,7 +3,7 @@
  * Docker's VXLAN overlay, what each step is called, where a sighting of a frame at a device
  * falls on them, and the hop notes sim, emu and replay word alike.
  */
-import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, placeByRole, RESOLVE_STEP } from './path';
+import { at, containerSide, DropPoint, pathModel, placeByRole, RESOLVE_STEP, udpTunnelUnderlay } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, DECAP = 7, DELIVER = 8;
 
@@ -34,12 +34,9 @@ const DROP_STEP: Partial<Record<DropPoint, number>> = { socket: SEND, 'arp-reduc
 
 const PLACES = {
   bridgeForward: at(BRIDGE, 'bridge-forward'), bridgeFlood: at(BRIDGE, 'bridge-flood'), arpProxy: at(BRIDGE, 'arp-proxy-reply'),
-  encap: at(ENCAP, 'encap'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), decap: at(DECAP, 'decap'),
+  decap: at(DECAP, 'decap'),
   toContainer: at(DELIVER, 'bridge-forward'),
 };
-
-// The host resolving the peer VTEP's MAC (and the peer answering) belongs to the encapsulation that needs it.
-const vtepArp = nextHopArp(ENCAP);
 
 /** The step and event of a sighting; undefined when the frame is not on the path there. */
 const placeOnOverlay = placeByRole({
@@ -47,27 +44,25 @@ const placeOnOverlay = placeByRole({
   vxlan: (s) => s.way === 'out'
     ? (s.flood ? PLACES.bridgeFlood : PLACES.bridgeForward)
     : (s.frame === 'arp-reply' && s.proxied ? PLACES.arpProxy : PLACES.decap),
-  uplink: (s) => (!s.encapsulated ? vtepArp(s) : s.way === 'out' ? PLACES.encap : PLACES.udpDeliver),
-  segment: (s) => (s.encapsulated ? PLACES.underlay : undefined),
+  // The host resolving the peer VTEP's MAC (and the peer answering) belongs to the encapsulation that needs it.
+  ...udpTunnelUnderlay({ encap: ENCAP, underlay: UNDERLAY, udpDeliver: UDP }),
   // bridge: br0 has no address, so the host's stack never takes an overlay frame up from it.
 });
 
-export const overlayPath: PathModel = {
+export const overlayPath = pathModel({
   id: 'overlay',
   says: "a container to another across Docker's VXLAN overlay (or on one host through br0)",
   steps: OVERLAY_STEPS,
-  first: SEND,
-  last: DELIVER,
+  along: ACROSS_HOSTS,
   place: placeOnOverlay,
   drops: DROP_STEP,
   // Last seen entering vxlan0 (br0 handed it over): whether vxlan0 could encapsulate it is its FDB's to say.
   dropPointAfter: (step) => (step === BRIDGE ? 'encap' : undefined),
-  stepAfter: (step) => nextIn(ACROSS_HOSTS, step),
   verdicts: [
     { kind: 'overlay', steps: ACROSS_HOSTS },
     { kind: 'local', steps: WITHIN_HOST, never: OFF_HOST },
   ],
-};
+});
 
 /** The hop notes, worded once for sim, emu and replay (each gives what it knows). */
 export const overlayNotes = {

@@ -105,6 +105,21 @@ export interface PathModel {
   readonly verdicts: readonly VerdictRule[];
 }
 
+/**
+ * What a path model states; the rest follows. `along` is its longest way, every step of the
+ * exchange proper in order: the first and the last, and the step after each, are its. A path
+ * with no drop point to check after a step leaves `dropPointAfter` out.
+ */
+export type PathSpec = Omit<PathModel, 'first' | 'last' | 'stepAfter' | 'dropPointAfter'> & {
+  readonly along: readonly number[];
+  dropPointAfter?: PathModel['dropPointAfter'];
+};
+
+export function pathModel(spec: PathSpec): PathModel {
+  const { id, says, steps, along, place, drops, dropPointAfter = () => undefined, verdicts } = spec;
+  return { id, says, steps, first: along[0], last: along[along.length - 1], place, drops, dropPointAfter, stepAfter: (step) => nextIn(along, step), verdicts };
+}
+
 /** Name resolution, before the exchange proper: step 0 on every path (the embedded DNS on lo). */
 export const RESOLVE_STEP = 0;
 
@@ -182,6 +197,21 @@ export function containerSide(side: ContainerSideSteps): Partial<Record<'lo' | '
 export function nextHopArp(step: number): RolePlacer {
   const request = at(step, 'arp-request'), reply = at(step, 'arp-reply');
   return (s) => (s.way !== 'out' ? undefined : s.frame === 'arp-request' ? request : s.frame === 'arp-reply' ? reply : undefined);
+}
+
+/**
+ * The underlay of a path that wraps frames in UDP between hosts (VXLAN, weave's sleeve): the
+ * host resolving the peer's address (its ARP) and the wrapped frame leaving its uplink at
+ * `encap`, crossing the wire at `underlay`, taken by the peer's socket at `udpDeliver`.
+ * Nothing unwrapped is on the path there but that ARP.
+ */
+export function udpTunnelUnderlay(steps: { encap: number; underlay: number; udpDeliver: number }): Record<'uplink' | 'segment', RolePlacer> {
+  const peerArp = nextHopArp(steps.encap);
+  const wrapped = at(steps.encap, 'encap'), crossing = at(steps.underlay, 'underlay'), taken = at(steps.udpDeliver, 'udp-deliver');
+  return {
+    uplink: (s) => (!s.encapsulated ? peerArp(s) : s.way === 'out' ? wrapped : taken),
+    segment: (s) => (s.encapsulated ? crossing : undefined),
+  };
 }
 
 /** The step after `step` in `order`; undefined after the last or off it. */

@@ -9,7 +9,7 @@
  * router injects it on its own vethwe-pcap for its bridge to switch to the container.
  * On one host the bridge switches the frame between two ports: send, veth, deliver.
  */
-import { at, containerSide, DropPoint, nextHopArp, nextIn, PathModel, PathStep, placeByRole, RESOLVE_STEP } from './path';
+import { at, containerSide, DropPoint, PathModel, pathModel, PathStep, placeByRole, RESOLVE_STEP, udpTunnelUnderlay } from './path';
 
 const SEND = 1, VETH = 2, CAPTURE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, INJECT = 7, DELIVER = 8;
 
@@ -43,12 +43,9 @@ const OFF_HOST: readonly number[] = [CAPTURE, ENCAP, UNDERLAY, UDP, INJECT];
 
 const PLACES = {
   captured: at(CAPTURE, 'forward'), flooded: at(CAPTURE, 'bridge-flood'),
-  encap: at(ENCAP, 'encap'), underlay: at(UNDERLAY, 'underlay'), udpDeliver: at(UDP, 'udp-deliver'), injected: at(INJECT, 'decap'),
+  injected: at(INJECT, 'decap'),
   toContainer: at(DELIVER, 'bridge-forward'),
 };
-
-// The host resolving the peer router's MAC (and the peer answering) belongs to the sending that needs it.
-const peerArp = nextHopArp(ENCAP);
 
 /**
  * Where a sighting falls, the same on both datapaths (the router's device or the datapath's, then the wire).
@@ -57,8 +54,8 @@ const peerArp = nextHopArp(ENCAP);
 const placeOnWeave = placeByRole({
   ...containerSide({ send: SEND, veth: VETH, deliver: DELIVER, toContainer: () => PLACES.toContainer }),
   router: (s) => (s.way === 'out' ? (s.flood ? PLACES.flooded : PLACES.captured) : PLACES.injected),
-  uplink: (s) => (!s.encapsulated ? peerArp(s) : s.way === 'out' ? PLACES.encap : PLACES.udpDeliver),
-  segment: (s) => (s.encapsulated ? PLACES.underlay : undefined),
+  // The host resolving the peer router's MAC (and the peer answering) belongs to the sending that needs it.
+  ...udpTunnelUnderlay({ encap: ENCAP, underlay: UNDERLAY, udpDeliver: UDP }),
 });
 
 /** The hop notes of the router's datagrams, worded once for sim and emu (each knows the peer's name and address). */
@@ -71,21 +68,18 @@ export const weaveNotes = {
 
 /** Both datapaths share the places and verdicts; they differ in their steps and where a frame that cannot leave dies. */
 function weavePath(id: PathModel['id'], says: string, steps: readonly PathStep[], encapDrop: number): PathModel {
-  return {
+  return pathModel({
     id,
     says,
     steps,
-    first: SEND,
-    last: DELIVER,
+    along: ACROSS_HOSTS,
     place: placeOnWeave,
     drops: { socket: SEND, encap: encapDrop } satisfies Partial<Record<DropPoint, number>>,
-    dropPointAfter: () => undefined,
-    stepAfter: (step) => nextIn(ACROSS_HOSTS, step),
     verdicts: [
       { kind: 'weave', steps: ACROSS_HOSTS },
       { kind: 'local', steps: WITHIN_HOST, never: OFF_HOST },
     ],
-  };
+  });
 }
 
 export const weaveFastdpPath = weavePath('weave-fastdp',
