@@ -5,6 +5,7 @@
 import type { PlanOp } from './plan/ops';
 import type { World } from './model/world';
 import type { ControlKind, Flow } from './trace/types';
+import type { CommandOutput } from './commands/registry';
 
 /** What bounds a step in both modes (sim/runner/bounds.ts has the defaults and the report lines). */
 export interface StepBounds {
@@ -14,18 +15,8 @@ export interface StepBounds {
   line: string;
 }
 
-/** Why a step was stopped: its timeout, or the output cap. */
-export type StepEnd = 'timed-out' | 'output-cut';
-
-export interface CommandOutput {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-  /** Set when the step was stopped by its timeout or the output cap (runner/bounds). */
-  end?: StepEnd;
-  /** Set by emu when the real kernel lacks a feature sim models (commands/kernel-features): what it lacks. */
-  unavailable?: string;
-}
+// One output type for every command, defined beside the registry's refusals (which the model's tools use too).
+export type { CommandOutput, StepEnd } from './commands/registry';
 
 export interface ExecContext {
   /** The world as it is when the command runs (for DNS answers and names). */

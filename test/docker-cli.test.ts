@@ -1,7 +1,7 @@
 /** Docker's output formats and every error text the model reproduces (Docker 20.10, docker-facts.md). */
 import { Model } from '../sim/model/model';
 import { shellWords } from '../sim/text/words';
-import { CommandOutput } from '../sim/docker/cli';
+import { CommandOutput } from '../sim/backend';
 import { dockerStep } from '../sim/docker/session';
 
 function swarm(): Model {

@@ -5,7 +5,7 @@
  */
 import { Model } from '../sim/model/model';
 import { shellWords } from '../sim/text/words';
-import { CommandOutput } from '../sim/docker/cli';
+import { CommandOutput } from '../sim/backend';
 import { dockerStep } from '../sim/docker/session';
 import { bytesSize, dockerInfo } from '../sim/docker/info';
 import { lookupCommand } from '../sim/commands/registry';

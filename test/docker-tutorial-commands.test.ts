@@ -2,7 +2,7 @@
 import { Model } from '../sim/model/model';
 import { shellWords } from '../sim/text/words';
 import { dockerStep } from '../sim/docker/session';
-import { CommandOutput } from '../sim/docker/cli';
+import { CommandOutput } from '../sim/backend';
 import { runSim, twoNodes } from './helpers/run';
 
 function docker(m: Model, host: string, line: string): CommandOutput {

@@ -6,7 +6,7 @@ import { Model } from '../sim/model/model';
 import { createNetwork, removeNetwork } from '../sim/model/networks';
 import { DaemonRefusal, NoSuchObject } from '../sim/model/refusal';
 import { dockerStep } from '../sim/docker/session';
-import { CommandOutput } from '../sim/docker/cli';
+import { CommandOutput } from '../sim/backend';
 import { shellWords } from '../sim/text/words';
 import { hostOf } from '../sim/model/world';
 import { weaveStep } from '../sim/weave/cli';

@@ -63,10 +63,18 @@ export interface ProgramEntry {
   families?: ToolFamily[];
 }
 
+/** Why a step was stopped: its timeout, or the output cap. */
+export type StepEnd = 'timed-out' | 'output-cut';
+
+/** What a command printed and its exit status: every program's, tool's and refusal's, in both modes (sim/backend.ts hands it on). */
 export interface CommandOutput {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** Set when the step was stopped by its timeout or the output cap (runner/bounds). */
+  end?: StepEnd;
+  /** Set by emu when the real kernel lacks a feature sim models (commands/kernel-features): what it lacks. */
+  unavailable?: string;
 }
 
 export type Lookup =

@@ -19,15 +19,9 @@ import { parseCidr } from '../wire/addr';
 import { asDockerError, DockerError, runRefusal } from './errors';
 import { filterNetworks, parseNetworkFilters } from './network-filter';
 import { containerSubcommand, nodeLs, startContainers } from './nodes-and-start';
-import { NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
+import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 import { ok } from '../model/command-step';
 import { endpointsOf, Network, World } from '../model/world';
-
-export interface CommandOutput {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
 
 export type DockerOutcome = CommandOutput | { exec: { container: string; argv: string[] } };
 

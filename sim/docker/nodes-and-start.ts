@@ -11,18 +11,12 @@ import { DockerError } from './errors';
 import { hexId } from '../model/ids';
 import { initialState, sandboxMachine } from '../model/machines';
 import { swarmNetwork } from '../model/world';
-import { NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
+import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 import { WORKER_CANNOT } from '../model/swarm';
 import { NOT_A_MANAGER } from '../model/drivers/overlay';
 
 /** The engine a Debian 12 host runs (docker.io), as `docker node ls` and `docker info` name it. */
 export const ENGINE_VERSION = '20.10.24+dfsg1';
-
-export interface CommandOutput {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
 
 /**
  * `docker start`: each container is started in turn; one that cannot be is reported and the

@@ -9,17 +9,13 @@ import { seedFromName } from '../model/ids';
 import { Expect, Scenario } from '../scenario/schema';
 import { ControlNotKept, Trace, TRACE_FORMAT } from '../trace/types';
 import { RunTopology } from '../trace/topology';
+import type { StepOutput } from '../trace/compare';
 import { Check, checkExpect, modelledCheck } from './expect';
 import { containerShell, hostShell } from './shell';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT, stepBounds } from './bounds';
 
-export interface StepResult {
-  index: number;
-  on: string;
-  command: string;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
+/** A step's output (what verify compares between the modes), and how it went. */
+export interface StepResult extends StepOutput {
   durationMs: number;
   ok: boolean;
   line: number;
