@@ -167,8 +167,10 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'emu backend (real kerne
     const pcaps = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-killed-pcaps-'));
     const p = spawn(process.execPath, [CLI, 'run', file, '--mode', 'emu', '--pcap-dir', pcaps], { cwd: REPO, env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise<void>((resolve) => p.stdout!.on('data', (d: Buffer) => (d.toString().includes('/var/run/netns') ? resolve() : undefined)));
-    // Into the ping, so its captures are running when the run dies.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Into the ping, so its captures are running when the run dies: their files are there (a
+    // fixed wait was too short on a loaded machine, and the run died before its captures began).
+    for (const until = Date.now() + 30_000; fs.readdirSync(pcaps).length === 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
     // A namespace that is not ours must survive clean.
     execFileSync('ip', ['netns', 'add', 'cnmlab-test-bystander']);
     try {
