@@ -27,8 +27,22 @@ import { isIpipFrame } from './ipv4/ipip';
 
 /** A place on a flow's path, or off it (no step): what a hop records. */
 interface Spot {
-  step: number | undefined;
-  event: HopEvent;
+  readonly step: number | undefined;
+  readonly event: HopEvent;
+  /** Step and event as one small number, the key of a device's hop sites (see spot). */
+  readonly key: number;
+}
+
+/** Each event's number in a spot's key (a Record, so a new event cannot be left out). */
+const EVENT_INDEX: Record<HopEvent, number> = { 'send': 0, 'arp-request': 1, 'arp-proxy-reply': 2, 'arp-reply': 3, 'veth-cross': 4, 'bridge-forward': 5, 'bridge-flood': 6, 'encap': 7, 'underlay': 8, 'udp-deliver': 9, 'decap': 10, 'forward': 11, 'deliver': 12, 'dns-query': 13, 'dns-answer': 14, 'fragment': 15, 'drop': 16, 'miss': 17, 'peer-query': 18, 'peer-answer': 19, 'peer-programmed': 20 };
+const EVENT_COUNT = Object.keys(EVENT_INDEX).length;
+
+/**
+ * A spot and its key, computed once: a hop looks its device's site up by the key, and
+ * finding an event's index per hop would be a lookup by one of twenty names.
+ */
+function spot(step: number | undefined, event: HopEvent): Spot {
+  return Object.freeze({ step, event, key: ((step ?? -1) + 1) * EVENT_COUNT + EVENT_INDEX[event] });
 }
 
 /** Where each kind of frame falls at a device, by kind: [IP, ARP request, ARP reply]. */
@@ -40,10 +54,10 @@ function kindIndex(arp: number | undefined): 0 | 1 | 2 {
 }
 
 /** Off the path, a frame is still a hop: what it is, without a step (frozen like the models' places, so a tap sees one shape). */
-const OFF_PATH: ByKind = [Object.freeze({ step: undefined, event: 'send' }), Object.freeze({ step: undefined, event: 'arp-request' }), Object.freeze({ step: undefined, event: 'arp-reply' })];
+const OFF_PATH: ByKind = [spot(undefined, 'send'), spot(undefined, 'arp-request'), spot(undefined, 'arp-reply')];
 
 /** A host's uplink taking dockerd's traffic in: delivered to the host, on no path. */
-const CONTROL_TAKEN: ByKind = [Object.freeze({ step: undefined, event: 'deliver' }), OFF_PATH[1], OFF_PATH[2]];
+const CONTROL_TAKEN: ByKind = [spot(undefined, 'deliver'), OFF_PATH[1], OFF_PATH[2]];
 
 /**
  * Every sighting the taps make, placed once per path model and kept whole (a flood asks
@@ -52,7 +66,7 @@ const CONTROL_TAKEN: ByKind = [Object.freeze({ step: undefined, event: 'deliver'
 function placesOn(model: PathModel) {
   const sighting = (role: Sighting['role'], way: Sighting['way'], frame: FrameKind, more: Partial<Sighting> = {}): Spot => {
     const at = model.place({ role, way, frame, ...more });
-    return at ?? OFF_PATH[frame === 'arp-request' ? 1 : frame === 'arp-reply' ? 2 : 0];
+    return at ? spot(at.step, at.event) : OFF_PATH[frame === 'arp-request' ? 1 : frame === 'arp-reply' ? 2 : 0];
   };
   const byKind = (role: Sighting['role'], way: Sighting['way'], more: Partial<Sighting> = {}): ByKind => [sighting(role, way, KINDS[0], more), sighting(role, way, KINDS[1], more), sighting(role, way, KINDS[2], more)];
   return {
@@ -108,7 +122,7 @@ export class Tracer {
   newFlow(kind: Flow['kind'], from: string, to: string): Flow {
     // `path` is named (by the ping, once it knows where it sends) before the hops, as the trace lists it.
     // One shape for every flow a frame carries (dockerd_cluster's control flows too), so the hot paths that read it stay monomorphic.
-    const flow: Flow = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${this.flows.filter((f) => f.kind === kind).length + 1}`, kind, from, to, path: undefined, control: undefined, hops: [] };
+    const flow: Flow = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${this.flows.filter((f) => f.kind === kind).length + 1}`, kind, from, to, path: undefined, control: undefined, hops: [], hopsNotKept: undefined, origin: undefined };
     this.flows.push(flow);
     return flow;
   }
@@ -140,7 +154,7 @@ export class Tracer {
     const dns = dnsDirection(skb.frame);
     const P = this.placesFor(skb);
     if (dns) this.place(skb, lo, dns === 'dns-query' ? P.dnsQuery : P.dnsAnswer);
-    else this.record(skb, undefined, lo, 'send');
+    else this.record(skb, OFF_PATH[0], lo);
   }
 
   /** A veth transmits: a container sending, or a bridge's port (its host or overlay end) handing a frame toward its container. */
@@ -407,30 +421,31 @@ export class Tracer {
   private site(step: number | undefined, dir: Skb['dir'], host: string, netns: string, device: string, event: HopEvent, actor?: string): HopSite {
     const key = `${step}|${dir}|${host}|${netns}|${device}|${event}|${actor ?? ''}`;
     let s = this.sites.get(key);
-    if (!s) this.sites.set(key, (s = { step, dir, host, netns, device, event, ...(actor ? { actor } : {}) }));
+    // One shape whether or not a device acted (actor undefined), so the code reading sites sees one.
+    if (!s) this.sites.set(key, (s = { step, dir, host, netns, device, event, actor: actor || undefined }));
     return s;
   }
 
-  private linkSite(link: SimLink, step: number | undefined, dir: Skb['dir'], event: HopEvent, actor?: string): HopSite {
+  private linkSite(link: SimLink, at: Spot, dir: Skb['dir'], actor: string | undefined): HopSite {
     const m = link.hopSites;
-    const key = ((step ?? 15) * 2 + (dir === 'reply' ? 1 : 0)) * 64 + EVENT_INDEX[event];
+    const key = at.key * 2 + (dir === 'reply' ? 1 : 0);
     let s = m.get(key);
     // Devices are renamed and moved during setup, never while traffic flows; the name is read once.
-    if (!s || s.device !== link.name || s.netns !== link.netns.name || s.actor !== actor) m.set(key, (s = this.site(step, dir, link.netns.host.name, link.netns.name, link.name, event, actor)));
+    if (!s || s.device !== link.name || s.netns !== link.netns.name || s.actor !== actor) m.set(key, (s = this.site(at.step, dir, link.netns.host.name, link.netns.name, link.name, at.event, actor)));
     return s;
   }
 
   /** Records a sighting only where the flow's path has a step for it (the places other paths never had a hop stay without one). */
   private placeIfOnPath(skb: Skb, link: SimLink, at: Spot): void {
-    if (at.step !== undefined) this.record(skb, at.step, link, at.event);
+    if (at.step !== undefined) this.record(skb, at, link);
   }
 
   private place(skb: Skb, link: SimLink, at: Spot, note?: string, actor?: string): void {
-    this.record(skb, at.step, link, at.event, note, actor);
+    this.record(skb, at, link, note, actor);
   }
 
   /** `actor`: the device that acted and handed the frame to `link` (the bridge; the vxlan device that encapsulated). */
-  private record(skb: Skb, step: number | undefined, link: SimLink, event: HopEvent, note?: string, actor?: string): void {
+  private record(skb: Skb, spot: Spot, link: SimLink, note?: string, actor?: string): void {
     const at = this.clock.now + skb.lag;
     // An ipip device has no link layer: what it carries is the IP packet, behind the datapath's blank Ethernet header.
     const raw = link.type === 'ipip';
@@ -438,7 +453,7 @@ export class Tracer {
     if (this.pcaps) this.capture(link, frame, at);
     const flow = skb.flow;
     if (!flow) return;
-    if (this.keeps(flow)) this.keep(flow, this.linkSite(link, step, skb.dir, event, actor), frame, note, undefined, at, raw);
+    if (this.keeps(flow)) this.keep(flow, this.linkSite(link, spot, skb.dir, actor), frame, note, undefined, at, raw);
     else this.countOnly(flow);
   }
 
@@ -486,8 +501,6 @@ function routerVeth(dev: SimLink): boolean {
   return device !== undefined && (dev.name === device || dev.peer?.name === device);
 }
 
-const EVENTS: HopEvent[] = ['send', 'arp-request', 'arp-proxy-reply', 'arp-reply', 'veth-cross', 'bridge-forward', 'bridge-flood', 'encap', 'underlay', 'udp-deliver', 'decap', 'forward', 'deliver', 'dns-query', 'dns-answer', 'fragment', 'drop', 'miss', 'peer-query', 'peer-answer', 'peer-programmed'];
-const EVENT_INDEX = Object.fromEntries(EVENTS.map((e, i) => [e, i])) as Record<HopEvent, number>;
 
 /**
  * A datagram to or from the embedded DNS (127.0.0.11) is a query or an answer as its DNS

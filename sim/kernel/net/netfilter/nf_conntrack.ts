@@ -84,7 +84,7 @@ export class Conntrack {
     // ICMP echo: the identifier stands in both port places.
     const sport = protocol === IPPROTO_ICMP ? be16(f, l4 + 4) : be16(f, l4);
     const dport = protocol === IPPROTO_ICMP ? sport : be16(f, l4 + 2);
-    const known = this.tuples.find(protocol, src, dst, sport, dport);
+    const known = this.lookup(protocol, src, dst, sport, dport);
     if (known) {
       if (known.reply) known.conn.seenReply = true;
       out.nfct = known;
@@ -99,10 +99,35 @@ export class Conntrack {
     const tuple: Tuple = { protocol, src, dst, sport, dport };
     const conn = new Connection(tuple, invert(tuple));
     const ct: CtRef = { conn, reply: false, tuple: conn.original };
+    // Adding may take the place of an entry with the same tuple: the last-found ones are forgotten.
+    this.recent = this.before = undefined;
     this.tuples.set(ct);
     this.tuples.set({ conn, reply: true, tuple: conn.reply });
     out.nfct = ct;
     out.ctState = 'NEW';
+  }
+
+  // The last two tuples found: a connection's packets come in runs, and its two directions
+  // alternate (a ping's requests and replies), so most packets are one of them.
+  private recent: CtRef | undefined = undefined;
+  private before: CtRef | undefined = undefined;
+
+  /** The table's entry for a tuple, the two last found asked first. */
+  private lookup(protocol: number, src: number, dst: number, sport: number, dport: number): CtRef | undefined {
+    const a = this.recent;
+    if (a !== undefined && isTuple(a.tuple, protocol, src, dst, sport, dport)) return a;
+    const b = this.before;
+    if (b !== undefined && isTuple(b.tuple, protocol, src, dst, sport, dport)) {
+      this.before = a;
+      this.recent = b;
+      return b;
+    }
+    const found = this.tuples.find(protocol, src, dst, sport, dport);
+    if (found !== undefined) {
+      this.before = a;
+      this.recent = found;
+    }
+    return found;
   }
 
   /** Whether a reply tuple is taken by another connection (nf_nat_used_tuple). */
@@ -113,6 +138,8 @@ export class Conntrack {
 
   /** A NAT binding changed the connection's reply tuple: answers are found by the new one. */
   rebind(conn: Connection, reply: Tuple): void {
+    // The entry for the old reply tuple goes: neither last-found one may still be it.
+    this.recent = this.before = undefined;
     this.tuples.delete(conn.reply);
     conn.reply = reply;
     this.tuples.set({ conn, reply: true, tuple: reply });
@@ -152,7 +179,7 @@ class TupleTable {
     if (bucket === undefined) return undefined;
     for (let i = 0; i < bucket.length; i++) {
       const t = bucket[i].tuple;
-      if (t.src === src && t.dst === dst && t.sport === sport && t.dport === dport && t.protocol === protocol) return bucket[i];
+      if (isTuple(t, protocol, src, dst, sport, dport)) return bucket[i];
     }
     return undefined;
   }
@@ -187,6 +214,10 @@ class TupleTable {
     this.mask = this.buckets.length - 1;
     for (const ref of entries) (this.buckets[hashOf(ref.tuple) & this.mask] ??= []).push(ref);
   }
+}
+
+function isTuple(t: Tuple, protocol: number, src: number, dst: number, sport: number, dport: number): boolean {
+  return t.src === src && t.dst === dst && t.sport === sport && t.dport === dport && t.protocol === protocol;
 }
 
 function sameTuple(a: Tuple, b: Tuple): boolean {

@@ -129,6 +129,13 @@ export class NetnsTables {
    * looked up by name for every packet.
    */
   hookSteps: HookStep[][] = NF_INET_HOOKS.map(() => []);
+  /**
+   * Per hook: whether a packet of a connection no NAT binding changes passes it untouched,
+   * which holds when its chains other than nat's have no rule and accept by a policy that
+   * keeps no counters (nat's chains see only a connection's first packet). Such a packet
+   * then skips the hook's chains, as their walk would change nothing.
+   */
+  hookPassesUnbound: boolean[] = NF_INET_HOOKS.map(() => true);
   readonly conntrack = new Conntrack();
   private seed: number;
 
@@ -164,6 +171,7 @@ export class NetnsTables {
       const chain = table?.chains.get(hook);
       return table && chain ? [{ table, chain }] : [];
     }));
+    this.hookPassesUnbound = this.hookSteps.map((steps) => steps.every(({ table, chain }) => table.name === 'nat' || (chain.rules.length === 0 && chain.policy !== 'DROP' && !chain.policyCounted)));
   }
 }
 

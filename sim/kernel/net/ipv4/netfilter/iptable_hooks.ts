@@ -35,10 +35,12 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
   const nf = ns.netfilter;
   if (nf === undefined || !nf.active) return undefined;
   conntrackIn(nf, ns, skb, ip);
+  const h = nfHookIndex(hook);
+  if (nf.hookPassesUnbound[h] && unboundByNat(skb)) return undefined;
   // What the matches read, taken from the headers once a chain with rules is walked: a
   // hook whose chains are empty never needs it.
   let p: PacketView | undefined;
-  const steps = nf.hookSteps[nfHookIndex(hook)];
+  const steps = nf.hookSteps[h];
   for (let i = 0; i < steps.length; i++) {
     const { table, chain } = steps[i];
     if (table.name === 'nat') {
@@ -57,6 +59,20 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
   }
   return undefined;
 };
+
+/**
+ * A packet no NAT step would change: one conntrack placed in no connection (nat runs for
+ * tracked packets only), or one of a connection whose nat chains were asked already for
+ * both kinds of change and bound neither (they are asked once, at the connection's first
+ * packets, and only a binding rewrites the ones after). An ICMP error RELATED to a
+ * connection takes the full walk.
+ */
+function unboundByNat(skb: Skb): boolean {
+  const ct = skb.nfct;
+  if (ct === undefined) return true;
+  const c = ct.conn;
+  return skb.ctState !== 'RELATED' && c.srcNatInitialized && c.dstNatInitialized && !c.srcNat && !c.dstNat;
+}
 
 /** nf_conntrack_in, once per packet and namespace: the packet keeps its connection for the hooks after this one. */
 function conntrackIn(nf: NetnsTables, ns: SimNetns, skb: Skb, ip: number): void {
