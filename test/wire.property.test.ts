@@ -9,7 +9,7 @@ import { emitTcp, parseTcp } from '../sim/wire/tcp';
 import { emitVxlan, parseVxlan } from '../sim/wire/vxlan';
 import { DnsRepr, emitDns, parseDns } from '../sim/wire/dns';
 import { dissect, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../sim/wire/dissect';
-import { numberToIpv4 } from '../sim/wire/addr';
+import { ipv4ToNumber, ipv4ToString, numberToIpv4 } from '../sim/wire/addr';
 
 const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':'));
 const ip = fc.nat(0xffffffff).map(numberToIpv4);
@@ -170,5 +170,19 @@ describe('parse never throws on random bytes', () => {
       const layers = dissect(Buffer.concat([head, tail]), LINKTYPE_ETHERNET);
       expect(layers[0].proto).toBe('eth');
     }), { numRuns: 1000 });
+  });
+});
+
+describe('address conversions answer the same whatever was converted before them (their table of recent ones)', () => {
+  test('runs of addresses, repeated and colliding in the table, convert both ways as written; a malformed one still throws', () => {
+    fc.assert(fc.property(fc.array(fc.nat(0xffffffff), { minLength: 1, maxLength: 300 }), (ns) => {
+      for (const n of [...ns, ...ns.reverse()]) {
+        const text = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+        expect(ipv4ToNumber(text)).toBe(n);
+        expect(ipv4ToString(Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255))).toBe(text);
+      }
+    }));
+    ipv4ToNumber('0.0.0.0');
+    for (const bad of ['', '0', '1.2.3', '256.0.0.0', '0.0.0.0 ']) expect(() => ipv4ToNumber(bad)).toThrow('not an IPv4 address');
   });
 });

@@ -43,8 +43,30 @@ export function writeMac(mac: string, b: Uint8Array, offset: number): void {
   b.set(bytes, offset);
 }
 
+/**
+ * The last addresses converted, in a small table indexed by a few bits of each: a packet's
+ * path converts the same handful of addresses again and again (every datagram's header
+ * writes two, every reply reads its source), and a slot compared is cheaper than a Map
+ * asked. The Maps above stay behind them for everything else.
+ */
+const RECENT_SLOTS = 64;
+const recentTexts: (string | undefined)[] = new Array<string | undefined>(RECENT_SLOTS).fill(undefined);
+const recentTextKeys = new Int32Array(RECENT_SLOTS);
+const recentNumberTexts: (string | undefined)[] = new Array<string | undefined>(RECENT_SLOTS).fill(undefined);
+const recentNumbers = new Uint32Array(RECENT_SLOTS);
+
 export function ipv4ToString(b: Uint8Array, offset = 0): string {
   const key = (b[offset] << 24) | (b[offset + 1] << 16) | (b[offset + 2] << 8) | b[offset + 3];
+  const slot = (key ^ (key >>> 8) ^ (key >>> 16)) & (RECENT_SLOTS - 1);
+  const recent = recentTexts[slot];
+  if (recent !== undefined && recentTextKeys[slot] === key) return recent;
+  const s = ipv4ToStringCached(b, offset, key);
+  recentTexts[slot] = s;
+  recentTextKeys[slot] = key;
+  return s;
+}
+
+function ipv4ToStringCached(b: Uint8Array, offset: number, key: number): string {
   let s = ipv4Cache.get(key);
   if (s === undefined) {
     s = `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
@@ -63,6 +85,15 @@ export function isIpv4(s: string): boolean {
 const ipv4Numbers = new Map<string, number>();
 
 export function ipv4ToNumber(ip: string): number {
+  const slot = (ip.length * 31 + ip.charCodeAt(ip.length - 1) * 7 + ip.charCodeAt(ip.length - 2)) & (RECENT_SLOTS - 1);
+  if (recentNumberTexts[slot] === ip) return recentNumbers[slot];
+  const n = ipv4ToNumberCached(ip);
+  recentNumberTexts[slot] = ip;
+  recentNumbers[slot] = n;
+  return n;
+}
+
+function ipv4ToNumberCached(ip: string): number {
   let n = ipv4Numbers.get(ip);
   if (n === undefined) {
     if (!isIpv4(ip)) throw new Error(`not an IPv4 address: ${ip}`);

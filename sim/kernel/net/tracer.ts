@@ -446,6 +446,19 @@ export class Tracer {
 
   /** `actor`: the device that acted and handed the frame to `link` (the bridge; the vxlan device that encapsulated). */
   private record(skb: Skb, spot: Spot, link: SimLink, note?: string, actor?: string): void {
+    // Past the hops its flow keeps, with no capture written, a hop is only counted. This
+    // test stays small and the rest lives in keepHop, which a long flood seldom calls: the
+    // taps are inlined into every device's hot path, and their size is what the compiler
+    // spends its inlining budget on.
+    const flow = skb.flow;
+    if (this.pcaps === undefined && (flow === undefined || !this.keeps(flow))) {
+      if (flow !== undefined) this.countOnly(flow);
+      return;
+    }
+    this.keepHop(skb, spot, link, note, actor);
+  }
+
+  private keepHop(skb: Skb, spot: Spot, link: SimLink, note: string | undefined, actor: string | undefined): void {
     const at = this.clock.now + skb.lag;
     // An ipip device has no link layer: what it carries is the IP packet, behind the datapath's blank Ethernet header.
     const raw = link.type === 'ipip';

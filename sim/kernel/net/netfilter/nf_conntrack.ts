@@ -58,6 +58,32 @@ export class Conntrack {
    * to), on `out`.
    */
   track(f: Uint8Array, ip: number, out: NfctHolder): void {
+    // Most packets belong to a connection just seen: found among the last two, that is all.
+    const protocol = f[ip + 9];
+    const l4 = ip + (f[ip] & 15) * 4;
+    const recent = protocol === IPPROTO_UDP || protocol === IPPROTO_TCP || (protocol === IPPROTO_ICMP && (f[l4] === ICMP_ECHO_REQUEST || f[l4] === ICMP_ECHO_REPLY))
+      ? this.recentFor(f, ip, protocol, l4) : undefined;
+    if (recent !== undefined) return placed(recent, out);
+    this.trackAny(f, ip, out);
+  }
+
+  /** One of the last two tuples found, when the packet's tuple is one of them. */
+  private recentFor(f: Uint8Array, ip: number, protocol: number, l4: number): CtRef | undefined {
+    const src = be32(f, ip + 12) >>> 0, dst = be32(f, ip + 16) >>> 0;
+    const sport = protocol === IPPROTO_ICMP ? be16(f, l4 + 4) : be16(f, l4);
+    const dport = protocol === IPPROTO_ICMP ? sport : be16(f, l4 + 2);
+    const a = this.recent;
+    if (a !== undefined && isTuple(a.tuple, protocol, src, dst, sport, dport)) return a;
+    const b = this.before;
+    if (b !== undefined && isTuple(b.tuple, protocol, src, dst, sport, dport)) {
+      this.before = a;
+      this.recent = b;
+      return b;
+    }
+    return undefined;
+  }
+
+  private trackAny(f: Uint8Array, ip: number, out: NfctHolder): void {
     const protocol = f[ip + 9];
     const l4 = ip + (f[ip] & 15) * 4;
     out.nfct = undefined;
@@ -85,12 +111,7 @@ export class Conntrack {
     const sport = protocol === IPPROTO_ICMP ? be16(f, l4 + 4) : be16(f, l4);
     const dport = protocol === IPPROTO_ICMP ? sport : be16(f, l4 + 2);
     const known = this.lookup(protocol, src, dst, sport, dport);
-    if (known) {
-      if (known.reply) known.conn.seenReply = true;
-      out.nfct = known;
-      out.ctState = known.conn.seenReply ? 'ESTABLISHED' : 'NEW';
-      return;
-    }
+    if (known) return placed(known, out);
     // An echo reply nobody asked for starts nothing.
     if (protocol === IPPROTO_ICMP && f[l4] === ICMP_ECHO_REPLY) {
       out.ctState = 'INVALID';
@@ -112,19 +133,11 @@ export class Conntrack {
   private recent: CtRef | undefined = undefined;
   private before: CtRef | undefined = undefined;
 
-  /** The table's entry for a tuple, the two last found asked first. */
+  /** The table's entry for a tuple, remembered as the last found. */
   private lookup(protocol: number, src: number, dst: number, sport: number, dport: number): CtRef | undefined {
-    const a = this.recent;
-    if (a !== undefined && isTuple(a.tuple, protocol, src, dst, sport, dport)) return a;
-    const b = this.before;
-    if (b !== undefined && isTuple(b.tuple, protocol, src, dst, sport, dport)) {
-      this.before = a;
-      this.recent = b;
-      return b;
-    }
     const found = this.tuples.find(protocol, src, dst, sport, dport);
     if (found !== undefined) {
-      this.before = a;
+      this.before = this.recent;
       this.recent = found;
     }
     return found;
@@ -144,6 +157,13 @@ export class Conntrack {
     conn.reply = reply;
     this.tuples.set({ conn, reply: true, tuple: reply });
   }
+}
+
+/** A packet of a known connection: a reply direction's packet marks it answered; answered, it is ESTABLISHED. */
+function placed(known: CtRef, out: NfctHolder): void {
+  if (known.reply) known.conn.seenReply = true;
+  out.nfct = known;
+  out.ctState = known.conn.seenReply ? 'ESTABLISHED' : 'NEW';
 }
 
 /** nf_ct_invert_tuple: addresses and ports swapped. */

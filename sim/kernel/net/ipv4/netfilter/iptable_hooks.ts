@@ -37,6 +37,11 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
   conntrackIn(nf, ns, skb, ip);
   const h = nfHookIndex(hook);
   if (nf.hookPassesUnbound[h] && unboundByNat(skb)) return undefined;
+  return walkHook(dp, nf, h, hook, ns, skb, ip, inDev, outDev);
+};
+
+/** The hook's chains in priority order: nat for a connection's first packets and its bindings, the others' rules and policies. */
+function walkHook(dp: Datapath, nf: NetnsTables, h: number, hook: NfInetHook, ns: SimNetns, skb: Skb, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined): string | undefined {
   // What the matches read, taken from the headers once a chain with rules is walked: a
   // hook whose chains are empty never needs it.
   let p: PacketView | undefined;
@@ -58,7 +63,7 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
     }
   }
   return undefined;
-};
+}
 
 /**
  * A packet no NAT step would change: one conntrack placed in no connection (nat runs for
