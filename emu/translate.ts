@@ -8,7 +8,7 @@
  * sim/plan/iproute2.ts's, the ones `cnmlab explain` prints; this file only names and
  * batches them.
  */
-import { ListeningSocket, PlanOp, WeaveRouterConfig } from '../sim/plan/ops';
+import { hostOps, ListeningSocket, PlanOp, WeaveRouterConfig } from '../sim/plan/ops';
 import { Command, Namer, opToCommands, UNDERLAY, underlayPort } from '../sim/plan/iproute2';
 import { NameMap, safe, safeValue } from './names';
 import { BirdRoute } from './bird';
@@ -140,7 +140,9 @@ export function restoreScript(commands: string[][]): string {
   return open ? text + 'COMMIT\n' : text;
 }
 
-export function toPhases(ops: PlanOp[], names: NameMap, numbering = new Numbering()): Phases {
+export function toPhases(plan: PlanOp[], names: NameMap, numbering = new Numbering()): Phases {
+  // The real kernel gets every peer's entries one by one, as Docker programs them.
+  const ops = hostOps(plan);
   const namer = emuNamer(names);
   // BIRD installs its own routes, learned over its sessions: they are waited for, not made.
   const byBird = (op: PlanOp) => (op.op === 'route.add' || op.op === 'route.blackhole') && op.proto === 'bird';

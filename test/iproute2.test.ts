@@ -38,6 +38,17 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
     'bridge -n 1-abc fdb del 02:42:0a:00:01:04 dev vxlan0 dst 198.51.100.11 self',
     'bridge -n 1-abc fdb del 02:42:0a:00:01:04 dev vxlan0 master || true',
   ]],
+  'peers.add': [{ op: 'peers.add', hosts: ['r0'], netns: '1-abc', dev: 'vxlan0', peers: [{ ip: '10.0.1.4', mac: '02:42:0a:00:01:04', dst: '198.51.100.11' }, { ip: '10.0.1.5', mac: '02:42:0a:00:01:05', dst: '198.51.100.12' }] }, [
+    'ip -n 1-abc neigh replace 10.0.1.4 lladdr 02:42:0a:00:01:04 dev vxlan0 nud permanent',
+    'bridge -n 1-abc fdb replace 02:42:0a:00:01:04 dev vxlan0 dst 198.51.100.11 self permanent',
+    'ip -n 1-abc neigh replace 10.0.1.5 lladdr 02:42:0a:00:01:05 dev vxlan0 nud permanent',
+    'bridge -n 1-abc fdb replace 02:42:0a:00:01:05 dev vxlan0 dst 198.51.100.12 self permanent',
+  ]],
+  'peers.del': [{ op: 'peers.del', hosts: ['r0'], netns: '1-abc', dev: 'vxlan0', peers: [{ ip: '10.0.1.4', mac: '02:42:0a:00:01:04', dst: '198.51.100.11' }] }, [
+    'ip -n 1-abc neigh del 10.0.1.4 dev vxlan0',
+    'bridge -n 1-abc fdb del 02:42:0a:00:01:04 dev vxlan0 dst 198.51.100.11 self',
+    'bridge -n 1-abc fdb del 02:42:0a:00:01:04 dev vxlan0 master || true',
+  ]],
   'sysctl.set': [{ op: 'sysctl.set', host: 'r0', netns: '1-abc', key: 'net.ipv6.conf.all.disable_ipv6', value: '1' }, ['ip netns exec 1-abc sysctl -qw net.ipv6.conf.all.disable_ipv6=1']],
   iptables: [{ op: 'iptables', host: 'r0', netns: 'abc123', args: ['-t', 'nat', '-I', 'DOCKER_OUTPUT', '-d', '127.0.0.11', '-p', 'udp', '--dport', '53', '-j', 'DNAT', '--to-destination', '127.0.0.11:42039'] },
     ['ip netns exec abc123 iptables -t nat -I DOCKER_OUTPUT -d 127.0.0.11 -p udp --dport 53 -j DNAT --to-destination 127.0.0.11:42039']],
@@ -135,7 +146,7 @@ describe('PlanOp → iproute2', () => {
         ...p.kv.map((k) => `etcdctl -n ${k.netns} ${k.argv.join(' ')}`),
       ];
       // explain's lines with every namespace named as emu names it; a host's own namespace gets its -n.
-      const host = op.host;
+      const host = 'hosts' in op ? op.hosts[0] : op.host;
       const group = (l: string) => (l.includes(' u-r0 ') ? UNDERLAY : host);
       const expected = lines.map((l) => {
         const g = group(l);
@@ -147,7 +158,7 @@ describe('PlanOp → iproute2', () => {
         return [w[0], '-n', real(g, ns), ...w.slice(1)].join(' ');
       });
       expect({ kind, emu: emu.sort() }).toEqual({ kind, emu: expected.sort() });
-      if (kind === 'fdb.del') expect(p.otherBatches[0].bridgeMayFail).toBe(true);
+      if (kind === 'fdb.del' || kind === 'peers.del') expect(p.otherBatches[0].bridgeMayFail).toBe(true);
       if (kind === 'iptables') expect(restoreScript(p.otherBatches[0].iptables)).toBe('*nat\n-I DOCKER_OUTPUT -d 127.0.0.11 -p udp --dport 53 -j DNAT --to-destination 127.0.0.11:42039\nCOMMIT\n');
       if (kind === 'file.write') expect(p.files).toEqual([{ netns: names.netns('r0', 'abc123'), name: 'resolv.conf', content: 'nameserver 127.0.0.11\n' }]);
     }

@@ -2,7 +2,7 @@
 import { WeaveRouter, weaverUpcall } from './weaver';
 import { OdpDatapath } from './net/openvswitch';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
-import { PlanOp } from '../plan/ops';
+import { expandPeers, PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
 import { iptablesCommand } from './iptables';
 import { Derived, LinkType, LoggedMap, Neigh, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
@@ -291,6 +291,22 @@ export class SimKernel {
         l.vxlan.fdb.add(op.mac, this.permanentFdb(op.dst));
         return;
       }
+      case 'peers.add': {
+        const neighs = op.peers.map((p) => this.permanentNeigh(op.dev, p.ip, p.mac));
+        const fdbs = op.peers.map((p) => this.permanentFdb(p.dst));
+        for (const host of op.hosts) {
+          const l = this.link(host, op.netns, op.dev);
+          if (!l.vxlan) throw new KernelError(`${op.dev} is not a vxlan device`);
+          for (let i = 0; i < neighs.length; i++) {
+            l.netns.neigh.add(neighs[i]);
+            l.vxlan.fdb.add(op.peers[i].mac, fdbs[i]);
+          }
+        }
+        return;
+      }
+      case 'peers.del':
+        for (const one of expandPeers(op)) this.apply(one);
+        return;
       case 'fdb.del': {
         // libnetwork's deleteNeighbor also flushes what br0 learned for that MAC on vxlan0.
         const l = this.link(op.host, op.netns, op.dev);

@@ -122,6 +122,15 @@ export type PlanOp =
   | { op: 'neigh.del'; host: string; netns: string; dev: string; ip: string; mac: string }
   | { op: 'fdb.add'; host: string; netns: string; dev: string; mac: string; dst: string }
   | { op: 'fdb.del'; host: string; netns: string; dev: string; mac: string; dst: string }
+  /**
+   * Peers' static neighbour and FDB entries on the vxlan device `dev` of namespace `netns` on
+   * each of `hosts` (libnetwork's peerAdd/peerDelete, as NetworkDB's table events reach each
+   * node): for each host in order, each entry's `neigh` then its `fdb` op (see expandPeers).
+   * One op stands for what a swarm would otherwise emit per host and peer: an ingress network
+   * of n nodes puts n² of them in the plan.
+   */
+  | { op: 'peers.add'; hosts: string[]; netns: string; dev: string; peers: PeerEntry[] }
+  | { op: 'peers.del'; hosts: string[]; netns: string; dev: string; peers: PeerEntry[] }
   /** A namespace's sysctl (net.*), set as `sysctl -w` inside it would. */
   | { op: 'sysctl.set'; host: string; netns: string; key: string; value: string }
   /**
@@ -141,3 +150,33 @@ export type PlanOp =
   | { op: 'file.write'; host: string; netns: string; path: string; content: string };
 
 export type OpName = PlanOp['op'];
+
+/** A remote endpoint as a vxlan device's peer table holds it: its address, its MAC, its host's VTEP. */
+export interface PeerEntry {
+  ip: string;
+  mac: string;
+  dst: string;
+}
+
+/** An op that names one host: a peers op is its per-host neigh and fdb ops. */
+export type HostOp = Exclude<PlanOp, { op: 'peers.add' | 'peers.del' }>;
+
+/** The per-host neigh and fdb ops a peers op stands for, in the order the kernels get them. */
+export function expandPeers(op: Extract<PlanOp, { op: 'peers.add' | 'peers.del' }>): HostOp[] {
+  const add = op.op === 'peers.add';
+  const out: HostOp[] = [];
+  for (const host of op.hosts) {
+    for (const p of op.peers) {
+      out.push(
+        { op: add ? 'neigh.add' : 'neigh.del', host, netns: op.netns, dev: op.dev, ip: p.ip, mac: p.mac },
+        { op: add ? 'fdb.add' : 'fdb.del', host, netns: op.netns, dev: op.dev, mac: p.mac, dst: p.dst },
+      );
+    }
+  }
+  return out;
+}
+
+/** Every op of a plan as one host's op: peers ops expanded (emu runs, and explain prints, each entry). */
+export function hostOps(ops: PlanOp[]): HostOp[] {
+  return ops.flatMap((op) => (op.op === 'peers.add' || op.op === 'peers.del' ? expandPeers(op) : [op]));
+}

@@ -13,6 +13,7 @@ import { DaemonRefusal } from '../refusal';
 import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
 import { gossipConnected } from '../netdb';
 import { Tx } from '../tx';
+import { PeerEntry } from '../../plan/ops';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
 import { createClassicNetwork, obtainVxlanId, publishClassic, replayPeerDb, watchMiss } from './overlay-kv';
 import { CaptureSpot, DriverNamespace, NetworkDriver, NetworkSpec } from './driver';
@@ -33,6 +34,11 @@ export function emitPeer(tx: Tx, op: 'add' | 'del', host: string, netns: string,
     { op: op === 'add' ? 'neigh.add' : 'neigh.del', host, netns, dev: 'vxlan0', ip: ep.ip, mac: ep.mac },
     { op: op === 'add' ? 'fdb.add' : 'fdb.del', host, netns, dev: 'vxlan0', mac: ep.mac, dst: vtep },
   );
+}
+
+/** Endpoints' entries on vxlan0 of `netns` on each of `hosts` (libnetwork peerAdd/peerDelete as NetworkDB's events reach each host). */
+function emitPeers(tx: Tx, op: 'add' | 'del', hosts: string[], netns: string, peers: PeerEntry[]): void {
+  if (hosts.length && peers.length) tx.emit({ op: op === 'add' ? 'peers.add' : 'peers.del', hosts, netns, dev: 'vxlan0', peers });
 }
 
 /**
@@ -94,7 +100,7 @@ function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
     return;
   }
   // initSandboxPeerDB: replay the peers gossiped before this host had the sandbox.
-  for (const ep of joinedRemoteEndpoints(tx, net, host)) emitPeer(tx, 'add', host, netns, ep, tx.underlayOf(ep.host));
+  emitPeers(tx, 'add', [host], netns, joinedRemoteEndpoints(tx, net, host).map((ep) => ({ ip: ep.ip, mac: ep.mac, dst: tx.underlayOf(ep.host) })));
 }
 
 function teardown(tx: Tx, net: Draft<Network>, host: string): void {
@@ -107,12 +113,9 @@ function teardown(tx: Tx, net: Draft<Network>, host: string): void {
 /** Tells every other host where the network lives about an endpoint (NetworkDB overlay_peer_table; serf's events in classic mode). */
 function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | 'del'): void {
   if (net.scope === 'global') return publishClassic(tx, net, ep, op === 'add' ? 'join' : 'leave');
-  const vtep = tx.underlayOf(ep.host);
-  const netns = overlayNetnsName(net.id);
   // Other hosts' instances do not change in a step run on ep.host: read them without drafts.
-  for (const host of instanceHosts(swarmNetwork(tx.before.swarm, net.id) ?? net)) {
-    if (host !== ep.host && gossipConnected(tx.before, host, ep.host)) emitPeer(tx, op, host, netns, ep, vtep);
-  }
+  const hosts = instanceHosts(swarmNetwork(tx.before.swarm, net.id) ?? net).filter((host) => host !== ep.host && gossipConnected(tx.before, host, ep.host));
+  emitPeers(tx, op, hosts, overlayNetnsName(net.id), [{ ip: ep.ip, mac: ep.mac, dst: tx.underlayOf(ep.host) }]);
 }
 
 /** NetworkDB's entries between two nodes appear or go: each node's vxlan0 gains or loses the other's joined endpoints. */
@@ -120,7 +123,8 @@ function gossipOverlay(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'a
   for (const [holder, owner] of [[a, b], [b, a]]) {
     const inst = instanceOf(net, holder);
     if (!inst) continue;
-    for (const ep of endpointsOf(net)) if (ep.host === owner && ep.state === 'joined') emitPeer(tx, op, holder, inst.netns, ep, tx.underlayOf(owner));
+    const vtep = tx.underlayOf(owner);
+    emitPeers(tx, op, [holder], inst.netns, endpointsOf(net).filter((ep) => ep.host === owner && ep.state === 'joined').map((ep) => ({ ip: ep.ip, mac: ep.mac, dst: vtep })));
   }
 }
 

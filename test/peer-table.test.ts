@@ -1,0 +1,114 @@
+/**
+ * The overlay's peer table in the plan: one `peers.add`/`peers.del` op stands for an
+ * endpoint's entries on every other host (and for the entries a new instance replays), where
+ * a swarm would otherwise emit a neigh and an fdb op per host and peer (n² for the ingress
+ * network of n nodes). Each host's kernel must end up with what the entries one by one give
+ * it: the same `bridge fdb show` and `ip neigh show`, learned entries and removals included.
+ */
+import { Model } from '../sim/model/model';
+import { SimKernel } from '../sim/kernel/kernel';
+import { bridgeCommand, ipCommand } from '../sim/kernel/iproute';
+import { dockerStep } from '../sim/docker/session';
+import { hostOps, PlanOp } from '../sim/plan/ops';
+import { planText } from '../sim/plan/explain';
+
+const HOSTS = Array.from({ length: 12 }, (_, i) => `h${i}`);
+const OPTS = { namesVisible: true };
+
+/** The same plan into two kernels: as the model emits it, and with every peers op as its per-host ops. */
+class Pair {
+  readonly model = new Model(HOSTS.map((name, i) => ({ name, underlay: `198.51.100.${10 + i}` })), 7);
+  readonly grouped = new SimKernel(7);
+  readonly oneByOne = new SimKernel(7);
+  readonly plan: PlanOp[] = [];
+
+  constructor() {
+    this.apply(this.model.boot());
+  }
+
+  apply(ops: PlanOp[]): void {
+    this.plan.push(...ops);
+    for (const op of ops) this.grouped.apply(op);
+    for (const op of hostOps(ops)) this.oneByOne.apply(op);
+  }
+
+  docker(host: string, line: string): PlanOp[] {
+    const ops = dockerStep(this.model, host, line.split(' ')).ops;
+    this.apply(ops);
+    return ops;
+  }
+
+  /** Every overlay namespace's `bridge fdb show` and `ip neigh show`, on every host, in both kernels. */
+  tables(k: SimKernel): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const host of HOSTS) {
+      for (const ns of k.hosts.get(host)!.namespaces.values()) {
+        if (!ns.links.has('vxlan0')) continue;
+        out[`${host} ${ns.name} fdb`] = bridgeCommand(ns, ['fdb', 'show'], OPTS).stdout;
+        out[`${host} ${ns.name} neigh`] = ipCommand(ns, ['neigh', 'show'], OPTS).stdout;
+      }
+    }
+    return out;
+  }
+
+  expectAlike(): void {
+    expect(this.tables(this.grouped)).toEqual(this.tables(this.oneByOne));
+  }
+}
+
+function swarm(): Pair {
+  const p = new Pair();
+  p.docker('h0', 'swarm init');
+  for (const h of HOSTS.slice(1)) p.docker(h, 'swarm join --token <...> 198.51.100.10:2377');
+  for (const n of ['n0', 'n1', 'n2']) p.docker('h0', `network create -d overlay --attachable ${n}`);
+  for (let c = 0; c < 36; c++) p.docker(HOSTS[c % HOSTS.length], `run -d --name c${c} --network n${c % 3} busybox`);
+  return p;
+}
+
+describe('the overlay peer table as one op per endpoint', () => {
+  test("a 12-node swarm's fdb and neighbour tables on every host are the entries one by one, in their order", () => {
+    const p = swarm();
+    const tables = p.tables(p.grouped);
+    // Every node holds the other eleven nodes' ingress endpoints: the tables are not empty.
+    const ingress = Object.entries(tables).filter(([k, v]) => k.endsWith(' fdb') && v.split('\n').filter((l) => l.includes(' dst ')).length === HOSTS.length - 1);
+    expect(ingress.length).toBeGreaterThanOrEqual(HOSTS.length);
+    p.expectAlike();
+  });
+
+  test('a node joining adds as many ops whatever the swarm size, and explain prints every entry one by one', () => {
+    const p = new Pair();
+    p.docker('h0', 'swarm init');
+    const counts = HOSTS.slice(1).map((h) => p.docker(h, 'swarm join --token <...> 198.51.100.10:2377').length);
+    expect(new Set(counts).size).toBe(1);
+    p.docker('h0', 'network create -d overlay --attachable n0');
+    p.docker('h3', 'run -d --name c0 --network n0 busybox');
+    p.docker('h3', 'rm -f c0');
+    // explain (and emu) get the ops one by one: what they printed before the peers op.
+    expect(planText(p.plan)).toBe(planText(hostOps(p.plan)));
+    expect(planText(p.plan)).toContain('bridge -n 1-');
+  });
+
+  test('a removed endpoint leaves every table, with what the bridge learned for its MAC; a learned entry stays where it was put', () => {
+    const p = swarm();
+    // A learned entry (vxlan_snoop) among the static ones, and one that br0 learned on vxlan0 for a peer's MAC.
+    for (const k of [p.grouped, p.oneByOne]) {
+      for (const ns of k.hosts.get('h1')!.namespaces.values()) {
+        const vx = ns.links.get('vxlan0');
+        if (!vx) continue;
+        vx.vxlan!.fdb.set('02:42:0a:63:00:09', { dst: '198.51.100.99', permanent: false, updatedNs: 0 });
+        const [peerMac] = [...vx.vxlan!.fdb].find(([, e]) => e.permanent) ?? [];
+        if (peerMac) vx.master!.fdb.set(peerMac, { port: vx, local: false, updatedNs: 0 });
+      }
+    }
+    p.expectAlike();
+    const removal = p.docker('h0', 'rm -f c0');
+    expect(removal.some((op) => op.op === 'peers.del')).toBe(true);
+    p.docker('h4', 'network disconnect n1 c4');
+    p.docker('h5', 'swarm leave');
+    p.expectAlike();
+    const fdb = Object.entries(p.tables(p.grouped)).filter(([k]) => k.startsWith('h1 ') && k.endsWith(' fdb')).map(([, v]) => v).join('');
+    expect(fdb).toContain('02:42:0a:63:00:09 dev vxlan0 dst 198.51.100.99 link-netnsid 0 self\n');
+    // h5 left: no table holds its VTEP any more.
+    expect(Object.values(p.tables(p.grouped)).join('')).not.toContain('dst 198.51.100.15 ');
+  });
+});
