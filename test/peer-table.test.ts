@@ -11,6 +11,7 @@ import { bridgeCommand, ipCommand } from '../sim/kernel/iproute';
 import { dockerStep } from '../sim/docker/session';
 import { hostOps, PlanOp } from '../sim/plan/ops';
 import { planText } from '../sim/plan/explain';
+import { LoggedMap } from '../sim/kernel/objects';
 
 const HOSTS = Array.from({ length: 12 }, (_, i) => `h${i}`);
 const OPTS = { namesVisible: true };
@@ -110,5 +111,25 @@ describe('the overlay peer table as one op per endpoint', () => {
     expect(fdb).toContain('02:42:0a:63:00:09 dev vxlan0 dst 198.51.100.99 link-netnsid 0 self\n');
     // h5 left: no table holds its VTEP any more.
     expect(Object.values(p.tables(p.grouped)).join('')).not.toContain('dst 198.51.100.15 ');
+    // Back in the swarm, its new devices take the entries published after they were made, as any host's do.
+    p.docker('h5', 'swarm join --token <...> 198.51.100.10:2377');
+    p.docker('h5', 'run -d --name back --network n2 busybox');
+    p.docker('h7', 'run -d --name later --network n2 busybox');
+    p.expectAlike();
+    expect(Object.values(p.tables(p.grouped)).join('')).toContain('dst 198.51.100.15 ');
+  });
+
+  test('a table following a feed takes the entries in the order they came, its own additions included', () => {
+    const t = new LoggedMap<string, number>();
+    const feed: [string, number][] = [];
+    t.add('a', 1);
+    t.follow({ drain: (into) => { for (const [k, v] of feed.splice(0)) into.set(k, v); } });
+    feed.push(['b', 2], ['a', 3]);
+    t.add('b', 4);
+    feed.push(['c', 5]);
+    expect([...t]).toEqual([['a', 3], ['b', 4], ['c', 5]]);
+    t.unfollow();
+    feed.push(['d', 6]);
+    expect(t.get('d')).toBeUndefined();
   });
 });

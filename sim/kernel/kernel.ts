@@ -5,7 +5,7 @@ import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { expandPeers, PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
 import { iptablesCommand } from './iptables';
-import { Derived, LinkType, LoggedMap, Neigh, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
+import { Derived, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
 
 export class KernelError extends Error {}
@@ -72,6 +72,7 @@ export class SimKernel {
   }
 
   private deleteLink(l: SimLink): void {
+    l.vxlan?.peerFeed?.leave(l);
     const ns = l.netns;
     ns.links.delete(l.name);
     if (l.master) {
@@ -168,6 +169,7 @@ export class SimKernel {
       }
       case 'link.move': {
         const l = this.link(op.host, op.netns, op.name);
+        l.vxlan?.peerFeed?.leave(l);
         const to = this.netns(op.host, op.to);
         if (to.links.has(l.name)) throw new KernelError(`${op.host}/${op.to}: device ${l.name} exists`);
         l.netns.links.delete(l.name);
@@ -184,6 +186,7 @@ export class SimKernel {
       }
       case 'link.rename': {
         const l = this.link(op.host, op.netns, op.name);
+        l.vxlan?.peerFeed?.leave(l);
         if (l.netns.links.has(op.to)) throw new KernelError(`${op.host}/${op.netns}: device ${op.to} exists`);
         l.netns.links.delete(l.name);
         l.name = op.to;
@@ -294,14 +297,11 @@ export class SimKernel {
       case 'peers.add': {
         const neighs = op.peers.map((p) => this.permanentNeigh(op.dev, p.ip, p.mac));
         const fdbs = op.peers.map((p) => this.permanentFdb(p.dst));
-        for (const host of op.hosts) {
+        this.peerFeed(op.netns, op.dev).add(op.hosts, neighs, op.peers.map((p) => p.mac), fdbs, (host) => {
           const l = this.link(host, op.netns, op.dev);
           if (!l.vxlan) throw new KernelError(`${op.dev} is not a vxlan device`);
-          for (let i = 0; i < neighs.length; i++) {
-            l.netns.neigh.add(neighs[i]);
-            l.vxlan.fdb.add(op.peers[i].mac, fdbs[i]);
-          }
-        }
+          return l;
+        });
         return;
       }
       case 'peers.del':
@@ -350,6 +350,16 @@ export class SimKernel {
    */
   private readonly neighEntries = new Map<string, Neigh>();
   private readonly fdbEntries = new Map<string, VxlanFdbEntry>();
+
+  /** A network's peer feed, by the namespace and device its peers ops name (the same on every host). */
+  private readonly peerFeeds = new Map<string, PeerFeed>();
+
+  private peerFeed(netns: string, dev: string): PeerFeed {
+    const key = `${netns} ${dev}`;
+    let feed = this.peerFeeds.get(key);
+    if (!feed) this.peerFeeds.set(key, (feed = new PeerFeed()));
+    return feed;
+  }
 
   private permanentNeigh(dev: string, ip: string, mac: string): Neigh {
     let n = this.neighEntries.get(ip);

@@ -100,10 +100,27 @@ export class LoggedMap<K, V> {
   private readonly map = new Map<K, V>();
   /** Key, value, key, value …: one array, so an addition touches one place in memory. */
   private log: (K | V)[] = [];
+  /** Entries set elsewhere for this table, taken in when it is next read or changed (a peer feed's). */
+  private upstream?: Upstream<K, V>;
 
   /** The same as set, deferred until the next read. */
   add(key: K, value: V): void {
-    this.log.push(key, value);
+    // With an upstream, what it holds came first: an addition goes after it.
+    if (this.upstream) this.set(key, value);
+    else this.log.push(key, value);
+  }
+
+  /** From now on the table also holds what `upstream` gives it, in its order. */
+  follow(upstream: Upstream<K, V>): void {
+    this.unfollow();
+    this.upstream = upstream;
+  }
+
+  /** Takes in what the upstream has given so far, and no more after. */
+  unfollow(): void {
+    if (!this.upstream) return;
+    void this.indexed;
+    this.upstream = undefined;
   }
 
   private get indexed(): Map<K, V> {
@@ -112,6 +129,7 @@ export class LoggedMap<K, V> {
       this.log = [];
       for (let i = 0; i < log.length; i += 2) this.map.set(log[i] as K, log[i + 1] as V);
     }
+    this.upstream?.drain(this.map);
     return this.map;
   }
 
@@ -136,11 +154,82 @@ export class LoggedMap<K, V> {
   }
 }
 
+/** What a table takes in from elsewhere: `drain` sets into it what came since it last drained. */
+export interface Upstream<K, V> {
+  drain(into: Map<K, V>): void;
+}
+
+/** One peers op for many hosts: its entries, made once, for each host it names. */
+interface PeerFeedItem {
+  hosts: string[];
+  /** `hosts` as a set, made when a host first reads the item. */
+  named?: Set<string>;
+  neighs: Neigh[];
+  macs: string[];
+  fdbs: VxlanFdbEntry[];
+}
+
+/**
+ * A network's peer entries as NetworkDB's events bring them to every host's vxlan device
+ * of that network (the plan's peers ops), held once: a swarm's ingress network of n nodes
+ * would otherwise write n² entries one host at a time. A host's device follows the feed
+ * from the first op that names it; its neighbour and FDB tables take in the items that name
+ * the host when they are next read or changed, so each host sees exactly its entries, in
+ * the order the ops came.
+ */
+export class PeerFeed {
+  private readonly items: PeerFeedItem[] = [];
+  /** Each following host's device. */
+  private readonly followers = new Map<string, SimLink>();
+
+  /** Adds entries for `hosts`; `join` is called for each host whose device does not follow the feed yet, before the entries are added. */
+  add(hosts: string[], neighs: Neigh[], macs: string[], fdbs: VxlanFdbEntry[], join: (host: string) => SimLink): void {
+    for (const host of hosts) {
+      if (this.followers.has(host)) continue;
+      const dev = join(host);
+      this.followers.set(host, dev);
+      dev.vxlan!.peerFeed = this;
+      dev.vxlan!.fdb.follow(this.cursor(host, (item, into) => {
+        for (let i = 0; i < item.macs.length; i++) into.set(item.macs[i], item.fdbs[i]);
+      }));
+      dev.netns.neigh.follow(dev.name, this.cursor(host, (item, into) => {
+        for (const n of item.neighs) into.set(n.ip, n);
+      }));
+    }
+    this.items.push({ hosts, neighs, macs, fdbs });
+  }
+
+  /** The device leaves the feed (deleted, moved or renamed): its tables keep what they took in. */
+  leave(dev: SimLink): void {
+    const host = dev.netns.host.name;
+    if (this.followers.get(host) !== dev) return;
+    this.followers.delete(host);
+    dev.vxlan!.peerFeed = undefined;
+    dev.vxlan!.fdb.unfollow();
+    dev.netns.neigh.unfollow(dev.name);
+  }
+
+  private cursor<K, V>(host: string, take: (item: PeerFeedItem, into: Map<K, V>) => void): Upstream<K, V> {
+    const items = this.items;
+    let at = items.length;
+    return {
+      drain(into) {
+        for (; at < items.length; at++) {
+          const item = items[at];
+          if ((item.named ??= new Set(item.hosts)).has(host)) take(item, into);
+        }
+      },
+    };
+  }
+}
+
 export interface VxlanState extends VxlanAttrs {
   /** Remote VTEP per inner MAC ('self' entries: `bridge fdb add … dst X self`). */
   fdb: LoggedMap<string, VxlanFdbEntry>;
   /** The namespace whose UDP socket carries this device's packets (where it was created). */
   linkNetns: SimNetns;
+  /** The network's peer entries this device's tables follow (the overlay's vxlan0). */
+  peerFeed?: PeerFeed;
 }
 
 /** Where a datagram to one destination leaves, and the neighbour key of its next hop. */
@@ -285,6 +374,15 @@ export class NeighTable {
   /** The same as set, for the plan's static entries (see LoggedMap). */
   add(entry: Neigh): void {
     this.device(entry.dev).add(entry.ip, entry);
+  }
+
+  /** The device's entries also hold what `upstream` gives (a peer feed's). */
+  follow(dev: string, upstream: Upstream<string, Neigh>): void {
+    this.device(dev).follow(upstream);
+  }
+
+  unfollow(dev: string): void {
+    this.byDev.get(dev)?.unfollow();
   }
 
   private device(dev: string): LoggedMap<string, Neigh> {
