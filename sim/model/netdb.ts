@@ -34,9 +34,17 @@ import { hostOf, hostsWhere, swarmNetworks, World } from './world';
 export const DEAD_AFTER_NS = 5_000_000_000;
 export const RECONNECT_AFTER_NS = 1_000_000_000;
 
-/** Whether NetworkDB on each of two nodes holds the other's entries (neither declared the other dead). */
-export function gossipConnected(w: Parameters<typeof hostOf>[0], a: string, b: string): boolean {
-  return hostOf(w, a).gossipAlive && hostOf(w, b).gossipAlive;
+const GOSSIP_DEAD = new WeakMap<object, string[]>();
+
+/**
+ * Which of `hosts` hold `host`'s entries and it theirs (NetworkDB on neither declared the
+ * other dead), `host` left out: asked for every node of a big swarm's ingress network, so
+ * the dead are found once.
+ */
+export function gossipPeers(w: World, host: string, hosts: string[]): string[] {
+  const dead = hostsWhere(w.hosts, GOSSIP_DEAD, (h) => !h.gossipAlive);
+  if (dead.includes(host)) return [];
+  return hosts.filter((h) => h !== host && !dead.includes(h));
 }
 
 /** The host's underlay link went up or down at `nowNs` (`ip link set eth0 up|down` on the host). */

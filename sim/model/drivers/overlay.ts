@@ -11,7 +11,7 @@ import { swarmId } from '../ids';
 import { advance, endpointMachine, initialState, networkMachine, networkOnHostMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
 import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
-import { gossipConnected } from '../netdb';
+import { gossipPeers } from '../netdb';
 import { Tx } from '../tx';
 import { PeerEntry } from '../../plan/ops';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
@@ -47,7 +47,10 @@ function emitPeers(tx: Tx, op: 'add' | 'del', hosts: string[], netns: string, pe
  */
 function joinedRemoteEndpoints(tx: Tx, net: Draft<Network>, host: string): Endpoint[] {
   const base = swarmNetwork(tx.before.swarm, net.id);
-  return base ? endpointsOf(base).filter((e) => e.host !== host && e.state === 'joined' && gossipConnected(tx.before, host, e.host)) : [];
+  if (!base) return [];
+  const joined = endpointsOf(base).filter((e) => e.state === 'joined');
+  const peers = new Set(gossipPeers(tx.before, host, [...new Set(joined.map((e) => e.host))]));
+  return joined.filter((e) => peers.has(e.host));
 }
 
 /**
@@ -114,7 +117,7 @@ function teardown(tx: Tx, net: Draft<Network>, host: string): void {
 function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | 'del'): void {
   if (net.scope === 'global') return publishClassic(tx, net, ep, op === 'add' ? 'join' : 'leave');
   // Other hosts' instances do not change in a step run on ep.host: read them without drafts.
-  const hosts = instanceHosts(swarmNetwork(tx.before.swarm, net.id) ?? net).filter((host) => host !== ep.host && gossipConnected(tx.before, host, ep.host));
+  const hosts = gossipPeers(tx.before, ep.host, instanceHosts(swarmNetwork(tx.before.swarm, net.id) ?? net));
   emitPeers(tx, op, hosts, overlayNetnsName(net.id), [{ ip: ep.ip, mac: ep.mac, dst: tx.underlayOf(ep.host) }]);
 }
 
