@@ -45,6 +45,7 @@ import { BirdDaemons } from './bird';
 import { WeaveRouters } from './weaver';
 import { Capture, captureFile, CapturePoint, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
+import { useNamespaceWorker } from './nsworker';
 import { Progress } from './progress';
 
 /**
@@ -77,6 +78,8 @@ export class EmuBackend implements Backend {
   private readonly bird: BirdDaemons;
   private readonly weave: WeaveRouters;
   private readonly releaseGuard: () => void;
+  /** Ends the namespace worker (nsworker.ts) once this run no longer needs it. */
+  private readonly releaseWorker = useNamespaceWorker();
   /** A scenario ran iptables here: a lost ping asks the rules' counters why. */
   private firewalled = false;
   private closed = false;
@@ -93,7 +96,6 @@ export class EmuBackend implements Backend {
   private deferredWorld?: World;
   /** The model after the last step, for a kept lab's DNS and its map. */
   private lastWorld?: World;
-  private batchCount = 0;
   /** Every bridge port made so far forwarding (portsForwarding), awaited before a step's program runs. */
   private forwarding: Promise<void> = Promise.resolve();
   /** Where step commands run: confined views of containers and hosts (confine.ts). */
@@ -138,8 +140,8 @@ export class EmuBackend implements Backend {
         b.numbering.addNamespace(names.underlay);
         b.numbering.make(names.underlay, UNDERLAY_BRIDGE);
         record.addNamespaces(p.add);
-        await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
-        for (const u of p.underlay) await batch('ip', u.netns, u.ip);
+        await batch('ip', p.add.map((n) => ['netns', 'add', n]));
+        for (const u of p.underlay) await batchEach('ip', [{ netns: u.netns, lines: u.ip }]);
       });
     } catch (e) {
       await b.close();
@@ -184,11 +186,6 @@ export class EmuBackend implements Backend {
     return this.serialized(() => this.applyNow(ops, world));
   }
 
-  /** A fresh folder of batch files for each application of the plan. */
-  private batchDir(): string {
-    return path.join(this.record.dir, 'batches', String(this.batchCount++));
-  }
-
   async settle(): Promise<void> {
     const ops = this.deferred, world = this.deferredWorld;
     this.deferred = [];
@@ -218,13 +215,12 @@ export class EmuBackend implements Backend {
 
   private async applyNow(ops: PlanOp[], world: World): Promise<void> {
     const p = toPhases(ops, this.names, this.numbering);
-    const dir = this.batchDir();
     // Progress counts namespaces configured, the creation of them all as one.
     const tick = (n: number) => this.progress.tick(n);
     this.progress.expect(p.hostBatches.length + p.otherBatches.length + (p.add.length ? 1 : 0));
     if (p.add.length) {
       this.record.addNamespaces(p.add);
-      await batch('ip', undefined, p.add.map((n) => ['netns', 'add', n]));
+      await batch('ip', p.add.map((n) => ['netns', 'add', n]));
       tick(1);
     }
     const bridges = [...p.hostBatches, ...p.otherBatches];
@@ -236,13 +232,13 @@ export class EmuBackend implements Backend {
     // Deleted in the same step, a namespace needs no setting first.
     for (const c of p.setup) if (!p.del.includes(c.netns)) setupOf(c.netns).sysctls.push(c);
     for (const b of bridges) if (b.iptables.length && !deletesRules(b)) setupOf(b.netns).rules = restoreScript(b.iptables);
-    await setupEach([...setups.values()], dir);
-    for (const b of p.underlay) await batch('ip', b.netns, b.ip);
-    await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
-    await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), dir, { onDone: tick });
+    await setupEach([...setups.values()]);
+    for (const b of p.underlay) await batchEach('ip', [{ netns: b.netns, lines: b.ip }]);
+    await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
+    await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
     // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
-    await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir);
-    await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), dir, { force: true });
+    await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })));
+    await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), { force: true });
     if (p.kvStart) await this.store.start();
     await this.store.put(p.kv);
     await Promise.all(bridges.filter(deletesRules).map((b) => restoreTolerant(b.netns, b.iptables, restoreScript)));
@@ -268,8 +264,8 @@ export class EmuBackend implements Backend {
         // A view's sysfs holds its namespace: the holder goes first.
         await this.confine.release(d);
       }
-      await emptyNamespaces(p.del, dir);
-      await batch('ip', undefined, p.del.map((n) => ['netns', 'del', n]));
+      await emptyNamespaces(p.del);
+      await batch('ip', p.del.map((n) => ['netns', 'del', n]));
       for (const d of p.del) for (const base of [this.planFiles, NETNS_ETC]) fs.rmSync(path.join(base, d), { recursive: true, force: true });
       this.record.forgetNamespaces(p.del);
     }
@@ -580,6 +576,7 @@ export class EmuBackend implements Backend {
         else await this.tearDown();
       } finally {
         this.releaseGuard();
+        await this.releaseWorker();
       }
     }
   }
@@ -596,7 +593,7 @@ export class EmuBackend implements Backend {
 
   /** Brings the kernel's index counters of these namespaces level with Docker's sequence (Numbering.catchUp), one `ip` each that needs it. */
   private async levelCounters(namespaces: string[]): Promise<void> {
-    await batchEach('ip', namespaces.map((netns) => ({ netns, lines: this.numbering.catchUp(netns) })), this.batchDir());
+    await batchEach('ip', namespaces.map((netns) => ({ netns, lines: this.numbering.catchUp(netns) })));
   }
 
   /** A kept lab answers names as the run did: every running container gets its server, and they outlive us until `cnmlab clean`. */
@@ -652,14 +649,14 @@ function deletesOnlyItsOwn(ops: PlanOp[]): boolean {
  * specified VNI already exists") and its veths' peers linger. Deleting a device is
  * synchronous, so the next step finds the kernel as the model left it.
  */
-async function emptyNamespaces(namespaces: string[], dir: string): Promise<void> {
+async function emptyNamespaces(namespaces: string[]): Promise<void> {
   const listed = await Promise.all(namespaces.map((n) => run('ip', ['-j', '-n', n, 'link', 'show'])));
   const batches = namespaces.map((netns, i) => {
     const links = listed[i].exitCode === 0 ? (JSON.parse(listed[i].stdout || '[]') as { ifname: string }[]) : [];
     return { netns, lines: links.filter((l) => l.ifname !== 'lo').map((l) => ['link', 'del', 'dev', safe(l.ifname)]) };
   });
   // A veth whose peer went first (in another of these namespaces) is already gone: -force goes on.
-  await batchEach('ip', batches, dir, { force: true });
+  await batchEach('ip', batches, { force: true });
 }
 
 /**

@@ -1,11 +1,10 @@
 /** Runs iproute2 and friends: argv only, never a shell; batches through `ip -batch`. */
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 import { spawn } from 'child_process';
 import { execa } from 'execa';
 import type { CommandOutput, StepBounds, StepEnd } from '../sim/backend';
 import { endedOutput } from '../sim/runner/bounds';
+import { NamespaceJob, runInNamespaces } from './nsworker';
 
 export class CommandFailed extends Error {}
 
@@ -34,54 +33,43 @@ export async function must(file: string, args: string[], input?: string): Promis
   return r.stdout;
 }
 
-/** Statistics for the note and the benchmark: how many processes a setup took. */
+/** Statistics for the note and the benchmark: how many programs a setup started. */
 export const processCount = { value: 0 };
 
-/** One `ip [-n NS] -batch -` (or `bridge`) process for many commands in one namespace. */
-export async function batch(tool: 'ip' | 'bridge', netns: string | undefined, lines: string[][]): Promise<void> {
+/** One `ip -batch -` (or `bridge`) process for many commands in the machine's own namespace (`ip netns add` and `del`). */
+export async function batch(tool: 'ip' | 'bridge', lines: string[][]): Promise<void> {
   if (lines.length === 0) return;
   processCount.value++;
-  await must(tool, [...(netns ? ['-n', netns] : []), '-batch', '-'], lines.map((l) => l.join(' ')).join('\n') + '\n');
+  await must(tool, ['-batch', '-'], lines.map((l) => l.join(' ')).join('\n') + '\n');
 }
 
 /**
- * Batch processes xargs keeps running at once. Each is mostly start-up (exec, libraries, the
- * mount namespace `ip -n` makes); twice the cores keeps them busy without thrashing.
+ * One batch in each of many namespaces: `ip -batch -` (or `bridge`) run inside each by the
+ * namespace worker (nsworker.ts), several at a time, its commands on its stdin.
  */
-const PARALLEL_BATCHES = Math.max(2, os.availableParallelism() * 2);
-
-/**
- * One batch in each of many namespaces, through a single xargs that starts
- * `ip -n NS -batch FILE` per namespace, several at a time. Each process Node spawns costs it
- * about 5 ms; xargs starts one in well under 1. Items go NUL-separated, so each name is
- * exactly one argv item (nothing is parsed by a shell). The batch files stay in `dir` for
- * inspection until the run's state is removed.
- */
-export async function batchEach(tool: 'ip' | 'bridge', batches: { netns: string; lines: string[][] }[], dir: string, opts: { force?: boolean; onDone?: (namespaces: number) => void } = {}): Promise<void> {
+export async function batchEach(tool: 'ip' | 'bridge', batches: { netns: string; lines: string[][] }[], opts: { force?: boolean; onDone?: (namespaces: number) => void } = {}): Promise<void> {
   const todo = batches.filter((b) => b.lines.length > 0);
   // A big setup goes in chunks, so a progress bar can move between them.
   for (let i = 0; i < todo.length; i += CHUNK) {
     const chunk = todo.slice(i, i + CHUNK);
-    await batchChunk(tool, chunk, dir, !!opts.force);
+    await batchChunk(tool, chunk, !!opts.force);
     opts.onDone?.(chunk.length);
   }
 }
 
 const CHUNK = 64;
 
-async function batchChunk(tool: 'ip' | 'bridge', todo: { netns: string; lines: string[][] }[], dir: string, force: boolean): Promise<void> {
-  if (todo.length === 1 && !force) return batch(tool, todo[0].netns, todo[0].lines);
-  fs.mkdirSync(dir, { recursive: true });
-  const items: string[] = [];
-  for (const b of todo) {
-    const file = path.join(dir, `${b.netns}.${tool}`);
-    fs.writeFileSync(file, b.lines.map((l) => l.join(' ')).join('\n') + '\n');
-    items.push('-n', b.netns, ...(force ? ['-force'] : []), '-batch', file);
-  }
-  processCount.value += 1 + todo.length;
-  const perCommand = force ? 5 : 4;
-  const r = await run('xargs', ['-0', '-P', String(PARALLEL_BATCHES), '-n', String(perCommand), tool], items.join('\0') + '\0');
-  if (r.exitCode !== 0 && !force) throw new CommandFailed(`${tool} batches in ${dir}: ${(r.stderr || r.stdout).trim()}`);
+async function batchChunk(tool: 'ip' | 'bridge', todo: { netns: string; lines: string[][] }[], force: boolean): Promise<void> {
+  const inputs = todo.map((b) => b.lines.map((l) => l.join(' ')).join('\n') + '\n');
+  processCount.value += todo.length;
+  const results = await runInNamespaces(todo.map((b, i) => ({ netns: b.netns, program: [tool, ...(force ? ['-force'] : []), '-batch', '-'], input: inputs[i] })));
+  const failed = results.findIndex((r) => r.code !== 0);
+  if (failed < 0 || force) return;
+  // iproute2 names the line that failed (`Command failed -:LINE`): shown, not only its number.
+  const output = results[failed].output.trim();
+  const line = Number(/Command failed -:(\d+)/.exec(output)?.[1]);
+  const what = line > 0 ? `\n--- line ${line} ---\n${inputs[failed].split('\n')[line - 1]}` : `\n--- batch ---\n${inputs[failed]}`;
+  throw new CommandFailed(`${tool} -n ${todo[failed].netns} -batch -: ${output}${what}`);
 }
 
 /** What one namespace needs before any device lands in it: its sysctls, and its iptables-restore input (empty for none). */
@@ -92,40 +80,17 @@ export interface NamespaceSetup {
 }
 
 /**
- * Run in a namespace (argv: the sysctl file, the rules file): each `KEY VALUE` line written
- * to /proc/sys/KEY, as `sysctl -w` writes it (the files under /proc/sys/net are those of the
- * writer's network namespace), then the rules through iptables-restore, which the shell
- * becomes. Fixed text: the namespace's data reaches it only as file contents read by `read`.
+ * Every namespace's setup through the namespace worker: its sysctls written to /proc/sys,
+ * as `sysctl -w` writes them, by the worker inside the namespace (no program), then its
+ * rules through `iptables-restore --noflush` there.
  */
-const SETUP_SCRIPT = 'while read -r key value; do printf \'%s\\n\' "$value" > "/proc/sys/$key" || exit 1; done < "$1"; [ -s "$2" ] || exit 0; exec iptables-restore --noflush "$2"';
-
-/** A sysctl key as its path under /proc/sys (net.ipv4.ip_forward: net/ipv4/ip_forward); nothing that could leave /proc/sys. */
-function sysctlPath(key: string): string {
-  if (!/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/.test(key)) throw new Error(`refusing sysctl key ${JSON.stringify(key)}`);
-  return key.replace(/\./g, '/');
-}
-
-/**
- * Every namespace's setup through one xargs, several at a time: `nsenter --net=/run/netns/NS
- * sh -c SETUP_SCRIPT`, three programs (nsenter, sh, iptables-restore) where `ip netns exec`
- * per sysctl and per rule file took two each, and no mount namespace to build (nsenter
- * enters the network namespace only; neither the writes nor iptables-restore read what `ip
- * netns exec` would remount). The files stay in `dir` for inspection.
- */
-export async function setupEach(setups: NamespaceSetup[], dir: string): Promise<void> {
+export async function setupEach(setups: NamespaceSetup[]): Promise<void> {
   const todo = setups.filter((s) => s.sysctls.length > 0 || s.rules.length > 0);
-  if (todo.length === 0) return;
-  fs.mkdirSync(dir, { recursive: true });
-  const items: string[] = [];
-  for (const s of todo) {
-    const sysctls = path.join(dir, `${s.netns}.sysctl`), rules = path.join(dir, `${s.netns}.iptables`);
-    fs.writeFileSync(sysctls, s.sysctls.map((c) => `${sysctlPath(c.key)} ${c.value}\n`).join(''));
-    fs.writeFileSync(rules, s.rules);
-    items.push(`--net=/run/netns/${s.netns}`, '--', 'sh', '-c', SETUP_SCRIPT, 'sh', sysctls, rules);
-  }
-  processCount.value += 1 + todo.length * 3;
-  const r = await run('xargs', ['-0', '-P', String(PARALLEL_BATCHES), '-n', '8', 'nsenter'], items.join('\0') + '\0');
-  if (r.exitCode !== 0) throw new CommandFailed(`namespace setup in ${dir}: ${(r.stderr || r.stdout).trim()}`);
+  const jobs: NamespaceJob[] = todo.map((s) => ({ netns: s.netns, sysctls: s.sysctls, ...(s.rules ? { program: ['iptables-restore', '--noflush'], input: s.rules } : {}) }));
+  processCount.value += jobs.filter((j) => j.program).length;
+  const results = await runInNamespaces(jobs);
+  const failed = results.findIndex((r) => r.code !== 0);
+  if (failed >= 0) throw new CommandFailed(`namespace setup of ${todo[failed].netns}: ${results[failed].output.trim()}${todo[failed].rules ? `\n--- rules ---\n${todo[failed].rules}` : ''}`);
 }
 
 /**
@@ -139,15 +104,15 @@ export async function restoreTolerant(netns: string, commands: string[][], scrip
   while (rest.length > 0) {
     const text = script(rest);
     processCount.value++;
-    const r = await run('nsenter', [`--net=/run/netns/${netns}`, '--', 'iptables-restore', '--noflush'], text);
-    if (r.exitCode === 0) return;
-    const failedLine = Number(/line (\d+) failed/.exec(r.stderr)?.[1]);
+    const [r] = await runInNamespaces([{ netns, program: ['iptables-restore', '--noflush'], input: text }]);
+    if (r.code === 0) return;
+    const failedLine = Number(/line (\d+) failed/.exec(r.output)?.[1]);
     // Lines before the failing one: table headers, COMMITs and commands (one line each, in order).
     const before = text.split('\n').slice(0, Math.max(0, failedLine - 1));
     const isCommand = (l: string) => !l.startsWith('*') && l !== 'COMMIT';
     const failed = before.filter(isCommand).length;
     const blockStart = failed - before.slice(before.map((l) => l.startsWith('*')).lastIndexOf(true) + 1).filter(isCommand).length;
-    if (!(failedLine > 0) || !rest[failed]?.includes('-D')) throw new CommandFailed(`iptables-restore in ${netns}: ${(r.stderr || r.stdout).trim()}\n--- script ---\n${text}`);
+    if (!(failedLine > 0) || !rest[failed]?.includes('-D')) throw new CommandFailed(`iptables-restore in ${netns}: ${r.output.trim()}\n--- script ---\n${text}`);
     rest = [...rest.slice(blockStart, failed), ...rest.slice(failed + 1)];
   }
 }

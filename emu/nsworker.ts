@@ -1,0 +1,272 @@
+/**
+ * Work inside the run's namespaces without a process chain per namespace. One Perl process
+ * (perl-base, which every Debian has) serves the whole cnmlab process: for each job it enters
+ * the job's network namespace (setns on /run/netns/NAME), writes the job's sysctls to
+ * /proc/sys itself (files under /proc/sys/net are those of the opener's network namespace),
+ * starts the job's program there (a fork inherits its parent's namespace) and goes back to
+ * its own namespace; it feeds the program its input and reports its exit code and output
+ * when it exits, several programs running at once.
+ *
+ * What it saves, per namespace: `nsenter` and `sh` (the sysctls were a shell's writes), the
+ * mount namespace `ip -n NS` makes for each process (it unshares one to remount /sys, which
+ * neither `ip -batch` nor iptables-restore reads for what emu asks of them), and the files
+ * each batch was written to: creating a file is the costliest thing a job did on a busy ext4.
+ * The programs themselves (ip, bridge, iptables-restore) are the same, with the same input.
+ * It forks once per program and never per job: a fork of Perl costs more than a small program.
+ *
+ * Safety (emu/confine.ts's rule: nothing outside the run's own namespaces): the worker enters
+ * only a namespace named as emu names them (`cnm` + six hex digits + `.`) and refuses any
+ * sysctl key that could leave /proc/sys. It reads its jobs from its stdin and ends when that
+ * closes, so it dies with cnmlab, also after kill -9; a run that closes ends it (when no
+ * other run of the same process still uses it) and waits for it, so a cnmlab process has
+ * reaped every program it started before it exits.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as os from 'os';
+
+/** The setns(2) system call's number, which Perl's syscall() needs, on the architectures Linux gives one. */
+const SETNS: Partial<Record<NodeJS.Architecture, number>> = { x64: 308, arm64: 268, ia32: 346, arm: 375, riscv64: 268, ppc64: 350, s390x: 339 };
+
+/** Programs running at once: each is mostly its own start-up; twice the cores keeps them busy without thrashing. */
+const PARALLEL_JOBS = Math.max(2, os.availableParallelism() * 2);
+
+/**
+ * The worker: one job a line on stdin (fields split by tabs: id, namespace, its sysctls as
+ * hex of `KEY VALUE` lines, the program's input as hex, then the program's argv, if any);
+ * one `ID CODE OUTPUT` line on stdout when a job ends (OUTPUT: hex of what the program wrote
+ * to stdout and stderr, or of the worker's own words when the namespace or a sysctl could not
+ * be set, code 126). A program's end is seen as the end of its output (no signal handling).
+ */
+const SCRIPT = String.raw`
+use strict;
+use warnings;
+use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
+use Errno qw(EAGAIN);
+my ($setns, $parallel) = @ARGV;
+$| = 1;
+$SIG{PIPE} = 'IGNORE';
+open(my $home, '<', '/proc/self/ns/net') or die "the worker's own network namespace: $!\n";
+my (@queue, %reading, %writing);
+my $input = '';
+my $open = 1;
+while ($open || %reading || @queue) {
+  start(@{shift @queue}) while @queue && keys(%reading) < $parallel;
+  my ($rin, $win) = ('', '');
+  vec($rin, fileno(STDIN), 1) = 1 if $open;
+  vec($rin, $_, 1) = 1 for keys %reading;
+  vec($win, $_, 1) = 1 for keys %writing;
+  next if select(my $rout = $rin, my $wout = $win, undef, undef) < 0;
+  for my $fd (keys %writing) {
+    next unless vec($wout, $fd, 1);
+    my $w = $writing{$fd};
+    my $n = syswrite($w->[0], $w->[1]);
+    next if !defined $n && $! == EAGAIN;
+    substr($w->[1], 0, $n, '') if defined $n;
+    # All written, or the program is gone without reading it all.
+    next if defined $n && length $w->[1];
+    close($w->[0]);
+    delete $writing{$fd};
+  }
+  for my $fd (keys %reading) {
+    next unless vec($rout, $fd, 1);
+    my $job = $reading{$fd};
+    next if sysread($job->{out}, $job->{text}, 65536, length $job->{text});
+    close($job->{out});
+    delete $reading{$fd};
+    waitpid($job->{pid}, 0);
+    report($job->{id}, $? & 127 ? 128 + ($? & 127) : $? >> 8, $job->{text});
+  }
+  next unless $open && vec($rout, fileno(STDIN), 1);
+  $open = 0 unless sysread(STDIN, $input, 65536, length $input);
+  while ((my $at = index($input, "\n")) >= 0) {
+    my $line = substr($input, 0, $at + 1, '');
+    chomp $line;
+    push @queue, [split /\t/, $line, -1];
+  }
+}
+sub report {
+  my ($id, $code, $text) = @_;
+  print "$id $code ", unpack('H*', $text), "\n";
+}
+sub start {
+  my ($id, $netns, $sysctls, $stdin, @argv) = @_;
+  my $error = enter($netns, pack('H*', $sysctls));
+  my $job;
+  $job = run($id, pack('H*', $stdin), @argv) if !defined $error && @argv;
+  syscall($setns, fileno($home), 0x40000000) == 0 or die "back to the worker's own network namespace: $!\n";
+  if (ref $job) {
+    $reading{fileno($job->{out})} = $job;
+  } elsif (defined $error || defined $job) {
+    report($id, 126, ($error // $job) . "\n");
+  } else {
+    report($id, 0, '');
+  }
+}
+sub run {
+  my ($id, $stdin, @argv) = @_;
+  my ($in_r, $in_w, $out_r, $out_w);
+  pipe($in_r, $in_w) && pipe($out_r, $out_w) or return "pipe: $!";
+  my $pid = fork;
+  return "fork: $!" unless defined $pid;
+  if ($pid == 0) {
+    $SIG{PIPE} = 'DEFAULT';
+    open(STDIN, '<&', $in_r);
+    open(STDOUT, '>&', $out_w);
+    open(STDERR, '>&', $out_w);
+    exec { $argv[0] } @argv or print STDERR "$argv[0]: $!\n";
+    exit 127;
+  }
+  close($in_r);
+  close($out_w);
+  fcntl($in_w, F_SETFL, fcntl($in_w, F_GETFL, 0) | O_NONBLOCK);
+  $writing{fileno($in_w)} = [$in_w, $stdin];
+  return { id => $id, pid => $pid, out => $out_r, text => '' };
+}
+sub enter {
+  my ($netns, $sysctls) = @_;
+  return "refusing namespace $netns" unless $netns =~ m{^cnm[0-9a-f]{6}\.[A-Za-z0-9_.:\@-]+$};
+  open(my $ns, '<', "/run/netns/$netns") or return qq{Cannot open network namespace "$netns": $!};
+  syscall($setns, fileno($ns), 0x40000000) == 0 or return qq{setting the network namespace "$netns" failed: $!};
+  close($ns);
+  for my $l (split /\n/, $sysctls) {
+    my ($key, $value) = split / /, $l, 2;
+    return "refusing sysctl key $key" unless $key =~ m{^[a-z0-9_]+(/[A-Za-z0-9_-]+)+$};
+    open(my $w, '>', "/proc/sys/$key") or return "sysctl: cannot stat /proc/sys/$key: $!";
+    print $w "$value\n";
+    close($w) or return qq{sysctl: setting key "$key": $!};
+  }
+  return undef;
+}
+`;
+
+/** One job: its program (none: the sysctls only) run in `netns` with `input` on its stdin, after its sysctls. */
+export interface NamespaceJob {
+  netns: string;
+  sysctls?: { key: string; value: string }[];
+  program?: string[];
+  input?: string;
+}
+
+export interface JobResult {
+  /** The program's exit code; 126 when the namespace or a sysctl could not be set. */
+  code: number;
+  /** What the program wrote to stdout and stderr, or why the namespace or a sysctl could not be set. */
+  output: string;
+}
+
+const ENV = { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LC_ALL: 'C' };
+
+/** An argv item of a job line: nothing that would split it differently. */
+function field(s: string): string {
+  if (/[\t\n]/.test(s)) throw new Error(`refusing a namespace job field with a tab or newline: ${JSON.stringify(s)}`);
+  return s;
+}
+
+/** A sysctl key as its path under /proc/sys (net.ipv4.ip_forward: net/ipv4/ip_forward); nothing that could leave /proc/sys. */
+function sysctlPath(key: string): string {
+  if (!/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/.test(key)) throw new Error(`refusing sysctl key ${JSON.stringify(key)}`);
+  return key.replace(/\./g, '/');
+}
+
+const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex');
+
+class NamespaceWorker {
+  private child?: ChildProcess;
+  private nextId = 0;
+  private readonly waiting = new Map<number, (r: JobResult) => void>();
+  private buffered = '';
+
+  run(job: NamespaceJob): Promise<JobResult> {
+    const sysctls = (job.sysctls ?? []).map((c) => `${sysctlPath(c.key)} ${field(c.value)}\n`).join('');
+    const id = this.nextId++;
+    const line = [String(id), field(job.netns), hex(sysctls), hex(job.input ?? ''), ...(job.program ?? []).map(field)].join('\t');
+    const child = this.started();
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.hold();
+      child.stdin!.write(line + '\n');
+    });
+  }
+
+  /** Ends the worker once its jobs are done (its stdin closed) and waits for it to go. */
+  async end(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.ref();
+    child.stdin!.end();
+    await gone;
+  }
+
+  private started(): ChildProcess {
+    if (this.child) return this.child;
+    const setns = SETNS[process.arch];
+    if (setns === undefined) throw new Error(`emu does not know the setns system call's number on ${process.arch}`);
+    const child = spawn('perl', ['-e', SCRIPT, String(setns), String(PARALLEL_JOBS)], { stdio: ['pipe', 'pipe', 'inherit'], env: ENV });
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => this.reports(d));
+    child.stdin!.on('error', () => undefined);
+    // Gone (killed from outside): what waits fails, and the next job starts a new worker.
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      for (const done of this.waiting.values()) done({ code: 126, output: `the namespace worker ended (${signal ?? `exit ${code}`})` });
+      this.waiting.clear();
+    });
+    this.child = child;
+    this.release();
+    return child;
+  }
+
+  private reports(text: string): void {
+    this.buffered += text;
+    let at;
+    while ((at = this.buffered.indexOf('\n')) >= 0) {
+      const [id, code, output] = this.buffered.slice(0, at).split(' ');
+      this.buffered = this.buffered.slice(at + 1);
+      const done = this.waiting.get(Number(id));
+      this.waiting.delete(Number(id));
+      done?.({ code: Number(code), output: Buffer.from(output ?? '', 'hex').toString('utf8') });
+    }
+    if (this.waiting.size === 0) this.release();
+  }
+
+  /** Jobs under way keep cnmlab alive, waiting for them… */
+  private hold(): void {
+    this.child?.ref();
+    refStream(this.child?.stdout, true);
+  }
+
+  /** …an idle worker does not: cnmlab exits, its stdin closes, and the worker ends. */
+  private release(): void {
+    this.child?.unref();
+    refStream(this.child?.stdout, false);
+    refStream(this.child?.stdin, false);
+  }
+}
+
+function refStream(stream: unknown, ref: boolean): void {
+  const s = stream as { ref?: () => void; unref?: () => void } | undefined;
+  if (ref) s?.ref?.();
+  else s?.unref?.();
+}
+
+const worker = new NamespaceWorker();
+let users = 0;
+
+/** A run uses the worker from here until the function returned is called (its close). */
+export function useNamespaceWorker(): () => Promise<void> {
+  users++;
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (--users === 0) await worker.end();
+  };
+}
+
+/** Runs every job (the worker runs several at once); resolves with each one's result, in order. */
+export function runInNamespaces(jobs: NamespaceJob[]): Promise<JobResult[]> {
+  return Promise.all(jobs.map((j) => worker.run(j)));
+}
