@@ -13,6 +13,8 @@ export interface DaemonStart {
   stdin?: boolean;
   /** The one-line error when it exits before it is ready. */
   failure: (code: number | null, stderr: string) => string;
+  /** Told the process as soon as it is started, so it can be stopped before it is ready. */
+  spawned?: (child: ChildProcess) => void;
 }
 
 /**
@@ -23,6 +25,7 @@ export interface DaemonStart {
 export function startDaemon(record: RunRecord, netns: string, start: DaemonStart): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', netns, ...start.argv], { stdio: [start.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   if (child.pid) record.addPid(child.pid);
+  start.spawned?.(child);
   child.stdin?.on('error', () => {});
   return new Promise((resolve, reject) => {
     let err = '';

@@ -113,8 +113,10 @@ export class Listeners {
   /** Per real namespace: the sockets held, and the holder. */
   private readonly held = new Map<string, { sockets: ListeningSocket[]; traffic?: NodeTraffic; holder?: ChildProcess }>();
 
-  /** Holders being started, so two callers start one. */
+  /** Holders being started, so two callers start one… */
   private readonly starting = new Map<string, Promise<void>>();
+  /** …and their processes, so a holder no longer wanted is stopped before it is ready (a worker's waits up to two seconds for its manager). */
+  private readonly spawning = new Map<string, ChildProcess>();
 
   constructor(private readonly record: RunRecord) {}
 
@@ -163,7 +165,10 @@ export class Listeners {
     if (!h || h.holder || h.sockets.length === 0) return;
     const started = this.start(netns, h.sockets, h.traffic).then((child) => {
       h.holder = child;
-    }).finally(() => this.starting.delete(netns));
+    }).finally(() => {
+      this.starting.delete(netns);
+      this.spawning.delete(netns);
+    });
     this.starting.set(netns, started);
     return started;
   }
@@ -187,12 +192,15 @@ export class Listeners {
       argv: [process.execPath, '-e', SCRIPT, LISTENER_MARK, JSON.stringify(sockets), ...played],
       // Its stdin stays open for traffic changes.
       stdin: true,
+      spawned: (child) => this.spawning.set(netns, child),
       failure: (code, stderr) => `the sockets dockerd holds in ${netns} could not be opened (exit ${code}): ${stderr}`,
     });
   }
 
   private async stopHolder(netns: string): Promise<void> {
     const h = this.held.get(netns);
+    const spawning = this.spawning.get(netns);
+    if (spawning) await stopDaemon(this.record, spawning);
     await this.starting.get(netns)?.catch(() => undefined);
     const child = h?.holder;
     if (!h || !child) return;

@@ -267,6 +267,6 @@ export function useNamespaceWorker(): () => Promise<void> {
 }
 
 /** Runs every job (the worker runs several at once); resolves with each one's result, in order. */
-export function runInNamespaces(jobs: NamespaceJob[]): Promise<JobResult[]> {
+export async function runInNamespaces(jobs: NamespaceJob[]): Promise<JobResult[]> {
   return Promise.all(jobs.map((j) => worker.run(j)));
 }

@@ -1,0 +1,84 @@
+/**
+ * emu's per-process helpers on the real kernel (root): the namespace worker (emu/nsworker.ts)
+ * works inside the namespace it is given and nowhere else, and a run's teardown does not
+ * wait for a socket holder still starting (emu/listeners.ts).
+ */
+import { execFileSync } from 'child_process';
+import { randomBytes } from 'crypto';
+import { describeWith } from './helpers/env';
+import { runInNamespaces, useNamespaceWorker } from '../emu/nsworker';
+import { EmuBackend } from '../emu/backend';
+import { Model } from '../sim/model/model';
+import { parseScenario } from '../sim/scenario/load';
+import { dockerStep } from '../sim/docker/session';
+
+const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
+
+describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real kernel)', () => {
+  const netns = `cnm${randomBytes(3).toString('hex')}.worker`;
+  let release: () => Promise<void>;
+
+  beforeAll(() => {
+    ip('netns', 'add', netns);
+    release = useNamespaceWorker();
+  });
+  afterAll(async () => {
+    await release();
+    ip('netns', 'del', netns);
+  });
+
+  test("sysctls and a program's input land in the job's namespace, not the machine's", async () => {
+    const machineForwarding = execFileSync('cat', ['/proc/sys/net/ipv4/conf/default/forwarding'], { encoding: 'utf8' });
+    const [r] = await runInNamespaces([{ netns, sysctls: [{ key: 'net.ipv4.conf.default.forwarding', value: machineForwarding.trim() === '1' ? '0' : '1' }], program: ['ip', '-batch', '-'], input: 'link add cnmtest0 type bridge\nlink set lo up\n' }]);
+    expect(r).toEqual({ code: 0, output: '' });
+    expect(ip('-n', netns, '-br', 'link', 'show', 'dev', 'cnmtest0')).toMatch(/^cnmtest0 /);
+    expect(ip('-br', 'link', 'show')).not.toMatch(/^cnmtest0 /m);
+    expect(execFileSync('ip', ['netns', 'exec', netns, 'cat', '/proc/sys/net/ipv4/conf/default/forwarding'], { encoding: 'utf8' })).not.toBe(machineForwarding);
+    expect(execFileSync('cat', ['/proc/sys/net/ipv4/conf/default/forwarding'], { encoding: 'utf8' })).toBe(machineForwarding);
+  });
+
+  test('several jobs at once, each told by its own code and output; iptables-restore reads its rules from stdin', async () => {
+    const rules = '*nat\n-N CNMTEST\n-A OUTPUT -d 127.0.0.11 -j CNMTEST\nCOMMIT\n';
+    const results = await runInNamespaces([
+      { netns, program: ['iptables-restore', '--noflush'], input: rules },
+      { netns, program: ['ip', '-batch', '-'], input: 'link set dev nosuchdevice up\n' },
+      { netns, program: ['sh', '-c', 'exit 3'] },
+    ]);
+    expect(results[0]).toEqual({ code: 0, output: '' });
+    expect(results[1].code).not.toBe(0);
+    expect(results[1].output).toContain('Command failed -:1');
+    expect(results[2]).toEqual({ code: 3, output: '' });
+    expect(execFileSync('ip', ['netns', 'exec', netns, 'iptables', '-t', 'nat', '-S', 'OUTPUT'], { encoding: 'utf8' })).toContain('-A OUTPUT -d 127.0.0.11/32 -j CNMTEST');
+  });
+
+  test('refuses a namespace emu does not name, and a sysctl key that would leave /proc/sys', async () => {
+    const [other, allowed] = await runInNamespaces([
+      { netns: 'someone-elses', program: ['ip', 'link', 'add', 'cnmtest1', 'type', 'bridge'] },
+      { netns, sysctls: [{ key: 'net.ipv4.ip_forward', value: '1' }, { key: 'net.ipv4.conf.all.forwarding', value: '1' }] },
+    ]);
+    expect(other).toEqual({ code: 126, output: 'refusing namespace someone-elses\n' });
+    expect(ip('-br', 'link', 'show')).not.toMatch(/^cnmtest1 /m);
+    expect(allowed.code).toBe(0);
+    await expect(runInNamespaces([{ netns, sysctls: [{ key: 'net.ipv4..x', value: '1' }] }])).rejects.toThrow('refusing sysctl key');
+    await expect(runInNamespaces([{ netns, program: ['ip', 'link\tx'] }])).rejects.toThrow('refusing a namespace job field');
+  });
+});
+
+describeWith(['ip', 'bridge'], true, 'emu teardown (real kernel)', () => {
+  test("closing right after setup does not wait for a worker's socket holder still waiting for its manager", async () => {
+    const s = parseScenario('teardown.yaml', 'name: teardown\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n  - r0: docker swarm init\n  - r1: docker swarm join --token <...> 198.51.100.10:2377\n');
+    const backend = await EmuBackend.create(s, { quiet: true });
+    const model = new Model(s.hosts, 1);
+    try {
+      await backend.apply(model.boot(), model.world);
+      for (const step of s.steps) await backend.apply(dockerStep(model, step.on, step.command.split(' ').slice(1)).ops, model.world);
+      await backend.settle();
+    } finally {
+      // The holders have just been started in the background; closing kills the manager's,
+      // and the worker's would wait two seconds for a session before it says it is ready.
+      const t0 = Date.now();
+      await backend.close();
+      expect(Date.now() - t0).toBeLessThan(1500);
+    }
+  });
+});
