@@ -100,8 +100,8 @@ export class EmuBackend implements Backend {
   private forwarding: Promise<void> = Promise.resolve();
   /** Where step commands run: confined views of containers and hosts (confine.ts). */
   private readonly confine: Confinement;
-  /** The plan's files of each namespace (`file.write`), by real namespace name. */
-  private readonly planFiles: string;
+  /** The plan's files of each namespace (`file.write`), by real namespace name, then by name: written into a view when one is built (confine.ts), not to disk for every container. */
+  private readonly planFiles = new Map<string, Map<string, string>>();
   private bounds: StepBounds = stepBounds('');
   /** The cluster's etcd, started on the first write to it. */
   readonly store: ClusterStore;
@@ -124,7 +124,6 @@ export class EmuBackend implements Backend {
     this.weave = new WeaveRouters(record);
     this.progress = new Progress(!!opts.quiet);
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
-    this.planFiles = path.join(record.dir, 'etc');
     this.confine = new Confinement(path.join(record.dir, 'views'), this.planFiles);
   }
 
@@ -242,17 +241,16 @@ export class EmuBackend implements Backend {
     if (p.kvStart) await this.store.start();
     await this.store.put(p.kv);
     await Promise.all(bridges.filter(deletesRules).map((b) => restoreTolerant(b.netns, b.iptables, restoreScript)));
-    // A namespace's own files (a container's resolv.conf) live in the run's state folder,
-    // where the step's confined view finds them (confine.ts). Only a kept lab also gets them
-    // in /etc/netns, for the `ip netns exec` a user types into it; recorded before they
-    // exist, so `cnmlab clean` finds them after a crash.
-    const fileDirs = [this.planFiles, ...(this.opts.keep ? [NETNS_ETC] : [])];
+    // A namespace's own files (a container's resolv.conf) are kept here, for the step's
+    // confined view to show (confine.ts). Only a kept lab also gets them in /etc/netns, for
+    // the `ip netns exec` a user types into it; recorded before they exist, so `cnmlab
+    // clean` finds them after a crash.
+    for (const f of p.files) this.planFiles.set(f.netns, (this.planFiles.get(f.netns) ?? new Map<string, string>()).set(f.name, f.content));
     if (this.opts.keep && p.files.length) this.record.addFiles(p.files.map((f) => path.join(NETNS_ETC, f.netns)));
-    for (const f of p.files) {
-      for (const base of fileDirs) {
-        const dir = path.join(base, f.netns);
-        fs.mkdirSync(dir, { recursive: true });
-        fs.writeFileSync(path.join(dir, f.name), f.content);
+    if (this.opts.keep) {
+      for (const f of p.files) {
+        fs.mkdirSync(path.join(NETNS_ETC, f.netns), { recursive: true });
+        fs.writeFileSync(path.join(NETNS_ETC, f.netns, f.name), f.content);
       }
     }
     await this.listeners.apply(p.sockets.filter((s) => !p.del.includes(s.netns)));
@@ -266,7 +264,10 @@ export class EmuBackend implements Backend {
       }
       await emptyNamespaces(p.del);
       await batch('ip', p.del.map((n) => ['netns', 'del', n]));
-      for (const d of p.del) for (const base of [this.planFiles, NETNS_ETC]) fs.rmSync(path.join(base, d), { recursive: true, force: true });
+      for (const d of p.del) {
+        this.planFiles.delete(d);
+        fs.rmSync(path.join(NETNS_ETC, d), { recursive: true, force: true });
+      }
       this.record.forgetNamespaces(p.del);
     }
     for (const b of p.bird) await this.bird.configure(b.netns, b.config);

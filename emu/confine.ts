@@ -139,10 +139,10 @@ export class Confinement {
   private count = 0;
 
   /**
-   * `dir`: a folder of the run's state, where views are built; `planFiles`: where the plan's
-   * files of each namespace are (`<planFiles>/<netns>/resolv.conf`).
+   * `dir`: a folder of the run's state, where views are built; `planFiles`: the files the plan
+   * wrote for each namespace, by name (a container's resolv.conf), kept by the run.
    */
-  constructor(private readonly dir: string, private readonly planFiles: string) {}
+  constructor(private readonly dir: string, private readonly planFiles: ReadonlyMap<string, ReadonlyMap<string, string>>) {}
 
   /**
    * Runs argv (a command the registry models) in network namespace `netns` (its real name),
@@ -168,8 +168,7 @@ export class Confinement {
       if (content !== undefined) writeIfChanged(path.join(etcDir, path.basename(f)), content);
     }
     // Files the plan wrote for this namespace (a container's resolv.conf).
-    const planned = path.join(this.planFiles, netns);
-    if (fs.existsSync(planned)) for (const f of fs.readdirSync(planned)) writeIfChanged(path.join(etcDir, f), fs.readFileSync(path.join(planned, f), 'utf8'));
+    for (const [name, content] of this.planFiles.get(netns) ?? []) writeIfChanged(path.join(etcDir, name), content);
   }
 
   private async build(netns: string, view: EtcView, world: World): Promise<View> {

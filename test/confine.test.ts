@@ -63,7 +63,7 @@ describeWith(['ip', 'nsenter', 'unshare', 'setpriv', 'mount', 'ping'], true, 'em
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-confine-'));
     marker = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-marker-'));
     fs.writeFileSync(path.join(marker, 'keep'), 'x');
-    confine = new Confinement(path.join(stateDir, 'views'), path.join(stateDir, 'etc'));
+    confine = new Confinement(path.join(stateDir, 'views'), new Map());
     world = new Model([{ name: 'r9', underlay: '198.51.100.10' }], 1).world;
   });
   afterAll(async () => {
