@@ -329,25 +329,38 @@ export class EmuBackend implements Backend {
     // iproute2's words for a namespace it cannot open, as the shell answers one the model lacks.
     if (!real) return { stdout: '', stderr: `Cannot open network namespace "${netns}": No such file or directory\n`, exitCode: 255 };
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
-    if (c) await this.dns.sync(ctx.world, c.id);
+    // The container's DNS server and the step's view are made while the step waits for
+    // other things (a ping's socket holders and captures); the program runs once both are ready.
+    const view: EtcView = c ? { container: c.id } : { host };
+    const ready = Promise.all([c ? this.dns.sync(ctx.world, c.id) : undefined, this.confine.prepare(real, view, ctx.world)]);
+    ready.catch(() => undefined);
+    try {
+      return await this.execReady(host, real, c, view, argv, ctx, ready);
+    } catch (e) {
+      // What was being started is started (and known to the run, to stop at its close) before the step fails.
+      await ready.catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async execReady(host: string, real: string, c: Container | undefined, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>): Promise<CommandOutput> {
     if (!c) await this.listeners.sync(real);
     // A miss during this command is answered as the cluster stands now.
     this.missWatch.refresh(ctx.world);
-    const view: EtcView = c ? { container: c.id } : { host };
     // A BusyBox image's program is Debian's busybox run as that applet (family.ts).
     const busybox = c !== undefined && toolFamilyOf(c.image) === 'busybox';
     if (busybox) checkBusybox();
     const program = busybox ? ['busybox', ...argv] : argv;
-    if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, program, ctx);
+    if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, program, ctx, ready);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
-    const r = await this.runStep(real, view, program, ctx, this.watch(ctx, (text) => this.names.unmap(text, host)));
+    const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)));
     const unavailable = missingKernelFeature(argv, r);
     return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host), ...(unavailable ? { unavailable } : {}) };
   }
 
   /** A step's program, confined to its view and bounded by the step's timeout and output cap. */
-  private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext, watch?: Watch): Promise<CommandOutput> {
-    await this.forwarding;
+  private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>, watch?: Watch): Promise<CommandOutput> {
+    await Promise.all([this.forwarding, ready]);
     const r = await this.confine.run(real, view, ctx.world, argv, this.bounds, this.abort.signal, watch);
     // setpriv's own words when the program is not installed here.
     if (r.exitCode === 127 && /^setpriv: failed to execute/.test(r.stderr)) return { stdout: '', stderr: `bash: ${argv[0]}: command not found\n`, exitCode: 127 };
@@ -362,7 +375,7 @@ export class EmuBackend implements Backend {
   }
 
   /** Captures along the path the model says the ping takes, runs the real ping, and traces it. */
-  private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+  private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>): Promise<CommandOutput> {
     const target = argv.slice(1).filter((a, i, all) => !a.startsWith('-') && !/^-[ciWwsMIit]$/.test(all[i - 1] ?? '')).pop() ?? '';
     const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A')?.answers[0]?.data;
     const way = dst ? packetWay(ctx.world, c, dst) : undefined;
@@ -384,7 +397,7 @@ export class EmuBackend implements Backend {
     try {
       await capture.start((pid) => this.record.addPid(pid));
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
-      out = await this.runStep(real, view, argv, ctx, this.watch(ctx));
+      out = await this.runStep(real, view, argv, ctx, ready, this.watch(ctx));
       await new Promise((r) => setTimeout(r, 50));
       dropsByRule = grownDrops(countersBefore, await dropCounters(watched));
     } finally {
@@ -583,13 +596,18 @@ export class EmuBackend implements Backend {
   }
 
   private async tearDown(): Promise<void> {
-    await this.dns.stopAll();
-    await this.listeners.stopAll();
-    await this.missWatch.stopAll();
-    this.bird.stopAll();
-    this.weave.stopAll();
-    await teardown(this.record.state);
-    this.record.remove();
+    try {
+      await this.dns.stopAll();
+      await this.listeners.stopAll();
+      await this.missWatch.stopAll();
+      this.bird.stopAll();
+      this.weave.stopAll();
+    } finally {
+      // A state folder that refuses writes (full, read-only) fails the stops' bookkeeping,
+      // not the teardown: what is still running is stopped by its pid, and the namespaces go.
+      await teardown(this.record.state);
+      this.record.remove();
+    }
   }
 
   /** Brings the kernel's index counters of these namespaces level with Docker's sequence (Numbering.catchUp), one `ip` each that needs it. */

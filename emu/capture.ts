@@ -101,7 +101,13 @@ function startTcpdump(p: CapturePoint, record: (pid: number) => void): Promise<C
   const child = spawn('nsenter', [`--net=/run/netns/${p.realNetns}`, '--', 'tcpdump', '-i', p.iface, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
   // nsenter execs tcpdump in place: the child's pid is tcpdump's.
-  if (child.pid) record(child.pid);
+  try {
+    if (child.pid) record(child.pid);
+  } catch (e) {
+    // Unrecorded, it would outlive the run: it goes now.
+    child.kill('SIGKILL');
+    return Promise.reject(e);
+  }
   const where = `${p.host}/${p.netns}/${p.device}`;
   return new Promise((resolve, reject) => {
     let err = '';

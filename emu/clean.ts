@@ -5,10 +5,15 @@ import { run } from './exec';
 import { NETNS_ETC, ownerAlive, PREFIX_RE, readStates, RunState, STATE_DIR } from './state';
 import { DNS_MARK } from './dns';
 
-/** Stops recorded processes and deletes recorded namespaces and files. Tolerates what is already gone. */
-export async function teardown(state: RunState): Promise<string[]> {
+/**
+ * Stops recorded processes and deletes recorded namespaces and files. Tolerates what is already
+ * gone. After a crash (`cnmlab clean`), also every tcpdump inside the run's namespaces: a run
+ * killed between starting one and recording its pid has it in no list.
+ */
+export async function teardown(state: RunState, afterCrash = false): Promise<string[]> {
   const ours = namespaceInodes(state);
-  for (const pid of state.pids) {
+  const pids = afterCrash ? [...new Set([...state.pids, ...capturesInside(ours)])] : state.pids;
+  for (const pid of pids) {
     // Only processes that still run tcpdump, etcd, bird, a socket holder (listeners.ts), weave's router (weaver.ts), a miss handler and its `ip monitor` (misswatch.ts)
     // or a DNS responder (dns.ts) for this run (named by the prefix, or inside one of its namespaces, as a tcpdump writing to --pcap-dir is): a recycled pid is left alone.
     try {
@@ -23,6 +28,18 @@ export async function teardown(state: RunState): Promise<string[]> {
   if (mine.length) await run('ip', ['-force', '-batch', '-'], mine.map((n) => `netns del ${n}`).join('\n') + '\n');
   for (const f of state.files) if (path.dirname(f) === NETNS_ETC && path.basename(f).startsWith(`${state.prefix}.`)) fs.rmSync(f, { recursive: true, force: true });
   return mine;
+}
+
+/** The tcpdumps whose network namespace is one of these. */
+function capturesInside(namespaces: Set<number>): number[] {
+  if (namespaces.size === 0) return [];
+  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      return namespaces.has(fs.statSync(`/proc/${pid}/ns/net`).ino) && fs.readFileSync(`/proc/${pid}/comm`, 'utf8') === 'tcpdump\n';
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The network namespaces of a run, by inode (what /proc/PID/ns/net of a process inside points at). */
@@ -57,7 +74,7 @@ export async function cleanAll(): Promise<{ removed: string[]; skipped: string[]
       skipped.push(`${state.prefix} (${state.keep ? 'kept ' : ''}run ${state.pid} of ${state.scenario} is still running)`);
       continue;
     }
-    removed.push(...(await teardown(state)));
+    removed.push(...(await teardown(state, true)));
     fs.rmSync(file, { force: true });
     fs.rmSync(file.replace(/\.json$/, ''), { recursive: true, force: true });
   }

@@ -149,6 +149,16 @@ export class Confinement {
    * in the view of a container or scenario host, bounded by `bounds`.
    */
   async run(netns: string, view: EtcView, world: World, argv: string[], bounds: StepBounds, cancel?: AbortSignal, watch?: Watch): Promise<CommandOutput> {
+    const built = await this.prepare(netns, view, world);
+    this.writeOwnFiles(built.etcDir, netns, view, world);
+    return runBounded('nsenter', ['-t', String(built.holder.pid), '-m', '-u', `--net=/run/netns/${netns}`, '--root', '--wd', '--', ...DROP, ...argv], bounds, cancel, watch);
+  }
+
+  /**
+   * The view of `netns` for `view`, built on first asking (a step may ask before it runs, so
+   * that building overlaps what else the step waits for).
+   */
+  prepare(netns: string, view: EtcView, world: World): Promise<View> {
     const key = `${netns}\0${'container' in view ? `c:${view.container}` : `h:${view.host}`}`;
     let v = this.views.get(key);
     if (!v) {
@@ -156,9 +166,7 @@ export class Confinement {
       this.views.set(key, v);
       v.catch(() => this.views.delete(key));
     }
-    const built = await v;
-    this.writeOwnFiles(built.etcDir, netns, view, world);
-    return runBounded('nsenter', ['-t', String(built.holder.pid), '-m', '-u', `--net=/run/netns/${netns}`, '--root', '--wd', '--', ...DROP, ...argv], bounds, cancel, watch);
+    return v;
   }
 
   /** The view's own /etc files, rewritten before each step (a container's addresses change with connect/disconnect). */

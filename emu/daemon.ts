@@ -24,7 +24,13 @@ export interface DaemonStart {
  */
 export function startDaemon(record: RunRecord, netns: string, start: DaemonStart): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', netns, ...start.argv], { stdio: [start.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-  if (child.pid) record.addPid(child.pid);
+  try {
+    if (child.pid) record.addPid(child.pid);
+  } catch (e) {
+    // Unrecorded, it would outlive the run (and keep cnmlab waiting for it): it goes now.
+    child.kill('SIGKILL');
+    return Promise.reject(e);
+  }
   start.spawned?.(child);
   child.stdin?.on('error', () => {});
   return new Promise((resolve, reject) => {
