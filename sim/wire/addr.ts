@@ -17,6 +17,11 @@ export function macToString(b: Uint8Array, offset = 0): string {
   const low = (b[offset + 2] << 24) | (b[offset + 3] << 16) | (b[offset + 4] << 8) | b[offset + 5];
   const hit = macCache.get(low);
   if (hit !== undefined && hit.high === high) return hit.text;
+  return macToStringAnew(b, offset, high, low);
+}
+
+/** A MAC not in the cache, formatted and cached (apart: the cache's hit is what every frame's path inlines). */
+function macToStringAnew(b: Uint8Array, offset: number, high: number, low: number): string {
   const text = `${HEX[b[offset]]}:${HEX[b[offset + 1]]}:${HEX[b[offset + 2]]}:${HEX[b[offset + 3]]}:${HEX[b[offset + 4]]}:${HEX[b[offset + 5]]}`;
   if (macCache.size >= CACHE_LIMIT) macCache.clear();
   macCache.set(low, { high, text });

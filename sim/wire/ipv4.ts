@@ -42,6 +42,17 @@ export interface Ipv4Header extends Ipv4Repr {
  * place they are checked: parseIpv4 and the datapath's in-place reads (below) both rely on it.
  */
 export function ipv4HeaderProblem(b: Uint8Array, offset = 0): string | undefined {
+  // Every packet a router takes is checked: a sound header is told in a few comparisons,
+  // and only a bad one pays for the words (a function of its own, kept out of the hot path).
+  const length = b.length - offset;
+  if (length >= IPV4_MIN_HEADER_LEN) {
+    const headerLength = (b[offset] & 15) * 4;
+    if (b[offset] >> 4 === 4 && headerLength >= IPV4_MIN_HEADER_LEN && length >= headerLength && be16(b, offset + 2) >= headerLength) return undefined;
+  }
+  return ipv4HeaderProblemText(b, offset);
+}
+
+function ipv4HeaderProblemText(b: Uint8Array, offset: number): string | undefined {
   const length = b.length - offset;
   if (length < IPV4_MIN_HEADER_LEN) return `ip: ${length} bytes, header needs ${IPV4_MIN_HEADER_LEN}`;
   const version = b[offset] >> 4, headerLength = (b[offset] & 15) * 4;
@@ -125,8 +136,12 @@ export function parseIpv4(b: Buffer, offset = 0): Parsed<Ipv4Header> {
 
 export function ipv4HeaderLength(r: Ipv4Repr): number {
   const headerLength = IPV4_MIN_HEADER_LEN + ((r.options.length + 3) & ~3);
-  if (headerLength > 60) throw new Error(`ip: options of ${r.options.length} bytes do not fit the header`);
+  if (headerLength > 60) optionsTooLong(r);
   return headerLength;
+}
+
+function optionsTooLong(r: Ipv4Repr): never {
+  throw new Error(`ip: options of ${r.options.length} bytes do not fit the header`);
 }
 
 export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
@@ -140,9 +155,8 @@ export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
 /** The header (with its checksum) alone, for a datagram built whole in one buffer; returns its length. */
 export function writeIpv4Header(r: Ipv4Repr, b: Uint8Array, offset: number, payloadLength: number): number {
   const headerLength = ipv4HeaderLength(r);
-  if (r.fragmentOffset % 8 !== 0) throw new Error(`ip: fragment offset ${r.fragmentOffset} is not a multiple of 8`);
   const totalLength = headerLength + payloadLength;
-  if (totalLength > 0xffff) throw new Error(`ip: datagram of ${totalLength} bytes exceeds 65535`);
+  if (r.fragmentOffset % 8 !== 0 || totalLength > 0xffff) unwritableHeader(r, totalLength);
   b[offset] = 0x40 | (headerLength / 4);
   b[offset + 1] = r.tos;
   putBe16(b, offset + 2, totalLength);
@@ -153,12 +167,22 @@ export function writeIpv4Header(r: Ipv4Repr, b: Uint8Array, offset: number, payl
   writeIpv4(r.src, b, offset + 12);
   writeIpv4(r.dst, b, offset + 16);
   putBe16(b, offset + 10, 0);
-  if (headerLength > IPV4_MIN_HEADER_LEN) {
-    b.fill(0, offset + IPV4_MIN_HEADER_LEN, offset + headerLength);
-    r.options.copy(b, offset + IPV4_MIN_HEADER_LEN);
-  }
+  if (headerLength > IPV4_MIN_HEADER_LEN) writeOptions(r, b, offset, headerLength);
   putBe16(b, offset + 10, internetChecksum(b, offset, offset + headerLength));
   return headerLength;
+}
+
+// The rare parts of a header's writing, in functions of their own: writeIpv4Header is inlined
+// into every datagram's path, where its size counts against the compiler's inlining budget.
+
+function unwritableHeader(r: Ipv4Repr, totalLength: number): never {
+  if (r.fragmentOffset % 8 !== 0) throw new Error(`ip: fragment offset ${r.fragmentOffset} is not a multiple of 8`);
+  throw new Error(`ip: datagram of ${totalLength} bytes exceeds 65535`);
+}
+
+function writeOptions(r: Ipv4Repr, b: Uint8Array, offset: number, headerLength: number): void {
+  b.fill(0, offset + IPV4_MIN_HEADER_LEN, offset + headerLength);
+  r.options.copy(b, offset + IPV4_MIN_HEADER_LEN);
 }
 
 export function ipv4Layer(h: Ipv4Header): Layer {

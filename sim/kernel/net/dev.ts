@@ -79,7 +79,11 @@ export function accepts(dev: SimLink, f: Uint8Array): boolean {
   if (dev.type === 'loopback') return true;
   const dst = macToString(f, 0);
   if (dst === dev.mac) return true;
-  if (dst !== BROADCAST_MAC) return false;
+  return dst === BROADCAST_MAC && acceptsBroadcast(dev, f);
+}
+
+/** A broadcast: taken unless it is an ARP request for another's address (apart from accepts, which every frame's path inlines). */
+function acceptsBroadcast(dev: SimLink, f: Uint8Array): boolean {
   if (arpOpcode(f) !== ARP_REQUEST) return true;
   // The ARP target's address (offset 38 of the frame).
   const target = `${f[38]}.${f[39]}.${f[40]}.${f[41]}`;

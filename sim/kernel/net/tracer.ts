@@ -160,7 +160,7 @@ export class Tracer {
   /** A veth transmits: a container sending, or a bridge's port (its host or overlay end) handing a frame toward its container. */
   vethXmit(dev: SimLink, skb: Skb): void {
     // The user-space router's veth pair is seen at the router, where it captures and injects.
-    if (routerVeth(dev)) return;
+    if (routerVeth(dev) || this.counted(skb)) return;
     const arp = arpOpcode(skb.frame);
     const P = this.placesFor(skb);
     if (dev.master) this.place(skb, dev, P.towardContainer[kindIndex(arp)], undefined, dev.master.name);
@@ -171,14 +171,15 @@ export class Tracer {
 
   /** A bridge port receives: the other end of a container's veth (in an overlay namespace, or the host's for a local bridge). */
   portRecv(dev: SimLink, skb: Skb): void {
-    if (dev.type === 'veth' && !routerVeth(dev)) this.place(skb, dev, this.placesFor(skb).intoBridge[kindIndex(arpOpcode(skb.frame))]);
+    if (dev.type === 'veth' && !routerVeth(dev) && !this.counted(skb)) this.place(skb, dev, this.placesFor(skb).intoBridge[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** A frame a device's stack takes: in a sandbox, the container receiving. */
   stackRecv(dev: SimLink, skb: Skb): void {
+    if (dev.type !== 'veth' || this.counted(skb)) return;
     const P = this.placesFor(skb);
     const kind = kindIndex(arpOpcode(skb.frame));
-    if (dev.type === 'veth') this.place(skb, dev, dev.netns.role.get() === 'sandbox' ? P.taken[kind] : P.fromHostEnd[kind]);
+    this.place(skb, dev, dev.netns.role.get() === 'sandbox' ? P.taken[kind] : P.fromHostEnd[kind]);
   }
 
   /** The host routes a packet into an IP-in-IP tunnel (tunl0). */
@@ -198,6 +199,7 @@ export class Tracer {
 
   /** The bridge hands a frame to the vxlan device (`br0 → vxlan0`). */
   bridgeToVxlan(vx: SimLink, skb: Skb, flood: boolean): void {
+    if (this.counted(skb)) return;
     const P = this.placesFor(skb);
     this.place(skb, vx, flood ? P.toVxlanFlooded : P.toVxlan, undefined, vx.master?.name);
   }
@@ -223,14 +225,19 @@ export class Tracer {
   }
 
   /** The host's underlay interface transmits: an encapsulated frame, or one of the host's own (its ARP, say), each where the flow's path puts it. */
-  underlayXmit(dev: SimLink, skb: Skb, encap: boolean): void {
+  underlayXmit(dev: SimLink, skb: Skb): void {
+    if (this.counted(skb)) return;
     const P = this.placesFor(skb);
-    if (encap) this.place(skb, dev, P.encap, skb.note, skb.encapsulatedBy);
+    if (isVxlanFrame(skb.frame, dev.netns)) this.place(skb, dev, P.encap, skb.note, skb.encapsulatedBy);
     // dockerd's own traffic (and the ARP it needs): sent by the host, on no path.
     else if (skb.flow?.kind === 'control-plane') this.place(skb, dev, OFF_PATH[kindIndex(arpOpcode(skb.frame))]);
-    // Wrapped by the namespace's ipip device (tunl0), which sent it from the host's own stack.
-    else if (isIpipFrame(skb.frame)) this.place(skb, dev, P.ipipEncap, undefined, [...dev.netns.links.values()].find((l) => l.type === 'ipip')?.name);
+    else if (isIpipFrame(skb.frame)) this.ipipSend(dev, skb, P);
     else this.place(skb, dev, (skb.forwarded ? P.uplinkForwards : P.uplinkSends)[kindIndex(arpOpcode(skb.frame))]);
+  }
+
+  /** Wrapped by the namespace's ipip device (tunl0), which sent it from the host's own stack. */
+  private ipipSend(dev: SimLink, skb: Skb, P: Places): void {
+    this.place(skb, dev, P.ipipEncap, undefined, [...dev.netns.links.values()].find((l) => l.type === 'ipip')?.name);
   }
 
   /**
@@ -289,6 +296,7 @@ export class Tracer {
 
   /** UDP hands a datagram to a vxlan socket (seen as its first fragment when it came in pieces). */
   udpDeliver(dev: SimLink, skb: Skb, vx: SimLink, vni = vx.vxlan!.vni): void {
+    if (this.counted(skb)) return;
     if (skb.arrivedAs) skb = new Skb(skb.arrivedAs, skb.flow, skb.dir);
     const kept = skb.flow && this.keeps(skb.flow);
     // An external device's VNI is each packet's own.
@@ -322,6 +330,7 @@ export class Tracer {
 
   /** vxlan_rcv took the inner frame off. */
   decap(vx: SimLink, skb: Skb): void {
+    if (this.counted(skb)) return;
     this.place(skb, vx, this.placesFor(skb).decap);
   }
 
@@ -481,6 +490,19 @@ export class Tracer {
     if (!this.keeps(flow)) return this.countOnly(flow);
     this.hopCount++;
     flow.hops.push({ ...site, timeNs: at, layers: [] });
+  }
+
+  /**
+   * Past the hops its flow keeps, with no capture written, a hop is only counted: true when
+   * it was. The taps of a packet's common path ask first, so a long flood's hops cost a
+   * count, not the placing of a hop nobody keeps. (A tap asks only where it records a hop
+   * whatever the place, so what is counted is what would have been.)
+   */
+  private counted(skb: Skb): boolean {
+    const flow = skb.flow;
+    if (this.pcaps !== undefined || flow === undefined || this.keeps(flow)) return false;
+    this.countOnly(flow);
+    return true;
   }
 
   private countOnly(flow: Flow): void {

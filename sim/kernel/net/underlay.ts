@@ -8,12 +8,10 @@ import type { SimLink } from '../objects';
 import type { NetDeviceOps } from './dev';
 import { BROADCAST_MAC, macToString } from '../../wire/addr';
 import { Skb } from './skb';
-import { isVxlanFrame } from './vxlan';
 
 export const underlayOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
-    const encap = isVxlanFrame(skb.frame, dev.netns);
-    dp.tracer.underlayXmit(dev, skb, encap);
+    dp.tracer.underlayXmit(dev, skb);
     segmentXmit(dp, dev, skb);
   },
 };
@@ -27,6 +25,11 @@ function segmentXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
     if (to && to !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, to, dev);
     return;
   }
+  segmentFlood(dp, dev, skb, wait);
+}
+
+/** A broadcast reaches every other interface on the segment. */
+function segmentFlood(dp: Datapath, dev: SimLink, skb: Skb, wait: number): void {
   for (const other of dp.kernel.underlay.values()) {
     if (other !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, other, dev);
   }

@@ -6,7 +6,7 @@
  * bridge it is a port of, or to its namespace's stack.
  */
 import type { Datapath } from '../datapath';
-import type { SimLink, SimNetns, VxlanFdbEntry, VxlanState } from '../objects';
+import type { ResolvedRoute, SimLink, SimNetns, VxlanFdbEntry, VxlanState } from '../objects';
 import type { NetDeviceOps } from './dev';
 import { ipv4ToNumber, macToString, maskOf, ZERO_MAC } from '../../wire/addr';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../../wire/arp';
@@ -40,15 +40,17 @@ function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
   if (be16(f, 12) === ETHERTYPE_ARP && v.proxy) return arpReduce(dp, vx, skb);
   const dst = macToString(f, 0);
   const e = vxlanLookup(dp, v, dst) ?? v.fdb.get(ZERO_MAC);
-  if (!e) {
-    dp.tracer.encapFailed(vx, skb, `no fdb entry for ${dst} (l2miss)`);
-    // vxlan_fdb_miss: with l2miss, a unicast destination's miss is told to the namespace's listeners.
-    if (v.l2miss && (f[0] & 1) === 0) vxlanMissNotify(dp, vx, skb, { mac: dst });
-    return;
-  }
+  if (!e) return fdbMiss(dp, vx, skb, dst);
   // vxlan_xmit encapsulates and hands the packet to the underlay in the same call.
   skb.lag += dp.delays.vxlan;
   encapsulate(dp, vx, e, f, skb);
+}
+
+/** No FDB entry for the destination: nothing is sent. */
+function fdbMiss(dp: Datapath, vx: SimLink, skb: Skb, dst: string): void {
+  dp.tracer.encapFailed(vx, skb, `no fdb entry for ${dst} (l2miss)`);
+  // vxlan_fdb_miss: with l2miss, a unicast destination's miss is told to the namespace's listeners.
+  if (vx.vxlan!.l2miss && (skb.frame[0] & 1) === 0) vxlanMissNotify(dp, vx, skb, { mac: dst });
 }
 
 /**
@@ -94,28 +96,14 @@ function vxlanLookup(dp: Datapath, vx: VxlanState, mac: string): VxlanFdbEntry |
 function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Array, skb: Skb): void {
   const v = vx.vxlan!;
   const r = route(v.linkNetns, e.dst);
-  if (!r || r.local) {
-    // No route because the underlay device that would carry it is down: that is the reason a student needs.
-    const down = !r && [...v.linkNetns.links.values()].find((l) => !l.up && l.addrs.some((a) => inSubnet(a.ip, a.prefixLength, e.dst)));
-    if (down) return dp.tracer.uplinkDown(down, skb);
-    return dp.tracer.encapFailed(vx, skb, `no route to ${e.dst}`);
-  }
+  if (!r || r.local) return noRouteToVtep(dp, vx, skb, e.dst, r === undefined);
   const udpLength = UDP_HEADER_LEN + VXLAN_HEADER_LEN + inner.length;
   const mtu = pathMtu(v.linkNetns, e.dst, r.dev, dp.clock.now);
   const fits = IPV4_MIN_HEADER_LEN + udpLength <= mtu;
   // skb_tunnel_check_pmtu: an inner IPv4 packet with DF that will not fit is answered on its destination's behalf.
   if (!fits && innerDontFragment(inner)) return pmtudReply(dp, vx, skb, inner, mtu, IPV4_MIN_HEADER_LEN + udpLength);
   const outer: Ipv4Repr = { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
-  if (!fits) {
-    // The outer header's DF is clear: a datagram over the underlay's MTU leaves in fragments.
-    const payload = Buffer.alloc(udpLength);
-    writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, payload, 0, udpLength - UDP_HEADER_LEN);
-    writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, payload, UDP_HEADER_LEN);
-    payload.set(inner, UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-    const like = new Skb(inner, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst), vx.name);
-    like.lag = skb.lag;
-    return ipFragment(dp, v.linkNetns, r, mtu, outer, payload, like);
-  }
+  if (!fits) return encapsulateInFragments(dp, vx, e, inner, skb, r, mtu, outer, udpLength);
   const n = resolvedNeigh(dp, v.linkNetns, r);
   const b = newDatagram(dp, r, n, outer, udpLength);
   const at = b.length - udpLength;
@@ -125,6 +113,26 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   const out = new Skb(b, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst), vx.name);
   out.lag = skb.lag;
   ipTransmit(dp, v.linkNetns, r, n, out);
+}
+
+/** No route to the VTEP: because the underlay device that would carry it is down (the reason a student needs), or none at all. */
+function noRouteToVtep(dp: Datapath, vx: SimLink, skb: Skb, vtep: string, noRoute: boolean): void {
+  const v = vx.vxlan!;
+  const down = noRoute && [...v.linkNetns.links.values()].find((l) => !l.up && l.addrs.some((a) => inSubnet(a.ip, a.prefixLength, vtep)));
+  if (down) return dp.tracer.uplinkDown(down, skb);
+  dp.tracer.encapFailed(vx, skb, `no route to ${vtep}`);
+}
+
+/** The outer header's DF is clear: a datagram over the underlay's MTU leaves in fragments. */
+function encapsulateInFragments(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Array, skb: Skb, r: ResolvedRoute, mtu: number, outer: Ipv4Repr, udpLength: number): void {
+  const v = vx.vxlan!;
+  const payload = Buffer.alloc(udpLength);
+  writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, payload, 0, udpLength - UDP_HEADER_LEN);
+  writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, payload, UDP_HEADER_LEN);
+  payload.set(inner, UDP_HEADER_LEN + VXLAN_HEADER_LEN);
+  const like = new Skb(inner, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst), vx.name);
+  like.lag = skb.lag;
+  ipFragment(dp, v.linkNetns, r, mtu, outer, payload, like);
 }
 
 /** Whether an inner frame is an IPv4 packet with DF set. */

@@ -25,17 +25,7 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
   const f = skb.frame;
   const src = macToString(f, 6), dst = macToString(f, 0);
   if (inPort) learn(dp, br, src, inPort);
-  if (dst === BROADCAST_MAC) {
-    flood(dp, br, inPort, skb);
-    if (inPort) {
-      // The bridge's own stack takes a copy (br_pass_frame_up: a sniffer on the bridge sees it): its answer (an ARP reply for its address) belongs to the flow.
-      const local = new Skb(f, skb.flow, skb.dir);
-      countRx(br, local);
-      dp.tracer.bridgeUp(br, local);
-      later(dp, local, dp.delays.bridge + skb.lag, dp.l3InputTask, br);
-    }
-    return;
-  }
+  if (dst === BROADCAST_MAC) return broadcast(dp, br, inPort, skb);
   if (dst === br.mac && inPort) {
     countRx(br, skb);
     dp.tracer.bridgeUp(br, skb);
@@ -57,6 +47,17 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
   } else if (!e) {
     flood(dp, br, inPort, skb, filtered);
   }
+}
+
+/** A broadcast goes to every other port, and up to the bridge's own stack when it came in by a port. */
+function broadcast(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb): void {
+  flood(dp, br, inPort, skb);
+  if (!inPort) return;
+  // The bridge's own stack takes a copy (br_pass_frame_up: a sniffer on the bridge sees it): its answer (an ARP reply for its address) belongs to the flow.
+  const local = new Skb(skb.frame, skb.flow, skb.dir);
+  countRx(br, local);
+  dp.tracer.bridgeUp(br, local);
+  later(dp, local, dp.delays.bridge + skb.lag, dp.l3InputTask, br);
 }
 
 /**

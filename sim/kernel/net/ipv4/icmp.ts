@@ -34,12 +34,15 @@ export function icmpRcv(dp: Datapath, ns: SimNetns, skb: Skb, l4: number, end: n
       f.subarray(l4, end), skb.flow, 'reply', echoReplyInPlace, skb.lag + dp.delays.stack);
   } else if (type === ICMP_ECHO_REPLY) {
     dp.sockets.echo(ns, be16(f, l4 + 4))?.onReply(be16(f, l4 + 6), ipv4PacketTtl(f, ip), end - l4, ipv4PacketSrc(f, ip));
-  } else if (type === ICMP_DEST_UNREACHABLE) {
-    if (f[l4 + 1] === UNREACH_FRAG_NEEDED) learnPmtu(dp, ns, f, l4, end);
-    errorToSocket(dp, ns, f, ip, l4, end);
-  } else if (type === ICMP_TIME_EXCEEDED) {
-    errorToSocket(dp, ns, f, ip, l4, end);
+  } else if (type === ICMP_DEST_UNREACHABLE || type === ICMP_TIME_EXCEEDED) {
+    icmpUnreach(dp, ns, f, ip, l4, end);
   }
+}
+
+/** icmp_unreach: an error (apart from icmpRcv, whose echo paths every ping's packet takes). */
+function icmpUnreach(dp: Datapath, ns: SimNetns, f: Uint8Array, ip: number, l4: number, end: number): void {
+  if (f[l4] === ICMP_DEST_UNREACHABLE && f[l4 + 1] === UNREACH_FRAG_NEEDED) learnPmtu(dp, ns, f, l4, end);
+  errorToSocket(dp, ns, f, ip, l4, end);
 }
 
 /** iputils' words for the destination-unreachable codes. */

@@ -50,12 +50,17 @@ function ipRcvFinish(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   // ip_rcv_finish's route lookup, on the destination PREROUTING's NAT may have changed: a
   // datagram for another host is forwarded, or dropped where forwarding is off.
   const local = isLocalAddress(ns, ipv4PacketDst(skb.frame, ip));
-  if (dev.type === 'underlay' && (!local || !isVxlanFrame(arrived, ns))) dp.tracer.uplinkRecv(dev, arrived === skb.frame ? skb : asArrived(skb, arrived), !local);
+  if (dev.type === 'underlay') uplinkSeen(dp, ns, dev, skb, arrived, local);
   if (!local) return ipForward(dp, ns, dev, skb);
   if (!netfilterAccepts(dp, 'INPUT', ns, dev, skb)) return;
   const f = skb.frame;
   if (ipv4PacketIsFragment(f, ip)) return defragThenDeliver(dp, ns, dev, skb);
   deliver(dp, ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));
+}
+
+/** The tracer sees what a host's uplink takes, but VXLAN for this host (its socket's hop says it). */
+function uplinkSeen(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, arrived: Uint8Array, local: boolean): void {
+  if (!local || !isVxlanFrame(arrived, ns)) dp.tracer.uplinkRecv(dev, arrived === skb.frame ? skb : asArrived(skb, arrived), !local);
 }
 
 /** The datagram as it arrived, for the tracer: the same flow, direction and time. */

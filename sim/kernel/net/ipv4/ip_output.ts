@@ -35,19 +35,7 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     rewrite = undefined;
   }
   const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
-  if (r.local) {
-    const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
-    const skb = new Skb(frame, flow, dir);
-    skb.lag = lag;
-    if (!localOut(dp, ns, r, skb, ETHERNET_HEADER_LEN)) return undefined;
-    // loopback_xmit counts the frame once, as sent and as received (lo's `ifconfig`, `ip -s`).
-    r.dev.txPackets++;
-    r.dev.txBytes += frame.length;
-    countRx(r.dev, skb);
-    dp.tracer.localSend(r.dev, skb);
-    later(dp, skb, dp.delays.stack, dp.localInputTask, r.dev);
-    return undefined;
-  }
+  if (r.local) return loopbackSend(dp, ns, r, repr, payload, flow, dir, lag);
   if (IPV4_MIN_HEADER_LEN + payload.length <= mtu) {
     const n = resolvedNeigh(dp, ns, r);
     const b = newDatagram(dp, r, n, repr, payload.length);
@@ -59,6 +47,26 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     ipTransmit(dp, ns, r, n, skb);
     return undefined;
   }
+  return sendInFragments(dp, ns, r, mtu, repr, payload, flow, dir, lag);
+}
+
+/** A datagram to one of the namespace's own addresses goes through lo. */
+function loopbackSend(dp: Datapath, ns: SimNetns, r: ResolvedRoute, repr: Ipv4Repr, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], lag: number): undefined {
+  const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
+  const skb = new Skb(frame, flow, dir);
+  skb.lag = lag;
+  if (!localOut(dp, ns, r, skb, ETHERNET_HEADER_LEN)) return undefined;
+  // loopback_xmit counts the frame once, as sent and as received (lo's `ifconfig`, `ip -s`).
+  r.dev.txPackets++;
+  r.dev.txBytes += frame.length;
+  countRx(r.dev, skb);
+  dp.tracer.localSend(r.dev, skb);
+  later(dp, skb, dp.delays.stack, dp.localInputTask, r.dev);
+  return undefined;
+}
+
+/** A datagram over the device's MTU: refused with DF, else cut into fragments. */
+function sendInFragments(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: number, repr: Ipv4Repr, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], lag: number): string | undefined {
   if (repr.dontFragment) return `message too long, mtu=${mtu}`;
   const like = new Skb(payload, flow, dir);
   like.lag = lag;
@@ -103,23 +111,30 @@ export function newDatagram(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined
  */
 export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb): void {
   // A datagram waiting for its next hop's address has no Ethernet header yet.
-  let ip = n ? ETHERNET_HEADER_LEN : 0;
+  const ip = n ? ETHERNET_HEADER_LEN : 0;
   const dst = ipv4PacketDst(skb.frame, ip);
   if (!hookAccepts(dp, 'OUTPUT', ns, r, skb, ip)) return;
-  if (ipv4PacketDst(skb.frame, ip) !== dst) {
-    const again = route(ns, ipv4PacketDstString(skb.frame, ip));
-    if (!again) return dp.tracer.drop(skb, undefined, r.dev, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
-    if (again.dev !== r.dev || again.nexthop !== r.nexthop) {
-      // The next hop changed: the Ethernet header built for the old one goes.
-      if (n) skb.frame = skb.frame.subarray(ETHERNET_HEADER_LEN);
-      r = again;
-      n = undefined;
-      ip = 0;
-    }
-  }
+  if (ipv4PacketDst(skb.frame, ip) !== dst) return rerouteAfterNat(dp, ns, r, n, skb, ip);
+  postRouting(dp, ns, r, n, skb, ip);
+}
+
+/** POSTROUTING, then out of the device at once with a resolved neighbour, else through neighbour resolution. */
+function postRouting(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): void {
   if (!hookAccepts(dp, 'POSTROUTING', ns, r, skb, ip)) return;
   if (n) devXmit(dp, r.dev, skb);
   else neighOutput(dp, ns, r, skb);
+}
+
+/** ip_route_me_harder: OUTPUT's NAT changed the destination, so the datagram is routed anew. */
+function rerouteAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): void {
+  const again = route(ns, ipv4PacketDstString(skb.frame, ip));
+  if (!again) return dp.tracer.drop(skb, undefined, r.dev, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
+  if (again.dev !== r.dev || again.nexthop !== r.nexthop) {
+    // The next hop changed: the Ethernet header built for the old one goes.
+    if (n) skb.frame = skb.frame.subarray(ETHERNET_HEADER_LEN);
+    return postRouting(dp, ns, again, undefined, skb, 0);
+  }
+  postRouting(dp, ns, r, n, skb, ip);
 }
 
 /** Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet whose IPv4 header starts at `ip`. */

@@ -27,19 +27,30 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
     dp.tracer.udpDeliver(dev, skb, vx, vni);
     const inner = new Skb(f.subarray(l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd), skb.flow, skb.dir);
     // An external device's packets carry their tunnel as metadata; a datapath's vport hands them to the datapath.
-    if (vx.vxlan!.external && vx.odpDatapath) {
-      const tunnel = { id: vni, src: ipv4PacketSrc(f, ip), dst: ipv4PacketDstString(f, ip) };
-      dp.clock.schedule(dp.delays.vxlan + skb.lag, () => odpReceive(dp, vx, inner, tunnel));
-      return;
-    }
+    if (vx.vxlan!.external && vx.odpDatapath) return toDatapath(dp, vx, skb, inner, vni);
     dp.clock.call(dp.delays.vxlan + skb.lag, dp.vxlanRecvTask, vx, inner, ipv4PacketSrc(f, ip));
     return;
   }
-  // The Weave Net router's socket (sleeve's 6783), held by its namespace.
+  udpSocketRcv(dp, ns, dev, skb, l4, end, udpEnd);
+}
+
+/**
+ * A datagram for no vxlan device: the Weave Net router's socket (sleeve's 6783, held by its
+ * namespace), or a bound socket. Apart from udpRcv, whose vxlan path every overlay packet takes.
+ */
+function udpSocketRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: number, end: number, udpEnd: number): void {
+  const f = skb.frame;
   const router = ns.weaveRouter;
   if (router && be16(f, l4 + 2) === router.port) return weaverReceive(dp, router, dev, skb, l4, udpEnd);
   const u = parseUdp(bufferView(f).subarray(l4, end));
-  const h = parseIpv4(bufferView(f), ip);
+  const h = parseIpv4(bufferView(f), ETHERNET_HEADER_LEN);
   if (!u.ok || !h.ok) return;
   dp.sockets.udp(ns, h.repr.dst, u.repr.dstPort)?.(h.repr, u.repr.srcPort, u.payload, skb);
+}
+
+/** An Open vSwitch vport's datagram: its tunnel (VNI and outer addresses) goes with the inner frame to the datapath. */
+function toDatapath(dp: Datapath, vx: SimLink, skb: Skb, inner: Skb, vni: number): void {
+  const f = skb.frame, ip = ETHERNET_HEADER_LEN;
+  const tunnel = { id: vni, src: ipv4PacketSrc(f, ip), dst: ipv4PacketDstString(f, ip) };
+  dp.clock.schedule(dp.delays.vxlan + skb.lag, () => odpReceive(dp, vx, inner, tunnel));
 }
