@@ -21,18 +21,56 @@ interface Sample {
   rssMb: number;
 }
 
-const TIME = '/usr/bin/time';
-
-/** One process: `node <checkout>/bin/cnmlab.js …args`, which must exit 0. */
-function runOnce(checkout: string, args: string[], scratch: string): Sample {
-  const out = path.join(scratch, 'time.txt');
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(TIME, ['-o', out, '-f', '%U %S %M', process.execPath, path.join(checkout, 'bin', 'cnmlab.js'), ...args], { cwd: scratch, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`cnmlab ${args.join(' ')} (${checkout}) exited ${r.status}: ${r.stderr}`);
-  const [user, sys, rssKb] = fs.readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  return { wall, cpu: user + sys, rssMb: rssKb / 1024 };
+/** A run that did not exit 0: why, and what it had used by then (a heap that ran out shows its peak). */
+interface Failure extends Sample {
+  reason: string;
 }
+
+const TIME = '/usr/bin/time';
+const TIMEOUT = '/usr/bin/timeout';
+/** Seconds one run may take before it is killed and its case reported as failed; a regression must not hang the bench. */
+const RUN_LIMIT_S = Number(process.env.CNMLAB_BENCH_RUN_LIMIT ?? 600);
+
+/** The line of a failed run's stderr that says why: Node's fatal error (a heap that ran out), cnmlab's own one-line error, or else the last line. */
+function failureReason(status: number | null, signal: string | null, stderr: string, timedOut: boolean): string {
+  if (timedOut) return `killed after ${RUN_LIMIT_S} s (CNMLAB_BENCH_RUN_LIMIT)`;
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l);
+  const why = lines.find((l) => l.includes('FATAL ERROR')) ?? lines.find((l) => l.startsWith('cnmlab:')) ?? lines[lines.length - 1] ?? 'no message';
+  const how = signal ? `signal ${signal}` : `exit ${status}`;
+  return `${how}: ${why.length > 160 ? `${why.slice(0, 160)}…` : why}`;
+}
+
+/** `/usr/bin/time`'s last line, "user system maxrss-KiB"; absent when time itself was killed. */
+function readTime(file: string): { cpu: number; rssMb: number } {
+  const last = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').pop()! : '';
+  const [user, sys, rssKb] = last.split(' ').map(Number);
+  return Number.isFinite(user) && Number.isFinite(rssKb) ? { cpu: user + sys, rssMb: rssKb / 1024 } : { cpu: NaN, rssMb: NaN };
+}
+
+/** One process: `node <checkout>/bin/cnmlab.js …args`, which should exit 0; one that does not comes back as a Failure. */
+export function runOnce(checkout: string, args: string[], scratch: string): Sample | Failure {
+  const out = path.join(scratch, 'time.txt');
+  const err = path.join(scratch, 'stderr.txt');
+  fs.rmSync(out, { force: true });
+  const errFd = fs.openSync(err, 'w');
+  const t0 = process.hrtime.bigint();
+  // timeout(1) kills node itself (killing time(1) would leave node running); time(1) still
+  // counts node, a child timeout waited for, in its CPU time and peak RSS.
+  const r = spawnSync(TIME, ['-o', out, '-f', '%U %S %M', TIMEOUT, '--signal=KILL', String(RUN_LIMIT_S), process.execPath, path.join(checkout, 'bin', 'cnmlab.js'), ...args], { cwd: scratch, stdio: ['ignore', 'ignore', errFd] });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  fs.closeSync(errFd);
+  const { cpu, rssMb } = readTime(out);
+  if (r.status === 0) return { wall, cpu, rssMb };
+  // time(1) and timeout(1) pass a child's death by signal on as 128 + its number (a heap that
+  // ran out aborts: SIGABRT); timeout's own kill is SIGKILL after the limit.
+  const signal = r.status !== null && r.status > 128 ? Object.entries(os.constants.signals).find(([, n]) => n === r.status! - 128)?.[0] ?? null : null;
+  const timedOut = signal === 'SIGKILL' && wall >= RUN_LIMIT_S;
+  const reason = failureReason(r.status, signal, fs.readFileSync(err, 'utf8'), timedOut);
+  // timeout(1) kills its whole process group, itself too: time(1) then saw timeout's usage, not node's.
+  return timedOut ? { wall, cpu: NaN, rssMb: NaN, reason } : { wall, cpu, rssMb, reason };
+}
+
+const failed = (s: Sample | Failure): s is Failure => 'reason' in s;
 
 /** `node -e 0`: what any Node process costs before cnmlab's first line. */
 function nodeAlone(scratch: string): Sample {
@@ -40,8 +78,7 @@ function nodeAlone(scratch: string): Sample {
   const t0 = process.hrtime.bigint();
   spawnSync(TIME, ['-o', out, '-f', '%U %S %M', process.execPath, '-e', '0']);
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const [user, sys, rssKb] = fs.readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  return { wall, cpu: user + sys, rssMb: rssKb / 1024 };
+  return { wall, ...readTime(out) };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -60,16 +97,68 @@ function machine(): string {
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${load}`;
 }
 
-interface Case {
+export interface ColdCase {
   name: string;
   args: string[];
   runs: number;
   goal?: string;
+  /** A goal for peak RSS in MiB; the case then prints its peak RSS beside its time. */
   memory?: string;
 }
 
+/** One checkout's runs of a case: every sample, or the first failure (a case that failed once is not run again: a run that ran out of memory takes minutes). */
+interface Runs {
+  samples: Sample[];
+  failure?: Failure;
+}
+
+/**
+ * Every case, each run alternated with the baseline's (when given). A case that fails is
+ * reported as failed with its reason, and the bench goes on with the next one.
+ */
+export function measureCold(cases: ColdCase[], opts: { repo: string; baseline?: string; scratch: string; alone?: boolean }): { results: BenchResult[]; measured: Map<string, { ours: Runs; theirs: Runs }> } {
+  const { repo, baseline, scratch } = opts;
+  const results: BenchResult[] = [];
+  // Node alone, alternated with the first case: the floor under every cold figure.
+  const alone: Sample[] = [];
+  const measured = new Map<string, { ours: Runs; theirs: Runs }>();
+  for (const c of cases) {
+    const ours: Runs = { samples: [] }, theirs: Runs = { samples: [] };
+    const once = (checkout: string, into: Runs) => {
+      if (into.failure) return;
+      const s = runOnce(checkout, c.args, scratch);
+      if (failed(s)) into.failure = s;
+      else into.samples.push(s);
+    };
+    for (let i = 0; i < c.runs; i++) {
+      once(repo, ours);
+      if (baseline) once(baseline, theirs);
+      if (opts.alone && c === cases[0]) alone.push(nodeAlone(scratch));
+      if (ours.failure && (!baseline || theirs.failure)) break;
+    }
+    measured.set(c.name, { ours, theirs });
+    const rss = (mb: number) => (c.memory ? `, peak RSS ${Math.round(mb)} MiB` : '');
+    const row = (name: string, runs: Runs, extra = ''): BenchResult => {
+      if (runs.failure) {
+        const at = Number.isFinite(runs.failure.cpu) ? ` after ${f(runs.failure.cpu)} s CPU${rss(runs.failure.rssMb)}` : '';
+        return { name, value: NaN, unit: `failed: ${runs.failure.reason}${at}`, failed: runs.failure.reason };
+      }
+      const s = summary(runs.samples);
+      return { name, value: Number(f(s.cpu)), unit: `s CPU (${s.text}${rss(s.rssMb)}${extra})` };
+    };
+    results.push({ ...row(`${c.name}, median of ${c.runs}`, ours), ...(c.goal ? { goal: c.goal } : {}) });
+    if (c.memory && !ours.failure) results.push({ name: `${c.name}: peak RSS`, value: Math.round(summary(ours.samples).rssMb), unit: 'MiB', goal: c.memory });
+    if (baseline) {
+      const ratio = !ours.failure && !theirs.failure ? `; ratio ${f(summary(theirs.samples).cpu / summary(ours.samples).cpu, 2)}×` : '';
+      results.push(row(`  baseline (${path.basename(baseline)}), alternated with it`, theirs, ratio));
+    }
+    if (opts.alone && c === cases[0]) results.push({ name: '  node alone (`node -e 0`), alternated with it', value: Number(f(summary(alone).cpu)), unit: `s CPU (${summary(alone).text})` });
+  }
+  return { results, measured };
+}
+
 export async function benchCold(): Promise<BenchResult[]> {
-  if (!fs.existsSync(TIME)) return [{ name: `cold: skipped (needs ${TIME})`, value: 0, unit: '' }];
+  if (!fs.existsSync(TIME) || !fs.existsSync(TIMEOUT)) return [{ name: `cold: skipped (needs ${TIME} and ${TIMEOUT})`, value: 0, unit: '' }];
   const repo = path.resolve(__dirname, '..');
   const baseline = process.env.CNMLAB_BENCH_BASELINE ? path.resolve(process.env.CNMLAB_BENCH_BASELINE) : undefined;
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-bench-'));
@@ -81,43 +170,32 @@ export async function benchCold(): Promise<BenchResult[]> {
     const swarm = (size: SwarmSize) => write(`swarm-${size.hosts}.yaml`, swarmScenarioYaml(size));
     const flood = (count: number) => write(`flood-${count}.yaml`, floodYaml(count));
     const seed = path.join(repo, 'scenarios', 'overlay-standalone.yaml');
-    const cases: Case[] = [
+    const floodOne = 'cold: seed lab + `ping -f -q -c 1`, sim';
+    const floodMany = 'cold: seed lab + `ping -f -q -c 100000`, sim';
+    const cases: ColdCase[] = [
       { name: 'cold: `cnmlab run` of the seed lab, sim', args: ['run', seed], runs: 7, goal: '<= 0.12' },
       { name: 'cold: 100 hosts, 10 overlays, 1,000 containers + one ping, sim', args: ['run', swarm({ hosts: 100, overlays: 10, containers: 1000 })], runs: 5, goal: '<= 0.4' },
       { name: 'cold: 1,000 hosts, 100 overlays, 10,000 containers + one ping, sim', args: ['run', swarm({ hosts: 1000, overlays: 100, containers: 10000 })], runs: 5, goal: '<= 3', memory: '<= 1024' },
-      { name: 'cold: seed lab + `ping -f -q -c 1`, sim', args: ['run', flood(1)], runs: 5 },
-      { name: 'cold: seed lab + `ping -f -q -c 100000`, sim', args: ['run', flood(FLOOD)], runs: 5 },
+      { name: floodOne, args: ['run', flood(1)], runs: 5 },
+      { name: floodMany, args: ['run', flood(FLOOD)], runs: 5 },
     ];
-    const results: BenchResult[] = [{ name: `cold: figures in CPU seconds (user + system) on ${machine()}`, value: os.cpus().length, unit: 'cores' }];
-    // Node alone, alternated with the seed lab: the floor under every cold figure.
-    const alone: Sample[] = [];
-    const measured = new Map<string, { ours: Sample[]; theirs: Sample[] }>();
-    for (const c of cases) {
-      const ours: Sample[] = [], theirs: Sample[] = [];
-      for (let i = 0; i < c.runs; i++) {
-        ours.push(runOnce(repo, c.args, scratch));
-        if (baseline) theirs.push(runOnce(baseline, c.args, scratch));
-        if (c === cases[0]) alone.push(nodeAlone(scratch));
-      }
-      measured.set(c.name, { ours, theirs });
-      const s = summary(ours);
-      const rss = (x: { rssMb: number }) => (c.memory ? `, peak RSS ${Math.round(x.rssMb)} MiB` : '');
-      results.push({ name: `${c.name}, median of ${c.runs}`, value: Number(f(s.cpu)), unit: `s CPU (${s.text}${rss(s)})`, ...(c.goal ? { goal: c.goal } : {}) });
-      if (c.memory) results.push({ name: `${c.name}: peak RSS`, value: Math.round(s.rssMb), unit: 'MiB', goal: c.memory });
-      if (baseline) {
-        const b = summary(theirs);
-        results.push({ name: `  baseline (${path.basename(baseline)}), alternated with it`, value: Number(f(b.cpu)), unit: `s CPU (${b.text}${rss(b)}; ratio ${f(b.cpu / s.cpu, 2)}×)` });
-      }
-      if (c === cases[0]) results.push({ name: '  node alone (`node -e 0`), alternated with it', value: Number(f(summary(alone).cpu)), unit: `s CPU (${summary(alone).text})` });
-    }
+    const { results, measured } = measureCold(cases, { repo, baseline, scratch, alone: true });
+    results.unshift({ name: `cold: figures in CPU seconds (user + system) on ${machine()}`, value: os.cpus().length, unit: 'cores' });
     // The flood's own cost: the same lab with -c 100000 minus -c 1, in CPU time (wall time on
     // a shared machine counts other processes' turns).
-    const floodCost = (pick: 'ours' | 'theirs') => median(measured.get(cases[4].name)![pick].map((s) => s.cpu)) - median(measured.get(cases[3].name)![pick].map((s) => s.cpu));
+    const floodCost = (pick: 'ours' | 'theirs'): number | undefined => {
+      const one = measured.get(floodOne)![pick], many = measured.get(floodMany)![pick];
+      if (one.failure || many.failure) return undefined;
+      return median(many.samples.map((s) => s.cpu)) - median(one.samples.map((s) => s.cpu));
+    };
+    const name = `cold: \`ping -f -q -c ${FLOOD}\` minus \`-c 1\`, CPU time`;
+    const goal = baseline ? '>= 2× faster than the baseline' : '>= 2× the code before issue 19 (set CNMLAB_BENCH_BASELINE)';
     const ours = floodCost('ours');
-    results.push({ name: `cold: \`ping -f -q -c ${FLOOD}\` minus \`-c 1\`, CPU time`, value: Number(f(ours)), unit: 's', goal: baseline ? '>= 2× faster than the baseline' : '>= 2× the code before issue 19 (set CNMLAB_BENCH_BASELINE)' });
+    results.push(ours === undefined ? { name, value: NaN, unit: 'failed: a flood case failed (above)', failed: 'a flood case failed', goal } : { name, value: Number(f(ours)), unit: 's', goal });
     if (baseline) {
       const theirs = floodCost('theirs');
-      results.push({ name: `  baseline (${path.basename(baseline)}), alternated with it`, value: Number(f(theirs)), unit: `s (ratio ${f(theirs / ours, 2)}×)` });
+      const base = `  baseline (${path.basename(baseline)}), alternated with it`;
+      results.push(theirs === undefined ? { name: base, value: NaN, unit: 'failed: a flood case failed (above)', failed: 'a flood case failed' } : { name: base, value: Number(f(theirs)), unit: `s${ours !== undefined ? ` (ratio ${f(theirs / ours, 2)}×)` : ''}` });
     }
     return results;
   } finally {

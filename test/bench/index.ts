@@ -35,10 +35,12 @@ async function main(): Promise<void> {
     if (!json) process.stderr.write(`running ${name}…\n`);
     for (const r of await run()) {
       results.push(r);
-      if (!json) console.log(`${r.name.padEnd(70)} ${String(r.value).padStart(12)} ${r.unit}${r.goal ? `   (goal ${r.goal})` : ''}`);
+      if (!json) console.log(`${r.name.padEnd(70)} ${(r.failed ? 'FAILED' : String(r.value)).padStart(12)} ${r.unit}${r.goal ? `   (goal ${r.goal})` : ''}`);
     }
   }
   if (json) console.log(JSON.stringify(results, null, 2));
+  // Every row was printed; a failed one still fails the bench.
+  if (results.some((r) => r.failed)) process.exitCode = 1;
 }
 
 main().catch((e) => {

@@ -3,4 +3,6 @@ export interface BenchResult {
   value: number;
   unit: string;
   goal?: string;
+  /** Why the figure could not be measured (the row is printed as failed, and the bench goes on). */
+  failed?: string;
 }
