@@ -3,12 +3,21 @@
 const path = require('path');
 const fs = require('fs');
 const vm = require('vm');
+const v8 = require('v8');
+const { isAscii } = require('buffer');
 const Module = require('module');
 const bundle = path.join(__dirname, '..', 'dist', 'cnmlab.js');
 if (!fs.existsSync(bundle)) {
   process.stderr.write('cnmlab: dist/cnmlab.js is missing; run `npm install` (or `npm run build`) in the repository first\n');
   process.exit(2);
 }
+
+// Most commands are over in a fraction of a second, before optimised code would pay back its
+// compilation, which runs on a second thread (CPU time the user pays for too): V8 optimises a
+// function only after four times its default budget of interpreted work, so a short command
+// runs interpreted and a long one (a flood, a big swarm) is optimised a moment later. Set
+// before the bundle is compiled: V8's code cache records the flags it was made under.
+v8.setFlagsFromString('--interrupt-budget=270336');
 
 // Compiling the bundle is most of a short command's time: V8's code cache for it, kept beside
 // it, lets later processes skip that work. V8 rejects a cache made for other source or another
@@ -20,7 +29,11 @@ try {
 } catch {
   cachedData = undefined;
 }
-const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+// The build escapes every character beyond ASCII, so the bundle reads as Latin-1, without
+// UTF-8 decoding; a bundle that is not ASCII after all is decoded as UTF-8.
+const bytes = fs.readFileSync(bundle);
+const source = isAscii(bytes) ? bytes.latin1Slice() : bytes.toString('utf8');
+const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
 

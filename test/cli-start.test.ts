@@ -47,3 +47,10 @@ test("a command loads its own modules only: a sim run evaluates neither emu's pr
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the bundle is ASCII, so the CLI reads it as Latin-1 without decoding UTF-8', () => {
+  // esbuild escapes what lies beyond ASCII in strings; minifying drops the comments that kept it.
+  const bytes = fs.readFileSync(path.join(REPO, 'dist', 'cnmlab.js'));
+  const beyond = bytes.findIndex((b) => b > 0x7f);
+  expect(beyond === -1 ? 'ASCII' : bytes.subarray(Math.max(0, beyond - 40), beyond + 20).toString('utf8')).toBe('ASCII');
+});
