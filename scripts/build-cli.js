@@ -1,0 +1,43 @@
+'use strict';
+/**
+ * Bundles the CLI (bin/main.ts) into dist/cnmlab.js, which bin/cnmlab.js runs from V8's code
+ * cache. Minified (whitespace and syntax; names kept, for stack traces) and so pure ASCII:
+ * bin/cnmlab.js reads it as Latin-1.
+ */
+const path = require('path');
+const esbuild = require('esbuild');
+
+const repo = path.join(__dirname, '..');
+
+/**
+ * commander requires child_process as it loads, for executable subcommands, which cnmlab has
+ * none of; child_process brings net, dgram and the stream modules with it. Commander gets a
+ * stand-in that loads child_process when it first spawns. Everyone else gets the real module.
+ */
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'commander-child-process' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'commander-child-process' }, () => ({
+      contents: "module.exports = { get spawn() { return require('node:child_process').spawn; } };",
+      loader: 'js',
+      resolveDir: repo,
+    }));
+  },
+};
+
+esbuild.build({
+  entryPoints: [path.join(repo, 'bin', 'main.ts')],
+  outfile: path.join(repo, 'dist', 'cnmlab.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  external: ['playwright-core', 'pcap-parser'],
+  plugins: [lazyChildProcessForCommander],
+  logLevel: 'warning',
+}).catch(() => {
+  process.exitCode = 1;
+});
