@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import { Alias, isMap, isScalar, LineCounter, parseDocument, Document, visit } from 'yaml';
 import { compilePattern } from './pattern';
 import { InputError } from '../errors';
-import { expectSchema, HOST_RE, Scenario, scenarioSchema, Step, timeoutSchema } from './schema';
+import { HOST_RE, plainlyValidExpect, plainlyValidScenario, plainlyValidTimeout, RawScenario, Scenario, scenarioSchemas, Step } from './schema';
 import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
 import { shellWords } from '../text/words';
 
@@ -86,7 +86,7 @@ export function parseScenario(file: string, text: string): Scenario {
   }
   const unknown = Object.keys(top).filter((k) => !known.includes(k));
   if (unknown.length) failAtKey(unknown[0], `unexpected key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, timeout, delays, hosts, steps)`);
-  const parsed = scenarioSchema.safeParse(top);
+  const parsed = plainlyValidScenario(top) ? { success: true as const, data: top } : scenarioSchemas().scenarioSchema.safeParse(top);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
@@ -96,7 +96,7 @@ export function parseScenario(file: string, text: string): Scenario {
     else if (issue.code === 'invalid_format' || issue.code === 'custom' || issue.code === 'too_small') message = `expected ${message}${path.length ? ` for '${path.join('.')}'` : ''}`;
     fail(path, message);
   }
-  const raw = parsed.data!;
+  const raw: RawScenario = parsed.data!;
   const hosts: Scenario['hosts'] = [];
   const base = ipv4ToNumber(DEFAULT_UNDERLAY_BASE);
   const used = new Set<string>();
@@ -119,7 +119,7 @@ export function parseScenario(file: string, text: string): Scenario {
     }
     let expect: Step['expect'];
     if (s.expect !== undefined) {
-      const e = expectSchema.safeParse(s.expect);
+      const e = plainlyValidExpect(s.expect) ? { success: true as const, data: s.expect } : scenarioSchemas().expectSchema.safeParse(s.expect);
       if (!e.success) {
         const issue = e.error.issues[0];
         const sub = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
@@ -142,7 +142,7 @@ export function parseScenario(file: string, text: string): Scenario {
     }
     let timeout: number | undefined;
     if (s.timeout !== undefined) {
-      const t = timeoutSchema.safeParse(s.timeout);
+      const t = plainlyValidTimeout(s.timeout) ? { success: true as const, data: s.timeout } : scenarioSchemas().timeoutSchema.safeParse(s.timeout);
       if (!t.success) fail(['steps', index, 'timeout'], `expected seconds from 0.1 to 3600 for 'timeout'`);
       timeout = t.data;
     }

@@ -1,4 +1,4 @@
-/** The scenario file format (docs/scenarios.md), as a zod schema. */
+/** The scenario file format (docs/scenarios.md), as zod schemas, and plain checks that pass a valid file without them. */
 import { z } from 'zod';
 import { isIpv4 } from '../wire/addr';
 import { MAX_STEP } from '../trace/paths';
@@ -8,41 +8,102 @@ export const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 /** Host names become parts of namespace names, so they stay short and plain. */
 export const HOST_RE = /^[a-z][a-z0-9-]{0,11}$/;
 
-const matcher = z.string().min(1, 'a substring or /regex/');
-
-export const expectSchema = z.strictObject({
-  exit: z.number().int().min(0).max(255).optional(),
-  stdout: matcher.optional(),
-  stderr: matcher.optional(),
-  path: z.enum(['overlay', 'local', 'outside', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave', 'none']).optional(),
-  'drop-at': z.number().int().min(RESOLVE_STEP).max(MAX_STEP).optional(),
-});
-
+/** What `expect: { path: … }` may name. */
+export const EXPECT_PATHS = ['overlay', 'local', 'outside', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave', 'none'] as const;
+const EXPECT_KEYS = ['exit', 'stdout', 'stderr', 'path', 'drop-at'];
+const DELAY_KEYS = ['veth', 'bridge', 'vxlan', 'stack', 'underlay', 'dns'] as const;
+const SCENARIO_KEYS = ['name', 'description', 'seed', 'timeout', 'delays', 'hosts', 'steps'];
 /** Seconds a step may run (sim counts virtual time): from a tenth of a second to an hour. */
-export const timeoutSchema = z.number().min(0.1).max(3600);
+const TIMEOUT_MIN = 0.1, TIMEOUT_MAX = 3600;
 
-export const hostSchema = z.union([
-  z.null(),
-  z.strictObject({
-    underlay: z.string().refine(isIpv4, 'an IPv4 address such as 198.51.100.11').optional(),
-  }),
-]);
+function buildSchemas() {
+  const matcher = z.string().min(1, 'a substring or /regex/');
 
-export const scenarioSchema = z.strictObject({
-  name: z.string().regex(NAME_RE, 'a name of lowercase letters, digits and dashes, such as overlay-standalone'),
-  description: z.string().optional(),
-  seed: z.number().int().optional(),
-  timeout: timeoutSchema.optional(),
-  /** sim only: per-hop delays in microseconds (defaults give pings of a few tenths of a ms). */
-  delays: z.strictObject({
-    veth: z.number().min(0), bridge: z.number().min(0), vxlan: z.number().min(0), stack: z.number().min(0), underlay: z.number().min(0), dns: z.number().min(0),
-  }).partial().optional(),
-  hosts: z.record(z.string().regex(HOST_RE, 'a host name of up to 12 lowercase letters, digits and dashes, starting with a letter'), hostSchema)
-    .refine((h) => Object.keys(h).length > 0, 'at least one host'),
-  steps: z.array(z.record(z.string(), z.unknown())).min(1, 'at least one step'),
-});
+  const expectSchema = z.strictObject({
+    exit: z.number().int().min(0).max(255).optional(),
+    stdout: matcher.optional(),
+    stderr: matcher.optional(),
+    path: z.enum(EXPECT_PATHS).optional(),
+    'drop-at': z.number().int().min(RESOLVE_STEP).max(MAX_STEP).optional(),
+  });
 
-export type Expect = z.infer<typeof expectSchema>;
+  const timeoutSchema = z.number().min(TIMEOUT_MIN).max(TIMEOUT_MAX);
+
+  const hostSchema = z.union([
+    z.null(),
+    z.strictObject({
+      underlay: z.string().refine(isIpv4, 'an IPv4 address such as 198.51.100.11').optional(),
+    }),
+  ]);
+
+  const scenarioSchema = z.strictObject({
+    name: z.string().regex(NAME_RE, 'a name of lowercase letters, digits and dashes, such as overlay-standalone'),
+    description: z.string().optional(),
+    seed: z.number().int().optional(),
+    timeout: timeoutSchema.optional(),
+    /** sim only: per-hop delays in microseconds (defaults give pings of a few tenths of a ms). */
+    delays: z.strictObject({
+      veth: z.number().min(0), bridge: z.number().min(0), vxlan: z.number().min(0), stack: z.number().min(0), underlay: z.number().min(0), dns: z.number().min(0),
+    }).partial().optional(),
+    hosts: z.record(z.string().regex(HOST_RE, 'a host name of up to 12 lowercase letters, digits and dashes, starting with a letter'), hostSchema)
+      .refine((h) => Object.keys(h).length > 0, 'at least one host'),
+    steps: z.array(z.record(z.string(), z.unknown())).min(1, 'at least one step'),
+  });
+
+  return { expectSchema, timeoutSchema, scenarioSchema };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+
+/**
+ * zod's schemas, built on first use: building them is a noticeable part of a short command's
+ * start, and a valid file, the common case, passes the plain checks below without them.
+ */
+export function scenarioSchemas(): ReturnType<typeof buildSchemas> {
+  return (schemas ??= buildSchemas());
+}
+
+export type Expect = z.infer<ReturnType<typeof buildSchemas>['expectSchema']>;
+export type RawScenario = z.infer<ReturnType<typeof buildSchemas>['scenarioSchema']>;
+
+/*
+ * The plain checks: true only for a value its schema accepts exactly as it is, so that parsing
+ * it would give it back unchanged. False means "ask the schema", which then says what is
+ * wrong. They may refuse more than the schema does, never less (test/scenario-schema.test.ts).
+ */
+
+/** A plain object; one with its own `__proto__` key is left to the schema, whose copy of it sets a prototype instead. */
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype && !Object.hasOwn(v, '__proto__');
+const onlyKeys = (v: Record<string, unknown>, keys: readonly string[]) => Object.keys(v).every((k) => keys.includes(k));
+const isInt = (v: unknown, min: number, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+const isNumber = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+const absentOr = (v: unknown, check: (v: unknown) => boolean) => v === undefined || check(v);
+
+export function plainlyValidTimeout(v: unknown): v is number {
+  return isNumber(v, TIMEOUT_MIN, TIMEOUT_MAX);
+}
+
+export function plainlyValidExpect(v: unknown): v is Expect {
+  return isRecord(v) && onlyKeys(v, EXPECT_KEYS)
+    && absentOr(v.exit, (x) => isInt(x, 0, 255))
+    && absentOr(v.stdout, (x) => typeof x === 'string' && x.length > 0)
+    && absentOr(v.stderr, (x) => typeof x === 'string' && x.length > 0)
+    && absentOr(v.path, (x) => (EXPECT_PATHS as readonly unknown[]).includes(x))
+    && absentOr(v['drop-at'], (x) => isInt(x, RESOLVE_STEP, MAX_STEP));
+}
+
+const plainlyValidHost = (v: unknown) => v === null || (isRecord(v) && onlyKeys(v, ['underlay']) && absentOr(v.underlay, (x) => typeof x === 'string' && isIpv4(x)));
+
+export function plainlyValidScenario(v: unknown): v is RawScenario {
+  return isRecord(v) && onlyKeys(v, SCENARIO_KEYS)
+    && typeof v.name === 'string' && NAME_RE.test(v.name)
+    && absentOr(v.description, (x) => typeof x === 'string')
+    && absentOr(v.seed, (x) => isInt(x, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER))
+    && absentOr(v.timeout, plainlyValidTimeout)
+    && absentOr(v.delays, (d) => isRecord(d) && onlyKeys(d, DELAY_KEYS) && Object.values(d).every((x) => absentOr(x, (n) => isNumber(n, 0, Infinity))))
+    && isRecord(v.hosts) && Object.keys(v.hosts).length > 0 && Object.entries(v.hosts).every(([name, h]) => HOST_RE.test(name) && plainlyValidHost(h))
+    && Array.isArray(v.steps) && v.steps.length > 0 && v.steps.every(isRecord);
+}
 
 export interface Step {
   index: number;
