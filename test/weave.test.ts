@@ -10,6 +10,7 @@ import * as path from 'path';
 import { runLab, runSim } from './helpers/run';
 import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
 import { emitSleeve, parseSleeve, PEER_NAME_LEN, SLEEVE_FRAME_OVERHEAD } from '../sim/wire/sleeve';
+import { MESH_TAG, MeshMessage, MeshStream, parseMeshStream } from '../sim/wire/weave_mesh';
 import { Flow } from '../sim/trace/types';
 import { openCapture } from '../sim/pcap/reader';
 import { parseScenario } from '../sim/scenario/load';
@@ -185,7 +186,8 @@ describe('weave-sleeve: the lab and its bytes', () => {
     c.close();
   });
 
-  const udpToRouter = (f: Buffer) => f.readUInt16BE(12) === 0x0800 && f[14 + 9] === 17 && f.readUInt16BE(14 + 20 + 2) === 6783;
+  // Whole datagrams only: the fragmentation test sleeve sends at contact leaves in fragments.
+  const udpToRouter = (f: Buffer) => f.readUInt16BE(12) === 0x0800 && f[14 + 9] === 17 && (f.readUInt16BE(14 + 6) & 0x3fff) === 0 && f.readUInt16BE(14 + 20 + 2) === 6783;
 
   test('the ARP request is flooded to the peer in UDP 6783 and answered by the remote container itself; nothing proxies', () => {
     const hops = flows[0].hops;
@@ -222,6 +224,119 @@ function parseSleeveOf(f: Buffer): { df: boolean; checksum: number; frames: numb
   if (!p.ok) throw new Error(p.error);
   return { df: (f.readUInt16BE(ip + 6) & 0x4000) !== 0, checksum: f.readUInt16BE(udp + 6), frames: p.repr.frames.length, frame: p.repr.frames[0].frame, outerIpLength: f.readUInt16BE(ip + 2) };
 }
+
+/** Each direction's TCP payload between `port` and its peer, in sequence order, from one capture's frames. */
+function tcpStreams(frames: Buffer[], port: number): Map<string, Buffer> {
+  const segments = new Map<string, Map<number, Buffer>>();
+  for (const f of frames) {
+    if (f.readUInt16BE(12) !== 0x0800 || f[14 + 9] !== 6) continue;
+    const ihl = (f[14] & 15) * 4, tcp = 14 + ihl, data = tcp + (f[tcp + 12] >> 4) * 4;
+    const sport = f.readUInt16BE(tcp), dport = f.readUInt16BE(tcp + 2);
+    if (sport !== port && dport !== port) continue;
+    const key = `${[...f.subarray(26, 30)].join('.')}:${sport}>${[...f.subarray(30, 34)].join('.')}:${dport}`;
+    const bySeq = segments.get(key) ?? new Map<number, Buffer>();
+    segments.set(key, bySeq);
+    const payload = f.subarray(data, 14 + f.readUInt16BE(16));
+    if (payload.length) bySeq.set(f.readUInt32BE(tcp + 4), payload);
+  }
+  // Sequence numbers start at random points: a stream's first segment is the one no other ends at.
+  return new Map([...segments].map(([key, bySeq]) => {
+    const ends = new Set([...bySeq].map(([seq, b]) => (seq + b.length) >>> 0));
+    let seq = [...bySeq.keys()].find((q) => !ends.has(q));
+    const parts: Buffer[] = [];
+    while (seq !== undefined && bySeq.has(seq)) {
+      const b = bySeq.get(seq)!;
+      parts.push(b);
+      seq = (seq + b.length) >>> 0;
+    }
+    return [key, Buffer.concat(parts)];
+  }));
+}
+
+describe("weave's control plane: the mesh on TCP 6783, sleeve's contact and path MTU", () => {
+  let control: Flow[];
+  let flows: Flow[];
+  let dir: string;
+  let wire: Buffer[];
+  let peers: Record<string, string>;
+  beforeAll(async () => {
+    const { result, backend, model } = await runLab('weave-sleeve');
+    expect(result.ok).toBe(true);
+    control = backend.controlFlows();
+    flows = backend.flows();
+    peers = Object.fromEntries(Object.values(model.world.weave!.peers).map((p) => [p.host, p.name]));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weave-mesh-'));
+    expect(cnmlab(['run', 'scenarios/weave-sleeve.yaml', '--pcap-dir', dir]).status).toBe(0);
+    const c = openCapture(path.join(dir, 'r0-r0-eth0.pcap'));
+    wire = [];
+    for (let f = c.reader.next(); f; f = c.reader.next()) wire.push(Buffer.from(f.data));
+    c.close();
+  });
+
+  test("r1's launch connects to r0: the handshake, both topologies, each forwarder's checks, as control flows of that step, on no path", () => {
+    const atLaunch = control.filter((f) => f.origin?.step === 2).map((f) => `${f.control} ${f.from}>${f.to}`);
+    expect(atLaunch).toEqual(['weave-handshake r1>r0', 'weave-topology-gossip r1>r0', 'weave-topology-gossip r0>r1', 'weave-sleeve-pmtu r1>r0', 'weave-sleeve-pmtu r0>r1']);
+    expect(control.every((f) => f.kind === 'control-plane' && f.hops.every((h) => h.step === undefined))).toBe(true);
+    expect(control.filter((f) => f.origin?.step === 1)).toEqual([]);
+  });
+
+  test('each end writes "weave" 1 2, no encryption, its features, then gossip whose topology names both peers and their connection', () => {
+    const streams = tcpStreams(wire, 6783);
+    const fromDialler = [...streams].find(([k]) => k.startsWith('198.51.100.11:') && k.endsWith(':6783'))![1];
+    const fromListener = [...streams].find(([k]) => k.startsWith('198.51.100.10:6783>'))![1];
+    const dialler = parseMeshStream(fromDialler), listener = parseMeshStream(fromListener);
+    if (!dialler.ok || !listener.ok) throw new Error(`${!dialler.ok && dialler.error} ${!listener.ok && listener.error}`);
+    expect(dialler.repr.header).toEqual({ minVersion: 1, maxVersion: 2 });
+    const features = (m: MeshMessage) => (m.kind === 'features' ? Object.fromEntries(m.features) : {});
+    expect(features(dialler.repr.messages[0])).toMatchObject({ PeerNameFlavour: 'mac', Name: peers.r1, NickName: 'r1', Overlays: 'sleeve', Trusted: 'false' });
+    expect(features(listener.repr.messages[0])).toMatchObject({ Name: peers.r0, NickName: 'r0' });
+    const gossip = listener.repr.messages.find((m) => m.kind === 'protocol' && m.tag === MESH_TAG.gossip);
+    const topology = gossip?.kind === 'protocol' ? gossip.topology! : [];
+    expect(gossip?.kind === 'protocol' && gossip.gossip?.sender).toBe(peers.r0);
+    expect(topology.map((p) => [p.nickname, p.connections.map((c) => [c.name, c.outbound, c.established])])).toEqual(expect.arrayContaining([
+      ['r0', [[peers.r1, false, true]]], ['r1', [[peers.r0, true, true]]],
+    ]));
+    expect(topology.find((p) => p.nickname === 'r1')!.connections[0].remoteTcpAddr).toBe('198.51.100.10:6783');
+    // Sleeve's answers on the same connection: contact made, fragments received, the MTU verified.
+    const tags = (r: MeshStream) => r.messages.flatMap((m) => (m.kind === 'protocol' ? [m.tag] : []));
+    expect(tags(listener.repr)).toEqual(expect.arrayContaining([MESH_TAG.connectionEstablished, MESH_TAG.fragmentationReceived, MESH_TAG.pmtuVerified]));
+    const verified = listener.repr.messages.find((m) => m.kind === 'protocol' && m.tag === MESH_TAG.pmtuVerified);
+    expect(verified?.kind === 'protocol' && verified.payload.readUInt16BE(0)).toBe(1500 - 62);
+  });
+
+  test('sleeve finds the MTU: a heartbeat, the 60001-byte fragmentation test in fragments, then a DF test of 1438 + 14 that fills the 1500-byte path', () => {
+    const whole = wire.filter((f) => f.readUInt16BE(12) === 0x0800 && f[23] === 17 && (f.readUInt16BE(20) & 0x3fff) === 0 && f.readUInt16BE(36) === 6783).map((f) => parseSleeve(f.subarray(42)));
+    const special = whole.flatMap((p) => (p.ok ? p.repr.frames : [])).filter((fr) => fr.frame.subarray(0, 14).every((b) => b === 0));
+    expect(special.map((fr) => fr.frame.length)).toEqual(expect.arrayContaining([22, 1452]));
+    const mtuTest = wire.find((f) => f.readUInt16BE(12) === 0x0800 && f[23] === 17 && f.readUInt16BE(16) === 1500 && (f.readUInt16BE(20) & 0x4000) !== 0)!;
+    expect(parseSleeve(mtuTest.subarray(42)).ok).toBe(true);
+    // r0's test leaves in 1480-byte pieces (60001 + 14 + 6 + 8 bytes, DF clear); r1's arrives (the sim's capture shows a reassembled datagram's first piece).
+    const fragments = (src: number) => wire.filter((f) => f.readUInt16BE(12) === 0x0800 && f[23] === 17 && f[29] === src && (f.readUInt16BE(20) & 0x3fff) !== 0);
+    expect(fragments(10).length).toBe(Math.ceil((60001 + 14 + 6 + 8) / 1480));
+    expect(fragments(11).length).toBeGreaterThan(0);
+    expect(wire.every((f) => f.length <= 1514)).toBe(true);
+  });
+
+  test("an echo over the forwarder's MTU with DF dies at the router, which answers from the destination's address: fragmentation needed, mtu 1438; the next one goes in fragments", () => {
+    const big = flows.find((f) => f.origin?.command === 'ping -c 2 -s 2000 10.32.0.1')!;
+    const drop = big.hops.find((h) => h.event === 'drop')!;
+    expect(drop).toMatchObject({ step: 3, host: 'r0', device: 'vethwe-pcap' });
+    expect(drop.reason).toMatch(/over the forwarder's MTU 1438 \+ 14, DF set: ICMP fragmentation needed sent back/);
+    const answer = big.hops.find((h) => h.host === 'r0' && h.device === 'ethwe0' && h.layers.some((l) => l.proto === 'icmp' && l['icmp.type'] === 3))!;
+    const icmp = answer.layers.find((l) => l.proto === 'icmp')!;
+    expect([icmp['icmp.code'], icmp['icmp.mtu']]).toEqual([4, 1438]);
+    expect(answer.layers.find((l) => l.proto === 'ip')?.['ip.src']).toBe('10.32.0.1');
+  });
+
+  test('frames that reach the router together share a datagram: the host\'s two fragments behind one sender name, each behind its frame header', () => {
+    const batched = flows.find((f) => f.origin?.command === 'ping -c 1 -s 1200 10.32.0.1')!;
+    const encap = batched.hops.find((h) => h.host === 'r0' && h.event === 'encap' && h.dir === 'request' && h.layers.some((l) => l.proto === 'ip' && l['ip.dst'] === '10.32.0.1'))!;
+    expect(encap.layers.find((l) => l.proto === 'sleeve')?.['sleeve.frames']).toBe(2);
+    expect(encap.note).toMatch(/2 frames in one datagram/);
+    const datagram = wire.map((f) => parseSleeve(f.subarray(42))).find((p) => p.ok && p.repr.frames.length === 2);
+    expect(datagram?.ok && datagram.repr.frames.map((fr) => fr.frame.length)).toEqual([14 + 20 + 976, 14 + 20 + 232]);
+  });
+});
 
 describe('weave-fastdp: flows on the first miss, VXLAN with the peers\' short ids', () => {
   let flows: Flow[];

@@ -20,6 +20,7 @@ import { ssCommand } from './ss';
 import { EPOCH_NS, World } from '../model/world';
 import { peerLookup } from '../model/drivers/overlay-kv';
 import { DockerdCluster } from './dockerd_cluster';
+import { WeaveMeshControl } from './weave_mesh';
 
 /** The tools of where a command runs: its container's image's (family.ts); a host's are GNU. */
 function toolFamily(ctx: ExecContext): ToolFamily {
@@ -33,12 +34,15 @@ export class SimBackend implements Backend {
   readonly datapath: Datapath;
   /** dockerd's traffic between swarm nodes (memberlist, swarmkit), on the run's clock. */
   readonly cluster: DockerdCluster;
+  /** Weave Net's routers' traffic (the mesh on TCP 6783, sleeve's checks), on the same clock and in the same list. */
+  readonly weaveMesh: WeaveMeshControl;
   private bounds: StepBounds = stepBounds('');
 
   constructor(seed: number) {
     this.kernel = new SimKernel(seed);
     this.datapath = new Datapath(this.kernel);
     this.cluster = new DockerdCluster(this.datapath, this.kernel, seed);
+    this.weaveMesh = new WeaveMeshControl(this.datapath, this.kernel, seed, (flow) => this.cluster.flows.push(flow));
   }
 
   /** The sim of a scenario: its seed (or its name's), its hop delays (given in µs). */
@@ -52,6 +56,8 @@ export class SimBackend implements Backend {
   async apply(ops: PlanOp[], world?: World): Promise<void> {
     if (world) this.cluster.observe(world);
     for (const op of ops) this.kernel.apply(op);
+    // A router connects once it exists in the kernel: its sleeve forwarders' MTU comes from these checks.
+    if (world) this.weaveMesh.observe(world);
     // A daemon's query for a missing peer is answered as the cluster stands after the last step.
     if (world?.kv) this.datapath.peerResolver = (host, network, ip) => peerLookup(world, host, network, ip);
   }

@@ -49,7 +49,7 @@ const DELAYED_ACK_NS = 40_000_000;
 const MSS = 1448;
 
 /** A seeded xorshift: the picks and the opaque bytes repeat run after run. */
-class Random {
+export class Random {
   constructor(private s: number) {
     if (this.s === 0) this.s = 0x9e3779b9;
   }
@@ -113,13 +113,13 @@ type Side = 'client' | 'server';
  * A TCP connection whose segments its two ends send in turn: each end's sequence numbers,
  * timestamps and IP ids, and what to do when the segment in flight arrives.
  */
-class TcpConnection {
+export class TcpConnection {
   private readonly seq: Record<Side, number>;
   private readonly ipId: Record<Side, number>;
   private readonly tsOffset: Record<Side, number>;
   private readonly lastTs: Record<Side, number> = { client: 0, server: 0 };
-  private readonly arrival: Record<Side, (() => void) | undefined> = { client: undefined, server: undefined };
-  private readonly awaited: Record<Side, number | undefined> = { client: undefined, server: undefined };
+  /** What to do when a segment arrives at a side, by its sequence number, with the flow it was sent as (exchanges can overlap on one connection). */
+  private readonly arrivals: Record<Side, Map<number, { flow: Flow | undefined; then: () => void }>> = { client: new Map(), server: new Map() };
   private readonly closers: (() => void)[];
   flow?: Flow;
 
@@ -140,14 +140,14 @@ class TcpConnection {
 
   /** A segment arrived at `at`: when it is the one awaited (its sequence number says), what was to follow it runs. */
   private received(at: Side, seq: number, skb: Skb): void {
-    if (skb.flow !== this.flow || this.awaited[at] !== seq) return;
-    const then = this.arrival[at];
-    this.arrival[at] = this.awaited[at] = undefined;
-    then?.();
+    const awaited = this.arrivals[at].get(seq);
+    if (!awaited || skb.flow !== awaited.flow) return;
+    this.arrivals[at].delete(seq);
+    awaited.then();
   }
 
-  /** `by` sends a segment (data cut at the MSS); `then` runs when its last piece arrives. */
-  send(by: Side, flags: number, data: Uint8Array = new Uint8Array(0), then?: () => void): void {
+  /** `by` sends a segment (data cut at the MSS) as `flow`, begun by `initiator` (its segments are the requests); `then` runs when its last piece arrives. */
+  send(by: Side, flags: number, data: Uint8Array = new Uint8Array(0), then?: () => void, flow: Flow | undefined = this.flow, initiator: Side = 'client'): void {
     const other: Side = by === 'client' ? 'server' : 'client';
     const from = this.ends[by], to = this.ends[other];
     const pieces: Uint8Array[] = [];
@@ -160,14 +160,11 @@ class TcpConnection {
       const tsVal = (Math.floor(this.dp.clock.now / 1e6) + this.tsOffset[by]) >>> 0;
       const options = syn ? synOptions(tsVal, this.lastTs[by]) : timestampOption(tsVal, this.lastTs[by]);
       this.lastTs[other] = tsVal;
-      if (last && then) {
-        this.arrival[other] = then;
-        this.awaited[other] = this.seq[by];
-      }
+      if (last && then) this.arrivals[other].set(this.seq[by], { flow, then });
       const segment = emitTcp({ srcPort: from.port, dstPort: to.port, seq: this.seq[by], ack: f & TCP_ACK ? this.seq[other] : 0, flags: f, window: syn ? 64240 : 502, urgent: 0, options }, piece, { src: from.ip, dst: to.ip });
       this.seq[by] = (this.seq[by] + piece.length + (syn || (f & TCP_FIN) !== 0 ? 1 : 0)) >>> 0;
       this.ipId[by] = (this.ipId[by] + 1) & 0xffff;
-      this.dp.ipSend(from.ns, { src: from.ip, dst: to.ip, protocol: IPPROTO_TCP, ttl: 64, id: this.ipId[by], tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 }, segment, this.flow, by === 'client' ? 'request' : 'reply');
+      this.dp.ipSend(from.ns, { src: from.ip, dst: to.ip, protocol: IPPROTO_TCP, ttl: 64, id: this.ipId[by], tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 }, segment, flow, by === initiator ? 'request' : 'reply');
     }
   }
 

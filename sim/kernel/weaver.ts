@@ -18,14 +18,16 @@ import type { SimLink, SimNetns } from './objects';
 import type { WeaveRouterConfig } from '../plan/ops';
 import { BROADCAST_MAC, ipv4ToNumber, macToString } from '../wire/addr';
 import { be16, bufferView, putBe16 } from '../wire/bytes';
-import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../wire/ethernet';
-import { IPPROTO_UDP, IPV4_MIN_HEADER_LEN, ipv4PacketSrc, Ipv4Repr } from '../wire/ipv4';
+import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../wire/ethernet';
+import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, IPV4_MIN_HEADER_LEN, ipv4PacketDstString, ipv4PacketSrc, Ipv4Repr } from '../wire/ipv4';
+import { emitIcmp, ICMP_DEST_UNREACHABLE, UNREACH_FRAG_NEEDED } from '../wire/icmp';
 import { internetChecksum, pseudoHeaderSum } from '../wire/checksum';
-import { UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
-import { emitSleeve, parseSleeve, SleeveFrame } from '../wire/sleeve';
+import { emitUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
+import { emitSleeve, parseSleeve, PEER_NAME_LEN, SLEEVE_FRAME_OVERHEAD, SleeveFrame } from '../wire/sleeve';
 import { Skb } from './net/skb';
 import { countRx, devXmit } from './net/dev';
-import { route } from './net/ipv4/route';
+import { pathMtu, route } from './net/ipv4/route';
+import { ipFragment } from './net/ipv4/ip_fragment';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './net/ipv4/ip_output';
 import { resolvedNeigh } from './net/neighbour';
 import { weaveNotes } from '../trace/paths/weave';
@@ -34,9 +36,42 @@ import type { OdpAction, OdpDatapath, TunnelKey } from './net/openvswitch';
 /** STP's group address: the router discards what is sent to it. */
 const STP_GROUP = '01:80:c2:00:00:00';
 
+/** sleeve.go's DefaultMTU: a forwarder's MTU until path MTU discovery gives one. */
+export const SLEEVE_DEFAULT_MTU = 65535;
+/** IPv4's and UDP's headers (sleeve's UDPOverhead). */
+export const UDP_OVERHEAD = 28;
+/** overheadDF: IP and UDP, the sender's name, a frame's header and its Ethernet header: a forwarder's MTU is the path's less this. */
+export const SLEEVE_DF_OVERHEAD = UDP_OVERHEAD + PEER_NAME_LEN + SLEEVE_FRAME_OVERHEAD + ETHERNET_HEADER_LEN;
+const MAX_UDP_PACKET_SIZE = 65535;
+/** aggregateAndSend gives up after this many frames, so the forwarder's other work is not starved. */
+const MAX_BATCH = 100;
+
+interface Queued {
+  frame: SleeveFrame;
+  cause: Skb;
+}
+
+/** A sleeve forwarder to one peer (sleeveForwarder), as its contact and path MTU checks left it (sim/kernel/weave_mesh.ts). */
+export interface SleeveForwarder {
+  /** The largest IP packet a frame may carry with DF. */
+  mtu: number;
+  /** The most a DF datagram's UDP payload may hold. */
+  maxPayload: number;
+  /** The peer's heartbeat was answered: frames may go. */
+  contact: boolean;
+  /** The fragmentation test came through: the kernel may fragment datagrams without DF. */
+  stackFrag: boolean;
+  /** Frames waiting for the forwarder, for the DF sender and for the UDP socket. */
+  queued?: { df: Queued[]; udp: Queued[] };
+}
+
 export class WeaveRouter {
   /** MacCache: each MAC the router has seen, at the peer (by name) it was seen at. */
   readonly macs = new Map<string, string>();
+  /** Sleeve's forwarders, by peer name. */
+  readonly forwarders = new Map<string, SleeveForwarder>();
+  /** Who handles weave's own frames (zero MACs: heartbeats, tests) that arrive at UDP 6783: the mesh's control plane. */
+  onSpecial?: (frame: Buffer) => void;
 
   constructor(
     public config: WeaveRouterConfig,
@@ -109,20 +144,91 @@ export function weaverCapture(dp: Datapath, dev: SimLink, skb: Skb): void {
   if (dstPeer === me) return;
   const to = dstPeer === undefined ? router.config.peers.map((p) => p.name) : [dstPeer];
   dp.tracer.routerCaptured(dev, skb, dstPeer === undefined);
-  for (const peer of to) forward(dp, router, { srcPeer: me, dstPeer: peer, frame: Buffer.from(f) }, skb);
+  for (const peer of to) process(dp, router, { srcPeer: me, dstPeer: peer, frame: Buffer.from(f) }, skb, dstPeer === undefined);
 }
 
-/** A sleeve forwarder sends one frame to its peer's port 6783 (the aggregator sends it alone: nothing else is queued). */
-function forward(dp: Datapath, router: WeaveRouter, frame: SleeveFrame, cause: Skb): void {
-  const peer = router.config.peers.find((p) => p.name === frame.dstPeer);
+/**
+ * curriedForward.Process: what the forwarder to a peer does with a frame. With DF: it goes
+ * if it fits the forwarder's MTU; too big, a flooded one is dropped and any other answered
+ * with ICMP "fragmentation needed" (the MTU as the forwarder knows it) from its destination,
+ * as if the destination had sent it. Without DF: through the UDP socket, which the kernel
+ * fragments (the fragmentation test showed the path passes fragments).
+ */
+function process(dp: Datapath, router: WeaveRouter, frame: SleeveFrame, cause: Skb, broadcast: boolean): void {
+  const fwd = router.forwarders.get(frame.dstPeer) ?? NO_CHECKS;
+  const dev = router.device() ?? [...router.ns.links.values()][0];
+  if (!fwd.contact) return dp.tracer.drop(cause, undefined, dev, `sleeve: cannot forward frame yet - awaiting contact with ${frame.dstPeer}`);
+  const tooBig = frame.frame.length > fwd.mtu + ETHERNET_HEADER_LEN;
+  if (dontFragment(frame.frame)) {
+    if (!tooBig) return aggregate(dp, router, fwd, 'df', frame, cause);
+    if (broadcast) return dp.tracer.tunnelTooBig(dev, cause, `sleeve: dropping too big DF broadcast frame: len ${frame.frame.length}: MTU=${fwd.mtu}`);
+    return fragNeeded(dp, router, frame.frame, fwd.mtu, cause);
+  }
+  if (fwd.stackFrag || !isIpv4(frame.frame)) return aggregate(dp, router, fwd, 'udp', frame, cause);
+  if (!tooBig) return aggregate(dp, router, fwd, 'df', frame, cause);
+  dp.tracer.drop(cause, undefined, dev, 'sleeve: fragmenting in user space (before the fragmentation test is acknowledged) is not modelled');
+}
+
+/** A forwarder the mesh's checks have not set up (a router given peers directly): contact made, the default MTU, the stack trusted. */
+const NO_CHECKS: SleeveForwarder = { mtu: SLEEVE_DEFAULT_MTU, maxPayload: SLEEVE_DEFAULT_MTU - UDP_OVERHEAD, contact: true, stackFrag: true };
+
+/**
+ * The aggregator: frames queue while the forwarder is busy; when it runs it puts as many in
+ * one datagram as fit the forwarder's payload (up to 100), each behind its frame header,
+ * and sends the rest in the next ones.
+ */
+function aggregate(dp: Datapath, router: WeaveRouter, fwd: SleeveForwarder, sender: 'df' | 'udp', frame: SleeveFrame, cause: Skb): void {
+  const queue = fwd.queued ??= { df: [], udp: [] };
+  queue[sender].push({ frame, cause });
+  if (queue[sender].length > 1) return;
+  dp.clock.call(USERSPACE_NS + cause.lag, aggregateAndSend, dp, router, { fwd, sender });
+}
+
+function aggregateAndSend(dp: Datapath, router: WeaveRouter, job: { fwd: SleeveForwarder; sender: 'df' | 'udp' }): void {
+  const { fwd, sender } = job;
+  const queued = fwd.queued![sender];
+  fwd.queued![sender] = [];
+  const limit = sender === 'df' ? fwd.maxPayload : MAX_UDP_PACKET_SIZE - UDP_OVERHEAD;
+  let batch: Queued[] = [], total = PEER_NAME_LEN;
+  const flush = () => {
+    if (batch.length) forward(dp, router, batch, sender === 'df');
+    batch = [];
+    total = PEER_NAME_LEN;
+  };
+  for (const q of queued) {
+    const size = SLEEVE_FRAME_OVERHEAD + q.frame.frame.length;
+    if (batch.length === 0 && total + size > limit) {
+      dp.tracer.tunnelTooBig(router.device() ?? [...router.ns.links.values()][0], q.cause, `sleeve: dropping too big frame during forwarding: frame len ${q.frame.frame.length}, limit ${limit}`);
+      continue;
+    }
+    if (batch.length >= MAX_BATCH || total + size > fwd.maxPayload) flush();
+    batch.push(q);
+    total += size;
+  }
+  flush();
+}
+
+/** One datagram to the peer's port 6783: this router's name, then the frames. */
+function forward(dp: Datapath, router: WeaveRouter, batch: Queued[], df: boolean): void {
+  const first = batch[0];
+  const peer = router.config.peers.find((p) => p.name === first.frame.dstPeer);
   if (!peer) return;
-  const payload = emitSleeve({ sender: router.config.name, frames: [frame] });
+  const payload = emitSleeve({ sender: router.config.name, frames: batch.map((q) => q.frame) });
   const ns = router.ns;
+  const cause = first.cause;
   const r = route(ns, peer.address);
   if (!r || r.local) return dp.tracer.drop(cause, undefined, router.device() ?? r?.dev ?? [...ns.links.values()][0], `no route to peer ${peer.address}`);
-  const df = dontFragment(frame.frame);
   const udpLength = UDP_HEADER_LEN + payload.length;
   const outer: Ipv4Repr = { src: r.src, dst: peer.address, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: df, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
+  const note = weaveNotes.sleeveOut(peer.name, peer.address, router.port, batch.length);
+  const mtu = pathMtu(ns, peer.address, r.dev, dp.clock.now);
+  if (IPV4_MIN_HEADER_LEN + udpLength > mtu) {
+    // The UDP socket (IP_PMTUDISC_DONT) leaves a datagram over the route's MTU in fragments; the DF sender's never gets here (maxPayload).
+    const datagram = emitUdp({ srcPort: router.port, dstPort: router.port }, payload, { src: r.src, dst: peer.address });
+    const like = new Skb(first.frame.frame, cause.flow, cause.dir, note, 'weaver');
+    like.lag = cause.lag;
+    return ipFragment(dp, ns, r, mtu, outer, datagram, like);
+  }
   const n = resolvedNeigh(dp, ns, r);
   const b = newDatagram(dp, r, n, outer, udpLength);
   const at = b.length - udpLength;
@@ -130,10 +236,27 @@ function forward(dp: Datapath, router: WeaveRouter, frame: SleeveFrame, cause: S
   b.set(payload, at + UDP_HEADER_LEN);
   // The UDP socket's datagrams carry a checksum; the raw socket's DF ones are built without (gopacket, ComputeChecksums false).
   if (!df) putBe16(b, at + 6, internetChecksum(b, at, at + udpLength, pseudoHeaderSum(addrBytes(r.src), addrBytes(peer.address), IPPROTO_UDP, udpLength)) || 0xffff);
-  const note = weaveNotes.sleeveOut(peer.name, peer.address, router.port);
   const out = new Skb(b, cause.flow, cause.dir, note, 'weaver');
-  out.lag = cause.lag + USERSPACE_NS;
+  out.lag = cause.lag;
   ipTransmit(dp, ns, r, n, out);
+}
+
+/**
+ * makeICMPFragNeeded: from the frame's destination to its source, "fragmentation needed"
+ * with the forwarder's MTU, quoting the IP header and 8 bytes (id 0, no DF, TTL 64), given
+ * to the router's own consumer, which injects it toward the sender's container.
+ */
+function fragNeeded(dp: Datapath, router: WeaveRouter, frame: Buffer, mtu: number, cause: Skb): void {
+  const ip = ETHERNET_HEADER_LEN;
+  const quoted = Buffer.from(frame.subarray(ip, ip + (frame[ip] & 0x0f) * 4 + 8));
+  const icmp = emitIcmp({ kind: 'unreachable', type: ICMP_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, mtu, quoted });
+  const reply = emitEthernet({ src: macToString(frame, 0), dst: macToString(frame, 6), ethertype: ETHERTYPE_IPV4 },
+    emitIpv4({ src: ipv4PacketDstString(frame, ip), dst: ipv4PacketSrc(frame, ip), protocol: IPPROTO_ICMP, ttl: 64, id: 0, tos: frame[ip + 1], dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, icmp));
+  const dev = router.device();
+  if (!dev) return;
+  dp.tracer.tunnelTooBig(dev, cause, `sleeve: frame of ${frame.length} bytes over the forwarder's MTU ${mtu} + 14, DF set: ICMP fragmentation needed sent back`);
+  const back = new Skb(reply, cause.flow, cause.dir === 'request' ? 'reply' : 'request');
+  dp.clock.call(USERSPACE_NS + cause.lag, injectTask, dp, dev, back);
 }
 
 /**
@@ -150,6 +273,10 @@ export function weaverReceive(dp: Datapath, router: WeaveRouter, uplink: SimLink
   dp.tracer.routerReceived(uplink, skb, weaveNotes.sleeveIn(known.name, ipv4PacketSrc(skb.frame, ETHERNET_HEADER_LEN), be16(skb.frame, l4)));
   for (const f of p.repr.frames) {
     if (f.dstPeer !== router.config.name) continue;
+    if (isSpecial(f.frame)) {
+      router.onSpecial?.(Buffer.from(f.frame));
+      continue;
+    }
     router.macs.set(macToString(f.frame, 6), f.srcPeer);
     const dev = router.device();
     if (!dev) continue;
@@ -161,6 +288,16 @@ export function weaverReceive(dp: Datapath, router: WeaveRouter, uplink: SimLink
 function injectTask(dp: Datapath, dev: SimLink, skb: Skb): void {
   dp.tracer.routerInjected(dev, skb);
   devXmit(dp, dev, skb);
+}
+
+/** IsSpecial: both MACs zero and a zero length in the type field, as weave writes its own frames. */
+function isSpecial(f: Uint8Array): boolean {
+  for (let i = 0; i < ETHERNET_HEADER_LEN; i++) if (f[i] !== 0) return false;
+  return true;
+}
+
+function isIpv4(f: Uint8Array): boolean {
+  return f.length >= ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN && be16(f, 12) === ETHERTYPE_IPV4;
 }
 
 /** The frame is IPv4 with DF set (the ethernet decoder's DF()). */

@@ -47,11 +47,16 @@ export interface FlowOrigin {
  * swarm nodes, on the underlay, no step of any path. memberlist (NetworkDB) on 7946: a probe
  * (UDP ping and ack), a push/pull (TCP, each side's state), NetworkDB's gossip of a table
  * event (UDP) and its bulk sync (TCP, one way); swarmkit on 2377: a worker's heartbeat to
- * the manager (TLS records over the session's TCP connection).
+ * the manager (TLS records over the session's TCP connection). Weave Net's routers on 6783
+ * (sim/kernel/weave_mesh.ts): a mesh connection's handshake (TCP, then each end's protocol
+ * header, encryption flag and features), topology gossip and TCP heartbeats, and in sleeve
+ * mode each forwarder's contact and path MTU checks (UDP 6783 and their answers on TCP).
  */
-export type ControlKind = 'memberlist-probe' | 'memberlist-push-pull' | 'networkdb-gossip' | 'networkdb-bulk-sync' | 'swarm-heartbeat';
+export type ControlKind = 'memberlist-probe' | 'memberlist-push-pull' | 'networkdb-gossip' | 'networkdb-bulk-sync' | 'swarm-heartbeat'
+  | 'weave-handshake' | 'weave-topology-gossip' | 'weave-heartbeat' | 'weave-sleeve-pmtu';
 
-export const CONTROL_KINDS: readonly ControlKind[] = ['memberlist-probe', 'memberlist-push-pull', 'networkdb-gossip', 'networkdb-bulk-sync', 'swarm-heartbeat'];
+export const CONTROL_KINDS: readonly ControlKind[] = ['memberlist-probe', 'memberlist-push-pull', 'networkdb-gossip', 'networkdb-bulk-sync', 'swarm-heartbeat',
+  'weave-handshake', 'weave-topology-gossip', 'weave-heartbeat', 'weave-sleeve-pmtu'];
 
 export interface Flow {
   id: string;

@@ -228,9 +228,9 @@ export class Tracer {
   underlayXmit(dev: SimLink, skb: Skb): void {
     if (this.counted(skb)) return;
     const P = this.placesFor(skb);
-    if (isVxlanFrame(skb.frame, dev.netns)) this.place(skb, dev, P.encap, skb.note, skb.encapsulatedBy);
-    // dockerd's own traffic (and the ARP it needs): sent by the host, on no path.
-    else if (skb.flow?.kind === 'control-plane') this.place(skb, dev, OFF_PATH[kindIndex(arpOpcode(skb.frame))]);
+    // dockerd's and weave's own traffic (and the ARP it needs): sent by the host, on no path (weave's to the sleeve port too).
+    if (skb.flow?.kind === 'control-plane') this.place(skb, dev, OFF_PATH[kindIndex(arpOpcode(skb.frame))]);
+    else if (isVxlanFrame(skb.frame, dev.netns)) this.place(skb, dev, P.encap, skb.note, skb.encapsulatedBy);
     else if (isIpipFrame(skb.frame)) this.ipipSend(dev, skb, P);
     else this.place(skb, dev, (skb.forwarded ? P.uplinkForwards : P.uplinkSends)[kindIndex(arpOpcode(skb.frame))]);
   }
@@ -320,6 +320,8 @@ export class Tracer {
   /** A user-space router's socket took a datagram from a peer in (seen at the uplink it arrived by). */
   routerReceived(uplink: SimLink, skb: Skb, note: string): void {
     if (skb.arrivedAs) skb = new Skb(skb.arrivedAs, skb.flow, skb.dir);
+    // Weave's own frames (a sleeve forwarder's heartbeat and tests) are control-plane traffic the router takes, on no path.
+    if (skb.flow?.kind === 'control-plane') return this.place(skb, uplink, CONTROL_TAKEN[kindIndex(undefined)]);
     this.place(skb, uplink, this.placesFor(skb).udpDeliver, skb.flow && this.keeps(skb.flow) ? note : undefined);
   }
 

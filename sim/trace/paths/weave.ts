@@ -60,8 +60,8 @@ const placeOnWeave = placeByRole({
 
 /** The hop notes of the router's datagrams, worded once for sim and emu (each knows the peer's name and address). */
 export const weaveNotes = {
-  /** Step 4: the router sends a frame to a peer. */
-  sleeveOut: (peer: string, address: string, port: number) => `sleeve: to peer ${peer} at ${address}:${port}`,
+  /** Step 4: the router sends a frame (or a batch of them) to a peer. */
+  sleeveOut: (peer: string, address: string, port: number, frames = 1) => `sleeve: to peer ${peer} at ${address}:${port}${frames > 1 ? `, ${frames} frames in one datagram` : ''}`,
   /** Step 6: the router's socket takes a datagram from a peer. */
   sleeveIn: (peer: string, address: string, port: number) => `sleeve: from peer ${peer} at ${address}:${port}`,
 };
