@@ -176,6 +176,38 @@ describe('report in jsdom', () => {
     d.window.close();
   });
 
+  test("weave: the weave bridge, vethwe-bridge and its other end, and the router; sleeve's router (user space) between vethwe-pcap and eth0 takes step 4, fastdp's datapath and its VXLAN vport under the router as controller", async () => {
+    for (const [lab, devices, program] of [
+      ['weave-sleeve', ['weave', 'vethwe-bridge', 'vethwe-pcap'], ['vethwe-pcap', 'eth0']],
+      ['weave-fastdp', ['weave', 'vethwe-bridge', 'vethwe-datapath', 'datapath', 'vxlan-6784'], ['datapath']],
+    ] as const) {
+      const { result } = await runLab(lab);
+      const t: Trace = JSON.parse(JSON.stringify(result.trace));
+      const d = new JSDOM(buildReport(t), { runScripts: 'dangerously', pretendToBeVisual: true });
+      const doc = d.window.document;
+      const drawn = (host: string, device: string) => doc.querySelector(`g.device[data-host="${host}"][data-netns="${host}"][data-device="${device}"]`);
+      for (const host of ['r0', 'r1']) for (const device of devices) expect([host, device, drawn(host, device) !== null]).toEqual([host, device, true]);
+      expect(drawn('r0', 'datapath')?.getAttribute('class')).toBe(lab === 'weave-fastdp' ? 'device openvswitch' : undefined);
+      const router = drawn('r0', 'weaver')!;
+      expect(router.getAttribute('class')).toBe('device program');
+      expect(router.querySelector('rect')).not.toBeNull();
+      // Its dashed lines end at the devices it works on.
+      const at = (device: string) => { const c = drawn('r0', device)!.querySelector('circle')!; return `${c.getAttribute('cx')},${c.getAttribute('cy')}`; };
+      const ends = [...doc.querySelectorAll('line.program-link')].map((l) => `${l.getAttribute('x2')},${l.getAttribute('y2')}`);
+      for (const device of program) expect(ends).toContain(at(device));
+      if (lab === 'weave-sleeve') {
+        const sel = doc.querySelector('#flow') as HTMLSelectElement;
+        const ping = t.flows.findIndex((f) => f.kind === 'icmp-echo');
+        sel.value = String(ping);
+        sel.dispatchEvent(new d.window.Event('change'));
+        const encap = t.flows[ping].hops.findIndex((h) => h.step === 4 && h.actor === 'weaver' && h.host === 'r0');
+        (doc.querySelector(`tr[data-hop="${encap}"]`) as HTMLElement).dispatchEvent(new d.window.MouseEvent('click', { bubbles: true }));
+        expect(doc.querySelector('g.device.current')?.getAttribute('data-device')).toBe('weaver');
+      }
+      d.window.close();
+    }
+  });
+
   test('a drop shows where and why', async () => {
     const { result } = await runLab('container-leaves');
     const t: Trace = JSON.parse(JSON.stringify(result.trace));

@@ -160,6 +160,23 @@ describe('weave launch and its reports', () => {
     expect(o[5].out).toBe('-N WEAVE-EXPOSE\n-A WEAVE-EXPOSE -d 10.32.0.0/12 -j ACCEPT\n');
     expect(o[6].out).toBe('export DOCKER_HOST=unix:///var/run/weave/weave.sock ORIG_DOCKER_HOST=\n');
   });
+
+  test("the trace's topology: each router's bridge, vethwe-* ends and the router itself from its launch; the exposed address from that step on", async () => {
+    const { result } = await runSim(lab(`${LAUNCH}  - r0: weave expose
+`));
+    const t = result.trace.topology;
+    const r0 = t.links.filter((l) => l.host === 'r0' && l.netns === 'r0' && /^(weave|vethwe-)/.test(l.device));
+    expect(r0.map((l) => [l.device, l.kind, l.master ?? l.peer?.device, l.since, l.until, l.addresses])).toEqual([
+      ['weave', 'bridge', undefined, 1, 2, undefined],
+      ['vethwe-bridge', 'veth', 'weave', 1, undefined, undefined],
+      ['vethwe-pcap', 'veth', 'vethwe-bridge', 1, undefined, undefined],
+      ['weave', 'bridge', undefined, 3, undefined, [expect.stringMatching(/^10\.(32|40)\.0\.[01]\/12$/)]],
+    ]);
+    expect(t.programs).toEqual([
+      { host: 'r0', netns: 'r0', name: 'weaver', role: 'router', devices: ['vethwe-pcap', 'eth0'], since: 1 },
+      { host: 'r1', netns: 'r1', name: 'weaver', role: 'router', devices: ['vethwe-pcap', 'eth0'], since: 2 },
+    ]);
+  });
 });
 
 /** The second address r0 hands out after `ip`. */

@@ -12,6 +12,7 @@ export interface HostTopology {
   host: string;
   namespaces: Topology['namespaces'];
   links: Topology['links'];
+  programs: NonNullable<Topology['programs']>;
 }
 
 /**
@@ -64,6 +65,7 @@ class Lifetimes<T extends object> {
 export class TopologyHistory {
   private readonly namespaces = new Lifetimes<Topology['namespaces'][number]>();
   private readonly links = new Lifetimes<Topology['links'][number]>();
+  private readonly programs = new Lifetimes<NonNullable<Topology['programs']>[number]>();
   private lastStep = 0;
   private hosts: Topology['hosts'] = [];
   private readonly groups = new Set<string>();
@@ -71,10 +73,11 @@ export class TopologyHistory {
   /** The whole topology after step `step` (0: after the lab booted). */
   observe(step: number, t: Topology): void {
     const parts = new Map<string, HostTopology>();
-    const part = (host: string) => parts.get(host) ?? parts.set(host, { host, namespaces: [], links: [] }).get(host)!;
+    const part = (host: string) => parts.get(host) ?? parts.set(host, { host, namespaces: [], links: [], programs: [] }).get(host)!;
     for (const h of t.hosts) part(h.name);
     for (const n of t.namespaces) part(n.host).namespaces.push(n);
     for (const l of t.links) part(l.host).links.push(l);
+    for (const p of t.programs ?? []) part(p.host).programs.push(p);
     // A host that was and is no more: all of its objects end.
     for (const g of this.groups) part(g);
     this.hosts = t.hosts;
@@ -86,6 +89,7 @@ export class TopologyHistory {
     for (const p of changed) {
       this.namespaces.observe(p.host, step, this.lastStep, p.namespaces);
       this.links.observe(p.host, step, this.lastStep, p.links);
+      this.programs.observe(p.host, step, this.lastStep, p.programs);
       this.groups.add(p.host);
     }
     this.lastStep = step;
@@ -93,12 +97,13 @@ export class TopologyHistory {
 
   /** Objects serialised to be told apart so far: what observations cost. */
   get serialised(): number {
-    return this.namespaces.serialised + this.links.serialised;
+    return this.namespaces.serialised + this.links.serialised + this.programs.serialised;
   }
 
   /** The topology so far; `hosts` the lab's hosts when observed a host at a time. */
   topology(hosts: Topology['hosts'] = this.hosts): Topology {
-    return { hosts, namespaces: this.namespaces.result(), links: this.links.result() };
+    const programs = this.programs.result();
+    return { hosts, namespaces: this.namespaces.result(), links: this.links.result(), ...(programs.length ? { programs } : {}) };
   }
 }
 
@@ -110,5 +115,6 @@ export function existedDuring(o: Lifetime, step: number): boolean {
 /** The topology a flow of step `step` saw; without a step, the lab as it ended. */
 export function topologyDuring(t: Topology, step: number | undefined): Topology {
   const keep = (o: Lifetime) => (step === undefined ? o.until === undefined : existedDuring(o, step));
-  return { hosts: t.hosts, namespaces: t.namespaces.filter(keep), links: t.links.filter(keep) };
+  const programs = t.programs?.filter(keep);
+  return { hosts: t.hosts, namespaces: t.namespaces.filter(keep), links: t.links.filter(keep), ...(programs?.length ? { programs } : {}) };
 }

@@ -6,10 +6,11 @@
  * the step changed, not the size of the lab: the model's world is immutable, and a host
  * whose record and endpoints are the same objects as before has the same topology as before.
  */
-import { endpointsOf, hostOf, instanceOf, Network, Endpoint, shardGet, swarmNetwork, World, Shards } from '../model/world';
+import { endpointsOf, hostOf, instanceOf, Network, Endpoint, shardGet, swarmNetwork, World, Shards, WeavePeer } from '../model/world';
 import { driverOf } from '../model/drivers';
-import { Topology } from './types';
+import { Topology, TopologyProgram } from './types';
 import { ipv4ToNumber } from '../wire/addr';
+import { BRIDGE_IF, DATAPATH, DATAPATH_IF, IPALLOC_RANGE, PCAP_IF, VXLAN_VPORT, WEAVE_BRIDGE } from '../model/drivers/weave';
 import { HostTopology, TopologyHistory } from './lifetimes';
 
 /** A swarm network as the topology of its hosts uses it: its endpoints by host, in address order. */
@@ -86,6 +87,8 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
     const inst = instanceOf(n, name);
     return inst ? [[inst.netns, n] as const] : [];
   }));
+  const weave = world.weave?.peers[name];
+  if (weave) links.push(...weaveLinks(weave));
   for (const ns of h.namespaces) {
     const candidate = byNetns.get(ns)?.net ?? localOverlays.get(ns);
     const overlay = candidate && instanceOf(candidate, name) ? candidate : undefined;
@@ -122,7 +125,7 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
       links.push(...pair);
     }
   }
-  return { host: name, namespaces, links };
+  return { host: name, namespaces, links, programs: weave ? [weaveProgram(weave)] : [] };
 }
 
 /**
@@ -152,6 +155,8 @@ export class RunTopology {
     const dirty = new Set<string>();
     if (!prev || prev.hostOrder !== world.hostOrder) for (const h of world.hostOrder) dirty.add(h);
     changedKeys(prev?.hosts, world.hosts, (h) => dirty.add(h));
+    // A host's router draws its devices and itself from the mesh's record of it (weave expose changes only that).
+    if (prev?.weave?.peers !== world.weave?.peers) for (const h of new Set([...Object.keys(prev?.weave?.peers ?? {}), ...Object.keys(world.weave?.peers ?? {})])) if (prev?.weave?.peers[h] !== world.weave?.peers[h]) dirty.add(h);
     const markHostsOf = (net: Network | undefined) => {
       if (!net) return;
       for (const ep of endpointsOf(net)) dirty.add(ep.host);
@@ -218,8 +223,9 @@ export class RunTopology {
     };
     const namespaces = t.namespaces.map((n) => keep(n, n.name));
     const links = t.links.map((l) => keep(l, `${l.netns} ${l.device}`));
+    const programs = t.programs.map((p) => keep(p, `${p.netns} program ${p.name}`));
     this.drawn.set(t.host, next);
-    return { host: t.host, namespaces, links };
+    return { host: t.host, namespaces, links, programs };
   }
 
   /** Namespaces and devices serialised so far (a step's share grows with what it changed). */
@@ -249,4 +255,32 @@ function sameFields(a: object, b: object): boolean {
 /** Whether two versions of a network draw alike on the hosts where neither its endpoints nor its instances changed. */
 function sameShape(a: Network, b: Network): boolean {
   return a.name === b.name && a.driver === b.driver && a.ipam.gateway === b.ipam.gateway && a.ipam.subnet === b.ipam.subnet && a.createdNs === b.createdNs && a.vni === b.vni;
+}
+
+/**
+ * The devices `weave launch` made in the host's namespace: the weave bridge (its MAC the
+ * router's peer name, weave expose's address), vethwe-bridge on it, and at the other end
+ * the router's capture device (sleeve) or the Open vSwitch datapath's vport, with the
+ * datapath and its VXLAN vport (fastdp).
+ */
+function weaveLinks(p: WeavePeer): Topology['links'] {
+  const host = p.host, netns = p.host;
+  const bridge: Topology['links'][number] = { host, netns, device: WEAVE_BRIDGE, kind: 'bridge', mac: p.name, ...(p.exposed ? { addresses: [`${p.exposed}/${IPALLOC_RANGE.split('/')[1]}`] } : {}) };
+  if (p.datapath === 'sleeve') {
+    return [bridge,
+      { host, netns, device: BRIDGE_IF, kind: 'veth', master: WEAVE_BRIDGE, peer: { netns, device: PCAP_IF } },
+      { host, netns, device: PCAP_IF, kind: 'veth', peer: { netns, device: BRIDGE_IF } }];
+  }
+  return [bridge,
+    { host, netns, device: BRIDGE_IF, kind: 'veth', master: WEAVE_BRIDGE, peer: { netns, device: DATAPATH_IF } },
+    { host, netns, device: DATAPATH, kind: 'openvswitch' },
+    { host, netns, device: DATAPATH_IF, kind: 'veth', master: DATAPATH, peer: { netns, device: BRIDGE_IF } },
+    { host, netns, device: VXLAN_VPORT, kind: 'vxlan', master: DATAPATH }];
+}
+
+/** The router: in sleeve mode between its capture device and the uplink its socket sends from; in fastdp mode the datapath's controller. */
+function weaveProgram(p: WeavePeer): TopologyProgram {
+  return p.datapath === 'sleeve'
+    ? { host: p.host, netns: p.host, name: 'weaver', role: 'router', devices: [PCAP_IF, 'eth0'] }
+    : { host: p.host, netns: p.host, name: 'weaver', role: 'controller', devices: [DATAPATH] };
 }

@@ -120,10 +120,20 @@ export interface Lifetime {
 export type TopologyNamespace = { host: string; name: string; kind: 'host' | 'overlay' | 'container' | 'lb' | 'ingress'; container?: string; network?: string } & Lifetime;
 export type TopologyLink = { host: string; netns: string; device: string; kind: string; peer?: { netns: string; device: string }; master?: string; addresses?: string[]; mac?: string } & Lifetime;
 
+/**
+ * A user-space program packets pass through, which is no device: Weave Net's router
+ * (weaver) in sleeve mode, which captures frames on one device and sends them from a UDP
+ * socket, or in fastdp mode the datapath's controller, which installs its flows on a miss.
+ * `devices` are those of its namespace it takes packets from or gives them to.
+ */
+export type TopologyProgram = { host: string; netns: string; name: string; role: 'router' | 'controller'; devices: string[] } & Lifetime;
+
 export interface Topology {
   hosts: { name: string; underlay: string }[];
   namespaces: TopologyNamespace[];
   links: TopologyLink[];
+  /** Absent when there are none (every trace before Weave Net had none). */
+  programs?: TopologyProgram[];
 }
 
 export interface Trace {

@@ -12,7 +12,7 @@ export interface DevicePos {
   host: string;
   netns: string;
   device: string;
-  /** bridge, vxlan, veth, underlay (the link kinds of the trace). */
+  /** bridge, vxlan, veth, underlay, openvswitch (the link kinds of the trace), or program (a user-space router of the topology's programs). */
   kind: string;
   /** The name as drawn: shortened to fit between its neighbours; the full name goes in a tooltip. */
   label: string;
@@ -76,9 +76,11 @@ export function layoutTopology(t: Topology): Layout {
   t.hosts.forEach((h, i) => {
     const nss = t.namespaces.filter((n) => n.host === h.name && n.kind !== 'lb' && n.kind !== 'ingress');
     const rows = [0, 1, 2].map((r) => nss.filter((n) => row(n.kind) === r));
+    // A namespace's devices, then the programs in it (Weave Net's router), drawn in the same row.
     const devsOf = (n: { name: string }) => {
       const links = t.links.filter((l) => l.host === h.name && l.netns === n.name);
-      return links.filter((l, idx) => links.findIndex((m) => m.device === l.device) === idx);
+      const programs = (t.programs ?? []).filter((p) => p.host === h.name && p.netns === n.name).map((p) => ({ device: p.name, kind: 'program' }));
+      return [...links.filter((l, idx) => links.findIndex((m) => m.device === l.device) === idx), ...programs.filter((p, idx) => programs.findIndex((m) => m.device === p.device) === idx)];
     };
     const nsWidth = (n: { name: string }) => Math.max(NS_MIN_W, 16 + Math.min(devsOf(n).length, PER_LINE) * DEV_GAP);
     const w = Math.max(...rows.map((r) => r.reduce((a, n) => a + nsWidth(n) + GAP, GAP)), NS_MIN_W + 2 * GAP);

@@ -26,12 +26,23 @@ export function hopSummary(h: Hop): string {
   return `${what}${addrs}${vx ? ` in VXLAN ${vx['vxlan.vni']}` : ''}${h.reason ? ` — dropped: ${h.reason}` : h.note ? ` — ${h.note}` : ''}`;
 }
 
-const DEVICE_KINDS: Record<string, string> = { bridge: 'bridge (br0, docker_gwbridge)', vxlan: 'VXLAN device (vxlan0)', veth: 'veth pair end', underlay: 'host NIC on the underlay (eth0)' };
+const DEVICE_KINDS: Record<string, string> = {
+  bridge: 'bridge (br0, docker_gwbridge, weave)', vxlan: 'VXLAN device (vxlan0, vxlan-6784)', veth: 'veth pair end', underlay: 'host NIC on the underlay (eth0)',
+  openvswitch: 'Open vSwitch datapath (weave fastdp)', program: "user-space router (weave's weaver)",
+};
+
+/** Where a hop is drawn: at the program that acted on it (a router's sending), else at its device. */
+function hopPos(l: Layout, t: Topology, h: Hop): { x: number; y: number } | undefined {
+  const program = h.actor !== undefined && t.programs?.some((p) => p.host === h.host && p.netns === h.netns && p.name === h.actor);
+  return devicePos(l, h.host, h.netns, program ? h.actor! : h.device);
+}
 const NS_KINDS: Record<string, string> = { host: 'host namespace', overlay: "overlay namespace (Docker's 1-<id>)", container: 'container (sandbox)' };
 
 /** The drawn topology: zoom and pan inside its panel, fit to it, and keep the packet in view. */
 export interface TopologyView {
   layout: Layout;
+  /** What was drawn (its programs place the hops they acted on). */
+  topology: Topology;
   fit(): void;
   /** Pans (never zooms) so that layout point p is inside the panel with a margin. */
   follow(p: { x: number; y: number }, animate: boolean): void;
@@ -71,6 +82,14 @@ export function renderTopology(root: Div, t: Topology, scenario: string, reduced
       view.append('line').attr('class', 'link veth').attr('x1', a.x).attr('y1', a.y).attr('x2', b.x).attr('y2', b.y);
     }
   }
+  // A program's lines to the devices it takes packets from and sends them by.
+  for (const prog of t.programs ?? []) {
+    const a = devicePos(l, prog.host, prog.netns, prog.name);
+    for (const device of prog.devices) {
+      const b = devicePos(l, prog.host, prog.netns, device);
+      if (a && b) view.append('line').attr('class', 'link program-link').attr('x1', a.x).attr('y1', a.y).attr('x2', b.x).attr('y2', b.y);
+    }
+  }
   const mtuOf = (d: { host: string; netns: string; device: string }) => {
     const ns = t.namespaces.find((n) => n.host === d.host && n.name === d.netns);
     const overlayPeer = t.links.find((lk) => lk.host === d.host && lk.netns === d.netns && lk.device === d.device)?.peer;
@@ -80,9 +99,12 @@ export function renderTopology(root: Div, t: Topology, scenario: string, reduced
   for (const d of l.devices) {
     const link = t.links.find((lk) => lk.host === d.host && lk.netns === d.netns && lk.device === d.device);
     const g = view.append('g').attr('class', `device ${d.kind}`).attr('data-host', d.host).attr('data-netns', d.netns).attr('data-device', d.device);
-    g.append('circle').attr('cx', d.x).attr('cy', d.y).attr('r', 7);
+    if (d.kind === 'program') g.append('rect').attr('x', d.x - 9).attr('y', d.y - 7).attr('width', 18).attr('height', 14).attr('rx', 3);
+    else g.append('circle').attr('cx', d.x).attr('cy', d.y).attr('r', 7);
     g.append('text').attr('x', d.x).attr('y', d.y + 19).attr('text-anchor', 'middle').attr('class', 'label dev-label').text(d.label);
-    g.append('title').text(`${d.device} (${DEVICE_KINDS[d.kind] ?? d.kind}) in ${d.netns} on ${d.host}${link?.addresses?.length ? `, ${link.addresses.join(' ')}` : ''}${link?.mac ? `, ${link.mac}` : ''}${link?.master ? `, port of ${link.master}` : ''}${mtuOf(d)}`);
+    const program = t.programs?.find((p) => p.host === d.host && p.netns === d.netns && p.name === d.device);
+    if (program) g.append('title').text(`${d.device} (${DEVICE_KINDS.program}) in ${d.netns} on ${d.host}: ${program.role === 'router' ? `captures on ${program.devices[0]} and sends in UDP from ${program.devices[1]}` : `controls ${program.devices.join(', ')}: installs its flows on a miss`}`);
+    else g.append('title').text(`${d.device} (${DEVICE_KINDS[d.kind] ?? d.kind}) in ${d.netns} on ${d.host}${link?.addresses?.length ? `, ${link.addresses.join(' ')}` : ''}${link?.mac ? `, ${link.mac}` : ''}${link?.master ? `, port of ${link.master}` : ''}${mtuOf(d)}`);
   }
   view.append('g').attr('class', 'badges');
   view.append('circle').attr('class', 'packet').attr('r', 9).attr('cx', -20).attr('cy', -20).attr('aria-hidden', 'true');
@@ -100,6 +122,7 @@ export function renderTopology(root: Div, t: Topology, scenario: string, reduced
   };
   return {
     layout: l,
+    topology: t,
     fit() {
       const { w, h } = panelSize(svg);
       if (!w || !h) return;
@@ -129,7 +152,7 @@ export function showHop(root: Div, v: TopologyView, hops: Hop[], index: number, 
   const seen = new Set<string>();
   for (const h of hops) {
     if (h.step === undefined) continue;
-    const p = devicePos(l, h.host, h.netns, h.device);
+    const p = hopPos(l, v.topology, h);
     const key = `${h.step}|${p?.x}|${p?.y}|${h.dir}`;
     if (!p || seen.has(key)) continue;
     seen.add(key);
@@ -140,11 +163,12 @@ export function showHop(root: Div, v: TopologyView, hops: Hop[], index: number, 
     g.append('title').text(`step ${h.step} (${h.dir})`);
   }
   const hop = hops[index];
-  const p = hop && devicePos(l, hop.host, hop.netns, hop.device);
+  const p = hop && hopPos(l, v.topology, hop);
   const packet = svg.select<SVGCircleElement>('circle.packet').attr('class', `packet ${hop?.dir ?? ''} ${hop?.event === 'drop' ? 'dropped' : ''}`);
+  const at = hop && (v.topology.programs?.some((pr) => pr.host === hop.host && pr.netns === hop.netns && pr.name === hop.actor) ? hop.actor : hop.device);
   svg.selectAll('g.device').classed('current', function () {
     const el = this as Element;
-    return !!hop && el.getAttribute('data-netns') === hop.netns && el.getAttribute('data-device') === hop.device && el.getAttribute('data-host') === hop.host;
+    return !!hop && el.getAttribute('data-netns') === hop.netns && el.getAttribute('data-device') === at && el.getAttribute('data-host') === hop.host;
   });
   svg.select('line.underlay').classed('current', hop?.host === 'underlay');
   if (!p) return;
