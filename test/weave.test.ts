@@ -292,9 +292,38 @@ describe("weave's control plane: the mesh on TCP 6783, sleeve's contact and path
 
   test("r1's launch connects to r0: the handshake, both topologies, each forwarder's checks, as control flows of that step, on no path", () => {
     const atLaunch = control.filter((f) => f.origin?.step === 2).map((f) => `${f.control} ${f.from}>${f.to}`);
-    expect(atLaunch).toEqual(['weave-handshake r1>r0', 'weave-topology-gossip r1>r0', 'weave-topology-gossip r0>r1', 'weave-sleeve-pmtu r1>r0', 'weave-sleeve-pmtu r0>r1']);
+    expect(atLaunch).toEqual(['weave-handshake r1>r0', 'weave-topology-gossip r1>r0', 'weave-sleeve-pmtu r1>r0', 'weave-sleeve-pmtu r0>r1']);
+    // A second later each end tells its neighbours of the new connection (once the clock runs: the next ping).
+    expect(control.filter((f) => f.control === 'weave-topology-gossip' && f.origin?.step === 10).map((f) => `${f.from}>${f.to}`).sort()).toEqual(['r0>r1', 'r1>r0']);
     expect(control.every((f) => f.kind === 'control-plane' && f.hops.every((h) => h.step === undefined))).toBe(true);
     expect(control.filter((f) => f.origin?.step === 1)).toEqual([]);
+  });
+
+  test("three routers: r2's two connections are set up at once, each forwarder verifies its MTU; then each router gossips every 30 s to its random neighbours (two of two) and each end of each connection sends a heartbeat", async () => {
+    const { result } = await runSim(lab(`${LAUNCH}  - r2: weave launch --no-fastdp 198.51.100.11
+  - r0: docker run -dit --name c0 --net=weave busybox
+  - r2: docker run -dit --name c2 --net=weave busybox
+  - c2: ip addr show ethwe0
+  - r0: sleep 60
+    timeout: 90
+`));
+    const c = result.trace.control ?? [];
+    const at = (step: number, kind: string) => c.filter((f) => f.origin?.step === step && f.control === kind).map((f) => `${f.from}>${f.to}`).sort();
+    expect(at(3, 'weave-handshake')).toEqual(['r2>r0', 'r2>r1']);
+    expect(at(3, 'weave-sleeve-pmtu')).toEqual(['r0>r2', 'r1>r2', 'r2>r0', 'r2>r1']);
+    // Every forwarder made contact and verified 1438: the last packet of each check is the peer's PMTUVerified, acked.
+    for (const f of c.filter((x) => x.control === 'weave-sleeve-pmtu')) expect(f.hops.some((h) => h.event === 'send' && h.layers.some((l) => l.proto === 'ip' && l['ip.len'] === 1500 && l['ip.flags.df']))).toBe(true);
+    const sleep = 7;
+    const gossip = c.filter((f) => f.origin?.step === sleep && f.control === 'weave-topology-gossip');
+    for (const host of ['r0', 'r1', 'r2']) expect(gossip.filter((f) => f.from === host).length).toBeGreaterThanOrEqual(4);
+    expect(at(sleep, 'weave-heartbeat').length).toBe(2 * 2 * 3);
+    const ip = /inet (\S+)\//.exec(result.steps[5].stdout)![1];
+    const ping = await outputs(`${LAUNCH}  - r2: weave launch --no-fastdp 198.51.100.11
+  - r0: docker run -dit --name c0 --net=weave busybox
+  - r2: docker run -dit --name c2 --net=weave busybox
+  - c0: ping -c 2 ${ip}
+`);
+    expect(ping[5].out).toMatch(/2 packets received/);
   });
 
   test('each end writes "weave" 1 2, no encryption, its features, then gossip whose topology names both peers and their connection', () => {

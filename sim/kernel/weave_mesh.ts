@@ -8,9 +8,10 @@
  *   can write them (an end writes the next part once it has read the other's);
  * - weave-topology-gossip: once the connection is added, each end sends its whole topology
  *   down it (sendAllGossipDown); a second later each broadcasts the update of itself and
- *   the new peer (deferTopologyUpdateDuration); then every 30 s (gossipInterval) its
- *   topology to its random neighbours (2·log2(peers), at most all of them);
- * - weave-heartbeat: each end's TCP heartbeat (tag 0) every 30 s;
+ *   the new peer (deferTopologyUpdateDuration, one update for the changes of that second);
+ *   and every 30 s from its start (gossipInterval) each router its topology to its random
+ *   neighbours (2·log2(peers), at most all of them);
+ * - weave-heartbeat: each end's TCP heartbeat (tag 0) every 30 s from the connection's start;
  * - weave-sleeve-pmtu (sleeve only), per forwarder: its UDP heartbeat to the peer's 6783
  *   (the dialler knows the peer's address; the other learns it from that heartbeat and
  *   answers with its own), the peer's ConnectionEstablished on TCP, the fragmentation test
@@ -58,6 +59,8 @@ interface MeshPeer {
   version: bigint;
   /** This process's gob type numbering. */
   ids: GobTypeIds;
+  /** A topology update is waiting out deferTopologyUpdateDuration (updates within it go as one). */
+  updatePending: boolean;
 }
 
 type Side = 'client' | 'server';
@@ -88,12 +91,22 @@ export class WeaveMeshControl {
   observe(world: World): void {
     const mesh = world.weave;
     if (!mesh) return;
+    for (const [host, known] of this.peers) if (mesh.peers[host]?.name !== known.peer.name) this.peers.delete(host);
+    for (const [key, c] of this.connections) {
+      if (this.peers.get(c.dialler.peer.host) === c.dialler && this.peers.get(c.listener.peer.host) === c.listener && mesh.connections.some((m) => `${m.from}>${m.to}` === key)) continue;
+      c.conn.close();
+      this.connections.delete(key);
+    }
     for (const p of Object.values(mesh.peers)) {
       const known = this.peers.get(p.host);
       if (known) known.peer = p;
       else {
         const ns = this.kernel.hosts.get(p.host)?.rootNetns;
-        if (ns) this.peers.set(p.host, { peer: p, ns, uid: (BigInt(this.rnd.next()) << 32n) | BigInt(this.rnd.next()), version: 1n, ids: new GobTypeIds() });
+        if (!ns) continue;
+        const self: MeshPeer = { peer: p, ns, uid: (BigInt(this.rnd.next()) << 32n) | BigInt(this.rnd.next()), version: 1n, ids: new GobTypeIds(), updatePending: false };
+        this.peers.set(p.host, self);
+        // The local peer's gossip ticker (time.Tick(gossipInterval)) runs from the router's start.
+        this.every(() => this.peers.get(p.host) === self, GOSSIP_INTERVAL_NS, () => this.gossipTo(self));
       }
     }
     let started = false;
@@ -165,14 +178,22 @@ export class WeaveMeshControl {
           conn.send('client', TCP_ACK, undefined, undefined, flow);
           this.afterSetup(c);
         }), flow), flow);
+    this.broadcastPeerUpdate(dialler);
+    this.broadcastPeerUpdate(listener);
+    // Each end's heartbeat ticker (time.NewTicker(tcpHeartbeat)) starts as the connection runs.
+    const open = () => this.connections.get(c.key) === c;
+    this.every(open, TCP_HEARTBEAT_NS, () => this.heartbeat(c, 'client'));
+    this.every(open, TCP_HEARTBEAT_NS, () => this.heartbeat(c, 'server'));
+  }
+
+  /** broadcastPeerUpdate: the peer's topology goes to its random neighbours a second later, once for every change within that second. */
+  private broadcastPeerUpdate(self: MeshPeer): void {
+    if (self.updatePending) return;
+    self.updatePending = true;
     this.later(DEFER_TOPOLOGY_UPDATE_NS, () => {
-      this.gossipTo(dialler);
-      this.gossipTo(listener);
+      self.updatePending = false;
+      if (this.peers.get(self.peer.host) === self) this.gossipTo(self);
     });
-    this.every(c, this.rnd.below(GOSSIP_INTERVAL_NS), GOSSIP_INTERVAL_NS, () => this.gossipTo(dialler));
-    this.every(c, this.rnd.below(GOSSIP_INTERVAL_NS), GOSSIP_INTERVAL_NS, () => this.gossipTo(listener));
-    this.every(c, this.rnd.below(TCP_HEARTBEAT_NS), TCP_HEARTBEAT_NS, () => this.heartbeat(c, 'client'));
-    this.every(c, this.rnd.below(TCP_HEARTBEAT_NS), TCP_HEARTBEAT_NS, () => this.heartbeat(c, 'server'));
   }
 
   private afterSetup(c: MeshConnection): void {
@@ -221,14 +242,14 @@ export class WeaveMeshControl {
     this.dp.clock.schedule(delayNs, fn);
   }
 
-  /** A timer at `first`, then every `interval`, while the connection is in the world. */
-  private every(c: MeshConnection, first: number, interval: number, fire: () => void): void {
+  /** A ticker of `interval`, from now, while `alive` says its owner is still in the world. */
+  private every(alive: () => boolean, interval: number, fire: () => void): void {
     const tick = () => {
-      if (this.connections.get(c.key) !== c) return;
+      if (!alive()) return;
       fire();
       this.later(interval, tick);
     };
-    this.later(first, tick);
+    this.later(interval, tick);
   }
 
   // ── sleeve: a forwarder's contact and path MTU ───────────────────────────────
@@ -257,7 +278,7 @@ export class WeaveMeshControl {
     const heartbeat = Buffer.alloc(ETHERNET_HEADER_LEN + 8);
     heartbeat.writeBigUInt64BE(BigInt.asUintN(64, c.connId), ETHERNET_HEADER_LEN);
     const control = (tag: number, payload?: Uint8Array, then?: () => void) => c.conn.send(other, TCP_PSH | TCP_ACK, emitProtocolMessage(tag, payload), then, flow, side);
-    remote.onSpecial = (frame) => {
+    remote.onSpecial.set(self.peer.name, (frame) => {
       if (frame.length === ETHERNET_HEADER_LEN + 8) {
         // handleHeartbeat: contact; the peer tells this end on TCP.
         control(MESH_TAG.connectionEstablished, undefined, () => {
@@ -275,14 +296,14 @@ export class WeaveMeshControl {
           // searchMTU: the candidate verified, nothing between it and the lowest bad size.
           fwd.mtu = mtu;
           fwd.maxPayload = mtu + SLEEVE_DF_OVERHEAD - UDP_OVERHEAD;
-          remote.onSpecial = undefined;
+          remote.onSpecial.delete(self.peer.name);
           this.later(DELAYED_ACK_NS, () => {
             c.conn.send(side, TCP_ACK, undefined, undefined, flow, side);
             done();
           });
         });
       }
-    };
+    });
     this.sendSpecial(self, peer, heartbeat, true, flow, 'request');
   }
 

@@ -70,8 +70,8 @@ export class WeaveRouter {
   readonly macs = new Map<string, string>();
   /** Sleeve's forwarders, by peer name. */
   readonly forwarders = new Map<string, SleeveForwarder>();
-  /** Who handles weave's own frames (zero MACs: heartbeats, tests) that arrive at UDP 6783: the mesh's control plane. */
-  onSpecial?: (frame: Buffer) => void;
+  /** Who handles weave's own frames (zero MACs: heartbeats, tests) that arrive at UDP 6783 from a peer, by its name: the forwarder's checks (weave_mesh.ts). */
+  readonly onSpecial = new Map<string, (frame: Buffer) => void>();
 
   constructor(
     public config: WeaveRouterConfig,
@@ -225,9 +225,8 @@ function forward(dp: Datapath, router: WeaveRouter, batch: Queued[], df: boolean
   if (IPV4_MIN_HEADER_LEN + udpLength > mtu) {
     // The UDP socket (IP_PMTUDISC_DONT) leaves a datagram over the route's MTU in fragments; the DF sender's never gets here (maxPayload).
     const datagram = emitUdp({ srcPort: router.port, dstPort: router.port }, payload, { src: r.src, dst: peer.address });
-    const like = new Skb(first.frame.frame, cause.flow, cause.dir, note, 'weaver');
-    like.lag = cause.lag;
-    return ipFragment(dp, ns, r, mtu, outer, datagram, like);
+    // The forwarder runs after the frame's lag was waited out (aggregate's clock event): its datagrams start with none.
+    return ipFragment(dp, ns, r, mtu, outer, datagram, new Skb(first.frame.frame, cause.flow, cause.dir, note, 'weaver'));
   }
   const n = resolvedNeigh(dp, ns, r);
   const b = newDatagram(dp, r, n, outer, udpLength);
@@ -236,9 +235,7 @@ function forward(dp: Datapath, router: WeaveRouter, batch: Queued[], df: boolean
   b.set(payload, at + UDP_HEADER_LEN);
   // The UDP socket's datagrams carry a checksum; the raw socket's DF ones are built without (gopacket, ComputeChecksums false).
   if (!df) putBe16(b, at + 6, internetChecksum(b, at, at + udpLength, pseudoHeaderSum(addrBytes(r.src), addrBytes(peer.address), IPPROTO_UDP, udpLength)) || 0xffff);
-  const out = new Skb(b, cause.flow, cause.dir, note, 'weaver');
-  out.lag = cause.lag;
-  ipTransmit(dp, ns, r, n, out);
+  ipTransmit(dp, ns, r, n, new Skb(b, cause.flow, cause.dir, note, 'weaver'));
 }
 
 /**
@@ -274,7 +271,7 @@ export function weaverReceive(dp: Datapath, router: WeaveRouter, uplink: SimLink
   for (const f of p.repr.frames) {
     if (f.dstPeer !== router.config.name) continue;
     if (isSpecial(f.frame)) {
-      router.onSpecial?.(Buffer.from(f.frame));
+      router.onSpecial.get(p.repr.sender)?.(Buffer.from(f.frame));
       continue;
     }
     router.macs.set(macToString(f.frame, 6), f.srcPeer);
