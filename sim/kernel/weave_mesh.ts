@@ -13,8 +13,8 @@
  *   neighbours (2·log2(peers), at most all of them);
  * - weave-heartbeat: each end's TCP heartbeat (tag 0) every 30 s from the connection's start;
  * - weave-sleeve-pmtu (sleeve only), per forwarder: its UDP heartbeat to the peer's 6783
- *   (the dialler knows the peer's address; the other learns it from that heartbeat and
- *   answers with its own), the peer's ConnectionEstablished on TCP, the fragmentation test
+ *   (the dialler knows the peer's address; the other learns it from that heartbeat), the
+ *   peer's ConnectionEstablished on TCP, the fragmentation test
  *   (a 60001-byte frame without DF, which the kernel fragments) and its acknowledgement, then
  *   path MTU discovery: a 60000-byte frame with DF fails locally (EMSGSIZE) with the route's
  *   MTU, the MTU less sleeve's 62 bytes is the candidate, a frame of that size goes with DF
