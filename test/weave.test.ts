@@ -326,6 +326,22 @@ describe("weave's control plane: the mesh on TCP 6783, sleeve's contact and path
     expect(ping[5].out).toMatch(/2 packets received/);
   });
 
+  test("ten routers: past the trace's bound the connections are made and their forwarders' checks come out as on the wire, counted, not played; the last hosts' containers still reach each other", async () => {
+    const hosts = Array.from({ length: 10 }, (_, i) => `r${i}`);
+    const launch = `  - r0: weave launch --no-fastdp\n${hosts.slice(1).map((h) => `  - ${h}: weave launch --no-fastdp 198.51.100.10\n`).join('')}  - r8: docker run -dit --name c8 --net=weave busybox\n  - r9: docker run -dit --name c9 --net=weave busybox\n`;
+    const yaml = (more: string) => `name: t\nhosts:\n${hosts.map((h) => `  ${h}: {}\n`).join('')}steps:\n${launch}${more}`;
+    const first = await runSim(yaml('  - c9: ip addr show ethwe0\n'));
+    const notKept = first.result.trace.controlNotKept ?? [];
+    expect(notKept.some((n) => n.control === 'weave-sleeve-pmtu' && n.exchanges > 0)).toBe(true);
+    expect(notKept.some((n) => n.control === 'weave-handshake' && n.exchanges > 0)).toBe(true);
+    const ip = /inet (\S+)\//.exec(first.result.steps[12].stdout)![1];
+    const { result } = await runSim(yaml(`  - c8: ping -c 2 -s 2000 ${ip}\n`));
+    // The unplayed checks gave the forwarder r9's path MTU: the big echo is answered with 1438, the next goes in fragments.
+    expect(result.steps[12].stdout).toMatch(/2 packets transmitted, 1 packets received/);
+    const big = result.trace.flows.find((f) => f.origin?.step === 13)!;
+    expect(big.hops.find((h) => h.event === 'drop')?.reason).toMatch(/MTU 1438/);
+  });
+
   test('each end writes "weave" 1 2, no encryption, its features, then gossip whose topology names both peers and their connection', () => {
     const streams = tcpStreams(wire, 6783);
     const fromDialler = [...streams].find(([k]) => k.startsWith('198.51.100.11:') && k.endsWith(':6783'))![1];

@@ -21,6 +21,7 @@ import { EPOCH_NS, World } from '../model/world';
 import { peerLookup } from '../model/drivers/overlay-kv';
 import { DockerdCluster } from './dockerd_cluster';
 import { WeaveMeshControl } from './weave_mesh';
+import { ControlRecord } from './control_record';
 
 /** The tools of where a command runs: its container's image's (family.ts); a host's are GNU. */
 function toolFamily(ctx: ExecContext): ToolFamily {
@@ -32,17 +33,20 @@ export class SimBackend implements Backend {
   readonly mode = 'sim' as const;
   readonly kernel: SimKernel;
   readonly datapath: Datapath;
+  /** The control planes' exchanges the trace keeps, within its bound, in the order they began. */
+  readonly controlRecord: ControlRecord;
   /** dockerd's traffic between swarm nodes (memberlist, swarmkit), on the run's clock. */
   readonly cluster: DockerdCluster;
-  /** Weave Net's routers' traffic (the mesh on TCP 6783, sleeve's checks), on the same clock and in the same list. */
+  /** Weave Net's routers' traffic (the mesh on TCP 6783, sleeve's checks), on the same clock and record. */
   readonly weaveMesh: WeaveMeshControl;
   private bounds: StepBounds = stepBounds('');
 
   constructor(seed: number) {
     this.kernel = new SimKernel(seed);
     this.datapath = new Datapath(this.kernel);
-    this.cluster = new DockerdCluster(this.datapath, this.kernel, seed);
-    this.weaveMesh = new WeaveMeshControl(this.datapath, this.kernel, seed, (flow) => this.cluster.flows.push(flow));
+    this.controlRecord = new ControlRecord(this.datapath);
+    this.cluster = new DockerdCluster(this.datapath, this.kernel, seed, this.controlRecord);
+    this.weaveMesh = new WeaveMeshControl(this.datapath, this.kernel, seed, this.controlRecord);
   }
 
   /** The sim of a scenario: its seed (or its name's), its hop delays (given in µs). */
@@ -67,7 +71,7 @@ export class SimBackend implements Backend {
 
   setStepBounds(b: StepBounds): void {
     this.bounds = b;
-    this.cluster.beginStep();
+    this.controlRecord.beginStep();
   }
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
@@ -114,11 +118,11 @@ export class SimBackend implements Backend {
   }
 
   controlFlows(): Flow[] {
-    return this.cluster.flows;
+    return this.controlRecord.flows;
   }
 
   controlNotKept(): ReadonlyMap<ControlKind, number> {
-    return this.cluster.notKept;
+    return this.controlRecord.notKept;
   }
 
   elapsedNs(): number {

@@ -31,7 +31,8 @@ import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
 import { ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, SWARM_API_PORT, addressBytes } from '../model/cluster';
 import type { World } from '../model/world';
-import { CONTROL_KEPT_PER_STEP, CONTROL_KEPT_UNTRACED_HOPS, ControlKind, Flow } from '../trace/types';
+import type { Flow } from '../trace/types';
+import type { ControlRecord } from './control_record';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitUdp } from '../wire/udp';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../wire/tcp';
@@ -212,14 +213,7 @@ function entriesChanged(old: readonly ClusterTableEntry[], now: readonly Cluster
 }
 
 export class DockerdCluster {
-  /** The exchanges so far, in the order they began (the trace's `control`). */
-  readonly flows: Flow[] = [];
   private readonly agents = new Map<string, NodeAgent>();
-  /**
-   * The exchanges past the trace's bound (sim/trace/types.ts CONTROL_KEPT_PER_STEP): counted by
-   * kind since the run began, neither encoded nor played on the wire.
-   */
-  readonly notKept = new Map<ControlKind, number>();
   private readonly reader = new ClusterReader();
   private view?: ClusterView;
   /** The view's networks by id, in its order (the last step's, until the next observe). */
@@ -227,19 +221,13 @@ export class DockerdCluster {
   /** The view's live nodes and its live manager, read once per change of its nodes. */
   private live?: { nodes: ClusterNode[]; alive: number; manager?: string };
   private readonly rnd: Random;
-  private readonly counts = new Map<ControlKind, number>();
-  /** What the trace kept of each kind in this step. */
-  private readonly keptInStep = new Map<ControlKind, number>();
-  /** The flows kept from steps that traced none of the commands' flows, until their hops reach the bound. */
-  private keptUntraced: Flow[] | undefined = [];
-  /** How many flows the kernels had traced when the step began. */
-  private flowsAtStep = 0;
   /** What a datagram's arrival starts (a probe's ack), by its flow. */
   private readonly onArrival = new Map<Flow, () => void>();
   /** Gossip packets of the current step not yet delivered (the remote programs its peers after them). */
   private inFlight = 0;
 
-  constructor(private readonly dp: Datapath, private readonly kernel: SimKernel, seed: number) {
+  /** `record` holds the exchanges the trace keeps and counts the rest (shared with the other daemons' control planes). */
+  constructor(private readonly dp: Datapath, private readonly kernel: SimKernel, seed: number, private readonly record: ControlRecord) {
     this.rnd = new Random((seed ^ 0x5bd1e995) >>> 0);
   }
 
@@ -344,50 +332,6 @@ export class DockerdCluster {
     return HEARTBEAT_PERIOD_NS - HEARTBEAT_EPSILON_NS + this.rnd.below(2 * HEARTBEAT_EPSILON_NS);
   }
 
-  private flow(control: ControlKind, from: string, to: string): Flow {
-    const n = (this.counts.get(control) ?? 0) + 1;
-    this.counts.set(control, n);
-    // The tracer's shape for a flow (net/tracer.ts newFlow): the flood's hot paths see one.
-    const flow: Flow = { id: `${control}-${n}`, kind: 'control-plane', from, to, path: undefined, control, hops: [], hopsNotKept: undefined, origin: undefined };
-    this.flows.push(flow);
-    if (this.dp.flows.length === this.flowsAtStep) this.keptUntraced?.push(flow);
-    return flow;
-  }
-
-  /** A step begins: the trace keeps each kind's first exchanges of it again. */
-  beginStep(): void {
-    this.keptInStep.clear();
-    this.flowsAtStep = this.dp.flows.length;
-  }
-
-  /**
-   * Whether the trace keeps an exchange of `kind` that is about to begin, hop by hop; if not,
-   * it is counted in `notKept` (as `exchanges` of them) and the caller neither encodes nor
-   * plays it: a big swarm sends thousands a second, and their bytes would cost more than
-   * everything else a run does. The bound is the trace's (CONTROL_KEPT_PER_STEP): a swarm
-   * of a few nodes, as the labs have, stays well inside it.
-   */
-  private keeps(kind: ControlKind, exchanges = 1): boolean {
-    const inStep = this.keptInStep.get(kind) ?? 0;
-    const traced = this.dp.flows.length > this.flowsAtStep;
-    if (inStep >= CONTROL_KEPT_PER_STEP || (!traced && !this.untracedRoom())) {
-      this.notKept.set(kind, (this.notKept.get(kind) ?? 0) + exchanges);
-      return false;
-    }
-    this.keptInStep.set(kind, inStep + 1);
-    return true;
-  }
-
-  /** Whether the flows kept from untraced steps hold fewer hops than the bound (once they do, for good: hops only grow). */
-  private untracedRoom(): boolean {
-    if (!this.keptUntraced) return false;
-    let hops = 0;
-    for (const f of this.keptUntraced) hops += f.hops.length;
-    if (hops < CONTROL_KEPT_UNTRACED_HOPS) return true;
-    this.keptUntraced = undefined;
-    return false;
-  }
-
   private member(host: string): NodeAgent | undefined {
     return this.agents.get(host);
   }
@@ -414,7 +358,7 @@ export class DockerdCluster {
   private probe(agent: NodeAgent): void {
     const aliveOthers = (this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0);
     if (aliveOthers <= 0) return;
-    if (!this.keeps('memberlist-probe')) {
+    if (!this.record.keeps('memberlist-probe')) {
       // Its sequence number and its place in the order are used up all the same.
       agent.seqNo = (agent.seqNo + 1) >>> 0;
       agent.probeIndex++;
@@ -429,7 +373,7 @@ export class DockerdCluster {
       const target = this.member(agent.probeOrder[agent.probeIndex++] ?? '');
       if (!target || !target.node.alive) continue;
       const seq = agent.seqNo = (agent.seqNo + 1) >>> 0;
-      const flow = this.flow('memberlist-probe', agent.node.host, target.node.host);
+      const flow = this.record.flow('memberlist-probe', agent.node.host, target.node.host);
       const ping = pingMessage(seq, target.node.gossipName, addressBytes(agent.node.address), MEMBERLIST_PORT, agent.node.gossipName);
       this.onArrival.set(flow, () => this.later(this.dp.delays.stack, () => this.sendUdp(target, agent, memberlistPacket(ackMessage(seq), false, this.rnd.bytes), flow, 'reply')));
       this.sendUdp(agent, target, memberlistPacket(ping, false, this.rnd.bytes), flow, 'request');
@@ -439,10 +383,10 @@ export class DockerdCluster {
 
   /** pushPull(): one random live member; each side sends its state and reads the other's. */
   private pushPull(agent: NodeAgent): void {
-    if ((this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0) <= 0 || !this.keeps('memberlist-push-pull')) return;
+    if ((this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0) <= 0 || !this.record.keeps('memberlist-push-pull')) return;
     const peer = this.randomMembers(agent, (this.live?.nodes ?? []).map((n) => n.host), 1)[0];
     if (!peer) return;
-    const flow = this.flow('memberlist-push-pull', agent.node.host, peer.node.host);
+    const flow = this.record.flow('memberlist-push-pull', agent.node.host, peer.node.host);
     const conn = this.connect(agent, peer, MEMBERLIST_PORT, flow);
     const state = (a: NodeAgent) => memberlistStream(pushPullState(this.view!, a.node.host, a.tableTime), this.rnd.bytes);
     conn.send('client', TCP_SYN, undefined, () =>
@@ -526,9 +470,9 @@ export class DockerdCluster {
       if (peers.length > 0 && this.inFlight < 0) this.inFlight = 0;
       let packet: Buffer | undefined;
       for (const peer of peers) {
-        if (!this.keeps('networkdb-gossip')) continue;
+        if (!this.record.keeps('networkdb-gossip')) continue;
         packet ??= userPacketMessage(compoundMessage(batch.map((e) => e.msg)));
-        const flow = this.flow('networkdb-gossip', agent.node.host, peer.node.host);
+        const flow = this.record.flow('networkdb-gossip', agent.node.host, peer.node.host);
         this.inFlight++;
         this.onArrival.set(flow, () => this.inFlight--);
         this.sendUdp(agent, peer, memberlistPacket(packet, true, this.rnd.bytes), flow, 'request');
@@ -544,7 +488,7 @@ export class DockerdCluster {
     for (const net of this.networks.values()) {
       if (!net.hosts.includes(self) || !net.hosts.some((h) => h !== self && this.member(h)?.node.alive)) continue;
       // Counted as two when not kept: the peer answers an unsolicited sync with its own.
-      if (!this.keeps('networkdb-bulk-sync', 2)) continue;
+      if (!this.record.keeps('networkdb-bulk-sync', 2)) continue;
       const peer = this.randomMembers(agent, net.hosts, 1)[0];
       if (peer) this.bulkSync(agent, peer, net.id, true);
     }
@@ -554,7 +498,7 @@ export class DockerdCluster {
   private bulkSync(from: NodeAgent, to: NodeAgent, networkId: string, unsolicited: boolean): void {
     const events = (this.networks.get(networkId)?.entries ?? []).map((e) => this.tableEventBytes(this.member(e.owner) ?? from, e, TABLE_EVENT.create));
     const message = userStreamMessage(bulkSyncMessage(from.tableTime, unsolicited, from.node.gossipName, [networkId], events));
-    const flow = this.flow('networkdb-bulk-sync', from.node.host, to.node.host);
+    const flow = this.record.flow('networkdb-bulk-sync', from.node.host, to.node.host);
     const conn = this.connect(from, to, MEMBERLIST_PORT, flow);
     conn.send('client', TCP_SYN, undefined, () =>
       conn.send('server', TCP_SYN | TCP_ACK, undefined, () => {
@@ -563,7 +507,7 @@ export class DockerdCluster {
         conn.send('client', TCP_FIN | TCP_ACK, undefined, () =>
           conn.send('server', TCP_FIN | TCP_ACK, undefined, () =>
             conn.send('client', TCP_ACK, undefined, () => {
-              if (unsolicited && this.keeps('networkdb-bulk-sync')) this.bulkSync(to, from, networkId, false);
+              if (unsolicited && this.record.keeps('networkdb-bulk-sync')) this.bulkSync(to, from, networkId, false);
             })));
       }));
     this.closeAfter(conn);
@@ -574,12 +518,12 @@ export class DockerdCluster {
   /** A worker's Heartbeat: one TLS record each way on its session, the worker's delayed ACK last. */
   private heartbeat(agent: NodeAgent): void {
     const manager = this.live?.manager === undefined ? undefined : this.member(this.live.manager);
-    if (!manager || !this.keeps('swarm-heartbeat')) return;
+    if (!manager || !this.record.keeps('swarm-heartbeat')) return;
     if (!agent.session || agent.session.ends.server.ns !== manager.ns) {
       agent.session?.close();
-      agent.session = this.connect(agent, manager, SWARM_API_PORT, this.flow('swarm-heartbeat', agent.node.host, manager.node.host));
+      agent.session = this.connect(agent, manager, SWARM_API_PORT, this.record.flow('swarm-heartbeat', agent.node.host, manager.node.host));
     } else {
-      agent.session.flow = this.flow('swarm-heartbeat', agent.node.host, manager.node.host);
+      agent.session.flow = this.record.flow('swarm-heartbeat', agent.node.host, manager.node.host);
     }
     const conn = agent.session;
     const frames = heartbeatFrames(agent.sessionId, this.heartbeatPeriod());

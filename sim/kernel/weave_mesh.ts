@@ -29,7 +29,7 @@ import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
 import type { World, WeavePeer } from '../model/world';
-import type { ControlKind, Flow } from '../trace/types';
+import type { Flow } from '../trace/types';
 import { Random, TcpConnection } from './dockerd_cluster';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../wire/tcp';
 import { IPPROTO_UDP } from '../wire/ipv4';
@@ -38,7 +38,9 @@ import { GobTypeIds } from '../wire/gob';
 import { emitFeatures, emitGossip, emitLengthPrefixed, emitMeshHeader, emitProtocolMessage, emitTopology, MESH_MAX_VERSION, MESH_MIN_VERSION, MESH_PORT, MESH_TAG, PeerSummary, TOPOLOGY_CHANNEL } from '../wire/weave_mesh';
 import { emitSleeve } from '../wire/sleeve';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet';
-import { SLEEVE_DF_OVERHEAD, SleeveForwarder, UDP_OVERHEAD } from './weaver';
+import { SLEEVE_DEFAULT_MTU, SLEEVE_DF_OVERHEAD, SleeveForwarder, UDP_OVERHEAD } from './weaver';
+import { pathMtu, route } from './net/ipv4/route';
+import type { ControlRecord } from './control_record';
 
 const GOSSIP_INTERVAL_NS = 30_000_000_000;
 const TCP_HEARTBEAT_NS = 30_000_000_000;
@@ -79,11 +81,11 @@ export class WeaveMeshControl {
   private readonly peers = new Map<string, MeshPeer>();
   private readonly connections = new Map<string, MeshConnection>();
   private readonly rnd: Random;
-  private readonly counts = new Map<ControlKind, number>();
   /** Exchanges of the connections being set up that have not finished. */
   private settingUp = 0;
 
-  constructor(private readonly dp: Datapath, private readonly kernel: SimKernel, seed: number, private readonly record: (flow: Flow) => void) {
+  /** `record` holds the exchanges the trace keeps, within its bound, and counts the rest (shared with dockerd's). */
+  constructor(private readonly dp: Datapath, private readonly kernel: SimKernel, seed: number, private readonly record: ControlRecord) {
     this.rnd = new Random((seed ^ 0x6783_6784) >>> 0);
   }
 
@@ -122,14 +124,6 @@ export class WeaveMeshControl {
     this.dp.clock.runUntil(start + SETUP_BUDGET_NS, () => this.settingUp === 0);
   }
 
-  private flow(control: ControlKind, from: string, to: string): Flow {
-    const n = (this.counts.get(control) ?? 0) + 1;
-    this.counts.set(control, n);
-    const flow: Flow = { id: `${control}-${n}`, kind: 'control-plane', from, to, path: undefined, control, hops: [] };
-    this.record(flow);
-    return flow;
-  }
-
   private features(self: MeshPeer, c: MeshConnection): [string, string][] {
     const p = self.peer;
     return [
@@ -146,11 +140,13 @@ export class WeaveMeshControl {
     }, this.rnd);
     const c: MeshConnection = { key, dialler, listener, sourcePort, conn, connId: BigInt(this.rnd.next()), established: false };
     this.connections.set(key, c);
-    const flow = this.flow('weave-handshake', dialler.peer.host, listener.peer.host);
+    this.settingUp++;
+    // Past the trace's bound the connection is made all the same, only not played.
+    if (!this.record.keeps('weave-handshake')) return this.added(c);
+    const flow = this.record.flow('weave-handshake', dialler.peer.host, listener.peer.host);
     const send = (side: Side, flags: number, data?: Uint8Array, then?: () => void) => conn.send(side, flags, data, then, flow);
     const header = emitMeshHeader({ minVersion: MESH_MIN_VERSION, maxVersion: MESH_MAX_VERSION });
     const noCrypto = Buffer.of(0);
-    this.settingUp++;
     send('client', TCP_SYN, undefined, () =>
       send('server', TCP_SYN | TCP_ACK, undefined, () => {
         send('client', TCP_ACK);
@@ -171,13 +167,17 @@ export class WeaveMeshControl {
     c.dialler.version++;
     c.listener.version++;
     const { conn, dialler, listener } = c;
-    const flow = this.flow('weave-topology-gossip', dialler.peer.host, listener.peer.host);
-    conn.send('client', TCP_PSH | TCP_ACK, this.topologyMessage(dialler), () =>
-      conn.send('server', TCP_PSH | TCP_ACK, this.topologyMessage(listener), () =>
-        this.later(DELAYED_ACK_NS, () => {
-          conn.send('client', TCP_ACK, undefined, undefined, flow);
-          this.afterSetup(c);
-        }), flow), flow);
+    if (this.record.keeps('weave-topology-gossip')) {
+      const flow = this.record.flow('weave-topology-gossip', dialler.peer.host, listener.peer.host);
+      conn.send('client', TCP_PSH | TCP_ACK, this.topologyMessage(dialler), () =>
+        conn.send('server', TCP_PSH | TCP_ACK, this.topologyMessage(listener), () =>
+          this.later(DELAYED_ACK_NS, () => {
+            conn.send('client', TCP_ACK, undefined, undefined, flow);
+            this.afterSetup(c);
+          }), flow), flow);
+    } else {
+      this.afterSetup(c);
+    }
     this.broadcastPeerUpdate(dialler);
     this.broadcastPeerUpdate(listener);
     // Each end's heartbeat ticker (time.NewTicker(tcpHeartbeat)) starts as the connection runs.
@@ -225,8 +225,9 @@ export class WeaveMeshControl {
     const mine = [...this.connections.values()].filter((c) => c.established && (c.dialler === self || c.listener === self));
     const needed = Math.min(Math.floor(2 * Math.log2(this.peers.size)), mine.length);
     for (const c of this.rnd.shuffled(mine).slice(0, needed)) {
+      if (!this.record.keeps('weave-topology-gossip')) continue;
       const side = c.dialler === self ? 'client' : 'server', other = side === 'client' ? 'server' : 'client';
-      const flow = this.flow('weave-topology-gossip', self.peer.host, (side === 'client' ? c.listener : c.dialler).peer.host);
+      const flow = this.record.flow('weave-topology-gossip', self.peer.host, (side === 'client' ? c.listener : c.dialler).peer.host);
       c.conn.send(side, TCP_PSH | TCP_ACK, this.topologyMessage(self), () => this.later(DELAYED_ACK_NS, () => c.conn.send(other, TCP_ACK, undefined, undefined, flow, side)), flow, side);
     }
   }
@@ -234,7 +235,8 @@ export class WeaveMeshControl {
   /** The connection's TCP heartbeat from one end, acked late by the other. */
   private heartbeat(c: MeshConnection, side: Side): void {
     const from = side === 'client' ? c.dialler : c.listener, to = side === 'client' ? c.listener : c.dialler;
-    const flow = this.flow('weave-heartbeat', from.peer.host, to.peer.host);
+    if (!this.record.keeps('weave-heartbeat')) return;
+    const flow = this.record.flow('weave-heartbeat', from.peer.host, to.peer.host);
     c.conn.send(side, TCP_PSH | TCP_ACK, emitProtocolMessage(MESH_TAG.heartbeat), () => this.later(DELAYED_ACK_NS, () => c.conn.send(side === 'client' ? 'server' : 'client', TCP_ACK, undefined, undefined, flow, side)), flow, side);
   }
 
@@ -272,9 +274,16 @@ export class WeaveMeshControl {
     const other = side === 'client' ? 'server' : 'client';
     const router = self.ns.weaveRouter, remote = peer.ns.weaveRouter;
     if (!router || !remote) return done();
-    const flow = this.flow('weave-sleeve-pmtu', self.peer.host, peer.peer.host);
-    const fwd: SleeveForwarder = { mtu: 65535, maxPayload: 65535 - UDP_OVERHEAD, contact: false, stackFrag: false };
+    const fwd: SleeveForwarder = { mtu: SLEEVE_DEFAULT_MTU, maxPayload: SLEEVE_DEFAULT_MTU - UDP_OVERHEAD, contact: false, stackFrag: false };
     router.forwarders.set(peer.peer.name, fwd);
+    if (!this.record.keeps('weave-sleeve-pmtu')) {
+      // Past the trace's bound the checks come out as they would on the wire: contact, fragments pass, the route's MTU less sleeve's share.
+      const r = route(self.ns, peer.peer.address);
+      const underlay = r && !r.local ? pathMtu(self.ns, peer.peer.address, r.dev, this.dp.clock.now) : SLEEVE_DEFAULT_MTU;
+      Object.assign(fwd, { contact: true, stackFrag: true, mtu: underlay - SLEEVE_DF_OVERHEAD, maxPayload: underlay - UDP_OVERHEAD });
+      return done();
+    }
+    const flow = this.record.flow('weave-sleeve-pmtu', self.peer.host, peer.peer.host);
     const heartbeat = Buffer.alloc(ETHERNET_HEADER_LEN + 8);
     heartbeat.writeBigUInt64BE(BigInt.asUintN(64, c.connId), ETHERNET_HEADER_LEN);
     const control = (tag: number, payload?: Uint8Array, then?: () => void) => c.conn.send(other, TCP_PSH | TCP_ACK, emitProtocolMessage(tag, payload), then, flow, side);
