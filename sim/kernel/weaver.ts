@@ -155,7 +155,7 @@ export function weaverCapture(dp: Datapath, dev: SimLink, skb: Skb): void {
  * fragments (the fragmentation test showed the path passes fragments).
  */
 function process(dp: Datapath, router: WeaveRouter, frame: SleeveFrame, cause: Skb, broadcast: boolean): void {
-  const fwd = router.forwarders.get(frame.dstPeer) ?? NO_CHECKS;
+  const fwd = forwarderTo(router, frame.dstPeer);
   const dev = router.device() ?? [...router.ns.links.values()][0];
   if (!fwd.contact) return dp.tracer.drop(cause, undefined, dev, `sleeve: cannot forward frame yet - awaiting contact with ${frame.dstPeer}`);
   const tooBig = frame.frame.length > fwd.mtu + ETHERNET_HEADER_LEN;
@@ -169,8 +169,12 @@ function process(dp: Datapath, router: WeaveRouter, frame: SleeveFrame, cause: S
   dp.tracer.drop(cause, undefined, dev, 'sleeve: fragmenting in user space (before the fragmentation test is acknowledged) is not modelled');
 }
 
-/** A forwarder the mesh's checks have not set up (a router given peers directly): contact made, the default MTU, the stack trusted. */
-const NO_CHECKS: SleeveForwarder = { mtu: SLEEVE_DEFAULT_MTU, maxPayload: SLEEVE_DEFAULT_MTU - UDP_OVERHEAD, contact: true, stackFrag: true };
+/** The router's forwarder to a peer; one the mesh's checks have not set up (a router given its peers directly) has contact, the default MTU and trusts the stack. */
+function forwarderTo(router: WeaveRouter, peer: string): SleeveForwarder {
+  let fwd = router.forwarders.get(peer);
+  if (!fwd) router.forwarders.set(peer, (fwd = { mtu: SLEEVE_DEFAULT_MTU, maxPayload: SLEEVE_DEFAULT_MTU - UDP_OVERHEAD, contact: true, stackFrag: true }));
+  return fwd;
+}
 
 /**
  * The aggregator: frames queue while the forwarder is busy; when it runs it puts as many in
@@ -197,11 +201,12 @@ function aggregateAndSend(dp: Datapath, router: WeaveRouter, job: { fwd: SleeveF
   };
   for (const q of queued) {
     const size = SLEEVE_FRAME_OVERHEAD + q.frame.frame.length;
+    // A frame joins the datagram while it fits the path; else the datagram goes and the frame starts the next one.
+    if (batch.length > 0 && (batch.length >= MAX_BATCH || total + size > fwd.maxPayload)) flush();
     if (batch.length === 0 && total + size > limit) {
       dp.tracer.tunnelTooBig(router.device() ?? [...router.ns.links.values()][0], q.cause, `sleeve: dropping too big frame during forwarding: frame len ${q.frame.frame.length}, limit ${limit}`);
       continue;
     }
-    if (batch.length >= MAX_BATCH || total + size > fwd.maxPayload) flush();
     batch.push(q);
     total += size;
   }
