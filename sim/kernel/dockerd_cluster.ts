@@ -29,21 +29,18 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, SWARM_API_PORT, addressBytes } from '../model/cluster';
+import { bulkSyncStreamMessage, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner, tableEventMessage } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from './control_record';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitUdp } from '../wire/udp';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../wire/tcp';
-import { ackMessage, MEMBERLIST_PORT, memberlistPacket, memberlistStream, pingMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
-import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
+import { ackMessage, MEMBERLIST_PORT, memberlistPacket, memberlistStream, pingMessage } from '../wire/memberlist';
+import { TABLE_EVENT } from '../wire/networkdb';
 import { tls13ApplicationData } from '../wire/tls';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './net/sockets';
 
-const GOSSIP_NODES = 3;
-/** memberlist's UDPBufferSize less the compound header: what one gossip packet may carry. */
-const GOSSIP_BYTES = 1400 - 2;
 /** Linux's delayed ACK (tcp_delack_min): a reply that carries nothing back is acked this late. */
 const DELAYED_ACK_NS = 40_000_000;
 /** The underlay's MSS with timestamps (1500 - 20 - 20 - 12). */
@@ -82,11 +79,6 @@ export class Random {
     }
     return a;
   }
-}
-
-interface QueuedEvent {
-  msg: Buffer;
-  left: number;
 }
 
 /** One node's daemon: its memberlist and NetworkDB state, and (on a worker) its session. */
@@ -193,10 +185,6 @@ function timestampOption(tsVal: number, tsEcr: number): Buffer {
   b.writeUInt32BE(tsVal, 4);
   b.writeUInt32BE(tsEcr, 8);
   return b;
-}
-
-function entryKey(e: ClusterTableEntry): string {
-  return `${e.table}|${e.networkId}|${e.key}`;
 }
 
 /**
@@ -421,10 +409,8 @@ export class DockerdCluster {
 
   // ── NetworkDB ──────────────────────────────────────────────────────────────
 
-  private tableEventBytes(owner: NodeAgent, e: ClusterTableEntry, type: number): Buffer {
-    const ep = e.endpoint;
-    const value = e.table === ENDPOINT_TABLE ? endpointRecord(ep.name, ep.ip, ep.aliases, []) : peerRecord(`${ep.ip}/${ep.prefixLength}`, ep.mac, owner.node.address);
-    return tableEvent({ type, lTime: owner.tableTime, nodeName: owner.node.gossipName, networkId: e.networkId, tableName: e.table, key: e.key, value, ...(type === TABLE_EVENT.delete ? { residualReapTime: 1800 } : {}) });
+  private ownerOf(agent: NodeAgent): TableOwner {
+    return { tableTime: agent.tableTime, gossipName: agent.node.gossipName, address: agent.node.address };
   }
 
   /** An entry the owner created or deleted: queued for its gossip rounds. Whether there is anyone to tell. */
@@ -435,7 +421,7 @@ export class DockerdCluster {
     owner.tableTime++;
     const q = owner.queued.get(e.networkId) ?? [];
     owner.queued.set(e.networkId, q);
-    q.push({ msg: this.tableEventBytes(owner, e, type), left: gossipTransmits(members.length) });
+    q.push({ msg: tableEventMessage(this.ownerOf(owner), e, type), left: gossipTransmits(members.length) });
     this.armGossip(owner);
     return true;
   }
@@ -455,15 +441,8 @@ export class DockerdCluster {
     if (this.agents.get(agent.node.host) !== agent) return;
     for (const [networkId, q] of agent.queued) {
       const net = this.networks.get(networkId);
-      const batch: QueuedEvent[] = [];
-      let bytes = 0;
-      for (const e of q) {
-        if (bytes + e.msg.length + 3 > GOSSIP_BYTES) break;
-        batch.push(e);
-        bytes += e.msg.length + 3;
-      }
-      for (const e of batch) e.left--;
-      agent.queued.set(networkId, q.filter((e) => e.left > 0));
+      const { batch, rest } = gossipRound(q);
+      agent.queued.set(networkId, rest);
       if (!net || batch.length === 0) continue;
       const peers = this.randomMembers(agent, net.hosts, GOSSIP_NODES);
       // The round is under way: a packet the trace only counts arrives at once.
@@ -471,7 +450,7 @@ export class DockerdCluster {
       let packet: Buffer | undefined;
       for (const peer of peers) {
         if (!this.record.keeps('networkdb-gossip')) continue;
-        packet ??= userPacketMessage(compoundMessage(batch.map((e) => e.msg)));
+        packet ??= gossipPacketMessage(batch);
         const flow = this.record.flow('networkdb-gossip', agent.node.host, peer.node.host);
         this.inFlight++;
         this.onArrival.set(flow, () => this.inFlight--);
@@ -496,8 +475,7 @@ export class DockerdCluster {
 
   /** bulkSyncNode: one user message over TCP, written and closed; an unsolicited one is answered the same way. */
   private bulkSync(from: NodeAgent, to: NodeAgent, networkId: string, unsolicited: boolean): void {
-    const events = (this.networks.get(networkId)?.entries ?? []).map((e) => this.tableEventBytes(this.member(e.owner) ?? from, e, TABLE_EVENT.create));
-    const message = userStreamMessage(bulkSyncMessage(from.tableTime, unsolicited, from.node.gossipName, [networkId], events));
+    const message = bulkSyncStreamMessage(this.ownerOf(from), networkId, unsolicited, this.networks.get(networkId)?.entries ?? [], (h) => this.ownerOf(this.member(h) ?? from));
     const flow = this.record.flow('networkdb-bulk-sync', from.node.host, to.node.host);
     const conn = this.connect(from, to, MEMBERLIST_PORT, flow);
     conn.send('client', TCP_SYN, undefined, () =>

@@ -8,8 +8,8 @@
 import { Endpoint, endpointsOf, Host, hostOf, instanceHosts, Network, Shards, swarmNetworks, World } from './world';
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
-import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistStream, pingMessage, pushPullMessage } from '../wire/memberlist';
-import { networkPushPull } from '../wire/networkdb';
+import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
+import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkPushPull, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
 
 /** memberlist's DefaultLANConfig timers as NetworkDB keeps them, and swarmkit's dispatcher's heartbeat. */
 export const SWARM_API_PORT = 2377;
@@ -19,6 +19,10 @@ export const GOSSIP_INTERVAL_NS = 200_000_000;
 export const HEARTBEAT_PERIOD_NS = 5_000_000_000;
 export const HEARTBEAT_EPSILON_NS = 500_000_000;
 const RETRANSMIT_MULT = 4;
+/** NetworkDB's gossip fan-out: a round goes to up to this many members of the network. */
+export const GOSSIP_NODES = 3;
+/** memberlist's UDPBufferSize less the compound header: what one gossip packet may carry. */
+const GOSSIP_BYTES = 1400 - 2;
 
 /** memberlist's pushPullScale: the interval grows with log2 of the members past 32. */
 export function pushPullInterval(nodes: number): number {
@@ -192,7 +196,10 @@ export function pushPullState(view: ClusterView, host: string, tableTime: number
  * holder): whom it probes and pushes to, the manager it heartbeats (a worker's), and the
  * lengths of its messages as the encoders make them: a ping and an ack by sequence number
  * (MessagePack's uint8 up to 255 and uint16 up to 65535 after the fixint up to 127), a
- * push/pull stream, a heartbeat's HTTP/2 frames each way (TLS adds its record to those).
+ * push/pull stream, NetworkDB's bulk syncs (the one it sends a network's member unasked, and
+ * the one it answers each member's with), a heartbeat's HTTP/2 frames each way (TLS adds its
+ * record to those); and its timers. NetworkDB's gossip is not here: what a round carries
+ * depends on the table events queued, which the player is told as they come.
  */
 export interface NodeTraffic {
   peers: string[];
@@ -200,22 +207,105 @@ export interface NodeTraffic {
   ping: [number, number, number];
   ack: [number, number, number];
   pushPull: number;
+  /** Per network it shares with other members: their addresses (a bulk sync picks one) and the stream it sends. */
+  bulkSync: { peers: string[]; stream: number }[];
+  /** [the length of a member's unasked bulk sync, the length of the stream it answers with]. */
+  bulkSyncAnswers: [number, number][];
   heartbeat: { request: number; response: number };
+  /** memberlist's, NetworkDB's and the dispatcher's periods, in ms (push/pull scaled with the members). */
+  timersMs: { probe: number; pushPull: number; bulkSync: number; gossip: number; heartbeat: number; heartbeatJitter: number };
 }
 
-export function nodeTraffic(view: ClusterView, host: string): NodeTraffic | undefined {
+/** `tableTimeOf`: each node's NetworkDB table clock (what its messages carry), 1 for a node that has sent no event. */
+export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host: string) => number = () => 1): NodeTraffic | undefined {
   const self = view.nodes.find((n) => n.host === host);
   if (!self) return undefined;
   const others = view.nodes.filter((n) => n.host !== host && n.alive);
   const target = others[0] ?? self;
   const bySeq = (f: (seq: number) => number): [number, number, number] => [f(1), f(200), f(1000)];
   const manager = view.nodes.find((n) => n.manager && n.alive);
+  const nodeByHost = new Map(view.nodes.map((n) => [n.host, n] as const));
+  const ownerOf = (h: string): TableOwner => {
+    const n = nodeByHost.get(h);
+    return { tableTime: tableTimeOf(h), gossipName: n?.gossipName ?? h, address: n?.address ?? '' };
+  };
+  const streamLength = (msg: Buffer) => memberlistStream(msg, (n) => new Uint8Array(n)).length;
+  const bulkSync: NodeTraffic['bulkSync'] = [];
+  const bulkSyncAnswers: NodeTraffic['bulkSyncAnswers'] = [];
+  for (const net of view.networks) {
+    if (!net.hosts.includes(host)) continue;
+    const members = net.hosts.filter((h) => h !== host && nodeByHost.get(h)?.alive);
+    if (members.length === 0) continue;
+    const stream = (from: string, unsolicited: boolean) => streamLength(bulkSyncStreamMessage(ownerOf(from), net.id, unsolicited, net.entries, ownerOf));
+    bulkSync.push({ peers: members.map((h) => nodeByHost.get(h)!.address), stream: stream(host, true) });
+    const answer = stream(host, false);
+    for (const m of members) bulkSyncAnswers.push([stream(m, true), answer]);
+  }
+  const ms = (ns: number) => ns / 1e6;
   return {
     peers: others.map((n) => n.address),
     ...(!self.manager && manager ? { manager: manager.address } : {}),
     ping: bySeq((seq) => ENCRYPT_OVERHEAD + pingMessage(seq, target.gossipName, addressBytes(self.address), MEMBERLIST_PORT, self.gossipName).length),
     ack: bySeq((seq) => ENCRYPT_OVERHEAD + ackMessage(seq).length),
-    pushPull: memberlistStream(pushPullState(view, host, 1), (n) => new Uint8Array(n)).length,
+    pushPull: streamLength(pushPullState(view, host, tableTimeOf(host))),
+    bulkSync,
+    bulkSyncAnswers,
     heartbeat: heartbeatFrames('x'.repeat(25), HEARTBEAT_PERIOD_NS),
+    timersMs: {
+      probe: ms(PROBE_INTERVAL_NS), pushPull: ms(pushPullInterval(view.nodes.length)), bulkSync: ms(PUSH_PULL_INTERVAL_NS),
+      gossip: ms(GOSSIP_INTERVAL_NS), heartbeat: ms(HEARTBEAT_PERIOD_NS), heartbeatJitter: ms(HEARTBEAT_EPSILON_NS),
+    },
   };
+}
+
+/** A table entry's identity across views: its table, network and key. */
+export function entryKey(e: ClusterTableEntry): string {
+  return `${e.table}|${e.networkId}|${e.key}`;
+}
+
+/** What NetworkDB knows of the node that owns an entry: its table clock, name and VTEP. */
+export interface TableOwner {
+  tableTime: number;
+  gossipName: string;
+  address: string;
+}
+
+/** A table event for `e` as its owner sends it: the overlay's peer record or the service record, at the owner's clock. */
+export function tableEventMessage(owner: TableOwner, e: ClusterTableEntry, type: number): Buffer {
+  const ep = e.endpoint;
+  const value = e.table === ENDPOINT_TABLE ? endpointRecord(ep.name, ep.ip, ep.aliases, []) : peerRecord(`${ep.ip}/${ep.prefixLength}`, ep.mac, owner.address);
+  return tableEvent({ type, lTime: owner.tableTime, nodeName: owner.gossipName, networkId: e.networkId, tableName: e.table, key: e.key, value, ...(type === TABLE_EVENT.delete ? { residualReapTime: 1800 } : {}) });
+}
+
+/** A table event waiting in its owner's queue, and how many more rounds carry it. */
+export interface QueuedEvent {
+  msg: Buffer;
+  left: number;
+}
+
+/**
+ * One gossip round of a network's queue (TransmitLimitedQueue.GetBroadcasts): the events that
+ * fit one packet, each counted as sent once more; the queue keeps those with rounds left.
+ */
+export function gossipRound(q: QueuedEvent[]): { batch: QueuedEvent[]; rest: QueuedEvent[] } {
+  const batch: QueuedEvent[] = [];
+  let bytes = 0;
+  for (const e of q) {
+    if (bytes + e.msg.length + 3 > GOSSIP_BYTES) break;
+    batch.push(e);
+    bytes += e.msg.length + 3;
+  }
+  for (const e of batch) e.left--;
+  return { batch, rest: q.filter((e) => e.left > 0) };
+}
+
+/** The user message a gossip round sends (SendToUDP): its events as one compound. */
+export function gossipPacketMessage(batch: QueuedEvent[]): Buffer {
+  return userPacketMessage(compoundMessage(batch.map((e) => e.msg)));
+}
+
+/** The user message of a bulk sync (bulkSyncNode, SendToTCP): every entry of the network, each at its owner's clock. */
+export function bulkSyncStreamMessage(from: TableOwner, networkId: string, unsolicited: boolean, entries: ClusterTableEntry[], ownerOf: (host: string) => TableOwner): Buffer {
+  const events = entries.map((e) => tableEventMessage(ownerOf(e.owner), e, TABLE_EVENT.create));
+  return userStreamMessage(bulkSyncMessage(from.tableTime, unsolicited, from.gossipName, [networkId], events));
 }
