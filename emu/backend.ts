@@ -30,6 +30,7 @@ import { Listeners } from './listeners';
 import { UNDERLAY_BRIDGE, underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Numbering } from './ifindex';
 import { controlFlowsFrom } from './control';
+import { NetworkDbGossip } from './netdb';
 import { clusterView, nodeTraffic, NodeTraffic } from '../sim/model/cluster';
 import { ClusterStore } from './etcd';
 import { MissWatchers } from './misswatch';
@@ -70,6 +71,8 @@ export class EmuBackend implements Backend {
   /** dockerd's traffic the underlay captures saw (control-plane flows, emu/control.ts). */
   private readonly controlList: Flow[] = [];
   private readonly controlCounts = new Map<ControlKind, number>();
+  /** NetworkDB's table events and the gossip rounds they make (netdb.ts). */
+  private readonly netdb = new NetworkDbGossip();
   private readonly startNs = process.hrtime.bigint();
   private readonly epochStartNs: bigint;
   private readonly dns: EmbeddedDns;
@@ -281,14 +284,20 @@ export class EmuBackend implements Backend {
     const ports = portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
       .filter((n) => !p.del.includes(n)));
     this.forwarding = Promise.all([this.forwarding, ports]).then(() => undefined);
-    // What each swarm node's daemon sends on the wire, played by its listener holder.
+    // What each swarm node's daemon sends on the wire, played by its listener holder: its timers' traffic, and the
+    // gossip of the table events this step made (netdb.ts).
     const view = clusterView(world);
+    const gossip = this.netdb.observe(view, Date.now());
     const traffic = new Map<string, NodeTraffic | undefined>();
     for (const h of world.hostOrder) {
       const real = this.runNamespace(h, h);
-      if (real) traffic.set(real, view ? nodeTraffic(view, h) : undefined);
+      if (real) traffic.set(real, view ? nodeTraffic(view, h, (x) => this.netdb.tableTime(x)) : undefined);
     }
     await this.listeners.setTraffic(traffic);
+    for (const [h, sends] of gossip) {
+      const real = this.runNamespace(h, h);
+      if (real) this.listeners.gossip(real, sends);
+    }
     this.listeners.warm([...traffic].filter(([, t]) => t).map(([netns]) => netns));
     await this.dns.sync(world);
     this.progress.complete();
@@ -421,9 +430,9 @@ export class EmuBackend implements Backend {
     }
     const cluster = clusterView(ctx.world);
     if (cluster) {
-      const traffic = new Map(cluster.nodes.map((n) => [n.host, nodeTraffic(cluster, n.host)!] as const));
+      const traffic = new Map(cluster.nodes.map((n) => [n.host, nodeTraffic(cluster, n.host, (x) => this.netdb.tableTime(x))!] as const));
       const byAddress = new Map(cluster.nodes.map((n) => [n.address, n.host] as const));
-      this.controlList.push(...await controlFlowsFrom(points, this.epochStartNs, traffic, (ip) => byAddress.get(ip), this.controlCounts));
+      this.controlList.push(...await controlFlowsFrom(points, this.epochStartNs, { traffic, gossip: this.netdb.lengths }, (ip) => byAddress.get(ip), this.controlCounts));
     }
     return out;
   }

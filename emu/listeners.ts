@@ -4,18 +4,22 @@
  * namespace, so the real kernel has them and `ss` shows them as on a Docker host: the same
  * addresses, ports, states and backlog (Go asks 4096, the kernel's somaxconn). Only `ss -p`
  * would tell the holder's name (node, not dockerd). On a swarm node the holder also plays the
- * daemon's control plane on the wire (sim/model/cluster.ts says whom to and how long each
- * message is): a probe (UDP ping, answered with an ack) to the next peer every second, a
- * push/pull (TCP, each side's state) with a random peer every 30 s, and on a worker a TLS
- * session to the manager's 2377 (mutual TLS with the repository's test certificate) carrying
- * a heartbeat each 5 s ± 0.5 s. The bytes are random, as the swarm's encryption makes the
- * real ones look; a datagram is told a ping from an ack by its length. NetworkDB's gossip and
- * bulk syncs are not played (sim has them). In a container sandbox the embedded DNS's
- * responder (dns.ts) holds the resolver's UDP and TCP sockets, and answers on them.
+ * daemon's control plane on the wire (sim/model/cluster.ts says whom to, how often and how
+ * long each message is): a probe (UDP ping, answered with an ack) to the next peer every
+ * second, a push/pull (TCP, each side's state) with a random peer every 30 s, NetworkDB's
+ * bulk sync (TCP, one way, per network to a random member of it, answered on a connection of
+ * its own) every 30 s, NetworkDB's gossip rounds as the run makes them (netdb.ts, sent at the
+ * times given), and on a worker a TLS session to the manager's 2377 (mutual TLS with the
+ * repository's test certificate) carrying a heartbeat each 5 s ± 0.5 s. The sealed bytes are
+ * random, as the swarm's encryption makes the real ones look; a datagram is told a ping from
+ * an ack, and a stream a bulk sync from a push/pull, by its length. In a container sandbox
+ * the embedded DNS's responder (dns.ts) holds the resolver's UDP and TCP sockets, and
+ * answers on them.
  */
 import { ChildProcess } from 'child_process';
 import type { ListeningSocket } from '../sim/plan/ops';
 import type { NodeTraffic } from '../sim/model/cluster';
+import type { GossipSend } from './netdb';
 import { SWARM_TEST_CERT, SWARM_TEST_KEY } from './swarm-cert';
 import { RunRecord } from './state';
 import { startDaemon, stopDaemon } from './daemon';
@@ -31,35 +35,55 @@ const SCRIPT = `
 const net = require('net'), dgram = require('dgram'), tls = require('tls'), crypto = require('crypto');
 const sockets = JSON.parse(process.argv[2]);
 const t = process.argv[3] ? JSON.parse(process.argv[3]) : undefined;
-// Its traffic as the swarm changes (a peer joins, the state it pushes grows): one JSON line each time.
+let udp, gossipTimers = [];
+// One JSON line each: its traffic as the swarm changes (a peer joins, the state it pushes grows), or the gossip rounds to send.
 let lines = '';
 process.stdin.on('data', (d) => {
   lines += d;
-  for (let i; (i = lines.indexOf('\\n')) >= 0; lines = lines.slice(i + 1)) if (t) Object.assign(t, JSON.parse(lines.slice(0, i)));
+  for (let i; (i = lines.indexOf('\\n')) >= 0; lines = lines.slice(i + 1)) {
+    const m = JSON.parse(lines.slice(0, i));
+    if (m.gossip) gossip(m.gossip);
+    else if (t) Object.assign(t, m);
+  }
 }).on('error', () => {});
 const cred = t ? { cert: process.argv[4], key: process.argv[5] } : undefined;
 let pending = sockets.length + (t && t.manager ? 1 : 0);
 const bound = () => { if (--pending === 0) { process.stdout.write('ready\\n'); if (t) play(); } };
 const fail = (e) => { process.stderr.write(String(e.message) + '\\n'); process.exit(1); };
-let udp;
-const bytes = (n) => { const b = crypto.randomBytes(n); b[0] = 1; return b; };
+// What the swarm's keys would seal: a packet is the encryption version then opaque bytes; a stream puts
+// memberlist's encryptMsg header (type 10, the length that follows) before that.
+const packet = (n) => { const b = crypto.randomBytes(n); b[0] = 1; return b; };
+const stream = (n) => { const b = crypto.randomBytes(n); b[0] = 10; b.writeUInt32BE(n - 5, 1); b[5] = 1; return b; };
 const jitter = (ms) => Math.floor(Math.random() * ms);
+const udpTo = (addr) => (udp.address().family === 'IPv6' ? '::ffff:' + addr : addr);
+// A bulk sync is one way, on a connection of its own: written, then closed.
+const bulkSyncTo = (addr, n) => net.connect({ host: addr, port: 7946 }, function () { this.end(stream(n)); }).on('error', () => {}).resume();
 for (const s of sockets) {
   const host = s.address === '*' ? '::' : s.address;
   if (s.proto === 'tcp' && s.port === 2377 && t) {
     tls.createServer({ ...cred, requestCert: true, rejectUnauthorized: false }, (c) => {
-      c.on('data', () => c.write(bytes(t.heartbeat.response))).on('error', () => {});
+      c.on('data', () => c.write(crypto.randomBytes(t.heartbeat.response))).on('error', () => {});
     }).on('error', fail).listen({ host, port: s.port, backlog: 4096, ipv6Only: false }, bound);
   } else if (s.proto === 'tcp') {
     net.createServer((c) => {
       if (!t) return c.destroy();
-      c.once('data', () => c.write(bytes(t.pushPull))).on('end', () => c.end()).on('error', () => {});
+      // A stream is whole once its header's length has come: a member's bulk sync (told by its length) is answered,
+      // once it ends, with this node's own if it came unasked; anything else is a push/pull, answered with this node's state.
+      let got = Buffer.alloc(0), whole = false;
+      c.on('data', (d) => {
+        got = Buffer.concat([got, d]);
+        if (whole || got.length < 5 || got.length < 5 + got.readUInt32BE(1)) return;
+        whole = true;
+        const sync = t.bulkSyncIn.find((b) => b.length === got.length);
+        if (!sync) c.write(stream(t.pushPull));
+        else if (sync.answer) c.once('end', () => bulkSyncTo(c.remoteAddress.replace(/^::ffff:/, ''), sync.answer));
+      }).on('end', () => c.end()).on('error', () => {});
     }).on('error', fail).listen({ host, port: s.port, backlog: 4096, ipv6Only: false }, bound);
   } else {
     const u = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: false }).on('error', fail);
     if (s.port === 7946) udp = u;
     u.on('message', (m, r) => {
-      if (t && t.ping.includes(m.length)) u.send(bytes(t.ack[t.ping.indexOf(m.length)]), r.port, r.address);
+      if (t && t.ping.includes(m.length)) u.send(packet(t.ack[t.ping.indexOf(m.length)]), r.port, r.address);
     });
     u.bind(s.port, host, bound);
   }
@@ -82,28 +106,38 @@ if (t && t.manager) {
   var session;
   connect();
 }
+// NetworkDB's gossip rounds, as the run made them: [when (ms, this machine's clock), to whom, the datagram in hex].
+function gossip(sends) {
+  for (const x of gossipTimers) clearTimeout(x);
+  gossipTimers = sends.map(([at, peer, hex]) => setTimeout(() => udp && udp.send(Buffer.from(hex, 'hex'), 7946, udpTo(peer)), Math.max(0, at - Date.now())));
+}
 function play() {
+  const ms = t.timersMs;
+  // A timer at a random offset (memberlist's and NetworkDB's stagger), then every period (read anew: a swarm's size scales push/pull).
+  const every = (period, fire) => { const tick = () => { fire(); setTimeout(tick, period()); }; setTimeout(tick, jitter(period())); };
   let seq = 0, order = [];
   const at = (v) => (t.ping.length === 3 ? (v < 128 ? 0 : v < 256 ? 1 : 2) : 0);
-  const probe = () => {
+  every(() => t.timersMs.probe, () => {
     if (!order.length) order = t.peers.slice().sort(() => Math.random() - 0.5);
     const peer = order.shift();
     seq++;
-    if (peer && udp) udp.send(bytes(t.ping[at(seq)]), 7946, udp.address().family === 'IPv6' ? '::ffff:' + peer : peer);
-  };
-  setTimeout(() => { probe(); setInterval(probe, 1000); }, jitter(1000));
-  const pushPull = () => {
+    if (peer && udp) udp.send(packet(t.ping[at(seq)]), 7946, udpTo(peer));
+  });
+  every(() => t.timersMs.pushPull, () => {
     const peer = t.peers[Math.floor(Math.random() * t.peers.length)];
     if (!peer) return;
-    const c = net.connect({ host: peer, port: 7946 }, () => c.write(bytes(t.pushPull)));
+    const c = net.connect({ host: peer, port: 7946 }, () => c.write(stream(t.pushPull)));
     c.once('data', () => c.end()).on('error', () => {});
-  };
-  setTimeout(() => { pushPull(); setInterval(pushPull, 30000); }, jitter(30000));
+  });
+  // Per network shared with others, its entries to one random member of it.
+  every(() => t.timersMs.bulkSync, () => {
+    for (const n of t.bulkSync) bulkSyncTo(n.peers[Math.floor(Math.random() * n.peers.length)], n.stream);
+  });
   const beat = () => {
-    if (session) session.write(bytes(t.heartbeat.request));
-    setTimeout(beat, 4500 + jitter(1000));
+    if (session) session.write(crypto.randomBytes(t.heartbeat.request));
+    setTimeout(beat, t.timersMs.heartbeat - t.timersMs.heartbeatJitter + jitter(2 * t.timersMs.heartbeatJitter));
   };
-  if (t.manager) setTimeout(beat, jitter(5000));
+  if (t.manager) setTimeout(beat, jitter(ms.heartbeat));
 }
 `;
 
@@ -111,7 +145,7 @@ type SocketOp = { netns: string; op: 'socket.listen' | 'socket.close'; socket: L
 
 export class Listeners {
   /** Per real namespace: the sockets held, and the holder. */
-  private readonly held = new Map<string, { sockets: ListeningSocket[]; traffic?: NodeTraffic; holder?: ChildProcess }>();
+  private readonly held = new Map<string, { sockets: ListeningSocket[]; traffic?: NodeTraffic; gossip?: GossipSend[]; gossipTold?: boolean; holder?: ChildProcess }>();
 
   /** Holders being started, so two callers start one… */
   private readonly starting = new Map<string, Promise<void>>();
@@ -157,6 +191,28 @@ export class Listeners {
     await Promise.all(restart.map((netns) => this.stopHolder(netns)));
   }
 
+  /** NetworkDB's gossip rounds a host namespace's daemon is to send (netdb.ts): its holder's schedule, replaced. */
+  gossip(netns: string, sends: GossipSend[]): void {
+    const h = this.held.get(netns) ?? { sockets: [] };
+    this.held.set(netns, h);
+    h.gossip = sends;
+    h.gossipTold = false;
+    this.tellGossip(h);
+  }
+
+  /**
+   * Hands the schedule to the running holder. Rounds due before a holder started are sent at
+   * once (a table event is not lost to a start); a holder that replaces one already told gets
+   * only the rounds still to come (none is sent twice).
+   */
+  private tellGossip(h: { gossip?: GossipSend[]; gossipTold?: boolean; holder?: ChildProcess }): void {
+    if (!h.gossip?.length || !h.holder?.stdin?.writable) return;
+    const now = Date.now();
+    const sends = h.gossipTold ? h.gossip.filter(([at]) => at >= now) : h.gossip;
+    h.holder.stdin.write(JSON.stringify({ gossip: sends }) + '\n');
+    h.gossipTold = true;
+  }
+
   /** Starts the holder of a namespace that has sockets to hold and none holding them. */
   async sync(netns: string): Promise<void> {
     const h = this.held.get(netns);
@@ -165,6 +221,7 @@ export class Listeners {
     if (!h || h.holder || h.sockets.length === 0) return;
     const started = this.start(netns, h.sockets, h.traffic).then((child) => {
       h.holder = child;
+      this.tellGossip(h);
     }).finally(() => {
       this.starting.delete(netns);
       this.spawning.delete(netns);

@@ -209,8 +209,8 @@ export interface NodeTraffic {
   pushPull: number;
   /** Per network it shares with other members: their addresses (a bulk sync picks one) and the stream it sends. */
   bulkSync: { peers: string[]; stream: number }[];
-  /** [the length of a member's unasked bulk sync, the length of the stream it answers with]. */
-  bulkSyncAnswers: [number, number][];
+  /** The bulk-sync streams members may send it, by length: one sent unasked is answered with `answer` bytes, an answer is not. */
+  bulkSyncIn: { length: number; answer?: number }[];
   heartbeat: { request: number; response: number };
   /** memberlist's, NetworkDB's and the dispatcher's periods, in ms (push/pull scaled with the members). */
   timersMs: { probe: number; pushPull: number; bulkSync: number; gossip: number; heartbeat: number; heartbeatJitter: number };
@@ -231,7 +231,7 @@ export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host:
   };
   const streamLength = (msg: Buffer) => memberlistStream(msg, (n) => new Uint8Array(n)).length;
   const bulkSync: NodeTraffic['bulkSync'] = [];
-  const bulkSyncAnswers: NodeTraffic['bulkSyncAnswers'] = [];
+  const bulkSyncIn: NodeTraffic['bulkSyncIn'] = [];
   for (const net of view.networks) {
     if (!net.hosts.includes(host)) continue;
     const members = net.hosts.filter((h) => h !== host && nodeByHost.get(h)?.alive);
@@ -239,7 +239,7 @@ export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host:
     const stream = (from: string, unsolicited: boolean) => streamLength(bulkSyncStreamMessage(ownerOf(from), net.id, unsolicited, net.entries, ownerOf));
     bulkSync.push({ peers: members.map((h) => nodeByHost.get(h)!.address), stream: stream(host, true) });
     const answer = stream(host, false);
-    for (const m of members) bulkSyncAnswers.push([stream(m, true), answer]);
+    for (const m of members) bulkSyncIn.push({ length: stream(m, true), answer }, { length: stream(m, false) });
   }
   const ms = (ns: number) => ns / 1e6;
   return {
@@ -249,7 +249,7 @@ export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host:
     ack: bySeq((seq) => ENCRYPT_OVERHEAD + ackMessage(seq).length),
     pushPull: streamLength(pushPullState(view, host, tableTimeOf(host))),
     bulkSync,
-    bulkSyncAnswers,
+    bulkSyncIn,
     heartbeat: heartbeatFrames('x'.repeat(25), HEARTBEAT_PERIOD_NS),
     timersMs: {
       probe: ms(PROBE_INTERVAL_NS), pushPull: ms(pushPullInterval(view.nodes.length)), bulkSync: ms(PUSH_PULL_INTERVAL_NS),

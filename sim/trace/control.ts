@@ -6,8 +6,9 @@
  * from random offsets, so for each step emu captured, on the hosts it captured:
  * - each kind of exchange seen in both modes crosses the wire the same way: the same
  *   transport, well-known ports and directions (a probe UDP 7946 → 7946 and back; a
- *   push/pull TCP to 7946 and back; a heartbeat a TLS record to the manager's 2377 and one
- *   back), judged by each exchange's first packet each way where both ways were seen;
+ *   push/pull or a bulk sync TCP to 7946 and back; NetworkDB's gossip UDP 7946 → 7946, one
+ *   way; a heartbeat a TLS record to the manager's 2377 and one back), judged by each
+ *   exchange's first packet each way where both ways were seen (a gossip's by its one);
  * - each host probes at the same pace in both: the median time between its probes agrees
  *   within a quarter (a second each; probing every peer each second would not), where both
  *   saw it probe at least twice. How many probes fall into a step is not compared: emu's
@@ -67,14 +68,19 @@ function shapeOf(h: Hop): string | undefined {
   return undefined;
 }
 
+/** Kinds whose exchange is one datagram, never answered: NetworkDB's gossip. */
+const ONE_WAY: ReadonlySet<ControlKind> = new Set(['networkdb-gossip']);
+
 /**
  * How an exchange crosses the wire: its first packet each way, wherever it was seen (a
  * capture point that started late missed some sightings). Only an exchange seen both ways
- * has one: a capture begun or ended inside an exchange holds half of it.
+ * has one: a capture begun or ended inside an exchange holds half of it. A one-way kind's is
+ * its datagram's, and what came back, if anything did (nothing should).
  */
 function exchangeShape(f: Flow): string | undefined {
   const first = (dir: Hop['dir']) => f.hops.filter((h) => h.dir === dir && !h.layers.some((l) => l.proto === 'arp')).sort((a, b) => a.timeNs - b.timeNs)[0];
   const request = first('request'), reply = first('reply');
+  if (f.control && ONE_WAY.has(f.control)) return request ? `${shapeOf(request)}${reply ? `, then ${shapeOf(reply)}` : ''}` : undefined;
   return request && reply ? `${shapeOf(request)}, then ${shapeOf(reply)}` : undefined;
 }
 

@@ -1,0 +1,218 @@
+/**
+ * NetworkDB's gossip and bulk sync in emu (emu/netdb.ts, emu/listeners.ts, emu/control.ts):
+ * the datagrams and streams emu's listener holders send are the ones sim's daemon sends for
+ * the same scenario (the model's encoders make both); on the real kernel they cross between
+ * two host namespaces, tshark decodes them, and the capture's control flows name them; verify
+ * compares them with sim's.
+ */
+import { execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { describeWith } from './helpers/env';
+import { runSim, twoNodes } from './helpers/run';
+import { agreeWithTshark } from './helpers/tshark';
+import { parseScenario } from '../sim/scenario/load';
+import { runScenario } from '../sim/runner/runner';
+import { SimBackend } from '../sim/kernel/backend';
+import { seedFromName } from '../sim/model/ids';
+import type { PlanOp } from '../sim/plan/ops';
+import type { World } from '../sim/model/world';
+import { ClusterView, clusterView, nodeTraffic, NodeTraffic } from '../sim/model/cluster';
+import { NetworkDbGossip } from '../emu/netdb';
+import { Listeners } from '../emu/listeners';
+import { controlFlowsFrom } from '../emu/control';
+import { CapturePoint } from '../emu/capture';
+import { RunRecord } from '../emu/state';
+import { teardown } from '../emu/clean';
+import { compareControl } from '../sim/trace/control';
+import type { ControlKind, Flow, Hop, Trace } from '../sim/trace/types';
+import type { ListeningSocket } from '../sim/plan/ops';
+
+const SCENARIO = twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - ubuntu0: sleep 20
+  - ubuntu0: sleep 20
+  - r1: docker rm -f ubuntu1
+  - ubuntu0: sleep 20
+`);
+
+/** sim's backend, with emu's gossip player and each host's traffic made from every world sim is given. */
+class WithEmuPlayer extends SimBackend {
+  readonly netdb = new NetworkDbGossip();
+  /** Per host, the lengths of the bulk-sync streams its traffic ever named (sent unasked, or as an answer). */
+  readonly bulkSyncs = new Map<string, Set<number>>();
+
+  override async apply(ops: PlanOp[], world?: World): Promise<void> {
+    await super.apply(ops, world);
+    if (!world) return;
+    const view = clusterView(world);
+    this.netdb.observe(view, this.elapsedNs() / 1e6);
+    for (const n of view?.nodes ?? []) {
+      const t = nodeTraffic(view!, n.host, (h) => this.netdb.tableTime(h))!;
+      const lengths = this.bulkSyncs.get(n.host) ?? new Set<number>();
+      this.bulkSyncs.set(n.host, lengths);
+      for (const b of t.bulkSync) lengths.add(b.stream);
+      for (const b of t.bulkSyncIn) if (b.answer) lengths.add(b.answer);
+    }
+  }
+}
+
+const sentBy = (h: Hop) => h.event === 'send';
+const ip = (h: Hop, f: string) => Number(h.layers.find((l) => l.proto === 'ip')?.[f]);
+const tcpPayload = (h: Hop) => ip(h, 'ip.len') - ip(h, 'ip.hdr_len') - Number(h.layers.find((l) => l.proto === 'tcp')?.['tcp.hdr_len']);
+
+describe("emu's NetworkDB player makes sim's bytes", () => {
+  let flows: Flow[];
+  let backend: WithEmuPlayer;
+  beforeAll(async () => {
+    const s = parseScenario('gossip.yaml', SCENARIO);
+    backend = new WithEmuPlayer(s.seed ?? seedFromName(s.name));
+    const { result } = await runScenario(s, backend);
+    flows = result.trace.control ?? [];
+  });
+
+  test('every gossip datagram sim sends (a container created, one removed) is one emu would send from that host, as long', () => {
+    const gossip = flows.filter((f) => f.control === 'networkdb-gossip');
+    // The join's ingress entry (step 2), ubuntu1's entries (step 5), their deletes when it is removed (step 8).
+    for (const step of [2, 5, 8]) expect(gossip.filter((f) => f.origin?.step === step).map((f) => [f.from, f.to])).toContainEqual(['r1', 'r0']);
+    for (const f of gossip) {
+      const udp = f.hops.find(sentBy)!.layers.find((l) => l.proto === 'udp')!;
+      expect([f.from, (udp['udp.length'] as number) - 8, backend.netdb.lengths.get(f.from)?.has((udp['udp.length'] as number) - 8)]).toEqual([f.from, (udp['udp.length'] as number) - 8, true]);
+    }
+    // The delete events (with their reap time) make datagrams of their own length.
+    expect(backend.netdb.lengths.get('r1')!.size).toBeGreaterThanOrEqual(3);
+  });
+
+  test('every bulk sync sim sends is a stream as long as one the host was given to send or answer with', () => {
+    const syncs = flows.filter((f) => f.control === 'networkdb-bulk-sync');
+    expect(syncs.length).toBeGreaterThanOrEqual(4);
+    for (const f of syncs) {
+      const sent = f.hops.filter((h) => sentBy(h) && h.dir === 'request').reduce((n, h) => n + tcpPayload(h), 0);
+      // One way: the server writes nothing back.
+      expect(f.hops.filter((h) => sentBy(h) && h.dir === 'reply').reduce((n, h) => n + tcpPayload(h), 0)).toBe(0);
+      expect([f.from, sent, backend.bulkSyncs.get(f.from)?.has(sent)]).toEqual([f.from, sent, true]);
+    }
+  });
+
+  test('verify compares gossip by how it crosses: one datagram 7946 → 7946, nothing back', () => {
+    const step = flows.find((f) => f.control === 'networkdb-gossip')!.origin!.step;
+    const trace: Trace = { format: 'cnmlab-trace/1', scenario: 't', mode: 'sim', topology: { hosts: [], namespaces: [], links: [] }, flows: [], control: flows };
+    const ofStep = flows.filter((f) => f.origin?.step === step);
+    expect(compareControl(trace, { ...trace, control: ofStep })).toBeUndefined();
+    const moved = (JSON.parse(JSON.stringify(ofStep)) as Flow[]);
+    for (const f of moved.filter((x) => x.control === 'networkdb-gossip')) for (const h of f.hops) for (const l of h.layers) if (l['udp.dstport'] === 7946) l['udp.dstport'] = 7947;
+    expect(compareControl(trace, { ...trace, control: moved })).toMatchObject({ where: `step ${step} control plane: networkdb-gossip on the wire` });
+  });
+});
+
+const prefix = `cnmg${randomBytes(3).toString('hex')}`;
+const ns = (n: string) => `${prefix}.${n}`;
+const ADDR: Record<string, string> = { r0: '198.51.100.10', r1: '198.51.100.11' };
+
+describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk sync on the real kernel", () => {
+  let record: RunRecord;
+  let listeners: Listeners;
+  let view: ClusterView;
+  const netdb = new NetworkDbGossip();
+  const traffic = new Map<string, NodeTraffic>();
+  let pcap: string;
+  let startNs: bigint;
+
+  beforeAll(async () => {
+    const { model } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+`));
+    view = clusterView(model.world)!;
+    record = new RunRecord(prefix, 'emu-gossip', false);
+    execFileSync('ip', ['netns', 'add', ns('r0')]);
+    execFileSync('ip', ['netns', 'add', ns('r1')]);
+    record.addNamespaces([ns('r0'), ns('r1')]);
+    execFileSync('ip', ['link', 'add', 'eth0', 'netns', ns('r0'), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns('r1')]);
+    for (const h of ['r0', 'r1']) {
+      execFileSync('ip', ['-n', ns(h), 'addr', 'add', `${ADDR[h]}/24`, 'dev', 'eth0']);
+      for (const d of ['lo', 'eth0']) execFileSync('ip', ['-n', ns(h), 'link', 'set', d, 'up']);
+    }
+    pcap = path.join(record.dir, 'r0-eth0.pcap');
+    fs.mkdirSync(record.dir, { recursive: true });
+    const tcpdump = spawn('ip', ['netns', 'exec', ns('r0'), 'tcpdump', '-i', 'eth0', '-n', '-U', '-w', pcap, 'port', '7946'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (tcpdump.pid) record.addPid(tcpdump.pid);
+    await new Promise<void>((resolve) => tcpdump.stderr!.on('data', (d: Buffer) => (d.toString().includes('listening on') ? resolve() : undefined)));
+    startNs = BigInt(Date.now()) * 1_000_000n;
+    // Every entry is new to the player: each host gossips its own, round by round.
+    const gossip = netdb.observe(view, Date.now());
+    listeners = new Listeners(record);
+    const socket = (proto: 'tcp' | 'udp', port: number): ListeningSocket => ({ proto, address: '*', port, process: 'dockerd' });
+    const sockets = (h: string) => [socket('udp', 7946), socket('tcp', 7946), ...(h === 'r0' ? [socket('tcp', 2377)] : [])];
+    await listeners.apply(['r0', 'r1'].flatMap((h) => sockets(h).map((socket) => ({ netns: ns(h), op: 'socket.listen' as const, socket }))));
+    for (const h of ['r0', 'r1']) {
+      // The real timers, but bulk syncs and push/pulls every 800 ms, so that a short capture holds some of each.
+      const t = nodeTraffic(view, h, (x) => netdb.tableTime(x))!;
+      traffic.set(h, { ...t, timersMs: { ...t.timersMs, bulkSync: 800, pushPull: 800 } });
+    }
+    await listeners.setTraffic(new Map(['r0', 'r1'].map((h) => [ns(h), traffic.get(h)] as const)));
+    for (const [h, sends] of gossip) listeners.gossip(ns(h), sends);
+    await Promise.all(['r0', 'r1'].map((h) => listeners.sync(ns(h))));
+    await new Promise((r) => setTimeout(r, 3000));
+    await listeners.stopAll();
+    tcpdump.kill('SIGINT');
+    await new Promise((r) => tcpdump.once('exit', r));
+  }, 30_000);
+
+  afterAll(async () => {
+    await listeners?.stopAll();
+    if (record) await teardown(record.state);
+    record?.remove();
+  });
+
+  const flowsOf = async () => {
+    const point: CapturePoint = { host: 'r0', netns: 'r0', device: 'eth0', realNetns: ns('r0'), iface: 'eth0', role: 'host', mine: [ADDR.r0], file: pcap };
+    const byAddress = new Map(Object.entries(ADDR).map(([h, a]) => [a, h] as const));
+    return controlFlowsFrom([point], startNs, { traffic, gossip: netdb.lengths }, (a) => byAddress.get(a), new Map<ControlKind, number>());
+  };
+
+  test('tshark decodes every frame as cnmlab does (UDP and TCP on 7946)', () => {
+    expect(agreeWithTshark(pcap)).toMatch(/^agree \d+\/\d+ frames/);
+    const count = (filter: string) => execFileSync('tshark', ['-r', pcap, '-Y', filter], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean).length;
+    expect(count('udp.srcport == 7946 && udp.dstport == 7946')).toBeGreaterThan(0);
+    expect(count('tcp.dstport == 7946 && tcp.flags.syn == 1 && tcp.flags.ack == 0')).toBeGreaterThan(0);
+  });
+
+  test("each host's gossip rounds cross as one datagram each, 7946 → 7946, as long as the player made them, nothing back", async () => {
+    const gossip = (await flowsOf()).filter((f) => f.control === 'networkdb-gossip');
+    for (const [from, to] of [['r0', 'r1'], ['r1', 'r0']]) {
+      const mine = gossip.filter((f) => f.from === from && f.to === to);
+      // Each of its events in 4 rounds (gossipTransmits(2)).
+      expect(mine.length).toBeGreaterThanOrEqual(4);
+      for (const f of mine) {
+        expect(f.hops.map((h) => [h.dir, h.event])).toEqual([['request', from === 'r0' ? 'send' : 'deliver']]);
+        const udp = f.hops[0].layers.find((l) => l.proto === 'udp')!;
+        expect([udp['udp.srcport'], udp['udp.dstport']]).toEqual([7946, 7946]);
+        expect(netdb.lengths.get(from)!.has((udp['udp.length'] as number) - 8)).toBe(true);
+      }
+    }
+  });
+
+  test('bulk syncs go one way on connections of their own and are answered in kind; push/pulls carry data both ways', async () => {
+    const flows = await flowsOf();
+    const data = (f: Flow, dir: Hop['dir']) => f.hops.filter((h) => h.dir === dir && (h.event === 'send' || h.event === 'deliver')).reduce((n, h) => n + tcpPayload(h), 0);
+    const syncs = flows.filter((f) => f.control === 'networkdb-bulk-sync');
+    for (const [from, to] of [['r0', 'r1'], ['r1', 'r0']]) expect(syncs.some((f) => f.from === from && f.to === to)).toBe(true);
+    for (const f of syncs) {
+      const t = traffic.get(f.from)!;
+      expect([...t.bulkSync.map((b) => b.stream), ...t.bulkSyncIn.map((b) => b.answer)]).toContain(data(f, 'request'));
+      expect(data(f, 'reply')).toBe(0);
+      expect(f.hops[0].layers.find((l) => l.proto === 'tcp')).toMatchObject({ 'tcp.dstport': 7946 });
+    }
+    const pushPulls = flows.filter((f) => f.control === 'memberlist-push-pull' && data(f, 'request') > 0 && data(f, 'reply') > 0);
+    expect(pushPulls.length).toBeGreaterThan(0);
+    for (const f of pushPulls) expect(data(f, 'request')).toBe(traffic.get(f.from)!.pushPull);
+  });
+
+  test("a stream's first bytes are memberlist's encryptMsg header (type 10, the length that follows), as sim writes them", () => {
+    const out = execFileSync('tshark', ['-r', pcap, '-Y', 'tcp.dstport == 7946 && tcp.len > 0', '-T', 'fields', '-e', 'tcp.payload', '-e', 'tcp.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const firsts = out.split('\n').filter(Boolean).map((l) => l.split('\t')).filter(([hex]) => hex.startsWith('0a'));
+    expect(firsts.length).toBeGreaterThan(0);
+    for (const [hex, len] of firsts) expect(parseInt(hex.slice(2, 10), 16)).toBe(Number(len) - 5);
+  });
+});
