@@ -138,11 +138,12 @@ describe("BusyBox's applets in sim, as a Docker 20.10 busybox container prints t
     expect(exec('ifconfig nosuch')).toEqual({ stdout: '', stderr: 'ifconfig: nosuch: error fetching interface information: Device not found\n', exitCode: 1 });
   });
 
-  test('hostname and cat /etc/hosts: the short id', async () => {
+  test('hostname, cat /etc/hosts and cat /etc/hostname: the short id', async () => {
     const { exec, c } = await ubuntu0();
     expect(exec('hostname').stdout).toBe(`${c.id.slice(0, 12)}\n`);
     expect(exec('hostname -i').stdout).toBe('10.0.1.2\n');
     expect(exec('cat /etc/hosts').stdout).toMatch(new RegExp(`\\n10\\.0\\.1\\.2\\t${c.id.slice(0, 12)}\\n$`));
+    expect(exec('cat /etc/hostname')).toEqual({ stdout: `${c.id.slice(0, 12)}\n`, stderr: '', exitCode: 0 });
   });
 
   test("nslookup: A and AAAA at once, Docker's empty AAAA answer, PTR without a trailing dot", async () => {

@@ -99,6 +99,8 @@ const LINK_SET = { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N|address M
 const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec',
   'tunnel', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'stats', 'help'];
 
+/** The files of a container's own that Docker writes (its resolver's, its hosts and its name). */
+const CONTAINER_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
 const TEXT_FILTER_NOTE = 'a pipeline stage (cnmlab applies it to the previous stage\'s output, in both modes)';
 
 export const REGISTRY: ProgramEntry[] = [
@@ -260,8 +262,8 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form([], 'hostname [-i|-I]', [{ flag: '-i', help: 'addresses' }, { flag: '-I', help: 'all addresses' }])],
   },
   {
-    program: 'cat', families: ['gnu', 'busybox'], shells: ['container'], answeredBy: 'kernel', summary: "the container's resolver and hosts files, as Docker writes them (coreutils' or BusyBox's cat, which print them alike)",
-    forms: [form([], 'cat /etc/resolv.conf|/etc/hosts', [], { min: 1, max: 2, names: 'FILE', allowed: [['/etc/resolv.conf', '/etc/hosts'], ['/etc/resolv.conf', '/etc/hosts']] })],
+    program: 'cat', families: ['gnu', 'busybox'], shells: ['container'], answeredBy: 'kernel', summary: "the container's resolver, hosts and hostname files, as Docker writes them (coreutils' or BusyBox's cat, which print them alike)",
+    forms: [form([], 'cat /etc/resolv.conf|/etc/hosts|/etc/hostname', [], { min: 1, max: 3, names: 'FILE', allowed: [CONTAINER_FILES, CONTAINER_FILES, CONTAINER_FILES] })],
   },
   {
     program: 'echo', families: ['gnu', 'busybox'], shells: ['host', 'container'], answeredBy: 'kernel', summary: 'its words, on one line',
