@@ -76,6 +76,21 @@ describe('docker CLI output', () => {
     expect(ingress.Containers['ingress-sbox'].Name).toBe('ingress-endpoint');
   });
 
+  test("a third container takes the next address after both nodes' lb endpoints (.6); one made after a removal takes the next again (.7), as swarmkit allocates serially", () => {
+    const m = ready();
+    docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net busybox');
+    docker(m, 'r1', 'docker run -dit --name ubuntu1 --network test-net busybox');
+    docker(m, 'r0', 'docker run -dit --name ubuntu2 --network test-net busybox');
+    const addresses = () => docker(m, 'r0', "docker network inspect test-net -f '{{range $k, $v := .Containers}}{{$v.Name}} {{$v.IPv4Address}} {{end}}'").stdout;
+    const id = (name: string) => docker(m, 'r0', `docker inspect -f '{{.Id}}' ${name}`).stdout.trim();
+    // Keyed by id, in byte order: the containers' 64-hex ids, then lb-test-net.
+    const byId = (pairs: [string, string][]) => pairs.sort(([a], [b]) => (id(a) < id(b) ? -1 : 1)).map(([n, ip]) => `${n} ${ip} `).join('');
+    expect(addresses()).toBe(`${byId([['ubuntu0', '10.0.1.2/24'], ['ubuntu2', '10.0.1.6/24']])}test-net-endpoint 10.0.1.3/24 \n`);
+    docker(m, 'r0', 'docker rm -f ubuntu2');
+    docker(m, 'r0', 'docker run -dit --name ubuntu3 --network test-net busybox');
+    expect(addresses()).toBe(`${byId([['ubuntu0', '10.0.1.2/24'], ['ubuntu3', '10.0.1.7/24']])}test-net-endpoint 10.0.1.3/24 \n`);
+  });
+
   test('inspect --format takes Go template fields, json and index', () => {
     const m = ready();
     expect(docker(m, 'r0', "docker network inspect -f '{{.Name}} {{.Driver}} {{json .IPAM.Config}}' test-net").stdout)
