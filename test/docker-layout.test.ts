@@ -1,7 +1,7 @@
 /**
  * Docker's kernel layout as a 20.10 engine leaves it (issue 13, "Kernel layout"), read with
  * iproute2 in sim and, as root, on the real kernel in emu: the same texts in both modes.
- * docker0 has no carrier until a container joins; Docker's devices have txqueuelen 0; its
+ * docker0 has no carrier until a container joins (then it has, and its route is no longer linkdown); Docker's devices have txqueuelen 0; its
  * namespaces have no IPv6 while a host's has; the ingress sandbox's default route leaves by
  * docker_gwbridge; vxlan0's bridge port cost is 100; a veth's container end is made first;
  * every Ethernet device lists the multicast groups it joined in its FDB (`self permanent`);
@@ -35,6 +35,10 @@ const STEPS = [
   'r0: ip -d link show docker0',
   'r0: ip -d link show',
   'r0: ip netns exec OVERLAY ip -d link show',
+  // A container on the default bridge gives docker0 its carrier: its route is no longer linkdown.
+  'r0: docker run -dit --name b0 busybox',
+  'r0: ip link show dev docker0',
+  'r0: ip route list',
 ];
 const at = (line: string) => STEPS.indexOf(line);
 
@@ -96,6 +100,8 @@ function checkLayout(out: string[]): void {
   // iproute2 6.1 prints no vlan_protocol for a bridge without VLAN filtering.
   expect(out[at('r0: ip -d link show docker0')]).toMatch(/\n    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 /);
   expect(out[at('r0: ip -d link show docker0')]).not.toContain('vlan_protocol');
+  expect(out[at('r0: ip link show dev docker0')]).toMatch(/^3: docker0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default \n/);
+  expect(out[at('r0: ip route list')]).toContain('172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 \n');
   expect(out[at('r0: ip link show docker_gwbridge')]).toMatch(/: docker_gwbridge: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default \n/);
 }
 
@@ -137,7 +143,7 @@ describeWith(['ip', 'bridge', 'sysctl'], true, 'Docker layout in emu (real kerne
     const emu = outputs(file, 'emu');
     checkLayout(emu);
     // Texts the model decides alone are the same, byte for byte.
-    for (const step of ['r0: ip link show docker0', 'r0: ip route', 'r0: ip netns exec ingress_sbox ip route', 'r0: bridge fdb show dev docker0']) expect({ step, out: emu[at(step)] }).toEqual({ step, out: sim[at(step)] });
+    for (const step of ['r0: ip link show docker0', 'r0: ip route', 'r0: ip netns exec ingress_sbox ip route', 'r0: bridge fdb show dev docker0', 'r0: ip route list']) expect({ step, out: emu[at(step)] }).toEqual({ step, out: sim[at(step)] });
     // The same interface indexes: devices made where Docker makes them and moved as it moves them.
     const masked = (s: string) => s.replace(/ link-netns(id)? \S+/g, '');
     expect(masked(emu[at('ubuntu0: ip addr')])).toBe(masked(sim[at('ubuntu0: ip addr')]));
