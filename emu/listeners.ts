@@ -183,10 +183,12 @@ export class Listeners {
       const h = this.held.get(netns) ?? { sockets: [] };
       this.held.set(netns, h);
       if (JSON.stringify(h.traffic) === JSON.stringify(traffic)) continue;
-      const told = h.holder && h.traffic && traffic && h.holder.stdin?.writable;
+      const still = h.traffic !== undefined && traffic !== undefined;
+      const told = still && h.holder?.stdin?.writable;
       h.traffic = traffic;
       if (told) h.holder!.stdin!.write(JSON.stringify(traffic) + '\n');
-      else restart.push(netns);
+      // One still starting learns the change once it is up (sync): a step's new table clock must not restart it.
+      else if (!(still && this.starting.has(netns))) restart.push(netns);
     }
     await Promise.all(restart.map((netns) => this.stopHolder(netns)));
   }
@@ -219,8 +221,10 @@ export class Listeners {
     const busy = this.starting.get(netns);
     if (busy) return busy;
     if (!h || h.holder || h.sockets.length === 0) return;
+    const startedWith = h.traffic;
     const started = this.start(netns, h.sockets, h.traffic).then((child) => {
       h.holder = child;
+      if (h.traffic && startedWith && JSON.stringify(h.traffic) !== JSON.stringify(startedWith)) child.stdin?.write(JSON.stringify(h.traffic) + '\n');
       this.tellGossip(h);
     }).finally(() => {
       this.starting.delete(netns);

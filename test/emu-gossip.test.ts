@@ -209,6 +209,22 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
     for (const f of pushPulls) expect(data(f, 'request')).toBe(traffic.get(f.from)!.pushPull);
   });
 
+  test('a holder still starting learns a change of its traffic once it is up, instead of being started again (each step moves the table clocks)', async () => {
+    const holders = new Listeners(record);
+    const socket = (proto: 'tcp' | 'udp'): ListeningSocket => ({ proto, address: '*', port: 7946, process: 'dockerd' });
+    await holders.apply([socket('udp'), socket('tcp')].map((s) => ({ netns: ns('r1'), op: 'socket.listen' as const, socket: s })));
+    const before = traffic.get('r1')!;
+    await holders.setTraffic(new Map([[ns('r1'), before]]));
+    const starting = holders.sync(ns('r1'));
+    const pid = record.state.pids[record.state.pids.length - 1];
+    await holders.setTraffic(new Map([[ns('r1'), { ...before, pushPull: before.pushPull + 1 }]]));
+    await starting;
+    await holders.sync(ns('r1'));
+    expect(record.state.pids).toContain(pid);
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
+    await holders.stopAll();
+  });
+
   test("a stream's first bytes are memberlist's encryptMsg header (type 10, the length that follows), as sim writes them", () => {
     const out = execFileSync('tshark', ['-r', pcap, '-Y', 'tcp.dstport == 7946 && tcp.len > 0', '-T', 'fields', '-e', 'tcp.payload', '-e', 'tcp.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const firsts = out.split('\n').filter(Boolean).map((l) => l.split('\t')).filter(([hex]) => hex.startsWith('0a'));
