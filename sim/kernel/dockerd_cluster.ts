@@ -204,10 +204,11 @@ export class DockerdCluster {
   private readonly agents = new Map<string, NodeAgent>();
   private readonly reader = new ClusterReader();
   private view?: ClusterView;
-  /** The view's networks by id, in its order (the last step's, until the next observe). */
-  private networks = new Map<string, ClusterNetwork>();
+  /** The view's networks by id, and as it lists them (the last step's, until the next observe). */
+  private readonly networks = new Map<string, ClusterNetwork>();
+  private networkList: readonly ClusterNetwork[] = [];
   /** The view's live nodes and its live manager, read once per change of its nodes. */
-  private live?: { nodes: ClusterNode[]; alive: number; manager?: string };
+  private live?: { hosts: string[]; alive: number; manager?: string };
   private readonly rnd: Random;
   /** What a datagram's arrival starts (a probe's ack), by its flow. */
   private readonly onArrival = new Map<Flow, () => void>();
@@ -239,24 +240,32 @@ export class DockerdCluster {
       const alive = (view?.nodes ?? []).filter((n) => n.alive);
       // The manager a worker heartbeats: the first live one of the daemons, in the order they joined.
       const manager = [...this.agents.values()].find((a) => a.node.manager && a.node.alive);
-      this.live = { nodes: alive, alive: alive.length, manager: manager?.node.host };
+      this.live = { hosts: (view?.nodes ?? []).map((n) => n.host), alive: alive.length, manager: manager?.node.host };
     }
     // Only the networks whose version changed are compared, entry by entry: creations in the
     // view's order first, then deletions in the last view's order.
-    const before = this.networks;
-    this.networks = new Map((view?.networks ?? []).map((n) => [n.id, n] as const));
+    const before = this.networkList, now = view?.networks ?? [];
+    this.networkList = now;
+    if (now === before) return;
     const created: ClusterTableEntry[] = [], deleted: ClusterTableEntry[] = [];
     const changes = new Map<string, ReturnType<typeof entriesChanged>>();
-    for (const [id, net] of this.networks) {
-      const old = before.get(id);
+    for (const net of now) {
+      const old = this.networks.get(net.id);
       if (old === net) continue;
       const change = entriesChanged(old?.entries ?? [], net.entries);
-      changes.set(id, change);
+      changes.set(net.id, change);
       created.push(...change.created);
+      this.networks.set(net.id, net);
     }
-    for (const [id, old] of before) {
-      if (this.networks.get(id) !== old) deleted.push(...(changes.get(id) ?? entriesChanged(old.entries, [])).deleted);
+    if (this.networks.size > now.length) {
+      const ids = new Set(now.map((n) => n.id));
+      for (const [id, old] of this.networks) {
+        if (ids.has(id)) continue;
+        changes.set(id, entriesChanged(old.entries, []));
+        this.networks.delete(id);
+      }
     }
+    if (changes.size > 0) for (const old of before) deleted.push(...(changes.get(old.id)?.deleted ?? []));
     let queued = false;
     for (const e of created) queued = this.queueEvent(e, TABLE_EVENT.create) || queued;
     for (const e of deleted) queued = this.queueEvent(e, TABLE_EVENT.delete) || queued;
@@ -372,7 +381,7 @@ export class DockerdCluster {
   /** pushPull(): one random live member; each side sends its state and reads the other's. */
   private pushPull(agent: NodeAgent): void {
     if ((this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0) <= 0 || !this.record.keeps('memberlist-push-pull')) return;
-    const peer = this.randomMembers(agent, (this.live?.nodes ?? []).map((n) => n.host), 1)[0];
+    const peer = this.randomMembers(agent, this.live?.hosts ?? [], 1)[0];
     if (!peer) return;
     const flow = this.record.flow('memberlist-push-pull', agent.node.host, peer.node.host);
     const conn = this.connect(agent, peer, MEMBERLIST_PORT, flow);
@@ -402,10 +411,11 @@ export class DockerdCluster {
   }
 
   /** mRandomNodes: up to m distinct live members of `hosts` other than the agent. */
-  private randomMembers(agent: NodeAgent, hosts: string[], m: number): NodeAgent[] {
+  private randomMembers(agent: NodeAgent, hosts: readonly string[], m: number): NodeAgent[] {
     const candidates = hosts.filter((h) => h !== agent.node.host).map((h) => this.member(h)).filter((a): a is NodeAgent => !!a && a.node.alive);
     return this.rnd.shuffled(candidates).slice(0, m);
   }
+
 
   // ── NetworkDB ──────────────────────────────────────────────────────────────
 
@@ -464,7 +474,7 @@ export class DockerdCluster {
   /** bulkSyncTables(): per network with other members, every entry to one random member; it answers in kind. */
   private bulkSyncTables(agent: NodeAgent): void {
     const self = agent.node.host;
-    for (const net of this.networks.values()) {
+    for (const net of this.view?.networks ?? []) {
       if (!net.hosts.includes(self) || !net.hosts.some((h) => h !== self && this.member(h)?.node.alive)) continue;
       // Counted as two when not kept: the peer answers an unsolicited sync with its own.
       if (!this.record.keeps('networkdb-bulk-sync', 2)) continue;

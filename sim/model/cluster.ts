@@ -5,7 +5,7 @@
  * the service records of named containers). The sim's traffic (sim/kernel/dockerd_cluster.ts)
  * and emu's listener processes (emu/listeners.ts) send what this describes.
  */
-import { Endpoint, endpointsOf, Host, hostOf, instanceHosts, Network, Shards, swarmNetworks, World } from './world';
+import { Endpoint, endpointsOf, Host, hostOf, instanceHosts, Network, Shards, World } from './world';
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
 import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
@@ -127,23 +127,36 @@ function clusterNetwork(net: Network): ClusterNetwork | undefined {
  * network), not every node and entry of a big swarm, and the parts it did not change keep
  * their identity in the view (the daemon's diff skips them by it).
  */
+const NO_NETWORKS: ClusterNetwork[] = [];
+
 export class ClusterReader {
-  private readonly networks = new WeakMap<Network, ClusterNetwork | undefined>();
+  /** Each shard of the swarm's networks as the view lists it, once per version of the shard. */
+  private readonly networkShards = new WeakMap<Record<string, Network>, ClusterNetwork[]>();
+  private lastNetworks?: { shards: ClusterNetwork[][]; list: ClusterNetwork[] };
   private last?: { swarmNodes: string[]; hostShards: Shards<Host>; nodes: ClusterNode[]; byHost: Map<string, ClusterNode> };
 
   read(w: World): ClusterView | undefined {
     const swarm = w.swarm;
     if (!swarm) {
-      this.last = undefined;
+      this.last = this.lastNetworks = undefined;
       return undefined;
     }
-    const networks: ClusterNetwork[] = [];
-    for (const net of swarmNetworks(swarm)) {
-      let view = this.networks.get(net);
-      if (!this.networks.has(net)) this.networks.set(net, (view = clusterNetwork(net)));
-      if (view) networks.push(view);
+    return { nodes: this.nodes(w, swarm.nodes), networks: this.networks(swarm.networks) };
+  }
+
+  /** The networks in shard order (as swarmNetworks lists them); the same array while no shard changed. */
+  private networks(shards: Shards<Network>): ClusterNetwork[] {
+    const views: ClusterNetwork[][] = [];
+    for (let i = 0; i < shards.length; i++) {
+      const shard = shards[i];
+      let view = shard ? this.networkShards.get(shard) : NO_NETWORKS;
+      if (!view) this.networkShards.set(shard, (view = Object.values(shard).map(clusterNetwork).filter((n): n is ClusterNetwork => n !== undefined)));
+      views.push(view);
     }
-    return { nodes: this.nodes(w, swarm.nodes), networks };
+    const last = this.lastNetworks;
+    if (last && last.shards.length === views.length && views.every((v, i) => v === last.shards[i])) return last.list;
+    this.lastNetworks = { shards: views, list: views.flat() };
+    return this.lastNetworks.list;
   }
 
   private nodes(w: World, swarmNodes: string[]): ClusterNode[] {
@@ -168,7 +181,8 @@ export class ClusterReader {
       for (const h of Object.values(shards[i] ?? {})) {
         const before = last.byHost.get(h.name);
         const member = h.nodeState === 'manager' || h.nodeState === 'worker';
-        if (member !== !!before || (before && !sameNode(before, clusterNode(h)))) return false;
+        if (member !== !!before) return false;
+        if (before && (before.address !== h.underlay || before.gossipName !== h.gossipName || before.manager !== (h.nodeState === 'manager') || before.alive !== h.gossipAlive)) return false;
       }
     }
     return true;
