@@ -23,6 +23,7 @@ import { compareControl, controlSummary } from '../sim/trace/control';
 import { runSim, twoNodes } from './helpers/run';
 import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
 import { describeWith } from './helpers/env';
+import { swarmScenarioYaml } from './bench/swarm-scenario';
 
 /** A reader of Go's LZW stream (LSB, 8-bit literals), written apart from the encoder, to check its codes. */
 function lzwDecode(b: Buffer): Buffer {
@@ -162,6 +163,7 @@ describe('the control plane in sim', () => {
     expect(traceProblem(trace)).toBeUndefined();
     // The schema names every kind the type does.
     expect(schema.definitions.flow.properties.control.enum).toEqual(CONTROL_KINDS);
+    expect(schema.properties.controlNotKept.items.properties.control.enum).toEqual(CONTROL_KINDS);
   });
 
   test('over a minute of the clock: a probe and ack each second per node, a push/pull and bulk syncs each 30 s, a heartbeat each 5 s', () => {
@@ -283,6 +285,22 @@ steps:
     const counted = rows.find((r) => r.step === 41 && r.from === undefined);
     expect(counted?.exchanges).toBeGreaterThan(0);
     expect([counted?.packets, counted?.bytes]).toEqual([undefined, undefined]);
+  });
+});
+
+describe("the control plane's cost in a big swarm", () => {
+  test('100 hosts and 1,000 containers: the work and the trace stay within a budget counted in events, hops and bytes, not seconds', async () => {
+    const { result, backend } = await runSim(swarmScenarioYaml({ hosts: 100, overlays: 10, containers: 1000 }));
+    expect(result.steps.every((s) => s.ok)).toBe(true);
+    const kept = result.trace.control ?? [];
+    // Kept hop by hop: the untraced steps' bound (flows under way when it was reached finish), and the ping's step's first exchanges.
+    expect(kept.reduce((n, f) => n + f.hops.length, 0)).toBeLessThan(2 * CONTROL_KEPT_UNTRACED_HOPS);
+    // Every docker run gossips its entries all the same: thousands of exchanges, counted.
+    const counted = (result.trace.controlNotKept ?? []).reduce((n, c) => n + c.exchanges, 0);
+    expect(counted).toBeGreaterThan(2000);
+    // The clock's events: a gossip round per docker run, not a second of every node's timers (each node probing, syncing).
+    expect(backend.datapath.clock.executed).toBeLessThan(10_000);
+    expect(JSON.stringify(result.trace).length).toBeLessThan(8_000_000);
   });
 });
 

@@ -29,7 +29,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { bulkSyncStreamMessage, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner, tableEventMessage } from '../model/cluster';
+import { bulkSyncStreamMessage, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner, tableEventMessage } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from './control_record';
@@ -187,19 +187,6 @@ function timestampOption(tsVal: number, tsEcr: number): Buffer {
   return b;
 }
 
-/**
- * What a network's new version created and deleted of its old one's entries, by key. The
- * versions share the entries of every endpoint a step left alone (sim/model/cluster.ts), so
- * only the entries that are not the same objects are compared by key.
- */
-function entriesChanged(old: readonly ClusterTableEntry[], now: readonly ClusterTableEntry[]): { created: ClusterTableEntry[]; deleted: ClusterTableEntry[] } {
-  const oldSet = new Set(old), nowSet = new Set(now);
-  const gone = old.filter((e) => !nowSet.has(e)), fresh = now.filter((e) => !oldSet.has(e));
-  if (gone.length === 0 && fresh.length === 0) return { created: [], deleted: [] };
-  const goneKeys = new Set(gone.map(entryKey)), freshKeys = new Set(fresh.map(entryKey));
-  return { created: fresh.filter((e) => !goneKeys.has(entryKey(e))), deleted: gone.filter((e) => !freshKeys.has(entryKey(e))) };
-}
-
 export class DockerdCluster {
   private readonly agents = new Map<string, NodeAgent>();
   private readonly reader = new ClusterReader();
@@ -248,11 +235,14 @@ export class DockerdCluster {
     this.networkList = now;
     if (now === before) return;
     const created: ClusterTableEntry[] = [], deleted: ClusterTableEntry[] = [];
-    const changes = new Map<string, ReturnType<typeof entriesChanged>>();
-    for (const net of now) {
+    const changes = new Map<string, ReturnType<typeof tableChanges>>();
+    for (let i = 0; i < now.length; i++) {
+      // A network still at its place in the list is compared by identity first (no lookup).
+      const net = now[i];
+      if (before[i] === net) continue;
       const old = this.networks.get(net.id);
       if (old === net) continue;
-      const change = entriesChanged(old?.entries ?? [], net.entries);
+      const change = tableChanges(old, net);
       changes.set(net.id, change);
       created.push(...change.created);
       this.networks.set(net.id, net);
@@ -261,7 +251,7 @@ export class DockerdCluster {
       const ids = new Set(now.map((n) => n.id));
       for (const [id, old] of this.networks) {
         if (ids.has(id)) continue;
-        changes.set(id, entriesChanged(old.entries, []));
+        changes.set(id, tableChanges(old, undefined));
         this.networks.delete(id);
       }
     }
@@ -410,12 +400,22 @@ export class DockerdCluster {
     this.later(PUSH_PULL_INTERVAL_NS, () => conn.close());
   }
 
-  /** mRandomNodes: up to m distinct live members of `hosts` other than the agent. */
+  /**
+   * Up to m distinct live members of `hosts` other than the agent, drawn as NetworkDB's
+   * mRandomNodes and memberlist's kRandomNodes draw them: a random index at a time, the
+   * agent, the dead and those already drawn skipped, at most 3n draws (so a small list is
+   * searched through, and a big one costs m draws, not a pass over every member).
+   */
   private randomMembers(agent: NodeAgent, hosts: readonly string[], m: number): NodeAgent[] {
-    const candidates = hosts.filter((h) => h !== agent.node.host).map((h) => this.member(h)).filter((a): a is NodeAgent => !!a && a.node.alive);
-    return this.rnd.shuffled(candidates).slice(0, m);
+    const picked: NodeAgent[] = [];
+    for (let i = 0; i < 3 * hosts.length && picked.length < m; i++) {
+      const host = hosts[this.rnd.below(hosts.length)];
+      if (host === agent.node.host) continue;
+      const member = this.member(host);
+      if (member && member.node.alive && !picked.includes(member)) picked.push(member);
+    }
+    return picked;
   }
-
 
   // ── NetworkDB ──────────────────────────────────────────────────────────────
 

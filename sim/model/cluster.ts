@@ -76,8 +76,10 @@ export interface ClusterNetwork {
   id: string;
   /** Nodes with the network's sandbox: NetworkDB's members of it. */
   hosts: string[];
-  /** Its table entries, in the order the network lists its endpoints. */
-  entries: ClusterTableEntry[];
+  /** Its table entries, in the order the network lists its endpoints (made when first asked: a bulk sync asks). */
+  readonly entries: ClusterTableEntry[];
+  /** The version of the network it was read from (tableChanges compares two versions by it). */
+  readonly source: Network;
 }
 
 export interface ClusterView {
@@ -112,14 +114,73 @@ function endpointEntries(networkId: string, ep: Endpoint): ClusterTableEntry[] {
   return entries;
 }
 
-function clusterNetwork(net: Network): ClusterNetwork | undefined {
-  const hosts = instanceHosts(net);
-  if (hosts.length === 0) return undefined;
-  const members = new Set(hosts);
-  const entries: ClusterTableEntry[] = [];
-  for (const ep of endpointsOf(net)) if (ep.state === 'joined' && members.has(ep.host)) entries.push(...endpointEntries(net.id, ep));
-  return { id: net.id, hosts, entries };
+/** An endpoint's entries when NetworkDB has them: it joined, on a member of the network. */
+function tableEntries(net: Network, ep: Endpoint | undefined, members: ReadonlySet<string>): ClusterTableEntry[] {
+  return ep && ep.state === 'joined' && members.has(ep.host) ? endpointEntries(net.id, ep) : [];
 }
+
+class NetworkView implements ClusterNetwork {
+  readonly id: string;
+  private made?: ClusterTableEntry[];
+  private memberSet?: ReadonlySet<string>;
+
+  constructor(readonly source: Network, readonly hosts: string[]) {
+    this.id = source.id;
+  }
+
+  get members(): ReadonlySet<string> {
+    return (this.memberSet ??= new Set(this.hosts));
+  }
+
+  get entries(): ClusterTableEntry[] {
+    return (this.made ??= endpointsOf(this.source).flatMap((ep) => tableEntries(this.source, ep, this.members)));
+  }
+}
+
+/**
+ * What a network's table entries became from one version to the next (either absent: no
+ * network, no entries): the entries created, in the new version's order, and those deleted,
+ * in the old one's, by key. Only the endpoints the step changed are compared (immer keeps the
+ * identity of the others' shards), and those on hosts that joined or left the network: a
+ * `docker run` costs its own endpoint, not a pass over every endpoint of the network.
+ */
+export function tableChanges(old: ClusterNetwork | undefined, now: ClusterNetwork | undefined): { created: ClusterTableEntry[]; deleted: ClusterTableEntry[] } {
+  const created: ClusterTableEntry[] = [], deleted: ClusterTableEntry[] = [];
+  const differ = (was: ClusterTableEntry[], is: ClusterTableEntry[]) => {
+    // A step's changed endpoints have an entry or two each: searched through, not hashed.
+    const has = was.length * is.length <= 64 ? (list: ClusterTableEntry[]) => (e: ClusterTableEntry) => list.some((x) => sameEntry(x, e)) : (list: ClusterTableEntry[]) => {
+      const keys = new Set(list.map(entryKey));
+      return (e: ClusterTableEntry) => keys.has(entryKey(e));
+    };
+    const inWas = has(was), inIs = has(is);
+    for (const e of is) if (!inWas(e)) created.push(e);
+    for (const e of was) if (!inIs(e)) deleted.push(e);
+  };
+  if (!(old instanceof NetworkView) || !(now instanceof NetworkView)) {
+    differ(old?.entries ?? [], now?.entries ?? []);
+    return { created, deleted };
+  }
+  // The hosts that joined or left the network: their endpoints' entries come and go with them.
+  const moved = old.hosts === now.hosts ? undefined : new Set([...old.hosts.filter((h) => !now.members.has(h)), ...now.hosts.filter((h) => !old.members.has(h))]);
+  const changed = (a: Endpoint | undefined, b: Endpoint | undefined) => a !== b || (moved !== undefined && moved.has(a!.host));
+  const before = old.source.endpoints, after = now.source.endpoints;
+  for (let i = 0; i < Math.max(before.length, after.length); i++) {
+    if (before[i] === after[i] && !moved) continue;
+    const was = before[i] ?? {}, is = after[i] ?? {};
+    const wasEntries: ClusterTableEntry[] = [], isEntries: ClusterTableEntry[] = [];
+    for (const id in was) if (changed(was[id], is[id])) wasEntries.push(...tableEntries(old.source, was[id], old.members));
+    for (const id in is) if (changed(is[id], was[id])) isEntries.push(...tableEntries(now.source, is[id], now.members));
+    differ(wasEntries, isEntries);
+  }
+  return { created, deleted };
+}
+
+function sameEntry(a: ClusterTableEntry, b: ClusterTableEntry): boolean {
+  return a.key === b.key && a.table === b.table && a.networkId === b.networkId;
+}
+
+
+const NO_NETWORKS: ClusterNetwork[] = [];
 
 /**
  * Reads the view before every step of a run. immer keeps the identity of every network and
@@ -127,12 +188,14 @@ function clusterNetwork(net: Network): ClusterNetwork | undefined {
  * network), not every node and entry of a big swarm, and the parts it did not change keep
  * their identity in the view (the daemon's diff skips them by it).
  */
-const NO_NETWORKS: ClusterNetwork[] = [];
-
 export class ClusterReader {
-  /** Each shard of the swarm's networks as the view lists it, once per version of the shard. */
-  private readonly networkShards = new WeakMap<Record<string, Network>, ClusterNetwork[]>();
-  private lastNetworks?: { shards: ClusterNetwork[][]; list: ClusterNetwork[] };
+  /** Each network's view, once per version of it (a shard's other networks keep theirs). */
+  private readonly views = new WeakMap<Network, ClusterNetwork | undefined>();
+  /** A network's members, once per version of its instances (a `docker run` changes its endpoints only). */
+  private readonly hostsOf = new WeakMap<Shards<unknown>, string[]>();
+  private readonly lastHosts = new Map<string, string[]>();
+  /** The swarm's network shards last read, each shard's networks as the view lists them, and the list. */
+  private lastNetworks?: { shards: Shards<Network>; views: ClusterNetwork[][]; list: ClusterNetwork[] };
   private last?: { swarmNodes: string[]; hostShards: Shards<Host>; nodes: ClusterNode[]; byHost: Map<string, ClusterNode> };
 
   read(w: World): ClusterView | undefined {
@@ -144,19 +207,47 @@ export class ClusterReader {
     return { nodes: this.nodes(w, swarm.nodes), networks: this.networks(swarm.networks) };
   }
 
+  /** A network's view; its members the same array as the last version's while they are the same hosts. */
+  private network(net: Network): ClusterNetwork | undefined {
+    if (this.views.has(net)) return this.views.get(net);
+    let hosts = this.hostsOf.get(net.instances);
+    if (!hosts) {
+      hosts = instanceHosts(net);
+      const before = this.lastHosts.get(net.id);
+      if (before && before.length === hosts.length && before.every((h, i) => h === hosts![i])) hosts = before;
+      this.hostsOf.set(net.instances, hosts);
+      this.lastHosts.set(net.id, hosts);
+    }
+    const view = hosts.length === 0 ? undefined : new NetworkView(net, hosts);
+    this.views.set(net, view);
+    return view;
+  }
+
   /** The networks in shard order (as swarmNetworks lists them); the same array while no shard changed. */
   private networks(shards: Shards<Network>): ClusterNetwork[] {
+    const last = this.lastNetworks;
+    if (last?.shards === shards) return last.list;
+    let changed = !last || last.shards.length !== shards.length;
     const views: ClusterNetwork[][] = [];
     for (let i = 0; i < shards.length; i++) {
       const shard = shards[i];
-      let view = shard ? this.networkShards.get(shard) : NO_NETWORKS;
-      if (!view) this.networkShards.set(shard, (view = Object.values(shard).map(clusterNetwork).filter((n): n is ClusterNetwork => n !== undefined)));
-      views.push(view);
+      if (!shard) {
+        if (last?.shards[i]) changed = true;
+        views.push(NO_NETWORKS);
+        continue;
+      }
+      if (last && shard === last.shards[i]) {
+        views.push(last.views[i]);
+        continue;
+      }
+      changed = true;
+      views.push(Object.values(shard).map((net) => this.network(net)).filter((n): n is ClusterNetwork => n !== undefined));
     }
-    const last = this.lastNetworks;
-    if (last && last.shards.length === views.length && views.every((v, i) => v === last.shards[i])) return last.list;
-    this.lastNetworks = { shards: views, list: views.flat() };
-    return this.lastNetworks.list;
+    if (!changed && last) return last.list;
+    const list: ClusterNetwork[] = [];
+    for (const view of views) for (const net of view) list.push(net);
+    this.lastNetworks = { shards, views, list };
+    return list;
   }
 
   private nodes(w: World, swarmNodes: string[]): ClusterNode[] {

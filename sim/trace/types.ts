@@ -96,7 +96,7 @@ export const CONTROL_KEPT_PER_STEP = 64;
  * happened and are counted per step and kind (`Trace.controlNotKept`): a big swarm sends
  * thousands a second, and a first contact's ARP request crosses every port of its underlay.
  */
-export const CONTROL_KEPT_UNTRACED_HOPS = 4096;
+export const CONTROL_KEPT_UNTRACED_HOPS = 2048;
 
 /** Exchanges of one kind a step's span carried that the trace counts but does not keep. */
 export interface ControlNotKept {

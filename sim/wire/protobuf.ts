@@ -8,27 +8,55 @@
 export type ProtoField = [field: number, value: number | boolean | string | Uint8Array | undefined];
 
 export function emitProtobuf(fields: ProtoField[]): Buffer {
-  const out: number[] = [];
-  for (const [field, value] of [...fields].sort((a, b) => a[0] - b[0])) {
-    if (value === undefined || value === 0 || value === false || value === '') continue;
-    if (typeof value === 'number' || typeof value === 'boolean') {
-      varint(out, field << 3);
-      varint(out, typeof value === 'boolean' ? 1 : value);
+  const sorted = fields.every((f, i) => i === 0 || fields[i - 1][0] <= f[0]) ? fields : [...fields].sort((a, b) => a[0] - b[0]);
+  // Sized first, then written once: a table event nests three messages, and a bulk sync carries every entry.
+  const bytes: (Uint8Array | undefined)[] = [];
+  let size = 0;
+  for (const [field, value] of sorted) {
+    if (value === undefined || value === 0 || value === false || value === '') {
+      bytes.push(undefined);
+    } else if (typeof value === 'number' || typeof value === 'boolean') {
+      bytes.push(undefined);
+      size += varintLength(field << 3) + varintLength(typeof value === 'boolean' ? 1 : value);
     } else {
       const b = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-      varint(out, (field << 3) | 2);
-      varint(out, b.length);
-      for (const x of b) out.push(x);
+      bytes.push(b);
+      size += varintLength((field << 3) | 2) + varintLength(b.length) + b.length;
     }
   }
-  return Buffer.from(out);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  sorted.forEach(([field, value], i) => {
+    const b = bytes[i];
+    if (b) {
+      at = writeVarint(out, at, (field << 3) | 2);
+      at = writeVarint(out, at, b.length);
+      out.set(b, at);
+      at += b.length;
+    } else if (typeof value === 'number' || value === true) {
+      if (value === 0) return;
+      at = writeVarint(out, at, field << 3);
+      at = writeVarint(out, at, value === true ? 1 : value);
+    }
+  });
+  return out;
 }
 
-function varint(out: number[], n: number): void {
+function varintLength(n: number): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`protobuf: ${n} is not a varint this codec writes`);
+  let length = 1;
   while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n % 0x80) | 0x80;
     n = Math.floor(n / 0x80);
   }
-  out.push(n);
+  out[at++] = n;
+  return at;
 }
