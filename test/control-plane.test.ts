@@ -20,6 +20,7 @@ import { swarmNetworks } from '../sim/model/world';
 import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { traceProblem } from '../sim/trace/validate';
 import { compareControl, controlSummary } from '../sim/trace/control';
+import { Random } from '../sim/kernel/dockerd_cluster';
 import { runSim, twoNodes } from './helpers/run';
 import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
 import { describeWith } from './helpers/env';
@@ -285,6 +286,17 @@ steps:
     const counted = rows.find((r) => r.step === 41 && r.from === undefined);
     expect(counted?.exchanges).toBeGreaterThan(0);
     expect([counted?.packets, counted?.bytes]).toEqual([undefined, undefined]);
+  });
+});
+
+describe('the seeded draws of timer offsets', () => {
+  test('an offset within a 30 s push/pull interval in nanoseconds reaches past 2^32 ns, spread over the whole interval', () => {
+    const rnd = new Random(7);
+    const draws = Array.from({ length: 2000 }, () => rnd.below(30e9));
+    expect(Math.max(...draws)).toBeGreaterThan(25e9);
+    expect(Math.min(...draws)).toBeGreaterThanOrEqual(0);
+    expect(draws.filter((d) => d > 2 ** 32).length).toBeGreaterThan(1500);
+    expect(draws.every((d) => Number.isInteger(d) && d < 30e9)).toBe(true);
   });
 });
 

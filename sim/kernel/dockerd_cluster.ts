@@ -61,8 +61,11 @@ export class Random {
     return this.s;
   }
 
+  /** A draw below n; past 2^32 (a 30 s timer in nanoseconds) one 32-bit draw cannot reach n, so two make 53 bits. */
   below(n: number): number {
-    return this.next() % n;
+    if (n <= 2 ** 32) return this.next() % n;
+    const high = this.next() >>> 11;
+    return (high * 2 ** 32 + this.next()) % n;
   }
 
   bytes = (length: number): Uint8Array => {
