@@ -42,7 +42,7 @@ import { tls13ApplicationData } from '../wire/tls';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './net/sockets';
 
 /** Linux's delayed ACK (tcp_delack_min): a reply that carries nothing back is acked this late. */
-const DELAYED_ACK_NS = 40_000_000;
+export const DELAYED_ACK_NS = 40_000_000;
 /** The underlay's MSS with timestamps (1500 - 20 - 20 - 12). */
 const MSS = 1448;
 

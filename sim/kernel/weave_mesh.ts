@@ -30,7 +30,7 @@ import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
 import type { World, WeavePeer } from '../model/world';
 import type { Flow } from '../trace/types';
-import { Random, TcpConnection } from './dockerd_cluster';
+import { DELAYED_ACK_NS, Random, TcpConnection } from './dockerd_cluster';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../wire/tcp';
 import { IPPROTO_UDP } from '../wire/ipv4';
 import { emitUdp } from '../wire/udp';
@@ -45,8 +45,6 @@ import type { ControlRecord } from './control_record';
 const GOSSIP_INTERVAL_NS = 30_000_000_000;
 const TCP_HEARTBEAT_NS = 30_000_000_000;
 const DEFER_TOPOLOGY_UPDATE_NS = 1_000_000_000;
-/** Linux's delayed ACK: a message that is not answered is acked this late. */
-const DELAYED_ACK_NS = 40_000_000;
 const FRAG_TEST_SIZE = 60001;
 const PMTU_DISCOVERY_SIZE = 60000;
 /** What the launch step waits for at most: the handshake, the first gossip and the MTU checks take milliseconds. */

@@ -13,28 +13,35 @@ import { at, containerSide, DropPoint, PathModel, pathModel, PathStep, placeByRo
 
 const SEND = 1, VETH = 2, CAPTURE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, INJECT = 7, DELIVER = 8;
 
+/** The steps both datapaths share: the container's side and the underlay are the same. */
+const RESOLVES_STEP: PathStep = { step: RESOLVE_STEP, name: 'resolve', says: 'the container asks the embedded DNS server (127.0.0.11) for the peer (the labs ping an address)' };
+const SENDS_STEP: PathStep = { step: SEND, name: 'send', says: "the container sends on its ethwe0 to the peer's own MAC, after an ARP request the peer itself answers (the whole mesh is one Ethernet segment)" };
+const CROSSES_VETH_STEP: PathStep = { step: VETH, name: 'veth', says: 'the frame crosses the veth to its host end, a port of the weave bridge' };
+const UNDERLAY_CROSSING_STEP: PathStep = { step: UNDERLAY, name: 'underlay', says: 'the UDP datagram crosses the underlay' };
+const DELIVERS_STEP: PathStep = { step: DELIVER, name: 'deliver', says: 'the bridge forwards it through the veth to the container, whose ethwe0 takes it' };
+
 const FASTDP_STEPS: readonly PathStep[] = [
-  { step: RESOLVE_STEP, name: 'resolve', says: 'the container asks the embedded DNS server (127.0.0.11) for the peer (the labs ping an address)' },
-  { step: SEND, name: 'send', says: "the container sends on its ethwe0 to the peer's own MAC, after an ARP request the peer itself answers (the whole mesh is one Ethernet segment)" },
-  { step: VETH, name: 'veth', says: 'the frame crosses the veth to its host end, a port of the weave bridge' },
+  RESOLVES_STEP,
+  SENDS_STEP,
+  CROSSES_VETH_STEP,
   { step: CAPTURE, name: 'datapath', says: "the bridge switches it to vethwe-bridge; the Open vSwitch datapath takes it in on vethwe-datapath and runs its flow's actions; the first frame misses and goes up to the router, which learns the source MAC as local and installs the flow: set_tunnel (the two peers' short ids) and output to vxlan-6784, for every peer when the destination is unknown" },
   { step: ENCAP, name: 'encap', says: "vxlan-6784 wraps it in UDP 6784 to the peer, the VNI made of the two peers' short ids (this peer's, the other's shifted by 12), DF set, no UDP checksum" },
-  { step: UNDERLAY, name: 'underlay', says: 'the UDP datagram crosses the underlay' },
+  UNDERLAY_CROSSING_STEP,
   { step: UDP, name: 'udp-deliver', says: "the peer's vxlan-6784 socket (UDP 6784) takes it, the VNI kept as the tunnel's id" },
   { step: INJECT, name: 'datapath-in', says: "the peer's datapath runs the tunnel's flow (a miss goes to its router: the id names the sending peer, at which it learns the source MAC) and outputs it to vethwe-datapath; the bridge takes it in on vethwe-bridge" },
-  { step: DELIVER, name: 'deliver', says: 'the bridge forwards it through the veth to the container, whose ethwe0 takes it' },
+  DELIVERS_STEP,
 ];
 
 const SLEEVE_STEPS: readonly PathStep[] = [
-  { step: RESOLVE_STEP, name: 'resolve', says: 'the container asks the embedded DNS server (127.0.0.11) for the peer (the labs ping an address)' },
-  { step: SEND, name: 'send', says: "the container sends on its ethwe0 to the peer's own MAC, after an ARP request the peer itself answers (the whole mesh is one Ethernet segment)" },
-  { step: VETH, name: 'veth', says: 'the frame crosses the veth to its host end, a port of the weave bridge' },
+  RESOLVES_STEP,
+  SENDS_STEP,
+  CROSSES_VETH_STEP,
   { step: CAPTURE, name: 'capture', says: "the bridge switches it to vethwe-bridge; the router captures it on vethwe-pcap, learns the source MAC as local and looks the destination up: a MAC seen at a peer goes to that peer, anything else to every peer" },
   { step: ENCAP, name: 'encap', says: "the router sends it in UDP 6783 to the peer's router, behind its sleeve header (its own name; the frame's source and destination peers and length)" },
-  { step: UNDERLAY, name: 'underlay', says: 'the UDP datagram crosses the underlay' },
+  UNDERLAY_CROSSING_STEP,
   { step: UDP, name: 'udp-deliver', says: "the peer's router reads it on its UDP 6783 socket and learns the frame's source MAC at the sending peer" },
   { step: INJECT, name: 'inject', says: 'the router injects the frame on its vethwe-pcap; the bridge takes it in on vethwe-bridge' },
-  { step: DELIVER, name: 'deliver', says: 'the bridge forwards it through the veth to the container, whose ethwe0 takes it' },
+  DELIVERS_STEP,
 ];
 
 const ACROSS_HOSTS: readonly number[] = [SEND, VETH, CAPTURE, ENCAP, UNDERLAY, UDP, INJECT, DELIVER];
