@@ -291,7 +291,10 @@ export class EmuBackend implements Backend {
     const traffic = new Map<string, NodeTraffic | undefined>();
     for (const h of world.hostOrder) {
       const real = this.runNamespace(h, h);
-      if (real) traffic.set(real, view ? nodeTraffic(view, h, (x) => this.netdb.tableTime(x)) : undefined);
+      const t = view ? nodeTraffic(view, h, (x) => this.netdb.tableTime(x)) : undefined;
+      // A member answers the join syncs of the step as it answers the others'.
+      t?.bulkSyncIn.push(...this.netdb.bulkSyncIn(h));
+      if (real) traffic.set(real, t);
     }
     await this.listeners.setTraffic(traffic);
     for (const [h, sends] of gossip) {
@@ -432,7 +435,7 @@ export class EmuBackend implements Backend {
     if (cluster) {
       const traffic = new Map(cluster.nodes.map((n) => [n.host, nodeTraffic(cluster, n.host, (x) => this.netdb.tableTime(x))!] as const));
       const byAddress = new Map(cluster.nodes.map((n) => [n.address, n.host] as const));
-      this.controlList.push(...await controlFlowsFrom(points, this.epochStartNs, { traffic, gossip: this.netdb.lengths }, (ip) => byAddress.get(ip), this.controlCounts));
+      this.controlList.push(...await controlFlowsFrom(points, this.epochStartNs, { traffic, gossip: this.netdb.lengths, bulkSync: this.netdb.syncLengths }, (ip) => byAddress.get(ip), this.controlCounts));
     }
     return out;
   }

@@ -37,10 +37,11 @@ const get = (layers: Layer[], proto: string, field: string): unknown => layers.f
 /** The host an underlay address belongs to. */
 export type HostOfAddress = (ip: string) => string | undefined;
 
-/** What the hosts' daemons were given to send: each one's timers' traffic, and the lengths of the gossip datagrams it was handed. */
+/** What the hosts' daemons were given to send: each one's timers' traffic, and the lengths of the gossip datagrams and join syncs it was handed. */
 export interface SentByHosts {
   traffic: Map<string, NodeTraffic>;
   gossip: Map<string, Set<number>>;
+  bulkSync?: Map<string, Set<number>>;
 }
 
 /** An exchange being read: its hops, and its flow once it is known what it is. */
@@ -125,7 +126,7 @@ export async function controlFlowsFrom(points: CapturePoint[], startNs: bigint, 
       const length = x7946 && !x7946.flow && toServer && dport === MEMBERLIST_PORT ? streamLength(x) : undefined;
       if (x7946 && length !== undefined) {
         const t = traffic.get(from);
-        const bulkSync = t && (t.bulkSync.some((b) => b.stream === length) || t.bulkSyncIn.some((b) => b.answer === length));
+        const bulkSync = (t && (t.bulkSync.some((b) => b.stream === length) || t.bulkSyncIn.some((b) => b.answer === length))) || sent.bulkSync?.get(from)?.has(length);
         name(x7946, bulkSync ? 'networkdb-bulk-sync' : 'memberlist-push-pull');
       }
       if (x7946) owner = { x: x7946, dir };

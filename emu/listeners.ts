@@ -7,9 +7,9 @@
  * daemon's control plane on the wire (sim/model/cluster.ts says whom to, how often and how
  * long each message is): a probe (UDP ping, answered with an ack) to the next peer every
  * second, a push/pull (TCP, each side's state) with a random peer every 30 s, NetworkDB's
- * bulk sync (TCP, one way, per network to a random member of it, answered on a connection of
- * its own) every 30 s, NetworkDB's gossip rounds as the run makes them (netdb.ts, sent at the
- * times given), and on a worker a TLS session to the manager's 2377 (mutual TLS with the
+ * bulk sync (TCP, one way, to a random member of a network, covering every network the two
+ * share, answered on a connection of its own) every 30 s, NetworkDB's gossip rounds and a
+ * network join's bulk syncs as the run makes them (netdb.ts, sent at the times given), and on a worker a TLS session to the manager's 2377 (mutual TLS with the
  * repository's test certificate) carrying a heartbeat each 5 s ± 0.5 s. The sealed bytes are
  * random, as the swarm's encryption makes the real ones look; a datagram is told a ping from
  * an ack, and a stream a bulk sync from a push/pull, by its length. In a container sandbox
@@ -106,10 +106,14 @@ if (t && t.manager) {
   var session;
   connect();
 }
-// NetworkDB's gossip rounds, as the run made them: [when (ms, this machine's clock), to whom, the datagram in hex].
+// NetworkDB's gossip rounds and a join's bulk syncs, as the run made them: [when (ms, this machine's clock), to whom,
+// the datagram in hex or the bulk sync's length].
 function gossip(sends) {
   for (const x of gossipTimers) clearTimeout(x);
-  gossipTimers = sends.map(([at, peer, hex]) => setTimeout(() => udp && udp.send(Buffer.from(hex, 'hex'), 7946, udpTo(peer)), Math.max(0, at - Date.now())));
+  gossipTimers = sends.map(([at, peer, what]) => setTimeout(() => {
+    if (typeof what === 'number') bulkSyncTo(peer, what);
+    else if (udp) udp.send(Buffer.from(what, 'hex'), 7946, udpTo(peer));
+  }, Math.max(0, at - Date.now())));
 }
 function play() {
   const ms = t.timersMs;
@@ -129,9 +133,16 @@ function play() {
     const c = net.connect({ host: peer, port: 7946 }, () => c.write(stream(t.pushPull)));
     c.once('data', () => c.end()).on('error', () => {});
   });
-  // Per network shared with others, its entries to one random member of it.
+  // NetworkDB's per node: the first network not yet covered draws a member, whose sync covers every network they share.
   every(() => t.timersMs.bulkSync, () => {
-    for (const n of t.bulkSync) bulkSyncTo(n.peers[Math.floor(Math.random() * n.peers.length)], n.stream);
+    let left = t.bulkSyncNetworks.map((_, i) => i);
+    while (left.length) {
+      const peers = t.bulkSyncNetworks[left.shift()];
+      const sync = t.bulkSync.find((b) => b.peer === peers[Math.floor(Math.random() * peers.length)]);
+      if (!sync) continue;
+      bulkSyncTo(sync.peer, sync.stream);
+      left = left.filter((i) => !sync.networks.includes(i));
+    }
   });
   const beat = () => {
     if (session) session.write(crypto.randomBytes(t.heartbeat.request));

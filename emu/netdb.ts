@@ -8,32 +8,59 @@
  * rounds), is built here with the model's encoders and handed to the node's listener holder
  * (listeners.ts) as datagrams to send at given times: the holder needs no encoder, and the
  * bytes are the ones sim sends for the same events (their encrypted part random, as the
- * swarm's keys make it look).
+ * swarm's keys make it look). A node that joins or leaves a network queues its network event
+ * for memberlist's gossip (its own 200 ms ticker, up to 3 random members of the swarm, each
+ * packet one transmission of each event), and a join bulk-syncs with every other member of
+ * the network: streams as long as sim's, which the members answer (bulkSyncIn). Peers are
+ * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
  */
 import { randomBytes } from 'crypto';
-import { ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, QueuedEvent, tableEventMessage } from '../sim/model/cluster';
+import { broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, joinSyncs, networkEventBroadcast, QueuedEvent, randomNodes, tableEventMessage } from '../sim/model/cluster';
 import { memberlistPacket } from '../sim/wire/memberlist';
-import { TABLE_EVENT } from '../sim/wire/networkdb';
+import { NETWORK_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
 
 const TICK_MS = GOSSIP_INTERVAL_NS / 1e6;
 
-/** A datagram a holder sends: when (the machine's clock, ms), to which underlay address, its bytes in hex. */
-export type GossipSend = [atMs: number, to: string, packet: string];
+/**
+ * What a holder sends at a time (the machine's clock, ms), to an underlay address: a datagram
+ * (its bytes in hex), or a bulk sync (a stream of that many bytes on a connection of its own).
+ */
+export type GossipSend = [atMs: number, to: string, packet: string | number];
+
+const below = (n: number) => Math.floor(Math.random() * n);
 
 interface NodeQueue {
   tableTime: number;
-  /** Where in the 200 ms period its ticker fires (NetworkDB's tickers start at random). */
+  /** NetworkDB's network clock: a join or leave moves it. */
+  networkTime: number;
+  /** Where in the 200 ms period its tickers fire (NetworkDB's and memberlist's start at random). */
   phaseMs: number;
+  memberlistPhaseMs: number;
   /** Events per network, as they stood at `sinceMs`. */
   queued: Map<string, QueuedEvent[]>;
+  /** Network events waiting for memberlist's gossip, as they stood at `sinceMs`. */
+  broadcasts: QueuedEvent[];
   sinceMs: number;
+  /** The join syncs of the last step, sent at once. */
+  syncs: GossipSend[];
 }
 
 export class NetworkDbGossip {
   private entries = new Map<string, ClusterTableEntry>();
+  /** Each network's members, as the last view had them. */
+  private members = new Map<string, string[]>();
   private readonly nodes = new Map<string, NodeQueue>();
   /** The lengths of the gossip datagrams each host was given (emu/control.ts names a datagram by them). */
   readonly lengths = new Map<string, Set<number>>();
+  /** The lengths of the join syncs each host was given to send or to answer with (emu/control.ts names a stream by them). */
+  readonly syncLengths = new Map<string, Set<number>>();
+  /** The last step's join syncs each host may be sent, to add to its traffic's bulkSyncIn. */
+  private syncsIn = new Map<string, { length: number; answer?: number }[]>();
+
+  /** The streams of the last step's join syncs a host may be sent: a joiner's, which it answers, and the answers to its own (its traffic's bulkSyncIn adds them). */
+  bulkSyncIn(host: string): { length: number; answer?: number }[] {
+    return this.syncsIn.get(host) ?? [];
+  }
 
   /** A node's NetworkDB table clock: 1, and one more for each event it has sent. */
   tableTime(host: string): number {
@@ -48,14 +75,44 @@ export class NetworkDbGossip {
   observe(view: ClusterView | undefined, nowMs: number): Map<string, GossipSend[]> {
     const members = new Set(view?.nodes.map((n) => n.host) ?? []);
     for (const host of this.nodes.keys()) if (!members.has(host)) this.nodes.delete(host);
-    for (const host of members) if (!this.nodes.has(host)) this.nodes.set(host, { tableTime: 1, phaseMs: Math.random() * TICK_MS, queued: new Map(), sinceMs: nowMs });
-    for (const q of this.nodes.values()) {
-      for (let at = nextTick(q, q.sinceMs); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events).rest);
+    for (const host of members) {
+      if (!this.nodes.has(host)) this.nodes.set(host, { tableTime: 1, networkTime: 0, phaseMs: Math.random() * TICK_MS, memberlistPhaseMs: Math.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [] });
+    }
+    const alive = (view?.nodes ?? []).filter((n) => n.alive).map((n) => n.host);
+    for (const [host, q] of this.nodes) {
+      for (let at = nextTick(q.phaseMs, q.sinceMs); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events).rest);
       for (const [id, events] of q.queued) if (events.length === 0) q.queued.delete(id);
+      // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
+      const peers = Math.min(GOSSIP_NODES, alive.filter((h) => h !== host).length);
+      for (let at = nextTick(q.memberlistPhaseMs, q.sinceMs); at <= nowMs && peers > 0; at += TICK_MS) for (let i = 0; i < peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
       q.sinceMs = nowMs;
+      q.syncs = [];
+    }
+    this.syncsIn = new Map();
+    // Joins and leaves first: a node joins a network (its bulk syncs done) before it creates its entries there.
+    const told = new Set<string>();
+    const memberList = new Map((view?.networks ?? []).map((n) => [n.id, n.hosts] as const));
+    const moves: { networkId: string; host: string; joined: boolean }[] = [];
+    for (const [id, hosts] of memberList) for (const host of hosts) if (!this.members.get(id)?.includes(host)) moves.push({ networkId: id, host, joined: true });
+    for (const [id, hosts] of this.members) for (const host of hosts) if (!memberList.get(id)?.includes(host)) moves.push({ networkId: id, host, joined: false });
+    this.members = memberList;
+    for (const m of moves) {
+      const q = this.nodes.get(m.host), node = view?.nodes.find((n) => n.host === m.host);
+      if (!q || !node) continue;
+      q.networkTime++;
+      q.broadcasts.push({ msg: networkEventBroadcast(m.joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, q.networkTime, node.gossipName, m.networkId), left: gossipTransmits(view!.nodes.length) });
+      told.add(m.host);
+      if (!m.joined) continue;
+      for (const s of joinSyncs(view!, m.host, m.networkId, (h) => this.tableTime(h))) {
+        const peer = view!.nodes.find((n) => n.host === s.peer)!;
+        q.syncs.push([nowMs, peer.address, s.stream]);
+        lengthsOf(this.syncLengths, m.host).add(s.stream);
+        lengthsOf(this.syncLengths, s.peer).add(s.answer);
+        this.syncsIn.set(s.peer, [...(this.syncsIn.get(s.peer) ?? []), { length: s.stream, answer: s.answer }]);
+        this.syncsIn.set(m.host, [...(this.syncsIn.get(m.host) ?? []), { length: s.answer }]);
+      }
     }
     const next = new Map((view?.networks ?? []).flatMap((n) => n.entries).map((e) => [entryKey(e), e] as const));
-    const told = new Set<string>();
     const queue = (e: ClusterTableEntry, type: number) => {
       const owner = this.nodes.get(e.owner), node = view?.nodes.find((n) => n.host === e.owner);
       const hosts = view?.networks.find((n) => n.id === e.networkId)?.hosts ?? [];
@@ -63,7 +120,7 @@ export class NetworkDbGossip {
       owner.tableTime++;
       const events = owner.queued.get(e.networkId) ?? [];
       owner.queued.set(e.networkId, events);
-      events.push({ msg: tableEventMessage({ tableTime: owner.tableTime, gossipName: node.gossipName, address: node.address }, e, type), left: gossipTransmits(hosts.length) });
+      events.push({ msg: tableEventMessage({ host: e.owner, tableTime: owner.tableTime, gossipName: node.gossipName, address: node.address }, e, type), left: gossipTransmits(hosts.length) });
       told.add(e.owner);
     };
     for (const [key, e] of next) if (!this.entries.has(key)) queue(e, TABLE_EVENT.create);
@@ -74,43 +131,55 @@ export class NetworkDbGossip {
     return schedules;
   }
 
-  /** The rounds a node's queue makes from `nowMs` until it is empty, with the members as they stand now. */
+  /**
+   * What a node sends from `nowMs`: its join syncs at once, then the rounds its queues make
+   * until they are empty, with the members as they stand now.
+   */
   private schedule(view: ClusterView, host: string, nowMs: number): GossipSend[] {
     const q = this.nodes.get(host)!;
     const queued = new Map([...q.queued].map(([id, events]) => [id, events.map((e) => ({ ...e }))] as const));
     const address = new Map(view.nodes.filter((n) => n.alive).map((n) => [n.host, n.address] as const));
-    const lengths = this.lengths.get(host) ?? new Set<number>();
-    this.lengths.set(host, lengths);
-    const sends: GossipSend[] = [];
-    for (let at = nextTick(q, nowMs); queued.size > 0; at += TICK_MS) {
+    const lengths = lengthsOf(this.lengths, host);
+    const eligible = (h: string) => h !== host && address.has(h);
+    const sends: GossipSend[] = [...q.syncs];
+    const send = (at: number, peer: string, message: Buffer) => {
+      const packet = memberlistPacket(message, true, (n) => randomBytes(n));
+      lengths.add(packet.length);
+      sends.push([Math.round(at), address.get(peer)!, packet.toString('hex')]);
+    };
+    for (let at = nextTick(q.phaseMs, nowMs); queued.size > 0; at += TICK_MS) {
       for (const [id, events] of queued) {
         const { batch, rest } = gossipRound(events);
         if (rest.length) queued.set(id, rest);
         else queued.delete(id);
-        const others = (view.networks.find((n) => n.id === id)?.hosts ?? []).filter((h) => h !== host && address.has(h));
         if (batch.length === 0) continue;
         const message = gossipPacketMessage(batch);
-        for (const peer of shuffled(others).slice(0, GOSSIP_NODES)) {
-          const packet = memberlistPacket(message, true, (n) => randomBytes(n));
-          lengths.add(packet.length);
-          sends.push([Math.round(at), address.get(peer)!, packet.toString('hex')]);
-        }
+        for (const peer of randomNodes(view.networks.find((n) => n.id === id)?.hosts ?? [], GOSSIP_NODES, below, eligible)) send(at, peer, message);
+      }
+    }
+    const hosts = view.nodes.map((n) => n.host);
+    let broadcasts = q.broadcasts.map((e) => ({ ...e }));
+    for (let at = nextTick(q.memberlistPhaseMs, nowMs); broadcasts.length > 0; at += TICK_MS) {
+      const peers = randomNodes(hosts, GOSSIP_NODES, below, eligible);
+      // With no one to tell, the events wait for the next member.
+      if (peers.length === 0) break;
+      for (const peer of peers) {
+        const { batch, rest } = gossipRound(broadcasts);
+        broadcasts = rest;
+        if (batch.length > 0) send(at, peer, broadcastPacketMessage(batch));
       }
     }
     return sends;
   }
 }
 
-/** The node's first tick after `ms`. */
-function nextTick(q: NodeQueue, ms: number): number {
-  return ms + TICK_MS - ((((ms - q.phaseMs) % TICK_MS) + TICK_MS) % TICK_MS);
+function lengthsOf(byHost: Map<string, Set<number>>, host: string): Set<number> {
+  let lengths = byHost.get(host);
+  if (!lengths) byHost.set(host, (lengths = new Set()));
+  return lengths;
 }
 
-function shuffled<T>(xs: T[]): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
+/** A ticker's first tick after `ms`, at its phase. */
+function nextTick(phaseMs: number, ms: number): number {
+  return ms + TICK_MS - ((((ms - phaseMs) % TICK_MS) + TICK_MS) % TICK_MS);
 }

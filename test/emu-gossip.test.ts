@@ -54,6 +54,8 @@ class WithEmuPlayer extends SimBackend {
       this.bulkSyncs.set(n.host, lengths);
       for (const b of t.bulkSync) lengths.add(b.stream);
       for (const b of t.bulkSyncIn) if (b.answer) lengths.add(b.answer);
+      // A network join's syncs, and the members' answers to them.
+      for (const l of this.netdb.syncLengths.get(n.host) ?? []) lengths.add(l);
     }
   }
 }
@@ -148,6 +150,8 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
     for (const h of ['r0', 'r1']) {
       // The real timers, but bulk syncs and push/pulls every 800 ms, so that a short capture holds some of each.
       const t = nodeTraffic(view, h, (x) => netdb.tableTime(x))!;
+      // The joins of every network: each member answers the joiner's sync (as emu's backend adds them).
+      t.bulkSyncIn.push(...netdb.bulkSyncIn(h));
       traffic.set(h, { ...t, timersMs: { ...t.timersMs, bulkSync: 800, pushPull: 800 } });
     }
     await listeners.setTraffic(new Map(['r0', 'r1'].map((h) => [ns(h), traffic.get(h)] as const)));
@@ -168,7 +172,7 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
   const flowsOf = async () => {
     const point: CapturePoint = { host: 'r0', netns: 'r0', device: 'eth0', realNetns: ns('r0'), iface: 'eth0', role: 'host', mine: [ADDR.r0], file: pcap };
     const byAddress = new Map(Object.entries(ADDR).map(([h, a]) => [a, h] as const));
-    return controlFlowsFrom([point], startNs, { traffic, gossip: netdb.lengths }, (a) => byAddress.get(a), new Map<ControlKind, number>());
+    return controlFlowsFrom([point], startNs, { traffic, gossip: netdb.lengths, bulkSync: netdb.syncLengths }, (a) => byAddress.get(a), new Map<ControlKind, number>());
   };
 
   test('tshark decodes every frame as cnmlab does (UDP and TCP on 7946)', () => {
@@ -200,7 +204,7 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
     for (const [from, to] of [['r0', 'r1'], ['r1', 'r0']]) expect(syncs.some((f) => f.from === from && f.to === to)).toBe(true);
     for (const f of syncs) {
       const t = traffic.get(f.from)!;
-      expect([...t.bulkSync.map((b) => b.stream), ...t.bulkSyncIn.map((b) => b.answer)]).toContain(data(f, 'request'));
+      expect([...t.bulkSync.map((b) => b.stream), ...t.bulkSyncIn.map((b) => b.answer), ...netdb.syncLengths.get(f.from)!]).toContain(data(f, 'request'));
       expect(data(f, 'reply')).toBe(0);
       expect(f.hops[0].layers.find((l) => l.proto === 'tcp')).toMatchObject({ 'tcp.dstport': 7946 });
     }

@@ -9,17 +9,27 @@
  *   (one peer a tick, not all: a big swarm sends n probes a second), which acks;
  * - push/pull: each node, every PushPullInterval (30 s, scaled up past 32 nodes), swaps its
  *   member list and NetworkDB's networks with one random member over TCP;
- * - NetworkDB's bulk sync: every 30 s, per network, its table entries to one random member
- *   of it over TCP (SendToTCP, one way), which answers with its own the same way;
- * - NetworkDB's gossip: a table event (a container's peer entry and service record) goes,
- *   at the owner's next gossip tick (200 ms), to up to 3 random members of the network, and
- *   again at the next ticks until sent RetransmitMult × ⌈log10(n+1)⌉ times;
+ * - NetworkDB's bulk sync (libnetwork networkdb/cluster.go bulkSyncTables, bulkSync,
+ *   bulkSyncNode): every 30 s, per node: a member of the first of its networks not yet
+ *   covered is drawn, and one message over TCP (SendToTCP, one way) carries every network
+ *   the two share, answered in kind the same way; the networks it covered are done, and the
+ *   next uncovered network draws the next peer;
+ * - a network join (networkdb.go JoinNetwork): the node's network event (join, at its network
+ *   clock) is queued for memberlist's gossip, and a bulk sync goes to every other member of
+ *   the network in turn, each answered before the next; a leave (LeaveNetwork) queues the
+ *   leave event;
+ * - memberlist's gossip (memberlist state.go gossip): every GossipInterval (200 ms) while
+ *   NetworkDB's network events are queued, to up to 3 random members of the swarm, each
+ *   packet taking one transmission of each event it carries (one event as it is, more as a
+ *   compound), an event sent RetransmitMult × ⌈log10(n+1)⌉ times;
  * - swarmkit: a worker's Heartbeat RPC to the manager every period the dispatcher gives
  *   (5 s ± 0.5 s), over its session's TLS connection (made at join, before any span here).
  * Each timer starts at a random offset, as memberlist's and NetworkDB's triggers stagger.
  *
  * Not modelled: what a missing ack starts (indirect pings, the TCP fallback ping), the
- * broadcasts memberlist piggybacks on pings and acks (node and network join events), TCP
+ * events the receivers of a table or network event gossip on (handleTableMessage and
+ * handleNetworkMessage rebroadcast what was news to them: a big swarm would send n² of
+ * them), node events and memberlist's own broadcasts (alive, suspect, dead), TCP
  * retransmission and ACKs between a conversation's segments beyond those listed, grpc's
  * window updates and BDP pings. Each flow is one exchange (kind `control-plane`, its
  * ControlKind); the bytes are as long as the real encoders make them and opaque, as the
@@ -29,7 +39,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { bulkSyncStreamMessage, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner, tableEventMessage } from '../model/cluster';
+import { broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, networkEventBroadcast, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner, tableEventMessage } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from './control_record';
@@ -37,12 +47,14 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitUdp } from '../wire/udp';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../wire/tcp';
 import { ackMessage, MEMBERLIST_PORT, memberlistPacket, memberlistStream, pingMessage } from '../wire/memberlist';
-import { TABLE_EVENT } from '../wire/networkdb';
+import { NETWORK_EVENT, TABLE_EVENT } from '../wire/networkdb';
 import { tls13ApplicationData } from '../wire/tls';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './net/sockets';
 
 /** Linux's delayed ACK (tcp_delack_min): a reply that carries nothing back is acked this late. */
 export const DELAYED_ACK_NS = 40_000_000;
+/** How long bulkSyncNode waits for the answer to an unsolicited sync. */
+const BULK_SYNC_TIMEOUT_NS = 30_000_000_000;
 /** The underlay's MSS with timestamps (1500 - 20 - 20 - 12). */
 const MSS = 1448;
 
@@ -93,10 +105,16 @@ interface NodeAgent {
   probeIndex: number;
   /** NetworkDB's table clock (a Lamport time). */
   tableTime: number;
+  /** NetworkDB's network clock (a Lamport time): a join or leave moves it. */
+  networkTime: number;
   /** Table events waiting for gossip rounds, per network. */
   queued: Map<string, QueuedEvent[]>;
   gossipPhase: number;
   gossipArmed: boolean;
+  /** Network events waiting for memberlist's gossip (NetworkDB's networkBroadcasts), and its ticker. */
+  broadcasts: QueuedEvent[];
+  memberlistPhase: number;
+  memberlistArmed: boolean;
   /** The session's TCP connection to the manager (a worker's). */
   session?: TcpConnection;
   sessionId: string;
@@ -204,6 +222,12 @@ export class DockerdCluster {
   private readonly onArrival = new Map<Flow, () => void>();
   /** Gossip packets of the current step not yet delivered (the remote programs its peers after them). */
   private inFlight = 0;
+  /** The same for memberlist's gossip of network events, and the nodes whose events of the step it has not sent yet. */
+  private eventsInFlight = 0;
+  private readonly eventsAwaited = new Set<NodeAgent>();
+  /** The step's network joins whose bulk syncs are still under way. */
+  private readonly joinsSyncing = new Set<object>();
+  private readonly below = (n: number) => this.rnd.below(n);
 
   /** `record` holds the exchanges the trace keeps and counts the rest (shared with the other daemons' control planes). */
   constructor(private readonly dp: Datapath, private readonly kernel: SimKernel, seed: number, private readonly record: ControlRecord) {
@@ -231,6 +255,8 @@ export class DockerdCluster {
       // The manager a worker heartbeats: the first live one of the daemons, in the order they joined.
       const manager = [...this.agents.values()].find((a) => a.node.manager && a.node.alive);
       this.live = { hosts: (view?.nodes ?? []).map((n) => n.host), alive: alive.length, manager: manager?.node.host };
+      // Events queued while no one else was there go to the members that came.
+      for (const agent of this.agents.values()) if (agent.broadcasts.length > 0) this.armMemberlist(agent);
     }
     // Only the networks whose version changed are compared, entry by entry: creations in the
     // view's order first, then deletions in the last view's order.
@@ -239,6 +265,13 @@ export class DockerdCluster {
     if (now === before) return;
     const created: ClusterTableEntry[] = [], deleted: ClusterTableEntry[] = [];
     const changes = new Map<string, ReturnType<typeof tableChanges>>();
+    /** The nodes that joined (true) or left (false) a network, in the view's order. */
+    const moves: { net: ClusterNetwork; host: string; joined: boolean }[] = [];
+    const moved = (old: ClusterNetwork | undefined, net: ClusterNetwork | undefined) => {
+      if (old?.hosts === net?.hosts) return;
+      if (old) for (const host of old.hosts) if (!net?.members.has(host)) moves.push({ net: old, host, joined: false });
+      if (net) for (const host of net.hosts) if (!old?.members.has(host)) moves.push({ net, host, joined: true });
+    };
     for (let i = 0; i < now.length; i++) {
       // A network still at its place in the list is compared by identity first (no lookup).
       const net = now[i];
@@ -248,6 +281,7 @@ export class DockerdCluster {
       const change = tableChanges(old, net);
       changes.set(net.id, change);
       created.push(...change.created);
+      moved(old, net);
       this.networks.set(net.id, net);
     }
     if (this.networks.size > now.length) {
@@ -255,18 +289,26 @@ export class DockerdCluster {
       for (const [id, old] of this.networks) {
         if (ids.has(id)) continue;
         changes.set(id, tableChanges(old, undefined));
+        moved(old, undefined);
         this.networks.delete(id);
       }
     }
     if (changes.size > 0) for (const old of before) deleted.push(...(changes.get(old.id)?.deleted ?? []));
+    // A node joins a network (its bulk syncs done) before it creates its entries there.
+    for (const m of moves) {
+      const agent = this.member(m.host);
+      if (agent) this.networkEvent(agent, m.net, m.joined);
+    }
     let queued = false;
     for (const e of created) queued = this.queueEvent(e, TABLE_EVENT.create) || queued;
     for (const e of deleted) queued = this.queueEvent(e, TABLE_EVENT.delete) || queued;
-    if (!queued) return;
+    if (!queued && this.eventsAwaited.size === 0 && this.joinsSyncing.size === 0) return;
     const start = this.dp.clock.now;
-    this.inFlight = -1;
-    this.dp.clock.runUntil(start + GOSSIP_INTERVAL_NS + PROBE_INTERVAL_NS, () => this.inFlight === 0);
-    this.inFlight = 0;
+    this.inFlight = queued ? -1 : 0;
+    this.dp.clock.runUntil(start + GOSSIP_INTERVAL_NS + PROBE_INTERVAL_NS, () => this.inFlight === 0 && this.eventsInFlight === 0 && this.eventsAwaited.size === 0 && this.joinsSyncing.size === 0);
+    this.inFlight = this.eventsInFlight = 0;
+    this.eventsAwaited.clear();
+    this.joinsSyncing.clear();
   }
 
   private join(node: ClusterNode): void {
@@ -274,8 +316,9 @@ export class DockerdCluster {
     if (!ns) return;
     const unbind = this.dp.sockets.bindUdp(ns, node.address, MEMBERLIST_PORT, (_h, _port, _payload, skb) => this.arrived(skb));
     const agent: NodeAgent = {
-      node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, queued: new Map(),
+      node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, networkTime: 0, queued: new Map(),
       gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind,
+      broadcasts: [], memberlistPhase: this.rnd.below(GOSSIP_INTERVAL_NS), memberlistArmed: false,
     };
     this.agents.set(node.host, agent);
     const now = this.dp.clock.now;
@@ -403,27 +446,65 @@ export class DockerdCluster {
     this.later(PUSH_PULL_INTERVAL_NS, () => conn.close());
   }
 
-  /**
-   * Up to m distinct live members of `hosts` other than the agent, drawn as NetworkDB's
-   * mRandomNodes and memberlist's kRandomNodes draw them: a random index at a time, the
-   * agent, the dead and those already drawn skipped, at most 3n draws (so a small list is
-   * searched through, and a big one costs m draws, not a pass over every member).
-   */
+  /** Up to m distinct live members of `hosts` other than the agent, drawn as NetworkDB and memberlist draw them (randomNodes). */
   private randomMembers(agent: NodeAgent, hosts: readonly string[], m: number): NodeAgent[] {
-    const picked: NodeAgent[] = [];
-    for (let i = 0; i < 3 * hosts.length && picked.length < m; i++) {
-      const host = hosts[this.rnd.below(hosts.length)];
-      if (host === agent.node.host) continue;
-      const member = this.member(host);
-      if (member && member.node.alive && !picked.includes(member)) picked.push(member);
-    }
-    return picked;
+    const self = agent.node.host;
+    return randomNodes(hosts, m, this.below, (h) => h !== self && this.member(h)?.node.alive === true).map((h) => this.member(h)!);
   }
 
   // ── NetworkDB ──────────────────────────────────────────────────────────────
 
   private ownerOf(agent: NodeAgent): TableOwner {
-    return { tableTime: agent.tableTime, gossipName: agent.node.gossipName, address: agent.node.address };
+    return { host: agent.node.host, tableTime: agent.tableTime, gossipName: agent.node.gossipName, address: agent.node.address };
+  }
+
+  /**
+   * A node joined or left a network (JoinNetwork, LeaveNetwork): its network event is queued
+   * for memberlist's gossip, and a join bulk-syncs with every other live member in turn.
+   */
+  private networkEvent(agent: NodeAgent, net: ClusterNetwork, joined: boolean): void {
+    agent.networkTime++;
+    const others = (this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0);
+    agent.broadcasts.push({ msg: networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, agent.networkTime, agent.node.gossipName, net.id), left: gossipTransmits(this.view?.nodes.length ?? 1) });
+    this.armMemberlist(agent);
+    if (others > 0) this.eventsAwaited.add(agent);
+    if (!joined) return;
+    const self = agent.node.host;
+    const peers = net.hosts.filter((h) => h !== self && this.member(h)?.node.alive).map((h) => this.member(h)!);
+    if (peers.length === 0) return;
+    const join = {};
+    this.joinsSyncing.add(join);
+    this.syncInTurn(agent, peers.map((peer) => ({ peer, joining: net.id })), () => this.joinsSyncing.delete(join));
+  }
+
+  /** memberlist's gossip ticker, woken only while network events are queued and someone is there to hear them. */
+  private armMemberlist(agent: NodeAgent): void {
+    if (agent.memberlistArmed) return;
+    agent.memberlistArmed = true;
+    const now = this.dp.clock.now;
+    const next = now + GOSSIP_INTERVAL_NS - ((now - agent.memberlistPhase) % GOSSIP_INTERVAL_NS + GOSSIP_INTERVAL_NS) % GOSSIP_INTERVAL_NS;
+    this.later(next - now, () => this.memberlistGossip(agent));
+  }
+
+  /** memberlist's gossip(): up to 3 random live members, each sent what the queue gives it (one transmission of each event). */
+  private memberlistGossip(agent: NodeAgent): void {
+    agent.memberlistArmed = false;
+    if (this.agents.get(agent.node.host) !== agent) return;
+    const peers = this.randomMembers(agent, this.live?.hosts ?? [], GOSSIP_NODES);
+    // With no one to tell, the events wait for the next member (observe wakes the ticker).
+    if (peers.length === 0) return;
+    this.eventsAwaited.delete(agent);
+    for (const peer of peers) {
+      const { batch, rest } = gossipRound(agent.broadcasts);
+      agent.broadcasts = rest;
+      if (batch.length === 0) break;
+      if (!this.record.keeps('networkdb-gossip')) continue;
+      const flow = this.record.flow('networkdb-gossip', agent.node.host, peer.node.host);
+      this.eventsInFlight++;
+      this.onArrival.set(flow, () => this.eventsInFlight--);
+      this.sendUdp(agent, peer, memberlistPacket(broadcastPacketMessage(batch), true, this.rnd.bytes), flow, 'request');
+    }
+    if (agent.broadcasts.length > 0) this.armMemberlist(agent);
   }
 
   /** An entry the owner created or deleted: queued for its gossip rounds. Whether there is anyone to tell. */
@@ -474,32 +555,67 @@ export class DockerdCluster {
     if (agent.queued.size > 0) this.armGossip(agent);
   }
 
-  /** bulkSyncTables(): per network with other members, every entry to one random member; it answers in kind. */
+  /**
+   * bulkSyncTables(): the node's networks in turn; for the first not yet covered, a live
+   * member is drawn (mRandomNodes(2, …), the second tried only if the first fails, which
+   * here it does not), and one sync carries every network the two share, covering them all.
+   */
   private bulkSyncTables(agent: NodeAgent): void {
     const self = agent.node.host;
-    for (const net of this.view?.networks ?? []) {
-      if (!net.hosts.includes(self) || !net.hosts.some((h) => h !== self && this.member(h)?.node.alive)) continue;
-      // Counted as two when not kept: the peer answers an unsolicited sync with its own.
-      if (!this.record.keeps('networkdb-bulk-sync', 2)) continue;
-      const peer = this.randomMembers(agent, net.hosts, 1)[0];
-      if (peer) this.bulkSync(agent, peer, net.id, true);
+    const alive = (h: string) => h !== self && this.member(h)?.node.alive === true;
+    let pending = this.networkList.filter((n) => n.members.has(self));
+    const syncs: { peer: NodeAgent; networks: ClusterNetwork[] }[] = [];
+    while (pending.length > 0) {
+      const net = pending.shift()!;
+      const host = randomNodes(net.hosts, 2, this.below, alive)[0];
+      if (host === undefined) continue;
+      const networks = commonNetworks(this.networkList, self, host);
+      pending = pending.filter((n) => !networks.includes(n));
+      syncs.push({ peer: this.member(host)!, networks });
     }
+    this.syncInTurn(agent, syncs);
   }
 
-  /** bulkSyncNode: one user message over TCP, written and closed; an unsolicited one is answered the same way. */
-  private bulkSync(from: NodeAgent, to: NodeAgent, networkId: string, unsolicited: boolean): void {
-    const message = bulkSyncStreamMessage(this.ownerOf(from), networkId, unsolicited, this.networks.get(networkId)?.entries ?? [], (h) => this.ownerOf(this.member(h) ?? from));
+  /**
+   * Bulk syncs from `agent`, one after another (bulkSyncNode waits for the answer, 30 s at
+   * most, before the next): each to its peer, covering the networks given or, for a join's,
+   * every network the two share. Those the trace does not keep are counted as two (sync and answer).
+   */
+  private syncInTurn(agent: NodeAgent, syncs: { peer: NodeAgent; networks?: ClusterNetwork[]; joining?: string }[], done?: () => void, from = 0): void {
+    for (let i = from; i < syncs.length; i++) {
+      if (!this.record.keeps('networkdb-bulk-sync', 2)) continue;
+      const { peer, networks, joining } = syncs[i];
+      const shared = networks ?? commonNetworks(this.networkList, agent.node.host, peer.node.host);
+      let waited = false;
+      const next = () => {
+        if (waited) return;
+        waited = true;
+        this.syncInTurn(agent, syncs, done, i + 1);
+      };
+      this.bulkSync(agent, peer, shared, true, joining === undefined ? undefined : { host: agent.node.host, networkId: joining }, next);
+      this.later(BULK_SYNC_TIMEOUT_NS, next);
+      return;
+    }
+    done?.();
+  }
+
+  /** bulkSyncNode: one user message over TCP, written and closed; an unsolicited one is answered the same way, then `answered` runs. */
+  private bulkSync(from: NodeAgent, to: NodeAgent, networks: ClusterNetwork[], unsolicited: boolean, joining: { host: string; networkId: string } | undefined, answered: () => void): void {
+    const message = bulkSyncStreamMessage(this.ownerOf(from), networks, unsolicited, (h) => this.ownerOf(this.member(h) ?? from), joining);
     const flow = this.record.flow('networkdb-bulk-sync', from.node.host, to.node.host);
     const conn = this.connect(from, to, MEMBERLIST_PORT, flow);
+    const then = () => {
+      if (!unsolicited) answered();
+      else if (this.record.keeps('networkdb-bulk-sync')) this.bulkSync(to, from, networks, false, joining, answered);
+      else answered();
+    };
     conn.send('client', TCP_SYN, undefined, () =>
       conn.send('server', TCP_SYN | TCP_ACK, undefined, () => {
         conn.send('client', TCP_ACK);
         conn.send('client', TCP_PSH | TCP_ACK, memberlistStream(message, this.rnd.bytes));
         conn.send('client', TCP_FIN | TCP_ACK, undefined, () =>
           conn.send('server', TCP_FIN | TCP_ACK, undefined, () =>
-            conn.send('client', TCP_ACK, undefined, () => {
-              if (unsolicited && this.record.keeps('networkdb-bulk-sync')) this.bulkSync(to, from, networkId, false);
-            })));
+            conn.send('client', TCP_ACK, undefined, then)));
       }));
     this.closeAfter(conn);
   }

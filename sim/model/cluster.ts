@@ -8,8 +8,8 @@
 import { Endpoint, endpointsOf, Host, hostOf, instanceHosts, Network, Shards, World } from './world';
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
-import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
-import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkPushPull, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
+import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistCompound, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
+import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkEvent, networkPushPull, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
 
 /** memberlist's DefaultLANConfig timers as NetworkDB keeps them, and swarmkit's dispatcher's heartbeat. */
 export const SWARM_API_PORT = 2377;
@@ -76,6 +76,8 @@ export interface ClusterNetwork {
   id: string;
   /** Nodes with the network's sandbox: NetworkDB's members of it. */
   hosts: string[];
+  /** The same, as a set. */
+  readonly members: ReadonlySet<string>;
   /** Its table entries, in the order the network lists its endpoints (made when first asked: a bulk sync asks). */
   readonly entries: ClusterTableEntry[];
   /** The version of the network it was read from (tableChanges compares two versions by it). */
@@ -301,10 +303,11 @@ export function pushPullState(view: ClusterView, host: string, tableTime: number
  * holder): whom it probes and pushes to, the manager it heartbeats (a worker's), and the
  * lengths of its messages as the encoders make them: a ping and an ack by sequence number
  * (MessagePack's uint8 up to 255 and uint16 up to 65535 after the fixint up to 127), a
- * push/pull stream, NetworkDB's bulk syncs (the one it sends a network's member unasked, and
- * the one it answers each member's with), a heartbeat's HTTP/2 frames each way (TLS adds its
- * record to those); and its timers. NetworkDB's gossip is not here: what a round carries
- * depends on the table events queued, which the player is told as they come.
+ * push/pull stream, NetworkDB's bulk syncs (the one it sends a member unasked, covering every
+ * network they share, and the one it answers each member's with), a heartbeat's HTTP/2 frames
+ * each way (TLS adds its record to those); and its timers. NetworkDB's gossip and what a
+ * network join sends are not here: they depend on the step's events, which the player is told
+ * as they come (emu/netdb.ts).
  */
 export interface NodeTraffic {
   peers: string[];
@@ -312,14 +315,32 @@ export interface NodeTraffic {
   ping: [number, number, number];
   ack: [number, number, number];
   pushPull: number;
-  /** Per network it shares with other members: their addresses (a bulk sync picks one) and the stream it sends. */
-  bulkSync: { peers: string[]; stream: number }[];
+  /** Per network it shares with other members, their addresses: the periodic bulk sync draws one member of a network. */
+  bulkSyncNetworks: string[][];
+  /** Per member it shares networks with: the stream it sends it unasked (every shared network), and which of bulkSyncNetworks that covers. */
+  bulkSync: { peer: string; stream: number; networks: number[] }[];
   /** The bulk-sync streams members may send it, by length: one sent unasked is answered with `answer` bytes, an answer is not. */
   bulkSyncIn: { length: number; answer?: number }[];
   heartbeat: { request: number; response: number };
   /** memberlist's, NetworkDB's and the dispatcher's periods, in ms (push/pull scaled with the members). */
   timersMs: { probe: number; pushPull: number; bulkSync: number; gossip: number; heartbeat: number; heartbeatJitter: number };
 }
+
+/** What NetworkDB knows of each node that owns entries, `tableTimeOf` giving its table clock (1 for a node that has sent no event). */
+export function tableOwners(view: ClusterView, tableTimeOf: (host: string) => number): (host: string) => TableOwner {
+  const nodeByHost = new Map(view.nodes.map((n) => [n.host, n] as const));
+  return (h) => {
+    const n = nodeByHost.get(h);
+    return { host: h, tableTime: tableTimeOf(h), gossipName: n?.gossipName ?? h, address: n?.address ?? '' };
+  };
+}
+
+/** The networks two nodes are both members of (findCommonNetworks), in the view's order. */
+export function commonNetworks(networks: readonly ClusterNetwork[], a: string, b: string): ClusterNetwork[] {
+  return networks.filter((n) => n.members.has(a) && n.members.has(b));
+}
+
+const streamLength = (msg: Buffer) => memberlistStream(msg, (n) => new Uint8Array(n)).length;
 
 /** `tableTimeOf`: each node's NetworkDB table clock (what its messages carry), 1 for a node that has sent no event. */
 export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host: string) => number = () => 1): NodeTraffic | undefined {
@@ -330,21 +351,17 @@ export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host:
   const bySeq = (f: (seq: number) => number): [number, number, number] => [f(1), f(200), f(1000)];
   const manager = view.nodes.find((n) => n.manager && n.alive);
   const nodeByHost = new Map(view.nodes.map((n) => [n.host, n] as const));
-  const ownerOf = (h: string): TableOwner => {
-    const n = nodeByHost.get(h);
-    return { tableTime: tableTimeOf(h), gossipName: n?.gossipName ?? h, address: n?.address ?? '' };
-  };
-  const streamLength = (msg: Buffer) => memberlistStream(msg, (n) => new Uint8Array(n)).length;
+  const ownerOf = tableOwners(view, tableTimeOf);
+  const mine = view.networks.filter((n) => n.members.has(host) && n.hosts.some((h) => h !== host && nodeByHost.get(h)?.alive));
+  const bulkSyncNetworks = mine.map((net) => net.hosts.filter((h) => h !== host && nodeByHost.get(h)?.alive).map((h) => nodeByHost.get(h)!.address));
   const bulkSync: NodeTraffic['bulkSync'] = [];
   const bulkSyncIn: NodeTraffic['bulkSyncIn'] = [];
-  for (const net of view.networks) {
-    if (!net.hosts.includes(host)) continue;
-    const members = net.hosts.filter((h) => h !== host && nodeByHost.get(h)?.alive);
-    if (members.length === 0) continue;
-    const stream = (from: string, unsolicited: boolean) => streamLength(bulkSyncStreamMessage(ownerOf(from), net.id, unsolicited, net.entries, ownerOf));
-    bulkSync.push({ peers: members.map((h) => nodeByHost.get(h)!.address), stream: stream(host, true) });
-    const answer = stream(host, false);
-    for (const m of members) bulkSyncIn.push({ length: stream(m, true), answer }, { length: stream(m, false) });
+  for (const m of others) {
+    const common = commonNetworks(mine, host, m.host);
+    if (common.length === 0) continue;
+    const stream = (from: string, unsolicited: boolean) => streamLength(bulkSyncStreamMessage(ownerOf(from), common, unsolicited, ownerOf));
+    bulkSync.push({ peer: m.address, stream: stream(host, true), networks: common.map((n) => mine.indexOf(n)) });
+    bulkSyncIn.push({ length: stream(m.host, true), answer: stream(host, false) }, { length: stream(m.host, false) });
   }
   const ms = (ns: number) => ns / 1e6;
   return {
@@ -353,6 +370,7 @@ export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host:
     ping: bySeq((seq) => ENCRYPT_OVERHEAD + pingMessage(seq, target.gossipName, addressBytes(self.address), MEMBERLIST_PORT, self.gossipName).length),
     ack: bySeq((seq) => ENCRYPT_OVERHEAD + ackMessage(seq).length),
     pushPull: streamLength(pushPullState(view, host, tableTimeOf(host))),
+    bulkSyncNetworks,
     bulkSync,
     bulkSyncIn,
     heartbeat: heartbeatFrames('x'.repeat(25), HEARTBEAT_PERIOD_NS),
@@ -363,6 +381,27 @@ export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host:
   };
 }
 
+/**
+ * The bulk syncs a node's JoinNetwork makes (libnetwork networkdb.go JoinNetwork, cluster.go
+ * bulkSync with all set): one to every other live member of the network, in turn, each
+ * covering every network the two share; the joiner's stream and the member's answer, by length.
+ */
+export function joinSyncs(view: ClusterView, host: string, networkId: string, tableTimeOf: (host: string) => number): { peer: string; stream: number; answer: number }[] {
+  const net = view.networks.find((n) => n.id === networkId);
+  if (!net) return [];
+  const ownerOf = tableOwners(view, tableTimeOf);
+  const alive = new Set(view.nodes.filter((n) => n.alive).map((n) => n.host));
+  const joining = { host, networkId };
+  return net.hosts.filter((h) => h !== host && alive.has(h)).map((peer) => {
+    const common = commonNetworks(view.networks, host, peer);
+    return {
+      peer,
+      stream: streamLength(bulkSyncStreamMessage(ownerOf(host), common, true, ownerOf, joining)),
+      answer: streamLength(bulkSyncStreamMessage(ownerOf(peer), common, false, ownerOf, joining)),
+    };
+  });
+}
+
 /** A table entry's identity across views: its table, network and key. */
 export function entryKey(e: ClusterTableEntry): string {
   return `${e.table}|${e.networkId}|${e.key}`;
@@ -370,6 +409,7 @@ export function entryKey(e: ClusterTableEntry): string {
 
 /** What NetworkDB knows of the node that owns an entry: its table clock, name and VTEP. */
 export interface TableOwner {
+  host: string;
   tableTime: number;
   gossipName: string;
   address: string;
@@ -409,8 +449,49 @@ export function gossipPacketMessage(batch: QueuedEvent[]): Buffer {
   return userPacketMessage(compoundMessage(batch.map((e) => e.msg)));
 }
 
-/** The user message of a bulk sync (bulkSyncNode, SendToTCP): every entry of the network, each at its owner's clock. */
-export function bulkSyncStreamMessage(from: TableOwner, networkId: string, unsolicited: boolean, entries: ClusterTableEntry[], ownerOf: (host: string) => TableOwner): Buffer {
-  const events = entries.map((e) => tableEventMessage(ownerOf(e.owner), e, TABLE_EVENT.create));
-  return userStreamMessage(bulkSyncMessage(from.tableTime, unsolicited, from.gossipName, [networkId], events));
+/**
+ * The user message of a bulk sync (libnetwork cluster.go bulkSyncNode, SendToTCP): every
+ * entry of the networks, each at its owner's clock. `joining`: a bulk sync made by a network
+ * join (networkdb.go JoinNetwork), before the joiner knows any of that network's entries (the
+ * sync is how it learns them) and before it has created its own (it does once the join returns).
+ */
+export function bulkSyncStreamMessage(from: TableOwner, networks: readonly ClusterNetwork[], unsolicited: boolean, ownerOf: (host: string) => TableOwner, joining?: { host: string; networkId: string }): Buffer {
+  const events: Buffer[] = [];
+  for (const net of networks) {
+    const joined = joining?.networkId === net.id ? joining.host : undefined;
+    if (joined === from.host) continue;
+    for (const e of net.entries) if (e.owner !== joined) events.push(tableEventMessage(ownerOf(e.owner), e, TABLE_EVENT.create));
+  }
+  return userStreamMessage(bulkSyncMessage(from.tableTime, unsolicited, from.gossipName, networks.map((n) => n.id), events));
+}
+
+/**
+ * Up to m distinct items of `list` that `eligible` admits, drawn as NetworkDB's mRandomNodes
+ * and memberlist's kRandomNodes draw them (libnetwork networkdb/cluster.go mRandomNodes,
+ * memberlist util.go kRandomNodes): a random index at a time (`below(n)`, a draw in [0, n)),
+ * the ineligible and those already drawn skipped, at most 3n draws, so a small list is
+ * searched through and a big one costs m draws, not a pass over every member. sim draws with
+ * its seeded generator, emu with the machine's: the same rule in both.
+ */
+export function randomNodes<T>(list: readonly T[], m: number, below: (n: number) => number, eligible: (x: T) => boolean): T[] {
+  const picked: T[] = [];
+  for (let i = 0; i < 3 * list.length && picked.length < m; i++) {
+    const x = list[below(list.length)];
+    if (eligible(x) && !picked.includes(x)) picked.push(x);
+  }
+  return picked;
+}
+
+/**
+ * A network event as memberlist gossips it: NetworkDB queues it on its networkBroadcasts
+ * (libnetwork broadcast.go sendNetworkEvent) and memberlist's gossip takes it through the
+ * delegate's GetBroadcasts, framed as a user message (memberlist getBroadcasts).
+ */
+export function networkEventBroadcast(type: number, networkTime: number, nodeName: string, networkId: string): Buffer {
+  return userPacketMessage(networkEvent({ type, lTime: networkTime, nodeName, networkId }));
+}
+
+/** What memberlist's gossip sends one node (memberlist state.go gossip): one broadcast as it is, more as a compound. */
+export function broadcastPacketMessage(batch: QueuedEvent[]): Buffer {
+  return batch.length === 1 ? batch[0].msg : memberlistCompound(batch.map((e) => e.msg));
 }

@@ -75,6 +75,15 @@ export function userPacketMessage(payload: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from([MEMBERLIST_MSG.user]), payload]);
 }
 
+/** makeCompoundMessage: compoundMsg, how many, each one's length (uint16), then the messages. */
+export function memberlistCompound(messages: Uint8Array[]): Buffer {
+  const header = Buffer.alloc(2 + 2 * messages.length);
+  header[0] = MEMBERLIST_MSG.compound;
+  header[1] = messages.length;
+  messages.forEach((m, i) => header.writeUInt16BE(m.length, 2 + 2 * i));
+  return Buffer.concat([header, ...messages]);
+}
+
 /** compressPayload: the LZW of the message inside a compress struct (Algo lzwAlgo 0). */
 export function compressMessage(msg: Uint8Array): Buffer {
   return memberlistMessage(MEMBERLIST_MSG.compress, { fields: [['Algo', 0], ['Buf', { bytes: lzwCompress(msg) }]] });

@@ -7,7 +7,9 @@
 import { emitProtobuf, ProtoField } from './protobuf';
 
 /** networkdb.MessageType. */
-export const NETWORKDB_MSG = { tableEvent: 2, pushPull: 3, bulkSync: 4, compound: 5 } as const;
+export const NETWORKDB_MSG = { networkEvent: 1, tableEvent: 2, pushPull: 3, bulkSync: 4, compound: 5 } as const;
+/** NetworkEvent.Type. */
+export const NETWORK_EVENT = { join: 1, leave: 2 } as const;
 /** TableEvent.Type. */
 export const TABLE_EVENT = { create: 1, update: 2, delete: 3 } as const;
 
@@ -17,6 +19,19 @@ export const ENDPOINT_TABLE = 'endpoint_table';
 /** encodeMessage: the message inside a GossipMessage of its type. */
 export function gossipMessage(type: number, data: Uint8Array): Buffer {
   return emitProtobuf([[1, type], [2, data]]);
+}
+
+export interface NetworkEventRepr {
+  type: number;
+  /** The node's network clock (a Lamport time) when it joined or left. */
+  lTime: number;
+  nodeName: string;
+  networkId: string;
+}
+
+/** sendNetworkEvent's message: a node joined or left a network. */
+export function networkEvent(e: NetworkEventRepr): Buffer {
+  return gossipMessage(NETWORKDB_MSG.networkEvent, emitProtobuf([[1, e.type], [2, e.lTime], [3, e.nodeName], [4, e.networkId]]));
 }
 
 export interface TableEventRepr {
