@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { driverQuestions, driverQuestionsIn, folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, PAGE_STANDINS, specifiersOf, violations } from './helpers/architecture';
+import { driverQuestions, driverQuestionsIn, folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, nodeGlobalsOf, PAGE_STANDINS, specifiersOf, stepNumbers, stepNumbersIn, violations } from './helpers/architecture';
 import { REPO } from './helpers/env';
 
 describe('architecture', () => {
@@ -28,14 +28,59 @@ describe('architecture', () => {
       "const local = 'bridge' !== n.driver;",
       'switch (net.driver) { default: }',
       "if (driver == 'host') g();",
-      "const name = net.driver; const d = driverOf(net); if (d.name === 'x') h();",
+      "const d = driverOf(net); if (d.name === 'x') h();",
+      "if (driverOf(net).name !== 'bridge') i();",
+      "const twoOfThem = ['overlay', 'bridge'].includes(net.driver);",
+      // Not questions: a driver's name read or passed on, a lookup of what the user typed, another thing's name.
+      "const name = net.driver; const shown = driverNamed(name)?.name; if (wanted.includes(net.driver)) j(); if (c.name === 'x') k();",
     ].join('\n');
     expect(driverQuestionsIn('x.ts', text)).toEqual([
       "x.ts:1: net.driver === 'overlay'",
       "x.ts:2: 'bridge' !== n.driver",
       'x.ts:3: net.driver',
       "x.ts:4: driver == 'host'",
+      "x.ts:5: d.name === 'x'",
+      "x.ts:6: driverOf(net).name !== 'bridge'",
+      "x.ts:7: ['overlay', 'bridge'].includes(net.driver)",
     ]);
+  });
+
+  test('outside the path models, no code writes a step as a number (it asks the flow\'s path model)', () => {
+    expect(stepNumbers(REPO, graph)).toEqual([]);
+  });
+
+  test('a step written as a number is found: given, compared, assigned or switched on', () => {
+    const text = [
+      "hops.push({ step: 4, event: 'encap' });",
+      'if (h.step === 8) f();',
+      'const late = 3 < hop.step;',
+      "const s = h['step'] >= 6;",
+      'let step = 5;',
+      'switch (last.step) { case 2: break; default: }',
+      // Not steps: a model's step, a scenario's step count, another number.
+      'const ok = h.step === model.last; const n = steps.length === 3; const next = { seq: 1 }; if (u.step) g(u.step - 1);',
+    ].join('\n');
+    expect(stepNumbersIn('x.ts', text)).toEqual([
+      'x.ts:1: step: 4',
+      'x.ts:2: h.step === 8',
+      'x.ts:3: 3 < hop.step',
+      "x.ts:4: h['step'] >= 6",
+      'x.ts:5: step = 5',
+      'x.ts:6: 2',
+    ]);
+  });
+
+  test("Node's globals count as imports of their modules; a name the file declares itself does not", () => {
+    const text = [
+      'const home = process.env.HOME;',
+      'const here = __dirname;',
+      'setImmediate(() => undefined);',
+      "const r = require.resolve('x'); const direct = require('./y');",
+      // Not Node's: members and keys of that name, and Buffer (the page injects its own).
+      'const o = { process: 1, global: 2 }; o.process = 3; const b = Buffer.alloc(1);',
+    ].join('\n');
+    expect(nodeGlobalsOf('x.ts', text).sort()).toEqual(['module', 'process', 'timers']);
+    expect(nodeGlobalsOf('y.ts', 'function process(x: number): number { return x; }\nprocess(1);')).toEqual([]);
   });
 
   test('every named adapter exists and touches Node (an adapter that no longer does should lose its name)', () => {
@@ -95,6 +140,9 @@ describe('architecture', () => {
     ['sim/trace/table.ts', 'os', 'the lab reaches no Node-only module (a browser page bundles it)'],
     ['lab/web/main.ts', 'viz/report.ts', 'the lab reaches no Node-only module (a browser page bundles it)'],
     ['viz/app/views.ts', 'fs', 'the lab reaches no Node-only module (a browser page bundles it)'],
+    // Node's globals enter the graph as their modules (nodeGlobalsOf): process.env in the core breaks the rule like an import.
+    ['sim/trace/table.ts', 'process', 'the sim core touches Node only through named adapters'],
+    ['sim/kernel/clock.ts', 'timers', 'the sim core touches Node only through named adapters'],
   ])('%s → %s breaks "%s"', (from, to, rule) => {
     expect(graph.has(from)).toBe(true);
     expect(broken(plus(from, to))).toContain(rule);

@@ -32,6 +32,41 @@ export function specifiersOf(fileName: string, text: string): string[] {
   return found;
 }
 
+/**
+ * Node's globals, each as the module it stands for: a file that uses one needs Node as much
+ * as a file that imports that module, so the graph records it as an import of it. `Buffer`
+ * is not among them: the browser lab's build injects a stand-in for it (lab/web/buffer.ts).
+ */
+export const NODE_GLOBALS: Record<string, string> = {
+  process: 'process', __dirname: 'module', __filename: 'module', require: 'module', module: 'module', exports: 'module',
+  setImmediate: 'timers', clearImmediate: 'timers', global: 'process',
+};
+
+/** The Node modules a source text reaches through Node's globals (a name the file declares itself is its own). */
+export function nodeGlobalsOf(fileName: string, text: string): string[] {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const declared = new Set<string>();
+  const used = new Set<string>();
+  const visit = (node: ts.Node) => {
+    const named = node as ts.Node & { name?: ts.Node };
+    if ((ts.isVariableDeclaration(node) || ts.isFunctionDeclaration(node) || ts.isParameter(node) || ts.isClassDeclaration(node) || ts.isImportSpecifier(node)
+      || ts.isImportClause(node) || ts.isNamespaceImport(node) || ts.isImportEqualsDeclaration(node)) && named.name && ts.isIdentifier(named.name)) declared.add(named.name.text);
+    if (ts.isIdentifier(node) && Object.hasOwn(NODE_GLOBALS, node.text) && !isMemberName(node)) used.add(node.text);
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return [...new Set([...used].filter((g) => !declared.has(g)).map((g) => NODE_GLOBALS[g]))];
+}
+
+/** An identifier that names a member or a declaration, not a value in scope (`x.process`, `{ process: 1 }`, `process(): void`). */
+function isMemberName(node: ts.Identifier): boolean {
+  const p = node.parent;
+  return (ts.isPropertyAccessExpression(p) && p.name === node) || (ts.isPropertyAssignment(p) && p.name === node) || (ts.isPropertySignature(p) && p.name === node)
+    || (ts.isPropertyDeclaration(p) && p.name === node) || (ts.isMethodDeclaration(p) && p.name === node) || (ts.isMethodSignature(p) && p.name === node)
+    || (ts.isQualifiedName(p) && p.right === node) || (ts.isBindingElement(p) && p.propertyName === node)
+    || (ts.isCallExpression(p) && p.expression === node && node.text === 'require' && p.arguments.length === 1 && ts.isStringLiteral(p.arguments[0]));
+}
+
 /** A relative specifier as the repo file it names; a package as its name (`node:` dropped, subpaths kept). */
 function resolve(repo: string, from: string, spec: string): string {
   if (!spec.startsWith('.')) return spec.replace(/^node:/, '');
@@ -52,7 +87,8 @@ export function importGraph(repo: string): ImportGraph {
       const rel = `${dir}/${e.name}`;
       if (e.isDirectory()) walk(rel);
       else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
-        graph.set(rel, specifiersOf(rel, fs.readFileSync(path.join(repo, rel), 'utf8')).map((s) => resolve(repo, rel, s)));
+        const text = fs.readFileSync(path.join(repo, rel), 'utf8');
+        graph.set(rel, [...specifiersOf(rel, text).map((s) => resolve(repo, rel, s)), ...nodeGlobalsOf(rel, text)]);
       }
     }
   };
@@ -202,21 +238,39 @@ export function violations(graph: ImportGraph): Violation[] {
 /** Where code may ask which driver a network has: the drivers themselves (the registry dispatches once). */
 export const DRIVER_SEAM = 'sim/model/drivers/';
 
+/** The registry's lookups: what they return is a network's driver. */
+const DRIVER_LOOKUPS = new Set(['driverOf', 'driverNamed']);
+
 /**
- * Places in a source text that ask which driver a network has: a `.driver` (or a `driver`
- * variable) compared with a string (`net.driver === 'overlay'`), or switched on.
+ * Places in a source text that ask which driver a network has: a network's driver name (a
+ * `.driver`, a `driver` variable) or a driver's own `.name` (of `driverOf(net)`, or of a
+ * variable holding it) compared with a string (`net.driver === 'overlay'`,
+ * `driverOf(net).name !== 'bridge'`), looked up in a list of names
+ * (`['overlay', 'bridge'].includes(net.driver)`), or switched on.
  */
 export function driverQuestionsIn(fileName: string, text: string): string[] {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const found: string[] = [];
-  const isDriver = (e: ts.Expression) => (ts.isPropertyAccessExpression(e) && e.name.text === 'driver') || (ts.isIdentifier(e) && e.text === 'driver');
+  // Variables that hold a driver the registry gave (`const d = driverOf(net)`).
+  const holders = new Set<string>();
+  const isLookup = (e: ts.Expression) => ts.isCallExpression(e) && ts.isIdentifier(e.expression) && DRIVER_LOOKUPS.has(e.expression.text);
+  const collect = (node: ts.Node) => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && isLookup(node.initializer)) holders.add(node.name.text);
+    ts.forEachChild(node, collect);
+  };
+  collect(sf);
+  const isDriver = (e: ts.Expression) => (ts.isPropertyAccessExpression(e) && e.name.text === 'driver') || (ts.isIdentifier(e) && e.text === 'driver')
+    || (ts.isPropertyAccessExpression(e) && e.name.text === 'name' && (isLookup(e.expression) || (ts.isIdentifier(e.expression) && holders.has(e.expression.text))));
   const isString = (e: ts.Expression) => ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e);
+  const isNames = (e: ts.Expression) => ts.isArrayLiteralExpression(e) && e.elements.length > 0 && e.elements.every((x) => isString(x));
   const equality = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
   const at = (node: ts.Node) => `${fileName}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: ${node.getText(sf)}`;
   const visit = (node: ts.Node) => {
     if (ts.isBinaryExpression(node) && equality.has(node.operatorToken.kind)
       && ((isDriver(node.left) && isString(node.right)) || (isDriver(node.right) && isString(node.left)))) found.push(at(node));
     else if (ts.isSwitchStatement(node) && isDriver(node.expression)) found.push(at(node.expression));
+    else if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'includes'
+      && isNames(node.expression.expression) && node.arguments.length === 1 && isDriver(node.arguments[0])) found.push(at(node));
     ts.forEachChild(node, visit);
   };
   visit(sf);
@@ -226,4 +280,36 @@ export function driverQuestionsIn(fileName: string, text: string): string[] {
 /** Every production file's driver questions outside the driver seam. */
 export function driverQuestions(repo: string, graph: ImportGraph): string[] {
   return [...graph.keys()].filter((f) => !f.startsWith(DRIVER_SEAM)).flatMap((f) => driverQuestionsIn(f, fs.readFileSync(path.join(repo, f), 'utf8')));
+}
+
+/** Where step numbers may be written: the path models, one file a path (sim/trace/paths/). */
+export const PATH_MODELS = 'sim/trace/paths/';
+
+/**
+ * Places in a source text that write a path's step as a number: a `step` (a property, a
+ * variable) given or compared with a numeric literal (`{ step: 4 }`, `h.step === 8`,
+ * `step >= 3`). Outside the path models a step is always one a model gave.
+ */
+export function stepNumbersIn(fileName: string, text: string): string[] {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const found: string[] = [];
+  const isStep = (e: ts.Node) => (ts.isPropertyAccessExpression(e) && e.name.text === 'step') || (ts.isIdentifier(e) && e.text === 'step')
+    || (ts.isElementAccessExpression(e) && ts.isStringLiteral(e.argumentExpression) && e.argumentExpression.text === 'step');
+  const isNumber = (e: ts.Node) => ts.isNumericLiteral(e) || (ts.isPrefixUnaryExpression(e) && ts.isNumericLiteral(e.operand));
+  const comparison = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken,
+    ts.SyntaxKind.LessThanToken, ts.SyntaxKind.LessThanEqualsToken, ts.SyntaxKind.GreaterThanToken, ts.SyntaxKind.GreaterThanEqualsToken, ts.SyntaxKind.EqualsToken]);
+  const at = (node: ts.Node) => `${fileName}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: ${node.getText(sf)}`;
+  const visit = (node: ts.Node) => {
+    if (ts.isBinaryExpression(node) && comparison.has(node.operatorToken.kind) && ((isStep(node.left) && isNumber(node.right)) || (isStep(node.right) && isNumber(node.left)))) found.push(at(node));
+    else if ((ts.isPropertyAssignment(node) || ts.isVariableDeclaration(node)) && node.name && isStep(node.name) && node.initializer && isNumber(node.initializer)) found.push(at(node));
+    else if (ts.isCaseClause(node) && isNumber(node.expression) && ts.isSwitchStatement(node.parent.parent) && isStep(node.parent.parent.expression)) found.push(at(node.expression));
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+/** Every production file's step numbers outside the path models. */
+export function stepNumbers(repo: string, graph: ImportGraph): string[] {
+  return [...graph.keys()].filter((f) => !f.startsWith(PATH_MODELS)).flatMap((f) => stepNumbersIn(f, fs.readFileSync(path.join(repo, f), 'utf8')));
 }
