@@ -134,3 +134,27 @@ describe('network drivers', () => {
     });
   });
 });
+
+describe('network rm: what a driver made on the hosts at create goes with the network', () => {
+  /** The hosts' kernels as far as a network's creation can change them: every namespace's links, and the host's rules. */
+  const hostsAfter = async (driver: NetworkDriver, steps: string[]) => {
+    const prep = PREPARE[driver.name];
+    const all = ['r0: docker swarm init', 'r1: docker swarm join --token <...> 198.51.100.10:2377', ...(prep?.steps ?? []), ...steps,
+      'r0: iptables -S', 'r0: iptables -t nat -S', 'r1: iptables -S', 'r1: iptables -t nat -S'];
+    const { result, backend } = await runSim(`name: rm-${driver.name}\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n${all.map((st) => `  - ${st}\n`).join('')}`);
+    expect(result.steps.filter((s) => !s.ok).map((s) => `${s.on}: ${s.command}: ${s.stderr}`)).toEqual([]);
+    const links = [...backend.kernel.hosts.values()].flatMap((h) => [...h.namespaces.values()].flatMap((ns) => [...ns.links.keys()].map((l) => `${h.name}/${ns.name}/${l}`))).sort();
+    return { links, rules: result.steps.slice(-4).map((s) => s.stdout) };
+  };
+
+  test.each(registeredDrivers().filter((d) => d.create).map((d) => [d.name, d] as const))('%s', async (_name, driver) => {
+    const create = `r0: docker network create -d ${driver.name} ${PREPARE[driver.name]?.createFlags ?? '--attachable'} net-${driver.name}`;
+    const before = await hostsAfter(driver, []);
+    const made = await hostsAfter(driver, [create]);
+    const removed = await hostsAfter(driver, [create, `r0: docker network rm net-${driver.name}`]);
+    expect(removed).toEqual(before);
+    // Undoing is the driver's own (its remove), not the network code's: a driver that made anything says how it goes.
+    const madeSomething = JSON.stringify(made) !== JSON.stringify(before);
+    expect(typeof driver.remove).toBe(madeSomething ? 'function' : 'undefined');
+  });
+});

@@ -1,11 +1,10 @@
 /** `docker network create` and `rm`: swarm overlays through the manager, bridges locally. */
 import { WORKER_CANNOT } from './swarm';
 import { NetworkSpec } from './drivers/driver';
-import { driverNamed } from './drivers';
+import { driverNamed, driverOf } from './drivers';
 import { advance, networkMachine } from './machines';
 import { allNetworks, findNetwork, Tx, visibleNetworks } from './tx';
 import { DaemonRefusal, NoSuchObject } from './refusal';
-import { bridgeNetworkDown } from './firewall';
 import { endpointsOf, Network, shardDelete, swarmNetwork } from './world';
 import { ipv4ToNumber, parseCidr } from '../wire/addr';
 
@@ -38,12 +37,7 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
   if (net.scope === 'local') {
     if (PREDEFINED.has(net.name)) throw new DaemonRefusal(`${net.name} is a pre-defined network and cannot be removed`);
     if (net.name === 'docker_gwbridge' || endpointsOf(net).length > 0) throw new DaemonRefusal(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
-    if (net.bridge) {
-      tx.emit({ op: 'link.del', host, netns: host, name: net.bridge });
-      bridgeNetworkDown(tx, host, net);
-    } else if (net.createdLink) {
-      tx.emit({ op: 'link.del', host, netns: host, name: net.createdLink });
-    }
+    driverOf(net).remove?.(tx, host, net);
     delete h.localNetworks[net.id];
     return;
   }

@@ -13,7 +13,7 @@ import { localNetworksRead, Tx } from '../tx';
 import { seedFromName } from '../ids';
 import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
 import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
-import { bridgeNetworkUp } from '../firewall';
+import { bridgeNetworkDown, bridgeNetworkUp } from '../firewall';
 
 /** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
 function* localPools(): Generator<string> {
@@ -110,6 +110,11 @@ function bridgeOutsideCaptureSpots(world: World, net: Network, ep: Endpoint, dst
 export const bridgeDriver: NetworkDriver = {
   name: 'bridge',
   create: createBridgeNetwork,
+  // The bridge goes, and with it the network's rules (a docker0 or docker_gwbridge is never removed: dockerd refuses first).
+  remove: (tx, host, net) => {
+    tx.emit({ op: 'link.del', host, netns: host, name: net.bridge! });
+    bridgeNetworkDown(tx, host, net);
+  },
   attaches: true,
   join: joinBridge,
   leave: (tx, _net, ep, sandboxGoing) => leaveBridge(tx, ep, sandboxGoing),

@@ -69,6 +69,12 @@ export interface NetworkDriver {
   admit?(tx: Tx, host: string): void;
   /** Allocates the network (subnet, VNI) and emits what exists before any endpoint joins. */
   create?(tx: Tx, host: string, spec: NetworkSpec): Network;
+  /**
+   * `docker network rm` of a local network, once dockerd has agreed to it (libnetwork's
+   * DeleteNetwork): undoes on the host what `create` made there (a bridge and its rules, a
+   * parent link). Absent when `create` made nothing on the host.
+   */
+  remove?(tx: Tx, host: string, net: Draft<Network>): void;
   /** An endpoint's address from the driver's own IPAM (a remote IPAM plugin), instead of the network's subnet. */
   address?(tx: Tx, net: Draft<Network>, host: string): { ip: string; prefixLength: number; mac: string };
   /** Whether a container on it gets an endpoint at all (host and null share the host's or no stack). */

@@ -47,6 +47,10 @@ const CONTAINERS = 'a container on a macvlan network is not modelled (the networ
 export const macvlanDriver: NetworkDriver = {
   name: 'macvlan',
   create: createMacvlanNetwork,
+  // The dummy parent the driver made goes with the network (a parent named by -o parent= stays).
+  remove: (tx, host, net) => {
+    if (net.createdLink) tx.emit({ op: 'link.del', host, netns: host, name: net.createdLink });
+  },
   attaches: true,
   containersNotModelled: CONTAINERS,
   join: () => {
