@@ -6,7 +6,9 @@
  */
 import { execFileSync } from 'child_process';
 import { lookupCommand } from '../sim/commands/registry';
+import fc from 'fast-check';
 import { parseCommandLine } from '../sim/commands/cmdline';
+import { shellWords } from '../sim/text/words';
 import { posixToJs, runFilter } from '../sim/commands/filters';
 import { dockerHelp, findDockerCommand } from '../sim/commands/docker';
 import { runSim, twoNodes } from './helpers/run';
@@ -93,6 +95,24 @@ describe('command lines', () => {
       expect(parseCommandLine(line)).toEqual({ ok: false, kind: 'unsupported', construct });
     }
     expect(parseCommandLine('| grep x')).toMatchObject({ ok: false, kind: 'syntax' });
+  });
+
+  test("one word syntax: a step's line and shellWords read the same words wherever the line has no operator, and fail on the same open quote", () => {
+    // Characters sh's words are made of (quotes, backslashes, blanks) and plain ones; no operator, expansion or glob.
+    const char = fc.constantFrom("'", '"', '\\', ' ', '\t', 'a', 'b', '-', '=', '.', '/', ':', '0');
+    fc.assert(fc.property(fc.array(char, { maxLength: 24 }).map((cs) => cs.join('')), (line) => {
+      let words: string[] | { error: string };
+      try {
+        words = shellWords(line);
+      } catch (e) {
+        words = { error: (e as Error).message };
+      }
+      const parsed = parseCommandLine(line);
+      if ('error' in words) expect(parsed).toEqual({ ok: false, kind: 'syntax', message: words.error });
+      else expect(parsed).toEqual({ ok: true, list: words.length ? [[words]] : [] });
+    }), { seed: 14, numRuns: 2000 });
+    // Where they differ, on purpose: shellWords reads one command's words, so an operator is an ordinary character there.
+    expect(shellWords("a|b ';' c;d $x")).toEqual(['a|b', ';', 'c;d', '$x']);
   });
 
   test('filters: grep (basic and extended), head, tail, wc as GNU prints them', () => {

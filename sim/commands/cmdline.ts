@@ -5,7 +5,7 @@
  * subshells, globs) is named, so the line is refused as not modelled instead of being read
  * as plain words. No shell ever sees a step.
  */
-import { readQuoted } from '../text/words';
+import { scanWords, WordList } from '../text/words';
 
 /** Commands joined by `|`: each stage's stdout feeds the next. */
 export type Pipeline = string[][];
@@ -21,70 +21,45 @@ const PLACEHOLDER = /^<[^<>\s|;&]*>/;
 export function parseCommandLine(line: string): CommandLine {
   const list: Pipeline[] = [];
   let pipeline: Pipeline = [];
-  let words: string[] = [];
-  let cur = '';
-  let inWord = false;
-  const endWord = () => {
-    if (inWord) words.push(cur);
-    cur = '';
-    inWord = false;
-  };
-  const endCommand = (op: string): string | undefined => {
-    endWord();
-    if (words.length === 0) return `syntax error near unexpected token \`${op}'`;
-    pipeline.push(words);
-    words = [];
+  const words = new WordList();
+  const unsupported = (construct: string) => ({ stop: { ok: false, kind: 'unsupported', construct } as CommandLine });
+  /** Ends the command before an operator; a line cannot have an empty one there. */
+  const endCommand = (op: string) => {
+    const command = words.take();
+    if (command.length === 0) return { stop: { ok: false, kind: 'syntax', message: `syntax error near unexpected token \`${op}'` } as CommandLine };
+    pipeline.push(command);
     return undefined;
   };
-  const unsupported = (construct: string): CommandLine => ({ ok: false, kind: 'unsupported', construct });
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    const next = line[i + 1];
-    if (ch === "'" || ch === '"') {
-      const part = readQuoted(line, i);
-      if ('error' in part) return { ok: false, kind: 'syntax', message: part.error };
-      if (part.expansion) return unsupported(part.expansion === '$' ? '$ expansion' : 'command substitution');
-      cur += part.text;
-      i = part.end;
-      inWord = true;
-    } else if (ch === '\\' && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else if (/\s/.test(ch)) {
-      endWord();
-    } else if (ch === '|') {
-      if (next === '|') return unsupported('||');
-      const e = endCommand('|');
-      if (e) return { ok: false, kind: 'syntax', message: e };
-    } else if (ch === ';') {
-      const e = endCommand(';');
-      if (e) return { ok: false, kind: 'syntax', message: e };
-      list.push(pipeline);
-      pipeline = [];
-    } else if (ch === '<' && !inWord && PLACEHOLDER.test(line.slice(i))) {
-      const m = PLACEHOLDER.exec(line.slice(i))!;
-      cur += m[0];
-      i += m[0].length - 1;
-      inWord = true;
-    } else if (ch === '&') {
-      return unsupported(next === '&' ? '&&' : '&');
-    } else if (ch === '<' || ch === '>') {
-      return unsupported('redirection');
-    } else if (ch === '$' || ch === '`') {
-      return unsupported(ch === '$' ? '$ expansion' : 'command substitution');
-    } else if (ch === '(' || ch === ')') {
-      return unsupported('subshell');
-    } else if (ch === '*' || ch === '?') {
-      return unsupported('glob');
-    } else if (ch === '#' && !inWord) {
-      return unsupported('comment');
-    } else {
-      cur += ch;
-      inWord = true;
-    }
-  }
-  endWord();
-  if (words.length) pipeline.push(words);
+  const stopped = scanWords<CommandLine>(line, words, {
+    quoted: (part) => (part.expansion ? unsupported(part.expansion === '$' ? '$ expansion' : 'command substitution') : undefined),
+    other: (text, i, w) => {
+      const ch = text[i];
+      const next = text[i + 1];
+      if (ch === '|') return next === '|' ? unsupported('||') : endCommand('|') ?? i;
+      if (ch === ';') {
+        const refused = endCommand(';');
+        if (refused) return refused;
+        list.push(pipeline);
+        pipeline = [];
+        return i;
+      }
+      const placeholder = ch === '<' && !w.inWord ? PLACEHOLDER.exec(text.slice(i)) : null;
+      if (placeholder) {
+        w.add(placeholder[0]);
+        return i + placeholder[0].length - 1;
+      }
+      if (ch === '&') return unsupported(next === '&' ? '&&' : '&');
+      if (ch === '<' || ch === '>') return unsupported('redirection');
+      if (ch === '$' || ch === '`') return unsupported(ch === '$' ? '$ expansion' : 'command substitution');
+      if (ch === '(' || ch === ')') return unsupported('subshell');
+      if (ch === '*' || ch === '?') return unsupported('glob');
+      if (ch === '#' && !w.inWord) return unsupported('comment');
+      return undefined;
+    },
+  });
+  if (stopped) return 'error' in stopped ? { ok: false, kind: 'syntax', message: stopped.error } : stopped.stop;
+  const last = words.take();
+  if (last.length) pipeline.push(last);
   else if (pipeline.length) return { ok: false, kind: 'syntax', message: 'syntax error: unexpected end of file' };
   if (pipeline.length) list.push(pipeline);
   return { ok: true, list };

@@ -29,31 +29,95 @@ export function readQuoted(line: string, start: number): QuotedPart | { error: s
   return j >= line.length ? { error: 'unterminated double quote' } : { text, end: j, expansion };
 }
 
-/** Splits a command line the way sh does for simple words and quotes; no expansion. */
-export function shellWords(line: string): string[] {
-  const words: string[] = [];
-  let cur = '';
-  let inWord = false;
+/** The words being read, and the one open now (even an empty quoted part opens one). */
+export class WordList {
+  private words: string[] = [];
+  private cur = '';
+  private open = false;
+
+  /** Whether a word is open. */
+  get inWord(): boolean {
+    return this.open;
+  }
+
+  /** Adds text to the open word, opening one. */
+  add(text: string): void {
+    this.cur += text;
+    this.open = true;
+  }
+
+  /** Ends the open word, if any. */
+  end(): void {
+    if (this.open) this.words.push(this.cur);
+    this.cur = '';
+    this.open = false;
+  }
+
+  /** Ends the open word and hands over the words read, starting a new list. */
+  take(): string[] {
+    this.end();
+    const words = this.words;
+    this.words = [];
+    return words;
+  }
+}
+
+/** Why a reader stopped reading a line: its own verdict, or a quote left open. */
+export type WordStop<T> = { stop: T } | { error: string };
+
+/** What a reader makes of what sh's word syntax leaves to it. */
+export interface WordRules<T> {
+  /**
+   * An unquoted character that is not a quote, a backslash or a blank: undefined takes it
+   * into the word; a number is the index of the last character the reader consumed itself
+   * (an operator, a placeholder it added with `words.add`); `{ stop }` ends the reading.
+   */
+  other?(line: string, i: number, words: WordList): number | undefined | { stop: T };
+  /** A quoted part, before its text joins the word: `{ stop }` ends the reading (a reader that refuses expansions). */
+  quoted?(part: QuotedPart): { stop: T } | undefined;
+}
+
+/**
+ * sh's word syntax, read in one place for every reader of command lines: a quoted part
+ * (readQuoted), a backslash taking the next character as it is, blanks between words.
+ * What else a character means (an operator, a placeholder, nothing) is the reader's to say
+ * (`rules`); without rules every other character is part of a word. Undefined when the
+ * whole line was read.
+ */
+export function scanWords<T>(line: string, words: WordList, rules: WordRules<T> = {}): WordStop<T> | undefined {
   for (let i = 0; i < line.length; i++) {
     const ch = line[i];
     if (ch === "'" || ch === '"') {
       const part = readQuoted(line, i);
-      if ('error' in part) throw new Error(part.error);
-      cur += part.text;
+      if ('error' in part) return part;
+      const stop = rules.quoted?.(part);
+      if (stop) return stop;
+      words.add(part.text);
       i = part.end;
-      inWord = true;
     } else if (ch === '\\' && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
+      words.add(line[++i]);
     } else if (/\s/.test(ch)) {
-      if (inWord) words.push(cur);
-      cur = '';
-      inWord = false;
+      words.end();
     } else {
-      cur += ch;
-      inWord = true;
+      const taken = rules.other?.(line, i, words);
+      if (taken === undefined) words.add(ch);
+      else if (typeof taken === 'number') i = taken;
+      else return taken;
     }
   }
-  if (inWord) words.push(cur);
-  return words;
+  return undefined;
+}
+
+/**
+ * Splits a command line into words the way sh does for quotes and backslashes, and nothing
+ * more: `|`, `;`, `$` and the rest are ordinary characters here. Its readers (the scenario
+ * loader's look for `--name`, the lab's `exit` and `ssh`, tests building argv) read one
+ * command's words; what a step's whole line means, with its pipelines and the constructs it
+ * refuses, is sim/commands/cmdline.ts's, which reads words with the same scanWords.
+ */
+export function shellWords(line: string): string[] {
+  const words = new WordList();
+  const stopped = scanWords<never>(line, words);
+  if (stopped && 'error' in stopped) throw new Error(stopped.error);
+  return words.take();
 }
