@@ -253,7 +253,14 @@ function neighbourExchanges(all: Sighted[], kinds: (ReturnType<typeof belongs>)[
   return dirs;
 }
 
-function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', dir: 'request' | 'reply', key: FlowKey): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
+/** Each host's underlay address and the interface it holds it on, as a segment's note names them (`r0:eth0`). */
+type Uplinks = Map<string, string>;
+
+function uplinksOf(points: CapturePoint[]): Uplinks {
+  return new Map(points.filter((p) => p.role === 'host').flatMap((p) => p.mine.map((ip) => [ip, `${p.host}:${p.device}`] as const)));
+}
+
+function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', dir: 'request' | 'reply', key: FlowKey, uplinks: Uplinks): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
   const innerSrcMac = field(layers, 'eth', 'eth.src') as string;
   const arpOp = field(layers, 'arp', 'arp.opcode');
   const frame: FrameKind = kind === 'dns' ? (dir === 'request' ? 'dns-query' : 'dns-answer') : kind === 'arp' ? (arpOp === ARP_REQUEST ? 'arp-request' : 'arp-reply') : 'ip';
@@ -279,10 +286,20 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
     : p.role === 'host' && encapsulated && !ipip
     ? way === 'out' ? overlayNotes.encap(field(layers, 'eth', 'eth.dst') as string, outer!['ip.dst'] as string)
       : overlayNotes.udpDeliver(field(layers, 'udp', 'udp.dstport', false) as number, p.vtep ?? 'vxlan0', field(layers, 'vxlan', 'vxlan.vni') as number, p.overlays?.[field(layers, 'vxlan', 'vxlan.vni') as number])
+    : p.role === 'vxlan' && at.event === 'arp-proxy-reply'
+    ? overlayNotes.arpReduce(p.device, field(layers, 'arp', 'arp.src.proto_ipv4') as string, field(layers, 'arp', 'arp.src.hw_mac') as string)
+    : p.role === 'underlay'
+    ? segmentNote(uplinks, outer)
     : undefined;
   // The device that acted: the bridge hands frames to a port (br0 to vxlan0 too); the vxlan device encapsulates.
   const actor = (p.role === 'bridge-port' && way === 'in') || (p.role === 'vxlan' && way === 'out') ? p.master : p.role === 'host' && encapsulated && way === 'out' ? p.vtep ?? 'vxlan0' : undefined;
   return { step: at.step, event: at.event, dir, ...(note ? { note } : {}), ...(actor ? { actor } : {}) };
+}
+
+/** The segment between the hosts' interfaces that hold the datagram's addresses (no note where one is not a host's: sim's names both ends). */
+function segmentNote(uplinks: Uplinks, outer: Layer | undefined): string | undefined {
+  const from = uplinks.get(outer?.['ip.src'] as string), to = uplinks.get(outer?.['ip.dst'] as string);
+  return from && to ? overlayNotes.segment(from, to) : undefined;
 }
 
 /** Reads every capture point and returns the flow's hops in time order, placed on the flow's path model. */
@@ -309,13 +326,14 @@ export async function hopsFrom(model: PathModel, points: CapturePoint[], key: Fl
     }
   }
   const kinds = all.map((x) => belongs(x.layers, key, datagrams));
+  const uplinks = uplinksOf(points);
   const neighbours = neighbourExchanges(all, kinds, key);
   for (const [i, x] of all.entries()) {
     const kind = kinds[i] ?? (neighbours.has(i) ? 'arp' : undefined);
     if (!kind) continue;
     const dir = kind === 'dns' ? (field(x.layers, 'dns', 'dns.flags.response') ? 'reply' : 'request')
       : kind === 'icmp' ? packetDir(x.layers, key) : neighbours.get(i) ?? arpDirBetweenEnds(x.layers, key);
-    const c = classify(model, x.p, x.layers, kind, dir, key);
+    const c = classify(model, x.p, x.layers, kind, dir, key, uplinks);
     if (!c) continue;
     const underlay = x.p.role === 'underlay';
     hops.push({

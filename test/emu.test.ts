@@ -85,6 +85,11 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'emu backend (real kerne
     // No ARP for the peer's underlay address at step 4: the hosts' control-plane traffic (the listener holders' probes) resolved it
     // before the ping, as on Docker hosts and in sim's golden trace.
     expect(flow.hops.filter((h) => h.step === 4 && h.layers.some((l) => l.proto === 'arp')).map((h) => [h.host, h.event])).toEqual([]);
+    // The hop notes are the path model's words, each filled in with what the mode knows: the same as sim's golden trace gives.
+    const golden: Trace = JSON.parse(fs.readFileSync(path.join(REPO, 'test', 'golden', 'overlay-standalone.sim.trace.json'), 'utf8'));
+    const notes = (tr: Trace) => [...new Set(tr.flows.filter((f) => f.kind === 'icmp-echo')
+      .flatMap((f) => f.hops.filter((h) => h.note).map((h) => `${h.dir} step ${h.step} ${h.event} at ${h.host}/${h.device}: ${h.note}`)))].sort();
+    expect(notes(t)).toEqual(notes(golden));
     const encap = flow.hops.find((h) => h.step === 4 && h.event === 'encap')!;
     expect(encap.layers.find((l) => l.proto === 'vxlan')).toMatchObject({ 'vxlan.vni': 4097 });
     expect(encap.layers.find((l) => l.proto === 'udp')).toMatchObject({ 'udp.dstport': 4789 });

@@ -9,7 +9,11 @@ import { describeWith, REPO } from './helpers/env';
 import { stopCapture, TestNamespaces } from './helpers/netns';
 import { cnmlab } from './helpers/tshark';
 import { PcapWriter } from '../sim/pcap/writer';
-import { sampleFrames } from './helpers/frames';
+import { echo, eth, ip, sampleFrames } from './helpers/frames';
+import { emitEthernet, ETHERTYPE_ARP } from '../sim/wire/ethernet';
+import { emitArp } from '../sim/wire/arp';
+import { IPPROTO_ICMP } from '../sim/wire/ipv4';
+import { Hop, Trace } from '../sim/trace/types';
 
 /** Captures emu recorded (test/fixtures/README.md). */
 const fixture = (name: string) => path.join(REPO, 'test', 'fixtures', 'captures', name);
@@ -66,6 +70,28 @@ describe('replay', () => {
     const notes = trace.flows.filter((f) => f.kind === 'other').flatMap((f) => f.hops.map((h) => h.note));
     expect(notes).toContain('swarm gossip (memberlist UDP 7946)');
     expect(notes).toContain('swarm control (TCP 2377)');
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test("an overlay namespace's capture (-i any): the ARP exchange is told as sim tells it, step, event and note (each frame seen twice, vxlan0's proxied reply noted)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-replay-'));
+    const file = path.join(dir, 'overlay.pcap');
+    const A = '02:42:0a:00:01:02', B = '02:42:0a:00:01:04';
+    const request = emitEthernet({ src: A, dst: 'ff:ff:ff:ff:ff:ff', ethertype: ETHERTYPE_ARP }, emitArp({ opcode: 1, senderMac: A, senderIp: '10.0.1.2', targetMac: '00:00:00:00:00:00', targetIp: '10.0.1.4' }));
+    const reply = emitEthernet({ src: B, dst: A, ethertype: ETHERTYPE_ARP }, emitArp({ opcode: 2, senderMac: B, senderIp: '10.0.1.4', targetMac: A, targetIp: '10.0.1.2' }));
+    const ping = eth(A, B, ip('10.0.1.2', '10.0.1.4', IPPROTO_ICMP), echo(8, 1));
+    // -i any in the overlay namespace sees each frame twice: through the container's veth and at vxlan0.
+    const w = new PcapWriter('micro');
+    [request, request, reply, reply, ping, ping].forEach((f, i) => w.add(BigInt(i) * 1000n, f));
+    w.writeFile(file);
+    const { trace } = await replayCaptures([{ file, point: 'overlay' }]);
+    const arps = trace.flows.find((f) => f.kind === 'icmp-echo')!.hops.filter((h) => h.layers.some((l) => l.proto === 'arp'));
+    // Sim's golden trace of the same lab, in r0's overlay namespace: the same steps, events and notes.
+    const golden: Trace = JSON.parse(fs.readFileSync(path.join(REPO, 'test', 'golden', 'overlay-standalone.sim.trace.json'), 'utf8'));
+    const sim = golden.flows.find((f) => f.kind === 'icmp-echo')!.hops.filter((h) => h.dir === 'request' && h.host === 'r0' && h.netns.startsWith('1-') && h.layers.some((l) => l.proto === 'arp'));
+    const told = (hops: Hop[]) => hops.map((h) => [h.step, h.event, h.note]);
+    expect(told(sim)).toEqual([[2, 'veth-cross', undefined], [3, 'bridge-flood', undefined], [3, 'arp-proxy-reply', 'vxlan0 proxy: 10.0.1.4 is at 02:42:0a:00:01:04 (static neighbour)'], [1, 'bridge-forward', undefined]]);
+    expect(told(arps)).toEqual(told(sim));
     fs.rmSync(dir, { recursive: true });
   });
 

@@ -59,7 +59,8 @@ function dnsNote(ip: Layer | undefined, udp: Layer | undefined): string {
 
 function label(layers: Layer[]): { event: HopEvent; note?: string; kind: 'icmp' | 'arp' | 'dns' | 'control' | 'other' } {
   const arp = layers.find((l) => l.proto === 'arp');
-  if (arp) return { event: num(arp, 'arp.opcode') === 1 ? 'arp-request' : 'arp-reply', kind: 'arp', note: 'ARP' };
+  // No note of its own, as in sim and emu: the event says what it is (a proxied reply gets the path's note where it is placed).
+  if (arp) return { event: num(arp, 'arp.opcode') === 1 ? 'arp-request' : 'arp-reply', kind: 'arp' };
   const dns = layers.find((l) => l.proto === 'dns');
   const ip = lastOf(layers, 'ip');
   const udp = lastOf(layers, 'udp'), tcp = lastOf(layers, 'tcp');
@@ -257,11 +258,14 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
     if (l.kind === 'dns') placed({ role: 'lo', way: event === 'dns-query' ? 'out' : 'in', frame: event === 'dns-query' ? 'dns-query' : 'dns-answer' });
     else if (l.kind === 'icmp' || l.kind === 'arp') {
       const frame: FrameKind = l.kind === 'icmp' ? 'ip' : event === 'arp-request' ? 'arp-request' : 'arp-reply';
-      const packet = packetKey(fr.layers) ?? `${src}>${dst}@${fr.t}`;
+      // An ARP frame has no IP id: the same question or answer asked again is the same key, so its sightings are
+      // counted in pairs (each is seen twice, the second sighting the copy further along).
+      const packet = packetKey(fr.layers) ?? `arp|${event}|${src}>${dst}`;
       // Encapsulated sightings count across captures; inner ones within one capture (in, then out).
       const key = vx ? `vxlan|${packet}` : `${fr.input}|${packet}`;
-      const seen = (sightings.get(key) ?? 0) + 1;
-      sightings.set(key, seen);
+      const count = (sightings.get(key) ?? 0) + 1;
+      sightings.set(key, count);
+      const seen = l.kind === 'arp' ? ((count - 1) % 2) + 1 : count;
       const local = localOf[fr.input];
       if (vx) {
         // One capture of the wire is the segment; with captures on both hosts, the first sighting is the
@@ -285,6 +289,9 @@ export async function replayCaptures(inputs: ReplayInput[], name = 'replay'): Pr
         const fromLocal = src === local;
         if (fromLocal) placed(seen === 1 ? { role: 'bridge-port', way: 'out', frame } : { role: 'vxlan', way: 'out', frame, flood: frame === 'arp-request' });
         else placed(seen === 1 ? { role: 'vxlan', way: 'in', frame, proxied: frame === 'arp-reply' } : { role: 'bridge-port', way: 'in', frame });
+        // vxlan0 answered from its neighbour table (arp_reduce): worded as sim and emu word it (Docker names the device vxlan0).
+        const arp = fr.layers.find((x) => x.proto === 'arp');
+        if (event === 'arp-proxy-reply' && arp) note = overlayNotes.arpReduce('vxlan0', str(arp, 'arp.src.proto_ipv4') ?? '?', str(arp, 'arp.src.hw_mac') ?? '?');
       }
     }
     const kind: Flow['kind'] = l.kind === 'icmp' || l.kind === 'arp' ? 'icmp-echo' : l.kind === 'dns' ? 'dns' : 'other';

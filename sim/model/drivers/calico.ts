@@ -406,7 +406,8 @@ function calicoCaptureSpots(world: World, _net: Network, ep: Endpoint): CaptureS
     { host: ep.host, netns: ep.host, device: caliName(ep.id), role: 'host-end', mine: [ep.mac] },
     ...(vxlan ? [{ host: ep.host, netns: ep.host, device: VXLAN_DEVICE, role: 'vxlan' as const, mine: [node!.vxlanTunnelMac!] }] : []),
     ...(ipip ? [{ host: ep.host, netns: ep.host, device: IPIP_DEVICE, role: 'tunnel' as const, mine: [] }] : []),
-    { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: sent, ...(encapsulator ? { vtep: encapsulator } : {}) },
+    // vxlan.calico is in the host's namespace (the hop notes name it, as sim's do).
+    { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: sent, ...(encapsulator ? { vtep: encapsulator } : {}), ...(vxlan ? { overlays: { [CALICO_VXLAN_VNI]: ep.host } } : {}) },
     { host: ep.host, netns: ep.host, device: 'eth0', role: 'underlay', mine: sent },
   ];
 }
