@@ -65,6 +65,14 @@ export interface EmuOptions {
   guard?: InterruptGuard;
 }
 
+/**
+ * A datagram the uplink took in and a PREROUTING or INPUT rule then dropped never reached its
+ * socket: the sighting keeps no note of a handover that did not happen (sim's has none either).
+ */
+function beforeTheSocket(seen: Hop, rule: string): void {
+  if (seen.event === 'udp-deliver' && /^(PREROUTING|INPUT)\b/.test(rule)) delete seen.note;
+}
+
 export class EmuBackend implements Backend {
   readonly mode = 'emu' as const;
   private readonly flowList: Flow[] = [];
@@ -514,7 +522,13 @@ export class EmuBackend implements Backend {
       // A rule of the hooks a routed packet meets (FORWARD, POSTROUTING) took it where the host routes it on, on a path that has that step.
       const routed = /^(FORWARD|POSTROUTING)\b/.test(byRule.rule) ? model.drops.forward : undefined;
       const step = routed ?? (seenThere ? last.step : pathStep(model, p, src));
-      if (step !== undefined) return drop(step, seenThere ? points.find((q) => q.realNetns === p.realNetns && q.device === last.device) ?? p : p, `${where} ${byRule.rule}`);
+      const seenAt = seenThere ? points.find((q) => q.realNetns === p.realNetns && q.device === last.device) ?? p : p;
+      // Last seen on a bridge port, a FORWARD rule ran on the bridge (br_netfilter, or the host routing what the bridge took up): the drop is the bridge's, where sim places it.
+      const dropAt = /^FORWARD\b/.test(byRule.rule) && seenAt.role === 'bridge-port' && seenAt.master ? { ...seenAt, device: seenAt.master } : seenAt;
+      if (step !== undefined) {
+        if (seenThere) beforeTheSocket(last, byRule.rule);
+        return drop(step, dropAt, `${where} ${byRule.rule}`);
+      }
     }
     if (!last) return;
     // Last seen entering vxlan0, with an FDB entry (see above): lost after it.
@@ -544,6 +558,7 @@ export class EmuBackend implements Backend {
       const p = points.find((q) => q.host === seen.host && q.netns === seen.netns && dropsByRule.has(q.realNetns));
       if (!p) continue;
       const where = p.netns === p.host ? p.host : `${p.host}/${p.netns}`;
+      beforeTheSocket(seen, dropsByRule.get(p.realNetns)!);
       const drop: Hop = { step: seen.step, dir: 'request', host: seen.host, netns: seen.netns, device: seen.device, event: 'drop', timeNs: seen.timeNs, layers: seen.layers, reason: `${where} ${dropsByRule.get(p.realNetns)}` };
       flow.hops.splice(flow.hops.indexOf(seen) + 1, 0, drop);
     }

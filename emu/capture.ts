@@ -16,7 +16,7 @@ import { EmuEnvironmentError } from './state';
 import { overlayNotes } from '../sim/trace/paths/overlay';
 import { FrameKind, PathModel, PathRole } from '../sim/trace/paths/path';
 import { ARP_REPLY, ARP_REQUEST } from '../sim/wire/arp';
-import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED } from '../sim/wire/icmp';
+import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, UNREACH_FRAG_NEEDED, ICMP_TIME_EXCEEDED } from '../sim/wire/icmp';
 
 export interface CapturePoint {
   /** Logical place, as the trace names it. */
@@ -260,7 +260,20 @@ function uplinksOf(points: CapturePoint[]): Uplinks {
   return new Map(points.filter((p) => p.role === 'host').flatMap((p) => p.mine.map((ip) => [ip, `${p.host}:${p.device}`] as const)));
 }
 
-function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', dir: 'request' | 'reply', key: FlowKey, uplinks: Uplinks): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
+/** An ICMP "fragmentation needed" a frame carries, named by its own IPv4 header (the one before it), or undefined. */
+function fragNeededKey(layers: Layer[]): string | undefined {
+  const at = layers.findIndex((l) => l.proto === 'icmp' && l['icmp.type'] === ICMP_DEST_UNREACHABLE && l['icmp.code'] === UNREACH_FRAG_NEEDED);
+  const ip = at > 0 ? layers[at - 1] : undefined;
+  return ip?.proto === 'ip' ? `${ip['ip.src']}>${ip['ip.dst']}#${ip['ip.id']}` : undefined;
+}
+
+/** What a sighting's note needs beyond the sighting: the hosts' uplinks, and the "fragmentation needed" messages that crossed the underlay. */
+interface NoteContext {
+  uplinks: Uplinks;
+  tunnelledFragNeeded: Set<string>;
+}
+
+function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icmp' | 'arp' | 'dns', dir: 'request' | 'reply', key: FlowKey, ctx: NoteContext): { step?: number; event: HopEvent; dir: 'request' | 'reply'; note?: string; actor?: string } | undefined {
   const innerSrcMac = field(layers, 'eth', 'eth.src') as string;
   const arpOp = field(layers, 'arp', 'arp.opcode');
   const frame: FrameKind = kind === 'dns' ? (dir === 'request' ? 'dns-query' : 'dns-answer') : kind === 'arp' ? (arpOp === ARP_REQUEST ? 'arp-request' : 'arp-reply') : 'ip';
@@ -289,7 +302,10 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
     : p.role === 'vxlan' && at.event === 'arp-proxy-reply'
     ? overlayNotes.arpReduce(p.device, field(layers, 'arp', 'arp.src.proto_ipv4') as string, field(layers, 'arp', 'arp.src.hw_mac') as string)
     : p.role === 'underlay'
-    ? segmentNote(uplinks, outer)
+    ? segmentNote(ctx.uplinks, outer)
+    // A "fragmentation needed" taken off vxlan0 that never crossed the underlay is the vxlan device's own answer.
+    : p.role === 'vxlan' && at.event === 'decap' && fragNeededKey(layers) !== undefined && !ctx.tunnelledFragNeeded.has(fragNeededKey(layers)!)
+    ? overlayNotes.pmtuReply(p.device, field(layers, 'icmp', 'icmp.mtu', false) as number)
     : undefined;
   // The device that acted: the bridge hands frames to a port (br0 to vxlan0 too); the vxlan device encapsulates.
   const actor = (p.role === 'bridge-port' && way === 'in') || (p.role === 'vxlan' && way === 'out') ? p.master : p.role === 'host' && encapsulated && way === 'out' ? p.vtep ?? 'vxlan0' : undefined;
@@ -326,14 +342,17 @@ export async function hopsFrom(model: PathModel, points: CapturePoint[], key: Fl
     }
   }
   const kinds = all.map((x) => belongs(x.layers, key, datagrams));
-  const uplinks = uplinksOf(points);
+  const ctx: NoteContext = {
+    uplinks: uplinksOf(points),
+    tunnelledFragNeeded: new Set(all.flatMap((x) => (x.layers.some((l) => l.proto === 'vxlan') ? [fragNeededKey(x.layers)] : []).filter((k): k is string => k !== undefined))),
+  };
   const neighbours = neighbourExchanges(all, kinds, key);
   for (const [i, x] of all.entries()) {
     const kind = kinds[i] ?? (neighbours.has(i) ? 'arp' : undefined);
     if (!kind) continue;
     const dir = kind === 'dns' ? (field(x.layers, 'dns', 'dns.flags.response') ? 'reply' : 'request')
       : kind === 'icmp' ? packetDir(x.layers, key) : neighbours.get(i) ?? arpDirBetweenEnds(x.layers, key);
-    const c = classify(model, x.p, x.layers, kind, dir, key, uplinks);
+    const c = classify(model, x.p, x.layers, kind, dir, key, ctx);
     if (!c) continue;
     const underlay = x.p.role === 'underlay';
     hops.push({

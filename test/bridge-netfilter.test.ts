@@ -5,7 +5,12 @@
  * kernel's default for a new namespace is checked where `ip` can make one.
  */
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { runSim } from './helpers/run';
+import { cnmlab } from './helpers/tshark';
+import { Trace } from '../sim/trace/types';
 import { describeWith } from './helpers/env';
 import { parseDropCounters } from '../emu/netfilter';
 
@@ -87,6 +92,26 @@ COMMIT
       ['filter FORWARD → DOCKER-ISOLATION-STAGE-2: -o docker0 -j DROP', 0],
       ['filter INPUT: -p udp -m udp --dport 4789 -j DROP', 0],
     ]));
+  });
+});
+
+describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'emu on the real kernel', () => {
+  test("the bridge-netfilter lab: every drop is placed as sim places it, on the bridge whose FORWARD rule took it", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-brnf-'));
+    try {
+      const drops = (mode: 'sim' | 'emu') => {
+        const file = path.join(dir, `${mode}.json`);
+        const r = cnmlab(['run', 'scenarios/bridge-netfilter.yaml', '--mode', mode, '--trace', file]);
+        expect(r.stderr).toBe('');
+        const t: Trace = JSON.parse(fs.readFileSync(file, 'utf8'));
+        return t.flows.flatMap((f) => f.hops.filter((h) => h.event === 'drop').map((h) => [f.id, h.step, h.host, h.netns, h.device, h.reason]));
+      };
+      const sim = drops('sim');
+      expect(sim.map((d) => d[4])).toEqual(['br-426cd8b1c06d', 'docker0']);
+      expect(drops('emu')).toEqual(sim);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

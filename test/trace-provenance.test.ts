@@ -88,6 +88,17 @@ describe('sim and emu agree on the acting device', () => {
   });
 });
 
+describe('sim and emu agree on the hop notes', () => {
+  test("an echo hop whose note differs (or is missing) is a difference verify --mode both reports, note and all", async () => {
+    const { result } = await runLab('overlay-standalone');
+    const sim: Trace = JSON.parse(JSON.stringify(result.trace));
+    const emu: Trace = JSON.parse(JSON.stringify(result.trace));
+    const hop = emu.flows.find((f) => f.kind === 'icmp-echo')!.hops.find((h) => h.step === 5 && h.note && h.layers.some((l) => l.proto === 'icmp'))!;
+    delete hop.note;
+    expect(compareTraces(sim, emu)).toMatchObject({ sim: expect.stringMatching(/^step 5 request .* — r0:eth0 → r1:eth0$/), emu: expect.not.stringMatching(/ — /) });
+  });
+});
+
 describe('sim and emu agree whatever order one step\'s sightings were captured in', () => {
   test('two hops of one step swapped (two tcpdumps a microsecond apart) compare equal; a hop moved to another step does not', async () => {
     const { result } = await runLab('overlay-standalone');

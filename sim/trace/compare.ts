@@ -1,6 +1,6 @@
 /**
  * Whether two traces of one scenario (sim and emu) tell the same story: the same flows,
- * and for every ICMP echo hop the same step, host, device and header fields, except the
+ * and for every ICMP echo hop the same step, host, device, note and header fields, except the
  * fields that differ by nature (underlay and vxlan MACs, UDP source port, IP id, ICMP
  * identifier, checksums, timestamps).
  */
@@ -53,7 +53,7 @@ function canonical(flow: Flow): Hop[] {
 }
 
 function describe(h: Hop | undefined): string {
-  return h ? `step ${h.step} ${h.dir} ${h.host}/${h.netns}/${h.actor ? `${h.actor} → ` : ''}${h.device} ${comparableFields(h.layers)}` : '(no hop)';
+  return h ? `step ${h.step} ${h.dir} ${h.host}/${h.netns}/${h.actor ? `${h.actor} → ` : ''}${h.device} ${comparableFields(h.layers)}${h.note ? ` — ${h.note}` : ''}` : '(no hop)';
 }
 
 /** A drop a random draw decided (xt_statistic's random mode, netem's loss): which probes lose the draw is chance. */
@@ -104,7 +104,7 @@ function compareEchoes(sim: Trace, emu: Trace): TraceDifference | undefined {
     const ha = canonical(a), hb = canonical(b);
     for (let k = 0; k < Math.max(ha.length, hb.length); k++) {
       const x = ha[k], y = hb[k];
-      const same = x && y && x.step === y.step && x.dir === y.dir && x.host === y.host && x.device === y.device && x.actor === y.actor && comparableFields(x.layers) === comparableFields(y.layers);
+      const same = x && y && x.step === y.step && x.dir === y.dir && x.host === y.host && x.device === y.device && x.actor === y.actor && x.note === y.note && comparableFields(x.layers) === comparableFields(y.layers);
       if (!same) return { where: `${a.id} hop ${k + 1}`, sim: describe(x), emu: describe(y) };
     }
   }

@@ -390,7 +390,7 @@ export class Tracer {
 
   /** vxlan0's own ICMP "fragmentation needed", received on the device as if the peer had sent it (seen where a decapsulated frame is). */
   pmtuReply(vx: SimLink, skb: Skb, mtu: number): void {
-    this.place(skb, vx, this.placesFor(skb).decap, `${vx.name} answers for the destination: fragmentation needed (mtu ${mtu})`);
+    this.place(skb, vx, this.placesFor(skb).decap, overlayNotes.pmtuReply(vx.name, mtu));
   }
 
   /** vxlan0 found no route out because the underlay device that would carry it is down. */

@@ -72,6 +72,8 @@ export const overlayNotes = {
   encap: (innerDstMac: string, vtep: string) => `FDB ${innerDstMac} -> ${vtep}`,
   /** Step 5: from which host's interface to which. */
   segment: (from: string, to: string) => `${from} → ${to}`,
+  /** Step 7, reply: the vxlan device would not fit a DF packet into the underlay's MTU and answers as the destination would (skb_tunnel_check_pmtu). */
+  pmtuReply: (device: string, mtu: number) => `${device} answers for the destination: fragmentation needed (mtu ${mtu})`,
   /** Step 6: the VXLAN port's socket hands the datagram to the vxlan device of the VNI (in its namespace, when known). */
   udpDeliver: (port: number, device: string, vni: number, netns?: string) => `UDP ${port} → ${device}${netns ? ` in ${netns}` : ''} (VNI ${vni})`,
 };
