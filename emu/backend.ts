@@ -14,7 +14,6 @@ import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 import { answerPayload } from '../sim/model/drivers/overlay-kv';
-import { overlayNetnsName } from '../sim/model/drivers/overlay';
 import { driverOf, packetWay } from '../sim/model/drivers';
 import type { CaptureSpot } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
@@ -674,8 +673,9 @@ function describeNamespace(real: string, names: NameMap, world: World | undefine
   const h = world && world.hostOrder.includes(host) ? hostOf(world, host) : undefined;
   const c = h ? Object.values(h.containers).find((x) => x.sandbox === ns) : undefined;
   if (c) return `container ${c.name} on ${host}`;
-  const net = world ? swarmNetworks(world.swarm).find((n) => overlayNetnsName(n.id) === ns) : undefined;
-  return net ? `overlay ${net.name} on ${host}` : `${ns} on ${host}`;
+  // A network's namespace of its own, as its driver names it (a swarm overlay's, or a classic one's copy on this host).
+  const net = h ? [...swarmNetworks(world!.swarm), ...Object.values(h.localNetworks)].find((n) => driverOf(n).networkNamespace(n)?.name === ns) : undefined;
+  return net ? `${net.driver} ${net.name} on ${host}` : `${ns} on ${host}`;
 }
 
 /** Whether every deletion among these ops removes a device the same ops made earlier in the same namespace. */

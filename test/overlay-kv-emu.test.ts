@@ -77,6 +77,8 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'etcd', 'etcdctl'], true, 'clas
     fs.writeFileSync(file, LAB.replace('name: kv-emu', 'name: kv-kept'));
     const r = spawnSync(process.execPath, [CLI, 'run', file, '--mode', 'emu', '--keep'], { cwd: REPO, encoding: 'utf8', env: process.env });
     expect(r.status).toBe(0);
+    // The kept lab's list names the classic overlay's namespace on each host it is instantiated on, as its driver names it.
+    expect(r.stdout).toMatch(/^ {2}overlay multihost on r0 +ip netns exec /m);
     const prefix = fs.readdirSync(STATE).find((f) => /^cnm[0-9a-f]{6}\.json$/.test(f))!.slice(0, 9);
     const left = processesOf(prefix);
     expect(left.filter((l) => l.includes(MISSWATCH_MARK))).toHaveLength(2);
