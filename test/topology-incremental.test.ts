@@ -70,3 +70,18 @@ test('a step serialises the objects it made, not every object of the host it cha
   expect(topo.objectsSerialised - before).toBeLessThanOrEqual(5);
   expect(onH0).toBeGreaterThan(20);
 });
+
+test('a run whose trace nobody reads observes no topology, and its steps are the traced run\'s', async () => {
+  const observe = jest.spyOn(RunTopology.prototype, 'observe');
+  try {
+    const untraced = (await runScenario(scenario(), new SimBackend(1), undefined, { trace: false })).result;
+    expect(observe).not.toHaveBeenCalled();
+    expect('trace' in untraced).toBe(false);
+    const traced = (await runScenario(scenario(), new SimBackend(1))).result;
+    expect(observe).toHaveBeenCalled();
+    expect(untraced.ok).toBe(true);
+    expect(untraced.steps).toEqual(traced.steps);
+  } finally {
+    observe.mockRestore();
+  }
+});

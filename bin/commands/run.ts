@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadScenario } from '../../sim/scenario/load';
-import { runScenario, StepResult } from '../../sim/runner/runner';
+import { RunOutcome, runScenario, StepResult } from '../../sim/runner/runner';
+import { Trace } from '../../sim/trace/types';
 import { Backend } from '../../sim/backend';
 import { SimBackend } from '../../sim/kernel/backend';
 import { Scenario } from '../../sim/scenario/schema';
@@ -75,19 +76,26 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   if (opts.trace) checkOutputFile('--trace', opts.trace);
   if (opts.pcapDir) prepareOutputFolder('--pcap-dir', opts.pcapDir);
   const backend = await makeBackend(opts.mode, s, { pcapDir: opts.pcapDir, keep: opts.keep, quiet: opts.json });
-  let result;
+  const onStep = (r: StepResult, _m: Model) => {
+    if (!opts.json) process.stdout.write(transcriptOf(r, s, backend));
+  };
+  let result: RunOutcome;
+  // Only --trace and --json print the trace: without them its topology is not recorded.
+  let trace: Trace | undefined;
   try {
-    ({ result } = await runScenario(s, backend, (r: StepResult, _m: Model) => {
-      if (!opts.json) process.stdout.write(transcriptOf(r, s, backend));
-    }));
+    if (opts.trace || opts.json) {
+      const traced = (await runScenario(s, backend, onStep)).result;
+      result = traced;
+      trace = traced.trace;
+    } else ({ result } = await runScenario(s, backend, onStep, { trace: false }));
     if (opts.pcapDir) writePcaps(backend, opts.pcapDir);
   } finally {
     await backend.close();
   }
-  if (opts.trace) writeOutputFile('--trace', opts.trace, JSON.stringify(result.trace, null, 2) + '\n');
+  if (opts.trace) writeOutputFile('--trace', opts.trace, JSON.stringify(trace, null, 2) + '\n');
   if (opts.json) {
     const { steps, ...rest } = result;
-    process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, ...(rest.unavailable ? { unavailable: rest.unavailable } : {}), steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, ok, unmodelled }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ok, ...(unmodelled !== undefined ? { unmodelled } : {}) })), trace: rest.trace }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, ...(rest.unavailable ? { unavailable: rest.unavailable } : {}), steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, ok, unmodelled }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ok, ...(unmodelled !== undefined ? { unmodelled } : {}) })), trace }, null, 2) + '\n');
   } else {
     const failed = result.steps.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `step ${r.index + 1} (${s.file}:${r.line}) ${c.what}`));
     const unmodelled = result.steps.filter((r) => r.unmodelled !== undefined).map((r) => `step ${r.index + 1} (${s.file}:${r.line}) ${r.unmodelled}`);

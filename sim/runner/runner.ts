@@ -21,8 +21,18 @@ export interface RunResult {
   unavailable?: { step: number; feature: string };
 }
 
-export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: StepResult, model: Model) => void): Promise<{ result: RunResult; model: Model }> {
-  const session = await ScenarioSession.start(s, backend);
+/** A run's outcome without its trace: what a run whose trace nobody reads returns. */
+export type RunOutcome = Omit<RunResult, 'trace'>;
+
+/**
+ * Runs every step of `s`. With `{ trace: false }` the run records no trace (its topology is
+ * observed after every step, work that grows with the lab), for callers that never read it.
+ */
+export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: StepResult, model: Model) => void): Promise<{ result: RunResult; model: Model }>;
+export async function runScenario(s: Scenario, backend: Backend, onStep: ((r: StepResult, model: Model) => void) | undefined, opts: { trace: false }): Promise<{ result: RunOutcome; model: Model }>;
+export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: StepResult, model: Model) => void, opts: { trace?: false } = {}): Promise<{ result: RunResult | RunOutcome; model: Model }> {
+  const withTrace = opts.trace !== false;
+  const session = await ScenarioSession.start(s, backend, { topology: withTrace });
   for (const step of s.steps) {
     const r = await session.step(step.on, step.command, { expect: step.expect, line: step.line, timeout: step.timeout });
     onStep?.(r, session.model);
@@ -32,5 +42,6 @@ export async function runScenario(s: Scenario, backend: Backend, onStep?: (r: St
   const steps = session.steps;
   const last = steps[steps.length - 1];
   const unavailable = last?.unavailable ? { step: last.index + 1, feature: last.unavailable } : undefined;
-  return { result: { scenario: s.name, mode: backend.mode, ok: steps.every((r) => r.ok), steps, trace: session.trace(), ...(unavailable ? { unavailable } : {}) }, model: session.model };
+  const outcome: RunOutcome = { scenario: s.name, mode: backend.mode, ok: steps.every((r) => r.ok), steps, ...(unavailable ? { unavailable } : {}) };
+  return { result: withTrace ? { ...outcome, trace: session.trace() } : outcome, model: session.model };
 }

@@ -49,9 +49,19 @@ export interface StepOptions {
   live?: LiveIo;
 }
 
+/** What a session records beyond each step's result. */
+export interface SessionOptions {
+  /**
+   * The trace's topology: every namespace and device, with its lifetime, observed after each
+   * step (true unless said otherwise). A run whose trace nobody reads skips that work; its
+   * session then has no trace to give.
+   */
+  topology?: boolean;
+}
+
 export class ScenarioSession {
   readonly steps: StepResult[] = [];
-  private readonly history = new RunTopology();
+  private readonly history: RunTopology | undefined;
   /** What each step's span carried of the control plane past what the trace keeps hop by hop. */
   private readonly controlNotKept: ControlNotKept[] = [];
   private readonly hostNames: ReadonlySet<string>;
@@ -60,16 +70,18 @@ export class ScenarioSession {
     readonly scenario: Scenario,
     readonly backend: Backend,
     readonly model: Model,
+    opts: SessionOptions,
   ) {
     this.hostNames = new Set(scenario.hosts.map((h) => h.name));
-    this.history.observe(0, model.world);
+    this.history = opts.topology === false ? undefined : new RunTopology();
+    this.history?.observe(0, model.world);
   }
 
   /** Boots the scenario's hosts (dockerd up, no containers) in the backend. */
-  static async start(s: Scenario, backend: Backend): Promise<ScenarioSession> {
+  static async start(s: Scenario, backend: Backend, opts: SessionOptions = {}): Promise<ScenarioSession> {
     const model = newModel(s);
     await backend.apply(model.boot(), model.world);
-    return new ScenarioSession(s, backend, model);
+    return new ScenarioSession(s, backend, model, opts);
   }
 
   isHost(on: string): boolean {
@@ -95,7 +107,7 @@ export class ScenarioSession {
       const exchanges = n - (notKeptBefore.get(control) ?? 0);
       if (exchanges > 0) this.controlNotKept.push({ step: index + 1, control, exchanges });
     }
-    this.history.observe(index + 1, this.model.world);
+    this.history?.observe(index + 1, this.model.world);
     // A step the kernel cannot run has no outcome to judge: the real program's error is shown, nothing is checked.
     const checks = opts.expect && !out.unavailable ? checkExpect(opts.expect, out, flows[0]) : [];
     // A step cnmlab had to stop is not part of the story unless the scenario says it expects that.
@@ -117,6 +129,7 @@ export class ScenarioSession {
 
   /** The trace of everything run so far; the topology holds every object with its lifetime. */
   trace(): Trace {
+    if (!this.history) throw new Error('this session was started without its topology, so it has no trace');
     const control = this.backend.controlFlows(), notKept = this.controlNotKept;
     return {
       format: TRACE_FORMAT, scenario: this.scenario.name, mode: this.backend.mode, topology: this.history.topology(), flows: this.backend.flows(),
