@@ -9,6 +9,7 @@ import { InputError } from '../errors';
 import { HOST_RE, plainlyValidExpect, plainlyValidScenario, plainlyValidTimeout, RawScenario, Scenario, scenarioSchemas, Step } from './schema';
 import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
 import { shellWords } from '../text/words';
+import { PlainDocument, readPlainYaml } from './plain-yaml';
 
 export const DEFAULT_UNDERLAY_BASE = '198.51.100.10';
 
@@ -54,7 +55,28 @@ function aliasPosition(doc: Document, lc: LineCounter): { line: number; col: num
   return at?.range ? lc.linePos(at.range[0]) : { line: 1, col: 1 };
 }
 
-export function parseScenario(file: string, text: string): Scenario {
+/** A scenario file's document as the checks below read it, and where to point when one fails. */
+interface ScenarioSource {
+  top: Record<string, unknown>;
+  /** Throws the InputError for the node at `path` (or the nearest of its parents). */
+  fail(path: (string | number)[], message: string): never;
+  /** Throws the InputError for a top-level key. */
+  failAtKey(key: string, message: string): never;
+  /** The 1-based line the step at `index` of `steps` begins on; `step` is its value. */
+  stepLine(index: number, step: object): number;
+}
+
+/** The plain reader cannot say where a problem is: the file is read again by the yaml library, which can. */
+class ReadInFull extends Error {}
+
+function plainSource(doc: PlainDocument): ScenarioSource {
+  const refer = (): never => {
+    throw new ReadInFull();
+  };
+  return { top: doc.value, fail: refer, failAtKey: refer, stepLine: (_index, step) => doc.itemLine.get(step) ?? refer() };
+}
+
+function yamlSource(file: string, text: string): ScenarioSource {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const fail = (path: (string | number)[], message: string): never => {
@@ -73,7 +95,6 @@ export function parseScenario(file: string, text: string): Scenario {
     throw new InputError(`${file}:${line}:${col}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
   if (!isMap(doc.contents)) fail([], 'expected a mapping with name, hosts and steps');
-  const known = ['name', 'description', 'seed', 'timeout', 'delays', 'hosts', 'steps'];
   let top: Record<string, unknown>;
   try {
     // The yaml library caps alias expansion (a "billion laughs" file) and refuses an alias
@@ -84,6 +105,29 @@ export function parseScenario(file: string, text: string): Scenario {
     const why = e instanceof RangeError ? 'nested too deeply' : (e as Error).message.split('\n')[0];
     throw new InputError(`${file}:${line}:${col}: invalid YAML: ${why}`);
   }
+  const stepLine = (index: number) => {
+    const node = doc.getIn(['steps', index], true) as { range?: [number, number, number] };
+    return node?.range ? lc.linePos(node.range[0]).line : 0;
+  };
+  return { top, fail, failAtKey, stepLine };
+}
+
+export function parseScenario(file: string, text: string): Scenario {
+  // Plain YAML (a generated scenario of thousands of steps is) is read without the yaml library's parser.
+  const plain = readPlainYaml(text);
+  if (plain) {
+    try {
+      return scenarioOf(file, plainSource(plain));
+    } catch (e) {
+      if (!(e instanceof ReadInFull)) throw e;
+    }
+  }
+  return scenarioOf(file, yamlSource(file, text));
+}
+
+function scenarioOf(file: string, source: ScenarioSource): Scenario {
+  const { top, fail, failAtKey } = source;
+  const known = ['name', 'description', 'seed', 'timeout', 'delays', 'hosts', 'steps'];
   const unknown = Object.keys(top).filter((k) => !known.includes(k));
   if (unknown.length) failAtKey(unknown[0], `unexpected key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (expected name, description, seed, timeout, delays, hosts, steps)`);
   const parsed = plainlyValidScenario(top) ? { success: true as const, data: top } : scenarioSchemas().scenarioSchema.safeParse(top);
@@ -147,8 +191,7 @@ export function parseScenario(file: string, text: string): Scenario {
       timeout = t.data;
     }
     if (hostNames.has(on)) for (const n of containerNames(command as string)) containers.add(n);
-    const node = doc.getIn(['steps', index], true) as { range?: [number, number, number] };
-    return { index, on, command: (command as string).trim(), expect, timeout, line: node?.range ? lc.linePos(node.range[0]).line : 0 };
+    return { index, on, command: (command as string).trim(), expect, timeout, line: source.stepLine(index, s) };
   });
   for (const h of hostNames) if (!HOST_RE.test(h)) fail(['hosts', h], 'expected a plain host name');
   return { file, name: raw.name, description: raw.description, seed: raw.seed, timeout: raw.timeout, delays: raw.delays, hosts, steps };

@@ -1,0 +1,210 @@
+/**
+ * A reader for the plainest YAML a scenario is written in: block mappings and sequences
+ * indented by spaces, `key: value` with plain or single-quoted scalars, flow mappings of
+ * those on one line (`{ exit: 0, path: overlay }`), comments. That is what a generated
+ * scenario of thousands of steps holds, and the yaml library's lexer, parser and composer
+ * cost a cold process most of a second on one. Anything else it meets (double quotes,
+ * block scalars, anchors, tags, flow sequences, a value on more than one line, a duplicate
+ * key, a scalar that is not plainly a string or an integer) it leaves to the library, by
+ * answering undefined: where it answers, its value is what the library's toJS() gives.
+ */
+
+/** The value of the document, and the line (1-based) each mapping that is a sequence item began on. */
+export interface PlainDocument {
+  value: Record<string, unknown>;
+  itemLine: WeakMap<object, number>;
+}
+
+interface Line {
+  indent: number;
+  content: string;
+  /** 1-based. */
+  number: number;
+}
+
+/** Not plain YAML: the caller reads the text with the full parser. */
+class NotPlain extends Error {}
+
+const KEY_RE = /^([A-Za-z_][A-Za-z0-9_.-]*):(?=\s|$)/;
+const INT_RE = /^[0-9]+$/;
+const DECIMAL_RE = /^[0-9]+\.[0-9]+$/;
+/** What else the core schema (YAML 1.2) takes for a number: left to the library. */
+const OTHER_NUMBER_RE = /^(?:0x[0-9a-fA-F]+|0o[0-7]+|[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)$/;
+/** The core schema's null and booleans. */
+const KEYWORDS = new Map<string, null | boolean>([['~', null], ['null', null], ['Null', null], ['NULL', null], ['true', true], ['True', true], ['TRUE', true], ['false', false], ['False', false], ['FALSE', false]]);
+/** Characters that begin something other than a plain scalar, or a plain scalar the core schema may take for a number. */
+const NOT_PLAIN_START = /^[-?:,[\]{}#&*!|>'"%@`+.]/;
+
+export function readPlainYaml(text: string): PlainDocument | undefined {
+  if (/[\t\r\uFEFF]/.test(text)) return undefined;
+  const lines: Line[] = [];
+  const raw = text.split('\n');
+  for (let i = 0; i < raw.length; i++) {
+    const l = raw[i];
+    const content = l.trimStart();
+    if (content === '' || content.startsWith('#')) continue;
+    // Directives and document markers.
+    if (/^(%|---|\.\.\.)/.test(l)) return undefined;
+    lines.push({ indent: l.length - content.length, content: content.trimEnd(), number: i + 1 });
+  }
+  if (!lines.length || lines[0].indent !== 0) return undefined;
+  const itemLine = new WeakMap<object, number>();
+  try {
+    const [value, next] = block(lines, 0, 0, itemLine);
+    if (next !== lines.length || value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    return { value: value as Record<string, unknown>, itemLine };
+  } catch (e) {
+    if (e instanceof NotPlain) return undefined;
+    throw e;
+  }
+}
+
+const isItem = (content: string) => content === '-' || content.startsWith('- ');
+
+/** The block node whose first line is lines[at], at `indent`: a sequence or a mapping. */
+function block(lines: Line[], at: number, indent: number, itemLine: WeakMap<object, number>): [unknown, number] {
+  return isItem(lines[at].content) ? sequence(lines, at, indent, itemLine) : mapping(lines, at, indent, lines[at].content, itemLine);
+}
+
+function sequence(lines: Line[], at: number, indent: number, itemLine: WeakMap<object, number>): [unknown[], number] {
+  const items: unknown[] = [];
+  let i = at;
+  while (i < lines.length && lines[i].indent === indent && isItem(lines[i].content)) {
+    const after = lines[i].content.slice(1);
+    const rest = after.trimStart();
+    if (rest === '' || rest.startsWith('#')) throw new NotPlain();
+    if (KEY_RE.test(rest)) {
+      // `- key: value` opens a mapping at the column of its key, continued by the lines below at that column.
+      const [map, next] = mapping(lines, i, indent + 1 + (after.length - rest.length), rest, itemLine);
+      itemLine.set(map, lines[i].number);
+      items.push(map);
+      i = next;
+    } else {
+      items.push(inline(rest));
+      i++;
+    }
+  }
+  if (i < lines.length && lines[i].indent > indent) throw new NotPlain();
+  return [items, i];
+}
+
+/** A block mapping at `indent`; its first line's content is `first` (a sequence item's, past its dash). */
+function mapping(lines: Line[], at: number, indent: number, first: string, itemLine: WeakMap<object, number>): [Record<string, unknown>, number] {
+  const map: Record<string, unknown> = {};
+  let i = at;
+  let content = first;
+  for (;;) {
+    const m = KEY_RE.exec(content);
+    if (!m) throw new NotPlain();
+    const key = m[1];
+    if (key in map || KEYWORDS.has(key) || key === '__proto__') throw new NotPlain();
+    const rest = content.slice(m[0].length).trim();
+    i++;
+    if (rest === '' || rest.startsWith('#')) {
+      // A nested block: more indented, or a sequence at the key's own indent.
+      const next = lines[i];
+      if (next && (next.indent > indent || (next.indent === indent && isItem(next.content)))) {
+        const [value, after] = block(lines, i, next.indent, itemLine);
+        map[key] = value;
+        i = after;
+      } else map[key] = null;
+    } else map[key] = inline(rest);
+    const next = lines[i];
+    if (!next || next.indent < indent) break;
+    if (next.indent > indent || isItem(next.content)) throw new NotPlain();
+    content = next.content;
+  }
+  return [map, i];
+}
+
+/** A value on the rest of its line: a flow mapping or a scalar, with any comment cut. */
+function inline(text: string): unknown {
+  if (text.startsWith('{')) return flowMapping(text);
+  return scalar(text, false);
+}
+
+function flowMapping(text: string): Record<string, unknown> {
+  const map: Record<string, unknown> = {};
+  let i = 1;
+  const skipSpaces = () => {
+    while (text[i] === ' ') i++;
+  };
+  skipSpaces();
+  if (text[i] === '}') {
+    i++;
+  } else {
+    for (;;) {
+      const m = KEY_RE.exec(text.slice(i));
+      if (!m) throw new NotPlain();
+      const key = m[1];
+      if (key in map || KEYWORDS.has(key) || key === '__proto__') throw new NotPlain();
+      i += m[0].length;
+      skipSpaces();
+      let end = i;
+      if (text[i] === "'") {
+        end = i + 1;
+        for (;;) {
+          end = text.indexOf("'", end);
+          if (end < 0) throw new NotPlain();
+          if (text[end + 1] === "'") end += 2;
+          else break;
+        }
+        end++;
+      } else {
+        while (end < text.length && !',}'.includes(text[end])) end++;
+      }
+      map[key] = scalar(text.slice(i, end).trim(), true);
+      i = end;
+      skipSpaces();
+      if (text[i] === ',') {
+        i++;
+        skipSpaces();
+        continue;
+      }
+      if (text[i] === '}') {
+        i++;
+        break;
+      }
+      throw new NotPlain();
+    }
+  }
+  const rest = text.slice(i).trim();
+  if (rest !== '' && !rest.startsWith('#')) throw new NotPlain();
+  return map;
+}
+
+/** A plain or single-quoted scalar as the core schema reads it; `inFlow` inside a flow mapping. */
+function scalar(text: string, inFlow: boolean): unknown {
+  if (text.startsWith("'")) {
+    const close = closingQuote(text);
+    const after = text.slice(close + 1).trim();
+    if (after !== '' && !(after.startsWith('#') && /\s/.test(text[close + 1] ?? ''))) throw new NotPlain();
+    return text.slice(1, close).replace(/''/g, "'");
+  }
+  // Inside braces a # would comment out the closing one.
+  if (inFlow && text.includes('#')) throw new NotPlain();
+  // A comment begins at a # after a space.
+  const hash = text.search(/\s#/);
+  const value = (hash < 0 ? text : text.slice(0, hash)).trimEnd();
+  if (value === '') throw new NotPlain();
+  if (INT_RE.test(value) || DECIMAL_RE.test(value)) {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) && INT_RE.test(value)) throw new NotPlain();
+    return n;
+  }
+  if (KEYWORDS.has(value)) return KEYWORDS.get(value);
+  if (OTHER_NUMBER_RE.test(value) || NOT_PLAIN_START.test(value) || value.includes(': ') || value.endsWith(':')) throw new NotPlain();
+  if (inFlow && /[,[\]{}]/.test(value)) throw new NotPlain();
+  return value;
+}
+
+/** Where a single-quoted scalar that opens `text` closes ('' is a quote inside it). */
+function closingQuote(text: string): number {
+  let i = 1;
+  for (;;) {
+    const q = text.indexOf("'", i);
+    if (q < 0) throw new NotPlain();
+    if (text[q + 1] === "'") i = q + 2;
+    else return q;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The plain YAML reader (sim/scenario/plain-yaml.ts) answers only where the yaml library
+ * would give the same values, and the scenario it gives is the one the library's gives.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse, parseDocument } from 'yaml';
+import { readPlainYaml } from '../sim/scenario/plain-yaml';
+import { parseScenario } from '../sim/scenario/load';
+import { swarmScenarioYaml } from './bench/swarm-scenario';
+import { REPO } from './helpers/env';
+
+/** What the library reads (undefined where it reports an error), as the scenario loader asks it. */
+function library(text: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  return doc.errors.length ? undefined : doc.toJS();
+}
+
+/** Ends the file with a comment holding a tab: the plain reader leaves such a file to the library, and no line moves. */
+const inFull = (text: string) => `${text}${text.endsWith('\n') ? '' : '\n'}#\tread by the library\n`;
+
+const snippets: string[] = [
+  'a: b\n',
+  'a: b # a comment\nc: d#not a comment\n',
+  'a: echo it\'s\nb: x "y" z\n',
+  "a: 'quoted: with colon'\nb: 'it''s'\nc: 'x' # c\n",
+  'a: 1\nb: 007\nc: 1.50\nd: 1.\ne: 1e3\nf: 0x1F\ng: 0o17\nh: 12abc\ni: 198.51.100.11\n',
+  'a: true\nb: False\nc: null\nd: ~\ne: yes\nf: NO\ng:\n',
+  'a: -c\nb: +1\nc: .5\nd: .inf\n',
+  'a: b: c\n',
+  'a: b:\n',
+  'a: x:y\n',
+  'a: {}\nb: { c: 1, d: two words, e: \'q, r\' }\nc: {c: 1}\nd: {c:1}\ne: { c: 1, }\nf: { c: 1 } # after\ng: { c: 1 } x\nh: { c: 1 # in }\n',
+  'a: [1, 2]\n',
+  'a: "double"\n',
+  'a: >\n  folded\n',
+  'a: first\n  continued\n',
+  'a: &x 1\nb: *x\n',
+  'a: !tag 1\n',
+  'a: 1\na: 2\n',
+  'constructor: 1\n',
+  '__proto__: 1\n',
+  'true: 1\n',
+  '"a": 1\n',
+  'a:\n  - x\n  - y: 1\n    z: 2\n  -   w: 3\n      v: 4\n',
+  'a:\n- x\n- y: 1\n  z: 2\nb: c\n',
+  'a:\n  - x\n   - y\n',
+  'a:\n  b: 1\n   c: 2\n',
+  'a:\n    b: 1\n  c: 2\n',
+  'a:\n  -\n    b: 1\n',
+  '- a\n- b\n',
+  ' a: 1\n',
+  '---\na: 1\n',
+  '%YAML 1.2\n---\na: 1\n',
+  'a: 1\n...\n',
+  'a:\tb\n',
+  'a: b\r\n',
+  '# only a comment\n',
+  'a: {{.Id}} x\nb: docker inspect -f {{.Name}} c0\n',
+  'a: x, y\nb: x [y] {z}\n',
+  'a: a&b *c !d\n',
+  'a: \'unclosed\n',
+  "a: 'two' 'parts'\n",
+  'a: 99999999999999999999\n',
+  'steps:\n  - r0: docker run -d --name c1 --network net busybox\n    expect: { exit: 0, path: overlay }\n    timeout: 5\n  # between\n  - c1: ping -c 1 c2\n',
+];
+
+test.each(snippets.map((s) => [JSON.stringify(s), s]))('where it answers, the plain reader reads %s as the yaml library does', (_name, text) => {
+  const plain = readPlainYaml(text);
+  if (plain) expect(plain.value).toEqual(library(text));
+});
+
+test('the plain reader answers for the plain files', () => {
+  for (const text of [snippets[0], snippets[4].split('\n').filter((l) => /^[abci]:/.test(l)).join('\n'), snippets[snippets.length - 1], swarmScenarioYaml({ hosts: 3, overlays: 2, containers: 6 })]) {
+    expect(readPlainYaml(text)).toBeDefined();
+  }
+});
+
+test('every lab of the repository loads as the yaml library reads it, lines and all', () => {
+  const files = fs.readdirSync(path.join(REPO, 'scenarios')).filter((f) => f.endsWith('.yaml'));
+  const texts = files.map((f) => [f, fs.readFileSync(path.join(REPO, 'scenarios', f), 'utf8')]);
+  texts.push(['swarm.yaml', swarmScenarioYaml({ hosts: 20, overlays: 3, containers: 60 })]);
+  for (const [file, text] of texts) {
+    const plain = readPlainYaml(text);
+    if (plain) expect(plain.value).toEqual(parse(text));
+    expect(parseScenario(file, text)).toEqual(parseScenario(file, inFull(text)));
+  }
+  expect(readPlainYaml(texts[texts.length - 1][1])).toBeDefined();
+});
+
+test('a plain file with a mistake is refused where the yaml library points', () => {
+  const text = 'name: a\nhosts:\n  r0: {}\nsteps:\n  - r0: ls\n  - r9: ls\n    expect: { exit: 300 }\n';
+  expect(readPlainYaml(text)).toBeDefined();
+  expect(() => parseScenario('lab.yaml', text)).toThrow(/^lab\.yaml:6:5: 'r9' is neither a host/);
+  const badExit = 'name: a\nhosts:\n  r0: {}\nsteps:\n  - r0: ls\n    expect: { exit: 300 }\n';
+  expect(() => parseScenario('lab.yaml', badExit)).toThrow(/^lab\.yaml:6:\d+: expected/);
+});
