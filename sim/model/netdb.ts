@@ -29,12 +29,12 @@
  */
 import { driverOf } from './drivers';
 import { Tx } from './tx';
-import { hostOf, hostsWhere, swarmNetworks, World } from './world';
+import { Host, hostOf, HostsWhere, swarmNetworks, World } from './world';
 
 export const DEAD_AFTER_NS = 5_000_000_000;
 export const RECONNECT_AFTER_NS = 1_000_000_000;
 
-const GOSSIP_DEAD = new WeakMap<object, string[]>();
+const GOSSIP_DEAD = new HostsWhere<Host>((h) => !h.gossipAlive);
 
 /**
  * Which of `hosts` hold `host`'s entries and it theirs (NetworkDB on neither declared the
@@ -42,7 +42,7 @@ const GOSSIP_DEAD = new WeakMap<object, string[]>();
  * the dead are found once.
  */
 export function gossipPeers(w: World, host: string, hosts: string[]): string[] {
-  const dead = hostsWhere(w.hosts, GOSSIP_DEAD, (h) => !h.gossipAlive);
+  const dead = GOSSIP_DEAD.of(w.hosts);
   if (dead.includes(host)) return [];
   return hosts.filter((h) => h !== host && !dead.includes(h));
 }
@@ -55,12 +55,12 @@ export function underlayChanged(tx: Tx, host: string, up: boolean, nowNs: number
   h.underlayChangedNs = nowNs;
 }
 
-const LINK_DOWN_OR_DEAD = new WeakMap<object, string[]>();
+const LINK_DOWN_OR_DEAD = new HostsWhere<Host>((h) => !h.underlayUp || !h.gossipAlive);
 
 /** Whether a verdict may be pending: some node's link is down, or some node is dead. */
 export function gossipPending(w: World): boolean {
   const swarm = w.swarm;
-  return !!swarm && hostsWhere(w.hosts, LINK_DOWN_OR_DEAD, (h) => !h.underlayUp || !h.gossipAlive).some((n) => swarm.nodes.includes(n));
+  return !!swarm && LINK_DOWN_OR_DEAD.of(w.hosts).some((n) => swarm.nodes.includes(n));
 }
 
 /** Memberlist's verdicts due by `nowNs`: nodes declared dead, nodes reconnected, with the driver's entries each way. */

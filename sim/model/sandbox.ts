@@ -4,7 +4,7 @@
  */
 import { Draft } from 'immer';
 import { Tx } from './tx';
-import { Endpoint, Host, hostsWhere, World } from './world';
+import { Endpoint, Host, HostsWhere, World } from './world';
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 
@@ -54,11 +54,11 @@ export function netnsGcDue(h: Host, fromNs: number, toNs: number): boolean {
   return ticksBy(toNs) > ticksBy(fromNs);
 }
 
-const GC_WAITING = new WeakMap<object, string[]>();
+const GC_WAITING = new HostsWhere<Host>((h) => h.netnsGcStartNs !== null && h.netnsFiles.length !== h.namespaces.length);
 
 /** The hosts where files of destroyed namespaces wait for the collector. */
-export function netnsGcWaiting(w: World): string[] {
-  return hostsWhere(w.hosts, GC_WAITING, (h) => h.netnsGcStartNs !== null && h.netnsFiles.length !== h.namespaces.length);
+export function netnsGcWaiting(w: World): readonly string[] {
+  return GC_WAITING.of(w.hosts);
 }
 
 /** A tick of the collector: the files of destroyed namespaces go. */

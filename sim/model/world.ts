@@ -389,22 +389,39 @@ export function instanceHosts(net: { instances: Shards<unknown> }): string[] {
 /**
  * The names of the hosts for which `test` holds, for a question asked before every step
  * (the namespace collector's, NetworkDB's). immer keeps the identity of every shard a step
- * did not change, so `cache` (one per question) answers those from the last step and a
- * step costs the shards it changed, not every host of a big swarm.
+ * did not change, and the question is asked of one world after the other: each shard's
+ * answer is kept beside the shard it was drawn from, so a step costs the shards it changed
+ * (a comparison of identity for the others), not every host of a big swarm. The names
+ * answered are shared: callers read them.
  */
-export function hostsWhere<H>(hosts: Shards<H>, cache: WeakMap<object, string[]>, test: (h: H) => boolean): string[] {
-  const names: string[] = [];
-  for (const shard of hosts) {
-    if (!shard) continue;
-    let matching = cache.get(shard);
-    if (!matching) {
-      matching = [];
-      for (const k in shard) if (test(shard[k])) matching.push(k);
-      cache.set(shard, matching);
+export class HostsWhere<H> {
+  private hosts: Shards<H> | undefined;
+  private readonly shards: (Record<string, H> | undefined)[] = [];
+  private readonly answers: string[][] = [];
+  private names: string[] = [];
+
+  constructor(private readonly test: (h: H) => boolean) {}
+
+  of(hosts: Shards<H>): readonly string[] {
+    if (hosts === this.hosts) return this.names;
+    let changed = false;
+    for (let i = 0; i < hosts.length; i++) {
+      const shard = hosts[i];
+      if (shard === this.shards[i]) continue;
+      const matching: string[] = [];
+      if (shard) for (const k in shard) if (this.test(shard[k])) matching.push(k);
+      this.shards[i] = shard;
+      this.answers[i] = matching;
+      changed = true;
     }
-    for (const n of matching) names.push(n);
+    if (this.shards.length > hosts.length) {
+      this.shards.length = this.answers.length = hosts.length;
+      changed = true;
+    }
+    this.hosts = hosts;
+    if (changed) this.names = this.answers.flat();
+    return this.names;
   }
-  return names;
 }
 
 export function hostOf<H extends Host>(w: { hosts: Shards<H> }, name: string): H {
