@@ -46,22 +46,24 @@ function networkOf(tx: Tx, id: string, host: string): Draft<Network> {
   return swarmNetwork(tx.w.swarm, id) ?? tx.host(host).localNetworks[id];
 }
 
+/** The network `ref` names on the host, as the step began (reading the world is cheap, drafts are not). */
+function lookUpNetwork(tx: Tx, host: string, ref: string): Network | undefined {
+  return findNetwork(allNetworks(tx.before, host), ref);
+}
+
+/** A network whose containers cnmlab does not model is refused before anything is made for the container. */
+function refuseUnmodelledDriver(found: Network | undefined): void {
+  const why = found && driverOf(found).containersNotModelled;
+  if (why) throw new NotModelled(why);
+}
+
 /**
  * Resolves --network for run/connect; the refusal texts depend on swarm membership. A
  * container being run is refused while starting (it stays Created).
  */
-/** A network whose containers cnmlab does not model is refused before anything is made for the container. */
-function refuseUnmodelledDriver(tx: Tx, host: string, ref: string): void {
-  const net = findNetwork(allNetworks(tx.before, host), ref);
-  const why = net && driverOf(net).containersNotModelled;
-  if (why) throw new NotModelled(why);
-}
-
-function attachableNetwork(tx: Tx, host: string, ref: string): Draft<Network> {
+function attachableNetwork(tx: Tx, host: string, ref: string, found: Network | undefined): Draft<Network> {
   const h = tx.host(host);
   const inSwarm = h.nodeState === 'manager' || h.nodeState === 'worker';
-  // Look the network up in the world as the step began (cheap), then take its draft.
-  const found = findNetwork(allNetworks(tx.before, host), ref);
   const net = found ? networkOf(tx, found.id, host) : undefined;
   if (!net) {
     throw new DaemonRefusal(inSwarm ? `Could not attach to network ${ref}: rpc error: code = NotFound desc = network ${ref} not found` : `network ${ref} not found`, 'start');
@@ -125,7 +127,9 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   // The daemon's verifyNetworkingConfig, before anything is created.
   if (req.ip && !isIpv4(req.ip)) throw new DaemonRefusal(`invalid IPv4 address: ${req.ip}`, 'create');
   checkAliases(req.aliases);
-  refuseUnmodelledDriver(tx, host, req.network ?? 'bridge');
+  const ref = req.network ?? 'bridge';
+  const found = lookUpNetwork(tx, host, ref);
+  refuseUnmodelledDriver(found);
   const h = tx.host(host);
   // Checked in the world as the step began (reading drafts copies them): a step runs one command, so no container is new yet.
   const existing = req.name ? Object.values(hostOf(tx.before, host).containers).find((c) => c.name === req.name) : undefined;
@@ -143,7 +147,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   h.containers[id] = container;
   const c = h.containers[id];
   // The network is checked at start, so a bad --network leaves the container Created.
-  const net = attachableNetwork(tx, host, req.network ?? 'bridge');
+  const net = attachableNetwork(tx, host, ref, found);
   c.networks.push({ networkId: net.id, aliases: req.aliases, ip: req.ip });
   startContainer(tx, c);
   return c;
@@ -191,8 +195,9 @@ export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: s
   // The daemon's buildCreateEndpointOptions, stray parenthesis and all; checked before the
   // container records the network, as the endpoint it would make is never made.
   if (ip && !isIpv4(ip)) throw new DaemonRefusal(`Invalid IPv4 address: ${ip})`);
-  refuseUnmodelledDriver(tx, host, ref);
-  const net = attachableNetwork(tx, host, ref);
+  const found = lookUpNetwork(tx, host, ref);
+  refuseUnmodelledDriver(found);
+  const net = attachableNetwork(tx, host, ref, found);
   if (c.networks.some((n) => n.networkId === net.id)) throw new DaemonRefusal(`${c.name} is already attached to network ${net.name}`);
   c.networks.push({ networkId: net.id, aliases, ip });
   if (c.state === 'running') connect(tx, c, net, aliases, ip);
