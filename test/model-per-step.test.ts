@@ -43,3 +43,15 @@ test('HostsWhere answers for the world it is given, whichever it was asked of be
   expect([...linked.of(a.world.hosts)].sort()).toEqual(['h120', 'h9']);
   expect(linked.of(before.hosts)).toEqual(['h120']);
 });
+
+test('a tick that moves only the clock makes a new world sharing every part of the one before, which stays as it was', () => {
+  const model = new Model(hosts, 1);
+  model.boot();
+  const before = model.world;
+  model.tick(1e9);
+  expect(model.world).not.toBe(before);
+  expect(model.world.clockNs).toBe(before.clockNs + 1e9);
+  expect(before.clockNs).toBe(0);
+  expect(model.world.hosts).toBe(before.hosts);
+  expect({ ...model.world, clockNs: 0 }).toEqual(before);
+});

@@ -2,9 +2,18 @@
  * A sandbox's kernel side, whatever its networks' drivers: its namespace, the container end
  * of an endpoint's veth pair, and the embedded resolver's resolv.conf.
  */
-import { Draft } from 'immer';
+import { Draft, isDraft, original } from 'immer';
 import { Tx } from './tx';
 import { Endpoint, Host, HostsWhere, World } from './world';
+
+/**
+ * A host's namespace list as it stands, read without immer's traps (a draft answers each
+ * element's read through one): the lists are replaced whole, never changed in place, so a
+ * draft of one is its original.
+ */
+function unchanged(list: string[]): readonly string[] {
+  return isDraft(list) ? original(list)! : list;
+}
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 
@@ -15,9 +24,10 @@ export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
  */
 export function addNamespace(tx: Tx, host: string, netns: string): void {
   const h = tx.host(host);
-  if (!h.namespaces.includes(netns)) h.namespaces.push(netns);
+  const namespaces = unchanged(h.namespaces), files = unchanged(h.netnsFiles);
+  if (!namespaces.includes(netns)) h.namespaces = [...namespaces, netns];
   // A file the collector has not removed yet is taken over (osl createNamespaceFile removes it from the garbage list).
-  if (!h.netnsFiles.includes(netns)) h.netnsFiles.push(netns);
+  if (!files.includes(netns)) h.netnsFiles = [...files, netns];
   h.netnsGcStartNs ??= tx.now();
   tx.emit(
     { op: 'netns.add', host, netns },
@@ -34,7 +44,7 @@ export function addNamespace(tx: Tx, host: string, netns: string): void {
  */
 export function delNamespace(tx: Tx, host: string, netns: string): void {
   const h = tx.host(host);
-  h.namespaces = h.namespaces.filter((n) => n !== netns);
+  h.namespaces = unchanged(h.namespaces).filter((n) => n !== netns);
   tx.emit({ op: 'netns.del', host, netns });
 }
 
@@ -63,7 +73,8 @@ export function netnsGcWaiting(w: World): readonly string[] {
 
 /** A tick of the collector: the files of destroyed namespaces go. */
 export function netnsGc(h: Draft<Host>): void {
-  h.netnsFiles = h.netnsFiles.filter((n) => h.namespaces.includes(n));
+  const namespaces = unchanged(h.namespaces);
+  h.netnsFiles = unchanged(h.netnsFiles).filter((n) => namespaces.includes(n));
 }
 
 /** A veth pair made in the host namespace; its container end moved into the sandbox as ep.ifname with the endpoint's address. */

@@ -411,15 +411,20 @@ export class HostsWhere<H> {
       const matching: string[] = [];
       if (shard) for (const k in shard) if (this.test(shard[k])) matching.push(k);
       this.shards[i] = shard;
+      // Mostly no host matches, before or after: the names stand.
+      if (matching.length || this.answers[i]?.length) changed = true;
       this.answers[i] = matching;
-      changed = true;
     }
     if (this.shards.length > hosts.length) {
       this.shards.length = this.answers.length = hosts.length;
       changed = true;
     }
     this.hosts = hosts;
-    if (changed) this.names = this.answers.flat();
+    if (changed) {
+      const names: string[] = [];
+      for (const answer of this.answers) if (answer) for (const n of answer) names.push(n);
+      this.names = names;
+    }
     return this.names;
   }
 }
