@@ -85,3 +85,27 @@ test('a run whose trace nobody reads observes no topology, and its steps are the
     observe.mockRestore();
   }
 });
+
+test('a host is drawn from the swarm networks it has endpoints on, not from every network of the swarm', () => {
+  const s = parseScenario('swarm.yaml', swarmScenarioYaml({ hosts: 4, overlays: 12, containers: 8 }));
+  const model = newModel(s);
+  model.boot();
+  const topo = new RunTopology();
+  topo.observe(0, model.world);
+  let steps = 0;
+  for (const step of s.steps.filter((st) => st.command.startsWith('docker'))) {
+    dockerStep(model, step.on, step.command.split(' ').slice(1));
+    topo.observe(++steps, model.world);
+  }
+  const before = topo.networksRead;
+  const out = dockerStep(model, 'h1', ['run', '-d', '--name', 'extra', '--network', 'net1', 'busybox']);
+  expect('exitCode' in out.outcome ? out.outcome.exitCode : 0).toBe(0);
+  topo.observe(++steps, model.world);
+  // h1's networks: ingress, net1 and net5 (its containers c1 and c5); 13 swarm networks in all.
+  expect(topo.networksRead - before).toBe(3);
+  const fresh = new RunTopology();
+  fresh.observe(0, model.world);
+  const key = (o: object) => JSON.stringify(o);
+  const strip = ({ since: _s, until: _u, ...o }: { since?: number; until?: number }) => o;
+  expect(topologyDuring(topo.topology(), undefined).links.map(strip).map(key).sort()).toEqual(fresh.topology().links.map(key).sort());
+});

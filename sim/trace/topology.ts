@@ -72,7 +72,7 @@ function changedKeys<T>(a: Shards<T> | undefined, b: Shards<T> | undefined, out:
   }
 }
 
-/** One host's namespaces and links. */
+/** One host's namespaces and links; `swarmNets` are the swarm networks with endpoints on it, oldest first. */
 function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[], byNetns: Map<string, SwarmNetworkView>): HostTopology {
   const namespaces: Topology['namespaces'] = [];
   const links: Topology['links'] = [];
@@ -141,13 +141,17 @@ export class RunTopology {
   private world: World | undefined;
   private readonly views = new Map<string, SwarmNetworkView>();
   private order = new Map<string, number>();
-  /** Swarm networks oldest first, as `docker network ls` and the plumbing order them. */
-  private swarmNets: SwarmNetworkView[] = [];
+  /** Each swarm network's place among them oldest first, as `docker network ls` and the plumbing order them. */
+  private age = new Map<SwarmNetworkView, number>();
+  /** The views with endpoints on each host, so a host is drawn from its own networks, not from every network of the swarm. */
+  private readonly viewsOnHost = new Map<string, Set<SwarmNetworkView>>();
   private byNetns = new Map<string, SwarmNetworkView>();
   /** Each host's objects as last drawn, by namespace name and by `netns device` (namespace names hold no space). */
   private readonly drawn = new Map<string, Map<string, object>>();
   /** Host topologies built so far (a run's work here grows with what its steps change). */
   hostsBuilt = 0;
+  /** Swarm networks those builds read (each host's own, not every network of the swarm). */
+  networksRead = 0;
 
   observe(step: number, world: World): void {
     const prev = this.world;
@@ -181,30 +185,57 @@ export class RunTopology {
       const view = this.views.get(id);
       if (view && after) {
         // Updated in place: the order of networks (by age) holds.
-        if (before!.endpoints !== after.endpoints) view.endpointsByHost = regroupChanged(view.endpointsByHost, before!, after);
+        if (before!.endpoints !== after.endpoints) {
+          const hosts = new Set(view.endpointsByHost.keys());
+          view.endpointsByHost = regroupChanged(view.endpointsByHost, before!, after);
+          for (const h of hosts) if (!view.endpointsByHost.has(h)) this.viewsOnHost.get(h)?.delete(view);
+          this.placeOnHosts(view);
+        }
         view.net = after;
         if (!sameShape(before!, after)) networksChanged = true;
       } else {
-        if (after) this.views.set(id, { net: after, endpointsByHost: endpointsByHost(after) });
-        else this.views.delete(id);
+        if (view) for (const h of view.endpointsByHost.keys()) this.viewsOnHost.get(h)?.delete(view);
+        if (after) {
+          const made = { net: after, endpointsByHost: endpointsByHost(after) };
+          this.views.set(id, made);
+          this.placeOnHosts(made);
+        } else this.views.delete(id);
         networksChanged = true;
       }
     });
     if (networksChanged) {
       const views = [...this.views.values()].sort((a, b) => Number(a.net.createdNs) - Number(b.net.createdNs) || a.net.vni - b.net.vni);
-      this.swarmNets = views;
+      this.age = new Map(views.map((v, i) => [v, i]));
       // A network's own namespace is named after its id, which never changes.
       this.byNetns = new Map(views.flatMap((v) => {
         const own = driverOf(v.net).networkNamespace(v.net);
         return own ? [[own.name, v] as const] : [];
       }));
     }
-    const { swarmNets, byNetns } = this;
+    const { byNetns } = this;
     if (!prev || prev.hostOrder !== world.hostOrder) this.order = new Map(world.hostOrder.map((h, i) => [h, i]));
     // In host order, as a whole observation would list them, so new objects keep their place.
     const hosts = [...dirty].filter((h) => this.order.has(h)).sort((a, b) => this.order.get(a)! - this.order.get(b)!);
-    this.history.observeHosts(step, hosts.map((h) => this.reuseUnchanged(hostTopology(world, h, swarmNets, byNetns))));
+    this.history.observeHosts(step, hosts.map((h) => {
+      const nets = this.swarmNetsOn(h);
+      this.networksRead += nets.length;
+      return this.reuseUnchanged(hostTopology(world, h, nets, byNetns));
+    }));
     this.hostsBuilt += hosts.length;
+  }
+
+  private placeOnHosts(view: SwarmNetworkView): void {
+    for (const h of view.endpointsByHost.keys()) {
+      const on = this.viewsOnHost.get(h);
+      if (on) on.add(view);
+      else this.viewsOnHost.set(h, new Set([view]));
+    }
+  }
+
+  /** The swarm networks with endpoints on a host, oldest first. */
+  private swarmNetsOn(host: string): SwarmNetworkView[] {
+    const on = this.viewsOnHost.get(host);
+    return on ? [...on].sort((a, b) => this.age.get(a)! - this.age.get(b)!) : [];
   }
 
   /**
