@@ -53,6 +53,18 @@ describe('docker CLI output', () => {
     expect(docker(m, 'r0', 'docker network ls -q').stdout.trim().split('\n').every((l) => /^[0-9a-z]{12}$/.test(l))).toBe(true);
   });
 
+  test('network ls and node ls sort names as the CLI does (sortorder.NaturalLess): numbers by value, upper case before lower case', () => {
+    const m = ready();
+    for (const name of ['net10', 'net9', 'Zeta', 'net09', 'alpha']) docker(m, 'r0', `docker network create -d overlay --attachable ${name}`);
+    const names = docker(m, 'r0', 'docker network ls').stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1]);
+    expect(names).toEqual(['Zeta', 'alpha', 'bridge', 'docker_gwbridge', 'host', 'ingress', 'net9', 'net09', 'net10', 'none', 'test-net']);
+    const big = new Model(['node10', 'node9', 'Node20'].map((name, i) => ({ name, underlay: `198.51.100.${10 + i}` })), 7);
+    big.boot();
+    docker(big, 'node10', 'docker swarm init');
+    for (const h of ['node9', 'Node20']) docker(big, h, 'docker swarm join --token <...> 198.51.100.10:2377');
+    expect(docker(big, 'node10', 'docker node ls').stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/).find((w) => /node/i.test(w)))).toEqual(['Node20', 'node9', 'node10']);
+  });
+
   test('network inspect: 4-space JSON in Docker 20.10 field order, IPs in Docker order, Peers per node', () => {
     const m = ready();
     docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net ubuntu:14.04');

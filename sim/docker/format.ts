@@ -1,4 +1,5 @@
 /** Docker CLI output formats: tables (Go tabwriter), inspect JSON, relative times. */
+import { naturalCompare } from '../text/natural';
 import { tabwrite } from '../text/tabwriter';
 import { ipv4ToNumber } from '../wire/addr';
 import { Container, daemonTime, Endpoint, endpointsOf, formatTime, GWBRIDGE, hostOf, instanceOf, Network, World } from '../model/world';
@@ -18,12 +19,8 @@ export function humanDuration(ns: number): string {
   return `${Math.floor(hours / 24)} days`;
 }
 
-function naturalLess(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
-
 export function networkLsTable(nets: Network[], opts: { quiet: boolean; noTrunc: boolean }): string {
-  const sorted = [...nets].sort((a, b) => naturalLess(a.name, b.name));
+  const sorted = [...nets].sort((a, b) => naturalCompare(a.name, b.name));
   const id = (n: Network) => (opts.noTrunc ? n.id : n.id.slice(0, 12));
   if (opts.quiet) return sorted.map((n) => id(n) + '\n').join('');
   const driver = (n: Network) => (n.allocationFailed ? '' : n.driver);

@@ -3,6 +3,7 @@
  * `docker container` forms of ps/stop/rm/start, and `docker node ls` (a manager lists the
  * swarm; a worker is refused with the daemon's text).
  */
+import { naturalCompare } from '../text/natural';
 import { tabwrite } from '../text/tabwriter';
 import { startContainer } from '../model/containers';
 import { findContainer, Tx } from '../model/tx';
@@ -62,7 +63,7 @@ export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
   if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
   const swarm = tx.w.swarm!;
   const leader = swarm.nodes.find((n) => tx.host(n).nodeState === 'manager');
-  const nodes = [...swarm.nodes].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const nodes = [...swarm.nodes].sort(naturalCompare);
   if (quiet) return { stdout: nodes.map((n) => `${tx.host(n).nodeId}\n`).join(''), stderr: '', exitCode: 0 };
   const rows = nodes.map((n) => {
     const node = tx.host(n);
