@@ -19,6 +19,9 @@ export class ControlRecord {
   private readonly keptInStep = new Map<ControlKind, number>();
   /** The flows kept from steps that traced none of the commands' flows, until their hops reach the bound. */
   private keptUntraced: Flow[] | undefined = [];
+  /** The hops `keptUntraced` held when last summed, and how many hops the datapath had recorded then. */
+  private untracedHops = 0;
+  private hopCountAtSum = 0;
   /** How many flows the kernels had traced when the step began. */
   private flowsAtStep = 0;
 
@@ -58,11 +61,20 @@ export class ControlRecord {
     return true;
   }
 
-  /** Whether the flows kept from untraced steps hold fewer hops than the bound (once they do, for good: hops only grow). */
+  /**
+   * Whether the flows kept from untraced steps hold fewer hops than the bound (once they do,
+   * for good: hops only grow). They cannot have gained more hops than the datapath recorded
+   * since they were last summed (every hop is counted there, kept or not), so they are summed
+   * again only when that many more could reach the bound, not at every exchange.
+   */
   private untracedRoom(): boolean {
     if (!this.keptUntraced) return false;
+    const hopCount = this.dp.hopCount;
+    if (this.untracedHops + (hopCount - this.hopCountAtSum) < CONTROL_KEPT_UNTRACED_HOPS) return true;
     let hops = 0;
     for (const f of this.keptUntraced) hops += f.hops.length;
+    this.untracedHops = hops;
+    this.hopCountAtSum = hopCount;
     if (hops < CONTROL_KEPT_UNTRACED_HOPS) return true;
     this.keptUntraced = undefined;
     return false;
