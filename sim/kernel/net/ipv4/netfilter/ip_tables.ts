@@ -136,6 +136,8 @@ export class NetnsTables {
    * then skips the hook's chains, as their walk would change nothing.
    */
   hookPassesUnbound: boolean[] = NF_INET_HOOKS.map(() => true);
+  /** How many tables there were when `hookSteps` was made. */
+  private tablesStepped = 0;
   readonly conntrack = new Conntrack();
   private seed: number;
 
@@ -163,16 +165,31 @@ export class NetnsTables {
     return t;
   }
 
-  /** Called after every change: the hooks stay free while no table exists. */
+  /**
+   * Called after every change: the hooks stay free while no table exists. The hooks' chains
+   * are found again only when a table was made since (built-in chains are never replaced); a
+   * big swarm's containers take thousands of rules, one command each.
+   */
   changed(): void {
     this.active = this.tables.size > 0;
-    this.hookSteps = NF_INET_HOOKS.map((hook) => HOOK_TABLES[hook].flatMap((name) => {
-      const table = this.tables.get(name);
-      const chain = table?.chains.get(hook);
-      return table && chain ? [{ table, chain }] : [];
-    }));
-    this.hookPassesUnbound = this.hookSteps.map((steps) => steps.every(({ table, chain }) => table.name === 'nat' || (chain.rules.length === 0 && chain.policy !== 'DROP' && !chain.policyCounted)));
+    if (this.tables.size !== this.tablesStepped) {
+      this.tablesStepped = this.tables.size;
+      this.hookSteps = NF_INET_HOOKS.map((hook) => HOOK_TABLES[hook].flatMap((name) => {
+        const table = this.tables.get(name);
+        const chain = table?.chains.get(hook);
+        return table && chain ? [{ table, chain }] : [];
+      }));
+    }
+    for (let h = 0; h < this.hookSteps.length; h++) this.hookPassesUnbound[h] = passesUnbound(this.hookSteps[h]);
   }
+}
+
+/** Whether a hook's chains other than nat's have no rule and accept by a policy that keeps no counters (NetnsTables.hookPassesUnbound). */
+function passesUnbound(steps: readonly HookStep[]): boolean {
+  for (const { table, chain } of steps) {
+    if (table.name !== 'nat' && (chain.rules.length > 0 || chain.policy === 'DROP' || chain.policyCounted)) return false;
+  }
+  return true;
 }
 
 /** What a packet looks like to the matches (read once from its headers at a hook). */
