@@ -272,6 +272,7 @@ export class DockerdCluster {
       if (old) for (const host of old.hosts) if (!net?.members.has(host)) moves.push({ net: old, host, joined: false });
       if (net) for (const host of net.hosts) if (!old?.members.has(host)) moves.push({ net, host, joined: true });
     };
+    let anyDeleted = false;
     for (let i = 0; i < now.length; i++) {
       // A network still at its place in the list is compared by identity first (no lookup).
       const net = now[i];
@@ -281,6 +282,7 @@ export class DockerdCluster {
       const change = tableChanges(old, net);
       changes.set(net.id, change);
       created.push(...change.created);
+      anyDeleted ||= change.deleted.length > 0;
       moved(old, net);
       this.networks.set(net.id, net);
     }
@@ -288,12 +290,15 @@ export class DockerdCluster {
       const ids = new Set(now.map((n) => n.id));
       for (const [id, old] of this.networks) {
         if (ids.has(id)) continue;
-        changes.set(id, tableChanges(old, undefined));
+        const change = tableChanges(old, undefined);
+        changes.set(id, change);
+        anyDeleted ||= change.deleted.length > 0;
         moved(old, undefined);
         this.networks.delete(id);
       }
     }
-    if (changes.size > 0) for (const old of before) deleted.push(...(changes.get(old.id)?.deleted ?? []));
+    // A docker run deletes nothing: the last view's networks are walked only when something went.
+    if (anyDeleted) for (const old of before) deleted.push(...(changes.get(old.id)?.deleted ?? []));
     // A node joins a network (its bulk syncs done) before it creates its entries there.
     for (const m of moves) {
       const agent = this.member(m.host);
