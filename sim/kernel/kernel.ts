@@ -2,7 +2,7 @@
 import { WeaveRouter, weaverUpcall } from './weaver';
 import { OdpDatapath } from './net/openvswitch';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
-import { expandPeers, PlanOp } from '../plan/ops';
+import { expandPeers, PeerEntry, PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
 import { iptablesCommand } from './iptables';
 import { Derived, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
@@ -295,9 +295,8 @@ export class SimKernel {
         return;
       }
       case 'peers.add': {
-        const neighs = op.peers.map((p) => this.permanentNeigh(op.dev, p.ip, p.mac));
-        const fdbs = op.peers.map((p) => this.permanentFdb(p.dst));
-        this.peerFeed(op.netns, op.dev).add(op.hosts, neighs, op.peers.map((p) => p.mac), fdbs, (host) => {
+        const make = { neigh: (p: PeerEntry) => this.permanentNeigh(op.dev, p.ip, p.mac), fdb: (p: PeerEntry) => this.permanentFdb(p.dst) };
+        this.peerFeed(op.netns, op.dev).add(op.hosts, op.peers, make, (host) => {
           const l = this.link(host, op.netns, op.dev);
           if (!l.vxlan) throw new KernelError(`${op.dev} is not a vxlan device`);
           return l;

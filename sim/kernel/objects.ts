@@ -5,7 +5,7 @@
  */
 import type { NetDeviceOps } from './net/dev';
 import type { NetnsTables } from './net/ipv4/netfilter/ip_tables';
-import type { ListeningSocket, VxlanAttrs } from '../plan/ops';
+import type { ListeningSocket, PeerEntry, VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
 import type { WeaveRouter } from './weaver';
 import type { MissWatch } from './watchmiss';
@@ -159,14 +159,21 @@ export interface Upstream<K, V> {
   drain(into: Map<K, V>): void;
 }
 
-/** One peers op for many hosts: its entries, made once, for each host it names. */
+/** How a peers op's entries become table entries (the kernel shares equal ones between hosts). */
+export interface PeerEntryMaker {
+  neigh(p: PeerEntry): Neigh;
+  fdb(p: PeerEntry): VxlanFdbEntry;
+}
+
+/** One peers op for many hosts: its entries, made once, when a host named first takes them in. */
 interface PeerFeedItem {
   hosts: string[];
   /** `hosts` as a set, made when a host first reads the item. */
   named?: Set<string>;
-  neighs: Neigh[];
-  macs: string[];
-  fdbs: VxlanFdbEntry[];
+  peers: readonly PeerEntry[];
+  make: PeerEntryMaker;
+  neighs?: Neigh[];
+  fdbs?: VxlanFdbEntry[];
 }
 
 /**
@@ -175,7 +182,8 @@ interface PeerFeedItem {
  * would otherwise write n² entries one host at a time. A host's device follows the feed
  * from the first op that names it; its neighbour and FDB tables take in the items that name
  * the host when they are next read or changed, so each host sees exactly its entries, in
- * the order the ops came.
+ * the order the ops came. An item's entries are made when a table first takes it in: in a
+ * big swarm most tables are never read.
  */
 export class PeerFeed {
   private readonly items: PeerFeedItem[] = [];
@@ -183,20 +191,21 @@ export class PeerFeed {
   private readonly followers = new Map<string, SimLink>();
 
   /** Adds entries for `hosts`; `join` is called for each host whose device does not follow the feed yet, before the entries are added. */
-  add(hosts: string[], neighs: Neigh[], macs: string[], fdbs: VxlanFdbEntry[], join: (host: string) => SimLink): void {
+  add(hosts: string[], peers: readonly PeerEntry[], make: PeerEntryMaker, join: (host: string) => SimLink): void {
     for (const host of hosts) {
       if (this.followers.has(host)) continue;
       const dev = join(host);
       this.followers.set(host, dev);
       dev.vxlan!.peerFeed = this;
       dev.vxlan!.fdb.follow(this.cursor(host, (item, into) => {
-        for (let i = 0; i < item.macs.length; i++) into.set(item.macs[i], item.fdbs[i]);
+        const fdbs = (item.fdbs ??= item.peers.map((p) => item.make.fdb(p)));
+        for (let i = 0; i < fdbs.length; i++) into.set(item.peers[i].mac, fdbs[i]);
       }));
       dev.netns.neigh.follow(dev.name, this.cursor(host, (item, into) => {
-        for (const n of item.neighs) into.set(n.ip, n);
+        for (const n of (item.neighs ??= item.peers.map((p) => item.make.neigh(p)))) into.set(n.ip, n);
       }));
     }
-    this.items.push({ hosts, neighs, macs, fdbs });
+    this.items.push({ hosts, peers, make });
   }
 
   /** The device leaves the feed (deleted, moved or renamed): its tables keep what they took in. */
