@@ -35,10 +35,12 @@ const NO_CHAIN = () => kernelRefusal('No chain/target/match by that name.', 1);
 
 type Command = 'A' | 'I' | 'D' | 'R' | 'F' | 'X' | 'N' | 'P' | 'L' | 'S' | 'Z';
 
-const LONG_COMMANDS: Record<string, Command> = {
-  '--append': 'A', '--insert': 'I', '--delete': 'D', '--replace': 'R', '--flush': 'F', '--delete-chain': 'X',
-  '--new-chain': 'N', '--policy': 'P', '--list': 'L', '--list-rules': 'S', '--zero': 'Z',
-};
+/** Each command by its short and its long option. */
+const COMMANDS: ReadonlyMap<string, Command> = new Map([
+  ...(['A', 'I', 'D', 'R', 'F', 'X', 'N', 'P', 'L', 'S', 'Z'] as const).map((c) => [`-${c}`, c] as const),
+  ['--append', 'A'], ['--insert', 'I'], ['--delete', 'D'], ['--replace', 'R'], ['--flush', 'F'], ['--delete-chain', 'X'],
+  ['--new-chain', 'N'], ['--policy', 'P'], ['--list', 'L'], ['--list-rules', 'S'], ['--zero', 'Z'],
+]);
 
 interface Invocation {
   command?: Command;
@@ -140,9 +142,9 @@ function parse(argv: string[]): Invocation {
       invert = true;
       continue;
     }
-    const short = /^-[AIDRFXNPLSZ]$/.test(a) ? (a[1] as Command) : LONG_COMMANDS[a];
-    if (short) {
-      i += setCommand(short, i);
+    const command = COMMANDS.get(a);
+    if (command) {
+      i += setCommand(command, i);
       continue;
     }
     switch (a) {
@@ -437,7 +439,12 @@ function execute(inv: Invocation, table: Table): string {
     if (n > max) throw kernelRefusal(`Index of ${what} too big.`, 1);
     return n;
   };
-  const newRule = (chain: Chain): Rule => ({ ...inv.rule, matches: [...inv.rule.matches], target: resolveTarget(inv, table, chain.name), packets: 0, bytes: 0 });
+  // The command's one rule is the one parsed (an invocation is parsed afresh for each command), with its target now known.
+  const newRule = (chain: Chain): Rule => {
+    const rule = inv.rule;
+    rule.target = resolveTarget(inv, table, chain.name);
+    return rule;
+  };
   switch (inv.command!) {
     case 'A': {
       const c = chainOf(inv.chain);
