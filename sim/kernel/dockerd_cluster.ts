@@ -46,7 +46,7 @@ import type { ControlRecord } from './control_record';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitUdp } from '../wire/udp';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../wire/tcp';
-import { ackMessage, MEMBERLIST_PORT, memberlistPacket, memberlistStream, pingMessage } from '../wire/memberlist';
+import { ackMessage, encryptedEnvelope, MEMBERLIST_PORT, memberlistPacket, memberlistStream, packetPlaintextLength, pingMessage } from '../wire/memberlist';
 import { NETWORK_EVENT, TABLE_EVENT } from '../wire/networkdb';
 import { tls13ApplicationData } from '../wire/tls';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './net/sockets';
@@ -546,14 +546,15 @@ export class DockerdCluster {
       const peers = this.randomMembers(agent, net.hosts, GOSSIP_NODES);
       // The round is under way: a packet the trace only counts arrives at once.
       if (peers.length > 0 && this.inFlight < 0) this.inFlight = 0;
-      let packet: Buffer | undefined;
+      // Each peer gets the round's packet encrypted afresh: only its length is the same.
+      let plaintextLength: number | undefined;
       for (const peer of peers) {
         if (!this.record.keeps('networkdb-gossip')) continue;
-        packet ??= gossipPacketMessage(batch);
+        plaintextLength ??= packetPlaintextLength(gossipPacketMessage(batch), true);
         const flow = this.record.flow('networkdb-gossip', agent.node.host, peer.node.host);
         this.inFlight++;
         this.onArrival.set(flow, () => this.inFlight--);
-        this.sendUdp(agent, peer, memberlistPacket(packet, true, this.rnd.bytes), flow, 'request');
+        this.sendUdp(agent, peer, encryptedEnvelope(plaintextLength, this.rnd.bytes), flow, 'request');
       }
     }
     for (const [id, q] of agent.queued) if (q.length === 0) agent.queued.delete(id);

@@ -89,16 +89,6 @@ export function compressMessage(msg: Uint8Array): Buffer {
   return memberlistMessage(MEMBERLIST_MSG.compress, { fields: [['Algo', 0], ['Buf', { bytes: lzwCompress(msg) }]] });
 }
 
-/** IEEE CRC-32 (Go's crc32.ChecksumIEEE). */
-export function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of b) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 /** Bytes that stand for what only the key could make (nonce, ciphertext, tag). */
 export type OpaqueBytes = (length: number) => Uint8Array;
 
@@ -107,17 +97,21 @@ export function encryptedEnvelope(plaintextLength: number, opaque: OpaqueBytes):
   return Buffer.concat([Buffer.from([ENCRYPTION_VERSION]), opaque(NONCE_LEN), opaque(plaintextLength + TAG_LEN)]);
 }
 
+/** The CRC header (hasCrcMsg and the IEEE CRC-32 of what follows) sent to a node whose protocol knows it. */
+const CRC_HEADER_LEN = 5;
+
+/**
+ * How long rawSendMsgPacket's plaintext is: the message, compressed if that is smaller, after
+ * the CRC header for a node that knows it. Encryption hides the rest (the CRC's value too),
+ * so the length is all a packet shows of them.
+ */
+export function packetPlaintextLength(msg: Uint8Array, withCrc: boolean): number {
+  return Math.min(compressMessage(msg).length, msg.length) + (withCrc ? CRC_HEADER_LEN : 0);
+}
+
 /** rawSendMsgPacket: compressed if smaller, the CRC header for a node that knows it, encrypted. */
 export function memberlistPacket(msg: Uint8Array, withCrc: boolean, opaque: OpaqueBytes): Buffer {
-  const compressed = compressMessage(msg);
-  let plain: Uint8Array = compressed.length < msg.length ? compressed : msg;
-  if (withCrc) {
-    const header = Buffer.alloc(5);
-    header[0] = MEMBERLIST_MSG.hasCrc;
-    header.writeUInt32BE(crc32(plain), 1);
-    plain = Buffer.concat([header, plain]);
-  }
-  return encryptedEnvelope(plain.length, opaque);
+  return encryptedEnvelope(packetPlaintextLength(msg, withCrc), opaque);
 }
 
 /** rawSendMsgStream: compressed, then encryptMsg, the encrypted length and the envelope. */
