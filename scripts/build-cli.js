@@ -35,7 +35,7 @@ esbuild.build({
   format: 'cjs',
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['playwright-core', 'pcap-parser'],
+  external: ['playwright-core', 'pcap-parser', 'zod', 'ajv'],
   plugins: [lazyChildProcessForCommander],
   logLevel: 'warning',
 }).catch(() => {

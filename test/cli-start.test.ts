@@ -49,6 +49,41 @@ test("a command loads its own modules only: a sim run evaluates neither emu's pr
   }
 });
 
+test('zod and ajv stay out of the bundle and are loaded by the commands that need them: a valid scenario needs neither', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-packages-'));
+  const probe = path.join(dir, 'probe.js');
+  // The packages the process required from node_modules, printed as it exits.
+  fs.writeFileSync(probe, "process.on('exit', () => process.stderr.write('\\n' + JSON.stringify([...new Set(Object.keys(require.cache).map((f) => /node_modules\\/([^/]+)/.exec(f)?.[1]).filter(Boolean))])));\n");
+  const packages = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['--require', probe, path.join(REPO, 'bin', 'cnmlab.js'), ...args], { encoding: 'utf8', cwd: REPO });
+    return { status: r.status, stderr: r.stderr, packages: JSON.parse(r.stderr.split('\n').pop()!) as string[] };
+  };
+  try {
+    const bundle = fs.readFileSync(path.join(REPO, 'dist', 'cnmlab.js'), 'latin1');
+    expect(bundle).not.toContain('ZodError');
+    expect(bundle).not.toContain('ajv/dist');
+    const valid = packages('run', 'scenarios/overlay-standalone.yaml');
+    expect(valid.status).toBe(0);
+    expect(valid.packages).not.toContain('zod');
+    expect(valid.packages).not.toContain('ajv');
+    // A file the plain checks refuse is judged by zod's schemas, which say what is wrong.
+    const bad = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(bad, 'name: bad\nhosts:\n  r0: {wrong: 1}\nsteps:\n  - r0: docker network ls\n');
+    const refused = packages('run', bad);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("unexpected key 'wrong'");
+    expect(refused.packages).toContain('zod');
+    // viz validates a trace with ajv.
+    const trace = path.join(dir, 'trace.json');
+    fs.writeFileSync(trace, '{}');
+    const viz = packages('viz', trace, '-o', path.join(dir, 'out.html'));
+    expect(viz.status).toBe(2);
+    expect(viz.packages).toContain('ajv');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the bundle is ASCII, so the CLI reads it as Latin-1 without decoding UTF-8', () => {
   // esbuild escapes what lies beyond ASCII in strings; minifying drops the comments that kept it.
   const bytes = fs.readFileSync(path.join(REPO, 'dist', 'cnmlab.js'));

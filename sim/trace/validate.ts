@@ -1,12 +1,18 @@
 /** Validates a trace against the repository's JSON Schema (sim/trace/trace.schema.json). */
-import Ajv, { ValidateFunction } from 'ajv';
+import type Ajv from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import schema from './trace.schema.json';
 
 let compiled: ValidateFunction | undefined;
 
-/** Compiled on first use: only `viz` and the tests validate, and compiling costs every other command's start. */
+/**
+ * Loaded and compiled on first use: only `viz` and the tests validate, and loading ajv costs
+ * every other command's start (the CLI's bundle leaves it out).
+ */
 function validator(): ValidateFunction {
-  return (compiled ??= new Ajv({ allErrors: false, strict: false }).compile(schema));
+  if (compiled) return compiled;
+  const { default: AjvClass } = require('ajv') as { default: typeof Ajv };
+  return (compiled = new AjvClass({ allErrors: false, strict: false }).compile(schema));
 }
 
 /** Undefined when valid, else the first problem as "path: message". */
