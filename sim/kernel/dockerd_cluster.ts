@@ -350,11 +350,14 @@ export class DockerdCluster {
   /** Runs `fn` after `delayNs` of the clock, counted in `scheduled` until it runs. */
   private later(delayNs: number, fn: () => void): void {
     this.scheduled++;
-    this.dp.clock.schedule(delayNs, () => {
-      this.scheduled--;
-      fn();
-    });
+    this.dp.clock.call(delayNs, this.runScheduled, fn);
   }
+
+  /** What `later` scheduled, run (one function for every timer: a big swarm's fire thousands of times a step). */
+  private readonly runScheduled = (fn: () => void): void => {
+    this.scheduled--;
+    fn();
+  };
 
   /** A timer that fires at `first`, then every `interval()`, while the agent is a member. */
   private every(agent: NodeAgent, first: number, interval: () => number, fire: () => void): void {
