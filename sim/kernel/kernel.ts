@@ -206,7 +206,8 @@ export class SimKernel {
           if (br.type !== 'bridge') throw new KernelError(`${op.master} is not a bridge`);
           l.master = br;
           // br_add_if: the lowest port number no other port holds.
-          const taken = new Set([...br.ports].map((p) => p.portNo));
+          const taken = new Set<number>();
+          for (const p of br.ports) taken.add(p.portNo);
           l.portNo = 1;
           while (taken.has(l.portNo)) l.portNo++;
           l.enslavedNs = this.clock.now;
