@@ -22,10 +22,10 @@ import { checkBusybox, checkEmuPrerequisites } from './prereq';
 import { checkScenarioNeeds } from './features';
 import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
-import { batch, batchEach, NamespaceSetup, restoreTolerant, run, setupEach, Watch } from './exec';
+import { batch, batchEach, linksOf, NamespaceSetup, restoreTolerant, run, setupEach, Watch } from './exec';
 import { dropCounters, grownDrops } from './netfilter';
 import { commandPhases, emuNamer, NsBatch, restoreScript, toPhases } from './translate';
-import { Listeners } from './listeners';
+import { Listeners, TrafficOf } from './listeners';
 import { UNDERLAY_BRIDGE, underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Numbering } from './ifindex';
 import { controlFlowsFrom } from './control';
@@ -80,6 +80,10 @@ export class EmuBackend implements Backend {
   private readonly controlCounts = new Map<ControlKind, number>();
   /** NetworkDB's table events and the gossip rounds they make (netdb.ts). */
   private readonly netdb = new NetworkDbGossip();
+  /** The host namespaces of the swarm's nodes, whose holders play their daemons' traffic. */
+  private swarmNodes: string[] = [];
+  /** Each swarm node's traffic in the last world asked about (trafficOf). */
+  private traffic: { world?: World; byHost: Map<string, NodeTraffic | undefined> } = { byHost: new Map() };
   private readonly startNs = process.hrtime.bigint();
   private readonly epochStartNs: bigint;
   private readonly dns: EmbeddedDns;
@@ -191,15 +195,20 @@ export class EmuBackend implements Backend {
       this.deferredWorld = world;
       return;
     }
-    await this.settle();
-    return this.serialized(() => this.applyNow(ops, world));
+    await this.settleThen('after');
+    return this.serialized(() => this.applyNow(ops, world, 'after'));
   }
 
-  async settle(): Promise<void> {
+  /** The deferred ops, applied when the caller needs the kernel whole (the run's end): no holder is started for them. */
+  settle(): Promise<void> {
+    return this.settleThen('none');
+  }
+
+  private async settleThen(holders: HolderStart): Promise<void> {
     const ops = this.deferred, world = this.deferredWorld;
     this.deferred = [];
     this.deferredWorld = undefined;
-    if (world) await this.serialized(() => this.applyNow(ops, world));
+    if (world) await this.serialized(() => this.applyNow(ops, world, holders));
   }
 
   /**
@@ -222,7 +231,11 @@ export class EmuBackend implements Backend {
     return gone ? new EmuEnvironmentError(`namespace ${gone} of this run was deleted from outside it (ip netns del?); the run cannot go on`) : undefined;
   }
 
-  private async applyNow(ops: PlanOp[], world: World): Promise<void> {
+  /**
+   * One step's ops (or several coalesced) on the kernel, and when the swarm nodes' listener
+   * holders start (HolderStart).
+   */
+  private async applyNow(ops: PlanOp[], world: World, holders: HolderStart): Promise<void> {
     const p = toPhases(ops, this.names, this.numbering);
     // Progress counts namespaces configured, the creation of them all as one.
     const tick = (n: number) => this.progress.tick(n);
@@ -244,6 +257,10 @@ export class EmuBackend implements Backend {
     await setupEach([...setups.values()]);
     for (const b of p.underlay) await batchEach('ip', [{ netns: b.netns, lines: b.ip }]);
     await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
+    // dockerd's sockets and what it sends need the host namespaces only (their addresses, the underlay).
+    await this.listeners.apply(p.sockets.filter((s) => !p.del.includes(s.netns)));
+    await this.playControlPlane(world, p.del);
+    if (holders === 'early') this.listeners.warm(this.swarmNodes);
     await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
     // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })));
@@ -263,7 +280,6 @@ export class EmuBackend implements Backend {
         fs.writeFileSync(path.join(NETNS_ETC, f.netns, f.name), f.content);
       }
     }
-    await this.listeners.apply(p.sockets.filter((s) => !p.del.includes(s.netns)));
     if (p.del.length) {
       for (const d of p.del) {
         await this.dns.stop(d);
@@ -291,26 +307,53 @@ export class EmuBackend implements Backend {
     const ports = portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
       .filter((n) => !p.del.includes(n)));
     this.forwarding = Promise.all([this.forwarding, ports]).then(() => undefined);
-    // What each swarm node's daemon sends on the wire, played by its listener holder: its timers' traffic, and the
-    // gossip of the table events this step made (netdb.ts).
+    if (holders === 'after') this.listeners.warm(this.swarmNodes);
+    await this.dns.sync(world);
+    this.progress.complete();
+  }
+
+  /**
+   * What each swarm node's daemon sends on the wire, played by its listener holder: its
+   * timers' traffic, and the gossip of the table events this step made (netdb.ts).
+   */
+  private async playControlPlane(world: World, deleted: string[]): Promise<void> {
     const view = clusterView(world);
     const gossip = this.netdb.observe(view, Date.now());
-    const traffic = new Map<string, NodeTraffic | undefined>();
+    // The table clocks moved: traffic is made anew.
+    this.traffic = { world, byHost: new Map() };
+    const traffic = new Map<string, TrafficOf | undefined>();
+    this.swarmNodes = [];
     for (const h of world.hostOrder) {
       const real = this.runNamespace(h, h);
-      const t = view ? nodeTraffic(view, h, (x) => this.netdb.tableTime(x)) : undefined;
+      if (!real || deleted.includes(real)) continue;
+      const node = view?.nodes.some((n) => n.host === h);
       // A member answers the join syncs of the step as it answers the others'.
-      t?.bulkSyncIn.push(...this.netdb.bulkSyncIn(h));
-      if (real) traffic.set(real, t);
+      const syncsIn = this.netdb.bulkSyncIn(h);
+      traffic.set(real, node ? () => {
+        const t = this.trafficOf(world, h)!;
+        return { ...t, bulkSyncIn: [...t.bulkSyncIn, ...syncsIn] };
+      } : undefined);
+      if (node) this.swarmNodes.push(real);
     }
     await this.listeners.setTraffic(traffic);
     for (const [h, sends] of gossip) {
       const real = this.runNamespace(h, h);
-      if (real) this.listeners.gossip(real, sends);
+      if (real && !deleted.includes(real)) this.listeners.gossip(real, sends);
     }
-    this.listeners.warm([...traffic].filter(([, t]) => t).map(([netns]) => netns));
-    await this.dns.sync(world);
-    this.progress.complete();
+  }
+
+  /**
+   * A swarm node's traffic as the model says (sim/model/cluster.ts nodeTraffic), made once per
+   * world and host: the holders and the capture's control flows read the same.
+   */
+  private trafficOf(world: World, host: string): NodeTraffic | undefined {
+    if (this.traffic.world !== world) this.traffic = { world, byHost: new Map() };
+    const byHost = this.traffic.byHost;
+    if (!byHost.has(host)) {
+      const view = clusterView(world);
+      byHost.set(host, view ? nodeTraffic(view, host, (x) => this.netdb.tableTime(x)) : undefined);
+    }
+    return byHost.get(host);
   }
 
   setStepBounds(b: StepBounds): void {
@@ -327,7 +370,7 @@ export class EmuBackend implements Backend {
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
     const allowed = realProgram(argv, c ? 'container' : 'host', c?.image);
     if (!allowed.real) return allowed.refusal;
-    await this.settle();
+    await this.settleThen('early');
     return this.serialized(() => this.execNow(host, netns, argv, ctx));
   }
 
@@ -363,6 +406,8 @@ export class EmuBackend implements Backend {
   }
 
   private async execReady(host: string, real: string, c: Container | undefined, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>): Promise<CommandOutput> {
+    // The swarm's daemons are on the wire whenever a command runs, as on Docker hosts.
+    this.listeners.warm(this.swarmNodes);
     if (!c) await this.listeners.sync(real);
     // A miss during this command is answered as the cluster stands now.
     this.missWatch.refresh(ctx.world);
@@ -440,7 +485,7 @@ export class EmuBackend implements Backend {
     }
     const cluster = clusterView(ctx.world);
     if (cluster) {
-      const traffic = new Map(cluster.nodes.map((n) => [n.host, nodeTraffic(cluster, n.host, (x) => this.netdb.tableTime(x))!] as const));
+      const traffic = new Map(cluster.nodes.map((n) => [n.host, this.trafficOf(ctx.world, n.host)!] as const));
       const byAddress = new Map(cluster.nodes.map((n) => [n.address, n.host] as const));
       this.controlList.push(...await controlFlowsFrom(points, this.epochStartNs, { traffic, gossip: this.netdb.lengths, bulkSync: this.netdb.syncLengths }, (ip) => byAddress.get(ip), this.controlCounts));
     }
@@ -665,6 +710,15 @@ export class EmuBackend implements Backend {
   }
 }
 
+/**
+ * When a step's kernel work starts the swarm nodes' listener holders (in the background): as
+ * soon as the host namespaces are configured, while the rest goes on, when a step's command
+ * runs next ('early'); once the work is done, for the steps after it ('after'); or not at
+ * all, where only the kernel is wanted (settle, at the run's end: a lab that only sets up
+ * starts none, and a later command starts them).
+ */
+type HolderStart = 'early' | 'after' | 'none';
+
 /** What a kept namespace is, in the scenario's words. */
 function describeNamespace(real: string, names: NameMap, world: World | undefined): string {
   if (real === names.underlay) return 'underlay segment';
@@ -696,9 +750,9 @@ function deletesOnlyItsOwn(ops: PlanOp[]): boolean {
  * synchronous, so the next step finds the kernel as the model left it.
  */
 async function emptyNamespaces(namespaces: string[]): Promise<void> {
-  const listed = await Promise.all(namespaces.map((n) => run('ip', ['-j', '-n', n, 'link', 'show'])));
+  const listed = await linksOf(namespaces);
   const batches = namespaces.map((netns, i) => {
-    const links = listed[i].exitCode === 0 ? (JSON.parse(listed[i].stdout || '[]') as { ifname: string }[]) : [];
+    const links = JSON.parse(listed[i] || '[]') as { ifname: string }[];
     return { netns, lines: links.filter((l) => l.ifname !== 'lo').map((l) => ['link', 'del', 'dev', safe(l.ifname)]) };
   });
   // A veth whose peer went first (in another of these namespaces) is already gone: -force goes on.
@@ -715,8 +769,8 @@ async function portsForwarding(namespaces: string[]): Promise<void> {
   const deadline = Date.now() + 3000;
   let pending = namespaces;
   while (pending.length && Date.now() < deadline) {
-    const listed = await Promise.all(pending.map((n) => run('ip', ['-j', '-n', n, 'link', 'show'])));
-    pending = pending.filter((_, i) => listed[i].exitCode === 0 && waitingForCarrier(listed[i].stdout));
+    const listed = await linksOf(pending);
+    pending = pending.filter((_, i) => listed[i] !== undefined && waitingForCarrier(listed[i]!));
     if (pending.length) await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -154,9 +154,31 @@ function play() {
 
 type SocketOp = { netns: string; op: 'socket.listen' | 'socket.close'; socket: ListeningSocket };
 
+/** What a host namespace's daemon sends, made when a holder needs it (the model's bulk-sync streams are compressed, which costs). */
+export type TrafficOf = () => NodeTraffic;
+
+interface Held {
+  sockets: ListeningSocket[];
+  traffic?: NodeTraffic;
+  /** Traffic told while no holder ran: made when one starts. */
+  pending?: TrafficOf;
+  gossip?: GossipSend[];
+  gossipTold?: boolean;
+  holder?: ChildProcess;
+}
+
+/** The traffic a holder starts with: the one told last, made now if it was not yet. */
+function trafficNow(h: Held): NodeTraffic | undefined {
+  if (h.pending) {
+    h.traffic = h.pending();
+    h.pending = undefined;
+  }
+  return h.traffic;
+}
+
 export class Listeners {
   /** Per real namespace: the sockets held, and the holder. */
-  private readonly held = new Map<string, { sockets: ListeningSocket[]; traffic?: NodeTraffic; gossip?: GossipSend[]; gossipTold?: boolean; holder?: ChildProcess }>();
+  private readonly held = new Map<string, Held>();
 
   /** Holders being started, so two callers start one… */
   private readonly starting = new Map<string, Promise<void>>();
@@ -186,14 +208,21 @@ export class Listeners {
   /**
    * What each host namespace's daemon sends (undefined: none, outside a swarm). A running
    * holder learns a change on its stdin (a peer joined, the state it pushes grew); one that
-   * starts or stops sending at all stops, to start again as the other.
+   * starts or stops sending at all stops, to start again as the other. Where no holder runs,
+   * the traffic is made only once one starts (a lab nobody looks into starts none).
    */
-  async setTraffic(byNetns: Map<string, NodeTraffic | undefined>): Promise<void> {
+  async setTraffic(byNetns: Map<string, TrafficOf | undefined>): Promise<void> {
     const restart: string[] = [];
-    for (const [netns, traffic] of byNetns) {
+    for (const [netns, trafficOf] of byNetns) {
       const h = this.held.get(netns) ?? { sockets: [] };
       this.held.set(netns, h);
-      if (JSON.stringify(h.traffic) === JSON.stringify(traffic)) continue;
+      if (!h.holder && !this.starting.has(netns)) {
+        h.traffic = undefined;
+        h.pending = trafficOf;
+        continue;
+      }
+      const traffic = trafficOf?.();
+      if (JSON.stringify(trafficNow(h)) === JSON.stringify(traffic)) continue;
       const still = h.traffic !== undefined && traffic !== undefined;
       const told = still && h.holder?.stdin?.writable;
       h.traffic = traffic;
@@ -218,7 +247,7 @@ export class Listeners {
    * once (a table event is not lost to a start); a holder that replaces one already told gets
    * only the rounds still to come (none is sent twice).
    */
-  private tellGossip(h: { gossip?: GossipSend[]; gossipTold?: boolean; holder?: ChildProcess }): void {
+  private tellGossip(h: Held): void {
     if (!h.gossip?.length || !h.holder?.stdin?.writable) return;
     const now = Date.now();
     const sends = h.gossipTold ? h.gossip.filter(([at]) => at >= now) : h.gossip;
@@ -232,8 +261,8 @@ export class Listeners {
     const busy = this.starting.get(netns);
     if (busy) return busy;
     if (!h || h.holder || h.sockets.length === 0) return;
-    const startedWith = h.traffic;
-    const started = this.start(netns, h.sockets, h.traffic).then((child) => {
+    const startedWith = trafficNow(h);
+    const started = this.start(netns, h.sockets, startedWith).then((child) => {
       h.holder = child;
       if (h.traffic && startedWith && JSON.stringify(h.traffic) !== JSON.stringify(startedWith)) child.stdin?.write(JSON.stringify(h.traffic) + '\n');
       this.tellGossip(h);

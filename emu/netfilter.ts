@@ -3,17 +3,18 @@
  * that drop (DROP, REJECT, a DROP policy), read with `iptables-save -c` in each namespace
  * along the path before and after a ping. A counter that grew names the rule.
  */
-import { run } from './exec';
+import { runInNamespaces } from './nsworker';
 
 /** Per namespace: the dropping rules' packet counters, keyed by table, chain and rule text. */
 export type DropCounters = Map<string, Map<string, number>>;
 
+/** Read through the namespace worker (nsworker.ts): a fork of a small Perl per namespace, not of cnmlab's Node. */
 export async function dropCounters(namespaces: string[]): Promise<DropCounters> {
   const out: DropCounters = new Map();
-  await Promise.all(namespaces.map(async (ns) => {
-    const r = await run('ip', ['netns', 'exec', ns, 'iptables-save', '-c']);
-    if (r.exitCode === 0) out.set(ns, parseDropCounters(r.stdout));
-  }));
+  const saved = await runInNamespaces(namespaces.map((netns) => ({ netns, program: ['iptables-save', '-c'] })));
+  saved.forEach((r, i) => {
+    if (r.code === 0) out.set(namespaces[i], parseDropCounters(r.output));
+  });
   return out;
 }
 

@@ -31,6 +31,9 @@ export interface RunState {
 }
 
 export const PREFIX_RE = /^cnm[0-9a-f]{6}$/;
+
+/** The largest record RunRecord.save writes in place: one page, which a write copies whole. */
+const IN_PLACE_MAX = 4096;
 const NAME_CHARS = /^[A-Za-z0-9_.:@-]+$/;
 
 const WRITE_REFUSED: Record<string, string> = {
@@ -39,10 +42,13 @@ const WRITE_REFUSED: Record<string, string> = {
 
 /** A write the state folder refused (full, read-only…), said in one line; undefined for any other failure. */
 export function refusedStateWrite(e: unknown): EmuEnvironmentError | undefined {
-  const err = e as NodeJS.ErrnoException;
+  const err = e as NodeJS.ErrnoException & { dest?: string };
   const why = err?.code ? WRITE_REFUSED[err.code] : undefined;
-  if (!why || (err.path !== undefined && !path.resolve(err.path).startsWith(path.resolve(STATE_DIR)))) return undefined;
-  return new EmuEnvironmentError(`cannot write the run's state in ${STATE_DIR} (${err.path ?? STATE_DIR}): ${why}; set CNMLAB_STATE_DIR to a writable folder`);
+  // A copy into the folder names its source as the path and the folder's file as dest.
+  const inFolder = (p: string) => path.resolve(p).startsWith(path.resolve(STATE_DIR));
+  const where = err?.dest !== undefined && inFolder(err.dest) ? err.dest : err?.path;
+  if (!why || (where !== undefined && !inFolder(where))) return undefined;
+  return new EmuEnvironmentError(`cannot write the run's state in ${STATE_DIR} (${where ?? STATE_DIR}): ${why}; set CNMLAB_STATE_DIR to a writable folder`);
 }
 
 /** Runs a write to the state folder (or a folder under it), turning a refused write into EmuEnvironmentError. */
@@ -69,11 +75,44 @@ export class RunRecord {
     return path.join(STATE_DIR, this.state.prefix);
   }
 
+  /** The state file, open for writing in place (see save). */
+  private fd?: number;
+  /** How long the file is: it never shrinks, so a save overwrites all that was there. */
+  private written = 0;
+
+  /**
+   * Writes the state before the thing it records is made. A small record is written over
+   * the one before, in place, in one write of at most a page, padded with spaces (JSON
+   * allows them) to the old length: the kernel copies a write within one page whole or not
+   * at all, even when the writer is killed, so a run killed at any point leaves the old
+   * record or the new one (a reader at the same instant may see a mix: readStates). Anything
+   * larger goes to a new file renamed over the old. In place costs microseconds; a rename
+   * over an existing file on ext4 flushes the new file's blocks first (auto_da_alloc), which
+   * on a busy disk costs milliseconds, and a run saves at every pid and namespace it makes.
+   */
   save(): void {
     writingState(() => {
-      fs.writeFileSync(this.file + '.tmp', JSON.stringify(this.state, null, 2));
+      const text = JSON.stringify(this.state, null, 2);
+      const bytes = Buffer.byteLength(text);
+      if (this.fd !== undefined && bytes <= IN_PLACE_MAX && this.written <= IN_PLACE_MAX) {
+        const padded = text + ' '.repeat(Math.max(0, this.written - bytes));
+        if (fs.writeSync(this.fd, padded, 0) === Buffer.byteLength(padded)) {
+          this.written = Math.max(this.written, bytes);
+          return;
+        }
+      }
+      this.close();
+      fs.writeFileSync(this.file + '.tmp', text);
       fs.renameSync(this.file + '.tmp', this.file);
+      this.fd = fs.openSync(this.file, 'r+');
+      this.written = bytes;
     });
+  }
+
+  private close(): void {
+    if (this.fd === undefined) return;
+    fs.closeSync(this.fd);
+    this.fd = undefined;
   }
 
   addNamespaces(names: string[]): void {
@@ -104,6 +143,7 @@ export class RunRecord {
 
   /** After teardown. A state folder that turned read-only keeps the file; `cnmlab clean` finds nothing left to remove and drops it. */
   remove(): void {
+    this.close();
     writingState(() => {
       fs.rmSync(this.file, { force: true });
       fs.rmSync(this.dir, { recursive: true, force: true });
@@ -173,11 +213,24 @@ export function readStates(): { file: string; state?: RunState; refused?: string
     const file = path.join(STATE_DIR, f);
     let raw: unknown;
     try {
-      raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+      raw = readJson(file);
     } catch (e) {
       return { file, refused: `unreadable (${(e as Error).message.split('\n')[0]})` };
     }
     const checked = checkState(file, raw);
     return typeof checked === 'string' ? { file, refused: checked } : { file, state: checked };
   });
+}
+
+/**
+ * A state file's JSON. A run saves its record in place (RunRecord.save): a read that meets
+ * a save half-copied into the page sees a mix of the two records, so a file that does not
+ * parse is read once more before it counts as unreadable.
+ */
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  }
 }

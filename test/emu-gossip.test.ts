@@ -154,7 +154,7 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
       t.bulkSyncIn.push(...netdb.bulkSyncIn(h));
       traffic.set(h, { ...t, timersMs: { ...t.timersMs, bulkSync: 800, pushPull: 800 } });
     }
-    await listeners.setTraffic(new Map(['r0', 'r1'].map((h) => [ns(h), traffic.get(h)] as const)));
+    await listeners.setTraffic(new Map(['r0', 'r1'].map((h) => [ns(h), () => traffic.get(h)!] as const)));
     for (const [h, sends] of gossip) listeners.gossip(ns(h), sends);
     await Promise.all(['r0', 'r1'].map((h) => listeners.sync(ns(h))));
     await new Promise((r) => setTimeout(r, 3000));
@@ -218,10 +218,10 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
     const socket = (proto: 'tcp' | 'udp'): ListeningSocket => ({ proto, address: '*', port: 7946, process: 'dockerd' });
     await holders.apply([socket('udp'), socket('tcp')].map((s) => ({ netns: ns('r1'), op: 'socket.listen' as const, socket: s })));
     const before = traffic.get('r1')!;
-    await holders.setTraffic(new Map([[ns('r1'), before]]));
+    await holders.setTraffic(new Map([[ns('r1'), () => before]]));
     const starting = holders.sync(ns('r1'));
     const pid = record.state.pids[record.state.pids.length - 1];
-    await holders.setTraffic(new Map([[ns('r1'), { ...before, pushPull: before.pushPull + 1 }]]));
+    await holders.setTraffic(new Map([[ns('r1'), () => ({ ...before, pushPull: before.pushPull + 1 })]]));
     await starting;
     await holders.sync(ns('r1'));
     expect(record.state.pids).toContain(pid);

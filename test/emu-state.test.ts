@@ -1,4 +1,6 @@
-/** emu's own records, without root: the state-file check `cnmlab clean` relies on. */
+/** emu's own records, without root: the state-file check `cnmlab clean` relies on, and how a run writes its record. */
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { checkState, STATE_DIR } from '../emu/state';
 
@@ -28,5 +30,47 @@ describe('state files clean may act on', () => {
   test("a file in the run's own state folder is its own", () => {
     const own = path.join(STATE_DIR, 'cnm0a1b2c', 'dns', 'x.hosts');
     expect(checkState(file('cnm0a1b2c'), { ...GOOD, files: [own] })).toMatchObject({ files: [own] });
+  });
+});
+
+describe("a run's record on disk", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-state-'));
+  let state: typeof import('../emu/state');
+  beforeAll(() => {
+    // STATE_DIR is read once, as the module loads.
+    process.env.CNMLAB_STATE_DIR = dir;
+    jest.isolateModules(() => {
+      state = require('../emu/state') as typeof import('../emu/state');
+    });
+  });
+  afterAll(() => {
+    delete process.env.CNMLAB_STATE_DIR;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a small record is written over in place (the same file, no rename per save), padded so that a shorter one still parses', () => {
+    const record = new state.RunRecord('cnm0a1b2c', 's', false);
+    const inode = fs.statSync(record.file).ino;
+    record.addNamespaces(['cnm0a1b2c.r0', 'cnm0a1b2c.r1']);
+    record.addPid(4242);
+    const longest = fs.statSync(record.file).size;
+    record.forgetPid(4242);
+    record.forgetNamespaces(['cnm0a1b2c.r1']);
+    expect(fs.statSync(record.file).ino).toBe(inode);
+    expect(fs.statSync(record.file).size).toBe(longest);
+    expect(JSON.parse(fs.readFileSync(record.file, 'utf8'))).toEqual(record.state);
+    expect(state.readStates()).toEqual([{ file: record.file, state: record.state }]);
+    record.remove();
+    expect(fs.existsSync(record.file)).toBe(false);
+  });
+
+  test('a record larger than a page goes to a new file renamed over the old, whole', () => {
+    const record = new state.RunRecord('cnm0a1b2d', 's', false);
+    const inode = fs.statSync(record.file).ino;
+    record.addNamespaces(Array.from({ length: 200 }, (_, i) => `cnm0a1b2d.r${i}`));
+    expect(fs.statSync(record.file).size).toBeGreaterThan(4096);
+    expect(fs.statSync(record.file).ino).not.toBe(inode);
+    expect(state.readStates().find((s) => s.file === record.file)).toEqual({ file: record.file, state: record.state });
+    record.remove();
   });
 });

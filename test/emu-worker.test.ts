@@ -1,7 +1,7 @@
 /**
  * emu's per-process helpers on the real kernel (root): the namespace worker (emu/nsworker.ts)
  * works inside the namespace it is given and nowhere else, and a run's teardown does not
- * wait for a socket holder still starting (emu/listeners.ts).
+ * wait for a socket holder still starting, nor start one for a lab that only sets up (emu/listeners.ts).
  */
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -64,21 +64,45 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
   });
 });
 
-describeWith(['ip', 'bridge'], true, 'emu teardown (real kernel)', () => {
-  test("closing right after setup does not wait for a worker's socket holder still waiting for its manager", async () => {
-    const s = parseScenario('teardown.yaml', 'name: teardown\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n  - r0: docker swarm init\n  - r1: docker swarm join --token <...> 198.51.100.10:2377\n');
-    const backend = await EmuBackend.create(s, { quiet: true });
+describeWith(['ip', 'bridge', 'ss'], true, 'emu teardown (real kernel)', () => {
+  const s = parseScenario('teardown.yaml', 'name: teardown\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n  - r0: docker swarm init\n  - r1: docker swarm join --token <...> 198.51.100.10:2377\n');
+  /** The swarm's setup, applied as a run applies it (the steps deferred, then settled). */
+  async function swarm(backend: EmuBackend): Promise<Model> {
     const model = new Model(s.hosts, 1);
+    await backend.apply(model.boot(), model.world);
+    for (const step of s.steps) await backend.apply(dockerStep(model, step.on, step.command.split(' ').slice(1)).ops, model.world);
+    await backend.settle();
+    return model;
+  }
+  /** The run's socket holders (listeners.ts), by the pids its record holds. */
+  const holders = (backend: EmuBackend) => backend.record.state.pids.filter((pid) => execFileSync('cat', [`/proc/${pid}/cmdline`], { encoding: 'utf8' }).includes('cnmlab-listener'));
+
+  test("closing right after a command does not wait for a worker's socket holder still waiting for its manager", async () => {
+    const backend = await EmuBackend.create(s, { quiet: true });
     try {
-      await backend.apply(model.boot(), model.world);
-      for (const step of s.steps) await backend.apply(dockerStep(model, step.on, step.command.split(' ').slice(1)).ops, model.world);
-      await backend.settle();
+      const model = await swarm(backend);
+      // A command on r0 waits for r0's holder and starts r1's in the background.
+      await backend.exec('r0', 'r0', ['ss', '-ltn'], { world: model.world, namesVisible: false });
+      expect(holders(backend)).toHaveLength(2);
     } finally {
-      // The holders have just been started in the background; closing kills the manager's,
-      // and the worker's would wait two seconds for a session before it says it is ready.
+      // Closing kills the manager's holder, and the worker's would wait two seconds for a
+      // session before it says it is ready.
       const t0 = Date.now();
       await backend.close();
       expect(Date.now() - t0).toBeLessThan(1500);
+    }
+  });
+
+  test('a lab that only sets up starts no socket holder; the first command starts every node\'s', async () => {
+    const backend = await EmuBackend.create(s, { quiet: true });
+    try {
+      const model = await swarm(backend);
+      expect(backend.record.state.pids).toEqual([]);
+      const r = await backend.exec('r1', 'r1', ['ss', '-ltn'], { world: model.world, namesVisible: false });
+      expect(r.stdout).toMatch(/LISTEN +0 +4096 +\*:7946 /);
+      expect(holders(backend)).toHaveLength(2);
+    } finally {
+      await backend.close();
     }
   });
 });
