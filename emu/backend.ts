@@ -668,15 +668,19 @@ export class EmuBackend implements Backend {
 
   private async tearDown(): Promise<void> {
     try {
-      await this.dns.stopAll();
-      await this.listeners.stopAll();
-      await this.missWatch.stopAll();
+      // Each kind of process stops at once (each waits for its own to exit).
+      const stopped = await Promise.allSettled([this.dns.stopAll(), this.listeners.stopAll(), this.missWatch.stopAll()]);
       this.bird.stopAll();
       this.weave.stopAll();
+      const failed = stopped.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       // A state folder that refuses writes (full, read-only) fails the stops' bookkeeping,
       // not the teardown: what is still running is stopped by its pid, and the namespaces go.
+      // The run's folder (captures, views, DNS views) goes while they do; its record last.
+      const folder = fs.promises.rm(this.record.dir, { recursive: true, force: true }).catch(() => undefined);
       await teardown(this.record.state);
+      await folder;
       this.record.remove();
     }
   }
