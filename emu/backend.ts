@@ -13,7 +13,6 @@ import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
-import { answerPayload } from '../sim/model/drivers/overlay-kv';
 import { driverOf, packetWay } from '../sim/model/drivers';
 import type { CaptureSpot } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
@@ -518,8 +517,7 @@ export class EmuBackend implements Backend {
       } else if (e.event === 'unanswered') {
         add({ ...base, step: lookup, netns: host, device: 'eth0', event: 'drop', reason: `could not resolve peer "${e.ip}": no member knows it (the model's answer; serf's query would time out after 1 s)` });
       } else if (e.event === 'answer') {
-        const a = { mac: e.mac!, prefixLength: e.prefixLength!, vtep: e.vtep!, answeredBy: e.answeredBy! };
-        add({ ...base, step: lookup, netns: host, device: 'eth0', event: 'peer-answer', note: `${a.answeredBy}'s answer to peerlookup for ${e.ip}, as the model holds it (emu sends no serf query): "${answerPayload(a)}"` });
+        add({ ...base, step: lookup, netns: host, device: 'eth0', event: 'peer-answer', note: `${e.answeredBy}'s answer to peerlookup for ${e.ip}, as the model holds it (emu sends no serf query): "${e.payload}"` });
       } else {
         add({ ...base, step: lookup, netns, device: dev, event: 'peer-programmed', note: `peerAdd: ${e.ip} lladdr ${e.mac} PERMANENT; ${e.mac} dst ${e.vtep} self permanent` });
       }

@@ -9,7 +9,7 @@
  *
  * The answer is the model's: libnetwork resolves a miss with a serf query to the other
  * dockerds (peerlookup), not from the store, and emu runs no serf. What the members' peer
- * databases would answer (overlay-kv.ts peerAnswers) is written to a file of the run's state
+ * databases would answer (the network driver's peerAnswers) is written to a file of the run's state
  * folder before each step, and the handler reads it at the miss. So the kernel's side (the
  * miss, its timing, the entries, the ARP answered on its next try) is real; the query's
  * round trip over UDP 7946 is not on the wire, and the handler answers as soon as it reads
@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ChildProcess, spawn } from 'child_process';
 import type { World } from '../sim/model/world';
-import { peerAnswers } from '../sim/model/drivers/overlay-kv';
+import { peerAnswers } from '../sim/model/drivers';
 import { EmuEnvironmentError, RunRecord } from './state';
 
 /** argv[1] of a handler: how `cnmlab clean` recognises one of ours (clean.ts). */
@@ -79,6 +79,8 @@ export interface MissLogEntry {
   vtep?: string;
   prefixLength?: number;
   answeredBy?: string;
+  /** The answer's text as the daemon writes it (the model's, from the answers file). */
+  payload?: string;
 }
 
 interface Watched {

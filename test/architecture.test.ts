@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { driverQuestions, driverQuestionsIn, folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, nodeGlobalsOf, PAGE_STANDINS, specifiersOf, stepNumbers, stepNumbersIn, violations } from './helpers/architecture';
+import { driverFileImports, driverLeaks, driverQuestions, driverQuestionsIn, folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, nodeGlobalsOf, networkBridgeReads, PAGE_STANDINS, registryHelpersIn, specifiersOf, stepNumbers, stepNumbersIn, violations } from './helpers/architecture';
 import { REPO } from './helpers/env';
 
 describe('architecture', () => {
@@ -43,6 +43,52 @@ describe('architecture', () => {
       "x.ts:6: driverOf(net).name !== 'bridge'",
       "x.ts:7: ['overlay', 'bridge'].includes(net.driver)",
     ]);
+  });
+
+  test('outside the model, only the registry and the interface of the drivers are imported (but by the front ends of one driver\'s commands), and the registry takes only drivers', () => {
+    expect(driverLeaks(REPO, graph)).toEqual([]);
+  });
+
+  test("a driver's file imported outside the model, or a driver's helper taken by the registry, is found", () => {
+    // sim/trace drawing weave's devices from its constants; the sim kernel and emu calling overlay-kv's peer lookup.
+    const g = plus('sim/trace/topology.ts', 'sim/model/drivers/weave.ts');
+    g.set('sim/kernel/backend.ts', [...(g.get('sim/kernel/backend.ts') ?? []), 'sim/model/drivers/overlay-kv.ts', 'sim/model/drivers/index.ts']);
+    g.set('emu/misswatch.ts', [...(g.get('emu/misswatch.ts') ?? []), 'sim/model/drivers/overlay-kv.ts']);
+    expect(driverFileImports(g).sort()).toEqual(['emu/misswatch.ts → sim/model/drivers/overlay-kv.ts', 'sim/kernel/backend.ts → sim/model/drivers/overlay-kv.ts', 'sim/trace/topology.ts → sim/model/drivers/weave.ts']);
+    // packetWay calling flannel's way: a helper of one driver in the code every driver shares.
+    const registry = [
+      "import { CaptureSpot, NetworkDriver } from './driver';",
+      "import { flannelWay } from './flannel';",
+      "import { bridgeDriver } from './bridge';",
+      "import * as weave from './weave';",
+    ].join('\n');
+    expect(registryHelpersIn('index.ts', registry)).toEqual(["index.ts: flannelWay from './flannel'", "index.ts: * from './weave'"]);
+  });
+
+  describe("a network's bridge field, read where drivers are drawn, traced or captured", () => {
+    const synthetic = [
+      "import { hostOf, Network, World } from '../model/world';",
+      'export function drawn(w: World, n: Network, b: { bridge: string[] }): string[] {',
+      "  const locals = Object.values(hostOf(w, 'h1').localNetworks).filter((x) => x.bridge);",
+      "  return [...locals.map((x) => x.bridge!), n['bridge'] ?? '', ...b.bridge];",
+      '}',
+    ].join('\n');
+    let found: string[] = [];
+    beforeAll(() => {
+      found = networkBridgeReads(REPO, graph, { 'sim/trace/synthetic-bridge-read.ts': synthetic });
+    }, 120_000);
+
+    test('is nowhere (the driver says which device a network has: hostTopology, endpointPeer, captureSpots)', () => {
+      expect(found.filter((f) => !f.startsWith('sim/trace/synthetic-bridge-read.ts'))).toEqual([]);
+    });
+
+    test("is found, by its type: a network's bridge read or looked up, not another thing's", () => {
+      expect(found.filter((f) => f.startsWith('sim/trace/synthetic-bridge-read.ts'))).toEqual([
+        'sim/trace/synthetic-bridge-read.ts:3: x.bridge',
+        'sim/trace/synthetic-bridge-read.ts:4: x.bridge',
+        "sim/trace/synthetic-bridge-read.ts:4: n['bridge']",
+      ]);
+    });
   });
 
   test('outside the path models, no code writes a step as a number (it asks the flow\'s path model)', () => {

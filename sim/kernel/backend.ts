@@ -18,7 +18,7 @@ import { tcCommand } from './tc';
 import { sysctlCommand } from './sysctl';
 import { ssCommand } from './ss';
 import { EPOCH_NS, World } from '../model/world';
-import { peerLookup } from '../model/drivers/overlay-kv';
+import { resolvePeer } from '../model/drivers';
 import { DockerdCluster } from './dockerd_cluster';
 import { WeaveMeshControl } from './weave_mesh';
 import { ControlRecord } from './control_record';
@@ -63,7 +63,7 @@ export class SimBackend implements Backend {
     // A router connects once it exists in the kernel: its sleeve forwarders' MTU comes from these checks.
     if (world) this.weaveMesh.observe(world);
     // A daemon's query for a missing peer is answered as the cluster stands after the last step.
-    if (world?.kv) this.datapath.peerResolver = (host, network, ip) => peerLookup(world, host, network, ip);
+    if (world?.kv) this.datapath.peerResolver = (host, network, ip) => resolvePeer(world, host, network, ip);
   }
 
   /** The sim applies every op at once; nothing waits. */

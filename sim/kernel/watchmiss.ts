@@ -22,7 +22,7 @@ import type { SimLink } from './objects';
 import { Skb } from './net/skb';
 import { contains, ipv4ToNumber, parseCidr } from '../wire/addr';
 import { pathOf } from '../trace/paths';
-import { answerPayload, type PeerAnswer } from '../model/drivers/overlay-kv';
+import type { PeerAnswer } from '../model/drivers/driver';
 
 /** memberlist's GossipInterval for a LAN (DefaultLANConfig), the round a serf query leaves with. */
 export const GOSSIP_INTERVAL_NS = 200_000_000;
@@ -84,7 +84,7 @@ export function vxlanMissNotify(dp: Datapath, vx: SimLink, skb: Skb, miss: { ip:
     }
     dp.clock.schedule(2 * dp.delays.underlay, () => {
       tracer.controlEvent(flow, { step: lookupStep, dir, host, netns: host, device: uplink, event: 'peer-answer',
-        note: `${answer.answeredBy} answers ${query}: "${answerPayload(answer)}"` });
+        note: `${answer.answeredBy} answers ${query}: "${answer.payload}"` });
       if (ns.deleted || !ns.links.has(vx.name)) return;
       dp.kernel.apply({ op: 'neigh.add', host, netns, dev: vx.name, ip, mac: answer.mac });
       dp.kernel.apply({ op: 'fdb.add', host, netns, dev: vx.name, mac: answer.mac, dst: answer.vtep });

@@ -6,11 +6,10 @@
  * the step changed, not the size of the lab: the model's world is immutable, and a host
  * whose record and endpoints are the same objects as before has the same topology as before.
  */
-import { endpointsOf, hostOf, instanceOf, Network, Endpoint, shardGet, swarmNetwork, World, Shards, WeavePeer } from '../model/world';
-import { driverOf } from '../model/drivers';
-import { Topology, TopologyProgram } from './types';
+import { endpointsOf, hostOf, instanceOf, Network, Endpoint, shardGet, swarmNetwork, World, Shards } from '../model/world';
+import { driverOf, hostsRedrawn, hostTopologyOf } from '../model/drivers';
+import { Topology } from './types';
 import { ipv4ToNumber } from '../wire/addr';
-import { BRIDGE_IF, DATAPATH, DATAPATH_IF, IPALLOC_RANGE, PCAP_IF, VXLAN_VPORT, WEAVE_BRIDGE } from '../model/drivers/weave';
 import { HostTopology, TopologyHistory } from './lifetimes';
 
 /** A swarm network as the topology of its hosts uses it: its endpoints by host, in address order. */
@@ -79,23 +78,22 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
   const h = hostOf(world, name);
   namespaces.push({ host: name, name, kind: 'host' });
   links.push({ host: name, netns: name, device: 'eth0', kind: 'underlay', addresses: [`${h.underlay}/${h.underlayPrefix}`] });
-  const locals = Object.values(h.localNetworks).filter((n) => n.bridge);
-  for (const n of locals) links.push({ host: name, netns: name, device: n.bridge!, kind: 'bridge', addresses: [`${n.ipam.gateway}/${n.ipam.subnet.split('/')[1]}`] });
+  // What the drivers made in the host's own namespace: the bridge networks' bridges, weave's router and its devices.
+  const own = hostTopologyOf(world, name);
+  for (const d of own.devices) links.push({ host: name, netns: name, ...d });
   const containers = new Map(Object.values(h.containers).filter((c) => c.state === 'running').map((c) => [c.sandbox, c.name]));
   // A local network instantiated here with a namespace of its own (a classic overlay's copy, kept by each dockerd of its store).
   const localOverlays = new Map(Object.values(h.localNetworks).flatMap((n) => {
     const inst = instanceOf(n, name);
     return inst ? [[inst.netns, n] as const] : [];
   }));
-  const weave = world.weave?.peers[name];
-  if (weave) links.push(...weaveLinks(weave));
   for (const ns of h.namespaces) {
     const candidate = byNetns.get(ns)?.net ?? localOverlays.get(ns);
     const overlay = candidate && instanceOf(candidate, name) ? candidate : undefined;
-    const own = overlay ? driverOf(overlay).networkNamespace(overlay) : undefined;
+    const networkNs = overlay ? driverOf(overlay).networkNamespace(overlay) : undefined;
     const kind = overlay ? 'overlay' : containers.has(ns) ? 'container' : ns === 'ingress_sbox' ? 'ingress' : 'lb';
     namespaces.push({ host: name, name: ns, kind, ...(containers.has(ns) ? { container: containers.get(ns) } : {}), ...(overlay ? { network: overlay.name } : {}) });
-    if (own) for (const d of own.devices) links.push({ host: name, netns: ns, ...d });
+    if (networkNs) for (const d of networkNs.devices) links.push({ host: name, netns: ns, ...d });
   }
   // Every local network whose containers get endpoints: a bridge's, or one without a bridge (Calico's, routed by the host).
   const attached = Object.values(h.localNetworks).filter((n) => driverOf(n).attaches);
@@ -125,7 +123,7 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
       links.push(...pair);
     }
   }
-  return { host: name, namespaces, links, programs: weave ? [weaveProgram(weave)] : [] };
+  return { host: name, namespaces, links, programs: own.programs.map((p) => ({ host: name, netns: name, ...p })) };
 }
 
 /**
@@ -159,8 +157,8 @@ export class RunTopology {
     const dirty = new Set<string>();
     if (!prev || prev.hostOrder !== world.hostOrder) for (const h of world.hostOrder) dirty.add(h);
     changedKeys(prev?.hosts, world.hosts, (h) => dirty.add(h));
-    // A host's router draws its devices and itself from the mesh's record of it (weave expose changes only that).
-    if (prev?.weave?.peers !== world.weave?.peers) for (const h of new Set([...Object.keys(prev?.weave?.peers ?? {}), ...Object.keys(world.weave?.peers ?? {})])) if (prev?.weave?.peers[h] !== world.weave?.peers[h]) dirty.add(h);
+    // A driver's record kept outside the host's (weave's mesh) changes what it draws there.
+    for (const h of hostsRedrawn(prev, world)) dirty.add(h);
     const markHostsOf = (net: Network | undefined) => {
       if (!net) return;
       for (const ep of endpointsOf(net)) dirty.add(ep.host);
@@ -286,32 +284,4 @@ function sameFields(a: object, b: object): boolean {
 /** Whether two versions of a network draw alike on the hosts where neither its endpoints nor its instances changed. */
 function sameShape(a: Network, b: Network): boolean {
   return a.name === b.name && a.driver === b.driver && a.ipam.gateway === b.ipam.gateway && a.ipam.subnet === b.ipam.subnet && a.createdNs === b.createdNs && a.vni === b.vni;
-}
-
-/**
- * The devices `weave launch` made in the host's namespace: the weave bridge (its MAC the
- * router's peer name, weave expose's address), vethwe-bridge on it, and at the other end
- * the router's capture device (sleeve) or the Open vSwitch datapath's vport, with the
- * datapath and its VXLAN vport (fastdp).
- */
-function weaveLinks(p: WeavePeer): Topology['links'] {
-  const host = p.host, netns = p.host;
-  const bridge: Topology['links'][number] = { host, netns, device: WEAVE_BRIDGE, kind: 'bridge', mac: p.name, ...(p.exposed ? { addresses: [`${p.exposed}/${IPALLOC_RANGE.split('/')[1]}`] } : {}) };
-  if (p.datapath === 'sleeve') {
-    return [bridge,
-      { host, netns, device: BRIDGE_IF, kind: 'veth', master: WEAVE_BRIDGE, peer: { netns, device: PCAP_IF } },
-      { host, netns, device: PCAP_IF, kind: 'veth', peer: { netns, device: BRIDGE_IF } }];
-  }
-  return [bridge,
-    { host, netns, device: BRIDGE_IF, kind: 'veth', master: WEAVE_BRIDGE, peer: { netns, device: DATAPATH_IF } },
-    { host, netns, device: DATAPATH, kind: 'openvswitch' },
-    { host, netns, device: DATAPATH_IF, kind: 'veth', master: DATAPATH, peer: { netns, device: BRIDGE_IF } },
-    { host, netns, device: VXLAN_VPORT, kind: 'vxlan', master: DATAPATH }];
-}
-
-/** The router: in sleeve mode between its capture device and the uplink its socket sends from; in fastdp mode the datapath's controller. */
-function weaveProgram(p: WeavePeer): TopologyProgram {
-  return p.datapath === 'sleeve'
-    ? { host: p.host, netns: p.host, name: 'weaver', role: 'router', devices: [PCAP_IF, 'eth0'] }
-    : { host: p.host, netns: p.host, name: 'weaver', role: 'controller', devices: [DATAPATH] };
 }

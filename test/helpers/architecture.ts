@@ -313,3 +313,93 @@ export function stepNumbersIn(fileName: string, text: string): string[] {
 export function stepNumbers(repo: string, graph: ImportGraph): string[] {
   return [...graph.keys()].filter((f) => !f.startsWith(PATH_MODELS)).flatMap((f) => stepNumbersIn(f, fs.readFileSync(path.join(repo, f), 'utf8')));
 }
+
+/** The seam's own files, which any code may import: the registry (`driverOf`, `packetWay` …) and the interface with its types. */
+const SEAM_FILES = new Set([`${DRIVER_SEAM}index.ts`, `${DRIVER_SEAM}driver.ts`]);
+
+/**
+ * Files outside the model that may import a driver's own files: each is the front end of
+ * commands that belong to one driver (they read its state and call its operations by name).
+ * Everything else outside `sim/model/` asks the registry.
+ */
+export const DRIVER_FRONT_ENDS: Record<string, string> = {
+  'sim/runner/control-plane.ts': 'etcdctl, flanneld and a dockerd restart with --bip or --cluster-store (flannel, overlay-kv)',
+  'sim/calico/calicoctl.ts': 'calicoctl (calico)',
+  'sim/weave/cli.ts': 'the weave script (weavemesh)',
+  'sim/docker/info.ts': "docker info's cluster store lines (overlay-kv)",
+  'sim/docker/nodes-and-start.ts': "docker swarm's refusal on a worker (overlay)",
+};
+
+/** Imports of a driver's own files (not the registry or the interface) from outside `sim/model/`, other than by a named front end. */
+export function driverFileImports(graph: ImportGraph): string[] {
+  return [...graph].flatMap(([file, modules]) => (file.startsWith('sim/model/') || Object.hasOwn(DRIVER_FRONT_ENDS, file)
+    ? []
+    : modules.filter((m) => m.startsWith(DRIVER_SEAM) && !SEAM_FILES.has(m)).map((m) => `${file} → ${m}`)));
+}
+
+/**
+ * Names the registry (`sim/model/drivers/index.ts`) imports from a driver's own file other
+ * than its driver (`…Driver`): a driver's helper called by the registry is one driver's
+ * case in code every driver shares (it belongs behind a method of `NetworkDriver`).
+ */
+export function registryHelpersIn(fileName: string, text: string): string[] {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const found: string[] = [];
+  for (const s of sf.statements) {
+    if (!ts.isImportDeclaration(s) || !ts.isStringLiteral(s.moduleSpecifier)) continue;
+    const from = s.moduleSpecifier.text;
+    if (!from.startsWith('./') || from === './driver') continue;
+    const bindings = s.importClause?.namedBindings;
+    const names = bindings && ts.isNamedImports(bindings) ? bindings.elements.map((e) => (e.propertyName ?? e.name).text) : ['*'];
+    if (s.importClause?.name) names.push('default');
+    for (const n of names) if (!/Driver$/.test(n)) found.push(`${fileName}: ${n} from '${from}'`);
+  }
+  return found;
+}
+
+/** The folders that draw, capture or trace what the drivers made, and must learn it from them (never from a driver's fields). */
+export const DRIVER_BLIND = ['sim/trace/', 'emu/', 'viz/', 'lab/'];
+
+/**
+ * Reads of a network's `bridge` field (the bridge driver's Linux bridge name: `n.bridge`,
+ * `n?.bridge`, `n['bridge']`) in the driver-blind folders, found by TypeScript's checker (a
+ * `bridge` of another type, a batch's `bridge` commands, is none). Which device a network
+ * has is its driver's to say (`hostTopology`, `endpointPeer`, `captureSpots`). `extra`
+ * adds files by repo-relative name and text, as if they were in the repository.
+ */
+export function networkBridgeReads(repo: string, graph: ImportGraph, extra: Record<string, string> = {}): string[] {
+  const config = ts.getParsedCommandLineOfConfigFile(path.join(repo, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  if (!config) throw new Error('tsconfig.json: cannot read it');
+  const blind = (f: string) => DRIVER_BLIND.some((d) => f.startsWith(d));
+  const abs = (f: string) => path.join(repo, f);
+  const added = new Map(Object.entries(extra).map(([f, text]) => [abs(f), text]));
+  const roots = [...[...graph.keys()].filter(blind), ...Object.keys(extra)].map(abs);
+  const host = ts.createCompilerHost(config.options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.getSourceFile = (name, ...rest) => (added.has(name) ? ts.createSourceFile(name, added.get(name)!, ts.ScriptTarget.ES2022, true) : getSourceFile.call(host, name, ...rest));
+  host.fileExists = (name) => added.has(name) || fileExists.call(host, name);
+  host.readFile = (name) => added.get(name) ?? readFile.call(host, name);
+  const program = ts.createProgram(roots, config.options, host);
+  const checker = program.getTypeChecker();
+  const world = abs('sim/model/world.ts');
+  const isNetworkField = (name: ts.Node) => (checker.getSymbolAtLocation(name)?.declarations ?? [])
+    .some((d) => d.getSourceFile().fileName === world && ts.isInterfaceDeclaration(d.parent) && d.parent.name.text === 'Network');
+  const found: string[] = [];
+  for (const file of roots) {
+    const sf = program.getSourceFile(file)!;
+    const visit = (node: ts.Node) => {
+      const name = ts.isPropertyAccessExpression(node) && node.name.text === 'bridge' ? node.name
+        : ts.isElementAccessExpression(node) && ts.isStringLiteral(node.argumentExpression) && node.argumentExpression.text === 'bridge' ? node.argumentExpression : undefined;
+      if (name && isNetworkField(name)) found.push(`${path.relative(repo, file)}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: ${node.getText(sf)}`);
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  return found;
+}
+
+/** Every form of a driver's case outside the seam the test knows besides its questions: driver files imported, registry helpers. */
+export function driverLeaks(repo: string, graph: ImportGraph): string[] {
+  const registry = `${DRIVER_SEAM}index.ts`;
+  return [...driverFileImports(graph), ...registryHelpersIn(registry, fs.readFileSync(path.join(repo, registry), 'utf8'))];
+}

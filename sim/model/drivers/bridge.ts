@@ -14,6 +14,7 @@ import { seedFromName } from '../ids';
 import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
 import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
 import { bridgeNetworkDown, bridgeNetworkUp } from '../firewall';
+import { flannelWay } from './flannel';
 
 /** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
 function* localPools(): Generator<string> {
@@ -127,8 +128,16 @@ export const bridgeDriver: NetworkDriver = {
   captureSpots: (_world, net, ep) => [{ host: ep.host, netns: ep.host, device: ep.peerIfname, role: 'bridge-port', mine: [ep.mac], master: net.bridge! }],
   networkNamespace: () => undefined,
   endpointPeer: (net, host) => ({ netns: host, master: net.bridge! }),
+  // Each of its networks' Linux bridge, in the host's namespace, with the gateway's address.
+  hostTopology: (world, host) => ({
+    devices: Object.values(hostOf(world, host).localNetworks).filter((n) => n.driver === 'bridge' && n.bridge)
+      .map((n) => ({ device: n.bridge!, kind: 'bridge', addresses: [`${n.ipam.gateway}/${n.ipam.subnet.split('/')[1]}`] })),
+    programs: [],
+  }),
   path: 'bridge',
   // docker0 and docker_gwbridge carry a container's default route: the host routes what leaves through them.
   outsidePath: 'gwbridge',
+  // Flannel beside Docker routes what leaves docker0 for another host's lease (its own path, and more to capture).
+  outsideWay: flannelWay,
   outsideCaptureSpots: bridgeOutsideCaptureSpots,
 };

@@ -58,6 +58,45 @@ export interface DriverNamespace {
   devices: { device: string; kind: 'bridge' | 'vxlan'; master?: string; addresses?: string[] }[];
 }
 
+/** Topology hints: a device a driver made in a host's own namespace (a bridge network's Linux bridge, weave's router devices). */
+export interface HostDevice {
+  device: string;
+  kind: string;
+  mac?: string;
+  addresses?: string[];
+  master?: string;
+  peer?: { netns: string; device: string };
+}
+
+/** Topology hints: a user-space program in a host's own namespace that packets pass through (weave's router), and the devices it takes them from or gives them to. */
+export interface HostProgram {
+  name: string;
+  role: 'router' | 'controller';
+  devices: string[];
+}
+
+/** The answer a daemon's query for a peer it missed (a vxlan l2miss or l3miss) gets, who gave it, and its text on the wire. */
+export interface PeerAnswer {
+  mac: string;
+  prefixLength: number;
+  vtep: string;
+  /** The member whose answer came first: the endpoint's own host when it is asked, as sim takes it (any member that knows the address answers). */
+  answeredBy: string;
+  /** The answer's payload as the daemon writes it (classic overlay: "MAC MASK VTEP"). */
+  payload: string;
+}
+
+/** Where a packet leaving through an endpoint that carries the default route goes when something beside the driver routes it (flannel's lease on docker0). */
+export interface OutsideWay {
+  path: string;
+  /** Endpoints beyond the driver's own peers the packet may reach, captured too (flannel's peer container). */
+  peers: { net: Network; ep: Endpoint }[];
+  /** Capture spots beyond the endpoints' own (flannel's uplinks and flannel.1). */
+  spots: CaptureSpot[];
+  /** The source address a MASQUERADE on the way gives the packet. */
+  natSrc?: string;
+}
+
 export interface NetworkDriver {
   /** The driver's name, as `docker network create -d` and `docker network ls` give it. */
   readonly name: Network['driver'];
@@ -110,6 +149,14 @@ export interface NetworkDriver {
   needs?(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] };
   /** Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port of. */
   endpointPeer(net: Network, host: string): { netns: string; master?: string };
+  /** Topology hints: what the driver made in `host`'s own namespace for all it runs there (its networks' bridges, a router), in the order drawn. */
+  hostTopology?(world: World, host: string): { devices: HostDevice[]; programs: HostProgram[] };
+  /** Hosts whose `hostTopology` changed between two worlds though their host records did not (a record the driver keeps elsewhere in the world). */
+  hostsRedrawn?(before: World | undefined, after: World): Iterable<string>;
+  /** A daemon's answer to `host`'s query for the peer at `ip` on network `networkId` that its vxlan device missed (the classic overlay's watchMiss); undefined when no member knows it. */
+  resolvePeer?(world: World, host: string, networkId: string, ip: string): PeerAnswer | undefined;
+  /** Every address on `networkId` a query from `host` would get answered, with its answer (emu's miss handler reads them ahead). */
+  peerAnswers?(world: World, host: string, networkId: string): Record<string, PeerAnswer>;
   /**
    * The path model (sim/trace/paths/<id>.ts, by its id) a packet between two endpoints of one
    * of its networks takes; absent when its containers get no endpoint.
@@ -119,6 +166,8 @@ export interface NetworkDriver {
   pathOn?(world: World, net: Network): string | undefined;
   /** The path model of a packet leaving a container through an endpoint of it that carries the default route, to an address off all its networks. */
   readonly outsidePath?: string;
+  /** Where such a packet goes instead when something beside the driver routes it (flannel's lease for docker0's packets); undefined: `outsidePath`. */
+  outsideWay?(world: World, host: string, net: Network, dst: string): OutsideWay | undefined;
 }
 
 /** A local-scope network record as dockerd keeps it (docker0, host, none, user bridges, docker_gwbridge). */

@@ -7,8 +7,7 @@ import { contains, ipv4ToNumber, parseCidr } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
 import { bridgeDriver } from './bridge';
 import { calicoDriver } from './calico';
-import { CaptureSpot, KernelFeatureName, NetworkDriver } from './driver';
-import { flannelWay } from './flannel';
+import { CaptureSpot, HostDevice, HostProgram, KernelFeatureName, NetworkDriver, PeerAnswer } from './driver';
 import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
 import { macvlanDriver } from './macvlan';
@@ -58,7 +57,7 @@ export interface PacketWay {
   net: Network;
   ep: Endpoint;
   path?: string;
-  /** Endpoints beyond the driver's own peers the packet may reach, captured too (flannel's peer container). */
+  /** Endpoints beyond the driver's own peers the packet may reach, captured too (flannel's peer container: `outsideWay`). */
   peers?: { net: Network; ep: Endpoint }[];
   /** Capture spots beyond the endpoints' own (flannel's uplinks and flannel.1). */
   spots?: CaptureSpot[];
@@ -89,9 +88,43 @@ export function packetWay(world: World, c: Container, dst: string): PacketWay | 
     })[0]
     : attached.find(({ net }) => driverOf(net).providesGateway);
   if (!gateway) return undefined;
-  // Flannel beside Docker routes what leaves docker0 for another host's lease (its own path, and more to capture).
-  const flannel = flannelWay(world, c.host, gateway.net, dst);
-  return flannel ? { ...gateway, ...flannel } : { ...gateway, path: driverOf(gateway.net).outsidePath };
+  const driver = driverOf(gateway.net);
+  const beside = driver.outsideWay?.(world, c.host, gateway.net, dst);
+  return beside ? { ...gateway, ...beside } : { ...gateway, path: driver.outsidePath };
+}
+
+/** The network a daemon on `host` knows by `networkId`: its local copy (a classic overlay's, kept by each member of the store) or the swarm's. */
+function networkOn(world: World, host: string, networkId: string): Network | undefined {
+  return hostOf(world, host).localNetworks[networkId] ?? swarmNetwork(world.swarm, networkId);
+}
+
+/** The answer `host`'s daemon gets when its vxlan device on `networkId` missed the peer at `ip`, as the network's driver gives it. */
+export function resolvePeer(world: World, host: string, networkId: string, ip: string): PeerAnswer | undefined {
+  const net = networkOn(world, host, networkId);
+  return net && driverOf(net).resolvePeer?.(world, host, networkId, ip);
+}
+
+/** Every address on `networkId` a query from `host` would get answered, with its answer, as the network's driver gives them. */
+export function peerAnswers(world: World, host: string, networkId: string): Record<string, PeerAnswer> {
+  const net = networkOn(world, host, networkId);
+  return (net && driverOf(net).peerAnswers?.(world, host, networkId)) ?? {};
+}
+
+/** What every driver made in `host`'s own namespace (bridges, a router's devices and the router), in registry order. */
+export function hostTopologyOf(world: World, host: string): { devices: HostDevice[]; programs: HostProgram[] } {
+  const devices: HostDevice[] = [], programs: HostProgram[] = [];
+  for (const d of registeredDrivers()) {
+    const t = d.hostTopology?.(world, host);
+    if (t) devices.push(...t.devices), programs.push(...t.programs);
+  }
+  return { devices, programs };
+}
+
+/** Hosts whose drivers' `hostTopology` changed between two worlds though their host records did not. */
+export function hostsRedrawn(before: World | undefined, after: World): Set<string> {
+  const hosts = new Set<string>();
+  for (const d of registeredDrivers()) for (const h of d.hostsRedrawn?.(before, after) ?? []) hosts.add(h);
+  return hosts;
 }
 
 /** What a scenario's commands need of a real machine (emu), as every driver says: programs to run and kernel features. */

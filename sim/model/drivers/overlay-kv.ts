@@ -47,7 +47,7 @@ import { initialState, networkMachine } from '../machines';
 import { NotModelled } from '../refusal';
 import { Tx } from '../tx';
 import { Endpoint, endpointsOf, Host, hostOf, instanceOf, KvCluster, KvPeer, Network, World } from '../world';
-import type { NetworkSpec } from './driver';
+import type { NetworkSpec, PeerAnswer } from './driver';
 import { emitPeer } from './overlay';
 
 /** The store backends pkg/discovery/kv registers that cnmlab accepts: etcd (packaged, emu's real store) and consul. */
@@ -232,15 +232,6 @@ export function watchMiss(tx: Tx, net: Draft<Network>, host: string, netns: stri
   tx.emit({ op: 'miss.watch', host, netns, dev: 'vxlan0', network: net.id, subnet: net.ipam.subnet });
 }
 
-/** The answer a peerlookup query gets, and who gave it. */
-export interface PeerAnswer {
-  mac: string;
-  prefixLength: number;
-  vtep: string;
-  /** The member whose answer came first: the endpoint's own host when it is asked, as sim takes it (any member that knows the address answers). */
-  answeredBy: string;
-}
-
 /**
  * resolvePeer: the serf query `host` sends for `ip` on network `nid`, and the first answer,
  * from the members' peer databases (processQuery's peerDbSearch, which finds a member's own
@@ -254,17 +245,17 @@ export function peerLookup(w: World, host: string, nid: string, ip: string): Pee
     if (m === host) continue;
     const own = hostOf(w, m).localNetworks[nid];
     const ep = own && endpointsOf(own).find((e) => e.host === m && e.ip === ip && e.state === 'joined');
-    if (ep) return { mac: ep.mac, prefixLength: ep.prefixLength, vtep: vtepOf(w, m), answeredBy: m };
+    if (ep) return answer(ep.mac, ep.prefixLength, vtepOf(w, m), m);
     const p = kv.peerDb[m]?.[nid]?.find((e) => e.ip === ip);
-    known ??= p && { mac: p.mac, prefixLength: p.prefixLength, vtep: p.vtep, answeredBy: m };
+    known ??= p && answer(p.mac, p.prefixLength, p.vtep, m);
   }
   return known;
 }
 
-/** The answer's payload as processQuery writes it: "MAC MASK VTEP", the mask dotted. */
-export function answerPayload(a: PeerAnswer): string {
-  const m = a.prefixLength === 0 ? 0 : (~0 << (32 - a.prefixLength)) >>> 0;
-  return `${a.mac} ${[24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.')} ${a.vtep}`;
+/** An answer, with its payload as processQuery writes it: "MAC MASK VTEP", the mask dotted. */
+function answer(mac: string, prefixLength: number, vtep: string, answeredBy: string): PeerAnswer {
+  const m = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0;
+  return { mac, prefixLength, vtep, answeredBy, payload: `${mac} ${[24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.')} ${vtep}` };
 }
 
 /** Every address a query from `host` on `nid` would get answered, with its answer (emu's miss handler reads them). */

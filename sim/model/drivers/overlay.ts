@@ -15,7 +15,7 @@ import { gossipPeers } from '../netdb';
 import { Tx } from '../tx';
 import { PeerEntry } from '../../plan/ops';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
-import { createClassicNetwork, obtainVxlanId, publishClassic, replayPeerDb, watchMiss } from './overlay-kv';
+import { createClassicNetwork, obtainVxlanId, peerAnswers, peerLookup, publishClassic, replayPeerDb, watchMiss } from './overlay-kv';
 import { CaptureSpot, DriverNamespace, NetworkDriver, NetworkSpec } from './driver';
 
 export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
@@ -294,5 +294,7 @@ export const overlayDriver: NetworkDriver = {
   captureSpots: overlayCaptureSpots,
   networkNamespace: overlayNamespace,
   endpointPeer: (net) => ({ netns: overlayNetnsName(net.id), master: 'br0' }),
+  resolvePeer: peerLookup,
+  peerAnswers,
   path: 'overlay',
 };

@@ -31,7 +31,7 @@ import { DaemonRefusal, NotModelled } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { Endpoint, hostOf, Network, shardValues, WeaveMesh, WeavePeer, World } from '../world';
-import { CaptureSpot, KernelFeatureName, localNetwork, NetworkDriver } from './driver';
+import { CaptureSpot, HostDevice, HostProgram, KernelFeatureName, localNetwork, NetworkDriver } from './driver';
 import { WeavePeerRef, WeaveRouterConfig } from '../../plan/ops';
 import { SLEEVE_PORT } from '../../wire/sleeve';
 import { registerUdpPort } from '../../wire/ports';
@@ -392,6 +392,16 @@ export const weaveDriver: NetworkDriver = {
   captureSpots: weaveCaptureSpots,
   networkNamespace: () => undefined,
   endpointPeer: (_net, host) => ({ netns: host, master: WEAVE_BRIDGE }),
+  hostTopology: (world, host) => {
+    const peer = world.weave?.peers[host];
+    return peer ? { devices: routerDevices(peer), programs: [router(peer)] } : { devices: [], programs: [] };
+  },
+  // A host's router draws its devices and itself from the mesh's record of it (weave expose changes only that).
+  hostsRedrawn: (before, after) => {
+    const was = before?.weave?.peers, is = after.weave?.peers;
+    if (was === is) return [];
+    return [...new Set([...Object.keys(was ?? {}), ...Object.keys(is ?? {})])].filter((h) => was?.[h] !== is?.[h]);
+  },
   path: 'weave-sleeve',
   // The datapath of the sending host's router (both ends of a lab launch alike).
   pathOn: (world, net) => (net.host && world.weave?.peers[net.host]?.datapath === 'fastdp' ? 'weave-fastdp' : 'weave-sleeve'),
@@ -402,4 +412,32 @@ export const weaveDriver: NetworkDriver = {
 function weaveNeeds(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] } {
   const fastdp = commands.some((c) => /^weave\s+launch\b/.test(c.trim()) && !/\s--no-fastdp\b/.test(c));
   return { programs: [], kernel: fastdp ? ['openvswitch'] : [] };
+}
+
+/**
+ * The devices `weave launch` made in the host's namespace: the weave bridge (its MAC the
+ * router's peer name, weave expose's address), vethwe-bridge on it, and at the other end
+ * the router's capture device (sleeve) or the Open vSwitch datapath's vport, with the
+ * datapath and its VXLAN vport (fastdp).
+ */
+function routerDevices(p: WeavePeer): HostDevice[] {
+  const netns = p.host;
+  const bridge: HostDevice = { device: WEAVE_BRIDGE, kind: 'bridge', mac: p.name, ...(p.exposed ? { addresses: [`${p.exposed}/${IPALLOC_RANGE.split('/')[1]}`] } : {}) };
+  if (p.datapath === 'sleeve') {
+    return [bridge,
+      { device: BRIDGE_IF, kind: 'veth', master: WEAVE_BRIDGE, peer: { netns, device: PCAP_IF } },
+      { device: PCAP_IF, kind: 'veth', peer: { netns, device: BRIDGE_IF } }];
+  }
+  return [bridge,
+    { device: BRIDGE_IF, kind: 'veth', master: WEAVE_BRIDGE, peer: { netns, device: DATAPATH_IF } },
+    { device: DATAPATH, kind: 'openvswitch' },
+    { device: DATAPATH_IF, kind: 'veth', master: DATAPATH, peer: { netns, device: BRIDGE_IF } },
+    { device: VXLAN_VPORT, kind: 'vxlan', master: DATAPATH }];
+}
+
+/** The router: in sleeve mode between its capture device and the uplink its socket sends from; in fastdp mode the datapath's controller. */
+function router(p: WeavePeer): HostProgram {
+  return p.datapath === 'sleeve'
+    ? { name: 'weaver', role: 'router', devices: [PCAP_IF, 'eth0'] }
+    : { name: 'weaver', role: 'controller', devices: [DATAPATH] };
 }
