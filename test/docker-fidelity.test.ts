@@ -130,7 +130,23 @@ describe('docker inspect CONTAINER', () => {
     // The overlay endpoint lives under Networks only; the legacy top-level fields belong to the default bridge.
     expect(c.NetworkSettings.IPAddress).toBe('');
     expect(c.NetworkSettings.Networks['test-net'].IPAddress).toBe('10.0.1.2');
-    expect(c.NetworkSettings.Networks['test-net'].IPAMConfig).toBeNull();
+    // The manager's attachment hands the address over as a requested one (the engine's own inspect shows it so).
+    expect(c.NetworkSettings.Networks['test-net'].IPAMConfig).toEqual({ IPv4Address: '10.0.1.2' });
+  });
+
+  test("a swarm network's IPAMConfig holds the manager's address while the container runs; a local network's is null unless --ip asked", () => {
+    const m = tutorial();
+    docker(m, 'r0', 'docker network create -d bridge br9');
+    docker(m, 'r0', 'docker run -d --name local --network br9 busybox');
+    expect(inspect(m, 'r0', 'docker inspect local')[0].NetworkSettings.Networks.br9.IPAMConfig).toBeNull();
+    docker(m, 'r0', 'docker stop ubuntu0');
+    const stopped = inspect(m, 'r0', 'docker inspect ubuntu0')[0].NetworkSettings.Networks['test-net'];
+    expect(stopped.IPAMConfig).toBeNull();
+    expect(stopped.IPAddress).toBe('');
+    // Started again, it is a new attachment: the manager's next address, shown the same way.
+    docker(m, 'r0', 'docker start ubuntu0');
+    const again = inspect(m, 'r0', 'docker inspect ubuntu0')[0].NetworkSettings.Networks['test-net'];
+    expect(again.IPAMConfig).toEqual({ IPv4Address: again.IPAddress });
   });
 
   test('IPAMConfig holds the address asked for with --ip; a container on the default bridge fills the legacy fields', () => {

@@ -20,8 +20,8 @@ describe('ss on a swarm node', () => {
         'Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess',
         'udp   UNCONN 0      0            0.0.0.0:4789      0.0.0.0:*          ',
         'udp   UNCONN 0      0                  *:7946            *:*          ',
-        'tcp   LISTEN 0      4096               *:2377            *:*          ',
         'tcp   LISTEN 0      4096               *:7946            *:*          ',
+        'tcp   LISTEN 0      4096               *:2377            *:*          ',
         '',
       ].join('\n'), stderr: '', exit: 0,
     });

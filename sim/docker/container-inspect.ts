@@ -55,8 +55,12 @@ export function containerInspectObject(w: World, c: Container): Record<string, u
     const net = swarmNetwork(w.swarm, n.networkId) ?? hostOf(w, c.host).localNetworks[n.networkId];
     if (!net) continue;
     const ep = n.endpointId ? endpointOf(net, n.endpointId) : undefined;
+    // A swarm network's address comes from the manager (the attachment task), and dockerd
+    // copies it into the endpoint's IPAMConfig as if it had been asked for; it clears it again
+    // when the container stops, unless the user did ask (--ip).
+    const requested = n.ip ?? (ep && swarmNetwork(w.swarm, net.id) ? ep.ip : undefined);
     networks[net.name] = {
-      IPAMConfig: n.ip ? { IPv4Address: n.ip } : null,
+      IPAMConfig: requested ? { IPv4Address: requested } : null,
       Links: null,
       Aliases: net.name === 'bridge' ? null : [c.id.slice(0, 12), ...n.aliases],
       NetworkID: net.id,

@@ -12,10 +12,15 @@ const DOCKERD = 'dockerd';
 const GOSSIP_PORT = 7946;
 const SWARM_API_PORT = 2377;
 
+/**
+ * In ss's order: the kernel walks its listening hash, whose buckets depend on the namespace,
+ * so no order is the kernel's rule; a 20.10 manager and this repository's emu both listed
+ * TCP 7946 before 2377, and sim follows them.
+ */
 function swarmSockets(manager: boolean): ListeningSocket[] {
   return [
-    ...(manager ? [{ proto: 'tcp' as const, address: '*', port: SWARM_API_PORT, process: DOCKERD }] : []),
     { proto: 'tcp', address: '*', port: GOSSIP_PORT, process: DOCKERD },
+    ...(manager ? [{ proto: 'tcp' as const, address: '*', port: SWARM_API_PORT, process: DOCKERD }] : []),
     { proto: 'udp', address: '*', port: GOSSIP_PORT, process: DOCKERD },
   ];
 }
