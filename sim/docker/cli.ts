@@ -164,7 +164,8 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       requireArgs(p, 'docker network prune', 'docker network prune [OPTIONS]', 'Remove all unused networks', 0);
       if (!p.bools.has('force')) return ok(confirm(PRUNE_WARNING));
       const removed = pruneNetworks(tx, host);
-      return ok(removed.length ? `Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}` : '');
+      // The CLI prints its report with Fprintln, so a blank line ends it.
+      return ok(removed.length ? `Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}\n` : '');
     }
     case undefined:
       return ok(`\n${NETWORK_USAGE}\n`);

@@ -52,16 +52,16 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
 }
 
 /**
- * `docker network prune -f`: every network no container uses, as the daemon prunes them:
- * local ones first, then (on a manager) swarm ones; never the predefined networks or the
- * ingress. A network whose removal is refused (in use) is kept without a word.
+ * `docker network prune -f`: every network no container uses, as the daemon prunes them
+ * (NetworksPrune): on a manager the swarm ones first, in the order the manager's store lists
+ * them (by id), then the local ones; never the predefined networks or the ingress. A network
+ * whose removal is refused (in use) is kept without a word.
  */
 export function pruneNetworks(tx: Tx, host: string): string[] {
   const removed: string[] = [];
-  const candidates = visibleNetworks(tx.w, host)
-    .filter((n) => !PREDEFINED.has(n.name) && !n.ingress && (n.scope === 'local' || tx.host(host).nodeState === 'manager'))
-    .sort((a, b) => (a.scope === b.scope ? 0 : a.scope === 'local' ? -1 : 1))
-    .map((n) => ({ id: n.id, name: n.name }));
+  const prunable = visibleNetworks(tx.w, host).filter((n) => !PREDEFINED.has(n.name) && !n.ingress);
+  const swarm = tx.host(host).nodeState === 'manager' ? prunable.filter((n) => n.scope !== 'local').sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : [];
+  const candidates = [...swarm, ...prunable.filter((n) => n.scope === 'local')].map((n) => ({ id: n.id, name: n.name }));
   for (const n of candidates) {
     try {
       removeNetwork(tx, host, n.id);
