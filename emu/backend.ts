@@ -390,10 +390,13 @@ export class EmuBackend implements Backend {
     // iproute2's words for a namespace it cannot open, as the shell answers one the model lacks.
     if (!real) return { stdout: '', stderr: `Cannot open network namespace "${netns}": No such file or directory\n`, exitCode: 255 };
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
+    // A host's command in a container's sandbox (ip netns exec) sees the resolver's sockets
+    // dockerd opened with the sandbox, so that container's DNS server starts as for its own commands.
+    const sandboxOf = c ?? Object.values(hostOf(ctx.world, host).containers).find((x) => x.sandbox === netns && x.state === 'running');
     // The container's DNS server and the step's view are made while the step waits for
     // other things (a ping's socket holders and captures); the program runs once both are ready.
     const view: EtcView = c ? { container: c.id } : { host };
-    const ready = Promise.all([c ? this.dns.sync(ctx.world, c.id) : undefined, this.confine.prepare(real, view, ctx.world)]);
+    const ready = Promise.all([sandboxOf ? this.dns.sync(ctx.world, sandboxOf.id) : undefined, this.confine.prepare(real, view, ctx.world)]);
     ready.catch(() => undefined);
     try {
       return await this.execReady(host, real, c, view, argv, ctx, ready);

@@ -1,0 +1,169 @@
+/**
+ * The engine's own answers, kept in test/fixtures/engine-20.10/ (a real Docker 20.10.24
+ * two-node swarm, busybox image; the README there says what each file is), replayed in sim
+ * and, as root, in emu (the real kernel, iptables, ss and Debian's busybox), and compared as
+ * text. Only what no two runs share is normalised: ids, times, the embedded
+ * DNS's kernel-picked ports, ping's round-trip times, interface counters, a UDP socket's
+ * momentary queue, and ifindexes
+ * (emu-ifindex.test.ts owns those), the host's name and kernel, and `ss -p`'s process column
+ * (sim's ss has no -p). Everything else (keys, their order, types, null against [], spacing,
+ * blank lines) must be the engine's byte for byte.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { hostOf } from '../sim/model/world';
+import { runSim, twoNodes } from './helpers/run';
+import { describeWith, REPO } from './helpers/env';
+import { cnmlab } from './helpers/tshark';
+
+const FIXTURES = path.join(REPO, 'test', 'fixtures', 'engine-20.10');
+const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
+
+/** What differs between any two runs of the same session, engine or sim, made alike. */
+function normalise(text: string): string {
+  return text
+    .replace(/[0-9a-f]{64}/g, '<id64>')
+    .replace(/\b[0-9a-z]{25}\b/g, '<id25>')
+    .replace(/\b[0-9a-f]{12}\b/g, '<id12>')
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
+    .replace(/\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}/g, '<ctime>')
+    .replace(/time=\d+\.\d+ ms/g, 'time=<rtt> ms')
+    .replace(/min\/avg\/max = [\d./]+ ms/g, 'min/avg/max = <rtt> ms')
+    // The embedded DNS's sockets: ports the kernel picked in the sandbox.
+    .replace(/127\.0\.0\.11:\d{4,5}/g, '127.0.0.11:<port>')
+    .replace(/--sport \d+/g, '--sport <port>')
+    .replace(/"Pid": \d+/g, '"Pid": <pid>')
+    .replace(/^\d+: (\w+)@if\d+:/gm, 'N: $1@ifN:')
+    .replace(/(RX|TX) packets:\d+/g, '$1 packets:<n>')
+    .replace(/(RX|TX) bytes:\d+ \([\d.]+ \w*B\)/g, '$1 bytes:<n>')
+    .replace(/^( Kernel Version| Name| ID): .*$/gm, '$1: <host>')
+    // Datagrams a UDP socket holds unread at that instant (gossip arriving as ss looks) are the moment's.
+    .replace(/^(udp +UNCONN )\d+ +/gm, '$1<queued> ')
+    // ss -p's process column, and the padding its width gave every line.
+    .replace(/ *users:\(\(.*\)\)/g, '')
+    .replace(/ +$/gm, '');
+}
+
+/**
+ * BusyBox's nslookup asks for A and AAAA at once and prints each answer as it arrives; the
+ * embedded DNS answers each query in a goroutine of its own, so which comes first is the
+ * scheduler's (the engine printed ubuntu1's empty AAAA section first, ubuntu0's last).
+ */
+function answersInAnyOrder(output: string): string {
+  const [head, ...sections] = output.split(/(?=^Non-authoritative answer:$)/m);
+  return head + sections.sort().join('');
+}
+
+/**
+ * ss lists UDP before TCP, and within one protocol as the kernel's socket hash has them: the
+ * buckets depend on the namespace, so that order is no part of the text.
+ */
+function socketsInHashOrder(output: string): string {
+  const runs: string[][] = [];
+  for (const line of output.split('\n')) {
+    const last = runs[runs.length - 1];
+    if (last && last[0].split(' ')[0] === line.split(' ')[0] && /^(udp|tcp) /.test(line)) last.push(line);
+    else runs.push([line]);
+  }
+  return runs.map((r) => r.sort().join('\n')).join('\n');
+}
+
+/** `$ [host] docker exec ubuntu0 CMD` blocks of a transcript: each command, what it printed (stdout and stderr as one terminal), its exit code. */
+function transcript(text: string): { command: string; output: string; rc: number }[] {
+  const blocks: { command: string; output: string; rc: number }[] = [];
+  const re = /^\$ (?:\[\w+\] )?(.*)\n([\s\S]*?)^rc=(\d+)$/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) blocks.push({ command: m[1], output: m[2], rc: Number(m[3]) });
+  return blocks;
+}
+
+const BUSYBOX_FILES = ['busybox-ping.txt', 'busybox-exec-arp_-n.txt', 'busybox-exec-cat__etc_hosts.txt', 'busybox-exec-hostname.txt', 'busybox-exec-ip_addr.txt',
+  'busybox-exec-ip_route.txt', 'busybox-exec-netstat_-rn.txt', 'busybox-exec-ifconfig.txt', 'busybox-dns-and-reachability.txt'];
+
+const HOST_STEPS: [string, string][] = [
+  ['r0: docker info', 'docker-info.txt'],
+  ['r0: docker node ls', 'node-ls.txt'],
+  ['r0: docker network inspect --verbose test-net', 'network-inspect-verbose-test-net.json'],
+  ['r0: docker inspect ubuntu0', 'container-inspect.json'],
+  ['r0: iptables-save', 'host-iptables-save.txt'],
+  ['r0: sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.bridge.bridge-nf-call-iptables', 'host-sysctl.txt'],
+  ['r0: ss -lntu', 'host-ss-listen.txt'],
+  ['r0: ip netns exec SANDBOX iptables-save -t nat', 'container-iptables-save-nat.txt'],
+  ['r0: ip netns exec SANDBOX ss -lntu', 'container-ss-listen.txt'],
+];
+
+interface Expected { step: string; file: string; output: string; rc: number }
+
+/**
+ * The engine's session as one scenario: the swarm, a busybox container on each node, the
+ * host's documents, then each command the engine's transcripts ran in a container, in their
+ * order. The engine's ubuntu1 was f4e628c626b5…; sim's (and emu's: the same model) has a
+ * seeded id of its own, and ubuntu0 its own sandbox: learnt from a first sim run.
+ */
+async function engineSession(): Promise<{ yaml: string; expected: Expected[] }> {
+  const build = (ubuntu1: string, sandbox: string) => {
+    const expected: Expected[] = HOST_STEPS.map(([step, file]) => ({ step: step.replace('SANDBOX', sandbox), file, output: fixture(file), rc: 0 }));
+    for (const file of BUSYBOX_FILES) {
+      for (const b of transcript(fixture(file))) {
+        const [, name, argv] = /^docker exec (ubuntu[01]) (.*)$/.exec(b.command)!;
+        expected.push({ step: `${name}: ${argv.replace(/f4e628c626b5[0-9a-f]*/, (id) => ubuntu1.slice(0, id.length))}`, file, output: b.output, rc: b.rc });
+      }
+    }
+    const yaml = twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net busybox
+  - r1: docker run -dit --name ubuntu1 --network test-net busybox
+  - r0: ln -s /var/run/docker/netns /var/run/netns
+${expected.map((e) => `  - ${e.step.slice(0, e.step.indexOf(': '))}: ${JSON.stringify(e.step.slice(e.step.indexOf(': ') + 2))}\n`).join('')}`, 'name: engine-samples');
+    return { yaml, expected };
+  };
+  const { model } = await runSim(build('0'.repeat(64), 'unknown00000').yaml);
+  const find = (host: string, name: string) => Object.values(hostOf(model.world, host).containers).find((c) => c.name === name)!;
+  return build(find('r1', 'ubuntu1').id, find('r0', 'ubuntu0').sandbox);
+}
+
+interface Step { stdout: string; stderr: string; exitCode: number }
+
+/** Each expected document against the run's step, as the engine's terminal showed it (stderr, then stdout). */
+function compare(expected: Expected[], steps: Step[]): void {
+  const shown = steps.slice(-expected.length);
+  expected.forEach((e, i) => {
+    const out = shown[i];
+    let mine = normalise(out.stderr + out.stdout), theirs = normalise(e.output);
+    if (e.step.endsWith('ss -lntu')) {
+      mine = socketsInHashOrder(mine);
+      theirs = socketsInHashOrder(theirs);
+    }
+    if (e.file === 'container-inspect.json') theirs = theirs.replace('"bbox:latest"', '"busybox"');
+    if (e.file === 'node-ls.txt') {
+      // Both nodes of the engine's swarm were called vm, so the CLI listed them by id; r0 and r1 come by name.
+      const rows = (t: string) => t.replace(/ (vm|r0|r1) /g, ' <host>').split('\n').sort().join('\n');
+      mine = rows(mine);
+      theirs = rows(theirs);
+    }
+    expect({ step: e.step, output: answersInAnyOrder(mine), rc: out.exitCode }).toEqual({ step: e.step, output: answersInAnyOrder(theirs), rc: e.rc });
+  });
+}
+
+describe("the engine's own output, replayed in sim", () => {
+  test('docker info, node ls, network inspect --verbose, docker inspect, the rules, sysctls and sockets of host and sandbox, and the busybox applets: the engine\'s texts', async () => {
+    const { yaml, expected } = await engineSession();
+    const { result } = await runSim(yaml);
+    expect(result.steps.length).toBe(expected.length + 6);
+    compare(expected, result.steps);
+  });
+});
+
+describeWith(['ip', 'iptables-save', 'ss', 'busybox'], true, "the engine's own output, replayed in emu", () => {
+  test("the same session on the real kernel: Debian's busybox, iptables and ss print the engine's texts", async () => {
+    const { yaml, expected } = await engineSession();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-engine-'));
+    try {
+      const file = path.join(dir, 'engine-samples.yaml');
+      fs.writeFileSync(file, yaml);
+      const r = cnmlab(['run', file, '--mode', 'emu', '--json']);
+      expect(r.stderr).toBe('');
+      compare(expected, JSON.parse(r.stdout).steps as Step[]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
