@@ -39,13 +39,16 @@ describe('the registry knows each family', () => {
   });
 
   test('an applet BusyBox has but cnmlab does not model (or a form of it) is refused', () => {
-    for (const argv of [['wget', 'x'], ['ip', 'neigh'], ['arp'], ['ping', '-M', 'do', 'x'], ['ping', '-f', 'x'], ['nslookup', 'x', '127.0.0.11'], ['netstat', '-ltn']]) {
+    // sysctl reads the modelled keys only: a write, or a key sim does not model, would run the real applet in emu.
+    for (const argv of [['wget', 'x'], ['ip', 'neigh'], ['arp'], ['ping', '-M', 'do', 'x'], ['ping', '-f', 'x'], ['nslookup', 'x', '127.0.0.11'], ['netstat', '-ltn'],
+      ['sysctl', 'net.ipv4.ip_forward=1'], ['sysctl', '-w', 'net.ipv4.ip_forward=1'], ['sysctl', 'net.core.somaxconn'], ['sysctl', '-a']]) {
       expect(lookupCommand(argv, 'container', 'busybox')).toMatchObject({ modelled: false });
     }
   });
 
   test("each family's own forms: BusyBox's arp, ifconfig, netstat; iputils' -M and bind's nslookup in GNU images", () => {
-    for (const argv of [['arp', '-n'], ['ifconfig'], ['ifconfig', 'eth0'], ['netstat', '-rn'], ['route', '-n'], ['ip', 'a'], ['ping', '-c', '1', '-W', '2', 'x']]) {
+    for (const argv of [['arp', '-n'], ['ifconfig'], ['ifconfig', 'eth0'], ['netstat', '-rn'], ['route', '-n'], ['ip', 'a'], ['ping', '-c', '1', '-W', '2', 'x'],
+      ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.eth0.forwarding']]) {
       expect(realProgram(argv, 'container', 'busybox').real).toBe(true);
     }
     expect(lookupCommand(['ifconfig'], 'container', 'ubuntu:14.04').modelled).toBe(false);
@@ -144,6 +147,17 @@ describe("BusyBox's applets in sim, as a Docker 20.10 busybox container prints t
     expect(exec('hostname -i').stdout).toBe('10.0.1.2\n');
     expect(exec('cat /etc/hosts').stdout).toMatch(new RegExp(`\\n10\\.0\\.1\\.2\\t${c.id.slice(0, 12)}\\n$`));
     expect(exec('cat /etc/hostname')).toEqual({ stdout: `${c.id.slice(0, 12)}\n`, stderr: '', exitCode: 0 });
+  });
+
+  test("sysctl: the sandbox's own switches (no forwarding, no IPv6), BusyBox's words for a key /proc/sys lacks", async () => {
+    const { exec } = await ubuntu0();
+    expect(exec('sysctl net.ipv4.ip_forward net.ipv6.conf.all.disable_ipv6')).toEqual({ stdout: 'net.ipv4.ip_forward = 0\nnet.ipv6.conf.all.disable_ipv6 = 1\n', stderr: '', exitCode: 0 });
+    expect(exec('sysctl -n net.ipv4.conf.all.forwarding net/bridge/bridge-nf-call-iptables')).toEqual({ stdout: '0\n1\n', stderr: '', exitCode: 0 });
+    // Debian's busybox 1.35 in a namespace without eth9: the dots it could not make slashes are shown as slashes.
+    expect(exec('sysctl net.ipv4.conf.eth9.forwarding net.ipv4.ip_forward')).toEqual({
+      stdout: 'net.ipv4.ip_forward = 0\n', stderr: "sysctl: error: 'net.ipv4.conf.eth9/forwarding' is an unknown key\n", exitCode: 1,
+    });
+    expect(exec('sysctl -e net.ipv4.conf.eth9.forwarding')).toEqual({ stdout: '', stderr: '', exitCode: 1 });
   });
 
   test("nslookup: A and AAAA at once, Docker's empty AAAA answer, PTR without a trailing dot", async () => {

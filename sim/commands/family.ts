@@ -1,7 +1,7 @@
 /**
  * Which tools a container's shell has: its image decides. The images built on BusyBox
  * (`busybox`, `alpine`) answer `ping`, `nslookup`, `ip`, `arp`, `ifconfig`, `netstat`,
- * `hostname` with BusyBox's applets, whose texts differ from the GNU tools' (iputils,
+ * `hostname`, `sysctl` with BusyBox's applets, whose texts differ from the GNU tools' (iputils,
  * bind's nslookup, iproute2, glibc's getent) that Debian- and Ubuntu-based images carry.
  *
  * The rule: the image's repository name, without registry, namespace, tag or digest

@@ -38,8 +38,8 @@ export interface CommandForm {
   operandsEndOptions?: boolean;
   /** Boolean single-letter options may be clustered (`-vi`), as getopt allows. */
   clusters?: boolean;
-  /** Operands: how many, and for each position the values allowed (undefined: any word). */
-  operands: { min: number; max: number; names: string; allowed?: (string[] | undefined)[] };
+  /** Operands: how many, for each position the values allowed (undefined: any word), and a shape every one must have. */
+  operands: { min: number; max: number; names: string; allowed?: (string[] | undefined)[]; shape?: RegExp };
   synopsis: string;
 }
 
@@ -322,6 +322,15 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form(['-n'], 'route -n')],
   },
   {
+    program: 'sysctl', families: ['busybox'], shells: ['container'], answeredBy: 'kernel',
+    summary: "BusyBox's sysctl, reading the keys the sim kernel models (net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding, net.ipv6.conf.{all,default}.disable_ipv6, net.bridge.bridge-nf-call-iptables); writes are not modelled (Docker makes a container's /proc/sys read-only)",
+    // Only the modelled keys, read: the real applet in emu must neither answer a key sim cannot nor write one.
+    forms: [form([], 'sysctl [-n] [-e] KEY...', [{ flag: '-n', help: 'values only' }, { flag: '-e', help: 'no warning for an unknown key' }], {
+      min: 1, max: Infinity, names: 'KEY',
+      shape: /^net[./](ipv4[./](ip_forward|conf[./][^=./]+[./]forwarding)|ipv6[./]conf[./](all|default)[./]disable_ipv6|bridge[./]bridge-nf-call-iptables)$/,
+    })],
+  },
+  {
     program: 'hostname', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "the container's host name, or its address from /etc/hosts",
     forms: [form([], 'hostname [-i]', [{ flag: '-i', help: 'the address of the host name' }])],
   },
@@ -377,9 +386,9 @@ function argsFit(f: CommandForm, args: string[]): boolean {
     }
     operands.push(a);
   }
-  const { min, max, allowed } = f.operands;
+  const { min, max, allowed, shape } = f.operands;
   if (operands.length < min || operands.length > max) return false;
-  return operands.every((o, i) => !allowed?.[i] || allowed[i]!.includes(o));
+  return operands.every((o, i) => (!allowed?.[i] || allowed[i]!.includes(o)) && (!shape || shape.test(o)));
 }
 
 function matchesForm(entry: ProgramEntry, args: string[]): boolean {

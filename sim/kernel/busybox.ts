@@ -12,12 +12,13 @@ import { busyboxNslookup, ping } from './programs';
 import { ipv4ToNumber, maskOf, numberToIpv4 } from '../wire/addr';
 import { etcFile } from '../model/etc';
 import { containerOf } from './embedded_dns';
+import { busyboxSysctl } from './sysctl';
 
 const out = (stdout: string): CommandOutput => ({ stdout, stderr: '', exitCode: 0 });
 const fail = (stderr: string): CommandOutput => ({ stdout: '', stderr, exitCode: 1 });
 
 /** The applets this file answers (the rest of a BusyBox image's modelled commands are the GNU ones' twins: cat, echo, true). */
-export const BUSYBOX_APPLETS = new Set(['ping', 'nslookup', 'ip', 'arp', 'ifconfig', 'netstat', 'route', 'hostname']);
+export const BUSYBOX_APPLETS = new Set(['ping', 'nslookup', 'ip', 'arp', 'ifconfig', 'netstat', 'route', 'hostname', 'sysctl']);
 
 export function busyboxCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
   const [applet, ...args] = argv;
@@ -36,6 +37,8 @@ export function busyboxCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx: 
       return routingTable(ns, 'netstat');
     case 'route':
       return routingTable(ns, 'route');
+    case 'sysctl':
+      return busyboxSysctl(ns, args);
     default:
       return hostname(ns, args, ctx);
   }

@@ -70,6 +70,34 @@ function parseIntvec(text: string): number | undefined {
   return n >= -2147483648 && n <= 2147483647 ? n : undefined;
 }
 
+/**
+ * BusyBox's sysctl applet (Debian's 1.35, as emu runs it, and a busybox image's), reading:
+ * `KEY = VALUE` or, with -n, the value; a key /proc/sys lacks is `sysctl: error: 'KEY' is an
+ * unknown key` on stderr (silent with -e) and exit 1, the other keys still shown. Writing is
+ * refused by the registry's form: Docker mounts a container's /proc/sys read-only, emu does not.
+ */
+export function busyboxSysctl(ns: SimNetns, args: string[]): CommandOutput {
+  const flags = new Set(args.filter((a) => a.startsWith('-')).flatMap((a) => [...a.slice(1)]));
+  let stdout = '', stderr = '', exitCode = 0;
+  for (const key of args.filter((a) => !a.startsWith('-'))) {
+    const parts = key.split(/[./]/);
+    const shown = parts.join('.');
+    const k = parts.length < 2 || parts.some((p) => p === '') ? undefined : knob(ns, parts);
+    // The registry's form lets only the modelled keys through; a direct call is refused as procps' sysctl refuses it.
+    if (k === undefined) return { stdout: '', stderr: `cnmlab: sysctl ${shown} is not modelled (${MODELLED_KEYS})\n`, exitCode: 2 };
+    if (k === 'missing') {
+      // BusyBox turns the key's dots into slashes only as far as /proc/sys has the directories,
+      // then shows the path with the two swapped: net.ipv4.conf.eth9/forwarding.
+      const named = `${parts.slice(0, 4).join('.')}${parts.slice(4).map((p) => `/${p}`).join('')}`;
+      if (!flags.has('e')) stderr += `sysctl: error: '${named}' is an unknown key\n`;
+      exitCode = 1;
+      continue;
+    }
+    stdout += flags.has('n') ? `${k.read()}\n` : `${shown} = ${k.read()}\n`;
+  }
+  return { stdout, stderr, exitCode };
+}
+
 class Refusal {
   constructor(readonly out: CommandOutput) {}
 }
