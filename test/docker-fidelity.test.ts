@@ -253,11 +253,28 @@ describe('range in -f templates', () => {
     expect(docker(m, 'r0', `docker inspect -f '{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{$e.IPAddress}}{{end}}' ubuntu0`).stdout).toBe('test-net 10.0.1.2\n');
   });
 
-  test('an unclosed range is a parse error, not a crash', () => {
+  test("a template that does not parse is docker/cli's usage error: exit 64, nothing printed, nothing looked up", () => {
     const m = tutorial();
-    const o = docker(m, 'r0', `docker network inspect -f '{{range .Peers}}{{.IP}}' test-net`);
-    expect(o.exitCode).toBe(1);
-    expect(o.stderr).toMatch(/^template parsing error: /);
+    expect(docker(m, 'r0', `docker network inspect -f '{{range .Peers}}{{.IP}}' test-net nosuch`)).toEqual({ stdout: '', stderr: 'template parsing error: template: :1: unexpected EOF\n', exitCode: 64 });
+    expect(docker(m, 'r0', `docker network inspect -f '{{nosuchfn .Name}}' test-net`)).toEqual({ stdout: '', stderr: 'template parsing error: template: :1: function "nosuchfn" not defined\n', exitCode: 64 });
+  });
+
+  test('a template that fails on one object: the error at its place in the template, the other objects printed, a lone newline when none was', () => {
+    const m = tutorial();
+    expect(docker(m, 'r0', `docker network inspect -f '{{.Name}} {{.Nope}}' test-net`)).toEqual({
+      stdout: '\n', stderr: 'template parsing error: template: :1:12: executing "" at <.Nope>: map has no entry for key "Nope"\n', exitCode: 1,
+    });
+    expect(docker(m, 'r0', `docker network inspect -f '{{.Name}}' nosuch test-net`)).toEqual({ stdout: 'test-net\n', stderr: 'Error: No such network: nosuch\n', exitCode: 1 });
+  });
+
+  test('len, and range with else; the functions Go and docker/cli define beyond those are not modelled rather than undefined', () => {
+    const m = tutorial();
+    expect(docker(m, 'r0', `docker network inspect -f '{{len .Containers}} {{len .Peers}} {{len .Name}}' test-net`).stdout).toBe('2 2 8\n');
+    expect(docker(m, 'r0', `docker network inspect -f '{{range .Containers}}{{.Name}}{{else}}none{{end}}' bridge`).stdout).toBe('none\n');
+    for (const f of ['{{upper .Name}}', '{{println .Name}}', '{{if .Internal}}x{{end}}', '{{.Name | printf "%s"}}']) {
+      const o = docker(m, 'r0', `docker network inspect -f '${f}' test-net`);
+      expect({ f, exit: o.exitCode, stderr: o.stderr }).toEqual({ f, exit: 1, stderr: expect.stringMatching(/^cnmlab: docker inspect --format: .* is not modelled/) });
+    }
   });
 });
 

@@ -11,7 +11,7 @@ import { connectNetwork, disconnectNetwork, removeContainer, runContainer, stopC
 import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { removeEndpoint } from '../model/endpoints';
-import { renderTemplate } from './template';
+import { executeTemplate, parseTemplate, TemplateExecError } from './template';
 import { findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
 import { DaemonRefusal, NotModelled } from '../model/refusal';
 import { gatewayInSubnet } from '../model/swarm';
@@ -77,11 +77,36 @@ function mapOpts(values: string[]): Record<string, string> {
   return o;
 }
 
-/** inspect's output: the JSON array, or each object through --format. */
-function formatted(p: ParsedFlags, objects: unknown[]): string {
+/**
+ * inspect's output as docker/cli's Inspect writes it, each reference an object or its error:
+ * the JSON array; or, with --format, the template parsed first (exit 64 when it does not),
+ * then run on each object, one that fails reported with the references not found, and a
+ * lone newline when nothing was printed.
+ */
+function inspectOutput(p: ParsedFlags, found: ({ object: unknown } | { error: string })[]): CommandOutput {
   const template = first(p, 'format');
-  if (template === undefined || template === '') return inspectJson(objects);
-  return objects.map((o) => renderTemplate(template, o) + '\n').join('');
+  const errors: string[] = [];
+  let stdout = '';
+  if (template === undefined || template === '') {
+    for (const f of found) if ('error' in f) errors.push(f.error);
+    stdout = inspectJson(found.flatMap((f) => ('object' in f ? [f.object] : [])));
+  } else {
+    const parsed = parseTemplate(template);
+    for (const f of found) {
+      if ('error' in f) {
+        errors.push(f.error);
+        continue;
+      }
+      try {
+        stdout += executeTemplate(parsed, f.object) + '\n';
+      } catch (e) {
+        if (!(e instanceof TemplateExecError)) throw e;
+        errors.push(e.message);
+      }
+    }
+    stdout ||= '\n';
+  }
+  return { stdout, stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
 }
 
 function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
@@ -114,14 +139,10 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'inspect': {
       const p = parseFlags('docker network inspect', rest, [{ long: 'format', short: 'f', value: true }, { long: 'verbose', short: 'v' }]);
       requireArgs(p, 'docker network inspect', 'docker network inspect [OPTIONS] NETWORK [NETWORK...]', 'Display detailed information on one or more networks', 1, Infinity);
-      const found: unknown[] = [];
-      const errors: string[] = [];
-      for (const ref of p.args) {
+      return inspectOutput(p, p.args.map((ref) => {
         const net = findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
-        if (net) found.push(networkInspectObject(tx.w as World, host, net, p.bools.has('verbose')));
-        else errors.push(`Error: No such network: ${ref}`);
-      }
-      return { stdout: formatted(p, found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
+        return net ? { object: networkInspectObject(tx.w as World, host, net, p.bools.has('verbose')) } : { error: `Error: No such network: ${ref}` };
+      }));
     }
     case 'rm':
     case 'remove': {
@@ -308,16 +329,12 @@ export function dockerCommand(tx: Tx, host: string, argv: string[]): DockerOutco
     case 'inspect': {
       const p = parseFlags('docker inspect', rest, [{ long: 'format', short: 'f', value: true }, { long: 'type', value: true }, { long: 'size', short: 's' }]);
       requireArgs(p, 'docker inspect', 'docker inspect [OPTIONS] NAME|ID [NAME|ID...]', 'Return low-level information on Docker objects', 1, Infinity);
-      const found: unknown[] = [];
-      const errors: string[] = [];
-      for (const ref of p.args) {
+      return inspectOutput(p, p.args.map((ref) => {
         const c = findContainer(tx.host(host), ref);
         const net = c ? undefined : findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
-        if (c) found.push(containerInspectObject(tx.w as World, c));
-        else if (net) found.push(networkInspectObject(tx.w as World, host, net));
-        else errors.push(`Error: No such object: ${ref}`);
-      }
-      return { stdout: formatted(p, found), stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
+        if (c) return { object: containerInspectObject(tx.w as World, c) };
+        return net ? { object: networkInspectObject(tx.w as World, host, net) } : { error: `Error: No such object: ${ref}` };
+      }));
     }
     case 'info': {
       const p = parseFlags('docker info', rest, []);
