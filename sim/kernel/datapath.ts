@@ -63,7 +63,7 @@ export class Datapath {
   readonly l3InputTask = (dev: SimLink, skb: Skb): void => l3Input(this, dev, skb);
   /** A frame a qdisc held leaves for the driver. */
   readonly hardXmitTask = (dev: SimLink, skb: Skb): void => devHardXmit(this, dev, skb);
-  readonly vxlanRecvTask = (vx: SimLink, skb: Skb, vtep: string): void => vxlanRecv(this, vx, skb, vtep);
+  readonly vxlanRecvTask = (vx: SimLink, skb: Skb, outer: Uint8Array): void => vxlanRecv(this, vx, skb, outer);
   /** A frame reaches another host's interface from `from` (the tracer sees it cross the segment). */
   readonly segmentArriveTask = (skb: Skb, to: SimLink, from: SimLink): void => {
     this.tracer.segment(skb, from, to);

@@ -17,6 +17,14 @@ export function putBe16(b: Uint8Array, offset: number, value: number): void {
   b[offset + 1] = value;
 }
 
+/** The mirror of be32 (an address as ipv4ToNumber gives it, or as be32 read it). */
+export function putBe32(b: Uint8Array, offset: number, value: number): void {
+  b[offset] = value >>> 24;
+  b[offset + 1] = value >>> 16;
+  b[offset + 2] = value >>> 8;
+  b[offset + 3] = value;
+}
+
 /** Signed: an IPv4 address read this way stays a small integer to V8. */
 export function be32(b: Uint8Array, offset: number): number {
   return (b[offset] << 24) | (b[offset + 1] << 16) | (b[offset + 2] << 8) | b[offset + 3];

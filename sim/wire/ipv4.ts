@@ -1,8 +1,8 @@
 /** IPv4 (RFC 791) with options and fragmentation fields. */
 import { fail, Layer, Parsed } from './layer';
-import { ipv4ToString, writeIpv4 } from './addr';
+import { ipv4ToNumber, ipv4ToString, writeIpv4 } from './addr';
 import { checksumValid, internetChecksum } from './checksum';
-import { be16, be32, putBe16 } from './bytes';
+import { be16, be32, putBe16, putBe32 } from './bytes';
 
 export const IPV4_MIN_HEADER_LEN = 20;
 export const IPPROTO_ICMP = 1;
@@ -154,6 +154,34 @@ export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
 
 /** The header (with its checksum) alone, for a datagram built whole in one buffer; returns its length. */
 export function writeIpv4Header(r: Ipv4Repr, b: Uint8Array, offset: number, payloadLength: number): number {
+  if (r.options.length !== 0 || r.fragmentOffset % 8 !== 0 || payloadLength > 0xffff - IPV4_MIN_HEADER_LEN) return writeIpv4HeaderWithOptions(r, b, offset, payloadLength);
+  // A header without options, every datagram the datapath sends: its checksum is summed
+  // from the fields as they are written rather than read back from the buffer.
+  const totalLength = IPV4_MIN_HEADER_LEN + payloadLength;
+  // Each field as the bytes hold it, so the sum is the one a reader of the header computes.
+  const tos = r.tos & 0xff, id = r.id & 0xffff, ttl = r.ttl & 0xff, protocol = r.protocol & 0xff;
+  const flags = ((r.dontFragment ? 0x4000 : 0) | (r.moreFragments ? 0x2000 : 0) | (r.fragmentOffset / 8)) & 0xffff;
+  const src = ipv4ToNumber(r.src), dst = ipv4ToNumber(r.dst);
+  b[offset] = 0x45;
+  b[offset + 1] = tos;
+  putBe16(b, offset + 2, totalLength);
+  putBe16(b, offset + 4, id);
+  putBe16(b, offset + 6, flags);
+  b[offset + 8] = ttl;
+  b[offset + 9] = protocol;
+  putBe32(b, offset + 12, src);
+  putBe32(b, offset + 16, dst);
+  let sum = ((0x45 << 8) | tos) + totalLength + id + flags + ((ttl << 8) | protocol) + (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  putBe16(b, offset + 10, ~sum & 0xffff);
+  return IPV4_MIN_HEADER_LEN;
+}
+
+// The rare parts of a header's writing, in functions of their own: writeIpv4Header is inlined
+// into every datagram's path, where its size counts against the compiler's inlining budget.
+
+function writeIpv4HeaderWithOptions(r: Ipv4Repr, b: Uint8Array, offset: number, payloadLength: number): number {
   const headerLength = ipv4HeaderLength(r);
   const totalLength = headerLength + payloadLength;
   if (r.fragmentOffset % 8 !== 0 || totalLength > 0xffff) unwritableHeader(r, totalLength);
@@ -171,9 +199,6 @@ export function writeIpv4Header(r: Ipv4Repr, b: Uint8Array, offset: number, payl
   putBe16(b, offset + 10, internetChecksum(b, offset, offset + headerLength));
   return headerLength;
 }
-
-// The rare parts of a header's writing, in functions of their own: writeIpv4Header is inlined
-// into every datagram's path, where its size counts against the compiler's inlining budget.
 
 function unwritableHeader(r: Ipv4Repr, totalLength: number): never {
   if (r.fragmentOffset % 8 !== 0) throw new Error(`ip: fragment offset ${r.fragmentOffset} is not a multiple of 8`);

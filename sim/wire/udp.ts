@@ -61,11 +61,16 @@ export function emitUdp(r: UdpRepr, payload: Uint8Array, ph?: PseudoHeader): Buf
 /** The header alone with a zero (absent) checksum, for a datagram built whole in one buffer. */
 export function writeUdpHeader(r: UdpRepr, b: Uint8Array, offset: number, payloadLength: number): void {
   const length = UDP_HEADER_LEN + payloadLength;
-  if (length > 0xffff) throw new Error(`udp: datagram of ${length} bytes exceeds 65535`);
+  if (length > 0xffff) datagramTooLong(length);
   putBe16(b, offset, r.srcPort);
   putBe16(b, offset + 2, r.dstPort);
   putBe16(b, offset + 4, length);
   putBe16(b, offset + 6, 0);
+}
+
+// The error's text in a function of its own: writeUdpHeader is inlined into every encapsulation, where its size counts against the compiler's inlining budget.
+function datagramTooLong(length: number): never {
+  throw new Error(`udp: datagram of ${length} bytes exceeds 65535`);
 }
 
 export function udpLayer(h: UdpHeader): Layer {

@@ -34,13 +34,18 @@ export function emitVxlan(r: VxlanRepr, payload: Uint8Array): Buffer {
 
 /** The header alone, for a packet built whole in one buffer (the inner frame follows at offset + 8). */
 export function writeVxlanHeader(r: VxlanRepr, b: Uint8Array, offset: number): void {
-  if (r.vni < 0 || r.vni > 0xffffff) throw new Error(`vxlan: VNI ${r.vni} is outside 0..16777215`);
+  if (r.vni < 0 || r.vni > 0xffffff) vniOutOfRange(r.vni);
   putBe16(b, offset, r.flags);
   putBe16(b, offset + 2, r.groupPolicyId);
   b[offset + 4] = r.vni >>> 16;
   b[offset + 5] = (r.vni >>> 8) & 0xff;
   b[offset + 6] = r.vni & 0xff;
   b[offset + 7] = 0;
+}
+
+// The error's text in a function of its own: writeVxlanHeader is inlined into every encapsulation, where its size counts against the compiler's inlining budget.
+function vniOutOfRange(vni: number): never {
+  throw new Error(`vxlan: VNI ${vni} is outside 0..16777215`);
 }
 
 /** The VNI of the header at `offset` (what a receiving socket matches its devices by). */

@@ -172,10 +172,10 @@ function pmtudReply(dp: Datapath, vx: SimLink, skb: Skb, inner: Uint8Array, path
   });
 }
 
-/** vxlan_rcv: the inner frame of a datagram for this device's VNI, after its gro cell's time. */
-export function vxlanRecv(dp: Datapath, vx: SimLink, skb: Skb, vtep: string): void {
+/** vxlan_rcv: the inner frame of a datagram for this device's VNI (`outer`, as it arrived), after its gro cell's time. */
+export function vxlanRecv(dp: Datapath, vx: SimLink, skb: Skb, outer: Uint8Array): void {
   countRx(vx, skb);
-  if (vx.vxlan!.learning) vxlanSnoop(dp, vx.vxlan!, macToString(skb.frame, 6), vtep);
+  if (vx.vxlan!.learning) vxlanSnoop(dp, vx.vxlan!, macToString(skb.frame, 6), ipv4PacketSrc(outer, ETHERNET_HEADER_LEN));
   dp.tracer.decap(vx, skb);
   vxlanRx(dp, vx, skb);
 }

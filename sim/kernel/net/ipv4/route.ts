@@ -49,8 +49,8 @@ export function route(ns: SimNetns, dst: string): ResolvedRoute | undefined {
 function resolveRoute(ns: SimNetns, dst: string): ResolvedRoute | undefined {
   const found = longestPrefixMatch(ns, dst);
   if (!found) return undefined;
-  const nexthop = found.via ?? dst;
-  return { ...found, nexthop };
+  // Every field written, in one order: one shape for every route, so the datapath's reads of it stay monomorphic.
+  return { dev: found.dev, via: found.via, src: found.src, local: found.local, blackhole: found.blackhole, nexthop: found.via ?? dst, l2Header: undefined };
 }
 
 /** Longest-prefix match over connected routes of up links and static routes (the local table first). */

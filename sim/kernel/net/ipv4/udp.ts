@@ -15,7 +15,7 @@ import { Skb } from '../skb';
 import { weaverReceive } from '../../weaver';
 
 export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: number, end: number): void {
-  const f = skb.frame, ip = ETHERNET_HEADER_LEN;
+  const f = skb.frame;
   if (end - l4 < UDP_HEADER_LEN) return;
   // The datagram ends where its length field says (never past the IP payload).
   const udpEnd = l4 + Math.min(be16(f, l4 + 4), end - l4);
@@ -28,7 +28,8 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
     const inner = new Skb(f.subarray(l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd), skb.flow, skb.dir);
     // An external device's packets carry their tunnel as metadata; a datapath's vport hands them to the datapath.
     if (vx.vxlan!.external && vx.odpDatapath) return toDatapath(dp, vx, skb, inner, vni);
-    dp.clock.call(dp.delays.vxlan + skb.lag, dp.vxlanRecvTask, vx, inner, ipv4PacketSrc(f, ip));
+    // The outer datagram goes along for vxlan_snoop, which reads the sending VTEP from it only where the device learns.
+    dp.clock.call(dp.delays.vxlan + skb.lag, dp.vxlanRecvTask, vx, inner, f);
     return;
   }
   udpSocketRcv(dp, ns, dev, skb, l4, end, udpEnd);
