@@ -8,6 +8,7 @@ import { execFileSync } from 'child_process';
 import { SimKernel } from '../sim/kernel/kernel';
 import { PlanOp } from '../sim/plan/ops';
 import { describeWith } from './helpers/env';
+import { route } from '../sim/kernel/net/ipv4/route';
 
 async function seedLab() {
   const lab = await runLab('overlay-standalone');
@@ -29,6 +30,18 @@ describe('netfilter hook points', () => {
     expect(out.stdout).toContain('1 packets transmitted, 0 received');
     const drop = dp.flows[dp.flows.length - 1].hops.find((h) => h.event === 'drop');
     expect(drop).toMatchObject({ step: 8, host: 'r1', device: 'eth0', reason: 'a test hook' });
+  });
+});
+
+describe('the route lookup', () => {
+  test('gives every route in one shape (a local address, an on-link one, one via a gateway), so the datapath reading them stays monomorphic', async () => {
+    const { backend, c } = await seedLab();
+    const ns = backend.kernel.netns('r0', c.sandbox);
+    const own = ns.links.get('eth0')!.addrs[0].ip;
+    const routes = [route(ns, own), route(ns, '10.0.1.4'), route(ns, '192.0.2.1')];
+    expect(routes.map((r) => [r?.local, r?.via !== undefined])).toEqual([[true, false], [false, false], [false, true]]);
+    const shapes = routes.map((r) => Object.keys(r!).join(','));
+    expect(new Set(shapes).size).toBe(1);
   });
 });
 
