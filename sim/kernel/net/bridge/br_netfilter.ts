@@ -13,7 +13,7 @@
  */
 import type { Datapath } from '../../datapath';
 import type { SimLink } from '../../objects';
-import type { NfInetHook } from '../netfilter';
+import { NF_INET_FORWARD, NF_INET_POST_ROUTING, NF_INET_PRE_ROUTING, NfInetHookNum } from '../netfilter';
 import type { Skb } from '../skb';
 import { be16 } from '../../../wire/bytes';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire/ethernet';
@@ -26,15 +26,15 @@ export function brNfCallsIptables(br: SimLink, skb: Skb): boolean {
 
 /** br_nf_pre_routing: the frame entering the bridge, before its FDB decides where it goes. */
 export function brNfPreRouting(dp: Datapath, br: SimLink, skb: Skb): boolean {
-  return accepted(dp, 'PREROUTING', br, skb, br, undefined);
+  return accepted(dp, NF_INET_PRE_ROUTING, br, skb, br, undefined);
 }
 
 /** br_nf_forward_ip, then br_nf_post_routing: the frame leaving the bridge by a port. */
 export function brNfForward(dp: Datapath, br: SimLink, skb: Skb): boolean {
-  return accepted(dp, 'FORWARD', br, skb, br, br) && accepted(dp, 'POSTROUTING', br, skb, undefined, br);
+  return accepted(dp, NF_INET_FORWARD, br, skb, br, br) && accepted(dp, NF_INET_POST_ROUTING, br, skb, undefined, br);
 }
 
-function accepted(dp: Datapath, hook: NfInetHook, br: SimLink, skb: Skb, inDev: SimLink | undefined, outDev: SimLink | undefined): boolean {
+function accepted(dp: Datapath, hook: NfInetHookNum, br: SimLink, skb: Skb, inDev: SimLink | undefined, outDev: SimLink | undefined): boolean {
   const dropped = dp.netfilter.verdict(dp, hook, br.netns, skb, ETHERNET_HEADER_LEN, inDev, outDev);
   if (dropped === undefined) return true;
   dp.tracer.forwardDrop(skb, br, dropped);

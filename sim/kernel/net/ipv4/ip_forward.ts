@@ -24,6 +24,7 @@ import { devForwards } from './devinet';
 import { icmpSend } from './icmp';
 import { ipFragment } from './ip_fragment';
 import { route } from './route';
+import { NF_INET_FORWARD, NF_INET_POST_ROUTING } from '../netfilter';
 
 const UNREACH_NET = 0;
 const EXC_TTL = 0;
@@ -63,8 +64,8 @@ export function ipForward(dp: Datapath, ns: SimNetns, inDev: SimLink, skb: Skb):
   fwd.copyNfct(skb);
   fwd.fragMaxSize = skb.fragMaxSize;
   fwd.forwarded = true;
-  if (!hookAccepts(dp, 'FORWARD', ns, fwd, inDev, r.dev)) return;
-  if (!hookAccepts(dp, 'POSTROUTING', ns, fwd, inDev, r.dev)) return;
+  if (!hookAccepts(dp, NF_INET_FORWARD, ns, fwd, inDev, r.dev)) return;
+  if (!hookAccepts(dp, NF_INET_POST_ROUTING, ns, fwd, inDev, r.dev)) return;
   forwardOutput(dp, ns, r, fwd, length);
 }
 
@@ -75,10 +76,10 @@ function decreaseTtl(f: Uint8Array, ip: number): void {
   putBe16(f, ip + 10, internetChecksum(f, ip, ip + ipv4PacketHeaderLength(f, ip)));
 }
 
-function hookAccepts(dp: Datapath, hook: 'FORWARD' | 'POSTROUTING', ns: SimNetns, skb: Skb, inDev: SimLink, outDev: SimLink): boolean {
+function hookAccepts(dp: Datapath, hook: typeof NF_INET_FORWARD | typeof NF_INET_POST_ROUTING, ns: SimNetns, skb: Skb, inDev: SimLink, outDev: SimLink): boolean {
   const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ETHERNET_HEADER_LEN, inDev, outDev);
   if (dropped === undefined) return true;
-  dp.tracer.forwardDrop(skb, hook === 'FORWARD' ? inDev : outDev, dropped);
+  dp.tracer.forwardDrop(skb, hook === NF_INET_FORWARD ? inDev : outDev, dropped);
   return false;
 }
 

@@ -18,6 +18,7 @@ import { udpRcv } from './udp';
 import { tcpRcv } from './tcp';
 import { isVxlanFrame } from '../vxlan';
 import { ipipRcv } from './ipip';
+import { NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING } from '../netfilter';
 
 export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   const ip = ETHERNET_HEADER_LEN;
@@ -46,13 +47,13 @@ function ipRcvFinish(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   const ip = ETHERNET_HEADER_LEN;
   // As a sniffer on the device saw it (its first fragment, when it came in pieces), before PREROUTING's NAT.
   const arrived = skb.arrivedAs ?? skb.frame;
-  if (!netfilterAccepts(dp, 'PREROUTING', ns, dev, skb)) return;
+  if (!netfilterAccepts(dp, NF_INET_PRE_ROUTING, ns, dev, skb)) return;
   // ip_rcv_finish's route lookup, on the destination PREROUTING's NAT may have changed: a
   // datagram for another host is forwarded, or dropped where forwarding is off.
   const local = isLocalAddress(ns, ipv4PacketDst(skb.frame, ip));
   if (dev.type === 'underlay') uplinkSeen(dp, ns, dev, skb, arrived, local);
   if (!local) return ipForward(dp, ns, dev, skb);
-  if (!netfilterAccepts(dp, 'INPUT', ns, dev, skb)) return;
+  if (!netfilterAccepts(dp, NF_INET_LOCAL_IN, ns, dev, skb)) return;
   const f = skb.frame;
   if (ipv4PacketIsFragment(f, ip)) return defragThenDeliver(dp, ns, dev, skb);
   deliver(dp, ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));
@@ -79,7 +80,7 @@ export function deliver(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: 
   else if (protocol === IPPROTO_TCP) tcpRcv(dp, ns, skb, l4, end);
 }
 
-function netfilterAccepts(dp: Datapath, hook: 'PREROUTING' | 'INPUT', ns: SimNetns, dev: SimLink, skb: Skb): boolean {
+function netfilterAccepts(dp: Datapath, hook: typeof NF_INET_PRE_ROUTING | typeof NF_INET_LOCAL_IN, ns: SimNetns, dev: SimLink, skb: Skb): boolean {
   const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ETHERNET_HEADER_LEN, dev, undefined);
   if (dropped === undefined) return true;
   dp.tracer.netfilterDrop(skb, dev, ETHERNET_HEADER_LEN, true, dropped);

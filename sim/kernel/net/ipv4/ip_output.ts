@@ -15,6 +15,7 @@ import { countRx, devXmit, later } from '../dev';
 import { l2Header, neighOutput, resolvedNeigh } from '../neighbour';
 import { ipFragment } from './ip_fragment';
 import { pathMtu, route } from './route';
+import { NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING } from '../netfilter';
 
 export const NO_OPTIONS = Buffer.alloc(0);
 
@@ -113,14 +114,14 @@ export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neig
   // A datagram waiting for its next hop's address has no Ethernet header yet.
   const ip = n ? ETHERNET_HEADER_LEN : 0;
   const dst = ipv4PacketDst(skb.frame, ip);
-  if (!hookAccepts(dp, 'OUTPUT', ns, r, skb, ip)) return;
+  if (!hookAccepts(dp, NF_INET_LOCAL_OUT, ns, r, skb, ip)) return;
   if (ipv4PacketDst(skb.frame, ip) !== dst) return rerouteAfterNat(dp, ns, r, n, skb, ip);
   postRouting(dp, ns, r, n, skb, ip);
 }
 
 /** POSTROUTING, then out of the device at once with a resolved neighbour, else through neighbour resolution. */
 function postRouting(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): void {
-  if (!hookAccepts(dp, 'POSTROUTING', ns, r, skb, ip)) return;
+  if (!hookAccepts(dp, NF_INET_POST_ROUTING, ns, r, skb, ip)) return;
   if (n) devXmit(dp, r.dev, skb);
   else neighOutput(dp, ns, r, skb);
 }
@@ -139,10 +140,10 @@ function rerouteAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh 
 
 /** Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet whose IPv4 header starts at `ip`. */
 function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): boolean {
-  return hookAccepts(dp, 'OUTPUT', ns, r, skb, ip) && hookAccepts(dp, 'POSTROUTING', ns, r, skb, ip);
+  return hookAccepts(dp, NF_INET_LOCAL_OUT, ns, r, skb, ip) && hookAccepts(dp, NF_INET_POST_ROUTING, ns, r, skb, ip);
 }
 
-function hookAccepts(dp: Datapath, hook: 'OUTPUT' | 'POSTROUTING', ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): boolean {
+function hookAccepts(dp: Datapath, hook: typeof NF_INET_LOCAL_OUT | typeof NF_INET_POST_ROUTING, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): boolean {
   const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ip, undefined, r.dev);
   if (dropped === undefined) return true;
   dp.tracer.netfilterDrop(skb, r.dev, ip, false, dropped);

@@ -7,7 +7,7 @@
  */
 import type { Datapath } from '../../../datapath';
 import type { SimLink, SimNetns } from '../../../objects';
-import { NF_INET_HOOKS, nfHookIndex } from '../../netfilter';
+import { NF_INET_HOOKS } from '../../netfilter';
 import type { NfHookFn, NfInetHook } from '../../netfilter';
 import { be16, be32 } from '../../../../wire/bytes';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipv4PacketDstString, ipv4PacketEnd } from '../../../../wire/ipv4';
@@ -35,9 +35,8 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
   const nf = ns.netfilter;
   if (nf === undefined || !nf.active) return undefined;
   conntrackIn(nf, ns, skb, ip);
-  const h = nfHookIndex(hook);
-  if (nf.hookPassesUnbound[h] && unboundByNat(skb)) return undefined;
-  return walkHook(dp, nf, h, hook, ns, skb, ip, inDev, outDev);
+  if (nf.hookPassesUnbound[hook] && unboundByNat(skb)) return undefined;
+  return walkHook(dp, nf, hook, NF_INET_HOOKS[hook], ns, skb, ip, inDev, outDev);
 };
 
 /** The hook's chains in priority order: nat for a connection's first packets and its bindings, the others' rules and policies. */
