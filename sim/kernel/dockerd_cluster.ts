@@ -222,9 +222,6 @@ export class DockerdCluster {
   private readonly onArrival = new Map<Flow, () => void>();
   /** Gossip packets of the current step not yet delivered (the remote programs its peers after them). */
   private inFlight = 0;
-  /** The same for memberlist's gossip of network events, and the nodes whose events of the step it has not sent yet. */
-  private eventsInFlight = 0;
-  private readonly eventsAwaited = new Set<NodeAgent>();
   /** The step's network joins whose bulk syncs are still under way. */
   private readonly joinsSyncing = new Set<object>();
   private readonly below = (n: number) => this.rnd.below(n);
@@ -307,12 +304,14 @@ export class DockerdCluster {
     let queued = false;
     for (const e of created) queued = this.queueEvent(e, TABLE_EVENT.create) || queued;
     for (const e of deleted) queued = this.queueEvent(e, TABLE_EVENT.delete) || queued;
-    if (!queued && this.eventsAwaited.size === 0 && this.joinsSyncing.size === 0) return;
+    // A step waits for its table events' first round (the other hosts program their peers
+    // after it) and its joins' bulk syncs (JoinNetwork returns after them); its network events
+    // go out at the node's next memberlist round, whenever the clock next runs.
+    if (!queued && this.joinsSyncing.size === 0) return;
     const start = this.dp.clock.now;
     this.inFlight = queued ? -1 : 0;
-    this.dp.clock.runUntil(start + GOSSIP_INTERVAL_NS + PROBE_INTERVAL_NS, () => this.inFlight === 0 && this.eventsInFlight === 0 && this.eventsAwaited.size === 0 && this.joinsSyncing.size === 0);
-    this.inFlight = this.eventsInFlight = 0;
-    this.eventsAwaited.clear();
+    this.dp.clock.runUntil(start + GOSSIP_INTERVAL_NS + PROBE_INTERVAL_NS, () => this.inFlight === 0 && this.joinsSyncing.size === 0);
+    this.inFlight = 0;
     this.joinsSyncing.clear();
   }
 
@@ -472,10 +471,8 @@ export class DockerdCluster {
    */
   private networkEvent(agent: NodeAgent, net: ClusterNetwork, joined: boolean): void {
     agent.networkTime++;
-    const others = (this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0);
     agent.broadcasts.push({ msg: networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, agent.networkTime, agent.node.gossipName, net.id), left: gossipTransmits(this.view?.nodes.length ?? 1) });
     this.armMemberlist(agent);
-    if (others > 0) this.eventsAwaited.add(agent);
     if (!joined) return;
     const self = agent.node.host;
     const peers = net.hosts.filter((h) => h !== self && this.member(h)?.node.alive).map((h) => this.member(h)!);
@@ -501,15 +498,12 @@ export class DockerdCluster {
     const peers = this.randomMembers(agent, this.live?.hosts ?? [], GOSSIP_NODES);
     // With no one to tell, the events wait for the next member (observe wakes the ticker).
     if (peers.length === 0) return;
-    this.eventsAwaited.delete(agent);
     for (const peer of peers) {
       const { batch, rest } = gossipRound(agent.broadcasts);
       agent.broadcasts = rest;
       if (batch.length === 0) break;
       if (!this.record.keeps('networkdb-gossip')) continue;
       const flow = this.record.flow('networkdb-gossip', agent.node.host, peer.node.host);
-      this.eventsInFlight++;
-      this.onArrival.set(flow, () => this.eventsInFlight--);
       this.sendUdp(agent, peer, memberlistPacket(broadcastPacketMessage(batch), true, this.rnd.bytes), flow, 'request');
     }
     if (agent.broadcasts.length > 0) this.armMemberlist(agent);
