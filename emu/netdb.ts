@@ -43,6 +43,8 @@ interface NodeQueue {
   sinceMs: number;
   /** The join syncs of the last step, sent at once. */
   syncs: GossipSend[];
+  /** How many others memberlist's rounds reached, as of `sinceMs` (up to 3). */
+  peers: number;
 }
 
 export class NetworkDbGossip {
@@ -76,21 +78,24 @@ export class NetworkDbGossip {
     const members = new Set(view?.nodes.map((n) => n.host) ?? []);
     for (const host of this.nodes.keys()) if (!members.has(host)) this.nodes.delete(host);
     for (const host of members) {
-      if (!this.nodes.has(host)) this.nodes.set(host, { tableTime: 1, networkTime: 0, phaseMs: Math.random() * TICK_MS, memberlistPhaseMs: Math.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [] });
+      if (!this.nodes.has(host)) this.nodes.set(host, { tableTime: 1, networkTime: 0, phaseMs: Math.random() * TICK_MS, memberlistPhaseMs: Math.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0 });
     }
     const alive = (view?.nodes ?? []).filter((n) => n.alive).map((n) => n.host);
+    const told = new Set<string>();
     for (const [host, q] of this.nodes) {
       for (let at = nextTick(q.phaseMs, q.sinceMs); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events).rest);
       for (const [id, events] of q.queued) if (events.length === 0) q.queued.delete(id);
       // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
+      for (let at = nextTick(q.memberlistPhaseMs, q.sinceMs); at <= nowMs && q.peers > 0; at += TICK_MS) for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
       const peers = Math.min(GOSSIP_NODES, alive.filter((h) => h !== host).length);
-      for (let at = nextTick(q.memberlistPhaseMs, q.sinceMs); at <= nowMs && peers > 0; at += TICK_MS) for (let i = 0; i < peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
+      // Events that waited for someone to hear them go to the members that came.
+      if (q.peers === 0 && peers > 0 && q.broadcasts.length > 0) told.add(host);
+      q.peers = peers;
       q.sinceMs = nowMs;
       q.syncs = [];
     }
     this.syncsIn = new Map();
     // Joins and leaves first: a node joins a network (its bulk syncs done) before it creates its entries there.
-    const told = new Set<string>();
     const memberList = new Map((view?.networks ?? []).map((n) => [n.id, n.hosts] as const));
     const moves: { networkId: string; host: string; joined: boolean }[] = [];
     for (const [id, hosts] of memberList) for (const host of hosts) if (!this.members.get(id)?.includes(host)) moves.push({ networkId: id, host, joined: true });
