@@ -11,8 +11,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
+import { explainScript } from './helpers/explain-script';
 import { Trace } from '../sim/trace/types';
 import { normaliseOutput } from '../sim/trace/compare';
 
@@ -139,8 +141,11 @@ describe('Docker layout in sim', () => {
 });
 
 describeWith(['ip', 'bridge', 'sysctl'], true, 'Docker layout in emu (real kernel)', () => {
+  let ran: string[] | undefined;
+  const emuOutputs = () => (ran ??= outputs(file, 'emu'));
+
   test('the real kernel prints what sim prints', () => {
-    const emu = outputs(file, 'emu');
+    const emu = emuOutputs();
     checkLayout(emu);
     // Texts the model decides alone are the same, byte for byte.
     for (const step of ['r0: ip link show docker0', 'r0: ip route', 'r0: ip netns exec ingress_sbox ip route', 'r0: bridge fdb show dev docker0', 'r0: ip route list']) expect({ step, out: emu[at(step)] }).toEqual({ step, out: sim[at(step)] });
@@ -159,4 +164,25 @@ describeWith(['ip', 'bridge', 'sysctl'], true, 'Docker layout in emu (real kerne
     const entries = (s: string) => s.trim().split('\n').map((l) => l.replace(/^(?!33:33|01:00:5e|02:42)\S+/, 'MAC')).sort();
     expect(entries(emu[at('r0: ip netns exec OVERLAY bridge fdb show')])).toEqual(entries(sim[at('r0: ip netns exec OVERLAY bridge fdb show')]));
   });
+  test("ifindexes as the kernel numbers libnetwork's own steps (veth made in the host namespace with the container end as its peer, then moved): what sim and emu print", () => {
+    // The plan's commands up to ubuntu0, one program each as explain prints them, under a prefix of their own: no emu numbering involved.
+    const docker = STEPS.slice(0, at('r0: docker run -dit --name ubuntu0 --network test-net busybox') + 1).filter((s) => / docker /.test(` ${s}`));
+    const reduced = path.join(dir, 'kernel.yaml');
+    fs.writeFileSync(reduced, `name: docker-layout\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n${docker.map((s) => `  - ${s}\n`).join('')}`);
+    const sandbox = (JSON.parse(cnmlab(['run', reduced, '--json']).stdout).trace as Trace).topology.namespaces.find((n) => n.kind === 'container' && n.container === 'ubuntu0')!.name;
+    const script = explainScript(cnmlab(['explain', reduced]).stdout);
+    try {
+      const r = spawnSync('bash', ['-e'], { input: script.lines.join('\n') + '\n', encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      const links = spawnSync('ip', ['-o', '-n', script.names.netns('r0', sandbox), 'link', 'show'], { encoding: 'utf8' }).stdout;
+      const kernel = [...links.matchAll(/^(\d+): (eth\d)@if(\d+):/gm)].map((m) => `${m[1]}: ${m[2]}@if${m[3]}`);
+      // The peer (the container end) is registered first (veth_newlink), so it has the lower index.
+      expect(kernel).toEqual(['14: eth0@if15', '16: eth1@if17']);
+      for (const out of [sim[at('ubuntu0: ip addr')], emuOutputs()[at('ubuntu0: ip addr')]]) {
+        expect([...out.matchAll(/^(\d+): (eth\d)@if(\d+):/gm)].map((m) => `${m[1]}: ${m[2]}@if${m[3]}`)).toEqual(kernel);
+      }
+    } finally {
+      for (const ns of [...script.namespaces].reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    }
+  }, 120_000);
 });
