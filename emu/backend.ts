@@ -13,6 +13,7 @@ import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
+import { ControlRecord } from '../sim/kernel/control_record';
 import { driverOf, packetWay } from '../sim/model/drivers';
 import type { CaptureSpot } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
@@ -27,7 +28,7 @@ import { commandPhases, emuNamer, NsBatch, restoreScript, toPhases } from './tra
 import { Listeners, TrafficOf } from './listeners';
 import { UNDERLAY_BRIDGE, underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Numbering } from './ifindex';
-import { controlFlowsFrom } from './control';
+import { ControlReader } from './control';
 import { NetworkDbGossip } from './netdb';
 import { clusterView, nodeTraffic, NodeTraffic } from '../sim/model/cluster';
 import { ClusterStore } from './etcd';
@@ -42,7 +43,7 @@ import { PathModel, RESOLVE_STEP } from '../sim/trace/paths/path';
 import { EmbeddedDns } from './dns';
 import { BirdDaemons } from './bird';
 import { WeaveRouters } from './weaver';
-import { Capture, captureFile, CapturePoint, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
+import { Capture, captureFile, CapturePoint, ControlCapture, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
 import { useNamespaceWorker } from './nsworker';
 import { Progress } from './progress';
@@ -74,9 +75,18 @@ function beforeTheSocket(seen: Hop, rule: string): void {
 export class EmuBackend implements Backend {
   readonly mode = 'emu' as const;
   private readonly flowList: Flow[] = [];
-  /** dockerd's traffic the underlay captures saw (control-plane flows, emu/control.ts). */
-  private readonly controlList: Flow[] = [];
-  private readonly controlCounts = new Map<ControlKind, number>();
+  /** dockerd's traffic the underlay captures saw (control-plane flows, emu/control.ts), within the trace's bound as sim keeps it. */
+  private readonly controlRecord = new ControlRecord({ flows: this.flowList });
+  /** Each swarm node's underlay interface, captured for the whole run (capture.ts ControlCapture)… */
+  private readonly controlCapture: ControlCapture;
+  /** …read after every step (control.ts). */
+  private readonly controlReader: ControlReader;
+  /** The capture points of the swarm's nodes as the last step left them. */
+  private controlPoints: Omit<CapturePoint, 'file'>[] = [];
+  /** What each swarm node's holder plays now (made when first asked, as the holder makes it)… */
+  private readonly playedTraffic = new Map<string, TrafficOf>();
+  /** …and every traffic the control reader has seen it play, by host: a frame read after a change was sent with its time's. */
+  private readonly sentTraffic = new Map<string, NodeTraffic[]>();
   /** NetworkDB's table events and the gossip rounds they make (netdb.ts). */
   private readonly netdb = new NetworkDbGossip();
   /** The host namespaces of the swarm's nodes, whose holders play their daemons' traffic. */
@@ -138,6 +148,10 @@ export class EmuBackend implements Backend {
     this.progress = new Progress(!!opts.quiet);
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
     this.confine = new Confinement(path.join(record.dir, 'views'), this.planFiles);
+    this.controlReader = new ControlReader(this.epochStartNs, this.controlRecord);
+    this.controlCapture = new ControlCapture(path.join(opts.pcapDir ?? path.join(record.dir, 'captures'), 'control'), (pid) => record.addPid(pid), (pids) => {
+      for (const pid of pids) record.forgetPid(pid);
+    });
   }
 
   static async create(s: Scenario, opts: EmuOptions): Promise<EmuBackend> {
@@ -328,12 +342,22 @@ export class EmuBackend implements Backend {
       const node = view?.nodes.some((n) => n.host === h);
       // A member answers the join syncs of the step as it answers the others'.
       const syncsIn = this.netdb.bulkSyncIn(h);
-      traffic.set(real, node ? () => {
+      const played = () => {
         const t = this.trafficOf(world, h)!;
         return { ...t, bulkSyncIn: [...t.bulkSyncIn, ...syncsIn] };
-      } : undefined);
-      if (node) this.swarmNodes.push(real);
+      };
+      traffic.set(real, node ? played : undefined);
+      if (node) {
+        this.swarmNodes.push(real);
+        this.playedTraffic.set(h, played);
+      } else this.playedTraffic.delete(h);
     }
+    // Each node's underlay interface is listened on before its daemon's holder (re)starts sending.
+    this.controlPoints = (view?.nodes ?? []).flatMap((n) => {
+      const real = this.runNamespace(n.host, n.host);
+      return real && !deleted.includes(real) ? [{ host: n.host, netns: n.host, device: 'eth0', realNetns: real, iface: 'eth0', role: 'host' as const, mine: [n.address] }] : [];
+    });
+    await this.controlCapture.ensure(this.controlPoints);
     await this.listeners.setTraffic(traffic);
     for (const [h, sends] of gossip) {
       const real = this.runNamespace(h, h);
@@ -357,6 +381,26 @@ export class EmuBackend implements Backend {
 
   setStepBounds(b: StepBounds): void {
     this.bounds = b;
+    this.controlRecord.beginStep();
+  }
+
+  /**
+   * The control traffic the step's span carried, read from the nodes' captures (what they
+   * gained since the last step); a capture whose device went down and came back up listens
+   * again. A frame on its way to tcpdump's file as the step ends is the next step's.
+   */
+  async endStep(): Promise<void> {
+    if (this.controlCapture.points.length === 0 || this.closed) return;
+    await this.serialized(async () => {
+      const world = this.lastWorld;
+      const byAddress = new Map(world ? world.hostOrder.map((h) => [hostOf(world, h).underlay, h] as const) : []);
+      for (const [h, played] of this.playedTraffic) {
+        const t = played(), before = this.sentTraffic.get(h) ?? [];
+        if (JSON.stringify(before[before.length - 1]) !== JSON.stringify(t)) this.sentTraffic.set(h, [...before, t]);
+      }
+      await this.controlReader.read(this.controlCapture.points, { traffic: this.sentTraffic, gossip: this.netdb.lengths, bulkSync: this.netdb.syncLengths }, (ip) => byAddress.get(ip));
+      await this.controlCapture.ensure(this.controlPoints);
+    });
   }
 
   /**
@@ -484,12 +528,6 @@ export class EmuBackend implements Backend {
         flow.hops.length = MAX_HOPS_PER_FLOW;
       }
       this.flowList.push(flow);
-    }
-    const cluster = clusterView(ctx.world);
-    if (cluster) {
-      const traffic = new Map(cluster.nodes.map((n) => [n.host, this.trafficOf(ctx.world, n.host)!] as const));
-      const byAddress = new Map(cluster.nodes.map((n) => [n.address, n.host] as const));
-      this.controlList.push(...await controlFlowsFrom(points, this.epochStartNs, { traffic, gossip: this.netdb.lengths, bulkSync: this.netdb.syncLengths }, (ip) => byAddress.get(ip), this.controlCounts));
     }
     return out;
   }
@@ -621,12 +659,11 @@ export class EmuBackend implements Backend {
   }
 
   controlFlows(): Flow[] {
-    return this.controlList;
+    return this.controlRecord.flows;
   }
 
-  /** emu keeps every exchange its captures saw (it captures only while a traced ping runs). */
   controlNotKept(): ReadonlyMap<ControlKind, number> {
-    return new Map();
+    return this.controlRecord.notKept;
   }
 
   elapsedNs(): number {
@@ -654,7 +691,9 @@ export class EmuBackend implements Backend {
       this.progress.done();
       this.abort.abort();
       this.activeCapture?.kill();
+      if (this.interrupted) this.controlCapture.kill();
       await this.busy;
+      await this.controlCapture.stop();
       // Views serve steps only: a kept lab is entered with ip netns exec.
       await this.confine.releaseAll();
       try {

@@ -70,11 +70,7 @@ export class Capture {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.procs.map((p) => new Promise<void>((resolve) => {
-      if (p.exitCode !== null || p.signalCode !== null) return resolve();
-      p.once('exit', () => resolve());
-      p.kill('SIGINT');
-    })));
+    await stopTcpdumps(this.procs);
   }
 
   get pids(): number[] {
@@ -86,6 +82,74 @@ export class Capture {
   }
 }
 
+/**
+ * What the swarm's daemons say to each other on the underlay: memberlist and NetworkDB on
+ * 7946 (UDP and TCP), the swarm API on 2377. The kernel's filter keeps the rest (VXLAN, the
+ * commands' own packets) out of the control captures.
+ */
+const CONTROL_FILTER = ['udp', 'port', '7946', 'or', 'tcp', 'port', '7946', 'or', 'tcp', 'port', '2377'];
+
+/**
+ * The control plane's captures: each swarm node's underlay interface, listened on from the
+ * step it becomes a node until the run ends, so every step's span is captured (not only a
+ * traced ping's). A tcpdump whose device went down (`ip link set eth0 down`) ends; the next
+ * `ensure` starts another, in a file of its own, once the device is up again.
+ */
+export class ControlCapture {
+  /** Every file written so far, in the order begun (a host's restarts each add one). */
+  readonly points: CapturePoint[] = [];
+  private readonly running = new Map<string, ChildProcess>();
+  private starts = 0;
+
+  constructor(private readonly dir: string, private readonly record: (pid: number) => void, private readonly release: (pids: number[]) => void) {}
+
+  /** Listens on each point's device not listened on yet; resolves once every one that can listens. */
+  async ensure(points: Omit<CapturePoint, 'file'>[]): Promise<void> {
+    const wanted = points.filter((p) => {
+      const proc = this.running.get(p.realNetns);
+      if (!proc) return true;
+      if (proc.exitCode === null && proc.signalCode === null) return false;
+      this.running.delete(p.realNetns);
+      this.release([proc.pid!].filter(Boolean));
+      return true;
+    });
+    if (wanted.length === 0) return;
+    fs.mkdirSync(this.dir, { recursive: true });
+    const started = await Promise.allSettled(wanted.map(async (p) => {
+      const point: CapturePoint = { ...p, file: path.join(this.dir, `${p.host}-${p.device}-${++this.starts}.pcap`) };
+      const proc = await startTcpdump(point, this.record, CONTROL_FILTER);
+      // A device that is down carries nothing: listened on again once it is up.
+      if (typeof proc === 'string') return;
+      this.running.set(p.realNetns, proc);
+      this.points.push(point);
+    }));
+    // Those that started are known (stop ends them); the first that could not is the run's error.
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Stops every capture, its last frames written. */
+  async stop(): Promise<void> {
+    const procs = [...this.running.values()];
+    this.running.clear();
+    await stopTcpdumps(procs);
+    this.release(procs.map((p) => p.pid!).filter(Boolean));
+  }
+
+  kill(): void {
+    for (const p of this.running.values()) if (p.exitCode === null) p.kill('SIGKILL');
+  }
+}
+
+/** SIGINT: each tcpdump writes what it holds and exits. */
+function stopTcpdumps(procs: ChildProcess[]): Promise<void[]> {
+  return Promise.all(procs.map((p) => new Promise<void>((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGINT');
+  })));
+}
+
 /** tcpdump's words (libpcap's PCAP_ERROR_IFACE_NOT_UP and PCAP_ERROR_NO_SUCH_DEVICE) for a device it cannot open. */
 const DEVICE_STATE = [
   { re: /That device is not up/, reason: 'link down' as const },
@@ -93,9 +157,9 @@ const DEVICE_STATE = [
 ];
 
 /** Resolves with the listening tcpdump, or with why the device cannot be captured on. */
-function startTcpdump(p: CapturePoint, record: (pid: number) => void): Promise<ChildProcess | Unavailable['reason']> {
+function startTcpdump(p: CapturePoint, record: (pid: number) => void, only?: string[]): Promise<ChildProcess | Unavailable['reason']> {
   // On lo, the embedded DNS's datagrams: to 127.0.0.11:53, which Docker's DNAT has sent to the resolver's port by then.
-  const filter = p.role === 'lo' ? ['udp', 'and', 'host', '127.0.0.11'] : ['not', 'ip6'];
+  const filter = only ?? (p.role === 'lo' ? ['udp', 'and', 'host', '127.0.0.11'] : ['not', 'ip6']);
   // nsenter enters the network namespace only: tcpdump finds its device by ioctl and netlink
   // there, and needs none of the mount namespace `ip netns exec` would build for it.
   const child = spawn('nsenter', [`--net=/run/netns/${p.realNetns}`, '--', 'tcpdump', '-i', p.iface, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],

@@ -67,6 +67,11 @@ export interface Backend {
    * Called as each step begins (what the trace keeps of the control plane is bounded per step).
    */
   setStepBounds(b: StepBounds): void;
+  /**
+   * The step's command has returned: a backend that learns what the step's span carried from
+   * live captures (emu's control plane) reads it now, so it is the step's. sim knows it as it happens.
+   */
+  endStep?(): Promise<void>;
   /** Runs argv inside namespace `netns` of `host` (the host's own namespace is named after it). */
   exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput>;
   /** Flows traced so far. */

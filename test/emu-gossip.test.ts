@@ -21,12 +21,13 @@ import type { World } from '../sim/model/world';
 import { ClusterView, clusterView, nodeTraffic, NodeTraffic } from '../sim/model/cluster';
 import { NetworkDbGossip } from '../emu/netdb';
 import { Listeners } from '../emu/listeners';
-import { controlFlowsFrom } from '../emu/control';
+import { ControlReader } from '../emu/control';
+import { ControlRecord } from '../sim/kernel/control_record';
 import { CapturePoint } from '../emu/capture';
 import { RunRecord } from '../emu/state';
 import { teardown } from '../emu/clean';
 import { compareControl } from '../sim/trace/control';
-import type { ControlKind, Flow, Hop, Trace } from '../sim/trace/types';
+import type { Flow, Hop, Trace } from '../sim/trace/types';
 import type { ListeningSocket } from '../sim/plan/ops';
 
 const SCENARIO = twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
@@ -172,7 +173,9 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
   const flowsOf = async () => {
     const point: CapturePoint = { host: 'r0', netns: 'r0', device: 'eth0', realNetns: ns('r0'), iface: 'eth0', role: 'host', mine: [ADDR.r0], file: pcap };
     const byAddress = new Map(Object.entries(ADDR).map(([h, a]) => [a, h] as const));
-    return controlFlowsFrom([point], startNs, { traffic, gossip: netdb.lengths, bulkSync: netdb.syncLengths }, (a) => byAddress.get(a), new Map<ControlKind, number>());
+    const record = new ControlRecord({ flows: [] });
+    await new ControlReader(startNs, record).read([point], { traffic: new Map([...traffic].map(([h, t]) => [h, [t]] as const)), gossip: netdb.lengths, bulkSync: netdb.syncLengths }, (a) => byAddress.get(a));
+    return record.flows;
   };
 
   test('tshark decodes every frame as cnmlab does (UDP and TCP on 7946)', () => {

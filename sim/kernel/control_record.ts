@@ -1,12 +1,12 @@
 /**
  * The trace's record of the control plane that daemons play on the run's clock (dockerd's,
- * sim/kernel/dockerd_cluster.ts; Weave Net's routers', weave_mesh.ts): their exchanges, one
+ * sim/kernel/dockerd_cluster.ts; Weave Net's routers', weave_mesh.ts), and that emu reads from
+ * its underlay captures after each step (emu/control.ts): their exchanges, one
  * flow each in the order they began, within the trace's bound (sim/trace/types.ts
  * CONTROL_KEPT_PER_STEP: each step's first exchanges of each kind, and in steps that traced
  * none of the commands' flows only until those kept hold CONTROL_KEPT_UNTRACED_HOPS hops);
  * the rest are counted per kind and neither encoded nor played.
  */
-import type { Datapath } from './datapath';
 import { CONTROL_KEPT_PER_STEP, CONTROL_KEPT_UNTRACED_HOPS, ControlKind, Flow } from '../trace/types';
 
 export class ControlRecord {
@@ -25,7 +25,8 @@ export class ControlRecord {
   /** How many flows the kernels had traced when the step began. */
   private flowsAtStep = 0;
 
-  constructor(private readonly dp: Datapath) {}
+  /** `dp`: what traces the commands' flows (sim's datapath, emu's backend): a step that added none to its `flows` traced none. */
+  constructor(private readonly dp: { readonly flows: readonly unknown[] }) {}
 
   /** A new exchange's flow, numbered per kind. */
   flow(control: ControlKind, from: string, to: string): Flow {

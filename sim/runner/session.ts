@@ -100,6 +100,7 @@ export class ScenarioSession {
     const t0 = backend.elapsedNs();
     backend.setStepBounds(stepBounds(command, opts.timeout ?? this.scenario.timeout));
     const out = this.isHost(on) ? await hostShell(model, backend, on, command, opts.live) : await containerShell(model, backend, on, command, opts.live);
+    await backend.endStep?.();
     const flows = backend.flows().slice(flowsBefore);
     // Numbered from 1 as `run` numbers steps in its messages; dockerd's traffic by the step its clock span belonged to.
     for (const f of [...flows, ...backend.controlFlows().slice(controlBefore)]) f.origin = { step: index + 1, on, command };

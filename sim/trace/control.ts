@@ -1,9 +1,14 @@
 /**
  * The control plane in a trace (`trace.control`): what each step's span of the clock carried
  * between swarm nodes, summed per kind and direction (the report's table), and whether sim
- * and emu agree on it. They agree at the level both modes can hold to: emu sees dockerd's
- * traffic only while a traced ping is captured, and its timers run on the machine's clock
- * from random offsets, so for each step emu captured, on the hosts it captured:
+ * and emu agree on it. emu captures each swarm node's underlay interface in every step
+ * (emu/capture.ts ControlCapture), but its daemons' timers run on the machine's clock from
+ * random offsets, a step lasts as long as its real command (sim's as its virtual one, after
+ * a second's gap), and emu puts a step's plan on the kernel only when a later command looks
+ * (so the table events of several steps are gossiped at once): how many exchanges of a kind
+ * fall into a step, and between which of the hosts a random draw picks, are timing. They
+ * agree at the level both modes can hold to, in every step both carried control traffic,
+ * on the hosts emu saw in it:
  * - each kind of exchange seen in both modes crosses the wire the same way: the same
  *   transport, well-known ports and directions (a probe UDP 7946 → 7946 and back; a
  *   push/pull or a bulk sync TCP to 7946 and back; NetworkDB's gossip UDP 7946 → 7946, one
@@ -12,8 +17,8 @@
  * - each host probes at the same pace in both: the median time between its probes agrees
  *   within a quarter (a second each; probing every peer each second would not), where both
  *   saw it probe at least twice. How many probes fall into a step is not compared: emu's
- *   capture lasts as long as the real ping (one that waits out a lost reply, ten seconds),
- *   sim's clock as long as its ping.
+ *   step lasts as long as the real command (a ping that waits out a lost reply, ten
+ *   seconds; a `docker run` whose plan waits, none), sim's clock as long as its own.
  */
 import type { ControlKind, ControlNotKept, Flow, Hop, Trace } from './types';
 import type { TraceDifference } from './compare';
