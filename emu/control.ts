@@ -15,7 +15,7 @@
  */
 import * as fs from 'fs';
 import { CaptureError, streamCapture } from '../sim/pcap/reader';
-import type { ControlRecord } from '../sim/kernel/control_record';
+import type { ControlRecord } from '../sim/trace/control_record';
 import { dissect, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../sim/wire/dissect';
 import { Layer } from '../sim/wire/layer';
 import { ControlKind, Flow, Hop, HopEvent } from '../sim/trace/types';

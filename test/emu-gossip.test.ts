@@ -22,7 +22,7 @@ import { ClusterView, clusterView, nodeTraffic, NodeTraffic } from '../sim/model
 import { NetworkDbGossip } from '../emu/netdb';
 import { Listeners } from '../emu/listeners';
 import { ControlReader } from '../emu/control';
-import { ControlRecord } from '../sim/kernel/control_record';
+import { ControlRecord } from '../sim/trace/control_record';
 import { CapturePoint } from '../emu/capture';
 import { RunRecord } from '../emu/state';
 import { teardown } from '../emu/clean';

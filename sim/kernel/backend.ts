@@ -21,7 +21,7 @@ import { EPOCH_NS, World } from '../model/world';
 import { resolvePeer } from '../model/drivers';
 import { DockerdCluster } from './dockerd_cluster';
 import { WeaveMeshControl } from './weave_mesh';
-import { ControlRecord } from './control_record';
+import { ControlRecord } from '../trace/control_record';
 
 /** The tools of where a command runs: its container's image's (family.ts); a host's are GNU. */
 function toolFamily(ctx: ExecContext): ToolFamily {

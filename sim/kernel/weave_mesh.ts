@@ -40,7 +40,7 @@ import { emitSleeve } from '../wire/sleeve';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet';
 import { SLEEVE_DEFAULT_MTU, SLEEVE_DF_OVERHEAD, SleeveForwarder, UDP_OVERHEAD } from './weaver';
 import { pathMtu, route } from './net/ipv4/route';
-import type { ControlRecord } from './control_record';
+import type { ControlRecord } from '../trace/control_record';
 
 const GOSSIP_INTERVAL_NS = 30_000_000_000;
 const TCP_HEARTBEAT_NS = 30_000_000_000;

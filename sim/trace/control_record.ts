@@ -7,7 +7,7 @@
  * none of the commands' flows only until those kept hold CONTROL_KEPT_UNTRACED_HOPS hops);
  * the rest are counted per kind and neither encoded nor played.
  */
-import { CONTROL_KEPT_PER_STEP, CONTROL_KEPT_UNTRACED_HOPS, ControlKind, Flow } from '../trace/types';
+import { CONTROL_KEPT_PER_STEP, CONTROL_KEPT_UNTRACED_HOPS, ControlKind, Flow } from './types';
 
 export class ControlRecord {
   /** The exchanges so far, in the order they began (the trace's `control`). */
