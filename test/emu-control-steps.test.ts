@@ -12,7 +12,15 @@ import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
 import { twoNodes } from './helpers/run';
 import { compareControl } from '../sim/trace/control';
-import type { Flow, Trace } from '../sim/trace/types';
+import { CONTROL_KEPT_PER_STEP, Flow, Trace } from '../sim/trace/types';
+import { ControlRecord } from '../sim/trace/control_record';
+import { ControlReader } from '../emu/control';
+import type { CapturePoint } from '../emu/capture';
+import type { NodeTraffic } from '../sim/model/cluster';
+import { PcapWriter } from '../sim/pcap/writer';
+import { emitEthernet, ETHERTYPE_IPV4 } from '../sim/wire/ethernet';
+import { emitIpv4 } from '../sim/wire/ipv4';
+import { emitUdp } from '../sim/wire/udp';
 
 // Step 7 pings nothing: r1's new container's entries are gossiped during it (emu applies step 6's plan as step 7 looks at the kernel).
 const SCENARIO = twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
@@ -29,6 +37,67 @@ function traceOf(file: string, mode: 'sim' | 'emu', dir: string): Trace {
   if (r.status !== 0) throw new Error(`${mode} run failed (${r.status}): ${r.stderr}`);
   return JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
 }
+
+const ADDR: Record<string, string> = { r0: '198.51.100.10', r1: '198.51.100.11' };
+const PING = 60, ACK = 20;
+
+/** A datagram 7946 → 7946 of `length` bytes from one host to the other, as r0's eth0 sees it. */
+function datagram(from: string, to: string, length: number, id: number): Buffer {
+  const udp = emitUdp({ srcPort: 7946, dstPort: 7946 }, Buffer.alloc(length, 1));
+  const ip = emitIpv4({ src: ADDR[from], dst: ADDR[to], protocol: 17, ttl: 64, id, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, udp);
+  return emitEthernet({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ethertype: ETHERTYPE_IPV4 }, ip);
+}
+
+describe("emu's control reader, step by step", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-control-reader-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const point: CapturePoint = { host: 'r0', netns: 'r0', device: 'eth0', realNetns: 'x.r0', iface: 'eth0', role: 'host', mine: [ADDR.r0], file: path.join(dir, 'r0-eth0.pcap') };
+  const traffic = (): NodeTraffic => ({ peers: [], ping: [PING, PING, PING], ack: [ACK, ACK, ACK], pushPull: 0, bulkSync: [], bulkSyncIn: [], heartbeat: { request: 0, response: 0 }, timersMs: { probe: 1000, pushPull: 30000, bulkSync: 30000, gossip: 200, heartbeat: 5000, heartbeatJitter: 500 } });
+  const sent = { traffic: new Map([['r0', [traffic()]], ['r1', [traffic()]]]), gossip: new Map<string, Set<number>>() };
+  const hostOf = (ip: string) => Object.keys(ADDR).find((h) => ADDR[h] === ip);
+
+  test("each step keeps its first exchanges of a kind as sim's record does and counts the rest; the reply to one not kept stays unrecorded", async () => {
+    const file = new PcapWriter('nano');
+    const frames: Buffer[] = [];
+    // Step 1: more probes than the bound, the last one's ack arriving after the step is read.
+    for (let i = 0; i < CONTROL_KEPT_PER_STEP + 6; i++) frames.push(datagram('r0', 'r1', PING, i + 1));
+    const record = new ControlRecord({ flows: [] });
+    const reader = new ControlReader(0n, record);
+    record.beginStep();
+    let t = 1_000_000_000n;
+    for (const f of frames) file.add((t += 1_000_000n), f);
+    file.writeFile(point.file);
+    await reader.read([point], sent, hostOf);
+    expect(record.flows.length).toBe(CONTROL_KEPT_PER_STEP);
+    expect(record.notKept.get('memberlist-probe')).toBe(6);
+    // Step 2: the ack of step 1's last probe (one not kept), then a new probe and its ack.
+    record.beginStep();
+    const last = record.flows[CONTROL_KEPT_PER_STEP - 1];
+    file.add((t += 1_000_000n), datagram('r1', 'r0', ACK, 500));
+    file.add((t += 1_000_000n), datagram('r0', 'r1', PING, 501));
+    file.add((t += 1_000_000n), datagram('r1', 'r0', ACK, 502));
+    file.writeFile(point.file);
+    await reader.read([point], sent, hostOf);
+    // The not-kept probe's ack is its own and unrecorded; the new probe is kept in the new step, with its ack.
+    expect(last.hops.map((h) => h.dir)).toEqual(['request']);
+    expect(record.flows.length).toBe(CONTROL_KEPT_PER_STEP + 1);
+    expect(record.flows[CONTROL_KEPT_PER_STEP].hops.map((h) => `${h.dir} ${h.event}`)).toEqual(['request send', 'reply deliver']);
+    expect(record.notKept.get('memberlist-probe')).toBe(6);
+  });
+
+  test('a probe read in one step and its ack in the next make one exchange', async () => {
+    const file = new PcapWriter('nano');
+    const record = new ControlRecord({ flows: [] });
+    const reader = new ControlReader(0n, record);
+    file.add(1_000_000_000n, datagram('r0', 'r1', PING, 1));
+    file.writeFile(point.file);
+    await reader.read([point], sent, hostOf);
+    file.add(1_200_000_000n, datagram('r1', 'r0', ACK, 2));
+    file.writeFile(point.file);
+    await reader.read([point], sent, hostOf);
+    expect(record.flows.map((f) => [f.control, f.from, f.to, f.hops.map((h) => h.dir)])).toEqual([['memberlist-probe', 'r0', 'r1', ['request', 'reply']]]);
+  });
+});
 
 describeWith(['ip', 'tcpdump'], true, 'the control plane in every step of an emu run', () => {
   let dir: string;
