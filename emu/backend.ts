@@ -693,12 +693,14 @@ export class EmuBackend implements Backend {
       this.activeCapture?.kill();
       if (this.interrupted) this.controlCapture.kill();
       await this.busy;
-      await this.controlCapture.stop();
       // Views serve steps only: a kept lab is entered with ip netns exec.
       await this.confine.releaseAll();
       try {
-        if (this.opts.keep) await this.keepDns();
-        else await this.tearDown();
+        if (this.opts.keep) {
+          // The captures serve the run's steps: a kept lab is left without them.
+          await this.controlCapture.stop();
+          await this.keepDns();
+        } else await this.tearDown();
       } finally {
         this.releaseGuard();
         await this.releaseWorker();
@@ -709,7 +711,7 @@ export class EmuBackend implements Backend {
   private async tearDown(): Promise<void> {
     try {
       // Each kind of process stops at once (each waits for its own to exit).
-      const stopped = await Promise.allSettled([this.dns.stopAll(), this.listeners.stopAll(), this.missWatch.stopAll()]);
+      const stopped = await Promise.allSettled([this.controlCapture.stop(), this.dns.stopAll(), this.listeners.stopAll(), this.missWatch.stopAll()]);
       this.bird.stopAll();
       this.weave.stopAll();
       const failed = stopped.find((r): r is PromiseRejectedResult => r.status === 'rejected');
