@@ -117,7 +117,7 @@ export class ControlCapture {
     fs.mkdirSync(this.dir, { recursive: true });
     const started = await Promise.allSettled(wanted.map(async (p) => {
       const point: CapturePoint = { ...p, file: path.join(this.dir, `${p.host}-${p.device}-${++this.starts}.pcap`) };
-      const proc = await startTcpdump(point, this.record, CONTROL_FILTER);
+      const proc = await startTcpdump(point, this.record, { filter: CONTROL_FILTER });
       // A device that is down carries nothing: listened on again once it is up.
       if (typeof proc === 'string') return;
       this.running.set(p.realNetns, proc);
@@ -157,12 +157,15 @@ const DEVICE_STATE = [
 ];
 
 /** Resolves with the listening tcpdump, or with why the device cannot be captured on. */
-function startTcpdump(p: CapturePoint, record: (pid: number) => void, only?: string[]): Promise<ChildProcess | Unavailable['reason']> {
+function startTcpdump(p: CapturePoint, record: (pid: number) => void, control?: { filter: string[] }): Promise<ChildProcess | Unavailable['reason']> {
   // On lo, the embedded DNS's datagrams: to 127.0.0.11:53, which Docker's DNAT has sent to the resolver's port by then.
-  const filter = only ?? (p.role === 'lo' ? ['udp', 'and', 'host', '127.0.0.11'] : ['not', 'ip6']);
+  const filter = control?.filter ?? (p.role === 'lo' ? ['udp', 'and', 'host', '127.0.0.11'] : ['not', 'ip6']);
+  // The control plane's traffic is the host's own, sent or addressed to it: its captures listen without making the
+  // device promiscuous, which `ip -d link` would show (promiscuity 1) in every step, as no Docker host shows it.
+  const promiscuous = control ? ['-p'] : [];
   // nsenter enters the network namespace only: tcpdump finds its device by ioctl and netlink
   // there, and needs none of the mount namespace `ip netns exec` would build for it.
-  const child = spawn('nsenter', [`--net=/run/netns/${p.realNetns}`, '--', 'tcpdump', '-i', p.iface, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],
+  const child = spawn('nsenter', [`--net=/run/netns/${p.realNetns}`, '--', 'tcpdump', '-i', p.iface, ...promiscuous, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
   // nsenter execs tcpdump in place: the child's pid is tcpdump's.
   try {
