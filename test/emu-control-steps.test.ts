@@ -52,7 +52,7 @@ describe("emu's control reader, step by step", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-control-reader-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const point: CapturePoint = { host: 'r0', netns: 'r0', device: 'eth0', realNetns: 'x.r0', iface: 'eth0', role: 'host', mine: [ADDR.r0], file: path.join(dir, 'r0-eth0.pcap') };
-  const traffic = (): NodeTraffic => ({ peers: [], ping: [PING, PING, PING], ack: [ACK, ACK, ACK], pushPull: 0, bulkSync: [], bulkSyncIn: [], heartbeat: { request: 0, response: 0 }, timersMs: { probe: 1000, pushPull: 30000, bulkSync: 30000, gossip: 200, heartbeat: 5000, heartbeatJitter: 500 } });
+  const traffic = (): NodeTraffic => ({ peers: [], ping: [PING, PING, PING], ack: [ACK, ACK, ACK], pushPull: 0, bulkSyncNetworks: [], bulkSync: [], bulkSyncIn: [], heartbeat: { request: 0, response: 0 }, timersMs: { probe: 1000, pushPull: 30000, bulkSync: 30000, gossip: 200, heartbeat: 5000, heartbeatJitter: 500 } });
   const sent = { traffic: new Map([['r0', [traffic()]], ['r1', [traffic()]]]), gossip: new Map<string, Set<number>>() };
   const hostOf = (ip: string) => Object.keys(ADDR).find((h) => ADDR[h] === ip);
 
