@@ -12,7 +12,7 @@ import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
 import { twoNodes } from './helpers/run';
 import { compareControl } from '../sim/trace/control';
-import { CONTROL_KEPT_PER_STEP, Flow, Trace } from '../sim/trace/types';
+import { CONTROL_KEPT_PER_STEP, Flow, Hop, Trace } from '../sim/trace/types';
 import { ControlRecord } from '../sim/trace/control_record';
 import { ControlReader } from '../emu/control';
 import type { CapturePoint } from '../emu/capture';
@@ -96,6 +96,30 @@ describe("emu's control reader, step by step", () => {
     file.writeFile(point.file);
     await reader.read([point], sent, hostOf);
     expect(record.flows.map((f) => [f.control, f.from, f.to, f.hops.map((h) => h.dir)])).toEqual([['memberlist-probe', 'r0', 'r1', ['request', 'reply']]]);
+  });
+});
+
+describe('verify judges each way of an exchange by its first message', () => {
+  /** A segment of a worker's heartbeat connection: to the manager's 2377 or back, with `payload` bytes (a TLS record when `tls`). */
+  const segment = (dir: Hop['dir'], timeNs: number, payload: number, tls: boolean): Hop => {
+    const [host, sport, dport] = dir === 'request' ? ['r1', 41000, 2377] : ['r0', 2377, 41000];
+    return { dir, host, netns: host, device: 'eth0', event: 'send', timeNs, layers: [
+      { proto: 'ip', 'ip.len': 20 + 32 + payload, 'ip.hdr_len': 20 },
+      { proto: 'tcp', 'tcp.srcport': sport, 'tcp.dstport': dport, 'tcp.hdr_len': 32 },
+      ...(tls ? [{ proto: 'tls', 'tls.record.content_type': 23 }] : []),
+    ] };
+  };
+  const trace = (mode: Trace['mode'], hops: Hop[]): Trace => ({ format: 'cnmlab-trace/1', scenario: 't', mode, topology: { hosts: [], namespaces: [], links: [] }, flows: [],
+    control: [{ id: 'swarm-heartbeat-1', kind: 'control-plane', control: 'swarm-heartbeat', from: 'r1', to: 'r0', hops, origin: { step: 3, on: 'r0', command: 'sleep 5' } }] });
+  const sim = trace('sim', [segment('request', 1, 60, true), segment('reply', 2, 40, true)]);
+
+  test("a bare ACK before the manager's answer is the kernel's timing: the same shape as sim's", () => {
+    expect(compareControl(sim, trace('emu', [segment('request', 1, 60, true), segment('reply', 2, 0, false), segment('reply', 3, 40, true)]))).toBeUndefined();
+  });
+
+  test('an answer that is no TLS record differs', () => {
+    expect(compareControl(sim, trace('emu', [segment('request', 1, 60, true), segment('reply', 2, 0, false), segment('reply', 3, 40, false)])))
+      .toMatchObject({ where: 'step 3 control plane: swarm-heartbeat on the wire', emu: 'request tcp >2377 tls, then reply tcp 2377>' });
   });
 });
 

@@ -13,7 +13,8 @@
  *   transport, well-known ports and directions (a probe UDP 7946 → 7946 and back; a
  *   push/pull or a bulk sync TCP to 7946 and back; NetworkDB's gossip UDP 7946 → 7946, one
  *   way; a heartbeat a TLS record to the manager's 2377 and one back), judged by each
- *   exchange's first packet each way where both ways were seen (a gossip's by its one);
+ *   exchange's first packet each way that carries a message (a bare ACK first is timing),
+ *   where both ways were seen (a gossip's by its one);
  * - each host probes at the same pace in both: the median time between its probes agrees
  *   within a quarter (a second each; probing every peer each second would not), where both
  *   saw it probe at least twice. How many probes fall into a step is not compared: emu's
@@ -76,14 +77,26 @@ function shapeOf(h: Hop): string | undefined {
 /** Kinds whose exchange is one datagram, never answered: NetworkDB's gossip. */
 const ONE_WAY: ReadonlySet<ControlKind> = new Set(['networkdb-gossip']);
 
+/** Whether a packet carries a message: any datagram; a TCP segment with payload (not a bare ACK, SYN or FIN). */
+function carriesData(h: Hop): boolean {
+  const ip = h.layers.find((l) => l.proto === 'ip'), tcp = h.layers.find((l) => l.proto === 'tcp');
+  return !tcp || Number(ip?.['ip.len']) - Number(ip?.['ip.hdr_len']) - Number(tcp['tcp.hdr_len']) > 0;
+}
+
 /**
- * How an exchange crosses the wire: its first packet each way, wherever it was seen (a
- * capture point that started late missed some sightings). Only an exchange seen both ways
- * has one: a capture begun or ended inside an exchange holds half of it. A one-way kind's is
- * its datagram's, and what came back, if anything did (nothing should).
+ * How an exchange crosses the wire: its first packet each way that carries a message (or,
+ * where none does, as a bulk sync's answer carries none, its first packet), wherever it was
+ * seen (a capture point that started late missed some sightings). A bare ACK first is the
+ * kernel's timing (a delayed ACK before the daemon writes its answer), not the exchange's
+ * shape. Only an exchange seen both ways has one: a capture begun or ended inside an
+ * exchange holds half of it. A one-way kind's is its datagram's, and what came back, if
+ * anything did (nothing should).
  */
 function exchangeShape(f: Flow): string | undefined {
-  const first = (dir: Hop['dir']) => f.hops.filter((h) => h.dir === dir && !h.layers.some((l) => l.proto === 'arp')).sort((a, b) => a.timeNs - b.timeNs)[0];
+  const first = (dir: Hop['dir']) => {
+    const seen = f.hops.filter((h) => h.dir === dir && !h.layers.some((l) => l.proto === 'arp')).sort((a, b) => a.timeNs - b.timeNs);
+    return seen.find(carriesData) ?? seen[0];
+  };
   const request = first('request'), reply = first('reply');
   if (f.control && ONE_WAY.has(f.control)) return request ? `${shapeOf(request)}${reply ? `, then ${shapeOf(reply)}` : ''}` : undefined;
   return request && reply ? `${shapeOf(request)}, then ${shapeOf(reply)}` : undefined;
