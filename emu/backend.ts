@@ -13,7 +13,6 @@ import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
-import { ControlRecord } from '../sim/trace/control_record';
 import { driverOf, packetWay } from '../sim/model/drivers';
 import type { CaptureSpot } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
@@ -75,11 +74,9 @@ function beforeTheSocket(seen: Hop, rule: string): void {
 export class EmuBackend implements Backend {
   readonly mode = 'emu' as const;
   private readonly flowList: Flow[] = [];
-  /** dockerd's traffic the underlay captures saw (control-plane flows, emu/control.ts), within the trace's bound as sim keeps it. */
-  private readonly controlRecord = new ControlRecord({ flows: this.flowList });
   /** Each swarm node's underlay interface, captured for the whole run (capture.ts ControlCapture)… */
   private readonly controlCapture: ControlCapture;
-  /** …read after every step (control.ts). */
+  /** …read after every step into control-plane flows (control.ts), within the trace's bound as sim keeps them. */
   private readonly controlReader: ControlReader;
   /** The capture points of the swarm's nodes as the last step left them. */
   private controlPoints: Omit<CapturePoint, 'file'>[] = [];
@@ -148,7 +145,7 @@ export class EmuBackend implements Backend {
     this.progress = new Progress(!!opts.quiet);
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
     this.confine = new Confinement(path.join(record.dir, 'views'), this.planFiles);
-    this.controlReader = new ControlReader(this.epochStartNs, this.controlRecord);
+    this.controlReader = new ControlReader(this.epochStartNs, this.flowList);
     this.controlCapture = new ControlCapture(path.join(opts.pcapDir ?? path.join(record.dir, 'captures'), 'control'), (pid) => record.addPid(pid), (pids) => {
       for (const pid of pids) record.forgetPid(pid);
     });
@@ -381,7 +378,7 @@ export class EmuBackend implements Backend {
 
   setStepBounds(b: StepBounds): void {
     this.bounds = b;
-    this.controlRecord.beginStep();
+    this.controlReader.record.beginStep();
   }
 
   /**
@@ -659,11 +656,11 @@ export class EmuBackend implements Backend {
   }
 
   controlFlows(): Flow[] {
-    return this.controlRecord.flows;
+    return this.controlReader.record.flows;
   }
 
   controlNotKept(): ReadonlyMap<ControlKind, number> {
-    return this.controlRecord.notKept;
+    return this.controlReader.record.notKept;
   }
 
   elapsedNs(): number {

@@ -15,7 +15,7 @@
  */
 import * as fs from 'fs';
 import { CaptureError, streamCapture } from '../sim/pcap/reader';
-import type { ControlRecord } from '../sim/trace/control_record';
+import { ControlRecord } from '../sim/trace/control_record';
 import { dissect, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../sim/wire/dissect';
 import { Layer } from '../sim/wire/layer';
 import { ControlKind, Flow, Hop, HopEvent } from '../sim/trace/types';
@@ -87,8 +87,16 @@ export class ControlReader {
   private readonly named = new Map<string, { x: Exchange; dir: Hop['dir']; t: number }>();
   /** Per capture file, the frames already read. */
   private readonly framesRead = new Map<string, number>();
+  /** Every hop placed so far (the record's bound counts them). */
+  private hopsRead = 0;
+  /** The exchanges kept, within the trace's bound, and those counted past it. */
+  readonly record: ControlRecord;
 
-  constructor(private readonly startNs: bigint, private readonly record: ControlRecord) {}
+  /** `traced`: the commands' flows (a step that traced none keeps fewer of its exchanges). */
+  constructor(private readonly startNs: bigint, traced: readonly unknown[]) {
+    const reader = this;
+    this.record = new ControlRecord({ flows: traced, get hopCount() { return reader.hopsRead; } });
+  }
 
   async read(points: CapturePoint[], sent: SentByHosts, hostOf: HostOfAddress): Promise<void> {
     const seen: Seen[] = [];
@@ -178,6 +186,7 @@ export class ControlReader {
     // The segment's point sees each frame as it enters; the hosts' each as sent or taken.
     if ((underlay && !out) || owner.x.notKept) return;
     const event: HopEvent = underlay ? 'underlay' : out ? 'send' : 'deliver';
+    this.hopsRead++;
     owner.x.hops.push({ dir: owner.dir, host: underlay ? 'underlay' : x.p.host, netns: underlay ? 'underlay' : x.p.netns, device: underlay ? 'segment' : x.p.device, event, timeNs: Math.max(0, x.t), layers: x.layers });
   }
 }

@@ -13,7 +13,6 @@ import { cnmlab } from './helpers/tshark';
 import { twoNodes } from './helpers/run';
 import { compareControl } from '../sim/trace/control';
 import { CONTROL_KEPT_PER_STEP, Flow, Hop, Trace } from '../sim/trace/types';
-import { ControlRecord } from '../sim/trace/control_record';
 import { ControlReader } from '../emu/control';
 import type { CapturePoint } from '../emu/capture';
 import type { NodeTraffic } from '../sim/model/cluster';
@@ -61,8 +60,8 @@ describe("emu's control reader, step by step", () => {
     const frames: Buffer[] = [];
     // Step 1: more probes than the bound, the last one's ack arriving after the step is read.
     for (let i = 0; i < CONTROL_KEPT_PER_STEP + 6; i++) frames.push(datagram('r0', 'r1', PING, i + 1));
-    const record = new ControlRecord({ flows: [] });
-    const reader = new ControlReader(0n, record);
+    const reader = new ControlReader(0n, []);
+    const record = reader.record;
     record.beginStep();
     let t = 1_000_000_000n;
     for (const f of frames) file.add((t += 1_000_000n), f);
@@ -87,8 +86,8 @@ describe("emu's control reader, step by step", () => {
 
   test('a probe read in one step and its ack in the next make one exchange', async () => {
     const file = new PcapWriter('nano');
-    const record = new ControlRecord({ flows: [] });
-    const reader = new ControlReader(0n, record);
+    const reader = new ControlReader(0n, []);
+    const record = reader.record;
     file.add(1_000_000_000n, datagram('r0', 'r1', PING, 1));
     file.writeFile(point.file);
     await reader.read([point], sent, hostOf);

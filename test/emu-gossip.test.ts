@@ -22,7 +22,6 @@ import { ClusterView, clusterView, nodeTraffic, NodeTraffic } from '../sim/model
 import { NetworkDbGossip } from '../emu/netdb';
 import { Listeners } from '../emu/listeners';
 import { ControlReader } from '../emu/control';
-import { ControlRecord } from '../sim/trace/control_record';
 import { CapturePoint } from '../emu/capture';
 import { RunRecord } from '../emu/state';
 import { teardown } from '../emu/clean';
@@ -173,9 +172,9 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
   const flowsOf = async () => {
     const point: CapturePoint = { host: 'r0', netns: 'r0', device: 'eth0', realNetns: ns('r0'), iface: 'eth0', role: 'host', mine: [ADDR.r0], file: pcap };
     const byAddress = new Map(Object.entries(ADDR).map(([h, a]) => [a, h] as const));
-    const record = new ControlRecord({ flows: [] });
-    await new ControlReader(startNs, record).read([point], { traffic: new Map([...traffic].map(([h, t]) => [h, [t]] as const)), gossip: netdb.lengths, bulkSync: netdb.syncLengths }, (a) => byAddress.get(a));
-    return record.flows;
+    const reader = new ControlReader(startNs, []);
+    await reader.read([point], { traffic: new Map([...traffic].map(([h, t]) => [h, [t]] as const)), gossip: netdb.lengths, bulkSync: netdb.syncLengths }, (a) => byAddress.get(a));
+    return reader.record.flows;
   };
 
   test('tshark decodes every frame as cnmlab does (UDP and TCP on 7946)', () => {

@@ -25,8 +25,12 @@ export class ControlRecord {
   /** How many flows the kernels had traced when the step began. */
   private flowsAtStep = 0;
 
-  /** `dp`: what traces the commands' flows (sim's datapath, emu's backend): a step that added none to its `flows` traced none. */
-  constructor(private readonly dp: { readonly flows: readonly unknown[] }) {}
+  /**
+   * `dp`: what traces the commands' flows and records the hops (sim's datapath; emu's control
+   * reader, over the backend's flows): a step that added none to its `flows` traced none, and
+   * `hopCount` grows by at least every hop the kept flows gain.
+   */
+  constructor(private readonly dp: { readonly flows: readonly unknown[]; readonly hopCount: number }) {}
 
   /** A new exchange's flow, numbered per kind. */
   flow(control: ControlKind, from: string, to: string): Flow {
