@@ -270,7 +270,7 @@ export class EmuBackend implements Backend {
     // dockerd's sockets and what it sends need the host namespaces only (their addresses, the underlay).
     await this.listeners.apply(p.sockets.filter((s) => !p.del.includes(s.netns)));
     await this.playControlPlane(world, p.del);
-    if (holders === 'early') this.listeners.warm(this.swarmNodes);
+    if (holders === 'early') await this.warmHolders();
     await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
     // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })));
@@ -317,7 +317,7 @@ export class EmuBackend implements Backend {
     const ports = portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
       .filter((n) => !p.del.includes(n)));
     this.forwarding = Promise.all([this.forwarding, ports]).then(() => undefined);
-    if (holders === 'after') this.listeners.warm(this.swarmNodes);
+    if (holders === 'after') await this.warmHolders();
     await this.dns.sync(world);
     this.progress.complete();
   }
@@ -349,17 +349,26 @@ export class EmuBackend implements Backend {
         this.playedTraffic.set(h, played);
       } else this.playedTraffic.delete(h);
     }
-    // Each node's underlay interface is listened on before its daemon's holder (re)starts sending.
+    // Where each node's daemon is heard (warmHolders).
     this.controlPoints = (view?.nodes ?? []).flatMap((n) => {
       const real = this.runNamespace(n.host, n.host);
       return real && !deleted.includes(real) ? [{ host: n.host, netns: n.host, device: 'eth0', realNetns: real, iface: 'eth0', role: 'host' as const, mine: [n.address] }] : [];
     });
-    await this.controlCapture.ensure(this.controlPoints);
     await this.listeners.setTraffic(traffic);
     for (const [h, sends] of gossip) {
       const real = this.runNamespace(h, h);
       if (real && !deleted.includes(real)) this.listeners.gossip(real, sends);
     }
+  }
+
+  /**
+   * The swarm's daemons go on the wire (their holders start in the background), each node's
+   * underlay interface listened on first (capture.ts ControlCapture), so a step's control
+   * traffic is captured from its first packet. A lab that only sets up starts neither.
+   */
+  private async warmHolders(): Promise<void> {
+    await this.controlCapture.ensure(this.controlPoints);
+    this.listeners.warm(this.swarmNodes);
   }
 
   /**
@@ -387,7 +396,7 @@ export class EmuBackend implements Backend {
    * again. A frame on its way to tcpdump's file as the step ends is the next step's.
    */
   async endStep(): Promise<void> {
-    if (this.controlCapture.points.length === 0 || this.closed) return;
+    if (this.closed || (this.controlPoints.length === 0 && this.controlCapture.points.length === 0)) return;
     await this.serialized(async () => {
       const world = this.lastWorld;
       const byAddress = new Map(world ? world.hostOrder.map((h) => [hostOf(world, h).underlay, h] as const) : []);
@@ -396,7 +405,7 @@ export class EmuBackend implements Backend {
         if (JSON.stringify(before[before.length - 1]) !== JSON.stringify(t)) this.sentTraffic.set(h, [...before, t]);
       }
       await this.controlReader.read(this.controlCapture.points, { traffic: this.sentTraffic, gossip: this.netdb.lengths, bulkSync: this.netdb.syncLengths }, (ip) => byAddress.get(ip));
-      await this.controlCapture.ensure(this.controlPoints);
+      await this.controlCapture.restart();
     });
   }
 
@@ -450,7 +459,7 @@ export class EmuBackend implements Backend {
 
   private async execReady(host: string, real: string, c: Container | undefined, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>): Promise<CommandOutput> {
     // The swarm's daemons are on the wire whenever a command runs, as on Docker hosts.
-    this.listeners.warm(this.swarmNodes);
+    await this.warmHolders();
     if (!c) await this.listeners.sync(real);
     // A miss during this command is answered as the cluster stands now.
     this.missWatch.refresh(ctx.world);
@@ -499,6 +508,7 @@ export class EmuBackend implements Backend {
     const countersBefore = await dropCounters(watched);
     let dropsByRule = new Map<string, string>();
     // Every swarm node's daemon is on the wire while the ping is captured, as on Docker hosts.
+    await this.controlCapture.ensure(this.controlPoints);
     await this.listeners.startEvery();
     const since = BigInt(Date.now()) * 1_000_000n;
     try {

@@ -99,12 +99,15 @@ export class ControlCapture {
   /** Every file written so far, in the order begun (a host's restarts each add one). */
   readonly points: CapturePoint[] = [];
   private readonly running = new Map<string, ChildProcess>();
+  /** Every point asked for, by namespace: listened on again when its tcpdump ended (restart). */
+  private readonly wanted = new Map<string, Omit<CapturePoint, 'file'>>();
   private starts = 0;
 
   constructor(private readonly dir: string, private readonly record: (pid: number) => void, private readonly release: (pids: number[]) => void) {}
 
   /** Listens on each point's device not listened on yet; resolves once every one that can listens. */
   async ensure(points: Omit<CapturePoint, 'file'>[]): Promise<void> {
+    for (const p of points) this.wanted.set(p.realNetns, p);
     const wanted = points.filter((p) => {
       const proc = this.running.get(p.realNetns);
       if (!proc) return true;
@@ -126,6 +129,11 @@ export class ControlCapture {
     // Those that started are known (stop ends them); the first that could not is the run's error.
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /** Listens again where a capture ended (its device went down, and may be up now). */
+  restart(): Promise<void> {
+    return this.ensure([...this.wanted.values()]);
   }
 
   /** Stops every capture, its last frames written. */
