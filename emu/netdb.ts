@@ -15,7 +15,7 @@
  * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
  */
 import { randomBytes } from 'crypto';
-import { broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, joinSyncs, networkEventBroadcast, QueuedEvent, randomNodes, tableEventMessage } from '../sim/model/cluster';
+import { broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, gossipTransmits, joinSyncs, networkEventBroadcast, QueuedEvent, randomNodes, tableEventMessage } from '../sim/model/cluster';
 import { memberlistPacket } from '../sim/wire/memberlist';
 import { NETWORK_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
 
@@ -83,10 +83,10 @@ export class NetworkDbGossip {
     const alive = (view?.nodes ?? []).filter((n) => n.alive).map((n) => n.host);
     const told = new Set<string>();
     for (const [host, q] of this.nodes) {
-      for (let at = nextTick(q.phaseMs, q.sinceMs); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events).rest);
+      for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events).rest);
       for (const [id, events] of q.queued) if (events.length === 0) q.queued.delete(id);
       // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
-      for (let at = nextTick(q.memberlistPhaseMs, q.sinceMs); at <= nowMs && q.peers > 0; at += TICK_MS) for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
+      for (let at = nextGossipTick(q.sinceMs, q.memberlistPhaseMs, TICK_MS); at <= nowMs && q.peers > 0; at += TICK_MS) for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
       const peers = Math.min(GOSSIP_NODES, alive.filter((h) => h !== host).length);
       // Events that waited for someone to hear them go to the members that came.
       if (q.peers === 0 && peers > 0 && q.broadcasts.length > 0) told.add(host);
@@ -152,7 +152,7 @@ export class NetworkDbGossip {
       lengths.add(packet.length);
       sends.push([Math.round(at), address.get(peer)!, packet.toString('hex')]);
     };
-    for (let at = nextTick(q.phaseMs, nowMs); queued.size > 0; at += TICK_MS) {
+    for (let at = nextGossipTick(nowMs, q.phaseMs, TICK_MS); queued.size > 0; at += TICK_MS) {
       for (const [id, events] of queued) {
         const { batch, rest } = gossipRound(events);
         if (rest.length) queued.set(id, rest);
@@ -164,7 +164,7 @@ export class NetworkDbGossip {
     }
     const hosts = view.nodes.map((n) => n.host);
     let broadcasts = q.broadcasts.map((e) => ({ ...e }));
-    for (let at = nextTick(q.memberlistPhaseMs, nowMs); broadcasts.length > 0; at += TICK_MS) {
+    for (let at = nextGossipTick(nowMs, q.memberlistPhaseMs, TICK_MS); broadcasts.length > 0; at += TICK_MS) {
       const peers = randomNodes(hosts, GOSSIP_NODES, below, eligible);
       // With no one to tell, the events wait for the next member.
       if (peers.length === 0) break;
@@ -182,9 +182,4 @@ function lengthsOf(byHost: Map<string, Set<number>>, host: string): Set<number> 
   let lengths = byHost.get(host);
   if (!lengths) byHost.set(host, (lengths = new Set()));
   return lengths;
-}
-
-/** A ticker's first tick after `ms`, at its phase. */
-function nextTick(phaseMs: number, ms: number): number {
-  return ms + TICK_MS - ((((ms - phaseMs) % TICK_MS) + TICK_MS) % TICK_MS);
 }

@@ -39,7 +39,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, networkEventBroadcast, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, heartbeatFrames, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner, tableEventMessage } from '../model/cluster';
+import { broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, networkEventBroadcast, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner, tableEventMessage } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from '../trace/control_record';
@@ -487,7 +487,7 @@ export class DockerdCluster {
     if (agent.memberlistArmed) return;
     agent.memberlistArmed = true;
     const now = this.dp.clock.now;
-    const next = now + GOSSIP_INTERVAL_NS - ((now - agent.memberlistPhase) % GOSSIP_INTERVAL_NS + GOSSIP_INTERVAL_NS) % GOSSIP_INTERVAL_NS;
+    const next = nextGossipTick(now, agent.memberlistPhase);
     this.later(next - now, () => this.memberlistGossip(agent));
   }
 
@@ -527,7 +527,7 @@ export class DockerdCluster {
     if (agent.gossipArmed) return;
     agent.gossipArmed = true;
     const now = this.dp.clock.now;
-    const next = now + GOSSIP_INTERVAL_NS - ((now - agent.gossipPhase) % GOSSIP_INTERVAL_NS + GOSSIP_INTERVAL_NS) % GOSSIP_INTERVAL_NS;
+    const next = nextGossipTick(now, agent.gossipPhase);
     this.later(next - now, () => this.gossip(agent));
   }
 

@@ -16,6 +16,11 @@ export const SWARM_API_PORT = 2377;
 export const PROBE_INTERVAL_NS = 1_000_000_000;
 export const PUSH_PULL_INTERVAL_NS = 30_000_000_000;
 export const GOSSIP_INTERVAL_NS = 200_000_000;
+
+/** A gossip ticker's first tick strictly after `now`: it fires every GOSSIP_INTERVAL at its own phase (both in one unit, ns or ms). */
+export function nextGossipTick(now: number, phase: number, interval = GOSSIP_INTERVAL_NS): number {
+  return now + interval - ((((now - phase) % interval) + interval) % interval);
+}
 export const HEARTBEAT_PERIOD_NS = 5_000_000_000;
 export const HEARTBEAT_EPSILON_NS = 500_000_000;
 const RETRANSMIT_MULT = 4;
