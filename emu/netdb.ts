@@ -15,9 +15,9 @@
  * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
  */
 import { randomBytes } from 'crypto';
-import { broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, gossipTransmits, joinSyncs, networkEventBroadcast, QueuedEvent, randomNodes, tableEventMessage } from '../sim/model/cluster';
+import { queueNetworkEvent, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
 import { memberlistPacket } from '../sim/wire/memberlist';
-import { NETWORK_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
+import { TABLE_EVENT } from '../sim/wire/networkdb';
 
 const TICK_MS = GOSSIP_INTERVAL_NS / 1e6;
 
@@ -104,8 +104,7 @@ export class NetworkDbGossip {
     for (const m of moves) {
       const q = this.nodes.get(m.host), node = view?.nodes.find((n) => n.host === m.host);
       if (!q || !node) continue;
-      q.networkTime++;
-      q.broadcasts.push({ msg: networkEventBroadcast(m.joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, q.networkTime, node.gossipName, m.networkId), left: gossipTransmits(view!.nodes.length) });
+      queueNetworkEvent(q, m.joined, node.gossipName, m.networkId, view!.nodes.length);
       told.add(m.host);
       if (!m.joined) continue;
       for (const s of joinSyncs(view!, m.host, m.networkId, (h) => this.tableTime(h))) {
@@ -122,10 +121,7 @@ export class NetworkDbGossip {
       const owner = this.nodes.get(e.owner), node = view?.nodes.find((n) => n.host === e.owner);
       const hosts = view?.networks.find((n) => n.id === e.networkId)?.hosts ?? [];
       if (!owner || !node || !hosts.some((h) => h !== e.owner)) return;
-      owner.tableTime++;
-      const events = owner.queued.get(e.networkId) ?? [];
-      owner.queued.set(e.networkId, events);
-      events.push({ msg: tableEventMessage({ host: e.owner, tableTime: owner.tableTime, gossipName: node.gossipName, address: node.address }, e, type), left: gossipTransmits(hosts.length) });
+      queueTableEvent(owner, node, e, type, hosts.length);
       told.add(e.owner);
     };
     for (const [key, e] of next) if (!this.entries.has(key)) queue(e, TABLE_EVENT.create);

@@ -39,7 +39,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, networkEventBroadcast, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, gossipTransmits, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner, tableEventMessage } from '../model/cluster';
+import { queueNetworkEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from '../trace/control_record';
@@ -47,7 +47,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitUdp } from '../wire/udp';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../wire/tcp';
 import { ackMessage, encryptedEnvelope, MEMBERLIST_PORT, memberlistPacket, memberlistStream, packetPlaintextLength, pingMessage } from '../wire/memberlist';
-import { NETWORK_EVENT, TABLE_EVENT } from '../wire/networkdb';
+import { TABLE_EVENT } from '../wire/networkdb';
 import { tls13ApplicationData } from '../wire/tls';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './net/sockets';
 
@@ -470,8 +470,7 @@ export class DockerdCluster {
    * for memberlist's gossip, and a join bulk-syncs with every other live member in turn.
    */
   private networkEvent(agent: NodeAgent, net: ClusterNetwork, joined: boolean): void {
-    agent.networkTime++;
-    agent.broadcasts.push({ msg: networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, agent.networkTime, agent.node.gossipName, net.id), left: gossipTransmits(this.view?.nodes.length ?? 1) });
+    queueNetworkEvent(agent, joined, agent.node.gossipName, net.id, this.view?.nodes.length ?? 1);
     this.armMemberlist(agent);
     if (!joined) return;
     const self = agent.node.host;
@@ -514,10 +513,7 @@ export class DockerdCluster {
     const owner = this.member(e.owner);
     const members = this.networks.get(e.networkId)?.hosts ?? [];
     if (!owner || !members.some((h) => h !== e.owner)) return false;
-    owner.tableTime++;
-    const q = owner.queued.get(e.networkId) ?? [];
-    owner.queued.set(e.networkId, q);
-    q.push({ msg: tableEventMessage(this.ownerOf(owner), e, type), left: gossipTransmits(members.length) });
+    queueTableEvent(owner, owner.node, e, type, members.length);
     this.armGossip(owner);
     return true;
   }

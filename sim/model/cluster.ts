@@ -9,7 +9,7 @@ import { Endpoint, endpointsOf, Host, hostOf, instanceHosts, Network, Shards, Wo
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
 import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistCompound, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
-import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkEvent, networkPushPull, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
+import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkEvent, networkPushPull, NETWORK_EVENT, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
 
 /** memberlist's DefaultLANConfig timers as NetworkDB keeps them, and swarmkit's dispatcher's heartbeat. */
 export const SWARM_API_PORT = 2377;
@@ -494,6 +494,28 @@ export function randomNodes<T>(list: readonly T[], m: number, below: (n: number)
  */
 export function networkEventBroadcast(type: number, networkTime: number, nodeName: string, networkId: string): Buffer {
   return userPacketMessage(networkEvent({ type, lTime: networkTime, nodeName, networkId }));
+}
+
+/** What a node's NetworkDB queues: its two clocks, its table events per network, its network events for memberlist. sim's daemon and emu's player both keep one per node. */
+export interface NetworkDbQueues {
+  tableTime: number;
+  networkTime: number;
+  queued: Map<string, QueuedEvent[]>;
+  broadcasts: QueuedEvent[];
+}
+
+/** A node joined or left a network (networkdb.go JoinNetwork, LeaveNetwork): its network clock moves and the event waits for memberlist's gossip to the swarm's `swarmSize` nodes. */
+export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipName: string, networkId: string, swarmSize: number): void {
+  q.networkTime++;
+  q.broadcasts.push({ msg: networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, q.networkTime, gossipName, networkId), left: gossipTransmits(swarmSize) });
+}
+
+/** An entry its owner created or deleted (networkdb.go sendTableEvent): the owner's table clock moves and the event waits for the network's gossip rounds to its `members` nodes. */
+export function queueTableEvent(q: NetworkDbQueues, owner: Omit<TableOwner, 'tableTime'>, e: ClusterTableEntry, type: number, members: number): void {
+  q.tableTime++;
+  const events = q.queued.get(e.networkId) ?? [];
+  q.queued.set(e.networkId, events);
+  events.push({ msg: tableEventMessage({ host: owner.host, tableTime: q.tableTime, gossipName: owner.gossipName, address: owner.address }, e, type), left: gossipTransmits(members) });
 }
 
 /** What memberlist's gossip sends one node (memberlist state.go gossip): one broadcast as it is, more as a compound. */
