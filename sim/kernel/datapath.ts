@@ -2,8 +2,10 @@
  * Moves real frames through the simulated kernels. The work is done by the subsystems in
  * net/, one file each, named as Linux names them: the device layer and its drivers (veth,
  * bridge, vxlan, loopback, the underlay), IPv4 (route, input, output, fragmentation, ICMP,
- * UDP, ARP), the neighbour layer, netfilter's hooks, sockets and the tracer. Datapath holds
- * their shared state and is what programs and backends call.
+ * UDP, ARP), the neighbour layer, netfilter's hooks and sockets. Datapath holds their
+ * shared state and is what programs and backends call. The tracer is no subsystem: it
+ * subscribes to the device points' packet taps (`taps`) and the kernel's named events
+ * (`trace`), net/tracepoints.ts.
  */
 import { SimKernel } from './kernel';
 import { dummyOps } from './net/dummy';
@@ -14,6 +16,7 @@ import { Ipv4Repr } from '../wire/ipv4';
 import { PcapRecorder } from '../pcap/record';
 import { FrameSlab, PayloadRewrite, Skb } from './net/skb';
 import { Tracer } from './net/tracer';
+import type { DeviceTaps, Tracepoints } from './net/tracepoints';
 import { DeviceOpsTable, devRecv, l3Input } from './net/dev';
 import { loopbackOps } from './net/loopback';
 import { vethOps } from './net/veth';
@@ -40,7 +43,11 @@ const DEFAULT_DELAYS = { veth: 2_000, bridge: 3_000, vxlan: 9_000, stack: 6_000,
 
 export class Datapath {
   readonly clock = new EventQueue();
-  readonly tracer = new Tracer(this.clock);
+  private readonly tracer = new Tracer(this.clock);
+  /** The packet taps every device point calls (net/dev.ts): the tracer's. */
+  readonly taps: DeviceTaps = this.tracer;
+  /** The kernel's named events (a drop and its reason, arp_reduce, a socket's delivery…), which the tracer subscribes to. */
+  readonly trace: Tracepoints = this.tracer;
   delays = { ...DEFAULT_DELAYS };
   readonly sockets = new Sockets();
   readonly netfilter = new Netfilter();
@@ -66,7 +73,7 @@ export class Datapath {
   readonly vxlanRecvTask = (vx: SimLink, skb: Skb, outer: Uint8Array): void => vxlanRecv(this, vx, skb, outer);
   /** A frame reaches another host's interface from `from` (the tracer sees it cross the segment). */
   readonly segmentArriveTask = (skb: Skb, to: SimLink, from: SimLink): void => {
-    this.tracer.segment(skb, from, to);
+    this.trace.segment(skb, from, to);
     devRecv(this, to, skb);
   };
 

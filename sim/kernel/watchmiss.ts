@@ -67,7 +67,7 @@ export function vxlanMissNotify(dp: Datapath, vx: SimLink, skb: Skb, miss: { ip:
   // The query and its answer cross the host's underlay interface (serf binds the advertised address).
   const uplink = 'eth0';
   const t0 = dp.clock.now + skb.lag;
-  const tracer = dp.tracer;
+  const tracer = dp.trace;
   const dir = skb.dir;
   tracer.controlEvent(flow, { step: missStep, dir, host, netns, device: vx.name, event: 'miss',
     note: l3 ? `${vx.name} l3miss: no neighbour for ${ip}; RTM_GETNEIGH ${ip} STALE to dockerd's watchMiss` : `${vx.name} l2miss: no FDB entry for ${miss.mac}; RTM_GETNEIGH lladdr ${miss.mac} STALE to dockerd's watchMiss (${ip})` }, t0);

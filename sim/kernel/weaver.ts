@@ -143,7 +143,7 @@ export function weaverCapture(dp: Datapath, dev: SimLink, skb: Skb): void {
   // A frame for a local MAC the bridge should have switched itself.
   if (dstPeer === me) return;
   const to = dstPeer === undefined ? router.config.peers.map((p) => p.name) : [dstPeer];
-  dp.tracer.routerCaptured(dev, skb, dstPeer === undefined);
+  dp.trace.routerCaptured(dev, skb, dstPeer === undefined);
   for (const peer of to) process(dp, router, { srcPeer: me, dstPeer: peer, frame: Buffer.from(f) }, skb, dstPeer === undefined);
 }
 
@@ -157,16 +157,16 @@ export function weaverCapture(dp: Datapath, dev: SimLink, skb: Skb): void {
 function process(dp: Datapath, router: WeaveRouter, frame: SleeveFrame, cause: Skb, broadcast: boolean): void {
   const fwd = forwarderTo(router, frame.dstPeer);
   const dev = router.device() ?? [...router.ns.links.values()][0];
-  if (!fwd.contact) return dp.tracer.drop(cause, undefined, dev, `sleeve: cannot forward frame yet - awaiting contact with ${frame.dstPeer}`);
+  if (!fwd.contact) return dp.trace.drop(cause, dev, `sleeve: cannot forward frame yet - awaiting contact with ${frame.dstPeer}`);
   const tooBig = frame.frame.length > fwd.mtu + ETHERNET_HEADER_LEN;
   if (dontFragment(frame.frame)) {
     if (!tooBig) return aggregate(dp, router, fwd, 'df', frame, cause);
-    if (broadcast) return dp.tracer.tunnelTooBig(dev, cause, `sleeve: dropping too big DF broadcast frame: len ${frame.frame.length}: MTU=${fwd.mtu}`);
+    if (broadcast) return dp.trace.tunnelTooBig(dev, cause, `sleeve: dropping too big DF broadcast frame: len ${frame.frame.length}: MTU=${fwd.mtu}`);
     return fragNeeded(dp, router, frame.frame, fwd.mtu, cause);
   }
   if (fwd.stackFrag || !isIpv4(frame.frame)) return aggregate(dp, router, fwd, 'udp', frame, cause);
   if (!tooBig) return aggregate(dp, router, fwd, 'df', frame, cause);
-  dp.tracer.drop(cause, undefined, dev, 'sleeve: fragmenting in user space (before the fragmentation test is acknowledged) is not modelled');
+  dp.trace.drop(cause, dev, 'sleeve: fragmenting in user space (before the fragmentation test is acknowledged) is not modelled');
 }
 
 /** The router's forwarder to a peer; one the mesh's checks have not set up (a router given its peers directly) has contact, the default MTU and trusts the stack. */
@@ -204,7 +204,7 @@ function aggregateAndSend(dp: Datapath, router: WeaveRouter, job: { fwd: SleeveF
     // A frame joins the datagram while it fits the path; else the datagram goes and the frame starts the next one.
     if (batch.length > 0 && (batch.length >= MAX_BATCH || total + size > fwd.maxPayload)) flush();
     if (batch.length === 0 && total + size > limit) {
-      dp.tracer.tunnelTooBig(router.device() ?? [...router.ns.links.values()][0], q.cause, `sleeve: dropping too big frame during forwarding: frame len ${q.frame.frame.length}, limit ${limit}`);
+      dp.trace.tunnelTooBig(router.device() ?? [...router.ns.links.values()][0], q.cause, `sleeve: dropping too big frame during forwarding: frame len ${q.frame.frame.length}, limit ${limit}`);
       continue;
     }
     batch.push(q);
@@ -222,7 +222,7 @@ function forward(dp: Datapath, router: WeaveRouter, batch: Queued[], df: boolean
   const ns = router.ns;
   const cause = first.cause;
   const r = route(ns, peer.address);
-  if (!r || r.local) return dp.tracer.drop(cause, undefined, router.device() ?? r?.dev ?? [...ns.links.values()][0], `no route to peer ${peer.address}`);
+  if (!r || r.local) return dp.trace.drop(cause, router.device() ?? r?.dev ?? [...ns.links.values()][0], `no route to peer ${peer.address}`);
   const udpLength = UDP_HEADER_LEN + payload.length;
   const outer: Ipv4Repr = { src: r.src, dst: peer.address, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: df, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
   const note = weaveNotes.sleeveOut(peer.name, peer.address, router.port, batch.length);
@@ -256,7 +256,7 @@ function fragNeeded(dp: Datapath, router: WeaveRouter, frame: Buffer, mtu: numbe
     emitIpv4({ src: ipv4PacketDstString(frame, ip), dst: ipv4PacketSrc(frame, ip), protocol: IPPROTO_ICMP, ttl: 64, id: 0, tos: frame[ip + 1], dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, icmp));
   const dev = router.device();
   if (!dev) return;
-  dp.tracer.tunnelTooBig(dev, cause, `sleeve: frame of ${frame.length} bytes over the forwarder's MTU ${mtu} + 14, DF set: ICMP fragmentation needed sent back`);
+  dp.trace.tunnelTooBig(dev, cause, `sleeve: frame of ${frame.length} bytes over the forwarder's MTU ${mtu} + 14, DF set: ICMP fragmentation needed sent back`);
   const back = new Skb(reply, cause.flow, cause.dir === 'request' ? 'reply' : 'request');
   dp.clock.call(USERSPACE_NS + cause.lag, injectTask, dp, dev, back);
 }
@@ -269,10 +269,10 @@ function fragNeeded(dp: Datapath, router: WeaveRouter, frame: Buffer, mtu: numbe
  */
 export function weaverReceive(dp: Datapath, router: WeaveRouter, uplink: SimLink, skb: Skb, l4: number, udpEnd: number): void {
   const p = parseSleeve(bufferView(skb.frame).subarray(l4 + UDP_HEADER_LEN, udpEnd));
-  if (!p.ok) return dp.tracer.drop(skb, undefined, uplink, p.error);
+  if (!p.ok) return dp.trace.drop(skb, uplink, p.error);
   const known = router.config.peers.find((peer) => peer.name === p.repr.sender);
-  if (!known) return dp.tracer.drop(skb, undefined, uplink, `sleeve: a datagram from ${p.repr.sender}, no peer of this router`);
-  dp.tracer.routerReceived(uplink, skb, weaveNotes.sleeveIn(known.name, ipv4PacketSrc(skb.frame, ETHERNET_HEADER_LEN), be16(skb.frame, l4)));
+  if (!known) return dp.trace.drop(skb, uplink, `sleeve: a datagram from ${p.repr.sender}, no peer of this router`);
+  dp.trace.routerReceived(uplink, skb, weaveNotes.sleeveIn(known.name, ipv4PacketSrc(skb.frame, ETHERNET_HEADER_LEN), be16(skb.frame, l4)));
   for (const f of p.repr.frames) {
     if (f.dstPeer !== router.config.name) continue;
     if (isSpecial(f.frame)) {
@@ -288,7 +288,7 @@ export function weaverReceive(dp: Datapath, router: WeaveRouter, uplink: SimLink
 }
 
 function injectTask(dp: Datapath, dev: SimLink, skb: Skb): void {
-  dp.tracer.routerInjected(dev, skb);
+  dp.trace.routerInjected(dev, skb);
   devXmit(dp, dev, skb);
 }
 

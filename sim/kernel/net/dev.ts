@@ -28,14 +28,14 @@ export type DeviceOpsTable = Record<LinkType, NetDeviceOps>;
 
 /** dev_queue_xmit: a frame leaves a device. */
 export function devXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
-  if (!dev.up) return dp.tracer.drop(skb, undefined, dev, 'link down');
+  if (!dev.up) return dp.trace.drop(skb, dev, 'link down');
   if (dev.qdisc) return dev.qdisc.enqueue(dp, dev, skb);
   devHardXmit(dp, dev, skb);
 }
 
 /** netif_receive_skb: a frame arrives on a device; a bridge port hands it to its bridge (the rx_handler). */
 export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
-  if (!dev.up) return dp.tracer.recvDown(dev, skb);
+  if (!dev.up) return dp.trace.recvDown(dev, skb);
   // An Open vSwitch vport: the datapath's rx handler takes every frame.
   if (dev.odpDatapath) {
     countRx(dev, skb);
@@ -44,14 +44,29 @@ export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   // A user-space router's capture device (weave's vethwe-pcap): its packet socket takes every frame, nothing else does.
   if (dev.netns.weaveRouter?.config.device === dev.name) return weaverCapture(dp, dev, skb);
   countRx(dev, skb);
-  if (dev.master) {
-    dp.tracer.portRecv(dev, skb);
-    bridgeForward(dp, dev.master, dev, skb);
-    return;
-  }
-  if (!accepts(dev, skb.frame)) return;
-  dp.tracer.stackRecv(dev, skb);
-  l3Input(dp, dev, skb);
+  const br = dev.master;
+  // A bridge port takes every frame for its bridge (the rx_handler); a device of its own, what is addressed to it.
+  if (br === undefined && !accepts(dev, skb.frame)) return;
+  recvTaps(dp, dev, skb);
+  if (br !== undefined) bridgeForward(dp, br, dev, skb);
+  else l3Input(dp, dev, skb);
+}
+
+/**
+ * The packet taps of a frame a device transmits (dev_queue_xmit_nit, called by
+ * dev_hard_start_xmit): the device points of the transmit path call it, no driver does.
+ */
+export function xmitTaps(dp: Datapath, dev: SimLink, skb: Skb): void {
+  dp.taps.xmit(dev, skb);
+}
+
+/**
+ * The packet taps of a frame a device takes in (deliver_skb to ptype_all, in
+ * __netif_receive_skb_core): devRecv calls it, and the devices that receive without it (a
+ * bridge passing a frame up, vxlan's gro cell, which call netif_receive_skb themselves).
+ */
+export function recvTaps(dp: Datapath, dev: SimLink, skb: Skb): void {
+  dp.taps.recv(dev, skb);
 }
 
 /** A frame the device received (its `ip -s` RX counters). */

@@ -74,15 +74,15 @@ export function odpReceive(dp: Datapath, inPort: SimLink, skb: Skb, tunnel?: Tun
   const key = flowKey(inPort, tunnel, skb.frame);
   const actions = odp.flows.get(key);
   if (actions) {
-    dp.tracer.odpFlow(odp.dev, skb, tunnel !== undefined, 'flow hit: the kernel runs its actions');
+    dp.trace.odpFlow(odp.dev, skb, tunnel !== undefined, true);
     return odpExecute(dp, odp, actions, skb);
   }
   const upcall = odp.upcall;
-  if (!upcall) return dp.tracer.drop(skb, undefined, odp.dev, 'flow miss, no controller');
+  if (!upcall) return dp.trace.drop(skb, odp.dev, 'flow miss, no controller');
   dp.clock.schedule(UPCALL_NS + skb.lag, () => {
     const decided = upcall(dp, odp, inPort, skb, tunnel);
     if (!decided) return;
-    dp.tracer.odpFlow(odp.dev, skb, tunnel !== undefined, 'flow miss: up to the router, which installs a flow');
+    dp.trace.odpFlow(odp.dev, skb, tunnel !== undefined, false);
     odp.flows.set(key, decided);
     skb.lag = 0;
     odpExecute(dp, odp, decided, skb);
@@ -116,10 +116,10 @@ function vxlanMetadataXmit(dp: Datapath, vx: SimLink, t: Extract<OdpAction, { ty
   const v = vx.vxlan!;
   const inner = skb.frame;
   const r = route(v.linkNetns, t.dst);
-  if (!r || r.local) return dp.tracer.encapFailed(vx, skb, `no route to ${t.dst}`);
+  if (!r || r.local) return dp.trace.encapFailed(vx, skb, `no route to ${t.dst}`);
   const udpLength = UDP_HEADER_LEN + VXLAN_HEADER_LEN + inner.length;
   const mtu = pathMtu(v.linkNetns, t.dst, r.dev, dp.clock.now);
-  if (IPV4_MIN_HEADER_LEN + udpLength > mtu && t.df) return dp.tracer.tunnelTooBig(vx, skb, `MTU ${mtu} < ${IPV4_MIN_HEADER_LEN + udpLength}, DF set`);
+  if (IPV4_MIN_HEADER_LEN + udpLength > mtu && t.df) return dp.trace.tunnelTooBig(vx, skb, `MTU ${mtu} < ${IPV4_MIN_HEADER_LEN + udpLength}, DF set`);
   const outer: Ipv4Repr = { src: t.src, dst: t.dst, protocol: IPPROTO_UDP, ttl: t.ttl, id: dp.nextIpId(), tos: 0, dontFragment: t.df, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
   const n = resolvedNeigh(dp, v.linkNetns, r);
   const b = newDatagram(dp, r, n, outer, udpLength);

@@ -15,11 +15,18 @@ export class Skb {
     public frame: Uint8Array,
     readonly flow: Flow | undefined,
     readonly dir: 'request' | 'reply',
-    /** What a hop should say about this frame (the encapsulation's "FDB mac -> vtep"). */
+    /**
+     * What the sender says of this frame on its hop where it leaves the host: a user-space
+     * router's (weave's forwarder: to which peer, how many frames batched) or an Open vSwitch
+     * action's (the tunnel it set), which the frame's bytes do not hold.
+     */
     readonly note?: string,
     /** The vxlan device that wrapped this frame: it acts at step 4, where the frame leaves eth0. */
     readonly encapsulatedBy?: string,
   ) {}
+
+  /** A copy br_flood made (the bridge's control block): the taps of the port that sends it tell a flood from a forward. */
+  flooded = false;
 
   /**
    * Processing time spent ahead of the clock: devices Linux runs to completion in one

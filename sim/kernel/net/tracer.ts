@@ -1,7 +1,11 @@
 /**
  * The tracer: it looks at frames at device points, as a sniffer on each device would, and
- * records the hops of traced flows (and writes captures when asked). Each device point
- * calls its tap; the tap says where the device sits and what the frame is, and the path
+ * records the hops of traced flows (and writes captures when asked). The kernel calls it in
+ * two ways only. Its packet taps (`DeviceTaps`: `xmit`, `recv`) run where a frame leaves or
+ * enters a device (net/dev.ts), as Linux's ptype_all taps do; the tracer, not the driver,
+ * works out from the device and the frame what the sighting is. Its tracepoints
+ * (`Tracepoints`, net/tracepoints.ts) are the named kernel events that are no frame on a
+ * device: a drop and its reason, arp_reduce, a vxlan miss, a socket's delivery. The path
  * model of the frame's flow (sim/trace/paths/, chosen by `flow.path`) gives the step.
  */
 import { EventQueue } from '../clock';
@@ -12,10 +16,11 @@ import { Flow, Hop, HopEvent, MAX_HOPS_PER_FLOW } from '../../trace/types';
 import { PcapRecorder } from '../../pcap/record';
 import { EPOCH_NS } from '../../model/world';
 import { ARP_REPLY, ARP_REQUEST } from '../../wire/arp';
-import { IPPROTO_UDP } from '../../wire/ipv4';
 import { be16, be32 } from '../../wire/bytes';
 import { DNS_HEADER_LEN } from '../../wire/dns';
 import { UDP_HEADER_LEN } from '../../wire/udp';
+import { VXLAN_HEADER_LEN } from '../../wire/vxlan';
+import { IPPROTO_UDP, ipv4PacketDstString } from '../../wire/ipv4';
 import { ETHERNET_HEADER_LEN } from '../../wire/ethernet';
 import { ipv4ToNumber, macToString } from '../../wire/addr';
 import { arpOpcode, Skb } from './skb';
@@ -24,6 +29,7 @@ import { pathOf } from '../../trace/paths';
 import { DropPoint, FrameKind, PathModel, Sighting } from '../../trace/paths/path';
 import { isVxlanFrame } from './vxlan';
 import { isIpipFrame } from './ipv4/ipip';
+import type { DeviceTaps, Tracepoints } from './tracepoints';
 
 /** A place on a flow's path, or off it (no step): what a hop records. */
 interface Spot {
@@ -109,7 +115,7 @@ function placesOf(model: PathModel): Places {
   return p;
 }
 
-export class Tracer {
+export class Tracer implements DeviceTaps, Tracepoints {
   readonly flows: Flow[] = [];
   /** Capture writers per capture point, when --pcap-dir is given. */
   pcaps?: Map<string, PcapRecorder>;
@@ -147,10 +153,42 @@ export class Tracer {
     return this.placesFor(skb).model.drops[point];
   }
 
-  // ── taps: what each device point sees, placed on the flow's path ───────────
+  // ── packet taps: what a sniffer on the device sees, placed on the flow's path ─
+
+  /**
+   * A device transmits a frame (dev_hard_start_xmit, after its qdisc): what the sighting is
+   * follows from the kind of device and where it sits. A new kind of device is traced by
+   * its case here (and its sightings' places in the path models).
+   */
+  xmit(dev: SimLink, skb: Skb): void {
+    // A frame of no flow, with no capture written, is nothing to the tracer: a device point costs this test.
+    if (skb.flow === undefined && this.pcaps === undefined) return;
+    switch (dev.type) {
+      case 'veth': return this.vethXmit(dev, skb);
+      case 'underlay': return this.underlayXmit(dev, skb);
+      case 'bridge': return this.bridgeDown(dev, skb);
+      // A bridge port's frame, from the bridge (forwarded or flooded); a routed one (flannel.1's, vxlan.calico's) from the stack.
+      case 'vxlan': return dev.master ? this.bridgeToVxlan(dev, skb) : this.routedToVxlan(dev, skb);
+      case 'ipip': return this.intoTunnel(dev, skb);
+      case 'loopback': return this.localSend(dev, skb);
+    }
+  }
+
+  /** A device receives a frame (netif_receive_skb, once the device takes it: for a bridge port, before its bridge). */
+  recv(dev: SimLink, skb: Skb): void {
+    if (skb.flow === undefined && this.pcaps === undefined) return;
+    switch (dev.type) {
+      case 'veth': return dev.master ? this.portRecv(dev, skb) : this.stackRecv(dev, skb);
+      // A bridge takes a frame up to its host's stack (br_pass_frame_up).
+      case 'bridge': return this.bridgeUp(dev, skb);
+      // The inner frame vxlan_rcv took off, received on the device.
+      case 'vxlan': return this.decap(dev, skb);
+      case 'ipip': return this.outOfTunnel(dev, skb);
+    }
+  }
 
   /** A datagram handed to lo: the embedded DNS's query or answer. */
-  localSend(lo: SimLink, skb: Skb): void {
+  private localSend(lo: SimLink, skb: Skb): void {
     const dns = dnsDirection(skb.frame);
     const P = this.placesFor(skb);
     if (dns) this.place(skb, lo, dns === 'dns-query' ? P.dnsQuery : P.dnsAnswer);
@@ -158,7 +196,7 @@ export class Tracer {
   }
 
   /** A veth transmits: a container sending, or a bridge's port (its host or overlay end) handing a frame toward its container. */
-  vethXmit(dev: SimLink, skb: Skb): void {
+  private vethXmit(dev: SimLink, skb: Skb): void {
     // The user-space router's veth pair is seen at the router, where it captures and injects.
     if (routerVeth(dev) || this.counted(skb)) return;
     const arp = arpOpcode(skb.frame);
@@ -170,12 +208,12 @@ export class Tracer {
   }
 
   /** A bridge port receives: the other end of a container's veth (in an overlay namespace, or the host's for a local bridge). */
-  portRecv(dev: SimLink, skb: Skb): void {
+  private portRecv(dev: SimLink, skb: Skb): void {
     if (dev.type === 'veth' && !routerVeth(dev) && !this.counted(skb)) this.place(skb, dev, this.placesFor(skb).intoBridge[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** A frame a device's stack takes: in a sandbox, the container receiving. */
-  stackRecv(dev: SimLink, skb: Skb): void {
+  private stackRecv(dev: SimLink, skb: Skb): void {
     if (dev.type !== 'veth' || this.counted(skb)) return;
     const P = this.placesFor(skb);
     const kind = kindIndex(arpOpcode(skb.frame));
@@ -183,25 +221,25 @@ export class Tracer {
   }
 
   /** The host routes a packet into an IP-in-IP tunnel (tunl0). */
-  intoTunnel(dev: SimLink, skb: Skb): void {
+  private intoTunnel(dev: SimLink, skb: Skb): void {
     this.place(skb, dev, this.placesFor(skb).intoTunnel);
   }
 
   /** An IP-in-IP tunnel unwrapped a packet. */
-  outOfTunnel(dev: SimLink, skb: Skb): void {
+  private outOfTunnel(dev: SimLink, skb: Skb): void {
     this.place(skb, dev, this.placesFor(skb).outOfTunnel);
   }
 
   /** The host's stack routes a frame into a vxlan device that is no bridge port (flannel.1, vxlan.calico). */
-  routedToVxlan(vx: SimLink, skb: Skb): void {
+  private routedToVxlan(vx: SimLink, skb: Skb): void {
     this.place(skb, vx, this.placesFor(skb).toVxlan);
   }
 
   /** The bridge hands a frame to the vxlan device (`br0 → vxlan0`). */
-  bridgeToVxlan(vx: SimLink, skb: Skb, flood: boolean): void {
+  private bridgeToVxlan(vx: SimLink, skb: Skb): void {
     if (this.counted(skb)) return;
     const P = this.placesFor(skb);
-    this.place(skb, vx, flood ? P.toVxlanFlooded : P.toVxlan, undefined, vx.master?.name);
+    this.place(skb, vx, skb.flooded ? P.toVxlanFlooded : P.toVxlan, undefined, vx.master?.name);
   }
 
   /** vxlan's arp_reduce answered a request from its neighbour table. */
@@ -211,26 +249,31 @@ export class Tracer {
 
   /** arp_reduce found no neighbour entry (an l3miss): the request dies there. */
   arpReduceMiss(vx: SimLink, skb: Skb, ip: string): void {
-    this.drop(skb, this.dropStep(skb, 'arp-reduce'), vx, `no neighbour entry for ${ip} (l3miss)`);
+    this.dropAt(skb, this.dropStep(skb, 'arp-reduce'), vx, `no neighbour entry for ${ip} (l3miss)`);
   }
 
   /** vxlan_xmit could not encapsulate (no FDB entry, no route to the VTEP). */
   encapFailed(vx: SimLink, skb: Skb, reason: string): void {
-    this.drop(skb, this.dropStep(skb, 'encap'), vx, reason);
+    this.dropAt(skb, this.dropStep(skb, 'encap'), vx, reason);
   }
 
-  /** What the encapsulated frame's hop says: which FDB entry sent it where. */
-  encapNote(skb: Skb, inner: Uint8Array, vtep: string): string | undefined {
-    return skb.flow && this.keeps(skb.flow) ? overlayNotes.encap(macToString(inner, 0), vtep) : undefined;
+  /**
+   * What the hop of a frame a vxlan device encapsulated says: which FDB entry sent it where
+   * (the inner destination MAC, the VTEP), read off the datagram.
+   */
+  private encapNote(skb: Skb): string | undefined {
+    if (skb.encapsulatedBy === undefined || !skb.flow || !this.keeps(skb.flow)) return undefined;
+    const f = skb.frame, ip = ETHERNET_HEADER_LEN;
+    return overlayNotes.encap(macToString(f, ip + (f[ip] & 15) * 4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN), ipv4PacketDstString(f, ip));
   }
 
   /** The host's underlay interface transmits: an encapsulated frame, or one of the host's own (its ARP, say), each where the flow's path puts it. */
-  underlayXmit(dev: SimLink, skb: Skb): void {
+  private underlayXmit(dev: SimLink, skb: Skb): void {
     if (this.counted(skb)) return;
     const P = this.placesFor(skb);
     // dockerd's and weave's own traffic (and the ARP it needs): sent by the host, on no path (weave's to the sleeve port too).
     if (skb.flow?.kind === 'control-plane') this.place(skb, dev, OFF_PATH[kindIndex(arpOpcode(skb.frame))]);
-    else if (isVxlanFrame(skb.frame, dev.netns)) this.place(skb, dev, P.encap, skb.note, skb.encapsulatedBy);
+    else if (isVxlanFrame(skb.frame, dev.netns)) this.place(skb, dev, P.encap, skb.note ?? this.encapNote(skb), skb.encapsulatedBy);
     else if (isIpipFrame(skb.frame)) this.ipipSend(dev, skb, P);
     else this.place(skb, dev, (skb.forwarded ? P.uplinkForwards : P.uplinkSends)[kindIndex(arpOpcode(skb.frame))]);
   }
@@ -252,18 +295,18 @@ export class Tracer {
   }
 
   /** A bridge device takes a frame addressed to it up to its host's stack. */
-  bridgeUp(br: SimLink, skb: Skb): void {
+  private bridgeUp(br: SimLink, skb: Skb): void {
     this.placeIfOnPath(skb, br, this.placesFor(skb).bridgeUp[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** The host sends a frame down through a bridge device, to one of its ports. */
-  bridgeDown(br: SimLink, skb: Skb): void {
+  private bridgeDown(br: SimLink, skb: Skb): void {
     this.placeIfOnPath(skb, br, this.placesFor(skb).bridgeDown[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** The host would not route a datagram on (forwarding off, no route, TTL, MTU, a FORWARD or POSTROUTING rule): it dies at the path's forwarding step. */
   forwardDrop(skb: Skb, dev: SimLink, reason: string): void {
-    this.drop(skb, this.dropStep(skb, 'forward'), dev, reason);
+    this.dropAt(skb, this.dropStep(skb, 'forward'), dev, reason);
   }
 
   private readonly segmentSites = new Map<Spot, { request: HopSite; reply: HopSite }>();
@@ -305,10 +348,11 @@ export class Tracer {
   }
 
   /** An Open vSwitch datapath matched a frame (or its controller decided on a miss): taken from the bridge's side ('out') or from a tunnel ('in'). */
-  odpFlow(datapath: SimLink, skb: Skb, fromTunnel: boolean, note: string): void {
+  odpFlow(datapath: SimLink, skb: Skb, fromTunnel: boolean, hit: boolean): void {
     const P = this.placesFor(skb);
     const flood = !fromTunnel && macToString(skb.frame, 0) === 'ff:ff:ff:ff:ff:ff';
-    this.place(skb, datapath, fromTunnel ? P.routerGives : flood ? P.routerFloods : P.routerTakes, skb.flow && this.keeps(skb.flow) ? note : undefined);
+    const note = !skb.flow || !this.keeps(skb.flow) ? undefined : hit ? 'flow hit: the kernel runs its actions' : 'flow miss: up to the router, which installs a flow';
+    this.place(skb, datapath, fromTunnel ? P.routerGives : flood ? P.routerFloods : P.routerTakes, note);
   }
 
   /** A user-space router captured a frame on its device and sends it to a peer (or, `flood`, to every peer). */
@@ -331,7 +375,7 @@ export class Tracer {
   }
 
   /** vxlan_rcv took the inner frame off. */
-  decap(vx: SimLink, skb: Skb): void {
+  private decap(vx: SimLink, skb: Skb): void {
     if (this.counted(skb)) return;
     this.place(skb, vx, this.placesFor(skb).decap);
   }
@@ -353,7 +397,7 @@ export class Tracer {
     } else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') {
       placed = incoming ? P.taken[0] : P.sent[0];
     }
-    this.drop(skb, placed?.step, dev, reason);
+    this.dropAt(skb, placed?.step, dev, reason);
   }
 
   /**
@@ -366,7 +410,7 @@ export class Tracer {
     let placed: Spot | undefined;
     if (dev.type === 'underlay') placed = isVxlanFrame(skb.frame, dev.netns) ? P.encap : undefined;
     else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') placed = P.sent[kindIndex(arpOpcode(skb.frame))];
-    this.drop(skb, placed?.step, dev, reason);
+    this.dropAt(skb, placed?.step, dev, reason);
   }
 
   /**
@@ -380,12 +424,12 @@ export class Tracer {
     const at = dev.type === 'underlay' ? (isVxlanFrame(skb.frame, dev.netns) ? P.udpDeliver : undefined)
       : dev.type !== 'veth' ? undefined
       : dev.master ? P.intoBridge[0] : dev.netns.role.get() === 'sandbox' ? P.taken[0] : undefined;
-    this.drop(skb, at?.step, dev, 'link down');
+    this.dropAt(skb, at?.step, dev, 'link down');
   }
 
   /** vxlan0 would not fit the packet into the underlay's MTU and its DF forbids fragments: it dies at the encapsulation. */
   tunnelTooBig(vx: SimLink, skb: Skb, reason: string): void {
-    this.drop(skb, this.dropStep(skb, 'encap'), vx, reason);
+    this.dropAt(skb, this.dropStep(skb, 'encap'), vx, reason);
   }
 
   /** vxlan0's own ICMP "fragmentation needed", received on the device as if the peer had sent it (seen where a decapsulated frame is). */
@@ -395,7 +439,7 @@ export class Tracer {
 
   /** vxlan0 found no route out because the underlay device that would carry it is down. */
   uplinkDown(dev: SimLink, skb: Skb): void {
-    this.drop(skb, this.dropStep(skb, 'encap'), dev, 'link down');
+    this.dropAt(skb, this.dropStep(skb, 'encap'), dev, 'link down');
   }
 
   /**
@@ -407,12 +451,12 @@ export class Tracer {
     const down = port.up ? port.peer ?? port : port;
     const P = this.placesFor(skb);
     const at = down === port ? P.towardContainer[0] : down.netns.role.get() === 'sandbox' ? P.taken[0] : undefined;
-    this.drop(skb, at?.step, down, 'link down');
+    this.dropAt(skb, at?.step, down, 'link down');
   }
 
   /** The sending socket's own ICMP error (a DF datagram over the MTU): it never leaves the socket. */
-  localError(ns: SimNetns, dev: SimLink, flow: Flow, frame: Uint8Array, note: string, reason: string): void {
-    this.keep(flow, this.site(pathOf(flow).drops.socket, 'request', ns.host.name, ns.name, dev.name, 'drop'), frame, note, reason);
+  localError(ns: SimNetns, dev: SimLink, flow: Flow, frame: Uint8Array, mtu: number, reason: string): void {
+    this.keep(flow, this.site(pathOf(flow).drops.socket, 'request', ns.host.name, ns.name, dev.name, 'drop'), frame, `ICMP fragmentation needed (mtu ${mtu}) to the sending socket`, reason);
   }
 
   private readonly udpNotes = new Map<SimLink, { generation: number; note: string }>();
@@ -481,8 +525,13 @@ export class Tracer {
     else this.countOnly(flow);
   }
 
-  /** A traced frame that goes no further, and why. */
-  drop(skb: Skb, step: number | undefined, link: SimLink, reason: string): void {
+  /** A traced frame freed at a device for a reason of no place on a path (kfree_skb). */
+  drop(skb: Skb, dev: SimLink, reason: string): void {
+    this.dropAt(skb, undefined, dev, reason);
+  }
+
+  /** A traced frame that goes no further, and why: at `step` of its path, or none. */
+  private dropAt(skb: Skb, step: number | undefined, link: SimLink, reason: string): void {
     if (skb.flow) this.keep(skb.flow, this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), skb.frame, undefined, reason, this.clock.now + skb.lag);
   }
 

@@ -9,12 +9,7 @@ import type { NetDeviceOps } from './dev';
 import { BROADCAST_MAC, macToString } from '../../wire/addr';
 import { Skb } from './skb';
 
-export const underlayOps: NetDeviceOps = {
-  xmit(dp, dev, skb) {
-    dp.tracer.underlayXmit(dev, skb);
-    segmentXmit(dp, dev, skb);
-  },
-};
+export const underlayOps: NetDeviceOps = { xmit: segmentXmit };
 
 function segmentXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
   const dst = macToString(skb.frame, 0);

@@ -4,7 +4,6 @@ import { later } from './dev';
 
 export const vethOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
-    dp.tracer.vethXmit(dev, skb);
     later(dp, skb, dp.delays.veth, dp.devRecvTask, dev.peer!);
   },
 };

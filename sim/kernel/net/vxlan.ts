@@ -20,19 +20,13 @@ import { Skb } from './skb';
 import { bridgeForward } from './bridge/br_forward';
 import { pathMtu, route } from './ipv4/route';
 import { ipFragment } from './ipv4/ip_fragment';
-import { accepts, countRx, l3Input, VXLAN_OVERHEAD } from './dev';
+import { accepts, countRx, l3Input, recvTaps, VXLAN_OVERHEAD } from './dev';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
 import { resolvedNeigh } from './neighbour';
 import { vxlanMissNotify } from '../watchmiss';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './sockets';
 
-export const vxlanOps: NetDeviceOps = {
-  xmit(dp, dev, skb) {
-    // A bridge port's frames are seen as the bridge hands them over; a routed one (flannel.1's) here.
-    if (!dev.master) dp.tracer.routedToVxlan(dev, skb);
-    vxlanXmit(dp, dev, skb);
-  },
-};
+export const vxlanOps: NetDeviceOps = { xmit: vxlanXmit };
 
 function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
   const v = vx.vxlan!;
@@ -48,7 +42,7 @@ function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
 
 /** No FDB entry for the destination: nothing is sent. */
 function fdbMiss(dp: Datapath, vx: SimLink, skb: Skb, dst: string): void {
-  dp.tracer.encapFailed(vx, skb, `no fdb entry for ${dst} (l2miss)`);
+  dp.trace.encapFailed(vx, skb, `no fdb entry for ${dst} (l2miss)`);
   // vxlan_fdb_miss: with l2miss, a unicast destination's miss is told to the namespace's listeners.
   if (vx.vxlan!.l2miss && (skb.frame[0] & 1) === 0) vxlanMissNotify(dp, vx, skb, { mac: dst });
 }
@@ -64,7 +58,7 @@ function arpReduce(dp: Datapath, vx: SimLink, skb: Skb): void {
   const ip = arp.repr.targetIp;
   const n = vx.netns.neigh.get(vx.name, ip);
   if (!n?.mac) {
-    dp.tracer.arpReduceMiss(vx, skb, ip);
+    dp.trace.arpReduceMiss(vx, skb, ip);
     // vxlan_ip_miss: with l3miss, the kernel tells the namespace's listeners which address it lacked.
     if (vx.vxlan!.l3miss) vxlanMissNotify(dp, vx, skb, { ip });
     return;
@@ -74,7 +68,7 @@ function arpReduce(dp: Datapath, vx: SimLink, skb: Skb): void {
     emitArp({ opcode: ARP_REPLY, senderMac: mac, senderIp: ip, targetMac: arp.repr.senderMac, targetIp: arp.repr.senderIp }));
   const r = new Skb(reply, skb.flow, skb.dir);
   dp.clock.schedule(dp.delays.vxlan + skb.lag, () => {
-    dp.tracer.arpReduced(vx, r, ip, mac);
+    dp.trace.arpReduced(vx, r, ip, mac);
     bridgeForward(dp, vx.master!, vx, r);
   });
 }
@@ -110,7 +104,7 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
   writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
   b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-  const out = new Skb(b, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst), vx.name);
+  const out = new Skb(b, skb.flow, skb.dir, undefined, vx.name);
   out.lag = skb.lag;
   ipTransmit(dp, v.linkNetns, r, n, out);
 }
@@ -119,8 +113,8 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
 function noRouteToVtep(dp: Datapath, vx: SimLink, skb: Skb, vtep: string, noRoute: boolean): void {
   const v = vx.vxlan!;
   const down = noRoute && [...v.linkNetns.links.values()].find((l) => !l.up && l.addrs.some((a) => inSubnet(a.ip, a.prefixLength, vtep)));
-  if (down) return dp.tracer.uplinkDown(down, skb);
-  dp.tracer.encapFailed(vx, skb, `no route to ${vtep}`);
+  if (down) return dp.trace.uplinkDown(down, skb);
+  dp.trace.encapFailed(vx, skb, `no route to ${vtep}`);
 }
 
 /** The outer header's DF is clear: a datagram over the underlay's MTU leaves in fragments. */
@@ -130,7 +124,7 @@ function encapsulateInFragments(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inn
   writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, payload, 0, udpLength - UDP_HEADER_LEN);
   writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, payload, UDP_HEADER_LEN);
   payload.set(inner, UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-  const like = new Skb(inner, skb.flow, skb.dir, dp.tracer.encapNote(skb, inner, e.dst), vx.name);
+  const like = new Skb(inner, skb.flow, skb.dir, undefined, vx.name);
   like.lag = skb.lag;
   ipFragment(dp, v.linkNetns, r, mtu, outer, payload, like);
 }
@@ -154,7 +148,7 @@ const MIN_REPORTED_MTU = 576;
  */
 function pmtudReply(dp: Datapath, vx: SimLink, skb: Skb, inner: Uint8Array, pathMtu: number, outerLength: number): void {
   const mtu = pathMtu - VXLAN_OVERHEAD;
-  dp.tracer.tunnelTooBig(vx, skb, `MTU ${pathMtu} < ${outerLength}, DF set`);
+  dp.trace.tunnelTooBig(vx, skb, `MTU ${pathMtu} < ${outerLength}, DF set`);
   if (mtu < MIN_REPORTED_MTU) return;
   const ip = ETHERNET_HEADER_LEN;
   const innerLength = Math.min(be16(inner, ip + 2), inner.length - ip);
@@ -167,7 +161,7 @@ function pmtudReply(dp: Datapath, vx: SimLink, skb: Skb, inner: Uint8Array, path
   const r = new Skb(reply, skb.flow, skb.dir === 'request' ? 'reply' : 'request');
   dp.clock.schedule(dp.delays.vxlan + skb.lag, () => {
     countRx(vx, r);
-    dp.tracer.pmtuReply(vx, r, mtu);
+    dp.trace.pmtuReply(vx, r, mtu);
     vxlanRx(dp, vx, r);
   });
 }
@@ -176,7 +170,7 @@ function pmtudReply(dp: Datapath, vx: SimLink, skb: Skb, inner: Uint8Array, path
 export function vxlanRecv(dp: Datapath, vx: SimLink, skb: Skb, outer: Uint8Array): void {
   countRx(vx, skb);
   if (vx.vxlan!.learning) vxlanSnoop(dp, vx.vxlan!, macToString(skb.frame, 6), ipv4PacketSrc(outer, ETHERNET_HEADER_LEN));
-  dp.tracer.decap(vx, skb);
+  recvTaps(dp, vx, skb);
   vxlanRx(dp, vx, skb);
 }
 
@@ -188,7 +182,6 @@ export function vxlanRecv(dp: Datapath, vx: SimLink, skb: Skb, outer: Uint8Array
 function vxlanRx(dp: Datapath, vx: SimLink, skb: Skb): void {
   if (vx.master) return bridgeForward(dp, vx.master, vx, skb);
   if (!accepts(vx, skb.frame)) return;
-  dp.tracer.stackRecv(vx, skb);
   l3Input(dp, vx, skb);
 }
 

@@ -6,7 +6,7 @@
 import type { Datapath } from '../../datapath';
 import type { SimLink } from '../../objects';
 import type { NetDeviceOps } from '../dev';
-import { accepts, countRx, devXmit, later } from '../dev';
+import { accepts, countRx, devXmit, later, recvTaps } from '../dev';
 import { BROADCAST_MAC, macToString } from '../../../wire/addr';
 import { Skb } from '../skb';
 import { bridgeLookup, learn } from './br_fdb';
@@ -15,7 +15,6 @@ import { brNfCallsIptables, brNfForward, brNfPreRouting } from './br_netfilter';
 /** br_dev_xmit: what the bridge device itself sends goes the way of a frame from no port. */
 export const bridgeOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
-    dp.tracer.bridgeDown(dev, skb);
     bridgeForward(dp, dev, undefined, skb);
   },
 };
@@ -26,12 +25,7 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
   const src = macToString(f, 6), dst = macToString(f, 0);
   if (inPort) learn(dp, br, src, inPort);
   if (dst === BROADCAST_MAC) return broadcast(dp, br, inPort, skb);
-  if (dst === br.mac && inPort) {
-    countRx(br, skb);
-    dp.tracer.bridgeUp(br, skb);
-    later(dp, skb, dp.delays.bridge, dp.l3InputTask, br);
-    return;
-  }
+  if (dst === br.mac && inPort) return passFrameUp(dp, br, skb, dp.delays.bridge);
   const e = bridgeLookup(dp, br, dst);
   // br_netfilter: a frame bridged from one port toward others meets iptables
   // (br_netfilter.ts): PREROUTING as it enters, FORWARD and POSTROUTING as it leaves by a port.
@@ -40,7 +34,7 @@ export function bridgeForward(dp: Datapath, br: SimLink, inPort: SimLink | undef
   if (e && !e.local) {
     // Forwarding runs to completion (br_forward → dev_queue_xmit): no event, just its time.
     if (e.port === inPort) return;
-    if (!e.port.carrier) return dp.tracer.portDown(e.port, skb);
+    if (!e.port.carrier) return dp.trace.portDown(e.port, skb);
     if (filtered && !brNfForward(dp, br, skb)) return;
     skb.lag += dp.delays.bridge;
     portXmit(dp, e.port, skb, false);
@@ -54,10 +48,14 @@ function broadcast(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: 
   flood(dp, br, inPort, skb);
   if (!inPort) return;
   // The bridge's own stack takes a copy (br_pass_frame_up: a sniffer on the bridge sees it): its answer (an ARP reply for its address) belongs to the flow.
-  const local = new Skb(skb.frame, skb.flow, skb.dir);
-  countRx(br, local);
-  dp.tracer.bridgeUp(br, local);
-  later(dp, local, dp.delays.bridge + skb.lag, dp.l3InputTask, br);
+  passFrameUp(dp, br, new Skb(skb.frame, skb.flow, skb.dir), dp.delays.bridge + skb.lag);
+}
+
+/** br_pass_frame_up: the bridge device receives the frame for its own stack (netif_receive_skb, where its taps see it). */
+function passFrameUp(dp: Datapath, br: SimLink, skb: Skb, delayNs: number): void {
+  countRx(br, skb);
+  recvTaps(dp, br, skb);
+  later(dp, skb, delayNs, dp.l3InputTask, br);
 }
 
 /**
@@ -70,7 +68,7 @@ function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb,
   for (const port of br.ports) {
     if (port === inPort) continue;
     if (!port.carrier) {
-      if (port.peer && macToString(f, 0) === port.peer.mac) dp.tracer.portDown(port, skb);
+      if (port.peer && macToString(f, 0) === port.peer.mac) dp.trace.portDown(port, skb);
       continue;
     }
     // Flooded copies stay traced only where they will be taken: vxlan0, a user-space router's capture device (weave's vethwe-pcap), or the port whose container accepts them.
@@ -84,8 +82,8 @@ function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb,
   }
 }
 
-/** br_forward's hand-off to a port: a vxlan port is seen taking the frame from the bridge. */
+/** br_forward's hand-off to a port, which sends the frame (its taps see whether the bridge flooded it). */
 function portXmit(dp: Datapath, port: SimLink, skb: Skb, flooded: boolean): void {
-  if (port.type === 'vxlan') dp.tracer.bridgeToVxlan(port, skb, flooded);
+  skb.flooded = flooded;
   devXmit(dp, port, skb);
 }

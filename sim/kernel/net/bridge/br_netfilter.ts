@@ -37,6 +37,6 @@ export function brNfForward(dp: Datapath, br: SimLink, skb: Skb): boolean {
 function accepted(dp: Datapath, hook: NfInetHookNum, br: SimLink, skb: Skb, inDev: SimLink | undefined, outDev: SimLink | undefined): boolean {
   const dropped = dp.netfilter.verdict(dp, hook, br.netns, skb, ETHERNET_HEADER_LEN, inDev, outDev);
   if (dropped === undefined) return true;
-  dp.tracer.forwardDrop(skb, br, dropped);
+  dp.trace.forwardDrop(skb, br, dropped);
   return false;
 }

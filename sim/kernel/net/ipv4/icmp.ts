@@ -131,7 +131,7 @@ export function icmpFragNeededToSocket(dp: Datapath, ns: SimNetns, dev: SimLink,
   const icmp = emitIcmp({ kind: 'unreachable', type: ICMP_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, mtu, quoted: datagram.subarray(0, ICMP_QUOTE_LEN) });
   const frame = emitEthernet({ src: dev.mac, dst: dev.mac, ethertype: ETHERTYPE_IPV4 },
     emitIpv4({ src, dst: src, protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: TOS_INTERNETCONTROL, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, icmp));
-  dp.tracer.localError(ns, dev, flow, frame, `ICMP fragmentation needed (mtu ${mtu}) to the sending socket`, `MTU ${mtu} < ${datagram.length}, DF set: ${reason}`);
+  dp.trace.localError(ns, dev, flow, frame, mtu, `MTU ${mtu} < ${datagram.length}, DF set: ${reason}`);
 }
 
 /** A queued echo request whose next hop never answered ARP: its socket hears "Destination Host Unreachable". */

@@ -34,26 +34,26 @@ const IP_DF = 0x4000;
 /** ip_route_input_slow's forwarding branch and ip_forward, for the datagram whose IPv4 header starts at the frame's offset 14. */
 export function ipForward(dp: Datapath, ns: SimNetns, inDev: SimLink, skb: Skb): void {
   const ip = ETHERNET_HEADER_LEN;
-  if (!devForwards(inDev)) return dp.tracer.forwardDrop(skb, inDev, `not for this namespace, and ${inDev.name} does not forward (net.ipv4.conf.${inDev.name}.forwarding = 0)`);
+  if (!devForwards(inDev)) return dp.trace.forwardDrop(skb, inDev, `not for this namespace, and ${inDev.name} does not forward (net.ipv4.conf.${inDev.name}.forwarding = 0)`);
   // Only a frame addressed to this device is forwarded (skb->pkt_type == PACKET_HOST).
-  if (macToString(skb.frame, 0) !== inDev.mac) return dp.tracer.forwardDrop(skb, inDev, 'not for this namespace (link-layer broadcast)');
+  if (macToString(skb.frame, 0) !== inDev.mac) return dp.trace.forwardDrop(skb, inDev, 'not for this namespace (link-layer broadcast)');
   const dst = ipv4PacketDstString(skb.frame, ip);
   const r = route(ns, dst);
   if (!r || r.local) {
     icmpSend(dp, ns, skb, ip, ICMP_DEST_UNREACHABLE, UNREACH_NET);
-    return dp.tracer.forwardDrop(skb, inDev, `no route to ${dst}: ICMP network unreachable`);
+    return dp.trace.forwardDrop(skb, inDev, `no route to ${dst}: ICMP network unreachable`);
   }
   // RTN_BLACKHOLE: discarded without a word (dst_discard).
-  if (r.blackhole) return dp.tracer.drop(skb, undefined, inDev, `blackhole route to ${dst}`);
+  if (r.blackhole) return dp.trace.drop(skb, inDev, `blackhole route to ${dst}`);
   if (ipv4PacketTtl(skb.frame, ip) <= 1) {
     icmpSend(dp, ns, skb, ip, ICMP_TIME_EXCEEDED, EXC_TTL);
-    return dp.tracer.forwardDrop(skb, inDev, 'TTL exceeded in transit: ICMP time exceeded');
+    return dp.trace.forwardDrop(skb, inDev, 'TTL exceeded in transit: ICMP time exceeded');
   }
   const length = ipv4PacketEnd(skb.frame, ip) - ip;
   const df = (be16(skb.frame, ip + 6) & IP_DF) !== 0;
   if (df && length > r.dev.mtu) {
     icmpSend(dp, ns, skb, ip, ICMP_DEST_UNREACHABLE, UNREACH_FRAG_NEEDED, r.dev.mtu);
-    return dp.tracer.forwardDrop(skb, inDev, `MTU ${r.dev.mtu} < ${length}, DF set: ICMP fragmentation needed`);
+    return dp.trace.forwardDrop(skb, inDev, `MTU ${r.dev.mtu} < ${length}, DF set: ICMP fragmentation needed`);
   }
   // skb_cow: the datagram is changed on a copy (the frame seen so far stays as it was).
   const out = dp.frames.alloc(ETHERNET_HEADER_LEN + length);
@@ -79,7 +79,7 @@ function decreaseTtl(f: Uint8Array, ip: number): void {
 function hookAccepts(dp: Datapath, hook: typeof NF_INET_FORWARD | typeof NF_INET_POST_ROUTING, ns: SimNetns, skb: Skb, inDev: SimLink, outDev: SimLink): boolean {
   const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ETHERNET_HEADER_LEN, inDev, outDev);
   if (dropped === undefined) return true;
-  dp.tracer.forwardDrop(skb, hook === NF_INET_FORWARD ? inDev : outDev, dropped);
+  dp.trace.forwardDrop(skb, hook === NF_INET_FORWARD ? inDev : outDev, dropped);
   return false;
 }
 

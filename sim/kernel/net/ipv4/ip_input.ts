@@ -22,7 +22,7 @@ import { NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING } from '../netfilter';
 
 export function ipInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   const ip = ETHERNET_HEADER_LEN;
-  if (ipv4HeaderProblem(skb.frame, ip) !== undefined || !ipv4PacketChecksumOk(skb.frame, ip)) return dp.tracer.drop(skb, undefined, dev, 'bad IPv4 header');
+  if (ipv4HeaderProblem(skb.frame, ip) !== undefined || !ipv4PacketChecksumOk(skb.frame, ip)) return dp.trace.drop(skb, dev, 'bad IPv4 header');
   // nf_defrag_ipv4: where connection tracking runs, it sees whole datagrams, so fragments
   // are joined before PREROUTING (a forwarded one leaves in fragments again).
   if (ns.netfilter?.active && ipv4PacketIsFragment(skb.frame, ip)) return defragForConntrack(dp, ns, dev, skb);
@@ -61,7 +61,7 @@ function ipRcvFinish(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
 
 /** The tracer sees what a host's uplink takes, but VXLAN for this host (its socket's hop says it). */
 function uplinkSeen(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, arrived: Uint8Array, local: boolean): void {
-  if (!local || !isVxlanFrame(arrived, ns)) dp.tracer.uplinkRecv(dev, arrived === skb.frame ? skb : asArrived(skb, arrived), !local);
+  if (!local || !isVxlanFrame(arrived, ns)) dp.trace.uplinkRecv(dev, arrived === skb.frame ? skb : asArrived(skb, arrived), !local);
 }
 
 /** The datagram as it arrived, for the tracer: the same flow, direction and time. */
@@ -83,6 +83,6 @@ export function deliver(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: 
 function netfilterAccepts(dp: Datapath, hook: typeof NF_INET_PRE_ROUTING | typeof NF_INET_LOCAL_IN, ns: SimNetns, dev: SimLink, skb: Skb): boolean {
   const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ETHERNET_HEADER_LEN, dev, undefined);
   if (dropped === undefined) return true;
-  dp.tracer.netfilterDrop(skb, dev, ETHERNET_HEADER_LEN, true, dropped);
+  dp.trace.netfilterDrop(skb, dev, ETHERNET_HEADER_LEN, true, dropped);
   return false;
 }

@@ -11,7 +11,7 @@ import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire
 import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4HeaderLength, ipv4PacketDst, ipv4PacketDstString, Ipv4Repr, parseIpv4, writeIpv4Header } from '../../../wire/ipv4';
 import { bufferView } from '../../../wire/bytes';
 import { PayloadRewrite, Skb } from '../skb';
-import { countRx, devXmit, later } from '../dev';
+import { countRx, devXmit, later, xmitTaps } from '../dev';
 import { l2Header, neighOutput, resolvedNeigh } from '../neighbour';
 import { ipFragment } from './ip_fragment';
 import { pathMtu, route } from './route';
@@ -61,7 +61,7 @@ function loopbackSend(dp: Datapath, ns: SimNetns, r: ResolvedRoute, repr: Ipv4Re
   r.dev.txPackets++;
   r.dev.txBytes += frame.length;
   countRx(r.dev, skb);
-  dp.tracer.localSend(r.dev, skb);
+  xmitTaps(dp, r.dev, skb);
   later(dp, skb, dp.delays.stack, dp.localInputTask, r.dev);
   return undefined;
 }
@@ -129,7 +129,7 @@ function postRouting(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | un
 /** ip_route_me_harder: OUTPUT's NAT changed the destination, so the datagram is routed anew. */
 function rerouteAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): void {
   const again = route(ns, ipv4PacketDstString(skb.frame, ip));
-  if (!again) return dp.tracer.drop(skb, undefined, r.dev, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
+  if (!again) return dp.trace.drop(skb, r.dev, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
   if (again.dev !== r.dev || again.nexthop !== r.nexthop) {
     // The next hop changed: the Ethernet header built for the old one goes.
     if (n) skb.frame = skb.frame.subarray(ETHERNET_HEADER_LEN);
@@ -146,6 +146,6 @@ function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: nu
 function hookAccepts(dp: Datapath, hook: typeof NF_INET_LOCAL_OUT | typeof NF_INET_POST_ROUTING, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): boolean {
   const dropped = dp.netfilter.verdict(dp, hook, ns, skb, ip, undefined, r.dev);
   if (dropped === undefined) return true;
-  dp.tracer.netfilterDrop(skb, r.dev, ip, false, dropped);
+  dp.trace.netfilterDrop(skb, r.dev, ip, false, dropped);
   return false;
 }

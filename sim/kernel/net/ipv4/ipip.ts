@@ -19,31 +19,29 @@ import { route } from './route';
 
 export const ipipOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
-    dp.tracer.intoTunnel(dev, skb);
     const inner = skb.frame.subarray(ETHERNET_HEADER_LEN);
     const r = route(dev.netns, ipv4PacketDstString(inner, 0));
     // With no remote, the tunnel needs a gateway to send to (ip_tunnel_xmit: "tunnel no remote and no gateway").
-    if (!r?.via) return dp.tracer.drop(skb, undefined, dev, 'ipip: no gateway for the inner destination');
+    if (!r?.via) return dp.trace.drop(skb, dev, 'ipip: no gateway for the inner destination');
     // ttl inherit, and DF as the inner datagram has it (the tunnel's pmtudisc is off).
     const df = (be16(inner, 6) & 0x4000) !== 0;
     const error = dp.ipSend(dev.netns, {
       dst: r.via, protocol: IPPROTO_IPIP, ttl: ipv4PacketTtl(inner, 0), tos: inner[1], id: df ? 0 : dp.nextIpId(),
       dontFragment: df, moreFragments: false, fragmentOffset: 0,
     }, inner, skb.flow, skb.dir, undefined, skb.lag);
-    if (error) dp.tracer.drop(skb, undefined, dev, `ipip: ${error}`);
+    if (error) dp.trace.drop(skb, dev, `ipip: ${error}`);
   },
 };
 
 /** ipip_rcv: the inner datagram of protocol 4 for this namespace, received on its up ipip device (else dropped, as with no tunnel). */
 export function ipipRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: number, end: number): void {
   const tunnel = [...ns.links.values()].find((l) => l.type === 'ipip' && l.up);
-  if (!tunnel) return dp.tracer.drop(skb, undefined, dev, 'protocol 4 with no ipip tunnel');
+  if (!tunnel) return dp.trace.drop(skb, dev, 'protocol 4 with no ipip tunnel');
   const frame = dp.frames.alloc(ETHERNET_HEADER_LEN + end - l4);
   writeEthernetHeader({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, frame, 0);
   frame.set(skb.frame.subarray(l4, end), ETHERNET_HEADER_LEN);
   const inner = new Skb(frame, skb.flow, skb.dir);
   inner.lag = skb.lag;
-  dp.tracer.outOfTunnel(tunnel, inner);
   devRecv(dp, tunnel, inner);
 }
 

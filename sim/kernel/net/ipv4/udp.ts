@@ -24,7 +24,7 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
     const vx = vxlans[i];
     const vni = vxlanVni(f, l4 + UDP_HEADER_LEN);
     if (!vx.up || (!vx.vxlan!.external && vni !== vx.vxlan!.vni)) continue;
-    dp.tracer.udpDeliver(dev, skb, vx, vni);
+    dp.trace.udpDeliver(dev, skb, vx, vni);
     const inner = new Skb(f.subarray(l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd), skb.flow, skb.dir);
     // An external device's packets carry their tunnel as metadata; a datapath's vport hands them to the datapath.
     if (vx.vxlan!.external && vx.odpDatapath) return toDatapath(dp, vx, skb, inner, vni);

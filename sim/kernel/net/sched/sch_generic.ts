@@ -8,6 +8,7 @@
 import type { Datapath } from '../../datapath';
 import type { SimLink } from '../../objects';
 import type { Skb } from '../skb';
+import { xmitTaps } from '../dev';
 
 /** The qdisc kinds sim models (tc's `KIND`). */
 export type QdiscKind = 'tbf' | 'netem';
@@ -44,9 +45,10 @@ export function qdiscName(dev: SimLink): string {
  * while the frame waited has dropped its queue (dev_deactivate resets the qdisc).
  */
 export function devHardXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
-  if (!dev.up) return dp.tracer.drop(skb, undefined, dev, 'link down');
+  if (!dev.up) return dp.trace.drop(skb, dev, 'link down');
   dev.txPackets++;
   dev.txBytes += skb.frame.length;
+  xmitTaps(dp, dev, skb);
   (dev.xmitOps ??= dp.deviceOps[dev.type]).xmit(dp, dev, skb);
 }
 

@@ -44,8 +44,8 @@ export class Netem implements Qdisc {
   /** netem_enqueue: the loss draw first, then the queue's limit, then the delay draw. */
   enqueue(dp: Datapath, dev: SimLink, skb: Skb): void {
     const { loss, limit } = this.params;
-    if (loss && loss >= randomUint32(this.prng)) return dp.tracer.qdiscDrop(dev, skb, `netem loss ${printfG(lossPercent(loss))}%`);
-    if (this.queued >= limit) return dp.tracer.qdiscDrop(dev, skb, `netem: queue full (limit ${limit} packets)`);
+    if (loss && loss >= randomUint32(this.prng)) return dp.trace.qdiscDrop(dev, skb, `netem loss ${printfG(lossPercent(loss))}%`);
+    if (this.queued >= limit) return dp.trace.qdiscDrop(dev, skb, `netem: queue full (limit ${limit} packets)`);
     const delay = this.delayNs();
     if (delay === 0) return devHardXmit(dp, dev, skb);
     this.queued++;

@@ -77,8 +77,8 @@ export class Tbf implements Qdisc {
 
   enqueue(dp: Datapath, dev: SimLink, skb: Skb): void {
     const len = pktLen(skb);
-    if (len > this.maxSize) return dp.tracer.qdiscDrop(dev, skb, `tbf: a ${len}-byte frame is over its burst (${this.maxSize} bytes)`);
-    if (this.backlog + len > this.params.limit) return dp.tracer.qdiscDrop(dev, skb, `tbf: queue full (limit ${this.params.limit} bytes)`);
+    if (len > this.maxSize) return dp.trace.qdiscDrop(dev, skb, `tbf: a ${len}-byte frame is over its burst (${this.maxSize} bytes)`);
+    if (this.backlog + len > this.params.limit) return dp.trace.qdiscDrop(dev, skb, `tbf: queue full (limit ${this.params.limit} bytes)`);
     this.queue.push(skb);
     this.backlog += len;
     if (this.watchdogAt === undefined) this.dequeue(dp, dev, dp.clock.now + skb.lag);
