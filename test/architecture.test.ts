@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { driverFileImports, driverLeaks, driverQuestions, driverQuestionsIn, folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, nodeGlobalsOf, networkBridgeReads, PAGE_STANDINS, registryHelpersIn, specifiersOf, stepNumbers, stepNumbersIn, violations } from './helpers/architecture';
+import { driverFileImports, driverLeaks, driverQuestions, driverQuestionsIn, folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, nodeGlobalsOf, networkBridgeReads, PAGE_STANDINS, registryHelpersIn, specifiersOf, stepNumbers, stepNumbersIn, tapReads, tapReadsIn, tracerImports, violations } from './helpers/architecture';
 import { REPO } from './helpers/env';
 
 describe('architecture', () => {
@@ -114,6 +114,23 @@ describe('architecture', () => {
       'x.ts:5: step = 5',
       'x.ts:6: 2',
     ]);
+  });
+
+  test('the tracer is made by the datapath alone, and its packet taps are called only at the device points (net/dev.ts)', () => {
+    expect(tracerImports(graph)).toEqual([]);
+    expect(tapReads(REPO, graph)).toEqual([]);
+  });
+
+  test('a driver calling the taps or importing the tracer is found', () => {
+    const text = [
+      'dp.taps.xmit(dev, skb);',
+      "const t = dp['taps'];",
+      'const { taps } = dp; const { taps: seen } = dp;',
+      // Not the taps: a word in a comment or a string, another property.
+      "// the taps see it\nconst s = 'taps'; dp.trace.drop(skb, dev, 'x');",
+    ].join('\n');
+    expect(tapReadsIn('vxlan.ts', text)).toEqual(['vxlan.ts:1: dp.taps', "vxlan.ts:2: dp['taps']", 'vxlan.ts:3: taps', 'vxlan.ts:3: taps: seen']);
+    expect(tracerImports(plus('sim/kernel/net/vxlan.ts', 'sim/kernel/net/tracer.ts'))).toEqual(['sim/kernel/net/vxlan.ts → sim/kernel/net/tracer.ts']);
   });
 
   test("Node's globals count as imports of their modules; a name the file declares itself does not", () => {

@@ -403,3 +403,34 @@ export function driverLeaks(repo: string, graph: ImportGraph): string[] {
   const registry = `${DRIVER_SEAM}index.ts`;
   return [...driverFileImports(graph), ...registryHelpersIn(registry, fs.readFileSync(path.join(repo, registry), 'utf8'))];
 }
+
+/** The tracer, and the one file that makes it: the datapath, which hands the kernel its two interfaces (net/tracepoints.ts). */
+export const TRACER = 'sim/kernel/net/tracer.ts';
+const TRACER_OWNER = 'sim/kernel/datapath.ts';
+/** The device points: the one file whose functions (xmitTaps, recvTaps) call the packet taps. */
+export const DEVICE_POINTS = 'sim/kernel/net/dev.ts';
+
+/** Imports of the tracer by any file but the datapath: a driver or a subsystem calling the tracer itself. */
+export function tracerImports(graph: ImportGraph): string[] {
+  return [...graph].flatMap(([file, modules]) => (file === TRACER_OWNER ? [] : modules.filter((m) => m === TRACER).map((m) => `${file} → ${m}`)));
+}
+
+/** Places in a source text that reach the packet taps: `dp.taps`, `dp['taps']`, `const { taps } = dp`. */
+export function tapReadsIn(fileName: string, text: string): string[] {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const found: string[] = [];
+  const at = (node: ts.Node) => `${fileName}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: ${node.getText(sf)}`;
+  const visit = (node: ts.Node) => {
+    if ((ts.isPropertyAccessExpression(node) && node.name.text === 'taps')
+      || (ts.isElementAccessExpression(node) && ts.isStringLiteral(node.argumentExpression) && node.argumentExpression.text === 'taps')
+      || (ts.isBindingElement(node) && ts.isObjectBindingPattern(node.parent) && (node.propertyName ?? node.name).getText(sf) === 'taps')) found.push(at(node));
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+/** Every production file's reach for the packet taps outside the device points. */
+export function tapReads(repo: string, graph: ImportGraph): string[] {
+  return [...graph.keys()].filter((f) => f !== DEVICE_POINTS).flatMap((f) => tapReadsIn(f, fs.readFileSync(path.join(repo, f), 'utf8')));
+}
