@@ -149,6 +149,25 @@ describe('docker inspect CONTAINER', () => {
     expect(again.IPAMConfig).toEqual({ IPv4Address: again.IPAddress });
   });
 
+  test("State.Pid: a running container's process as its host numbers it, the next a start takes from the host's pids; 0 once stopped, a new one at a new start", () => {
+    const m = tutorial();
+    const pid = (host: string, name: string, model = m) => Number(inspect(model, host, `docker inspect ${name}`)[0].State.Pid);
+    const first = pid('r0', 'ubuntu0');
+    expect(first).toBeGreaterThan(300);
+    docker(m, 'r0', 'docker run -dit --name later --network test-net busybox');
+    // A start takes its runtime's processes' pids (containerd's shim, runc and its clones) before and after the container's own.
+    expect(pid('r0', 'later') - first).toBe(8);
+    // Each host numbers its own processes.
+    expect(pid('r1', 'ubuntu1')).not.toBe(first);
+    expect(docker(m, 'r0', `docker inspect -f '{{.State.Pid}}' ubuntu0`).stdout).toBe(`${first}\n`);
+    docker(m, 'r0', 'docker stop ubuntu0');
+    expect(pid('r0', 'ubuntu0')).toBe(0);
+    docker(m, 'r0', 'docker start ubuntu0');
+    expect(pid('r0', 'ubuntu0')).toBe(first + 16);
+    // The same scenario numbers them the same way each run.
+    expect(pid('r0', 'ubuntu0', tutorial())).toBe(first);
+  });
+
   test('IPAMConfig holds the address asked for with --ip; a container on the default bridge fills the legacy fields', () => {
     const m = tutorial();
     docker(m, 'r0', 'docker run -dit --name fixed --network test-net --ip 10.0.1.50 busybox');

@@ -174,6 +174,15 @@ function checkRequestedAddress(tx: Tx, net: Network | Draft<Network>, ip: string
   throw new DaemonRefusal(`Invalid address ${ip}: It does not belong to any of this network's subnets`, 'start');
 }
 
+/**
+ * The pids a container start takes from the host before its process (containerd's shim, which
+ * starts itself again as a daemon, runc create, runc init and the two children nsexec clones;
+ * the last becomes the container's process, keeping its pid across exec) …
+ */
+const PIDS_BEFORE_INIT = 6;
+/** … and after it (libnetwork's setkey hook, which runc runs before the start, and runc start). */
+const PIDS_AFTER_INIT = 2;
+
 export function startContainer(tx: Tx, c: Draft<Container>): void {
   for (const n of c.networks) if (n.ip) checkRequestedAddress(tx, networkOf(tx, n.networkId, c.host), n.ip);
   addNamespace(tx, c.host, c.sandbox);
@@ -181,6 +190,9 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
   for (const n of c.networks) connect(tx, c, networkOf(tx, n.networkId, c.host), n.aliases, n.ip);
   c.state = advance(containerMachine, c.state, 'START');
   c.startedNs = String(tx.now());
+  const h = tx.host(c.host);
+  c.pid = h.lastPid + PIDS_BEFORE_INIT;
+  h.lastPid = c.pid + PIDS_AFTER_INIT;
 }
 
 function generatedName(tx: Tx): string {
@@ -240,6 +252,7 @@ export function stopContainer(tx: Tx, c: Draft<Container>): void {
   }
   releaseGatewayIfUnneeded(tx, c, true);
   c.resolverPorts = undefined;
+  c.pid = undefined;
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'REMOVE');
   delNamespace(tx, c.host, c.sandbox);
   c.state = advance(containerMachine, c.state, 'STOP');

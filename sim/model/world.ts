@@ -118,6 +118,8 @@ export interface Container {
    * with the embedded DNS, gone when the sandbox goes.
    */
   resolverPorts?: { udp: number; tcp: number };
+  /** The container's process as the host numbers it (State.Pid), while it runs. */
+  pid?: number;
 }
 
 export interface Host {
@@ -145,6 +147,8 @@ export interface Host {
   netnsGcStartNs: number | null;
   /** Counter for the random-looking host-side veth names. */
   vethSerial: number;
+  /** The kernel's pid allocator on this host: the last process id it handed out (a container's State.Pid comes from it). */
+  lastPid: number;
   /** The underlay link (eth0) is up, since `underlayChangedNs` on the run's clock (netdb.ts). */
   underlayUp: boolean;
   underlayChangedNs: number;
@@ -433,10 +437,19 @@ export function hostOf<H extends Host>(w: { hosts: Shards<H> }, name: string): H
   return shardGet(w.hosts, name)!;
 }
 
+/**
+ * Where the host's pid allocator stands when the scenario starts: a booted machine whose
+ * dockerd and containerd run, some thousands of pids in (the engine's sample: dockerd 12550).
+ * A hash of the host's name, so a run repeats without drawing from the seeded generator.
+ */
+function bootPids(host: string): number {
+  return 2000 + (seedFromName(`pids:${host}`) % 20000);
+}
+
 export function emptyHost(name: string, underlay: string, underlayPrefix = 24): Host {
   return {
     name, underlay, underlayPrefix, nodeState: initialState(swarmNodeMachine) as NodeState, nodeId: '', gossipName: '',
-    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], netnsFiles: [], netnsGcStartNs: null, vethSerial: 0, underlayUp: true, underlayChangedNs: 0, gossipAlive: true, overlayProbed: false,
+    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], netnsFiles: [], netnsGcStartNs: null, vethSerial: 0, lastPid: bootPids(name), underlayUp: true, underlayChangedNs: 0, gossipAlive: true, overlayProbed: false,
   };
 }
 
