@@ -10,6 +10,7 @@ import { dockerStep } from '../sim/docker/session';
 import { bytesSize, dockerInfo } from '../sim/docker/info';
 import { lookupCommand } from '../sim/commands/registry';
 import { runSim } from './helpers/run';
+import { CONTAINER_JSON, GoType, NETWORK_RESOURCE } from '../sim/docker/api-types';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -294,6 +295,81 @@ describe('range in -f templates', () => {
       const o = docker(m, 'r0', `docker network inspect -f '${f}' test-net`);
       expect({ f, exit: o.exitCode, stderr: o.stderr }).toEqual({ f, exit: 1, stderr: expect.stringMatching(/^cnmlab: docker inspect --format: .* is not modelled/) });
     }
+  });
+});
+
+describe("-f templates run on Docker's typed structs first (docker/cli's TemplateInspector), then on the raw JSON", () => {
+  const f = (m: Model, what: string, template: string, ref: string) => docker(m, 'r0', `docker ${what} -f '${template}' ${ref}`);
+
+  test('a nil slice prints [], a nil map map[], a nil pointer <nil>, as the Go type of the field has it', () => {
+    const m = tutorial();
+    const printed = (t: string) => f(m, 'inspect', t, 'ubuntu0').stdout;
+    expect(printed('{{.Config.Env}}|{{.Config.Entrypoint}}|{{.Config.Volumes}}|{{.ExecIDs}}|{{.HostConfig.Binds}}|{{.HostConfig.Ulimits}}')).toBe('[]|[]|map[]|[]|[]|[]\n');
+    expect(printed('{{.NetworkSettings.Ports}}|{{.NetworkSettings.SecondaryIPAddresses}}|{{.HostConfig.PidsLimit}}|{{.HostConfig.ConsoleSize}}')).toBe('map[]|[]|<nil>|[0 0]\n');
+    expect(printed('{{.HostConfig.LogConfig}}')).toBe('{json-file map[]}\n');
+    // A pointer to a struct is followed at the top; a struct prints its fields, those the JSON leaves out (Health) at their zero value.
+    expect(printed('{{.State}}')).toMatch(/^\{running true false false false false \d+ 0  \S+Z 0001-01-01T00:00:00Z <nil>\}\n$/);
+    expect(printed('{{.Config}}')).toMatch(/^\{[0-9a-f]{12}   false false false map\[\] true true false \[\] \[sh\] <nil> false busybox map\[\]  \[\] false  \[\] map\[\]  <nil> \[\]\}\n$/);
+    // len, range and index on them as Go's: a nil slice is empty; a missing key gives the element's zero value ("" for a string, a nil pointer).
+    expect(printed('{{len .Config.Env}} {{range .Config.Env}}x{{else}}none{{end}} [{{index .Config.Labels "x"}}] {{index .NetworkSettings.Networks "x"}}')).toBe('0 none [] <nil>\n');
+    // A missing map key met as a field is nothing, and so is a field of it.
+    expect(printed('{{.NetworkSettings.Networks.nosuch}} {{.NetworkSettings.Networks.nosuch.IPAddress}}')).toBe('<no value> <no value>\n');
+  });
+
+  test("a network: Created is a time.Time (its String()), IPAM and the endpoints are structs, a nil map of options map[]", () => {
+    const m = tutorial();
+    const net = (t: string) => f(m, 'network inspect', t, 'test-net').stdout;
+    expect(net('{{.Created}}')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \+0000 UTC\n$/);
+    expect(net('{{.IPAM}}')).toBe('{default map[] [{10.0.1.0/24  10.0.1.1 map[]}]}\n');
+    expect(net('{{.ConfigFrom}} {{.Labels}} [{{index .Options "x"}}]')).toBe('{} map[] []\n');
+    expect(net('{{range .Containers}}{{.}};{{end}}')).toMatch(/^\{ubuntu0 [0-9a-f]{64} 02:42:0a:00:01:02 10\.0\.1\.2\/24 \};\{test-net-endpoint [0-9a-f]{64} 02:42:0a:00:01:03 10\.0\.1\.3\/24 \};\n$/);
+  });
+
+  test("a JSON name that is not the Go field's (Id, not ID) fails the typed run: the raw one prints a null as <no value>, a missing index the same", () => {
+    const m = tutorial();
+    expect(f(m, 'inspect', '{{.Id}} {{.Config.Env}}', 'ubuntu0').stdout).toMatch(/^[0-9a-f]{64} <no value>\n$/);
+    expect(f(m, 'network inspect', '{{.Id}} {{index .Options "x"}}', 'test-net').stdout).toMatch(/^[0-9a-z]{25} <no value>\n$/);
+    // len of an int fails typed; the raw JSON's number is a json.Number, a string.
+    const pid = JSON.parse(docker(m, 'r0', 'docker inspect ubuntu0').stdout)[0].State.Pid;
+    expect(f(m, 'inspect', '{{len .State.Pid}}', 'ubuntu0').stdout).toBe(`${String(pid).length}\n`);
+    // A field of a null: Go's own words for a nil interface.
+    expect(f(m, 'inspect', '{{.Id}}{{.Config.Env.X}}', 'ubuntu0')).toMatchObject({ exitCode: 1, stderr: 'template parsing error: template: :1:9: executing "" at <.Config.Env.X>: nil pointer evaluating interface {}.X\n' });
+  });
+
+  test("the type table holds every key the model's inspect documents have, in their order", () => {
+    const m = tutorial();
+    /** The JSON keys a Go type writes, in order: embedded structs inline. */
+    const jsonKeys = (t: GoType): string[] => {
+      const s = t.kind === 'pointer' ? t.elem : t;
+      return s.kind === 'struct' ? s.fields.flatMap((fd) => (fd.embedded ? jsonKeys(fd.type) : [fd.json ?? fd.name])) : [];
+    };
+    const typeOf = (t: GoType, key: string): GoType => {
+      const s = t.kind === 'pointer' ? t.elem : t;
+      if (s.kind !== 'struct') throw new Error(`no struct for ${key}`);
+      for (const fd of s.fields) {
+        if (fd.embedded) { if (jsonKeys(fd.type).includes(key)) return typeOf(fd.type, key); } else if ((fd.json ?? fd.name) === key) return fd.type;
+      }
+      throw new Error(`no field ${key}`);
+    };
+    const check = (doc: unknown, t: GoType, at: string): void => {
+      const s = t.kind === 'pointer' ? t.elem : t;
+      if (doc === null || typeof doc !== 'object') return;
+      if (s.kind === 'struct') {
+        const keys = Object.keys(doc);
+        expect({ at, keys }).toEqual({ at, keys: jsonKeys(s).filter((k) => keys.includes(k)) });
+        for (const k of keys) check((doc as Doc)[k], typeOf(s, k), `${at}.${k}`);
+      } else if (s.kind === 'map' || s.kind === 'slice') {
+        for (const v of Object.values(doc)) check(v, s.elem, `${at}[]`);
+      }
+    };
+    check(inspect(m, 'r0', 'docker inspect ubuntu0')[0], CONTAINER_JSON, 'ContainerJSON');
+    check(inspect(m, 'r0', 'docker network inspect --verbose test-net')[0], NETWORK_RESOURCE, 'NetworkResource');
+  });
+
+  test('a value holding a pointer, which Go prints as its address, is not modelled; json prints it', () => {
+    const m = tutorial();
+    expect(f(m, 'inspect', '{{.NetworkSettings.Networks}}', 'ubuntu0')).toMatchObject({ exitCode: 1, stderr: expect.stringMatching(/^cnmlab: docker inspect --format: .* is not modelled/) });
+    expect(JSON.parse(f(m, 'inspect', '{{json .NetworkSettings.Networks}}', 'ubuntu0').stdout)['test-net'].IPAddress).toBe('10.0.1.2');
   });
 });
 

@@ -12,6 +12,7 @@ import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { removeEndpoint } from '../model/endpoints';
 import { executeTemplate, parseTemplate, TemplateExecError } from './template';
+import { CONTAINER_JSON, GoType, NETWORK_RESOURCE } from './api-types';
 import { findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
 import { DaemonRefusal, NotModelled } from '../model/refusal';
 import { gatewayInSubnet } from '../model/swarm';
@@ -83,7 +84,7 @@ function mapOpts(values: string[]): Record<string, string> {
  * then run on each object, one that fails reported with the references not found, and a
  * lone newline when nothing was printed.
  */
-function inspectOutput(p: ParsedFlags, found: ({ object: unknown } | { error: string })[]): CommandOutput {
+function inspectOutput(p: ParsedFlags, found: ({ object: unknown; type: GoType } | { error: string })[]): CommandOutput {
   const template = first(p, 'format');
   const errors: string[] = [];
   let stdout = '';
@@ -98,7 +99,7 @@ function inspectOutput(p: ParsedFlags, found: ({ object: unknown } | { error: st
         continue;
       }
       try {
-        stdout += executeTemplate(parsed, f.object) + '\n';
+        stdout += executeTemplate(parsed, f.object, f.type) + '\n';
       } catch (e) {
         if (!(e instanceof TemplateExecError)) throw e;
         errors.push(e.message);
@@ -141,7 +142,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       requireArgs(p, 'docker network inspect', 'docker network inspect [OPTIONS] NETWORK [NETWORK...]', 'Display detailed information on one or more networks', 1, Infinity);
       return inspectOutput(p, p.args.map((ref) => {
         const net = findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
-        return net ? { object: networkInspectObject(tx.w as World, host, net, p.bools.has('verbose')) } : { error: `Error: No such network: ${ref}` };
+        return net ? { object: networkInspectObject(tx.w as World, host, net, p.bools.has('verbose')), type: NETWORK_RESOURCE } : { error: `Error: No such network: ${ref}` };
       }));
     }
     case 'rm':
@@ -332,8 +333,8 @@ export function dockerCommand(tx: Tx, host: string, argv: string[]): DockerOutco
       return inspectOutput(p, p.args.map((ref) => {
         const c = findContainer(tx.host(host), ref);
         const net = c ? undefined : findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
-        if (c) return { object: containerInspectObject(tx.w as World, c) };
-        return net ? { object: networkInspectObject(tx.w as World, host, net) } : { error: `Error: No such object: ${ref}` };
+        if (c) return { object: containerInspectObject(tx.w as World, c), type: CONTAINER_JSON };
+        return net ? { object: networkInspectObject(tx.w as World, host, net), type: NETWORK_RESOURCE } : { error: `Error: No such object: ${ref}` };
       }));
     }
     case 'info': {

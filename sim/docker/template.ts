@@ -5,10 +5,18 @@
  * key order, as Go's does. docker/cli parses the template before it looks anything up (a
  * template that does not parse exits 64) and runs it on each object in turn (one that fails
  * there is reported, the others printed).
+ *
+ * docker/cli's TemplateInspector runs the template twice at most: first on the typed struct
+ * the API client decoded (types.ContainerJSON, types.NetworkResource: api-types.ts), where a
+ * field's Go type decides what it prints and a missing map key is `<no value>`; only if that
+ * fails (a JSON name that is not the Go field's, `{{.Id}}`; len of a number) again on the raw
+ * JSON decoded into interface{} values with missingkey=error, whose errors are the ones shown.
  */
 import { DockerError } from './errors';
 import { NotModelled } from '../model/refusal';
+import { GoField, GoType } from './api-types';
 
+/** A value of the raw run inside a map or slice, as %v prints an interface{}: nil is `<nil>`. */
 function goValue(v: unknown): string {
   if (v === null || v === undefined) return '<nil>';
   if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
@@ -39,11 +47,6 @@ export type Template = Node[];
 
 /** A template that parsed but failed on one object: docker/cli reports it and goes on with the next. */
 export class TemplateExecError extends Error {}
-
-interface Scope {
-  dot: unknown;
-  vars: Record<string, unknown>;
-}
 
 /** docker/cli's Inspect: a template that does not parse is a usage error, exit 64, before any object is looked up. */
 const parseError = (msg: string) => new DockerError(`template parsing error: template: :1: ${msg}`, 64);
@@ -99,11 +102,207 @@ export function parseTemplate(template: string): Template {
   return root;
 }
 
+/**
+ * text/template's invalid reflect.Value: a missing key of a map (or of a nil one), a nil
+ * interface{} an action yields (text/template unwraps it to nothing), and what a field of
+ * such a value gives. It prints `<no value>`.
+ */
+const NO_VALUE = Symbol('no value');
+
+/** The raw run's values: JSON as encoding/json decodes it into interface{}. */
+type Raw = unknown;
+
+/** The typed run's values: the JSON value (undefined for a field the JSON left out: its zero value) and its Go type. */
+interface Typed {
+  v: unknown;
+  t: GoType;
+}
+
+/** Why the typed run failed; docker/cli then runs the template on the raw JSON. */
+class TypedFailure extends Error {}
+
+interface Run<V> {
+  /** `.field` of a value. */
+  field(cur: V | typeof NO_VALUE, part: string, path: string, at: number): V | typeof NO_VALUE;
+  index(item: V | typeof NO_VALUE, key: string, expr: string, at: number): V | typeof NO_VALUE;
+  len(item: V | typeof NO_VALUE, expr: string, at: number): number;
+  json(item: V | typeof NO_VALUE): string;
+  /** What range iterates over: key and element pairs, in Go's order. */
+  items(over: V | typeof NO_VALUE, expr: string, at: number): [V, V][];
+  print(v: V | typeof NO_VALUE): string;
+}
+
+interface Scope<V> {
+  dot: V | typeof NO_VALUE;
+  vars: Record<string, V | typeof NO_VALUE>;
+}
+
+const RAW: Run<Raw> = {
+  field(cur, part, path, at) {
+    // missingkey=error: docker/cli's fallback wants to hear of a key the JSON lacks.
+    if (cur === NO_VALUE) throw execError(at, path, `nil data; no entry for key "${part}"`);
+    if (cur === null || cur === undefined) throw execError(at, path, `nil pointer evaluating interface {}.${part}`);
+    if (typeof cur !== 'object' || Array.isArray(cur)) throw execError(at, path, `can't evaluate field ${part} in type ${rawTypeName(cur)}`);
+    if (!(part in (cur as object))) throw execError(at, path, `map has no entry for key "${part}"`);
+    return (cur as Record<string, unknown>)[part];
+  },
+  index(item, key, expr, at) {
+    if (item === NO_VALUE || item === null || item === undefined) throw execError(at, expr, 'error calling index: index of untyped nil');
+    if (typeof item !== 'object' || Array.isArray(item)) throw execError(at, expr, `error calling index: cannot index slice/array with type string`);
+    // A missing key gives interface{}'s zero value: nothing.
+    return key in (item as object) ? (item as Record<string, unknown>)[key] : NO_VALUE;
+  },
+  len(v, expr, at) {
+    // A number is read as json.Number, a string.
+    if (typeof v === 'string' || Array.isArray(v)) return v.length;
+    if (typeof v === 'number') return String(v).length;
+    if (v !== null && typeof v === 'object') return Object.keys(v).length;
+    throw execError(at, expr, v === NO_VALUE || v === null || v === undefined ? 'error calling len: len of nil pointer' : `error calling len: len of type ${rawTypeName(v)}`);
+  },
+  json: (v) => JSON.stringify(v === NO_VALUE || v === undefined ? null : v),
+  items(over, expr, at) {
+    if (over === NO_VALUE || over === null || over === undefined) return [];
+    if (typeof over !== 'object') throw execError(at, expr, `range can't iterate over ${goValue(over)}`);
+    return Array.isArray(over) ? over.map((v, i) => [i, v]) : sortedEntries(over as Record<string, unknown>);
+  },
+  // A nil interface{} an action yields is unwrapped to nothing.
+  print: (v) => (v === NO_VALUE || v === null || v === undefined ? '<no value>' : goValue(v)),
+};
+
+function rawTypeName(v: unknown): string {
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'number') return 'json.Number';
+  if (typeof v === 'boolean') return 'bool';
+  return '[]interface {}';
+}
+
+/** The struct's fields, looked up by Go name as Go promotes them: its own first, then its embedded structs'. */
+function structField(t: Extract<GoType, { kind: 'struct' }>, name: string): { field: GoField; via: GoField[] } | undefined {
+  const own = t.fields.find((f) => f.name === name);
+  if (own) return { field: own, via: [] };
+  for (const f of t.fields) {
+    const inner = f.embedded ? derefType(f.type) : undefined;
+    const found = inner?.kind === 'struct' ? structField(inner, name) : undefined;
+    if (found) return { field: found.field, via: [f, ...found.via] };
+  }
+  return undefined;
+}
+
+function derefType(t: GoType): GoType {
+  return t.kind === 'pointer' ? t.elem : t;
+}
+
+const isNil = (x: Typed) => x.v === null || x.v === undefined;
+
+/** A struct field's value: an embedded struct's fields are inlined in its parent's JSON object. */
+function fieldValue(obj: unknown, f: GoField): Typed {
+  if (f.embedded) return { v: obj ?? {}, t: f.type };
+  const o = obj as Record<string, unknown> | undefined;
+  return { v: o?.[f.json ?? f.name], t: f.type };
+}
+
+/** Go's indirect: through a pointer, unless it is nil. */
+function indirect(x: Typed): Typed {
+  return x.t.kind === 'pointer' && !isNil(x) ? { v: x.v, t: x.t.elem } : x;
+}
+
+/** The JSON object of a struct value: only its own keys (an embedded struct shares its parent's object). */
+function structJson(obj: Record<string, unknown>, t: Extract<GoType, { kind: 'struct' }>, into: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const f of t.fields) {
+    const inner = derefType(f.type);
+    if (f.embedded && inner.kind === 'struct') structJson(obj, inner, into);
+    else if ((f.json ?? f.name) in obj) into[f.json ?? f.name] = obj[f.json ?? f.name];
+  }
+  return into;
+}
+
+/** time.Time's String(), from the RFC 3339 text its JSON holds. */
+function goTime(v: unknown): string {
+  const m = typeof v === 'string' ? /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d(?:\.\d+)?)Z$/.exec(v) : null;
+  return m ? `${m[1]} ${m[2]} +0000 UTC` : '0001-01-01 00:00:00 +0000 UTC';
+}
+
+/**
+ * The typed run: `addressed` is set when %v would print a pointer inside a value (Go shows
+ * its address, a number no model can give); the run must first succeed for that to matter.
+ */
+function typedRun(state: { addressed: boolean }): Run<Typed> {
+  const fail = (msg: string): never => {
+    throw new TypedFailure(msg);
+  };
+  const zeroOf = (t: GoType): Typed => ({ v: undefined, t });
+  /** fmt's %v, `depth` 0 for the action's own value (already through its pointer). */
+  const format = (x: Typed, depth: number): string => {
+    const { v, t } = x;
+    switch (t.kind) {
+      case 'string': return typeof v === 'string' ? v : '';
+      case 'int': return typeof v === 'number' ? String(v) : '0';
+      case 'bool': return v === true ? 'true' : 'false';
+      case 'time': return goTime(v);
+      case 'emptyStruct': return '{}';
+      case 'slice': return `[${(Array.isArray(v) ? v : []).map((e) => format({ v: e, t: t.elem }, depth + 1)).join(' ')}]`;
+      case 'map': return `map[${(v && typeof v === 'object' ? sortedEntries(v as Record<string, unknown>) : []).map(([k, e]) => `${k}:${format({ v: e, t: t.elem }, depth + 1)}`).join(' ')}]`;
+      case 'pointer':
+        if (isNil(x)) return '<nil>';
+        if (depth === 0) return format({ v, t: t.elem }, 0);
+        state.addressed = true;
+        return '0x…';
+      case 'struct': return `{${t.fields.map((f) => format(fieldValue(v, f), depth + 1)).join(' ')}}`;
+    }
+  };
+  return {
+    field(cur, part) {
+      // Nothing has no fields, and gives nothing.
+      if (cur === NO_VALUE) return NO_VALUE;
+      const x = indirect(cur);
+      if (x.t.kind === 'map') {
+        const m = x.v as Record<string, unknown> | null | undefined;
+        return m && part in m ? { v: m[part], t: x.t.elem } : NO_VALUE;
+      }
+      if (x.t.kind !== 'struct') return fail(`can't evaluate field ${part}`);
+      const found = structField(x.t, part);
+      if (!found) return fail(`can't evaluate field ${part}`);
+      let obj = x.v;
+      for (const f of found.via) obj = fieldValue(obj, f).v;
+      return fieldValue(obj, found.field);
+    },
+    index(item, key) {
+      if (item === NO_VALUE) return fail('index of untyped nil');
+      const x = indirect(item);
+      if (x.t.kind !== 'map') return fail(`can't index item of type ${x.t.kind}`);
+      const m = x.v as Record<string, unknown> | null | undefined;
+      // A missing key, of a nil map too, gives the element type's zero value.
+      return m && key in m ? { v: m[key], t: x.t.elem } : zeroOf(x.t.elem);
+    },
+    len(item) {
+      if (item === NO_VALUE) return fail('len of nothing');
+      const x = indirect(item);
+      if (x.t.kind === 'string') return typeof x.v === 'string' ? x.v.length : 0;
+      if (x.t.kind === 'slice') return Array.isArray(x.v) ? x.v.length : 0;
+      if (x.t.kind === 'map') return x.v && typeof x.v === 'object' ? Object.keys(x.v).length : 0;
+      return fail(`len of type ${x.t.kind}`);
+    },
+    json(item) {
+      if (item === NO_VALUE || isNil(item)) return item !== NO_VALUE && item.t.kind === 'struct' ? JSON.stringify(structJson({}, item.t)) : 'null';
+      const x = indirect(item);
+      return JSON.stringify(x.t.kind === 'struct' ? structJson(x.v as Record<string, unknown>, x.t) : x.v);
+    },
+    items(over) {
+      if (over === NO_VALUE) return [];
+      const { v, t } = indirect(over);
+      if (t.kind === 'slice') return (Array.isArray(v) ? v : []).map((e, i) => [{ v: i, t: { kind: 'int' } }, { v: e, t: t.elem }]);
+      if (t.kind === 'map') return (v && typeof v === 'object' ? sortedEntries(v as Record<string, unknown>) : []).map(([k, e]) => [{ v: k, t: { kind: 'string' } }, { v: e, t: t.elem }]);
+      return fail("range can't iterate");
+    },
+    print: (x) => (x === NO_VALUE ? '<no value>' : format(indirect(x), 0)),
+  };
+}
+
 /** A field path from `.` or from a variable: `.A.B`, `.`, `$v`, `$v.A`; `at` where it stands in the template. */
-function lookup(scope: Scope, path: string, at: number): unknown {
+function lookup<V>(run: Run<V>, scope: Scope<V>, path: string, at: number): V | typeof NO_VALUE {
   const m = path.match(/^(\$\w*)?((?:\.[\w]+)*|\.)$/);
   if (!m) throw parseError(`function "${path}" not defined`);
-  let cur: unknown;
+  let cur: V | typeof NO_VALUE;
   if (m[1]) {
     if (!(m[1] in scope.vars)) throw parseError(`undefined variable "${m[1]}"`);
     cur = scope.vars[m[1]];
@@ -111,53 +310,62 @@ function lookup(scope: Scope, path: string, at: number): unknown {
     cur = scope.dot;
   }
   if (m[2] === '.' || m[2] === '') return cur;
-  for (const part of m[2].slice(1).split('.')) {
-    if (cur === null || typeof cur !== 'object' || !(part in (cur as object))) throw execError(at, path, `map has no entry for key "${part}"`);
-    cur = (cur as Record<string, unknown>)[part];
-  }
+  for (const part of m[2].slice(1).split('.')) cur = run.field(cur, part, path, at);
   return cur;
 }
 
-function evaluate(scope: Scope, expr: string, at: number): unknown {
+/** What an action yields: a value, or the text a function already made of it (json, len). */
+function evaluate<V>(run: Run<V>, scope: Scope<V>, expr: string, at: number): { value: V | typeof NO_VALUE } | { text: string } {
   let m: RegExpMatchArray | null;
-  if ((m = expr.match(/^json\s+(\S+)$/))) return JSON.stringify(lookup(scope, m[1], at + expr.indexOf(m[1])));
-  if ((m = expr.match(/^index\s+(\S+)\s+"([^"]*)"$/))) return (lookup(scope, m[1], at + expr.indexOf(m[1])) as Record<string, unknown> | null)?.[m[2]];
-  if ((m = expr.match(/^len\s+(\S+)$/))) {
-    const v = lookup(scope, m[1], at + expr.indexOf(m[1]));
-    // The typed struct's nil map or slice (JSON null) has length 0; a number is read as json.Number, a string.
-    if (v === null || v === undefined) return 0;
-    if (typeof v === 'string' || Array.isArray(v)) return v.length;
-    if (typeof v === 'number') return String(v).length;
-    if (typeof v === 'object') return Object.keys(v).length;
-    throw execError(at, expr, `error calling len: len of type ${typeof v}`);
-  }
-  if (/^(\$\w*)?[.\w]*$/.test(expr) && (expr.startsWith('.') || expr.startsWith('$'))) return lookup(scope, expr, at);
+  if ((m = expr.match(/^json\s+(\S+)$/))) return { text: run.json(lookup(run, scope, m[1], at + expr.indexOf(m[1]))) };
+  if ((m = expr.match(/^index\s+(\S+)\s+"([^"]*)"$/))) return { value: run.index(lookup(run, scope, m[1], at + expr.indexOf(m[1])), m[2], expr, at) };
+  if ((m = expr.match(/^len\s+(\S+)$/))) return { text: String(run.len(lookup(run, scope, m[1], at + expr.indexOf(m[1])), expr, at)) };
+  if (/^(\$\w*)?[.\w]*$/.test(expr) && (expr.startsWith('.') || expr.startsWith('$'))) return { value: lookup(run, scope, expr, at) };
   throw parseError(`function "${expr.split(/\s+/)[0]}" not defined`);
 }
 
-function execute(nodes: Node[], scope: Scope): string {
+function execute<V>(run: Run<V>, nodes: Node[], scope: Scope<V>): string {
   let out = '';
   for (const n of nodes) {
     if (n.kind === 'text') out += n.text;
     else if (n.kind === 'action') {
-      out += goValue(evaluate(scope, n.expr, n.at));
+      const r = evaluate(run, scope, n.expr, n.at);
+      out += 'text' in r ? r.text : run.print(r.value);
     } else {
-      const over = evaluate(scope, n.expr, n.at);
-      if (over !== null && over !== undefined && typeof over !== 'object') throw execError(n.at, n.expr, `range can't iterate over ${goValue(over)}`);
-      const items: [unknown, unknown][] = over === null || over === undefined ? [] : Array.isArray(over) ? over.map((v, i) => [i, v]) : sortedEntries(over as Record<string, unknown>);
+      const r = evaluate(run, scope, n.expr, n.at);
+      if ('text' in r) throw execError(n.at, n.expr, `range can't iterate over ${r.text}`);
+      const items = run.items(r.value, n.expr, n.at);
       // Nothing to range over: the else part, with dot unchanged.
-      if (items.length === 0 && n.otherwise) out += execute(n.otherwise, scope);
+      if (items.length === 0 && n.otherwise) out += execute(run, n.otherwise, scope);
       for (const [k, v] of items) {
         const vars = { ...scope.vars };
         if (n.key) vars[n.key] = k;
         if (n.value) vars[n.value] = v;
-        out += execute(n.body, { dot: v, vars });
+        out += execute(run, n.body, { dot: v, vars });
       }
     }
   }
   return out;
 }
 
-export function executeTemplate(template: Template, obj: unknown): string {
-  return execute(template, { dot: obj, vars: { $: obj } });
+/**
+ * The template run on one object as docker/cli runs it: on the typed struct when its Go
+ * type is known (`type`), and on the raw JSON if that fails.
+ */
+export function executeTemplate(template: Template, obj: unknown, type?: GoType): string {
+  if (type) {
+    const state = { addressed: false };
+    const root: Typed = { v: obj, t: type };
+    let out: string | undefined;
+    try {
+      out = execute(typedRun(state), template, { dot: root, vars: { $: root } });
+    } catch (e) {
+      if (!(e instanceof TypedFailure || e instanceof TemplateExecError)) throw e;
+    }
+    if (out !== undefined) {
+      if (state.addressed) throw new NotModelled('docker inspect --format: a value holding a pointer (Go prints its address) is not modelled; {{json …}} prints it');
+      return out;
+    }
+  }
+  return execute(RAW, template, { dot: obj, vars: { $: obj } });
 }
