@@ -57,6 +57,27 @@ describe('calicoctl', () => {
     ].join('\n'));
   });
 
+  test("node status lists the mesh in confd's order (node names, sorted as Go sorts: bytes, B before a); get workloadendpoints in etcd's key order", async () => {
+    const { result } = await runSim(`name: calico-order
+hosts:
+  r0: {}
+  r1: {}
+  r2: {}
+steps:
+  - r0: calicoctl node run --name Zeta --ip 198.51.100.10
+  - r1: calicoctl node run --name alpha --ip 198.51.100.11
+  - r2: calicoctl node run --name Beta --ip 198.51.100.12
+  - r0: docker network create --driver calico --ipam-driver calico-ipam net1
+  - r1: docker run -dit --name c1 --net net1 ubuntu:14.04
+  - r2: docker run -dit --name c2 --net net1 ubuntu:14.04
+  - r0: calicoctl node status
+  - r0: calicoctl get workloadendpoints -a
+`);
+    const [status, weps] = result.steps.slice(-2);
+    expect(status.stdout.split('\n').filter((l) => l.includes('node-to-node')).map((l) => l.split('|')[1].trim())).toEqual(['198.51.100.12', '198.51.100.11']);
+    expect(weps.stdout.split('\n').slice(1, -1).map((l) => l.split(/ +/)[2])).toEqual(['Beta', 'alpha']);
+  });
+
   test('node status on a host without calico/node, and a Calico network there: what calicoctl and dockerd say', async () => {
     const { result } = await runSim(`name: t
 hosts:

@@ -8,6 +8,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runLab, runSim } from './helpers/run';
+import { connectedPeers } from '../sim/model/drivers/weave';
+import type { WeavePeer } from '../sim/model/world';
 import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
 import { emitSleeve, parseSleeve, PEER_NAME_LEN, SLEEVE_FRAME_OVERHEAD } from '../sim/wire/sleeve';
 import { MESH_TAG, MeshMessage, MeshStream, parseMeshStream } from '../sim/wire/weave_mesh';
@@ -65,6 +67,15 @@ describe('weave launch and its reports', () => {
     expect(o[2].out).toContain(`link/ether ${name} `);
     expect(o[3].out).toMatch(/vethwe-pcap@vethwe-bridge: .* mtu 65535 /);
     expect(o[4]).toEqual({ exit: 3, out: '', err: "weave is already running; you can stop it with 'weave stop'.\n" });
+  });
+
+  test("a peer's connected peers come in Go's string order of their hosts (1 before _, B before a), not a locale's", () => {
+    // Scenario host names (lowercase, digits, dashes) sort alike either way; the model's own names need not be scenario ones.
+    const peer = (host: string, address: string, targets: string[]): WeavePeer => ({
+      host, name: '', nickname: host, shortId: 0, datapath: 'sleeve', address, targets, containerId: '', ranges: [], allocated: {}, networkId: '', launchedNs: 0,
+    });
+    const peers = { h_a: peer('h_a', '10.0.0.1', []), h1: peer('h1', '10.0.0.2', ['10.0.0.1']), Bx: peer('Bx', '10.0.0.3', ['10.0.0.1']), a: peer('a', '10.0.0.4', ['10.0.0.1']) };
+    expect(connectedPeers({ peers }, peers.h_a).map((p) => p.host)).toEqual(['Bx', 'a', 'h1']);
   });
 
   test('a host without a router has no status', async () => {

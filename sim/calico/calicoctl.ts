@@ -8,9 +8,10 @@ import { Model } from '../model/model';
 import { Tx } from '../model/tx';
 import { NotModelled } from '../model/refusal';
 import { CalicoPool, EncapMode, formatTime, hostOf, World } from '../model/world';
-import { calicoStore, meshProtocol, nodeOnHost, runNode, setPoolModes, workloadEndpoints } from '../model/drivers/calico';
+import { calicoStore, nodeOnHost, runNode, setPoolModes, workloadEndpoints } from '../model/drivers/calico';
 import { isIpv4 } from '../wire/addr';
 import { tabwrite } from '../text/tabwriter';
+import { byteCompare } from '../text/natural';
 import { CommandOutput } from '../backend';
 import { failed, ModelStep, modelStep, ok } from '../model/command-step';
 
@@ -116,12 +117,13 @@ function clockTime(ns: number): string {
 /**
  * `calicoctl node status`: the node-to-node mesh as BIRD's `show protocols` lists it, one
  * session per other node, Established since the later of the two started (sim keeps BGP's
- * timing that simple).
+ * timing that simple). BIRD lists its protocols in its configuration's order, which is
+ * confd's: `range lsdir "/host"`, the node names as memkv sorts them (sort.Strings).
  */
 function nodeStatus(world: World, host: string): CommandOutput {
   const node = nodeOnHost(world.calico, host);
   if (!node) return failed('Calico process is not running.');
-  const peers = Object.values(world.calico!.nodes).filter((n) => n.name !== node.name).sort((a, b) => meshProtocol(a.ip).localeCompare(meshProtocol(b.ip)));
+  const peers = Object.values(world.calico!.nodes).filter((n) => n.name !== node.name).sort((a, b) => byteCompare(a.name, b.name));
   const v4 = peers.length === 0 ? 'No IPv4 peers found.\n'
     : boxTable(['Peer address', 'Peer type', 'State', 'Since', 'Info'], peers.map((p) => [p.ip, 'node-to-node mesh', 'up', clockTime(Math.max(p.startedNs, node.startedNs)), 'Established']));
   return ok(`Calico process is running.\n\nIPv4 BGP status\n${v4}\nIPv6 BGP status\nNo IPv6 peers found.\n\n`);
@@ -199,7 +201,8 @@ function patchIpPool(tx: Tx, argv: string[], rest: string[]): CommandOutput {
 /**
  * `calicoctl get workloadendpoints`: the libnetwork plugin's endpoints, kept in the
  * namespace `libnetwork` (its orchestrator), so the default namespace shows none; `-a`
- * shows every namespace, `-n libnetwork` that one.
+ * shows every namespace, `-n libnetwork` that one. In etcd's key order, as the datastore
+ * lists them: by namespace, then by the endpoint's resource name (node first), bytewise.
  */
 function getWorkloadEndpoints(world: World, argv: string[], rest: string[]): CommandOutput {
   const o = options(rest, ['-o', '--output', '-n', '--namespace'], ['-a', '--all-namespaces']);
@@ -208,7 +211,7 @@ function getWorkloadEndpoints(world: World, argv: string[], rest: string[]): Com
   const ns = o.values.get('-n') ?? o.values.get('--namespace') ?? 'default';
   const format = outputFormat(o);
   if (format !== 'ps' && format !== 'wide') throw new NotModelled(`calicoctl ${argv.join(' ')}`);
-  const weps = all || ns === 'libnetwork' ? workloadEndpoints(world).sort((a, b) => a.node.localeCompare(b.node) || a.ep.ip.localeCompare(b.ep.ip)) : [];
+  const weps = all || ns === 'libnetwork' ? workloadEndpoints(world).sort((a, b) => byteCompare(wepName(a.node, a.ep.id), wepName(b.node, b.ep.id))) : [];
   const nsCol = all ? ['NAMESPACE'] : [];
   if (format === 'wide') {
     return ok(tabwrite([[...nsCol, 'NAME', 'WORKLOAD', 'NODE', 'NETWORKS', 'INTERFACE', 'PROFILES', 'NATS'],

@@ -43,3 +43,17 @@ function isDigit(c: number): boolean {
 function utf8Order(a: string, i: number, b: string, j: number): number {
   return (a.codePointAt(i) ?? 0) - (b.codePointAt(j) ?? 0);
 }
+
+/**
+ * Go's own string order (`<`, sort.Strings): UTF-8 bytes, which is code point order. Not
+ * `localeCompare`, whose collation puts `_` before digits and `a` before `B`.
+ */
+export function byteCompare(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length) {
+    const ca = a.codePointAt(i)!, cb = b.codePointAt(i)!;
+    if (ca !== cb) return ca - cb;
+    i += ca > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}

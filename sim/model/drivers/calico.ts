@@ -33,6 +33,7 @@ import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { CalicoNode, CalicoPool, CalicoStore, EncapMode, Endpoint, hostOf, Network, shardValues, World } from '../world';
 import { CaptureSpot, KernelFeatureName, localNetwork, NetworkDriver, NetworkSpec } from './driver';
+import { byteCompare } from '../../text/natural';
 
 export const CALICO_AS = 64512;
 export const DEFAULT_POOL_NAME = 'default-ipv4-ippool';
@@ -163,7 +164,8 @@ function vtepMac(name: string): string {
 function reconcile(tx: Tx): void {
   const store = calicoStore(tx);
   const pool = store.pools[0];
-  const nodes = Object.values(store.nodes).sort((a, b) => a.name.localeCompare(b.name));
+  // In confd's order (node names as memkv sorts them), which is also the order of BIRD's mesh protocols.
+  const nodes = Object.values(store.nodes).sort((a, b) => byteCompare(a.name, b.name));
   for (const n of nodes) {
     if (encapsulates(pool.ipipMode) && !n.ipipTunnelAddr) n.ipipTunnelAddr = assignAddress(store, n);
     if (encapsulates(pool.vxlanMode) && !n.vxlanTunnelAddr) {

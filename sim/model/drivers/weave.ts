@@ -34,6 +34,7 @@ import { Endpoint, hostOf, Network, shardValues, WeaveMesh, WeavePeer, World } f
 import { CaptureSpot, HostDevice, HostProgram, KernelFeatureName, localNetwork, NetworkDriver } from './driver';
 import { WeavePeerRef, WeaveRouterConfig } from '../../plan/ops';
 import { SLEEVE_PORT } from '../../wire/sleeve';
+import { byteCompare } from '../../text/natural';
 import { registerUdpPort } from '../../wire/ports';
 
 export const WEAVE_BRIDGE = 'weave';
@@ -221,7 +222,11 @@ export function weaveExpose(tx: Tx, host: string): string {
   return ip;
 }
 
-/** The peers connected to `p`: those it named or that named it, and, by gossip, theirs (routers connect to every peer they learn of). */
+/**
+ * The peers connected to `p`: those it named or that named it, and, by gossip, theirs
+ * (routers connect to every peer they learn of). mesh reports its peers from a Go map, in no
+ * order of its own; cnmlab lists them in Go's string order of their hosts, one that repeats.
+ */
 export function connectedPeers(w: { peers: Record<string, WeavePeer> } | undefined, p: WeavePeer): WeavePeer[] {
   if (!w) return [];
   const all = Object.values(w.peers);
@@ -232,7 +237,7 @@ export function connectedPeers(w: { peers: Record<string, WeavePeer> } | undefin
     const a = queue.shift()!;
     for (const b of all) if (!seen.has(b.host) && linked(a, b)) (seen.add(b.host), queue.push(b));
   }
-  return all.filter((b) => b.host !== p.host && seen.has(b.host)).sort((a, b) => a.host.localeCompare(b.host));
+  return all.filter((b) => b.host !== p.host && seen.has(b.host)).sort((a, b) => byteCompare(a.host, b.host));
 }
 
 function peerRef(p: WeavePeer): WeavePeerRef {
@@ -296,7 +301,7 @@ function allocateAddress(tx: Tx, host: string, holder: string): number {
   const p = m.peers[host];
   if (!m.ringClaimed) {
     m.ringClaimed = true;
-    const members = [p, ...connectedPeers(m, p).map((q) => m.peers[q.host])].sort((a, b) => a.name.localeCompare(b.name));
+    const members = [p, ...connectedPeers(m, p).map((q) => m.peers[q.host])].sort((a, b) => byteCompare(a.name, b.name));
     subdivide(RANGE_START, RANGE_END, members);
   }
   const pick = () => freeRuns(p).map(([s, e]): [number, number] => [Math.max(s, RANGE_START + 1), Math.min(e, RANGE_END - 1)]).find(([s, e]) => s < e)?.[0];
