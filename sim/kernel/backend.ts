@@ -100,7 +100,8 @@ export class SimBackend implements Backend {
       case 'ss':
         return ssCommand(ns, args);
       case 'iptables-save':
-        return iptablesSave(ns, args, new Date(Number(EPOCH_NS / 1_000_000n) + Math.floor(this.datapath.clock.now / 1e6)));
+        // Dated by the scenario's clock, the one Docker's Created and StartedAt read (the datapath's runs only with packets and sleeps).
+        return iptablesSave(ns, args, new Date(Number(EPOCH_NS / 1_000_000n) + Math.floor(ctx.world.clockNs / 1e6)));
       case 'cat': {
         // The namespace's own files (the plan's), then /etc/hosts and /etc/hostname of the container or host the step runs on.
         const content = (f: string) => ns.files.get(f) ?? etcFile(ctx.world, ctx.container ? { container: ctx.container } : { host }, f);
