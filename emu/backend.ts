@@ -113,7 +113,8 @@ export class EmuBackend implements Backend {
   private readonly abort = new AbortController();
   /** Ops of steps that only add, waiting for a command that looks at the kernel (see apply). */
   private deferred: PlanOp[] = [];
-  private deferredWorld?: World;
+  /** The model after each deferred step, in order: the control plane sees them one by one, as sim's daemon does. */
+  private deferredWorlds: World[] = [];
   /** The model after the last step, for a kept lab's DNS and its map. */
   private lastWorld?: World;
   /** Every bridge port made so far forwarding (portsForwarding), awaited before a step's program runs. */
@@ -202,11 +203,11 @@ export class EmuBackend implements Backend {
     this.lastWorld = world;
     if (deletesOnlyItsOwn(ops)) {
       this.deferred.push(...ops);
-      this.deferredWorld = world;
+      this.deferredWorlds.push(world);
       return;
     }
     await this.settleThen('after');
-    return this.serialized(() => this.applyNow(ops, world, 'after'));
+    return this.serialized(() => this.applyNow(ops, [world], 'after'));
   }
 
   /** The deferred ops, applied when the caller needs the kernel whole (the run's end): no holder is started for them. */
@@ -215,10 +216,10 @@ export class EmuBackend implements Backend {
   }
 
   private async settleThen(holders: HolderStart): Promise<void> {
-    const ops = this.deferred, world = this.deferredWorld;
+    const ops = this.deferred, worlds = this.deferredWorlds;
     this.deferred = [];
-    this.deferredWorld = undefined;
-    if (world) await this.serialized(() => this.applyNow(ops, world, holders));
+    this.deferredWorlds = [];
+    if (worlds.length) await this.serialized(() => this.applyNow(ops, worlds, holders));
   }
 
   /**
@@ -242,10 +243,11 @@ export class EmuBackend implements Backend {
   }
 
   /**
-   * One step's ops (or several coalesced) on the kernel, and when the swarm nodes' listener
-   * holders start (HolderStart).
+   * One step's ops (or several coalesced, with the model after each of them) on the kernel,
+   * and when the swarm nodes' listener holders start (HolderStart).
    */
-  private async applyNow(ops: PlanOp[], world: World, holders: HolderStart): Promise<void> {
+  private async applyNow(ops: PlanOp[], worlds: World[], holders: HolderStart): Promise<void> {
+    const world = worlds[worlds.length - 1];
     const p = toPhases(ops, this.names, this.numbering);
     // Progress counts namespaces configured, the creation of them all as one.
     const tick = (n: number) => this.progress.tick(n);
@@ -269,7 +271,7 @@ export class EmuBackend implements Backend {
     await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
     // dockerd's sockets and what it sends need the host namespaces only (their addresses, the underlay).
     await this.listeners.apply(p.sockets.filter((s) => !p.del.includes(s.netns)));
-    await this.playControlPlane(world, p.del);
+    await this.playControlPlane(worlds, p.del);
     if (holders === 'early') await this.warmHolders();
     await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
     // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
@@ -324,11 +326,12 @@ export class EmuBackend implements Backend {
 
   /**
    * What each swarm node's daemon sends on the wire, played by its listener holder: its
-   * timers' traffic, and the gossip of the table events this step made (netdb.ts).
+   * timers' traffic, and the gossip of the events the steps made, step by step (netdb.ts).
    */
-  private async playControlPlane(world: World, deleted: string[]): Promise<void> {
+  private async playControlPlane(worlds: World[], deleted: string[]): Promise<void> {
+    const world = worlds[worlds.length - 1];
     const view = clusterView(world);
-    const gossip = this.netdb.observe(view, Date.now());
+    const gossip = this.netdb.observeSteps(worlds.map((w) => (w === world ? view : clusterView(w))), Date.now());
     // The table clocks moved: traffic is made anew.
     this.traffic = { world, byHost: new Map() };
     const traffic = new Map<string, TrafficOf | undefined>();
@@ -746,7 +749,7 @@ export class EmuBackend implements Backend {
     // lab, entered with `ip netns exec`, anything may, and must be numbered as on Docker's host.
     if (!this.interrupted) await this.levelCounters(this.record.state.namespaces);
     if (!this.interrupted) await this.listeners.startEvery();
-    const world = this.deferredWorld ?? this.lastWorld;
+    const world = this.deferredWorlds[this.deferredWorlds.length - 1] ?? this.lastWorld;
     if (world && !this.interrupted) await this.dns.startEvery(world).catch((e: unknown) => {
       throw this.lostNamespace() ?? refusedStateWrite(e) ?? e;
     });
@@ -786,7 +789,7 @@ function describeNamespace(real: string, names: NameMap, world: World | undefine
 }
 
 /** Whether every deletion among these ops removes a device the same ops made earlier in the same namespace. */
-function deletesOnlyItsOwn(ops: PlanOp[]): boolean {
+export function deletesOnlyItsOwn(ops: PlanOp[]): boolean {
   const made = new Set<string>();
   for (const op of ops) {
     if (op.op === 'link.add') made.add(`${op.host}/${op.netns}/${op.name}`);

@@ -69,32 +69,52 @@ export class NetworkDbGossip {
     return this.nodes.get(host)?.tableTime ?? 1;
   }
 
-  /**
-   * The view after a step, at `nowMs`: the rounds each node has sent since it was last told
-   * are taken off its queue, the step's events are queued, and each node that has new events
-   * gets its whole schedule again (a holder replaces the one it had).
-   */
+  /** The view after one step, at `nowMs` (observeSteps with one view). */
   observe(view: ClusterView | undefined, nowMs: number): Map<string, GossipSend[]> {
+    return this.observeSteps([view], nowMs);
+  }
+
+  /**
+   * The views after each of the steps the kernel is given at once, at `nowMs` (emu coalesces
+   * steps that only add: their plans wait for a command that looks at the kernel). The rounds
+   * each node has sent since it was last told are taken off its queue; then each step's view
+   * is compared with the one before, in order, as sim's daemon sees them step by step: an
+   * entry made before a node joined its network reaches that node by the join's bulk sync,
+   * not as an event. Each node that has new events gets its whole schedule again (a holder
+   * replaces the one it had), with the members as the last view has them.
+   */
+  observeSteps(views: (ClusterView | undefined)[], nowMs: number): Map<string, GossipSend[]> {
+    for (const q of this.nodes.values()) {
+      for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events).rest);
+      for (const [id, events] of q.queued) if (events.length === 0) q.queued.delete(id);
+      // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
+      for (let at = nextGossipTick(q.sinceMs, q.memberlistPhaseMs, TICK_MS); at <= nowMs && q.peers > 0; at += TICK_MS) for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
+      q.sinceMs = nowMs;
+      q.syncs = [];
+    }
+    this.syncsIn = new Map();
+    const told = new Set<string>();
+    for (const view of views) this.step(view, nowMs, told);
+    const last = views[views.length - 1];
+    const schedules = new Map<string, GossipSend[]>();
+    for (const host of told) if (last && this.nodes.has(host)) schedules.set(host, this.schedule(last, host, nowMs));
+    return schedules;
+  }
+
+  /** One step's view: members come and go, joins and leaves queue their network events and bulk syncs, entries made or deleted their table events; `told` gains the nodes that have something new to send. */
+  private step(view: ClusterView | undefined, nowMs: number, told: Set<string>): void {
     const members = new Set(view?.nodes.map((n) => n.host) ?? []);
     for (const host of this.nodes.keys()) if (!members.has(host)) this.nodes.delete(host);
     for (const host of members) {
       if (!this.nodes.has(host)) this.nodes.set(host, { tableTime: 1, networkTime: 0, phaseMs: Math.random() * TICK_MS, memberlistPhaseMs: Math.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0 });
     }
     const alive = (view?.nodes ?? []).filter((n) => n.alive).map((n) => n.host);
-    const told = new Set<string>();
     for (const [host, q] of this.nodes) {
-      for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events).rest);
-      for (const [id, events] of q.queued) if (events.length === 0) q.queued.delete(id);
-      // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
-      for (let at = nextGossipTick(q.sinceMs, q.memberlistPhaseMs, TICK_MS); at <= nowMs && q.peers > 0; at += TICK_MS) for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
       const peers = Math.min(GOSSIP_NODES, alive.filter((h) => h !== host).length);
       // Events that waited for someone to hear them go to the members that came.
       if (q.peers === 0 && peers > 0 && q.broadcasts.length > 0) told.add(host);
       q.peers = peers;
-      q.sinceMs = nowMs;
-      q.syncs = [];
     }
-    this.syncsIn = new Map();
     // Joins and leaves first: a node joins a network (its bulk syncs done) before it creates its entries there.
     const memberList = new Map((view?.networks ?? []).map((n) => [n.id, n.hosts] as const));
     const moves: { networkId: string; host: string; joined: boolean }[] = [];
@@ -127,9 +147,6 @@ export class NetworkDbGossip {
     for (const [key, e] of next) if (!this.entries.has(key)) queue(e, TABLE_EVENT.create);
     for (const [key, e] of this.entries) if (!next.has(key)) queue(e, TABLE_EVENT.delete);
     this.entries = next;
-    const schedules = new Map<string, GossipSend[]>();
-    for (const host of told) schedules.set(host, this.schedule(view!, host, nowMs));
-    return schedules;
   }
 
   /**

@@ -19,7 +19,9 @@ import { seedFromName } from '../sim/model/ids';
 import type { PlanOp } from '../sim/plan/ops';
 import type { World } from '../sim/model/world';
 import { ClusterView, clusterView, nodeTraffic, NodeTraffic } from '../sim/model/cluster';
-import { NetworkDbGossip } from '../emu/netdb';
+import { GossipSend, NetworkDbGossip } from '../emu/netdb';
+import { deletesOnlyItsOwn } from '../emu/backend';
+import type { CommandOutput, ExecContext } from '../sim/backend';
 import { Listeners } from '../emu/listeners';
 import { ControlReader } from '../emu/control';
 import { CapturePoint } from '../emu/capture';
@@ -105,6 +107,91 @@ describe("emu's NetworkDB player makes sim's bytes", () => {
     const moved = (JSON.parse(JSON.stringify(ofStep)) as Flow[]);
     for (const f of moved.filter((x) => x.control === 'networkdb-gossip')) for (const h of f.hops) for (const l of h.layers) if (l['udp.dstport'] === 7946) l['udp.dstport'] = 7947;
     expect(compareControl(trace, { ...trace, control: moved })).toMatchObject({ where: `step ${step} control plane: networkdb-gossip on the wire` });
+  });
+});
+
+/**
+ * sim's backend, with emu's gossip player told of the steps as emu's backend tells it: a step
+ * that only adds waits (EmuBackend.apply defers it) until a step that deletes or a command
+ * that looks at the kernel; then the waiting steps' models are observed together, at once.
+ * What each holder would send is kept as emu's holders keep it: a new schedule replaces what
+ * the last one had not sent yet.
+ */
+class CoalescingPlayer extends SimBackend {
+  readonly netdb = new NetworkDbGossip();
+  private waiting: World[] = [];
+  readonly sends = new Map<string, GossipSend[]>();
+  /** When the steps were last observed (sim's clock, ms), and the answers each host gives to that time's join syncs. */
+  lastObservedMs = 0;
+  answers = new Map<string, { length: number; answer?: number }[]>();
+
+  private observe(worlds: World[]): void {
+    if (worlds.length === 0) return;
+    const now = this.elapsedNs() / 1e6;
+    this.lastObservedMs = now;
+    for (const [host, sends] of this.netdb.observeSteps(worlds.map(clusterView), now)) this.sends.set(host, [...(this.sends.get(host) ?? []).filter(([at]) => at < now), ...sends]);
+    this.answers = new Map(['r0', 'r1'].map((h) => [h, this.netdb.bulkSyncIn(h)] as const));
+  }
+
+  override async apply(ops: PlanOp[], world?: World): Promise<void> {
+    await super.apply(ops, world);
+    if (!world) return;
+    this.waiting.push(world);
+    if (deletesOnlyItsOwn(ops)) return;
+    this.observe(this.waiting.splice(0));
+  }
+
+  override async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+    this.observe(this.waiting.splice(0));
+    return super.exec(host, netns, argv, ctx);
+  }
+}
+
+describe("emu's NetworkDB player, told of coalesced steps at once, sends what sim's daemon sends step by step", () => {
+  // Steps 5 and 6 only add: emu applies them together as step 7 looks at the kernel. r0 joins
+  // test-net alone (its entries reach no one), then r1 joins it: r1's bulk sync brings it r0's
+  // entries, and only r1's own are table events.
+  const COALESCED = twoNodes(`  - r0: sleep 2
+  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - ubuntu0: sleep 3
+`, 'name: coalesced');
+  let sim: Flow[];
+  let player: CoalescingPlayer;
+  beforeAll(async () => {
+    const s = parseScenario('coalesced.yaml', COALESCED);
+    player = new CoalescingPlayer(s.seed ?? seedFromName(s.name));
+    const { result } = await runScenario(s, player);
+    sim = (result.trace.control ?? []).filter((f) => (f.origin?.step ?? 0) >= 5);
+  });
+  const address = (h: string) => (h === 'r0' ? '198.51.100.10' : '198.51.100.11');
+  const hostAt = (a: string) => (a === '198.51.100.10' ? 'r0' : 'r1');
+  const played = (from: string) => (player.sends.get(from) ?? []).filter(([at]) => at >= player.lastObservedMs);
+
+  test('the bulk syncs: only the joiner syncs, as long as sim\'s stream, and the member answers as long as sim\'s answer', () => {
+    // r1's join (step 6) syncs; the periodic syncs of the sleep after draw their peers at random.
+    const simSyncs = sim.filter((f) => f.control === 'networkdb-bulk-sync' && f.origin?.step === 6).map((f) => [f.from, f.to, f.hops.filter((h) => sentBy(h) && h.dir === 'request').reduce((n, h) => n + tcpPayload(h), 0)]);
+    const emuSyncs = ['r0', 'r1'].flatMap((from) => played(from).filter(([, , p]) => typeof p === 'number').flatMap(([, to, length]) => {
+      const peer = hostAt(to);
+      const answer = player.answers.get(peer)!.find((a) => a.length === length)!.answer;
+      return [[from, peer, length], [peer, from, answer]];
+    }));
+    expect(simSyncs).toEqual([['r1', 'r0', expect.any(Number)], ['r0', 'r1', expect.any(Number)]]);
+    expect(emuSyncs).toEqual(simSyncs);
+  });
+
+  test('the gossip datagrams each way: the same lengths, as many (the joins\' network events, r1\'s new entries; none of r0\'s entries)', () => {
+    for (const [from, to] of [['r0', 'r1'], ['r1', 'r0']]) {
+      const simLengths = sim.filter((f) => f.control === 'networkdb-gossip' && f.from === from && f.to === to).map((f) => Number(f.hops[0].layers.find((l) => l.proto === 'udp')!['udp.length']) - 8);
+      const emuLengths = played(from).filter(([, a, p]) => a === address(to) && typeof p === 'string').map(([, , p]) => (p as string).length / 2);
+      expect([from, to, emuLengths.sort()]).toEqual([from, to, simLengths.sort()]);
+    }
+  });
+
+  test("a joiner's bulk sync goes before the gossip of its entries (JoinNetwork returns before the endpoint's entries are made)", () => {
+    const r1 = played('r1').sort((a, b) => a[0] - b[0]);
+    expect(typeof r1[0][2]).toBe('number');
+    expect(r1.slice(1).every(([, , p]) => typeof p === 'string')).toBe(true);
   });
 });
 
