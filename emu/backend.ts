@@ -383,7 +383,7 @@ export class EmuBackend implements Backend {
     const byHost = this.traffic.byHost;
     if (!byHost.has(host)) {
       const view = clusterView(world);
-      byHost.set(host, view ? nodeTraffic(view, host, (x) => this.netdb.tableTime(x)) : undefined);
+      byHost.set(host, view ? nodeTraffic(view, host, this.netdb) : undefined);
     }
     return byHost.get(host);
   }

@@ -15,7 +15,7 @@
  * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
  */
 import { randomBytes } from 'crypto';
-import { queueNetworkEvent, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
+import { NetworkDbClocks, queueNetworkEvent, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
 import { memberlistPacket } from '../sim/wire/memberlist';
 import { TABLE_EVENT } from '../sim/wire/networkdb';
 
@@ -33,6 +33,7 @@ interface NodeQueue {
   tableTime: number;
   /** NetworkDB's network clock: a join or leave moves it. */
   networkTime: number;
+  joinedAt: Map<string, number>;
   /** Where in the 200 ms period its tickers fire (NetworkDB's and memberlist's start at random). */
   phaseMs: number;
   memberlistPhaseMs: number;
@@ -47,7 +48,7 @@ interface NodeQueue {
   peers: number;
 }
 
-export class NetworkDbGossip {
+export class NetworkDbGossip implements NetworkDbClocks {
   private entries = new Map<string, ClusterTableEntry>();
   /** Each network's members, as the last view had them. */
   private members = new Map<string, string[]>();
@@ -67,6 +68,16 @@ export class NetworkDbGossip {
   /** A node's NetworkDB table clock: 1, and one more for each event it has sent. */
   tableTime(host: string): number {
     return this.nodes.get(host)?.tableTime ?? 1;
+  }
+
+  /** A node's NetworkDB network clock: one more for each network it joined or left. */
+  networkTime(host: string): number {
+    return this.nodes.get(host)?.networkTime ?? 0;
+  }
+
+  /** The network clock at which a node joined a network it is in. */
+  joinedAt(host: string, networkId: string): number {
+    return this.nodes.get(host)?.joinedAt.get(networkId) ?? 0;
   }
 
   /** The view after one step, at `nowMs` (observeSteps with one view). */
@@ -106,7 +117,7 @@ export class NetworkDbGossip {
     const members = new Set(view?.nodes.map((n) => n.host) ?? []);
     for (const host of this.nodes.keys()) if (!members.has(host)) this.nodes.delete(host);
     for (const host of members) {
-      if (!this.nodes.has(host)) this.nodes.set(host, { tableTime: 1, networkTime: 0, phaseMs: Math.random() * TICK_MS, memberlistPhaseMs: Math.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0 });
+      if (!this.nodes.has(host)) this.nodes.set(host, { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: Math.random() * TICK_MS, memberlistPhaseMs: Math.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0 });
     }
     const alive = (view?.nodes ?? []).filter((n) => n.alive).map((n) => n.host);
     for (const [host, q] of this.nodes) {

@@ -51,7 +51,7 @@ class WithEmuPlayer extends SimBackend {
     const view = clusterView(world);
     this.netdb.observe(view, this.elapsedNs() / 1e6);
     for (const n of view?.nodes ?? []) {
-      const t = nodeTraffic(view!, n.host, (h) => this.netdb.tableTime(h))!;
+      const t = nodeTraffic(view!, n.host, this.netdb)!;
       const lengths = this.bulkSyncs.get(n.host) ?? new Set<number>();
       this.bulkSyncs.set(n.host, lengths);
       for (const b of t.bulkSync) lengths.add(b.stream);
@@ -236,7 +236,7 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
     await listeners.apply(['r0', 'r1'].flatMap((h) => sockets(h).map((socket) => ({ netns: ns(h), op: 'socket.listen' as const, socket }))));
     for (const h of ['r0', 'r1']) {
       // The real timers, but bulk syncs and push/pulls every 800 ms, so that a short capture holds some of each.
-      const t = nodeTraffic(view, h, (x) => netdb.tableTime(x))!;
+      const t = nodeTraffic(view, h, netdb)!;
       // The joins of every network: each member answers the joiner's sync (as emu's backend adds them).
       t.bulkSyncIn.push(...netdb.bulkSyncIn(h));
       traffic.set(h, { ...t, timersMs: { ...t.timersMs, bulkSync: 800, pushPull: 800 } });

@@ -11,7 +11,9 @@ import { parseScenario } from '../sim/scenario/load';
 import { runScenario } from '../sim/runner/runner';
 import { SimBackend } from '../sim/kernel/backend';
 import { seedFromName } from '../sim/model/ids';
-import { clusterView, ClusterView, randomNodes } from '../sim/model/cluster';
+import { clusterView, ClusterView, networkDbLocalState, randomNodes } from '../sim/model/cluster';
+import type { PlanOp } from '../sim/plan/ops';
+import type { World } from '../sim/model/world';
 import { swarmNetworks } from '../sim/model/world';
 import { ENCRYPT_OVERHEAD, memberlistPacket } from '../sim/wire/memberlist';
 import { NetworkDbGossip } from '../emu/netdb';
@@ -259,5 +261,79 @@ describe('the peer draw sim and emu share (randomNodes, as mRandomNodes draws)',
     } finally {
       random.mockRestore();
     }
+  });
+});
+
+describe("a push/pull's NetworkDB state (delegate.go LocalState)", () => {
+  /** sim's backend, keeping the model after every step it was given. */
+  class KeepingWorlds extends SimBackend {
+    readonly worlds: World[] = [];
+    override async apply(ops: PlanOp[], world?: World): Promise<void> {
+      await super.apply(ops, world);
+      if (world) this.worlds.push(world);
+    }
+  }
+  interface LocalState {
+    lTime: number;
+    nodeName: string;
+    networks: { networkId: string; lTime: number; nodeName: string }[];
+  }
+  const readState = (out: Uint8Array): LocalState => {
+    const { type, fields } = gossip(out);
+    expect(type).toBe(networkdb.NETWORKDB_MSG.pushPull);
+    return {
+      lTime: Number(one(fields, 1) ?? 0), nodeName: text(one(fields, 3)),
+      networks: all(fields, 2).map((b) => readProtobuf(b as Buffer)).map((n) => ({ networkId: text(one(n, 1)), lTime: Number(one(n, 2) ?? 0), nodeName: text(one(n, 3)) })),
+    };
+  };
+  let states: LocalState[];
+  let joins: { lTime: number; nodeName: string; networkId: string }[];
+  let backend: KeepingWorlds;
+  beforeAll(async () => {
+    states = [];
+    joins = [];
+    const encodePushPull = networkdb.networkPushPull, encodeNetworkEvent = networkdb.networkEvent;
+    const pushPull = jest.spyOn(networkdb, 'networkPushPull').mockImplementation((...args) => {
+      const out = encodePushPull(...args);
+      states.push(readState(out));
+      return out;
+    });
+    const networkEvent = jest.spyOn(networkdb, 'networkEvent').mockImplementation((e) => {
+      if (e.type === networkdb.NETWORK_EVENT.join) joins.push({ lTime: e.lTime, nodeName: e.nodeName, networkId: e.networkId });
+      return encodeNetworkEvent(e);
+    });
+    try {
+      // 31 s: every node's push/pull timer fires.
+      const s = parseScenario('t.yaml', `${THREE_NODES}  - r0: sleep 31\n`);
+      backend = new KeepingWorlds(s.seed ?? seedFromName(s.name));
+      await runScenario(s, backend);
+    } finally {
+      pushPull.mockRestore();
+      networkEvent.mockRestore();
+    }
+  });
+
+  test("sim's carries the node's network clock, not its table clock, and each node's networks at the time of that node's join", () => {
+    const sent = states.filter((x) => x.networks.length > 0);
+    expect(new Set(sent.map((x) => x.nodeName)).size).toBe(3);
+    for (const state of sent) {
+      // Every node joined ingress, then test-net: its network clock moved twice (its table clock, once per entry it made, is further on).
+      expect([state.nodeName, state.lTime]).toEqual([state.nodeName, 2]);
+      expect(state.networks).toHaveLength(6);
+      for (const n of state.networks) expect(n.lTime).toBe(joins.find((j) => j.nodeName === n.nodeName && j.networkId === n.networkId)!.lTime);
+    }
+  });
+
+  test("emu's player, told of the same steps, makes the same state for its holders' push/pulls", () => {
+    const netdb = new NetworkDbGossip();
+    for (const w of backend.worlds) netdb.observe(clusterView(w), 0);
+    const view = clusterView(backend.worlds[backend.worlds.length - 1])!;
+    for (const node of view.nodes) {
+      const simState = [...states].reverse().find((x) => x.nodeName === node.gossipName)!;
+      const emuState = readState(networkDbLocalState(view, node.host, netdb));
+      expect(emuState).toEqual(simState);
+    }
+    // The two clocks part: r1 and r2 sent table events for their entries in test-net (r0, alone in it then, sent none).
+    for (const host of ['r1', 'r2']) expect(netdb.tableTime(host)).toBeGreaterThan(netdb.networkTime(host));
   });
 });

@@ -39,7 +39,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { queueNetworkEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { queueNetworkEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from '../trace/control_record';
@@ -107,6 +107,7 @@ interface NodeAgent {
   tableTime: number;
   /** NetworkDB's network clock (a Lamport time): a join or leave moves it. */
   networkTime: number;
+  joinedAt: Map<string, number>;
   /** Table events waiting for gossip rounds, per network. */
   queued: Map<string, QueuedEvent[]>;
   gossipPhase: number;
@@ -320,7 +321,7 @@ export class DockerdCluster {
     if (!ns) return;
     const unbind = this.dp.sockets.bindUdp(ns, node.address, MEMBERLIST_PORT, (_h, _port, _payload, skb) => this.arrived(skb));
     const agent: NodeAgent = {
-      node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, networkTime: 0, queued: new Map(),
+      node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, networkTime: 0, joinedAt: new Map(), queued: new Map(),
       gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind,
       broadcasts: [], memberlistPhase: this.rnd.below(GOSSIP_INTERVAL_NS), memberlistArmed: false,
     };
@@ -428,7 +429,7 @@ export class DockerdCluster {
     if (!peer) return;
     const flow = this.record.flow('memberlist-push-pull', agent.node.host, peer.node.host);
     const conn = this.connect(agent, peer, MEMBERLIST_PORT, flow);
-    const state = (a: NodeAgent) => memberlistStream(pushPullState(this.view!, a.node.host, a.tableTime), this.rnd.bytes);
+    const state = (a: NodeAgent) => memberlistStream(pushPullState(this.view!, a.node.host, this.clocks), this.rnd.bytes);
     conn.send('client', TCP_SYN, undefined, () =>
       conn.send('server', TCP_SYN | TCP_ACK, undefined, () => {
         conn.send('client', TCP_ACK);
@@ -460,6 +461,13 @@ export class DockerdCluster {
   }
 
   // ── NetworkDB ──────────────────────────────────────────────────────────────
+
+  /** The members' NetworkDB clocks, as their agents keep them. */
+  private readonly clocks: NetworkDbClocks = {
+    tableTime: (h) => this.member(h)?.tableTime ?? 1,
+    networkTime: (h) => this.member(h)?.networkTime ?? 0,
+    joinedAt: (h, networkId) => this.member(h)?.joinedAt.get(networkId) ?? 0,
+  };
 
   private ownerOf(agent: NodeAgent): TableOwner {
     return { host: agent.node.host, tableTime: agent.tableTime, gossipName: agent.node.gossipName, address: agent.node.address };

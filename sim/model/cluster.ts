@@ -293,14 +293,35 @@ export function addressBytes(ip: string): Uint8Array {
   return b;
 }
 
-/** What a push/pull carries from `host` (sendLocalState): every member, and NetworkDB's networks of every node. */
-export function pushPullState(view: ClusterView, host: string, tableTime: number): Buffer {
+/**
+ * NetworkDB's Lamport clocks on each node, as sim's daemon and emu's player keep them: the
+ * table clock its table events and bulk syncs carry, the network clock its network events
+ * and push/pulls carry, and the network clock each member's join of a network was made at.
+ */
+export interface NetworkDbClocks {
+  tableTime(host: string): number;
+  networkTime(host: string): number;
+  /** The join event's time (a node's `network.ltime`); 0 for a join the clocks never saw. */
+  joinedAt(host: string, networkId: string): number;
+}
+
+/**
+ * NetworkDB's part of a push/pull from `host` (delegate.go LocalState): its network clock
+ * (networkClock.Time(), not the table clock), and every node's networks, each at the time of
+ * that node's join.
+ */
+export function networkDbLocalState(view: ClusterView, host: string, clocks: NetworkDbClocks): Buffer {
   // By a map, not a search per name: the networks list every member of every network, so a big swarm's push/pull would be quadratic.
   const gossipNames = new Map(view.nodes.map((n) => [n.host, n.gossipName] as const));
   const nameOf = (h: string) => gossipNames.get(h) ?? h;
+  const networks = view.networks.flatMap((net) => net.hosts.map((h) => ({ networkId: net.id, lTime: clocks.joinedAt(h, net.id), nodeName: nameOf(h) })));
+  return networkPushPull(clocks.networkTime(host), nameOf(host), networks);
+}
+
+/** What a push/pull carries from `host` (sendLocalState): every member, and NetworkDB's networks of every node. */
+export function pushPullState(view: ClusterView, host: string, clocks: NetworkDbClocks): Buffer {
   const members = view.nodes.map((n) => ({ name: n.gossipName, addr: addressBytes(n.address), port: MEMBERLIST_PORT, incarnation: 1, state: n.alive ? 0 : 2 }));
-  const networks = view.networks.flatMap((net) => net.hosts.map((h) => ({ networkId: net.id, lTime: 1, nodeName: nameOf(h) })));
-  return pushPullMessage(members, networkPushPull(tableTime, nameOf(host), networks), false);
+  return pushPullMessage(members, networkDbLocalState(view, host, clocks), false);
 }
 
 /**
@@ -347,8 +368,9 @@ export function commonNetworks(networks: readonly ClusterNetwork[], a: string, b
 
 const streamLength = (msg: Buffer) => memberlistStream(msg, (n) => new Uint8Array(n)).length;
 
-/** `tableTimeOf`: each node's NetworkDB table clock (what its messages carry), 1 for a node that has sent no event. */
-export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host: string) => number = () => 1): NodeTraffic | undefined {
+/** `clocks`: each node's NetworkDB clocks (what its messages carry). */
+export function nodeTraffic(view: ClusterView, host: string, clocks: NetworkDbClocks): NodeTraffic | undefined {
+  const tableTimeOf = (h: string) => clocks.tableTime(h);
   const self = view.nodes.find((n) => n.host === host);
   if (!self) return undefined;
   const others = view.nodes.filter((n) => n.host !== host && n.alive);
@@ -374,7 +396,7 @@ export function nodeTraffic(view: ClusterView, host: string, tableTimeOf: (host:
     ...(!self.manager && manager ? { manager: manager.address } : {}),
     ping: bySeq((seq) => ENCRYPT_OVERHEAD + pingMessage(seq, target.gossipName, addressBytes(self.address), MEMBERLIST_PORT, self.gossipName).length),
     ack: bySeq((seq) => ENCRYPT_OVERHEAD + ackMessage(seq).length),
-    pushPull: streamLength(pushPullState(view, host, tableTimeOf(host))),
+    pushPull: streamLength(pushPullState(view, host, clocks)),
     bulkSyncNetworks,
     bulkSync,
     bulkSyncIn,
@@ -500,6 +522,8 @@ export function networkEventBroadcast(type: number, networkTime: number, nodeNam
 export interface NetworkDbQueues {
   tableTime: number;
   networkTime: number;
+  /** The network clock at which it joined each network it is in. */
+  joinedAt: Map<string, number>;
   queued: Map<string, QueuedEvent[]>;
   broadcasts: QueuedEvent[];
 }
@@ -507,6 +531,8 @@ export interface NetworkDbQueues {
 /** A node joined or left a network (networkdb.go JoinNetwork, LeaveNetwork): its network clock moves and the event waits for memberlist's gossip to the swarm's `swarmSize` nodes. */
 export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipName: string, networkId: string, swarmSize: number): void {
   q.networkTime++;
+  if (joined) q.joinedAt.set(networkId, q.networkTime);
+  else q.joinedAt.delete(networkId);
   q.broadcasts.push({ msg: networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, q.networkTime, gossipName, networkId), left: gossipTransmits(swarmSize) });
 }
 
