@@ -9,7 +9,8 @@
  * second, a push/pull (TCP, each side's state) with a random peer every 30 s, NetworkDB's
  * bulk sync (TCP, one way, to a random member of a network, covering every network the two
  * share, answered on a connection of its own) every 30 s, NetworkDB's gossip rounds and a
- * network join's bulk syncs as the run makes them (netdb.ts, sent at the times given), and on a worker a TLS session to the manager's 2377 (mutual TLS with the
+ * network join's bulk syncs as the run makes them (netdb.ts, sent at the times given; a join's syncs, like the periodic
+ * ones, one after another, each once the member has answered the last), and on a worker a TLS session to the manager's 2377 (mutual TLS with the
  * repository's test certificate) carrying a heartbeat each 5 s ± 0.5 s. The sealed bytes are
  * random, as the swarm's encryption makes the real ones look; a datagram is told a ping from
  * an ack, and a stream a bulk sync from a push/pull, by its length. In a container sandbox
@@ -58,6 +59,19 @@ const jitter = (ms) => Math.floor(Math.random() * ms);
 const udpTo = (addr) => (udp.address().family === 'IPv6' ? '::ffff:' + addr : addr);
 // A bulk sync is one way, on a connection of its own: written, then closed.
 const bulkSyncTo = (addr, n) => net.connect({ host: addr, port: 7946 }, function () { this.end(stream(n)); }).on('error', () => {}).resume();
+// Unsolicited bulk syncs go one after another: bulkSyncNode waits for the member's answer (30 s at most) before the next.
+// What to do when a member's answer has come, by its address, in the order the syncs went.
+const answered = new Map();
+const syncsInTurn = (syncs) => {
+  const s = syncs.shift();
+  if (!s) return;
+  const [peer, n] = s;
+  let done = false;
+  const next = () => { if (!done) { done = true; clearTimeout(timer); syncsInTurn(syncs); } };
+  const timer = setTimeout(next, 30000);
+  answered.set(peer, [...(answered.get(peer) || []), next]);
+  bulkSyncTo(peer, n);
+};
 for (const s of sockets) {
   const host = s.address === '*' ? '::' : s.address;
   if (s.proto === 'tcp' && s.port === 2377 && t) {
@@ -75,8 +89,10 @@ for (const s of sockets) {
         if (whole || got.length < 5 || got.length < 5 + got.readUInt32BE(1)) return;
         whole = true;
         const sync = t.bulkSyncIn.find((b) => b.length === got.length);
+        const from = c.remoteAddress.replace(/^::ffff:/, '');
         if (!sync) c.write(stream(t.pushPull));
-        else if (sync.answer) c.once('end', () => bulkSyncTo(c.remoteAddress.replace(/^::ffff:/, ''), sync.answer));
+        else if (sync.answer) c.once('end', () => bulkSyncTo(from, sync.answer));
+        else c.once('end', () => { const waiting = answered.get(from); if (waiting && waiting.length) waiting.shift()(); });
       }).on('end', () => c.end()).on('error', () => {});
     }).on('error', fail).listen({ host, port: s.port, backlog: 4096, ipv6Only: false }, bound);
   } else {
@@ -106,13 +122,13 @@ if (t && t.manager) {
   var session;
   connect();
 }
-// NetworkDB's gossip rounds and a join's bulk syncs, as the run made them: [when (ms, this machine's clock), to whom,
-// the datagram in hex or the bulk sync's length].
+// NetworkDB's gossip rounds and the joins' bulk syncs, as the run made them: [when (ms, this machine's clock), to whom,
+// the datagram in hex] or [when, a join's syncs in turn: [to whom, the stream's length]…].
 function gossip(sends) {
   for (const x of gossipTimers) clearTimeout(x);
-  gossipTimers = sends.map(([at, peer, what]) => setTimeout(() => {
-    if (typeof what === 'number') bulkSyncTo(peer, what);
-    else if (udp) udp.send(Buffer.from(what, 'hex'), 7946, udpTo(peer));
+  gossipTimers = sends.map(([at, to, what]) => setTimeout(() => {
+    if (Array.isArray(to)) syncsInTurn(to.slice());
+    else if (udp) udp.send(Buffer.from(what, 'hex'), 7946, udpTo(to));
   }, Math.max(0, at - Date.now())));
 }
 function play() {
@@ -135,14 +151,15 @@ function play() {
   });
   // NetworkDB's per node: the first network not yet covered draws a member, whose sync covers every network they share.
   every(() => t.timersMs.bulkSync, () => {
-    let left = t.bulkSyncNetworks.map((_, i) => i);
+    let left = t.bulkSyncNetworks.map((_, i) => i), syncs = [];
     while (left.length) {
       const peers = t.bulkSyncNetworks[left.shift()];
       const sync = t.bulkSync.find((b) => b.peer === peers[Math.floor(Math.random() * peers.length)]);
       if (!sync) continue;
-      bulkSyncTo(sync.peer, sync.stream);
+      syncs.push([sync.peer, sync.stream]);
       left = left.filter((i) => !sync.networks.includes(i));
     }
+    syncsInTurn(syncs);
   });
   const beat = () => {
     if (session) session.write(crypto.randomBytes(t.heartbeat.request));

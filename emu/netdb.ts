@@ -11,7 +11,7 @@
  * swarm's keys make it look). A node that joins or leaves a network queues its network event
  * for memberlist's gossip (its own 200 ms ticker, up to 3 random members of the swarm, each
  * packet one transmission of each event), and a join bulk-syncs with every other member of
- * the network: streams as long as sim's, which the members answer (bulkSyncIn). Peers are
+ * the network in turn: streams as long as sim's, which the members answer (bulkSyncIn). Peers are
  * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
  */
 import { randomBytes } from 'crypto';
@@ -22,10 +22,13 @@ import { TABLE_EVENT } from '../sim/wire/networkdb';
 const TICK_MS = GOSSIP_INTERVAL_NS / 1e6;
 
 /**
- * What a holder sends at a time (the machine's clock, ms), to an underlay address: a datagram
- * (its bytes in hex), or a bulk sync (a stream of that many bytes on a connection of its own).
+ * What a holder sends at a time (the machine's clock, ms): a datagram to an underlay address
+ * (its bytes in hex), or a network join's bulk syncs (each to an address, a stream of that
+ * many bytes on a connection of its own), one after another: bulkSyncNode waits for the
+ * member's answer, 30 s at most, before the next (libnetwork cluster.go bulkSync).
  */
-export type GossipSend = [atMs: number, to: string, packet: string | number];
+export type GossipSend = [atMs: number, to: string, datagram: string] | [atMs: number, syncs: JoinSync[]];
+export type JoinSync = [to: string, length: number];
 
 const below = (n: number) => Math.floor(Math.random() * n);
 
@@ -42,8 +45,8 @@ interface NodeQueue {
   /** Network events waiting for memberlist's gossip, as they stood at `sinceMs`. */
   broadcasts: QueuedEvent[];
   sinceMs: number;
-  /** The join syncs of the last step, sent at once. */
-  syncs: GossipSend[];
+  /** The last steps' network joins, each one's bulk syncs in turn. */
+  syncs: JoinSync[][];
   /** How many others memberlist's rounds reached, as of `sinceMs` (up to 3). */
   peers: number;
 }
@@ -138,14 +141,16 @@ export class NetworkDbGossip implements NetworkDbClocks {
       queueNetworkEvent(q, m.joined, node.gossipName, m.networkId, view!.nodes.length);
       told.add(m.host);
       if (!m.joined) continue;
+      const syncs: JoinSync[] = [];
       for (const s of joinSyncs(view!, m.host, m.networkId, (h) => this.tableTime(h))) {
         const peer = view!.nodes.find((n) => n.host === s.peer)!;
-        q.syncs.push([nowMs, peer.address, s.stream]);
+        syncs.push([peer.address, s.stream]);
         lengthsOf(this.syncLengths, m.host).add(s.stream);
         lengthsOf(this.syncLengths, s.peer).add(s.answer);
         this.syncsIn.set(s.peer, [...(this.syncsIn.get(s.peer) ?? []), { length: s.stream, answer: s.answer }]);
         this.syncsIn.set(m.host, [...(this.syncsIn.get(m.host) ?? []), { length: s.answer }]);
       }
+      if (syncs.length) q.syncs.push(syncs);
     }
     const next = new Map((view?.networks ?? []).flatMap((n) => n.entries).map((e) => [entryKey(e), e] as const));
     const queue = (e: ClusterTableEntry, type: number) => {
@@ -161,7 +166,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
   }
 
   /**
-   * What a node sends from `nowMs`: its join syncs at once, then the rounds its queues make
+   * What a node sends from `nowMs`: its joins' syncs at once (each join's in turn), then the rounds its queues make
    * until they are empty, with the members as they stand now.
    */
   private schedule(view: ClusterView, host: string, nowMs: number): GossipSend[] {
@@ -170,7 +175,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     const address = new Map(view.nodes.filter((n) => n.alive).map((n) => [n.host, n.address] as const));
     const lengths = lengthsOf(this.lengths, host);
     const eligible = (h: string) => h !== host && address.has(h);
-    const sends: GossipSend[] = [...q.syncs];
+    const sends: GossipSend[] = q.syncs.map((syncs) => [nowMs, syncs]);
     const send = (at: number, peer: string, message: Buffer) => {
       const packet = memberlistPacket(message, true, (n) => randomBytes(n));
       lengths.add(packet.length);

@@ -171,7 +171,7 @@ describe("emu's NetworkDB player, told of coalesced steps at once, sends what si
   test('the bulk syncs: only the joiner syncs, as long as sim\'s stream, and the member answers as long as sim\'s answer', () => {
     // r1's join (step 6) syncs; the periodic syncs of the sleep after draw their peers at random.
     const simSyncs = sim.filter((f) => f.control === 'networkdb-bulk-sync' && f.origin?.step === 6).map((f) => [f.from, f.to, f.hops.filter((h) => sentBy(h) && h.dir === 'request').reduce((n, h) => n + tcpPayload(h), 0)]);
-    const emuSyncs = ['r0', 'r1'].flatMap((from) => played(from).filter(([, , p]) => typeof p === 'number').flatMap(([, to, length]) => {
+    const emuSyncs = ['r0', 'r1'].flatMap((from) => played(from).flatMap(([, syncs]) => (Array.isArray(syncs) ? syncs : [])).flatMap(([to, length]) => {
       const peer = hostAt(to);
       const answer = player.answers.get(peer)!.find((a) => a.length === length)!.answer;
       return [[from, peer, length], [peer, from, answer]];
@@ -190,8 +190,8 @@ describe("emu's NetworkDB player, told of coalesced steps at once, sends what si
 
   test("a joiner's bulk sync goes before the gossip of its entries (JoinNetwork returns before the endpoint's entries are made)", () => {
     const r1 = played('r1').sort((a, b) => a[0] - b[0]);
-    expect(typeof r1[0][2]).toBe('number');
-    expect(r1.slice(1).every(([, , p]) => typeof p === 'string')).toBe(true);
+    expect(Array.isArray(r1[0][1])).toBe(true);
+    expect(r1.slice(1).every(([, to]) => typeof to === 'string')).toBe(true);
   });
 });
 
@@ -323,5 +323,74 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
     const firsts = out.split('\n').filter(Boolean).map((l) => l.split('\t')).filter(([hex]) => hex.startsWith('0a'));
     expect(firsts.length).toBeGreaterThan(0);
     for (const [hex, len] of firsts) expect(parseInt(hex.slice(2, 10), 16)).toBe(Number(len) - 5);
+  });
+});
+
+const paced = `cnmp${randomBytes(3).toString('hex')}`;
+const inPaced = (n: string) => `${paced}.${n}`;
+const ADDR3: Record<string, string> = { r0: '198.51.100.10', r1: '198.51.100.11', r2: '198.51.100.12' };
+
+describeWith(['ip', 'tcpdump', 'tshark'], true, "a network join's bulk syncs on the real kernel, one after another", () => {
+  let record: RunRecord;
+  let listeners: Listeners;
+  let pcap: string;
+  // r2 joins a network r0 and r1 are in: a sync to each, answered; the lengths as told apart by the holders.
+  const SYNC_TO = { r0: 900, r1: 901 }, ANSWER_FROM = { r0: 700, r1: 701 };
+  const quiet = (bulkSyncIn: NodeTraffic['bulkSyncIn']): NodeTraffic => ({
+    peers: [], ping: [60, 60, 60], ack: [20, 20, 20], pushPull: 500, bulkSyncNetworks: [], bulkSync: [], bulkSyncIn, heartbeat: { request: 0, response: 0 },
+    // No timer fires within the test: only the join's syncs and their answers cross.
+    timersMs: { probe: 1e9, pushPull: 1e9, bulkSync: 1e9, gossip: 200, heartbeat: 1e9, heartbeatJitter: 0 },
+  });
+
+  beforeAll(async () => {
+    record = new RunRecord(paced, 'emu-gossip-paced', false);
+    const hosts = ['r0', 'r1', 'r2'];
+    execFileSync('ip', ['netns', 'add', inPaced('ul')]);
+    record.addNamespaces([inPaced('ul')]);
+    execFileSync('ip', ['-n', inPaced('ul'), 'link', 'add', 'ul0', 'type', 'bridge']);
+    execFileSync('ip', ['-n', inPaced('ul'), 'link', 'set', 'ul0', 'up']);
+    for (const h of hosts) {
+      execFileSync('ip', ['netns', 'add', inPaced(h)]);
+      record.addNamespaces([inPaced(h)]);
+      execFileSync('ip', ['link', 'add', 'eth0', 'netns', inPaced(h), 'type', 'veth', 'peer', 'name', `p-${h}`, 'netns', inPaced('ul')]);
+      execFileSync('ip', ['-n', inPaced('ul'), 'link', 'set', `p-${h}`, 'master', 'ul0', 'up']);
+      execFileSync('ip', ['-n', inPaced(h), 'addr', 'add', `${ADDR3[h]}/24`, 'dev', 'eth0']);
+      for (const d of ['lo', 'eth0']) execFileSync('ip', ['-n', inPaced(h), 'link', 'set', d, 'up']);
+    }
+    fs.mkdirSync(record.dir, { recursive: true });
+    pcap = path.join(record.dir, 'r2-eth0.pcap');
+    const tcpdump = spawn('ip', ['netns', 'exec', inPaced('r2'), 'tcpdump', '-i', 'eth0', '-n', '-U', '-w', pcap, 'tcp port 7946'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (tcpdump.pid) record.addPid(tcpdump.pid);
+    await new Promise<void>((resolve) => tcpdump.stderr!.on('data', (d: Buffer) => (d.toString().includes('listening on') ? resolve() : undefined)));
+    listeners = new Listeners(record);
+    const socket = (proto: 'tcp' | 'udp'): ListeningSocket => ({ proto, address: '*', port: 7946, process: 'dockerd' });
+    await listeners.apply(hosts.flatMap((h) => [socket('udp'), socket('tcp')].map((s) => ({ netns: inPaced(h), op: 'socket.listen' as const, socket: s }))));
+    const traffic = new Map<string, NodeTraffic>([
+      ['r0', quiet([{ length: SYNC_TO.r0, answer: ANSWER_FROM.r0 }])],
+      ['r1', quiet([{ length: SYNC_TO.r1, answer: ANSWER_FROM.r1 }])],
+      ['r2', quiet([{ length: ANSWER_FROM.r0 }, { length: ANSWER_FROM.r1 }])],
+    ]);
+    await listeners.setTraffic(new Map(hosts.map((h) => [inPaced(h), () => traffic.get(h)!] as const)));
+    listeners.gossip(inPaced('r2'), [[Date.now(), [[ADDR3.r0, SYNC_TO.r0], [ADDR3.r1, SYNC_TO.r1]]]]);
+    await Promise.all(hosts.map((h) => listeners.sync(inPaced(h))));
+    await new Promise((r) => setTimeout(r, 2000));
+    await listeners.stopAll();
+    tcpdump.kill('SIGINT');
+    await new Promise((r) => tcpdump.once('exit', r));
+  }, 30_000);
+
+  afterAll(async () => {
+    await listeners?.stopAll();
+    if (record) await teardown(record.state);
+    record?.remove();
+  });
+
+  test("the sync to r1 starts only once r0's answer has come (bulkSyncNode waits for it), and r1's answer follows", () => {
+    const out = execFileSync('tshark', ['-r', pcap, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const hostOf = (a: string) => Object.keys(ADDR3).find((h) => ADDR3[h] === a);
+    const connections = out.split('\n').filter(Boolean).map((l) => l.split('\t')).map(([at, src, dst]) => ({ at: Number(at), from: hostOf(src), to: hostOf(dst) }));
+    // r2's sync to r0, r0's answer on a connection of its own, then r2's sync to r1 and r1's answer.
+    expect(connections.map((c) => `${c.from}>${c.to}`)).toEqual(['r2>r0', 'r0>r2', 'r2>r1', 'r1>r2']);
+    expect(connections[2].at).toBeGreaterThan(connections[1].at);
   });
 });

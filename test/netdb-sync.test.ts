@@ -264,7 +264,7 @@ describe('the peer draw sim and emu share (randomNodes, as mRandomNodes draws)',
   });
 });
 
-describe("a push/pull's NetworkDB state (delegate.go LocalState)", () => {
+describe("NetworkDB's clocks in a push/pull (delegate.go LocalState) and a join's syncs, sim's daemon and emu's player on the same steps", () => {
   /** sim's backend, keeping the model after every step it was given. */
   class KeepingWorlds extends SimBackend {
     readonly worlds: World[] = [];
@@ -289,6 +289,7 @@ describe("a push/pull's NetworkDB state (delegate.go LocalState)", () => {
   let states: LocalState[];
   let joins: { lTime: number; nodeName: string; networkId: string }[];
   let backend: KeepingWorlds;
+  let control: Flow[];
   beforeAll(async () => {
     states = [];
     joins = [];
@@ -306,7 +307,7 @@ describe("a push/pull's NetworkDB state (delegate.go LocalState)", () => {
       // 31 s: every node's push/pull timer fires.
       const s = parseScenario('t.yaml', `${THREE_NODES}  - r0: sleep 31\n`);
       backend = new KeepingWorlds(s.seed ?? seedFromName(s.name));
-      await runScenario(s, backend);
+      control = (await runScenario(s, backend)).result.trace.control ?? [];
     } finally {
       pushPull.mockRestore();
       networkEvent.mockRestore();
@@ -335,5 +336,21 @@ describe("a push/pull's NetworkDB state (delegate.go LocalState)", () => {
     }
     // The two clocks part: r1 and r2 sent table events for their entries in test-net (r0, alone in it then, sent none).
     for (const host of ['r1', 'r2']) expect(netdb.tableTime(host)).toBeGreaterThan(netdb.networkTime(host));
+  });
+
+  test("emu's player sends a join's bulk syncs as one chain, in turn, to the members in the order sim's daemon syncs with them", () => {
+    const netdb = new NetworkDbGossip();
+    let chains: [string, number][][] = [];
+    // Step 7: r2 runs c2, joining test-net, whose other members are r0 and r1.
+    for (const w of backend.worlds) {
+      const schedule = netdb.observe(clusterView(w), 0).get('r2') ?? [];
+      const joins = schedule.flatMap(([, syncs]) => (Array.isArray(syncs) ? [syncs] : []));
+      if (joins.some((j) => j.length === 2)) chains = joins;
+    }
+    const view = clusterView(backend.worlds[backend.worlds.length - 1])!;
+    const hostAt = new Map(view.nodes.map((n) => [n.address, n.host] as const));
+    const simOrder = ofStep(control, 7, 'networkdb-bulk-sync').filter((f) => f.from === 'r2').map((f) => f.to);
+    expect(simOrder).toHaveLength(2);
+    expect(chains.map((c) => c.map(([to]) => hostAt.get(to)))).toEqual([simOrder]);
   });
 });
