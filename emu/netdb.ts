@@ -15,11 +15,17 @@
  * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
  */
 import { randomBytes } from 'crypto';
-import { NetworkDbClocks, queueNetworkEvent, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
+import { NetworkDbClocks, queueNetworkEvent, queueNodeEvent, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
 import { memberlistPacket } from '../sim/wire/memberlist';
 import { TABLE_EVENT } from '../sim/wire/networkdb';
 
 const TICK_MS = GOSSIP_INTERVAL_NS / 1e6;
+/**
+ * How many ticks in a row a schedule lets memberlist's draw find no one before it ends: with
+ * real draws a miss is rare (two nodes: 2^-6 a tick), but a draw that always misses (one
+ * that gives the same index) would make the schedule endless.
+ */
+const MISSED_DRAWS = 64;
 
 /**
  * What a holder sends at a time (the machine's clock, ms): a datagram to an underlay address
@@ -119,8 +125,16 @@ export class NetworkDbGossip implements NetworkDbClocks {
   private step(view: ClusterView | undefined, nowMs: number, told: Set<string>): void {
     const members = new Set(view?.nodes.map((n) => n.host) ?? []);
     for (const host of this.nodes.keys()) if (!members.has(host)) this.nodes.delete(host);
-    for (const host of members) {
-      if (!this.nodes.has(host)) this.nodes.set(host, { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: Math.random() * TICK_MS, memberlistPhaseMs: Math.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0 });
+    for (const node of view?.nodes ?? []) {
+      if (this.nodes.has(node.host)) continue;
+      // One that joins others sends its node event (clusterJoin), as sim's daemon does.
+      const joinsOthers = this.nodes.size > 0;
+      const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: Math.random() * TICK_MS, memberlistPhaseMs: Math.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0 };
+      this.nodes.set(node.host, q);
+      if (joinsOthers) {
+        queueNodeEvent(q, node.gossipName, view!.nodes.length);
+        told.add(node.host);
+      }
     }
     const alive = (view?.nodes ?? []).filter((n) => n.alive).map((n) => n.host);
     for (const [host, q] of this.nodes) {
@@ -193,10 +207,12 @@ export class NetworkDbGossip implements NetworkDbClocks {
     }
     const hosts = view.nodes.map((n) => n.host);
     let broadcasts = q.broadcasts.map((e) => ({ ...e }));
-    for (let at = nextGossipTick(nowMs, q.memberlistPhaseMs, TICK_MS); broadcasts.length > 0; at += TICK_MS) {
+    // With no one to tell, the events wait for the next member.
+    const told = hosts.some(eligible);
+    for (let at = nextGossipTick(nowMs, q.memberlistPhaseMs, TICK_MS), missed = 0; told && broadcasts.length > 0 && missed < MISSED_DRAWS; at += TICK_MS) {
       const peers = randomNodes(hosts, GOSSIP_NODES, below, eligible);
-      // With no one to tell, the events wait for the next member.
-      if (peers.length === 0) break;
+      // A draw that missed the others (kRandomNodes' 3n tries) sends nothing this tick; the next draws again.
+      missed = peers.length === 0 ? missed + 1 : 0;
       for (const peer of peers) {
         const { batch, rest } = gossipRound(broadcasts);
         broadcasts = rest;

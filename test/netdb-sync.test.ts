@@ -15,7 +15,7 @@ import { clusterView, ClusterView, networkDbLocalState, randomNodes } from '../s
 import type { PlanOp } from '../sim/plan/ops';
 import type { World } from '../sim/model/world';
 import { swarmNetworks } from '../sim/model/world';
-import { ENCRYPT_OVERHEAD, memberlistPacket } from '../sim/wire/memberlist';
+import { ENCRYPT_OVERHEAD, memberlistCompound, memberlistPacket } from '../sim/wire/memberlist';
 import { NetworkDbGossip } from '../emu/netdb';
 import type { Flow } from '../sim/trace/types';
 
@@ -169,8 +169,8 @@ describe('a network join in sim (JoinNetwork)', () => {
     const testNet = run.networkId('test-net');
     const joins = run.events.filter((e) => e.from === 'r2' && e.networkId === testNet);
     expect(joins.map((e) => e.type)).toEqual([networkdb.NETWORK_EVENT.join]);
-    // r2 joined ingress first (its swarm join), then test-net: its clock moved once for each.
-    expect(joins[0].lTime).toBe(2);
+    // r2 joined the cluster (its node event), ingress (its swarm join), then test-net: its clock moved once for each.
+    expect(joins[0].lTime).toBe(3);
     // It goes at r2's next memberlist round the clock runs to (the step waits for its syncs and its table events' round, not for
     // it); a round may carry another event of r2's still being gossiped (a compound), the later ones the join alone.
     const datagrams = (run.result.trace.control ?? []).filter((f) => (f.origin?.step ?? 0) >= 7 && f.control === 'networkdb-gossip' && f.from === 'r2');
@@ -287,12 +287,26 @@ describe("NetworkDB's clocks in a push/pull (delegate.go LocalState) and a join'
     };
   };
   let states: LocalState[];
+  /** r0's gossip name: the first manager, who joins no one. */
+  let r0: string;
+  let nodeEvents: { type: number; lTime: number; nodeName: string; message: Buffer }[];
+  let networkEvents: Buffer[];
   let joins: { lTime: number; nodeName: string; networkId: string }[];
   let backend: KeepingWorlds;
   let control: Flow[];
   beforeAll(async () => {
     states = [];
     joins = [];
+    nodeEvents = [];
+    networkEvents = [];
+    const encodeNodeEvent = networkdb.nodeEvent;
+    const nodeEvent = jest.spyOn(networkdb, 'nodeEvent').mockImplementation((e) => {
+      const out = encodeNodeEvent(e);
+      const { type, fields } = gossip(out);
+      expect(type).toBe(networkdb.NETWORKDB_MSG.nodeEvent);
+      nodeEvents.push({ type: Number(one(fields, 1)), lTime: Number(one(fields, 2)), nodeName: text(one(fields, 3)), message: out });
+      return out;
+    });
     const encodePushPull = networkdb.networkPushPull, encodeNetworkEvent = networkdb.networkEvent;
     const pushPull = jest.spyOn(networkdb, 'networkPushPull').mockImplementation((...args) => {
       const out = encodePushPull(...args);
@@ -301,16 +315,21 @@ describe("NetworkDB's clocks in a push/pull (delegate.go LocalState) and a join'
     });
     const networkEvent = jest.spyOn(networkdb, 'networkEvent').mockImplementation((e) => {
       if (e.type === networkdb.NETWORK_EVENT.join) joins.push({ lTime: e.lTime, nodeName: e.nodeName, networkId: e.networkId });
-      return encodeNetworkEvent(e);
+      const out = encodeNetworkEvent(e);
+      networkEvents.push(out);
+      return out;
     });
     try {
       // 31 s: every node's push/pull timer fires.
       const s = parseScenario('t.yaml', `${THREE_NODES}  - r0: sleep 31\n`);
       backend = new KeepingWorlds(s.seed ?? seedFromName(s.name));
-      control = (await runScenario(s, backend)).result.trace.control ?? [];
+      const { result, model } = await runScenario(s, backend);
+      control = result.trace.control ?? [];
+      r0 = clusterView(model.world)!.nodes.find((n) => n.host === 'r0')!.gossipName;
     } finally {
       pushPull.mockRestore();
       networkEvent.mockRestore();
+      nodeEvent.mockRestore();
     }
   });
 
@@ -318,8 +337,9 @@ describe("NetworkDB's clocks in a push/pull (delegate.go LocalState) and a join'
     const sent = states.filter((x) => x.networks.length > 0);
     expect(new Set(sent.map((x) => x.nodeName)).size).toBe(3);
     for (const state of sent) {
-      // Every node joined ingress, then test-net: its network clock moved twice (its table clock, once per entry it made, is further on).
-      expect([state.nodeName, state.lTime]).toEqual([state.nodeName, 2]);
+      // Every node joined ingress, then test-net, and the workers the cluster before: its network clock moved once for each
+      // (its table clock, once per entry it made, is further on).
+      expect([state.nodeName, state.lTime]).toEqual([state.nodeName, state.nodeName === r0 ? 2 : 3]);
       expect(state.networks).toHaveLength(6);
       for (const n of state.networks) expect(n.lTime).toBe(joins.find((j) => j.nodeName === n.nodeName && j.networkId === n.networkId)!.lTime);
     }
@@ -352,5 +372,26 @@ describe("NetworkDB's clocks in a push/pull (delegate.go LocalState) and a join'
     const simOrder = ofStep(control, 7, 'networkdb-bulk-sync').filter((f) => f.from === 'r2').map((f) => f.to);
     expect(simOrder).toHaveLength(2);
     expect(chains.map((c) => c.map(([to]) => hostAt.get(to)))).toEqual([simOrder]);
+  });
+
+  test("a node that joins the cluster sends its node event (clusterJoin's sendNodeEvent, JOIN at its network clock's first tick), the first manager none; memberlist's packet carries it with the network event of its ingress join", () => {
+    const view = clusterView(backend.worlds[backend.worlds.length - 1])!;
+    const nameOf = (h: string) => view.nodes.find((n) => n.host === h)!.gossipName;
+    expect(nodeEvents.map((e) => [e.type, e.lTime, e.nodeName])).toEqual([[networkdb.NODE_EVENT.join, 1, nameOf('r1')], [networkdb.NODE_EVENT.join, 1, nameOf('r2')]]);
+    // r1's first memberlist round (its swarm join, step 2): one packet holding its ingress join and its node join, in that order.
+    const ingressJoin = networkEvents.find((m) => m.includes(Buffer.from(nameOf('r1'))))!;
+    const compound = memberlistCompound([Buffer.concat([Buffer.from([8]), ingressJoin]), Buffer.concat([Buffer.from([8]), nodeEvents[0].message])]);
+    const length = memberlistPacket(compound, true, (n) => new Uint8Array(n)).length;
+    const udpLength = (f: Flow) => Number(f.hops.find((h) => h.event === 'send')!.layers.find((l) => l.proto === 'udp')!['udp.length']) - 8;
+    expect(ofStep(control, 2, 'networkdb-gossip').filter((f) => f.from === 'r1').map(udpLength)).toContain(length);
+    // emu's player, told of the same steps, sends that packet's length from r1 and never a node event from r0.
+    const netdb = new NetworkDbGossip();
+    const sent = new Map<string, number[]>();
+    for (const w of backend.worlds) {
+      for (const [host, sends] of netdb.observe(clusterView(w), 0)) sent.set(host, [...(sent.get(host) ?? []), ...sends.flatMap(([, , p]) => (typeof p === 'string' ? [p.length / 2] : []))]);
+    }
+    expect(sent.get('r1')).toContain(length);
+    expect(netdb.networkTime('r0')).toBe(2);
+    expect(netdb.networkTime('r1')).toBe(3);
   });
 });

@@ -26,10 +26,14 @@
  *   (5 s ± 0.5 s), over its session's TLS connection (made at join, before any span here).
  * Each timer starts at a random offset, as memberlist's and NetworkDB's triggers stagger.
  *
+ * - a node that joins the cluster (cluster.go clusterJoin: a worker, or a manager joining
+ *   others; not the first manager, which has no one to join) queues its node event (JOIN, at
+ *   its network clock) for memberlist's gossip, which carries it after the network events.
  * Not modelled: what a missing ack starts (indirect pings, the TCP fallback ping), the
- * events the receivers of a table or network event gossip on (handleTableMessage and
- * handleNetworkMessage rebroadcast what was news to them: a big swarm would send n² of
- * them), node events and memberlist's own broadcasts (alive, suspect, dead), TCP
+ * events the receivers of a table, network or node event gossip on (handleTableMessage,
+ * handleNetworkMessage and handleNodeMessage rebroadcast what was news to them: a big swarm
+ * would send n² of them), a node's leave event (clusterLeave) and the join event of a
+ * reconnect, memberlist's own broadcasts (alive, suspect, dead), TCP
  * retransmission and ACKs between a conversation's segments beyond those listed, grpc's
  * window updates and BDP pings. Each flow is one exchange (kind `control-plane`, its
  * ControlKind); the bytes are as long as the real encoders make them and opaque, as the
@@ -39,7 +43,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { queueNetworkEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { queueNetworkEvent, queueNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from '../trace/control_record';
@@ -247,7 +251,7 @@ export class DockerdCluster {
       for (const node of view?.nodes ?? []) {
         const agent = this.agents.get(node.host);
         if (agent) agent.node = node;
-        else this.join(node);
+        else this.join(node, view!.nodes.length);
       }
       const alive = (view?.nodes ?? []).filter((n) => n.alive);
       // The manager a worker heartbeats: the first live one of the daemons, in the order they joined.
@@ -316,9 +320,11 @@ export class DockerdCluster {
     this.joinsSyncing.clear();
   }
 
-  private join(node: ClusterNode): void {
+  /** A node's daemon starts; one that joins others (`swarmSize` counts them and it) sends its node event. */
+  private join(node: ClusterNode, swarmSize: number): void {
     const ns = this.kernel.hosts.get(node.host)?.rootNetns;
     if (!ns) return;
+    const joinsOthers = this.agents.size > 0;
     const unbind = this.dp.sockets.bindUdp(ns, node.address, MEMBERLIST_PORT, (_h, _port, _payload, skb) => this.arrived(skb));
     const agent: NodeAgent = {
       node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, networkTime: 0, joinedAt: new Map(), queued: new Map(),
@@ -326,6 +332,7 @@ export class DockerdCluster {
       broadcasts: [], memberlistPhase: this.rnd.below(GOSSIP_INTERVAL_NS), memberlistArmed: false,
     };
     this.agents.set(node.host, agent);
+    if (joinsOthers) queueNodeEvent(agent, node.gossipName, swarmSize);
     const now = this.dp.clock.now;
     this.every(agent, now + this.rnd.below(PROBE_INTERVAL_NS), () => PROBE_INTERVAL_NS, () => this.probe(agent));
     this.every(agent, now + this.rnd.below(PUSH_PULL_INTERVAL_NS), () => pushPullInterval(this.view?.nodes.length ?? 1), () => this.pushPull(agent));
@@ -503,8 +510,12 @@ export class DockerdCluster {
     agent.memberlistArmed = false;
     if (this.agents.get(agent.node.host) !== agent) return;
     const peers = this.randomMembers(agent, this.live?.hosts ?? [], GOSSIP_NODES);
-    // With no one to tell, the events wait for the next member (observe wakes the ticker).
-    if (peers.length === 0) return;
+    if (peers.length === 0) {
+      // A draw that found no one (kRandomNodes' 3n tries can miss the only other node) sends nothing this tick; the next
+      // tick draws again. With no one to tell, the events wait for the next member (observe wakes the ticker).
+      if ((this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0) > 0) this.armMemberlist(agent);
+      return;
+    }
     for (const peer of peers) {
       const { batch, rest } = gossipRound(agent.broadcasts);
       agent.broadcasts = rest;

@@ -9,7 +9,7 @@ import { Endpoint, endpointsOf, Host, hostOf, instanceHosts, Network, Shards, Wo
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
 import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistCompound, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
-import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkEvent, networkPushPull, NETWORK_EVENT, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
+import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkEvent, networkPushPull, NETWORK_EVENT, NODE_EVENT, nodeEvent, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
 
 /** memberlist's DefaultLANConfig timers as NetworkDB keeps them, and swarmkit's dispatcher's heartbeat. */
 export const SWARM_API_PORT = 2377;
@@ -453,6 +453,8 @@ export function tableEventMessage(owner: TableOwner, e: ClusterTableEntry, type:
 export interface QueuedEvent {
   msg: Buffer;
   left: number;
+  /** A node event (NetworkDB's nodeBroadcasts): memberlist's packet carries the network events first. */
+  node?: true;
 }
 
 /**
@@ -533,7 +535,21 @@ export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipNam
   q.networkTime++;
   if (joined) q.joinedAt.set(networkId, q.networkTime);
   else q.joinedAt.delete(networkId);
-  q.broadcasts.push({ msg: networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, q.networkTime, gossipName, networkId), left: gossipTransmits(swarmSize) });
+  const event = { msg: networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, q.networkTime, gossipName, networkId), left: gossipTransmits(swarmSize) };
+  // The delegate's GetBroadcasts gives the network events, then the node events.
+  const firstNodeEvent = q.broadcasts.findIndex((e) => e.node);
+  q.broadcasts.splice(firstNodeEvent < 0 ? q.broadcasts.length : firstNodeEvent, 0, event);
+}
+
+/**
+ * A node joined the gossip cluster (cluster.go clusterJoin: memberlist's Join, then
+ * sendNodeEvent): its network clock moves and the event waits for memberlist's gossip to the
+ * `swarmSize` nodes. The first node of a swarm joins no one (agentSetup has no remote
+ * address to join) and sends none.
+ */
+export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, swarmSize: number): void {
+  q.networkTime++;
+  q.broadcasts.push({ msg: userPacketMessage(nodeEvent({ type: NODE_EVENT.join, lTime: q.networkTime, nodeName: gossipName })), left: gossipTransmits(swarmSize), node: true });
 }
 
 /** An entry its owner created or deleted (networkdb.go sendTableEvent): the owner's table clock moves and the event waits for the network's gossip rounds to its `members` nodes. */

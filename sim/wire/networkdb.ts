@@ -7,7 +7,9 @@
 import { emitProtobuf, ProtoField } from './protobuf';
 
 /** networkdb.MessageType. */
-export const NETWORKDB_MSG = { networkEvent: 1, tableEvent: 2, pushPull: 3, bulkSync: 4, compound: 5 } as const;
+export const NETWORKDB_MSG = { networkEvent: 1, tableEvent: 2, pushPull: 3, bulkSync: 4, compound: 5, nodeEvent: 6 } as const;
+/** NodeEvent.Type. */
+export const NODE_EVENT = { join: 1, leave: 2 } as const;
 /** NetworkEvent.Type. */
 export const NETWORK_EVENT = { join: 1, leave: 2 } as const;
 /** TableEvent.Type. */
@@ -19,6 +21,18 @@ export const ENDPOINT_TABLE = 'endpoint_table';
 /** encodeMessage: the message inside a GossipMessage of its type. */
 export function gossipMessage(type: number, data: Uint8Array): Buffer {
   return emitProtobuf([[1, type], [2, data]]);
+}
+
+export interface NodeEventRepr {
+  type: number;
+  /** The node's network clock (a Lamport time) when it joined or left the cluster. */
+  lTime: number;
+  nodeName: string;
+}
+
+/** sendNodeEvent's message: a node joined or left the gossip cluster. */
+export function nodeEvent(e: NodeEventRepr): Buffer {
+  return gossipMessage(NETWORKDB_MSG.nodeEvent, emitProtobuf([[1, e.type], [2, e.lTime], [3, e.nodeName]]));
 }
 
 export interface NetworkEventRepr {
