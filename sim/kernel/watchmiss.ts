@@ -21,7 +21,6 @@ import type { Datapath } from './datapath';
 import type { SimLink } from './objects';
 import { Skb } from './net/skb';
 import { contains, ipv4ToNumber, parseCidr } from '../wire/addr';
-import { pathOf } from '../trace/paths';
 import type { PeerAnswer } from '../model/drivers/driver';
 
 /** memberlist's GossipInterval for a LAN (DefaultLANConfig), the round a serf query leaves with. */
@@ -59,36 +58,32 @@ export function vxlanMissNotify(dp: Datapath, vx: SimLink, skb: Skb, miss: { ip:
   // Not any of the network's subnets: ignored.
   if (!subnet || !contains(subnet, ipv4ToNumber(ip))) return;
   const flow = skb.flow;
-  const model = flow ? pathOf(flow) : undefined;
-  const missStep = model?.drops[l3 ? 'arp-reduce' : 'encap'];
-  const lookupStep = model?.drops.encap;
   const host = watch.host, netns = vx.netns.name;
   const ns = vx.netns;
   // The query and its answer cross the host's underlay interface (serf binds the advertised address).
   const uplink = 'eth0';
   const t0 = dp.clock.now + skb.lag;
-  const tracer = dp.trace;
+  const trace = dp.trace;
   const dir = skb.dir;
-  tracer.controlEvent(flow, { step: missStep, dir, host, netns, device: vx.name, event: 'miss',
-    note: l3 ? `${vx.name} l3miss: no neighbour for ${ip}; RTM_GETNEIGH ${ip} STALE to dockerd's watchMiss` : `${vx.name} l2miss: no FDB entry for ${miss.mac}; RTM_GETNEIGH lladdr ${miss.mac} STALE to dockerd's watchMiss (${ip})` }, t0);
+  trace.vxlanMiss(vx, skb, ip, l3 ? undefined : miss.mac, host);
   const sent = (Math.floor(t0 / GOSSIP_INTERVAL_NS) + 1) * GOSSIP_INTERVAL_NS;
   const query = `peerlookup for ${ip} on ${watch.network.slice(0, 12)}`;
   dp.clock.schedule(sent - dp.clock.now, () => {
-    tracer.controlEvent(flow, { step: lookupStep, dir, host, netns: host, device: uplink, event: 'peer-query',
+    trace.missResolution(flow, { dir, host, netns: host, device: uplink, event: 'peer-query',
       note: `serf query ${query} to the cluster, with its gossip round (UDP 7946)` });
     const answer = dp.peerResolver?.(host, watch.network, ip);
     if (!answer) {
-      dp.clock.schedule(t0 + QUERY_TIMEOUT_NS - dp.clock.now, () => tracer.controlEvent(flow, { step: lookupStep, dir, host, netns: host, device: uplink, event: 'drop',
+      dp.clock.schedule(t0 + QUERY_TIMEOUT_NS - dp.clock.now, () => trace.missResolution(flow, { dir, host, netns: host, device: uplink, event: 'drop',
         reason: `could not resolve peer "${ip}": timed out resolving peer by querying the cluster` }));
       return;
     }
     dp.clock.schedule(2 * dp.delays.underlay, () => {
-      tracer.controlEvent(flow, { step: lookupStep, dir, host, netns: host, device: uplink, event: 'peer-answer',
+      trace.missResolution(flow, { dir, host, netns: host, device: uplink, event: 'peer-answer',
         note: `${answer.answeredBy} answers ${query}: "${answer.payload}"` });
       if (ns.deleted || !ns.links.has(vx.name)) return;
       dp.kernel.apply({ op: 'neigh.add', host, netns, dev: vx.name, ip, mac: answer.mac });
       dp.kernel.apply({ op: 'fdb.add', host, netns, dev: vx.name, mac: answer.mac, dst: answer.vtep });
-      tracer.controlEvent(flow, { step: lookupStep, dir, host, netns, device: vx.name, event: 'peer-programmed',
+      trace.missResolution(flow, { dir, host, netns, device: vx.name, event: 'peer-programmed',
         note: `peerAdd: ${ip} lladdr ${answer.mac} PERMANENT; ${answer.mac} dst ${answer.vtep} self permanent` });
     });
   });

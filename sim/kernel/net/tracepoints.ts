@@ -64,6 +64,11 @@ export interface Tracepoints {
   routerReceived(uplink: SimLink, skb: Skb, note: string): void;
   routerInjected(dev: SimLink, skb: Skb): void;
 
-  /** A daemon acting for a flow with no frame (dockerd's watchMiss: a miss, its query, the answer, entries programmed). */
-  controlEvent(flow: Flow | undefined, site: Omit<Hop, 'timeNs' | 'layers'>, at?: number): void;
+  /**
+   * A vxlan device's miss, as the daemon listening on `host` takes it: vxlan_ip_miss (l3miss)
+   * for `ip`, or vxlan_fdb_miss (l2miss) for `mac`, which the daemon reads as `ip`.
+   */
+  vxlanMiss(vx: SimLink, skb: Skb, ip: string, mac: string | undefined, host: string): void;
+  /** A daemon resolving a miss for the flow of the frame that waits (dockerd's watchMiss: its query, the answer, the entries it programs): no frame, placed where the frame waits. */
+  missResolution(flow: Flow | undefined, site: Omit<Hop, 'step' | 'timeNs' | 'layers'>, at?: number): void;
 }

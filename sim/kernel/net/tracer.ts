@@ -535,9 +535,22 @@ export class Tracer implements DeviceTaps, Tracepoints {
     if (skb.flow) this.keep(skb.flow, this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), skb.frame, undefined, reason, this.clock.now + skb.lag);
   }
 
-  /** The control plane acting for a flow (a miss, a query, its answer, entries programmed): a hop with no frame. */
-  controlEvent(flow: Flow | undefined, site: Omit<Hop, 'timeNs' | 'layers'>, at = this.clock.now): void {
+  /** A vxlan device's miss, taken by the daemon listening in its namespace: the frame waits where the device could not send it (arp_reduce, or the encapsulation). */
+  vxlanMiss(vx: SimLink, skb: Skb, ip: string, mac: string | undefined, host: string): void {
+    const flow = skb.flow;
     if (!flow) return;
+    const note = mac === undefined ? `${vx.name} l3miss: no neighbour for ${ip}; RTM_GETNEIGH ${ip} STALE to dockerd's watchMiss`
+      : `${vx.name} l2miss: no FDB entry for ${mac}; RTM_GETNEIGH lladdr ${mac} STALE to dockerd's watchMiss (${ip})`;
+    this.controlEvent(flow, { step: pathOf(flow).drops[mac === undefined ? 'arp-reduce' : 'encap'], dir: skb.dir, host, netns: vx.netns.name, device: vx.name, event: 'miss', note }, this.clock.now + skb.lag);
+  }
+
+  /** The daemon's work on a miss, placed at the waiting frame's encapsulation (the step its frame goes on from once the entries are in). */
+  missResolution(flow: Flow | undefined, site: Omit<Hop, 'step' | 'timeNs' | 'layers'>, at = this.clock.now): void {
+    if (flow) this.controlEvent(flow, { step: pathOf(flow).drops.encap, ...site }, at);
+  }
+
+  /** A hop with no frame: a daemon acting for a flow. */
+  private controlEvent(flow: Flow, site: Omit<Hop, 'timeNs' | 'layers'>, at: number): void {
     if (!this.keeps(flow)) return this.countOnly(flow);
     this.hopCount++;
     flow.hops.push({ ...site, timeNs: at, layers: [] });
