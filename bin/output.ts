@@ -10,16 +10,29 @@ import { InputError } from '../sim/errors';
 export class BufferedOut {
   private parts: string[] = [];
   private size = 0;
+  private lingering?: NodeJS.Timeout;
 
-  constructor(private readonly stream: NodeJS.WritableStream = process.stdout, private readonly limit = 1 << 16) {}
+  /**
+   * With `lingerMs`, what waits in the buffer is written at the latest that long after it was
+   * written, for output a person watches as it comes (a run's steps, some of which take seconds).
+   */
+  constructor(private readonly stream: NodeJS.WritableStream = process.stdout, private readonly limit = 1 << 16, private readonly lingerMs?: number) {}
 
   write(s: string): Promise<void> | undefined {
     this.parts.push(s);
     this.size += s.length;
-    return this.size >= this.limit ? this.drain() : undefined;
+    if (this.size >= this.limit) return this.drain();
+    if (this.lingerMs !== undefined && !this.lingering) {
+      this.lingering = setTimeout(() => void this.drain(), this.lingerMs);
+      // A process that is otherwise done does not wait for it: flush() writes what is left.
+      this.lingering.unref();
+    }
+    return undefined;
   }
 
   private drain(): Promise<void> | undefined {
+    clearTimeout(this.lingering);
+    this.lingering = undefined;
     if (this.parts.length === 0) return undefined;
     const more = this.stream.write(this.parts.join(''));
     this.parts = [];

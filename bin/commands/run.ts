@@ -12,7 +12,7 @@ import { Model } from '../../sim/model/model';
 import { InputError } from '../../sim/errors';
 import type { EmuBackend } from '../../emu/backend';
 import { signalGuard } from '../signals';
-import { checkOutputFile, prepareOutputFolder, writeOutputFile } from '../output';
+import { BufferedOut, checkOutputFile, prepareOutputFolder, writeOutputFile } from '../output';
 
 export interface RunOptions {
   mode: 'sim' | 'emu';
@@ -76,8 +76,11 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   if (opts.trace) checkOutputFile('--trace', opts.trace);
   if (opts.pcapDir) prepareOutputFolder('--pcap-dir', opts.pcapDir);
   const backend = await makeBackend(opts.mode, s, { pcapDir: opts.pcapDir, keep: opts.keep, quiet: opts.json });
+  // One write per step was a syscall per step, a tenth of a 10,000-step run: steps' output is
+  // gathered, and written within a moment of being ready, as a slow step (emu) would otherwise hold it.
+  const out = new BufferedOut(process.stdout, 1 << 16, 50);
   const onStep = (r: StepResult, _m: Model) => {
-    if (!opts.json) process.stdout.write(transcriptOf(r, s, backend));
+    if (!opts.json) void out.write(transcriptOf(r, s, backend));
   };
   let result: RunOutcome;
   // Only --trace and --json print the trace: without them its topology is not recorded.
@@ -90,6 +93,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
     } else ({ result } = await runScenario(s, backend, onStep, { trace: false }));
     if (opts.pcapDir) writePcaps(backend, opts.pcapDir);
   } finally {
+    await out.flush();
     await backend.close();
   }
   if (opts.trace) writeOutputFile('--trace', opts.trace, JSON.stringify(trace, null, 2) + '\n');

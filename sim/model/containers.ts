@@ -7,7 +7,7 @@ import { resolverSocketsOpen } from './listeners';
 import { ensureGwbridge } from './swarm';
 import { driverOf } from './drivers';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
-import { allNetworks, findNetwork, Tx } from './tx';
+import { allNetworks, findNetwork, lookUpNetwork, Tx } from './tx';
 import { DaemonRefusal, NotModelled } from './refusal';
 import { hexId } from './ids';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
@@ -44,11 +44,6 @@ function checkAliases(aliases: string[]): void {
 
 function networkOf(tx: Tx, id: string, host: string): Draft<Network> {
   return swarmNetwork(tx.w.swarm, id) ?? tx.host(host).localNetworks[id];
-}
-
-/** The network `ref` names on the host, as the step began (reading the world is cheap, drafts are not). */
-function lookUpNetwork(tx: Tx, host: string, ref: string): Network | undefined {
-  return findNetwork(allNetworks(tx.before, host), ref);
 }
 
 /** A network whose containers cnmlab does not model is refused before anything is made for the container. */
@@ -140,7 +135,8 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   if (req.ip && !isIpv4(req.ip)) throw new DaemonRefusal(`invalid IPv4 address: ${req.ip}`, 'create');
   checkAliases(req.aliases);
   const ref = req.network ?? 'bridge';
-  const found = lookUpNetwork(tx, host, ref);
+  // Looked up as the step began (reading the world is cheap, drafts are not).
+  const found = lookUpNetwork(tx.before, host, ref);
   refuseUnmodelledDriver(found);
   const h = tx.host(host);
   // Checked in the world as the step began (reading drafts copies them): a step runs one command, so no container is new yet.
@@ -220,7 +216,8 @@ export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: s
   // The daemon's buildCreateEndpointOptions, stray parenthesis and all; checked before the
   // container records the network, as the endpoint it would make is never made.
   if (ip && !isIpv4(ip)) throw new DaemonRefusal(`Invalid IPv4 address: ${ip})`);
-  const found = lookUpNetwork(tx, host, ref);
+  // Looked up as the step began (reading the world is cheap, drafts are not).
+  const found = lookUpNetwork(tx.before, host, ref);
   refuseUnmodelledDriver(found);
   const net = attachableNetwork(tx, host, ref, found);
   if (c.networks.some((n) => n.networkId === net.id)) throw new DaemonRefusal(`${c.name} is already attached to network ${net.name}`);

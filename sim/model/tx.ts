@@ -1,7 +1,7 @@
 /** One scenario step's change to the world: the immer draft and the plan ops it emits. */
 import { Draft, isDraft, original } from 'immer';
 import { PlanOp } from '../plan/ops';
-import { Container, Host, hostOf, instanceOf, Network, swarmNetworks, World } from './world';
+import { Container, Host, hostOf, instanceOf, Network, swarmNetwork, swarmNetworks, World } from './world';
 import { hexId, Rng } from './ids';
 
 export class Tx {
@@ -83,6 +83,32 @@ export function visibleNetworks(w: World | Draft<World>, host: string): (Network
   const swarm = w.swarm && (h.nodeState === 'manager' || h.nodeState === 'worker') ? swarmNetworks(w.swarm) : [];
   const shown = h.nodeState === 'manager' ? swarm : swarm.filter((n) => n.ingress || instanceOf(n, host));
   return [...Object.values(h.localNetworks), ...shown];
+}
+
+/**
+ * findNetwork(allNetworks(w, host), ref) without listing every network: a `docker run` looks
+ * its network up among a big swarm's hundreds, once per container.
+ */
+export function lookUpNetwork(w: World, host: string, ref: string): Network | undefined {
+  const h = hostOf(w, host);
+  const locals = Object.values(h.localNetworks);
+  const swarm = w.swarm && h.nodeState !== 'inactive' && h.nodeState !== 'left' ? w.swarm.networks : [];
+  const byId = locals.find((n) => n.id === ref) ?? swarmNetwork({ networks: swarm }, ref);
+  // A key of the shard's prototype (constructor, toString) is no network.
+  if (byId?.id === ref) return byId;
+  const named = locals.find((n) => n.name === ref);
+  if (named) return named;
+  let prefixed: Network | undefined, count = 0;
+  for (const n of locals) if (n.id.startsWith(ref) && count++ === 0) prefixed = n;
+  for (const shard of swarm) {
+    if (!shard) continue;
+    for (const k in shard) {
+      const n = shard[k];
+      if (n.name === ref) return n;
+      if (k.startsWith(ref) && count++ === 0) prefixed = n;
+    }
+  }
+  return count === 1 ? prefixed : undefined;
 }
 
 /** Docker's lookup order: full id, then exact name, then unique id prefix. */

@@ -1,0 +1,41 @@
+/**
+ * `cnmlab run` gathers its steps' output into few writes; with a linger, what waits is still
+ * written within a moment, as a person watching a slow step (emu) expects the steps before it.
+ */
+import { Writable } from 'stream';
+import { BufferedOut } from '../bin/output';
+
+function recorder(): { stream: Writable; writes: string[] } {
+  const writes: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (chunk.length) writes.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, writes };
+}
+
+test('small writes are gathered into one, written once the limit is reached', async () => {
+  const { stream, writes } = recorder();
+  const out = new BufferedOut(stream, 10);
+  out.write('abcd');
+  out.write('efgh');
+  expect(writes).toEqual([]);
+  out.write('ijkl');
+  await out.flush();
+  expect(writes).toEqual(['abcdefghijkl']);
+});
+
+test('with a linger, what waits below the limit is written that long after, without a flush', async () => {
+  const { stream, writes } = recorder();
+  const out = new BufferedOut(stream, 1 << 16, 20);
+  out.write('step 1\n');
+  out.write('step 2\n');
+  expect(writes).toEqual([]);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(writes).toEqual(['step 1\nstep 2\n']);
+  out.write('step 3\n');
+  await out.flush();
+  expect(writes).toEqual(['step 1\nstep 2\n', 'step 3\n']);
+});
