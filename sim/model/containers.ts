@@ -73,6 +73,8 @@ function attachableNetwork(tx: Tx, host: string, ref: string, found: Network | u
   return net;
 }
 
+const DIGITS = /^\d*$/;
+
 /**
  * libnetwork's interface name for a new endpoint: the driver's prefix numbered by how many of
  * the sandbox's interfaces already have it (osl's nextIfIndex, one counter per prefix).
@@ -83,8 +85,7 @@ function nextIfname(tx: Tx, c: Draft<Container>, prefix: string): string {
     return ep ? [ep.ifname] : [];
   });
   if (c.gatewayEndpoint) names.push('eth');
-  const numbered = new RegExp(`^${prefix}\\d*$`);
-  return `${prefix}${names.filter((n) => numbered.test(n)).length}`;
+  return `${prefix}${names.filter((n) => n.startsWith(prefix) && DIGITS.test(n.slice(prefix.length))).length}`;
 }
 
 /**

@@ -27,11 +27,15 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
   const own = req.ip ? undefined : driverOf(net).address?.(tx, net, req.host);
   if (own) ip = own.ip;
   else if (req.ip) {
-    if (!claim(net.ipam, req.ip)) throw new DaemonRefusal('Address already in use', 'create');
+    const claimed = claim(net.ipam, req.ip);
+    if (!claimed) throw new DaemonRefusal('Address already in use', 'create');
+    net.ipam = claimed;
     ip = req.ip;
   } else {
-    ip = allocate(net.ipam);
-    if (!ip) throw new DaemonRefusal(`no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`);
+    const allocated = allocate(net.ipam);
+    if (!allocated) throw new DaemonRefusal(`no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`);
+    net.ipam = allocated.ipam;
+    ip = allocated.ip;
   }
   const ep: Endpoint = {
     id, networkId: net.id, host: req.host, kind: req.kind, containerId: req.containerId, name: req.name, ip,
@@ -45,7 +49,7 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
 
 export function deleteEndpoint(net: Draft<Network>, ep: Draft<Endpoint>): void {
   ep.state = advance(endpointMachine, ep.state, 'DELETE');
-  if (!driverOf(net).address) release(net.ipam, ep.ip);
+  if (!driverOf(net).address) net.ipam = release(net.ipam, ep.ip);
   shardDelete(net.endpoints, ep.id);
 }
 

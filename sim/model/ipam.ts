@@ -1,64 +1,75 @@
-/** Address management as Docker's default IPAM does it: serial allocation inside a subnet. */
+/**
+ * Address management as Docker's default IPAM does it: serial allocation inside a subnet. A
+ * pool is an immutable value (see Ipam): each function returns the pool as it is afterwards.
+ */
 import { cidrString, contains, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../wire/addr';
 import { Ipam } from './world';
 
-/**
- * The allocation bitmap, as libnetwork's bitseq keeps it: 32 host offsets per number. A
- * step reads and writes plain numbers, so immer copies only the small record of words.
- */
+/** The allocation bitmap, as libnetwork's bitseq keeps it: 32 host offsets per number. */
 const WORD_BITS = 5;
 
 function isUsed(ipam: Ipam, offset: number): boolean {
   return ((ipam.used[offset >>> WORD_BITS] ?? 0) & (1 << (offset & 31))) !== 0;
 }
 
-function markUsed(ipam: Ipam, offset: number): void {
+function withWord(used: Readonly<Record<number, number>>, word: number, bits: number): Record<number, number> {
+  const copy = { ...used };
+  if (bits === 0) delete copy[word];
+  else copy[word] = bits;
+  return copy;
+}
+
+function markUsed(used: Readonly<Record<number, number>>, offset: number): Record<number, number> {
   const word = offset >>> WORD_BITS;
-  ipam.used[word] = (ipam.used[word] ?? 0) | (1 << (offset & 31));
+  return withWord(used, word, (used[word] ?? 0) | (1 << (offset & 31)));
 }
 
 export function newIpam(subnet: string, gateway?: string): Ipam {
   const c = parseCidr(subnet)!;
   const gw = gateway ?? numberToIpv4(networkAddress(c) + 1);
-  const ipam: Ipam = { subnet: cidrString(c), gateway: gw, next: 1, used: {} };
-  markUsed(ipam, ipv4ToNumber(gw) - networkAddress(c));
-  return ipam;
+  return new Ipam(cidrString(c), gw, 1, markUsed({}, ipv4ToNumber(gw) - networkAddress(c)));
 }
 
-/** Allocates the next free address after the last one given (AllocSerialPrefix), wrapping once. */
-export function allocate(ipam: Ipam): string | undefined {
+/** The pool with the gateway a plugin reports in place of the default one (the addresses taken stay as they were). */
+export function withGateway(ipam: Ipam, gateway: string): Ipam {
+  return new Ipam(ipam.subnet, gateway, ipam.next, ipam.used);
+}
+
+/** The pool of a network without addresses (host, none, or one the manager could not allocate a subnet for). */
+export function emptyIpam(): Ipam {
+  return new Ipam('', '', 0, {});
+}
+
+/** The next free address after the last one given (AllocSerialPrefix), wrapping once, and the pool with it taken. */
+export function allocate(ipam: Ipam): { ip: string; ipam: Ipam } | undefined {
   const c = parseCidr(ipam.subnet)!;
   const size = 2 ** (32 - c.prefixLength);
   const base = networkAddress(c);
   for (let i = 0; i < size - 2; i++) {
     const offset = ((ipam.next + i - 1) % (size - 2)) + 1;
     if (!isUsed(ipam, offset)) {
-      markUsed(ipam, offset);
-      ipam.next = offset + 1;
-      return numberToIpv4(base + offset);
+      return { ip: numberToIpv4(base + offset), ipam: new Ipam(ipam.subnet, ipam.gateway, offset + 1, markUsed(ipam.used, offset)) };
     }
   }
   return undefined;
 }
 
-/** Claims a requested address (`--ip`); false when it is outside the subnet or taken. */
-export function claim(ipam: Ipam, ip: string): boolean {
+/** The pool with a requested address (`--ip`) taken; undefined when it is outside the subnet or taken. */
+export function claim(ipam: Ipam, ip: string): Ipam | undefined {
   const c = parseCidr(ipam.subnet)!;
   const n = ipv4ToNumber(ip);
-  if (!contains(c, n)) return false;
+  if (!contains(c, n)) return undefined;
   const offset = n - networkAddress(c);
-  if (isUsed(ipam, offset) || offset === 0 || offset === 2 ** (32 - c.prefixLength) - 1) return false;
-  markUsed(ipam, offset);
-  return true;
+  if (isUsed(ipam, offset) || offset === 0 || offset === 2 ** (32 - c.prefixLength) - 1) return undefined;
+  return new Ipam(ipam.subnet, ipam.gateway, ipam.next, markUsed(ipam.used, offset));
 }
 
-export function release(ipam: Ipam, ip: string): void {
+/** The pool with an address given back. */
+export function release(ipam: Ipam, ip: string): Ipam {
   const c = parseCidr(ipam.subnet)!;
   const offset = ipv4ToNumber(ip) - networkAddress(c);
   const word = offset >>> WORD_BITS;
-  const left = (ipam.used[word] ?? 0) & ~(1 << (offset & 31));
-  if (left === 0) delete ipam.used[word];
-  else ipam.used[word] = left;
+  return new Ipam(ipam.subnet, ipam.gateway, ipam.next, withWord(ipam.used, word, (ipam.used[word] ?? 0) & ~(1 << (offset & 31))));
 }
 
 export function prefixLengthOf(subnet: string): number {

@@ -11,6 +11,7 @@ import { Tx } from './tx';
 import { bridgeNetworkUp, engineStartFirewall } from './firewall';
 import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
 import { DaemonRefusal } from './refusal';
+import { emptyIpam } from './ipam';
 import { base36, hexId, swarmId } from './ids';
 import { endpointsOf, GWBRIDGE, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
 
@@ -29,7 +30,7 @@ export function bootEngine(tx: Tx, host: string): void {
   bridgeNetworkUp(tx, host, bridge, true);
   for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
     const n = localNetwork(tx, host, name, driver, '0.0.0.0/32');
-    n.ipam = { subnet: '', gateway: '', next: 0, used: {} };
+    n.ipam = emptyIpam();
     h.localNetworks[n.id] = n;
   }
 }

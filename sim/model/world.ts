@@ -15,14 +15,25 @@ export const EPOCH_NS = 1_767_225_600_000_000_000n;
 
 export type NodeState = 'inactive' | 'manager' | 'worker' | 'left';
 
-export interface Ipam {
-  /** Subnet in CIDR form; empty when the allocation failed. */
-  subnet: string;
-  gateway: string;
-  /** Serial allocation: the next host offset to try. */
-  next: number;
-  /** Offsets in use, as a bitmap: word (offset / 32) → bit (offset % 32); see ipam.ts. */
-  used: Record<number, number>;
+/**
+ * A network's address pool: an immutable value that ipam.ts replaces whole when it gives or
+ * takes back an address. A class, so that immer returns it undrafted: a `docker run` reads
+ * and writes two pools, and a draft of each (and of its bitmap) cost more than the copy.
+ * Frozen, so a write in place fails loudly instead of changing earlier worlds.
+ */
+export class Ipam {
+  constructor(
+    /** Subnet in CIDR form; empty when the allocation failed. */
+    readonly subnet: string,
+    readonly gateway: string,
+    /** Serial allocation: the next host offset to try. */
+    readonly next: number,
+    /** Offsets in use, as a bitmap: word (offset / 32) → bit (offset % 32); see ipam.ts. */
+    readonly used: Readonly<Record<number, number>>,
+  ) {
+    Object.freeze(used);
+    Object.freeze(this);
+  }
 }
 
 export interface Endpoint {

@@ -34,6 +34,7 @@ import { Tx } from '../tx';
 import { CalicoNode, CalicoPool, CalicoStore, EncapMode, Endpoint, hostOf, Network, shardValues, World } from '../world';
 import { CaptureSpot, KernelFeatureName, localNetwork, NetworkDriver, NetworkSpec } from './driver';
 import { byteCompare } from '../../text/natural';
+import { withGateway } from '../ipam';
 
 export const CALICO_AS = 64512;
 export const DEFAULT_POOL_NAME = 'default-ipv4-ippool';
@@ -341,7 +342,7 @@ function createCalicoNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
   if (spec.subnet) throw new NotModelled('a Calico network with --subnet (a pool of its own)');
   const net = localNetwork(tx, host, spec.name, 'calico', '0.0.0.0/0', undefined, spec.options);
   net.scope = 'global';
-  net.ipam.gateway = '0.0.0.0/0';
+  net.ipam = withGateway(net.ipam, '0.0.0.0/0');
   net.labels = spec.labels;
   net.ipamDriver = spec.ipamDriver;
   for (const h of tx.w.hostOrder) tx.host(h).localNetworks[net.id] = { ...net, host: h };

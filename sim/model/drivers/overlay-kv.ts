@@ -39,7 +39,7 @@
  *   is programmed as a permanent neighbour and FDB entry (peerAdd with eid "dummy"). The
  *   container's ARP, sent again after its second, is then answered by vxlan0.
  */
-import { current, Draft, isDraft } from 'immer';
+import { Draft } from 'immer';
 import { cidrString, maskOf, overlaps, parseCidr } from '../../wire/addr';
 import { hexId } from '../ids';
 import { newIpam, release } from '../ipam';
@@ -222,8 +222,8 @@ export function publishClassic(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>,
     const copy = tx.host(m).localNetworks[net.id];
     if (!copy) continue;
     // The pool lives in the store: an address taken on one host is taken for all; a released one is free for all (its own copy releases it as the endpoint goes).
-    if (action === 'join') copy.ipam = isDraft(net.ipam) ? current(net.ipam) : { ...net.ipam, used: { ...net.ipam.used } };
-    else release(copy.ipam, ep.ip);
+    if (action === 'join') copy.ipam = net.ipam;
+    else copy.ipam = release(copy.ipam, ep.ip);
   }
 }
 

@@ -6,7 +6,7 @@
 import { Draft } from 'immer';
 import { cidrString, maskOf, overlaps, parseCidr } from '../../wire/addr';
 import { createEndpoint, deleteEndpoint } from '../endpoints';
-import { newIpam } from '../ipam';
+import { emptyIpam, newIpam } from '../ipam';
 import { swarmId } from '../ids';
 import { advance, endpointMachine, initialState, networkMachine, networkOnHostMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
@@ -224,7 +224,7 @@ export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
     id: swarmId(tx.rng), name: spec.name, driver: 'overlay', scope: 'swarm', attachable: spec.attachable, internal: spec.internal,
     ingress: spec.ingress, vni, options: { ...spec.options, 'com.docker.network.driver.overlay.vxlanid_list': String(vni) }, labels: spec.labels,
     createdNs: String(tx.now()), state: initialState(networkMachine),
-    ipam: allocationFailed ? { subnet: '', gateway: '', next: 0, used: {} } : newIpam(subnet!, spec.gateway),
+    ipam: allocationFailed ? emptyIpam() : newIpam(subnet!, spec.gateway),
     allocationFailed, endpoints: [], instances: [],
   };
   shardSet(swarm.networks, net.id, net);

@@ -36,6 +36,7 @@ import { WeavePeerRef, WeaveRouterConfig } from '../../plan/ops';
 import { SLEEVE_PORT } from '../../wire/sleeve';
 import { byteCompare } from '../../text/natural';
 import { registerUdpPort } from '../../wire/ports';
+import { withGateway } from '../ipam';
 
 export const WEAVE_BRIDGE = 'weave';
 export const WEAVE_NETWORK = 'weave';
@@ -113,7 +114,7 @@ export function weaveLaunch(tx: Tx, host: string, args: string[]): string {
   }
   const net = localNetwork(tx, host, WEAVE_NETWORK, 'weavemesh', IPALLOC_RANGE);
   net.ipamDriver = 'weavemesh';
-  net.ipam.gateway = numberToIpv4(RANGE_START);
+  net.ipam = withGateway(net.ipam, numberToIpv4(RANGE_START));
   tx.host(host).localNetworks[net.id] = net;
   m.peers[host].networkId = net.id;
   for (const p of Object.values(m.peers)) emitRouter(tx, p);

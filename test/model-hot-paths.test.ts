@@ -1,0 +1,72 @@
+/**
+ * What every `docker run` of a big swarm does, done without immer's per-access costs, and
+ * still as the model did it:
+ * - `--network REF` is looked up among every network its host sees: lookUpNetwork walks the
+ *   swarm's shards instead of listing them, and must find what Docker's order (full id, exact
+ *   name, unique id prefix; local networks before swarm ones) finds over the listed networks;
+ * - an address pool is an immutable value replaced whole, never drafted: the worlds before a
+ *   step keep theirs.
+ */
+import { Model } from '../sim/model/model';
+import { dockerStep } from '../sim/docker/session';
+import { allNetworks, findNetwork, lookUpNetwork } from '../sim/model/tx';
+import { endpointsOf, Ipam, swarmNetworks, World } from '../sim/model/world';
+
+function swarmWithNetworks(): Model {
+  const model = new Model([{ name: 'h0', underlay: '198.51.100.10' }, { name: 'h1', underlay: '198.51.100.11' }, { name: 'h2', underlay: '198.51.100.12' }], 7);
+  model.boot();
+  const docker = (host: string, line: string) => expect(dockerStep(model, host, line.split(' ')).outcome).toMatchObject({ exitCode: 0 });
+  docker('h0', 'swarm init');
+  docker('h1', 'swarm join --token <...> 198.51.100.10:2377');
+  // A worker's local network named like a swarm one: Docker's list puts the local one first.
+  docker('h1', 'network create net3');
+  for (let n = 0; n < 40; n++) docker('h0', `network create -d overlay --attachable net${n}`);
+  return model;
+}
+
+function refsOf(w: World): string[] {
+  const ids = swarmNetworks(w.swarm).map((n) => n.id);
+  const shortest = ids.map((id) => id.slice(0, 1));
+  return ['net0', 'net3', 'net39', 'bridge', 'ingress', 'docker_gwbridge', 'none', 'nope', '', 'constructor', 'toString', '__proto__', ...ids, ...shortest, ...ids.map((id) => id.slice(0, 6))];
+}
+
+test('lookUpNetwork finds what findNetwork finds over every network the host sees', () => {
+  const w = swarmWithNetworks().world;
+  for (const host of ['h0', 'h1', 'h2']) {
+    for (const ref of refsOf(w)) {
+      const listed = findNetwork(allNetworks(w, host), ref);
+      expect([host, ref, lookUpNetwork(w, host, ref) === listed]).toEqual([host, ref, true]);
+    }
+  }
+  // The cases that tell the orders apart occur: a local name over a swarm one, an ambiguous prefix, a host outside the swarm.
+  expect(lookUpNetwork(w, 'h1', 'net3')?.scope).toBe('local');
+  expect(lookUpNetwork(w, 'h0', 'net3')?.scope).toBe('swarm');
+  expect(lookUpNetwork(w, 'h2', 'net0')).toBeUndefined();
+  expect(refsOf(w).filter((ref) => ref.length === 1).some((ref) => lookUpNetwork(w, 'h0', ref) === undefined)).toBe(true);
+});
+
+test('a docker run replaces its networks\' pools: the world before it keeps its own, and a pool cannot be changed in place', () => {
+  const model = swarmWithNetworks();
+  const before = model.world;
+  const pool = (w: World) => swarmNetworks(w.swarm).find((n) => n.name === 'net5')!.ipam;
+  const was = pool(before);
+  const bitmap = JSON.stringify(was);
+  expect(dockerStep(model, 'h1', ['run', '-d', '--name', 'c1', '--network', 'net5', 'busybox']).outcome).toMatchObject({ exitCode: 0 });
+  expect(dockerStep(model, 'h1', ['run', '-d', '--name', 'c2', '--network', 'net5', 'busybox']).outcome).toMatchObject({ exitCode: 0 });
+  const now = pool(model.world);
+  expect(now).toBeInstanceOf(Ipam);
+  expect(now).not.toBe(was);
+  expect(JSON.stringify(pool(before))).toBe(bitmap);
+  const ips = endpointsOf(swarmNetworks(model.world.swarm).find((n) => n.name === 'net5')!).map((e) => e.ip).sort();
+  expect(new Set(ips).size).toBe(ips.length);
+  expect(() => {
+    (now as { next: number }).next = 1;
+  }).toThrow(TypeError);
+  expect(() => {
+    (now.used as Record<number, number>)[0] = 0;
+  }).toThrow(TypeError);
+  // A container removed gives its address back in a new pool; the one before still holds it.
+  expect(dockerStep(model, 'h1', ['rm', '-f', 'c1']).outcome).toMatchObject({ exitCode: 0 });
+  expect(pool(model.world)).not.toBe(now);
+  expect(JSON.stringify(pool(model.world).used)).not.toBe(JSON.stringify(now.used));
+});
