@@ -5,11 +5,15 @@
  *   swarm's shards instead of listing them, and must find what Docker's order (full id, exact
  *   name, unique id prefix; local networks before swarm ones) finds over the listed networks;
  * - an address pool is an immutable value replaced whole, never drafted: the worlds before a
- *   step keep theirs.
+ *   step keep theirs;
+ * - the manager's allocator reads the swarm's networks (their subnets and VNIs) as the step
+ *   began, undrafted, and counts one made in the same step.
  */
 import { Model } from '../sim/model/model';
 import { dockerStep } from '../sim/docker/session';
-import { allNetworks, findNetwork, lookUpNetwork } from '../sim/model/tx';
+import { isDraft } from 'immer';
+import { allNetworks, findNetwork, lookUpNetwork, swarmNetworksRead } from '../sim/model/tx';
+import { createSwarmNetwork } from '../sim/model/drivers/overlay';
 import { endpointsOf, Ipam, swarmNetworks, World } from '../sim/model/world';
 
 function swarmWithNetworks(): Model {
@@ -69,4 +73,23 @@ test('a docker run replaces its networks\' pools: the world before it keeps its 
   expect(dockerStep(model, 'h1', ['rm', '-f', 'c1']).outcome).toMatchObject({ exitCode: 0 });
   expect(pool(model.world)).not.toBe(now);
   expect(JSON.stringify(pool(model.world).used)).not.toBe(JSON.stringify(now.used));
+});
+
+test('swarmNetworksRead gives the networks as the step began, undrafted, and those made in the step', () => {
+  const model = swarmWithNetworks();
+  const before = swarmNetworks(model.world.swarm);
+  model.change((tx) => {
+    const made = createSwarmNetwork(tx, { name: 'extra', driver: 'overlay', attachable: true, internal: false, ingress: false, options: {}, labels: {} });
+    const read = swarmNetworksRead(tx);
+    expect(read.length).toBe(before.length + 1);
+    expect(read.filter((n) => isDraft(n))).toEqual([]);
+    expect(read.map((n) => n.id)).toContain(made.id);
+    for (const n of before) expect(read).toContain(n);
+    // Its subnet is a new one, its VNI the next: the allocator saw every network.
+    expect(before.map((n) => n.ipam.subnet)).not.toContain(made.ipam.subnet);
+    expect(Math.max(...before.map((n) => n.vni))).toBeLessThan(made.vni);
+    const again = createSwarmNetwork(tx, { name: 'extra2', driver: 'overlay', attachable: true, internal: false, ingress: false, options: {}, labels: {} });
+    expect(again.ipam.subnet).not.toBe(made.ipam.subnet);
+    expect(again.vni).toBe(made.vni + 1);
+  });
 });

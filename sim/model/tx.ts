@@ -71,6 +71,15 @@ export function localNetworksRead(tx: Tx, host: string): Network[] {
   return Object.keys(locals).map((id) => before[id] ?? (locals[id] as Network));
 }
 
+/** The swarm's networks, to read what a network keeps for life (subnet, VNI), as localNetworksRead reads a host's. */
+export function swarmNetworksRead(tx: Tx): Network[] {
+  const drafts = tx.w.swarm?.networks ?? [];
+  const before = tx.before.swarm?.networks;
+  const all: Network[] = [];
+  for (const shard of drafts) if (shard) for (const id in shard) all.push((before && swarmNetwork({ networks: before }, id)) || (shard[id] as Network));
+  return all;
+}
+
 /** Every network a host can see: its local ones and the swarm's. */
 export function allNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
   const h = hostOf(w, host);

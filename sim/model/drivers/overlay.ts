@@ -12,7 +12,7 @@ import { advance, endpointMachine, initialState, networkMachine, networkOnHostMa
 import { DaemonRefusal } from '../refusal';
 import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
 import { gossipPeers } from '../netdb';
-import { Tx } from '../tx';
+import { swarmNetworksRead, Tx } from '../tx';
 import { PeerEntry } from '../../plan/ops';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
 import { createClassicNetwork, obtainVxlanId, peerAnswers, peerLookup, publishClassic, replayPeerDb, watchMiss } from './overlay-kv';
@@ -196,7 +196,9 @@ export interface SwarmNetworkSpec extends NetworkSpec {
 /** The manager's allocator: the lowest free /24 of the pool, the next VNI from 4096. */
 export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
   const swarm = tx.w.swarm!;
-  const existing = swarmNetworks(swarm).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
+  // Read as the step began where they were (a network's subnet and VNI are its own for life): a draft of each would cost more than the allocation.
+  const networks = swarmNetworksRead(tx);
+  const existing = networks.map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
   let subnet = spec.subnet;
   let allocationFailed = false;
   if (subnet) {
@@ -214,7 +216,7 @@ export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
     if (!subnet) throw new DaemonRefusal('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
   }
   const requestedVni = spec.options['com.docker.network.driver.overlay.vxlanid_list'];
-  const used = new Set(swarmNetworks(swarm).map((n) => n.vni));
+  const used = new Set(networks.map((n) => n.vni));
   let vni = requestedVni ? Number(requestedVni.split(',')[0]) : swarm.nextVni;
   if (!requestedVni) {
     while (used.has(vni)) vni++;
