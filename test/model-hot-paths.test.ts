@@ -79,7 +79,7 @@ test('swarmNetworksRead gives the networks as the step began, undrafted, and tho
   const model = swarmWithNetworks();
   const before = swarmNetworks(model.world.swarm);
   model.change((tx) => {
-    const made = createSwarmNetwork(tx, { name: 'extra', driver: 'overlay', attachable: true, internal: false, ingress: false, options: {}, labels: {} });
+    const made = createSwarmNetwork(tx, { name: 'extra', attachable: true, internal: false, ingress: false, options: {}, labels: {} });
     const read = swarmNetworksRead(tx);
     expect(read.length).toBe(before.length + 1);
     expect(read.filter((n) => isDraft(n))).toEqual([]);
@@ -88,7 +88,7 @@ test('swarmNetworksRead gives the networks as the step began, undrafted, and tho
     // Its subnet is a new one, its VNI the next: the allocator saw every network.
     expect(before.map((n) => n.ipam.subnet)).not.toContain(made.ipam.subnet);
     expect(Math.max(...before.map((n) => n.vni))).toBeLessThan(made.vni);
-    const again = createSwarmNetwork(tx, { name: 'extra2', driver: 'overlay', attachable: true, internal: false, ingress: false, options: {}, labels: {} });
+    const again = createSwarmNetwork(tx, { name: 'extra2', attachable: true, internal: false, ingress: false, options: {}, labels: {} });
     expect(again.ipam.subnet).not.toBe(made.ipam.subnet);
     expect(again.vni).toBe(made.vni + 1);
   });
