@@ -7,6 +7,7 @@ import { hexId, Rng } from '../model/ids';
 import { iptablesCommand } from './iptables';
 import { Derived, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
+import { macvlanLink, macvlanUnlink } from './net/macvlan';
 
 export class KernelError extends Error {}
 
@@ -73,6 +74,9 @@ export class SimKernel {
 
   private deleteLink(l: SimLink): void {
     l.vxlan?.peerFeed?.leave(l);
+    // A lower device takes its macvlans with it (macvlan_device_event, NETDEV_UNREGISTER).
+    for (const v of [...(l.macvlanPort?.vlans ?? [])]) this.deleteLink(v);
+    if (l.macvlan) macvlanUnlink(l);
     const ns = l.netns;
     ns.links.delete(l.name);
     if (l.master) {
@@ -134,6 +138,9 @@ export class SimKernel {
           made.push(a, b);
         } else if (k.type === 'bridge' || k.type === 'dummy') {
           made.push(this.newLink(ns, op.name, k.type, op.mtu, op.mac));
+        } else if (k.type === 'macvlan') {
+          const lower = this.link(op.host, op.netns, k.parent);
+          made.push(macvlanLink(this.newLink(ns, op.name, 'macvlan', op.mtu ?? lower.mtu, op.mac), lower, k.mode));
         } else if (k.type === 'ipip') {
           // An ipip device has no link-layer address.
           made.push(this.newLink(ns, op.name, 'ipip', op.mtu, undefined, '00:00:00:00:00:00'));

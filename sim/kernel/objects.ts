@@ -11,6 +11,7 @@ import type { WeaveRouter } from './weaver';
 import type { MissWatch } from './watchmiss';
 import type { OdpDatapath } from './net/openvswitch';
 import type { Qdisc } from './net/sched/sch_generic';
+import type { MacvlanDev, MacvlanPort } from './net/macvlan';
 import { ipv4ToNumber } from '../wire/addr';
 
 /**
@@ -43,7 +44,7 @@ export class Derived<T> {
   }
 }
 
-export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip' | 'openvswitch';
+export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip' | 'openvswitch' | 'macvlan';
 
 export interface Address {
   ip: string;
@@ -289,6 +290,10 @@ export class SimLink {
   odp?: OdpDatapath;
   /** A vport of an Open vSwitch datapath: that datapath's internal device. */
   odpDatapath?: SimLink;
+  /** A macvlan device: its lower device and mode. */
+  macvlan?: MacvlanDev;
+  /** A device macvlans sit on: their port, which its rx_handler hands their frames to. */
+  macvlanPort?: MacvlanPort;
   /** A bridge whose MTU was set after it was made (BROPT_MTU_SET_BY_USER): it no longer follows its ports'. */
   mtuSetByUser = false;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */

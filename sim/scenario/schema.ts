@@ -9,7 +9,7 @@ export const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 export const HOST_RE = /^[a-z][a-z0-9-]{0,11}$/;
 
 /** What `expect: { path: … }` may name. */
-export const EXPECT_PATHS = ['overlay', 'local', 'outside', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave', 'none'] as const;
+export const EXPECT_PATHS = ['overlay', 'local', 'outside', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave', 'macvlan', 'none'] as const;
 const EXPECT_KEYS = ['exit', 'stdout', 'stderr', 'path', 'drop-at'];
 const DELAY_KEYS = ['veth', 'bridge', 'vxlan', 'stack', 'underlay', 'dns'] as const;
 const SCENARIO_KEYS = ['name', 'description', 'seed', 'timeout', 'delays', 'hosts', 'steps'];

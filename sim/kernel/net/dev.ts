@@ -18,6 +18,7 @@ import { ipInput } from './ipv4/ip_input';
 import { devHardXmit } from './sched/sch_generic';
 import { weaverCapture } from '../weaver';
 import { odpReceive } from './openvswitch';
+import { macvlanHandleFrame } from './macvlan';
 
 /** What a device type does with a frame it is given to send (ndo_start_xmit). */
 export interface NetDeviceOps {
@@ -44,6 +45,8 @@ export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   // A user-space router's capture device (weave's vethwe-pcap): its packet socket takes every frame, nothing else does.
   if (dev.netns.weaveRouter?.config.device === dev.name) return weaverCapture(dp, dev, skb);
   countRx(dev, skb);
+  // A lower device of macvlans: its rx handler hands each its frames (macvlan_handle_frame).
+  if (dev.macvlanPort && macvlanHandleFrame(dp, dev, skb)) return;
   const br = dev.master;
   // A bridge port takes every frame for its bridge (the rx_handler); a device of its own, what is addressed to it.
   if (br === undefined && !accepts(dev, skb.frame)) return;

@@ -164,7 +164,8 @@ export class Tracer implements DeviceTaps, Tracepoints {
     // A frame of no flow, with no capture written, is nothing to the tracer: a device point costs this test.
     if (skb.flow === undefined && this.pcaps === undefined) return;
     switch (dev.type) {
-      case 'veth': return this.vethXmit(dev, skb);
+      // A container's macvlan sends as a container's veth does.
+      case 'veth': case 'macvlan': return this.vethXmit(dev, skb);
       case 'underlay': return this.underlayXmit(dev, skb);
       case 'bridge': return this.bridgeDown(dev, skb);
       // A bridge port's frame, from the bridge (forwarded or flooded); a routed one (flannel.1's, vxlan.calico's) from the stack.
@@ -179,6 +180,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
     if (skb.flow === undefined && this.pcaps === undefined) return;
     switch (dev.type) {
       case 'veth': return dev.master ? this.portRecv(dev, skb) : this.stackRecv(dev, skb);
+      case 'macvlan': return this.stackRecv(dev, skb);
       // A bridge takes a frame up to its host's stack (br_pass_frame_up).
       case 'bridge': return this.bridgeUp(dev, skb);
       // The inner frame vxlan_rcv took off, received on the device.
@@ -195,7 +197,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
     else this.record(skb, OFF_PATH[0], lo);
   }
 
-  /** A veth transmits: a container sending, or a bridge's port (its host or overlay end) handing a frame toward its container. */
+  /** A veth transmits (or a container's macvlan): a container sending, or a bridge's port (its host or overlay end) handing a frame toward its container. */
   private vethXmit(dev: SimLink, skb: Skb): void {
     // The user-space router's veth pair is seen at the router, where it captures and injects.
     if (routerVeth(dev) || this.counted(skb)) return;
@@ -212,9 +214,9 @@ export class Tracer implements DeviceTaps, Tracepoints {
     if (dev.type === 'veth' && !routerVeth(dev) && !this.counted(skb)) this.place(skb, dev, this.placesFor(skb).intoBridge[kindIndex(arpOpcode(skb.frame))]);
   }
 
-  /** A frame a device's stack takes: in a sandbox, the container receiving. */
+  /** A frame a device's stack takes (a veth, a container's macvlan): in a sandbox, the container receiving. */
   private stackRecv(dev: SimLink, skb: Skb): void {
-    if (dev.type !== 'veth' || this.counted(skb)) return;
+    if ((dev.type !== 'veth' && dev.type !== 'macvlan') || this.counted(skb)) return;
     const P = this.placesFor(skb);
     const kind = kindIndex(arpOpcode(skb.frame));
     this.place(skb, dev, dev.netns.role.get() === 'sandbox' ? P.taken[kind] : P.fromHostEnd[kind]);

@@ -1,7 +1,8 @@
 /**
  * The underlay: each host's physical interface on one shared Ethernet segment (the lab's
- * switch). A frame reaches the interface its destination MAC belongs to, or every other
- * one when broadcast, after the wire's time.
+ * switch). A frame reaches the interface its destination MAC belongs to (a host's own, or
+ * one the switch learned behind a host's port: a macvlan's), or every other one when
+ * broadcast, after the wire's time.
  */
 import type { Datapath } from '../datapath';
 import type { SimLink } from '../objects';
@@ -16,11 +17,21 @@ function segmentXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
   const wait = dp.delays.underlay + skb.lag;
   skb.lag = 0;
   if (dst !== BROADCAST_MAC) {
-    const to = dp.kernel.underlayByMac.get().get(dst);
+    const to = dp.kernel.underlayByMac.get().get(dst) ?? learned.get(dp.kernel)?.get(dst);
     if (to && to !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, to, dev);
     return;
   }
   segmentFlood(dp, dev, skb, wait);
+}
+
+/** MACs the switch learned behind a host's port that are no host interface's own (a macvlan's), per kernel. */
+const learned = new WeakMap<Datapath['kernel'], Map<string, SimLink>>();
+
+/** The switch learns `mac` behind `port` (a host's interface) from a frame it sends. */
+export function segmentLearn(dp: Datapath, port: SimLink, mac: string): void {
+  let macs = learned.get(dp.kernel);
+  if (!macs) learned.set(dp.kernel, (macs = new Map()));
+  macs.set(mac, port);
 }
 
 /** A broadcast reaches every other interface on the segment. */

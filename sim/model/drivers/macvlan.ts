@@ -1,15 +1,23 @@
 /**
- * libnetwork's macvlan driver (v20.10 drivers/macvlan), as far as cnmlab models it: a local
- * network on the next free local pool, whose parent is the host's interface named by
- * `-o parent=`, or, with none, a dummy device the driver makes for it (`dm-` and the
- * network's short id, brought up; createDummyLink) and removes with the network. Containers
- * on it are not modelled: each would get a macvlan device on that parent.
+ * libnetwork's macvlan driver (v20.10 drivers/macvlan): a local network on the next free
+ * local pool, whose parent is the host's interface named by `-o parent=`, or, with none, a
+ * dummy device the driver makes for it (`dm-` and the network's short id, brought up;
+ * createDummyLink) and removes with the network. A container on it gets a macvlan device on
+ * that parent (Join: createMacVlan, named like a veth, "veth" and 7 characters, in the
+ * network's mode, bridge unless `-o macvlan_mode=`), which the sandbox moves in and names
+ * eth0, with its address from the network's IPAM and the network's gateway as its default
+ * route (Join sets it whatever the network). Two hosts' networks on the same parent segment
+ * and subnet are one L2 domain: their containers reach each other directly.
  */
+import { Draft } from 'immer';
+import { contains, ipv4ToNumber, parseCidr } from '../../wire/addr';
 import { newIpam } from '../ipam';
+import { advance, endpointMachine } from '../machines';
 import { DaemonRefusal, NotModelled } from '../refusal';
+import { plugContainerEnd } from '../sandbox';
 import { localNetworksRead, Tx } from '../tx';
-import { Network } from '../world';
-import { localNetwork, NetworkDriver, NetworkSpec } from './driver';
+import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
+import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
 import { nextLocalSubnet } from './bridge';
 
 const MODES = ['', 'bridge', 'private', 'vepa', 'passthru'];
@@ -42,7 +50,50 @@ function createMacvlanNetwork(tx: Tx, host: string, spec: NetworkSpec): Network 
   return net;
 }
 
-const CONTAINERS = 'a container on a macvlan network is not modelled (the network and its parent link are)';
+/** The parent link its containers' macvlan devices sit on: `-o parent=`, or the dummy the driver made. */
+function parentOf(net: Network): string {
+  return net.options.parent ?? net.createdLink!;
+}
+
+/** Join: a macvlan device on the parent in the host namespace, moved into the sandbox as the endpoint's interface. */
+function joinMacvlan(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute: boolean): void {
+  const host = ep.host, parent = parentOf(net);
+  const name = tx.vethName();
+  // The endpoint's other side is the parent itself: no veth, no bridge.
+  ep.peerIfname = parent;
+  // netlink.Macvlan{LinkAttrs{Name, ParentIndex}}: a TxQLen of 0 goes with it, the MTU is the parent's.
+  const mode = net.options.macvlan_mode || 'bridge';
+  tx.emit({ op: 'link.add', host, netns: host, name, txqueuelen: 0, kind: { type: 'macvlan', parent, mode: mode as 'bridge' } });
+  plugContainerEnd(tx, ep, name);
+  if (defaultRoute) tx.emit({ op: 'route.add', host, netns: ep.sandbox, dst: 'default', via: net.ipam.gateway, dev: ep.ifname });
+  ep.state = advance(endpointMachine, ep.state, 'JOIN');
+}
+
+/** Networks of this driver on other hosts that share `net`'s L2 domain: the same parent on the hosts' segment (eth0) and the same subnet. */
+function sameSegment(world: World, net: Network): Network[] {
+  if (net.options.parent === undefined) return [net];
+  return world.hostOrder.flatMap((h) => Object.values(hostOf(world, h).localNetworks))
+    .filter((n) => n.driver === 'macvlan' && n.options.parent === net.options.parent && n.ipam.subnet === net.ipam.subnet);
+}
+
+function inSubnet(subnet: string, ip: string): boolean {
+  const c = parseCidr(subnet);
+  return !!c && contains(c, ipv4ToNumber(ip));
+}
+
+/**
+ * Where emu sees a container's frame past its eth0: its host's eth0, which sends and takes
+ * the container's frames as they are (so the container's address tells the way), and the
+ * host's port on the segment. A dummy parent carries nothing between containers.
+ */
+function macvlanCaptureSpots(_world: World, net: Network, ep: Endpoint): CaptureSpot[] {
+  if (net.options.parent === undefined) return [];
+  const device = net.options.parent;
+  return [
+    { host: ep.host, netns: ep.host, device, role: 'host', mine: [ep.ip] },
+    { host: ep.host, netns: ep.host, device, role: 'underlay', mine: [ep.ip] },
+  ];
+}
 
 export const macvlanDriver: NetworkDriver = {
   name: 'macvlan',
@@ -52,18 +103,26 @@ export const macvlanDriver: NetworkDriver = {
     if (net.createdLink) tx.emit({ op: 'link.del', host, netns: host, name: net.createdLink });
   },
   attaches: true,
-  containersNotModelled: CONTAINERS,
-  join: () => {
-    throw new NotModelled(CONTAINERS);
-  },
-  leave: () => {
-    throw new NotModelled(CONTAINERS);
+  join: joinMacvlan,
+  // Leave does nothing of its own: the macvlan goes with the endpoint's interface (or its whole sandbox).
+  leave: (tx, _net, ep, sandboxGoing) => {
+    if (!sandboxGoing) tx.emit({ op: 'link.del', host: ep.host, netns: ep.sandbox, name: ep.ifname });
+    ep.state = advance(endpointMachine, ep.state, 'LEAVE');
   },
   providesGateway: true,
   outsideThroughGwbridge: false,
+  // A user-defined local network: the embedded DNS answers for its containers on the same host.
   embeddedDns: () => true,
-  peersToCapture: () => [],
-  captureSpots: () => [],
+  // The destination's endpoint, on this host's network or on another host's that shares its segment.
+  peersToCapture: (net, dst, world) => {
+    if (!dst || !inSubnet(net.ipam.subnet, dst)) return [];
+    return (world ? sameSegment(world, net) : [net]).flatMap((n) => endpointsOf(n)).filter((e) => e.ip === dst && e.state === 'joined').slice(0, 1);
+  },
+  captureSpots: macvlanCaptureSpots,
   networkNamespace: () => undefined,
-  endpointPeer: (net, host) => ({ netns: host, master: net.createdLink ?? '' }),
+  // The parent, in the host's namespace, is the endpoint's other side; it is no bridge's port.
+  endpointPeer: (_net, host) => ({ netns: host }),
+  path: 'macvlan',
+  // What leaves through its gateway takes the same way: out of the parent, to the gateway's MAC on the segment (a router the lab does not have).
+  outsidePath: 'macvlan',
 };

@@ -9,6 +9,7 @@ import { bridgePath } from './bridge';
 import { flannelHostGwPath, flannelVxlanPath } from './flannel';
 import { calicoPath } from './calico';
 import { gwbridgePath } from './gwbridge';
+import { macvlanPath } from './macvlan';
 import { overlayPath } from './overlay';
 import { weaveFastdpPath, weaveSleevePath } from './weave';
 import { PathModel } from './path';
@@ -22,6 +23,7 @@ const PATHS = {
   calico: calicoPath,
   'weave-sleeve': weaveSleevePath,
   'weave-fastdp': weaveFastdpPath,
+  macvlan: macvlanPath,
 } as const satisfies Record<string, PathModel>;
 
 export type PathId = keyof typeof PATHS;

@@ -78,7 +78,7 @@ export interface PathStep {
 
 /** A verdict a delivered request earns when its steps come in this order (and none of `never`). */
 export interface VerdictRule {
-  kind: 'overlay' | 'local' | 'outside' | 'flannel-vxlan' | 'flannel-host-gw' | 'calico' | 'weave';
+  kind: 'overlay' | 'local' | 'outside' | 'flannel-vxlan' | 'flannel-host-gw' | 'calico' | 'weave' | 'macvlan';
   steps: readonly number[];
   never?: readonly number[];
 }
