@@ -14,7 +14,7 @@ import { SimKernel } from '../sim/kernel/kernel';
 import { classifyPath } from '../sim/trace/path';
 import { registeredPath } from '../sim/trace/paths';
 
-// A driver whose containers are not modelled (macvlan) cannot run the ping lab; test/macvlan.test.ts covers what it makes.
+// A driver whose containers are not modelled cannot run the ping lab (none is, today).
 const creatable = registeredDrivers().filter((d) => d.create && !d.containersNotModelled);
 
 /**
@@ -72,7 +72,7 @@ describe('network drivers', () => {
 
   test('each driver whose containers get an endpoint names a registered path model, and one for what leaves through its gateway; the others none', () => {
     const registered = (id: string | undefined) => registeredPath(id) ?? `not a registered path: ${id}`;
-    // A driver whose containers are not modelled (macvlan) carries no packet, so it has no path to name.
+    // A driver whose containers are not modelled carries no packet, so it has no path to name.
     const attaching = registeredDrivers().filter((d) => d.attaches && !d.containersNotModelled);
     expect(attaching.map((d) => ({ driver: d.name, path: registered(d.path), outside: d.providesGateway ? registered(d.outsidePath) : '-' })))
       .toEqual(attaching.map((d) => ({ driver: d.name, path: d.path, outside: d.providesGateway ? d.outsidePath : '-' })));

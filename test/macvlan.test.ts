@@ -2,15 +2,20 @@
  * `docker network create -d macvlan` (issue 13): 20.10 makes the network, and with no
  * `-o parent=` its driver makes a dummy device for a parent (dm- and the network's short id,
  * up, txqueuelen 0) that `docker network rm` removes (libnetwork drivers/macvlan). A container
- * on it is not modelled, and says so before anything is made. emu needs the kernel's dummy
- * devices; on a kernel without them the step is not available there.
+ * on it gets a macvlan device on the parent (bridge mode), moved in as eth0 (issue 14): two
+ * hosts' containers on eth0's segment reach each other straight over it, two on one parent
+ * across the parent's port, and none reaches its own host's address on the parent. emu needs
+ * the kernel's dummy devices for a dummy parent; on a kernel without them the step is not
+ * available there.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runSim } from './helpers/run';
+import { runLab, runSim } from './helpers/run';
 import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
+import { MACVLAN_STEP } from '../sim/trace/paths/macvlan';
+import { classifyPath } from '../sim/trace/path';
 
 const STEPS = `name: macvlan
 hosts:
@@ -30,7 +35,7 @@ steps:
 `;
 
 describe('docker network create -d macvlan (sim)', () => {
-  test('the network, its dummy parent dm-<id12> in the host namespace, removed with it; containers on it not modelled', async () => {
+  test('the network, its dummy parent dm-<id12> in the host namespace, removed with it; a container on it runs', async () => {
     const { result } = await runSim(STEPS);
     const s = result.steps;
     const id = s[0].stdout.trim();
@@ -38,15 +43,61 @@ describe('docker network create -d macvlan (sim)', () => {
     expect(s[1].stdout).toMatch(new RegExp(`^${id.slice(0, 12)}   mac       macvlan   local\\n`, 'm'));
     const dm = `dm-${id.slice(0, 12)}`;
     expect(s[2].stdout).toMatch(new RegExp(`^4: ${dm}: <BROADCAST,NOARP,UP,LOWER_UP> mtu 1500 qdisc noqueue state UNKNOWN mode DEFAULT group default \\n {4}link/ether \\S+ brd ff:ff:ff:ff:ff:ff promiscuity 0  allmulti 0 minmtu 0 maxmtu 0 \\n {4}dummy addrgenmode eui64 numtxqueues 1 `, 'm'));
-    expect(s[3]).toMatchObject({ exitCode: 125, stderr: 'cnmlab: a container on a macvlan network is not modelled (the network and its parent link are)\n' });
-    expect(s[4].stdout.trim().split('\n')).toHaveLength(1);
+    expect(s[3]).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(s[4].stdout.trim().split('\n')).toHaveLength(2);
     const id2 = s[5].stdout.trim();
     // libnetwork names the network using the parent as dm-<its short id>, dummy or not.
     expect(s[6]).toMatchObject({ exitCode: 1, stderr: `Error response from daemon: network dm-${id2.slice(0, 12)} is already using parent interface eth0\n` });
     expect(s[7].stderr).toBe("Error response from daemon: requested macvlan mode 'foo' is not valid, 'bridge' mode is the macvlan driver default\n");
     expect(s[8].stderr).toBe('Error response from daemon: loopback interface is not a valid macvlan parent link\n');
-    expect(s[9].stdout).toBe('mac\nmac2\n');
-    expect(s[10].stdout).not.toContain('dm-');
+    // The network with a container is refused; mac2 goes.
+    expect(s[9]).toMatchObject({ exitCode: 1, stdout: 'mac2\n' });
+    expect(s[9].stderr).toMatch(/^Error response from daemon: error while removing network: network mac id [0-9a-f]{64} has active endpoints\n$/);
+    expect(s[10].stdout).toContain(dm);
+  });
+
+  test('two hosts: a ping crosses the parent eth0, the segment and the peer eth0 unchanged; nothing reaches the own host', async () => {
+    const { result } = await runLab('macvlan');
+    expect(result.steps.filter((st) => !st.ok).map((st) => st.command)).toEqual([]);
+    const [ping, own] = result.trace.flows.filter((f) => f.kind === 'icmp-echo');
+    expect(ping.path).toBe('macvlan');
+    expect(classifyPath(ping).kind).toBe('macvlan');
+    const echo = ping.hops.filter((h) => h.dir === 'request' && h.layers.some((l) => l.proto === 'icmp')).slice(0, 5);
+    const { send, parent, underlay, parentIn, deliver } = MACVLAN_STEP;
+    expect(echo.map((h) => `${h.step} ${h.host}/${h.device} ${h.event}`)).toEqual([
+      `${send} r0/eth0 send`, `${parent} r0/eth0 bridge-forward`, `${underlay} underlay/segment underlay`, `${parentIn} r1/eth0 bridge-forward`, `${deliver} r1/eth0 deliver`,
+    ]);
+    // The frame on the wire is the container's own: its MAC, its address, TTL untouched.
+    const wire = echo[2].layers;
+    expect(wire.find((l) => l.proto === 'eth')).toMatchObject({ 'eth.src': '02:42:c6:33:64:14', 'eth.dst': '02:42:c6:33:64:15' });
+    expect(wire.find((l) => l.proto === 'ip')).toMatchObject({ 'ip.src': '198.51.100.20', 'ip.dst': '198.51.100.21', 'ip.ttl': 64 });
+    // The own host's address: the ARP leaves by eth0 and nothing answers it.
+    expect(own.hops.every((h) => h.host === 'r0' && h.event === 'arp-request')).toBe(true);
+    expect(classifyPath(own).kind).not.toBe('macvlan');
+  });
+
+  test('one host (bridge mode): the parent\'s port hands the packet across to a sibling; only the ARP broadcast also leaves by eth0', async () => {
+    const { result } = await runSim(`name: mv1
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker network create -d macvlan --subnet 10.9.0.0/24 -o parent=eth0 mv
+  - r0: docker run -dit --name web --network mv alpine
+  - r0: docker run -dit --name db --network mv alpine
+  - web: ping -c 1 db
+    expect: { exit: 0, path: local }
+`);
+    expect(result.steps.filter((st) => !st.ok).map((st) => st.command)).toEqual([]);
+    const flow = result.trace.flows.find((f) => f.kind === 'icmp-echo')!;
+    const echo = flow.hops.filter((h) => h.layers.some((l) => l.proto === 'icmp'));
+    expect(echo.map((h) => `${h.step} ${h.event}`)).toEqual([`${MACVLAN_STEP.send} send`, `${MACVLAN_STEP.deliver} deliver`, `${MACVLAN_STEP.send} send`, `${MACVLAN_STEP.deliver} deliver`]);
+    expect(echo.every((h) => h.host === 'r0' && h.netns !== 'r0')).toBe(true);
+  });
+
+  test('explain: the container\'s macvlan made on the parent, then moved into the sandbox as eth0', () => {
+    const plan = cnmlab(['explain', path.join('scenarios', 'macvlan.yaml')]).stdout;
+    expect(plan).toMatch(/ip link add (veth[0-9a-f]{7}) txqueuelen 0 link eth0 type macvlan mode bridge\n(.*\n)*?.*ip link set dev \1 netns \S+\n(.*\n)*?.*link set dev \1 name eth0/);
   });
 
   test('explain: the dummy as the driver makes it', () => {
