@@ -16,6 +16,8 @@ import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
 import { MACVLAN_STEP } from '../sim/trace/paths/macvlan';
 import { classifyPath } from '../sim/trace/path';
+import { SimKernel } from '../sim/kernel/kernel';
+import { ipCommand } from '../sim/kernel/iproute';
 
 const STEPS = `name: macvlan
 hosts:
@@ -93,6 +95,45 @@ steps:
     const echo = flow.hops.filter((h) => h.layers.some((l) => l.proto === 'icmp'));
     expect(echo.map((h) => `${h.step} ${h.event}`)).toEqual([`${MACVLAN_STEP.send} send`, `${MACVLAN_STEP.deliver} deliver`, `${MACVLAN_STEP.send} send`, `${MACVLAN_STEP.deliver} deliver`]);
     expect(echo.every((h) => h.host === 'r0' && h.netns !== 'r0')).toBe(true);
+  });
+
+  test('modes: vepa hands nothing across on one host (the segment does not hairpin), private takes from another host; passthru not modelled', async () => {
+    const { result } = await runSim(`name: mvm
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker network create -d macvlan --subnet 10.9.0.0/24 -o parent=eth0 -o macvlan_mode=vepa mv
+  - r0: docker run -dit --name web --network mv alpine
+  - r0: docker run -dit --name db --network mv alpine
+  - web: ping -c 1 -W 1 10.9.0.3
+  - r1: docker network create -d macvlan --subnet 10.9.0.0/24 -o parent=eth0 -o macvlan_mode=private mv
+  - r1: docker run -dit --name c1 --network mv --ip 10.9.0.9 alpine
+  - web: ping -c 1 -W 1 10.9.0.9
+  - r1: docker network create -d macvlan -o macvlan_mode=passthru pt
+  - r1: docker network ls
+`);
+    const s = result.steps;
+    expect(s.map((st) => st.exitCode)).toEqual([0, 0, 0, 1, 0, 0, 0, 1, 0]);
+    expect(s[7].stderr).toBe('cnmlab: docker network create -d macvlan -o macvlan_mode=passthru: passthru mode (one macvlan that takes its parent over) is not modelled\n');
+    expect(s[8].stdout).toMatch(/ mv +macvlan +local\n/);
+    expect(s[8].stdout).not.toMatch(/ pt /);
+  });
+
+  test('the kernel: a macvlan on eth0 moved away goes with it; eth0 is promiscuous while one is up', () => {
+    const k = new SimKernel(1);
+    k.apply({ op: 'host.add', host: 'h', iface: 'eth0', address: '198.51.100.10/24' });
+    k.apply({ op: 'netns.add', host: 'h', netns: 'c' });
+    k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'vethabcdef0', txqueuelen: 0, kind: { type: 'macvlan', parent: 'eth0', mode: 'bridge' } });
+    const show = (netns: string, argv: string[]) => ipCommand(k.netns('h', netns), argv, { namesVisible: true }).stdout;
+    expect(show('h', ['-d', 'link', 'show', 'vethabcdef0'])).toMatch(/^3: vethabcdef0@eth0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN [^\n]*\n.*promiscuity 0 [^\n]*\n {4}macvlan mode bridge bcqueuelen 1000 usedbcqueuelen 1000 addrgenmode eui64 numtxqueues 1 /);
+    k.apply({ op: 'link.move', host: 'h', netns: 'h', name: 'vethabcdef0', to: 'c' });
+    k.apply({ op: 'link.rename', host: 'h', netns: 'c', name: 'vethabcdef0', to: 'eth0' });
+    k.apply({ op: 'link.set', host: 'h', netns: 'c', name: 'eth0', up: true });
+    expect(show('c', ['link', 'show', 'eth0'])).toMatch(/^3: eth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default \n {4}link\/ether \S+ brd ff:ff:ff:ff:ff:ff link-netns h\n$/);
+    expect(show('h', ['-d', 'link', 'show', 'eth0'])).toContain(' promiscuity 1 ');
+    k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'eth0' });
+    expect([...k.netns('h', 'c').links.keys()]).toEqual(['lo']);
   });
 
   test('explain: the container\'s macvlan made on the parent, then moved into the sandbox as eth0', () => {

@@ -49,6 +49,13 @@ function lookup(port: MacvlanPort, mac: string): SimLink | undefined {
   return undefined;
 }
 
+/** Whether a lower device is promiscuous for its macvlans: it has one open with a MAC of its own, and no unicast filter to list it in. */
+export function macvlanUcPromisc(lower: SimLink): boolean {
+  if (!lower.macvlanPort) return false;
+  for (const v of lower.macvlanPort.vlans) if (v.up && v.mac !== lower.mac) return true;
+  return false;
+}
+
 const isGroup = (f: Uint8Array) => (f[0] & 1) === 1;
 
 export const macvlanOps: NetDeviceOps = {

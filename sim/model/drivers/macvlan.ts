@@ -25,6 +25,7 @@ const MODES = ['', 'bridge', 'private', 'vepa', 'passthru'];
 function createMacvlanNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
   const mode = spec.options.macvlan_mode ?? '';
   if (!MODES.includes(mode)) throw new DaemonRefusal(`requested macvlan mode '${mode}' is not valid, 'bridge' mode is the macvlan driver default`);
+  if (mode === 'passthru') throw new NotModelled('docker network create -d macvlan -o macvlan_mode=passthru: passthru mode (one macvlan that takes its parent over) is not modelled');
   const parent = spec.options.parent;
   if (parent === 'lo') throw new DaemonRefusal('loopback interface is not a valid macvlan parent link');
   const h = tx.host(host);
@@ -50,6 +51,9 @@ function createMacvlanNetwork(tx: Tx, host: string, spec: NetworkSpec): Network 
   return net;
 }
 
+/** The kernel's mode for the network's `macvlan_mode` (bridge unless said); passthru, where the one macvlan takes the parent over, is refused at create. */
+const MODE_OF: Record<string, 'bridge' | 'private' | 'vepa' | undefined> = { '': 'bridge', bridge: 'bridge', private: 'private', vepa: 'vepa' };
+
 /** The parent link its containers' macvlan devices sit on: `-o parent=`, or the dummy the driver made. */
 function parentOf(net: Network): string {
   return net.options.parent ?? net.createdLink!;
@@ -61,9 +65,9 @@ function joinMacvlan(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRo
   const name = tx.vethName();
   // The endpoint's other side is the parent itself: no veth, no bridge.
   ep.peerIfname = parent;
+  const mode = MODE_OF[net.options.macvlan_mode ?? '']!;
   // netlink.Macvlan{LinkAttrs{Name, ParentIndex}}: a TxQLen of 0 goes with it, the MTU is the parent's.
-  const mode = net.options.macvlan_mode || 'bridge';
-  tx.emit({ op: 'link.add', host, netns: host, name, txqueuelen: 0, kind: { type: 'macvlan', parent, mode: mode as 'bridge' } });
+  tx.emit({ op: 'link.add', host, netns: host, name, txqueuelen: 0, kind: { type: 'macvlan', parent, mode } });
   plugContainerEnd(tx, ep, name);
   if (defaultRoute) tx.emit({ op: 'route.add', host, netns: ep.sandbox, dst: 'default', via: net.ipam.gateway, dev: ep.ifname });
   ep.state = advance(endpointMachine, ep.state, 'JOIN');
