@@ -17,7 +17,7 @@ process.env.CNMLAB_STATE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-com
 describe('cnmlab compare', () => {
   test('a driver not implemented yet is refused by name, an unknown one as unknown, exit 2, one line', () => {
     for (const [drivers, line] of [
-      ['overlay,weave', '--drivers: unknown driver "weave" (expected some of overlay, overlay-kv, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan, weave-fastdp, weave-sleeve)'],
+      ['overlay,weave', '--drivers: unknown driver "weave" (expected some of overlay, overlay-kv, flannel-vxlan, flannel-host-gw, calico-bgp, calico-ipip, calico-vxlan, weave-fastdp, weave-sleeve, macvlan)'],
     ]) {
       const r = cnmlab(['compare', '--drivers', drivers]);
       expect(r.status).toBe(2);
@@ -28,12 +28,25 @@ describe('cnmlab compare', () => {
     expect(partsFor(' ,')).toBe('--drivers: expected a comma-separated list of drivers');
   });
 
-  test('without --drivers: the nine implemented drivers, in the order the help names them, each ping answered', () => {
+  test('without --drivers: the ten implemented drivers, in the order the help names them, each ping answered', () => {
     const r = cnmlab(['compare', '--json']);
     expect(r.status).toBe(0);
     const drivers: { driver: string; ok: boolean }[] = JSON.parse(r.stdout).drivers;
-    expect(drivers.map((d) => d.driver)).toEqual(['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve']);
+    expect(drivers.map((d) => d.driver)).toEqual(['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve', 'macvlan']);
     expect(drivers.every((d) => d.ok)).toBe(true);
+  });
+
+  test("macvlan's row: five steps, the parent's MTU, TTL 64 (L2), the packet itself on the wire (no overhead, no outer header), the peer answers its own ARP, no control plane", () => {
+    const r = cnmlab(['compare', '--drivers', 'macvlan', '--json']);
+    expect(r.status).toBe(0);
+    const [m] = JSON.parse(r.stdout).drivers;
+    expect(m).toMatchObject({
+      driver: 'macvlan', ok: true, steps: [1, 2, 3, 4, 5], containerMtu: 1500, ttl: 64, layer: 'L2',
+      underlayBytes: 98, containerBytes: 98, overhead: 0, outer: 'none (the packet itself, unencapsulated)',
+      arp: '10.9.0.3 is-at 02:42:0a:09:00:03: the peer container itself',
+    });
+    expect(m.devices).toEqual(['r0:eth0', 'underlay:segment', 'r1:eth0']);
+    expect(m.peersFrom).toMatch(/^none/);
   });
 
   test("the overlay's row: its eight steps, MTU 1450, TTL 64 (L2), 148 bytes on the wire for a 98-byte frame, UDP 4789 with the network's VNI, peers from gossip", () => {

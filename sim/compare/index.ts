@@ -5,15 +5,16 @@
  */
 import { calicoBgpPart, calicoIpipPart, calicoVxlanPart } from './calico';
 import { flannelHostGwPart, flannelVxlanPart } from './flannel';
+import { macvlanPart } from './macvlan';
 import { overlayPart } from './overlay';
 import { overlayKvPart } from './overlay-kv';
 import { ComparePart } from './part';
 import { weaveFastdpPart, weaveSleevePart } from './weave';
 
-const PARTS: readonly ComparePart[] = [overlayPart, overlayKvPart, flannelVxlanPart, flannelHostGwPart, calicoBgpPart, calicoIpipPart, calicoVxlanPart, weaveFastdpPart, weaveSleevePart];
+const PARTS: readonly ComparePart[] = [overlayPart, overlayKvPart, flannelVxlanPart, flannelHostGwPart, calicoBgpPart, calicoIpipPart, calicoVxlanPart, weaveFastdpPart, weaveSleevePart, macvlanPart];
 
 /** The drivers of the comparison, in the order the table lists them. */
-export const COMPARED = ['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve'] as const;
+export const COMPARED = ['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve', 'macvlan'] as const;
 
 export function comparePart(id: string): ComparePart | undefined {
   return PARTS.find((p) => p.id === id);
