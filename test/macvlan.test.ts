@@ -76,6 +76,10 @@ describe('docker network create -d macvlan (sim)', () => {
     // The own host's address: the ARP leaves by eth0 and nothing answers it.
     expect(own.hops.every((h) => h.host === 'r0' && h.event === 'arp-request')).toBe(true);
     expect(classifyPath(own).kind).not.toBe('macvlan');
+    // The topology: the container's eth0 is a macvlan linked to its host's eth0, the underlay interface, which is drawn once.
+    const links = result.trace.topology.links.filter((l) => l.host === 'r0' && l.device === 'eth0');
+    expect(links.map((l) => `${l.netns === 'r0' ? 'host' : 'sandbox'} ${l.kind} ${l.peer ? `${l.peer.netns === 'r0' ? 'host' : 'sandbox'}/${l.peer.device}` : '-'}`))
+      .toEqual(['host underlay -', 'sandbox macvlan host/eth0']);
   });
 
   test('one host (bridge mode): the parent\'s port hands the packet across to a sibling; only the ARP broadcast also leaves by eth0', async () => {

@@ -109,16 +109,15 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
   for (const { net, eps } of endpointLists) {
     for (const ep of eps) {
       if (ep.state !== 'joined') continue;
-      const { netns: peerNetns, master } = driverOf(net).endpointPeer(net, name);
+      const { netns: peerNetns, master, stacked } = driverOf(net).endpointPeer(net, name);
       const drawn = vethPairs.get(ep);
       if (drawn && drawn.peerNetns === peerNetns && drawn.master === master) {
         links.push(...drawn.links);
         continue;
       }
-      const pair: Topology['links'] = [
-        { host: name, netns: ep.sandbox, device: ep.ifname, kind: 'veth', mac: ep.mac, addresses: [`${ep.ip}/${ep.prefixLength}`], peer: { netns: peerNetns, device: ep.peerIfname } },
-        { host: name, netns: peerNetns, device: ep.peerIfname, kind: 'veth', ...(master ? { master } : {}), peer: { netns: ep.sandbox, device: ep.ifname } },
-      ];
+      const own = { host: name, netns: ep.sandbox, device: ep.ifname, kind: stacked ?? 'veth', mac: ep.mac, addresses: [`${ep.ip}/${ep.prefixLength}`], peer: { netns: peerNetns, device: ep.peerIfname } };
+      // A device stacked on one of the host's has no other end to draw: the host's device is drawn already.
+      const pair: Topology['links'] = stacked ? [own] : [own, { host: name, netns: peerNetns, device: ep.peerIfname, kind: 'veth', ...(master ? { master } : {}), peer: { netns: ep.sandbox, device: ep.ifname } }];
       vethPairs.set(ep, { peerNetns, master, links: pair });
       links.push(...pair);
     }

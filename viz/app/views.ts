@@ -243,7 +243,8 @@ export function renderCnm(root: Div, t: Topology): void {
     svg.append('rect').attr('class', 'sandbox').attr('data-sandbox', s.name).attr('x', x).attr('y', 10).attr('width', 110).attr('height', 48).attr('rx', 6);
     svg.append('text').attr('x', x + 8).attr('y', 28).attr('class', 'label').text(`Sandbox ${s.container}`);
     svg.append('text').attr('x', x + 8).attr('y', 44).attr('class', 'small').text(`${s.host}: ${s.name}`);
-    t.links.filter((lk) => lk.host === s.host && lk.netns === s.name && lk.kind === 'veth').forEach((lk, k) => {
+    // An endpoint: a sandbox's device linked to another (its veth's other end, the parent a macvlan sits on).
+    t.links.filter((lk) => lk.host === s.host && lk.netns === s.name && lk.peer !== undefined).forEach((lk, k) => {
       const net = netOf(lk);
       const ni = allNets.indexOf(net ?? '');
       if (ni < 0) return;

@@ -147,8 +147,12 @@ export interface NetworkDriver {
   gossip?(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del'): void;
   /** What a scenario's commands need of a real machine for this driver (emu): programs to run, kernel features (`ipip`). */
   needs?(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] };
-  /** Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port of. */
-  endpointPeer(net: Network, host: string): { netns: string; master?: string };
+  /**
+   * Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port
+   * of; or, `stacked` (the device's kind), that the endpoint's interface is no veth but a
+   * device on the host's own `peerIfname` (a macvlan on its parent), which is its only end.
+   */
+  endpointPeer(net: Network, host: string): { netns: string; master?: string; stacked?: string };
   /** Topology hints: what the driver made in `host`'s own namespace for all it runs there (its networks' bridges, a router), in the order drawn. */
   hostTopology?(world: World, host: string): { devices: HostDevice[]; programs: HostProgram[] };
   /** Hosts whose `hostTopology` changed between two worlds though their host records did not (a record the driver keeps elsewhere in the world). */

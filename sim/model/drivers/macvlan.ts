@@ -124,8 +124,8 @@ export const macvlanDriver: NetworkDriver = {
   },
   captureSpots: macvlanCaptureSpots,
   networkNamespace: () => undefined,
-  // The parent, in the host's namespace, is the endpoint's other side; it is no bridge's port.
-  endpointPeer: (_net, host) => ({ netns: host }),
+  // The container's eth0 is a macvlan on the parent, in the host's namespace: no veth, no bridge.
+  endpointPeer: (_net, host) => ({ netns: host, stacked: 'macvlan' }),
   path: 'macvlan',
   // What leaves through its gateway takes the same way: out of the parent, to the gateway's MAC on the segment (a router the lab does not have).
   outsidePath: 'macvlan',
