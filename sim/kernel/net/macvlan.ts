@@ -91,11 +91,15 @@ export function macvlanHandleFrame(dp: Datapath, lower: SimLink, skb: Skb): bool
   const port = lower.macvlanPort!;
   const f = skb.frame;
   if (isGroup(f)) {
-    let seen = false;
+    // Each copy stays traced only where it will be taken; the lower is seen taking it for the first such.
+    let traced = false;
     for (const v of port.vlans) {
       if (!v.up) continue;
       const taken = accepts(v, f);
-      if (taken && !seen) dp.trace.uplinkRecv(lower, skb, false), (seen = true);
+      if (taken && !traced) {
+        dp.trace.uplinkRecv(lower, skb, false);
+        traced = true;
+      }
       devRecv(dp, v, new Skb(f, taken ? skb.flow : undefined, skb.dir));
     }
     return false;
