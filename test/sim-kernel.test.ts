@@ -164,6 +164,26 @@ describe("the neighbour subsystem: Linux's NUD states and timers, as ip neigh an
     clock.runUntil(clock.now + 5.5e9);
     expect(state()).toBe('REACHABLE');
   });
+
+  test("a route keeps its next hop's entry only until a neighbour table changes: a replaced entry, then a deleted one, is what the next ping meets", async () => {
+    const { backend, exec, c } = await seedLab();
+    const dp = backend.datapath;
+    // The container's first hop: the frame its eth0 sent, to the MAC the route's next hop resolved to.
+    const firstHop = () => dp.flows[dp.flows.length - 1].hops[0];
+    const sentTo = () => firstHop().layers.find((l) => l.proto === 'eth')?.['eth.dst'];
+    expect(exec(['ping', '-c', '1', '-n', '10.0.1.4']).stdout).toContain('1 received');
+    const learned = sentTo();
+    expect(learned).toMatch(/^02:42:/);
+    // Replaced after the route kept it: the next datagram goes to the new address.
+    backend.kernel.apply({ op: 'neigh.add', host: 'r0', netns: c.sandbox, dev: 'eth0', ip: '10.0.1.4', mac: '02:42:0a:00:01:63' });
+    exec(['ping', '-c', '1', '-n', '10.0.1.4']);
+    expect(sentTo()).toBe('02:42:0a:00:01:63');
+    // Deleted: the next datagram waits for ARP, which finds the real address again.
+    backend.kernel.apply({ op: 'neigh.del', host: 'r0', netns: c.sandbox, dev: 'eth0', ip: '10.0.1.4', mac: '02:42:0a:00:01:63' });
+    expect(exec(['ping', '-c', '1', '-n', '10.0.1.4']).stdout).toContain('1 received');
+    expect(firstHop().event).toBe('arp-request');
+    expect(sentTo()).toBe('ff:ff:ff:ff:ff:ff');
+  });
 });
 
 describe('docker network connect keeps the sandbox gateway it has (libnetwork needDefaultGW)', () => {

@@ -28,6 +28,23 @@ export function topologyGeneration(): number {
   return generation;
 }
 
+/**
+ * Bumped on every change of any namespace's neighbour table (an entry set, added or
+ * deleted, a device's entries dropped, a peer feed's entries given or taken in), so a route
+ * may keep the entry its next hop was last found as (ResolvedRoute.neigh) instead of
+ * looking it up by device name and address for every datagram. An entry changed in place
+ * (its state, its address) is the same object, read anew by each use.
+ */
+let neighGeneration = 0;
+
+export function neighbourChanged(): void {
+  neighGeneration++;
+}
+
+export function neighbourGeneration(): number {
+  return neighGeneration;
+}
+
 /** A value derived from the topology, recomputed after any change. */
 export class Derived<T> {
   private gen = -1;
@@ -207,6 +224,8 @@ export class PeerFeed {
       }));
     }
     this.items.push({ hosts, peers, make });
+    // The following tables hold these entries from now on (taken in when next read).
+    neighbourChanged();
   }
 
   /** The device leaves the feed (deleted, moved or renamed): its tables keep what they took in. */
@@ -253,6 +272,13 @@ export interface ResolvedRoute {
   nexthop: string;
   /** The Ethernet header last built toward the next hop, while its MAC stays the same (like a neighbour's cached header). */
   l2Header?: { dstMac: string; bytes: Buffer };
+  /**
+   * The next hop's neighbour entry (or its absence) as last found, valid while no
+   * neighbour table has changed since (`neighGeneration`, see neighbourGeneration): the
+   * route's dst entry holding its neighbour, as Linux's does.
+   */
+  neigh: Neigh | undefined;
+  neighGeneration: number;
 }
 
 export class SimLink {
@@ -382,20 +408,24 @@ export class NeighTable {
   }
 
   set(entry: Neigh): void {
+    neighbourChanged();
     this.device(entry.dev).set(entry.ip, entry);
   }
 
   /** The same as set, for the plan's static entries (see LoggedMap). */
   add(entry: Neigh): void {
+    neighbourChanged();
     this.device(entry.dev).add(entry.ip, entry);
   }
 
   /** The device's entries also hold what `upstream` gives (a peer feed's). */
   follow(dev: string, upstream: Upstream<string, Neigh>): void {
+    neighbourChanged();
     this.device(dev).follow(upstream);
   }
 
   unfollow(dev: string): void {
+    neighbourChanged();
     this.byDev.get(dev)?.unfollow();
   }
 
@@ -406,11 +436,13 @@ export class NeighTable {
   }
 
   delete(dev: string, ip: string): void {
+    neighbourChanged();
     this.byDev.get(dev)?.delete(ip);
   }
 
   /** A device going away takes its entries with it. */
   deleteDevice(dev: string): void {
+    neighbourChanged();
     this.byDev.delete(dev);
   }
 

@@ -9,6 +9,7 @@
  */
 import type { Datapath } from '../datapath';
 import type { Neigh, NeighState, ResolvedRoute, SimLink, SimNetns } from '../objects';
+import { neighbourGeneration } from '../objects';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../../wire/ethernet';
 import { Skb } from './skb';
 import { devXmit } from './dev';
@@ -52,13 +53,22 @@ function isLearned(n: Neigh | undefined): n is NeighEntry {
 export function resolvedNeigh(dp: Datapath, ns: SimNetns, r: ResolvedRoute): Neigh | undefined {
   // A device without ARP (IFF_NOARP: an ipip tunnel) needs no address for its next hop (NUD_NOARP).
   if (r.dev.type === 'ipip') return { ip: r.nexthop, dev: r.dev.name, mac: r.dev.mac, state: 'PERMANENT' };
-  const n = ns.neigh.get(r.dev.name, r.nexthop);
+  const n = routeNeigh(ns, r);
   if (n === undefined || n.mac === undefined) return undefined;
   if (isLearned(n)) {
     n.usedNs = dp.clock.now;
     if (n.state === 'STALE') enter(dp, ns, n, 'DELAY', DELAY_FIRST_PROBE_TIME_NS);
   }
   return n;
+}
+
+/** The route's next-hop entry: the one it keeps while no neighbour table changed, else looked up (and kept). */
+function routeNeigh(ns: SimNetns, r: ResolvedRoute): Neigh | undefined {
+  const generation = neighbourGeneration();
+  if (r.neighGeneration === generation) return r.neigh;
+  r.neigh = ns.neigh.get(r.dev.name, r.nexthop);
+  r.neighGeneration = generation;
+  return r.neigh;
 }
 
 /** neigh_resolve_output: sends with a usable address, else queues the datagram and starts (or joins) resolution. */
