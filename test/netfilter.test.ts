@@ -98,6 +98,30 @@ describe('netfilter in sim', () => {
     expect(listing).toContain('Chain OUTPUT (policy ACCEPT 0 packets, 0 bytes)');
   });
 
+  test("rules added after a flow is established apply to its next packets at every hook, a namespace's later hooks too (INPUT after PREROUTING, POSTROUTING after OUTPUT)", async () => {
+    const { result } = await lab(`  - ubuntu0: ping -c 3 -i 0 -q -n 10.0.1.4
+  - ubuntu1: iptables -A INPUT -p icmp -j ACCEPT
+  - ubuntu0: iptables -t nat -A POSTROUTING -p icmp -j ACCEPT
+  - ubuntu0: ping -c 3 -i 0 -q -n 10.0.1.4
+  - ubuntu1: iptables -L INPUT -v -n -x
+  - ubuntu0: iptables -t nat -L POSTROUTING -v -n -x
+  - ubuntu1: iptables -I INPUT -p icmp --icmp-type echo-request -j DROP
+  - ubuntu0: ping -c 2 -i 0 -q -n 10.0.1.4
+  - ubuntu0: iptables -A OUTPUT -p icmp --icmp-type echo-request -j DROP
+  - ubuntu1: iptables -D INPUT 1
+  - ubuntu0: ping -c 2 -i 0 -q -n 10.0.1.4
+`);
+    const step = (i: number) => result.steps[result.steps.length - 11 + i].stdout;
+    expect(step(0)).toContain('3 packets transmitted, 3 received');
+    expect(step(3)).toContain('3 packets transmitted, 3 received');
+    // Each request met ubuntu1's new rule at INPUT, a hook its namespace reaches after
+    // PREROUTING tracked the packet; nat's POSTROUTING sees a connection's first packet only.
+    expect(step(4)).toMatch(/\n +3 +252 ACCEPT +1 /);
+    expect(step(5)).toMatch(/\n +1 +84 ACCEPT +1 /);
+    expect(step(7)).toContain('2 packets transmitted, 0 received');
+    expect(step(10)).toMatch(/2 packets transmitted, 0 received|sendmsg: Operation not permitted/);
+  });
+
   test('a jump to a user chain and its RETURN: rules after the jump still see the packet; counters count each rule that matched', async () => {
     const { out } = await lab(`  - ubuntu1: iptables -N CHECK
   - ubuntu1: iptables -A CHECK -p icmp -j RETURN
