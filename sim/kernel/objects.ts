@@ -266,6 +266,8 @@ export interface ResolvedRoute {
   dev: SimLink;
   via?: string;
   src: string;
+  /** `src` as a number, as the datagrams' headers hold it. */
+  srcAddr: number;
   local: boolean;
   /** The route is a blackhole: nothing leaves (dev is the namespace's lo). */
   blackhole?: true;

@@ -155,13 +155,31 @@ export function emitIpv4(r: Ipv4Repr, payload: Uint8Array): Buffer {
 /** The header (with its checksum) alone, for a datagram built whole in one buffer; returns its length. */
 export function writeIpv4Header(r: Ipv4Repr, b: Uint8Array, offset: number, payloadLength: number): number {
   if (r.options.length !== 0 || r.fragmentOffset % 8 !== 0 || payloadLength > 0xffff - IPV4_MIN_HEADER_LEN) return writeIpv4HeaderWithOptions(r, b, offset, payloadLength);
-  // A header without options, every datagram the datapath sends: its checksum is summed
-  // from the fields as they are written rather than read back from the buffer.
+  writeIpv4PlainHeader(b, offset, payloadLength, r.tos, r.id, ipv4FlagsWord(r.dontFragment, r.moreFragments, r.fragmentOffset), r.ttl, r.protocol, ipv4ToNumber(r.src), ipv4ToNumber(r.dst));
+  return IPV4_MIN_HEADER_LEN;
+}
+
+/** The word at offset 6: DF, MF and the fragment offset (in bytes, a multiple of 8) in 8-byte units. */
+export function ipv4FlagsWord(dontFragment: boolean, moreFragments: boolean, fragmentOffset: number): number {
+  return (dontFragment ? 0x4000 : 0) | (moreFragments ? 0x2000 : 0) | (fragmentOffset / 8);
+}
+
+/**
+ * A header without options (20 bytes), from its fields with the addresses as numbers: the
+ * header of every datagram the datapath sends whole, written without a representation
+ * object or an address text to read. Its checksum is summed from the fields as they are
+ * written rather than read back from the buffer.
+ */
+export function writeIpv4PlainHeader(b: Uint8Array, offset: number, payloadLength: number, tos: number, id: number, flagsWord: number, ttl: number, protocol: number, src: number, dst: number): void {
   const totalLength = IPV4_MIN_HEADER_LEN + payloadLength;
   // Each field as the bytes hold it, so the sum is the one a reader of the header computes.
-  const tos = r.tos & 0xff, id = r.id & 0xffff, ttl = r.ttl & 0xff, protocol = r.protocol & 0xff;
-  const flags = ((r.dontFragment ? 0x4000 : 0) | (r.moreFragments ? 0x2000 : 0) | (r.fragmentOffset / 8)) & 0xffff;
-  const src = ipv4ToNumber(r.src), dst = ipv4ToNumber(r.dst);
+  tos &= 0xff;
+  id &= 0xffff;
+  ttl &= 0xff;
+  protocol &= 0xff;
+  const flags = flagsWord & 0xffff;
+  src >>>= 0;
+  dst >>>= 0;
   b[offset] = 0x45;
   b[offset + 1] = tos;
   putBe16(b, offset + 2, totalLength);
@@ -175,7 +193,6 @@ export function writeIpv4Header(r: Ipv4Repr, b: Uint8Array, offset: number, payl
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
   putBe16(b, offset + 10, ~sum & 0xffff);
-  return IPV4_MIN_HEADER_LEN;
 }
 
 // The rare parts of a header's writing, in functions of their own: writeIpv4Header is inlined

@@ -12,7 +12,7 @@ import { ipv4ToNumber, macToString, maskOf, ZERO_MAC } from '../../wire/addr';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../../wire/arp';
 import { be16, be32, bufferView } from '../../wire/bytes';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../wire/ethernet';
-import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, IPV4_MIN_HEADER_LEN, ipv4PacketDstString, ipv4PacketSrc, Ipv4Repr } from '../../wire/ipv4';
+import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, IPV4_MIN_HEADER_LEN, ipv4PacketDstString, ipv4PacketSrc, Ipv4Repr, writeIpv4PlainHeader } from '../../wire/ipv4';
 import { emitIcmp, ICMP_DEST_UNREACHABLE, ICMP_HEADER_LEN, UNREACH_FRAG_NEEDED } from '../../wire/icmp';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../../wire/vxlan';
@@ -21,7 +21,7 @@ import { bridgeForward } from './bridge/br_forward';
 import { pathMtu, route } from './ipv4/route';
 import { ipFragment } from './ipv4/ip_fragment';
 import { accepts, countRx, l3Input, recvTaps, VXLAN_OVERHEAD } from './dev';
-import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
+import { datagramBuffer, ipTransmit, NO_OPTIONS } from './ipv4/ip_output';
 import { resolvedNeigh } from './neighbour';
 import { vxlanMissNotify } from '../watchmiss';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './sockets';
@@ -83,6 +83,9 @@ function vxlanLookup(dp: Datapath, vx: VxlanState, mac: string): VxlanFdbEntry |
   return e;
 }
 
+/** The outer header's TTL (vxlan's `ttl` unset: ip4_dst_hoplimit, the namespace's default 64). */
+const OUTER_TTL = 64;
+
 /**
  * vxlan_xmit_one: wraps a frame in VXLAN, UDP and IPv4 and sends it from the device's
  * socket namespace (outer DF clear, TTL 64, UDP checksum absent, source port from the inner flow).
@@ -96,11 +99,12 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   const fits = IPV4_MIN_HEADER_LEN + udpLength <= mtu;
   // skb_tunnel_check_pmtu: an inner IPv4 packet with DF that will not fit is answered on its destination's behalf.
   if (!fits && innerDontFragment(inner)) return pmtudReply(dp, vx, skb, inner, mtu, IPV4_MIN_HEADER_LEN + udpLength);
-  const outer: Ipv4Repr = { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS };
-  if (!fits) return encapsulateInFragments(dp, vx, e, inner, skb, r, mtu, outer, udpLength);
+  const id = dp.nextIpId();
+  if (!fits) return encapsulateInFragments(dp, vx, e, inner, skb, r, mtu, { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: OUTER_TTL, id, tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, udpLength);
   const n = resolvedNeigh(dp, v.linkNetns, r);
-  const b = newDatagram(dp, r, n, outer, udpLength);
+  const b = datagramBuffer(dp, r, n, udpLength);
   const at = b.length - udpLength;
+  writeIpv4PlainHeader(b, at - IPV4_MIN_HEADER_LEN, udpLength, 0, id, 0, OUTER_TTL, IPPROTO_UDP, r.srcAddr, ipv4ToNumber(e.dst));
   writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
   writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
   b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);

@@ -6,9 +6,9 @@
 import type { Datapath } from '../../datapath';
 import type { Neigh, ResolvedRoute, SimNetns } from '../../objects';
 import type { Flow } from '../../../trace/types';
-import { ZERO_MAC } from '../../../wire/addr';
+import { ipv4ToNumber, ZERO_MAC } from '../../../wire/addr';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../../../wire/ethernet';
-import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4HeaderLength, ipv4PacketDst, ipv4PacketDstString, Ipv4Repr, parseIpv4, writeIpv4Header } from '../../../wire/ipv4';
+import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4FlagsWord, ipv4HeaderLength, ipv4PacketDst, ipv4PacketDstString, Ipv4Repr, parseIpv4, writeIpv4Header, writeIpv4PlainHeader } from '../../../wire/ipv4';
 import { bufferView } from '../../../wire/bytes';
 import { PayloadRewrite, Skb } from '../skb';
 import { countRx, devXmit, later, xmitTaps } from '../dev';
@@ -35,12 +35,13 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     rewrite(payload, 0, payload.length);
     rewrite = undefined;
   }
-  const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
-  if (r.local) return loopbackSend(dp, ns, r, repr, payload, flow, dir, lag);
-  if (IPV4_MIN_HEADER_LEN + payload.length <= mtu) {
+  if (!r.local && IPV4_MIN_HEADER_LEN + payload.length <= mtu) {
+    // The common case, built whole behind its Ethernet header: no representation object.
     const n = resolvedNeigh(dp, ns, r);
-    const b = newDatagram(dp, r, n, repr, payload.length);
+    const b = datagramBuffer(dp, r, n, payload.length);
     const at = b.length - payload.length;
+    writeIpv4PlainHeader(b, at - IPV4_MIN_HEADER_LEN, payload.length, ip.tos, ip.id, ipv4FlagsWord(ip.dontFragment, ip.moreFragments, ip.fragmentOffset), ip.ttl, ip.protocol,
+      ip.src === undefined ? r.srcAddr : ipv4ToNumber(ip.src), ipv4ToNumber(ip.dst));
     b.set(payload, at);
     rewrite?.(b, at, payload.length);
     const skb = new Skb(b, flow, dir);
@@ -48,6 +49,8 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     ipTransmit(dp, ns, r, n, skb);
     return undefined;
   }
+  const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
+  if (r.local) return loopbackSend(dp, ns, r, repr, payload, flow, dir, lag);
   return sendInFragments(dp, ns, r, mtu, repr, payload, flow, dir, lag);
 }
 
@@ -90,6 +93,19 @@ function fragmentPastHooks(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: nu
   if (!localOut(dp, ns, r, whole, 0)) return;
   const p = parseIpv4(bufferView(whole.frame));
   if (p.ok) ipFragment(dp, ns, r, mtu, p.repr, p.payload, like, (fragment) => neighOutput(dp, ns, r, fragment));
+}
+
+/**
+ * The buffer of an option-less datagram that fits the device: with the next hop's MAC
+ * known, its Ethernet header written (the frame leaves at once); otherwise bare, to wait
+ * for ARP. The caller writes the IPv4 header and the payload into its last
+ * IPV4_MIN_HEADER_LEN + `payloadLength` bytes.
+ */
+export function datagramBuffer(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined, payloadLength: number): Uint8Array {
+  const l2 = n ? ETHERNET_HEADER_LEN : 0;
+  const b = dp.frames.alloc(l2 + IPV4_MIN_HEADER_LEN + payloadLength);
+  if (n) b.set(l2Header(r, n.mac!), 0);
+  return b;
 }
 
 /**

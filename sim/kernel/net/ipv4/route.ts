@@ -50,15 +50,15 @@ function resolveRoute(ns: SimNetns, dst: string): ResolvedRoute | undefined {
   const found = longestPrefixMatch(ns, dst);
   if (!found) return undefined;
   // Every field written, in one order: one shape for every route, so the datapath's reads of it stay monomorphic.
-  return { dev: found.dev, via: found.via, src: found.src, local: found.local, blackhole: found.blackhole, nexthop: found.via ?? dst, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
+  return { dev: found.dev, via: found.via, src: found.src, srcAddr: ipv4ToNumber(found.src), local: found.local, blackhole: found.blackhole, nexthop: found.via ?? dst, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
 }
 
 /** Longest-prefix match over connected routes of up links and static routes (the local table first). */
-function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nexthop' | 'neigh' | 'neighGeneration'> | undefined {
+function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nexthop' | 'srcAddr' | 'neigh' | 'neighGeneration'> | undefined {
   const lo = ns.links.get('lo')!;
   if (isLocal(ns, dst)) return { dev: lo, src: dst.startsWith('127.') ? '127.0.0.1' : dst, local: true };
   const d = ipv4ToNumber(dst);
-  let best: Omit<ResolvedRoute, 'nexthop' | 'neigh' | 'neighGeneration'> | undefined;
+  let best: Omit<ResolvedRoute, 'nexthop' | 'srcAddr' | 'neigh' | 'neighGeneration'> | undefined;
   let bestLen = -1;
   for (const l of ns.links.values()) {
     if (!l.up || l.type === 'loopback') continue;
