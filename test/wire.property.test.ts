@@ -9,7 +9,7 @@ import { emitTcp, parseTcp } from '../sim/wire/tcp';
 import { emitVxlan, parseVxlan } from '../sim/wire/vxlan';
 import { DnsRepr, emitDns, parseDns } from '../sim/wire/dns';
 import { dissect, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../sim/wire/dissect';
-import { ipv4ToNumber, ipv4ToString, numberToIpv4 } from '../sim/wire/addr';
+import { ipv4ToNumber, ipv4ToString, macToString, numberToIpv4 } from '../sim/wire/addr';
 
 const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':'));
 const ip = fc.nat(0xffffffff).map(numberToIpv4);
@@ -195,6 +195,19 @@ describe('address conversions answer the same whatever was converted before them
     }));
     ipv4ToNumber('0.0.0.0');
     for (const bad of ['', '0', '1.2.3', '256.0.0.0', '0.0.0.0 ']) expect(() => ipv4ToNumber(bad)).toThrow('not an IPv4 address');
+  });
+
+  test('runs of MACs, repeated, colliding in the table and differing only in their first two bytes, format as written wherever they sit in a frame', () => {
+    const macs = fc.array(fc.uint8Array({ minLength: 6, maxLength: 6 }), { minLength: 1, maxLength: 300 });
+    fc.assert(fc.property(macs, fc.nat(8), (ms, offset) => {
+      // Each address also with other first bytes: the table's slot is found from all six.
+      const all = ms.flatMap((m) => [m, Uint8Array.of(m[0] ^ 1, ...m.subarray(1)), Uint8Array.of(m[0], m[1] ^ 0x80, ...m.subarray(2))]);
+      for (const m of [...all, ...all.reverse()]) {
+        const frame = new Uint8Array(offset + 6);
+        frame.set(m, offset);
+        expect(macToString(frame, offset)).toBe(Array.from(m, (x) => x.toString(16).padStart(2, '0')).join(':'));
+      }
+    }));
   });
 });
 

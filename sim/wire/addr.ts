@@ -12,9 +12,30 @@ const CACHE_LIMIT = 1 << 16;
 const macCache = new Map<number, { high: number; text: string }>();
 const ipv4Cache = new Map<number, string>();
 
+/**
+ * The last MACs formatted, in a small table indexed by a few bits of each (as the recent
+ * IPv4 addresses below): a frame's path formats its two MACs at every bridge and vxlan
+ * device, a handful of addresses in all, and a slot compared is cheaper than a Map asked.
+ */
+const RECENT_MAC_SLOTS = 64;
+const recentMacTexts: (string | undefined)[] = new Array<string | undefined>(RECENT_MAC_SLOTS).fill(undefined);
+const recentMacHigh = new Int32Array(RECENT_MAC_SLOTS);
+const recentMacLow = new Int32Array(RECENT_MAC_SLOTS);
+
 export function macToString(b: Uint8Array, offset = 0): string {
   const high = (b[offset] << 8) | b[offset + 1];
   const low = (b[offset + 2] << 24) | (b[offset + 3] << 16) | (b[offset + 4] << 8) | b[offset + 5];
+  const slot = (low ^ (low >>> 8) ^ (low >>> 16) ^ (low >>> 24) ^ high) & (RECENT_MAC_SLOTS - 1);
+  const recent = recentMacTexts[slot];
+  if (recent !== undefined && recentMacLow[slot] === low && recentMacHigh[slot] === high) return recent;
+  const text = macToStringCached(b, offset, high, low);
+  recentMacTexts[slot] = text;
+  recentMacLow[slot] = low;
+  recentMacHigh[slot] = high;
+  return text;
+}
+
+function macToStringCached(b: Uint8Array, offset: number, high: number, low: number): string {
   const hit = macCache.get(low);
   if (hit !== undefined && hit.high === high) return hit.text;
   return macToStringAnew(b, offset, high, low);
