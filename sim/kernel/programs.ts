@@ -14,7 +14,7 @@ import { registeredPath } from '../trace/paths';
 import { isIpv4 } from '../wire/addr';
 import { DNS_FLAG_AA, dnsRcode, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
-import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, writeIcmp } from '../wire/icmp';
+import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, IcmpRepr, writeIcmp } from '../wire/icmp';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT } from '../runner/bounds';
 
 const fail = (stderr: string, exitCode: number, stdout = ''): CommandOutput => ({ stdout, stderr, exitCode });
@@ -424,6 +424,8 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   const msg = Buffer.alloc(ICMP_HEADER_LEN + o.size);
   const payload = msg.subarray(ICMP_HEADER_LEN);
   for (let i = 16; i < o.size; i++) payload[i] = i & 0xff;
+  // The echo request's header fields, the sequence number set for each probe.
+  const echo: IcmpRepr & { kind: 'echo' } = { kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: 0, data: payload };
   // Each probe schedules the next, so the event queue stays short. A flood sends on each
   // reply, or when its one re-armed timer finds `interval` gone since the last probe.
   let nextSeq = 1;
@@ -463,7 +465,8 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
         payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
       }
       // The wire's sequence number is 16 bits and wraps, as iputils' does.
-      writeIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: wireSeq(seq), data: payload }, msg, 0);
+      echo.seq = wireSeq(seq);
+      writeIcmp(echo, msg, 0);
       sentAt[wireSeq(seq)] = dp.clock.now;
       // IP_PMTUDISC_WANT: DF while the probe fits the path MTU (a learned one included), else fragments.
       const mtu = pathMtu(ns, dst, route.dev, dp.clock.now);
