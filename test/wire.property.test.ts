@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { emitEthernet, parseEthernet } from '../sim/wire/ethernet';
 import { emitSll, parseSll, parseSll2 } from '../sim/wire/sll';
 import { emitArp, parseArp } from '../sim/wire/arp';
-import { emitIpv4, Ipv4Repr, parseIpv4 } from '../sim/wire/ipv4';
+import { emitIpv4, Ipv4Repr, ipv4PacketChecksumOk, parseIpv4 } from '../sim/wire/ipv4';
+import { checksumValid } from '../sim/wire/checksum';
 import { emitIcmp, IcmpRepr, parseIcmp } from '../sim/wire/icmp';
 import { emitUdp, parseUdp } from '../sim/wire/udp';
 import { emitTcp, parseTcp } from '../sim/wire/tcp';
@@ -75,6 +76,20 @@ describe('emit then parse is the identity', () => {
       expect(plain).toEqual(repr);
       expect([headerLength, totalLength, checksumOk]).toEqual([20, b.length, true]);
       expect(checksum).toBe(internetChecksumWithZeroField(b));
+    }), { numRuns: 500 });
+  });
+
+  test('a received header\'s checksum check (word by word when option-less) agrees with the general sum: any bytes, anywhere in a frame; a written header passes, one with a flipped bit does not', () => {
+    fc.assert(fc.property(bytes(40), fc.uint8Array({ minLength: 60, maxLength: 60 }), fc.nat(5), (before, header, words) => {
+      header[0] = 0x40 | (5 + words);
+      const b = Buffer.concat([before, header]);
+      expect(ipv4PacketChecksumOk(b, before.length)).toBe(checksumValid(b, before.length, before.length + 20 + 4 * words));
+    }), { numRuns: 500 });
+    fc.assert(fc.property(ipv4Repr.map((r) => ({ ...r, options: Buffer.alloc(0) })), bytes(40), fc.nat(159), (repr, before, bit) => {
+      const b = Buffer.concat([before, emitIpv4(repr, Buffer.alloc(0))]);
+      expect(ipv4PacketChecksumOk(b, before.length)).toBe(true);
+      b[before.length + (bit >> 3)] ^= 1 << (bit & 7);
+      expect(ipv4PacketChecksumOk(b, before.length)).toBe(false);
     }), { numRuns: 500 });
   });
 

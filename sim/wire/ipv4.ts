@@ -81,8 +81,20 @@ export function ipv4PacketIsFragment(b: Uint8Array, offset: number): boolean {
   return (be16(b, offset + 6) & 0x3fff) !== 0;
 }
 
+/**
+ * Whether the header at `offset` sums to all ones (RFC 1071). An option-less header, as
+ * nearly every received datagram has, is summed word by word without a loop (every packet
+ * a namespace takes in is checked); one with options takes the general sum.
+ */
 export function ipv4PacketChecksumOk(b: Uint8Array, offset: number): boolean {
-  return checksumValid(b, offset, offset + ipv4PacketHeaderLength(b, offset));
+  const headerLength = ipv4PacketHeaderLength(b, offset);
+  if (headerLength !== IPV4_MIN_HEADER_LEN || b.length < offset + IPV4_MIN_HEADER_LEN) return checksumValid(b, offset, offset + headerLength);
+  const o = offset;
+  let sum = ((b[o] << 8) | b[o + 1]) + ((b[o + 2] << 8) | b[o + 3]) + ((b[o + 4] << 8) | b[o + 5]) + ((b[o + 6] << 8) | b[o + 7]) + ((b[o + 8] << 8) | b[o + 9])
+    + ((b[o + 10] << 8) | b[o + 11]) + ((b[o + 12] << 8) | b[o + 13]) + ((b[o + 14] << 8) | b[o + 15]) + ((b[o + 16] << 8) | b[o + 17]) + ((b[o + 18] << 8) | b[o + 19]);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
 }
 
 /** The destination address as a signed 32-bit number (a small integer to V8, cheap as a key). */
