@@ -4,7 +4,6 @@
  * DNS), started and confirmed listening before traffic, stopped with SIGINT, read with the
  * wire layer and turned into hops numbered like sim's.
  */
-import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { readCapture } from '../sim/pcap/reader';
@@ -13,6 +12,7 @@ import { weaveNotes } from '../sim/trace/paths/weave';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
 import { EmuEnvironmentError } from './state';
+import { startWatched, WatchedProgram } from './nsworker';
 import { overlayNotes } from '../sim/trace/paths/overlay';
 import { FrameKind, PathModel, PathRole } from '../sim/trace/paths/path';
 import { ARP_REPLY, ARP_REQUEST } from '../sim/wire/arp';
@@ -47,7 +47,7 @@ export interface Unavailable {
 }
 
 export class Capture {
-  private procs: ChildProcess[] = [];
+  private procs: WatchedProgram[] = [];
   /** Points whose device is down or gone: no frame passes there, so nothing is lost by not listening. */
   readonly unavailable: Unavailable[] = [];
 
@@ -74,11 +74,11 @@ export class Capture {
   }
 
   get pids(): number[] {
-    return this.procs.map((p) => p.pid!).filter(Boolean);
+    return this.procs.map((p) => p.pid);
   }
 
   kill(): void {
-    for (const p of this.procs) if (p.exitCode === null) p.kill('SIGKILL');
+    for (const p of this.procs) signal(p, 'SIGKILL');
   }
 }
 
@@ -98,7 +98,7 @@ const CONTROL_FILTER = ['udp', 'port', '7946', 'or', 'tcp', 'port', '7946', 'or'
 export class ControlCapture {
   /** Every file written so far, in the order begun (a host's restarts each add one). */
   readonly points: CapturePoint[] = [];
-  private readonly running = new Map<string, ChildProcess>();
+  private readonly running = new Map<string, WatchedProgram>();
   /** Every point asked for, by namespace: listened on again when its tcpdump ended (restart). */
   private readonly wanted = new Map<string, Omit<CapturePoint, 'file'>>();
   private starts = 0;
@@ -111,9 +111,9 @@ export class ControlCapture {
     const wanted = points.filter((p) => {
       const proc = this.running.get(p.realNetns);
       if (!proc) return true;
-      if (proc.exitCode === null && proc.signalCode === null) return false;
+      if (!proc.ended()) return false;
       this.running.delete(p.realNetns);
-      this.release([proc.pid!].filter(Boolean));
+      this.release([proc.pid]);
       return true;
     });
     if (wanted.length === 0) return;
@@ -141,21 +141,28 @@ export class ControlCapture {
     const procs = [...this.running.values()];
     this.running.clear();
     await stopTcpdumps(procs);
-    this.release(procs.map((p) => p.pid!).filter(Boolean));
+    this.release(procs.map((p) => p.pid));
   }
 
   kill(): void {
-    for (const p of this.running.values()) if (p.exitCode === null) p.kill('SIGKILL');
+    for (const p of this.running.values()) signal(p, 'SIGKILL');
+  }
+}
+
+/** A signal to a tcpdump the worker has not reaped yet (its pid is still its own until then). */
+function signal(p: WatchedProgram, sig: NodeJS.Signals): void {
+  if (p.ended()) return;
+  try {
+    process.kill(p.pid, sig);
+  } catch {
+    // gone meanwhile
   }
 }
 
 /** SIGINT: each tcpdump writes what it holds and exits. */
-function stopTcpdumps(procs: ChildProcess[]): Promise<void[]> {
-  return Promise.all(procs.map((p) => new Promise<void>((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) return resolve();
-    p.once('exit', () => resolve());
-    p.kill('SIGINT');
-  })));
+async function stopTcpdumps(procs: WatchedProgram[]): Promise<void> {
+  for (const p of procs) signal(p, 'SIGINT');
+  await Promise.all(procs.map((p) => p.exited));
 }
 
 /** tcpdump's words (libpcap's PCAP_ERROR_IFACE_NOT_UP and PCAP_ERROR_NO_SUCH_DEVICE) for a device it cannot open. */
@@ -165,46 +172,44 @@ const DEVICE_STATE = [
 ];
 
 /** Resolves with the listening tcpdump, or with why the device cannot be captured on. */
-function startTcpdump(p: CapturePoint, record: (pid: number) => void, control?: { filter: string[] }): Promise<ChildProcess | Unavailable['reason']> {
+async function startTcpdump(p: CapturePoint, record: (pid: number) => void, control?: { filter: string[] }): Promise<WatchedProgram | Unavailable['reason']> {
   // On lo, the embedded DNS's datagrams: to 127.0.0.11:53, which Docker's DNAT has sent to the resolver's port by then.
   const filter = control?.filter ?? (p.role === 'lo' ? ['udp', 'and', 'host', '127.0.0.11'] : ['not', 'ip6']);
   // The control plane's traffic is the host's own, sent or addressed to it: its captures listen without making the
   // device promiscuous, which `ip -d link` would show (promiscuity 1) in every step, as no Docker host shows it.
   const promiscuous = control ? ['-p'] : [];
-  // nsenter enters the network namespace only: tcpdump finds its device by ioctl and netlink
-  // there, and needs none of the mount namespace `ip netns exec` would build for it.
-  const child = spawn('nsenter', [`--net=/run/netns/${p.realNetns}`, '--', 'tcpdump', '-i', p.iface, ...promiscuous, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
-  // nsenter execs tcpdump in place: the child's pid is tcpdump's.
+  const where = `${p.host}/${p.netns}/${p.device}`;
+  let err = '';
+  let listening!: () => void;
+  const heard = new Promise<void>((resolve) => (listening = resolve));
+  // The namespace worker (nsworker.ts) enters the network namespace only and forks tcpdump
+  // there: tcpdump finds its device by ioctl and netlink, and needs none of the mount
+  // namespace `ip netns exec` would build for it, nor a fork of cnmlab's Node.
+  const proc = await startWatched({ netns: p.realNetns, program: ['tcpdump', '-i', p.iface, ...promiscuous, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter] }, (text) => {
+    err += text;
+    if (err.includes('listening on')) listening();
+  }).catch((e: Error) => {
+    throw new EmuEnvironmentError(`tcpdump on ${where} did not start: ${e.message}`);
+  });
   try {
-    if (child.pid) record(child.pid);
+    record(proc.pid);
   } catch (e) {
     // Unrecorded, it would outlive the run: it goes now.
-    child.kill('SIGKILL');
-    return Promise.reject(e);
+    signal(proc, 'SIGKILL');
+    throw e;
   }
-  const where = `${p.host}/${p.netns}/${p.device}`;
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new EmuEnvironmentError(`tcpdump on ${where} did not start: ${err.trim().split('\n').pop() ?? ''}`));
-    }, 10000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('listening on')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (err.includes('listening on')) return;
-      const state = DEVICE_STATE.find((s) => s.re.test(err));
-      if (state) resolve(state.reason);
-      else reject(new EmuEnvironmentError(`tcpdump on ${where} exited ${code}: ${err.trim().split('\n').pop() ?? ''}`));
-    });
-  });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 10000)));
+  const first = await Promise.race([heard.then(() => 'listening' as const), proc.exited, timedOut]);
+  clearTimeout(timer);
+  if (first === 'listening' || err.includes('listening on')) return proc;
+  if (first === 'timeout') {
+    signal(proc, 'SIGKILL');
+    throw new EmuEnvironmentError(`tcpdump on ${where} did not start: ${err.trim().split('\n').pop() ?? ''}`);
+  }
+  const state = DEVICE_STATE.find((s) => s.re.test(err));
+  if (state) return state.reason;
+  throw new EmuEnvironmentError(`tcpdump on ${where} exited ${first}: ${err.trim().split('\n').pop() ?? ''}`);
 }
 
 function field(layers: Layer[], proto: string, name: string, last = true): unknown {

@@ -31,11 +31,14 @@ const SETNS: Partial<Record<NodeJS.Architecture, number>> = { x64: 308, arm64: 2
 const PARALLEL_JOBS = Math.max(2, os.availableParallelism() * 2);
 
 /**
- * The worker: one job a line on stdin (fields split by tabs: id, namespace, its sysctls as
- * hex of `KEY VALUE` lines, the program's input as hex, then the program's argv, if any);
- * one `ID CODE OUTPUT` line on stdout when a job ends (OUTPUT: hex of what the program wrote
- * to stdout and stderr, or of the worker's own words when the namespace or a sysctl could not
- * be set, code 126). A program's end is seen as the end of its output (no signal handling).
+ * The worker: one job a line on stdin (fields split by tabs: id, how it runs, namespace, its
+ * sysctls as hex of `KEY VALUE` lines, the program's input as hex, then the program's argv,
+ * if any); one `ID CODE OUTPUT` line on stdout when a job ends (OUTPUT: hex of what the
+ * program wrote to stdout and stderr, or of the worker's own words when the namespace or a
+ * sysctl could not be set, code 126). A program's end is seen as the end of its output (no
+ * signal handling). A job that runs `watched` (a capture: it runs until it is told to stop)
+ * reports its pid as soon as it is forked (`ID pid PID`) and its stderr as it comes
+ * (`ID err HEX`; its stdout goes to /dev/null), and takes no place among the parallel jobs.
  */
 const SCRIPT = String.raw`
 use strict;
@@ -49,8 +52,10 @@ open(my $home, '<', '/proc/self/ns/net') or die "the worker's own network namesp
 my (@queue, %reading, %writing);
 my $input = '';
 my $open = 1;
+# Jobs waited for that run now: a watched one (a capture) runs as long as it is wanted, and counts not.
+my $running = 0;
 while ($open || %reading || @queue) {
-  start(@{shift @queue}) while @queue && keys(%reading) < $parallel;
+  start(@{shift @queue}) while @queue && ($queue[0][1] eq 'watched' || $running < $parallel);
   my ($rin, $win) = ('', '');
   vec($rin, fileno(STDIN), 1) = 1 if $open;
   vec($rin, $_, 1) = 1 for keys %reading;
@@ -70,7 +75,16 @@ while ($open || %reading || @queue) {
   for my $fd (keys %reading) {
     next unless vec($rout, $fd, 1);
     my $job = $reading{$fd};
-    next if sysread($job->{out}, $job->{text}, 65536, length $job->{text});
+    if ($job->{watched}) {
+      my $got = '';
+      if (sysread($job->{out}, $got, 65536)) {
+        print "$job->{id} err ", unpack('H*', $got), "\n";
+        next;
+      }
+    } else {
+      next if sysread($job->{out}, $job->{text}, 65536, length $job->{text});
+      $running--;
+    }
     close($job->{out});
     delete $reading{$fd};
     waitpid($job->{pid}, 0);
@@ -89,13 +103,18 @@ sub report {
   print "$id $code ", unpack('H*', $text), "\n";
 }
 sub start {
-  my ($id, $netns, $sysctls, $stdin, @argv) = @_;
+  my ($id, $how, $netns, $sysctls, $stdin, @argv) = @_;
   my $error = enter($netns, pack('H*', $sysctls));
   my $job;
-  $job = run($id, pack('H*', $stdin), @argv) if !defined $error && @argv;
+  $job = run($id, $how eq 'watched', pack('H*', $stdin), @argv) if !defined $error && @argv;
   syscall($setns, fileno($home), 0x40000000) == 0 or die "back to the worker's own network namespace: $!\n";
   if (ref $job) {
     $reading{fileno($job->{out})} = $job;
+    if ($job->{watched}) {
+      print "$id pid $job->{pid}\n";
+    } else {
+      $running++;
+    }
   } elsif (defined $error || defined $job) {
     report($id, 126, ($error // $job) . "\n");
   } else {
@@ -103,7 +122,7 @@ sub start {
   }
 }
 sub run {
-  my ($id, $stdin, @argv) = @_;
+  my ($id, $watched, $stdin, @argv) = @_;
   my ($in_r, $in_w, $out_r, $out_w);
   pipe($in_r, $in_w) && pipe($out_r, $out_w) or return "pipe: $!";
   my $pid = fork;
@@ -111,7 +130,11 @@ sub run {
   if ($pid == 0) {
     $SIG{PIPE} = 'DEFAULT';
     open(STDIN, '<&', $in_r);
-    open(STDOUT, '>&', $out_w);
+    if ($watched) {
+      open(STDOUT, '>', '/dev/null');
+    } else {
+      open(STDOUT, '>&', $out_w);
+    }
     open(STDERR, '>&', $out_w);
     exec { $argv[0] } @argv or print STDERR "$argv[0]: $!\n";
     exit 127;
@@ -120,7 +143,7 @@ sub run {
   close($out_w);
   fcntl($in_w, F_SETFL, fcntl($in_w, F_GETFL, 0) | O_NONBLOCK);
   $writing{fileno($in_w)} = [$in_w, $stdin];
-  return { id => $id, pid => $pid, out => $out_r, text => '' };
+  return { id => $id, watched => $watched, pid => $pid, out => $out_r, text => '' };
 }
 sub enter {
   my ($netns, $sysctls) = @_;
@@ -170,19 +193,36 @@ function sysctlPath(key: string): string {
 
 const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex');
 
+/** A program the worker started watched: its pid, and its end. */
+export interface WatchedProgram {
+  pid: number;
+  /** Resolves with its exit code (128 + the signal's number when a signal ended it) once the worker has reaped it. */
+  exited: Promise<number>;
+  /** Whether the worker has reported its end. */
+  ended(): boolean;
+}
+
+/** What the worker tells of a watched job before its end. */
+interface JobEvents {
+  pid(pid: number): void;
+  stderr(text: string): void;
+}
+
 class NamespaceWorker {
   private child?: ChildProcess;
   private nextId = 0;
   private readonly waiting = new Map<number, (r: JobResult) => void>();
+  private readonly events = new Map<number, JobEvents>();
   private buffered = '';
 
-  run(job: NamespaceJob): Promise<JobResult> {
+  run(job: NamespaceJob, events?: JobEvents): Promise<JobResult> {
     const sysctls = (job.sysctls ?? []).map((c) => `${sysctlPath(c.key)} ${field(c.value)}\n`).join('');
     const id = this.nextId++;
-    const line = [String(id), field(job.netns), hex(sysctls), hex(job.input ?? ''), ...(job.program ?? []).map(field)].join('\t');
+    const line = [String(id), events ? 'watched' : 'waited', field(job.netns), hex(sysctls), hex(job.input ?? ''), ...(job.program ?? []).map(field)].join('\t');
     const child = this.started();
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
+      if (events) this.events.set(id, events);
       this.hold();
       child.stdin!.write(line + '\n');
     });
@@ -213,6 +253,7 @@ class NamespaceWorker {
       if (this.child === child) this.child = undefined;
       for (const done of this.waiting.values()) done({ code: 126, output: `the namespace worker ended (${signal ?? `exit ${code}`})` });
       this.waiting.clear();
+      this.events.clear();
     });
     this.child = child;
     this.release();
@@ -225,8 +266,18 @@ class NamespaceWorker {
     while ((at = this.buffered.indexOf('\n')) >= 0) {
       const [id, code, output] = this.buffered.slice(0, at).split(' ');
       this.buffered = this.buffered.slice(at + 1);
+      const events = this.events.get(Number(id));
+      if (code === 'pid') {
+        events?.pid(Number(output));
+        continue;
+      }
+      if (code === 'err') {
+        events?.stderr(Buffer.from(output ?? '', 'hex').toString('utf8'));
+        continue;
+      }
       const done = this.waiting.get(Number(id));
       this.waiting.delete(Number(id));
+      this.events.delete(Number(id));
       done?.({ code: Number(code), output: Buffer.from(output ?? '', 'hex').toString('utf8') });
     }
     if (this.waiting.size === 0) this.release();
@@ -264,6 +315,30 @@ export function useNamespaceWorker(): () => Promise<void> {
     released = true;
     if (--users === 0) await worker.end();
   };
+}
+
+/**
+ * Starts a program in a namespace that runs until it is stopped (a capture), without a fork
+ * of cnmlab's Node: resolves with its pid as soon as it is forked; what it writes to stderr
+ * goes to `stderr` as it comes. It is stopped by a signal to its pid; the worker reaps it.
+ * A namespace or program the worker could not enter or start rejects, with the worker's words.
+ */
+export function startWatched(job: { netns: string; program: string[] }, stderr: (text: string) => void): Promise<WatchedProgram> {
+  return new Promise((resolve, reject) => {
+    let code: number | undefined;
+    let started = false;
+    const exited = worker.run(job, {
+      pid: (pid) => {
+        started = true;
+        resolve({ pid, exited: exited.then((r) => r.code), ended: () => code !== undefined });
+      },
+      stderr,
+    }).then((r) => {
+      code = r.code;
+      if (!started) reject(new Error(r.output.trim() || `${job.program[0]} exited ${r.code}`));
+      return r;
+    });
+  });
 }
 
 /** Runs every job (the worker runs several at once); resolves with each one's result, in order. */

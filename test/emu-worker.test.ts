@@ -6,7 +6,8 @@
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { describeWith } from './helpers/env';
-import { runInNamespaces, useNamespaceWorker } from '../emu/nsworker';
+import { runInNamespaces, startWatched, useNamespaceWorker } from '../emu/nsworker';
+import * as fs from 'fs';
 import { EmuBackend } from '../emu/backend';
 import { Model } from '../sim/model/model';
 import { parseScenario } from '../sim/scenario/load';
@@ -49,6 +50,24 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
     expect(results[1].output).toContain('Command failed -:1');
     expect(results[2]).toEqual({ code: 3, output: '' });
     expect(execFileSync('ip', ['netns', 'exec', netns, 'iptables', '-t', 'nat', '-S', 'OUTPUT'], { encoding: 'utf8' })).toContain('-A OUTPUT -d 127.0.0.11/32 -j CNMTEST');
+  });
+
+  test('a watched program (a capture) runs in the namespace, told by its pid at once and its stderr as it comes, and takes no place among the parallel jobs', async () => {
+    const said: string[] = [];
+    // More watched programs than the worker runs jobs at once: a waited job still gets its turn.
+    const watched = await Promise.all(Array.from({ length: 12 }, (_, i) => startWatched({ netns, program: ['sh', '-c', `echo started ${i} >&2; exec sleep 30`] }, (text) => said.push(text))));
+    const [r] = await runInNamespaces([{ netns, program: ['ip', '-br', 'link', 'show', 'dev', 'lo'] }]);
+    expect(r.code).toBe(0);
+    for (const w of watched) {
+      expect(fs.statSync(`/proc/${w.pid}/ns/net`).ino).toBe(fs.statSync(`/run/netns/${netns}`).ino);
+      expect(w.ended()).toBe(false);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(said.join('').split('\n').filter(Boolean).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `started ${i}`).sort());
+    for (const w of watched) process.kill(w.pid, 'SIGKILL');
+    expect(await Promise.all(watched.map((w) => w.exited))).toEqual(watched.map(() => 137));
+    expect(watched.every((w) => w.ended())).toBe(true);
+    await expect(startWatched({ netns: 'someone-elses', program: ['sleep', '30'] }, () => undefined)).rejects.toThrow('refusing namespace someone-elses');
   });
 
   test('refuses a namespace emu does not name, and a sysctl key that would leave /proc/sys', async () => {
