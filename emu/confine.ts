@@ -17,8 +17,8 @@
  * namespace per command with the machine's /etc/netns/NS bound over /etc, but cannot make
  * the rest read-only, set a UTS name or drop capabilities, and needs files written into the
  * machine's /etc (so only a kept lab gets those now, for the user's own ip netns exec).
- * Building a view costs four processes, so it is built once per (view, network namespace),
- * on the first step that needs it, and kept by a holder process (`sleep infinity` chrooted
+ * Building a view costs one process chain (startHolder), so it is built once per (view, network namespace),
+ * on the first step that needs it, and kept by that chain's last process (`sleep infinity` chrooted
  * in it); each step then costs one process chain, as ip netns exec did: nsenter (the
  * namespaces, the holder's root) → setpriv (capabilities) → the program. Holders die with
  * cnmlab (PR_SET_PDEATHSIG), also after kill -9, and are stopped before their network
@@ -31,7 +31,7 @@ import type { CommandOutput } from '../sim/backend';
 import type { StepBounds } from '../sim/backend';
 import { EtcView, ETC_OWN_FILES, etcFile, viewHostname } from '../sim/model/etc';
 import type { World } from '../sim/model/world';
-import { must, runBounded, Watch } from './exec';
+import { CommandFailed, runBounded, Watch } from './exec';
 import { STATE_DIR } from './state';
 
 /** Machine files under /etc that the modelled programs need to start and to name things: copied (they are small)… */
@@ -110,14 +110,6 @@ export function viewFstab(mounts: string[], root: string, etcDir: string, emptyD
   return lines.join('\n') + '\n';
 }
 
-async function until(what: string, test: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (test()) return;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  throw new Error(`confinement: ${what} did not happen within 2 s`);
-}
-
 function readlink(p: string): string | undefined {
   try {
     return fs.readlinkSync(p);
@@ -126,12 +118,35 @@ function readlink(p: string): string | undefined {
   }
 }
 
-/** A process that keeps a namespace alive; killed with cnmlab even after kill -9. */
-function startHolder(args: string[]): ChildProcess {
-  const p = spawn(args[0], [...args.slice(1), 'setpriv', '--pdeathsig', 'KILL', '--', 'sleep', 'infinity'], { stdio: 'ignore' });
+/**
+ * The view's holder, built by one process chain: in the step's network namespace (its sysfs
+ * is that namespace's), dying with cnmlab from its first exec on (setpriv's parent-death
+ * signal outlives the execs after it), a mount and UTS namespace of its own where a shell
+ * mounts the fstab and names the host, then chrooted into the view, asleep. The shell gets
+ * the paths and the name as arguments, never as code.
+ */
+function startHolder(netns: string, fstab: string, hostname: string, root: string): ChildProcess {
+  const build = 'mount --all --fstab "$1" && hostname "$2" && exec unshare --root="$3" -- sleep infinity';
+  const p = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--uts', '--propagation', 'slave', '--', 'sh', '-c', build, 'view', fstab, hostname, root],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LC_ALL: 'C' } });
   p.on('error', () => undefined);
   p.unref();
   return p;
+}
+
+/** Resolves once the holder sits in the view's root; rejects with its words if it ends before. */
+async function holding(holder: ChildProcess, root: string): Promise<void> {
+  let said = '';
+  holder.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+  (holder.stderr as unknown as { unref?: () => void }).unref?.();
+  const deadline = Date.now() + 10000;
+  while (Date.now() < deadline) {
+    if (readlink(`/proc/${holder.pid}/root`) === root) return;
+    if (holder.exitCode !== null || holder.signalCode !== null) throw new CommandFailed(`building the view in ${root}: ${said.trim() || `exit ${holder.exitCode ?? holder.signalCode}`}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  holder.kill('SIGKILL');
+  throw new Error(`confinement: the view in ${root} was not built within 10 s`);
 }
 
 export class Confinement {
@@ -197,20 +212,9 @@ export class Confinement {
     const fstab = path.join(base, 'fstab');
     fs.writeFileSync(fstab, viewFstab(machineMounts(), root, etcDir, emptyDir, 'container' in view));
     // First a bare mount + UTS namespace to build the view in (slave: nothing goes back to the machine)…
-    const builder = startHolder(['unshare', '--mount', '--uts', '--propagation', 'slave', '--']);
-    try {
-      const ownMnt = readlink('/proc/self/ns/mnt');
-      await until('a private mount namespace', () => { const m = readlink(`/proc/${builder.pid}/ns/mnt`); return !!m && m !== ownMnt; });
-      // … mounted from inside the step's network namespace, so /sys shows its devices.
-      await must('nsenter', ['-t', String(builder.pid), '-m', `--net=/run/netns/${netns}`, '--', 'mount', '--all', '--fstab', fstab]);
-      await must('nsenter', ['-t', String(builder.pid), '-u', '--', 'hostname', viewHostname(world, view)]);
-      // … then the holder steps enter: chrooted in the view, so nsenter --root lands there.
-      const holder = startHolder(['nsenter', '-t', String(builder.pid), '-m', '-u', '--', 'unshare', `--root=${root}`, '--']);
-      await until('the view to hold', () => readlink(`/proc/${holder.pid}/root`) === root);
-      return { holder, etcDir, netns };
-    } finally {
-      builder.kill('SIGKILL');
-    }
+    const holder = startHolder(netns, fstab, viewHostname(world, view), root);
+    await holding(holder, root);
+    return { holder, etcDir, netns };
   }
 
   /** Stops the holders of views in `netns` (about to be deleted: their sysfs would keep it alive). */
