@@ -7,8 +7,11 @@
  * comes from the world of the step that asks; a file that is gone (the run was cleaned up)
  * answers nothing, as dockerd does not for a sandbox it no longer serves.
  *
- * argv: DNS_MARK, the run's prefix, the view file, the address, the UDP port, the TCP port.
- * The first two are how `cnmlab clean` finds a responder whose run is gone (clean.ts).
+ * argv: DNS_MARK, the run's prefix, the view file, the address, the UDP port, the TCP port,
+ * and `inherited` when the two sockets are bound already and given as fds 3 (UDP) and 4 (TCP)
+ * (socket activation by the namespace worker, nsworker.ts: a run starts its responder only
+ * once something asks). The first two are how `cnmlab clean` finds a responder whose run is
+ * gone (clean.ts).
  *
  * TCP as miekg/dns v1.1.27 serves it: each message after its two-byte length, a reply
  * likewise; the first message within 2 s of the connection, each next within 8 s of the
@@ -17,16 +20,16 @@
 import * as dgram from 'dgram';
 import * as fs from 'fs';
 import * as net from 'net';
-import { DnsView, serveDns } from '../sim/model/resolver';
+import { DnsView, RESOLVER_TCP_BACKLOG, serveDns } from '../sim/model/resolver';
 
 const TCP_FIRST_READ_MS = 2000;
 const TCP_IDLE_MS = 8000;
 const TCP_MAX_QUERIES = 128;
-/** What Go's listen asks for (the kernel's somaxconn): the backlog `ss` shows for dockerd's socket. */
-const TCP_BACKLOG = 4096;
 const TCP_LENGTH_BYTES = 2;
 
-const [, , , , viewFile, address, udpPort, tcpPort] = process.argv;
+const [, , , , viewFile, address, udpPort, tcpPort, sockets] = process.argv;
+/** The fds of the sockets bound before this process started (socket activation). */
+const INHERITED = { udp: 3, tcp: 4 };
 
 function currentView(): DnsView | undefined {
   try {
@@ -77,8 +80,14 @@ function main(): void {
     // A reply the kernel refuses to send is lost, as a datagram is: the asker times out.
     if (reply) udp.send(reply, from.port, from.address, () => undefined);
   });
-  udp.bind(Number(udpPort), address, bound);
-  net.createServer(serveTcp).on('error', fail).listen({ host: address, port: Number(tcpPort), backlog: TCP_BACKLOG }, bound);
+  const server = net.createServer(serveTcp).on('error', fail);
+  if (sockets === 'inherited') {
+    udp.bind({ fd: INHERITED.udp }, bound);
+    server.listen({ fd: INHERITED.tcp }, bound);
+  } else {
+    udp.bind(Number(udpPort), address, bound);
+    server.listen({ host: address, port: Number(tcpPort), backlog: RESOLVER_TCP_BACKLOG }, bound);
+  }
 }
 
 main();

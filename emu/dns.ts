@@ -9,18 +9,22 @@
  *
  * One process per sandbox, not one per host: a process's sockets are in the namespace it
  * runs in and Node cannot enter another (no setns), so one per host would still need a
- * process per sandbox to open them. A server starts only when a command runs in its
- * container: setup stays fast, and a container nobody types into needs no resolver.
+ * process per sandbox to open them. A server's sockets are bound only when a command runs
+ * in its container, and its process starts on the first query (socket activation by the
+ * namespace worker, nsworker.ts): setup stays fast, and a container nobody types into, or
+ * whose commands resolve nothing, needs no resolver process. A kept lab's start at once.
  */
 import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Container, hostOf, World } from '../sim/model/world';
 import { dnsView } from '../sim/model/dns';
+import { RESOLVER_TCP_BACKLOG } from '../sim/model/resolver';
 import { RESOLVER_IP } from '../sim/model/firewall';
 import { EmuEnvironmentError, RunRecord } from './state';
 import { startDaemon, stopDaemon } from './daemon';
 import { NameMap } from './names';
+import { ActivatedProgram, startActivated } from './nsworker';
 
 /** argv[1] of a responder, before the run's prefix: how `cnmlab clean` recognises one of ours (clean.ts). */
 export const DNS_MARK = 'cnmlab-dns';
@@ -33,8 +37,11 @@ function responderScript(): string {
   return found;
 }
 
+/** A responder, started (a kept lab's) or waiting for its first query (a run's own). */
+type Responder = { kind: 'started'; child: ChildProcess } | { kind: 'activated'; program: ActivatedProgram };
+
 interface Server {
-  child: ChildProcess;
+  responder: Responder;
   viewFile: string;
   view: string;
 }
@@ -76,16 +83,36 @@ export class EmbeddedDns {
       fs.mkdirSync(dir, { recursive: true });
       const viewFile = path.join(dir, `${key}.json`);
       writeAtomically(viewFile, view);
-      const child = await this.start(key, viewFile, c.resolverPorts!);
-      this.servers.set(key, { child, viewFile, view });
+      const responder = await this.start(key, viewFile, c.resolverPorts!);
+      this.servers.set(key, { responder, viewFile, view });
     }));
   }
 
-  private start(netns: string, viewFile: string, ports: { udp: number; tcp: number }): Promise<ChildProcess> {
-    return startDaemon(this.record, netns, {
-      argv: [process.execPath, responderScript(), DNS_MARK, this.record.state.prefix, viewFile, RESOLVER_IP, String(ports.udp), String(ports.tcp)],
-      failure: (code, stderr) => `the embedded DNS server of ${netns} could not start (exit ${code}): ${stderr}`,
+  /**
+   * A run's responder waits for the first query on sockets the namespace worker holds, so a
+   * container whose commands resolve nothing (a ping of an address) costs no Node process; a
+   * kept lab outlives the worker, so its responders start at once.
+   */
+  private async start(netns: string, viewFile: string, ports: { udp: number; tcp: number }): Promise<Responder> {
+    const argv = [process.execPath, responderScript(), DNS_MARK, this.record.state.prefix, viewFile, RESOLVER_IP, String(ports.udp), String(ports.tcp)];
+    const failure = (code: number | null, stderr: string) => `the embedded DNS server of ${netns} could not start (exit ${code}): ${stderr}`;
+    if (this.record.state.keep) return { kind: 'started', child: await startDaemon(this.record, netns, { argv, failure }) };
+    const program = await startActivated({
+      netns,
+      program: [...argv, 'inherited'],
+      sockets: [{ proto: 'udp', address: RESOLVER_IP, port: ports.udp }, { proto: 'tcp', address: RESOLVER_IP, port: ports.tcp, backlog: RESOLVER_TCP_BACKLOG }],
+      // Started on a query in the middle of a step: what it says when it cannot serve is shown, not lost.
+    }, (pid) => {
+      try {
+        this.record.addPid(pid);
+      } catch {
+        // Unrecorded (a state folder that refuses writes), it could outlive the run: it goes now, and the name goes unanswered.
+        process.kill(pid, 'SIGKILL');
+      }
+    }, (text) => process.stderr.write(`cnmlab: the embedded DNS server of ${netns}: ${text}`)).catch((e: Error) => {
+      throw new EmuEnvironmentError(failure(126, e.message));
     });
+    return { kind: 'activated', program };
   }
 
   /** Stops the server of a namespace about to be deleted (its process would keep the namespace alive), and waits for it to go. */
@@ -93,8 +120,12 @@ export class EmbeddedDns {
     const s = this.servers.get(netns);
     if (!s) return;
     this.servers.delete(netns);
-    const child = s.child;
-    await stopDaemon(this.record, child);
+    if (s.responder.kind === 'started') await stopDaemon(this.record, s.responder.child);
+    else {
+      const pid = s.responder.program.pid();
+      await s.responder.program.stop();
+      if (pid !== undefined) this.record.forgetPid(pid);
+    }
     fs.rmSync(s.viewFile, { force: true });
   }
 

@@ -39,26 +39,34 @@ const PARALLEL_JOBS = Math.max(2, os.availableParallelism() * 2);
  * signal handling). A job that runs `watched` (a capture: it runs until it is told to stop)
  * reports its pid as soon as it is forked (`ID pid PID`) and its stderr as it comes
  * (`ID err HEX`; its stdout goes to /dev/null), and takes no place among the parallel jobs.
+ * One that runs `activated` (socket activation) has its input name sockets to bind in its
+ * namespace (`udp ADDRESS PORT` or `tcp ADDRESS PORT BACKLOG` lines), says `ID bound`, and
+ * is started as a watched job once one of them is readable, with them as fds 3, 4 …; an
+ * `unbind` line naming it (in the namespace's place) closes them if nothing woke it yet.
  */
 const SCRIPT = String.raw`
 use strict;
 use warnings;
 use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
 use Errno qw(EAGAIN);
+use POSIX ();
+use Socket qw(AF_INET SOCK_DGRAM SOCK_STREAM SOL_SOCKET SO_REUSEADDR inet_aton pack_sockaddr_in);
 my ($setns, $parallel) = @ARGV;
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
 open(my $home, '<', '/proc/self/ns/net') or die "the worker's own network namespace: $!\n";
 my (@queue, %reading, %writing);
+# Sockets bound for a program not started yet (socket activation), by file number, and their jobs by id.
+my (%waking, %asleep);
 my $input = '';
 my $open = 1;
-# Jobs waited for that run now: a watched one (a capture) runs as long as it is wanted, and counts not.
+# Waited jobs that run now: a watched or activated one runs as long as it is wanted, and counts not.
 my $running = 0;
 while ($open || %reading || @queue) {
-  start(@{shift @queue}) while @queue && ($queue[0][1] eq 'watched' || $running < $parallel);
+  start(@{shift @queue}) while @queue && ($queue[0][1] ne 'waited' || $running < $parallel);
   my ($rin, $win) = ('', '');
   vec($rin, fileno(STDIN), 1) = 1 if $open;
-  vec($rin, $_, 1) = 1 for keys %reading;
+  vec($rin, $_, 1) = 1 for keys %reading, keys %waking;
   vec($win, $_, 1) = 1 for keys %writing;
   next if select(my $rout = $rin, my $wout = $win, undef, undef) < 0;
   for my $fd (keys %writing) {
@@ -71,6 +79,11 @@ while ($open || %reading || @queue) {
     next if defined $n && length $w->[1];
     close($w->[0]);
     delete $writing{$fd};
+  }
+  for my $fd (keys %waking) {
+    my $job = $waking{$fd};
+    next unless vec($rout, $fd, 1) && $asleep{$job->{id}};
+    wake($job);
   }
   for my $fd (keys %reading) {
     next unless vec($rout, $fd, 1);
@@ -104,6 +117,16 @@ sub report {
 }
 sub start {
   my ($id, $how, $netns, $sysctls, $stdin, @argv) = @_;
+  return unbind($netns) if $how eq 'unbind';
+  if ($how eq 'activated') {
+    my $error = enter($netns, '');
+    my $job = bind_all($id, $netns, pack('H*', $stdin), @argv) unless defined $error;
+    syscall($setns, fileno($home), 0x40000000) == 0 or die "back to the worker's own network namespace: $!\n";
+    return report($id, 126, ($error // $job) . "\n") unless ref $job;
+    $asleep{$id} = $job;
+    $waking{fileno($_)} = $job for @{$job->{sockets}};
+    return print "$id bound\n";
+  }
   my $error = enter($netns, pack('H*', $sysctls));
   my $job;
   $job = run($id, $how eq 'watched', pack('H*', $stdin), @argv) if !defined $error && @argv;
@@ -144,6 +167,61 @@ sub run {
   fcntl($in_w, F_SETFL, fcntl($in_w, F_GETFL, 0) | O_NONBLOCK);
   $writing{fileno($in_w)} = [$in_w, $stdin];
   return { id => $id, watched => $watched, pid => $pid, out => $out_r, text => '' };
+}
+# An activated job's sockets, one 'udp ADDRESS PORT' or 'tcp ADDRESS PORT BACKLOG' a line, bound in the job's namespace.
+sub bind_all {
+  my ($id, $netns, $spec, @argv) = @_;
+  my @sockets;
+  for my $l (split /\n/, $spec) {
+    my ($proto, $address, $port, $backlog) = split / /, $l;
+    my $addr = inet_aton($address) or return "not an IPv4 address: $address";
+    my $s;
+    socket($s, AF_INET, $proto eq 'tcp' ? SOCK_STREAM : SOCK_DGRAM, 0) or return "socket: $!";
+    # As Go's net.Listen (and Node's) sets it on a listening socket.
+    setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1) if $proto eq 'tcp';
+    bind($s, pack_sockaddr_in($port, $addr)) or return "bind $proto $address:$port: $!";
+    listen($s, $backlog) or return "listen $address:$port: $!" if $proto eq 'tcp';
+    push @sockets, $s;
+  }
+  return { id => $id, netns => $netns, sockets => \@sockets, argv => \@argv };
+}
+# The first datagram or connection on an activated job's sockets: its program starts in their namespace with them as
+# fds 3, 4 …, and takes them over.
+sub wake {
+  my ($job) = @_;
+  delete $asleep{$job->{id}};
+  delete $waking{fileno($_)} for @{$job->{sockets}};
+  my ($out_r, $out_w);
+  pipe($out_r, $out_w) or return report($job->{id}, 126, "pipe: $!\n");
+  my $error = enter($job->{netns}, '');
+  my $pid = fork unless defined $error;
+  syscall($setns, fileno($home), 0x40000000) == 0 or die "back to the worker's own network namespace: $!\n" if !defined $pid || $pid;
+  return report($job->{id}, 126, ($error // "fork: $!") . "\n") unless defined $pid;
+  if ($pid == 0) {
+    # dup and dup2 leave close-on-exec off. Each copy is above the ones before it (the lowest free number, all
+    # below in use), so moving the i-th to 3 + i never overwrites a later one.
+    my @high = map { POSIX::dup(fileno($_)) } @{$job->{sockets}};
+    POSIX::dup2($high[$_], 3 + $_) for 0 .. $#high;
+    POSIX::close($_) for grep { $_ >= 3 + @high } @high;
+    open(STDIN, '<', '/dev/null');
+    open(STDOUT, '>', '/dev/null');
+    open(STDERR, '>&', $out_w);
+    my @argv = @{$job->{argv}};
+    exec { $argv[0] } @argv or print STDERR "$argv[0]: $!\n";
+    POSIX::_exit(127);
+  }
+  close($out_w);
+  close($_) for @{$job->{sockets}};
+  print "$job->{id} pid $pid\n";
+  $reading{fileno($out_r)} = { id => $job->{id}, watched => 1, pid => $pid, out => $out_r, text => '' };
+}
+# An activated job asked to end before anything woke it: its sockets close, and it ends.
+sub unbind {
+  my ($id) = @_;
+  my $job = delete $asleep{$id} or return;
+  delete $waking{fileno($_)} for @{$job->{sockets}};
+  close($_) for @{$job->{sockets}};
+  report($id, 0, '');
 }
 sub enter {
   my ($netns, $sysctls) = @_;
@@ -202,11 +280,16 @@ export interface WatchedProgram {
   ended(): boolean;
 }
 
-/** What the worker tells of a watched job before its end. */
+/** What the worker tells of a watched or activated job before its end. */
 interface JobEvents {
+  /** An activated job's sockets are bound. */
+  bound?(): void;
   pid(pid: number): void;
   stderr(text: string): void;
 }
+
+/** How the worker runs a job: waited for (its output reported at its end), watched (a capture), or activated (socket activation). */
+type JobKind = 'waited' | 'watched' | 'activated';
 
 class NamespaceWorker {
   private child?: ChildProcess;
@@ -215,17 +298,23 @@ class NamespaceWorker {
   private readonly events = new Map<number, JobEvents>();
   private buffered = '';
 
-  run(job: NamespaceJob, events?: JobEvents): Promise<JobResult> {
+  run(job: NamespaceJob, events?: JobEvents, kind: JobKind = events ? 'watched' : 'waited'): Promise<JobResult> & { id: number } {
     const sysctls = (job.sysctls ?? []).map((c) => `${sysctlPath(c.key)} ${field(c.value)}\n`).join('');
     const id = this.nextId++;
-    const line = [String(id), events ? 'watched' : 'waited', field(job.netns), hex(sysctls), hex(job.input ?? ''), ...(job.program ?? []).map(field)].join('\t');
+    const line = [String(id), kind, field(job.netns), hex(sysctls), hex(job.input ?? ''), ...(job.program ?? []).map(field)].join('\t');
     const child = this.started();
-    return new Promise((resolve) => {
+    const result = new Promise<JobResult>((resolve) => {
       this.waiting.set(id, resolve);
       if (events) this.events.set(id, events);
       this.hold();
       child.stdin!.write(line + '\n');
     });
+    return Object.assign(result, { id });
+  }
+
+  /** Closes the sockets of an activated job that nothing woke yet (none: its program runs, and is stopped by its pid). */
+  unbind(id: number): void {
+    this.child?.stdin!.write([String(this.nextId++), 'unbind', String(id)].join('\t') + '\n');
   }
 
   /** Ends the worker once its jobs are done (its stdin closed) and waits for it to go. */
@@ -267,6 +356,10 @@ class NamespaceWorker {
       const [id, code, output] = this.buffered.slice(0, at).split(' ');
       this.buffered = this.buffered.slice(at + 1);
       const events = this.events.get(Number(id));
+      if (code === 'bound') {
+        events?.bound?.();
+        continue;
+      }
       if (code === 'pid') {
         events?.pid(Number(output));
         continue;
@@ -337,6 +430,65 @@ export function startWatched(job: { netns: string; program: string[] }, stderr: 
       code = r.code;
       if (!started) reject(new Error(r.output.trim() || `${job.program[0]} exited ${r.code}`));
       return r;
+    });
+  });
+}
+
+/** A program started on demand by the worker (startActivated). */
+export interface ActivatedProgram {
+  /** Its pid once the first datagram or connection started it. */
+  pid(): number | undefined;
+  /** Resolves once it ended, or its sockets closed before anything started it. */
+  exited: Promise<number>;
+  /** Stops it: its sockets closed if it never started, otherwise SIGKILL; resolves when it is gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Socket activation: the worker binds `sockets` inside the namespace now (UDP, or TCP
+ * listening with its backlog) and starts `program` only when the first datagram or
+ * connection arrives, with the sockets as its fds 3, 4 … (in the order given); nothing
+ * waiting is lost, as it stays queued on the sockets. Resolves once they are bound; a socket
+ * that cannot be bound rejects with the worker's words. `started` learns the program's pid
+ * (to be recorded: it outlives nothing, but a crash may leave it). The sockets live in the
+ * worker until then, so they close with cnmlab, also after kill -9.
+ */
+export function startActivated(job: { netns: string; program: string[]; sockets: ({ proto: 'udp'; address: string; port: number } | { proto: 'tcp'; address: string; port: number; backlog: number })[] }, started: (pid: number) => void, stderr: (text: string) => void): Promise<ActivatedProgram> {
+  const spec = job.sockets.map((s) => [s.proto, s.address, String(s.port), ...(s.proto === 'tcp' ? [String(s.backlog)] : [])].map(field).join(' ') + '\n').join('');
+  return new Promise((resolve, reject) => {
+    let pid: number | undefined;
+    let code: number | undefined;
+    let bound = false;
+    const result = worker.run({ netns: job.netns, program: job.program, input: spec }, {
+      bound: () => {
+        bound = true;
+        resolve({
+          pid: () => pid,
+          exited,
+          stop: async () => {
+            if (code !== undefined) return;
+            if (pid === undefined) worker.unbind(result.id);
+            else {
+              try {
+                process.kill(pid, 'SIGKILL');
+              } catch {
+                // gone meanwhile
+              }
+            }
+            await exited;
+          },
+        });
+      },
+      pid: (p) => {
+        pid = p;
+        started(p);
+      },
+      stderr,
+    }, 'activated');
+    const exited = result.then((r) => {
+      code = r.code;
+      if (!bound) reject(new Error(r.output.trim() || `${job.program[0]} exited ${r.code}`));
+      return r.code;
     });
   });
 }

@@ -6,7 +6,7 @@
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { describeWith } from './helpers/env';
-import { runInNamespaces, startWatched, useNamespaceWorker } from '../emu/nsworker';
+import { runInNamespaces, startActivated, startWatched, useNamespaceWorker } from '../emu/nsworker';
 import * as fs from 'fs';
 import { EmuBackend } from '../emu/backend';
 import { Model } from '../sim/model/model';
@@ -68,6 +68,33 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
     expect(await Promise.all(watched.map((w) => w.exited))).toEqual(watched.map(() => 137));
     expect(watched.every((w) => w.ended())).toBe(true);
     await expect(startWatched({ netns: 'someone-elses', program: ['sleep', '30'] }, () => undefined)).rejects.toThrow('refusing namespace someone-elses');
+  });
+
+  test('socket activation: the sockets are bound in the namespace at once, the program starts on the first datagram with them as fds 3 and 4, and what waited is not lost', async () => {
+    await runInNamespaces([{ netns, program: ['ip', 'link', 'set', 'lo', 'up'] }]);
+    const said: string[] = [];
+    const pids: number[] = [];
+    // The program: the datagram read from fd 3, and whether fd 4 is a listening socket (SO_ACCEPTCONN).
+    const program = ['perl', '-MSocket', '-e', 'open(my $u, "<&=", 3) or die; open(my $t, "<&=", 4) or die; recv($u, my $m, 100, 0); print STDERR "got $m, listening ", unpack("i", getsockopt($t, SOL_SOCKET, SO_ACCEPTCONN)), "\\n"; sleep 30'];
+    const activated = await startActivated({ netns, program, sockets: [{ proto: 'udp', address: '127.0.0.1', port: 5399 }, { proto: 'tcp', address: '127.0.0.1', port: 5399, backlog: 4096 }] }, (pid) => pids.push(pid), (text) => said.push(text));
+    const listed = execFileSync('ip', ['netns', 'exec', netns, 'ss', '-Hlnt', 'sport = :5399'], { encoding: 'utf8' });
+    expect(listed).toMatch(/LISTEN\s+0\s+4096\s+127\.0\.0\.1:5399/);
+    expect(execFileSync('ip', ['netns', 'exec', netns, 'ss', '-Hlnu', 'sport = :5399'], { encoding: 'utf8' })).toContain('127.0.0.1:5399');
+    expect(activated.pid()).toBeUndefined();
+    await runInNamespaces([{ netns, program: ['perl', '-MSocket', '-e', 'socket(my $s, AF_INET, SOCK_DGRAM, 0); send($s, "hello", 0, pack_sockaddr_in(5399, inet_aton("127.0.0.1"))) or die'] }]);
+    for (let i = 0; i < 500 && !said.join('').includes('\n'); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(said.join('')).toBe('got hello, listening 1\n');
+    expect(pids).toEqual([activated.pid()]);
+    expect(fs.statSync(`/proc/${activated.pid()}/ns/net`).ino).toBe(fs.statSync(`/run/netns/${netns}`).ino);
+    await activated.stop();
+    expect(await activated.exited).toBe(137);
+    // One that nothing woke: stopping it closes its sockets, and no program ever ran.
+    const idle = await startActivated({ netns, program: ['sleep', '30'], sockets: [{ proto: 'udp', address: '127.0.0.1', port: 5400 }] }, (pid) => pids.push(pid), () => undefined);
+    await idle.stop();
+    expect(idle.pid()).toBeUndefined();
+    expect(execFileSync('ip', ['netns', 'exec', netns, 'ss', '-Hlnu', 'sport = :5400'], { encoding: 'utf8' })).toBe('');
+    // A socket that cannot be bound: the worker's words.
+    await expect(startActivated({ netns, program: ['sleep', '30'], sockets: [{ proto: 'udp', address: '192.0.2.1', port: 5401 }] }, () => undefined, () => undefined)).rejects.toThrow('bind udp 192.0.2.1:5401: Cannot assign requested address');
   });
 
   test('refuses a namespace emu does not name, and a sysctl key that would leave /proc/sys', async () => {
