@@ -49,8 +49,6 @@ use strict;
 use warnings;
 use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
 use Errno qw(EAGAIN);
-use POSIX ();
-use Socket qw(AF_INET SOCK_DGRAM SOCK_STREAM SOL_SOCKET SO_REUSEADDR inet_aton pack_sockaddr_in);
 my ($setns, $parallel) = @ARGV;
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
@@ -171,15 +169,18 @@ sub run {
 # An activated job's sockets, one 'udp ADDRESS PORT' or 'tcp ADDRESS PORT BACKLOG' a line, bound in the job's namespace.
 sub bind_all {
   my ($id, $netns, $spec, @argv) = @_;
+  # Loaded on first use: together they double the worker's start-up, which most runs need without them.
+  require Socket;
+  require POSIX;
   my @sockets;
   for my $l (split /\n/, $spec) {
     my ($proto, $address, $port, $backlog) = split / /, $l;
-    my $addr = inet_aton($address) or return "not an IPv4 address: $address";
+    my $addr = Socket::inet_aton($address) or return "not an IPv4 address: $address";
     my $s;
-    socket($s, AF_INET, $proto eq 'tcp' ? SOCK_STREAM : SOCK_DGRAM, 0) or return "socket: $!";
+    socket($s, Socket::AF_INET(), $proto eq 'tcp' ? Socket::SOCK_STREAM() : Socket::SOCK_DGRAM(), 0) or return "socket: $!";
     # As Go's net.Listen (and Node's) sets it on a listening socket.
-    setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1) if $proto eq 'tcp';
-    bind($s, pack_sockaddr_in($port, $addr)) or return "bind $proto $address:$port: $!";
+    setsockopt($s, Socket::SOL_SOCKET(), Socket::SO_REUSEADDR(), 1) if $proto eq 'tcp';
+    bind($s, Socket::pack_sockaddr_in($port, $addr)) or return "bind $proto $address:$port: $!";
     listen($s, $backlog) or return "listen $address:$port: $!" if $proto eq 'tcp';
     push @sockets, $s;
   }
