@@ -211,7 +211,6 @@ export class Confinement {
     this.writeOwnFiles(etcDir, netns, view, world);
     const fstab = path.join(base, 'fstab');
     fs.writeFileSync(fstab, viewFstab(machineMounts(), root, etcDir, emptyDir, 'container' in view));
-    // First a bare mount + UTS namespace to build the view in (slave: nothing goes back to the machine)…
     const holder = startHolder(netns, fstab, viewHostname(world, view), root);
     await holding(holder, root);
     return { holder, etcDir, netns };

@@ -187,7 +187,7 @@ sub bind_all {
   return { id => $id, netns => $netns, sockets => \@sockets, argv => \@argv };
 }
 # The first datagram or connection on an activated job's sockets: its program starts in their namespace with them as
-# fds 3, 4 …, and takes them over.
+# fds 3, 4 and so on, and takes them over.
 sub wake {
   my ($job) = @_;
   delete $asleep{$job->{id}};
