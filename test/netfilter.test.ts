@@ -122,6 +122,22 @@ describe('netfilter in sim', () => {
     expect(step(10)).toMatch(/2 packets transmitted, 0 received|sendmsg: Operation not permitted/);
   });
 
+  test("a datagram OUTPUT drops before its next hop's address is known has no Ethernet header: its drop hop reads as IP", async () => {
+    const { backend } = await runSim(`name: t
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name web alpine
+  - r0: iptables -A OUTPUT -d 172.17.0.2 -j DROP
+  - r0: ping -c 1 -W 1 172.17.0.2
+`);
+    const drops = backend.datapath.flows.flatMap((f) => f.hops).filter((h) => h.event === 'drop');
+    expect(drops).toHaveLength(1);
+    expect(drops[0].reason).toBe('r0 OUTPUT: -d 172.17.0.2/32 -j DROP');
+    expect(drops[0].layers.map((l) => l.proto)).toEqual(['ip', 'icmp']);
+    expect(drops[0].layers[0]).toMatchObject({ 'ip.src': '172.17.0.1', 'ip.dst': '172.17.0.2' });
+  });
+
   test('a jump to a user chain and its RETURN: rules after the jump still see the packet; counters count each rule that matched', async () => {
     const { out } = await lab(`  - ubuntu1: iptables -N CHECK
   - ubuntu1: iptables -A CHECK -p icmp -j RETURN

@@ -399,7 +399,8 @@ export class Tracer implements DeviceTaps, Tracepoints {
     } else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') {
       placed = incoming ? P.taken[0] : P.sent[0];
     }
-    this.dropAt(skb, placed?.step, dev, reason);
+    // Dropped at OUTPUT while waiting for its next hop's address, the datagram has no Ethernet header yet.
+    this.dropAt(skb, placed?.step, dev, reason, ip === 0);
   }
 
   /**
@@ -533,8 +534,8 @@ export class Tracer implements DeviceTaps, Tracepoints {
   }
 
   /** A traced frame that goes no further, and why: at `step` of its path, or none. */
-  private dropAt(skb: Skb, step: number | undefined, link: SimLink, reason: string): void {
-    if (skb.flow) this.keep(skb.flow, this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), skb.frame, undefined, reason, this.clock.now + skb.lag);
+  private dropAt(skb: Skb, step: number | undefined, link: SimLink, reason: string, raw = false): void {
+    if (skb.flow) this.keep(skb.flow, this.site(step, skb.dir, link.netns.host.name, link.netns.name, link.name, 'drop'), skb.frame, undefined, reason, this.clock.now + skb.lag, raw);
   }
 
   /** A vxlan device's miss, taken by the daemon listening in its namespace: the frame waits where the device could not send it (arp_reduce, or the encapsulation). */
