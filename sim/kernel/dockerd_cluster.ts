@@ -43,7 +43,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { queueNetworkEvent, queueNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { memberChanges, queueNetworkEvent, queueNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from '../trace/control_record';
@@ -225,6 +225,8 @@ export class DockerdCluster {
   private readonly rnd: Random;
   /** What a datagram's arrival starts (a probe's ack), by its flow. */
   private readonly onArrival = new Map<Flow, () => void>();
+  /** The daemons whose memberlist events wait with the ticker asleep (a node event at its join, events no one was there to hear): observe wakes them. */
+  private readonly unarmed = new Set<NodeAgent>();
   /** Gossip packets of the current step not yet delivered (the remote programs its peers after them). */
   private inFlight = 0;
   /** The step's network joins whose bulk syncs are still under way. */
@@ -243,22 +245,44 @@ export class DockerdCluster {
    */
   observe(world: World): void {
     const view = this.reader.read(world);
-    const nodesChanged = view?.nodes !== this.view?.nodes;
+    const lastNodes = this.view?.nodes;
+    const nodesChanged = view?.nodes !== lastNodes;
     this.view = view;
     if (nodesChanged) {
-      const members = new Set(view?.nodes.map((n) => n.host) ?? []);
-      for (const [host, agent] of this.agents) if (!members.has(host)) this.leave(host, agent);
-      for (const node of view?.nodes ?? []) {
+      const nodes = view?.nodes ?? [];
+      const from = this.joinedAfter(lastNodes, nodes);
+      if (from === undefined) {
+        const members = new Set(nodes.map((n) => n.host));
+        for (const [host, agent] of this.agents) if (!members.has(host)) this.leave(host, agent);
+      }
+      for (let i = from ?? 0; i < nodes.length; i++) {
+        const node = nodes[i];
         const agent = this.agents.get(node.host);
         if (agent) agent.node = node;
         else this.join(node, view!.nodes.length);
       }
-      const alive = (view?.nodes ?? []).filter((n) => n.alive);
-      // The manager a worker heartbeats: the first live one of the daemons, in the order they joined.
-      const manager = [...this.agents.values()].find((a) => a.node.manager && a.node.alive);
-      this.live = { hosts: (view?.nodes ?? []).map((n) => n.host), alive: alive.length, manager: manager?.node.host };
+      let alive = from === undefined ? 0 : this.live!.alive;
+      for (let i = from ?? 0; i < nodes.length; i++) if (nodes[i].alive) alive++;
+      // The manager a worker heartbeats: the first live one of the daemons, in the order they joined (those that came join after it).
+      let manager = from === undefined ? undefined : this.live!.manager;
+      if (manager === undefined) {
+        for (const a of this.agents.values()) {
+          if (!a.node.manager || !a.node.alive) continue;
+          manager = a.node.host;
+          break;
+        }
+      }
+      const hosts = from === undefined ? nodes.map((n) => n.host) : this.live!.hosts.concat(nodes.slice(from).map((n) => n.host));
+      this.live = { hosts, alive, manager };
       // Events queued while no one else was there go to the members that came.
-      for (const agent of this.agents.values()) if (agent.broadcasts.length > 0) this.armMemberlist(agent);
+      if (this.unarmed.size === 1) {
+        const [agent] = this.unarmed;
+        if (this.agents.get(agent.node.host) === agent && agent.broadcasts.length > 0) this.armMemberlist(agent);
+      } else if (this.unarmed.size > 1) {
+        // In the order the daemons joined, as their tickers were armed before.
+        for (const agent of this.agents.values()) if (agent.broadcasts.length > 0) this.armMemberlist(agent);
+      }
+      this.unarmed.clear();
     }
     // Only the networks whose version changed are compared, entry by entry: creations in the
     // view's order first, then deletions in the last view's order.
@@ -270,9 +294,9 @@ export class DockerdCluster {
     /** The nodes that joined (true) or left (false) a network, in the view's order. */
     const moves: { net: ClusterNetwork; host: string; joined: boolean }[] = [];
     const moved = (old: ClusterNetwork | undefined, net: ClusterNetwork | undefined) => {
-      if (old?.hosts === net?.hosts) return;
-      if (old) for (const host of old.hosts) if (!net?.members.has(host)) moves.push({ net: old, host, joined: false });
-      if (net) for (const host of net.hosts) if (!old?.members.has(host)) moves.push({ net, host, joined: true });
+      const { left, joined } = memberChanges(old, net);
+      for (const host of left) moves.push({ net: old!, host, joined: false });
+      for (const host of joined) moves.push({ net: net!, host, joined: true });
     };
     let anyDeleted = false;
     for (let i = 0; i < now.length; i++) {
@@ -320,6 +344,17 @@ export class DockerdCluster {
     this.joinsSyncing.clear();
   }
 
+  /**
+   * Where the nodes that joined begin when the view's nodes are the last ones, each the same,
+   * and more (a swarm join): only those need an agent, and the live members grow by them.
+   * Undefined when some node left or changed, or a node has no agent (its host had no kernel).
+   */
+  private joinedAfter(before: readonly ClusterNode[] | undefined, now: readonly ClusterNode[]): number | undefined {
+    if (!before || !this.live || now.length < before.length || this.agents.size !== before.length) return undefined;
+    for (let i = 0; i < before.length; i++) if (before[i] !== now[i] || this.agents.get(now[i].host)?.node !== now[i]) return undefined;
+    return before.length;
+  }
+
   /** A node's daemon starts; one that joins others (`swarmSize` counts them and it) sends its node event. */
   private join(node: ClusterNode, swarmSize: number): void {
     const ns = this.kernel.hosts.get(node.host)?.rootNetns;
@@ -332,7 +367,10 @@ export class DockerdCluster {
       broadcasts: [], memberlistPhase: this.rnd.below(GOSSIP_INTERVAL_NS), memberlistArmed: false,
     };
     this.agents.set(node.host, agent);
-    if (joinsOthers) queueNodeEvent(agent, node.gossipName, swarmSize);
+    if (joinsOthers) {
+      queueNodeEvent(agent, node.gossipName, swarmSize);
+      this.unarmed.add(agent);
+    }
     const now = this.dp.clock.now;
     this.every(agent, now + this.rnd.below(PROBE_INTERVAL_NS), () => PROBE_INTERVAL_NS, () => this.probe(agent));
     this.every(agent, now + this.rnd.below(PUSH_PULL_INTERVAL_NS), () => pushPullInterval(this.view?.nodes.length ?? 1), () => this.pushPull(agent));
@@ -514,6 +552,7 @@ export class DockerdCluster {
       // A draw that found no one (kRandomNodes' 3n tries can miss the only other node) sends nothing this tick; the next
       // tick draws again. With no one to tell, the events wait for the next member (observe wakes the ticker).
       if ((this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0) > 0) this.armMemberlist(agent);
+      else this.unarmed.add(agent);
       return;
     }
     for (const peer of peers) {

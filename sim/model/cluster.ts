@@ -5,7 +5,7 @@
  * the service records of named containers). The sim's traffic (sim/kernel/dockerd_cluster.ts)
  * and emu's listener processes (emu/listeners.ts) send what this describes.
  */
-import { Endpoint, endpointsOf, Host, hostOf, instanceHosts, Network, Shards, World } from './world';
+import { Endpoint, endpointsOf, Host, hostOf, Network, shardGet, Shards, World } from './world';
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
 import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistCompound, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
@@ -81,8 +81,8 @@ export interface ClusterNetwork {
   id: string;
   /** Nodes with the network's sandbox: NetworkDB's members of it. */
   hosts: string[];
-  /** The same, as a set. */
-  readonly members: ReadonlySet<string>;
+  /** The same, asked one host at a time. */
+  readonly members: { has(host: string): boolean };
   /** Its table entries, in the order the network lists its endpoints (made when first asked: a bulk sync asks). */
   readonly entries: ClusterTableEntry[];
   /** The version of the network it was read from (tableChanges compares two versions by it). */
@@ -122,26 +122,67 @@ function endpointEntries(networkId: string, ep: Endpoint): ClusterTableEntry[] {
 }
 
 /** An endpoint's entries when NetworkDB has them: it joined, on a member of the network. */
-function tableEntries(net: Network, ep: Endpoint | undefined, members: ReadonlySet<string>): ClusterTableEntry[] {
+function tableEntries(net: Network, ep: Endpoint | undefined, members: ClusterNetwork['members']): ClusterTableEntry[] {
   return ep && ep.state === 'joined' && members.has(ep.host) ? endpointEntries(net.id, ep) : [];
 }
 
 class NetworkView implements ClusterNetwork {
   readonly id: string;
   private made?: ClusterTableEntry[];
-  private memberSet?: ReadonlySet<string>;
+  /** Looked up in the network's instances: a set of a big network's members would be made afresh at each of its versions. */
+  readonly members = { has: (host: string): boolean => shardGet(this.source.instances, host) !== undefined };
 
   constructor(readonly source: Network, readonly hosts: string[]) {
     this.id = source.id;
   }
 
-  get members(): ReadonlySet<string> {
-    return (this.memberSet ??= new Set(this.hosts));
-  }
-
   get entries(): ClusterTableEntry[] {
     return (this.made ??= endpointsOf(this.source).flatMap((ep) => tableEntries(this.source, ep, this.members)));
   }
+}
+
+/** A shard's keys, once per version of it: a step changes one shard of a big network's instances, not the others' keys. */
+const keysOfShard = new WeakMap<object, string[]>();
+
+function shardKeysOf(shard: Record<string, unknown>): string[] {
+  let keys = keysOfShard.get(shard);
+  if (!keys) keysOfShard.set(shard, (keys = Object.keys(shard)));
+  return keys;
+}
+
+/** The hosts of a shard's endpoints, once per version of it. */
+const hostsOfEndpointShard = new WeakMap<object, Set<string>>();
+
+function endpointHosts(shard: Record<string, Endpoint>): Set<string> {
+  let hosts = hostsOfEndpointShard.get(shard);
+  if (!hosts) {
+    hosts = new Set();
+    for (const id in shard) hosts.add(shard[id].host);
+    hostsOfEndpointShard.set(shard, hosts);
+  }
+  return hosts;
+}
+
+/**
+ * The members that left a network and those that joined it from one version to the next
+ * (either absent: no members), each in its version's order of hosts. Of two versions of a
+ * network, only the instance shards the step changed are compared: a host joining a big
+ * network costs its shard, not a pass over every member.
+ */
+export function memberChanges(old: ClusterNetwork | undefined, now: ClusterNetwork | undefined): { left: string[]; joined: string[] } {
+  if (old?.hosts === now?.hosts) return { left: [], joined: [] };
+  if (!(old instanceof NetworkView) || !(now instanceof NetworkView)) {
+    return { left: old?.hosts.filter((h) => !now?.members.has(h)) ?? [], joined: now?.hosts.filter((h) => !old?.members.has(h)) ?? [] };
+  }
+  const left: string[] = [], joined: string[] = [];
+  const before = old.source.instances, after = now.source.instances;
+  for (let i = 0; i < Math.max(before.length, after.length); i++) {
+    const was = before[i], is = after[i];
+    if (was === is) continue;
+    if (was) for (const h of shardKeysOf(was)) if (!is || !(h in is)) left.push(h);
+    if (is) for (const h of shardKeysOf(is)) if (!was || !(h in was)) joined.push(h);
+  }
+  return { left, joined };
 }
 
 /**
@@ -168,11 +209,19 @@ export function tableChanges(old: ClusterNetwork | undefined, now: ClusterNetwor
     return { created, deleted };
   }
   // The hosts that joined or left the network: their endpoints' entries come and go with them.
-  const moved = old.hosts === now.hosts ? undefined : new Set([...old.hosts.filter((h) => !now.members.has(h)), ...now.hosts.filter((h) => !old.members.has(h))]);
+  const moves = memberChanges(old, now);
+  const moved = moves.left.length + moves.joined.length === 0 ? undefined : new Set([...moves.left, ...moves.joined]);
   const changed = (a: Endpoint | undefined, b: Endpoint | undefined) => a !== b || (moved !== undefined && moved.has(a!.host));
+  const onMovedHost = (shard: Record<string, Endpoint> | undefined) => {
+    if (!shard || !moved) return false;
+    const hosts = endpointHosts(shard);
+    for (const h of moved) if (hosts.has(h)) return true;
+    return false;
+  };
   const before = old.source.endpoints, after = now.source.endpoints;
+  if (before === after && !moved) return { created, deleted };
   for (let i = 0; i < Math.max(before.length, after.length); i++) {
-    if (before[i] === after[i] && !moved) continue;
+    if (before[i] === after[i] && !onMovedHost(before[i])) continue;
     const was = before[i] ?? {}, is = after[i] ?? {};
     const wasEntries: ClusterTableEntry[] = [], isEntries: ClusterTableEntry[] = [];
     for (const id in was) if (changed(was[id], is[id])) wasEntries.push(...tableEntries(old.source, was[id], old.members));
@@ -219,7 +268,8 @@ export class ClusterReader {
     if (this.views.has(net)) return this.views.get(net);
     let hosts = this.hostsOf.get(net.instances);
     if (!hosts) {
-      hosts = instanceHosts(net);
+      hosts = [];
+      for (const shard of net.instances) if (shard) for (const h of shardKeysOf(shard)) hosts.push(h);
       const before = this.lastHosts.get(net.id);
       if (before && before.length === hosts.length && before.every((h, i) => h === hosts![i])) hosts = before;
       this.hostsOf.set(net.instances, hosts);
@@ -259,9 +309,23 @@ export class ClusterReader {
 
   private nodes(w: World, swarmNodes: string[]): ClusterNode[] {
     const last = this.last;
-    if (last && last.swarmNodes === swarmNodes && last.hostShards.length === w.hosts.length && this.unchanged(last, w.hosts)) {
-      last.hostShards = w.hosts;
-      return last.nodes;
+    if (last && last.hostShards.length === w.hosts.length) {
+      // A join appends its node to the swarm's: the nodes read before stand, and only the newcomers are read.
+      const appended = last.swarmNodes === swarmNodes ? [] : this.appended(last.swarmNodes, swarmNodes);
+      if (appended && this.unchanged(last, w.hosts, appended)) {
+        const newcomers: ClusterNode[] = [];
+        for (const name of appended) {
+          const h = hostOf(w, name);
+          if (h.nodeState !== 'manager' && h.nodeState !== 'worker') continue;
+          const node = clusterNode(h);
+          newcomers.push(node);
+          last.byHost.set(node.host, node);
+        }
+        last.swarmNodes = swarmNodes;
+        last.hostShards = w.hosts;
+        if (newcomers.length > 0) last.nodes = last.nodes.concat(newcomers);
+        return last.nodes;
+      }
     }
     const nodes = swarmNodes.map((name) => hostOf(w, name)).filter((h) => h.nodeState === 'manager' || h.nodeState === 'worker').map((h) => {
       const node = clusterNode(h), before = last?.byHost.get(h.name);
@@ -272,11 +336,23 @@ export class ClusterReader {
     return this.last.nodes;
   }
 
-  /** Whether the hosts of the shards a step changed read as the same nodes (a docker run changes its host's containers, not its node). */
-  private unchanged(last: { hostShards: Shards<Host>; byHost: Map<string, ClusterNode> }, shards: Shards<Host>): boolean {
+  /** The names `now` adds at the end of `before` (none read before), or undefined when it is not `before` and more. */
+  private appended(before: string[], now: string[]): string[] | undefined {
+    if (now.length < before.length) return undefined;
+    for (let i = 0; i < before.length; i++) if (before[i] !== now[i]) return undefined;
+    const added = now.slice(before.length);
+    return added.every((name) => !this.last!.byHost.has(name)) && new Set(added).size === added.length ? added : undefined;
+  }
+
+  /**
+   * Whether the hosts of the shards a step changed read as the same nodes (a docker run
+   * changes its host's containers, not its node), the `appended` ones aside (read afresh).
+   */
+  private unchanged(last: { hostShards: Shards<Host>; byHost: Map<string, ClusterNode> }, shards: Shards<Host>, appended: string[]): boolean {
     for (let i = 0; i < shards.length; i++) {
       if (shards[i] === last.hostShards[i]) continue;
       for (const h of Object.values(shards[i] ?? {})) {
+        if (appended.length > 0 && appended.includes(h.name)) continue;
         const before = last.byHost.get(h.name);
         const member = h.nodeState === 'manager' || h.nodeState === 'worker';
         if (member !== !!before) return false;

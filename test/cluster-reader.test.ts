@@ -1,0 +1,104 @@
+/**
+ * sim/model/cluster.ts's ClusterReader reads the control plane before every step from what the
+ * step changed (the nodes a join appends, the instance and endpoint shards a step touched).
+ * Read that way along a swarm's life (joins, containers run and removed, a node leaving, a
+ * network removed, the last manager leaving), every view must be what a fresh reader makes
+ * of the same world, and the changes between two views (memberChanges, tableChanges) what
+ * comparing them as wholes gives.
+ */
+import { parseScenario } from '../sim/scenario/load';
+import { runScenario } from '../sim/runner/runner';
+import { SimBackend } from '../sim/kernel/backend';
+import { seedFromName } from '../sim/model/ids';
+import { ClusterNetwork, ClusterReader, ClusterTableEntry, ClusterView, clusterView, entryKey, memberChanges, tableChanges } from '../sim/model/cluster';
+import type { World } from '../sim/model/world';
+
+const LIFE = `name: cluster-life
+hosts:
+  r0: {}
+  r1: {}
+  r2: {}
+  r3: {}
+steps:
+  - r0: docker swarm init
+  - r1: docker swarm join --token <...> 198.51.100.10:2377
+  - r2: docker swarm join --token <...> 198.51.100.10:2377
+  - r0: docker network create --driver=overlay --attachable net-a
+  - r0: docker network create --driver=overlay --attachable net-b
+  - r0: docker run -dit --name a0 --network net-a busybox
+  - r1: docker run -dit --name a1 --network net-a busybox
+  - r3: docker swarm join --token <...> 198.51.100.10:2377
+  - r2: docker run -dit --name b2 --network net-b busybox
+  - r3: docker run -dit --name a3 --network net-a busybox
+  - r3: docker run -dit --name b3 --network net-b busybox
+  - r1: docker run -dit --name a1b --network net-a busybox
+  - r1: docker rm -f a1
+  - r1: docker rm -f a1b
+  - r2: docker rm -f b2
+  - r3: docker rm -f b3
+  - r0: docker network rm net-b
+  - r2: docker swarm leave
+  - r3: docker swarm leave
+  - r0: docker rm -f a0
+  - r1: docker swarm leave
+  - r0: docker swarm leave --force
+`;
+
+/** What a view says, without the identities the reader keeps: its nodes, and each network's members and entries. */
+function contents(view: ClusterView | undefined) {
+  return view && {
+    nodes: view.nodes.map((n) => ({ ...n })),
+    networks: view.networks.map((n) => ({ id: n.id, hosts: [...n.hosts], entries: n.entries.map(entryKey) })),
+  };
+}
+
+const keys = (entries: ClusterTableEntry[]) => entries.map(entryKey);
+
+describe('ClusterReader along a swarm\'s life', () => {
+  const reads: { world: World; view: ClusterView | undefined }[] = [];
+
+  beforeAll(async () => {
+    const read = ClusterReader.prototype.read;
+    const spy = jest.spyOn(ClusterReader.prototype, 'read').mockImplementation(function (this: ClusterReader, world: World) {
+      const view = read.call(this, world);
+      reads.push({ world, view });
+      return view;
+    });
+    const s = parseScenario('cluster-life.yaml', LIFE);
+    const { result } = await runScenario(s, new SimBackend(s.seed ?? seedFromName(s.name)));
+    spy.mockRestore();
+    expect(result.steps.filter((step) => !step.ok).map((step) => step.command)).toEqual([]);
+  });
+
+  test('every view read from the step\'s changes is the one a fresh reader makes of the world', () => {
+    expect(reads.length).toBeGreaterThan(20);
+    for (const { world, view } of reads) expect(contents(view)).toEqual(contents(clusterView(world)));
+  });
+
+  test('the views saw the swarm grow, a node leave and the networks change', () => {
+    const sizes = reads.map((r) => r.view?.nodes.length ?? 0);
+    expect(Math.max(...sizes)).toBe(4);
+    expect(sizes).toContain(3);
+    expect(sizes[sizes.length - 1]).toBe(0);
+  });
+
+  test('the members that came and went, and the entries created and deleted, are what comparing whole views gives', () => {
+    let changes = 0;
+    for (let i = 1; i < reads.length; i++) {
+      const before = reads[i - 1].view?.networks ?? [], after = reads[i].view?.networks ?? [];
+      const ids = new Set([...before, ...after].map((n) => n.id));
+      for (const id of ids) {
+        const old: ClusterNetwork | undefined = before.find((n) => n.id === id), now = after.find((n) => n.id === id);
+        const moves = memberChanges(old, now);
+        expect(moves.left).toEqual((old?.hosts ?? []).filter((h) => !(now?.hosts ?? []).includes(h)));
+        expect(moves.joined).toEqual((now?.hosts ?? []).filter((h) => !(old?.hosts ?? []).includes(h)));
+        const { created, deleted } = tableChanges(old, now);
+        const oldKeys = keys(old?.entries ?? []), nowKeys = keys(now?.entries ?? []);
+        expect(keys(created)).toEqual(nowKeys.filter((k) => !oldKeys.includes(k)));
+        expect(keys(deleted)).toEqual(oldKeys.filter((k) => !nowKeys.includes(k)));
+        changes += moves.left.length + moves.joined.length + created.length + deleted.length;
+      }
+    }
+    expect(changes).toBeGreaterThan(10);
+  });
+});
