@@ -9,7 +9,7 @@ import { Endpoint, endpointsOf, Host, hostOf, Network, shardGet, Shards, World }
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
 import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistCompound, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
-import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, networkEvent, networkPushPull, NETWORK_EVENT, NODE_EVENT, nodeEvent, peerRecord, TABLE_EVENT, tableEvent } from '../wire/networkdb';
+import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, endpointRecordLength, networkEvent, networkPushPull, NETWORK_EVENT, NODE_EVENT, nodeEvent, peerRecord, peerRecordLength, TABLE_EVENT, tableEvent, tableEventLength } from '../wire/networkdb';
 
 /** memberlist's DefaultLANConfig timers as NetworkDB keeps them, and swarmkit's dispatcher's heartbeat. */
 export const SWARM_API_PORT = 2377;
@@ -525,12 +525,34 @@ export function tableEventMessage(owner: TableOwner, e: ClusterTableEntry, type:
   return tableEvent({ type, lTime: owner.tableTime, nodeName: owner.gossipName, networkId: e.networkId, tableName: e.table, key: e.key, value, ...(type === TABLE_EVENT.delete ? { residualReapTime: 1800 } : {}) });
 }
 
-/** A table event waiting in its owner's queue, and how many more rounds carry it. */
+/** tableEventMessage's length, without making it. */
+export function tableEventMessageLength(owner: TableOwner, e: ClusterTableEntry, type: number): number {
+  const ep = e.endpoint;
+  const value = { length: e.table === ENDPOINT_TABLE ? endpointRecordLength(ep.name, ep.ip, ep.aliases, []) : peerRecordLength(`${ep.ip}/${ep.prefixLength}`, ep.mac, owner.address) };
+  return tableEventLength({ type, lTime: owner.tableTime, nodeName: owner.gossipName, networkId: e.networkId, tableName: e.table, key: e.key, value, ...(type === TABLE_EVENT.delete ? { residualReapTime: 1800 } : {}) });
+}
+
+/** An event waiting in its node's queue, and how many more rounds carry it. */
 export interface QueuedEvent {
-  msg: Buffer;
+  /** The message's length: what a round's packet counts. */
+  readonly length: number;
+  /** The message itself, made when first asked: a packet the trace keeps asks, one it only counts does not. */
+  readonly msg: Buffer;
   left: number;
   /** A node event (NetworkDB's nodeBroadcasts): memberlist's packet carries the network events first. */
   node?: true;
+}
+
+/** An event whose message is made when first asked; a copy ({ ...e }, as emu's schedule takes) asks, and carries the bytes. */
+function lazyEvent(length: number, make: () => Buffer, left: number): QueuedEvent {
+  let made: Buffer | undefined;
+  return {
+    length,
+    left,
+    get msg() {
+      return (made ??= make());
+    },
+  };
 }
 
 /**
@@ -541,9 +563,9 @@ export function gossipRound(q: QueuedEvent[]): { batch: QueuedEvent[]; rest: Que
   const batch: QueuedEvent[] = [];
   let bytes = 0;
   for (const e of q) {
-    if (bytes + e.msg.length + 3 > GOSSIP_BYTES) break;
+    if (bytes + e.length + 3 > GOSSIP_BYTES) break;
     batch.push(e);
-    bytes += e.msg.length + 3;
+    bytes += e.length + 3;
   }
   for (const e of batch) e.left--;
   return { batch, rest: q.filter((e) => e.left > 0) };
@@ -611,7 +633,8 @@ export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipNam
   q.networkTime++;
   if (joined) q.joinedAt.set(networkId, q.networkTime);
   else q.joinedAt.delete(networkId);
-  const event = { msg: networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, q.networkTime, gossipName, networkId), left: gossipTransmits(swarmSize) };
+  const msg = networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, q.networkTime, gossipName, networkId);
+  const event = { length: msg.length, msg, left: gossipTransmits(swarmSize) };
   // The delegate's GetBroadcasts gives the network events, then the node events.
   const firstNodeEvent = q.broadcasts.findIndex((e) => e.node);
   q.broadcasts.splice(firstNodeEvent < 0 ? q.broadcasts.length : firstNodeEvent, 0, event);
@@ -625,7 +648,8 @@ export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipNam
  */
 export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, swarmSize: number): void {
   q.networkTime++;
-  q.broadcasts.push({ msg: userPacketMessage(nodeEvent({ type: NODE_EVENT.join, lTime: q.networkTime, nodeName: gossipName })), left: gossipTransmits(swarmSize), node: true });
+  const msg = userPacketMessage(nodeEvent({ type: NODE_EVENT.join, lTime: q.networkTime, nodeName: gossipName }));
+  q.broadcasts.push({ length: msg.length, msg, left: gossipTransmits(swarmSize), node: true });
 }
 
 /** An entry its owner created or deleted (networkdb.go sendTableEvent): the owner's table clock moves and the event waits for the network's gossip rounds to its `members` nodes. */
@@ -633,7 +657,8 @@ export function queueTableEvent(q: NetworkDbQueues, owner: Omit<TableOwner, 'tab
   q.tableTime++;
   const events = q.queued.get(e.networkId) ?? [];
   q.queued.set(e.networkId, events);
-  events.push({ msg: tableEventMessage({ host: owner.host, tableTime: q.tableTime, gossipName: owner.gossipName, address: owner.address }, e, type), left: gossipTransmits(members) });
+  const at: TableOwner = { host: owner.host, tableTime: q.tableTime, gossipName: owner.gossipName, address: owner.address };
+  events.push(lazyEvent(tableEventMessageLength(at, e, type), () => tableEventMessage(at, e, type), gossipTransmits(members)));
 }
 
 /** What memberlist's gossip sends one node (memberlist state.go gossip): one broadcast as it is, more as a compound. */

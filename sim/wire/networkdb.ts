@@ -4,7 +4,7 @@
  * agent.proto's EndpointRecord), marshalled as gogo/protobuf does: what travels inside
  * memberlist's user messages, before memberlist compresses and encrypts it.
  */
-import { emitProtobuf, ProtoField } from './protobuf';
+import { emitProtobuf, ProtoField, protobufLength } from './protobuf';
 
 /** networkdb.MessageType. */
 export const NETWORKDB_MSG = { networkEvent: 1, tableEvent: 2, pushPull: 3, bulkSync: 4, compound: 5, nodeEvent: 6 } as const;
@@ -64,6 +64,12 @@ export function tableEvent(e: TableEventRepr): Buffer {
   return gossipMessage(NETWORKDB_MSG.tableEvent, emitProtobuf([[1, e.type], [2, e.lTime], [3, e.nodeName], [4, e.networkId], [5, e.tableName], [6, e.key], [7, e.value], [8, e.residualReapTime]]));
 }
 
+/** tableEvent's length, its value given by its length: for an event the trace counts but does not keep. */
+export function tableEventLength(e: Omit<TableEventRepr, 'value'> & { value: { readonly length: number } }): number {
+  const length = protobufLength([[1, e.type], [2, e.lTime], [3, e.nodeName], [4, e.networkId], [5, e.tableName], [6, e.key], [7, e.value], [8, e.residualReapTime]]);
+  return protobufLength([[1, NETWORKDB_MSG.tableEvent], [2, { length }]]);
+}
+
 /** makeCompoundMessage: the messages one gossip round sends, each as a SimpleMessage. */
 export function compoundMessage(messages: Uint8Array[]): Buffer {
   return gossipMessage(NETWORKDB_MSG.compound, emitProtobuf(messages.map((m): ProtoField => [1, emitProtobuf([[1, m]])])));
@@ -74,9 +80,19 @@ export function peerRecord(endpointIp: string, endpointMac: string, tunnelEndpoi
   return emitProtobuf([[1, endpointIp], [2, endpointMac], [3, tunnelEndpointIp]]);
 }
 
+/** peerRecord's length. */
+export function peerRecordLength(endpointIp: string, endpointMac: string, tunnelEndpointIp: string): number {
+  return protobufLength([[1, endpointIp], [2, endpointMac], [3, tunnelEndpointIp]]);
+}
+
 /** The service-discovery entry of a named container (addServiceInfoToCluster). */
 export function endpointRecord(name: string, endpointIp: string, aliases: string[], taskAliases: string[]): Buffer {
   return emitProtobuf([[1, name], [5, endpointIp], ...aliases.map((a): ProtoField => [7, a]), ...taskAliases.map((a): ProtoField => [8, a])]);
+}
+
+/** endpointRecord's length. */
+export function endpointRecordLength(name: string, endpointIp: string, aliases: string[], taskAliases: string[]): number {
+  return protobufLength([[1, name], [5, endpointIp], ...aliases.map((a): [number, string] => [7, a]), ...taskAliases.map((a): [number, string] => [8, a])]);
 }
 
 export interface NetworkEntryRepr {

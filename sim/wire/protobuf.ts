@@ -13,16 +13,9 @@ export function emitProtobuf(fields: ProtoField[]): Buffer {
   const bytes: (Uint8Array | undefined)[] = [];
   let size = 0;
   for (const [field, value] of sorted) {
-    if (value === undefined || value === 0 || value === false || value === '') {
-      bytes.push(undefined);
-    } else if (typeof value === 'number' || typeof value === 'boolean') {
-      bytes.push(undefined);
-      size += varintLength(field << 3) + varintLength(typeof value === 'boolean' ? 1 : value);
-    } else {
-      const b = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-      bytes.push(b);
-      size += varintLength((field << 3) | 2) + varintLength(b.length) + b.length;
-    }
+    const b = typeof value === 'string' ? (value === '' ? undefined : Buffer.from(value, 'utf8')) : typeof value === 'object' ? value : undefined;
+    bytes.push(b);
+    size += fieldLength(field, typeof value === 'string' ? b : value);
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
@@ -40,6 +33,26 @@ export function emitProtobuf(fields: ProtoField[]): Buffer {
     }
   });
   return out;
+}
+
+/** A field as protobufLength sizes it: bytes and nested messages by their length alone. */
+export type ProtoFieldSize = [field: number, value: number | boolean | string | { readonly length: number } | undefined];
+
+/**
+ * How long emitProtobuf's message of these fields is, without making it: what a message
+ * counted but not kept (a big swarm's gossip) needs of it. Mirrors emitProtobuf's sizing.
+ */
+export function protobufLength(fields: ProtoFieldSize[]): number {
+  let size = 0;
+  for (const [field, value] of fields) size += fieldLength(field, typeof value === 'string' ? (value === '' ? undefined : { length: Buffer.byteLength(value, 'utf8') }) : value);
+  return size;
+}
+
+/** One field's length on the wire (a zero value is left out); a string comes as its UTF-8 bytes. */
+function fieldLength(field: number, value: number | boolean | { readonly length: number } | undefined): number {
+  if (value === undefined || value === 0 || value === false) return 0;
+  if (typeof value === 'number' || typeof value === 'boolean') return varintLength(field << 3) + varintLength(typeof value === 'boolean' ? 1 : value);
+  return varintLength((field << 3) | 2) + varintLength(value.length) + value.length;
 }
 
 function varintLength(n: number): number {
