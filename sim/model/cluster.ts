@@ -141,15 +141,6 @@ class NetworkView implements ClusterNetwork {
   }
 }
 
-/** A shard's keys, once per version of it: a step changes one shard of a big network's instances, not the others' keys. */
-const keysOfShard = new WeakMap<object, string[]>();
-
-function shardKeysOf(shard: Record<string, unknown>): string[] {
-  let keys = keysOfShard.get(shard);
-  if (!keys) keysOfShard.set(shard, (keys = Object.keys(shard)));
-  return keys;
-}
-
 /** The hosts of a shard's endpoints, once per version of it. */
 const hostsOfEndpointShard = new WeakMap<object, Set<string>>();
 
@@ -179,8 +170,8 @@ export function memberChanges(old: ClusterNetwork | undefined, now: ClusterNetwo
   for (let i = 0; i < Math.max(before.length, after.length); i++) {
     const was = before[i], is = after[i];
     if (was === is) continue;
-    if (was) for (const h of shardKeysOf(was)) if (!is || !(h in is)) left.push(h);
-    if (is) for (const h of shardKeysOf(is)) if (!was || !(h in was)) joined.push(h);
+    if (was) for (const h in was) if (!is || !(h in is)) left.push(h);
+    if (is) for (const h in is) if (!was || !(h in was)) joined.push(h);
   }
   return { left, joined };
 }
@@ -247,9 +238,8 @@ const NO_NETWORKS: ClusterNetwork[] = [];
 export class ClusterReader {
   /** Each network's view, once per version of it (a shard's other networks keep theirs). */
   private readonly views = new WeakMap<Network, ClusterNetwork | undefined>();
-  /** A network's members, once per version of its instances (a `docker run` changes its endpoints only). */
-  private readonly hostsOf = new WeakMap<Shards<unknown>, string[]>();
-  private readonly lastHosts = new Map<string, string[]>();
+  /** Each network's members as last read: the instances they were read from, each shard's hosts, and all of them. */
+  private readonly lastMembers = new Map<string, { instances: Shards<unknown>; keys: string[][]; hosts: string[] }>();
   /** The swarm's network shards last read, each shard's networks as the view lists them, and the list. */
   private lastNetworks?: { shards: Shards<Network>; views: ClusterNetwork[][]; list: ClusterNetwork[] };
   private last?: { swarmNodes: string[]; hostShards: Shards<Host>; nodes: ClusterNode[]; byHost: Map<string, ClusterNode> };
@@ -266,18 +256,39 @@ export class ClusterReader {
   /** A network's view; its members the same array as the last version's while they are the same hosts. */
   private network(net: Network): ClusterNetwork | undefined {
     if (this.views.has(net)) return this.views.get(net);
-    let hosts = this.hostsOf.get(net.instances);
-    if (!hosts) {
-      hosts = [];
-      for (const shard of net.instances) if (shard) for (const h of shardKeysOf(shard)) hosts.push(h);
-      const before = this.lastHosts.get(net.id);
-      if (before && before.length === hosts.length && before.every((h, i) => h === hosts![i])) hosts = before;
-      this.hostsOf.set(net.instances, hosts);
-      this.lastHosts.set(net.id, hosts);
-    }
+    const hosts = this.membersOf(net);
     const view = hosts.length === 0 ? undefined : new NetworkView(net, hosts);
     this.views.set(net, view);
     return view;
+  }
+
+  /**
+   * A network's members, in the order of its instance shards: read again only in the shards
+   * whose version changed (a `docker run` changes its host's instance, not who has one), and
+   * the last version's array while every shard has the same hosts.
+   */
+  private membersOf(net: Network): string[] {
+    const last = this.lastMembers.get(net.id);
+    if (last?.instances === net.instances) return last.hosts;
+    const instances = net.instances;
+    const keys = last ? [...last.keys] : [];
+    let changed = !last;
+    for (let i = 0; i < Math.max(instances.length, keys.length); i++) {
+      const shard = instances[i];
+      if (last && shard === last.instances[i]) continue;
+      const now = shard ? Object.keys(shard) : [];
+      const was = keys[i] ?? [];
+      if (now.length === was.length && now.every((h, j) => h === was[j])) continue;
+      keys[i] = now;
+      changed = true;
+    }
+    let hosts = last?.hosts ?? [];
+    if (changed) {
+      hosts = [];
+      for (const shardKeys of keys) if (shardKeys) for (const h of shardKeys) hosts.push(h);
+    }
+    this.lastMembers.set(net.id, { instances, keys, hosts });
+    return hosts;
   }
 
   /** The networks in shard order (as swarmNetworks lists them); the same array while no shard changed. */
