@@ -36,7 +36,6 @@ const MISSED_DRAWS = 64;
 export type GossipSend = [atMs: number, to: string, datagram: string] | [atMs: number, syncs: JoinSync[]];
 export type JoinSync = [to: string, length: number];
 
-const below = (n: number) => Math.floor(Math.random() * n);
 
 interface NodeQueue {
   tableTime: number;
@@ -58,6 +57,10 @@ interface NodeQueue {
 }
 
 export class NetworkDbGossip implements NetworkDbClocks {
+  /** `random`: the machine's randomness in emu; a test passes a seeded one so that its draws and phases repeat. */
+  constructor(private readonly random: () => number = Math.random) {}
+
+  private readonly below = (n: number): number => Math.floor(this.random() * n);
   private entries = new Map<string, ClusterTableEntry>();
   /** Each network's members, as the last view had them. */
   private members = new Map<string, string[]>();
@@ -129,7 +132,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       if (this.nodes.has(node.host)) continue;
       // One that joins others sends its node event (clusterJoin), as sim's daemon does.
       const joinsOthers = this.nodes.size > 0;
-      const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: Math.random() * TICK_MS, memberlistPhaseMs: Math.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0 };
+      const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: this.random() * TICK_MS, memberlistPhaseMs: this.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0 };
       this.nodes.set(node.host, q);
       if (joinsOthers) {
         queueNodeEvent(q, node.gossipName, view!.nodes.length);
@@ -202,7 +205,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
         else queued.delete(id);
         if (batch.length === 0) continue;
         const message = gossipPacketMessage(batch);
-        for (const peer of randomNodes(view.networks.find((n) => n.id === id)?.hosts ?? [], GOSSIP_NODES, below, eligible)) send(at, peer, message);
+        for (const peer of randomNodes(view.networks.find((n) => n.id === id)?.hosts ?? [], GOSSIP_NODES, this.below, eligible)) send(at, peer, message);
       }
     }
     const hosts = view.nodes.map((n) => n.host);
@@ -210,7 +213,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     // With no one to tell, the events wait for the next member.
     const told = hosts.some(eligible);
     for (let at = nextGossipTick(nowMs, q.memberlistPhaseMs, TICK_MS), missed = 0; told && broadcasts.length > 0 && missed < MISSED_DRAWS; at += TICK_MS) {
-      const peers = randomNodes(hosts, GOSSIP_NODES, below, eligible);
+      const peers = randomNodes(hosts, GOSSIP_NODES, this.below, eligible);
       // A draw that missed the others (kRandomNodes' 3n tries) sends nothing this tick; the next draws again.
       missed = peers.length === 0 ? missed + 1 : 0;
       for (const peer of peers) {

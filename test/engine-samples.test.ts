@@ -38,8 +38,10 @@ function normalise(text: string): string {
     .replace(/(RX|TX) packets:\d+/g, '$1 packets:<n>')
     .replace(/(RX|TX) bytes:\d+ \([\d.]+ \w*B\)/g, '$1 bytes:<n>')
     .replace(/^( Kernel Version| Name| ID): .*$/gm, '$1: <host>')
-    // Datagrams a UDP socket holds unread at that instant (gossip arriving as ss looks) are the moment's.
+    // Datagrams a UDP socket holds unread at that instant (gossip arriving as ss looks) are the moment's, and so are
+    // the connections a listener has not yet accepted (a peer's push/pull arriving as ss looks, the holder not yet scheduled).
     .replace(/^(udp +UNCONN )\d+ +/gm, '$1<queued> ')
+    .replace(/^(tcp +LISTEN )\d+ +/gm, '$1<queued> ')
     // ss -p's process column, and the padding its width gave every line.
     .replace(/ *users:\(\(.*\)\)/g, '')
     .replace(/ +$/gm, '');
