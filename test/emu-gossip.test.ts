@@ -208,6 +208,24 @@ describe("emu's NetworkDB player, told of coalesced steps at once, sends what si
   });
 });
 
+/** tcpdump on a namespace's eth0 into `file`, recorded with the run; resolves once it listens, to a function that stops it. */
+async function capture(record: RunRecord, netns: string, file: string, filter: string): Promise<() => Promise<void>> {
+  const tcpdump = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-i', 'eth0', '-n', '-U', '-w', file, ...filter.split(' ')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (tcpdump.pid) record.addPid(tcpdump.pid);
+  await new Promise<void>((resolve) => tcpdump.stderr!.on('data', (d: Buffer) => (d.toString().includes('listening on') ? resolve() : undefined)));
+  return async () => {
+    tcpdump.kill('SIGINT');
+    await new Promise((r) => tcpdump.once('exit', r));
+  };
+}
+
+/** A real-kernel fixture's end: its holders stopped, its namespaces and processes removed, its record gone. */
+async function closeRun(listeners: Listeners | undefined, record: RunRecord | undefined): Promise<void> {
+  await listeners?.stopAll();
+  if (record) await teardown(record.state);
+  record?.remove();
+}
+
 const prefix = `cnmg${randomBytes(3).toString('hex')}`;
 const ns = (n: string) => `${prefix}.${n}`;
 const ADDR: Record<string, string> = { r0: '198.51.100.10', r1: '198.51.100.11' };
@@ -237,9 +255,7 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
     }
     pcap = path.join(record.dir, 'r0-eth0.pcap');
     fs.mkdirSync(record.dir, { recursive: true });
-    const tcpdump = spawn('ip', ['netns', 'exec', ns('r0'), 'tcpdump', '-i', 'eth0', '-n', '-U', '-w', pcap, 'port', '7946'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (tcpdump.pid) record.addPid(tcpdump.pid);
-    await new Promise<void>((resolve) => tcpdump.stderr!.on('data', (d: Buffer) => (d.toString().includes('listening on') ? resolve() : undefined)));
+    const stopCapture = await capture(record, ns('r0'), pcap, 'port 7946');
     startNs = BigInt(Date.now()) * 1_000_000n;
     // Every entry is new to the player: each host gossips its own, round by round.
     const gossip = netdb.observe(view, Date.now());
@@ -259,15 +275,10 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
     await Promise.all(['r0', 'r1'].map((h) => listeners.sync(ns(h))));
     await new Promise((r) => setTimeout(r, 3000));
     await listeners.stopAll();
-    tcpdump.kill('SIGINT');
-    await new Promise((r) => tcpdump.once('exit', r));
+    await stopCapture();
   }, 30_000);
 
-  afterAll(async () => {
-    await listeners?.stopAll();
-    if (record) await teardown(record.state);
-    record?.remove();
-  });
+  afterAll(() => closeRun(listeners, record));
 
   const flowsOf = async () => {
     const point: CapturePoint = { host: 'r0', netns: 'r0', device: 'eth0', realNetns: ns('r0'), iface: 'eth0', role: 'host', mine: [ADDR.r0], file: pcap };
@@ -372,9 +383,7 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "a network join's bulk syncs on 
     }
     fs.mkdirSync(record.dir, { recursive: true });
     pcap = path.join(record.dir, 'r2-eth0.pcap');
-    const tcpdump = spawn('ip', ['netns', 'exec', inPaced('r2'), 'tcpdump', '-i', 'eth0', '-n', '-U', '-w', pcap, 'tcp port 7946'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (tcpdump.pid) record.addPid(tcpdump.pid);
-    await new Promise<void>((resolve) => tcpdump.stderr!.on('data', (d: Buffer) => (d.toString().includes('listening on') ? resolve() : undefined)));
+    const stopCapture = await capture(record, inPaced('r2'), pcap, 'tcp port 7946');
     listeners = new Listeners(record);
     const socket = (proto: 'tcp' | 'udp'): ListeningSocket => ({ proto, address: '*', port: 7946, process: 'dockerd' });
     await listeners.apply(hosts.flatMap((h) => [socket('udp'), socket('tcp')].map((s) => ({ netns: inPaced(h), op: 'socket.listen' as const, socket: s }))));
@@ -390,15 +399,10 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "a network join's bulk syncs on 
     listeners.gossip(inPaced('r2'), [[Date.now(), [[ADDR3.r0, SYNC_TO.r0], [ADDR3.r1, SYNC_TO.r1]]]]);
     await new Promise((r) => setTimeout(r, 2000));
     await listeners.stopAll();
-    tcpdump.kill('SIGINT');
-    await new Promise((r) => tcpdump.once('exit', r));
+    await stopCapture();
   }, 30_000);
 
-  afterAll(async () => {
-    await listeners?.stopAll();
-    if (record) await teardown(record.state);
-    record?.remove();
-  });
+  afterAll(() => closeRun(listeners, record));
 
   test("the sync to r1 starts only once r0's answer has come (bulkSyncNode waits for it), and r1's answer follows", () => {
     const out = execFileSync('tshark', ['-r', pcap, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
