@@ -457,7 +457,6 @@ const streamLength = (msg: Buffer) => memberlistStream(msg, (n) => new Uint8Arra
 
 /** `clocks`: each node's NetworkDB clocks (what its messages carry). */
 export function nodeTraffic(view: ClusterView, host: string, clocks: NetworkDbClocks): NodeTraffic | undefined {
-  const tableTimeOf = (h: string) => clocks.tableTime(h);
   const self = view.nodes.find((n) => n.host === host);
   if (!self) return undefined;
   const others = view.nodes.filter((n) => n.host !== host && n.alive);
@@ -465,7 +464,7 @@ export function nodeTraffic(view: ClusterView, host: string, clocks: NetworkDbCl
   const bySeq = (f: (seq: number) => number): [number, number, number] => [f(1), f(200), f(1000)];
   const manager = view.nodes.find((n) => n.manager && n.alive);
   const nodeByHost = new Map(view.nodes.map((n) => [n.host, n] as const));
-  const ownerOf = tableOwners(view, tableTimeOf);
+  const ownerOf = tableOwners(view, (h) => clocks.tableTime(h));
   const mine = view.networks.filter((n) => n.members.has(host) && n.hosts.some((h) => h !== host && nodeByHost.get(h)?.alive));
   const bulkSyncNetworks = mine.map((net) => net.hosts.filter((h) => h !== host && nodeByHost.get(h)?.alive).map((h) => nodeByHost.get(h)!.address));
   const bulkSync: NodeTraffic['bulkSync'] = [];

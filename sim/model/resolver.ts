@@ -35,10 +35,10 @@ import {
 } from '../wire/dns';
 import { ipv4ToNumber } from '../wire/addr';
 
-/** A container endpoint on one of the sandbox's networks, as the resolver knows it. */
 /** What dockerd's resolver asks of listen(2) for its TCP socket (Go asks the kernel's somaxconn): the backlog `ss` shows. */
 export const RESOLVER_TCP_BACKLOG = 4096;
 
+/** A container endpoint on one of the sandbox's networks, as the resolver knows it. */
 export interface DnsViewEndpoint {
   ip: string;
   /** The names it answers to on that network: aliases, container name, short id, hostname. */

@@ -190,6 +190,12 @@ export function contains(c: Cidr, ip: number): boolean {
   return ((ip & m) >>> 0) === networkAddress(c);
 }
 
+/** Whether dotted `ip` lies in the subnet written as CIDR text (false for text that is none). */
+export function subnetContains(subnet: string, ip: string): boolean {
+  const c = parseCidr(subnet);
+  return !!c && contains(c, ipv4ToNumber(ip));
+}
+
 export function overlaps(a: Cidr, b: Cidr): boolean {
   const p = Math.min(a.prefixLength, b.prefixLength);
   const m = maskOf(p);

@@ -5,7 +5,7 @@
  */
 import { Draft } from 'immer';
 import { overlaps, parseCidr } from '../../wire/addr';
-import { newIpam } from '../ipam';
+import { newIpam, prefixLengthOf } from '../ipam';
 import { advance, endpointMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
@@ -131,7 +131,7 @@ export const bridgeDriver: NetworkDriver = {
   // Each of its networks' Linux bridge, in the host's namespace, with the gateway's address.
   hostTopology: (world, host) => ({
     devices: Object.values(hostOf(world, host).localNetworks).filter((n) => n.driver === 'bridge' && n.bridge)
-      .map((n) => ({ device: n.bridge!, kind: 'bridge', addresses: [`${n.ipam.gateway}/${n.ipam.subnet.split('/')[1]}`] })),
+      .map((n) => ({ device: n.bridge!, kind: 'bridge', addresses: [`${n.ipam.gateway}/${prefixLengthOf(n.ipam.subnet)}`] })),
     programs: [],
   }),
   path: 'bridge',

@@ -13,7 +13,7 @@
  * host-gw's routes via the peer's public address (pkg/backend/hostgw).
  */
 import { current, Draft } from 'immer';
-import { cidrString, contains, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../../wire/addr';
+import { cidrString, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr, subnetContains } from '../../wire/addr';
 import { registerUdpPort } from '../../wire/ports';
 import { hexId } from '../ids';
 import { newIpam } from '../ipam';
@@ -274,10 +274,6 @@ function defaultBridge(world: World, host: string): Network | undefined {
   return Object.values(hostOf(world, host).localNetworks).find((n) => n.name === 'bridge');
 }
 
-const within = (subnet: string, ip: string): boolean => {
-  const c = parseCidr(subnet);
-  return !!c && contains(c, ipv4ToNumber(ip));
-};
 
 /**
  * The way a packet from a container on `net` of `host` to `dst` takes when it is flannel's:
@@ -290,8 +286,8 @@ const within = (subnet: string, ip: string): boolean => {
  */
 export function flannelWay(world: World, host: string, net: Network, dst: string): { path: string; peers: { net: Network; ep: Endpoint }[]; spots: CaptureSpot[]; natSrc?: string } | undefined {
   const node = world.flannel?.nodes[host];
-  if (!node || defaultBridge(world, host)?.id !== net.id || !within(node.network, dst) || within(node.subnet, dst)) return undefined;
-  const peer = Object.values(world.flannel!.nodes).find((n) => n.host !== host && n.backend === node.backend && within(n.subnet, dst));
+  if (!node || defaultBridge(world, host)?.id !== net.id || !subnetContains(node.network, dst) || subnetContains(node.subnet, dst)) return undefined;
+  const peer = Object.values(world.flannel!.nodes).find((n) => n.host !== host && n.backend === node.backend && subnetContains(n.subnet, dst));
   if (!peer) return undefined;
   const peerNet = defaultBridge(world, peer.host);
   const ep = peerNet ? endpointsOf(peerNet).find((e) => e.ip === dst && e.state === 'joined') : undefined;

@@ -3,7 +3,7 @@
  * its driver. A new driver is its own files under `sim/model/drivers/` (and a path model
  * under `sim/trace/paths/`) plus its line here; `test/drivers.test.ts` proves it complete.
  */
-import { contains, ipv4ToNumber, parseCidr } from '../../wire/addr';
+import { subnetContains } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
 import { bridgeDriver } from './bridge';
 import { calicoDriver } from './calico';
@@ -47,11 +47,6 @@ export function registeredDrivers(): readonly NetworkDriver[] {
   return Object.values(drivers());
 }
 
-function inSubnet(subnet: string, ip: string): boolean {
-  const c = parseCidr(subnet);
-  return !!c && contains(c, ipv4ToNumber(ip));
-}
-
 /** Where a packet leaves a container and the path it takes (see packetWay). */
 export interface PacketWay {
   net: Network;
@@ -79,7 +74,7 @@ export function packetWay(world: World, c: Container, dst: string): PacketWay | 
     const ep = entry.endpointId && net ? endpointOf(net, entry.endpointId) : undefined;
     return net && ep ? [{ net, ep }] : [];
   });
-  const on = attached.find(({ net }) => inSubnet(net.ipam.subnet, dst));
+  const on = attached.find(({ net }) => subnetContains(net.ipam.subnet, dst));
   if (on) return { ...on, path: driverOf(on.net).pathOn?.(world, on.net) ?? driverOf(on.net).path };
   const gateway = c.gatewayEndpoint
     ? Object.values(local).flatMap((net) => {

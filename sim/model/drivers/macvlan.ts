@@ -10,7 +10,7 @@
  * and subnet are one L2 domain: their containers reach each other directly.
  */
 import { Draft } from 'immer';
-import { contains, ipv4ToNumber, parseCidr } from '../../wire/addr';
+import { subnetContains } from '../../wire/addr';
 import { newIpam } from '../ipam';
 import { advance, endpointMachine } from '../machines';
 import { DaemonRefusal, NotModelled } from '../refusal';
@@ -80,11 +80,6 @@ function sameSegment(world: World, net: Network): Network[] {
     .filter((n) => n.driver === 'macvlan' && n.options.parent === net.options.parent && n.ipam.subnet === net.ipam.subnet);
 }
 
-function inSubnet(subnet: string, ip: string): boolean {
-  const c = parseCidr(subnet);
-  return !!c && contains(c, ipv4ToNumber(ip));
-}
-
 /**
  * Where emu sees a container's frame past its eth0: its host's eth0, which sends and takes
  * the container's frames as they are (so the container's address tells the way), and the
@@ -119,7 +114,7 @@ export const macvlanDriver: NetworkDriver = {
   embeddedDns: () => true,
   // The destination's endpoint, on this host's network or on another host's that shares its segment.
   peersToCapture: (net, dst, world) => {
-    if (!dst || !inSubnet(net.ipam.subnet, dst)) return [];
+    if (!dst || !subnetContains(net.ipam.subnet, dst)) return [];
     return (world ? sameSegment(world, net) : [net]).flatMap((n) => endpointsOf(n)).filter((e) => e.ip === dst && e.state === 'joined').slice(0, 1);
   },
   captureSpots: macvlanCaptureSpots,

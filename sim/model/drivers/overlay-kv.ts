@@ -40,7 +40,7 @@
  *   container's ARP, sent again after its second, is then answered by vxlan0.
  */
 import { Draft } from 'immer';
-import { cidrString, maskOf, overlaps, parseCidr } from '../../wire/addr';
+import { cidrString, maskOf, numberToIpv4, overlaps, parseCidr } from '../../wire/addr';
 import { hexId } from '../ids';
 import { newIpam, release } from '../ipam';
 import { initialState, networkMachine } from '../machines';
@@ -254,8 +254,7 @@ export function peerLookup(w: World, host: string, nid: string, ip: string): Pee
 
 /** An answer, with its payload as processQuery writes it: "MAC MASK VTEP", the mask dotted. */
 function answer(mac: string, prefixLength: number, vtep: string, answeredBy: string): PeerAnswer {
-  const m = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0;
-  return { mac, prefixLength, vtep, answeredBy, payload: `${mac} ${[24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.')} ${vtep}` };
+  return { mac, prefixLength, vtep, answeredBy, payload: `${mac} ${numberToIpv4(maskOf(prefixLength))} ${vtep}` };
 }
 
 /** Every address a query from `host` on `nid` would get answered, with its answer (emu's miss handler reads them). */

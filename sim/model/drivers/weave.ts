@@ -428,7 +428,7 @@ function weaveNeeds(commands: string[]): { programs: string[]; kernel: KernelFea
  */
 function routerDevices(p: WeavePeer): HostDevice[] {
   const netns = p.host;
-  const bridge: HostDevice = { device: WEAVE_BRIDGE, kind: 'bridge', mac: p.name, ...(p.exposed ? { addresses: [`${p.exposed}/${IPALLOC_RANGE.split('/')[1]}`] } : {}) };
+  const bridge: HostDevice = { device: WEAVE_BRIDGE, kind: 'bridge', mac: p.name, ...(p.exposed ? { addresses: [`${p.exposed}/${RANGE_PREFIX}`] } : {}) };
   if (p.datapath === 'sleeve') {
     return [bridge,
       { device: BRIDGE_IF, kind: 'veth', master: WEAVE_BRIDGE, peer: { netns, device: PCAP_IF } },
