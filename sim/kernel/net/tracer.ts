@@ -20,7 +20,7 @@ import { be16, be32 } from '../../wire/bytes';
 import { DNS_HEADER_LEN } from '../../wire/dns';
 import { UDP_HEADER_LEN } from '../../wire/udp';
 import { VXLAN_HEADER_LEN } from '../../wire/vxlan';
-import { IPPROTO_UDP, ipv4PacketDstString } from '../../wire/ipv4';
+import { IPPROTO_UDP, ipv4PacketDstString, ipv4PacketHeaderLength } from '../../wire/ipv4';
 import { ETHERNET_HEADER_LEN } from '../../wire/ethernet';
 import { ipv4ToNumber, macToString } from '../../wire/addr';
 import { arpOpcode, Skb } from './skb';
@@ -211,12 +211,12 @@ export class Tracer implements DeviceTaps, Tracepoints {
 
   /** A bridge port receives: the other end of a container's veth (in an overlay namespace, or the host's for a local bridge). */
   private portRecv(dev: SimLink, skb: Skb): void {
-    if (dev.type === 'veth' && !routerVeth(dev) && !this.counted(skb)) this.place(skb, dev, this.placesFor(skb).intoBridge[kindIndex(arpOpcode(skb.frame))]);
+    if (!routerVeth(dev) && !this.counted(skb)) this.place(skb, dev, this.placesFor(skb).intoBridge[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** A frame a device's stack takes (a veth, a container's macvlan): in a sandbox, the container receiving. */
   private stackRecv(dev: SimLink, skb: Skb): void {
-    if ((dev.type !== 'veth' && dev.type !== 'macvlan') || this.counted(skb)) return;
+    if (this.counted(skb)) return;
     const P = this.placesFor(skb);
     const kind = kindIndex(arpOpcode(skb.frame));
     this.place(skb, dev, dev.netns.role.get() === 'sandbox' ? P.taken[kind] : P.fromHostEnd[kind]);
@@ -266,7 +266,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
   private encapNote(skb: Skb): string | undefined {
     if (skb.encapsulatedBy === undefined || !skb.flow || !this.keeps(skb.flow)) return undefined;
     const f = skb.frame, ip = ETHERNET_HEADER_LEN;
-    return overlayNotes.encap(macToString(f, ip + (f[ip] & 15) * 4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN), ipv4PacketDstString(f, ip));
+    return overlayNotes.encap(macToString(f, ip + ipv4PacketHeaderLength(f, ip) + UDP_HEADER_LEN + VXLAN_HEADER_LEN), ipv4PacketDstString(f, ip));
   }
 
   /** The host's underlay interface transmits: an encapsulated frame, or one of the host's own (its ARP, say), each where the flow's path puts it. */
@@ -392,7 +392,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
     const P = this.placesFor(skb);
     let placed: Spot | undefined;
     if (dev.type === 'underlay') {
-      const port = be16(f, ip + (f[ip] & 15) * 4 + 2);
+      const port = be16(f, ip + ipv4PacketHeaderLength(f, ip) + 2);
       const vxlan = f[ip + 9] === IPPROTO_UDP && (dev.netns.vxlanSockets.get().has(port) || dev.netns.weaveRouter?.port === port);
       if (vxlan && incoming) this.place(skb, dev, P.udpDeliver);
       if (vxlan) placed = incoming ? P.udpDeliver : P.encap;
@@ -612,7 +612,7 @@ function routerVeth(dev: SimLink): boolean {
 function dnsDirection(f: Uint8Array): 'dns-query' | 'dns-answer' | undefined {
   const ip = ETHERNET_HEADER_LEN;
   if (f[ip + 9] !== IPPROTO_UDP || (be32(f, ip + 12) !== EMBEDDED_DNS && be32(f, ip + 16) !== EMBEDDED_DNS)) return undefined;
-  const dns = ip + (f[ip] & 15) * 4 + UDP_HEADER_LEN;
+  const dns = ip + ipv4PacketHeaderLength(f, ip) + UDP_HEADER_LEN;
   if (f.length < dns + DNS_HEADER_LEN) return undefined;
   return f[dns + 2] & 0x80 ? 'dns-answer' : 'dns-query';
 }

@@ -99,11 +99,11 @@ function fragmentPastHooks(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: nu
  * The buffer of an option-less datagram that fits the device: with the next hop's MAC
  * known, its Ethernet header written (the frame leaves at once); otherwise bare, to wait
  * for ARP. The caller writes the IPv4 header and the payload into its last
- * IPV4_MIN_HEADER_LEN + `payloadLength` bytes.
+ * `headerLength` + `payloadLength` bytes.
  */
-export function datagramBuffer(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined, payloadLength: number): Uint8Array {
+export function datagramBuffer(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined, payloadLength: number, headerLength = IPV4_MIN_HEADER_LEN): Uint8Array {
   const l2 = n ? ETHERNET_HEADER_LEN : 0;
-  const b = dp.frames.alloc(l2 + IPV4_MIN_HEADER_LEN + payloadLength);
+  const b = dp.frames.alloc(l2 + headerLength + payloadLength);
   if (n) b.set(l2Header(r, n.mac!), 0);
   return b;
 }
@@ -114,10 +114,8 @@ export function datagramBuffer(dp: Datapath, r: ResolvedRoute, n: Neigh | undefi
  * for ARP. The caller writes the payload into the buffer's last `payloadLength` bytes.
  */
 export function newDatagram(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined, ip: Ipv4Repr, payloadLength: number): Uint8Array {
-  const l2 = n ? ETHERNET_HEADER_LEN : 0;
-  const b = dp.frames.alloc(l2 + ipv4HeaderLength(ip) + payloadLength);
-  if (n) b.set(l2Header(r, n.mac!), 0);
-  writeIpv4Header(ip, b, l2, payloadLength);
+  const b = datagramBuffer(dp, r, n, payloadLength, ipv4HeaderLength(ip));
+  writeIpv4Header(ip, b, n ? ETHERNET_HEADER_LEN : 0, payloadLength);
   return b;
 }
 
