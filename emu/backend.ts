@@ -510,8 +510,8 @@ export class EmuBackend implements Backend {
     const watched = this.firewalled ? [...new Set(points.map((p) => p.realNetns))] : [];
     const countersBefore = await dropCounters(watched);
     let dropsByRule = new Map<string, string>();
-    // Every swarm node's daemon is on the wire while the ping is captured, as on Docker hosts.
-    await this.controlCapture.ensure(this.controlPoints);
+    // Every swarm node's daemon is on the wire while the ping is captured, as on Docker hosts
+    // (execReady's warmHolders already listens on their underlay interfaces).
     await this.listeners.startEvery();
     const since = BigInt(Date.now()) * 1_000_000n;
     try {

@@ -12,7 +12,7 @@ import { weaveNotes } from '../sim/trace/paths/weave';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
 import { EmuEnvironmentError } from './state';
-import { startWatched, WatchedProgram } from './nsworker';
+import { killQuietly, startWatched, WatchedProgram } from './nsworker';
 import { overlayNotes } from '../sim/trace/paths/overlay';
 import { FrameKind, PathModel, PathRole } from '../sim/trace/paths/path';
 import { ARP_REPLY, ARP_REQUEST } from '../sim/wire/arp';
@@ -151,12 +151,7 @@ export class ControlCapture {
 
 /** A signal to a tcpdump the worker has not reaped yet (its pid is still its own until then). */
 function signal(p: WatchedProgram, sig: NodeJS.Signals): void {
-  if (p.ended()) return;
-  try {
-    process.kill(p.pid, sig);
-  } catch {
-    // gone meanwhile
-  }
+  if (!p.ended()) killQuietly(p.pid, sig);
 }
 
 /** SIGINT: each tcpdump writes what it holds and exits. */

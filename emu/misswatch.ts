@@ -22,6 +22,7 @@ import { ChildProcess, spawn } from 'child_process';
 import type { World } from '../sim/model/world';
 import { peerAnswers } from '../sim/model/drivers';
 import { EmuEnvironmentError, RunRecord } from './state';
+import { killQuietly } from './nsworker';
 
 /** argv[1] of a handler: how `cnmlab clean` recognises one of ours (clean.ts). */
 export const MISSWATCH_MARK = 'cnmlab-misswatch';
@@ -168,11 +169,7 @@ export class MissWatchers {
     if (!w) return;
     this.watched.delete(real);
     for (const pid of w.pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      killQuietly(pid, 'SIGKILL');
       this.record.forgetPid(pid);
     }
   }

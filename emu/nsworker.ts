@@ -401,6 +401,15 @@ const worker = new NamespaceWorker();
 let users = 0;
 
 /** A run uses the worker from here until the function returned is called (its close). */
+/** A signal to a process that may have exited meanwhile (then there is nothing to stop). */
+export function killQuietly(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone meanwhile
+  }
+}
+
 export function useNamespaceWorker(): () => Promise<void> {
   users++;
   let released = false;
@@ -470,11 +479,7 @@ export function startActivated(job: { netns: string; program: string[]; sockets:
             if (code !== undefined) return;
             if (pid === undefined) worker.unbind(result.id);
             else {
-              try {
-                process.kill(pid, 'SIGKILL');
-              } catch {
-                // gone meanwhile
-              }
+              killQuietly(pid, 'SIGKILL');
             }
             await exited;
           },
