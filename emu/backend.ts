@@ -147,7 +147,7 @@ export class EmuBackend implements Backend {
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
     this.confine = new Confinement(path.join(record.dir, 'views'), this.planFiles);
     this.controlReader = new ControlReader(this.epochStartNs, this.flowList);
-    this.controlCapture = new ControlCapture(path.join(opts.pcapDir ?? path.join(record.dir, 'captures'), 'control'), (pid) => record.addPid(pid), (pids) => {
+    this.controlCapture = new ControlCapture(path.join(opts.pcapDir ?? path.join(record.dir, 'captures'), 'control'), record, (pids) => {
       for (const pid of pids) record.forgetPid(pid);
     });
   }
@@ -515,7 +515,7 @@ export class EmuBackend implements Backend {
     await this.listeners.startEvery();
     const since = BigInt(Date.now()) * 1_000_000n;
     try {
-      await capture.start((pid) => this.record.addPid(pid));
+      await capture.start(this.record);
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
       out = await this.runStep(real, view, argv, ctx, ready, this.watch(ctx));
       await new Promise((r) => setTimeout(r, 50));

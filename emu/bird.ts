@@ -43,7 +43,7 @@ export class BirdDaemons {
       return;
     }
     // BIRD forks once its configuration is read and its socket is open.
-    await must('ip', ['netns', 'exec', netns, 'bird', '-c', file('conf'), '-s', file('ctl'), '-P', file('pid')]);
+    await must('ip', ['netns', 'exec', netns, ...this.record.marked(['bird', '-c', file('conf'), '-s', file('ctl'), '-P', file('pid')])]);
     const pid = Number(fs.readFileSync(file('pid'), 'utf8').trim());
     this.record.addPid(pid);
     this.running.set(netns, { pid, socket: file('ctl'), config });

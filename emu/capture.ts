@@ -11,7 +11,7 @@ import { dissectTraced } from '../sim/wire/dissect';
 import { weaveNotes } from '../sim/trace/paths/weave';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
-import { EmuEnvironmentError } from './state';
+import { EmuEnvironmentError, RunRecord } from './state';
 import { killQuietly, startWatched, WatchedProgram } from './nsworker';
 import { overlayNotes } from '../sim/trace/paths/overlay';
 import { FrameKind, PathModel, PathRole } from '../sim/trace/paths/path';
@@ -40,6 +40,9 @@ export interface CapturePoint {
   file: string;
 }
 
+/** The run's record, as a capture uses it: each tcpdump's pid recorded, and its program marked as the run's. */
+type CaptureRecord = Pick<RunRecord, 'addPid' | 'marked'>;
+
 /** A capture point tcpdump cannot listen on, and the kernel's reason: a state to trace, not a failure. */
 export interface Unavailable {
   point: CapturePoint;
@@ -53,8 +56,8 @@ export class Capture {
 
   constructor(readonly points: CapturePoint[]) {}
 
-  /** Starts every capture; `record` learns each pid first, so a killed run's tcpdumps can be cleaned. */
-  async start(record: (pid: number) => void): Promise<void> {
+  /** Starts every capture; `record` learns each pid first, and marks each tcpdump, so a killed run's tcpdumps can be cleaned. */
+  async start(record: CaptureRecord): Promise<void> {
     const started = await Promise.allSettled(this.points.map((p) => startTcpdump(p, record)));
     for (const [i, r] of started.entries()) {
       if (r.status !== 'fulfilled') continue;
@@ -103,7 +106,7 @@ export class ControlCapture {
   private readonly wanted = new Map<string, Omit<CapturePoint, 'file'>>();
   private starts = 0;
 
-  constructor(private readonly dir: string, private readonly record: (pid: number) => void, private readonly release: (pids: number[]) => void) {}
+  constructor(private readonly dir: string, private readonly record: CaptureRecord, private readonly release: (pids: number[]) => void) {}
 
   /** Listens on each point's device not listened on yet; resolves once every one that can listens. */
   async ensure(points: Omit<CapturePoint, 'file'>[]): Promise<void> {
@@ -167,7 +170,7 @@ const DEVICE_STATE = [
 ];
 
 /** Resolves with the listening tcpdump, or with why the device cannot be captured on. */
-async function startTcpdump(p: CapturePoint, record: (pid: number) => void, control?: { filter: string[] }): Promise<WatchedProgram | Unavailable['reason']> {
+async function startTcpdump(p: CapturePoint, record: CaptureRecord, control?: { filter: string[] }): Promise<WatchedProgram | Unavailable['reason']> {
   // On lo, the embedded DNS's datagrams: to 127.0.0.11:53, which Docker's DNAT has sent to the resolver's port by then.
   const filter = control?.filter ?? (p.role === 'lo' ? ['udp', 'and', 'host', '127.0.0.11'] : ['not', 'ip6']);
   // The control plane's traffic is the host's own, sent or addressed to it: its captures listen without making the
@@ -180,14 +183,14 @@ async function startTcpdump(p: CapturePoint, record: (pid: number) => void, cont
   // The namespace worker (nsworker.ts) enters the network namespace only and forks tcpdump
   // there: tcpdump finds its device by ioctl and netlink, and needs none of the mount
   // namespace `ip netns exec` would build for it, nor a fork of cnmlab's Node.
-  const proc = await startWatched({ netns: p.realNetns, program: ['tcpdump', '-i', p.iface, ...promiscuous, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter] }, (text) => {
+  const proc = await startWatched({ netns: p.realNetns, program: record.marked(['tcpdump', '-i', p.iface, ...promiscuous, '-n', '--immediate-mode', '-U', '-Z', 'root', '-s', '262144', '-w', p.file, ...filter]) }, (text) => {
     err += text;
     if (err.includes('listening on')) listening();
   }).catch((e: Error) => {
     throw new EmuEnvironmentError(`tcpdump on ${where} did not start: ${e.message}`);
   });
   try {
-    record(proc.pid);
+    record.addPid(proc.pid);
   } catch (e) {
     // Unrecorded, it would outlive the run: it goes now.
     signal(proc, 'SIGKILL');

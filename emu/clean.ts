@@ -2,15 +2,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { run } from './exec';
-import { NETNS_ETC, ownerAlive, PREFIX_RE, readStates, RunState, STATE_DIR } from './state';
-import { DNS_MARK } from './dns';
+import { NETNS_ETC, ownerAlive, parseRunMark, readStates, RunState, STATE_DIR } from './state';
 
 /**
  * Stops recorded processes and deletes recorded namespaces and files. Tolerates what is already
  * gone. After a crash (`cnmlab clean`), also every tcpdump inside the run's namespaces: a run
- * killed between starting one and recording its pid has it in no list.
+ * killed between starting one and recording its pid has it in no list. `signalled` learns
+ * each pid stopped.
  */
-export async function teardown(state: RunState, afterCrash = false): Promise<string[]> {
+export async function teardown(state: RunState, afterCrash = false, signalled?: Set<number>): Promise<string[]> {
   const ours = namespaceInodes(state);
   const pids = afterCrash ? [...new Set([...state.pids, ...capturesInside(ours)])] : state.pids;
   for (const pid of pids) {
@@ -18,7 +18,10 @@ export async function teardown(state: RunState, afterCrash = false): Promise<str
     // or a DNS responder (dns.ts) for this run (named by the prefix, or inside one of its namespaces, as a tcpdump writing to --pcap-dir is): a recycled pid is left alone.
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (/tcpdump|etcd|bird|cnmlab-listener|cnmlab-weaver|cnmlab-misswatch|monitor\0neigh|cnmlab-dns/.test(cmdline) && (cmdline.includes(state.prefix) || ours.has(fs.statSync(`/proc/${pid}/ns/net`).ino))) process.kill(pid, 'SIGKILL');
+      if (/tcpdump|etcd|bird|cnmlab-listener|cnmlab-weaver|cnmlab-misswatch|monitor\0neigh|cnmlab-dns/.test(cmdline) && (cmdline.includes(state.prefix) || ours.has(fs.statSync(`/proc/${pid}/ns/net`).ino))) {
+        process.kill(pid, 'SIGKILL');
+        signalled?.add(pid);
+      }
     } catch {
       // gone
     }
@@ -59,9 +62,10 @@ function namespaceInodes(state: RunState): Set<number> {
  * `cnmlab clean`: every run whose owner is gone, kept or not. A run whose owner still runs
  * (another terminal, a `--keep` run not yet finished) is left alone; a state file that
  * fails its check (a forged prefix, a path outside /etc/netns) is refused and nothing of it
- * is removed.
+ * is removed. Then the processes of runs no state file lists any more (stopOrphanedProcesses).
  */
-export async function cleanAll(): Promise<{ removed: string[]; skipped: string[]; refused: string[] }> {
+export async function cleanAll(): Promise<{ removed: string[]; skipped: string[]; refused: string[]; stopped: string[] }> {
+  const signalled = new Set<number>();
   const removed: string[] = [];
   const skipped: string[] = [];
   const refused: string[] = [];
@@ -74,40 +78,48 @@ export async function cleanAll(): Promise<{ removed: string[]; skipped: string[]
       skipped.push(`${state.prefix} (${state.keep ? 'kept ' : ''}run ${state.pid} of ${state.scenario} is still running)`);
       continue;
     }
-    removed.push(...(await teardown(state, true)));
+    removed.push(...(await teardown(state, true, signalled)));
     fs.rmSync(file, { force: true });
     fs.rmSync(file.replace(/\.json$/, ''), { recursive: true, force: true });
   }
-  stopOrphanedResponders();
-  return { removed, skipped, refused };
+  return { removed, skipped, refused, stopped: stopOrphanedProcesses(signalled) };
 }
 
 /**
- * DNS responders whose run is gone from the state folder: a run killed before it recorded a
- * responder's pid, or a state file removed by hand, leaves one serving a namespace nobody
- * lists. Each carries its run's prefix and its view file (under this state folder) in its
- * argv (dns.ts), so it is found by those: one whose run has no state file with a living
- * owner is stopped. A responder of a run kept in another state folder is not ours to judge,
- * nor one of a run whose state file clean refused (nothing of such a run is touched).
+ * Processes whose run is gone: a run killed before it recorded a pid, a state file removed by
+ * hand, or a whole state folder deleted (a test's temporary one) leaves BIRD, etcd, a
+ * responder, a socket holder, a miss handler or a tcpdump running that no state file lists.
+ * Each carries its run's mark in its environment (RunRecord.marked), inherited by what it
+ * starts, so it is known by that and by nothing a program of another's could share (its
+ * name, its arguments). One is stopped when its run's owner is gone and its run's state file
+ * is too, or is in this state folder and not refused; a process whose owner still runs, or
+ * whose run is kept in another state folder (not ours to judge), or of a run whose state file
+ * clean refused (nothing of such a run is touched), is left. `handled`: the pids teardown
+ * already stopped. Returns what it stopped, as `name pid (prefix)`.
  */
-export function stopOrphanedResponders(): void {
-  const leaveAlone = new Set(readStates().filter((s) => !s.state || ownerAlive(s.state)).map((s) => path.basename(s.file, '.json')));
+export function stopOrphanedProcesses(handled: Set<number> = new Set()): string[] {
+  const leaveAlone = new Set(readStates().filter((s) => !s.state || ownerAlive(s.state)).map((s) => path.resolve(s.file)));
+  const here = path.resolve(STATE_DIR);
+  const stopped: string[] = [];
   for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
+    if (!/^\d+$/.test(entry) || handled.has(Number(entry))) continue;
+    let mark;
     try {
-      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      mark = parseRunMark(fs.readFileSync(`/proc/${entry}/environ`, 'latin1'));
     } catch {
       continue;
     }
-    const at = argv.indexOf(DNS_MARK);
-    if (at < 0) continue;
-    const [prefix, viewFile] = [argv[at + 1], argv[at + 2]];
-    if (!PREFIX_RE.test(prefix) || !viewFile?.startsWith(path.join(STATE_DIR, prefix) + path.sep) || leaveAlone.has(prefix)) continue;
+    if (!mark || ownerAlive(mark.owner)) continue;
+    const stateKept = fs.existsSync(mark.stateFile);
+    if (stateKept && (path.dirname(mark.stateFile) !== here || leaveAlone.has(mark.stateFile))) continue;
+    let name = '?';
     try {
+      name = fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
       process.kill(Number(entry), 'SIGKILL');
+      stopped.push(`${name} ${entry} (${mark.prefix})`);
     } catch {
       // gone
     }
   }
+  return stopped;
 }

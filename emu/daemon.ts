@@ -23,7 +23,7 @@ export interface DaemonStart {
  * pid recorded here or by the mark in their command line).
  */
 export function startDaemon(record: RunRecord, netns: string, start: DaemonStart): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', netns, ...start.argv], { stdio: [start.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', netns, ...record.marked(start.argv)], { stdio: [start.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   try {
     if (child.pid) record.addPid(child.pid);
   } catch (e) {

@@ -99,7 +99,7 @@ export class EmbeddedDns {
     if (this.record.state.keep) return { kind: 'started', child: await startDaemon(this.record, netns, { argv, failure }) };
     const program = await startActivated({
       netns,
-      program: [...argv, 'inherited'],
+      program: this.record.marked([...argv, 'inherited']),
       sockets: [{ proto: 'udp', address: RESOLVER_IP, port: ports.udp }, { proto: 'tcp', address: RESOLVER_IP, port: ports.tcp, backlog: RESOLVER_TCP_BACKLOG }],
       // Started on a query in the middle of a step: what it says when it cannot serve is shown, not lost.
     }, (pid) => {

@@ -61,9 +61,9 @@ export class ClusterStore {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const url = `http://127.0.0.1:${ETCD_CLIENT_PORT}`;
     const log = fs.openSync(path.join(dataDir, 'etcd.log'), 'a');
-    const child = spawn('ip', ['netns', 'exec', ns, 'etcd', '--name', this.names.prefix, '--data-dir', dataDir,
+    const child = spawn('ip', ['netns', 'exec', ns, ...this.record.marked(['etcd', '--name', this.names.prefix, '--data-dir', dataDir,
       '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', 'http://127.0.0.1:2380',
-      '--initial-advertise-peer-urls', 'http://127.0.0.1:2380', '--initial-cluster', `${this.names.prefix}=http://127.0.0.1:2380`, '--logger', 'zap', '--log-outputs', 'stderr'],
+      '--initial-advertise-peer-urls', 'http://127.0.0.1:2380', '--initial-cluster', `${this.names.prefix}=http://127.0.0.1:2380`, '--logger', 'zap', '--log-outputs', 'stderr'])],
     { stdio: ['ignore', 'ignore', log], detached: true });
     fs.closeSync(log);
     child.unref();

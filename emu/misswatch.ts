@@ -114,7 +114,8 @@ export class MissWatchers {
       const w: Watched = { host: s.host, netns: s.netns, dev: s.dev, network: s.network, answers: path.join(this.dir, `${s.real}.answers.json`), log: path.join(this.dir, `${s.real}.log`), pids: [] };
       this.watched.set(s.real, w);
       this.writeAnswers(w, world);
-      const child = spawn(process.execPath, ['-e', SCRIPT, MISSWATCH_MARK, s.real, s.dev, s.subnet, w.answers, w.log], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const [program, ...args] = this.record.marked([process.execPath, '-e', SCRIPT, MISSWATCH_MARK, s.real, s.dev, s.subnet, w.answers, w.log]);
+      const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       w.child = child;
       if (child.pid) {
         w.pids.push(child.pid);

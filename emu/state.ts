@@ -32,6 +32,27 @@ export interface RunState {
 
 export const PREFIX_RE = /^cnm[0-9a-f]{6}$/;
 
+/**
+ * The environment variable that marks a process a run started (RunRecord.marked): the run's
+ * prefix, its owner's pid and start time, and its state file. /proc/PID/environ keeps it for
+ * the process's life; no other program sets it.
+ */
+export const RUN_MARK = 'CNMLAB_RUN';
+
+export interface RunMark {
+  prefix: string;
+  owner: Pick<RunState, 'pid' | 'startTime'>;
+  stateFile: string;
+}
+
+/** The run mark in a process's environment (NUL-separated, as /proc/PID/environ holds it), or undefined. */
+export function parseRunMark(environ: string): RunMark | undefined {
+  const entry = environ.split('\0').find((e) => e.startsWith(`${RUN_MARK}=`));
+  const m = entry && /^(cnm[0-9a-f]{6}) (\d+) (\d*) (\/.+)$/.exec(entry.slice(RUN_MARK.length + 1));
+  if (!m) return undefined;
+  return { prefix: m[1], owner: { pid: Number(m[2]), ...(m[3] ? { startTime: Number(m[3]) } : {}) }, stateFile: m[4] };
+}
+
 /** The largest record RunRecord.save writes in place: one page, which a write copies whole. */
 const IN_PLACE_MAX = 4096;
 const NAME_CHARS = /^[A-Za-z0-9_.:@-]+$/;
@@ -73,6 +94,17 @@ export class RunRecord {
 
   get dir(): string {
     return path.join(STATE_DIR, this.state.prefix);
+  }
+
+  /**
+   * `argv` run under `env` with the run's mark (RUN_MARK) added to its environment: every
+   * process the run leaves running carries it, and so do their children, so that `cnmlab
+   * clean` knows them as this run's even once the state folder that listed them is gone.
+   * `env` execs the program in place: the pid is the program's own.
+   */
+  marked(argv: string[]): string[] {
+    const { prefix, pid, startTime } = this.state;
+    return ['env', `${RUN_MARK}=${prefix} ${pid} ${startTime ?? ''} ${path.resolve(this.file)}`, ...argv];
   }
 
   /** The state file, open for writing in place (see save). */
@@ -169,7 +201,7 @@ export function processStartTime(pid: number): number | undefined {
  * has since given to another process does not count. A record without a start time (an
  * older cnmlab) counts as alive only while its pid runs cnmlab.
  */
-export function ownerAlive(state: RunState): boolean {
+export function ownerAlive(state: Pick<RunState, 'pid' | 'startTime'>): boolean {
   if (state.startTime !== undefined) return processStartTime(state.pid) === state.startTime;
   try {
     return fs.readFileSync(`/proc/${state.pid}/cmdline`, 'utf8').includes('cnmlab');
