@@ -438,10 +438,34 @@ export async function hopsFrom(model: PathModel, points: CapturePoint[], key: Fl
       device: underlay ? 'segment' : x.p.device, ...(c.actor ? { actor: c.actor } : {}), event: c.event, timeNs: Math.max(0, x.t), layers: x.layers, ...(c.note ? { note: c.note } : {}),
     });
   }
-  // Sightings of one frame in the same microsecond (a veth's two ends) go in the order of the path's steps. A received
-  // packet keeps its timestamp as a tunnel takes its outer headers off (vxlan_rcv reuses the skb), so at one step (Calico's
-  // arrive) the encapsulated sighting is the earlier.
-  return hops.sort((a, b) => a.timeNs - b.timeNs || (a.dir === b.dir && a.step !== undefined && b.step !== undefined ? a.step - b.step || b.layers.length - a.layers.length : 0));
+  return hops.sort(byTimeThenPath);
+}
+
+/**
+ * The order of a flow's hops: by time, and hops captured in the same microsecond (a veth's
+ * two ends, read from different tcpdumps in whatever order) by where they are on the path,
+ * so that the order never depends on which capture was read first: a request before a reply
+ * (the reply answers it), then the path's step, a hop off the path after those on it; at one
+ * step the encapsulated sighting first (a received packet keeps its timestamp as a tunnel
+ * takes its outer headers off: vxlan_rcv reuses the skb, so at Calico's arrive the wrapped
+ * frame is the earlier); at last the place it was seen.
+ */
+export function byTimeThenPath(a: Hop, b: Hop): number {
+  return a.timeNs - b.timeNs || DIR_RANK[a.dir] - DIR_RANK[b.dir] || stepRank(a) - stepRank(b) || b.layers.length - a.layers.length || compareText(siteOf(a), siteOf(b));
+}
+
+const DIR_RANK: Record<Hop['dir'], number> = { request: 0, reply: 1 };
+
+function stepRank(h: Hop): number {
+  return h.step ?? Number.MAX_SAFE_INTEGER;
+}
+
+function siteOf(h: Hop): string {
+  return `${h.host}/${h.netns}/${h.actor ?? ''}/${h.device}/${h.event}`;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function captureFile(dir: string, p: { host: string; netns: string; device: string }): string {
