@@ -49,6 +49,33 @@ test('lookUpNetwork finds what findNetwork finds over every network the host see
   expect(refsOf(w).filter((ref) => ref.length === 1).some((ref) => lookUpNetwork(w, 'h0', ref) === undefined)).toBe(true);
 });
 
+test('lookUpNetwork and findNetwork agree where Docker\'s order decides: an id over a name, a name over a prefix, a prefix shared by a local and a swarm network', () => {
+  const model = swarmWithNetworks();
+  const docker = (host: string, line: string) => expect(dockerStep(model, host, line.split(' ')).outcome).toMatchObject({ exitCode: 0 });
+  const swarmIds = () => swarmNetworks(model.world.swarm).map((n) => n.id);
+  // Names that are other networks' ids and id prefixes, local and swarm.
+  const [first, second] = swarmIds();
+  docker('h1', `network create ${first}`);
+  docker('h0', `network create -d overlay --attachable ${second.slice(0, 3)}`);
+  docker('h1', `network create ${second.slice(0, 2)}`);
+  const w = model.world;
+  const ids = [...swarmIds(), ...Object.values(w.hosts).flatMap((shard) => Object.values(shard ?? {})).flatMap((h) => Object.values(h.localNetworks).map((n) => n.id))];
+  const prefixes = [...new Set(ids.flatMap((id) => [id.slice(0, 1), id.slice(0, 2), id.slice(0, 3)]))];
+  const refs = [...refsOf(w), ...ids, ...prefixes];
+  for (const host of ['h0', 'h1', 'h2']) {
+    for (const ref of refs) expect([host, ref, lookUpNetwork(w, host, ref)?.id]).toEqual([host, ref, findNetwork(allNetworks(w, host), ref)?.id]);
+  }
+  // Each case occurs: the full id wins over a local network named by it, a name over the prefix it is of another id,
+  // and a prefix unique among the swarm's networks but shared with a local one finds none.
+  expect(lookUpNetwork(w, 'h1', first)?.scope).toBe('swarm');
+  expect(lookUpNetwork(w, 'h0', second.slice(0, 3))?.name).toBe(second.slice(0, 3));
+  expect(lookUpNetwork(w, 'h1', second.slice(0, 2))?.scope).toBe('local');
+  const locals = Object.values(w.hosts).flatMap((shard) => Object.values(shard ?? {})).filter((h) => h.name === 'h1').flatMap((h) => Object.values(h.localNetworks));
+  const shared = prefixes.filter((p) => swarmIds().filter((id) => id.startsWith(p)).length === 1 && locals.some((n) => n.id.startsWith(p)) && !locals.some((n) => n.name === p));
+  expect(shared.length).toBeGreaterThan(0);
+  for (const p of shared) expect([p, lookUpNetwork(w, 'h1', p)]).toEqual([p, undefined]);
+});
+
 test('a docker run replaces its networks\' pools: the world before it keeps its own, and a pool cannot be changed in place', () => {
   const model = swarmWithNetworks();
   const before = model.world;
