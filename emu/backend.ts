@@ -89,7 +89,7 @@ export class EmuBackend implements Backend {
   /** The host namespaces of the swarm's nodes, whose holders play their daemons' traffic. */
   private swarmNodes: string[] = [];
   /** Each swarm node's traffic in the last world asked about (trafficOf). */
-  private traffic: { world?: World; byHost: Map<string, NodeTraffic | undefined> } = { byHost: new Map() };
+  private traffic?: { world: World; byHost: Map<string, NodeTraffic | undefined> };
   private readonly startNs = process.hrtime.bigint();
   private readonly epochStartNs: bigint;
   private readonly dns: EmbeddedDns;
@@ -332,35 +332,43 @@ export class EmuBackend implements Backend {
     const world = worlds[worlds.length - 1];
     const view = clusterView(world);
     const gossip = this.netdb.observeSteps(worlds.map((w) => (w === world ? view : clusterView(w))), Date.now());
-    // The table clocks moved: traffic is made anew.
-    this.traffic = { world, byHost: new Map() };
+    // The table clocks moved: traffic is made anew (trafficOf).
+    this.traffic = undefined;
+    const gone = new Set(deleted);
+    const nodes = view?.nodes ?? [];
+    const nodeHosts = new Set(nodes.map((n) => n.host));
+    // Each host's namespace, where this run made it and the step does not delete it.
+    const live = new Map<string, string>();
     const traffic = new Map<string, TrafficOf | undefined>();
     this.swarmNodes = [];
     for (const h of world.hostOrder) {
       const real = this.runNamespace(h, h);
-      if (!real || deleted.includes(real)) continue;
-      const node = view?.nodes.some((n) => n.host === h);
+      if (!real || gone.has(real)) continue;
+      live.set(h, real);
+      if (!nodeHosts.has(h)) {
+        traffic.set(real, undefined);
+        this.playedTraffic.delete(h);
+        continue;
+      }
       // A member answers the join syncs of the step as it answers the others'.
       const syncsIn = this.netdb.bulkSyncIn(h);
       const played = () => {
         const t = this.trafficOf(world, h)!;
         return { ...t, bulkSyncIn: [...t.bulkSyncIn, ...syncsIn] };
       };
-      traffic.set(real, node ? played : undefined);
-      if (node) {
-        this.swarmNodes.push(real);
-        this.playedTraffic.set(h, played);
-      } else this.playedTraffic.delete(h);
+      traffic.set(real, played);
+      this.swarmNodes.push(real);
+      this.playedTraffic.set(h, played);
     }
-    // Where each node's daemon is heard (warmHolders).
-    this.controlPoints = (view?.nodes ?? []).flatMap((n) => {
-      const real = this.runNamespace(n.host, n.host);
-      return real && !deleted.includes(real) ? [{ host: n.host, netns: n.host, device: 'eth0', realNetns: real, iface: 'eth0', role: 'host' as const, mine: [n.address] }] : [];
+    // Where each node's daemon is heard (warmHolders), in the swarm's order.
+    this.controlPoints = nodes.flatMap((n) => {
+      const real = live.get(n.host);
+      return real ? [{ host: n.host, netns: n.host, device: 'eth0', realNetns: real, iface: 'eth0', role: 'host' as const, mine: [n.address] }] : [];
     });
     await this.listeners.setTraffic(traffic);
     for (const [h, sends] of gossip) {
-      const real = this.runNamespace(h, h);
-      if (real && !deleted.includes(real)) this.listeners.gossip(real, sends);
+      const real = live.get(h);
+      if (real) this.listeners.gossip(real, sends);
     }
   }
 
@@ -379,7 +387,7 @@ export class EmuBackend implements Backend {
    * world and host: the holders and the capture's control flows read the same.
    */
   private trafficOf(world: World, host: string): NodeTraffic | undefined {
-    if (this.traffic.world !== world) this.traffic = { world, byHost: new Map() };
+    if (this.traffic?.world !== world) this.traffic = { world, byHost: new Map() };
     const byHost = this.traffic.byHost;
     if (!byHost.has(host)) {
       const view = clusterView(world);
