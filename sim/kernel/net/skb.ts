@@ -11,7 +11,10 @@ import { ETHERTYPE_ARP } from '../../wire/ethernet';
  */
 export class Skb {
   constructor(
-    /** Changed only by NAT, which puts a rewritten copy here (the frame seen so far stays as it was). */
+    /**
+     * Changed by NAT, which puts a rewritten copy here (the frame seen so far stays as it
+     * was), and by a tunnel, which wraps or unwraps it (retarget).
+     */
     public frame: Uint8Array,
     readonly flow: Flow | undefined,
     readonly dir: 'request' | 'reply',
@@ -20,9 +23,9 @@ export class Skb {
      * router's (weave's forwarder: to which peer, how many frames batched) or an Open vSwitch
      * action's (the tunnel it set), which the frame's bytes do not hold.
      */
-    readonly note?: string,
+    public note?: string,
     /** The vxlan device that wrapped this frame: it acts at step 4, where the frame leaves eth0. */
-    readonly encapsulatedBy?: string,
+    public encapsulatedBy?: string,
   ) {}
 
   /** A copy br_flood made (the bridge's control block): the taps of the port that sends it tell a flood from a forward. */
@@ -54,6 +57,58 @@ export class Skb {
   nfct: CtRef | undefined = undefined;
   ctState: CtState = 'UNTRACKED';
 
+  /**
+   * The frame whose headroom this skb owns (skb_headroom): ip output reserves NET_SKB_PAD
+   * bytes before a frame it builds, and a tunnel wrapping the frame writes its headers there
+   * instead of copying the frame (vxlan_xmit's skb_cow_head finds the room). An skb that
+   * shares its frame (a bridge's flood copy) owns none, and a frame replaced (NAT's copy) is
+   * no longer the one the room precedes.
+   */
+  head: Uint8Array | undefined = undefined;
+
+  /**
+   * The frame a tunnel wrapped, inside this one (skb->inner_mac_header): the receiving end
+   * takes it back as it was instead of cutting the bytes anew (innerFrame).
+   */
+  inner: Uint8Array | undefined = undefined;
+
+  /**
+   * The same skb carries a tunnel's wrapping of its frame, or the frame unwrapped, as Linux
+   * pushes and pulls headers on one sk_buff; skb_scrub_packet forgets what was said of the
+   * packet in the namespace it leaves (its conntrack entry, its forwarding, its marks), so
+   * it is, field for field, what a new skb of that frame would be.
+   */
+  retarget(frame: Uint8Array, encapsulatedBy: string | undefined, inner: Uint8Array | undefined): void {
+    this.frame = frame;
+    this.note = undefined;
+    this.encapsulatedBy = encapsulatedBy;
+    this.inner = inner;
+    this.head = undefined;
+    this.flooded = false;
+    this.forwarded = false;
+    this.arrivedAs = undefined;
+    this.fragMaxSize = undefined;
+    this.nfctNetns = undefined;
+    this.nfct = undefined;
+    this.ctState = 'UNTRACKED';
+  }
+
+  /**
+   * skb_clone: another skb of the same frame saying the same of it, for a receiver of its
+   * own (each host on a segment a broadcast reaches). It owns no headroom: the bytes are shared.
+   */
+  clone(): Skb {
+    const c = new Skb(this.frame, this.flow, this.dir, this.note, this.encapsulatedBy);
+    c.flooded = this.flooded;
+    c.lag = this.lag;
+    c.forwarded = this.forwarded;
+    c.arrivedAs = this.arrivedAs;
+    c.fragMaxSize = this.fragMaxSize;
+    c.inner = this.inner;
+    c.copyNfct(this);
+    return c;
+  }
+
   /** What conntrack said of `from` holds for this packet too (a forwarded copy, a fragment). */
   copyNfct(from: Skb): void {
     this.nfctNetns = from.nfctNetns;
@@ -75,15 +130,31 @@ export class FrameSlab {
   private used = 0;
 
   alloc(length: number): Uint8Array {
-    if (this.used + length > this.slab.byteLength) {
-      this.slab = new ArrayBuffer(Math.max(SLAB_BYTES, length));
+    return this.cut(length, 0);
+  }
+
+  /** A frame with NET_SKB_PAD bytes of headroom before it in its slab, for the skb that owns it to push headers into (Skb.head). */
+  allocWithHeadroom(length: number): Uint8Array {
+    return this.cut(length, NET_SKB_PAD);
+  }
+
+  private cut(length: number, headroom: number): Uint8Array {
+    const size = headroom + length;
+    if (this.used + size > this.slab.byteLength) {
+      this.slab = new ArrayBuffer(Math.max(SLAB_BYTES, size));
       this.used = 0;
     }
-    const frame = new Uint8Array(this.slab, this.used, length);
-    this.used = (this.used + length + 7) & ~7;
+    const frame = new Uint8Array(this.slab, this.used + headroom, length);
+    this.used = (this.used + size + 7) & ~7;
     return frame;
   }
 }
+
+/**
+ * The headroom Linux's alloc_skb leaves before a frame (NET_SKB_PAD, a cache line on x86):
+ * room for vxlan's outer Ethernet, IPv4, UDP and VXLAN headers (50 bytes).
+ */
+export const NET_SKB_PAD = 64;
 
 const SLAB_BYTES = 1 << 16;
 

@@ -34,9 +34,9 @@ export function segmentLearn(dp: Datapath, port: SimLink, mac: string): void {
   macs.set(mac, port);
 }
 
-/** A broadcast reaches every other interface on the segment. */
+/** A broadcast reaches every other interface on the segment, each with an skb of its own (a receiver may retarget it: vxlan_rcv). */
 function segmentFlood(dp: Datapath, dev: SimLink, skb: Skb, wait: number): void {
   for (const other of dp.kernel.underlay.values()) {
-    if (other !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, other, dev);
+    if (other !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb.clone(), other, dev);
   }
 }

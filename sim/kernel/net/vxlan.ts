@@ -22,7 +22,7 @@ import { pathMtu, route } from './ipv4/route';
 import { ipFragment } from './ipv4/ip_fragment';
 import { accepts, countRx, l3Input, recvTaps, VXLAN_OVERHEAD } from './dev';
 import { datagramBuffer, ipTransmit, NO_OPTIONS } from './ipv4/ip_output';
-import { resolvedNeigh } from './neighbour';
+import { resolvedNeigh, writeL2Header } from './neighbour';
 import { vxlanMissNotify } from '../watchmiss';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './sockets';
 
@@ -102,16 +102,27 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   const id = dp.nextIpId();
   if (!fits) return encapsulateInFragments(dp, vx, e, inner, skb, r, mtu, { src: r.src, dst: e.dst, protocol: IPPROTO_UDP, ttl: OUTER_TTL, id, tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0, options: NO_OPTIONS }, udpLength);
   const n = resolvedNeigh(dp, v.linkNetns, r);
-  const b = datagramBuffer(dp, r, n, udpLength);
+  // skb_cow_head: the headers go into the room before the frame when the skb owns it (and
+  // the next hop is known, so the outer Ethernet header is written now); else into a new buffer the frame is copied to.
+  const inPlace = n !== undefined && skb.head === inner;
+  const b = inPlace ? new Uint8Array(inner.buffer, inner.byteOffset - ENCAP_HEADROOM, ENCAP_HEADROOM + inner.length) : datagramBuffer(dp, r, n, udpLength);
+  if (inPlace) writeL2Header(b, r, n.mac!);
   const at = b.length - udpLength;
   writeIpv4PlainHeader(b, at - IPV4_MIN_HEADER_LEN, udpLength, 0, id, 0, OUTER_TTL, IPPROTO_UDP, r.srcAddr, ipv4ToNumber(e.dst));
   writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
   writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
-  b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
-  const out = new Skb(b, skb.flow, skb.dir, undefined, vx.name);
-  out.lag = skb.lag;
-  ipTransmit(dp, v.linkNetns, r, n, out);
+  if (!inPlace) b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
+  // The same skb leaves wrapped, its lag still ahead of the clock.
+  skb.retarget(b, vx.name, inner);
+  ipTransmit(dp, v.linkNetns, r, n, skb);
 }
+
+/**
+ * What vxlan pushes before the inner frame: outer Ethernet, IPv4, UDP and VXLAN headers
+ * (VXLAN_OVERHEAD, within NET_SKB_PAD), summed here: dev.ts, which defines that, imports
+ * this module, so its constants are not yet there when this one loads.
+ */
+const ENCAP_HEADROOM = ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN + UDP_HEADER_LEN + VXLAN_HEADER_LEN;
 
 /** No route to the VTEP: because the underlay device that would carry it is down (the reason a student needs), or none at all. */
 function noRouteToVtep(dp: Datapath, vx: SimLink, skb: Skb, vtep: string, noRoute: boolean): void {

@@ -19,7 +19,7 @@ import { ICMP_DEST_UNREACHABLE, ICMP_TIME_EXCEEDED, UNREACH_FRAG_NEEDED } from '
 import { ipv4PacketDstString, ipv4PacketEnd, ipv4PacketHeaderLength, ipv4PacketTtl, parseIpv4 } from '../../../wire/ipv4';
 import { Skb } from '../skb';
 import { devXmit } from '../dev';
-import { l2Header, neighOutput, resolvedNeigh } from '../neighbour';
+import { neighOutput, resolvedNeigh, writeL2Header } from '../neighbour';
 import { devForwards } from './devinet';
 import { icmpSend } from './icmp';
 import { ipFragment } from './ip_fragment';
@@ -100,7 +100,7 @@ function forwardOutput(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, l
   }
   const n = resolvedNeigh(dp, ns, r);
   if (n) {
-    skb.frame.set(l2Header(r, n.mac!), 0);
+    writeL2Header(skb.frame, r, n.mac!);
     return devXmit(dp, r.dev, skb);
   }
   const bare = new Skb(skb.frame.subarray(ip), skb.flow, skb.dir, skb.note);

@@ -12,7 +12,7 @@ import { emitIpv4, IPV4_MIN_HEADER_LEN, ipv4FlagsWord, ipv4HeaderLength, ipv4Pac
 import { bufferView } from '../../../wire/bytes';
 import { PayloadRewrite, Skb } from '../skb';
 import { countRx, devXmit, later, xmitTaps } from '../dev';
-import { l2Header, neighOutput, resolvedNeigh } from '../neighbour';
+import { neighOutput, resolvedNeigh, writeL2Header } from '../neighbour';
 import { ipFragment } from './ip_fragment';
 import { pathMtu, route } from './route';
 import { NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING } from '../netfilter';
@@ -46,6 +46,7 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     rewrite?.(b, at, payload.length);
     const skb = new Skb(b, flow, dir);
     skb.lag = lag;
+    if (n) skb.head = b;
     ipTransmit(dp, ns, r, n, skb);
     return undefined;
   }
@@ -97,14 +98,15 @@ function fragmentPastHooks(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: nu
 
 /**
  * The buffer of an option-less datagram that fits the device: with the next hop's MAC
- * known, its Ethernet header written (the frame leaves at once); otherwise bare, to wait
+ * known, its Ethernet header written (the frame leaves at once) and NET_SKB_PAD bytes of
+ * headroom before it, which the skb sending it may own (Skb.head); otherwise bare, to wait
  * for ARP. The caller writes the IPv4 header and the payload into its last
  * `headerLength` + `payloadLength` bytes.
  */
 export function datagramBuffer(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined, payloadLength: number, headerLength = IPV4_MIN_HEADER_LEN): Uint8Array {
-  const l2 = n ? ETHERNET_HEADER_LEN : 0;
-  const b = dp.frames.alloc(l2 + headerLength + payloadLength);
-  if (n) b.set(l2Header(r, n.mac!), 0);
+  if (!n) return dp.frames.alloc(headerLength + payloadLength);
+  const b = dp.frames.allocWithHeadroom(ETHERNET_HEADER_LEN + headerLength + payloadLength);
+  writeL2Header(b, r, n.mac!);
   return b;
 }
 

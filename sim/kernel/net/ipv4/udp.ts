@@ -25,14 +25,28 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
     const vni = vxlanVni(f, l4 + UDP_HEADER_LEN);
     if (!vx.up || (!vx.vxlan!.external && vni !== vx.vxlan!.vni)) continue;
     dp.trace.udpDeliver(dev, skb, vx, vni);
-    const inner = new Skb(f.subarray(l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd), skb.flow, skb.dir);
+    const inner = innerFrame(skb, f, l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd);
     // An external device's packets carry their tunnel as metadata; a datapath's vport hands them to the datapath.
-    if (vx.vxlan!.external && vx.odpDatapath) return toDatapath(dp, vx, skb, inner, vni);
-    // The outer datagram goes along for vxlan_snoop, which reads the sending VTEP from it only where the device learns.
-    dp.clock.call(dp.delays.vxlan + skb.lag, dp.vxlanRecvTask, vx, inner, f);
+    if (vx.vxlan!.external && vx.odpDatapath) return toDatapath(dp, vx, skb, new Skb(inner, skb.flow, skb.dir), vni);
+    // vxlan_rcv pulls the outer headers off the same skb. The outer datagram goes along for
+    // vxlan_snoop, which reads the sending VTEP from it only where the device learns.
+    const wait = dp.delays.vxlan + skb.lag;
+    skb.lag = 0;
+    skb.retarget(inner, undefined, undefined);
+    dp.clock.call(wait, dp.vxlanRecvTask, vx, skb, f);
     return;
   }
   udpSocketRcv(dp, ns, dev, skb, l4, end, udpEnd);
+}
+
+/**
+ * The inner frame at [start, end) of the datagram `f`: the one the sending vxlan wrapped
+ * (the skb's inner frame), when these are its bytes where it left them, else a view cut anew.
+ */
+function innerFrame(skb: Skb, f: Uint8Array, start: number, end: number): Uint8Array {
+  const inner = skb.inner;
+  if (inner !== undefined && inner.buffer === f.buffer && inner.byteOffset === f.byteOffset + start && inner.length === end - start) return inner;
+  return f.subarray(start, end);
 }
 
 /**
