@@ -57,7 +57,7 @@ test('an skb retargeted by a tunnel is, field for field, what a new skb of its f
   used.fragMaxSize = 1400;
   used.nfctNetns = {};
   used.ctState = 'ESTABLISHED';
-  used.head = used.frame;
+  used.ownHeadroom(used.frame, slab.current);
   const frame = slab.alloc(98);
   used.retarget(frame, 'vxlan1', undefined);
   used.lag = 0;
@@ -67,13 +67,14 @@ test('an skb retargeted by a tunnel is, field for field, what a new skb of its f
 test('a clone shares its frame and what is said of it, but owns no headroom (a segment broadcast gives each host its own)', () => {
   const slab = new FrameSlab();
   const skb = new Skb(slab.allocWithHeadroom(42), undefined, 'request', undefined, 'vxlan0');
-  skb.head = skb.frame;
+  skb.ownHeadroom(skb.frame, slab.current);
   skb.lag = 7;
   const copy = skb.clone();
   expect(copy).not.toBe(skb);
   expect(copy.frame).toBe(skb.frame);
   expect(copy.head).toBeUndefined();
-  expect({ ...copy, head: skb.head }).toEqual({ ...skb });
+  expect(copy.headSlab).toBeUndefined();
+  expect({ ...copy, head: skb.head, headSlab: skb.headSlab }).toEqual({ ...skb });
 });
 
 test('the headroom before a frame is its own: the next frame cut from the slab starts after it', () => {

@@ -65,12 +65,21 @@ export class Skb {
    * no longer the one the room precedes.
    */
   head: Uint8Array | undefined = undefined;
+  /** The slab `head` and its headroom were cut from (a typed array's `buffer` is a call into the runtime, every frame would pay it). */
+  headSlab: ArrayBuffer | undefined = undefined;
 
   /**
-   * The frame a tunnel wrapped, inside this one (skb->inner_mac_header): the receiving end
-   * takes it back as it was instead of cutting the bytes anew (innerFrame).
+   * The frame a tunnel wrapped in place, inside this skb's frame `innerOf` (skb->inner_mac_header):
+   * the receiving end takes it back as it was instead of cutting the bytes anew (innerFrame).
    */
   inner: Uint8Array | undefined = undefined;
+  innerOf: Uint8Array | undefined = undefined;
+
+  /** The skb owns the headroom before `frame`, which `slab` holds (see head). */
+  ownHeadroom(frame: Uint8Array, slab: ArrayBuffer): void {
+    this.head = frame;
+    this.headSlab = slab;
+  }
 
   /**
    * The same skb carries a tunnel's wrapping of its frame, or the frame unwrapped, as Linux
@@ -83,7 +92,9 @@ export class Skb {
     this.note = undefined;
     this.encapsulatedBy = encapsulatedBy;
     this.inner = inner;
+    this.innerOf = inner === undefined ? undefined : frame;
     this.head = undefined;
+    this.headSlab = undefined;
     this.flooded = false;
     this.forwarded = false;
     this.arrivedAs = undefined;
@@ -105,6 +116,7 @@ export class Skb {
     c.arrivedAs = this.arrivedAs;
     c.fragMaxSize = this.fragMaxSize;
     c.inner = this.inner;
+    c.innerOf = this.innerOf;
     c.copyNfct(this);
     return c;
   }
@@ -136,6 +148,11 @@ export class FrameSlab {
   /** A frame with NET_SKB_PAD bytes of headroom before it in its slab, for the skb that owns it to push headers into (Skb.head). */
   allocWithHeadroom(length: number): Uint8Array {
     return this.cut(length, NET_SKB_PAD);
+  }
+
+  /** The slab the last frame was cut from. */
+  get current(): ArrayBuffer {
+    return this.slab;
   }
 
   private cut(length: number, headroom: number): Uint8Array {

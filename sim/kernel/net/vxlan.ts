@@ -105,7 +105,7 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   // skb_cow_head: the headers go into the room before the frame when the skb owns it (and
   // the next hop is known, so the outer Ethernet header is written now); else into a new buffer the frame is copied to.
   const inPlace = n !== undefined && skb.head === inner;
-  const b = inPlace ? new Uint8Array(inner.buffer, inner.byteOffset - ENCAP_HEADROOM, ENCAP_HEADROOM + inner.length) : datagramBuffer(dp, r, n, udpLength);
+  const b = inPlace ? new Uint8Array(skb.headSlab!, inner.byteOffset - ENCAP_HEADROOM, ENCAP_HEADROOM + inner.length) : datagramBuffer(dp, r, n, udpLength);
   if (inPlace) writeL2Header(b, r, n.mac!);
   const at = b.length - udpLength;
   writeIpv4PlainHeader(b, at - IPV4_MIN_HEADER_LEN, udpLength, 0, id, 0, OUTER_TTL, IPPROTO_UDP, r.srcAddr, ipv4ToNumber(e.dst));
@@ -113,7 +113,7 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
   if (!inPlace) b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
   // The same skb leaves wrapped, its lag still ahead of the clock.
-  skb.retarget(b, vx.name, inner);
+  skb.retarget(b, vx.name, inPlace ? inner : undefined);
   ipTransmit(dp, v.linkNetns, r, n, skb);
 }
 

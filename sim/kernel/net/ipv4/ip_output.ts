@@ -46,7 +46,7 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     rewrite?.(b, at, payload.length);
     const skb = new Skb(b, flow, dir);
     skb.lag = lag;
-    if (n) skb.head = b;
+    if (n) skb.ownHeadroom(b, dp.frames.current);
     ipTransmit(dp, ns, r, n, skb);
     return undefined;
   }

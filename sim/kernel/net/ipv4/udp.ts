@@ -40,12 +40,13 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
 }
 
 /**
- * The inner frame at [start, end) of the datagram `f`: the one the sending vxlan wrapped
- * (the skb's inner frame), when these are its bytes where it left them, else a view cut anew.
+ * The inner frame at [start, end) of the datagram `f`: the one the sending vxlan wrapped in
+ * place (the skb's inner frame), when `f` is still the frame it wrapped it in and these are
+ * its bytes; else a view cut anew.
  */
 function innerFrame(skb: Skb, f: Uint8Array, start: number, end: number): Uint8Array {
   const inner = skb.inner;
-  if (inner !== undefined && inner.buffer === f.buffer && inner.byteOffset === f.byteOffset + start && inner.length === end - start) return inner;
+  if (inner !== undefined && skb.innerOf === f && inner.byteOffset === f.byteOffset + start && inner.length === end - start) return inner;
   return f.subarray(start, end);
 }
 
