@@ -50,7 +50,7 @@ export function busyboxCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx: 
  */
 function iflink(l: SimLink): number | undefined {
   if (l.type === 'veth' && l.peer) return l.peer.ifindex;
-  if (l.macvlan) return l.macvlan.lower.ifindex;
+  if (l.stacked) return l.stacked.lower.ifindex;
   if (l.type === 'vxlan' && l.vxlan && l.vxlan.linkNetns !== l.netns) return l.ifindex;
   return undefined;
 }

@@ -2,7 +2,6 @@
  * iproute2's view of the simulated kernel: `ip addr|link|route|neigh`, `ip -d link`,
  * `bridge fdb show`, in the format of iproute2 6.1 (Debian 12) so that sim and emu read alike.
  */
-import { macvlanUcPromisc } from './net/macvlan';
 import { Route, SimLink, SimNetns } from './objects';
 import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
 import { pmtuException, route } from './net/ipv4/route';
@@ -61,11 +60,11 @@ function defaultFlags(l: SimLink): { flags: string; state: string; qdisc: string
   // An ipip tunnel has no link layer: NOARP, no broadcast; up, its state is UNKNOWN.
   if (l.type === 'ipip') return l.up ? { flags: 'NOARP,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' } : { flags: 'NOARP', state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
   // iproute2 adds M-DOWN when the device's link (a veth's peer, a macvlan's lower device) is down and in the same namespace.
-  const link = l.type === 'veth' ? l.peer : l.macvlan?.lower;
+  const link = l.type === 'veth' ? l.peer : l.stacked?.lower;
   const mdown = link !== undefined && link.netns === l.netns && !link.up ? ',M-DOWN' : '';
   if (!l.up) return { flags: `BROADCAST,MULTICAST${mdown}`, state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
-  // A macvlan's carrier is its lower device's (netif_stacked_transfer_operstate).
-  if ((l.type === 'veth' || l.macvlan) && !link?.up) return { flags: `NO-CARRIER,BROADCAST,MULTICAST,UP${mdown}`, state: 'LOWERLAYERDOWN', qdisc: 'noqueue' };
+  // A stacked device's carrier is its lower device's (netif_stacked_transfer_operstate).
+  if ((l.type === 'veth' || l.stacked) && !link?.up) return { flags: `NO-CARRIER,BROADCAST,MULTICAST,UP${mdown}`, state: 'LOWERLAYERDOWN', qdisc: 'noqueue' };
   if (l.type === 'bridge') {
     if (l.ports.size === 0 && !l.explicitMac) return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' };
     return hasCarrier(l) ? { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UP', qdisc: 'noqueue' } : { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'DOWN', qdisc: 'noqueue' };
@@ -99,9 +98,9 @@ function linkHeader(l: SimLink, mode: boolean, opts: RenderOptions, ids: Map<Sim
       name += `@if${l.peer.ifindex}`;
       linkNetns = ' ' + netnsRef(l.peer.netns, opts, ids);
     }
-  } else if (l.macvlan) {
-    // Its lower device: named when in the same namespace, else its index and namespace (macvlan_get_link_net).
-    const lower = l.macvlan.lower;
+  } else if (l.stacked) {
+    // Its lower device: named when in the same namespace, else its index and namespace (macvlan_get_link_net, ipvlan's likewise).
+    const lower = l.stacked.lower;
     if (lower.netns === l.netns) name += `@${lower.name}`;
     else {
       name += `@if${lower.ifindex}`;
@@ -187,7 +186,7 @@ function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
   const port = !!l.master || !!l.odpDatapath;
   const [minMtu, maxMtu] = l.type === 'loopback' || l.type === 'dummy' ? [0, 0] : [68, 65535];
   // A device without unicast filtering (a veth, the underlay's NIC) that must take its open macvlans' MACs goes promiscuous for them (__dev_set_rx_mode's uc_promisc).
-  const promiscuous = port || macvlanUcPromisc(l);
+  const promiscuous = port || (l.rxHandler?.ucPromisc() ?? false);
   const lines = [head, `${ether} promiscuity ${promiscuous ? 1 : 0}  allmulti ${port ? 1 : 0} minmtu ${minMtu} maxmtu ${maxMtu} `];
   if (l.vxlan) {
     const v = l.vxlan;
@@ -198,9 +197,8 @@ function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
     else lines.push(`    vxlan id ${v.vni} ${tie}srcport 0 0 dstport ${v.dstport} ${fl ? fl + ' ' : ''}ttl auto ageing ${v.ageing} udpcsum noudp6zerocsumtx noudp6zerocsumrx `);
   } else if (l.type === 'ipip') {
     lines.push('    ipip any remote any local any ttl inherit nopmtudisc ');
-  } else if (l.macvlan) {
-    // The broadcast queue's length, as asked (none: the default) and as used (MACVLAN_DEFAULT_BC_QUEUE_LEN).
-    lines.push(`    macvlan mode ${l.macvlan.mode} bcqueuelen 1000 usedbcqueuelen 1000 `);
+  } else if (l.stacked) {
+    lines.push(l.stacked.details());
   } else if (l.type === 'veth' || l.type === 'dummy' || l.type === 'openvswitch') {
     lines.push(`    ${l.type} `);
   } else if (l.type === 'bridge') {
@@ -478,7 +476,7 @@ function jsonOut(value: unknown): Output {
 /** The fields of `ip -j link` (and the link part of `ip -j addr`, which has no linkmode), in iproute2's order. */
 function linkJson(l: SimLink, mode: boolean, stats: boolean, ids: Map<SimNetns, number>): Record<string, unknown> {
   const f = flags(l);
-  const lower = l.macvlan?.lower;
+  const lower = l.stacked?.lower;
   const crossNetns = l.type === 'veth' && l.peer ? l.peer.netns !== l.netns : lower ? lower.netns !== l.netns : !!l.vxlan && l.vxlan.linkNetns !== l.netns;
   const linked = l.type === 'veth' && l.peer ? { link_index: l.peer.ifindex } : lower ? { link_index: lower.ifindex } : crossNetns ? { link_index: l.ifindex } : {};
   const other = l.type === 'veth' && l.peer ? l.peer.netns : lower ? lower.netns : l.vxlan?.linkNetns;

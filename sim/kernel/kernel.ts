@@ -7,7 +7,7 @@ import { hexId, Rng } from '../model/ids';
 import { iptablesCommand } from './iptables';
 import { Derived, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
-import { macvlanLink, macvlanUnlink } from './net/macvlan';
+import { macvlanLink } from './net/macvlan';
 
 export class KernelError extends Error {}
 
@@ -20,6 +20,8 @@ export class SimKernel {
   readonly underlay = new Map<string, SimLink>();
   /** The same interfaces by MAC: where the segment delivers a unicast frame. */
   readonly underlayByMac = new Derived(() => new Map([...this.underlay.values()].map((l) => [l.mac, l])));
+  /** MACs the segment's switch learned behind a host's port that are no host interface's own (a macvlan's). */
+  readonly segmentLearned = new Map<string, SimLink>();
   /** The cluster's key-value store (etcd's v3 keyspace), as the control planes' writes left it. */
   readonly store = new Map<string, string>();
   private readonly rng: Rng;
@@ -74,9 +76,9 @@ export class SimKernel {
 
   private deleteLink(l: SimLink): void {
     l.vxlan?.peerFeed?.leave(l);
-    // A lower device takes its macvlans with it (macvlan_device_event, NETDEV_UNREGISTER).
-    for (const v of [...(l.macvlanPort?.vlans ?? [])]) this.deleteLink(v);
-    if (l.macvlan) macvlanUnlink(l);
+    // A lower device takes its stacked devices with it (macvlan_device_event, ipvlan_device_event: NETDEV_UNREGISTER).
+    for (const v of [...(l.rxHandler?.uppers ?? [])]) this.deleteLink(v);
+    l.stacked?.unlink(l);
     const ns = l.netns;
     ns.links.delete(l.name);
     if (l.master) {

@@ -11,7 +11,8 @@ import type { WeaveRouter } from './weaver';
 import type { MissWatch } from './watchmiss';
 import type { OdpDatapath } from './net/openvswitch';
 import type { Qdisc } from './net/sched/sch_generic';
-import type { MacvlanDev, MacvlanPort } from './net/macvlan';
+import type { Datapath } from './datapath';
+import type { Skb } from './net/skb';
 import { ipv4ToNumber } from '../wire/addr';
 
 /**
@@ -59,6 +60,34 @@ export class Derived<T> {
     }
     return this.value;
   }
+}
+
+/**
+ * A device made on a lower one (IFLA_LINK: a macvlan, an ipvlan), as its kind's module keeps
+ * it: the generic code asks only for the lower and the kind's `ip -d` line.
+ */
+export interface StackedDev {
+  readonly lower: SimLink;
+  /** The kind's own line of `ip -d link` (rtnl_link_ops' fill_info). */
+  details(): string;
+  /** The device leaves its lower's port (the kind's uninit); the port goes with its last device. */
+  unlink(dev: SimLink): void;
+}
+
+/**
+ * A lower device's rx_handler and its port (macvlan_port, ipvl_port): the devices stacked
+ * on it get its frames before its own stack does. Only one kind's port may sit on a device
+ * (netdev_rx_handler_register is EBUSY for a second).
+ */
+export interface RxHandler {
+  /** The devices on the lower, deleted with it (NETDEV_UNREGISTER). */
+  readonly uppers: Set<SimLink>;
+  /** Whether a stacked device takes this frame as its own: the lower is then seen taking it for it (the device layer publishes that). */
+  claims(frame: Uint8Array): boolean;
+  /** Hands the frame on: true when a stacked device consumed it (RX_HANDLER_CONSUMED), false when the lower's own stack gets it too. */
+  handle(dp: Datapath, lower: SimLink, skb: Skb): boolean;
+  /** Whether the lower must take frames for addresses of theirs it has no filter for (__dev_set_rx_mode's uc_promisc). */
+  ucPromisc(): boolean;
 }
 
 export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip' | 'openvswitch' | 'macvlan';
@@ -318,10 +347,10 @@ export class SimLink {
   odp?: OdpDatapath;
   /** A vport of an Open vSwitch datapath: that datapath's internal device. */
   odpDatapath?: SimLink;
-  /** A macvlan device: its lower device and mode. */
-  macvlan?: MacvlanDev;
-  /** A device macvlans sit on: their port, which its rx_handler hands their frames to. */
-  macvlanPort?: MacvlanPort;
+  /** A device stacked on a lower one (a macvlan, an ipvlan): its lower device and kind's own state. */
+  stacked?: StackedDev;
+  /** A lower device's rx_handler (netdev_rx_handler_register): the port its stacked devices hang on. */
+  rxHandler?: RxHandler;
   /** A bridge whose MTU was set after it was made (BROPT_MTU_SET_BY_USER): it no longer follows its ports'. */
   mtuSetByUser = false;
   /** An explicitly set MAC; a bridge without one takes its lowest port's. */

@@ -18,7 +18,6 @@ import { ipInput } from './ipv4/ip_input';
 import { devHardXmit } from './sched/sch_generic';
 import { weaverCapture } from '../weaver';
 import { odpReceive } from './openvswitch';
-import { macvlanHandleFrame } from './macvlan';
 
 /** What a device type does with a frame it is given to send (ndo_start_xmit). */
 export interface NetDeviceOps {
@@ -45,8 +44,13 @@ export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   // A user-space router's capture device (weave's vethwe-pcap): its packet socket takes every frame, nothing else does.
   if (dev.netns.weaveRouter?.config.device === dev.name) return weaverCapture(dp, dev, skb);
   countRx(dev, skb);
-  // A lower device of macvlans: its rx handler hands each its frames (macvlan_handle_frame).
-  if (dev.macvlanPort && macvlanHandleFrame(dp, dev, skb)) return;
+  // A lower device of stacked devices (macvlans, ipvlans): its rx handler hands each its frames.
+  const rx = dev.rxHandler;
+  if (rx !== undefined) {
+    // The lower is seen taking a frame one of them takes, as the uplink is where ip_rcv takes its own.
+    if (rx.claims(skb.frame)) dp.trace.uplinkRecv(dev, skb, false);
+    if (rx.handle(dp, dev, skb)) return;
+  }
   const br = dev.master;
   // A bridge port takes every frame for its bridge (the rx_handler); a device of its own, what is addressed to it.
   if (br === undefined && !accepts(dev, skb.frame)) return;

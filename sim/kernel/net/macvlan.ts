@@ -9,7 +9,7 @@
  */
 import type { Datapath } from '../datapath';
 import type { LinkKind } from '../../plan/ops';
-import type { SimLink } from '../objects';
+import type { RxHandler, SimLink, StackedDev } from '../objects';
 import { macToString } from '../../wire/addr';
 import { NetDeviceOps, accepts, devRecv, devXmit, later } from './dev';
 import { Skb } from './skb';
@@ -17,63 +17,98 @@ import { segmentLearn } from './underlay';
 
 export type MacvlanMode = Extract<LinkKind, { type: 'macvlan' }>['mode'];
 
-/** The lower device's side (macvlan_port): the macvlans on it. */
-export interface MacvlanPort {
-  readonly vlans: Set<SimLink>;
+const isGroup = (f: Uint8Array) => (f[0] & 1) === 1;
+
+/** The lower device's side (macvlan_port), its rx_handler's data: the macvlans on it. */
+class MacvlanPort implements RxHandler {
+  readonly uppers = new Set<SimLink>();
+
+  constructor(private readonly owner: SimLink) {}
+
+  /** macvlan_hash_lookup: the open macvlan on the port that has this MAC (a stopped one is out of the hash). */
+  lookup(mac: string): SimLink | undefined {
+    for (const v of this.uppers) if (v.up && v.mac === mac) return v;
+    return undefined;
+  }
+
+  claims(f: Uint8Array): boolean {
+    if (!isGroup(f)) return this.lookup(macToString(f, 0)) !== undefined;
+    for (const v of this.uppers) if (v.up && accepts(v, f)) return true;
+    return false;
+  }
+
+  /**
+   * macvlan_handle_frame: a unicast frame for a macvlan's MAC is that macvlan's; a broadcast
+   * is every macvlan's (each a copy, traced only where it will be taken), and the lower's own
+   * stack sees it too (RX_HANDLER_PASS).
+   */
+  handle(dp: Datapath, _lower: SimLink, skb: Skb): boolean {
+    const f = skb.frame;
+    if (isGroup(f)) {
+      for (const v of this.uppers) if (v.up) devRecv(dp, v, new Skb(f, accepts(v, f) ? skb.flow : undefined, skb.dir));
+      return false;
+    }
+    const vlan = this.lookup(macToString(f, 0));
+    if (!vlan) return false;
+    devRecv(dp, vlan, skb);
+    return true;
+  }
+
+  /** The lower has no unicast filter to list its macvlans' MACs in: an open one with a MAC of its own makes it promiscuous. */
+  ucPromisc(): boolean {
+    for (const v of this.uppers) if (v.up && v.mac !== this.owner.mac) return true;
+    return false;
+  }
+
 }
 
-/** A macvlan device (macvlan_dev): its lower device and mode. */
-export interface MacvlanDev {
-  readonly lower: SimLink;
-  readonly mode: MacvlanMode;
+/** A macvlan device (macvlan_dev): its lower device, its port there and its mode. */
+class MacvlanDev implements StackedDev {
+  constructor(readonly lower: SimLink, readonly port: MacvlanPort, readonly mode: MacvlanMode) {}
+
+  // The broadcast queue's length, as asked (none: the default) and as used (MACVLAN_DEFAULT_BC_QUEUE_LEN).
+  details(): string {
+    return `    macvlan mode ${this.mode} bcqueuelen 1000 usedbcqueuelen 1000 `;
+  }
+
+  /** macvlan_uninit: the device leaves its lower's port; the port goes with its last macvlan. */
+  unlink(dev: SimLink): void {
+    this.port.uppers.delete(dev);
+    if (this.port.uppers.size === 0 && this.lower.rxHandler === this.port) this.lower.rxHandler = undefined;
+  }
+}
+
+function macvlanOf(dev: SimLink): MacvlanDev {
+  const m = dev.stacked;
+  if (!(m instanceof MacvlanDev)) throw new Error(`${dev.name} is no macvlan`);
+  return m;
 }
 
 /** macvlan_common_newlink: `dev` becomes a macvlan on `lower`, whose port (made with its first macvlan) lists it. */
 export function macvlanLink(dev: SimLink, lower: SimLink, mode: MacvlanMode): SimLink {
-  dev.macvlan = { lower, mode };
-  (lower.macvlanPort ??= { vlans: new Set() }).vlans.add(dev);
+  let port = lower.rxHandler;
+  if (port === undefined) lower.rxHandler = port = new MacvlanPort(lower);
+  if (!(port instanceof MacvlanPort)) throw new Error(`${lower.name}: its rx_handler is another kind's (Device or resource busy)`);
+  port.uppers.add(dev);
+  dev.stacked = new MacvlanDev(lower, port, mode);
   return dev;
 }
-
-/** macvlan_uninit: the device leaves its lower's port; the port goes with its last macvlan. */
-export function macvlanUnlink(dev: SimLink): void {
-  const lower = dev.macvlan?.lower;
-  if (!lower?.macvlanPort) return;
-  lower.macvlanPort.vlans.delete(dev);
-  if (lower.macvlanPort.vlans.size === 0) lower.macvlanPort = undefined;
-}
-
-/** macvlan_hash_lookup: the open macvlan on the port that has this MAC (a stopped one is out of the hash). */
-function lookup(port: MacvlanPort, mac: string): SimLink | undefined {
-  for (const v of port.vlans) if (v.up && v.mac === mac) return v;
-  return undefined;
-}
-
-/** Whether a lower device is promiscuous for its macvlans: it has one open with a MAC of its own, and no unicast filter to list it in. */
-export function macvlanUcPromisc(lower: SimLink): boolean {
-  if (!lower.macvlanPort) return false;
-  for (const v of lower.macvlanPort.vlans) if (v.up && v.mac !== lower.mac) return true;
-  return false;
-}
-
-const isGroup = (f: Uint8Array) => (f[0] & 1) === 1;
 
 export const macvlanOps: NetDeviceOps = {
   // macvlan_queue_xmit: bridge mode hands a frame for a sibling across, and a broadcast to every sibling as well as out.
   xmit(dp, dev, skb) {
-    const { lower, mode } = dev.macvlan!;
-    const port = lower.macvlanPort!;
+    const { lower, port, mode } = macvlanOf(dev);
     const f = skb.frame;
     if (mode === 'bridge') {
       if (isGroup(f)) {
-        for (const v of port.vlans) {
-          if (v === dev || !v.up || v.macvlan!.mode !== 'bridge') continue;
+        for (const v of port.uppers) {
+          if (v === dev || !v.up || macvlanOf(v).mode !== 'bridge') continue;
           const copy = new Skb(f, accepts(v, f) ? skb.flow : undefined, skb.dir);
           later(dp, copy, dp.delays.veth, dp.devRecvTask, v);
         }
       } else {
-        const dest = lookup(port, macToString(f, 0));
-        if (dest && dest.macvlan!.mode === 'bridge') return later(dp, skb, dp.delays.veth, dp.devRecvTask, dest);
+        const dest = port.lookup(macToString(f, 0));
+        if (dest && macvlanOf(dest).mode === 'bridge') return later(dp, skb, dp.delays.veth, dp.devRecvTask, dest);
       }
     }
     // The lab's switch learns the macvlan's MAC behind this host's port, as ul0 (a Linux bridge) does in emu.
@@ -81,32 +116,3 @@ export const macvlanOps: NetDeviceOps = {
     devXmit(dp, lower, skb);
   },
 };
-
-/**
- * macvlan_handle_frame, the lower's rx_handler: true when a macvlan took the frame. A
- * unicast frame for a macvlan's MAC is that macvlan's; a broadcast is every macvlan's (each
- * a copy), and the lower's own stack sees it too (RX_HANDLER_PASS).
- */
-export function macvlanHandleFrame(dp: Datapath, lower: SimLink, skb: Skb): boolean {
-  const port = lower.macvlanPort!;
-  const f = skb.frame;
-  if (isGroup(f)) {
-    // Each copy stays traced only where it will be taken; the lower is seen taking it for the first such.
-    let traced = false;
-    for (const v of port.vlans) {
-      if (!v.up) continue;
-      const taken = accepts(v, f);
-      if (taken && !traced) {
-        dp.trace.uplinkRecv(lower, skb, false);
-        traced = true;
-      }
-      devRecv(dp, v, new Skb(f, taken ? skb.flow : undefined, skb.dir));
-    }
-    return false;
-  }
-  const vlan = lookup(port, macToString(f, 0));
-  if (!vlan) return false;
-  dp.trace.uplinkRecv(lower, skb, false);
-  devRecv(dp, vlan, skb);
-  return true;
-}

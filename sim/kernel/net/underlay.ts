@@ -17,21 +17,17 @@ function segmentXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
   const wait = dp.delays.underlay + skb.lag;
   skb.lag = 0;
   if (dst !== BROADCAST_MAC) {
-    const to = dp.kernel.underlayByMac.get().get(dst) ?? learned.get(dp.kernel)?.get(dst);
+    const to = dp.kernel.underlayByMac.get().get(dst) ?? dp.kernel.segmentLearned.get(dst);
     if (to && to !== dev) dp.clock.call(wait, dp.segmentArriveTask, skb, to, dev);
     return;
   }
   segmentFlood(dp, dev, skb, wait);
 }
 
-/** MACs the switch learned behind a host's port that are no host interface's own (a macvlan's), per kernel. */
-const learned = new WeakMap<Datapath['kernel'], Map<string, SimLink>>();
-
-/** The switch learns `mac` behind `port` (a host's interface) from a frame it sends. */
+/** The switch learns `mac` behind `port` (a host's interface) from a frame it sends; the table is written only when that changes. */
 export function segmentLearn(dp: Datapath, port: SimLink, mac: string): void {
-  let macs = learned.get(dp.kernel);
-  if (!macs) learned.set(dp.kernel, (macs = new Map()));
-  macs.set(mac, port);
+  const macs = dp.kernel.segmentLearned;
+  if (macs.get(mac) !== port) macs.set(mac, port);
 }
 
 /** A broadcast reaches every other interface on the segment, each with an skb of its own (a receiver may retarget it: vxlan_rcv). */
