@@ -9,29 +9,13 @@ import { randomBytes } from 'crypto';
 import { KernelFeatureMissing, PrerequisiteError } from '../sim/errors';
 import { Scenario } from '../sim/scenario/schema';
 import { machineNeeds } from '../sim/model/drivers';
-import type { KernelFeatureName } from '../sim/model/drivers/driver';
+import type { KernelFeature } from '../sim/model/drivers/driver';
 
 /** The words a step's command begins with that put the cluster store to use (a dockerd on a store connects to it: emu's is etcd, whatever its URL's scheme). */
 const STORE_USERS = /^(sudo\s+)?(etcdctl|flanneld|dockerd\s.*--cluster-store)\b/;
 
-/**
- * A kernel feature and how to find it: the `ip link add … type` words that make a device of
- * its kind, or the generic netlink family its module registers (asking for it loads it).
- */
-interface KernelFeature {
-  name: string;
-  /** What the refusal says the scenario needs. */
-  what: string;
-  config: string;
-  linkArgs?: string[];
-  genlFamily?: string;
-}
-
-const VXLAN: KernelFeature = { name: 'vxlan', what: 'vxlan devices', config: 'CONFIG_VXLAN', linkArgs: ['vxlan', 'id', '1', 'dstport', '8472'] };
-const IPIP: KernelFeature = { name: 'ipip', what: 'ipip devices', config: 'CONFIG_NET_IPIP', linkArgs: ['ipip'] };
-/** Weave's fast datapath: an Open vSwitch kernel datapath, made over generic netlink (ovs_datapath). */
-const OPENVSWITCH: KernelFeature = { name: 'openvswitch', what: 'Open vSwitch datapath', config: 'CONFIG_OPENVSWITCH', genlFamily: 'ovs_datapath' };
-const KERNEL_FEATURES: Record<KernelFeatureName, KernelFeature> = { ipip: IPIP, openvswitch: OPENVSWITCH };
+/** Flannel's vxlan backend (no Docker network driver: its store's config asks for it). */
+const VXLAN: KernelFeature = { name: 'vxlan', what: 'vxlan devices', config: 'CONFIG_VXLAN', probe: [['link', 'add', 'probe0', 'type', 'vxlan', 'id', '1', 'dstport', '8472']] };
 
 /** The Debian package of each program a scenario may need. */
 const PACKAGES: Record<string, string> = { etcd: 'etcd-server', etcdctl: 'etcd-client', bird: 'bird2', birdc: 'bird2' };
@@ -43,7 +27,7 @@ export function scenarioNeeds(s: Scenario): { programs: string[]; features: Kern
   const drivers = machineNeeds(s.steps.map((st) => st.command));
   return {
     programs: [...(usesStore ? ['etcd', 'etcdctl'] : []), ...drivers.programs],
-    features: [...(usesFlannelVxlan ? [VXLAN] : []), ...drivers.kernel.map((k) => KERNEL_FEATURES[k])],
+    features: [...(usesFlannelVxlan ? [VXLAN] : []), ...drivers.kernel],
   };
 }
 
@@ -56,7 +40,7 @@ function hasProgram(cmd: string): boolean {
   }
 }
 
-/** Whether the kernel makes a device of this kind: one made and dropped in a scratch namespace of our own. */
+/** Whether the kernel has the feature: its generic netlink family, or its probe's devices made (and dropped with it) in a scratch namespace of our own. */
 function kernelHas(f: KernelFeature): boolean {
   if (f.genlFamily) {
     try {
@@ -69,7 +53,7 @@ function kernelHas(f: KernelFeature): boolean {
   const ns = `cnmprobe${randomBytes(3).toString('hex')}`;
   try {
     execFileSync('ip', ['netns', 'add', ns], { stdio: 'ignore' });
-    execFileSync('ip', ['-n', ns, 'link', 'add', 'probe0', 'type', ...(f.linkArgs ?? [])], { stdio: 'ignore' });
+    for (const argv of f.probe ?? []) execFileSync('ip', ['-n', ns, ...argv], { stdio: 'ignore' });
     return true;
   } catch {
     return false;

@@ -7,6 +7,9 @@ import { opToCommands, UNDERLAY } from '../sim/plan/iproute2';
 import { commandLine, PLAN_NAMES, planText } from '../sim/plan/explain';
 import { restoreScript, toPhases } from '../emu/translate';
 import { NameMap } from '../emu/names';
+import { StackedKind, StackedType, stackedTypes } from '../sim/plan/links';
+import { SimKernel } from '../sim/kernel/kernel';
+import { ipCommand } from '../sim/kernel/iproute';
 
 const VXLAN = { type: 'vxlan' as const, vni: 4097, dstport: 4789, proxy: true, l2miss: true, l3miss: true, learning: true, ageing: 300 };
 
@@ -65,6 +68,28 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
   'odp.datapath': [{ op: 'odp.datapath', host: 'r0', netns: 'r0', name: 'datapath' }, []],
   'odp.vport': [{ op: 'odp.vport', host: 'r0', netns: 'r0', datapath: 'datapath', vport: { type: 'vxlan', name: 'vxlan-6784', dstport: 6784 } }, []],
 };
+
+/**
+ * One device of each kind registered on a lower device (the Record makes a new kind a compile
+ * error here), the line explain prints for it, and the kind's line of `ip -d link` in sim.
+ */
+const STACKED: Record<StackedType, [StackedKind, string, string]> = {
+  macvlan: [{ type: 'macvlan', parent: 'eth0', mode: 'bridge' }, 'ip link add veth1a txqueuelen 0 link eth0 type macvlan mode bridge', '    macvlan mode bridge bcqueuelen 1000 usedbcqueuelen 1000 '],
+};
+
+describe('link kinds on a lower device', () => {
+  test.each(stackedTypes())('%s: rendered by its spec, made by its sim device, shown by ip -d', (type) => {
+    const [kind, line, details] = STACKED[type];
+    const op: PlanOp = { op: 'link.add', host: 'r0', netns: 'r0', name: 'veth1a', kind, txqueuelen: 0 };
+    expect(opToCommands(op, PLAN_NAMES).map(commandLine)).toEqual([line]);
+    const k = new SimKernel(1);
+    k.apply({ op: 'host.add', host: 'r0', iface: 'eth0', address: '198.51.100.10/24' });
+    k.apply(op);
+    const dev = k.link('r0', 'r0', 'veth1a');
+    expect(dev.stacked?.lower).toBe(k.link('r0', 'r0', 'eth0'));
+    expect(ipCommand(k.netns('r0', 'r0'), ['-d', 'link', 'show', 'veth1a'], { namesVisible: true }).stdout).toContain(`\n${details}`);
+  });
+});
 
 describe('PlanOp → iproute2', () => {
   test.each(Object.entries(TABLE))('%s renders as explain prints it', (_kind, [op, lines]) => {

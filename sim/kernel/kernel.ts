@@ -7,7 +7,8 @@ import { hexId, Rng } from '../model/ids';
 import { iptablesCommand } from './iptables';
 import { Derived, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
-import { macvlanLink } from './net/macvlan';
+import { stackedDevice } from './net/stacked';
+import { isStackedKind } from '../plan/links';
 
 export class KernelError extends Error {}
 
@@ -140,9 +141,13 @@ export class SimKernel {
           made.push(a, b);
         } else if (k.type === 'bridge' || k.type === 'dummy') {
           made.push(this.newLink(ns, op.name, k.type, op.mtu, op.mac));
-        } else if (k.type === 'macvlan') {
+        } else if (isStackedKind(k)) {
+          // A device on a lower one (rtnl_newlink with IFLA_LINK): its MTU is the lower's unless given, and its kind's newlink ties them.
           const lower = this.link(op.host, op.netns, k.parent);
-          made.push(macvlanLink(this.newLink(ns, op.name, 'macvlan', op.mtu ?? lower.mtu, op.mac), lower, k.mode));
+          const device = stackedDevice(k.type);
+          const dev = this.newLink(ns, op.name, k.type, op.mtu ?? lower.mtu, op.mac, device.lowerMac ? lower.mac : undefined);
+          device.newlink(dev, lower, k);
+          made.push(dev);
         } else if (k.type === 'ipip') {
           // An ipip device has no link-layer address.
           made.push(this.newLink(ns, op.name, 'ipip', op.mtu, undefined, '00:00:00:00:00:00'));

@@ -13,6 +13,7 @@ import type { OdpDatapath } from './net/openvswitch';
 import type { Qdisc } from './net/sched/sch_generic';
 import type { Datapath } from './datapath';
 import type { Skb } from './net/skb';
+import type { StackedType } from '../plan/links';
 import { ipv4ToNumber } from '../wire/addr';
 
 /**
@@ -90,7 +91,7 @@ export interface RxHandler {
   ucPromisc(): boolean;
 }
 
-export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip' | 'openvswitch' | 'macvlan';
+export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip' | 'openvswitch' | StackedType;
 
 export interface Address {
   ip: string;

@@ -10,6 +10,7 @@
  * bridge in one more namespace, the underlay; `host.add` is rendered as that wiring.
  */
 import { expandPeers, PlanOp } from './ops';
+import { isStackedKind, stackedArgs } from './links';
 
 /**
  * The namespace that holds the segment the hosts meet on, named like a host of its own; a
@@ -94,7 +95,7 @@ export function opToCommands(op: PlanOp, n: Namer): Command[] {
       const k = op.kind;
       if (k.type === 'bridge') return [ip(...head, 'bridge')];
       if (k.type === 'dummy') return [ip(...head, 'dummy')];
-      if (k.type === 'macvlan') return [ip(...head.slice(0, -1), 'link', n.name(k.parent), 'type', 'macvlan', 'mode', k.mode)];
+      if (isStackedKind(k)) return [ip(...head.slice(0, -1), 'link', n.name(k.parent), 'type', ...stackedArgs(k))];
       // The peer takes the MTU too: `ip link add` gives a veth peer 1500 unless told, where libnetwork sets both ends.
       if (k.type === 'veth') return [ip(...head, 'veth', 'peer', 'name', n.name(k.peer), ...mtu, ...qlen)];
       // `name` first: iproute2 would read a device called `t…` as an abbreviated `txqueuelen`.

@@ -4,6 +4,7 @@
  * own namespace is named after the host. Each op maps to iproute2 and bridge commands
  * (see iproute2.ts).
  */
+import type { StackedKind } from './links';
 
 export type VxlanAttrs = {
   vni: number;
@@ -29,8 +30,8 @@ export type LinkKind =
   | { type: 'veth'; peer: string }
   /** A device that drops what it is sent: the macvlan driver's parent when none is given. */
   | { type: 'dummy' }
-  /** A device with a MAC of its own on a lower device (`link eth0 type macvlan mode bridge`): the macvlan driver's container interface. */
-  | { type: 'macvlan'; parent: string; mode: 'bridge' | 'private' | 'vepa' | 'passthru' }
+  /** A device made on a lower one (a macvlan, an ipvlan): each kind registered in links/index.ts. */
+  | StackedKind
   | ({ type: 'vxlan' } & VxlanAttrs)
   /** An IP-in-IP tunnel with no fixed remote: the outer destination is each route's gateway (Linux's tunl0, the ipip module's fallback device). */
   | { type: 'ipip' };

@@ -1,15 +1,15 @@
 /** The scenario file format (docs/scenarios.md), as zod schemas, and plain checks that pass a valid file without them. */
 import type { z } from 'zod';
 import { isIpv4 } from '../wire/addr';
-import { MAX_STEP } from '../trace/paths';
+import { MAX_STEP, VERDICT_KINDS, type VerdictKind } from '../trace/paths';
 import { RESOLVE_STEP } from '../trace/paths/path';
 
 export const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 /** Host names become parts of namespace names, so they stay short and plain. */
 export const HOST_RE = /^[a-z][a-z0-9-]{0,11}$/;
 
-/** What `expect: { path: … }` may name. */
-export const EXPECT_PATHS = ['overlay', 'local', 'outside', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave', 'macvlan', 'none'] as const;
+/** What `expect: { path: … }` may name: a registered path model's verdict, or none (the request was lost). */
+export const EXPECT_PATHS: readonly ['none', ...VerdictKind[]] = ['none', ...VERDICT_KINDS];
 const EXPECT_KEYS = ['exit', 'stdout', 'stderr', 'path', 'drop-at'];
 const DELAY_KEYS = ['veth', 'bridge', 'vxlan', 'stack', 'underlay', 'dns'] as const;
 const SCENARIO_KEYS = ['name', 'description', 'seed', 'timeout', 'delays', 'hosts', 'steps'];

@@ -1,10 +1,10 @@
 /** What path a flow's first echo request took, in the terms of a scenario's `expect.path`, by the flow's own path model. */
 import { Flow, Hop } from './types';
-import { pathOf } from './paths';
-import { RESOLVE_STEP, VerdictRule } from './paths/path';
+import { pathOf, VerdictKind } from './paths';
+import { RESOLVE_STEP } from './paths/path';
 
 export interface PathVerdict {
-  kind: VerdictRule['kind'] | 'none' | 'unknown';
+  kind: VerdictKind | 'none' | 'unknown';
   /** The step at which the request was dropped. */
   dropAt?: number;
   steps: number[];

@@ -8,14 +8,13 @@
  * host's parent address.
  */
 import type { Datapath } from '../datapath';
-import type { LinkKind } from '../../plan/ops';
+import type { MacvlanMode } from '../../plan/links/macvlan';
 import type { RxHandler, SimLink, StackedDev } from '../objects';
 import { macToString } from '../../wire/addr';
 import { NetDeviceOps, accepts, devRecv, devXmit, later } from './dev';
 import { Skb } from './skb';
 import { segmentLearn } from './underlay';
-
-export type MacvlanMode = Extract<LinkKind, { type: 'macvlan' }>['mode'];
+import type { StackedDevice } from './stacked';
 
 const isGroup = (f: Uint8Array) => (f[0] & 1) === 1;
 
@@ -85,16 +84,15 @@ function macvlanOf(dev: SimLink): MacvlanDev {
 }
 
 /** macvlan_common_newlink: `dev` becomes a macvlan on `lower`, whose port (made with its first macvlan) lists it. */
-export function macvlanLink(dev: SimLink, lower: SimLink, mode: MacvlanMode): SimLink {
+function macvlanNewlink(dev: SimLink, lower: SimLink, mode: MacvlanMode): void {
   let port = lower.rxHandler;
   if (port === undefined) lower.rxHandler = port = new MacvlanPort(lower);
   if (!(port instanceof MacvlanPort)) throw new Error(`${lower.name}: its rx_handler is another kind's (Device or resource busy)`);
   port.uppers.add(dev);
   dev.stacked = new MacvlanDev(lower, port, mode);
-  return dev;
 }
 
-export const macvlanOps: NetDeviceOps = {
+const macvlanOps: NetDeviceOps = {
   // macvlan_queue_xmit: bridge mode hands a frame for a sibling across, and a broadcast to every sibling as well as out.
   xmit(dp, dev, skb) {
     const { lower, port, mode } = macvlanOf(dev);
@@ -116,3 +114,5 @@ export const macvlanOps: NetDeviceOps = {
     devXmit(dp, lower, skb);
   },
 };
+
+export const macvlanDevice: StackedDevice<'macvlan'> = { ops: macvlanOps, newlink: (dev, lower, k) => macvlanNewlink(dev, lower, k.mode) };

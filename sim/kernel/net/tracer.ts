@@ -164,14 +164,15 @@ export class Tracer implements DeviceTaps, Tracepoints {
     // A frame of no flow, with no capture written, is nothing to the tracer: a device point costs this test.
     if (skb.flow === undefined && this.pcaps === undefined) return;
     switch (dev.type) {
-      // A container's macvlan sends as a container's veth does.
-      case 'veth': case 'macvlan': return this.vethXmit(dev, skb);
+      case 'veth': return this.vethXmit(dev, skb);
       case 'underlay': return this.underlayXmit(dev, skb);
       case 'bridge': return this.bridgeDown(dev, skb);
       // A bridge port's frame, from the bridge (forwarded or flooded); a routed one (flannel.1's, vxlan.calico's) from the stack.
       case 'vxlan': return dev.master ? this.bridgeToVxlan(dev, skb) : this.routedToVxlan(dev, skb);
       case 'ipip': return this.intoTunnel(dev, skb);
       case 'loopback': return this.localSend(dev, skb);
+      // A container's device stacked on its host's (a macvlan, an ipvlan) sends as a container's veth does.
+      default: if (dev.stacked) return this.vethXmit(dev, skb);
     }
   }
 
@@ -180,12 +181,13 @@ export class Tracer implements DeviceTaps, Tracepoints {
     if (skb.flow === undefined && this.pcaps === undefined) return;
     switch (dev.type) {
       case 'veth': return dev.master ? this.portRecv(dev, skb) : this.stackRecv(dev, skb);
-      case 'macvlan': return this.stackRecv(dev, skb);
       // A bridge takes a frame up to its host's stack (br_pass_frame_up).
       case 'bridge': return this.bridgeUp(dev, skb);
       // The inner frame vxlan_rcv took off, received on the device.
       case 'vxlan': return this.decap(dev, skb);
       case 'ipip': return this.outOfTunnel(dev, skb);
+      // A container's device stacked on its host's takes what is its own as a container's veth does.
+      default: if (dev.stacked) return this.stackRecv(dev, skb);
     }
   }
 

@@ -32,7 +32,7 @@ import { DaemonRefusal, NotModelled } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { CalicoNode, CalicoPool, CalicoStore, EncapMode, Endpoint, hostOf, Network, shardValues, World } from '../world';
-import { CaptureSpot, KernelFeatureName, localNetwork, NetworkDriver, NetworkSpec } from './driver';
+import { CaptureSpot, KernelFeature, localNetwork, NetworkDriver, NetworkSpec } from './driver';
 import { byteCompare } from '../../text/natural';
 import { withGateway } from '../ipam';
 
@@ -441,10 +441,12 @@ export const calicoDriver: NetworkDriver = {
  * What a scenario's commands need of a real machine: BIRD (and birdc) where calico/node
  * runs, and IP-in-IP in the kernel when a pool is patched to use it.
  */
-function calicoNeeds(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] } {
+const IPIP: KernelFeature = { name: 'ipip', what: 'ipip devices', config: 'CONFIG_NET_IPIP', probe: [['link', 'add', 'probe0', 'type', 'ipip']] };
+
+function calicoNeeds(commands: string[]): { programs: string[]; kernel: KernelFeature[] } {
   const lines = commands.map((c) => c.trim());
   return {
     programs: lines.some((c) => /^calicoctl\s+node\s+run\b/.test(c)) ? ['bird', 'birdc'] : [],
-    kernel: lines.some((c) => /^calicoctl\s+patch\s/.test(c) && /"ipipMode"\s*:\s*"(Always|CrossSubnet)"/.test(c)) ? ['ipip'] : [],
+    kernel: lines.some((c) => /^calicoctl\s+patch\s/.test(c) && /"ipipMode"\s*:\s*"(Always|CrossSubnet)"/.test(c)) ? [IPIP] : [],
   };
 }

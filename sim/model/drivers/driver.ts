@@ -13,8 +13,21 @@ import { initialState, networkMachine } from '../machines';
 import { Tx } from '../tx';
 import { Endpoint, Network, World } from '../world';
 
-/** A kernel feature a driver's scenarios may need that a machine may lack (emu probes it before it starts). */
-export type KernelFeatureName = 'ipip' | 'openvswitch';
+/**
+ * A kernel feature a driver's scenarios may need that a machine may lack, and how emu finds
+ * it before it starts: `ip` commands that make a device of its kind in a scratch namespace,
+ * or the generic netlink family its module registers (asking for it loads it). The driver
+ * states it, so a new driver's feature is its own.
+ */
+export interface KernelFeature {
+  name: string;
+  /** What the refusal says the scenario needs. */
+  what: string;
+  config: string;
+  /** `ip` argument lists, run in order in the scratch namespace: the feature is there when all succeed. */
+  probe?: string[][];
+  genlFamily?: string;
+}
 
 /** What `docker network create` asks for, whatever the driver. */
 export interface NetworkSpec {
@@ -146,7 +159,7 @@ export interface NetworkDriver {
    */
   gossip?(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del'): void;
   /** What a scenario's commands need of a real machine for this driver (emu): programs to run, kernel features (`ipip`). */
-  needs?(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] };
+  needs?(commands: string[]): { programs: string[]; kernel: KernelFeature[] };
   /**
    * Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port
    * of; or, `stacked` (the device's kind), that the endpoint's interface is no veth but a

@@ -7,7 +7,7 @@ import { subnetContains } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
 import { bridgeDriver } from './bridge';
 import { calicoDriver } from './calico';
-import { CaptureSpot, HostDevice, HostProgram, KernelFeatureName, NetworkDriver, PeerAnswer } from './driver';
+import { CaptureSpot, HostDevice, HostProgram, KernelFeature, NetworkDriver, PeerAnswer } from './driver';
 import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
 import { macvlanDriver } from './macvlan';
@@ -123,7 +123,8 @@ export function hostsRedrawn(before: World | undefined, after: World): Set<strin
 }
 
 /** What a scenario's commands need of a real machine (emu), as every driver says: programs to run and kernel features. */
-export function machineNeeds(commands: string[]): { programs: string[]; kernel: KernelFeatureName[] } {
+export function machineNeeds(commands: string[]): { programs: string[]; kernel: KernelFeature[] } {
   const all = registeredDrivers().map((d) => d.needs?.(commands) ?? { programs: [], kernel: [] });
-  return { programs: [...new Set(all.flatMap((n) => n.programs))], kernel: [...new Set(all.flatMap((n) => n.kernel))] };
+  const kernel = new Map(all.flatMap((n) => n.kernel).map((f) => [f.name, f]));
+  return { programs: [...new Set(all.flatMap((n) => n.programs))], kernel: [...kernel.values()] };
 }

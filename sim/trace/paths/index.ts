@@ -28,6 +28,12 @@ const PATHS = {
 
 export type PathId = keyof typeof PATHS;
 
+/** A verdict some registered path model gives (a scenario's `expect.path`): registering a model names its verdicts. */
+export type VerdictKind = (typeof PATHS)[PathId]['verdicts'][number]['kind'];
+
+/** Every verdict kind, in the registry's order. */
+export const VERDICT_KINDS: readonly VerdictKind[] = [...new Set(registeredPaths().flatMap((p) => p.verdicts.map((v) => v.kind)))];
+
 /** The id as a registered path's; undefined when none is registered under it (a driver names its paths as strings: the model does not import the trace). */
 export function registeredPath(id: string | undefined): PathId | undefined {
   return id !== undefined && Object.hasOwn(PATHS, id) ? (id as PathId) : undefined;
@@ -37,12 +43,12 @@ export function registeredPath(id: string | undefined): PathId | undefined {
  * The model of the path a flow took. A flow that names none is the overlay's: traces made
  * before flows named their path were all of it, and a host's own ping is placed as it was.
  */
-export function pathOf(flow: Pick<Flow, 'path'>): PathModel {
+export function pathOf(flow: Pick<Flow, 'path'>): PathModel<VerdictKind> {
   return PATHS[flow.path ?? 'overlay'];
 }
 
 /** Every registered path model. */
-export function registeredPaths(): readonly PathModel[] {
+export function registeredPaths(): readonly PathModel<VerdictKind>[] {
   return Object.values(PATHS);
 }
 

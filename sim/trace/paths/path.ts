@@ -77,13 +77,14 @@ export interface PathStep {
 }
 
 /** A verdict a delivered request earns when its steps come in this order (and none of `never`). */
-export interface VerdictRule {
-  kind: 'overlay' | 'local' | 'outside' | 'flannel-vxlan' | 'flannel-host-gw' | 'calico' | 'weave' | 'macvlan';
+export interface VerdictRule<K extends string = string> {
+  /** The verdict's name, as a scenario's `expect.path` gives it: the registered models' kinds are the names there are (`VerdictKind`). */
+  kind: K;
   steps: readonly number[];
   never?: readonly number[];
 }
 
-export interface PathModel {
+export interface PathModel<K extends string = string> {
   /** The path's id, as a flow names it (`flow.path`) and a network driver asks for it. */
   readonly id: string;
   /** One line: from where to where. */
@@ -102,7 +103,7 @@ export interface PathModel {
   /** The step after `step` on the path's longest way; undefined after the last. */
   stepAfter(step: number): number | undefined;
   /** What a delivered request's steps make of it, tried in order. */
-  readonly verdicts: readonly VerdictRule[];
+  readonly verdicts: readonly VerdictRule<K>[];
 }
 
 /**
@@ -110,12 +111,12 @@ export interface PathModel {
  * exchange proper in order: the first and the last, and the step after each, are its. A path
  * with no drop point to check after a step leaves `dropPointAfter` out.
  */
-export type PathSpec = Omit<PathModel, 'first' | 'last' | 'stepAfter' | 'dropPointAfter'> & {
+export type PathSpec<K extends string = string> = Omit<PathModel<K>, 'first' | 'last' | 'stepAfter' | 'dropPointAfter'> & {
   readonly along: readonly number[];
   dropPointAfter?: PathModel['dropPointAfter'];
 };
 
-export function pathModel(spec: PathSpec): PathModel {
+export function pathModel<K extends string>(spec: PathSpec<K>): PathModel<K> {
   const { id, says, steps, along, place, drops, dropPointAfter = () => undefined, verdicts } = spec;
   return { id, says, steps, first: along[0], last: along[along.length - 1], place, drops, dropPointAfter, stepAfter: (step) => nextIn(along, step), verdicts };
 }

@@ -74,7 +74,7 @@ export const weaveNotes = {
 };
 
 /** Both datapaths share the places and verdicts; they differ in their steps and where a frame that cannot leave dies. */
-function weavePath(id: PathModel['id'], says: string, steps: readonly PathStep[], encapDrop: number): PathModel {
+function weavePath(id: PathModel['id'], says: string, steps: readonly PathStep[], encapDrop: number): PathModel<'weave' | 'local'> {
   return pathModel({
     id,
     says,
