@@ -75,6 +75,7 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
  */
 const STACKED: Record<StackedType, [StackedKind, string, string]> = {
   macvlan: [{ type: 'macvlan', parent: 'eth0', mode: 'bridge' }, 'ip link add veth1a txqueuelen 0 link eth0 type macvlan mode bridge', '    macvlan mode bridge bcqueuelen 1000 usedbcqueuelen 1000 '],
+  ipvlan: [{ type: 'ipvlan', parent: 'eth0', mode: 'l2' }, 'ip link add veth1a txqueuelen 0 link eth0 type ipvlan mode l2', '    ipvlan  mode l2 bridge '],
 };
 
 describe('link kinds on a lower device', () => {

@@ -4,6 +4,7 @@
  */
 import { calicoBgpPart, calicoIpipPart, calicoVxlanPart } from './calico';
 import { flannelHostGwPart, flannelVxlanPart } from './flannel';
+import { ipvlanPart } from './ipvlan';
 import { macvlanPart } from './macvlan';
 import { overlayPart } from './overlay';
 import { overlayKvPart } from './overlay-kv';
@@ -21,6 +22,7 @@ const PARTS: readonly ComparePart[] = [
   weaveFastdpPart,
   weaveSleevePart,
   macvlanPart,
+  ipvlanPart,
 ];
 
 /** The drivers of the comparison, in the order the table lists them. */

@@ -8,6 +8,7 @@
 import type { StackedKindOf, StackedType } from '../../plan/links';
 import type { SimLink } from '../objects';
 import type { NetDeviceOps } from './dev';
+import { ipvlanDevice } from './ipvlan';
 import { macvlanDevice } from './macvlan';
 
 export interface StackedDevice<K extends StackedType> {
@@ -21,6 +22,7 @@ export interface StackedDevice<K extends StackedType> {
 
 const STACKED_DEVICES: { [K in StackedType]: StackedDevice<K> } = {
   macvlan: macvlanDevice,
+  ipvlan: ipvlanDevice,
 };
 
 export function stackedDevice<K extends StackedType>(type: K): StackedDevice<K> {

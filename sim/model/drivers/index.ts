@@ -10,6 +10,7 @@ import { calicoDriver } from './calico';
 import { CaptureSpot, HostDevice, HostProgram, KernelFeature, NetworkDriver, PeerAnswer } from './driver';
 import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
+import { ipvlanDriver } from './ipvlan';
 import { macvlanDriver } from './macvlan';
 import { weaveDriver } from './weave';
 
@@ -20,6 +21,7 @@ const table = () => ({
   host: hostDriver,
   null: nullDriver,
   macvlan: macvlanDriver,
+  ipvlan: ipvlanDriver,
   calico: calicoDriver,
   weavemesh: weaveDriver,
 });

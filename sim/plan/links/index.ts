@@ -5,10 +5,12 @@
  * its device module's line in `sim/kernel/net/stacked.ts`, a table typed over these kinds.
  */
 import type { StackedKindSpec } from './link';
+import { ipvlanKind } from './ipvlan';
 import { macvlanKind } from './macvlan';
 
 const STACKED_KINDS = {
   macvlan: macvlanKind,
+  ipvlan: ipvlanKind,
 } as const;
 
 export type StackedType = keyof typeof STACKED_KINDS;

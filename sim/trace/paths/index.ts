@@ -9,6 +9,7 @@ import { bridgePath } from './bridge';
 import { flannelHostGwPath, flannelVxlanPath } from './flannel';
 import { calicoPath } from './calico';
 import { gwbridgePath } from './gwbridge';
+import { ipvlanPath } from './ipvlan';
 import { macvlanPath } from './macvlan';
 import { overlayPath } from './overlay';
 import { weaveFastdpPath, weaveSleevePath } from './weave';
@@ -24,6 +25,7 @@ const PATHS = {
   'weave-sleeve': weaveSleevePath,
   'weave-fastdp': weaveFastdpPath,
   macvlan: macvlanPath,
+  ipvlan: ipvlanPath,
 } as const satisfies Record<string, PathModel>;
 
 export type PathId = keyof typeof PATHS;

@@ -1,0 +1,135 @@
+/**
+ * `docker network create -d ipvlan` (issue 14: the driver added on the seam alone). 20.10
+ * makes the network (l2 unless `-o ipvlan_mode=l3`), and with no `-o parent=` its driver makes
+ * a dummy parent di-<id12> that `docker network rm` removes (libnetwork drivers/ipvlan). A
+ * container on an l2 network gets an ipvlan device on the parent, moved in as eth0, with the
+ * parent's MAC: two hosts' containers on eth0's segment reach each other straight over it,
+ * from host MAC to host MAC, two on one parent across the port, and none reaches its own
+ * host's address. This machine's kernel has no ipvlan: emu says so before it starts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { runLab, runSim } from './helpers/run';
+import { cnmlab } from './helpers/tshark';
+import { REPO } from './helpers/env';
+import { IPVLAN_STEP } from '../sim/trace/paths/ipvlan';
+import { classifyPath } from '../sim/trace/path';
+import { SimKernel } from '../sim/kernel/kernel';
+import { ipCommand } from '../sim/kernel/iproute';
+import { parseScenario } from '../sim/scenario/load';
+import { scenarioNeeds } from '../emu/features';
+
+describe('docker network create -d ipvlan (sim)', () => {
+  test('the network, its dummy parent di-<id12> removed with it; the driver\'s refusals in its words; l3 containers and other parents not modelled', async () => {
+    const { result } = await runSim(`name: iv
+hosts:
+  r0: {}
+steps:
+  - r0: docker network create -d ipvlan iv
+  - r0: docker network ls
+  - r0: docker network create -d ipvlan -o parent=eth0 iv2
+  - r0: docker network create -d ipvlan -o parent=eth0 iv3
+  - r0: docker network create -d ipvlan -o ipvlan_mode=l4 iv4
+  - r0: docker network create -d ipvlan -o parent=lo iv5
+  - r0: docker network create -d ipvlan -o parent=eth1 iv6
+  - r0: docker network rm iv iv2
+  - r0: ip link show
+  - r0: docker network create -d ipvlan -o ipvlan_mode=l3 --subnet 10.9.3.0/24 l3
+  - r0: docker run -dit --name c3 --network l3 busybox
+`);
+    const s = result.steps;
+    const id = s[0].stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(s[1].stdout).toMatch(new RegExp(`^${id.slice(0, 12)}   iv        ipvlan    local\\n`, 'm'));
+    const id2 = s[2].stdout.trim();
+    expect(s[3]).toMatchObject({ exitCode: 1, stderr: `Error response from daemon: network di-${id2.slice(0, 12)} is already using parent interface eth0\n` });
+    expect(s[4].stderr).toBe("Error response from daemon: requested ipvlan mode 'l4' is not valid, 'l2' mode is the ipvlan driver default\n");
+    expect(s[5].stderr).toBe('Error response from daemon: loopback interface is not a valid ipvlan parent link\n');
+    expect(s[6].stderr).toMatch(/^cnmlab: docker network create -d ipvlan -o parent=eth1: .* is not modelled\n$/);
+    expect(s[7]).toMatchObject({ exitCode: 0, stdout: 'iv\niv2\n' });
+    expect(s[8].stdout).not.toContain('di-');
+    expect(s[9].exitCode).toBe(0);
+    expect(s[10].exitCode).not.toBe(0);
+    expect(s[10].stderr).toMatch(/l3 mode .* is not modelled/);
+  });
+
+  test('two hosts: a ping crosses the parent eth0, the segment and the peer eth0 unchanged, from host MAC to host MAC; nothing reaches the own host', async () => {
+    const { result, backend } = await runLab('ipvlan');
+    expect(result.steps.filter((st) => !st.ok).map((st) => st.command)).toEqual([]);
+    const [ping, own] = result.trace.flows.filter((f) => f.kind === 'icmp-echo');
+    expect(ping.path).toBe('ipvlan');
+    expect(classifyPath(ping).kind).toBe('ipvlan');
+    const echo = ping.hops.filter((h) => h.dir === 'request' && h.layers.some((l) => l.proto === 'icmp')).slice(0, 5);
+    const { send, parent, underlay, parentIn, deliver } = IPVLAN_STEP;
+    expect(echo.map((h) => `${h.step} ${h.host}/${h.device} ${h.event}`)).toEqual([
+      `${send} r0/eth0 send`, `${parent} r0/eth0 bridge-forward`, `${underlay} underlay/segment underlay`, `${parentIn} r1/eth0 bridge-forward`, `${deliver} r1/eth0 deliver`,
+    ]);
+    // The frame on the wire: the hosts' own MACs (the containers' eth0 carry them), the containers' addresses, TTL untouched.
+    const kernel = backend.kernel;
+    const r0Mac = kernel.link('r0', 'r0', 'eth0').mac, r1Mac = kernel.link('r1', 'r1', 'eth0').mac;
+    const wire = echo[2].layers;
+    expect(wire.find((l) => l.proto === 'eth')).toMatchObject({ 'eth.src': r0Mac, 'eth.dst': r1Mac });
+    expect(wire.find((l) => l.proto === 'ip')).toMatchObject({ 'ip.src': '198.51.100.20', 'ip.dst': '198.51.100.21', 'ip.ttl': 64 });
+    // The own host's address: the ARP leaves by eth0, the host's own stack never sees it, nothing answers.
+    expect(own.hops.every((h) => h.host === 'r0' && h.event === 'arp-request')).toBe(true);
+    expect(classifyPath(own).kind).not.toBe('ipvlan');
+  });
+
+  test('one host: the port hands the packet across to the sibling holding the address; only the ARP broadcast also leaves by eth0', async () => {
+    const { result } = await runSim(`name: iv1
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker network create -d ipvlan --subnet 10.9.1.0/24 -o parent=eth0 iv
+  - r0: docker run -dit --name web --network iv alpine
+  - r0: docker run -dit --name db --network iv alpine
+  - web: ping -c 1 db
+    expect: { exit: 0, path: local }
+`);
+    expect(result.steps.filter((st) => !st.ok).map((st) => st.command)).toEqual([]);
+    const flow = result.trace.flows.find((f) => f.kind === 'icmp-echo')!;
+    const echo = flow.hops.filter((h) => h.layers.some((l) => l.proto === 'icmp'));
+    expect(echo.map((h) => `${h.step} ${h.event}`)).toEqual([`${IPVLAN_STEP.send} send`, `${IPVLAN_STEP.deliver} deliver`, `${IPVLAN_STEP.send} send`, `${IPVLAN_STEP.deliver} deliver`]);
+    expect(echo.every((h) => h.host === 'r0' && h.netns !== 'r0')).toBe(true);
+  });
+
+  test('the kernel: an ipvlan takes its lower\'s MAC, shows its mode, leaves the lower unpromiscuous, and goes with the lower', () => {
+    const k = new SimKernel(1);
+    k.apply({ op: 'host.add', host: 'h', iface: 'eth0', address: '198.51.100.10/24' });
+    k.apply({ op: 'netns.add', host: 'h', netns: 'c' });
+    k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'vethabcdef0', txqueuelen: 0, kind: { type: 'ipvlan', parent: 'eth0', mode: 'l2' } });
+    const eth0 = k.link('h', 'h', 'eth0');
+    expect(k.link('h', 'h', 'vethabcdef0').mac).toBe(eth0.mac);
+    const show = (netns: string, argv: string[]) => ipCommand(k.netns('h', netns), argv, { namesVisible: true }).stdout;
+    expect(show('h', ['-d', 'link', 'show', 'vethabcdef0'])).toMatch(/^3: vethabcdef0@eth0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN [^\n]*\n.*promiscuity 0 [^\n]*\n {4}ipvlan {2}mode l2 bridge addrgenmode eui64 /);
+    k.apply({ op: 'link.move', host: 'h', netns: 'h', name: 'vethabcdef0', to: 'c' });
+    k.apply({ op: 'link.set', host: 'h', netns: 'c', name: 'vethabcdef0', up: true });
+    expect(show('h', ['-d', 'link', 'show', 'eth0'])).toContain('promiscuity 0 ');
+    expect(eth0.rxHandler?.uppers.size).toBe(1);
+    k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'eth0' });
+    expect(k.netns('h', 'c').links.has('vethabcdef0')).toBe(false);
+  });
+});
+
+describe('ipvlan in emu', () => {
+  test("a scenario that makes an ipvlan network needs the kernel's ipvlan; on a kernel without it emu refuses before anything is made, in one line naming it, exit 2", () => {
+    const lab = parseScenario('iv.yaml', fs.readFileSync(path.join(REPO, 'scenarios', 'ipvlan.yaml'), 'utf8'));
+    expect(scenarioNeeds(lab).features.map((f) => `${f.name} ${f.config}`)).toEqual(['ipvlan CONFIG_IPVLAN']);
+    const macvlan = parseScenario('mv.yaml', fs.readFileSync(path.join(REPO, 'scenarios', 'macvlan.yaml'), 'utf8'));
+    expect(scenarioNeeds(macvlan).features).toEqual([]);
+    if (process.getuid?.() !== 0) return;
+    // The kernel's own answer, as emu's probe asks it: a kernel with ipvlan runs the lab instead (the labs' verify --mode both).
+    const ns = `cnmivtest${process.pid}`;
+    spawnSync('ip', ['netns', 'add', ns]);
+    spawnSync('ip', ['-n', ns, 'link', 'add', 'p1', 'type', 'veth', 'peer', 'name', 'p2']);
+    const hasIpvlan = spawnSync('ip', ['-n', ns, 'link', 'add', 'p0', 'link', 'p1', 'type', 'ipvlan', 'mode', 'l2']).status === 0;
+    spawnSync('ip', ['netns', 'del', ns]);
+    if (hasIpvlan) return;
+    const r = cnmlab(['run', 'scenarios/ipvlan.yaml', '--mode', 'emu']);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual(["cnmlab: scenarios/ipvlan.yaml: --mode emu needs the kernel's ipvlan devices (CONFIG_IPVLAN), which this kernel cannot make; the scenario runs in sim only here"]);
+  });
+});
