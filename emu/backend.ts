@@ -526,7 +526,8 @@ export class EmuBackend implements Backend {
       await capture.start(this.record);
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
       out = await this.runStep(real, view, argv, ctx, ready, this.watch(ctx));
-      await new Promise((r) => setTimeout(r, 50));
+      // The ping has ended: its frames are queued to every capture, and its misses answered; taken in, they are complete.
+      await Promise.all([capture.drained(), this.missWatch.settled(since)]);
       dropsByRule = grownDrops(countersBefore, await dropCounters(watched));
     } finally {
       await capture.stop();

@@ -72,6 +72,24 @@ export class Capture {
     }
   }
 
+  /**
+   * Resolves once every tcpdump has taken in what the kernel queued for it: each sleeps in
+   * poll(2), which it enters only with its ring empty, and which a frame queued afterwards
+   * would have woken it from (SIGINT ends a tcpdump without reading what is left in its
+   * ring). Every frame of a ping that has ended was queued before the ping ended, so once
+   * all sleep, the captures hold them. Gives up after `withinMs` (a machine so loaded that
+   * a tcpdump never got to run): stopped then, it writes what it has read.
+   */
+  async drained(withinMs = 1000): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    let waiting = this.procs;
+    while (Date.now() < deadline) {
+      waiting = waiting.filter((p) => !p.ended() && !asleepInPoll(p.pid));
+      if (waiting.length === 0) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
   async stop(): Promise<void> {
     await stopTcpdumps(this.procs);
   }
@@ -150,6 +168,24 @@ export class ControlCapture {
   kill(): void {
     for (const p of this.running.values()) signal(p, 'SIGKILL');
   }
+}
+
+/**
+ * Whether a process sleeps in poll(2) (or select, epoll): its state S, and the kernel
+ * function it waits in (/proc/PID/wchan) one of the poll family's. A process that ended
+ * meanwhile waits for nothing.
+ */
+function asleepInPoll(pid: number): boolean {
+  let stat: string, wchan: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    wchan = fs.readFileSync(`/proc/${pid}/wchan`, 'utf8');
+  } catch {
+    return true;
+  }
+  // The state follows the command's closing parenthesis (the command may hold spaces and parentheses).
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'S' && /poll|select/.test(wchan);
 }
 
 /** A signal to a tcpdump the worker has not reaped yet (its pid is still its own until then). */

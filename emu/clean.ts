@@ -1,7 +1,7 @@
 /** Removing what emu runs made: on close, and for `cnmlab clean` after a crash or kill -9. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { run } from './exec';
+import { batch } from './exec';
 import { NETNS_ETC, ownerAlive, parseRunMark, readStates, RunState, STATE_DIR } from './state';
 
 /**
@@ -28,7 +28,7 @@ export async function teardown(state: RunState, afterCrash = false, signalled?: 
   }
   // A name in /run/netns is what `ip netns list` lists (without asking each of the machine's namespaces for its id).
   const mine = state.namespaces.filter((n) => n.startsWith(`${state.prefix}.`) && fs.existsSync(path.join('/run/netns', n)));
-  if (mine.length) await run('ip', ['-force', '-batch', '-'], mine.map((n) => `netns del ${n}`).join('\n') + '\n');
+  await batch('ip', mine.map((n) => ['netns', 'del', n]), true);
   for (const f of state.files) if (path.dirname(f) === NETNS_ETC && path.basename(f).startsWith(`${state.prefix}.`)) fs.rmSync(f, { recursive: true, force: true });
   return mine;
 }

@@ -4,7 +4,7 @@ import { spawn } from 'child_process';
 import { execa } from 'execa';
 import type { CommandOutput, StepBounds, StepEnd } from '../sim/backend';
 import { endedOutput } from '../sim/runner/bounds';
-import { NamespaceJob, runInNamespaces } from './nsworker';
+import { MACHINE_NAMESPACE, NamespaceJob, runInNamespaces } from './nsworker';
 
 export class CommandFailed extends Error {}
 
@@ -36,11 +36,19 @@ export async function must(file: string, args: string[], input?: string): Promis
 /** Statistics for the note and the benchmark: how many programs a setup started. */
 export const processCount = { value: 0 };
 
-/** One `ip -batch -` (or `bridge`) process for many commands in the machine's own namespace (`ip netns add` and `del`). */
-export async function batch(tool: 'ip' | 'bridge', lines: string[][]): Promise<void> {
+/**
+ * One `ip -batch -` (or `bridge`) process for many commands in the machine's own namespace
+ * (`ip netns add` and `del`), started by the namespace worker: a fork of a small Perl, not
+ * of this Node process, whose fork costs more as its heap grows. `force`: go on past a line
+ * that fails (a namespace already gone).
+ */
+export async function batch(tool: 'ip' | 'bridge', lines: string[][], force = false): Promise<void> {
   if (lines.length === 0) return;
   processCount.value++;
-  await must(tool, ['-batch', '-'], lines.map((l) => l.join(' ')).join('\n') + '\n');
+  const input = lines.map((l) => l.join(' ')).join('\n') + '\n';
+  const args = [...(force ? ['-force'] : []), '-batch', '-'];
+  const [r] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, program: [tool, ...args], input }]);
+  if (r.code !== 0 && !force) throw new CommandFailed(`${tool} ${args.join(' ')}: ${r.output.trim()}\n--- batch ---\n${input}`);
 }
 
 /**

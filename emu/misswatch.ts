@@ -164,6 +164,21 @@ export class MissWatchers {
     return out.sort((a, b) => (BigInt(a.e.t) < BigInt(b.e.t) ? -1 : 1));
   }
 
+  /**
+   * Resolves once every miss logged since `sinceNs` has its outcome logged, and every answer
+   * its entries programmed (the handler logs that after `ip neigh` and `bridge fdb` return,
+   * which a ping may outrun), or after `withinMs`.
+   */
+  async settled(sinceNs: bigint, withinMs = 1000): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    while (Date.now() < deadline) {
+      const events = this.eventsSince(sinceNs);
+      const count = (event: MissLogEntry['event']) => events.filter((x) => x.e.event === event).length;
+      if (count('miss') === count('answer') + count('unanswered') && count('answer') === count('programmed')) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
   /** Stops a namespace's handler (and its `ip monitor`) before the namespace goes. */
   async stop(real: string): Promise<void> {
     const w = this.watched.get(real);

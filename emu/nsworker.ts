@@ -16,7 +16,9 @@
  *
  * Safety (emu/confine.ts's rule: nothing outside the run's own namespaces): the worker enters
  * only a namespace named as emu names them (`cnm` + six hex digits + `.`) and refuses any
- * sysctl key that could leave /proc/sys. It reads its jobs from its stdin and ends when that
+ * sysctl key that could leave /proc/sys. A job with no namespace runs in the worker's own,
+ * the machine's, with no sysctls: `ip netns add` and `del` of the run's namespaces, which
+ * would otherwise each cost a fork of cnmlab's Node. It reads its jobs from its stdin and ends when that
  * closes, so it dies with cnmlab, also after kill -9; a run that closes ends it (when no
  * other run of the same process still uses it) and waits for it, so a cnmlab process has
  * reaped every program it started before it exits.
@@ -116,6 +118,8 @@ sub report {
 sub start {
   my ($id, $how, $netns, $sysctls, $stdin, @argv) = @_;
   return unbind($netns) if $how eq 'unbind';
+  # The machine's namespace serves 'ip netns' batches only: nothing listens or captures there.
+  return report($id, 126, "refusing the machine's namespace for $how jobs\n") if $netns eq '' && $how ne 'waited';
   if ($how eq 'activated') {
     my $error = enter($netns, '');
     my $job = bind_all($id, $netns, pack('H*', $stdin), @argv) unless defined $error;
@@ -226,6 +230,8 @@ sub unbind {
 }
 sub enter {
   my ($netns, $sysctls) = @_;
+  # No name: the worker's own namespace, the machine's (where 'ip netns add' and 'del' run); its sysctls are not ours to set.
+  return $sysctls eq '' ? undef : 'refusing sysctls in the machine\'s namespace' if $netns eq '';
   return "refusing namespace $netns" unless $netns =~ m{^cnm[0-9a-f]{6}\.[A-Za-z0-9_.:\@-]+$};
   open(my $ns, '<', "/run/netns/$netns") or return qq{Cannot open network namespace "$netns": $!};
   syscall($setns, fileno($ns), 0x40000000) == 0 or return qq{setting the network namespace "$netns" failed: $!};
@@ -243,6 +249,7 @@ sub enter {
 
 /** One job: its program (none: the sysctls only) run in `netns` with `input` on its stdin, after its sysctls. */
 export interface NamespaceJob {
+  /** A namespace of the run, or MACHINE_NAMESPACE (no sysctls there). */
   netns: string;
   sysctls?: { key: string; value: string }[];
   program?: string[];
@@ -255,6 +262,9 @@ export interface JobResult {
   /** What the program wrote to stdout and stderr, or why the namespace or a sysctl could not be set. */
   output: string;
 }
+
+/** A job's namespace for the machine's own (the worker's): where the run's namespaces are added and deleted. */
+export const MACHINE_NAMESPACE = '';
 
 const ENV = { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin`, LC_ALL: 'C' };
 

@@ -1,13 +1,19 @@
 /**
  * emu's per-process helpers on the real kernel (root): the namespace worker (emu/nsworker.ts)
- * works inside the namespace it is given and nowhere else, and a run's teardown does not
+ * works inside the namespace it is given and nowhere else (the machine's only for `ip netns`
+ * batches), a capture drained before it stops loses nothing, and a run's teardown does not
  * wait for a socket holder still starting, nor start one for a lab that only sets up (emu/listeners.ts).
  */
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { describeWith } from './helpers/env';
-import { runInNamespaces, startActivated, startWatched, useNamespaceWorker } from '../emu/nsworker';
+import { MACHINE_NAMESPACE, runInNamespaces, startActivated, startWatched, useNamespaceWorker } from '../emu/nsworker';
+import { batch } from '../emu/exec';
+import { Capture, CapturePoint } from '../emu/capture';
+import { readCapture } from '../sim/pcap/reader';
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { EmuBackend } from '../emu/backend';
 import { Model } from '../sim/model/model';
 import { parseScenario } from '../sim/scenario/load';
@@ -107,6 +113,47 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
     expect(allowed.code).toBe(0);
     await expect(runInNamespaces([{ netns, sysctls: [{ key: 'net.ipv4..x', value: '1' }] }])).rejects.toThrow('refusing sysctl key');
     await expect(runInNamespaces([{ netns, program: ['ip', 'link\tx'] }])).rejects.toThrow('refusing a namespace job field');
+  });
+
+  test("the machine's namespace: `ip netns` batches run there (no fork of Node), but no sysctl, capture or socket", async () => {
+    const other = `cnm${randomBytes(3).toString('hex')}.machine`;
+    await batch('ip', [['netns', 'add', other]]);
+    expect(ip('netns', 'list')).toContain(other);
+    const [inside] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, program: ['readlink', '/proc/self/ns/net'] }]);
+    expect(inside.output.trim()).toBe(fs.readlinkSync('/proc/self/ns/net'));
+    const [sysctl] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, sysctls: [{ key: 'net.ipv4.ip_forward', value: '1' }] }]);
+    expect(sysctl).toEqual({ code: 126, output: "refusing sysctls in the machine's namespace\n" });
+    await expect(startWatched({ netns: MACHINE_NAMESPACE, program: ['sleep', '30'] }, () => undefined)).rejects.toThrow("refusing the machine's namespace for watched jobs");
+    await expect(startActivated({ netns: MACHINE_NAMESPACE, program: ['sleep', '30'], sockets: [{ proto: 'udp', address: '127.0.0.1', port: 5402 }] }, () => undefined, () => undefined)).rejects.toThrow("refusing the machine's namespace for activated jobs");
+    // A line that fails stops the batch, unless forced on (a namespace already gone).
+    await expect(batch('ip', [['netns', 'del', `${other}x`], ['netns', 'del', other]])).rejects.toThrow(`ip -batch -: Cannot remove namespace file "/run/netns/${other}x"`);
+    await batch('ip', [['netns', 'del', `${other}x`], ['netns', 'del', other]], true);
+    expect(ip('netns', 'list')).not.toContain(other);
+  });
+
+  test('a capture stopped once drained holds every frame the kernel queued to it, however late its tcpdump runs', async () => {
+    await runInNamespaces([{ netns, program: ['ip', 'link', 'set', 'lo', 'up'] }]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-drain-'));
+    try {
+      const point: CapturePoint = { host: 'h', netns: 'n', device: 'lo', realNetns: netns, iface: 'lo', role: 'container', mine: [], file: path.join(dir, 'lo.pcap') };
+      const capture = new Capture([point]);
+      await capture.start({ addPid: () => undefined, marked: (argv) => argv });
+      // A tcpdump that has not run since the ping (a loaded machine): its frames wait in its ring, which SIGINT alone would drop.
+      const [tcpdump] = capture.pids;
+      process.kill(tcpdump, 'SIGSTOP');
+      const [ping] = await runInNamespaces([{ netns, program: ['ping', '-q', '-i', '0.002', '-c', '5', '127.0.0.1'] }]);
+      expect(ping.code).toBe(0);
+      let drained = false;
+      const draining = capture.drained(10000).then(() => (drained = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(drained).toBe(false);
+      process.kill(tcpdump, 'SIGCONT');
+      await draining;
+      await capture.stop();
+      expect((await readCapture(point.file)).frames.length).toBe(10);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
