@@ -54,6 +54,8 @@ use Errno qw(EAGAIN);
 my ($setns, $parallel) = @ARGV;
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
+# Ctrl-C reaches the terminal's whole process group: the worker stays for cnmlab's teardown (its 'ip netns del'), and ends with its stdin.
+$SIG{INT} = 'IGNORE';
 open(my $home, '<', '/proc/self/ns/net') or die "the worker's own network namespace: $!\n";
 my (@queue, %reading, %writing);
 # Sockets bound for a program not started yet (socket activation), by file number, and their jobs by id.
@@ -154,6 +156,7 @@ sub run {
   return "fork: $!" unless defined $pid;
   if ($pid == 0) {
     $SIG{PIPE} = 'DEFAULT';
+    $SIG{INT} = 'DEFAULT';
     open(STDIN, '<&', $in_r);
     if ($watched) {
       open(STDOUT, '>', '/dev/null');
@@ -203,6 +206,7 @@ sub wake {
   syscall($setns, fileno($home), 0x40000000) == 0 or die "back to the worker's own network namespace: $!\n" if !defined $pid || $pid;
   return report($job->{id}, 126, ($error // "fork: $!") . "\n") unless defined $pid;
   if ($pid == 0) {
+    $SIG{INT} = 'DEFAULT';
     # dup and dup2 leave close-on-exec off. Each copy is above the ones before it (the lowest free number, all
     # below in use), so moving the i-th to 3 + i never overwrites a later one.
     my @high = map { POSIX::dup(fileno($_)) } @{$job->{sockets}};

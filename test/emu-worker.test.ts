@@ -131,6 +131,21 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
     expect(ip('netns', 'list')).not.toContain(other);
   });
 
+  test("Ctrl-C (SIGINT to the terminal's process group) leaves the worker serving the run's teardown; its programs still take it", async () => {
+    const parent = async () => Number((await runInNamespaces([{ netns, program: ['sh', '-c', 'echo $PPID'] }]))[0].output);
+    const worker = await parent();
+    process.kill(worker, 'SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await parent()).toBe(worker);
+    // Once it runs (as a capture is stopped once it listens), a program takes SIGINT as its own.
+    let up!: () => void;
+    const running = new Promise<void>((resolve) => (up = resolve));
+    const sleeper = await startWatched({ netns, program: ['sh', '-c', 'echo up >&2; exec sleep 30'] }, () => up());
+    await running;
+    process.kill(sleeper.pid, 'SIGINT');
+    expect(await sleeper.exited).toBe(130);
+  });
+
   test('a capture stopped once drained holds every frame the kernel queued to it, however late its tcpdump runs', async () => {
     await runInNamespaces([{ netns, program: ['ip', 'link', 'set', 'lo', 'up'] }]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-drain-'));
