@@ -128,6 +128,8 @@ export class EmuBackend implements Backend {
   readonly store: ClusterStore;
   /** dockerd's miss handlers of the classic overlay's namespaces (misswatch.ts). */
   private readonly missWatch: MissWatchers;
+  /** The view a command waits to run in while the kernel work before it is done (exec): built as soon as its namespace exists. */
+  private viewAhead?: { real: string | undefined; view: EtcView; world: World };
   /** Every device's index as Docker's sequence numbers it, so devices can be made where they end up (ifindex.ts). */
   private readonly numbering = new Numbering();
 
@@ -256,6 +258,10 @@ export class EmuBackend implements Backend {
       this.record.addNamespaces(p.add);
       await batch('ip', p.add.map((n) => ['netns', 'add', n]));
       tick(1);
+      // The view of the command waiting for this work is built while the rest of it goes on (its sysfs
+      // shows the devices that land in the namespace later; its /etc files are written again before each step).
+      const ahead = this.viewAhead;
+      if (ahead?.real && p.add.includes(ahead.real) && !p.del.includes(ahead.real)) this.confine.prepare(ahead.real, ahead.view, ahead.world).catch(() => undefined);
     }
     const bridges = [...p.hostBatches, ...p.otherBatches];
     // A namespace's rules name devices but need none to exist: they go in with its sysctls,
@@ -430,19 +436,28 @@ export class EmuBackend implements Backend {
     const c = ctx.container ? containerById(ctx.world, ctx.container) : undefined;
     const allowed = realProgram(argv, c ? 'container' : 'host', c?.image);
     if (!allowed.real) return allowed.refusal;
-    await this.settleThen('early');
+    this.viewAhead = { real: this.realName(host, netns), view: c ? { container: c.id } : { host }, world: ctx.world };
+    try {
+      await this.settleThen('early');
+    } finally {
+      this.viewAhead = undefined;
+    }
     return this.serialized(() => this.execNow(host, netns, argv, ctx));
+  }
+
+  /** The real name emu gives namespace `netns` of `host` (undefined for a name it cannot give). */
+  private realName(host: string, netns: string): string | undefined {
+    try {
+      return this.names.netns(host, netns);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The real name of namespace `netns` of `host` when this run made it (and has not deleted it). */
   private runNamespace(host: string, netns: string): string | undefined {
-    let real: string;
-    try {
-      real = this.names.netns(host, netns);
-    } catch {
-      return undefined;
-    }
-    return this.record.state.namespaces.includes(real) ? real : undefined;
+    const real = this.realName(host, netns);
+    return real && this.record.state.namespaces.includes(real) ? real : undefined;
   }
 
   private async execNow(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
@@ -712,12 +727,10 @@ export class EmuBackend implements Backend {
       this.activeCapture?.kill();
       if (this.interrupted) this.controlCapture.kill();
       await this.busy;
-      // Views serve steps only: a kept lab is entered with ip netns exec.
-      await this.confine.releaseAll();
       try {
         if (this.opts.keep) {
-          // The captures serve the run's steps: a kept lab is left without them.
-          await this.controlCapture.stop();
+          // Views serve steps only: a kept lab is entered with ip netns exec. The captures serve the run's steps: a kept lab is left without them.
+          await Promise.all([this.confine.releaseAll(), this.controlCapture.stop()]);
           await this.keepDns();
         } else await this.tearDown();
       } finally {
@@ -729,8 +742,8 @@ export class EmuBackend implements Backend {
 
   private async tearDown(): Promise<void> {
     try {
-      // Each kind of process stops at once (each waits for its own to exit).
-      const stopped = await Promise.allSettled([this.controlCapture.stop(), this.dns.stopAll(), this.listeners.stopAll(), this.missWatch.stopAll()]);
+      // Each kind of process stops at once (each waits for its own to exit), the views' holders too: they go before their namespaces.
+      const stopped = await Promise.allSettled([this.confine.releaseAll(), this.controlCapture.stop(), this.dns.stopAll(), this.listeners.stopAll(), this.missWatch.stopAll()]);
       this.bird.stopAll();
       this.weave.stopAll();
       const failed = stopped.find((r): r is PromiseRejectedResult => r.status === 'rejected');

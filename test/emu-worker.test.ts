@@ -118,17 +118,21 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
   test("the machine's namespace: `ip netns` batches run there (no fork of Node), but no sysctl, capture or socket", async () => {
     const other = `cnm${randomBytes(3).toString('hex')}.machine`;
     await batch('ip', [['netns', 'add', other]]);
-    expect(ip('netns', 'list')).toContain(other);
-    const [inside] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, program: ['readlink', '/proc/self/ns/net'] }]);
-    expect(inside.output.trim()).toBe(fs.readlinkSync('/proc/self/ns/net'));
-    const [sysctl] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, sysctls: [{ key: 'net.ipv4.ip_forward', value: '1' }] }]);
-    expect(sysctl).toEqual({ code: 126, output: "refusing sysctls in the machine's namespace\n" });
-    await expect(startWatched({ netns: MACHINE_NAMESPACE, program: ['sleep', '30'] }, () => undefined)).rejects.toThrow("refusing the machine's namespace for watched jobs");
-    await expect(startActivated({ netns: MACHINE_NAMESPACE, program: ['sleep', '30'], sockets: [{ proto: 'udp', address: '127.0.0.1', port: 5402 }] }, () => undefined, () => undefined)).rejects.toThrow("refusing the machine's namespace for activated jobs");
-    // A line that fails stops the batch, unless forced on (a namespace already gone).
-    await expect(batch('ip', [['netns', 'del', `${other}x`], ['netns', 'del', other]])).rejects.toThrow(`ip -batch -: Cannot remove namespace file "/run/netns/${other}x"`);
-    await batch('ip', [['netns', 'del', `${other}x`], ['netns', 'del', other]], true);
-    expect(ip('netns', 'list')).not.toContain(other);
+    try {
+      expect(ip('netns', 'list')).toContain(other);
+      const [inside] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, program: ['readlink', '/proc/self/ns/net'] }]);
+      expect(inside.output.trim()).toBe(fs.readlinkSync('/proc/self/ns/net'));
+      const [sysctl] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, sysctls: [{ key: 'net.ipv4.ip_forward', value: '1' }] }]);
+      expect(sysctl).toEqual({ code: 126, output: "refusing sysctls in the machine's namespace\n" });
+      await expect(startWatched({ netns: MACHINE_NAMESPACE, program: ['sleep', '30'] }, () => undefined)).rejects.toThrow("refusing the machine's namespace for watched jobs");
+      await expect(startActivated({ netns: MACHINE_NAMESPACE, program: ['sleep', '30'], sockets: [{ proto: 'udp', address: '127.0.0.1', port: 5402 }] }, () => undefined, () => undefined)).rejects.toThrow("refusing the machine's namespace for activated jobs");
+      // A line that fails stops the batch, unless forced on (a namespace already gone).
+      await expect(batch('ip', [['netns', 'del', `${other}x`], ['netns', 'del', other]])).rejects.toThrow(`ip -batch -: Cannot remove namespace file "/run/netns/${other}x"`);
+      await batch('ip', [['netns', 'del', `${other}x`], ['netns', 'del', other]], true);
+      expect(ip('netns', 'list')).not.toContain(other);
+    } finally {
+      if (ip('netns', 'list').includes(other)) ip('netns', 'del', other);
+    }
   });
 
   test("Ctrl-C (SIGINT to the terminal's process group) leaves the worker serving the run's teardown; its programs still take it", async () => {
