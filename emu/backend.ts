@@ -525,7 +525,8 @@ export class EmuBackend implements Backend {
     const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from: c.name, to: target, ...(pathId ? { path: pathId } : {}), hops: [] };
     const dir = this.opts.pcapDir ?? path.join(this.record.dir, 'captures', flow.id);
     fs.mkdirSync(dir, { recursive: true });
-    const points = capturePoints(ctx.world, c, dst, way, this.names, dir);
+    // A name is resolved through the container's lo (the embedded DNS); an address is not looked up at all.
+    const points = capturePoints(ctx.world, c, dst, way, this.names, dir, !isIpv4(target));
     const capture = new Capture(points);
     this.activeCapture = capture;
     let out;
@@ -877,8 +878,8 @@ function containerById(world: World, id: string): Container | undefined {
   return undefined;
 }
 
-/** Where a ping from container c is seen: its lo (DNS), and along its way out (the network the model says it takes, the peer's side too). */
-function capturePoints(world: World, c: Container, dst: string | undefined, way: ReturnType<typeof packetWay>, names: NameMap, dir: string): CapturePoint[] {
+/** Where a ping from container c is seen: its lo (DNS) when it resolves a name, and along its way out (the network the model says it takes, the peer's side too). */
+function capturePoints(world: World, c: Container, dst: string | undefined, way: ReturnType<typeof packetWay>, names: NameMap, dir: string, resolves: boolean): CapturePoint[] {
   const points: CapturePoint[] = [];
   const seen = new Set<string>();
   const add = (p: Omit<CapturePoint, 'file'>) => {
@@ -887,7 +888,7 @@ function capturePoints(world: World, c: Container, dst: string | undefined, way:
     seen.add(key);
     points.push({ ...p, file: captureFile(dir, p) });
   };
-  add({ host: c.host, netns: c.sandbox, device: 'lo', realNetns: names.netns(c.host, c.sandbox), iface: 'lo', role: 'lo', mine: [] });
+  if (resolves) add({ host: c.host, netns: c.sandbox, device: 'lo', realNetns: names.netns(c.host, c.sandbox), iface: 'lo', role: 'lo', mine: [] });
   const sides: { net: Network; ep: Endpoint }[] = way ? [{ net: way.net, ep: way.ep }, ...driverOf(way.net).peersToCapture(way.net, dst, world).map((ep) => ({ net: way.net, ep })), ...(way.peers ?? [])] : [];
   for (const { net, ep } of sides) {
     add({ host: ep.host, netns: ep.sandbox, device: ep.ifname, realNetns: names.netns(ep.host, ep.sandbox), iface: ep.ifname, role: 'container', mine: [ep.mac] });

@@ -81,6 +81,23 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'mount'], true, 'emu lifecycle 
     expect(r.stdout).toContain('1 packets transmitted, 1 received');
   });
 
+  test.each([
+    ['ubuntu1', true],
+    ['10.0.1.4', false],
+  ] as const)('a ping of %s is captured on its lo (the embedded DNS) only when it resolves a name', (target, resolves) => {
+    const pcaps = path.join(dir, 'pcaps');
+    const trace = path.join(dir, 'lo.json');
+    const r = cnmlab(['run', scenario('lo', `${SETUP}  - ubuntu0: ping -c 1 -W 2 ${target}\n    expect: { exit: 0 }\n`), '--mode', 'emu', '--pcap-dir', pcaps, '--trace', trace]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const files = fs.readdirSync(pcaps);
+    expect(files).toContain('r0-r0-eth0.pcap');
+    expect(files.some((f) => f.endsWith('-lo.pcap'))).toBe(resolves);
+    const hops = (JSON.parse(fs.readFileSync(trace, 'utf8')) as Trace).flows.find((f) => f.kind === 'icmp-echo')!.hops;
+    expect(hops.some((h) => h.device === 'lo')).toBe(resolves);
+    expect(hops.filter((h) => h.event === 'deliver')).toHaveLength(2);
+  });
+
   test('a capture point that is down is where the flow stops (link down), not a crash', () => {
     const trace = path.join(dir, 'down.json');
     const r = cnmlab(['run', scenario('down', `${SETUP}  - ubuntu1: ip link set eth0 down\n  - ubuntu0: ping -c 1 -W 1 ubuntu1\n    expect: { exit: 1 }\n`), '--mode', 'emu', '--trace', trace]);
