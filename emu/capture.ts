@@ -172,7 +172,8 @@ export class ControlCapture {
 
 /**
  * Whether a process sleeps in poll(2) (or select, epoll): its state S, and the kernel
- * function it waits in (/proc/PID/wchan) one of the poll family's. A process that ended
+ * function it waits in (/proc/PID/wchan) one of the poll family's, or not told (a kernel
+ * that shows 0 there: tcpdump sleeps interruptibly nowhere else). A process that ended
  * meanwhile waits for nothing.
  */
 function asleepInPoll(pid: number): boolean {
@@ -185,7 +186,7 @@ function asleepInPoll(pid: number): boolean {
   }
   // The state follows the command's closing parenthesis (the command may hold spaces and parentheses).
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state === 'S' && /poll|select/.test(wchan);
+  return state === 'S' && (wchan === '0' || /poll|select/.test(wchan));
 }
 
 /** A signal to a tcpdump the worker has not reaped yet (its pid is still its own until then). */
