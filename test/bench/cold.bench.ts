@@ -116,7 +116,7 @@ interface Runs {
  * Every case, each run alternated with the baseline's (when given). A case that fails is
  * reported as failed with its reason, and the bench goes on with the next one.
  */
-export function measureCold(cases: ColdCase[], opts: { repo: string; baseline?: string; scratch: string; alone?: boolean }): { results: BenchResult[]; measured: Map<string, { ours: Runs; theirs: Runs }> } {
+export function measureCold(cases: ColdCase[], opts: { repo: string; baseline?: string; scratch: string; alone?: boolean }): { results: BenchResult[]; measured: Map<string, { ours: Runs; theirs: Runs }>; alone: Sample[] } {
   const { repo, baseline, scratch } = opts;
   const results: BenchResult[] = [];
   // Node alone, alternated with the first case: the floor under every cold figure.
@@ -154,7 +154,7 @@ export function measureCold(cases: ColdCase[], opts: { repo: string; baseline?: 
     }
     if (opts.alone && c === cases[0]) results.push({ name: '  node alone (`node -e 0`), alternated with it', value: Number(f(summary(alone).cpu)), unit: `s CPU (${summary(alone).text})` });
   }
-  return { results, measured };
+  return { results, measured, alone };
 }
 
 export async function benchCold(): Promise<BenchResult[]> {
@@ -170,19 +170,37 @@ export async function benchCold(): Promise<BenchResult[]> {
     const swarm = (size: SwarmSize) => write(`swarm-${size.hosts}.yaml`, swarmScenarioYaml(size));
     const flood = (count: number) => write(`flood-${count}.yaml`, floodYaml(count));
     const seed = path.join(repo, 'scenarios', 'overlay-standalone.yaml');
+    const firstStep = 'cold: one host, one step (`ip link`), sim';
     const floodOne = 'cold: seed lab + `ping -f -q -c 1`, sim';
     const floodMany = 'cold: seed lab + `ping -f -q -c 100000`, sim';
-    const cases: ColdCase[] = [
+    const all: ColdCase[] = [
+      // First, so that node alone is measured beside it: the difference is what a run pays before and through its first step.
+      { name: firstStep, args: ['run', write('first-step.yaml', FIRST_STEP_YAML)], runs: 7 },
       { name: 'cold: `cnmlab run` of the seed lab, sim', args: ['run', seed], runs: 7, goal: '<= 0.12' },
       { name: 'cold: 100 hosts, 10 overlays, 1,000 containers + one ping, sim', args: ['run', swarm({ hosts: 100, overlays: 10, containers: 1000 })], runs: 5, goal: '<= 0.4' },
       { name: 'cold: 1,000 hosts, 100 overlays, 10,000 containers + one ping, sim', args: ['run', swarm({ hosts: 1000, overlays: 100, containers: 10000 })], runs: 5, goal: '<= 3', memory: '<= 1024' },
       { name: floodOne, args: ['run', flood(1)], runs: 5 },
       { name: floodMany, args: ['run', flood(FLOOD)], runs: 5 },
     ];
-    const { results, measured } = measureCold(cases, { repo, baseline, scratch, alone: true });
+    // CNMLAB_BENCH_COLD=word,…: only the cases whose name holds one of the words (the rows one is working on).
+    const words = process.env.CNMLAB_BENCH_COLD?.split(',').filter((w) => w);
+    const cases = words?.length ? all.filter((c) => words.some((w) => c.name.includes(w))) : all;
+    const { results, measured, alone } = measureCold(cases, { repo, baseline, scratch, alone: true });
     results.unshift({ name: `cold: figures in CPU seconds (user + system) on ${machine()}`, value: os.cpus().length, unit: 'cores' });
+    // Module loading, the bundle's compilation (or its code cache), the scenario's parse, the
+    // hosts' boot and one step: everything cnmlab adds to node's own start before a user sees output.
+    const first = measured.get(firstStep);
+    if (first && alone.length) {
+      const beyondNode = (runs: { samples: Sample[]; failure?: Failure }) => (runs.failure ? undefined : median(runs.samples.map((x) => x.cpu)) - median(alone.map((x) => x.cpu)));
+      const ours = beyondNode(first.ours), theirs = baseline ? beyondNode(first.theirs) : undefined;
+      const at = results.findIndex((r) => r.name.startsWith('  node alone'));
+      if (ours !== undefined) {
+        results.splice(at + 1, 0, { name: '  cnmlab up to its first step: the one-step run minus node alone', value: Number(f(ours)), unit: `s CPU (medians)${theirs !== undefined ? `; baseline ${f(theirs)} s` : ''}` });
+      }
+    }
     // The flood's own cost: the same lab with -c 100000 minus -c 1, in CPU time (wall time on
     // a shared machine counts other processes' turns).
+    if (!measured.has(floodOne) || !measured.has(floodMany)) return results;
     const floodCost = (pick: 'ours' | 'theirs'): number | undefined => {
       const one = measured.get(floodOne)![pick], many = measured.get(floodMany)![pick];
       if (one.failure || many.failure) return undefined;
@@ -204,6 +222,15 @@ export async function benchCold(): Promise<BenchResult[]> {
 }
 
 const FLOOD = 100000;
+
+/** The smallest run: one host booted, one command that reads its kernel. */
+const FIRST_STEP_YAML = `name: first-step
+hosts:
+  h0: {}
+steps:
+  - h0: ip link
+    expect: { exit: 0 }
+`;
 
 /** The seed lab's two containers, then one flood from ubuntu0 to ubuntu1's address. */
 function floodYaml(count: number): string {
