@@ -12,7 +12,7 @@ import { topologyChanged } from './objects';
 import { netnsTables } from './net/ipv4/netfilter/iptable_hooks';
 import { REJECT_CODES } from './net/ipv4/netfilter/iptable_hooks';
 import {
-  AddrMatch, BUILTIN_CHAINS, Chain, CT_STATES, CtState, markText, natToText, NatTo, numberToDotted, PortMatch, probabilityText, PROTOCOLS,
+  AddrMatch, BUILTIN_CHAINS, Chain, CT_STATES, CtState, markText, natToText, NatTo, NetnsTables, numberToDotted, PortMatch, probabilityText, PROTOCOLS,
   protocolName, Rule, RuleMatch, RuleTarget, ruleSpec, Table, TableName,
 } from './net/ipv4/netfilter/ip_tables';
 import { isIpv4, ipv4ToNumber } from '../wire/addr';
@@ -79,9 +79,28 @@ export function iptablesCommand(ns: SimNetns, argv: string[]): CommandOutput {
   }
 }
 
+/**
+ * An engine command for a namespace's tables, run when something first reads them (a packet
+ * at a hook, `iptables`, `iptables-save`) rather than now: a container's namespace takes its
+ * resolver's chains at start, and in a big swarm almost none of them is ever reached. Until
+ * then the tables count as active, so a packet takes the hooks' path, where they are run.
+ */
+export function deferEngineCommand(ns: SimNetns, command: () => void): void {
+  const nf = netnsTables(ns);
+  (nf.deferred ??= []).push(command);
+  nf.active = true;
+}
+
+/** The namespace's tables with the engine's deferred commands run. */
+function settledTables(ns: SimNetns): NetnsTables {
+  const nf = netnsTables(ns);
+  nf.runDeferred();
+  return nf;
+}
+
 function run(ns: SimNetns, argv: string[]): CommandOutput {
   const inv = parse(argv);
-  const nf = netnsTables(ns);
+  const nf = settledTables(ns);
   const exists = nf.tables.get(inv.table);
   // Listing a table that was never made shows its empty built-in chains and makes nothing.
   const table = exists ?? (inv.command === 'L' || inv.command === 'S' ? emptyTable(inv.table) : nf.table(inv.table));
@@ -687,6 +706,7 @@ export function iptablesSave(ns: SimNetns, argv: string[], now: Date): CommandOu
     else if (a === '-c' || a === '--counters') withCounters = true;
     else return { stdout: '', stderr: `iptables-save: ${a.startsWith('--') ? `unrecognized option '${a}'` : `invalid option -- '${a.slice(1, 2)}'`}\nLook at manual page \`iptables-save.8' for more information.\n`, exitCode: 1 };
   }
+  ns.netfilter?.runDeferred();
   const stamp = ctime(now);
   // Every table that exists, filter first; a table asked for by name is shown even when it was never made.
   const tables = only ? [ns.netfilter?.tables.get(only) ?? emptyTable(only)]

@@ -4,7 +4,7 @@ import { OdpDatapath } from './net/openvswitch';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { expandPeers, PeerEntry, PlanOp } from '../plan/ops';
 import { hexId, Rng } from '../model/ids';
-import { iptablesCommand } from './iptables';
+import { deferEngineCommand, iptablesCommand } from './iptables';
 import { Derived, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
 import { stackedDevice } from './net/stacked';
@@ -14,6 +14,16 @@ export class KernelError extends Error {}
 
 /** Where calico/node's confd writes BIRD's configuration. */
 export const BIRD_CONFIG = '/etc/calico/confd/config/bird.cfg';
+
+/**
+ * One of the engine's own iptables commands: one the model got wrong is a bug, not a
+ * scenario's error. libnetwork deletes a rule only after `iptables -C` found it, so a rule a
+ * scenario's command already took away is skipped, not refused.
+ */
+function engineIptables(ns: SimNetns, op: Extract<PlanOp, { op: 'iptables' }>): void {
+  const r = iptablesCommand(ns, op.args);
+  if (r.exitCode !== 0 && !(op.args.includes('-D') && r.exitCode === 1)) throw new KernelError(`${op.host}/${op.netns}: iptables ${op.args.join(' ')}: ${r.stderr.trim()}`);
+}
 
 export class SimKernel {
   readonly hosts = new Map<string, SimHost>();
@@ -174,11 +184,11 @@ export class SimKernel {
         return;
       }
       case 'iptables': {
-        // The engine's own rules: a command the model got wrong is a bug, not a scenario's error.
-        // libnetwork deletes a rule only after `iptables -C` found it, so a rule a scenario's
-        // command already took away is skipped, not refused.
-        const r = iptablesCommand(this.netns(op.host, op.netns), op.args);
-        if (r.exitCode !== 0 && !(op.args.includes('-D') && r.exitCode === 1)) throw new KernelError(`${op.host}/${op.netns}: iptables ${op.args.join(' ')}: ${r.stderr.trim()}`);
+        const ns = this.netns(op.host, op.netns);
+        // A host's own tables are walked by every packet it forwards; a namespace of its
+        // containers' (their resolver's chains) waits until something reads its tables.
+        if (ns === ns.host.rootNetns) engineIptables(ns, op);
+        else deferEngineCommand(ns, () => engineIptables(ns, op));
         return;
       }
       case 'link.move': {

@@ -138,6 +138,11 @@ export class NetnsTables {
   hookPassesUnbound: boolean[] = NF_INET_HOOKS.map(() => true);
   /** How many tables there were when `hookSteps` was made. */
   private tablesStepped = 0;
+  /**
+   * The engine's commands for these tables not run yet (sim/kernel/iptables.ts
+   * deferEngineCommand), in order; whatever reads the tables runs them first (runDeferred).
+   */
+  deferred: (() => void)[] | undefined = undefined;
   readonly conntrack = new Conntrack();
   private seed: number;
 
@@ -154,6 +159,14 @@ export class NetnsTables {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+
+  /** The deferred commands, run in order: the tables are then as if each had run when given. */
+  runDeferred(): void {
+    const commands = this.deferred;
+    if (commands === undefined) return;
+    this.deferred = undefined;
+    for (const c of commands) c();
+  }
 
   table(name: TableName): Table {
     let t = this.tables.get(name);

@@ -34,6 +34,7 @@ function seedOf(s: string): number {
 export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => {
   const nf = ns.netfilter;
   if (nf === undefined || !nf.active) return undefined;
+  if (nf.deferred !== undefined) nf.runDeferred();
   conntrackIn(nf, ns, skb, ip);
   if (nf.hookPassesUnbound[hook] && unboundByNat(skb)) return undefined;
   return walkHook(dp, nf, hook, NF_INET_HOOKS[hook], ns, skb, ip, inDev, outDev);
