@@ -14,7 +14,7 @@ import { dockerStep } from '../sim/docker/session';
 import { isDraft } from 'immer';
 import { allNetworks, findNetwork, lookUpNetwork, swarmNetworksRead } from '../sim/model/tx';
 import { createSwarmNetwork } from '../sim/model/drivers/overlay';
-import { endpointsOf, Ipam, swarmNetworks, World } from '../sim/model/world';
+import { endpointOf, endpointsOf, hostOf, instanceHosts, instanceOf, Ipam, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
 
 function swarmWithNetworks(): Model {
   const model = new Model([{ name: 'h0', underlay: '198.51.100.10' }, { name: 'h1', underlay: '198.51.100.11' }, { name: 'h2', underlay: '198.51.100.12' }], 7);
@@ -119,4 +119,37 @@ test('swarmNetworksRead gives the networks as the step began, undrafted, and tho
     expect(again.ipam.subnet).not.toBe(made.ipam.subnet);
     expect(again.vni).toBe(made.vni + 1);
   });
+});
+
+/**
+ * The contract ClusterReader, the lab's step back and a trace's topology rely on: a step
+ * leaves every earlier world as it was, and a record keeps its identity unless the step wrote
+ * into it (or into something it holds), so comparing two worlds by identity tells what the
+ * step changed and nothing else.
+ */
+test('a docker run leaves the world before it unchanged, and changes identity only along what it wrote', () => {
+  const model = swarmWithNetworks();
+  const docker = (host: string, line: string) => expect(dockerStep(model, host, line.split(' ')).outcome).toMatchObject({ exitCode: 0 });
+  docker('h1', 'run -d --name c0 --network net5 busybox');
+  const before = model.world;
+  const text = JSON.stringify(before);
+  docker('h1', 'run -d --name c1 --network net5 busybox');
+  const after = model.world;
+  expect(JSON.stringify(before)).toBe(text);
+  expect(after).not.toBe(before);
+
+  const changedHosts = after.hosts.flatMap((shard, i) => (shard === before.hosts[i] ? [] : Object.keys(shard).filter((name) => shard[name] !== before.hosts[i][name])));
+  expect(changedHosts).toEqual(['h1']);
+  const h1 = hostOf(after, 'h1'), h1Before = hostOf(before, 'h1');
+  expect(Object.keys(h1.containers).filter((id) => h1.containers[id] !== h1Before.containers[id]).map((id) => h1.containers[id].name)).toEqual(['c1']);
+
+  const changedNetworks = swarmNetworks(after.swarm).filter((n) => swarmNetwork(before.swarm, n.id) !== n).map((n) => n.name);
+  expect(changedNetworks).toEqual(['net5']);
+  const net5 = swarmNetworks(after.swarm).find((n) => n.name === 'net5')!, net5Before = swarmNetwork(before.swarm, net5.id)!;
+  // Of its instances only h1's counts the join; the endpoints the step did not make stay.
+  expect(instanceHosts(net5).filter((host) => instanceOf(net5, host) !== instanceOf(net5Before, host))).toEqual(['h1']);
+  expect(net5.instances.filter((shard, i) => shard !== net5Before.instances[i]).length).toBe(1);
+  const newEndpoints = endpointsOf(net5).filter((ep) => endpointOf(net5Before, ep.id) !== ep);
+  expect(newEndpoints.map((ep) => [ep.host, ep.containerId && h1.containers[ep.containerId].name])).toEqual([['h1', 'c1']]);
+  expect(endpointsOf(net5Before).every((ep) => endpointOf(net5, ep.id) === ep)).toBe(true);
 });

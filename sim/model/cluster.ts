@@ -361,8 +361,12 @@ export class ClusterReader {
    */
   private unchanged(last: { hostShards: Shards<Host>; byHost: Map<string, ClusterNode> }, shards: Shards<Host>, appended: string[]): boolean {
     for (let i = 0; i < shards.length; i++) {
-      if (shards[i] === last.hostShards[i]) continue;
-      for (const h of Object.values(shards[i] ?? {})) {
+      const shard = shards[i], was = last.hostShards[i];
+      if (shard === was) continue;
+      for (const name in shard) {
+        const h = shard[name];
+        // immer keeps the hosts the step did not change: the same host reads as the same node.
+        if (was && was[name] === h) continue;
         if (appended.length > 0 && appended.includes(h.name)) continue;
         const before = last.byHost.get(h.name);
         const member = h.nodeState === 'manager' || h.nodeState === 'worker';

@@ -107,17 +107,27 @@ export function lookUpNetwork(w: World, host: string, ref: string): Network | un
   if (byId?.id === ref) return byId;
   const named = locals.find((n) => n.name === ref);
   if (named) return named;
+  for (const shard of swarm) {
+    const n = shard && networksByName(shard).get(ref);
+    if (n) return n;
+  }
   let prefixed: Network | undefined, count = 0;
   for (const n of locals) if (n.id.startsWith(ref) && count++ === 0) prefixed = n;
-  for (const shard of swarm) {
-    if (!shard) continue;
-    for (const k in shard) {
-      const n = shard[k];
-      if (n.name === ref) return n;
-      if (k.startsWith(ref) && count++ === 0) prefixed = n;
-    }
-  }
+  for (const shard of swarm) if (shard) for (const k in shard) if (k.startsWith(ref) && count++ === 0) prefixed = shard[k];
   return count === 1 ? prefixed : undefined;
+}
+
+/** A shard's networks by name (the first of a name, in the shard's order), once per version of the shard: a step changes one. */
+const namesOfNetworkShard = new WeakMap<Record<string, Network>, Map<string, Network>>();
+
+function networksByName(shard: Record<string, Network>): Map<string, Network> {
+  let byName = namesOfNetworkShard.get(shard);
+  if (!byName) {
+    byName = new Map();
+    for (const k in shard) if (!byName.has(shard[k].name)) byName.set(shard[k].name, shard[k]);
+    namesOfNetworkShard.set(shard, byName);
+  }
+  return byName;
 }
 
 /** Docker's lookup order: full id, then exact name, then unique id prefix. */

@@ -333,10 +333,20 @@ export type Shards<T> = Record<string, T>[];
 
 const SHARDS = 64;
 
+/** Shard numbers of the keys seen lately: most keys are 64-character ids, looked up again and again, and a Map hashes a string once, natively. */
+const shardNumbers = new Map<string, number>();
+const SHARD_NUMBERS_LIMIT = 1 << 16;
+
 function shardOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
-  return h % SHARDS;
+  let n = shardNumbers.get(key);
+  if (n === undefined) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+    n = h % SHARDS;
+    if (shardNumbers.size >= SHARD_NUMBERS_LIMIT) shardNumbers.clear();
+    shardNumbers.set(key, n);
+  }
+  return n;
 }
 
 export function shardGet<T>(s: Shards<T>, key: string): T | undefined {
