@@ -445,6 +445,20 @@ export class EmuBackend implements Backend {
     return this.serialized(() => this.execNow(host, netns, argv, ctx));
   }
 
+  /**
+   * A running container's process: the holder of its view (confine.ts), asleep in the
+   * container's network, mount and UTS namespaces from the first step that needed them until
+   * its sandbox goes, as a container's own process is in Docker's. `nsenter -t PID -n -m -u`
+   * enters what a step in the container sees. Built now if no step has run there yet.
+   */
+  async containerPid(c: Container, world: World): Promise<number | undefined> {
+    await this.settleThen('none');
+    return this.serialized(async () => {
+      const real = this.runNamespace(c.host, c.sandbox);
+      return real ? (await this.confine.prepare(real, { container: c.id }, world)).holder.pid : undefined;
+    });
+  }
+
   /** The real name emu gives namespace `netns` of `host` (undefined for a name it cannot give). */
   private realName(host: string, netns: string): string | undefined {
     try {

@@ -3,7 +3,7 @@
  * knows only this interface, so neither backend ever imports the other.
  */
 import type { PlanOp } from './plan/ops';
-import type { World } from './model/world';
+import type { Container, World } from './model/world';
 import type { ControlKind, Flow } from './trace/types';
 import type { CommandOutput } from './commands/registry';
 
@@ -74,6 +74,12 @@ export interface Backend {
   endStep?(): Promise<void>;
   /** Runs argv inside namespace `netns` of `host` (the host's own namespace is named after it). */
   exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput>;
+  /**
+   * The real process holding a running container's namespaces, as Docker's State.Pid names the
+   * container's process (what `nsenter -t PID -n` enters); absent where there is none (sim:
+   * the model's pid stands).
+   */
+  containerPid?(container: Container, world: World): Promise<number | undefined>;
   /** Flows traced so far. */
   flows(): Flow[];
   /** dockerd's own traffic between swarm nodes seen so far (control-plane flows), in the order it began. */

@@ -55,6 +55,15 @@ describe('normaliseOutput', () => {
 });
 
 describe('compareOutputs', () => {
+  test("a container's pid is each run's own: in inspect's JSON, and wherever a template prints State.Pid", () => {
+    expect(normaliseOutput('            "Pid": 19290,\n')).toBe('            "Pid": <pid>,\n');
+    expect(compareOutputs([step('docker inspect ubuntu0', '"Pid": 2714,\n"ExitCode": 0,\n')], [step('docker inspect ubuntu0', '"Pid": 88123,\n"ExitCode": 0,\n')])).toBeUndefined();
+    expect(compareOutputs([step("docker inspect -f '{{.State.Pid}}' ubuntu0", '2714\n')], [step("docker inspect -f '{{.State.Pid}}' ubuntu0", '88123\n')])).toBeUndefined();
+    // Elsewhere a number is what the program says.
+    expect(compareOutputs([step("docker inspect -f '{{.RestartCount}}' ubuntu0", '0\n')], [step("docker inspect -f '{{.RestartCount}}' ubuntu0", '1\n')])?.where).toBe("step 1 ubuntu0: docker inspect -f '{{.RestartCount}}' ubuntu0 (stdout line 1)");
+    expect(compareOutputs([step('docker inspect ubuntu0', '"ExitCode": 0,\n')], [step('docker inspect ubuntu0', '"ExitCode": 1,\n')])).toBeDefined();
+  });
+
   test('the same output after normalising agrees', () => {
     expect(compareOutputs([step('ping -c 1 x', 'time=0.2 ms\n')], [step('ping -c 1 x', 'time=0.31 ms\n')])).toBeUndefined();
   });

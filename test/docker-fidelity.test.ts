@@ -9,7 +9,7 @@ import { CommandOutput } from '../sim/backend';
 import { dockerStep } from '../sim/docker/session';
 import { bytesSize, dockerInfo } from '../sim/docker/info';
 import { lookupCommand } from '../sim/commands/registry';
-import { runSim } from './helpers/run';
+import { runSim, twoNodes } from './helpers/run';
 import { CONTAINER_JSON, GoType, NETWORK_RESOURCE } from '../sim/docker/api-types';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -185,6 +185,22 @@ describe('docker inspect CONTAINER', () => {
 });
 
 describe("the daemon's clock", () => {
+  test("--ip outside a swarm network's subnet: the step lasts the daemon's 20 s wait and says it was modelled; an unallocated network waits the same", async () => {
+    const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name out --network test-net --ip 10.9.9.9 busybox
+  - r0: docker network create -d overlay --attachable --subnet 10.0.1.128/25 overlap
+  - r0: docker run -dit --name c1 --network overlap busybox
+  - r0: docker run -dit --name ok --network test-net busybox
+`, 'name: waits'));
+    const [out, , unallocated, ok] = result.steps.slice(-4);
+    const waited = { ms: 20000, note: "dockerd waited 20 s for the manager's attachment, until its request timed out; modelled: the step's duration counts it, cnmlab did not wait it" };
+    expect(out).toMatchObject({ exitCode: 125, durationMs: 20000, daemonWaited: waited });
+    expect(unallocated).toMatchObject({ exitCode: 125, durationMs: 20000, daemonWaited: waited });
+    // A command the daemon answers without waiting says nothing of a wait.
+    expect(ok.exitCode).toBe(0);
+    expect(ok.daemonWaited).toBeUndefined();
+    expect(ok.durationMs).toBeLessThan(20000);
+  });
+
   test("a start on a swarm network takes the engine's time: the network's instance made 0.53 s after the container, StartedAt 2.12 s after that; iptables-save dates by the same clock", async () => {
     const { result } = await runSim(`name: clock
 hosts:

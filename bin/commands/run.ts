@@ -99,7 +99,7 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   if (opts.trace) writeOutputFile('--trace', opts.trace, JSON.stringify(trace, null, 2) + '\n');
   if (opts.json) {
     const { steps, ...rest } = result;
-    process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, ...(rest.unavailable ? { unavailable: rest.unavailable } : {}), steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, ok, unmodelled }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ok, ...(unmodelled !== undefined ? { unmodelled } : {}) })), trace }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ scenario: rest.scenario, mode: rest.mode, ok: rest.ok, ...(rest.unavailable ? { unavailable: rest.unavailable } : {}), steps: steps.map(({ index, on, command, exitCode, stdout, stderr, durationMs, daemonWaited, ok, unmodelled }) => ({ index, on, command, exitCode, stdout, stderr, durationMs, ...(daemonWaited ? { daemonWaited } : {}), ok, ...(unmodelled !== undefined ? { unmodelled } : {}) })), trace }, null, 2) + '\n');
   } else {
     const failed = result.steps.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `step ${r.index + 1} (${s.file}:${r.line}) ${c.what}`));
     const unmodelled = result.steps.filter((r) => r.unmodelled !== undefined).map((r) => `step ${r.index + 1} (${s.file}:${r.line}) ${r.unmodelled}`);

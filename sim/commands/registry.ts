@@ -75,6 +75,8 @@ export interface CommandOutput {
   end?: StepEnd;
   /** Set by emu when the real kernel lacks a feature sim models (commands/kernel-features): what it lacks. */
   unavailable?: string;
+  /** The daemon's waits the model decided while the command ran (model/tx.ts DaemonWait): neither mode sleeps them. */
+  daemonWaits?: { ns: number; why: string }[];
 }
 
 export type Lookup =

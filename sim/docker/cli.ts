@@ -24,6 +24,9 @@ import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/regis
 import { ok } from '../model/command-step';
 import { endpointsOf, Network, World } from '../model/world';
 
+/** Container id → the pid of the real process holding its namespaces. */
+export type ContainerProcesses = ReadonlyMap<string, number>;
+
 export type DockerOutcome = CommandOutput | { exec: { container: string; argv: string[] } };
 
 // docker/cli's prompts, word for word (the ingress one with its "newly create").
@@ -280,7 +283,12 @@ function containerRef(tx: Tx, host: string, ref: string) {
 }
 
 /** Runs one `docker …` command line on a host. Throws DockerError for Docker's refusals. */
-export function dockerCommand(tx: Tx, host: string, argv: string[]): DockerOutcome {
+/**
+ * `processes`: the real process holding each running container's namespaces, by container id,
+ * where the backend has one (emu): `docker inspect` names it as State.Pid. Without one, the
+ * model's pid.
+ */
+export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: ContainerProcesses): DockerOutcome {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'swarm':
@@ -333,7 +341,7 @@ export function dockerCommand(tx: Tx, host: string, argv: string[]): DockerOutco
       return inspectOutput(p, p.args.map((ref) => {
         const c = findContainer(tx.host(host), ref);
         const net = c ? undefined : findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
-        if (c) return { object: containerInspectObject(tx.w as World, c), type: CONTAINER_JSON };
+        if (c) return { object: containerInspectObject(tx.w as World, c, processes?.get(c.id)), type: CONTAINER_JSON };
         return net ? { object: networkInspectObject(tx.w as World, host, net), type: NETWORK_RESOURCE } : { error: `Error: No such object: ${ref}` };
       }));
     }
@@ -351,7 +359,7 @@ export function dockerCommand(tx: Tx, host: string, argv: string[]): DockerOutco
       const [sub, ...args] = rest;
       const same = containerSubcommand(sub);
       if (!same) throw new DockerError(notModelled(['docker', ...argv].join(' ')).stderr.trimEnd(), NOT_MODELLED_EXIT);
-      return dockerCommand(tx, host, [same, ...args]);
+      return dockerCommand(tx, host, [same, ...args], processes);
     }
     case 'node': {
       const [sub, ...args] = rest;

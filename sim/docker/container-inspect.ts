@@ -48,8 +48,11 @@ function graphDriver(c: Container): Record<string, unknown> {
   };
 }
 
-/** `docker inspect CONTAINER`: one element of the array the CLI prints. */
-export function containerInspectObject(w: World, c: Container): Record<string, unknown> {
+/**
+ * `docker inspect CONTAINER`: one element of the array the CLI prints. `pid`: the real process
+ * holding the running container's namespaces (emu's), instead of the model's.
+ */
+export function containerInspectObject(w: World, c: Container, pid?: number): Record<string, unknown> {
   const networks: Record<string, Record<string, unknown>> = {};
   for (const n of c.networks) {
     const net = swarmNetwork(w.swarm, n.networkId) ?? hostOf(w, c.host).localNetworks[n.networkId];
@@ -87,7 +90,7 @@ export function containerInspectObject(w: World, c: Container): Record<string, u
     Path: cmd[0],
     Args: cmd.slice(1),
     State: {
-      Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: c.pid ?? 0, ExitCode: 0, Error: '',
+      Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid ?? c.pid ?? 0, ExitCode: 0, Error: '',
       StartedAt: c.startedNs ? formatTime(daemonTime(c.startedNs, `start:${c.id}`)) : ZERO_TIME, FinishedAt: ZERO_TIME,
     },
     Image: `sha256:${derivedId(`image:${c.image}`)}`,

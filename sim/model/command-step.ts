@@ -7,11 +7,13 @@ import { CommandOutput, notModelled } from '../commands/registry';
 import { PlanOp } from '../plan/ops';
 import { Model } from './model';
 import { NotModelled } from './refusal';
-import { Tx } from './tx';
+import { DaemonWait, Tx } from './tx';
 
 export interface ModelStep<O> {
   outcome: O;
   ops: PlanOp[];
+  /** What the daemon waited in the step (Tx.daemonWaits), when it did. */
+  waits?: DaemonWait[];
 }
 
 /** Printed on stdout, exit 0. */
@@ -28,7 +30,9 @@ export const failed = (message: string, exitCode = 1): CommandOutput => ({ stdou
  */
 export function modelStep<O>(model: Model, run: (tx: Tx) => O, refusal: (e: unknown) => O | undefined = () => undefined): ModelStep<O | CommandOutput> {
   let outcome: O | CommandOutput = ok();
+  let waits: DaemonWait[] = [];
   const ops = model.change((tx) => {
+    waits = tx.waits;
     try {
       outcome = run(tx);
     } catch (e) {
@@ -37,5 +41,5 @@ export function modelStep<O>(model: Model, run: (tx: Tx) => O, refusal: (e: unkn
       outcome = refused;
     }
   });
-  return { outcome, ops };
+  return { outcome, ops, ...(waits.length ? { waits } : {}) };
 }

@@ -52,6 +52,9 @@ function refuseUnmodelledDriver(found: Network | undefined): void {
   if (why) throw new NotModelled(why);
 }
 
+/** How long the daemon waits for the manager to allocate a swarm network attachment (swarmRequestTimeout). */
+const SWARM_REQUEST_TIMEOUT_NS = 20e9;
+
 /**
  * Resolves --network for run/connect; the refusal texts depend on swarm membership. A
  * container being run is refused while starting (it stays Created).
@@ -68,6 +71,7 @@ function attachableNetwork(tx: Tx, host: string, ref: string, found: Network | u
   }
   if (!driverOf(net).attaches) return net;
   if (net.allocationFailed) {
+    tx.daemonWaits(SWARM_REQUEST_TIMEOUT_NS, "the manager's attachment, until its request timed out");
     throw new DaemonRefusal('attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded', 'start');
   }
   return net;
@@ -162,8 +166,6 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   return c;
 }
 
-/** How long the daemon waits for the manager to allocate a swarm network attachment (swarmRequestTimeout). */
-const SWARM_REQUEST_TIMEOUT_NS = 20e9;
 
 /**
  * A requested address outside the network's subnet, refused as the engine refuses it at
@@ -177,7 +179,7 @@ function checkRequestedAddress(tx: Tx, net: Network | Draft<Network>, ip: string
   const subnet = parseCidr(net.ipam.subnet);
   if (!subnet || contains(subnet, ipv4ToNumber(ip))) return;
   if (net.scope === 'swarm') {
-    tx.w.clockNs += SWARM_REQUEST_TIMEOUT_NS;
+    tx.daemonWaits(SWARM_REQUEST_TIMEOUT_NS, "the manager's attachment, until its request timed out");
     throw new DaemonRefusal('attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded', 'start');
   }
   throw new DaemonRefusal(`Invalid address ${ip}: It does not belong to any of this network's subnets`, 'start');

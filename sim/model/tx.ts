@@ -4,6 +4,18 @@ import { PlanOp } from '../plan/ops';
 import { Container, Host, hostOf, instanceOf, Network, swarmNetwork, swarmNetworks, World } from './world';
 import { hexId, Rng } from './ids';
 
+/**
+ * A wait of the daemon's own that the model decides (dockerd's 20 s for a swarm attachment
+ * the manager cannot allocate). Neither mode sleeps it: sim's kernel has nothing to do
+ * meanwhile, and emu runs no dockerd to wait for; the step's duration counts it, and the
+ * step says it was modelled (runner/session.ts).
+ */
+export interface DaemonWait {
+  ns: number;
+  /** What the daemon waited for, in a few words. */
+  why: string;
+}
+
 export class Tx {
   readonly ops: PlanOp[] = [];
 
@@ -11,6 +23,18 @@ export class Tx {
 
   emit(...ops: PlanOp[]): void {
     for (const op of ops) this.ops.push(op);
+  }
+
+  /** What the daemon spent waiting in this step (DaemonWait), in order. */
+  readonly waits: DaemonWait[] = [];
+
+  /**
+   * The daemon waits `ns` before it goes on (for the manager, say): its clock runs on, and the
+   * step that ran the command lasts that much longer in both modes.
+   */
+  daemonWaits(ns: number, why: string): void {
+    this.w.clockNs += ns;
+    this.waits.push({ ns, why });
   }
 
   private beforeWorld?: World;

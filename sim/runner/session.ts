@@ -5,6 +5,7 @@
  */
 import { Backend, LiveIo } from '../backend';
 import { Model } from '../model/model';
+import type { DaemonWait } from '../model/tx';
 import { seedFromName } from '../model/ids';
 import { Expect, Scenario } from '../scenario/schema';
 import { ControlNotKept, Trace, TRACE_FORMAT } from '../trace/types';
@@ -22,6 +23,11 @@ export interface StepResult extends StepOutput {
   checks: Check[];
   /** Ids of the flows this step traced. */
   flows: string[];
+  /**
+   * What the daemon waited in this step as the model decided it (model/tx.ts DaemonWait):
+   * durationMs counts it, though neither mode sleeps it, and the note says so.
+   */
+  daemonWaited?: { ms: number; note: string };
   /** Stopped by Ctrl-C (only a step typed at a terminal can be). */
   interrupted?: boolean;
   /** The command the registry refused: the step ran nothing. */
@@ -35,6 +41,15 @@ export interface StepResult extends StepOutput {
 
 /** Virtual time between scenario steps, as if typed a second apart. */
 const STEP_GAP_NS = 1_000_000_000;
+
+/** The step's daemon waits as one: how long, and what the daemon waited for, said to be modelled. */
+function daemonWaited(waits: DaemonWait[]): StepResult['daemonWaited'] {
+  if (!waits.length) return undefined;
+  const ns = waits.reduce((sum, w) => sum + w.ns, 0);
+  const seconds = (n: number) => `${Math.round(n / 1e6) / 1e3} s`;
+  const what = waits.map((w) => `${seconds(w.ns)} for ${w.why}`).join(', then ');
+  return { ms: ns / 1e6, note: `dockerd waited ${what}; modelled: the step's duration counts it, cnmlab did not wait it` };
+}
 
 export function newModel(s: Scenario): Model {
   return new Model(s.hosts, s.seed ?? seedFromName(s.name));
@@ -117,9 +132,11 @@ export class ScenarioSession {
       checks.push({ what: 'exit', expected: out.end === 'timed-out' ? 'the step to end within its timeout' : 'output within the cap', got: out.stderr.trim().split('\n').pop() ?? '', ok: false });
     }
     if (out.unmodelled !== undefined) checks.push(modelledCheck(out.unmodelled, opts.expect));
+    const waited = daemonWaited(out.daemonWaits ?? []);
     const r: StepResult = {
       index, on, command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr,
-      durationMs: Math.round((backend.elapsedNs() - t0) / 1e3) / 1e3, ok: checks.every((c) => c.ok), line: opts.line ?? 0, checks, flows: flows.map((f) => f.id),
+      durationMs: Math.round((backend.elapsedNs() - t0 + (waited ? waited.ms * 1e6 : 0)) / 1e3) / 1e3, ok: checks.every((c) => c.ok), line: opts.line ?? 0, checks, flows: flows.map((f) => f.id),
+      ...(waited ? { daemonWaited: waited } : {}),
       ...(opts.live?.interrupt.aborted ? { interrupted: true } : {}),
       ...(out.unmodelled !== undefined ? { unmodelled: out.unmodelled } : {}),
       ...(out.unavailable ? { unavailable: out.unavailable } : {}),

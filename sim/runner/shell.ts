@@ -14,6 +14,7 @@ import { allNetworks, findContainer } from '../model/tx';
 import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep } from '../docker/session';
+import type { ContainerProcesses } from '../docker/cli';
 import { CONTROL_PLANE_PROGRAMS, controlPlaneCommand } from './control-plane';
 import { weaveStep } from '../weave/cli';
 import { calicoctlStep } from '../calico/calicoctl';
@@ -49,7 +50,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
   const h = () => hostOf(model.world, host);
   const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked, live });
   if (argv[0] === 'docker') {
-    const step = dockerStep(model, host, argv.slice(1));
+    const step = dockerStep(model, host, argv.slice(1), await containerProcesses(model, backend, host, argv));
     // The step stops the run there: its kernel side cannot be made on this machine.
     const unavailable = await backend.missingFeature?.(step.ops);
     if (unavailable) return { ...('exec' in step.outcome ? { stdout: '', stderr: '', exitCode: 0 } : step.outcome), unavailable };
@@ -59,7 +60,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
       const c = hostOf(model.world, host).containers[o.exec.container];
       return runInContainer(model, backend, c, o.exec.argv, live);
     }
-    return o;
+    return step.waits ? { ...o, daemonWaits: step.waits } : o;
   }
   if (CONTROL_PLANE_PROGRAMS.has(argv[0])) return controlPlaneCommand(model, backend, host, argv);
   if (argv[0] === 'calicoctl') {
@@ -106,6 +107,23 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
   const up = underlayLinkSet(argv);
   if (up !== undefined && out.exitCode === 0) model.underlayChanged(host, up, backend.elapsedNs());
   return out;
+}
+
+/**
+ * For `docker inspect`, the real process of each running container the line names, where the
+ * backend has one (emu): the kernel's pid is the State.Pid a user would nsenter.
+ */
+async function containerProcesses(model: Model, backend: Backend, host: string, argv: string[]): Promise<ContainerProcesses | undefined> {
+  const inspect = argv[1] === 'inspect' || (argv[1] === 'container' && argv[2] === 'inspect');
+  if (!inspect || !backend.containerPid) return undefined;
+  const pids = new Map<string, number>();
+  for (const word of argv.slice(2)) {
+    const c = findContainer(hostOf(model.world, host), word);
+    if (c?.state !== 'running' || pids.has(c.id)) continue;
+    const pid = await backend.containerPid(c, model.world);
+    if (pid !== undefined) pids.set(c.id, pid);
+  }
+  return pids;
 }
 
 /** `ip link set [dev] eth0 … up|down` on a host: its underlay link's new state (the engine's NetworkDB notices, model/netdb.ts). */
@@ -171,6 +189,7 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
       out.stderr += last.stderr;
       if (last.end) stopped ??= last;
       if (last.unavailable) out.unavailable ??= last.unavailable;
+      if (last.daemonWaits) out.daemonWaits = [...(out.daemonWaits ?? []), ...last.daemonWaits];
     }
     out.stdout += last.stdout;
     // A stage cnmlab had to stop (timeout, output cap) stops the step: the filters after it

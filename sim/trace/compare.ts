@@ -129,7 +129,7 @@ const EPHEMERAL = (port: number) => port >= 32768 && port <= 60999;
 /**
  * A step's output with what differs by nature replaced by a placeholder: times and round
  * trips, ids Docker and swarm generate (hex ids, base-36 node, service and network ids, join
- * tokens), MACs the kernel picks (outside 02:42:), ephemeral ports, a learned route's
+ * tokens), a container's pid, MACs the kernel picks (outside 02:42:), ephemeral ports, a learned route's
  * remaining lifetime, a qdisc's handle and the refcnt its queues give it. What is left is what the program says, which must agree.
  */
 export function normaliseOutput(text: string): string {
@@ -153,6 +153,8 @@ export function normaliseOutput(text: string): string {
     // A rule that matches at random counts what the draw gave it, in each mode its own.
     .replace(/^ *\S+ +\S+ (?=.*\bstatistic mode random\b)/gm, '<pkts> <bytes> ')
     .replace(/^\[\d+:\d+\](?= .*--mode random\b)/gm, '[<pkts>:<bytes>]')
+    // A container's process is the kernel's to number (emu's is a real one, sim's the model's), as each run of Docker's is.
+    .replace(/"Pid": \d+/g, '"Pid": <pid>')
     .replace(/SWMTKN-1-[0-9a-z]+-[0-9a-z]+/g, '<token>')
     .replace(/\b[0-9a-f]{64}\b/g, '<id>')
     .replace(/\b[0-9a-f]{12}\b/g, '<id>')
@@ -181,7 +183,9 @@ export function compareOutputs(sim: StepOutput[], emu: StepOutput[], byChance: S
     if (byChance.has(a.index + 1)) continue;
     // The kernel dumps FDBs and sockets (ss) from hash tables whose order depends on its version and a per-boot or per-namespace salt: the entries count, not their order.
     const unordered = /\bbridge fdb\b|(?:^|\s)ss(?:\s|$)/.test(a.command);
-    const lines = (text: string) => (unordered ? normaliseOutput(text).split('\n').sort() : normaliseOutput(text).split('\n'));
+    // A template that prints State.Pid prints a number the kernel picked: every number it prints is taken as one.
+    const pids = /\.State\.Pid\b/.test(a.command) ? (text: string) => text.replace(/\b\d+\b/g, '<pid>') : (text: string) => text;
+    const lines = (text: string) => (unordered ? normaliseOutput(pids(text)).split('\n').sort() : normaliseOutput(pids(text)).split('\n'));
     for (const stream of ['stdout', 'stderr'] as const) {
       const x = lines(a[stream]), y = lines(b[stream]);
       const line = x.findIndex((l, k) => l !== y[k]);
