@@ -57,8 +57,17 @@ const packet = (n) => { const b = crypto.randomBytes(n); b[0] = 1; return b; };
 const stream = (n) => { const b = crypto.randomBytes(n); b[0] = 10; b.writeUInt32BE(n - 5, 1); b[5] = 1; return b; };
 const jitter = (ms) => Math.floor(Math.random() * ms);
 const udpTo = (addr) => (udp.address().family === 'IPv6' ? '::ffff:' + addr : addr);
-// A bulk sync is one way, on a connection of its own: written, then closed.
-const bulkSyncTo = (addr, n) => net.connect({ host: addr, port: 7946 }, function () { this.end(stream(n)); }).on('error', () => {}).resume();
+// A bulk sync is one way, on a connection of its own: written, then closed. A member's port is closed only while emu
+// restarts its holder (its traffic changed; dockerd's never closes): a sync refused is tried again until the holder
+// listens, 5 s at most. Past that it failed, as memberlist's SendReliable fails, and failed() says so.
+const bulkSyncTo = (addr, n, failed) => {
+  const until = Date.now() + 5000;
+  const attempt = () => net.connect({ host: addr, port: 7946 }, function () { this.end(stream(n)); }).on('error', (e) => {
+    if (e.code === 'ECONNREFUSED' && Date.now() < until) setTimeout(attempt, 50);
+    else if (failed) failed();
+  }).resume();
+  attempt();
+};
 // Unsolicited bulk syncs go one after another: bulkSyncNode waits for the member's answer (30 s at most) before the next.
 // What to do when a member's answer has come, by its address, in the order the syncs went.
 const answered = new Map();
@@ -70,7 +79,8 @@ const syncsInTurn = (syncs) => {
   const next = () => { if (!done) { done = true; clearTimeout(timer); syncsInTurn(syncs); } };
   const timer = setTimeout(next, 30000);
   answered.set(peer, [...(answered.get(peer) || []), next]);
-  bulkSyncTo(peer, n);
+  // A sync that could not be sent is not answered: bulkSync goes on to the next member at once.
+  bulkSyncTo(peer, n, () => { answered.set(peer, answered.get(peer).filter((f) => f !== next)); next(); });
 };
 for (const s of sockets) {
   const host = s.address === '*' ? '::' : s.address;

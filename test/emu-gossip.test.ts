@@ -350,66 +350,98 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
   });
 });
 
-const paced = `cnmp${randomBytes(3).toString('hex')}`;
-const inPaced = (n: string) => `${paced}.${n}`;
 const ADDR3: Record<string, string> = { r0: '198.51.100.10', r1: '198.51.100.11', r2: '198.51.100.12' };
+const hostAt = (a: string) => Object.keys(ADDR3).find((h) => ADDR3[h] === a);
+// r2 joins a network r0 and r1 are in: a sync to each, answered; the lengths as told apart by the holders.
+const SYNC_TO = { r0: 900, r1: 901 }, ANSWER_FROM = { r0: 700, r1: 701 };
+const quiet = (bulkSyncIn: NodeTraffic['bulkSyncIn']): NodeTraffic => ({
+  peers: [], ping: [60, 60, 60], ack: [20, 20, 20], pushPull: 500, bulkSyncNetworks: [], bulkSync: [], bulkSyncIn, heartbeat: { request: 0, response: 0 },
+  // No timer fires within the test: only the join's syncs and their answers cross.
+  timersMs: { probe: 1e9, pushPull: 1e9, bulkSync: 1e9, gossip: 200, heartbeat: 1e9, heartbeatJitter: 0 },
+});
+
+/**
+ * Three hosts on one segment, each with its holder; r2 is told its join's syncs to r0 and r1,
+ * and r2's eth0 captured. `lateMs`: r0's holder starts that long after r2 was told (its port
+ * closed meanwhile, as while emu restarts a holder); otherwise every holder listens first.
+ */
+async function pacedJoin(lateMs?: number): Promise<{ record: RunRecord; listeners: Listeners; pcap: string }> {
+  const paced = `cnmp${randomBytes(3).toString('hex')}`;
+  const inPaced = (n: string) => `${paced}.${n}`;
+  const record = new RunRecord(paced, 'emu-gossip-paced', false);
+  const hosts = ['r0', 'r1', 'r2'];
+  execFileSync('ip', ['netns', 'add', inPaced('ul')]);
+  record.addNamespaces([inPaced('ul')]);
+  execFileSync('ip', ['-n', inPaced('ul'), 'link', 'add', 'ul0', 'type', 'bridge']);
+  execFileSync('ip', ['-n', inPaced('ul'), 'link', 'set', 'ul0', 'up']);
+  for (const h of hosts) {
+    execFileSync('ip', ['netns', 'add', inPaced(h)]);
+    record.addNamespaces([inPaced(h)]);
+    execFileSync('ip', ['link', 'add', 'eth0', 'netns', inPaced(h), 'type', 'veth', 'peer', 'name', `p-${h}`, 'netns', inPaced('ul')]);
+    execFileSync('ip', ['-n', inPaced('ul'), 'link', 'set', `p-${h}`, 'master', 'ul0', 'up']);
+    execFileSync('ip', ['-n', inPaced(h), 'addr', 'add', `${ADDR3[h]}/24`, 'dev', 'eth0']);
+    for (const d of ['lo', 'eth0']) execFileSync('ip', ['-n', inPaced(h), 'link', 'set', d, 'up']);
+  }
+  fs.mkdirSync(record.dir, { recursive: true });
+  const pcap = path.join(record.dir, 'r2-eth0.pcap');
+  const stopCapture = await capture(record, inPaced('r2'), pcap, 'tcp port 7946');
+  const listeners = new Listeners(record);
+  const socket = (proto: 'tcp' | 'udp'): ListeningSocket => ({ proto, address: '*', port: 7946, process: 'dockerd' });
+  await listeners.apply(hosts.flatMap((h) => [socket('udp'), socket('tcp')].map((s) => ({ netns: inPaced(h), op: 'socket.listen' as const, socket: s }))));
+  const traffic = new Map<string, NodeTraffic>([
+    ['r0', quiet([{ length: SYNC_TO.r0, answer: ANSWER_FROM.r0 }])],
+    ['r1', quiet([{ length: SYNC_TO.r1, answer: ANSWER_FROM.r1 }])],
+    ['r2', quiet([{ length: ANSWER_FROM.r0 }, { length: ANSWER_FROM.r1 }])],
+  ]);
+  await listeners.setTraffic(new Map(hosts.map((h) => [inPaced(h), () => traffic.get(h)!] as const)));
+  // The traffic restarts every holder (sync starts them anew, in parallel): r2 is told its join's syncs once
+  // those that are to listen by then listen again.
+  const first = lateMs === undefined ? hosts : hosts.filter((h) => h !== 'r0');
+  await Promise.all(first.map((h) => listeners.sync(inPaced(h))));
+  listeners.gossip(inPaced('r2'), [[Date.now(), [[ADDR3.r0, SYNC_TO.r0], [ADDR3.r1, SYNC_TO.r1]]]]);
+  if (lateMs !== undefined) {
+    await new Promise((r) => setTimeout(r, lateMs));
+    await listeners.sync(inPaced('r0'));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  await listeners.stopAll();
+  await stopCapture();
+  return { record, listeners, pcap };
+}
+
+/** The connections r2's capture saw accepted (a SYN answered with SYN-ACK), as from>to, in order. */
+function acceptedConnections(pcap: string): { at: number; way: string }[] {
+  const out = execFileSync('tshark', ['-r', pcap, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 1', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  // A SYN-ACK goes from the connection's server to its client.
+  return out.split('\n').filter(Boolean).map((l) => l.split('\t')).map(([at, src, dst]) => ({ at: Number(at), way: `${hostAt(dst)}>${hostAt(src)}` }));
+}
 
 describeWith(['ip', 'tcpdump', 'tshark'], true, "a network join's bulk syncs on the real kernel, one after another", () => {
-  let record: RunRecord;
-  let listeners: Listeners;
-  let pcap: string;
-  // r2 joins a network r0 and r1 are in: a sync to each, answered; the lengths as told apart by the holders.
-  const SYNC_TO = { r0: 900, r1: 901 }, ANSWER_FROM = { r0: 700, r1: 701 };
-  const quiet = (bulkSyncIn: NodeTraffic['bulkSyncIn']): NodeTraffic => ({
-    peers: [], ping: [60, 60, 60], ack: [20, 20, 20], pushPull: 500, bulkSyncNetworks: [], bulkSync: [], bulkSyncIn, heartbeat: { request: 0, response: 0 },
-    // No timer fires within the test: only the join's syncs and their answers cross.
-    timersMs: { probe: 1e9, pushPull: 1e9, bulkSync: 1e9, gossip: 200, heartbeat: 1e9, heartbeatJitter: 0 },
-  });
-
+  let run: { record: RunRecord; listeners: Listeners; pcap: string } | undefined;
   beforeAll(async () => {
-    record = new RunRecord(paced, 'emu-gossip-paced', false);
-    const hosts = ['r0', 'r1', 'r2'];
-    execFileSync('ip', ['netns', 'add', inPaced('ul')]);
-    record.addNamespaces([inPaced('ul')]);
-    execFileSync('ip', ['-n', inPaced('ul'), 'link', 'add', 'ul0', 'type', 'bridge']);
-    execFileSync('ip', ['-n', inPaced('ul'), 'link', 'set', 'ul0', 'up']);
-    for (const h of hosts) {
-      execFileSync('ip', ['netns', 'add', inPaced(h)]);
-      record.addNamespaces([inPaced(h)]);
-      execFileSync('ip', ['link', 'add', 'eth0', 'netns', inPaced(h), 'type', 'veth', 'peer', 'name', `p-${h}`, 'netns', inPaced('ul')]);
-      execFileSync('ip', ['-n', inPaced('ul'), 'link', 'set', `p-${h}`, 'master', 'ul0', 'up']);
-      execFileSync('ip', ['-n', inPaced(h), 'addr', 'add', `${ADDR3[h]}/24`, 'dev', 'eth0']);
-      for (const d of ['lo', 'eth0']) execFileSync('ip', ['-n', inPaced(h), 'link', 'set', d, 'up']);
-    }
-    fs.mkdirSync(record.dir, { recursive: true });
-    pcap = path.join(record.dir, 'r2-eth0.pcap');
-    const stopCapture = await capture(record, inPaced('r2'), pcap, 'tcp port 7946');
-    listeners = new Listeners(record);
-    const socket = (proto: 'tcp' | 'udp'): ListeningSocket => ({ proto, address: '*', port: 7946, process: 'dockerd' });
-    await listeners.apply(hosts.flatMap((h) => [socket('udp'), socket('tcp')].map((s) => ({ netns: inPaced(h), op: 'socket.listen' as const, socket: s }))));
-    const traffic = new Map<string, NodeTraffic>([
-      ['r0', quiet([{ length: SYNC_TO.r0, answer: ANSWER_FROM.r0 }])],
-      ['r1', quiet([{ length: SYNC_TO.r1, answer: ANSWER_FROM.r1 }])],
-      ['r2', quiet([{ length: ANSWER_FROM.r0 }, { length: ANSWER_FROM.r1 }])],
-    ]);
-    await listeners.setTraffic(new Map(hosts.map((h) => [inPaced(h), () => traffic.get(h)!] as const)));
-    // The traffic restarts every holder (sync starts them anew, in parallel): r2 is told its join's syncs only once
-    // r0 and r1 listen again, or its first connection could meet a closed port.
-    await Promise.all(hosts.map((h) => listeners.sync(inPaced(h))));
-    listeners.gossip(inPaced('r2'), [[Date.now(), [[ADDR3.r0, SYNC_TO.r0], [ADDR3.r1, SYNC_TO.r1]]]]);
-    await new Promise((r) => setTimeout(r, 2000));
-    await listeners.stopAll();
-    await stopCapture();
+    run = await pacedJoin();
   }, 30_000);
-
-  afterAll(() => closeRun(listeners, record));
+  afterAll(() => closeRun(run?.listeners, run?.record));
 
   test("the sync to r1 starts only once r0's answer has come (bulkSyncNode waits for it), and r1's answer follows", () => {
-    const out = execFileSync('tshark', ['-r', pcap, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const hostOf = (a: string) => Object.keys(ADDR3).find((h) => ADDR3[h] === a);
-    const connections = out.split('\n').filter(Boolean).map((l) => l.split('\t')).map(([at, src, dst]) => ({ at: Number(at), from: hostOf(src), to: hostOf(dst) }));
+    const out = execFileSync('tshark', ['-r', run!.pcap, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const connections = out.split('\n').filter(Boolean).map((l) => l.split('\t')).map(([at, src, dst]) => ({ at: Number(at), from: hostAt(src), to: hostAt(dst) }));
     // r2's sync to r0, r0's answer on a connection of its own, then r2's sync to r1 and r1's answer.
     expect(connections.map((c) => `${c.from}>${c.to}`)).toEqual(['r2>r0', 'r0>r2', 'r2>r1', 'r1>r2']);
     expect(connections[2].at).toBeGreaterThan(connections[1].at);
+  });
+});
+
+describeWith(['ip', 'tcpdump', 'tshark'], true, "a join's bulk sync to a member whose holder emu is restarting (its port closed a moment)", () => {
+  let run: { record: RunRecord; listeners: Listeners; pcap: string } | undefined;
+  beforeAll(async () => {
+    run = await pacedJoin(500);
+  }, 30_000);
+  afterAll(() => closeRun(run?.listeners, run?.record));
+
+  test("is refused, tried again until r0 listens, and answered; the sync to r1 follows as when every port was open", () => {
+    const refused = execFileSync('tshark', ['-r', run!.pcap, '-Y', `tcp.flags.reset == 1 && ip.src == ${ADDR3.r0}`, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(refused.split('\n').filter(Boolean).length).toBeGreaterThan(0);
+    expect(acceptedConnections(run!.pcap).map((c) => c.way)).toEqual(['r2>r0', 'r0>r2', 'r2>r1', 'r1>r2']);
   });
 });
