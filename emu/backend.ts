@@ -30,6 +30,7 @@ import { Numbering } from './ifindex';
 import { ControlReader } from './control';
 import { NetworkDbGossip } from './netdb';
 import { clusterView, nodeTraffic, NodeTraffic } from '../sim/model/cluster';
+import { MEMBERLIST_PORT } from '../sim/wire/memberlist';
 import { ClusterStore } from './etcd';
 import { MissWatchers } from './misswatch';
 import { Confinement } from './confine';
@@ -276,8 +277,12 @@ export class EmuBackend implements Backend {
     for (const b of p.underlay) await batchEach('ip', [{ netns: b.netns, lines: b.ip }]);
     await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
     // dockerd's sockets and what it sends need the host namespaces only (their addresses, the underlay).
-    await this.listeners.apply(p.sockets.filter((s) => !p.del.includes(s.netns)));
+    // A node that leaves the swarm (its 7946 closes) keeps its sockets until its leave has been gossiped.
+    const sockets = p.sockets.filter((s) => !p.del.includes(s.netns));
+    const leaving = new Set(sockets.filter((s) => s.op === 'socket.close' && s.socket.port === MEMBERLIST_PORT).map((s) => s.netns));
+    await this.listeners.apply(sockets.filter((s) => !leaving.has(s.netns)));
     await this.playControlPlane(worlds, p.del);
+    if (leaving.size) await this.leaveGossiped(sockets.filter((s) => leaving.has(s.netns)));
     if (holders === 'early') await this.warmHolders();
     await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
     // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
@@ -352,7 +357,8 @@ export class EmuBackend implements Backend {
       if (!real || gone.has(real)) continue;
       live.set(h, real);
       if (!nodeHosts.has(h)) {
-        traffic.set(real, undefined);
+        // A leaver's holder plays on as it did until its leave is gossiped (leaveGossiped), then goes with its sockets.
+        traffic.set(real, this.netdb.departures().has(h) ? this.playedTraffic.get(h) : undefined);
         this.playedTraffic.delete(h);
         continue;
       }
@@ -376,6 +382,22 @@ export class EmuBackend implements Backend {
       const real = live.get(h);
       if (real) this.listeners.gossip(real, sends);
     }
+  }
+
+  /**
+   * A swarm leave returns once the node's leave event has gone its rounds (clusterLeave waits
+   * for sendNodeEvent): a leaver whose holder runs sends what the player gave it until then,
+   * and only then are its sockets closed (`socketOps`). One with no holder running (a lab no
+   * command has looked into) sent nothing before, and sends nothing now.
+   */
+  private async leaveGossiped(socketOps: Parameters<Listeners['apply']>[0]): Promise<void> {
+    const closeAt = [...this.netdb.departures()].filter(([h]) => {
+      const real = this.runNamespace(h, h);
+      return real !== undefined && this.listeners.holds(real);
+    }).reduce((last, [, at]) => Math.max(last, at), 0);
+    // The last datagram's timer fires at closeAt in the holder: a moment more for it to leave.
+    if (closeAt > 0) await new Promise((r) => setTimeout(r, Math.max(0, closeAt - Date.now()) + LEAVE_SEND_MARGIN_MS));
+    await this.listeners.apply(socketOps);
   }
 
   /**
@@ -811,6 +833,9 @@ export class EmuBackend implements Backend {
  * starts none, and a later command starts them).
  */
 type HolderStart = 'early' | 'after' | 'none';
+
+/** How long after a leaver's last gossip round its sockets close: its holder's timer fires then, the datagram a moment later. */
+const LEAVE_SEND_MARGIN_MS = 50;
 
 /** What a kept namespace is, in the scenario's words. */
 function describeNamespace(real: string, names: NameMap, world: World | undefined): string {

@@ -282,6 +282,11 @@ export class Listeners {
     h.gossipTold = true;
   }
 
+  /** Whether a holder runs (or is starting) in a namespace. */
+  holds(netns: string): boolean {
+    return this.held.get(netns)?.holder !== undefined || this.starting.has(netns);
+  }
+
   /** Starts the holder of a namespace that has sockets to hold and none holding them. */
   async sync(netns: string): Promise<void> {
     const h = this.held.get(netns);

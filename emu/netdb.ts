@@ -13,11 +13,18 @@
  * packet one transmission of each event), and a join bulk-syncs with every other member of
  * the network in turn: streams as long as sim's, which the members answer (bulkSyncIn). Peers are
  * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
+ *
+ * A node that leaves the swarm (sim's daemon: depart) queues its entries' deletes and its
+ * network leaves, then its node leave event, and sends until that event has gone its rounds
+ * (clusterLeave waits for it): its holder is stopped only then (departures). A member that
+ * hears a leave for the first time gossips it on from its next memberlist round, to the
+ * members and to the leaver while it is still there, as sim's daemons do; the times a leave
+ * reaches each member are the sends' own, in the order they happen (the earliest first).
  */
 import { randomBytes } from 'crypto';
-import { NetworkDbClocks, queueNetworkEvent, queueNodeEvent, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
+import { ClusterNode, NetworkDbClocks, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
 import { memberlistPacket } from '../sim/wire/memberlist';
-import { TABLE_EVENT } from '../sim/wire/networkdb';
+import { NODE_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
 
 const TICK_MS = GOSSIP_INTERVAL_NS / 1e6;
 /**
@@ -54,6 +61,18 @@ interface NodeQueue {
   syncs: JoinSync[][];
   /** How many others memberlist's rounds reached, as of `sinceMs` (up to 3). */
   peers: number;
+  /** The leave events it has heard (or sent). */
+  heardLeaves: Set<string>;
+  /** Leave events heard after `sinceMs`, each joining `broadcasts` at its time (relayNodeEvent). */
+  arriving: { atMs: number; event: QueuedEvent }[];
+}
+
+/** A node leaving the swarm: what it was, and when its holder may stop (its leave event's last round), once its schedule is made. */
+interface Departure {
+  node: ClusterNode;
+  /** The swarm's size as it knew it (its retransmit limits'). */
+  known: number;
+  closeAtMs?: number;
 }
 
 export class NetworkDbGossip implements NetworkDbClocks {
@@ -62,6 +81,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
 
   private readonly below = (n: number): number => Math.floor(this.random() * n);
   private entries = new Map<string, ClusterTableEntry>();
+  /** The nodes of the last view. */
+  private lastNodes: readonly ClusterNode[] = [];
   /** Each network's members, as the last view had them. */
   private members = new Map<string, string[]>();
   private readonly nodes = new Map<string, NodeQueue>();
@@ -71,6 +92,13 @@ export class NetworkDbGossip implements NetworkDbClocks {
   readonly syncLengths = new Map<string, Set<number>>();
   /** The last step's join syncs each host may be sent, to add to its traffic's bulkSyncIn. */
   private syncsIn = new Map<string, { length: number; answer?: number }[]>();
+  /** The nodes leaving in the last steps told, by host. */
+  private readonly leaving = new Map<string, Departure>();
+
+  /** When each node that left in the last steps told may stop sending (its holder may go), by host (the machine's clock, ms). */
+  departures(): Map<string, number> {
+    return new Map([...this.leaving].map(([host, d]) => [host, d.closeAtMs ?? 0] as const));
+  }
 
   /** The streams of the last step's join syncs a host may be sent: a joiner's, which it answers, and the answers to its own (its traffic's bulkSyncIn adds them). */
   bulkSyncIn(host: string): { length: number; answer?: number }[] {
@@ -111,28 +139,77 @@ export class NetworkDbGossip implements NetworkDbClocks {
       for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events).rest);
       for (const [id, events] of q.queued) if (events.length === 0) q.queued.delete(id);
       // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
-      for (let at = nextGossipTick(q.sinceMs, q.memberlistPhaseMs, TICK_MS); at <= nowMs && q.peers > 0; at += TICK_MS) for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
+      for (let at = nextGossipTick(q.sinceMs, q.memberlistPhaseMs, TICK_MS); at <= nowMs && q.peers > 0; at += TICK_MS) {
+        arrived(q, at);
+        for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
+      }
+      arrived(q, nowMs);
       q.sinceMs = nowMs;
       q.syncs = [];
     }
+    // Those that left have stopped (the run waited for them).
+    for (const host of this.leaving.keys()) this.nodes.delete(host);
+    this.leaving.clear();
     this.syncsIn = new Map();
     const told = new Set<string>();
     for (const view of views) this.step(view, nowMs, told);
     const last = views[views.length - 1];
     const schedules = new Map<string, GossipSend[]>();
-    for (const host of told) if (last && this.nodes.has(host)) schedules.set(host, this.schedule(last, host, nowMs));
+    if (!last) return schedules;
+    // The leavers first: when their leave reaches each member decides when that member gossips it on.
+    const heardAt = new Map<string, number>();
+    const heard = (at: number, peer: string, batch: readonly QueuedEvent[]) => {
+      const q = this.nodes.get(peer);
+      if (!q || schedules.has(peer) || !batch.some((e) => e.leave && !q.heardLeaves.has(e.leave))) return;
+      if ((heardAt.get(peer) ?? Infinity) > at) heardAt.set(peer, at);
+      // What it hears from each sender, kept until it is scheduled (the earliest of them first).
+      for (const e of batch) if (e.leave && !q.heardLeaves.has(e.leave) && !q.arriving.some((a) => a.event.leave === e.leave && a.atMs <= at)) {
+        q.arriving = [...q.arriving.filter((a) => a.event.leave !== e.leave), { atMs: at, event: e }];
+      }
+    };
+    for (const [host, d] of this.leaving) {
+      schedules.set(host, this.schedule(last, host, nowMs, heard));
+      told.delete(host);
+      d.closeAtMs ??= nowMs;
+    }
+    // Then every member in the order the leaves reach them, or that was told of something new.
+    for (;;) {
+      let next: string | undefined;
+      for (const [host, at] of heardAt) if (!schedules.has(host) && (next === undefined || at < heardAt.get(next)!)) next = host;
+      if (next === undefined) break;
+      const q = this.nodes.get(next)!;
+      // heardLeaves takes them once their round is made (schedule): here they wait in `arriving`.
+      q.arriving = q.arriving.map((a) => ({ atMs: a.atMs, event: relayed(a.event, this.known(last)) }));
+      schedules.set(next, this.schedule(last, next, nowMs, heard));
+    }
+    for (const host of told) if (!schedules.has(host) && this.nodes.has(host)) schedules.set(host, this.schedule(last, host, nowMs));
     return schedules;
+  }
+
+  /** How many nodes memberlist knows: the members, and those still leaving. */
+  private known(view: ClusterView): number {
+    return view.nodes.length + this.leaving.size;
   }
 
   /** One step's view: members come and go, joins and leaves queue their network events and bulk syncs, entries made or deleted their table events; `told` gains the nodes that have something new to send. */
   private step(view: ClusterView | undefined, nowMs: number, told: Set<string>): void {
     const members = new Set(view?.nodes.map((n) => n.host) ?? []);
-    for (const host of this.nodes.keys()) if (!members.has(host)) this.nodes.delete(host);
+    // A node that leaves still sends what its leave queues (its deletes, its network leaves, its node event).
+    const departed: ClusterNode[] = [];
+    for (const host of this.nodes.keys()) {
+      if (members.has(host) || this.leaving.has(host)) continue;
+      const node = this.lastNodes.find((n) => n.host === host);
+      if (node) departed.push(node);
+      else this.nodes.delete(host);
+    }
+    for (const node of departed) this.leaving.set(node.host, { node, known: this.lastNodes.length });
+    this.lastNodes = view?.nodes ?? [];
+    const nodeOf = (host: string) => view?.nodes.find((n) => n.host === host) ?? this.leaving.get(host)?.node;
     for (const node of view?.nodes ?? []) {
       if (this.nodes.has(node.host)) continue;
       // One that joins others sends its node event (clusterJoin), as sim's daemon does.
       const joinsOthers = this.nodes.size > 0;
-      const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: this.random() * TICK_MS, memberlistPhaseMs: this.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0 };
+      const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: this.random() * TICK_MS, memberlistPhaseMs: this.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0, heardLeaves: new Set(), arriving: [] };
       this.nodes.set(node.host, q);
       if (joinsOthers) {
         queueNodeEvent(q, node.gossipName, view!.nodes.length);
@@ -153,9 +230,9 @@ export class NetworkDbGossip implements NetworkDbClocks {
     for (const [id, hosts] of this.members) for (const host of hosts) if (!memberList.get(id)?.includes(host)) moves.push({ networkId: id, host, joined: false });
     this.members = memberList;
     for (const m of moves) {
-      const q = this.nodes.get(m.host), node = view?.nodes.find((n) => n.host === m.host);
+      const q = this.nodes.get(m.host), node = nodeOf(m.host);
       if (!q || !node) continue;
-      queueNetworkEvent(q, m.joined, node.gossipName, m.networkId, view!.nodes.length);
+      queueNetworkEvent(q, m.joined, node.gossipName, m.networkId, this.leaving.has(m.host) ? this.leaving.get(m.host)!.known : view!.nodes.length);
       told.add(m.host);
       if (!m.joined) continue;
       const syncs: JoinSync[] = [];
@@ -171,7 +248,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     }
     const next = new Map((view?.networks ?? []).flatMap((n) => n.entries).map((e) => [entryKey(e), e] as const));
     const queue = (e: ClusterTableEntry, type: number) => {
-      const owner = this.nodes.get(e.owner), node = view?.nodes.find((n) => n.host === e.owner);
+      const owner = this.nodes.get(e.owner), node = nodeOf(e.owner);
       const hosts = view?.networks.find((n) => n.id === e.networkId)?.hosts ?? [];
       if (!owner || !node || !hosts.some((h) => h !== e.owner)) return;
       queueTableEvent(owner, node, e, type, hosts.length);
@@ -180,50 +257,93 @@ export class NetworkDbGossip implements NetworkDbClocks {
     for (const [key, e] of next) if (!this.entries.has(key)) queue(e, TABLE_EVENT.create);
     for (const [key, e] of this.entries) if (!next.has(key)) queue(e, TABLE_EVENT.delete);
     this.entries = next;
+    for (const node of departed) {
+      const q = this.nodes.get(node.host)!;
+      queueNodeEvent(q, node.gossipName, this.leaving.get(node.host)!.known, NODE_EVENT.leave);
+      for (const e of q.broadcasts) if (e.leave) q.heardLeaves.add(e.leave);
+    }
   }
 
   /**
    * What a node sends from `nowMs`: its joins' syncs at once (each join's in turn), then the rounds its queues make
-   * until they are empty, with the members as they stand now.
+   * until they are empty, with the members as they stand now (and those still leaving, to memberlist's gossip); the
+   * leaves it hears meanwhile join its queue as they come. A leaving node's rounds end with its leave event's last
+   * (closeAtMs). `heard`: told of each packet with leave events, when it goes and to whom.
    */
-  private schedule(view: ClusterView, host: string, nowMs: number): GossipSend[] {
+  private schedule(view: ClusterView, host: string, nowMs: number, heard?: (atMs: number, peer: string, batch: readonly QueuedEvent[]) => void): GossipSend[] {
     const q = this.nodes.get(host)!;
+    const departure = this.leaving.get(host);
+    const ownLeave = departure ? q.broadcasts.find((e) => e.leave && e.leave.startsWith(`${departure.node.gossipName}@`))?.leave : undefined;
     const queued = new Map([...q.queued].map(([id, events]) => [id, events.map((e) => ({ ...e }))] as const));
     const address = new Map(view.nodes.filter((n) => n.alive).map((n) => [n.host, n.address] as const));
+    for (const [h, d] of this.leaving) address.set(h, d.node.address);
     const lengths = lengthsOf(this.lengths, host);
-    const eligible = (h: string) => h !== host && address.has(h);
+    // A leaver is there for memberlist until its own leave is done; NetworkDB's table gossip goes to the network's members.
+    const present = (h: string, at: number) => !this.leaving.has(h) || (this.leaving.get(h)!.closeAtMs ?? Infinity) >= at;
+    const eligible = (h: string) => h !== host && address.has(h) && !this.leaving.has(h);
     const sends: GossipSend[] = q.syncs.map((syncs) => [nowMs, syncs]);
     const send = (at: number, peer: string, message: Buffer) => {
       const packet = memberlistPacket(message, true, (n) => randomBytes(n));
       lengths.add(packet.length);
       sends.push([Math.round(at), address.get(peer)!, packet.toString('hex')]);
     };
-    for (let at = nextGossipTick(nowMs, q.phaseMs, TICK_MS); queued.size > 0; at += TICK_MS) {
-      for (const [id, events] of queued) {
-        const { batch, rest } = gossipRound(events);
-        if (rest.length) queued.set(id, rest);
-        else queued.delete(id);
-        if (batch.length === 0) continue;
-        const message = gossipPacketMessage(batch);
-        for (const peer of randomNodes(view.networks.find((n) => n.id === id)?.hosts ?? [], GOSSIP_NODES, this.below, eligible)) send(at, peer, message);
-      }
-    }
-    const hosts = view.nodes.map((n) => n.host);
+    const hosts = [...view.nodes.map((n) => n.host), ...this.leaving.keys()];
     let broadcasts = q.broadcasts.map((e) => ({ ...e }));
-    // With no one to tell, the events wait for the next member.
-    const told = hosts.some(eligible);
-    for (let at = nextGossipTick(nowMs, q.memberlistPhaseMs, TICK_MS), missed = 0; told && broadcasts.length > 0 && missed < MISSED_DRAWS; at += TICK_MS) {
-      const peers = randomNodes(hosts, GOSSIP_NODES, this.below, eligible);
+    let arrivals = q.arriving.map((a) => ({ atMs: a.atMs, event: { ...a.event } }));
+    let closeAt = departure ? Infinity : undefined;
+    const tableRounds = () => {
+      for (let at = nextGossipTick(nowMs, q.phaseMs, TICK_MS); queued.size > 0 && at <= (closeAt ?? Infinity); at += TICK_MS) {
+        for (const [id, events] of queued) {
+          const { batch, rest } = gossipRound(events);
+          if (rest.length) queued.set(id, rest);
+          else queued.delete(id);
+          if (batch.length === 0) continue;
+          const message = gossipPacketMessage(batch);
+          for (const peer of randomNodes(view.networks.find((n) => n.id === id)?.hosts ?? [], GOSSIP_NODES, this.below, eligible)) send(at, peer, message);
+        }
+      }
+    };
+    // A leaver's table rounds end where its memberlist rounds do; a member's are drawn first, as they always were.
+    if (!departure) tableRounds();
+    // With no one to tell, the events wait for the next member; a leaver with no one stops at once (sendNodeEvent does not wait).
+    const someone = (at: number) => hosts.some((h) => h !== host && address.has(h) && present(h, at));
+    if (departure && !someone(nowMs)) closeAt = nowMs;
+    for (let at = nextGossipTick(nowMs, q.memberlistPhaseMs, TICK_MS), missed = 0; (broadcasts.length > 0 || arrivals.length > 0) && missed < MISSED_DRAWS && at <= (closeAt ?? Infinity); at += TICK_MS) {
+      for (const a of arrivals) if (a.atMs < at) broadcasts.push(a.event);
+      arrivals = arrivals.filter((a) => a.atMs >= at);
+      if (!someone(at)) {
+        if (arrivals.length === 0) break;
+        continue;
+      }
+      const peers = randomNodes(hosts, GOSSIP_NODES, this.below, (h) => h !== host && address.has(h) && present(h, at));
       // A draw that missed the others (kRandomNodes' 3n tries) sends nothing this tick; the next draws again.
       missed = peers.length === 0 ? missed + 1 : 0;
       for (const peer of peers) {
         const { batch, rest } = gossipRound(broadcasts);
         broadcasts = rest;
-        if (batch.length > 0) send(at, peer, broadcastPacketMessage(batch));
+        if (batch.length === 0) break;
+        send(at, peer, broadcastPacketMessage(batch));
+        if (heard && batch.some((e) => e.leave)) heard(at, peer, batch);
       }
+      // clusterLeave's event has gone its rounds: memberlist leaves.
+      if (ownLeave && !broadcasts.some((e) => e.leave === ownLeave)) closeAt = at;
+    }
+    if (departure) {
+      departure.closeAtMs = closeAt === undefined || closeAt === Infinity ? nowMs : closeAt;
+      tableRounds();
     }
     return sends;
   }
+}
+
+/** Leave events heard before `atMs` join the node's queue (they are its to gossip on from then). */
+function arrived(q: NodeQueue, atMs: number): void {
+  for (const a of q.arriving) {
+    if (a.atMs >= atMs || !a.event.leave) continue;
+    q.heardLeaves.add(a.event.leave);
+    q.broadcasts.push(a.event);
+  }
+  q.arriving = q.arriving.filter((a) => a.atMs >= atMs);
 }
 
 function lengthsOf(byHost: Map<string, Set<number>>, host: string): Set<number> {

@@ -15,8 +15,8 @@ import { clusterView, ClusterView, networkDbLocalState, randomNodes } from '../s
 import type { PlanOp } from '../sim/plan/ops';
 import type { World } from '../sim/model/world';
 import { swarmNetworks } from '../sim/model/world';
-import { ENCRYPT_OVERHEAD, memberlistCompound, memberlistPacket } from '../sim/wire/memberlist';
-import { NetworkDbGossip } from '../emu/netdb';
+import { ENCRYPT_OVERHEAD, memberlistCompound, memberlistPacket, userPacketMessage } from '../sim/wire/memberlist';
+import { GossipSend, NetworkDbGossip } from '../emu/netdb';
 import type { Flow } from '../sim/trace/types';
 
 /** A protobuf message's fields in order: varints as numbers, length-delimited as bytes. */
@@ -393,5 +393,81 @@ describe("NetworkDB's clocks in a push/pull (delegate.go LocalState) and a join'
     expect(sent.get('r1')).toContain(length);
     expect(netdb.networkTime('r0')).toBe(2);
     expect(netdb.networkTime('r1')).toBe(3);
+  });
+});
+
+describe("a node leaves the swarm (clusterLeave): its node leave event, and the members gossip it on", () => {
+  class KeepingWorlds extends SimBackend {
+    readonly worlds: World[] = [];
+    override async apply(ops: PlanOp[], world?: World): Promise<void> {
+      await super.apply(ops, world);
+      if (world) this.worlds.push(world);
+    }
+  }
+  const LEAVE_STEP = 9;
+  let nodeEvents: { type: number; lTime: number; nodeName: string; message: Buffer }[];
+  let backend: KeepingWorlds;
+  let control: Flow[];
+  let leaveStep: { durationMs: number; exitCode: number };
+  let view: ClusterView;
+  beforeAll(async () => {
+    nodeEvents = [];
+    const encodeNodeEvent = networkdb.nodeEvent;
+    const nodeEvent = jest.spyOn(networkdb, 'nodeEvent').mockImplementation((e) => {
+      const out = encodeNodeEvent(e);
+      nodeEvents.push({ type: e.type, lTime: e.lTime, nodeName: e.nodeName, message: out });
+      return out;
+    });
+    try {
+      const s = parseScenario('t.yaml', `${THREE_NODES}  - r2: docker swarm leave\n  - r0: sleep 2\n`);
+      backend = new KeepingWorlds(s.seed ?? seedFromName(s.name));
+      const { result } = await runScenario(s, backend);
+      control = result.trace.control ?? [];
+      leaveStep = result.steps[LEAVE_STEP - 1];
+      // The view with every node: r2's name and address.
+      view = backend.worlds.map((w) => clusterView(w)).find((v) => v?.nodes.length === 3)!;
+    } finally {
+      nodeEvent.mockRestore();
+    }
+  });
+  const nameOf = (h: string) => view.nodes.find((n) => n.host === h)!.gossipName;
+  const udpLength = (f: Flow) => Number(f.hops.find((h) => h.event === 'send')!.layers.find((l) => l.proto === 'udp')!['udp.length']) - 8;
+  /** A packet of memberlist's carrying the leave event alone: what a member that heard it sends on. */
+  const relayLength = () => memberlistPacket(userPacketMessage(nodeEvents.find((e) => e.type === networkdb.NODE_EVENT.leave)!.message), true, (n) => new Uint8Array(n)).length;
+
+  test("the leaver's event is LEAVE at its network clock's next tick (it joined the cluster, ingress and test-net, and left the two), and the leave lasts its rounds", () => {
+    expect(leaveStep.exitCode).toBe(0);
+    expect(nodeEvents.filter((e) => e.type === networkdb.NODE_EVENT.leave).map((e) => [e.lTime, e.nodeName])).toEqual([[6, nameOf('r2')]]);
+    // sendNodeEvent waits for its rounds (two ticks at least: four transmissions, two members a tick), not for its 5 s timeout.
+    expect(leaveStep.durationMs).toBeGreaterThanOrEqual(200);
+    expect(leaveStep.durationMs).toBeLessThan(5000);
+  });
+
+  test('r2 gossips its deletes and leaves; r0 and r1, hearing the leave first from r2, each gossip it on, and r2 is silent after its leave', () => {
+    const gossip = ofStep(control, LEAVE_STEP, 'networkdb-gossip');
+    expect(gossip.filter((f) => f.from === 'r2').length).toBeGreaterThanOrEqual(2);
+    for (const member of ['r0', 'r1']) expect(gossip.filter((f) => f.from === member).map(udpLength)).toContain(relayLength());
+    expect(ofStep(control, LEAVE_STEP + 1, 'networkdb-gossip').filter((f) => f.from === 'r2')).toEqual([]);
+  });
+
+  test("emu's player, told of the same steps, sends the leave step's datagrams as sim's daemons do, by length and sender, and says when r2 may stop", () => {
+    const netdb = new NetworkDbGossip();
+    const worlds = backend.worlds;
+    // The first world with r2 gone again (after it had joined).
+    const nodesIn = (w: World) => clusterView(w)?.nodes.length ?? 0;
+    const leaveWorld = worlds.findIndex((w, i) => i > 0 && nodesIn(w) < nodesIn(worlds[i - 1]));
+    let sent = new Map<string, GossipSend[]>();
+    for (const [i, w] of worlds.entries()) {
+      const out = netdb.observe(clusterView(w), i * 60_000);
+      if (i === leaveWorld) sent = out;
+    }
+    const lengthsFrom = (host: string) => new Set((sent.get(host) ?? []).flatMap(([, , p]) => (typeof p === 'string' ? [p.length / 2] : [])));
+    const simLengths = (host: string) => new Set(ofStep(control, LEAVE_STEP, 'networkdb-gossip').filter((f) => f.from === host).map(udpLength));
+    for (const host of ['r0', 'r1', 'r2']) expect(lengthsFrom(host)).toEqual(simLengths(host));
+    expect(lengthsFrom('r0')).toContain(relayLength());
+    // r2 stops after its leave's last round, at most 5 s after the step.
+    const stop = netdb.departures().get('r2')! - leaveWorld * 60_000;
+    expect(stop).toBeGreaterThan(0);
+    expect(stop).toBeLessThan(5000);
   });
 });

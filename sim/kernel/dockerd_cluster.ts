@@ -28,12 +28,19 @@
  *
  * - a node that joins the cluster (cluster.go clusterJoin: a worker, or a manager joining
  *   others; not the first manager, which has no one to join) queues its node event (JOIN, at
- *   its network clock) for memberlist's gossip, which carries it after the network events.
+ *   its network clock) for memberlist's gossip, which carries it after the network events;
+ * - a node that leaves (`docker swarm leave`: its entries deleted, its networks left, then
+ *   clusterLeave) queues its deletes, its network leaves and its node event (LEAVE), and
+ *   sends until that event has gone its rounds (sendNodeEvent waits for it, 5 s at most),
+ *   then stops (memberlist's Leave and Shutdown): the step lasts that long. A member that
+ *   hears the leave for the first time (handleNodeMessage: the node moved to the left ones)
+ *   gossips it on with its own retransmit limit, to the members and to the leaver until it stops.
  * Not modelled: what a missing ack starts (indirect pings, the TCP fallback ping), the
- * events the receivers of a table, network or node event gossip on (handleTableMessage,
- * handleNetworkMessage and handleNodeMessage rebroadcast what was news to them: a big swarm
- * would send n² of them), a node's leave event (clusterLeave) and the join event of a
- * reconnect, memberlist's own broadcasts (alive, suspect, dead), TCP
+ * table and network events the receivers gossip on (handleTableMessage and
+ * handleNetworkMessage rebroadcast what was news to them: a big swarm would send n² of
+ * them), the join event of a reconnect, memberlist's own broadcasts (alive, suspect, dead;
+ * so a leaver stops being gossiped to as its last leave round goes, not when its memberlist
+ * leave message arrives), an engine stopped without leaving, TCP
  * retransmission and ACKs between a conversation's segments beyond those listed, grpc's
  * window updates and BDP pings. Each flow is one exchange (kind `control-plane`, its
  * ControlKind); the bytes are as long as the real encoders make them and opaque, as the
@@ -43,7 +50,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { memberChanges, queueNetworkEvent, queueNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { memberChanges, newLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from '../trace/control_record';
@@ -51,12 +58,14 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
 import { emitUdp } from '../wire/udp';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../wire/tcp';
 import { ackMessage, encryptedEnvelope, MEMBERLIST_PORT, memberlistPacket, memberlistStream, packetPlaintextLength, pingMessage } from '../wire/memberlist';
-import { TABLE_EVENT } from '../wire/networkdb';
+import { NODE_EVENT, TABLE_EVENT } from '../wire/networkdb';
 import { tls13ApplicationData } from '../wire/tls';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './net/sockets';
 
 /** Linux's delayed ACK (tcp_delack_min): a reply that carries nothing back is acked this late. */
 export const DELAYED_ACK_NS = 40_000_000;
+/** How long sendNodeEvent waits for its event to be gossiped (broadcast.go broadcastTimeout). */
+const BROADCAST_TIMEOUT_NS = 5_000_000_000;
 /** How long bulkSyncNode waits for the answer to an unsolicited sync. */
 const BULK_SYNC_TIMEOUT_NS = 30_000_000_000;
 /** The underlay's MSS with timestamps (1500 - 20 - 20 - 12). */
@@ -120,6 +129,8 @@ interface NodeAgent {
   broadcasts: QueuedEvent[];
   memberlistPhase: number;
   memberlistArmed: boolean;
+  /** The leave events it has heard (or sent): one it hears again is no news. */
+  heardLeaves: Set<string>;
   /** The session's TCP connection to the manager (a worker's). */
   session?: TcpConnection;
   sessionId: string;
@@ -231,6 +242,11 @@ export class DockerdCluster {
   private inFlight = 0;
   /** The step's network joins whose bulk syncs are still under way. */
   private readonly joinsSyncing = new Set<object>();
+  /**
+   * Nodes leaving the swarm whose leave event is still being gossiped (clusterLeave waits for
+   * it, sendNodeEvent): gone from the view, they still send, and the others' gossip still reaches them.
+   */
+  private readonly departing = new Map<string, NodeAgent>();
   private readonly below = (n: number) => this.rnd.below(n);
 
   /** `record` holds the exchanges the trace keeps and counts the rest (shared with the other daemons' control planes). */
@@ -253,7 +269,7 @@ export class DockerdCluster {
       const from = this.joinedAfter(lastNodes, nodes);
       if (from === undefined) {
         const members = new Set(nodes.map((n) => n.host));
-        for (const [host, agent] of this.agents) if (!members.has(host)) this.leave(host, agent);
+        for (const [host, agent] of this.agents) if (!members.has(host)) this.depart(host, agent);
       }
       for (let i = from ?? 0; i < nodes.length; i++) {
         const node = nodes[i];
@@ -333,15 +349,21 @@ export class DockerdCluster {
     let queued = false;
     for (const e of created) queued = this.queueEvent(e, TABLE_EVENT.create) || queued;
     for (const e of deleted) queued = this.queueEvent(e, TABLE_EVENT.delete) || queued;
+    // A node that leaves has queued its deletes and network leaves: now its node leave.
+    if (this.departing.size > 0) this.leaveEvents();
     // A step waits for its table events' first round (the other hosts program their peers
-    // after it) and its joins' bulk syncs (JoinNetwork returns after them); its network events
-    // go out at the node's next memberlist round, whenever the clock next runs.
-    if (!queued && this.joinsSyncing.size === 0) return;
+    // after it), its joins' bulk syncs (JoinNetwork returns after them) and its leaves'
+    // node events (clusterLeave returns after them); its network events go out at the node's
+    // next memberlist round, whenever the clock next runs.
+    if (!queued && this.joinsSyncing.size === 0 && this.departing.size === 0) return;
     const start = this.dp.clock.now;
     this.inFlight = queued ? -1 : 0;
-    this.dp.clock.runUntil(start + GOSSIP_INTERVAL_NS + PROBE_INTERVAL_NS, () => this.inFlight === 0 && this.joinsSyncing.size === 0);
+    const until = start + (this.departing.size > 0 ? BROADCAST_TIMEOUT_NS : GOSSIP_INTERVAL_NS + PROBE_INTERVAL_NS);
+    this.dp.clock.runUntil(until, () => this.inFlight === 0 && this.joinsSyncing.size === 0 && this.departing.size === 0);
     this.inFlight = 0;
     this.joinsSyncing.clear();
+    // sendNodeEvent gave up waiting: memberlist's Leave and Shutdown follow all the same.
+    for (const agent of this.departing.values()) this.close(agent);
   }
 
   /**
@@ -364,7 +386,7 @@ export class DockerdCluster {
     const unbind = this.dp.sockets.bindUdp(ns, node.address, MEMBERLIST_PORT, (_h, _port, _payload, skb) => this.arrived(skb));
     const agent: NodeAgent = {
       node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, networkTime: 0, joinedAt: new Map(), queued: new Map(),
-      gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind,
+      gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind, heardLeaves: new Set(),
       broadcasts: [], memberlistPhase: this.rnd.below(GOSSIP_INTERVAL_NS), memberlistArmed: false,
     };
     this.agents.set(node.host, agent);
@@ -379,10 +401,40 @@ export class DockerdCluster {
     if (!node.manager) this.every(agent, now + this.rnd.below(HEARTBEAT_PERIOD_NS), () => this.heartbeatPeriod(), () => this.heartbeat(agent));
   }
 
-  private leave(host: string, agent: NodeAgent): void {
+  /**
+   * A node leaves the swarm (`docker swarm leave`): gone from the members at once, its
+   * NetworkDB still sends what the leave queued (its entries' deletes, its network leaves,
+   * then its node leave event, leaveEvents) until clusterLeave's event has gone.
+   */
+  private depart(host: string, agent: NodeAgent): void {
+    this.agents.delete(host);
+    this.departing.set(host, agent);
+  }
+
+  /**
+   * Each leaving node's leave event (clusterLeave → sendNodeEvent), queued after what it
+   * queued before; with no one left to tell (sendNodeEvent does not wait then) it goes at once.
+   */
+  private leaveEvents(): void {
+    const known = (this.view?.nodes.length ?? 0) + this.departing.size;
+    for (const agent of this.departing.values()) {
+      queueNodeEvent(agent, agent.node.gossipName, known, NODE_EVENT.leave);
+      for (const e of agent.broadcasts) if (e.leave) agent.heardLeaves.add(e.leave);
+      if ((this.live?.alive ?? 0) > 0) this.armMemberlist(agent);
+      else this.close(agent);
+    }
+  }
+
+  /** memberlist's Leave and Shutdown: nothing more is sent or heard; what was still queued is dropped. */
+  private close(agent: NodeAgent): void {
+    if (this.departing.get(agent.node.host) === agent) this.departing.delete(agent.node.host);
     agent.close();
     agent.session?.close();
-    this.agents.delete(host);
+  }
+
+  /** Whether an agent's daemon still runs: a member, or one whose leave is still being gossiped. */
+  private running(agent: NodeAgent): boolean {
+    return this.agents.get(agent.node.host) === agent || this.departing.get(agent.node.host) === agent;
   }
 
   private sessionId(): string {
@@ -420,7 +472,7 @@ export class DockerdCluster {
   }
 
   private member(host: string): NodeAgent | undefined {
-    return this.agents.get(host);
+    return this.agents.get(host) ?? this.departing.get(host);
   }
 
   private sendUdp(from: NodeAgent, to: NodeAgent, payload: Uint8Array, flow: Flow, dir: Skb['dir']): void {
@@ -547,12 +599,14 @@ export class DockerdCluster {
   /** memberlist's gossip(): up to 3 random live members, each sent what the queue gives it (one transmission of each event). */
   private memberlistGossip(agent: NodeAgent): void {
     agent.memberlistArmed = false;
-    if (this.agents.get(agent.node.host) !== agent) return;
-    const peers = this.randomMembers(agent, this.live?.hosts ?? [], GOSSIP_NODES);
+    if (!this.running(agent)) return;
+    // A leaving node is still alive to memberlist until its Leave: the others' gossip still reaches it.
+    const hosts = this.departing.size > 0 ? [...(this.live?.hosts ?? []), ...this.departing.keys()] : this.live?.hosts ?? [];
+    const peers = this.randomMembers(agent, hosts, GOSSIP_NODES);
     if (peers.length === 0) {
       // A draw that found no one (kRandomNodes' 3n tries can miss the only other node) sends nothing this tick; the next
       // tick draws again. With no one to tell, the events wait for the next member (observe wakes the ticker).
-      if ((this.live?.alive ?? 0) - (agent.node.alive ? 1 : 0) > 0) this.armMemberlist(agent);
+      if (hosts.some((h) => h !== agent.node.host && this.member(h)?.node.alive)) this.armMemberlist(agent);
       else this.unarmed.add(agent);
       return;
     }
@@ -560,11 +614,29 @@ export class DockerdCluster {
       const { batch, rest } = gossipRound(agent.broadcasts);
       agent.broadcasts = rest;
       if (batch.length === 0) break;
-      if (!this.record.keeps('networkdb-gossip')) continue;
+      const heard = batch.some((e) => e.leave) ? () => this.heard(peer, batch) : undefined;
+      if (!this.record.keeps('networkdb-gossip')) {
+        // Not kept, the packet arrives at once.
+        heard?.();
+        continue;
+      }
       const flow = this.record.flow('networkdb-gossip', agent.node.host, peer.node.host);
+      if (heard) this.onArrival.set(flow, heard);
       this.sendUdp(agent, peer, memberlistPacket(broadcastPacketMessage(batch), true, this.rnd.bytes), flow, 'request');
     }
-    if (agent.broadcasts.length > 0) this.armMemberlist(agent);
+    // clusterLeave's event has gone its rounds (the queue's notify): memberlist leaves.
+    if (this.departing.get(agent.node.host) === agent && !agent.broadcasts.some((e) => e.leave === `${agent.node.gossipName}@${agent.networkTime}`)) this.close(agent);
+    else if (agent.broadcasts.length > 0) this.armMemberlist(agent);
+  }
+
+  /** A gossip packet with leave events reached `peer`: those it had not heard, it gossips on (handleNodeMessage). */
+  private heard(peer: NodeAgent, batch: readonly QueuedEvent[]): void {
+    if (!this.running(peer)) return;
+    const news = newLeaves(batch, peer.heardLeaves);
+    if (news.length === 0) return;
+    const known = (this.view?.nodes.length ?? 0) + this.departing.size;
+    for (const e of news) relayNodeEvent(peer, e, known);
+    this.armMemberlist(peer);
   }
 
   /** An entry the owner created or deleted: queued for its gossip rounds. Whether there is anyone to tell. */
@@ -589,7 +661,7 @@ export class DockerdCluster {
   /** gossip(): per network, the queued events as one compound to up to 3 random members. */
   private gossip(agent: NodeAgent): void {
     agent.gossipArmed = false;
-    if (this.agents.get(agent.node.host) !== agent) return;
+    if (!this.running(agent)) return;
     for (const [networkId, q] of agent.queued) {
       const net = this.networks.get(networkId);
       const { batch, rest } = gossipRound(q);

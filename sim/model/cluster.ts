@@ -555,6 +555,11 @@ export interface QueuedEvent {
   left: number;
   /** A node event (NetworkDB's nodeBroadcasts): memberlist's packet carries the network events first. */
   node?: true;
+  /**
+   * A node's leave event, by its node and network clock: news to a member the first time it
+   * comes (handleNodeEvent moves the node to the left ones), which then gossips it on.
+   */
+  leave?: string;
 }
 
 /** An event whose message is made when first asked; a copy ({ ...e }, as emu's schedule takes) asks, and carries the bytes. */
@@ -656,14 +661,41 @@ export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipNam
 
 /**
  * A node joined the gossip cluster (cluster.go clusterJoin: memberlist's Join, then
- * sendNodeEvent): its network clock moves and the event waits for memberlist's gossip to the
- * `swarmSize` nodes. The first node of a swarm joins no one (agentSetup has no remote
- * address to join) and sends none.
+ * sendNodeEvent) or leaves it (clusterLeave: sendNodeEvent before memberlist's Leave): its
+ * network clock moves and the event waits for memberlist's gossip to the `swarmSize` nodes.
+ * The first node of a swarm joins no one (agentSetup has no remote address to join) and sends
+ * none. A join is no news to the members (memberlist's NotifyJoin made the node active
+ * already); a leave is, and they gossip it on (relayNodeEvent).
  */
-export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, swarmSize: number): void {
+export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, swarmSize: number, type: number = NODE_EVENT.join): void {
   q.networkTime++;
-  const msg = userPacketMessage(nodeEvent({ type: NODE_EVENT.join, lTime: q.networkTime, nodeName: gossipName }));
-  q.broadcasts.push({ length: msg.length, msg, left: gossipTransmits(swarmSize), node: true });
+  const msg = userPacketMessage(nodeEvent({ type, lTime: q.networkTime, nodeName: gossipName }));
+  q.broadcasts.push({ length: msg.length, msg, left: gossipTransmits(swarmSize), node: true, ...(type === NODE_EVENT.leave ? { leave: `${gossipName}@${q.networkTime}` } : {}) });
+}
+
+/**
+ * A member hears a node's leave event for the first time (delegate.go handleNodeMessage: the
+ * event moved the node, so it is rebroadcast): the same message goes on its own queue, for
+ * as many rounds as its `swarmSize` gives.
+ */
+export function relayNodeEvent(q: NetworkDbQueues, e: QueuedEvent, swarmSize: number): void {
+  q.broadcasts.push(relayed(e, swarmSize));
+}
+
+/** A leave event as a member that heard it queues it again: the same message, its own rounds. */
+export function relayed(e: QueuedEvent, swarmSize: number): QueuedEvent {
+  return { length: e.length, msg: e.msg, left: gossipTransmits(swarmSize), node: true, leave: e.leave };
+}
+
+/** The leave events in a gossip round that `heard` has not heard yet, now heard. */
+export function newLeaves(batch: readonly QueuedEvent[], heard: Set<string>): QueuedEvent[] {
+  const news: QueuedEvent[] = [];
+  for (const e of batch) {
+    if (!e.leave || heard.has(e.leave)) continue;
+    heard.add(e.leave);
+    news.push(e);
+  }
+  return news;
 }
 
 /** An entry its owner created or deleted (networkdb.go sendTableEvent): the owner's table clock moves and the event waits for the network's gossip rounds to its `members` nodes. */
