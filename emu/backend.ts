@@ -391,10 +391,14 @@ export class EmuBackend implements Backend {
    * command has looked into) sent nothing before, and sends nothing now.
    */
   private async leaveGossiped(socketOps: Parameters<Listeners['apply']>[0]): Promise<void> {
-    const closeAt = [...this.netdb.departures()].filter(([h]) => {
+    let closeAt = 0;
+    for (const [h, at] of this.netdb.departures()) {
       const real = this.runNamespace(h, h);
-      return real !== undefined && this.listeners.holds(real);
-    }).reduce((last, [, at]) => Math.max(last, at), 0);
+      if (real === undefined) continue;
+      if (this.listeners.holds(real)) closeAt = Math.max(closeAt, at);
+      // Not to be sent by a holder that starts later, from a host no longer in the swarm.
+      else this.listeners.gossip(real, []);
+    }
     // The last datagram's timer fires at closeAt in the holder: a moment more for it to leave.
     if (closeAt > 0) await new Promise((r) => setTimeout(r, Math.max(0, closeAt - Date.now()) + LEAVE_SEND_MARGIN_MS));
     await this.listeners.apply(socketOps);
