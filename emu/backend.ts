@@ -531,7 +531,7 @@ export class EmuBackend implements Backend {
     this.missWatch.refresh(ctx.world);
     // A BusyBox image's program is Debian's busybox run as that applet (family.ts).
     const busybox = c !== undefined && toolFamilyOf(c.image) === 'busybox';
-    if (busybox) checkBusybox();
+    if (busybox || argv[0] === 'busybox') checkBusybox();
     const program = busybox ? ['busybox', ...argv] : argv;
     if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, program, ctx, ready);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;

@@ -12,6 +12,11 @@ import { imageRepository, toolFamilyOf } from '../sim/commands/family';
 import { lookupCommand, realProgram } from '../sim/commands/registry';
 import { runLab, runSim, twoNodes } from './helpers/run';
 import { checkBusybox } from '../emu/prereq';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { describeWith, REPO } from './helpers/env';
 
 describe('the tool family of an image', () => {
   test.each([
@@ -244,4 +249,55 @@ describe('emu needs busybox only for a BusyBox image', () => {
       process.env.PATH = path;
     }
   });
+});
+
+/** A host's `busybox ping`, before and after its OUTPUT chain drops everything, beside iputils' ping. */
+const HOST_PING = `name: busybox-host-ping
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: busybox ping -c 1 198.51.100.11
+  - r0: iptables -P OUTPUT DROP
+  - r0: busybox ping -c 1 -W 1 198.51.100.11
+  - r0: ping -c 1 -W 1 198.51.100.11
+`;
+
+/** What each step printed, its round-trip times blanked (they are the clock's). */
+const printed = (steps: { exitCode: number; stdout: string; stderr: string }[]) =>
+  steps.map((s) => [s.exitCode, s.stdout.replace(/time=[\d.]+ ms/g, 'time=T ms').replace(/= [\d.]+\/[\d.]+\/[\d.]+ ms/g, '= T ms'), s.stderr]);
+
+describe("a host's busybox ping", () => {
+  test("is BusyBox's ping; a send its firewall drops ends it with BusyBox's sendto error, where iputils says nothing", async () => {
+    expect(lookupCommand(['busybox', 'ping', '-c', '1', '10.0.0.1'], 'host').modelled).toBe(true);
+    const { result } = await runSim(HOST_PING);
+    expect(printed(result.steps)).toEqual([
+      [0, 'PING 198.51.100.11 (198.51.100.11): 56 data bytes\n64 bytes from 198.51.100.11: seq=0 ttl=64 time=T ms\n\n--- 198.51.100.11 ping statistics ---\n1 packets transmitted, 1 packets received, 0% packet loss\nround-trip min/avg/max = T ms\n', ''],
+      [0, '', ''],
+      // Debian's busybox 1.35 in a namespace whose OUTPUT policy is DROP: the header, then EPERM at its first sendto.
+      [1, 'PING 198.51.100.11 (198.51.100.11): 56 data bytes\n', 'ping: sendto: Operation not permitted\n'],
+      [1, 'PING 198.51.100.11 (198.51.100.11) 56(84) bytes of data.\n\n--- 198.51.100.11 ping statistics ---\n1 packets transmitted, 0 received, 100% packet loss, time 0ms\n\n', ''],
+    ]);
+    // Only its ping is modelled.
+    expect(lookupCommand(['busybox', 'nslookup', 'r1'], 'host')).toEqual({ modelled: false, refusal: { stdout: '', stderr: 'cnmlab: not modelled: busybox nslookup r1\n', exitCode: 127 } });
+  });
+});
+
+describeWith(['ip', 'iptables', 'busybox', 'ping'], true, "a host's busybox ping on the real kernel", () => {
+  test('prints what sim prints, the sendto error at the firewall included', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-bbping-'));
+    try {
+      const lab = path.join(dir, 'busybox-host-ping.yaml');
+      fs.writeFileSync(lab, HOST_PING);
+      const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'cnmlab.js'), 'run', lab, '--mode', 'emu', '--json'],
+        { cwd: REPO, encoding: 'utf8', env: { ...process.env, CNMLAB_STATE_DIR: path.join(dir, 'state') }, maxBuffer: 1 << 26 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const emu = (JSON.parse(r.stdout) as { steps: { exitCode: number; stdout: string; stderr: string }[] }).steps;
+      expect(printed(emu)).toEqual(printed((await runSim(HOST_PING)).result.steps));
+      expect(emu[2].stderr).toBe('ping: sendto: Operation not permitted\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120000);
 });

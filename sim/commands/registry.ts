@@ -105,6 +105,18 @@ const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighb
 const CONTAINER_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
 const TEXT_FILTER_NOTE = 'a pipeline stage (cnmlab applies it to the previous stage\'s output, in both modes)';
 
+/** BusyBox 1.35's ping options, as modelled. */
+const BUSYBOX_PING_OPTIONS: OptionSpec[] = [
+  { flag: '-c', arg: 'count', help: 'send only COUNT pings' },
+  { flag: '-i', arg: 'interval', help: 'seconds between pings' },
+  { flag: '-W', arg: 'timeout', help: 'seconds to wait for a reply after the last ping (default 10)' },
+  { flag: '-w', arg: 'deadline', help: 'seconds until ping exits' },
+  { flag: '-s', arg: 'size', help: 'ICMP payload bytes (default 56)' },
+  { flag: '-t', arg: 'ttl', help: 'IP time to live' },
+  { flag: '-I', arg: 'interface', help: 'source device or address' },
+  { flag: '-q', help: 'quiet: the start and the summary only' },
+];
+
 export const REGISTRY: ProgramEntry[] = [
   {
     program: 'docker', shells: ['host'], answeredBy: 'model', summary: "Docker 20.10's CLI against the model (see the docker table)",
@@ -279,19 +291,15 @@ export const REGISTRY: ProgramEntry[] = [
     program: 'true', families: ['gnu', 'busybox'], shells: ['host', 'container'], answeredBy: 'kernel', summary: 'nothing, successfully',
     forms: [form([], 'true')],
   },
+  // The machine's busybox on a host, run as its applet: the same ping as a BusyBox image's.
+  {
+    program: 'busybox', shells: ['host'], answeredBy: 'kernel', summary: "BusyBox's ping run on the host as `busybox ping`: its texts, and at a send a firewall drops `ping: sendto: Operation not permitted`",
+    forms: [form(['ping'], 'busybox ping [OPTIONS] HOST', BUSYBOX_PING_OPTIONS, { min: 1, max: 1, names: 'HOST' })],
+  },
   // BusyBox's applets (family.ts), in a container whose image is built on BusyBox.
   {
     program: 'ping', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ping (traced hop by hop): `seq=0` first, no name looked up for the replies",
-    forms: [form([], 'ping [OPTIONS] HOST', [
-      { flag: '-c', arg: 'count', help: 'send only COUNT pings' },
-      { flag: '-i', arg: 'interval', help: 'seconds between pings' },
-      { flag: '-W', arg: 'timeout', help: 'seconds to wait for a reply after the last ping (default 10)' },
-      { flag: '-w', arg: 'deadline', help: 'seconds until ping exits' },
-      { flag: '-s', arg: 'size', help: 'ICMP payload bytes (default 56)' },
-      { flag: '-t', arg: 'ttl', help: 'IP time to live' },
-      { flag: '-I', arg: 'interface', help: 'source device or address' },
-      { flag: '-q', help: 'quiet: the start and the summary only' },
-    ], { min: 1, max: 1, names: 'HOST' })],
+    forms: [form([], 'ping [OPTIONS] HOST', BUSYBOX_PING_OPTIONS, { min: 1, max: 1, names: 'HOST' })],
   },
   {
     program: 'nslookup', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's nslookup: A and AAAA (PTR for an address) asked of the container's resolver at once",

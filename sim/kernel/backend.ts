@@ -76,8 +76,9 @@ export class SimBackend implements Backend {
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     const bounded = { ...ctx, stepBudgetNs: this.bounds.timeoutNs, outputCap: this.bounds.outputCap };
-    const flavour = toolFamily(ctx) === 'busybox' ? 'busybox' : 'iputils';
-    const out = ctx.live && argv[0] === 'ping' ? await pingLive(this.datapath, this.kernel.netns(host, netns), argv.slice(1), bounded, ctx.live, flavour) : this.execSync(host, netns, argv, bounded);
+    // `busybox APPLET …` (a host's) is BusyBox's applet, as a BusyBox image's shell runs it.
+    const [flavour, program] = argv[0] === 'busybox' ? ['busybox' as const, argv.slice(1)] : [toolFamily(ctx) === 'busybox' ? 'busybox' as const : 'iputils' as const, argv];
+    const out = ctx.live && program[0] === 'ping' ? await pingLive(this.datapath, this.kernel.netns(host, netns), program.slice(1), bounded, ctx.live, flavour) : this.execSync(host, netns, argv, bounded);
     return endedOutput(out, this.bounds, out.end);
   }
 
@@ -85,6 +86,7 @@ export class SimBackend implements Backend {
     const ns: SimNetns = this.kernel.netns(host, netns);
     const opts = { namesVisible: ctx.namesVisible, inContainer: ctx.container !== undefined, nowNs: this.datapath.clock.now };
     const [cmd, ...args] = argv;
+    if (cmd === 'busybox') return busyboxCommand(this.datapath, ns, args, ctx);
     if (toolFamily(ctx) === 'busybox' && BUSYBOX_APPLETS.has(cmd)) return busyboxCommand(this.datapath, ns, argv, ctx);
     switch (cmd) {
       case 'ip':

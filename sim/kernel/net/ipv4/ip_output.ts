@@ -20,6 +20,12 @@ import { NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING } from '../netfilter';
 export const NO_OPTIONS = Buffer.alloc(0);
 
 /**
+ * What a socket's send is told when a netfilter hook on the way out drops its datagram:
+ * nf_hook_slow turns NF_DROP into -EPERM, which ip_local_out hands back to sendto.
+ */
+export const SEND_NOT_PERMITTED = 'Operation not permitted';
+
+/**
  * Sends an IPv4 datagram from a namespace: route, fragment to the device MTU, resolve
  * the next hop, transmit. Returns an error text for the sender (as the socket would).
  */
@@ -47,8 +53,7 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     const skb = new Skb(b, flow, dir);
     skb.lag = lag;
     if (n) skb.ownHeadroom(b, dp.frames.current);
-    ipTransmit(dp, ns, r, n, skb);
-    return undefined;
+    return ipTransmit(dp, ns, r, n, skb) ? undefined : SEND_NOT_PERMITTED;
   }
   const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
   if (r.local) return loopbackSend(dp, ns, r, repr, payload, flow, dir, lag);
@@ -56,11 +61,11 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
 }
 
 /** A datagram to one of the namespace's own addresses goes through lo. */
-function loopbackSend(dp: Datapath, ns: SimNetns, r: ResolvedRoute, repr: Ipv4Repr, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], lag: number): undefined {
+function loopbackSend(dp: Datapath, ns: SimNetns, r: ResolvedRoute, repr: Ipv4Repr, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], lag: number): string | undefined {
   const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
   const skb = new Skb(frame, flow, dir);
   skb.lag = lag;
-  if (!localOut(dp, ns, r, skb, ETHERNET_HEADER_LEN)) return undefined;
+  if (!localOut(dp, ns, r, skb, ETHERNET_HEADER_LEN)) return SEND_NOT_PERMITTED;
   // loopback_xmit counts the frame once, as sent and as received (lo's `ifconfig`, `ip -s`).
   r.dev.txPackets++;
   r.dev.txBytes += frame.length;
@@ -81,8 +86,7 @@ function sendInFragments(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: numb
   }
   const whole = new Skb(emitIpv4(repr, payload), flow, dir);
   whole.lag = lag;
-  fragmentPastHooks(dp, ns, r, mtu, whole, like);
-  return undefined;
+  return fragmentPastHooks(dp, ns, r, mtu, whole, like) ? undefined : SEND_NOT_PERMITTED;
 }
 
 /**
@@ -90,10 +94,11 @@ function sendInFragments(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: numb
  * ip_finish_output cuts what they let through into fragments. A function of its own: its
  * closure in ipSend would make V8 allocate a context on every datagram sent.
  */
-function fragmentPastHooks(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: number, whole: Skb, like: Skb): void {
-  if (!localOut(dp, ns, r, whole, 0)) return;
+function fragmentPastHooks(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: number, whole: Skb, like: Skb): boolean {
+  if (!localOut(dp, ns, r, whole, 0)) return false;
   const p = parseIpv4(bufferView(whole.frame));
   if (p.ok) ipFragment(dp, ns, r, mtu, p.repr, p.payload, like, (fragment) => neighOutput(dp, ns, r, fragment));
+  return true;
 }
 
 /**
@@ -125,33 +130,38 @@ export function newDatagram(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined
  * __ip_local_out, ip_output and ip_finish_output2: past netfilter's OUTPUT and POSTROUTING
  * hooks, out of the device at once with a resolved neighbour, else through neighbour
  * resolution. A destination OUTPUT's NAT changed is routed anew (ip_route_me_harder).
+ * False when a hook dropped the datagram (its sender is told: SEND_NOT_PERMITTED).
  */
-export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb): void {
+export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb): boolean {
   // A datagram waiting for its next hop's address has no Ethernet header yet.
   const ip = n ? ETHERNET_HEADER_LEN : 0;
   const dst = ipv4PacketDst(skb.frame, ip);
-  if (!hookAccepts(dp, NF_INET_LOCAL_OUT, ns, r, skb, ip)) return;
+  if (!hookAccepts(dp, NF_INET_LOCAL_OUT, ns, r, skb, ip)) return false;
   if (ipv4PacketDst(skb.frame, ip) !== dst) return rerouteAfterNat(dp, ns, r, n, skb, ip);
-  postRouting(dp, ns, r, n, skb, ip);
+  return postRouting(dp, ns, r, n, skb, ip);
 }
 
 /** POSTROUTING, then out of the device at once with a resolved neighbour, else through neighbour resolution. */
-function postRouting(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): void {
-  if (!hookAccepts(dp, NF_INET_POST_ROUTING, ns, r, skb, ip)) return;
+function postRouting(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): boolean {
+  if (!hookAccepts(dp, NF_INET_POST_ROUTING, ns, r, skb, ip)) return false;
   if (n) devXmit(dp, r.dev, skb);
   else neighOutput(dp, ns, r, skb);
+  return true;
 }
 
 /** ip_route_me_harder: OUTPUT's NAT changed the destination, so the datagram is routed anew. */
-function rerouteAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): void {
+function rerouteAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): boolean {
   const again = route(ns, ipv4PacketDstString(skb.frame, ip));
-  if (!again) return dp.trace.drop(skb, r.dev, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
+  if (!again) {
+    dp.trace.drop(skb, r.dev, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
+    return true;
+  }
   if (again.dev !== r.dev || again.nexthop !== r.nexthop) {
     // The next hop changed: the Ethernet header built for the old one goes.
     if (n) skb.frame = skb.frame.subarray(ETHERNET_HEADER_LEN);
     return postRouting(dp, ns, again, undefined, skb, 0);
   }
-  postRouting(dp, ns, r, n, skb, ip);
+  return postRouting(dp, ns, r, n, skb, ip);
 }
 
 /** Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet whose IPv4 header starts at `ip`. */
