@@ -148,6 +148,17 @@ sub start {
     report($id, 0, '');
   }
 }
+# A program marked as the run's comes as 'env NAME=VALUE … program …' (RunRecord.marked): the forked child does env's
+# part itself, setting the variables and exec'ing the program, so the program keeps the child's pid, as under env,
+# for one exec fewer.
+sub exec_program {
+  my @argv = @_;
+  if ($argv[0] eq 'env') {
+    shift @argv;
+    while (@argv && $argv[0] =~ /^([^=]+)=(.*)$/s) { $ENV{$1} = $2; shift @argv; }
+  }
+  exec { $argv[0] } @argv or print STDERR "$argv[0]: $!\n";
+}
 sub run {
   my ($id, $watched, $stdin, @argv) = @_;
   my ($in_r, $in_w, $out_r, $out_w);
@@ -164,7 +175,7 @@ sub run {
       open(STDOUT, '>&', $out_w);
     }
     open(STDERR, '>&', $out_w);
-    exec { $argv[0] } @argv or print STDERR "$argv[0]: $!\n";
+    exec_program(@argv);
     exit 127;
   }
   close($in_r);
@@ -215,8 +226,7 @@ sub wake {
     open(STDIN, '<', '/dev/null');
     open(STDOUT, '>', '/dev/null');
     open(STDERR, '>&', $out_w);
-    my @argv = @{$job->{argv}};
-    exec { $argv[0] } @argv or print STDERR "$argv[0]: $!\n";
+    exec_program(@{$job->{argv}});
     POSIX::_exit(127);
   }
   close($out_w);
