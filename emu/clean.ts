@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { batch } from './exec';
-import { NETNS_ETC, ownerAlive, parseRunMark, readStates, RunState, STATE_DIR } from './state';
+import { NETNS_ETC, ownerAlive, parseRunMark, processStartTime, readStates, RunState, STATE_DIR } from './state';
 
 /**
  * Stops recorded processes and deletes recorded namespaces and files. Tolerates what is already
@@ -94,28 +94,39 @@ export async function cleanAll(): Promise<{ removed: string[]; skipped: string[]
  * name, its arguments). One is stopped when its run's owner is gone and its run's state file
  * is too, or is in this state folder and not refused; a process whose owner still runs, or
  * whose run is kept in another state folder (not ours to judge), or of a run whose state file
- * clean refused (nothing of such a run is touched), is left. `handled`: the pids teardown
- * already stopped. Returns what it stopped, as `name pid (prefix)`.
+ * clean refused (nothing of such a run is touched), is left. A mark alone proves nothing
+ * (anyone can set a variable), so a process counts only when root started it (real uid 0: a
+ * user's process, set-uid or not, is never ours) in this machine's pid namespace (a run
+ * inside a container has its owner and state file where this clean cannot see them; the mount
+ * namespace tells nothing, as `ip netns exec` gives each program one of its own),
+ * and is the same process when killed as when its mark was read (its start time, against a
+ * pid used again). `handled`: the pids teardown already stopped. Returns what it stopped, as
+ * `name pid (prefix)`.
  */
 export function stopOrphanedProcesses(handled: Set<number> = new Set()): string[] {
   const leaveAlone = new Set(readStates().filter((s) => !s.state || ownerAlive(s.state)).map((s) => path.resolve(s.file)));
   const here = path.resolve(STATE_DIR);
+  const pidNamespace = (pid: number | 'self') => fs.statSync(`/proc/${pid}/ns/pid`).ino;
+  const machine = pidNamespace('self');
   const stopped: string[] = [];
   for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || handled.has(Number(entry))) continue;
+    const pid = Number(entry);
+    if (!/^\d+$/.test(entry) || handled.has(pid)) continue;
+    const started = processStartTime(pid);
     let mark;
     try {
-      mark = parseRunMark(fs.readFileSync(`/proc/${entry}/environ`, 'latin1'));
+      mark = parseRunMark(fs.readFileSync(`/proc/${pid}/environ`, 'latin1'));
+      if (!mark || !/^Uid:\t0\t/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')) || pidNamespace(pid) !== machine) continue;
     } catch {
       continue;
     }
-    if (!mark || ownerAlive(mark.owner)) continue;
+    if (ownerAlive(mark.owner) || processStartTime(pid) !== started) continue;
     const stateKept = fs.existsSync(mark.stateFile);
     if (stateKept && (path.dirname(mark.stateFile) !== here || leaveAlone.has(mark.stateFile))) continue;
     let name = '?';
     try {
-      name = fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-      process.kill(Number(entry), 'SIGKILL');
+      name = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      process.kill(pid, 'SIGKILL');
       stopped.push(`${name} ${entry} (${mark.prefix})`);
     } catch {
       // gone

@@ -4,7 +4,7 @@
  * nothing on disk naming them. clean finds them by the mark every process a run starts
  * carries in its environment (RunRecord.marked), and only them: another program's bird or
  * etcd, even one whose arguments look like a run's, is left, as is a process of a run whose
- * owner still runs.
+ * owner still runs, and one whose mark is forged (a user's, or in another pid namespace).
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -112,8 +112,17 @@ steps:
     // A process of a run whose owner (this test) still runs, its state file gone: not clean's to stop.
     const ownerStart = processStartTime(process.pid);
     decoys.push(spawn('sleep', ['600'], { stdio: 'ignore', detached: true, env: { ...process.env, [RUN_MARK]: `cnm0ff1ce ${process.pid} ${ownerStart} ${path.join(dir, 'gone', 'cnm0ff1ce.json')}` } }));
+    // A forged mark naming a dead owner and a lost state file: on a user's process (set-uid or not, never ours), and on
+    // root's in a pid namespace of its own (a run inside a container, whose owner and state file clean cannot see).
+    const forged = { ...process.env, [RUN_MARK]: `cnm0f0f0f 999999999 1 ${path.join(dir, 'gone', 'cnm0f0f0f.json')}` };
+    decoys.push(spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '600'], { stdio: 'ignore', detached: true, env: forged }));
+    const container = spawn('unshare', ['--pid', '--fork', '--kill-child', 'env', `${RUN_MARK}=${forged[RUN_MARK]}`, 'sleep', '600'], { stdio: 'ignore', detached: true });
+    decoys.push(container);
     await new Promise((res) => setTimeout(res, 200));
-    expect(decoys.map((d) => alive(d.pid!))).toEqual([true, true, true]);
+    const inContainer = Number(fs.readFileSync(`/proc/${container.pid}/task/${container.pid}/children`, 'utf8').trim());
+    expect(parseRunMark(fs.readFileSync(`/proc/${inContainer}/environ`, 'latin1'))?.prefix).toBe('cnm0f0f0f');
+    const decoysAlive = () => [...decoys.map((d) => alive(d.pid!)), alive(inContainer)];
+    expect(decoysAlive()).toEqual([true, true, true, true, true, true]);
 
     // The state folder is lost, as a test's temporary one is after an interrupted run.
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -125,7 +134,7 @@ steps:
     const deadline = Date.now() + 5000;
     while (daemons.some(alive) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
     expect(daemons.filter(alive)).toEqual([]);
-    expect(decoys.map((d) => alive(d.pid!))).toEqual([true, true, true]);
+    expect(decoysAlive()).toEqual([true, true, true, true, true, true]);
     expect(execFileSync('sh', ['-c', `ls /run/netns | grep -c '^${run}\\.' || true`], { encoding: 'utf8' }).trim()).not.toBe('0');
   }, 240000);
 });
