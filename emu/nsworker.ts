@@ -113,6 +113,12 @@ while ($open || %reading || @queue) {
     push @queue, [split /\t/, $line, -1];
   }
 }
+# An 'ip [-force] -batch -' whose every line adds or deletes a namespace named as the run's are.
+sub netns_batch {
+  my ($input, @argv) = @_;
+  return 0 unless "@argv" =~ /^ip (-force )?-batch -$/;
+  return !grep { !/^netns (add|del) cnm[0-9a-f]{6}\.[A-Za-z0-9_.:\@-]+$/ } split /\n/, $input;
+}
 sub report {
   my ($id, $code, $text) = @_;
   print "$id $code ", unpack('H*', $text), "\n";
@@ -120,8 +126,10 @@ sub report {
 sub start {
   my ($id, $how, $netns, $sysctls, $stdin, @argv) = @_;
   return unbind($netns) if $how eq 'unbind';
-  # The machine's namespace serves 'ip netns' batches only: nothing listens or captures there.
+  # The machine's namespace serves 'ip netns add/del' batches of the run's own names only: nothing else runs,
+  # listens or captures there.
   return report($id, 126, "refusing the machine's namespace for $how jobs\n") if $netns eq '' && $how ne 'waited';
+  return report($id, 126, "refusing in the machine's namespace: @argv\n") if $netns eq '' && @argv && !netns_batch(pack('H*', $stdin), @argv);
   if ($how eq 'activated') {
     my $error = enter($netns, '');
     my $job = bind_all($id, $netns, pack('H*', $stdin), @argv) unless defined $error;

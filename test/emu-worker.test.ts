@@ -131,8 +131,16 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
     await batch('ip', [['netns', 'add', other]]);
     try {
       expect(ip('netns', 'list')).toContain(other);
-      const [inside] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, program: ['readlink', '/proc/self/ns/net'] }]);
-      expect(inside.output.trim()).toBe(fs.readlinkSync('/proc/self/ns/net'));
+      // Nothing but those batches, of the run's own names, runs there.
+      const refused = await runInNamespaces([
+        { netns: MACHINE_NAMESPACE, program: ['readlink', '/proc/self/ns/net'] },
+        { netns: MACHINE_NAMESPACE, program: ['ip', '-batch', '-'], input: 'link add cnmtest9 type dummy\n' },
+        { netns: MACHINE_NAMESPACE, program: ['ip', '-batch', '-'], input: `netns add ${other}x\nnetns del someone-elses\n` },
+        { netns: MACHINE_NAMESPACE, program: ['ip', '-batch', '/etc/hosts'] },
+      ]);
+      expect(refused.map((r) => r.code)).toEqual([126, 126, 126, 126]);
+      expect(refused[0].output).toBe("refusing in the machine's namespace: readlink /proc/self/ns/net\n");
+      expect(ip('netns', 'list')).not.toContain(`${other}x`);
       const [sysctl] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, sysctls: [{ key: 'net.ipv4.ip_forward', value: '1' }] }]);
       expect(sysctl).toEqual({ code: 126, output: "refusing sysctls in the machine's namespace\n" });
       await expect(startWatched({ netns: MACHINE_NAMESPACE, program: ['sleep', '30'] }, () => undefined)).rejects.toThrow("refusing the machine's namespace for watched jobs");
