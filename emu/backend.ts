@@ -400,7 +400,14 @@ export class EmuBackend implements Backend {
       else this.listeners.gossip(real, []);
     }
     // The last datagram's timer fires at closeAt in the holder: a moment more for it to leave.
-    if (closeAt > 0) await new Promise((r) => setTimeout(r, Math.max(0, closeAt - Date.now()) + LEAVE_SEND_MARGIN_MS));
+    // An interrupted run does not wait for it (teardown waits for this step, and closes the sockets anyway).
+    if (closeAt > 0) {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, Math.max(0, closeAt - Date.now()) + LEAVE_SEND_MARGIN_MS);
+        this.abort.signal.addEventListener('abort', () => (clearTimeout(timer), r()), { once: true });
+      });
+    }
+    if (this.abort.signal.aborted) return;
     await this.listeners.apply(socketOps);
   }
 

@@ -12,7 +12,7 @@ import { weaveNotes } from '../sim/trace/paths/weave';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
 import { EmuEnvironmentError, RunRecord } from './state';
-import { killQuietly, startWatched, WatchedProgram } from './nsworker';
+import { killQuietly, pollUntil, startWatched, WatchedProgram } from './nsworker';
 import { overlayNotes } from '../sim/trace/paths/overlay';
 import { FrameKind, PathModel, PathRole } from '../sim/trace/paths/path';
 import { ARP_REPLY, ARP_REQUEST } from '../sim/wire/arp';
@@ -56,7 +56,7 @@ export class Capture {
 
   constructor(readonly points: CapturePoint[]) {}
 
-  /** Starts every capture; `record` learns each pid first, and marks each tcpdump, so a killed run's tcpdumps can be cleaned. */
+  /** Starts every capture; `record` records each pid first (addPid) and marks each tcpdump as the run's (marked), so a killed run's tcpdumps can be cleaned. */
   async start(record: CaptureRecord): Promise<void> {
     const started = await Promise.allSettled(this.points.map((p) => startTcpdump(p, record)));
     for (const [i, r] of started.entries()) {
@@ -81,13 +81,8 @@ export class Capture {
    * a tcpdump never got to run): stopped then, it writes what it has read.
    */
   async drained(withinMs = 1000): Promise<void> {
-    const deadline = Date.now() + withinMs;
     let waiting = this.procs;
-    while (Date.now() < deadline) {
-      waiting = waiting.filter((p) => !p.ended() && !asleepInPoll(p.pid));
-      if (waiting.length === 0) return;
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    await pollUntil(() => (waiting = waiting.filter((p) => !p.ended() && !asleepInPoll(p.pid))).length === 0, withinMs);
   }
 
   async stop(): Promise<void> {

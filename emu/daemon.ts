@@ -20,7 +20,7 @@ export interface DaemonStart {
 /**
  * Starts the daemon and resolves once it is ready. From then on it no longer keeps cnmlab
  * alive: a kept lab's daemons outlive the run, until `cnmlab clean` (which finds them by the
- * pid recorded here or by the mark in their command line).
+ * pid recorded here or by the run's mark in their environment, RunRecord.marked).
  */
 export function startDaemon(record: RunRecord, netns: string, start: DaemonStart): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', netns, ...record.marked(start.argv)], { stdio: [start.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });

@@ -10,8 +10,8 @@
  * argv: DNS_MARK, the run's prefix, the view file, the address, the UDP port, the TCP port,
  * and `inherited` when the two sockets are bound already and given as fds 3 (UDP) and 4 (TCP)
  * (socket activation by the namespace worker, nsworker.ts: a run starts its responder only
- * once something asks). The first two are how `cnmlab clean` finds a responder whose run is
- * gone (clean.ts).
+ * once something asks). The first two are how a run's teardown tells its responder (clean.ts);
+ * one whose run is gone is found by the run's mark in its environment.
  *
  * TCP as miekg/dns v1.1.27 serves it: each message after its two-byte length, a reply
  * likewise; the first message within 2 s of the connection, each next within 8 s of the

@@ -26,7 +26,7 @@ import { startDaemon, stopDaemon } from './daemon';
 import { NameMap } from './names';
 import { ActivatedProgram, startActivated } from './nsworker';
 
-/** argv[1] of a responder, before the run's prefix: how `cnmlab clean` recognises one of ours (clean.ts). */
+/** argv[1] of a responder, before the run's prefix: how a run's teardown tells a recorded pid is still its responder (clean.ts); an orphan is found by the run's mark in its environment. */
 export const DNS_MARK = 'cnmlab-dns';
 
 /** The responder's script, next to the CLI bundle (dist/) or built from the repo. */

@@ -22,7 +22,7 @@ import { ChildProcess, spawn } from 'child_process';
 import type { World } from '../sim/model/world';
 import { peerAnswers } from '../sim/model/drivers';
 import { EmuEnvironmentError, RunRecord } from './state';
-import { killQuietly } from './nsworker';
+import { killQuietly, pollUntil } from './nsworker';
 
 /** argv[1] of a handler: how `cnmlab clean` recognises one of ours (clean.ts). */
 export const MISSWATCH_MARK = 'cnmlab-misswatch';
@@ -155,8 +155,10 @@ export class MissWatchers {
     const out: { host: string; netns: string; dev: string; e: MissLogEntry }[] = [];
     for (const w of this.watched.values()) {
       if (!fs.existsSync(w.log)) continue;
-      for (const line of fs.readFileSync(w.log, 'utf8').split('\n')) {
-        if (!line) continue;
+      const lines = fs.readFileSync(w.log, 'utf8').split('\n');
+      // The last piece is '' after a whole line, or a line the handler is writing as this reads: not yet an event.
+      lines.pop();
+      for (const line of lines) {
         const e = JSON.parse(line) as MissLogEntry;
         if (BigInt(e.t) >= sinceNs) out.push({ host: w.host, netns: w.netns, dev: w.dev, e });
       }
@@ -170,13 +172,11 @@ export class MissWatchers {
    * which a ping may outrun), or after `withinMs`.
    */
   async settled(sinceNs: bigint, withinMs = 1000): Promise<void> {
-    const deadline = Date.now() + withinMs;
-    while (Date.now() < deadline) {
+    await pollUntil(() => {
       const events = this.eventsSince(sinceNs);
       const count = (event: MissLogEntry['event']) => events.filter((x) => x.e.event === event).length;
-      if (count('miss') === count('answer') + count('unanswered') && count('answer') === count('programmed')) return;
-      await new Promise((r) => setTimeout(r, 2));
-    }
+      return count('miss') === count('answer') + count('unanswered') && count('answer') === count('programmed');
+    }, withinMs);
   }
 
   /** Stops a namespace's handler (and its `ip monitor`) before the namespace goes. */

@@ -432,7 +432,6 @@ function refStream(stream: unknown, ref: boolean): void {
 const worker = new NamespaceWorker();
 let users = 0;
 
-/** A run uses the worker from here until the function returned is called (its close). */
 /** A signal to a process that may have exited meanwhile (then there is nothing to stop). */
 export function killQuietly(pid: number, sig: NodeJS.Signals): void {
   try {
@@ -442,6 +441,17 @@ export function killQuietly(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Resolves once `done()` holds, asked every 2 ms, or after `withinMs`: for what other
+ * processes do that tells no one when it is over (a tcpdump reading its ring, a miss handler
+ * programming its entries).
+ */
+export async function pollUntil(done: () => boolean, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+}
+
+/** A run uses the worker from here until the function returned is called (its close). */
 export function useNamespaceWorker(): () => Promise<void> {
   users++;
   let released = false;
