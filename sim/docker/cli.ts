@@ -282,8 +282,8 @@ function containerRef(tx: Tx, host: string, ref: string) {
   return c;
 }
 
-/** Runs one `docker …` command line on a host. Throws DockerError for Docker's refusals. */
 /**
+ * Runs one `docker …` command line on a host. Throws DockerError for Docker's refusals.
  * `processes`: the real process holding each running container's namespaces, by container id,
  * where the backend has one (emu): `docker inspect` names it as State.Pid. Without one, the
  * model's pid.

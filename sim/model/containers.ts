@@ -70,10 +70,7 @@ function attachableNetwork(tx: Tx, host: string, ref: string, found: Network | u
     throw new DaemonRefusal(`Could not attach to network ${ref}: rpc error: code = PermissionDenied desc = network ${ref} not manually attachable`, 'start');
   }
   if (!driverOf(net).attaches) return net;
-  if (net.allocationFailed) {
-    tx.daemonWaits(SWARM_REQUEST_TIMEOUT_NS, "the manager's attachment, until its request timed out");
-    throw new DaemonRefusal('attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded', 'start');
-  }
+  if (net.allocationFailed) throw attachmentTimedOut(tx);
   return net;
 }
 
@@ -166,6 +163,11 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   return c;
 }
 
+/** The manager could not allocate a swarm attachment: dockerd waits out its request, then says so. */
+function attachmentTimedOut(tx: Tx): DaemonRefusal {
+  tx.daemonWaits(SWARM_REQUEST_TIMEOUT_NS, "the manager's attachment, until its request timed out");
+  return new DaemonRefusal('attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded', 'start');
+}
 
 /**
  * A requested address outside the network's subnet, refused as the engine refuses it at
@@ -178,10 +180,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
 function checkRequestedAddress(tx: Tx, net: Network | Draft<Network>, ip: string): void {
   const subnet = parseCidr(net.ipam.subnet);
   if (!subnet || contains(subnet, ipv4ToNumber(ip))) return;
-  if (net.scope === 'swarm') {
-    tx.daemonWaits(SWARM_REQUEST_TIMEOUT_NS, "the manager's attachment, until its request timed out");
-    throw new DaemonRefusal('attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded', 'start');
-  }
+  if (net.scope === 'swarm') throw attachmentTimedOut(tx);
   throw new DaemonRefusal(`Invalid address ${ip}: It does not belong to any of this network's subnets`, 'start');
 }
 

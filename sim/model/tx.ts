@@ -8,7 +8,9 @@ import { hexId, Rng } from './ids';
  * A wait of the daemon's own that the model decides (dockerd's 20 s for a swarm attachment
  * the manager cannot allocate). Neither mode sleeps it: sim's kernel has nothing to do
  * meanwhile, and emu runs no dockerd to wait for; the step's duration counts it, and the
- * step says it was modelled (runner/session.ts).
+ * step says it was modelled (runner/session.ts). The time dockerd takes over work it does
+ * (a swarm network's attachment and start, containers.ts) moves the model's clock only: that
+ * is the engine's pace, which emu's own run shows as it is, not a wait to report.
  */
 export interface DaemonWait {
   ns: number;

@@ -53,14 +53,15 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     const step = dockerStep(model, host, argv.slice(1), await containerProcesses(model, backend, host, argv));
     // The step stops the run there: its kernel side cannot be made on this machine.
     const unavailable = await backend.missingFeature?.(step.ops);
-    if (unavailable) return { ...('exec' in step.outcome ? { stdout: '', stderr: '', exitCode: 0 } : step.outcome), unavailable };
+    const waited = (out: CommandOutput): CommandOutput => (step.waits ? { ...out, daemonWaits: step.waits } : out);
+    if (unavailable) return waited({ ...('exec' in step.outcome ? { stdout: '', stderr: '', exitCode: 0 } : step.outcome), unavailable });
     await backend.apply(step.ops, model.world);
     const o = step.outcome;
     if ('exec' in o) {
       const c = hostOf(model.world, host).containers[o.exec.container];
-      return runInContainer(model, backend, c, o.exec.argv, live);
+      return waited(await runInContainer(model, backend, c, o.exec.argv, live));
     }
-    return step.waits ? { ...o, daemonWaits: step.waits } : o;
+    return waited(o);
   }
   if (CONTROL_PLANE_PROGRAMS.has(argv[0])) return controlPlaneCommand(model, backend, host, argv);
   if (argv[0] === 'calicoctl') {

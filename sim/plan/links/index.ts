@@ -24,7 +24,7 @@ export type StackedKind = { [K in StackedType]: StackedKindOf<K> }[StackedType];
 
 const SPECS: { [K in StackedType]: StackedKindSpec<StackedAttrs[K]> } = STACKED_KINDS;
 
-export function isStackedType(type: string): type is StackedType {
+function isStackedType(type: string): type is StackedType {
   return Object.hasOwn(STACKED_KINDS, type);
 }
 
