@@ -60,7 +60,10 @@ describe('engine iptables commands for a container namespace', () => {
   test('a command of the engine the tables refuse is still the engine\'s bug, found when they are read', () => {
     const k = kernelWith([]);
     k.apply({ op: 'iptables', host: 'h0', netns: 'sb', args: ['-t', 'nat', '-A', 'NO_SUCH_CHAIN', '-j', 'RETURN'] });
+    k.apply({ op: 'iptables', host: 'h0', netns: 'sb', args: ['-t', 'nat', '-N', 'AFTER_IT'] });
     expect(() => iptablesCommand(k.netns('h0', 'sb'), ['-t', 'nat', '-S'])).toThrow(KernelError);
+    // What the engine gave after it is not lost: the next reader runs it.
+    expect(iptablesCommand(k.netns('h0', 'sb'), ['-t', 'nat', '-S']).stdout).toContain('-N AFTER_IT');
     expect(() => k.apply({ op: 'iptables', host: 'h0', netns: 'h0', args: ['-t', 'nat', '-A', 'NO_SUCH_CHAIN', '-j', 'RETURN'] })).toThrow(KernelError);
   });
 

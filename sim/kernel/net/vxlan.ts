@@ -118,9 +118,9 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
 }
 
 /**
- * What vxlan pushes before the inner frame: outer Ethernet, IPv4, UDP and VXLAN headers
- * (VXLAN_OVERHEAD, within NET_SKB_PAD), summed here: dev.ts, which defines that, imports
- * this module, so its constants are not yet there when this one loads.
+ * What vxlan pushes before the inner frame, within NET_SKB_PAD: the outer Ethernet, IPv4, UDP
+ * and VXLAN headers. As many bytes as VXLAN_OVERHEAD (dev.ts), which sums another set: what
+ * an MTU leaves for, the inner Ethernet header counted instead of the outer one.
  */
 const ENCAP_HEADROOM = ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN + UDP_HEADER_LEN + VXLAN_HEADER_LEN;
 

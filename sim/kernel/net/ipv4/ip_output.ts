@@ -45,6 +45,8 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     // The common case, built whole behind its Ethernet header: no representation object.
     const n = resolvedNeigh(dp, ns, r);
     const b = datagramBuffer(dp, r, n, payload.length);
+    // The slab b was cut from, read before anything else could take a frame from it.
+    const slab = dp.frames.current;
     const at = b.length - payload.length;
     writeIpv4PlainHeader(b, at - IPV4_MIN_HEADER_LEN, payload.length, ip.tos, ip.id, ipv4FlagsWord(ip.dontFragment, ip.moreFragments, ip.fragmentOffset), ip.ttl, ip.protocol,
       ip.src === undefined ? r.srcAddr : ipv4ToNumber(ip.src), ipv4ToNumber(ip.dst));
@@ -52,7 +54,7 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     rewrite?.(b, at, payload.length);
     const skb = new Skb(b, flow, dir);
     skb.lag = lag;
-    if (n) skb.ownHeadroom(b, dp.frames.current);
+    if (n) skb.ownHeadroom(b, slab);
     return ipTransmit(dp, ns, r, n, skb) ? undefined : SEND_NOT_PERMITTED;
   }
   const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };

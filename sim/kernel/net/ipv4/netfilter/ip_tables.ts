@@ -160,12 +160,22 @@ export class NetnsTables {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 
-  /** The deferred commands, run in order: the tables are then as if each had run when given. */
+  /**
+   * The deferred commands, run in order: the tables are then as if each had run when given.
+   * One that throws leaves those after it waiting, for the next reader to meet the same way.
+   */
   runDeferred(): void {
     const commands = this.deferred;
     if (commands === undefined) return;
     this.deferred = undefined;
-    for (const c of commands) c();
+    for (let i = 0; i < commands.length; i++) {
+      try {
+        commands[i]();
+      } catch (e) {
+        if (i + 1 < commands.length) this.deferred = commands.slice(i + 1);
+        throw e;
+      }
+    }
   }
 
   table(name: TableName): Table {
