@@ -156,7 +156,7 @@ sub start {
     report($id, 0, '');
   }
 }
-# A program marked as the run's comes as 'env NAME=VALUE … program …' (RunRecord.marked): the forked child does env's
+# A program marked as the run's comes as 'env NAME=VALUE ... program ...' (RunRecord.marked): the forked child does env's
 # part itself, setting the variables and exec'ing the program, so the program keeps the child's pid, as under env,
 # for one exec fewer.
 sub exec_program {
