@@ -62,15 +62,17 @@ function defaultFlags(l: SimLink): { flags: string; state: string; qdisc: string
   // iproute2 adds M-DOWN when the device's link (a veth's peer, a macvlan's lower device) is down and in the same namespace.
   const link = l.type === 'veth' ? l.peer : l.stacked?.lower;
   const mdown = link !== undefined && link.netns === l.netns && !link.up ? ',M-DOWN' : '';
-  if (!l.up) return { flags: `BROADCAST,MULTICAST${mdown}`, state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
+  // NOARP follows MULTICAST in iproute2's (and BusyBox's) order of the flags.
+  const noArp = l.stacked?.noArp ? ',NOARP' : '';
+  if (!l.up) return { flags: `BROADCAST,MULTICAST${noArp}${mdown}`, state: 'DOWN', qdisc: l.qdiscAttached ? 'noqueue' : 'noop' };
   // A stacked device's carrier is its lower device's (netif_stacked_transfer_operstate).
-  if ((l.type === 'veth' || l.stacked) && !link?.up) return { flags: `NO-CARRIER,BROADCAST,MULTICAST,UP${mdown}`, state: 'LOWERLAYERDOWN', qdisc: 'noqueue' };
+  if ((l.type === 'veth' || l.stacked) && !link?.up) return { flags: `NO-CARRIER,BROADCAST,MULTICAST${noArp},UP${mdown}`, state: 'LOWERLAYERDOWN', qdisc: 'noqueue' };
   if (l.type === 'bridge') {
     if (l.ports.size === 0 && !l.explicitMac) return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' };
     return hasCarrier(l) ? { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UP', qdisc: 'noqueue' } : { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'DOWN', qdisc: 'noqueue' };
   }
   // A vxlan device and an Open vSwitch datapath's internal device report no operational state of their own.
-  return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: l.type === 'vxlan' || l.type === 'openvswitch' ? 'UNKNOWN' : 'UP', qdisc: 'noqueue' };
+  return { flags: `BROADCAST,MULTICAST${noArp},UP,LOWER_UP`, state: l.type === 'vxlan' || l.type === 'openvswitch' ? 'UNKNOWN' : 'UP', qdisc: 'noqueue' };
 }
 
 /**

@@ -69,6 +69,8 @@ export class Derived<T> {
  */
 export interface StackedDev {
   readonly lower: SimLink;
+  /** IFF_NOARP: the device resolves no neighbours (its next hop's address is its own) and answers no ARP (an ipvlan in l3 mode). */
+  readonly noArp?: boolean;
   /** The kind's own line of `ip -d link` (rtnl_link_ops' fill_info). */
   details(): string;
   /** The device leaves its lower's port (the kind's uninit); the port goes with its last device. */

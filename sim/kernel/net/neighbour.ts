@@ -51,8 +51,8 @@ function isLearned(n: Neigh | undefined): n is NeighEntry {
  * PERMANENT); a use of a STALE entry starts DELAY, as neigh_event_send does.
  */
 export function resolvedNeigh(dp: Datapath, ns: SimNetns, r: ResolvedRoute): Neigh | undefined {
-  // A device without ARP (IFF_NOARP: an ipip tunnel) needs no address for its next hop (NUD_NOARP).
-  if (r.dev.type === 'ipip') return { ip: r.nexthop, dev: r.dev.name, mac: r.dev.mac, state: 'PERMANENT' };
+  // A device without ARP (IFF_NOARP: an ipip tunnel, an l3 ipvlan) needs no address for its next hop (NUD_NOARP: arp_constructor gives it the device's own).
+  if (r.dev.type === 'ipip' || r.dev.stacked?.noArp) return { ip: r.nexthop, dev: r.dev.name, mac: r.dev.mac, state: 'PERMANENT' };
   const n = routeNeigh(ns, r);
   if (n === undefined || n.mac === undefined) return undefined;
   if (isLearned(n)) {

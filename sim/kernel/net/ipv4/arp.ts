@@ -16,6 +16,8 @@ import { route } from './route';
 import { devForwards } from './devinet';
 
 export function arpInput(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
+  // arp_rcv: a device without ARP (IFF_NOARP) takes no request and no reply.
+  if (dev.stacked?.noArp) return dp.trace.drop(skb, dev, `${dev.name} is NOARP: arp_rcv drops the ARP packet`);
   const p = parseArp(bufferView(skb.frame).subarray(ETHERNET_HEADER_LEN));
   if (!p.ok) return;
   const a = p.repr;
