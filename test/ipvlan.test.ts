@@ -19,9 +19,11 @@ import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
 import { parseScenario } from '../sim/scenario/load';
 import { scenarioNeeds } from '../emu/features';
+import { SimBackend } from '../sim/kernel/backend';
+import { ScenarioSession } from '../sim/runner/session';
 
 describe('docker network create -d ipvlan (sim)', () => {
-  test('the network, its dummy parent di-<id12> removed with it; the driver\'s refusals in its words; l3 containers and other parents not modelled', async () => {
+  test('the network, its dummy parent di-<id12> removed with it; the driver\'s refusals in its words; other parents not modelled', async () => {
     const { result } = await runSim(`name: iv
 hosts:
   r0: {}
@@ -50,8 +52,8 @@ steps:
     expect(s[7]).toMatchObject({ exitCode: 0, stdout: 'iv\niv2\n' });
     expect(s[8].stdout).not.toContain('di-');
     expect(s[9].exitCode).toBe(0);
-    expect(s[10].exitCode).not.toBe(0);
-    expect(s[10].stderr).toMatch(/l3 mode .* is not modelled/);
+    // A container on an l3 network (on its dummy parent) is made.
+    expect(s[10]).toMatchObject({ exitCode: 0, stderr: '' });
   });
 
   test('two hosts: a ping crosses the parent eth0, the segment and the peer eth0 unchanged, from host MAC to host MAC; nothing reaches the own host', async () => {
@@ -110,6 +112,74 @@ steps:
     expect(eth0.rxHandler?.uppers.size).toBe(1);
     k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'eth0' });
     expect(k.netns('h', 'c').links.has('vethabcdef0')).toBe(false);
+  });
+});
+
+describe('ipvlan in l3 mode (sim)', () => {
+  test("the lab: eth0 NOARP with `default dev eth0` and no gateway; a sibling reached across the port; without host routes r0 asks for the peer by ARP, r1's port hands the request to the peer's eth0, which drops it; the container itself sends no ARP", async () => {
+    const { result } = await runLab('ipvlan-l3');
+    expect(result.steps.filter((st) => !st.ok).map((st) => st.command)).toEqual([]);
+    const link = result.steps.find((st) => st.command === 'ip link show eth0')!;
+    expect(link.stdout).toMatch(/^4: eth0@if2: <BROADCAST,MULTICAST,NOARP,UP,LOWER_UP,M-DOWN> mtu 1500 /);
+    expect(result.steps.find((st) => st.command === 'ip route')!.stdout).toBe('default dev eth0 \n10.9.1.0/24 dev eth0 scope link  src 10.9.1.20 \n');
+    const [local, lost] = result.trace.flows.filter((f) => f.kind === 'icmp-echo');
+    const echo = local.hops.filter((h) => h.layers.some((l) => l.proto === 'icmp'));
+    const { send, deliver, parent } = IPVLAN_STEP;
+    const across = [`${send} send`, `${deliver} deliver`, `${send} send`, `${deliver} deliver`];
+    expect(echo.map((h) => `${h.step} ${h.event}`)).toEqual([...across, ...across]);
+    // NUD_NOARP: the container's frame goes to its own (the parent's) MAC, and no ARP at all on the local flow.
+    expect(echo.every((h) => { const eth = h.layers.find((l) => l.proto === 'eth')!; return eth['eth.src'] === eth['eth.dst']; })).toBe(true);
+    expect(local.hops.some((h) => h.event.startsWith('arp'))).toBe(false);
+    // The lost ping: the container sends it (no ARP of its own), r0 asks for 10.9.2.21 on its eth0 (the on-link guess of a
+    // lookup with no route), r1's port hands the request to c1's eth0, the address's holder, and NOARP, it drops it.
+    const { parentIn } = IPVLAN_STEP;
+    const c0 = lost.hops[0].netns;
+    expect(lost.hops.filter((h) => h.netns === c0).map((h) => h.event)).toEqual(['send']);
+    const firstAsk = lost.hops.filter((h) => h.event !== 'send').slice(0, 4);
+    expect(firstAsk.map((h) => `${h.step} ${h.host}/${h.netns === h.host ? h.host : 'c'}/${h.device} ${h.event}`)).toEqual([
+      `${parent} r0/r0/eth0 arp-request`, `${parentIn} r1/r1/eth0 arp-request`, `${deliver} r1/c/eth0 arp-request`, 'undefined r1/c/eth0 drop',
+    ]);
+    expect(firstAsk[3].reason).toBe('eth0 is NOARP: arp_rcv drops the ARP packet');
+    expect(lost.hops.some((h) => h.event === 'arp-reply')).toBe(false);
+  });
+
+  test("across hosts with the user's host routes (ip route add SUBNET via PEER on each): the host routes the packet out of eth0 to the peer host's MAC, TTL kept, and the peer's eth0 hands it to the ipvlan holding the address", async () => {
+    const lab = parseScenario('ipvlan-l3.yaml', fs.readFileSync(path.join(REPO, 'scenarios', 'ipvlan-l3.yaml'), 'utf8'));
+    const backend = new SimBackend(1);
+    const session = await ScenarioSession.start(lab, backend, { topology: true });
+    for (const step of lab.steps.slice(0, 5)) expect((await session.step(step.on, step.command)).exitCode).toBe(0);
+    // What a user's `ip route add` on each host makes (libnetwork adds none).
+    backend.kernel.apply({ op: 'route.add', host: 'r0', netns: 'r0', dst: '10.9.2.0/24', via: '198.51.100.11', dev: 'eth0' });
+    backend.kernel.apply({ op: 'route.add', host: 'r1', netns: 'r1', dst: '10.9.1.0/24', via: '198.51.100.10', dev: 'eth0' });
+    const ping = await session.step('c0', 'ping -c 2 10.9.2.21');
+    await backend.settle();
+    expect(ping.stdout).toContain('2 packets received');
+    const flow = session.trace().flows.filter((f) => f.kind === 'icmp-echo').pop()!;
+    expect(classifyPath(flow).kind).toBe('ipvlan');
+    const echo = flow.hops.filter((h) => h.dir === 'request' && h.layers.some((l) => l.proto === 'icmp')).slice(0, 5);
+    const { send, parent, underlay, parentIn, deliver } = IPVLAN_STEP;
+    expect(echo.map((h) => `${h.step} ${h.host}/${h.device} ${h.event}`)).toEqual([
+      `${send} r0/eth0 send`, `${parent} r0/eth0 bridge-forward`, `${underlay} underlay/segment underlay`, `${parentIn} r1/eth0 bridge-forward`, `${deliver} r1/eth0 deliver`,
+    ]);
+    const r0Mac = backend.kernel.link('r0', 'r0', 'eth0').mac, r1Mac = backend.kernel.link('r1', 'r1', 'eth0').mac;
+    expect(echo[0].layers.find((l) => l.proto === 'eth')).toMatchObject({ 'eth.src': r0Mac, 'eth.dst': r0Mac });
+    expect(echo[2].layers.find((l) => l.proto === 'eth')).toMatchObject({ 'eth.src': r0Mac, 'eth.dst': r1Mac });
+    expect(echo[2].layers.find((l) => l.proto === 'ip')).toMatchObject({ 'ip.src': '10.9.1.20', 'ip.dst': '10.9.2.21', 'ip.ttl': 64 });
+    // The ARP on the wire is the hosts' own, for each other's addresses; none asks for a container's.
+    const arpTargets = flow.hops.filter((h) => h.event === 'arp-request').map((h) => `${h.host}/${h.netns} ${h.layers.find((l) => l.proto === 'arp')?.['arp.dst.proto_ipv4']}`);
+    expect(arpTargets.every((t) => t === 'r0/r0 198.51.100.11' || t === 'r1/r1 198.51.100.10' || t === 'underlay/underlay 198.51.100.11' || t === 'underlay/underlay 198.51.100.10')).toBe(true);
+  });
+
+  test("the kernel: an l3 port's ipvlans are NOARP and show mode l3; a device made in l3 sets its port's mode for all", () => {
+    const k = new SimKernel(1);
+    k.apply({ op: 'host.add', host: 'h', iface: 'eth0', address: '198.51.100.10/24' });
+    k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'iva', txqueuelen: 0, kind: { type: 'ipvlan', parent: 'eth0', mode: 'l2' } });
+    const show = (name: string) => ipCommand(k.netns('h', 'h'), ['-d', 'link', 'show', name], { namesVisible: true }).stdout;
+    expect(show('iva')).toMatch(/^3: iva@eth0: <BROADCAST,MULTICAST> .*\n.*\n {4}ipvlan {2}mode l2 bridge /);
+    k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'ivb', txqueuelen: 0, kind: { type: 'ipvlan', parent: 'eth0', mode: 'l3' } });
+    k.apply({ op: 'link.set', host: 'h', netns: 'h', name: 'ivb', up: true });
+    expect(show('ivb')).toMatch(/^4: ivb@eth0: <BROADCAST,MULTICAST,NOARP,UP,LOWER_UP> .*\n.*\n {4}ipvlan {2}mode l3 bridge /);
+    expect(show('iva')).toMatch(/^3: iva@eth0: <BROADCAST,MULTICAST,NOARP> .*\n.*\n {4}ipvlan {2}mode l3 bridge /);
   });
 });
 

@@ -1,22 +1,31 @@
 /**
  * drivers/net/ipvlan: devices on one lower device (the host's eth0) that all carry the
  * lower's MAC and are told apart by their IP addresses. The lower's port (ipvl_port, its
- * rx_handler's data) lists them; in l2 mode (ipvlan_xmit_mode_l2, ipvlan_handle_mode_l2) a
- * frame the lower receives goes to the device that holds its destination address (an IPv4
- * packet's destination, an ARP packet's target), and a broadcast to every device as well as
- * to the lower's own stack. What a device sends leaves through the lower unchanged, except a
- * frame addressed to the shared MAC, which stays on the host: to the device that holds its
- * destination address, else to the lower's own stack (dev_forward_skb). A broadcast goes to
- * the other devices and out. l3 mode (routed by the lower's namespace, no ARP) is not
- * modelled: the ipvlan driver refuses a container on such a network before one is made.
+ * rx_handler's data) lists them and holds their mode (ipvlan_set_port_mode: one for all).
+ * In l2 mode (ipvlan_xmit_mode_l2, ipvlan_handle_mode_l2) a frame the lower receives goes to
+ * the device that holds its destination address (an IPv4 packet's destination, an ARP
+ * packet's target), and a broadcast to every device as well as to the lower's own stack.
+ * What a device sends leaves through the lower unchanged, except a frame addressed to the
+ * shared MAC, which stays on the host: to the device that holds its destination address,
+ * else to the lower's own stack (dev_forward_skb). A broadcast goes to the other devices and
+ * out. In l3 mode the devices are NOARP: what one sends to a sibling's address is handed
+ * across; anything else loses its Ethernet header and is routed by the lower's namespace
+ * (ipvlan_process_v4_outbound: the host's routing table, its OUTPUT and POSTROUTING hooks,
+ * its neighbours), a broadcast or multicast dropped. A frame the lower receives goes by its
+ * destination address alone, a broadcast too (ipvlan_handle_mode_l3): an ARP request for a
+ * device's address reaches that device, which answers none.
  */
 import type { Datapath } from '../datapath';
 import type { IpvlanMode } from '../../plan/links/ipvlan';
-import type { RxHandler, SimLink, StackedDev } from '../objects';
+import type { ResolvedRoute, RxHandler, SimLink, StackedDev } from '../objects';
+import { ipv4ToNumber } from '../../wire/addr';
 import { be16 } from '../../wire/bytes';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../wire/ethernet';
+import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../wire/ethernet';
 import { NetDeviceOps, accepts, devRecv, devXmit, later } from './dev';
 import { Skb } from './skb';
+import { resolvedNeigh, writeL2Header } from './neighbour';
+import { ipTransmit } from './ipv4/ip_output';
+import { route } from './ipv4/route';
 import type { StackedDevice } from './stacked';
 
 const isGroup = (f: Uint8Array) => (f[0] & 1) === 1;
@@ -39,6 +48,8 @@ function toOwnMac(f: Uint8Array): boolean {
 class IpvlanPort implements RxHandler {
   readonly uppers = new Set<SimLink>();
 
+  constructor(public mode: IpvlanMode) {}
+
   /** ipvlan_addr_lookup: the open ipvlan on the port that holds this address. */
   lookup(ip: string | undefined): SimLink | undefined {
     if (ip === undefined) return undefined;
@@ -50,7 +61,7 @@ class IpvlanPort implements RxHandler {
   }
 
   claims(f: Uint8Array): boolean {
-    if (!isGroup(f)) return this.lookup(l3Destination(f)) !== undefined;
+    if (!isGroup(f) || this.mode === 'l3') return this.lookup(l3Destination(f)) !== undefined;
     for (const v of this.uppers) if (v.up && accepts(v, f)) return true;
     return false;
   }
@@ -58,11 +69,14 @@ class IpvlanPort implements RxHandler {
   /**
    * ipvlan_handle_frame in l2 mode: a broadcast is every ipvlan's (each a copy, traced only
    * where it will be taken) and the lower's too (RX_HANDLER_PASS); a unicast frame is the
-   * ipvlan's that holds its destination address, else the lower's own.
+   * ipvlan's that holds its destination address, else the lower's own. In l3 mode
+   * (ipvlan_handle_mode_l3) every frame goes by its address alone, a broadcast too: an
+   * ARP request for a device's address is that device's (which, NOARP, drops it), a
+   * broadcast IPv4 destination no device's.
    */
   handle(dp: Datapath, _lower: SimLink, skb: Skb): boolean {
     const f = skb.frame;
-    if (isGroup(f)) {
+    if (isGroup(f) && this.mode === 'l2') {
       for (const v of this.uppers) if (v.up) devRecv(dp, v, new Skb(f, accepts(v, f) ? skb.flow : undefined, skb.dir));
       return false;
     }
@@ -78,13 +92,18 @@ class IpvlanPort implements RxHandler {
   }
 }
 
-/** An ipvlan device (ipvl_dev): its lower device, its port there and its mode. */
+/** An ipvlan device (ipvl_dev): its lower device and its port there, whose mode it has. */
 class IpvlanDev implements StackedDev {
-  constructor(readonly lower: SimLink, readonly port: IpvlanPort, readonly mode: IpvlanMode) {}
+  constructor(readonly lower: SimLink, readonly port: IpvlanPort) {}
+
+  /** ipvlan_set_port_mode: an l3 port's devices are IFF_NOARP. */
+  get noArp(): boolean {
+    return this.port.mode === 'l3';
+  }
 
   // iproute2 prints the mode, then the flags (bridge: neither private nor vepa, as libnetwork makes it).
   details(): string {
-    return `    ipvlan  mode ${this.mode} bridge `;
+    return `    ipvlan  mode ${this.port.mode} bridge `;
   }
 
   /** ipvlan_uninit: the device leaves its lower's port; the port goes with its last ipvlan. */
@@ -102,12 +121,51 @@ function ipvlanOf(dev: SimLink): IpvlanDev {
 
 /** ipvlan_link_new: `dev` becomes an ipvlan on `lower`, whose port (made with its first ipvlan) lists it. */
 function ipvlanNewlink(dev: SimLink, lower: SimLink, mode: IpvlanMode): void {
-  if (mode !== 'l2') throw new Error(`${dev.name}: ipvlan mode ${mode} is not modelled by the sim kernel`);
   let port = lower.rxHandler;
-  if (port === undefined) lower.rxHandler = port = new IpvlanPort();
+  if (port === undefined) lower.rxHandler = port = new IpvlanPort(mode);
   if (!(port instanceof IpvlanPort)) throw new Error(`${lower.name}: its rx_handler is another kind's (Device or resource busy)`);
+  // ipvlan_link_new sets the mode asked for on the whole port: its other devices take it too.
+  port.mode = mode;
   port.uppers.add(dev);
-  dev.stacked = new IpvlanDev(lower, port, mode);
+  dev.stacked = new IpvlanDev(lower, port);
+}
+
+/**
+ * ipvlan_process_v4_outbound's route: looked up in the lower's namespace for the lower as
+ * the output device (flowi4_oif). With no route at all, ip_route_output_key_hash takes the
+ * destination as on the lower's link ("Apparently, routing tables are wrong"). A route by
+ * another device, or to the host's own address, is not modelled here.
+ */
+function outboundRoute(lower: SimLink, dst: string): ResolvedRoute | string {
+  const ns = lower.netns;
+  const r = route(ns, dst);
+  if (r === undefined) {
+    const src = lower.addrs[0]?.ip ?? '0.0.0.0';
+    return { dev: lower, via: undefined, src, srcAddr: ipv4ToNumber(src), local: false, blackhole: undefined, nexthop: dst, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
+  }
+  if (r.dev === lower && !r.local && !r.blackhole) return r;
+  return `an l3 ipvlan's packet to ${dst}, which ${ns.name}'s routes send ${r.local ? 'to its own stack' : r.blackhole ? 'to a blackhole' : `by ${r.dev.name}`}, not by ${lower.name}: not modelled`;
+}
+
+/**
+ * ipvlan_xmit_mode_l3 past a sibling: ipvlan_process_outbound drops a broadcast or multicast
+ * and anything but IPv4, pulls the Ethernet header and sends the packet as the lower's
+ * namespace's own (ip_local_out: OUTPUT, POSTROUTING, the neighbour layer; its TTL kept).
+ */
+function l3Outbound(dp: Datapath, dev: SimLink, lower: SimLink, skb: Skb): void {
+  const f = skb.frame;
+  if (isGroup(f)) return dp.trace.drop(skb, dev, 'ipvlan l3 sends no broadcast or multicast (ipvlan_process_outbound)');
+  if (f.length < ETHERNET_HEADER_LEN + 20 || be16(f, 12) !== ETHERTYPE_IPV4) return dp.trace.drop(skb, dev, 'ipvlan l3 sends IPv4 only here (ipvlan_process_outbound)');
+  const r = outboundRoute(lower, l3Destination(f)!);
+  if (typeof r === 'string') return dp.trace.drop(skb, dev, r);
+  const n = resolvedNeigh(dp, lower.netns, r);
+  // A copy: the frame the device sent stays as the trace saw it.
+  const frame = dp.frames.alloc(f.length);
+  frame.set(f);
+  const out = new Skb(n ? frame : frame.subarray(ETHERNET_HEADER_LEN), skb.flow, skb.dir, skb.note);
+  out.lag = skb.lag;
+  if (n) writeL2Header(out.frame, r, n.mac!);
+  ipTransmit(dp, lower.netns, r, n, out);
 }
 
 const ipvlanOps: NetDeviceOps = {
@@ -115,6 +173,12 @@ const ipvlanOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
     const { lower, port } = ipvlanOf(dev);
     const f = skb.frame;
+    if (port.mode === 'l3') {
+      // ipvlan_xmit_mode_l3: a sibling holding the destination address takes it (dev_forward_skb); the lower's namespace routes the rest.
+      const sibling = isGroup(f) ? undefined : port.lookup(l3Destination(f));
+      if (sibling) return later(dp, skb, dp.delays.veth, dp.devRecvTask, sibling);
+      return l3Outbound(dp, dev, lower, skb);
+    }
     if (toOwnMac(f)) {
       // For the shared MAC: a sibling holding the address takes it, else the lower's own stack (dev_forward_skb).
       return later(dp, skb, dp.delays.veth, dp.devRecvTask, port.lookup(l3Destination(f)) ?? lower);

@@ -10,9 +10,14 @@
  * (CreateEndpoint refuses one), so the sandbox sets none and `docker inspect` shows none.
  * Two hosts' networks on the same parent segment and subnet are one L2 domain.
  *
- * Not modelled: a container on an l3 network (its device routed through the host's namespace,
- * answering no ARP, with `default dev eth0` and no gateway), and a parent other than the
- * host's eth0 (a VLAN subinterface libnetwork would make).
+ * A container on an l3 network gets the same device in l3 mode (NOARP; what it sends past
+ * its siblings is routed by the host's namespace) and, instead of the gateway (Join disables
+ * the gateway service), a default route `default dev eth0` (ifaceGateway: a connected route,
+ * no next hop). libnetwork adds no route on the host: between hosts, each host needs a route
+ * to the other's container subnet via the other host (`ip route add SUBNET via HOST`), which
+ * the user adds.
+ *
+ * Not modelled: a parent other than the host's eth0 (a VLAN subinterface libnetwork would make).
  */
 import { Draft } from 'immer';
 import { subnetContains } from '../../wire/addr';
@@ -59,23 +64,22 @@ function parentOf(net: Network): string {
 
 /** Join: an ipvlan device on the parent in the host namespace, moved into the sandbox as the endpoint's interface, its MAC the parent's. */
 function joinIpvlan(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute: boolean): void {
-  if (net.options.ipvlan_mode === 'l3') {
-    throw new NotModelled('a container on an ipvlan network in l3 mode (its eth0 routed through the host\'s namespace, answering no ARP) is not modelled');
-  }
   const { host, sandbox } = ep, parent = parentOf(net);
+  const mode = net.options.ipvlan_mode === 'l3' ? 'l3' : 'l2';
   const name = tx.vethName();
   // The endpoint's other side is the parent itself: no veth, no bridge; and no MAC of its own.
   ep.peerIfname = parent;
   ep.mac = '';
   // netlink.IPVlan{LinkAttrs{Name, ParentIndex}, Mode}: a TxQLen of 0 goes with it, the MTU is the parent's.
   tx.emit(
-    { op: 'link.add', host, netns: host, name, txqueuelen: 0, kind: { type: 'ipvlan', parent, mode: 'l2' } },
+    { op: 'link.add', host, netns: host, name, txqueuelen: 0, kind: { type: 'ipvlan', parent, mode } },
     { op: 'link.move', host, netns: host, name, to: sandbox },
     { op: 'link.rename', host, netns: sandbox, name, to: ep.ifname },
     { op: 'addr.add', host, netns: sandbox, dev: ep.ifname, address: `${ep.ip}/${ep.prefixLength}` },
     { op: 'link.set', host, netns: sandbox, name: ep.ifname, up: true },
   );
-  if (defaultRoute) tx.emit({ op: 'route.add', host, netns: sandbox, dst: 'default', via: net.ipam.gateway, dev: ep.ifname });
+  // l3: a connected default route, no next hop (the gateway is not used); l2: via the network's gateway.
+  if (defaultRoute) tx.emit({ op: 'route.add', host, netns: sandbox, dst: 'default', ...(mode === 'l3' ? {} : { via: net.ipam.gateway }), dev: ep.ifname });
   ep.state = advance(endpointMachine, ep.state, 'JOIN');
 }
 
