@@ -11,4 +11,6 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(${esm.join('|')})/)`],
   moduleNameMapper: { '^unicorn-magic$': '<rootDir>/node_modules/unicorn-magic/node.js' },
   testTimeout: 60000,
+  globalSetup: '<rootDir>/test/helpers/netns-guard-setup.js',
+  globalTeardown: '<rootDir>/test/helpers/netns-guard-teardown.js',
 };

@@ -48,7 +48,8 @@ export async function batch(tool: 'ip' | 'bridge', lines: string[][], force = fa
   const input = lines.map((l) => l.join(' ')).join('\n') + '\n';
   const args = [...(force ? ['-force'] : []), '-batch', '-'];
   const [r] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, program: [tool, ...args], input }]);
-  if (r.code !== 0 && !force) throw new CommandFailed(`${tool} ${args.join(' ')}: ${r.output.trim()}\n--- batch ---\n${input}`);
+  // -force goes on past a line that fails; a batch the worker refused (126: it ran nothing) fails whatever the force.
+  if (r.code !== 0 && (!force || r.code === 126)) throw new CommandFailed(`${tool} ${args.join(' ')}: ${r.output.trim()}\n--- batch ---\n${input}`);
 }
 
 /**

@@ -226,7 +226,7 @@ async function closeRun(listeners: Listeners | undefined, record: RunRecord | un
   record?.remove();
 }
 
-const prefix = `cnmg${randomBytes(3).toString('hex')}`;
+const prefix = `cnm${randomBytes(3).toString('hex')}`;
 const ns = (n: string) => `${prefix}.${n}`;
 const ADDR: Record<string, string> = { r0: '198.51.100.10', r1: '198.51.100.11' };
 
@@ -366,7 +366,7 @@ const quiet = (bulkSyncIn: NodeTraffic['bulkSyncIn']): NodeTraffic => ({
  * closed meanwhile, as while emu restarts a holder); otherwise every holder listens first.
  */
 async function pacedJoin(lateMs?: number): Promise<{ record: RunRecord; listeners: Listeners; pcap: string }> {
-  const paced = `cnmp${randomBytes(3).toString('hex')}`;
+  const paced = `cnm${randomBytes(3).toString('hex')}`;
   const inPaced = (n: string) => `${paced}.${n}`;
   const record = new RunRecord(paced, 'emu-gossip-paced', false);
   const hosts = ['r0', 'r1', 'r2'];

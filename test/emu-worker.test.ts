@@ -141,6 +141,8 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
       expect(refused.map((r) => r.code)).toEqual([126, 126, 126, 126]);
       expect(refused[0].output).toBe("refusing in the machine's namespace: readlink /proc/self/ns/net\n");
       expect(ip('netns', 'list')).not.toContain(`${other}x`);
+      // Forced on past a failing line, a batch the worker refused is still an error: nothing of it ran.
+      await expect(batch('ip', [['netns', 'del', 'someone-elses']], true)).rejects.toThrow("refusing in the machine's namespace");
       const [sysctl] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, sysctls: [{ key: 'net.ipv4.ip_forward', value: '1' }] }]);
       expect(sysctl).toEqual({ code: 126, output: "refusing sysctls in the machine's namespace\n" });
       await expect(startWatched({ netns: MACHINE_NAMESPACE, program: ['sleep', '30'] }, () => undefined)).rejects.toThrow("refusing the machine's namespace for watched jobs");

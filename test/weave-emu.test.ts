@@ -22,7 +22,7 @@ import { readCapture } from '../sim/pcap/reader';
 const STATE = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-weave-state-'));
 process.env.CNMLAB_STATE_DIR = STATE;
 
-const prefix = `cnmw${randomBytes(3).toString('hex')}`;
+const prefix = `cnm${randomBytes(3).toString('hex')}`;
 const ns = (n: string) => `${prefix}.${n}`;
 const ip = (n: string, ...args: string[]) => execFileSync('ip', ['-n', ns(n), ...args], { stdio: 'pipe' });
 const NAMES = { r0: '02:aa:00:00:00:01', r1: '02:aa:00:00:00:02' };
