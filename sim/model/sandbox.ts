@@ -83,7 +83,8 @@ export function plugContainerEnd(tx: Tx, ep: Draft<Endpoint>, ctrVeth: string, m
   tx.emit(
     { op: 'link.move', host, netns: host, name: ctrVeth, to: sandbox },
     { op: 'link.rename', host, netns: sandbox, name: ctrVeth, to: ep.ifname },
-    { op: 'link.set', host, netns: sandbox, name: ep.ifname, mac: ep.mac, ...(mtu ? { mtu } : {}) },
+    // An endpoint with no MAC of its own (ipvlan's device keeps its parent's) sets none.
+    ...(ep.mac || mtu ? [{ op: 'link.set' as const, host, netns: sandbox, name: ep.ifname, ...(ep.mac ? { mac: ep.mac } : {}), ...(mtu ? { mtu } : {}) }] : []),
     { op: 'addr.add', host, netns: sandbox, dev: ep.ifname, address: `${ep.ip}/${ep.prefixLength}` },
     { op: 'link.set', host, netns: sandbox, name: ep.ifname, up: true },
   );
