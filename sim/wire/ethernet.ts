@@ -7,6 +7,11 @@ export const ETHERNET_HEADER_LEN = 14;
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
 
+/** is_multicast_ether_addr of a frame's destination: its group bit (a broadcast is one too). */
+export function isMulticastEtherAddr(frame: Uint8Array): boolean {
+  return (frame[0] & 1) === 1;
+}
+
 export interface EthernetRepr {
   dst: string;
   src: string;

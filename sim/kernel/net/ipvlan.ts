@@ -16,19 +16,18 @@
  * device's address reaches that device, which answers none.
  */
 import type { Datapath } from '../datapath';
+import { StackedPort } from './stacked_port';
 import type { IpvlanMode } from '../../plan/links/ipvlan';
-import type { ResolvedRoute, RxHandler, SimLink, StackedDev } from '../objects';
+import type { ResolvedRoute, SimLink, StackedDev } from '../objects';
 import { ipv4ToNumber } from '../../wire/addr';
 import { be16 } from '../../wire/bytes';
-import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../wire/ethernet';
-import { NetDeviceOps, accepts, devRecv, devXmit, later } from './dev';
+import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isMulticastEtherAddr } from '../../wire/ethernet';
+import { NetDeviceOps, devRecv, devXmit, later } from './dev';
 import { Skb } from './skb';
 import { resolvedNeigh, writeL2Header } from './neighbour';
 import { ipTransmit } from './ipv4/ip_output';
 import { route } from './ipv4/route';
 import type { StackedDevice } from './stacked';
-
-const isGroup = (f: Uint8Array) => (f[0] & 1) === 1;
 
 /** ipvlan_get_L3_hdr's address: an IPv4 packet's destination, an ARP packet's target; undefined for anything else. */
 function l3Destination(f: Uint8Array): string | undefined {
@@ -45,10 +44,10 @@ function toOwnMac(f: Uint8Array): boolean {
 }
 
 /** The lower device's side (ipvl_port): the ipvlans on it. */
-class IpvlanPort implements RxHandler {
-  readonly uppers = new Set<SimLink>();
-
-  constructor(public mode: IpvlanMode) {}
+class IpvlanPort extends StackedPort {
+  constructor(public mode: IpvlanMode) {
+    super();
+  }
 
   /** ipvlan_addr_lookup: the open ipvlan on the port that holds this address. */
   lookup(ip: string | undefined): SimLink | undefined {
@@ -61,9 +60,8 @@ class IpvlanPort implements RxHandler {
   }
 
   claims(f: Uint8Array): boolean {
-    if (!isGroup(f) || this.mode === 'l3') return this.lookup(l3Destination(f)) !== undefined;
-    for (const v of this.uppers) if (v.up && accepts(v, f)) return true;
-    return false;
+    if (!isMulticastEtherAddr(f) || this.mode === 'l3') return this.lookup(l3Destination(f)) !== undefined;
+    return this.groupClaimed(f);
   }
 
   /**
@@ -76,8 +74,8 @@ class IpvlanPort implements RxHandler {
    */
   handle(dp: Datapath, _lower: SimLink, skb: Skb): boolean {
     const f = skb.frame;
-    if (isGroup(f) && this.mode === 'l2') {
-      for (const v of this.uppers) if (v.up) devRecv(dp, v, new Skb(f, accepts(v, f) ? skb.flow : undefined, skb.dir));
+    if (isMulticastEtherAddr(f) && this.mode === 'l2') {
+      this.deliverGroup(dp, skb);
       return false;
     }
     const dest = this.lookup(l3Destination(f));
@@ -108,8 +106,7 @@ class IpvlanDev implements StackedDev {
 
   /** ipvlan_uninit: the device leaves its lower's port; the port goes with its last ipvlan. */
   unlink(dev: SimLink): void {
-    this.port.uppers.delete(dev);
-    if (this.port.uppers.size === 0 && this.lower.rxHandler === this.port) this.lower.rxHandler = undefined;
+    this.port.leave(this.lower, dev);
   }
 }
 
@@ -154,7 +151,7 @@ function outboundRoute(lower: SimLink, dst: string): ResolvedRoute | string {
  */
 function l3Outbound(dp: Datapath, dev: SimLink, lower: SimLink, skb: Skb): void {
   const f = skb.frame;
-  if (isGroup(f)) return dp.trace.drop(skb, dev, 'ipvlan l3 sends no broadcast or multicast (ipvlan_process_outbound)');
+  if (isMulticastEtherAddr(f)) return dp.trace.drop(skb, dev, 'ipvlan l3 sends no broadcast or multicast (ipvlan_process_outbound)');
   if (f.length < ETHERNET_HEADER_LEN + 20 || be16(f, 12) !== ETHERTYPE_IPV4) return dp.trace.drop(skb, dev, 'ipvlan l3 sends IPv4 only here (ipvlan_process_outbound)');
   const r = outboundRoute(lower, l3Destination(f)!);
   if (typeof r === 'string') return dp.trace.drop(skb, dev, r);
@@ -175,7 +172,7 @@ const ipvlanOps: NetDeviceOps = {
     const f = skb.frame;
     if (port.mode === 'l3') {
       // ipvlan_xmit_mode_l3: a sibling holding the destination address takes it (dev_forward_skb); the lower's namespace routes the rest.
-      const sibling = isGroup(f) ? undefined : port.lookup(l3Destination(f));
+      const sibling = isMulticastEtherAddr(f) ? undefined : port.lookup(l3Destination(f));
       if (sibling) return later(dp, skb, dp.delays.veth, dp.devRecvTask, sibling);
       return l3Outbound(dp, dev, lower, skb);
     }
@@ -183,13 +180,8 @@ const ipvlanOps: NetDeviceOps = {
       // For the shared MAC: a sibling holding the address takes it, else the lower's own stack (dev_forward_skb).
       return later(dp, skb, dp.delays.veth, dp.devRecvTask, port.lookup(l3Destination(f)) ?? lower);
     }
-    if (isGroup(f)) {
-      // ipvlan_multicast_enqueue: every other ipvlan gets a copy, and the frame leaves by the lower.
-      for (const v of port.uppers) {
-        if (v === dev || !v.up) continue;
-        later(dp, new Skb(f, accepts(v, f) ? skb.flow : undefined, skb.dir), dp.delays.veth, dp.devRecvTask, v);
-      }
-    }
+    // ipvlan_multicast_enqueue: every other ipvlan gets a copy, and the frame leaves by the lower.
+    if (isMulticastEtherAddr(f)) port.forwardGroup(dp, dev, skb);
     devXmit(dp, lower, skb);
   },
 };

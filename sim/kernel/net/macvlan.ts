@@ -8,21 +8,21 @@
  * host's parent address.
  */
 import type { Datapath } from '../datapath';
+import { StackedPort } from './stacked_port';
 import type { MacvlanMode } from '../../plan/links/macvlan';
-import type { RxHandler, SimLink, StackedDev } from '../objects';
+import type { SimLink, StackedDev } from '../objects';
 import { macToString } from '../../wire/addr';
-import { NetDeviceOps, accepts, devRecv, devXmit, later } from './dev';
+import { isMulticastEtherAddr } from '../../wire/ethernet';
+import { NetDeviceOps, devRecv, devXmit, later } from './dev';
 import { Skb } from './skb';
 import { segmentLearn } from './underlay';
 import type { StackedDevice } from './stacked';
 
-const isGroup = (f: Uint8Array) => (f[0] & 1) === 1;
-
 /** The lower device's side (macvlan_port), its rx_handler's data: the macvlans on it. */
-class MacvlanPort implements RxHandler {
-  readonly uppers = new Set<SimLink>();
-
-  constructor(private readonly owner: SimLink) {}
+class MacvlanPort extends StackedPort {
+  constructor(private readonly owner: SimLink) {
+    super();
+  }
 
   /** macvlan_hash_lookup: the open macvlan on the port that has this MAC (a stopped one is out of the hash). */
   lookup(mac: string): SimLink | undefined {
@@ -31,9 +31,8 @@ class MacvlanPort implements RxHandler {
   }
 
   claims(f: Uint8Array): boolean {
-    if (!isGroup(f)) return this.lookup(macToString(f, 0)) !== undefined;
-    for (const v of this.uppers) if (v.up && accepts(v, f)) return true;
-    return false;
+    if (!isMulticastEtherAddr(f)) return this.lookup(macToString(f, 0)) !== undefined;
+    return this.groupClaimed(f);
   }
 
   /**
@@ -43,8 +42,8 @@ class MacvlanPort implements RxHandler {
    */
   handle(dp: Datapath, _lower: SimLink, skb: Skb): boolean {
     const f = skb.frame;
-    if (isGroup(f)) {
-      for (const v of this.uppers) if (v.up) devRecv(dp, v, new Skb(f, accepts(v, f) ? skb.flow : undefined, skb.dir));
+    if (isMulticastEtherAddr(f)) {
+      this.deliverGroup(dp, skb);
       return false;
     }
     const vlan = this.lookup(macToString(f, 0));
@@ -72,8 +71,7 @@ class MacvlanDev implements StackedDev {
 
   /** macvlan_uninit: the device leaves its lower's port; the port goes with its last macvlan. */
   unlink(dev: SimLink): void {
-    this.port.uppers.delete(dev);
-    if (this.port.uppers.size === 0 && this.lower.rxHandler === this.port) this.lower.rxHandler = undefined;
+    this.port.leave(this.lower, dev);
   }
 }
 
@@ -98,12 +96,8 @@ const macvlanOps: NetDeviceOps = {
     const { lower, port, mode } = macvlanOf(dev);
     const f = skb.frame;
     if (mode === 'bridge') {
-      if (isGroup(f)) {
-        for (const v of port.uppers) {
-          if (v === dev || !v.up || macvlanOf(v).mode !== 'bridge') continue;
-          const copy = new Skb(f, accepts(v, f) ? skb.flow : undefined, skb.dir);
-          later(dp, copy, dp.delays.veth, dp.devRecvTask, v);
-        }
+      if (isMulticastEtherAddr(f)) {
+        port.forwardGroup(dp, dev, skb, (v) => macvlanOf(v).mode === 'bridge');
       } else {
         const dest = port.lookup(macToString(f, 0));
         if (dest && macvlanOf(dest).mode === 'bridge') return later(dp, skb, dp.delays.veth, dp.devRecvTask, dest);

@@ -11,7 +11,7 @@ import type { NetDeviceOps } from './dev';
 import { ipv4ToNumber, macToString, maskOf, ZERO_MAC } from '../../wire/addr';
 import { ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from '../../wire/arp';
 import { be16, be32, bufferView } from '../../wire/bytes';
-import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../wire/ethernet';
+import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isMulticastEtherAddr } from '../../wire/ethernet';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, IPV4_MIN_HEADER_LEN, ipv4PacketDstString, ipv4PacketSrc, Ipv4Repr, writeIpv4PlainHeader } from '../../wire/ipv4';
 import { emitIcmp, ICMP_DEST_UNREACHABLE, ICMP_HEADER_LEN, UNREACH_FRAG_NEEDED } from '../../wire/icmp';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
@@ -44,7 +44,7 @@ function vxlanXmit(dp: Datapath, vx: SimLink, skb: Skb): void {
 function fdbMiss(dp: Datapath, vx: SimLink, skb: Skb, dst: string): void {
   dp.trace.encapFailed(vx, skb, `no fdb entry for ${dst} (l2miss)`);
   // vxlan_fdb_miss: with l2miss, a unicast destination's miss is told to the namespace's listeners.
-  if (vx.vxlan!.l2miss && (skb.frame[0] & 1) === 0) vxlanMissNotify(dp, vx, skb, { mac: dst });
+  if (vx.vxlan!.l2miss && !isMulticastEtherAddr(skb.frame)) vxlanMissNotify(dp, vx, skb, { mac: dst });
 }
 
 /**
