@@ -301,3 +301,34 @@ describeWith(['ip', 'iptables', 'busybox', 'ping'], true, "a host's busybox ping
     }
   }, 120000);
 });
+
+/** A name Docker does not own, asked from a BusyBox image and from a GNU one on the same network: the host has no resolver that answers. */
+const FORWARDED_BY_IMAGE = twoNodes(`  - r0: docker run -dit --name b0 --network test-net busybox
+  - r0: docker run -dit --name u0 --network test-net ubuntu
+  - b0: nslookup example.com
+  - u0: nslookup example.com
+`, 'name: forwarded-by-image');
+
+describeWith(['ip', 'busybox', 'nslookup'], true, 'a forwarded name nobody answers, by image, on the real kernel', () => {
+  test("BusyBox's nslookup gives up after its 5 s, bind's after three tries 5 s apart, each in its own words, as sim says", async () => {
+    const sim = (await runSim(FORWARDED_BY_IMAGE)).result.steps.slice(-2);
+    const busybox = { exitCode: 1, stdout: ';; connection timed out; no servers could be reached\n\n', stderr: '' };
+    const bind = { exitCode: 1, stdout: ';; communications error to 127.0.0.11#53: timed out\n'.repeat(3) + ';; no servers could be reached\n\n', stderr: '' };
+    expect(sim.map(({ exitCode, stdout, stderr, durationMs }) => ({ exitCode, stdout, stderr, durationMs }))).toEqual([{ ...busybox, durationMs: 5000 }, { ...bind, durationMs: 15000 }]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-fwd-'));
+    try {
+      const lab = path.join(dir, 'forwarded-by-image.yaml');
+      fs.writeFileSync(lab, FORWARDED_BY_IMAGE);
+      const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'cnmlab.js'), 'run', lab, '--mode', 'emu', '--json'],
+        { cwd: REPO, encoding: 'utf8', env: { ...process.env, CNMLAB_STATE_DIR: path.join(dir, 'state') }, maxBuffer: 1 << 26 });
+      expect(r.stderr).toBe('');
+      const emu = (JSON.parse(r.stdout) as { steps: { exitCode: number; stdout: string; stderr: string; durationMs: number }[] }).steps.slice(-2);
+      expect(emu.map(({ exitCode, stdout, stderr }) => ({ exitCode, stdout, stderr }))).toEqual([busybox, bind]);
+      // The real programs' own timers (Debian's busybox 1.35, bind 9.18), and what a loaded machine adds to them.
+      const within = ([min, max]: number[], ms: number) => ms >= min && ms < max;
+      expect(emu.map((s, i) => [s.durationMs, within([[5000, 7000], [15000, 17000]][i], s.durationMs)])).toEqual(emu.map((s) => [s.durationMs, true]));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180000);
+});
