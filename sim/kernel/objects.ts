@@ -277,11 +277,18 @@ export class PeerFeed {
       drain(into) {
         for (; at < items.length; at++) {
           const item = items[at];
-          if ((item.named ??= new Set(item.hosts)).has(host)) take(item, into);
+          if (names(item, host)) take(item, into);
         }
       },
     };
   }
+}
+
+/** Whether a feed item is for `host`: a new instance's replay names one host, a published endpoint every other. */
+function names(item: PeerFeedItem, host: string): boolean {
+  const hosts = item.hosts;
+  if (hosts.length === 1) return hosts[0] === host;
+  return (item.named ??= new Set(hosts)).has(host);
 }
 
 export interface VxlanState extends VxlanAttrs {

@@ -42,9 +42,15 @@ const GOSSIP_DEAD = new HostsWhere<Host>((h) => !h.gossipAlive);
  * the dead are found once.
  */
 export function gossipPeers(w: World, host: string, hosts: string[]): string[] {
+  return hosts.filter(gossipsWith(w, host));
+}
+
+/** gossipPeers as a test of one host at a time: whether `other` and `host` hold each other's entries. */
+export function gossipsWith(w: World, host: string): (other: string) => boolean {
   const dead = GOSSIP_DEAD.of(w.hosts);
-  if (dead.includes(host)) return [];
-  return hosts.filter((h) => h !== host && !dead.includes(h));
+  if (dead.includes(host)) return () => false;
+  if (dead.length === 0) return (other) => other !== host;
+  return (other) => other !== host && !dead.includes(other);
 }
 
 /** The host's underlay link went up or down at `nowNs` (`ip link set eth0 up|down` on the host). */

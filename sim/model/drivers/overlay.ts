@@ -11,7 +11,7 @@ import { swarmId } from '../ids';
 import { advance, endpointMachine, initialState, networkMachine, networkOnHostMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
 import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
-import { gossipPeers } from '../netdb';
+import { gossipPeers, gossipsWith } from '../netdb';
 import { swarmNetworksRead, Tx } from '../tx';
 import { PeerEntry } from '../../plan/ops';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
@@ -42,15 +42,29 @@ function emitPeers(tx: Tx, op: 'add' | 'del', hosts: string[], netns: string, pe
 }
 
 /**
- * Endpoints of other hosts, joined. A step runs on one host and changes only that host's
- * endpoints, so the world as the step began is exact here, and reading it avoids drafts.
+ * The peer entries of other hosts' joined endpoints, as a new instance replays them. A step
+ * runs on one host and changes only that host's endpoints, so the world as the step began is
+ * exact here, and reading it avoids drafts. One pass, each endpoint's entry made once: every
+ * node instantiating the ingress network replays every other node's endpoint.
  */
-function joinedRemoteEndpoints(tx: Tx, net: Draft<Network>, host: string): Endpoint[] {
+function joinedRemotePeers(tx: Tx, net: Draft<Network>, host: string): PeerEntry[] {
   const base = swarmNetwork(tx.before.swarm, net.id);
   if (!base) return [];
-  const joined = endpointsOf(base).filter((e) => e.state === 'joined');
-  const peers = new Set(gossipPeers(tx.before, host, [...new Set(joined.map((e) => e.host))]));
-  return joined.filter((e) => peers.has(e.host));
+  const reaches = gossipsWith(tx.before, host);
+  const peers: PeerEntry[] = [];
+  for (const ep of endpointsOf(base)) if (ep.state === 'joined' && reaches(ep.host)) peers.push(peerEntryOf(tx, ep));
+  return peers;
+}
+
+/** Each endpoint's entry, made once and reused while the endpoint still names the same address, MAC and host. */
+const peerEntries = new WeakMap<Endpoint, { host: string; entry: PeerEntry }>();
+
+function peerEntryOf(tx: Tx, ep: Endpoint): PeerEntry {
+  const made = peerEntries.get(ep);
+  if (made && made.host === ep.host && made.entry.ip === ep.ip && made.entry.mac === ep.mac) return made.entry;
+  const entry = { ip: ep.ip, mac: ep.mac, dst: tx.underlayOf(ep.host) };
+  peerEntries.set(ep, { host: ep.host, entry });
+  return entry;
 }
 
 /**
@@ -103,7 +117,7 @@ function instantiate(tx: Tx, net: Draft<Network>, host: string): void {
     return;
   }
   // initSandboxPeerDB: replay the peers gossiped before this host had the sandbox.
-  emitPeers(tx, 'add', [host], netns, joinedRemoteEndpoints(tx, net, host).map((ep) => ({ ip: ep.ip, mac: ep.mac, dst: tx.underlayOf(ep.host) })));
+  emitPeers(tx, 'add', [host], netns, joinedRemotePeers(tx, net, host));
 }
 
 function teardown(tx: Tx, net: Draft<Network>, host: string): void {
