@@ -119,6 +119,51 @@ describe('the overlay peer table as one op per endpoint', () => {
     expect(Object.values(p.tables(p.grouped)).join('')).toContain('dst 198.51.100.15 ');
   });
 
+  test('a shared entry is on every member host; a change, removal or learned entry on one host stays on that host; show order is the one-by-one order', () => {
+    const hosts = ['a', 'b', 'c'];
+    const vx = { type: 'vxlan' as const, vni: 4097, dstport: 4789, proxy: true, l2miss: true, l3miss: true, learning: true, ageing: 300 };
+    const setup: PlanOp[] = hosts.flatMap((host, i): PlanOp[] => [
+      { op: 'host.add', host, iface: 'eth0', address: `198.51.100.${10 + i}/24` },
+      { op: 'netns.add', host, netns: 'ov' },
+      { op: 'link.add', host, netns: 'ov', name: 'br0', kind: { type: 'bridge' } },
+      { op: 'link.add', host, netns: 'ov', name: 'vxlan0', kind: vx },
+      { op: 'link.set', host, netns: 'ov', name: 'vxlan0', master: 'br0', up: true },
+    ]);
+    const peer = (n: number) => ({ ip: `10.0.0.${n}`, mac: `02:42:0a:00:00:0${n}`, dst: `198.51.100.${20 + n}` });
+    const plan: PlanOp[] = [
+      ...setup,
+      { op: 'peers.add', hosts, netns: 'ov', dev: 'vxlan0', peers: [peer(1), peer(2)] },
+      // b alone: its own static entry between two shared items, one removed, one replaced.
+      { op: 'neigh.add', host: 'b', netns: 'ov', dev: 'vxlan0', ip: '10.0.0.9', mac: '02:42:0a:00:00:09' },
+      { op: 'fdb.add', host: 'b', netns: 'ov', dev: 'vxlan0', mac: '02:42:0a:00:00:09', dst: '198.51.100.29' },
+      { op: 'peers.add', hosts: ['a', 'b'], netns: 'ov', dev: 'vxlan0', peers: [peer(3)] },
+      { op: 'neigh.del', host: 'b', netns: 'ov', dev: 'vxlan0', ip: '10.0.0.1', mac: peer(1).mac },
+      { op: 'fdb.del', host: 'b', netns: 'ov', dev: 'vxlan0', mac: peer(1).mac, dst: peer(1).dst },
+      { op: 'fdb.add', host: 'c', netns: 'ov', dev: 'vxlan0', mac: peer(2).mac, dst: '198.51.100.99' },
+    ];
+    const grouped = new SimKernel(3), oneByOne = new SimKernel(3);
+    for (const op of plan) grouped.apply(op);
+    for (const op of hostOps(plan)) oneByOne.apply(op);
+    // A MAC learned on a's vxlan0 (vxlan_snoop) while the shared entries are still unread.
+    for (const k of [grouped, oneByOne]) k.netns('a', 'ov').links.get('vxlan0')!.vxlan!.fdb.set('02:42:0a:00:00:07', { dst: '198.51.100.27', permanent: false, updatedNs: 0 });
+    const show = (k: SimKernel, host: string) => {
+      const ns = k.netns(host, 'ov');
+      return { fdb: bridgeCommand(ns, ['fdb', 'show', 'dev', 'vxlan0'], OPTS).stdout, neigh: ipCommand(ns, ['neigh', 'show'], OPTS).stdout };
+    };
+    const entries = (text: string) => text.split('\n').filter((l) => / dst | lladdr /.test(l)).map((l) => l.split(' ').slice(0, 1)[0]);
+    const a = show(grouped, 'a'), b = show(grouped, 'b'), c = show(grouped, 'c');
+    expect(entries(a.fdb)).toEqual([peer(1).mac, peer(2).mac, peer(3).mac, '02:42:0a:00:00:07']);
+    expect(entries(b.fdb)).toEqual([peer(2).mac, '02:42:0a:00:00:09', peer(3).mac]);
+    expect(entries(c.fdb)).toEqual([peer(1).mac, peer(2).mac]);
+    expect(entries(a.neigh)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(entries(b.neigh)).toEqual(['10.0.0.2', '10.0.0.9', '10.0.0.3']);
+    expect(c.fdb).toContain(`${peer(2).mac} dst 198.51.100.99 self permanent`);
+    expect(a.fdb).toContain(`${peer(2).mac} dst ${peer(2).dst} self permanent`);
+    expect(a.fdb).toContain('02:42:0a:00:00:07 dst 198.51.100.27 self\n');
+    expect(b.fdb).not.toContain('02:42:0a:00:00:07');
+    for (const host of hosts) expect(show(grouped, host)).toEqual(show(oneByOne, host));
+  });
+
   test('a table following a feed takes the entries in the order they came, its own additions included', () => {
     const t = new LoggedMap<string, number>();
     const feed: [string, number][] = [];
