@@ -11,6 +11,7 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(${esm.join('|')})/)`],
   moduleNameMapper: { '^unicorn-magic$': '<rootDir>/node_modules/unicorn-magic/node.js' },
   testTimeout: 60000,
+  setupFiles: ['<rootDir>/test/helpers/drivers.ts'],
   globalSetup: '<rootDir>/test/helpers/netns-guard-setup.js',
   globalTeardown: '<rootDir>/test/helpers/netns-guard-teardown.js',
 };

@@ -5,7 +5,9 @@ import { interruption } from './signals';
 // The drivers register the UDP ports of their frames with the decoders (sim/wire/ports.ts) as
 // they load: a command that reads captures without running a scenario (decode, replay) needs them.
 import '../sim/model/drivers';
-import { COMPARED } from '../sim/compare';
+// The drivers that register themselves, each in every layer, before any command runs.
+import '../sim/drivers';
+import { compared } from '../sim/compare';
 
 const EXIT_BAD_INPUT = 2;
 
@@ -67,7 +69,7 @@ A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
     .description('the same two containers on two hosts and the same ping, once per network driver, side by side')
     .argument('[scenario]', 'scenario file lending its first two hosts and its seed (default: a built-in two-host lab)')
     // The list is the comparison's own (sim/compare/index.ts): a driver's part registered there is named here.
-    .option('--drivers <list>', `comma-separated: ${COMPARED.join(', ')}`, COMPARED.join(','))
+    .option('--drivers <list>', `comma-separated: ${compared().join(', ')}`, compared().join(','))
     .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu']).default('sim'))
     .option('--json', 'print the facts as one JSON object')
     .option('--trace <file>', 'write every driver\'s trace as one bundle (cnmlab-compare/1) that `cnmlab viz` draws one tab each')

@@ -4,6 +4,8 @@
  * container, the lab's checklist, and the report's views of the world and of each ping.
  */
 import { select } from 'd3-selection';
+// The drivers that register themselves, each in every layer, before the lab runs anything.
+import '../../sim/drivers';
 import { SimBackend } from '../../sim/kernel/backend';
 import type { Scenario } from '../../sim/scenario/schema';
 import type { Trace } from '../../sim/trace/types';

@@ -1,11 +1,11 @@
 /**
- * The drivers `cnmlab compare` knows: each one's part is its own file here and its line in
- * PARTS, which is all that names it (`--drivers`' list is COMPARED, read off PARTS).
+ * The drivers `cnmlab compare` knows: each one's part is its own file here. A part registers
+ * itself as it loads (`registerPart`), which is all that names it (`--drivers`' list is
+ * `compared()`, read off the parts); what loads it is its driver's registration line
+ * (`sim/drivers/index.ts`). The parts in PARTS below predate that and are listed here.
  */
 import { calicoBgpPart, calicoIpipPart, calicoVxlanPart } from './calico';
 import { flannelHostGwPart, flannelVxlanPart } from './flannel';
-import { ipvlanPart } from './ipvlan';
-import { macvlanPart } from './macvlan';
 import { overlayPart } from './overlay';
 import { overlayKvPart } from './overlay-kv';
 import { ComparePart } from './part';
@@ -21,15 +21,26 @@ const PARTS: readonly ComparePart[] = [
   calicoVxlanPart,
   weaveFastdpPart,
   weaveSleevePart,
-  macvlanPart,
-  ipvlanPart,
 ];
 
+const REGISTERED: ComparePart[] = [];
+
+/** Called by a part's module as it loads: the table then has its column, after those before it. */
+export function registerPart(part: ComparePart): void {
+  REGISTERED.push(part);
+}
+
+function parts(): readonly ComparePart[] {
+  return [...PARTS, ...REGISTERED];
+}
+
 /** The drivers of the comparison, in the order the table lists them. */
-export const COMPARED: readonly string[] = PARTS.map((p) => p.id);
+export function compared(): readonly string[] {
+  return parts().map((p) => p.id);
+}
 
 export function comparePart(id: string): ComparePart | undefined {
-  return PARTS.find((p) => p.id === id);
+  return parts().find((p) => p.id === id);
 }
 
 /** The parts for a `--drivers` list, or the one-line refusal naming the unknown driver. */
@@ -43,7 +54,7 @@ export function partsFor(list: string): ComparePart[] | string {
       parts.push(part);
       continue;
     }
-    return `--drivers: unknown driver ${JSON.stringify(id)} (expected some of ${COMPARED.join(', ')})`;
+    return `--drivers: unknown driver ${JSON.stringify(id)} (expected some of ${compared().join(', ')})`;
   }
   return parts;
 }

@@ -4,6 +4,7 @@
  * one), a container on each. No control plane, and nothing for the switch to learn: the
  * containers' frames carry their hosts' MACs.
  */
+import { registerPart } from './index';
 import { ComparePart } from './part';
 
 const NETWORK = 'docker network create -d ipvlan --subnet 10.9.1.0/24 -o parent=eth0 iv';
@@ -19,3 +20,5 @@ export const ipvlanPart: ComparePart = {
   ],
   peersFrom: "none: each daemon's network is its own; each host's eth0 hands a frame to the ipvlan holding its destination address",
 };
+
+registerPart(ipvlanPart);

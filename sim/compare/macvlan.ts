@@ -3,6 +3,7 @@
  * local networks, one subnet, the addresses given so the two daemons do not hand out the same
  * one), a container on each. No control plane: the hosts' switch learns each container's MAC.
  */
+import { registerPart } from './index';
 import { ComparePart } from './part';
 
 const NETWORK = 'docker network create -d macvlan --subnet 10.9.0.0/24 -o parent=eth0 mv';
@@ -18,3 +19,5 @@ export const macvlanPart: ComparePart = {
   ],
   peersFrom: "none: each daemon's network is its own; the segment's switch learns the containers' MACs",
 };
+
+registerPart(macvlanPart);

@@ -1,7 +1,7 @@
 /** The scenario file format (docs/scenarios.md), as zod schemas, and plain checks that pass a valid file without them. */
 import type { z } from 'zod';
 import { isIpv4 } from '../wire/addr';
-import { MAX_STEP, VERDICT_KINDS, type VerdictKind } from '../trace/paths';
+import { maxStep, verdictKinds, type VerdictKind } from '../trace/paths';
 import { RESOLVE_STEP } from '../trace/paths/path';
 
 export const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
@@ -9,7 +9,9 @@ export const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 export const HOST_RE = /^[a-z][a-z0-9-]{0,11}$/;
 
 /** What `expect: { path: … }` may name: a registered path model's verdict, or none (the request was lost). */
-export const EXPECT_PATHS: readonly ['none', ...VerdictKind[]] = ['none', ...VERDICT_KINDS];
+export function expectPaths(): readonly ['none', ...VerdictKind[]] {
+  return ['none', ...verdictKinds()];
+}
 const EXPECT_KEYS = ['exit', 'stdout', 'stderr', 'path', 'drop-at'];
 const DELAY_KEYS = ['veth', 'bridge', 'vxlan', 'stack', 'underlay', 'dns'] as const;
 const SCENARIO_KEYS = ['name', 'description', 'seed', 'timeout', 'delays', 'hosts', 'steps'];
@@ -26,8 +28,8 @@ function buildSchemas() {
     exit: zod.number().int().min(0).max(255).optional(),
     stdout: matcher.optional(),
     stderr: matcher.optional(),
-    path: zod.enum(EXPECT_PATHS).optional(),
-    'drop-at': zod.number().int().min(RESOLVE_STEP).max(MAX_STEP).optional(),
+    path: zod.enum(expectPaths()).optional(),
+    'drop-at': zod.number().int().min(RESOLVE_STEP).max(maxStep()).optional(),
   });
 
   const timeoutSchema = zod.number().min(TIMEOUT_MIN).max(TIMEOUT_MAX);
@@ -91,8 +93,8 @@ export function plainlyValidExpect(v: unknown): v is Expect {
     && absentOr(v.exit, (x) => isInt(x, 0, 255))
     && absentOr(v.stdout, (x) => typeof x === 'string' && x.length > 0)
     && absentOr(v.stderr, (x) => typeof x === 'string' && x.length > 0)
-    && absentOr(v.path, (x) => (EXPECT_PATHS as readonly unknown[]).includes(x))
-    && absentOr(v['drop-at'], (x) => isInt(x, RESOLVE_STEP, MAX_STEP));
+    && absentOr(v.path, (x) => (expectPaths() as readonly unknown[]).includes(x))
+    && absentOr(v['drop-at'], (x) => isInt(x, RESOLVE_STEP, maxStep()));
 }
 
 const plainlyValidHost = (v: unknown) => v === null || (isRecord(v) && onlyKeys(v, ['underlay']) && absentOr(v.underlay, (x) => typeof x === 'string' && isIpv4(x)));

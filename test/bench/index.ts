@@ -1,4 +1,6 @@
 /** `npm run bench`: every benchmark of the issues' speed goals, printed as a table (and JSON with --json). */
+// The drivers that register themselves, as the CLI registers them: the in-process benchmarks run the model and the sim kernel.
+import '../../sim/drivers';
 import { benchDecode } from './decode.bench';
 import { benchModel } from './model.bench';
 import { benchFlood } from './flood.bench';

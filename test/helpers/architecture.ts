@@ -330,11 +330,86 @@ export const DRIVER_FRONT_ENDS: Record<string, string> = {
   'sim/docker/nodes-and-start.ts': "docker swarm's refusal on a worker (overlay)",
 };
 
-/** Imports of a driver's own files (not the registry or the interface) from outside `sim/model/`, other than by a named front end. */
+/**
+ * Imports of a driver's own files (not the registry or the interface) from outside
+ * `sim/model/`, other than by a named front end or by the driver's own bundle in the
+ * registration (`sim/drivers/<driver>.ts`, loading `sim/model/drivers/<driver>.ts`).
+ */
 export function driverFileImports(graph: ImportGraph): string[] {
+  const ownBundle = (file: string, m: string) => file.startsWith(REGISTRATION) && path.basename(file) === path.basename(m);
   return [...graph].flatMap(([file, modules]) => (file.startsWith('sim/model/') || Object.hasOwn(DRIVER_FRONT_ENDS, file)
     ? []
-    : modules.filter((m) => m.startsWith(DRIVER_SEAM) && !SEAM_FILES.has(m)).map((m) => `${file} → ${m}`)));
+    : modules.filter((m) => m.startsWith(DRIVER_SEAM) && !SEAM_FILES.has(m) && !ownBundle(file, m)).map((m) => `${file} → ${m}`)));
+}
+
+/** The drivers' registration: `index.ts`, one line a driver, and each driver's bundle beside it. */
+export const REGISTRATION = 'sim/drivers/';
+
+/**
+ * Where a driver's own files live, one a layer, each named as the driver (`<layer><driver>.ts`)
+ * and each registering itself with its layer's registry as it loads.
+ */
+export const DRIVER_LAYERS = ['sim/model/drivers/', 'sim/plan/links/', 'sim/kernel/net/', 'sim/trace/paths/', 'sim/compare/'];
+
+/** The drivers a registration module registers (`import './NAME';`, one a line), and what in it is anything else. */
+export function registrationLinesIn(fileName: string, text: string): { drivers: string[]; faults: string[] } {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const drivers: string[] = [], faults: string[] = [];
+  const at = (node: ts.Node) => `${fileName}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: ${node.getText(sf)}`;
+  for (const s of sf.statements) {
+    const from = ts.isImportDeclaration(s) && !s.importClause && ts.isStringLiteral(s.moduleSpecifier) ? s.moduleSpecifier.text : undefined;
+    const name = from && /^\.\/([a-z0-9-]+)$/.exec(from)?.[1];
+    if (!name) faults.push(`${at(s)}: not a driver's registration line (import './<driver>';)`);
+    else if (drivers.includes(name)) faults.push(`${at(s)}: ${name} registered twice`);
+    else drivers.push(name);
+    const lines = s.getText(sf).split('\n').length;
+    if (name && lines > 1) faults.push(`${at(s)}: ${lines} lines`);
+  }
+  return { drivers, faults };
+}
+
+/** What a driver's bundle loads that is not its own file in one of the layers (`../<layer><driver>`, bare). */
+export function bundleFaultsIn(fileName: string, text: string, driver: string): string[] {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const own = new Set(DRIVER_LAYERS.map((layer) => path.posix.relative(REGISTRATION, `${layer}${driver}`)));
+  return sf.statements.flatMap((s) => {
+    const from = ts.isImportDeclaration(s) && !s.importClause && ts.isStringLiteral(s.moduleSpecifier) ? s.moduleSpecifier.text : undefined;
+    return from && own.has(from) ? [] : [`${fileName}:${sf.getLineAndCharacterOfPosition(s.getStart(sf)).line + 1}: ${s.getText(sf)}: not one of ${driver}'s own files in a layer (${[...own].join(', ')})`];
+  });
+}
+
+/** A registered driver's own files: its bundle and what the bundle loads. */
+export function ownFiles(driver: string, graph: ImportGraph): string[] {
+  const bundle = `${REGISTRATION}${driver}.ts`;
+  return [bundle, ...(graph.get(bundle) ?? []).filter((m) => DRIVER_LAYERS.some((layer) => m === `${layer}${driver}.ts`))];
+}
+
+/**
+ * Everything that makes a registered driver more than its own files and its one line: a fault
+ * of the registration module or of a bundle, a bundle no line registers, and a production file
+ * other than the driver's own that imports one of them (a registry listing it, a caller
+ * reaching into it).
+ */
+export function registrationFaults(repo: string, graph: ImportGraph): string[] {
+  const index = `${REGISTRATION}index.ts`;
+  const { drivers, faults } = registrationLinesIn(index, fs.readFileSync(path.join(repo, index), 'utf8'));
+  for (const file of graph.keys()) {
+    if (file.startsWith(REGISTRATION) && file !== index && !drivers.includes(path.basename(file, '.ts'))) faults.push(`${file}: a bundle no line of ${index} registers`);
+  }
+  for (const driver of drivers) {
+    const bundle = `${REGISTRATION}${driver}.ts`;
+    if (!graph.has(bundle)) {
+      faults.push(`${index}: ${driver} has no bundle ${bundle}`);
+      continue;
+    }
+    faults.push(...bundleFaultsIn(bundle, fs.readFileSync(path.join(repo, bundle), 'utf8'), driver));
+    const own = new Set(ownFiles(driver, graph));
+    for (const [file, modules] of graph) {
+      if (own.has(file) || file === index) continue;
+      for (const m of modules) if (own.has(m)) faults.push(`${file} → ${m}: ${driver}'s own file imported by a file not its own`);
+    }
+  }
+  return faults;
 }
 
 /**

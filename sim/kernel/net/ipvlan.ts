@@ -27,7 +27,7 @@ import { Skb } from './skb';
 import { resolvedNeigh, writeL2Header } from './neighbour';
 import { ipTransmit } from './ipv4/ip_output';
 import { route } from './ipv4/route';
-import type { StackedDevice } from './stacked';
+import { registerStackedDevice, type StackedDevice } from './stacked';
 
 /** ipvlan_get_L3_hdr's address: an IPv4 packet's destination, an ARP packet's target; undefined for anything else. */
 function l3Destination(f: Uint8Array): string | undefined {
@@ -187,3 +187,5 @@ const ipvlanOps: NetDeviceOps = {
 };
 
 export const ipvlanDevice: StackedDevice<'ipvlan'> = { ops: ipvlanOps, lowerMac: true, newlink: (dev, lower, k) => ipvlanNewlink(dev, lower, k.mode) };
+
+registerStackedDevice('ipvlan', ipvlanDevice);

@@ -16,7 +16,7 @@ import { isMulticastEtherAddr } from '../../wire/ethernet';
 import { NetDeviceOps, devRecv, devXmit, later } from './dev';
 import { Skb } from './skb';
 import { segmentLearn } from './underlay';
-import type { StackedDevice } from './stacked';
+import { registerStackedDevice, type StackedDevice } from './stacked';
 
 /** The lower device's side (macvlan_port), its rx_handler's data: the macvlans on it. */
 class MacvlanPort extends StackedPort {
@@ -110,3 +110,5 @@ const macvlanOps: NetDeviceOps = {
 };
 
 export const macvlanDevice: StackedDevice<'macvlan'> = { ops: macvlanOps, newlink: (dev, lower, k) => macvlanNewlink(dev, lower, k.mode) };
+
+registerStackedDevice('macvlan', macvlanDevice);

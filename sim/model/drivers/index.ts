@@ -1,7 +1,9 @@
 /**
  * The registry of network drivers: the one place that turns a network's driver name into
- * its driver. A new driver is its own files under `sim/model/drivers/` (and a path model
- * under `sim/trace/paths/`) plus its line here; `test/drivers.test.ts` proves it complete.
+ * its driver. A driver is its own file under `sim/model/drivers/`, which registers it as it
+ * loads (`registerDriver`) and adds its name to `RegisteredDrivers` by declaration merging;
+ * what loads it is its registration line (`sim/drivers/index.ts`). The drivers in `table`
+ * below predate that and are listed here. `test/drivers.test.ts` proves each complete.
  */
 import { subnetContains } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
@@ -10,43 +12,58 @@ import { calicoDriver } from './calico';
 import { CaptureSpot, HostDevice, HostProgram, KernelFeature, NetworkDriver, PeerAnswer } from './driver';
 import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
-import { ipvlanDriver } from './ipvlan';
-import { macvlanDriver } from './macvlan';
 import { weaveDriver } from './weave';
 
-/** The drivers by name: a new driver is its line here, and its name is a driver name everywhere (`DriverName`). */
+/** The drivers listed here by name. */
 const table = () => ({
   overlay: overlayDriver,
   bridge: bridgeDriver,
   host: hostDriver,
   null: nullDriver,
-  macvlan: macvlanDriver,
-  ipvlan: ipvlanDriver,
   calico: calicoDriver,
   weavemesh: weaveDriver,
 });
 
-/** A network's driver name (`Network['driver']`): the registry's keys, so registering a driver names it. */
-export type DriverName = keyof ReturnType<typeof table>;
+/**
+ * The drivers registered by their own files, by name, as each declares itself
+ * (`declare module './index' { interface RegisteredDrivers { NAME: true } }`).
+ */
+export interface RegisteredDrivers {}
+
+/** A network's driver name (`Network['driver']`): the registry's names, so registering a driver names it. */
+export type DriverName = keyof ReturnType<typeof table> | keyof RegisteredDrivers;
 
 // Built on first use: the overlay driver and endpoints.ts import each other (its lb endpoint),
 // so a table made as this module loads could meet the overlay's module half-loaded.
-let registry: Record<DriverName, NetworkDriver> | undefined;
-const drivers = (): Record<DriverName, NetworkDriver> => (registry ??= table());
+let listed: Record<string, NetworkDriver> | undefined;
+const registered: Record<string, NetworkDriver> = {};
+
+/** Called by a driver's own file as it loads: its name is then one `docker network create -d` takes. */
+export function registerDriver(name: keyof RegisteredDrivers, driver: NetworkDriver): void {
+  registered[name] = driver;
+}
+
+function drivers(): Record<string, NetworkDriver> {
+  listed ??= table();
+  return listed;
+}
 
 export function driverOf(net: Pick<Network, 'driver'>): NetworkDriver {
-  return drivers()[net.driver];
+  const driver = driverNamed(net.driver);
+  if (!driver) throw new Error(`network driver ${net.driver} is not registered: its registration line (sim/drivers/index.ts) was not loaded`);
+  return driver;
 }
 
 /** The driver `docker network create -d NAME` asks for; undefined when no such driver is registered. */
 export function driverNamed(name: string): NetworkDriver | undefined {
   const all = drivers();
-  return Object.hasOwn(all, name) ? all[name as DriverName] : undefined;
+  if (Object.hasOwn(all, name)) return all[name];
+  return Object.hasOwn(registered, name) ? registered[name] : undefined;
 }
 
-/** Every registered driver, for the tests that prove each complete. */
+/** Every registered driver (the listed, then the self-registered in the order they loaded), for the tests that prove each complete. */
 export function registeredDrivers(): readonly NetworkDriver[] {
-  return Object.values(drivers());
+  return [...Object.values(drivers()), ...Object.values(registered)];
 }
 
 /** Where a packet leaves a container and the path it takes (see packetWay). */

@@ -26,6 +26,7 @@ import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { Endpoint, Network } from '../world';
 import { KernelFeature, NetworkSpec } from './driver';
+import { registerDriver } from './index';
 import { createStackedNetwork, parentOf, StackedKind, stackedDriver } from './stacked';
 
 const IPVLAN: StackedKind = { driver: 'ipvlan', dummyPrefix: 'di-' };
@@ -66,3 +67,11 @@ export const ipvlanDriver = stackedDriver(IPVLAN, {
   join: joinIpvlan,
   needs: (commands) => ({ programs: [], kernel: commands.some((c) => CREATES_IPVLAN.test(c.trim())) ? [IPVLAN_FEATURE] : [] }),
 });
+
+declare module './index' {
+  interface RegisteredDrivers {
+    ipvlan: true;
+  }
+}
+
+registerDriver('ipvlan', ipvlanDriver);

@@ -16,6 +16,7 @@ import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { Endpoint, Network } from '../world';
 import { NetworkSpec } from './driver';
+import { registerDriver } from './index';
 import { createStackedNetwork, parentOf, StackedKind, stackedDriver } from './stacked';
 
 const MACVLAN: StackedKind = { driver: 'macvlan', dummyPrefix: 'dm-' };
@@ -46,3 +47,11 @@ function joinMacvlan(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRo
 }
 
 export const macvlanDriver = stackedDriver(MACVLAN, { create: createMacvlanNetwork, join: joinMacvlan });
+
+declare module './index' {
+  interface RegisteredDrivers {
+    macvlan: true;
+  }
+}
+
+registerDriver('macvlan', macvlanDriver);

@@ -16,10 +16,11 @@ import { localNetworksRead, Tx } from '../tx';
 import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
 import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
 import { nextLocalSubnet } from './bridge';
+import type { RegisteredDrivers } from './index';
 
-/** A stacked driver's name, and its dummy parent's prefix (`dm-` macvlan's, `di-` ipvlan's). */
+/** A stacked driver's name (one that registers itself), and its dummy parent's prefix (`dm-` macvlan's, `di-` ipvlan's). */
 export interface StackedKind {
-  driver: 'macvlan' | 'ipvlan';
+  driver: keyof RegisteredDrivers;
   dummyPrefix: string;
 }
 

@@ -1,16 +1,17 @@
 /**
  * The registry of path models: the one place a flow's path id (`flow.path`, which a
- * network driver names) meets its model. A new path is its own file here plus its line
- * below; test/paths.test.ts proves every registered model whole and test/drivers.test.ts
- * that every driver's paths are registered.
+ * network driver names) meets its model. A path is its own file here; it registers itself
+ * as it loads (`registerPath`) and adds its model's type to `RegisteredPaths` by declaration
+ * merging, so its id and its verdicts are names the type checker knows (`PathId`,
+ * `VerdictKind`); what loads it is its driver's registration line (`sim/drivers/index.ts`).
+ * The paths in PATHS below predate that and are listed here. test/paths.test.ts proves every
+ * registered model whole and test/drivers.test.ts that every driver's paths are registered.
  */
 import type { Flow } from '../types';
 import { bridgePath } from './bridge';
 import { flannelHostGwPath, flannelVxlanPath } from './flannel';
 import { calicoPath } from './calico';
 import { gwbridgePath } from './gwbridge';
-import { ipvlanPath } from './ipvlan';
-import { macvlanPath } from './macvlan';
 import { overlayPath } from './overlay';
 import { weaveFastdpPath, weaveSleevePath } from './weave';
 import { PathModel } from './path';
@@ -24,21 +25,41 @@ const PATHS = {
   calico: calicoPath,
   'weave-sleeve': weaveSleevePath,
   'weave-fastdp': weaveFastdpPath,
-  macvlan: macvlanPath,
-  ipvlan: ipvlanPath,
 } as const satisfies Record<string, PathModel>;
 
-export type PathId = keyof typeof PATHS;
+/**
+ * The path models registered by their own modules, by id, as each declares itself
+ * (`declare module './index' { interface RegisteredPaths { ID: typeof itsPath } }`).
+ */
+export interface RegisteredPaths {}
+
+type AllPaths = typeof PATHS & RegisteredPaths;
+
+export type PathId = keyof AllPaths;
 
 /** A verdict some registered path model gives (a scenario's `expect.path`): registering a model names its verdicts. */
-export type VerdictKind = (typeof PATHS)[PathId]['verdicts'][number]['kind'];
+export type VerdictKind = AllPaths[PathId]['verdicts'][number]['kind'];
 
-/** Every verdict kind, in the registry's order. */
-export const VERDICT_KINDS: readonly VerdictKind[] = [...new Set(registeredPaths().flatMap((p) => p.verdicts.map((v) => v.kind)))];
+const REGISTERED: Partial<Record<PathId, PathModel<VerdictKind>>> = {};
+
+/** Called by a path's module as it loads: its id is then a path a flow may name. */
+export function registerPath<K extends keyof RegisteredPaths>(id: K, model: RegisteredPaths[K] & PathModel<VerdictKind>): void {
+  REGISTERED[id] = model;
+}
+
+function modelOf(id: string): PathModel<VerdictKind> | undefined {
+  if (Object.hasOwn(PATHS, id)) return PATHS[id as keyof typeof PATHS];
+  return Object.hasOwn(REGISTERED, id) ? REGISTERED[id as PathId] : undefined;
+}
+
+/** Every verdict kind, in the registry's order (read when asked: a path registers as its module loads, after this one). */
+export function verdictKinds(): readonly VerdictKind[] {
+  return [...new Set(registeredPaths().flatMap((p) => p.verdicts.map((v) => v.kind)))];
+}
 
 /** The id as a registered path's; undefined when none is registered under it (a driver names its paths as strings: the model does not import the trace). */
 export function registeredPath(id: string | undefined): PathId | undefined {
-  return id !== undefined && Object.hasOwn(PATHS, id) ? (id as PathId) : undefined;
+  return id !== undefined && modelOf(id) ? (id as PathId) : undefined;
 }
 
 /**
@@ -46,13 +67,18 @@ export function registeredPath(id: string | undefined): PathId | undefined {
  * before flows named their path were all of it, and a host's own ping is placed as it was.
  */
 export function pathOf(flow: Pick<Flow, 'path'>): PathModel<VerdictKind> {
-  return PATHS[flow.path ?? 'overlay'];
+  const id = flow.path ?? 'overlay';
+  const model = modelOf(id);
+  if (!model) throw new Error(`path ${id} is not registered: its driver's registration line (sim/drivers/index.ts) was not loaded`);
+  return model;
 }
 
-/** Every registered path model. */
+/** Every registered path model: PATHS', then the self-registered in the order they loaded. */
 export function registeredPaths(): readonly PathModel<VerdictKind>[] {
-  return Object.values(PATHS);
+  return [...Object.values(PATHS), ...Object.values(REGISTERED)];
 }
 
 /** The highest step of any path (a scenario's drop-at is checked against the flow's own path when it runs). */
-export const MAX_STEP = Math.max(...registeredPaths().map((p) => p.last));
+export function maxStep(): number {
+  return Math.max(...registeredPaths().map((p) => p.last));
+}

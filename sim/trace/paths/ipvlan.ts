@@ -7,6 +7,7 @@
  * that holds the destination address. On one host the port hands a frame for a sibling's
  * address across directly: 1 send, 5 deliver.
  */
+import { registerPath } from './index';
 import { stackedPath, STACKED_STEP } from './stacked';
 
 /** The steps by name. */
@@ -19,3 +20,11 @@ export const ipvlanPath = stackedPath('ipvlan', "a container to another on an ip
   parentIn: "the peer host's eth0 takes it; its ipvlan port hands it to the ipvlan device that holds the destination address",
   deliver: "the destination container's eth0 (that ipvlan) takes it",
 });
+
+declare module './index' {
+  interface RegisteredPaths {
+    ipvlan: typeof ipvlanPath;
+  }
+}
+
+registerPath('ipvlan', ipvlanPath);

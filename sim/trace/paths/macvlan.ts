@@ -6,6 +6,7 @@
  * hands it to the macvlan with the destination MAC. On one host (bridge mode) the parent's
  * port hands a frame for a sibling across directly: 1 send, 5 deliver.
  */
+import { registerPath } from './index';
 import { stackedPath, STACKED_STEP } from './stacked';
 
 /** The steps by name. */
@@ -18,3 +19,11 @@ export const macvlanPath = stackedPath('macvlan', "a container to another on a m
   parentIn: "the peer host's eth0 takes it; its macvlan port hands it to the macvlan device with the destination MAC",
   deliver: "the destination container's eth0 (that macvlan) takes it",
 });
+
+declare module './index' {
+  interface RegisteredPaths {
+    macvlan: typeof macvlanPath;
+  }
+}
+
+registerPath('macvlan', macvlanPath);

@@ -1,0 +1,74 @@
+/**
+ * A driver that registers itself touches its own files and one line (ARCHITECTURE.md,
+ * "Adding a driver"): `sim/drivers/index.ts` registers each by one line, the line's bundle
+ * loads only the driver's own file in each layer, no other production file imports those,
+ * and once loaded (jest's setup loads the registration as the CLI does) every layer's
+ * registry holds what the driver's files registered. Each check is also shown to fire.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { comparePart, compared } from '../sim/compare';
+import { hasStackedDevice } from '../sim/kernel/net/stacked';
+import { driverNamed } from '../sim/model/drivers';
+import { stackedTypes, type StackedType } from '../sim/plan/links';
+import { registeredPath } from '../sim/trace/paths';
+import { bundleFaultsIn, importGraph, ownFiles, REGISTRATION, registrationFaults, registrationLinesIn } from './helpers/architecture';
+import { REPO } from './helpers/env';
+import { missingRegistrations, Registries } from './helpers/registration';
+
+const INDEX = `${REGISTRATION}index.ts`;
+
+describe('driver registration', () => {
+  const graph = importGraph(REPO);
+  const { drivers } = registrationLinesIn(INDEX, fs.readFileSync(path.join(REPO, INDEX), 'utf8'));
+  const bundles = Object.fromEntries(drivers.map((d) => [d, ownFiles(d, graph).slice(1)]));
+
+  test('each registered driver is one line of sim/drivers/index.ts, and its files are its own', () => {
+    expect(drivers).toEqual(expect.arrayContaining(['macvlan', 'ipvlan']));
+    expect(registrationFaults(REPO, graph)).toEqual([]);
+    // ipvlan's own files: one a layer, five layers.
+    expect(bundles.ipvlan).toEqual(['sim/model/drivers/ipvlan.ts', 'sim/plan/links/ipvlan.ts', 'sim/kernel/net/ipvlan.ts', 'sim/trace/paths/ipvlan.ts', 'sim/compare/ipvlan.ts']);
+  });
+
+  test('a line that is no registration, a bundle loading another file, and a registry importing a driver\'s file are found', () => {
+    expect(registrationLinesIn('index.ts', "import './macvlan';\nimport { x } from './ipvlan';\nimport './macvlan';\nexport const n = 1;\n").faults).toEqual([
+      "index.ts:2: import { x } from './ipvlan';: not a driver's registration line (import './<driver>';)",
+      "index.ts:3: import './macvlan';: macvlan registered twice",
+      "index.ts:4: export const n = 1;: not a driver's registration line (import './<driver>';)",
+    ]);
+    expect(bundleFaultsIn('ipvlan.ts', "import '../model/drivers/ipvlan';\nimport '../kernel/net/stacked_port';\n", 'ipvlan')).toEqual([
+      "ipvlan.ts:2: import '../kernel/net/stacked_port';: not one of ipvlan's own files in a layer (../model/drivers/ipvlan, ../plan/links/ipvlan, ../kernel/net/ipvlan, ../trace/paths/ipvlan, ../compare/ipvlan)",
+    ]);
+    // The path registry listing ipvlan's model again, as every registry did before.
+    const g = new Map(graph);
+    g.set('sim/trace/paths/index.ts', [...(g.get('sim/trace/paths/index.ts') ?? []), 'sim/trace/paths/ipvlan.ts']);
+    expect(registrationFaults(REPO, g)).toEqual(["sim/trace/paths/index.ts → sim/trace/paths/ipvlan.ts: ipvlan's own file imported by a file not its own"]);
+  });
+
+  const real: Registries = {
+    driver: (name) => driverNamed(name),
+    kinds: stackedTypes(),
+    device: (kind) => hasStackedDevice(kind as StackedType),
+    path: (id) => registeredPath(id) !== undefined,
+    parts: compared(),
+  };
+
+  test("every layer's registry holds what each driver's own files registered; every link kind has its sim kernel device", () => {
+    expect(missingRegistrations(bundles, real)).toEqual([]);
+    expect(comparePart('ipvlan')?.id).toBe('ipvlan');
+  });
+
+  test('a missing registration is named, layer by layer', () => {
+    const none: Registries = { driver: () => ({ path: 'vlan-path' }), kinds: ['vlan'], device: () => false, path: () => false, parts: [] };
+    expect(missingRegistrations({ vlan: ['sim/plan/links/vlan.ts', 'sim/kernel/net/vlan.ts', 'sim/trace/paths/vlan.ts', 'sim/compare/vlan.ts', 'sim/viz/vlan.ts'] }, { ...none, kinds: [] })).toEqual([
+      'vlan: sim/plan/links/vlan.ts registered no link kind vlan',
+      'vlan: sim/kernel/net/vlan.ts registered no sim kernel device for link kind vlan',
+      'vlan: sim/trace/paths/vlan.ts registered no path model vlan',
+      'vlan: sim/compare/vlan.ts registered no comparison part vlan (or vlan-…)',
+      'vlan: sim/viz/vlan.ts is in no layer the registration knows',
+      'vlan: its path vlan-path has no registered path model',
+    ]);
+    expect(missingRegistrations({}, none)).toEqual(['link kind vlan: no sim kernel device registered (sim/kernel/net/vlan.ts, registerStackedDevice)']);
+    expect(missingRegistrations({ vlan: ['sim/model/drivers/vlan.ts'] }, { ...none, driver: () => undefined, kinds: [] })).toEqual(['vlan: sim/model/drivers/vlan.ts registered no network driver named vlan']);
+  });
+});

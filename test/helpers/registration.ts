@@ -1,0 +1,44 @@
+/**
+ * What each layer's registry must hold once the drivers' registration has loaded: the test
+ * of `sim/drivers/` replaces the compile-time completeness a table typed over another
+ * layer's kinds gave (the sim kernel's stacked devices over the plan's kinds), and names
+ * what is missing.
+ */
+
+/** What the registries hold, as the test reads them (a synthetic set shows the check firing). */
+export interface Registries {
+  driver(name: string): { path?: string; outsidePath?: string } | undefined;
+  kinds: readonly string[];
+  device(kind: string): boolean;
+  path(id: string): boolean;
+  parts: readonly string[];
+}
+
+/** The layer folder each check reads a driver's own file in, and what that file must have registered. */
+const LAYER_CHECKS: Record<string, (driver: string, r: Registries) => string | undefined> = {
+  'sim/model/drivers/': (d, r) => (r.driver(d) ? undefined : `${d}: sim/model/drivers/${d}.ts registered no network driver named ${d}`),
+  'sim/plan/links/': (d, r) => (r.kinds.includes(d) ? undefined : `${d}: sim/plan/links/${d}.ts registered no link kind ${d}`),
+  'sim/kernel/net/': (d, r) => (r.device(d) ? undefined : `${d}: sim/kernel/net/${d}.ts registered no sim kernel device for link kind ${d}`),
+  'sim/trace/paths/': (d, r) => (r.path(d) ? undefined : `${d}: sim/trace/paths/${d}.ts registered no path model ${d}`),
+  'sim/compare/': (d, r) => (r.parts.some((id) => id === d || id.startsWith(`${d}-`)) ? undefined : `${d}: sim/compare/${d}.ts registered no comparison part ${d} (or ${d}-…)`),
+};
+
+/**
+ * For each driver's bundle (the own files it loads), what its files should have registered
+ * and did not; and across layers, a link kind with no sim kernel device and a driver's path
+ * with no path model.
+ */
+export function missingRegistrations(bundles: Record<string, readonly string[]>, r: Registries): string[] {
+  const missing: string[] = [];
+  for (const [driver, files] of Object.entries(bundles)) {
+    for (const file of files) {
+      const layer = Object.keys(LAYER_CHECKS).find((l) => file === `${l}${driver}.ts`);
+      const fault = layer ? LAYER_CHECKS[layer](driver, r) : `${driver}: ${file} is in no layer the registration knows`;
+      if (fault) missing.push(fault);
+    }
+    const model = r.driver(driver);
+    for (const id of [model?.path, model?.outsidePath]) if (id !== undefined && !r.path(id)) missing.push(`${driver}: its path ${id} has no registered path model`);
+  }
+  for (const kind of r.kinds) if (!r.device(kind)) missing.push(`link kind ${kind}: no sim kernel device registered (sim/kernel/net/${kind}.ts, registerStackedDevice)`);
+  return missing;
+}
