@@ -70,8 +70,8 @@ const CHUNK = 64;
 
 async function batchChunk(tool: 'ip' | 'bridge', todo: { netns: string; lines: string[][] }[], force: boolean): Promise<void> {
   const inputs = todo.map((b) => b.lines.map((l) => l.join(' ')).join('\n') + '\n');
-  processCount.value += todo.length;
   const results = await runInNamespaces(todo.map((b, i) => ({ netns: b.netns, program: [tool, ...(force ? ['-force'] : []), '-batch', '-'], input: inputs[i] })));
+  processCount.value += results.filter((r) => !r.inProcess).length;
   const failed = results.findIndex((r) => r.code !== 0);
   if (failed < 0 || force) return;
   // iproute2 names the line that failed (`Command failed -:LINE`): shown, not only its number.

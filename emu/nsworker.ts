@@ -120,8 +120,103 @@ sub netns_batch {
   return !grep { !/^netns (add|del) cnm[0-9a-f]{6}\.[A-Za-z0-9_.:\@-]+$/ } split /\n/, $input;
 }
 sub report {
-  my ($id, $code, $text) = @_;
-  print "$id $code ", unpack('H*', $text), "\n";
+  my ($id, $code, $text, $how) = @_;
+  print "$id $code ", unpack('H*', $text), defined $how ? " $how\n" : "\n";
+}
+# An 'ip [-force] -batch -' whose every line is one of these, as translate.ts writes a container's: setting a device
+# up, its name or its MAC, an IPv4 address with its broadcast, a default route via a gateway. The worker sends their
+# rtnetlink requests itself, the ones ip sends for them (iplink_modify, ipaddr_modify, iproute_modify), and says what
+# ip would say of a failure; any other line and the whole batch is ip's. Returns the requests, or undef.
+sub ip_requests {
+  my ($input, @argv) = @_;
+  return undef unless "@argv" =~ /^ip (-force )?-batch -$/;
+  my $dev = qr{[A-Za-z0-9_.:\@-]{1,15}};
+  my $ipv4 = qr{(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}};
+  my @requests;
+  for my $line (split /\n/, $input) {
+    if ($line =~ m{^link set (?:dev ($dev)|(lo)) up$}) { push @requests, ['up', $1 // $2] }
+    elsif ($line =~ m{^link set dev ($dev) name ($dev)$}) { push @requests, ['name', $1, $2] }
+    elsif ($line =~ m{^link set dev ($dev) address ((?:[0-9a-f]{2}:){5}[0-9a-f]{2})$}) { push @requests, ['address', $1, $2] }
+    elsif ($line =~ m{^addr add ($ipv4)/([0-9]|[12][0-9]|3[0-2]) brd \+ dev ($dev)$}) { push @requests, ['addr', $3, $1, $2] }
+    elsif ($line =~ m{^route add default via ($ipv4) dev ($dev)$}) { push @requests, ['route', $2, $1] }
+    else { return undef }
+  }
+  return @requests ? \@requests : undef;
+}
+# The requests on one rtnetlink socket of the current namespace, one after another, each acknowledged before the next;
+# a failure is told as ip tells it ('Command failed -:LINE'), and ends the batch unless forced. Returns (code, words).
+sub netlink {
+  my ($force, $requests) = @_;
+  # AF_NETLINK, SOCK_RAW, NETLINK_ROUTE.
+  socket(my $nl, 16, 3, 0) or return (1, "Cannot open netlink socket: $!\n");
+  # NETLINK_EXT_ACK, as ip asks for it: the kernel's own words for a failure.
+  setsockopt($nl, 270, 11, 1);
+  my ($code, $said) = (0, '');
+  for my $at (0 .. $#$requests) {
+    my $failure = request($nl, $at + 1, @{$requests->[$at]});
+    next unless defined $failure;
+    ($code, $said) = (1, $said . $failure . 'Command failed -:' . ($at + 1) . "\n");
+    last unless $force;
+  }
+  close($nl);
+  return ($code, $said);
+}
+sub attribute {
+  my ($type, $data) = @_;
+  my $length = 4 + length $data;
+  return pack('S S', $length, $type) . $data . ("\0" x (-$length % 4));
+}
+sub request {
+  my ($nl, $seq, $what, $dev, @args) = @_;
+  # SIOCGIFINDEX on the socket: the index of the device of that name in the socket's namespace (ll_name_to_index).
+  my $ifreq = pack('a16 x24', $dev);
+  my $index = ioctl($nl, 0x8933, $ifreq) ? unpack('x16 l', $ifreq) : 0;
+  return qq{Cannot find device "$dev"\n} unless $index;
+  my ($type, $flags, $body);
+  if ($what eq 'addr') {
+    my ($address, $length) = @args;
+    my $local = pack('C4', split /\./, $address);
+    my $broadcast = pack('N', unpack('N', $local) | (2 ** (32 - $length) - 1));
+    # RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL; AF_INET, universe scope; IFA_LOCAL, IFA_ADDRESS and (prefixes to /30) IFA_BROADCAST.
+    ($type, $flags) = (20, 0x600);
+    $body = pack('C C C C L', 2, $length, 0, 0, $index) . attribute(2, $local) . attribute(1, $local) . ($length <= 30 ? attribute(4, $broadcast) : '');
+  } elsif ($what eq 'route') {
+    # RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL; AF_INET, table main, proto boot, universe scope, unicast; RTA_GATEWAY, RTA_OIF.
+    ($type, $flags) = (24, 0x600);
+    $body = pack('C8 L', 2, 0, 0, 0, 254, 3, 0, 1, 0) . attribute(5, pack('C4', split /\./, $args[0])) . attribute(4, pack('L', $index));
+  } else {
+    # RTM_NEWLINK on the device's index: IFF_UP changed and set, or IFLA_IFNAME, or IFLA_ADDRESS.
+    ($type, $flags) = (16, 0);
+    my $up = $what eq 'up' ? 1 : 0;
+    my $attributes = $what eq 'name' ? attribute(3, "$args[0]\0") : $what eq 'address' ? attribute(1, pack('C6', map { hex } split /:/, $args[0])) : '';
+    $body = pack('C C S l L L', 0, 0, 0, $index, $up, $up) . $attributes;
+  }
+  # NLM_F_REQUEST | NLM_F_ACK; to the kernel (sockaddr_nl with port 0).
+  my $message = pack('L S S L L', 16 + length $body, $type, 5 | $flags, $seq, 0) . $body;
+  defined send($nl, $message, 0, pack('S S L L', 16, 0, 0, 0)) or return "Cannot talk to rtnetlink: $!\n";
+  while (1) {
+    defined recv($nl, my $answer, 65536, 0) or return "netlink receive error $!\n";
+    my ($length, $kind, $answerFlags, $answerSeq) = unpack('L S S L', $answer);
+    # Only NLMSG_ERROR (2) answers a request: 0 is its acknowledgement.
+    next unless $kind == 2 && $answerSeq == $seq;
+    my $error = unpack('x16 l', $answer);
+    return undef if $error == 0;
+    # NLM_F_ACK_TLVS: attributes follow the request echoed (only its header when NLM_F_CAPPED); NLMSGERR_ATTR_MSG (1) is the kernel's message.
+    if ($answerFlags & 0x200) {
+      my $at = 20 + ($answerFlags & 0x100 ? 16 : unpack('x20 L', $answer));
+      while ($at + 4 <= $length) {
+        my ($attributeLength, $attributeType) = unpack("x$at S S", $answer);
+        last if $attributeLength < 4;
+        if ($attributeType == 1) {
+          my $text = unpack('Z*', substr($answer, $at + 4, $attributeLength - 4));
+          return 'Error: ' . $text . ($text =~ /\.$/ ? '' : '.') . "\n" if $text ne '';
+        }
+        $at += ($attributeLength + 3) & ~3;
+      }
+    }
+    local $! = -$error;
+    return "RTNETLINK answers: $!\n";
+  }
 }
 sub start {
   my ($id, $how, $netns, $sysctls, $stdin, @argv) = @_;
@@ -140,6 +235,14 @@ sub start {
     return print "$id bound\n";
   }
   my $error = enter($netns, pack('H*', $sysctls));
+  # A batch of the few commands the worker speaks itself (ip_requests) needs no program: sent here, in the namespace.
+  my $requests;
+  $requests = ip_requests(pack('H*', $stdin), @argv) if !defined $error && $netns ne '' && $how eq 'waited';
+  if ($requests) {
+    my ($code, $text) = netlink($argv[1] eq '-force', $requests);
+    syscall($setns, fileno($home), 0x40000000) == 0 or die "back to the worker's own network namespace: $!\n";
+    return report($id, $code, $text, 'netlink');
+  }
   my $job;
   $job = run($id, $how eq 'watched', pack('H*', $stdin), @argv) if !defined $error && @argv;
   syscall($setns, fileno($home), 0x40000000) == 0 or die "back to the worker's own network namespace: $!\n";
@@ -283,6 +386,8 @@ export interface JobResult {
   code: number;
   /** What the program wrote to stdout and stderr, or why the namespace or a sysctl could not be set. */
   output: string;
+  /** The worker sent the batch's requests itself, starting no program (ip_requests). */
+  inProcess?: true;
 }
 
 /** A job's namespace for the machine's own (the worker's): where the run's namespaces are added and deleted. */
@@ -386,7 +491,7 @@ class NamespaceWorker {
     this.buffered += text;
     let at;
     while ((at = this.buffered.indexOf('\n')) >= 0) {
-      const [id, code, output] = this.buffered.slice(0, at).split(' ');
+      const [id, code, output, how] = this.buffered.slice(0, at).split(' ');
       this.buffered = this.buffered.slice(at + 1);
       const events = this.events.get(Number(id));
       if (code === 'bound') {
@@ -404,7 +509,7 @@ class NamespaceWorker {
       const done = this.waiting.get(Number(id));
       this.waiting.delete(Number(id));
       this.events.delete(Number(id));
-      done?.({ code: Number(code), output: Buffer.from(output ?? '', 'hex').toString('utf8') });
+      done?.({ code: Number(code), output: Buffer.from(output ?? '', 'hex').toString('utf8'), ...(how === 'netlink' ? { inProcess: true as const } : {}) });
     }
     if (this.waiting.size === 0) this.release();
   }
