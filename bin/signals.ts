@@ -27,8 +27,8 @@ function onSignal(signal: NodeJS.Signals): void {
 
 /**
  * Handlers are installed only while a run needs tearing down: otherwise a signal keeps its
- * default action (a busy sim run stops at once). They stay through the teardown itself,
- * since execa's exit hook re-raises a signal that finds no other listener.
+ * default action (a busy sim run stops at once). They stay through the teardown itself:
+ * a second Ctrl-C must not kill cnmlab halfway through removing its namespaces.
  */
 export const signalGuard: InterruptGuard = {
   protect(teardown) {

@@ -1,7 +1,6 @@
 /** Runs iproute2 and friends: argv only, never a shell; batches through `ip -batch`. */
 import * as os from 'os';
 import { spawn } from 'child_process';
-import { execa } from 'execa';
 import type { CommandOutput, StepBounds, StepEnd } from '../sim/backend';
 import { endedOutput } from '../sim/runner/bounds';
 import { MACHINE_NAMESPACE, NamespaceJob, runInNamespaces } from './nsworker';
@@ -22,9 +21,26 @@ export interface Watch {
   interrupt: AbortSignal;
 }
 
-export async function run(file: string, args: string[], input?: string, cancelSignal?: AbortSignal): Promise<Result> {
-  const r = await execa(file, args, { input, reject: false, env: ENV, extendEnv: true, stripFinalNewline: false, cancelSignal });
-  return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 1 };
+/**
+ * Runs a program to its end: its output, and its exit code (1 when it could not start or a
+ * signal ended it, as when `cancelSignal` fires: SIGTERM). Never rejects. child_process
+ * itself: a wrapper package costs every emu run its loading, on the way to the first namespace.
+ */
+export function run(file: string, args: string[], input?: string, cancelSignal?: AbortSignal): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { env: { ...process.env, ...ENV }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal: cancelSignal });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    // A program that could not start (then its code is the errno's, negative) or was cancelled ends here too: 'close' follows every spawn.
+    child.on('error', () => undefined);
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code === null || code < 0 ? 1 : code }));
+    if (input !== undefined) {
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(input);
+    }
+  });
 }
 
 export async function must(file: string, args: string[], input?: string): Promise<string> {

@@ -39,7 +39,7 @@ test("a command loads its own modules only: a sim run evaluates neither emu's pr
   try {
     const sim = loaded('run', 'scenarios/overlay-standalone.yaml');
     expect(sim.status).toBe(0);
-    // execa's (emu/exec.ts) and readline's (cnmlab lab, replay) built-ins, and child_process,
+    // emu's process tooling's (emu/exec.ts) and readline's (cnmlab lab, replay) built-ins, and child_process,
     // which commander would load as it loads for subcommands cnmlab does not have.
     for (const m of ['NativeModule timers/promises', 'NativeModule readline', 'NativeModule child_process']) expect(sim.modules).not.toContain(m);
     // A command that uses one loads it (the probe sees it), even when its input is then refused.
