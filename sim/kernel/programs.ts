@@ -9,7 +9,7 @@ import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
 import { askAll, containerOf, resolve, ResolverTiming } from './embedded_dns';
 import { isLocal, pathMtu } from './net/ipv4/route';
-import { SEND_NOT_PERMITTED } from './net/ipv4/ip_output';
+import { droppedByHook } from './net/ipv4/ip_output';
 import { packetWay } from '../model/drivers';
 import { registeredPath } from '../trace/paths';
 import { isIpv4 } from '../wire/addr';
@@ -473,13 +473,13 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
       const mtu = pathMtu(ns, dst, route.dev, dp.clock.now);
       const fits = 20 + msg.length <= mtu;
       const err = dp.ipSend(ns, { dst, src, protocol: IPPROTO_ICMP, ttl: o.ttl, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
-      // A firewall's drop (SEND_NOT_PERMITTED) is traced where its hook took the probe; BusyBox dies at
-      // the failed sendto, iputils says nothing of it (the probe counts as sent, and lost).
+      // A hook's drop (a firewall's EPERM, OUTPUT's NAT to nowhere: ENETUNREACH) is traced where the hook took
+      // the probe; BusyBox dies at the failed sendto, iputils says nothing of it (the probe counts as sent, and lost).
       if (err && busybox) {
         sentAt[wireSeq(seq)] = NaN;
         sendFailed = `ping: sendto: ${err.startsWith('message too long') ? 'Message too long' : err}`;
-        if (err !== SEND_NOT_PERMITTED) dp.recordLocalError(ns, route.dev, mtu, msg, dst, flow, err);
-      } else if (err && err !== SEND_NOT_PERMITTED) {
+        if (!droppedByHook(err)) dp.recordLocalError(ns, route.dev, mtu, msg, dst, flow, err);
+      } else if (err && !droppedByHook(err)) {
         sentAt[wireSeq(seq)] = NaN;
         errors++;
         localErrors.push(`ping: local error: ${err}`);

@@ -26,6 +26,22 @@ export const NO_OPTIONS = Buffer.alloc(0);
 export const SEND_NOT_PERMITTED = 'Operation not permitted';
 
 /**
+ * What a socket's send is told when OUTPUT's NAT sent its datagram where no route goes:
+ * ip_route_me_harder's lookup fails with -ENETUNREACH, nf_nat_ipv4_local_fn drops with that
+ * error (NF_DROP_ERR) and nf_hook_slow hands it back to sendto.
+ */
+export const SEND_UNREACHABLE_AFTER_NAT = 'Network is unreachable';
+
+/**
+ * Whether a send's error is one a netfilter hook gave as it dropped the datagram (traced
+ * where the hook took it). ENETUNREACH is also ipSend's own answer when there is no route
+ * at all: only a caller that found a route before sending can read it as the NAT's.
+ */
+export function droppedByHook(error: string | undefined): boolean {
+  return error === SEND_NOT_PERMITTED || error === SEND_UNREACHABLE_AFTER_NAT;
+}
+
+/**
  * Sends an IPv4 datagram from a namespace: route, fragment to the device MTU, resolve
  * the next hop, transmit. Returns an error text for the sender (as the socket would).
  */
@@ -55,7 +71,7 @@ export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'o
     const skb = new Skb(b, flow, dir);
     skb.lag = lag;
     if (n) skb.ownHeadroom(b, slab);
-    return ipTransmit(dp, ns, r, n, skb) ? undefined : SEND_NOT_PERMITTED;
+    return ipTransmit(dp, ns, r, n, skb);
   }
   const repr: Ipv4Repr = { src: ip.src ?? r.src, dst: ip.dst, protocol: ip.protocol, ttl: ip.ttl, id: ip.id, tos: ip.tos, dontFragment: ip.dontFragment, moreFragments: ip.moreFragments, fragmentOffset: ip.fragmentOffset, options: NO_OPTIONS };
   if (r.local) return loopbackSend(dp, ns, r, repr, payload, flow, dir, lag);
@@ -132,31 +148,38 @@ export function newDatagram(dp: Datapath, r: ResolvedRoute, n: Neigh | undefined
  * __ip_local_out, ip_output and ip_finish_output2: past netfilter's OUTPUT and POSTROUTING
  * hooks, out of the device at once with a resolved neighbour, else through neighbour
  * resolution. A destination OUTPUT's NAT changed is routed anew (ip_route_me_harder).
- * False when a hook dropped the datagram (its sender is told: SEND_NOT_PERMITTED).
+ * Undefined once it is on its way; else the error its sender is told, when a hook dropped it
+ * (SEND_NOT_PERMITTED, SEND_UNREACHABLE_AFTER_NAT).
  */
-export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb): boolean {
+export function ipTransmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb): string | undefined {
   // A datagram waiting for its next hop's address has no Ethernet header yet.
   const ip = n ? ETHERNET_HEADER_LEN : 0;
   const dst = ipv4PacketDst(skb.frame, ip);
-  if (!hookAccepts(dp, NF_INET_LOCAL_OUT, ns, r, skb, ip)) return false;
+  if (!hookAccepts(dp, NF_INET_LOCAL_OUT, ns, r, skb, ip)) return SEND_NOT_PERMITTED;
   if (ipv4PacketDst(skb.frame, ip) !== dst) return rerouteAfterNat(dp, ns, r, n, skb, ip);
   return postRouting(dp, ns, r, n, skb, ip);
 }
 
 /** POSTROUTING, then out of the device at once with a resolved neighbour, else through neighbour resolution. */
-function postRouting(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): boolean {
-  if (!hookAccepts(dp, NF_INET_POST_ROUTING, ns, r, skb, ip)) return false;
+function postRouting(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): string | undefined {
+  if (!hookAccepts(dp, NF_INET_POST_ROUTING, ns, r, skb, ip)) return SEND_NOT_PERMITTED;
   if (n) devXmit(dp, r.dev, skb);
   else neighOutput(dp, ns, r, skb);
-  return true;
+  return undefined;
 }
 
-/** ip_route_me_harder: OUTPUT's NAT changed the destination, so the datagram is routed anew. */
-function rerouteAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): boolean {
+/**
+ * ip_route_me_harder: OUTPUT's NAT changed the destination, so the datagram is routed anew.
+ * With no route to the new destination the NAT hook drops it, and its sender is told
+ * ENETUNREACH (checked on the real kernel: `busybox ping` prints `ping: sendto: Network is
+ * unreachable`, iputils' ping counts the probe lost and says nothing).
+ */
+function rerouteAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): string | undefined {
   const again = route(ns, ipv4PacketDstString(skb.frame, ip));
   if (!again) {
-    dp.trace.drop(skb, r.dev, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
-    return true;
+    // The NAT hook's drop (nf_nat_ipv4_local_fn), of a datagram that may have no Ethernet header yet.
+    dp.trace.netfilterDrop(skb, r.dev, ip, false, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
+    return SEND_UNREACHABLE_AFTER_NAT;
   }
   if (again.dev !== r.dev || again.nexthop !== r.nexthop) {
     // The next hop changed: the Ethernet header built for the old one goes.

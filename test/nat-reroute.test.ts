@@ -1,0 +1,61 @@
+/**
+ * OUTPUT's DNAT to a destination no route goes to: ip_route_me_harder's lookup fails, the
+ * NAT hook drops the datagram with -ENETUNREACH (NF_DROP_ERR) and the sender's sendto gets
+ * it. BusyBox's ping dies at its sendto; iputils' counts the probe lost and says nothing.
+ * Measured on the real kernel (the emu half runs the same lab there).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runSim } from './helpers/run';
+import { describeWith, REPO } from './helpers/env';
+
+const NAT_TO_NOWHERE = `name: nat-to-nowhere
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: iptables -t nat -A OUTPUT -d 198.51.100.11 -j DNAT --to-destination 203.0.113.9
+  - r0: busybox ping -c 1 -W 1 198.51.100.11
+  - r0: ping -c 1 -W 1 198.51.100.11
+`;
+
+type Printed = { exitCode: number; stdout: string; stderr: string }[];
+const printed = (steps: Printed) => steps.map((s) => [s.exitCode, s.stdout, s.stderr]);
+
+const EXPECTED = [
+  [0, '', ''],
+  [1, 'PING 198.51.100.11 (198.51.100.11): 56 data bytes\n', 'ping: sendto: Network is unreachable\n'],
+  [1, 'PING 198.51.100.11 (198.51.100.11) 56(84) bytes of data.\n\n--- 198.51.100.11 ping statistics ---\n1 packets transmitted, 0 received, 100% packet loss, time 0ms\n\n', ''],
+];
+
+describe("OUTPUT's DNAT to an unroutable address", () => {
+  test('fails the send with ENETUNREACH, as ip_route_me_harder does, and the trace shows the NAT hook dropping it', async () => {
+    const { result, backend } = await runSim(NAT_TO_NOWHERE);
+    expect(printed(result.steps)).toEqual(EXPECTED);
+    const pings = backend.flows().filter((f) => f.kind === 'icmp-echo');
+    expect(pings).toHaveLength(2);
+    for (const flow of pings) {
+      const last = flow.hops[flow.hops.length - 1];
+      expect(last).toMatchObject({ event: 'drop', host: 'r0', device: 'eth0', reason: 'no route to 203.0.113.9 after NAT' });
+    }
+  });
+});
+
+describeWith(['ip', 'iptables', 'busybox', 'ping'], true, "OUTPUT's DNAT to an unroutable address on the real kernel", () => {
+  test('prints what sim prints', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-natnowhere-'));
+    try {
+      const lab = path.join(dir, 'nat-to-nowhere.yaml');
+      fs.writeFileSync(lab, NAT_TO_NOWHERE);
+      const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'cnmlab.js'), 'run', lab, '--mode', 'emu', '--json'],
+        { cwd: REPO, encoding: 'utf8', env: { ...process.env, CNMLAB_STATE_DIR: path.join(dir, 'state') }, maxBuffer: 1 << 26 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(printed((JSON.parse(r.stdout) as { steps: Printed }).steps)).toEqual(EXPECTED);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120000);
+});
