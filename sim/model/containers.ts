@@ -194,7 +194,11 @@ const PIDS_BEFORE_INIT = 6;
 const PIDS_AFTER_INIT = 2;
 
 export function startContainer(tx: Tx, c: Draft<Container>): void {
-  for (const n of c.networks) if (n.ip) checkRequestedAddress(tx, networkOf(tx, n.networkId, c.host), n.ip);
+  for (const n of c.networks) {
+    const net = networkOf(tx, n.networkId, c.host);
+    if (n.ip) checkRequestedAddress(tx, net, n.ip);
+    driverOf(net).refuseJoin?.(tx, net, c.host);
+  }
   addNamespace(tx, c.host, c.sandbox);
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'START');
   for (const n of c.networks) connect(tx, c, networkOf(tx, n.networkId, c.host), n.aliases, n.ip);
@@ -223,6 +227,7 @@ export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: s
   refuseUnmodelledDriver(found);
   const net = attachableNetwork(tx, host, ref, found);
   if (c.networks.some((n) => n.networkId === net.id)) throw new DaemonRefusal(`${c.name} is already attached to network ${net.name}`);
+  if (c.state === 'running') driverOf(net).refuseJoin?.(tx, net, host);
   c.networks.push({ networkId: net.id, aliases, ip });
   if (c.state === 'running') connect(tx, c, net, aliases, ip);
 }

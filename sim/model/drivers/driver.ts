@@ -135,6 +135,11 @@ export interface NetworkDriver {
   readonly interfacePrefix?: string;
   /** Why a container cannot join its networks in cnmlab, when it cannot (said before anything is made for the container). */
   readonly containersNotModelled?: string;
+  /**
+   * Refuses (a DaemonRefusal) a container's join that the daemon would fail, checked before
+   * anything is made for it: libnetwork rolls back what it made when a Join fails.
+   */
+  refuseJoin?(tx: Tx, net: Network, host: string): void;
   /** An endpoint's plan ops at join: its veth and the driver's side of it; `defaultRoute` when it carries the sandbox's gateway. */
   join(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute: boolean): void;
   /** Undoes `join`; the endpoint's interface stays when its whole sandbox is going away. */

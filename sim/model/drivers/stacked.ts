@@ -77,6 +77,24 @@ function stackedCaptureSpots(_world: World, net: Network, ep: Endpoint): Capture
   ];
 }
 
+/**
+ * A lower device takes one kind of stacked device at a time: its rx_handler is one port's
+ * (macvlan_port_create's netdev_rx_handler_register, ipvlan_link_new's
+ * netdev_is_rx_handler_busy: EBUSY). Networks of both drivers on one parent are made
+ * alike; the first container of the second kind fails to start while a container of the
+ * other kind is on the parent, with libnetwork's words for the failed LinkAdd
+ * (createMacVlan, createIPVlan).
+ */
+function refuseBusyParent(tx: Tx, net: Network, host: string, kind: StackedKind): void {
+  const parent = net.options.parent;
+  if (parent === undefined) return;
+  const busy = localNetworksRead(tx, host).some((n) => n.driver !== kind.driver && STACKED_DRIVERS.has(n.driver) && n.options.parent === parent
+    && endpointsOf(n).some((e) => e.state === 'joined'));
+  if (busy) throw new DaemonRefusal(`failed to create the ${kind.driver} port: device or resource busy`, 'start');
+}
+
+const STACKED_DRIVERS = new Set<string>(['macvlan', 'ipvlan'] satisfies StackedKind['driver'][]);
+
 /** A stacked driver: its own create (its modes) and join (its device), and what every stacked driver does alike. */
 export function stackedDriver(kind: StackedKind, own: Pick<NetworkDriver, 'create' | 'join'> & Partial<NetworkDriver>): NetworkDriver {
   return {
@@ -107,6 +125,7 @@ export function stackedDriver(kind: StackedKind, own: Pick<NetworkDriver, 'creat
     path: kind.driver,
     // What leaves through its gateway takes the same way: out of the parent, to the gateway on the segment (a router the lab does not have).
     outsidePath: kind.driver,
+    refuseJoin: (tx, net, host) => refuseBusyParent(tx, net, host, kind),
     ...own,
   };
 }
