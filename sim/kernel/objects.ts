@@ -82,13 +82,22 @@ export interface StackedDev {
  * on it get its frames before its own stack does. Only one kind's port may sit on a device
  * (netdev_rx_handler_register is EBUSY for a second).
  */
+/** A group frame that one or more of a port's devices take (each gets a copy). */
+export const GROUP_CLAIMED = 'group';
+/** What a port's lookup found for a frame: the device it is for, GROUP_CLAIMED, or nothing. */
+export type RxClaim = SimLink | typeof GROUP_CLAIMED | undefined;
+
 export interface RxHandler {
   /** The devices on the lower, deleted with it (NETDEV_UNREGISTER). */
   readonly uppers: Set<SimLink>;
-  /** Whether a stacked device takes this frame as its own: the lower is then seen taking it for it (the device layer publishes that). */
-  claims(frame: Uint8Array): boolean;
-  /** Hands the frame on: true when a stacked device consumed it (RX_HANDLER_CONSUMED), false when the lower's own stack gets it too. */
-  handle(dp: Datapath, lower: SimLink, skb: Skb): boolean;
+  /**
+   * Which stacked device takes this frame as its own (GROUP_CLAIMED: a group frame one of
+   * them takes), looked up once: the device layer publishes the lower taking it, then hands
+   * the claim to `handle`.
+   */
+  claim(frame: Uint8Array): RxClaim;
+  /** Hands the frame on as claimed: true when a stacked device consumed it (RX_HANDLER_CONSUMED), false when the lower's own stack gets it too. */
+  handle(dp: Datapath, lower: SimLink, skb: Skb, claim: RxClaim): boolean;
   /** Whether the lower must take frames for addresses of theirs it has no filter for (__dev_set_rx_mode's uc_promisc). */
   ucPromisc(): boolean;
 }

@@ -47,9 +47,11 @@ export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   // A lower device of stacked devices (macvlans, ipvlans): its rx handler hands each its frames.
   const rx = dev.rxHandler;
   if (rx !== undefined) {
-    // The lower is seen taking a frame one of them takes, as the uplink is where ip_rcv takes its own.
-    if (rx.claims(skb.frame)) dp.trace.uplinkRecv(dev, skb, false);
-    if (rx.handle(dp, dev, skb)) return;
+    const claim = rx.claim(skb.frame);
+    // The lower's packet taps see a frame one of them takes before its rx_handler hands it
+    // on, as __netif_receive_skb_core delivers to ptype_all first: `tcpdump -i eth0` sees it.
+    if (claim !== undefined) dp.trace.stackedLowerRecv(dev, skb);
+    if (rx.handle(dp, dev, skb, claim)) return;
   }
   const br = dev.master;
   // A bridge port takes every frame for its bridge (the rx_handler); a device of its own, what is addressed to it.

@@ -18,7 +18,7 @@
 import type { Datapath } from '../datapath';
 import { StackedPort } from './stacked_port';
 import type { IpvlanMode } from '../../plan/links/ipvlan';
-import type { ResolvedRoute, SimLink, StackedDev } from '../objects';
+import { GROUP_CLAIMED, ResolvedRoute, RxClaim, SimLink, StackedDev } from '../objects';
 import { ipv4ToNumber } from '../../wire/addr';
 import { be16 } from '../../wire/bytes';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isMulticastEtherAddr } from '../../wire/ethernet';
@@ -59,9 +59,9 @@ class IpvlanPort extends StackedPort {
     return undefined;
   }
 
-  claims(f: Uint8Array): boolean {
-    if (!isMulticastEtherAddr(f) || this.mode === 'l3') return this.lookup(l3Destination(f)) !== undefined;
-    return this.groupClaimed(f);
+  claim(f: Uint8Array): RxClaim {
+    if (!isMulticastEtherAddr(f) || this.mode === 'l3') return this.lookup(l3Destination(f));
+    return this.groupClaimed(f) ? GROUP_CLAIMED : undefined;
   }
 
   /**
@@ -72,16 +72,13 @@ class IpvlanPort extends StackedPort {
    * ARP request for a device's address is that device's (which, NOARP, drops it), a
    * broadcast IPv4 destination no device's.
    */
-  handle(dp: Datapath, _lower: SimLink, skb: Skb): boolean {
-    const f = skb.frame;
-    if (isMulticastEtherAddr(f) && this.mode === 'l2') {
-      this.deliverGroup(dp, skb);
-      return false;
+  handle(dp: Datapath, _lower: SimLink, skb: Skb, claim: RxClaim): boolean {
+    if (claim !== undefined && claim !== GROUP_CLAIMED) {
+      devRecv(dp, claim, skb);
+      return true;
     }
-    const dest = this.lookup(l3Destination(f));
-    if (!dest) return false;
-    devRecv(dp, dest, skb);
-    return true;
+    if (this.mode === 'l2' && isMulticastEtherAddr(skb.frame)) this.deliverGroup(dp, skb);
+    return false;
   }
 
   /** Its devices carry the lower's own MAC: the lower needs no promiscuity for them. */

@@ -10,7 +10,7 @@
 import type { Datapath } from '../datapath';
 import { StackedPort } from './stacked_port';
 import type { MacvlanMode } from '../../plan/links/macvlan';
-import type { SimLink, StackedDev } from '../objects';
+import { GROUP_CLAIMED, RxClaim, SimLink, StackedDev } from '../objects';
 import { macToString } from '../../wire/addr';
 import { isMulticastEtherAddr } from '../../wire/ethernet';
 import { NetDeviceOps, devRecv, devXmit, later } from './dev';
@@ -30,9 +30,9 @@ class MacvlanPort extends StackedPort {
     return undefined;
   }
 
-  claims(f: Uint8Array): boolean {
-    if (!isMulticastEtherAddr(f)) return this.lookup(macToString(f, 0)) !== undefined;
-    return this.groupClaimed(f);
+  claim(f: Uint8Array): RxClaim {
+    if (!isMulticastEtherAddr(f)) return this.lookup(macToString(f, 0));
+    return this.groupClaimed(f) ? GROUP_CLAIMED : undefined;
   }
 
   /**
@@ -40,16 +40,13 @@ class MacvlanPort extends StackedPort {
    * is every macvlan's (each a copy, traced only where it will be taken), and the lower's own
    * stack sees it too (RX_HANDLER_PASS).
    */
-  handle(dp: Datapath, _lower: SimLink, skb: Skb): boolean {
-    const f = skb.frame;
-    if (isMulticastEtherAddr(f)) {
-      this.deliverGroup(dp, skb);
-      return false;
+  handle(dp: Datapath, _lower: SimLink, skb: Skb, claim: RxClaim): boolean {
+    if (claim !== undefined && claim !== GROUP_CLAIMED) {
+      devRecv(dp, claim, skb);
+      return true;
     }
-    const vlan = this.lookup(macToString(f, 0));
-    if (!vlan) return false;
-    devRecv(dp, vlan, skb);
-    return true;
+    if (isMulticastEtherAddr(skb.frame)) this.deliverGroup(dp, skb);
+    return false;
   }
 
   /** The lower has no unicast filter to list its macvlans' MACs in: an open one with a MAC of its own makes it promiscuous. */

@@ -5,15 +5,15 @@
  * frame is for, and its own transmit.
  */
 import type { Datapath } from '../datapath';
-import type { RxHandler, SimLink } from '../objects';
+import type { RxClaim, RxHandler, SimLink } from '../objects';
 import { accepts, devRecv, later } from './dev';
 import { Skb } from './skb';
 
 export abstract class StackedPort implements RxHandler {
   readonly uppers = new Set<SimLink>();
 
-  abstract claims(frame: Uint8Array): boolean;
-  abstract handle(dp: Datapath, lower: SimLink, skb: Skb): boolean;
+  abstract claim(frame: Uint8Array): RxClaim;
+  abstract handle(dp: Datapath, lower: SimLink, skb: Skb, claim: RxClaim): boolean;
   abstract ucPromisc(): boolean;
 
   /** Whether an open device on the port takes this group frame as its own. */

@@ -54,6 +54,8 @@ export interface Tracepoints {
   udpDeliver(dev: SimLink, skb: Skb, vx: SimLink, vni?: number): void;
   // ip_rcv: what a host's uplink took in, as it arrived, once the host knows whether it routes it on.
   uplinkRecv(dev: SimLink, skb: Skb, forwarded: boolean): void;
+  // A lower device's packet taps (ptype_all, before its rx_handler): a frame its port hands a stacked device.
+  stackedLowerRecv(dev: SimLink, skb: Skb): void;
   // The lab's switch: a frame crossing the underlay segment from one host's interface to another's.
   segment(skb: Skb, from: SimLink, to: SimLink): void;
 

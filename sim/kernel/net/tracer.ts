@@ -298,6 +298,19 @@ export class Tracer implements DeviceTaps, Tracepoints {
     this.placeIfOnPath(skb, dev, (forwarded ? P.uplinkForwardsIn : P.uplinkTakes)[kindIndex(arpOpcode(skb.frame))]);
   }
 
+  /**
+   * A lower device took in a frame its port hands a stacked device (a macvlan, an ipvlan),
+   * seen by its taps before the port (ptype_all before rx_handler): its capture has the
+   * frame whatever the flow's path, as `tcpdump -i eth0` on the parent does; a hop where
+   * the path places it.
+   */
+  stackedLowerRecv(dev: SimLink, skb: Skb): void {
+    if (this.counted(skb)) return;
+    const at = this.placesFor(skb).uplinkTakes[kindIndex(arpOpcode(skb.frame))];
+    if (at.step !== undefined) this.record(skb, at, dev);
+    else if (this.pcaps) this.capture(dev, skb.frame, this.clock.now + skb.lag);
+  }
+
   /** A bridge device takes a frame addressed to it up to its host's stack. */
   private bridgeUp(br: SimLink, skb: Skb): void {
     this.placeIfOnPath(skb, br, this.placesFor(skb).bridgeUp[kindIndex(arpOpcode(skb.frame))]);

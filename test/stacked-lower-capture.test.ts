@@ -1,0 +1,108 @@
+/**
+ * A capture on a macvlan's parent sees the frames the macvlan takes: __netif_receive_skb_core
+ * delivers to the ptype_all taps (tcpdump) before the lower's rx_handler hands the frame to
+ * the macvlan. Shown by a host pinging a container on another host's macvlan network (a
+ * flow whose path has no step at the parent: the capture must have the frames all the same),
+ * and measured on the real kernel with a real macvlan and tcpdump on its parent.
+ */
+import { execFileSync, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { cnmlab } from './helpers/tshark';
+import { describeWith } from './helpers/env';
+import { runSim } from './helpers/run';
+import { devRecv } from '../sim/kernel/net/dev';
+import { Skb } from '../sim/kernel/net/skb';
+import { hostOf } from '../sim/model/world';
+
+const HOST_TO_MACVLAN = `name: host-to-macvlan
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker network create -d macvlan --subnet 198.51.100.0/24 --gateway 198.51.100.1 -o parent=eth0 mv
+  - r0: docker run -dit --name c0 --network mv --ip 198.51.100.20 alpine
+  - r1: ping -c 1 198.51.100.20
+`;
+
+/** Each frame of a capture as what it is: an ARP request or reply, an echo request or reply (IPv6 and IGMP left out). */
+function frames(pcap: string): string[] {
+  const out = execFileSync('tshark', ['-r', pcap, '-Y', 'arp || icmp', '-T', 'fields', '-e', 'arp.opcode', '-e', 'icmp.type'], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean).map((l) => {
+    const [arp, icmp] = l.split('\t');
+    return arp ? (arp === '1' ? 'arp request' : 'arp reply') : icmp === '8' ? 'echo request' : 'echo reply';
+  });
+}
+
+const BOTH_WAYS = ['arp request', 'arp reply', 'echo request', 'echo reply'];
+
+describe("the lower's port", () => {
+  test('looks a frame up once: the device layer asks it which macvlan a frame is for, and hands it that answer', async () => {
+    const { backend, model } = await runSim(HOST_TO_MACVLAN);
+    const c0 = Object.values(hostOf(model.world, 'r0').containers).find((c) => c.name === 'c0')!;
+    const eth0 = backend.kernel.netns('r0', 'r0').links.get('eth0')!;
+    const macvlan = backend.kernel.netns('r0', c0.sandbox).links.get('eth0')!;
+    const port = eth0.rxHandler!;
+    // A frame to the macvlan's MAC from r1's eth0: the port's claim names the macvlan itself.
+    const frame = new Uint8Array(60);
+    frame.set(macvlan.mac.split(':').map((x) => parseInt(x, 16)), 0);
+    frame.set([0x02, 0, 0, 0, 0, 1, 0x08, 0x00], 6);
+    expect(port.claim(frame)).toBe(macvlan);
+    const lookup = jest.spyOn(port as unknown as { lookup(mac: string): unknown }, 'lookup');
+    const before = macvlan.rxPackets;
+    devRecv(backend.datapath, eth0, new Skb(frame, undefined, 'request'));
+    expect(macvlan.rxPackets).toBe(before + 1);
+    expect(lookup).toHaveBeenCalledTimes(1);
+  });
+});
+
+describeWith(['tshark'], false, "a capture on a macvlan's parent", () => {
+  test('has the frames the macvlan takes as well as those it sends, where the flow has no step at the parent', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-lowercap-'));
+    try {
+      const lab = path.join(dir, 'host-to-macvlan.yaml');
+      fs.writeFileSync(lab, HOST_TO_MACVLAN);
+      const r = cnmlab(['run', lab, '--pcap-dir', path.join(dir, 'pcaps')]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(frames(path.join(dir, 'pcaps', 'r0-r0-eth0.pcap'))).toEqual(BOTH_WAYS);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeWith(['ip', 'tcpdump', 'tshark', 'ping'], true, "a capture on a macvlan's parent on the real kernel", () => {
+  test('has the frames the macvlan takes (tcpdump -p on the parent, a peer pinging the macvlan)', async () => {
+    const tag = `lowcap${process.pid}`;
+    const [peer, host, box] = ['a', 'b', 'c'].map((n) => `${tag}${n}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-lowercap-'));
+    const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+    try {
+      for (const n of [peer, host, box]) ip('netns', 'add', n);
+      ip('-n', peer, 'link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host);
+      ip('-n', peer, 'addr', 'add', '10.5.0.11/24', 'dev', 'a0');
+      ip('-n', peer, 'link', 'set', 'a0', 'up');
+      ip('-n', host, 'link', 'set', 'eth0', 'up');
+      ip('-n', host, 'link', 'add', 'm0', 'link', 'eth0', 'type', 'macvlan', 'mode', 'bridge');
+      ip('-n', host, 'link', 'set', 'm0', 'netns', box);
+      ip('-n', box, 'addr', 'add', '10.5.0.20/24', 'dev', 'm0');
+      ip('-n', box, 'link', 'set', 'm0', 'up');
+      const pcap = path.join(dir, 'eth0.pcap');
+      const dump = spawn('ip', ['netns', 'exec', host, 'tcpdump', '-p', '-U', '--immediate-mode', '-c', '4', '-i', 'eth0', '-w', pcap, 'arp or icmp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // tcpdump says it is listening once its socket is bound.
+      await new Promise<void>((resolve) => dump.stderr.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); }));
+      const exited = new Promise((resolve) => dump.on('exit', resolve));
+      expect(spawnSync('ip', ['netns', 'exec', peer, 'ping', '-c', '1', '-W', '2', '10.5.0.20']).status).toBe(0);
+      // tcpdump leaves by itself once it has written its 4 frames; were one missing, it is stopped after a while.
+      const stop = setTimeout(() => dump.kill('SIGINT'), 5000);
+      await exited;
+      clearTimeout(stop);
+      expect(frames(pcap)).toEqual(BOTH_WAYS);
+    } finally {
+      for (const n of [box, host, peer]) spawnSync('ip', ['netns', 'del', n]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30000);
+});
