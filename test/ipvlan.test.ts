@@ -15,6 +15,7 @@ import { cnmlab } from './helpers/tshark';
 import { REPO } from './helpers/env';
 import { IPVLAN_STEP } from '../sim/trace/paths/ipvlan';
 import { classifyPath } from '../sim/trace/path';
+import { pathOf } from '../sim/trace/paths';
 import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
 import { parseScenario } from '../sim/scenario/load';
@@ -155,7 +156,13 @@ describe('ipvlan in l3 mode (sim)', () => {
     await backend.settle();
     expect(ping.stdout).toContain('2 packets received');
     const flow = session.trace().flows.filter((f) => f.kind === 'icmp-echo').pop()!;
-    expect(classifyPath(flow).kind).toBe('ipvlan');
+    // The l3 network's path model, in l3's words: the host routes it, the container asks no ARP.
+    expect(flow.path).toBe('ipvlan-l3');
+    expect(classifyPath(flow).kind).toBe('ipvlan-l3');
+    const steps = pathOf(flow).steps;
+    expect(steps.find((st) => st.step === IPVLAN_STEP.send)!.says).toMatch(/l3 mode \(NOARP, `default dev eth0`\): no ARP of its own/);
+    expect(steps.find((st) => st.step === IPVLAN_STEP.parent)!.says).toMatch(/^the host's namespace routes the packet/);
+    expect(steps.map((st) => st.says).join(' ')).not.toMatch(/\bl2\b/);
     const echo = flow.hops.filter((h) => h.dir === 'request' && h.layers.some((l) => l.proto === 'icmp')).slice(0, 5);
     const { send, parent, underlay, parentIn, deliver } = IPVLAN_STEP;
     expect(echo.map((h) => `${h.step} ${h.host}/${h.device} ${h.event}`)).toEqual([
@@ -168,6 +175,30 @@ describe('ipvlan in l3 mode (sim)', () => {
     // The ARP on the wire is the hosts' own, for each other's addresses; none asks for a container's.
     const arpTargets = flow.hops.filter((h) => h.event === 'arp-request').map((h) => `${h.host}/${h.netns} ${h.layers.find((l) => l.proto === 'arp')?.['arp.dst.proto_ipv4']}`);
     expect(arpTargets.every((t) => t === 'r0/r0 198.51.100.11' || t === 'r1/r1 198.51.100.10' || t === 'underlay/underlay 198.51.100.11' || t === 'underlay/underlay 198.51.100.10')).toBe(true);
+  });
+
+  test("edges, as ipvlan_core.c has them: to its host's own address the host's stack takes it by lo (RTN_LOCAL is accepted) and, with no route back, the ping is lost; to the subnet's broadcast the frame goes to its own MAC (NOARP before broadcast in arp_constructor) and the host asks for it on eth0", async () => {
+    const { result, backend } = await runSim(`name: l3-edges
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker network create -d ipvlan -o ipvlan_mode=l3 --subnet 10.9.1.0/24 -o parent=eth0 iv
+  - r0: docker run -dit --name c0 --network iv --ip 10.9.1.20 alpine
+  - c0: ping -c 1 -W 1 198.51.100.10
+  - c0: ping -c 1 -W 1 10.9.1.255
+`);
+    expect(result.steps.slice(2).map((st) => st.stdout.match(/\d+ packets received/)?.[0])).toEqual(['0 packets received', '0 packets received']);
+    const [own, broadcast] = backend.flows().filter((f) => f.kind === 'icmp-echo');
+    const where = (f: typeof own) => f.hops.map((h) => `${h.host}/${h.netns === h.host ? h.host : 'c'}/${h.device} ${h.event}`);
+    // The host's stack took the request on lo (no drop, no "not modelled"); its answer had no route to 10.9.1.20.
+    expect(where(own)).toEqual(['r0/c/eth0 send', 'r0/r0/lo send']);
+    expect(own.hops[1].layers.find((l) => l.proto === 'ip')).toMatchObject({ 'ip.src': '10.9.1.20', 'ip.dst': '198.51.100.10', 'ip.ttl': 64 });
+    // The broadcast: to the container's own MAC, then the host's ARP for it (the on-link guess of a lookup with no route).
+    const eth = broadcast.hops[0].layers.find((l) => l.proto === 'eth')!;
+    expect(eth['eth.dst']).toBe(eth['eth.src']);
+    expect(where(broadcast)[1]).toBe('r0/r0/eth0 arp-request');
+    expect(broadcast.hops[1].layers.find((l) => l.proto === 'arp')).toMatchObject({ 'arp.dst.proto_ipv4': '10.9.1.255' });
   });
 
   test("the kernel: an l3 port's ipvlans are NOARP and show mode l3; a device made in l3 sets its port's mode for all", () => {

@@ -2,7 +2,9 @@
  * Docker's ipvlan driver in `cnmlab compare`: an ipvlan network (l2) on each host's eth0 (two
  * local networks, one subnet, the addresses given so the two daemons do not hand out the same
  * one), a container on each. No control plane, and nothing for the switch to learn: the
- * containers' frames carry their hosts' MACs.
+ * containers' frames carry their hosts' MACs. l3 mode has no part: across hosts its packets
+ * need each host's route to the other's container subnet, which libnetwork does not add and
+ * cnmlab models no command to add (a host's `ip route add`), so its ping would only be lost.
  */
 import { registerPart } from './index';
 import { ComparePart } from './part';

@@ -18,14 +18,14 @@
 import type { Datapath } from '../datapath';
 import { StackedPort } from './stacked_port';
 import type { IpvlanMode } from '../../plan/links/ipvlan';
-import { GROUP_CLAIMED, ResolvedRoute, RxClaim, SimLink, StackedDev } from '../objects';
+import { GROUP_CLAIMED, ResolvedRoute, RxClaim, SimLink, SimNetns, StackedDev } from '../objects';
 import { ipv4ToNumber } from '../../wire/addr';
 import { be16 } from '../../wire/bytes';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isMulticastEtherAddr } from '../../wire/ethernet';
 import { NetDeviceOps, devRecv, devXmit, later } from './dev';
 import { Skb } from './skb';
 import { resolvedNeigh, writeL2Header } from './neighbour';
-import { ipTransmit } from './ipv4/ip_output';
+import { ipTransmit, loopbackXmit } from './ipv4/ip_output';
 import { route } from './ipv4/route';
 import { registerStackedDevice, type StackedDevice } from './stacked';
 
@@ -127,8 +127,9 @@ function ipvlanNewlink(dev: SimLink, lower: SimLink, mode: IpvlanMode): void {
 /**
  * ipvlan_process_v4_outbound's route: looked up in the lower's namespace for the lower as
  * the output device (flowi4_oif). With no route at all, ip_route_output_key_hash takes the
- * destination as on the lower's link ("Apparently, routing tables are wrong"). A route by
- * another device, or to the host's own address, is not modelled here.
+ * destination as on the lower's link ("Apparently, routing tables are wrong"). An address of
+ * the host's own is RTN_LOCAL, which ipvlan_process_v4_outbound accepts: the host's stack
+ * takes it by lo. A route by another device is not modelled here.
  */
 function outboundRoute(lower: SimLink, dst: string): ResolvedRoute | string {
   const ns = lower.netns;
@@ -137,8 +138,8 @@ function outboundRoute(lower: SimLink, dst: string): ResolvedRoute | string {
     const src = lower.addrs[0]?.ip ?? '0.0.0.0';
     return { dev: lower, via: undefined, src, srcAddr: ipv4ToNumber(src), local: false, blackhole: undefined, nexthop: dst, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
   }
-  if (r.dev === lower && !r.local && !r.blackhole) return r;
-  return `an l3 ipvlan's packet to ${dst}, which ${ns.name}'s routes send ${r.local ? 'to its own stack' : r.blackhole ? 'to a blackhole' : `by ${r.dev.name}`}, not by ${lower.name}: not modelled`;
+  if (r.local || (r.dev === lower && !r.blackhole)) return r;
+  return `an l3 ipvlan's packet to ${dst}, which ${ns.name}'s routes send ${r.blackhole ? 'to a blackhole' : `by ${r.dev.name}`}, not by ${lower.name}: not modelled`;
 }
 
 /**
@@ -152,6 +153,7 @@ function l3Outbound(dp: Datapath, dev: SimLink, lower: SimLink, skb: Skb): void 
   if (f.length < ETHERNET_HEADER_LEN + 20 || be16(f, 12) !== ETHERTYPE_IPV4) return dp.trace.drop(skb, dev, 'ipvlan l3 sends IPv4 only here (ipvlan_process_outbound)');
   const r = outboundRoute(lower, l3Destination(f)!);
   if (typeof r === 'string') return dp.trace.drop(skb, dev, r);
+  if (r.local) return toHostStack(dp, lower.netns, r, skb);
   const n = resolvedNeigh(dp, lower.netns, r);
   // A copy: the frame the device sent stays as the trace saw it.
   const frame = dp.frames.alloc(f.length);
@@ -160,6 +162,21 @@ function l3Outbound(dp: Datapath, dev: SimLink, lower: SimLink, skb: Skb): void 
   out.lag = skb.lag;
   if (n) writeL2Header(out.frame, r, n.mac!);
   ipTransmit(dp, lower.netns, r, n, out);
+}
+
+/**
+ * A packet for an address of the host's own: ip_local_out by lo to the host's stack (which
+ * answers by its own routes: libnetwork gives the host none to the container's subnet, so
+ * the answer leaves by eth0 if at all, and no ipvlan port sees what its lower sends).
+ */
+function toHostStack(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb): void {
+  const frame = dp.frames.alloc(skb.frame.length);
+  frame.set(skb.frame);
+  // lo's blank Ethernet header, as a local send has it.
+  frame.fill(0, 0, 12);
+  const out = new Skb(frame, skb.flow, skb.dir, skb.note);
+  out.lag = skb.lag;
+  loopbackXmit(dp, ns, r, out);
 }
 
 const ipvlanOps: NetDeviceOps = {

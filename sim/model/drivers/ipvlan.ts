@@ -53,6 +53,11 @@ function joinIpvlan(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRou
   ep.state = advance(endpointMachine, ep.state, 'JOIN');
 }
 
+/** The path model of a packet on the network, by its mode (sim/trace/paths/ipvlan.ts). */
+function ipvlanPathOf(net: Network): string {
+  return net.options.ipvlan_mode === 'l3' ? 'ipvlan-l3' : 'ipvlan';
+}
+
 /** The kernel's ipvlan (CONFIG_IPVLAN), probed as libnetwork makes one: on a lower device (a veth of the probe's own). */
 const IPVLAN_FEATURE: KernelFeature = {
   name: 'ipvlan', what: 'ipvlan devices', config: 'CONFIG_IPVLAN',
@@ -65,6 +70,9 @@ const CREATES_IPVLAN = /^docker\s+network\s+create\s.*(-d|--driver)(\s+|=)ipvlan
 export const ipvlanDriver = stackedDriver(IPVLAN, {
   create: createIpvlanNetwork,
   join: joinIpvlan,
+  // The port's mode decides the path: in l3 the host's namespace routes what no sibling holds, to the segment or beyond.
+  pathOn: (_world, net) => ipvlanPathOf(net),
+  outsideWay: (_world, _host, net) => (net.options.ipvlan_mode === 'l3' ? { path: ipvlanPathOf(net), peers: [], spots: [] } : undefined),
   needs: (commands) => ({ programs: [], kernel: commands.some((c) => CREATES_IPVLAN.test(c.trim())) ? [IPVLAN_FEATURE] : [] }),
 });
 

@@ -83,10 +83,18 @@ function loopbackSend(dp: Datapath, ns: SimNetns, r: ResolvedRoute, repr: Ipv4Re
   const frame = emitEthernet({ src: ZERO_MAC, dst: ZERO_MAC, ethertype: ETHERTYPE_IPV4 }, emitIpv4(repr, payload));
   const skb = new Skb(frame, flow, dir);
   skb.lag = lag;
+  return loopbackXmit(dp, ns, r, skb);
+}
+
+/**
+ * ip_local_out on a local route: past OUTPUT and POSTROUTING, out of lo and back in to the
+ * namespace's own stack. `skb` is a frame with lo's blank Ethernet header.
+ */
+export function loopbackXmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb): string | undefined {
   if (!localOut(dp, ns, r, skb, ETHERNET_HEADER_LEN)) return SEND_NOT_PERMITTED;
   // loopback_xmit counts the frame once, as sent and as received (lo's `ifconfig`, `ip -s`).
   r.dev.txPackets++;
-  r.dev.txBytes += frame.length;
+  r.dev.txBytes += skb.frame.length;
   countRx(r.dev, skb);
   xmitTaps(dp, r.dev, skb);
   later(dp, skb, dp.delays.stack, dp.localInputTask, r.dev);
