@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { measureCold } from './bench/cold.bench';
+import { measureCold, selectColdCases } from './bench/cold.bench';
 import { REPO } from './helpers/env';
 
 const hasTools = fs.existsSync('/usr/bin/time') && fs.existsSync('/usr/bin/timeout');
@@ -45,4 +45,12 @@ function outOfMemoryCheckout(dir: string): string {
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+});
+
+test('CNMLAB_BENCH_COLD chooses the cases whose name holds a word, and names a word that chooses none', () => {
+  const cases = [{ name: 'cold: seed lab + flood `ping -f -q -c 1`, sim', args: [], runs: 1 }, { name: 'cold: `cnmlab run` of the seed lab, sim', args: [], runs: 1 }];
+  expect(selectColdCases(cases, undefined)).toEqual({ cases, unmatched: [] });
+  expect(selectColdCases(cases, 'flood')).toEqual({ cases: [cases[0]], unmatched: [] });
+  expect(selectColdCases(cases, 'flood,seed lab')).toEqual({ cases, unmatched: [] });
+  expect(selectColdCases(cases, 'flood,swarm')).toEqual({ cases: [cases[0]], unmatched: ['swarm'] });
 });

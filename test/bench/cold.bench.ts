@@ -157,6 +157,17 @@ export function measureCold(cases: ColdCase[], opts: { repo: string; baseline?: 
   return { results, measured, alone };
 }
 
+/**
+ * CNMLAB_BENCH_COLD=word,…: only the cases whose name holds one of the words (the rows one is
+ * working on); every case when unset. A word no name holds is `unmatched`: the bench refuses
+ * it rather than measure nothing and print a table of no rows.
+ */
+export function selectColdCases(all: ColdCase[], spec: string | undefined): { cases: ColdCase[]; unmatched: string[] } {
+  const words = spec?.split(',').filter((w) => w) ?? [];
+  if (words.length === 0) return { cases: all, unmatched: [] };
+  return { cases: all.filter((c) => words.some((w) => c.name.includes(w))), unmatched: words.filter((w) => !all.some((c) => c.name.includes(w))) };
+}
+
 export async function benchCold(): Promise<BenchResult[]> {
   if (!fs.existsSync(TIME) || !fs.existsSync(TIMEOUT)) return [{ name: `cold: skipped (needs ${TIME} and ${TIMEOUT})`, value: 0, unit: '' }];
   const repo = path.resolve(__dirname, '..');
@@ -171,8 +182,8 @@ export async function benchCold(): Promise<BenchResult[]> {
     const flood = (count: number) => write(`flood-${count}.yaml`, floodYaml(count));
     const seed = path.join(repo, 'scenarios', 'overlay-standalone.yaml');
     const firstStep = 'cold: one host, one step (`ip link`), sim';
-    const floodOne = 'cold: seed lab + `ping -f -q -c 1`, sim';
-    const floodMany = 'cold: seed lab + `ping -f -q -c 100000`, sim';
+    const floodOne = 'cold: seed lab + flood `ping -f -q -c 1`, sim';
+    const floodMany = 'cold: seed lab + flood `ping -f -q -c 100000`, sim';
     const all: ColdCase[] = [
       // First, so that node alone is measured beside it: the difference is what a run pays before and through its first step.
       { name: firstStep, args: ['run', write('first-step.yaml', FIRST_STEP_YAML)], runs: 7 },
@@ -182,9 +193,11 @@ export async function benchCold(): Promise<BenchResult[]> {
       { name: floodOne, args: ['run', flood(1)], runs: 5 },
       { name: floodMany, args: ['run', flood(FLOOD)], runs: 5 },
     ];
-    // CNMLAB_BENCH_COLD=word,…: only the cases whose name holds one of the words (the rows one is working on).
-    const words = process.env.CNMLAB_BENCH_COLD?.split(',').filter((w) => w);
-    const cases = words?.length ? all.filter((c) => words.some((w) => c.name.includes(w))) : all;
+    const { cases, unmatched } = selectColdCases(all, process.env.CNMLAB_BENCH_COLD);
+    if (unmatched.length) {
+      const why = `CNMLAB_BENCH_COLD: no case's name holds ${unmatched.map((w) => `'${w}'`).join(', ')} (the cases: ${all.map((c) => c.name).join('; ')})`;
+      return [{ name: 'cold: no case chosen', value: NaN, unit: `failed: ${why}`, failed: why }];
+    }
     const { results, measured, alone } = measureCold(cases, { repo, baseline, scratch, alone: true });
     results.unshift({ name: `cold: figures in CPU seconds (user + system) on ${machine()}`, value: os.cpus().length, unit: 'cores' });
     // Module loading, the bundle's compilation (or its code cache), the scenario's parse, the
