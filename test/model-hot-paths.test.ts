@@ -12,8 +12,12 @@
 import { Model } from '../sim/model/model';
 import { dockerStep } from '../sim/docker/session';
 import { isDraft } from 'immer';
-import { allNetworks, findNetwork, lookUpNetwork, swarmNetworksRead } from '../sim/model/tx';
+import { allNetworks, fieldOf, findNetwork, lookUpNetwork, swarmNetworksRead, Tx } from '../sim/model/tx';
 import { createSwarmNetwork } from '../sim/model/drivers/overlay';
+import { runContainer } from '../sim/model/containers';
+import { createNetwork } from '../sim/model/networks';
+import { ensureGwbridge } from '../sim/model/swarm';
+import { gwbridgeOf } from '../sim/model/endpoints';
 import { endpointOf, endpointsOf, hostOf, instanceHosts, instanceOf, Ipam, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
 
 function swarmWithNetworks(): Model {
@@ -119,6 +123,64 @@ test('swarmNetworksRead gives the networks as the step began, undrafted, and tho
     expect(again.ipam.subnet).not.toBe(made.ipam.subnet);
     expect(again.vni).toBe(made.vni + 1);
   });
+});
+
+test('fieldOf reads a field as the step stands, undrafted: the original, the value the step put there, or the draft the step made', () => {
+  const model = swarmWithNetworks();
+  model.change((tx) => {
+    const h = tx.host('h1');
+    const was = hostOf(tx.before, 'h1').namespaces;
+    expect(fieldOf(h, 'namespaces')).toBe(was);
+    h.namespaces = [...was, 'x'];
+    expect(fieldOf(h, 'namespaces')).toEqual([...was, 'x']);
+    expect(isDraft(fieldOf(h, 'localNetworks'))).toBe(false);
+    const locals = h.localNetworks;
+    expect(isDraft(locals)).toBe(true);
+    expect(fieldOf(h, 'localNetworks')).toBe(locals);
+    expect(fieldOf(hostOf(tx.before, 'h1'), 'underlay')).toBe('198.51.100.11');
+  });
+});
+
+/** The names of the records a step drafted among a host's local networks and the swarm's networks (immer copies each at the step's end). */
+function draftedNetworks(tx: Tx, host: string): string[] {
+  const locals = fieldOf(tx.host(host), 'localNetworks');
+  const names = Object.keys(locals).filter((id) => isDraft(fieldOf(locals, id))).map((id) => fieldOf(locals, id).name);
+  const shards = fieldOf(fieldOf(tx.w, 'swarm')!, 'networks');
+  for (let i = 0; i < shards.length; i++) {
+    const shard = fieldOf(shards, i);
+    if (shard) for (const id in shard) if (isDraft(fieldOf(shard, id))) names.push(fieldOf(shard, id).name);
+  }
+  return names.sort();
+}
+
+test('a step drafts only the networks it writes: a docker run its own and docker_gwbridge, not the bridge\'s options; a network create and a new docker_gwbridge none', () => {
+  const model = swarmWithNetworks();
+  const run = (tx: Tx, name: string, network?: string) => runContainer(tx, 'h1', { name, image: 'busybox', command: [], network, aliases: [], autoRemove: false, interactive: false });
+  model.change((tx) => {
+    run(tx, 'b1');
+    const locals = tx.host('h1').localNetworks;
+    const bridge = Object.keys(locals).find((id) => fieldOf(locals, id).name === 'bridge')!;
+    expect(isDraft(locals[bridge])).toBe(true);
+    expect(isDraft(fieldOf(locals[bridge], 'options'))).toBe(false);
+    expect(draftedNetworks(tx, 'h1')).toEqual(['bridge']);
+  });
+  model.change((tx) => {
+    run(tx, 'o1', 'net5');
+    expect(draftedNetworks(tx, 'h1')).toEqual(['docker_gwbridge', 'net5']);
+  });
+  model.change((tx) => {
+    createNetwork(tx, 'h0', { name: 'net40', driver: 'overlay', attachable: true, internal: false, options: {}, labels: {} });
+    expect(draftedNetworks(tx, 'h0')).toEqual([]);
+  });
+  model.change((tx) => {
+    const made = ensureGwbridge(tx, 'h2');
+    expect(gwbridgeOf(tx, 'h2')).toBe(made);
+    const locals = fieldOf(tx.host('h2'), 'localNetworks');
+    expect(Object.keys(locals).filter((id) => isDraft(fieldOf(locals, id)))).toEqual([]);
+  });
+  // What the steps wrote is in the world.
+  expect(Object.values(hostOf(model.world, 'h1').containers).map((c) => [c.name, c.state]).sort()).toEqual([['b1', 'running'], ['o1', 'running']]);
+  expect(swarmNetworks(model.world.swarm).some((n) => n.name === 'net40')).toBe(true);
 });
 
 /**

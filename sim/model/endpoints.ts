@@ -4,7 +4,7 @@ import { macFromIpv4 } from '../wire/addr';
 import { allocate, claim, prefixLengthOf, release } from './ipam';
 import { advance, endpointMachine, initialState } from './machines';
 import { driverOf } from './drivers';
-import { Tx } from './tx';
+import { fieldOf, Tx } from './tx';
 import { DaemonRefusal } from './refusal';
 import { Endpoint, endpointOf, GWBRIDGE, hostOf, Network, shardDelete, shardSet } from './world';
 import { hexId, swarmId } from './ids';
@@ -68,5 +68,7 @@ export function gwbridgeOf(tx: Tx, host: string): Draft<Network> | undefined {
   // Found in the step's base world without drafting every local network; made in this step otherwise.
   const before = Object.values(hostOf(tx.before, host)?.localNetworks ?? {}).find((n) => n.name === GWBRIDGE);
   const locals = tx.host(host).localNetworks;
-  return before ? locals[before.id] : Object.values(locals).find((n) => n.name === GWBRIDGE);
+  // The others are read, not drafted: only the one found is written.
+  const id = before?.id ?? Object.keys(locals).find((k) => fieldOf(locals, k).name === GWBRIDGE);
+  return id === undefined ? undefined : locals[id];
 }

@@ -3,7 +3,7 @@ import { WORKER_CANNOT } from './swarm';
 import { NetworkSpec } from './drivers/driver';
 import { driverNamed, driverOf } from './drivers';
 import { advance, networkMachine } from './machines';
-import { allNetworks, findNetwork, Tx, visibleNetworks } from './tx';
+import { allNetworksRead, findNetwork, Tx, visibleNetworks } from './tx';
 import { DaemonRefusal, NoSuchObject } from './refusal';
 import { endpointsOf, Network, shardDelete, swarmNetwork } from './world';
 import { ipv4ToNumber, parseCidr } from '../wire/addr';
@@ -19,7 +19,7 @@ export function createNetwork(tx: Tx, host: string, req: CreateRequest): Network
   const driver = driverNamed(req.driver);
   if (!driver?.create) throw new DaemonRefusal(`plugin "${req.driver}" not found`);
   driver.admit?.(tx, host);
-  if (allNetworks(tx.w, host).some((n) => n.name === req.name)) throw new DaemonRefusal(`network with name ${req.name} already exists`);
+  if (allNetworksRead(tx, host).some((n) => n.name === req.name)) throw new DaemonRefusal(`network with name ${req.name} already exists`);
   return driver.create(tx, host, req);
 }
 

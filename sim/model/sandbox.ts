@@ -3,7 +3,7 @@
  * of an endpoint's veth pair, and the embedded resolver's resolv.conf.
  */
 import { Draft, isDraft, original } from 'immer';
-import { Tx } from './tx';
+import { fieldOf, Tx } from './tx';
 import { Endpoint, Host, HostsWhere, World } from './world';
 
 /**
@@ -11,8 +11,9 @@ import { Endpoint, Host, HostsWhere, World } from './world';
  * element's read through one): the lists are replaced whole, never changed in place, so a
  * draft of one is its original.
  */
-function unchanged(list: string[]): readonly string[] {
-  return isDraft(list) ? original(list)! : list;
+function unchanged(h: Draft<Host>, list: 'namespaces' | 'netnsFiles'): readonly string[] {
+  const value = fieldOf(h, list);
+  return isDraft(value) ? original(value)! : value;
 }
 
 export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
@@ -24,7 +25,7 @@ export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
  */
 export function addNamespace(tx: Tx, host: string, netns: string): void {
   const h = tx.host(host);
-  const namespaces = unchanged(h.namespaces), files = unchanged(h.netnsFiles);
+  const namespaces = unchanged(h, 'namespaces'), files = unchanged(h, 'netnsFiles');
   if (!namespaces.includes(netns)) h.namespaces = [...namespaces, netns];
   // A file the collector has not removed yet is taken over (osl createNamespaceFile removes it from the garbage list).
   if (!files.includes(netns)) h.netnsFiles = [...files, netns];
@@ -44,7 +45,7 @@ export function addNamespace(tx: Tx, host: string, netns: string): void {
  */
 export function delNamespace(tx: Tx, host: string, netns: string): void {
   const h = tx.host(host);
-  h.namespaces = unchanged(h.namespaces).filter((n) => n !== netns);
+  h.namespaces = unchanged(h, 'namespaces').filter((n) => n !== netns);
   tx.emit({ op: 'netns.del', host, netns });
 }
 
@@ -73,8 +74,8 @@ export function netnsGcWaiting(w: World): readonly string[] {
 
 /** A tick of the collector: the files of destroyed namespaces go. */
 export function netnsGc(h: Draft<Host>): void {
-  const namespaces = unchanged(h.namespaces);
-  h.netnsFiles = unchanged(h.netnsFiles).filter((n) => namespaces.includes(n));
+  const namespaces = unchanged(h, 'namespaces');
+  h.netnsFiles = unchanged(h, 'netnsFiles').filter((n) => namespaces.includes(n));
 }
 
 /** A veth pair made in the host namespace; its container end moved into the sandbox as ep.ifname with the endpoint's address. */

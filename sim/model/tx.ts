@@ -18,6 +18,9 @@ export interface DaemonWait {
   why: string;
 }
 
+/** Each run's underlay addresses by host name (Tx.underlayOf), keyed by the run's host list. */
+const underlaysOfRun = new WeakMap<readonly string[], Map<string, string>>();
+
 export class Tx {
   readonly ops: PlanOp[] = [];
 
@@ -48,8 +51,17 @@ export class Tx {
 
   /** A host's underlay address (fixed for the whole scenario), read without drafting the host. */
   underlayOf(name: string): string {
-    const h = hostOf(this.before, name) ?? this.host(name);
-    return h.underlay;
+    // Asked once per peer entry a step emits (a node joining a big swarm's ingress asks for every
+    // other node's): kept by host name beside the scenario's host list, which no step replaces.
+    const hosts = this.before.hostOrder;
+    let underlays = underlaysOfRun.get(hosts);
+    if (!underlays) underlaysOfRun.set(hosts, (underlays = new Map()));
+    let underlay = underlays.get(name);
+    if (underlay === undefined) {
+      underlay = (hostOf(this.before, name) ?? this.host(name)).underlay;
+      underlays.set(name, underlay);
+    }
+    return underlay;
   }
 
   private rngState?: Rng;
@@ -87,6 +99,16 @@ export class Tx {
 }
 
 /**
+ * A field of a draft as it stands, for reading only: a read through immer's draft drafts the
+ * value read (a proxy, and a copy of its holder at the end of the step), which a step that only
+ * reads wastes. The value is the step's own draft where the step drafted it already, its new
+ * value where the step replaced it, the original otherwise: never write through it.
+ */
+export function fieldOf<T extends object, K extends keyof T & (string | number)>(o: T, key: K): T[K] {
+  return isDraft(o) ? (Reflect.getOwnPropertyDescriptor(o, key)?.value as T[K]) : o[key];
+}
+
+/**
  * A host's local networks, to read what a network keeps for life (name, subnet): as the step
  * began (reading a draft copies it), or as made in this step. Keys come from the draft, so
  * networks made or removed in this step count.
@@ -99,11 +121,21 @@ export function localNetworksRead(tx: Tx, host: string): Network[] {
 
 /** The swarm's networks, to read what a network keeps for life (subnet, VNI), as localNetworksRead reads a host's. */
 export function swarmNetworksRead(tx: Tx): Network[] {
-  const drafts = tx.w.swarm?.networks ?? [];
+  const swarm = fieldOf(tx.w, 'swarm');
+  const shards = swarm ? fieldOf(swarm, 'networks') : [];
   const before = tx.before.swarm?.networks;
   const all: Network[] = [];
-  for (const shard of drafts) if (shard) for (const id in shard) all.push((before && swarmNetwork({ networks: before }, id)) || (shard[id] as Network));
+  for (let i = 0; i < shards.length; i++) {
+    const shard = fieldOf(shards, i);
+    if (shard) for (const id in shard) all.push((before && swarmNetwork({ networks: before }, id)) || (fieldOf(shard, id) as Network));
+  }
   return all;
+}
+
+/** allNetworks as the step stands, to read what a network keeps for life (its name, its subnet): nothing drafted. */
+export function allNetworksRead(tx: Tx, host: string): Network[] {
+  const state = tx.host(host).nodeState;
+  return [...localNetworksRead(tx, host), ...(state !== 'inactive' && state !== 'left' ? swarmNetworksRead(tx) : [])];
 }
 
 /** Every network a host can see: its local ones and the swarm's. */

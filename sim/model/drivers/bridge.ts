@@ -9,7 +9,7 @@ import { newIpam, prefixLengthOf } from '../ipam';
 import { advance, endpointMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
-import { localNetworksRead, Tx } from '../tx';
+import { fieldOf, localNetworksRead, Tx } from '../tx';
 import { seedFromName } from '../ids';
 import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
 import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
@@ -51,7 +51,7 @@ export function joinBridge(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, def
   const hostVeth = tx.vethName(), ctrVeth = tx.vethName();
   ep.peerIfname = hostVeth;
   // dockerd's --mtu (the default bridge's com.docker.network.driver.mtu): both ends of the veth take it.
-  const mtu = Number(net.options['com.docker.network.driver.mtu'] ?? 1500);
+  const mtu = Number(fieldOf(net, 'options')['com.docker.network.driver.mtu'] ?? 1500);
   const custom = mtu !== 1500 ? { mtu } : {};
   tx.emit(
     { op: 'link.add', host, netns: host, name: hostVeth, txqueuelen: 0, kind: { type: 'veth', peer: ctrVeth }, ...custom },
