@@ -55,13 +55,13 @@ function contents(view: ClusterView | undefined) {
 const keys = (entries: ClusterTableEntry[]) => entries.map(entryKey);
 
 describe('ClusterReader along a swarm\'s life', () => {
-  const reads: { world: World; view: ClusterView | undefined }[] = [];
+  const reads: { world: World; view: ClusterView | undefined; changed: readonly ClusterNetwork[] | undefined; count: number }[] = [];
 
   beforeAll(async () => {
     const read = ClusterReader.prototype.read;
     const spy = jest.spyOn(ClusterReader.prototype, 'read').mockImplementation(function (this: ClusterReader, world: World) {
       const view = read.call(this, world);
-      reads.push({ world, view });
+      reads.push({ world, view, changed: this.changedNetworks, count: this.networkCount });
       return view;
     });
     const s = parseScenario('cluster-life.yaml', LIFE);
@@ -73,6 +73,30 @@ describe('ClusterReader along a swarm\'s life', () => {
   test('every view read from the step\'s changes is the one a fresh reader makes of the world', () => {
     expect(reads.length).toBeGreaterThan(20);
     for (const { world, view } of reads) expect(contents(view)).toEqual(contents(clusterView(world)));
+  });
+
+  test('the networks the reader says changed are every network whose view is not the last read\'s, in the view\'s order', () => {
+    let named = 0;
+    for (let i = 1; i < reads.length; i++) {
+      const before = reads[i - 1].view?.networks ?? [], after = reads[i].view?.networks ?? [];
+      const { changed, count } = reads[i];
+      expect(count).toBe(after.length);
+      if (changed === undefined) {
+        // The same list: every network the same view as before.
+        expect(after).toEqual(before);
+        after.forEach((net, j) => expect(net).toBe(before[j]));
+        continue;
+      }
+      const lastById = new Map(before.map((n) => [n.id, n] as const));
+      const differing = after.filter((n) => lastById.get(n.id) !== n);
+      // Those it names are in the view, in its order; among them every one that differs.
+      const positions = changed.map((n) => after.indexOf(n));
+      expect(positions.every((p) => p >= 0)).toBe(true);
+      expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+      for (const net of differing) expect(changed).toContain(net);
+      named += changed.length;
+    }
+    expect(named).toBeGreaterThan(5);
   });
 
   test('the views saw the swarm grow, a node leave and the networks change', () => {

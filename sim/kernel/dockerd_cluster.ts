@@ -109,6 +109,19 @@ export class Random {
   }
 }
 
+/** A bulk sync to make: to whom, and the networks it covers (a join's: every network the two share). */
+interface BulkSync {
+  peer: NodeAgent;
+  networks?: ClusterNetwork[];
+  joining?: string;
+}
+
+/** Bulk syncs made in turn, each asked for when its turn comes. */
+interface BulkSyncs {
+  readonly length: number;
+  at(i: number): BulkSync | undefined;
+}
+
 /** One node's daemon: its memberlist and NetworkDB state, and (on a worker) its session. */
 interface NodeAgent {
   node: ClusterNode;
@@ -228,9 +241,13 @@ export class DockerdCluster {
   private readonly agents = new Map<string, NodeAgent>();
   private readonly reader = new ClusterReader();
   private view?: ClusterView;
-  /** The view's networks by id, and as it lists them (the last step's, until the next observe). */
+  /** The view's networks by id (the last step's, until the next observe). */
   private readonly networks = new Map<string, ClusterNetwork>();
-  private networkList: readonly ClusterNetwork[] = [];
+  /** The view's networks as it lists them. */
+  private get networkList(): readonly ClusterNetwork[] {
+    return this.view?.networks ?? [];
+  }
+
   /** The view's live nodes and its live manager, read once per change of its nodes. */
   private live?: { hosts: string[]; alive: number; manager?: string };
   private readonly rnd: Random;
@@ -261,7 +278,7 @@ export class DockerdCluster {
    */
   observe(world: World): void {
     const view = this.reader.read(world);
-    const lastNodes = this.view?.nodes;
+    const lastView = this.view, lastNodes = lastView?.nodes;
     const nodesChanged = view?.nodes !== lastNodes;
     this.view = view;
     if (nodesChanged) {
@@ -301,10 +318,10 @@ export class DockerdCluster {
       this.unarmed.clear();
     }
     // Only the networks whose version changed are compared, entry by entry: creations in the
-    // view's order first, then deletions in the last view's order.
-    const before = this.networkList, now = view?.networks ?? [];
-    this.networkList = now;
-    if (now === before) return;
+    // view's order first, then deletions in the last view's order. The reader names the
+    // networks of the shards the step changed: a step costs those, not the list.
+    const changedNetworks = this.reader.changedNetworks;
+    if (changedNetworks === undefined) return;
     const created: ClusterTableEntry[] = [], deleted: ClusterTableEntry[] = [];
     const changes = new Map<string, ReturnType<typeof tableChanges>>();
     /** The nodes that joined (true) or left (false) a network, in the view's order. */
@@ -315,10 +332,7 @@ export class DockerdCluster {
       for (const host of joined) moves.push({ net: net!, host, joined: true });
     };
     let anyDeleted = false;
-    for (let i = 0; i < now.length; i++) {
-      // A network still at its place in the list is compared by identity first (no lookup).
-      const net = now[i];
-      if (before[i] === net) continue;
+    for (const net of changedNetworks) {
       const old = this.networks.get(net.id);
       if (old === net) continue;
       const change = tableChanges(old, net);
@@ -328,8 +342,8 @@ export class DockerdCluster {
       moved(old, net);
       this.networks.set(net.id, net);
     }
-    if (this.networks.size > now.length) {
-      const ids = new Set(now.map((n) => n.id));
+    if (this.networks.size > this.reader.networkCount) {
+      const ids = new Set(this.networkList.map((n) => n.id));
       for (const [id, old] of this.networks) {
         if (ids.has(id)) continue;
         const change = tableChanges(old, undefined);
@@ -340,7 +354,7 @@ export class DockerdCluster {
       }
     }
     // A docker run deletes nothing: the last view's networks are walked only when something went.
-    if (anyDeleted) for (const old of before) deleted.push(...(changes.get(old.id)?.deleted ?? []));
+    if (anyDeleted) for (const old of lastView?.networks ?? []) deleted.push(...(changes.get(old.id)?.deleted ?? []));
     // A node joins a network (its bulk syncs done) before it creates its entries there.
     for (const m of moves) {
       const agent = this.member(m.host);
@@ -580,11 +594,16 @@ export class DockerdCluster {
     this.armMemberlist(agent);
     if (!joined) return;
     const self = agent.node.host;
-    const peers = net.hosts.filter((h) => h !== self && this.member(h)?.node.alive).map((h) => this.member(h)!);
-    if (peers.length === 0) return;
+    const isPeer = (h: string) => h !== self && this.member(h)?.node.alive === true;
+    // Counted, and listed only when the trace keeps the first sync: a join of a big network would otherwise list every member for nothing.
+    let count = 0;
+    for (const h of net.hosts) if (isPeer(h)) count++;
+    if (count === 0) return;
+    let peers: BulkSync[] | undefined;
+    const syncs = { length: count, at: (i: number) => (peers ??= net.hosts.filter(isPeer).map((h) => ({ peer: this.member(h)!, joining: net.id })))[i] };
     const join = {};
     this.joinsSyncing.add(join);
-    this.syncInTurn(agent, peers.map((peer) => ({ peer, joining: net.id })), () => this.joinsSyncing.delete(join));
+    this.syncInTurn(agent, syncs, () => this.joinsSyncing.delete(join));
   }
 
   /** memberlist's gossip ticker, woken only while network events are queued and someone is there to hear them. */
@@ -694,7 +713,7 @@ export class DockerdCluster {
     const self = agent.node.host;
     const alive = (h: string) => h !== self && this.member(h)?.node.alive === true;
     let pending = this.networkList.filter((n) => n.members.has(self));
-    const syncs: { peer: NodeAgent; networks: ClusterNetwork[] }[] = [];
+    const syncs: BulkSync[] = [];
     while (pending.length > 0) {
       const net = pending.shift()!;
       const host = randomNodes(net.hosts, 2, this.below, alive)[0];
@@ -711,10 +730,10 @@ export class DockerdCluster {
    * most, before the next): each to its peer, covering the networks given or, for a join's,
    * every network the two share. Those the trace does not keep are counted as two (sync and answer).
    */
-  private syncInTurn(agent: NodeAgent, syncs: { peer: NodeAgent; networks?: ClusterNetwork[]; joining?: string }[], done?: () => void, from = 0): void {
+  private syncInTurn(agent: NodeAgent, syncs: BulkSyncs, done?: () => void, from = 0): void {
     // The trace keeps the first or none: asked again at once, it would say no to each of the rest as well (a big network's join has thousands).
     if (from < syncs.length && this.record.keeps('networkdb-bulk-sync', 2 * (syncs.length - from))) {
-      const { peer, networks, joining } = syncs[from];
+      const { peer, networks, joining } = syncs.at(from)!;
       const shared = networks ?? commonNetworks(this.networkList, agent.node.host, peer.node.host);
       let waited = false;
       const next = () => {

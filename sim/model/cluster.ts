@@ -211,8 +211,8 @@ export function tableChanges(old: ClusterNetwork | undefined, now: ClusterNetwor
   };
   const before = old.source.endpoints, after = now.source.endpoints;
   if (before === after && !moved) return { created, deleted };
-  for (let i = 0; i < Math.max(before.length, after.length); i++) {
-    if (before[i] === after[i] && !onMovedHost(before[i])) continue;
+  for (let i = 0, n = Math.max(before.length, after.length); i < n; i++) {
+    if (before[i] === after[i] && (moved === undefined || !onMovedHost(before[i]))) continue;
     const was = before[i] ?? {}, is = after[i] ?? {};
     const wasEntries: ClusterTableEntry[] = [], isEntries: ClusterTableEntry[] = [];
     for (const id in was) if (changed(was[id], is[id])) wasEntries.push(...tableEntries(old.source, was[id], old.members));
@@ -229,6 +229,13 @@ function sameEntry(a: ClusterTableEntry, b: ClusterTableEntry): boolean {
 
 const NO_NETWORKS: ClusterNetwork[] = [];
 
+interface NetworkShards {
+  shards: Shards<Network>;
+  views: ClusterNetwork[][];
+  count: number;
+  list?: ClusterNetwork[];
+}
+
 /**
  * Reads the view before every step of a run. immer keeps the identity of every network and
  * host shard a step did not change, so a step costs what it changed (one container's
@@ -240,17 +247,36 @@ export class ClusterReader {
   private readonly views = new WeakMap<Network, ClusterNetwork | undefined>();
   /** Each network's members as last read: the instances they were read from, each shard's hosts, and all of them. */
   private readonly lastMembers = new Map<string, { instances: Shards<unknown>; keys: string[][]; hosts: string[] }>();
-  /** The swarm's network shards last read, each shard's networks as the view lists them, and the list. */
-  private lastNetworks?: { shards: Shards<Network>; views: ClusterNetwork[][]; list: ClusterNetwork[] };
+  /** The swarm's network shards last read, each shard's networks as the view lists them, how many, and the list (made when first asked). */
+  private lastNetworks?: NetworkShards;
   private last?: { swarmNodes: string[]; hostShards: Shards<Host>; nodes: ClusterNode[]; byHost: Map<string, ClusterNode> };
+  /**
+   * What the last read changed in the list of networks: the networks of the shards whose
+   * version changed, in the view's order (a shard's unchanged networks keep their views), or
+   * undefined when the list is the read before's. Without a swarm, every read is a change.
+   */
+  changedNetworks: readonly ClusterNetwork[] | undefined = NO_NETWORKS;
+  /** How many networks the last read's view lists. */
+  networkCount = 0;
 
   read(w: World): ClusterView | undefined {
     const swarm = w.swarm;
     if (!swarm) {
       this.last = this.lastNetworks = undefined;
+      this.changedNetworks = NO_NETWORKS;
+      this.networkCount = 0;
       return undefined;
     }
-    return { nodes: this.nodes(w, swarm.nodes), networks: this.networks(swarm.networks) };
+    const nodes = this.nodes(w, swarm.nodes);
+    const networks = this.networks(swarm.networks);
+    this.networkCount = networks.count;
+    // The list is flattened from the shards' views when someone asks (a bulk sync, a push/pull): a step changes one shard.
+    return {
+      nodes,
+      get networks() {
+        return (networks.list ??= networks.views.flat());
+      },
+    };
   }
 
   /** A network's view; its members the same array as the last version's while they are the same hosts. */
@@ -291,12 +317,15 @@ export class ClusterReader {
     return hosts;
   }
 
-  /** The networks in shard order (as swarmNetworks lists them); the same array while no shard changed. */
-  private networks(shards: Shards<Network>): ClusterNetwork[] {
+  /** The networks in shard order (as swarmNetworks lists them); the same while no shard changed (changedNetworks says what did). */
+  private networks(shards: Shards<Network>): NetworkShards {
     const last = this.lastNetworks;
-    if (last?.shards === shards) return last.list;
+    this.changedNetworks = undefined;
+    if (last?.shards === shards) return last;
     let changed = !last || last.shards.length !== shards.length;
     const views: ClusterNetwork[][] = [];
+    const changedNetworks: ClusterNetwork[] = [];
+    let count = 0;
     for (let i = 0; i < shards.length; i++) {
       const shard = shards[i];
       if (!shard) {
@@ -306,16 +335,18 @@ export class ClusterReader {
       }
       if (last && shard === last.shards[i]) {
         views.push(last.views[i]);
+        count += last.views[i].length;
         continue;
       }
       changed = true;
-      views.push(Object.values(shard).map((net) => this.network(net)).filter((n): n is ClusterNetwork => n !== undefined));
+      const view = Object.values(shard).map((net) => this.network(net)).filter((n): n is ClusterNetwork => n !== undefined);
+      views.push(view);
+      count += view.length;
+      for (const net of view) changedNetworks.push(net);
     }
-    if (!changed && last) return last.list;
-    const list: ClusterNetwork[] = [];
-    for (const view of views) for (const net of view) list.push(net);
-    this.lastNetworks = { shards, views, list };
-    return list;
+    if (!changed && last) return last;
+    this.changedNetworks = changedNetworks;
+    return (this.lastNetworks = { shards, views, count });
   }
 
   private nodes(w: World, swarmNodes: string[]): ClusterNode[] {
