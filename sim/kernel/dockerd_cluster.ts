@@ -471,6 +471,17 @@ export class DockerdCluster {
     fn();
   };
 
+  /** Runs `fn(agent)` after `delayNs`, as `later` does, without a closure per call (a gossip ticker is armed at every step). */
+  private laterFor(delayNs: number, fn: (agent: NodeAgent) => void, agent: NodeAgent): void {
+    this.scheduled++;
+    this.dp.clock.call(delayNs, this.runScheduledFor, fn, agent);
+  }
+
+  private readonly runScheduledFor = (fn: (agent: NodeAgent) => void, agent: NodeAgent): void => {
+    this.scheduled--;
+    fn(agent);
+  };
+
   /** A timer that fires at `first`, then every `interval()`, while the agent is a member. */
   private every(agent: NodeAgent, first: number, interval: () => number, fire: () => void): void {
     const tick = () => {
@@ -612,8 +623,10 @@ export class DockerdCluster {
     agent.memberlistArmed = true;
     const now = this.dp.clock.now;
     const next = nextGossipTick(now, agent.memberlistPhase);
-    this.later(next - now, () => this.memberlistGossip(agent));
+    this.laterFor(next - now, this.memberlistGossipOf, agent);
   }
+
+  private readonly memberlistGossipOf = (agent: NodeAgent): void => this.memberlistGossip(agent);
 
   /** memberlist's gossip(): up to 3 random live members, each sent what the queue gives it (one transmission of each event). */
   private memberlistGossip(agent: NodeAgent): void {
@@ -674,8 +687,10 @@ export class DockerdCluster {
     agent.gossipArmed = true;
     const now = this.dp.clock.now;
     const next = nextGossipTick(now, agent.gossipPhase);
-    this.later(next - now, () => this.gossip(agent));
+    this.laterFor(next - now, this.gossipOf, agent);
   }
+
+  private readonly gossipOf = (agent: NodeAgent): void => this.gossip(agent);
 
   /** gossip(): per network, the queued events as one compound to up to 3 random members. */
   private gossip(agent: NodeAgent): void {
@@ -684,7 +699,9 @@ export class DockerdCluster {
     for (const [networkId, q] of agent.queued) {
       const net = this.networks.get(networkId);
       const { batch, rest } = gossipRound(q);
-      agent.queued.set(networkId, rest);
+      // A network whose events have gone their rounds leaves the queue (a Map's iteration goes on past a deleted entry).
+      if (rest.length === 0) agent.queued.delete(networkId);
+      else agent.queued.set(networkId, rest);
       if (!net || batch.length === 0) continue;
       const peers = this.randomMembers(agent, net.hosts, GOSSIP_NODES);
       // The round is under way: a packet the trace only counts arrives at once.
@@ -700,7 +717,6 @@ export class DockerdCluster {
         this.sendUdp(agent, peer, encryptedEnvelope(plaintextLength, this.rnd.bytes), flow, 'request');
       }
     }
-    for (const [id, q] of agent.queued) if (q.length === 0) agent.queued.delete(id);
     if (agent.queued.size > 0) this.armGossip(agent);
   }
 
