@@ -197,7 +197,7 @@ describe('architecture', () => {
     ['viz/report.ts', 'emu/names.ts', 'viz does not reach emu'],
     ['sim/trace/types.ts', 'fs', 'the sim core touches Node only through named adapters'],
     ['sim/model/ids.ts', 'child_process', 'the sim core touches Node only through named adapters'],
-    ['sim/runner/runner.ts', 'execa', 'the sim core touches Node only through named adapters'],
+    ['sim/runner/runner.ts', 'pcap-parser', 'the sim core touches Node only through named adapters'],
     ['lab/shell.ts', 'fs', 'the lab reaches no Node-only module (a browser page bundles it)'],
     ['lab/save.ts', 'sim/scenario/load.ts', 'the lab reaches no Node-only module (a browser page bundles it)'],
     ['sim/trace/table.ts', 'os', 'the lab reaches no Node-only module (a browser page bundles it)'],

@@ -109,7 +109,7 @@ export function folderOf(file: string): string {
 const isRepoFile = (m: string) => m.endsWith('.ts') || m.endsWith('.json');
 
 /** Node's own modules, and packages that only run on Node. */
-const NODE_ONLY_PACKAGES = new Set(['pcap-parser', 'execa']);
+const NODE_ONLY_PACKAGES = new Set(['pcap-parser']);
 export function isNodeOnly(module: string): boolean {
   const name = module.split('/')[0];
   return builtinModules.includes(name) || NODE_ONLY_PACKAGES.has(name);
