@@ -49,3 +49,39 @@ describe('a macvlan and an ipvlan network on one parent', () => {
     expect(out[11]).toEqual([125, 'docker: Error response from daemon: failed to create the macvlan port: device or resource busy.\n']);
   });
 });
+
+const ONE_STEP = `name: both-kinds-one-step
+hosts:
+  r0: {}
+steps:
+  - r0: docker network create -d macvlan --subnet 198.51.100.0/24 --gateway 198.51.100.1 -o parent=eth0 mv
+  - r0: docker network create -d ipvlan --subnet 198.51.101.0/24 --gateway 198.51.101.1 -o parent=eth0 iv
+  - r0: docker run -dit --name m0 --network mv alpine
+  - r0: docker stop m0
+  - r0: docker run -dit --name i0 --network iv alpine
+  - r0: docker stop i0
+  - r0: docker start m0 i0
+  - r0: docker rm -f m0
+  - r0: docker run -dit --name both --network mv alpine
+  - r0: docker stop both
+  - r0: docker network connect iv both
+  - r0: docker start both
+  - r0: docker ps -a
+`;
+
+describe('both kinds on one parent within one step', () => {
+  test('a start of two containers refuses the second kind after the first took the parent, and a container on both kinds fails to start', async () => {
+    const { result } = await runSim(ONE_STEP);
+    const out = result.steps.map((s) => [s.exitCode, s.stderr]);
+    // Each kind alone on the parent in turn: made, started and stopped.
+    expect(out.slice(0, 6)).toEqual(Array(6).fill([0, '']));
+    // m0 starts and holds eth0; i0, later in the same start, finds the port taken.
+    expect(result.steps[6].stdout).toBe('m0\n');
+    expect(out[6]).toEqual([1, 'Error response from daemon: failed to create the ipvlan port: device or resource busy\nError: failed to start containers: i0\n']);
+    expect(out[7]).toEqual([0, '']);
+    // A stopped container may be connected to both; its start joins mv first, then iv fails.
+    expect(out.slice(8, 11)).toEqual(Array(3).fill([0, '']));
+    expect(out[11]).toEqual([1, 'Error response from daemon: failed to create the ipvlan port: device or resource busy\nError: failed to start containers: both\n']);
+    expect([...result.steps[12].stdout.matchAll(/ {2}(Up|Exited)\b.* (\S+)\n/g)].map((m) => `${m[2]} ${m[1]}`)).toEqual(['both Exited', 'i0 Exited']);
+  });
+});

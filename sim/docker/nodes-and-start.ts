@@ -45,7 +45,16 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
         c.sandbox = c.sandboxId.slice(0, 12);
         c.sandboxState = initialState(sandboxMachine);
       }
-      startContainer(tx, c);
+      // docker/cli starts each container on its own: one that the daemon refuses is named
+      // at the end, the others start.
+      try {
+        startContainer(tx, c);
+      } catch (e) {
+        if (!(e instanceof DaemonRefusal)) throw e;
+        errors.push(`Error response from daemon: ${e.message}`);
+        failed.push(ref);
+        continue;
+      }
     }
     stdout += `${ref}\n`;
   }

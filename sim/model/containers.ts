@@ -194,10 +194,12 @@ const PIDS_BEFORE_INIT = 6;
 const PIDS_AFTER_INIT = 2;
 
 export function startContainer(tx: Tx, c: Draft<Container>): void {
+  const joining: Network[] = [];
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
     if (n.ip) checkRequestedAddress(tx, net, n.ip);
-    driverOf(net).refuseJoin?.(tx, net, c.host);
+    driverOf(net).refuseJoin?.(tx, net, c.host, joining);
+    joining.push(net);
   }
   addNamespace(tx, c.host, c.sandbox);
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'START');
@@ -227,7 +229,7 @@ export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: s
   refuseUnmodelledDriver(found);
   const net = attachableNetwork(tx, host, ref, found);
   if (c.networks.some((n) => n.networkId === net.id)) throw new DaemonRefusal(`${c.name} is already attached to network ${net.name}`);
-  if (c.state === 'running') driverOf(net).refuseJoin?.(tx, net, host);
+  if (c.state === 'running') driverOf(net).refuseJoin?.(tx, net, host, []);
   c.networks.push({ networkId: net.id, aliases, ip });
   if (c.state === 'running') connect(tx, c, net, aliases, ip);
 }

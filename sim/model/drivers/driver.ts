@@ -138,8 +138,9 @@ export interface NetworkDriver {
   /**
    * Refuses (a DaemonRefusal) a container's join that the daemon would fail, checked before
    * anything is made for it: libnetwork rolls back what it made when a Join fails.
+   * `joinedBefore`: the networks the same start joins ahead of this one (not in the world yet).
    */
-  refuseJoin?(tx: Tx, net: Network, host: string): void;
+  refuseJoin?(tx: Tx, net: Network, host: string, joinedBefore: readonly Network[]): void;
   /** An endpoint's plan ops at join: its veth and the driver's side of it; `defaultRoute` when it carries the sandbox's gateway. */
   join(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRoute: boolean): void;
   /** Undoes `join`; the endpoint's interface stays when its whole sandbox is going away. */

@@ -85,11 +85,14 @@ function stackedCaptureSpots(_world: World, net: Network, ep: Endpoint): Capture
  * other kind is on the parent, with libnetwork's words for the failed LinkAdd
  * (createMacVlan, createIPVlan).
  */
-function refuseBusyParent(tx: Tx, net: Network, host: string, kind: StackedKind): void {
+function refuseBusyParent(tx: Tx, net: Network, host: string, kind: StackedKind, joinedBefore: readonly Network[]): void {
   const parent = net.options.parent;
   if (parent === undefined) return;
-  const busy = localNetworksRead(tx, host).some((n) => n.driver !== kind.driver && STACKED_DRIVERS.has(n.driver) && n.options.parent === parent
-    && endpointsOf(n).some((e) => e.state === 'joined'));
+  const otherKind = (n: Network) => n.driver !== kind.driver && STACKED_DRIVERS.has(n.driver) && n.options.parent === parent;
+  // The step's own world (a container started earlier in this step holds the parent too),
+  // and the networks this container's start joins before this one.
+  const busy = Object.values(tx.host(host).localNetworks).some((n) => otherKind(n) && endpointsOf(n).some((e) => e.state === 'joined'))
+    || joinedBefore.some(otherKind);
   if (busy) throw new DaemonRefusal(`failed to create the ${kind.driver} port: device or resource busy`, 'start');
 }
 
@@ -125,7 +128,7 @@ export function stackedDriver(kind: StackedKind, own: Pick<NetworkDriver, 'creat
     path: kind.driver,
     // What leaves through its gateway takes the same way: out of the parent, to the gateway on the segment (a router the lab does not have).
     outsidePath: kind.driver,
-    refuseJoin: (tx, net, host) => refuseBusyParent(tx, net, host, kind),
+    refuseJoin: (tx, net, host, joinedBefore) => refuseBusyParent(tx, net, host, kind, joinedBefore),
     ...own,
   };
 }
