@@ -91,7 +91,8 @@ function loopbackSend(dp: Datapath, ns: SimNetns, r: ResolvedRoute, repr: Ipv4Re
  * namespace's own stack. `skb` is a frame with lo's blank Ethernet header.
  */
 export function loopbackXmit(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb): string | undefined {
-  if (!localOut(dp, ns, r, skb, ETHERNET_HEADER_LEN)) return SEND_NOT_PERMITTED;
+  const refused = localOut(dp, ns, r, skb, ETHERNET_HEADER_LEN);
+  if (refused !== undefined) return refused;
   // loopback_xmit counts the frame once, as sent and as received (lo's `ifconfig`, `ip -s`).
   r.dev.txPackets++;
   r.dev.txBytes += skb.frame.length;
@@ -112,7 +113,7 @@ function sendInFragments(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: numb
   }
   const whole = new Skb(emitIpv4(repr, payload), flow, dir);
   whole.lag = lag;
-  return fragmentPastHooks(dp, ns, r, mtu, whole, like) ? undefined : SEND_NOT_PERMITTED;
+  return fragmentPastHooks(dp, ns, r, mtu, whole, like);
 }
 
 /**
@@ -120,11 +121,12 @@ function sendInFragments(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: numb
  * ip_finish_output cuts what they let through into fragments. A function of its own: its
  * closure in ipSend would make V8 allocate a context on every datagram sent.
  */
-function fragmentPastHooks(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: number, whole: Skb, like: Skb): boolean {
-  if (!localOut(dp, ns, r, whole, 0)) return false;
+function fragmentPastHooks(dp: Datapath, ns: SimNetns, r: ResolvedRoute, mtu: number, whole: Skb, like: Skb): string | undefined {
+  const refused = localOut(dp, ns, r, whole, 0);
+  if (refused !== undefined) return refused;
   const p = parseIpv4(bufferView(whole.frame));
   if (p.ok) ipFragment(dp, ns, r, mtu, p.repr, p.payload, like, (fragment) => neighOutput(dp, ns, r, fragment));
-  return true;
+  return undefined;
 }
 
 /**
@@ -197,9 +199,29 @@ function rerouteAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh 
   return postRouting(dp, ns, r, n, skb, ip);
 }
 
-/** Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet whose IPv4 header starts at `ip`. */
-function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): boolean {
-  return hookAccepts(dp, NF_INET_LOCAL_OUT, ns, r, skb, ip) && hookAccepts(dp, NF_INET_POST_ROUTING, ns, r, skb, ip);
+/**
+ * Netfilter's OUTPUT and POSTROUTING hooks on a locally generated packet whose IPv4 header
+ * starts at `ip`, for the sends that leave by a route fixed before the hooks (through lo, or
+ * in fragments). Undefined when it may go on; else the error its sender is told. A
+ * destination OUTPUT's NAT changed is routed anew as ipTransmit does: with no route, the
+ * NAT hook drops it (ENETUNREACH); a new route other than the one the send was built for
+ * is not modelled on these paths, and the trace says so where the datagram stops.
+ */
+function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): string | undefined {
+  const dst = ipv4PacketDst(skb.frame, ip);
+  if (!hookAccepts(dp, NF_INET_LOCAL_OUT, ns, r, skb, ip)) return SEND_NOT_PERMITTED;
+  if (ipv4PacketDst(skb.frame, ip) !== dst) {
+    const again = route(ns, ipv4PacketDstString(skb.frame, ip));
+    if (!again) {
+      dp.trace.netfilterDrop(skb, r.dev, ip, false, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
+      return SEND_UNREACHABLE_AFTER_NAT;
+    }
+    if (again.dev !== r.dev || again.nexthop !== r.nexthop || again.local !== r.local) {
+      dp.trace.netfilterDrop(skb, r.dev, ip, false, `not modelled: a ${r.local ? 'local' : 'fragmented'} datagram routed anew after OUTPUT's NAT (to ${again.dev.name})`);
+      return undefined;
+    }
+  }
+  return hookAccepts(dp, NF_INET_POST_ROUTING, ns, r, skb, ip) ? undefined : SEND_NOT_PERMITTED;
 }
 
 function hookAccepts(dp: Datapath, hook: typeof NF_INET_LOCAL_OUT | typeof NF_INET_POST_ROUTING, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): boolean {

@@ -16,7 +16,7 @@ import { ZERO_MAC } from '../../../wire/addr';
 import { Skb } from '../skb';
 import { devRecv } from '../dev';
 import { route } from './route';
-import { SEND_NOT_PERMITTED } from './ip_output';
+import { droppedByHook } from './ip_output';
 
 export const ipipOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
@@ -30,8 +30,9 @@ export const ipipOps: NetDeviceOps = {
       dst: r.via, protocol: IPPROTO_IPIP, ttl: ipv4PacketTtl(inner, 0), tos: inner[1], id: df ? 0 : dp.nextIpId(),
       dontFragment: df, moreFragments: false, fragmentOffset: 0,
     }, inner, skb.flow, skb.dir, undefined, skb.lag);
-    // A netfilter hook that dropped the outer datagram has traced its drop.
-    if (error && error !== SEND_NOT_PERMITTED) dp.trace.drop(skb, dev, `ipip: ${error}`);
+    // A netfilter hook that dropped the outer datagram has traced its drop. ENETUNREACH is
+    // also ipSend's own answer with no route: the NAT's only when the gateway has one.
+    if (error && !(droppedByHook(error) && route(dev.netns, r.via))) dp.trace.drop(skb, dev, `ipip: ${error}`);
   },
 };
 
