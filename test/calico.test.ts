@@ -202,6 +202,17 @@ describe('the modes', () => {
     expect(run.result.steps[run.result.steps.length - 1].stdout).toMatch(/ttl=62/);
   });
 
+  test("IP-in-IP's outer datagrams are tracked by conntrack's generic tracker, so OUTPUT's DNAT rewrites them as Linux does (before, they were INVALID and NAT never saw them)", async () => {
+    const run = await runSim(lab('ipip', '  - r0: iptables -t nat -A OUTPUT -d 198.51.100.11 -j DNAT --to-destination 203.0.113.9\n  - c0: ping -c 1 -W 1 192.168.126.193\n  - r0: iptables -t nat -L OUTPUT -v -n\n'));
+    const steps = run.result.steps;
+    expect(steps[steps.length - 2].exitCode).toBe(1);
+    expect(steps[steps.length - 1].stdout).toContain('    1   104 DNAT       0    --  *      *       0.0.0.0/0            198.51.100.11        to:203.0.113.9\n');
+    // The rewritten outer datagram goes the host's default way: r0 asks for its gateway, not for r1.
+    const flow = run.result.trace.flows.find((f) => f.kind === 'icmp-echo')!;
+    const asked = flow.hops.filter((h) => h.host === 'r0' && h.netns === 'r0' && h.device === 'eth0' && h.event === 'arp-request').map((h) => h.layers.find((l) => l.proto === 'arp')?.['arp.dst.proto_ipv4']);
+    expect(asked).toEqual(['198.51.100.1']);
+  });
+
   test('VXLAN: vxlan.calico (VNI 4096, port 4789, nolearning, MTU 1450), the peer VTEP\'s permanent neighbour and FDB entry, an onlink route via its tunnel address', async () => {
     const run = await runSim(lab('vxlan', '  - c0: ping -c 1 192.168.126.193\n'));
     const host = ns(run.backend, 'r0');

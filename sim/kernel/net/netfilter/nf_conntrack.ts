@@ -5,7 +5,9 @@
  * answer will carry: the original inverted, then changed by NAT), both leading to it. The
  * first packet of a tuple is NEW, and so are the ones after it until the other side
  * answers; from then on both directions are ESTABLISHED. An ICMP error about a tracked
- * connection is RELATED to it; anything else conntrack cannot place is INVALID.
+ * connection is RELATED to it; anything else conntrack cannot place is INVALID. A protocol
+ * with no tracker of its own (IP-in-IP, GRE…) is tracked by its addresses alone
+ * (nf_conntrack_proto_generic): its tuple's ports are 0.
  * nf_conntrack_in attaches the connection to the packet (skb->_nfct), so the hooks after
  * the first one in the same namespace see the same connection even once NAT rewrote it.
  */
@@ -102,14 +104,12 @@ export class Conntrack {
         out.ctState = 'INVALID';
         return;
       }
-    } else if (protocol !== IPPROTO_UDP && protocol !== IPPROTO_TCP) {
-      out.ctState = 'INVALID';
-      return;
     }
     const src = be32(f, ip + 12) >>> 0, dst = be32(f, ip + 16) >>> 0;
-    // ICMP echo: the identifier stands in both port places.
-    const sport = protocol === IPPROTO_ICMP ? be16(f, l4 + 4) : be16(f, l4);
-    const dport = protocol === IPPROTO_ICMP ? sport : be16(f, l4 + 2);
+    // ICMP echo: the identifier stands in both port places; the generic tracker has none.
+    const ported = protocol === IPPROTO_UDP || protocol === IPPROTO_TCP;
+    const sport = protocol === IPPROTO_ICMP ? be16(f, l4 + 4) : ported ? be16(f, l4) : 0;
+    const dport = protocol === IPPROTO_ICMP ? sport : ported ? be16(f, l4 + 2) : 0;
     const known = this.lookup(protocol, src, dst, sport, dport);
     if (known) return placed(known, out);
     // An echo reply nobody asked for starts nothing.

@@ -8,7 +8,7 @@
  * direction to the binding, the reply direction back, so the answer reaches the sender
  * from the address it asked.
  */
-import { IPPROTO_ICMP } from '../../../wire/ipv4';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../../wire/ipv4';
 import { ICMP_HEADER_LEN } from '../../../wire/icmp';
 import { be16, putBe16 } from '../../../wire/bytes';
 import { internetChecksum } from '../../../wire/checksum';
@@ -37,16 +37,18 @@ export function natSetupInfo(ct: Conntrack, conn: Connection, manip: ManipType, 
   else conn.dstNatInitialized = true;
   if (!range) return;
   const icmp = conn.original.protocol === IPPROTO_ICMP;
+  // A protocol without ports or an identifier has nothing to make unique (nf_nat_l4proto_unique_tuple leaves it).
+  const unique = icmp || conn.original.protocol === IPPROTO_TCP || conn.original.protocol === IPPROTO_UDP;
   // The reply's destination is the original's source, its source the original's destination.
   const reply: Tuple = { ...conn.reply };
   if (manip === 'src') {
     if (range.ip !== undefined) reply.dst = range.ip;
-    if (range.port !== undefined && !icmp) reply.dport = range.port;
+    if (range.port !== undefined && unique && !icmp) reply.dport = range.port;
   } else {
     if (range.ip !== undefined) reply.src = range.ip;
-    if (range.port !== undefined && !icmp) reply.sport = range.port;
+    if (range.port !== undefined && unique && !icmp) reply.sport = range.port;
   }
-  for (let tries = 0; ct.replyTaken(reply, conn) && tries < 65536; tries++) nextUnique(reply, manip, icmp);
+  for (let tries = 0; unique && ct.replyTaken(reply, conn) && tries < 65536; tries++) nextUnique(reply, manip, icmp);
   ct.rebind(conn, reply);
   if (manip === 'src') conn.srcNat = true;
   else conn.dstNat = true;
