@@ -28,17 +28,23 @@ export interface Watch {
  */
 export function run(file: string, args: string[], input?: string, cancelSignal?: AbortSignal): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { env: { ...process.env, ...ENV }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal: cancelSignal });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout!.on('data', (d: Buffer) => out.push(d));
-    child.stderr!.on('data', (d: Buffer) => err.push(d));
-    // A program that could not start (then its code is the errno's, negative) or was cancelled ends here too: 'close' follows every spawn.
-    child.on('error', () => undefined);
-    child.on('close', (code) => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code === null || code < 0 ? 1 : code }));
-    if (input !== undefined) {
-      child.stdin!.on('error', () => undefined);
-      child.stdin!.end(input);
+    try {
+      const child = spawn(file, args, { env: { ...process.env, ...ENV }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal: cancelSignal });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      // A program that could not start (then its code is the errno's, negative) or was cancelled ends here too: 'close' follows every spawn.
+      child.on('error', () => undefined);
+      child.on('close', (code) => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code === null || code < 0 ? 1 : code }));
+      // With no descriptors left (EMFILE) spawn returns a child without its pipes, and 'close' comes alone.
+      child.stdout?.on('data', (d: Buffer) => out.push(d));
+      child.stderr?.on('data', (d: Buffer) => err.push(d));
+      if (input !== undefined && child.stdin) {
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(input);
+      }
+    } catch (e) {
+      // spawn throws at once for an errno outside the few it reports by 'error' (ENOMEM, E2BIG…).
+      resolve({ stdout: '', stderr: `${file}: ${(e as Error).message}\n`, exitCode: 1 });
     }
   });
 }
