@@ -10,13 +10,9 @@ import { hostOf, swarmNetworks } from '../sim/model/world';
 import { answerQuery } from '../sim/model/dns';
 import { imageRepository, toolFamilyOf } from '../sim/commands/family';
 import { lookupCommand, realProgram } from '../sim/commands/registry';
-import { runLab, runSim, twoNodes } from './helpers/run';
+import { runEmu, runLab, runSim, twoNodes } from './helpers/run';
 import { checkBusybox } from '../emu/prereq';
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { describeWith, REPO } from './helpers/env';
+import { describeWith } from './helpers/env';
 
 describe('the tool family of an image', () => {
   test.each([
@@ -285,20 +281,11 @@ describe("a host's busybox ping", () => {
 
 describeWith(['ip', 'iptables', 'busybox', 'ping'], true, "a host's busybox ping on the real kernel", () => {
   test('prints what sim prints, the sendto error at the firewall included', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-bbping-'));
-    try {
-      const lab = path.join(dir, 'busybox-host-ping.yaml');
-      fs.writeFileSync(lab, HOST_PING);
-      const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'cnmlab.js'), 'run', lab, '--mode', 'emu', '--json'],
-        { cwd: REPO, encoding: 'utf8', env: { ...process.env, CNMLAB_STATE_DIR: path.join(dir, 'state') }, maxBuffer: 1 << 26 });
-      expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
-      const emu = (JSON.parse(r.stdout) as { steps: { exitCode: number; stdout: string; stderr: string }[] }).steps;
-      expect(printed(emu)).toEqual(printed((await runSim(HOST_PING)).result.steps));
-      expect(emu[2].stderr).toBe('ping: sendto: Operation not permitted\n');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const r = runEmu('busybox-host-ping.yaml', HOST_PING);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(printed(r.steps)).toEqual(printed((await runSim(HOST_PING)).result.steps));
+    expect(r.steps[2].stderr).toBe('ping: sendto: Operation not permitted\n');
   }, 120000);
 });
 
@@ -315,20 +302,12 @@ describeWith(['ip', 'busybox', 'nslookup'], true, 'a forwarded name nobody answe
     const busybox = { exitCode: 1, stdout: ';; connection timed out; no servers could be reached\n\n', stderr: '' };
     const bind = { exitCode: 1, stdout: ';; communications error to 127.0.0.11#53: timed out\n'.repeat(3) + ';; no servers could be reached\n\n', stderr: '' };
     expect(sim.map(({ exitCode, stdout, stderr, durationMs }) => ({ exitCode, stdout, stderr, durationMs }))).toEqual([{ ...busybox, durationMs: 5000 }, { ...bind, durationMs: 15000 }]);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-fwd-'));
-    try {
-      const lab = path.join(dir, 'forwarded-by-image.yaml');
-      fs.writeFileSync(lab, FORWARDED_BY_IMAGE);
-      const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'cnmlab.js'), 'run', lab, '--mode', 'emu', '--json'],
-        { cwd: REPO, encoding: 'utf8', env: { ...process.env, CNMLAB_STATE_DIR: path.join(dir, 'state') }, maxBuffer: 1 << 26 });
-      expect(r.stderr).toBe('');
-      const emu = (JSON.parse(r.stdout) as { steps: { exitCode: number; stdout: string; stderr: string; durationMs: number }[] }).steps.slice(-2);
-      expect(emu.map(({ exitCode, stdout, stderr }) => ({ exitCode, stdout, stderr }))).toEqual([busybox, bind]);
-      // The real programs' own timers (Debian's busybox 1.35, bind 9.18), and what a loaded machine adds to them.
-      const within = ([min, max]: number[], ms: number) => ms >= min && ms < max;
-      expect(emu.map((s, i) => [s.durationMs, within([[5000, 7000], [15000, 17000]][i], s.durationMs)])).toEqual(emu.map((s) => [s.durationMs, true]));
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const r = runEmu('forwarded-by-image.yaml', FORWARDED_BY_IMAGE);
+    expect(r.stderr).toBe('');
+    const emu = r.steps.slice(-2);
+    expect(emu.map(({ exitCode, stdout, stderr }) => ({ exitCode, stdout, stderr }))).toEqual([busybox, bind]);
+    // The real programs' own timers (Debian's busybox 1.35, bind 9.18), and what a loaded machine adds to them.
+    const within = ([min, max]: number[], ms: number) => ms >= min && ms < max;
+    expect(emu.map((s, i) => [s.durationMs, within([[5000, 7000], [15000, 17000]][i], s.durationMs)])).toEqual(emu.map((s) => [s.durationMs, true]));
   }, 180000);
 });

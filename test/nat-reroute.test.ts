@@ -6,12 +6,8 @@
  * ip_finish_output cuts it) and for one to a local address (the loopback path).
  * Measured on the real kernel (the emu half runs the same lab there).
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { runSim } from './helpers/run';
-import { describeWith, REPO } from './helpers/env';
+import { runEmu, runSim } from './helpers/run';
+import { describeWith } from './helpers/env';
 
 const NAT_TO_NOWHERE = `name: nat-to-nowhere
 hosts:
@@ -51,18 +47,10 @@ describe("OUTPUT's DNAT to an unroutable address", () => {
 });
 
 describeWith(['ip', 'iptables', 'busybox', 'ping'], true, "OUTPUT's DNAT to an unroutable address on the real kernel", () => {
-  test('prints what sim prints', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-natnowhere-'));
-    try {
-      const lab = path.join(dir, 'nat-to-nowhere.yaml');
-      fs.writeFileSync(lab, NAT_TO_NOWHERE);
-      const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'cnmlab.js'), 'run', lab, '--mode', 'emu', '--json'],
-        { cwd: REPO, encoding: 'utf8', env: { ...process.env, CNMLAB_STATE_DIR: path.join(dir, 'state') }, maxBuffer: 1 << 26 });
-      expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
-      expect(printed((JSON.parse(r.stdout) as { steps: Printed }).steps)).toEqual(EXPECTED);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+  test('prints what sim prints', () => {
+    const r = runEmu('nat-to-nowhere.yaml', NAT_TO_NOWHERE);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(printed(r.steps)).toEqual(EXPECTED);
   }, 120000);
 });

@@ -1,4 +1,6 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { parseScenario } from '../../sim/scenario/load';
 import { runScenario } from '../../sim/runner/runner';
@@ -16,6 +18,33 @@ export async function runSim(yamlText: string, file = 'test.yaml') {
 export async function runLab(name: string) {
   const file = path.join(REPO, 'scenarios', `${name}.yaml`);
   return runSim(fs.readFileSync(file, 'utf8'), `scenarios/${name}.yaml`);
+}
+
+/** What a step printed, as `run --json` gives it. */
+export interface PrintedStep {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/**
+ * Runs a scenario in emu as a user would (`cnmlab run FILE --mode emu --json`, the file
+ * written under a temporary folder that also holds the run's state, removed after): the
+ * process's exit status, its stderr, and the steps it printed.
+ */
+export function runEmu(fileName: string, yamlText: string): { status: number | null; stderr: string; steps: PrintedStep[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-emu-lab-'));
+  try {
+    const lab = path.join(dir, fileName);
+    fs.writeFileSync(lab, yamlText);
+    const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'cnmlab.js'), 'run', lab, '--mode', 'emu', '--json'],
+      { cwd: REPO, encoding: 'utf8', env: { ...process.env, CNMLAB_STATE_DIR: path.join(dir, 'state') }, maxBuffer: 1 << 26 });
+    const steps = r.stdout ? (JSON.parse(r.stdout) as { steps: PrintedStep[] }).steps : [];
+    return { status: r.status, stderr: r.stderr, steps };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
