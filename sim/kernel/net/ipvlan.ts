@@ -16,13 +16,13 @@
  * device's address reaches that device, which answers none.
  */
 import type { Datapath } from '../datapath';
-import { StackedPort } from './stacked_port';
+import { joinPort, StackedPort } from './stacked_port';
 import type { IpvlanMode } from '../../plan/links/ipvlan';
 import { GROUP_CLAIMED, ResolvedRoute, RxClaim, SimLink, SimNetns, StackedDev } from '../objects';
 import { ipv4ToNumber } from '../../wire/addr';
 import { be16 } from '../../wire/bytes';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isMulticastEtherAddr } from '../../wire/ethernet';
-import { NetDeviceOps, devRecv, devXmit, later } from './dev';
+import { NetDeviceOps, devXmit, later } from './dev';
 import { Skb } from './skb';
 import { resolvedNeigh, writeL2Header } from './neighbour';
 import { ipTransmit, loopbackXmit } from './ipv4/ip_output';
@@ -65,20 +65,14 @@ class IpvlanPort extends StackedPort {
   }
 
   /**
-   * ipvlan_handle_frame in l2 mode: a broadcast is every ipvlan's (each a copy, traced only
-   * where it will be taken) and the lower's too (RX_HANDLER_PASS); a unicast frame is the
-   * ipvlan's that holds its destination address, else the lower's own. In l3 mode
-   * (ipvlan_handle_mode_l3) every frame goes by its address alone, a broadcast too: an
-   * ARP request for a device's address is that device's (which, NOARP, drops it), a
-   * broadcast IPv4 destination no device's.
+   * ipvlan_handle_frame in l2 mode: a broadcast is every ipvlan's and the lower's too; a
+   * unicast frame is the ipvlan's that holds its destination address, else the lower's own.
+   * In l3 mode (ipvlan_handle_mode_l3) every frame goes by its address alone (claim), a
+   * broadcast too: an ARP request for a device's address is that device's (which, NOARP,
+   * drops it), a broadcast IPv4 destination no device's.
    */
-  handle(dp: Datapath, _lower: SimLink, skb: Skb, claim: RxClaim): boolean {
-    if (claim !== undefined && claim !== GROUP_CLAIMED) {
-      devRecv(dp, claim, skb);
-      return true;
-    }
-    if (this.mode === 'l2' && isMulticastEtherAddr(skb.frame)) this.deliverGroup(dp, skb);
-    return false;
+  protected deliversGroups(): boolean {
+    return this.mode === 'l2';
   }
 
   /** Its devices carry the lower's own MAC: the lower needs no promiscuity for them. */
@@ -115,12 +109,9 @@ function ipvlanOf(dev: SimLink): IpvlanDev {
 
 /** ipvlan_link_new: `dev` becomes an ipvlan on `lower`, whose port (made with its first ipvlan) lists it. */
 function ipvlanNewlink(dev: SimLink, lower: SimLink, mode: IpvlanMode): void {
-  let port = lower.rxHandler;
-  if (port === undefined) lower.rxHandler = port = new IpvlanPort(mode);
-  if (!(port instanceof IpvlanPort)) throw new Error(`${lower.name}: its rx_handler is another kind's (Device or resource busy)`);
+  const port = joinPort(lower, dev, IpvlanPort, () => new IpvlanPort(mode));
   // ipvlan_link_new sets the mode asked for on the whole port: its other devices take it too.
   port.mode = mode;
-  port.uppers.add(dev);
   dev.stacked = new IpvlanDev(lower, port);
 }
 

@@ -7,14 +7,12 @@
  * Nothing sent by the lower itself reaches its macvlans: a container cannot reach its own
  * host's parent address.
  */
-import type { Datapath } from '../datapath';
-import { StackedPort } from './stacked_port';
+import { joinPort, StackedPort } from './stacked_port';
 import type { MacvlanMode } from '../../plan/links/macvlan';
 import { GROUP_CLAIMED, RxClaim, SimLink, StackedDev } from '../objects';
 import { macToString } from '../../wire/addr';
 import { isMulticastEtherAddr } from '../../wire/ethernet';
-import { NetDeviceOps, devRecv, devXmit, later } from './dev';
-import { Skb } from './skb';
+import { NetDeviceOps, devXmit, later } from './dev';
 import { segmentLearn } from './underlay';
 import { registerStackedDevice, type StackedDevice } from './stacked';
 
@@ -30,23 +28,10 @@ class MacvlanPort extends StackedPort {
     return undefined;
   }
 
+  /** macvlan_handle_frame's choice: a unicast frame is the macvlan's with its destination MAC, a group frame every one's. */
   claim(f: Uint8Array): RxClaim {
     if (!isMulticastEtherAddr(f)) return this.lookup(macToString(f, 0));
     return this.groupClaimed(f) ? GROUP_CLAIMED : undefined;
-  }
-
-  /**
-   * macvlan_handle_frame: a unicast frame for a macvlan's MAC is that macvlan's; a broadcast
-   * is every macvlan's (each a copy, traced only where it will be taken), and the lower's own
-   * stack sees it too (RX_HANDLER_PASS).
-   */
-  handle(dp: Datapath, _lower: SimLink, skb: Skb, claim: RxClaim): boolean {
-    if (claim !== undefined && claim !== GROUP_CLAIMED) {
-      devRecv(dp, claim, skb);
-      return true;
-    }
-    if (isMulticastEtherAddr(skb.frame)) this.deliverGroup(dp, skb);
-    return false;
   }
 
   /** The lower has no unicast filter to list its macvlans' MACs in: an open one with a MAC of its own makes it promiscuous. */
@@ -54,7 +39,6 @@ class MacvlanPort extends StackedPort {
     for (const v of this.uppers) if (v.up && v.mac !== this.owner.mac) return true;
     return false;
   }
-
 }
 
 /** A macvlan device (macvlan_dev): its lower device, its port there and its mode. */
@@ -80,10 +64,7 @@ function macvlanOf(dev: SimLink): MacvlanDev {
 
 /** macvlan_common_newlink: `dev` becomes a macvlan on `lower`, whose port (made with its first macvlan) lists it. */
 function macvlanNewlink(dev: SimLink, lower: SimLink, mode: MacvlanMode): void {
-  let port = lower.rxHandler;
-  if (port === undefined) lower.rxHandler = port = new MacvlanPort(lower);
-  if (!(port instanceof MacvlanPort)) throw new Error(`${lower.name}: its rx_handler is another kind's (Device or resource busy)`);
-  port.uppers.add(dev);
+  const port = joinPort(lower, dev, MacvlanPort, () => new MacvlanPort(lower));
   dev.stacked = new MacvlanDev(lower, port, mode);
 }
 

@@ -5,7 +5,8 @@
  * frame is for, and its own transmit.
  */
 import type { Datapath } from '../datapath';
-import type { RxClaim, RxHandler, SimLink } from '../objects';
+import { GROUP_CLAIMED, RxClaim, RxHandler, SimLink } from '../objects';
+import { isMulticastEtherAddr } from '../../wire/ethernet';
 import { accepts, devRecv, later } from './dev';
 import { Skb } from './skb';
 
@@ -13,8 +14,27 @@ export abstract class StackedPort implements RxHandler {
   readonly uppers = new Set<SimLink>();
 
   abstract claim(frame: Uint8Array): RxClaim;
-  abstract handle(dp: Datapath, lower: SimLink, skb: Skb, claim: RxClaim): boolean;
   abstract ucPromisc(): boolean;
+
+  /** Whether a group frame goes to the port's devices (each kind's port says when it does not). */
+  protected deliversGroups(): boolean {
+    return true;
+  }
+
+  /**
+   * The rx_handler (macvlan_handle_frame, ipvlan_handle_frame): a frame claimed by one device
+   * is that device's (RX_HANDLER_CONSUMED); a group frame goes to every open device, each a
+   * copy traced only where it will be taken, and the lower's own stack sees it too
+   * (RX_HANDLER_PASS), as it sees a frame no device claimed.
+   */
+  handle(dp: Datapath, _lower: SimLink, skb: Skb, claim: RxClaim): boolean {
+    if (claim !== undefined && claim !== GROUP_CLAIMED) {
+      devRecv(dp, claim, skb);
+      return true;
+    }
+    if (this.deliversGroups() && isMulticastEtherAddr(skb.frame)) this.deliverGroup(dp, skb);
+    return false;
+  }
 
   /** Whether an open device on the port takes this group frame as its own. */
   protected groupClaimed(f: Uint8Array): boolean {
@@ -23,7 +43,7 @@ export abstract class StackedPort implements RxHandler {
   }
 
   /** A group frame to every open device on the port: each a copy, traced only where it will be taken. */
-  protected deliverGroup(dp: Datapath, skb: Skb): void {
+  private deliverGroup(dp: Datapath, skb: Skb): void {
     const f = skb.frame;
     for (const v of this.uppers) if (v.up) devRecv(dp, v, new Skb(f, accepts(v, f) ? skb.flow : undefined, skb.dir));
   }
@@ -42,4 +62,18 @@ export abstract class StackedPort implements RxHandler {
     this.uppers.delete(dev);
     if (this.uppers.size === 0 && lower.rxHandler === this) lower.rxHandler = undefined;
   }
+}
+
+/**
+ * A new device `dev` on `lower`'s port of kind `Port`, the port made with the lower's first
+ * such device (`make`). A lower has one rx_handler: a port of another kind there is EBUSY
+ * (netdev_rx_handler_register in macvlan_port_create, netdev_is_rx_handler_busy in
+ * ipvlan_port_create).
+ */
+export function joinPort<P extends StackedPort>(lower: SimLink, dev: SimLink, Port: abstract new (...args: never[]) => P, make: () => P): P {
+  let port = lower.rxHandler;
+  if (port === undefined) lower.rxHandler = port = make();
+  if (!(port instanceof Port)) throw new Error(`${lower.name}: its rx_handler is another kind's (Device or resource busy)`);
+  port.uppers.add(dev);
+  return port;
 }
