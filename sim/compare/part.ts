@@ -32,3 +32,24 @@ export interface ComparePart {
 /** The two containers every part makes. */
 export const PINGER = 'c0';
 export const TARGET = 'c1';
+
+/**
+ * A stacked driver's part (macvlan, ipvlan): a network `name` of `driver` on each host's eth0 (two
+ * local networks, one /24, the addresses given so the two daemons do not hand out the same
+ * one), c0 on the first host and c1 on the second. No control plane.
+ */
+export function stackedPart(driver: string, name: string, subnet24: string, title: string, peersFrom: string): ComparePart {
+  const prefix = subnet24.slice(0, subnet24.lastIndexOf('.') + 1);
+  const network = `docker network create -d ${driver} --subnet ${subnet24}/24 -o parent=eth0 ${name}`;
+  return {
+    id: driver,
+    title,
+    setup: () => [
+      { on: { host: 0 }, command: network },
+      { on: { host: 1 }, command: network },
+      { on: { host: 0 }, command: `docker run -dit --name ${PINGER} --network ${name} --ip ${prefix}2 busybox` },
+      { on: { host: 1 }, command: `docker run -dit --name ${TARGET} --network ${name} --ip ${prefix}3 busybox` },
+    ],
+    peersFrom,
+  };
+}
