@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { runLab, runSim } from './helpers/run';
+import { crossHostRoute, oneHostPing, stackedLab } from './helpers/stacked';
 import { cnmlab } from './helpers/tshark';
 import { REPO } from './helpers/env';
 import { IPVLAN_STEP } from '../sim/trace/paths/ipvlan';
@@ -58,16 +59,11 @@ steps:
   });
 
   test('two hosts: a ping crosses the parent eth0, the segment and the peer eth0 unchanged, from host MAC to host MAC; nothing reaches the own host', async () => {
-    const { result, backend } = await runLab('ipvlan');
-    expect(result.steps.filter((st) => !st.ok).map((st) => st.command)).toEqual([]);
-    const [ping, own] = result.trace.flows.filter((f) => f.kind === 'icmp-echo');
+    const { backend, failed, ping, own, echo, route } = await stackedLab('ipvlan');
+    expect(failed).toEqual([]);
     expect(ping.path).toBe('ipvlan');
     expect(classifyPath(ping).kind).toBe('ipvlan');
-    const echo = ping.hops.filter((h) => h.dir === 'request' && h.layers.some((l) => l.proto === 'icmp')).slice(0, 5);
-    const { send, parent, underlay, parentIn, deliver } = IPVLAN_STEP;
-    expect(echo.map((h) => `${h.step} ${h.host}/${h.device} ${h.event}`)).toEqual([
-      `${send} r0/eth0 send`, `${parent} r0/eth0 bridge-forward`, `${underlay} underlay/segment underlay`, `${parentIn} r1/eth0 bridge-forward`, `${deliver} r1/eth0 deliver`,
-    ]);
+    expect(route).toEqual(crossHostRoute());
     // The frame on the wire: the hosts' own MACs (the containers' eth0 carry them), the containers' addresses, TTL untouched.
     const kernel = backend.kernel;
     const r0Mac = kernel.link('r0', 'r0', 'eth0').mac, r1Mac = kernel.link('r1', 'r1', 'eth0').mac;
@@ -80,20 +76,8 @@ steps:
   });
 
   test('one host: the port hands the packet across to the sibling holding the address; only the ARP broadcast also leaves by eth0', async () => {
-    const { result } = await runSim(`name: iv1
-hosts:
-  r0: {}
-  r1: {}
-steps:
-  - r0: docker network create -d ipvlan --subnet 10.9.1.0/24 -o parent=eth0 iv
-  - r0: docker run -dit --name web --network iv alpine
-  - r0: docker run -dit --name db --network iv alpine
-  - web: ping -c 1 db
-    expect: { exit: 0, path: local }
-`);
-    expect(result.steps.filter((st) => !st.ok).map((st) => st.command)).toEqual([]);
-    const flow = result.trace.flows.find((f) => f.kind === 'icmp-echo')!;
-    const echo = flow.hops.filter((h) => h.layers.some((l) => l.proto === 'icmp'));
+    const { failed, echo } = await oneHostPing('ipvlan', 'iv', '10.9.1.0');
+    expect(failed).toEqual([]);
     expect(echo.map((h) => `${h.step} ${h.event}`)).toEqual([`${IPVLAN_STEP.send} send`, `${IPVLAN_STEP.deliver} deliver`, `${IPVLAN_STEP.send} send`, `${IPVLAN_STEP.deliver} deliver`]);
     expect(echo.every((h) => h.host === 'r0' && h.netns !== 'r0')).toBe(true);
   });

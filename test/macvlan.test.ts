@@ -11,7 +11,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runLab, runSim } from './helpers/run';
+import { runSim } from './helpers/run';
+import { crossHostRoute, oneHostPing, stackedLab } from './helpers/stacked';
 import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
 import { MACVLAN_STEP } from '../sim/trace/paths/macvlan';
@@ -59,16 +60,11 @@ describe('docker network create -d macvlan (sim)', () => {
   });
 
   test('two hosts: a ping crosses the parent eth0, the segment and the peer eth0 unchanged; nothing reaches the own host', async () => {
-    const { result } = await runLab('macvlan');
-    expect(result.steps.filter((st) => !st.ok).map((st) => st.command)).toEqual([]);
-    const [ping, own] = result.trace.flows.filter((f) => f.kind === 'icmp-echo');
+    const { result, failed, ping, own, echo, route } = await stackedLab('macvlan');
+    expect(failed).toEqual([]);
     expect(ping.path).toBe('macvlan');
     expect(classifyPath(ping).kind).toBe('macvlan');
-    const echo = ping.hops.filter((h) => h.dir === 'request' && h.layers.some((l) => l.proto === 'icmp')).slice(0, 5);
-    const { send, parent, underlay, parentIn, deliver } = MACVLAN_STEP;
-    expect(echo.map((h) => `${h.step} ${h.host}/${h.device} ${h.event}`)).toEqual([
-      `${send} r0/eth0 send`, `${parent} r0/eth0 bridge-forward`, `${underlay} underlay/segment underlay`, `${parentIn} r1/eth0 bridge-forward`, `${deliver} r1/eth0 deliver`,
-    ]);
+    expect(route).toEqual(crossHostRoute());
     // The frame on the wire is the container's own: its MAC, its address, TTL untouched.
     const wire = echo[2].layers;
     expect(wire.find((l) => l.proto === 'eth')).toMatchObject({ 'eth.src': '02:42:c6:33:64:14', 'eth.dst': '02:42:c6:33:64:15' });
@@ -83,20 +79,8 @@ describe('docker network create -d macvlan (sim)', () => {
   });
 
   test('one host (bridge mode): the parent\'s port hands the packet across to a sibling; only the ARP broadcast also leaves by eth0', async () => {
-    const { result } = await runSim(`name: mv1
-hosts:
-  r0: {}
-  r1: {}
-steps:
-  - r0: docker network create -d macvlan --subnet 10.9.0.0/24 -o parent=eth0 mv
-  - r0: docker run -dit --name web --network mv alpine
-  - r0: docker run -dit --name db --network mv alpine
-  - web: ping -c 1 db
-    expect: { exit: 0, path: local }
-`);
-    expect(result.steps.filter((st) => !st.ok).map((st) => st.command)).toEqual([]);
-    const flow = result.trace.flows.find((f) => f.kind === 'icmp-echo')!;
-    const echo = flow.hops.filter((h) => h.layers.some((l) => l.proto === 'icmp'));
+    const { failed, echo } = await oneHostPing('macvlan', 'mv', '10.9.0.0');
+    expect(failed).toEqual([]);
     expect(echo.map((h) => `${h.step} ${h.event}`)).toEqual([`${MACVLAN_STEP.send} send`, `${MACVLAN_STEP.deliver} deliver`, `${MACVLAN_STEP.send} send`, `${MACVLAN_STEP.deliver} deliver`]);
     expect(echo.every((h) => h.host === 'r0' && h.netns !== 'r0')).toBe(true);
   });
