@@ -15,6 +15,9 @@ import { runSim } from './helpers/run';
 import { devRecv } from '../sim/kernel/net/dev';
 import { Skb } from '../sim/kernel/net/skb';
 import { hostOf } from '../sim/model/world';
+import { emitEthernet, ETHERTYPE_IPV4 } from '../sim/wire/ethernet';
+import { emitIcmp, ICMP_ECHO_REQUEST } from '../sim/wire/icmp';
+import { emitIpv4, IPPROTO_ICMP } from '../sim/wire/ipv4';
 
 const HOST_TO_MACVLAN = `name: host-to-macvlan
 hosts:
@@ -54,6 +57,22 @@ describe("the lower's port", () => {
     devRecv(backend.datapath, eth0, new Skb(frame, undefined, 'request'));
     expect(macvlan.rxPackets).toBe(before + 1);
     expect(lookup).toHaveBeenCalledTimes(1);
+  });
+
+  test("records a broadcast both a macvlan and the parent's own stack take once at the parent, as its taps see it once", async () => {
+    const { backend } = await runSim(HOST_TO_MACVLAN);
+    const eth0 = backend.kernel.netns('r0', 'r0').links.get('eth0')!;
+    // An echo request to r0's own address in an Ethernet broadcast: the macvlan takes the
+    // broadcast (the port claims it for its group), the parent's stack takes the datagram.
+    const icmp = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident: 7, seq: 1, data: Buffer.alloc(8) });
+    const ip = emitIpv4({ src: '198.51.100.11', dst: eth0.addrs[0].ip, protocol: IPPROTO_ICMP, ttl: 64, id: 1, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, icmp);
+    const frame = emitEthernet({ src: '02:00:00:00:00:01', dst: 'ff:ff:ff:ff:ff:ff', ethertype: ETHERTYPE_IPV4 }, ip);
+    expect(eth0.rxHandler!.claim(frame)).toBe('group');
+    const flow = backend.datapath.newFlow('icmp-echo', 'r1', eth0.addrs[0].ip);
+    flow.path = 'macvlan';
+    devRecv(backend.datapath, eth0, new Skb(frame, flow, 'request'));
+    const atParent = flow.hops.filter((h) => h.dir === 'request' && h.host === 'r0' && h.netns === 'r0' && h.device === 'eth0');
+    expect(atParent.map((h) => `${h.step} ${h.event}`)).toEqual(['4 bridge-forward']);
   });
 });
 
