@@ -182,7 +182,7 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form(['-s', '/var/run/docker/netns', '/var/run/netns'], 'ln -s /var/run/docker/netns /var/run/netns')],
   },
   {
-    program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours, a link up or down; `ip netns` on a host',
+    program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours, a link up or down, a route added or deleted; `ip netns` on a host',
     globalOptions: [
       { flag: '-d', help: 'details' }, { flag: '-details', help: 'details' }, { flag: '-j', help: 'JSON' }, { flag: '-json', help: 'JSON' },
       { flag: '-s', help: 'statistics' }, { flag: '-stats', help: 'statistics' }, { flag: '-statistics', help: 'statistics' }, { flag: '-4', help: 'IPv4 only' },
@@ -195,6 +195,8 @@ export const REGISTRY: ProgramEntry[] = [
       form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET),
       form(['route', 'show|list'], 'ip [-j] route [show]', [], undefined, { optionalWords: 1 }),
       form(['route', 'get'], 'ip [-j] route get [to] ADDRESS', [], { min: 1, max: 2, names: '[to] ADDRESS' }),
+      form(['route', 'add'], 'ip route add [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [onlink] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true }),
+      form(['route', 'del|delete'], 'ip route del [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true }),
       form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1 }),
       form(['neighbor', 'show|list'], 'ip neighbor [show]', [], undefined, { optionalWords: 1 }),
     ],

@@ -7,6 +7,7 @@ import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
 import { pmtuException, route } from './net/ipv4/route';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
+import { routeModify } from './iproute_route';
 import { txQueues } from './net/sched/sch_generic';
 
 export interface Output {
@@ -285,13 +286,13 @@ export function networkOf(a: { ip: string; prefixLength: number }): string {
 /** Kernel routes for up links' addresses, then the static ones, as `ip route` orders them. */
 export function routeLines(ns: SimNetns): string[] {
   const lines: string[] = [];
-  for (const r of ns.routes.filter((x) => x.dst === 'default')) lines.push(`default via ${r.via} dev ${r.dev} `);
+  for (const r of ns.routes.filter((x) => x.dst === 'default')) lines.push(staticRouteLine(r, ns));
   const connected: [number, number, string][] = [];
   for (const l of sortedLinks(ns)) {
     if (l.type === 'loopback' || !l.up) continue;
     for (const a of prefixRouted(l)) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), a.prefixLength, `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${hasCarrier(l) ? '' : 'linkdown '}`]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), prefixOf(r), staticRouteLine(r)]);
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), prefixOf(r), staticRouteLine(r, ns)]);
   connected.sort(fibOrder);
   return [...lines, ...connected.map(([, , s]) => s)];
 }
@@ -315,18 +316,20 @@ function routeDst(r: Route): string {
   return r.dst.endsWith('/32') ? r.dst.slice(0, -3) : r.dst;
 }
 
-/** iproute2's print_route order: type, destination, gateway, device, protocol, scope, then flags. */
-function staticRouteLine(r: Route): string {
+/** iproute2's print_route order: type, destination, gateway, device, protocol, scope, then flags (linkdown: the device has no carrier, RTNH_F_LINKDOWN). */
+function staticRouteLine(r: Route, ns: SimNetns): string {
+  const dev = r.dev ? ns.links.get(r.dev) : undefined;
   const words = [...(r.blackhole ? ['blackhole'] : []), routeDst(r), ...(r.via ? ['via', r.via] : []), ...(r.dev ? ['dev', r.dev] : []),
-    ...(r.proto ? ['proto', r.proto] : []), ...(r.scope ? ['scope', r.scope] : []), ...(r.onlink ? ['onlink'] : [])];
+    ...(r.proto ? ['proto', r.proto] : []), ...(r.scope ? ['scope', r.scope] : []), ...(r.onlink ? ['onlink'] : []), ...(dev && !hasCarrier(dev) ? ['linkdown'] : [])];
   return words.join(' ') + ' ';
 }
 
 /** The same route as `ip -j route` gives it. */
-function staticRouteJson(r: Route): Record<string, unknown> {
+function staticRouteJson(r: Route, ns: SimNetns): Record<string, unknown> {
+  const dev = r.dev ? ns.links.get(r.dev) : undefined;
   return {
     ...(r.blackhole ? { type: 'blackhole' } : {}), dst: routeDst(r), ...(r.via ? { gateway: r.via } : {}), ...(r.dev ? { dev: r.dev } : {}),
-    ...(r.proto ? { protocol: r.proto } : {}), ...(r.scope ? { scope: r.scope } : {}), flags: r.onlink ? ['onlink'] : [],
+    ...(r.proto ? { protocol: r.proto } : {}), ...(r.scope ? { scope: r.scope } : {}), flags: [...(r.onlink ? ['onlink'] : []), ...(dev && !hasCarrier(dev) ? ['linkdown'] : [])],
   };
 }
 
@@ -374,6 +377,8 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
   }
   if (match(object, 'route')) {
     if (args[0] !== undefined && match(args[0], 'get')) return routeGet(ns, args.slice(1), json, opts.nowNs ?? 0);
+    if (args[0] === 'add') return routeModify(ns, 'add', args.slice(1));
+    if (args[0] === 'del' || args[0] === 'delete') return routeModify(ns, 'del', args.slice(1));
     if (json) return jsonOut(routeJson(ns));
     const lines = routeLines(ns);
     return out(lines.length ? lines.join('\n') + '\n' : '');
@@ -509,13 +514,13 @@ function addrJson(l: SimLink, a: { ip: string; prefixLength: number }): Record<s
 /** `ip -j route`: the same routes as routeLines, in the same order. */
 function routeJson(ns: SimNetns): Record<string, unknown>[] {
   const routes: Record<string, unknown>[] = [];
-  for (const r of ns.routes.filter((x) => x.dst === 'default')) routes.push({ dst: 'default', gateway: r.via, dev: r.dev, flags: [] });
+  for (const r of ns.routes.filter((x) => x.dst === 'default')) routes.push(staticRouteJson(r, ns));
   const connected: [number, number, Record<string, unknown>][] = [];
   for (const l of sortedLinks(ns)) {
     if (l.type === 'loopback' || !l.up) continue;
     for (const a of prefixRouted(l)) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), a.prefixLength, { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: hasCarrier(l) ? [] : ['linkdown'] }]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), prefixOf(r), staticRouteJson(r)]);
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), prefixOf(r), staticRouteJson(r, ns)]);
   connected.sort(fibOrder);
   return [...routes, ...connected.map(([, , r]) => r)];
 }

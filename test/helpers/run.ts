@@ -22,6 +22,7 @@ export async function runLab(name: string) {
 
 /** What a step printed, as `run --json` gives it. */
 export interface PrintedStep {
+  command: string;
   exitCode: number;
   stdout: string;
   stderr: string;

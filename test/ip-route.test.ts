@@ -1,0 +1,105 @@
+/**
+ * `ip route add|del` on a host, as iproute2 6.1 reads it and the kernel answers (fib_table_insert's
+ * checks, `RTNETLINK answers: File exists`, `Error: Nexthop has invalid gateway.`), and the
+ * routes it leaves (`ip route`, `ip -j route`, `ip route get`, a send with no route). The
+ * transcript was checked against the real kernel: the emu half runs the same lab there and
+ * must print what sim prints, word for word.
+ */
+import { expectGolden, runEmu, runSim } from './helpers/run';
+import { describeWith } from './helpers/env';
+
+const LAB = `name: ip-route-add-del
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: ip route
+  - r0: ip route add 10.9.0.0/16 via 198.51.100.5
+  - r0: ip route add 10.9.0.0/16 via 198.51.100.5 dev eth0
+  - r0: ip route add default via 198.51.100.2
+  - r0: ip route add 10.1.0.0/16 via 203.0.113.1
+  - r0: ip route add 10.8.0.0/16 dev eth0
+  - r0: ip route add 10.7.0.1 via 198.51.100.7 proto static
+  - r0: ip route add 10.6.0.0/16 via 198.51.100.6 dev nosuch
+  - r0: ip route add 10.5.0.0/16
+  - r0: ip route add 10.5.0.1/16 dev eth0
+  - r0: ip route add 10.5.0.0/33 dev eth0
+  - r0: ip route add 10.4.0.0/16 via 203.0.113.1 onlink
+  - r0: ip route add 10.4.0.0/16 via 203.0.113.1 dev eth0 onlink
+  - r0: ip route add blackhole 10.3.0.0/16
+  - r0: ip route add blackhole 10.3.0.0/16 dev eth0
+  - r0: ip route add 10.2.0.0/16 via bad
+  - r0: ip route add 10.11.0.0/16 via 198.51.100.5 dev lo
+  - r0: ip route add 10.12.0.0/16 via 198.51.100.5 proto foo
+  - r0: ip route add 198.51.100.0/24 dev eth0
+  - r0: ip route add 10.13/16 via 10.8.0.9
+  - r0: ip route add 10.14.0.0/16 via 198.51.100.5 via 198.51.100.6
+  - r0: ip route add 10.15.0.0/16 10.16.0.0/16 dev eth0
+  - r0: ip route add 10.17.0.0/16 via
+  - r0: ip route add dev eth0
+  - r0: ip route
+  - r0: ip -j route
+  - r0: ip route get 10.13.0.1
+  - r0: ip route del 10.9.0.0/16
+  - r0: ip route del 10.9.0.0/16
+  - r0: ip route del 10.8.0.0/16 via 198.51.100.3
+  - r0: ip route del 10.7.0.1 via 198.51.100.7 proto boot
+  - r0: ip route del 10.7.0.1 via 198.51.100.7 proto static
+  - r0: ip route del blackhole 10.4.0.0/16
+  - r0: ip route del 10.3.0.0/16
+  - r0: ip route del default
+  - r0: ip route
+  - r0: ping -c 1 -W 1 203.0.113.9
+  - r0: ip route add default via 198.51.100.1
+  - r0: ip link set eth0 down
+  - r0: ip route
+`;
+
+type Printed = { command: string; exitCode: number; stdout: string; stderr: string }[];
+
+/** Each step as typed and printed; iproute2's usage text (60 lines) as its first line. */
+function transcript(steps: Printed): string {
+  return steps.map((s) => {
+    const stderr = s.stderr.startsWith('Usage: ') ? `${s.stderr.split('\n')[0]}\n…\n` : s.stderr;
+    return `$ ${s.command.trim()}\n${s.stdout}${stderr}[exit ${s.exitCode}]\n`;
+  }).join('');
+}
+
+describe('ip route add and del in sim', () => {
+  test("print iproute2's and the kernel's answers and change the routes the kernel uses", async () => {
+    const { result } = await runSim(LAB, 'ip-route.yaml');
+    expectGolden('ip-route.txt', transcript(result.steps));
+  });
+
+  test('say what they do not model (a metric, the connected route of an address), exit 2', async () => {
+    const { result } = await runSim(`name: t
+hosts:
+  r0: {}
+steps:
+  - r0: ip route add 10.9.0.0/16 via 198.51.100.5 metric 5
+  - r0: ip route add unreachable 10.9.0.0/16
+  - r0: ip route del 198.51.100.0/24
+  - r0: ip route del 198.51.100.0/24 dev docker0
+  - r0: ip route
+`);
+    expect(result.steps.map((s) => [s.exitCode, s.stderr])).toEqual([
+      [2, 'cnmlab: ip route add … metric: not modelled (a prefix, via, dev, onlink, proto and the blackhole type are)\n'],
+      [2, 'cnmlab: ip route add … unreachable: not modelled (a prefix, via, dev, onlink, proto and the blackhole type are)\n'],
+      [2, "cnmlab: ip route del of an address's connected route (proto kernel): not modelled (the model derives it from the address)\n"],
+      [2, 'RTNETLINK answers: No such process\n'],
+      [0, ''],
+    ]);
+    expect(result.steps[4].stdout).toContain('198.51.100.0/24 dev eth0 proto kernel');
+  });
+});
+
+describeWith(['ip'], true, 'ip route add and del on the real kernel', () => {
+  test('print what sim prints', async () => {
+    const r = runEmu('ip-route.yaml', LAB);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const { result } = await runSim(LAB, 'ip-route.yaml');
+    const printed = (steps: Printed) => steps.map((s) => [s.command, s.exitCode, s.stdout, s.stderr]);
+    expect(printed(r.steps)).toEqual(printed(result.steps));
+  }, 120000);
+});
