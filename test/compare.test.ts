@@ -51,6 +51,21 @@ describe('cnmlab compare', () => {
     expect(m.peersFrom).toMatch(/^none/);
   });
 
+  test("ipvlan-l3's row: the hosts' routes the part adds by `ip route add` carry the ping; five steps, no gateway, no ARP of the containers' own (NOARP), TTL 64 (the host's namespace sends it as its own), the packet itself on the wire", () => {
+    const r = cnmlab(['compare', '--drivers', 'ipvlan-l3', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const [l3] = JSON.parse(r.stdout).drivers;
+    expect(l3).toMatchObject({
+      driver: 'ipvlan-l3', ok: true, steps: [1, 2, 3, 4, 5], containerMtu: 1500, ttl: 64,
+      underlayBytes: 98, containerBytes: 98, overhead: 0, outer: 'none (the packet itself, unencapsulated)',
+    });
+    expect(l3.gateway).toBeUndefined();
+    expect(l3.arp).toBeUndefined();
+    expect(l3.devices).toEqual(['r0:eth0', 'underlay:segment', 'r1:eth0']);
+    expect(l3.peersFrom).toMatch(/^the user's routes: `ip route add`/);
+  });
+
   test("the overlay's row: its eight steps, MTU 1450, TTL 64 (L2), 148 bytes on the wire for a 98-byte frame, UDP 4789 with the network's VNI, peers from gossip", () => {
     const r = cnmlab(['compare', '--drivers', 'overlay', '--json']);
     expect(r.status).toBe(0);

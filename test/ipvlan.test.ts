@@ -21,8 +21,6 @@ import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
 import { parseScenario } from '../sim/scenario/load';
 import { scenarioNeeds } from '../emu/features';
-import { SimBackend } from '../sim/kernel/backend';
-import { ScenarioSession } from '../sim/runner/session';
 
 describe('docker network create -d ipvlan (sim)', () => {
   test('the network, its dummy parent di-<id12> removed with it; the driver\'s refusals in its words; other parents not modelled', async () => {
@@ -128,18 +126,12 @@ describe('ipvlan in l3 mode (sim)', () => {
     expect(lost.hops.some((h) => h.event === 'arp-reply')).toBe(false);
   });
 
-  test("across hosts with the user's host routes (ip route add SUBNET via PEER on each): the host routes the packet out of eth0 to the peer host's MAC, TTL kept, and the peer's eth0 hands it to the ipvlan holding the address", async () => {
-    const lab = parseScenario('ipvlan-l3.yaml', fs.readFileSync(path.join(REPO, 'scenarios', 'ipvlan-l3.yaml'), 'utf8'));
-    const backend = new SimBackend(1);
-    const session = await ScenarioSession.start(lab, backend, { topology: true });
-    for (const step of lab.steps.slice(0, 5)) expect((await session.step(step.on, step.command)).exitCode).toBe(0);
-    // What a user's `ip route add` on each host makes (libnetwork adds none).
-    backend.kernel.apply({ op: 'route.add', host: 'r0', netns: 'r0', dst: '10.9.2.0/24', via: '198.51.100.11', dev: 'eth0' });
-    backend.kernel.apply({ op: 'route.add', host: 'r1', netns: 'r1', dst: '10.9.1.0/24', via: '198.51.100.10', dev: 'eth0' });
-    const ping = await session.step('c0', 'ping -c 2 10.9.2.21');
-    await backend.settle();
-    expect(ping.stdout).toContain('2 packets received');
-    const flow = session.trace().flows.filter((f) => f.kind === 'icmp-echo').pop()!;
+  test("across hosts with the user's host routes (the lab's `ip route add SUBNET via PEER` on each): the host routes the packet out of eth0 to the peer host's MAC, TTL kept, and the peer's eth0 hands it to the ipvlan holding the address", async () => {
+    const { result, backend } = await runLab('ipvlan-l3');
+    const routed = result.steps[result.steps.length - 1];
+    expect(routed.command).toBe('ping -c 2 10.9.2.21');
+    expect(routed.stdout).toContain('2 packets received');
+    const flow = result.trace.flows.filter((f) => f.kind === 'icmp-echo').pop()!;
     // The l3 network's path model, in l3's words: the host routes it, the container asks no ARP.
     expect(flow.path).toBe('ipvlan-l3');
     expect(classifyPath(flow).kind).toBe('ipvlan-l3');
