@@ -11,27 +11,41 @@ import { overlayKvPart } from './overlay-kv';
 import { ComparePart } from './part';
 import { weaveFastdpPart, weaveSleevePart } from './weave';
 
-const PARTS: readonly ComparePart[] = [
-  overlayPart,
-  overlayKvPart,
-  flannelVxlanPart,
-  flannelHostGwPart,
-  calicoBgpPart,
-  calicoIpipPart,
-  calicoVxlanPart,
-  weaveFastdpPart,
-  weaveSleevePart,
+/** The parts listed here, each with the rank a registration states (see `registerPart`). */
+const PARTS: readonly Ranked[] = [
+  { part: overlayPart, rank: 10 },
+  { part: overlayKvPart, rank: 20 },
+  { part: flannelVxlanPart, rank: 30 },
+  { part: flannelHostGwPart, rank: 40 },
+  { part: calicoBgpPart, rank: 50 },
+  { part: calicoIpipPart, rank: 60 },
+  { part: calicoVxlanPart, rank: 70 },
+  { part: weaveFastdpPart, rank: 80 },
+  { part: weaveSleevePart, rank: 90 },
 ];
 
-const REGISTERED: ComparePart[] = [];
+/** A part and its column among the others (`rank`, lowest first). */
+interface Ranked {
+  part: ComparePart;
+  rank: number;
+}
 
-/** Called by a part's module as it loads: the table then has its column, after those before it. */
-export function registerPart(part: ComparePart): void {
-  REGISTERED.push(part);
+const REGISTERED: Ranked[] = [];
+// Every part by rank, sorted on first use after a registration.
+let ranked: readonly ComparePart[] | undefined;
+
+/**
+ * Called by a part's module as it loads: the table then has its column, placed by `rank`
+ * (lowest first), so the columns' order is stated, not the order modules loaded in.
+ */
+export function registerPart(part: ComparePart, { rank }: { rank: number }): void {
+  REGISTERED.push({ part, rank });
+  ranked = undefined;
 }
 
 function parts(): readonly ComparePart[] {
-  return [...PARTS, ...REGISTERED];
+  ranked ??= [...PARTS, ...REGISTERED].sort((a, b) => a.rank - b.rank).map((r) => r.part);
+  return ranked;
 }
 
 /** The drivers of the comparison, in the order the table lists them. */

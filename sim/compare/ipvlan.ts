@@ -33,5 +33,5 @@ export const ipvlanL3Part: ComparePart = {
   peersFrom: "the user's routes: `ip route add` on each host to the other's container subnet via its address (libnetwork adds none); each host's eth0 hands a packet to the ipvlan holding its destination address",
 };
 
-registerPart(ipvlanPart);
-registerPart(ipvlanL3Part);
+registerPart(ipvlanPart, { rank: 110 });
+registerPart(ipvlanL3Part, { rank: 120 });

@@ -9,4 +9,4 @@ export const macvlanPart = stackedPart('macvlan', 'mv', '10.9.0.0',
   "Docker's macvlan (bridge mode on each host's eth0, the containers' frames straight on the segment)",
   "none: each daemon's network is its own; the segment's switch learns the containers' MACs");
 
-registerPart(macvlanPart);
+registerPart(macvlanPart, { rank: 100 });

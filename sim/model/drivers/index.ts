@@ -14,14 +14,14 @@ import { hostDriver, nullDriver } from './none';
 import { overlayDriver } from './overlay';
 import { weaveDriver } from './weave';
 
-/** The drivers listed here by name. */
+/** The drivers listed here by name, each with the rank a registration states (see `registerDriver`). */
 const table = () => ({
-  overlay: overlayDriver,
-  bridge: bridgeDriver,
-  host: hostDriver,
-  null: nullDriver,
-  calico: calicoDriver,
-  weavemesh: weaveDriver,
+  overlay: { driver: overlayDriver, rank: 10 },
+  bridge: { driver: bridgeDriver, rank: 20 },
+  host: { driver: hostDriver, rank: 30 },
+  null: { driver: nullDriver, rank: 40 },
+  calico: { driver: calicoDriver, rank: 50 },
+  weavemesh: { driver: weaveDriver, rank: 60 },
 });
 
 /**
@@ -35,15 +35,28 @@ export type DriverName = keyof ReturnType<typeof table> | keyof RegisteredDriver
 
 // Built on first use: the overlay driver and endpoints.ts import each other (its lb endpoint),
 // so a table made as this module loads could meet the overlay's module half-loaded.
-let listed: Record<string, NetworkDriver> | undefined;
-const registered: Record<string, NetworkDriver> = {};
+let listed: Record<string, Ranked> | undefined;
+const registered: Record<string, Ranked> = {};
+// Every driver by rank, sorted on first use after a registration (topology asks per host and step).
+let ranked: readonly NetworkDriver[] | undefined;
 
-/** Called by a driver's own file as it loads: its name is then one `docker network create -d` takes. */
-export function registerDriver(name: keyof RegisteredDrivers, driver: NetworkDriver): void {
-  registered[name] = driver;
+/** A driver and its place among the others (`rank`, lowest first). */
+interface Ranked {
+  driver: NetworkDriver;
+  rank: number;
 }
 
-function drivers(): Record<string, NetworkDriver> {
+/**
+ * Called by a driver's own file as it loads: its name is then one `docker network create -d`
+ * takes. `rank` places it among the drivers wherever their order shows (a host's topology,
+ * what a scenario needs of a machine), so that order is stated, not the order files loaded in.
+ */
+export function registerDriver(name: keyof RegisteredDrivers, driver: NetworkDriver, { rank }: { rank: number }): void {
+  registered[name] = { driver, rank };
+  ranked = undefined;
+}
+
+function drivers(): Record<string, Ranked> {
   listed ??= table();
   return listed;
 }
@@ -57,13 +70,14 @@ export function driverOf(net: Pick<Network, 'driver'>): NetworkDriver {
 /** The driver `docker network create -d NAME` asks for; undefined when no such driver is registered. */
 export function driverNamed(name: string): NetworkDriver | undefined {
   const all = drivers();
-  if (Object.hasOwn(all, name)) return all[name];
-  return Object.hasOwn(registered, name) ? registered[name] : undefined;
+  if (Object.hasOwn(all, name)) return all[name].driver;
+  return Object.hasOwn(registered, name) ? registered[name].driver : undefined;
 }
 
-/** Every registered driver (the listed, then the self-registered in the order they loaded), for the tests that prove each complete. */
+/** Every registered driver, by rank. */
 export function registeredDrivers(): readonly NetworkDriver[] {
-  return [...Object.values(drivers()), ...Object.values(registered)];
+  ranked ??= [...Object.values(drivers()), ...Object.values(registered)].sort((a, b) => a.rank - b.rank).map((r) => r.driver);
+  return ranked;
 }
 
 /** Where a packet leaves a container and the path it takes (see packetWay). */

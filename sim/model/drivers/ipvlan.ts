@@ -82,4 +82,4 @@ declare module './index' {
   }
 }
 
-registerDriver('ipvlan', ipvlanDriver);
+registerDriver('ipvlan', ipvlanDriver, { rank: 80 });

@@ -54,4 +54,4 @@ declare module './index' {
   }
 }
 
-registerDriver('macvlan', macvlanDriver);
+registerDriver('macvlan', macvlanDriver, { rank: 70 });

@@ -16,6 +16,7 @@ import { overlayPath } from './overlay';
 import { weaveFastdpPath, weaveSleevePath } from './weave';
 import { PathModel } from './path';
 
+/** The paths listed here by id; each one's rank is in LISTED_RANKS (see `registerPath`). */
 const PATHS = {
   overlay: overlayPath,
   bridge: bridgePath,
@@ -26,6 +27,17 @@ const PATHS = {
   'weave-sleeve': weaveSleevePath,
   'weave-fastdp': weaveFastdpPath,
 } as const satisfies Record<string, PathModel>;
+
+const LISTED_RANKS: Record<keyof typeof PATHS, number> = {
+  overlay: 10,
+  bridge: 20,
+  gwbridge: 30,
+  'flannel-vxlan': 40,
+  'flannel-host-gw': 50,
+  calico: 60,
+  'weave-sleeve': 70,
+  'weave-fastdp': 80,
+};
 
 /**
  * The path models registered by their own modules, by id, as each declares itself
@@ -41,10 +53,19 @@ export type PathId = keyof AllPaths;
 export type VerdictKind = AllPaths[PathId]['verdicts'][number]['kind'];
 
 const REGISTERED: Partial<Record<PathId, PathModel<VerdictKind>>> = {};
+const RANKS: Partial<Record<PathId, number>> = { ...LISTED_RANKS };
+// Every model by rank, sorted on first use after a registration.
+let ranked: readonly PathModel<VerdictKind>[] | undefined;
 
-/** Called by a path's module as it loads: its id is then a path a flow may name. */
-export function registerPath<K extends keyof RegisteredPaths>(id: K, model: RegisteredPaths[K] & PathModel<VerdictKind>): void {
+/**
+ * Called by a path's module as it loads: its id is then a path a flow may name. `rank` places
+ * it among the paths wherever their order shows (the verdicts a scenario's `expect.path` may
+ * name, in its schema's message), so that order is stated, not the order modules loaded in.
+ */
+export function registerPath<K extends keyof RegisteredPaths>(id: K, model: RegisteredPaths[K] & PathModel<VerdictKind>, { rank }: { rank: number }): void {
   REGISTERED[id] = model;
+  RANKS[id] = rank;
+  ranked = undefined;
 }
 
 function modelOf(id: string): PathModel<VerdictKind> | undefined {
@@ -73,9 +94,11 @@ export function pathOf(flow: Pick<Flow, 'path'>): PathModel<VerdictKind> {
   return model;
 }
 
-/** Every registered path model: PATHS', then the self-registered in the order they loaded. */
+/** Every registered path model, by rank. */
 export function registeredPaths(): readonly PathModel<VerdictKind>[] {
-  return [...Object.values(PATHS), ...Object.values(REGISTERED)];
+  ranked ??= [...Object.values(PATHS), ...Object.values(REGISTERED)].map((m) => ({ m, rank: RANKS[m.id as PathId] ?? Infinity }))
+    .sort((a, b) => a.rank - b.rank).map(({ m }) => m);
+  return ranked;
 }
 
 /** The highest step of any path (a scenario's drop-at is checked against the flow's own path when it runs). */

@@ -46,5 +46,5 @@ declare module './index' {
   }
 }
 
-registerPath('ipvlan', ipvlanPath);
-registerPath('ipvlan-l3', ipvlanL3Path);
+registerPath('ipvlan', ipvlanPath, { rank: 100 });
+registerPath('ipvlan-l3', ipvlanL3Path, { rank: 110 });

@@ -26,4 +26,4 @@ declare module './index' {
   }
 }
 
-registerPath('macvlan', macvlanPath);
+registerPath('macvlan', macvlanPath, { rank: 90 });
