@@ -2,7 +2,7 @@
  * The one PlanOp → iproute2 rendering: every op kind once, as `cnmlab explain` prints it and
  * as emu batches it (the same argv, emu's names aside). No root needed.
  */
-import { PlanOp } from '../sim/plan/ops';
+import { LinkKind, PlanOp } from '../sim/plan/ops';
 import { opToCommands, UNDERLAY } from '../sim/plan/iproute2';
 import { commandLine, PLAN_NAMES, planText } from '../sim/plan/explain';
 import { restoreScript, toPhases } from '../emu/translate';
@@ -68,6 +68,26 @@ const TABLE: Record<PlanOp['op'], [PlanOp, string[]]> = {
   'odp.datapath': [{ op: 'odp.datapath', host: 'r0', netns: 'r0', name: 'datapath' }, []],
   'odp.vport': [{ op: 'odp.vport', host: 'r0', netns: 'r0', datapath: 'datapath', vport: { type: 'vxlan', name: 'vxlan-6784', dstport: 6784 } }, []],
 };
+
+/**
+ * One device of every link kind the plan names itself (the Record makes a new kind a compile
+ * error here) and the line explain prints for it; the kinds registered on a lower device have
+ * theirs in STACKED below, so the two tables render every link kind once.
+ */
+const LINK_KINDS: Record<Exclude<LinkKind['type'], StackedType>, [PlanOp & { op: 'link.add' }, string]> = {
+  bridge: [{ op: 'link.add', host: 'r0', netns: '1-abc', name: 'br0', kind: { type: 'bridge' }, mtu: 1450 }, 'ip -n 1-abc link add br0 mtu 1450 type bridge'],
+  veth: [{ op: 'link.add', host: 'r0', netns: 'r0', name: 'veth1a', kind: { type: 'veth', peer: 'veth1b' } }, 'ip link add veth1a type veth peer name veth1b'],
+  dummy: [{ op: 'link.add', host: 'r0', netns: 'r0', name: 'dm-0123456789', kind: { type: 'dummy' } }, 'ip link add dm-0123456789 type dummy'],
+  vxlan: [{ op: 'link.add', host: 'r0', netns: 'r0', name: 'vxlan0', kind: VXLAN, mtu: 1450 }, 'ip link add vxlan0 mtu 1450 type vxlan id 4097 dstport 4789 proxy l2miss l3miss learning ageing 300'],
+  ipip: [{ op: 'link.add', host: 'r0', netns: 'r0', name: 'tunl0', kind: { type: 'ipip' }, mtu: 1480 }, 'ip link add name tunl0 mtu 1480 type ipip'],
+};
+
+describe('link kinds', () => {
+  test.each(Object.entries(LINK_KINDS))('%s renders as explain prints it', (type, [op, line]) => {
+    expect(op.kind.type).toBe(type);
+    expect(opToCommands(op, PLAN_NAMES).map(commandLine)).toEqual([line]);
+  });
+});
 
 /**
  * One device of each kind registered on a lower device (the Record makes a new kind a compile
