@@ -13,7 +13,7 @@ import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
 import { EmuEnvironmentError, RunRecord } from './state';
 import { killQuietly, pollUntil, startWatched, WatchedProgram } from './nsworker';
-import { overlayNotes } from '../sim/trace/paths/overlay';
+import { overlayNotes } from '../sim/trace/paths/notes';
 import { FrameKind, PathModel, PathRole } from '../sim/trace/paths/path';
 import { ARP_REPLY, ARP_REQUEST } from '../sim/wire/arp';
 import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, UNREACH_FRAG_NEEDED, ICMP_TIME_EXCEEDED } from '../sim/wire/icmp';

@@ -7,11 +7,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { comparePart, compared } from '../sim/compare';
+import { comparePart, compared, registerPart } from '../sim/compare';
 import { hasStackedDevice } from '../sim/kernel/net/stacked';
-import { driverNamed } from '../sim/model/drivers';
+import { driverNamed, registerDriver, registeredDrivers, type RegisteredDrivers } from '../sim/model/drivers';
 import { stackedTypes, type StackedType } from '../sim/plan/links';
-import { registeredPath } from '../sim/trace/paths';
+import { registeredPath, registeredPaths } from '../sim/trace/paths';
 import { bundleFaultsIn, importGraph, ownFiles, REGISTRATION, registrationFaults, registrationLinesIn } from './helpers/architecture';
 import { REPO } from './helpers/env';
 import { missingRegistrations, Registries } from './helpers/registration';
@@ -24,10 +24,14 @@ describe('driver registration', () => {
   const bundles = Object.fromEntries(drivers.map((d) => [d, ownFiles(d, graph).slice(1)]));
 
   test('each registered driver is one line of sim/drivers/index.ts, and its files are its own', () => {
-    expect(drivers).toEqual(expect.arrayContaining(['macvlan', 'ipvlan']));
+    expect(drivers).toEqual(expect.arrayContaining(['overlay', 'bridge', 'host', 'null', 'macvlan', 'ipvlan']));
     expect(registrationFaults(REPO, graph)).toEqual([]);
     // ipvlan's own files: one a layer, five layers.
     expect(bundles.ipvlan).toEqual(['sim/model/drivers/ipvlan.ts', 'sim/plan/links/ipvlan.ts', 'sim/kernel/net/ipvlan.ts', 'sim/trace/paths/ipvlan.ts', 'sim/compare/ipvlan.ts']);
+    // Docker's built-in drivers: the overlay's (its classic mode's part with its own), the bridge's (docker_gwbridge's path with its own), host and null.
+    expect(bundles.overlay).toEqual(['sim/model/drivers/overlay.ts', 'sim/trace/paths/overlay.ts', 'sim/compare/overlay.ts']);
+    expect(bundles.bridge).toEqual(['sim/model/drivers/bridge.ts', 'sim/trace/paths/bridge.ts']);
+    expect([bundles.host, bundles.null]).toEqual([['sim/model/drivers/host.ts'], ['sim/model/drivers/null.ts']]);
   });
 
   test('a line that is no registration, a bundle loading another file, and a registry importing a driver\'s file are found', () => {
@@ -42,7 +46,12 @@ describe('driver registration', () => {
     // The path registry listing ipvlan's model again, as every registry did before.
     const g = new Map(graph);
     g.set('sim/trace/paths/index.ts', [...(g.get('sim/trace/paths/index.ts') ?? []), 'sim/trace/paths/ipvlan.ts']);
-    expect(registrationFaults(REPO, g)).toEqual(["sim/trace/paths/index.ts → sim/trace/paths/ipvlan.ts: ipvlan's own file imported by a file not its own"]);
+    // The engine makes its built-in drivers' networks itself (docker0, docker_gwbridge, ingress): no other driver's.
+    g.set('sim/model/swarm.ts', [...(g.get('sim/model/swarm.ts') ?? []), 'sim/model/drivers/macvlan.ts']);
+    expect(registrationFaults(REPO, g)).toEqual([
+      "sim/model/swarm.ts → sim/model/drivers/macvlan.ts: macvlan's own file imported by a file not its own",
+      "sim/trace/paths/index.ts → sim/trace/paths/ipvlan.ts: ipvlan's own file imported by a file not its own",
+    ]);
   });
 
   const real: Registries = {
@@ -56,6 +65,9 @@ describe('driver registration', () => {
   test("every layer's registry holds what each driver's own files registered; every link kind has its sim kernel device", () => {
     expect(missingRegistrations(bundles, real)).toEqual([]);
     expect(comparePart('ipvlan')?.id).toBe('ipvlan');
+    // Every path a driver may name is registered: ipvlan's l3 path, which only its pathOn gives, among them.
+    expect(driverNamed('ipvlan')?.pathsOn).toContain('ipvlan-l3');
+    expect(registeredPath('ipvlan-l3')).toBe('ipvlan-l3');
   });
 
   test('a missing registration is named, layer by layer', () => {
@@ -70,5 +82,23 @@ describe('driver registration', () => {
     ]);
     expect(missingRegistrations({}, none)).toEqual(['link kind vlan: no sim kernel device registered (sim/kernel/net/vlan.ts, registerStackedDevice)']);
     expect(missingRegistrations({ vlan: ['sim/model/drivers/vlan.ts'] }, { ...none, driver: () => undefined, kinds: [] })).toEqual(['vlan: sim/model/drivers/vlan.ts registered no network driver named vlan']);
+    // A path only pathOn gives: stated and unregistered, or not stated at all.
+    const pathOn = () => 'vlan-l3';
+    expect(missingRegistrations({ vlan: [] }, { ...none, kinds: [], path: (id) => id === 'vlan', driver: () => ({ path: 'vlan', pathOn, pathsOn: ['vlan', 'vlan-l3'] }) }))
+      .toEqual(['vlan: its path vlan-l3 has no registered path model']);
+    expect(missingRegistrations({ vlan: [] }, { ...none, kinds: [], path: () => true, driver: () => ({ path: 'vlan', pathOn }) }))
+      .toEqual(['vlan: its pathOn states no pathsOn (the paths it may give)']);
+  });
+
+  test('what the registries list is in the ranks their registrations state, not in the order files loaded in', () => {
+    // compare's columns (the order every transcript of it shows), the verdicts a scenario may name, the drivers.
+    expect(compared()).toEqual(['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve', 'macvlan', 'ipvlan']);
+    expect(registeredPaths().map((p) => p.id)).toEqual(['overlay', 'bridge', 'gwbridge', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave-sleeve', 'weave-fastdp', 'macvlan', 'ipvlan', 'ipvlan-l3']);
+    expect(registeredDrivers().map((d) => d.name)).toEqual(['overlay', 'bridge', 'host', 'null', 'calico', 'weavemesh', 'macvlan', 'ipvlan']);
+    // A registration loaded last, ranked between others, is listed there.
+    registerPart({ ...comparePart('overlay')!, id: 'overlay-late' }, { rank: 15 });
+    expect(compared().slice(0, 3)).toEqual(['overlay', 'overlay-late', 'overlay-kv']);
+    registerDriver('late' as keyof RegisteredDrivers, { ...driverNamed('null')!, name: 'late' as keyof RegisteredDrivers }, { rank: 1 });
+    expect(registeredDrivers()[0].name).toBe('late');
   });
 });

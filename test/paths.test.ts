@@ -4,7 +4,8 @@
  * its path in order with the events sim and emu record, and the sim trace's hop notes are
  * the model's wording.
  */
-import { OVERLAY_STEP, overlayNotes, overlayPath } from '../sim/trace/paths/overlay';
+import { overlayNotes } from '../sim/trace/paths/notes';
+import { OVERLAY_STEP, overlayPath } from '../sim/trace/paths/overlay';
 import { BRIDGE_STEP, bridgePath } from '../sim/trace/paths/bridge';
 import { GWBRIDGE_STEP, gwbridgePath } from '../sim/trace/paths/gwbridge';
 import { CALICO_STEP, calicoPath } from '../sim/trace/paths/calico';

@@ -6,15 +6,11 @@
  */
 import { calicoBgpPart, calicoIpipPart, calicoVxlanPart } from './calico';
 import { flannelHostGwPart, flannelVxlanPart } from './flannel';
-import { overlayPart } from './overlay';
-import { overlayKvPart } from './overlay-kv';
 import { ComparePart } from './part';
 import { weaveFastdpPart, weaveSleevePart } from './weave';
 
 /** The parts listed here, each with the rank a registration states (see `registerPart`). */
 const PARTS: readonly Ranked[] = [
-  { part: overlayPart, rank: 10 },
-  { part: overlayKvPart, rank: 20 },
   { part: flannelVxlanPart, rank: 30 },
   { part: flannelHostGwPart, rank: 40 },
   { part: calicoBgpPart, rank: 50 },

@@ -1,4 +1,6 @@
 /** Docker's overlay in `cnmlab compare`: a swarm, one attachable overlay, a container on each node. */
+import { registerPart } from './index';
+import { overlayKvPart } from './overlay-kv';
 import { ComparePart } from './part';
 
 export const overlayPart: ComparePart = {
@@ -13,3 +15,8 @@ export const overlayPart: ComparePart = {
   ],
   peersFrom: "gossip (NetworkDB: each node's endpoints, over the swarm's TCP/UDP 7946)",
 };
+
+registerPart(overlayPart, { rank: 10 });
+// Docker's classic overlay is the same driver (`-d overlay` on dockerds sharing a cluster
+// store), so its part registers with the overlay's.
+registerPart(overlayKvPart, { rank: 20 });

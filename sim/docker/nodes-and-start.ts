@@ -13,8 +13,7 @@ import { hexId } from '../model/ids';
 import { initialState, sandboxMachine } from '../model/machines';
 import { swarmNetwork } from '../model/world';
 import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
-import { WORKER_CANNOT } from '../model/swarm';
-import { NOT_A_MANAGER } from '../model/drivers/overlay';
+import { NOT_A_MANAGER, WORKER_CANNOT } from '../model/swarm';
 
 /** The engine a Debian 12 host runs (docker.io), as `docker node ls` and `docker info` name it. */
 export const ENGINE_VERSION = '20.10.24+dfsg1';

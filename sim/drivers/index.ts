@@ -9,5 +9,9 @@
  * (`test/helpers/drivers.ts`). `test/driver-registration.test.ts` holds every line here to
  * one driver whose files are its own, and every registry to what the others registered.
  */
+import './overlay';
+import './bridge';
+import './host';
+import './null';
 import './macvlan';
 import './ipvlan';

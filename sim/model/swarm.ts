@@ -1,9 +1,9 @@
 /** Engines and the swarm: boot, init, join, leave, join tokens, and the ingress network. */
 import { Draft } from 'immer';
 import { ipv4ToNumber, maskOf, parseCidr } from '../wire/addr';
-import { createBridgeDevice, nextLocalSubnet } from './drivers/bridge';
-import { localNetwork } from './drivers/driver';
-import { createSwarmNetwork, NOT_A_MANAGER } from './drivers/overlay';
+import { createBridgeDevice } from './drivers/bridge';
+import { localNetwork, nextLocalSubnet } from './drivers/driver';
+import { createSwarmNetwork } from './drivers/overlay';
 import { addNamespace, delNamespace } from './sandbox';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
 import { advance, swarmNodeMachine } from './machines';
@@ -39,6 +39,7 @@ function inSwarm(state: NodeState): boolean {
   return state === 'manager' || state === 'worker';
 }
 
+export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 const ALREADY_IN_SWARM = 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.';
 export const WORKER_CANNOT = "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
 

@@ -11,7 +11,7 @@ import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
 import { Layer } from '../wire/layer';
 import { DNS_PORT } from '../wire/dns';
 import { Flow, Hop, HopEvent, MAX_HOPS_PER_FLOW, Trace, TRACE_FORMAT } from './types';
-import { overlayNotes } from './paths/overlay';
+import { overlayNotes } from './paths/notes';
 import { PathId, pathOf } from './paths';
 import { FrameKind, Sighting as PathSighting } from './paths/path';
 

@@ -7,7 +7,7 @@
 
 /** What the registries hold, as the test reads them (a synthetic set shows the check firing). */
 export interface Registries {
-  driver(name: string): { path?: string; outsidePath?: string } | undefined;
+  driver(name: string): { path?: string; outsidePath?: string; pathOn?: unknown; pathsOn?: readonly string[] } | undefined;
   kinds: readonly string[];
   device(kind: string): boolean;
   path(id: string): boolean;
@@ -25,8 +25,9 @@ const LAYER_CHECKS: Record<string, (driver: string, r: Registries) => string | u
 
 /**
  * For each driver's bundle (the own files it loads), what its files should have registered
- * and did not; and across layers, a link kind with no sim kernel device and a driver's path
- * with no path model.
+ * and did not; and across layers, a link kind with no sim kernel device, and a path the
+ * driver names (`path`, `outsidePath`, each of `pathsOn`) with no path model, or a `pathOn`
+ * that states no `pathsOn`.
  */
 export function missingRegistrations(bundles: Record<string, readonly string[]>, r: Registries): string[] {
   const missing: string[] = [];
@@ -37,7 +38,8 @@ export function missingRegistrations(bundles: Record<string, readonly string[]>,
       if (fault) missing.push(fault);
     }
     const model = r.driver(driver);
-    for (const id of [model?.path, model?.outsidePath]) if (id !== undefined && !r.path(id)) missing.push(`${driver}: its path ${id} has no registered path model`);
+    for (const id of new Set([model?.path, model?.outsidePath, ...(model?.pathsOn ?? [])])) if (id !== undefined && !r.path(id)) missing.push(`${driver}: its path ${id} has no registered path model`);
+    if (model?.pathOn && !model.pathsOn) missing.push(`${driver}: its pathOn states no pathsOn (the paths it may give)`);
   }
   for (const kind of r.kinds) if (!r.device(kind)) missing.push(`link kind ${kind}: no sim kernel device registered (sim/kernel/net/${kind}.ts, registerStackedDevice)`);
   return missing;

@@ -24,7 +24,7 @@ import { IPPROTO_UDP, ipv4PacketDstString, ipv4PacketHeaderLength } from '../../
 import { ETHERNET_HEADER_LEN } from '../../wire/ethernet';
 import { ipv4ToNumber, macToString } from '../../wire/addr';
 import { arpOpcode, Skb } from './skb';
-import { overlayNotes } from '../../trace/paths/overlay';
+import { overlayNotes } from '../../trace/paths/notes';
 import { pathOf } from '../../trace/paths';
 import { DropPoint, FrameKind, PathModel, Sighting } from '../../trace/paths/path';
 import { isVxlanFrame } from './vxlan';

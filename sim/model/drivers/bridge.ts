@@ -4,32 +4,16 @@
  * plugged into it.
  */
 import { Draft } from 'immer';
-import { overlaps, parseCidr } from '../../wire/addr';
 import { newIpam, prefixLengthOf } from '../ipam';
 import { advance, endpointMachine } from '../machines';
-import { DaemonRefusal } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
-import { fieldOf, localNetworksRead, Tx } from '../tx';
+import { fieldOf, Tx } from '../tx';
 import { seedFromName } from '../ids';
 import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
-import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
+import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec, nextLocalSubnet } from './driver';
+import { registerDriver } from './index';
 import { bridgeNetworkDown, bridgeNetworkUp } from '../firewall';
 import { flannelWay } from './flannel';
-
-/** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
-function* localPools(): Generator<string> {
-  for (let b = 17; b <= 31; b++) yield `172.${b}.0.0/16`;
-  for (let c = 0; c < 256; c += 16) yield `192.168.${c}.0/20`;
-}
-
-export function nextLocalSubnet(tx: Tx, host: string): string {
-  const taken = localNetworksRead(tx, host).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
-  for (const pool of localPools()) {
-    const c = parseCidr(pool)!;
-    if (!taken.some((t) => overlaps(t, c))) return pool;
-  }
-  throw new DaemonRefusal('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
-}
 
 /** `docker network create -d bridge`: a br-<id> bridge on the next free local pool. */
 function createBridgeNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
@@ -141,3 +125,11 @@ export const bridgeDriver: NetworkDriver = {
   outsideWay: flannelWay,
   outsideCaptureSpots: bridgeOutsideCaptureSpots,
 };
+
+declare module './index' {
+  interface RegisteredDrivers {
+    bridge: true;
+  }
+}
+
+registerDriver('bridge', bridgeDriver, { rank: 20 });

@@ -7,10 +7,12 @@
  * network's driver (`driverOf`, in `./index.ts`).
  */
 import { Draft } from 'immer';
+import { overlaps, parseCidr } from '../../wire/addr';
 import { newIpam } from '../ipam';
 import { hexId } from '../ids';
 import { initialState, networkMachine } from '../machines';
-import { Tx } from '../tx';
+import { DaemonRefusal } from '../refusal';
+import { localNetworksRead, Tx } from '../tx';
 import { Endpoint, Network, World } from '../world';
 
 /**
@@ -185,8 +187,13 @@ export interface NetworkDriver {
    * of its networks takes; absent when its containers get no endpoint.
    */
   readonly path?: string;
-  /** The path a packet between two of its endpoints takes where it depends on the hosts (weave's datapath); `path` otherwise. */
+  /** The path a packet between two of its endpoints takes where it depends on the hosts (weave's datapath) or the network (ipvlan's mode); `path` otherwise. */
   pathOn?(world: World, net: Network): string | undefined;
+  /**
+   * Every path `pathOn` may give, stated beside it: a function of a world cannot be asked for
+   * them all, and `test/driver-registration.test.ts` holds each to a registered path model.
+   */
+  readonly pathsOn?: readonly string[];
   /** The path model of a packet leaving a container through an endpoint of it that carries the default route, to an address off all its networks. */
   readonly outsidePath?: string;
   /** Where such a packet goes instead when something beside the driver routes it (flannel's lease for docker0's packets); undefined: `outsidePath`. */
@@ -199,5 +206,45 @@ export function localNetwork(tx: Tx, host: string, name: string, driver: Network
     id: hexId(tx.rng), name, driver, scope: 'local', host, attachable: false, internal: false, ingress: false, vni: 0,
     options, labels: {}, createdNs: String(tx.now()), state: initialState(networkMachine), ipam: newIpam(subnet), allocationFailed: false,
     bridge, endpoints: [], instances: [],
+  };
+}
+
+/** Local address pools (ipamutils): 172.17–172.31 as /16s, then 192.168.0.0/16 as /20s. */
+function* localPools(): Generator<string> {
+  for (let b = 17; b <= 31; b++) yield `172.${b}.0.0/16`;
+  for (let c = 0; c < 256; c += 16) yield `192.168.${c}.0/20`;
+}
+
+/** The first local pool no network on `host` overlaps: a local network's subnet when `docker network create` names none. */
+export function nextLocalSubnet(tx: Tx, host: string): string {
+  const taken = localNetworksRead(tx, host).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
+  for (const pool of localPools()) {
+    const c = parseCidr(pool)!;
+    if (!taken.some((t) => overlaps(t, c))) return pool;
+  }
+  throw new DaemonRefusal('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+}
+
+/**
+ * A driver of dockerd's predefined networks that have no endpoints (`host`: the container
+ * shares the host's stack; `null`, the `none` network: only its loopback). It plumbs nothing
+ * and `docker network create` cannot make one.
+ */
+export function noEndpointsDriver(name: 'host' | 'null'): NetworkDriver {
+  const never = (): never => {
+    throw new Error(`the ${name} driver has no endpoints to join or leave`);
+  };
+  return {
+    name,
+    attaches: false,
+    join: never,
+    leave: never,
+    providesGateway: false,
+    outsideThroughGwbridge: false,
+    embeddedDns: () => false,
+    peersToCapture: () => [],
+    captureSpots: () => [],
+    networkNamespace: () => undefined,
+    endpointPeer: (_net, host) => ({ netns: host, master: '' }),
   };
 }

@@ -7,19 +7,12 @@
  */
 import { subnetContains } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
-import { bridgeDriver } from './bridge';
 import { calicoDriver } from './calico';
 import { CaptureSpot, HostDevice, HostProgram, KernelFeature, NetworkDriver, PeerAnswer } from './driver';
-import { hostDriver, nullDriver } from './none';
-import { overlayDriver } from './overlay';
 import { weaveDriver } from './weave';
 
 /** The drivers listed here by name, each with the rank a registration states (see `registerDriver`). */
 const table = () => ({
-  overlay: { driver: overlayDriver, rank: 10 },
-  bridge: { driver: bridgeDriver, rank: 20 },
-  host: { driver: hostDriver, rank: 30 },
-  null: { driver: nullDriver, rank: 40 },
   calico: { driver: calicoDriver, rank: 50 },
   weavemesh: { driver: weaveDriver, rank: 60 },
 });

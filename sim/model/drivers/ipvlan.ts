@@ -72,6 +72,7 @@ export const ipvlanDriver = stackedDriver(IPVLAN, {
   join: joinIpvlan,
   // The port's mode decides the path: in l3 the host's namespace routes what no sibling holds, to the segment or beyond.
   pathOn: (_world, net) => ipvlanPathOf(net),
+  pathsOn: ['ipvlan', 'ipvlan-l3'],
   outsideWay: (_world, _host, net) => (net.options.ipvlan_mode === 'l3' ? { path: ipvlanPathOf(net), peers: [], spots: [] } : undefined),
   needs: (commands) => ({ programs: [], kernel: commands.some((c) => CREATES_IPVLAN.test(c.trim())) ? [IPVLAN_FEATURE] : [] }),
 });

@@ -48,7 +48,14 @@ import { NotModelled } from '../refusal';
 import { Tx } from '../tx';
 import { Endpoint, endpointsOf, Host, hostOf, instanceOf, KvCluster, KvPeer, Network, World } from '../world';
 import type { NetworkSpec, PeerAnswer } from './driver';
-import { emitPeer } from './overlay';
+
+/** A peer's static neighbour and FDB entries on vxlan0, one peer at a time as serf's events and watchMiss program them (libnetwork peerAdd/peerDelete). */
+function emitPeer(tx: Tx, op: 'add' | 'del', host: string, netns: string, ep: Pick<Endpoint, 'ip' | 'mac'>, vtep: string): void {
+  tx.emit(
+    { op: op === 'add' ? 'neigh.add' : 'neigh.del', host, netns, dev: 'vxlan0', ip: ep.ip, mac: ep.mac },
+    { op: op === 'add' ? 'fdb.add' : 'fdb.del', host, netns, dev: 'vxlan0', mac: ep.mac, dst: vtep },
+  );
+}
 
 /** The store backends pkg/discovery/kv registers that cnmlab accepts: etcd (packaged, emu's real store) and consul. */
 const STORE_SCHEMES = ['etcd', 'consul'];

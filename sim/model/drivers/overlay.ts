@@ -10,6 +10,7 @@ import { emptyIpam, newIpam } from '../ipam';
 import { swarmId } from '../ids';
 import { advance, endpointMachine, initialState, networkMachine, networkOnHostMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
+import { NOT_A_MANAGER } from '../swarm';
 import { addNamespace, delNamespace, plugContainerEnd } from '../sandbox';
 import { gossipPeers, gossipsWith } from '../netdb';
 import { swarmNetworksRead, Tx } from '../tx';
@@ -17,8 +18,7 @@ import { PeerEntry } from '../../plan/ops';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
 import { createClassicNetwork, obtainVxlanId, peerAnswers, peerLookup, publishClassic, replayPeerDb, watchMiss } from './overlay-kv';
 import { CaptureSpot, DriverNamespace, NetworkDriver, NetworkSpec } from './driver';
-
-export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+import { registerDriver } from './index';
 
 export function overlayNetnsName(networkId: string): string {
   return `1-${networkId.slice(0, 10)}`;
@@ -26,14 +26,6 @@ export function overlayNetnsName(networkId: string): string {
 
 export function lbSandboxName(networkId: string): string {
   return `lb_${networkId}`.slice(0, 12);
-}
-
-/** A peer's static neighbour and FDB entries on vxlan0 (libnetwork peerAdd/peerDelete). */
-export function emitPeer(tx: Tx, op: 'add' | 'del', host: string, netns: string, ep: Pick<Endpoint, 'ip' | 'mac'>, vtep: string): void {
-  tx.emit(
-    { op: op === 'add' ? 'neigh.add' : 'neigh.del', host, netns, dev: 'vxlan0', ip: ep.ip, mac: ep.mac },
-    { op: op === 'add' ? 'fdb.add' : 'fdb.del', host, netns, dev: 'vxlan0', mac: ep.mac, dst: vtep },
-  );
 }
 
 /** Endpoints' entries on vxlan0 of `netns` on each of `hosts` (libnetwork peerAdd/peerDelete as NetworkDB's events reach each host). */
@@ -314,3 +306,11 @@ export const overlayDriver: NetworkDriver = {
   peerAnswers,
   path: 'overlay',
 };
+
+declare module './index' {
+  interface RegisteredDrivers {
+    overlay: true;
+  }
+}
+
+registerDriver('overlay', overlayDriver, { rank: 10 });

@@ -14,8 +14,7 @@ import { advance, endpointMachine } from '../machines';
 import { DaemonRefusal, NotModelled } from '../refusal';
 import { localNetworksRead, Tx } from '../tx';
 import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
-import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec } from './driver';
-import { nextLocalSubnet } from './bridge';
+import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec, nextLocalSubnet } from './driver';
 import type { RegisteredDrivers } from './index';
 
 /** A stacked driver's name (one that registers itself), and its dummy parent's prefix (`dm-` macvlan's, `di-` ipvlan's). */

@@ -5,6 +5,8 @@
  * it, unknown or broadcast) to the destination's port, whose veth carries it into the other
  * container. No routing, no encapsulation: the host's IP stack never sees it.
  */
+import { gwbridgePath } from './gwbridge';
+import { registerPath } from './index';
 import { at, containerSide, DropPoint, pathModel, placeByRole, RESOLVE_STEP } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, DELIVER = 4;
@@ -46,3 +48,15 @@ export const bridgePath = pathModel({
   drops: DROP_STEP,
   verdicts: [{ kind: 'local', steps: ALONG }],
 });
+
+declare module './index' {
+  interface RegisteredPaths {
+    bridge: typeof bridgePath;
+    gwbridge: typeof gwbridgePath;
+  }
+}
+
+registerPath('bridge', bridgePath, { rank: 20 });
+// The bridge driver's outside path (its `outsidePath`): docker_gwbridge is a bridge network,
+// so what leaves a container through it is the bridge driver's to name and register.
+registerPath('gwbridge', gwbridgePath, { rank: 30 });

@@ -8,19 +8,13 @@
  * registered model whole and test/drivers.test.ts that every driver's paths are registered.
  */
 import type { Flow } from '../types';
-import { bridgePath } from './bridge';
 import { flannelHostGwPath, flannelVxlanPath } from './flannel';
 import { calicoPath } from './calico';
-import { gwbridgePath } from './gwbridge';
-import { overlayPath } from './overlay';
 import { weaveFastdpPath, weaveSleevePath } from './weave';
 import { PathModel } from './path';
 
 /** The paths listed here by id; each one's rank is in LISTED_RANKS (see `registerPath`). */
 const PATHS = {
-  overlay: overlayPath,
-  bridge: bridgePath,
-  gwbridge: gwbridgePath,
   'flannel-vxlan': flannelVxlanPath,
   'flannel-host-gw': flannelHostGwPath,
   calico: calicoPath,
@@ -29,9 +23,6 @@ const PATHS = {
 } as const satisfies Record<string, PathModel>;
 
 const LISTED_RANKS: Record<keyof typeof PATHS, number> = {
-  overlay: 10,
-  bridge: 20,
-  gwbridge: 30,
   'flannel-vxlan': 40,
   'flannel-host-gw': 50,
   calico: 60,

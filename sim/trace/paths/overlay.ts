@@ -3,6 +3,7 @@
  * Docker's VXLAN overlay, what each step is called, where a sighting of a frame at a device
  * falls on them, and the hop notes sim, emu and replay word alike.
  */
+import { registerPath } from './index';
 import { at, containerSide, DropPoint, pathModel, placeByRole, RESOLVE_STEP, udpTunnelUnderlay } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, BRIDGE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, DECAP = 7, DELIVER = 8;
@@ -64,16 +65,10 @@ export const overlayPath = pathModel({
   ],
 });
 
-/** The hop notes, worded once for sim, emu and replay (each gives what it knows). */
-export const overlayNotes = {
-  /** Step 3: vxlan0 answered an ARP request from its neighbour table. */
-  arpReduce: (device: string, ip: string, mac: string) => `${device} proxy: ${ip} is at ${mac} (static neighbour)`,
-  /** Step 4: the FDB entry that sent the frame to a VTEP. */
-  encap: (innerDstMac: string, vtep: string) => `FDB ${innerDstMac} -> ${vtep}`,
-  /** Step 5: from which host's interface to which. */
-  segment: (from: string, to: string) => `${from} → ${to}`,
-  /** Step 7, reply: the vxlan device would not fit a DF packet into the underlay's MTU and answers as the destination would (skb_tunnel_check_pmtu). */
-  pmtuReply: (device: string, mtu: number) => `${device} answers for the destination: fragmentation needed (mtu ${mtu})`,
-  /** Step 6: the VXLAN port's socket hands the datagram to the vxlan device of the VNI (in its namespace, when known). */
-  udpDeliver: (port: number, device: string, vni: number, netns?: string) => `UDP ${port} → ${device}${netns ? ` in ${netns}` : ''} (VNI ${vni})`,
-};
+declare module './index' {
+  interface RegisteredPaths {
+    overlay: typeof overlayPath;
+  }
+}
+
+registerPath('overlay', overlayPath, { rank: 10 });

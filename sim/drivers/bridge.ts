@@ -1,0 +1,3 @@
+/** The bridge driver's own file in each layer; each registers itself with its layer's registry as it loads. */
+import '../model/drivers/bridge';
+import '../trace/paths/bridge';

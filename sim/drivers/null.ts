@@ -1,0 +1,2 @@
+/** The null driver's own file in each layer; each registers itself with its layer's registry as it loads. */
+import '../model/drivers/null';

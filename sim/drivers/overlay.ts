@@ -1,0 +1,4 @@
+/** The overlay driver's own file in each layer; each registers itself with its layer's registry as it loads. */
+import '../model/drivers/overlay';
+import '../trace/paths/overlay';
+import '../compare/overlay';

@@ -1,0 +1,13 @@
+/** The host driver: dockerd's predefined `host` network, whose containers share the host's own stack (no endpoint). */
+import { noEndpointsDriver } from './driver';
+import { registerDriver } from './index';
+
+export const hostDriver = noEndpointsDriver('host');
+
+declare module './index' {
+  interface RegisteredDrivers {
+    host: true;
+  }
+}
+
+registerDriver('host', hostDriver, { rank: 30 });
