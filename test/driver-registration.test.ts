@@ -92,7 +92,7 @@ describe('driver registration', () => {
 
   test('what the registries list is in the ranks their registrations state, not in the order files loaded in', () => {
     // compare's columns (the order every transcript of it shows), the verdicts a scenario may name, the drivers.
-    expect(compared()).toEqual(['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve', 'macvlan', 'ipvlan']);
+    expect(compared()).toEqual(['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve', 'macvlan', 'ipvlan', 'ipvlan-l3']);
     expect(registeredPaths().map((p) => p.id)).toEqual(['overlay', 'bridge', 'gwbridge', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave-sleeve', 'weave-fastdp', 'macvlan', 'ipvlan', 'ipvlan-l3']);
     expect(registeredDrivers().map((d) => d.name)).toEqual(['overlay', 'bridge', 'host', 'null', 'calico', 'weavemesh', 'macvlan', 'ipvlan']);
     // A registration loaded last, ranked between others, is listed there.
