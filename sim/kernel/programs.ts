@@ -15,6 +15,7 @@ import { registeredPath } from '../trace/paths';
 import { isIpv4 } from '../wire/addr';
 import { DNS_FLAG_AA, dnsRcode, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
+import { putBe32 } from '../wire/bytes';
 import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, IcmpRepr, writeIcmp } from '../wire/icmp';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT } from '../runner/bounds';
 
@@ -427,6 +428,8 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   for (let i = 16; i < o.size; i++) payload[i] = i & 0xff;
   // The echo request's header fields, the sequence number set for each probe.
   const echo: IcmpRepr & { kind: 'echo' } = { kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: 0, data: payload };
+  // The probes' IPv4 header, its id and DF set for each (ipSend reads it before it returns).
+  const probeHeader = { dst, src, protocol: IPPROTO_ICMP, ttl: o.ttl, id: 0, tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 };
   // Each probe schedules the next, so the event queue stays short. A flood sends on each
   // reply, or when its one re-armed timer finds `interval` gone since the last probe.
   let nextSeq = 1;
@@ -462,8 +465,8 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
         print(1);
       }
       if (timing) {
-        payload.writeUInt32BE(Math.floor((dp.clock.now) / 1e9), 0);
-        payload.writeUInt32BE(Math.floor((dp.clock.now % 1e9) / 1e3), 4);
+        putBe32(payload, 0, Math.floor(dp.clock.now / 1e9));
+        putBe32(payload, 4, Math.floor((dp.clock.now % 1e9) / 1e3));
       }
       // The wire's sequence number is 16 bits and wraps, as iputils' does.
       echo.seq = wireSeq(seq);
@@ -472,7 +475,9 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
       // IP_PMTUDISC_WANT: DF while the probe fits the path MTU (a learned one included), else fragments.
       const mtu = pathMtu(ns, dst, route.dev, dp.clock.now);
       const fits = 20 + msg.length <= mtu;
-      const err = dp.ipSend(ns, { dst, src, protocol: IPPROTO_ICMP, ttl: o.ttl, id: dp.nextIpId(), tos: 0, dontFragment: o.pmtu === 'do' || (o.pmtu === 'want' && fits), moreFragments: false, fragmentOffset: 0 }, msg, flow, 'request');
+      probeHeader.id = dp.nextIpId();
+      probeHeader.dontFragment = o.pmtu === 'do' || (o.pmtu === 'want' && fits);
+      const err = dp.ipSend(ns, probeHeader, msg, flow, 'request');
       // A hook's drop (a firewall's EPERM, OUTPUT's NAT to nowhere: ENETUNREACH) is traced where the hook took
       // the probe; BusyBox dies at the failed sendto, iputils says nothing of it (the probe counts as sent, and lost).
       if (err && busybox) {

@@ -14,8 +14,8 @@ import { be16, be32, bufferView } from '../../wire/bytes';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isMulticastEtherAddr } from '../../wire/ethernet';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP, IPV4_MIN_HEADER_LEN, ipv4PacketDstString, ipv4PacketSrc, Ipv4Repr, writeIpv4PlainHeader } from '../../wire/ipv4';
 import { emitIcmp, ICMP_DEST_UNREACHABLE, ICMP_HEADER_LEN, UNREACH_FRAG_NEEDED } from '../../wire/icmp';
-import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
-import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../../wire/vxlan';
+import { UDP_HEADER_LEN, UdpRepr, writeUdpHeader } from '../../wire/udp';
+import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, VxlanRepr, writeVxlanHeader } from '../../wire/vxlan';
 import { Skb } from './skb';
 import { bridgeForward } from './bridge/br_forward';
 import { pathMtu, route } from './ipv4/route';
@@ -109,13 +109,27 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   if (inPlace) writeL2Header(b, r, n.mac!);
   const at = b.length - udpLength;
   writeIpv4PlainHeader(b, at - IPV4_MIN_HEADER_LEN, udpLength, 0, id, 0, OUTER_TTL, IPPROTO_UDP, r.srcAddr, ipv4ToNumber(e.dst));
-  writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, b, at, udpLength - UDP_HEADER_LEN);
-  writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, b, at + UDP_HEADER_LEN);
+  writeEncapHeaders(b, at, v, inner, udpLength);
   if (!inPlace) b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
   // The same skb leaves wrapped, its lag still ahead of the clock.
   skb.retarget(b, vx.name, inPlace ? inner : undefined);
   ipTransmit(dp, v.linkNetns, r, n, skb);
 }
+
+/**
+ * The UDP and VXLAN headers of `inner`'s encapsulation, at `at` in `b`. The headers'
+ * representations are written into one pair of objects, not made anew: every packet a
+ * flood sends is encapsulated, and the writers only read them.
+ */
+function writeEncapHeaders(b: Uint8Array, at: number, v: VxlanState, inner: Uint8Array, udpLength: number): void {
+  ENCAP_UDP.srcPort = vxlanSourcePort(inner);
+  ENCAP_UDP.dstPort = v.dstport;
+  writeUdpHeader(ENCAP_UDP, b, at, udpLength - UDP_HEADER_LEN);
+  ENCAP_VXLAN.vni = v.vni;
+  writeVxlanHeader(ENCAP_VXLAN, b, at + UDP_HEADER_LEN);
+}
+const ENCAP_UDP: UdpRepr = { srcPort: 0, dstPort: 0 };
+const ENCAP_VXLAN: VxlanRepr = { flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: 0 };
 
 /**
  * What vxlan pushes before the inner frame, within NET_SKB_PAD: the outer Ethernet, IPv4, UDP
@@ -136,8 +150,7 @@ function noRouteToVtep(dp: Datapath, vx: SimLink, skb: Skb, vtep: string, noRout
 function encapsulateInFragments(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Array, skb: Skb, r: ResolvedRoute, mtu: number, outer: Ipv4Repr, udpLength: number): void {
   const v = vx.vxlan!;
   const payload = Buffer.alloc(udpLength);
-  writeUdpHeader({ srcPort: vxlanSourcePort(inner), dstPort: v.dstport }, payload, 0, udpLength - UDP_HEADER_LEN);
-  writeVxlanHeader({ flags: VXLAN_FLAG_I, groupPolicyId: 0, vni: v.vni }, payload, UDP_HEADER_LEN);
+  writeEncapHeaders(payload, 0, v, inner, udpLength);
   payload.set(inner, UDP_HEADER_LEN + VXLAN_HEADER_LEN);
   const like = new Skb(inner, skb.flow, skb.dir, undefined, vx.name);
   like.lag = skb.lag;

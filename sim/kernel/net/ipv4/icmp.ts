@@ -30,14 +30,23 @@ export function icmpRcv(dp: Datapath, ns: SimNetns, skb: Skb, l4: number, end: n
   if (type === ICMP_ECHO_REQUEST) {
     // icmp_echo answers within the same softirq: the reply leaves after the stack's time, no event.
     // The kernel's ICMP socket does not set DF on echo replies.
-    ipSend(dp, ns, { dst: ipv4PacketSrc(f, ip), src: ipv4PacketDstString(f, ip), protocol: IPPROTO_ICMP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 },
-      f.subarray(l4, end), skb.flow, 'reply', echoReplyInPlace, skb.lag + dp.delays.stack);
+    const h = ECHO_REPLY_HEADER;
+    h.dst = ipv4PacketSrc(f, ip);
+    h.src = ipv4PacketDstString(f, ip);
+    h.id = dp.nextIpId();
+    ipSend(dp, ns, h, f.subarray(l4, end), skb.flow, 'reply', echoReplyInPlace, skb.lag + dp.delays.stack);
   } else if (type === ICMP_ECHO_REPLY) {
     dp.sockets.echo(ns, be16(f, l4 + 4))?.onReply(be16(f, l4 + 6), ipv4PacketTtl(f, ip), end - l4, ipv4PacketSrc(f, ip));
   } else if (type === ICMP_DEST_UNREACHABLE || type === ICMP_TIME_EXCEEDED) {
     icmpUnreach(dp, ns, f, ip, l4, end);
   }
 }
+
+/**
+ * An echo reply's IPv4 header, its addresses and id written for each reply: every echo a
+ * flood answers passes here, and ipSend only reads the header, before it returns.
+ */
+const ECHO_REPLY_HEADER = { dst: '', src: '', protocol: IPPROTO_ICMP, ttl: 64, id: 0, tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 };
 
 /** icmp_unreach: an error (apart from icmpRcv, whose echo paths every ping's packet takes). */
 function icmpUnreach(dp: Datapath, ns: SimNetns, f: Uint8Array, ip: number, l4: number, end: number): void {
