@@ -161,8 +161,11 @@ export class Tracer implements DeviceTaps, Tracepoints {
    * its case here (and its sightings' places in the path models).
    */
   xmit(dev: SimLink, skb: Skb): void {
-    // A frame of no flow, with no capture written, is nothing to the tracer: a device point costs this test.
-    if (skb.flow === undefined && this.pcaps === undefined) return;
+    // A frame of no flow, with no capture written, is nothing to the tracer: a device point
+    // costs this test. The capture is asked first, for every frame: asked only of a frame of no
+    // flow, the compiler would have no feedback for it in a long flood, and the first such
+    // frame (a neighbour's probe) would throw every device point's optimised code away.
+    if (this.pcaps === undefined && skb.flow === undefined) return;
     switch (dev.type) {
       case 'veth': return this.vethXmit(dev, skb);
       case 'underlay': return this.underlayXmit(dev, skb);
@@ -178,7 +181,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
 
   /** A device receives a frame (netif_receive_skb, once the device takes it: for a bridge port, before its bridge). */
   recv(dev: SimLink, skb: Skb): void {
-    if (skb.flow === undefined && this.pcaps === undefined) return;
+    if (this.pcaps === undefined && skb.flow === undefined) return;
     switch (dev.type) {
       case 'veth': return dev.master ? this.portRecv(dev, skb) : this.stackRecv(dev, skb);
       // A bridge takes a frame up to its host's stack (br_pass_frame_up).
