@@ -58,6 +58,20 @@ describe('NetworkDB when a host stops answering', () => {
     expect(out[6]).toMatch(peerOfR0);
   });
 
+  test('docker node ls: the worker is Down once the leader\'s heartbeat grace (3 × 5.5 s) has passed, Ready again within the agent\'s 8 s session backoff', async () => {
+    const out = await after([
+      'r0: docker node ls', 'r1: ip link set eth0 down', 'r0: sleep 16', 'r0: docker node ls', 'r0: sleep 1', 'r0: docker node ls',
+      'r1: ip link set eth0 up', 'r0: sleep 7.5', 'r0: docker node ls', 'r0: sleep 1', 'r0: docker node ls',
+    ]);
+    const status = (table: string, host: string) => table.split('\n').find((l) => l.includes(` ${host} `))?.split(/ {2,}/)[2];
+    expect(out[0]).toMatch(/^ID {28}HOSTNAME   STATUS    AVAILABILITY   MANAGER STATUS   ENGINE VERSION\n/);
+    expect(out.filter((_, i) => [0, 3, 5, 8, 10].includes(i)).map((t) => `${status(t, 'r0')} ${status(t, 'r1')}`)).toEqual([
+      'Ready Ready', 'Ready Ready', 'Ready Down', 'Ready Down', 'Ready Ready',
+    ]);
+    // The table keeps the engine's columns: a Down worker has no manager status.
+    expect(out[5]).toMatch(/^[0-9a-z]{25} {5}r1 {9}Down {6}Active {26}20\.10\.24\+dfsg1$/m);
+  });
+
   test('a graceful swarm leave withdraws the node\'s entries at once', async () => {
     const out = await after([FDB_R0, 'r1: docker swarm leave --force', FDB_R0]);
     expect(out[0]).toMatch(peerOfR1);

@@ -63,7 +63,8 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
 
 /**
  * `docker node ls` on a manager: nodes sorted by host name, this node's id marked with ` *`,
- * the first manager the Leader, others Reachable; a worker is refused.
+ * the first manager the Leader, others Reachable; a node whose heartbeats stopped Down
+ * (netdb.ts); a worker is refused.
  */
 export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
   const h = tx.host(host);
@@ -76,7 +77,7 @@ export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
   const rows = nodes.map((n) => {
     const node = tx.host(n);
     const managerStatus = node.nodeState !== 'manager' ? '' : n === leader ? 'Leader' : 'Reachable';
-    return [`${node.nodeId}${n === host ? ' *' : ''}`, n, 'Ready', 'Active', managerStatus, ENGINE_VERSION];
+    return [`${node.nodeId}${n === host ? ' *' : ''}`, n, node.heartbeatDown ? 'Down' : 'Ready', 'Active', managerStatus, ENGINE_VERSION];
   });
   return { stdout: tabwrite([['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'], ...rows]), stderr: '', exitCode: 0 };
 }

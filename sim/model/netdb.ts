@@ -23,6 +23,19 @@
  *   every 200 ms) and the others delete the node's entries at once; swarm.ts does it in the
  *   same step.
  *
+ * - swarmkit's dispatcher on the leader (moby v20.10.24, vendor/github.com/docker/swarmkit)
+ *   marks a node down when its heartbeats stop: each Heartbeat RPC re-arms the node's timer to
+ *   3 × a period drawn in 5 s ± 0.5 s (manager/dispatcher/nodes.go:153-159, period.go:22-25,
+ *   dispatcher.go:32-34), and its expiry sets the node DOWN, "heartbeat failure"
+ *   (dispatcher.go:574), which `docker node ls` prints as Down. A node's heartbeats stop when
+ *   its link or the leader's is down; the last one went less than a period before, so the node
+ *   is Down between 2 and 3 periods later: the model takes the bound, NODE_DOWN_AFTER_NS. Back
+ *   up, the node's agent opens a new session after a random delay under its backoff, 8 s at
+ *   most (agent/agent.go:18-19, 361-363, 388), and register() sets it READY
+ *   (dispatcher.go:493): the model takes that bound too, NODE_READY_AFTER_NS. grpc's own
+ *   reconnect backoff is not modelled. A node that stops for good (an engine stopped without
+ *   `docker swarm leave`) is not modelled either: only its link going down is.
+ *
  * A transition is applied when the first step after it is due begins, by the run's clock
  * (virtual in sim, real in emu): a program running across one does not see it change, in
  * either mode (a lab crosses one with `sleep`).
@@ -30,9 +43,14 @@
 import { driverOf } from './drivers';
 import { Tx } from './tx';
 import { Host, hostOf, HostsWhere, swarmNetworks, World } from './world';
+import { HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS } from './cluster';
 
 export const DEAD_AFTER_NS = 5_000_000_000;
 export const RECONNECT_AFTER_NS = 1_000_000_000;
+/** swarmkit's grace: three heartbeat periods, each at most 5.5 s (defaultGracePeriodMultiplier). */
+export const NODE_DOWN_AFTER_NS = 3 * (HEARTBEAT_PERIOD_NS + HEARTBEAT_EPSILON_NS);
+/** The agent's longest wait before a new session (maxSessionFailureBackoff). */
+export const NODE_READY_AFTER_NS = 8_000_000_000;
 
 const GOSSIP_DEAD = new HostsWhere<Host>((h) => !h.gossipAlive);
 
@@ -61,9 +79,9 @@ export function underlayChanged(tx: Tx, host: string, up: boolean, nowNs: number
   h.underlayChangedNs = nowNs;
 }
 
-const LINK_DOWN_OR_DEAD = new HostsWhere<Host>((h) => !h.underlayUp || !h.gossipAlive);
+const LINK_DOWN_OR_DEAD = new HostsWhere<Host>((h) => !h.underlayUp || !h.gossipAlive || !!h.heartbeatDown);
 
-/** Whether a verdict may be pending: some node's link is down, or some node is dead. */
+/** Whether a verdict may be pending: some node's link is down, or some node is dead or marked down. */
 export function gossipPending(w: World): boolean {
   const swarm = w.swarm;
   return !!swarm && LINK_DOWN_OR_DEAD.of(w.hosts).some((n) => swarm.nodes.includes(n));
@@ -84,5 +102,29 @@ export function gossipTimers(tx: Tx, nowNs: number): void {
       for (const net of swarmNetworks(swarm)) driverOf(net).gossip?.(tx, net, name, other, returns ? 'add' : 'del');
     }
     tx.host(name).gossipAlive = returns;
+  }
+  heartbeatTimers(tx, nowNs);
+}
+
+/**
+ * The leader's dispatcher verdicts due by `nowNs`: a node whose heartbeats stopped (its link
+ * or the leader's down) NODE_DOWN_AFTER_NS ago is Down; one whose heartbeats can flow again
+ * since NODE_READY_AFTER_NS is Ready. The leader is the first manager, as `docker node ls` says.
+ */
+function heartbeatTimers(tx: Tx, nowNs: number): void {
+  const swarm = tx.w.swarm!;
+  const leaderName = swarm.nodes.find((n) => hostOf(tx.w, n).nodeState === 'manager');
+  if (!leaderName) return;
+  const leader = hostOf(tx.w, leaderName);
+  for (const name of swarm.nodes) {
+    if (name === leaderName) continue;
+    const h = hostOf(tx.w, name);
+    const cut = [h, leader].filter((x) => !x.underlayUp);
+    if (cut.length > 0) {
+      const since = nowNs - Math.min(...cut.map((x) => x.underlayChangedNs));
+      if (!h.heartbeatDown && since >= NODE_DOWN_AFTER_NS) tx.host(name).heartbeatDown = true;
+    } else if (h.heartbeatDown && nowNs - Math.max(h.underlayChangedNs, leader.underlayChangedNs) >= NODE_READY_AFTER_NS) {
+      tx.host(name).heartbeatDown = false;
+    }
   }
 }

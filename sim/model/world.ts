@@ -165,6 +165,8 @@ export interface Host {
   underlayChangedNs: number;
   /** NetworkDB: the other nodes hold this node's entries and it holds theirs (false once memberlist declared it dead). */
   gossipAlive: boolean;
+  /** swarmkit's dispatcher marked the node down: its heartbeats stopped reaching the leader (netdb.ts heartbeatTimers). */
+  heartbeatDown?: boolean;
   /** dockerd's --cluster-store URL, when it was started with one (drivers/overlay-kv.ts). */
   clusterStore?: string;
   /** dockerd's --cluster-advertise as ParseAdvertise resolved it (ADDRESS:PORT). */
