@@ -138,7 +138,7 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
   ] },
   { path: ['network', 'ls'], use: 'ls [OPTIONS]', aliases: ['list'], short: 'List networks', complete: true, flags: [
     f('filter', 'f', 'filter', "Provide filter values (e.g. 'driver=bridge')", true),
-    f('format', undefined, 'string', 'Pretty-print networks using a Go template', false),
+    f('format', undefined, 'string', 'Pretty-print networks using a Go template', true),
     f('no-trunc', undefined, undefined, 'Do not truncate the output', true),
     f('quiet', 'q', undefined, 'Only display network IDs', true),
   ] },

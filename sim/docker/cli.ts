@@ -4,7 +4,8 @@
  * since commands inside a container belong to the backend.
  */
 import { all, first, parseFlags, ParsedFlags, requireArgs } from './argv';
-import { inspectJson, networkInspectObject, networkLsTable, psTable } from './format';
+import { inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
+import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
 import { connectNetwork, disconnectNetwork, removeContainer, runContainer, stopContainer } from '../model/containers';
@@ -138,7 +139,11 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       const p = parseFlags('docker network ls', rest, [{ long: 'quiet', short: 'q' }, { long: 'no-trunc' }, { long: 'filter', short: 'f', value: true }, { long: 'format', value: true }]);
       const filters = parseNetworkFilters(all(p, 'filter'));
       requireArgs(p, 'docker network ls', 'docker network ls [OPTIONS]', 'List networks', 0);
-      return ok(networkLsTable(filterNetworks(visibleNetworks(tx.w, host) as Network[], filters), { quiet: p.bools.has('quiet'), noTrunc: p.bools.has('no-trunc') }));
+      const nets = filterNetworks(visibleNetworks(tx.w, host) as Network[], filters);
+      const opts = { quiet: p.bools.has('quiet'), noTrunc: p.bools.has('no-trunc') };
+      const format = first(p, 'format');
+      if (format) return ok(networkLsFormatted(networkRows(tx.w as World, host, nets), format, opts));
+      return ok(networkLsTable(nets, opts));
     }
     case 'inspect': {
       const p = parseFlags('docker network inspect', rest, [{ long: 'format', short: 'f', value: true }, { long: 'verbose', short: 'v' }]);

@@ -1,5 +1,6 @@
 /** Docker CLI output formats: tables (Go tabwriter), inspect JSON, relative times. */
 import { naturalCompare } from '../text/natural';
+import type { NetworkRow } from './network-ls-format';
 import { tabwrite } from '../text/tabwriter';
 import { ipv4ToNumber } from '../wire/addr';
 import { Container, daemonTime, Endpoint, endpointsOf, formatTime, GWBRIDGE, hostOf, instanceOf, Network, World } from '../model/world';
@@ -25,6 +26,14 @@ export function networkLsTable(nets: Network[], opts: { quiet: boolean; noTrunc:
   if (opts.quiet) return sorted.map((n) => id(n) + '\n').join('');
   const driver = (n: Network) => (n.allocationFailed ? '' : n.driver);
   return tabwrite([['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], ...sorted.map((n) => [id(n), n.name, driver(n), n.scope])]);
+}
+
+/** The networks as `docker network ls --format` reads them, in the CLI's order (by name); each as network inspect on `host` gives it. */
+export function networkRows(w: World, host: string, nets: Network[]): NetworkRow[] {
+  return [...nets].sort((a, b) => naturalCompare(a.name, b.name)).map((net) => {
+    const o = networkInspectObject(w, host, net);
+    return { id: net.id, name: net.name, driver: o.Driver as string, scope: net.scope, internal: net.internal, labels: (o.Labels ?? {}) as Record<string, string>, created: o.Created as string };
+  });
 }
 
 function endpointEntry(ep: Endpoint): Record<string, string> {
