@@ -21,7 +21,7 @@ import { checkBusybox, checkEmuPrerequisites } from './prereq';
 import { checkScenarioNeeds } from './features';
 import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
-import { batch, batchEach, linksOf, NamespaceSetup, restoreTolerant, run, setupEach, Watch } from './exec';
+import { batch, batchEach, NamespaceSetup, restoreTolerant, run, setupEach, Watch } from './exec';
 import { dropCounters, grownDrops } from './netfilter';
 import { commandPhases, emuNamer, NsBatch, restoreScript, toPhases } from './translate';
 import { Listeners, TrafficOf } from './listeners';
@@ -45,7 +45,7 @@ import { BirdDaemons } from './bird';
 import { WeaveRouters } from './weaver';
 import { Capture, captureFile, CapturePoint, ControlCapture, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
-import { useNamespaceWorker } from './nsworker';
+import { LinkState, linksIn, OPER_DOWN, useNamespaceWorker } from './nsworker';
 import { Progress } from './progress';
 
 /**
@@ -879,11 +879,8 @@ export function deletesOnlyItsOwn(ops: PlanOp[]): boolean {
  * synchronous, so the next step finds the kernel as the model left it.
  */
 async function emptyNamespaces(namespaces: string[]): Promise<void> {
-  const listed = await linksOf(namespaces);
-  const batches = namespaces.map((netns, i) => {
-    const links = JSON.parse(listed[i] || '[]') as { ifname: string }[];
-    return { netns, lines: links.filter((l) => l.ifname !== 'lo').map((l) => ['link', 'del', 'dev', safe(l.ifname)]) };
-  });
+  const listed = await linksIn(namespaces);
+  const batches = namespaces.map((netns, i) => ({ netns, lines: (listed[i] ?? []).filter((l) => l.name !== 'lo').map((l) => ['link', 'del', 'dev', safe(l.name)]) }));
   // A veth whose peer went first (in another of these namespaces) is already gone: -force goes on.
   await batchEach('ip', batches, { force: true });
 }
@@ -898,21 +895,15 @@ async function portsForwarding(namespaces: string[]): Promise<void> {
   const deadline = Date.now() + 3000;
   let pending = namespaces;
   while (pending.length && Date.now() < deadline) {
-    const listed = await linksOf(pending);
-    pending = pending.filter((_, i) => listed[i] !== undefined && waitingForCarrier(listed[i]!));
+    const listed = await linksIn(pending);
+    pending = pending.filter((_, i) => listed[i]?.some(waitingForCarrier));
     if (pending.length) await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-/** Whether `ip -j link show` lists a device up with a carrier that the kernel has not yet made operational (a namespace deleted meanwhile lists nothing). */
-function waitingForCarrier(json: string): boolean {
-  let links: { flags: string[]; operstate: string }[];
-  try {
-    links = JSON.parse(json || '[]') as { flags: string[]; operstate: string }[];
-  } catch {
-    return false;
-  }
-  return links.some((l) => l.flags.includes('UP') && l.flags.includes('LOWER_UP') && l.operstate === 'DOWN');
+/** A device up with a carrier that the kernel has not yet made operational. */
+function waitingForCarrier(l: LinkState): boolean {
+  return l.up && l.lowerUp && l.operstate === OPER_DOWN;
 }
 
 /** The step at which the request would have been seen at a capture point: going out on the sender's host, coming in elsewhere. */

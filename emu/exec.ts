@@ -103,16 +103,6 @@ async function batchChunk(tool: 'ip' | 'bridge', todo: { netns: string; lines: s
   throw new CommandFailed(`${tool} -n ${todo[failed].netns} -batch -: ${output}${what}`);
 }
 
-/**
- * `ip -j link show` in each namespace, through the namespace worker: its JSON, or undefined
- * where the namespace could not be entered (deleted meanwhile) or ip failed. A program
- * started from the worker costs a fork of a small Perl, not of this Node process.
- */
-export async function linksOf(namespaces: string[]): Promise<(string | undefined)[]> {
-  const results = await runInNamespaces(namespaces.map((netns) => ({ netns, program: ['ip', '-j', 'link', 'show'] })));
-  return results.map((r) => (r.code === 0 ? r.output : undefined));
-}
-
 /** What one namespace needs before any device lands in it: its sysctls, and its iptables-restore input (empty for none). */
 export interface NamespaceSetup {
   netns: string;

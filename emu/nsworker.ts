@@ -45,6 +45,8 @@ const PARALLEL_JOBS = Math.max(2, os.availableParallelism() * 2);
  * namespace (`udp ADDRESS PORT` or `tcp ADDRESS PORT BACKLOG` lines), says `ID bound`, and
  * is started as a watched job once one of them is readable, with them as fds 3, 4 …; an
  * `unbind` line naming it (in the namespace's place) closes them if nothing woke it yet.
+ * One that runs `links` starts no program: the worker lists the namespace's devices itself
+ * (what `ip link show` asks the kernel), one `NAME FLAGS OPERSTATE` line each as its output.
  */
 const SCRIPT = String.raw`
 use strict;
@@ -161,6 +163,45 @@ sub netlink {
   close($nl);
   return ($code, $said);
 }
+# The devices of the current namespace, as the kernel lists them to 'ip link show' (RTM_GETLINK, dumped): one
+# 'NAME FLAGS OPERSTATE' line each, the ifinfomsg's flags and IFLA_OPERSTATE as numbers. Returns (code, text).
+sub links {
+  socket(my $nl, 16, 3, 0) or return (1, "Cannot open netlink socket: $!\n");
+  # RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, with an empty ifinfomsg: every device.
+  my $message = pack('L S S L L', 32, 18, 0x301, 1, 0) . pack('C C S l L L', 0, 0, 0, 0, 0, 0);
+  defined send($nl, $message, 0, pack('S S L L', 16, 0, 0, 0)) or return (1, "Cannot talk to rtnetlink: $!\n");
+  my $listed = '';
+  while (1) {
+    defined recv($nl, my $answer, 65536, 0) or return (1, "netlink receive error $!\n");
+    my $at = 0;
+    while ($at + 16 <= length $answer) {
+      my ($length, $kind) = unpack("x$at L S", $answer);
+      last if $length < 16;
+      # NLMSG_DONE ends the dump; NLMSG_ERROR fails it.
+      return (0, $listed) if $kind == 3;
+      if ($kind == 2) {
+        local $! = -unpack('l', substr($answer, $at + 16, 4));
+        return (1, "RTNETLINK answers: $!\n");
+      }
+      if ($kind == 16) {
+        my $flags = unpack('L', substr($answer, $at + 24, 4));
+        my ($name, $operstate) = ('', 0);
+        my $attr = $at + 32;
+        while ($attr + 4 <= $at + $length) {
+          my ($attributeLength, $attributeType) = unpack("x$attr S S", $answer);
+          last if $attributeLength < 4;
+          my $data = substr($answer, $attr + 4, $attributeLength - 4);
+          # IFLA_IFNAME, IFLA_OPERSTATE.
+          $name = unpack('Z*', $data) if ($attributeType & 0x3fff) == 3;
+          $operstate = unpack('C', $data) if ($attributeType & 0x3fff) == 16;
+          $attr += ($attributeLength + 3) & ~3;
+        }
+        $listed .= "$name $flags $operstate\n";
+      }
+      $at += ($length + 3) & ~3;
+    }
+  }
+}
 sub attribute {
   my ($type, $data) = @_;
   my $length = 4 + length $data;
@@ -225,6 +266,12 @@ sub start {
   # listens or captures there.
   return report($id, 126, "refusing the machine's namespace for $how jobs\n") if $netns eq '' && $how ne 'waited';
   return report($id, 126, "refusing in the machine's namespace: @argv\n") if $netns eq '' && @argv && !netns_batch(pack('H*', $stdin), @argv);
+  if ($how eq 'links') {
+    my $error = enter($netns, '');
+    my ($code, $text) = defined $error ? (126, "$error\n") : links();
+    syscall($setns, fileno($home), 0x40000000) == 0 or die "back to the worker's own network namespace: $!\n";
+    return report($id, $code, $text);
+  }
   if ($how eq 'activated') {
     my $error = enter($netns, '');
     my $job = bind_all($id, $netns, pack('H*', $stdin), @argv) unless defined $error;
@@ -426,8 +473,8 @@ interface JobEvents {
   stderr(text: string): void;
 }
 
-/** How the worker runs a job: waited for (its output reported at its end), watched (a capture), or activated (socket activation). */
-type JobKind = 'waited' | 'watched' | 'activated';
+/** How the worker runs a job: waited for (its output reported at its end), watched (a capture), activated (socket activation), or its namespace's devices listed (links). */
+type JobKind = 'waited' | 'watched' | 'activated' | 'links';
 
 class NamespaceWorker {
   private child?: ChildProcess;
@@ -644,6 +691,33 @@ export function startActivated(job: { netns: string; program: string[]; sockets:
       return r.code;
     });
   });
+}
+
+/** A device as the kernel lists it: its name, whether it is up (IFF_UP) and has a carrier (IFF_LOWER_UP), and its operational state (IF_OPER_*). */
+export interface LinkState {
+  name: string;
+  up: boolean;
+  lowerUp: boolean;
+  operstate: number;
+}
+
+/** IF_OPER_DOWN, as the kernel numbers RFC 2863's operational states (`ip link` prints it DOWN). */
+export const OPER_DOWN = 2;
+
+const IFF_UP = 0x1;
+const IFF_LOWER_UP = 0x10000;
+
+/**
+ * Every device of each namespace, listed by the worker over rtnetlink inside it, with no
+ * program started (a poll of a few namespaces would otherwise cost an `ip` each time);
+ * undefined where the namespace could not be entered (deleted meanwhile).
+ */
+export async function linksIn(namespaces: string[]): Promise<(LinkState[] | undefined)[]> {
+  const results = await Promise.all(namespaces.map((netns) => worker.run({ netns }, undefined, 'links')));
+  return results.map((r) => (r.code !== 0 ? undefined : r.output.split('\n').filter(Boolean).map((line) => {
+    const [name, flags, operstate] = line.split(' ');
+    return { name, up: (Number(flags) & IFF_UP) !== 0, lowerUp: (Number(flags) & IFF_LOWER_UP) !== 0, operstate: Number(operstate) };
+  })));
 }
 
 /** Runs every job (the worker runs several at once); resolves with each one's result, in order. */

@@ -7,7 +7,7 @@
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { describeWith } from './helpers/env';
-import { MACHINE_NAMESPACE, runInNamespaces, startActivated, startWatched, useNamespaceWorker } from '../emu/nsworker';
+import { linksIn, MACHINE_NAMESPACE, OPER_DOWN, runInNamespaces, startActivated, startWatched, useNamespaceWorker } from '../emu/nsworker';
 import { batch } from '../emu/exec';
 import { Capture, CapturePoint } from '../emu/capture';
 import { readCapture } from '../sim/pcap/reader';
@@ -112,6 +112,27 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
     expect(execFileSync('ip', ['netns', 'exec', netns, 'ss', '-Hlnu', 'sport = :5400'], { encoding: 'utf8' })).toBe('');
     // A socket that cannot be bound: the worker's words.
     await expect(startActivated({ netns, program: ['sleep', '30'], sockets: [{ proto: 'udp', address: '192.0.2.1', port: 5401 }] }, () => undefined, () => undefined)).rejects.toThrow('bind udp 192.0.2.1:5401: Cannot assign requested address');
+  });
+
+  test("the worker lists a namespace's devices as `ip link show` does (name, up, carrier, operstate), with no program; a namespace gone lists nothing", async () => {
+    const [r] = await runInNamespaces([{ netns, program: ['ip', '-batch', '-'], input: 'link add cnmlist0 type veth peer name cnmlist1\nlink set cnmlist0 up\nlink add cnmlist2 type bridge\n' }]);
+    expect(r.code).toBe(0);
+    try {
+      const [listed, gone, refused] = await linksIn([netns, `${netns}-gone`, 'someone-elses']);
+      const shown = JSON.parse(ip('-n', netns, '-j', 'link', 'show')) as { ifname: string; flags: string[]; operstate: string }[];
+      // Every device ip lists, in its order, with the same flags and state (a veth up whose peer is down has no carrier).
+      expect(listed?.map((l) => l.name)).toEqual(shown.map((l) => l.ifname));
+      for (const [i, l] of shown.entries()) {
+        expect(listed?.[i]).toEqual({ name: l.ifname, up: l.flags.includes('UP'), lowerUp: l.flags.includes('LOWER_UP'), operstate: expect.any(Number) });
+        if (l.operstate === 'DOWN') expect(listed?.[i].operstate).toBe(OPER_DOWN);
+      }
+      expect(listed?.find((l) => l.name === 'cnmlist0')).toMatchObject({ up: true, lowerUp: false });
+      expect(gone).toBeUndefined();
+      expect(refused).toBeUndefined();
+    } finally {
+      ip('-n', netns, 'link', 'del', 'cnmlist0');
+      ip('-n', netns, 'link', 'del', 'cnmlist2');
+    }
   });
 
   test('refuses a namespace emu does not name, and a sysctl key that would leave /proc/sys', async () => {
