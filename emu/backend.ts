@@ -108,6 +108,8 @@ export class EmuBackend implements Backend {
   private interrupted = false;
   /** The kernel work under way; close() waits for it so nothing is created after teardown. */
   private busy: Promise<unknown> = Promise.resolve();
+  /** The control captures' work under way (captureInTurn), which may outlast the step that began it; close() waits for it too. */
+  private capturing: Promise<void> = Promise.resolve();
   private readonly progress: Progress;
   private activeCapture?: Capture;
   /** Cancels commands still running inside the namespaces when the run is interrupted. */
@@ -250,6 +252,8 @@ export class EmuBackend implements Backend {
    * and when the swarm nodes' listener holders start (HolderStart).
    */
   private async applyNow(ops: PlanOp[], worlds: World[], holders: HolderStart): Promise<void> {
+    // The holders an earlier step began to start are running (or starting) before this step changes or deletes them.
+    await this.capturing.catch(() => undefined);
     const world = worlds[worlds.length - 1];
     const p = toPhases(ops, this.names, this.numbering);
     // Progress counts namespaces configured, the creation of them all as one.
@@ -263,6 +267,12 @@ export class EmuBackend implements Backend {
       // shows the devices that land in the namespace later; its /etc files are written again before each step).
       const ahead = this.viewAhead;
       if (ahead?.real && p.add.includes(ahead.real) && !p.del.includes(ahead.real)) this.confine.prepare(ahead.real, ahead.view, ahead.world).catch(() => undefined);
+    }
+    // The holders the swarm's nodes will need start now (Listeners.park), told what to hold once the step has made
+    // their namespaces' devices: a Node process takes longer to start than most of a step's kernel work.
+    if (holders !== 'none') {
+      const listening = p.sockets.filter((s) => s.op === 'socket.listen' && !p.del.includes(s.netns)).map((s) => s.netns);
+      this.listeners.park([...new Set([...listening, ...this.swarmNodes.filter((n) => !p.del.includes(n))])]);
     }
     const bridges = [...p.hostBatches, ...p.otherBatches];
     // A namespace's rules name devices but need none to exist: they go in with its sysctls,
@@ -283,7 +293,8 @@ export class EmuBackend implements Backend {
     await this.listeners.apply(sockets.filter((s) => !leaving.has(s.netns)));
     await this.playControlPlane(worlds, p.del);
     if (leaving.size) await this.leaveGossiped(sockets.filter((s) => leaving.has(s.netns)));
-    if (holders === 'early') await this.warmHolders();
+    // The captures and holders start while the rest of the step's work goes on: a command waits for them (execReady).
+    if (holders === 'early') this.warmHolders().catch(() => undefined);
     await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
     // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })));
@@ -330,7 +341,7 @@ export class EmuBackend implements Backend {
     const ports = portsForwarding([...p.underlay, ...p.hostBatches, ...p.otherBatches].filter((b) => b.ip.some((l) => l.includes('master'))).map((b) => b.netns)
       .filter((n) => !p.del.includes(n)));
     this.forwarding = Promise.all([this.forwarding, ports]).then(() => undefined);
-    if (holders === 'after') await this.warmHolders();
+    if (holders === 'after') this.warmHolders().catch(() => undefined);
     await this.dns.sync(world);
     this.progress.complete();
   }
@@ -416,9 +427,23 @@ export class EmuBackend implements Backend {
    * underlay interface listened on first (capture.ts ControlCapture), so a step's control
    * traffic is captured from its first packet. A lab that only sets up starts neither.
    */
-  private async warmHolders(): Promise<void> {
-    await this.controlCapture.ensure(this.controlPoints);
-    this.listeners.warm(this.swarmNodes);
+  private warmHolders(): Promise<void> {
+    const points = this.controlPoints, nodes = this.swarmNodes;
+    return this.captureInTurn(async () => {
+      await this.controlCapture.ensure(points);
+      this.listeners.warm(nodes);
+    });
+  }
+
+  /**
+   * Work on the control captures (and the holders' start that waits for them), one piece
+   * after another: two starts at once would each start a tcpdump on the same device. A
+   * piece that failed does not stop the next (which tries the captures still missing).
+   */
+  private captureInTurn(work: () => Promise<void>): Promise<void> {
+    const next = this.capturing.catch(() => undefined).then(work);
+    this.capturing = next;
+    return next;
   }
 
   /**
@@ -454,8 +479,9 @@ export class EmuBackend implements Backend {
         const t = played(), before = this.sentTraffic.get(h) ?? [];
         if (JSON.stringify(before[before.length - 1]) !== JSON.stringify(t)) this.sentTraffic.set(h, [...before, t]);
       }
+      await this.capturing.catch(() => undefined);
       await this.controlReader.read(this.controlCapture.points, { traffic: this.sentTraffic, gossip: this.netdb.lengths, bulkSync: this.netdb.syncLengths }, (ip) => byAddress.get(ip));
-      await this.controlCapture.restart();
+      await this.captureInTurn(() => this.controlCapture.restart());
     });
   }
 
@@ -775,6 +801,8 @@ export class EmuBackend implements Backend {
       this.activeCapture?.kill();
       if (this.interrupted) this.controlCapture.kill();
       await this.busy;
+      // A capture or holder starting now is known to the run (and stopped with it) once started.
+      await this.capturing.catch(() => undefined);
       try {
         if (this.opts.keep) {
           // Views serve steps only: a kept lab is entered with ip netns exec. The captures serve the run's steps: a kept lab is left without them.

@@ -29,26 +29,27 @@ import { startDaemon, stopDaemon } from './daemon';
 export const LISTENER_MARK = 'cnmlab-listener';
 
 /**
- * The holder: binds every socket given as JSON and, given the node's traffic, plays it; says
- * `ready` once bound (and a worker's session is up, or has had two seconds), then waits to be killed.
+ * The holder: told on its first stdin line (JSON) the sockets to bind and, on a swarm node,
+ * the node's traffic and its certificate, binds them and plays the traffic; says `ready` once
+ * bound (and a worker's session is up, or has had two seconds), then waits to be killed. It
+ * may be started before emu knows what it will hold (Listeners.park): a Node process takes
+ * longer to start than the rest of a step's setup, which it then overlaps.
  */
 const SCRIPT = `
 const net = require('net'), dgram = require('dgram'), tls = require('tls'), crypto = require('crypto');
-const sockets = JSON.parse(process.argv[2]);
-const t = process.argv[3] ? JSON.parse(process.argv[3]) : undefined;
+let sockets, t, cred, pending, session;
 let udp, gossipTimers = [];
-// One JSON line each: its traffic as the swarm changes (a peer joins, the state it pushes grows), or the gossip rounds to send.
+// After the first, one JSON line each: its traffic as the swarm changes (a peer joins, the state it pushes grows), or the gossip rounds to send.
 let lines = '';
 process.stdin.on('data', (d) => {
   lines += d;
   for (let i; (i = lines.indexOf('\\n')) >= 0; lines = lines.slice(i + 1)) {
     const m = JSON.parse(lines.slice(0, i));
-    if (m.gossip) gossip(m.gossip);
+    if (!sockets) hold(m);
+    else if (m.gossip) gossip(m.gossip);
     else if (t) Object.assign(t, m);
   }
 }).on('error', () => {});
-const cred = t ? { cert: process.argv[4], key: process.argv[5] } : undefined;
-let pending = sockets.length + (t && t.manager ? 1 : 0);
 const bound = () => { if (--pending === 0) { process.stdout.write('ready\\n'); if (t) play(); } };
 const fail = (e) => { process.stderr.write(String(e.message) + '\\n'); process.exit(1); };
 // What the swarm's keys would seal: a packet is the encryption version then opaque bytes; a stream puts
@@ -82,6 +83,11 @@ const syncsInTurn = (syncs) => {
   // A sync that could not be sent is not answered: bulkSync goes on to the next member at once.
   bulkSyncTo(peer, n, () => { answered.set(peer, answered.get(peer).filter((f) => f !== next)); next(); });
 };
+function hold(what) {
+sockets = what.sockets;
+t = what.traffic;
+cred = t ? { cert: what.cert, key: what.key } : undefined;
+pending = sockets.length + (t && t.manager ? 1 : 0);
 for (const s of sockets) {
   const host = s.address === '*' ? '::' : s.address;
   if (s.proto === 'tcp' && s.port === 2377 && t) {
@@ -129,8 +135,8 @@ if (t && t.manager) {
       setTimeout(connect, session === undefined && !counted ? 100 : 1000);
     });
   };
-  var session;
   connect();
+}
 }
 // NetworkDB's gossip rounds and the joins' bulk syncs, as the run made them: [when (ms, this machine's clock), to whom,
 // the datagram in hex] or [when, a join's syncs in turn: [to whom, the stream's length]…].
@@ -211,6 +217,8 @@ export class Listeners {
   private readonly starting = new Map<string, Promise<void>>();
   /** …and their processes, so a holder no longer wanted is stopped before it is ready (a worker's waits up to two seconds for its manager). */
   private readonly spawning = new Map<string, ChildProcess>();
+  /** Holders started ahead (park), holding nothing yet: the process, and its start (ready once told what to hold). */
+  private readonly parked = new Map<string, { child?: ChildProcess; started: Promise<ChildProcess> }>();
 
   constructor(private readonly record: RunRecord) {}
 
@@ -319,15 +327,44 @@ export class Listeners {
     await Promise.all([...this.held.keys()].map((netns) => this.sync(netns)));
   }
 
+  /**
+   * Starts the holders of these namespaces ahead, where none runs or is starting: each holds
+   * nothing until a sync tells it what (the start of a Node process is most of a holder's,
+   * and overlaps the setup this way). One never told is stopped with its namespace.
+   */
+  park(namespaces: string[]): void {
+    for (const netns of namespaces) {
+      if (this.parked.has(netns) || this.held.get(netns)?.holder || this.starting.has(netns)) continue;
+      let child: ChildProcess | undefined;
+      const started = startDaemon(this.record, netns, {
+        argv: [process.execPath, '-e', SCRIPT, LISTENER_MARK],
+        // Its stdin stays open: what to hold, then traffic changes.
+        stdin: true,
+        spawned: (c) => (child = c),
+        failure: (code, stderr) => `the sockets dockerd holds in ${netns} could not be opened (exit ${code}): ${stderr}`,
+      });
+      // Its failure is the sync's that uses it; one never used fails nobody.
+      started.catch(() => undefined);
+      this.parked.set(netns, { child, started });
+    }
+  }
+
   private start(netns: string, sockets: ListeningSocket[], traffic?: NodeTraffic): Promise<ChildProcess> {
-    const played = traffic ? [JSON.stringify(traffic), SWARM_TEST_CERT, SWARM_TEST_KEY] : [];
-    return startDaemon(this.record, netns, {
-      argv: [process.execPath, '-e', SCRIPT, LISTENER_MARK, JSON.stringify(sockets), ...played],
-      // Its stdin stays open for traffic changes.
-      stdin: true,
-      spawned: (child) => this.spawning.set(netns, child),
-      failure: (code, stderr) => `the sockets dockerd holds in ${netns} could not be opened (exit ${code}): ${stderr}`,
-    });
+    this.park([netns]);
+    const parked = this.parked.get(netns)!;
+    this.parked.delete(netns);
+    // No process: its start failed (the run could not record it), as `started` says.
+    if (!parked.child) return parked.started;
+    this.spawning.set(netns, parked.child);
+    parked.child.stdin!.write(JSON.stringify({ sockets, ...(traffic ? { traffic, cert: SWARM_TEST_CERT, key: SWARM_TEST_KEY } : {}) }) + '\n');
+    return parked.started;
+  }
+
+  /** Stops a holder started ahead and never told what to hold. */
+  private async unpark(netns: string): Promise<void> {
+    const parked = this.parked.get(netns);
+    this.parked.delete(netns);
+    if (parked?.child) await stopDaemon(this.record, parked.child);
   }
 
   private async stopHolder(netns: string): Promise<void> {
@@ -343,11 +380,11 @@ export class Listeners {
 
   /** Stops a namespace's holder before the namespace goes (a process would keep it alive). */
   async stop(netns: string): Promise<void> {
-    await this.stopHolder(netns);
+    await Promise.all([this.stopHolder(netns), this.unpark(netns)]);
     this.held.delete(netns);
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.held.keys()].map((netns) => this.stop(netns)));
+    await Promise.all([...new Set([...this.held.keys(), ...this.parked.keys()])].map((netns) => this.stop(netns)));
   }
 }
