@@ -126,3 +126,48 @@ describe('ClusterReader along a swarm\'s life', () => {
     expect(changes).toBeGreaterThan(10);
   });
 });
+
+/** A swarm of `hosts` nodes, `overlays` networks, a container on each node, then one more on h1 (already a member of its network). */
+function swarmYaml(hosts: number, overlays: number): string {
+  const lines = [`name: reader-${hosts}`, 'hosts:'];
+  for (let i = 0; i < hosts; i++) lines.push(`  h${i}: {}`);
+  lines.push('steps:', '  - h0: docker swarm init');
+  for (let i = 1; i < hosts; i++) lines.push(`  - h${i}: docker swarm join --token <...> 198.51.100.10:2377`);
+  for (let n = 0; n < overlays; n++) lines.push(`  - h0: docker network create -d overlay --attachable net${n}`);
+  for (let i = 0; i < hosts; i++) lines.push(`  - h${i}: docker run -d --name c${i} --network net${i % overlays} busybox`);
+  lines.push(`  - h1: docker run -d --name extra --network net${1 % overlays} busybox`);
+  return lines.join('\n') + '\n';
+}
+
+/** What the daemon's reader looked into at each of its reads along the run. */
+async function visitsPerRead(yaml: string): Promise<number[]> {
+  const visits: number[] = [];
+  const read = ClusterReader.prototype.read;
+  const spy = jest.spyOn(ClusterReader.prototype, 'read').mockImplementation(function (this: ClusterReader, world: World) {
+    const before = this.visited;
+    const view = read.call(this, world);
+    visits.push(this.visited - before);
+    return view;
+  });
+  try {
+    const s = parseScenario('reader.yaml', yaml);
+    const { result } = await runScenario(s, new SimBackend(s.seed ?? seedFromName(s.name)), undefined, { trace: false });
+    expect(result.steps.filter((step) => !step.ok).map((step) => step.command)).toEqual([]);
+  } finally {
+    spy.mockRestore();
+  }
+  return visits;
+}
+
+describe('ClusterReader\'s cost grows with what a step wrote, not with the swarm', () => {
+  test('a docker run on a member looks into its host and its network, in a swarm of 4 nodes as in one of 48', async () => {
+    const small = await visitsPerRead(swarmYaml(4, 2));
+    const big = await visitsPerRead(swarmYaml(48, 6));
+    // The last read is the extra container's step: one host written, one network's endpoints and that host's instance.
+    for (const visits of [small, big]) expect(visits[visits.length - 1]).toBeLessThanOrEqual(4);
+    // Every step of the big swarm was read as it came (a join looks into the newcomer and the ingress shard it joined, a
+    // network's creation into its shard), never the 48 nodes or their containers again.
+    expect(big.length).toBeGreaterThan(2 * 48);
+    expect(Math.max(...big.slice(1))).toBeLessThanOrEqual(8);
+  });
+});

@@ -184,42 +184,56 @@ export function memberChanges(old: ClusterNetwork | undefined, now: ClusterNetwo
  * `docker run` costs its own endpoint, not a pass over every endpoint of the network.
  */
 export function tableChanges(old: ClusterNetwork | undefined, now: ClusterNetwork | undefined): { created: ClusterTableEntry[]; deleted: ClusterTableEntry[] } {
-  const created: ClusterTableEntry[] = [], deleted: ClusterTableEntry[] = [];
-  const differ = (was: ClusterTableEntry[], is: ClusterTableEntry[]) => {
-    // A step's changed endpoints have an entry or two each: searched through, not hashed.
-    const has = was.length * is.length <= 64 ? (list: ClusterTableEntry[]) => (e: ClusterTableEntry) => list.some((x) => sameEntry(x, e)) : (list: ClusterTableEntry[]) => {
-      const keys = new Set(list.map(entryKey));
-      return (e: ClusterTableEntry) => keys.has(entryKey(e));
-    };
-    const inWas = has(was), inIs = has(is);
-    for (const e of is) if (!inWas(e)) created.push(e);
-    for (const e of was) if (!inIs(e)) deleted.push(e);
-  };
+  const changes = { created: [] as ClusterTableEntry[], deleted: [] as ClusterTableEntry[] };
   if (!(old instanceof NetworkView) || !(now instanceof NetworkView)) {
-    differ(old?.entries ?? [], now?.entries ?? []);
-    return { created, deleted };
+    differ(old?.entries ?? [], now?.entries ?? [], changes);
+    return changes;
   }
   // The hosts that joined or left the network: their endpoints' entries come and go with them.
-  const moves = memberChanges(old, now);
-  const moved = moves.left.length + moves.joined.length === 0 ? undefined : new Set([...moves.left, ...moves.joined]);
-  const changed = (a: Endpoint | undefined, b: Endpoint | undefined) => a !== b || (moved !== undefined && moved.has(a!.host));
-  const onMovedHost = (shard: Record<string, Endpoint> | undefined) => {
-    if (!shard || !moved) return false;
-    const hosts = endpointHosts(shard);
-    for (const h of moved) if (hosts.has(h)) return true;
-    return false;
-  };
+  const moves = old.hosts === now.hosts ? undefined : memberChanges(old, now);
+  const moved = moves && moves.left.length + moves.joined.length > 0 ? new Set([...moves.left, ...moves.joined]) : undefined;
   const before = old.source.endpoints, after = now.source.endpoints;
-  if (before === after && !moved) return { created, deleted };
+  if (before === after && !moved) return changes;
   for (let i = 0, n = Math.max(before.length, after.length); i < n; i++) {
-    if (before[i] === after[i] && (moved === undefined || !onMovedHost(before[i]))) continue;
-    const was = before[i] ?? {}, is = after[i] ?? {};
+    const was = before[i], is = after[i];
+    if (was === is && (moved === undefined || !onMovedHost(was, moved))) continue;
     const wasEntries: ClusterTableEntry[] = [], isEntries: ClusterTableEntry[] = [];
-    for (const id in was) if (changed(was[id], is[id])) wasEntries.push(...tableEntries(old.source, was[id], old.members));
-    for (const id in is) if (changed(is[id], was[id])) isEntries.push(...tableEntries(now.source, is[id], now.members));
-    differ(wasEntries, isEntries);
+    if (was) for (const id in was) if (endpointChanged(was[id], is?.[id], moved)) wasEntries.push(...tableEntries(old.source, was[id], old.members));
+    if (is) for (const id in is) if (endpointChanged(is[id], was?.[id], moved)) isEntries.push(...tableEntries(now.source, is[id], now.members));
+    differ(wasEntries, isEntries, changes);
   }
-  return { created, deleted };
+  return changes;
+}
+
+/** Whether an endpoint's entries may differ between two versions: it changed, or its host joined or left the network. */
+function endpointChanged(a: Endpoint, b: Endpoint | undefined, moved: Set<string> | undefined): boolean {
+  return a !== b || (moved !== undefined && moved.has(a.host));
+}
+
+/** Whether a shard holds an endpoint on a host that joined or left the network. */
+function onMovedHost(shard: Record<string, Endpoint> | undefined, moved: Set<string>): boolean {
+  if (!shard) return false;
+  const hosts = endpointHosts(shard);
+  for (const h of moved) if (hosts.has(h)) return true;
+  return false;
+}
+
+/** The entries of `is` not in `was` (created), and of `was` not in `is` (deleted), by key. */
+function differ(was: ClusterTableEntry[], is: ClusterTableEntry[], into: { created: ClusterTableEntry[]; deleted: ClusterTableEntry[] }): void {
+  if (was.length === 0) {
+    for (const e of is) into.created.push(e);
+    return;
+  }
+  // A step's changed endpoints have an entry or two each: searched through, not hashed.
+  const inWas = entryTest(was, is.length), inIs = entryTest(is, was.length);
+  for (const e of is) if (!inWas(e)) into.created.push(e);
+  for (const e of was) if (!inIs(e)) into.deleted.push(e);
+}
+
+function entryTest(list: ClusterTableEntry[], against: number): (e: ClusterTableEntry) => boolean {
+  if (list.length * against <= 64) return (e) => list.some((x) => sameEntry(x, e));
+  const keys = new Set(list.map(entryKey));
+  return (e) => keys.has(entryKey(e));
 }
 
 function sameEntry(a: ClusterTableEntry, b: ClusterTableEntry): boolean {
@@ -236,6 +250,20 @@ interface NetworkShards {
   list?: ClusterNetwork[];
 }
 
+/** A read's view: its networks flattened from the shards' views when someone asks (a bulk sync, a push/pull), not at every step. */
+class ReaderView implements ClusterView {
+  constructor(readonly nodes: ClusterNode[], private readonly shards: NetworkShards) {}
+
+  get networks(): ClusterNetwork[] {
+    return (this.shards.list ??= this.shards.views.flat());
+  }
+
+  /** Whether it is the view of these nodes and network shards (a read that changed neither gives the last view again). */
+  of(nodes: ClusterNode[], shards: NetworkShards): boolean {
+    return this.nodes === nodes && this.shards === shards;
+  }
+}
+
 /**
  * Reads the view before every step of a run. immer keeps the identity of every network and
  * host shard a step did not change, so a step costs what it changed (one container's
@@ -250,6 +278,7 @@ export class ClusterReader {
   /** The swarm's network shards last read, each shard's networks as the view lists them, how many, and the list (made when first asked). */
   private lastNetworks?: NetworkShards;
   private last?: { swarmNodes: string[]; hostShards: Shards<Host>; nodes: ClusterNode[]; byHost: Map<string, ClusterNode> };
+  private lastView?: ReaderView;
   /**
    * What the last read changed in the list of networks: the networks of the shards whose
    * version changed, in the view's order (a shard's unchanged networks keep their views), or
@@ -258,11 +287,17 @@ export class ClusterReader {
   changedNetworks: readonly ClusterNetwork[] | undefined = NO_NETWORKS;
   /** How many networks the last read's view lists. */
   networkCount = 0;
+  /**
+   * The records the reads looked into, past the identity checks of the shard lists (a changed
+   * network's version, a changed host shard's hosts): what a step costs the reader, which
+   * grows with what the step wrote, not with the swarm (test/cluster-reader.test.ts).
+   */
+  visited = 0;
 
   read(w: World): ClusterView | undefined {
     const swarm = w.swarm;
     if (!swarm) {
-      this.last = this.lastNetworks = undefined;
+      this.last = this.lastNetworks = this.lastView = undefined;
       this.changedNetworks = NO_NETWORKS;
       this.networkCount = 0;
       return undefined;
@@ -270,13 +305,8 @@ export class ClusterReader {
     const nodes = this.nodes(w, swarm.nodes);
     const networks = this.networks(swarm.networks);
     this.networkCount = networks.count;
-    // The list is flattened from the shards' views when someone asks (a bulk sync, a push/pull): a step changes one shard.
-    return {
-      nodes,
-      get networks() {
-        return (networks.list ??= networks.views.flat());
-      },
-    };
+    if (this.lastView?.of(nodes, networks)) return this.lastView;
+    return (this.lastView = new ReaderView(nodes, networks));
   }
 
   /** A network's view; its members the same array as the last version's while they are the same hosts. */
@@ -303,6 +333,7 @@ export class ClusterReader {
       const shard = instances[i];
       if (last && shard === last.instances[i]) continue;
       const now = shard ? Object.keys(shard) : [];
+      this.visited += now.length;
       const was = keys[i] ?? [];
       if (now.length === was.length && now.every((h, j) => h === was[j])) continue;
       keys[i] = now;
@@ -317,34 +348,42 @@ export class ClusterReader {
     return hosts;
   }
 
-  /** The networks in shard order (as swarmNetworks lists them); the same while no shard changed (changedNetworks says what did). */
+  /**
+   * The networks in shard order (as swarmNetworks lists them); the same while no shard
+   * changed (changedNetworks says what did). Only the shards whose version changed are read
+   * again: the others keep their views, and the count moves by what the changed ones hold.
+   */
   private networks(shards: Shards<Network>): NetworkShards {
     const last = this.lastNetworks;
     this.changedNetworks = undefined;
     if (last?.shards === shards) return last;
-    let changed = !last || last.shards.length !== shards.length;
-    const views: ClusterNetwork[][] = [];
+    let views: ClusterNetwork[][] | undefined;
+    let count = last?.count ?? 0;
     const changedNetworks: ClusterNetwork[] = [];
-    let count = 0;
-    for (let i = 0; i < shards.length; i++) {
+    for (let i = 0, n = Math.max(shards.length, last?.shards.length ?? 0); i < n; i++) {
       const shard = shards[i];
-      if (!shard) {
-        if (last?.shards[i]) changed = true;
-        views.push(NO_NETWORKS);
-        continue;
+      if (last && shard === last.shards[i]) continue;
+      views ??= last ? [...last.views] : [];
+      const view: ClusterNetwork[] = [];
+      if (shard) {
+        for (const id in shard) {
+          this.visited++;
+          const net = this.network(shard[id]);
+          if (net) view.push(net);
+        }
       }
-      if (last && shard === last.shards[i]) {
-        views.push(last.views[i]);
-        count += last.views[i].length;
-        continue;
-      }
-      changed = true;
-      const view = Object.values(shard).map((net) => this.network(net)).filter((n): n is ClusterNetwork => n !== undefined);
-      views.push(view);
-      count += view.length;
+      count += view.length - (last?.views[i]?.length ?? 0);
+      views[i] = view.length > 0 ? view : NO_NETWORKS;
       for (const net of view) changedNetworks.push(net);
     }
-    if (!changed && last) return last;
+    if (!views && last) {
+      // A new version of the list whose shards are all the last ones: the same list.
+      last.shards = shards;
+      return last;
+    }
+    views ??= [];
+    views.length = shards.length;
+    for (let i = 0; i < views.length; i++) views[i] ??= NO_NETWORKS;
     this.changedNetworks = changedNetworks;
     return (this.lastNetworks = { shards, views, count });
   }
@@ -357,6 +396,7 @@ export class ClusterReader {
       if (appended && this.unchanged(last, w.hosts, appended)) {
         const newcomers: ClusterNode[] = [];
         for (const name of appended) {
+          this.visited++;
           const h = hostOf(w, name);
           if (h.nodeState !== 'manager' && h.nodeState !== 'worker') continue;
           const node = clusterNode(h);
@@ -369,6 +409,7 @@ export class ClusterReader {
         return last.nodes;
       }
     }
+    this.visited += swarmNodes.length;
     const nodes = swarmNodes.map((name) => hostOf(w, name)).filter((h) => h.nodeState === 'manager' || h.nodeState === 'worker').map((h) => {
       const node = clusterNode(h), before = last?.byHost.get(h.name);
       return sameNode(before, node) ? before! : node;
@@ -395,6 +436,7 @@ export class ClusterReader {
       const shard = shards[i], was = last.hostShards[i];
       if (shard === was) continue;
       for (const name in shard) {
+        this.visited++;
         const h = shard[name];
         // immer keeps the hosts the step did not change: the same host reads as the same node.
         if (was && was[name] === h) continue;
