@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readCapture } from '../sim/pcap/reader';
 import { dissectTraced } from '../sim/wire/dissect';
-import { weaveNotes } from '../sim/trace/paths/weave';
+import { weaveNotes } from '../sim/trace/paths/weave_notes';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
 import { EmuEnvironmentError, RunRecord } from './state';

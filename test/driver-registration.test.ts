@@ -10,6 +10,7 @@ import * as path from 'path';
 import { comparePart, compared, registerPart } from '../sim/compare';
 import { hasStackedDevice } from '../sim/kernel/net/stacked';
 import { driverNamed, registerDriver, registeredDrivers, type RegisteredDrivers } from '../sim/model/drivers';
+import { hostCommandOf, hostCommandsOf } from '../sim/runner/host-commands';
 import { stackedTypes, type StackedType } from '../sim/plan/links';
 import { registeredPath, registeredPaths } from '../sim/trace/paths';
 import { bundleFaultsIn, importGraph, ownFiles, REGISTRATION, registrationFaults, registrationLinesIn } from './helpers/architecture';
@@ -24,7 +25,7 @@ describe('driver registration', () => {
   const bundles = Object.fromEntries(drivers.map((d) => [d, ownFiles(d, graph).slice(1)]));
 
   test('each registered driver is one line of sim/drivers/index.ts, and its files are its own', () => {
-    expect(drivers).toEqual(expect.arrayContaining(['overlay', 'bridge', 'host', 'null', 'macvlan', 'ipvlan']));
+    expect(drivers).toEqual(expect.arrayContaining(['overlay', 'bridge', 'host', 'null', 'calico', 'weave', 'macvlan', 'ipvlan']));
     expect(registrationFaults(REPO, graph)).toEqual([]);
     // ipvlan's own files: one a layer, five layers.
     expect(bundles.ipvlan).toEqual(['sim/model/drivers/ipvlan.ts', 'sim/plan/links/ipvlan.ts', 'sim/kernel/net/ipvlan.ts', 'sim/trace/paths/ipvlan.ts', 'sim/compare/ipvlan.ts']);
@@ -34,6 +35,20 @@ describe('driver registration', () => {
     expect([bundles.host, bundles.null]).toEqual([['sim/model/drivers/host.ts'], ['sim/model/drivers/null.ts']]);
   });
 
+  test("a driver's front end is its own folder: calicoctl and the weave script register themselves with the shell, and no other file imports them", () => {
+    expect(bundles.calico).toEqual(['sim/model/drivers/calico.ts', 'sim/trace/paths/calico.ts', 'sim/compare/calico.ts', 'sim/calico/calicoctl.ts']);
+    expect(bundles.weave).toEqual(['sim/model/drivers/weave.ts', 'sim/trace/paths/weave.ts', 'sim/compare/weave.ts', 'sim/weave/cli.ts']);
+    expect([hostCommandsOf('calico'), hostCommandsOf('weave')]).toEqual([['calicoctl'], ['weave']]);
+    expect(hostCommandOf('calicoctl')).toBeDefined();
+    // The shell reaching into the front end again, as it did before weave registered.
+    const g = new Map(graph);
+    g.set('sim/runner/shell.ts', [...(g.get('sim/runner/shell.ts') ?? []), 'sim/weave/cli.ts']);
+    expect(registrationFaults(REPO, g)).toEqual(["sim/runner/shell.ts → sim/weave/cli.ts: weave's own file imported by a file not its own"]);
+    expect(bundleFaultsIn('weave.ts', "import '../weave/cli';\nimport '../weave/nested/cli';\n", 'weave')).toEqual([
+      "weave.ts:2: import '../weave/nested/cli';: not one of weave's own files in a layer (../model/drivers/weave, ../plan/links/weave, ../kernel/net/weave, ../trace/paths/weave, ../compare/weave) or its front end (../weave/…)",
+    ]);
+  });
+
   test('a line that is no registration, a bundle loading another file, and a registry importing a driver\'s file are found', () => {
     expect(registrationLinesIn('index.ts', "import './macvlan';\nimport { x } from './ipvlan';\nimport './macvlan';\nexport const n = 1;\n").faults).toEqual([
       "index.ts:2: import { x } from './ipvlan';: not a driver's registration line (import './<driver>';)",
@@ -41,7 +56,7 @@ describe('driver registration', () => {
       "index.ts:4: export const n = 1;: not a driver's registration line (import './<driver>';)",
     ]);
     expect(bundleFaultsIn('ipvlan.ts', "import '../model/drivers/ipvlan';\nimport '../kernel/net/stacked_port';\n", 'ipvlan')).toEqual([
-      "ipvlan.ts:2: import '../kernel/net/stacked_port';: not one of ipvlan's own files in a layer (../model/drivers/ipvlan, ../plan/links/ipvlan, ../kernel/net/ipvlan, ../trace/paths/ipvlan, ../compare/ipvlan)",
+      "ipvlan.ts:2: import '../kernel/net/stacked_port';: not one of ipvlan's own files in a layer (../model/drivers/ipvlan, ../plan/links/ipvlan, ../kernel/net/ipvlan, ../trace/paths/ipvlan, ../compare/ipvlan) or its front end (../ipvlan/…)",
     ]);
     // The path registry listing ipvlan's model again, as every registry did before.
     const g = new Map(graph);
@@ -55,10 +70,13 @@ describe('driver registration', () => {
   });
 
   const real: Registries = {
+    drivers: registeredDrivers().map((d) => d.name),
     driver: (name) => driverNamed(name),
+    hostCommands: hostCommandsOf,
     kinds: stackedTypes(),
     device: (kind) => hasStackedDevice(kind as StackedType),
     path: (id) => registeredPath(id) !== undefined,
+    paths: registeredPaths().map((p) => p.id),
     parts: compared(),
   };
 
@@ -71,17 +89,20 @@ describe('driver registration', () => {
   });
 
   test('a missing registration is named, layer by layer', () => {
-    const none: Registries = { driver: () => ({ path: 'vlan-path' }), kinds: ['vlan'], device: () => false, path: () => false, parts: [] };
-    expect(missingRegistrations({ vlan: ['sim/plan/links/vlan.ts', 'sim/kernel/net/vlan.ts', 'sim/trace/paths/vlan.ts', 'sim/compare/vlan.ts', 'sim/viz/vlan.ts'] }, { ...none, kinds: [] })).toEqual([
+    const none: Registries = { drivers: ['vlan'], driver: () => ({ path: 'vlan-path' }), hostCommands: () => [], kinds: ['vlan'], device: () => false, path: () => false, paths: [], parts: [] };
+    expect(missingRegistrations({ vlan: ['sim/plan/links/vlan.ts', 'sim/kernel/net/vlan.ts', 'sim/trace/paths/vlan.ts', 'sim/compare/vlan.ts', 'sim/viz/vlan.ts', 'sim/vlan/vlanctl.ts'] }, { ...none, kinds: [] })).toEqual([
       'vlan: sim/plan/links/vlan.ts registered no link kind vlan',
       'vlan: sim/kernel/net/vlan.ts registered no sim kernel device for link kind vlan',
-      'vlan: sim/trace/paths/vlan.ts registered no path model vlan',
+      'vlan: sim/trace/paths/vlan.ts registered no path model vlan (or vlan-…)',
       'vlan: sim/compare/vlan.ts registered no comparison part vlan (or vlan-…)',
       'vlan: sim/viz/vlan.ts is in no layer the registration knows',
+      "vlan: sim/vlan/vlanctl.ts registered no host command of vlan's",
       'vlan: its path vlan-path has no registered path model',
     ]);
     expect(missingRegistrations({}, none)).toEqual(['link kind vlan: no sim kernel device registered (sim/kernel/net/vlan.ts, registerStackedDevice)']);
-    expect(missingRegistrations({ vlan: ['sim/model/drivers/vlan.ts'] }, { ...none, driver: () => undefined, kinds: [] })).toEqual(['vlan: sim/model/drivers/vlan.ts registered no network driver named vlan']);
+    expect(missingRegistrations({ vlan: ['sim/model/drivers/vlan.ts'] }, { ...none, drivers: [], kinds: [] })).toEqual(['vlan: sim/model/drivers/vlan.ts registered no network driver named vlan (or vlan…)']);
+    // A driver named beyond its file's name (weave's `weavemesh`) is its file's; its path is checked.
+    expect(missingRegistrations({ vlan: ['sim/model/drivers/vlan.ts'] }, { ...none, drivers: ['vlanmesh'], kinds: [] })).toEqual(['vlan: its path vlan-path has no registered path model']);
     // A path only pathOn gives: stated and unregistered, or not stated at all.
     const pathOn = () => 'vlan-l3';
     expect(missingRegistrations({ vlan: [] }, { ...none, kinds: [], path: (id) => id === 'vlan', driver: () => ({ path: 'vlan', pathOn, pathsOn: ['vlan', 'vlan-l3'] }) }))

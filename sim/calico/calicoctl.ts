@@ -2,7 +2,9 @@
  * `calicoctl` (v3) against the model: `node run`, `node status`, `get ippool`, `patch
  * ippool` and `get workloadendpoints`, printed as calicoctl prints them
  * (calicoctl/commands/node/run.go and status.go, the resource printers: text/tabwriter
- * with padding 3, tablewriter's boxes, YAML in the API's field order).
+ * with padding 3, tablewriter's boxes, YAML in the API's field order). It is the driver's
+ * front end: it registers the program with the shell as it loads (the calico bundle,
+ * `sim/drivers/calico.ts`, loads it).
  */
 import { Model } from '../model/model';
 import { Tx } from '../model/tx';
@@ -14,6 +16,7 @@ import { tabwrite } from '../text/tabwriter';
 import { byteCompare } from '../text/natural';
 import { CommandOutput } from '../backend';
 import { failed, ModelStep, modelStep, ok } from '../model/command-step';
+import { registerHostCommand } from '../runner/host-commands';
 
 /** calicoctl's main prints a command's error on stderr and exits 1 (`failed`). */
 export function calicoctlStep(model: Model, host: string, argv: string[]): ModelStep<CommandOutput> {
@@ -225,3 +228,9 @@ function getWorkloadEndpoints(world: World, argv: string[], rest: string[]): Com
 function wepName(node: string, endpoint: string): string {
   return [node, 'libnetwork', 'libnetwork', endpoint].map((p) => p.replace(/-/g, '--')).join('-');
 }
+
+registerHostCommand('calicoctl', 'calico', async (model, backend, host, argv) => {
+  const step = calicoctlStep(model, host, argv.slice(1));
+  await backend.apply(step.ops, model.world);
+  return step.outcome;
+});

@@ -1,4 +1,5 @@
 /** Calico beside Docker in `cnmlab compare`: calico/node on each host, the pool's encapsulation, a Calico network, a container on each host. */
+import { registerPart } from './index';
 import { ComparePart, LabHost } from './part';
 
 function calicoPart(mode: 'bgp' | 'ipip' | 'vxlan', title: string, peersFrom: string): ComparePart {
@@ -23,3 +24,7 @@ const BGP = "BGP (BIRD's node-to-node mesh, AS 64512, TCP 179: each host announc
 export const calicoBgpPart = calicoPart('bgp', 'Calico without encapsulation (routes to the peer\'s block via its address, learned over BGP)', BGP);
 export const calicoIpipPart = calicoPart('ipip', 'Calico over IP-in-IP (tunl0, onlink routes via the peer)', BGP);
 export const calicoVxlanPart = calicoPart('vxlan', 'Calico over VXLAN (vxlan.calico, VNI 4096, UDP 4789)', "the datastore (Felix programs each peer's VTEP: neighbour, FDB entry, onlink route)");
+
+registerPart(calicoBgpPart, { rank: 50 });
+registerPart(calicoIpipPart, { rank: 60 });
+registerPart(calicoVxlanPart, { rank: 70 });

@@ -4,20 +4,13 @@
  * `compared()`, read off the parts); what loads it is its driver's registration line
  * (`sim/drivers/index.ts`). The parts in PARTS below predate that and are listed here.
  */
-import { calicoBgpPart, calicoIpipPart, calicoVxlanPart } from './calico';
 import { flannelHostGwPart, flannelVxlanPart } from './flannel';
 import { ComparePart } from './part';
-import { weaveFastdpPart, weaveSleevePart } from './weave';
 
 /** The parts listed here, each with the rank a registration states (see `registerPart`). */
 const PARTS: readonly Ranked[] = [
   { part: flannelVxlanPart, rank: 30 },
   { part: flannelHostGwPart, rank: 40 },
-  { part: calicoBgpPart, rank: 50 },
-  { part: calicoIpipPart, rank: 60 },
-  { part: calicoVxlanPart, rank: 70 },
-  { part: weaveFastdpPart, rank: 80 },
-  { part: weaveSleevePart, rank: 90 },
 ];
 
 /** A part and its column among the others (`rank`, lowest first). */

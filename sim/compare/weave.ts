@@ -1,4 +1,5 @@
 /** Weave Net in `cnmlab compare`: weave launch on each host (the second naming the first), a container on each on the plugin's network weave. */
+import { registerPart } from './index';
 import { ComparePart, LabHost } from './part';
 
 function weavePart(datapath: 'fastdp' | 'sleeve', title: string, peersFrom: string): ComparePart {
@@ -21,3 +22,6 @@ const LEARNED = "the data plane: each router learns a MAC's peer from the frames
 
 export const weaveFastdpPart = weavePart('fastdp', "Weave Net's fast datapath (Open vSwitch flows the router installs on a miss; VXLAN on UDP 6784, the VNI made of the peers' short ids)", `${LEARNED}; the router installs each flow in the kernel datapath`);
 export const weaveSleevePart = weavePart('sleeve', "Weave Net's sleeve datapath (the routers relay frames in UDP 6783; one Ethernet segment across the mesh)", LEARNED);
+
+registerPart(weaveFastdpPart, { rank: 80 });
+registerPart(weaveSleevePart, { rank: 90 });

@@ -13,5 +13,7 @@ import './overlay';
 import './bridge';
 import './host';
 import './null';
+import './calico';
+import './weave';
 import './macvlan';
 import './ipvlan';

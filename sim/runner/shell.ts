@@ -16,8 +16,7 @@ import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep } from '../docker/session';
 import type { ContainerProcesses } from '../docker/cli';
 import { CONTROL_PLANE_PROGRAMS, controlPlaneCommand } from './control-plane';
-import { weaveStep } from '../weave/cli';
-import { calicoctlStep } from '../calico/calicoctl';
+import { hostCommandOf } from './host-commands';
 
 export interface ShellOutput extends CommandOutput {
   /** The command the registry refused (the line ran nothing). */
@@ -63,20 +62,10 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     }
     return waited(o);
   }
+  // A driver's own program (its front end registered it: calicoctl, weave…).
+  const own = hostCommandOf(argv[0]);
+  if (own) return own(model, backend, host, argv);
   if (CONTROL_PLANE_PROGRAMS.has(argv[0])) return controlPlaneCommand(model, backend, host, argv);
-  if (argv[0] === 'calicoctl') {
-    const step = calicoctlStep(model, host, argv.slice(1));
-    await backend.apply(step.ops, model.world);
-    return step.outcome;
-  }
-  if (argv[0] === 'weave') {
-    const step = weaveStep(model, host, argv.slice(1));
-    // weave launch's temporary dummy (vethwedu) needs what a kernel may lack: the run stops there.
-    const unavailable = await backend.missingFeature?.(step.ops);
-    if (unavailable) return { ...step.outcome, unavailable };
-    await backend.apply(step.ops, model.world);
-    return step.outcome;
-  }
   if (argv[0] === 'ln') {
     if (h().netnsLinked) return { stdout: '', stderr: "ln: failed to create symbolic link '/var/run/netns/netns': File exists\n", exitCode: 1 };
     model.linkNetnsDir(host);

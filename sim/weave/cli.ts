@@ -1,7 +1,9 @@
 /**
  * The `weave` script (Weave Net 2.8.1) against the model: `launch`, `status` (and its
  * `peers`, `ipam` and `targets` reports), `ps`, `expose` and `env`, printed as the script
- * and the router's HTTP templates print them (the `weave` script, prog/weaver/http.go).
+ * and the router's HTTP templates print them (the `weave` script, prog/weaver/http.go). It is
+ * the driver's front end: it registers the program with the shell as it loads (the weave
+ * bundle, `sim/drivers/weave.ts`, loads it).
  */
 import { Model } from '../model/model';
 import { Tx } from '../model/tx';
@@ -10,6 +12,7 @@ import { EPOCH_NS, hostOf, WeavePeer, World } from '../model/world';
 import { connectedPeers, IPALLOC_RANGE, weaveEndpoints, weaveExpose, weaveLaunch, WeaveError } from '../model/drivers/weave';
 import { CommandOutput } from '../backend';
 import { failed, ModelStep, modelStep, ok } from '../model/command-step';
+import { registerHostCommand } from '../runner/host-commands';
 
 const VERSION = '2.8.1';
 /** go-checkpoint's interval between version checks (prog/weaver/checkpoint.go); it staggers it randomly, the model does not. */
@@ -153,3 +156,12 @@ function ps(w: World, me: WeavePeer): string {
   }
   return lines.map((l) => `${l}\n`).join('');
 }
+
+registerHostCommand('weave', 'weave', async (model, backend, host, argv) => {
+  const step = weaveStep(model, host, argv.slice(1));
+  // weave launch's temporary dummy (vethwedu) needs what a kernel may lack: the run stops there.
+  const unavailable = await backend.missingFeature?.(step.ops);
+  if (unavailable) return { ...step.outcome, unavailable };
+  await backend.apply(step.ops, model.world);
+  return step.outcome;
+});

@@ -361,6 +361,16 @@ export const REGISTRATION = 'sim/drivers/';
  */
 export const DRIVER_LAYERS = ['sim/model/drivers/', 'sim/plan/links/', 'sim/kernel/net/', 'sim/trace/paths/', 'sim/compare/'];
 
+/**
+ * A driver's front end, its own folder `sim/<driver>/` (calicoctl, the weave script): the host
+ * programs it brings, each file registering its programs with the shell as it loads.
+ */
+export const frontEndOf = (driver: string): string => `sim/${driver}/`;
+
+/** Whether `file` is one of `driver`'s own files: its file in a layer, or one in its front end's folder. */
+export const isOwnFile = (driver: string, file: string): boolean =>
+  DRIVER_LAYERS.some((layer) => file === `${layer}${driver}.ts`) || (file.startsWith(frontEndOf(driver)) && !file.slice(frontEndOf(driver).length).includes('/'));
+
 /** The drivers a registration module registers (`import './NAME';`, one a line), and what in it is anything else. */
 export function registrationLinesIn(fileName: string, text: string): { drivers: string[]; faults: string[] } {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
@@ -382,16 +392,18 @@ export function registrationLinesIn(fileName: string, text: string): { drivers: 
 export function bundleFaultsIn(fileName: string, text: string, driver: string): string[] {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const own = new Set(DRIVER_LAYERS.map((layer) => path.posix.relative(REGISTRATION, `${layer}${driver}`)));
+  const frontEnd = path.posix.relative(REGISTRATION, frontEndOf(driver));
   return sf.statements.flatMap((s) => {
     const from = ts.isImportDeclaration(s) && !s.importClause && ts.isStringLiteral(s.moduleSpecifier) ? s.moduleSpecifier.text : undefined;
-    return from && own.has(from) ? [] : [`${fileName}:${sf.getLineAndCharacterOfPosition(s.getStart(sf)).line + 1}: ${s.getText(sf)}: not one of ${driver}'s own files in a layer (${[...own].join(', ')})`];
+    const inFrontEnd = from?.startsWith(`${frontEnd}/`) && /^[a-z0-9_-]+$/.test(from.slice(frontEnd.length + 1));
+    return from && (own.has(from) || inFrontEnd) ? [] : [`${fileName}:${sf.getLineAndCharacterOfPosition(s.getStart(sf)).line + 1}: ${s.getText(sf)}: not one of ${driver}'s own files in a layer (${[...own].join(', ')}) or its front end (${frontEnd}/…)`];
   });
 }
 
 /** A registered driver's own files: its bundle and what the bundle loads. */
 export function ownFiles(driver: string, graph: ImportGraph): string[] {
   const bundle = `${REGISTRATION}${driver}.ts`;
-  return [bundle, ...(graph.get(bundle) ?? []).filter((m) => DRIVER_LAYERS.some((layer) => m === `${layer}${driver}.ts`))];
+  return [bundle, ...(graph.get(bundle) ?? []).filter((m) => isOwnFile(driver, m))];
 }
 
 /**

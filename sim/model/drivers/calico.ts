@@ -33,6 +33,7 @@ import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { CalicoNode, CalicoPool, CalicoStore, EncapMode, Endpoint, hostOf, Network, shardValues, World } from '../world';
 import { CaptureSpot, KernelFeature, localNetwork, NetworkDriver, NetworkSpec } from './driver';
+import { registerDriver } from './index';
 import { byteCompare } from '../../text/natural';
 import { withGateway } from '../ipam';
 
@@ -450,3 +451,11 @@ function calicoNeeds(commands: string[]): { programs: string[]; kernel: KernelFe
     kernel: lines.some((c) => /^calicoctl\s+patch\s/.test(c) && /"ipipMode"\s*:\s*"(Always|CrossSubnet)"/.test(c)) ? [IPIP] : [],
   };
 }
+
+declare module './index' {
+  interface RegisteredDrivers {
+    calico: true;
+  }
+}
+
+registerDriver('calico', calicoDriver, { rank: 50 });

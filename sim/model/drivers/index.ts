@@ -7,14 +7,10 @@
  */
 import { subnetContains } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
-import { calicoDriver } from './calico';
 import { CaptureSpot, HostDevice, HostProgram, KernelFeature, NetworkDriver, PeerAnswer } from './driver';
-import { weaveDriver } from './weave';
 
 /** The drivers listed here by name, each with the rank a registration states (see `registerDriver`). */
 const table = () => ({
-  calico: { driver: calicoDriver, rank: 50 },
-  weavemesh: { driver: weaveDriver, rank: 60 },
 });
 
 /**

@@ -32,6 +32,7 @@ import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { Endpoint, hostOf, Network, shardValues, WeaveMesh, WeavePeer, World } from '../world';
 import { CaptureSpot, HostDevice, HostProgram, KernelFeature, localNetwork, NetworkDriver } from './driver';
+import { registerDriver } from './index';
 import { WeavePeerRef, WeaveRouterConfig } from '../../plan/ops';
 import { SLEEVE_PORT } from '../../wire/sleeve';
 import { byteCompare } from '../../text/natural';
@@ -411,6 +412,7 @@ export const weaveDriver: NetworkDriver = {
   path: 'weave-sleeve',
   // The datapath of the sending host's router (both ends of a lab launch alike).
   pathOn: (world, net) => (net.host && world.weave?.peers[net.host]?.datapath === 'fastdp' ? 'weave-fastdp' : 'weave-sleeve'),
+  pathsOn: ['weave-sleeve', 'weave-fastdp'],
   needs: weaveNeeds,
 };
 
@@ -450,3 +452,11 @@ function router(p: WeavePeer): HostProgram {
     ? { name: 'weaver', role: 'router', devices: [PCAP_IF, 'eth0'] }
     : { name: 'weaver', role: 'controller', devices: [DATAPATH] };
 }
+
+declare module './index' {
+  interface RegisteredDrivers {
+    weavemesh: true;
+  }
+}
+
+registerDriver('weavemesh', weaveDriver, { rank: 60 });

@@ -8,6 +8,7 @@
  * neighbour entry, into the container. The echo arrives with TTL 62. The reply walks the
  * same kinds of places, so its hops carry the same step numbers.
  */
+import { registerPath } from './index';
 import { at, containerSide, DropPoint, nextHopArp, pathModel, placeByRole, RESOLVE_STEP, Sighting } from './path';
 
 const RESOLVE = RESOLVE_STEP, SEND = 1, VETH = 2, ROUTE = 3, ENCAP = 4, UNDERLAY = 5, ARRIVE = 6, PEER_ROUTE = 7, DELIVER = 8;
@@ -77,3 +78,11 @@ export const calicoPath = pathModel({
   // Through a tunnel every step; without one (BGP) there is nothing to wrap.
   verdicts: [{ kind: 'calico', steps: ALONG }, { kind: 'calico', steps: ALONG.filter((s) => s !== ENCAP) }],
 });
+
+declare module './index' {
+  interface RegisteredPaths {
+    calico: typeof calicoPath;
+  }
+}
+
+registerPath('calico', calicoPath, { rank: 60 });

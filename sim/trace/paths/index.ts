@@ -9,25 +9,17 @@
  */
 import type { Flow } from '../types';
 import { flannelHostGwPath, flannelVxlanPath } from './flannel';
-import { calicoPath } from './calico';
-import { weaveFastdpPath, weaveSleevePath } from './weave';
 import { PathModel } from './path';
 
 /** The paths listed here by id; each one's rank is in LISTED_RANKS (see `registerPath`). */
 const PATHS = {
   'flannel-vxlan': flannelVxlanPath,
   'flannel-host-gw': flannelHostGwPath,
-  calico: calicoPath,
-  'weave-sleeve': weaveSleevePath,
-  'weave-fastdp': weaveFastdpPath,
 } as const satisfies Record<string, PathModel>;
 
 const LISTED_RANKS: Record<keyof typeof PATHS, number> = {
   'flannel-vxlan': 40,
   'flannel-host-gw': 50,
-  calico: 60,
-  'weave-sleeve': 70,
-  'weave-fastdp': 80,
 };
 
 /**

@@ -9,6 +9,7 @@
  * router injects it on its own vethwe-pcap for its bridge to switch to the container.
  * On one host the bridge switches the frame between two ports: send, veth, deliver.
  */
+import { registerPath } from './index';
 import { at, containerSide, DropPoint, PathModel, pathModel, PathStep, placeByRole, RESOLVE_STEP, udpTunnelUnderlay } from './path';
 
 const SEND = 1, VETH = 2, CAPTURE = 3, ENCAP = 4, UNDERLAY = 5, UDP = 6, INJECT = 7, DELIVER = 8;
@@ -65,14 +66,6 @@ const placeOnWeave = placeByRole({
   ...udpTunnelUnderlay({ encap: ENCAP, underlay: UNDERLAY, udpDeliver: UDP }),
 });
 
-/** The hop notes of the router's datagrams, worded once for sim and emu (each knows the peer's name and address). */
-export const weaveNotes = {
-  /** Step 4: the router sends a frame (or a batch of them) to a peer. */
-  sleeveOut: (peer: string, address: string, port: number, frames = 1) => `sleeve: to peer ${peer} at ${address}:${port}${frames > 1 ? `, ${frames} frames in one datagram` : ''}`,
-  /** Step 6: the router's socket takes a datagram from a peer. */
-  sleeveIn: (peer: string, address: string, port: number) => `sleeve: from peer ${peer} at ${address}:${port}`,
-};
-
 /** Both datapaths share the places and verdicts; they differ in their steps and where a frame that cannot leave dies. */
 function weavePath(id: PathModel['id'], says: string, steps: readonly PathStep[], encapDrop: number): PathModel<'weave' | 'local'> {
   return pathModel({
@@ -96,3 +89,13 @@ export const weaveFastdpPath = weavePath('weave-fastdp',
 export const weaveSleevePath = weavePath('weave-sleeve',
   "a container to another across Weave Net's mesh, its routers relaying frames in UDP 6783 (sleeve), or on one host through the weave bridge",
   SLEEVE_STEPS, CAPTURE);
+
+declare module './index' {
+  interface RegisteredPaths {
+    'weave-sleeve': typeof weaveSleevePath;
+    'weave-fastdp': typeof weaveFastdpPath;
+  }
+}
+
+registerPath('weave-sleeve', weaveSleevePath, { rank: 70 });
+registerPath('weave-fastdp', weaveFastdpPath, { rank: 80 });
