@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { comparePart, compared, registerPart } from '../sim/compare';
 import { hasStackedDevice } from '../sim/kernel/net/stacked';
-import { driverNamed, registerDriver, registeredDrivers, type RegisteredDrivers } from '../sim/model/drivers';
+import { driverNamed, hostLevelDrivers, registerDriver, registeredDrivers, type RegisteredDrivers } from '../sim/model/drivers';
 import { hostCommandOf, hostCommandsOf } from '../sim/runner/host-commands';
 import { stackedTypes, type StackedType } from '../sim/plan/links';
 import { registeredPath, registeredPaths } from '../sim/trace/paths';
@@ -25,7 +25,7 @@ describe('driver registration', () => {
   const bundles = Object.fromEntries(drivers.map((d) => [d, ownFiles(d, graph).slice(1)]));
 
   test('each registered driver is one line of sim/drivers/index.ts, and its files are its own', () => {
-    expect(drivers).toEqual(expect.arrayContaining(['overlay', 'bridge', 'host', 'null', 'calico', 'weave', 'macvlan', 'ipvlan']));
+    expect(drivers).toEqual(expect.arrayContaining(['overlay', 'bridge', 'host', 'null', 'flannel', 'calico', 'weave', 'macvlan', 'ipvlan']));
     expect(registrationFaults(REPO, graph)).toEqual([]);
     // ipvlan's own files: one a layer, five layers.
     expect(bundles.ipvlan).toEqual(['sim/model/drivers/ipvlan.ts', 'sim/plan/links/ipvlan.ts', 'sim/kernel/net/ipvlan.ts', 'sim/trace/paths/ipvlan.ts', 'sim/compare/ipvlan.ts']);
@@ -35,7 +35,10 @@ describe('driver registration', () => {
     expect([bundles.host, bundles.null]).toEqual([['sim/model/drivers/host.ts'], ['sim/model/drivers/null.ts']]);
   });
 
-  test("a driver's front end is its own folder: calicoctl and the weave script register themselves with the shell, and no other file imports them", () => {
+  test("a driver's front end is its own folder: calicoctl, flannel's programs and the weave script register themselves with the shell, and no other file imports them", () => {
+    expect(bundles.flannel).toEqual(['sim/model/drivers/flannel.ts', 'sim/trace/paths/flannel.ts', 'sim/compare/flannel.ts', 'sim/flannel/flanneld.ts']);
+    expect(hostCommandsOf('flannel')).toEqual(['etcdctl', 'flanneld', 'systemctl', 'cat']);
+    expect(hostLevelDrivers()).toEqual(['flannel']);
     expect(bundles.calico).toEqual(['sim/model/drivers/calico.ts', 'sim/trace/paths/calico.ts', 'sim/compare/calico.ts', 'sim/calico/calicoctl.ts']);
     expect(bundles.weave).toEqual(['sim/model/drivers/weave.ts', 'sim/trace/paths/weave.ts', 'sim/compare/weave.ts', 'sim/weave/cli.ts']);
     expect([hostCommandsOf('calico'), hostCommandsOf('weave')]).toEqual([['calicoctl'], ['weave']]);
@@ -70,7 +73,7 @@ describe('driver registration', () => {
   });
 
   const real: Registries = {
-    drivers: registeredDrivers().map((d) => d.name),
+    drivers: [...registeredDrivers().map((d) => d.name), ...hostLevelDrivers()],
     driver: (name) => driverNamed(name),
     hostCommands: hostCommandsOf,
     kinds: stackedTypes(),
@@ -100,7 +103,7 @@ describe('driver registration', () => {
       'vlan: its path vlan-path has no registered path model',
     ]);
     expect(missingRegistrations({}, none)).toEqual(['link kind vlan: no sim kernel device registered (sim/kernel/net/vlan.ts, registerStackedDevice)']);
-    expect(missingRegistrations({ vlan: ['sim/model/drivers/vlan.ts'] }, { ...none, drivers: [], kinds: [] })).toEqual(['vlan: sim/model/drivers/vlan.ts registered no network driver named vlan (or vlan…)']);
+    expect(missingRegistrations({ vlan: ['sim/model/drivers/vlan.ts'] }, { ...none, drivers: [], kinds: [] })).toEqual(['vlan: sim/model/drivers/vlan.ts registered no network driver or host-level driver named vlan (or vlan…)']);
     // A driver named beyond its file's name (weave's `weavemesh`) is its file's; its path is checked.
     expect(missingRegistrations({ vlan: ['sim/model/drivers/vlan.ts'] }, { ...none, drivers: ['vlanmesh'], kinds: [] })).toEqual(['vlan: its path vlan-path has no registered path model']);
     // A path only pathOn gives: stated and unregistered, or not stated at all.

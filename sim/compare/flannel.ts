@@ -1,4 +1,5 @@
 /** Flannel beside Docker in `cnmlab compare`: the config in etcd, flanneld and dockerd's restart on each host, a container on docker0. */
+import { registerPart } from './index';
 import { ComparePart } from './part';
 
 function flannelPart(backend: 'vxlan' | 'host-gw', title: string): ComparePart {
@@ -20,3 +21,6 @@ function flannelPart(backend: 'vxlan' | 'host-gw', title: string): ComparePart {
 
 export const flannelVxlanPart = flannelPart('vxlan', "Flannel's vxlan backend (flannel.1, routed by each host)");
 export const flannelHostGwPart = flannelPart('host-gw', "Flannel's host-gw backend (routes via the peer's address, no tunnel)");
+
+registerPart(flannelVxlanPart, { rank: 30 });
+registerPart(flannelHostGwPart, { rank: 40 });

@@ -2,16 +2,9 @@
  * The drivers `cnmlab compare` knows: each one's part is its own file here. A part registers
  * itself as it loads (`registerPart`), which is all that names it (`--drivers`' list is
  * `compared()`, read off the parts); what loads it is its driver's registration line
- * (`sim/drivers/index.ts`). The parts in PARTS below predate that and are listed here.
+ * (`sim/drivers/index.ts`).
  */
-import { flannelHostGwPart, flannelVxlanPart } from './flannel';
 import { ComparePart } from './part';
-
-/** The parts listed here, each with the rank a registration states (see `registerPart`). */
-const PARTS: readonly Ranked[] = [
-  { part: flannelVxlanPart, rank: 30 },
-  { part: flannelHostGwPart, rank: 40 },
-];
 
 /** A part and its column among the others (`rank`, lowest first). */
 interface Ranked {
@@ -33,7 +26,7 @@ export function registerPart(part: ComparePart, { rank }: { rank: number }): voi
 }
 
 function parts(): readonly ComparePart[] {
-  ranked ??= [...PARTS, ...REGISTERED].sort((a, b) => a.rank - b.rank).map((r) => r.part);
+  ranked ??= [...REGISTERED].sort((a, b) => a.rank - b.rank).map((r) => r.part);
   return ranked;
 }
 

@@ -13,6 +13,7 @@ import './overlay';
 import './bridge';
 import './host';
 import './null';
+import './flannel';
 import './calico';
 import './weave';
 import './macvlan';

@@ -7,6 +7,7 @@
  */
 import { Backend, CommandOutput } from '../backend';
 import { Model } from '../model/model';
+import { Tx } from '../model/tx';
 
 /** Runs one command line of the program on `host` (argv[0] is the program), the backend carrying out the plan ops it made. */
 export type HostCommand = (model: Model, backend: Backend, host: string, argv: string[]) => Promise<CommandOutput>;
@@ -26,4 +27,14 @@ export function hostCommandOf(program: string): HostCommand | undefined {
 /** The programs `driver`'s front end registered, in the order it did. */
 export function hostCommandsOf(driver: string): string[] {
   return [...REGISTERED].filter(([, r]) => r.driver === driver).map(([program]) => program);
+}
+
+/** Runs a change of the model and applies its plan ops; a refusal the change throws propagates to the program, which prints it. */
+export async function changing(model: Model, backend: Backend, change: (tx: Tx) => CommandOutput): Promise<CommandOutput> {
+  let out: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
+  const ops = model.change((tx) => {
+    out = change(tx);
+  });
+  await backend.apply(ops, model.world);
+  return out;
 }

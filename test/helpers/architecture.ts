@@ -323,7 +323,8 @@ const SEAM_FILES = new Set([`${DRIVER_SEAM}index.ts`, `${DRIVER_SEAM}driver.ts`]
  * Everything else outside `sim/model/` asks the registry.
  */
 export const DRIVER_FRONT_ENDS: Record<string, string> = {
-  'sim/runner/control-plane.ts': 'etcdctl, flanneld and a dockerd restart with --bip or --cluster-store (flannel, overlay-kv)',
+  'sim/runner/control-plane.ts': 'a dockerd restart with --cluster-store (overlay-kv)',
+  'sim/flannel/flanneld.ts': 'etcdctl, flanneld, its subnet file and a dockerd restart with --bip (flannel)',
   'sim/calico/calicoctl.ts': 'calicoctl (calico)',
   'sim/weave/cli.ts': 'the weave script (weavemesh)',
   'sim/docker/info.ts': "docker info's cluster store lines (overlay-kv)",

@@ -7,7 +7,7 @@
 
 /** What the registries hold, as the test reads them (a synthetic set shows the check firing). */
 export interface Registries {
-  /** The registered network drivers' names. */
+  /** The registered network drivers' names, and the host-level drivers' (flannel: no Docker network driver). */
   drivers: readonly string[];
   driver(name: string): { path?: string; outsidePath?: string; pathOn?: unknown; pathsOn?: readonly string[] } | undefined;
   /** The host programs a driver's front end registered with the shell. */
@@ -22,7 +22,7 @@ export interface Registries {
 
 /** The layer folder each check reads a driver's own file in, and what that file must have registered. */
 const LAYER_CHECKS: Record<string, (driver: string, r: Registries) => string | undefined> = {
-  'sim/model/drivers/': (d, r) => (driverNameOf(d, r) ? undefined : `${d}: sim/model/drivers/${d}.ts registered no network driver named ${d} (or ${d}…)`),
+  'sim/model/drivers/': (d, r) => (driverNameOf(d, r) ? undefined : `${d}: sim/model/drivers/${d}.ts registered no network driver or host-level driver named ${d} (or ${d}…)`),
   'sim/plan/links/': (d, r) => (r.kinds.includes(d) ? undefined : `${d}: sim/plan/links/${d}.ts registered no link kind ${d}`),
   'sim/kernel/net/': (d, r) => (r.device(d) ? undefined : `${d}: sim/kernel/net/${d}.ts registered no sim kernel device for link kind ${d}`),
   'sim/trace/paths/': (d, r) => (r.path(d) || r.paths.some((id) => id.startsWith(`${d}-`)) ? undefined : `${d}: sim/trace/paths/${d}.ts registered no path model ${d} (or ${d}-…)`),

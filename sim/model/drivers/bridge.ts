@@ -13,7 +13,6 @@ import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
 import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec, nextLocalSubnet } from './driver';
 import { registerDriver } from './index';
 import { bridgeNetworkDown, bridgeNetworkUp } from '../firewall';
-import { flannelWay } from './flannel';
 
 /** `docker network create -d bridge`: a br-<id> bridge on the next free local pool. */
 function createBridgeNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
@@ -122,7 +121,6 @@ export const bridgeDriver: NetworkDriver = {
   // docker0 and docker_gwbridge carry a container's default route: the host routes what leaves through them.
   outsidePath: 'gwbridge',
   // Flannel beside Docker routes what leaves docker0 for another host's lease (its own path, and more to capture).
-  outsideWay: flannelWay,
   outsideCaptureSpots: bridgeOutsideCaptureSpots,
 };
 

@@ -196,7 +196,7 @@ export interface NetworkDriver {
   readonly pathsOn?: readonly string[];
   /** The path model of a packet leaving a container through an endpoint of it that carries the default route, to an address off all its networks. */
   readonly outsidePath?: string;
-  /** Where such a packet goes instead when something beside the driver routes it (flannel's lease for docker0's packets); undefined: `outsidePath`. */
+  /** Where such a packet goes instead when the driver routes it elsewhere (ipvlan l3's host routing); undefined: a host-level driver's way (`registerHostLevel`: flannel's lease for docker0's packets), else `outsidePath`. */
   outsideWay?(world: World, host: string, net: Network, dst: string): OutsideWay | undefined;
 }
 

@@ -19,8 +19,9 @@ import { hexId } from '../ids';
 import { newIpam } from '../ipam';
 import { DaemonRefusal } from '../refusal';
 import { Tx } from '../tx';
-import { Endpoint, endpointsOf, FlannelNode, hostOf, Network, World } from '../world';
-import { CaptureSpot } from './driver';
+import { endpointsOf, FlannelNode, hostOf, Network, World } from '../world';
+import { CaptureSpot, OutsideWay } from './driver';
+import { registerHostLevel } from './index';
 import { engineRestartWithNewBridge } from '../firewall';
 
 /** The key flanneld reads its network configuration from (`--etcd-prefix` /coreos.com/network). */
@@ -284,7 +285,7 @@ function defaultBridge(world: World, host: string): Network | undefined {
  * leaves with the container's), flannel.1 (its `mine`: the host's VTEP MAC, the inner source
  * of what it sends), and the peer's end of its container's veth.
  */
-export function flannelWay(world: World, host: string, net: Network, dst: string): { path: string; peers: { net: Network; ep: Endpoint }[]; spots: CaptureSpot[]; natSrc?: string } | undefined {
+function flannelWay(world: World, host: string, net: Network, dst: string): OutsideWay | undefined {
   const node = world.flannel?.nodes[host];
   if (!node || defaultBridge(world, host)?.id !== net.id || !subnetContains(node.network, dst) || subnetContains(node.subnet, dst)) return undefined;
   const peer = Object.values(world.flannel!.nodes).find((n) => n.host !== host && n.backend === node.backend && subnetContains(n.subnet, dst));
@@ -305,3 +306,11 @@ export function flannelWay(world: World, host: string, net: Network, dst: string
   const natSrc = masqueraded ? (node.backend === 'vxlan' ? networkOf(node.subnet) : node.publicIp) : undefined;
   return { path: `flannel-${node.backend}`, peers: ep && peerNet ? [{ net: peerNet, ep }] : [], spots, ...(natSrc ? { natSrc } : {}) };
 }
+
+declare module './index' {
+  interface RegisteredHostLevel {
+    flannel: true;
+  }
+}
+
+registerHostLevel('flannel', { outsideWay: flannelWay });

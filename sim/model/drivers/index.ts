@@ -2,16 +2,12 @@
  * The registry of network drivers: the one place that turns a network's driver name into
  * its driver. A driver is its own file under `sim/model/drivers/`, which registers it as it
  * loads (`registerDriver`) and adds its name to `RegisteredDrivers` by declaration merging;
- * what loads it is its registration line (`sim/drivers/index.ts`). The drivers in `table`
- * below predate that and are listed here. `test/drivers.test.ts` proves each complete.
+ * what loads it is its registration line (`sim/drivers/index.ts`). `test/drivers.test.ts`
+ * proves each complete.
  */
 import { subnetContains } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
-import { CaptureSpot, HostDevice, HostProgram, KernelFeature, NetworkDriver, PeerAnswer } from './driver';
-
-/** The drivers listed here by name, each with the rank a registration states (see `registerDriver`). */
-const table = () => ({
-});
+import { CaptureSpot, HostDevice, HostProgram, KernelFeature, NetworkDriver, OutsideWay, PeerAnswer } from './driver';
 
 /**
  * The drivers registered by their own files, by name, as each declares itself
@@ -20,11 +16,8 @@ const table = () => ({
 export interface RegisteredDrivers {}
 
 /** A network's driver name (`Network['driver']`): the registry's names, so registering a driver names it. */
-export type DriverName = keyof ReturnType<typeof table> | keyof RegisteredDrivers;
+export type DriverName = keyof RegisteredDrivers;
 
-// Built on first use: the overlay driver and endpoints.ts import each other (its lb endpoint),
-// so a table made as this module loads could meet the overlay's module half-loaded.
-let listed: Record<string, Ranked> | undefined;
 const registered: Record<string, Ranked> = {};
 // Every driver by rank, sorted on first use after a registration (topology asks per host and step).
 let ranked: readonly NetworkDriver[] | undefined;
@@ -45,11 +38,6 @@ export function registerDriver(name: keyof RegisteredDrivers, driver: NetworkDri
   ranked = undefined;
 }
 
-function drivers(): Record<string, Ranked> {
-  listed ??= table();
-  return listed;
-}
-
 export function driverOf(net: Pick<Network, 'driver'>): NetworkDriver {
   const driver = driverNamed(net.driver);
   if (!driver) throw new Error(`network driver ${net.driver} is not registered: its registration line (sim/drivers/index.ts) was not loaded`);
@@ -58,15 +46,36 @@ export function driverOf(net: Pick<Network, 'driver'>): NetworkDriver {
 
 /** The driver `docker network create -d NAME` asks for; undefined when no such driver is registered. */
 export function driverNamed(name: string): NetworkDriver | undefined {
-  const all = drivers();
-  if (Object.hasOwn(all, name)) return all[name].driver;
   return Object.hasOwn(registered, name) ? registered[name].driver : undefined;
 }
 
 /** Every registered driver, by rank. */
 export function registeredDrivers(): readonly NetworkDriver[] {
-  ranked ??= [...Object.values(drivers()), ...Object.values(registered)].sort((a, b) => a.rank - b.rank).map((r) => r.driver);
+  ranked ??= Object.values(registered).sort((a, b) => a.rank - b.rank).map((r) => r.driver);
   return ranked;
+}
+
+/**
+ * The host-level drivers registered by their own files, by name, as each declares itself
+ * (`declare module './index' { interface RegisteredHostLevel { NAME: true } }`): a control
+ * plane that ran beside Docker and is no Docker network driver (flannel: dockerd puts its
+ * containers on docker0, the bridge driver plumbs them), whose part is the host's.
+ */
+export interface RegisteredHostLevel {}
+
+/** What a host-level driver routes: a packet leaving a Docker network's gateway that it takes elsewhere (flannel's lease for docker0's); undefined: not its. */
+export type HostLevelWay = (world: World, host: string, net: Network, dst: string) => OutsideWay | undefined;
+
+const hostLevel: Record<string, HostLevelWay> = {};
+
+/** Called by a host-level driver's own file as it loads: `packetWay` then asks its way for what leaves a network's gateway. */
+export function registerHostLevel(name: keyof RegisteredHostLevel, { outsideWay }: { outsideWay: HostLevelWay }): void {
+  hostLevel[name] = outsideWay;
+}
+
+/** The registered host-level drivers' names, in the order they registered. */
+export function hostLevelDrivers(): readonly string[] {
+  return Object.keys(hostLevel);
 }
 
 /** Where a packet leaves a container and the path it takes (see packetWay). */
@@ -74,7 +83,7 @@ export interface PacketWay {
   net: Network;
   ep: Endpoint;
   path?: string;
-  /** Endpoints beyond the driver's own peers the packet may reach, captured too (flannel's peer container: `outsideWay`). */
+  /** Endpoints beyond the driver's own peers the packet may reach, captured too (flannel's peer container: its host-level way). */
   peers?: { net: Network; ep: Endpoint }[];
   /** Capture spots beyond the endpoints' own (flannel's uplinks and flannel.1). */
   spots?: CaptureSpot[];
@@ -106,7 +115,9 @@ export function packetWay(world: World, c: Container, dst: string): PacketWay | 
     : attached.find(({ net }) => driverOf(net).providesGateway);
   if (!gateway) return undefined;
   const driver = driverOf(gateway.net);
-  const beside = driver.outsideWay?.(world, c.host, gateway.net, dst);
+  // The driver's own way, else one a host-level driver routes beside it (flannel's lease for docker0's packets).
+  const beside = driver.outsideWay?.(world, c.host, gateway.net, dst)
+    ?? Object.values(hostLevel).map((way) => way(world, c.host, gateway.net, dst)).find((w) => w !== undefined);
   return beside ? { ...gateway, ...beside } : { ...gateway, path: driver.outsidePath };
 }
 

@@ -9,6 +9,7 @@
  * peer routes it to docker0. docker0 answers its containers' ARP for the gateway itself.
  * Both ends are containers, so the reply walks the same steps from the other side.
  */
+import { registerPath } from './index';
 import { at, containerSide, DropPoint, nextHopArp, pathModel, PathStep, placeByRole, RESOLVE_STEP, udpTunnelUnderlay } from './path';
 
 const SEND = 1, VETH = 2, ROUTE = 3;
@@ -103,3 +104,13 @@ export const flannelHostGwPath = pathModel({
   dropPointAfter: (step) => (step === VETH ? 'forward' : undefined),
   verdicts: [{ kind: 'flannel-host-gw', steps: HOST_GW_ALONG }],
 });
+
+declare module './index' {
+  interface RegisteredPaths {
+    'flannel-vxlan': typeof flannelVxlanPath;
+    'flannel-host-gw': typeof flannelHostGwPath;
+  }
+}
+
+registerPath('flannel-vxlan', flannelVxlanPath, { rank: 40 });
+registerPath('flannel-host-gw', flannelHostGwPath, { rank: 50 });

@@ -4,23 +4,11 @@
  * as it loads (`registerPath`) and adds its model's type to `RegisteredPaths` by declaration
  * merging, so its id and its verdicts are names the type checker knows (`PathId`,
  * `VerdictKind`); what loads it is its driver's registration line (`sim/drivers/index.ts`).
- * The paths in PATHS below predate that and are listed here. test/paths.test.ts proves every
+ * test/paths.test.ts proves every
  * registered model whole and test/drivers.test.ts that every driver's paths are registered.
  */
 import type { Flow } from '../types';
-import { flannelHostGwPath, flannelVxlanPath } from './flannel';
 import { PathModel } from './path';
-
-/** The paths listed here by id; each one's rank is in LISTED_RANKS (see `registerPath`). */
-const PATHS = {
-  'flannel-vxlan': flannelVxlanPath,
-  'flannel-host-gw': flannelHostGwPath,
-} as const satisfies Record<string, PathModel>;
-
-const LISTED_RANKS: Record<keyof typeof PATHS, number> = {
-  'flannel-vxlan': 40,
-  'flannel-host-gw': 50,
-};
 
 /**
  * The path models registered by their own modules, by id, as each declares itself
@@ -28,15 +16,13 @@ const LISTED_RANKS: Record<keyof typeof PATHS, number> = {
  */
 export interface RegisteredPaths {}
 
-type AllPaths = typeof PATHS & RegisteredPaths;
-
-export type PathId = keyof AllPaths;
+export type PathId = keyof RegisteredPaths;
 
 /** A verdict some registered path model gives (a scenario's `expect.path`): registering a model names its verdicts. */
-export type VerdictKind = AllPaths[PathId]['verdicts'][number]['kind'];
+export type VerdictKind = RegisteredPaths[PathId]['verdicts'][number]['kind'];
 
 const REGISTERED: Partial<Record<PathId, PathModel<VerdictKind>>> = {};
-const RANKS: Partial<Record<PathId, number>> = { ...LISTED_RANKS };
+const RANKS: Partial<Record<PathId, number>> = {};
 // Every model by rank, sorted on first use after a registration.
 let ranked: readonly PathModel<VerdictKind>[] | undefined;
 
@@ -52,7 +38,6 @@ export function registerPath<K extends keyof RegisteredPaths>(id: K, model: Regi
 }
 
 function modelOf(id: string): PathModel<VerdictKind> | undefined {
-  if (Object.hasOwn(PATHS, id)) return PATHS[id as keyof typeof PATHS];
   return Object.hasOwn(REGISTERED, id) ? REGISTERED[id as PathId] : undefined;
 }
 
@@ -79,7 +64,7 @@ export function pathOf(flow: Pick<Flow, 'path'>): PathModel<VerdictKind> {
 
 /** Every registered path model, by rank. */
 export function registeredPaths(): readonly PathModel<VerdictKind>[] {
-  ranked ??= [...Object.values(PATHS), ...Object.values(REGISTERED)].map((m) => ({ m, rank: RANKS[m.id as PathId] ?? Infinity }))
+  ranked ??= Object.values(REGISTERED).map((m) => ({ m, rank: RANKS[m.id as PathId] ?? Infinity }))
     .sort((a, b) => a.rank - b.rank).map(({ m }) => m);
   return ranked;
 }
