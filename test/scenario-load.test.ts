@@ -27,7 +27,8 @@ describe('scenario files', () => {
     ['unknown key', 'name: a\nhost:\n  r0: {}\nsteps:\n  - r0: ls\n', /^lab\.yaml:2:1: unexpected key 'host'/],
     ['two targets in a step', 'name: a\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n  - r0: ls\n    r1: ls\n', /^lab\.yaml:6:5: expected exactly one key naming a host or container/],
     ['unknown target', 'name: a\nhosts:\n  r0: {}\nsteps:\n  - r9: ls\n', /^lab\.yaml:5:5: 'r9' is neither a host \(r0\) nor a container started by an earlier step/],
-    ['bad expect path', 'name: a\nhosts:\n  r0: {}\nsteps:\n  - r0: ls\n    expect: { path: sideways }\n', /^lab\.yaml:6:\d+: expected one of overlay, local, none/],
+    // Every path a registered model gives, the drivers' too (the message listed only the first three).
+    ['bad expect path', 'name: a\nhosts:\n  r0: {}\nsteps:\n  - r0: ls\n    expect: { path: macvlann }\n', /^lab\.yaml:6:\d+: expected one of overlay, local, .*\bmacvlan, .*\bipvlan-l3, .*none for 'expect\.path'$/],
     ['bad exit type', 'name: a\nhosts:\n  r0: {}\nsteps:\n  - r0: ls\n    expect:\n      exit: zero\n', /^lab\.yaml:7:13: expected number for 'expect.exit'/],
     ['bad underlay', 'name: a\nhosts:\n  r0: { underlay: 300.1.1.1 }\nsteps:\n  - r0: ls\n', /^lab\.yaml:3:19: expected an IPv4 address/],
     ['no steps', 'name: a\nhosts:\n  r0: {}\nsteps: []\n', /^lab\.yaml:4:8: expected at least one step/],

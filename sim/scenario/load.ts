@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import { Alias, isMap, isScalar, LineCounter, parseDocument, Document, visit } from 'yaml';
 import { compilePattern } from './pattern';
 import { InputError } from '../errors';
-import { HOST_RE, plainlyValidExpect, plainlyValidScenario, plainlyValidTimeout, RawScenario, Scenario, scenarioSchemas, Step } from './schema';
+import { expectPaths, HOST_RE, plainlyValidExpect, plainlyValidScenario, plainlyValidTimeout, RawScenario, Scenario, scenarioSchemas, Step } from './schema';
 import { ipv4ToNumber, numberToIpv4 } from '../wire/addr';
 import { shellWords } from '../text/words';
 import { PlainDocument, readPlainYaml } from './plain-yaml';
@@ -168,7 +168,7 @@ function scenarioOf(file: string, source: ScenarioSource): Scenario {
         const issue = e.error.issues[0];
         const sub = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
         const message = issue.code === 'unrecognized_keys' ? `unexpected key '${issue.keys[0]}' in expect (expected exit, stdout, stderr, path, drop-at)`
-          : issue.code === 'invalid_value' ? `expected one of overlay, local, none for 'expect.path'`
+          : issue.code === 'invalid_value' ? `expected one of ${[...expectPaths().slice(1), 'none'].join(', ')} for 'expect.path'`
           : `expected ${issue.code === 'invalid_type' ? issue.expected : issue.message} for 'expect.${sub.join('.')}'`;
         fail(['steps', index, 'expect', ...sub], message);
       }
