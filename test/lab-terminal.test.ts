@@ -147,4 +147,15 @@ function labSession(mode: 'sim' | 'emu', timeoutMs: number) {
 
 describe('cnmlab lab at a terminal (sim)', () => labSession('sim', 20000));
 
+describe('cnmlab lab, what a student mistypes', () => {
+  test("a command it does not model says so once (no expectation line: none was written), and `help` points to the lab's :help", () => {
+    const r = spawnSync(process.execPath, [CLI, 'lab', 'scenarios/macvlan.yaml'], { cwd: REPO, encoding: 'utf8', input: 'help\ndokcer ps\nip route\n' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toContain('expect modelled');
+    expect(r.stdout).toContain('r0$ cnmlab: not modelled: help\ncnmlab lab: its own commands begin with a colon: :help lists them\n');
+    expect(r.stdout).toContain('r0$ cnmlab: not modelled: dokcer ps\nr0$ ');
+  });
+});
+
 describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'mount', 'script'], true, 'cnmlab lab at a terminal (emu, real kernel)', () => labSession('emu', 60000));

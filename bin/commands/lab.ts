@@ -129,6 +129,8 @@ export async function labCommand(file: string | undefined, opts: LabOptions): Pr
       if (r.kind === 'leave') break;
       if (r.kind === 'moved') out.write(r.output);
       if (r.kind === 'step') out.write(stepText(r.result, streamed));
+      // `help` is no command of a host; the lab's own begin with a colon.
+      if (r.kind === 'step' && r.result.unmodelled === 'help') out.write('cnmlab lab: its own commands begin with a colon: :help lists them\n');
       prompt();
     }
     rl.close();
