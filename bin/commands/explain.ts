@@ -4,6 +4,7 @@ import { hostShell, containerShell } from '../../sim/runner/shell';
 import { planText, underlayText } from '../../sim/plan/explain';
 import { Backend } from '../../sim/backend';
 import { PlanOp } from '../../sim/plan/ops';
+import { shellWords } from '../../sim/text/words';
 
 /** A backend that only collects ops: explain needs the plan, not a kernel. */
 class PlanRecorder implements Backend {
@@ -44,8 +45,21 @@ export async function explainCommand(file: string): Promise<number> {
     rec.ops = [];
     if (hosts.has(step.on)) await hostShell(model, rec, step.on, step.command);
     else await containerShell(model, rec, step.on, step.command);
-    out += `\n# step ${step.index + 1}: ${step.on}$ ${step.command}\n${rec.ops.length ? planText(rec.ops) : '    (no kernel changes)\n'}`;
+    out += `\n# step ${step.index + 1}: ${step.on}$ ${step.command}\n${rec.ops.length ? planText(rec.ops) : typedChange(step.command) ? '    (none of libnetwork\'s: the step\'s own iproute2 command changes the kernel, as typed)\n' : '    (no kernel changes)\n'}`;
   }
   process.stdout.write(out);
   return 0;
+}
+
+/** A step that is itself an iproute2 change (`ip route add|del`, `ip link set`): the kernel changes though the plan has no op for it. */
+function typedChange(command: string): boolean {
+  let argv: string[];
+  try {
+    argv = shellWords(command);
+  } catch {
+    return false;
+  }
+  if (argv[0] !== 'ip') return false;
+  const words = argv.slice(1).filter((w) => !w.startsWith('-'));
+  return (words[0] === 'route' && ['add', 'del', 'delete'].includes(words[1])) || (words[0] === 'link' && words[1] === 'set');
 }
