@@ -25,6 +25,7 @@ describe('scenario files', () => {
     ['missing name', 'hosts:\n  r0: {}\nsteps:\n  - r0: ls\n', /^lab\.yaml:1:1: expected string for 'name'/],
     ['bad name', 'name: Bad Name\nhosts:\n  r0: {}\nsteps:\n  - r0: ls\n', /^lab\.yaml:1:7: expected a name of lowercase letters/],
     ['unknown key', 'name: a\nhost:\n  r0: {}\nsteps:\n  - r0: ls\n', /^lab\.yaml:2:1: unexpected key 'host'/],
+    ['a host name in capitals', 'name: a\nhosts:\n  R0: {}\nsteps:\n  - R0: ls\n', /^lab\.yaml:3:\d+: expected a host name of up to 12 lowercase letters, digits and dashes, starting with a letter, got 'R0' in 'hosts'$/],
     ['two targets in a step', 'name: a\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n  - r0: ls\n    r1: ls\n', /^lab\.yaml:6:5: expected exactly one key naming a host or container/],
     ['unknown target', 'name: a\nhosts:\n  r0: {}\nsteps:\n  - r9: ls\n', /^lab\.yaml:5:5: 'r9' is neither a host \(r0\) nor a container started by an earlier step/],
     // Every path a registered model gives, the drivers' too (the message listed only the first three).

@@ -138,6 +138,8 @@ function scenarioOf(file: string, source: ScenarioSource): Scenario {
     if (issue.code === 'unrecognized_keys') message = `unexpected key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}${path.length ? ` in '${path.join('.')}'` : ''}`;
     else if (issue.code === 'invalid_type') message = `expected ${issue.expected}${path.length ? ` for '${path.join('.')}'` : ''}`;
     else if (issue.code === 'invalid_format' || issue.code === 'custom' || issue.code === 'too_small') message = `expected ${message}${path.length ? ` for '${path.join('.')}'` : ''}`;
+    // A record's key (a host's name): zod's own words say only that some key is invalid.
+    else if (issue.code === 'invalid_key') message = `expected ${issue.issues[0]?.message ?? 'another key'}, got '${String(path[path.length - 1])}' in '${path.slice(0, -1).join('.')}'`;
     fail(path, message);
   }
   const raw: RawScenario = parsed.data!;
