@@ -18,6 +18,8 @@ import { pathTable } from '../sim/trace/table';
 export interface Place {
   host: string;
   container?: string;
+  /** Entered by `docker run -it`: the shell is the container's main process, so leaving it stops the container. */
+  attached?: boolean;
 }
 
 /** What a typed line did. */
@@ -133,6 +135,10 @@ export class Terminal {
     if ((argv[0] === 'exit' || argv[0] === 'logout') && argv.length <= 2) {
       if (this.places.length === 1) return { kind: 'leave' };
       this.places.pop();
+      // Docker stops a container whose main process ends; the session records it as the
+      // `docker stop` it is, so a saved lab replays the same world. Its output (the name) is
+      // not shown: the real shell's exit prints nothing.
+      if (p.container && p.attached) await this.lab.run(p.host, `docker stop ${p.container}`);
       return { kind: 'moved', output: p.container ? '' : `logout\nConnection to ${p.host} closed.\n` };
     }
     if (!p.container && argv[0] === 'ssh' && argv.length === 2) {
@@ -147,23 +153,57 @@ export class Terminal {
       return { kind: 'moved', output: '' };
     }
     const { result, met } = await this.lab.run(p.container ?? p.host, command, live);
+    const attached = result.exitCode === 0 && !p.container ? this.attachedContainer(p.host, argv) : undefined;
+    if (attached) this.places.push({ host: p.host, container: attached, attached: true });
     return { kind: 'step', result, met };
+  }
+
+  /**
+   * `docker run -it IMAGE [sh]` without -d attaches the terminal to the container's shell, as
+   * Docker's overlay tutorial starts alpine1: the shell moves into the container it started.
+   */
+  private attachedContainer(host: string, argv: string[]): string | undefined {
+    if (argv[0] !== 'docker' || argv[1] !== 'run') return undefined;
+    const flags = shortFlags(argv.slice(2));
+    if (!flags.has('interactive') || !flags.has('tty') || flags.has('detach')) return undefined;
+    const name = flagValue(argv, '--name');
+    const containers = Object.values(hostOf(this.lab.session.model.world, host).containers).filter((c) => c.state === 'running');
+    // Without --name, the container this run made is the host's newest.
+    const c = name !== undefined ? containers.find((x) => x.name === name) : containers[containers.length - 1];
+    return c?.name;
   }
 
   /** `docker exec -it NAME sh` names a running container of this host: the shell moves into it. */
   private enteredContainer(host: string, argv: string[]): string | undefined {
     if (argv[0] !== 'docker' || argv[1] !== 'exec') return undefined;
-    const flags = new Set<string>();
     let i = 2;
-    for (; i < argv.length && argv[i].startsWith('-'); i++) {
-      if (argv[i].startsWith('--')) flags.add(argv[i].slice(2));
-      else for (const f of argv[i].slice(1)) flags.add(f === 'i' ? 'interactive' : f === 't' ? 'tty' : f);
-    }
+    while (i < argv.length && argv[i].startsWith('-')) i++;
+    const flags = shortFlags(argv.slice(2, i));
     const rest = argv.slice(i);
     if (!flags.has('interactive') || !flags.has('tty') || rest.length !== 2 || !SHELLS.has(rest[1])) return undefined;
     const c = findContainer(hostOf(this.lab.session.model.world, host), rest[0]);
     return c && c.state === 'running' ? c.name : undefined;
   }
+}
+
+/** The boolean flags among docker's words, long names for -i, -t and -d. */
+function shortFlags(words: string[]): Set<string> {
+  const long: Record<string, string> = { i: 'interactive', t: 'tty', d: 'detach' };
+  const flags = new Set<string>();
+  for (const w of words) {
+    if (w.startsWith('--')) flags.add(w.slice(2).split('=')[0]);
+    else if (/^-[a-z]+$/.test(w)) for (const f of w.slice(1)) flags.add(long[f] ?? f);
+  }
+  return flags;
+}
+
+/** The value of a `--flag VALUE` or `--flag=VALUE` among docker's words. */
+function flagValue(words: string[], flag: string): string | undefined {
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] === flag) return words[i + 1];
+    if (words[i].startsWith(`${flag}=`)) return words[i].slice(flag.length + 1);
+  }
+  return undefined;
 }
 
 /**

@@ -1,0 +1,47 @@
+/**
+ * The lab as a student following Docker's overlay tutorial types it: what each line does to
+ * where the shell is, and to the world.
+ */
+import { Lab } from '../lab/shell';
+import { sessionScenario } from '../lab/save';
+import { SimBackend } from '../sim/kernel/backend';
+import { parseScenario } from '../sim/scenario/load';
+import { twoNodes } from './helpers/run';
+
+async function tutorialLab(): Promise<Lab> {
+  const s = parseScenario('lab.yaml', twoNodes(''));
+  const lab = await Lab.open(s, new SimBackend(1));
+  const term = lab.terminal();
+  for (const step of s.steps) {
+    term.switchTo(step.on);
+    expect(await term.line(step.command)).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
+  }
+  return lab;
+}
+
+describe('lab as the overlay tutorial is typed', () => {
+  test('docker run -it without -d puts the shell in the container; exit leaves and stops it, as Docker does', async () => {
+    const lab = await tutorialLab();
+    const term = lab.terminal();
+    // The tutorial's first container: `docker run -it --name alpine1 --network test-net alpine`.
+    expect(await term.line('docker run -it --name alpine1 --network test-net alpine')).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
+    expect(term.place).toMatchObject({ host: 'r0', container: 'alpine1' });
+    expect(term.prompt()).toBe('root@alpine1:/# ');
+    expect(await term.line('hostname')).toMatchObject({ kind: 'step', result: { on: 'alpine1' } });
+    // Leaving the shell goes back to the host (not out of the lab) and the container stops.
+    expect(await term.line('exit')).toEqual({ kind: 'moved', output: '' });
+    expect(term.prompt()).toBe('r0$ ');
+    expect(lab.containersOn('r0')).toEqual([]);
+    expect(sessionScenario(lab)).toContain('- r0: docker stop alpine1\n');
+
+    // Without a name, the container the run made; detached (-dit) or exec'd shells are as before.
+    await term.line('docker run -ti --network test-net alpine sh');
+    expect(term.place.container).toMatch(/^\w+_\w+$/);
+    await term.line('exit');
+    await term.line('docker run -dit --name alpine2 --network test-net alpine');
+    expect(term.prompt()).toBe('r0$ ');
+    await term.line('docker exec -it alpine2 sh');
+    await term.line('exit');
+    expect(lab.containersOn('r0')).toEqual(['alpine2']);
+  });
+});
