@@ -141,4 +141,18 @@ describeWith(['chromium'], false, 'browser lab in headless Chromium', () => {
     expect(await page.textContent(`${term} .screen`)).toMatch(/icmp_seq=2 [^\n]*\n\^C\n--- ubuntu1 ping statistics ---\n[23] packets transmitted, [23] received/);
     await page.close();
   }, 60000);
+
+  test('at a laptop (1366×768) and a small window (800×600), a ping\'s walk never widens the page past the window', async () => {
+    const page = await context.newPage();
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('body[data-lab-ready]');
+    for (const step of loadScenario(path.join(REPO, SEED)).steps.slice(0, 6)) await type(page, step.on, step.command);
+    // The flow's label (step, place, command) is the longest line of the walk's controls.
+    await type(page, 'ubuntu0', 'ping -c 1 ubuntu1');
+    for (const [width, height] of [[1366, 768], [800, 600]]) {
+      await page.setViewportSize({ width, height });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+    }
+    await page.close();
+  }, 60000);
 });
