@@ -27,6 +27,8 @@ export function complete(term: Terminal, line: string): [string[], string] {
   else if (words[0] === 'ip' && words.length === 1) pool = IP;
   else if (words[0] === 'ip' && words[1] === 'netns' && words.length === 2) pool = IP_NETNS;
   else if (words[0] === 'ip' && words[1] === 'netns' && words[2] === 'exec' && words.length === 3) pool = names.namespaces;
+  // ip netns exec NS COMMAND: what runs in the namespace is a command, as at the prompt.
+  else if (words[0] === 'ip' && words[1] === 'netns' && words[2] === 'exec' && words.length === 4) pool = HOST_COMMANDS.filter((c) => !['ssh', 'exit', 'sudo'].includes(c));
   else if (words[0] === 'docker' && words[1] === 'network' && words.length >= 3) pool = names.networks;
   else if (words[0] === 'docker' && ['exec', 'stop', 'rm', 'inspect'].includes(words[1])) {
     // docker exec [flags] CONTAINER COMMAND: only this host's containers, then what runs in one.

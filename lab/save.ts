@@ -48,7 +48,7 @@ export function sessionScenario(lab: Lab): string {
   });
   doc.commentBefore = ` A cnmlab lab session; replay it with: cnmlab run FILE`;
   lab.session.steps.forEach((r, i) => {
-    const note = replayable(r).note;
+    const note = replayable(r).note ?? lab.notes.get(r.index);
     const node = doc.getIn(['steps', i], true);
     if (note && isMap(node)) node.commentBefore = note;
   });

@@ -40,6 +40,8 @@ export class Lab {
   readonly met = new Set<number>();
   /** The scenario step each session step was matched to (by session step index); its expect goes into a saved scenario. */
   readonly matched = new Map<number, Step>();
+  /** Why the lab itself ran a session step the student did not type (by session step index); a saved scenario says it. */
+  readonly notes = new Map<number, string>();
 
   private constructor(
     readonly scenario: Scenario,
@@ -138,7 +140,10 @@ export class Terminal {
       // Docker stops a container whose main process ends; the session records it as the
       // `docker stop` it is, so a saved lab replays the same world. Its output (the name) is
       // not shown: the real shell's exit prints nothing.
-      if (p.container && p.attached) await this.lab.run(p.host, `docker stop ${p.container}`);
+      if (p.container && p.attached) {
+        const { result } = await this.lab.run(p.host, `docker stop ${p.container}`);
+        this.lab.notes.set(result.index, ` typed as 'exit' in the shell 'docker run -it' started: the container stopped with it`);
+      }
       return { kind: 'moved', output: p.container ? '' : `logout\nConnection to ${p.host} closed.\n` };
     }
     if (!p.container && argv[0] === 'ssh' && argv.length === 2) {

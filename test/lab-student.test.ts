@@ -3,6 +3,7 @@
  * where the shell is, and to the world.
  */
 import { Lab } from '../lab/shell';
+import { complete } from '../lab/complete';
 import { sessionScenario } from '../lab/save';
 import { SimBackend } from '../sim/kernel/backend';
 import { parseScenario } from '../sim/scenario/load';
@@ -32,7 +33,7 @@ describe('lab as the overlay tutorial is typed', () => {
     expect(await term.line('exit')).toEqual({ kind: 'moved', output: '' });
     expect(term.prompt()).toBe('r0$ ');
     expect(lab.containersOn('r0')).toEqual([]);
-    expect(sessionScenario(lab)).toContain('- r0: docker stop alpine1\n');
+    expect(sessionScenario(lab)).toMatch(/# typed as 'exit' in the shell 'docker run -it' started: the container stopped with it\n\s*- r0: docker stop alpine1\n/);
 
     // Without a name, the container the run made; detached (-dit) or exec'd shells are as before.
     await term.line('docker run -ti --network test-net alpine sh');
@@ -43,5 +44,17 @@ describe('lab as the overlay tutorial is typed', () => {
     await term.line('docker exec -it alpine2 sh');
     await term.line('exit');
     expect(lab.containersOn('r0')).toEqual(['alpine2']);
+  });
+
+  test('Tab after ip netns exec NS completes the command to run there, not container names', async () => {
+    const lab = await tutorialLab();
+    const term = lab.terminal();
+    await term.line('docker run -dit --name alpine1 --network test-net alpine');
+    await term.line('ln -s /var/run/docker/netns /var/run/netns');
+    const [namespaces] = complete(term, 'sudo ip netns exec ');
+    const ns = namespaces.find((n) => n.startsWith('1-'))!;
+    expect(ns).toBeDefined();
+    expect(complete(term, `sudo ip netns exec ${ns} `)[0]).toEqual(['bridge', 'cat', 'docker', 'getent', 'hostname', 'ip', 'ln', 'nslookup', 'ping']);
+    expect(complete(term, `ip netns exec ${ns} br`)[0]).toEqual(['bridge ']);
   });
 });
