@@ -155,4 +155,21 @@ describeWith(['chromium'], false, 'browser lab in headless Chromium', () => {
     }
     await page.close();
   }, 60000);
+
+  test("the terminal lab's : commands that Tab offers answer in the page: :help, :path, :on, and where :save is", async () => {
+    const page = await context.newPage();
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('body[data-lab-ready]');
+    const input = '.term[data-terminal="r0"] input.typed';
+    await page.fill(input, ':h');
+    await page.press(input, 'Tab');
+    expect(await page.inputValue(input)).toBe(':help ');
+    expect((await type(page, 'r0', ':help')).shown).toMatch(/^Type commands as on the hosts[\s\S]*:path +the last ping's path/);
+    expect((await type(page, 'r0', ':path')).shown).toBe('no ping yet\n');
+    expect((await type(page, 'r0', ':save s.yaml')).shown).toMatch(/^:save: in the page, the button "session as a scenario \(\.yaml\)"/);
+    expect((await type(page, 'r0', ':on r1')).shown).toBe('');
+    expect(await page.textContent('.term[data-terminal="r0"] .prompt')).toBe('r1$ ');
+    expect(await page.textContent('.term[data-terminal="r0"] .screen')).not.toMatch(/not modelled/);
+    await page.close();
+  }, 60000);
 });

@@ -112,6 +112,13 @@ class TermView {
   /** Runs a typed line in this terminal, its output shown as it comes. */
   async run(text: string): Promise<void> {
     this.print(`${this.term.prompt()}${text}\n`);
+    if (text.trim().startsWith(':')) {
+      // The terminal lab's own commands (Tab offers them here too): the page's answer to each.
+      this.print(this.labCommand(text.trim().split(/\s+/)));
+      this.showPrompt();
+      this.root.dataset.ran = String(++this.ran);
+      return;
+    }
     this.root.classList.add('busy');
     const running = (this.running = new AbortController());
     const streamed = { stdout: 0, stderr: 0 };
@@ -135,7 +142,37 @@ class TermView {
     this.page.changed(r.kind === 'step' ? r.result.flows : []);
     this.root.dataset.ran = String(++this.ran);
   }
+
+  private labCommand([cmd, ...args]: string[]): string {
+    const hosts = this.term.lab.scenario.hosts.map((h) => h.name);
+    switch (cmd) {
+      case ':help':
+        return WEB_HELP;
+      case ':path':
+        return this.term.lab.lastPath() ?? 'no ping yet\n';
+      case ':on':
+        return args.length === 1 && this.term.switchTo(args[0]) ? '' : `:on: expected one of ${hosts.join(', ')}\n`;
+      case ':save':
+        return ':save: in the page, the button "session as a scenario (.yaml)" on the left downloads the session\n';
+      case ':viz':
+        return ':viz: in the page, the walk of each ping is drawn below the terminals; "trace (.json)" downloads it for cnmlab viz\n';
+      case ':reset':
+        return ':reset: in the page, reload it to start the lab again\n';
+      default:
+        return `${cmd}: unknown lab command (:help lists them)\n`;
+    }
+  }
 }
+
+const WEB_HELP = `Type commands as on the hosts: docker …, ip …, bridge …, ping …
+  docker exec -it NAME sh   enter a container (exit leaves it)
+  docker run -it …          start a container and enter it (exit leaves and stops it)
+  ssh HOST, :on HOST        go to another host
+  :path                     the last ping's path, step by step (drawn below, too)
+  the tabs above            a terminal per host, and one per container once it runs
+  the buttons on the left   download the session as a scenario, the trace, a capture
+Tab completes, ↑ ↓ recall, Ctrl-C stops a running command, Ctrl-L clears.
+`;
 
 class LabPage {
   private readonly views = new Map<string, TermView>();
