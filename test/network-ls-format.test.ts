@@ -48,3 +48,20 @@ describe('docker network ls --format', () => {
     expect(out[7].stdout).toMatch(/^NETWORK ID     NAME              DRIVER    SCOPE\n/);
   });
 });
+
+describe('docker network ls --format, as Go writes it', () => {
+  async function run(commands: string[]) {
+    const { result } = await runSim(twoNodes([
+      '  - r0: "docker network create --label \'x=<a&b>\\u2028\' html"',
+      ...commands.map((c) => `  - r0: ${JSON.stringify(c)}`),
+    ].join('\n') + '\n'));
+    return result.steps.slice(-commands.length).map((s) => s.stdout);
+  }
+
+  test('table: a line without a tab ends the column blocks, so the names are padded line by line, not to the widest', async () => {
+    const [table] = await run(["docker network ls --format 'table {{.Name}}\\t{{.Driver}}\\n{{.Scope}}'"]);
+    expect(table.split('\n').slice(0, 6)).toEqual([
+      'NAME      DRIVER', 'SCOPE', 'bridge    bridge', 'local', 'docker_gwbridge   bridge', 'local',
+    ]);
+  });
+});

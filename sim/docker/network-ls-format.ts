@@ -10,6 +10,7 @@
  * functions, `.Label "key"`) says so instead of guessing Go's output.
  */
 import { NotModelled } from '../model/refusal';
+import { tabwriter } from '../text/tabwriter';
 
 /** A network as networkContext reads it. */
 export interface NetworkRow {
@@ -91,14 +92,6 @@ function render(pieces: Piece[], value: (f: Field) => string, header = false): s
     } else out += p.json && !header ? goJsonString(value(p.field)) : value(p.field);
   }
   return out;
-}
-
-/** Go's tabwriter (minwidth 10, padding 3, padded with spaces): a cell ended by a tab is padded to its column's width, the line's last cell is not. */
-function tabwriter(text: string): string {
-  const lines = text.split('\n').map((l) => l.split('\t'));
-  const widths: number[] = [];
-  for (const cells of lines) cells.slice(0, -1).forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 10, c.length + 3)));
-  return lines.map((cells) => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]) : c)).join('')).join('\n');
 }
 
 /** The output of `docker network ls --format FORMAT` for `rows`, already in the CLI's order (by name). */
