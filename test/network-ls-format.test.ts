@@ -52,11 +52,22 @@ describe('docker network ls --format', () => {
 describe('docker network ls --format, as Go writes it', () => {
   async function run(commands: string[]) {
     const { result } = await runSim(twoNodes([
-      '  - r0: "docker network create --label \'x=<a&b>\\u2028\' html"',
+      '  - r0: "docker network create --label \'x=<a&b>\\u2028\\b\' html"',
       ...commands.map((c) => `  - r0: ${JSON.stringify(c)}`),
     ].join('\n') + '\n'));
     return result.steps.slice(-commands.length).map((s) => s.stdout);
   }
+
+  test('the template\'s json leaves <, > and & as they are, {{json .}} (json.Marshal) escapes them; both escape U+2028 and write \\b as \\u0008 (Go before 1.22)', async () => {
+    const [labels, name, whole] = await run([
+      "docker network ls -f name=html --format '{{json .Labels}}'",
+      "docker network ls -f name=html --format '{{json .Name}}'",
+      "docker network ls -f name=html --format '{{json .}}'",
+    ]);
+    expect(labels).toBe('"x=<a&b>\\u2028\\u0008"\n');
+    expect(name).toBe('"html"\n');
+    expect(whole).toContain('"Labels":"x=\\u003ca\\u0026b\\u003e\\u2028\\u0008"');
+  });
 
   test('table: a line without a tab ends the column blocks, so the names are padded line by line, not to the widest', async () => {
     const [table] = await run(["docker network ls --format 'table {{.Name}}\\t{{.Driver}}\\n{{.Scope}}'"]);

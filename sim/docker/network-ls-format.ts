@@ -55,9 +55,26 @@ function fieldValue(row: NetworkRow, field: Field, trunc: boolean): string {
   }
 }
 
-/** encoding/json's string: HTML-unsafe characters and the line separators escaped, as Go escapes them. */
-function goJsonString(s: string): string {
-  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/**
+ * encoding/json's encoding of a string as the Go docker/cli v20.10 was built with writes it:
+ * `"`, `\\`, `\n`, `\r` and `\t` escaped by name, every other control character as \u00XX
+ * (Go before 1.22 has no \b or \f), U+2028 and U+2029 always escaped, and `<`, `>` and `&` only
+ * when the encoder escapes HTML, as json.Marshal does and the CLI's template function `json`
+ * (an Encoder with SetEscapeHTML(false)) does not. A lone surrogate, invalid UTF-8 to Go, is U+FFFD.
+ */
+function goJsonString(s: string, escapeHtml: boolean): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || c === 0x2028 || c === 0x2029 || (escapeHtml && (ch === '<' || ch === '>' || ch === '&'))) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd';
+    else out += ch;
+  }
+  return out + '"';
 }
 
 type Piece = { text: string } | { field: Field; json: boolean } | { whole: true };
@@ -86,10 +103,11 @@ function render(pieces: Piece[], value: (f: Field) => string, header = false): s
     if ('text' in p) out += p.text;
     else if ('whole' in p) {
       if (header) break;
-      // formatter.MarshalJSON: every field method, as a map (keys in byte order).
+      // formatter.MarshalJSON: every field method, as a map (keys in byte order), through
+      // json.Marshal, which escapes HTML; the template's encoder then copies it as it is.
       const fields = (Object.keys(HEADERS) as Field[]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      out += `{${fields.map((f) => `${goJsonString(f)}:${goJsonString(value(f))}`).join(',')}}`;
-    } else out += p.json && !header ? goJsonString(value(p.field)) : value(p.field);
+      out += `{${fields.map((f) => `${goJsonString(f, true)}:${goJsonString(value(f), true)}`).join(',')}}`;
+    } else out += p.json && !header ? goJsonString(value(p.field), false) : value(p.field);
   }
   return out;
 }
