@@ -72,6 +72,23 @@ describe('NetworkDB when a host stops answering', () => {
     expect(out[5]).toMatch(/^[0-9a-z]{25} {5}r1 {9}Down {6}Active {26}20\.10\.24\+dfsg1$/m);
   });
 
+  test('docker node ls: a manager whose heartbeats stopped is Down and Unreachable in the leader\'s raft view; the leader stays Leader', async () => {
+    // A manager join needs this swarm's manager token: the same name seeds the same token.
+    const header = 'name: unreachable-manager\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n  - r0: docker swarm init\n';
+    const token = (await runSim(`${header}  - r0: docker swarm join-token -q manager\n`)).result.steps[1].stdout.trim();
+    const { result } = await runSim(`${header}  - r1: docker swarm join --token ${token} 198.51.100.10:2377
+  - r0: docker node ls
+  - r1: ip link set eth0 down
+  - r0: sleep 17
+  - r0: docker node ls
+`);
+    const [joined, before, , , after] = result.steps.slice(1);
+    expect(joined.stdout).toBe('This node joined a swarm as a manager.\n');
+    const row = (table: string, host: string) => table.split('\n').find((l) => l.includes(` ${host} `))?.split(/ {2,}/).slice(1, 5);
+    expect([row(before.stdout, 'r0'), row(before.stdout, 'r1')]).toEqual([['r0', 'Ready', 'Active', 'Leader'], ['r1', 'Ready', 'Active', 'Reachable']]);
+    expect([row(after.stdout, 'r0'), row(after.stdout, 'r1')]).toEqual([['r0', 'Ready', 'Active', 'Leader'], ['r1', 'Down', 'Active', 'Unreachable']]);
+  });
+
   test('a graceful swarm leave withdraws the node\'s entries at once', async () => {
     const out = await after([FDB_R0, 'r1: docker swarm leave --force', FDB_R0]);
     expect(out[0]).toMatch(peerOfR1);

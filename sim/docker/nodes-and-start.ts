@@ -62,9 +62,11 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
 }
 
 /**
- * `docker node ls` on a manager: nodes sorted by host name, this node's id marked with ` *`,
- * the first manager the Leader, others Reachable; a node whose heartbeats stopped Down
- * (netdb.ts); a worker is refused.
+ * `docker node ls` on a manager: nodes sorted by host name, this node's id marked with ` *`;
+ * a node whose heartbeats stopped Down (netdb.ts); a worker is refused. MANAGER STATUS is the
+ * leader's raft view (swarmkit's GetMemberlist, printed by docker/cli's nodeContext): the
+ * first manager the Leader, another manager Reachable, or Unreachable once the leader cannot
+ * reach it, which the model knows by its heartbeats being down.
  */
 export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
   const h = tx.host(host);
@@ -76,7 +78,7 @@ export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
   if (quiet) return { stdout: nodes.map((n) => `${tx.host(n).nodeId}\n`).join(''), stderr: '', exitCode: 0 };
   const rows = nodes.map((n) => {
     const node = tx.host(n);
-    const managerStatus = node.nodeState !== 'manager' ? '' : n === leader ? 'Leader' : 'Reachable';
+    const managerStatus = node.nodeState !== 'manager' ? '' : n === leader ? 'Leader' : node.heartbeatDown ? 'Unreachable' : 'Reachable';
     return [`${node.nodeId}${n === host ? ' *' : ''}`, n, node.heartbeatDown ? 'Down' : 'Ready', 'Active', managerStatus, ENGINE_VERSION];
   });
   return { stdout: tabwrite([['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'], ...rows]), stderr: '', exitCode: 0 };
