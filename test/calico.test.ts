@@ -9,24 +9,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runLab, runSim } from './helpers/run';
+import { calicoLab } from './helpers/calico';
 import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
 import { routeLines } from '../sim/kernel/iproute';
 import { SimBackend } from '../sim/kernel/backend';
 import { BIRD_CONFIG } from '../sim/kernel/kernel';
 import { hostOf } from '../sim/model/world';
-
-const lab = (mode: string, extra = '') => `name: calico-${mode}
-hosts:
-  r0: {}
-  r1: {}
-steps:
-  - r0: calicoctl node run --name r0 --ip 198.51.100.10
-  - r1: calicoctl node run --name r1 --ip 198.51.100.11
-${mode === 'bgp' ? '' : `  - r0: calicoctl patch ippool default-ipv4-ippool -p '{"spec":{"${mode}Mode":"Always"}}'\n`}  - r0: docker network create --driver calico --ipam-driver calico-ipam net1
-  - r0: docker run -dit --name c0 --net net1 ubuntu:14.04
-  - r1: docker run -dit --name c1 --net net1 ubuntu:14.04
-${extra}`;
 
 function ns(backend: SimBackend, host: string, netns = host) {
   return backend.kernel.hosts.get(host)!.namespaces.get(netns)!;
@@ -39,7 +28,7 @@ function containerNs(run: Awaited<ReturnType<typeof runSim>>, host: string, name
 
 describe('calicoctl', () => {
   test('node status: the node-to-node mesh as BIRD lists it, in tablewriter\'s box', async () => {
-    const { result } = await runSim(lab('bgp', '  - r0: calicoctl node status\n'));
+    const { result } = await runSim(calicoLab('bgp', '  - r0: calicoctl node status\n'));
     expect(result.steps[result.steps.length - 1].stdout).toBe([
       'Calico process is running.',
       '',
@@ -97,7 +86,7 @@ steps:
   });
 
   test('get ippool -o yaml follows a patch; a pool cannot take both encapsulations; a mode change after blocks are routed is not modelled', async () => {
-    const { result } = await runSim(`${lab('vxlan')}  - r0: calicoctl get ippool -o yaml
+    const { result } = await runSim(`${calicoLab('vxlan')}  - r0: calicoctl get ippool -o yaml
   - r0: calicoctl patch ippool default-ipv4-ippool -p '{"spec":{"ipipMode":"Always"}}'
   - r0: calicoctl patch ippool default-ipv4-ippool -p '{"spec":{"vxlanMode":"Never"}}'
   - r0: calicoctl get ippool -o wide
@@ -111,7 +100,7 @@ steps:
   });
 
   test('get workloadendpoints: the plugin\'s endpoints sit in the libnetwork namespace, not the default one', async () => {
-    const { result } = await runSim(lab('bgp', '  - r0: calicoctl get workloadendpoints\n  - r0: calicoctl get workloadendpoints -a\n'));
+    const { result } = await runSim(calicoLab('bgp', '  - r0: calicoctl get workloadendpoints\n  - r0: calicoctl get workloadendpoints -a\n'));
     const [dflt, all] = result.steps.slice(-2);
     expect(dflt.stdout).toBe('WORKLOAD   NODE   NETWORKS   INTERFACE\n');
     expect(all.stdout).toMatch(/^NAMESPACE +WORKLOAD +NODE +NETWORKS +INTERFACE\nlibnetwork +libnetwork +r0 +192\.168\.26\.0\/32 +cali[0-9a-f]{11}\nlibnetwork +libnetwork +r1 +192\.168\.126\.192\/32 +cali[0-9a-f]{11}\n$/);
@@ -120,7 +109,7 @@ steps:
 
 describe('the plugin\'s and Felix\'s plumbing', () => {
   test('cali<11 of the endpoint id> in the host, eth0 /32 with EE:EE:EE:EE:EE:EE, 169.254.1.1 as the gateway; a /32 route, a static neighbour, proxy ARP and forwarding on the cali device', async () => {
-    const run = await runSim(lab('bgp'));
+    const run = await runSim(calicoLab('bgp'));
     const net = Object.values(hostOf(run.model.world, 'r0').localNetworks).find((n) => n.name === 'net1')!;
     const ep = Object.values(net.endpoints.find(Boolean)!)[0];
     const host = ns(run.backend, 'r0');
@@ -140,7 +129,7 @@ describe('the plugin\'s and Felix\'s plumbing', () => {
   });
 
   test('BIRD\'s configuration as confd renders it: router id, the block blackholed, one passive-or-active session per peer; bird2 accepts it', async () => {
-    const run = await runSim(lab('bgp'));
+    const run = await runSim(calicoLab('bgp'));
     const r0 = ns(run.backend, 'r0').files.get(BIRD_CONFIG)!, r1 = ns(run.backend, 'r1').files.get(BIRD_CONFIG)!;
     expect(r0).toContain('router id 198.51.100.10;');
     expect(r0).toContain('route 192.168.26.0/26 blackhole;');
@@ -162,7 +151,7 @@ describe('the plugin\'s and Felix\'s plumbing', () => {
 
 describe('proxy ARP (arp_process): the cali device answers for 169.254.1.1 only as Linux would', () => {
   const pinged = async (change: (backend: SimBackend, cali: string) => void) => {
-    const run = await runSim(lab('bgp'));
+    const run = await runSim(calicoLab('bgp'));
     const host = ns(run.backend, 'r0');
     const cali = [...host.links.keys()].find((n) => n.startsWith('cali'))!;
     change(run.backend, cali);
@@ -189,7 +178,7 @@ describe('proxy ARP (arp_process): the cali device answers for 169.254.1.1 only 
 
 describe('the modes', () => {
   test('IP-in-IP: tunl0 (MTU 1480, the node\'s tunnel address /32), onlink routes via the peer through it; the underlay carries protocol 4 with the TTL inherited', async () => {
-    const run = await runSim(lab('ipip', '  - c0: ping -c 1 192.168.126.193\n'));
+    const run = await runSim(calicoLab('ipip', '  - c0: ping -c 1 192.168.126.193\n'));
     const host = ns(run.backend, 'r0');
     const tunl0 = host.links.get('tunl0')!;
     expect({ type: tunl0.type, mtu: tunl0.mtu, addrs: tunl0.addrs }).toEqual({ type: 'ipip', mtu: 1480, addrs: [{ ip: '192.168.26.0', prefixLength: 32 }] });
@@ -203,7 +192,7 @@ describe('the modes', () => {
   });
 
   test("IP-in-IP's outer datagrams are tracked by conntrack's generic tracker, so OUTPUT's DNAT rewrites them as Linux does (before, they were INVALID and NAT never saw them)", async () => {
-    const run = await runSim(lab('ipip', '  - r0: iptables -t nat -A OUTPUT -d 198.51.100.11 -j DNAT --to-destination 203.0.113.9\n  - c0: ping -c 1 -W 1 192.168.126.193\n  - r0: iptables -t nat -L OUTPUT -v -n\n'));
+    const run = await runSim(calicoLab('ipip', '  - r0: iptables -t nat -A OUTPUT -d 198.51.100.11 -j DNAT --to-destination 203.0.113.9\n  - c0: ping -c 1 -W 1 192.168.126.193\n  - r0: iptables -t nat -L OUTPUT -v -n\n'));
     const steps = run.result.steps;
     expect(steps[steps.length - 2].exitCode).toBe(1);
     expect(steps[steps.length - 1].stdout).toContain('    1   104 DNAT       0    --  *      *       0.0.0.0/0            198.51.100.11        to:203.0.113.9\n');
@@ -214,7 +203,7 @@ describe('the modes', () => {
   });
 
   test('VXLAN: vxlan.calico (VNI 4096, port 4789, nolearning, MTU 1450), the peer VTEP\'s permanent neighbour and FDB entry, an onlink route via its tunnel address', async () => {
-    const run = await runSim(lab('vxlan', '  - c0: ping -c 1 192.168.126.193\n'));
+    const run = await runSim(calicoLab('vxlan', '  - c0: ping -c 1 192.168.126.193\n'));
     const host = ns(run.backend, 'r0');
     const vx = host.links.get('vxlan.calico')!;
     expect({ vni: vx.vxlan!.vni, port: vx.vxlan!.dstport, learning: vx.vxlan!.learning, mtu: vx.mtu, local: vx.vxlan!.local, dev: vx.vxlan!.dev })

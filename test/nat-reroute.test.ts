@@ -7,6 +7,7 @@
  * Measured on the real kernel (the emu half runs the same lab there).
  */
 import { runEmu, runSim } from './helpers/run';
+import { calicoLab } from './helpers/calico';
 import { describeWith } from './helpers/env';
 
 const NAT_TO_NOWHERE = `name: nat-to-nowhere
@@ -49,23 +50,12 @@ describe("OUTPUT's DNAT to an unroutable address", () => {
 // Calico's IP-in-IP host with no default route (169.254.1.1 kept routed, so the host still
 // answers the container's ARP for its gateway by proxy): OUTPUT's DNAT takes tunl0's outer
 // datagram where no route goes. ipip is not available in this kernel, so sim alone runs it.
-const IPIP_TO_NOWHERE = `name: ipip-nat-to-nowhere
-hosts:
-  r0: {}
-  r1: {}
-steps:
-  - r0: calicoctl node run --name r0 --ip 198.51.100.10
-  - r1: calicoctl node run --name r1 --ip 198.51.100.11
-  - r0: calicoctl patch ippool default-ipv4-ippool -p '{"spec":{"ipipMode":"Always"}}'
-  - r0: docker network create --driver calico --ipam-driver calico-ipam net1
-  - r0: docker run -dit --name c0 --net net1 ubuntu:14.04
-  - r1: docker run -dit --name c1 --net net1 ubuntu:14.04
-  - r0: ip route del default
+const IPIP_TO_NOWHERE = calicoLab('ipip', `  - r0: ip route del default
   - r0: ip route add 169.254.1.1 dev eth0
   - r0: iptables -t nat -A OUTPUT -p 4 -j DNAT --to-destination 203.0.113.9
   - c0: ping -c 1 -W 1 192.168.126.193
     expect: { exit: 1, stdout: "1 packets transmitted, 0 received" }
-`;
+`);
 
 describe("OUTPUT's DNAT of an IP-in-IP tunnel's outer datagram to an unroutable address", () => {
   test("is traced once, as the NAT hook's drop: tunl0's transmit does not trace it again", async () => {
