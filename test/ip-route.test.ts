@@ -55,6 +55,36 @@ steps:
   - r0: ip route
 `;
 
+/** The next hop's checks the real kernel made plain (6.x): an onlink gateway that is the host's own, a broadcast or a group; a gateway looked up on the device given; addresses read by strtoul. */
+const NEXTHOP_LAB = `name: ip-route-nexthop
+hosts:
+  r0: {}
+steps:
+  - r0: ip route add 10.20.0.0/16 dev eth0 onlink
+  - r0: ip route add 10.20.0.0/16 onlink
+  - r0: ip route add 10.21.0.0/16 via 198.51.100.10 dev eth0 onlink
+  - r0: ip route add 10.22.0.0/16 via 172.17.0.1 dev eth0 onlink
+  - r0: ip route add 10.23.0.0/16 via 198.51.100.255 dev eth0 onlink
+  - r0: ip route add 10.24.0.0/16 via 224.0.0.5 dev eth0 onlink
+  - r0: ip route add 10.25.0.0/16 via 127.0.0.1 dev eth0 onlink
+  - r0: ip route add 10.26.0.0/16 via 198.51.100.255
+  - r0: ip route add 198.51.100.128/25 dev docker0
+  - r0: ip route add 10.27.0.0/16 via 198.51.100.200 dev eth0
+  - r0: ip route add 10.28.0.0/16 via 198.51.100.200
+  - r0: ip route add via 198.51.100.x 10.32.0.0/16
+  - r0: ip route add default via 198.51.100.x
+  - r0: ip route add 10.32.0.0/16 via 198.51.100.x
+  - r0: ip route add 10.33.0.0/16 via inet 198.51.100.08
+  - r0: ip route add via 0306.51.100.0x05 10.33.0.0/16
+  - r0: ip route add 0x0a.042.0.0/16 via 198.51.100.010
+  - r0: ip route add 10.35.0.0/16 via 198.51.100.-1
+  - r0: ip route add default dev eth0
+  - r0: ip route add 10.29.0.0/16 via 192.0.2.77
+  - r0: ip route add 10.30.0.0/16 via 192.0.2.77 dev docker0
+  - r0: ip route add 10.31.0.0/16 via 172.17.0.1 dev eth0
+  - r0: ip route
+`;
+
 type Printed = { command: string; exitCode: number; stdout: string; stderr: string }[];
 
 /** Each step as typed and printed; iproute2's usage text (60 lines) as its first line. */
@@ -69,6 +99,11 @@ describe('ip route add and del in sim', () => {
   test("print iproute2's and the kernel's answers and change the routes the kernel uses", async () => {
     const { result } = await runSim(LAB, 'ip-route.yaml');
     expectGolden('ip-route.txt', transcript(result.steps));
+  });
+
+  test("check a next hop as the kernel does and read addresses as iproute2 does", async () => {
+    const { result } = await runSim(NEXTHOP_LAB, 'ip-route-nexthop.yaml');
+    expectGolden('ip-route-nexthop.txt', transcript(result.steps));
   });
 
   test('say what they do not model (a metric, the connected route of an address), exit 2', async () => {
@@ -99,6 +134,14 @@ describeWith(['ip'], true, 'ip route add and del on the real kernel', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const { result } = await runSim(LAB, 'ip-route.yaml');
+    const printed = (steps: Printed) => steps.map((s) => [s.command, s.exitCode, s.stdout, s.stderr]);
+    expect(printed(r.steps)).toEqual(printed(result.steps));
+  }, 120000);
+  test('check a next hop as sim does', async () => {
+    const r = runEmu('ip-route-nexthop.yaml', NEXTHOP_LAB);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const { result } = await runSim(NEXTHOP_LAB, 'ip-route-nexthop.yaml');
     const printed = (steps: Printed) => steps.map((s) => [s.command, s.exitCode, s.stdout, s.stderr]);
     expect(printed(r.steps)).toEqual(printed(result.steps));
   }, 120000);

@@ -8,6 +8,7 @@ import { pmtuException, route } from './net/ipv4/route';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
+import { integer } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
 
 export interface Output {
@@ -389,15 +390,6 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
   return err(`Object "${object ?? ''}" is unknown, try "ip help".\n`, 1);
-}
-
-/** strtol with base 0, as iproute2's get_integer reads numbers: decimal, 0x hex or 0 octal. */
-function integer(word: string): number | undefined {
-  const m = /^([+-]?)(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/i.exec(word);
-  if (!m) return undefined;
-  const digits = m[2];
-  const n = /^0x/i.test(digits) ? parseInt(digits.slice(2), 16) : digits.length > 1 && digits[0] === '0' ? parseInt(digits, 8) : Number(digits);
-  return m[1] === '-' ? -n : n;
 }
 
 const INCOMPLETE = 'Command line is not complete. Try option "help"\n';

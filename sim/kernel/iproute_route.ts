@@ -5,6 +5,7 @@
  */
 import type { SimNetns } from './objects';
 import { numberToIpv4 } from '../wire/addr';
+import { dottedAddress } from './iproute_utils';
 import { CONNECTED_ROUTE, FibConfig, FibError, fibTableDelete, fibTableInsert } from './net/ipv4/fib';
 
 interface Output {
@@ -27,14 +28,6 @@ const OTHER_TYPES = new Set(['local', 'broadcast', 'multicast', 'throw', 'unreac
 const NOT_MODELLED_WORDS = new Set(['src', 'from', 'as', 'metric', 'priority', 'preference', 'table', 'vrf', 'mtu', 'advmss', 'rtt', 'rttvar', 'reordering',
   'window', 'cwnd', 'initcwnd', 'initrwnd', 'ssthresh', 'realm', 'realms', 'rto_min', 'hoplimit', 'features', 'quickack', 'congctl', 'pref', 'expires',
   'fastopen_no_cookie', 'ttl-propagate', 'tos', 'dsfield', 'scope', 'nexthop', 'nhid', 'encap', 'pervasive', 'lock', 'mpath', 'mp_algo', 'equalize', 'weight']);
-
-/** get_addr_ipv4: one to four dotted decimal bytes, the missing ones zero (`10` is 10.0.0.0). */
-function dottedAddress(word: string): number | undefined {
-  const parts = word.split('.');
-  if (parts.length > 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
-  while (parts.length < 4) parts.push('0');
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
-}
 
 /** get_prefix: `default`, or ADDRESS[/LENGTH] (a host's /32 when no length is given). */
 function prefix(word: string): { dst: number; prefixLength: number } | undefined {
@@ -60,6 +53,7 @@ export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[]): 
   let via: string | undefined;
   let devName: string | undefined;
   let onlink = false;
+  let inetPrefix = false;
   let proto: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i];
@@ -67,10 +61,12 @@ export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[]): 
     if (w === 'via') {
       if (via !== undefined) return err('Error: argument "via" is wrong: use nexthop syntax to specify multiple via\n\n', 255);
       let v = value();
+      // The family is known once given (`via inet`) or once a prefix with an address is read (`default` has none); before, get_addr names none.
+      const familyGiven = v === 'inet' || inetPrefix;
       if (v === 'inet') v = value();
       if (v === undefined) return err(INCOMPLETE, 255);
       const gw = dottedAddress(v);
-      if (gw === undefined) return err(`Error: inet address is expected rather than "${v}".\n`, 1);
+      if (gw === undefined) return err(`Error: ${familyGiven ? 'inet' : 'any valid'} address is expected rather than "${v}".\n`, 1);
       via = numberToIpv4(gw);
     } else if (w === 'dev' || w === 'oif') {
       const v = value();
@@ -93,6 +89,7 @@ export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[]): 
       if (word === undefined) return err(INCOMPLETE, 255);
       if (dst !== undefined) return err(`Error: either "to" is duplicate, or "${word}" is a garbage.\n`, 255);
       dst = prefix(word);
+      inetPrefix = !['default', 'all', 'any'].includes(word);
       if (dst === undefined) return err(`Error: any valid prefix is expected rather than "${word}".\n`, 1);
     }
   }

@@ -45,37 +45,67 @@ function connectedRoute(ns: SimNetns, dst: number, prefixLength: number): SimLin
   return undefined;
 }
 
+/** What a lookup of a gateway finds (fib_table_lookup's fib_result): the route's type and device. */
+interface GatewayRoute {
+  type: 'unicast' | 'local' | 'broadcast';
+  dev: SimLink;
+}
+
 /**
- * fib_check_nh_v4_gw: the gateway must be on a link the table already reaches directly (a
- * connected route, or a static route with no gateway, scope link), or be one of the
- * namespace's own addresses on an up device; with `dev`, on that device. Returns the device.
+ * fib_lookup of a gateway as fib_check_nh_v4_gw makes it, over the local and main tables
+ * (one trie while there are no policy rules): the longest prefix among routes of scope link
+ * or host, so a connected route, a static route with no gateway (a default one too), an
+ * address (local, kept while its device is down), loopback's 127/8 and an up device's
+ * broadcast address. With `oif`, only that device's routes (fib_lookup_good_nhc).
  */
-function gatewayDevice(ns: SimNetns, via: string, dev: SimLink | undefined): SimLink | undefined {
-  const gw = ipv4ToNumber(via);
-  let best: SimLink | undefined;
-  let bestLen = -1;
+function gatewayLookup(ns: SimNetns, gw: number, oif: SimLink | undefined): GatewayRoute | undefined {
+  let found: GatewayRoute | undefined;
+  let foundLen = -1;
+  const consider = (type: GatewayRoute['type'], dev: SimLink, base: number, len: number) => {
+    const m = maskOf(len);
+    if (len > foundLen && (oif === undefined || oif === dev) && ((base & m) >>> 0) === ((gw & m) >>> 0)) {
+      found = { type, dev };
+      foundLen = len;
+    }
+  };
   for (const l of ns.links.values()) {
-    if (!l.up || l.type === 'loopback') continue;
     for (const a of l.addrs) {
-      if (ipv4ToNumber(a.ip) === gw) return dev === undefined || dev === l ? l : undefined;
-      const m = maskOf(a.prefixLength);
-      if (a.prefixLength < 32 && a.prefixLength > bestLen && ((ipv4ToNumber(a.ip) & m) >>> 0) === ((gw & m) >>> 0)) {
-        best = l;
-        bestLen = a.prefixLength;
+      const ip = ipv4ToNumber(a.ip);
+      consider('local', l, ip, 32);
+      if (l.type === 'loopback') {
+        if (l.up) consider('local', l, ip, a.prefixLength);
+        continue;
       }
+      if (!l.up || a.prefixLength >= 32) continue;
+      consider('unicast', l, ip, a.prefixLength);
+      if (a.prefixLength < 31) consider('broadcast', l, (ip | ~maskOf(a.prefixLength)) >>> 0, 32);
     }
   }
   for (const r of ns.routes) {
-    if (r.via !== undefined || r.blackhole || r.dst === 'default') continue;
-    const [base, len] = r.dst.split('/');
-    const m = maskOf(Number(len));
+    if (r.via !== undefined || r.blackhole) continue;
     const l = ns.links.get(r.dev);
-    if (l?.up && Number(len) > bestLen && ((ipv4ToNumber(base) & m) >>> 0) === ((gw & m) >>> 0)) {
-      best = l;
-      bestLen = Number(len);
+    if (!l?.up) continue;
+    if (r.dst === 'default') consider('unicast', l, 0, 0);
+    else {
+      const [base, len] = r.dst.split('/');
+      consider('unicast', l, ipv4ToNumber(base), Number(len));
     }
   }
-  return best !== undefined && (dev === undefined || dev === best) ? best : undefined;
+  return found;
+}
+
+/** 224.0.0.0/4 (ipv4_is_multicast). */
+const isMulticast = (addr: number) => addr >>> 28 === 0xe;
+
+/**
+ * fib_check_nh_v4_gw for an onlink gateway: inet_addr_type_table, which asks the table
+ * whatever the device: the limited broadcast, a multicast group, an address of the
+ * namespace (any device's) or a broadcast address is no gateway.
+ */
+function onlinkGatewayValid(ns: SimNetns, gw: number): boolean {
+  if (gw === 0xffffffff || isMulticast(gw)) return false;
+  const type = gatewayLookup(ns, gw, undefined)?.type ?? 'unicast';
+  return type === 'unicast';
 }
 
 /** fib_table_insert: the route, or why the kernel refuses it (in the order it checks: the prefix, the next hop, a route already there). */
@@ -86,12 +116,18 @@ export function fibTableInsert(ns: SimNetns, cfg: FibConfig): FibError | undefin
   if (blackhole) {
     if (cfg.via !== undefined || dev !== undefined) return { errno: 'Invalid argument', extack: 'Gateway, device and multipath can not be specified for this route type' };
   } else if (cfg.via !== undefined && cfg.onlink) {
-    if (dev === undefined) return { errno: 'Invalid argument', extack: 'Nexthop device required for onlink' };
+    if (dev === undefined) return { errno: 'No such device', extack: 'Nexthop device required for onlink' };
     if (!dev.up) return { errno: 'Network is down', extack: 'Nexthop device is not up' };
+    if (!onlinkGatewayValid(ns, ipv4ToNumber(cfg.via))) return { errno: 'Invalid argument', extack: 'Nexthop has invalid gateway' };
   } else if (cfg.via !== undefined) {
-    dev = gatewayDevice(ns, cfg.via, dev);
-    if (dev === undefined) return { errno: 'Invalid argument', extack: 'Nexthop has invalid gateway' };
+    const found = gatewayLookup(ns, ipv4ToNumber(cfg.via), dev);
+    if (found === undefined || found.type === 'broadcast') return { errno: 'Invalid argument', extack: 'Nexthop has invalid gateway' };
+    // An address of a device that is down: its local route outlives the device's other routes.
+    if (!found.dev.up) return { errno: 'Network is down' };
+    dev = found.dev;
   } else {
+    // fib_check_nh_nongw: a next hop with no gateway cannot be onlink.
+    if (cfg.onlink) return { errno: 'Invalid argument', extack: 'Invalid flags for nexthop - PERVASIVE and ONLINK can not be set' };
     if (dev === undefined) return { errno: 'No such device' };
     if (!dev.up) return { errno: 'Network is down', extack: 'Device for nexthop is not up' };
   }

@@ -1,0 +1,28 @@
+/** iproute2's lib/utils.c: how its commands read numbers and addresses. */
+
+/** strtol with base 0, as iproute2's get_integer reads numbers: decimal, 0x hex or 0 octal. */
+export function integer(word: string): number | undefined {
+  const m = /^([+-]?)(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/i.exec(word);
+  if (!m) return undefined;
+  const digits = m[2];
+  const n = /^0x/i.test(digits) ? parseInt(digits.slice(2), 16) : digits.length > 1 && digits[0] === '0' ? parseInt(digits, 8) : Number(digits);
+  return m[1] === '-' ? -n : n;
+}
+
+/**
+ * get_addr_ipv4: one to four dot-separated numbers, each read by strtoul with base 0
+ * (`010` is 8, `0x0a` is 10; leading blanks skipped) and at most 255, the missing ones
+ * zero (`10` is 10.0.0.0). As a number, or undefined.
+ */
+export function dottedAddress(word: string): number | undefined {
+  const parts = word.split('.');
+  if (parts.length > 4) return undefined;
+  let n = 0;
+  for (let i = 0; i < 4; i++) {
+    const v = i < parts.length ? integer(parts[i].trimStart()) : 0;
+    // strtoul negates a `-` number into a huge unsigned one: only -0 stays in range.
+    if (v === undefined || v > 255 || v < 0) return undefined;
+    n = n * 256 + Math.abs(v);
+  }
+  return n;
+}
