@@ -14,6 +14,7 @@ import { describeWith } from './helpers/env';
 import { runSim } from './helpers/run';
 import { devRecv } from '../sim/kernel/net/dev';
 import { Skb } from '../sim/kernel/net/skb';
+import { underlayOps } from '../sim/kernel/net/underlay';
 import { hostOf } from '../sim/model/world';
 import { emitEthernet, ETHERTYPE_IPV4 } from '../sim/wire/ethernet';
 import { emitIcmp, ICMP_ECHO_REQUEST } from '../sim/wire/icmp';
@@ -73,6 +74,34 @@ describe("the lower's port", () => {
     devRecv(backend.datapath, eth0, new Skb(frame, flow, 'request'));
     const atParent = flow.hops.filter((h) => h.dir === 'request' && h.host === 'r0' && h.netns === 'r0' && h.device === 'eth0');
     expect(atParent.map((h) => `${h.step} ${h.event}`)).toEqual(['4 bridge-forward']);
+  });
+
+  test("records a broadcast the segment floods at each host's uplink once: the lower that tapped it skips it, another host does not", async () => {
+    const { backend } = await runSim(`name: flood-past-macvlan
+hosts:
+  r0: {}
+  r1: {}
+  r2: {}
+steps:
+  - r0: docker network create -d macvlan --subnet 198.51.100.0/24 --gateway 198.51.100.1 -o parent=eth0 mv
+  - r0: docker run -dit --name c0 --network mv --ip 198.51.100.20 alpine
+  - r0: sysctl -w net.ipv4.ip_forward=0
+`);
+    const eth0 = (host: string) => backend.kernel.netns(host, host).links.get('eth0')!;
+    // r2 sends an echo request for r1 in an Ethernet broadcast: the segment hands the same
+    // frame to r0 first (whose macvlan port claims it for its group, its stack drops it:
+    // not its address, forwarding off), then to r1, whose stack takes it.
+    const icmp = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident: 7, seq: 1, data: Buffer.alloc(8) });
+    const ip = emitIpv4({ src: eth0('r2').addrs[0].ip, dst: eth0('r1').addrs[0].ip, protocol: IPPROTO_ICMP, ttl: 64, id: 1, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, icmp);
+    const frame = emitEthernet({ src: eth0('r2').mac, dst: 'ff:ff:ff:ff:ff:ff', ethertype: ETHERTYPE_IPV4 }, ip);
+    expect(eth0('r0').rxHandler!.claim(frame)).toBe('group');
+    const flow = backend.datapath.newFlow('icmp-echo', 'r2', eth0('r1').addrs[0].ip);
+    flow.path = 'macvlan';
+    underlayOps.xmit(backend.datapath, eth0('r2'), new Skb(frame, flow, 'request'));
+    backend.datapath.clock.runUntil(backend.datapath.clock.now + 1e9);
+    const uplinkHops = (host: string) => flow.hops.filter((h) => h.dir === 'request' && h.host === host && h.netns === host && h.device === 'eth0' && h.step !== undefined).map((h) => `${h.step} ${h.event}`);
+    expect(uplinkHops('r0')).toEqual(['4 bridge-forward']);
+    expect(uplinkHops('r1')).toEqual(['4 bridge-forward']);
   });
 });
 
