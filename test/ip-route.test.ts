@@ -83,6 +83,8 @@ steps:
   - r0: ip route add 10.30.0.0/16 via 192.0.2.77 dev docker0
   - r0: ip route add 10.31.0.0/16 via 172.17.0.1 dev eth0
   - r0: ip route
+  - r0: ip link set docker0 down
+  - r0: ip route add 10.36.0.0/16 via 172.17.0.1
 `;
 
 type Printed = { command: string; exitCode: number; stdout: string; stderr: string }[];
