@@ -60,11 +60,11 @@ function layouts(p: string): Record<string, Json> {
   return Object.fromEntries(all.map((ns) => [ns.slice(p.length + 1), layout(ns)]));
 }
 
-describe('explain of a step that is itself an iproute2 change', () => {
+describe('explain of a step that is itself a kernel change', () => {
   test("says the step's own command changes the kernel (no op of libnetwork's), where other steps without ops change nothing", () => {
     const r = cnmlab(['explain', 'scenarios/ipvlan-l3.yaml']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toContain("# step 10: r0$ ip route add 10.9.2.0/24 via 198.51.100.11\n    (none of libnetwork's: the step's own iproute2 command changes the kernel, as typed)\n");
+    expect(r.stdout).toContain("# step 10: r0$ ip route add 10.9.2.0/24 via 198.51.100.11\n    (none of libnetwork's: the step's own command changes the kernel, as typed)\n");
     expect(r.stdout).toContain('# step 12: c0$ ping -c 2 10.9.2.21\n    (no kernel changes)\n');
   });
 });

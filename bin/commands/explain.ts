@@ -1,65 +1,51 @@
 import { loadScenario } from '../../sim/scenario/load';
 import { newModel } from '../../sim/runner/runner';
-import { hostShell, containerShell } from '../../sim/runner/shell';
+import { hostShell, containerShell, containerByName } from '../../sim/runner/shell';
+import { stepBounds } from '../../sim/runner/bounds';
 import { planText, underlayText } from '../../sim/plan/explain';
-import { Backend } from '../../sim/backend';
+import { SimBackend } from '../../sim/kernel/backend';
+import { World } from '../../sim/model/world';
+import { seedFromName } from '../../sim/model/ids';
+import { changesKernel, ShellKind } from '../../sim/commands/registry';
+import { parseCommandLine } from '../../sim/commands/cmdline';
 import { PlanOp } from '../../sim/plan/ops';
-import { shellWords } from '../../sim/text/words';
 
-/** A backend that only collects ops: explain needs the plan, not a kernel. */
-class PlanRecorder implements Backend {
-  readonly mode = 'sim' as const;
+/**
+ * The sim, keeping the ops it is given: explain prints the plan, and a step's own result
+ * (its exit status, as the sim kernel gives it) says whether its typed command changed the kernel.
+ */
+class PlanRecorder extends SimBackend {
   ops: PlanOp[] = [];
-  async apply(ops: PlanOp[]): Promise<void> {
+  async apply(ops: PlanOp[], world?: World): Promise<void> {
     this.ops.push(...ops);
+    await super.apply(ops, world);
   }
-  async settle() {}
-  setStepBounds() {}
-  async exec() {
-    return { stdout: '', stderr: '', exitCode: 0 };
-  }
-  flows() {
-    return [];
-  }
-  controlFlows() {
-    return [];
-  }
-  controlNotKept() {
-    return new Map();
-  }
-  elapsedNs() {
-    return 0;
-  }
-  async close() {}
 }
 
 export async function explainCommand(file: string): Promise<number> {
   const s = loadScenario(file);
   const model = newModel(s);
-  const rec = new PlanRecorder();
+  const rec = new PlanRecorder(s.seed ?? seedFromName(s.name));
+  await rec.apply(model.boot(), model.world);
   let out = `# ${s.name}: the kernel-level plan, as the iproute2 commands Docker's libnetwork effectively runs\n` +
     `# (emu runs these; it stands a namespace in for each host and joins them on a bridge in one more, the underlay)\n\n` +
-    `# the underlay\n${underlayText()}\n# engines start\n${planText(model.boot())}`;
+    `# the underlay\n${underlayText()}\n# engines start\n${planText(rec.ops)}`;
   const hosts = new Set(s.hosts.map((h) => h.name));
   for (const step of s.steps) {
     rec.ops = [];
-    if (hosts.has(step.on)) await hostShell(model, rec, step.on, step.command);
-    else await containerShell(model, rec, step.on, step.command);
-    out += `\n# step ${step.index + 1}: ${step.on}$ ${step.command}\n${rec.ops.length ? planText(rec.ops) : typedChange(step.command) ? '    (none of libnetwork\'s: the step\'s own iproute2 command changes the kernel, as typed)\n' : '    (no kernel changes)\n'}`;
+    rec.setStepBounds(stepBounds(step.command, step.timeout ?? s.timeout));
+    const onHost = hosts.has(step.on);
+    const result = onHost ? await hostShell(model, rec, step.on, step.command) : await containerShell(model, rec, step.on, step.command);
+    const image = onHost ? undefined : containerByName(model, step.on)?.image;
+    const typed = result.exitCode === 0 && result.unmodelled === undefined && typedChange(step.command, onHost ? 'host' : 'container', image);
+    out += `\n# step ${step.index + 1}: ${step.on}$ ${step.command}\n${rec.ops.length ? planText(rec.ops) : typed ? '    (none of libnetwork\'s: the step\'s own command changes the kernel, as typed)\n' : '    (no kernel changes)\n'}`;
   }
   process.stdout.write(out);
   return 0;
 }
 
-/** A step that is itself an iproute2 change (`ip route add|del`, `ip link set`): the kernel changes though the plan has no op for it. */
-function typedChange(command: string): boolean {
-  let argv: string[];
-  try {
-    argv = shellWords(command);
-  } catch {
-    return false;
-  }
-  if (argv[0] !== 'ip') return false;
-  const words = argv.slice(1).filter((w) => !w.startsWith('-'));
-  return (words[0] === 'route' && ['add', 'del', 'delete'].includes(words[1])) || (words[0] === 'link' && words[1] === 'set');
+/** A line one of whose commands is itself a kernel change (`ip route add`, `ip r del`, `ip -n NS link set`, `tc qdisc add`, `iptables -I`, `sysctl -w`), as the registry reads it. */
+function typedChange(line: string, shell: ShellKind, image: string | undefined): boolean {
+  const parsed = parseCommandLine(line);
+  return parsed.ok && parsed.list.some((pipeline) => pipeline.some((argv) => changesKernel(argv[0] === 'sudo' ? argv.slice(1) : argv, shell, image)));
 }

@@ -41,6 +41,8 @@ export interface CommandForm {
   /** Operands: how many, for each position the values allowed (undefined: any word), and a shape every one must have. */
   operands: { min: number; max: number; names: string; allowed?: (string[] | undefined)[]; shape?: RegExp };
   synopsis: string;
+  /** The form changes the namespace's kernel when it succeeds (`ip route add`, `ip link set`), not only reads it. */
+  changesKernel?: boolean;
 }
 
 export interface ProgramEntry {
@@ -59,6 +61,8 @@ export interface ProgramEntry {
    * rich to restate here); its forms are then only its synopsis.
    */
   checksOwnArguments?: boolean;
+  /** For a program that checks its own arguments (no form says it): do these arguments change the kernel when it succeeds? */
+  changesKernelWith?: (args: string[]) => boolean;
   /** The tool families whose containers have this program (family.ts); GNU's alone when absent. A host's shell is GNU. */
   families?: ToolFamily[];
 }
@@ -100,6 +104,9 @@ const LINK_SET = { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N|address M
 /** iproute2 6.1's object table, in its order: a prefix selects the first object it begins. */
 const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec',
   'tunnel', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'stats', 'help'];
+
+/** iptables' commands that change a table (those iptables.ts models, all but -L and -S). */
+const IPTABLES_CHANGES = ['-A', '-I', '-D', '-R', '-F', '-Z', '-N', '-X', '-P', '--append', '--insert', '--delete', '--replace', '--flush', '--zero', '--new-chain', '--delete-chain', '--policy'];
 
 /** The files of a container's own that Docker writes (its resolver's, its hosts and its name). */
 const CONTAINER_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
@@ -191,12 +198,12 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [
       form(['address', 'show|list'], 'ip [-d|-j|-s] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
-      form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET),
-      form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET),
+      form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
+      form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
       form(['route', 'show|list'], 'ip [-j] route [show]', [], undefined, { optionalWords: 1 }),
       form(['route', 'get'], 'ip [-j] route get [to] ADDRESS', [], { min: 1, max: 2, names: '[to] ADDRESS' }),
-      form(['route', 'add'], 'ip route add [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [onlink] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true }),
-      form(['route', 'del|delete'], 'ip route del [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true }),
+      form(['route', 'add'], 'ip route add [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [onlink] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['route', 'del|delete'], 'ip route del [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1 }),
       form(['neighbor', 'show|list'], 'ip neighbor [show]', [], undefined, { optionalWords: 1 }),
     ],
@@ -235,6 +242,7 @@ export const REGISTRY: ProgramEntry[] = [
   },
   {
     program: 'iptables', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
+    changesKernelWith: (args) => args.some((a) => IPTABLES_CHANGES.includes(a)),
     summary: "Debian 12's iptables 1.8.9 (nf_tables), tables filter and nat: it refuses what it does not model itself (`cnmlab: … is not modelled`, exit 2)",
     forms: [form([], 'iptables [-t filter|nat] -A|-I|-D|-R|-S|-L|-F|-Z|-N|-X|-P|-E CHAIN [RULE-SPECIFICATION] [-v] [-n] [-x] [--line-numbers]', [], { min: 0, max: Infinity, names: 'ARG' })],
   },
@@ -248,12 +256,14 @@ export const REGISTRY: ProgramEntry[] = [
     summary: "iproute2 6.1's tc: a device's root qdisc, tbf or netem (on a kernel without netem, emu reports that step not available in this kernel)",
     forms: [
       form(['qdisc', 'show|list|ls'], 'tc qdisc [show] [dev DEVICE]', [], { min: 0, max: 2, names: '[dev DEVICE]', allowed: [['dev']] }, { optionalWords: 1 }),
-      form(['qdisc', 'add|change|replace'], 'tc qdisc add|change|replace dev DEVICE root tbf|netem OPTIONS', [], { min: 4, max: Infinity, names: 'dev DEVICE root tbf|netem OPTIONS', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true }),
-      form(['qdisc', 'del|delete'], 'tc qdisc del dev DEVICE root [tbf|netem]', [], { min: 3, max: Infinity, names: 'dev DEVICE root [tbf|netem OPTIONS]', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true }),
+      form(['qdisc', 'add|change|replace'], 'tc qdisc add|change|replace dev DEVICE root tbf|netem OPTIONS', [], { min: 4, max: Infinity, names: 'dev DEVICE root tbf|netem OPTIONS', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true, changesKernel: true }),
+      form(['qdisc', 'del|delete'], 'tc qdisc del dev DEVICE root [tbf|netem]', [], { min: 3, max: Infinity, names: 'dev DEVICE root [tbf|netem OPTIONS]', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true, changesKernel: true }),
     ],
   },
   {
     program: 'sysctl', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
+    // procps writes KEY=VALUE with or without -w.
+    changesKernelWith: (args) => args.some((a) => a === '-w' || (!a.startsWith('-') && a.includes('='))),
     summary: "procps-ng 4.0.2's sysctl over the namespace's /proc/sys/net: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding (read and write), net.ipv6.conf.{all,default}.disable_ipv6 (read), net.bridge.bridge-nf-call-iptables (read and write); other keys and -a, -p are refused as not modelled (exit 2)",
     forms: [form([], 'sysctl [-w] [-n|-N] [-q] [-e] KEY[=VALUE]...', [], { min: 0, max: Infinity, names: 'KEY[=VALUE]' })],
   },
@@ -404,12 +414,16 @@ function argsFit(f: CommandForm, args: string[]): boolean {
 }
 
 function matchesForm(entry: ProgramEntry, args: string[]): boolean {
-  if (entry.checksOwnArguments) return true;
+  return entry.checksOwnArguments === true || matchingForm(entry, args) !== undefined;
+}
+
+/** The form of `entry` that `args` are, its words selected as the program selects them (iproute2: by prefix). */
+function matchingForm(entry: ProgramEntry, args: string[]): CommandForm | undefined {
   let rest = args;
   if (entry.globalOptions) {
     while (rest.length && entry.globalOptions.some((o) => o.flag === rest[0])) rest = rest.slice(1);
   }
-  return entry.forms.some((f) => {
+  return entry.forms.find((f) => {
     let words = rest;
     for (let i = 0; i < f.words.length; i++) {
       const w = words[0];
@@ -490,6 +504,22 @@ export function ipNetnsOption(args: string[]): string[] | undefined {
 export function realProgram(argv: string[], shell: ShellKind, image?: string): { real: true } | { real: false; refusal: CommandOutput } {
   const l = lookupCommand(argv, shell, image);
   return l.modelled && l.entry.answeredBy === 'kernel' && !l.answer ? { real: true } : { real: false, refusal: notModelled(argv.join(' ')) };
+}
+
+/**
+ * Does `argv`, when it succeeds, change its namespace's kernel by its own words (`ip route add`,
+ * `ip r del`, `ip -n NS link set`, `ip netns exec NS tc qdisc add`)? Forms are selected as
+ * lookupCommand selects them, so iproute2's abbreviations count as the program reads them.
+ */
+export function changesKernel(argv: string[], shell: ShellKind, image?: string): boolean {
+  const [program, ...args] = argv;
+  const netnsOption = program === 'ip' && shell === 'host' ? ipNetnsOption(args) : undefined;
+  if (netnsOption) return changesKernel(netnsOption, shell);
+  if (program === 'ip' && shell === 'host' && args[0] === 'netns' && args[1] === 'exec') return changesKernel(args.slice(3), 'host');
+  const l = lookupCommand(argv, shell, image);
+  if (!l.modelled || l.answer || l.entry.answeredBy !== 'kernel') return false;
+  if (l.entry.changesKernelWith) return l.entry.changesKernelWith(args);
+  return matchingForm(l.entry, args)?.changesKernel === true;
 }
 
 /** The shell's answer for a program a BusyBox image does not have (family.ts). */
