@@ -11,6 +11,7 @@ import { Scenario, Step } from '../sim/scenario/schema';
 import { checkLine } from '../sim/runner/expect';
 import { findContainer } from '../sim/model/tx';
 import { hostOf, Network, swarmNetworks } from '../sim/model/world';
+import { containerCommand } from '../sim/docker/format';
 import { shellWords } from '../sim/text/words';
 import { pathTable } from '../sim/trace/table';
 
@@ -140,10 +141,7 @@ export class Terminal {
       // Docker stops a container whose main process ends; the session records it as the
       // `docker stop` it is, so a saved lab replays the same world. Its output (the name) is
       // not shown: the real shell's exit prints nothing.
-      if (p.container && p.attached) {
-        const { result } = await this.lab.run(p.host, `docker stop ${p.container}`);
-        this.lab.notes.set(result.index, ` typed as 'exit' in the shell 'docker run -it' started: the container stopped with it`);
-      }
+      if (p.container && p.attached) return { kind: 'moved', output: await this.stopAttached(p.host, p.container) };
       return { kind: 'moved', output: p.container ? '' : `logout\nConnection to ${p.host} closed.\n` };
     }
     if (!p.container && argv[0] === 'ssh' && argv.length === 2) {
@@ -157,25 +155,51 @@ export class Terminal {
       this.places.push({ host: p.host, container: entered });
       return { kind: 'moved', output: '' };
     }
+    const runningBefore = new Set(this.runningIds(p.host));
     const { result, met } = await this.lab.run(p.container ?? p.host, command, live);
-    const attached = result.exitCode === 0 && !p.container ? this.attachedContainer(p.host, argv) : undefined;
+    const attached = result.exitCode === 0 && !p.container ? this.attachedContainer(p.host, argv, runningBefore) : undefined;
     if (attached) this.places.push({ host: p.host, container: attached, attached: true });
     return { kind: 'step', result, met };
   }
 
   /**
-   * `docker run -it IMAGE [sh]` without -d attaches the terminal to the container's shell, as
-   * Docker's overlay tutorial starts alpine1: the shell moves into the container it started.
+   * Leaving the shell of `docker run -it` stops its container, which the session records as
+   * the `docker stop` it is. A container stopped or removed from elsewhere meanwhile has no
+   * shell left to leave: nothing is stopped, and the terminal says what became of it.
+   * Returns what the terminal shows.
    */
-  private attachedContainer(host: string, argv: string[]): string | undefined {
+  private async stopAttached(host: string, name: string): Promise<string> {
+    const c = findContainer(hostOf(this.lab.session.model.world, host), name);
+    if (!c) return `cnmlab lab: ${name} was removed meanwhile; its shell is gone, nothing to stop\n`;
+    if (c.state !== 'running') return `cnmlab lab: ${name} was stopped meanwhile; its shell is gone, nothing to stop\n`;
+    const { result } = await this.lab.run(host, `docker stop ${name}`);
+    if (result.exitCode === 0) {
+      this.lab.notes.set(result.index, ` typed as 'exit' in the shell 'docker run -it' started: the container stopped with it`);
+      return '';
+    }
+    this.lab.notes.set(result.index, ` typed as 'exit' in the shell 'docker run -it' started: the lab's docker stop of the container failed (exit ${result.exitCode})`);
+    return result.stdout + result.stderr;
+  }
+
+  /**
+   * `docker run -it IMAGE [SHELL]` without -d attaches the terminal to the container's shell, as
+   * Docker's overlay tutorial starts alpine1: the shell moves into the container the step
+   * started (the one running now that was not before). A container given another command
+   * (`docker run -it alpine echo hi`) runs it and exits; the terminal stays on the host.
+   */
+  private attachedContainer(host: string, argv: string[], runningBefore: ReadonlySet<string>): string | undefined {
     if (argv[0] !== 'docker' || argv[1] !== 'run') return undefined;
     const flags = shortFlags(argv.slice(2));
     if (!flags.has('interactive') || !flags.has('tty') || flags.has('detach')) return undefined;
-    const name = flagValue(argv, '--name');
-    const containers = Object.values(hostOf(this.lab.session.model.world, host).containers).filter((c) => c.state === 'running');
-    // Without --name, the container this run made is the host's newest.
-    const c = name !== undefined ? containers.find((x) => x.name === name) : containers[containers.length - 1];
-    return c?.name;
+    const started = Object.values(hostOf(this.lab.session.model.world, host).containers).filter((c) => c.state === 'running' && !runningBefore.has(c.id));
+    if (started.length !== 1) return undefined;
+    const [c] = started;
+    // Without a command, the image's own (alpine's sh, ubuntu's /bin/bash, nginx's daemon).
+    return isShell(c.command.length ? c.command : containerCommand(c).split(' ')) ? c.name : undefined;
+  }
+
+  private runningIds(host: string): string[] {
+    return Object.values(hostOf(this.lab.session.model.world, host).containers).filter((c) => c.state === 'running').map((c) => c.id);
   }
 
   /** `docker exec -it NAME sh` names a running container of this host: the shell moves into it. */
@@ -185,10 +209,15 @@ export class Terminal {
     while (i < argv.length && argv[i].startsWith('-')) i++;
     const flags = shortFlags(argv.slice(2, i));
     const rest = argv.slice(i);
-    if (!flags.has('interactive') || !flags.has('tty') || rest.length !== 2 || !SHELLS.has(rest[1])) return undefined;
+    if (!flags.has('interactive') || !flags.has('tty') || rest.length < 2 || !isShell(rest.slice(1))) return undefined;
     const c = findContainer(hostOf(this.lab.session.model.world, host), rest[0]);
     return c && c.state === 'running' ? c.name : undefined;
   }
+}
+
+/** A container command that is an interactive shell: a shell named alone (`sh -c …` runs and exits). */
+function isShell(command: string[]): boolean {
+  return command.length === 1 && SHELLS.has(command[0]);
 }
 
 /** The boolean flags among docker's words, long names for -i, -t and -d. */
@@ -200,15 +229,6 @@ function shortFlags(words: string[]): Set<string> {
     else if (/^-[a-z]+$/.test(w)) for (const f of w.slice(1)) flags.add(long[f] ?? f);
   }
   return flags;
-}
-
-/** The value of a `--flag VALUE` or `--flag=VALUE` among docker's words. */
-function flagValue(words: string[], flag: string): string | undefined {
-  for (let i = 0; i < words.length; i++) {
-    if (words[i] === flag) return words[i + 1];
-    if (words[i].startsWith(`${flag}=`)) return words[i].slice(flag.length + 1);
-  }
-  return undefined;
 }
 
 /**

@@ -46,6 +46,38 @@ describe('lab as the overlay tutorial is typed', () => {
     expect(lab.containersOn('r0')).toEqual(['alpine2']);
   });
 
+  test('docker run -it with a command that is not a shell runs it and leaves the terminal on the host', async () => {
+    const lab = await tutorialLab();
+    const term = lab.terminal();
+    expect(await term.line('docker run -it --network test-net alpine echo hi')).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
+    expect(term.place).toEqual({ host: 'r0' });
+    expect(term.prompt()).toBe('r0$ ');
+    // A shell named alone is the shell the terminal moves into.
+    await term.line('docker run -it --name alpine1 --network test-net alpine /bin/sh');
+    expect(term.place).toMatchObject({ host: 'r0', container: 'alpine1', attached: true });
+  });
+
+  test("exit from docker run -it's shell after its container was removed elsewhere stops nothing and says so", async () => {
+    const lab = await tutorialLab();
+    const term = lab.terminal();
+    await term.line('docker run -it --name alpine1 --network test-net alpine');
+    expect(term.place.container).toBe('alpine1');
+    const other = lab.terminal();
+    expect(await other.line('docker rm -f alpine1')).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
+    const steps = lab.session.steps.length;
+    expect(await term.line('exit')).toEqual({ kind: 'moved', output: 'cnmlab lab: alpine1 was removed meanwhile; its shell is gone, nothing to stop\n' });
+    expect(term.prompt()).toBe('r0$ ');
+    expect(lab.session.steps.length).toBe(steps);
+    expect(sessionScenario(lab)).not.toContain("typed as 'exit'");
+    expect(sessionScenario(lab)).not.toContain('docker stop alpine1');
+
+    // Stopped elsewhere: the same, in its own words.
+    await term.line('docker run -it --name alpine2 --network test-net alpine');
+    await other.line('docker stop alpine2');
+    expect(await term.line('exit')).toEqual({ kind: 'moved', output: 'cnmlab lab: alpine2 was stopped meanwhile; its shell is gone, nothing to stop\n' });
+    expect(sessionScenario(lab)).not.toContain("typed as 'exit'");
+  });
+
   test('Tab after ip netns exec NS completes the command to run there, not container names', async () => {
     const lab = await tutorialLab();
     const term = lab.terminal();

@@ -34,7 +34,7 @@ export const DEFAULT_LAB: Scenario = {
 
 const HELP = `Type commands as on the hosts: docker …, ip …, bridge …, ping …
   docker exec -it NAME sh   enter a container (exit leaves it)
-  docker run -it …          start a container and enter it (exit leaves and stops it)
+  docker run -it IMAGE [sh] start a container and enter its shell (exit leaves and stops it)
   ssh HOST, :on HOST        go to another host
   :path                     the last ping's path, step by step
   :viz [FILE]               write the report of the session so far (default lab-report.html)

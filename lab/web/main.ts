@@ -166,7 +166,7 @@ class TermView {
 
 const WEB_HELP = `Type commands as on the hosts: docker …, ip …, bridge …, ping …
   docker exec -it NAME sh   enter a container (exit leaves it)
-  docker run -it …          start a container and enter it (exit leaves and stops it)
+  docker run -it IMAGE [sh] start a container and enter its shell (exit leaves and stops it)
   ssh HOST, :on HOST        go to another host
   :path                     the last ping's path, step by step (drawn below, too)
   the tabs above            a terminal per host, and one per container once it runs
