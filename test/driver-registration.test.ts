@@ -35,6 +35,17 @@ describe('driver registration', () => {
     expect([bundles.host, bundles.null]).toEqual([['sim/model/drivers/host.ts'], ['sim/model/drivers/null.ts']]);
   });
 
+  test('hop notes written in more than one layer are worded once, in the shared paths/notes.ts: no driver owns them', () => {
+    const paths = 'sim/trace/paths';
+    const wording = fs.readdirSync(path.join(REPO, paths)).filter((f) => /export const \w+Notes\b/.test(fs.readFileSync(path.join(REPO, paths, f), 'utf8')));
+    expect(wording).toEqual(['notes.ts']);
+    const notes = `${paths}/notes.ts`;
+    // The weave router's sim and emu's capture write the sleeve notes; replay and the tracer the overlay's.
+    const importers = [...graph].filter(([, deps]) => deps.includes(notes)).map(([file]) => file).sort();
+    expect(importers).toEqual(expect.arrayContaining(['emu/capture.ts', 'sim/kernel/weaver.ts', 'sim/kernel/net/tracer.ts', 'sim/trace/replay.ts']));
+    expect(Object.values(bundles).flat()).not.toContain(notes);
+  });
+
   test("a driver's front end is its own folder: calicoctl, flannel's programs and the weave script register themselves with the shell, and no other file imports them", () => {
     expect(bundles.flannel).toEqual(['sim/model/drivers/flannel.ts', 'sim/trace/paths/flannel.ts', 'sim/compare/flannel.ts', 'sim/flannel/flanneld.ts']);
     expect(hostCommandsOf('flannel')).toEqual(['etcdctl', 'flanneld', 'systemctl', 'cat']);

@@ -30,7 +30,7 @@ import { pathMtu, route } from './net/ipv4/route';
 import { ipFragment } from './net/ipv4/ip_fragment';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './net/ipv4/ip_output';
 import { resolvedNeigh } from './net/neighbour';
-import { weaveNotes } from '../trace/paths/weave_notes';
+import { weaveNotes } from '../trace/paths/notes';
 import type { OdpAction, OdpDatapath, TunnelKey } from './net/openvswitch';
 
 /** STP's group address: the router discards what is sent to it. */
