@@ -13,6 +13,8 @@ export interface DaemonStart {
   stdin?: boolean;
   /** The one-line error when it exits before it is ready. */
   failure: (code: number | null, stderr: string) => string;
+  /** Told each line it writes once ready (its stdout stays open for them); otherwise its output ends there. */
+  lines?: (line: string) => void;
   /** Told the process as soon as it is started, so it can be stopped before it is ready. */
   spawned?: (child: ChildProcess) => void;
 }
@@ -22,8 +24,10 @@ export interface DaemonStart {
  * alive: a kept lab's daemons outlive the run, until `cnmlab clean` (which finds them by the
  * pid recorded here or by the run's mark in their environment, RunRecord.marked).
  */
-export function startDaemon(record: RunRecord, netns: string, start: DaemonStart): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', netns, ...record.marked(start.argv)], { stdio: [start.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+export function startDaemon(record: RunRecord, netns: string | undefined, start: DaemonStart): Promise<ChildProcess> {
+  // No namespace: the machine's own (a process that enters none holds none alive).
+  const [program, ...args] = [...(netns === undefined ? [] : ['ip', 'netns', 'exec', netns]), ...record.marked(start.argv)];
+  const child = spawn(program, args, { stdio: [start.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   try {
     if (child.pid) record.addPid(child.pid);
   } catch (e) {
@@ -39,15 +43,30 @@ export function startDaemon(record: RunRecord, netns: string, start: DaemonStart
     child.on('error', reject);
     child.on('exit', failed);
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
-      if (!d.toString().includes('ready')) return;
-      child.stdout!.destroy();
+    let out = '';
+    const ready = (d: Buffer) => {
+      out += d.toString();
+      const end = out.indexOf('ready');
+      if (end < 0) return;
+      child.stdout!.off('data', ready);
       child.stderr!.destroy();
+      const lines = start.lines;
+      if (lines) {
+        let rest = out.slice(end + 'ready'.length).replace(/^\n/, '');
+        const take = (more: string) => {
+          rest += more;
+          for (let i; (i = rest.indexOf('\n')) >= 0; rest = rest.slice(i + 1)) lines(rest.slice(0, i));
+        };
+        take('');
+        child.stdout!.on('data', (more: Buffer) => take(more.toString()));
+        (child.stdout as unknown as { unref(): void }).unref();
+      } else child.stdout!.destroy();
       child.off('exit', failed);
       (child.stdin as unknown as { unref(): void } | null)?.unref();
       child.unref();
       resolve(child);
-    });
+    };
+    child.stdout!.on('data', ready);
   });
 }
 

@@ -1,9 +1,12 @@
 /**
  * dockerd's sockets in emu. emu runs no dockerd; the plan's sockets (socket.listen/close:
- * memberlist's 7946, the swarm API's 2377) are held by one small Node process per host
- * namespace, so the real kernel has them and `ss` shows them as on a Docker host: the same
+ * memberlist's 7946, the swarm API's 2377) are held by one small Node process for the whole
+ * run, in the machine's namespace, as dockerd holds every namespace's sockets in one process:
+ * Node cannot enter a namespace, so a Perl supplier it runs makes each socket in the node's
+ * namespace and hands it over (SCM_RIGHTS on Node's IPC channel), the sockets it connects
+ * from too. The real kernel has them and `ss` shows them as on a Docker host: the same
  * addresses, ports, states and backlog (Go asks 4096, the kernel's somaxconn). Only `ss -p`
- * would tell the holder's name (node, not dockerd). On a swarm node the holder also plays the
+ * would tell the holder's name (node, not dockerd). For a swarm node the holder also plays the
  * daemon's control plane on the wire (sim/model/cluster.ts says whom to, how often and how
  * long each message is): a probe (UDP ping, answered with an ack) to the next peer every
  * second, a push/pull (TCP, each side's state) with a random peer every 30 s, NetworkDB's
@@ -22,7 +25,7 @@ import type { ListeningSocket } from '../sim/plan/ops';
 import type { NodeTraffic } from '../sim/model/cluster';
 import type { GossipSend } from './netdb';
 import { SWARM_TEST_CERT, SWARM_TEST_KEY } from './swarm-cert';
-import { RunRecord } from './state';
+import { EmuEnvironmentError, RunRecord } from './state';
 import { startDaemon, stopDaemon } from './daemon';
 
 /** argv[1] of a holder: how `cnmlab clean` recognises one of ours (clean.ts). */
@@ -36,37 +39,73 @@ export const LISTENER_MARK = 'cnmlab-listener';
  * longer to start than the rest of a step's setup, which it then overlaps.
  */
 const SCRIPT = `
-const net = require('net'), dgram = require('dgram'), tls = require('tls'), crypto = require('crypto');
-let sockets, t, cred, pending, session;
-let udp, gossipTimers = [];
-// After the first, one JSON line each: its traffic as the swarm changes (a peer joins, the state it pushes grows), or the gossip rounds to send.
+const net = require('net'), dgram = require('dgram'), tls = require('tls'), crypto = require('crypto'), { spawn } = require('child_process');
+const [supplierScript, setnsCall, sendmsgCall] = process.argv.slice(-3);
+// Told on stdout: each namespace's answer (a kept lab's holder outlives the reader).
+const say = (line) => process.stdout.write(line + '\\n');
+process.stdout.on('error', () => {});
+// The socket supplier: a Perl process (it can enter a namespace, Node cannot) that makes each socket asked for in the namespace named and hands it over on Node's IPC channel.
+const supplier = spawn('perl', ['-e', supplierScript, setnsCall, sendmsgCall], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+supplier.on('exit', () => process.exit(1));
+say('ready');
+let asked = 0;
+const asking = new Map();
+supplier.on('message', (m, handle) => {
+  const use = asking.get(m.id);
+  asking.delete(m.id);
+  if (use) use(m.error, handle);
+  else if (handle) handle.close();
+});
+const ask = (what, use) => { asking.set(++asked, use); supplier.send({ ...what, id: asked }); };
+const nodes = new Map();
+// One JSON line each, for one namespace: what to hold (and its traffic), its traffic as the swarm changes (a peer joins, the state it pushes grows), the gossip rounds to send, or to stop.
 let lines = '';
 process.stdin.on('data', (d) => {
   lines += d;
   for (let i; (i = lines.indexOf('\\n')) >= 0; lines = lines.slice(i + 1)) {
     const m = JSON.parse(lines.slice(0, i));
-    if (!sockets) hold(m);
-    else if (m.gossip) gossip(m.gossip);
-    else if (t) Object.assign(t, m);
+    let n = nodes.get(m.ns);
+    if (m.hold) { if (n) n.stop(); n = node(m.ns); nodes.set(m.ns, n); n.hold(m.hold); }
+    else if (!n) { if (m.stop) say('stopped ' + m.ns); }
+    else if (m.stop) { nodes.delete(m.ns); n.stop(); say('stopped ' + m.ns); }
+    else if (m.gossip) n.gossip(m.gossip);
+    else n.change(m.traffic);
   }
 }).on('error', () => {});
-const bound = () => { if (--pending === 0) { process.stdout.write('ready\\n'); if (t) play(); } };
-const fail = (e) => { process.stderr.write(String(e.message) + '\\n'); process.exit(1); };
 // What the swarm's keys would seal: a packet is the encryption version then opaque bytes; a stream puts
 // memberlist's encryptMsg header (type 10, the length that follows) before that.
 const packet = (n) => { const b = crypto.randomBytes(n); b[0] = 1; return b; };
 const stream = (n) => { const b = crypto.randomBytes(n); b[0] = 10; b.writeUInt32BE(n - 5, 1); b[5] = 1; return b; };
 const jitter = (ms) => Math.floor(Math.random() * ms);
+// One swarm node's daemon, in its namespace: its sockets, connections and timers, all gone when it stops.
+function node(ns) {
+const owned = new Set(), timers = new Set();
+let stopped = false;
+const setTimeout = (f, ms) => { const x = globalThis.setTimeout(() => { timers.delete(x); f(); }, ms); timers.add(x); return x; };
+const clearTimeout = (x) => { timers.delete(x); globalThis.clearTimeout(x); };
+const own = (x) => { owned.add(x); x.once('close', () => owned.delete(x)); return x; };
+// A connection from this namespace: its socket, made there by the supplier, connects at once (an unconnected one would
+// read as hung up), before use sees it (TLS takes a socket not connecting for one connected).
+const connectFrom = (host, port, use) => ask({ want: 'connect', ns, family: host.includes(':') ? 6 : 4 }, (e, handle) => {
+  if (stopped || e) { if (handle) handle.close(); return; }
+  const c = own(new net.Socket({ handle }));
+  c.connect(port, host);
+  use(c);
+});
+let sockets, t, cred, pending, session;
+let udp, gossipTimers = [];
+const bound = () => { if (--pending === 0) { say('ready ' + ns); if (t) play(); } };
+const fail = (e) => { if (!stopped) { say('failed ' + ns + ' ' + String(e.message || e)); stop(); nodes.delete(ns); } };
 const udpTo = (addr) => (udp.address().family === 'IPv6' ? '::ffff:' + addr : addr);
 // A bulk sync is one way, on a connection of its own: written, then closed. A member's port is closed only while emu
 // restarts its holder (its traffic changed; dockerd's never closes): a sync refused is tried again until the holder
 // listens, 5 s at most. Past that it failed, as memberlist's SendReliable fails, and failed() says so.
 const bulkSyncTo = (addr, n, failed) => {
   const until = Date.now() + 5000;
-  const attempt = () => net.connect({ host: addr, port: 7946 }, function () { this.end(stream(n)); }).on('error', (e) => {
+  const attempt = () => connectFrom(addr, 7946, (c) => c.on('connect', () => c.end(stream(n))).on('error', (e) => {
     if (e.code === 'ECONNREFUSED' && Date.now() < until) setTimeout(attempt, 50);
     else if (failed) failed();
-  }).resume();
+  }).resume());
   attempt();
 };
 // Unsolicited bulk syncs go one after another: bulkSyncNode waits for the member's answer (30 s at most) before the next.
@@ -83,19 +122,25 @@ const syncsInTurn = (syncs) => {
   // A sync that could not be sent is not answered: bulkSync goes on to the next member at once.
   bulkSyncTo(peer, n, () => { answered.set(peer, answered.get(peer).filter((f) => f !== next)); next(); });
 };
+// A listening socket, bound by the supplier in this namespace; listened on here, with Go's backlog.
+const listen = (s, server) => ask({ want: 'listen', ns, address: s.address, port: s.port }, (e, handle) => {
+  if (e) return fail(new Error(e));
+  if (stopped) return handle.close();
+  own(server.on('error', fail)).listen(handle, 4096, bound);
+});
 function hold(what) {
 sockets = what.sockets;
 t = what.traffic;
 cred = t ? { cert: what.cert, key: what.key } : undefined;
 pending = sockets.length + (t && t.manager ? 1 : 0);
 for (const s of sockets) {
-  const host = s.address === '*' ? '::' : s.address;
   if (s.proto === 'tcp' && s.port === 2377 && t) {
-    tls.createServer({ ...cred, requestCert: true, rejectUnauthorized: false }, (c) => {
-      c.on('data', () => c.write(crypto.randomBytes(t.heartbeat.response))).on('error', () => {});
-    }).on('error', fail).listen({ host, port: s.port, backlog: 4096, ipv6Only: false }, bound);
+    listen(s, tls.createServer({ ...cred, requestCert: true, rejectUnauthorized: false }, (c) => {
+      own(c).on('data', () => c.write(crypto.randomBytes(t.heartbeat.response))).on('error', () => {});
+    }));
   } else if (s.proto === 'tcp') {
-    net.createServer((c) => {
+    listen(s, net.createServer((c) => {
+      own(c);
       if (!t) return c.destroy();
       // A stream is whole once its header's length has come: a member's bulk sync (told by its length) is answered,
       // once it ends, with this node's own if it came unasked; anything else is a push/pull, answered with this node's state.
@@ -110,14 +155,18 @@ for (const s of sockets) {
         else if (sync.answer) c.once('end', () => bulkSyncTo(from, sync.answer));
         else c.once('end', () => { const waiting = answered.get(from); if (waiting && waiting.length) waiting.shift()(); });
       }).on('end', () => c.end()).on('error', () => {});
-    }).on('error', fail).listen({ host, port: s.port, backlog: 4096, ipv6Only: false }, bound);
+    }));
   } else {
-    const u = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: false }).on('error', fail);
-    if (s.port === 7946) udp = u;
-    u.on('message', (m, r) => {
-      if (t && t.ping.includes(m.length)) u.send(packet(t.ack[t.ping.indexOf(m.length)]), r.port, r.address);
+    ask({ want: 'udp', ns, address: s.address, port: s.port }, (e, u) => {
+      if (e) return fail(new Error(e));
+      if (stopped) return u.close();
+      own(u).on('error', fail);
+      if (s.port === 7946) udp = u;
+      u.on('message', (m, r) => {
+        if (t && t.ping.includes(m.length)) u.send(packet(t.ack[t.ping.indexOf(m.length)]), r.port, r.address);
+      });
+      bound();
     });
-    u.bind(s.port, host, bound);
   }
 }
 if (t && t.manager) {
@@ -125,8 +174,8 @@ if (t && t.manager) {
   const start = Date.now();
   let counted = false;
   const once = () => { if (!counted) { counted = true; bound(); } };
-  const connect = () => {
-    const c = tls.connect({ host: t.manager, port: 2377, ...cred, rejectUnauthorized: false });
+  const connect = () => connectFrom(t.manager, 2377, (s) => {
+    const c = own(tls.connect({ socket: s, ...cred, rejectUnauthorized: false }));
     c.on('secureConnect', () => { session = c; once(); });
     c.on('error', () => {});
     c.on('close', () => {
@@ -134,7 +183,7 @@ if (t && t.manager) {
       if (Date.now() - start > 2000) once();
       setTimeout(connect, session === undefined && !counted ? 100 : 1000);
     });
-  };
+  });
   connect();
 }
 }
@@ -162,8 +211,10 @@ function play() {
   every(() => t.timersMs.pushPull, () => {
     const peer = t.peers[Math.floor(Math.random() * t.peers.length)];
     if (!peer) return;
-    const c = net.connect({ host: peer, port: 7946 }, () => c.write(stream(t.pushPull)));
-    c.once('data', () => c.end()).on('error', () => {});
+    connectFrom(peer, 7946, (c) => {
+      c.on('connect', () => c.write(stream(t.pushPull)));
+      c.once('data', () => c.end()).on('error', () => {});
+    });
   });
   // NetworkDB's per node: the first network not yet covered draws a member, whose sync covers every network they share.
   every(() => t.timersMs.bulkSync, () => {
@@ -183,7 +234,75 @@ function play() {
   };
   if (t.manager) setTimeout(beat, jitter(ms.heartbeat));
 }
+// Gone at once: its timers, its connections and its sockets (a namespace is deleted only once nothing holds it).
+function stop() {
+  stopped = true;
+  for (const x of timers) globalThis.clearTimeout(x);
+  for (const x of owned) x.destroy ? x.destroy() : x.close();
+}
+return { hold, gossip, stop, change: (traffic) => { if (t) Object.assign(t, traffic); } };
+}
 `;
+
+/**
+ * The socket supplier (run by the holder, its parent, with Node's IPC channel as fd 3): a JSON
+ * line asks for a socket in a namespace (a bound TCP or UDP one, or one to connect from); it
+ * enters the namespace, makes it, and passes it in a NODE_HANDLE message (SCM_RIGHTS, by the
+ * sendmsg system call: Perl has no sendmsg of its own), or answers the error. It holds none
+ * itself, and ends when the holder does.
+ */
+const SUPPLIER = String.raw`
+use strict;
+use warnings;
+use Socket qw(AF_INET AF_INET6 SOCK_STREAM SOCK_DGRAM SOL_SOCKET SO_REUSEADDR inet_pton pack_sockaddr_in pack_sockaddr_in6);
+my ($setns, $sendmsg) = @ARGV;
+open(my $channel, '+<&=', 3) or die "the holder's channel: $!\n";
+sub answer {
+  my ($id, $error) = @_;
+  $error =~ s/["\\]//g;
+  syswrite($channel, qq({"id":$id,"error":"$error"}\n));
+}
+sub pass {
+  my ($id, $type, $socket) = @_;
+  my $line = qq({"cmd":"NODE_HANDLE","type":$type,"msg":{"id":$id}}\n);
+  my $iov = pack('P Q', $line, length $line);
+  my $control = pack('Q i i i x4', 20, SOL_SOCKET, 1, fileno($socket));
+  my $header = pack('Q L x4 P Q P Q i x4', 0, 0, $iov, 1, $control, 24, 0);
+  syscall($sendmsg, fileno($channel), $header, 0) == length $line or answer($id, "passing the socket failed: $!");
+}
+sub make {
+  my ($id, $want, $netns, $family, $address, $port) = @_;
+  open(my $ns, '<', "/run/netns/$netns") or return answer($id, "$netns: $!");
+  syscall($setns, fileno($ns), 0x40000000) == 0 or return answer($id, "setns $netns: $!");
+  close $ns;
+  my $v6 = $want eq 'connect' ? $family == 6 : $address eq '*' || $address =~ /:/;
+  socket(my $s, $v6 ? AF_INET6 : AF_INET, $want eq 'udp' ? SOCK_DGRAM : SOCK_STREAM, 0) or return answer($id, "socket: $!");
+  if ($want ne 'connect') {
+    # '*': one socket for both families (IPV6_V6ONLY off), as Go's listen on an unspecified address.
+    setsockopt($s, 41, 26, 0) if $v6;
+    setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1) if $want eq 'listen';
+    my $at = $v6 ? pack_sockaddr_in6($port, inet_pton(AF_INET6, $address eq '*' ? '::' : $address)) : pack_sockaddr_in($port, inet_pton(AF_INET, $address));
+    bind($s, $at) or return answer($id, "bind $address:$port: $!");
+  }
+  pass($id, $want eq 'udp' ? ($v6 ? '"dgram.Socket","dgramType":"udp6"' : '"dgram.Socket","dgramType":"udp4"') : '"net.Native"', $s);
+}
+my $in = '';
+while (sysread($channel, $in, 65536, length $in)) {
+  while ($in =~ s/^(.*)\n//) {
+    my $m = $1;
+    next unless $m =~ /"want":"(\w+)","ns":"([^"]+)"/;
+    my ($want, $netns) = ($1, $2);
+    my ($id) = $m =~ /"id":(\d+)/;
+    my ($family) = $m =~ /"family":(\d+)/;
+    my ($address) = $m =~ /"address":"([^"]*)"/;
+    my ($port) = $m =~ /"port":(\d+)/;
+    make($id, $want, $netns, $family // 4, $address // '*', $port // 0);
+  }
+}
+`;
+
+/** The system calls the supplier makes by number (Perl's syscall()): setns(2) and sendmsg(2), on the 64-bit architectures whose msghdr it packs. */
+const SYSCALLS: { setns?: number; sendmsg?: number } = ({ x64: { setns: 308, sendmsg: 46 }, arm64: { setns: 268, sendmsg: 211 }, riscv64: { setns: 268, sendmsg: 211 } } as Partial<Record<NodeJS.Architecture, { setns: number; sendmsg: number }>>)[process.arch] ?? {};
 
 type SocketOp = { netns: string; op: 'socket.listen' | 'socket.close'; socket: ListeningSocket };
 
@@ -193,14 +312,15 @@ export type TrafficOf = () => NodeTraffic;
 interface Held {
   sockets: ListeningSocket[];
   traffic?: NodeTraffic;
-  /** Traffic told while no holder ran: made when one starts. */
+  /** Traffic told while the holder held nothing here: made when it starts to. */
   pending?: TrafficOf;
   gossip?: GossipSend[];
   gossipTold?: boolean;
-  holder?: ChildProcess;
+  /** The holder holds this namespace's sockets (told, and said ready). */
+  on?: boolean;
 }
 
-/** The traffic a holder starts with: the one told last, made now if it was not yet. */
+/** The traffic a namespace is held with: the one told last, made now if it was not yet. */
 function trafficNow(h: Held): NodeTraffic | undefined {
   if (h.pending) {
     h.traffic = h.pending();
@@ -209,24 +329,28 @@ function trafficNow(h: Held): NodeTraffic | undefined {
   return h.traffic;
 }
 
-export class Listeners {
-  /** Per real namespace: the sockets held, and the holder. */
-  private readonly held = new Map<string, Held>();
+/** What the holder answers about a namespace: ready, stopped, or failed (and why). */
+type Answer = { said: 'ready' | 'stopped' } | { said: 'failed'; why: string };
 
-  /** Holders being started, so two callers start one… */
+export class Listeners {
+  /** Per real namespace: the sockets held, and whether the holder holds them. */
+  private readonly held = new Map<string, Held>();
+  /** Namespaces being started, so two callers start one. */
   private readonly starting = new Map<string, Promise<void>>();
-  /** …and their processes, so a holder no longer wanted is stopped before it is ready (a worker's waits up to two seconds for its manager). */
-  private readonly spawning = new Map<string, ChildProcess>();
-  /** Holders started ahead (park), holding nothing yet: the process, and its start (ready once told what to hold). */
-  private readonly parked = new Map<string, { child?: ChildProcess; started: Promise<ChildProcess> }>();
+  /** Who waits for the holder's next answer about a namespace. */
+  private readonly waiting = new Map<string, ((a: Answer) => void)[]>();
+  /** The run's one holder (started ahead by park, or by the first sync), and its process once started. */
+  private holder?: Promise<ChildProcess>;
+  private process?: ChildProcess;
+  private spawned?: ChildProcess;
 
   constructor(private readonly record: RunRecord) {}
 
   /**
-   * Applies a step's socket ops. A holder starts when a command runs on its host (sync), or in
-   * the background on a swarm node, whose daemon talks to the others (warm): setup does not
-   * wait for it. One whose set changed stops now (a closed socket must be gone) and starts
-   * again when next wanted.
+   * Applies a step's socket ops. A namespace is held when a command runs on its host (sync),
+   * or in the background on a swarm node, whose daemon talks to the others (warm): setup does
+   * not wait for it. One whose set changed stops now (a closed socket must be gone) and is
+   * held again when next wanted.
    */
   async apply(ops: SocketOp[]): Promise<void> {
     const changed = new Set<string>();
@@ -237,21 +361,21 @@ export class Listeners {
       h.sockets = o.op === 'socket.listen' ? [...h.sockets, o.socket] : h.sockets.filter((s) => !same(s));
       changed.add(o.netns);
     }
-    await Promise.all([...changed].map((netns) => this.stopHolder(netns)));
+    await Promise.all([...changed].map((netns) => this.stopHolding(netns)));
   }
 
   /**
-   * What each host namespace's daemon sends (undefined: none, outside a swarm). A running
-   * holder learns a change on its stdin (a peer joined, the state it pushes grew); one that
-   * starts or stops sending at all stops, to start again as the other. Where no holder runs,
-   * the traffic is made only once one starts (a lab nobody looks into starts none).
+   * What each host namespace's daemon sends (undefined: none, outside a swarm). A namespace
+   * held learns a change (a peer joined, the state it pushes grew); one that starts or stops
+   * sending at all stops, to be held again as the other. Where nothing is held, the traffic
+   * is made only once it is (a lab nobody looks into holds nothing).
    */
   async setTraffic(byNetns: Map<string, TrafficOf | undefined>): Promise<void> {
     const restart: string[] = [];
     for (const [netns, trafficOf] of byNetns) {
       const h = this.held.get(netns) ?? { sockets: [] };
       this.held.set(netns, h);
-      if (!h.holder && !this.starting.has(netns)) {
+      if (!h.on && !this.starting.has(netns)) {
         h.traffic = undefined;
         h.pending = trafficOf;
         continue;
@@ -259,132 +383,179 @@ export class Listeners {
       const traffic = trafficOf?.();
       if (JSON.stringify(trafficNow(h)) === JSON.stringify(traffic)) continue;
       const still = h.traffic !== undefined && traffic !== undefined;
-      const told = still && h.holder?.stdin?.writable;
       h.traffic = traffic;
-      if (told) h.holder!.stdin!.write(JSON.stringify(traffic) + '\n');
+      if (still && h.on) this.tell({ ns: netns, traffic });
       // One still starting learns the change once it is up (sync): a step's new table clock must not restart it.
       else if (!(still && this.starting.has(netns))) restart.push(netns);
     }
-    await Promise.all(restart.map((netns) => this.stopHolder(netns)));
+    await Promise.all(restart.map((netns) => this.stopHolding(netns)));
   }
 
-  /** NetworkDB's gossip rounds a host namespace's daemon is to send (netdb.ts): its holder's schedule, replaced. */
+  /** NetworkDB's gossip rounds a host namespace's daemon is to send (netdb.ts): its schedule, replaced. */
   gossip(netns: string, sends: GossipSend[]): void {
     const h = this.held.get(netns) ?? { sockets: [] };
     this.held.set(netns, h);
     h.gossip = sends;
     h.gossipTold = false;
-    this.tellGossip(h);
+    this.tellGossip(netns, h);
   }
 
   /**
-   * Hands the schedule to the running holder. Rounds due before a holder started are sent at
-   * once (a table event is not lost to a start); a holder that replaces one already told gets
+   * Hands the schedule to the holder. Rounds due before the namespace was held are sent at
+   * once (a table event is not lost to a start); a namespace held again after one told gets
    * only the rounds still to come (none is sent twice).
    */
-  private tellGossip(h: Held): void {
-    if (!h.gossip?.length || !h.holder?.stdin?.writable) return;
+  private tellGossip(netns: string, h: Held): void {
+    if (!h.gossip?.length || !h.on) return;
     const now = Date.now();
     const sends = h.gossipTold ? h.gossip.filter(([at]) => at >= now) : h.gossip;
-    h.holder.stdin.write(JSON.stringify({ gossip: sends }) + '\n');
+    this.tell({ ns: netns, gossip: sends });
     h.gossipTold = true;
   }
 
-  /** Whether a holder runs (or is starting) in a namespace. */
+  /** Whether a namespace is held (or being started). */
   holds(netns: string): boolean {
-    return this.held.get(netns)?.holder !== undefined || this.starting.has(netns);
+    return this.held.get(netns)?.on === true || this.starting.has(netns);
   }
 
-  /** Starts the holder of a namespace that has sockets to hold and none holding them. */
+  /** Holds the sockets of a namespace that has some and is not held. */
   async sync(netns: string): Promise<void> {
     const h = this.held.get(netns);
     const busy = this.starting.get(netns);
     if (busy) return busy;
-    if (!h || h.holder || h.sockets.length === 0) return;
+    if (!h || h.on || h.sockets.length === 0) return;
     const startedWith = trafficNow(h);
-    const started = this.start(netns, h.sockets, startedWith).then((child) => {
-      h.holder = child;
-      if (h.traffic && startedWith && JSON.stringify(h.traffic) !== JSON.stringify(startedWith)) child.stdin?.write(JSON.stringify(h.traffic) + '\n');
-      this.tellGossip(h);
-    }).finally(() => {
-      this.starting.delete(netns);
-      this.spawning.delete(netns);
-    });
+    const started = this.hold(netns, h.sockets, startedWith).then((held) => {
+      if (!held) return;
+      h.on = true;
+      if (h.traffic && startedWith && JSON.stringify(h.traffic) !== JSON.stringify(startedWith)) this.tell({ ns: netns, traffic: h.traffic });
+      this.tellGossip(netns, h);
+    }).finally(() => this.starting.delete(netns));
     this.starting.set(netns, started);
     return started;
   }
 
   /**
-   * Starts the holders of swarm nodes in the background, so their traffic is on the wire by
-   * the time a ping is captured (a step that needs one still waits for it in sync).
+   * Holds the sockets of swarm nodes in the background, so their traffic is on the wire by the
+   * time a ping is captured (a step that needs one still waits for it in sync).
    */
   warm(netns: string[]): void {
     for (const n of netns) void this.sync(n).catch(() => undefined);
   }
 
-  /** A kept lab's hosts are entered with `ip netns exec`, not through a step: every holder starts. */
+  /** A kept lab's hosts are entered with `ip netns exec`, not through a step: every namespace is held. */
   async startEvery(): Promise<void> {
     await Promise.all([...this.held.keys()].map((netns) => this.sync(netns)));
   }
 
   /**
-   * Starts the holders of these namespaces ahead, where none runs or is starting: each holds
-   * nothing until a sync tells it what (the start of a Node process is most of a holder's,
-   * and overlaps the setup this way). One never told is stopped with its namespace.
+   * Starts the holder ahead when one of these namespaces will be held: it holds nothing until
+   * a sync tells it what (the start of a Node process is most of a holder's, and overlaps the
+   * setup this way).
    */
   park(namespaces: string[]): void {
-    for (const netns of namespaces) {
-      if (this.parked.has(netns) || this.held.get(netns)?.holder || this.starting.has(netns)) continue;
-      let child: ChildProcess | undefined;
-      const started = startDaemon(this.record, netns, {
-        argv: [process.execPath, '-e', SCRIPT, LISTENER_MARK],
-        // Its stdin stays open: what to hold, then traffic changes.
-        stdin: true,
-        spawned: (c) => (child = c),
-        failure: (code, stderr) => `the sockets dockerd holds in ${netns} could not be opened (exit ${code}): ${stderr}`,
-      });
-      // Its failure is the sync's that uses it; one never used fails nobody.
-      started.catch(() => undefined);
-      this.parked.set(netns, { child, started });
-    }
+    if (namespaces.length === 0 || this.holder) return;
+    const started = startDaemon(this.record, undefined, {
+      argv: [process.execPath, '-e', SCRIPT, LISTENER_MARK, this.record.state.prefix, SUPPLIER, String(SYSCALLS.setns), String(SYSCALLS.sendmsg)],
+      // Its stdin stays open: what to hold, traffic changes, what to stop; its stdout says how each namespace stands.
+      stdin: true,
+      lines: (line) => this.answered(line),
+      spawned: (c) => (this.spawned = c),
+      failure: (code, stderr) => `dockerd's sockets could not be held (exit ${code}): ${stderr}`,
+    });
+    this.holder = started.then((child) => {
+      this.process = child;
+      // Gone while the run goes on: every namespace it held is held no more, and whoever waits is told.
+      child.once('exit', () => this.lost(child));
+      return child;
+    });
+    // Its failure is the sync's that uses it; one never used fails nobody.
+    this.holder.catch(() => undefined);
   }
 
-  private start(netns: string, sockets: ListeningSocket[], traffic?: NodeTraffic): Promise<ChildProcess> {
+  /** Tells the holder what to hold in a namespace; true once it is held, false if it was stopped first. */
+  private async hold(netns: string, sockets: ListeningSocket[], traffic?: NodeTraffic): Promise<boolean> {
+    if (!SYSCALLS.setns || !SYSCALLS.sendmsg) throw new EmuEnvironmentError(`emu holds dockerd's sockets on 64-bit Linux only (this is ${process.arch})`);
     this.park([netns]);
-    const parked = this.parked.get(netns)!;
-    this.parked.delete(netns);
-    // No process: its start failed (the run could not record it), as `started` says.
-    if (!parked.child) return parked.started;
-    this.spawning.set(netns, parked.child);
-    parked.child.stdin!.write(JSON.stringify({ sockets, ...(traffic ? { traffic, cert: SWARM_TEST_CERT, key: SWARM_TEST_KEY } : {}) }) + '\n');
-    return parked.started;
+    await this.holder;
+    const answer = this.answer(netns);
+    this.tell({ ns: netns, hold: { sockets, ...(traffic ? { traffic, cert: SWARM_TEST_CERT, key: SWARM_TEST_KEY } : {}) } });
+    const a = await answer;
+    if (a.said === 'failed') throw new EmuEnvironmentError(`the sockets dockerd holds in ${netns} could not be opened: ${a.why}`);
+    return a.said === 'ready';
   }
 
-  /** Stops a holder started ahead and never told what to hold. */
-  private async unpark(netns: string): Promise<void> {
-    const parked = this.parked.get(netns);
-    this.parked.delete(netns);
-    if (parked?.child) await stopDaemon(this.record, parked.child);
+  private tell(message: object): void {
+    this.process?.stdin?.write(JSON.stringify(message) + '\n');
   }
 
-  private async stopHolder(netns: string): Promise<void> {
+  /** The holder's next answer about a namespace. Awaited, it keeps cnmlab alive (a kept lab's close waits for nothing else). */
+  private answer(netns: string): Promise<Answer> {
+    this.listening(true);
+    return new Promise((resolve) => this.waiting.set(netns, [...(this.waiting.get(netns) ?? []), resolve]));
+  }
+
+  /** The holder's stdout keeps cnmlab alive while someone waits for an answer, and only then. */
+  private listening(waited: boolean): void {
+    const out = this.process?.stdout as unknown as { ref(): void; unref(): void } | null | undefined;
+    if (waited) out?.ref();
+    else if (![...this.waiting.values()].some((w) => w.length)) out?.unref();
+  }
+
+  /** A namespace stopped answers everyone waiting for it (a hold told just before its stop is never ready). */
+  private answered(line: string): void {
+    const [said, netns, ...why] = line.split(' ');
+    const waiters = this.waiting.get(netns) ?? [];
+    if (said === 'stopped') {
+      this.waiting.delete(netns);
+      for (const w of waiters) w({ said });
+      this.listening(false);
+      return;
+    }
+    if (said === 'failed') {
+      const h = this.held.get(netns);
+      if (h) h.on = false;
+    }
+    waiters.shift()?.(said === 'failed' ? { said, why: why.join(' ') } : { said: 'ready' });
+    this.listening(false);
+  }
+
+  private lost(child: ChildProcess): void {
+    if (this.process !== child) return;
+    this.process = undefined;
+    this.holder = undefined;
+    for (const h of this.held.values()) h.on = false;
+    for (const waiters of this.waiting.values()) for (const w of waiters) w({ said: 'failed', why: `the holder ended (${child.signalCode ?? `exit ${child.exitCode}`})` });
+    this.waiting.clear();
+  }
+
+  private async stopHolding(netns: string): Promise<void> {
     const h = this.held.get(netns);
-    const spawning = this.spawning.get(netns);
-    if (spawning) await stopDaemon(this.record, spawning);
+    if (!h || (!h.on && !this.starting.has(netns))) return;
+    // One still starting is stopped at once (a worker's would wait up to two seconds for its manager), after its hold
+    // is told: hold() tells it as soon as the holder has started, and waited for that before this did.
+    await this.holder?.catch(() => undefined);
+    if (this.process) {
+      const stopped = this.answer(netns);
+      this.tell({ ns: netns, stop: true });
+      await stopped;
+    }
     await this.starting.get(netns)?.catch(() => undefined);
-    const child = h?.holder;
-    if (!h || !child) return;
-    h.holder = undefined;
-    await stopDaemon(this.record, child);
+    h.on = false;
   }
 
-  /** Stops a namespace's holder before the namespace goes (a process would keep it alive). */
+  /** Stops holding a namespace's sockets before the namespace goes (a socket keeps it alive). */
   async stop(netns: string): Promise<void> {
-    await Promise.all([this.stopHolder(netns), this.unpark(netns)]);
+    await this.stopHolding(netns);
     this.held.delete(netns);
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...new Set([...this.held.keys(), ...this.parked.keys()])].map((netns) => this.stop(netns)));
+    const holder = this.process ?? this.spawned;
+    this.held.clear();
+    if (holder) await stopDaemon(this.record, holder);
+    await this.holder?.catch(() => undefined);
+    this.process = undefined;
+    this.holder = undefined;
   }
 }

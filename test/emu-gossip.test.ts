@@ -342,6 +342,25 @@ describeWith(['ip', 'tcpdump', 'tshark'], true, "NetworkDB's gossip and bulk syn
     await holders.stopAll();
   });
 
+  test('a namespace whose sockets close while its hold is being told holds nothing after, and is held again anew', async () => {
+    const holders = new Listeners(record);
+    const socket = (proto: 'tcp' | 'udp'): ListeningSocket => ({ proto, address: '*', port: 7946, process: 'dockerd' });
+    const listen = (op: 'socket.listen' | 'socket.close') => [socket('udp'), socket('tcp')].map((s) => ({ netns: ns('r1'), op, socket: s }));
+    const held = () => execFileSync('ip', ['netns', 'exec', ns('r1'), 'ss', '-lntu'], { encoding: 'utf8' }).includes(':7946');
+    await holders.apply(listen('socket.listen'));
+    const starting = holders.sync(ns('r1'));
+    // Closed in the same turn, before the holder (still starting) was told what to hold.
+    await holders.apply(listen('socket.close'));
+    await starting;
+    expect(holders.holds(ns('r1'))).toBe(false);
+    expect(held()).toBe(false);
+    await holders.apply(listen('socket.listen'));
+    await holders.sync(ns('r1'));
+    expect(held()).toBe(true);
+    await holders.stopAll();
+    expect(held()).toBe(false);
+  });
+
   test("a stream's first bytes are memberlist's encryptMsg header (type 10, the length that follows), as sim writes them", () => {
     const out = execFileSync('tshark', ['-r', pcap, '-Y', 'tcp.dstport == 7946 && tcp.len > 0', '-T', 'fields', '-e', 'tcp.payload', '-e', 'tcp.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const firsts = out.split('\n').filter(Boolean).map((l) => l.split('\t')).filter(([hex]) => hex.startsWith('0a'));
