@@ -56,7 +56,7 @@ supplier.on('message', (m, handle) => {
   if (use) use(m.error, handle);
   else if (handle) handle.close();
 });
-const ask = (what, use) => { asking.set(++asked, use); supplier.send({ ...what, id: asked }); };
+const askSupplier = (what, use) => { asking.set(++asked, use); supplier.send({ ...what, id: asked }); };
 const nodes = new Map();
 // One JSON line each, for one namespace: what to hold (and its traffic), its traffic as the swarm changes (a peer joins, the state it pushes grows), the gossip rounds to send, or to stop.
 let lines = '';
@@ -67,7 +67,7 @@ process.stdin.on('data', (d) => {
     let n = nodes.get(m.ns);
     if (m.hold) { if (n) n.stop(); n = node(m.ns); nodes.set(m.ns, n); n.hold(m.hold); }
     else if (!n) { if (m.stop) say('stopped ' + m.ns); }
-    else if (m.stop) { nodes.delete(m.ns); n.stop(); say('stopped ' + m.ns); }
+    else if (m.stop) { nodes.delete(m.ns); n.stop(() => say('stopped ' + m.ns)); }
     else if (m.gossip) n.gossip(m.gossip);
     else n.change(m.traffic);
   }
@@ -84,6 +84,17 @@ let stopped = false;
 const setTimeout = (f, ms) => { const x = globalThis.setTimeout(() => { timers.delete(x); f(); }, ms); timers.add(x); return x; };
 const clearTimeout = (x) => { timers.delete(x); globalThis.clearTimeout(x); };
 const own = (x) => { owned.add(x); x.once('close', () => owned.delete(x)); return x; };
+// The sockets asked of the supplier and not yet handed over: a stop is answered only once each has come and been closed,
+// or a socket bound for a hold told just before the stop would still listen after the stop was answered.
+let unanswered = 0, idle;
+const ask = (what, use) => {
+  unanswered++;
+  askSupplier(what, (e, handle) => {
+    unanswered--;
+    use(e, handle);
+    if (unanswered === 0 && idle) { const done = idle; idle = undefined; done(); }
+  });
+};
 // A connection from this namespace: its socket, made there by the supplier, connects at once (an unconnected one would
 // read as hung up), before use sees it (TLS takes a socket not connecting for one connected).
 const connectFrom = (host, port, use) => ask({ want: 'connect', ns, family: host.includes(':') ? 6 : 4 }, (e, handle) => {
@@ -235,10 +246,13 @@ function play() {
   if (t.manager) setTimeout(beat, jitter(ms.heartbeat));
 }
 // Gone at once: its timers, its connections and its sockets (a namespace is deleted only once nothing holds it).
-function stop() {
+function stop(done) {
   stopped = true;
   for (const x of timers) globalThis.clearTimeout(x);
   for (const x of owned) x.destroy ? x.destroy() : x.close();
+  if (!done) return;
+  if (unanswered === 0) done();
+  else idle = done;
 }
 return { hold, gossip, stop, change: (traffic) => { if (t) Object.assign(t, traffic); } };
 }
