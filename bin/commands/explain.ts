@@ -4,7 +4,8 @@ import { hostShell, containerShell, containerByName } from '../../sim/runner/she
 import { stepBounds } from '../../sim/runner/bounds';
 import { planText, underlayText } from '../../sim/plan/explain';
 import { SimBackend } from '../../sim/kernel/backend';
-import { World } from '../../sim/model/world';
+import { hostOf, World } from '../../sim/model/world';
+import { CommandOutput, ExecContext } from '../../sim/backend';
 import { seedFromName } from '../../sim/model/ids';
 import { changesKernel, ShellKind } from '../../sim/commands/registry';
 import { parseCommandLine } from '../../sim/commands/cmdline';
@@ -13,12 +14,21 @@ import { PlanOp } from '../../sim/plan/ops';
 /**
  * The sim, keeping the ops it is given: explain prints the plan, and a step's own result
  * (its exit status, as the sim kernel gives it) says whether its typed command changed the kernel.
+ * Only a command that changes the kernel (the registry's forms) runs: the plan and the next
+ * steps' kernel depend on it. Any other (a ping, a flood, a sleep) is answered as succeeding
+ * without running, so explain costs the same however long a step would run for real.
  */
 class PlanRecorder extends SimBackend {
   ops: PlanOp[] = [];
   async apply(ops: PlanOp[], world?: World): Promise<void> {
     this.ops.push(...ops);
     await super.apply(ops, world);
+  }
+
+  async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+    const image = ctx.container === undefined ? undefined : hostOf(ctx.world, host).containers[ctx.container]?.image;
+    if (changesKernel(argv, ctx.container === undefined ? 'host' : 'container', image)) return super.exec(host, netns, argv, ctx);
+    return { stdout: '', stderr: '', exitCode: 0 };
   }
 }
 
