@@ -1,12 +1,10 @@
 import { loadScenario } from '../../sim/scenario/load';
-import { newModel } from '../../sim/runner/runner';
-import { hostShell, containerShell, containerByName } from '../../sim/runner/shell';
-import { stepBounds } from '../../sim/runner/bounds';
+import { ScenarioSession } from '../../sim/runner/session';
+import { containerByName } from '../../sim/runner/shell';
 import { planText, underlayText } from '../../sim/plan/explain';
 import { SimBackend } from '../../sim/kernel/backend';
 import { hostOf, World } from '../../sim/model/world';
 import { CommandOutput, ExecContext } from '../../sim/backend';
-import { seedFromName } from '../../sim/model/ids';
 import { changesKernel, ShellKind } from '../../sim/commands/registry';
 import { parseCommandLine } from '../../sim/commands/cmdline';
 import { PlanOp } from '../../sim/plan/ops';
@@ -34,19 +32,17 @@ class PlanRecorder extends SimBackend {
 
 export async function explainCommand(file: string): Promise<number> {
   const s = loadScenario(file);
-  const model = newModel(s);
-  const rec = new PlanRecorder(s.seed ?? seedFromName(s.name));
-  await rec.apply(model.boot(), model.world);
+  // Its seed and hop delays, and run's own steps (the gap between steps, NetworkDB's timers): explain's kernel is run's.
+  const rec = PlanRecorder.forScenario(s);
+  const session = await ScenarioSession.start(s, rec, { topology: false });
   let out = `# ${s.name}: the kernel-level plan, as the iproute2 commands Docker's libnetwork effectively runs\n` +
     `# (emu runs these; it stands a namespace in for each host and joins them on a bridge in one more, the underlay)\n\n` +
     `# the underlay\n${underlayText()}\n# engines start\n${planText(rec.ops)}`;
-  const hosts = new Set(s.hosts.map((h) => h.name));
   for (const step of s.steps) {
     rec.ops = [];
-    rec.setStepBounds(stepBounds(step.command, step.timeout ?? s.timeout));
-    const onHost = hosts.has(step.on);
-    const result = onHost ? await hostShell(model, rec, step.on, step.command) : await containerShell(model, rec, step.on, step.command);
-    const image = onHost ? undefined : containerByName(model, step.on)?.image;
+    const result = await session.step(step.on, step.command, { timeout: step.timeout, line: step.line });
+    const onHost = session.isHost(step.on);
+    const image = onHost ? undefined : containerByName(session.model, step.on)?.image;
     const typed = result.exitCode === 0 && result.unmodelled === undefined && typedChange(step.command, onHost ? 'host' : 'container', image);
     out += `\n# step ${step.index + 1}: ${step.on}$ ${step.command}\n${rec.ops.length ? planText(rec.ops) : typed ? '    (none of libnetwork\'s: the step\'s own command changes the kernel, as typed)\n' : '    (no kernel changes)\n'}`;
   }

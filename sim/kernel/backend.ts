@@ -50,8 +50,8 @@ export class SimBackend implements Backend {
   }
 
   /** The sim of a scenario: its seed (or its name's), its hop delays (given in µs). */
-  static forScenario(s: Pick<Scenario, 'name' | 'seed' | 'delays'>): SimBackend {
-    const b = new SimBackend(s.seed ?? seedFromName(s.name));
+  static forScenario<B extends SimBackend>(this: new (seed: number) => B, s: Pick<Scenario, 'name' | 'seed' | 'delays'>): B {
+    const b = new this(s.seed ?? seedFromName(s.name));
     for (const [k, us] of Object.entries(s.delays ?? {})) b.datapath.delays[k as keyof typeof b.datapath.delays] = Math.round(us * 1000);
     return b;
   }
