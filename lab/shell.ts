@@ -10,7 +10,7 @@ import { ScenarioSession, StepResult } from '../sim/runner/session';
 import { Scenario, Step } from '../sim/scenario/schema';
 import { checkLine } from '../sim/runner/expect';
 import { findContainer } from '../sim/model/tx';
-import { hostOf, Network, swarmNetworks } from '../sim/model/world';
+import { Container, hostOf, Network, swarmNetworks } from '../sim/model/world';
 import { containerCommand } from '../sim/docker/format';
 import { shellWords } from '../sim/text/words';
 import { pathTable } from '../sim/trace/table';
@@ -21,6 +21,8 @@ export interface Place {
   container?: string;
   /** Entered by `docker run -it`: the shell is the container's main process, so leaving it stops the container. */
   attached?: boolean;
+  /** The attached container's id: one made later under its name (after it was removed) is another container, whose shell this is not. */
+  containerId?: string;
 }
 
 /** What a typed line did. */
@@ -141,7 +143,7 @@ export class Terminal {
       // Docker stops a container whose main process ends; the session records it as the
       // `docker stop` it is, so a saved lab replays the same world. Its output (the name) is
       // not shown: the real shell's exit prints nothing.
-      if (p.container && p.attached) return { kind: 'moved', output: await this.stopAttached(p.host, p.container) };
+      if (p.container && p.attached && p.containerId) return { kind: 'moved', output: await this.stopAttached(p.host, p.container, p.containerId) };
       return { kind: 'moved', output: p.container ? '' : `logout\nConnection to ${p.host} closed.\n` };
     }
     if (!p.container && argv[0] === 'ssh' && argv.length === 2) {
@@ -158,7 +160,7 @@ export class Terminal {
     const runningBefore = new Set(this.runningIds(p.host));
     const { result, met } = await this.lab.run(p.container ?? p.host, command, live);
     const attached = result.exitCode === 0 && !p.container ? this.attachedContainer(p.host, argv, runningBefore) : undefined;
-    if (attached) this.places.push({ host: p.host, container: attached, attached: true });
+    if (attached) this.places.push({ host: p.host, container: attached.name, attached: true, containerId: attached.id });
     return { kind: 'step', result, met };
   }
 
@@ -168,11 +170,11 @@ export class Terminal {
    * shell left to leave: nothing is stopped, and the terminal says what became of it.
    * Returns what the terminal shows.
    */
-  private async stopAttached(host: string, name: string): Promise<string> {
-    const c = findContainer(hostOf(this.lab.session.model.world, host), name);
+  private async stopAttached(host: string, name: string, id: string): Promise<string> {
+    const c = hostOf(this.lab.session.model.world, host).containers[id];
     if (!c) return `cnmlab lab: ${name} was removed meanwhile; its shell is gone, nothing to stop\n`;
     if (c.state !== 'running') return `cnmlab lab: ${name} was stopped meanwhile; its shell is gone, nothing to stop\n`;
-    const { result } = await this.lab.run(host, `docker stop ${name}`);
+    const { result } = await this.lab.run(host, `docker stop ${c.name}`);
     if (result.exitCode === 0) {
       this.lab.notes.set(result.index, ` typed as 'exit' in the shell 'docker run -it' started: the container stopped with it`);
       return '';
@@ -187,7 +189,7 @@ export class Terminal {
    * started (the one running now that was not before). A container given another command
    * (`docker run -it alpine echo hi`) runs it and exits; the terminal stays on the host.
    */
-  private attachedContainer(host: string, argv: string[], runningBefore: ReadonlySet<string>): string | undefined {
+  private attachedContainer(host: string, argv: string[], runningBefore: ReadonlySet<string>): Container | undefined {
     if (argv[0] !== 'docker' || argv[1] !== 'run') return undefined;
     const flags = shortFlags(argv.slice(2));
     if (!flags.has('interactive') || !flags.has('tty') || flags.has('detach')) return undefined;
@@ -195,7 +197,7 @@ export class Terminal {
     if (started.length !== 1) return undefined;
     const [c] = started;
     // Without a command, the image's own (alpine's sh, ubuntu's /bin/bash, nginx's daemon).
-    return isShell(c.command.length ? c.command : containerCommand(c).split(' ')) ? c.name : undefined;
+    return isShell(c.command.length ? c.command : containerCommand(c).split(' ')) ? c : undefined;
   }
 
   private runningIds(host: string): string[] {

@@ -78,6 +78,19 @@ describe('lab as the overlay tutorial is typed', () => {
     expect(sessionScenario(lab)).not.toContain("typed as 'exit'");
   });
 
+  test("exit from docker run -it's shell after its container was removed and another made under its name leaves the other running", async () => {
+    const lab = await tutorialLab();
+    const term = lab.terminal();
+    await term.line('docker run -it --name alpine1 --network test-net alpine');
+    const other = lab.terminal();
+    await other.line('docker rm -f alpine1');
+    expect(await other.line('docker run -dit --name alpine1 --network test-net alpine')).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
+    const steps = lab.session.steps.length;
+    expect(await term.line('exit')).toEqual({ kind: 'moved', output: 'cnmlab lab: alpine1 was removed meanwhile; its shell is gone, nothing to stop\n' });
+    expect(lab.session.steps.length).toBe(steps);
+    expect(lab.containersOn('r0')).toEqual(['alpine1']);
+  });
+
   test('Tab after ip netns exec NS completes the command to run there, not container names', async () => {
     const lab = await tutorialLab();
     const term = lab.terminal();
