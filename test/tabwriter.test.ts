@@ -25,4 +25,10 @@ describe('Go\'s tabwriter', () => {
     expect(tabwrite([['🐳', 'x'], ['é', 'y']])).toBe(`🐳${' '.repeat(9)}x\né${' '.repeat(9)}y\n`);
     expect(tabwriter('a\vb\nlonger-than-ten\tc\fd\te\n', 5, 1)).toBe('a               b\nlonger-than-ten c\nd    e\n');
   });
+
+  test("our own tables' layout (trimRight): a row whose last cells are empty ends without their padding, as Go's does not", () => {
+    const rows = [['A', 'B', 'C'], ['long', '', ''], ['x', 'y', 'z']];
+    expect(tabwrite(rows, 0, 2)).toBe('A     B  C\nlong     \nx     y  z\n');
+    expect(tabwrite(rows, 0, 2, { trimRight: true })).toBe('A     B  C\nlong\nx     y  z\n');
+  });
 });

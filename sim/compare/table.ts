@@ -29,8 +29,7 @@ export function compareTable(results: DriverFacts[]): string {
     ...results.map((r) => r.unavailable ? [r.driver, '-', '-', '-', '-', '-', '-', '-', 'not available in this kernel'] : [r.driver, r.steps.length ? r.steps.join(',') : '-', orDash(r.containerMtu), orDash(r.gateway), orDash(r.ttl),
       r.layer === 'L3' ? `L3 (${64 - (r.ttl ?? 64)} routers)` : orDash(r.layer), orDash(r.underlayBytes),
       r.overhead === undefined ? '-' : `${r.overhead} (${orDash(r.containerBytes)} in)`, orDash(r.outer)])];
-  // Our own table, not a Go program's: a row whose last cells are empty ends without their padding.
-  let out = tabwrite(rows, 0, 2).replace(/ +$/gm, '');
+  let out = tabwrite(rows, 0, 2, { trimRight: true });
   for (const r of results) {
     if (r.unavailable) continue;
     out += `\n${r.driver}:\n  devices crossed: ${r.devices.length ? r.devices.join(' → ') : '-'}\n  ARP answered: ${r.arp ?? '-'}\n  peers from: ${r.peersFrom}\n`;

@@ -22,9 +22,19 @@ export function tabwriter(text: string, minwidth = 10, padding = 3): string {
   return out;
 }
 
+/** How our own tables (cnmlab's, not a Go program's) differ from Go's layout. */
+export interface OwnTable {
+  /**
+   * A row whose last cells are empty ends without their padding. Go pads them (docker's
+   * tables keep the spaces); a table only cnmlab prints has no such trailing blanks.
+   */
+  trimRight?: boolean;
+}
+
 /** Go's rows as tab-ended cells, each row ended by a newline: `tabwriter` of `rows`. */
-export function tabwrite(rows: string[][], minwidth = 10, padding = 3): string {
-  return tabwriter(rows.map((r) => r.join('\t') + '\n').join(''), minwidth, padding);
+export function tabwrite(rows: string[][], minwidth = 10, padding = 3, own: OwnTable = {}): string {
+  const out = tabwriter(rows.map((r) => r.join('\t') + '\n').join(''), minwidth, padding);
+  return own.trimRight ? out.replace(/ +$/gm, '') : out;
 }
 
 function runeCount(s: string): number {

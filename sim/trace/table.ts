@@ -36,6 +36,5 @@ export function pathTable(flow: Flow, allHops = false): string {
   const rows = [['STEP', 'DIR', 'HOST', 'NETNS', 'DEVICE', 'WHAT HAPPENED', 'KEY FIELDS'],
     ...hops.map((h) => [h.step === undefined ? '-' : String(h.step), h.dir, h.host, h.netns, hopDevices(h), what(h), layerSummary(h.layers)])];
   const origin = flow.origin ? `, step ${flow.origin.step} · ${flow.origin.on}: ${flow.origin.command}` : '';
-  // Our own table, not a Go program's: a row whose last cells are empty ends without their padding.
-  return `path of ${flow.id} (${flow.kind} ${flow.from} → ${flow.to}${origin}):\n${tabwrite(rows, 0, 2).replace(/ +$/gm, '')}`;
+  return `path of ${flow.id} (${flow.kind} ${flow.from} → ${flow.to}${origin}):\n${tabwrite(rows, 0, 2, { trimRight: true })}`;
 }
