@@ -131,20 +131,15 @@ steps:
 });
 
 describeWith(['ip'], true, 'ip route add and del on the real kernel', () => {
-  test('print what sim prints', async () => {
-    const r = runEmu('ip-route.yaml', LAB);
+  const printed = (steps: Printed) => steps.map((s) => [s.command, s.exitCode, s.stdout, s.stderr]);
+  test.each([
+    ['print what sim prints', 'ip-route.yaml', LAB],
+    ['check a next hop as sim does', 'ip-route-nexthop.yaml', NEXTHOP_LAB],
+  ])('%s', async (_what, file, lab) => {
+    const r = runEmu(file, lab);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const { result } = await runSim(LAB, 'ip-route.yaml');
-    const printed = (steps: Printed) => steps.map((s) => [s.command, s.exitCode, s.stdout, s.stderr]);
-    expect(printed(r.steps)).toEqual(printed(result.steps));
-  }, 120000);
-  test('check a next hop as sim does', async () => {
-    const r = runEmu('ip-route-nexthop.yaml', NEXTHOP_LAB);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const { result } = await runSim(NEXTHOP_LAB, 'ip-route-nexthop.yaml');
-    const printed = (steps: Printed) => steps.map((s) => [s.command, s.exitCode, s.stdout, s.stderr]);
+    const { result } = await runSim(lab, file);
     expect(printed(r.steps)).toEqual(printed(result.steps));
   }, 120000);
 });
