@@ -1,12 +1,10 @@
 import { loadScenario } from '../../sim/scenario/load';
 import { ScenarioSession } from '../../sim/runner/session';
-import { containerByName } from '../../sim/runner/shell';
 import { planText, underlayText } from '../../sim/plan/explain';
 import { SimBackend } from '../../sim/kernel/backend';
 import { hostOf, World } from '../../sim/model/world';
 import { CommandOutput, ExecContext } from '../../sim/backend';
-import { changesKernel, ShellKind } from '../../sim/commands/registry';
-import { parseCommandLine } from '../../sim/commands/cmdline';
+import { changesKernel } from '../../sim/commands/registry';
 import { PlanOp } from '../../sim/plan/ops';
 
 /**
@@ -18,6 +16,8 @@ import { PlanOp } from '../../sim/plan/ops';
  */
 class PlanRecorder extends SimBackend {
   ops: PlanOp[] = [];
+  /** Whether a command of the step's own, one that changes the kernel, ran and succeeded. */
+  typedChange = false;
   async apply(ops: PlanOp[], world?: World): Promise<void> {
     this.ops.push(...ops);
     await super.apply(ops, world);
@@ -25,8 +25,10 @@ class PlanRecorder extends SimBackend {
 
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     const image = ctx.container === undefined ? undefined : hostOf(ctx.world, host).containers[ctx.container]?.image;
-    if (changesKernel(argv, ctx.container === undefined ? 'host' : 'container', image)) return super.exec(host, netns, argv, ctx);
-    return { stdout: '', stderr: '', exitCode: 0 };
+    if (!changesKernel(argv, ctx.container === undefined ? 'host' : 'container', image)) return { stdout: '', stderr: '', exitCode: 0 };
+    const out = await super.exec(host, netns, argv, ctx);
+    if (out.exitCode === 0) this.typedChange = true;
+    return out;
   }
 }
 
@@ -40,18 +42,11 @@ export async function explainCommand(file: string): Promise<number> {
     `# the underlay\n${underlayText()}\n# engines start\n${planText(rec.ops)}`;
   for (const step of s.steps) {
     rec.ops = [];
+    rec.typedChange = false;
     const result = await session.step(step.on, step.command, { timeout: step.timeout, line: step.line });
-    const onHost = session.isHost(step.on);
-    const image = onHost ? undefined : containerByName(session.model, step.on)?.image;
-    const typed = result.exitCode === 0 && result.unmodelled === undefined && typedChange(step.command, onHost ? 'host' : 'container', image);
+    const typed = result.exitCode === 0 && result.unmodelled === undefined && rec.typedChange;
     out += `\n# step ${step.index + 1}: ${step.on}$ ${step.command}\n${rec.ops.length ? planText(rec.ops) : typed ? '    (none of libnetwork\'s: the step\'s own command changes the kernel, as typed)\n' : '    (no kernel changes)\n'}`;
   }
   process.stdout.write(out);
   return 0;
-}
-
-/** A line one of whose commands is itself a kernel change (`ip route add`, `ip r del`, `ip -n NS link set`, `tc qdisc add`, `iptables -I`, `sysctl -w`), as the registry reads it. */
-function typedChange(line: string, shell: ShellKind, image: string | undefined): boolean {
-  const parsed = parseCommandLine(line);
-  return parsed.ok && parsed.list.some((pipeline) => pipeline.some((argv) => changesKernel(argv[0] === 'sudo' ? argv.slice(1) : argv, shell, image)));
 }
