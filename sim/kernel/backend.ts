@@ -29,6 +29,16 @@ function toolFamily(ctx: ExecContext): ToolFamily {
   return c ? toolFamilyOf(c.image) : 'gnu';
 }
 
+/**
+ * The step's ops, in order, in a loop of its own: a long loop in the async apply is compiled
+ * on the stack (OSR) once, early, and V8 keeps that code after it deopts on the code past the
+ * loop, which it had no feedback for then; every later step with a long plan entered it and
+ * deopted again.
+ */
+function applyEach(kernel: SimKernel, ops: readonly PlanOp[]): void {
+  for (const op of ops) kernel.apply(op);
+}
+
 export class SimBackend implements Backend {
   readonly mode = 'sim' as const;
   readonly kernel: SimKernel;
@@ -59,7 +69,7 @@ export class SimBackend implements Backend {
   /** The step's table events are gossiped first: the other hosts program their peers once the gossip reached them. */
   async apply(ops: PlanOp[], world?: World): Promise<void> {
     if (world) this.cluster.observe(world);
-    for (const op of ops) this.kernel.apply(op);
+    applyEach(this.kernel, ops);
     // A router connects once it exists in the kernel: its sleeve forwarders' MTU comes from these checks.
     if (world) this.weaveMesh.observe(world);
     // A daemon's query for a missing peer is answered as the cluster stands after the last step.
