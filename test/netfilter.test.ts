@@ -10,6 +10,7 @@ import { SimKernel } from '../sim/kernel/kernel';
 import { iptablesCommand, iptablesSave } from '../sim/kernel/iptables';
 import { shellWords } from '../sim/text/words';
 import { Conntrack, NfctHolder } from '../sim/kernel/net/netfilter/nf_conntrack';
+import { doTable, PacketView } from '../sim/kernel/net/ipv4/netfilter/ip_tables';
 
 const CONTAINERS = `  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
@@ -175,6 +176,30 @@ steps:
         expect({ ns: ns.name, tables: ns.netfilter && [...ns.netfilter.tables.keys()].sort() }).toEqual({ ns: ns.name, tables: docker });
       }
     }
+  });
+
+  test('the same rule text given to two hosts, and twice to one, makes rules of their own: a packet one counts, a -Z or -R of one, leave the others as they were', () => {
+    const k = new SimKernel(1);
+    for (const [host, address] of [['h0', '198.51.100.10/24'], ['h1', '198.51.100.11/24']]) k.apply({ op: 'host.add', host, iface: 'eth0', address });
+    const rule = ['-A', 'INPUT', '-s', '10.0.0.0/8', '-p', 'udp', '--dport', '53'];
+    for (const host of ['h0', 'h1', 'h1']) k.apply({ op: 'iptables', host, netns: host, args: rule });
+    const h0 = k.netns('h0', 'h0'), h1 = k.netns('h1', 'h1');
+    const input = (ns: typeof h0) => ns.netfilter!.tables.get('filter')!.chains.get('INPUT')!;
+    const [a, b, c] = [...input(h0).rules, ...input(h1).rules];
+    expect(new Set([a, b, c]).size).toBe(3);
+    const packet: PacketView = { src: 0x0a000001, dst: 0xc633640a, protocol: 17, icmpType: -1, sport: 4000, dport: 53, length: 60, ctState: 'NEW', dstLocal: true };
+    doTable(h0.netfilter!.tables.get('filter')!, 'INPUT', packet, () => 0);
+    const counts = (ns: typeof h0) => iptablesCommand(ns, ['-L', 'INPUT', '-v', '-x', '-n']).stdout.split('\n').slice(2, -1).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
+    expect(counts(h0)).toEqual(['1 60']);
+    expect(counts(h1)).toEqual(['0 0', '0 0']);
+    doTable(h1.netfilter!.tables.get('filter')!, 'INPUT', packet, () => 0);
+    expect(counts(h1)).toEqual(['1 60', '1 60']);
+    expect(iptablesCommand(h1, ['-Z', 'INPUT']).exitCode).toBe(0);
+    expect(iptablesCommand(h1, ['-R', 'INPUT', '2', '-s', '10.0.0.0/8', '-p', 'udp', '--dport', '53', '-j', 'DROP']).exitCode).toBe(0);
+    expect(counts(h1)).toEqual(['0 0', '0 0']);
+    expect(counts(h0)).toEqual(['1 60']);
+    expect(iptablesCommand(h0, ['-S', 'INPUT']).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 53\n');
+    expect(iptablesCommand(h1, ['-S', 'INPUT']).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 53\n-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 53 -j DROP\n');
   });
 
   test('refusals in the real texts and exit codes', () => {

@@ -70,7 +70,7 @@ const ICMP_TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entrie
 /** /etc/networks on Debian. */
 const NETWORKS: Record<string, string> = { '127.0.0.0': 'loopback', '169.254.0.0': 'link-local' };
 
-export function iptablesCommand(ns: SimNetns, argv: string[]): CommandOutput {
+export function iptablesCommand(ns: SimNetns, argv: readonly string[]): CommandOutput {
   try {
     return run(ns, argv);
   } catch (e) {
@@ -98,8 +98,31 @@ function settledTables(ns: SimNetns): NetnsTables {
   return nf;
 }
 
-function run(ns: SimNetns, argv: string[]): CommandOutput {
-  const inv = parse(argv);
+/**
+ * Invocations parsed so far, by their arguments: the engine gives every host the same
+ * commands (each node of a swarm the same thirty-odd), so most are parsed once. Kept up to
+ * PARSED_KEPT texts: a namespace of a container takes rules of its own (its resolver's ports).
+ */
+const parsed = new Map<string, Invocation>();
+const PARSED_KEPT = 1024;
+
+/**
+ * The invocation `argv` says, with a rule of its own: its counters and target are the
+ * namespace's. Its matches, addresses and options are what parsing made and never change
+ * after, so equal commands share them.
+ */
+function parseOnce(argv: readonly string[]): Invocation {
+  const key = argv.join('\0');
+  let inv = parsed.get(key);
+  if (!inv) {
+    inv = parse(argv);
+    if (parsed.size < PARSED_KEPT) parsed.set(key, inv);
+  }
+  return { ...inv, rule: { ...inv.rule } };
+}
+
+function run(ns: SimNetns, argv: readonly string[]): CommandOutput {
+  const inv = parseOnce(argv);
   const nf = settledTables(ns);
   const exists = nf.tables.get(inv.table);
   // Listing a table that was never made shows its empty built-in chains and makes nothing.
@@ -118,7 +141,7 @@ function emptyTable(name: TableName): Table {
 
 // ── parsing ──────────────────────────────────────────────────────────────────
 
-function parse(argv: string[]): Invocation {
+function parse(argv: readonly string[]): Invocation {
   const inv: Invocation = { table: 'filter', verbose: false, numeric: false, exact: false, lineNumbers: false, rule: { matches: [], packets: 0, bytes: 0 }, targetOptions: new Map() };
   let invert = false;
   /** The match whose options come next (-m NAME, or the protocol's implicit one). */
