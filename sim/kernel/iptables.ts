@@ -85,10 +85,19 @@ export function iptablesCommand(ns: SimNetns, argv: readonly string[]): CommandO
  * resolver's chains at start, and in a big swarm almost none of them is ever reached. Until
  * then the tables count as active, so a packet takes the hooks' path, where they are run.
  */
-export function deferEngineCommand(ns: SimNetns, command: () => void): void {
+export function deferEngineCommand(ns: SimNetns, args: readonly string[], run: (ns: SimNetns, args: readonly string[]) => void): void {
   const nf = netnsTables(ns);
-  (nf.deferred ??= []).push(command);
+  if (nf.deferred === undefined) {
+    nf.deferred = [];
+    nf.runEngineCommand ??= engineCommandRunner(ns, run);
+  }
+  nf.deferred.push(args);
   nf.active = true;
+}
+
+/** One runner per namespace, not a closure per command: a big swarm defers a hundred thousand. */
+function engineCommandRunner(ns: SimNetns, run: (ns: SimNetns, args: readonly string[]) => void): (args: readonly string[]) => void {
+  return (args) => run(ns, args);
 }
 
 /** The namespace's tables with the engine's deferred commands run. */

@@ -20,9 +20,9 @@ export const BIRD_CONFIG = '/etc/calico/confd/config/bird.cfg';
  * scenario's error. libnetwork deletes a rule only after `iptables -C` found it, so a rule a
  * scenario's command already took away is skipped, not refused.
  */
-function engineIptables(ns: SimNetns, op: Extract<PlanOp, { op: 'iptables' }>): void {
-  const r = iptablesCommand(ns, op.args);
-  if (r.exitCode !== 0 && !(op.args.includes('-D') && r.exitCode === 1)) throw new KernelError(`${op.host}/${op.netns}: iptables ${op.args.join(' ')}: ${r.stderr.trim()}`);
+function engineIptables(ns: SimNetns, args: readonly string[]): void {
+  const r = iptablesCommand(ns, args);
+  if (r.exitCode !== 0 && !(args.includes('-D') && r.exitCode === 1)) throw new KernelError(`${ns.host.name}/${ns.name}: iptables ${args.join(' ')}: ${r.stderr.trim()}`);
 }
 
 export class SimKernel {
@@ -187,8 +187,8 @@ export class SimKernel {
         const ns = this.netns(op.host, op.netns);
         // A host's own tables are walked by every packet it forwards; a namespace of its
         // containers' (their resolver's chains) waits until something reads its tables.
-        if (ns === ns.host.rootNetns) engineIptables(ns, op);
-        else deferEngineCommand(ns, () => engineIptables(ns, op));
+        if (ns === ns.host.rootNetns) engineIptables(ns, op.args);
+        else deferEngineCommand(ns, op.args, engineIptables);
         return;
       }
       case 'link.move': {
@@ -319,15 +319,9 @@ export class SimKernel {
         l.vxlan.fdb.add(op.mac, this.permanentFdb(op.dst));
         return;
       }
-      case 'peers.add': {
-        const make = { neigh: (p: PeerEntry) => this.permanentNeigh(op.dev, p.ip, p.mac), fdb: (p: PeerEntry) => this.permanentFdb(p.dst) };
-        this.peerFeed(op.netns, op.dev).add(op.hosts, op.peers, make, (host) => {
-          const l = this.link(host, op.netns, op.dev);
-          if (!l.vxlan) throw new KernelError(`${op.dev} is not a vxlan device`);
-          return l;
-        });
+      case 'peers.add':
+        this.addPeers(op);
         return;
-      }
       case 'peers.del':
         for (const one of expandPeers(op)) this.apply(one);
         return;
@@ -354,6 +348,16 @@ export class SimKernel {
         return;
       }
     }
+  }
+
+  /** A peers op's entries, given to its network's feed. Not inline in apply: a closure over the op there would make every apply allocate a context for it. */
+  private addPeers(op: Extract<PlanOp, { op: 'peers.add' }>): void {
+    const make = { neigh: (p: PeerEntry) => this.permanentNeigh(op.dev, p.ip, p.mac), fdb: (p: PeerEntry) => this.permanentFdb(p.dst) };
+    this.peerFeed(op.netns, op.dev).add(op.hosts, op.peers, make, (host) => {
+      const l = this.link(host, op.netns, op.dev);
+      if (!l.vxlan) throw new KernelError(`${op.dev} is not a vxlan device`);
+      return l;
+    });
   }
 
   /** net.ipv4.conf.DEV.proxy_arp and net.ipv4.neigh.DEV.proxy_delay; false for any other key. */

@@ -139,10 +139,12 @@ export class NetnsTables {
   /** How many tables there were when `hookSteps` was made. */
   private tablesStepped = 0;
   /**
-   * The engine's commands for these tables not run yet (sim/kernel/iptables.ts
-   * deferEngineCommand), in order; whatever reads the tables runs them first (runDeferred).
+   * The engine's commands for these tables not run yet, by their iptables arguments
+   * (sim/kernel/iptables.ts deferEngineCommand), in order; whatever reads the tables runs
+   * them first (runDeferred), with runEngineCommand.
    */
-  deferred: (() => void)[] | undefined = undefined;
+  deferred: (readonly string[])[] | undefined = undefined;
+  runEngineCommand: ((args: readonly string[]) => void) | undefined = undefined;
   readonly conntrack = new Conntrack();
   private seed: number;
 
@@ -170,7 +172,7 @@ export class NetnsTables {
     this.deferred = undefined;
     for (let i = 0; i < commands.length; i++) {
       try {
-        commands[i]();
+        this.runEngineCommand!(commands[i]);
       } catch (e) {
         if (i + 1 < commands.length) this.deferred = commands.slice(i + 1);
         throw e;
