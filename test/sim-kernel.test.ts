@@ -352,3 +352,32 @@ describe("a bridge whose MTU no one set follows its ports' (br_mtu_auto_adjust)"
     });
   });
 });
+
+describe('interface indexes in a namespace (dev_index_reserve, dev_change_net_namespace)', () => {
+  test('a device moved in keeps its index unless the namespace has a device with it; later devices made there skip the indexes moved-in ones hold', () => {
+    const k = new SimKernel(1);
+    const ops: PlanOp[] = [
+      { op: 'host.add', host: 'h', iface: 'eth0', address: '198.51.100.10/24' },
+      { op: 'netns.add', host: 'h', netns: 'a' },
+      { op: 'netns.add', host: 'h', netns: 'b' },
+      // In h: eth0 is 2, then veth ends 4 (x) and 3 (x-peer), and d0 5.
+      { op: 'link.add', host: 'h', netns: 'h', name: 'x', kind: { type: 'veth', peer: 'x-peer' } },
+      { op: 'link.add', host: 'h', netns: 'h', name: 'd0', kind: { type: 'dummy' } },
+      { op: 'link.move', host: 'h', netns: 'h', name: 'd0', to: 'a' },
+      { op: 'link.add', host: 'h', netns: 'a', name: 'a2', kind: { type: 'dummy' } },
+      { op: 'link.add', host: 'h', netns: 'a', name: 'a3', kind: { type: 'dummy' } },
+      { op: 'link.add', host: 'h', netns: 'a', name: 'a4', kind: { type: 'dummy' } },
+      { op: 'link.add', host: 'h', netns: 'a', name: 'a6', kind: { type: 'dummy' } },
+      { op: 'link.add', host: 'h', netns: 'b', name: 'b2', kind: { type: 'dummy' } },
+      { op: 'link.add', host: 'h', netns: 'b', name: 'b3', kind: { type: 'dummy' } },
+      { op: 'link.move', host: 'h', netns: 'h', name: 'x-peer', to: 'b' },
+      { op: 'link.add', host: 'h', netns: 'b', name: 'b5', kind: { type: 'dummy' } },
+    ];
+    for (const op of ops) k.apply(op);
+    const indexes = (ns: string) => Object.fromEntries([...k.netns('h', ns).links.values()].map((l) => [l.name, l.ifindex]));
+    expect(indexes('h')).toEqual({ lo: 1, eth0: 2, x: 4 });
+    expect(indexes('a')).toEqual({ lo: 1, d0: 5, a2: 2, a3: 3, a4: 4, a6: 6 });
+    // x-peer's 3 was b3's: it took b's next (4); b's next after that is 5.
+    expect(indexes('b')).toEqual({ lo: 1, b2: 2, b3: 3, 'x-peer': 4, b5: 5 });
+  });
+});

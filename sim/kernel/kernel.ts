@@ -198,7 +198,8 @@ export class SimKernel {
         if (to.links.has(l.name)) throw new KernelError(`${op.host}/${op.to}: device ${l.name} exists`);
         l.netns.links.delete(l.name);
         // dev_change_net_namespace keeps the index unless the namespace has a device with it.
-        if (to.linkByIndex(l.ifindex)) l.ifindex = to.allocIfindex();
+        if (to.ifindexTaken(l.ifindex)) l.ifindex = to.allocIfindex();
+        to.movedIn(l);
         l.netns = to;
         // Moving a device takes it down and drops its addresses, as Linux does; its IPv4
         // settings are made anew in the namespace it lands in (inetdev_init copies the default).

@@ -567,13 +567,29 @@ export class SimNetns {
    * freed one (dev_index_reserve's cyclic allocation). A device moved in keeps its own.
    */
   private lastIfindex = 1;
+  /**
+   * No device here has a higher index (lo's, those handed out, those moved in): an index
+   * above it is free without looking through the devices, which a swarm host's namespace
+   * has dozens of, each new one looking.
+   */
+  private highestIfindex = 1;
 
   constructor(readonly name: string, readonly host: SimHost) {}
 
   allocIfindex(): number {
     let i = this.lastIfindex + 1;
-    while (this.linkByIndex(i)) i++;
+    while (this.ifindexTaken(i)) i++;
+    this.highestIfindex = Math.max(this.highestIfindex, i);
     return (this.lastIfindex = i);
+  }
+
+  ifindexTaken(ifindex: number): boolean {
+    return ifindex <= this.highestIfindex && this.linkByIndex(ifindex) !== undefined;
+  }
+
+  /** A device moved in with its index (SimKernel's link.move). */
+  movedIn(l: SimLink): void {
+    this.highestIfindex = Math.max(this.highestIfindex, l.ifindex);
   }
 
   linkByIndex(ifindex: number): SimLink | undefined {
