@@ -3,14 +3,38 @@ import { WeaveRouter, weaverUpcall } from './weaver';
 import { OdpDatapath } from './net/openvswitch';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { expandPeers, PeerEntry, PlanOp } from '../plan/ops';
-import { hexId, Rng } from '../model/ids';
+import { randomUint32, Rng } from '../model/ids';
 import { deferEngineCommand, iptablesCommand } from './iptables';
-import { Derived, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
+import { Address, Derived, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
 import { stackedDevice } from './net/stacked';
 import { isStackedKind } from '../plan/links';
 
 export class KernelError extends Error {}
+
+/** net.ipv6.conf.{all,default}.disable_ipv6, by key. */
+const DISABLE_IPV6: ReadonlyMap<string, 'all' | 'default'> = new Map([['net.ipv6.conf.all.disable_ipv6', 'all'], ['net.ipv6.conf.default.disable_ipv6', 'default']]);
+
+/** `a.b.c.d/n` as a device's address. */
+function cidrAddress(cidr: string): Address {
+  const slash = cidr.indexOf('/');
+  return slash < 0 ? { ip: cidr, prefixLength: NaN } : { ip: cidr.slice(0, slash), prefixLength: Number(cidr.slice(slash + 1)) };
+}
+
+/** Where the device holds `ip` among its addresses; -1 when it does not. */
+function addressAt(l: SimLink, ip: string): number {
+  for (let i = 0; i < l.addrs.length; i++) if (l.addrs[i].ip === ip) return i;
+  return -1;
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** A MAC's text, written byte by byte by randomMac: a swarm makes tens of thousands of devices. */
+const macText = Buffer.from('00:00:00:00:00:00', 'latin1');
+
+function macByte(at: number, b: number): void {
+  macText[at * 3] = HEX_DIGITS[b >>> 4];
+  macText[at * 3 + 1] = HEX_DIGITS[b & 15];
+}
 
 /** Where calico/node's confd writes BIRD's configuration. */
 export const BIRD_CONFIG = '/etc/calico/confd/config/bird.cfg';
@@ -43,12 +67,23 @@ export class SimKernel {
     this.rng = { rng: seed ^ 0x5eed };
   }
 
-  /** A random locally administered unicast MAC, as the kernel gives new devices. */
+  /**
+   * A random locally administered unicast MAC, as the kernel gives new devices: the first six
+   * bytes of two draws, big-endian (as hexId(12) reads them), written as text in one place.
+   */
   randomMac(): string {
-    const h = hexId(this.rng, 12);
-    const b0 = ((parseInt(h.slice(0, 2), 16) & 0xfe) | 0x02).toString(16).padStart(2, '0');
-    return [b0, h.slice(2, 4), h.slice(4, 6), h.slice(6, 8), h.slice(8, 10), h.slice(10, 12)].join(':');
+    const hi = randomUint32(this.rng), lo = randomUint32(this.rng);
+    macByte(0, ((hi >>> 24) & 0xfe) | 0x02);
+    macByte(1, (hi >>> 16) & 0xff);
+    macByte(2, (hi >>> 8) & 0xff);
+    macByte(3, hi & 0xff);
+    macByte(4, lo >>> 24);
+    macByte(5, (lo >>> 16) & 0xff);
+    return macText.toString('latin1');
   }
+
+  /** The clock each host's kernel reads, made once: an arrow function in apply would make every call of it allocate a context for `this`. */
+  private readonly now = (): number => this.clock.now;
 
   /** The namespace the previous op named: a step's ops come in runs on one namespace. */
   private recent?: SimNetns;
@@ -115,15 +150,15 @@ export class SimKernel {
     switch (op.op) {
       case 'host.add': {
         if (this.hosts.has(op.host)) throw new KernelError(`host ${op.host} exists`);
-        const host = new SimHost(op.host, () => this.clock.now);
+        const host = new SimHost(op.host, this.now);
         this.hosts.set(op.host, host);
         const ns = this.addNetns(host, op.host);
         ns.links.get('lo')!.up = true;
         const eth = this.newLink(ns, op.iface, 'underlay');
-        const [ip, len] = op.address.split('/');
-        eth.addrs.push({ ip, prefixLength: Number(len) });
+        const address = cidrAddress(op.address);
+        eth.addrs.push(address);
         eth.up = true;
-        this.underlay.set(ip, eth);
+        this.underlay.set(address.ip, eth);
         return;
       }
       case 'netns.add':
@@ -174,13 +209,14 @@ export class SimKernel {
         this.deleteLink(this.link(op.host, op.netns, op.name));
         return;
       case 'sysctl.set': {
-        if (this.deviceSysctl(op)) return;
+        // Docker sets disable_ipv6 twice in every sandbox: those keys are looked up, not matched.
+        const ipv6 = DISABLE_IPV6.get(op.key);
+        if (ipv6 === undefined && this.deviceSysctl(op)) return;
         const ns = this.netns(op.host, op.netns);
-        const forwarding = forwardingScope(ns, op.key.split('.'));
-        const m = op.key.match(/^net\.ipv6\.conf\.(all|default)\.disable_ipv6$/);
-        if ((!forwarding && !m) || forwarding === 'missing' || (op.value !== '0' && op.value !== '1')) throw new KernelError(`sysctl ${op.key}=${op.value} is not modelled`);
+        const forwarding = ipv6 === undefined ? forwardingScope(ns, op.key.split('.')) : undefined;
+        if ((!forwarding && !ipv6) || forwarding === 'missing' || (op.value !== '0' && op.value !== '1')) throw new KernelError(`sysctl ${op.key}=${op.value} is not modelled`);
         if (forwarding) writeForwarding(ns, forwarding, Number(op.value));
-        else ns.ipv6Disabled[m![1] as 'all' | 'default'] = op.value === '1';
+        else ns.ipv6Disabled[ipv6!] = op.value === '1';
         return;
       }
       case 'iptables': {
@@ -246,15 +282,15 @@ export class SimKernel {
       }
       case 'addr.add': {
         const l = this.link(op.host, op.netns, op.dev);
-        const [ip, len] = op.address.split('/');
-        if (l.addrs.some((a) => a.ip === ip)) throw new KernelError(`${op.host}/${op.netns}: ${ip} exists on ${op.dev}`);
-        l.addrs.push({ ip, prefixLength: Number(len) });
+        const address = cidrAddress(op.address);
+        if (addressAt(l, address.ip) >= 0) throw new KernelError(`${op.host}/${op.netns}: ${address.ip} exists on ${op.dev}`);
+        l.addrs.push(address);
         return;
       }
       case 'addr.del': {
         const l = this.link(op.host, op.netns, op.dev);
         const ip = op.address.split('/')[0];
-        const at = l.addrs.findIndex((a) => a.ip === ip);
+        const at = addressAt(l, ip);
         if (at < 0) throw new KernelError(`${op.host}/${op.netns}: no address ${ip} on ${op.dev}`);
         l.addrs.splice(at, 1);
         return;
@@ -380,13 +416,14 @@ export class SimKernel {
   private readonly neighEntries = new Map<string, Neigh>();
   private readonly fdbEntries = new Map<string, VxlanFdbEntry>();
 
-  /** A network's peer feed, by the namespace and device its peers ops name (the same on every host). */
-  private readonly peerFeeds = new Map<string, PeerFeed>();
+  /** A network's peer feed, by the namespace and the device its peers ops name (the same on every host). */
+  private readonly peerFeeds = new Map<string, Map<string, PeerFeed>>();
 
   private peerFeed(netns: string, dev: string): PeerFeed {
-    const key = `${netns} ${dev}`;
-    let feed = this.peerFeeds.get(key);
-    if (!feed) this.peerFeeds.set(key, (feed = new PeerFeed()));
+    let byDev = this.peerFeeds.get(netns);
+    if (!byDev) this.peerFeeds.set(netns, (byDev = new Map()));
+    let feed = byDev.get(dev);
+    if (!feed) byDev.set(dev, (feed = new PeerFeed()));
     return feed;
   }
 
