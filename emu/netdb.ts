@@ -14,12 +14,15 @@
  * the network in turn: streams as long as sim's, which the members answer (bulkSyncIn). Peers are
  * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
  *
- * A node that leaves the swarm (sim's daemon: depart) queues its entries' deletes and its
- * network leaves, then its node leave event, and sends until that event has gone its rounds
+ * A node that leaves the swarm (sim's daemon: depart), or whose daemon stops, queues its
+ * entries' deletes and its network leaves (a stopped daemon's node keeps its networks: none),
+ * then its node leave event, and sends until that event has gone its rounds
  * (clusterLeave waits for it): its holder is stopped only then (departures). A member that
  * hears a leave for the first time gossips it on from its next memberlist round, to the
  * members and to the leaver while it is still there, as sim's daemons do; the times a leave
- * reaches each member are the sends' own, in the order they happen (the earliest first).
+ * reaches each member are the sends' own, in the order they happen (the earliest first). A
+ * daemon that starts again is a new node (its node join event) that joins the networks its
+ * node kept, each with its network event and bulk syncs.
  */
 import { randomBytes } from 'crypto';
 import { ClusterNode, NetworkDbClocks, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
@@ -92,6 +95,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
   readonly syncLengths = new Map<string, Set<number>>();
   /** The last step's join syncs each host may be sent, to add to its traffic's bulkSyncIn. */
   private syncsIn = new Map<string, { length: number; answer?: number }[]>();
+  /** Every leave event sent so far: a node that joins later starts with them heard. */
+  private readonly leaves = new Set<string>();
   /** The nodes leaving in the last steps told, by host. */
   private readonly leaving = new Map<string, Departure>();
 
@@ -205,11 +210,14 @@ export class NetworkDbGossip implements NetworkDbClocks {
     for (const node of departed) this.leaving.set(node.host, { node, known: this.lastNodes.length });
     this.lastNodes = view?.nodes ?? [];
     const nodeOf = (host: string) => view?.nodes.find((n) => n.host === host) ?? this.leaving.get(host)?.node;
+    const started: string[] = [];
     for (const node of view?.nodes ?? []) {
       if (this.nodes.has(node.host)) continue;
+      started.push(node.host);
       // One that joins others sends its node event (clusterJoin), as sim's daemon does.
       const joinsOthers = this.nodes.size > 0;
-      const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: this.random() * TICK_MS, memberlistPhaseMs: this.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0, heardLeaves: new Set(), arriving: [] };
+      // The leaves sent before it joined are of nodes it never knew: no news to it (sim's daemon: leaves).
+      const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: this.random() * TICK_MS, memberlistPhaseMs: this.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0, heardLeaves: new Set(this.leaves), arriving: [] };
       this.nodes.set(node.host, q);
       if (joinsOthers) {
         queueNodeEvent(q, node.gossipName, view!.nodes.length);
@@ -226,6 +234,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
     // Joins and leaves first: a node joins a network (its bulk syncs done) before it creates its entries there.
     const memberList = new Map((view?.networks ?? []).map((n) => [n.id, n.hosts] as const));
     const moves: { networkId: string; host: string; joined: boolean }[] = [];
+    // A daemon that started again joins the networks its node still has (sim's daemon: rejoinNetworks).
+    for (const host of started) for (const [id, hosts] of this.members) if (hosts.includes(host) && memberList.get(id)?.includes(host)) moves.push({ networkId: id, host, joined: true });
     for (const [id, hosts] of memberList) for (const host of hosts) if (!this.members.get(id)?.includes(host)) moves.push({ networkId: id, host, joined: true });
     for (const [id, hosts] of this.members) for (const host of hosts) if (!memberList.get(id)?.includes(host)) moves.push({ networkId: id, host, joined: false });
     this.members = memberList;
@@ -260,7 +270,11 @@ export class NetworkDbGossip implements NetworkDbClocks {
     for (const node of departed) {
       const q = this.nodes.get(node.host)!;
       queueNodeEvent(q, node.gossipName, this.leaving.get(node.host)!.known, NODE_EVENT.leave);
-      for (const e of q.broadcasts) if (e.leave) q.heardLeaves.add(e.leave);
+      for (const e of q.broadcasts) {
+        if (!e.leave) continue;
+        q.heardLeaves.add(e.leave);
+        this.leaves.add(e.leave);
+      }
     }
   }
 

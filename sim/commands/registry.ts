@@ -169,8 +169,12 @@ export const REGISTRY: ProgramEntry[] = [
   },
   {
     program: 'systemctl', shells: ['host'], answeredBy: 'model',
-    summary: "dockerd restarted with flannel's drop-in (--bip=$FLANNEL_SUBNET --mtu=$FLANNEL_MTU from /run/flannel/subnet.env), before any container exists",
-    forms: [form(['restart', 'docker'], 'systemctl restart docker')],
+    summary: "dockerd restarted with flannel's drop-in (--bip=$FLANNEL_SUBNET --mtu=$FLANNEL_MTU from /run/flannel/subnet.env), before any container exists; stopped (its containers stopped, a swarm node leaving NetworkDB) and started again (rejoining it)",
+    forms: [
+      form(['restart', 'docker'], 'systemctl restart docker'),
+      form(['stop', 'docker'], 'systemctl stop docker'),
+      form(['start', 'docker'], 'systemctl start docker'),
+    ],
   },
   {
     program: 'dockerd', shells: ['host'], answeredBy: 'model',

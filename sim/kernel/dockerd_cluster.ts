@@ -34,13 +34,20 @@
  *   sends until that event has gone its rounds (sendNodeEvent waits for it, 5 s at most),
  *   then stops (memberlist's Leave and Shutdown): the step lasts that long. A member that
  *   hears the leave for the first time (handleNodeMessage: the node moved to the left ones)
- *   gossips it on with its own retransmit limit, to the members and to the leaver until it stops.
+ *   gossips it on with its own retransmit limit, to the members and to the leaver until it stops;
+ *   a node that joins later never knew the leaver, so the leave is no news to it;
+ * - a daemon stopped (`systemctl stop docker`, sim/model/dockerd.ts) leaves as a swarm leave
+ *   does, its node staying in the swarm: its containers' deletes and network leaves, then its
+ *   node leave; started again, it is a new NetworkDB node (a new name, its clocks from the
+ *   start) that sends its node join and joins the networks its node kept (rejoinNetworks):
+ *   each one's network event and bulk syncs.
  * Not modelled: what a missing ack starts (indirect pings, the TCP fallback ping), the
  * table and network events the receivers gossip on (handleTableMessage and
  * handleNetworkMessage rebroadcast what was news to them: a big swarm would send n² of
  * them), the join event of a reconnect, memberlist's own broadcasts (alive, suspect, dead;
  * so a leaver stops being gossiped to as its last leave round goes, not when its memberlist
- * leave message arrives), an engine stopped without leaving, TCP
+ * leave message arrives), the network clock a node takes from the events it hears (Lamport
+ * witnessing: a restarted node's clock starts again at 1), TCP
  * retransmission and ACKs between a conversation's segments beyond those listed, grpc's
  * window updates and BDP pings. Each flow is one exchange (kind `control-plane`, its
  * ControlKind); the bytes are as long as the real encoders make them and opaque, as the
@@ -264,6 +271,11 @@ export class DockerdCluster {
    * it, sendNodeEvent): gone from the view, they still send, and the others' gossip still reaches them.
    */
   private readonly departing = new Map<string, NodeAgent>();
+  /**
+   * Every leave event sent so far. A daemon that joins later never knew those nodes: a leave
+   * it hears is no news to it (handleNodeEvent finds no such node), so it starts with them heard.
+   */
+  private readonly leaves = new Set<string>();
   private readonly below = (n: number) => this.rnd.below(n);
 
   /** `record` holds the exchanges the trace keeps and counts the rest (shared with the other daemons' control planes). */
@@ -288,12 +300,17 @@ export class DockerdCluster {
         const members = new Set(nodes.map((n) => n.host));
         for (const [host, agent] of this.agents) if (!members.has(host)) this.depart(host, agent);
       }
+      const started: NodeAgent[] = [];
       for (let i = from ?? 0; i < nodes.length; i++) {
         const node = nodes[i];
         const agent = this.agents.get(node.host);
         if (agent) agent.node = node;
-        else this.join(node, view!.nodes.length);
+        else {
+          const joined = this.join(node, view!.nodes.length);
+          if (joined) started.push(joined);
+        }
       }
+      this.rejoinNetworks(started);
       let alive = from === undefined ? 0 : this.live!.alive;
       for (let i = from ?? 0; i < nodes.length; i++) if (nodes[i].alive) alive++;
       // The manager a worker heartbeats: the first live one of the daemons, in the order they joined (those that came join after it).
@@ -321,7 +338,10 @@ export class DockerdCluster {
     // view's order first, then deletions in the last view's order. The reader names the
     // networks of the shards the step changed: a step costs those, not the list.
     const changedNetworks = this.reader.changedNetworks;
-    if (changedNetworks === undefined) return;
+    if (changedNetworks === undefined) {
+      this.settle(false);
+      return;
+    }
     const created: ClusterTableEntry[] = [], deleted: ClusterTableEntry[] = [];
     const changes = new Map<string, ReturnType<typeof tableChanges>>();
     /** The nodes that joined (true) or left (false) a network, in the view's order. */
@@ -365,6 +385,23 @@ export class DockerdCluster {
     for (const e of deleted) queued = this.queueEvent(e, TABLE_EVENT.delete) || queued;
     // A node that leaves has queued its deletes and network leaves: now its node leave.
     if (this.departing.size > 0) this.leaveEvents();
+    this.settle(queued);
+  }
+
+  /**
+   * A daemon that started again (`systemctl start docker`, sim/model/dockerd.ts) joins the
+   * networks the node still has (its NetworkDB's JoinNetwork for each): a node that comes
+   * into the view while the last view already lists it in a network. One that joins the swarm
+   * joins its networks in the step that makes them (their members change).
+   */
+  private rejoinNetworks(started: readonly NodeAgent[]): void {
+    for (const agent of started) {
+      for (const net of this.networks.values()) if (net.members.has(agent.node.host)) this.networkEvent(agent, net, true);
+    }
+  }
+
+  /** The end of a step's observe: the step waits for what it started, `queued` saying whether table events were queued. */
+  private settle(queued: boolean): void {
     // A step waits for its table events' first round (the other hosts program their peers
     // after it), its joins' bulk syncs (JoinNetwork returns after them) and its leaves'
     // node events (clusterLeave returns after them); its network events go out at the node's
@@ -392,15 +429,15 @@ export class DockerdCluster {
     return before.length;
   }
 
-  /** A node's daemon starts; one that joins others (`swarmSize` counts them and it) sends its node event. */
-  private join(node: ClusterNode, swarmSize: number): void {
+  /** A node's daemon starts; one that joins others (`swarmSize` counts them and it) sends its node event. Its agent, when its host has a kernel. */
+  private join(node: ClusterNode, swarmSize: number): NodeAgent | undefined {
     const ns = this.kernel.hosts.get(node.host)?.rootNetns;
-    if (!ns) return;
+    if (!ns) return undefined;
     const joinsOthers = this.agents.size > 0;
     const unbind = this.dp.sockets.bindUdp(ns, node.address, MEMBERLIST_PORT, (_h, _port, _payload, skb) => this.arrived(skb));
     const agent: NodeAgent = {
       node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, networkTime: 0, joinedAt: new Map(), queued: new Map(),
-      gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind, heardLeaves: new Set(),
+      gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind, heardLeaves: new Set(this.leaves),
       broadcasts: [], memberlistPhase: this.rnd.below(GOSSIP_INTERVAL_NS), memberlistArmed: false,
     };
     this.agents.set(node.host, agent);
@@ -413,6 +450,7 @@ export class DockerdCluster {
     this.every(agent, now + this.rnd.below(PUSH_PULL_INTERVAL_NS), () => pushPullInterval(this.view?.nodes.length ?? 1), () => this.pushPull(agent));
     this.every(agent, now + this.rnd.below(PUSH_PULL_INTERVAL_NS), () => PUSH_PULL_INTERVAL_NS, () => this.bulkSyncTables(agent));
     if (!node.manager) this.every(agent, now + this.rnd.below(HEARTBEAT_PERIOD_NS), () => this.heartbeatPeriod(), () => this.heartbeat(agent));
+    return agent;
   }
 
   /**
@@ -433,7 +471,11 @@ export class DockerdCluster {
     const known = (this.view?.nodes.length ?? 0) + this.departing.size;
     for (const agent of this.departing.values()) {
       queueNodeEvent(agent, agent.node.gossipName, known, NODE_EVENT.leave);
-      for (const e of agent.broadcasts) if (e.leave) agent.heardLeaves.add(e.leave);
+      for (const e of agent.broadcasts) {
+        if (!e.leave) continue;
+        agent.heardLeaves.add(e.leave);
+        this.leaves.add(e.leave);
+      }
       if ((this.live?.alive ?? 0) > 0) this.armMemberlist(agent);
       else this.close(agent);
     }

@@ -99,6 +99,11 @@ export function clusterView(w: World): ClusterView | undefined {
   return new ClusterReader().read(w);
 }
 
+/** A swarm node whose daemon runs: a stopped one's NetworkDB left the cluster (dockerd.ts), though the swarm still lists the node. */
+function inNetworkDb(h: Host): boolean {
+  return (h.nodeState === 'manager' || h.nodeState === 'worker') && h.dockerdStoppedNs === undefined;
+}
+
 function clusterNode(h: Host): ClusterNode {
   return { host: h.name, address: h.underlay, gossipName: h.gossipName, manager: h.nodeState === 'manager', alive: h.gossipAlive };
 }
@@ -398,7 +403,7 @@ export class ClusterReader {
         for (const name of appended) {
           this.visited++;
           const h = hostOf(w, name);
-          if (h.nodeState !== 'manager' && h.nodeState !== 'worker') continue;
+          if (!inNetworkDb(h)) continue;
           const node = clusterNode(h);
           newcomers.push(node);
           last.byHost.set(node.host, node);
@@ -410,7 +415,7 @@ export class ClusterReader {
       }
     }
     this.visited += swarmNodes.length;
-    const nodes = swarmNodes.map((name) => hostOf(w, name)).filter((h) => h.nodeState === 'manager' || h.nodeState === 'worker').map((h) => {
+    const nodes = swarmNodes.map((name) => hostOf(w, name)).filter(inNetworkDb).map((h) => {
       const node = clusterNode(h), before = last?.byHost.get(h.name);
       return sameNode(before, node) ? before! : node;
     });
@@ -442,7 +447,7 @@ export class ClusterReader {
         if (was && was[name] === h) continue;
         if (appended.length > 0 && appended.includes(h.name)) continue;
         const before = last.byHost.get(h.name);
-        const member = h.nodeState === 'manager' || h.nodeState === 'worker';
+        const member = inNetworkDb(h);
         if (member !== !!before) return false;
         if (before && (before.address !== h.underlay || before.gossipName !== h.gossipName || before.manager !== (h.nodeState === 'manager') || before.alive !== h.gossipAlive)) return false;
       }

@@ -21,20 +21,20 @@
  * - A link down for less than DEAD_AFTER_NS changes nothing: the suspicion is refuted.
  * - `docker swarm leave` is a graceful leave: clusterLeave sends a node leave event (gossiped
  *   every 200 ms) and the others delete the node's entries at once; swarm.ts does it in the
- *   same step.
+ *   same step. `systemctl stop docker` leaves the same way (dockerd.ts), and the node is Down
+ *   after the heartbeat grace as below.
  *
  * - swarmkit's dispatcher on the leader (moby v20.10.24, vendor/github.com/docker/swarmkit)
  *   marks a node down when its heartbeats stop: each Heartbeat RPC re-arms the node's timer to
  *   3 × a period drawn in 5 s ± 0.5 s (manager/dispatcher/nodes.go:153-159, period.go:22-25,
  *   dispatcher.go:32-34), and its expiry sets the node DOWN, "heartbeat failure"
  *   (dispatcher.go:574), which `docker node ls` prints as Down. A node's heartbeats stop when
- *   its link or the leader's is down; the last one went less than a period before, so the node
+ *   its link or the leader's is down, or its daemon stopped; the last one went less than a period before, so the node
  *   is Down between 2 and 3 periods later: the model takes the bound, NODE_DOWN_AFTER_NS. Back
  *   up, the node's agent opens a new session after a random delay under its backoff, 8 s at
  *   most (agent/agent.go:18-19, 361-363, 388), and register() sets it READY
  *   (dispatcher.go:493): the model takes that bound too, NODE_READY_AFTER_NS. grpc's own
- *   reconnect backoff is not modelled. A node that stops for good (an engine stopped without
- *   `docker swarm leave`) is not modelled either: only its link going down is.
+ *   reconnect backoff is not modelled.
  *
  * A transition is applied when the first step after it is due begins, by the run's clock
  * (virtual in sim, real in emu): a program running across one does not see it change, in
@@ -95,7 +95,8 @@ export function gossipTimers(tx: Tx, nowNs: number): void {
     const h = hostOf(tx.w, name);
     const since = nowNs - h.underlayChangedNs;
     const dies = !h.underlayUp && h.gossipAlive && since >= DEAD_AFTER_NS;
-    const returns = h.underlayUp && !h.gossipAlive && since >= RECONNECT_AFTER_NS;
+    // A stopped daemon's NetworkDB left; it comes back when the daemon starts (dockerd.ts), not by reconnecting.
+    const returns = h.underlayUp && !h.gossipAlive && h.dockerdStoppedNs === undefined && since >= RECONNECT_AFTER_NS;
     if (!dies && !returns) continue;
     for (const other of swarm.nodes) {
       if (other === name || !hostOf(tx.w, other).gossipAlive) continue;
@@ -116,12 +117,16 @@ function heartbeatTimers(tx: Tx, nowNs: number): void {
   const leaderName = swarm.nodes.find((n) => hostOf(tx.w, n).nodeState === 'manager');
   if (!leaderName) return;
   const leader = hostOf(tx.w, leaderName);
+  // A stopped leader's dispatcher judges no one.
+  if (leader.dockerdStoppedNs !== undefined) return;
   for (const name of swarm.nodes) {
     if (name === leaderName) continue;
     const h = hostOf(tx.w, name);
-    const cut = [h, leader].filter((x) => !x.underlayUp);
-    if (cut.length > 0) {
-      const since = nowNs - Math.min(...cut.map((x) => x.underlayChangedNs));
+    // Heartbeats stop when the node's link or the leader's goes down, or when the node's daemon stops.
+    const stopped = [h, leader].filter((x) => !x.underlayUp).map((x) => x.underlayChangedNs);
+    if (h.dockerdStoppedNs !== undefined) stopped.push(h.dockerdStoppedNs);
+    if (stopped.length > 0) {
+      const since = nowNs - Math.min(...stopped);
       if (!h.heartbeatDown && since >= NODE_DOWN_AFTER_NS) tx.host(name).heartbeatDown = true;
     } else if (h.heartbeatDown && nowNs - Math.max(h.underlayChangedNs, leader.underlayChangedNs) >= NODE_READY_AFTER_NS) {
       tx.host(name).heartbeatDown = false;

@@ -167,6 +167,8 @@ export interface Host {
   gossipAlive: boolean;
   /** swarmkit's dispatcher marked the node down: its heartbeats stopped reaching the leader (netdb.ts heartbeatTimers). */
   heartbeatDown?: boolean;
+  /** dockerd is stopped (`systemctl stop docker`, dockerd.ts) since this time on the run's clock; absent while it runs. */
+  dockerdStoppedNs?: number;
   /** dockerd's --cluster-store URL, when it was started with one (drivers/overlay-kv.ts). */
   clusterStore?: string;
   /** dockerd's --cluster-advertise as ParseAdvertise resolved it (ADDRESS:PORT). */

@@ -15,7 +15,8 @@ import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep } from '../docker/session';
 import type { ContainerProcesses } from '../docker/cli';
-import { CONTROL_PLANE_PROGRAMS, controlPlaneCommand } from './control-plane';
+import { CONTROL_PLANE_PROGRAMS, controlPlaneCommand, isDockerServiceCommand } from './control-plane';
+import { DAEMON_NOT_RUNNING } from '../model/dockerd';
 import { hostCommandOf } from './host-commands';
 
 export interface ShellOutput extends CommandOutput {
@@ -49,6 +50,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
   const h = () => hostOf(model.world, host);
   const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked, live });
   if (argv[0] === 'docker') {
+    if (h().dockerdStoppedNs !== undefined) return { stdout: '', stderr: `${DAEMON_NOT_RUNNING}\n`, exitCode: 1 };
     const step = dockerStep(model, host, argv.slice(1), await containerProcesses(model, backend, host, argv));
     // The step stops the run there: its kernel side cannot be made on this machine.
     const unavailable = await backend.missingFeature?.(step.ops);
@@ -62,6 +64,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     }
     return waited(o);
   }
+  if (isDockerServiceCommand(argv)) return controlPlaneCommand(model, backend, host, argv);
   // A driver's own program (its front end registered it: calicoctl, weave…).
   const own = hostCommandOf(argv[0]);
   if (own) return own(model, backend, host, argv);

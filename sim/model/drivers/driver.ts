@@ -164,8 +164,9 @@ export interface NetworkDriver {
   /**
    * NetworkDB's entries between nodes `a` and `b` appear or go (one declared the other dead,
    * or they reconnected, netdb.ts): the driver's state each holds of the other's endpoints.
+   * With `onlyHolder`, only that node's state changes (a daemon that stops leaves its kernel as it was).
    */
-  gossip?(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del'): void;
+  gossip?(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del', onlyHolder?: string): void;
   /** What a scenario's commands need of a real machine for this driver (emu): programs to run, kernel features (`ipip`). */
   needs?(commands: string[]): { programs: string[]; kernel: KernelFeature[] };
   /**

@@ -128,8 +128,9 @@ function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | '
 }
 
 /** NetworkDB's entries between two nodes appear or go: each node's vxlan0 gains or loses the other's joined endpoints. */
-function gossipOverlay(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del'): void {
+function gossipOverlay(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del', onlyHolder?: string): void {
   for (const [holder, owner] of [[a, b], [b, a]]) {
+    if (onlyHolder !== undefined && holder !== onlyHolder) continue;
     const inst = instanceOf(net, holder);
     if (!inst) continue;
     const vtep = tx.underlayOf(owner);

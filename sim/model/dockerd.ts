@@ -1,0 +1,84 @@
+/**
+ * dockerd stopped and started by systemd (`systemctl stop docker`, `systemctl start docker`),
+ * as Docker 20.10 does it with its default settings (no live-restore, restart policy "no"):
+ *
+ * - Stop: the daemon stops its running containers (they stay, Exited), and on a swarm node
+ *   shuts its cluster agent down: NetworkDB's Close leaves the cluster gracefully
+ *   (clusterLeave: its node leave event is gossiped, sim/kernel/dockerd_cluster.ts), and every
+ *   other node deletes its table entries at once (handleNodeEvent → deleteNodeTableEntries),
+ *   so their overlay driver removes its endpoints' neighbour and FDB entries. The stopped
+ *   host's own kernel keeps what it held (no one is left to remove it). Its sockets (7946,
+ *   2377) close. The leader's dispatcher marks the node Down after the heartbeat grace, as for
+ *   a link that went down (netdb.ts heartbeatTimers). While it is stopped, `docker …` on the
+ *   host cannot reach the daemon's socket.
+ * - Start: the daemon joins NetworkDB again under a new node name (NetworkDB's is drawn at
+ *   each start), sends its node join event, joins its networks again (network events and a
+ *   bulk sync with each member, dockerd_cluster.ts), and the others hold its entries and it
+ *   theirs; its agent registers with the dispatcher as the daemon starts, so the node is Ready.
+ *   Its containers stay Exited.
+ *
+ * Not modelled: stopping the leader of a swarm with other managers (raft electing another
+ * leader), the containers' stop timeout (the step takes no time for it), a restarted daemon's
+ * cleanup of the namespaces it left behind (the host keeps the stale neighbour and FDB
+ * entries until its networks' sandboxes go), and restart policies.
+ */
+import { stopContainer } from './containers';
+import { driverOf } from './drivers';
+import { hexId } from './ids';
+import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
+import { NotModelled } from './refusal';
+import { Tx } from './tx';
+import { hostOf, swarmNetworks } from './world';
+
+/** What the docker client prints when the daemon's socket does not answer (docker/cli's client connection error). */
+export const DAEMON_NOT_RUNNING = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
+
+function swarmMember(tx: Tx, host: string): boolean {
+  const state = tx.host(host).nodeState;
+  return (state === 'manager' || state === 'worker') && !!tx.w.swarm?.nodes.includes(host);
+}
+
+/** Every other node whose NetworkDB is in the cluster with this one's: they hold each other's entries. */
+function gossipingWith(tx: Tx, host: string): string[] {
+  return (tx.w.swarm?.nodes ?? []).filter((n) => n !== host && hostOf(tx.w, n).gossipAlive);
+}
+
+/** `systemctl stop docker` on `host` at `nowNs`; stopping a stopped daemon does nothing. */
+export function stopDockerd(tx: Tx, host: string, nowNs: number): void {
+  const h = tx.host(host);
+  if (h.dockerdStoppedNs !== undefined) return;
+  const member = swarmMember(tx, host);
+  if (member && h.nodeState === 'manager') {
+    const managers = tx.w.swarm!.nodes.filter((n) => tx.host(n).nodeState === 'manager');
+    if (managers[0] === host && managers.length > 1) throw new NotModelled('not modelled: systemctl stop docker on the leader of a swarm with other managers (raft electing a new leader)');
+  }
+  for (const c of Object.values(h.containers)) stopContainer(tx, c);
+  if (member) {
+    if (h.gossipAlive) {
+      for (const other of gossipingWith(tx, host)) {
+        for (const net of swarmNetworks(tx.w.swarm)) driverOf(net).gossip?.(tx, net, host, other, 'del', other);
+      }
+    }
+    tx.host(host).gossipAlive = false;
+    swarmSocketsClose(tx, host, h.nodeState === 'manager');
+  }
+  tx.host(host).dockerdStoppedNs = nowNs;
+}
+
+/** `systemctl start docker` on `host`; starting a running daemon does nothing. */
+export function startDockerd(tx: Tx, host: string): void {
+  const h = tx.host(host);
+  if (h.dockerdStoppedNs === undefined) return;
+  h.dockerdStoppedNs = undefined;
+  if (!swarmMember(tx, host)) return;
+  swarmSocketsOpen(tx, host, h.nodeState === 'manager');
+  h.gossipName = hexId(tx.rng, 12);
+  // With its link down, memberlist cannot reach anyone: the node stays dead until the link returns (netdb.ts).
+  if (!h.underlayUp) return;
+  for (const other of gossipingWith(tx, host)) {
+    for (const net of swarmNetworks(tx.w.swarm)) driverOf(net).gossip?.(tx, net, host, other, 'add');
+  }
+  const leader = tx.w.swarm!.nodes.find((n) => tx.host(n).nodeState === 'manager');
+  if (leader === host || (leader !== undefined && hostOf(tx.w, leader).underlayUp)) h.heartbeatDown = false;
+  h.gossipAlive = true;
+}

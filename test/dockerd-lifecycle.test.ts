@@ -1,0 +1,199 @@
+/**
+ * dockerd stopped and started by systemd on a swarm node (sim/model/dockerd.ts): the stop
+ * leaves NetworkDB gracefully (its node leave event on the wire, the others dropping its
+ * overlay entries at once), stops its containers, and the leader marks the node Down after
+ * the heartbeat grace; while stopped the client cannot reach the daemon. The start rejoins
+ * under a new node name (its node join event, its networks' join events and bulk syncs), and
+ * the node is Ready again. emu's player, told of the same worlds, sends what sim's daemons send.
+ */
+import * as networkdb from '../sim/wire/networkdb';
+import { parseScenario } from '../sim/scenario/load';
+import { runScenario } from '../sim/runner/runner';
+import { SimBackend } from '../sim/kernel/backend';
+import { seedFromName } from '../sim/model/ids';
+import { clusterView } from '../sim/model/cluster';
+import type { PlanOp } from '../sim/plan/ops';
+import type { World } from '../sim/model/world';
+import { GossipSend, NetworkDbGossip } from '../emu/netdb';
+import { memberlistPacket, userPacketMessage } from '../sim/wire/memberlist';
+import type { Flow } from '../sim/trace/types';
+import { runSim } from './helpers/run';
+
+const DAEMON_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n';
+
+const LAB = `name: lifecycle
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker swarm init
+  - r1: docker swarm join --token <...> 198.51.100.10:2377
+  - r0: docker network create --driver=overlay --attachable test-net
+  - r0: docker run -dit --name c0 --network test-net busybox
+  - r1: docker run -dit --name c1 --network test-net busybox
+  - r0: ln -s /var/run/docker/netns /var/run/netns
+  - r1: ln -s /var/run/docker/netns /var/run/netns
+  - r0: sleep 1
+  - r1: systemctl stop docker
+  - r1: docker ps
+  - r0: ip netns exec @ingress bridge fdb show dev vxlan0
+  - r1: ip netns exec 1-\${INGRESS} bridge fdb show dev vxlan0
+  - r0: docker node ls
+  - r0: sleep 17
+  - r0: docker node ls
+  - r1: systemctl start docker
+  - r1: docker ps -a
+  - r0: docker node ls
+  - r0: ip netns exec @ingress bridge fdb show dev vxlan0
+  - r0: sleep 1
+`;
+const STOP = 9, START = 16;
+
+class KeepingWorlds extends SimBackend {
+  readonly worlds: World[] = [];
+  override async apply(ops: PlanOp[], world?: World): Promise<void> {
+    await super.apply(ops, world);
+    if (world) this.worlds.push(world);
+  }
+}
+
+const ofStep = (flows: readonly Flow[], step: number, control: Flow['control']) => flows.filter((f) => f.origin?.step === step && f.control === control);
+const udpLength = (f: Flow) => Number(f.hops.find((h) => h.event === 'send')!.layers.find((l) => l.proto === 'udp')!['udp.length']) - 8;
+const status = (table: string, host: string) => table.split('\n').find((l) => l.includes(` ${host} `))?.split(/ {2,}/)[2];
+
+describe('systemctl stop docker and systemctl start docker on a swarm worker', () => {
+  let steps: Awaited<ReturnType<typeof runScenario>>['result']['steps'];
+  let control: Flow[];
+  let backend: KeepingWorlds;
+  let nodeEvents: { type: number; lTime: number; nodeName: string }[];
+  let networkEvents: { type: number; nodeName: string; networkId: string }[];
+  let names: { before: string; after: string };
+  let ingressId: string;
+
+  beforeAll(async () => {
+    nodeEvents = [];
+    networkEvents = [];
+    const encodeNode = networkdb.nodeEvent, encodeNetwork = networkdb.networkEvent;
+    const nodeSpy = jest.spyOn(networkdb, 'nodeEvent').mockImplementation((e) => (nodeEvents.push({ type: e.type, lTime: e.lTime, nodeName: e.nodeName }), encodeNode(e)));
+    const networkSpy = jest.spyOn(networkdb, 'networkEvent').mockImplementation((e) => (networkEvents.push({ type: e.type, nodeName: e.nodeName, networkId: e.networkId }), encodeNetwork(e)));
+    try {
+      // The ingress network's namespace by name on the stopped host (`@ingress` asks the daemon's model, which is the same).
+      const probe = await runSim(LAB.split('\n').slice(0, 8).join('\n') + '\n  - r0: docker network inspect -f "{{.Id}}" ingress\n');
+      ingressId = probe.result.steps[3].stdout.trim();
+      const s = parseScenario('t.yaml', LAB.replace('${INGRESS}', ingressId.slice(0, 10)));
+      backend = new KeepingWorlds(s.seed ?? seedFromName(s.name));
+      const { result } = await runScenario(s, backend);
+      steps = result.steps;
+      control = result.trace.control ?? [];
+      const r1Names = backend.worlds.map((w) => clusterView(w)?.nodes.find((n) => n.host === 'r1')?.gossipName).filter((n): n is string => !!n);
+      names = { before: r1Names[0], after: r1Names[r1Names.length - 1] };
+    } finally {
+      nodeSpy.mockRestore();
+      networkSpy.mockRestore();
+    }
+  });
+
+  test('stop and start print nothing; while stopped, docker on the host cannot reach the daemon (exit 1)', () => {
+    expect(steps[STOP - 1]).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+    expect(steps[STOP]).toMatchObject({ exitCode: 1, stdout: '', stderr: DAEMON_DOWN });
+    expect(steps[START - 1]).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+  });
+
+  test("the others drop the stopped node's overlay entries at once; the stopped host's kernel keeps the ones it held", () => {
+    const r1Ingress = /^02:42:0a:00:00:03 dst 198\.51\.100\.11 /m;
+    const r0Ingress = /^02:42:0a:00:00:02 dst 198\.51\.100\.10 /m;
+    expect(steps[STOP + 1].stdout).not.toMatch(r1Ingress);
+    expect(steps[STOP + 2].stdout).toMatch(r0Ingress);
+    // Started again, it is back in the others' entries.
+    expect(steps[START + 2].stdout).toMatch(r1Ingress);
+  });
+
+  test('the leader marks the node Down after the heartbeat grace, Ready once its daemon started; its container stays Exited', () => {
+    expect(status(steps[STOP + 3].stdout, 'r1')).toBe('Ready');
+    expect(status(steps[STOP + 5].stdout, 'r1')).toBe('Down');
+    expect(status(steps[START + 1].stdout, 'r1')).toBe('Ready');
+    expect(steps[START].stdout).toMatch(/ Exited \(0\) .* c1\n$/);
+  });
+
+  test('the stop gossips its node leave event, which r0 gossips on; the stopped host sends nothing until it starts', () => {
+    const leave = nodeEvents.filter((e) => e.type === networkdb.NODE_EVENT.leave);
+    expect(leave.map((e) => e.nodeName)).toContain(names.before);
+    // What the member sends on: the event alone in a user message, encrypted.
+    const relay = memberlistPacket(userPacketMessage(networkdb.nodeEvent({ type: networkdb.NODE_EVENT.leave, lTime: leave[0].lTime, nodeName: names.before })), true, (n) => new Uint8Array(n)).length;
+    const gossip = ofStep(control, STOP, 'networkdb-gossip');
+    expect(gossip.filter((f) => f.from === 'r1').length).toBeGreaterThanOrEqual(1);
+    expect(gossip.filter((f) => f.from === 'r0').map(udpLength)).toContain(relay);
+    for (let step = STOP + 1; step < START; step++) expect(control.filter((f) => f.origin?.step === step && f.from === 'r1')).toEqual([]);
+    // Neither does anyone probe it while it is stopped.
+    for (let step = STOP + 1; step < START; step++) expect(ofStep(control, step, 'memberlist-probe').filter((f) => f.to === 'r1')).toEqual([]);
+  });
+
+  test('the start joins under a new node name: its node join event, its networks joined again with bulk syncs to r0', () => {
+    expect(names.after).not.toBe(names.before);
+    expect(names.after).toMatch(/^[0-9a-f]{12}$/);
+    expect(nodeEvents.filter((e) => e.nodeName === names.after).map((e) => [e.type, e.lTime])).toEqual([[networkdb.NODE_EVENT.join, 1]]);
+    const joins = networkEvents.filter((e) => e.nodeName === names.after && e.type === networkdb.NETWORK_EVENT.join).map((e) => e.networkId);
+    expect(joins).toContain(ingressId);
+    const syncs = ofStep(control, START, 'networkdb-bulk-sync');
+    expect(syncs.filter((f) => f.from === 'r1' && f.to === 'r0').length).toBeGreaterThanOrEqual(1);
+    // Its network events go at its first memberlist round, when the clock next runs (the last step's sleep).
+    expect(control.filter((f) => (f.origin?.step ?? 0) >= START && f.control === 'networkdb-gossip' && f.from === 'r1').length).toBeGreaterThanOrEqual(1);
+  });
+
+  test("emu's player, told of the same worlds, sends the stop's and the start's gossip as sim's daemons do, by length and sender", () => {
+    const netdb = new NetworkDbGossip();
+    const nodesIn = (w: World) => clusterView(w)?.nodes.length ?? 0;
+    const worlds = backend.worlds;
+    const stopWorld = worlds.findIndex((w, i) => i > 0 && nodesIn(w) < nodesIn(worlds[i - 1]));
+    const startWorld = worlds.findIndex((w, i) => i > stopWorld && nodesIn(w) > nodesIn(worlds[i - 1]));
+    let sent = new Map<string, GossipSend[]>(), started = new Map<string, GossipSend[]>();
+    let stopsAt = NaN;
+    for (const [i, w] of worlds.entries()) {
+      const out = netdb.observe(clusterView(w), i * 60_000);
+      if (i === startWorld) started = out;
+      if (i !== stopWorld) continue;
+      sent = out;
+      stopsAt = netdb.departures().get('r1')! - i * 60_000;
+    }
+    const lengthsFrom = (host: string) => new Set((sent.get(host) ?? []).flatMap(([, , p]) => (typeof p === 'string' ? [p.length / 2] : [])));
+    const simLengths = (host: string) => new Set(ofStep(control, STOP, 'networkdb-gossip').filter((f) => f.from === host).map(udpLength));
+    for (const host of ['r0', 'r1']) expect(lengthsFrom(host)).toEqual(simLengths(host));
+    // Started, r1 sends its join events as sim's r1 does from then on, and bulk-syncs with r0.
+    const startLengths = new Set((started.get('r1') ?? []).flatMap(([, , p]) => (typeof p === 'string' ? [p.length / 2] : [])));
+    const simStart = new Set(control.filter((f) => (f.origin?.step ?? 0) >= START && f.control === 'networkdb-gossip' && f.from === 'r1').map(udpLength));
+    expect(startLengths).toEqual(simStart);
+    expect((started.get('r1') ?? []).flatMap(([, syncs]) => (Array.isArray(syncs) ? syncs.map(([to]) => to) : []))).toContain('198.51.100.10');
+    // r1 stops after its leave's last round, within sendNodeEvent's 5 s.
+    expect(stopsAt).toBeGreaterThan(0);
+    expect(stopsAt).toBeLessThan(5000);
+  });
+});
+
+describe('systemctl stop docker elsewhere', () => {
+  test('on a host outside a swarm: its containers stop; started again, docker answers', async () => {
+    const { result } = await runSim(`name: t
+hosts:
+  h: {}
+steps:
+  - h: docker run -dit --name c0 busybox
+  - h: systemctl stop docker
+  - h: docker ps
+  - h: systemctl stop docker
+  - h: systemctl start docker
+  - h: docker ps -a
+`);
+    const [, stop, ps, again, start, psA] = result.steps;
+    expect([stop.exitCode, again.exitCode, start.exitCode]).toEqual([0, 0, 0]);
+    expect(ps).toMatchObject({ exitCode: 1, stderr: DAEMON_DOWN });
+    expect(psA.stdout).toMatch(/ Exited \(0\) .* c0\n$/);
+  });
+
+  test('on the leader of a swarm with another manager: not modelled (raft would elect another leader)', async () => {
+    const header = 'name: stop-leader\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n  - r0: docker swarm init\n';
+    const token = (await runSim(`${header}  - r0: docker swarm join-token -q manager\n`)).result.steps[1].stdout.trim();
+    const { result } = await runSim(`${header}  - r1: docker swarm join --token ${token} 198.51.100.10:2377\n  - r0: systemctl stop docker\n  - r0: docker node ls\n`);
+    const [, , stop, ls] = result.steps;
+    expect(stop).toMatchObject({ exitCode: 127, stderr: 'cnmlab: not modelled: systemctl stop docker on the leader of a swarm with other managers (raft electing a new leader)\n' });
+    expect(ls.exitCode).toBe(0);
+  });
+});
