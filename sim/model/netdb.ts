@@ -34,7 +34,9 @@
  *   up, the node's agent opens a new session after a random delay under its backoff, 8 s at
  *   most (agent/agent.go:18-19, 361-363, 388), and register() sets it READY
  *   (dispatcher.go:493): the model takes that bound too, NODE_READY_AFTER_NS. grpc's own
- *   reconnect backoff is not modelled.
+ *   reconnect backoff is not modelled, nor is raft's quorum: with half the managers or more
+ *   cut off, the engine's manager-only commands fail (the swarm has no leader); the model
+ *   still answers them.
  *
  * A transition is applied when the first step after it is due begins, by the run's clock
  * (virtual in sim, real in emu): a program running across one does not see it change, in
