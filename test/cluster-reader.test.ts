@@ -11,7 +11,7 @@ import { runScenario } from '../sim/runner/runner';
 import { SimBackend } from '../sim/kernel/backend';
 import { seedFromName } from '../sim/model/ids';
 import { ClusterNetwork, ClusterReader, ClusterTableEntry, ClusterView, clusterView, entryKey, memberChanges, tableChanges } from '../sim/model/cluster';
-import type { World } from '../sim/model/world';
+import type { Network, Shards, World } from '../sim/model/world';
 
 const LIFE = `name: cluster-life
 hosts:
@@ -139,14 +139,81 @@ function swarmYaml(hosts: number, overlays: number): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * The world as the reader is handed it, each record it looks into counted: a host or a
+ * network read out of one of this world's shards (an earlier world's shard it compares with
+ * is not counted), and each host an instance shard lists. The shard lists and shards are
+ * stand-ins kept per original, so that the reader's comparisons by identity hold from one
+ * world to the next as they do on the originals.
+ */
+class CountingWorlds {
+  visited = 0;
+  private readonly standIns = new WeakMap<object, object>();
+  /** The shards of the world being read. */
+  private current = new Set<object>();
+
+  of(w: World): World {
+    this.current = new Set([...w.hosts, ...(w.swarm?.networks ?? [])].filter((shard) => shard));
+    const swarm = w.swarm && { ...w.swarm, networks: this.shards(w.swarm.networks, (net) => this.network(net)) };
+    return { ...w, hosts: this.shards(w.hosts, (h) => h), swarm };
+  }
+
+  private kept<T extends object>(original: T, make: () => T): T {
+    let standIn = this.standIns.get(original) as T | undefined;
+    if (!standIn) this.standIns.set(original, (standIn = make()));
+    return standIn;
+  }
+
+  /** A shard list whose shards count each record read out of them. */
+  private shards<T extends object>(list: Shards<T>, wrap: (record: T) => T): Shards<T> {
+    return this.kept(list, () => new Proxy(list, {
+      get: (target, key) => {
+        const shard = Reflect.get(target, key);
+        return typeof key === 'string' && /^\d+$/.test(key) && shard ? this.shard(shard, wrap) : shard;
+      },
+    }));
+  }
+
+  private shard<T extends object>(shard: Record<string, T>, wrap: (record: T) => T): Record<string, T> {
+    return this.kept(shard, () => new Proxy(shard, {
+      get: (target, key) => {
+        if (typeof key !== 'string' || !Object.hasOwn(target, key)) return Reflect.get(target, key);
+        if (this.current.has(shard)) this.visited++;
+        return wrap(target[key]);
+      },
+    }));
+  }
+
+  /** A network whose instance shards count the hosts listed out of them. */
+  private network(net: Network): Network {
+    return this.kept(net, () => {
+      const instances = new Proxy(net.instances, {
+        get: (target, key) => {
+          const shard = Reflect.get(target, key);
+          if (typeof key !== 'string' || !/^\d+$/.test(key) || !shard) return shard;
+          return this.kept(shard, () => new Proxy(shard, {
+            ownKeys: (t) => {
+              const keys = Reflect.ownKeys(t);
+              this.visited += keys.length;
+              return keys;
+            },
+          }));
+        },
+      });
+      return new Proxy(net, { get: (target, key) => (key === 'instances' ? instances : Reflect.get(target, key)) });
+    });
+  }
+}
+
 /** What the daemon's reader looked into at each of its reads along the run. */
 async function visitsPerRead(yaml: string): Promise<number[]> {
   const visits: number[] = [];
+  const counting = new CountingWorlds();
   const read = ClusterReader.prototype.read;
   const spy = jest.spyOn(ClusterReader.prototype, 'read').mockImplementation(function (this: ClusterReader, world: World) {
-    const before = this.visited;
-    const view = read.call(this, world);
-    visits.push(this.visited - before);
+    const before = counting.visited;
+    const view = read.call(this, counting.of(world));
+    visits.push(counting.visited - before);
     return view;
   });
   try {

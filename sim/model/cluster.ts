@@ -292,12 +292,6 @@ export class ClusterReader {
   changedNetworks: readonly ClusterNetwork[] | undefined = NO_NETWORKS;
   /** How many networks the last read's view lists. */
   networkCount = 0;
-  /**
-   * The records the reads looked into, past the identity checks of the shard lists (a changed
-   * network's version, a changed host shard's hosts): what a step costs the reader, which
-   * grows with what the step wrote, not with the swarm (test/cluster-reader.test.ts).
-   */
-  visited = 0;
 
   read(w: World): ClusterView | undefined {
     const swarm = w.swarm;
@@ -338,7 +332,6 @@ export class ClusterReader {
       const shard = instances[i];
       if (last && shard === last.instances[i]) continue;
       const now = shard ? Object.keys(shard) : [];
-      this.visited += now.length;
       const was = keys[i] ?? [];
       if (now.length === was.length && now.every((h, j) => h === was[j])) continue;
       keys[i] = now;
@@ -372,7 +365,6 @@ export class ClusterReader {
       const view: ClusterNetwork[] = [];
       if (shard) {
         for (const id in shard) {
-          this.visited++;
           const net = this.network(shard[id]);
           if (net) view.push(net);
         }
@@ -401,7 +393,6 @@ export class ClusterReader {
       if (appended && this.unchanged(last, w.hosts, appended)) {
         const newcomers: ClusterNode[] = [];
         for (const name of appended) {
-          this.visited++;
           const h = hostOf(w, name);
           if (!inNetworkDb(h)) continue;
           const node = clusterNode(h);
@@ -414,7 +405,6 @@ export class ClusterReader {
         return last.nodes;
       }
     }
-    this.visited += swarmNodes.length;
     const nodes = swarmNodes.map((name) => hostOf(w, name)).filter(inNetworkDb).map((h) => {
       const node = clusterNode(h), before = last?.byHost.get(h.name);
       return sameNode(before, node) ? before! : node;
@@ -441,7 +431,6 @@ export class ClusterReader {
       const shard = shards[i], was = last.hostShards[i];
       if (shard === was) continue;
       for (const name in shard) {
-        this.visited++;
         const h = shard[name];
         // immer keeps the hosts the step did not change: the same host reads as the same node.
         if (was && was[name] === h) continue;
