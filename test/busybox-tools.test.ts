@@ -41,7 +41,7 @@ describe('the registry knows each family', () => {
 
   test('an applet BusyBox has but cnmlab does not model (or a form of it) is refused', () => {
     // sysctl reads the modelled keys only: a write, or a key sim does not model, would run the real applet in emu.
-    for (const argv of [['wget', 'x'], ['ip', 'neigh'], ['arp'], ['ping', '-M', 'do', 'x'], ['ping', '-f', 'x'], ['nslookup', 'x', '127.0.0.11'], ['netstat', '-ltn'],
+    for (const argv of [['wget', 'x'], ['ip', 'neigh', 'flush', 'dev', 'eth0'], ['ip', 'neighbour'], ['ip', 'neigh', 'show', 'eth0'], ['arp'], ['ping', '-M', 'do', 'x'], ['ping', '-f', 'x'], ['nslookup', 'x', '127.0.0.11'], ['netstat', '-ltn'],
       ['sysctl', 'net.ipv4.ip_forward=1'], ['sysctl', '-w', 'net.ipv4.ip_forward=1'], ['sysctl', 'net.core.somaxconn'], ['sysctl', '-a']]) {
       expect(lookupCommand(argv, 'container', 'busybox')).toMatchObject({ modelled: false });
     }
@@ -121,6 +121,23 @@ describe("BusyBox's applets in sim, as a Docker 20.10 busybox container prints t
     // -4: no link-layer line (the bridge-local lab's `ip -4 addr show eth0 | grep inet` in alpine).
     expect(exec('ip -4 addr show eth0').stdout).toBe('14: eth0@if15: <BROADCAST,MULTICAST,UP,LOWER_UP,M-DOWN> mtu 1450 qdisc noqueue \n'
       + '    inet 10.0.1.2/24 brd 10.0.1.255 scope global eth0\n       valid_lft forever preferred_lft forever\n');
+  });
+
+  test("ip neigh: BusyBox's line (ref while a timer runs, used 0/0/0, the kernel's probes); ip -d: BusyBox's usage", async () => {
+    const { exec } = await ubuntu0();
+    exec('ping -c 1 ubuntu1');
+    // One broadcast request answered: the kernel counts it after the three unicast probes resolution starts with.
+    expect(exec('ip neigh')).toEqual({ stdout: '10.0.1.4 dev eth0 lladdr 02:42:0a:00:01:04 ref 1 used 0/0/0 probes 4 REACHABLE\n', stderr: '', exitCode: 0 });
+    expect(exec('ip n show dev eth0').stdout).toBe('10.0.1.4 lladdr 02:42:0a:00:01:04 ref 1 used 0/0/0 probes 4 REACHABLE\n');
+    expect(exec('ip neigh show dev nosuch')).toEqual({ stdout: '', stderr: "ip: can't find device 'nosuch'\n", exitCode: 1 });
+    // Nobody holds 10.0.1.99: three broadcasts, then FAILED (no timer, no reference, no address), its two spaces kept.
+    exec('ping -c 1 -W 1 10.0.1.99');
+    expect(exec('ip neigh').stdout).toContain('10.0.1.99 dev eth0  ref 1 used 0/0/0 probes 5 INCOMPLETE\n');
+    exec('sleep 5');
+    expect(exec('ip neigh').stdout).toContain('10.0.1.99 dev eth0  used 0/0/0 probes 6 FAILED\n');
+    const usage = exec('ip -d link');
+    expect(usage).toMatchObject({ stdout: '', exitCode: 1 });
+    expect(usage.stderr).toMatch(/^BusyBox v1\.35\.0 \(Debian [^)]*\) multi-call binary\.\n\nUsage: ip \[OPTIONS\] address\|route\|link\|tunnel\|neigh\|rule \[ARGS\]\n[\s\S]*\nip neigh show\|flush \[to PREFIX\] \[dev DEV\] \[nud STATE\]\nip rule \[list\] \| add\|del SELECTOR ACTION\n$/);
   });
 
   test('ifconfig: by name, upper-case MAC, the device layer\'s counters, lo counting what went through it', async () => {

@@ -322,13 +322,15 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form([], 'nslookup HOST', [], { min: 1, max: 1, names: 'HOST' })],
   },
   {
-    program: 'ip', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ip: addresses, links and routes (its own texts: no state, group or proto)",
-    globalOptions: [{ flag: '-4', help: 'IPv4 only' }],
+    program: 'ip', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ip: addresses, links, routes and neighbours (its own texts: no state, group or proto; neighbours with their cache info)",
+    // -d is iproute2's, which BusyBox's ip does not know: it answers with its usage, exit 1.
+    globalOptions: [{ flag: '-4', help: 'IPv4 only' }, { flag: '-d', help: "iproute2's details: BusyBox's ip has no such option (its usage, exit 1)" }],
     wordOrder: ['address', 'route', 'link', 'tunnel', 'neigh', 'rule'],
     forms: [
       form(['address', 'show|list'], 'ip [-4] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'show|list'], 'ip link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),
+      form(['neigh', 'show'], 'ip neigh [show] [dev DEVICE]', [], { min: 0, max: 2, names: 'dev DEVICE', allowed: [['dev']] }, { optionalWords: 1 }),
     ],
   },
   {

@@ -13,6 +13,7 @@ import { ipv4ToNumber, maskOf, numberToIpv4 } from '../wire/addr';
 import { etcFile } from '../model/etc';
 import { containerOf } from './embedded_dns';
 import { busyboxSysctl } from './sysctl';
+import { neighProbes } from './net/neighbour';
 
 const out = (stdout: string): CommandOutput => ({ stdout, stderr: '', exitCode: 0 });
 const fail = (stderr: string): CommandOutput => ({ stdout: '', stderr, exitCode: 1 });
@@ -77,13 +78,36 @@ function linkLines(ns: SimNetns, l: SimLink): string[] {
   return [head, ether];
 }
 
+/**
+ * BusyBox's usage text for `ip`, on stderr with exit 1: what it answers for an option it does
+ * not have (its ip knows no -d, -s or -j: `ip -d link` is iproute2's, not BusyBox's).
+ */
+const IP_USAGE = `BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) multi-call binary.
+
+Usage: ip [OPTIONS] address|route|link|tunnel|neigh|rule [ARGS]
+
+OPTIONS := -f[amily] inet|inet6|link | -o[neline]
+
+ip addr add|del IFADDR dev IFACE | show|flush [dev IFACE] [to PREFIX]
+ip route list|flush|add|del|change|append|replace|test ROUTE
+ip link set IFACE [up|down] [arp on|off] [multicast on|off]
+\t[promisc on|off] [mtu NUM] [name NAME] [qlen NUM] [address MAC]
+\t[master IFACE | nomaster] [netns PID]
+ip tunnel add|change|del|show [NAME]
+\t[mode ipip|gre|sit] [remote ADDR] [local ADDR] [ttl TTL]
+ip neigh show|flush [to PREFIX] [dev DEV] [nud STATE]
+ip rule [list] | add|del SELECTOR ACTION
+`;
+
 function ip(ns: SimNetns, argv: string[]): CommandOutput {
   // -4: IPv4 only, and (as iproute2) only the devices that have an IPv4 address, without their link-layer line.
   const inet4Only = argv[0] === '-4';
   const args = inet4Only ? argv.slice(1) : argv;
   const [object, ...rest] = args;
+  if (object?.startsWith('-')) return { stdout: '', stderr: IP_USAGE, exitCode: 1 };
   const is = (full: string) => object !== undefined && full.startsWith(object);
   if (is('route')) return out(routeLines(ns).map((r) => r + '\n').join(''));
+  if (is('neigh')) return neighbours(ns, rest);
   const words = rest.filter((w) => w !== 'show' && w !== 'list' && w !== 'dev');
   let links = sortedLinks(ns);
   if (words.length) {
@@ -94,6 +118,30 @@ function ip(ns: SimNetns, argv: string[]): CommandOutput {
   if (is('address') && inet4Only) return out(links.filter((l) => l.addrs.length).flatMap((l) => [linkLines(ns, l)[0], ...addrLines(l, [])]).map((x) => x + '\n').join(''));
   if (is('address')) return out(links.flatMap((l) => [...linkLines(ns, l), ...addrLines(l, ipv6Addrs(l))]).map((x) => x + '\n').join(''));
   return out(links.flatMap((l) => linkLines(ns, l)).map((x) => x + '\n').join(''));
+}
+
+/**
+ * `ip neigh [show] [dev DEV]` as BusyBox prints it (measured against Debian's 1.35): the
+ * cache info iproute2 shows only with -s, always. `ref 1` while the entry's timer runs (the
+ * timer holds a reference: INCOMPLETE, REACHABLE, DELAY, PROBE); `used 0/0/0` at any age,
+ * since BusyBox divides the kernel's clock ticks by the packet scheduler's clock rate; the
+ * probes the kernel counted. Without an address, `dev eth0  used` with its two spaces; with
+ * `dev`, the device is left out of every line. NOARP entries are not shown, as in iproute2.
+ */
+function neighbours(ns: SimNetns, args: string[]): CommandOutput {
+  const words = args[0] === 'show' ? args.slice(1) : args;
+  let dev: string | undefined;
+  if (words[0] === 'dev') {
+    if (words.length < 2) return fail('ip: command line is not complete, try "help"\n');
+    if (!ns.links.has(words[1])) return fail(`ip: can't find device '${words[1]}'\n`);
+    dev = words[1];
+  } else if (words.length) return fail(`ip: invalid argument '${words[0]}' to 'ip'\n`);
+  const lines = [...ns.neigh.values()].filter((n) => dev === undefined || n.dev === dev).map((n) => {
+    const timerRunning = n.state === 'INCOMPLETE' || n.state === 'REACHABLE' || n.state === 'DELAY' || n.state === 'PROBE';
+    const lladdr = n.mac !== undefined && n.state !== 'INCOMPLETE' && n.state !== 'FAILED' ? `lladdr ${n.mac}` : '';
+    return `${n.ip} ${dev === undefined ? `dev ${n.dev} ` : ''}${lladdr}${timerRunning ? ' ref 1' : ''} used 0/0/0 probes ${neighProbes(n)} ${n.state}\n`;
+  });
+  return out(lines.join(''));
 }
 
 /** `ip route` as BusyBox prints it: no proto, no linkdown, `scope link  src` with its two spaces. */

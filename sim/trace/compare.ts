@@ -181,8 +181,8 @@ export function compareOutputs(sim: StepOutput[], emu: StepOutput[], byChance: S
     const where = `step ${a.index + 1} ${a.on}: ${a.command}`;
     if (a.exitCode !== b.exitCode) return { where: `${where} (exit code)`, sim: String(a.exitCode), emu: String(b.exitCode) };
     if (byChance.has(a.index + 1)) continue;
-    // The kernel dumps FDBs and sockets (ss) from hash tables whose order depends on its version and a per-boot or per-namespace salt: the entries count, not their order.
-    const unordered = /\bbridge fdb\b|(?:^|\s)ss(?:\s|$)/.test(a.command);
+    // The kernel dumps FDBs, sockets (ss) and neighbours (ip neigh, arp) from hash tables whose order depends on its version and a per-boot or per-namespace salt: the entries count, not their order.
+    const unordered = /\bbridge fdb\b|(?:^|\s)(?:ss|arp)(?:\s|$)|\bip(?: -\S+)* ne?i?g?h?(?:bou?r)?(?:\s|$)/.test(a.command);
     // A template that prints State.Pid prints a number the kernel picked: every number it prints is taken as one.
     const pids = /\.State\.Pid\b/.test(a.command) ? (text: string) => text.replace(/\b\d+\b/g, '<pid>') : (text: string) => text;
     const lines = (text: string) => (unordered ? normaliseOutput(pids(text)).split('\n').sort() : normaliseOutput(pids(text)).split('\n'));

@@ -29,6 +29,7 @@ const UNRES_QLEN_BYTES = 212_992;
 /** A learned entry (static ones are plain PERMANENT Neigh objects the plan adds). */
 class NeighEntry implements Neigh {
   mac?: string;
+  /** The kernel's count (NDA_PROBES): resolution starts it at ucast_probes, PROBE at 0; each request adds one. */
   probes = 0;
   /** Datagrams waiting for the address (arp_queue) and their bytes. */
   queue: Skb[] = [];
@@ -44,6 +45,11 @@ class NeighEntry implements Neigh {
 
 function isLearned(n: Neigh | undefined): n is NeighEntry {
   return n instanceof NeighEntry;
+}
+
+/** The probes the kernel reports for an entry (NDA_PROBES): a static one sent none. */
+export function neighProbes(n: Neigh): number {
+  return isLearned(n) ? n.probes : 0;
 }
 
 /**
@@ -81,7 +87,8 @@ export function neighOutput(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: S
   const n = isLearned(existing) ? existing : new NeighEntry(nexthop, dev.name, 'INCOMPLETE');
   if (n !== existing) ns.neigh.set(n);
   n.mac = undefined;
-  n.probes = 0;
+  // __neigh_event_send: resolution counts on from the unicast probes it did not send.
+  n.probes = UCAST_SOLICIT;
   enqueue(n, skb);
   enter(dp, ns, n, 'INCOMPLETE', RETRANS_TIME_NS);
   solicit(dp, ns, dev, n, skb);
@@ -123,7 +130,7 @@ function neighTimer(dp: Datapath, ns: SimNetns, n: NeighEntry, id: number): void
       return;
     case 'INCOMPLETE':
     case 'PROBE':
-      if (n.probes >= (n.state === 'INCOMPLETE' ? MCAST_SOLICIT : UCAST_SOLICIT)) return fail(dp, ns, n);
+      if (n.probes >= (n.state === 'INCOMPLETE' ? UCAST_SOLICIT + MCAST_SOLICIT : UCAST_SOLICIT)) return fail(dp, ns, n);
       enter(dp, ns, n, n.state, RETRANS_TIME_NS);
       solicit(dp, ns, dev, n, retransmitCause(n));
       return;
