@@ -306,6 +306,39 @@ describeWith(['ip', 'iptables', 'busybox', 'ping'], true, "a host's busybox ping
   }, 120000);
 });
 
+/** Pings to broadcast addresses without -b: the bridge's subnet, the limited broadcast, lo's; from iputils and from BusyBox. */
+const BROADCAST_PING = `name: broadcast-ping
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name u0 ubuntu
+  - r0: docker run -dit --name b0 busybox
+  - u0: ping -c 1 -W 1 172.17.255.255
+  - u0: ping -c 1 -W 1 255.255.255.255
+  - u0: ping -c 1 -W 1 127.255.255.255
+  - b0: ping -c 1 -W 1 172.17.255.255
+`;
+
+const IPUTILS_BROADCAST = [2, '', 'ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n'];
+// BusyBox sets SO_BROADCAST and sends; the kernel ignores echo requests to a broadcast address (icmp_echo_ignore_broadcasts).
+const BUSYBOX_BROADCAST = [1, 'PING 172.17.255.255 (172.17.255.255): 56 data bytes\n\n--- 172.17.255.255 ping statistics ---\n1 packets transmitted, 0 packets received, 100% packet loss\n', ''];
+
+describe('a ping to a broadcast address', () => {
+  test("iputils refuses it without -b (the kernel's EACCES at connect, exit 2); BusyBox sends and hears nothing; the network's own address is no broadcast", async () => {
+    const { result } = await runSim(BROADCAST_PING + '  - u0: ping -c 1 -W 1 172.17.0.0\n');
+    expect(printed(result.steps.slice(2, 6))).toEqual([IPUTILS_BROADCAST, IPUTILS_BROADCAST, IPUTILS_BROADCAST, BUSYBOX_BROADCAST]);
+    expect(result.steps[6]).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^PING 172\.17\.0\.0 \(172\.17\.0\.0\) 56\(84\) bytes of data\.\n/) });
+  });
+});
+
+describeWith(['ip', 'busybox', 'ping'], true, 'a ping to a broadcast address on the real kernel', () => {
+  test('prints what sim prints, in each family', async () => {
+    const r = runEmu('broadcast-ping.yaml', BROADCAST_PING);
+    expect(r.stderr).toBe('');
+    expect(printed(r.steps.slice(2))).toEqual([IPUTILS_BROADCAST, IPUTILS_BROADCAST, IPUTILS_BROADCAST, BUSYBOX_BROADCAST]);
+  }, 120000);
+});
+
 /** A name Docker does not own, asked from a BusyBox image and from a GNU one on the same network: the host has no resolver that answers. */
 const FORWARDED_BY_IMAGE = twoNodes(`  - r0: docker run -dit --name b0 --network test-net busybox
   - r0: docker run -dit --name u0 --network test-net ubuntu
