@@ -6,6 +6,7 @@ import { Document, isMap } from 'yaml';
 import { parseCommandLine } from '../sim/commands/cmdline';
 import { StepResult } from '../sim/runner/session';
 import { Lab } from './shell';
+import { runOptionTakesValue } from '../sim/docker/cli';
 
 /** Quotes a word for the shell words parser only when it needs it. */
 function quote(word: string): string {
@@ -21,6 +22,8 @@ function replayable(r: StepResult): { command: string; note?: string } {
   const sent = /^(\d+) packets transmitted/m.exec(r.stdout)?.[1];
   const line = parseCommandLine(r.command);
   const words = line.ok && line.list.length === 1 && line.list[0].length === 1 ? line.list[0][0] : undefined;
+  const withoutStdin = words && attachedRunWithoutStdin(words);
+  if (withoutStdin) return { command: withoutStdin.map(quote).join(' '), note: ` typed as '${r.command}' at the lab's terminal; a file has none, and Docker refuses -i with -t without one: -t alone runs the same container` };
   if (!r.interrupted || words?.[0] !== 'ping' || sent === undefined) return { command: r.command };
   const kept: string[] = [];
   for (let i = 1; i < words.length; i++) {
@@ -28,6 +31,32 @@ function replayable(r: StepResult): { command: string; note?: string } {
     else if (!words[i].startsWith('-c')) kept.push(words[i]);
   }
   return { command: ['ping', '-c', sent, ...kept].map(quote).join(' '), note: ` typed as '${r.command}', stopped with Ctrl-C after ${sent} probe(s)` };
+}
+
+/**
+ * `docker run` with -i and -t and without -d, its -i dropped (its options end at the image);
+ * undefined for any other command line.
+ */
+function attachedRunWithoutStdin(words: string[]): string[] | undefined {
+  if (words[0] !== 'docker' || words[1] !== 'run') return undefined;
+  const options: string[] = [];
+  let i = 2;
+  for (; i < words.length && words[i].startsWith('-'); i++) {
+    const w = words[i];
+    options.push(w);
+    // An option's value in the next word (--name x, -e X=1): not a flag cluster.
+    if (!w.includes('=') && runOptionTakesValue(w)) options.push(words[++i] ?? '');
+  }
+  const flags = options.flatMap((w) => (w.startsWith('--') ? [w.slice(2)] : /^-[a-zA-Z]+$/.test(w) ? [...w.slice(1)] : []));
+  const has = (short: string, long: string) => flags.includes(short) || flags.includes(long);
+  if (!has('i', 'interactive') || !has('t', 'tty') || has('d', 'detach')) return undefined;
+  const kept = options.flatMap((w) => {
+    if (w === '--interactive') return [];
+    if (!/^-[a-zA-Z]+$/.test(w) || runOptionTakesValue(w)) return [w];
+    const rest = w.replace(/i/g, '');
+    return rest === '-' ? [] : [rest];
+  });
+  return [...words.slice(0, 2), ...kept, ...words.slice(i)];
 }
 
 export function sessionScenario(lab: Lab): string {

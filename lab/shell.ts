@@ -12,6 +12,9 @@ import { checkLine } from '../sim/runner/expect';
 import { findContainer } from '../sim/model/tx';
 import { Container, hostOf, Network, swarmNetworks } from '../sim/model/world';
 import { containerCommand } from '../sim/docker/format';
+import { isInteractiveShell } from '../sim/docker/cli';
+import { toolFamilyOf } from '../sim/commands/family';
+import { containerByName } from '../sim/runner/shell';
 import { shellWords } from '../sim/text/words';
 import { pathTable } from '../sim/trace/table';
 
@@ -34,8 +37,6 @@ export type LineResult =
   | { kind: 'leave' }
   /** Ran as a session step. `met` is the scenario step it met, when it met one. */
   | { kind: 'step'; result: StepResult; met?: Step };
-
-const SHELLS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash']);
 
 /** One world, its session, and the scenario's steps as a checklist; terminals type into it. */
 export class Lab {
@@ -63,10 +64,23 @@ export class Lab {
   /** Runs a command where it was typed, as the next step, checked against the scenario step it meets. */
   async run(on: string, command: string, live?: LiveIo): Promise<{ result: StepResult; met?: Step }> {
     const met = this.scenario.steps.find((s) => !this.met.has(s.index) && s.on === on && s.command === command);
-    const result = await this.session.step(on, command, { expect: met?.expect, line: met?.line, timeout: met?.timeout, live });
+    const result = await this.session.step(on, command, { expect: met?.expect, line: met?.line, timeout: met?.timeout, live, terminal: true });
     if (met) this.matched.set(result.index, met);
     if (met && result.ok) this.met.add(met.index);
     return { result, met };
+  }
+
+  /**
+   * The prompt where a command runs: `r0$ ` on a host; in a container its image's shell as
+   * root in /: BusyBox's ash (busybox, alpine) `/ # `, bash as the seed's transcript shows
+   * it, `root@ubuntu0:/# `. `id` picks the container when one was made again under its name.
+   */
+  prompt(on: string, id?: string): string {
+    if (this.session.isHost(on)) return `${on}$ `;
+    const w = this.session.model.world;
+    const byId = id === undefined ? undefined : w.hostOrder.map((h) => hostOf(w, h).containers[id]).find((c) => c !== undefined);
+    const c = byId ?? containerByName(this.session.model, on);
+    return c && toolFamilyOf(c.image) === 'busybox' ? '/ # ' : `root@${on}:/# `;
   }
 
   /** Names of the running containers on a host. */
@@ -113,10 +127,9 @@ export class Terminal {
     return this.places[this.places.length - 1];
   }
 
-  /** As the seed's transcript shows them: `r0$ ` on a host, `root@ubuntu0:/# ` in a container. */
   prompt(): string {
     const p = this.place;
-    return p.container ? `root@${p.container}:/# ` : `${p.host}$ `;
+    return this.lab.prompt(p.container ?? p.host, p.containerId);
   }
 
   /** Moves to a host, forgetting the way there (`:on`). */
@@ -197,7 +210,7 @@ export class Terminal {
     if (started.length !== 1) return undefined;
     const [c] = started;
     // Without a command, the image's own (alpine's sh, ubuntu's /bin/bash, nginx's daemon).
-    return isShell(c.command.length ? c.command : containerCommand(c).split(' ')) ? c : undefined;
+    return isInteractiveShell(c.command.length ? c.command : containerCommand(c).split(' ')) ? c : undefined;
   }
 
   private runningIds(host: string): string[] {
@@ -211,15 +224,10 @@ export class Terminal {
     while (i < argv.length && argv[i].startsWith('-')) i++;
     const flags = shortFlags(argv.slice(2, i));
     const rest = argv.slice(i);
-    if (!flags.has('interactive') || !flags.has('tty') || rest.length < 2 || !isShell(rest.slice(1))) return undefined;
+    if (!flags.has('interactive') || !flags.has('tty') || rest.length < 2 || !isInteractiveShell(rest.slice(1))) return undefined;
     const c = findContainer(hostOf(this.lab.session.model.world, host), rest[0]);
     return c && c.state === 'running' ? c.name : undefined;
   }
-}
-
-/** A container command that is an interactive shell: a shell named alone (`sh -c …` runs and exits). */
-function isShell(command: string[]): boolean {
-  return command.length === 1 && SHELLS.has(command[0]);
 }
 
 /** The boolean flags among docker's words, long names for -i, -t and -d. */

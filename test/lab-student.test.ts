@@ -3,11 +3,12 @@
  * where the shell is, and to the world.
  */
 import { Lab } from '../lab/shell';
+import { hostOf } from '../sim/model/world';
 import { complete } from '../lab/complete';
 import { sessionScenario } from '../lab/save';
 import { SimBackend } from '../sim/kernel/backend';
 import { parseScenario } from '../sim/scenario/load';
-import { twoNodes } from './helpers/run';
+import { runSim, twoNodes } from './helpers/run';
 
 async function tutorialLab(): Promise<Lab> {
   const s = parseScenario('lab.yaml', twoNodes(''));
@@ -27,7 +28,8 @@ describe('lab as the overlay tutorial is typed', () => {
     // The tutorial's first container: `docker run -it --name alpine1 --network test-net alpine`.
     expect(await term.line('docker run -it --name alpine1 --network test-net alpine')).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
     expect(term.place).toMatchObject({ host: 'r0', container: 'alpine1' });
-    expect(term.prompt()).toBe('root@alpine1:/# ');
+    // BusyBox's ash as root in /, as Docker's alpine image runs it.
+    expect(term.prompt()).toBe('/ # ');
     expect(await term.line('hostname')).toMatchObject({ kind: 'step', result: { on: 'alpine1' } });
     // Leaving the shell goes back to the host (not out of the lab) and the container stops.
     expect(await term.line('exit')).toEqual({ kind: 'moved', output: '' });
@@ -49,12 +51,42 @@ describe('lab as the overlay tutorial is typed', () => {
   test('docker run -it with a command that is not a shell runs it and leaves the terminal on the host', async () => {
     const lab = await tutorialLab();
     const term = lab.terminal();
-    expect(await term.line('docker run -it --network test-net alpine echo hi')).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
+    // Its output through the container's terminal (CR LF); the container exits with it.
+    expect(await term.line('docker run -it --name once --network test-net alpine echo hi')).toMatchObject({ kind: 'step', result: { exitCode: 0, stdout: 'hi\r\n', stderr: '' } });
     expect(term.place).toEqual({ host: 'r0' });
     expect(term.prompt()).toBe('r0$ ');
+    expect(lab.containersOn('r0')).toEqual([]);
+    expect(Object.values(hostOf(lab.session.model.world, 'r0').containers).find((c) => c.name === 'once')?.state).toBe('exited');
     // A shell named alone is the shell the terminal moves into.
     await term.line('docker run -it --name alpine1 --network test-net alpine /bin/sh');
     expect(term.place).toMatchObject({ host: 'r0', container: 'alpine1', attached: true });
+  });
+
+  test('a GNU image\'s shell is bash as root (root@NAME:/# ), a BusyBox image\'s is ash (/ # )', async () => {
+    const lab = await tutorialLab();
+    const term = lab.terminal();
+    await term.line('docker run -dit --name u0 --network test-net ubuntu');
+    await term.line('docker exec -it u0 bash');
+    expect(term.prompt()).toBe('root@u0:/# ');
+    await term.line('exit');
+    await term.line('docker run -it --name b0 --network test-net busybox');
+    expect(term.prompt()).toBe('/ # ');
+    expect(lab.prompt('b0')).toBe('/ # ');
+    expect(lab.prompt('r1')).toBe('r1$ ');
+  });
+
+  test('a saved session replays docker run -it as -t (a file has no terminal, and Docker refuses -i with -t without one)', async () => {
+    const lab = await tutorialLab();
+    const term = lab.terminal();
+    await term.line('docker run -it --name alpine1 --network test-net alpine');
+    await term.line('exit');
+    await term.line('docker run --rm -ti -h box --network test-net alpine hostname');
+    const saved = sessionScenario(lab);
+    expect(saved).toMatch(/# typed as 'docker run -it --name alpine1 --network test-net alpine' at the lab's terminal; a file has none, and Docker refuses -i with -t without one: -t alone runs the same container\n\s*- r0: docker run -t --name alpine1 --network test-net alpine\n/);
+    expect(saved).toContain('- r0: docker run --rm -t -h box --network test-net alpine hostname\n');
+    const replay = await runSim(saved, 'saved.yaml');
+    // cnmlab run prints what the lab printed, step by step.
+    expect(replay.result.steps.map((r) => [r.exitCode, r.stdout, r.stderr])).toEqual(lab.session.steps.map((r) => [r.exitCode, r.stdout, r.stderr]));
   });
 
   test("exit from docker run -it's shell after its container was removed elsewhere stops nothing and says so", async () => {

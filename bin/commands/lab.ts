@@ -61,7 +61,7 @@ export async function labCommand(file: string | undefined, opts: LabOptions): Pr
   const start = async (): Promise<Lab> => {
     const fresh = await Lab.open(s, backend);
     for (const step of s.steps.slice(0, preload)) {
-      out.write(`${fresh.session.isHost(step.on) ? `${step.on}$` : `root@${step.on}:/#`} ${step.command}\n`);
+      out.write(`${fresh.prompt(step.on)}${step.command}\n`);
       const r = await fresh.session.step(step.on, step.command, { expect: step.expect, line: step.line, timeout: step.timeout });
       fresh.matched.set(r.index, step);
       if (r.ok) fresh.met.add(step.index);

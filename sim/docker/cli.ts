@@ -21,14 +21,33 @@ import { parseCidr } from '../wire/addr';
 import { asDockerError, DockerError, runRefusal } from './errors';
 import { filterNetworks, parseNetworkFilters } from './network-filter';
 import { containerSubcommand, nodeLs, startContainers } from './nodes-and-start';
-import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
+import { CommandOutput, lookupCommand, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 import { ok } from '../model/command-step';
 import { endpointsOf, Network, World } from '../model/world';
 
 /** Container id → the pid of the real process holding its namespaces. */
 export type ContainerProcesses = ReadonlyMap<string, number>;
 
-export type DockerOutcome = CommandOutput | { exec: { container: string; argv: string[] } };
+/**
+ * A command to run in a container: `docker exec`'s, or (`main`) the command `docker run -t`
+ * gave a new container without -d, whose end ends the container, printed through the
+ * terminal Docker gives it (`tty`).
+ */
+export interface ContainerExec {
+  container: string;
+  argv: string[];
+  main?: { tty: true };
+}
+
+export type DockerOutcome = CommandOutput | { exec: ContainerExec };
+
+/** How docker's client is run: at a terminal (the lab) or not (a scenario file's step). */
+export interface DockerClient {
+  /** Its standard input is a terminal: `docker run -it` may attach to the container's. */
+  terminal: boolean;
+}
+
+const NO_TERMINAL: DockerClient = { terminal: false };
 
 // docker/cli's prompts, word for word (the ingress one with its "newly create").
 const INGRESS_WARNING = 'WARNING! Before removing the routing-mesh network, make sure all the nodes in your swarm run the same docker engine version. Otherwise, removal may not be effective and functionality of newly create ingress networks will be impaired.\nAre you sure you want to continue?';
@@ -255,9 +274,34 @@ const RUN_FLAGS = [
   { long: 'entrypoint', value: true }, { long: 'workdir', short: 'w', value: true }, { long: 'user', short: 'u', value: true },
 ];
 
-function runCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
+/** A `docker run` option word (`--name`, `-e`) whose value is the next word. */
+export function runOptionTakesValue(word: string): boolean {
+  return RUN_FLAGS.some((f) => f.value && (word === `--${f.long}` || (f.short !== undefined && word === `-${f.short}`)));
+}
+
+/** A command that is an interactive shell: a shell named alone (`sh -c …` runs and exits). */
+export function isInteractiveShell(command: readonly string[]): boolean {
+  return command.length === 1 && SHELLS.has(command[0]);
+}
+
+const SHELLS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash']);
+
+function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient): DockerOutcome {
   requireArgs(p, 'docker run', 'docker run [OPTIONS] IMAGE [COMMAND] [ARG...]', 'Run a command in a new container', 1, Infinity);
   const detach = p.bools.has('detach');
+  const tty = p.bools.has('tty');
+  // docker/cli's CheckTty (v20.10 cli/command/container/run.go), before anything is created:
+  // attaching stdin to the container's terminal needs a terminal of its own.
+  if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
+  const command = p.args.slice(1);
+  // Without -d, -t and a command that is no shell: the command is the container's main
+  // process, run to its end. (A shell waits on the terminal: the lab enters it.)
+  const runsToEnd = !detach && tty && command.length > 0 && !isInteractiveShell(command);
+  if (runsToEnd) {
+    const l = lookupCommand(command, 'container', p.args[0]);
+    const absent = l.modelled && l.answer !== undefined;
+    if (!l.modelled || absent) throw new DockerError(notModelled(`docker run -t ${p.args[0]} ${command.join(' ')}${absent ? ': a program the image lacks (runc refuses to start it)' : ''}`).stderr.trimEnd(), NOT_MODELLED_EXIT);
+  }
   const name = first(p, 'name');
   if (name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
     throw new DockerError(`docker: Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.\nSee 'docker run --help'.`, 125);
@@ -278,6 +322,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
     const c = e.runStage === 'start' && name ? Object.values(tx.host(host).containers).find((x) => x.name === name) : undefined;
     throw runRefusal(e, detach && c ? `${c.id}\n` : '');
   }
+  if (runsToEnd) return { exec: { container: created, argv: command, main: { tty: true } } };
   return ok(detach ? `${created}\n` : '');
 }
 
@@ -293,7 +338,7 @@ function containerRef(tx: Tx, host: string, ref: string) {
  * where the backend has one (emu): `docker inspect` names it as State.Pid. Without one, the
  * model's pid.
  */
-export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: ContainerProcesses): DockerOutcome {
+export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: ContainerProcesses, client: DockerClient = NO_TERMINAL): DockerOutcome {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'swarm':
@@ -301,7 +346,7 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
     case 'network':
       return networkCommand(tx, host, rest);
     case 'run':
-      return runCommand(tx, host, parseFlags('docker run', rest, RUN_FLAGS, true));
+      return runCommand(tx, host, parseFlags('docker run', rest, RUN_FLAGS, true), client);
     case 'ps': {
       const p = parseFlags('docker ps', rest, [{ long: 'all', short: 'a' }, { long: 'quiet', short: 'q' }, { long: 'no-trunc' }]);
       return ok(psTable(Object.values(tx.host(host).containers), tx.now(), { all: p.bools.has('all'), quiet: p.bools.has('quiet'), noTrunc: p.bools.has('no-trunc') }));
@@ -364,7 +409,7 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
       const [sub, ...args] = rest;
       const same = containerSubcommand(sub);
       if (!same) throw new DockerError(notModelled(['docker', ...argv].join(' ')).stderr.trimEnd(), NOT_MODELLED_EXIT);
-      return dockerCommand(tx, host, [same, ...args], processes);
+      return dockerCommand(tx, host, [same, ...args], processes, client);
     }
     case 'node': {
       const [sub, ...args] = rest;

@@ -1,13 +1,35 @@
 /** A `docker …` command line against the model: one step, its outcome as the CLI prints it, and the plan ops it emitted. */
 import { Model } from '../model/model';
-import { ModelStep, modelStep } from '../model/command-step';
-import { ContainerProcesses, dockerCommand, DockerOutcome } from './cli';
+import { ModelStep, modelStep, ok } from '../model/command-step';
+import { stopContainer } from '../model/containers';
+import { CommandOutput } from '../commands/registry';
+import { ContainerProcesses, dockerCommand, DockerClient, DockerOutcome } from './cli';
 import { asDockerError } from './errors';
 
 // Refusals are checked before changes, except those Docker itself leaves half done.
-export function dockerStep(model: Model, host: string, argv: string[], processes?: ContainerProcesses): ModelStep<DockerOutcome> {
-  return modelStep(model, (tx) => dockerCommand(tx, host, argv, processes), (e) => {
+export function dockerStep(model: Model, host: string, argv: string[], processes?: ContainerProcesses, client?: DockerClient): ModelStep<DockerOutcome> {
+  return modelStep(model, (tx) => dockerCommand(tx, host, argv, processes, client), (e) => {
     const refused = asDockerError(e);
     return refused && { stdout: refused.stdout, stderr: refused.stderr.endsWith('\n') ? refused.stderr : refused.stderr + '\n', exitCode: refused.exitCode };
   });
+}
+
+/** The container's main process ended: it stops (Exited), and --rm removes it. */
+export function mainProcessEnded(model: Model, host: string, containerId: string): ModelStep<CommandOutput> {
+  return modelStep(model, (tx) => {
+    const c = tx.host(host).containers[containerId];
+    if (c) stopContainer(tx, c);
+    return ok();
+  });
+}
+
+/**
+ * What `docker run -t` prints of its container's output: the terminal Docker gives the
+ * container turns each newline into CR LF (the tty's onlcr), and it carries stderr too, so
+ * everything reaches the client's stdout (after what was written there: the two streams'
+ * interleaving is not kept).
+ */
+export function throughTerminal(out: CommandOutput): CommandOutput {
+  const crlf = (text: string) => text.replace(/\n/g, '\r\n');
+  return { ...out, stdout: crlf(out.stdout) + crlf(out.stderr), stderr: '' };
 }

@@ -62,6 +62,8 @@ export interface StepOptions {
   /** The step's own timeout in seconds (the scenario's, or the default, otherwise). */
   timeout?: number;
   live?: LiveIo;
+  /** Typed at a terminal (the lab): `docker run -it` attaches to it. A file's steps have none, so Docker refuses -i with -t. */
+  terminal?: boolean;
 }
 
 /** What a session records beyond each step's result. */
@@ -114,7 +116,7 @@ export class ScenarioSession {
     const flowsBefore = backend.flows().length, controlBefore = backend.controlFlows().length, notKeptBefore = new Map(backend.controlNotKept());
     const t0 = backend.elapsedNs();
     backend.setStepBounds(stepBounds(command, opts.timeout ?? this.scenario.timeout));
-    const out = this.isHost(on) ? await hostShell(model, backend, on, command, opts.live) : await containerShell(model, backend, on, command, opts.live);
+    const out = this.isHost(on) ? await hostShell(model, backend, on, command, opts.live, opts.terminal) : await containerShell(model, backend, on, command, opts.live);
     await backend.endStep?.();
     const flows = backend.flows().slice(flowsBefore);
     // Numbered from 1 as `run` numbers steps in its messages; dockerd's traffic by the step its clock span belonged to.

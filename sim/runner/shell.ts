@@ -13,7 +13,7 @@ import { Model } from '../model/model';
 import { allNetworks, findContainer } from '../model/tx';
 import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
-import { dockerStep } from '../docker/session';
+import { dockerStep, mainProcessEnded, throughTerminal } from '../docker/session';
 import type { ContainerProcesses } from '../docker/cli';
 import { CONTROL_PLANE_PROGRAMS, controlPlaneCommand, isDockerServiceCommand } from './control-plane';
 import { DAEMON_NOT_RUNNING } from '../model/dockerd';
@@ -46,12 +46,12 @@ function networkNamespace(model: Model, host: string, ref: string): string | Com
   return { stdout: '', stderr: `cnmlab: ${ref}: ${why}\n`, exitCode: 255 };
 }
 
-async function hostCommand(model: Model, backend: Backend, host: string, argv: string[], live?: LiveIo): Promise<CommandOutput> {
+async function hostCommand(model: Model, backend: Backend, host: string, argv: string[], live?: LiveIo, terminal = false): Promise<CommandOutput> {
   const h = () => hostOf(model.world, host);
   const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked, live });
   if (argv[0] === 'docker') {
     if (h().dockerdStoppedNs !== undefined) return { stdout: '', stderr: `${DAEMON_NOT_RUNNING}\n`, exitCode: 1 };
-    const step = dockerStep(model, host, argv.slice(1), await containerProcesses(model, backend, host, argv));
+    const step = dockerStep(model, host, argv.slice(1), await containerProcesses(model, backend, host, argv), { terminal });
     // The step stops the run there: its kernel side cannot be made on this machine.
     const unavailable = await backend.missingFeature?.(step.ops);
     const waited = (out: CommandOutput): CommandOutput => (step.waits ? { ...out, daemonWaits: step.waits } : out);
@@ -60,7 +60,12 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     const o = step.outcome;
     if ('exec' in o) {
       const c = hostOf(model.world, host).containers[o.exec.container];
-      return waited(await runInContainer(model, backend, c, o.exec.argv, live));
+      if (!o.exec.main) return waited(await runInContainer(model, backend, c, o.exec.argv, live));
+      // The container's own command: its output passes through the container's terminal, and its end stops the container.
+      const out = await runInContainer(model, backend, c, o.exec.argv, live && { write: (stream, text) => live.write('stdout', text.replace(/\n/g, '\r\n')), interrupt: live.interrupt });
+      const ended = mainProcessEnded(model, host, c.id);
+      await backend.apply(ended.ops, model.world);
+      return waited(throughTerminal(out));
     }
     return waited(o);
   }
@@ -209,8 +214,9 @@ async function passingTime(model: Model, backend: Backend, argv: string[], run: 
   return out;
 }
 
-export async function hostShell(model: Model, backend: Backend, host: string, line: string, live?: LiveIo): Promise<ShellOutput> {
-  return runLine(line, 'host', undefined, (argv, shown) => passingTime(model, backend, argv, () => hostCommand(model, backend, host, argv, shown)), live);
+/** `terminal`: the line was typed at a terminal (the lab), which `docker run -it` attaches to. */
+export async function hostShell(model: Model, backend: Backend, host: string, line: string, live?: LiveIo, terminal = false): Promise<ShellOutput> {
+  return runLine(line, 'host', undefined, (argv, shown) => passingTime(model, backend, argv, () => hostCommand(model, backend, host, argv, shown, terminal)), live);
 }
 
 export async function containerShell(model: Model, backend: Backend, name: string, line: string, live?: LiveIo): Promise<ShellOutput> {

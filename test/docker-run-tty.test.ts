@@ -1,0 +1,74 @@
+/**
+ * `docker run` with a terminal: -i with -t needs the client's own (docker/cli v20.10's
+ * CheckTty: a scenario file's step has none, the lab is one), and without -d a command that
+ * is no shell is the container's main process: it runs to its end, its output comes through
+ * the container's terminal (CR LF, stderr on stdout), and the container exits.
+ */
+import { runEmu, runSim } from './helpers/run';
+import { describeWith } from './helpers/env';
+
+const TTY_RUNS = `name: run-tty
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -it alpine echo hi
+  - r0: docker run -ti --name a0 busybox
+  - r0: docker run -t --name t1 alpine echo hi there
+  - r0: docker run -t --rm busybox ping -c 1 nosuch
+  - r0: docker run -t --name u1 ubuntu echo from ubuntu
+  - r0: docker run -dit --name d1 alpine
+  - r0: docker ps -a
+`;
+
+/** docker ps's rows as NAME STATUS, without the status's age. */
+const nameAndStatus = (table: string) => table.split('\n').slice(1, -1).map((row) => {
+  const cells = row.split(/ {2,}/);
+  return `${cells[cells.length - 1]} ${cells[4].replace(/(Up|Exited \(\d+\)) .*/, '$1')}\n`;
+}).join('');
+
+/** What each step printed: exit code, stdout, stderr; ps's table as its names and states. */
+const printed = (steps: { command: string; exitCode: number; stdout: string; stderr: string }[]) =>
+  steps.map((s) => [s.exitCode, s.command === 'docker ps -a' ? nameAndStatus(s.stdout) : s.stdout, s.stderr]);
+
+const EXPECTED = [
+  // The container's terminal needs the client's: nothing is created.
+  [1, '', 'the input device is not a TTY\n'],
+  [1, '', 'the input device is not a TTY\n'],
+  [0, 'hi there\r\n', ''],
+  // BusyBox's error on stderr reaches the client's stdout through the terminal; --rm removes the container.
+  [1, "ping: bad address 'nosuch'\r\n", ''],
+  [0, 'from ubuntu\r\n', ''],
+  [0, expect.stringMatching(/^[0-9a-f]{64}\n$/), ''],
+  [0, 'd1 Up\nu1 Exited (0)\nt1 Exited (0)\n', ''],
+];
+
+describe('docker run -t in a scenario file (no terminal)', () => {
+  test('-i with -t is refused before anything is made; -t alone runs the command to its end and the container exits', async () => {
+    const { result } = await runSim(TTY_RUNS);
+    expect(printed(result.steps)).toEqual(EXPECTED);
+  });
+
+  test('-t with a program the image lacks, or one not modelled, is refused and makes nothing', async () => {
+    const { result } = await runSim(`name: run-tty-refused
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -t busybox dig x
+  - r0: docker run -t alpine wget x
+  - r0: docker ps -aq
+`);
+    expect(printed(result.steps)).toEqual([
+      [127, '', 'cnmlab: not modelled: docker run -t busybox dig x: a program the image lacks (runc refuses to start it)\n'],
+      [127, '', 'cnmlab: not modelled: docker run -t alpine wget x\n'],
+      [0, '', ''],
+    ]);
+  });
+});
+
+describeWith(['ip', 'busybox'], true, 'docker run -t on the real kernel', () => {
+  test("prints what sim prints (busybox's and the host's programs in the container's namespace)", async () => {
+    const r = runEmu('run-tty.yaml', TTY_RUNS);
+    expect(r.stderr).toBe('');
+    expect(printed(r.steps)).toEqual(EXPECTED);
+  }, 120000);
+});
