@@ -16,7 +16,6 @@ import { isInteractiveShell } from '../sim/docker/cli';
 import { toolFamilyOf } from '../sim/commands/family';
 import { containerByName } from '../sim/runner/shell';
 import { shellWords } from '../sim/text/words';
-import { pathTable } from '../sim/trace/table';
 
 /** A host, or a container on it. */
 export interface Place {
@@ -86,12 +85,6 @@ export class Lab {
   /** Names of the running containers on a host. */
   containersOn(host: string): string[] {
     return Object.values(hostOf(this.session.model.world, host).containers).filter((c) => c.state === 'running').map((c) => c.name);
-  }
-
-  /** The path table of the last ping, as `cnmlab run` prints it. */
-  lastPath(): string | undefined {
-    const flow = [...this.session.backend.flows()].reverse().find((f) => f.kind === 'icmp-echo');
-    return flow ? pathTable(flow) : undefined;
   }
 
   /** Host names, container names (everywhere, and on the place's host), network names and visible namespace names, for completion. */

@@ -12,6 +12,7 @@ import { InputError } from '../../sim/errors';
 import { buildReport } from '../../viz/report';
 import { Lab, stepText, Terminal } from '../../lab/shell';
 import { complete } from '../../lab/complete';
+import { sharedLabCommand, unknownLabCommand } from '../../lab/commands';
 import { sessionScenario } from '../../lab/save';
 import { makeBackend } from './run';
 import { writeLabPage } from './lab-web';
@@ -31,18 +32,6 @@ export const DEFAULT_LAB: Scenario = {
   hosts: [{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }],
   steps: [],
 };
-
-const HELP = `Type commands as on the hosts: docker …, ip …, bridge …, ping …
-  docker exec -it NAME sh   enter a container (exit leaves it)
-  docker run -it IMAGE [sh] start a container and enter its shell (exit leaves and stops it)
-  ssh HOST, :on HOST        go to another host
-  :path                     the last ping's path, step by step
-  :viz [FILE]               write the report of the session so far (default lab-report.html)
-  :save FILE                write the session as a scenario (cnmlab run FILE replays it)
-  :reset                    start the lab again from nothing
-  :help                     this text
-Ctrl-C stops a running command, Ctrl-D leaves the lab.
-`;
 
 export async function labCommand(file: string | undefined, opts: LabOptions): Promise<number> {
   if (opts.mode !== 'sim' && opts.mode !== 'emu') throw new InputError(`--mode: expected sim or emu, got ${opts.mode}`);
@@ -95,9 +84,8 @@ export async function labCommand(file: string | undefined, opts: LabOptions): Pr
       const line = text.trim();
       if (line.startsWith(':')) {
         const [cmd, ...args] = line.split(/\s+/);
-        if (cmd === ':help') out.write(HELP);
-        else if (cmd === ':path') out.write(lab.lastPath() ?? 'no ping yet\n');
-        else if (cmd === ':on') out.write(args.length === 1 && term.switchTo(args[0]) ? '' : `:on: expected one of ${s.hosts.map((h) => h.name).join(', ')}\n`);
+        const shared = sharedLabCommand(term, [cmd, ...args], 'terminal');
+        if (shared !== undefined) out.write(shared);
         else if (cmd === ':viz') {
           const target = args[0] ?? 'lab-report.html';
           const trace = JSON.parse(JSON.stringify(lab.session.trace()));
@@ -112,7 +100,7 @@ export async function labCommand(file: string | undefined, opts: LabOptions): Pr
           lab = await start();
           term = lab.terminal();
           out.write(`${s.name}: started again\n`);
-        } else out.write(`${cmd}: unknown lab command (:help lists them)\n`);
+        } else out.write(unknownLabCommand(cmd));
         prompt();
         continue;
       }

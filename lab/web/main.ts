@@ -12,6 +12,7 @@ import type { Trace } from '../../sim/trace/types';
 import { start } from '../../viz/app/main';
 import { Lab, stepText, Terminal } from '../shell';
 import { complete } from '../complete';
+import { sharedLabCommand, unknownLabCommand } from '../commands';
 import { sessionScenario } from '../save';
 
 const byId = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -143,15 +144,11 @@ class TermView {
     this.root.dataset.ran = String(++this.ran);
   }
 
-  private labCommand([cmd, ...args]: string[]): string {
-    const hosts = this.term.lab.scenario.hosts.map((h) => h.name);
+  private labCommand(words: string[]): string {
+    const shared = sharedLabCommand(this.term, words, 'web');
+    if (shared !== undefined) return shared;
+    const [cmd] = words;
     switch (cmd) {
-      case ':help':
-        return WEB_HELP;
-      case ':path':
-        return this.term.lab.lastPath() ?? 'no ping yet\n';
-      case ':on':
-        return args.length === 1 && this.term.switchTo(args[0]) ? '' : `:on: expected one of ${hosts.join(', ')}\n`;
       case ':save':
         return ':save: in the page, the button "session as a scenario (.yaml)" on the left downloads the session\n';
       case ':viz':
@@ -159,20 +156,10 @@ class TermView {
       case ':reset':
         return ':reset: in the page, reload it to start the lab again\n';
       default:
-        return `${cmd}: unknown lab command (:help lists them)\n`;
+        return unknownLabCommand(cmd);
     }
   }
 }
-
-const WEB_HELP = `Type commands as on the hosts: docker …, ip …, bridge …, ping …
-  docker exec -it NAME sh   enter a container (exit leaves it)
-  docker run -it IMAGE [sh] start a container and enter its shell (exit leaves and stops it)
-  ssh HOST, :on HOST        go to another host
-  :path                     the last ping's path, step by step (drawn below, too)
-  the tabs above            a terminal per host, and one per container once it runs
-  the buttons on the left   download the session as a scenario, the trace, a capture
-Tab completes, ↑ ↓ recall, Ctrl-C stops a running command, Ctrl-L clears.
-`;
 
 class LabPage {
   private readonly views = new Map<string, TermView>();
