@@ -30,13 +30,13 @@ export type ContainerProcesses = ReadonlyMap<string, number>;
 
 /**
  * A command to run in a container: `docker exec`'s, or (`main`) the command `docker run -t`
- * gave a new container without -d, whose end ends the container, printed through the
- * terminal Docker gives it (`tty`).
+ * gave a new container without -d: its end ends the container, and it prints through the
+ * terminal Docker gives the container.
  */
 export interface ContainerExec {
   container: string;
   argv: string[];
-  main?: { tty: true };
+  main?: true;
 }
 
 export type DockerOutcome = CommandOutput | { exec: ContainerExec };
@@ -322,7 +322,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     const c = e.runStage === 'start' && name ? Object.values(tx.host(host).containers).find((x) => x.name === name) : undefined;
     throw runRefusal(e, detach && c ? `${c.id}\n` : '');
   }
-  if (runsToEnd) return { exec: { container: created, argv: command, main: { tty: true } } };
+  if (runsToEnd) return { exec: { container: created, argv: command, main: true } };
   return ok(detach ? `${created}\n` : '');
 }
 

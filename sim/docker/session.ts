@@ -30,6 +30,10 @@ export function mainProcessEnded(model: Model, host: string, containerId: string
  * interleaving is not kept).
  */
 export function throughTerminal(out: CommandOutput): CommandOutput {
-  const crlf = (text: string) => text.replace(/\n/g, '\r\n');
-  return { ...out, stdout: crlf(out.stdout) + crlf(out.stderr), stderr: '' };
+  return { ...out, stdout: terminalText(out.stdout) + terminalText(out.stderr), stderr: '' };
+}
+
+/** Text as a terminal's output processing passes it on (onlcr: each newline becomes CR LF). */
+export function terminalText(text: string): string {
+  return text.replace(/\n/g, '\r\n');
 }
