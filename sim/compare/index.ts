@@ -4,39 +4,26 @@
  * `compared()`, read off the parts); what loads it is its driver's registration line
  * (`sim/drivers/index.ts`).
  */
+import { RankedRegistry } from '../registry/ranked';
 import { ComparePart } from './part';
 
-/** A part and its column among the others (`rank`, lowest first). */
-interface Ranked {
-  part: ComparePart;
-  rank: number;
-}
-
-const REGISTERED: Ranked[] = [];
-// Every part by rank, sorted on first use after a registration.
-let ranked: readonly ComparePart[] | undefined;
+const REGISTERED = new RankedRegistry<ComparePart>('comparison part');
 
 /**
  * Called by a part's module as it loads: the table then has its column, placed by `rank`
  * (lowest first), so the columns' order is stated, not the order modules loaded in.
  */
 export function registerPart(part: ComparePart, { rank }: { rank: number }): void {
-  REGISTERED.push({ part, rank });
-  ranked = undefined;
-}
-
-function parts(): readonly ComparePart[] {
-  ranked ??= [...REGISTERED].sort((a, b) => a.rank - b.rank).map((r) => r.part);
-  return ranked;
+  REGISTERED.register(part.id, part, rank);
 }
 
 /** The drivers of the comparison, in the order the table lists them. */
 export function compared(): readonly string[] {
-  return parts().map((p) => p.id);
+  return REGISTERED.list().map((p) => p.id);
 }
 
 export function comparePart(id: string): ComparePart | undefined {
-  return parts().find((p) => p.id === id);
+  return REGISTERED.get(id);
 }
 
 /** The parts for a `--drivers` list, or the one-line refusal naming the unknown driver. */

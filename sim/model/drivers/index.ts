@@ -5,6 +5,7 @@
  * what loads it is its registration line (`sim/drivers/index.ts`). `test/drivers.test.ts`
  * proves each complete.
  */
+import { RankedRegistry } from '../../registry/ranked';
 import { subnetContains } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
 import { CaptureSpot, HostDevice, HostProgram, KernelFeature, NetworkDriver, OutsideWay, PeerAnswer } from './driver';
@@ -18,15 +19,7 @@ export interface RegisteredDrivers {}
 /** A network's driver name (`Network['driver']`): the registry's names, so registering a driver names it. */
 export type DriverName = keyof RegisteredDrivers;
 
-const registered: Record<string, Ranked> = {};
-// Every driver by rank, sorted on first use after a registration (topology asks per host and step).
-let ranked: readonly NetworkDriver[] | undefined;
-
-/** A driver and its place among the others (`rank`, lowest first). */
-interface Ranked {
-  driver: NetworkDriver;
-  rank: number;
-}
+const registered = new RankedRegistry<NetworkDriver>('network driver');
 
 /**
  * Called by a driver's own file as it loads: its name is then one `docker network create -d`
@@ -34,8 +27,7 @@ interface Ranked {
  * what a scenario needs of a machine), so that order is stated, not the order files loaded in.
  */
 export function registerDriver(name: keyof RegisteredDrivers, driver: NetworkDriver, { rank }: { rank: number }): void {
-  registered[name] = { driver, rank };
-  ranked = undefined;
+  registered.register(name, driver, rank);
 }
 
 export function driverOf(net: Pick<Network, 'driver'>): NetworkDriver {
@@ -46,13 +38,12 @@ export function driverOf(net: Pick<Network, 'driver'>): NetworkDriver {
 
 /** The driver `docker network create -d NAME` asks for; undefined when no such driver is registered. */
 export function driverNamed(name: string): NetworkDriver | undefined {
-  return Object.hasOwn(registered, name) ? registered[name].driver : undefined;
+  return registered.get(name);
 }
 
-/** Every registered driver, by rank. */
+/** Every registered driver, by rank (topology asks per host and step: the registry keeps the sorted list). */
 export function registeredDrivers(): readonly NetworkDriver[] {
-  ranked ??= Object.values(registered).sort((a, b) => a.rank - b.rank).map((r) => r.driver);
-  return ranked;
+  return registered.list();
 }
 
 /**

@@ -8,6 +8,7 @@
  * registered model whole and test/drivers.test.ts that every driver's paths are registered.
  */
 import type { Flow } from '../types';
+import { RankedRegistry } from '../../registry/ranked';
 import { PathModel } from './path';
 
 /**
@@ -21,10 +22,7 @@ export type PathId = keyof RegisteredPaths;
 /** A verdict some registered path model gives (a scenario's `expect.path`): registering a model names its verdicts. */
 export type VerdictKind = RegisteredPaths[PathId]['verdicts'][number]['kind'];
 
-const REGISTERED: Partial<Record<PathId, PathModel<VerdictKind>>> = {};
-const RANKS: Partial<Record<PathId, number>> = {};
-// Every model by rank, sorted on first use after a registration.
-let ranked: readonly PathModel<VerdictKind>[] | undefined;
+const REGISTERED = new RankedRegistry<PathModel<VerdictKind>>('path model');
 
 /**
  * Called by a path's module as it loads: its id is then a path a flow may name. `rank` places
@@ -32,13 +30,7 @@ let ranked: readonly PathModel<VerdictKind>[] | undefined;
  * name, in its schema's message), so that order is stated, not the order modules loaded in.
  */
 export function registerPath<K extends keyof RegisteredPaths>(id: K, model: RegisteredPaths[K] & PathModel<VerdictKind>, { rank }: { rank: number }): void {
-  REGISTERED[id] = model;
-  RANKS[id] = rank;
-  ranked = undefined;
-}
-
-function modelOf(id: string): PathModel<VerdictKind> | undefined {
-  return Object.hasOwn(REGISTERED, id) ? REGISTERED[id as PathId] : undefined;
+  REGISTERED.register(id, model, rank);
 }
 
 /** Every verdict kind, in the registry's order (read when asked: a path registers as its module loads, after this one). */
@@ -48,7 +40,7 @@ export function verdictKinds(): readonly VerdictKind[] {
 
 /** The id as a registered path's; undefined when none is registered under it (a driver names its paths as strings: the model does not import the trace). */
 export function registeredPath(id: string | undefined): PathId | undefined {
-  return id !== undefined && modelOf(id) ? (id as PathId) : undefined;
+  return id !== undefined && REGISTERED.get(id) ? (id as PathId) : undefined;
 }
 
 /**
@@ -57,16 +49,14 @@ export function registeredPath(id: string | undefined): PathId | undefined {
  */
 export function pathOf(flow: Pick<Flow, 'path'>): PathModel<VerdictKind> {
   const id = flow.path ?? 'overlay';
-  const model = modelOf(id);
+  const model = REGISTERED.get(id);
   if (!model) throw new Error(`path ${id} is not registered: its driver's registration line (sim/drivers/index.ts) was not loaded`);
   return model;
 }
 
 /** Every registered path model, by rank. */
 export function registeredPaths(): readonly PathModel<VerdictKind>[] {
-  ranked ??= Object.values(REGISTERED).map((m) => ({ m, rank: RANKS[m.id as PathId] ?? Infinity }))
-    .sort((a, b) => a.rank - b.rank).map(({ m }) => m);
-  return ranked;
+  return REGISTERED.list();
 }
 
 /** The highest step of any path (a scenario's drop-at is checked against the flow's own path when it runs). */
