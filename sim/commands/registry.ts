@@ -11,6 +11,7 @@
  */
 import { DOCKER_GROUPS, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
 import { busyboxImageHas, shellNotFound, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
+import { iptablesChangesTables } from './iptables-commands';
 
 export type ShellKind = 'host' | 'container';
 
@@ -104,9 +105,6 @@ const LINK_SET = { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N|address M
 /** iproute2 6.1's object table, in its order: a prefix selects the first object it begins. */
 const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec',
   'tunnel', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'stats', 'help'];
-
-/** iptables' commands that change a table (those iptables.ts models, all but -L and -S). */
-const IPTABLES_CHANGES = ['-A', '-I', '-D', '-R', '-F', '-Z', '-N', '-X', '-P', '--append', '--insert', '--delete', '--replace', '--flush', '--zero', '--new-chain', '--delete-chain', '--policy'];
 
 /** The files of a container's own that Docker writes (its resolver's, its hosts and its name). */
 const CONTAINER_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
@@ -246,7 +244,7 @@ export const REGISTRY: ProgramEntry[] = [
   },
   {
     program: 'iptables', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
-    changesKernelWith: (args) => args.some((a) => IPTABLES_CHANGES.includes(a)),
+    changesKernelWith: iptablesChangesTables,
     summary: "Debian 12's iptables 1.8.9 (nf_tables), tables filter and nat: it refuses what it does not model itself (`cnmlab: … is not modelled`, exit 2)",
     forms: [form([], 'iptables [-t filter|nat] -A|-I|-D|-R|-S|-L|-F|-Z|-N|-X|-P|-E CHAIN [RULE-SPECIFICATION] [-v] [-n] [-x] [--line-numbers]', [], { min: 0, max: Infinity, names: 'ARG' })],
   },

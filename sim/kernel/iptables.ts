@@ -16,6 +16,7 @@ import {
   protocolName, Rule, RuleMatch, RuleTarget, ruleSpec, Table, TableName,
 } from './net/ipv4/netfilter/ip_tables';
 import { isIpv4, ipv4ToNumber } from '../wire/addr';
+import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command } from '../commands/iptables-commands';
 
 const VERSION = 'iptables v1.8.9 (nf_tables)';
 const TRY_HELP = "Try `iptables -h' or 'iptables --help' for more information.\n";
@@ -32,15 +33,6 @@ const kernelRefusal = (message: string, exitCode: number) => new Refusal(`iptabl
 /** An extension's missing mandatory option: its message is followed by an empty line. */
 const mustBeSpecified = (extension: string, option: string) => new Refusal(`${VERSION}: ${extension}: option "${option}" must be specified\n\n${TRY_HELP}`, 2);
 const NO_CHAIN = () => kernelRefusal('No chain/target/match by that name.', 1);
-
-type Command = 'A' | 'I' | 'D' | 'R' | 'F' | 'X' | 'N' | 'P' | 'L' | 'S' | 'Z';
-
-/** Each command by its short and its long option. */
-const COMMANDS: ReadonlyMap<string, Command> = new Map([
-  ...(['A', 'I', 'D', 'R', 'F', 'X', 'N', 'P', 'L', 'S', 'Z'] as const).map((c) => [`-${c}`, c] as const),
-  ['--append', 'A'], ['--insert', 'I'], ['--delete', 'D'], ['--replace', 'R'], ['--flush', 'F'], ['--delete-chain', 'X'],
-  ['--new-chain', 'N'], ['--policy', 'P'], ['--list', 'L'], ['--list-rules', 'S'], ['--zero', 'Z'],
-]);
 
 interface Invocation {
   command?: Command;
