@@ -499,6 +499,16 @@ export function ipNetnsOption(args: string[]): string[] | undefined {
 }
 
 /**
+ * The command a host's `ip -n NS …` or `ip netns exec NS COMMAND …` runs in NS (`ip …` for the
+ * first, COMMAND for the second); undefined for any other command.
+ */
+function commandInNetns(argv: string[], shell: ShellKind): string[] | undefined {
+  if (argv[0] !== 'ip' || shell !== 'host') return undefined;
+  const exec = ipNetnsOption(argv.slice(1)) ?? argv;
+  return exec[1] === 'netns' && exec[2] === 'exec' ? exec.slice(4) : undefined;
+}
+
+/**
  * emu's question before it starts a process: is `argv` a command whose entry emu maps to the
  * real program of that name, run with the same argv (a `kernel` entry)? The shell answers
  * model and text-filter entries itself, so one that reaches a backend is refused too, in the
@@ -516,10 +526,9 @@ export function realProgram(argv: string[], shell: ShellKind, image?: string): {
  * lookupCommand selects them, so iproute2's abbreviations count as the program reads them.
  */
 export function changesKernel(argv: string[], shell: ShellKind, image?: string): boolean {
-  const [program, ...args] = argv;
-  const netnsOption = program === 'ip' && shell === 'host' ? ipNetnsOption(args) : undefined;
-  if (netnsOption) return changesKernel(netnsOption, shell);
-  if (program === 'ip' && shell === 'host' && args[0] === 'netns' && args[1] === 'exec') return changesKernel(args.slice(3), 'host');
+  const inner = commandInNetns(argv, shell);
+  if (inner) return changesKernel(inner, 'host');
+  const args = argv.slice(1);
   const l = lookupCommand(argv, shell, image);
   if (!l.modelled || l.answer || l.entry.answeredBy !== 'kernel') return false;
   if (l.entry.changesKernelWith) return l.entry.changesKernelWith(args);
@@ -542,7 +551,11 @@ export function lookupCommand(argv: string[], shell: ShellKind, image?: string):
   if (argv.length === 0) return refuse;
   const [program, ...args] = argv;
   const netnsOption = program === 'ip' && shell === 'host' ? ipNetnsOption(args) : undefined;
-  if (netnsOption) return lookupCommand(netnsOption, shell).modelled ? { modelled: true, entry: REGISTRY.find((e) => e.program === 'ip' && e.answeredBy === 'model')! } : refuse;
+  // Checked as the `ip netns exec NS ip …` it stands for, refused in the words typed.
+  if (netnsOption) {
+    const l = lookupCommand(netnsOption, shell);
+    return l.modelled ? l : refuse;
+  }
   if (shell === 'container' && image === undefined) {
     const inSome = TOOL_FAMILIES.map((f) => lookupInFamily(argv, shell, f)).find((l) => l.modelled && !l.answer);
     return inSome ?? refuse;
@@ -560,8 +573,9 @@ function lookupInFamily(argv: string[], shell: ShellKind, family: ToolFamily): L
   for (const entry of candidates) {
     if (program === 'docker') return lookupDocker(entry, argv);
     if (!matchesForm(entry, args)) continue;
-    if (program === 'ip' && args[0] === 'netns' && args[1] === 'exec') {
-      const inner = lookupCommand(args.slice(3), 'host');
+    const inNetns = commandInNetns(argv, shell);
+    if (inNetns) {
+      const inner = lookupCommand(inNetns, 'host');
       if (!inner.modelled || inner.entry.answeredBy !== 'kernel') return refuse;
     }
     return { modelled: true, entry };
