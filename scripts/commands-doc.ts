@@ -1,4 +1,5 @@
-/** Writes docs/commands.md from the command registry (`npm run docs`). */
+/** Writes docs/commands.md from the command registry (`npm run docs`), once the drivers' front ends have registered their programs in it. */
+import '../sim/drivers';
 import * as fs from 'fs';
 import * as path from 'path';
 import { commandsMarkdown } from '../sim/commands/doc';

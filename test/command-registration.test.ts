@@ -1,14 +1,75 @@
 /**
- * The ranked registry under the drivers', the paths' and the comparison's registries lists
- * by rank and refuses a name registered twice. What changes the kernel is decided from one
- * iptables command table, the sim kernel's.
+ * The command registry has one tier: the rows of a driver's programs are registered by its
+ * front end, with the code that answers them and a rank, as the shell's own rows are by the
+ * registry; docs/commands.md lists every row by rank. The ranked registry under it (and under
+ * the drivers', the paths' and the comparison's) refuses a name registered twice. The
+ * iptables command table and the unwrapping of `ip -n NS` / `ip netns exec NS` are one each.
  */
 import { comparePart, registerPart } from '../sim/compare';
-import { changesKernel } from '../sim/commands/registry';
+import { commandsMarkdown } from '../sim/commands/doc';
+import { changesKernel, form, lookupCommand, registerCommand, registeredCommands } from '../sim/commands/registry';
 import { driverNamed, registerDriver } from '../sim/model/drivers';
 import { RankedRegistry } from '../sim/registry/ranked';
+import { hostCommandOf, hostCommandsOf } from '../sim/runner/host-commands';
 import { registerPath } from '../sim/trace/paths';
 import { overlayPath } from '../sim/trace/paths/overlay';
+
+describe("a driver's programs, registered by its front end", () => {
+  // Each program a front end registers, with a line of each of its forms.
+  const moved: [driver: string, program: string, lines: string[][]][] = [
+    ['calico', 'calicoctl', [['node', 'run', '--name=r0', '--ip=10.0.0.1'], ['node', 'status'], ['get', 'ippool', '-o', 'wide'], ['patch', 'pool', 'p', '-p', '{}'], ['get', 'wep', '-a']]],
+    ['weave', 'weave', [['launch', '--no-fastdp', '10.0.0.2'], ['status', 'peers'], ['ps'], ['expose'], ['env']]],
+    ['flannel', 'etcdctl', [['put', 'k', 'v'], ['set', 'k', 'v'], ['get', 'k', '--prefix']]],
+    ['flannel', 'flanneld', [['--ip-masq']]],
+    ['flannel', 'systemctl', [['restart', 'docker']]],
+    ['flannel', 'cat', [['/run/flannel/subnet.env']]],
+  ];
+
+  test.each(moved)('%s: %s is in the registry, answered by its front end, and in the generated docs', (driver, program, lines) => {
+    expect(hostCommandsOf(driver)).toContain(program);
+    const first = lookupCommand([program, ...lines[0]], 'host');
+    if (!first.modelled) throw new Error(`${program} ${lines[0].join(' ')} is not modelled`);
+    const row = first.entry;
+    expect(registeredCommands()).toContain(row);
+    expect(row).toMatchObject({ shells: ['host'], answeredBy: 'model' });
+    expect(row.forms).toHaveLength(lines.length);
+    for (const args of lines) {
+      const l = lookupCommand([program, ...args], 'host');
+      expect(l).toMatchObject({ modelled: true, entry: row });
+      expect(hostCommandOf([program, ...args])).toBeDefined();
+    }
+    const md = commandsMarkdown();
+    for (const f of row.forms) expect(md).toContain(`| \`${f.synopsis.replace(/\|/g, '\\|')}\` | host | the model`);
+  });
+
+  test('what a front end did not register is refused, and answered by no front end', () => {
+    expect(lookupCommand(['systemctl', 'reload', 'docker'], 'host').modelled).toBe(false);
+    expect(lookupCommand(['cat', '/etc/hosts'], 'host').modelled).toBe(false);
+    // dockerd's own stop and start are the shell's rows, beside flannel's restart: no front end answers them.
+    expect(lookupCommand(['systemctl', 'stop', 'docker'], 'host').modelled).toBe(true);
+    expect(hostCommandOf(['systemctl', 'stop', 'docker'])).toBeUndefined();
+    expect(hostCommandOf(['cat', '/etc/hosts'])).toBeUndefined();
+    // A program of the shell's own is the backend's, not a front end's.
+    expect(hostCommandOf(['ip', 'link'])).toBeUndefined();
+  });
+
+  test("the docs list the rows by rank: Docker's CLI, the front ends' rows, then the shell's own programs", () => {
+    const programs = registeredCommands().map((e) => e.program);
+    expect(programs.slice(0, 10)).toEqual(['docker', 'calicoctl', 'weave', 'etcdctl', 'flanneld', 'systemctl', 'cat', 'systemctl', 'dockerd', 'ln']);
+    const md = commandsMarkdown();
+    const at = (synopsis: string) => md.indexOf(`| \`${synopsis}`);
+    expect(at('docker …')).toBeGreaterThan(0);
+    expect(at('calicoctl node run')).toBeGreaterThan(at('docker …'));
+    expect(at('dockerd --cluster-store')).toBeGreaterThan(at('cat /run/flannel/subnet.env'));
+    expect(at('ln -s')).toBeGreaterThan(at('dockerd --cluster-store'));
+  });
+
+  test('a row declaring forms another row declares is refused', () => {
+    const again = { program: 'systemctl', shells: ['host' as const], answeredBy: 'model' as const, summary: 'again', forms: [form(['restart', 'docker'], 'systemctl restart docker')] };
+    expect(() => registerCommand(again, { rank: 990 })).toThrow('command row systemctl restart docker is registered twice');
+    expect(() => registerCommand({ ...again, forms: [form(['stop', 'docker'], 'systemctl stop docker')] }, { rank: 250 })).toThrow("rank 250 is already systemctl restart docker's");
+  });
+});
 
 describe('the ranked registry', () => {
   test('lists its members by rank, not in the order they registered', () => {

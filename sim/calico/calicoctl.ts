@@ -3,8 +3,8 @@
  * ippool` and `get workloadendpoints`, printed as calicoctl prints them
  * (calicoctl/commands/node/run.go and status.go, the resource printers: text/tabwriter
  * with padding 3, tablewriter's boxes, YAML in the API's field order). It is the driver's
- * front end: it registers the program with the shell as it loads (the calico bundle,
- * `sim/drivers/calico.ts`, loads it).
+ * front end: it registers the program, its forms with the code that answers them, with the
+ * shell as it loads (the calico bundle, `sim/drivers/calico.ts`, loads it).
  */
 import { Model } from '../model/model';
 import { Tx } from '../model/tx';
@@ -16,6 +16,7 @@ import { tabwrite } from '../text/tabwriter';
 import { byteCompare } from '../text/natural';
 import { CommandOutput } from '../backend';
 import { failed, ModelStep, modelStep, ok } from '../model/command-step';
+import { form } from '../commands/registry';
 import { registerHostCommand } from '../runner/host-commands';
 
 /** calicoctl's main prints a command's error on stderr and exits 1 (`failed`). */
@@ -229,7 +230,19 @@ function wepName(node: string, endpoint: string): string {
   return [node, 'libnetwork', 'libnetwork', endpoint].map((p) => p.replace(/-/g, '--')).join('-');
 }
 
-registerHostCommand('calicoctl', 'calico', async (model, backend, host, argv) => {
+registerHostCommand('calico', {
+  program: 'calicoctl', summary: "Calico v3's calicoctl against the model's datastore (calico/node and its libnetwork plugin)",
+  forms: [
+    form(['node', 'run'], 'calicoctl node run [--name=NAME] [--ip=IP]', [{ flag: '--name', arg: 'NAME', help: 'the node\'s name' }, { flag: '--ip', arg: 'IP', help: 'its IPv4 routing address' }]),
+    form(['node', 'status'], 'calicoctl node status'),
+    form(['get', 'ippool|ippools|pool|pools'], 'calicoctl get ippool [NAME] [-o yaml|wide]', [{ flag: '-o', arg: 'FORMAT', values: ['yaml', 'wide'], help: 'output format' }], { min: 0, max: 1, names: 'NAME' }),
+    form(['patch', 'ippool|ippools|pool|pools'], 'calicoctl patch ippool NAME -p \'{"spec":{"ipipMode"|"vxlanMode":"Never|Always|CrossSubnet"}}\'', [{ flag: '-p', arg: 'PATCH', help: 'a JSON merge patch' }], { min: 1, max: 1, names: 'NAME' }),
+    form(['get', 'workloadendpoints|workloadendpoint|wep|weps'], 'calicoctl get workloadendpoints [-a | -n NAMESPACE] [-o wide]', [
+      { flag: '-a', help: 'every namespace' }, { flag: '--all-namespaces', help: 'every namespace' }, { flag: '-n', arg: 'NAMESPACE', help: 'the namespace (libnetwork for Docker\'s)' },
+      { flag: '-o', arg: 'FORMAT', values: ['wide'], help: 'output format' },
+    ]),
+  ],
+}, { rank: 210 }, async (model, backend, host, argv) => {
   const step = calicoctlStep(model, host, argv.slice(1));
   await backend.apply(step.ops, model.world);
   return step.outcome;

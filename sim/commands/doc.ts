@@ -1,6 +1,6 @@
 /** docs/commands.md, written from the registry so the list of modelled commands cannot drift from what the shells accept. */
 import { DOCKER_COMMANDS, DOCKER_GROUPS, DockerFlag } from './docker';
-import { NOT_MODELLED_EXIT, ProgramEntry, REGISTRY } from './registry';
+import { NOT_MODELLED_EXIT, ProgramEntry, registeredCommands } from './registry';
 
 const ANSWERED_BY = {
   model: 'the model (same answer in sim and emu)',
@@ -18,7 +18,7 @@ export function commandsMarkdown(): string {
   const lines: string[] = [
     '# Modelled commands',
     '',
-    '<!-- Generated from sim/commands/registry.ts and sim/commands/docker.ts by `npm run docs`; test/commands-doc.test.ts fails when this file is stale. -->',
+    '<!-- Generated from the command registry (sim/commands/registry.ts and the rows the drivers\' front ends register) and sim/commands/docker.ts by `npm run docs`; test/commands-doc.test.ts fails when this file is stale. -->',
     '',
     'A scenario step runs one command line in a host\'s shell or a container\'s shell. Both modes read it the same way:',
     '',
@@ -52,7 +52,7 @@ export function commandsMarkdown(): string {
     '| command | shells | answered by | what |',
     '|---|---|---|---|',
   ];
-  for (const e of REGISTRY) {
+  for (const e of registeredCommands()) {
     if (e.program === 'docker') {
       lines.push(`| \`docker …\` (see below) | ${e.shells.join(', ')} | ${ANSWERED_BY[e.answeredBy]} | ${cell(e.summary)} |`);
       continue;

@@ -6,10 +6,13 @@
  * (`cnmlab` entries). Anything else is refused the same way in both modes, before any
  * process starts: `cnmlab: not modelled: <command>` on stderr, exit 127.
  *
- * `lookupCommand(argv, shell)` is the one question both modes ask. docs/commands.md is
- * generated from this file (scripts/commands-doc.ts).
+ * Every row is registered with a rank (`registerCommand`): the shell's own programs here, a
+ * driver's programs by its front end (sim/runner/host-commands.ts), so the registry names no
+ * driver's program. `lookupCommand(argv, shell)` is the one question both modes ask.
+ * docs/commands.md is generated from the registered rows, by rank (scripts/commands-doc.ts).
  */
 import { DOCKER_GROUPS, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
+import { RankedRegistry } from '../registry/ranked';
 import { busyboxImageHas, shellNotFound, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
 
@@ -95,7 +98,7 @@ export function notModelled(command: string): CommandOutput {
   return { stdout: '', stderr: `cnmlab: not modelled: ${command}\n`, exitCode: NOT_MODELLED_EXIT };
 }
 
-const form = (words: string[], synopsis: string, options: OptionSpec[] = [], operands: CommandForm['operands'] = { min: 0, max: 0, names: '' }, extra: Partial<CommandForm> = {}): CommandForm =>
+export const form = (words: string[], synopsis: string, options: OptionSpec[] = [], operands: CommandForm['operands'] = { min: 0, max: 0, names: '' }, extra: Partial<CommandForm> = {}): CommandForm =>
   ({ words, synopsis, options, operands, ...extra });
 
 const IP_SHOW_DEV = { min: 0, max: 2, names: '[dev] DEVICE' };
@@ -122,57 +125,36 @@ const BUSYBOX_PING_OPTIONS: OptionSpec[] = [
   { flag: '-q', help: 'quiet: the start and the summary only' },
 ];
 
-export const REGISTRY: ProgramEntry[] = [
+const REGISTERED = new RankedRegistry<ProgramEntry>('command row');
+
+/**
+ * Adds a row to the registry (the shells then understand its forms), placed by `rank` (lowest
+ * first) where the registry lists its rows (docs/commands.md). A row is named by its forms'
+ * synopses (docker's, whose commands are declared apart, by its program): two rows declaring
+ * the same forms are refused. Ranks: Docker's CLI 100, the rows drivers' front ends register
+ * (sim/runner/host-commands.ts) 200–999, the shell's own programs from 1000 on.
+ */
+export function registerCommand(entry: ProgramEntry, { rank }: { rank: number }): void {
+  REGISTERED.register(entry.forms.length ? entry.forms.map((f) => f.synopsis).join('; ') : entry.program, entry, rank);
+}
+
+/** Every registered row, by rank. */
+export function registeredCommands(): readonly ProgramEntry[] {
+  return REGISTERED.list();
+}
+
+registerCommand({
+  program: 'docker', shells: ['host'], answeredBy: 'model', summary: "Docker 20.10's CLI against the model (see the docker table)",
+  forms: [],
+}, { rank: 100 });
+
+/** The shell's own programs: the kernel's (in emu, the real ones), the model's that belong to no driver, and the text filters; ranked from 1000 in this order. */
+const BUILT_IN: ProgramEntry[] = [
   {
-    program: 'docker', shells: ['host'], answeredBy: 'model', summary: "Docker 20.10's CLI against the model (see the docker table)",
-    forms: [],
-  },
-  {
-    program: 'calicoctl', shells: ['host'], answeredBy: 'model', summary: "Calico v3's calicoctl against the model's datastore (calico/node and its libnetwork plugin)",
-    forms: [
-      form(['node', 'run'], 'calicoctl node run [--name=NAME] [--ip=IP]', [{ flag: '--name', arg: 'NAME', help: 'the node\'s name' }, { flag: '--ip', arg: 'IP', help: 'its IPv4 routing address' }]),
-      form(['node', 'status'], 'calicoctl node status'),
-      form(['get', 'ippool|ippools|pool|pools'], 'calicoctl get ippool [NAME] [-o yaml|wide]', [{ flag: '-o', arg: 'FORMAT', values: ['yaml', 'wide'], help: 'output format' }], { min: 0, max: 1, names: 'NAME' }),
-      form(['patch', 'ippool|ippools|pool|pools'], 'calicoctl patch ippool NAME -p \'{"spec":{"ipipMode"|"vxlanMode":"Never|Always|CrossSubnet"}}\'', [{ flag: '-p', arg: 'PATCH', help: 'a JSON merge patch' }], { min: 1, max: 1, names: 'NAME' }),
-      form(['get', 'workloadendpoints|workloadendpoint|wep|weps'], 'calicoctl get workloadendpoints [-a | -n NAMESPACE] [-o wide]', [
-        { flag: '-a', help: 'every namespace' }, { flag: '--all-namespaces', help: 'every namespace' }, { flag: '-n', arg: 'NAMESPACE', help: 'the namespace (libnetwork for Docker\'s)' },
-        { flag: '-o', arg: 'FORMAT', values: ['wide'], help: 'output format' },
-      ]),
-    ],
-  },
-  {
-    program: 'weave', shells: ['host'], answeredBy: 'model',
-    summary: "Weave Net 2.8.1's weave script against the model: the router (sleeve datapath), its Docker plugin's network weave, its IPAM ring and status reports",
-    forms: [
-      form(['launch'], 'weave launch --no-fastdp [PEER…]', [{ flag: '--no-fastdp', help: 'the sleeve datapath (user-space, UDP 6783) instead of the fast datapath' }], { min: 0, max: Infinity, names: 'PEER…' }),
-      form(['status'], 'weave status [peers|ipam|targets]', [], { min: 0, max: 1, names: 'REPORT', allowed: [['peers', 'ipam', 'targets']] }),
-      form(['ps'], 'weave ps'),
-      form(['expose'], 'weave expose'),
-      form(['env'], 'weave env'),
-    ],
-  },
-  {
-    program: 'etcdctl', shells: ['host'], answeredBy: 'model',
-    summary: "etcd 3.4's etcdctl against the lab's cluster store (the model's; emu writes each key to a real etcd too); `set` is the v2 API's form of `put`",
-    forms: [
-      form(['put'], 'etcdctl put KEY VALUE', [], { min: 2, max: 2, names: 'KEY VALUE' }),
-      form(['set'], 'etcdctl set KEY VALUE', [], { min: 2, max: 2, names: 'KEY VALUE' }),
-      form(['get'], 'etcdctl get KEY [--prefix]', [{ flag: '--prefix', help: 'every key that begins with KEY' }], { min: 1, max: 1, names: 'KEY' }),
-    ],
-  },
-  {
-    program: 'flanneld', shells: ['host'], answeredBy: 'model',
-    summary: 'flannel\'s daemon, modelled (flanneld is not packaged): leases a subnet from the store, writes /run/flannel/subnet.env, programs the vxlan or host-gw backend, and goes on in the background',
-    forms: [form([], 'flanneld [--ip-masq]', [{ flag: '--ip-masq', help: 'masquerade traffic that leaves the flannel network (the FLANNEL-POSTRTG chain)' }])],
-  },
-  {
+    // dockerd's own lifecycle (sim/runner/control-plane.ts); its restart with flannel's drop-in is flannel's row.
     program: 'systemctl', shells: ['host'], answeredBy: 'model',
-    summary: "dockerd restarted with flannel's drop-in (--bip=$FLANNEL_SUBNET --mtu=$FLANNEL_MTU from /run/flannel/subnet.env), before any container exists; stopped (its containers stopped, a swarm node leaving NetworkDB) and started again (rejoining it)",
-    forms: [
-      form(['restart', 'docker'], 'systemctl restart docker'),
-      form(['stop', 'docker'], 'systemctl stop docker'),
-      form(['start', 'docker'], 'systemctl start docker'),
-    ],
+    summary: 'dockerd stopped (its containers stopped, a swarm node leaving NetworkDB) and started again (rejoining it)',
+    forms: [form(['stop', 'docker'], 'systemctl stop docker'), form(['start', 'docker'], 'systemctl start docker')],
   },
   {
     program: 'dockerd', shells: ['host'], answeredBy: 'model',
@@ -181,10 +163,6 @@ export const REGISTRY: ProgramEntry[] = [
       { flag: '--cluster-store', arg: 'URL', help: 'the key-value store (etcd:// or consul://)' },
       { flag: '--cluster-advertise', arg: 'IFACE:PORT', help: 'the address other daemons reach this one at (eth0:PORT or ADDRESS:PORT)' },
     ])],
-  },
-  {
-    program: 'cat', shells: ['host'], answeredBy: 'model', summary: "flanneld's subnet file",
-    forms: [form([], 'cat /run/flannel/subnet.env', [], { min: 1, max: 1, names: 'FILE', allowed: [['/run/flannel/subnet.env']] })],
   },
   {
     program: 'ln', shells: ['host'], answeredBy: 'model', summary: "the tutorial's link that makes Docker's namespaces visible to `ip netns`",
@@ -380,6 +358,7 @@ export const REGISTRY: ProgramEntry[] = [
     forms: [form([], 'wc [-lwc]', [{ flag: '-l', help: 'lines' }, { flag: '-w', help: 'words' }, { flag: '-c', help: 'bytes' }], undefined, { clusters: true })],
   },
 ];
+BUILT_IN.forEach((entry, i) => registerCommand(entry, { rank: 1000 + i }));
 
 /** The programs that read the previous stage's output in a pipeline. */
 export function isTextFilter(entry: ProgramEntry): boolean {
@@ -569,7 +548,7 @@ export function lookupCommand(argv: string[], shell: ShellKind, image?: string):
 function lookupInFamily(argv: string[], shell: ShellKind, family: ToolFamily): Lookup {
   const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
   const [program, ...args] = argv;
-  const candidates = REGISTRY.filter((e) => e.program === program && e.shells.includes(shell) && (e.families ?? ['gnu']).includes(family));
+  const candidates = registeredCommands().filter((e) => e.program === program && e.shells.includes(shell) && (e.families ?? ['gnu']).includes(family));
   for (const entry of candidates) {
     if (program === 'docker') return lookupDocker(entry, argv);
     if (!matchesForm(entry, args)) continue;

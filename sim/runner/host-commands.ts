@@ -2,31 +2,44 @@
  * The host programs a driver brings with it (calicoctl, the weave script, flannel's etcdctl
  * and flanneld), which the model answers in both modes. Each is its driver's front end, a
  * file of the driver's own folder (`sim/<driver>/`) that registers its programs here as it
- * loads; what loads it is the driver's registration line (`sim/drivers/index.ts`). The shell
- * asks here before running anything in the backend, so it names no driver's program.
+ * loads: each program's row of the command registry (its forms, what the shells accept and
+ * docs/commands.md lists) with the code that answers it; what loads it is the driver's
+ * registration line (`sim/drivers/index.ts`). The shell asks here before running anything in
+ * the backend, so it names no driver's program, and the registry lists none by hand.
  */
 import { Backend, CommandOutput } from '../backend';
+import { lookupCommand, ProgramEntry, registerCommand } from '../commands/registry';
 import { Model } from '../model/model';
 import { Tx } from '../model/tx';
 
 /** Runs one command line of the program on `host` (argv[0] is the program), the backend carrying out the plan ops it made. */
 export type HostCommand = (model: Model, backend: Backend, host: string, argv: string[]) => Promise<CommandOutput>;
 
-const REGISTERED = new Map<string, { driver: string; run: HostCommand }>();
+/** A front end's row: a host's program, answered by the model. */
+export type HostProgramRow = Pick<ProgramEntry, 'program' | 'summary' | 'forms'>;
 
-/** Called by a driver's front end as it loads: `program` on a host's shell is then answered by `run`. */
-export function registerHostCommand(program: string, driver: string, run: HostCommand): void {
-  REGISTERED.set(program, { driver, run });
+const REGISTERED = new Map<ProgramEntry, { driver: string; run: HostCommand }>();
+
+/**
+ * Called by a driver's front end as it loads: the forms of `row` on a host's shell are then
+ * answered by `run`. `rank` places the row in the command registry (200–999, the front ends'
+ * ranks: after Docker's CLI, before the shell's own programs).
+ */
+export function registerHostCommand(driver: string, row: HostProgramRow, { rank }: { rank: number }, run: HostCommand): void {
+  const entry: ProgramEntry = { ...row, shells: ['host'], answeredBy: 'model' };
+  registerCommand(entry, { rank });
+  REGISTERED.set(entry, { driver, run });
 }
 
-/** What answers `program` on a host's shell, when a driver's front end registered it. */
-export function hostCommandOf(program: string): HostCommand | undefined {
-  return REGISTERED.get(program)?.run;
+/** What answers `argv` on a host's shell, when it is a form a driver's front end registered. */
+export function hostCommandOf(argv: string[]): HostCommand | undefined {
+  const l = lookupCommand(argv, 'host');
+  return l.modelled ? REGISTERED.get(l.entry)?.run : undefined;
 }
 
 /** The programs `driver`'s front end registered, in the order it did. */
 export function hostCommandsOf(driver: string): string[] {
-  return [...REGISTERED].filter(([, r]) => r.driver === driver).map(([program]) => program);
+  return [...REGISTERED].filter(([, r]) => r.driver === driver).map(([entry]) => entry.program);
 }
 
 /** Runs a change of the model and applies its plan ops; a refusal the change throws propagates to the program, which prints it. */

@@ -71,7 +71,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
   }
   if (isDockerServiceCommand(argv)) return controlPlaneCommand(model, backend, host, argv);
   // A driver's own program (its front end registered it: calicoctl, weave…).
-  const own = hostCommandOf(argv[0]);
+  const own = hostCommandOf(argv);
   if (own) return own(model, backend, host, argv);
   if (CONTROL_PLANE_PROGRAMS.has(argv[0])) return controlPlaneCommand(model, backend, host, argv);
   if (argv[0] === 'ln') {

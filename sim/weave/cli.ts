@@ -2,8 +2,8 @@
  * The `weave` script (Weave Net 2.8.1) against the model: `launch`, `status` (and its
  * `peers`, `ipam` and `targets` reports), `ps`, `expose` and `env`, printed as the script
  * and the router's HTTP templates print them (the `weave` script, prog/weaver/http.go). It is
- * the driver's front end: it registers the program with the shell as it loads (the weave
- * bundle, `sim/drivers/weave.ts`, loads it).
+ * the driver's front end: it registers the program, its forms with the code that answers
+ * them, with the shell as it loads (the weave bundle, `sim/drivers/weave.ts`, loads it).
  */
 import { Model } from '../model/model';
 import { Tx } from '../model/tx';
@@ -12,6 +12,7 @@ import { EPOCH_NS, hostOf, WeavePeer, World } from '../model/world';
 import { connectedPeers, IPALLOC_RANGE, weaveEndpoints, weaveExpose, weaveLaunch, WeaveError } from '../model/drivers/weave';
 import { CommandOutput } from '../backend';
 import { failed, ModelStep, modelStep, ok } from '../model/command-step';
+import { form } from '../commands/registry';
 import { registerHostCommand } from '../runner/host-commands';
 
 const VERSION = '2.8.1';
@@ -157,7 +158,17 @@ function ps(w: World, me: WeavePeer): string {
   return lines.map((l) => `${l}\n`).join('');
 }
 
-registerHostCommand('weave', 'weave', async (model, backend, host, argv) => {
+registerHostCommand('weave', {
+  program: 'weave',
+  summary: "Weave Net 2.8.1's weave script against the model: the router (sleeve datapath), its Docker plugin's network weave, its IPAM ring and status reports",
+  forms: [
+    form(['launch'], 'weave launch --no-fastdp [PEER…]', [{ flag: '--no-fastdp', help: 'the sleeve datapath (user-space, UDP 6783) instead of the fast datapath' }], { min: 0, max: Infinity, names: 'PEER…' }),
+    form(['status'], 'weave status [peers|ipam|targets]', [], { min: 0, max: 1, names: 'REPORT', allowed: [['peers', 'ipam', 'targets']] }),
+    form(['ps'], 'weave ps'),
+    form(['expose'], 'weave expose'),
+    form(['env'], 'weave env'),
+  ],
+}, { rank: 220 }, async (model, backend, host, argv) => {
   const step = weaveStep(model, host, argv.slice(1));
   // weave launch's temporary dummy (vethwedu) needs what a kernel may lack: the run stops there.
   const unavailable = await backend.missingFeature?.(step.ops);
