@@ -185,18 +185,27 @@ function postRouting(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | un
  * unreachable`, iputils' ping counts the probe lost and says nothing).
  */
 function rerouteAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, n: Neigh | undefined, skb: Skb, ip: number): string | undefined {
-  const again = route(ns, ipv4PacketDstString(skb.frame, ip));
-  if (!again) {
-    // The NAT hook's drop (nf_nat_ipv4_local_fn), of a datagram that may have no Ethernet header yet.
-    dp.trace.netfilterDrop(skb, r.dev, ip, false, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
-    return SEND_UNREACHABLE_AFTER_NAT;
-  }
+  const again = routeAfterNat(dp, ns, r, skb, ip);
+  if (!again) return SEND_UNREACHABLE_AFTER_NAT;
   if (again.dev !== r.dev || again.nexthop !== r.nexthop) {
     // The next hop changed: the Ethernet header built for the old one goes.
     if (n) skb.frame = skb.frame.subarray(ETHERNET_HEADER_LEN);
     return postRouting(dp, ns, again, undefined, skb, 0);
   }
   return postRouting(dp, ns, r, n, skb, ip);
+}
+
+/**
+ * ip_route_me_harder's lookup, for the destination OUTPUT's NAT wrote into the datagram
+ * whose IPv4 header starts at `ip` (which may have no Ethernet header yet). With no route
+ * there the NAT hook drops it (nf_nat_ipv4_local_fn), traced where the hook took it, and
+ * undefined comes back: its sender is told SEND_UNREACHABLE_AFTER_NAT.
+ */
+function routeAfterNat(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: number): ResolvedRoute | undefined {
+  const dst = ipv4PacketDstString(skb.frame, ip);
+  const again = route(ns, dst);
+  if (!again) dp.trace.netfilterDrop(skb, r.dev, ip, false, `no route to ${dst} after NAT`);
+  return again;
 }
 
 /**
@@ -211,11 +220,8 @@ function localOut(dp: Datapath, ns: SimNetns, r: ResolvedRoute, skb: Skb, ip: nu
   const dst = ipv4PacketDst(skb.frame, ip);
   if (!hookAccepts(dp, NF_INET_LOCAL_OUT, ns, r, skb, ip)) return SEND_NOT_PERMITTED;
   if (ipv4PacketDst(skb.frame, ip) !== dst) {
-    const again = route(ns, ipv4PacketDstString(skb.frame, ip));
-    if (!again) {
-      dp.trace.netfilterDrop(skb, r.dev, ip, false, `no route to ${ipv4PacketDstString(skb.frame, ip)} after NAT`);
-      return SEND_UNREACHABLE_AFTER_NAT;
-    }
+    const again = routeAfterNat(dp, ns, r, skb, ip);
+    if (!again) return SEND_UNREACHABLE_AFTER_NAT;
     if (again.dev !== r.dev || again.nexthop !== r.nexthop || again.local !== r.local) {
       dp.trace.netfilterDrop(skb, r.dev, ip, false, `not modelled: a ${r.local ? 'local' : 'fragmented'} datagram routed anew after OUTPUT's NAT (to ${again.dev.name})`);
       return undefined;
