@@ -50,7 +50,10 @@ export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
     const claim = rx.claim(skb.frame);
     // The lower's packet taps see a frame one of them takes before its rx_handler hands it
     // on, as __netif_receive_skb_core delivers to ptype_all first: `tcpdump -i eth0` sees it.
-    if (claim !== undefined) dp.trace.stackedLowerRecv(dev, skb);
+    if (claim !== undefined) {
+      skb.tappedBy = dev;
+      dp.trace.stackedLowerRecv(dev, skb);
+    }
     if (rx.handle(dp, dev, skb, claim)) return;
   }
   const br = dev.master;

@@ -1,5 +1,6 @@
 /** include/linux/skbuff.h: a frame in flight, and the slabs frames are cut from. */
 import type { Flow } from '../../trace/types';
+import type { SimLink } from '../objects';
 import type { CtState } from './ipv4/netfilter/ip_tables';
 import type { CtRef } from './netfilter/nf_conntrack';
 import { be16 } from '../../wire/bytes';
@@ -40,6 +41,14 @@ export class Skb {
 
   /** The namespace routed this datagram through rather than sending it (IPCB's IPSKB_FORWARDED): it kept it across the neighbour layer. */
   forwarded = false;
+
+  /**
+   * The lower device whose packet taps saw this frame before its rx_handler handed it to a
+   * stacked device's port (ptype_all runs once, in __netif_receive_skb_core): the lower's
+   * own stack taking the same skb is no second sighting there. A clone is another skb, for a
+   * receiver whose taps have not seen it.
+   */
+  tappedBy: SimLink | undefined = undefined;
 
   /** A datagram reassembled from fragments: its first fragment's frame, as a capture on the device saw it arrive. */
   arrivedAs?: Uint8Array;
@@ -97,6 +106,7 @@ export class Skb {
     this.headSlab = undefined;
     this.flooded = false;
     this.forwarded = false;
+    this.tappedBy = undefined;
     this.arrivedAs = undefined;
     this.fragMaxSize = undefined;
     this.nfctNetns = undefined;

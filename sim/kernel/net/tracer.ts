@@ -297,19 +297,14 @@ export class Tracer implements DeviceTaps, Tracepoints {
   uplinkRecv(dev: SimLink, skb: Skb, forwarded: boolean): void {
     if (skb.flow?.kind === 'control-plane') return this.place(skb, dev, CONTROL_TAKEN[kindIndex(arpOpcode(skb.frame))]);
     // A group frame a stacked device took as well was seen by this lower's taps already (ptype_all runs once, before the rx_handler passes it on).
-    // The segment floods one frame to every host: only the lower that tapped it skips it, once.
-    const tapped = this.stackedTapped;
-    if (tapped !== undefined && tapped.dev === dev && tapped.frame === skb.frame) {
-      this.stackedTapped = undefined;
+    if (skb.tappedBy === dev) {
+      skb.tappedBy = undefined;
       return;
     }
     const P = this.placesFor(skb);
     if (isIpipFrame(skb.frame)) return this.placeIfOnPath(skb, dev, P.ipipDeliver);
     this.placeIfOnPath(skb, dev, (forwarded ? P.uplinkForwardsIn : P.uplinkTakes)[kindIndex(arpOpcode(skb.frame))]);
   }
-
-  /** The last frame a lower's taps saw for its stacked devices, and that lower: a group frame its own stack takes too is not seen a second time there. */
-  private stackedTapped: { dev: SimLink; frame: Uint8Array } | undefined = undefined;
 
   /**
    * A lower device took in a frame its port hands a stacked device (a macvlan, an ipvlan),
@@ -318,7 +313,6 @@ export class Tracer implements DeviceTaps, Tracepoints {
    * the path places it.
    */
   stackedLowerRecv(dev: SimLink, skb: Skb): void {
-    this.stackedTapped = { dev, frame: skb.frame };
     if (this.counted(skb)) return;
     const at = this.placesFor(skb).uplinkTakes[kindIndex(arpOpcode(skb.frame))];
     if (at.step !== undefined) this.record(skb, at, dev);

@@ -64,10 +64,11 @@ function uplinkSeen(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, arrived:
   if (!local || !isVxlanFrame(arrived, ns)) dp.trace.uplinkRecv(dev, arrived === skb.frame ? skb : asArrived(skb, arrived), !local);
 }
 
-/** The datagram as it arrived, for the tracer: the same flow, direction and time. */
+/** The datagram as it arrived, for the tracer: the same flow, direction and time, and the lower whose taps saw it (Skb.tappedBy). */
 function asArrived(skb: Skb, frame: Uint8Array): Skb {
   const a = new Skb(frame, skb.flow, skb.dir);
   a.lag = skb.lag;
+  a.tappedBy = skb.tappedBy;
   return a;
 }
 
