@@ -149,14 +149,12 @@ sub ip_requests {
 # a failure is told as ip tells it ('Command failed -:LINE'), and ends the batch unless forced. Returns (code, words).
 sub netlink {
   my ($force, $requests) = @_;
-  # AF_NETLINK, SOCK_RAW, NETLINK_ROUTE.
-  socket(my $nl, 16, 3, 0) or return (1, "Cannot open netlink socket: $!\n");
-  # NETLINK_EXT_ACK, as ip asks for it: the kernel's own words for a failure.
-  setsockopt($nl, 270, 11, 1);
+  my ($nl, $error) = rtnetlink();
+  return (1, $error) unless $nl;
   my ($code, $said) = (0, '');
   for my $at (0 .. $#$requests) {
     my $failure = request($nl, $at + 1, @{$requests->[$at]});
-    next unless defined $failure;
+    next if $failure eq '';
     ($code, $said) = (1, $said . $failure . 'Command failed -:' . ($at + 1) . "\n");
     last unless $force;
   }
@@ -166,41 +164,82 @@ sub netlink {
 # The devices of the current namespace, as the kernel lists them to 'ip link show' (RTM_GETLINK, dumped): one
 # 'NAME FLAGS OPERSTATE' line each, the ifinfomsg's flags and IFLA_OPERSTATE as numbers. Returns (code, text).
 sub links {
-  socket(my $nl, 16, 3, 0) or return (1, "Cannot open netlink socket: $!\n");
-  # RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, with an empty ifinfomsg: every device.
-  my $message = pack('L S S L L', 32, 18, 0x301, 1, 0) . pack('C C S l L L', 0, 0, 0, 0, 0, 0);
-  defined send($nl, $message, 0, pack('S S L L', 16, 0, 0, 0)) or return (1, "Cannot talk to rtnetlink: $!\n");
+  my ($nl, $error) = rtnetlink();
+  return (1, $error) unless $nl;
   my $listed = '';
+  # RTM_GETLINK, NLM_F_DUMP, with an empty ifinfomsg: every device.
+  my $failure = converse($nl, 1, 18, 0x300, pack('C C S l L L', 0, 0, 0, 0, 0, 0), sub {
+    my ($kind, $flags, $message) = @_;
+    # NLMSG_DONE ends the dump; NLMSG_ERROR fails it.
+    return '' if $kind == 3;
+    return failure($flags, $message) if $kind == 2;
+    return undef unless $kind == 16;
+    my ($name, $operstate) = ('', 0);
+    for (my $attr = 32; $attr + 4 <= length $message;) {
+      my ($attributeLength, $attributeType) = unpack("x$attr S S", $message);
+      last if $attributeLength < 4;
+      my $data = substr($message, $attr + 4, $attributeLength - 4);
+      # IFLA_IFNAME, IFLA_OPERSTATE.
+      $name = unpack('Z*', $data) if ($attributeType & 0x3fff) == 3;
+      $operstate = unpack('C', $data) if ($attributeType & 0x3fff) == 16;
+      $attr += ($attributeLength + 3) & ~3;
+    }
+    $listed .= "$name " . unpack('x24 L', $message) . " $operstate\n";
+    return undef;
+  });
+  close($nl);
+  return $failure eq '' ? (0, $listed) : (1, $failure);
+}
+# An rtnetlink socket of the current namespace that asks for the kernel's own words for a failure (NETLINK_EXT_ACK, as
+# ip asks for them); or (undef, why not).
+sub rtnetlink {
+  # AF_NETLINK, SOCK_RAW, NETLINK_ROUTE.
+  socket(my $nl, 16, 3, 0) or return (undef, "Cannot open netlink socket: $!\n");
+  setsockopt($nl, 270, 11, 1);
+  return ($nl, undef);
+}
+# Sends the kernel one message (its type, flags besides NLM_F_REQUEST, and body) and hands each message answering it
+# (its type, its flags, the whole message) to $each, until $each returns what it came to: '' when all went well,
+# otherwise what failed, as ip says it. Returns that, or why the kernel could not be talked to.
+sub converse {
+  my ($nl, $seq, $type, $flags, $body, $each) = @_;
+  my $message = pack('L S S L L', 16 + length $body, $type, 1 | $flags, $seq, 0) . $body;
+  # To the kernel: a sockaddr_nl with port 0.
+  defined send($nl, $message, 0, pack('S S L L', 16, 0, 0, 0)) or return "Cannot talk to rtnetlink: $!\n";
   while (1) {
-    defined recv($nl, my $answer, 65536, 0) or return (1, "netlink receive error $!\n");
-    my $at = 0;
-    while ($at + 16 <= length $answer) {
-      my ($length, $kind) = unpack("x$at L S", $answer);
+    defined recv($nl, my $answer, 65536, 0) or return "netlink receive error $!\n";
+    for (my $at = 0; $at + 16 <= length $answer;) {
+      my ($length, $kind, $answerFlags, $answerSeq) = unpack("x$at L S S L", $answer);
       last if $length < 16;
-      # NLMSG_DONE ends the dump; NLMSG_ERROR fails it.
-      return (0, $listed) if $kind == 3;
-      if ($kind == 2) {
-        local $! = -unpack('l', substr($answer, $at + 16, 4));
-        return (1, "RTNETLINK answers: $!\n");
-      }
-      if ($kind == 16) {
-        my $flags = unpack('L', substr($answer, $at + 24, 4));
-        my ($name, $operstate) = ('', 0);
-        my $attr = $at + 32;
-        while ($attr + 4 <= $at + $length) {
-          my ($attributeLength, $attributeType) = unpack("x$attr S S", $answer);
-          last if $attributeLength < 4;
-          my $data = substr($answer, $attr + 4, $attributeLength - 4);
-          # IFLA_IFNAME, IFLA_OPERSTATE.
-          $name = unpack('Z*', $data) if ($attributeType & 0x3fff) == 3;
-          $operstate = unpack('C', $data) if ($attributeType & 0x3fff) == 16;
-          $attr += ($attributeLength + 3) & ~3;
-        }
-        $listed .= "$name $flags $operstate\n";
+      if ($answerSeq == $seq) {
+        my $said = $each->($kind, $answerFlags, substr($answer, $at, $length));
+        return $said if defined $said;
       }
       $at += ($length + 3) & ~3;
     }
   }
+}
+# What an NLMSG_ERROR message says: '' for an acknowledgement (error 0), otherwise the kernel's message when it gave
+# one, or its errno, as ip says them.
+sub failure {
+  my ($flags, $message) = @_;
+  my $error = unpack('x16 l', $message);
+  return '' if $error == 0;
+  # NLM_F_ACK_TLVS: attributes follow the request echoed (only its header when NLM_F_CAPPED); NLMSGERR_ATTR_MSG (1) is the kernel's message.
+  if ($flags & 0x200) {
+    my $at = 20 + ($flags & 0x100 ? 16 : unpack('x20 L', $message));
+    while ($at + 4 <= length $message) {
+      my ($attributeLength, $attributeType) = unpack("x$at S S", $message);
+      last if $attributeLength < 4;
+      if ($attributeType == 1) {
+        my $text = unpack('Z*', substr($message, $at + 4, $attributeLength - 4));
+        return 'Error: ' . $text . ($text =~ /\.$/ ? '' : '.') . "\n" if $text ne '';
+      }
+      $at += ($attributeLength + 3) & ~3;
+    }
+  }
+  local $! = -$error;
+  return "RTNETLINK answers: $!\n";
 }
 sub attribute {
   my ($type, $data) = @_;
@@ -232,32 +271,11 @@ sub request {
     my $attributes = $what eq 'name' ? attribute(3, "$args[0]\0") : $what eq 'address' ? attribute(1, pack('C6', map { hex } split /:/, $args[0])) : '';
     $body = pack('C C S l L L', 0, 0, 0, $index, $up, $up) . $attributes;
   }
-  # NLM_F_REQUEST | NLM_F_ACK; to the kernel (sockaddr_nl with port 0).
-  my $message = pack('L S S L L', 16 + length $body, $type, 5 | $flags, $seq, 0) . $body;
-  defined send($nl, $message, 0, pack('S S L L', 16, 0, 0, 0)) or return "Cannot talk to rtnetlink: $!\n";
-  while (1) {
-    defined recv($nl, my $answer, 65536, 0) or return "netlink receive error $!\n";
-    my ($length, $kind, $answerFlags, $answerSeq) = unpack('L S S L', $answer);
-    # Only NLMSG_ERROR (2) answers a request: 0 is its acknowledgement.
-    next unless $kind == 2 && $answerSeq == $seq;
-    my $error = unpack('x16 l', $answer);
-    return undef if $error == 0;
-    # NLM_F_ACK_TLVS: attributes follow the request echoed (only its header when NLM_F_CAPPED); NLMSGERR_ATTR_MSG (1) is the kernel's message.
-    if ($answerFlags & 0x200) {
-      my $at = 20 + ($answerFlags & 0x100 ? 16 : unpack('x20 L', $answer));
-      while ($at + 4 <= $length) {
-        my ($attributeLength, $attributeType) = unpack("x$at S S", $answer);
-        last if $attributeLength < 4;
-        if ($attributeType == 1) {
-          my $text = unpack('Z*', substr($answer, $at + 4, $attributeLength - 4));
-          return 'Error: ' . $text . ($text =~ /\.$/ ? '' : '.') . "\n" if $text ne '';
-        }
-        $at += ($attributeLength + 3) & ~3;
-      }
-    }
-    local $! = -$error;
-    return "RTNETLINK answers: $!\n";
-  }
+  # NLM_F_ACK: only NLMSG_ERROR (2) answers a request, error 0 being its acknowledgement. '' when it was done.
+  return converse($nl, $seq, $type, 4 | $flags, $body, sub {
+    my ($kind, $answerFlags, $message) = @_;
+    return $kind == 2 ? failure($answerFlags, $message) : undef;
+  });
 }
 sub start {
   my ($id, $how, $netns, $sysctls, $stdin, @argv) = @_;
