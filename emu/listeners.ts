@@ -27,6 +27,7 @@ import type { GossipSend } from './netdb';
 import { SWARM_TEST_CERT, SWARM_TEST_KEY } from './swarm-cert';
 import { EmuEnvironmentError, RunRecord } from './state';
 import { startDaemon, stopDaemon } from './daemon';
+import { ENTER_NETNS, SYSCALLS } from './nsworker';
 
 /** argv[1] of a holder: how `cnmlab clean` recognises one of ours (clean.ts). */
 export const LISTENER_MARK = 'cnmlab-listener';
@@ -261,15 +262,17 @@ return { hold, gossip, stop, change: (traffic) => { if (t) Object.assign(t, traf
 /**
  * The socket supplier (run by the holder, its parent, with Node's IPC channel as fd 3): a JSON
  * line asks for a socket in a namespace (a bound TCP or UDP one, or one to connect from); it
- * enters the namespace, makes it, and passes it in a NODE_HANDLE message (SCM_RIGHTS, by the
- * sendmsg system call: Perl has no sendmsg of its own), or answers the error. It holds none
- * itself, and ends when the holder does.
+ * enters the namespace as the namespace worker does (ENTER_NETNS: one of emu's names only),
+ * makes it, and passes it in a NODE_HANDLE message (SCM_RIGHTS, by the sendmsg system call:
+ * Perl has no sendmsg of its own), or answers the error. It holds none itself, and ends when
+ * the holder does.
  */
-const SUPPLIER = String.raw`
+export const SUPPLIER = String.raw`
 use strict;
 use warnings;
 use Socket qw(AF_INET AF_INET6 SOCK_STREAM SOCK_DGRAM SOL_SOCKET SO_REUSEADDR inet_pton pack_sockaddr_in pack_sockaddr_in6);
 my ($setns, $sendmsg) = @ARGV;
+${ENTER_NETNS}
 open(my $channel, '+<&=', 3) or die "the holder's channel: $!\n";
 sub answer {
   my ($id, $error) = @_;
@@ -286,9 +289,8 @@ sub pass {
 }
 sub make {
   my ($id, $want, $netns, $family, $address, $port) = @_;
-  open(my $ns, '<', "/run/netns/$netns") or return answer($id, "$netns: $!");
-  syscall($setns, fileno($ns), 0x40000000) == 0 or return answer($id, "setns $netns: $!");
-  close $ns;
+  my $error = enter_netns($netns);
+  return answer($id, $error) if defined $error;
   my $v6 = $want eq 'connect' ? $family == 6 : $address eq '*' || $address =~ /:/;
   socket(my $s, $v6 ? AF_INET6 : AF_INET, $want eq 'udp' ? SOCK_DGRAM : SOCK_STREAM, 0) or return answer($id, "socket: $!");
   if ($want ne 'connect') {
@@ -314,9 +316,6 @@ while (sysread($channel, $in, 65536, length $in)) {
   }
 }
 `;
-
-/** The system calls the supplier makes by number (Perl's syscall()): setns(2) and sendmsg(2), on the 64-bit architectures whose msghdr it packs. */
-const SYSCALLS: { setns?: number; sendmsg?: number } = ({ x64: { setns: 308, sendmsg: 46 }, arm64: { setns: 268, sendmsg: 211 }, riscv64: { setns: 268, sendmsg: 211 } } as Partial<Record<NodeJS.Architecture, { setns: number; sendmsg: number }>>)[process.arch] ?? {};
 
 type SocketOp = { netns: string; op: 'socket.listen' | 'socket.close'; socket: ListeningSocket };
 

@@ -26,8 +26,38 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as os from 'os';
 
-/** The setns(2) system call's number, which Perl's syscall() needs, on the architectures Linux gives one. */
-const SETNS: Partial<Record<NodeJS.Architecture, number>> = { x64: 308, arm64: 268, ia32: 346, arm: 375, riscv64: 268, ppc64: 350, s390x: 339 };
+/**
+ * The system calls emu's Perl makes by number (Perl's syscall()) on this machine: setns(2), on the architectures Linux
+ * gives one; sendmsg(2) on the 64-bit ones whose msghdr listeners.ts's socket supplier packs.
+ */
+export const SYSCALLS: { setns?: number; sendmsg?: number } = ({
+  x64: { setns: 308, sendmsg: 46 },
+  arm64: { setns: 268, sendmsg: 211 },
+  riscv64: { setns: 268, sendmsg: 211 },
+  ia32: { setns: 346 },
+  arm: { setns: 375 },
+  ppc64: { setns: 350 },
+  s390x: { setns: 339 },
+} as Partial<Record<NodeJS.Architecture, { setns: number; sendmsg?: number }>>)[process.arch] ?? {};
+
+/**
+ * How emu's Perl (the worker here, listeners.ts's socket supplier) enters a namespace: `enter_netns(NAME)` sets the
+ * process's network namespace to /run/netns/NAME (setns, whose number the script has in `$setns`) and returns undef,
+ * or says why not. Only a name as emu makes them (`cnm` + six hex digits + `.`, `$emu_netns`) is entered: no input
+ * takes either into a namespace that is not emu's (emu/confine.ts's rule). Placed after the script's `$setns` is
+ * set and before it does anything.
+ */
+export const ENTER_NETNS = String.raw`
+my $emu_netns = qr{cnm[0-9a-f]{6}\.[A-Za-z0-9_.:\@-]+};
+sub enter_netns {
+  my ($netns) = @_;
+  return "refusing namespace $netns" unless $netns =~ m{^$emu_netns\z};
+  open(my $ns, '<', "/run/netns/$netns") or return qq{Cannot open network namespace "$netns": $!};
+  syscall($setns, fileno($ns), 0x40000000) == 0 or return qq{setting the network namespace "$netns" failed: $!};
+  close($ns);
+  return undef;
+}
+`;
 
 /** Programs running at once: each is mostly its own start-up; twice the cores keeps them busy without thrashing. */
 const PARALLEL_JOBS = Math.max(2, os.availableParallelism() * 2);
@@ -54,6 +84,7 @@ use warnings;
 use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
 use Errno qw(EAGAIN);
 my ($setns, $parallel) = @ARGV;
+${ENTER_NETNS}
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
 # Ctrl-C reaches the terminal's whole process group: the worker stays for cnmlab's teardown (its 'ip netns del'), and ends with its stdin.
@@ -119,7 +150,7 @@ while ($open || %reading || @queue) {
 sub netns_batch {
   my ($input, @argv) = @_;
   return 0 unless "@argv" =~ /^ip (-force )?-batch -$/;
-  return !grep { !/^netns (add|del) cnm[0-9a-f]{6}\.[A-Za-z0-9_.:\@-]+$/ } split /\n/, $input;
+  return !grep { !/^netns (add|del) $emu_netns$/ } split /\n/, $input;
 }
 sub report {
   my ($id, $code, $text, $how) = @_;
@@ -422,10 +453,8 @@ sub enter {
   my ($netns, $sysctls) = @_;
   # No name: the worker's own namespace, the machine's (where 'ip netns add' and 'del' run); its sysctls are not ours to set.
   return $sysctls eq '' ? undef : 'refusing sysctls in the machine\'s namespace' if $netns eq '';
-  return "refusing namespace $netns" unless $netns =~ m{^cnm[0-9a-f]{6}\.[A-Za-z0-9_.:\@-]+$};
-  open(my $ns, '<', "/run/netns/$netns") or return qq{Cannot open network namespace "$netns": $!};
-  syscall($setns, fileno($ns), 0x40000000) == 0 or return qq{setting the network namespace "$netns" failed: $!};
-  close($ns);
+  my $error = enter_netns($netns);
+  return $error if defined $error;
   for my $l (split /\n/, $sysctls) {
     my ($key, $value) = split / /, $l, 2;
     return "refusing sysctl key $key" unless $key =~ m{^[a-z0-9_]+(/[A-Za-z0-9_-]+)+$};
@@ -534,7 +563,7 @@ class NamespaceWorker {
 
   private started(): ChildProcess {
     if (this.child) return this.child;
-    const setns = SETNS[process.arch];
+    const setns = SYSCALLS.setns;
     if (setns === undefined) throw new Error(`emu does not know the setns system call's number on ${process.arch}`);
     const child = spawn('perl', ['-e', SCRIPT, String(setns), String(PARALLEL_JOBS)], { stdio: ['pipe', 'pipe', 'inherit'], env: ENV });
     child.stdout!.setEncoding('utf8');

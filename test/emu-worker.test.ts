@@ -4,10 +4,11 @@
  * batches), a capture drained before it stops loses nothing, and a run's teardown does not
  * wait for a socket holder still starting, nor start one for a lab that only sets up (emu/listeners.ts).
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { describeWith } from './helpers/env';
-import { linksIn, MACHINE_NAMESPACE, OPER_DOWN, runInNamespaces, startActivated, startWatched, useNamespaceWorker } from '../emu/nsworker';
+import { linksIn, MACHINE_NAMESPACE, OPER_DOWN, runInNamespaces, startActivated, startWatched, SYSCALLS, useNamespaceWorker } from '../emu/nsworker';
+import { SUPPLIER } from '../emu/listeners';
 import { batch } from '../emu/exec';
 import { Capture, CapturePoint } from '../emu/capture';
 import { readCapture } from '../sim/pcap/reader';
@@ -145,6 +146,37 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
     expect(allowed.code).toBe(0);
     await expect(runInNamespaces([{ netns, sysctls: [{ key: 'net.ipv4..x', value: '1' }] }])).rejects.toThrow('refusing sysctl key');
     await expect(runInNamespaces([{ netns, program: ['ip', 'link\tx'] }])).rejects.toThrow('refusing a namespace job field');
+  });
+
+  // The socket supplier enters namespaces as the worker does (nsworker.ts ENTER_NETNS): a name that is not emu's is refused, whatever the holder asks.
+  (SYSCALLS.sendmsg ? test : test.skip)("listeners' socket supplier makes a socket in emu's namespace, and refuses any other", async () => {
+    const supplier = spawn('perl', ['-e', SUPPLIER, String(SYSCALLS.setns), String(SYSCALLS.sendmsg)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const names = [netns, 'someone-elses', '../../proc/1/ns/net', `${netns}/../../../proc/1/ns/net`, `${netns}\n`, 'cnm12345.short'];
+    const answers = new Map<number, { error?: string; handle?: { address(): { address: string; port: number }; close(): void } }>();
+    const answered = new Promise<void>((resolve) => supplier.on('message', (m: { id: number; error?: string }, handle) => {
+      answers.set(m.id, { error: m.error, handle: handle as never });
+      if (answers.size === names.length) resolve();
+    }));
+    try {
+      names.forEach((ns, i) => supplier.send({ want: 'udp', ns, address: '127.0.0.1', port: 0, id: i + 1 }));
+      await answered;
+      const made = answers.get(1)!;
+      expect(made.error).toBeUndefined();
+      expect(made.handle!.address().address).toBe('127.0.0.1');
+      made.handle!.close();
+      const refused = names.slice(1).map((_, i) => answers.get(i + 2)!);
+      expect(refused.map((a) => a.handle)).toEqual(names.slice(1).map(() => undefined));
+      expect(refused.map((a) => a.error)).toEqual([
+        'refusing namespace someone-elses',
+        'refusing namespace ../../proc/1/ns/net',
+        `refusing namespace ${netns}/../../../proc/1/ns/net`,
+        // Its newline reaches the supplier escaped (JSON's \\n), and its answer leaves out the backslash.
+        `refusing namespace ${netns}n`,
+        'refusing namespace cnm12345.short',
+      ]);
+    } finally {
+      supplier.kill();
+    }
   });
 
   test("the machine's namespace: `ip netns` batches run there (no fork of Node), but no sysctl, capture or socket", async () => {
