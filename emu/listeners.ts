@@ -342,6 +342,26 @@ function trafficNow(h: Held): NodeTraffic | undefined {
   return h.traffic;
 }
 
+/** The run's one holder process (SCRIPT), from its spawn on. */
+class Holder {
+  /** Its process once spawned (a start that failed before the spawn has none): stopped even before it is ready. */
+  child?: ChildProcess;
+  /** It said ready and has not ended: what is told reaches it. */
+  up = false;
+  /** Resolves once it said ready; rejects with why it could not start. */
+  readonly ready: Promise<void>;
+
+  constructor(start: (spawned: (child: ChildProcess) => void) => Promise<ChildProcess>, lost: (holder: Holder) => void) {
+    this.ready = start((child) => (this.child = child)).then((child) => {
+      this.up = true;
+      // Gone while the run goes on: every namespace it held is held no more, and whoever waits is told.
+      child.once('exit', () => lost(this));
+    });
+    // Its failure is the sync's that uses it; one never used fails nobody.
+    this.ready.catch(() => undefined);
+  }
+}
+
 /** What the holder answers about a namespace: ready, stopped, or failed (and why). */
 type Answer = { said: 'ready' | 'stopped' } | { said: 'failed'; why: string };
 
@@ -352,10 +372,8 @@ export class Listeners {
   private readonly starting = new Map<string, Promise<void>>();
   /** Who waits for the holder's next answer about a namespace. */
   private readonly waiting = new Map<string, ((a: Answer) => void)[]>();
-  /** The run's one holder (started ahead by park, or by the first sync), and its process once started. */
-  private holder?: Promise<ChildProcess>;
-  private process?: ChildProcess;
-  private spawned?: ChildProcess;
+  /** The run's one holder (started ahead by park, or by the first sync). */
+  private holder?: Holder;
 
   constructor(private readonly record: RunRecord) {}
 
@@ -468,29 +486,26 @@ export class Listeners {
    */
   park(namespaces: string[]): void {
     if (namespaces.length === 0 || this.holder) return;
-    const started = startDaemon(this.record, undefined, {
+    this.holder = new Holder((spawned) => startDaemon(this.record, undefined, {
       argv: [process.execPath, '-e', SCRIPT, LISTENER_MARK, this.record.state.prefix, SUPPLIER, String(SYSCALLS.setns), String(SYSCALLS.sendmsg)],
       // Its stdin stays open: what to hold, traffic changes, what to stop; its stdout says how each namespace stands.
       stdin: true,
       lines: (line) => this.answered(line),
-      spawned: (c) => (this.spawned = c),
+      spawned,
       failure: (code, stderr) => `dockerd's sockets could not be held (exit ${code}): ${stderr}`,
-    });
-    this.holder = started.then((child) => {
-      this.process = child;
-      // Gone while the run goes on: every namespace it held is held no more, and whoever waits is told.
-      child.once('exit', () => this.lost(child));
-      return child;
-    });
-    // Its failure is the sync's that uses it; one never used fails nobody.
-    this.holder.catch(() => undefined);
+    }), (holder) => this.lost(holder));
+  }
+
+  /** The holder's process once it is ready, while it runs. */
+  private get running(): ChildProcess | undefined {
+    return this.holder?.up ? this.holder.child : undefined;
   }
 
   /** Tells the holder what to hold in a namespace; true once it is held, false if it was stopped first. */
   private async hold(netns: string, sockets: ListeningSocket[], traffic?: NodeTraffic): Promise<boolean> {
     if (!SYSCALLS.setns || !SYSCALLS.sendmsg) throw new EmuEnvironmentError(`emu holds dockerd's sockets on 64-bit Linux only (this is ${process.arch})`);
     this.park([netns]);
-    await this.holder;
+    await this.holder?.ready;
     const answer = this.answer(netns);
     this.tell({ ns: netns, hold: { sockets, ...(traffic ? { traffic, cert: SWARM_TEST_CERT, key: SWARM_TEST_KEY } : {}) } });
     const a = await answer;
@@ -499,7 +514,7 @@ export class Listeners {
   }
 
   private tell(message: object): void {
-    this.process?.stdin?.write(JSON.stringify(message) + '\n');
+    this.running?.stdin?.write(JSON.stringify(message) + '\n');
   }
 
   /** The holder's next answer about a namespace. Awaited, it keeps cnmlab alive (a kept lab's close waits for nothing else). */
@@ -510,7 +525,7 @@ export class Listeners {
 
   /** The holder's stdout keeps cnmlab alive while someone waits for an answer, and only then. */
   private listening(waited: boolean): void {
-    const out = this.process?.stdout as unknown as { ref(): void; unref(): void } | null | undefined;
+    const out = this.running?.stdout as unknown as { ref(): void; unref(): void } | null | undefined;
     if (waited) out?.ref();
     else if (![...this.waiting.values()].some((w) => w.length)) out?.unref();
   }
@@ -533,11 +548,12 @@ export class Listeners {
     this.listening(false);
   }
 
-  private lost(child: ChildProcess): void {
-    if (this.process !== child) return;
-    this.process = undefined;
+  private lost(holder: Holder): void {
+    holder.up = false;
+    if (this.holder !== holder) return;
     this.holder = undefined;
     for (const h of this.held.values()) h.on = false;
+    const child = holder.child!;
     for (const waiters of this.waiting.values()) for (const w of waiters) w({ said: 'failed', why: `the holder ended (${child.signalCode ?? `exit ${child.exitCode}`})` });
     this.waiting.clear();
   }
@@ -547,8 +563,8 @@ export class Listeners {
     if (!h || (!h.on && !this.starting.has(netns))) return;
     // One still starting is stopped at once (a worker's would wait up to two seconds for its manager), after its hold
     // is told: hold() tells it as soon as the holder has started, and waited for that before this did.
-    await this.holder?.catch(() => undefined);
-    if (this.process) {
+    await this.holder?.ready.catch(() => undefined);
+    if (this.running) {
       const stopped = this.answer(netns);
       this.tell({ ns: netns, stop: true });
       await stopped;
@@ -564,11 +580,10 @@ export class Listeners {
   }
 
   async stopAll(): Promise<void> {
-    const holder = this.process ?? this.spawned;
+    const holder = this.holder;
     this.held.clear();
-    if (holder) await stopDaemon(this.record, holder);
-    await this.holder?.catch(() => undefined);
-    this.process = undefined;
+    if (holder?.child) await stopDaemon(this.record, holder.child);
+    await holder?.ready.catch(() => undefined);
     this.holder = undefined;
   }
 }
