@@ -14,7 +14,7 @@ import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
 import { routeLines } from '../sim/kernel/iproute';
 import { SimBackend } from '../sim/kernel/backend';
-import { BIRD_CONFIG } from '../sim/kernel/kernel';
+import { BIRD_CONFIG } from '../sim/kernel/bird';
 import { hostOf } from '../sim/model/world';
 
 function ns(backend: SimBackend, host: string, netns = host) {

@@ -4,7 +4,8 @@
  * packet at a hook, `iptables`, `iptables-save`. What is read then is what running each
  * command when given would have made; a namespace nothing reads never runs them.
  */
-import { SimKernel, KernelError } from '../sim/kernel/kernel';
+import { SimKernel } from '../sim/kernel/kernel';
+import { KernelError } from '../sim/kernel/objects';
 import { iptablesCommand, iptablesSave } from '../sim/kernel/iptables';
 import { PlanOp } from '../sim/plan/ops';
 import { containerByName } from '../sim/runner/shell';

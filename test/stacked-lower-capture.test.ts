@@ -14,6 +14,7 @@ import { describeWith } from './helpers/env';
 import { runSim } from './helpers/run';
 import { devRecv } from '../sim/kernel/net/dev';
 import { Skb } from '../sim/kernel/net/skb';
+import { StackedPort } from '../sim/kernel/net/stacked_port';
 import { underlayOps } from '../sim/kernel/net/underlay';
 import { hostOf } from '../sim/model/world';
 import { emitEthernet, ETHERTYPE_IPV4 } from '../sim/wire/ethernet';
@@ -47,7 +48,8 @@ describe("the lower's port", () => {
     const c0 = Object.values(hostOf(model.world, 'r0').containers).find((c) => c.name === 'c0')!;
     const eth0 = backend.kernel.netns('r0', 'r0').links.get('eth0')!;
     const macvlan = backend.kernel.netns('r0', c0.sandbox).links.get('eth0')!;
-    const port = eth0.rxHandler!;
+    const port = eth0.rxHandler as StackedPort;
+    expect(port).toBeInstanceOf(StackedPort);
     // A frame to the macvlan's MAC from r1's eth0: the port's claim names the macvlan itself.
     const frame = new Uint8Array(60);
     frame.set(macvlan.mac.split(':').map((x) => parseInt(x, 16)), 0);
@@ -68,7 +70,9 @@ describe("the lower's port", () => {
     const icmp = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident: 7, seq: 1, data: Buffer.alloc(8) });
     const ip = emitIpv4({ src: '198.51.100.11', dst: eth0.addrs[0].ip, protocol: IPPROTO_ICMP, ttl: 64, id: 1, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, icmp);
     const frame = emitEthernet({ src: '02:00:00:00:00:01', dst: 'ff:ff:ff:ff:ff:ff', ethertype: ETHERTYPE_IPV4 }, ip);
-    expect(eth0.rxHandler!.claim(frame)).toBe('group');
+    const port = eth0.rxHandler as StackedPort;
+    expect(port).toBeInstanceOf(StackedPort);
+    expect(port.claim(frame)).toBe('group');
     const flow = backend.datapath.newFlow('icmp-echo', 'r1', eth0.addrs[0].ip);
     flow.path = 'macvlan';
     devRecv(backend.datapath, eth0, new Skb(frame, flow, 'request'));
@@ -94,7 +98,9 @@ steps:
     const icmp = emitIcmp({ kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident: 7, seq: 1, data: Buffer.alloc(8) });
     const ip = emitIpv4({ src: eth0('r2').addrs[0].ip, dst: eth0('r1').addrs[0].ip, protocol: IPPROTO_ICMP, ttl: 64, id: 1, tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, options: Buffer.alloc(0) }, icmp);
     const frame = emitEthernet({ src: eth0('r2').mac, dst: 'ff:ff:ff:ff:ff:ff', ethertype: ETHERTYPE_IPV4 }, ip);
-    expect(eth0('r0').rxHandler!.claim(frame)).toBe('group');
+    const port = eth0('r0').rxHandler as StackedPort;
+    expect(port).toBeInstanceOf(StackedPort);
+    expect(port.claim(frame)).toBe('group');
     const flow = backend.datapath.newFlow('icmp-echo', 'r2', eth0('r1').addrs[0].ip);
     flow.path = 'macvlan';
     underlayOps.xmit(backend.datapath, eth0('r2'), new Skb(frame, flow, 'request'));

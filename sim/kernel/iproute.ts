@@ -117,7 +117,7 @@ function linkHeader(l: SimLink, mode: boolean, opts: RenderOptions, ids: Map<Sim
     name += `@if${l.ifindex}`;
     linkNetns = ' ' + netnsRef(l.vxlan.linkNetns, opts, ids);
   }
-  const upper = l.master ?? l.odpDatapath;
+  const upper = l.master ?? l.rxHandler?.upper;
   const master = upper ? ` master ${upper.name}` : '';
   const head = `${l.ifindex}: ${name}: <${f.flags}> mtu ${l.mtu} qdisc ${f.qdisc}${master} state ${f.state}${mode ? ' mode DEFAULT' : ''} group default${l.txqueuelen ? ` qlen ${l.txqueuelen}` : ' '}`;
   const ether = l.type === 'loopback' ? `    link/loopback ${l.mac} brd 00:00:00:00:00:00`
@@ -187,7 +187,7 @@ function portEnabledSince(p: SimLink): number | undefined {
 function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
   const [head, ether] = header;
   // A bridge's port, or a datapath's vport (which the datapath makes promiscuous).
-  const port = !!l.master || !!l.odpDatapath;
+  const port = !!l.master || l.rxHandler?.upper !== undefined;
   const [minMtu, maxMtu] = l.type === 'loopback' || l.type === 'dummy' ? [0, 0] : [68, 65535];
   // A device without unicast filtering (a veth, the underlay's NIC) that must take its open macvlans' MACs goes promiscuous for them (__dev_set_rx_mode's uc_promisc).
   const promiscuous = port || (l.rxHandler?.ucPromisc() ?? false);
@@ -209,7 +209,7 @@ function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
     const id = bridgeId(l);
     lines.push(`    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 bridge_id ${id} designated_root ${id} root_port 0 root_path_cost 0 topology_change 0 topology_change_detected 0 hello_timer ${timer(0)} tcn_timer ${timer(0)} topology_change_timer ${timer(0)} gc_timer ${timer(gcTimer(l, nowNs))} group_fwd_mask 0 group_address 01:80:c2:00:00:00 mcast_snooping 1 no_linklocal_learn 0 mcast_vlan_snooping 0 mcast_router 1 mcast_query_use_ifaddr 0 mcast_querier 0 mcast_hash_elasticity 16 mcast_hash_max 4096 mcast_last_member_count 2 mcast_startup_query_count 2 mcast_last_member_interval 100 mcast_membership_interval 26000 mcast_querier_interval 25500 mcast_query_interval 12500 mcast_query_response_interval 1000 mcast_startup_query_interval 3124 mcast_stats_enabled 0 mcast_igmp_version 2 mcast_mld_version 1 nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 `);
   }
-  if (l.odpDatapath) lines.push('    openvswitch_slave ');
+  if (l.rxHandler?.slaveKind) lines.push(`    ${l.rxHandler.slaveKind}_slave `);
   if (l.master) {
     const id = bridgeId(l.master);
     const portId = 0x8000 | l.portNo;

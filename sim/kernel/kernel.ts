@@ -1,16 +1,14 @@
 /** The simulated kernels of all scenario hosts, changed only by plan ops. */
-import { WeaveRouter, weaverUpcall } from './weaver';
-import { OdpDatapath } from './net/openvswitch';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { expandPeers, PeerEntry, PlanOp } from '../plan/ops';
 import { randomUint32, Rng } from '../model/ids';
 import { deferEngineCommand, iptablesCommand } from './iptables';
-import { Address, Derived, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
+import { Address, Derived, KernelError, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
 import { stackedDevice } from './net/stacked';
 import { isStackedKind } from '../plan/links';
-
-export class KernelError extends Error {}
+import { applyProgramOp, ProgramKernel } from './program_registry';
+import './program_index';
 
 /** net.ipv6.conf.{all,default}.disable_ipv6, by key. */
 const DISABLE_IPV6: ReadonlyMap<string, 'all' | 'default'> = new Map([['net.ipv6.conf.all.disable_ipv6', 'all'], ['net.ipv6.conf.default.disable_ipv6', 'default']]);
@@ -36,9 +34,6 @@ function macByte(at: number, b: number): void {
   macText[at * 3 + 1] = HEX_DIGITS[b & 15];
 }
 
-/** Where calico/node's confd writes BIRD's configuration. */
-export const BIRD_CONFIG = '/etc/calico/confd/config/bird.cfg';
-
 /**
  * One of the engine's own iptables commands: one the model got wrong is a bug, not a
  * scenario's error. libnetwork deletes a rule only after `iptables -C` found it, so a rule a
@@ -49,7 +44,7 @@ function engineIptables(ns: SimNetns, args: readonly string[]): void {
   if (r.exitCode !== 0 && !(args.includes('-D') && r.exitCode === 1)) throw new KernelError(`${ns.host.name}/${ns.name}: iptables ${args.join(' ')}: ${r.stderr.trim()}`);
 }
 
-export class SimKernel {
+export class SimKernel implements ProgramKernel {
   readonly hosts = new Map<string, SimHost>();
   /** Underlay interfaces by IP: the shared L2 segment the hosts meet on. */
   readonly underlay = new Map<string, SimLink>();
@@ -112,7 +107,7 @@ export class SimKernel {
   }
 
   /** A device with `mac` set, or else `drawnMac` (or a new random one) as the kernel's own. */
-  private newLink(ns: SimNetns, name: string, type: LinkType, mtu = 1500, mac?: string, drawnMac?: string): SimLink {
+  newLink(ns: SimNetns, name: string, type: LinkType, mtu = 1500, mac?: string, drawnMac?: string): SimLink {
     if (ns.links.has(name)) throw new KernelError(`${ns.host.name}/${ns.name}: device ${name} exists`);
     const l = new SimLink(ns.allocIfindex(), name, type, mac ?? drawnMac ?? this.randomMac(), mtu, ns);
     if (mac) l.explicitMac = true;
@@ -304,37 +299,6 @@ export class SimKernel {
       case 'route.blackhole':
         this.netns(op.host, op.netns).routes.push({ dst: op.dst, dev: '', blackhole: true, ...(op.proto ? { proto: op.proto } : {}) });
         return;
-      case 'bird.config':
-        this.netns(op.host, op.netns).files.set(BIRD_CONFIG, op.config);
-        return;
-      case 'weave.router': {
-        const ns = this.netns(op.host, op.netns);
-        if (ns.weaveRouter) ns.weaveRouter.config = op.router;
-        else ns.weaveRouter = new WeaveRouter(op.router, ns);
-        const odp = op.router.vxlanVport ? ns.links.get(op.router.vxlanVport)?.odpDatapath?.odp : undefined;
-        if (odp) odp.upcall = weaverUpcall;
-        return;
-      }
-      case 'odp.datapath': {
-        const ns = this.netns(op.host, op.netns);
-        const l = this.newLink(ns, op.name, 'openvswitch');
-        l.odp = new OdpDatapath(l);
-        return;
-      }
-      case 'odp.vport': {
-        const ns = this.netns(op.host, op.netns);
-        const datapath = this.link(op.host, op.netns, op.datapath);
-        if (!datapath.odp) throw new KernelError(`${op.datapath} is not an Open vSwitch datapath`);
-        const v = op.vport;
-        // A vxlan vport is a vxlan device the datapath makes in external mode, up, its MTU the most IP allows less VXLAN's headroom.
-        const l = v.type === 'netdev' ? this.link(op.host, op.netns, v.dev) : this.newLink(ns, v.name, 'vxlan', 65535 - 50);
-        if (v.type === 'vxlan') {
-          l.vxlan = { vni: 0, dstport: v.dstport, proxy: false, l2miss: false, l3miss: false, learning: false, ageing: 300, external: true, fdb: new LoggedMap(), linkNetns: ns };
-          l.up = true;
-        }
-        l.odpDatapath = datapath;
-        return;
-      }
       case 'kv.start':
         // The store is the model's; the sim has nothing to start.
         return;
@@ -384,6 +348,9 @@ export class SimKernel {
         open.splice(at, 1);
         return;
       }
+      default:
+        // A program's own ops (user-space daemons, a module's datapath): its module carries them out (program_registry.ts).
+        applyProgramOp(this, op);
     }
   }
 

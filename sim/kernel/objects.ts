@@ -7,14 +7,15 @@ import type { NetDeviceOps } from './net/dev';
 import type { NetnsTables } from './net/ipv4/netfilter/ip_tables';
 import type { ListeningSocket, PeerEntry, VxlanAttrs } from '../plan/ops';
 import type { HopSite } from './hop';
-import type { WeaveRouter } from './weaver';
 import type { MissWatch } from './watchmiss';
-import type { OdpDatapath } from './net/openvswitch';
 import type { Qdisc } from './net/sched/sch_generic';
 import type { Datapath } from './datapath';
 import type { Skb } from './net/skb';
 import type { StackedType } from '../plan/links';
 import { ipv4ToNumber } from '../wire/addr';
+
+/** A plan op the kernel cannot carry out: the model asked for something the kernel refuses or does not model. */
+export class KernelError extends Error {}
 
 /**
  * Bumped on every change of links, addresses, routes or tables, so the datapath may cache
@@ -77,30 +78,46 @@ export interface StackedDev {
   unlink(dev: SimLink): void;
 }
 
-/**
- * A lower device's rx_handler and its port (macvlan_port, ipvl_port): the devices stacked
- * on it get its frames before its own stack does. Only one kind's port may sit on a device
- * (netdev_rx_handler_register is EBUSY for a second).
- */
 /** A group frame that one or more of a port's devices take (each gets a copy). */
 export const GROUP_CLAIMED = 'group';
 /** What a port's lookup found for a frame: the device it is for, GROUP_CLAIMED, or nothing. */
 export type RxClaim = SimLink | typeof GROUP_CLAIMED | undefined;
 
+/** The tunnel a frame came in by, as a device in collect-metadata mode hands it on (ip_tunnel_info). */
+export interface TunnelKey {
+  id: number;
+  src: string;
+  dst: string;
+}
+
+/**
+ * A device's rx_handler and its data (netdev_rx_handler_register): whatever sits on the
+ * device takes its frames before its own stack does. Bridges' ports aside (`master`), it is
+ * each module's own: an Open vSwitch vport, a user-space program's capture socket, the port
+ * of the devices stacked on a lower one (macvlan_port, ipvl_port). A device has one; a
+ * second is EBUSY.
+ */
 export interface RxHandler {
-  /** The devices on the lower, deleted with it (NETDEV_UNREGISTER). */
-  readonly uppers: Set<SimLink>;
   /**
-   * Which stacked device takes this frame as its own (GROUP_CLAIMED: a group frame one of
-   * them takes), looked up once: the device layer publishes the lower taking it, then hands
-   * the claim to `handle`.
+   * A frame the device received, after its RX counters; `tunnel` is what a device in
+   * collect-metadata mode read off the outer headers. True when the handler consumed it
+   * (RX_HANDLER_CONSUMED), false when the device's own stack gets it too (RX_HANDLER_PASS).
    */
-  claim(frame: Uint8Array): RxClaim;
-  /** Hands the frame on as claimed: true when a stacked device consumed it (RX_HANDLER_CONSUMED), false when the lower's own stack gets it too. */
-  handle(dp: Datapath, lower: SimLink, skb: Skb, claim: RxClaim): boolean;
-  /** Whether the lower must take frames for addresses of theirs it has no filter for (__dev_set_rx_mode's uc_promisc). */
+  rx(dp: Datapath, dev: SimLink, skb: Skb, tunnel?: TunnelKey): boolean;
+  /** It takes every frame the device receives (a vport, a capture socket): a frame sent there is taken whatever its address. */
+  readonly takesAll: boolean;
+  /** The device the handler links this one under (netdev_master_upper_dev_link: a vport's datapath), for `ip link`'s `master`. */
+  readonly upper?: SimLink;
+  /** `ip -d link`'s slave kind line for a device linked under `upper` (the upper's rtnl slave ops: `openvswitch_slave`). */
+  readonly slaveKind?: string;
+  /** The devices stacked on this one, deleted with it (NETDEV_UNREGISTER). */
+  readonly uppers?: ReadonlySet<SimLink>;
+  /** Whether the device must take frames for addresses it has no filter for (__dev_set_rx_mode's uc_promisc). */
   ucPromisc(): boolean;
 }
+
+/** A tunnel socket's encap_rcv: the datagram whose UDP header starts at `l4` and ends at `end`, arrived on `dev`. */
+export type UdpEncapRcv = (dp: Datapath, dev: SimLink, skb: Skb, l4: number, end: number) => void;
 
 export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip' | 'openvswitch' | StackedType;
 
@@ -362,13 +379,9 @@ export class SimLink {
   proxyDelay = 80;
   /** Its type's transmit in the datapath's ops table, read there on the first frame it sends (a field read instead of a table lookup per frame). */
   xmitOps?: NetDeviceOps;
-  /** An Open vSwitch datapath's internal device: the datapath itself (its flows, its controller). */
-  odp?: OdpDatapath;
-  /** A vport of an Open vSwitch datapath: that datapath's internal device. */
-  odpDatapath?: SimLink;
   /** A device stacked on a lower one (a macvlan, an ipvlan): its lower device and kind's own state. */
   stacked?: StackedDev;
-  /** A lower device's rx_handler (netdev_rx_handler_register): the port its stacked devices hang on. */
+  /** The device's rx_handler (netdev_rx_handler_register): a module's port on it (see RxHandler). */
   rxHandler?: RxHandler;
   /** A bridge whose MTU was set after it was made (BROPT_MTU_SET_BY_USER): it no longer follows its ports'. */
   mtuSetByUser = false;
@@ -529,8 +542,17 @@ export class SimNetns {
   bridgeNfCallIptables = 1;
   /** Sockets daemons hold here (plan ops: dockerd's, the embedded DNS resolver's), as `ss` lists them. */
   readonly listening: ListeningSocket[] = [];
-  /** The Weave Net router `weave launch` started in a host's namespace: its capture device and UDP port are its. */
-  weaveRouter?: WeaveRouter;
+  /**
+   * What runs here that is no part of the core stack, by name: user-space programs (Weave
+   * Net's router) and modules' per-namespace state (net_generic: Open vSwitch's datapaths).
+   * Each program's own module reads and writes its entry (sim/kernel/program_registry.ts).
+   */
+  programs: Map<string, unknown> | undefined = undefined;
+  /**
+   * UDP sockets a tunnel's receive is set on (setup_udp_tunnel_sock's encap_rcv), by local
+   * port: the datagram goes to the tunnel's receive instead of a socket's queue.
+   */
+  udpTunnels: Map<number, UdpEncapRcv> | undefined = undefined;
 
   /** Where the namespace sits in Docker's layout: the host's own, an overlay (holds vxlan0), or a sandbox. */
   readonly role = new Derived<'host' | 'overlay' | 'sandbox'>(() => {
@@ -575,6 +597,16 @@ export class SimNetns {
   private highestIfindex = 1;
 
   constructor(readonly name: string, readonly host: SimHost) {}
+
+  /** setup_udp_tunnel_sock: the socket bound to `port` here hands its datagrams to `encapRcv`. */
+  setupUdpTunnelSock(port: number, encapRcv: UdpEncapRcv): void {
+    (this.udpTunnels ??= new Map()).set(port, encapRcv);
+  }
+
+  /** udp_tunnel_sock_release: the tunnel socket on `port` is closed. */
+  releaseUdpTunnelSock(port: number): void {
+    this.udpTunnels?.delete(port);
+  }
 
   allocIfindex(): number {
     let i = this.lastIfindex + 1;

@@ -38,7 +38,7 @@ import { GobTypeIds } from '../wire/gob';
 import { emitFeatures, emitGossip, emitLengthPrefixed, emitMeshHeader, emitProtocolMessage, emitTopology, MESH_MAX_VERSION, MESH_MIN_VERSION, MESH_PORT, MESH_TAG, PeerSummary, TOPOLOGY_CHANNEL } from '../wire/weave_mesh';
 import { emitSleeve } from '../wire/sleeve';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet';
-import { SLEEVE_DEFAULT_MTU, SLEEVE_DF_OVERHEAD, SleeveForwarder, UDP_OVERHEAD } from './weaver';
+import { SLEEVE_DEFAULT_MTU, SLEEVE_DF_OVERHEAD, SleeveForwarder, UDP_OVERHEAD, weaveRouterIn } from './weaver';
 import { pathMtu, route } from './net/ipv4/route';
 import type { ControlRecord } from '../trace/control_record';
 
@@ -270,7 +270,7 @@ export class WeaveMeshControl {
   private contact(c: MeshConnection, side: Side, done: () => void): void {
     const self = side === 'client' ? c.dialler : c.listener, peer = side === 'client' ? c.listener : c.dialler;
     const other = side === 'client' ? 'server' : 'client';
-    const router = self.ns.weaveRouter, remote = peer.ns.weaveRouter;
+    const router = weaveRouterIn(self.ns), remote = weaveRouterIn(peer.ns);
     if (!router || !remote) return done();
     const fwd: SleeveForwarder = { mtu: SLEEVE_DEFAULT_MTU, maxPayload: SLEEVE_DEFAULT_MTU - UDP_OVERHEAD, contact: false, stackFrag: false };
     router.forwarders.set(peer.peer.name, fwd);

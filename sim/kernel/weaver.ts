@@ -14,7 +14,8 @@
  * receiving router injects the frame on its own vethwe-pcap, which the bridge then switches.
  */
 import type { Datapath } from './datapath';
-import type { SimLink, SimNetns } from './objects';
+import type { RxHandler, SimLink, SimNetns, TunnelKey } from './objects';
+import { programIn, registerProgramOp, setProgram } from './program_registry';
 import type { WeaveRouterConfig } from '../plan/ops';
 import { BROADCAST_MAC, ipv4ToNumber, macToString } from '../wire/addr';
 import { be16, bufferView, putBe16 } from '../wire/bytes';
@@ -25,13 +26,23 @@ import { internetChecksum, pseudoHeaderSum } from '../wire/checksum';
 import { emitUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
 import { emitSleeve, parseSleeve, PEER_NAME_LEN, SLEEVE_FRAME_OVERHEAD, SleeveFrame } from '../wire/sleeve';
 import { Skb } from './net/skb';
-import { countRx, devXmit } from './net/dev';
+import { devXmit } from './net/dev';
 import { pathMtu, route } from './net/ipv4/route';
 import { ipFragment } from './net/ipv4/ip_fragment';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './net/ipv4/ip_output';
 import { resolvedNeigh } from './net/neighbour';
 import { weaveNotes } from '../trace/paths/notes';
-import type { OdpAction, OdpDatapath, TunnelKey } from './net/openvswitch';
+import { datapathOfVport, OdpAction, OdpDatapath } from './net/openvswitch';
+
+declare module './program_registry' {
+  interface RegisteredPrograms {
+    /** The Weave Net router `weave launch` started in a host's namespace. */
+    weaver: WeaveRouter;
+  }
+  interface RegisteredProgramOps {
+    'weave.router': true;
+  }
+}
 
 /** STP's group address: the router discards what is sent to it. */
 const STP_GROUP = '01:80:c2:00:00:00';
@@ -89,6 +100,51 @@ export class WeaveRouter {
   }
 }
 
+/** The Weave Net router running in `ns`, if `weave launch` started one there. */
+export function weaveRouterIn(ns: SimNetns): WeaveRouter | undefined {
+  return programIn(ns, 'weaver');
+}
+
+/**
+ * sleeve's pcap on its capture device (vethwe-pcap): the router's packet socket takes every
+ * frame the device receives, and nothing on the device does after it (it has no address).
+ */
+class SleeveCapture implements RxHandler {
+  readonly takesAll = true;
+
+  constructor(readonly router: WeaveRouter) {}
+
+  rx(dp: Datapath, dev: SimLink, skb: Skb): boolean {
+    weaverCapture(dp, this.router, dev, skb);
+    return true;
+  }
+
+  ucPromisc(): boolean {
+    return false;
+  }
+}
+
+/**
+ * The router started (or told its new configuration): in sleeve mode it captures on its
+ * device and holds its UDP port (6783) as a tunnel socket; in fastdp mode it is the
+ * datapath's controller, taking its misses.
+ */
+registerProgramOp('weave.router', (kernel, op) => {
+  const ns = kernel.netns(op.host, op.netns);
+  let router = weaveRouterIn(ns);
+  if (router) {
+    if (router.config.port !== op.router.port) ns.releaseUdpTunnelSock(router.config.port);
+    router.config = op.router;
+  } else setProgram(ns, 'weaver', (router = new WeaveRouter(op.router, ns)));
+  const r = router;
+  ns.setupUdpTunnelSock(r.port, (dp, dev, skb, l4, end) => weaverReceive(dp, r, dev, skb, l4, end));
+  const capture = ns.links.get(op.router.device);
+  if (!op.router.vxlanVport && capture && !(capture.rxHandler instanceof SleeveCapture)) capture.rxHandler = new SleeveCapture(r);
+  const vport = op.router.vxlanVport ? ns.links.get(op.router.vxlanVport) : undefined;
+  const odp = vport && datapathOfVport(vport);
+  if (odp) odp.upcall = weaverUpcall;
+});
+
 /**
  * The fast datapath's controller (fastdp.go's Miss, then the router's handlers and the
  * forwarder's Forward): the actions for a frame the datapath had no flow for. From the
@@ -98,8 +154,8 @@ export class WeaveRouter {
  * sending peer (extractPeers), whose MAC the source is; a frame for this peer goes to the
  * bridge. No actions: the frame and its like are dropped.
  */
-export function weaverUpcall(_dp: Datapath, odp: OdpDatapath, _inPort: SimLink, skb: Skb, tunnel: TunnelKey | undefined): OdpAction[] | undefined {
-  const router = odp.dev.netns.weaveRouter;
+function weaverUpcall(_dp: Datapath, odp: OdpDatapath, _inPort: SimLink, skb: Skb, tunnel: TunnelKey | undefined): OdpAction[] | undefined {
+  const router = weaveRouterIn(odp.dev.netns);
   if (!router?.config.vxlanVport) return undefined;
   const c = router.config;
   const f = skb.frame;
@@ -127,10 +183,7 @@ export function weaverUpcall(_dp: Datapath, odp: OdpDatapath, _inPort: SimLink, 
 const USERSPACE_NS = 40_000;
 
 /** handleCapturedPacket: a frame the router read off its capture device. */
-export function weaverCapture(dp: Datapath, dev: SimLink, skb: Skb): void {
-  const router = dev.netns.weaveRouter;
-  if (!router) return;
-  countRx(dev, skb);
+function weaverCapture(dp: Datapath, router: WeaveRouter, dev: SimLink, skb: Skb): void {
   const f = skb.frame;
   const src = macToString(f, 6), dst = macToString(f, 0);
   const me = router.config.name;
@@ -267,7 +320,7 @@ function fragNeeded(dp: Datapath, router: WeaveRouter, frame: Buffer, mtu: numbe
  * capture device; a broadcast would be relayed on along the broadcast tree, which in a full
  * mesh gives the receiving peer no next hop.
  */
-export function weaverReceive(dp: Datapath, router: WeaveRouter, uplink: SimLink, skb: Skb, l4: number, udpEnd: number): void {
+function weaverReceive(dp: Datapath, router: WeaveRouter, uplink: SimLink, skb: Skb, l4: number, udpEnd: number): void {
   const p = parseSleeve(bufferView(skb.frame).subarray(l4 + UDP_HEADER_LEN, udpEnd));
   if (!p.ok) return dp.trace.drop(skb, uplink, p.error);
   const known = router.config.peers.find((peer) => peer.name === p.repr.sender);

@@ -16,8 +16,6 @@ import { bridgeForward } from './bridge/br_forward';
 import { arpInput } from './ipv4/arp';
 import { ipInput } from './ipv4/ip_input';
 import { devHardXmit } from './sched/sch_generic';
-import { weaverCapture } from '../weaver';
-import { odpReceive } from './openvswitch';
 
 /** What a device type does with a frame it is given to send (ndo_start_xmit). */
 export interface NetDeviceOps {
@@ -33,29 +31,16 @@ export function devXmit(dp: Datapath, dev: SimLink, skb: Skb): void {
   devHardXmit(dp, dev, skb);
 }
 
-/** netif_receive_skb: a frame arrives on a device; a bridge port hands it to its bridge (the rx_handler). */
+/**
+ * netif_receive_skb: a frame arrives on a device. The device's rx_handler, when a module
+ * registered one (an Open vSwitch vport, a user-space program's capture socket, the port of
+ * the devices stacked on a lower one), takes it first; else a bridge port hands it to its bridge.
+ */
 export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   if (!dev.up) return dp.trace.recvDown(dev, skb);
-  // An Open vSwitch vport: the datapath's rx handler takes every frame.
-  if (dev.odpDatapath) {
-    countRx(dev, skb);
-    return odpReceive(dp, dev, skb);
-  }
-  // A user-space router's capture device (weave's vethwe-pcap): its packet socket takes every frame, nothing else does.
-  if (dev.netns.weaveRouter?.config.device === dev.name) return weaverCapture(dp, dev, skb);
   countRx(dev, skb);
-  // A lower device of stacked devices (macvlans, ipvlans): its rx handler hands each its frames.
   const rx = dev.rxHandler;
-  if (rx !== undefined) {
-    const claim = rx.claim(skb.frame);
-    // The lower's packet taps see a frame one of them takes before its rx_handler hands it
-    // on, as __netif_receive_skb_core delivers to ptype_all first: `tcpdump -i eth0` sees it.
-    if (claim !== undefined) {
-      skb.tappedBy = dev;
-      dp.trace.stackedLowerRecv(dev, skb);
-    }
-    if (rx.handle(dp, dev, skb, claim)) return;
-  }
+  if (rx !== undefined && rx.rx(dp, dev, skb)) return;
   const br = dev.master;
   // A bridge port takes every frame for its bridge (the rx_handler); a device of its own, what is addressed to it.
   if (br === undefined && !accepts(dev, skb.frame)) return;

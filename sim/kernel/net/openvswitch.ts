@@ -10,7 +10,8 @@
  * and source), and the Ethernet addresses.
  */
 import type { Datapath } from '../datapath';
-import type { SimLink } from '../objects';
+import { KernelError, LoggedMap, RxHandler, SimLink, SimNetns, TunnelKey } from '../objects';
+import { programIn, registerProgramOp, setProgram } from '../program_registry';
 import { macToString } from '../../wire/addr';
 import { IPPROTO_UDP, IPV4_MIN_HEADER_LEN, Ipv4Repr } from '../../wire/ipv4';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
@@ -23,11 +24,15 @@ import { resolvedNeigh } from './neighbour';
 import { vxlanSourcePort } from './vxlan';
 import type { NetDeviceOps } from './dev';
 
-/** The tunnel a frame came in by (its metadata: ip_tunnel_info). */
-export interface TunnelKey {
-  id: number;
-  src: string;
-  dst: string;
+declare module '../program_registry' {
+  interface RegisteredPrograms {
+    /** The namespace's datapaths (ovs_net), by their internal device. */
+    openvswitch: Map<SimLink, OdpDatapath>;
+  }
+  interface RegisteredProgramOps {
+    'odp.datapath': true;
+    'odp.vport': true;
+  }
 }
 
 export type OdpAction =
@@ -48,16 +53,82 @@ export class OdpDatapath {
 
   vport(name: string): SimLink | undefined {
     const l = this.dev.netns.links.get(name);
-    return l?.odpDatapath === this.dev ? l : undefined;
+    return l !== undefined && datapathOfVport(l) === this ? l : undefined;
   }
+}
+
+/**
+ * A vport on a device (netdev_frame_hook and its vport, the device's rx_handler and its
+ * data): every frame the device receives goes to the datapath; a tunnel vport's come with
+ * the tunnel its device read off the outer headers.
+ */
+class OdpVport implements RxHandler {
+  readonly takesAll = true;
+  readonly slaveKind = 'openvswitch';
+
+  constructor(readonly datapath: OdpDatapath) {}
+
+  get upper(): SimLink {
+    return this.datapath.dev;
+  }
+
+  rx(dp: Datapath, dev: SimLink, skb: Skb, tunnel?: TunnelKey): boolean {
+    odpReceive(dp, this.datapath, dev, skb, tunnel);
+    return true;
+  }
+
+  ucPromisc(): boolean {
+    return false;
+  }
+}
+
+/** The datapath a device is a vport of, if it is one. */
+export function datapathOfVport(dev: SimLink): OdpDatapath | undefined {
+  const rx = dev.rxHandler;
+  return rx instanceof OdpVport ? rx.datapath : undefined;
+}
+
+/** The datapath whose internal device `dev` is. */
+function datapathOf(dev: SimLink): OdpDatapath | undefined {
+  return programIn(dev.netns, 'openvswitch')?.get(dev);
 }
 
 /** The internal device: what the host sends through it enters the datapath by its own port. */
 export const odpInternalOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
-    odpReceive(dp, dev, skb);
+    const odp = datapathOf(dev);
+    if (odp) odpReceive(dp, odp, dev, skb);
   },
 };
+
+/** ovs_dp_cmd_new: a datapath and its internal device. */
+registerProgramOp('odp.datapath', (kernel, op) => {
+  const ns = kernel.netns(op.host, op.netns);
+  const dev = kernel.newLink(ns, op.name, 'openvswitch');
+  datapathsIn(ns).set(dev, new OdpDatapath(dev));
+});
+
+/** ovs_vport_cmd_new: an existing device becomes a vport (its rx_handler the datapath's), or a VXLAN tunnel port is made. */
+registerProgramOp('odp.vport', (kernel, op) => {
+  const ns = kernel.netns(op.host, op.netns);
+  const odp = datapathOf(kernel.link(op.host, op.netns, op.datapath));
+  if (!odp) throw new KernelError(`${op.datapath} is not an Open vSwitch datapath`);
+  const v = op.vport;
+  // A vxlan vport is a vxlan device the datapath makes in external mode, up, its MTU the most IP allows less VXLAN's headroom.
+  const l = v.type === 'netdev' ? kernel.link(op.host, op.netns, v.dev) : kernel.newLink(ns, v.name, 'vxlan', 65535 - 50);
+  if (v.type === 'vxlan') {
+    l.vxlan = { vni: 0, dstport: v.dstport, proxy: false, l2miss: false, l3miss: false, learning: false, ageing: 300, external: true, fdb: new LoggedMap(), linkNetns: ns };
+    l.up = true;
+  }
+  if (l.rxHandler) throw new KernelError(`${l.name}: its rx_handler is another's (Device or resource busy)`);
+  l.rxHandler = new OdpVport(odp);
+});
+
+function datapathsIn(ns: SimNetns): Map<SimLink, OdpDatapath> {
+  let datapaths = programIn(ns, 'openvswitch');
+  if (!datapaths) setProgram(ns, 'openvswitch', (datapaths = new Map()));
+  return datapaths;
+}
 
 /** The flow key of a frame on a vport (the fields weave's flows match). */
 export function flowKey(inPort: SimLink, tunnel: TunnelKey | undefined, f: Uint8Array): string {
@@ -68,9 +139,7 @@ export function flowKey(inPort: SimLink, tunnel: TunnelKey | undefined, f: Uint8
 const UPCALL_NS = 50_000;
 
 /** ovs_vport_receive and ovs_dp_process_packet: a frame a vport received, matched against the flow table. */
-export function odpReceive(dp: Datapath, inPort: SimLink, skb: Skb, tunnel?: TunnelKey): void {
-  const odp = (inPort.odpDatapath ?? inPort).odp;
-  if (!odp) return;
+function odpReceive(dp: Datapath, odp: OdpDatapath, inPort: SimLink, skb: Skb, tunnel?: TunnelKey): void {
   const key = flowKey(inPort, tunnel, skb.frame);
   const actions = odp.flows.get(key);
   if (actions) {

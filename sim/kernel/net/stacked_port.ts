@@ -12,6 +12,7 @@ import { Skb } from './skb';
 
 export abstract class StackedPort implements RxHandler {
   readonly uppers = new Set<SimLink>();
+  readonly takesAll = false;
 
   abstract claim(frame: Uint8Array): RxClaim;
   abstract ucPromisc(): boolean;
@@ -22,7 +23,22 @@ export abstract class StackedPort implements RxHandler {
   }
 
   /**
-   * The rx_handler (macvlan_handle_frame, ipvlan_handle_frame): a frame claimed by one device
+   * The rx_handler: which device the frame is for is looked up once (`claim`); when one
+   * takes it, the lower's packet taps have seen it first, as __netif_receive_skb_core
+   * delivers to ptype_all before rx_handler (`tcpdump -i eth0` sees it): the device layer's
+   * `stackedLowerRecv` tracepoint says so before the claim is handed on.
+   */
+  rx(dp: Datapath, lower: SimLink, skb: Skb): boolean {
+    const claim = this.claim(skb.frame);
+    if (claim !== undefined) {
+      skb.tappedBy = lower;
+      dp.trace.stackedLowerRecv(lower, skb);
+    }
+    return this.handle(dp, lower, skb, claim);
+  }
+
+  /**
+   * Hands the frame on as claimed (macvlan_handle_frame, ipvlan_handle_frame): a frame claimed by one device
    * is that device's (RX_HANDLER_CONSUMED); a group frame goes to every open device, each a
    * copy traced only where it will be taken, and the lower's own stack sees it too
    * (RX_HANDLER_PASS), as it sees a frame no device claimed.

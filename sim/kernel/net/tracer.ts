@@ -416,7 +416,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
     let placed: Spot | undefined;
     if (dev.type === 'underlay') {
       const port = be16(f, ip + ipv4PacketHeaderLength(f, ip) + 2);
-      const vxlan = f[ip + 9] === IPPROTO_UDP && (dev.netns.vxlanSockets.get().has(port) || dev.netns.weaveRouter?.port === port);
+      const vxlan = f[ip + 9] === IPPROTO_UDP && (dev.netns.vxlanSockets.get().has(port) || dev.netns.udpTunnels?.has(port) === true);
       if (vxlan && incoming) this.place(skb, dev, P.udpDeliver);
       if (vxlan) placed = incoming ? P.udpDeliver : P.encap;
     } else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') {
@@ -620,10 +620,9 @@ export class Tracer implements DeviceTaps, Tracepoints {
   }
 }
 
-/** Either end of the veth pair a user-space router captures on (weave's vethwe-bridge and vethwe-pcap). */
+/** Either end of the veth pair whose one end's rx_handler takes every frame: a user-space router's capture or datapath port (weave's vethwe-bridge and vethwe-pcap or vethwe-datapath). */
 function routerVeth(dev: SimLink): boolean {
-  const device = dev.netns.weaveRouter?.config.device;
-  return device !== undefined && (dev.name === device || dev.peer?.name === device);
+  return dev.rxHandler?.takesAll === true || dev.peer?.rxHandler?.takesAll === true;
 }
 
 

@@ -71,9 +71,9 @@ function flood(dp: Datapath, br: SimLink, inPort: SimLink | undefined, skb: Skb,
       if (port.peer && macToString(f, 0) === port.peer.mac) dp.trace.portDown(port, skb);
       continue;
     }
-    // Flooded copies stay traced only where they will be taken: vxlan0, a user-space router's capture device (weave's vethwe-pcap), or the port whose container accepts them.
+    // Flooded copies stay traced only where they will be taken: vxlan0, a device whose rx_handler takes every frame (weave's vethwe-pcap, a datapath's vport), or the port whose container accepts them.
     const peer = port.peer;
-    const traced = port.type === 'vxlan' || (peer !== undefined && (peer.netns.weaveRouter?.config.device === peer.name || accepts(peer, f)));
+    const traced = port.type === 'vxlan' || (peer !== undefined && (peer.rxHandler?.takesAll === true || accepts(peer, f)));
     const copy = new Skb(f, traced ? skb.flow : undefined, skb.dir);
     copy.copyNfct(skb);
     // Each copy leaves through FORWARD and POSTROUTING on its own, as br_flood clones it before br_forward_finish.

@@ -8,11 +8,9 @@ import type { SimLink, SimNetns } from '../../objects';
 import { be16, bufferView } from '../../../wire/bytes';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
 import { ipv4PacketDstString, ipv4PacketSrc, parseIpv4 } from '../../../wire/ipv4';
-import { odpReceive } from '../openvswitch';
 import { parseUdp, UDP_HEADER_LEN } from '../../../wire/udp';
 import { VXLAN_HEADER_LEN, vxlanVni } from '../../../wire/vxlan';
 import { Skb } from '../skb';
-import { weaverReceive } from '../../weaver';
 
 export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: number, end: number): void {
   const f = skb.frame;
@@ -26,8 +24,8 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
     if (!vx.up || (!vx.vxlan!.external && vni !== vx.vxlan!.vni)) continue;
     dp.trace.udpDeliver(dev, skb, vx, vni);
     const inner = innerFrame(skb, f, l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd);
-    // An external device's packets carry their tunnel as metadata; a datapath's vport hands them to the datapath.
-    if (vx.vxlan!.external && vx.odpDatapath) return toDatapath(dp, vx, skb, new Skb(inner, skb.flow, skb.dir), vni);
+    // An external device's packets carry their tunnel as metadata, to its rx_handler (an Open vSwitch vport's).
+    if (vx.vxlan!.external && vx.rxHandler !== undefined) return metadataRcv(dp, vx, skb, new Skb(inner, skb.flow, skb.dir), vni);
     // vxlan_rcv pulls the outer headers off the same skb. The outer datagram goes along for
     // vxlan_snoop, which reads the sending VTEP from it only where the device learns.
     const wait = dp.delays.vxlan + skb.lag;
@@ -51,22 +49,23 @@ function innerFrame(skb: Skb, f: Uint8Array, start: number, end: number): Uint8A
 }
 
 /**
- * A datagram for no vxlan device: the Weave Net router's socket (sleeve's 6783, held by its
- * namespace), or a bound socket. Apart from udpRcv, whose vxlan path every overlay packet takes.
+ * A datagram for no vxlan device: a tunnel socket's encap_rcv (a user-space router's port,
+ * weave sleeve's 6783), or a bound socket. Apart from udpRcv, whose vxlan path every overlay packet takes.
  */
 function udpSocketRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: number, end: number, udpEnd: number): void {
   const f = skb.frame;
-  const router = ns.weaveRouter;
-  if (router && be16(f, l4 + 2) === router.port) return weaverReceive(dp, router, dev, skb, l4, udpEnd);
+  const encapRcv = ns.udpTunnels?.get(be16(f, l4 + 2));
+  if (encapRcv !== undefined) return encapRcv(dp, dev, skb, l4, udpEnd);
   const u = parseUdp(bufferView(f).subarray(l4, end));
   const h = parseIpv4(bufferView(f), ETHERNET_HEADER_LEN);
   if (!u.ok || !h.ok) return;
   dp.sockets.udp(ns, h.repr.dst, u.repr.dstPort)?.(h.repr, u.repr.srcPort, u.payload, skb);
 }
 
-/** An Open vSwitch vport's datagram: its tunnel (VNI and outer addresses) goes with the inner frame to the datapath. */
-function toDatapath(dp: Datapath, vx: SimLink, skb: Skb, inner: Skb, vni: number): void {
+/** A collect-metadata device's datagram: its tunnel (VNI and outer addresses) goes with the inner frame to the device's rx_handler. */
+function metadataRcv(dp: Datapath, vx: SimLink, skb: Skb, inner: Skb, vni: number): void {
   const f = skb.frame, ip = ETHERNET_HEADER_LEN;
   const tunnel = { id: vni, src: ipv4PacketSrc(f, ip), dst: ipv4PacketDstString(f, ip) };
-  dp.clock.schedule(dp.delays.vxlan + skb.lag, () => odpReceive(dp, vx, inner, tunnel));
+  const rx = vx.rxHandler!;
+  dp.clock.schedule(dp.delays.vxlan + skb.lag, () => rx.rx(dp, vx, inner, tunnel));
 }

@@ -1,0 +1,9 @@
+/**
+ * The registration of the sim kernel's programs: each line loads one program's module,
+ * which registers its plan ops and its entry in a namespace (program_registry.ts) as it
+ * loads. A new driver's kernel program adds its line here; no other shared file of the
+ * kernel names it (test/architecture.test.ts).
+ */
+import './net/openvswitch';
+import './weaver';
+import './bird';
