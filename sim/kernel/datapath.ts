@@ -24,7 +24,7 @@ import { bridgeOps } from './net/bridge/br_forward';
 import { vxlanOps, vxlanRecv } from './net/vxlan';
 import { underlayOps } from './net/underlay';
 import { ipipOps } from './net/ipv4/ipip';
-import { odpInternalOps } from './net/openvswitch';
+import { moduleLinkOps } from './net/link_types';
 import { stackedOps } from './net/stacked';
 import { Netfilter } from './net/netfilter';
 import { registerIptables } from './net/ipv4/netfilter/iptable_hooks';
@@ -57,7 +57,7 @@ export class Datapath {
   /** Who answers a daemon's query for a missing peer (classic overlay mode's serf): the model's, set by the backend. */
   peerResolver?: PeerResolver;
   /** Each device type's transmit, as its driver registers it. */
-  readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps, dummy: dummyOps, ipip: ipipOps, openvswitch: odpInternalOps, ...stackedOps() } satisfies Record<LinkType, unknown>;
+  readonly deviceOps: DeviceOpsTable = { loopback: loopbackOps, veth: vethOps, bridge: bridgeOps, vxlan: vxlanOps, underlay: underlayOps, dummy: dummyOps, ipip: ipipOps, ...moduleLinkOps(), ...stackedOps() } satisfies Record<LinkType, unknown>;
   private ipId = 0x1c46;
 
   constructor(readonly kernel: SimKernel) {

@@ -119,7 +119,11 @@ export interface RxHandler {
 /** A tunnel socket's encap_rcv: the datagram whose UDP header starts at `l4` and ends at `end`, arrived on `dev`. */
 export type UdpEncapRcv = (dp: Datapath, dev: SimLink, skb: Skb, l4: number, end: number) => void;
 
-export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip' | 'openvswitch' | StackedType;
+/** Device types a module registers with its transmit (net/link_types.ts), each added here by its module by merging. */
+export interface RegisteredLinkTypes {}
+export type ModuleLinkType = keyof RegisteredLinkTypes;
+
+export type LinkType = 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'underlay' | 'dummy' | 'ipip' | ModuleLinkType | StackedType;
 
 export interface Address {
   ip: string;

@@ -12,6 +12,7 @@
 import type { Datapath } from '../datapath';
 import { KernelError, LoggedMap, RxHandler, SimLink, SimNetns, TunnelKey } from '../objects';
 import { programIn, registerProgramOp, setProgram } from '../program_registry';
+import { registerLinkType } from './link_types';
 import { macToString } from '../../wire/addr';
 import { IPPROTO_UDP, IPV4_MIN_HEADER_LEN, Ipv4Repr } from '../../wire/ipv4';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
@@ -23,6 +24,13 @@ import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
 import { resolvedNeigh } from './neighbour';
 import { vxlanSourcePort } from './vxlan';
 import type { NetDeviceOps } from './dev';
+
+declare module '../objects' {
+  interface RegisteredLinkTypes {
+    /** A datapath's internal device (its local port, OVSP_LOCAL). */
+    openvswitch: true;
+  }
+}
 
 declare module '../program_registry' {
   interface RegisteredPrograms {
@@ -94,12 +102,13 @@ function datapathOf(dev: SimLink): OdpDatapath | undefined {
 }
 
 /** The internal device: what the host sends through it enters the datapath by its own port. */
-export const odpInternalOps: NetDeviceOps = {
+const odpInternalOps: NetDeviceOps = {
   xmit(dp, dev, skb) {
     const odp = datapathOf(dev);
     if (odp) odpReceive(dp, odp, dev, skb);
   },
 };
+registerLinkType('openvswitch', odpInternalOps);
 
 /** ovs_dp_cmd_new: a datapath and its internal device. */
 registerProgramOp('odp.datapath', (kernel, op) => {
