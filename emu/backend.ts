@@ -41,8 +41,7 @@ import { EtcView } from '../sim/model/etc';
 import { pathOf, registeredPath } from '../sim/trace/paths';
 import { PathModel, RESOLVE_STEP } from '../sim/trace/paths/path';
 import { EmbeddedDns } from './dns';
-import { BirdDaemons } from './bird';
-import { WeaveRouters } from './weaver';
+import { EmuProgram, startPrograms } from './programs';
 import { Capture, captureFile, CapturePoint, ControlCapture, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
 import { LinkState, linksIn, OPER_DOWN, useNamespaceWorker } from './nsworker';
@@ -96,8 +95,8 @@ export class EmuBackend implements Backend {
   private readonly dns: EmbeddedDns;
   /** dockerd's sockets in the hosts' namespaces, held from the first command on that host (listeners.ts). */
   private readonly listeners: Listeners;
-  private readonly bird: BirdDaemons;
-  private readonly weave: WeaveRouters;
+  /** The programs plan ops start (programs.ts), by name. */
+  private readonly programs: Map<string, EmuProgram>;
   private readonly releaseGuard: () => void;
   /** Ends the namespace worker (nsworker.ts) once this run no longer needs it. */
   private readonly releaseWorker = useNamespaceWorker();
@@ -146,8 +145,7 @@ export class EmuBackend implements Backend {
     this.store = new ClusterStore(record, names);
     this.listeners = new Listeners(record);
     this.missWatch = new MissWatchers(record);
-    this.bird = new BirdDaemons(record);
-    this.weave = new WeaveRouters(record);
+    this.programs = startPrograms(record);
     this.progress = new Progress(!!opts.quiet);
     this.releaseGuard = opts.guard?.protect(() => this.interrupt()) ?? (() => undefined);
     this.confine = new Confinement(path.join(record.dir, 'views'), this.planFiles);
@@ -330,11 +328,7 @@ export class EmuBackend implements Backend {
       }
       this.record.forgetNamespaces(p.del);
     }
-    for (const b of p.bird) await this.bird.configure(b.netns, b.config);
-    // A router restarted with new peers keeps only the last configuration of the step.
-    for (const w of p.weave.filter((w, i) => !p.weave.slice(i + 1).some((later) => later.netns === w.netns))) await this.weave.configure(w.netns, w.router);
-    const missing = await this.bird.waitForRoutes(p.birdRoutes);
-    if (missing.length) throw new EmuEnvironmentError(`BIRD did not install ${missing.map((r) => `${r.dst} in ${r.netns}`).join(', ')} (no BGP session came up in time; its log is in ${this.record.dir}/bird)`);
+    for (const [name, program] of this.programs) await program.step(p.programs.filter((t) => t.program === name));
     await this.missWatch.start(p.missWatch.filter((w) => !p.del.includes(w.real)), world);
     // The kernel's linkwatch raises the bridge ports on its own time: a step's program waits
     // for it (runStep), so what runs before (DNS servers, captures, views) overlaps it.
@@ -820,8 +814,7 @@ export class EmuBackend implements Backend {
     try {
       // Each kind of process stops at once (each waits for its own to exit), the views' holders too: they go before their namespaces.
       const stopped = await Promise.allSettled([this.confine.releaseAll(), this.controlCapture.stop(), this.dns.stopAll(), this.listeners.stopAll(), this.missWatch.stopAll()]);
-      this.bird.stopAll();
-      this.weave.stopAll();
+      for (const program of this.programs.values()) program.stopAll();
       const failed = stopped.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } finally {

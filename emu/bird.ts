@@ -7,8 +7,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { PlanOp } from '../sim/plan/ops';
 import { must, run } from './exec';
 import { EmuEnvironmentError, RunRecord } from './state';
+import { EmuProgram, registerEmuProgram, TakenOp } from './programs';
 
 /** A `proto bird` route the plan expects BIRD to install: its namespace (real name) and destination as `ip route` prints it. */
 export interface BirdRoute {
@@ -16,10 +18,25 @@ export interface BirdRoute {
   dst: string;
 }
 
+/** A route BIRD installs itself, learned over its sessions (`proto bird`): waited for, not made. */
+function byBird(op: PlanOp): boolean {
+  return (op.op === 'route.add' || op.op === 'route.blackhole') && op.proto === 'bird';
+}
+
+/** What a step asks of BIRD: the configurations to (re)read, per namespace, and the routes to wait for. */
+export function birdStep(ops: TakenOp[]): { configs: { netns: string; config: string }[]; routes: BirdRoute[] } {
+  const configs: { netns: string; config: string }[] = [], routes: BirdRoute[] = [];
+  for (const { netns, op } of ops) {
+    if (op.op === 'bird.config') configs.push({ netns, config: op.config });
+    else if (op.op === 'route.add' || op.op === 'route.blackhole') routes.push({ netns, dst: op.dst.replace(/\/32$/, '') });
+  }
+  return { configs, routes };
+}
+
 /** How long BIRD may take to bring a session up and install a route (its connect delay is 2 s, retries every 5 s). */
 const ROUTE_WAIT_MS = 30_000;
 
-export class BirdDaemons {
+export class BirdDaemons implements EmuProgram {
   private readonly running = new Map<string, { pid: number; socket: string; config: string }>();
 
   constructor(private readonly record: RunRecord) {}
@@ -67,6 +84,14 @@ export class BirdDaemons {
     return missing;
   }
 
+  /** A step's share: BIRD (re)reads its configurations, then emu waits for the routes it installs. */
+  async step(ops: TakenOp[]): Promise<void> {
+    const { configs, routes } = birdStep(ops);
+    for (const c of configs) await this.configure(c.netns, c.config);
+    const missing = await this.waitForRoutes(routes);
+    if (missing.length) throw new EmuEnvironmentError(`BIRD did not install ${missing.map((r) => `${r.dst} in ${r.netns}`).join(', ')} (no BGP session came up in time; its log is in ${this.record.dir}/bird)`);
+  }
+
   /** Stops BIRD in a namespace about to be deleted, or every one at the end of the run. */
   stopAll(): void {
     for (const [netns, r] of this.running) {
@@ -80,3 +105,5 @@ export class BirdDaemons {
     }
   }
 }
+
+registerEmuProgram({ name: 'bird', takes: (op) => op.op === 'bird.config' || byBird(op), start: (record) => new BirdDaemons(record) });

@@ -8,10 +8,11 @@
  * sim/plan/iproute2.ts's, the ones `cnmlab explain` prints; this file only names and
  * batches them.
  */
-import { hostOps, ListeningSocket, PlanOp, WeaveRouterConfig } from '../sim/plan/ops';
+import { hostOps, ListeningSocket, PlanOp } from '../sim/plan/ops';
 import { Command, Namer, opToCommands, UNDERLAY, underlayPort } from '../sim/plan/iproute2';
 import { NameMap, safe, safeValue } from './names';
-import { BirdRoute } from './bird';
+import { programTaking, TakenOp } from './programs';
+import './program_index';
 import { Numbering, Placement } from './ifindex';
 
 export interface NsBatch {
@@ -46,12 +47,8 @@ export interface Phases {
   del: string[];
   /** Writes to the cluster's key-value store (etcdctl argv after the program), from the real namespace named. */
   kv: { netns: string; argv: string[] }[];
-  /** BIRD's configuration per namespace (real name), for emu/bird.ts. */
-  bird: { netns: string; config: string }[];
-  /** Routes BIRD installs (`proto bird`): no command makes them; emu waits for them. */
-  birdRoutes: BirdRoute[];
-  /** Weave Net's routers to start or restart, per namespace (real name), for emu/weaver.ts. */
-  weave: { netns: string; router: WeaveRouterConfig }[];
+  /** Ops a program carries out (programs.ts: BIRD's configuration and the routes it installs, weave's routers), in plan order: no command is made of them. */
+  programs: TakenOp[];
   /** A dockerd of the step uses the cluster store: it must be running. */
   kvStart: boolean;
   /** Namespaces whose neighbour misses dockerd handles (miss.watch; misswatch.ts), by real name. */
@@ -70,7 +67,7 @@ export function emuNamer(names: NameMap): Namer {
 
 /** Commands sorted into phases and per-namespace batches. */
 export function commandPhases(commands: Command[], names: NameMap): Phases {
-  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], sockets: [], files: [], del: [], kv: [], bird: [], birdRoutes: [], weave: [], kvStart: false, missWatch: [] };
+  const phases: Phases = { add: [], setup: [], underlay: [], hostBatches: [], otherBatches: [], sockets: [], files: [], del: [], kv: [], programs: [], kvStart: false, missWatch: [] };
   const batches = new Map<string, NsBatch>();
   for (const c of commands) {
     if (c.netns === undefined) {
@@ -144,20 +141,20 @@ export function toPhases(plan: PlanOp[], names: NameMap, numbering = new Numberi
   // The real kernel gets every peer's entries one by one, as Docker programs them.
   const ops = hostOps(plan);
   const namer = emuNamer(names);
-  // BIRD installs its own routes, learned over its sessions: they are waited for, not made.
-  const byBird = (op: PlanOp) => (op.op === 'route.add' || op.op === 'route.blackhole') && op.proto === 'bird';
+  // A program's ops (a route BIRD installs itself, learned over its sessions) are its to carry out: no command is made of them.
+  const taken = ops.map((op) => programTaking(op));
   const placed = placeDevices(ops, namer, numbering);
   const commands = ops.flatMap((op, i) => {
-    if (byBird(op) || placed.folded.has(i)) return [];
+    if (taken[i] || placed.folded.has(i)) return [];
     const made = placed.made.get(i);
     return made ? [placedLinkAdd(opToCommands(op, namer)[0], made)] : opToCommands(op, namer);
   });
   const phases = commandPhases(commands, names);
-  for (const op of ops) {
-    if (op.op === 'bird.config') phases.bird.push({ netns: names.netns(op.host, op.netns), config: op.config });
-    else if (op.op === 'weave.router') phases.weave.push({ netns: names.netns(op.host, op.netns), router: op.router });
-    else if ((op.op === 'route.add' || op.op === 'route.blackhole') && byBird(op)) phases.birdRoutes.push({ netns: names.netns(op.host, op.netns), dst: op.dst.replace(/\/32$/, '') });
-  }
+  ops.forEach((op, i) => {
+    const program = taken[i];
+    // A host's own op (host.add) is no program's.
+    if (program && op.op !== 'host.add') phases.programs.push({ program: program.name, netns: names.netns(op.host, op.netns), op });
+  });
   // A Linux bridge joins the all-snoopers group (224.0.0.106) when it comes up and reports it
   // twice, each after a random delay of up to a second; the reports flood to its ports. A
   // Docker 20.10 container on an overlay received none of them (RX 4 on eth0 after three

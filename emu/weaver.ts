@@ -24,6 +24,7 @@ import * as path from 'path';
 import type { WeaveRouterConfig } from '../sim/plan/ops';
 import { RunRecord } from './state';
 import { startDaemon } from './daemon';
+import { EmuProgram, registerEmuProgram, TakenOp } from './programs';
 
 /** argv[1] of a router: how `cnmlab clean` recognises one of ours (clean.ts). */
 export const WEAVER_MARK = 'cnmlab-weaver';
@@ -90,7 +91,7 @@ while (1) {
 }
 `;
 
-export class WeaveRouters {
+export class WeaveRouters implements EmuProgram {
   private readonly running = new Map<string, ChildProcess>();
 
   constructor(private readonly record: RunRecord) {}
@@ -112,6 +113,13 @@ export class WeaveRouters {
     this.running.set(netns, child);
   }
 
+  /** A step's share: each router named starts, or restarts with its configuration; one named twice keeps only the step's last. */
+  async step(ops: TakenOp[]): Promise<void> {
+    const last = new Map<string, WeaveRouterConfig>();
+    for (const { netns, op } of ops) if (op.op === 'weave.router') last.set(netns, op.router);
+    for (const [netns, router] of last) await this.configure(netns, router);
+  }
+
   private stop(netns: string): void {
     const r = this.running.get(netns);
     if (!r?.pid) return;
@@ -129,3 +137,5 @@ export class WeaveRouters {
     for (const netns of [...this.running.keys()]) this.stop(netns);
   }
 }
+
+registerEmuProgram({ name: 'weaver', takes: (op) => op.op === 'weave.router', start: (record) => new WeaveRouters(record) });

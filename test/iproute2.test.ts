@@ -7,6 +7,7 @@ import { opToCommands, UNDERLAY } from '../sim/plan/iproute2';
 import { commandLine, PLAN_NAMES, planText } from '../sim/plan/explain';
 import { restoreScript, toPhases } from '../emu/translate';
 import { NameMap } from '../emu/names';
+import { birdStep } from '../emu/bird';
 import { StackedKind, StackedType, stackedTypes } from '../sim/plan/links';
 import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
@@ -154,8 +155,11 @@ describe('PlanOp → iproute2', () => {
     const names = new NameMap('cnm0a1b2c');
     const p = toPhases(ops, names);
     expect(p.hostBatches).toEqual([]);
-    expect(p.bird).toEqual([{ netns: names.netns('r0', 'r0'), config: 'router id 198.51.100.10;\n' }]);
-    expect(p.birdRoutes).toEqual([{ netns: names.netns('r0', 'r0'), dst: '192.168.1.64/26' }, { netns: names.netns('r0', 'r0'), dst: '192.168.2.0/26' }]);
+    expect(p.programs).toEqual(ops.map((op) => ({ program: 'bird', netns: names.netns('r0', 'r0'), op })));
+    expect(birdStep(p.programs)).toEqual({
+      configs: [{ netns: names.netns('r0', 'r0'), config: 'router id 198.51.100.10;\n' }],
+      routes: [{ netns: names.netns('r0', 'r0'), dst: '192.168.1.64/26' }, { netns: names.netns('r0', 'r0'), dst: '192.168.2.0/26' }],
+    });
   });
 
   test("explain prints BIRD's configuration as its file reads, a comment line for each line", () => {

@@ -1,0 +1,52 @@
+/**
+ * The programs emu runs for plan ops no command carries out (BIRD for `bird.config` and the
+ * routes it installs, weave's router for `weave.router`): each program's module registers
+ * itself as it loads (`registerEmuProgram`), saying which ops are its; `toPhases` sets
+ * those aside, and the backend hands each program its share of a step after the step's
+ * devices, files and deletions. `emu/program_index.ts` loads them, and is the one file
+ * that names them: `translate.ts` and `backend.ts` name none.
+ */
+import type { PlanOp } from '../sim/plan/ops';
+import type { RunRecord } from './state';
+
+/** A plan op a program took from a step: its namespace's real name, and the op. */
+export interface TakenOp {
+  program: string;
+  netns: string;
+  op: PlanOp;
+}
+
+/** A program's instance for one run. */
+export interface EmuProgram {
+  /** The step's ops that are this program's, in plan order (none: it has nothing to do). */
+  step(ops: TakenOp[]): Promise<void>;
+  /** Stops what it started, at the end of the run. */
+  stopAll(): void;
+}
+
+export interface EmuProgramSpec {
+  readonly name: string;
+  /** Whether a plan op is this program's to carry out: no command is made of it. */
+  takes(op: PlanOp): boolean;
+  /** Its instance for a run, keeping its files and pids in the run's record. */
+  start(record: RunRecord): EmuProgram;
+}
+
+const PROGRAMS = new Map<string, EmuProgramSpec>();
+
+/** Called by a program's module as it loads. */
+export function registerEmuProgram(spec: EmuProgramSpec): void {
+  if (PROGRAMS.has(spec.name)) throw new Error(`emu program ${spec.name} registered twice`);
+  PROGRAMS.set(spec.name, spec);
+}
+
+/** The program a plan op is for, if any takes it. */
+export function programTaking(op: PlanOp): EmuProgramSpec | undefined {
+  for (const spec of PROGRAMS.values()) if (spec.takes(op)) return spec;
+  return undefined;
+}
+
+/** Every registered program, each started for a run. */
+export function startPrograms(record: RunRecord): Map<string, EmuProgram> {
+  return new Map([...PROGRAMS].map(([name, spec]) => [name, spec.start(record)]));
+}
