@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { driverFileImports, driverLeaks, driverQuestions, driverQuestionsIn, folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, nodeGlobalsOf, networkBridgeReads, PAGE_STANDINS, registryHelpersIn, specifiersOf, stepNumbers, stepNumbersIn, tapReads, tapReadsIn, tracerImports, violations } from './helpers/architecture';
+import { driverFileImports, driverLeaks, driverQuestions, driverQuestionsIn, folderCycles, importGraph, ImportGraph, NODE_ADAPTERS, nodeGlobalsOf, networkBridgeReads, PAGE_STANDINS, PROGRAM_COMPANIONS, PROGRAM_INDEXES, programImports, registryHelpersIn, specifiersOf, stepNumbers, stepNumbersIn, tapReads, tapReadsIn, tracerImports, violations } from './helpers/architecture';
 import { REPO } from './helpers/env';
 
 describe('architecture', () => {
@@ -131,6 +131,26 @@ describe('architecture', () => {
     ].join('\n');
     expect(tapReadsIn('vxlan.ts', text)).toEqual(['vxlan.ts:1: dp.taps', "vxlan.ts:2: dp['taps']", 'vxlan.ts:3: taps', 'vxlan.ts:3: taps: seen']);
     expect(tracerImports(plus('sim/kernel/net/vxlan.ts', 'sim/kernel/net/tracer.ts'))).toEqual(['sim/kernel/net/vxlan.ts → sim/kernel/net/tracer.ts']);
+  });
+
+  test("a driver's programs (its daemons, a kernel module only it uses) are imported only by their backend's registration index and each other", () => {
+    for (const index of PROGRAM_INDEXES) expect(graph.get(index)?.length).toBeGreaterThan(0);
+    for (const companion of Object.keys(PROGRAM_COMPANIONS)) expect(graph.has(companion)).toBe(true);
+    expect(programImports(graph)).toEqual([]);
+  });
+
+  test("shared kernel or emu code importing a driver's program is found", () => {
+    const plusAll = (edges: [string, string][]): ImportGraph => {
+      const g = new Map(graph);
+      for (const [from, to] of edges) g.set(from, [...(g.get(from) ?? []), to]);
+      return g;
+    };
+    expect(programImports(plusAll([['sim/kernel/net/dev.ts', 'sim/kernel/weaver.ts'], ['sim/kernel/objects.ts', 'sim/kernel/net/openvswitch.ts'], ['emu/backend.ts', 'emu/bird.ts'], ['emu/translate.ts', 'emu/weaver.ts']])).sort()).toEqual([
+      'emu/backend.ts → emu/bird.ts',
+      'emu/translate.ts → emu/weaver.ts',
+      'sim/kernel/net/dev.ts → sim/kernel/weaver.ts',
+      'sim/kernel/objects.ts → sim/kernel/net/openvswitch.ts',
+    ]);
   });
 
   test("Node's globals count as imports of their modules; a name the file declares itself does not", () => {
