@@ -8,14 +8,9 @@ import { pmtuException, route } from './net/ipv4/route';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
-import { integer } from './iproute_utils';
+import { err, INCOMPLETE, integer, Output } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
-
-export interface Output {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
+import { moduleLinkType } from './net/link_types';
 
 export interface RenderOptions {
   /** Docker's namespaces are visible to `ip netns` (after `ln -s /var/run/docker/netns /var/run/netns`). */
@@ -27,7 +22,6 @@ export interface RenderOptions {
 }
 
 const out = (stdout: string): Output => ({ stdout, stderr: '', exitCode: 0 });
-const err = (stderr: string, exitCode = 1): Output => ({ stdout: '', stderr, exitCode });
 
 export function sortedLinks(ns: SimNetns): SimLink[] {
   return [...ns.links.values()].sort((a, b) => a.ifindex - b.ifindex);
@@ -73,8 +67,8 @@ function defaultFlags(l: SimLink): { flags: string; state: string; qdisc: string
     if (l.ports.size === 0 && !l.explicitMac) return { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UNKNOWN', qdisc: 'noqueue' };
     return hasCarrier(l) ? { flags: 'BROADCAST,MULTICAST,UP,LOWER_UP', state: 'UP', qdisc: 'noqueue' } : { flags: 'NO-CARRIER,BROADCAST,MULTICAST,UP', state: 'DOWN', qdisc: 'noqueue' };
   }
-  // A vxlan device and an Open vSwitch datapath's internal device report no operational state of their own.
-  return { flags: `BROADCAST,MULTICAST${noArp},UP,LOWER_UP`, state: l.type === 'vxlan' || l.type === 'openvswitch' ? 'UNKNOWN' : 'UP', qdisc: 'noqueue' };
+  // A vxlan device and some modules' devices (an Open vSwitch datapath's internal device) report no operational state of their own.
+  return { flags: `BROADCAST,MULTICAST${noArp},UP,LOWER_UP`, state: l.type === 'vxlan' || moduleLinkType(l.type)?.noOperstate ? 'UNKNOWN' : 'UP', qdisc: 'noqueue' };
 }
 
 /**
@@ -203,7 +197,7 @@ function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
     lines.push('    ipip any remote any local any ttl inherit nopmtudisc ');
   } else if (l.stacked) {
     lines.push(l.stacked.details());
-  } else if (l.type === 'veth' || l.type === 'dummy' || l.type === 'openvswitch') {
+  } else if (l.type === 'veth' || l.type === 'dummy' || moduleLinkType(l.type)) {
     lines.push(`    ${l.type} `);
   } else if (l.type === 'bridge') {
     const id = bridgeId(l);
@@ -391,8 +385,6 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
   }
   return err(`Object "${object ?? ''}" is unknown, try "ip help".\n`, 1);
 }
-
-const INCOMPLETE = 'Command line is not complete. Try option "help"\n';
 
 /**
  * `ip link set [dev] DEV [up|down] [mtu N] [address MAC]`: iplink's argument checks and

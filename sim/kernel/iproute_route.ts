@@ -5,17 +5,8 @@
  */
 import type { SimNetns } from './objects';
 import { numberToIpv4 } from '../wire/addr';
-import { dottedAddress } from './iproute_utils';
+import { dottedAddress, err, INCOMPLETE, Output } from './iproute_utils';
 import { CONNECTED_ROUTE, FibConfig, FibError, fibTableDelete, fibTableInsert } from './net/ipv4/fib';
-
-interface Output {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
-
-const err = (stderr: string, exitCode: number): Output => ({ stdout: '', stderr, exitCode });
-const INCOMPLETE = 'Command line is not complete. Try option "help"\n';
 
 /** rt_protos: the names iproute2 reads and prints (/etc/iproute2/rt_protos and its built-in table). */
 const PROTOCOLS: Record<string, number> = { redirect: 1, kernel: 2, boot: 3, static: 4, gated: 8, ra: 9, mrt: 10, zebra: 11, bird: 12, dnrouted: 13, xorp: 14, ntk: 15, dhcp: 16, keepalived: 18, babel: 42, openr: 99, bgp: 186, isis: 187, ospf: 188, rip: 189, eigrp: 192 };

@@ -1,4 +1,17 @@
-/** iproute2's lib/utils.c: how its commands read numbers and addresses. */
+/** iproute2's lib/utils.c: how its commands read numbers and addresses, and what every `ip` command answers with. */
+
+/** What an `ip` command printed and its exit status. */
+export interface Output {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** A refusal: nothing on stdout. */
+export const err = (stderr: string, exitCode = 1): Output => ({ stdout: '', stderr, exitCode });
+
+/** incomplete_command(): a keyword given without its value. */
+export const INCOMPLETE = 'Command line is not complete. Try option "help"\n';
 
 /** strtol with base 0, as iproute2's get_integer reads numbers: decimal, 0x hex or 0 octal. */
 export function integer(word: string): number | undefined {

@@ -108,7 +108,7 @@ export interface RxHandler {
   readonly takesAll: boolean;
   /** The device the handler links this one under (netdev_master_upper_dev_link: a vport's datapath), for `ip link`'s `master`. */
   readonly upper?: SimLink;
-  /** `ip -d link`'s slave kind line for a device linked under `upper` (the upper's rtnl slave ops: `openvswitch_slave`). */
+  /** The kind `ip -d link` prints as `KIND_slave` for a device linked under `upper` (the upper's rtnl slave ops). */
   readonly slaveKind?: string;
   /** The devices stacked on this one, deleted with it (NETDEV_UNREGISTER). */
   readonly uppers?: ReadonlySet<SimLink>;
@@ -138,7 +138,7 @@ export interface Route {
   dev: string;
   /** RTN_BLACKHOLE: what it matches is discarded. */
   blackhole?: true;
-  /** The routing protocol that installed it, when not the administrator (`proto bird`). */
+  /** The routing protocol that installed it, when not the administrator (`proto NAME`, a routing daemon's). */
   proto?: string;
   scope?: 'link';
   /** RTNH_F_ONLINK: the gateway is taken as on the device's link though no address of it covers the gateway. */

@@ -3,7 +3,7 @@
  * programs a plan op starts (Weave Net's router) and modules' per-namespace state
  * (net_generic, as register_pernet_subsys gives a module its slot: Open vSwitch's
  * datapaths). A program's module adds its entry's type by declaration merging
- * (`declare module './program_registry' { interface RegisteredPrograms { weaver: WeaveRouter } }`),
+ * (`declare module './program_registry' { interface RegisteredPrograms { NAME: Instance } }`),
  * so shared objects hold no field of any program's, and registers the plan ops it carries
  * out (`registerProgramOp`, their kinds added to `RegisteredProgramOps`), so
  * `SimKernel.apply` names none of them. The modules register
@@ -35,7 +35,7 @@ export interface ProgramKernel {
 
 /**
  * The plan op kinds programs carry out, each added by its program's module by merging
- * (`interface RegisteredProgramOps { 'bird.config': true }`): `SimKernel.apply` hands them
+ * (`interface RegisteredProgramOps { 'KIND': true }`): `SimKernel.apply` hands them
  * here, and an op kind neither it nor a program takes does not compile.
  */
 export interface RegisteredProgramOps {}

@@ -108,7 +108,7 @@ const odpInternalOps: NetDeviceOps = {
     if (odp) odpReceive(dp, odp, dev, skb);
   },
 };
-registerLinkType('openvswitch', odpInternalOps);
+registerLinkType('openvswitch', { ops: odpInternalOps, noOperstate: true });
 
 /** ovs_dp_cmd_new: a datapath and its internal device. */
 registerProgramOp('odp.datapath', (kernel, op) => {
