@@ -20,7 +20,7 @@ import { ssCommand } from './ss';
 import { EPOCH_NS, World } from '../model/world';
 import { resolvePeer } from '../model/drivers';
 import { DockerdCluster } from './dockerd_cluster';
-import { WeaveMeshControl } from './weave_mesh';
+import { programControlPlanes, WorldObserver } from './program_registry';
 import { ControlRecord } from '../trace/control_record';
 
 /** The tools of where a command runs: its container's image's (family.ts); a host's are GNU. */
@@ -47,8 +47,8 @@ export class SimBackend implements Backend {
   readonly controlRecord: ControlRecord;
   /** dockerd's traffic between swarm nodes (memberlist, swarmkit), on the run's clock. */
   readonly cluster: DockerdCluster;
-  /** Weave Net's routers' traffic (the mesh on TCP 6783, sleeve's checks), on the same clock and record. */
-  readonly weaveMesh: WeaveMeshControl;
+  /** The kernel programs' control planes (weave's mesh on TCP 6783 and sleeve's checks), on the same clock and record. */
+  private readonly programPlanes: WorldObserver[];
   private bounds: StepBounds = stepBounds('');
 
   constructor(seed: number) {
@@ -56,7 +56,7 @@ export class SimBackend implements Backend {
     this.datapath = new Datapath(this.kernel);
     this.controlRecord = new ControlRecord(this.datapath);
     this.cluster = new DockerdCluster(this.datapath, this.kernel, seed, this.controlRecord);
-    this.weaveMesh = new WeaveMeshControl(this.datapath, this.kernel, seed, this.controlRecord);
+    this.programPlanes = programControlPlanes(this.datapath, this.kernel, seed, this.controlRecord);
   }
 
   /** The sim of a scenario: its seed (or its name's), its hop delays (given in µs). */
@@ -70,8 +70,8 @@ export class SimBackend implements Backend {
   async apply(ops: PlanOp[], world?: World): Promise<void> {
     if (world) this.cluster.observe(world);
     applyEach(this.kernel, ops);
-    // A router connects once it exists in the kernel: its sleeve forwarders' MTU comes from these checks.
-    if (world) this.weaveMesh.observe(world);
+    // A program's control plane acts once the program exists in the kernel (a weave router connects: its sleeve forwarders' MTU comes from these checks).
+    if (world) for (const plane of this.programPlanes) plane.observe(world);
     // A daemon's query for a missing peer is answered as the cluster stands after the last step.
     if (world?.kv) this.datapath.peerResolver = (host, network, ip) => resolvePeer(world, host, network, ip);
   }

@@ -6,4 +6,5 @@
  */
 import './net/openvswitch';
 import './weaver';
+import './weave_mesh';
 import './bird';

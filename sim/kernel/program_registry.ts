@@ -10,6 +10,10 @@
  * as they load; `sim/kernel/program_index.ts` loads them, and is the one file that names them.
  */
 import type { PlanOp } from '../plan/ops';
+import type { World } from '../model/world';
+import type { ControlRecord } from '../trace/control_record';
+import type { Datapath } from './datapath';
+import type { SimKernel } from './kernel';
 import type { LinkType, SimLink, SimNetns } from './objects';
 
 /** Each program's entry in a namespace, by name: empty here, filled by merging. */
@@ -58,4 +62,25 @@ export function applyProgramOp(kernel: ProgramKernel, op: ProgramOp): void {
   const handler = OP_HANDLERS.get(op.op);
   if (!handler) throw new Error(`the sim kernel has no program for plan op ${op.op}: sim/kernel/program_index.ts was not loaded`);
   handler(kernel, op);
+}
+
+/** A program's control plane, told the world after each step's ops (weave's mesh: its routers connect once they exist in the kernel). */
+export interface WorldObserver {
+  observe(world: World): void;
+}
+
+/** What makes a program's control plane for one sim backend: on its datapath's clock, its flows in the backend's control record. */
+export type ControlPlaneFactory = (dp: Datapath, kernel: SimKernel, seed: number, record: ControlRecord) => WorldObserver;
+
+const CONTROL_PLANES = new Map<string, ControlPlaneFactory>();
+
+/** Called by a program's module as it loads. */
+export function registerControlPlane(name: string, make: ControlPlaneFactory): void {
+  if (CONTROL_PLANES.has(name)) throw new Error(`control plane ${name} registered twice`);
+  CONTROL_PLANES.set(name, make);
+}
+
+/** Every registered program's control plane, made for one sim backend. */
+export function programControlPlanes(dp: Datapath, kernel: SimKernel, seed: number, record: ControlRecord): WorldObserver[] {
+  return [...CONTROL_PLANES.values()].map((make) => make(dp, kernel, seed, record));
 }

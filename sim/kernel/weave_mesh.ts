@@ -41,6 +41,7 @@ import { ETHERNET_HEADER_LEN } from '../wire/ethernet';
 import { SLEEVE_DEFAULT_MTU, SLEEVE_DF_OVERHEAD, SleeveForwarder, UDP_OVERHEAD, weaveRouterIn } from './weaver';
 import { pathMtu, route } from './net/ipv4/route';
 import type { ControlRecord } from '../trace/control_record';
+import { registerControlPlane } from './program_registry';
 
 const GOSSIP_INTERVAL_NS = 30_000_000_000;
 const TCP_HEARTBEAT_NS = 30_000_000_000;
@@ -326,3 +327,5 @@ export class WeaveMeshControl {
     this.sendSpecial(self, peer, Buffer.alloc(candidate + ETHERNET_HEADER_LEN), true, flow, 'request');
   }
 }
+
+registerControlPlane('weave-mesh', (dp, kernel, seed, record) => new WeaveMeshControl(dp, kernel, seed, record));

@@ -540,18 +540,13 @@ export function tapReads(repo: string, graph: ImportGraph): string[] {
  */
 export const PROGRAM_INDEXES = ['sim/kernel/program_index.ts', 'emu/program_index.ts'];
 
-/** A program's own files its index does not load, each made or loaded by the program itself. */
-export const PROGRAM_COMPANIONS: Record<string, string> = {
-  'sim/kernel/weave_mesh.ts': "Weave Net's mesh (its routers' control plane on TCP 6783), on the router's state",
-};
-
 /**
- * Imports of a program module (one a registration index loads) by any file but an index, a
- * program (one may build on another: weave's router on Open vSwitch's datapath) or a
- * program's companion: shared code of the kernel or emu naming a driver's program.
+ * Imports of a program module (one a registration index loads) by any file but an index or a
+ * program (one may build on another: weave's router on Open vSwitch's datapath, its mesh on
+ * the router): shared code of the kernel or emu naming a driver's program.
  */
 export function programImports(graph: ImportGraph): string[] {
   const programs = new Set(PROGRAM_INDEXES.flatMap((index) => graph.get(index) ?? []));
-  const mayImport = (file: string) => PROGRAM_INDEXES.includes(file) || programs.has(file) || file in PROGRAM_COMPANIONS;
+  const mayImport = (file: string) => PROGRAM_INDEXES.includes(file) || programs.has(file);
   return [...graph].flatMap(([file, modules]) => (mayImport(file) ? [] : modules.filter((m) => programs.has(m)).map((m) => `${file} → ${m}`)));
 }
