@@ -5,6 +5,7 @@
 import { Route, SimLink, SimNetns } from './objects';
 import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
 import { pmtuException, route } from './net/ipv4/route';
+import { addsPrefixRoute, routeBase, routePrefixLength } from './net/ipv4/fib';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
@@ -287,18 +288,14 @@ export function routeLines(ns: SimNetns): string[] {
     if (l.type === 'loopback' || !l.up) continue;
     for (const a of prefixRouted(l)) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), a.prefixLength, `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${hasCarrier(l) ? '' : 'linkdown '}`]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), prefixOf(r), staticRouteLine(r, ns)]);
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([routeBase(r), routePrefixLength(r), staticRouteLine(r, ns)]);
   connected.sort(fibOrder);
   return [...lines, ...connected.map(([, , s]) => s)];
 }
 
 /** A device's addresses that make a prefix route: all but /32s (fib_add_ifaddr). */
 function prefixRouted(l: SimLink): SimLink['addrs'] {
-  return l.addrs.filter((a) => a.prefixLength < 32);
-}
-
-function prefixOf(r: Route): number {
-  return Number(r.dst.split('/')[1] ?? 32);
+  return l.addrs.filter((a) => addsPrefixRoute(l, a.prefixLength));
 }
 
 /** The FIB's dump order: by destination, and at one destination the longer prefix first (a trie leaf's aliases). */
@@ -504,7 +501,7 @@ function routeJson(ns: SimNetns): Record<string, unknown>[] {
     if (l.type === 'loopback' || !l.up) continue;
     for (const a of prefixRouted(l)) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), a.prefixLength, { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: hasCarrier(l) ? [] : ['linkdown'] }]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([ipv4ToNumber(r.dst.split('/')[0]), prefixOf(r), staticRouteJson(r, ns)]);
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([routeBase(r), routePrefixLength(r), staticRouteJson(r, ns)]);
   connected.sort(fibOrder);
   return [...routes, ...connected.map(([, , r]) => r)];
 }

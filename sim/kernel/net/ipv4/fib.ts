@@ -35,12 +35,36 @@ function dstOf(cfg: FibConfig): string {
   return cfg.prefixLength === 0 ? 'default' : `${numberToIpv4(cfg.dst)}/${cfg.prefixLength}`;
 }
 
+/**
+ * fib_add_ifaddr: an address of a device makes a prefix route on it (in the table while the
+ * device is up), unless it is a /32 or loopback's, whose addresses are local routes only.
+ */
+export function addsPrefixRoute(dev: SimLink, prefixLength: number): boolean {
+  return prefixLength < 32 && dev.type !== 'loopback';
+}
+
+/** Whether `addr` falls in the prefix `base`/`len` (addresses as ipv4ToNumber reads them). */
+export function inPrefix(addr: number, base: number, len: number): boolean {
+  const m = maskOf(len);
+  return ((base & m) >>> 0) === ((addr & m) >>> 0);
+}
+
+/** A table route's prefix length (`default` is /0). */
+export function routePrefixLength(r: Route): number {
+  return r.dst === 'default' ? 0 : Number(r.dst.split('/')[1] ?? 32);
+}
+
+/** A table route's network address, as a number (`default` is 0). */
+export function routeBase(r: Route): number {
+  return r.dst === 'default' ? 0 : ipv4ToNumber(r.dst.split('/')[0]);
+}
+
 /** A connected route of an up device's address with this prefix (fib_add_ifaddr's), if any. */
 function connectedRoute(ns: SimNetns, dst: number, prefixLength: number): SimLink | undefined {
   const m = maskOf(prefixLength);
   for (const l of ns.links.values()) {
-    if (!l.up || l.type === 'loopback') continue;
-    for (const a of l.addrs) if (a.prefixLength === prefixLength && a.prefixLength < 32 && ((ipv4ToNumber(a.ip) & m) >>> 0) === dst) return l;
+    if (!l.up) continue;
+    for (const a of l.addrs) if (a.prefixLength === prefixLength && addsPrefixRoute(l, a.prefixLength) && ((ipv4ToNumber(a.ip) & m) >>> 0) === dst) return l;
   }
   return undefined;
 }
@@ -62,8 +86,7 @@ function gatewayLookup(ns: SimNetns, gw: number, oif: SimLink | undefined): Gate
   let found: GatewayRoute | undefined;
   let foundLen = -1;
   const consider = (type: GatewayRoute['type'], dev: SimLink, base: number, len: number) => {
-    const m = maskOf(len);
-    if (len > foundLen && (oif === undefined || oif === dev) && ((base & m) >>> 0) === ((gw & m) >>> 0)) {
+    if (len > foundLen && (oif === undefined || oif === dev) && inPrefix(gw, base, len)) {
       found = { type, dev };
       foundLen = len;
     }
@@ -76,7 +99,7 @@ function gatewayLookup(ns: SimNetns, gw: number, oif: SimLink | undefined): Gate
         if (l.up) consider('local', l, ip, a.prefixLength);
         continue;
       }
-      if (!l.up || a.prefixLength >= 32) continue;
+      if (!l.up || !addsPrefixRoute(l, a.prefixLength)) continue;
       consider('unicast', l, ip, a.prefixLength);
       if (a.prefixLength < 31) consider('broadcast', l, (ip | ~maskOf(a.prefixLength)) >>> 0, 32);
     }
@@ -84,12 +107,7 @@ function gatewayLookup(ns: SimNetns, gw: number, oif: SimLink | undefined): Gate
   for (const r of ns.routes) {
     if (r.via !== undefined || r.blackhole) continue;
     const l = ns.links.get(r.dev);
-    if (!l?.up) continue;
-    if (r.dst === 'default') consider('unicast', l, 0, 0);
-    else {
-      const [base, len] = r.dst.split('/');
-      consider('unicast', l, ipv4ToNumber(base), Number(len));
-    }
+    if (l?.up) consider('unicast', l, routeBase(r), routePrefixLength(r));
   }
   return found;
 }

@@ -1,6 +1,7 @@
 /** net/ipv4/route.c and fib: the route to a destination, by longest prefix, cached per topology generation. */
 import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
-import { ipv4ToNumber, maskOf } from '../../../wire/addr';
+import { ipv4ToNumber } from '../../../wire/addr';
+import { addsPrefixRoute, inPrefix, routeBase, routePrefixLength } from './fib';
 
 export function isLocal(ns: SimNetns, ip: string): boolean {
   return isLocalAddress(ns, ipv4ToNumber(ip) | 0);
@@ -61,21 +62,17 @@ function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nex
   let best: Omit<ResolvedRoute, 'nexthop' | 'srcAddr' | 'neigh' | 'neighGeneration'> | undefined;
   let bestLen = -1;
   for (const l of ns.links.values()) {
-    if (!l.up || l.type === 'loopback') continue;
+    if (!l.up) continue;
     for (const a of l.addrs) {
-      const m = maskOf(a.prefixLength);
-      // A /32 address makes no prefix route (fib_add_ifaddr).
-      if (a.prefixLength < 32 && a.prefixLength > bestLen && ((ipv4ToNumber(a.ip) & m) >>> 0) === ((d & m) >>> 0)) {
+      if (addsPrefixRoute(l, a.prefixLength) && a.prefixLength > bestLen && inPrefix(d, ipv4ToNumber(a.ip), a.prefixLength)) {
         best = { dev: l, src: a.ip, local: false };
         bestLen = a.prefixLength;
       }
     }
   }
   for (const r of ns.routes) {
-    const len = r.dst === 'default' ? 0 : Number(r.dst.split('/')[1]);
-    const base = r.dst === 'default' ? 0 : ipv4ToNumber(r.dst.split('/')[0]);
-    const m = maskOf(len);
-    if (len > bestLen && ((base & m) >>> 0) === ((d & m) >>> 0)) {
+    const len = routePrefixLength(r);
+    if (len > bestLen && inPrefix(d, routeBase(r), len)) {
       if (r.blackhole) {
         best = { dev: lo, src: '0.0.0.0', local: false, blackhole: true };
         bestLen = len;
