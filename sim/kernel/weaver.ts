@@ -14,7 +14,7 @@
  * receiving router injects the frame on its own vethwe-pcap, which the bridge then switches.
  */
 import type { Datapath } from './datapath';
-import type { RxHandler, SimLink, SimNetns, TunnelKey } from './objects';
+import { KernelError, RxHandler, SimLink, SimNetns, TunnelKey } from './objects';
 import { programIn, registerProgramOp, setProgram } from './program_registry';
 import type { WeaveRouterConfig } from '../plan/ops';
 import { BROADCAST_MAC, ipv4ToNumber, macToString } from '../wire/addr';
@@ -138,8 +138,11 @@ registerProgramOp('weave.router', (kernel, op) => {
   } else setProgram(ns, 'weaver', (router = new WeaveRouter(op.router, ns)));
   const r = router;
   ns.setupUdpTunnelSock(r.port, (dp, dev, skb, l4, end) => weaverReceive(dp, r, dev, skb, l4, end));
-  const capture = ns.links.get(op.router.device);
-  if (!op.router.vxlanVport && capture && !(capture.rxHandler instanceof SleeveCapture)) capture.rxHandler = new SleeveCapture(r);
+  const capture = op.router.vxlanVport ? undefined : ns.links.get(op.router.device);
+  if (capture && !(capture.rxHandler instanceof SleeveCapture)) {
+    if (capture.rxHandler) throw new KernelError(`${capture.name}: its rx_handler is another's (Device or resource busy)`);
+    capture.rxHandler = new SleeveCapture(r);
+  }
   const vport = op.router.vxlanVport ? ns.links.get(op.router.vxlanVport) : undefined;
   const odp = vport && datapathOfVport(vport);
   if (odp) odp.upcall = weaverUpcall;
