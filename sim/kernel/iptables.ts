@@ -87,7 +87,7 @@ export function deferEngineCommand(ns: SimNetns, args: readonly string[], run: (
   nf.active = true;
 }
 
-/** One runner per namespace, not a closure per command: a big swarm defers a hundred thousand. */
+/** One runner per namespace, not a closure per command: a big swarm defers a great many, and each closure kept its plan op alive. */
 function engineCommandRunner(ns: SimNetns, run: (ns: SimNetns, args: readonly string[]) => void): (args: readonly string[]) => void {
   return (args) => run(ns, args);
 }
@@ -101,7 +101,7 @@ function settledTables(ns: SimNetns): NetnsTables {
 
 /**
  * Invocations parsed so far, by their arguments: the engine gives every host the same
- * commands (each node of a swarm the same thirty-odd), so most are parsed once. Kept up to
+ * commands (each node of a swarm the same ones), so most are parsed once. Kept up to
  * PARSED_KEPT texts: a namespace of a container takes rules of its own (its resolver's ports).
  */
 const parsed = new Map<string, Invocation>();
@@ -482,7 +482,7 @@ function execute(inv: Invocation, table: Table): string {
     if (n > max) throw kernelRefusal(`Index of ${what} too big.`, 1);
     return n;
   };
-  // The command's one rule is the one parsed (an invocation is parsed afresh for each command), with its target now known.
+  // The command's one rule: this use's own copy of the parse cache's (parseOnce), with its target now known.
   const newRule = (chain: Chain): Rule => {
     const rule = inv.rule;
     rule.target = resolveTarget(inv, table, chain.name);

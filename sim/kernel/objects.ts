@@ -596,7 +596,7 @@ export class SimNetns {
   /**
    * No device here has a higher index (lo's, those handed out, those moved in): an index
    * above it is free without looking through the devices, which a swarm host's namespace
-   * has dozens of, each new one looking.
+   * has many of, each new one looking.
    */
   private highestIfindex = 1;
 
