@@ -196,4 +196,19 @@ steps:
     expect(stop).toMatchObject({ exitCode: 127, stderr: 'cnmlab: not modelled: systemctl stop docker on the leader of a swarm with other managers (raft electing a new leader)\n' });
     expect(ls.exitCode).toBe(0);
   });
+
+  test("on a manager whose stop would leave half the managers or fewer running: not modelled (raft would lose its quorum)", async () => {
+    const header = 'name: stop-quorum\nhosts:\n  r0: {}\n  r1: {}\n  r2: {}\nsteps:\n  - r0: docker swarm init\n';
+    const token = (await runSim(`${header}  - r0: docker swarm join-token -q manager\n`)).result.steps[1].stdout.trim();
+    const join = (host: string) => `  - ${host}: docker swarm join --token ${token} 198.51.100.10:2377\n`;
+    const refusal = 'cnmlab: not modelled: systemctl stop docker leaving half the swarm\'s managers or fewer running (raft losing its quorum)\n';
+    // Two managers: stopping the one that is not the leader leaves one of two.
+    const two = (await runSim(`${header}${join('r1')}  - r1: systemctl stop docker\n  - r1: docker node ls\n`)).result.steps;
+    expect(two[2]).toMatchObject({ exitCode: 127, stderr: refusal });
+    expect(two[3].exitCode).toBe(0);
+    // Three: the first stop leaves two of three running; the second would leave one.
+    const three = (await runSim(`${header}${join('r1')}${join('r2')}  - r2: systemctl stop docker\n  - r1: systemctl stop docker\n`)).result.steps;
+    expect(three[3]).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(three[4]).toMatchObject({ exitCode: 127, stderr: refusal });
+  });
 });

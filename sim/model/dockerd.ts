@@ -18,7 +18,8 @@
  *   Its containers stay Exited.
  *
  * Not modelled: stopping the leader of a swarm with other managers (raft electing another
- * leader), the containers' stop timeout (the step takes no time for it), a restarted daemon's
+ * leader), a stop that leaves half the managers or fewer running (raft losing its quorum),
+ * the containers' stop timeout (the step takes no time for it), a restarted daemon's
  * cleanup of the namespaces it left behind (the host keeps the stale neighbour and FDB
  * entries until its networks' sandboxes go), and restart policies.
  */
@@ -51,6 +52,9 @@ export function stopDockerd(tx: Tx, host: string, nowNs: number): void {
   if (member && h.nodeState === 'manager') {
     const managers = tx.w.swarm!.nodes.filter((n) => tx.host(n).nodeState === 'manager');
     if (managers[0] === host && managers.length > 1) throw new NotModelled('not modelled: systemctl stop docker on the leader of a swarm with other managers (raft electing a new leader)');
+    // Raft needs a majority of the managers running; without it the engine's manager-only commands fail (the swarm has no leader).
+    const running = managers.filter((n) => n !== host && tx.host(n).dockerdStoppedNs === undefined).length;
+    if (managers.length > 1 && 2 * running <= managers.length) throw new NotModelled('not modelled: systemctl stop docker leaving half the swarm\'s managers or fewer running (raft losing its quorum)');
   }
   for (const c of Object.values(h.containers)) stopContainer(tx, c);
   if (member) {
