@@ -211,4 +211,31 @@ steps:
     expect(three[3]).toMatchObject({ exitCode: 0, stderr: '' });
     expect(three[4]).toMatchObject({ exitCode: 127, stderr: refusal });
   });
+
+  test("on a worker whose link is down and whom the others have not declared dead: not modelled (its leave would reach no one); the others keep its entries", async () => {
+    const { result } = await runSim(`name: stop-cut
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker swarm init
+  - r1: docker swarm join --token <...> 198.51.100.10:2377
+  - r0: docker network create --driver=overlay --attachable test-net
+  - r0: docker run -dit --name c0 --network test-net busybox
+  - r1: docker run -dit --name c1 --network test-net busybox
+  - r0: ln -s /var/run/docker/netns /var/run/netns
+  - r0: sleep 1
+  - r1: ip link set eth0 down
+  - r1: systemctl stop docker
+  - r0: ip netns exec @ingress bridge fdb show dev vxlan0
+  - r0: sleep 6
+  - r0: ip netns exec @ingress bridge fdb show dev vxlan0
+`);
+    const r1Ingress = /^02:42:0a:00:00:03 dst 198\.51\.100\.11 /m;
+    const [stop, before, , after] = result.steps.slice(8);
+    expect(stop).toMatchObject({ exitCode: 127, stderr: 'cnmlab: not modelled: systemctl stop docker on a swarm node whose link is down (its NetworkDB leave reaching no one)\n' });
+    expect(before.stdout).toMatch(r1Ingress);
+    // Declared dead, as for any node cut off (netdb.ts).
+    expect(after.stdout).not.toMatch(r1Ingress);
+  });
 });

@@ -18,7 +18,9 @@
  *   Its containers stay Exited.
  *
  * Not modelled: stopping the leader of a swarm with other managers (raft electing another
- * leader), a stop that leaves half the managers or fewer running (raft losing its quorum),
+ * leader), a stop that leaves half the managers or fewer running (raft losing its quorum), a
+ * stop on a node whose link is down and whom the others have not yet declared dead (its leave
+ * reaching no one, they would drop its entries at that verdict, the stopped containers' too),
  * the containers' stop timeout (the step takes no time for it), a restarted daemon's
  * cleanup of the namespaces it left behind (the host keeps the stale neighbour and FDB
  * entries until its networks' sandboxes go), and restart policies.
@@ -56,6 +58,9 @@ export function stopDockerd(tx: Tx, host: string, nowNs: number): void {
     const running = managers.filter((n) => n !== host && tx.host(n).dockerdStoppedNs === undefined).length;
     if (managers.length > 1 && 2 * running <= managers.length) throw new NotModelled('not modelled: systemctl stop docker leaving half the swarm\'s managers or fewer running (raft losing its quorum)');
   }
+  // Its node leave would reach no one: the others would drop its entries when they declare it dead, those of the
+  // containers the stop removes too, which the model no longer holds by then.
+  if (member && h.gossipAlive && !h.underlayUp) throw new NotModelled('not modelled: systemctl stop docker on a swarm node whose link is down (its NetworkDB leave reaching no one)');
   for (const c of Object.values(h.containers)) stopContainer(tx, c);
   if (member) {
     if (h.gossipAlive) {
