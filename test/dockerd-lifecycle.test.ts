@@ -13,11 +13,12 @@ import { SimBackend } from '../sim/kernel/backend';
 import { seedFromName } from '../sim/model/ids';
 import { clusterView } from '../sim/model/cluster';
 import type { PlanOp } from '../sim/plan/ops';
-import type { World } from '../sim/model/world';
+import { hostOf, World } from '../sim/model/world';
 import { GossipSend, NetworkDbGossip } from '../emu/netdb';
 import { memberlistPacket, userPacketMessage } from '../sim/wire/memberlist';
 import type { Flow } from '../sim/trace/types';
 import { runSim } from './helpers/run';
+import { ScenarioSession } from '../sim/runner/session';
 
 const DAEMON_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n';
 
@@ -237,5 +238,24 @@ steps:
     expect(before.stdout).toMatch(r1Ingress);
     // Declared dead, as for any node cut off (netdb.ts).
     expect(after.stdout).not.toMatch(r1Ingress);
+  });
+
+  test("a worker started while the leader's daemon is stopped stays Down until the leader is back", async () => {
+    const s = parseScenario('t.yaml', 'name: stop-leader-alone\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n  - r0: docker swarm init\n');
+    const session = await ScenarioSession.start(s, new SimBackend(s.seed ?? seedFromName(s.name)));
+    const down = () => hostOf(session.model.world, 'r1').heartbeatDown;
+    for (const [on, line] of [['r0', 'docker swarm init'], ['r1', 'docker swarm join --token <...> 198.51.100.10:2377'], ['r1', 'systemctl stop docker'], ['r0', 'sleep 17']]) {
+      expect((await session.step(on, line)).exitCode).toBe(0);
+    }
+    expect(status((await session.step('r0', 'docker node ls')).stdout, 'r1')).toBe('Down');
+    expect(down()).toBe(true);
+    expect((await session.step('r0', 'systemctl stop docker')).exitCode).toBe(0);
+    expect((await session.step('r1', 'systemctl start docker')).exitCode).toBe(0);
+    expect(down()).toBe(true);
+    expect((await session.step('r0', 'sleep 17')).exitCode).toBe(0);
+    expect(down()).toBe(true);
+    expect((await session.step('r0', 'systemctl start docker')).exitCode).toBe(0);
+    const ls = await session.step('r0', 'docker node ls');
+    expect(status(ls.stdout, 'r1')).toBe('Ready');
   });
 });

@@ -14,7 +14,8 @@
  * - Start: the daemon joins NetworkDB again under a new node name (NetworkDB's is drawn at
  *   each start), sends its node join event, joins its networks again (network events and a
  *   bulk sync with each member, dockerd_cluster.ts), and the others hold its entries and it
- *   theirs; its agent registers with the dispatcher as the daemon starts, so the node is Ready.
+ *   theirs; its agent registers with the dispatcher as the daemon starts, so the node is Ready
+ *   (while the leader's link is down or its daemon stopped, Down until they are back).
  *   Its containers stay Exited.
  *
  * Not modelled: stopping the leader of a swarm with other managers (raft electing another
@@ -87,7 +88,9 @@ export function startDockerd(tx: Tx, host: string): void {
   for (const other of gossipingWith(tx, host)) {
     for (const net of swarmNetworks(tx.w.swarm)) driverOf(net).gossip?.(tx, net, host, other, 'add');
   }
+  // Its agent registers with the leader's dispatcher: with the leader's link down or its daemon stopped, the node stays Down until they are back (netdb.ts heartbeatTimers).
   const leader = tx.w.swarm!.nodes.find((n) => tx.host(n).nodeState === 'manager');
-  if (leader === host || (leader !== undefined && hostOf(tx.w, leader).underlayUp)) h.heartbeatDown = false;
+  const leaderHost = leader === undefined ? undefined : hostOf(tx.w, leader);
+  if (leader === host || (leaderHost !== undefined && leaderHost.underlayUp && leaderHost.dockerdStoppedNs === undefined)) h.heartbeatDown = false;
   h.gossipAlive = true;
 }
