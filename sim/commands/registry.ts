@@ -153,7 +153,7 @@ const BUILT_IN: ProgramEntry[] = [
   {
     // dockerd's own lifecycle (sim/runner/control-plane.ts); its restart with flannel's drop-in is flannel's row.
     program: 'systemctl', shells: ['host'], answeredBy: 'model',
-    summary: 'dockerd stopped (its containers stopped, a swarm node leaving NetworkDB) and started again (rejoining it)',
+    summary: 'dockerd stopped (its containers stopped, a swarm node leaving NetworkDB) and started again (rejoining it); the lab\'s hosts run dockerd without socket activation (docker.io-style units, or `systemctl disable --now docker.socket`), so a stopped daemon stays stopped until started',
     forms: [form(['stop', 'docker'], 'systemctl stop docker'), form(['start', 'docker'], 'systemctl start docker')],
   },
   {

@@ -1,6 +1,11 @@
 /**
  * dockerd stopped and started by systemd (`systemctl stop docker`, `systemctl start docker`),
- * as Docker 20.10 does it with its default settings (no live-restore, restart policy "no"):
+ * as Docker 20.10 does it with its default settings (no live-restore, restart policy "no").
+ * The lab's hosts run dockerd without socket activation (docker.io-style units, or docker-ce's
+ * with `systemctl disable --now docker.socket`): stopped, the daemon stays stopped, and the
+ * client's next command finds no socket. With docker-ce's default units docker.socket would
+ * start dockerd again at that command (systemctl warns that docker.service "can still be
+ * activated by: docker.socket"); that is not modelled.
  *
  * - Stop: the daemon stops its running containers (they stay, Exited), and on a swarm node
  *   shuts its cluster agent down: NetworkDB's Close leaves the cluster gracefully

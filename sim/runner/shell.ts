@@ -50,6 +50,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
   const h = () => hostOf(model.world, host);
   const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked, live });
   if (argv[0] === 'docker') {
+    // Without socket activation (the lab's hosts', sim/model/dockerd.ts) nothing listens on the socket while the daemon is stopped.
     if (h().dockerdStoppedNs !== undefined) return { stdout: '', stderr: `${DAEMON_NOT_RUNNING}\n`, exitCode: 1 };
     const step = dockerStep(model, host, argv.slice(1), await containerProcesses(model, backend, host, argv), { terminal });
     // The step stops the run there: its kernel side cannot be made on this machine.
