@@ -27,7 +27,9 @@
  * leader), a stop that leaves half the managers or fewer running (raft losing its quorum), a
  * stop on a node whose link is down and whom the others have not yet declared dead (its leave
  * reaching no one, they would drop its entries at that verdict, the stopped containers' too),
- * the containers' stop timeout (the step takes no time for it), a restarted daemon's
+ * the containers' stop timeout and exit codes (the shutdown sends each container's stop
+ * signal and kills it after its timeout: a PID 1 that ignores SIGTERM, as sh does, exits
+ * 137; the model takes no time for it and has no exit codes), a restarted daemon's
  * cleanup of the namespaces it left behind (the host keeps the stale neighbour and FDB
  * entries until its networks' sandboxes go), and restart policies.
  */
