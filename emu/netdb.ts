@@ -14,9 +14,10 @@
  * the network in turn: streams as long as sim's, which the members answer (bulkSyncIn). Peers are
  * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
  *
- * A node that leaves the swarm (sim's daemon: depart), or whose daemon stops, queues its
- * entries' deletes and its network leaves (a stopped daemon's node keeps its networks: none),
- * then its node leave event, and sends until that event has gone its rounds
+ * A node that leaves the swarm (sim's daemon: depart) queues its entries' deletes and its
+ * network leaves, then its node leave event; one whose daemon stops (the view's `stopped`)
+ * its node leave alone, as its NetworkDB closed before its containers stopped (sim's daemon:
+ * closedFirst). It sends until that event has gone its rounds
  * (clusterLeave waits for it): its holder is stopped only then (departures). A member that
  * hears a leave for the first time gossips it on from its next memberlist round, to the
  * members and to the leaver while it is still there, as sim's daemons do; the times a leave
@@ -208,6 +209,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
       else this.nodes.delete(host);
     }
     for (const node of departed) this.leaving.set(node.host, { node, known: this.lastNodes.length });
+    // Whose NetworkDB closed before their containers stopped: their deletes and network leaves never go out.
+    const closedFirst = new Set(departed.filter((n) => view?.stopped.includes(n.host)).map((n) => n.host));
     this.lastNodes = view?.nodes ?? [];
     const nodeOf = (host: string) => view?.nodes.find((n) => n.host === host) ?? this.leaving.get(host)?.node;
     const started: string[] = [];
@@ -241,7 +244,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     this.members = memberList;
     for (const m of moves) {
       const q = this.nodes.get(m.host), node = nodeOf(m.host);
-      if (!q || !node) continue;
+      if (!q || !node || closedFirst.has(m.host)) continue;
       queueNetworkEvent(q, m.joined, node.gossipName, m.networkId, this.leaving.has(m.host) ? this.leaving.get(m.host)!.known : view!.nodes.length);
       told.add(m.host);
       if (!m.joined) continue;
@@ -260,7 +263,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     const queue = (e: ClusterTableEntry, type: number) => {
       const owner = this.nodes.get(e.owner), node = nodeOf(e.owner);
       const hosts = view?.networks.find((n) => n.id === e.networkId)?.hosts ?? [];
-      if (!owner || !node || !hosts.some((h) => h !== e.owner)) return;
+      if (!owner || !node || closedFirst.has(e.owner) || !hosts.some((h) => h !== e.owner)) return;
       queueTableEvent(owner, node, e, type, hosts.length);
       told.add(e.owner);
     };

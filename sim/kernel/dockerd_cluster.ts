@@ -36,9 +36,13 @@
  *   hears the leave for the first time (handleNodeMessage: the node moved to the left ones)
  *   gossips it on with its own retransmit limit, to the members and to the leaver until it stops;
  *   a node that joins later never knew the leaver, so the leave is no news to it;
- * - a daemon stopped (`systemctl stop docker`, sim/model/dockerd.ts) leaves as a swarm leave
- *   does, its node staying in the swarm: its containers' deletes and network leaves, then its
- *   node leave; started again, it is a new NetworkDB node (a new name, its clocks from the
+ * - a daemon stopped (`systemctl stop docker`, sim/model/dockerd.ts), its node staying in the
+ *   swarm, sends its node leave alone: dockerd stops its cluster node (moby v20.10.24
+ *   cmd/dockerd/daemon.go:250 c.Cleanup, daemon/cluster/cluster.go:394 node.Stop, whose
+ *   noderunner.go:315 EventNodeLeave makes libnetwork's controller.go:356 agentClose →
+ *   networkdb.go:281 Close → cluster.go:224 clusterLeave) before it stops its containers
+ *   (daemon.go:254 shutdownDaemon), so their deletes and network leaves never go out; the
+ *   others delete its entries on hearing the leave. Started again, it is a new NetworkDB node (a new name, its clocks from the
  *   start) that sends its node join and joins the networks its node kept (rejoinNetworks):
  *   each one's network event and bulk syncs.
  * Not modelled: what a missing ack starts (indirect pings, the TCP fallback ping), the
@@ -276,6 +280,8 @@ export class DockerdCluster {
    * it hears is no news to it (handleNodeEvent finds no such node), so it starts with them heard.
    */
   private readonly leaves = new Set<string>();
+  /** Departing nodes whose daemon stopped: their NetworkDB closed before their containers stopped, so they send their node leave alone. */
+  private readonly closedFirst = new Set<NodeAgent>();
   private readonly below = (n: number) => this.rnd.below(n);
 
   /** `record` holds the exchanges the trace keeps and counts the rest (shared with the other daemons' control planes). */
@@ -298,7 +304,7 @@ export class DockerdCluster {
       const from = this.joinedAfter(lastNodes, nodes);
       if (from === undefined) {
         const members = new Set(nodes.map((n) => n.host));
-        for (const [host, agent] of this.agents) if (!members.has(host)) this.depart(host, agent);
+        for (const [host, agent] of this.agents) if (!members.has(host)) this.depart(host, agent, view?.stopped.includes(host) ?? false);
       }
       const started: NodeAgent[] = [];
       for (let i = from ?? 0; i < nodes.length; i++) {
@@ -378,7 +384,7 @@ export class DockerdCluster {
     // A node joins a network (its bulk syncs done) before it creates its entries there.
     for (const m of moves) {
       const agent = this.member(m.host);
-      if (agent) this.networkEvent(agent, m.net, m.joined);
+      if (agent && !this.closedFirst.has(agent)) this.networkEvent(agent, m.net, m.joined);
     }
     let queued = false;
     for (const e of created) queued = this.queueEvent(e, TABLE_EVENT.create) || queued;
@@ -456,11 +462,13 @@ export class DockerdCluster {
   /**
    * A node leaves the swarm (`docker swarm leave`): gone from the members at once, its
    * NetworkDB still sends what the leave queued (its entries' deletes, its network leaves,
-   * then its node leave event, leaveEvents) until clusterLeave's event has gone.
+   * then its node leave event, leaveEvents) until clusterLeave's event has gone. A node whose
+   * daemon `stopped` sends its node leave alone (closedFirst).
    */
-  private depart(host: string, agent: NodeAgent): void {
+  private depart(host: string, agent: NodeAgent, stopped: boolean): void {
     this.agents.delete(host);
     this.departing.set(host, agent);
+    if (stopped) this.closedFirst.add(agent);
   }
 
   /**
@@ -484,6 +492,7 @@ export class DockerdCluster {
   /** memberlist's Leave and Shutdown: nothing more is sent or heard; what was still queued is dropped. */
   private close(agent: NodeAgent): void {
     if (this.departing.get(agent.node.host) === agent) this.departing.delete(agent.node.host);
+    this.closedFirst.delete(agent);
     agent.close();
     agent.session?.close();
   }
@@ -717,7 +726,7 @@ export class DockerdCluster {
   private queueEvent(e: ClusterTableEntry, type: number): boolean {
     const owner = this.member(e.owner);
     const members = this.networks.get(e.networkId)?.hosts ?? [];
-    if (!owner || !members.some((h) => h !== e.owner)) return false;
+    if (!owner || this.closedFirst.has(owner) || !members.some((h) => h !== e.owner)) return false;
     queueTableEvent(owner, owner.node, e, type, members.length);
     this.armGossip(owner);
     return true;

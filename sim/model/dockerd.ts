@@ -7,11 +7,14 @@
  * start dockerd again at that command (systemctl warns that docker.service "can still be
  * activated by: docker.socket"); that is not modelled.
  *
- * - Stop: the daemon stops its running containers (they stay, Exited), and on a swarm node
- *   shuts its cluster agent down: NetworkDB's Close leaves the cluster gracefully
- *   (clusterLeave: its node leave event is gossiped, sim/kernel/dockerd_cluster.ts), and every
- *   other node deletes its table entries at once (handleNodeEvent → deleteNodeTableEntries),
- *   so their overlay driver removes its endpoints' neighbour and FDB entries. The stopped
+ * - Stop: on a swarm node the daemon first shuts its cluster agent down (moby v20.10.24
+ *   cmd/dockerd/daemon.go:250 c.Cleanup before :254 shutdownDaemon): NetworkDB's Close leaves
+ *   the cluster gracefully (clusterLeave: its node leave event is gossiped alone,
+ *   sim/kernel/dockerd_cluster.ts), and every other node deletes its table entries at once
+ *   (handleNodeEvent → deleteNodeTableEntries), so their overlay driver removes its endpoints'
+ *   neighbour and FDB entries. Then it stops its running containers (they stay, Exited):
+ *   their deletes and network leaves no longer go out. The model stops the containers first
+ *   and drops the others' entries of what remains: the others' kernels end the same. The stopped
  *   host's own kernel keeps what it held (no one is left to remove it). Its sockets (7946,
  *   2377) close. The leader's dispatcher marks the node Down after the heartbeat grace, as for
  *   a link that went down (netdb.ts heartbeatTimers). While it is stopped, `docker …` on the
