@@ -1,7 +1,7 @@
 /** The simulated kernels of all scenario hosts, changed only by plan ops. */
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { expandPeers, PeerEntry, PlanOp } from '../plan/ops';
-import { randomUint32, Rng } from '../model/ids';
+import { randomUint32, Rng, writeHexByte } from '../model/ids';
 import { deferEngineCommand, iptablesCommand } from './iptables';
 import { Address, Derived, KernelError, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
@@ -25,13 +25,11 @@ function addressAt(l: SimLink, ip: string): number {
   return -1;
 }
 
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-/** A MAC's text, written byte by byte by randomMac: a swarm makes tens of thousands of devices. */
+/** A MAC's text, written byte by byte by randomMac: a big swarm makes a great many devices. */
 const macText = Buffer.from('00:00:00:00:00:00', 'latin1');
 
 function macByte(at: number, b: number): void {
-  macText[at * 3] = HEX_DIGITS[b >>> 4];
-  macText[at * 3 + 1] = HEX_DIGITS[b & 15];
+  writeHexByte(macText, at * 3, b);
 }
 
 /**

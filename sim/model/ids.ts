@@ -37,10 +37,16 @@ function randomString(holder: Rng, alphabet: string, length: number): string {
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 const hexScratch = Buffer.alloc(64);
 
+/** Writes byte `b` into `out` at `at` as two lowercase hex digits (the kernel's MAC text, sim/kernel/kernel.ts). */
+export function writeHexByte(out: Buffer, at: number, b: number): void {
+  out[at] = HEX_DIGITS[b >>> 4];
+  out[at + 1] = HEX_DIGITS[b & 15];
+}
+
 /**
  * Container, endpoint, sandbox and local network ids: 64 hex characters, 8 per random value
  * (big-endian, as `toString(16).padStart(8, '0')` would give). Written as bytes and read
- * once as a string: a swarm makes a hundred thousand of them.
+ * once as a string: a big swarm makes a great many of them.
  */
 export function hexId(holder: Rng, length = 64): string {
   const words = Math.ceil(length / 8);
