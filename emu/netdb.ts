@@ -26,7 +26,7 @@
  * node kept, each with its network event and bulk syncs.
  */
 import { randomBytes } from 'crypto';
-import { ClusterNode, NetworkDbClocks, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
+import { ClusterNode, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
 import { memberlistPacket } from '../sim/wire/memberlist';
 import { NODE_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
 
@@ -273,11 +273,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     for (const node of departed) {
       const q = this.nodes.get(node.host)!;
       queueNodeEvent(q, node.gossipName, this.leaving.get(node.host)!.known, NODE_EVENT.leave);
-      for (const e of q.broadcasts) {
-        if (!e.leave) continue;
-        q.heardLeaves.add(e.leave);
-        this.leaves.add(e.leave);
-      }
+      recordOwnLeaves(q.broadcasts, q.heardLeaves, this.leaves);
     }
   }
 

@@ -61,7 +61,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { memberChanges, newLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { memberChanges, newLeaves, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from '../trace/control_record';
@@ -479,11 +479,7 @@ export class DockerdCluster {
     const known = (this.view?.nodes.length ?? 0) + this.departing.size;
     for (const agent of this.departing.values()) {
       queueNodeEvent(agent, agent.node.gossipName, known, NODE_EVENT.leave);
-      for (const e of agent.broadcasts) {
-        if (!e.leave) continue;
-        agent.heardLeaves.add(e.leave);
-        this.leaves.add(e.leave);
-      }
+      recordOwnLeaves(agent.broadcasts, agent.heardLeaves, this.leaves);
       if ((this.live?.alive ?? 0) > 0) this.armMemberlist(agent);
       else this.close(agent);
     }

@@ -766,6 +766,19 @@ export function relayed(e: QueuedEvent, swarmSize: number): QueuedEvent {
   return { length: e.length, msg: e.msg, left: gossipTransmits(swarmSize), node: true, leave: e.leave };
 }
 
+/**
+ * A leaver's queued leave events (its own): it has heard them, so it does not gossip them on,
+ * and they join `sent`, the leaves a node that joins later starts with as heard (it never
+ * knew the leaver).
+ */
+export function recordOwnLeaves(broadcasts: readonly QueuedEvent[], heard: Set<string>, sent: Set<string>): void {
+  for (const e of broadcasts) {
+    if (!e.leave) continue;
+    heard.add(e.leave);
+    sent.add(e.leave);
+  }
+}
+
 /** The leave events in a gossip round that `heard` has not heard yet, now heard. */
 export function newLeaves(batch: readonly QueuedEvent[], heard: Set<string>): QueuedEvent[] {
   const news: QueuedEvent[] = [];
