@@ -200,6 +200,16 @@ steps:
     expect(counts(h0)).toEqual(['1 60']);
     expect(iptablesCommand(h0, ['-S', 'INPUT']).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 53\n');
     expect(iptablesCommand(h1, ['-S', 'INPUT']).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 53\n-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 53 -j DROP\n');
+    // A -R on h1 with the very text h0's rule was made of: h0's rule keeps its place and counters, and h1's new rule counts apart.
+    const h0Rule = input(h0).rules[0];
+    expect(iptablesCommand(h1, ['-R', 'INPUT', '1', ...rule.slice(2)]).exitCode).toBe(0);
+    expect(input(h0).rules.length).toBe(1);
+    expect(input(h0).rules[0]).toBe(h0Rule);
+    expect(input(h1).rules[0]).not.toBe(h0Rule);
+    doTable(h1.netfilter!.tables.get('filter')!, 'INPUT', packet, () => 0);
+    expect(counts(h1)).toEqual(['1 60', '1 60']);
+    expect(counts(h0)).toEqual(['1 60']);
+    expect(iptablesCommand(h0, ['-S', 'INPUT']).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 53\n');
   });
 
   test('refusals in the real texts and exit codes', () => {
