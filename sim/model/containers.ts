@@ -154,7 +154,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
     networks: [],
   };
-  h.containers[id] = tx.made(container);
+  h.containers[id] = container;
   const c = h.containers[id];
   // The network is checked at start, so a bad --network leaves the container Created.
   const net = attachableNetwork(tx, host, ref, found);

@@ -43,7 +43,7 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
     aliases: req.aliases ?? [], sandbox: req.sandbox, ifname: req.ifname, peerIfname: '',
     ...(net.scope === 'swarm' && req.kind === 'container' ? { taskId: swarmId(tx.rng) } : {}),
   };
-  shardSet(net.endpoints, id, tx.made(ep));
+  shardSet(net.endpoints, id, ep);
   return endpointOf(net, id)!;
 }
 
