@@ -65,10 +65,45 @@ steps:
   });
 });
 
+// Without -t or -d, docker/cli attaches to the container's stdout and stderr (v20.10
+// runContainer): the command runs to its end, its streams stay apart with LF line endings,
+// its exit status is the client's, and the container exits with it (Exited (N)).
+const ATTACHED_RUNS = `name: run-attached
+hosts:
+  r0: {}
+steps:
+  - r0: docker run alpine echo hi
+  - r0: docker run --name p1 busybox ping -c 1 nosuch
+  - r0: docker inspect -f '{{.State.ExitCode}} {{.State.Status}}' p1
+  - r0: docker run --rm --name r1 alpine echo gone
+  - r0: docker ps -a
+`;
+
+const ATTACHED_EXPECTED = [
+  [0, 'hi\n', ''],
+  [1, '', "ping: bad address 'nosuch'\n"],
+  [0, '1 exited\n', ''],
+  [0, 'gone\n', ''],
+  [0, expect.stringMatching(/^p1 Exited \(1\)\n[a-z]+_[a-z]+ Exited \(0\)\n$/), ''],
+];
+
+describe('docker run without -t or -d (attached, no terminal)', () => {
+  test('runs the command to its end: stdout and stderr apart, LF, its exit status; the container exits with it', async () => {
+    const { result } = await runSim(ATTACHED_RUNS);
+    expect(printed(result.steps)).toEqual(ATTACHED_EXPECTED);
+  });
+});
+
 describeWith(['ip', 'busybox'], true, 'docker run -t on the real kernel', () => {
   test("prints what sim prints (busybox's and the host's programs in the container's namespace)", async () => {
     const r = runEmu('run-tty.yaml', TTY_RUNS);
     expect(r.stderr).toBe('');
     expect(printed(r.steps)).toEqual(EXPECTED);
+  }, 120000);
+
+  test('attached without -t, prints what sim prints', async () => {
+    const r = runEmu('run-attached.yaml', ATTACHED_RUNS);
+    expect(r.stderr).toBe('');
+    expect(printed(r.steps)).toEqual(ATTACHED_EXPECTED);
   }, 120000);
 });

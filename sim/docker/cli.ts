@@ -29,14 +29,15 @@ import { endpointsOf, Network, World } from '../model/world';
 export type ContainerProcesses = ReadonlyMap<string, number>;
 
 /**
- * A command to run in a container: `docker exec`'s, or (`main`) the command `docker run -t`
- * gave a new container without -d: its end ends the container, and it prints through the
- * terminal Docker gives the container.
+ * A command to run in a container: `docker exec`'s, or (`main`) the command `docker run`
+ * gave a new container without -d: its end ends the container, and with -t (`main: 'tty'`)
+ * it prints through the terminal Docker gives the container; without, the client is
+ * attached to its stdout and stderr as they are.
  */
 export interface ContainerExec {
   container: string;
   argv: string[];
-  main?: true;
+  main?: 'tty' | 'attached';
 }
 
 export type DockerOutcome = CommandOutput | { exec: ContainerExec };
@@ -294,13 +295,14 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // attaching stdin to the container's terminal needs a terminal of its own.
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
   const command = p.args.slice(1);
-  // Without -d, -t and a command that is no shell: the command is the container's main
-  // process, run to its end. (A shell waits on the terminal: the lab enters it.)
-  const runsToEnd = !detach && tty && command.length > 0 && !isInteractiveShell(command);
+  // Without -d and with a command that is no shell: the command is the container's main
+  // process, and docker/cli attaches to it (v20.10 runContainer: attach unless -d), so it
+  // runs to its end. (A shell waits on the terminal: the lab enters it.)
+  const runsToEnd = !detach && command.length > 0 && !isInteractiveShell(command);
   if (runsToEnd) {
     const l = lookupCommand(command, 'container', p.args[0]);
     const absent = l.modelled && l.answer !== undefined;
-    if (!l.modelled || absent) throw new DockerError(notModelled(`docker run -t ${p.args[0]} ${command.join(' ')}${absent ? ': a program the image lacks (runc refuses to start it)' : ''}`).stderr.trimEnd(), NOT_MODELLED_EXIT);
+    if (!l.modelled || absent) throw new DockerError(notModelled(`docker run${tty ? ' -t' : ''} ${p.args[0]} ${command.join(' ')}${absent ? ': a program the image lacks (runc refuses to start it)' : ''}`).stderr.trimEnd(), NOT_MODELLED_EXIT);
   }
   const name = first(p, 'name');
   if (name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
@@ -322,7 +324,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     const c = e.runStage === 'start' && name ? Object.values(tx.host(host).containers).find((x) => x.name === name) : undefined;
     throw runRefusal(e, detach && c ? `${c.id}\n` : '');
   }
-  if (runsToEnd) return { exec: { container: created, argv: command, main: true } };
+  if (runsToEnd) return { exec: { container: created, argv: command, main: tty ? 'tty' : 'attached' } };
   return ok(detach ? `${created}\n` : '');
 }
 

@@ -90,7 +90,7 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     Path: cmd[0],
     Args: cmd.slice(1),
     State: {
-      Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid ?? c.pid ?? 0, ExitCode: 0, Error: '',
+      Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid ?? c.pid ?? 0, ExitCode: c.state === 'exited' ? c.exitCode ?? 0 : 0, Error: '',
       StartedAt: c.startedNs ? formatTime(daemonTime(c.startedNs, `start:${c.id}`)) : ZERO_TIME, FinishedAt: ZERO_TIME,
     },
     Image: `sha256:${derivedId(`image:${c.image}`)}`,

@@ -132,8 +132,9 @@ function ellipsis(s: string, max: number): string {
 
 export function containerStatus(c: Container, nowNs: number): string {
   if (c.state === 'running') return `Up ${humanDuration(nowNs - Number(c.startedNs ?? c.createdNs))}`;
-  // The model keeps no exit code: a stop's real one depends on how the container's PID 1 takes SIGTERM (sh ignores it: 137 after the timeout's SIGKILL).
-  if (c.state === 'exited') return `Exited (0) ${humanDuration(nowNs - Number(c.startedNs ?? c.createdNs))} ago`;
+  // A stop's exit code is not kept: it depends on how the container's PID 1 takes SIGTERM (sh ignores it: 137 after the timeout's SIGKILL).
+  // A main process that ran to its end (docker run without -d) keeps its own.
+  if (c.state === 'exited') return `Exited (${c.exitCode ?? 0}) ${humanDuration(nowNs - Number(c.startedNs ?? c.createdNs))} ago`;
   return 'Created';
 }
 

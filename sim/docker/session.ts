@@ -14,13 +14,27 @@ export function dockerStep(model: Model, host: string, argv: string[], processes
   });
 }
 
-/** The container's main process ended: it stops (Exited), and --rm removes it. */
-export function mainProcessEnded(model: Model, host: string, containerId: string): ModelStep<CommandOutput> {
+/** The container's main process ended with `exitCode`: it stops (Exited (exitCode)), and --rm removes it. */
+export function mainProcessEnded(model: Model, host: string, containerId: string, exitCode: number): ModelStep<CommandOutput> {
   return modelStep(model, (tx) => {
     const c = tx.host(host).containers[containerId];
-    if (c) stopContainer(tx, c);
+    if (c) stopContainer(tx, c, exitCode);
     return ok();
   });
+}
+
+/**
+ * What `docker run` without -d prints of its container's main process: through the
+ * container's terminal with -t; without, docker/cli copies the container's stdout and
+ * stderr to its own, each as written (no terminal, so LF stays LF).
+ */
+export function mainProcessOutput(main: 'tty' | 'attached', out: CommandOutput): CommandOutput {
+  return main === 'tty' ? throughTerminal(out) : out;
+}
+
+/** The text of one of the main process's streams as the client passes it on live. */
+export function mainProcessText(main: 'tty' | 'attached', text: string): string {
+  return main === 'tty' ? terminalText(text) : text;
 }
 
 /**

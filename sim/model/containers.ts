@@ -261,8 +261,10 @@ function releaseGatewayIfUnneeded(tx: Tx, c: Draft<Container>, sandboxGoing: boo
   c.gatewayEndpoint = undefined;
 }
 
-export function stopContainer(tx: Tx, c: Draft<Container>): void {
+/** The container stops; its main process exited with `exitCode`, when the model knows it (a stop's depends on how PID 1 takes SIGTERM). */
+export function stopContainer(tx: Tx, c: Draft<Container>, exitCode?: number): void {
   if (c.state !== 'running') return;
+  c.exitCode = exitCode;
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
     const ep = n.endpointId ? (net ? endpointOf(net, n.endpointId) : undefined) : undefined;

@@ -32,7 +32,7 @@
  * reaching no one, they would drop its entries at that verdict, the stopped containers' too),
  * the containers' stop timeout and exit codes (the shutdown sends each container's stop
  * signal and kills it after its timeout: a PID 1 that ignores SIGTERM, as sh does, exits
- * 137; the model takes no time for it and has no exit codes), a restarted daemon's
+ * 137; the model takes no time for it and keeps no exit code for a stop), a restarted daemon's
  * cleanup of the namespaces it left behind (the host keeps the stale neighbour and FDB
  * entries until its networks' sandboxes go), and restart policies.
  */

@@ -131,6 +131,8 @@ export interface Container {
   resolverPorts?: { udp: number; tcp: number };
   /** The container's process as the host numbers it (State.Pid), while it runs. */
   pid?: number;
+  /** Its main process's exit status once it ran to its end (State.ExitCode; docker ps's Exited (N)); a stop's is not kept. */
+  exitCode?: number;
 }
 
 export interface Host {

@@ -13,7 +13,7 @@ import { Model } from '../model/model';
 import { allNetworks, findContainer } from '../model/tx';
 import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
-import { dockerStep, mainProcessEnded, terminalText, throughTerminal } from '../docker/session';
+import { dockerStep, mainProcessEnded, mainProcessOutput, mainProcessText } from '../docker/session';
 import type { ContainerProcesses } from '../docker/cli';
 import { CONTROL_PLANE_PROGRAMS, controlPlaneCommand, isDockerServiceCommand } from './control-plane';
 import { DAEMON_NOT_RUNNING } from '../model/dockerd';
@@ -62,11 +62,12 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     if ('exec' in o) {
       const c = hostOf(model.world, host).containers[o.exec.container];
       if (!o.exec.main) return waited(await runInContainer(model, backend, c, o.exec.argv, live));
-      // The container's own command: its output passes through the container's terminal, and its end stops the container.
-      const out = await runInContainer(model, backend, c, o.exec.argv, live && { write: (_stream, text) => live.write('stdout', terminalText(text)), interrupt: live.interrupt });
-      const ended = mainProcessEnded(model, host, c.id);
+      // The container's own command: the client attached to it prints its output (-t: through the container's terminal), and its end stops the container.
+      const main = o.exec.main;
+      const out = await runInContainer(model, backend, c, o.exec.argv, live && { write: (stream, text) => live.write(main === 'tty' ? 'stdout' : stream, mainProcessText(main, text)), interrupt: live.interrupt });
+      const ended = mainProcessEnded(model, host, c.id, out.exitCode);
       await backend.apply(ended.ops, model.world);
-      return waited(throughTerminal(out));
+      return waited(mainProcessOutput(main, out));
     }
     return waited(o);
   }
