@@ -149,7 +149,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   const id = hexId(tx.rng);
   const sandboxId = hexId(tx.rng);
   const container: Container = {
-    id, name: req.name ?? generatedName(tx), host, image: req.image, command: req.command, state: initialState(containerMachine),
+    id, name: req.name ?? generatedName(tx, host, id), host, image: req.image, command: req.command, state: initialState(containerMachine),
     autoRemove: req.autoRemove, interactive: req.interactive, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
     networks: [],
@@ -212,11 +212,28 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
   h.lastPid = c.pid + PIDS_AFTER_INIT;
 }
 
-function generatedName(tx: Tx): string {
+/**
+ * The daemon's generateNewName (moby daemon/names.go): up to six of namesgenerator's names,
+ * the first name a container of this engine does not hold wins; from the second try on
+ * GetRandomName(retry) appends a random digit. After six taken, the id's first 12 characters.
+ */
+function generatedName(tx: Tx, host: string, id: string): string {
+  // Read in the world as the step began: a step runs one command, so no other container is new.
+  const taken = new Set(Object.values(hostOf(tx.before, host).containers).map((c) => c.name));
+  for (let retry = 0; retry < 6; retry++) {
+    const name = randomName(tx, retry);
+    if (!taken.has(name)) return name;
+  }
+  return id.slice(0, 12);
+}
+
+/** namesgenerator's GetRandomName(retry), from a shorter list: an adjective, a scientist, and a digit on a retry. */
+function randomName(tx: Tx, retry: number): string {
   const left = ['admiring', 'brave', 'clever', 'eager', 'focused', 'gallant', 'happy', 'keen', 'nifty', 'quirky'];
   const right = ['bell', 'curie', 'darwin', 'euler', 'fermi', 'hopper', 'lovelace', 'noether', 'pike', 'turing'];
   const v = hexId(tx.rng, 2);
-  return `${left[parseInt(v[0], 16) % 10]}_${right[parseInt(v[1], 16) % 10]}`;
+  const name = `${left[parseInt(v[0], 16) % 10]}_${right[parseInt(v[1], 16) % 10]}`;
+  return retry > 0 ? `${name}${parseInt(hexId(tx.rng, 1), 16) % 10}` : name;
 }
 
 export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: string, aliases: string[], ip?: string): void {
