@@ -101,6 +101,16 @@ describe('compareOutputs', () => {
     expect(compareOutputs([{ ...a, command: 'cat x' }], [{ ...b, command: 'cat x' }])).toBeDefined();
   });
 
+  test("ss's sockets are compared as a set of lines: within a protocol the kernel lists them in its per-namespace hash order", () => {
+    const manager = (first: number, second: number) => `Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess
+udp   UNCONN 0      0                  *:7946            *:*          
+tcp   LISTEN 0      4096               *:${first}            *:*          
+tcp   LISTEN 0      4096               *:${second}            *:*          
+`;
+    expect(compareOutputs([step('ss -lntu', manager(7946, 2377))], [step('ss -lntu', manager(2377, 7946))])).toBeUndefined();
+    expect(compareOutputs([step('ss -lntu', manager(7946, 2377))], [step('ss -lntu', manager(7946, 2376))])).toBeDefined();
+  });
+
   test('a neighbour dump (ip neigh and its prefixes, arp) is compared as a set of lines; ip netns is not one', () => {
     const x = '10.0.1.4 dev eth0 lladdr 02:42:0a:00:01:04 ref 1 used 0/0/0 probes 4 REACHABLE\n';
     const y = '10.0.1.99 dev eth0  ref 1 used 0/0/0 probes 5 INCOMPLETE\n';

@@ -4,7 +4,11 @@
  * (plan ops: dockerd's memberlist and swarm API, the embedded DNS resolver). Columns as
  * ss renders them when its output is no terminal: each as wide as its header or widest
  * cell, addresses right-aligned against their ports. ss dumps UDP before TCP; within one
- * protocol the kernel's order follows a per-namespace hash, so it is no part of the text.
+ * protocol the kernel's order follows a per-namespace hash, so it is no part of the text:
+ * inet_diag walks the listening buckets in index order, a socket's bucket being its address
+ * hashed under the namespace's random net_hash_mix, xor its port (TCP), or its port plus that
+ * mix (UDP): two namespaces list the same sockets in either order. sim keeps the order a
+ * 20.10 engine listed (test/fixtures/engine-20.10/host-ss-listen.txt).
  */
 import { CommandOutput } from '../backend';
 import type { SimNetns } from './objects';
