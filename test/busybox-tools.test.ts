@@ -317,17 +317,30 @@ steps:
   - u0: ping -c 1 -W 1 255.255.255.255
   - u0: ping -c 1 -W 1 127.255.255.255
   - b0: ping -c 1 -W 1 172.17.255.255
+  - b0: ping -c 1 -W 1 255.255.255.255
+  - b0: ip neigh
 `;
 
 const IPUTILS_BROADCAST = [2, '', 'ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n'];
 // BusyBox sets SO_BROADCAST and sends; the kernel ignores echo requests to a broadcast address (icmp_echo_ignore_broadcasts).
-const BUSYBOX_BROADCAST = [1, 'PING 172.17.255.255 (172.17.255.255): 56 data bytes\n\n--- 172.17.255.255 ping statistics ---\n1 packets transmitted, 0 packets received, 100% packet loss\n', ''];
+const busyboxBroadcast = (dst: string) => [1, `PING ${dst} (${dst}): 56 data bytes\n\n--- ${dst} ping statistics ---\n1 packets transmitted, 0 packets received, 100% packet loss\n`, ''];
+// The route to either is RTN_BROADCAST (__mkroute_output: the limited broadcast leaves by the default route's device, to no
+// gateway), and its neighbour entry NUD_NOARP with the device's broadcast address (arp_constructor): no ARP, and no entry
+// ip neigh shows (it hides NOARP ones).
+const BROADCAST_EXPECTED = [IPUTILS_BROADCAST, IPUTILS_BROADCAST, IPUTILS_BROADCAST, busyboxBroadcast('172.17.255.255'), busyboxBroadcast('255.255.255.255'), [0, '', '']];
 
 describe('a ping to a broadcast address', () => {
   test("iputils refuses it without -b (the kernel's EACCES at connect, exit 2); BusyBox sends and hears nothing; the network's own address is no broadcast", async () => {
-    const { result } = await runSim(BROADCAST_PING + '  - u0: ping -c 1 -W 1 172.17.0.0\n');
-    expect(printed(result.steps.slice(2, 6))).toEqual([IPUTILS_BROADCAST, IPUTILS_BROADCAST, IPUTILS_BROADCAST, BUSYBOX_BROADCAST]);
-    expect(result.steps[6]).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^PING 172\.17\.0\.0 \(172\.17\.0\.0\) 56\(84\) bytes of data\.\n/) });
+    const { result, backend } = await runSim(BROADCAST_PING + '  - u0: ping -c 1 -W 1 172.17.0.0\n');
+    expect(printed(result.steps.slice(2, 8))).toEqual(BROADCAST_EXPECTED);
+    expect(result.steps[8]).toMatchObject({ exitCode: 1, stdout: expect.stringMatching(/^PING 172\.17\.0\.0 \(172\.17\.0\.0\) 56\(84\) bytes of data\.\n/) });
+    // BusyBox's echoes leave b0 to the broadcast MAC at once: no ARP, no gateway.
+    for (const dst of ['172.17.255.255', '255.255.255.255']) {
+      const flow = backend.flows().find((f) => f.kind === 'icmp-echo' && f.from === 'b0' && f.to === dst)!;
+      expect(flow.hops.filter((h) => h.event === 'arp-request')).toEqual([]);
+      expect(flow.hops[0].layers.find((l) => l.proto === 'eth')).toMatchObject({ 'eth.dst': 'ff:ff:ff:ff:ff:ff' });
+      expect(flow.hops.some((h) => h.dir === 'reply')).toBe(false);
+    }
   });
 });
 
@@ -335,7 +348,7 @@ describeWith(['ip', 'busybox', 'ping'], true, 'a ping to a broadcast address on 
   test('prints what sim prints, in each family', async () => {
     const r = runEmu('broadcast-ping.yaml', BROADCAST_PING);
     expect(r.stderr).toBe('');
-    expect(printed(r.steps.slice(2))).toEqual([IPUTILS_BROADCAST, IPUTILS_BROADCAST, IPUTILS_BROADCAST, BUSYBOX_BROADCAST]);
+    expect(printed(r.steps.slice(2))).toEqual(BROADCAST_EXPECTED);
   }, 120000);
 });
 

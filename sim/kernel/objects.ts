@@ -341,6 +341,11 @@ export interface ResolvedRoute {
   /** The route is a blackhole: nothing leaves (dev is the namespace's lo). */
   blackhole?: true;
   nexthop: string;
+  /**
+   * To a broadcast address (RTN_BROADCAST: the limited broadcast, or a connected prefix's
+   * last address): its frames go to the device's broadcast address, with no ARP.
+   */
+  broadcast: boolean;
   /** The Ethernet header last built toward the next hop, while its MAC stays the same (like a neighbour's cached header). */
   l2Header?: { dstMac: string; bytes: Buffer };
   /**

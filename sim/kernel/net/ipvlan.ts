@@ -127,7 +127,7 @@ function outboundRoute(lower: SimLink, dst: string): ResolvedRoute | string {
   const r = route(ns, dst);
   if (r === undefined) {
     const src = lower.addrs[0]?.ip ?? '0.0.0.0';
-    return { dev: lower, via: undefined, src, srcAddr: ipv4ToNumber(src), local: false, blackhole: undefined, nexthop: dst, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
+    return { dev: lower, via: undefined, src, srcAddr: ipv4ToNumber(src), local: false, blackhole: undefined, nexthop: dst, broadcast: false, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
   }
   if (r.local || (r.dev === lower && !r.blackhole)) return r;
   return `an l3 ipvlan's packet to ${dst}, which ${ns.name}'s routes send ${r.blackhole ? 'to a blackhole' : `by ${r.dev.name}`}, not by ${lower.name}: not modelled`;

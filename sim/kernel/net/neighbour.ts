@@ -15,6 +15,7 @@ import { Skb } from './skb';
 import { devXmit } from './dev';
 import { arpSolicit } from './ipv4/arp';
 import { icmpHostUnreachableToSocket } from './ipv4/icmp';
+import { BROADCAST_MAC } from '../../wire/addr';
 
 /** The defaults of /proc/sys/net/ipv4/neigh/default/. */
 const MCAST_SOLICIT = 3;
@@ -59,6 +60,8 @@ export function neighProbes(n: Neigh): number {
 export function resolvedNeigh(dp: Datapath, ns: SimNetns, r: ResolvedRoute): Neigh | undefined {
   // A device without ARP (IFF_NOARP: an ipip tunnel, an l3 ipvlan) needs no address for its next hop (NUD_NOARP: arp_constructor gives it the device's own).
   if (r.dev.type === 'ipip' || r.dev.stacked?.noArp) return { ip: r.nexthop, dev: r.dev.name, mac: r.dev.mac, state: 'PERMANENT' };
+  // A broadcast next hop needs none either: arp_constructor gives its entry (NUD_NOARP) the device's broadcast address.
+  if (r.broadcast) return { ip: r.nexthop, dev: r.dev.name, mac: BROADCAST_MAC, state: 'PERMANENT' };
   const n = routeNeigh(ns, r);
   if (n === undefined || n.mac === undefined) return undefined;
   if (isLearned(n)) {

@@ -1,6 +1,6 @@
 /** net/ipv4/route.c and fib: the route to a destination, by longest prefix, cached per topology generation. */
 import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
-import { ipv4ToNumber } from '../../../wire/addr';
+import { ipv4ToNumber, maskOf } from '../../../wire/addr';
 import { addsPrefixRoute, inPrefix, routeBase, routePrefixLength } from './fib';
 
 export function isLocal(ns: SimNetns, ip: string): boolean {
@@ -50,16 +50,29 @@ export function route(ns: SimNetns, dst: string): ResolvedRoute | undefined {
 function resolveRoute(ns: SimNetns, dst: string): ResolvedRoute | undefined {
   const found = longestPrefixMatch(ns, dst);
   if (!found) return undefined;
+  const broadcast = !found.local && !found.blackhole && isBroadcast(found.dev, ipv4ToNumber(dst));
+  // __mkroute_output: a broadcast goes out of the device it was routed to, to no gateway.
+  const via = broadcast ? undefined : found.via;
   // Every field written, in one order: one shape for every route, so the datapath's reads of it stay monomorphic.
-  return { dev: found.dev, via: found.via, src: found.src, srcAddr: ipv4ToNumber(found.src), local: found.local, blackhole: found.blackhole, nexthop: found.via ?? dst, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
+  return { dev: found.dev, via, src: found.src, srcAddr: ipv4ToNumber(found.src), local: found.local, blackhole: found.blackhole, nexthop: via ?? dst, broadcast, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
+}
+
+/**
+ * RTN_BROADCAST as __mkroute_output types it: the limited broadcast 255.255.255.255 on
+ * whatever device the lookup chose (the default route's too), or the broadcast address of
+ * a connected prefix of the device (the local table's broadcast route, fib_add_ifaddr's).
+ */
+function isBroadcast(dev: SimLink, dst: number): boolean {
+  if (dst === 0xffffffff) return true;
+  return dev.addrs.some((a) => addsPrefixRoute(dev, a.prefixLength) && a.prefixLength < 31 && ((ipv4ToNumber(a.ip) | ~maskOf(a.prefixLength)) >>> 0) === dst);
 }
 
 /** Longest-prefix match over connected routes of up links and static routes (the local table first). */
-function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nexthop' | 'srcAddr' | 'neigh' | 'neighGeneration'> | undefined {
+function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nexthop' | 'broadcast' | 'srcAddr' | 'neigh' | 'neighGeneration'> | undefined {
   const lo = ns.links.get('lo')!;
   if (isLocal(ns, dst)) return { dev: lo, src: dst.startsWith('127.') ? '127.0.0.1' : dst, local: true };
   const d = ipv4ToNumber(dst);
-  let best: Omit<ResolvedRoute, 'nexthop' | 'srcAddr' | 'neigh' | 'neighGeneration'> | undefined;
+  let best: Omit<ResolvedRoute, 'nexthop' | 'broadcast' | 'srcAddr' | 'neigh' | 'neighGeneration'> | undefined;
   let bestLen = -1;
   for (const l of ns.links.values()) {
     if (!l.up) continue;
