@@ -6,7 +6,7 @@ import { Document, isMap } from 'yaml';
 import { parseCommandLine } from '../sim/commands/cmdline';
 import { StepResult } from '../sim/runner/session';
 import { Lab } from './shell';
-import { runOptionTakesValue } from '../sim/docker/cli';
+import { isInteractiveShell, runOptionTakesValue } from '../sim/docker/cli';
 
 /** Quotes a word for the shell words parser only when it needs it. */
 function quote(word: string): string {
@@ -23,7 +23,8 @@ function replayable(r: StepResult): { command: string; note?: string } {
   const line = parseCommandLine(r.command);
   const words = line.ok && line.list.length === 1 && line.list[0].length === 1 ? line.list[0][0] : undefined;
   const withoutStdin = words && attachedRunWithoutStdin(words);
-  if (withoutStdin) return { command: withoutStdin.map(quote).join(' '), note: ` typed as '${r.command}' at the lab's terminal; a file has none, and Docker refuses -i with -t without one: -t alone runs the same container` };
+  if (withoutStdin?.detached) return { command: withoutStdin.words.map(quote).join(' '), note: ` typed as '${r.command}' at the lab's terminal; a file has none, and Docker refuses -i with -t without one: -dit starts the same container detached (its shell would wait on a terminal nobody types into) and prints its id` };
+  if (withoutStdin) return { command: withoutStdin.words.map(quote).join(' '), note: ` typed as '${r.command}' at the lab's terminal; a file has none, and Docker refuses -i with -t without one: -t alone runs the same container to its end` };
   if (!r.interrupted || words?.[0] !== 'ping' || sent === undefined) return { command: r.command };
   const kept: string[] = [];
   for (let i = 1; i < words.length; i++) {
@@ -34,10 +35,13 @@ function replayable(r: StepResult): { command: string; note?: string } {
 }
 
 /**
- * `docker run` with -i and -t and without -d, its -i dropped (its options end at the image);
- * undefined for any other command line.
+ * `docker run` with -i and -t and without -d, as a file replays it; undefined for any other
+ * command line. Without -i, Docker keeps the client attached to the container's terminal until
+ * its main process ends: a command that runs to its end keeps -t alone (-i dropped), but the
+ * image's own command or a shell would wait forever on a terminal nobody types into, so that
+ * one is started detached (-dit), and prints its container's id where the lab printed nothing.
  */
-function attachedRunWithoutStdin(words: string[]): string[] | undefined {
+function attachedRunWithoutStdin(words: string[]): { words: string[]; detached: boolean } | undefined {
   if (words[0] !== 'docker' || words[1] !== 'run') return undefined;
   const options: string[] = [];
   let i = 2;
@@ -50,13 +54,22 @@ function attachedRunWithoutStdin(words: string[]): string[] | undefined {
   const flags = options.flatMap((w) => (w.startsWith('--') ? [w.slice(2)] : /^-[a-zA-Z]+$/.test(w) ? [...w.slice(1)] : []));
   const has = (short: string, long: string) => flags.includes(short) || flags.includes(long);
   if (!has('i', 'interactive') || !has('t', 'tty') || has('d', 'detach')) return undefined;
-  const kept = options.flatMap((w) => {
-    if (w === '--interactive') return [];
-    if (!/^-[a-zA-Z]+$/.test(w) || runOptionTakesValue(w)) return [w];
-    const rest = w.replace(/i/g, '');
-    return rest === '-' ? [] : [rest];
-  });
-  return [...words.slice(0, 2), ...kept, ...words.slice(i)];
+  const command = words.slice(i + 1);
+  const detached = command.length === 0 || isInteractiveShell(command);
+  // Detached, -i and -t leave wherever they were and -dit stands where the first of them was.
+  const dropped = detached ? /[it]/g : /i/g;
+  const kept: string[] = [];
+  let placed = !detached;
+  for (const w of options) {
+    const cluster = /^-[a-zA-Z]+$/.test(w) && !runOptionTakesValue(w);
+    const rest = w === '--interactive' || (detached && w === '--tty') ? '' : cluster ? w.replace(dropped, '').replace(/^-$/, '') : w;
+    if (rest !== w && !placed) {
+      kept.push('-dit');
+      placed = true;
+    }
+    if (rest) kept.push(rest);
+  }
+  return { words: [...words.slice(0, 2), ...kept, ...words.slice(i)], detached };
 }
 
 export function sessionScenario(lab: Lab): string {

@@ -9,6 +9,7 @@ import { sessionScenario } from '../lab/save';
 import { SimBackend } from '../sim/kernel/backend';
 import { parseScenario } from '../sim/scenario/load';
 import { runSim, twoNodes } from './helpers/run';
+import { StepResult } from '../sim/runner/session';
 
 async function tutorialLab(): Promise<Lab> {
   const s = parseScenario('lab.yaml', twoNodes(''));
@@ -75,18 +76,31 @@ describe('lab as the overlay tutorial is typed', () => {
     expect(lab.prompt('r1')).toBe('r1$ ');
   });
 
-  test('a saved session replays docker run -it as -t (a file has no terminal, and Docker refuses -i with -t without one)', async () => {
+  test('a saved session replays docker run -it of a shell as -dit and of a command that ends as -t (a file has no terminal, and Docker refuses -i with -t without one)', async () => {
     const lab = await tutorialLab();
     const term = lab.terminal();
     await term.line('docker run -it --name alpine1 --network test-net alpine');
     await term.line('exit');
     await term.line('docker run --rm -ti -h box --network test-net alpine hostname');
+    await term.line('docker run --name alpine2 -ti --network test-net alpine /bin/sh');
     const saved = sessionScenario(lab);
-    expect(saved).toMatch(/# typed as 'docker run -it --name alpine1 --network test-net alpine' at the lab's terminal; a file has none, and Docker refuses -i with -t without one: -t alone runs the same container\n\s*- r0: docker run -t --name alpine1 --network test-net alpine\n/);
-    expect(saved).toContain('- r0: docker run --rm -t -h box --network test-net alpine hostname\n');
+    // With -t and no -i, real Docker keeps the client attached to a shell nobody types into,
+    // forever: the shell's container is started detached instead.
+    expect(saved).toMatch(/# typed as 'docker run -it --name alpine1 --network test-net alpine' at the lab's terminal; a file has none, and Docker refuses -i with -t without one: -dit starts the same container detached \(its shell would wait on a terminal nobody types into\) and prints its id\n\s*- r0: docker run -dit --name alpine1 --network test-net alpine\n/);
+    expect(saved).toContain('- r0: docker stop alpine1\n');
+    expect(saved).toMatch(/-t alone runs the same container to its end\n\s*- r0: docker run --rm -t -h box --network test-net alpine hostname\n/);
+    expect(saved).toContain('- r0: docker run --name alpine2 -dit --network test-net alpine /bin/sh\n');
     const replay = await runSim(saved, 'saved.yaml');
-    // cnmlab run prints what the lab printed, step by step.
-    expect(replay.result.steps.map((r) => [r.exitCode, r.stdout, r.stderr])).toEqual(lab.session.steps.map((r) => [r.exitCode, r.stdout, r.stderr]));
+    expect(replay.result.ok).toBe(true);
+    // cnmlab run prints what the lab printed, step by step, and the container id -dit prints
+    // where the lab, attached to the shell, printed nothing.
+    const typed = lab.session.steps.map((r) => r.command);
+    const detached = [typed.indexOf('docker run -it --name alpine1 --network test-net alpine'), typed.indexOf('docker run --name alpine2 -ti --network test-net alpine /bin/sh')];
+    expect(detached.map((i) => lab.session.steps[i].stdout)).toEqual(['', '']);
+    expect(detached.map((i) => replay.result.steps[i].stdout)).toEqual([expect.stringMatching(/^[0-9a-f]{64}\n$/), expect.stringMatching(/^[0-9a-f]{64}\n$/)]);
+    const printed = (steps: StepResult[], idLines: boolean) => steps.map((r, i) => [r.exitCode, idLines && detached.includes(i) ? '' : r.stdout, r.stderr]);
+    expect(printed(replay.result.steps, true)).toEqual(printed(lab.session.steps, false));
+    expect(Object.values(hostOf(replay.model.world, 'r0').containers).find((c) => c.name === 'alpine2')?.state).toBe('running');
   });
 
   test("exit from docker run -it's shell after its container was removed elsewhere stops nothing and says so", async () => {
