@@ -18,6 +18,8 @@ import { openCapture } from '../sim/pcap/reader';
 import { parseScenario } from '../sim/scenario/load';
 import { scenarioNeeds } from '../emu/features';
 import { REPO } from './helpers/env';
+import { weaveRouterIn } from '../sim/kernel/weaver';
+import type { RxHandler } from '../sim/kernel/objects';
 import { spawnSync } from 'child_process';
 
 const LAUNCH = `  - r0: weave launch --no-fastdp
@@ -67,6 +69,31 @@ describe('weave launch and its reports', () => {
     expect(o[2].out).toContain(`link/ether ${name} `);
     expect(o[3].out).toMatch(/vethwe-pcap@vethwe-bridge: .* mtu 65535 /);
     expect(o[4]).toEqual({ exit: 3, out: '', err: "weave is already running; you can stop it with 'weave stop'.\n" });
+  });
+
+  test('a router told to capture on another device, or to run the fast datapath, stops capturing on the old one; a device whose rx_handler is another\'s is refused', async () => {
+    const { backend } = await runSim(lab(LAUNCH));
+    const ns = backend.kernel.netns('r0', 'r0');
+    const router = weaveRouterIn(ns)!;
+    const pcap = ns.links.get('vethwe-pcap')!;
+    expect(pcap.rxHandler).toMatchObject({ router, takesAll: true });
+    backend.kernel.apply({ op: 'link.add', host: 'r0', netns: 'r0', name: 'pcap2', kind: { type: 'dummy' } });
+    backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...router.config, device: 'pcap2' } });
+    const pcap2 = ns.links.get('pcap2')!;
+    expect(pcap.rxHandler).toBeUndefined();
+    expect(pcap2.rxHandler).toMatchObject({ router });
+    // The same configuration again keeps its capture where it is.
+    backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...router.config } });
+    expect(pcap2.rxHandler).toMatchObject({ router });
+    backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...router.config, datapath: 'fastdp', vxlanVport: 'vxlan-6784' } });
+    expect(pcap2.rxHandler).toBeUndefined();
+    // Back to sleeve on a device another's rx_handler holds: refused, and nothing changed.
+    const other: RxHandler = { takesAll: true, rx: () => true, ucPromisc: () => false };
+    pcap.rxHandler = other;
+    const fastdp = router.config;
+    expect(() => backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...fastdp, datapath: 'sleeve', vxlanVport: undefined, device: 'vethwe-pcap' } })).toThrow("vethwe-pcap: its rx_handler is another's (Device or resource busy)");
+    expect(pcap.rxHandler).toBe(other);
+    expect(router.config).toBe(fastdp);
   });
 
   test("a peer's connected peers come in Go's string order of their hosts (1 before _, B before a), not a locale's", () => {

@@ -131,18 +131,21 @@ class SleeveCapture implements RxHandler {
  */
 registerProgramOp('weave.router', (kernel, op) => {
   const ns = kernel.netns(op.host, op.netns);
+  // One router per namespace: a SleeveCapture there is this router's.
+  const capture = op.router.vxlanVport ? undefined : ns.links.get(op.router.device);
+  if (capture?.rxHandler && !(capture.rxHandler instanceof SleeveCapture)) throw new KernelError(`${capture.name}: its rx_handler is another's (Device or resource busy)`);
   let router = weaveRouterIn(ns);
   if (router) {
+    // Reconfigured to capture elsewhere, or to the fast datapath: its pcap on the old device
+    // is closed, and the device's frames go to its own stack again (netdev_rx_handler_unregister).
+    const captured = router.config.vxlanVport ? undefined : router.device();
+    if (captured && captured !== capture && captured.rxHandler instanceof SleeveCapture) captured.rxHandler = undefined;
     if (router.config.port !== op.router.port) ns.releaseUdpTunnelSock(router.config.port);
     router.config = op.router;
   } else setProgram(ns, 'weaver', (router = new WeaveRouter(op.router, ns)));
   const r = router;
   ns.setupUdpTunnelSock(r.port, (dp, dev, skb, l4, end) => weaverReceive(dp, r, dev, skb, l4, end));
-  const capture = op.router.vxlanVport ? undefined : ns.links.get(op.router.device);
-  if (capture && !(capture.rxHandler instanceof SleeveCapture)) {
-    if (capture.rxHandler) throw new KernelError(`${capture.name}: its rx_handler is another's (Device or resource busy)`);
-    capture.rxHandler = new SleeveCapture(r);
-  }
+  if (capture && !capture.rxHandler) capture.rxHandler = new SleeveCapture(r);
   const vport = op.router.vxlanVport ? ns.links.get(op.router.vxlanVport) : undefined;
   const odp = vport && datapathOfVport(vport);
   if (odp) odp.upcall = weaverUpcall;
