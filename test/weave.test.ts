@@ -19,7 +19,7 @@ import { parseScenario } from '../sim/scenario/load';
 import { scenarioNeeds } from '../emu/features';
 import { REPO } from './helpers/env';
 import { weaveRouterIn } from '../sim/kernel/weaver';
-import type { RxHandler } from '../sim/kernel/objects';
+import type { RxHandler, UdpEncapRcv } from '../sim/kernel/objects';
 import { spawnSync } from 'child_process';
 
 const LAUNCH = `  - r0: weave launch --no-fastdp
@@ -94,6 +94,25 @@ describe('weave launch and its reports', () => {
     expect(() => backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...fastdp, datapath: 'sleeve', vxlanVport: undefined, device: 'vethwe-pcap' } })).toThrow("vethwe-pcap: its rx_handler is another's (Device or resource busy)");
     expect(pcap.rxHandler).toBe(other);
     expect(router.config).toBe(fastdp);
+  });
+
+  test("a UDP tunnel socket on a port another's socket holds is refused (EADDRINUSE), the router's own set up again is not", async () => {
+    const { backend } = await runSim(lab(LAUNCH));
+    const ns = backend.kernel.netns('r0', 'r0');
+    const router = weaveRouterIn(ns)!;
+    const other: UdpEncapRcv = () => undefined;
+    expect(() => ns.setupUdpTunnelSock(6783, other)).toThrow('UDP port 6783: another socket is bound to it (Address already in use)');
+    expect(ns.udpTunnels?.get(6783)).toBe(router.encapRcv);
+    ns.setupUdpTunnelSock(6783, router.encapRcv);
+    // The router moved to a port another's socket holds: refused, and it keeps its own.
+    ns.setupUdpTunnelSock(6790, other);
+    const config = router.config;
+    expect(() => backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...config, port: 6790 } })).toThrow('UDP port 6790: another socket is bound to it (Address already in use)');
+    expect(router.config).toBe(config);
+    expect([ns.udpTunnels?.get(6783), ns.udpTunnels?.get(6790)]).toEqual([router.encapRcv, other]);
+    // To a free port: the old one is released.
+    backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...config, port: 6791 } });
+    expect([ns.udpTunnels?.has(6783), ns.udpTunnels?.get(6791)]).toEqual([false, router.encapRcv]);
   });
 
   test("a peer's connected peers come in Go's string order of their hosts (1 before _, B before a), not a locale's", () => {

@@ -607,8 +607,14 @@ export class SimNetns {
 
   constructor(readonly name: string, readonly host: SimHost) {}
 
-  /** setup_udp_tunnel_sock: the socket bound to `port` here hands its datagrams to `encapRcv`. */
+  /**
+   * setup_udp_tunnel_sock: the socket bound to `port` here hands its datagrams to `encapRcv`.
+   * The port another's socket holds is refused as its bind(2) is (EADDRINUSE); the same
+   * receiver set up again keeps its socket.
+   */
   setupUdpTunnelSock(port: number, encapRcv: UdpEncapRcv): void {
+    const bound = this.udpTunnels?.get(port);
+    if (bound && bound !== encapRcv) throw new KernelError(`UDP port ${port}: another socket is bound to it (Address already in use)`);
     (this.udpTunnels ??= new Map()).set(port, encapRcv);
   }
 

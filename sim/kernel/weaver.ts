@@ -14,7 +14,7 @@
  * receiving router injects the frame on its own vethwe-pcap, which the bridge then switches.
  */
 import type { Datapath } from './datapath';
-import { KernelError, RxHandler, SimLink, SimNetns, TunnelKey } from './objects';
+import { KernelError, RxHandler, SimLink, SimNetns, TunnelKey, UdpEncapRcv } from './objects';
 import { programIn, registerProgramOp, setProgram } from './program_registry';
 import type { WeaveRouterConfig } from '../plan/ops';
 import { BROADCAST_MAC, ipv4ToNumber, macToString } from '../wire/addr';
@@ -81,6 +81,8 @@ export class WeaveRouter {
   readonly macs = new Map<string, string>();
   /** Sleeve's forwarders, by peer name. */
   readonly forwarders = new Map<string, SleeveForwarder>();
+  /** Its UDP socket's receiver: one function for the router's life, so a new configuration sets up the same socket again. */
+  readonly encapRcv: UdpEncapRcv = (dp, dev, skb, l4, end) => weaverReceive(dp, this, dev, skb, l4, end);
   /** Who handles weave's own frames (zero MACs: heartbeats, tests) that arrive at UDP 6783 from a peer, by its name: the forwarder's checks (weave_mesh.ts). */
   readonly onSpecial = new Map<string, (frame: Buffer) => void>();
 
@@ -134,18 +136,19 @@ registerProgramOp('weave.router', (kernel, op) => {
   // One router per namespace: a SleeveCapture there is this router's.
   const capture = op.router.vxlanVport ? undefined : ns.links.get(op.router.device);
   if (capture?.rxHandler && !(capture.rxHandler instanceof SleeveCapture)) throw new KernelError(`${capture.name}: its rx_handler is another's (Device or resource busy)`);
-  let router = weaveRouterIn(ns);
-  if (router) {
+  const running = weaveRouterIn(ns);
+  const router = running ?? new WeaveRouter(op.router, ns);
+  // Its socket first: a port another's socket holds is refused before anything changes.
+  ns.setupUdpTunnelSock(op.router.port, router.encapRcv);
+  if (running) {
     // Reconfigured to capture elsewhere, or to the fast datapath: its pcap on the old device
     // is closed, and the device's frames go to its own stack again (netdev_rx_handler_unregister).
-    const captured = router.config.vxlanVport ? undefined : router.device();
+    const captured = running.config.vxlanVport ? undefined : running.device();
     if (captured && captured !== capture && captured.rxHandler instanceof SleeveCapture) captured.rxHandler = undefined;
-    if (router.config.port !== op.router.port) ns.releaseUdpTunnelSock(router.config.port);
-    router.config = op.router;
-  } else setProgram(ns, 'weaver', (router = new WeaveRouter(op.router, ns)));
-  const r = router;
-  ns.setupUdpTunnelSock(r.port, (dp, dev, skb, l4, end) => weaverReceive(dp, r, dev, skb, l4, end));
-  if (capture && !capture.rxHandler) capture.rxHandler = new SleeveCapture(r);
+    if (running.config.port !== op.router.port) ns.releaseUdpTunnelSock(running.config.port);
+    running.config = op.router;
+  } else setProgram(ns, 'weaver', router);
+  if (capture && !capture.rxHandler) capture.rxHandler = new SleeveCapture(router);
   const vport = op.router.vxlanVport ? ns.links.get(op.router.vxlanVport) : undefined;
   const odp = vport && datapathOfVport(vport);
   if (odp) odp.upcall = weaverUpcall;
