@@ -11,9 +11,10 @@ import { askAll, containerOf, resolve, ResolverTiming } from './embedded_dns';
 import { etcFile } from '../model/etc';
 import { isLocal, pathMtu } from './net/ipv4/route';
 import { droppedByHook } from './net/ipv4/ip_output';
+import { isBroadcastAddress } from './net/ipv4/fib';
 import { packetWay } from '../model/drivers';
 import { registeredPath } from '../trace/paths';
-import { ipv4ToNumber, isIpv4, maskOf } from '../wire/addr';
+import { ipv4ToNumber, isIpv4 } from '../wire/addr';
 import { DNS_FLAG_AA, dnsRcode, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
 import { putBe32 } from '../wire/bytes';
@@ -253,21 +254,6 @@ export async function pingLive(dp: Datapath, ns: SimNetns, argv: string[], ctx: 
   }
 }
 
-/**
- * A destination the kernel routes as RTN_BROADCAST: the limited broadcast, or the broadcast
- * address of an address on a device that is up (the local table's `broadcast` entries,
- * lo's 127.255.255.255 among them; none for a /31 or /32).
- */
-function isBroadcastDestination(ns: SimNetns, dst: string): boolean {
-  if (dst === '255.255.255.255') return true;
-  const addr = ipv4ToNumber(dst) >>> 0;
-  for (const l of ns.links.values()) {
-    if (!l.up) continue;
-    for (const a of l.addrs) if (a.prefixLength < 31 && ((ipv4ToNumber(a.ip) | ~maskOf(a.prefixLength)) >>> 0) === addr) return true;
-  }
-  return false;
-}
-
 function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext, watched: boolean, flavour: PingFlavour): CommandOutput | PingRun {
   let o: PingOptions;
   const busybox = flavour === 'busybox';
@@ -338,7 +324,7 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   }
   // iputils connects its socket without SO_BROADCAST (no -b): the kernel refuses a broadcast
   // route with EACCES, which iputils explains. BusyBox always sets SO_BROADCAST and sends.
-  if (!busybox && isBroadcastDestination(ns, dst)) return fail('ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n', 2);
+  if (!busybox && isBroadcastAddress(ns, ipv4ToNumber(dst))) return fail('ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n', 2);
   // iputils names the bound source (and device) between the target and the sizes.
   const header = busybox ? busyboxHeader.trimEnd() : `PING ${o.target} (${dst})${from ? `${from}:` : ''} ${o.size}(${o.size + 28}) bytes of data.`;
   // BusyBox numbers its probes from 0, iputils from 1; the count below runs from 1 in both.

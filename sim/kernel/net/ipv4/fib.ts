@@ -59,6 +59,24 @@ export function routeBase(r: Route): number {
   return r.dst === 'default' ? 0 : ipv4ToNumber(r.dst.split('/')[0]);
 }
 
+/** fib_add_ifaddr's broadcast route of an address: its prefix's last address; none for a /31 or /32. */
+export function ifaddrBroadcast(ip: number, prefixLength: number): number | undefined {
+  return prefixLength < 31 ? (ip | ~maskOf(prefixLength)) >>> 0 : undefined;
+}
+
+/**
+ * A broadcast destination: the limited broadcast, or the broadcast address of an address on
+ * a device that is up (the local table's `broadcast` entries, lo's 127.255.255.255 among them).
+ */
+export function isBroadcastAddress(ns: SimNetns, addr: number): boolean {
+  if (addr >>> 0 === 0xffffffff) return true;
+  for (const l of ns.links.values()) {
+    if (!l.up) continue;
+    for (const a of l.addrs) if (ifaddrBroadcast(ipv4ToNumber(a.ip), a.prefixLength) === addr >>> 0) return true;
+  }
+  return false;
+}
+
 /** A connected route of an up device's address with this prefix (fib_add_ifaddr's), if any. */
 function connectedRoute(ns: SimNetns, dst: number, prefixLength: number): SimLink | undefined {
   const m = maskOf(prefixLength);
@@ -101,7 +119,8 @@ function gatewayLookup(ns: SimNetns, gw: number, oif: SimLink | undefined): Gate
       }
       if (!l.up || !addsPrefixRoute(l, a.prefixLength)) continue;
       consider('unicast', l, ip, a.prefixLength);
-      if (a.prefixLength < 31) consider('broadcast', l, (ip | ~maskOf(a.prefixLength)) >>> 0, 32);
+      const broadcast = ifaddrBroadcast(ip, a.prefixLength);
+      if (broadcast !== undefined) consider('broadcast', l, broadcast, 32);
     }
   }
   for (const r of ns.routes) {
