@@ -126,7 +126,9 @@ function ip(ns: SimNetns, argv: string[]): CommandOutput {
  * timer holds a reference: INCOMPLETE, REACHABLE, DELAY, PROBE); `used 0/0/0` at any age,
  * since BusyBox divides the kernel's clock ticks by the packet scheduler's clock rate; the
  * probes the kernel counted. Without an address, `dev eth0  used` with its two spaces; with
- * `dev`, the device is left out of every line. NOARP entries are not shown, as in iproute2.
+ * `dev`, the device is left out of every line. BusyBox's default filter, like iproute2's,
+ * leaves out NOARP entries (measured: a `nud noarp` entry shows only with `nud all` or
+ * `nud noarp`); the model's neighbour states have no NOARP (NeighState), so every entry shows.
  */
 function neighbours(ns: SimNetns, args: string[]): CommandOutput {
   const words = args[0] === 'show' ? args.slice(1) : args;
