@@ -19,7 +19,8 @@ import { parseScenario } from '../sim/scenario/load';
 import { scenarioNeeds } from '../emu/features';
 import { REPO } from './helpers/env';
 import { weaveRouterIn } from '../sim/kernel/weaver';
-import type { RxHandler, UdpEncapRcv } from '../sim/kernel/objects';
+import { hostOf } from '../sim/model/world';
+import type { RxHandler, TunnelKey, UdpEncapRcv } from '../sim/kernel/objects';
 import { spawnSync } from 'child_process';
 
 const LAUNCH = `  - r0: weave launch --no-fastdp
@@ -485,6 +486,20 @@ describe('weave-fastdp: flows on the first miss, VXLAN with the peers\' short id
     expect(layer(request, 'vxlan')['vxlan.vni']).toBe(shortIds.r0 | (shortIds.r1 << 12));
     expect(layer(reply, 'vxlan')['vxlan.vni']).toBe(shortIds.r1 | (shortIds.r0 << 12));
     expect(request.layers.filter((l) => l.proto === 'ip').map((l) => [l['ip.flags.df'], l['ip.ttl']])).toEqual([[true, 64], [true, 64]]);
+  });
+
+  test("a handler on an external vxlan device that does not take every frame gets the inner frame through the device's receive (RX counted, no tunnel metadata)", async () => {
+    const { backend, model } = await runLab('weave-fastdp');
+    const vx = backend.kernel.netns('r1', 'r1').links.get('vxlan-6784')!;
+    const seen: (TunnelKey | undefined)[] = [];
+    // As a macvlan's port on the device would be: it takes the frames addressed to it.
+    vx.rxHandler = { takesAll: false, rx: (_dp, _dev, _skb, tunnel) => (seen.push(tunnel), true), ucPromisc: () => false };
+    const before = vx.rxPackets;
+    const c0 = Object.values(hostOf(model.world, 'r0').containers).find((c) => c.name === 'c0')!;
+    backend.execSync('r0', c0.sandbox, ['ping', '-c', '1', '-W', '1', '10.32.0.1'], { world: model.world, container: c0.id, namesVisible: false });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((t) => t === undefined)).toBe(true);
+    expect(vx.rxPackets - before).toBe(seen.length);
   });
 
   test('every capture decodes as tshark decodes it (VXLAN on 6784 through decode-as)', () => {

@@ -4,7 +4,8 @@
  * the payload.
  */
 import type { Datapath } from '../../datapath';
-import type { SimLink, SimNetns } from '../../objects';
+import type { RxHandler, SimLink, SimNetns } from '../../objects';
+import { devRecv } from '../dev';
 import { be16, bufferView } from '../../../wire/bytes';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
 import { ipv4PacketDstString, ipv4PacketSrc, parseIpv4 } from '../../../wire/ipv4';
@@ -24,8 +25,9 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
     if (!vx.up || (!vx.vxlan!.external && vni !== vx.vxlan!.vni)) continue;
     dp.trace.udpDeliver(dev, skb, vx, vni);
     const inner = innerFrame(skb, f, l4 + UDP_HEADER_LEN + VXLAN_HEADER_LEN, udpEnd);
-    // An external device's packets carry their tunnel as metadata, to its rx_handler (an Open vSwitch vport's).
-    if (vx.vxlan!.external && vx.rxHandler !== undefined) return metadataRcv(dp, vx, skb, new Skb(inner, skb.flow, skb.dir), vni);
+    // An external device with an rx_handler (an Open vSwitch vport's): its packets carry their tunnel as metadata.
+    const rx = vx.vxlan!.external ? vx.rxHandler : undefined;
+    if (rx !== undefined) return metadataRcv(dp, vx, skb, new Skb(inner, skb.flow, skb.dir), vni, rx);
     // vxlan_rcv pulls the outer headers off the same skb. The outer datagram goes along for
     // vxlan_snoop, which reads the sending VTEP from it only where the device learns.
     const wait = dp.delays.vxlan + skb.lag;
@@ -62,10 +64,15 @@ function udpSocketRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: nu
   dp.sockets.udp(ns, h.repr.dst, u.repr.dstPort)?.(h.repr, u.repr.srcPort, u.payload, skb);
 }
 
-/** A collect-metadata device's datagram: its tunnel (VNI and outer addresses) goes with the inner frame to the device's rx_handler. */
-function metadataRcv(dp: Datapath, vx: SimLink, skb: Skb, inner: Skb, vni: number): void {
+/**
+ * A collect-metadata device's datagram: its tunnel (VNI and outer addresses) goes with the
+ * inner frame straight to a handler that takes every frame (a vport's); any other handler
+ * gets it through the device's receive (devRecv: its RX counters and taps, then the handler).
+ */
+function metadataRcv(dp: Datapath, vx: SimLink, skb: Skb, inner: Skb, vni: number, rx: RxHandler): void {
+  const wait = dp.delays.vxlan + skb.lag;
+  if (!rx.takesAll) return dp.clock.schedule(wait, () => devRecv(dp, vx, inner));
   const f = skb.frame, ip = ETHERNET_HEADER_LEN;
   const tunnel = { id: vni, src: ipv4PacketSrc(f, ip), dst: ipv4PacketDstString(f, ip) };
-  const rx = vx.rxHandler!;
-  dp.clock.schedule(dp.delays.vxlan + skb.lag, () => rx.rx(dp, vx, inner, tunnel));
+  dp.clock.schedule(wait, () => rx.rx(dp, vx, inner, tunnel));
 }
