@@ -41,7 +41,7 @@ import { EtcView } from '../sim/model/etc';
 import { pathOf, registeredPath } from '../sim/trace/paths';
 import { PathModel, RESOLVE_STEP } from '../sim/trace/paths/path';
 import { EmbeddedDns } from './dns';
-import { EmuProgram, startPrograms } from './programs';
+import { EmuProgram, startPrograms, stepPrograms } from './programs';
 import { Capture, captureFile, CapturePoint, ControlCapture, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
 import { LinkState, linksIn, OPER_DOWN, useNamespaceWorker } from './nsworker';
@@ -328,7 +328,7 @@ export class EmuBackend implements Backend {
       }
       this.record.forgetNamespaces(p.del);
     }
-    for (const [name, program] of this.programs) await program.step(p.programs.filter((t) => t.program === name));
+    await stepPrograms(this.programs, p.programs);
     await this.missWatch.start(p.missWatch.filter((w) => !p.del.includes(w.real)), world);
     // The kernel's linkwatch raises the bridge ports on its own time: a step's program waits
     // for it (runStep), so what runs before (DNS servers, captures, views) overlaps it.

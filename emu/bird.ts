@@ -46,7 +46,7 @@ export class BirdDaemons implements EmuProgram {
   }
 
   /** Starts BIRD in `netns` with `config`, or has the running one read it anew (`birdc configure`). */
-  async configure(netns: string, config: string): Promise<void> {
+  async readConfig(netns: string, config: string): Promise<void> {
     fs.mkdirSync(this.dir, { recursive: true });
     const file = (ext: string) => path.join(this.dir, `${netns}.${ext}`);
     fs.writeFileSync(file('conf'), `log "${file('log')}" all;\n${config}`);
@@ -84,11 +84,14 @@ export class BirdDaemons implements EmuProgram {
     return missing;
   }
 
-  /** A step's share: BIRD (re)reads its configurations, then emu waits for the routes it installs. */
-  async step(ops: TakenOp[]): Promise<void> {
-    const { configs, routes } = birdStep(ops);
-    for (const c of configs) await this.configure(c.netns, c.config);
-    const missing = await this.waitForRoutes(routes);
+  /** A step's configurations: BIRD (re)reads each. */
+  async configure(ops: TakenOp[]): Promise<void> {
+    for (const c of birdStep(ops).configs) await this.readConfig(c.netns, c.config);
+  }
+
+  /** A step's routes: waited for until BIRD has installed them. */
+  async settle(ops: TakenOp[]): Promise<void> {
+    const missing = await this.waitForRoutes(birdStep(ops).routes);
     if (missing.length) throw new EmuEnvironmentError(`BIRD did not install ${missing.map((r) => `${r.dst} in ${r.netns}`).join(', ')} (no BGP session came up in time; its log is in ${this.record.dir}/bird)`);
   }
 

@@ -3,7 +3,7 @@
  * routes it installs, weave's router for `weave.router`): each program's module registers
  * itself as it loads (`registerEmuProgram`), saying which ops are its; `toPhases` sets
  * those aside, and the backend hands each program its share of a step after the step's
- * devices, files and deletions. `emu/program_index.ts` loads them, and is the one file
+ * devices, files and deletions (`stepPrograms`). `emu/program_index.ts` loads them, and is the one file
  * that names them: `translate.ts` and `backend.ts` name none.
  */
 import type { PlanOp } from '../sim/plan/ops';
@@ -16,10 +16,17 @@ export interface TakenOp {
   op: PlanOp;
 }
 
-/** A program's instance for one run. */
+/**
+ * A program's instance for one run. A step's share comes in two phases, each given the
+ * step's ops that are this program's, in plan order (none: it has nothing to do): every
+ * program configures, then every program waits for what it brought about, so one's wait
+ * (BIRD's for its routes) does not hold back another's configuration (weave's routers).
+ */
 export interface EmuProgram {
-  /** The step's ops that are this program's, in plan order (none: it has nothing to do). */
-  step(ops: TakenOp[]): Promise<void>;
+  /** Starts its daemons, or has them take their new configuration. */
+  configure(ops: TakenOp[]): Promise<void>;
+  /** Waits until what the configuration brings about is there (BIRD's routes). */
+  settle(ops: TakenOp[]): Promise<void>;
   /** Stops what it started, at the end of the run. */
   stopAll(): void;
 }
@@ -49,4 +56,11 @@ export function programTaking(op: PlanOp): EmuProgramSpec | undefined {
 /** Every registered program, each started for a run. */
 export function startPrograms(record: RunRecord): Map<string, EmuProgram> {
   return new Map([...PROGRAMS].map(([name, spec]) => [name, spec.start(record)]));
+}
+
+/** A step's share for each program (`taken`): every program's configure, then every program's settle. */
+export async function stepPrograms(programs: ReadonlyMap<string, EmuProgram>, taken: TakenOp[]): Promise<void> {
+  const shares = [...programs].map(([name, program]) => [program, taken.filter((t) => t.program === name)] as const);
+  for (const [program, ops] of shares) await program.configure(ops);
+  for (const [program, ops] of shares) await program.settle(ops);
 }

@@ -101,7 +101,7 @@ export class WeaveRouters implements EmuProgram {
   }
 
   /** Starts the router in `netns` (real name) with `config`, or restarts it with new peers. */
-  async configure(netns: string, config: WeaveRouterConfig): Promise<void> {
+  async startRouter(netns: string, config: WeaveRouterConfig): Promise<void> {
     this.stop(netns);
     fs.mkdirSync(this.dir, { recursive: true });
     const file = path.join(this.dir, `${netns}.conf`);
@@ -114,11 +114,14 @@ export class WeaveRouters implements EmuProgram {
   }
 
   /** A step's share: each router named starts, or restarts with its configuration; one named twice keeps only the step's last. */
-  async step(ops: TakenOp[]): Promise<void> {
+  async configure(ops: TakenOp[]): Promise<void> {
     const last = new Map<string, WeaveRouterConfig>();
     for (const { netns, op } of ops) if (op.op === 'weave.router') last.set(netns, op.router);
-    for (const [netns, router] of last) await this.configure(netns, router);
+    for (const [netns, router] of last) await this.startRouter(netns, router);
   }
+
+  /** Nothing to wait for: a router is up once it has started (startDaemon), and finds its peers on its own. */
+  async settle(): Promise<void> {}
 
   private stop(netns: string): void {
     const r = this.running.get(netns);

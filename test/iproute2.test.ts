@@ -8,6 +8,7 @@ import { commandLine, PLAN_NAMES, planText } from '../sim/plan/explain';
 import { restoreScript, toPhases } from '../emu/translate';
 import { NameMap } from '../emu/names';
 import { birdStep } from '../emu/bird';
+import { EmuProgram, stepPrograms } from '../emu/programs';
 import { StackedKind, StackedType, stackedTypes } from '../sim/plan/links';
 import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
@@ -160,6 +161,22 @@ describe('PlanOp → iproute2', () => {
       configs: [{ netns: names.netns('r0', 'r0'), config: 'router id 198.51.100.10;\n' }],
       routes: [{ netns: names.netns('r0', 'r0'), dst: '192.168.1.64/26' }, { netns: names.netns('r0', 'r0'), dst: '192.168.2.0/26' }],
     });
+  });
+
+  test("a step's programs all configure before any waits: BIRD's wait for its routes does not hold back weave's routers", async () => {
+    const calls: string[] = [];
+    const program = (name: string): EmuProgram => ({
+      configure: async (ops) => void calls.push(`${name} configures ${ops.map((t) => t.op.op).join(' ')}`),
+      settle: async (ops) => void calls.push(`${name} settles ${ops.map((t) => t.op.op).join(' ')}`),
+      stopAll: () => undefined,
+    });
+    const config = { name: '7a:e4:00:00:00:01', nickname: 'r0', shortId: 1, datapath: 'sleeve' as const, address: '198.51.100.10', device: 'vethwe-pcap', port: 6783, peers: [] };
+    await stepPrograms(new Map([['bird', program('bird')], ['weaver', program('weaver')]]), [
+      { program: 'bird', netns: 'r0', op: { op: 'bird.config', host: 'r0', netns: 'r0', config: '' } },
+      { program: 'weaver', netns: 'r0', op: { op: 'weave.router', host: 'r0', netns: 'r0', router: config } },
+      { program: 'bird', netns: 'r0', op: { op: 'route.blackhole', host: 'r0', netns: 'r0', dst: '192.168.1.64/26', proto: 'bird' } },
+    ]);
+    expect(calls).toEqual(['bird configures bird.config route.blackhole', 'weaver configures weave.router', 'bird settles bird.config route.blackhole', 'weaver settles weave.router']);
   });
 
   test("explain prints BIRD's configuration as its file reads, a comment line for each line", () => {

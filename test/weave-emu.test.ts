@@ -58,8 +58,8 @@ describeWith(['ip', 'perl', 'tcpdump'], true, "weave's sleeve router in emu", ()
     }
     routers = new WeaveRouters(record);
     const ref = (h: 'r0' | 'r1') => ({ name: NAMES[h], nickname: h, shortId: h === 'r0' ? 1 : 2, address: ADDR[h] });
-    await routers.configure(ns('r0'), { name: NAMES.r0, nickname: 'r0', shortId: 1, datapath: 'sleeve', address: ADDR.r0, device: 'vethwe-pcap', port: 6783, peers: [ref('r1')] });
-    await routers.configure(ns('r1'), { name: NAMES.r1, nickname: 'r1', shortId: 2, datapath: 'sleeve', address: ADDR.r1, device: 'vethwe-pcap', port: 6783, peers: [ref('r0')] });
+    await routers.startRouter(ns('r0'), { name: NAMES.r0, nickname: 'r0', shortId: 1, datapath: 'sleeve', address: ADDR.r0, device: 'vethwe-pcap', port: 6783, peers: [ref('r1')] });
+    await routers.startRouter(ns('r1'), { name: NAMES.r1, nickname: 'r1', shortId: 2, datapath: 'sleeve', address: ADDR.r1, device: 'vethwe-pcap', port: 6783, peers: [ref('r0')] });
   });
 
   afterAll(async () => {
