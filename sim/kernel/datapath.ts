@@ -24,7 +24,7 @@ import { bridgeOps } from './net/bridge/br_forward';
 import { vxlanOps, vxlanRecv } from './net/vxlan';
 import { underlayOps } from './net/underlay';
 import { ipipOps } from './net/ipv4/ipip';
-import { moduleLinkOps } from './net/link_types';
+import { moduleLinkOps } from './net/rtnetlink';
 import { stackedOps } from './net/stacked';
 import { Netfilter } from './net/netfilter';
 import { registerIptables } from './net/ipv4/netfilter/iptable_hooks';

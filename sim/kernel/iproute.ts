@@ -11,7 +11,7 @@ import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
 import { err, INCOMPLETE, integer, Output } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
-import { moduleLinkType } from './net/link_types';
+import { moduleLinkType } from './net/rtnetlink';
 
 export interface RenderOptions {
   /** Docker's namespaces are visible to `ip netns` (after `ln -s /var/run/docker/netns /var/run/netns`). */

@@ -119,7 +119,7 @@ export interface RxHandler {
 /** A tunnel socket's encap_rcv: the datagram whose UDP header starts at `l4` and ends at `end`, arrived on `dev`. */
 export type UdpEncapRcv = (dp: Datapath, dev: SimLink, skb: Skb, l4: number, end: number) => void;
 
-/** Device types a module registers with its transmit (net/link_types.ts), each added here by its module by merging. */
+/** Device types a module registers with its transmit (net/rtnetlink.ts), each added here by its module by merging. */
 export interface RegisteredLinkTypes {}
 export type ModuleLinkType = keyof RegisteredLinkTypes;
 

@@ -12,7 +12,7 @@
 import type { Datapath } from '../datapath';
 import { KernelError, LoggedMap, RxHandler, SimLink, SimNetns, TunnelKey } from '../objects';
 import { programIn, registerProgramOp, setProgram } from '../program_registry';
-import { registerLinkType } from './link_types';
+import { registerLinkType } from './rtnetlink';
 import { macToString } from '../../wire/addr';
 import { IPPROTO_UDP, IPV4_MIN_HEADER_LEN, Ipv4Repr } from '../../wire/ipv4';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';

@@ -1,5 +1,5 @@
 /**
- * Device types a module brings (rtnl_link_register of a module's own kind: Open vSwitch's
+ * net/core/rtnetlink.c's rtnl_link_register: device types a module brings (Open vSwitch's
  * internal device), registered with their transmit as the module loads, so the datapath's
  * ops table, `LinkType` and `ip link` take them in without naming them: each module adds its
  * type to `RegisteredLinkTypes` (objects.ts) by merging and calls `registerLinkType`.
