@@ -94,6 +94,27 @@ describe('docker run without -t or -d (attached, no terminal)', () => {
   });
 });
 
+describe('an exited container\'s times', () => {
+  // busybox's ping -c 3 with no reply: three probes a second apart, then its 10 s wait for the last.
+  test('docker ps counts "Exited … ago" from when the main process ended (State.FinishedAt), not from its start', async () => {
+    const { result } = await runSim(`name: run-finished
+hosts:
+  r0: {}
+steps:
+  - r0: docker run --name p3 busybox ping -c 3 10.99.99.99
+  - r0: docker ps -a
+  - r0: docker inspect -f '{{.State.StartedAt}} {{.State.FinishedAt}}' p3
+`);
+    const [run, ps, inspect] = result.steps;
+    expect(run.exitCode).toBe(1);
+    const row = ps.stdout.split('\n')[1].split(/ {2,}/);
+    expect([row[3], row[4]]).toEqual(['13 seconds ago', 'Exited (1) 1 second ago']);
+    const [started, finished] = inspect.stdout.trim().split(' ');
+    expect(started).toMatch(/^2026-01-01T00:00:01\.\d{1,9}Z$/);
+    expect(finished).toMatch(/^2026-01-01T00:00:13\.\d{1,9}Z$/);
+  });
+});
+
 describeWith(['ip', 'busybox'], true, 'docker run -t on the real kernel', () => {
   test("prints what sim prints (busybox's and the host's programs in the container's namespace)", async () => {
     const r = runEmu('run-tty.yaml', TTY_RUNS);

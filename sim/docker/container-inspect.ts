@@ -91,7 +91,7 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     Args: cmd.slice(1),
     State: {
       Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid ?? c.pid ?? 0, ExitCode: c.state === 'exited' ? c.exitCode ?? 0 : 0, Error: '',
-      StartedAt: c.startedNs ? formatTime(daemonTime(c.startedNs, `start:${c.id}`)) : ZERO_TIME, FinishedAt: ZERO_TIME,
+      StartedAt: c.startedNs ? formatTime(daemonTime(c.startedNs, `start:${c.id}`)) : ZERO_TIME, FinishedAt: c.finishedNs ? formatTime(daemonTime(c.finishedNs, `finish:${c.id}`)) : ZERO_TIME,
     },
     Image: `sha256:${derivedId(`image:${c.image}`)}`,
     ResolvConfPath: `${dir}/resolv.conf`,

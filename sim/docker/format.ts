@@ -134,7 +134,7 @@ export function containerStatus(c: Container, nowNs: number): string {
   if (c.state === 'running') return `Up ${humanDuration(nowNs - Number(c.startedNs ?? c.createdNs))}`;
   // A stop's exit code is not kept: it depends on how the container's PID 1 takes SIGTERM (sh ignores it: 137 after the timeout's SIGKILL).
   // A main process that ran to its end (docker run without -d) keeps its own.
-  if (c.state === 'exited') return `Exited (${c.exitCode ?? 0}) ${humanDuration(nowNs - Number(c.startedNs ?? c.createdNs))} ago`;
+  if (c.state === 'exited') return `Exited (${c.exitCode ?? 0}) ${humanDuration(nowNs - Number(c.finishedNs ?? c.createdNs))} ago`;
   return 'Created';
 }
 

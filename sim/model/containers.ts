@@ -282,6 +282,7 @@ function releaseGatewayIfUnneeded(tx: Tx, c: Draft<Container>, sandboxGoing: boo
 export function stopContainer(tx: Tx, c: Draft<Container>, exitCode?: number): void {
   if (c.state !== 'running') return;
   c.exitCode = exitCode;
+  c.finishedNs = String(tx.now());
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
     const ep = n.endpointId ? (net ? endpointOf(net, n.endpointId) : undefined) : undefined;

@@ -133,6 +133,8 @@ export interface Container {
   pid?: number;
   /** Its main process's exit status once it ran to its end (State.ExitCode; docker ps's Exited (N)); a stop's is not kept. */
   exitCode?: number;
+  /** When it last stopped (State.FinishedAt): docker ps counts an exited container's "ago" from it. */
+  finishedNs?: string;
 }
 
 export interface Host {

@@ -64,7 +64,10 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
       if (!o.exec.main) return waited(await runInContainer(model, backend, c, o.exec.argv, live));
       // The container's own command: the client attached to it prints its output (-t: through the container's terminal), and its end stops the container.
       const main = o.exec.main;
+      const t0 = backend.elapsedNs();
       const out = await runInContainer(model, backend, c, o.exec.argv, live && { write: (stream, text) => live.write(main === 'tty' ? 'stdout' : stream, mainProcessText(main, text)), interrupt: live.interrupt });
+      // The daemon's clock runs on while the process does: it stops the container when the process ends (State.FinishedAt).
+      model.tick(Math.max(0, backend.elapsedNs() - t0));
       const ended = mainProcessEnded(model, host, c.id, out.exitCode);
       await backend.apply(ended.ops, model.world);
       return waited(mainProcessOutput(main, out));
