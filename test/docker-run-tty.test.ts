@@ -94,6 +94,34 @@ describe('docker run without -t or -d (attached, no terminal)', () => {
   });
 });
 
+// A shell attached without -i or -t (named, or the image's own command: busybox's and
+// alpine's sh, ubuntu's bash) reads end of file at once: it exits 0, having printed nothing.
+const SHELL_RUNS = `name: run-shell-no-input
+hosts:
+  r0: {}
+steps:
+  - r0: docker run --name a1 alpine
+  - r0: docker run --rm busybox
+  - r0: docker run --name u1 ubuntu bash
+  - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' a1
+  - r0: docker ps -a
+`;
+
+const SHELL_EXPECTED = [
+  [0, '', ''],
+  [0, '', ''],
+  [0, '', ''],
+  [0, 'exited 0\n', ''],
+  [0, 'u1 Exited (0)\na1 Exited (0)\n', ''],
+];
+
+describe('docker run of a shell without -i or -t', () => {
+  test('the shell reads end of file and exits 0: the container is Exited (0), removed with --rm', async () => {
+    const { result } = await runSim(SHELL_RUNS);
+    expect(printed(result.steps)).toEqual(SHELL_EXPECTED);
+  });
+});
+
 describe('an exited container\'s times', () => {
   // busybox's ping -c 3 with no reply: three probes a second apart, then its 10 s wait for the last.
   test('docker ps counts "Exited … ago" from when the main process ended (State.FinishedAt), not from its start', async () => {
@@ -120,6 +148,12 @@ describeWith(['ip', 'busybox'], true, 'docker run -t on the real kernel', () => 
     const r = runEmu('run-tty.yaml', TTY_RUNS);
     expect(r.stderr).toBe('');
     expect(printed(r.steps)).toEqual(EXPECTED);
+  }, 120000);
+
+  test('a shell without -i or -t exits at once, as in sim', async () => {
+    const r = runEmu('run-shell-no-input.yaml', SHELL_RUNS);
+    expect(r.stderr).toBe('');
+    expect(printed(r.steps)).toEqual(SHELL_EXPECTED);
   }, 120000);
 
   test('attached without -t, prints what sim prints', async () => {

@@ -4,7 +4,7 @@
  * since commands inside a container belong to the backend.
  */
 import { all, first, parseFlags, ParsedFlags, requireArgs } from './argv';
-import { inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
+import { imageCommand, inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
 import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
@@ -299,6 +299,10 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // process, and docker/cli attaches to it (v20.10 runContainer: attach unless -d), so it
   // runs to its end. (A shell waits on the terminal: the lab enters it.)
   const runsToEnd = !detach && command.length > 0 && !isInteractiveShell(command);
+  // A shell (named, or the image's own command) attached without -i or -t has no input: its
+  // stdin is at end of file, so it exits 0 at once and prints nothing.
+  const shell = isInteractiveShell(command.length ? command : imageCommand(p.args[0]).split(' '));
+  const endsAtOnce = !detach && !tty && !p.bools.has('interactive') && shell;
   if (runsToEnd) {
     const l = lookupCommand(command, 'container', p.args[0]);
     const absent = l.modelled && l.answer !== undefined;
@@ -316,6 +320,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
       autoRemove: p.bools.has('rm'), interactive: p.bools.has('interactive') || p.bools.has('tty'),
     });
     created = c.id;
+    if (endsAtOnce) stopContainer(tx, c, 0);
   } catch (e) {
     // docker run that cannot run its container exits 125, whoever refuses it.
     if (e instanceof NotModelled) throw new DockerError(`cnmlab: ${e.message}`, 125);

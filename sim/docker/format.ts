@@ -121,9 +121,13 @@ export function inspectJson(objects: unknown[]): string {
 
 const DEFAULT_COMMANDS: [RegExp, string][] = [[/^(ubuntu|debian|centos|fedora)/, '/bin/bash'], [/^nginx/, '/docker-entrypoint.sh nginx -g \'daemon off;\''], [/./, 'sh']];
 
+/** The command an image runs when `docker run` names none (its Cmd). */
+export function imageCommand(image: string): string {
+  return DEFAULT_COMMANDS.find(([re]) => re.test(image))![1];
+}
+
 export function containerCommand(c: Container): string {
-  if (c.command.length) return c.command.join(' ');
-  return DEFAULT_COMMANDS.find(([re]) => re.test(c.image))![1];
+  return c.command.length ? c.command.join(' ') : imageCommand(c.image);
 }
 
 function ellipsis(s: string, max: number): string {
