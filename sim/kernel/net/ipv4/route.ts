@@ -1,7 +1,7 @@
 /** net/ipv4/route.c and fib: the route to a destination, by longest prefix, cached per topology generation. */
 import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
-import { ipv4ToNumber, maskOf } from '../../../wire/addr';
-import { addsPrefixRoute, inPrefix, routeBase, routePrefixLength } from './fib';
+import { ipv4ToNumber } from '../../../wire/addr';
+import { addsPrefixRoute, ifaddrBroadcast, inPrefix, routeBase, routePrefixLength } from './fib';
 
 export function isLocal(ns: SimNetns, ip: string): boolean {
   return isLocalAddress(ns, ipv4ToNumber(ip) | 0);
@@ -64,7 +64,8 @@ function resolveRoute(ns: SimNetns, dst: string): ResolvedRoute | undefined {
  */
 function isBroadcast(dev: SimLink, dst: number): boolean {
   if (dst === 0xffffffff) return true;
-  return dev.addrs.some((a) => addsPrefixRoute(dev, a.prefixLength) && a.prefixLength < 31 && ((ipv4ToNumber(a.ip) | ~maskOf(a.prefixLength)) >>> 0) === dst);
+  for (const a of dev.addrs) if (addsPrefixRoute(dev, a.prefixLength) && ifaddrBroadcast(ipv4ToNumber(a.ip), a.prefixLength) === dst) return true;
+  return false;
 }
 
 /** Longest-prefix match over connected routes of up links and static routes (the local table first). */
