@@ -9,6 +9,7 @@ import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
 import { askAll, containerOf, resolve, ResolverTiming } from './embedded_dns';
 import { etcFile } from '../model/etc';
+import type { Container } from '../model/world';
 import { isLocal, pathMtu } from './net/ipv4/route';
 import { droppedByHook } from './net/ipv4/ip_output';
 import { isBroadcastAddress } from './net/ipv4/fib';
@@ -674,7 +675,7 @@ export function containerCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx
       return getent(dp, ns, args, ctx);
     case 'hostname': {
       const c = containerOf(ctx.world, ctx.container);
-      if (args[0] === '-i') return hostnameAddresses(ctx, ns, c?.hostname ?? ns.host.name);
+      if (args[0] === '-i') return hostnameAddresses(ctx, ns, c);
       if (args[0] === '-I') {
         const ips = [...ns.links.values()].filter((l) => l.type !== 'loopback').flatMap((l) => l.addrs.map((a) => a.ip));
         return { stdout: ips.join(' ') + ' \n', stderr: '', exitCode: 0 };
@@ -697,8 +698,8 @@ export function containerCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx
  * from /etc/hosts, every line naming it (host.conf's multi on), the addresses joined by a
  * space with none after the last (unlike -I's list of interface addresses).
  */
-function hostnameAddresses(ctx: ExecContext, ns: SimNetns, name: string): CommandOutput {
-  const c = containerOf(ctx.world, ctx.container);
+function hostnameAddresses(ctx: ExecContext, ns: SimNetns, c: Container | undefined): CommandOutput {
+  const name = c?.hostname ?? ns.host.name;
   const hosts = etcFile(ctx.world, c ? { container: c.id } : { host: ns.host.name }, '/etc/hosts') ?? '';
   const ips = hosts.split('\n').map((l) => l.split(/\s+/)).filter((w) => !w[0].startsWith('#') && w.slice(1).includes(name)).map((w) => w[0]);
   if (!ips.length) return fail('hostname: Name or service not known\n', 1);
