@@ -702,6 +702,10 @@ function hostnameAddresses(ctx: ExecContext, ns: SimNetns, c: Container | undefi
   const name = c?.hostname ?? ns.host.name;
   const hosts = etcFile(ctx.world, c ? { container: c.id } : { host: ns.host.name }, '/etc/hosts') ?? '';
   const ips = hosts.split('\n').map((l) => l.split(/\s+/)).filter((w) => !w[0].startsWith('#') && w.slice(1).includes(name)).map((w) => w[0]);
-  if (!ips.length) return fail('hostname: Name or service not known\n', 1);
+  if (!ips.length) {
+    // glibc then asks the nameserver: with no device but loopback (--network none) the query cannot be sent (EAI_AGAIN); one that answers does not know the name.
+    const routed = [...ns.links.values()].some((l) => l.type !== 'loopback' && l.up && l.addrs.length > 0);
+    return fail(routed ? 'hostname: Name or service not known\n' : 'hostname: Temporary failure in name resolution\n', 1);
+  }
   return { stdout: `${ips.join(' ')}\n`, stderr: '', exitCode: 0 };
 }
