@@ -68,6 +68,10 @@ function udpSocketRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: nu
  * A collect-metadata device's datagram: its tunnel (VNI and outer addresses) goes with the
  * inner frame straight to a handler that takes every frame (a vport's); any other handler
  * gets it through the device's receive (devRecv: its RX counters and taps, then the handler).
+ * Neither path snoops as vxlanRecv does: the only collect-metadata device is the one an Open
+ * vSwitch datapath makes for its vxlan vport (odp.vport), which has learning off, as Open
+ * vSwitch's vxlan_tnl_create sets collect-metadata without VXLAN_F_LEARN, so vxlan_set_mac
+ * never snoops for it.
  */
 function metadataRcv(dp: Datapath, vx: SimLink, skb: Skb, inner: Skb, vni: number, rx: RxHandler): void {
   const wait = dp.delays.vxlan + skb.lag;
