@@ -17,20 +17,12 @@ import { hostOf, World } from '../sim/model/world';
 import { GossipSend, NetworkDbGossip } from '../emu/netdb';
 import { memberlistPacket, userPacketMessage } from '../sim/wire/memberlist';
 import type { Flow } from '../sim/trace/types';
-import { runSim } from './helpers/run';
+import { runSim, twoNodes } from './helpers/run';
 import { ScenarioSession } from '../sim/runner/session';
 
 const DAEMON_DOWN = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n';
 
-const LAB = `name: lifecycle
-hosts:
-  r0: {}
-  r1: {}
-steps:
-  - r0: docker swarm init
-  - r1: docker swarm join --token <...> 198.51.100.10:2377
-  - r0: docker network create --driver=overlay --attachable test-net
-  - r0: docker run -dit --name c0 --network test-net busybox
+const LAB = twoNodes(`  - r0: docker run -dit --name c0 --network test-net busybox
   - r1: docker run -dit --name c1 --network test-net busybox
   - r0: ln -s /var/run/docker/netns /var/run/netns
   - r1: ln -s /var/run/docker/netns /var/run/netns
@@ -47,7 +39,7 @@ steps:
   - r0: docker node ls
   - r0: ip netns exec @ingress bridge fdb show dev vxlan0
   - r0: sleep 1
-`;
+`, 'name: lifecycle');
 const STOP = 9, START = 16;
 
 class KeepingWorlds extends SimBackend {
@@ -223,15 +215,7 @@ steps:
   });
 
   test("on a worker whose link is down and whom the others have not declared dead: not modelled (its leave would reach no one); the others keep its entries", async () => {
-    const { result } = await runSim(`name: stop-cut
-hosts:
-  r0: {}
-  r1: {}
-steps:
-  - r0: docker swarm init
-  - r1: docker swarm join --token <...> 198.51.100.10:2377
-  - r0: docker network create --driver=overlay --attachable test-net
-  - r0: docker run -dit --name c0 --network test-net busybox
+    const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name c0 --network test-net busybox
   - r1: docker run -dit --name c1 --network test-net busybox
   - r0: ln -s /var/run/docker/netns /var/run/netns
   - r0: sleep 1
@@ -240,7 +224,7 @@ steps:
   - r0: ip netns exec @ingress bridge fdb show dev vxlan0
   - r0: sleep 6
   - r0: ip netns exec @ingress bridge fdb show dev vxlan0
-`);
+`, 'name: stop-cut'));
     const r1Ingress = /^02:42:0a:00:00:03 dst 198\.51\.100\.11 /m;
     const [stop, before, , after] = result.steps.slice(8);
     expect(stop).toMatchObject({ exitCode: 127, stderr: 'cnmlab: not modelled: systemctl stop docker on a swarm node whose link is down (its NetworkDB leave reaching no one)\n' });
