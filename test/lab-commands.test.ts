@@ -3,24 +3,12 @@
  * words, :on, and :path, which says in one line when the last ping did not reach its
  * destination and where it stopped.
  */
-import { Lab } from '../lab/shell';
 import { sharedLabCommand, unknownLabCommand } from '../lab/commands';
-import { SimBackend } from '../sim/kernel/backend';
-import { parseScenario } from '../sim/scenario/load';
-import { twoNodes } from './helpers/run';
+import { typedTwoNodeLab } from './helpers/lab';
 
-async function overlayLab(): Promise<Lab> {
-  const s = parseScenario('lab.yaml', twoNodes(`  - r0: docker run -dit --name b0 --network test-net busybox
+const overlayLab = () => typedTwoNodeLab(`  - r0: docker run -dit --name b0 --network test-net busybox
   - r1: docker run -dit --name b1 --network test-net busybox
-`));
-  const lab = await Lab.open(s, new SimBackend(1));
-  const term = lab.terminal();
-  for (const step of s.steps) {
-    term.switchTo(step.on);
-    expect(await term.line(step.command)).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
-  }
-  return lab;
-}
+`);
 
 describe("the lab's shared commands", () => {
   test(':help in each surface\'s words; :on moves or names the hosts; the others are each surface\'s own', async () => {

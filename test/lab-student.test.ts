@@ -2,25 +2,14 @@
  * The lab as a student following Docker's overlay tutorial types it: what each line does to
  * where the shell is, and to the world.
  */
-import { Lab } from '../lab/shell';
 import { hostOf } from '../sim/model/world';
 import { complete } from '../lab/complete';
 import { sessionScenario } from '../lab/save';
-import { SimBackend } from '../sim/kernel/backend';
-import { parseScenario } from '../sim/scenario/load';
-import { runSim, twoNodes } from './helpers/run';
+import { runSim } from './helpers/run';
+import { typedTwoNodeLab } from './helpers/lab';
 import { StepResult } from '../sim/runner/session';
 
-async function tutorialLab(): Promise<Lab> {
-  const s = parseScenario('lab.yaml', twoNodes(''));
-  const lab = await Lab.open(s, new SimBackend(1));
-  const term = lab.terminal();
-  for (const step of s.steps) {
-    term.switchTo(step.on);
-    expect(await term.line(step.command)).toMatchObject({ kind: 'step', result: { exitCode: 0 } });
-  }
-  return lab;
-}
+const tutorialLab = () => typedTwoNodeLab();
 
 describe('lab as the overlay tutorial is typed', () => {
   test('docker run -it without -d puts the shell in the container; exit leaves and stops it, as Docker does', async () => {
