@@ -549,10 +549,11 @@ function lookupInFamily(argv: string[], shell: ShellKind, family: ToolFamily): L
   const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
   const [program, ...args] = argv;
   const candidates = registeredCommands().filter((e) => e.program === program && e.shells.includes(shell) && (e.families ?? ['gnu']).includes(family));
+  // The command a host's `ip -n NS …` / `ip netns exec NS …` runs in NS must be one the kernel answers, whichever form matched.
+  const inNetns = commandInNetns(argv, shell);
   for (const entry of candidates) {
     if (program === 'docker') return lookupDocker(entry, argv);
     if (!matchesForm(entry, args)) continue;
-    const inNetns = commandInNetns(argv, shell);
     if (inNetns) {
       const inner = lookupCommand(inNetns, 'host');
       if (!inner.modelled || inner.entry.answeredBy !== 'kernel') return refuse;
