@@ -64,10 +64,8 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
       if (!o.exec.main) return waited(await runInContainer(model, backend, c, o.exec.argv, live));
       // The container's own command: the client attached to it prints its output (-t: through the container's terminal), and its end stops the container.
       const main = o.exec.main;
-      const t0 = backend.elapsedNs();
-      const out = await runInContainer(model, backend, c, o.exec.argv, live && { write: (stream, text) => live.write(main === 'tty' ? 'stdout' : stream, mainProcessText(main, text)), interrupt: live.interrupt });
       // The daemon's clock runs on while the process does: it stops the container when the process ends (State.FinishedAt).
-      model.tick(Math.max(0, backend.elapsedNs() - t0));
+      const out = await tickingAcross(model, backend, () => runInContainer(model, backend, c, o.exec.argv, live && { write: (stream, text) => live.write(main === 'tty' ? 'stdout' : stream, mainProcessText(main, text)), interrupt: live.interrupt }));
       const ended = mainProcessEnded(model, host, c.id, out.exitCode);
       await backend.apply(ended.ops, model.world);
       return waited(mainProcessOutput(main, out));
@@ -212,7 +210,11 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
  * namespace collector's): virtual time in sim, the time the real sleep took in emu.
  */
 async function passingTime(model: Model, backend: Backend, argv: string[], run: () => Promise<CommandOutput>): Promise<CommandOutput> {
-  if (argv[0] !== 'sleep') return run();
+  return argv[0] === 'sleep' ? tickingAcross(model, backend, run) : run();
+}
+
+/** Runs `run` and moves the model's clock on by the time it took (virtual in sim, real in emu). */
+async function tickingAcross(model: Model, backend: Backend, run: () => Promise<CommandOutput>): Promise<CommandOutput> {
   const t0 = backend.elapsedNs();
   const out = await run();
   model.tick(Math.max(0, backend.elapsedNs() - t0));
