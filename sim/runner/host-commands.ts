@@ -19,6 +19,8 @@ export type HostCommand = (model: Model, backend: Backend, host: string, argv: s
 export type HostProgramRow = Pick<ProgramEntry, 'program' | 'summary' | 'forms'>;
 
 const REGISTERED = new Map<ProgramEntry, { driver: string; run: HostCommand }>();
+/** The program names front ends registered: a cheap first test before the registry lookup. */
+const PROGRAMS = new Set<string>();
 
 /**
  * Called by a driver's front end as it loads: the forms of `row` on a host's shell are then
@@ -29,10 +31,13 @@ export function registerHostCommand(driver: string, row: HostProgramRow, { rank 
   const entry: ProgramEntry = { ...row, shells: ['host'], answeredBy: 'model' };
   registerCommand(entry, { rank });
   REGISTERED.set(entry, { driver, run });
+  PROGRAMS.add(entry.program);
 }
 
 /** What answers `argv` on a host's shell, when it is a form a driver's front end registered. */
 export function hostCommandOf(argv: string[]): HostCommand | undefined {
+  // Most host lines are no front end's program: they need no second lookup (the shell's own already matched them).
+  if (!PROGRAMS.has(argv[0])) return undefined;
   const l = lookupCommand(argv, 'host');
   return l.modelled ? REGISTERED.get(l.entry)?.run : undefined;
 }
