@@ -5,7 +5,7 @@
  * the service records of named containers). The sim's traffic (sim/kernel/dockerd_cluster.ts)
  * and emu's listener processes (emu/listeners.ts) send what this describes.
  */
-import { Endpoint, endpointsOf, Host, hostOf, Network, shardGet, Shards, World } from './world';
+import { Endpoint, endpointsOf, Host, hostOf, inSwarm, Network, shardGet, Shards, World } from './world';
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
 import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistCompound, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
@@ -105,13 +105,9 @@ export function clusterView(w: World): ClusterView | undefined {
   return new ClusterReader().read(w);
 }
 
-function swarmNode(h: Host): boolean {
-  return h.nodeState === 'manager' || h.nodeState === 'worker';
-}
-
 /** A swarm node whose daemon runs: a stopped one's NetworkDB left the cluster (dockerd.ts), though the swarm still lists the node. */
 function inNetworkDb(h: Host): boolean {
-  return swarmNode(h) && h.dockerdStoppedNs === undefined;
+  return inSwarm(h.nodeState) && h.dockerdStoppedNs === undefined;
 }
 
 function clusterNode(h: Host): ClusterNode {
@@ -420,7 +416,7 @@ export class ClusterReader {
       const node = clusterNode(h), before = last?.byHost.get(h.name);
       return sameNode(before, node) ? before! : node;
     });
-    const stopped = hosts.filter((h) => swarmNode(h) && !inNetworkDb(h)).map((h) => h.name);
+    const stopped = hosts.filter((h) => inSwarm(h.nodeState) && !inNetworkDb(h)).map((h) => h.name);
     const same = !!last && last.nodes.length === nodes.length && nodes.every((n, i) => n === last.nodes[i]);
     this.last = { swarmNodes, hostShards: w.hosts, nodes: same ? last.nodes : nodes, byHost: new Map(nodes.map((n) => [n.host, n] as const)), stopped };
     return this.last.nodes;

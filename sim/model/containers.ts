@@ -12,7 +12,7 @@ import { DaemonRefusal, NotModelled } from './refusal';
 import { hexId } from './ids';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
-import { Container, endpointOf, hostOf, Network, swarmNetwork } from './world';
+import { Container, endpointOf, hostOf, inSwarm, Network, swarmNetwork } from './world';
 
 export interface RunRequest {
   name?: string;
@@ -61,10 +61,10 @@ const SWARM_REQUEST_TIMEOUT_NS = 20e9;
  */
 function attachableNetwork(tx: Tx, host: string, ref: string, found: Network | undefined): Draft<Network> {
   const h = tx.host(host);
-  const inSwarm = h.nodeState === 'manager' || h.nodeState === 'worker';
+  const swarmNode = inSwarm(h.nodeState);
   const net = found ? networkOf(tx, found.id, host) : undefined;
   if (!net) {
-    throw new DaemonRefusal(inSwarm ? `Could not attach to network ${ref}: rpc error: code = NotFound desc = network ${ref} not found` : `network ${ref} not found`, 'start');
+    throw new DaemonRefusal(swarmNode ? `Could not attach to network ${ref}: rpc error: code = NotFound desc = network ${ref} not found` : `network ${ref} not found`, 'start');
   }
   if (net.scope === 'swarm' && !net.attachable) {
     throw new DaemonRefusal(`Could not attach to network ${ref}: rpc error: code = PermissionDenied desc = network ${ref} not manually attachable`, 'start');
@@ -141,8 +141,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   const found = lookUpNetwork(tx.before, host, ref);
   refuseUnmodelledDriver(found);
   const h = tx.host(host);
-  // Checked in the world as the step began (reading drafts copies them): a step runs one command, so no container is new yet.
-  const existing = req.name ? Object.values(hostOf(tx.before, host).containers).find((c) => c.name === req.name) : undefined;
+  const existing = req.name ? containerNamed(tx, host, req.name) : undefined;
   if (existing) {
     throw new DaemonRefusal(`Conflict. The container name "/${req.name}" is already in use by container "${existing.id}". You have to remove (or rename) that container to be able to reuse that name.`, 'create');
   }
@@ -218,13 +217,19 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
  * GetRandomName(retry) appends a random digit. After six taken, the id's first 12 characters.
  */
 function generatedName(tx: Tx, host: string, id: string): string {
-  // Read in the world as the step began: a step runs one command, so no other container is new.
-  const taken = new Set(Object.values(hostOf(tx.before, host).containers).map((c) => c.name));
   for (let retry = 0; retry < 6; retry++) {
     const name = randomName(tx, retry);
-    if (!taken.has(name)) return name;
+    if (!containerNamed(tx, host, name)) return name;
   }
   return id.slice(0, 12);
+}
+
+/**
+ * The container of `host`'s engine named `name`, read in the world as the step began
+ * (reading drafts copies them): a step runs one command, so no container is new yet.
+ */
+function containerNamed(tx: Tx, host: string, name: string): Container | undefined {
+  return Object.values(hostOf(tx.before, host).containers).find((c) => c.name === name);
 }
 
 /** namesgenerator's GetRandomName(retry), from a shorter list: an adjective, a scientist, and a digit on a retry. */

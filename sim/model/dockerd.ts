@@ -40,16 +40,16 @@ import { stopContainer } from './containers';
 import { driverOf } from './drivers';
 import { hexId } from './ids';
 import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
+import { managerHost } from './swarm';
 import { NotModelled } from './refusal';
 import { Tx } from './tx';
-import { hostOf, swarmNetworks } from './world';
+import { hostOf, inSwarm, swarmNetworks } from './world';
 
 /** What the docker client prints when the daemon's socket does not answer (docker/cli's client connection error). */
 export const DAEMON_NOT_RUNNING = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?';
 
 function swarmMember(tx: Tx, host: string): boolean {
-  const state = tx.host(host).nodeState;
-  return (state === 'manager' || state === 'worker') && !!tx.w.swarm?.nodes.includes(host);
+  return inSwarm(hostOf(tx.before, host).nodeState) && !!tx.w.swarm?.nodes.includes(host);
 }
 
 /** Every other node whose NetworkDB is in the cluster with this one's: they hold each other's entries. */
@@ -63,10 +63,11 @@ export function stopDockerd(tx: Tx, host: string, nowNs: number): void {
   if (h.dockerdStoppedNs !== undefined) return;
   const member = swarmMember(tx, host);
   if (member && h.nodeState === 'manager') {
-    const managers = tx.w.swarm!.nodes.filter((n) => tx.host(n).nodeState === 'manager');
+    // Read in the world as the step began (reading drafts copies them): the stop changes no other node.
+    const managers = tx.w.swarm!.nodes.filter((n) => hostOf(tx.before, n).nodeState === 'manager');
     if (managers[0] === host && managers.length > 1) throw new NotModelled('not modelled: systemctl stop docker on the leader of a swarm with other managers (raft electing a new leader)');
     // Raft needs a majority of the managers running; without it the engine's manager-only commands fail (the swarm has no leader).
-    const running = managers.filter((n) => n !== host && tx.host(n).dockerdStoppedNs === undefined).length;
+    const running = managers.filter((n) => n !== host && hostOf(tx.before, n).dockerdStoppedNs === undefined).length;
     if (managers.length > 1 && 2 * running <= managers.length) throw new NotModelled('not modelled: systemctl stop docker leaving half the swarm\'s managers or fewer running (raft losing its quorum)');
   }
   // Its node leave would reach no one: the others would drop its entries when they declare it dead, those of the
@@ -99,7 +100,7 @@ export function startDockerd(tx: Tx, host: string): void {
     for (const net of swarmNetworks(tx.w.swarm)) driverOf(net).gossip?.(tx, net, host, other, 'add');
   }
   // Its agent registers with the leader's dispatcher: with the leader's link down or its daemon stopped, the node stays Down until they are back (netdb.ts heartbeatTimers).
-  const leader = tx.w.swarm!.nodes.find((n) => tx.host(n).nodeState === 'manager');
+  const leader = managerHost(tx);
   const leaderHost = leader === undefined ? undefined : hostOf(tx.w, leader);
   if (leader === host || (leaderHost !== undefined && leaderHost.underlayUp && leaderHost.dockerdStoppedNs === undefined)) h.heartbeatDown = false;
   h.gossipAlive = true;

@@ -13,7 +13,7 @@ import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
 import { DaemonRefusal } from './refusal';
 import { emptyIpam } from './ipam';
 import { base36, hexId, swarmId } from './ids';
-import { endpointsOf, GWBRIDGE, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
+import { endpointsOf, GWBRIDGE, inSwarm, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
 
 /** What dockerd has on start: docker0 (bridge 172.17.0.0/16), host and none; plus the host's underlay interface. */
 export function bootEngine(tx: Tx, host: string): void {
@@ -35,9 +35,6 @@ export function bootEngine(tx: Tx, host: string): void {
   }
 }
 
-function inSwarm(state: NodeState): boolean {
-  return state === 'manager' || state === 'worker';
-}
 
 export const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 const ALREADY_IN_SWARM = 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.';

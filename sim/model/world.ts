@@ -15,6 +15,11 @@ export const EPOCH_NS = 1_767_225_600_000_000_000n;
 
 export type NodeState = 'inactive' | 'manager' | 'worker' | 'left';
 
+/** A node that is part of a swarm, as a manager or a worker. */
+export function inSwarm(state: NodeState): boolean {
+  return state === 'manager' || state === 'worker';
+}
+
 /**
  * A network's address pool: an immutable value that ipam.ts replaces whole when it gives or
  * takes back an address. A class, so that immer returns it undrafted: a `docker run` reads
