@@ -373,8 +373,9 @@ describeWith(['ip', 'busybox', 'nslookup'], true, 'a forwarded name nobody answe
     expect(r.stderr).toBe('');
     const emu = r.steps.slice(-2);
     expect(emu.map(({ exitCode, stdout, stderr }) => ({ exitCode, stdout, stderr }))).toEqual([busybox, bind]);
-    // The real programs' own timers (Debian's busybox 1.35, bind 9.18), and what a loaded machine adds to them.
+    // The real programs' own timers (Debian's busybox 1.35, bind 9.18), and what a loaded machine adds to them:
+    // up to 4 s, short of the 5 s one more try would add, so the count of tries is still what is checked.
     const within = ([min, max]: number[], ms: number) => ms >= min && ms < max;
-    expect(emu.map((s, i) => [s.durationMs, within([[5000, 7000], [15000, 17000]][i], s.durationMs)])).toEqual(emu.map((s) => [s.durationMs, true]));
+    expect(emu.map((s, i) => [s.durationMs, within([[5000, 9000], [15000, 19000]][i], s.durationMs)])).toEqual(emu.map((s) => [s.durationMs, true]));
   }, 180000);
 });
