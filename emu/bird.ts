@@ -38,6 +38,8 @@ const ROUTE_WAIT_MS = 30_000;
 
 export class BirdDaemons implements EmuProgram {
   private readonly running = new Map<string, { pid: number; socket: string; config: string }>();
+  /** The routes the step being carried out asks BIRD for: `configure` reads them off its ops, `settle` waits for them. */
+  private stepRoutes: BirdRoute[] = [];
 
   constructor(private readonly record: RunRecord) {}
 
@@ -84,14 +86,16 @@ export class BirdDaemons implements EmuProgram {
     return missing;
   }
 
-  /** A step's configurations: BIRD (re)reads each. */
+  /** A step's configurations: BIRD (re)reads each; its routes are kept for `settle`. */
   async configure(ops: TakenOp[]): Promise<void> {
-    for (const c of birdStep(ops).configs) await this.readConfig(c.netns, c.config);
+    const step = birdStep(ops);
+    this.stepRoutes = step.routes;
+    for (const c of step.configs) await this.readConfig(c.netns, c.config);
   }
 
-  /** A step's routes: waited for until BIRD has installed them. */
-  async settle(ops: TakenOp[]): Promise<void> {
-    const missing = await this.waitForRoutes(birdStep(ops).routes);
+  /** The step's routes (`configure` read them): waited for until BIRD has installed them. */
+  async settle(): Promise<void> {
+    const missing = await this.waitForRoutes(this.stepRoutes);
     if (missing.length) throw new EmuEnvironmentError(`BIRD did not install ${missing.map((r) => `${r.dst} in ${r.netns}`).join(', ')} (no BGP session came up in time; its log is in ${this.record.dir}/bird)`);
   }
 
