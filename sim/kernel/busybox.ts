@@ -8,9 +8,8 @@ import { CommandOutput, ExecContext } from '../backend';
 import { Datapath } from './datapath';
 import { SimLink, SimNetns } from './objects';
 import { addrLines, broadcast, flags, hasCarrier, ipv6Addrs, networkOf, sortedLinks } from './iproute';
-import { busyboxNslookup, ping } from './programs';
+import { busyboxNslookup, hostsAddresses, ping } from './programs';
 import { ipv4ToNumber, maskOf, numberToIpv4 } from '../wire/addr';
-import { etcFile } from '../model/etc';
 import { containerOf } from './embedded_dns';
 import { busyboxSysctl } from './sysctl';
 import { neighProbes } from './net/neighbour';
@@ -241,7 +240,6 @@ function hostname(ns: SimNetns, args: string[], ctx: ExecContext): CommandOutput
   const c = containerOf(ctx.world, ctx.container);
   const name = c?.hostname ?? ns.host.name;
   if (!args.includes('-i')) return out(`${name}\n`);
-  const hosts = etcFile(ctx.world, c ? { container: c.id } : { host: ns.host.name }, '/etc/hosts') ?? '';
-  const line = hosts.split('\n').map((l) => l.split(/\s+/)).find((w) => w.slice(1).includes(name) && !w[0].includes(':'));
-  return line ? out(`${line[0]}\n`) : fail(`hostname: bad address '${name}'\n`);
+  const ip = hostsAddresses(ctx, ns, c, name).find((a) => !a.includes(':'));
+  return ip ? out(`${ip}\n`) : fail(`hostname: bad address '${name}'\n`);
 }

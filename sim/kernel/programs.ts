@@ -694,14 +694,22 @@ export function containerCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx
 }
 
 /**
+ * The addresses /etc/hosts gives `name`, in file order, as the container (else the host) the
+ * command runs in sees the file: glibc's files lookup, every line naming it, comments
+ * skipped. GNU hostname -i prints them all, BusyBox's the first IPv4 one.
+ */
+export function hostsAddresses(ctx: ExecContext, ns: SimNetns, c: Container | undefined, name: string): string[] {
+  const hosts = etcFile(ctx.world, c ? { container: c.id } : { host: ns.host.name }, '/etc/hosts') ?? '';
+  return hosts.split('\n').map((l) => l.split(/\s+/)).filter((w) => !w[0].startsWith('#') && w.slice(1).includes(name)).map((w) => w[0]);
+}
+
+/**
  * GNU hostname -i (Debian's hostname 3.23): getaddrinfo of the host name, which glibc answers
  * from /etc/hosts, every line naming it (host.conf's multi on), the addresses joined by a
  * space with none after the last (unlike -I's list of interface addresses).
  */
 function hostnameAddresses(ctx: ExecContext, ns: SimNetns, c: Container | undefined): CommandOutput {
-  const name = c?.hostname ?? ns.host.name;
-  const hosts = etcFile(ctx.world, c ? { container: c.id } : { host: ns.host.name }, '/etc/hosts') ?? '';
-  const ips = hosts.split('\n').map((l) => l.split(/\s+/)).filter((w) => !w[0].startsWith('#') && w.slice(1).includes(name)).map((w) => w[0]);
+  const ips = hostsAddresses(ctx, ns, c, c?.hostname ?? ns.host.name);
   if (!ips.length) {
     // glibc then asks the nameserver: with no device but loopback (--network none) the query cannot be sent (EAI_AGAIN); one that answers does not know the name.
     const routed = [...ns.links.values()].some((l) => l.type !== 'loopback' && l.up && l.addrs.length > 0);
