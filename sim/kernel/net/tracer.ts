@@ -27,7 +27,7 @@ import { arpOpcode, Skb } from './skb';
 import { overlayNotes } from '../../trace/paths/notes';
 import { pathOf } from '../../trace/paths';
 import { DropPoint, FrameKind, PathModel, Sighting } from '../../trace/paths/path';
-import { isVxlanFrame } from './vxlan';
+import { isOverlayPort, isVxlanFrame } from './vxlan';
 import { isIpipFrame } from './ipv4/ipip';
 import type { DeviceTaps, Tracepoints } from './tracepoints';
 
@@ -416,7 +416,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
     let placed: Spot | undefined;
     if (dev.type === 'underlay') {
       const port = be16(f, ip + ipv4PacketHeaderLength(f, ip) + 2);
-      const vxlan = f[ip + 9] === IPPROTO_UDP && (dev.netns.vxlanSockets.get().has(port) || dev.netns.udpTunnels?.has(port) === true);
+      const vxlan = f[ip + 9] === IPPROTO_UDP && isOverlayPort(dev.netns, port);
       if (vxlan && incoming) this.place(skb, dev, P.udpDeliver);
       if (vxlan) placed = incoming ? P.udpDeliver : P.encap;
     } else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') {

@@ -220,13 +220,17 @@ function vxlanSnoop(dp: Datapath, v: VxlanState, src: string, vtep: string): voi
   else if (!e?.permanent) v.fdb.set(src, { dst: vtep, permanent: false, updatedNs: dp.clock.now });
 }
 
-/** An Ethernet frame carrying UDP to one of the host's overlay ports: a vxlan device's, or a tunnel socket's (weave sleeve's). */
+/** Whether a UDP port is one of the namespace's overlay ports: a vxlan device's, or a tunnel socket's (weave sleeve's). */
+export function isOverlayPort(ns: SimNetns, port: number): boolean {
+  return ns.vxlanSockets.get().has(port) || ns.udpTunnels?.has(port) === true;
+}
+
+/** An Ethernet frame carrying UDP to one of the host's overlay ports (`isOverlayPort`). */
 export function isVxlanFrame(f: Uint8Array, ns: SimNetns): boolean {
   const ip = ETHERNET_HEADER_LEN;
   // A later fragment carries no UDP header: only a whole datagram or its first fragment has the port.
   if (f.length < ip + 20 + UDP_HEADER_LEN || be16(f, 12) !== ETHERTYPE_IPV4 || f[ip + 9] !== IPPROTO_UDP || (be16(f, ip + 6) & 0x1fff) !== 0) return false;
-  const port = be16(f, ip + (f[ip] & 15) * 4 + 2);
-  return ns.vxlanSockets.get().has(port) || ns.udpTunnels?.has(port) === true;
+  return isOverlayPort(ns, be16(f, ip + (f[ip] & 15) * 4 + 2));
 }
 
 /**
