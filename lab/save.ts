@@ -6,7 +6,9 @@ import { Document, isMap } from 'yaml';
 import { parseCommandLine } from '../sim/commands/cmdline';
 import { StepResult } from '../sim/runner/session';
 import { Lab } from './shell';
-import { isInteractiveShell, runOptionTakesValue } from '../sim/docker/cli';
+import { isInteractiveShell, RUN_FLAGS, runOptionTakesValue } from '../sim/docker/cli';
+import { parseFlags } from '../sim/docker/argv';
+import { DockerError } from '../sim/docker/errors';
 
 /** Quotes a word for the shell words parser only when it needs it. */
 function quote(word: string): string {
@@ -51,9 +53,8 @@ function attachedRunWithoutStdin(words: string[]): { words: string[]; detached: 
     // An option's value in the next word (--name x, -e X=1): not a flag cluster.
     if (!w.includes('=') && runOptionTakesValue(w)) options.push(words[++i] ?? '');
   }
-  const flags = options.flatMap((w) => (w.startsWith('--') ? [w.slice(2)] : /^-[a-zA-Z]+$/.test(w) ? [...w.slice(1)] : []));
-  const has = (short: string, long: string) => flags.includes(short) || flags.includes(long);
-  if (!has('i', 'interactive') || !has('t', 'tty') || has('d', 'detach')) return undefined;
+  const flags = runFlags(options);
+  if (!flags?.has('interactive') || !flags.has('tty') || flags.has('detach')) return undefined;
   const command = words.slice(i + 1);
   const detached = command.length === 0 || isInteractiveShell(command);
   // Detached, -i and -t leave wherever they were and -dit stands where the first of them was.
@@ -70,6 +71,16 @@ function attachedRunWithoutStdin(words: string[]): { words: string[]; detached: 
     if (rest) kept.push(rest);
   }
   return { words: [...words.slice(0, 2), ...kept, ...words.slice(i)], detached };
+}
+
+/** The boolean flags set among a `docker run`'s option words, parsed as Docker parses them; undefined when Docker refuses them (the run failed as typed and replays so). */
+function runFlags(options: string[]): ReadonlySet<string> | undefined {
+  try {
+    return parseFlags('docker run', options, RUN_FLAGS).bools;
+  } catch (e) {
+    if (e instanceof DockerError) return undefined;
+    throw e;
+  }
 }
 
 export function sessionScenario(lab: Lab): string {

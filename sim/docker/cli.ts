@@ -267,7 +267,8 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
   }
 }
 
-const RUN_FLAGS = [
+/** `docker run`'s flags (lab/save.ts parses a typed run's options with them too). */
+export const RUN_FLAGS = [
   { long: 'detach', short: 'd' }, { long: 'interactive', short: 'i' }, { long: 'tty', short: 't' }, { long: 'rm' },
   { long: 'name', value: true }, { long: 'network', value: true }, { long: 'net', value: true }, { long: 'network-alias', value: true },
   { long: 'net-alias', value: true }, { long: 'ip', value: true }, { long: 'hostname', short: 'h', value: true }, { long: 'env', short: 'e', value: true },
