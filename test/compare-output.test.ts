@@ -114,7 +114,7 @@ tcp   LISTEN 0      4096               *:${second}            *:*
   test('a neighbour dump (ip neigh and its prefixes, arp) is compared as a set of lines; ip netns is not one', () => {
     const x = '10.0.1.4 dev eth0 lladdr 02:42:0a:00:01:04 ref 1 used 0/0/0 probes 4 REACHABLE\n';
     const y = '10.0.1.99 dev eth0  ref 1 used 0/0/0 probes 5 INCOMPLETE\n';
-    for (const command of ['ip neigh', 'ip n show dev eth0', 'ip -4 neighbour', 'arp -n']) expect(compareOutputs([step(command, x + y)], [step(command, y + x)])).toBeUndefined();
+    for (const command of ['ip neigh', 'ip n show dev eth0', 'ip -4 neighbour', 'arp -n', 'ip -n ns1 neigh', 'docker exec b0 ip neigh | grep eth0']) expect(compareOutputs([step(command, x + y)], [step(command, y + x)])).toBeUndefined();
     for (const command of ['ip netns', 'ip route']) expect(compareOutputs([step(command, x + y)], [step(command, y + x)])).toBeDefined();
   });
 });

@@ -47,6 +47,11 @@ export interface CommandForm {
   synopsis: string;
   /** The form changes the namespace's kernel when it succeeds (`ip route add`, `ip link set`), not only reads it. */
   changesKernel?: boolean;
+  /**
+   * The form dumps a kernel hash table (FDB, sockets, neighbours), whose order depends on the
+   * kernel's version and a per-boot or per-namespace salt: verify compares its lines as a set.
+   */
+  unorderedOutput?: boolean;
 }
 
 export interface ProgramEntry {
@@ -184,8 +189,8 @@ const BUILT_IN: ProgramEntry[] = [
       form(['route', 'get'], 'ip [-j] route get [to] ADDRESS', [], { min: 1, max: 2, names: '[to] ADDRESS' }),
       form(['route', 'add'], 'ip route add [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [onlink] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['route', 'del|delete'], 'ip route del [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
-      form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1 }),
-      form(['neighbor', 'show|list'], 'ip neighbor [show]', [], undefined, { optionalWords: 1 }),
+      form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1, unorderedOutput: true }),
+      form(['neighbor', 'show|list'], 'ip neighbor [show]', [], undefined, { optionalWords: 1, unorderedOutput: true }),
     ],
   },
   {
@@ -200,7 +205,7 @@ const BUILT_IN: ProgramEntry[] = [
   {
     program: 'bridge', shells: ['host', 'container'], answeredBy: 'kernel', summary: "iproute2's bridge: forwarding database entries, bridge ports",
     forms: [
-      form(['fdb', 'show|list'], 'bridge fdb [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['fdb', 'show|list'], 'bridge fdb [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1, unorderedOutput: true }),
       form(['link', 'show|list'], 'bridge link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
     ],
   },
@@ -253,7 +258,7 @@ const BUILT_IN: ProgramEntry[] = [
     forms: [form([], 'ss [-l|-a] [-n] [-t] [-u] [-H]', [
       { flag: '-l', help: 'listening sockets' }, { flag: '-a', help: 'all sockets' }, { flag: '-n', help: 'numeric ports' },
       { flag: '-t', help: 'TCP' }, { flag: '-u', help: 'UDP' }, { flag: '-H', help: 'no header' },
-    ], undefined, { clusters: true })],
+    ], undefined, { clusters: true, unorderedOutput: true })],
   },
   {
     program: 'nslookup', shells: ['container'], answeredBy: 'kernel', summary: "a name asked of the container's resolver (Docker's embedded DNS)",
@@ -306,12 +311,12 @@ const BUILT_IN: ProgramEntry[] = [
       form(['address', 'show|list'], 'ip [-4] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'show|list'], 'ip link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),
-      form(['neigh', 'show'], 'ip neigh [show] [dev DEVICE]', [], { min: 0, max: 2, names: 'dev DEVICE', allowed: [['dev']] }, { optionalWords: 1 }),
+      form(['neigh', 'show'], 'ip neigh [show] [dev DEVICE]', [], { min: 0, max: 2, names: 'dev DEVICE', allowed: [['dev']] }, { optionalWords: 1, unorderedOutput: true }),
     ],
   },
   {
     program: 'arp', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's arp: the neighbour table, numeric",
-    forms: [form(['-n'], 'arp -n  (numeric: without -n arp looks every address up, not modelled)')],
+    forms: [form(['-n'], 'arp -n  (numeric: without -n arp looks every address up, not modelled)', [], undefined, { unorderedOutput: true })],
   },
   {
     program: 'ifconfig', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ifconfig: the devices that are up (-a: all), with their counters",
@@ -485,6 +490,19 @@ function commandInNetns(argv: string[], shell: ShellKind): string[] | undefined 
   if (argv[0] !== 'ip' || shell !== 'host') return undefined;
   const exec = ipNetnsOption(argv.slice(1)) ?? argv;
   return exec[1] === 'netns' && exec[2] === 'exec' ? exec.slice(4) : undefined;
+}
+
+/**
+ * Does a command print lines in an order the kernel's hash tables choose (a form marked
+ * `unorderedOutput`), run directly or by another (`ip netns exec NS …`, `ip -n NS …`,
+ * `docker exec C …`)? Every word may begin it, and any row of its program counts, whatever
+ * the shell or tool family: the question is what the printed lines are, not who runs them.
+ */
+export function printsUnordered(argv: string[]): boolean {
+  return argv.some((program, at) => {
+    const args = (program === 'ip' ? ipNetnsOption(argv.slice(at + 1))?.slice(5) : undefined) ?? argv.slice(at + 1);
+    return registeredCommands().some((e) => e.program === program && matchingForm(e, args)?.unorderedOutput === true);
+  });
 }
 
 /**

@@ -7,6 +7,8 @@
 import { Layer } from '../wire/layer';
 import { Flow, Hop, Trace } from './types';
 import { compareControl } from './control';
+import { parseCommandLine } from '../commands/cmdline';
+import { printsUnordered } from '../commands/registry';
 
 export interface TraceDifference {
   where: string;
@@ -181,8 +183,9 @@ export function compareOutputs(sim: StepOutput[], emu: StepOutput[], byChance: S
     const where = `step ${a.index + 1} ${a.on}: ${a.command}`;
     if (a.exitCode !== b.exitCode) return { where: `${where} (exit code)`, sim: String(a.exitCode), emu: String(b.exitCode) };
     if (byChance.has(a.index + 1)) continue;
-    // The kernel dumps FDBs, sockets (ss) and neighbours (ip neigh, arp) from hash tables whose order depends on its version and a per-boot or per-namespace salt: the entries count, not their order.
-    const unordered = /\bbridge fdb\b|(?:^|\s)(?:ss|arp)(?:\s|$)|\bip(?: -\S+)* ne?i?g?h?(?:bou?r)?(?:\s|$)/.test(a.command);
+    // A dump of a kernel hash table (bridge fdb, ss, ip neigh, arp: the registry's unorderedOutput forms), in any stage: the entries count, not their order.
+    const line = parseCommandLine(a.command);
+    const unordered = line.ok && line.list.some((pipeline) => pipeline.some(printsUnordered));
     // A template that prints State.Pid prints a number the kernel picked: every number it prints is taken as one.
     const pids = /\.State\.Pid\b/.test(a.command) ? (text: string) => text.replace(/\b\d+\b/g, '<pid>') : (text: string) => text;
     const lines = (text: string) => (unordered ? normaliseOutput(pids(text)).split('\n').sort() : normaliseOutput(pids(text)).split('\n'));
