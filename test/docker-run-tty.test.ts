@@ -4,7 +4,7 @@
  * is no shell is the container's main process: it runs to its end, its output comes through
  * the container's terminal (CR LF, stderr on stdout), and the container exits.
  */
-import { runEmu, runSim } from './helpers/run';
+import { expectEmuPrints, printed, runSim } from './helpers/run';
 import { describeWith } from './helpers/env';
 
 const TTY_RUNS = `name: run-tty
@@ -27,8 +27,8 @@ const nameAndStatus = (table: string) => table.split('\n').slice(1, -1).map((row
 }).join('');
 
 /** What each step printed: exit code, stdout, stderr; ps's table as its names and states. */
-const printed = (steps: { command: string; exitCode: number; stdout: string; stderr: string }[]) =>
-  steps.map((s) => [s.exitCode, s.command === 'docker ps -a' ? nameAndStatus(s.stdout) : s.stdout, s.stderr]);
+const printedPsStates = (steps: { command: string; exitCode: number; stdout: string; stderr: string }[]) =>
+  printed(steps, (s) => (s.command === 'docker ps -a' ? nameAndStatus(s.stdout) : s.stdout));
 
 const EXPECTED = [
   // The container's terminal needs the client's: nothing is created.
@@ -45,7 +45,7 @@ const EXPECTED = [
 describe('docker run -t in a scenario file (no terminal)', () => {
   test('-i with -t is refused before anything is made; -t alone runs the command to its end and the container exits', async () => {
     const { result } = await runSim(TTY_RUNS);
-    expect(printed(result.steps)).toEqual(EXPECTED);
+    expect(printedPsStates(result.steps)).toEqual(EXPECTED);
   });
 
   test('-t with a program the image lacks, or one not modelled, is refused and makes nothing', async () => {
@@ -57,7 +57,7 @@ steps:
   - r0: docker run -t alpine wget x
   - r0: docker ps -aq
 `);
-    expect(printed(result.steps)).toEqual([
+    expect(printedPsStates(result.steps)).toEqual([
       [127, '', 'cnmlab: not modelled: docker run -t busybox dig x: a program the image lacks (runc refuses to start it)\n'],
       [127, '', 'cnmlab: not modelled: docker run -t alpine wget x\n'],
       [0, '', ''],
@@ -90,7 +90,7 @@ const ATTACHED_EXPECTED = [
 describe('docker run without -t or -d (attached, no terminal)', () => {
   test('runs the command to its end: stdout and stderr apart, LF, its exit status; the container exits with it', async () => {
     const { result } = await runSim(ATTACHED_RUNS);
-    expect(printed(result.steps)).toEqual(ATTACHED_EXPECTED);
+    expect(printedPsStates(result.steps)).toEqual(ATTACHED_EXPECTED);
   });
 });
 
@@ -118,7 +118,7 @@ const SHELL_EXPECTED = [
 describe('docker run of a shell without -i or -t', () => {
   test('the shell reads end of file and exits 0: the container is Exited (0), removed with --rm', async () => {
     const { result } = await runSim(SHELL_RUNS);
-    expect(printed(result.steps)).toEqual(SHELL_EXPECTED);
+    expect(printedPsStates(result.steps)).toEqual(SHELL_EXPECTED);
   });
 });
 
@@ -145,20 +145,14 @@ steps:
 
 describeWith(['ip', 'busybox'], true, 'docker run -t on the real kernel', () => {
   test("prints what sim prints (busybox's and the host's programs in the container's namespace)", async () => {
-    const r = runEmu('run-tty.yaml', TTY_RUNS);
-    expect(r.stderr).toBe('');
-    expect(printed(r.steps)).toEqual(EXPECTED);
+    expectEmuPrints('run-tty.yaml', TTY_RUNS, EXPECTED, { view: printedPsStates });
   }, 120000);
 
   test('a shell without -i or -t exits at once, as in sim', async () => {
-    const r = runEmu('run-shell-no-input.yaml', SHELL_RUNS);
-    expect(r.stderr).toBe('');
-    expect(printed(r.steps)).toEqual(SHELL_EXPECTED);
+    expectEmuPrints('run-shell-no-input.yaml', SHELL_RUNS, SHELL_EXPECTED, { view: printedPsStates });
   }, 120000);
 
   test('attached without -t, prints what sim prints', async () => {
-    const r = runEmu('run-attached.yaml', ATTACHED_RUNS);
-    expect(r.stderr).toBe('');
-    expect(printed(r.steps)).toEqual(ATTACHED_EXPECTED);
+    expectEmuPrints('run-attached.yaml', ATTACHED_RUNS, ATTACHED_EXPECTED, { view: printedPsStates });
   }, 120000);
 });

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runSim, twoNodes } from './helpers/run';
+import { printed, runSim, twoNodes } from './helpers/run';
 import { cnmlab } from './helpers/tshark';
 import { describeWith } from './helpers/env';
 import { missingKernelFeature } from '../sim/commands/kernel-features';
@@ -17,7 +17,7 @@ const host = (steps: string[]) => `name: t\nhosts:\n  r0: {}\nsteps:\n${steps.ma
 /** Each step's exit code, stdout and stderr. */
 async function outputs(steps: string[]) {
   const { result } = await runSim(host(steps));
-  return result.steps.map((s) => [s.exitCode, s.stdout, s.stderr]);
+  return printed(result.steps);
 }
 
 const USAGE = 'Usage: ... tbf limit BYTES burst BYTES[/BYTES] rate KBPS [ mtu BYTES[/BYTES] ]\n\t[ peakrate KBPS ] [ latency TIME ] [ overhead BYTES ] [ linklayer TYPE ]\n';

@@ -29,6 +29,35 @@ export interface PrintedStep {
   durationMs: number;
 }
 
+/** A step's exit code and output, as a run's result and `run --json` both give them. */
+export interface StepPrint {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Each step as tests compare what it printed: [exit code, stdout, stderr]. `stdout` reads a
+ * step's stdout where it is not compared as printed (the clock's times blanked, a table cut
+ * to the columns compared).
+ */
+export function printed<S extends StepPrint>(steps: readonly S[], stdout: (step: S) => string = (s) => s.stdout): [number, string, string][] {
+  return steps.map((s) => [s.exitCode, stdout(s), s.stderr]);
+}
+
+/**
+ * Runs a scenario in emu (runEmu) and expects it to print what sim does: nothing on the run's
+ * own stderr, its exit status `status` when given, then its steps, as `view` reads them
+ * (`printed` unless told), equal to `expected`. Returns the run for any further check.
+ */
+export function expectEmuPrints(fileName: string, yamlText: string, expected: unknown, { view = printed, status }: { view?: (steps: PrintedStep[]) => unknown; status?: number } = {}): ReturnType<typeof runEmu> {
+  const r = runEmu(fileName, yamlText);
+  expect(r.stderr).toBe('');
+  if (status !== undefined) expect(r.status).toBe(status);
+  expect(view(r.steps)).toEqual(expected);
+  return r;
+}
+
 /**
  * Runs a scenario in emu as a user would (`cnmlab run FILE --mode emu --json`, the file
  * written under a temporary folder that also holds the run's state, removed after): the
