@@ -23,17 +23,32 @@ v8.setFlagsFromString('--interrupt-budget=270336');
 // it, lets later processes skip that work. V8 rejects a cache made for other source or another
 // V8, and it is then made anew; where dist/ cannot be written the bundle runs without one.
 const cacheFile = `${bundle}.cache`;
-let cachedData;
+// Every page a process touches for the first time costs it a fault, so both files are read
+// through one buffer: the bundle first, made a string, then the cache over it.
+const bundleFd = fs.openSync(bundle, 'r');
+const bundleSize = fs.fstatSync(bundleFd).size;
+let cacheFd;
 try {
-  cachedData = fs.readFileSync(cacheFile);
+  cacheFd = fs.openSync(cacheFile, 'r');
 } catch {
-  cachedData = undefined;
+  cacheFd = undefined;
 }
+const cacheSize = cacheFd === undefined ? 0 : fs.fstatSync(cacheFd).size;
+const buffer = Buffer.allocUnsafeSlow(Math.max(bundleSize, cacheSize));
+const bytes = buffer.subarray(0, fs.readSync(bundleFd, buffer, 0, bundleSize, 0));
+fs.closeSync(bundleFd);
 // The build escapes every character beyond ASCII, so the bundle reads as Latin-1, without
 // UTF-8 decoding; a bundle that is not ASCII after all is decoded as UTF-8.
-const bytes = fs.readFileSync(bundle);
-const source = isAscii(bytes) ? bytes.latin1Slice() : bytes.toString('utf8');
-const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
+const text = isAscii(bytes) ? bytes.latin1Slice() : bytes.toString('utf8');
+let cachedData;
+if (cacheFd !== undefined) {
+  cachedData = buffer.subarray(0, fs.readSync(cacheFd, buffer, 0, cacheSize, 0));
+  fs.closeSync(cacheFd);
+}
+// The build writes the bundle inside Node's CommonJS wrapper (scripts/build-cli.js); a bundle
+// built before it did is wrapped here.
+const source = text.startsWith(Module.wrapper[0]) ? text : Module.wrap(text);
+const script = new vm.Script(source, { filename: bundle, cachedData });
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
 

@@ -2,12 +2,17 @@
 /**
  * Bundles the CLI (bin/main.ts) into dist/cnmlab.js, which bin/cnmlab.js runs from V8's code
  * cache. Minified (whitespace and syntax; names kept, for stack traces) and so pure ASCII:
- * bin/cnmlab.js reads it as Latin-1.
+ * bin/cnmlab.js reads it as Latin-1. The file is one function expression, Node's CommonJS
+ * wrapper around the bundle, so bin/cnmlab.js compiles the text as read: wrapping it at run
+ * time would make a second string of it that V8 copies whole into a third before compiling.
  */
 const path = require('path');
 const esbuild = require('esbuild');
 
 const repo = path.join(__dirname, '..');
+
+/** Node's CommonJS wrapper, the function bin/cnmlab.js calls with the bundle's module, require and paths. */
+const [wrapperHead, wrapperTail] = require('module').wrapper;
 
 /**
  * commander requires child_process as it loads, for executable subcommands, which cnmlab has
@@ -37,6 +42,8 @@ esbuild.build({
   minifySyntax: true,
   external: ['playwright-core', 'pcap-parser', 'zod', 'ajv'],
   plugins: [lazyChildProcessForCommander],
+  banner: { js: wrapperHead },
+  footer: { js: wrapperTail },
   logLevel: 'warning',
 }).catch(() => {
   process.exitCode = 1;
