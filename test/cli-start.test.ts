@@ -90,3 +90,23 @@ test('the bundle is ASCII, so the CLI reads it as Latin-1 without decoding UTF-8
   const beyond = bytes.findIndex((b) => b > 0x7f);
   expect(beyond === -1 ? 'ASCII' : bytes.subarray(Math.max(0, beyond - 40), beyond + 20).toString('utf8')).toBe('ASCII');
 });
+
+test("a command's help is the same from the program that defines it alone (`cnmlab run --help`) as from the whole program (`cnmlab help run`)", () => {
+  for (const command of ['run', 'verify', 'compare', 'lab']) {
+    const alone = cli(command, '--help');
+    const whole = cli('help', command);
+    expect(alone.status).toBe(0);
+    expect(alone.stdout).toContain(`Usage: cnmlab ${command} `);
+    expect(alone.stdout).toBe(whole.stdout);
+  }
+  // The whole program's help lists every command.
+  const all = cli('--help').stdout;
+  for (const command of ['decode', 'run', 'verify', 'compare', 'viz', 'replay', 'lab', 'explain', 'clean']) expect(all).toMatch(new RegExp(`^  ${command} `, 'm'));
+});
+
+test("the bundle is written inside Node's CommonJS wrapper, so the CLI compiles its text as read, with no wrapped copy", () => {
+  const bundle = fs.readFileSync(path.join(REPO, 'dist', 'cnmlab.js'), 'latin1');
+  const [head, tail] = (require('module') as { wrapper: [string, string] }).wrapper;
+  expect(bundle.startsWith(head)).toBe(true);
+  expect(bundle.trimEnd().endsWith(tail)).toBe(true);
+});
