@@ -5,7 +5,7 @@
 import { Route, SimLink, SimNetns } from './objects';
 import { ipv4ToNumber, isIpv4, maskOf, numberToIpv4 } from '../wire/addr';
 import { pmtuException, route } from './net/ipv4/route';
-import { addsPrefixRoute, routeBase, routePrefixLength } from './net/ipv4/fib';
+import { addsPrefixRoute, ifaddrBroadcast, routePrefix } from './net/ipv4/fib';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
@@ -217,6 +217,13 @@ function withDetails(header: string[], l: SimLink, nowNs: number): string[] {
   return lines;
 }
 
+/** The broadcast address `ip addr` shows for an address: its broadcast route's (ifaddrBroadcast), none for a /31 or /32. */
+function brdOf(a: { ip: string; prefixLength: number }): string | undefined {
+  const b = ifaddrBroadcast(ipv4ToNumber(a.ip), a.prefixLength);
+  return b === undefined ? undefined : numberToIpv4(b);
+}
+
+/** ifconfig's Bcast: the address's prefix's last address, printed for every prefix length. */
 export function broadcast(ip: string, prefixLength: number): string {
   return numberToIpv4((ipv4ToNumber(ip) | ~maskOf(prefixLength)) >>> 0);
 }
@@ -257,12 +264,15 @@ export function ipv6Addrs(l: SimLink): { ip: string; prefixLength: number; scope
 
 export function addrLines(l: SimLink, inet6: { ip: string; prefixLength: number; scope: string }[]): string[] {
   return [
-    ...l.addrs.flatMap((a) => [
-      l.type === 'loopback'
-        ? `    inet ${a.ip}/${a.prefixLength} scope host ${l.name}`
-        : `    inet ${a.ip}/${a.prefixLength}${a.prefixLength < 31 ? ` brd ${broadcast(a.ip, a.prefixLength)}` : ''} scope global ${l.name}`,
-      '       valid_lft forever preferred_lft forever',
-    ]),
+    ...l.addrs.flatMap((a) => {
+      const brd = brdOf(a);
+      return [
+        l.type === 'loopback'
+          ? `    inet ${a.ip}/${a.prefixLength} scope host ${l.name}`
+          : `    inet ${a.ip}/${a.prefixLength}${brd !== undefined ? ` brd ${brd}` : ''} scope global ${l.name}`,
+        '       valid_lft forever preferred_lft forever',
+      ];
+    }),
     ...inet6.flatMap((a) => [`    inet6 ${a.ip}/${a.prefixLength} scope ${a.scope} `, '       valid_lft forever preferred_lft forever']),
   ];
 }
@@ -288,7 +298,10 @@ export function routeLines(ns: SimNetns): string[] {
     if (l.type === 'loopback' || !l.up) continue;
     for (const a of prefixRouted(l)) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), a.prefixLength, `${networkOf(a)} dev ${l.name} proto kernel scope link src ${a.ip} ${hasCarrier(l) ? '' : 'linkdown '}`]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([routeBase(r), routePrefixLength(r), staticRouteLine(r, ns)]);
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) {
+    const p = routePrefix(r);
+    connected.push([p.base, p.prefixLength, staticRouteLine(r, ns)]);
+  }
   connected.sort(fibOrder);
   return [...lines, ...connected.map(([, , s]) => s)];
 }
@@ -486,8 +499,9 @@ const INFINITY_LIFE_TIME = 4294967295;
 
 function addrJson(l: SimLink, a: { ip: string; prefixLength: number }): Record<string, unknown> {
   const loopback = l.type === 'loopback';
+  const brd = loopback ? undefined : brdOf(a);
   return {
-    family: 'inet', local: a.ip, prefixlen: a.prefixLength, ...(!loopback && a.prefixLength < 31 ? { broadcast: broadcast(a.ip, a.prefixLength) } : {}),
+    family: 'inet', local: a.ip, prefixlen: a.prefixLength, ...(brd !== undefined ? { broadcast: brd } : {}),
     scope: loopback ? 'host' : 'global', label: l.name, valid_life_time: INFINITY_LIFE_TIME, preferred_life_time: INFINITY_LIFE_TIME,
   };
 }
@@ -501,7 +515,10 @@ function routeJson(ns: SimNetns): Record<string, unknown>[] {
     if (l.type === 'loopback' || !l.up) continue;
     for (const a of prefixRouted(l)) connected.push([ipv4ToNumber(a.ip) & maskOf(a.prefixLength), a.prefixLength, { dst: networkOf(a), dev: l.name, protocol: 'kernel', scope: 'link', prefsrc: a.ip, flags: hasCarrier(l) ? [] : ['linkdown'] }]);
   }
-  for (const r of ns.routes.filter((x) => x.dst !== 'default')) connected.push([routeBase(r), routePrefixLength(r), staticRouteJson(r, ns)]);
+  for (const r of ns.routes.filter((x) => x.dst !== 'default')) {
+    const p = routePrefix(r);
+    connected.push([p.base, p.prefixLength, staticRouteJson(r, ns)]);
+  }
   connected.sort(fibOrder);
   return [...routes, ...connected.map(([, , r]) => r)];
 }

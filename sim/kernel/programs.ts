@@ -12,10 +12,9 @@ import { etcFile } from '../model/etc';
 import type { Container } from '../model/world';
 import { isLocal, pathMtu } from './net/ipv4/route';
 import { droppedByHook } from './net/ipv4/ip_output';
-import { isBroadcastAddress } from './net/ipv4/fib';
 import { packetWay } from '../model/drivers';
 import { registeredPath } from '../trace/paths';
-import { ipv4ToNumber, isIpv4 } from '../wire/addr';
+import { isIpv4 } from '../wire/addr';
 import { DNS_FLAG_AA, dnsRcode, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
 import { putBe32 } from '../wire/bytes';
@@ -324,8 +323,8 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     }
   }
   // iputils connects its socket without SO_BROADCAST (no -b): the kernel refuses a broadcast
-  // route with EACCES, which iputils explains. BusyBox always sets SO_BROADCAST and sends.
-  if (!busybox && isBroadcastAddress(ns, ipv4ToNumber(dst))) return fail('ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n', 2);
+  // route (the lookup's RTN_BROADCAST) with EACCES, which iputils explains. BusyBox always sets SO_BROADCAST and sends.
+  if (!busybox && route.broadcast) return fail('ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n', 2);
   // iputils names the bound source (and device) between the target and the sizes.
   const header = busybox ? busyboxHeader.trimEnd() : `PING ${o.target} (${dst})${from ? `${from}:` : ''} ${o.size}(${o.size + 28}) bytes of data.`;
   // BusyBox numbers its probes from 0, iputils from 1; the count below runs from 1 in both.

@@ -6,7 +6,7 @@
  */
 import type { Route, SimLink, SimNetns } from '../../objects';
 import { topologyChanged } from '../../objects';
-import { ipv4ToNumber, maskOf, numberToIpv4 } from '../../../wire/addr';
+import { Cidr, contains, ipv4ToNumber, maskOf, numberToIpv4 } from '../../../wire/addr';
 
 /** What `ip route add|del` asks of the table (fib_config): the prefix, the type, the next hop and the protocol. */
 export interface FibConfig {
@@ -43,20 +43,11 @@ export function addsPrefixRoute(dev: SimLink, prefixLength: number): boolean {
   return prefixLength < 32 && dev.type !== 'loopback';
 }
 
-/** Whether `addr` falls in the prefix `base`/`len` (addresses as ipv4ToNumber reads them). */
-export function inPrefix(addr: number, base: number, len: number): boolean {
-  const m = maskOf(len);
-  return ((base & m) >>> 0) === ((addr & m) >>> 0);
-}
-
-/** A table route's prefix length (`default` is /0). */
-export function routePrefixLength(r: Route): number {
-  return r.dst === 'default' ? 0 : Number(r.dst.split('/')[1] ?? 32);
-}
-
-/** A table route's network address, as a number (`default` is 0). */
-export function routeBase(r: Route): number {
-  return r.dst === 'default' ? 0 : ipv4ToNumber(r.dst.split('/')[0]);
+/** A table route's prefix, its text read once (`default` is 0.0.0.0/0). */
+export function routePrefix(r: Route): Cidr {
+  if (r.dst === 'default') return { base: 0, prefixLength: 0 };
+  const slash = r.dst.indexOf('/');
+  return slash < 0 ? { base: ipv4ToNumber(r.dst), prefixLength: 32 } : { base: ipv4ToNumber(r.dst.slice(0, slash)), prefixLength: Number(r.dst.slice(slash + 1)) };
 }
 
 /** fib_add_ifaddr's broadcast route of an address: its prefix's last address; none for a /31 or /32. */
@@ -103,30 +94,30 @@ interface GatewayRoute {
 function gatewayLookup(ns: SimNetns, gw: number, oif: SimLink | undefined): GatewayRoute | undefined {
   let found: GatewayRoute | undefined;
   let foundLen = -1;
-  const consider = (type: GatewayRoute['type'], dev: SimLink, base: number, len: number) => {
-    if (len > foundLen && (oif === undefined || oif === dev) && inPrefix(gw, base, len)) {
+  const consider = (type: GatewayRoute['type'], dev: SimLink, prefix: Cidr) => {
+    if (prefix.prefixLength > foundLen && (oif === undefined || oif === dev) && contains(prefix, gw)) {
       found = { type, dev };
-      foundLen = len;
+      foundLen = prefix.prefixLength;
     }
   };
   for (const l of ns.links.values()) {
     for (const a of l.addrs) {
       const ip = ipv4ToNumber(a.ip);
-      consider('local', l, ip, 32);
+      consider('local', l, { base: ip, prefixLength: 32 });
       if (l.type === 'loopback') {
-        if (l.up) consider('local', l, ip, a.prefixLength);
+        if (l.up) consider('local', l, { base: ip, prefixLength: a.prefixLength });
         continue;
       }
       if (!l.up || !addsPrefixRoute(l, a.prefixLength)) continue;
-      consider('unicast', l, ip, a.prefixLength);
+      consider('unicast', l, { base: ip, prefixLength: a.prefixLength });
       const broadcast = ifaddrBroadcast(ip, a.prefixLength);
-      if (broadcast !== undefined) consider('broadcast', l, broadcast, 32);
+      if (broadcast !== undefined) consider('broadcast', l, { base: broadcast, prefixLength: 32 });
     }
   }
   for (const r of ns.routes) {
     if (r.via !== undefined || r.blackhole) continue;
     const l = ns.links.get(r.dev);
-    if (l?.up) consider('unicast', l, routeBase(r), routePrefixLength(r));
+    if (l?.up) consider('unicast', l, routePrefix(r));
   }
   return found;
 }

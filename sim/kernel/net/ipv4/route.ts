@@ -1,7 +1,7 @@
 /** net/ipv4/route.c and fib: the route to a destination, by longest prefix, cached per topology generation. */
 import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
-import { ipv4ToNumber } from '../../../wire/addr';
-import { addsPrefixRoute, ifaddrBroadcast, inPrefix, routeBase, routePrefixLength } from './fib';
+import { contains, ipv4ToNumber } from '../../../wire/addr';
+import { addsPrefixRoute, isBroadcastAddress, routePrefix } from './fib';
 
 export function isLocal(ns: SimNetns, ip: string): boolean {
   return isLocalAddress(ns, ipv4ToNumber(ip) | 0);
@@ -50,22 +50,13 @@ export function route(ns: SimNetns, dst: string): ResolvedRoute | undefined {
 function resolveRoute(ns: SimNetns, dst: string): ResolvedRoute | undefined {
   const found = longestPrefixMatch(ns, dst);
   if (!found) return undefined;
-  const broadcast = !found.local && !found.blackhole && isBroadcast(found.dev, ipv4ToNumber(dst));
+  // RTN_BROADCAST: the local table, which the lookup asks first, holds every broadcast route
+  // (isBroadcastAddress), so a broadcast destination is typed so whatever route it matched.
+  const broadcast = isBroadcastAddress(ns, ipv4ToNumber(dst));
   // __mkroute_output: a broadcast goes out of the device it was routed to, to no gateway.
   const via = broadcast ? undefined : found.via;
   // Every field written, in one order: one shape for every route, so the datapath's reads of it stay monomorphic.
   return { dev: found.dev, via, src: found.src, srcAddr: ipv4ToNumber(found.src), local: found.local, blackhole: found.blackhole, nexthop: via ?? dst, broadcast, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
-}
-
-/**
- * RTN_BROADCAST as __mkroute_output types it: the limited broadcast 255.255.255.255 on
- * whatever device the lookup chose (the default route's too), or the broadcast address of
- * a connected prefix of the device (the local table's broadcast route, fib_add_ifaddr's).
- */
-function isBroadcast(dev: SimLink, dst: number): boolean {
-  if (dst === 0xffffffff) return true;
-  for (const a of dev.addrs) if (addsPrefixRoute(dev, a.prefixLength) && ifaddrBroadcast(ipv4ToNumber(a.ip), a.prefixLength) === dst) return true;
-  return false;
 }
 
 /** Longest-prefix match over connected routes of up links and static routes (the local table first). */
@@ -78,15 +69,16 @@ function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nex
   for (const l of ns.links.values()) {
     if (!l.up) continue;
     for (const a of l.addrs) {
-      if (addsPrefixRoute(l, a.prefixLength) && a.prefixLength > bestLen && inPrefix(d, ipv4ToNumber(a.ip), a.prefixLength)) {
+      if (addsPrefixRoute(l, a.prefixLength) && a.prefixLength > bestLen && contains({ base: ipv4ToNumber(a.ip), prefixLength: a.prefixLength }, d)) {
         best = { dev: l, src: a.ip, local: false };
         bestLen = a.prefixLength;
       }
     }
   }
   for (const r of ns.routes) {
-    const len = routePrefixLength(r);
-    if (len > bestLen && inPrefix(d, routeBase(r), len)) {
+    const prefix = routePrefix(r);
+    const len = prefix.prefixLength;
+    if (len > bestLen && contains(prefix, d)) {
       if (r.blackhole) {
         best = { dev: lo, src: '0.0.0.0', local: false, blackhole: true };
         bestLen = len;
