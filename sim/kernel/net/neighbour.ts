@@ -58,10 +58,8 @@ export function neighProbes(n: Neigh): number {
  * PERMANENT); a use of a STALE entry starts DELAY, as neigh_event_send does.
  */
 export function resolvedNeigh(dp: Datapath, ns: SimNetns, r: ResolvedRoute): Neigh | undefined {
-  // A device without ARP (IFF_NOARP: an ipip tunnel, an l3 ipvlan) needs no address for its next hop (NUD_NOARP: arp_constructor gives it the device's own).
-  if (r.dev.type === 'ipip' || r.dev.stacked?.noArp) return { ip: r.nexthop, dev: r.dev.name, mac: r.dev.mac, state: 'PERMANENT' };
-  // A broadcast next hop needs none either: arp_constructor gives its entry (NUD_NOARP) the device's broadcast address.
-  if (r.broadcast) return { ip: r.nexthop, dev: r.dev.name, mac: BROADCAST_MAC, state: 'PERMANENT' };
+  const noArp = r.dev.type === 'ipip' || r.dev.stacked?.noArp === true;
+  if (noArp || r.broadcast) return noArpNeigh(r, noArp);
   const n = routeNeigh(ns, r);
   if (n === undefined || n.mac === undefined) return undefined;
   if (isLearned(n)) {
@@ -69,6 +67,16 @@ export function resolvedNeigh(dp: Datapath, ns: SimNetns, r: ResolvedRoute): Nei
     if (n.state === 'STALE') enter(dp, ns, n, 'DELAY', DELAY_FIRST_PROBE_TIME_NS);
   }
   return n;
+}
+
+/**
+ * A next hop that needs no address resolved (NUD_NOARP), made once for the route and kept
+ * by it (its dst entry's neighbour), not once per packet: a device without ARP (IFF_NOARP:
+ * an ipip tunnel, an l3 ipvlan) gives it the device's own address, and a broadcast next hop
+ * the device's broadcast address, as arp_constructor does.
+ */
+function noArpNeigh(r: ResolvedRoute, deviceWithoutArp: boolean): Neigh {
+  return (r.neigh ??= { ip: r.nexthop, dev: r.dev.name, mac: deviceWithoutArp ? r.dev.mac : BROADCAST_MAC, state: 'PERMANENT' });
 }
 
 /** The route's next-hop entry: the one it keeps while no neighbour table changed, else looked up (and kept). */
