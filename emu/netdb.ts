@@ -14,10 +14,10 @@
  * the network in turn: streams as long as sim's, which the members answer (bulkSyncIn). Peers are
  * drawn by the rule sim draws by (randomNodes), with the machine's randomness.
  *
- * A node that leaves the swarm (sim's daemon: depart) queues its entries' deletes and its
- * network leaves, then its node leave event; one whose daemon stops (the view's `stopped`)
- * its node leave alone, as its NetworkDB closed before its containers stopped (sim's daemon:
- * closedFirst). It sends until that event has gone its rounds
+ * A node that leaves the cluster (sim's daemon: depart), by `docker swarm leave` or because its
+ * daemon stops, queues its node leave event alone: its NetworkDB closed before its containers
+ * and networks went, so their deletes and network leaves never go out. It sends until that
+ * event has gone its rounds
  * (clusterLeave waits for it): its holder is stopped only then (departures). A member that
  * hears a leave for the first time gossips it on from its next memberlist round, to the
  * members and to the leaver while it is still there, as sim's daemons do; the times a leave
@@ -200,7 +200,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
   /** One step's view: members come and go, joins and leaves queue their network events and bulk syncs, entries made or deleted their table events; `told` gains the nodes that have something new to send. */
   private step(view: ClusterView | undefined, nowMs: number, told: Set<string>): void {
     const members = new Set(view?.nodes.map((n) => n.host) ?? []);
-    // A node that leaves still sends what its leave queues (its deletes, its network leaves, its node event).
+    // A node that leaves still sends its node event (its deletes and network leaves never go out).
     const departed: ClusterNode[] = [];
     for (const host of this.nodes.keys()) {
       if (members.has(host) || this.leaving.has(host)) continue;
@@ -209,8 +209,6 @@ export class NetworkDbGossip implements NetworkDbClocks {
       else this.nodes.delete(host);
     }
     for (const node of departed) this.leaving.set(node.host, { node, known: this.lastNodes.length });
-    // Whose NetworkDB closed before their containers stopped: their deletes and network leaves never go out.
-    const closedFirst = new Set(departed.filter((n) => view?.stopped.includes(n.host)).map((n) => n.host));
     this.lastNodes = view?.nodes ?? [];
     const nodeOf = (host: string) => view?.nodes.find((n) => n.host === host) ?? this.leaving.get(host)?.node;
     const started: string[] = [];
@@ -244,8 +242,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
     this.members = memberList;
     for (const m of moves) {
       const q = this.nodes.get(m.host), node = nodeOf(m.host);
-      if (!q || !node || closedFirst.has(m.host)) continue;
-      queueNetworkEvent(q, m.joined, node.gossipName, m.networkId, this.leaving.has(m.host) ? this.leaving.get(m.host)!.known : view!.nodes.length);
+      if (!q || !node || this.leaving.has(m.host)) continue;
+      queueNetworkEvent(q, m.joined, node.gossipName, m.networkId, view!.nodes.length);
       told.add(m.host);
       if (!m.joined) continue;
       const syncs: JoinSync[] = [];
@@ -263,7 +261,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     const queue = (e: ClusterTableEntry, type: number) => {
       const owner = this.nodes.get(e.owner), node = nodeOf(e.owner);
       const hosts = view?.networks.find((n) => n.id === e.networkId)?.hosts ?? [];
-      if (!owner || !node || closedFirst.has(e.owner) || !hosts.some((h) => h !== e.owner)) return;
+      if (!owner || !node || this.leaving.has(e.owner) || !hosts.some((h) => h !== e.owner)) return;
       queueTableEvent(owner, node, e, type, hosts.length);
       told.add(e.owner);
     };

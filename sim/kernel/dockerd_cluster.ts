@@ -29,22 +29,23 @@
  * - a node that joins the cluster (cluster.go clusterJoin: a worker, or a manager joining
  *   others; not the first manager, which has no one to join) queues its node event (JOIN, at
  *   its network clock) for memberlist's gossip, which carries it after the network events;
- * - a node that leaves (`docker swarm leave`: its entries deleted, its networks left, then
- *   clusterLeave) queues its deletes, its network leaves and its node event (LEAVE), and
- *   sends until that event has gone its rounds (sendNodeEvent waits for it, 5 s at most),
- *   then stops (memberlist's Leave and Shutdown): the step lasts that long. A member that
- *   hears the leave for the first time (handleNodeMessage: the node moved to the left ones)
- *   gossips it on with its own retransmit limit, to the members and to the leaver until it stops;
- *   a node that joins later never knew the leaver, so the leave is no news to it;
- * - a daemon stopped (`systemctl stop docker`, sim/model/dockerd.ts), its node staying in the
- *   swarm, sends its node leave alone: dockerd stops its cluster node (moby v20.10.24
- *   cmd/dockerd/daemon.go:250 c.Cleanup, daemon/cluster/cluster.go:394 node.Stop, whose
- *   noderunner.go:315 EventNodeLeave makes libnetwork's controller.go:356 agentClose →
- *   networkdb.go:281 Close → cluster.go:224 clusterLeave) before it stops its containers
- *   (daemon.go:254 shutdownDaemon), so their deletes and network leaves never go out; the
- *   others delete its entries on hearing the leave. Started again, it is a new NetworkDB node (a new name, its clocks from the
- *   start) that sends its node join and joins the networks its node kept (rejoinNetworks):
- *   each one's network event and bulk syncs.
+ * - a node that leaves the cluster sends its node leave alone: its cluster node stops before
+ *   its containers and networks go, whether the swarm is left (`docker swarm leave`: moby
+ *   v20.10 daemon/cluster/swarm.go Leave stops the node runner, nr.Stop, before it removes the
+ *   node's task containers and DaemonLeavesCluster disconnects the attachable networks'
+ *   containers and releases ingress) or the daemon stops (`systemctl stop docker`,
+ *   sim/model/dockerd.ts: cmd/dockerd/daemon.go:250 c.Cleanup before :254 shutdownDaemon). The
+ *   node's stop (noderunner.go EventNodeLeave) makes libnetwork's agentClose →
+ *   networkdb.go Close → cluster.go clusterLeave, so its entries' deletes and network leaves
+ *   never go out; the others delete its entries on hearing the leave (handleNodeEvent →
+ *   deleteNodeTableEntries). It sends until that event has gone its rounds (sendNodeEvent
+ *   waits for it, 5 s at most), then stops (memberlist's Leave and Shutdown): the step lasts
+ *   that long. A member that hears the leave for the first time (handleNodeMessage: the node
+ *   moved to the left ones) gossips it on with its own retransmit limit, to the members and
+ *   to the leaver until it stops; a node that joins later never knew the leaver, so the leave
+ *   is no news to it. A daemon started again (its node staying in the swarm) is a new
+ *   NetworkDB node (a new name, its clocks from the start) that sends its node join and joins
+ *   the networks its node kept (rejoinNetworks): each one's network event and bulk syncs.
  * Not modelled: what a missing ack starts (indirect pings, the TCP fallback ping), the
  * table and network events the receivers gossip on (handleTableMessage and
  * handleNetworkMessage rebroadcast what was news to them: a big swarm would send n² of
@@ -280,8 +281,6 @@ export class DockerdCluster {
    * it hears is no news to it (handleNodeEvent finds no such node), so it starts with them heard.
    */
   private readonly leaves = new Set<string>();
-  /** Departing nodes whose daemon stopped: their NetworkDB closed before their containers stopped, so they send their node leave alone. */
-  private readonly closedFirst = new Set<NodeAgent>();
   private readonly below = (n: number) => this.rnd.below(n);
 
   /** `record` holds the exchanges the trace keeps and counts the rest (shared with the other daemons' control planes). */
@@ -304,7 +303,7 @@ export class DockerdCluster {
       const from = this.joinedAfter(lastNodes, nodes);
       if (from === undefined) {
         const members = new Set(nodes.map((n) => n.host));
-        for (const [host, agent] of this.agents) if (!members.has(host)) this.depart(host, agent, view?.stopped.includes(host) ?? false);
+        for (const [host, agent] of this.agents) if (!members.has(host)) this.depart(host, agent);
       }
       const started: NodeAgent[] = [];
       for (let i = from ?? 0; i < nodes.length; i++) {
@@ -381,15 +380,16 @@ export class DockerdCluster {
     }
     // A docker run deletes nothing: the last view's networks are walked only when something went.
     if (anyDeleted) for (const old of lastView?.networks ?? []) deleted.push(...(changes.get(old.id)?.deleted ?? []));
-    // A node joins a network (its bulk syncs done) before it creates its entries there.
+    // A node joins a network (its bulk syncs done) before it creates its entries there. A node
+    // that left the cluster in this step closed its NetworkDB first: its network leaves never go out.
     for (const m of moves) {
-      const agent = this.member(m.host);
-      if (agent && !this.closedFirst.has(agent)) this.networkEvent(agent, m.net, m.joined);
+      const agent = this.agents.get(m.host);
+      if (agent) this.networkEvent(agent, m.net, m.joined);
     }
     let queued = false;
     for (const e of created) queued = this.queueEvent(e, TABLE_EVENT.create) || queued;
     for (const e of deleted) queued = this.queueEvent(e, TABLE_EVENT.delete) || queued;
-    // A node that leaves has queued its deletes and network leaves: now its node leave.
+    // A node that leaves sends its node leave (and what it had queued before the step).
     if (this.departing.size > 0) this.leaveEvents();
     this.settle(queued);
   }
@@ -460,15 +460,13 @@ export class DockerdCluster {
   }
 
   /**
-   * A node leaves the swarm (`docker swarm leave`): gone from the members at once, its
-   * NetworkDB still sends what the leave queued (its entries' deletes, its network leaves,
-   * then its node leave event, leaveEvents) until clusterLeave's event has gone. A node whose
-   * daemon `stopped` sends its node leave alone (closedFirst).
+   * A node leaves the cluster (`docker swarm leave`, or its daemon stopped): gone from the
+   * members at once, its NetworkDB still sends its node leave event (leaveEvents) until
+   * clusterLeave's event has gone; its entries' deletes and network leaves never go out.
    */
-  private depart(host: string, agent: NodeAgent, stopped: boolean): void {
+  private depart(host: string, agent: NodeAgent): void {
     this.agents.delete(host);
     this.departing.set(host, agent);
-    if (stopped) this.closedFirst.add(agent);
   }
 
   /**
@@ -488,7 +486,6 @@ export class DockerdCluster {
   /** memberlist's Leave and Shutdown: nothing more is sent or heard; what was still queued is dropped. */
   private close(agent: NodeAgent): void {
     if (this.departing.get(agent.node.host) === agent) this.departing.delete(agent.node.host);
-    this.closedFirst.delete(agent);
     agent.close();
     agent.session?.close();
   }
@@ -718,11 +715,14 @@ export class DockerdCluster {
     this.armMemberlist(peer);
   }
 
-  /** An entry the owner created or deleted: queued for its gossip rounds. Whether there is anyone to tell. */
+  /**
+   * An entry the owner created or deleted: queued for its gossip rounds. Whether there is anyone
+   * to tell. An owner that left the cluster has closed its NetworkDB: what its leave removed is not sent.
+   */
   private queueEvent(e: ClusterTableEntry, type: number): boolean {
-    const owner = this.member(e.owner);
+    const owner = this.agents.get(e.owner);
     const members = this.networks.get(e.networkId)?.hosts ?? [];
-    if (!owner || this.closedFirst.has(owner) || !members.some((h) => h !== e.owner)) return false;
+    if (!owner || !members.some((h) => h !== e.owner)) return false;
     queueTableEvent(owner, owner.node, e, type, members.length);
     this.armGossip(owner);
     return true;

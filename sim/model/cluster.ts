@@ -92,12 +92,6 @@ export interface ClusterNetwork {
 export interface ClusterView {
   nodes: ClusterNode[];
   networks: ClusterNetwork[];
-  /**
-   * The swarm's nodes whose daemon is stopped (dockerd.ts), not in `nodes`: their NetworkDB
-   * left the cluster before their containers stopped, so those containers' deletes and
-   * network leaves never went out (sim's daemon and emu's player send its node leave alone).
-   */
-  stopped: readonly string[];
 }
 
 /** The swarm's control plane as it stands; undefined outside swarm mode. */
@@ -263,7 +257,7 @@ interface NetworkShards {
 
 /** A read's view: its networks flattened from the shards' views when someone asks (a bulk sync, a push/pull), not at every step. */
 class ReaderView implements ClusterView {
-  constructor(readonly nodes: ClusterNode[], private readonly shards: NetworkShards, readonly stopped: readonly string[]) {}
+  constructor(readonly nodes: ClusterNode[], private readonly shards: NetworkShards) {}
 
   get networks(): ClusterNetwork[] {
     return (this.shards.list ??= this.shards.views.flat());
@@ -288,7 +282,7 @@ export class ClusterReader {
   private readonly lastMembers = new Map<string, { instances: Shards<unknown>; keys: string[][]; hosts: string[] }>();
   /** The swarm's network shards last read, each shard's networks as the view lists them, how many, and the list (made when first asked). */
   private lastNetworks?: NetworkShards;
-  private last?: { swarmNodes: string[]; hostShards: Shards<Host>; nodes: ClusterNode[]; byHost: Map<string, ClusterNode>; stopped: readonly string[] };
+  private last?: { swarmNodes: string[]; hostShards: Shards<Host>; nodes: ClusterNode[]; byHost: Map<string, ClusterNode> };
   private lastView?: ReaderView;
   /**
    * What the last read changed in the list of networks: the networks of the shards whose
@@ -311,7 +305,7 @@ export class ClusterReader {
     const networks = this.networks(swarm.networks);
     this.networkCount = networks.count;
     if (this.lastView?.of(nodes, networks)) return this.lastView;
-    return (this.lastView = new ReaderView(nodes, networks, this.last!.stopped));
+    return (this.lastView = new ReaderView(nodes, networks));
   }
 
   /** A network's view; its members the same array as the last version's while they are the same hosts. */
@@ -411,14 +405,12 @@ export class ClusterReader {
         return last.nodes;
       }
     }
-    const hosts = swarmNodes.map((name) => hostOf(w, name));
-    const nodes = hosts.filter(inNetworkDb).map((h) => {
+    const nodes = swarmNodes.map((name) => hostOf(w, name)).filter(inNetworkDb).map((h) => {
       const node = clusterNode(h), before = last?.byHost.get(h.name);
       return sameNode(before, node) ? before! : node;
     });
-    const stopped = hosts.filter((h) => inSwarm(h.nodeState) && !inNetworkDb(h)).map((h) => h.name);
     const same = !!last && last.nodes.length === nodes.length && nodes.every((n, i) => n === last.nodes[i]);
-    this.last = { swarmNodes, hostShards: w.hosts, nodes: same ? last.nodes : nodes, byHost: new Map(nodes.map((n) => [n.host, n] as const)), stopped };
+    this.last = { swarmNodes, hostShards: w.hosts, nodes: same ? last.nodes : nodes, byHost: new Map(nodes.map((n) => [n.host, n] as const)) };
     return this.last.nodes;
   }
 
