@@ -428,3 +428,23 @@ describe("a container's view of its veths' peers", () => {
     expect(step?.stdout).not.toContain('link-netns ');
   });
 });
+
+describe('docker swarm leave (moby v20.10 daemon/cluster/swarm.go Leave, then DaemonLeavesCluster)', () => {
+  test("the leaver's running container stays up, disconnected from the swarm network and from docker_gwbridge; the manager lists its entries no more", async () => {
+    const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net busybox
+  - r1: docker run -dit --name ubuntu1 --network test-net busybox
+  - r1: docker swarm leave
+  - r1: docker ps
+  - r1: docker inspect -f '{{json .NetworkSettings.Networks}}' ubuntu1
+  - ubuntu1: ip link
+  - r0: docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' test-net
+`, 'name: leave'));
+    const [left, ps, networks, links, members] = result.steps.slice(-5);
+    expect(left).toMatchObject({ exitCode: 0, stdout: 'Node left the swarm.\n' });
+    expect(ps.stdout).toMatch(/ Up \d+ seconds? +ubuntu1\n$/);
+    expect(networks.stdout).toBe('{}\n');
+    // Only its loopback: the overlay's eth0 and docker_gwbridge's eth1 are gone with their endpoints.
+    expect([...links.stdout.matchAll(/^\d+: ([^:@]+)[:@]/gm)].map((m) => m[1])).toEqual(['lo']);
+    expect(members.stdout).toBe('ubuntu0 test-net-endpoint \n');
+  });
+});

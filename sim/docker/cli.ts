@@ -8,10 +8,9 @@ import { imageCommand, inspectJson, networkInspectObject, networkLsTable, networ
 import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
-import { connectNetwork, disconnectNetwork, removeContainer, runContainer, stopContainer } from '../model/containers';
+import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, removeContainer, runContainer, stopContainer } from '../model/containers';
 import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
-import { removeEndpoint } from '../model/endpoints';
 import { executeTemplate, parseTemplate, TemplateExecError } from './template';
 import { CONTAINER_JSON, GoType, NETWORK_RESOURCE } from './api-types';
 import { findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
@@ -23,7 +22,7 @@ import { filterNetworks, parseNetworkFilters } from './network-filter';
 import { containerSubcommand, nodeLs, startContainers } from './nodes-and-start';
 import { CommandOutput, lookupCommand, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 import { ok } from '../model/command-step';
-import { endpointsOf, Network, World } from '../model/world';
+import { Network, World } from '../model/world';
 
 /** Container id → the pid of the real process holding its namespaces. */
 export type ContainerProcesses = ReadonlyMap<string, number>;
@@ -250,9 +249,7 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'leave': {
       const p = parseFlags('docker swarm leave', rest, [{ long: 'force', short: 'f' }]);
       requireArgs(p, 'docker swarm leave', 'docker swarm leave [OPTIONS]', 'Leave the swarm', 0);
-      return ok(swarmLeave(tx, host, p.bools.has('force'), (net) => {
-        for (const ep of endpointsOf(net).filter((e) => e.host === host && e.kind === 'container')) removeEndpoint(tx, net, ep, false);
-      }));
+      return ok(swarmLeave(tx, host, p.bools.has('force'), (net) => detachFromSwarmNetwork(tx, host, net)));
     }
     case 'join-token': {
       const p = parseFlags('docker swarm join-token', rest, [{ long: 'quiet', short: 'q' }, { long: 'rotate' }]);

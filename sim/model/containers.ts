@@ -12,7 +12,7 @@ import { DaemonRefusal, NotModelled } from './refusal';
 import { hexId } from './ids';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
-import { Container, endpointOf, hostOf, inSwarm, Network, swarmNetwork } from './world';
+import { Container, endpointOf, endpointsOf, hostOf, inSwarm, Network, swarmNetwork } from './world';
 
 export interface RunRequest {
   name?: string;
@@ -267,6 +267,25 @@ export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref
   }
   c.networks = c.networks.filter((n) => n !== entry);
   releaseGatewayIfUnneeded(tx, c, false);
+}
+
+/**
+ * The node left the swarm: each running container of `host` on the swarm network `net` is
+ * disconnected from it, as DaemonLeavesCluster's clearAttachableNetworks does (moby v20.10
+ * daemon/network.go: DisconnectContainerFromNetwork, forced, for every endpoint with a
+ * sandbox): the container runs on without the network (gone from its NetworkSettings), and
+ * without its docker_gwbridge endpoint once no network of its needs it (libnetwork's
+ * sbLeave: clearDefaultGW). A stopped container has no endpoint and keeps the network in its
+ * settings.
+ */
+export function detachFromSwarmNetwork(tx: Tx, host: string, net: Draft<Network>): void {
+  for (const ep of endpointsOf(net).filter((e) => e.host === host && e.kind === 'container')) {
+    removeEndpoint(tx, net, ep, false);
+    const c = ep.containerId === undefined ? undefined : tx.host(host).containers[ep.containerId];
+    if (!c) continue;
+    c.networks = c.networks.filter((n) => n.networkId !== net.id);
+    releaseGatewayIfUnneeded(tx, c, false);
+  }
 }
 
 /** docker_gwbridge stays only while the container has a network that reaches the outside through it. */

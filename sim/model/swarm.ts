@@ -162,7 +162,14 @@ export function swarmJoinToken(tx: Tx, host: string, role: string, quiet: boolea
   return `To add a ${role} to this swarm, run the following command:\n\n    docker swarm join --token ${t} ${h.underlay}:2377\n\n`;
 }
 
-export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainerEndpoints: (net: Draft<Network>) => void): string {
+/**
+ * `docker swarm leave`, as moby v20.10 daemon/cluster/swarm.go Leave orders it: the node
+ * stops first (its NetworkDB sends its node leave alone, sim/kernel/dockerd_cluster.ts), then
+ * DaemonLeavesCluster disconnects the running containers from the swarm networks
+ * (`detachContainers`, containers.ts) and releases ingress (its sandbox and docker_gwbridge
+ * endpoint). The model makes it all in one step; the others' kernels end the same.
+ */
+export function swarmLeave(tx: Tx, host: string, force: boolean, detachContainers: (net: Draft<Network>) => void): string {
   const h = tx.host(host);
   if (!inSwarm(h.nodeState)) throw new DaemonRefusal('This node is not part of a swarm');
   if (h.nodeState === 'manager' && !force) {
@@ -170,7 +177,7 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, removeContainer
   }
   const swarm = tx.w.swarm!;
   for (const net of swarmNetworks(swarm)) {
-    removeContainerEndpoints(net);
+    detachContainers(net);
     for (const ep of endpointsOf(net).filter((e) => e.host === host)) removeEndpoint(tx, net, ep, ep.kind === 'ingress');
   }
   const gw = Object.values(h.localNetworks).find((n) => n.name === GWBRIDGE);
