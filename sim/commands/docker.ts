@@ -54,6 +54,7 @@ const PS_FLAGS: DockerFlag[] = [
   f('size', 's', undefined, 'Display total file sizes', false),
 ];
 const STOP_FLAGS = [f('time', 't', 'int', 'Seconds to wait for stop before killing it', true, '10')];
+const KILL_FLAGS = [f('signal', 's', 'string', 'Signal to send to the container', true, '"KILL"')];
 const RM_FLAGS = [
   f('force', 'f', undefined, 'Force the removal of a running container (uses SIGKILL)', true),
   f('link', 'l', undefined, 'Remove the specified link', false),
@@ -147,6 +148,7 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
     f('force', 'f', undefined, 'Do not prompt for confirmation', true),
   ] },
   { path: ['network', 'rm'], use: 'rm NETWORK [NETWORK...]', aliases: ['remove'], short: 'Remove one or more networks', complete: true, flags: [] },
+  { path: ['container', 'kill'], use: 'kill [OPTIONS] CONTAINER [CONTAINER...]', short: 'Kill one or more running containers', complete: true, flags: KILL_FLAGS },
   { path: ['container', 'ls'], use: 'ls [OPTIONS]', aliases: ['ps', 'list'], short: 'List containers', complete: true, flags: PS_FLAGS },
   { path: ['container', 'rm'], use: 'rm [OPTIONS] CONTAINER [CONTAINER...]', short: 'Remove one or more containers', complete: true, flags: RM_FLAGS },
   { path: ['container', 'start'], use: 'start [OPTIONS] CONTAINER [CONTAINER...]', short: 'Start one or more stopped containers', complete: true, flags: START_FLAGS },
@@ -163,6 +165,7 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
     f('size', 's', undefined, 'Display total file sizes if the type is container', false),
     f('type', undefined, 'string', 'Return JSON for specified type', false),
   ] },
+  { path: ['kill'], use: 'kill [OPTIONS] CONTAINER [CONTAINER...]', short: 'Kill one or more running containers', complete: true, flags: KILL_FLAGS },
   { path: ['ps'], use: 'ps [OPTIONS]', short: 'List containers', complete: true, flags: PS_FLAGS },
   { path: ['rm'], use: 'rm [OPTIONS] CONTAINER [CONTAINER...]', short: 'Remove one or more containers', complete: true, flags: RM_FLAGS },
   { path: ['run'], use: 'run [OPTIONS] IMAGE [COMMAND] [ARG...]', short: 'Run a command in a new container', complete: false, stopsAtFirstArg: true, flags: RUN_FLAGS },

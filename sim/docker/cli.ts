@@ -4,7 +4,8 @@
  * since commands inside a container belong to the backend.
  */
 import { all, first, parseFlags, ParsedFlags, requireArgs } from './argv';
-import { imageCommand, inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
+import { inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
+import { imageCommand } from '../model/main-process';
 import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
@@ -20,6 +21,7 @@ import { parseCidr } from '../wire/addr';
 import { asDockerError, DockerError, runRefusal } from './errors';
 import { filterNetworks, parseNetworkFilters } from './network-filter';
 import { containerSubcommand, nodeLs, startContainers } from './nodes-and-start';
+import { killCommand, stopCommand } from './stop';
 import { CommandOutput, lookupCommand, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 import { ok } from '../model/command-step';
 import { Network, World } from '../model/world';
@@ -359,12 +361,12 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
     case 'stop': {
       const p = parseFlags('docker stop', rest, [{ long: 'time', short: 't', value: true }]);
       requireArgs(p, 'docker stop', 'docker stop [OPTIONS] CONTAINER [CONTAINER...]', 'Stop one or more running containers', 1, Infinity);
-      let stdout = '';
-      for (const ref of p.args) {
-        stopContainer(tx, containerRef(tx, host, ref));
-        stdout += `${ref}\n`;
-      }
-      return ok(stdout);
+      return stopCommand(tx, host, p);
+    }
+    case 'kill': {
+      const p = parseFlags('docker kill', rest, [{ long: 'signal', short: 's', value: true }]);
+      requireArgs(p, 'docker kill', 'docker kill [OPTIONS] CONTAINER [CONTAINER...]', 'Kill one or more running containers', 1, Infinity);
+      return killCommand(tx, host, p);
     }
     case 'rm': {
       const p = parseFlags('docker rm', rest, [{ long: 'force', short: 'f' }, { long: 'volumes', short: 'v' }]);

@@ -2,6 +2,7 @@
 import { naturalCompare } from '../text/natural';
 import type { NetworkRow } from './network-ls-format';
 import { tabwrite } from '../text/tabwriter';
+import { imageCommand } from '../model/main-process';
 import { ipv4ToNumber } from '../wire/addr';
 import { Container, daemonTime, Endpoint, endpointsOf, formatTime, GWBRIDGE, hostOf, instanceOf, Network, World } from '../model/world';
 
@@ -119,13 +120,6 @@ export function inspectJson(objects: unknown[]): string {
   return JSON.stringify(objects, null, 4) + '\n';
 }
 
-const DEFAULT_COMMANDS: [RegExp, string][] = [[/^(ubuntu|debian|centos|fedora)/, '/bin/bash'], [/^nginx/, '/docker-entrypoint.sh nginx -g \'daemon off;\''], [/./, 'sh']];
-
-/** The command an image runs when `docker run` names none (its Cmd). */
-export function imageCommand(image: string): string {
-  return DEFAULT_COMMANDS.find(([re]) => re.test(image))![1];
-}
-
 export function containerCommand(c: Container): string {
   return c.command.length ? c.command.join(' ') : imageCommand(c.image);
 }
@@ -136,8 +130,7 @@ function ellipsis(s: string, max: number): string {
 
 export function containerStatus(c: Container, nowNs: number): string {
   if (c.state === 'running') return `Up ${humanDuration(nowNs - Number(c.startedNs ?? c.createdNs))}`;
-  // A stop's exit code is not kept: it depends on how the container's PID 1 takes SIGTERM (sh ignores it: 137 after the timeout's SIGKILL).
-  // A main process that ran to its end (docker run without -d) keeps its own.
+  // The status its main process exited with: its own at its end, 137 when a stop or kill sent SIGKILL (main-process.ts).
   if (c.state === 'exited') return `Exited (${c.exitCode ?? 0}) ${humanDuration(nowNs - Number(c.finishedNs ?? c.createdNs))} ago`;
   return 'Created';
 }

@@ -1,6 +1,6 @@
 /**
  * The tutorial's commands beyond `docker run` and the network ones: `docker start`, the
- * `docker container` forms of ps/stop/rm/start, and `docker node ls` (a manager lists the
+ * `docker container` forms of ps/stop/rm/start/kill, and `docker node ls` (a manager lists the
  * swarm; a worker is refused with the daemon's text).
  */
 import { naturalCompare } from '../text/natural';
@@ -87,6 +87,6 @@ export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
 /** `docker container SUB …`: the same commands as their top-level forms. */
 export function containerSubcommand(sub: string | undefined): string | undefined {
   if (sub === 'ls' || sub === 'list' || sub === 'ps') return 'ps';
-  if (sub === 'stop' || sub === 'rm' || sub === 'start') return sub;
+  if (sub === 'stop' || sub === 'rm' || sub === 'start' || sub === 'kill') return sub;
   return undefined;
 }

@@ -302,7 +302,7 @@ function releaseGatewayIfUnneeded(tx: Tx, c: Draft<Container>, sandboxGoing: boo
   c.gatewayEndpoint = undefined;
 }
 
-/** The container stops; its main process exited with `exitCode`, when the model knows it (a stop's depends on how PID 1 takes SIGTERM). */
+/** The container stops; its main process exited with `exitCode`, when the model knows it (a stop's depends on how PID 1 takes SIGTERM, main-process.ts). */
 export function stopContainer(tx: Tx, c: Draft<Container>, exitCode?: number): void {
   if (c.state !== 'running') return;
   c.exitCode = exitCode;

@@ -136,7 +136,7 @@ export interface Container {
   resolverPorts?: { udp: number; tcp: number };
   /** The container's process as the host numbers it (State.Pid), while it runs. */
   pid?: number;
-  /** Its main process's exit status once it ran to its end (State.ExitCode; docker ps's Exited (N)); a stop's is not kept. */
+  /** Its main process's exit status (State.ExitCode; docker ps's Exited (N)): its own at its end, 137 once a stop or kill sent SIGKILL (main-process.ts); absent when the model does not know it. */
   exitCode?: number;
   /** When it last stopped (State.FinishedAt): docker ps counts an exited container's "ago" from it. */
   finishedNs?: string;

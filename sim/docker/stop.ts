@@ -1,0 +1,138 @@
+/**
+ * `docker stop` and `docker kill`, as docker/cli v20.10 runs them (cli/command/container/
+ * stop.go, kill.go: a name printed per container that succeeded, in the order given, then
+ * every error in one message, exit 1) and moby v20.10's daemon answers them (daemon/stop.go,
+ * kill.go).
+ *
+ * A stop sends SIGTERM, waits the stop timeout (10 s unless -t), then SIGKILLs what still runs:
+ * how the container's PID 1 takes SIGTERM decides (sim/model/main-process.ts). A shell as PID 1
+ * ignores it, so the stop waits the whole timeout (the daemon's wait: the step lasts it, and the
+ * model's clock moves by it) and the container is Exited (137); nginx exits 0 at once. The CLI
+ * stops its containers in parallel, so one `docker stop a b` waits one timeout. A container
+ * that is not running is no error for stop (the daemon's 304). `docker restart` is not
+ * modelled: its stop and start in one step would delete a network's namespace and make it
+ * again, which emu applies in the other order (namespaces are made before any is deleted). Checked before anything changes: a line with a PID 1 whose SIGTERM the model
+ * does not know is refused whole, as not modelled.
+ */
+import { ParsedFlags, first } from './argv';
+import { DockerError } from './errors';
+import { stopContainer } from '../model/containers';
+import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, mainProgram, onSigterm } from '../model/main-process';
+import { findContainer, Tx } from '../model/tx';
+import type { Container } from '../model/world';
+import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
+import type { Draft } from 'immer';
+
+/** pflag's int flag (strconv.ParseInt, base 0: 0x hex, 0o or a leading 0 octal, 0b binary), its error as the CLI prints it. */
+function intFlag(p: ParsedFlags, long: string, short: string, command: string): number | undefined {
+  const v = first(p, long);
+  if (v === undefined) return undefined;
+  const m = /^([+-]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]?([0-7]+)|0[bB]([01]+)|([1-9][0-9]*|0))$/.exec(v);
+  if (!m) throw new DockerError(`invalid argument "${v}" for "-${short}, --${long}" flag: strconv.ParseInt: parsing "${v}": invalid syntax\nSee '${command} --help'.`, 125);
+  const [, sign, hex, oct, bin, dec] = m;
+  const n = hex !== undefined ? parseInt(hex, 16) : oct !== undefined ? parseInt(oct, 8) : bin !== undefined ? parseInt(bin, 2) : Number(dec);
+  return sign === '-' ? -n : n;
+}
+
+function notModelledStop(what: string): DockerError {
+  return new DockerError(notModelled(what).stderr.trimEnd(), NOT_MODELLED_EXIT);
+}
+
+/** How one running container's stop ends: at once with a status, or killed after the timeout. */
+type StopEnd = { exits: number } | { killedAfterS: number };
+
+/** What a stop with `timeoutS` does to `c` (running), or the refusal when the model does not know. */
+function stopEnd(c: Container, ref: string, timeoutS: number, command: string): StopEnd {
+  const term = onSigterm(c);
+  const program = mainProgram(c);
+  if (!term) throw notModelledStop(`${command} ${ref}: how its PID 1 (${program}) takes SIGTERM`);
+  if ('exits' in term) {
+    // containerStop's wait with no time left SIGKILLs at once: a race with the process's own exit.
+    if (timeoutS === 0) throw notModelledStop(`${command} -t 0 ${ref}: its PID 1 (${program}) exits on SIGTERM as the SIGKILL is sent`);
+    return term;
+  }
+  if (timeoutS < 0) throw notModelledStop(`${command} -t ${timeoutS} ${ref}: its PID 1 (${program}) ignores SIGTERM, so dockerd would wait for ever`);
+  return { killedAfterS: timeoutS };
+}
+
+/** The daemon's wait for those it kills after the timeout, said as the step reports it. */
+function waitForKills(tx: Tx, killed: { c: Draft<Container>; seconds: number }[]): void {
+  const seconds = Math.max(...killed.map((k) => k.seconds));
+  if (seconds <= 0) return;
+  const names = killed.map((k) => `${k.c.name} (${mainProgram(k.c)})`).join(', ');
+  tx.daemonWaits(seconds * 1e9, `the stop timeout: PID 1 of ${names} ignores SIGTERM; then SIGKILL`);
+}
+
+export function stopCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
+  const timeoutS = intFlag(p, 'time', 't', 'docker stop') ?? DEFAULT_STOP_TIMEOUT_S;
+  const h = tx.host(host);
+  const results: { ref: string; error?: string }[] = [];
+  const ending: { c: Draft<Container>; end: StopEnd }[] = [];
+  for (const ref of p.args) {
+    const c = findContainer(h, ref);
+    if (!c) {
+      results.push({ ref, error: `Error response from daemon: No such container: ${ref}` });
+      continue;
+    }
+    results.push({ ref });
+    if (c.state === 'running' && !ending.some((e) => e.c.id === c.id)) ending.push({ c, end: stopEnd(c, ref, timeoutS, 'docker stop') });
+  }
+  for (const { c, end } of ending) if ('exits' in end) stopContainer(tx, c, end.exits);
+  const killed = ending.flatMap(({ c, end }) => ('killedAfterS' in end ? [{ c, seconds: end.killedAfterS }] : []));
+  if (killed.length) {
+    waitForKills(tx, killed);
+    for (const { c } of killed) stopContainer(tx, c, KILLED_EXIT);
+  }
+  return printed(results);
+}
+
+/** signal.ParseSignal's names (SIG optional, any case) and numbers: Linux's signals. */
+const SIGNALS = ['HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM', 'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS'];
+
+/** The signal `docker kill -s` names, by number, or undefined when the daemon knows no such signal. */
+function signalNumber(raw: string): number | undefined {
+  if (/^\d+$/.test(raw)) {
+    const n = Number(raw);
+    return n >= 1 && n <= 64 ? n : undefined;
+  }
+  const name = raw.toUpperCase().replace(/^SIG/, '');
+  const i = SIGNALS.indexOf(name);
+  return i < 0 ? undefined : i + 1;
+}
+
+const SIGKILL = 9;
+const SIGTERM = 15;
+
+export function killCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
+  const raw = first(p, 'signal') ?? 'KILL';
+  const signal = signalNumber(raw);
+  const h = tx.host(host);
+  // The daemon parses the signal before it looks for the container.
+  if (signal === undefined) return printed(p.args.map((ref) => ({ ref, error: `Error response from daemon: Invalid signal: ${raw}` })));
+  if (signal !== SIGKILL && signal !== SIGTERM) throw notModelledStop(`docker kill -s ${raw}: what the container's PID 1 does with that signal`);
+  const results: { ref: string; error?: string }[] = [];
+  const ends: { c: Draft<Container>; status?: number }[] = [];
+  for (const ref of p.args) {
+    const c = findContainer(h, ref);
+    if (!c) results.push({ ref, error: `Error response from daemon: Cannot kill container: ${ref}: No such container: ${ref}` });
+    else if (c.state !== 'running' || ends.some((e) => e.c.id === c.id)) results.push({ ref, error: `Error response from daemon: Cannot kill container: ${ref}: Container ${c.id} is not running` });
+    else {
+      results.push({ ref });
+      if (signal === SIGKILL) ends.push({ c, status: KILLED_EXIT });
+      else {
+        const term = onSigterm(c);
+        if (!term) throw notModelledStop(`docker kill -s ${raw} ${ref}: how its PID 1 (${mainProgram(c)}) takes SIGTERM`);
+        ends.push({ c, status: 'exits' in term ? term.exits : undefined });
+      }
+    }
+  }
+  // A PID 1 that ignores the signal runs on: the kill still succeeded.
+  for (const { c, status } of ends) if (status !== undefined) stopContainer(tx, c, status);
+  return printed(results);
+}
+
+/** docker/cli's report: each container's name on success, the errors joined after, exit 1 if any. */
+function printed(results: { ref: string; error?: string }[]): CommandOutput {
+  const errors = results.flatMap((r) => (r.error ? [r.error] : []));
+  return { stdout: results.filter((r) => !r.error).map((r) => `${r.ref}\n`).join(''), stderr: errors.map((e) => `${e}\n`).join(''), exitCode: errors.length ? 1 : 0 };
+}

@@ -1,0 +1,130 @@
+/**
+ * `docker stop` and `docker kill` as Docker 20.10 does them (moby daemon/stop.go, kill.go;
+ * docker/cli stop.go, kill.go): a PID 1 that ignores SIGTERM (sh, sleep) is killed after the
+ * stop timeout, 10 s unless -t, and exits 137; nginx ends on SIGTERM with 0. The daemon's wait
+ * is the step's (said to be modelled) and the model's clock moves by it, in sim and in emu.
+ */
+import { Model } from '../sim/model/model';
+import { shellWords } from '../sim/text/words';
+import { CommandOutput } from '../sim/backend';
+import { dockerStep } from '../sim/docker/session';
+import { describeWith } from './helpers/env';
+import { runEmu, runSim } from './helpers/run';
+
+const STOPS = `name: docker-stop
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name shell busybox
+  - r0: docker run -d --name web nginx
+  - r0: docker run -d --name nap busybox sleep 1000
+  - r0: docker run -dit --name quick busybox
+  - r0: docker stop shell nope web
+  - r0: docker stop shell
+  - r0: docker stop -t 3 nap
+  - r0: docker stop --time=0 quick
+  - r0: docker ps -a
+  - r0: docker inspect -f '{{.Name}} {{.State.ExitCode}} {{.State.FinishedAt}} {{.Id}}' shell web nap quick
+  - r0: docker start shell
+  - r0: docker kill shell
+  - r0: docker kill shell nope
+  - r0: docker kill -s FOO shell
+`;
+
+interface Printed {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** What both modes must print, step by step from the first stop; durations are the daemon's waits and what the step took beside them, under `slackMs`. */
+function checkStops(steps: Printed[], slackMs: number): void {
+  const [stop, again, nap, quick, ps, inspect, start, kill, killAgain, badSignal] = steps.slice(4);
+  // The CLI stops its containers in parallel: one timeout for shell, none for nginx; the missing one named after.
+  expect(stop).toMatchObject({ exitCode: 1, stdout: 'shell\nweb\n', stderr: 'Error response from daemon: No such container: nope\n' });
+  expect(stop.durationMs).toBeGreaterThanOrEqual(10000);
+  expect(stop.durationMs).toBeLessThan(10000 + slackMs);
+  // Not running: the daemon's 304, no error and no wait.
+  expect(again).toMatchObject({ exitCode: 0, stdout: 'shell\n', stderr: '' });
+  expect(again.durationMs).toBeLessThan(slackMs);
+  expect(nap).toMatchObject({ exitCode: 0, stdout: 'nap\n' });
+  expect(nap.durationMs).toBeGreaterThanOrEqual(3000);
+  expect(nap.durationMs).toBeLessThan(3000 + slackMs);
+  expect(quick).toMatchObject({ exitCode: 0, stdout: 'quick\n' });
+  expect(quick.durationMs).toBeLessThan(slackMs);
+  const status = Object.fromEntries(ps.stdout.trim().split('\n').slice(1).map((l) => [l.split(/\s+/).pop(), /(Exited \(\d+\))/.exec(l)?.[1]]));
+  expect(status).toEqual({ shell: 'Exited (137)', web: 'Exited (0)', nap: 'Exited (137)', quick: 'Exited (137)' });
+  const rows = inspect.stdout.trim().split('\n').map((l) => l.split(' '));
+  expect(rows.map(([name, code]) => `${name} ${code}`)).toEqual(['/shell 137', '/web 0', '/nap 137', '/quick 137']);
+  // The SIGKILL came the timeout after nginx's own exit, on the daemon's clock.
+  const at = (t: string) => Date.parse(t.replace(/\.\d+Z$/, 'Z')) / 1000 + Number(`0.${/\.(\d+)Z$/.exec(t)?.[1] ?? '0'}`);
+  expect(at(rows[0][2]) - at(rows[1][2])).toBeCloseTo(10, 3);
+  expect(start).toMatchObject({ exitCode: 0, stdout: 'shell\n' });
+  expect(kill).toMatchObject({ exitCode: 0, stdout: 'shell\n', stderr: '' });
+  expect(killAgain).toMatchObject({
+    exitCode: 1, stdout: '',
+    stderr: `Error response from daemon: Cannot kill container: shell: Container ${rows[0][3]} is not running\nError response from daemon: Cannot kill container: nope: No such container: nope\n`,
+  });
+  expect(badSignal).toMatchObject({ exitCode: 1, stdout: '', stderr: 'Error response from daemon: Invalid signal: FOO\n' });
+}
+
+describe('docker stop and docker kill in sim', () => {
+  test("sh and sleep are killed after the timeout (137), nginx exits 0 at once; the step lasts the daemon's wait and says it was modelled", async () => {
+    const { result } = await runSim(STOPS, 'docker-stop.yaml');
+    // sim's steps take no time of their own beside the daemon's waits.
+    checkStops(result.steps, 1);
+    expect(result.steps[4].daemonWaited).toEqual({ ms: 10000, note: "dockerd waited 10 s for the stop timeout: PID 1 of shell (sh) ignores SIGTERM; then SIGKILL; modelled: the step's duration counts it, cnmlab did not wait it" });
+    expect(result.steps[6].daemonWaited?.ms).toBe(3000);
+    expect(result.steps[7].daemonWaited).toBeUndefined();
+  });
+});
+
+function docker(m: Model, host: string, line: string): CommandOutput {
+  const o = dockerStep(m, host, shellWords(line).slice(1)).outcome;
+  if ('exec' in o) throw new Error('unexpected exec');
+  return o;
+}
+
+function oneHost(): Model {
+  const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }], 3);
+  m.boot();
+  return m;
+}
+
+describe("what the model does not know is said, and the CLI's own refusals", () => {
+  test("a PID 1 whose SIGTERM handling the model does not know: the whole line refused as not modelled, nothing stopped", () => {
+    const m = oneHost();
+    docker(m, 'r0', 'docker run -dit --name shell busybox');
+    docker(m, 'r0', 'docker run -d --name pinger busybox ping 127.0.0.1');
+    expect(docker(m, 'r0', 'docker stop shell pinger')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker stop pinger: how its PID 1 (ping) takes SIGTERM\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker ps -q').stdout.trim().split('\n')).toHaveLength(2);
+    // A script that may trap SIGTERM, -t -1 (dockerd would wait for ever), and signals other than KILL and TERM are not modelled either.
+    docker(m, 'r0', "docker run -d --name trapper busybox sh -c 'trap \"exit 0\" TERM; sleep 1000'");
+    expect(docker(m, 'r0', 'docker stop trapper').stderr).toBe('cnmlab: not modelled: docker stop trapper: how its PID 1 (sh) takes SIGTERM\n');
+    expect(docker(m, 'r0', 'docker stop -t -1 shell').stderr).toBe('cnmlab: not modelled: docker stop -t -1 shell: its PID 1 (sh) ignores SIGTERM, so dockerd would wait for ever\n');
+    expect(docker(m, 'r0', 'docker kill -s HUP shell')).toMatchObject({ exitCode: 127, stderr: "cnmlab: not modelled: docker kill -s HUP: what the container's PID 1 does with that signal\n" });
+  });
+
+  test('-t takes an int as pflag parses it (0x, leading 0 octal), else the CLI refuses it; kill -s TERM leaves an sh running', () => {
+    const m = oneHost();
+    docker(m, 'r0', 'docker run -dit --name shell busybox');
+    expect(docker(m, 'r0', 'docker stop -t x shell')).toEqual({ stdout: '', stderr: `invalid argument "x" for "-t, --time" flag: strconv.ParseInt: parsing "x": invalid syntax\nSee 'docker stop --help'.\n`, exitCode: 125 });
+    expect(docker(m, 'r0', 'docker kill -s TERM shell')).toEqual({ stdout: 'shell\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', 'docker ps').stdout).toMatch(/ Up .* shell\n$/);
+    const before = m.world.clockNs;
+    const stop = dockerStep(m, 'r0', ['stop', '-t', '0x10', 'shell']);
+    expect(stop.waits).toEqual([expect.objectContaining({ ns: 16e9 })]);
+    expect(m.world.clockNs - before).toBeGreaterThanOrEqual(16e9);
+    expect(docker(m, 'r0', 'docker container ls -a').stdout).toMatch(/ Exited \(137\) .* shell\n$/);
+  });
+});
+
+describeWith(['ip'], true, 'docker stop and docker kill on the real kernel', () => {
+  test('print, wait and exit as in sim', () => {
+    const r = runEmu('docker-stop.yaml', STOPS);
+    expect(r.stderr).toBe('');
+    // emu's take real time too: a few seconds at most on a loaded machine.
+    checkStops(r.steps, 5000);
+  }, 180000);
+});
