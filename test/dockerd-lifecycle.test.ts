@@ -105,8 +105,9 @@ describe('systemctl stop docker and systemctl start docker on a swarm worker', (
     expect(status(steps[STOP + 3].stdout, 'r1')).toBe('Ready');
     expect(status(steps[STOP + 5].stdout, 'r1')).toBe('Down');
     expect(status(steps[START + 1].stdout, 'r1')).toBe('Ready');
-    // The model has no exit codes (dockerd.ts): Docker's would be 137, sh as PID 1 ignoring the shutdown's SIGTERM until its SIGKILL.
-    expect(steps[START].stdout).toMatch(/ Exited \(\d+\) .* c1\n$/);
+    // sh as PID 1 ignores the shutdown's SIGTERM until its SIGKILL, the stop timeout later: the stop lasts it.
+    expect(steps[START].stdout).toMatch(/ Exited \(137\) .* c1\n$/);
+    expect(steps[STOP - 1].daemonWaited?.ms).toBe(10000);
   });
 
   test('the stop gossips its node leave event alone, which r0 gossips on; the stopped host sends nothing until it starts', () => {
@@ -186,8 +187,24 @@ steps:
     const [, stop, ps, again, start, psA] = result.steps;
     expect([stop.exitCode, again.exitCode, start.exitCode]).toEqual([0, 0, 0]);
     expect(ps).toMatchObject({ exitCode: 1, stderr: DAEMON_DOWN });
-    // The model has no exit codes (dockerd.ts): Docker's would be 137, sh as PID 1 ignoring the shutdown's SIGTERM until its SIGKILL.
-    expect(psA.stdout).toMatch(/ Exited \(\d+\) .* c0\n$/);
+    // sh as PID 1 ignores the shutdown's SIGTERM until its SIGKILL, the stop timeout later; a stopped daemon's stop waits nothing.
+    expect(psA.stdout).toMatch(/ Exited \(137\) .* c0\n$/);
+    expect([stop.durationMs, again.durationMs]).toEqual([10000, 0]);
+    expect(stop.daemonWaited?.note).toBe("dockerd waited 10 s for the stop timeout of its containers: PID 1 of c0 (sh) ignores SIGTERM; then SIGKILL; modelled: the step's duration counts it, cnmlab did not wait it");
+  });
+
+  test("with a container whose PID 1's SIGTERM the model does not know: not modelled, the daemon still runs", async () => {
+    const { result } = await runSim(`name: t
+hosts:
+  h: {}
+steps:
+  - h: docker run -d --name pinger busybox ping 127.0.0.1
+  - h: systemctl stop docker
+  - h: docker ps -q
+`);
+    const [, stop, ps] = result.steps;
+    expect(stop).toMatchObject({ exitCode: 127, stderr: 'cnmlab: not modelled: systemctl stop docker with pinger running: how its PID 1 (ping) takes SIGTERM\n' });
+    expect(ps).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^[0-9a-f]{12}\n$/) });
   });
 
   test('on the leader of a swarm with another manager: not modelled (raft would elect another leader)', async () => {

@@ -12,8 +12,10 @@
  *   the cluster gracefully (clusterLeave: its node leave event is gossiped alone,
  *   sim/kernel/dockerd_cluster.ts), and every other node deletes its table entries at once
  *   (handleNodeEvent → deleteNodeTableEntries), so their overlay driver removes its endpoints'
- *   neighbour and FDB entries. Then it stops its running containers (they stay, Exited):
- *   their deletes and network leaves no longer go out. The model stops the containers first
+ *   neighbour and FDB entries. Then it stops its running containers (they stay, Exited), each
+ *   as `docker stop` would (main-process.ts: a shell as PID 1 is killed after the 10 s stop
+ *   timeout, Exited (137), and the stop lasts that long): their deletes and network leaves no
+ *   longer go out. The model stops the containers first
  *   and drops the others' entries of what remains: the others' kernels end the same. The stopped
  *   host's own kernel keeps what it held (no one is left to remove it). Its sockets (7946,
  *   2377) close. The leader's dispatcher marks the node Down after the heartbeat grace, as for
@@ -30,13 +32,12 @@
  * leader), a stop that leaves half the managers or fewer running (raft losing its quorum), a
  * stop on a node whose link is down and whom the others have not yet declared dead (its leave
  * reaching no one, they would drop its entries at that verdict, the stopped containers' too),
- * the containers' stop timeout and exit codes (the shutdown sends each container's stop
- * signal and kills it after its timeout: a PID 1 that ignores SIGTERM, as sh does, exits
- * 137; the model takes no time for it and keeps no exit code for a stop), a restarted daemon's
+ * a container whose PID 1's SIGTERM handling the model does not know (refused), a restarted daemon's
  * cleanup of the namespaces it left behind (the host keeps the stale neighbour and FDB
  * entries until its networks' sandboxes go), and restart policies.
  */
 import { stopContainer } from './containers';
+import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, mainProgram, onSigterm } from './main-process';
 import { driverOf } from './drivers';
 import { hexId } from './ids';
 import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
@@ -57,6 +58,26 @@ function gossipingWith(tx: Tx, host: string): string[] {
   return (tx.w.swarm?.nodes ?? []).filter((n) => n !== host && hostOf(tx.w, n).gossipAlive);
 }
 
+/**
+ * The shutdown's stop of every running container, all at once (moby v20.10 daemon.Shutdown:
+ * shutdownContainer, containerStop with each one's stop timeout): those whose PID 1 ignores
+ * SIGTERM are killed after the timeout (137), and systemctl waits that long for the daemon to
+ * exit. A PID 1 whose SIGTERM the model does not know is refused before anything changes.
+ */
+function stopRunningContainers(tx: Tx, host: string): void {
+  const running = Object.values(tx.host(host).containers).filter((c) => c.state === 'running');
+  const ends = running.map((c) => {
+    const term = onSigterm(c);
+    if (!term) throw new NotModelled(`not modelled: systemctl stop docker with ${c.name} running: how its PID 1 (${mainProgram(c)}) takes SIGTERM`);
+    return { c, term };
+  });
+  for (const { c, term } of ends) if ('exits' in term) stopContainer(tx, c, term.exits);
+  const killed = ends.filter(({ term }) => 'ignored' in term).map(({ c }) => c);
+  if (killed.length === 0) return;
+  tx.daemonWaits(DEFAULT_STOP_TIMEOUT_S * 1e9, `the stop timeout of its containers: PID 1 of ${killed.map((c) => `${c.name} (${mainProgram(c)})`).join(', ')} ignores SIGTERM; then SIGKILL`);
+  for (const c of killed) stopContainer(tx, c, KILLED_EXIT);
+}
+
 /** `systemctl stop docker` on `host` at `nowNs`; stopping a stopped daemon does nothing. */
 export function stopDockerd(tx: Tx, host: string, nowNs: number): void {
   const h = tx.host(host);
@@ -73,7 +94,7 @@ export function stopDockerd(tx: Tx, host: string, nowNs: number): void {
   // Its node leave would reach no one: the others would drop its entries when they declare it dead, those of the
   // containers the stop removes too, which the model no longer holds by then.
   if (member && h.gossipAlive && !h.underlayUp) throw new NotModelled('not modelled: systemctl stop docker on a swarm node whose link is down (its NetworkDB leave reaching no one)');
-  for (const c of Object.values(h.containers)) stopContainer(tx, c);
+  stopRunningContainers(tx, host);
   if (member) {
     if (h.gossipAlive) {
       for (const other of gossipingWith(tx, host)) {

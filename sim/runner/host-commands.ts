@@ -52,6 +52,8 @@ export async function changing(model: Model, backend: Backend, change: (tx: Tx) 
   let out: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
   const ops = model.change((tx) => {
     out = change(tx);
+    // What the daemon waited (a shutdown's stop timeout, sim/model/dockerd.ts) is the step's.
+    if (tx.waits.length) out = { ...out, daemonWaits: tx.waits };
   });
   await backend.apply(ops, model.world);
   return out;
