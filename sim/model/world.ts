@@ -362,12 +362,21 @@ function shardOf(key: string): number {
   return n;
 }
 
+/**
+ * An empty record for values keyed by id or host name. Without a prototype, V8 keeps it as a
+ * hash table from the start: each record's keys are its own, so as an ordinary object every
+ * record (and immer's copy of it, each step) would build hidden classes no other object shares.
+ */
+export function idRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 export function shardGet<T>(s: Shards<T>, key: string): T | undefined {
   return s[shardOf(key)]?.[key];
 }
 
 export function shardSet<T>(s: Shards<T>, key: string, value: T): void {
-  (s[shardOf(key)] ??= {})[key] = value;
+  (s[shardOf(key)] ??= idRecord())[key] = value;
 }
 
 export function shardDelete<T>(s: Shards<T>, key: string): void {
@@ -483,7 +492,7 @@ function bootPids(host: string): number {
 export function emptyHost(name: string, underlay: string, underlayPrefix = 24): Host {
   return {
     name, underlay, underlayPrefix, nodeState: initialState(swarmNodeMachine) as NodeState, nodeId: '', gossipName: '',
-    netnsLinked: false, containers: {}, localNetworks: {}, namespaces: [], netnsFiles: [], netnsGcStartNs: null, vethSerial: 0, lastPid: bootPids(name), underlayUp: true, underlayChangedNs: 0, gossipAlive: true, overlayProbed: false,
+    netnsLinked: false, containers: idRecord(), localNetworks: idRecord(), namespaces: [], netnsFiles: [], netnsGcStartNs: null, vethSerial: 0, lastPid: bootPids(name), underlayUp: true, underlayChangedNs: 0, gossipAlive: true, overlayProbed: false,
   };
 }
 
