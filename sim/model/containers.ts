@@ -153,7 +153,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
     networks: [],
   };
-  h.containers[id] = container;
+  h.containers[id] = tx.made(container);
   const c = h.containers[id];
   // The network is checked at start, so a bad --network leaves the container Created.
   const net = attachableNetwork(tx, host, ref, found);

@@ -40,10 +40,12 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
   const ep: Endpoint = {
     id, networkId: net.id, host: req.host, kind: req.kind, containerId: req.containerId, name: req.name, ip,
     prefixLength: own?.prefixLength ?? prefixLengthOf(net.ipam.subnet), mac: own?.mac ?? macFromIpv4(ip), state: initialState(endpointMachine),
-    aliases: req.aliases ?? [], sandbox: req.sandbox, ifname: req.ifname, peerIfname: '',
+    // A list of its own: a container drafted in this step hands its aliases in as a draft,
+    // which the record, frozen when the step ends (Tx.made), would keep past the step.
+    aliases: req.aliases ? [...req.aliases] : [], sandbox: req.sandbox, ifname: req.ifname, peerIfname: '',
     ...(net.scope === 'swarm' && req.kind === 'container' ? { taskId: swarmId(tx.rng) } : {}),
   };
-  shardSet(net.endpoints, id, ep);
+  shardSet(net.endpoints, id, tx.made(ep));
   return endpointOf(net, id)!;
 }
 

@@ -71,9 +71,25 @@ export class Tx {
     return (this.rngState ??= { rng: this.w.rng });
   }
 
-  /** Ends the step: the generator's state goes back into the world. */
+  /** Records this step made whole and put into the world (see made). */
+  private readonly madeRecords: object[] = [];
+
+  /**
+   * A record the step made and put into the world, still written in this step, frozen when
+   * the step ends: immer walks every new record it finds in a draft, key by key and into
+   * its arrays, looking for drafts inside it, unless the record is frozen. A new record holds
+   * no draft (it is made of the request's values), and a later step drafts it, copying, like
+   * any other. The record is returned.
+   */
+  made<T extends object>(record: T): T {
+    this.madeRecords.push(record);
+    return record;
+  }
+
+  /** Ends the step: the generator's state goes back into the world, and the records it made are frozen. */
   commit(): void {
     if (this.rngState && this.rngState.rng !== this.w.rng) this.w.rng = this.rngState.rng;
+    for (const record of this.madeRecords) Object.freeze(record);
   }
 
   private readonly hostDrafts = new Map<string, Draft<Host>>();
