@@ -26,9 +26,9 @@ export const RESOLV_CONF_EMBEDDED = 'nameserver 127.0.0.11\noptions ndots:0\n';
 export function addNamespace(tx: Tx, host: string, netns: string): void {
   const h = tx.host(host);
   const namespaces = unchanged(h, 'namespaces'), files = unchanged(h, 'netnsFiles');
-  if (!namespaces.includes(netns)) h.namespaces = [...namespaces, netns];
+  if (!namespaces.includes(netns)) h.namespaces = tx.made([...namespaces, netns]);
   // A file the collector has not removed yet is taken over (osl createNamespaceFile removes it from the garbage list).
-  if (!files.includes(netns)) h.netnsFiles = [...files, netns];
+  if (!files.includes(netns)) h.netnsFiles = tx.made([...files, netns]);
   h.netnsGcStartNs ??= tx.now();
   tx.emit(
     { op: 'netns.add', host, netns },
@@ -45,7 +45,7 @@ export function addNamespace(tx: Tx, host: string, netns: string): void {
  */
 export function delNamespace(tx: Tx, host: string, netns: string): void {
   const h = tx.host(host);
-  h.namespaces = unchanged(h, 'namespaces').filter((n) => n !== netns);
+  h.namespaces = tx.made(unchanged(h, 'namespaces').filter((n) => n !== netns));
   tx.emit({ op: 'netns.del', host, netns });
 }
 

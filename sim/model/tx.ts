@@ -75,11 +75,11 @@ export class Tx {
   private readonly madeRecords: object[] = [];
 
   /**
-   * A record the step made and put into the world, still written in this step, frozen when
-   * the step ends: immer walks every new record it finds in a draft, key by key and into
-   * its arrays, looking for drafts inside it, unless the record is frozen. A new record holds
-   * no draft (it is made of the request's values), and a later step drafts it, copying, like
-   * any other. The record is returned.
+   * A record (or list) the step made and put into the world, still written in this step,
+   * frozen when the step ends: immer walks every new record it finds in a draft, key by key
+   * and into its arrays, looking for drafts inside it, unless the record is frozen. A new
+   * record holds no draft (it is made of the request's values), and a later step drafts it,
+   * copying, like any other. The record is returned.
    */
   made<T extends object>(record: T): T {
     this.madeRecords.push(record);
