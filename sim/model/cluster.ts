@@ -9,7 +9,7 @@ import { Endpoint, endpointsOf, Host, hostOf, inSwarm, Network, shardGet, Shards
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
 import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistCompound, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
-import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, endpointRecordLength, networkEvent, networkPushPull, NETWORK_EVENT, NODE_EVENT, nodeEvent, peerRecord, peerRecordLength, TABLE_EVENT, tableEvent, tableEventLength } from '../wire/networkdb';
+import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, endpointRecordLength, networkEvent, networkPushPull, NETWORK_EVENT, NODE_EVENT, nodeEvent, peerRecord, peerRecordLength, TABLE_EVENT, tableEvent, tableEventLengthOf } from '../wire/networkdb';
 
 /** memberlist's DefaultLANConfig timers as NetworkDB keeps them, and swarmkit's dispatcher's heartbeat. */
 export const SWARM_API_PORT = 2377;
@@ -599,18 +599,24 @@ export interface TableOwner {
   address: string;
 }
 
+/** How long a deleted entry stays before it is reaped (networkdb.go reapEntryInterval, 30 min), as its delete event says. */
+const RESIDUAL_REAP_TIME_S = 1800;
+
 /** A table event for `e` as its owner sends it: the overlay's peer record or the service record, at the owner's clock. */
 export function tableEventMessage(owner: TableOwner, e: ClusterTableEntry, type: number): Buffer {
   const ep = e.endpoint;
   const value = e.table === ENDPOINT_TABLE ? endpointRecord(ep.name, ep.ip, ep.aliases, []) : peerRecord(`${ep.ip}/${ep.prefixLength}`, ep.mac, owner.address);
-  return tableEvent({ type, lTime: owner.tableTime, nodeName: owner.gossipName, networkId: e.networkId, tableName: e.table, key: e.key, value, ...(type === TABLE_EVENT.delete ? { residualReapTime: 1800 } : {}) });
+  return tableEvent({ type, lTime: owner.tableTime, nodeName: owner.gossipName, networkId: e.networkId, tableName: e.table, key: e.key, value, ...(type === TABLE_EVENT.delete ? { residualReapTime: RESIDUAL_REAP_TIME_S } : {}) });
 }
+
+/** A service record's task aliases: a container's have none. */
+const NO_ALIASES: readonly string[] = [];
 
 /** tableEventMessage's length, without making it. */
 export function tableEventMessageLength(owner: TableOwner, e: ClusterTableEntry, type: number): number {
   const ep = e.endpoint;
-  const value = { length: e.table === ENDPOINT_TABLE ? endpointRecordLength(ep.name, ep.ip, ep.aliases, []) : peerRecordLength(`${ep.ip}/${ep.prefixLength}`, ep.mac, owner.address) };
-  return tableEventLength({ type, lTime: owner.tableTime, nodeName: owner.gossipName, networkId: e.networkId, tableName: e.table, key: e.key, value, ...(type === TABLE_EVENT.delete ? { residualReapTime: 1800 } : {}) });
+  const valueLength = e.table === ENDPOINT_TABLE ? endpointRecordLength(ep.name, ep.ip, ep.aliases, NO_ALIASES) : peerRecordLength(`${ep.ip}/${ep.prefixLength}`, ep.mac, owner.address);
+  return tableEventLengthOf(type, owner.tableTime, owner.gossipName, e.networkId, e.table, e.key, valueLength, type === TABLE_EVENT.delete ? RESIDUAL_REAP_TIME_S : undefined);
 }
 
 /** An event waiting in its node's queue, and how many more rounds carry it. */

@@ -4,7 +4,7 @@
  * agent.proto's EndpointRecord), marshalled as gogo/protobuf does: what travels inside
  * memberlist's user messages, before memberlist compresses and encrypts it.
  */
-import { emitProtobuf, ProtoField, protobufLength } from './protobuf';
+import { bytesFieldLength, emitProtobuf, ProtoField, stringFieldLength, varintFieldLength } from './protobuf';
 
 /** networkdb.MessageType. */
 export const NETWORKDB_MSG = { networkEvent: 1, tableEvent: 2, pushPull: 3, bulkSync: 4, compound: 5, nodeEvent: 6 } as const;
@@ -66,8 +66,14 @@ export function tableEvent(e: TableEventRepr): Buffer {
 
 /** tableEvent's length, its value given by its length: for an event the trace counts but does not keep. */
 export function tableEventLength(e: Omit<TableEventRepr, 'value'> & { value: { readonly length: number } }): number {
-  const length = protobufLength([[1, e.type], [2, e.lTime], [3, e.nodeName], [4, e.networkId], [5, e.tableName], [6, e.key], [7, e.value], [8, e.residualReapTime]]);
-  return protobufLength([[1, NETWORKDB_MSG.tableEvent], [2, { length }]]);
+  return tableEventLengthOf(e.type, e.lTime, e.nodeName, e.networkId, e.tableName, e.key, e.value.length, e.residualReapTime);
+}
+
+/** tableEventLength by its fields, with no event to make: a big swarm sizes one per entry it gossips. */
+export function tableEventLengthOf(type: number, lTime: number, nodeName: string, networkId: string, tableName: string, key: string, valueLength: number, residualReapTime: number | undefined): number {
+  const length = varintFieldLength(1, type) + varintFieldLength(2, lTime) + stringFieldLength(3, nodeName) + stringFieldLength(4, networkId) + stringFieldLength(5, tableName)
+    + stringFieldLength(6, key) + bytesFieldLength(7, valueLength) + varintFieldLength(8, residualReapTime);
+  return varintFieldLength(1, NETWORKDB_MSG.tableEvent) + bytesFieldLength(2, length);
 }
 
 /** makeCompoundMessage: the messages one gossip round sends, each as a SimpleMessage. */
@@ -82,7 +88,7 @@ export function peerRecord(endpointIp: string, endpointMac: string, tunnelEndpoi
 
 /** peerRecord's length. */
 export function peerRecordLength(endpointIp: string, endpointMac: string, tunnelEndpointIp: string): number {
-  return protobufLength([[1, endpointIp], [2, endpointMac], [3, tunnelEndpointIp]]);
+  return stringFieldLength(1, endpointIp) + stringFieldLength(2, endpointMac) + stringFieldLength(3, tunnelEndpointIp);
 }
 
 /** The service-discovery entry of a named container (addServiceInfoToCluster). */
@@ -91,8 +97,11 @@ export function endpointRecord(name: string, endpointIp: string, aliases: string
 }
 
 /** endpointRecord's length. */
-export function endpointRecordLength(name: string, endpointIp: string, aliases: string[], taskAliases: string[]): number {
-  return protobufLength([[1, name], [5, endpointIp], ...aliases.map((a): [number, string] => [7, a]), ...taskAliases.map((a): [number, string] => [8, a])]);
+export function endpointRecordLength(name: string, endpointIp: string, aliases: readonly string[], taskAliases: readonly string[]): number {
+  let length = stringFieldLength(1, name) + stringFieldLength(5, endpointIp);
+  for (const a of aliases) length += stringFieldLength(7, a);
+  for (const a of taskAliases) length += stringFieldLength(8, a);
+  return length;
 }
 
 export interface NetworkEntryRepr {

@@ -44,8 +44,25 @@ export type ProtoFieldSize = [field: number, value: number | boolean | string | 
  */
 export function protobufLength(fields: ProtoFieldSize[]): number {
   let size = 0;
-  for (const [field, value] of fields) size += fieldLength(field, typeof value === 'string' ? (value === '' ? undefined : { length: Buffer.byteLength(value, 'utf8') }) : value);
+  for (const [field, value] of fields) size += typeof value === 'string' ? stringFieldLength(field, value) : fieldLength(field, value);
   return size;
+}
+
+/**
+ * One field's length by its kind, for a sizer that knows its fields (a table event, its
+ * records): no list of fields to make, which a big swarm's gossip would make per event.
+ */
+export function varintFieldLength(field: number, value: number | boolean | undefined): number {
+  return fieldLength(field, value);
+}
+
+export function stringFieldLength(field: number, value: string): number {
+  return value === '' ? 0 : bytesFieldLength(field, Buffer.byteLength(value, 'utf8'));
+}
+
+/** A length-delimited field (bytes, a nested message) of `length` bytes: written even when empty, as emitProtobuf writes bytes (only an empty string is left out). */
+export function bytesFieldLength(field: number, length: number): number {
+  return varintLength((field << 3) | 2) + varintLength(length) + length;
 }
 
 /** One field's length on the wire (a zero value is left out); a string comes as its UTF-8 bytes. */
