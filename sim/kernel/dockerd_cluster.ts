@@ -156,6 +156,8 @@ interface NodeAgent {
   memberlistArmed: boolean;
   /** The leave events it has heard (or sent): one it hears again is no news. */
   heardLeaves: Set<string>;
+  /** Whether a host is a live member other than this node: who its draws may pick (made once, not at every draw). */
+  drawable: (host: string) => boolean;
   /** The session's TCP connection to the manager (a worker's). */
   session?: TcpConnection;
   sessionId: string;
@@ -445,6 +447,7 @@ export class DockerdCluster {
       node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, networkTime: 0, joinedAt: new Map(), queued: new Map(),
       gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind, heardLeaves: new Set(this.leaves),
       broadcasts: [], memberlistPhase: this.rnd.below(GOSSIP_INTERVAL_NS), memberlistArmed: false,
+      drawable: (h) => h !== agent.node.host && this.member(h)?.node.alive === true,
     };
     this.agents.set(node.host, agent);
     if (joinsOthers) {
@@ -623,8 +626,7 @@ export class DockerdCluster {
 
   /** Up to m distinct live members of `hosts` other than the agent, drawn as NetworkDB and memberlist draw them (randomNodes). */
   private randomMembers(agent: NodeAgent, hosts: readonly string[], m: number): NodeAgent[] {
-    const self = agent.node.host;
-    return randomNodes(hosts, m, this.below, (h) => h !== self && this.member(h)?.node.alive === true).map((h) => this.member(h)!);
+    return randomNodes(hosts, m, this.below, agent.drawable).map((h) => this.member(h)!);
   }
 
   // ── NetworkDB ──────────────────────────────────────────────────────────────
@@ -648,8 +650,7 @@ export class DockerdCluster {
     queueNetworkEvent(agent, joined, agent.node.gossipName, net.id, this.view?.nodes.length ?? 1);
     this.armMemberlist(agent);
     if (!joined) return;
-    const self = agent.node.host;
-    const isPeer = (h: string) => h !== self && this.member(h)?.node.alive === true;
+    const isPeer = agent.drawable;
     // Counted, and listed only when the trace keeps the first sync: a join of a big network would otherwise list every member for nothing.
     let count = 0;
     for (const h of net.hosts) if (isPeer(h)) count++;
@@ -774,12 +775,11 @@ export class DockerdCluster {
    */
   private bulkSyncTables(agent: NodeAgent): void {
     const self = agent.node.host;
-    const alive = (h: string) => h !== self && this.member(h)?.node.alive === true;
     let pending = this.networkList.filter((n) => n.members.has(self));
     const syncs: BulkSync[] = [];
     while (pending.length > 0) {
       const net = pending.shift()!;
-      const host = randomNodes(net.hosts, 2, this.below, alive)[0];
+      const host = randomNodes(net.hosts, 2, this.below, agent.drawable)[0];
       if (host === undefined) continue;
       const networks = commonNetworks(this.networkList, self, host);
       pending = pending.filter((n) => !networks.includes(n));

@@ -134,11 +134,19 @@ function tableEntries(net: Network, ep: Endpoint | undefined, members: ClusterNe
 class NetworkView implements ClusterNetwork {
   readonly id: string;
   private made?: ClusterTableEntry[];
-  /** Looked up in the network's instances: a set of a big network's members would be made afresh at each of its versions. */
-  readonly members = { has: (host: string): boolean => shardGet(this.source.instances, host) !== undefined };
 
   constructor(readonly source: Network, readonly hosts: string[]) {
     this.id = source.id;
+  }
+
+  /** The view answers for its members itself: a step makes a view of its network, and a members object with it would be one more. */
+  get members(): ClusterNetwork['members'] {
+    return this;
+  }
+
+  /** Looked up in the network's instances: a set of a big network's members would be made afresh at each of its versions. */
+  has(host: string): boolean {
+    return shardGet(this.source.instances, host) !== undefined;
   }
 
   get entries(): ClusterTableEntry[] {
@@ -649,7 +657,8 @@ function lazyEvent(length: number, make: () => Buffer, left: number): QueuedEven
 
 /**
  * One gossip round of a network's queue (TransmitLimitedQueue.GetBroadcasts): the events that
- * fit one packet, each counted as sent once more; the queue keeps those with rounds left.
+ * fit one packet, each counted as sent once more; the rest are those with rounds left (the
+ * queue itself when the round used none up).
  */
 export function gossipRound(q: QueuedEvent[]): { batch: QueuedEvent[]; rest: QueuedEvent[] } {
   const batch: QueuedEvent[] = [];
@@ -660,7 +669,12 @@ export function gossipRound(q: QueuedEvent[]): { batch: QueuedEvent[]; rest: Que
     bytes += e.length + 3;
   }
   for (const e of batch) e.left--;
-  return { batch, rest: q.filter((e) => e.left > 0) };
+  // Most rounds use up no event: the queue stands as it is, not copied.
+  return { batch, rest: q.some(spent) ? q.filter((e) => e.left > 0) : q };
+}
+
+function spent(e: QueuedEvent): boolean {
+  return e.left <= 0;
 }
 
 /** The user message a gossip round sends (SendToUDP): its events as one compound. */
