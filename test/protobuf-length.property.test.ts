@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { emitProtobuf, ProtoField, protobufLength } from '../sim/wire/protobuf';
 import { endpointRecord, endpointRecordLength, ENDPOINT_TABLE, OVERLAY_PEER_TABLE, peerRecord, peerRecordLength, TABLE_EVENT, tableEvent, tableEventLength } from '../sim/wire/networkdb';
-import { ClusterTableEntry, NetworkDbQueues, queueTableEvent, tableEventMessage, tableEventMessageLength, TableOwner } from '../sim/model/cluster';
+import { ClusterTableEntry, messageOf, NetworkDbQueues, queueTableEvent, tableEventMessage, tableEventMessageLength, TableOwner } from '../sim/model/cluster';
 
 // Text beyond ASCII too: a string's length on the wire is its UTF-8 bytes, not its characters.
 const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constant(''));
@@ -55,7 +55,7 @@ test('a queued table event, and a copy of it (emu schedules copies), carries the
   const [queued] = q.queued.get('n1')!;
   const copy = { ...queued };
   const expected = tableEventMessage({ ...owner, tableTime: 2 }, e, TABLE_EVENT.create);
-  expect(copy.msg).toEqual(expected);
-  expect(queued.msg).toEqual(expected);
+  expect(messageOf(copy)).toEqual(expected);
+  expect(messageOf(queued)).toEqual(expected);
   expect(copy.length).toBe(expected.length);
 });

@@ -631,8 +631,14 @@ export function tableEventMessageLength(owner: TableOwner, e: ClusterTableEntry,
 export interface QueuedEvent {
   /** The message's length: what a round's packet counts. */
   readonly length: number;
-  /** The message itself, made when first asked: a packet the trace keeps asks, one it only counts does not. */
-  readonly msg: Buffer;
+  /**
+   * The message itself, once made (messageOf makes it when first asked: a packet the trace
+   * keeps asks, one it only counts does not). A copy ({ ...e }, as emu's schedule takes)
+   * carries the bytes made so far, and what makes them.
+   */
+  msg?: Buffer;
+  /** What makes the message, where it waits to be asked for (a table event's). */
+  readonly make?: () => Buffer;
   left: number;
   /** A node event (NetworkDB's nodeBroadcasts): memberlist's packet carries the network events first. */
   node?: true;
@@ -643,16 +649,18 @@ export interface QueuedEvent {
   leave?: string;
 }
 
-/** An event whose message is made when first asked; a copy ({ ...e }, as emu's schedule takes) asks, and carries the bytes. */
+/**
+ * An event whose message is made when first asked: a plain record (an object literal with a
+ * getter took a hidden class of its own per event, which made each of a big swarm's many
+ * table events cost more than making its message).
+ */
 function lazyEvent(length: number, make: () => Buffer, left: number): QueuedEvent {
-  let made: Buffer | undefined;
-  return {
-    length,
-    left,
-    get msg() {
-      return (made ??= make());
-    },
-  };
+  return { length, msg: undefined, make, left };
+}
+
+/** The event's message, made now if it waits to be asked for. */
+export function messageOf(e: QueuedEvent): Buffer {
+  return (e.msg ??= e.make!());
 }
 
 /**
@@ -679,7 +687,7 @@ function spent(e: QueuedEvent): boolean {
 
 /** The user message a gossip round sends (SendToUDP): its events as one compound. */
 export function gossipPacketMessage(batch: QueuedEvent[]): Buffer {
-  return userPacketMessage(compoundMessage(batch.map((e) => e.msg)));
+  return userPacketMessage(compoundMessage(batch.map(messageOf)));
 }
 
 /**
@@ -771,7 +779,7 @@ export function relayNodeEvent(q: NetworkDbQueues, e: QueuedEvent, swarmSize: nu
 
 /** A leave event as a member that heard it queues it again: the same message, its own rounds. */
 export function relayed(e: QueuedEvent, swarmSize: number): QueuedEvent {
-  return { length: e.length, msg: e.msg, left: gossipTransmits(swarmSize), node: true, leave: e.leave };
+  return { length: e.length, msg: messageOf(e), left: gossipTransmits(swarmSize), node: true, leave: e.leave };
 }
 
 /**
@@ -809,5 +817,5 @@ export function queueTableEvent(q: NetworkDbQueues, owner: Omit<TableOwner, 'tab
 
 /** What memberlist's gossip sends one node (memberlist state.go gossip): one broadcast as it is, more as a compound. */
 export function broadcastPacketMessage(batch: QueuedEvent[]): Buffer {
-  return batch.length === 1 ? batch[0].msg : memberlistCompound(batch.map((e) => e.msg));
+  return batch.length === 1 ? messageOf(batch[0]) : memberlistCompound(batch.map(messageOf));
 }
