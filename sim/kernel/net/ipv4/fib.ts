@@ -56,16 +56,16 @@ export function ifaddrBroadcast(ip: number, prefixLength: number): number | unde
 }
 
 /**
- * A broadcast destination: the limited broadcast, or the broadcast address of an address on
- * a device that is up (the local table's `broadcast` entries, lo's 127.255.255.255 among them).
+ * The local table's broadcast route to `addr`, if it has one: fib_add_ifaddr's for the
+ * broadcast address of an address on a device that is up (lo's 127.255.255.255 among them),
+ * on that device, with that address as its source (prefsrc).
  */
-export function isBroadcastAddress(ns: SimNetns, addr: number): boolean {
-  if (addr >>> 0 === 0xffffffff) return true;
+export function broadcastRoute(ns: SimNetns, addr: number): { dev: SimLink; src: string } | undefined {
   for (const l of ns.links.values()) {
     if (!l.up) continue;
-    for (const a of l.addrs) if (ifaddrBroadcast(ipv4ToNumber(a.ip), a.prefixLength) === addr >>> 0) return true;
+    for (const a of l.addrs) if (ifaddrBroadcast(ipv4ToNumber(a.ip), a.prefixLength) === addr >>> 0) return { dev: l, src: a.ip };
   }
-  return false;
+  return undefined;
 }
 
 /** A connected route of an up device's address with this prefix (fib_add_ifaddr's), if any. */

@@ -1,7 +1,7 @@
 /** net/ipv4/route.c and fib: the route to a destination, by longest prefix, cached per topology generation. */
 import type { ResolvedRoute, SimLink, SimNetns } from '../../objects';
 import { contains, ipv4ToNumber } from '../../../wire/addr';
-import { addsPrefixRoute, isBroadcastAddress, routePrefix } from './fib';
+import { addsPrefixRoute, broadcastRoute, routePrefix } from './fib';
 
 export function isLocal(ns: SimNetns, ip: string): boolean {
   return isLocalAddress(ns, ipv4ToNumber(ip) | 0);
@@ -47,24 +47,37 @@ export function route(ns: SimNetns, dst: string): ResolvedRoute | undefined {
   return r;
 }
 
+/** 255.255.255.255 (ipv4_is_lbcast). */
+const LIMITED_BROADCAST = 0xffffffff;
+
 function resolveRoute(ns: SimNetns, dst: string): ResolvedRoute | undefined {
+  const addr = ipv4ToNumber(dst);
+  // RTN_BROADCAST: the local table, which the lookup asks first, holds a /32 broadcast route for
+  // each up device's address (broadcastRoute), and __mkroute_output takes the device and the
+  // source from it, whatever longer route of the main table also matches. One on lo comes back in.
+  const brd = broadcastRoute(ns, addr);
+  if (brd) return resolved(dst, { dev: brd.dev, src: brd.src, local: brd.dev.type === 'loopback' }, true);
   const found = longestPrefixMatch(ns, dst);
   if (!found) return undefined;
-  // RTN_BROADCAST: the local table, which the lookup asks first, holds every broadcast route
-  // (isBroadcastAddress), so a broadcast destination is typed so whatever route it matched.
-  const broadcast = isBroadcastAddress(ns, ipv4ToNumber(dst));
-  // __mkroute_output: a broadcast goes out of the device it was routed to, to no gateway.
+  // __mkroute_output: the limited broadcast goes out of the device it was routed to.
+  return resolved(dst, found, addr >>> 0 === LIMITED_BROADCAST);
+}
+
+/** The dst entry of a route found; a broadcast goes to no gateway. */
+function resolved(dst: string, found: FoundRoute, broadcast: boolean): ResolvedRoute {
   const via = broadcast ? undefined : found.via;
   // Every field written, in one order: one shape for every route, so the datapath's reads of it stay monomorphic.
   return { dev: found.dev, via, src: found.src, srcAddr: ipv4ToNumber(found.src), local: found.local, blackhole: found.blackhole, nexthop: via ?? dst, broadcast, l2Header: undefined, neigh: undefined, neighGeneration: -1 };
 }
 
+type FoundRoute = Pick<ResolvedRoute, 'dev' | 'via' | 'src' | 'local' | 'blackhole'>;
+
 /** Longest-prefix match over connected routes of up links and static routes (the local table first). */
-function longestPrefixMatch(ns: SimNetns, dst: string): Omit<ResolvedRoute, 'nexthop' | 'broadcast' | 'srcAddr' | 'neigh' | 'neighGeneration'> | undefined {
+function longestPrefixMatch(ns: SimNetns, dst: string): FoundRoute | undefined {
   const lo = ns.links.get('lo')!;
   if (isLocal(ns, dst)) return { dev: lo, src: dst.startsWith('127.') ? '127.0.0.1' : dst, local: true };
   const d = ipv4ToNumber(dst);
-  let best: Omit<ResolvedRoute, 'nexthop' | 'broadcast' | 'srcAddr' | 'neigh' | 'neighGeneration'> | undefined;
+  let best: FoundRoute | undefined;
   let bestLen = -1;
   for (const l of ns.links.values()) {
     if (!l.up) continue;

@@ -1,0 +1,95 @@
+/**
+ * A broadcast destination as Linux routes it: the local table's broadcast route of an
+ * address (fib_add_ifaddr's, lo's among them) gives the device and the source, whatever
+ * route of the main table also matches; the limited broadcast keeps the device it is routed
+ * to. The same devices, addresses and commands are made in a SimKernel namespace and, as
+ * root, in a real network namespace, where the kernel must answer what sim answers.
+ */
+import { spawnSync } from 'child_process';
+import { SimKernel } from '../sim/kernel/kernel';
+import { ipCommand } from '../sim/kernel/iproute';
+import { route } from '../sim/kernel/net/ipv4/route';
+import type { SimNetns } from '../sim/kernel/objects';
+import type { PlanOp } from '../sim/plan/ops';
+import { describeWith } from './helpers/env';
+
+const H = 'h';
+
+/** The devices and addresses, made in sim by the model's ops and in the kernel by ip (eth0: an up device with a carrier in both). */
+const DEVICES: { op: PlanOp; ip: string[] }[] = [
+  { op: { op: 'host.add', host: H, iface: 'eth0', address: '198.51.100.10/24' }, ip: ['link set lo up', 'link add eth0 type veth peer name eth0p', 'link set eth0p up', 'link set eth0 up', 'addr add 198.51.100.10/24 dev eth0'] },
+  { op: { op: 'link.add', host: H, netns: H, name: 'eth1', kind: { type: 'veth', peer: 'eth1p' } }, ip: ['link add eth1 type veth peer name eth1p'] },
+  { op: { op: 'link.add', host: H, netns: H, name: 'eth2', kind: { type: 'veth', peer: 'eth2p' } }, ip: ['link add eth2 type veth peer name eth2p'] },
+  // eth1's /31 holds eth0's broadcast address: a longer prefix than eth0's /24.
+  { op: { op: 'addr.add', host: H, netns: H, dev: 'eth1', address: '198.51.100.254/31' }, ip: ['addr add 198.51.100.254/31 dev eth1'] },
+  { op: { op: 'addr.add', host: H, netns: H, dev: 'eth2', address: '203.0.113.1/24' }, ip: ['addr add 203.0.113.1/24 dev eth2'] },
+  { op: { op: 'addr.add', host: H, netns: H, dev: 'lo', address: '10.50.0.1/24' }, ip: ['addr add 10.50.0.1/24 dev lo'] },
+];
+
+/** Then, in both, as typed: eth2's broadcast address is routed through eth0's gateway by a longer prefix, and lo's by the default route. */
+const ROUTES = ['link set eth1p up', 'link set eth1 up', 'link set eth2p up', 'link set eth2 up', 'route add default via 198.51.100.1', 'route add 203.0.113.128/25 via 198.51.100.1'];
+
+/** Each broadcast address of the namespace, the limited broadcast, and a unicast one through the same route as eth2's broadcast. */
+const DESTINATIONS = ['198.51.100.255', '203.0.113.255', '10.50.0.255', '127.255.255.255', '255.255.255.255', '203.0.113.200'];
+
+const words = (command: string) => command.split(' ');
+
+function simNetns(): SimNetns {
+  const k = new SimKernel(1);
+  for (const d of DEVICES) k.apply(d.op);
+  const ns = k.netns(H, H);
+  for (const command of ROUTES) expect([command, ipCommand(ns, words(command), { namesVisible: false })]).toEqual([command, { stdout: '', stderr: '', exitCode: 0 }]);
+  return ns;
+}
+
+/** Runs `body` with a real network namespace made as DEVICES and ROUTES say, and `ip -n` in it. */
+function withRealNetns(body: (ip: (command: string) => { stdout: string; stderr: string; exitCode: number }) => void): void {
+  const name = `cnmt${process.pid}brd`;
+  const ip = (command: string) => {
+    const r = spawnSync('ip', ['-n', name, ...words(command)], { encoding: 'utf8' });
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.status ?? -1 };
+  };
+  const made = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
+  expect(made.stderr).toBe('');
+  try {
+    for (const command of [...DEVICES.flatMap((d) => d.ip), ...ROUTES]) expect([command, ip(command)]).toEqual([command, { stdout: '', stderr: '', exitCode: 0 }]);
+    body(ip);
+  } finally {
+    spawnSync('ip', ['netns', 'del', name]);
+  }
+}
+
+describe('the route to a broadcast address in sim', () => {
+  test("goes out of the device whose address's broadcast it is, from that address, to no gateway; the limited broadcast out of the device it is routed to", () => {
+    const ns = simNetns();
+    const resolved = DESTINATIONS.map((d) => {
+      const r = route(ns, d)!;
+      return [d, r.dev.name, r.src, r.via, r.broadcast];
+    });
+    expect(resolved).toEqual([
+      ['198.51.100.255', 'eth0', '198.51.100.10', undefined, true],
+      ['203.0.113.255', 'eth2', '203.0.113.1', undefined, true],
+      ['10.50.0.255', 'lo', '10.50.0.1', undefined, true],
+      ['127.255.255.255', 'lo', '127.0.0.1', undefined, true],
+      ['255.255.255.255', 'eth0', '198.51.100.10', undefined, true],
+      ['203.0.113.200', 'eth0', '198.51.100.10', '198.51.100.1', false],
+    ]);
+  });
+});
+
+describeWith(['ip'], true, 'the route to a broadcast address in the real kernel', () => {
+  test('has the device, source and gateway sim gives it', () => {
+    const ns = simNetns();
+    const simRoutes = DESTINATIONS.map((d) => {
+      const r = route(ns, d)!;
+      return [d, r.dev.name, r.src, r.via];
+    });
+    withRealNetns((ip) => {
+      const realRoutes = DESTINATIONS.map((d) => {
+        const [r] = JSON.parse(ip(`-j route get ${d}`).stdout) as { dev: string; prefsrc: string; gateway?: string }[];
+        return [d, r.dev, r.prefsrc, r.gateway];
+      });
+      expect(realRoutes).toEqual(simRoutes);
+    });
+  });
+});
