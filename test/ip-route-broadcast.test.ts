@@ -2,8 +2,9 @@
  * A broadcast destination as Linux routes it: the local table's broadcast route of an
  * address (fib_add_ifaddr's, lo's among them) gives the device and the source, whatever
  * route of the main table also matches; the limited broadcast keeps the device it is routed
- * to. The same devices, addresses and commands are made in a SimKernel namespace and, as
- * root, in a real network namespace, where the kernel must answer what sim answers.
+ * to; `ip route get` prints such a route as a broadcast. The same devices, addresses and
+ * commands are made in a SimKernel namespace and, as root, in a real network namespace,
+ * where the kernel must answer what sim answers.
  */
 import { spawnSync } from 'child_process';
 import { SimKernel } from '../sim/kernel/kernel';
@@ -33,12 +34,15 @@ const ROUTES = ['link set eth1p up', 'link set eth1 up', 'link set eth2p up', 'l
 const DESTINATIONS = ['198.51.100.255', '203.0.113.255', '10.50.0.255', '127.255.255.255', '255.255.255.255', '203.0.113.200'];
 
 const words = (command: string) => command.split(' ');
+const simIp = (ns: SimNetns, command: string) => ipCommand(ns, words(command), { namesVisible: false });
+/** What `ip route get` and `ip -j route get` print for each destination. */
+const ROUTE_GETS = DESTINATIONS.flatMap((d) => [`route get ${d}`, `-j route get ${d}`]);
 
 function simNetns(): SimNetns {
   const k = new SimKernel(1);
   for (const d of DEVICES) k.apply(d.op);
   const ns = k.netns(H, H);
-  for (const command of ROUTES) expect([command, ipCommand(ns, words(command), { namesVisible: false })]).toEqual([command, { stdout: '', stderr: '', exitCode: 0 }]);
+  for (const command of ROUTES) expect([command, simIp(ns, command)]).toEqual([command, { stdout: '', stderr: '', exitCode: 0 }]);
   return ns;
 }
 
@@ -77,6 +81,29 @@ describe('the route to a broadcast address in sim', () => {
   });
 });
 
+describe('ip route get of a broadcast address in sim', () => {
+  test('prints the type broadcast and the cache flags local and brd, in text and JSON', () => {
+    const ns = simNetns();
+    const printed = (d: string) => [simIp(ns, `route get ${d}`), JSON.parse(simIp(ns, `-j route get ${d}`).stdout)];
+    const text = (stdout: string) => ({ stdout, stderr: '', exitCode: 0 });
+    expect(printed('203.0.113.255')).toEqual([
+      text('broadcast 203.0.113.255 dev eth2 src 203.0.113.1 uid 0 \n    cache <local,brd> \n'),
+      [{ type: 'broadcast', dst: '203.0.113.255', dev: 'eth2', prefsrc: '203.0.113.1', flags: [], uid: 0, cache: ['local', 'brd'] }],
+    ]);
+    expect(printed('127.255.255.255')).toEqual([
+      text('broadcast 127.255.255.255 dev lo src 127.0.0.1 uid 0 \n    cache <local,brd> \n'),
+      [{ type: 'broadcast', dst: '127.255.255.255', dev: 'lo', prefsrc: '127.0.0.1', flags: [], uid: 0, cache: ['local', 'brd'] }],
+    ]);
+    expect(printed('255.255.255.255')).toEqual([
+      text('broadcast 255.255.255.255 dev eth0 src 198.51.100.10 uid 0 \n    cache <local,brd> \n'),
+      [{ type: 'broadcast', dst: '255.255.255.255', dev: 'eth0', prefsrc: '198.51.100.10', flags: [], uid: 0, cache: ['local', 'brd'] }],
+    ]);
+    // A local address and a unicast route print as before.
+    expect(simIp(ns, 'route get 127.0.0.2').stdout).toBe('local 127.0.0.2 dev lo src 127.0.0.1 uid 0 \n    cache <local> \n');
+    expect(simIp(ns, 'route get 203.0.113.200').stdout).toBe('203.0.113.200 via 198.51.100.1 dev eth0 src 198.51.100.10 uid 0 \n    cache \n');
+  });
+});
+
 describeWith(['ip'], true, 'the route to a broadcast address in the real kernel', () => {
   test('has the device, source and gateway sim gives it', () => {
     const ns = simNetns();
@@ -91,5 +118,11 @@ describeWith(['ip'], true, 'the route to a broadcast address in the real kernel'
       });
       expect(realRoutes).toEqual(simRoutes);
     });
+  });
+
+  test('ip route get prints what sim prints, in text and JSON', () => {
+    const ns = simNetns();
+    const simPrinted = ROUTE_GETS.map((command) => [command, simIp(ns, command)]);
+    withRealNetns((ip) => expect(ROUTE_GETS.map((command) => [command, ip(command)])).toEqual(simPrinted));
   });
 });

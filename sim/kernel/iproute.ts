@@ -459,10 +459,13 @@ function routeGet(ns: SimNetns, args: string[], json: boolean, nowNs: number): O
   if (!isIpv4(dst)) return err(`Error: any valid prefix is expected rather than "${dst}".\n`, 1);
   const r = route(ns, dst);
   if (!r) return err('RTNETLINK answers: Network is unreachable\n', 2);
+  // The route's type unless unicast, and the dst entry's flags: a broadcast is RTCF_BROADCAST and RTCF_LOCAL, whatever its device.
+  const type = r.broadcast ? 'broadcast' : r.local ? 'local' : undefined;
+  const cacheFlags = r.broadcast ? ['local', 'brd'] : r.local ? ['local'] : [];
   if (json) {
-    return jsonOut([{ ...(r.local ? { type: 'local' } : {}), dst, ...(r.via ? { gateway: r.via } : {}), dev: r.dev.name, prefsrc: r.src, flags: [], uid: 0, cache: r.local ? ['local'] : [] }]);
+    return jsonOut([{ ...(type ? { type } : {}), dst, ...(r.via ? { gateway: r.via } : {}), dev: r.dev.name, prefsrc: r.src, flags: [], uid: 0, cache: cacheFlags }]);
   }
-  if (r.local) return out(`local ${dst} dev ${r.dev.name} src ${r.src} uid 0 \n    cache <local> \n`);
+  if (type) return out(`${type} ${dst} dev ${r.dev.name} src ${r.src} uid 0 \n    cache <${cacheFlags.join(',')}> \n`);
   // A learned path MTU shows with its remaining lifetime, in whole seconds as iproute2 divides the kernel's clock ticks.
   const e = pmtuException(ns, dst, nowNs);
   const cache = e ? `cache expires ${Math.max(0, Math.floor((e.expiresNs - nowNs) / 1e9))}sec mtu ${e.mtu} ` : 'cache ';
