@@ -2,9 +2,9 @@
  * A broadcast destination as Linux routes it: the local table's broadcast route of an
  * address (fib_add_ifaddr's, lo's among them) gives the device and the source, whatever
  * route of the main table also matches; the limited broadcast keeps the device it is routed
- * to; `ip route get` prints such a route as a broadcast. The same devices, addresses and
- * commands are made in a SimKernel namespace and, as root, in a real network namespace,
- * where the kernel must answer what sim answers.
+ * to; `ip route get` prints such a route as a broadcast, and a broadcast address, lo's too,
+ * is no gateway. The same devices, addresses and commands are made in a SimKernel namespace
+ * and, as root, in a real network namespace, where the kernel must answer what sim answers.
  */
 import { spawnSync } from 'child_process';
 import { SimKernel } from '../sim/kernel/kernel';
@@ -35,6 +35,23 @@ const DESTINATIONS = ['198.51.100.255', '203.0.113.255', '10.50.0.255', '127.255
 
 const words = (command: string) => command.split(' ');
 const simIp = (ns: SimNetns, command: string) => ipCommand(ns, words(command), { namesVisible: false });
+/**
+ * Gateways: a broadcast address, lo's or another device's, is refused, looked up on lo or
+ * any device, onlink or not; lo's addresses are accepted, and a broadcast address of a
+ * device that another device's /31 holds, when looked up on that other device.
+ */
+const GATEWAYS = [
+  'route add 10.40.0.0/16 via 127.255.255.255',
+  'route add 10.41.0.0/16 via 10.50.0.255',
+  'route add 10.42.0.0/16 via 127.255.255.255 dev lo',
+  'route add 10.43.0.0/16 via 10.50.0.255 dev eth0 onlink',
+  'route add 10.44.0.0/16 via 198.51.100.255',
+  'route add 10.45.0.0/16 via 127.0.0.1',
+  'route add 10.46.0.0/16 via 10.50.0.7',
+  'route add 10.47.0.0/16 via 198.51.100.255 dev eth1',
+  'route',
+];
+
 /** What `ip route get` and `ip -j route get` print for each destination. */
 const ROUTE_GETS = DESTINATIONS.flatMap((d) => [`route get ${d}`, `-j route get ${d}`]);
 
@@ -104,6 +121,29 @@ describe('ip route get of a broadcast address in sim', () => {
   });
 });
 
+describe('a gateway in sim', () => {
+  test("is refused when it is a broadcast address, lo's as another device's", () => {
+    const ns = simNetns();
+    const invalid = { stdout: '', stderr: 'Error: Nexthop has invalid gateway.\n', exitCode: 2 };
+    const added = { stdout: '', stderr: '', exitCode: 0 };
+    expect(GATEWAYS.slice(0, -1).map((command) => [command, simIp(ns, command)])).toEqual([
+      [GATEWAYS[0], invalid],
+      [GATEWAYS[1], invalid],
+      [GATEWAYS[2], invalid],
+      [GATEWAYS[3], invalid],
+      [GATEWAYS[4], invalid],
+      [GATEWAYS[5], added],
+      [GATEWAYS[6], added],
+      [GATEWAYS[7], added],
+    ]);
+    expect(simIp(ns, 'route').stdout.split('\n').filter((line) => line.startsWith('10.4'))).toEqual([
+      '10.45.0.0/16 via 127.0.0.1 dev lo ',
+      '10.46.0.0/16 via 10.50.0.7 dev lo ',
+      '10.47.0.0/16 via 198.51.100.255 dev eth1 ',
+    ]);
+  });
+});
+
 describeWith(['ip'], true, 'the route to a broadcast address in the real kernel', () => {
   test('has the device, source and gateway sim gives it', () => {
     const ns = simNetns();
@@ -124,5 +164,11 @@ describeWith(['ip'], true, 'the route to a broadcast address in the real kernel'
     const ns = simNetns();
     const simPrinted = ROUTE_GETS.map((command) => [command, simIp(ns, command)]);
     withRealNetns((ip) => expect(ROUTE_GETS.map((command) => [command, ip(command)])).toEqual(simPrinted));
+  });
+
+  test('a gateway is refused or taken as sim does, and the routes left are the same', () => {
+    const ns = simNetns();
+    const simPrinted = GATEWAYS.map((command) => [command, simIp(ns, command)]);
+    withRealNetns((ip) => expect(GATEWAYS.map((command) => [command, ip(command)])).toEqual(simPrinted));
   });
 });

@@ -89,7 +89,8 @@ interface GatewayRoute {
  * (one trie while there are no policy rules): the longest prefix among routes of scope link
  * or host, so a connected route, a static route with no gateway (a default one too), an
  * address (local, kept while its device is down), loopback's 127/8 and an up device's
- * broadcast address. With `oif`, only that device's routes (fib_lookup_good_nhc).
+ * broadcast address (loopback's 127.255.255.255 too). With `oif`, only that device's routes
+ * (fib_lookup_good_nhc).
  */
 function gatewayLookup(ns: SimNetns, gw: number, oif: SimLink | undefined): GatewayRoute | undefined {
   let found: GatewayRoute | undefined;
@@ -104,12 +105,10 @@ function gatewayLookup(ns: SimNetns, gw: number, oif: SimLink | undefined): Gate
     for (const a of l.addrs) {
       const ip = ipv4ToNumber(a.ip);
       consider('local', l, { base: ip, prefixLength: 32 });
-      if (l.type === 'loopback') {
-        if (l.up) consider('local', l, { base: ip, prefixLength: a.prefixLength });
-        continue;
-      }
-      if (!l.up || !addsPrefixRoute(l, a.prefixLength)) continue;
-      consider('unicast', l, { base: ip, prefixLength: a.prefixLength });
+      if (!l.up) continue;
+      // fib_add_ifaddr: loopback's prefix is a local route, another device's a unicast one; either's broadcast a broadcast route.
+      if (l.type === 'loopback') consider('local', l, { base: ip, prefixLength: a.prefixLength });
+      else if (addsPrefixRoute(l, a.prefixLength)) consider('unicast', l, { base: ip, prefixLength: a.prefixLength });
       const broadcast = ifaddrBroadcast(ip, a.prefixLength);
       if (broadcast !== undefined) consider('broadcast', l, { base: broadcast, prefixLength: 32 });
     }
