@@ -4,6 +4,7 @@ import { spawn } from 'child_process';
 import type { CommandOutput, StepBounds, StepEnd } from '../sim/backend';
 import { endedOutput } from '../sim/runner/bounds';
 import { MACHINE_NAMESPACE, NamespaceJob, runInNamespaces } from './nsworker';
+import { iptablesIsNft, natBatch } from './nftables';
 
 export class CommandFailed extends Error {}
 
@@ -113,13 +114,23 @@ export interface NamespaceSetup {
 /**
  * Every namespace's setup through the namespace worker: its sysctls written to /proc/sys,
  * as `sysctl -w` writes them, by the worker inside the namespace (no program), then its
- * rules through `iptables-restore --noflush` there.
+ * rules through `iptables-restore --noflush` there; or, for a sandbox's DNS rules, the
+ * nf_tables batch iptables-nft would send for them, sent by the worker itself (nftables.ts).
+ * A batch the kernel refused changed nothing: iptables-restore then does the work, and
+ * says what fails.
  */
 export async function setupEach(setups: NamespaceSetup[]): Promise<void> {
   const todo = setups.filter((s) => s.sysctls.length > 0 || s.rules.length > 0);
-  const jobs: NamespaceJob[] = todo.map((s) => ({ netns: s.netns, sysctls: s.sysctls, ...(s.rules ? { program: ['iptables-restore', '--noflush'], input: s.rules } : {}) }));
+  const restore = (s: NamespaceSetup) => ({ program: ['iptables-restore', '--noflush'], input: s.rules });
+  const batches = todo.map((s) => (s.rules && iptablesIsNft() ? natBatch(s.rules) : undefined));
+  const jobs: NamespaceJob[] = todo.map((s, i) => ({ netns: s.netns, sysctls: s.sysctls, ...(batches[i] ? { nftables: batches[i]! } : s.rules ? restore(s) : {}) }));
   processCount.value += jobs.filter((j) => j.program).length;
   const results = await runInNamespaces(jobs);
+  // Code 1 from a batch: the kernel refused it (126: the namespace or a sysctl could not be set, as for any job).
+  const refused = todo.flatMap((s, i) => (batches[i] && results[i].code === 1 ? [i] : []));
+  processCount.value += refused.length;
+  const again = await runInNamespaces(refused.map((i) => ({ netns: todo[i].netns, ...restore(todo[i]) })));
+  refused.forEach((at, i) => (results[at] = again[i]));
   const failed = results.findIndex((r) => r.code !== 0);
   if (failed >= 0) throw new CommandFailed(`namespace setup of ${todo[failed].netns}: ${results[failed].output.trim()}${todo[failed].rules ? `\n--- rules ---\n${todo[failed].rules}` : ''}`);
 }

@@ -77,6 +77,9 @@ const PARALLEL_JOBS = Math.max(2, os.availableParallelism() * 2);
  * `unbind` line naming it (in the namespace's place) closes them if nothing woke it yet.
  * One that runs `links` starts no program: the worker lists the namespace's devices itself
  * (what `ip link show` asks the kernel), one `NAME FLAGS OPERSTATE` line each as its output.
+ * One that runs `nftables` starts none either: its input is an nf_tables batch (nftables.ts),
+ * which the worker sends the kernel in the namespace after its sysctls; code 1 and the
+ * kernel's words when the kernel refused it (then it changed nothing).
  */
 const SCRIPT = String.raw`
 use strict;
@@ -191,6 +194,35 @@ sub netlink {
   }
   close($nl);
   return ($code, $said);
+}
+# An nf_tables batch (NFNL_MSG_BATCH_BEGIN to END, as nftables.ts builds it), sent whole on a NETLINK_NETFILTER socket
+# of the current namespace: the kernel applies all of it or none, and answers only a message that failed. Then
+# NFT_MSG_GETGEN with sequence 0 (the batch's messages number from 1), whose answer comes after whatever the kernel
+# said of the batch. Returns (code, words): 0 and nothing when the batch applied, 1 and the kernel's words when not.
+sub nftables {
+  my ($batch) = @_;
+  # AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER; NETLINK_EXT_ACK for the kernel's own words.
+  socket(my $nl, 16, 3, 12) or return (1, "Cannot open netlink socket: $!\n");
+  setsockopt($nl, 270, 11, 1);
+  my $kernel = pack('S S L L', 16, 0, 0, 0);
+  # NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN, NLM_F_REQUEST; AF_UNSPEC, NFNETLINK_V0.
+  my $fence = pack('L S S L L C C n', 20, (10 << 8) | 16, 1, 0, 0, 0, 0, 0);
+  defined send($nl, $batch, 0, $kernel) && defined send($nl, $fence, 0, $kernel) or return (1, "Cannot talk to nf_tables: $!\n");
+  my $said = '';
+  while (1) {
+    defined recv($nl, my $answer, 65536, 0) or return (1, "netlink receive error $!\n");
+    for (my $at = 0; $at + 16 <= length $answer;) {
+      my ($length, $kind, $flags, $seq) = unpack("x$at L S S L", $answer);
+      last if $length < 16;
+      # NLMSG_ERROR: a message of the batch that failed (or the fence, if the kernel could not answer it).
+      $said .= failure($flags, substr($answer, $at, $length)) if $kind == 2;
+      if ($seq == 0) {
+        close($nl);
+        return ($said eq '' ? 0 : 1, $said);
+      }
+      $at += ($length + 3) & ~3;
+    }
+  }
 }
 # The devices of the current namespace, as the kernel lists them to 'ip link show' (RTM_GETLINK, dumped): one
 # 'NAME FLAGS OPERSTATE' line each, the ifinfomsg's flags and IFLA_OPERSTATE as numbers. Returns (code, text).
@@ -330,6 +362,12 @@ sub start {
     $waking{fileno($_)} = $job for @{$job->{sockets}};
     return print "$id bound\n";
   }
+  if ($how eq 'nftables') {
+    my $error = enter($netns, pack('H*', $sysctls));
+    my ($code, $text) = defined $error ? (126, "$error\n") : nftables(pack('H*', $stdin));
+    syscall($setns, fileno($home), 0x40000000) == 0 or die "back to the worker's own network namespace: $!\n";
+    return report($id, $code, $text, 'netlink');
+  }
   my $error = enter($netns, pack('H*', $sysctls));
   # A batch of the few commands the worker speaks itself (ip_requests) needs no program: sent here, in the namespace.
   my $requests;
@@ -466,14 +504,15 @@ sub enter {
 }
 `;
 
-/** One job: its program (none: the sysctls only) run in `netns` with `input` on its stdin, after its sysctls. */
-export interface NamespaceJob {
+/**
+ * One job: its program (none: the sysctls only) run in `netns` with `input` on its stdin, after its sysctls; or,
+ * instead of a program, an nf_tables batch the worker sends itself (nftables.ts).
+ */
+export type NamespaceJob = {
   /** A namespace of the run, or MACHINE_NAMESPACE (no sysctls there). */
   netns: string;
   sysctls?: { key: string; value: string }[];
-  program?: string[];
-  input?: string;
-}
+} & ({ program?: string[]; input?: string; nftables?: undefined } | { nftables: Buffer; program?: undefined; input?: undefined });
 
 export interface JobResult {
   /** The program's exit code; 126 when the namespace or a sysctl could not be set. */
@@ -520,8 +559,8 @@ interface JobEvents {
   stderr(text: string): void;
 }
 
-/** How the worker runs a job: waited for (its output reported at its end), watched (a capture), activated (socket activation), or its namespace's devices listed (links). */
-type JobKind = 'waited' | 'watched' | 'activated' | 'links';
+/** How the worker runs a job: waited for (its output reported at its end), watched (a capture), activated (socket activation), its namespace's devices listed (links), or an nf_tables batch sent (nftables). */
+type JobKind = 'waited' | 'watched' | 'activated' | 'links' | 'nftables';
 
 class NamespaceWorker {
   private child?: ChildProcess;
@@ -533,7 +572,8 @@ class NamespaceWorker {
   run(job: NamespaceJob, events?: JobEvents, kind: JobKind = events ? 'watched' : 'waited'): Promise<JobResult> & { id: number } {
     const sysctls = (job.sysctls ?? []).map((c) => `${sysctlPath(c.key)} ${field(c.value)}\n`).join('');
     const id = this.nextId++;
-    const line = [String(id), kind, field(job.netns), hex(sysctls), hex(job.input ?? ''), ...(job.program ?? []).map(field)].join('\t');
+    const input = job.nftables ? job.nftables.toString('hex') : hex(job.input ?? '');
+    const line = [String(id), kind, field(job.netns), hex(sysctls), input, ...(job.program ?? []).map(field)].join('\t');
     const child = this.started();
     const result = new Promise<JobResult>((resolve) => {
       this.waiting.set(id, resolve);
@@ -769,5 +809,5 @@ export async function linksIn(namespaces: string[]): Promise<(LinkState[] | unde
 
 /** Runs every job (the worker runs several at once); resolves with each one's result, in order. */
 export async function runInNamespaces(jobs: NamespaceJob[]): Promise<JobResult[]> {
-  return Promise.all(jobs.map((j) => worker.run(j)));
+  return Promise.all(jobs.map((j) => worker.run(j, undefined, j.nftables ? 'nftables' : 'waited')));
 }
