@@ -11,7 +11,9 @@
  * mount namespace `ip -n NS` makes for each process (it unshares one to remount /sys, which
  * neither `ip -batch` nor iptables-restore reads for what emu asks of them), and the files
  * each batch was written to: creating a file is the costliest thing a job did on a busy ext4.
- * The programs themselves (ip, bridge, iptables-restore) are the same, with the same input.
+ * The programs themselves (ip, bridge, iptables-restore) are the same, with the same input,
+ * but for the few batches whose kernel requests the worker sends itself (ip_requests; a
+ * sandbox's DNS rules, nftables.ts), with no program at all.
  * It forks once per program and never per job: a fork of Perl costs more than a small program.
  *
  * Safety (emu/confine.ts's rule: nothing outside the run's own namespaces): the worker enters
@@ -160,21 +162,31 @@ sub report {
   print "$id $code ", unpack('H*', $text), defined $how ? " $how\n" : "\n";
 }
 # An 'ip [-force] -batch -' whose every line is one of these, as translate.ts writes a container's: setting a device
-# up, its name or its MAC, an IPv4 address with its broadcast, a default route via a gateway. The worker sends their
-# rtnetlink requests itself, the ones ip sends for them (iplink_modify, ipaddr_modify, iproute_modify), and says what
-# ip would say of a failure; any other line and the whole batch is ip's. Returns the requests, or undef.
+# up, its name or its MAC, an IPv4 address with its broadcast, a default route via a gateway; and as it writes an
+# overlay's: a port set up on its bridge, a peer's permanent neighbour entry. Or a 'bridge [-force] -batch -' of a
+# peer's permanent forwarding entry on a VXLAN device. The worker sends their rtnetlink requests itself, the ones ip
+# and bridge send for them (iplink_modify, ipaddr_modify, iproute_modify, ipneigh_modify, fdb_modify), and says what
+# they would say of a failure; any other line and the whole batch is the program's. Returns the requests, or undef.
 sub ip_requests {
   my ($input, @argv) = @_;
-  return undef unless "@argv" =~ /^ip (-force )?-batch -$/;
+  return undef unless "@argv" =~ /^(ip|bridge) (-force )?-batch -$/;
+  my $tool = $1;
   my $dev = qr{[A-Za-z0-9_.:\@-]{1,15}};
   my $ipv4 = qr{(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}};
+  my $mac = qr{(?:[0-9a-f]{2}:){5}[0-9a-f]{2}};
   my @requests;
   for my $line (split /\n/, $input) {
-    if ($line =~ m{^link set (?:dev ($dev)|(lo)) up$}) { push @requests, ['up', $1 // $2] }
+    if ($tool eq 'bridge') {
+      if ($line =~ m{^fdb replace ($mac) dev ($dev) dst ($ipv4) self permanent$}) { push @requests, ['fdb', $2, $1, $3] }
+      else { return undef }
+    }
+    elsif ($line =~ m{^link set (?:dev ($dev)|(lo)) up$}) { push @requests, ['up', $1 // $2] }
     elsif ($line =~ m{^link set dev ($dev) name ($dev)$}) { push @requests, ['name', $1, $2] }
-    elsif ($line =~ m{^link set dev ($dev) address ((?:[0-9a-f]{2}:){5}[0-9a-f]{2})$}) { push @requests, ['address', $1, $2] }
+    elsif ($line =~ m{^link set dev ($dev) address ($mac)$}) { push @requests, ['address', $1, $2] }
+    elsif ($line =~ m{^link set dev ($dev) master ($dev) up$}) { push @requests, ['master', $1, $2] }
     elsif ($line =~ m{^addr add ($ipv4)/([0-9]|[12][0-9]|3[0-2]) brd \+ dev ($dev)$}) { push @requests, ['addr', $3, $1, $2] }
     elsif ($line =~ m{^route add default via ($ipv4) dev ($dev)$}) { push @requests, ['route', $2, $1] }
+    elsif ($line =~ m{^neigh replace ($ipv4) lladdr ($mac) dev ($dev) nud permanent$}) { push @requests, ['neigh', $3, $1, $2] }
     else { return undef }
   }
   return @requests ? \@requests : undef;
@@ -188,6 +200,11 @@ sub netlink {
   my ($code, $said) = (0, '');
   for my $at (0 .. $#$requests) {
     my $failure = request($nl, $at + 1, @{$requests->[$at]});
+    # An argument ip finds wrong as it reads the line ends ip itself (invarg: exit 255), forced or not.
+    if (ref $failure) {
+      close($nl);
+      return (255, $said . $$failure);
+    }
     next if $failure eq '';
     ($code, $said) = (1, $said . $failure . 'Command failed -:' . ($at + 1) . "\n");
     last unless $force;
@@ -309,14 +326,28 @@ sub attribute {
   my $length = 4 + length $data;
   return pack('S S', $length, $type) . $data . ("\0" x (-$length % 4));
 }
+# SIOCGIFINDEX on the socket: the index of the device of that name in the socket's namespace (ll_name_to_index), or 0.
+sub index_of {
+  my ($nl, $dev) = @_;
+  my $ifreq = pack('a16 x24', $dev);
+  return ioctl($nl, 0x8933, $ifreq) ? unpack('x16 l', $ifreq) : 0;
+}
 sub request {
   my ($nl, $seq, $what, $dev, @args) = @_;
-  # SIOCGIFINDEX on the socket: the index of the device of that name in the socket's namespace (ll_name_to_index).
-  my $ifreq = pack('a16 x24', $dev);
-  my $index = ioctl($nl, 0x8933, $ifreq) ? unpack('x16 l', $ifreq) : 0;
+  # ip reads the master's name, and finds its index, before it looks for the device.
+  my $master = $what eq 'master' ? index_of($nl, $args[0]) : 0;
+  return \qq{Error: argument "$args[0]" is wrong: Device does not exist\n\n} if $what eq 'master' && !$master;
+  my $index = index_of($nl, $dev);
   return qq{Cannot find device "$dev"\n} unless $index;
   my ($type, $flags, $body);
-  if ($what eq 'addr') {
+  if ($what eq 'neigh' || $what eq 'fdb') {
+    my ($address, $mac) = $what eq 'neigh' ? @args : reverse @args;
+    # RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE; AF_INET (ip) or AF_BRIDGE with NTF_SELF (bridge), NUD_PERMANENT;
+    # NDA_DST and NDA_LLADDR.
+    ($type, $flags) = (28, 0x500);
+    my $lladdr = pack('C6', map { hex } split /:/, $mac);
+    $body = pack('C x3 l S C C', $what eq 'neigh' ? 2 : 7, $index, 0x80, $what eq 'neigh' ? 0 : 2, 0) . attribute(1, pack('C4', split /\./, $address)) . attribute(2, $lladdr);
+  } elsif ($what eq 'addr') {
     my ($address, $length) = @args;
     my $local = pack('C4', split /\./, $address);
     my $broadcast = pack('N', unpack('N', $local) | (2 ** (32 - $length) - 1));
@@ -328,10 +359,10 @@ sub request {
     ($type, $flags) = (24, 0x600);
     $body = pack('C8 L', 2, 0, 0, 0, 254, 3, 0, 1, 0) . attribute(5, pack('C4', split /\./, $args[0])) . attribute(4, pack('L', $index));
   } else {
-    # RTM_NEWLINK on the device's index: IFF_UP changed and set, or IFLA_IFNAME, or IFLA_ADDRESS.
+    # RTM_NEWLINK on the device's index: IFF_UP changed and set, or IFLA_IFNAME, or IFLA_ADDRESS, or IFLA_MASTER and up.
     ($type, $flags) = (16, 0);
-    my $up = $what eq 'up' ? 1 : 0;
-    my $attributes = $what eq 'name' ? attribute(3, "$args[0]\0") : $what eq 'address' ? attribute(1, pack('C6', map { hex } split /:/, $args[0])) : '';
+    my $up = $what eq 'up' || $what eq 'master' ? 1 : 0;
+    my $attributes = $what eq 'name' ? attribute(3, "$args[0]\0") : $what eq 'address' ? attribute(1, pack('C6', map { hex } split /:/, $args[0])) : $what eq 'master' ? attribute(10, pack('L', $master)) : '';
     $body = pack('C C S l L L', 0, 0, 0, $index, $up, $up) . $attributes;
   }
   # NLM_F_ACK: only NLMSG_ERROR (2) answers a request, error 0 being its acknowledgement. '' when it was done.

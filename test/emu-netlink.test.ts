@@ -17,6 +17,15 @@ function byIp(netns: string, input: string, force = false): { code: number; outp
   return { code: r.status ?? 1, output: r.stdout + r.stderr };
 }
 
+/** What `bridge -batch -` itself does with the input in a namespace. */
+function byBridge(netns: string, input: string, force = false): { code: number; output: string } {
+  const r = spawnSync('bridge', ['-n', netns, ...(force ? ['-force'] : []), '-batch', '-'], { input, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  return { code: r.status ?? 1, output: r.stdout + r.stderr };
+}
+
+/** A namespace's forwarding entries, as bridge shows them. */
+const fdb = (netns: string) => execFileSync('bridge', ['-n', netns, 'fdb', 'show'], { encoding: 'utf8' });
+
 /** Everything of a namespace the batch can change, as ip shows it. */
 function state(netns: string): string {
   return ['link', 'addr', 'route', 'neigh'].map((what) => ip('-n', netns, '-d', ...(what === 'route' ? ['route', 'show', 'table', 'all'] : [what, 'show']))).join('\n');
@@ -103,6 +112,41 @@ describeWith(['ip', 'perl'], true, "namespace worker's rtnetlink requests (real 
         expect(made).toBe(real);
       }
     }
+  });
+
+  test("an overlay's batches: a port set up on its bridge, a peer's neighbour entry, and (bridge) its forwarding entry on the VXLAN device, as ip and bridge make them, and no program started", async () => {
+    fresh();
+    for (const n of [worker, twin]) {
+      ip('-n', n, 'link', 'add', 'br0', 'type', 'bridge');
+      ip('-n', n, 'link', 'add', 'vxlan0', 'address', '0a:00:00:00:00:05', 'type', 'vxlan', 'id', '4097', 'dstport', '4789');
+    }
+    const ipInput = 'link set dev veth3a1b2c4 master br0 up\nneigh replace 10.0.1.7 lladdr 02:42:0a:00:01:07 dev vxlan0 nud permanent\nneigh replace 10.0.1.7 lladdr 02:42:0a:00:01:08 dev vxlan0 nud permanent\n';
+    const bridgeInput = 'fdb replace 02:42:0a:00:01:07 dev vxlan0 dst 198.51.100.11 self permanent\nfdb replace 02:42:0a:00:01:07 dev vxlan0 dst 198.51.100.12 self permanent\n';
+    const [r, b] = await runInNamespaces([{ netns: worker, program: ['ip', '-batch', '-'], input: ipInput }, { netns: worker, program: ['bridge', '-batch', '-'], input: bridgeInput }]);
+    expect(r).toEqual({ code: 0, output: '', inProcess: true });
+    expect(b).toEqual({ code: 0, output: '', inProcess: true });
+    expect(byIp(twin, ipInput)).toEqual({ code: 0, output: '' });
+    expect(byBridge(twin, bridgeInput)).toEqual({ code: 0, output: '' });
+    const [made, real] = await states(worker, twin);
+    expect(made).toBe(real);
+    expect(fdb(worker)).toBe(fdb(twin));
+    expect(fdb(worker)).toContain('02:42:0a:00:01:07 dev vxlan0 dst 198.51.100.12 self permanent');
+    // Failures: a master or device that is not there (ip stops at once on a master it cannot find, forced or not).
+    const cases = ['link set dev veth3a1b2c4 master nosuch up\nlink set lo up\n', 'link set dev nosuch master br0 up\nlink set lo up\n', 'neigh replace 10.0.1.9 lladdr 02:42:0a:00:01:09 dev nosuch nud permanent\nlink set lo up\n'];
+    for (const input of cases) {
+      for (const force of [false, true]) {
+        const [f] = await runInNamespaces([{ netns: worker, program: ['ip', ...(force ? ['-force'] : []), '-batch', '-'], input }]);
+        expect({ input, force, code: f.code, output: f.output, inProcess: f.inProcess }).toEqual({ input, force, ...byIp(twin, input, force), inProcess: true });
+      }
+    }
+    const wrongDevice = 'fdb replace 02:42:0a:00:01:09 dev nosuch dst 198.51.100.13 self permanent\nfdb replace 02:42:0a:00:01:09 dev vxlan0 dst 198.51.100.13 self permanent\n';
+    for (const force of [false, true]) {
+      const [f] = await runInNamespaces([{ netns: worker, program: ['bridge', ...(force ? ['-force'] : []), '-batch', '-'], input: wrongDevice }]);
+      expect({ force, code: f.code, output: f.output }).toEqual({ force, ...byBridge(twin, wrongDevice, force) });
+    }
+    const [made2, real2] = await states(worker, twin);
+    expect(made2).toBe(real2);
+    expect(fdb(worker)).toBe(fdb(twin));
   });
 
   test("any other command leaves the batch to ip; in the machine's namespace the worker sends nothing, and refuses all but `ip netns` batches as before", async () => {
