@@ -1,5 +1,6 @@
-/** Writes docs/commands.md from the command registry (`npm run docs`), once the drivers' front ends have registered their programs in it. */
+/** Writes docs/commands.md from the command registry (`npm run docs`), once the drivers' front ends and dockerd's lifecycle have registered their programs in it. */
 import '../sim/drivers';
+import '../sim/runner/control-plane';
 import * as fs from 'fs';
 import * as path from 'path';
 import { commandsMarkdown } from '../sim/commands/doc';

@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { commandsMarkdown } from '../sim/commands/doc';
+// dockerd's lifecycle registers its rows as the shell loads it, and `npm run docs` loads it so (jest's setup loads the drivers only).
+import '../sim/runner/control-plane';
 import { registeredCommands } from '../sim/commands/registry';
 import { DOCKER_COMMANDS } from '../sim/commands/docker';
 import { REPO } from './helpers/env';

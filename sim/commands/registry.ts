@@ -156,20 +156,6 @@ registerCommand({
 /** The shell's own programs: the kernel's (in emu, the real ones), the model's that belong to no driver, and the text filters; ranked from 1000 in this order. */
 const BUILT_IN: ProgramEntry[] = [
   {
-    // dockerd's own lifecycle (sim/runner/control-plane.ts); its restart with flannel's drop-in is flannel's row.
-    program: 'systemctl', shells: ['host'], answeredBy: 'model',
-    summary: 'dockerd stopped (its containers stopped, a swarm node leaving NetworkDB) and started again (rejoining it); the lab\'s hosts run dockerd without socket activation (docker.io-style units, or `systemctl disable --now docker.socket`), so a stopped daemon stays stopped until started',
-    forms: [form(['stop', 'docker'], 'systemctl stop docker'), form(['start', 'docker'], 'systemctl start docker')],
-  },
-  {
-    program: 'dockerd', shells: ['host'], answeredBy: 'model',
-    summary: "Docker 20.10's daemon restarted with a cluster store (classic overlay mode), before any container exists, going on in the background; `docker info` shows the store and the advertised address. Its overlay networks are not modelled yet",
-    forms: [form([], 'dockerd --cluster-store=etcd://HOST:PORT --cluster-advertise=eth0:PORT', [
-      { flag: '--cluster-store', arg: 'URL', help: 'the key-value store (etcd:// or consul://)' },
-      { flag: '--cluster-advertise', arg: 'IFACE:PORT', help: 'the address other daemons reach this one at (eth0:PORT or ADDRESS:PORT)' },
-    ])],
-  },
-  {
     program: 'ln', shells: ['host'], answeredBy: 'model', summary: "the tutorial's link that makes Docker's namespaces visible to `ip netns`",
     forms: [form(['-s', '/var/run/docker/netns', '/var/run/netns'], 'ln -s /var/run/docker/netns /var/run/netns')],
   },

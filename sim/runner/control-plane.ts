@@ -1,38 +1,47 @@
 /**
- * dockerd's own lifecycle as host commands the model answers: restarted with a cluster store
- * (classic overlay mode, sim/model/drivers/overlay-kv.ts), and stopped or started by systemd
- * (`systemctl stop|start docker`, sim/model/dockerd.ts); the backend carries out the plan ops
- * they emit.
+ * dockerd's own lifecycle as host commands the model answers: stopped or started by systemd
+ * (`systemctl stop|start docker`, sim/model/dockerd.ts), and restarted with a cluster store
+ * (classic overlay mode, sim/model/drivers/overlay-kv.ts); the backend carries out the plan
+ * ops they emit. The engine belongs to no driver, so no driver's bundle loads this file: the
+ * shell (sim/runner/shell.ts) does, and so does what lists the registry without a shell
+ * (scripts/commands-doc.ts). It registers its rows as the drivers' front ends do, after
+ * theirs (its flannel restart, `systemctl restart docker`, is flannel's row).
  */
-import { Backend, CommandOutput } from '../backend';
-import { Model } from '../model/model';
+import { form, NOT_MODELLED_EXIT } from '../commands/registry';
 import { restartDockerWithClusterStore } from '../model/drivers/overlay-kv';
 import { startDockerd, stopDockerd } from '../model/dockerd';
 import { DaemonRefusal, NotModelled } from '../model/refusal';
-import { NOT_MODELLED_EXIT } from '../commands/registry';
-import { changing } from './host-commands';
+import { changing, HostCommand, registerHostCommand } from './host-commands';
 
-export const CONTROL_PLANE_PROGRAMS: ReadonlySet<string> = new Set(['dockerd']);
-
-/** `systemctl stop docker` or `systemctl start docker` (restart is flannel's drop-in, sim/flannel/flanneld.ts). */
-export function isDockerServiceCommand(argv: string[]): boolean {
-  return argv[0] === 'systemctl' && (argv[1] === 'stop' || argv[1] === 'start') && argv[2] === 'docker' && argv.length === 3;
-}
-
-export async function controlPlaneCommand(model: Model, backend: Backend, host: string, argv: string[]): Promise<CommandOutput> {
+/** A change of the daemon's, its refusal printed as systemctl or dockerd prints it; a part cnmlab does not model says so (exit 127). */
+const answering = (run: HostCommand): HostCommand => async (model, backend, host, argv) => {
   try {
-    return await changing(model, backend, (tx) => {
-      if (argv[0] === 'systemctl') {
-        if (argv[1] === 'stop') stopDockerd(tx, host, backend.elapsedNs());
-        else startDockerd(tx, host);
-      } else {
-        restartDockerWithClusterStore(tx, host, argv.slice(1));
-      }
-      return { stdout: '', stderr: '', exitCode: 0 };
-    });
+    return await run(model, backend, host, argv);
   } catch (e) {
     if (e instanceof NotModelled) return { stdout: '', stderr: `cnmlab: ${e.message}\n`, exitCode: NOT_MODELLED_EXIT };
     if (e instanceof DaemonRefusal) return { stdout: '', stderr: `${e.message}\n`, exitCode: 1 };
     throw e;
   }
-}
+};
+
+registerHostCommand('dockerd', {
+  program: 'systemctl',
+  summary: 'dockerd stopped (its containers stopped, a swarm node leaving NetworkDB) and started again (rejoining it); the lab\'s hosts run dockerd without socket activation (docker.io-style units, or `systemctl disable --now docker.socket`), so a stopped daemon stays stopped until started',
+  forms: [form(['stop', 'docker'], 'systemctl stop docker'), form(['start', 'docker'], 'systemctl start docker')],
+}, { rank: 900 }, answering((model, backend, host, [, verb]) => changing(model, backend, (tx) => {
+  if (verb === 'stop') stopDockerd(tx, host, backend.elapsedNs());
+  else startDockerd(tx, host);
+  return { stdout: '', stderr: '', exitCode: 0 };
+})));
+
+registerHostCommand('dockerd', {
+  program: 'dockerd',
+  summary: "Docker 20.10's daemon restarted with a cluster store (classic overlay mode), before any container exists, going on in the background; `docker info` shows the store and the advertised address. Its overlay networks are not modelled yet",
+  forms: [form([], 'dockerd --cluster-store=etcd://HOST:PORT --cluster-advertise=eth0:PORT', [
+    { flag: '--cluster-store', arg: 'URL', help: 'the key-value store (etcd:// or consul://)' },
+    { flag: '--cluster-advertise', arg: 'IFACE:PORT', help: 'the address other daemons reach this one at (eth0:PORT or ADDRESS:PORT)' },
+  ])],
+}, { rank: 910 }, answering((model, backend, host, argv) => changing(model, backend, (tx) => {
+  restartDockerWithClusterStore(tx, host, argv.slice(1));
+  return { stdout: '', stderr: '', exitCode: 0 };
+})));

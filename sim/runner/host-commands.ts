@@ -4,8 +4,10 @@
  * file of the driver's own folder (`sim/<driver>/`) that registers its programs here as it
  * loads: each program's row of the command registry (its forms, what the shells accept and
  * docs/commands.md lists) with the code that answers it; what loads it is the driver's
- * registration line (`sim/drivers/index.ts`). The shell asks here before running anything in
- * the backend, so it names no driver's program, and the registry lists none by hand.
+ * registration line (`sim/drivers/index.ts`). dockerd's own lifecycle, which belongs to no
+ * driver, registers its programs here the same way (sim/runner/control-plane.ts). The shell
+ * asks here before running anything in the backend, so it names no such program, and the
+ * registry lists none by hand.
  */
 import { Backend, CommandOutput } from '../backend';
 import { lookupCommand, ProgramEntry, registerCommand } from '../commands/registry';
@@ -18,19 +20,20 @@ export type HostCommand = (model: Model, backend: Backend, host: string, argv: s
 /** A front end's row: a host's program, answered by the model. */
 export type HostProgramRow = Pick<ProgramEntry, 'program' | 'summary' | 'forms'>;
 
-const REGISTERED = new Map<ProgramEntry, { driver: string; run: HostCommand }>();
+const REGISTERED = new Map<ProgramEntry, { owner: string; run: HostCommand }>();
 /** The program names front ends registered: a cheap first test before the registry lookup. */
 const PROGRAMS = new Set<string>();
 
 /**
- * Called by a driver's front end as it loads: the forms of `row` on a host's shell are then
- * answered by `run`. `rank` places the row in the command registry (200–999, the front ends'
- * ranks: after Docker's CLI, before the shell's own programs).
+ * Called by a driver's front end as it loads (`owner`: the driver), or by dockerd's lifecycle
+ * (sim/runner/control-plane.ts, `owner` 'dockerd'): the forms of `row` on a host's shell are
+ * then answered by `run`. `rank` places the row in the command registry (200–999, the front
+ * ends' ranks: after Docker's CLI, before the shell's own programs).
  */
-export function registerHostCommand(driver: string, row: HostProgramRow, { rank }: { rank: number }, run: HostCommand): void {
+export function registerHostCommand(owner: string, row: HostProgramRow, { rank }: { rank: number }, run: HostCommand): void {
   const entry: ProgramEntry = { ...row, shells: ['host'], answeredBy: 'model' };
   registerCommand(entry, { rank });
-  REGISTERED.set(entry, { driver, run });
+  REGISTERED.set(entry, { owner, run });
   PROGRAMS.add(entry.program);
 }
 
@@ -42,9 +45,9 @@ export function hostCommandOf(argv: string[]): HostCommand | undefined {
   return l.modelled ? REGISTERED.get(l.entry)?.run : undefined;
 }
 
-/** The programs `driver`'s front end registered, in the order it did. */
-export function hostCommandsOf(driver: string): string[] {
-  return [...REGISTERED].filter(([, r]) => r.driver === driver).map(([entry]) => entry.program);
+/** The programs `owner` (a driver's front end, or 'dockerd') registered, in the order it did. */
+export function hostCommandsOf(owner: string): string[] {
+  return [...REGISTERED].filter(([, r]) => r.owner === owner).map(([entry]) => entry.program);
 }
 
 /** Runs a change of the model and applies its plan ops; a refusal the change throws propagates to the program, which prints it. */

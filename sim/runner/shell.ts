@@ -15,7 +15,8 @@ import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep, mainProcessEnded, mainProcessOutput, mainProcessText } from '../docker/session';
 import type { ContainerProcesses } from '../docker/cli';
-import { CONTROL_PLANE_PROGRAMS, controlPlaneCommand, isDockerServiceCommand } from './control-plane';
+// dockerd's lifecycle (systemctl stop|start docker, dockerd --cluster-store) registers its host commands as it loads.
+import './control-plane';
 import { DAEMON_NOT_RUNNING } from '../model/dockerd';
 import { hostCommandOf } from './host-commands';
 
@@ -72,11 +73,9 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     }
     return waited(o);
   }
-  if (isDockerServiceCommand(argv)) return controlPlaneCommand(model, backend, host, argv);
-  // A driver's own program (its front end registered it: calicoctl, weave…).
+  // A program the model answers that registered itself: a driver's front end's (calicoctl, weave…) or dockerd's lifecycle.
   const own = hostCommandOf(argv);
   if (own) return own(model, backend, host, argv);
-  if (CONTROL_PLANE_PROGRAMS.has(argv[0])) return controlPlaneCommand(model, backend, host, argv);
   if (argv[0] === 'ln') {
     if (h().netnsLinked) return { stdout: '', stderr: "ln: failed to create symbolic link '/var/run/netns/netns': File exists\n", exitCode: 1 };
     model.linkNetnsDir(host);
