@@ -113,4 +113,4 @@ export class BirdDaemons implements EmuProgram {
   }
 }
 
-registerEmuProgram({ name: 'bird', takes: (op) => op.op === 'bird.config' || byBird(op), start: (record) => new BirdDaemons(record) });
+registerEmuProgram({ name: 'bird', takes: (op) => op.op === 'bird.config' || byBird(op), start: (record) => new BirdDaemons(record) }, { rank: 10 });

@@ -8,6 +8,7 @@
  */
 import type { PlanOp } from '../sim/plan/ops';
 import type { RunRecord } from './state';
+import { RankedRegistry } from '../sim/registry/ranked';
 
 /** A plan op a program took from a step: its namespace's real name, and the op. */
 export interface TakenOp {
@@ -39,23 +40,25 @@ export interface EmuProgramSpec {
   start(record: RunRecord): EmuProgram;
 }
 
-const PROGRAMS = new Map<string, EmuProgramSpec>();
+const PROGRAMS = new RankedRegistry<EmuProgramSpec>('emu program');
 
-/** Called by a program's module as it loads. */
-export function registerEmuProgram(spec: EmuProgramSpec): void {
-  if (PROGRAMS.has(spec.name)) throw new Error(`emu program ${spec.name} registered twice`);
-  PROGRAMS.set(spec.name, spec);
+/**
+ * Called by a program's module as it loads. `rank` orders the programs (lowest first): which
+ * is asked first whether it takes an op, and the order they are started, configured and
+ * settled in, whatever order the modules loaded in.
+ */
+export function registerEmuProgram(spec: EmuProgramSpec, { rank }: { rank: number }): void {
+  PROGRAMS.register(spec.name, spec, rank);
 }
 
 /** The program a plan op is for, if any takes it. */
 export function programTaking(op: PlanOp): EmuProgramSpec | undefined {
-  for (const spec of PROGRAMS.values()) if (spec.takes(op)) return spec;
-  return undefined;
+  return PROGRAMS.list().find((spec) => spec.takes(op));
 }
 
-/** Every registered program, each started for a run. */
+/** Every registered program, each started for a run, by rank. */
 export function startPrograms(record: RunRecord): Map<string, EmuProgram> {
-  return new Map([...PROGRAMS].map(([name, spec]) => [name, spec.start(record)]));
+  return new Map(PROGRAMS.list().map((spec) => [spec.name, spec.start(record)]));
 }
 
 /** A step's share for each program (`taken`): every program's configure, then every program's settle. */

@@ -141,4 +141,4 @@ export class WeaveRouters implements EmuProgram {
   }
 }
 
-registerEmuProgram({ name: 'weaver', takes: (op) => op.op === 'weave.router', start: (record) => new WeaveRouters(record) });
+registerEmuProgram({ name: 'weaver', takes: (op) => op.op === 'weave.router', start: (record) => new WeaveRouters(record) }, { rank: 20 });

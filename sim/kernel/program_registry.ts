@@ -8,6 +8,7 @@
  * out (`registerProgramOp`, their kinds added to `RegisteredProgramOps`), so
  * `SimKernel.apply` names none of them. The modules register
  * as they load; `sim/kernel/program_index.ts` loads them, and is the one file that names them.
+ * A control plane's registration states its rank, so their order is never the order of loading.
  */
 import type { PlanOp } from '../plan/ops';
 import type { World } from '../model/world';
@@ -15,6 +16,7 @@ import type { ControlRecord } from '../trace/control_record';
 import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { LinkType, SimLink, SimNetns } from './objects';
+import { RankedRegistry } from '../registry/ranked';
 
 /** Each program's entry in a namespace, by name: empty here, filled by merging. */
 export interface RegisteredPrograms {}
@@ -72,15 +74,17 @@ export interface WorldObserver {
 /** What makes a program's control plane for one sim backend: on its datapath's clock, its flows in the backend's control record. */
 export type ControlPlaneFactory = (dp: Datapath, kernel: SimKernel, seed: number, record: ControlRecord) => WorldObserver;
 
-const CONTROL_PLANES = new Map<string, ControlPlaneFactory>();
+const CONTROL_PLANES = new RankedRegistry<ControlPlaneFactory>('control plane');
 
-/** Called by a program's module as it loads. */
-export function registerControlPlane(name: string, make: ControlPlaneFactory): void {
-  if (CONTROL_PLANES.has(name)) throw new Error(`control plane ${name} registered twice`);
-  CONTROL_PLANES.set(name, make);
+/**
+ * Called by a program's module as it loads. `rank` orders the control planes (lowest first):
+ * each is made, and told the world after a step, in that order, whatever order the modules loaded in.
+ */
+export function registerControlPlane(name: string, make: ControlPlaneFactory, { rank }: { rank: number }): void {
+  CONTROL_PLANES.register(name, make, rank);
 }
 
-/** Every registered program's control plane, made for one sim backend. */
+/** Every registered program's control plane, made for one sim backend, by rank. */
 export function programControlPlanes(dp: Datapath, kernel: SimKernel, seed: number, record: ControlRecord): WorldObserver[] {
-  return [...CONTROL_PLANES.values()].map((make) => make(dp, kernel, seed, record));
+  return CONTROL_PLANES.list().map((make) => make(dp, kernel, seed, record));
 }

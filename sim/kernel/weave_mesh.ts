@@ -328,4 +328,4 @@ export class WeaveMeshControl {
   }
 }
 
-registerControlPlane('weave-mesh', (dp, kernel, seed, record) => new WeaveMeshControl(dp, kernel, seed, record));
+registerControlPlane('weave-mesh', (dp, kernel, seed, record) => new WeaveMeshControl(dp, kernel, seed, record), { rank: 10 });

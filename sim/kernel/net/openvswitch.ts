@@ -108,7 +108,7 @@ const odpInternalOps: NetDeviceOps = {
     if (odp) odpReceive(dp, odp, dev, skb);
   },
 };
-registerLinkType('openvswitch', { ops: odpInternalOps, noOperstate: true });
+registerLinkType('openvswitch', { ops: odpInternalOps, noOperstate: true }, { rank: 10 });
 
 /** ovs_dp_cmd_new: a datapath and its internal device. */
 registerProgramOp('odp.datapath', (kernel, op) => {

@@ -6,6 +6,7 @@
  */
 import type { LinkType, ModuleLinkType } from '../objects';
 import type { NetDeviceOps } from './dev';
+import { RankedRegistry } from '../../registry/ranked';
 
 export interface ModuleLinkTypeSpec {
   /** Its transmit (ndo_start_xmit). */
@@ -14,21 +15,19 @@ export interface ModuleLinkTypeSpec {
   readonly noOperstate: boolean;
 }
 
-const LINK_TYPES: Partial<Record<ModuleLinkType, ModuleLinkTypeSpec>> = {};
+const LINK_TYPES = new RankedRegistry<{ type: ModuleLinkType; spec: ModuleLinkTypeSpec }>('link type');
 
-/** Called by a module as it loads. */
-export function registerLinkType(type: ModuleLinkType, spec: ModuleLinkTypeSpec): void {
-  LINK_TYPES[type] = spec;
+/** Called by a module as it loads; a type registered twice is refused (rtnl_link_register's EEXIST). `rank` orders the types, whatever order the modules loaded in. */
+export function registerLinkType(type: ModuleLinkType, spec: ModuleLinkTypeSpec, { rank }: { rank: number }): void {
+  LINK_TYPES.register(type, { type, spec }, rank);
 }
 
 /** A module's device type, if `type` is one. */
 export function moduleLinkType(type: LinkType): ModuleLinkTypeSpec | undefined {
-  return (LINK_TYPES as Partial<Record<LinkType, ModuleLinkTypeSpec>>)[type];
+  return LINK_TYPES.get(type)?.spec;
 }
 
-/** Each registered type's transmit, for the datapath's ops table (read when a datapath is made, after the modules loaded). */
+/** Each registered type's transmit, by rank, for the datapath's ops table (read when a datapath is made, after the modules loaded). */
 export function moduleLinkOps(): Record<ModuleLinkType, NetDeviceOps> {
-  const out = {} as Record<ModuleLinkType, NetDeviceOps>;
-  for (const [type, spec] of Object.entries(LINK_TYPES) as [ModuleLinkType, ModuleLinkTypeSpec][]) out[type] = spec.ops;
-  return out;
+  return Object.fromEntries(LINK_TYPES.list().map(({ type, spec }) => [type, spec.ops])) as Record<ModuleLinkType, NetDeviceOps>;
 }
