@@ -111,6 +111,10 @@ describe('weave launch and its reports', () => {
     expect(() => backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...config, port: 6790 } })).toThrow('UDP port 6790: another socket is bound to it (Address already in use)');
     expect(router.config).toBe(config);
     expect([ns.udpTunnels?.get(6783), ns.udpTunnels?.get(6790)]).toEqual([router.encapRcv, other]);
+    // Moved to capture on another device as well: its pcap there, taken before the socket was refused, is closed again.
+    backend.kernel.apply({ op: 'link.add', host: 'r0', netns: 'r0', name: 'pcap2', kind: { type: 'dummy' } });
+    expect(() => backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...config, port: 6790, device: 'pcap2' } })).toThrow('(Address already in use)');
+    expect([ns.links.get('pcap2')!.rxHandler, ns.links.get('vethwe-pcap')!.rxHandler]).toEqual([undefined, expect.objectContaining({ router })]);
     // To a free port: the old one is released.
     backend.kernel.apply({ op: 'weave.router', host: 'r0', netns: 'r0', router: { ...config, port: 6791 } });
     expect([ns.udpTunnels?.has(6783), ns.udpTunnels?.get(6791)]).toEqual([false, router.encapRcv]);

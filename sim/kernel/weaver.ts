@@ -14,7 +14,7 @@
  * receiving router injects the frame on its own vethwe-pcap, which the bridge then switches.
  */
 import type { Datapath } from './datapath';
-import { KernelError, RxHandler, SimLink, SimNetns, TunnelKey, UdpEncapRcv } from './objects';
+import { RxHandler, SimLink, SimNetns, TunnelKey, UdpEncapRcv } from './objects';
 import { programIn, registerProgramOp, setProgram } from './program_registry';
 import type { WeaveRouterConfig } from '../plan/ops';
 import { BROADCAST_MAC, ipv4ToNumber, macToString } from '../wire/addr';
@@ -26,7 +26,7 @@ import { internetChecksum, pseudoHeaderSum } from '../wire/checksum';
 import { emitUdp, UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp';
 import { emitSleeve, parseSleeve, PEER_NAME_LEN, SLEEVE_FRAME_OVERHEAD, SleeveFrame } from '../wire/sleeve';
 import { Skb } from './net/skb';
-import { devXmit } from './net/dev';
+import { devXmit, netdevRxHandlerRegister, netdevRxHandlerUnregister } from './net/dev';
 import { pathMtu, route } from './net/ipv4/route';
 import { ipFragment } from './net/ipv4/ip_fragment';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './net/ipv4/ip_output';
@@ -135,20 +135,27 @@ registerProgramOp('weave.router', (kernel, op) => {
   const ns = kernel.netns(op.host, op.netns);
   // One router per namespace: a SleeveCapture there is this router's.
   const capture = op.router.vxlanVport ? undefined : ns.links.get(op.router.device);
-  if (capture?.rxHandler && !(capture.rxHandler instanceof SleeveCapture)) throw new KernelError(`${capture.name}: its rx_handler is another's (Device or resource busy)`);
   const running = weaveRouterIn(ns);
   const router = running ?? new WeaveRouter(op.router, ns);
-  // Its socket first: a port another's socket holds is refused before anything changes.
-  ns.setupUdpTunnelSock(op.router.port, router.encapRcv);
+  // Its pcap on the device (EBUSY when another's rx_handler holds it), then its socket (a port
+  // another's socket holds): either refused, nothing has changed.
+  const sleeve = capture && !(capture.rxHandler instanceof SleeveCapture) ? new SleeveCapture(router) : undefined;
+  if (capture && sleeve) netdevRxHandlerRegister(capture, sleeve);
+  try {
+    ns.setupUdpTunnelSock(op.router.port, router.encapRcv);
+  } catch (e) {
+    if (capture && sleeve) netdevRxHandlerUnregister(capture, sleeve);
+    throw e;
+  }
   if (running) {
     // Reconfigured to capture elsewhere, or to the fast datapath: its pcap on the old device
-    // is closed, and the device's frames go to its own stack again (netdev_rx_handler_unregister).
+    // is closed, and the device's frames go to its own stack again.
     const captured = running.config.vxlanVport ? undefined : running.device();
-    if (captured && captured !== capture && captured.rxHandler instanceof SleeveCapture) captured.rxHandler = undefined;
+    const old = captured?.rxHandler;
+    if (captured && captured !== capture && old instanceof SleeveCapture) netdevRxHandlerUnregister(captured, old);
     if (running.config.port !== op.router.port) ns.releaseUdpTunnelSock(running.config.port);
     running.config = op.router;
   } else setProgram(ns, 'weaver', router);
-  if (capture && !capture.rxHandler) capture.rxHandler = new SleeveCapture(router);
   const vport = op.router.vxlanVport ? ns.links.get(op.router.vxlanVport) : undefined;
   const odp = vport && datapathOfVport(vport);
   if (odp) odp.upcall = weaverUpcall;

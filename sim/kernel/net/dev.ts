@@ -5,8 +5,8 @@
  * transmit in a table of ops, as drivers fill in net_device_ops.
  */
 import type { Datapath } from '../datapath';
-import type { LinkType, SimLink } from '../objects';
-import { topologyChanged } from '../objects';
+import type { LinkType, RxHandler, SimLink } from '../objects';
+import { KernelError, topologyChanged } from '../objects';
 import { ARP_REQUEST } from '../../wire/arp';
 import { BROADCAST_MAC, macToString } from '../../wire/addr';
 import { be16 } from '../../wire/bytes';
@@ -47,6 +47,20 @@ export function devRecv(dp: Datapath, dev: SimLink, skb: Skb): void {
   recvTaps(dp, dev, skb);
   if (br !== undefined) bridgeForward(dp, br, dev, skb);
   else l3Input(dp, dev, skb);
+}
+
+/**
+ * netdev_rx_handler_register: `handler` takes the frames `dev` receives before its own stack.
+ * A device has one rx_handler: when another holds it, the registration is refused (EBUSY).
+ */
+export function netdevRxHandlerRegister(dev: SimLink, handler: RxHandler): void {
+  if (dev.rxHandler !== undefined) throw new KernelError(`${dev.name}: its rx_handler is another's (Device or resource busy)`);
+  dev.rxHandler = handler;
+}
+
+/** netdev_rx_handler_unregister: `dev`'s frames go to its own stack again, when `handler` is the one it has (a module unregisters only its own). */
+export function netdevRxHandlerUnregister(dev: SimLink, handler: RxHandler): void {
+  if (dev.rxHandler === handler) dev.rxHandler = undefined;
 }
 
 /**

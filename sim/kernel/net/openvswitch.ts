@@ -18,7 +18,7 @@ import { IPPROTO_UDP, IPV4_MIN_HEADER_LEN, Ipv4Repr } from '../../wire/ipv4';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../../wire/vxlan';
 import { Skb } from './skb';
-import { devXmit } from './dev';
+import { devXmit, netdevRxHandlerRegister } from './dev';
 import { pathMtu, route } from './ipv4/route';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
 import { resolvedNeigh } from './neighbour';
@@ -129,8 +129,7 @@ registerProgramOp('odp.vport', (kernel, op) => {
     l.vxlan = { vni: 0, dstport: v.dstport, proxy: false, l2miss: false, l3miss: false, learning: false, ageing: 300, external: true, fdb: new LoggedMap(), linkNetns: ns };
     l.up = true;
   }
-  if (l.rxHandler) throw new KernelError(`${l.name}: its rx_handler is another's (Device or resource busy)`);
-  l.rxHandler = new OdpVport(odp);
+  netdevRxHandlerRegister(l, new OdpVport(odp));
 });
 
 function datapathsIn(ns: SimNetns): Map<SimLink, OdpDatapath> {

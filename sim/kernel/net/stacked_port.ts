@@ -7,7 +7,7 @@
 import type { Datapath } from '../datapath';
 import { GROUP_CLAIMED, RxClaim, RxHandler, SimLink } from '../objects';
 import { isMulticastEtherAddr } from '../../wire/ethernet';
-import { accepts, devRecv, later } from './dev';
+import { accepts, devRecv, later, netdevRxHandlerRegister, netdevRxHandlerUnregister } from './dev';
 import { Skb } from './skb';
 
 export abstract class StackedPort implements RxHandler {
@@ -76,7 +76,7 @@ export abstract class StackedPort implements RxHandler {
   /** A device's uninit: it leaves the port, and the port goes from `lower` with its last device. */
   leave(lower: SimLink, dev: SimLink): void {
     this.uppers.delete(dev);
-    if (this.uppers.size === 0 && lower.rxHandler === this) lower.rxHandler = undefined;
+    if (this.uppers.size === 0) netdevRxHandlerUnregister(lower, this);
   }
 }
 
@@ -87,9 +87,9 @@ export abstract class StackedPort implements RxHandler {
  * ipvlan_port_create).
  */
 export function joinPort<P extends StackedPort>(lower: SimLink, dev: SimLink, Port: abstract new (...args: never[]) => P, make: () => P): P {
-  let port = lower.rxHandler;
-  if (port === undefined) lower.rxHandler = port = make();
-  if (!(port instanceof Port)) throw new Error(`${lower.name}: its rx_handler is another kind's (Device or resource busy)`);
+  const held = lower.rxHandler;
+  const port = held instanceof Port ? held : make();
+  if (port !== held) netdevRxHandlerRegister(lower, port);
   port.uppers.add(dev);
   return port;
 }

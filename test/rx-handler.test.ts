@@ -1,0 +1,51 @@
+/**
+ * A device's one rx_handler slot (netdev_rx_handler_register / _unregister, sim/kernel/net/dev.ts),
+ * which Open vSwitch's vports, weave sleeve's capture and the stacked devices' ports all take
+ * through: a second handler is refused with EBUSY, and a module unregisters only its own.
+ */
+import { netdevRxHandlerRegister, netdevRxHandlerUnregister } from '../sim/kernel/net/dev';
+import { SimKernel } from '../sim/kernel/kernel';
+import { KernelError, RxHandler } from '../sim/kernel/objects';
+
+const BUSY = "eth0: its rx_handler is another's (Device or resource busy)";
+
+function hostKernel(): SimKernel {
+  const k = new SimKernel(1);
+  k.apply({ op: 'host.add', host: 'h', iface: 'eth0', address: '198.51.100.10/24' });
+  return k;
+}
+
+test('a second handler is EBUSY; unregistering frees the slot for its own handler only', () => {
+  const eth0 = hostKernel().link('h', 'h', 'eth0');
+  const handler = (): RxHandler => ({ takesAll: true, rx: () => true, ucPromisc: () => false });
+  const first = handler();
+  const second = handler();
+  netdevRxHandlerRegister(eth0, first);
+  expect(() => netdevRxHandlerRegister(eth0, second)).toThrow(KernelError);
+  expect(() => netdevRxHandlerRegister(eth0, second)).toThrow(BUSY);
+  netdevRxHandlerUnregister(eth0, second);
+  expect(eth0.rxHandler).toBe(first);
+  netdevRxHandlerUnregister(eth0, first);
+  expect(eth0.rxHandler).toBeUndefined();
+  netdevRxHandlerRegister(eth0, second);
+  expect(eth0.rxHandler).toBe(second);
+});
+
+test("a lower's port is shared by the devices of its kind; a device of another kind on it is EBUSY, and the port goes with its last device", () => {
+  const k = hostKernel();
+  const eth0 = k.link('h', 'h', 'eth0');
+  k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'mva', txqueuelen: 0, kind: { type: 'macvlan', parent: 'eth0', mode: 'bridge' } });
+  const port = eth0.rxHandler;
+  k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'mvb', txqueuelen: 0, kind: { type: 'macvlan', parent: 'eth0', mode: 'bridge' } });
+  expect(eth0.rxHandler).toBe(port);
+  expect(port?.uppers?.size).toBe(2);
+  expect(() => k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'iva', txqueuelen: 0, kind: { type: 'ipvlan', parent: 'eth0', mode: 'l2' } })).toThrow(BUSY);
+  expect(eth0.rxHandler).toBe(port);
+  k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'mva' });
+  expect(eth0.rxHandler).toBe(port);
+  k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'mvb' });
+  expect(eth0.rxHandler).toBeUndefined();
+  k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'ivb', txqueuelen: 0, kind: { type: 'ipvlan', parent: 'eth0', mode: 'l2' } });
+  expect(eth0.rxHandler).not.toBe(port);
+  expect([...eth0.rxHandler?.uppers ?? []]).toEqual([k.link('h', 'h', 'ivb')]);
+});
