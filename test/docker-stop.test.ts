@@ -106,6 +106,28 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
     expect(docker(m, 'r0', 'docker kill -s HUP shell')).toMatchObject({ exitCode: 127, stderr: "cnmlab: not modelled: docker kill -s HUP: what the container's PID 1 does with that signal\n" });
   });
 
+  test("an image the model does not know: its own command, its COMMAND column, its Cmd and its stop are refused, before anything changes", () => {
+    const m = oneHost();
+    // Attached, its own command would decide what the run does (redis-server runs on; busybox's sh would exit 0 at once).
+    expect(docker(m, 'r0', 'docker run --name fg redis')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker run redis: what its own command does (an image cnmlab does not know)\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker ps -aq').stdout).toBe('');
+    expect(docker(m, 'r0', 'docker run -d --name rr redis').exitCode).toBe(0);
+    expect(docker(m, 'r0', 'docker ps')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: the command of rr: its image (redis) is none cnmlab knows\n', exitCode: 127 });
+    // Its entrypoint is unknown too: a command of its own does not tell what PID 1 runs.
+    expect(docker(m, 'r0', 'docker run -d --name rs redis sleep 1000').exitCode).toBe(0);
+    for (const name of ['rr', 'rs']) {
+      expect(docker(m, 'r0', `docker stop ${name}`)).toEqual({ stdout: '', stderr: `cnmlab: not modelled: docker stop ${name}: its image (redis): what its PID 1 runs\n`, exitCode: 127 });
+      expect(docker(m, 'r0', `docker kill -s TERM ${name}`)).toEqual({ stdout: '', stderr: `cnmlab: not modelled: docker kill -s TERM ${name}: its image (redis): what its PID 1 runs\n`, exitCode: 127 });
+    }
+    expect(docker(m, 'r0', 'docker ps -q').stdout.trim().split('\n')).toHaveLength(2);
+    expect(docker(m, 'r0', "docker inspect -f '{{.Path}}' rr")).toMatchObject({ stderr: 'cnmlab: not modelled: the command of rr: its image (redis) is none cnmlab knows\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker inspect rr').exitCode).toBe(127);
+    expect(docker(m, 'r0', "docker inspect -f '{{.Name}} {{.State.Status}}' rr")).toEqual({ stdout: '/rr running\n', stderr: '', exitCode: 0 });
+    // SIGKILL needs no knowledge of the process.
+    expect(docker(m, 'r0', 'docker kill rr')).toEqual({ stdout: 'rr\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', "docker inspect -f '{{.State.ExitCode}}' rr").stdout).toBe('137\n');
+  });
+
   test('-t takes an int as pflag parses it (0x, leading 0 octal), else the CLI refuses it; kill -s TERM leaves an sh running', () => {
     const m = oneHost();
     docker(m, 'r0', 'docker run -dit --name shell busybox');

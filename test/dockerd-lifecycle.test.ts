@@ -207,6 +207,20 @@ steps:
     expect(ps).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^[0-9a-f]{12}\n$/) });
   });
 
+  test('with a container of an image the model does not know: not modelled, the daemon still runs', async () => {
+    const { result } = await runSim(`name: t
+hosts:
+  h: {}
+steps:
+  - h: docker run -d --name rr redis
+  - h: systemctl stop docker
+  - h: docker ps -q
+`);
+    const [, stop, ps] = result.steps;
+    expect(stop).toMatchObject({ exitCode: 127, stderr: 'cnmlab: not modelled: systemctl stop docker with rr running: its image (redis): what its PID 1 runs\n' });
+    expect(ps).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/^[0-9a-f]{12}\n$/) });
+  });
+
   test('on the leader of a swarm with another manager: not modelled (raft would elect another leader)', async () => {
     const header = 'name: stop-leader\nhosts:\n  r0: {}\n  r1: {}\nsteps:\n  - r0: docker swarm init\n';
     const token = (await runSim(`${header}  - r0: docker swarm join-token -q manager\n`)).result.steps[1].stdout.trim();

@@ -301,7 +301,10 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   const runsToEnd = !detach && command.length > 0 && !isInteractiveShell(command);
   // A shell (named, or the image's own command) attached without -i or -t has no input: its
   // stdin is at end of file, so it exits 0 at once and prints nothing.
-  const shell = isInteractiveShell(command.length ? command : imageCommand(p.args[0]).split(' '));
+  const ownCommand = imageCommand(p.args[0]);
+  // Attached, the image's own command decides what the run does: the model knows only its images' (main-process.ts).
+  if (!detach && command.length === 0 && ownCommand === undefined) throw new DockerError(notModelled(`docker run ${p.args[0]}: what its own command does (an image cnmlab does not know)`).stderr.trimEnd(), NOT_MODELLED_EXIT);
+  const shell = isInteractiveShell(command.length ? command : ownCommand?.split(' ') ?? []);
   const endsAtOnce = !detach && !tty && !p.bools.has('interactive') && shell;
   if (runsToEnd) {
     const l = lookupCommand(command, 'container', p.args[0]);

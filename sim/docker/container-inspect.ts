@@ -79,7 +79,8 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     };
   }
   const running = c.state === 'running';
-  const cmd = c.command.length ? c.command : [containerCommand(c)];
+  // Read only when printed: an unknown image's command is refused, and a template that does not name it still runs.
+  const cmd = () => (c.command.length ? c.command : [containerCommand(c)]);
   const dir = `${DATA_ROOT}/containers/${c.id}`;
   const firstNetwork = c.networks.length ? (swarmNetwork(w.swarm, c.networks[0].networkId) ?? hostOf(w, c.host).localNetworks[c.networks[0].networkId]) : undefined;
   // The default bridge's endpoint is also shown at the top of NetworkSettings (the legacy fields).
@@ -87,8 +88,12 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
   return {
     Id: c.id,
     Created: formatTime(daemonTime(c.createdNs, c.id)),
-    Path: cmd[0],
-    Args: cmd.slice(1),
+    get Path() {
+      return cmd()[0];
+    },
+    get Args() {
+      return cmd().slice(1);
+    },
     State: {
       Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid ?? c.pid ?? 0, ExitCode: c.state === 'exited' ? c.exitCode ?? 0 : 0, Error: '',
       StartedAt: c.startedNs ? formatTime(daemonTime(c.startedNs, `start:${c.id}`)) : ZERO_TIME, FinishedAt: c.finishedNs ? formatTime(daemonTime(c.finishedNs, `finish:${c.id}`)) : ZERO_TIME,
@@ -111,7 +116,9 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     Mounts: [],
     Config: {
       Hostname: c.hostname, Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
-      Tty: c.interactive, OpenStdin: c.interactive, StdinOnce: false, Env: null, Cmd: cmd, Image: c.image, Volumes: null,
+      Tty: c.interactive, OpenStdin: c.interactive, StdinOnce: false, Env: null, get Cmd() {
+        return cmd();
+      }, Image: c.image, Volumes: null,
       WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: {},
     },
     NetworkSettings: {

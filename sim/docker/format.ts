@@ -2,7 +2,9 @@
 import { naturalCompare } from '../text/natural';
 import type { NetworkRow } from './network-ls-format';
 import { tabwrite } from '../text/tabwriter';
-import { imageCommand } from '../model/main-process';
+import { containerCommandLine } from '../model/main-process';
+import { DockerError } from './errors';
+import { NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 import { ipv4ToNumber } from '../wire/addr';
 import { Container, daemonTime, Endpoint, endpointsOf, formatTime, GWBRIDGE, hostOf, instanceOf, Network, World } from '../model/world';
 
@@ -120,8 +122,11 @@ export function inspectJson(objects: unknown[]): string {
   return JSON.stringify(objects, null, 4) + '\n';
 }
 
+/** The container's command as `docker ps` shows it; refused as not modelled for an image whose entrypoint and command the model does not know. */
 export function containerCommand(c: Container): string {
-  return c.command.length ? c.command.join(' ') : imageCommand(c.image);
+  const line = containerCommandLine(c);
+  if (line === undefined) throw new DockerError(notModelled(`the command of ${c.name}: its image (${c.image}) is none cnmlab knows`).stderr.trimEnd(), NOT_MODELLED_EXIT);
+  return line;
 }
 
 function ellipsis(s: string, max: number): string {

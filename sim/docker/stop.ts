@@ -17,7 +17,7 @@
 import { ParsedFlags, first } from './argv';
 import { DockerError } from './errors';
 import { stopContainer } from '../model/containers';
-import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, mainProgram, onSigterm } from '../model/main-process';
+import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, mainProgram, onSigterm, unknownMainProcess } from '../model/main-process';
 import { findContainer, Tx } from '../model/tx';
 import type { Container } from '../model/world';
 import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
@@ -44,8 +44,8 @@ type StopEnd = { exits: number } | { killedAfterS: number };
 /** What a stop with `timeoutS` does to `c` (running), or the refusal when the model does not know. */
 function stopEnd(c: Container, ref: string, timeoutS: number, command: string): StopEnd {
   const term = onSigterm(c);
+  if (!term) throw notModelledStop(`${command} ${ref}: ${unknownMainProcess(c)}`);
   const program = mainProgram(c);
-  if (!term) throw notModelledStop(`${command} ${ref}: how its PID 1 (${program}) takes SIGTERM`);
   if ('exits' in term) {
     // containerStop's wait with no time left SIGKILLs at once: a race with the process's own exit.
     if (timeoutS === 0) throw notModelledStop(`${command} -t 0 ${ref}: its PID 1 (${program}) exits on SIGTERM as the SIGKILL is sent`);
@@ -121,7 +121,7 @@ export function killCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput
       if (signal === SIGKILL) ends.push({ c, status: KILLED_EXIT });
       else {
         const term = onSigterm(c);
-        if (!term) throw notModelledStop(`docker kill -s ${raw} ${ref}: how its PID 1 (${mainProgram(c)}) takes SIGTERM`);
+        if (!term) throw notModelledStop(`docker kill -s ${raw} ${ref}: ${unknownMainProcess(c)}`);
         ends.push({ c, status: 'exits' in term ? term.exits : undefined });
       }
     }

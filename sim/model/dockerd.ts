@@ -37,7 +37,7 @@
  * entries until its networks' sandboxes go), and restart policies.
  */
 import { stopContainer } from './containers';
-import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, mainProgram, onSigterm } from './main-process';
+import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, mainProgram, onSigterm, unknownMainProcess } from './main-process';
 import { driverOf } from './drivers';
 import { hexId } from './ids';
 import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
@@ -68,7 +68,7 @@ function stopRunningContainers(tx: Tx, host: string): void {
   const running = Object.values(tx.host(host).containers).filter((c) => c.state === 'running');
   const ends = running.map((c) => {
     const term = onSigterm(c);
-    if (!term) throw new NotModelled(`not modelled: systemctl stop docker with ${c.name} running: how its PID 1 (${mainProgram(c)}) takes SIGTERM`);
+    if (!term) throw new NotModelled(`not modelled: systemctl stop docker with ${c.name} running: ${unknownMainProcess(c)}`);
     return { c, term };
   });
   for (const { c, term } of ends) if ('exits' in term) stopContainer(tx, c, term.exits);
