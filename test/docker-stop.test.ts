@@ -102,7 +102,7 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
     // A script that may trap SIGTERM, -t -1 (dockerd would wait for ever), and signals other than KILL and TERM are not modelled either.
     docker(m, 'r0', "docker run -d --name trapper busybox sh -c 'trap \"exit 0\" TERM; sleep 1000'");
     expect(docker(m, 'r0', 'docker stop trapper').stderr).toBe('cnmlab: not modelled: docker stop trapper: how its PID 1 (sh) takes SIGTERM\n');
-    expect(docker(m, 'r0', 'docker stop -t -1 shell').stderr).toBe('cnmlab: not modelled: docker stop -t -1 shell: its PID 1 (sh) ignores SIGTERM, so dockerd would wait for ever\n');
+    expect(docker(m, 'r0', 'docker stop -t -1 shell').stderr).toBe('cnmlab: not modelled: docker stop -t -1 shell: its PID 1 (sh) ignores its stop signal (SIGTERM), so dockerd would wait for ever\n');
     expect(docker(m, 'r0', 'docker kill -s HUP shell')).toMatchObject({ exitCode: 127, stderr: "cnmlab: not modelled: docker kill -s HUP: what the container's PID 1 does with that signal\n" });
   });
 
@@ -126,6 +126,18 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
     // SIGKILL needs no knowledge of the process.
     expect(docker(m, 'r0', 'docker kill rr')).toEqual({ stdout: 'rr\n', stderr: '', exitCode: 0 });
     expect(docker(m, 'r0', "docker inspect -f '{{.State.ExitCode}}' rr").stdout).toBe('137\n');
+  });
+
+  test("the stop sends the image's stop signal: nginx's image declares SIGQUIT, which nginx ends on and sleep ignores", () => {
+    const m = oneHost();
+    docker(m, 'r0', 'docker run -d --name web nginx');
+    docker(m, 'r0', 'docker run -d --name napper nginx sleep 1000');
+    docker(m, 'r0', 'docker run -dit --name shell busybox');
+    expect(docker(m, 'r0', 'docker stop -t 0 web').stderr).toBe('cnmlab: not modelled: docker stop -t 0 web: its PID 1 (nginx) exits on its stop signal (SIGQUIT) as the SIGKILL is sent\n');
+    expect(docker(m, 'r0', 'docker stop -t -1 napper').stderr).toBe('cnmlab: not modelled: docker stop -t -1 napper: its PID 1 (sleep) ignores its stop signal (SIGQUIT), so dockerd would wait for ever\n');
+    const stop = dockerStep(m, 'r0', ['stop', 'web', 'napper', 'shell']);
+    expect(stop.waits).toEqual([expect.objectContaining({ ns: 10e9, why: 'the stop timeout: PID 1 of napper (sleep) ignores SIGQUIT, PID 1 of shell (sh) ignores SIGTERM; then SIGKILL' })]);
+    expect(docker(m, 'r0', "docker inspect -f '{{.Name}} {{.State.ExitCode}}' web napper shell").stdout).toBe('/web 0\n/napper 137\n/shell 137\n');
   });
 
   test('-t takes an int as pflag parses it (0x, leading 0 octal), else the CLI refuses it; kill -s TERM leaves an sh running', () => {

@@ -4,11 +4,11 @@
  * every error in one message, exit 1) and moby v20.10's daemon answers them (daemon/stop.go,
  * kill.go).
  *
- * A stop sends SIGTERM, waits the stop timeout (10 s unless -t), then SIGKILLs what still runs:
- * how the container's PID 1 takes SIGTERM decides (sim/model/main-process.ts). A shell as PID 1
- * ignores it, so the stop waits the whole timeout (the daemon's wait: the step lasts it, and the
- * model's clock moves by it) and the container is Exited (137); nginx exits 0 at once. The CLI
- * stops its containers in parallel, so one `docker stop a b` waits one timeout. A container
+ * A stop sends the container's stop signal (SIGTERM; nginx's image declares SIGQUIT), waits the
+ * stop timeout (10 s unless -t), then SIGKILLs what still runs: how the container's PID 1 takes
+ * its stop signal decides (sim/model/main-process.ts). A shell as PID 1 ignores it, so the
+ * stop waits the whole timeout (the daemon's wait: the step lasts it, and the model's clock
+ * moves by it) and the container is Exited (137); nginx exits 0 at once. The CLI stops its containers in parallel, so one `docker stop a b` waits one timeout. A container
  * that is not running is no error for stop (the daemon's 304). `docker restart` is not
  * modelled: its stop and start in one step would delete a network's namespace and make it
  * again, which emu applies in the other order (namespaces are made before any is deleted). Checked before anything changes: a line with a PID 1 whose SIGTERM the model
@@ -17,7 +17,7 @@
 import { ParsedFlags, first } from './argv';
 import { DockerError } from './errors';
 import { stopContainer } from '../model/containers';
-import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, mainProgram, onSigterm, unknownMainProcess } from '../model/main-process';
+import { DEFAULT_STOP_TIMEOUT_S, ignoringStopSignal, KILLED_EXIT, mainProgram, onSignal, onStop, Signal, stopSignal, unknownMainProcess } from '../model/main-process';
 import { findContainer, Tx } from '../model/tx';
 import type { Container } from '../model/world';
 import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
@@ -39,28 +39,27 @@ function notModelledStop(what: string): DockerError {
 }
 
 /** How one running container's stop ends: at once with a status, or killed after the timeout. */
-type StopEnd = { exits: number } | { killedAfterS: number };
+type StopEnd = { exits: number } | { killedAfterS: number; signal: Signal };
 
 /** What a stop with `timeoutS` does to `c` (running), or the refusal when the model does not know. */
 function stopEnd(c: Container, ref: string, timeoutS: number, command: string): StopEnd {
-  const term = onSigterm(c);
-  if (!term) throw notModelledStop(`${command} ${ref}: ${unknownMainProcess(c)}`);
+  const end = onStop(c);
+  if (!end) throw notModelledStop(`${command} ${ref}: ${unknownMainProcess(c, stopSignal(c))}`);
   const program = mainProgram(c);
-  if ('exits' in term) {
+  if ('exits' in end) {
     // containerStop's wait with no time left SIGKILLs at once: a race with the process's own exit.
-    if (timeoutS === 0) throw notModelledStop(`${command} -t 0 ${ref}: its PID 1 (${program}) exits on SIGTERM as the SIGKILL is sent`);
-    return term;
+    if (timeoutS === 0) throw notModelledStop(`${command} -t 0 ${ref}: its PID 1 (${program}) exits on its stop signal (${end.signal}) as the SIGKILL is sent`);
+    return { exits: end.exits };
   }
-  if (timeoutS < 0) throw notModelledStop(`${command} -t ${timeoutS} ${ref}: its PID 1 (${program}) ignores SIGTERM, so dockerd would wait for ever`);
-  return { killedAfterS: timeoutS };
+  if (timeoutS < 0) throw notModelledStop(`${command} -t ${timeoutS} ${ref}: its PID 1 (${program}) ignores its stop signal (${end.signal}), so dockerd would wait for ever`);
+  return { killedAfterS: timeoutS, signal: end.signal };
 }
 
 /** The daemon's wait for those it kills after the timeout, said as the step reports it. */
-function waitForKills(tx: Tx, killed: { c: Draft<Container>; seconds: number }[]): void {
+function waitForKills(tx: Tx, killed: { c: Draft<Container>; seconds: number; signal: Signal }[]): void {
   const seconds = Math.max(...killed.map((k) => k.seconds));
   if (seconds <= 0) return;
-  const names = killed.map((k) => `${k.c.name} (${mainProgram(k.c)})`).join(', ');
-  tx.daemonWaits(seconds * 1e9, `the stop timeout: PID 1 of ${names} ignores SIGTERM; then SIGKILL`);
+  tx.daemonWaits(seconds * 1e9, `the stop timeout: ${ignoringStopSignal(killed)}; then SIGKILL`);
 }
 
 export function stopCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
@@ -78,7 +77,7 @@ export function stopCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput
     if (c.state === 'running' && !ending.some((e) => e.c.id === c.id)) ending.push({ c, end: stopEnd(c, ref, timeoutS, 'docker stop') });
   }
   for (const { c, end } of ending) if ('exits' in end) stopContainer(tx, c, end.exits);
-  const killed = ending.flatMap(({ c, end }) => ('killedAfterS' in end ? [{ c, seconds: end.killedAfterS }] : []));
+  const killed = ending.flatMap(({ c, end }) => ('killedAfterS' in end ? [{ c, seconds: end.killedAfterS, signal: end.signal }] : []));
   if (killed.length) {
     waitForKills(tx, killed);
     for (const { c } of killed) stopContainer(tx, c, KILLED_EXIT);
@@ -120,8 +119,8 @@ export function killCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput
       results.push({ ref });
       if (signal === SIGKILL) ends.push({ c, status: KILLED_EXIT });
       else {
-        const term = onSigterm(c);
-        if (!term) throw notModelledStop(`docker kill -s ${raw} ${ref}: ${unknownMainProcess(c)}`);
+        const term = onSignal(c, 'SIGTERM');
+        if (!term) throw notModelledStop(`docker kill -s ${raw} ${ref}: ${unknownMainProcess(c, 'SIGTERM')}`);
         ends.push({ c, status: 'exits' in term ? term.exits : undefined });
       }
     }

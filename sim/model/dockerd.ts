@@ -32,12 +32,12 @@
  * leader), a stop that leaves half the managers or fewer running (raft losing its quorum), a
  * stop on a node whose link is down and whom the others have not yet declared dead (its leave
  * reaching no one, they would drop its entries at that verdict, the stopped containers' too),
- * a container whose PID 1's SIGTERM handling the model does not know (refused), a restarted daemon's
+ * a container whose PID 1's handling of its stop signal the model does not know (refused), a restarted daemon's
  * cleanup of the namespaces it left behind (the host keeps the stale neighbour and FDB
  * entries until its networks' sandboxes go), and restart policies.
  */
 import { stopContainer } from './containers';
-import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, mainProgram, onSigterm, unknownMainProcess } from './main-process';
+import { DEFAULT_STOP_TIMEOUT_S, ignoringStopSignal, KILLED_EXIT, onStop, stopSignal, unknownMainProcess } from './main-process';
 import { driverOf } from './drivers';
 import { hexId } from './ids';
 import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
@@ -60,22 +60,23 @@ function gossipingWith(tx: Tx, host: string): string[] {
 
 /**
  * The shutdown's stop of every running container, all at once (moby v20.10 daemon.Shutdown:
- * shutdownContainer, containerStop with each one's stop timeout): those whose PID 1 ignores
- * SIGTERM are killed after the timeout (137), and systemctl waits that long for the daemon to
- * exit. A PID 1 whose SIGTERM the model does not know is refused before anything changes.
+ * shutdownContainer, containerStop with each one's stop timeout and stop signal): those whose
+ * PID 1 ignores its stop signal (SIGTERM, SIGQUIT for nginx) are killed after the timeout (137),
+ * and systemctl waits that long for the daemon to exit. A PID 1 whose handling of it the model
+ * does not know is refused before anything changes.
  */
 function stopRunningContainers(tx: Tx, host: string): void {
   const running = Object.values(tx.host(host).containers).filter((c) => c.state === 'running');
   const ends = running.map((c) => {
-    const term = onSigterm(c);
-    if (!term) throw new NotModelled(`not modelled: systemctl stop docker with ${c.name} running: ${unknownMainProcess(c)}`);
-    return { c, term };
+    const end = onStop(c);
+    if (!end) throw new NotModelled(`not modelled: systemctl stop docker with ${c.name} running: ${unknownMainProcess(c, stopSignal(c))}`);
+    return { c, end };
   });
-  for (const { c, term } of ends) if ('exits' in term) stopContainer(tx, c, term.exits);
-  const killed = ends.filter(({ term }) => 'ignored' in term).map(({ c }) => c);
+  for (const { c, end } of ends) if ('exits' in end) stopContainer(tx, c, end.exits);
+  const killed = ends.filter(({ end }) => 'ignored' in end).map(({ c, end }) => ({ c, signal: end.signal }));
   if (killed.length === 0) return;
-  tx.daemonWaits(DEFAULT_STOP_TIMEOUT_S * 1e9, `the stop timeout of its containers: PID 1 of ${killed.map((c) => `${c.name} (${mainProgram(c)})`).join(', ')} ignores SIGTERM; then SIGKILL`);
-  for (const c of killed) stopContainer(tx, c, KILLED_EXIT);
+  tx.daemonWaits(DEFAULT_STOP_TIMEOUT_S * 1e9, `the stop timeout of its containers: ${ignoringStopSignal(killed)}; then SIGKILL`);
+  for (const { c } of killed) stopContainer(tx, c, KILLED_EXIT);
 }
 
 /** `systemctl stop docker` on `host` at `nowNs`; stopping a stopped daemon does nothing. */

@@ -1,14 +1,15 @@
 /**
  * A container's main process (its PID 1) and how it takes the signals Docker stops it with.
  *
- * moby v20.10 daemon/stop.go containerStop sends the stop signal (SIGTERM), waits the stop
- * timeout (container.DefaultStopTimeout, 10 s, unless `docker stop -t`), then SIGKILLs what
- * still runs (daemon/kill.go Kill). The kernel delivers a signal to a PID namespace's init only
- * when it has a handler for it (SIGKILL always, from the parent namespace; pid_namespaces(7)):
- * a shell or sleep as PID 1 installs none for SIGTERM, so it runs on until the SIGKILL, and the
- * container exits 137 (128 + SIGKILL, as the shim reports a signalled process). nginx ends on
- * SIGTERM (its fast shutdown), with status 0. Another program's handling is not modelled: the
- * caller says so rather than guess.
+ * moby v20.10 daemon/stop.go containerStop sends the container's stop signal (its image's
+ * STOPSIGNAL, SIGTERM when it declares none: nginx's declares SIGQUIT), waits the stop timeout
+ * (container.DefaultStopTimeout, 10 s, unless `docker stop -t`), then SIGKILLs what still runs
+ * (daemon/kill.go Kill). The kernel delivers a signal to a PID namespace's init only when it
+ * has a handler for it (SIGKILL always, from the parent namespace; pid_namespaces(7)): a shell
+ * or sleep as PID 1 installs none for SIGTERM or SIGQUIT, so it runs on until the SIGKILL, and
+ * the container exits 137 (128 + SIGKILL, as the shim reports a signalled process). nginx ends
+ * on SIGQUIT (its graceful shutdown) and on SIGTERM (its fast one), with status 0. Another
+ * program's handling is not modelled: the caller says so rather than guess.
  *
  * The model knows the images of the tutorials alone (KNOWN_IMAGES): another image's own
  * command and entrypoint are unknown, so what its PID 1 is, what `docker ps` shows as its
@@ -17,16 +18,24 @@
 import { imageRepository } from '../commands/family';
 import { Container } from './world';
 
-/** The images the model knows, by repository, with the command each runs when `docker run` names none. */
-const KNOWN_IMAGES = new Map([
-  ['busybox', 'sh'], ['alpine', 'sh'],
-  ['ubuntu', '/bin/bash'], ['debian', '/bin/bash'], ['centos', '/bin/bash'], ['fedora', '/bin/bash'],
-  ['nginx', '/docker-entrypoint.sh nginx -g \'daemon off;\''],
+/** The signals whose effect on a PID 1 the model knows. */
+export type Signal = 'SIGTERM' | 'SIGQUIT';
+
+/** The images the model knows, by repository: the command each runs when `docker run` names none, and its stop signal. */
+const KNOWN_IMAGES = new Map<string, { command: string; stopSignal: Signal }>([
+  ['busybox', { command: 'sh', stopSignal: 'SIGTERM' }], ['alpine', { command: 'sh', stopSignal: 'SIGTERM' }],
+  ...['ubuntu', 'debian', 'centos', 'fedora'].map((repo): [string, { command: string; stopSignal: Signal }] => [repo, { command: '/bin/bash', stopSignal: 'SIGTERM' }]),
+  ['nginx', { command: '/docker-entrypoint.sh nginx -g \'daemon off;\'', stopSignal: 'SIGQUIT' }],
 ]);
 
 /** The command an image runs when `docker run` names none (its Cmd), or undefined for an image the model does not know. */
 export function imageCommand(image: string): string | undefined {
-  return KNOWN_IMAGES.get(imageRepository(image));
+  return KNOWN_IMAGES.get(imageRepository(image))?.command;
+}
+
+/** The signal a stop sends first (Config.StopSignal, from the image's STOPSIGNAL), or undefined for an image the model does not know. */
+export function stopSignal(c: Container): Signal | undefined {
+  return KNOWN_IMAGES.get(imageRepository(c.image))?.stopSignal;
 }
 
 /** The command `docker ps` shows for the container, or undefined when its image is unknown (its entrypoint would come first). */
@@ -41,11 +50,11 @@ export const DEFAULT_STOP_TIMEOUT_S = 10;
 /** A process killed by SIGKILL, as Docker reports its exit: 128 + 9. */
 export const KILLED_EXIT = 137;
 
-/** Programs that install no SIGTERM handler, so as PID 1 the signal never reaches them. */
-const IGNORE_SIGTERM = new Set(['sh', 'ash', 'bash', 'dash', 'sleep']);
+/** Programs that install no handler for SIGTERM or SIGQUIT (or ignore them), so as PID 1 neither reaches them. */
+const IGNORE_STOP_SIGNALS = new Set(['sh', 'ash', 'bash', 'dash', 'sleep']);
 
-/** Programs that end on SIGTERM, with the status they then exit with. */
-const END_ON_SIGTERM = new Map([['nginx', 0]]);
+/** Programs that end on the signal, with the status they then exit with: nginx's fast shutdown (SIGTERM) and graceful one (SIGQUIT). */
+const ENDS_ON: Record<Signal, Map<string, number>> = { SIGTERM: new Map([['nginx', 0]]), SIGQUIT: new Map([['nginx', 0]]) };
 
 /** The program the container's PID 1 runs (an image's entrypoint script execs its arguments), or undefined when its image is unknown. */
 export function mainProgram(c: Container): string | undefined {
@@ -56,23 +65,36 @@ export function mainProgram(c: Container): string | undefined {
   return program.slice(program.lastIndexOf('/') + 1);
 }
 
-/** What the model does not know of the container's PID 1 when onSigterm says undefined, for a refusal. */
-export function unknownMainProcess(c: Container): string {
+/** What the model does not know of the container's PID 1 when onSignal or onStop says undefined, for a refusal. */
+export function unknownMainProcess(c: Container, signal: Signal | undefined): string {
   const program = mainProgram(c);
-  return program === undefined ? `its image (${c.image}): what its PID 1 runs` : `how its PID 1 (${program}) takes SIGTERM`;
+  return program === undefined ? `its image (${c.image}): what its PID 1 runs` : `how its PID 1 (${program}) takes ${signal}`;
 }
 
 /**
- * What SIGTERM does to the container's PID 1: `ignored`, or `exits` with a status; undefined
+ * What `signal` does to the container's PID 1: `ignored`, or `exits` with a status; undefined
  * when the model does not know (an image or a program it does not list, or a shell script that may trap it).
  */
-export function onSigterm(c: Container): { ignored: true } | { exits: number } | undefined {
+export function onSignal(c: Container, signal: Signal): { ignored: true } | { exits: number } | undefined {
   const program = mainProgram(c);
   if (program === undefined) return undefined;
-  const status = END_ON_SIGTERM.get(program);
+  const status = ENDS_ON[signal].get(program);
   if (status !== undefined) return { exits: status };
-  if (!IGNORE_SIGTERM.has(program)) return undefined;
-  // A script's own `trap … TERM` installs the handler the shell lacks.
+  if (!IGNORE_STOP_SIGNALS.has(program)) return undefined;
+  // A script's own `trap … TERM` (or QUIT) installs the handler the shell lacks.
   if (c.command.slice(1).some((a) => /\btrap\b/.test(a))) return undefined;
   return { ignored: true };
+}
+
+/** What a stop's first signal (the container's stop signal) does to its PID 1, with that signal; undefined when the model does not know. */
+export function onStop(c: Container): ({ ignored: true } | { exits: number }) & { signal: Signal } | undefined {
+  const signal = stopSignal(c);
+  const end = signal && onSignal(c, signal);
+  return end && { ...end, signal };
+}
+
+/** Those whose PID 1 ignores the stop signal, as the daemon's wait says it: `PID 1 of shell (sh) ignores SIGTERM`. */
+export function ignoringStopSignal(ignoring: { c: Container; signal: Signal }[]): string {
+  const signals = [...new Set(ignoring.map((i) => i.signal))];
+  return signals.map((signal) => `PID 1 of ${ignoring.filter((i) => i.signal === signal).map(({ c }) => `${c.name} (${mainProgram(c)})`).join(', ')} ignores ${signal}`).join(', ');
 }
