@@ -140,6 +140,37 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
     expect(docker(m, 'r0', "docker inspect -f '{{.Name}} {{.State.ExitCode}}' web napper shell").stdout).toBe('/web 0\n/napper 137\n/shell 137\n');
   });
 
+  test("kill -s takes what the daemon's ParseSignal takes: SignalMap's names, any number but 0; a number Linux lacks is refused per container, after its lookup", () => {
+    const m = oneHost();
+    docker(m, 'r0', 'docker run -dit --name shell busybox');
+    docker(m, 'r0', 'docker run -d --name web nginx');
+    const id = docker(m, 'r0', "docker inspect -f '{{.Id}}' shell").stdout.trim();
+    for (const name of ['IOT', 'sigcld', 'POLL', 'RTMIN', 'RTMIN+3', 'RTMAX-14', 'SIGRTMAX', '1', '31', '34', '64']) {
+      expect(docker(m, 'r0', `docker kill -s ${name} shell`)).toEqual({ stdout: '', stderr: `cnmlab: not modelled: docker kill -s ${name}: what the container's PID 1 does with that signal\n`, exitCode: 127 });
+    }
+    for (const name of ['RTMIN+16', 'RTMAX-15', 'FOO', '0', '+0', '9223372036854775808']) {
+      expect(docker(m, 'r0', `docker kill -s ${name} shell nope`)).toEqual({ stdout: '', stderr: `Error response from daemon: Invalid signal: ${name}\nError response from daemon: Invalid signal: ${name}\n`, exitCode: 1 });
+    }
+    for (const [raw, number] of [['65', '65'], ['32', '32'], ['33', '33'], ['-5', '18446744073709551611']]) {
+      expect(docker(m, 'r0', `docker kill -s ${raw} shell nope`)).toEqual({
+        stdout: '',
+        stderr: `Error response from daemon: Cannot kill container: shell: The linux daemon does not support signal ${number}\nError response from daemon: Cannot kill container: nope: No such container: nope\n`,
+        exitCode: 1,
+      });
+    }
+    // sh has no handler for SIGQUIT (3) or SIGTERM (15): it runs on; nginx ends on SIGQUIT with 0.
+    expect(docker(m, 'r0', 'docker kill -s sigquit shell')).toEqual({ stdout: 'shell\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', 'docker kill -s +15 shell')).toEqual({ stdout: 'shell\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', 'docker kill --signal=3 web')).toEqual({ stdout: 'web\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', "docker inspect -f '{{.Name}} {{.State.Status}} {{.State.ExitCode}}' shell web").stdout).toBe('/shell running 0\n/web exited 0\n');
+    // A stopped container: the signal is checked before the container's state.
+    expect(docker(m, 'r0', 'docker kill -s 65 web').stderr).toBe('Error response from daemon: Cannot kill container: web: The linux daemon does not support signal 65\n');
+    // An empty signal is no signal parameter: the daemon kills.
+    expect(docker(m, 'r0', "docker kill -s '' shell")).toEqual({ stdout: 'shell\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', "docker inspect -f '{{.State.ExitCode}}' shell").stdout).toBe('137\n');
+    expect(docker(m, 'r0', 'docker kill -s 9 shell').stderr).toBe(`Error response from daemon: Cannot kill container: shell: Container ${id} is not running\n`);
+  });
+
   test('-t takes an int as pflag parses it (0x, leading 0 octal), else the CLI refuses it; kill -s TERM leaves an sh running', () => {
     const m = oneHost();
     docker(m, 'r0', 'docker run -dit --name shell busybox');

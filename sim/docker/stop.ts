@@ -85,43 +85,66 @@ export function stopCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput
   return printed(results);
 }
 
-/** signal.ParseSignal's names (SIG optional, any case) and numbers: Linux's signals. */
-const SIGNALS = ['HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM', 'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS'];
+/** pkg/signal's SignalMap on Linux (moby v20.10 signal_linux.go): each name, without SIG, and its number. */
+const SIGNAL_MAP = new Map<string, number>([
+  ...['HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM', 'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS'].map((name, i): [string, number] => [name, i + 1]),
+  ['IOT', 6], ['CLD', 17], ['POLL', 29], ['RTMIN', 34], ['RTMAX', 64],
+  ...Array.from({ length: 15 }, (_, i): [string, number] => [`RTMIN+${i + 1}`, 34 + i + 1]),
+  ...Array.from({ length: 14 }, (_, i): [string, number] => [`RTMAX-${i + 1}`, 64 - i - 1]),
+]);
 
-/** The signal `docker kill -s` names, by number, or undefined when the daemon knows no such signal. */
-function signalNumber(raw: string): number | undefined {
-  if (/^\d+$/.test(raw)) {
-    const n = Number(raw);
-    return n >= 1 && n <= 64 ? n : undefined;
+const SUPPORTED_SIGNALS = new Set(SIGNAL_MAP.values());
+
+/** Go's int64 range, which strconv.Atoi takes. */
+const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
+
+/**
+ * signal.ParseSignal as the daemon runs it on `docker kill -s`: a number (strconv.Atoi) as it
+ * is, whatever signal it names, but 0; else a SignalMap name (any case, SIG optional); undefined
+ * when it is neither. The number comes as the API's uint64: a negative one wraps.
+ */
+function parseSignal(raw: string): bigint | undefined {
+  if (/^[+-]?\d+$/.test(raw)) {
+    const n = BigInt(raw);
+    if (n >= INT64.min && n <= INT64.max) return n === 0n ? undefined : BigInt.asUintN(64, n);
   }
-  const name = raw.toUpperCase().replace(/^SIG/, '');
-  const i = SIGNALS.indexOf(name);
-  return i < 0 ? undefined : i + 1;
+  const number = SIGNAL_MAP.get(raw.toUpperCase().replace(/^SIG/, ''));
+  return number === undefined ? undefined : BigInt(number);
 }
 
-const SIGKILL = 9;
-const SIGTERM = 15;
+/** The signals whose effect the model knows: SIGKILL's (the kill itself), and the stop signals' (main-process.ts). */
+const MODELLED_SIGNALS = new Map<bigint, 'SIGKILL' | Signal>([[9n, 'SIGKILL'], [15n, 'SIGTERM'], [3n, 'SIGQUIT']]);
 
+/**
+ * The daemon's answers, per container in the order given: the signal parsed before any lookup
+ * (Invalid signal), then ContainerKill's lookup, its check that Linux has that signal (a number
+ * outside SignalMap: 32, 33, 65), then the kill of a running container. `-s ""` sends no signal
+ * parameter: the daemon kills with SIGKILL.
+ */
 export function killCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
   const raw = first(p, 'signal') ?? 'KILL';
-  const signal = signalNumber(raw);
+  const signal = raw === '' ? 9n : parseSignal(raw);
   const h = tx.host(host);
-  // The daemon parses the signal before it looks for the container.
   if (signal === undefined) return printed(p.args.map((ref) => ({ ref, error: `Error response from daemon: Invalid signal: ${raw}` })));
-  if (signal !== SIGKILL && signal !== SIGTERM) throw notModelledStop(`docker kill -s ${raw}: what the container's PID 1 does with that signal`);
+  const supported = SUPPORTED_SIGNALS.has(Number(signal));
+  const modelled = MODELLED_SIGNALS.get(signal);
+  if (supported && !modelled) throw notModelledStop(`docker kill -s ${raw}: what the container's PID 1 does with that signal`);
   const results: { ref: string; error?: string }[] = [];
   const ends: { c: Draft<Container>; status?: number }[] = [];
   for (const ref of p.args) {
     const c = findContainer(h, ref);
-    if (!c) results.push({ ref, error: `Error response from daemon: Cannot kill container: ${ref}: No such container: ${ref}` });
-    else if (c.state !== 'running' || ends.some((e) => e.c.id === c.id)) results.push({ ref, error: `Error response from daemon: Cannot kill container: ${ref}: Container ${c.id} is not running` });
+    const cannot = (why: string) => results.push({ ref, error: `Error response from daemon: Cannot kill container: ${ref}: ${why}` });
+    if (!c) cannot(`No such container: ${ref}`);
+    // Not modelled, the signal is one Linux lacks: a supported one was refused above.
+    else if (!modelled) cannot(`The linux daemon does not support signal ${signal}`);
+    else if (c.state !== 'running' || ends.some((e) => e.c.id === c.id)) cannot(`Container ${c.id} is not running`);
     else {
       results.push({ ref });
-      if (signal === SIGKILL) ends.push({ c, status: KILLED_EXIT });
+      if (modelled === 'SIGKILL') ends.push({ c, status: KILLED_EXIT });
       else {
-        const term = onSignal(c, 'SIGTERM');
-        if (!term) throw notModelledStop(`docker kill -s ${raw} ${ref}: ${unknownMainProcess(c, 'SIGTERM')}`);
-        ends.push({ c, status: 'exits' in term ? term.exits : undefined });
+        const end = onSignal(c, modelled);
+        if (!end) throw notModelledStop(`docker kill -s ${raw} ${ref}: ${unknownMainProcess(c, modelled)}`);
+        ends.push({ c, status: 'exits' in end ? end.exits : undefined });
       }
     }
   }
