@@ -50,6 +50,14 @@ class KeepingWorlds extends SimBackend {
   }
 }
 
+class KeepingOps extends SimBackend {
+  readonly ops: PlanOp[][] = [];
+  override async apply(ops: PlanOp[], world?: World): Promise<void> {
+    this.ops.push(ops);
+    await super.apply(ops, world);
+  }
+}
+
 const ofStep = (flows: readonly Flow[], step: number, control: Flow['control']) => flows.filter((f) => f.origin?.step === step && f.control === control);
 const udpLength = (f: Flow) => Number(f.hops.find((h) => h.event === 'send')!.layers.find((l) => l.proto === 'udp')!['udp.length']) - 8;
 const status = (table: string, host: string) => table.split('\n').find((l) => l.includes(` ${host} `))?.split(/ {2,}/)[2];
@@ -168,6 +176,27 @@ describe('systemctl stop docker and systemctl start docker on a swarm worker', (
     // r1 stops after its leave's last round, within sendNodeEvent's 5 s.
     expect(stopsAt).toBeGreaterThan(0);
     expect(stopsAt).toBeLessThan(5000);
+  });
+});
+
+describe("systemctl stop docker's order", () => {
+  test("the node leaves NetworkDB before the daemon stops its containers: the others drop its entries, each once, then its containers' namespaces go", async () => {
+    const s = parseScenario('t.yaml', twoNodes(`  - r0: docker run -dit --name c0 --network test-net busybox
+  - r1: docker run -dit --name c1 --network test-net busybox
+  - r1: systemctl stop docker
+`));
+    const backend = new KeepingOps(seedFromName(s.name));
+    const { result } = await runScenario(s, backend);
+    expect(result.steps[5].daemonWaited?.ms).toBe(10000);
+    const ops = backend.ops[backend.ops.length - 1];
+    const kinds = ops.map((o) => `${o.op} ${'host' in o ? o.host : o.hosts.join(',')}`);
+    const lastPeerDel = kinds.lastIndexOf('peers.del r0'), firstNetnsDel = kinds.indexOf('netns.del r1');
+    expect(lastPeerDel).toBeGreaterThanOrEqual(0);
+    expect(firstNetnsDel).toBeGreaterThan(lastPeerDel);
+    // c1's address on test-net and r1's ingress endpoint: deleted from r0's vxlan0 once each.
+    const deleted = ops.flatMap((o) => (o.op === 'peers.del' ? o.peers.map((p) => `${o.netns} ${p.ip}`) : []));
+    expect(deleted).toHaveLength(new Set(deleted).size);
+    expect(deleted).toHaveLength(3);
   });
 });
 

@@ -15,9 +15,8 @@
  *   neighbour and FDB entries. Then it stops its running containers (they stay, Exited), each
  *   as `docker stop` would (main-process.ts: a shell as PID 1 is killed after the 10 s stop
  *   timeout, Exited (137), and the stop lasts that long): their deletes and network leaves no
- *   longer go out. The model stops the containers first
- *   and drops the others' entries of what remains: the others' kernels end the same. The stopped
- *   host's own kernel keeps what it held (no one is left to remove it). Its sockets (7946,
+ *   longer go out, as in the model, whose stops come after the others dropped
+ *   the node's entries (their kernels' deletes, then the host's teardown). The stopped host's own kernel keeps what it held (no one is left to remove it). Its sockets (7946,
  *   2377) close. The leader's dispatcher marks the node Down after the heartbeat grace, as for
  *   a link that went down (netdb.ts heartbeatTimers). While it is stopped, `docker …` on the
  *   host cannot reach the daemon's socket.
@@ -95,7 +94,7 @@ export function stopDockerd(tx: Tx, host: string, nowNs: number): void {
   // Its node leave would reach no one: the others would drop its entries when they declare it dead, those of the
   // containers the stop removes too, which the model no longer holds by then.
   if (member && h.gossipAlive && !h.underlayUp) throw new NotModelled('not modelled: systemctl stop docker on a swarm node whose link is down (its NetworkDB leave reaching no one)');
-  stopRunningContainers(tx, host);
+  // Its cluster agent leaves before the daemon stops its containers (c.Cleanup, then shutdownDaemon's wait).
   if (member) {
     if (h.gossipAlive) {
       for (const other of gossipingWith(tx, host)) {
@@ -105,6 +104,7 @@ export function stopDockerd(tx: Tx, host: string, nowNs: number): void {
     tx.host(host).gossipAlive = false;
     swarmSocketsClose(tx, host, h.nodeState === 'manager');
   }
+  stopRunningContainers(tx, host);
   tx.host(host).dockerdStoppedNs = nowNs;
 }
 

@@ -122,6 +122,8 @@ function teardown(tx: Tx, net: Draft<Network>, host: string): void {
 /** Tells every other host where the network lives about an endpoint (NetworkDB overlay_peer_table; serf's events in classic mode). */
 function publish(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, op: 'add' | 'del'): void {
   if (net.scope === 'global') return publishClassic(tx, net, ep, op === 'add' ? 'join' : 'leave');
+  // A daemon that left NetworkDB in this step (systemctl stop docker: its containers stop after) tells no one.
+  if (!hostOf(tx.w, ep.host).gossipAlive) return;
   // Other hosts' instances do not change in a step run on ep.host: read them without drafts.
   const hosts = gossipPeers(tx.before, ep.host, instanceHosts(swarmNetwork(tx.before.swarm, net.id) ?? net));
   emitPeers(tx, op, hosts, overlayNetnsName(net.id), [{ ip: ep.ip, mac: ep.mac, dst: tx.underlayOf(ep.host) }]);
