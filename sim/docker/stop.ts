@@ -8,11 +8,16 @@
  * stop timeout (10 s unless -t), then SIGKILLs what still runs: how the container's PID 1 takes
  * its stop signal decides (sim/model/main-process.ts). A shell as PID 1 ignores it, so the
  * stop waits the whole timeout (the daemon's wait: the step lasts it, and the model's clock
- * moves by it) and the container is Exited (137); nginx exits 0 at once. The CLI stops its containers in parallel, so one `docker stop a b` waits one timeout. A container
- * that is not running is no error for stop (the daemon's 304). `docker restart` is not
- * modelled: its stop and start in one step would delete a network's namespace and make it
- * again, which emu applies in the other order (namespaces are made before any is deleted). Checked before anything changes: a line with a PID 1 whose SIGTERM the model
- * does not know is refused whole, as not modelled.
+ * moves by it) and the container is Exited (137); nginx exits 0 at once. The CLI stops its
+ * containers in parallel, so one `docker stop a b` waits one timeout. A container that is not
+ * running is no error for stop (the daemon's 304).
+ *
+ * A line with a PID 1 whose handling of the signal the model does not know is refused whole,
+ * as not modelled, before anything changes.
+ *
+ * `docker restart` is not modelled: its stop and start in one step would delete a network's
+ * namespace and make it again, which emu applies in the other order (namespaces are made
+ * before any is deleted).
  */
 import { ParsedFlags, first } from './argv';
 import { DockerError } from './errors';
