@@ -7,7 +7,7 @@ import { parseCommandLine } from '../sim/commands/cmdline';
 import { StepResult } from '../sim/runner/session';
 import { Lab } from './shell';
 import { isInteractiveShell, RUN_FLAGS, runOptionTakesValue } from '../sim/docker/cli';
-import { parseFlags } from '../sim/docker/argv';
+import { parseFlags, ParsedFlags } from '../sim/docker/argv';
 import { DockerError } from '../sim/docker/errors';
 
 /** Quotes a word for the shell words parser only when it needs it. */
@@ -45,38 +45,55 @@ function replayable(r: StepResult): { command: string; note?: string } {
  */
 function attachedRunWithoutStdin(words: string[]): { words: string[]; detached: boolean } | undefined {
   if (words[0] !== 'docker' || words[1] !== 'run') return undefined;
-  const options: string[] = [];
-  let i = 2;
-  for (; i < words.length && words[i].startsWith('-'); i++) {
-    const w = words[i];
-    options.push(w);
-    // An option's value in the next word (--name x, -e X=1): not a flag cluster.
-    if (!w.includes('=') && runOptionTakesValue(w)) options.push(words[++i] ?? '');
-  }
-  const flags = runFlags(options);
-  if (!flags?.has('interactive') || !flags.has('tty') || flags.has('detach')) return undefined;
-  const command = words.slice(i + 1);
+  const parsed = runOptions(words.slice(2));
+  if (!parsed?.bools.has('interactive') || !parsed.bools.has('tty') || parsed.bools.has('detach')) return undefined;
+  // Docker's parser ends the options at the image, the first of its arguments.
+  const imageAt = words.length - parsed.args.length;
+  const options = words.slice(2, imageAt);
+  const command = words.slice(imageAt + 1);
   const detached = command.length === 0 || isInteractiveShell(command);
   // Detached, -i and -t leave wherever they were and -dit stands where the first of them was.
-  const dropped = detached ? /[it]/g : /i/g;
   const kept: string[] = [];
   let placed = !detached;
-  for (const w of options) {
-    const cluster = /^-[a-zA-Z]+$/.test(w) && !runOptionTakesValue(w);
-    const rest = w === '--interactive' || (detached && w === '--tty') ? '' : cluster ? w.replace(dropped, '').replace(/^-$/, '') : w;
+  for (let k = 0; k < options.length; k++) {
+    const w = options[k];
+    const [rest, valueFollows] = withoutStdinOption(w, detached);
     if (rest !== w && !placed) {
       kept.push('-dit');
       placed = true;
     }
     if (rest) kept.push(rest);
+    if (valueFollows) kept.push(options[++k]);
   }
-  return { words: [...words.slice(0, 2), ...kept, ...words.slice(i)], detached };
+  return { words: [...words.slice(0, 2), ...kept, ...words.slice(imageAt)], detached };
 }
 
-/** The boolean flags set among a `docker run`'s option words, parsed as Docker parses them; undefined when Docker refuses them (the run failed as typed and replays so). */
-function runFlags(options: string[]): ReadonlySet<string> | undefined {
+/**
+ * One `docker run` option word without -i (and -t when `detached`), or '' when nothing is
+ * left of it, and whether the next word is its value (--name x, -itp 8080:80), kept as typed.
+ * A cluster's letters are flags up to the first that takes a value: the rest of the word is
+ * that value (-e X=i), or it is the next word.
+ */
+function withoutStdinOption(w: string, detached: boolean): [string, boolean] {
+  if (w.startsWith('--')) {
+    if (w === '--interactive' || (detached && w === '--tty')) return ['', false];
+    return [w, !w.includes('=') && runOptionTakesValue(w)];
+  }
+  let flags = '-';
+  for (let k = 1; k < w.length; k++) {
+    if (runOptionTakesValue(`-${w[k]}`)) {
+      const withValue = w.slice(k);
+      return [flags + withValue, withValue.length === 1];
+    }
+    if (w[k] !== 'i' && !(detached && w[k] === 't')) flags += w[k];
+  }
+  return [flags === '-' ? '' : flags, false];
+}
+
+/** The words after `docker run` parsed as Docker parses them: the boolean flags set, the image and its command (args); undefined when Docker refuses them (the run failed as typed and replays so). */
+function runOptions(words: string[]): ParsedFlags | undefined {
   try {
-    return parseFlags('docker run', options, RUN_FLAGS).bools;
+    return parseFlags('docker run', words, RUN_FLAGS, true);
   } catch (e) {
     if (e instanceof DockerError) return undefined;
     throw e;
