@@ -72,11 +72,14 @@ function attachedRunWithoutStdin(words: string[]): { words: string[]; detached: 
  * One `docker run` option word without -i (and -t when `detached`), or '' when nothing is
  * left of it, and whether the next word is its value (--name x, -itp 8080:80), kept as typed.
  * A cluster's letters are flags up to the first that takes a value: the rest of the word is
- * that value (-e X=i), or it is the next word.
+ * that value (-e X=i), or it is the next word. An --interactive (or, detached, --tty) word
+ * goes whatever its value (=true, =false): Docker found the flag set, so the line keeps -t or
+ * gains -dit, and an =false left after -dit would unset it.
  */
 function withoutStdinOption(w: string, detached: boolean): [string, boolean] {
   if (w.startsWith('--')) {
-    if (w === '--interactive' || (detached && w === '--tty')) return ['', false];
+    const name = w.slice(2).split('=')[0];
+    if (name === 'interactive' || (detached && name === 'tty')) return ['', false];
     return [w, !w.includes('=') && runOptionTakesValue(w)];
   }
   let flags = '-';

@@ -113,6 +113,25 @@ describe('lab as the overlay tutorial is typed', () => {
     expect(lab.session.steps[at]).toMatchObject({ exitCode: 0, stdout: 'box\r\n', stderr: '' });
   });
 
+  test('a saved session drops --interactive=true as it drops -i, and --tty=true too where it starts the container detached', async () => {
+    const lab = await tutorialLab();
+    const term = lab.terminal();
+    await term.line('docker run --rm --interactive=true -t -h box --network test-net alpine hostname');
+    await term.line('docker run --interactive=true --tty=true --name alpine1 --network test-net alpine');
+    await term.line('exit');
+    // Docker reads the last word: --interactive=false before -i leaves -i set, and goes with it.
+    await term.line('docker run --rm --interactive=false -it -h box2 --network test-net alpine hostname');
+    const saved = sessionScenario(lab);
+    expect(saved).toContain('- r0: docker run --rm -t -h box --network test-net alpine hostname\n');
+    expect(saved).toContain('- r0: docker run -dit --name alpine1 --network test-net alpine\n');
+    expect(saved).toContain('- r0: docker run --rm -t -h box2 --network test-net alpine hostname\n');
+    const replay = await runSim(saved, 'saved.yaml');
+    expect(replay.result.ok).toBe(true);
+    const runs = lab.session.steps.flatMap((r, i) => (r.command.startsWith('docker run --rm') ? [i] : []));
+    expect(runs.map((i) => replay.result.steps[i].stdout)).toEqual(['box\r\n', 'box2\r\n']);
+    expect(runs.map((i) => lab.session.steps[i].stdout)).toEqual(['box\r\n', 'box2\r\n']);
+  });
+
   test("exit from docker run -it's shell after its container was removed elsewhere stops nothing and says so", async () => {
     const lab = await tutorialLab();
     const term = lab.terminal();
