@@ -20,20 +20,17 @@ export async function runLab(name: string) {
   return runSim(fs.readFileSync(file, 'utf8'), `scenarios/${name}.yaml`);
 }
 
-/** What a step printed, as `run --json` gives it. */
-export interface PrintedStep {
-  command: string;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-}
-
 /** A step's exit code and output, as a run's result and `run --json` both give them. */
 export interface StepPrint {
   exitCode: number;
   stdout: string;
   stderr: string;
+}
+
+/** A step as `run --json` gives it: what it printed, with its command and how long it took. */
+export interface PrintedStep extends StepPrint {
+  command: string;
+  durationMs: number;
 }
 
 /**
