@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { compareOutputs, normaliseOutput, StepOutput } from '../sim/trace/compare';
+import { printsUnordered } from '../sim/commands/registry';
 import { runSim, twoNodes } from './helpers/run';
 import { describeWith } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
@@ -116,6 +117,19 @@ tcp   LISTEN 0      4096               *:${second}            *:*
     const y = '10.0.1.99 dev eth0  ref 1 used 0/0/0 probes 5 INCOMPLETE\n';
     for (const command of ['ip neigh', 'ip n show dev eth0', 'ip -4 neighbour', 'arp -n', 'ip -n ns1 neigh', 'docker exec b0 ip neigh | grep eth0']) expect(compareOutputs([step(command, x + y)], [step(command, y + x)])).toBeUndefined();
     for (const command of ['ip netns', 'ip route']) expect(compareOutputs([step(command, x + y)], [step(command, y + x)])).toBeDefined();
+  });
+
+  test('ss -tlnp, arp -a and ip -br neigh are no unordered forms: the registry refuses each before anything runs, in either mode, so the refusal decides the verdict and no lines are left to order', async () => {
+    const commands = ['ss -tlnp', 'arp -a', 'ip -br neigh'];
+    for (const command of commands) expect(printsUnordered(command.split(' '))).toBe(false);
+    // The shell both modes share refuses them (sim/runner/shell.ts): emu starts no ss either.
+    const { result } = await runSim(twoNodes(commands.map((command) => `  - r0: ${command}\n    expect: {exit: 127}\n`).join('')));
+    const refused = result.steps.slice(3);
+    expect(refused.map((r) => [r.exitCode, r.stdout, r.stderr])).toEqual(commands.map((command) => [127, '', `cnmlab: not modelled: ${command}\n`]));
+    expect(compareOutputs(refused, refused)).toBeUndefined();
+    // Had one mode run the real ss, its exit code would disagree before any line was read.
+    const listening = 'State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\nLISTEN 0      4096               *:2377            *:*          \n';
+    expect(compareOutputs(refused, [{ ...refused[0], exitCode: 0, stdout: listening, stderr: '' }, ...refused.slice(1)])?.where).toBe('step 4 r0: ss -tlnp (exit code)');
   });
 });
 
