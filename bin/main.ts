@@ -163,9 +163,3 @@ export async function main(argv: string[]): Promise<number> {
     return 70;
   }
 }
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}

@@ -5,6 +5,8 @@
  * bin/cnmlab.js reads it as Latin-1. The file is one function expression, Node's CommonJS
  * wrapper around the bundle, so bin/cnmlab.js compiles the text as read: wrapping it at run
  * time would make a second string of it that V8 copies whole into a third before compiling.
+ * Nothing calls that function but bin/cnmlab.js, which then calls the bundle's main: dist/cnmlab.js
+ * runs only through bin/cnmlab.js (`node dist/cnmlab.js` defines a function and exits).
  */
 const path = require('path');
 const esbuild = require('esbuild');
