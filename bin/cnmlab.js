@@ -27,13 +27,17 @@ const cacheFile = `${bundle}.cache`;
 // through one buffer: the bundle first, made a string, then the cache over it.
 const bundleFd = fs.openSync(bundle, 'r');
 const bundleSize = fs.fstatSync(bundleFd).size;
+// A cache that cannot be opened or read (absent, a directory, an I/O error) is none.
 let cacheFd;
+let cacheSize = 0;
 try {
   cacheFd = fs.openSync(cacheFile, 'r');
+  cacheSize = fs.fstatSync(cacheFd).size;
 } catch {
+  if (cacheFd !== undefined) fs.closeSync(cacheFd);
   cacheFd = undefined;
+  cacheSize = 0;
 }
-const cacheSize = cacheFd === undefined ? 0 : fs.fstatSync(cacheFd).size;
 const buffer = Buffer.allocUnsafeSlow(Math.max(bundleSize, cacheSize));
 const bytes = buffer.subarray(0, fs.readSync(bundleFd, buffer, 0, bundleSize, 0));
 fs.closeSync(bundleFd);
@@ -42,7 +46,11 @@ fs.closeSync(bundleFd);
 const text = isAscii(bytes) ? bytes.latin1Slice() : bytes.toString('utf8');
 let cachedData;
 if (cacheFd !== undefined) {
-  cachedData = buffer.subarray(0, fs.readSync(cacheFd, buffer, 0, cacheSize, 0));
+  try {
+    cachedData = buffer.subarray(0, fs.readSync(cacheFd, buffer, 0, cacheSize, 0));
+  } catch {
+    cachedData = undefined;
+  }
   fs.closeSync(cacheFd);
 }
 // The build writes the bundle inside Node's CommonJS wrapper (scripts/build-cli.js); a bundle

@@ -27,6 +27,22 @@ test('a run leaves the code cache; a stale or broken one is replaced and the run
   expect(fs.readFileSync(cache).length).toBeGreaterThan(100_000);
 });
 
+test('a code cache that cannot be read (a directory where the file would be) is none: the run is unharmed', () => {
+  const expected = cli('run', 'scenarios/overlay-standalone.yaml');
+  fs.rmSync(cache, { force: true });
+  fs.mkdirSync(cache);
+  try {
+    const run = cli('run', 'scenarios/overlay-standalone.yaml');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(expected.stdout);
+    // It stays a directory: the new cache cannot be renamed over it.
+    expect(fs.statSync(cache).isDirectory()).toBe(true);
+  } finally {
+    fs.rmSync(cache, { recursive: true, force: true });
+  }
+});
+
 test("a command loads its own modules only: a sim run evaluates neither emu's process tooling nor the lab's terminal", () => {
   // Node's own list of the built-in modules the process loaded, printed as it exits.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-modules-'));
