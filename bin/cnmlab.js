@@ -53,9 +53,11 @@ if (cacheFd !== undefined) {
   }
   fs.closeSync(cacheFd);
 }
-// The build writes the bundle inside Node's CommonJS wrapper (scripts/build-cli.js); a bundle
-// built before it did is wrapped here.
-const source = text.startsWith(Module.wrapper[0]) ? text : Module.wrap(text);
+// The build writes the bundle inside Node's CommonJS wrapper, from this literal head
+// (scripts/build-cli.js's WRAPPER_HEAD), not the running Node's Module.wrapper, which a tool or
+// another Node may write otherwise; a bundle built before it did is wrapped here.
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const source = text.startsWith(WRAPPER_HEAD) ? text : Module.wrap(text);
 const script = new vm.Script(source, { filename: bundle, cachedData });
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));

@@ -13,8 +13,13 @@ const esbuild = require('esbuild');
 
 const repo = path.join(__dirname, '..');
 
-/** Node's CommonJS wrapper, the function bin/cnmlab.js calls with the bundle's module, require and paths. */
-const [wrapperHead, wrapperTail] = require('module').wrapper;
+/**
+ * Node's CommonJS wrapper, the function bin/cnmlab.js calls with the bundle's module, require
+ * and paths. A literal, not the building Node's Module.wrapper: bin/cnmlab.js knows a wrapped
+ * bundle by this head, which a tool patching Module.wrapper or another Node would not change.
+ */
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const WRAPPER_TAIL = '\n});';
 
 /**
  * commander requires child_process as it loads, for executable subcommands, which cnmlab has
@@ -44,8 +49,8 @@ esbuild.build({
   minifySyntax: true,
   external: ['playwright-core', 'pcap-parser', 'zod', 'ajv'],
   plugins: [lazyChildProcessForCommander],
-  banner: { js: wrapperHead },
-  footer: { js: wrapperTail },
+  banner: { js: WRAPPER_HEAD },
+  footer: { js: WRAPPER_TAIL },
   logLevel: 'warning',
 }).catch(() => {
   process.exitCode = 1;

@@ -125,4 +125,31 @@ test("the bundle is written inside Node's CommonJS wrapper, so the CLI compiles 
   const [head, tail] = (require('module') as { wrapper: [string, string] }).wrapper;
   expect(bundle.startsWith(head)).toBe(true);
   expect(bundle.trimEnd().endsWith(tail)).toBe(true);
+  // A fixed head, the one the CLI looks for, whatever the running Node's Module.wrapper says.
+  const literal = '(function (exports, require, module, __filename, __dirname) { ';
+  expect(bundle.startsWith(literal)).toBe(true);
+  expect(fs.readFileSync(path.join(REPO, 'bin', 'cnmlab.js'), 'utf8')).toContain(`const WRAPPER_HEAD = '${literal}';`);
+});
+
+test("the CLI knows the wrapped bundle by the build's fixed head, not by Module.wrapper: a tool that patches the wrapper does not get it wrapped twice", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-wrapper-'));
+  const probe = path.join(dir, 'probe.js');
+  // Patched as the CLI opens the bundle: patched any earlier, Node would wrap bin/cnmlab.js
+  // itself with it, and its #! line would no longer come first.
+  fs.writeFileSync(probe, `const fs = require('fs');
+const Module = require('module');
+const openSync = fs.openSync;
+fs.openSync = function (file, ...rest) {
+  if (String(file).endsWith('cnmlab.js')) Module.wrapper[0] = '(function (exports, require, module, __filename, __dirname) { /* patched */ ';
+  return openSync.call(this, file, ...rest);
+};
+`);
+  try {
+    const r = spawnSync(process.execPath, ['--require', probe, path.join(REPO, 'bin', 'cnmlab.js'), '--version'], { encoding: 'utf8', cwd: REPO });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('0.1.0\n');
+    expect(r.status).toBe(0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
