@@ -116,9 +116,9 @@ const COMMANDS: Record<string, (program: Command) => void> = {
  * The command line. Each command's module is required when the command runs, so a process
  * pays for what it does: a sim run evaluates neither emu's process tooling nor the lab's
  * terminal, the report's page or the capture reader. Given the name of the command to run
- * (the first argument), the program defines that command alone: commander's help and errors
- * for one command mention no other, and defining every command's options is a part of every
- * start. Anything else (--help, help, a mistyped name) gets every command.
+ * (the first argument), the program defines that command alone: defining every command's
+ * options is a part of every start. Anything else (--help, help, a mistyped name) gets every
+ * command.
  */
 export function buildProgram(command?: string): Command {
   const program = new Command('cnmlab')
