@@ -147,8 +147,10 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   }
   const id = hexId(tx.rng);
   const sandboxId = hexId(tx.rng);
+  // Lists of its own (command, aliases): the record is frozen when the step ends (Tx.made)
+  // and immer's finalize does not look inside a frozen record for drafts to replace.
   const container: Container = {
-    id, name: req.name ?? generatedName(tx, host, id), host, image: req.image, command: req.command, state: initialState(containerMachine),
+    id, name: req.name ?? generatedName(tx, host, id), host, image: req.image, command: [...req.command], state: initialState(containerMachine),
     autoRemove: req.autoRemove, interactive: req.interactive, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
     networks: [],
@@ -157,7 +159,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   const c = h.containers[id];
   // The network is checked at start, so a bad --network leaves the container Created.
   const net = attachableNetwork(tx, host, ref, found);
-  c.networks.push({ networkId: net.id, aliases: req.aliases, ip: req.ip });
+  c.networks.push({ networkId: net.id, aliases: [...req.aliases], ip: req.ip });
   startContainer(tx, c);
   return c;
 }
