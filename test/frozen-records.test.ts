@@ -12,6 +12,7 @@ import { dockerStep } from '../sim/docker/session';
 import { CommandOutput } from '../sim/backend';
 import { shellWords } from '../sim/text/words';
 import { answerQuery } from '../sim/model/dns';
+import { NETNS_GC_PERIOD_NS } from '../sim/model/sandbox';
 import { Container, endpointOf, hostOf } from '../sim/model/world';
 
 function hostWithNetworks(): { model: Model; docker: (line: string) => CommandOutput } {
@@ -85,4 +86,17 @@ test('endpoints made while their container is drafted keep aliases of their own 
   expectShown(model, docker, { n1: 'db', n2: 'api' }, { n1: '172.18.0.4', n2: '172.19.0.5' }, ['web']);
   expect(docker('rm -f app')).toEqual({ exitCode: 0, stdout: 'app\n', stderr: '' });
   expect(docker('network inspect -f "{{len .Containers}}" n1 n2')).toEqual({ exitCode: 0, stdout: '0\n0\n', stderr: '' });
+});
+
+test("the namespace collector's tick freezes the list of files it leaves, as a step freezes the lists it makes", () => {
+  const { model, docker } = hostWithNetworks();
+  expect(docker('run -dit --name app --network n1 busybox')).toMatchObject({ exitCode: 0, stderr: '' });
+  expect(docker('rm -f app')).toEqual({ exitCode: 0, stdout: 'app\n', stderr: '' });
+  const before = hostOf(model.world, 'h0');
+  expect(Object.isFrozen(before.netnsFiles)).toBe(true);
+  expect(before.netnsFiles.length).toBeGreaterThan(before.namespaces.length);
+  model.tick(NETNS_GC_PERIOD_NS);
+  const after = hostOf(model.world, 'h0');
+  expect(after.netnsFiles).toEqual(after.namespaces);
+  expect(Object.isFrozen(after.netnsFiles)).toBe(true);
 });

@@ -72,10 +72,16 @@ export function netnsGcWaiting(w: World): readonly string[] {
   return GC_WAITING.of(w.hosts);
 }
 
-/** A tick of the collector: the files of destroyed namespaces go. */
+/**
+ * A tick of the collector: the files of destroyed namespaces go. The new list is frozen at
+ * once, as a step's are when it ends (Tx.made), so immer's finalize does not walk it for
+ * drafts: a tick changes the world outside any step's Tx.
+ */
 export function netnsGc(h: Draft<Host>): void {
   const namespaces = unchanged(h, 'namespaces');
-  h.netnsFiles = unchanged(h, 'netnsFiles').filter((n) => namespaces.includes(n));
+  const files = unchanged(h, 'netnsFiles').filter((n) => namespaces.includes(n));
+  Object.freeze(files);
+  h.netnsFiles = files;
 }
 
 /** A veth pair made in the host namespace; its container end moved into the sandbox as ep.ifname with the endpoint's address. */
