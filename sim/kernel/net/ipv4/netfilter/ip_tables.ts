@@ -8,6 +8,7 @@
  */
 import { NF_INET_HOOKS, NfInetHook } from '../../netfilter';
 import { Conntrack } from '../../netfilter/nf_conntrack';
+import type { Skb } from '../../skb';
 
 export type TableName = 'filter' | 'nat';
 
@@ -178,6 +179,23 @@ export class NetnsTables {
         throw e;
       }
     }
+  }
+
+  /**
+   * Whether a packet conntrack placed in these tables' namespace passes `hook` untouched, so
+   * its chains need no walk: no engine command waits, the hook's chains pass unbound packets
+   * (hookPassesUnbound), and no NAT step would change this one. That holds for a packet
+   * conntrack placed in no connection (nat runs for tracked packets only), and for one of a
+   * connection whose nat chains were asked already for both kinds of change and bound
+   * neither (they are asked once, at the connection's first packets, and only a binding
+   * rewrites the ones after). An ICMP error RELATED to a connection takes the full walk.
+   */
+  passesTracked(hook: number, skb: Skb): boolean {
+    if (this.deferred !== undefined || !this.hookPassesUnbound[hook]) return false;
+    const ct = skb.nfct;
+    if (ct === undefined) return true;
+    const c = ct.conn;
+    return skb.ctState !== 'RELATED' && c.srcNatInitialized && c.dstNatInitialized && !c.srcNat && !c.dstNat;
   }
 
   table(name: TableName): Table {

@@ -36,7 +36,7 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
   if (nf === undefined || !nf.active) return undefined;
   if (nf.deferred !== undefined) nf.runDeferred();
   conntrackIn(nf, ns, skb, ip);
-  if (nf.hookPassesUnbound[hook] && unboundByNat(skb)) return undefined;
+  if (nf.passesTracked(hook, skb)) return undefined;
   return walkHook(dp, nf, hook, NF_INET_HOOKS[hook], ns, skb, ip, inDev, outDev);
 };
 
@@ -63,20 +63,6 @@ function walkHook(dp: Datapath, nf: NetnsTables, h: number, hook: NfInetHook, ns
     }
   }
   return undefined;
-}
-
-/**
- * A packet no NAT step would change: one conntrack placed in no connection (nat runs for
- * tracked packets only), or one of a connection whose nat chains were asked already for
- * both kinds of change and bound neither (they are asked once, at the connection's first
- * packets, and only a binding rewrites the ones after). An ICMP error RELATED to a
- * connection takes the full walk.
- */
-function unboundByNat(skb: Skb): boolean {
-  const ct = skb.nfct;
-  if (ct === undefined) return true;
-  const c = ct.conn;
-  return skb.ctState !== 'RELATED' && c.srcNatInitialized && c.dstNatInitialized && !c.srcNat && !c.dstNat;
 }
 
 /** nf_conntrack_in, once per packet and namespace: the packet keeps its connection for the hooks after this one. */
