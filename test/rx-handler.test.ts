@@ -6,6 +6,8 @@
 import { netdevRxHandlerRegister, netdevRxHandlerUnregister } from '../sim/kernel/net/dev';
 import { SimKernel } from '../sim/kernel/kernel';
 import { KernelError, RxHandler } from '../sim/kernel/objects';
+import { datapathOfVport } from '../sim/kernel/net/openvswitch';
+import { programIn } from '../sim/kernel/program_registry';
 
 const BUSY = "eth0: its rx_handler is another's (Device or resource busy)";
 
@@ -48,4 +50,26 @@ test("a lower's port is shared by the devices of its kind; a device of another k
   k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'ivb', txqueuelen: 0, kind: { type: 'ipvlan', parent: 'eth0', mode: 'l2' } });
   expect(eth0.rxHandler).not.toBe(port);
   expect([...eth0.rxHandler?.uppers ?? []]).toEqual([k.link('h', 'h', 'ivb')]);
+});
+
+test("deleting an Open vSwitch datapath detaches its vports: a netdev's slot is free again, a tunnel vport's device goes with it", () => {
+  const k = hostKernel();
+  const eth0 = k.link('h', 'h', 'eth0');
+  k.apply({ op: 'odp.datapath', host: 'h', netns: 'h', name: 'datapath' });
+  k.apply({ op: 'odp.vport', host: 'h', netns: 'h', datapath: 'datapath', vport: { type: 'netdev', dev: 'eth0' } });
+  k.apply({ op: 'odp.vport', host: 'h', netns: 'h', datapath: 'datapath', vport: { type: 'vxlan', name: 'vxlan-6784', dstport: 6784 } });
+  expect(datapathOfVport(eth0)?.dev).toBe(k.link('h', 'h', 'datapath'));
+  expect(datapathOfVport(k.link('h', 'h', 'vxlan-6784'))?.dev).toBe(k.link('h', 'h', 'datapath'));
+  k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'datapath' });
+  expect(eth0.rxHandler).toBeUndefined();
+  expect([...k.netns('h', 'h').links.keys()].sort()).toEqual(['eth0', 'lo']);
+  expect(programIn(k.netns('h', 'h'), 'openvswitch')?.size).toBe(0);
+  const next: RxHandler = { takesAll: true, rx: () => true, ucPromisc: () => false };
+  netdevRxHandlerRegister(eth0, next);
+  expect(eth0.rxHandler).toBe(next);
+  // A datapath made again on the same device takes it as a vport afresh.
+  netdevRxHandlerUnregister(eth0, next);
+  k.apply({ op: 'odp.datapath', host: 'h', netns: 'h', name: 'datapath' });
+  k.apply({ op: 'odp.vport', host: 'h', netns: 'h', datapath: 'datapath', vport: { type: 'netdev', dev: 'eth0' } });
+  expect(datapathOfVport(eth0)?.dev).toBe(k.link('h', 'h', 'datapath'));
 });

@@ -6,6 +6,7 @@ import { deferEngineCommand, iptablesCommand } from './iptables';
 import { Address, Derived, KernelError, LinkType, LoggedMap, Neigh, PeerFeed, SimHost, SimLink, SimNetns, topologyChanged, VxlanFdbEntry } from './objects';
 import { forwardingScope, writeForwarding } from './net/ipv4/devinet';
 import { stackedDevice } from './net/stacked';
+import { moduleLinkType } from './net/rtnetlink';
 import { isStackedKind } from '../plan/links';
 import { applyProgramOp, ProgramKernel } from './program_registry';
 import './program_index';
@@ -117,6 +118,8 @@ export class SimKernel implements ProgramKernel {
     l.vxlan?.peerFeed?.leave(l);
     // A lower device takes its stacked devices with it (macvlan_device_event, ipvlan_device_event: NETDEV_UNREGISTER).
     for (const v of [...(l.rxHandler?.uppers ?? [])]) this.deleteLink(v);
+    // A module's device (an Open vSwitch datapath's) lets go of what it held and names the devices it takes with it.
+    for (const v of moduleLinkType(l.type)?.dellink?.(l) ?? []) this.deleteLink(v);
     l.stacked?.unlink(l);
     const ns = l.netns;
     ns.links.delete(l.name);

@@ -18,7 +18,7 @@ import { IPPROTO_UDP, IPV4_MIN_HEADER_LEN, Ipv4Repr } from '../../wire/ipv4';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../../wire/udp';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, writeVxlanHeader } from '../../wire/vxlan';
 import { Skb } from './skb';
-import { devXmit, netdevRxHandlerRegister } from './dev';
+import { devXmit, netdevRxHandlerRegister, netdevRxHandlerUnregister } from './dev';
 import { pathMtu, route } from './ipv4/route';
 import { ipTransmit, newDatagram, NO_OPTIONS } from './ipv4/ip_output';
 import { resolvedNeigh } from './neighbour';
@@ -74,7 +74,8 @@ class OdpVport implements RxHandler {
   readonly takesAll = true;
   readonly slaveKind = 'openvswitch';
 
-  constructor(readonly datapath: OdpDatapath) {}
+  /** `tunnel`: the datapath made the device (a vxlan vport), and deletes it as the port goes. */
+  constructor(readonly datapath: OdpDatapath, readonly tunnel: boolean) {}
 
   get upper(): SimLink {
     return this.datapath.dev;
@@ -108,7 +109,27 @@ const odpInternalOps: NetDeviceOps = {
     if (odp) odpReceive(dp, odp, dev, skb);
   },
 };
-registerLinkType('openvswitch', { ops: odpInternalOps, noOperstate: true }, { rank: 10 });
+
+/**
+ * The datapath goes with its internal device (__dp_destroy): each vport is detached
+ * (ovs_dp_detach_port), a netdev's giving its device's rx_handler slot back
+ * (ovs_netdev_detach_dev) and a tunnel's device, which the datapath made, deleted with it
+ * (ovs_netdev_tunnel_destroy).
+ */
+function odpDestroy(dev: SimLink): SimLink[] {
+  const odp = datapathOf(dev);
+  if (!odp) return [];
+  programIn(dev.netns, 'openvswitch')!.delete(dev);
+  const tunnels: SimLink[] = [];
+  for (const l of dev.netns.links.values()) {
+    const vport = l.rxHandler;
+    if (!(vport instanceof OdpVport) || vport.datapath !== odp) continue;
+    netdevRxHandlerUnregister(l, vport);
+    if (vport.tunnel) tunnels.push(l);
+  }
+  return tunnels;
+}
+registerLinkType('openvswitch', { ops: odpInternalOps, noOperstate: true, dellink: odpDestroy }, { rank: 10 });
 
 /** ovs_dp_cmd_new: a datapath and its internal device. */
 registerProgramOp('odp.datapath', (kernel, op) => {
@@ -129,7 +150,7 @@ registerProgramOp('odp.vport', (kernel, op) => {
     l.vxlan = { vni: 0, dstport: v.dstport, proxy: false, l2miss: false, l3miss: false, learning: false, ageing: 300, external: true, fdb: new LoggedMap(), linkNetns: ns };
     l.up = true;
   }
-  netdevRxHandlerRegister(l, new OdpVport(odp));
+  netdevRxHandlerRegister(l, new OdpVport(odp, v.type === 'vxlan'));
 });
 
 function datapathsIn(ns: SimNetns): Map<SimLink, OdpDatapath> {

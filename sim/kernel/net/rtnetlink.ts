@@ -4,7 +4,7 @@
  * ops table, `LinkType` and `ip link` take them in without naming them: each module adds its
  * type to `RegisteredLinkTypes` (objects.ts) by merging and calls `registerLinkType`.
  */
-import type { LinkType, ModuleLinkType } from '../objects';
+import type { LinkType, ModuleLinkType, SimLink } from '../objects';
 import type { NetDeviceOps } from './dev';
 import { RankedRegistry } from '../../registry/ranked';
 
@@ -13,6 +13,11 @@ export interface ModuleLinkTypeSpec {
   readonly ops: NetDeviceOps;
   /** It reports no operational state of its own (`ip link`'s state UNKNOWN while up), as a vxlan device does not. */
   readonly noOperstate: boolean;
+  /**
+   * What the module undoes as one of its devices is deleted (its unregister path): it lets go
+   * of what the device held and returns the devices that go with it, which the kernel deletes.
+   */
+  readonly dellink?: (dev: SimLink) => SimLink[];
 }
 
 const LINK_TYPES = new RankedRegistry<{ type: ModuleLinkType; spec: ModuleLinkTypeSpec }>('link type');
