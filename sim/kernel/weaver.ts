@@ -139,12 +139,12 @@ registerProgramOp('weave.router', (kernel, op) => {
   const router = running ?? new WeaveRouter(op.router, ns);
   // Its pcap on the device (EBUSY when another's rx_handler holds it), then its socket (a port
   // another's socket holds): either refused, nothing has changed.
-  const sleeve = capture && !(capture.rxHandler instanceof SleeveCapture) ? new SleeveCapture(router) : undefined;
-  if (capture && sleeve) netdevRxHandlerRegister(capture, sleeve);
+  const sleeve = capture && !(capture.rxHandler instanceof SleeveCapture) ? { dev: capture, handler: new SleeveCapture(router) } : undefined;
+  if (sleeve) netdevRxHandlerRegister(sleeve.dev, sleeve.handler);
   try {
     ns.setupUdpTunnelSock(op.router.port, router.encapRcv);
   } catch (e) {
-    if (capture && sleeve) netdevRxHandlerUnregister(capture, sleeve);
+    if (sleeve) netdevRxHandlerUnregister(sleeve.dev, sleeve.handler);
     throw e;
   }
   if (running) {

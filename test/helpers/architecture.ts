@@ -323,7 +323,7 @@ const SEAM_FILES = new Set([`${DRIVER_SEAM}index.ts`, `${DRIVER_SEAM}driver.ts`]
  * Everything else outside `sim/model/` asks the registry.
  */
 export const DRIVER_FRONT_ENDS: Record<string, string> = {
-  'sim/runner/control-plane.ts': 'a dockerd restart with --cluster-store (overlay-kv)',
+  'sim/runner/control-plane.ts': 'a dockerd restart with --cluster-store (overlay-kv), and systemctl stop|start docker',
   'sim/flannel/flanneld.ts': 'etcdctl, flanneld, its subnet file and a dockerd restart with --bip (flannel)',
   'sim/calico/calicoctl.ts': 'calicoctl (calico)',
   'sim/weave/cli.ts': 'the weave script (weavemesh)',
