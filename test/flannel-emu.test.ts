@@ -38,6 +38,12 @@ describe('what a scenario needs of the machine', () => {
     const seed = parseScenario('seed.yaml', fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8'));
     expect(scenarioNeeds(seed)).toEqual({ programs: [], features: [] });
   });
+
+  test("each driver states its own needs: the overlay's classic mode the store, calico/node BIRD", () => {
+    const scenario = (name: string) => parseScenario(`${name}.yaml`, fs.readFileSync(path.join(REPO, 'scenarios', `${name}.yaml`), 'utf8'));
+    expect(scenarioNeeds(scenario('kv-overlay'))).toEqual({ programs: ['etcd', 'etcdctl'], features: [] });
+    expect(scenarioNeeds(scenario('calico-bgp')).programs).toEqual(['bird', 'birdc']);
+  });
 });
 
 describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'etcd', 'etcdctl'], true, 'flannel in emu (real kernel, real etcd)', () => {

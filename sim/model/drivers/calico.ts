@@ -32,7 +32,7 @@ import { DaemonRefusal, NotModelled } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { CalicoNode, CalicoPool, CalicoStore, EncapMode, Endpoint, hostOf, Network, shardValues, World } from '../world';
-import { CaptureSpot, KernelFeature, localNetwork, NetworkDriver, NetworkSpec } from './driver';
+import { CaptureSpot, KernelFeature, localNetwork, MachineNeeds, MachineProgram, NetworkDriver, NetworkSpec } from './driver';
 import { registerDriver } from './index';
 import { byteCompare } from '../../text/natural';
 import { withGateway } from '../ipam';
@@ -444,10 +444,13 @@ export const calicoDriver: NetworkDriver = {
  */
 const IPIP: KernelFeature = { name: 'ipip', what: 'ipip devices', config: 'CONFIG_NET_IPIP', probe: [['link', 'add', 'probe0', 'type', 'ipip']] };
 
-function calicoNeeds(commands: string[]): { programs: string[]; kernel: KernelFeature[] } {
+/** BIRD's daemon and its client, both in Debian's bird2. */
+const BIRD: MachineProgram[] = [{ name: 'bird', debianPackage: 'bird2' }, { name: 'birdc', debianPackage: 'bird2' }];
+
+function calicoNeeds(commands: string[]): MachineNeeds {
   const lines = commands.map((c) => c.trim());
   return {
-    programs: lines.some((c) => /^calicoctl\s+node\s+run\b/.test(c)) ? ['bird', 'birdc'] : [],
+    programs: lines.some((c) => /^calicoctl\s+node\s+run\b/.test(c)) ? BIRD : [],
     kernel: lines.some((c) => /^calicoctl\s+patch\s/.test(c) && /"ipipMode"\s*:\s*"(Always|CrossSubnet)"/.test(c)) ? [IPIP] : [],
   };
 }

@@ -31,6 +31,26 @@ export interface KernelFeature {
   genlFamily?: string;
 }
 
+/** A program a driver's scenarios need on a real machine (emu), and the Debian package that brings it. */
+export interface MachineProgram {
+  name: string;
+  debianPackage: string;
+  /** What the refusal says it is needed for, when the missing programs all share it. */
+  neededFor?: string;
+}
+
+/** What a driver's needs are, for emu: the programs it runs and the kernel features it makes devices of. */
+export interface MachineNeeds {
+  programs: MachineProgram[];
+  kernel: KernelFeature[];
+}
+
+/** The cluster store (emu's is etcd, whatever the URL's scheme): a dockerd on a store and flannel connect to it, and emu writes its keys with etcdctl. */
+export const CLUSTER_STORE: MachineProgram[] = [
+  { name: 'etcd', debianPackage: 'etcd-server', neededFor: 'the cluster store' },
+  { name: 'etcdctl', debianPackage: 'etcd-client', neededFor: 'the cluster store' },
+];
+
 /** What `docker network create` asks for, whatever the driver. */
 export interface NetworkSpec {
   name: string;
@@ -168,7 +188,7 @@ export interface NetworkDriver {
    */
   gossip?(tx: Tx, net: Draft<Network>, a: string, b: string, op: 'add' | 'del', onlyHolder?: string): void;
   /** What a scenario's commands need of a real machine for this driver (emu): programs to run, kernel features (`ipip`). */
-  needs?(commands: string[]): { programs: string[]; kernel: KernelFeature[] };
+  needs?(commands: string[]): MachineNeeds;
   /**
    * Topology hints: where the other end of an endpoint's veth is, and the bridge it is a port
    * of; or, `stacked` (the device's kind), that the endpoint's interface is no veth but a

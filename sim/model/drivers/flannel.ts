@@ -20,7 +20,7 @@ import { newIpam } from '../ipam';
 import { DaemonRefusal } from '../refusal';
 import { Tx } from '../tx';
 import { endpointsOf, FlannelNode, hostOf, Network, World } from '../world';
-import { CaptureSpot, OutsideWay } from './driver';
+import { CaptureSpot, CLUSTER_STORE, KernelFeature, MachineNeeds, OutsideWay } from './driver';
 import { registerHostLevel } from './index';
 import { engineRestartWithNewBridge } from '../firewall';
 
@@ -313,4 +313,15 @@ declare module './index' {
   }
 }
 
-registerHostLevel('flannel', { outsideWay: flannelWay });
+/** Its vxlan backend's device (the backend its store's config names). */
+const VXLAN: KernelFeature = { name: 'vxlan', what: 'vxlan devices', config: 'CONFIG_VXLAN', probe: [['link', 'add', 'probe0', 'type', 'vxlan', 'id', '1', 'dstport', '8472']] };
+
+/** flanneld and etcdctl connect to the cluster store; a config asking for the vxlan backend needs the kernel's vxlan devices. */
+function flannelNeeds(commands: string[]): MachineNeeds {
+  return {
+    programs: commands.some((c) => /^(sudo\s+)?(etcdctl|flanneld)\b/.test(c.trim())) ? CLUSTER_STORE : [],
+    kernel: commands.some((c) => /etcdctl\s+(put|set)\s+\S*\/config\b.*"Type"\s*:\s*"vxlan"/.test(c)) ? [VXLAN] : [],
+  };
+}
+
+registerHostLevel('flannel', { outsideWay: flannelWay, needs: flannelNeeds });

@@ -8,7 +8,7 @@
 import { RankedRegistry } from '../../registry/ranked';
 import { subnetContains } from '../../wire/addr';
 import { Container, Endpoint, endpointOf, hostOf, Network, swarmNetwork, World } from '../world';
-import { CaptureSpot, HostDevice, HostProgram, KernelFeature, NetworkDriver, OutsideWay, PeerAnswer } from './driver';
+import { CaptureSpot, HostDevice, HostProgram, MachineNeeds, NetworkDriver, OutsideWay, PeerAnswer } from './driver';
 
 /**
  * The drivers registered by their own files, by name, as each declares itself
@@ -58,10 +58,15 @@ export interface RegisteredHostLevel {}
 export type HostLevelWay = (world: World, host: string, net: Network, dst: string) => OutsideWay | undefined;
 
 const hostLevel: Record<string, HostLevelWay> = {};
+const hostLevelNeeds: Record<string, (commands: string[]) => MachineNeeds> = {};
 
-/** Called by a host-level driver's own file as it loads: `packetWay` then asks its way for what leaves a network's gateway. */
-export function registerHostLevel(name: keyof RegisteredHostLevel, { outsideWay }: { outsideWay: HostLevelWay }): void {
+/**
+ * Called by a host-level driver's own file as it loads: `packetWay` then asks its way for what
+ * leaves a network's gateway, and `machineNeeds` its needs, as a network driver's.
+ */
+export function registerHostLevel(name: keyof RegisteredHostLevel, { outsideWay, needs }: { outsideWay: HostLevelWay; needs?: (commands: string[]) => MachineNeeds }): void {
   hostLevel[name] = outsideWay;
+  if (needs) hostLevelNeeds[name] = needs;
 }
 
 /** The registered host-level drivers' names, in the order they registered. */
@@ -146,9 +151,10 @@ export function hostsRedrawn(before: World | undefined, after: World): Set<strin
   return hosts;
 }
 
-/** What a scenario's commands need of a real machine (emu), as every driver says: programs to run and kernel features. */
-export function machineNeeds(commands: string[]): { programs: string[]; kernel: KernelFeature[] } {
-  const all = registeredDrivers().map((d) => d.needs?.(commands) ?? { programs: [], kernel: [] });
-  const kernel = new Map(all.flatMap((n) => n.kernel).map((f) => [f.name, f]));
-  return { programs: [...new Set(all.flatMap((n) => n.programs))], kernel: [...kernel.values()] };
+/** What a scenario's commands need of a real machine (emu), as every driver, then every host-level one, says: programs to run and kernel features. */
+export function machineNeeds(commands: string[]): MachineNeeds {
+  const all = [...registeredDrivers().map((d) => d.needs?.(commands)), ...Object.values(hostLevelNeeds).map((needs) => needs(commands))];
+  const programs = new Map(all.flatMap((n) => n?.programs ?? []).map((p) => [p.name, p]));
+  const kernel = new Map(all.flatMap((n) => n?.kernel ?? []).map((f) => [f.name, f]));
+  return { programs: [...programs.values()], kernel: [...kernel.values()] };
 }

@@ -47,7 +47,7 @@ import { initialState, networkMachine } from '../machines';
 import { NotModelled } from '../refusal';
 import { Tx } from '../tx';
 import { Endpoint, endpointsOf, Host, hostOf, instanceOf, KvCluster, KvPeer, Network, World } from '../world';
-import type { NetworkSpec, PeerAnswer } from './driver';
+import { CLUSTER_STORE, MachineNeeds, NetworkSpec, PeerAnswer } from './driver';
 
 /** A peer's static neighbour and FDB entries on vxlan0, one peer at a time as serf's events and watchMiss program them (libnetwork peerAdd/peerDelete). */
 function emitPeer(tx: Tx, op: 'add' | 'del', host: string, netns: string, ep: Pick<Endpoint, 'ip' | 'mac'>, vtep: string): void {
@@ -315,4 +315,9 @@ export function clusterInfoLines(h: Host): string[] {
     ...(h.clusterStore ? [` Cluster Store: ${h.clusterStore}`] : []),
     ...(h.clusterAdvertise ? [` Cluster Advertise: ${h.clusterAdvertise}`] : []),
   ];
+}
+
+/** A dockerd restarted on a cluster store (classic mode) needs the store on a real machine. */
+export function classicModeNeeds(commands: string[]): MachineNeeds {
+  return { programs: commands.some((c) => /^(sudo\s+)?dockerd\s.*--cluster-store\b/.test(c.trim())) ? CLUSTER_STORE : [], kernel: [] };
 }

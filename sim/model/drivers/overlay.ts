@@ -16,7 +16,7 @@ import { gossipPeers, gossipsWith } from '../netdb';
 import { swarmNetworksRead, Tx } from '../tx';
 import { PeerEntry } from '../../plan/ops';
 import { Endpoint, endpointsOf, hostOf, instanceHosts, instanceOf, Network, OVERLAY_MTU, shardDelete, shardSet, swarmNetwork, swarmNetworks, World } from '../world';
-import { createClassicNetwork, obtainVxlanId, peerAnswers, peerLookup, publishClassic, replayPeerDb, watchMiss } from './overlay-kv';
+import { classicModeNeeds, createClassicNetwork, obtainVxlanId, peerAnswers, peerLookup, publishClassic, replayPeerDb, watchMiss } from './overlay-kv';
 import { CaptureSpot, DriverNamespace, NetworkDriver, NetworkSpec } from './driver';
 import { registerDriver } from './index';
 
@@ -307,6 +307,7 @@ export const overlayDriver: NetworkDriver = {
   endpointPeer: (net) => ({ netns: overlayNetnsName(net.id), master: 'br0' }),
   resolvePeer: peerLookup,
   peerAnswers,
+  needs: classicModeNeeds,
   path: 'overlay',
 };
 
