@@ -92,6 +92,10 @@ describe('the ranked registry', () => {
     expect(() => r.register('a', 'other', 20)).toThrow('thing a is registered twice');
     expect(() => r.register('b', 'other', 10)).toThrow("thing b: rank 10 is already a's");
     expect(r.list()).toEqual(['first']);
+    // A refused registration holds no rank: 20 is free for b, then b's.
+    r.register('b', 'second', 20);
+    expect(() => r.register('c', 'other', 20)).toThrow("thing c: rank 20 is already b's");
+    expect(r.list()).toEqual(['first', 'second']);
   });
 
   test("the drivers', the paths' and the comparison's registries refuse a name registered twice", () => {

@@ -8,6 +8,8 @@
  */
 export class RankedRegistry<T> {
   private readonly members = new Map<string, { member: T; rank: number }>();
+  // Who holds each rank, so a registration checks its rank without walking every member.
+  private readonly rankHolders = new Map<number, string>();
   // Every member by rank, sorted on first use after a registration (some lists are asked per host and step).
   private ranked: readonly T[] | undefined;
 
@@ -16,9 +18,10 @@ export class RankedRegistry<T> {
 
   register(name: string, member: T, rank: number): void {
     if (this.members.has(name)) throw new Error(`${this.what} ${name} is registered twice`);
-    const holder = [...this.members].find(([, m]) => m.rank === rank);
-    if (holder) throw new Error(`${this.what} ${name}: rank ${rank} is already ${holder[0]}'s`);
+    const holder = this.rankHolders.get(rank);
+    if (holder !== undefined) throw new Error(`${this.what} ${name}: rank ${rank} is already ${holder}'s`);
     this.members.set(name, { member, rank });
+    this.rankHolders.set(rank, name);
     this.ranked = undefined;
   }
 
