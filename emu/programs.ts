@@ -18,16 +18,16 @@ export interface TakenOp {
 }
 
 /**
- * A program's instance for one run. A step's share comes in two phases, each given the
- * step's ops that are this program's, in plan order (none: it has nothing to do): every
- * program configures, then every program waits for what it brought about, so one's wait
+ * A program's instance for one run. A step's share comes in two phases: every program
+ * configures, given the step's ops that are its own, in plan order (none: it has nothing to
+ * do), then every program waits for what its configuration brought about, so one's wait
  * (BIRD's for its routes) does not hold back another's configuration (weave's routers).
  */
 export interface EmuProgram {
   /** Starts its daemons, or has them take their new configuration. */
   configure(ops: TakenOp[]): Promise<void>;
   /** Waits until what the configuration brings about is there (BIRD's routes). */
-  settle(ops: TakenOp[]): Promise<void>;
+  settle(): Promise<void>;
   /** Stops what it started, at the end of the run. */
   stopAll(): void;
 }
@@ -65,5 +65,5 @@ export function startPrograms(record: RunRecord): Map<string, EmuProgram> {
 export async function stepPrograms(programs: ReadonlyMap<string, EmuProgram>, taken: TakenOp[]): Promise<void> {
   const shares = [...programs].map(([name, program]) => [program, taken.filter((t) => t.program === name)] as const);
   for (const [program, ops] of shares) await program.configure(ops);
-  for (const [program, ops] of shares) await program.settle(ops);
+  for (const [program] of shares) await program.settle();
 }
