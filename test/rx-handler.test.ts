@@ -43,6 +43,11 @@ test("a lower's port is shared by the devices of its kind; a device of another k
   expect(port?.uppers?.size).toBe(2);
   expect(() => k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'iva', txqueuelen: 0, kind: { type: 'ipvlan', parent: 'eth0', mode: 'l2' } })).toThrow(BUSY);
   expect(eth0.rxHandler).toBe(port);
+  // The refused device is not left behind (rtnl_newlink unwinds): its name is free again.
+  expect(k.netns('h', 'h').links.has('iva')).toBe(false);
+  expect(() => k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'iva', txqueuelen: 0, kind: { type: 'macvlan', parent: 'eth0', mode: 'bridge' } })).not.toThrow();
+  expect(port?.uppers?.size).toBe(3);
+  k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'iva' });
   k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'mva' });
   expect(eth0.rxHandler).toBe(port);
   k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'mvb' });

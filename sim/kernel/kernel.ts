@@ -187,7 +187,13 @@ export class SimKernel implements ProgramKernel {
           const lower = this.link(op.host, op.netns, k.parent);
           const device = stackedDevice(k.type);
           const dev = this.newLink(ns, op.name, k.type, op.mtu ?? lower.mtu, op.mac, device.lowerMac ? lower.mac : undefined);
-          device.newlink(dev, lower, k);
+          try {
+            device.newlink(dev, lower, k);
+          } catch (e) {
+            // rtnl_newlink unwinds: a device whose lower refuses it (EBUSY from the rx_handler slot) is not left behind.
+            this.deleteLink(dev);
+            throw e;
+          }
           made.push(dev);
         } else if (k.type === 'ipip') {
           // An ipip device has no link-layer address.
