@@ -342,11 +342,11 @@ sub request {
   my ($type, $flags, $body);
   if ($what eq 'neigh' || $what eq 'fdb') {
     my ($address, $mac) = $what eq 'neigh' ? @args : reverse @args;
-    # RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE; AF_INET (ip) or AF_BRIDGE with NTF_SELF (bridge), NUD_PERMANENT;
-    # NDA_DST and NDA_LLADDR.
+    # RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE; AF_INET (ip: NUD_PERMANENT) or AF_BRIDGE with NTF_SELF (bridge:
+    # NUD_NOARP, its starting state, | NUD_PERMANENT); NDA_DST and NDA_LLADDR.
     ($type, $flags) = (28, 0x500);
     my $lladdr = pack('C6', map { hex } split /:/, $mac);
-    $body = pack('C x3 l S C C', $what eq 'neigh' ? 2 : 7, $index, 0x80, $what eq 'neigh' ? 0 : 2, 0) . attribute(1, pack('C4', split /\./, $address)) . attribute(2, $lladdr);
+    $body = pack('C x3 l S C C', $what eq 'neigh' ? 2 : 7, $index, $what eq 'neigh' ? 0x80 : 0xC0, $what eq 'neigh' ? 0 : 2, 0) . attribute(1, pack('C4', split /\./, $address)) . attribute(2, $lladdr);
   } elsif ($what eq 'addr') {
     my ($address, $length) = @args;
     my $local = pack('C4', split /\./, $address);

@@ -26,6 +26,15 @@ function byBridge(netns: string, input: string, force = false): { code: number; 
 /** A namespace's forwarding entries, as bridge shows them. */
 const fdb = (netns: string) => execFileSync('bridge', ['-n', netns, 'fdb', 'show'], { encoding: 'utf8' });
 
+/**
+ * Each forwarding entry's state as the kernel dumps it (bridge fdb show prints `permanent`
+ * whether or not NUD_NOARP is set with it), read from the dump's messages as strace decodes them.
+ */
+function fdbStates(netns: string): string[] {
+  const r = spawnSync('ip', ['netns', 'exec', netns, 'strace', '-v', '-s', '4096', '-e', 'trace=recvmsg', 'bridge', 'fdb', 'show'], { encoding: 'utf8' });
+  return [...r.stderr.matchAll(/ndm_ifindex=([^,]+), ndm_state=([A-Z_|]+).*?NDA_LLADDR\}, ([0-9a-f:]+)/g)].map((m) => `${m[3]} ${m[1]} ${m[2]}`);
+}
+
 /** Everything of a namespace the batch can change, as ip shows it. */
 function state(netns: string): string {
   return ['link', 'addr', 'route', 'neigh'].map((what) => ip('-n', netns, '-d', ...(what === 'route' ? ['route', 'show', 'table', 'all'] : [what, 'show']))).join('\n');
@@ -131,6 +140,10 @@ describeWith(['ip', 'perl'], true, "namespace worker's rtnetlink requests (real 
     expect(made).toBe(real);
     expect(fdb(worker)).toBe(fdb(twin));
     expect(fdb(worker)).toContain('02:42:0a:00:01:07 dev vxlan0 dst 198.51.100.12 self permanent');
+    if (spawnSync('strace', ['-V']).status === 0) {
+      expect(fdbStates(worker)).toEqual(fdbStates(twin));
+      expect(fdbStates(worker)).toContain('02:42:0a:00:01:07 if_nametoindex("vxlan0") NUD_NOARP|NUD_PERMANENT');
+    }
     // Failures: a master or device that is not there (ip stops at once on a master it cannot find, forced or not).
     const cases = ['link set dev veth3a1b2c4 master nosuch up\nlink set lo up\n', 'link set dev nosuch master br0 up\nlink set lo up\n', 'neigh replace 10.0.1.9 lladdr 02:42:0a:00:01:09 dev nosuch nud permanent\nlink set lo up\n'];
     for (const input of cases) {
