@@ -3,7 +3,7 @@ import * as os from 'os';
 import { spawn } from 'child_process';
 import type { CommandOutput, StepBounds, StepEnd } from '../sim/backend';
 import { endedOutput } from '../sim/runner/bounds';
-import { MACHINE_NAMESPACE, NamespaceJob, runInNamespaces } from './nsworker';
+import { MACHINE_NAMESPACE, NamespaceJob, NFTABLES_REFUSED, runInNamespaces } from './nsworker';
 import { iptablesIsNft, natBatch } from './nftables';
 
 export class CommandFailed extends Error {}
@@ -117,7 +117,7 @@ export interface NamespaceSetup {
  * rules through `iptables-restore --noflush` there; or, for a sandbox's DNS rules, the
  * nf_tables batch iptables-nft would send for them, sent by the worker itself (nftables.ts).
  * A batch the kernel refused changed nothing: iptables-restore then does the work, and
- * says what fails.
+ * says what fails. One the worker could not send or see answered fails the setup.
  */
 export async function setupEach(setups: NamespaceSetup[]): Promise<void> {
   const todo = setups.filter((s) => s.sysctls.length > 0 || s.rules.length > 0);
@@ -126,8 +126,9 @@ export async function setupEach(setups: NamespaceSetup[]): Promise<void> {
   const jobs: NamespaceJob[] = todo.map((s, i) => ({ netns: s.netns, sysctls: s.sysctls, ...(batches[i] ? { nftables: batches[i]! } : s.rules ? restore(s) : {}) }));
   processCount.value += jobs.filter((j) => j.program).length;
   const results = await runInNamespaces(jobs);
-  // Code 1 from a batch: the kernel refused it (126: the namespace or a sysctl could not be set, as for any job).
-  const refused = todo.flatMap((s, i) => (batches[i] && results[i].code === 1 ? [i] : []));
+  // Only a batch the kernel refused is done again: one the worker could not see to its end (NFTABLES_UNSURE) may
+  // have applied, and iptables-restore would then fail on chains that exist; it fails the setup as any other code.
+  const refused = todo.flatMap((s, i) => (batches[i] && results[i].code === NFTABLES_REFUSED ? [i] : []));
   processCount.value += refused.length;
   const again = await runInNamespaces(refused.map((i) => ({ netns: todo[i].netns, ...restore(todo[i]) })));
   refused.forEach((at, i) => (results[at] = again[i]));

@@ -81,7 +81,8 @@ const PARALLEL_JOBS = Math.max(2, os.availableParallelism() * 2);
  * (what `ip link show` asks the kernel), one `NAME FLAGS OPERSTATE` line each as its output.
  * One that runs `nftables` starts none either: its input is an nf_tables batch (nftables.ts),
  * which the worker sends the kernel in the namespace after its sysctls; code 1 and the
- * kernel's words when the kernel refused it (then it changed nothing).
+ * kernel's words when the kernel refused it (then it changed nothing), code 2 when the worker
+ * could not talk to nf_tables (then the batch may have applied: NFTABLES_UNSURE).
  */
 const SCRIPT = String.raw`
 use strict;
@@ -215,27 +216,33 @@ sub netlink {
 # An nf_tables batch (NFNL_MSG_BATCH_BEGIN to END, as nftables.ts builds it), sent whole on a NETLINK_NETFILTER socket
 # of the current namespace: the kernel applies all of it or none, and answers only a message that failed. Then
 # NFT_MSG_GETGEN with sequence 0 (the batch's messages number from 1), whose answer comes after whatever the kernel
-# said of the batch. Returns (code, words): 0 and nothing when the batch applied, 1 and the kernel's words when not.
+# said of the batch. Returns (code, words): 0 and nothing when the batch applied, 1 and the kernel's words when the
+# kernel refused it, 2 when talking to the kernel failed (socket, send, receive): then it may have applied.
 sub nftables {
   my ($batch) = @_;
   # AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER; NETLINK_EXT_ACK for the kernel's own words.
-  socket(my $nl, 16, 3, 12) or return (1, "Cannot open netlink socket: $!\n");
+  socket(my $nl, 16, 3, 12) or return (2, "Cannot open netlink socket: $!\n");
   setsockopt($nl, 270, 11, 1);
   my $kernel = pack('S S L L', 16, 0, 0, 0);
   # NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN, NLM_F_REQUEST; AF_UNSPEC, NFNETLINK_V0.
   my $fence = pack('L S S L L C C n', 20, (10 << 8) | 16, 1, 0, 0, 0, 0, 0);
-  defined send($nl, $batch, 0, $kernel) && defined send($nl, $fence, 0, $kernel) or return (1, "Cannot talk to nf_tables: $!\n");
+  defined send($nl, $batch, 0, $kernel) && defined send($nl, $fence, 0, $kernel) or return (2, "Cannot talk to nf_tables: $!\n");
   my $said = '';
   while (1) {
-    defined recv($nl, my $answer, 65536, 0) or return (1, "netlink receive error $!\n");
+    defined recv($nl, my $answer, 65536, 0) or return (2, "netlink receive error $!\n");
     for (my $at = 0; $at + 16 <= length $answer;) {
       my ($length, $kind, $flags, $seq) = unpack("x$at L S S L", $answer);
       last if $length < 16;
-      # NLMSG_ERROR: a message of the batch that failed (or the fence, if the kernel could not answer it).
-      $said .= failure($flags, substr($answer, $at, $length)) if $kind == 2;
+      # NLMSG_ERROR: a message of the batch that failed, or the fence, if the kernel could not answer it (then
+      # whether the batch applied is told only by its own messages' answers).
+      if ($kind == 2 && $seq != 0) {
+        $said .= failure($flags, substr($answer, $at, $length));
+      }
       if ($seq == 0) {
         close($nl);
-        return ($said eq '' ? 0 : 1, $said);
+        return (1, $said) if $said ne '';
+        my $fence = $kind == 2 ? failure($flags, substr($answer, $at, $length)) : '';
+        return $fence eq '' ? (0, '') : (2, $fence);
       }
       $at += ($length + 3) & ~3;
     }
@@ -553,6 +560,11 @@ export interface JobResult {
   /** The worker sent the batch's requests itself, starting no program (ip_requests). */
   inProcess?: true;
 }
+
+/** An nftables job's code when the kernel refused the batch: it changed nothing, and the same work can be done again another way. */
+export const NFTABLES_REFUSED = 1;
+/** An nftables job's code when the worker could not talk to nf_tables (socket, send, receive): the batch may have applied. */
+export const NFTABLES_UNSURE = 2;
 
 /** A job's namespace for the machine's own (the worker's): where the run's namespaces are added and deleted. */
 export const MACHINE_NAMESPACE = '';
