@@ -153,6 +153,9 @@ export function natBatch(rules: string): Buffer | undefined {
   if (lines[0] !== '*nat' || lines[lines.length - 2] !== 'COMMIT' || lines[lines.length - 1] !== '') return undefined;
   const messages: Buffer[] = [];
   const made = new Set<string>();
+  // The chains the batch's -N lines made: the only ones a rule can jump to, the table being new (its first message is
+  // exclusive). A standard target (-j ACCEPT, RETURN, MASQUERADE…) or any other chain is left to iptables-restore.
+  const newChains = new Set<string>();
   const send = (type: number, flags: number, body: Buffer) => messages.push(message((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | flags, messages.length + 2, AF_INET, 0, body));
   const table = attr(1, text('nat'));
   const rule = (chain: string, proto: number, expressions: Buffer[]) => {
@@ -169,8 +172,9 @@ export function natBatch(rules: string): Buffer | undefined {
     send(NFT_MSG_NEWTABLE, NLM_F_CREATE | (messages.length === 0 ? NLM_F_EXCL : 0), table);
     let m: RegExpExecArray | null;
     if ((m = NEW_CHAIN.exec(line)) && !NAT_HOOKS[m[1]]) {
+      newChains.add(m[1]);
       send(NFT_MSG_NEWCHAIN, NLM_F_EXCL, Buffer.concat([table, attr(3, text(m[1]))]));
-    } else if ((m = JUMP.exec(line)) && !NAT_HOOKS[m[3]]) {
+    } else if ((m = JUMP.exec(line)) && newChains.has(m[3])) {
       rule(m[1], 0, [payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4), equals(ipv4(m[2])), counter(), jump(m[3])]);
     } else if ((m = DNAT.exec(line)) && Number(m[4]) <= 65535 && Number(m[6]) <= 65535) {
       const proto = IPPROTO[m[3] as 'udp' | 'tcp'];

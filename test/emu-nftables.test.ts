@@ -53,6 +53,12 @@ test('only the line shapes Docker writes in a sandbox become a batch; any other 
     '*nat\n-A OUTPUT -d 127.0.0.11 -j DOCKER_OUTPUT\nCOMMIT\n',
     '*nat\n-I OUTPUT -d 127.0.0.11/8 -j DOCKER_OUTPUT\nCOMMIT\n',
     '*nat\n-N OUTPUT\nCOMMIT\n',
+    // A jump only to a chain the input made (-N) before it: not a standard target, nor a chain the input did not make.
+    '*nat\n-I OUTPUT -d 127.0.0.11 -j ACCEPT\nCOMMIT\n',
+    '*nat\n-N DOCKER_OUTPUT\n-I OUTPUT -d 127.0.0.11 -j RETURN\nCOMMIT\n',
+    '*nat\n-I POSTROUTING -d 127.0.0.11 -j MASQUERADE\nCOMMIT\n',
+    '*nat\n-I OUTPUT -d 127.0.0.11 -j DOCKER_OUTPUT\nCOMMIT\n',
+    '*nat\n-I OUTPUT -d 127.0.0.11 -j DOCKER_OUTPUT\n-N DOCKER_OUTPUT\nCOMMIT\n',
     '*nat\n-I DOCKER_OUTPUT -d 127.0.0.11 -p udp --dport 53 -j DNAT --to-destination 127.0.0.11:65536\nCOMMIT\n',
     '*nat\n-I DOCKER_OUTPUT -d 127.0.0.11 -p udp --dport 53 -j DNAT --to-destination 127.0.0.11\nCOMMIT\n',
     '*nat\n-I DOCKER_POSTROUTING -s 127.0.0.11 -p udp --sport 5300 -j SNAT --to-source 10.0.0.1:53\nCOMMIT\n',
