@@ -4,7 +4,7 @@ import { spawn } from 'child_process';
 import type { CommandOutput, StepBounds, StepEnd } from '../sim/backend';
 import { endedOutput } from '../sim/runner/bounds';
 import { MACHINE_NAMESPACE, NamespaceJob, NFTABLES_REFUSED, runInNamespaces } from './nsworker';
-import { iptablesIsNft, natBatch } from './nftables';
+import { iptablesSendsNatBatch, natBatch } from './nftables';
 
 export class CommandFailed extends Error {}
 
@@ -122,7 +122,7 @@ export interface NamespaceSetup {
 export async function setupEach(setups: NamespaceSetup[]): Promise<void> {
   const todo = setups.filter((s) => s.sysctls.length > 0 || s.rules.length > 0);
   const restore = (s: NamespaceSetup) => ({ program: ['iptables-restore', '--noflush'], input: s.rules });
-  const batches = todo.map((s) => (s.rules && iptablesIsNft() ? natBatch(s.rules) : undefined));
+  const batches = todo.map((s) => (s.rules && iptablesSendsNatBatch() ? natBatch(s.rules) : undefined));
   const jobs: NamespaceJob[] = todo.map((s, i) => ({ netns: s.netns, sysctls: s.sysctls, ...(batches[i] ? { nftables: batches[i]! } : s.rules ? restore(s) : {}) }));
   processCount.value += jobs.filter((j) => j.program).length;
   const results = await runInNamespaces(jobs);

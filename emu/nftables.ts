@@ -8,13 +8,15 @@
  *
  * Only the few line shapes Docker writes in a sandbox are spoken, with their chains,
  * addresses and ports as parameters; any other input is left to iptables-restore. So is a
- * machine whose iptables is not iptables-nft (then its rules are not nf_tables objects).
+ * machine whose iptables is not iptables-nft (then its rules are not nf_tables objects), or
+ * an iptables-nft older than the one whose batch this is (iptablesSendsNatBatch).
  * The batch differs from iptables-nft's in two points that change nothing when it applies:
  * its first table message is exclusive, so the kernel refuses the whole batch in a namespace
  * that already has a nat table (where iptables-nft would read that table first and send
  * less), and it carries no generation id (iptables-nft's check that no other writer came
  * between its reading and its writing: this batch reads nothing).
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -194,15 +196,32 @@ export function natBatch(rules: string): Buffer | undefined {
 
 let nftBased: boolean | undefined;
 
+/** The oldest iptables-nft whose batch for these lines is natBatch's: ports as native payload expressions, as 1.8.9 sends them. */
+const OLDEST_SAME_BATCH = [1, 8, 9];
+
 /**
- * Whether the machine's iptables-restore is iptables-nft's (xtables-nft-multi, however the
- * alternatives name it): only then are its rules nf_tables objects that a batch can make.
+ * Whether `iptables-restore --version` names an iptables-nft (`(nf_tables)`) at least as new
+ * as OLDEST_SAME_BATCH: an older one sends other objects for the same lines (its
+ * `iptables -S` may print the batch's rules otherwise), a legacy one keeps no nf_tables objects.
  */
-export function iptablesIsNft(): boolean {
+export function versionSpeaksBatch(version: string): boolean {
+  const m = /^iptables-restore v(\d+)\.(\d+)\.(\d+)\b.*\(nf_tables\)/m.exec(version);
+  if (!m) return false;
+  const have = m.slice(1, 4).map(Number);
+  const at = have.findIndex((n, i) => n !== OLDEST_SAME_BATCH[i]);
+  return at < 0 || have[at] > OLDEST_SAME_BATCH[at];
+}
+
+/**
+ * Whether the machine's iptables-restore is an iptables-nft whose rules natBatch makes as it
+ * does (versionSpeaksBatch): asked once, by its --version, for the whole run.
+ */
+export function iptablesSendsNatBatch(): boolean {
   if (nftBased === undefined) {
     const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'].filter(Boolean);
     const found = dirs.map((d) => path.join(d, 'iptables-restore')).find((f) => fs.existsSync(f));
-    nftBased = found !== undefined && /nft/.test(path.basename(fs.realpathSync(found)));
+    const version = found === undefined ? undefined : spawnSync(found, ['--version'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, timeout: 5000 });
+    nftBased = version !== undefined && version.status === 0 && versionSpeaksBatch(version.stdout);
   }
   return nftBased;
 }

@@ -7,10 +7,9 @@
  */
 import { execFileSync, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
-import * as fs from 'fs';
 import { describeWith } from './helpers/env';
 import { MACHINE_NAMESPACE, runInNamespaces, useNamespaceWorker } from '../emu/nsworker';
-import { iptablesIsNft, natBatch } from '../emu/nftables';
+import { iptablesSendsNatBatch, natBatch, versionSpeaksBatch } from '../emu/nftables';
 import { setupEach } from '../emu/exec';
 import { restoreScript } from '../emu/translate';
 
@@ -71,6 +70,23 @@ test('only the line shapes Docker writes in a sandbox become a batch; any other 
   for (const rules of others) expect({ rules, batch: natBatch(rules) }).toEqual({ rules, batch: undefined });
 });
 
+test('only an iptables-nft (nf_tables) of 1.8.9 or newer sends the batch natBatch makes; a legacy or older one, or words not a version, make none', () => {
+  const versions: [string, boolean][] = [
+    ['iptables-restore v1.8.9 (nf_tables)\n', true],
+    ['iptables-restore v1.8.10 (nf_tables)\n', true],
+    ['iptables-restore v1.10.0 (nf_tables)\n', true],
+    ['iptables-restore v2.0.0 (nf_tables)\n', true],
+    ['iptables-restore v1.8.8 (nf_tables)\n', false],
+    ['iptables-restore v1.8.7 (nf_tables)\n', false],
+    ['iptables-restore v1.6.1\n', false],
+    ['iptables-restore v1.8.9 (legacy)\n', false],
+    ['iptables-restore v1.8.10 (legacy)\n', false],
+    ['ip6tables-restore v1.8.9 (nf_tables)\n', false],
+    ['', false],
+  ];
+  for (const [version, speaks] of versions) expect({ version, speaks: versionSpeaksBatch(version) }).toEqual({ version, speaks });
+});
+
 describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "namespace worker's nf_tables batch (real kernel)", () => {
   const prefix = `cnm${randomBytes(3).toString('hex')}`;
   const worker = `${prefix}.nfworker`, twin = `${prefix}.nftwin`;
@@ -91,12 +107,12 @@ describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "
     for (const n of [worker, twin]) spawnSync('ip', ['netns', 'del', n]);
   });
 
-  test('this machine runs iptables-nft (the batch is its objects)', () => {
-    expect(iptablesIsNft()).toBe(fs.realpathSync(execFileSync('sh', ['-c', 'command -v iptables-restore'], { encoding: 'utf8' }).trim()).includes('nft'));
+  test("this machine's iptables-restore is judged by its own --version (an iptables-nft 1.8.9 or newer sends the batch's objects)", () => {
+    expect(iptablesSendsNatBatch()).toBe(versionSpeaksBatch(execFileSync('iptables-restore', ['--version'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })));
   });
 
   test("a sandbox's DNS rules: what iptables-restore leaves, rule for rule and expression for expression, with no program started", async () => {
-    if (!iptablesIsNft()) return;
+    if (!iptablesSendsNatBatch()) return;
     for (const [udp, tcp] of [[48186, 36026], [1, 65535]]) {
       fresh();
       const rules = restoreScript(dockerDns(udp, tcp));
@@ -110,7 +126,7 @@ describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "
   });
 
   test('a namespace that has a nat table already takes no part of the batch: setup falls back to iptables-restore, which says what fails', async () => {
-    if (!iptablesIsNft()) return;
+    if (!iptablesSendsNatBatch()) return;
     fresh();
     const rules = restoreScript(dockerDns(48186, 36026));
     // A nat table with a rule of its own in OUTPUT, which iptables-restore reads before it writes.
