@@ -228,25 +228,18 @@ sub nftables {
   my $fence = pack('L S S L L C C n', 20, (10 << 8) | 16, 1, 0, 0, 0, 0, 0);
   defined send($nl, $batch, 0, $kernel) && defined send($nl, $fence, 0, $kernel) or return (2, "Cannot talk to nf_tables: $!\n");
   my $said = '';
-  while (1) {
-    defined recv($nl, my $answer, 65536, 0) or return (2, "netlink receive error $!\n");
-    for (my $at = 0; $at + 16 <= length $answer;) {
-      my ($length, $kind, $flags, $seq) = unpack("x$at L S S L", $answer);
-      last if $length < 16;
-      # NLMSG_ERROR: a message of the batch that failed, or the fence, if the kernel could not answer it (then
-      # whether the batch applied is told only by its own messages' answers).
-      if ($kind == 2 && $seq != 0) {
-        $said .= failure($flags, substr($answer, $at, $length));
-      }
-      if ($seq == 0) {
-        close($nl);
-        return (1, $said) if $said ne '';
-        my $fence = $kind == 2 ? failure($flags, substr($answer, $at, $length)) : '';
-        return $fence eq '' ? (0, '') : (2, $fence);
-      }
-      $at += ($length + 3) & ~3;
-    }
-  }
+  my ($ended, $error) = answers($nl, sub {
+    my ($kind, $flags, $seq, $message) = @_;
+    # NLMSG_ERROR: a message of the batch that failed, or the fence, if the kernel could not answer it (then
+    # whether the batch applied is told only by its own messages' answers).
+    $said .= failure($flags, $message) if $kind == 2 && $seq != 0;
+    return undef unless $seq == 0;
+    return [1, $said] if $said ne '';
+    my $fence = $kind == 2 ? failure($flags, $message) : '';
+    return $fence eq '' ? [0, ''] : [2, $fence];
+  });
+  close($nl);
+  return $ended ? @$ended : (2, $error);
 }
 # The devices of the current namespace, as the kernel lists them to 'ip link show' (RTM_GETLINK, dumped): one
 # 'NAME FLAGS OPERSTATE' line each, the ifinfomsg's flags and IFLA_OPERSTATE as numbers. Returns (code, text).
@@ -293,15 +286,23 @@ sub converse {
   my $message = pack('L S S L L', 16 + length $body, $type, 1 | $flags, $seq, 0) . $body;
   # To the kernel: a sockaddr_nl with port 0.
   defined send($nl, $message, 0, pack('S S L L', 16, 0, 0, 0)) or return "Cannot talk to rtnetlink: $!\n";
+  my ($said, $error) = answers($nl, sub {
+    my ($kind, $answerFlags, $answerSeq, $answer) = @_;
+    return $answerSeq == $seq ? $each->($kind, $answerFlags, $answer) : undef;
+  });
+  return $said // $error;
+}
+# Reads the kernel's messages on the socket and hands each (its type, flags, sequence number, the whole message) to
+# $each until $each returns something defined. Returns that, or (undef, why) when the socket could not be read.
+sub answers {
+  my ($nl, $each) = @_;
   while (1) {
-    defined recv($nl, my $answer, 65536, 0) or return "netlink receive error $!\n";
+    defined recv($nl, my $answer, 65536, 0) or return (undef, "netlink receive error $!\n");
     for (my $at = 0; $at + 16 <= length $answer;) {
-      my ($length, $kind, $answerFlags, $answerSeq) = unpack("x$at L S S L", $answer);
+      my ($length, $kind, $flags, $seq) = unpack("x$at L S S L", $answer);
       last if $length < 16;
-      if ($answerSeq == $seq) {
-        my $said = $each->($kind, $answerFlags, substr($answer, $at, $length));
-        return $said if defined $said;
-      }
+      my $said = $each->($kind, $flags, $seq, substr($answer, $at, $length));
+      return $said if defined $said;
       $at += ($length + 3) & ~3;
     }
   }
