@@ -57,14 +57,10 @@ export class Netfilter {
   /**
    * NF_HOOK: undefined when every function registered at the hook accepts the packet, else
    * why one dropped it. Linux registers a table's hooks in a namespace when the table is
-   * made there; a namespace without tables has none to run. The tables' functions are the
-   * only ones registered, so a packet their own first test passes (tracked here already, of
-   * a connection no NAT binding changes, at a hook whose chains would change nothing: the
-   * most every packet after a namespace's first hook meets) is accepted without a call.
+   * made there; a namespace without tables has none to run.
    */
   verdict(dp: Datapath, hook: NfInetHookNum, ns: SimNetns, skb: Skb, ip: number, inDev: SimLink | undefined, outDev: SimLink | undefined): string | undefined {
-    const nf = ns.netfilter;
-    if (nf === undefined || (skb.nfctNetns === ns && nf.passesTracked(hook, skb))) return undefined;
+    if (ns.netfilter === undefined) return undefined;
     const fns = this.hooks[hook];
     for (let i = 0; i < fns.length; i++) {
       const dropped = fns[i](dp, hook, ns, skb, ip, inDev, outDev);
