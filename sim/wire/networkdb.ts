@@ -4,7 +4,7 @@
  * agent.proto's EndpointRecord), marshalled as gogo/protobuf does: what travels inside
  * memberlist's user messages, before memberlist compresses and encrypts it.
  */
-import { bytesFieldLength, emitProtobuf, ProtoField, stringFieldLength, varintFieldLength } from './protobuf';
+import { bytesFieldLength, emitProtobuf, fieldLength, ProtoField, stringFieldLength } from './protobuf';
 
 /** networkdb.MessageType. */
 export const NETWORKDB_MSG = { networkEvent: 1, tableEvent: 2, pushPull: 3, bulkSync: 4, compound: 5, nodeEvent: 6 } as const;
@@ -71,9 +71,9 @@ export function tableEventLength(e: Omit<TableEventRepr, 'value'> & { value: { r
 
 /** tableEventLength by its fields, with no event to make: a big swarm sizes one per entry it gossips. */
 export function tableEventLengthOf(type: number, lTime: number, nodeName: string, networkId: string, tableName: string, key: string, valueLength: number, residualReapTime: number | undefined): number {
-  const length = varintFieldLength(1, type) + varintFieldLength(2, lTime) + stringFieldLength(3, nodeName) + stringFieldLength(4, networkId) + stringFieldLength(5, tableName)
-    + stringFieldLength(6, key) + bytesFieldLength(7, valueLength) + varintFieldLength(8, residualReapTime);
-  return varintFieldLength(1, NETWORKDB_MSG.tableEvent) + bytesFieldLength(2, length);
+  const length = fieldLength(1, type) + fieldLength(2, lTime) + stringFieldLength(3, nodeName) + stringFieldLength(4, networkId) + stringFieldLength(5, tableName)
+    + stringFieldLength(6, key) + bytesFieldLength(7, valueLength) + fieldLength(8, residualReapTime);
+  return fieldLength(1, NETWORKDB_MSG.tableEvent) + bytesFieldLength(2, length);
 }
 
 /** makeCompoundMessage: the messages one gossip round sends, each as a SimpleMessage. */

@@ -48,14 +48,6 @@ export function protobufLength(fields: ProtoFieldSize[]): number {
   return size;
 }
 
-/**
- * One field's length by its kind, for a sizer that knows its fields (a table event, its
- * records): no list of fields to make, which a big swarm's gossip would make per event.
- */
-export function varintFieldLength(field: number, value: number | boolean | undefined): number {
-  return fieldLength(field, value);
-}
-
 export function stringFieldLength(field: number, value: string): number {
   return value === '' ? 0 : bytesFieldLength(field, Buffer.byteLength(value, 'utf8'));
 }
@@ -65,11 +57,15 @@ export function bytesFieldLength(field: number, length: number): number {
   return varintLength((field << 3) | 2) + varintLength(length) + length;
 }
 
-/** One field's length on the wire (a zero value is left out); a string comes as its UTF-8 bytes. */
-function fieldLength(field: number, value: number | boolean | { readonly length: number } | undefined): number {
+/**
+ * One field's length on the wire (a zero value is left out); a string comes as its UTF-8
+ * bytes. With stringFieldLength and bytesFieldLength, a sizer that knows its fields (a table
+ * event, its records) needs no list of fields, which a big swarm's gossip would make per event.
+ */
+export function fieldLength(field: number, value: number | boolean | { readonly length: number } | undefined): number {
   if (value === undefined || value === 0 || value === false) return 0;
   if (typeof value === 'number' || typeof value === 'boolean') return varintLength(field << 3) + varintLength(typeof value === 'boolean' ? 1 : value);
-  return varintLength((field << 3) | 2) + varintLength(value.length) + value.length;
+  return bytesFieldLength(field, value.length);
 }
 
 function varintLength(n: number): number {
