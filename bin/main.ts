@@ -11,21 +11,27 @@ import { compared } from '../sim/compare';
 
 const EXIT_BAD_INPUT = 2;
 
-/** Each command of the command line, defining itself on the program (README's CLI table). */
-const COMMANDS: Record<string, (program: Command) => void> = {
-  decode: (program) =>
-    program
-      .command('decode')
+/**
+ * A command's action: its module is required when it runs, and what its function returns is
+ * the process's exit code. Commander passes the arguments, the options and itself.
+ */
+function exitsWith<A extends unknown[]>(load: () => (...args: A) => Promise<number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    process.exitCode = await load()(...args);
+  };
+}
+
+/** Each command of the command line, by name, defining its arguments, options and action (README's CLI table). */
+const COMMANDS: Record<string, (command: Command) => void> = {
+  decode: (command) =>
+    command
       .description('decode a capture (pcap, pcapng; Ethernet or Linux cooked) layer by layer, with Wireshark field names')
       .argument('<capture>', 'capture file')
       .option('--json', 'print one JSON object with every frame and its layers')
       .option('-V, --verbose', 'print every layer of every frame (like tshark -V)')
-      .action(async (file: string, opts) => {
-        process.exitCode = await (require('./commands/decode') as typeof import('./commands/decode')).decodeCommand(file, opts);
-      }),
-  run: (program) =>
-    program
-      .command('run')
+      .action(exitsWith(() => (require('./commands/decode') as typeof import('./commands/decode')).decodeCommand)),
+  run: (command) =>
+    command
       .description('run a scenario and print the session transcript and the path of each ping')
       .argument('<scenario>', 'scenario file (.yaml)')
       .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu']).default('sim'))
@@ -33,12 +39,9 @@ const COMMANDS: Record<string, (program: Command) => void> = {
       .option('--trace <file>', 'write the trace (cnmlab-trace/1) to this file')
       .option('--pcap-dir <dir>', 'write one pcap per capture point into this folder')
       .option('--keep', 'emu: leave the topology up until `cnmlab clean`')
-      .action(async (file: string, opts) => {
-        process.exitCode = await (require('./commands/run') as typeof import('./commands/run')).runCommand(file, opts);
-      }),
-  verify: (program) =>
-    program
-      .command('verify')
+      .action(exitsWith(() => (require('./commands/run') as typeof import('./commands/run')).runCommand)),
+  verify: (command) =>
+    command
       .description("run scenarios and check every step's expect; exit 0 all pass, 1 a check failed, 2 bad input")
       .argument('<scenarios...>', 'scenario files')
       .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu', 'both']).default('sim'))
@@ -46,12 +49,9 @@ const COMMANDS: Record<string, (program: Command) => void> = {
       .option('--json', 'print the results as JSON')
       .option('--compare-output', "with --mode both, also compare each step's exit code and output, normalised (times, ids, kernel-picked MACs, ports); the default")
       .option('--no-compare-output', 'with --mode both, compare flows, steps and fields only, not what each step printed')
-      .action(async (files: string[], opts) => {
-        process.exitCode = await (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand(files, opts);
-      }),
-  compare: (program) =>
-    program
-      .command('compare')
+      .action(exitsWith(() => (require('./commands/verify') as typeof import('./commands/verify')).verifyCommand)),
+  compare: (command) =>
+    command
       .description('the same two containers on two hosts and the same ping, once per network driver, side by side')
       .argument('[scenario]', 'scenario file lending its first two hosts and its seed (default: a built-in two-host lab)')
       // The list is the comparison's own (sim/compare/index.ts): a driver's part registered there is named here.
@@ -59,57 +59,40 @@ const COMMANDS: Record<string, (program: Command) => void> = {
       .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu']).default('sim'))
       .option('--json', 'print the facts as one JSON object')
       .option('--trace <file>', 'write every driver\'s trace as one bundle (cnmlab-compare/1) that `cnmlab viz` draws one tab each')
-      .action(async (file: string | undefined, opts) => {
-        process.exitCode = await (require('./commands/compare') as typeof import('./commands/compare')).compareCommand(file, opts);
-      }),
-  viz: (program) =>
-    program
-      .command('viz')
+      .action(exitsWith(() => (require('./commands/compare') as typeof import('./commands/compare')).compareCommand)),
+  viz: (command) =>
+    command
       .description('write a self-contained HTML walk-through of a trace or scenario')
       .argument('<input>', 'trace (.json) or scenario (.yaml)')
       .option('-o, --output <file>', 'report file', 'report.html')
-      .action(async (input: string, opts) => {
-        process.exitCode = await (require('./commands/viz') as typeof import('./commands/viz')).vizCommand(input, opts);
-      }),
-  replay: (program) =>
-    program
-      .command('replay')
+      .action(exitsWith(() => (require('./commands/viz') as typeof import('./commands/viz')).vizCommand)),
+  replay: (command) =>
+    command
       .description('re-tell a recorded trace, or turn captures from a real Docker host into a trace')
       .argument('<inputs...>', 'one trace (.json), or captures (.pcap, .pcapng) of one event')
       .option('--json', 'print the trace as JSON')
       .option('--trace <file>', 'write the trace (cnmlab-trace/1) to this file')
       .addOption(new Option('--point <where>', 'where the captures were taken (guessed when absent)').choices(['container', 'overlay', 'underlay']))
       .option('--step', 'pause between hops (when interactive)')
-      .action(async (inputs: string[], opts) => {
-        process.exitCode = await (require('./commands/replay') as typeof import('./commands/replay')).replayCommand(inputs, opts);
-      }),
-  lab: (program) =>
-    program
-      .command('lab')
+      .action(exitsWith(() => (require('./commands/replay') as typeof import('./commands/replay')).replayCommand)),
+  lab: (command) =>
+    command
       .description("an interactive shell over a scenario's hosts: type the tutorial, watch the packet (:help inside)")
       .argument('[scenario]', 'scenario file (.yaml) giving the hosts and the steps to work through; without it, two hosts r0 and r1')
       .addOption(new Option('--mode <mode>', 'backend').choices(['sim', 'emu']).default('sim'))
       .option('--preload <n>', "run the scenario's first n steps before the prompt")
       .option('--web', 'write the lab as one self-contained HTML file instead (the sim runs in the browser)')
       .option('-o, --output <file>', 'with --web: the HTML file', 'lab.html')
-      .action(async (file: string | undefined, opts) => {
-        process.exitCode = await (require('./commands/lab') as typeof import('./commands/lab')).labCommand(file, opts);
-      }),
-  explain: (program) =>
-    program
-      .command('explain')
+      .action(exitsWith(() => (require('./commands/lab') as typeof import('./commands/lab')).labCommand)),
+  explain: (command) =>
+    command
       .description('print the kernel-level plan of a scenario as iproute2 commands')
       .argument('<scenario>', 'scenario file (.yaml)')
-      .action(async (file: string) => {
-        process.exitCode = await (require('./commands/explain') as typeof import('./commands/explain')).explainCommand(file);
-      }),
-  clean: (program) =>
-    program
-      .command('clean')
+      .action(exitsWith(() => (require('./commands/explain') as typeof import('./commands/explain')).explainCommand)),
+  clean: (command) =>
+    command
       .description('remove every emu resource an earlier run left behind (only its own, recorded in /run/cnmlab)')
-      .action(async () => {
-        process.exitCode = await (require('./commands/clean') as typeof import('./commands/clean')).cleanCommand();
-      }),
+      .action(exitsWith(() => (require('./commands/clean') as typeof import('./commands/clean')).cleanCommand)),
 };
 
 /**
@@ -133,7 +116,7 @@ Commands a host or container step may run, both modes: docs/commands.md
 A command outside that list prints 'cnmlab: not modelled: …' and exits 127.`);
 
   const only = command !== undefined && Object.hasOwn(COMMANDS, command) ? [command] : Object.keys(COMMANDS);
-  for (const name of only) COMMANDS[name](program);
+  for (const name of only) COMMANDS[name](program.command(name));
   return program;
 }
 
