@@ -18,11 +18,11 @@ import { findContainer, findNetwork, Tx, visibleNetworks } from '../model/tx';
 import { DaemonRefusal, NotModelled } from '../model/refusal';
 import { gatewayInSubnet } from '../model/swarm';
 import { parseCidr } from '../wire/addr';
-import { asDockerError, DockerError, runRefusal } from './errors';
+import { asDockerError, DockerError, notModelledError, runRefusal } from './errors';
 import { filterNetworks, parseNetworkFilters } from './network-filter';
 import { containerSubcommand, nodeLs, startContainers } from './nodes-and-start';
 import { killCommand, stopCommand } from './stop';
-import { CommandOutput, lookupCommand, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
+import { CommandOutput, lookupCommand } from '../commands/registry';
 import { ok } from '../model/command-step';
 import { Network, World } from '../model/world';
 
@@ -303,13 +303,13 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // stdin is at end of file, so it exits 0 at once and prints nothing.
   const ownCommand = imageCommand(p.args[0]);
   // Attached, the image's own command decides what the run does: the model knows only its images' (main-process.ts).
-  if (!detach && command.length === 0 && ownCommand === undefined) throw new DockerError(notModelled(`docker run ${p.args[0]}: what its own command does (an image cnmlab does not know)`).stderr.trimEnd(), NOT_MODELLED_EXIT);
+  if (!detach && command.length === 0 && ownCommand === undefined) throw notModelledError(`docker run ${p.args[0]}: what its own command does (an image cnmlab does not know)`);
   const shell = isInteractiveShell(command.length ? command : ownCommand?.split(' ') ?? []);
   const endsAtOnce = !detach && !tty && !p.bools.has('interactive') && shell;
   if (runsToEnd) {
     const l = lookupCommand(command, 'container', p.args[0]);
     const absent = l.modelled && l.answer !== undefined;
-    if (!l.modelled || absent) throw new DockerError(notModelled(`docker run${tty ? ' -t' : ''} ${p.args[0]} ${command.join(' ')}${absent ? ': a program the image lacks (runc refuses to start it)' : ''}`).stderr.trimEnd(), NOT_MODELLED_EXIT);
+    if (!l.modelled || absent) throw notModelledError(`docker run${tty ? ' -t' : ''} ${p.args[0]} ${command.join(' ')}${absent ? ': a program the image lacks (runc refuses to start it)' : ''}`);
   }
   const name = first(p, 'name');
   if (name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
@@ -418,12 +418,12 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
     case 'container': {
       const [sub, ...args] = rest;
       const same = containerSubcommand(sub);
-      if (!same) throw new DockerError(notModelled(['docker', ...argv].join(' ')).stderr.trimEnd(), NOT_MODELLED_EXIT);
+      if (!same) throw notModelledError(['docker', ...argv].join(' '));
       return dockerCommand(tx, host, [same, ...args], processes, client);
     }
     case 'node': {
       const [sub, ...args] = rest;
-      if (sub !== 'ls' && sub !== 'list') throw new DockerError(notModelled(['docker', ...argv].join(' ')).stderr.trimEnd(), NOT_MODELLED_EXIT);
+      if (sub !== 'ls' && sub !== 'list') throw notModelledError(['docker', ...argv].join(' '));
       const p = parseFlags('docker node ls', args, [{ long: 'quiet', short: 'q' }]);
       requireArgs(p, 'docker node ls', 'docker node ls [OPTIONS]', 'List nodes in the swarm', 0);
       return nodeLs(tx, host, p.bools.has('quiet'));

@@ -1,5 +1,6 @@
 /** Refusals as the docker CLI prints them: the CLI's own, and the daemon's (sim/model/refusal.ts) in the CLI's words. */
 import { DaemonRefusal, NoSuchObject, NotModelled } from '../model/refusal';
+import { NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 
 /** A refusal as the Docker CLI prints it: stderr text and exit code. */
 export class DockerError extends Error {
@@ -15,6 +16,11 @@ export function asDockerError(e: unknown): DockerError | undefined {
   if (e instanceof NoSuchObject) return new DockerError(`Error: No such ${e.kind}: ${e.ref}`);
   if (e instanceof NotModelled) return new DockerError(`cnmlab: ${e.message}`);
   return undefined;
+}
+
+/** What cnmlab does not model, refused as its own commands refuse it (sim/commands/registry's notModelled). */
+export function notModelledError(what: string): DockerError {
+  return new DockerError(notModelled(what).stderr.trimEnd(), NOT_MODELLED_EXIT);
 }
 
 /** Exit code of `docker run` when the daemon refuses (docker/cli's run command). */

@@ -3,8 +3,7 @@ import { naturalCompare } from '../text/natural';
 import type { NetworkRow } from './network-ls-format';
 import { tabwrite } from '../text/tabwriter';
 import { containerCommandLine } from '../model/main-process';
-import { DockerError } from './errors';
-import { NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
+import { notModelledError } from './errors';
 import { ipv4ToNumber } from '../wire/addr';
 import { Container, daemonTime, Endpoint, endpointsOf, formatTime, GWBRIDGE, hostOf, instanceOf, Network, World } from '../model/world';
 
@@ -125,7 +124,7 @@ export function inspectJson(objects: unknown[]): string {
 /** The container's command as `docker ps` shows it; refused as not modelled for an image whose entrypoint and command the model does not know. */
 export function containerCommand(c: Container): string {
   const line = containerCommandLine(c);
-  if (line === undefined) throw new DockerError(notModelled(`the command of ${c.name}: its image (${c.image}) is none cnmlab knows`).stderr.trimEnd(), NOT_MODELLED_EXIT);
+  if (line === undefined) throw notModelledError(`the command of ${c.name}: its image (${c.image}) is none cnmlab knows`);
   return line;
 }
 

@@ -8,11 +8,11 @@ import { tabwrite } from '../text/tabwriter';
 import { startContainer } from '../model/containers';
 import { findContainer, Tx } from '../model/tx';
 import { DaemonRefusal } from '../model/refusal';
-import { DockerError } from './errors';
+import { notModelledError } from './errors';
 import { hexId } from '../model/ids';
 import { initialState, sandboxMachine } from '../model/machines';
 import { swarmNetwork } from '../model/world';
-import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
+import { CommandOutput } from '../commands/registry';
 import { NOT_A_MANAGER, WORKER_CANNOT } from '../model/swarm';
 
 /** The engine a Debian 12 host runs (docker.io), as `docker node ls` and `docker info` name it. */
@@ -36,7 +36,7 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
     }
     if (c.state !== 'running') {
       if (c.networks.some((n) => !swarmNetwork(tx.w.swarm, n.networkId) && !tx.host(host).localNetworks[n.networkId])) {
-        throw new DockerError(notModelled(`docker start ${ref} (a network it was on has been removed)`).stderr.trimEnd(), NOT_MODELLED_EXIT);
+        throw notModelledError(`docker start ${ref} (a network it was on has been removed)`);
       }
       // Each start gets a new sandbox, as libnetwork gives one a random id: a new namespace.
       if (c.sandboxState === 'removed') {

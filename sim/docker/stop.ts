@@ -20,12 +20,12 @@
  * before any is deleted).
  */
 import { ParsedFlags, first } from './argv';
-import { DockerError } from './errors';
+import { DockerError, notModelledError } from './errors';
 import { stopContainer } from '../model/containers';
 import { DEFAULT_STOP_TIMEOUT_S, ignoringStopSignal, KILLED_EXIT, mainProgram, onSignal, onStop, Signal, stopSignal, unknownMainProcess } from '../model/main-process';
 import { findContainer, Tx } from '../model/tx';
 import type { Container } from '../model/world';
-import { CommandOutput, NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
+import { CommandOutput } from '../commands/registry';
 import type { Draft } from 'immer';
 
 /** pflag's int flag (strconv.ParseInt, base 0: 0x hex, 0o or a leading 0 octal, 0b binary), its error as the CLI prints it. */
@@ -39,24 +39,20 @@ function intFlag(p: ParsedFlags, long: string, short: string, command: string): 
   return sign === '-' ? -n : n;
 }
 
-function notModelledStop(what: string): DockerError {
-  return new DockerError(notModelled(what).stderr.trimEnd(), NOT_MODELLED_EXIT);
-}
-
 /** How one running container's stop ends: at once with a status, or killed after the timeout. */
 type StopEnd = { exits: number } | { killedAfterS: number; signal: Signal };
 
 /** What a stop with `timeoutS` does to `c` (running), or the refusal when the model does not know. */
 function stopEnd(c: Container, ref: string, timeoutS: number, command: string): StopEnd {
   const end = onStop(c);
-  if (!end) throw notModelledStop(`${command} ${ref}: ${unknownMainProcess(c, stopSignal(c))}`);
+  if (!end) throw notModelledError(`${command} ${ref}: ${unknownMainProcess(c, stopSignal(c))}`);
   const program = mainProgram(c);
   if ('exits' in end) {
     // containerStop's wait with no time left SIGKILLs at once: a race with the process's own exit.
-    if (timeoutS === 0) throw notModelledStop(`${command} -t 0 ${ref}: its PID 1 (${program}) exits on its stop signal (${end.signal}) as the SIGKILL is sent`);
+    if (timeoutS === 0) throw notModelledError(`${command} -t 0 ${ref}: its PID 1 (${program}) exits on its stop signal (${end.signal}) as the SIGKILL is sent`);
     return { exits: end.exits };
   }
-  if (timeoutS < 0) throw notModelledStop(`${command} -t ${timeoutS} ${ref}: its PID 1 (${program}) ignores its stop signal (${end.signal}), so dockerd would wait for ever`);
+  if (timeoutS < 0) throw notModelledError(`${command} -t ${timeoutS} ${ref}: its PID 1 (${program}) ignores its stop signal (${end.signal}), so dockerd would wait for ever`);
   return { killedAfterS: timeoutS, signal: end.signal };
 }
 
@@ -133,7 +129,7 @@ export function killCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput
   if (signal === undefined) return printed(p.args.map((ref) => ({ ref, error: `Error response from daemon: Invalid signal: ${raw}` })));
   const supported = SUPPORTED_SIGNALS.has(Number(signal));
   const modelled = MODELLED_SIGNALS.get(signal);
-  if (supported && !modelled) throw notModelledStop(`docker kill -s ${raw}: what the container's PID 1 does with that signal`);
+  if (supported && !modelled) throw notModelledError(`docker kill -s ${raw}: what the container's PID 1 does with that signal`);
   const results: { ref: string; error?: string }[] = [];
   const ends: { c: Draft<Container>; status?: number }[] = [];
   for (const ref of p.args) {
@@ -148,7 +144,7 @@ export function killCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput
       if (modelled === 'SIGKILL') ends.push({ c, status: KILLED_EXIT });
       else {
         const end = onSignal(c, modelled);
-        if (!end) throw notModelledStop(`docker kill -s ${raw} ${ref}: ${unknownMainProcess(c, modelled)}`);
+        if (!end) throw notModelledError(`docker kill -s ${raw} ${ref}: ${unknownMainProcess(c, modelled)}`);
         ends.push({ c, status: 'exits' in end ? end.exits : undefined });
       }
     }
