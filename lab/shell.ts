@@ -11,7 +11,7 @@ import { Scenario, Step } from '../sim/scenario/schema';
 import { checkLine } from '../sim/runner/expect';
 import { findContainer } from '../sim/model/tx';
 import { Container, hostOf, Network, swarmNetworks } from '../sim/model/world';
-import { imageCommand } from '../sim/model/main-process';
+import { mainArgv } from '../sim/model/main-process';
 import { isInteractiveShell } from '../sim/docker/cli';
 import { toolFamilyOf } from '../sim/commands/family';
 import { containerByName } from '../sim/runner/shell';
@@ -203,7 +203,7 @@ export class Terminal {
     if (started.length !== 1) return undefined;
     const [c] = started;
     // Without a command, the image's own (alpine's sh, ubuntu's /bin/bash, nginx's daemon).
-    return isInteractiveShell(c.command.length ? c.command : imageCommand(c.image)?.split(' ') ?? []) ? c : undefined;
+    return isInteractiveShell(mainArgv(c.image, c.command)) ? c : undefined;
   }
 
   private runningIds(host: string): string[] {

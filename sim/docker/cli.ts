@@ -5,7 +5,7 @@
  */
 import { all, first, parseFlags, ParsedFlags, requireArgs } from './argv';
 import { inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
-import { imageCommand } from '../model/main-process';
+import { imageCommand, mainArgv } from '../model/main-process';
 import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
@@ -304,7 +304,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   const ownCommand = imageCommand(p.args[0]);
   // Attached, the image's own command decides what the run does: the model knows only its images' (main-process.ts).
   if (!detach && command.length === 0 && ownCommand === undefined) throw notModelledError(`docker run ${p.args[0]}: what its own command does (an image cnmlab does not know)`);
-  const shell = isInteractiveShell(command.length ? command : ownCommand?.split(' ') ?? []);
+  const shell = isInteractiveShell(mainArgv(p.args[0], command));
   const endsAtOnce = !detach && !tty && !p.bools.has('interactive') && shell;
   if (runsToEnd) {
     const l = lookupCommand(command, 'container', p.args[0]);

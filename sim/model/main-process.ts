@@ -33,6 +33,11 @@ export function imageCommand(image: string): string | undefined {
   return KNOWN_IMAGES.get(imageRepository(image))?.command;
 }
 
+/** What a container's PID 1 runs: the command `docker run` named, or else its image's own (none for an image the model does not know). */
+export function mainArgv(image: string, command: string[]): string[] {
+  return command.length ? command : imageCommand(image)?.split(' ') ?? [];
+}
+
 /** The signal a stop sends first (Config.StopSignal, from the image's STOPSIGNAL), or undefined for an image the model does not know. */
 export function stopSignal(c: Container): Signal | undefined {
   return KNOWN_IMAGES.get(imageRepository(c.image))?.stopSignal;
@@ -58,9 +63,8 @@ const ENDS_ON: Record<Signal, Map<string, number>> = { SIGTERM: new Map([['nginx
 
 /** The program the container's PID 1 runs (an image's entrypoint script execs its arguments), or undefined when its image is unknown. */
 export function mainProgram(c: Container): string | undefined {
-  const command = imageCommand(c.image);
-  if (command === undefined) return undefined;
-  const argv = c.command.length ? c.command : command.split(' ');
+  if (imageCommand(c.image) === undefined) return undefined;
+  const argv = mainArgv(c.image, c.command);
   const program = argv[0] === '/docker-entrypoint.sh' ? argv[1] : argv[0];
   return program.slice(program.lastIndexOf('/') + 1);
 }
