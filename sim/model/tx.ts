@@ -1,7 +1,7 @@
 /** One scenario step's change to the world: the immer draft and the plan ops it emits. */
 import { Draft, isDraft, original } from 'immer';
 import { PlanOp } from '../plan/ops';
-import { Container, Host, hostOf, instanceOf, Network, swarmNetwork, swarmNetworks, World } from './world';
+import { Container, Host, hostOf, inSwarm, instanceOf, Network, swarmNetwork, swarmNetworks, World } from './world';
 import { hexId, Rng } from './ids';
 
 /**
@@ -157,13 +157,13 @@ export function allNetworksRead(tx: Tx, host: string): Network[] {
 /** Every network a host can see: its local ones and the swarm's. */
 export function allNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
   const h = hostOf(w, host);
-  return [...Object.values(h.localNetworks), ...(w.swarm && h.nodeState !== 'inactive' && h.nodeState !== 'left' ? swarmNetworks(w.swarm) : [])];
+  return [...Object.values(h.localNetworks), ...(w.swarm && inSwarm(h.nodeState) ? swarmNetworks(w.swarm) : [])];
 }
 
 /** The networks `docker network ls|inspect|rm` see: a worker sees a swarm network only while it is instantiated there. */
 export function visibleNetworks(w: World | Draft<World>, host: string): (Network | Draft<Network>)[] {
   const h = hostOf(w, host);
-  const swarm = w.swarm && (h.nodeState === 'manager' || h.nodeState === 'worker') ? swarmNetworks(w.swarm) : [];
+  const swarm = w.swarm && inSwarm(h.nodeState) ? swarmNetworks(w.swarm) : [];
   const shown = h.nodeState === 'manager' ? swarm : swarm.filter((n) => n.ingress || instanceOf(n, host));
   return [...Object.values(h.localNetworks), ...shown];
 }
@@ -175,7 +175,7 @@ export function visibleNetworks(w: World | Draft<World>, host: string): (Network
 export function lookUpNetwork(w: World, host: string, ref: string): Network | undefined {
   const h = hostOf(w, host);
   const locals = Object.values(h.localNetworks);
-  const swarm = w.swarm && h.nodeState !== 'inactive' && h.nodeState !== 'left' ? w.swarm.networks : [];
+  const swarm = w.swarm && inSwarm(h.nodeState) ? w.swarm.networks : [];
   const byId = locals.find((n) => n.id === ref) ?? swarmNetwork({ networks: swarm }, ref);
   // A key of the shard's prototype (constructor, toString) is no network.
   if (byId?.id === ref) return byId;

@@ -46,7 +46,7 @@ import { newIpam, release } from '../ipam';
 import { initialState, networkMachine } from '../machines';
 import { NotModelled } from '../refusal';
 import { Tx } from '../tx';
-import { Endpoint, endpointsOf, Host, hostOf, instanceOf, KvCluster, KvPeer, Network, World } from '../world';
+import { Endpoint, endpointsOf, Host, hostOf, inSwarm, instanceOf, KvCluster, KvPeer, Network, World } from '../world';
 import { CLUSTER_STORE, MachineNeeds, NetworkSpec, PeerAnswer } from './driver';
 
 /** A peer's static neighbour and FDB entries on vxlan0, one peer at a time as serf's events and watchMiss program them (libnetwork peerAdd/peerDelete). */
@@ -104,7 +104,7 @@ export function restartDockerWithClusterStore(tx: Tx, host: string, args: readon
   const h = tx.host(host);
   if (flags.advertise !== undefined && flags.store === undefined) throw new NotModelled('not modelled: dockerd --cluster-advertise without --cluster-store (dockerd refuses to start)');
   if (Object.keys(h.containers).length > 0) throw new NotModelled('not modelled: restarting dockerd with containers (it would stop them)');
-  if (h.nodeState === 'manager' || h.nodeState === 'worker') throw new NotModelled('not modelled: a cluster store on a swarm node');
+  if (inSwarm(h.nodeState)) throw new NotModelled('not modelled: a cluster store on a swarm node');
   const store = flags.store === undefined ? undefined : checkStore(flags.store);
   const advertise = flags.advertise === undefined ? undefined : resolveAdvertise(h, flags.advertise);
   if (store && tx.w.kv && tx.w.kv.store !== store && tx.w.kv.members.some((m) => m !== host)) throw new NotModelled(`not modelled: hosts on different cluster stores (${tx.w.kv.store} and ${store})`);
