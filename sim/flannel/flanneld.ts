@@ -9,26 +9,16 @@
 import { CommandOutput } from '../backend';
 import { form, NOT_MODELLED_EXIT } from '../commands/registry';
 import { etcdGet, etcdPut, etcdSet, FlannelError, readSubnetFile, restartDockerWithFlannel, startFlanneld, SUBNET_FILE } from '../model/drivers/flannel';
-import { DaemonRefusal, NotModelled } from '../model/refusal';
-import { changing, HostCommand, registerHostCommand } from '../runner/host-commands';
+import { answering, changing, HostCommand, registerHostCommand } from '../runner/host-commands';
 
-/** A refusal of the store, flanneld or the daemon, as each prints it; a part cnmlab does not model says so (exit 127). */
-function refused(e: unknown): CommandOutput | undefined {
-  if (e instanceof NotModelled) return { stdout: '', stderr: `cnmlab: ${e.message}\n`, exitCode: NOT_MODELLED_EXIT };
-  if (e instanceof FlannelError || e instanceof DaemonRefusal) return { stdout: '', stderr: `${e.message}\n`, exitCode: e instanceof FlannelError && e.notModelled ? NOT_MODELLED_EXIT : 1 };
+/** A refusal of the store or flanneld as each prints it: what it says cnmlab does not model exits 127. */
+function flannelRefusal(e: unknown): CommandOutput | undefined {
+  if (e instanceof FlannelError) return { stdout: '', stderr: `${e.message}\n`, exitCode: e.notModelled ? NOT_MODELLED_EXIT : 1 };
   return undefined;
 }
 
 /** The command, its refusals printed as the program prints them. */
-const answering = (run: HostCommand): HostCommand => async (model, backend, host, argv) => {
-  try {
-    return await run(model, backend, host, argv);
-  } catch (e) {
-    const out = refused(e);
-    if (!out) throw e;
-    return out;
-  }
-};
+const answeringFlannel = (run: HostCommand): HostCommand => answering(run, flannelRefusal);
 
 registerHostCommand('flannel', {
   program: 'etcdctl',
@@ -38,7 +28,7 @@ registerHostCommand('flannel', {
     form(['set'], 'etcdctl set KEY VALUE', [], { min: 2, max: 2, names: 'KEY VALUE' }),
     form(['get'], 'etcdctl get KEY [--prefix]', [{ flag: '--prefix', help: 'every key that begins with KEY' }], { min: 1, max: 1, names: 'KEY' }),
   ],
-}, { rank: 230 }, answering(async (model, backend, host, [, verb, ...rest]) => {
+}, { rank: 230 }, answeringFlannel(async (model, backend, host, [, verb, ...rest]) => {
   if (verb === 'get') {
     const key = rest.find((a) => a !== '--prefix')!;
     return { stdout: etcdGet(model.world, key, rest.includes('--prefix')), stderr: '', exitCode: 0 };
@@ -51,14 +41,14 @@ registerHostCommand('flannel', {
   program: 'flanneld',
   summary: `flannel's daemon, modelled (flanneld is not packaged): leases a subnet from the store, writes ${SUBNET_FILE}, programs the vxlan or host-gw backend, and goes on in the background`,
   forms: [form([], 'flanneld [--ip-masq]', [{ flag: '--ip-masq', help: 'masquerade traffic that leaves the flannel network (the FLANNEL-POSTRTG chain)' }])],
-}, { rank: 240 }, answering((model, backend, host, argv) =>
+}, { rank: 240 }, answeringFlannel((model, backend, host, argv) =>
   changing(model, backend, (tx) => ({ stdout: '', stderr: startFlanneld(tx, host, argv.includes('--ip-masq')), exitCode: 0 }))));
 
 registerHostCommand('flannel', {
   program: 'systemctl',
   summary: `dockerd restarted with flannel's drop-in (--bip=$FLANNEL_SUBNET --mtu=$FLANNEL_MTU from ${SUBNET_FILE}), before any container exists`,
   forms: [form(['restart', 'docker'], 'systemctl restart docker')],
-}, { rank: 250 }, answering((model, backend, host) => changing(model, backend, (tx) => {
+}, { rank: 250 }, answeringFlannel((model, backend, host) => changing(model, backend, (tx) => {
   restartDockerWithFlannel(tx, host);
   return { stdout: '', stderr: '', exitCode: 0 };
 })));
@@ -66,4 +56,4 @@ registerHostCommand('flannel', {
 registerHostCommand('flannel', {
   program: 'cat', summary: "flanneld's subnet file",
   forms: [form([], `cat ${SUBNET_FILE}`, [], { min: 1, max: 1, names: 'FILE', allowed: [[SUBNET_FILE]] })],
-}, { rank: 260 }, answering(async (model, _backend, host) => readSubnetFile(model.world, host)));
+}, { rank: 260 }, answeringFlannel(async (model, _backend, host) => readSubnetFile(model.world, host)));

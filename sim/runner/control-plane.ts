@@ -7,22 +7,10 @@
  * (scripts/commands-doc.ts). It registers its rows as the drivers' front ends do, after
  * theirs (its flannel restart, `systemctl restart docker`, is flannel's row).
  */
-import { form, NOT_MODELLED_EXIT } from '../commands/registry';
+import { form } from '../commands/registry';
 import { restartDockerWithClusterStore } from '../model/drivers/overlay-kv';
 import { startDockerd, stopDockerd } from '../model/dockerd';
-import { DaemonRefusal, NotModelled } from '../model/refusal';
-import { changing, HostCommand, registerHostCommand } from './host-commands';
-
-/** A change of the daemon's, its refusal printed as systemctl or dockerd prints it; a part cnmlab does not model says so (exit 127). */
-const answering = (run: HostCommand): HostCommand => async (model, backend, host, argv) => {
-  try {
-    return await run(model, backend, host, argv);
-  } catch (e) {
-    if (e instanceof NotModelled) return { stdout: '', stderr: `cnmlab: ${e.message}\n`, exitCode: NOT_MODELLED_EXIT };
-    if (e instanceof DaemonRefusal) return { stdout: '', stderr: `${e.message}\n`, exitCode: 1 };
-    throw e;
-  }
-};
+import { answering, changing, registerHostCommand } from './host-commands';
 
 registerHostCommand('dockerd', {
   program: 'systemctl',

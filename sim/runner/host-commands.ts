@@ -10,12 +10,34 @@
  * registry lists none by hand.
  */
 import { Backend, CommandOutput } from '../backend';
-import { lookupCommand, ProgramEntry, registerCommand } from '../commands/registry';
+import { lookupCommand, NOT_MODELLED_EXIT, ProgramEntry, registerCommand } from '../commands/registry';
 import { Model } from '../model/model';
+import { DaemonRefusal, NotModelled } from '../model/refusal';
 import { Tx } from '../model/tx';
 
 /** Runs one command line of the program on `host` (argv[0] is the program), the backend carrying out the plan ops it made. */
 export type HostCommand = (model: Model, backend: Backend, host: string, argv: string[]) => Promise<CommandOutput>;
+
+/**
+ * The command, its refusals printed as its program prints them: a part cnmlab does not model
+ * says so (exit 127), the daemon's refusal is its message (exit 1), and `ownRefusal` prints
+ * the program's own errors (flannel's store and flanneld); anything else is a bug, thrown on.
+ */
+export const answering = (run: HostCommand, ownRefusal: (e: unknown) => CommandOutput | undefined = () => undefined): HostCommand => async (model, backend, host, argv) => {
+  try {
+    return await run(model, backend, host, argv);
+  } catch (e) {
+    const out = modelRefusal(e) ?? ownRefusal(e);
+    if (!out) throw e;
+    return out;
+  }
+};
+
+function modelRefusal(e: unknown): CommandOutput | undefined {
+  if (e instanceof NotModelled) return { stdout: '', stderr: `cnmlab: ${e.message}\n`, exitCode: NOT_MODELLED_EXIT };
+  if (e instanceof DaemonRefusal) return { stdout: '', stderr: `${e.message}\n`, exitCode: 1 };
+  return undefined;
+}
 
 /** A front end's row: a host's program, answered by the model. */
 export type HostProgramRow = Pick<ProgramEntry, 'program' | 'summary' | 'forms'>;
