@@ -32,14 +32,16 @@ function dockerSteps(lab: string, dir: string): string {
   return file;
 }
 
-const RANDOM_MAC = /\b(?!(?:0?2:42|33:33:00|0?1:0?0:5e|ff:ff))(?:[0-9a-f]{1,2}:){5}[0-9a-f]{1,2}\b/g;
+const MAC = /\b(?:[0-9a-f]{1,2}:){5}[0-9a-f]{1,2}\b/g;
+// Multicast and broadcast addresses are the kernel's own and fixed; a random unicast MAC may begin 02:42 by chance (1 in 16,384).
+const FIXED_MAC = /^(?:33:33:00|0?1:0?0:5e|ff:ff)/;
 
-/** What every namespace of a prefix holds, random parts masked, each section's lines sorted. */
-function kernelObjects(prefix: string): Record<string, Record<string, string[]>> {
+/** What every namespace of a prefix holds, random parts masked (every unicast MAC the plan does not set), each section's lines sorted. */
+function kernelObjects(prefix: string, planMacs: Set<string>): Record<string, Record<string, string[]>> {
   // A device's operational state follows its carrier on the kernel's linkwatch work, up to a second late (a bridge turns UP once a port forwards).
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
   const namespaces = sh(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${prefix}.`)).sort();
-  const mask = (text: string) => text.split(`${prefix}.`).join('PREFIX.').replace(RANDOM_MAC, 'MAC').replace(/33:33:ff:MAC|33:33:ff(?::[0-9a-f]{2}){3}/g, '33:33:ff:X')
+  const mask = (text: string) => text.split(`${prefix}.`).join('PREFIX.').replace(MAC, (mac) => (planMacs.has(mac) || FIXED_MAC.test(mac) ? mac : 'MAC')).replace(/33:33:ff:MAC|33:33:ff(?::[0-9a-f]{2}){3}/g, '33:33:ff:X')
     .replace(/(\w+_timer)\s+[\d.]+/g, '$1 T').replace(/fe80::[0-9a-f:]+/g, 'fe80::X').replace(/ tentative/g, '');
   const lines = (text: string) => mask(text).split('\n').filter((l) => l.trim() !== '').sort();
   const out: Record<string, Record<string, string[]>> = {};
@@ -74,14 +76,15 @@ describeWith(['ip', 'bridge', 'iptables-save', 'tcpdump', 'ping'], true, 'emu ma
     const file = dockerSteps(lab, dir);
     const explained = sh([process.execPath, CLI, 'explain', file]);
     const script = explainScript(explained);
+    const planMacs = new Set(explained.match(MAC) ?? []);
     try {
       const r = spawnSync('bash', ['-e'], { input: script.lines.join('\n') + '\n', encoding: 'utf8' });
       expect(r.stderr).toBe('');
-      const oneByOne = kernelObjects(script.names.prefix);
+      const oneByOne = kernelObjects(script.names.prefix, planMacs);
       const kept = spawnSync(process.execPath, [CLI, 'run', file, '--mode', 'emu', '--keep'], { env, encoding: 'utf8' });
       expect(kept.status).toBe(0);
       const prefix = /kept lab (cnm[0-9a-f]{6})/.exec(kept.stdout)![1];
-      const emu = kernelObjects(prefix);
+      const emu = kernelObjects(prefix, planMacs);
       // A kept lab's user may make a device: each namespace's kernel counter must give it the index it gets after the moves.
       const nextIndex = (ns: string) => {
         sh(['ip', '-n', ns, 'link', 'add', 'probe0', 'type', 'bridge']);
