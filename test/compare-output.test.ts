@@ -74,6 +74,15 @@ describe('compareOutputs', () => {
     expect(d).toEqual({ where: 'step 1 ubuntu0: nslookup beta (stdout line 3)', sim: '"Non-authoritative answer:"', emu: '"Name:\\tbeta"' });
   });
 
+  test("a kernel-random MAC that happens to begin 02:42 (1 in 16,384) is still the kernel's: only a 02:42 MAC both modes print is Docker's", () => {
+    const link = (mac: string) => `2: br0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500\n    link/ether ${mac} brd ff:ff:ff:ff:ff:ff\n    link/ether 02:42:0a:00:01:02 brd ff:ff:ff:ff:ff:ff\n`;
+    expect(compareOutputs([step('ip link', link('6e:1d:52:a0:33:9c'))], [step('ip link', link('02:42:79:93:20:b2'))])).toBeUndefined();
+    expect(compareOutputs([step('ip link', link('02:42:79:93:20:b2'))], [step('ip link', link('be:50:11:2e:07:41'))])).toBeUndefined();
+    // Docker's MACs both print still count, in place: printed on other lines they disagree.
+    const swapped = compareOutputs([step('ip link', link('02:42:0a:00:01:03'))], [step('ip link', link('02:42:0a:00:01:02').replace(/02:42:0a:00:01:02(?= brd ff:ff:ff:ff:ff:ff\n$)/, '02:42:0a:00:01:03'))]);
+    expect(swapped).toEqual({ where: 'step 1 ubuntu0: ip link (stdout line 2)', sim: '"    link/ether 02:42:0a:00:01:03 brd <mac>"', emu: '"    link/ether 02:42:0a:00:01:02 brd <mac>"' });
+  });
+
   test('exit codes are compared first', () => {
     expect(compareOutputs([step('ping x', '', { exitCode: 1 })], [step('ping x', '', { exitCode: 2 })])?.where).toBe('step 1 ubuntu0: ping x (exit code)');
   });

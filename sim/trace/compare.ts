@@ -133,8 +133,9 @@ const EPHEMERAL = (port: number) => port >= 32768 && port <= 60999;
  * trips, ids Docker and swarm generate (hex ids, base-36 node, service and network ids, join
  * tokens), a container's pid, MACs the kernel picks (outside 02:42:), ephemeral ports, a learned route's
  * remaining lifetime, a qdisc's handle and the refcnt its queues give it. What is left is what the program says, which must agree.
+ * A random MAC begins 02:42: 1 time in 16,384: given `dockerMacs`, only those count as Docker's.
  */
-export function normaliseOutput(text: string): string {
+export function normaliseOutput(text: string, dockerMacs?: ReadonlySet<string>): string {
   return text
     .replace(/\btime=\d+(?:\.\d+)? ms\b/g, 'time=<t> ms')
     .replace(/\btime \d+ms\b/g, 'time <t>ms')
@@ -163,7 +164,7 @@ export function normaliseOutput(text: string): string {
     .replace(/\b(?=[0-9a-z]*[0-9])(?=[0-9a-z]*[a-z])[0-9a-z]{25}\b/g, '<id>')
     // A bridge id prints its MAC's bytes unpadded (8000.2:42:a:0:1:1): padded, the MAC reads as one.
     .replace(/\b8000\.((?:[0-9a-f]{1,2}:){5}[0-9a-f]{1,2})\b/g, (_, mac: string) => `8000.${mac.split(':').map((b) => b.padStart(2, '0')).join(':')}`)
-    .replace(MAC, (m) => (m.startsWith('02:42:') ? m : '<mac>'))
+    .replace(MAC, (m) => (m.startsWith('02:42:') && (!dockerMacs || dockerMacs.has(m)) ? m : '<mac>'))
     .replace(/([:#])(\d{5})\b/g, (m, sep: string, port: string) => (EPHEMERAL(Number(port)) ? `${sep}<port>` : m));
 }
 
@@ -188,9 +189,14 @@ export function compareOutputs(sim: StepOutput[], emu: StepOutput[], byChance: S
     const unordered = line.ok && line.list.some((pipeline) => pipeline.some(printsUnordered));
     // A template that prints State.Pid prints a number the kernel picked: every number it prints is taken as one.
     const pids = /\.State\.Pid\b/.test(a.command) ? (text: string) => text.replace(/\b\d+\b/g, '<pid>') : (text: string) => text;
-    const lines = (text: string) => (unordered ? normaliseOutput(pids(text)).split('\n').sort() : normaliseOutput(pids(text)).split('\n'));
+    const lines = (text: string, dockerMacs: ReadonlySet<string>) => {
+      const out = normaliseOutput(pids(text), dockerMacs).split('\n');
+      return unordered ? out.sort() : out;
+    };
     for (const stream of ['stdout', 'stderr'] as const) {
-      const x = lines(a[stream]), y = lines(b[stream]);
+      // Docker's MACs follow from the plan, so both print them; a 02:42 MAC in one output alone is the kernel's random draw.
+      const inSim = new Set(a[stream].match(MAC)), dockerMacs = new Set((b[stream].match(MAC) ?? []).filter((m) => inSim.has(m)));
+      const x = lines(a[stream], dockerMacs), y = lines(b[stream], dockerMacs);
       const line = x.findIndex((l, k) => l !== y[k]);
       const at = line >= 0 ? line : x.length < y.length ? x.length : -1;
       if (at >= 0) return { where: `${where} (${stream} line ${at + 1})`, sim: JSON.stringify(x[at] ?? '(end)'), emu: JSON.stringify(y[at] ?? '(end)') };
