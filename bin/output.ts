@@ -4,13 +4,16 @@ import { InputError } from '../sim/errors';
 
 /**
  * Gathers small writes into large ones, so printing a million frames is not bound by syscalls.
- * A write that fills a slow reader's pipe returns a promise to await: output waits for the
- * reader instead of piling up in memory.
+ * A write that fills a slow reader's pipe returns a promise to await. While the reader is
+ * behind, what comes is gathered and written in one piece when the pipe drains, so a writer
+ * that does not await (a run's step callback) adds no listener per write to the stream.
  */
 export class BufferedOut {
   private parts: string[] = [];
   private size = 0;
   private lingering?: NodeJS.Timeout;
+  /** Set while the stream's buffer is full: settles on its 'drain', after writing what gathered meanwhile. */
+  private blocked?: Promise<void>;
 
   /**
    * With `lingerMs`, what waits in the buffer is written at the latest that long after it was
@@ -22,7 +25,7 @@ export class BufferedOut {
     this.parts.push(s);
     this.size += s.length;
     if (this.size >= this.limit) return this.drain();
-    if (this.lingerMs !== undefined && !this.lingering) {
+    if (this.lingerMs !== undefined && !this.lingering && !this.blocked) {
       this.lingering = setTimeout(() => void this.drain(), this.lingerMs);
       // A process that is otherwise done does not wait for it: flush() writes what is left.
       this.lingering.unref();
@@ -33,15 +36,26 @@ export class BufferedOut {
   private drain(): Promise<void> | undefined {
     clearTimeout(this.lingering);
     this.lingering = undefined;
+    if (this.blocked) return this.blocked;
     if (this.parts.length === 0) return undefined;
     const more = this.stream.write(this.parts.join(''));
     this.parts = [];
     this.size = 0;
-    return more ? undefined : new Promise((resolve) => this.stream.once('drain', () => resolve()));
+    if (more) return undefined;
+    this.blocked = new Promise((resolve) =>
+      this.stream.once('drain', () => {
+        this.blocked = undefined;
+        void this.drain();
+        resolve();
+      }),
+    );
+    return this.blocked;
   }
 
   async flush(): Promise<void> {
+    while (this.blocked) await this.blocked;
     await this.drain();
+    while (this.blocked) await this.blocked;
     return new Promise((resolve) => this.stream.write('', () => resolve()));
   }
 }

@@ -39,3 +39,27 @@ test('with a linger, what waits below the limit is written that long after, with
   await out.flush();
   expect(writes).toEqual(['step 1\nstep 2\n', 'step 3\n']);
 });
+
+test('a writer that does not await a slow reader adds one drain listener, not one per write, and loses nothing', async () => {
+  const writes: string[] = [];
+  // A reader that takes each chunk only after a moment, with a buffer of 8 bytes: every write fills it.
+  const stream = new Writable({
+    highWaterMark: 8,
+    write(chunk: Buffer, _enc, done) {
+      if (chunk.length) writes.push(chunk.toString());
+      setTimeout(done, 5);
+    },
+  });
+  const out = new BufferedOut(stream, 4);
+  let most = 0;
+  for (let i = 0; i < 50; i++) {
+    void out.write(`line ${i}\n`);
+    most = Math.max(most, stream.listenerCount('drain'));
+  }
+  expect(most).toBe(1);
+  await out.flush();
+  expect(writes.join('')).toBe(Array.from({ length: 50 }, (_, i) => `line ${i}\n`).join(''));
+  // Line 0 fits the reader's buffer, line 1 fills it; lines 2 to 49, written while the reader
+  // was behind, went in one piece once it drained.
+  expect(writes).toEqual(['line 0\n', 'line 1\n', Array.from({ length: 48 }, (_, i) => `line ${i + 2}\n`).join('')]);
+});
