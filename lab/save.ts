@@ -6,7 +6,8 @@ import { Document, isMap } from 'yaml';
 import { parseCommandLine } from '../sim/commands/cmdline';
 import { StepResult } from '../sim/runner/session';
 import { Lab } from './shell';
-import { isInteractiveShell, RUN_FLAGS, runOptionTakesValue } from '../sim/docker/cli';
+import { RUN_FLAGS, runOptionTakesValue } from '../sim/docker/cli';
+import { isInteractiveShell } from '../sim/model/main-process';
 import { parseFlags, ParsedFlags } from '../sim/docker/argv';
 import { DockerError } from '../sim/docker/errors';
 

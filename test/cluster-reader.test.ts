@@ -134,8 +134,8 @@ function swarmYaml(hosts: number, overlays: number): string {
   lines.push('steps:', '  - h0: docker swarm init');
   for (let i = 1; i < hosts; i++) lines.push(`  - h${i}: docker swarm join --token <...> 198.51.100.10:2377`);
   for (let n = 0; n < overlays; n++) lines.push(`  - h0: docker network create -d overlay --attachable net${n}`);
-  for (let i = 0; i < hosts; i++) lines.push(`  - h${i}: docker run -d --name c${i} --network net${i % overlays} busybox`);
-  lines.push(`  - h1: docker run -d --name extra --network net${1 % overlays} busybox`);
+  for (let i = 0; i < hosts; i++) lines.push(`  - h${i}: docker run -dit --name c${i} --network net${i % overlays} busybox`);
+  lines.push(`  - h1: docker run -dit --name extra --network net${1 % overlays} busybox`);
   return lines.join('\n') + '\n';
 }
 

@@ -46,7 +46,7 @@ describe('docker CLI output', () => {
     expect(ls[1]).toMatch(/^[0-9a-f]{12}   bridge            bridge    local$/);
     expect(docker(m, 'r1', 'docker network ls').stdout).not.toContain('test-net');
     expect(docker(m, 'r1', 'docker network inspect test-net')).toEqual({ stdout: '[]\n', stderr: 'Error: No such network: test-net\n', exitCode: 1 });
-    docker(m, 'r1', 'docker run -d --name c1 --network test-net busybox');
+    docker(m, 'r1', 'docker run -dit --name c1 --network test-net busybox');
     expect(docker(m, 'r1', 'docker network ls').stdout).toMatch(/test-net\s+overlay\s+swarm/);
     docker(m, 'r1', 'docker rm -f c1');
     expect(docker(m, 'r1', 'docker network ls').stdout).not.toContain('test-net');
@@ -143,35 +143,35 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     ['overlay outside swarm', (m) => docker(m, 'r2', 'docker network create -d overlay x'), { exitCode: 1, stderr: 'Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n' }],
     ['overlay on a worker', (m) => docker(m, 'r1', 'docker network create -d overlay x'), { exitCode: 1, stderr: 'Error response from daemon: Cannot create a multi-host network from a worker node. Please create the network from a manager node.\n' }],
     ['network rm on a worker', (m) => {
-      docker(m, 'r1', 'docker run -d --name c1 --network test-net busybox');
+      docker(m, 'r1', 'docker run -dit --name c1 --network test-net busybox');
       return docker(m, 'r1', 'docker network rm test-net');
     }, { exitCode: 1, stderr: "Error response from daemon: This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.\n" }],
     ['not manually attachable (run)', (m) => {
       docker(m, 'r0', 'docker network create -d overlay noattach-net');
-      return docker(m, 'r0', 'docker run -d --name c1 --network noattach-net busybox');
+      return docker(m, 'r0', 'docker run -dit --name c1 --network noattach-net busybox');
     }, { exitCode: 125, stderr: 'docker: Error response from daemon: Could not attach to network noattach-net: rpc error: code = PermissionDenied desc = network noattach-net not manually attachable.\n' }],
     ['not manually attachable (connect)', (m) => {
       docker(m, 'r0', 'docker network create -d overlay noattach-net');
-      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 busybox');
       return docker(m, 'r0', 'docker network connect noattach-net c1');
     }, { exitCode: 1, stderr: 'Error response from daemon: Could not attach to network noattach-net: rpc error: code = PermissionDenied desc = network noattach-net not manually attachable\n' }],
     ['name conflict', (m) => {
-      docker(m, 'r0', 'docker run -d --name ubuntu0 busybox');
-      return docker(m, 'r0', 'docker run -d --name ubuntu0 busybox');
+      docker(m, 'r0', 'docker run -dit --name ubuntu0 busybox');
+      return docker(m, 'r0', 'docker run -dit --name ubuntu0 busybox');
     }, { exitCode: 125, stderr: expect.stringMatching(/^docker: Error response from daemon: Conflict\. The container name "\/ubuntu0" is already in use by container "[0-9a-f]{64}"\. You have to remove \(or rename\) that container to be able to reuse that name\.\nSee 'docker run --help'\.\n$/) }],
-    ['no such network (swarm): the id is still printed', (m) => docker(m, 'r0', 'docker run -d --name c1 --network nosuchnet busybox'),
+    ['no such network (swarm): the id is still printed', (m) => docker(m, 'r0', 'docker run -dit --name c1 --network nosuchnet busybox'),
       { exitCode: 125, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/), stderr: 'docker: Error response from daemon: Could not attach to network nosuchnet: rpc error: code = NotFound desc = network nosuchnet not found.\n' }],
-    ['no such network (outside swarm)', (m) => docker(m, 'r2', 'docker run -d --name c1 --network nosuchnet busybox'), { exitCode: 125, stderr: 'docker: Error response from daemon: network nosuchnet not found.\n' }],
+    ['no such network (outside swarm)', (m) => docker(m, 'r2', 'docker run -dit --name c1 --network nosuchnet busybox'), { exitCode: 125, stderr: 'docker: Error response from daemon: network nosuchnet not found.\n' }],
     ['invalid subnet', (m) => docker(m, 'r0', 'docker network create -d overlay --subnet 10.0.0.0/33 x'), { exitCode: 1, stderr: 'Error response from daemon: Invalid subnet 10.0.0.0/33 : invalid CIDR address: 10.0.0.0/33\n' }],
     ['gateway outside subnet', (m) => docker(m, 'r0', 'docker network create -d overlay --subnet 10.0.9.0/24 --gateway 10.0.10.1 x'), { exitCode: 1, stderr: 'no matching subnet for gateway 10.0.10.1\n' }],
     ['in use by task', (m) => {
-      docker(m, 'r1', 'docker run -d --name c1 --network test-net busybox');
+      docker(m, 'r1', 'docker run -dit --name c1 --network test-net busybox');
       return docker(m, 'r0', 'docker network rm test-net');
     }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: rpc error: code = FailedPrecondition desc = network [0-9a-z]{25} is in use by task [0-9a-z]{25}\n$/) }],
     ['leave without --force on a manager', (m) => docker(m, 'r0', 'docker swarm leave'), { exitCode: 1, stderr: 'Error response from daemon: You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.\n' }],
     ['already part of a swarm', (m) => docker(m, 'r1', 'docker swarm join --token <...> 198.51.100.10:2377'), { exitCode: 1, stderr: 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n' }],
     ['already attached', (m) => {
-      docker(m, 'r0', 'docker run -d --name ubuntu0 --network test-net busybox');
+      docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net busybox');
       return docker(m, 'r0', 'docker network connect test-net ubuntu0');
     }, { exitCode: 1, stderr: 'Error response from daemon: ubuntu0 is already attached to network test-net\n' }],
     ['no such container', (m) => docker(m, 'r0', 'docker rm nosuchcontainer'), { exitCode: 1, stderr: 'Error: No such container: nosuchcontainer\n' }],
@@ -188,7 +188,7 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     ['malformed join token', (m) => docker(m, 'r2', 'docker swarm join --token nonsense 198.51.100.10:2377'), { exitCode: 1, stderr: 'Error response from daemon: invalid join token\n' }],
     ['predefined network', (m) => docker(m, 'r0', 'docker network rm bridge'), { exitCode: 1, stderr: 'Error response from daemon: bridge is a pre-defined network and cannot be removed\n' }],
     ['running container without -f', (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 busybox');
       return docker(m, 'r0', 'docker rm c1');
     }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: You cannot remove a running container [0-9a-f]{64}\. Stop the container before attempting removal or force remove\n$/) }],
     ['unknown command', (m) => docker(m, 'r0', 'docker frobnicate'), { exitCode: 1, stderr: "docker: 'frobnicate' is not a docker command.\nSee 'docker --help'\n" }],
@@ -196,7 +196,7 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     ['unknown shorthand flag', (m) => docker(m, 'r0', 'docker network ls -z'), { exitCode: 125, stderr: "unknown shorthand flag: 'z' in -z\nSee 'docker network ls --help'.\n" }],
     ['missing argument', (m) => docker(m, 'r0', 'docker network create'), { exitCode: 1, stderr: '"docker network create" requires exactly 1 argument.\nSee \'docker network create --help\'.\n\nUsage:  docker network create [OPTIONS] NETWORK\n\nCreate a network\n' }],
     ['exec in a stopped container', (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 busybox');
       docker(m, 'r0', 'docker stop c1');
       return docker(m, 'r0', 'docker exec c1 ping x');
     }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: Container [0-9a-f]{64} is not running\n$/) }],
@@ -213,7 +213,7 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     const [net] = JSON.parse(docker(m, 'r0', 'docker network inspect overlap').stdout);
     expect(net.Driver).toBe('');
     expect(net.IPAM.Config).toBeNull();
-    expect(docker(m, 'r0', 'docker run -d --name c1 --network overlap busybox')).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded.\n' });
+    expect(docker(m, 'r0', 'docker run -dit --name c1 --network overlap busybox')).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded.\n' });
   });
 
   test('a refused command changes nothing', () => {

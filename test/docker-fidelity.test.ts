@@ -140,7 +140,7 @@ describe('docker inspect CONTAINER', () => {
   test("a swarm network's IPAMConfig holds the manager's address while the container runs; a local network's is null unless --ip asked", () => {
     const m = tutorial();
     docker(m, 'r0', 'docker network create -d bridge br9');
-    docker(m, 'r0', 'docker run -d --name local --network br9 busybox');
+    docker(m, 'r0', 'docker run -dit --name local --network br9 busybox');
     expect(inspect(m, 'r0', 'docker inspect local')[0].NetworkSettings.Networks.br9.IPAMConfig).toBeNull();
     docker(m, 'r0', 'docker stop ubuntu0');
     const stopped = inspect(m, 'r0', 'docker inspect ubuntu0')[0].NetworkSettings.Networks['test-net'];
@@ -175,7 +175,7 @@ describe('docker inspect CONTAINER', () => {
     const m = tutorial();
     docker(m, 'r0', 'docker run -dit --name fixed --network test-net --ip 10.0.1.50 busybox');
     expect(inspect(m, 'r0', 'docker inspect fixed')[0].NetworkSettings.Networks['test-net'].IPAMConfig).toEqual({ IPv4Address: '10.0.1.50' });
-    docker(m, 'r2', 'docker run -d --name plain busybox');
+    docker(m, 'r2', 'docker run -dit --name plain busybox');
     const [plain] = inspect(m, 'r2', 'docker inspect plain');
     expect(plain.HostConfig.NetworkMode).toBe('default');
     expect(plain.NetworkSettings.IPAddress).toBe('172.17.0.2');

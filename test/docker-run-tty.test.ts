@@ -28,7 +28,7 @@ const nameAndStatus = (table: string) => table.split('\n').slice(1, -1).map((row
 
 /** What each step printed: exit code, stdout, stderr; ps's table as its names and states. */
 const printedPsStates = (steps: { command: string; exitCode: number; stdout: string; stderr: string }[]) =>
-  printed(steps, (s) => (s.command === 'docker ps -a' ? nameAndStatus(s.stdout) : s.stdout));
+  printed(steps, (s) => (s.command === 'docker ps -a' || s.command === 'docker ps' ? nameAndStatus(s.stdout) : s.stdout));
 
 const EXPECTED = [
   // The container's terminal needs the client's: nothing is created.
@@ -122,6 +122,68 @@ describe('docker run of a shell without -i or -t', () => {
   });
 });
 
+// Detached, the same: without -i (stdin kept open) or -t (a terminal) a shell's stdin is
+// /dev/null, so `docker run -d busybox` exits 0 as it starts, its endpoint released, and exec
+// into it is refused (moby v20.10 daemon/exec.go). -di, -dt, -dit and a long-running command
+// stay Up, as Docker's tutorials keep theirs (`docker run -dit --name alpine1 alpine ash`).
+const DETACHED_RUNS = `name: run-detached
+hosts:
+  r0: {}
+steps:
+  - r0: docker swarm init
+  - r0: docker network create -d overlay --attachable test-net
+  - r0: docker run -d --name b0 --network test-net busybox
+  - r0: docker run -d --name a0 --network test-net alpine
+  - r0: docker run -d --name u0 ubuntu
+  - r0: docker run -d --rm --name gone busybox sh
+  - r0: docker run -di --name b1 --network test-net busybox
+  - r0: docker run -dt --name b2 --network test-net busybox
+  - r0: docker run -dit --name a1 --network test-net alpine ash
+  - r0: docker run -d --name s0 --network test-net busybox sleep 3600
+  - r0: docker ps
+  - r0: docker ps -a
+  - r0: docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' test-net
+  - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.Config.OpenStdin}} {{.Config.Tty}} {{.NetworkSettings.SandboxKey}}' b0 b1 b2
+  - r0: docker exec b0 hostname
+  - r0: docker start b0
+  - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' b0
+`;
+
+const ID = expect.stringMatching(/^[0-9a-f]{64}\n$/);
+
+const DETACHED_EXPECTED = [
+  [0, expect.any(String), ''],
+  [0, expect.stringMatching(/^[0-9a-z]{25}\n$/), ''],
+  [0, ID, ''],
+  [0, ID, ''],
+  [0, ID, ''],
+  [0, ID, ''],
+  [0, ID, ''],
+  [0, ID, ''],
+  [0, ID, ''],
+  [0, ID, ''],
+  [0, 's0 Up\na1 Up\nb2 Up\nb1 Up\n', ''],
+  [0, 's0 Up\na1 Up\nb2 Up\nb1 Up\nu0 Exited (0)\na0 Exited (0)\nb0 Exited (0)\n', ''],
+  [0, expect.stringMatching(/^(?=.*\bb1 )(?=.*\bb2 )(?=.*\ba1 )(?=.*\bs0 )(?!.*\bb0 )(?!.*\ba0 ).*\n$/), ''],
+  [0, expect.stringMatching(/^exited 0 false false \nrunning 0 true false \/var\/run\/docker\/netns\/[0-9a-f]{12}\nrunning 0 false true \/var\/run\/docker\/netns\/[0-9a-f]{12}\n$/), ''],
+  [1, '', expect.stringMatching(/^Error response from daemon: Container [0-9a-f]{64} is not running\n$/)],
+  [0, 'b0\n', ''],
+  [0, 'exited 0\n', ''],
+];
+
+describe('docker run -d of a shell without -i or -t', () => {
+  test('exits 0 as it starts: not in docker ps, Exited (0) in ps -a, no endpoint, exec refused; -di, -dt, -dit and sleep stay Up', async () => {
+    const { result } = await runSim(DETACHED_RUNS);
+    expect(printedPsStates(result.steps)).toEqual(DETACHED_EXPECTED);
+  });
+
+  test('docker ps -a, right after: it exited as long ago as it was created, its command the image\'s sh', async () => {
+    const { result } = await runSim('name: run-detached-ps\nhosts:\n  r0: {}\nsteps:\n  - r0: docker run -d --name b0 busybox\n  - r0: docker ps -a\n');
+    const row = result.steps[1].stdout.split('\n')[1].split(/ {2,}/);
+    expect(row.slice(1)).toEqual(['busybox', '"sh"', '1 second ago', 'Exited (0) 1 second ago', 'b0']);
+  });
+});
+
 describe('an exited container\'s times', () => {
   // busybox's ping -c 3 with no reply: three probes a second apart, then its 10 s wait for the last.
   test('docker ps counts "Exited … ago" from when the main process ended (State.FinishedAt), not from its start', async () => {
@@ -151,6 +213,10 @@ describeWith(['ip', 'busybox'], true, 'docker run -t on the real kernel', () => 
   test('a shell without -i or -t exits at once, as in sim', async () => {
     expectEmuPrints('run-shell-no-input.yaml', SHELL_RUNS, SHELL_EXPECTED, { view: printedPsStates });
   }, 120000);
+
+  test('detached without -i or -t, a shell exits at once, as in sim', async () => {
+    expectEmuPrints('run-detached.yaml', DETACHED_RUNS, DETACHED_EXPECTED, { view: printedPsStates });
+  }, 180000);
 
   test('attached without -t, prints what sim prints', async () => {
     expectEmuPrints('run-attached.yaml', ATTACHED_RUNS, ATTACHED_EXPECTED, { view: printedPsStates });

@@ -39,7 +39,7 @@ describe('docker container stop|rm|start|ls and docker start', () => {
 
   test('start names each failure, then all of them', () => {
     const m = ready();
-    docker(m, 'r0', 'docker run -d --name c1 busybox');
+    docker(m, 'r0', 'docker run -dit --name c1 busybox');
     expect(docker(m, 'r0', 'docker start nope c1 gone')).toEqual({
       stdout: 'c1\n', exitCode: 1,
       stderr: 'Error response from daemon: No such container: nope\nError response from daemon: No such container: gone\nError: failed to start containers: nope, gone\n',
@@ -75,7 +75,7 @@ describe('docker network ls --filter', () => {
     expect(names(docker(m, 'r0', 'docker network ls -f type=builtin'))).toEqual(['bridge', 'host', 'none']);
     expect(names(docker(m, 'r0', 'docker network ls -f type=custom -f driver=overlay'))).toEqual(['ingress', 'test-net']);
     expect(names(docker(m, 'r0', 'docker network ls -f dangling=true'))).toContain('test-net');
-    docker(m, 'r0', 'docker run -d --name c1 --network test-net busybox');
+    docker(m, 'r0', 'docker run -dit --name c1 --network test-net busybox');
     expect(names(docker(m, 'r0', 'docker network ls -f dangling=true'))).not.toContain('test-net');
   });
 

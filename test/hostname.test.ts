@@ -13,11 +13,11 @@ const HOSTNAME = `name: hostname-i
 hosts:
   r0: {}
 steps:
-  - r0: docker run -d --name u0 ubuntu
+  - r0: docker run -dit --name u0 ubuntu
   - r0: docker exec u0 hostname -i
-  - r0: docker run -d --name u1 -h box ubuntu
+  - r0: docker run -dit --name u1 -h box ubuntu
   - r0: docker exec u1 hostname -i
-  - r0: docker run -d --name u2 --network none ubuntu
+  - r0: docker run -dit --name u2 --network none ubuntu
   - r0: docker exec u2 hostname -i
 `;
 

@@ -86,8 +86,8 @@ test('a docker run replaces its networks\' pools: the world before it keeps its 
   const pool = (w: World) => swarmNetworks(w.swarm).find((n) => n.name === 'net5')!.ipam;
   const was = pool(before);
   const bitmap = JSON.stringify(was);
-  expect(dockerStep(model, 'h1', ['run', '-d', '--name', 'c1', '--network', 'net5', 'busybox']).outcome).toMatchObject({ exitCode: 0 });
-  expect(dockerStep(model, 'h1', ['run', '-d', '--name', 'c2', '--network', 'net5', 'busybox']).outcome).toMatchObject({ exitCode: 0 });
+  expect(dockerStep(model, 'h1', ['run', '-dit', '--name', 'c1', '--network', 'net5', 'busybox']).outcome).toMatchObject({ exitCode: 0 });
+  expect(dockerStep(model, 'h1', ['run', '-dit', '--name', 'c2', '--network', 'net5', 'busybox']).outcome).toMatchObject({ exitCode: 0 });
   const now = pool(model.world);
   expect(now).toBeInstanceOf(Ipam);
   expect(now).not.toBe(was);
@@ -155,7 +155,7 @@ function draftedNetworks(tx: Tx, host: string): string[] {
 
 test('a step drafts only the networks it writes: a docker run its own and docker_gwbridge, not the bridge\'s options; a network create and a new docker_gwbridge none', () => {
   const model = swarmWithNetworks();
-  const run = (tx: Tx, name: string, network?: string) => runContainer(tx, 'h1', { name, image: 'busybox', command: [], network, aliases: [], autoRemove: false, interactive: false });
+  const run = (tx: Tx, name: string, network?: string) => runContainer(tx, 'h1', { name, image: 'busybox', command: [], network, aliases: [], autoRemove: false, openStdin: true, tty: true });
   model.change((tx) => {
     run(tx, 'b1');
     const locals = tx.host('h1').localNetworks;
@@ -192,10 +192,10 @@ test('a step drafts only the networks it writes: a docker run its own and docker
 test('a docker run leaves the world before it unchanged, and changes identity only along what it wrote', () => {
   const model = swarmWithNetworks();
   const docker = (host: string, line: string) => expect(dockerStep(model, host, line.split(' ')).outcome).toMatchObject({ exitCode: 0 });
-  docker('h1', 'run -d --name c0 --network net5 busybox');
+  docker('h1', 'run -dit --name c0 --network net5 busybox');
   const before = model.world;
   const text = JSON.stringify(before);
-  docker('h1', 'run -d --name c1 --network net5 busybox');
+  docker('h1', 'run -dit --name c1 --network net5 busybox');
   const after = model.world;
   expect(JSON.stringify(before)).toBe(text);
   expect(after).not.toBe(before);

@@ -19,7 +19,7 @@ type Cmd = { host: string; argv: string[] };
 
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ host: fc.constant('r0'), argv: fc.constantFrom(...NETS).map((n) => ['network', 'create', '-d', 'overlay', '--attachable', n]) }) },
-  { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...HOSTS), fc.constantFrom(...CTRS), fc.constantFrom(...NETS)).map(([host, c, n]) => ({ host, argv: ['run', '-d', '--name', c, '--network', n, 'busybox'] })) },
+  { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...HOSTS), fc.constantFrom(...CTRS), fc.constantFrom(...NETS)).map(([host, c, n]) => ({ host, argv: ['run', '-dit', '--name', c, '--network', n, 'busybox'] })) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...HOSTS), fc.constantFrom(...CTRS), fc.constantFrom(...NETS)).map(([host, c, n]) => ({ host, argv: ['network', 'connect', n, c] })) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...HOSTS), fc.constantFrom(...CTRS), fc.constantFrom(...NETS)).map(([host, c, n]) => ({ host, argv: ['network', 'disconnect', n, c] })) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...HOSTS), fc.constantFrom(...CTRS)).map(([host, c]) => ({ host, argv: ['rm', '-f', c] })) },

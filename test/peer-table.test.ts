@@ -62,7 +62,7 @@ function swarm(): Pair {
   p.docker('h0', 'swarm init');
   for (const h of HOSTS.slice(1)) p.docker(h, 'swarm join --token <...> 198.51.100.10:2377');
   for (const n of ['n0', 'n1', 'n2']) p.docker('h0', `network create -d overlay --attachable ${n}`);
-  for (let c = 0; c < 36; c++) p.docker(HOSTS[c % HOSTS.length], `run -d --name c${c} --network n${c % 3} busybox`);
+  for (let c = 0; c < 36; c++) p.docker(HOSTS[c % HOSTS.length], `run -dit --name c${c} --network n${c % 3} busybox`);
   return p;
 }
 
@@ -82,7 +82,7 @@ describe('the overlay peer table as one op per endpoint', () => {
     const counts = HOSTS.slice(1).map((h) => p.docker(h, 'swarm join --token <...> 198.51.100.10:2377').length);
     expect(new Set(counts).size).toBe(1);
     p.docker('h0', 'network create -d overlay --attachable n0');
-    p.docker('h3', 'run -d --name c0 --network n0 busybox');
+    p.docker('h3', 'run -dit --name c0 --network n0 busybox');
     p.docker('h3', 'rm -f c0');
     // explain (and emu) get the ops one by one: what they printed before the peers op.
     expect(planText(p.plan)).toBe(planText(hostOps(p.plan)));
@@ -113,8 +113,8 @@ describe('the overlay peer table as one op per endpoint', () => {
     expect(Object.values(p.tables(p.grouped)).join('')).not.toContain('dst 198.51.100.15 ');
     // Back in the swarm, its new devices take the entries published after they were made, as any host's do.
     p.docker('h5', 'swarm join --token <...> 198.51.100.10:2377');
-    p.docker('h5', 'run -d --name back --network n2 busybox');
-    p.docker('h7', 'run -d --name later --network n2 busybox');
+    p.docker('h5', 'run -dit --name back --network n2 busybox');
+    p.docker('h7', 'run -dit --name later --network n2 busybox');
     p.expectAlike();
     expect(Object.values(p.tables(p.grouped)).join('')).toContain('dst 198.51.100.15 ');
   });

@@ -62,7 +62,7 @@ const snippets: string[] = [
   'a: \'unclosed\n',
   "a: 'two' 'parts'\n",
   'a: 99999999999999999999\n',
-  'steps:\n  - r0: docker run -d --name c1 --network net busybox\n    expect: { exit: 0, path: overlay }\n    timeout: 5\n  # between\n  - c1: ping -c 1 c2\n',
+  'steps:\n  - r0: docker run -dit --name c1 --network net busybox\n    expect: { exit: 0, path: overlay }\n    timeout: 5\n  # between\n  - c1: ping -c 1 c2\n',
 ];
 
 test.each(snippets.map((s) => [JSON.stringify(s), s]))('where it answers, the plain reader reads %s as the yaml library does', (_name, text) => {

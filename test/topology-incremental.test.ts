@@ -63,7 +63,7 @@ test('a step serialises the objects it made, not every object of the host it cha
   }
   const onH0 = topologyDuring(topo.topology(), undefined).links.filter((l) => l.host === 'h0').length;
   const before = topo.objectsSerialised;
-  const out = dockerStep(model, 'h0', ['run', '-d', '--name', 'extra', '--network', 'net0', 'busybox']);
+  const out = dockerStep(model, 'h0', ['run', '-dit', '--name', 'extra', '--network', 'net0', 'busybox']);
   expect('exitCode' in out.outcome ? out.outcome.exitCode : 0).toBe(0);
   topo.observe(++steps, model.world);
   // Its sandbox, and the veth pairs of its two endpoints (net0's, docker_gwbridge's).
@@ -98,7 +98,7 @@ test('a host is drawn from the swarm networks it has endpoints on, not from ever
     topo.observe(++steps, model.world);
   }
   const before = topo.networksRead;
-  const out = dockerStep(model, 'h1', ['run', '-d', '--name', 'extra', '--network', 'net1', 'busybox']);
+  const out = dockerStep(model, 'h1', ['run', '-dit', '--name', 'extra', '--network', 'net1', 'busybox']);
   expect('exitCode' in out.outcome ? out.outcome.exitCode : 0).toBe(0);
   topo.observe(++steps, model.world);
   // h1's networks: ingress, net1 and net5 (its containers c1 and c5); 13 swarm networks in all.

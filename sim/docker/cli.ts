@@ -5,7 +5,7 @@
  */
 import { all, first, parseFlags, ParsedFlags, requireArgs } from './argv';
 import { inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
-import { imageCommand, mainArgv } from '../model/main-process';
+import { imageCommand, isInteractiveShell } from '../model/main-process';
 import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
@@ -280,13 +280,6 @@ export function runOptionTakesValue(word: string): boolean {
   return RUN_FLAGS.some((f) => f.value && (word === `--${f.long}` || (f.short !== undefined && word === `-${f.short}`)));
 }
 
-/** A command that is an interactive shell: a shell named alone (`sh -c …` runs and exits). */
-export function isInteractiveShell(command: readonly string[]): boolean {
-  return command.length === 1 && SHELLS.has(command[0]);
-}
-
-const SHELLS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash']);
-
 function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient): DockerOutcome {
   requireArgs(p, 'docker run', 'docker run [OPTIONS] IMAGE [COMMAND] [ARG...]', 'Run a command in a new container', 1, Infinity);
   const detach = p.bools.has('detach');
@@ -299,13 +292,10 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // process, and docker/cli attaches to it (v20.10 runContainer: attach unless -d), so it
   // runs to its end. (A shell waits on the terminal: the lab enters it.)
   const runsToEnd = !detach && command.length > 0 && !isInteractiveShell(command);
-  // A shell (named, or the image's own command) attached without -i or -t has no input: its
-  // stdin is at end of file, so it exits 0 at once and prints nothing.
-  const ownCommand = imageCommand(p.args[0]);
-  // Attached, the image's own command decides what the run does: the model knows only its images' (main-process.ts).
-  if (!detach && command.length === 0 && ownCommand === undefined) throw notModelledError(`docker run ${p.args[0]}: what its own command does (an image cnmlab does not know)`);
-  const shell = isInteractiveShell(mainArgv(p.args[0], command));
-  const endsAtOnce = !detach && !tty && !p.bools.has('interactive') && shell;
+  // Attached, the image's own command decides what the run does: the model knows only its
+  // images' (main-process.ts). A shell without input ends as it starts (exitsAtOnce), and
+  // prints nothing.
+  if (!detach && command.length === 0 && imageCommand(p.args[0]) === undefined) throw notModelledError(`docker run ${p.args[0]}: what its own command does (an image cnmlab does not know)`);
   if (runsToEnd) {
     const l = lookupCommand(command, 'container', p.args[0]);
     const absent = l.modelled && l.answer !== undefined;
@@ -320,10 +310,9 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     const c = runContainer(tx, host, {
       name, image: p.args[0], command: p.args.slice(1), network: first(p, 'network') ?? first(p, 'net'),
       aliases: [...all(p, 'network-alias'), ...all(p, 'net-alias')], ip: first(p, 'ip'), hostname: first(p, 'hostname'),
-      autoRemove: p.bools.has('rm'), interactive: p.bools.has('interactive') || p.bools.has('tty'),
+      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty,
     });
     created = c.id;
-    if (endsAtOnce) stopContainer(tx, c, 0);
   } catch (e) {
     // docker run that cannot run its container exits 125, whoever refuses it.
     if (e instanceof NotModelled) throw new DockerError(`cnmlab: ${e.message}`, 125);

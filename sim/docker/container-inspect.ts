@@ -116,7 +116,7 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     Mounts: [],
     Config: {
       Hostname: c.hostname, Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
-      Tty: c.interactive, OpenStdin: c.interactive, StdinOnce: false, Env: null, get Cmd() {
+      Tty: c.tty, OpenStdin: c.openStdin, StdinOnce: false, Env: null, get Cmd() {
         return cmd();
       }, Image: c.image, Volumes: null,
       WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: {},

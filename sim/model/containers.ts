@@ -9,6 +9,7 @@ import { driverOf } from './drivers';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
 import { allNetworks, findNetwork, lookUpNetwork, Tx } from './tx';
 import { DaemonRefusal, NotModelled } from './refusal';
+import { exitsAtOnce } from './main-process';
 import { hexId } from './ids';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
@@ -23,7 +24,8 @@ export interface RunRequest {
   ip?: string;
   hostname?: string;
   autoRemove: boolean;
-  interactive: boolean;
+  openStdin: boolean;
+  tty: boolean;
 }
 
 /**
@@ -151,7 +153,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   // and immer's finalize does not look inside a frozen record for drafts to replace.
   const container: Container = {
     id, name: req.name ?? generatedName(tx, host, id), host, image: req.image, command: [...req.command], state: initialState(containerMachine),
-    autoRemove: req.autoRemove, interactive: req.interactive, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
+    autoRemove: req.autoRemove, openStdin: req.openStdin, tty: req.tty, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
     networks: [],
   };
@@ -211,6 +213,8 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
   const h = tx.host(c.host);
   c.pid = h.lastPid + PIDS_BEFORE_INIT;
   h.lastPid = c.pid + PIDS_AFTER_INIT;
+  // A shell with no input ends as it starts: the container is Exited (0), its sandbox gone.
+  if (exitsAtOnce(c)) stopContainer(tx, c, 0);
 }
 
 /**

@@ -38,6 +38,24 @@ export function mainArgv(image: string, command: string[]): string[] {
   return command.length ? command : imageCommand(image)?.split(' ') ?? [];
 }
 
+const SHELLS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash']);
+
+/** A command that is an interactive shell: a shell named alone (`sh -c …` runs and exits). */
+export function isInteractiveShell(command: readonly string[]): boolean {
+  return command.length === 1 && SHELLS.has(command[0]);
+}
+
+/**
+ * Whether the container's PID 1 exits as soon as it starts, with status 0: a shell (named, or
+ * its image's own command: busybox's and alpine's sh, ubuntu's bash) reads its commands from
+ * stdin, and without -i (OpenStdin) or -t (a terminal) the runtime gives it /dev/null, where it
+ * reads end of file at once. Detached or not, started again or not: `docker run -d busybox`
+ * exits as `docker run busybox` does, and Docker's tutorials keep one running with -dit.
+ */
+export function exitsAtOnce(c: Container): boolean {
+  return !c.openStdin && !c.tty && isInteractiveShell(mainArgv(c.image, c.command));
+}
+
 /** The signal a stop sends first (Config.StopSignal, from the image's STOPSIGNAL), or undefined for an image the model does not know. */
 export function stopSignal(c: Container): Signal | undefined {
   return KNOWN_IMAGES.get(imageRepository(c.image))?.stopSignal;

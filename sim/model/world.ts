@@ -116,7 +116,10 @@ export interface Container {
   command: string[];
   state: string;
   autoRemove: boolean;
-  interactive: boolean;
+  /** docker run -i: its stdin is kept open (Config.OpenStdin). */
+  openStdin: boolean;
+  /** docker run -t: its main process has a terminal (Config.Tty). */
+  tty: boolean;
   createdNs: string;
   startedNs?: string;
   hostname: string;

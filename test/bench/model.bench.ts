@@ -35,7 +35,7 @@ export function buildSwarm(size: SwarmSize, apply: (ops: import('../../sim/plan/
   run(hostName(0), ['swarm', 'init', '--default-addr-pool', '10.0.0.0/8', '--default-addr-pool-mask-length', '16']);
   for (let i = 1; i < size.hosts; i++) run(hostName(i), ['swarm', 'join', '--token', '<...>', `${hosts[0].underlay}:2377`]);
   for (let n = 0; n < size.overlays; n++) run(hostName(0), ['network', 'create', '-d', 'overlay', '--attachable', `net${n}`]);
-  for (let c = 0; c < size.containers; c++) run(hostName(c % size.hosts), ['run', '-d', '--name', `c${c}`, '--network', `net${c % size.overlays}`, 'busybox']);
+  for (let c = 0; c < size.containers; c++) run(hostName(c % size.hosts), ['run', '-dit', '--name', `c${c}`, '--network', `net${c % size.overlays}`, 'busybox']);
   return m;
 }
 
