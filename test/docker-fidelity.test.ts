@@ -344,6 +344,32 @@ describe('range in -f templates', () => {
   });
 });
 
+describe("docker inspect of an image's own process: its entrypoint, command and stop signal", () => {
+  // nginx:latest of 2023: ENTRYPOINT ["/docker-entrypoint.sh"], CMD ["nginx", "-g", "daemon off;"], STOPSIGNAL SIGQUIT.
+  test('nginx: Path is the entrypoint, Args its command; Config holds Entrypoint, Cmd and StopSignal (after Labels, where Go puts it)', () => {
+    const m = tutorial();
+    docker(m, 'r0', 'docker run -d --name web --network test-net nginx');
+    docker(m, 'r0', 'docker run -d --name napper --network test-net nginx sleep 1000');
+    const [web, napper] = inspect(m, 'r0', 'docker inspect web napper');
+    expect([web.Path, web.Args]).toEqual(['/docker-entrypoint.sh', ['nginx', '-g', 'daemon off;']]);
+    expect([web.Config.Entrypoint, web.Config.Cmd, web.Config.StopSignal]).toEqual([['/docker-entrypoint.sh'], ['nginx', '-g', 'daemon off;'], 'SIGQUIT']);
+    expect(Object.keys(web.Config).slice(-3)).toEqual(['OnBuild', 'Labels', 'StopSignal']);
+    // A command given replaces Cmd, not the entrypoint, which execs it.
+    expect([napper.Path, napper.Args, napper.Config.Cmd]).toEqual(['/docker-entrypoint.sh', ['sleep', '1000'], ['sleep', '1000']]);
+    expect(docker(m, 'r0', "docker inspect -f '{{.Config.StopSignal}}|{{.Config.Entrypoint}}' web ubuntu0").stdout).toBe('SIGQUIT|[/docker-entrypoint.sh]\n|[]\n');
+    // docker ps joins Path and Args, quoting an argument that holds a space (moby container/view.go).
+    expect(docker(m, 'r0', 'docker ps --no-trunc').stdout).toContain(`"/docker-entrypoint.sh nginx -g 'daemon off;'"`);
+    expect(docker(m, 'r0', 'docker ps --no-trunc').stdout).toContain('"/docker-entrypoint.sh sleep 1000"');
+  });
+
+  test('busybox: no entrypoint and no stop signal of its own: Path is its sh, Config.StopSignal absent', () => {
+    const m = tutorial();
+    const [c] = inspect(m, 'r0', 'docker inspect ubuntu0');
+    expect([c.Path, c.Args, c.Config.Entrypoint, c.Config.Cmd]).toEqual(['sh', [], null, ['sh']]);
+    expect(c.Config).not.toHaveProperty('StopSignal');
+  });
+});
+
 describe("-f templates run on Docker's typed structs first (docker/cli's TemplateInspector), then on the raw JSON", () => {
   const f = (m: Model, what: string, template: string, ref: string) => docker(m, 'r0', `docker ${what} -f '${template}' ${ref}`);
 

@@ -5,7 +5,8 @@
  * model; the rest is what `docker run` with only the flags cnmlab models leaves: Docker's
  * defaults (runc, json-file logs, the default masked paths, no limits).
  */
-import { containerCommand, goMap } from './format';
+import { goMap, ofKnownImage } from './format';
+import { imageCommand, imageEntrypoint, imageStopSignal, processArgv } from '../model/main-process';
 import { hexId, seedFromName } from '../model/ids';
 import { Container, daemonTime, endpointOf, formatTime, hostOf, swarmNetwork, World } from '../model/world';
 import { driverOf } from '../model/drivers';
@@ -79,8 +80,8 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     };
   }
   const running = c.state === 'running';
-  // Read only when printed: an unknown image's command is refused, and a template that does not name it still runs.
-  const cmd = () => (c.command.length ? c.command : [containerCommand(c)]);
+  // Read only when printed: what an unknown image decides is refused, and a template that does not name it still runs.
+  const argv = () => ofKnownImage(c, processArgv(c));
   const dir = `${DATA_ROOT}/containers/${c.id}`;
   const firstNetwork = c.networks.length ? (swarmNetwork(w.swarm, c.networks[0].networkId) ?? hostOf(w, c.host).localNetworks[c.networks[0].networkId]) : undefined;
   // The default bridge's endpoint is also shown at the top of NetworkSettings (the legacy fields).
@@ -89,10 +90,10 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     Id: c.id,
     Created: formatTime(daemonTime(c.createdNs, c.id)),
     get Path() {
-      return cmd()[0];
+      return argv()[0];
     },
     get Args() {
-      return cmd().slice(1);
+      return argv().slice(1);
     },
     State: {
       Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid ?? c.pid ?? 0, ExitCode: c.state === 'exited' ? c.exitCode ?? 0 : 0, Error: '',
@@ -117,9 +118,13 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     Config: {
       Hostname: c.hostname, Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
       Tty: c.tty, OpenStdin: c.openStdin, StdinOnce: false, Env: null, get Cmd() {
-        return cmd();
+        return c.command.length ? c.command : ofKnownImage(c, imageCommand(c.image));
       }, Image: c.image, Volumes: null,
-      WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: {},
+      WorkingDir: '', get Entrypoint() {
+        return ofKnownImage(c, imageEntrypoint(c.image));
+      }, OnBuild: null, Labels: {},
+      // Go's omitempty: shown only for an image that declares one (nginx's SIGQUIT).
+      ...(imageStopSignal(c.image) && { StopSignal: imageStopSignal(c.image) }),
     },
     NetworkSettings: {
       Bridge: '',

@@ -121,11 +121,15 @@ export function inspectJson(objects: unknown[]): string {
   return JSON.stringify(objects, null, 4) + '\n';
 }
 
+/** `value`, which the container's image decides (its command, its entrypoint); refused as not modelled when undefined, for an image the model does not know. */
+export function ofKnownImage<T>(c: Container, value: T | undefined): T {
+  if (value === undefined) throw notModelledError(`the command of ${c.name}: its image (${c.image}) is none cnmlab knows`);
+  return value;
+}
+
 /** The container's command as `docker ps` shows it; refused as not modelled for an image whose entrypoint and command the model does not know. */
 export function containerCommand(c: Container): string {
-  const line = containerCommandLine(c);
-  if (line === undefined) throw notModelledError(`the command of ${c.name}: its image (${c.image}) is none cnmlab knows`);
-  return line;
+  return ofKnownImage(c, containerCommandLine(c));
 }
 
 function ellipsis(s: string, max: number): string {

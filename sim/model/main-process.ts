@@ -21,21 +21,57 @@ import { Container } from './world';
 /** The signals whose effect on a PID 1 the model knows. */
 export type Signal = 'SIGTERM' | 'SIGQUIT';
 
-/** The images the model knows, by repository: the command each runs when `docker run` names none, and its stop signal. */
-const KNOWN_IMAGES = new Map<string, { command: string; stopSignal: Signal }>([
-  ['busybox', { command: 'sh', stopSignal: 'SIGTERM' }], ['alpine', { command: 'sh', stopSignal: 'SIGTERM' }],
-  ...['ubuntu', 'debian', 'centos', 'fedora'].map((repo): [string, { command: string; stopSignal: Signal }] => [repo, { command: '/bin/bash', stopSignal: 'SIGTERM' }]),
-  ['nginx', { command: '/docker-entrypoint.sh nginx -g \'daemon off;\'', stopSignal: 'SIGQUIT' }],
-]);
-
-/** The command an image runs when `docker run` names none (its Cmd), or undefined for an image the model does not know. */
-export function imageCommand(image: string): string | undefined {
-  return KNOWN_IMAGES.get(imageRepository(image))?.command;
+/**
+ * What an image's config says of its main process: its Entrypoint (absent for none), its Cmd
+ * (what runs, or what the entrypoint is given, when `docker run` names no command) and the
+ * signal a stop sends first (its STOPSIGNAL, SIGTERM when it declares none).
+ */
+interface ImageConfig {
+  entrypoint?: string[];
+  cmd: string[];
+  stopSignal?: Signal;
 }
 
-/** What a container's PID 1 runs: the command `docker run` named, or else its image's own (none for an image the model does not know). */
+/** The images the model knows, by repository; nginx's as nginx:latest of 2023 (1.25, Debian bookworm) has it. */
+const KNOWN_IMAGES = new Map<string, ImageConfig>([
+  ['busybox', { cmd: ['sh'] }], ['alpine', { cmd: ['sh'] }],
+  ...['ubuntu', 'debian', 'centos', 'fedora'].map((repo): [string, ImageConfig] => [repo, { cmd: ['/bin/bash'] }]),
+  ['nginx', { entrypoint: ['/docker-entrypoint.sh'], cmd: ['nginx', '-g', 'daemon off;'], stopSignal: 'SIGQUIT' }],
+]);
+
+/** The command an image runs when `docker run` names none (Config.Cmd), or undefined for an image the model does not know. */
+export function imageCommand(image: string): string[] | undefined {
+  return KNOWN_IMAGES.get(imageRepository(image))?.cmd;
+}
+
+/** The image's entrypoint (Config.Entrypoint): null when it has none, undefined for an image the model does not know. */
+export function imageEntrypoint(image: string): string[] | null | undefined {
+  const known = KNOWN_IMAGES.get(imageRepository(image));
+  return known && (known.entrypoint ?? null);
+}
+
+/** The stop signal the image declares (Config.StopSignal, shown only when declared), or undefined. */
+export function imageStopSignal(image: string): Signal | undefined {
+  return KNOWN_IMAGES.get(imageRepository(image))?.stopSignal;
+}
+
+/**
+ * What a container's PID 1 runs in the end: the command `docker run` named, or else its
+ * image's own (none for an image the model does not know). An entrypoint script (nginx's
+ * /docker-entrypoint.sh) sets things up and execs these words, so they are what runs.
+ */
 export function mainArgv(image: string, command: string[]): string[] {
-  return command.length ? command : imageCommand(image)?.split(' ') ?? [];
+  return command.length ? command : imageCommand(image) ?? [];
+}
+
+/**
+ * The process the runtime starts, as the daemon records it (State's Path and Args): the
+ * entrypoint, then the command or the image's Cmd; undefined for an image the model does not know.
+ */
+export function processArgv(c: Container): string[] | undefined {
+  const entrypoint = imageEntrypoint(c.image);
+  if (entrypoint === undefined) return undefined;
+  return [...(entrypoint ?? []), ...mainArgv(c.image, c.command)];
 }
 
 const SHELLS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash']);
@@ -58,13 +94,18 @@ export function exitsAtOnce(c: Container): boolean {
 
 /** The signal a stop sends first (Config.StopSignal, from the image's STOPSIGNAL), or undefined for an image the model does not know. */
 export function stopSignal(c: Container): Signal | undefined {
-  return KNOWN_IMAGES.get(imageRepository(c.image))?.stopSignal;
+  const known = KNOWN_IMAGES.get(imageRepository(c.image));
+  return known && (known.stopSignal ?? 'SIGTERM');
 }
 
-/** The command `docker ps` shows for the container, or undefined when its image is unknown (its entrypoint would come first). */
+/**
+ * The command `docker ps` shows for the container, or undefined when its image is unknown:
+ * Path and Args joined by spaces, an argument holding a space in single quotes (moby v20.10
+ * container/view.go transform).
+ */
 export function containerCommandLine(c: Container): string | undefined {
-  if (!KNOWN_IMAGES.has(imageRepository(c.image))) return undefined;
-  return c.command.length ? c.command.join(' ') : imageCommand(c.image);
+  const argv = processArgv(c);
+  return argv && argv.map((a, i) => (i > 0 && a.includes(' ') ? `'${a}'` : a)).join(' ');
 }
 
 /** container.DefaultStopTimeout: how long a stop waits after the stop signal before it kills. */
@@ -79,11 +120,10 @@ const IGNORE_STOP_SIGNALS = new Set(['sh', 'ash', 'bash', 'dash', 'sleep']);
 /** Programs that end on the signal, with the status they then exit with: nginx's fast shutdown (SIGTERM) and graceful one (SIGQUIT). */
 const ENDS_ON: Record<Signal, Map<string, number>> = { SIGTERM: new Map([['nginx', 0]]), SIGQUIT: new Map([['nginx', 0]]) };
 
-/** The program the container's PID 1 runs (an image's entrypoint script execs its arguments), or undefined when its image is unknown. */
+/** The program the container's PID 1 runs (after its entrypoint's exec), or undefined when its image is unknown. */
 export function mainProgram(c: Container): string | undefined {
   if (imageCommand(c.image) === undefined) return undefined;
-  const argv = mainArgv(c.image, c.command);
-  const program = argv[0] === '/docker-entrypoint.sh' ? argv[1] : argv[0];
+  const program = mainArgv(c.image, c.command)[0];
   return program.slice(program.lastIndexOf('/') + 1);
 }
 
