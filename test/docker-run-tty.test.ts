@@ -96,6 +96,7 @@ describe('docker run without -t or -d (attached, no terminal)', () => {
 
 // A shell attached without -i or -t (named, or the image's own command: busybox's and
 // alpine's sh, ubuntu's bash) reads end of file at once: it exits 0, having printed nothing.
+// With -i it reads the client's stdin, which a scenario's step has closed: the same end.
 const SHELL_RUNS = `name: run-shell-no-input
 hosts:
   r0: {}
@@ -103,7 +104,9 @@ steps:
   - r0: docker run --name a1 alpine
   - r0: docker run --rm busybox
   - r0: docker run --name u1 ubuntu bash
+  - r0: docker run -i --name i1 busybox
   - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' a1
+  - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.Config.OpenStdin}}' i1
   - r0: docker ps -a
 `;
 
@@ -111,8 +114,10 @@ const SHELL_EXPECTED = [
   [0, '', ''],
   [0, '', ''],
   [0, '', ''],
+  [0, '', ''],
   [0, 'exited 0\n', ''],
-  [0, 'u1 Exited (0)\na1 Exited (0)\n', ''],
+  [0, 'exited 0 true\n', ''],
+  [0, 'i1 Exited (0)\nu1 Exited (0)\na1 Exited (0)\n', ''],
 ];
 
 describe('docker run of a shell without -i or -t', () => {

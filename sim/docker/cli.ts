@@ -5,7 +5,7 @@
  */
 import { all, first, parseFlags, ParsedFlags, requireArgs } from './argv';
 import { inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
-import { imageCommand, isInteractiveShell } from '../model/main-process';
+import { imageCommand, isInteractiveShell, mainArgv } from '../model/main-process';
 import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
@@ -296,6 +296,10 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // images' (main-process.ts). A shell without input ends as it starts (exitsAtOnce), and
   // prints nothing.
   if (!detach && command.length === 0 && imageCommand(p.args[0]) === undefined) throw notModelledError(`docker run ${p.args[0]}: what its own command does (an image cnmlab does not know)`);
+  // Attached with -i and no terminal, the client copies its own stdin to the shell's, and a
+  // step's is closed: the shell reads end of file and exits 0 (StdinOnce: the container's
+  // stdin closes with the client's), though the container keeps -i for a later start.
+  const stdinAtEnd = !detach && !tty && p.bools.has('interactive') && !client.terminal && isInteractiveShell(mainArgv(p.args[0], command));
   if (runsToEnd) {
     const l = lookupCommand(command, 'container', p.args[0]);
     const absent = l.modelled && l.answer !== undefined;
@@ -313,6 +317,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
       autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty,
     });
     created = c.id;
+    if (stdinAtEnd) stopContainer(tx, c, 0);
   } catch (e) {
     // docker run that cannot run its container exits 125, whoever refuses it.
     if (e instanceof NotModelled) throw new DockerError(`cnmlab: ${e.message}`, 125);
