@@ -182,10 +182,14 @@ describe('docker run -d of a shell without -i or -t', () => {
     expect(printedPsStates(result.steps)).toEqual(DETACHED_EXPECTED);
   });
 
-  test('docker ps -a, right after: it exited as long ago as it was created, its command the image\'s sh', async () => {
-    const { result } = await runSim('name: run-detached-ps\nhosts:\n  r0: {}\nsteps:\n  - r0: docker run -d --name b0 busybox\n  - r0: docker ps -a\n');
-    const row = result.steps[1].stdout.split('\n')[1].split(/ {2,}/);
-    expect(row.slice(1)).toEqual(['busybox', '"sh"', '1 second ago', 'Exited (0) 1 second ago', 'b0']);
+  test('docker ps -a, right after: it exited as long ago as it was created, its command the image\'s own (busybox\'s sh, alpine\'s /bin/sh, debian\'s bash)', async () => {
+    const { result } = await runSim('name: run-detached-ps\nhosts:\n  r0: {}\nsteps:\n  - r0: docker run -d --name b0 busybox\n  - r0: docker run -d --name a0 alpine\n  - r0: docker run -d --name d0 debian\n  - r0: docker ps -a\n');
+    const rows = result.steps[3].stdout.split('\n').slice(1, -1).map((row) => row.split(/ {2,}/).slice(1));
+    expect(rows).toEqual([
+      ['debian', '"bash"', '1 second ago', 'Exited (0) 1 second ago', 'd0'],
+      ['alpine', '"/bin/sh"', '2 seconds ago', 'Exited (0) 2 seconds ago', 'a0'],
+      ['busybox', '"sh"', '3 seconds ago', 'Exited (0) 3 seconds ago', 'b0'],
+    ]);
   });
 });
 

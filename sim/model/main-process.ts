@@ -32,10 +32,14 @@ interface ImageConfig {
   stopSignal?: Signal;
 }
 
-/** The images the model knows, by repository; nginx's as nginx:latest of 2023 (1.25, Debian bookworm) has it. */
+/**
+ * The images the model knows, by repository, as their Dockerfiles say: busybox's CMD ["sh"],
+ * alpine's ["/bin/sh"], debian's ["bash"], ubuntu's, centos's and fedora's ["/bin/bash"];
+ * nginx's as nginx:latest of 2023 (1.25, Debian bookworm) has it.
+ */
 const KNOWN_IMAGES = new Map<string, ImageConfig>([
-  ['busybox', { cmd: ['sh'] }], ['alpine', { cmd: ['sh'] }],
-  ...['ubuntu', 'debian', 'centos', 'fedora'].map((repo): [string, ImageConfig] => [repo, { cmd: ['/bin/bash'] }]),
+  ['busybox', { cmd: ['sh'] }], ['alpine', { cmd: ['/bin/sh'] }], ['debian', { cmd: ['bash'] }],
+  ...['ubuntu', 'centos', 'fedora'].map((repo): [string, ImageConfig] => [repo, { cmd: ['/bin/bash'] }]),
   ['nginx', { entrypoint: ['/docker-entrypoint.sh'], cmd: ['nginx', '-g', 'daemon off;'], stopSignal: 'SIGQUIT' }],
 ]);
 
