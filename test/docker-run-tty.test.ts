@@ -107,6 +107,7 @@ steps:
   - r0: docker run -i --name i1 busybox
   - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' a1
   - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.Config.OpenStdin}}' i1
+  - r0: docker inspect -f '{{.Config.AttachStdin}} {{.Config.AttachStdout}} {{.Config.AttachStderr}} {{.Config.StdinOnce}}' a1 i1
   - r0: docker ps -a
 `;
 
@@ -117,6 +118,8 @@ const SHELL_EXPECTED = [
   [0, '', ''],
   [0, 'exited 0\n', ''],
   [0, 'exited 0 true\n', ''],
+  // docker/cli attaches an attached run's stdout and stderr, and with -i its stdin, closed when the client goes (StdinOnce).
+  [0, 'false true true false\ntrue true true true\n', ''],
   [0, 'i1 Exited (0)\nu1 Exited (0)\na1 Exited (0)\n', ''],
 ];
 
@@ -148,7 +151,7 @@ steps:
   - r0: docker ps
   - r0: docker ps -a
   - r0: docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' test-net
-  - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.Config.OpenStdin}} {{.Config.Tty}} {{.NetworkSettings.SandboxKey}}' b0 b1 b2
+  - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.Config.OpenStdin}} {{.Config.Tty}} {{.Config.AttachStdin}} {{.Config.AttachStdout}} {{.Config.StdinOnce}} {{.NetworkSettings.SandboxKey}}' b0 b1 b2
   - r0: docker exec b0 hostname
   - r0: docker start b0
   - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' b0
@@ -170,7 +173,7 @@ const DETACHED_EXPECTED = [
   [0, 's0 Up\na1 Up\nb2 Up\nb1 Up\n', ''],
   [0, 's0 Up\na1 Up\nb2 Up\nb1 Up\nu0 Exited (0)\na0 Exited (0)\nb0 Exited (0)\n', ''],
   [0, expect.stringMatching(/^(?=.*\bb1 )(?=.*\bb2 )(?=.*\ba1 )(?=.*\bs0 )(?!.*\bb0 )(?!.*\ba0 ).*\n$/), ''],
-  [0, expect.stringMatching(/^exited 0 false false \nrunning 0 true false \/var\/run\/docker\/netns\/[0-9a-f]{12}\nrunning 0 false true \/var\/run\/docker\/netns\/[0-9a-f]{12}\n$/), ''],
+  [0, expect.stringMatching(/^exited 0 false false false false false \nrunning 0 true false false false false \/var\/run\/docker\/netns\/[0-9a-f]{12}\nrunning 0 false true false false false \/var\/run\/docker\/netns\/[0-9a-f]{12}\n$/), ''],
   [1, '', expect.stringMatching(/^Error response from daemon: Container [0-9a-f]{64} is not running\n$/)],
   [0, 'b0\n', ''],
   [0, 'exited 0\n', ''],

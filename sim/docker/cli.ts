@@ -314,7 +314,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     const c = runContainer(tx, host, {
       name, image: p.args[0], command: p.args.slice(1), network: first(p, 'network') ?? first(p, 'net'),
       aliases: [...all(p, 'network-alias'), ...all(p, 'net-alias')], ip: first(p, 'ip'), hostname: first(p, 'hostname'),
-      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty,
+      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach,
     });
     created = c.id;
     if (stdinAtEnd) stopContainer(tx, c, 0);

@@ -116,8 +116,10 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     GraphDriver: graphDriver(c),
     Mounts: [],
     Config: {
-      Hostname: c.hostname, Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
-      Tty: c.tty, OpenStdin: c.openStdin, StdinOnce: false, Env: null, get Cmd() {
+      // docker/cli's parse: an attached run takes the container's stdout and stderr, and with -i its
+      // stdin, closed when the client goes (StdinOnce); -d attaches nothing (v20.10 run.go).
+      Hostname: c.hostname, Domainname: '', User: '', AttachStdin: c.attached && c.openStdin, AttachStdout: c.attached, AttachStderr: c.attached,
+      Tty: c.tty, OpenStdin: c.openStdin, StdinOnce: c.attached && c.openStdin, Env: null, get Cmd() {
         return c.command.length ? c.command : ofKnownImage(c, imageCommand(c.image));
       }, Image: c.image, Volumes: null,
       WorkingDir: '', get Entrypoint() {

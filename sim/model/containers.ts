@@ -26,6 +26,7 @@ export interface RunRequest {
   autoRemove: boolean;
   openStdin: boolean;
   tty: boolean;
+  attached: boolean;
 }
 
 /**
@@ -153,7 +154,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   // and immer's finalize does not look inside a frozen record for drafts to replace.
   const container: Container = {
     id, name: req.name ?? generatedName(tx, host, id), host, image: req.image, command: [...req.command], state: initialState(containerMachine),
-    autoRemove: req.autoRemove, openStdin: req.openStdin, tty: req.tty, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
+    autoRemove: req.autoRemove, openStdin: req.openStdin, tty: req.tty, attached: req.attached, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
     networks: [],
   };

@@ -120,6 +120,8 @@ export interface Container {
   openStdin: boolean;
   /** docker run -t: its main process has a terminal (Config.Tty). */
   tty: boolean;
+  /** docker run without -d: the client attached to its output, and to its stdin with -i (Config.AttachStdout, AttachStderr, AttachStdin). */
+  attached: boolean;
   createdNs: string;
   startedNs?: string;
   hostname: string;
