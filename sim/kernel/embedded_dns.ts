@@ -14,6 +14,7 @@ import { DNS_FLAG_RD, DNS_FLAG_RESPONSE, DNS_PORT, DnsRepr, emitDns, isQueryable
 import { emitUdp } from '../wire/udp';
 import { IPPROTO_UDP } from '../wire/ipv4';
 import { Flow } from '../trace/types';
+import { nameservers } from '../model/resolvconf';
 
 const EMBEDDED_DNS = '127.0.0.11';
 /** Spreads the resolver's query ids (any odd multiplier walks all 16-bit values). */
@@ -60,8 +61,9 @@ export interface ResolverTiming {
   totalNs: number;
 }
 
-/** glibc's stub resolver with resolv.conf's defaults (timeout:5, attempts:2): a second try after 5 s, given up after 10 s. */
-export const GLIBC_RESOLVER: ResolverTiming = { retryNs: 5_000_000_000, totalNs: 10_000_000_000 };
+/** glibc's stub resolver with resolv.conf's defaults: timeout:5, attempts:2. */
+const GLIBC_TIMEOUT_NS = 5_000_000_000;
+const GLIBC_ATTEMPTS = 2;
 
 /** What came back for the questions asked together: replies in the order they came, and the questions none answered. */
 export interface Replies {
@@ -69,26 +71,58 @@ export interface Replies {
   unanswered: { name: string; type: string }[];
 }
 
+/** A question to ask, with the query id it goes out with when the asker chose one (glibc's stays the same from one server and try to the next). */
+export interface Question {
+  name: string;
+  type: string;
+  id?: number;
+}
+
+function queryId(dp: Datapath): number {
+  return (dp.nextIpId() * QUERY_ID_STRIDE) & 0xffff;
+}
+
+/** The nameservers of the namespace's /etc/resolv.conf, in order (read as libnetwork reads them). */
+export function nameserversOf(ns: SimNetns): string[] {
+  return nameservers(ns.files.get('/etc/resolv.conf') ?? '');
+}
+
 /**
- * Questions asked of the nameserver of /etc/resolv.conf at once, one query each from one
- * UDP socket, over lo; the unanswered ones are sent again every `retryNs` until `totalNs`.
+ * What asking one server came to: its replies and the questions none answered, or
+ * `unreachable` when no route leads to it (the socket's connect fails, ENETUNREACH).
  */
-export function askAll(dp: Datapath, ns: SimNetns, ctx: ExecContext, questions: { name: string; type: string }[], flow: Flow, timing: ResolverTiming): Replies | undefined {
-  const resolv = ns.files.get('/etc/resolv.conf') ?? '';
-  const server = /nameserver\s+(\S+)/.exec(resolv)?.[1];
+export type Asked = Replies | 'unreachable';
+
+/**
+ * Questions asked of one server at once, one query each from one UDP socket; the unanswered
+ * ones are sent again every `retryNs` until `totalNs`. Docker's embedded server is asked over
+ * lo; any other (the host's resolvers, Google's that libnetwork puts in their place) from
+ * the address the route gives, where nothing in a lab answers: the host, with no route to it,
+ * sends back ICMP network unreachable, which a UDP socket takes no notice of unless it asked
+ * for errors (IP_RECVERR: glibc does, and then gives up on that server early, when the
+ * kernel's ICMP rate limit let the error through; not modelled, so every wait runs out).
+ * undefined: the namespace holds no container the embedded server would answer.
+ */
+export function askServer(dp: Datapath, ns: SimNetns, ctx: ExecContext, server: string, questions: Question[], flow: Flow, timing: ResolverTiming): Asked | undefined {
   const c = containerOf(ctx.world, ctx.container);
-  if (server !== EMBEDDED_DNS || !c) return undefined;
-  engineWorld.set(dp, ctx.world);
-  ensureEmbeddedDns(dp, ns, c.id);
+  const embedded = server === EMBEDDED_DNS;
+  if (embedded && !c) return undefined;
+  const r = dp.route(ns, server);
+  if (!r || r.blackhole) return 'unreachable';
+  if (embedded) {
+    engineWorld.set(dp, ctx.world);
+    ensureEmbeddedDns(dp, ns, c!.id);
+  }
+  const src = embedded ? '127.0.0.1' : r.src;
   const port = dp.sockets.nextEphemeralPort();
-  const queries = questions.map((q) => ({ q, id: (dp.nextIpId() * QUERY_ID_STRIDE) & 0xffff, reply: undefined as DnsRepr | undefined }));
+  const queries = questions.map(({ name, type, id }) => ({ q: { name, type }, id: id ?? queryId(dp), reply: undefined as DnsRepr | undefined }));
   const replies: DnsRepr[] = [];
-  const close = dp.sockets.bindUdp(ns, '127.0.0.1', port, (_h, _sp, payload) => {
-    const r = parseDns(payload);
-    const query = r.ok ? queries.find((x) => x.id === r.repr.id && !x.reply) : undefined;
-    if (r.ok && query) {
-      query.reply = r.repr;
-      replies.push(r.repr);
+  const close = dp.sockets.bindUdp(ns, src, port, (_h, _sp, payload) => {
+    const reply = parseDns(payload);
+    const query = reply.ok ? queries.find((x) => x.id === reply.repr.id && !x.reply) : undefined;
+    if (reply.ok && query) {
+      query.reply = reply.repr;
+      replies.push(reply.repr);
     }
   });
   const start = dp.clock.now;
@@ -98,8 +132,8 @@ export function askAll(dp: Datapath, ns: SimNetns, ctx: ExecContext, questions: 
     if (done()) break;
     for (const x of queries.filter((y) => !y.reply)) {
       const query = emitDns({ id: x.id, flags: DNS_FLAG_RD, questions: [x.q], answers: [] });
-      dp.ipSend(ns, { src: '127.0.0.1', dst: EMBEDDED_DNS, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
-        emitUdp({ srcPort: port, dstPort: DNS_PORT }, query, { src: '127.0.0.1', dst: EMBEDDED_DNS }), flow, 'request');
+      dp.ipSend(ns, { src, dst: server, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
+        emitUdp({ srcPort: port, dstPort: DNS_PORT }, query, { src, dst: server }), flow, 'request');
     }
   }
   dp.clock.runUntil(start + timing.totalNs, done);
@@ -107,9 +141,23 @@ export function askAll(dp: Datapath, ns: SimNetns, ctx: ExecContext, questions: 
   return { replies, unanswered: queries.filter((x) => !x.reply).map((x) => x.q) };
 }
 
-/** The stub resolver: one question to the nameserver of /etc/resolv.conf (glibc's timing unless told), its answer or undefined when none came. */
-export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow, timing: ResolverTiming = GLIBC_RESOLVER): DnsRepr | undefined {
+/**
+ * glibc's stub resolver: one question to each nameserver of /etc/resolv.conf in turn, the
+ * round twice (attempts:2), server i waited for timeout << i, over the number of servers
+ * from the second on (res_send.c send_dg); its answer, or undefined when none came.
+ */
+export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow): DnsRepr | undefined {
   // glibc asks nothing for a name no query can carry, and answers as for a name that does not exist.
   if (!isQueryableName(name)) return { id: 0, flags: DNS_FLAG_RESPONSE | RCODE_NXDOMAIN, questions: [], answers: [] };
-  return askAll(dp, ns, ctx, [{ name, type }], flow, timing)?.replies[0];
+  const servers = nameserversOf(ns);
+  const question = { name, type, id: queryId(dp) };
+  for (let attempt = 0; attempt < GLIBC_ATTEMPTS; attempt++) {
+    for (const [i, server] of servers.entries()) {
+      const waitNs = i === 0 ? GLIBC_TIMEOUT_NS : (GLIBC_TIMEOUT_NS * 2 ** i) / servers.length;
+      const asked = askServer(dp, ns, ctx, server, [question], flow, { retryNs: waitNs, totalNs: waitNs });
+      if (asked === undefined) return undefined;
+      if (asked !== 'unreachable' && asked.replies.length) return asked.replies[0];
+    }
+  }
+  return undefined;
 }

@@ -7,7 +7,7 @@
 import { CommandOutput, DEFAULT_STEP_BUDGET_NS, ExecContext, LiveIo } from '../backend';
 import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
-import { askAll, containerOf, resolve, ResolverTiming } from './embedded_dns';
+import { askServer, containerOf, nameserversOf, Question, Replies, resolve, ResolverTiming } from './embedded_dns';
 import { etcFile } from '../model/etc';
 import type { Container } from '../model/world';
 import { isLocal, pathMtu } from './net/ipv4/route';
@@ -15,11 +15,12 @@ import { droppedByHook } from './net/ipv4/ip_output';
 import { packetWay } from '../model/drivers';
 import { registeredPath } from '../trace/paths';
 import { isIpv4 } from '../wire/addr';
-import { DNS_FLAG_AA, dnsRcode, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
+import { DNS_FLAG_AA, dnsRcode, DnsRepr, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
 import { putBe32 } from '../wire/bytes';
 import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, IcmpRepr, writeIcmp } from '../wire/icmp';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT } from '../runner/bounds';
+import type { Flow } from '../trace/types';
 
 const fail = (stderr: string, exitCode: number, stdout = ''): CommandOutput => ({ stdout, stderr, exitCode });
 
@@ -565,9 +566,37 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   return { header, advance, newLines, finish };
 }
 
-/** bind 9.18's nslookup: three sends of a query 5 s apart, then it gives up. */
-const BIND_NSLOOKUP: ResolverTiming = { retryNs: 5_000_000_000, totalNs: 15_000_000_000 };
+/**
+ * bind 9.18's nslookup: the first nameserver sent the query three times 5 s apart, each
+ * further one once, then it gives up.
+ */
 const BIND_NSLOOKUP_TRIES = 3;
+const BIND_NSLOOKUP_WAIT_NS = 5_000_000_000;
+
+/**
+ * The question asked of each nameserver in turn as bind's nslookup asks it, the reply or why
+ * none came: each server's lines (its timeouts, or its socket's refused setup: no route),
+ * as dighost prints them, in the order it prints them.
+ */
+function bindLookup(dp: Datapath, ns: SimNetns, ctx: ExecContext, question: Question, flow: Flow): { reply: DnsRepr; server: string } | { failed: string } {
+  const servers = nameserversOf(ns);
+  let failed = '';
+  for (const [i, server] of servers.entries()) {
+    const tries = i === 0 ? BIND_NSLOOKUP_TRIES : 1;
+    const asked = askServer(dp, ns, ctx, server, [question], flow, { retryNs: BIND_NSLOOKUP_WAIT_NS, totalNs: tries * BIND_NSLOOKUP_WAIT_NS });
+    if (asked === 'unreachable') {
+      // The name as dighost holds it: a reverse name made fully qualified, a name typed as typed.
+      const shown = question.type === 'PTR' ? `${question.name}.` : question.name;
+      const setup = `;; UDP setup with ${server}#53(${server}) for ${shown} failed: network unreachable.\n`;
+      // Each retry of the first server's lookup reports its own end; the last one's is the lookup's.
+      failed += i === 0 ? `${setup};; no servers could be reached\n`.repeat(tries - 1) + setup : setup;
+      continue;
+    }
+    if (asked?.replies.length) return { reply: asked.replies[0], server };
+    failed += `;; communications error to ${server}#53: timed out\n`.repeat(tries);
+  }
+  return { failed: `${failed};; no servers could be reached\n\n` };
+}
 
 /** Bind's words for a name it will not put in a query. */
 function illegalName(name: string): string | undefined {
@@ -587,16 +616,17 @@ export function nslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecCo
   const c = containerOf(ctx.world, ctx.container);
   const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
   const ptrQuery = isIpv4(name);
-  // printmessage() heads only an A lookup's reply (and says it is not authoritative) when nslookup chose the types itself.
-  const head = ptrQuery ? '' : 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11#53\n\n';
   const qname = ptrQuery ? name.split('.').reverse().join('.') + '.in-addr.arpa' : name;
-  const a = resolve(dp, ns, ctx, qname, ptrQuery ? 'PTR' : 'A', flow, BIND_NSLOOKUP);
-  if (!a) return fail('', 1, ';; communications error to 127.0.0.11#53: timed out\n'.repeat(BIND_NSLOOKUP_TRIES) + ';; no servers could be reached\n\n');
+  const looked = bindLookup(dp, ns, ctx, { name: qname, type: ptrQuery ? 'PTR' : 'A' }, flow);
+  if ('failed' in looked) return fail('', 1, looked.failed);
+  const { reply: a, server } = looked;
+  // printmessage() heads only an A lookup's reply (and says it is not authoritative) when nslookup chose the types itself.
+  const head = ptrQuery ? '' : `Server:\t\t${server}\nAddress:\t${server}#53\n\n`;
   if (dnsRcode(a) === RCODE_NXDOMAIN) return fail('', 1, `${head}** server can't find ${qname}: NXDOMAIN\n\n`);
   const authoritative = (a.flags & DNS_FLAG_AA) !== 0;
   // A reply to any other type than A and AAAA that is not authoritative is followed by where the authoritative answers are (none here).
   if (ptrQuery) return { stdout: `${qname}\tname = ${a.answers[0]?.data}.\n${authoritative ? '' : '\nAuthoritative answers can be found from:\n'}\n`, stderr: '', exitCode: 0 };
-  resolve(dp, ns, ctx, name, 'AAAA', flow, BIND_NSLOOKUP);
+  bindLookup(dp, ns, ctx, { name, type: 'AAAA' }, flow);
   const body = a.answers.filter((x) => x.type === 'A').map((x) => `Name:\t${name}\nAddress: ${x.data}\n`).join('');
   return { stdout: `${head}${authoritative ? '' : 'Non-authoritative answer:\n'}${body}\n`, stderr: '', exitCode: 0 };
 }
@@ -612,15 +642,29 @@ const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'RE
 export function busyboxNslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
   const name = argv[0];
   const timedOut = ';; connection timed out; no servers could be reached\n\n';
-  // A label over 63 bytes makes no query; the write of the failed one is refused.
-  if (illegalName(name)) return fail("nslookup: write to '127.0.0.11': Message too long\n", 1, timedOut);
   const c = containerOf(ctx.world, ctx.container);
   const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
   const ptrQuery = isIpv4(name);
   const questions = ptrQuery ? [{ name: name.split('.').reverse().join('.') + '.in-addr.arpa', type: 'PTR' }] : [{ name, type: 'A' }, { name, type: 'AAAA' }];
-  const r = askAll(dp, ns, ctx, questions, flow, BUSYBOX_NSLOOKUP);
-  if (!r || r.replies.length === 0) return fail('', 1, timedOut);
-  let out = 'Server:\t\t127.0.0.11\nAddress:\t127.0.0.11:53\n\n';
+  // Each nameserver in turn, until one replies at all.
+  let writeErrors = '';
+  for (const server of nameserversOf(ns)) {
+    // Its socket is connected to the server first (xconnect): no route ends the program.
+    if (!dp.route(ns, server)) return fail(`nslookup: can't connect to remote host (${server}): Network is unreachable\n`, 1);
+    // A label over 63 bytes makes no query; the write of the failed one is refused.
+    if (illegalName(name)) {
+      writeErrors += `nslookup: write to '${server}': Message too long\n`;
+      continue;
+    }
+    const r = askServer(dp, ns, ctx, server, questions, flow, BUSYBOX_NSLOOKUP);
+    if (r && r !== 'unreachable' && r.replies.length) return busyboxReplies(name, server, r);
+  }
+  return fail(writeErrors, 1, timedOut);
+}
+
+/** BusyBox's nslookup's lines for the replies `server` gave, each as it came, then the questions it left unanswered. */
+function busyboxReplies(name: string, server: string, r: Replies): CommandOutput {
+  let out = `Server:\t\t${server}\nAddress:\t${server}:53\n\n`;
   for (const reply of r.replies) {
     const q = reply.questions[0];
     const rcode = dnsRcode(reply);
@@ -633,7 +677,7 @@ export function busyboxNslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx:
     out += '\n';
   }
   for (const q of r.unanswered) out += `*** Can't find ${q.name}: No answer\n\n`;
-  return { stdout: out, stderr: '', exitCode: r.replies.some((x) => dnsRcode(x) === RCODE_NOERROR) ? 0 : 1 };
+  return { stdout: out, stderr: '', exitCode: r.replies.some((x: DnsRepr) => dnsRcode(x) === RCODE_NOERROR) ? 0 : 1 };
 }
 
 export function getent(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
