@@ -2,8 +2,9 @@
  * The files a step sees under /etc that belong to where it runs rather than to the machine:
  * a container's /etc/hosts and /etc/hostname as Docker writes them (localhost lines, then
  * each of its addresses under its short id), and a scenario host's as a Debian host has
- * them. /etc/resolv.conf comes from the plan (`file.write`), since Docker writes it only
- * for some networks. Both modes show these: sim answers `cat` from them, emu mounts them.
+ * them. A container's /etc/resolv.conf comes from the plan (`file.write`), since Docker
+ * rewrites it as the sandbox joins its networks (resolvconf.ts); a scenario host has none.
+ * Both modes show these: sim answers `cat` from them, emu mounts them.
  */
 import { Container, endpointOf, hostOf, swarmNetwork, World } from './world';
 
