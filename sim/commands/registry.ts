@@ -13,7 +13,7 @@
  */
 import { DOCKER_GROUPS, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
 import { RankedRegistry } from '../registry/ranked';
-import { busyboxImageHas, shellNotFound, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
+import { imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
 
 export type ShellKind = 'host' | 'container';
@@ -432,8 +432,10 @@ function lookupDocker(entry: ProgramEntry, argv: string[]): Lookup {
     if (!a.startsWith('-') || a === '-') {
       if (command.stopsAtFirstArg) {
         if (command.runsInContainer) {
-          const inner = lookupCommand(args.slice(i + 1), 'container');
-          if (!inner.modelled) return refuse;
+          const inner = args.slice(i + 1);
+          // A program cnmlab models in no image, which some image lacks, is judged once the container, and so its image, is known (runInContainer).
+          const judgedLater = inner.length > 0 && !modelledInContainers(inner[0]) && someImageMayLack(inner[0]);
+          if (!judgedLater && !lookupCommand(inner, 'container').modelled) return refuse;
         }
         break;
       }
@@ -518,13 +520,13 @@ export function changesKernel(argv: string[], shell: ShellKind, image?: string):
   return matchingForm(l.entry, args)?.changesKernel === true;
 }
 
-/** The shell's answer for a program a BusyBox image does not have (family.ts). */
-const ABSENT_PROGRAM: ProgramEntry = { program: '', families: ['busybox'], shells: ['container'], answeredBy: 'model', summary: 'not in the image', forms: [] };
+/** The shell's answer for a program the image does not have (family.ts). */
+const ABSENT_PROGRAM: ProgramEntry = { program: '', families: ['gnu', 'busybox'], shells: ['container'], answeredBy: 'model', summary: 'not in the image', forms: [] };
 
 /**
  * Is `argv` a command the `shell` of a scenario host or container understands? Returns its
- * registry entry (and, for `docker … --help`, Docker's help text; in a BusyBox image, for a
- * program it lacks, its shell's `not found`), or the refusal both modes print. `image`: the
+ * registry entry (and, for `docker … --help`, Docker's help text; for a program the
+ * container's image lacks, its shell's `not found`), or the refusal both modes print. `image`: the
  * container's (a host's shell is GNU); without one, a container command is taken as
  * modelled when some family models it (`docker exec` asks again once the container is
  * known). `ip netns exec NS CMD` and `docker exec C CMD` check CMD too.
@@ -545,8 +547,21 @@ export function lookupCommand(argv: string[], shell: ShellKind, image?: string):
   }
   const family = shell === 'container' && image !== undefined ? toolFamilyOf(image) : 'gnu';
   const found = lookupInFamily(argv, shell, family);
-  if (!found.modelled && family === 'busybox' && !busyboxImageHas(image ?? '', program)) return { modelled: true, entry: ABSENT_PROGRAM, answer: shellNotFound(program) };
+  if (!found.modelled && image !== undefined && imageLacks(image, program, 'shell')) return { modelled: true, entry: ABSENT_PROGRAM, answer: shellNotFound(image, program) };
   return found;
+}
+
+/**
+ * Whether the image has no program of that name: none cnmlab models for its family (in any
+ * form), none else it holds (family.ts imageHas; for a line its shell reads, no builtin either).
+ */
+export function imageLacks(image: string, program: string, via: 'shell' | 'exec'): boolean {
+  return !modelledInContainers(program, toolFamilyOf(image)) && !imageHas(image, program, via);
+}
+
+/** Whether cnmlab models a program of that name in containers (of the family, when given), in some form. */
+function modelledInContainers(program: string, family?: ToolFamily): boolean {
+  return registeredCommands().some((e) => e.program === program && e.shells.includes('container') && (family === undefined || (e.families ?? ['gnu']).includes(family)));
 }
 
 function lookupInFamily(argv: string[], shell: ShellKind, family: ToolFamily): Lookup {

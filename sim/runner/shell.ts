@@ -8,12 +8,13 @@
 import { Backend, CommandOutput, LiveIo } from '../backend';
 import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
-import { ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
+import { imageLacks, ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
 import { Model } from '../model/model';
 import { allNetworks, findContainer } from '../model/tx';
 import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep, mainProcessEnded, mainProcessOutput, mainProcessText } from '../docker/session';
+import { execNotFound } from '../commands/family';
 import type { ContainerProcesses } from '../docker/cli';
 // dockerd's lifecycle (systemctl stop|start docker, dockerd --cluster-store) registers its host commands as it loads.
 import './control-plane';
@@ -47,7 +48,7 @@ function networkNamespace(model: Model, host: string, ref: string): string | Com
   return { stdout: '', stderr: `cnmlab: ${ref}: ${why}\n`, exitCode: 255 };
 }
 
-async function hostCommand(model: Model, backend: Backend, host: string, argv: string[], live?: LiveIo, terminal = false): Promise<CommandOutput> {
+async function hostCommand(model: Model, backend: Backend, host: string, argv: string[], live?: LiveIo, terminal = false): Promise<ShellOutput> {
   const h = () => hostOf(model.world, host);
   const ctx = () => ({ world: model.world, namesVisible: h().netnsLinked, live });
   if (argv[0] === 'docker') {
@@ -56,13 +57,13 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     const step = dockerStep(model, host, argv.slice(1), await containerProcesses(model, backend, host, argv), { terminal });
     // The step stops the run there: its kernel side cannot be made on this machine.
     const unavailable = await backend.missingFeature?.(step.ops);
-    const waited = (out: CommandOutput): CommandOutput => (step.waits ? { ...out, daemonWaits: step.waits } : out);
+    const waited = (out: ShellOutput): ShellOutput => (step.waits ? { ...out, daemonWaits: step.waits } : out);
     if (unavailable) return waited({ ...('exec' in step.outcome ? { stdout: '', stderr: '', exitCode: 0 } : step.outcome), unavailable });
     await backend.apply(step.ops, model.world);
     const o = step.outcome;
     if ('exec' in o) {
       const c = hostOf(model.world, host).containers[o.exec.container];
-      if (!o.exec.main) return waited(await runInContainer(model, backend, c, o.exec.argv, live));
+      if (!o.exec.main) return waited(await runInContainer(model, backend, c, o.exec.argv, live, 'exec'));
       // The container's own command: the client attached to it prints its output (-t: through the container's terminal), and its end stops the container.
       const main = o.exec.main;
       // The daemon's clock runs on while the process does: it stops the container when the process ends (State.FinishedAt).
@@ -134,11 +135,17 @@ function underlayLinkSet(argv: string[]): boolean | undefined {
   return rest.includes('down') ? false : rest.includes('up') ? true : undefined;
 }
 
-export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[], live?: LiveIo): Promise<CommandOutput> {
+/**
+ * Runs argv in the container: a line its shell read (`shell`), or `docker exec`'s program,
+ * which no shell looks up (`exec`).
+ */
+export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[], live?: LiveIo, via: 'shell' | 'exec' = 'shell'): Promise<ShellOutput> {
   if (c.state !== 'running') return { stdout: '', stderr: `Error response from daemon: Container ${c.id} is not running\n`, exitCode: 1 };
   // `docker exec` was checked before the container was known: its image decides which program answers (family.ts).
   const l = lookupCommand(argv, 'container', c.image);
-  if (!l.modelled) return l.refusal;
+  // A program the image lacks is runc's refusal for docker exec, whatever the image's shell would say.
+  if (via === 'exec' && imageLacks(c.image, argv[0], 'exec')) return execNotFound(argv[0]);
+  if (!l.modelled) return { ...l.refusal, unmodelled: argv.join(' ') };
   if (l.answer) return l.answer;
   return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
 }
@@ -153,7 +160,7 @@ export async function runInContainer(model: Model, backend: Backend, c: Containe
  * Ctrl-C, its output shown when the line is done; after Ctrl-C the rest of the list does
  * not run, as in an interactive shell.
  */
-async function runLine(line: string, shell: ShellKind, image: string | undefined, exec: (argv: string[], live?: LiveIo) => Promise<CommandOutput>, live?: LiveIo): Promise<ShellOutput> {
+async function runLine(line: string, shell: ShellKind, image: string | undefined, exec: (argv: string[], live?: LiveIo) => Promise<ShellOutput>, live?: LiveIo): Promise<ShellOutput> {
   const parsed = parseCommandLine(line);
   if (!parsed.ok) {
     if (parsed.kind === 'syntax') return { stdout: '', stderr: `cnmlab: cannot read the command line: ${parsed.message}\n`, exitCode: 2 };
@@ -177,10 +184,10 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
     plans.push(stages);
   }
   const unshown: LiveIo | undefined = live && { write: () => {}, interrupt: live.interrupt };
-  const out: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
+  const out: ShellOutput = { stdout: '', stderr: '', exitCode: 0 };
   for (const [p, stages] of plans.entries()) {
     if (live?.interrupt.aborted) break;
-    let last: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
+    let last: ShellOutput = { stdout: '', stderr: '', exitCode: 0 };
     let stopped: CommandOutput | undefined;
     for (const [i, stage] of stages.entries()) {
       const input = i > 0 ? last.stdout : '';
@@ -189,6 +196,8 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
       out.stderr += last.stderr;
       if (last.end) stopped ??= last;
       if (last.unavailable) out.unavailable ??= last.unavailable;
+      // A program refused only once its container's image was known (docker exec's).
+      if (last.unmodelled !== undefined) out.unmodelled ??= last.unmodelled;
       if (last.daemonWaits) out.daemonWaits = [...(out.daemonWaits ?? []), ...last.daemonWaits];
     }
     out.stdout += last.stdout;
@@ -208,7 +217,7 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
  * The time a `sleep` spent passes for the model too (the daemon's timers, such as its
  * namespace collector's): virtual time in sim, the time the real sleep took in emu.
  */
-async function passingTime(model: Model, backend: Backend, argv: string[], run: () => Promise<CommandOutput>): Promise<CommandOutput> {
+async function passingTime(model: Model, backend: Backend, argv: string[], run: () => Promise<ShellOutput>): Promise<ShellOutput> {
   return argv[0] === 'sleep' ? tickingAcross(model, backend, run) : run();
 }
 
