@@ -85,7 +85,7 @@ describe('a container outside the embedded DNS, in sim', () => {
   });
 
   test("BusyBox's nslookup waits its 5 s for each server in turn, then gives up", async () => {
-    const { result } = await runSim(`name: busybox-bridge-dns
+    const { result, backend } = await runSim(`name: busybox-bridge-dns
 hosts:
   r0: {}
 steps:
@@ -94,6 +94,12 @@ steps:
 `);
     const s = result.steps[1];
     expect([s.exitCode, s.stdout, s.stderr, s.durationMs]).toEqual([1, ';; connection timed out; no servers could be reached\n\n', '', 10000]);
+    // Each query leaves by docker0 (the bridge driver's way out) and dies at the host, which has no route:
+    // two servers, A and AAAA, each sent twice.
+    const flow = backend.flows().find((f) => f.kind === 'dns')!;
+    expect(flow.path).toBe('gwbridge');
+    const drops = flow.hops.filter((h) => h.event === 'drop');
+    expect(drops.map((h) => [h.host, h.device, h.reason])).toEqual([...Array(4).fill(['r0', 'docker0', 'no route to 8.8.8.8: ICMP network unreachable']), ...Array(4).fill(['r0', 'docker0', 'no route to 8.8.4.4: ICMP network unreachable'])]);
   });
 });
 

@@ -2,7 +2,8 @@
  * dockerd's embedded DNS server, as a container sees it at 127.0.0.11:53: dockerd's UDP
  * socket in the sandbox is at a port the kernel picked (the plan's socket.listen), and the
  * sandbox's nat rules (Docker's DNAT and SNAT) carry queries there and answers back from
- * :53. And the stub resolver that asks it.
+ * :53. And how a container's programs ask the nameservers of its /etc/resolv.conf: that one,
+ * or the host's that libnetwork copied (Google's, in a lab), which nothing answers.
  */
 import { ExecContext } from '../backend';
 import { Datapath } from './datapath';
@@ -15,6 +16,8 @@ import { emitUdp } from '../wire/udp';
 import { IPPROTO_UDP } from '../wire/ipv4';
 import { Flow } from '../trace/types';
 import { nameservers } from '../model/resolvconf';
+import { packetWay } from '../model/drivers';
+import { registeredPath } from '../trace/paths';
 
 const EMBEDDED_DNS = '127.0.0.11';
 /** Spreads the resolver's query ids (any odd multiplier walks all 16-bit values). */
@@ -112,6 +115,10 @@ export function askServer(dp: Datapath, ns: SimNetns, ctx: ExecContext, server: 
   if (embedded) {
     engineWorld.set(dp, ctx.world);
     ensureEmbeddedDns(dp, ns, c!.id);
+  } else if (c && flow.path === undefined) {
+    // Out of the container toward the server: the path its network's driver names for it, as a ping's.
+    const path = registeredPath(packetWay(ctx.world, c, server)?.path);
+    if (path) flow.path = path;
   }
   const src = embedded ? '127.0.0.1' : r.src;
   const port = dp.sockets.nextEphemeralPort();
