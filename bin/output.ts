@@ -53,7 +53,7 @@ export class BufferedOut {
   }
 
   async flush(): Promise<void> {
-    while (this.blocked) await this.blocked;
+    // Each 'drain' writes what gathered meanwhile, which may fill the pipe again.
     await this.drain();
     while (this.blocked) await this.blocked;
     return new Promise((resolve) => this.stream.write('', () => resolve()));
