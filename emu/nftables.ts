@@ -55,85 +55,201 @@ const NAT_HOOKS: Record<string, { hook: number; priority: number }> = {
 
 const LE = os.endianness() === 'LE';
 
-function host32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  if (LE) b.writeUInt32LE(n);
-  else b.writeUInt32BE(n);
-  return b;
-}
+/**
+ * nfnetlink messages written into one buffer as they are made, not each attribute into a
+ * buffer of its own and copied into its parent's: an attribute's or message's length is
+ * filled in once what it holds is written (`open`, `close`).
+ */
+class NetlinkWriter {
+  private buffer = Buffer.alloc(4096);
+  private length = 0;
 
-function be32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
-  return b;
-}
-
-function be16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-
-const text = (s: string) => Buffer.from(`${s}\0`, 'ascii');
-const ipv4 = (a: string) => Buffer.from(a.split('.').map(Number));
-
-/** A netlink attribute: its length (without the padding), its type, its data padded to 4 bytes. */
-function attr(type: number, data: Buffer): Buffer {
-  const head = Buffer.alloc(4);
-  const length = 4 + data.length;
-  if (LE) {
-    head.writeUInt16LE(length, 0);
-    head.writeUInt16LE(type, 2);
-  } else {
-    head.writeUInt16BE(length, 0);
-    head.writeUInt16BE(type, 2);
+  /** Room for `n` more bytes, zeroed (nothing written is ever taken back): where they start. */
+  private reserve(n: number): number {
+    const at = this.length;
+    if (at + n > this.buffer.length) {
+      const grown = Buffer.alloc(Math.max(2 * this.buffer.length, at + n));
+      this.buffer.copy(grown, 0, 0, at);
+      this.buffer = grown;
+    }
+    this.length = at + n;
+    return at;
   }
-  return Buffer.concat([head, data, Buffer.alloc((4 - (length % 4)) % 4)]);
-}
 
-const nested = (type: number, ...attrs: Buffer[]) => attr(type | NLA_F_NESTED, Buffer.concat(attrs));
-
-/** One nfnetlink message: nlmsghdr (host order), nfgenmsg (its resource id in network order), then the body. */
-function message(type: number, flags: number, seq: number, family: number, resId: number, body: Buffer): Buffer {
-  const head = Buffer.alloc(20);
-  const length = 20 + body.length;
-  if (LE) {
-    head.writeUInt32LE(length, 0);
-    head.writeUInt16LE(type, 4);
-    head.writeUInt16LE(flags, 6);
-    head.writeUInt32LE(seq, 8);
-  } else {
-    head.writeUInt32BE(length, 0);
-    head.writeUInt16BE(type, 4);
-    head.writeUInt16BE(flags, 6);
-    head.writeUInt32BE(seq, 8);
+  private host16At(at: number, n: number): void {
+    if (LE) this.buffer.writeUInt16LE(n, at);
+    else this.buffer.writeUInt16BE(n, at);
   }
-  head.writeUInt8(family, 16);
-  head.writeUInt16BE(resId, 18);
-  return Buffer.concat([head, body]);
+
+  private host32At(at: number, n: number): void {
+    if (LE) this.buffer.writeUInt32LE(n, at);
+    else this.buffer.writeUInt32BE(n, at);
+  }
+
+  host32(n: number): void {
+    this.host32At(this.reserve(4), n);
+  }
+
+  be16(n: number): void {
+    this.buffer.writeUInt16BE(n, this.reserve(2));
+  }
+
+  be32(n: number): void {
+    this.buffer.writeInt32BE(n, this.reserve(4));
+  }
+
+  bytes(values: readonly number[]): void {
+    const at = this.reserve(values.length);
+    for (let i = 0; i < values.length; i++) this.buffer[at + i] = values[i];
+  }
+
+  zeros(n: number): void {
+    this.reserve(n);
+  }
+
+  /** A string with its NUL. */
+  text(s: string): void {
+    this.buffer.write(s, this.reserve(s.length + 1), 'ascii');
+  }
+
+  /** Opens an attribute of this type; what follows until `close` is its data. */
+  open(type: number): number {
+    const at = this.reserve(4);
+    this.host16At(at + 2, type);
+    return at;
+  }
+
+  /** Closes the attribute opened at `at`: its length (without the padding), then its data padded to 4 bytes. */
+  close(at: number): void {
+    const length = this.length - at;
+    this.host16At(at, length);
+    this.reserve((4 - (length % 4)) % 4);
+  }
+
+  /** Opens one nfnetlink message: nlmsghdr (host order) and nfgenmsg (its resource id in network order); `endMessage` gives its length. */
+  message(type: number, flags: number, seq: number, family: number, resId: number): number {
+    const at = this.reserve(20);
+    this.host16At(at + 4, type);
+    this.host16At(at + 6, flags);
+    this.host32At(at + 8, seq);
+    this.buffer[at + 16] = family;
+    this.buffer.writeUInt16BE(resId, at + 18);
+    return at;
+  }
+
+  endMessage(at: number): void {
+    this.host32At(at, this.length - at);
+  }
+
+  /** What was written, in a buffer of its own size. */
+  written(): Buffer {
+    return Buffer.from(this.buffer.subarray(0, this.length));
+  }
 }
 
-/** An expression of a rule (NFTA_LIST_ELEM): its name and its attributes. */
-const expression = (name: string, ...data: Buffer[]) => nested(1, attr(1, text(name)), nested(2, ...data));
-const payload = (base: number, offset: number, length: number) => expression('payload', attr(1, be32(NFT_REG_1)), attr(2, be32(base)), attr(3, be32(offset)), attr(4, be32(length)));
-const equals = (value: Buffer) => expression('cmp', attr(1, be32(NFT_REG_1)), attr(2, be32(NFT_CMP_EQ)), nested(3, attr(1, value)));
-const l4proto = () => expression('meta', attr(2, be32(NFT_META_L4PROTO)), attr(1, be32(NFT_REG_1)));
-const counter = () => expression('counter', attr(1, Buffer.alloc(8)), attr(2, Buffer.alloc(8)));
-const jump = (chain: string) => expression('immediate', attr(1, be32(NFT_REG_VERDICT)), nested(2, nested(2, attr(1, be32(NFT_JUMP)), attr(2, text(chain)))));
-/** An xtables target through nft_compat, its info the struct its kernel module reads, padded to 8 bytes (XT_ALIGN). */
-function target(name: string, revision: number, info: Buffer): Buffer {
-  return expression('target', attr(1, text(name)), attr(2, be32(revision)), attr(3, Buffer.concat([info, Buffer.alloc((8 - (info.length % 8)) % 8)])));
+const ipv4 = (a: string) => a.split('.').map(Number);
+const be16Bytes = (n: number) => [n >> 8, n & 0xff];
+
+/** An attribute holding a 32-bit number in network order. */
+function be32Attr(w: NetlinkWriter, type: number, n: number): void {
+  const at = w.open(type);
+  w.be32(n);
+  w.close(at);
+}
+
+function textAttr(w: NetlinkWriter, type: number, s: string): void {
+  const at = w.open(type);
+  w.text(s);
+  w.close(at);
+}
+
+/** An expression of a rule (NFTA_LIST_ELEM): its name and its attributes, written when the rule is. */
+type Expression = (w: NetlinkWriter) => void;
+
+function expression(name: string, data: Expression): Expression {
+  return (w) => {
+    const elem = w.open(1 | NLA_F_NESTED);
+    textAttr(w, 1, name);
+    const at = w.open(2 | NLA_F_NESTED);
+    data(w);
+    w.close(at);
+    w.close(elem);
+  };
+}
+
+const payload = (base: number, offset: number, length: number) => expression('payload', (w) => {
+  be32Attr(w, 1, NFT_REG_1);
+  be32Attr(w, 2, base);
+  be32Attr(w, 3, offset);
+  be32Attr(w, 4, length);
+});
+const equals = (value: readonly number[]) => expression('cmp', (w) => {
+  be32Attr(w, 1, NFT_REG_1);
+  be32Attr(w, 2, NFT_CMP_EQ);
+  const data = w.open(3 | NLA_F_NESTED);
+  const at = w.open(1);
+  w.bytes(value);
+  w.close(at);
+  w.close(data);
+});
+const l4proto = () => expression('meta', (w) => {
+  be32Attr(w, 2, NFT_META_L4PROTO);
+  be32Attr(w, 1, NFT_REG_1);
+});
+const counter = () => expression('counter', (w) => {
+  for (const type of [1, 2]) {
+    const at = w.open(type);
+    w.zeros(8);
+    w.close(at);
+  }
+});
+const jump = (chain: string) => expression('immediate', (w) => {
+  be32Attr(w, 1, NFT_REG_VERDICT);
+  const data = w.open(2 | NLA_F_NESTED);
+  const verdict = w.open(2 | NLA_F_NESTED);
+  be32Attr(w, 1, NFT_JUMP);
+  textAttr(w, 2, chain);
+  w.close(verdict);
+  w.close(data);
+});
+
+/** An xtables target through nft_compat, its info the struct its kernel module reads (`size` bytes), padded to 8 bytes (XT_ALIGN). */
+function target(name: string, revision: number, size: number, info: Expression): Expression {
+  return expression('target', (w) => {
+    textAttr(w, 1, name);
+    be32Attr(w, 2, revision);
+    const at = w.open(3);
+    info(w);
+    w.zeros((8 - (size % 8)) % 8);
+    w.close(at);
+  });
 }
 
 /** DNAT revision 2 (struct nf_nat_range2) to one address and port. */
-function dnat(address: string, port: number): Buffer {
-  const inetAddr = Buffer.concat([ipv4(address), Buffer.alloc(12)]);
-  return target('DNAT', 2, Buffer.concat([host32(NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED), inetAddr, inetAddr, be16(port), be16(port), be16(0)]));
+function dnat(address: string, port: number): Expression {
+  const inetAddr = (w: NetlinkWriter) => {
+    w.bytes(ipv4(address));
+    w.zeros(12);
+  };
+  return target('DNAT', 2, 42, (w) => {
+    w.host32(NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED);
+    inetAddr(w);
+    inetAddr(w);
+    w.be16(port);
+    w.be16(port);
+    w.be16(0);
+  });
 }
 
 /** SNAT revision 0 (struct nf_nat_ipv4_multi_range_compat, one range) to a port only. */
-function snatPort(port: number): Buffer {
-  return target('SNAT', 0, Buffer.concat([host32(1), host32(NF_NAT_RANGE_PROTO_SPECIFIED), Buffer.alloc(8), be16(port), be16(port)]));
+function snatPort(port: number): Expression {
+  return target('SNAT', 0, 20, (w) => {
+    w.host32(1);
+    w.host32(NF_NAT_RANGE_PROTO_SPECIFIED);
+    w.zeros(8);
+    w.be16(port);
+    w.be16(port);
+  });
 }
 
 const CHAIN = '[A-Za-z0-9_-]{1,28}';
@@ -153,45 +269,70 @@ const SNAT = new RegExp(`^-I (${CHAIN}) -s (${ADDRESS}) -p (udp|tcp) --sport (${
 export function natBatch(rules: string): Buffer | undefined {
   const lines = rules.split('\n');
   if (lines[0] !== '*nat' || lines[lines.length - 2] !== 'COMMIT' || lines[lines.length - 1] !== '') return undefined;
-  const messages: Buffer[] = [];
+  const w = new NetlinkWriter();
+  w.endMessage(w.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 1, AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
+  let sent = 0;
   const made = new Set<string>();
   // The chains the batch's -N lines made: the only ones a rule can jump to, the table being new (its first message is
   // exclusive). A standard target (-j ACCEPT, RETURN, MASQUERADE…) or any other chain is left to iptables-restore.
   const newChains = new Set<string>();
-  const send = (type: number, flags: number, body: Buffer) => messages.push(message((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | flags, messages.length + 2, AF_INET, 0, body));
-  const table = attr(1, text('nat'));
-  const rule = (chain: string, proto: number, expressions: Buffer[]) => {
+  // Each message opens with its header and the table's name; `body` writes the rest.
+  const send = (type: number, flags: number, body: () => void) => {
+    const at = w.message((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | flags, sent + 2, AF_INET, 0);
+    sent++;
+    textAttr(w, 1, 'nat');
+    body();
+    w.endMessage(at);
+  };
+  const rule = (chain: string, proto: number, expressions: Expression[]) => {
     const hook = NAT_HOOKS[chain];
     if (hook && !made.has(chain)) {
       made.add(chain);
-      send(NFT_MSG_NEWCHAIN, NLM_F_CREATE, Buffer.concat([table, attr(3, text(chain)), nested(4, attr(1, be32(hook.hook)), attr(2, be32(hook.priority))), attr(5, be32(NF_ACCEPT)), attr(7, text('nat'))]));
+      send(NFT_MSG_NEWCHAIN, NLM_F_CREATE, () => {
+        textAttr(w, 3, chain);
+        const at = w.open(4 | NLA_F_NESTED);
+        be32Attr(w, 1, hook.hook);
+        be32Attr(w, 2, hook.priority);
+        w.close(at);
+        be32Attr(w, 5, NF_ACCEPT);
+        textAttr(w, 7, 'nat');
+      });
     }
-    // NFTA_RULE_COMPAT: the rule's -p, as iptables-nft keeps it for its own reading.
-    send(NFT_MSG_NEWRULE, NLM_F_CREATE, Buffer.concat([table, attr(2, text(chain)), nested(4, ...expressions), nested(5, attr(1, be32(proto)), attr(2, be32(0)))]));
+    send(NFT_MSG_NEWRULE, NLM_F_CREATE, () => {
+      textAttr(w, 2, chain);
+      const list = w.open(4 | NLA_F_NESTED);
+      for (const e of expressions) e(w);
+      w.close(list);
+      // NFTA_RULE_COMPAT: the rule's -p, as iptables-nft keeps it for its own reading.
+      const compat = w.open(5 | NLA_F_NESTED);
+      be32Attr(w, 1, proto);
+      be32Attr(w, 2, 0);
+      w.close(compat);
+    });
   };
   for (const line of lines.slice(1, -2)) {
     // The first table message alone is exclusive: a namespace that has a nat table already takes no part of the batch.
-    send(NFT_MSG_NEWTABLE, NLM_F_CREATE | (messages.length === 0 ? NLM_F_EXCL : 0), table);
+    send(NFT_MSG_NEWTABLE, NLM_F_CREATE | (sent === 0 ? NLM_F_EXCL : 0), () => undefined);
     let m: RegExpExecArray | null;
     if ((m = NEW_CHAIN.exec(line)) && !NAT_HOOKS[m[1]]) {
-      newChains.add(m[1]);
-      send(NFT_MSG_NEWCHAIN, NLM_F_EXCL, Buffer.concat([table, attr(3, text(m[1]))]));
+      const chain = m[1];
+      newChains.add(chain);
+      send(NFT_MSG_NEWCHAIN, NLM_F_EXCL, () => textAttr(w, 3, chain));
     } else if ((m = JUMP.exec(line)) && newChains.has(m[3])) {
       rule(m[1], 0, [payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4), equals(ipv4(m[2])), counter(), jump(m[3])]);
     } else if ((m = DNAT.exec(line)) && Number(m[4]) <= 65535 && Number(m[6]) <= 65535) {
       const proto = IPPROTO[m[3] as 'udp' | 'tcp'];
-      rule(m[1], proto, [l4proto(), equals(Buffer.from([proto])), payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4), equals(ipv4(m[2])), payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2), equals(be16(Number(m[4]))), counter(), dnat(m[5], Number(m[6]))]);
+      rule(m[1], proto, [l4proto(), equals([proto]), payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4), equals(ipv4(m[2])), payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2), equals(be16Bytes(Number(m[4]))), counter(), dnat(m[5], Number(m[6]))]);
     } else if ((m = SNAT.exec(line)) && Number(m[4]) <= 65535 && Number(m[5]) <= 65535) {
       const proto = IPPROTO[m[3] as 'udp' | 'tcp'];
-      rule(m[1], proto, [l4proto(), equals(Buffer.from([proto])), payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4), equals(ipv4(m[2])), payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2), equals(be16(Number(m[4]))), counter(), snatPort(Number(m[5]))]);
+      rule(m[1], proto, [l4proto(), equals([proto]), payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4), equals(ipv4(m[2])), payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2), equals(be16Bytes(Number(m[4]))), counter(), snatPort(Number(m[5]))]);
     } else {
       return undefined;
     }
   }
-  if (messages.length === 0) return undefined;
-  const begin = message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 1, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, Buffer.alloc(0));
-  const end = message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, messages.length + 2, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, Buffer.alloc(0));
-  return Buffer.concat([begin, ...messages, end]);
+  if (sent === 0) return undefined;
+  w.endMessage(w.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, sent + 2, AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
+  return w.written();
 }
 
 let nftBased: boolean | undefined;
