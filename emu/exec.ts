@@ -122,10 +122,16 @@ export interface NamespaceSetup {
 export async function setupEach(setups: NamespaceSetup[]): Promise<void> {
   const todo = setups.filter((s) => s.sysctls.length > 0 || s.rules.length > 0);
   const restore = (s: NamespaceSetup) => ({ program: ['iptables-restore', '--noflush'], input: s.rules });
-  const batches = todo.map((s) => (s.rules && iptablesSendsNatBatch() ? natBatch(s.rules) : undefined));
-  const jobs: NamespaceJob[] = todo.map((s, i) => ({ netns: s.netns, sysctls: s.sysctls, ...(batches[i] ? { nftables: batches[i]! } : s.rules ? restore(s) : {}) }));
-  processCount.value += jobs.filter((j) => j.program).length;
-  const results = await runInNamespaces(jobs);
+  const batches: (Buffer | undefined)[] = [];
+  // Each namespace's job goes to the worker as soon as it is made: the kernel takes one batch while the next is built.
+  const results = await Promise.all(todo.map(async (s) => {
+    const batch = s.rules && iptablesSendsNatBatch() ? natBatch(s.rules) : undefined;
+    batches.push(batch);
+    const job: NamespaceJob = { netns: s.netns, sysctls: s.sysctls, ...(batch ? { nftables: batch } : s.rules ? restore(s) : {}) };
+    if (job.program) processCount.value++;
+    const [r] = await runInNamespaces([job]);
+    return r;
+  }));
   // Only a batch the kernel refused is done again: one the worker could not see to its end (NFTABLES_UNSURE) may
   // have applied, and iptables-restore would then fail on chains that exist; it fails the setup as any other code.
   const refused = todo.flatMap((s, i) => (batches[i] && results[i].code === NFTABLES_REFUSED ? [i] : []));
