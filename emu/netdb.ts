@@ -27,7 +27,7 @@
  */
 import { randomBytes } from 'crypto';
 import { ClusterNode, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
-import { memberlistPacket } from '../sim/wire/memberlist';
+import { encryptedEnvelope, packetPlaintextLength } from '../sim/wire/memberlist';
 import { NODE_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
 
 const TICK_MS = GOSSIP_INTERVAL_NS / 1e6;
@@ -293,8 +293,9 @@ export class NetworkDbGossip implements NetworkDbClocks {
     const present = (h: string, at: number) => !this.leaving.has(h) || (this.leaving.get(h)!.closeAtMs ?? Infinity) >= at;
     const eligible = (h: string) => h !== host && address.has(h) && !this.leaving.has(h);
     const sends: GossipSend[] = q.syncs.map((syncs) => [nowMs, syncs]);
-    const send = (at: number, peer: string, message: Buffer) => {
-      const packet = memberlistPacket(message, true, (n) => randomBytes(n));
+    // Each packet is encrypted afresh (its bytes random here): only its length is the message's, as sim's daemon sends it.
+    const send = (at: number, peer: string, plaintextLength: number) => {
+      const packet = encryptedEnvelope(plaintextLength, (n) => randomBytes(n));
       lengths.add(packet.length);
       sends.push([Math.round(at), address.get(peer)!, packet.toString('hex')]);
     };
@@ -303,14 +304,19 @@ export class NetworkDbGossip implements NetworkDbClocks {
     let arrivals = q.arriving.map((a) => ({ atMs: a.atMs, event: { ...a.event } }));
     let closeAt = departure ? Infinity : undefined;
     const tableRounds = () => {
+      // Each network's last round: an event goes out in several rounds in a row, so a round often sends the same
+      // events as the one before, whose packet's plaintext length (its message compressed: most of a round's cost) it keeps.
+      const lastRound = new Map<string, { batch: QueuedEvent[]; plaintextLength: number }>();
       for (let at = nextGossipTick(nowMs, q.phaseMs, TICK_MS); queued.size > 0 && at <= (closeAt ?? Infinity); at += TICK_MS) {
         for (const [id, events] of queued) {
           const { batch, rest } = gossipRound(events);
           if (rest.length) queued.set(id, rest);
           else queued.delete(id);
           if (batch.length === 0) continue;
-          const message = gossipPacketMessage(batch);
-          for (const peer of randomNodes(view.networks.find((n) => n.id === id)?.hosts ?? [], GOSSIP_NODES, this.below, eligible)) send(at, peer, message);
+          const last = lastRound.get(id);
+          const plaintextLength = last && sameEvents(last.batch, batch) ? last.plaintextLength : packetPlaintextLength(gossipPacketMessage(batch), true);
+          lastRound.set(id, { batch, plaintextLength });
+          for (const peer of randomNodes(view.networks.find((n) => n.id === id)?.hosts ?? [], GOSSIP_NODES, this.below, eligible)) send(at, peer, plaintextLength);
         }
       }
     };
@@ -333,7 +339,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
         const { batch, rest } = gossipRound(broadcasts);
         broadcasts = rest;
         if (batch.length === 0) break;
-        send(at, peer, broadcastPacketMessage(batch));
+        send(at, peer, packetPlaintextLength(broadcastPacketMessage(batch), true));
         if (heard && batch.some((e) => e.leave)) heard(at, peer, batch);
       }
       // clusterLeave's event has gone its rounds: memberlist leaves.
@@ -355,6 +361,11 @@ function arrived(q: NodeQueue, atMs: number): void {
     q.broadcasts.push(a.event);
   }
   q.arriving = q.arriving.filter((a) => a.atMs >= atMs);
+}
+
+/** Whether two rounds' batches are the same events in the same order (then their messages are the same bytes). */
+function sameEvents(a: readonly QueuedEvent[], b: readonly QueuedEvent[]): boolean {
+  return a.length === b.length && a.every((e, i) => e === b[i]);
 }
 
 function lengthsOf(byHost: Map<string, Set<number>>, host: string): Set<number> {
