@@ -284,16 +284,22 @@ export class EmuBackend implements Backend {
     await setupEach([...setups.values()]);
     for (const b of p.underlay) await batchEach('ip', [{ netns: b.netns, lines: b.ip }]);
     await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
-    // dockerd's sockets and what it sends need the host namespaces only (their addresses, the underlay).
-    // A node that leaves the swarm (its 7946 closes) keeps its sockets until its leave has been gossiped.
+    // dockerd's sockets and what it sends need the host namespaces only (their addresses, the underlay): the other
+    // namespaces' devices go in meanwhile, the kernel making them while Node makes the gossip. A node that leaves the
+    // swarm (its 7946 closes) keeps its sockets until its leave has been gossiped, and only then do its containers'
+    // and networks' devices go (moby stops the node's NetworkDB before it removes them).
     const sockets = p.sockets.filter((s) => !p.del.includes(s.netns));
     const leaving = new Set(sockets.filter((s) => s.op === 'socket.close' && s.socket.port === MEMBERLIST_PORT).map((s) => s.netns));
-    await this.listeners.apply(sockets.filter((s) => !leaving.has(s.netns)));
-    await this.playControlPlane(worlds, p.del);
-    if (leaving.size) await this.leaveGossiped(sockets.filter((s) => leaving.has(s.netns)));
-    // The captures and holders start while the rest of the step's work goes on: a command waits for them (execReady).
-    if (holders === 'early') this.warmHolders().catch(() => undefined);
-    await batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
+    const others = () => batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
+    const meanwhile = leaving.size ? undefined : others();
+    await allDone([(async () => {
+      await this.listeners.apply(sockets.filter((s) => !leaving.has(s.netns)));
+      await this.playControlPlane(worlds, p.del);
+      if (leaving.size) await this.leaveGossiped(sockets.filter((s) => leaving.has(s.netns)));
+      // The captures and holders start while the rest of the step's work goes on: a command waits for them (execReady).
+      if (holders === 'early') this.warmHolders().catch(() => undefined);
+    })(), meanwhile]);
+    if (!meanwhile) await others();
     // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
     await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })));
     await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), { force: true });
@@ -880,6 +886,13 @@ function describeNamespace(real: string, names: NameMap, world: World | undefine
   // A network's namespace of its own, as its driver names it (a swarm overlay's, or a classic one's copy on this host).
   const net = h ? [...swarmNetworks(world!.swarm), ...Object.values(h.localNetworks)].find((n) => driverOf(n).networkNamespace(n)?.name === ns) : undefined;
   return net ? `${net.driver} ${net.name} on ${host}` : `${ns} on ${host}`;
+}
+
+/** Waits for every piece of work to end, then fails with the first that failed: nothing goes on behind a failure. */
+async function allDone(work: (Promise<unknown> | undefined)[]): Promise<void> {
+  const ended = await Promise.allSettled(work);
+  const failed = ended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Whether every deletion among these ops removes a device the same ops made earlier in the same namespace. */
