@@ -160,7 +160,7 @@ const BUILT_IN: ProgramEntry[] = [
     forms: [form(['-s', '/var/run/docker/netns', '/var/run/netns'], 'ln -s /var/run/docker/netns /var/run/netns')],
   },
   {
-    program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours, a link up or down, a route added or deleted; `ip netns` on a host',
+    program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours, a link up or down, a dummy device added or deleted, a route added or deleted; `ip netns` on a host',
     globalOptions: [
       { flag: '-d', help: 'details' }, { flag: '-details', help: 'details' }, { flag: '-j', help: 'JSON' }, { flag: '-json', help: 'JSON' },
       { flag: '-s', help: 'statistics' }, { flag: '-stats', help: 'statistics' }, { flag: '-statistics', help: 'statistics' }, { flag: '-4', help: 'IPv4 only' },
@@ -168,6 +168,9 @@ const BUILT_IN: ProgramEntry[] = [
     wordOrder: IP_OBJECTS,
     forms: [
       form(['address', 'show|list'], 'ip [-d|-j|-s] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      // Before show, whose word may be left out: `ip link del d0` is no device named del.
+      form(['link', 'add'], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy' }, { changesKernel: true }),
+      form(['link', 'del|delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
       form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
       form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),

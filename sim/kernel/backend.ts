@@ -100,7 +100,7 @@ export class SimBackend implements Backend {
     if (toolFamily(ctx) === 'busybox' && BUSYBOX_APPLETS.has(cmd)) return busyboxCommand(this.datapath, ns, argv, ctx);
     switch (cmd) {
       case 'ip':
-        return ipCommand(ns, args, opts);
+        return ipCommand(ns, args, opts, this.kernel);
       case 'bridge':
         return bridgeCommand(ns, args, opts);
       case 'iptables':

@@ -9,6 +9,7 @@ import { addsPrefixRoute, ifaddrBroadcast, routePrefix } from './net/ipv4/fib';
 import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
+import { linkAdd, linkDel, LinkRequests } from './iproute_link';
 import { err, INCOMPLETE, integer, Output } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
 import { moduleLinkType } from './net/rtnetlink';
@@ -338,7 +339,8 @@ function staticRouteJson(r: Route, ns: SimNetns): Record<string, unknown> {
   };
 }
 
-export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
+/** `ip …` in `ns`; `kernel` takes what `ip link add|del` asks of it. */
+export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, kernel?: LinkRequests): Output {
   let detail = false;
   let json = false;
   let stats = false;
@@ -375,6 +377,12 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Ou
   }
   if (match(object, 'link')) {
     if (args[0] === 'set') return linkSet(ns, args.slice(1));
+    // iplink's words, each selected by a prefix (matches()): `a` adds, `d` deletes.
+    const verb = args[0] !== undefined && args[0] !== '' ? (['add', 'delete'] as const).find((w) => w.startsWith(args[0])) : undefined;
+    if (verb !== undefined) {
+      if (!kernel) throw new Error(`ip link ${verb}: ipCommand was given no kernel to ask`);
+      return verb === 'add' ? linkAdd(ns, args.slice(1), kernel) : linkDel(ns, args.slice(1), kernel);
+    }
     const links = selectLinks(ns, args);
     if (!Array.isArray(links)) return links;
     if (json) return jsonOut(links.map((l) => linkJson(l, true, stats, ids)));

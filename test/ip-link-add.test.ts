@@ -1,0 +1,147 @@
+/**
+ * `ip link add NAME type dummy` and `ip link del NAME` typed on a host: iproute2 6.1's and
+ * the kernel's texts and exit codes in sim, the same commands run (as root) in a real
+ * network namespace, and, on a kernel without dummy devices (CONFIG_DUMMY unset, as on this
+ * project's machine), emu's report that the step is not available in this kernel.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { SimKernel } from '../sim/kernel/kernel';
+import { ipCommand } from '../sim/kernel/iproute';
+import { missingKernelFeature } from '../sim/commands/kernel-features';
+import { changesKernel, lookupCommand } from '../sim/commands/registry';
+import { describeWith } from './helpers/env';
+import { cnmlab } from './helpers/tshark';
+
+type Out = { stdout: string; stderr: string; exitCode: number };
+const ok: Out = { stdout: '', stderr: '', exitCode: 0 };
+const fails = (stderr: string, exitCode: number): Out => ({ stdout: '', stderr, exitCode });
+const words = (command: string) => command.split(' ');
+
+/** Answered by iproute2 or the kernel before any dummy device is made or looked for: the same on any kernel (eth0 exists, as a host's NIC). */
+const KIND_FREE: [string, Out][] = [
+  ['link add', fails('Not enough information: "type" argument is required\n', 1)],
+  ['link add d0', fails('Not enough information: "type" argument is required\n', 1)],
+  ['link add name', fails('Command line is not complete. Try option "help"\n', 255)],
+  ['link add d0 type', fails('Command line is not complete. Try option "help"\n', 255)],
+  ['link add name x name y type dummy', fails('Error: duplicate "name": "y" is the second value.\n', 255)],
+  ['link add x y type dummy', fails('Error: either "dev" is duplicate, or "y" is a garbage.\n', 255)],
+  ['link add dev x name y type dummy', fails('both "name" and "dev" cannot be used when creating devices.\n', 255)],
+  ['link add a/b type dummy', fails('Error: argument "a/b" is wrong: "dev" not a valid ifname\n', 255)],
+  ['link add name aaaaaaaaaaaaaaab type dummy', fails('Error: argument "aaaaaaaaaaaaaaab" is wrong: "name" not a valid ifname\n', 255)],
+  // The kernel checks the attributes, then the name, before it looks for the kind.
+  ['link add aaaaaaaaaaaaaaab type dummy', fails('Error: Attribute failed policy validation.\n', 2)],
+  ['link add eth0 type dummy', fails('RTNETLINK answers: File exists\n', 2)],
+  ['link del', fails('Not enough information: "dev" argument is required.\n', 255)],
+  ['link del d0 extra', fails('Error: either "dev" is duplicate, or "extra" is a garbage.\n', 255)],
+  ['link del d0', fails('Cannot find device "d0"\n', 1)],
+  ['link delete dev d0', fails('Cannot find device "d0"\n', 1)],
+  ['link del lo', fails('RTNETLINK answers: Operation not supported\n', 2)],
+];
+
+/** Answered once the kernel has found the dummy kind, in this order. */
+const WITH_DUMMY: [string, Out][] = [
+  ['link add d0 type dummy', ok],
+  ['link add d0 type dummy', fails('RTNETLINK answers: File exists\n', 2)],
+  ['link add x:y type dummy', fails('RTNETLINK answers: Invalid argument\n', 2)],
+  ['link add type dummy', ok],
+  ['link del d0', ok],
+  ['link del d0', fails('Cannot find device "d0"\n', 1)],
+  ['link delete dev dummy0', ok],
+];
+
+function simHost(): { kernel: SimKernel; ip: (command: string) => Out } {
+  const kernel = new SimKernel(1);
+  kernel.apply({ op: 'host.add', host: 'r0', iface: 'eth0', address: '198.51.100.10/24' });
+  const ns = kernel.netns('r0', 'r0');
+  return { kernel, ip: (command) => ipCommand(ns, words(command), { namesVisible: false }, kernel) };
+}
+
+describe('ip link add|del in sim', () => {
+  test("iproute2's and the kernel's texts and exit codes", () => {
+    const { ip } = simHost();
+    expect([...KIND_FREE, ...WITH_DUMMY].map(([command]) => [command, ip(command)])).toEqual([...KIND_FREE, ...WITH_DUMMY]);
+  });
+
+  test('the dummy device as the kernel makes it: the next index, down, NOARP, then up with state UNKNOWN; the name is free again once deleted', () => {
+    const { ip } = simHost();
+    expect(ip('link add d0 type dummy')).toEqual(ok);
+    expect(ip('link show d0').stdout).toMatch(/^3: d0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n {4}link\/ether [0-9a-f:]{17} brd ff:ff:ff:ff:ff:ff\n$/);
+    expect(ip('link set d0 up')).toEqual(ok);
+    expect(ip('-d link show d0').stdout).toMatch(/^3: d0: <BROADCAST,NOARP,UP,LOWER_UP> mtu 1500 qdisc noqueue state UNKNOWN .*\n.* minmtu 0 maxmtu 0 \n {4}dummy addrgenmode/);
+    expect(ip('link del d0')).toEqual(ok);
+    expect(ip('link add d0 type dummy')).toEqual(ok);
+    // Indexes are not reused (lo 1, eth0 2): the second d0 is 4.
+    expect(ip('link show d0').stdout).toMatch(/^4: d0: /);
+  });
+
+  test("what is not modelled says so: other kinds, other attributes, and deleting a device the model made", () => {
+    const { ip } = simHost();
+    expect(ip('link add x type veth')).toEqual(fails('cnmlab: ip link add … type veth: not modelled (type dummy is, with nothing after it)\n', 2));
+    expect(ip('link add x mtu 1400 type dummy')).toEqual(fails('cnmlab: ip link add … mtu: not modelled (a name and type dummy are)\n', 2));
+    expect(ip('link del eth0')).toEqual(fails("cnmlab: ip link del eth0: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n", 2));
+  });
+
+  test('the registry takes both forms as changing the kernel; `ip link del d0` is no `ip link show del`', () => {
+    for (const argv of [['ip', 'link', 'add', 'd0', 'type', 'dummy'], ['ip', 'link', 'del', 'd0'], ['ip', 'link', 'delete', 'dev', 'd0'], ['ip', '-n', 'r0', 'link', 'del', 'd0']]) {
+      expect([argv, lookupCommand(argv, 'host').modelled, changesKernel(argv, 'host')]).toEqual([argv, true, true]);
+    }
+  });
+
+  test("emu: the kernel's 'Unknown device type' for a dummy is the step not available in this kernel; other answers are not", () => {
+    const unknown = fails('Error: Unknown device type.\n', 2);
+    expect(missingKernelFeature(['ip', 'link', 'add', 'd0', 'type', 'dummy'], unknown)).toBe('dummy devices (CONFIG_DUMMY)');
+    expect(missingKernelFeature(['ip', '-d', 'link', 'add', 'name', 'd0', 'type', 'dummy'], unknown)).toBe('dummy devices (CONFIG_DUMMY)');
+    expect(missingKernelFeature(['ip', 'link', 'add', 'd0', 'type', 'dummy'], fails('RTNETLINK answers: File exists\n', 2))).toBeUndefined();
+    expect(missingKernelFeature(['ip', 'link', 'add', 'd0', 'type', 'nosuchkind'], unknown)).toBeUndefined();
+    expect(missingKernelFeature(['ip', 'link', 'del', 'd0'], unknown)).toBeUndefined();
+  });
+});
+
+describeWith(['ip'], true, 'ip link add|del on the real kernel', () => {
+  /** Runs `body` with `ip -n` in a real namespace of its own that has an eth0, as a host has. */
+  function withRealNetns(body: (ip: (command: string) => Out) => void): void {
+    const name = `fk-${process.pid}-link`;
+    const ip = (command: string): Out => {
+      const r = spawnSync('ip', ['-n', name, ...words(command)], { encoding: 'utf8' });
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.status ?? -1 };
+    };
+    expect(spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' }).stderr).toBe('');
+    try {
+      expect(ip('link add eth0 type veth peer name eth0p')).toEqual(ok);
+      body(ip);
+    } finally {
+      spawnSync('ip', ['netns', 'del', name]);
+    }
+  }
+
+  test('answers what sim answers; where it has no dummy devices, each dummy step is Unknown device type, which emu reports not available', () => {
+    withRealNetns((ip) => {
+      expect(KIND_FREE.map(([command]) => [command, ip(command)])).toEqual(KIND_FREE);
+      const probe = ip('link add d0 type dummy');
+      if (probe.exitCode === 0) {
+        expect(ip('link del d0')).toEqual(ok);
+        expect(WITH_DUMMY.map(([command]) => [command, ip(command)])).toEqual(WITH_DUMMY);
+      } else {
+        expect(probe).toEqual(fails('Error: Unknown device type.\n', 2));
+        expect(missingKernelFeature(['ip', ...words('link add d0 type dummy')], probe)).toBe('dummy devices (CONFIG_DUMMY)');
+      }
+    });
+  });
+
+  test('a scenario that adds a dummy runs in emu, or stops at that step, not available in this kernel', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-dummy-'));
+    try {
+      const file = path.join(dir, 'd.yaml');
+      fs.writeFileSync(file, 'name: d\nhosts:\n  r0: {}\nsteps:\n  - r0: ip link add d0 type dummy\n  - r0: ip link del d0\n');
+      const r = cnmlab(['run', file, '--mode', 'emu', '--json']);
+      const out = JSON.parse(r.stdout) as { unavailable?: { step: number; feature: string }; steps: { exitCode: number }[] };
+      if (out.unavailable) expect(out.unavailable).toEqual({ step: 1, feature: 'dummy devices (CONFIG_DUMMY)' });
+      else expect(out.steps.map((s) => s.exitCode)).toEqual([0, 0]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
