@@ -180,7 +180,12 @@ export class EmuBackend implements Backend {
   /** Whether this machine's kernel makes dummy devices (probed once, in the run's underlay namespace; the index a probe spends there is counted). */
   private dummyDevices?: Promise<boolean>;
 
-  /** The macvlan driver's dummy parent and weave launch's vethwedu need CONFIG_DUMMY, which a kernel may lack (this machine's does). */
+  /**
+   * The macvlan and ipvlan drivers' dummy parent and weave launch's vethwedu need CONFIG_DUMMY,
+   * which a kernel may lack (this machine's does). Their drivers declare it (checkScenarioNeeds
+   * refuses such a scenario before it starts, from its command lines); this answers for a
+   * step whose words that reading did not recognise, when it comes to make the device.
+   */
   async missingFeature(ops: PlanOp[]): Promise<string | undefined> {
     if (!ops.some((op) => op.op === 'link.add' && op.kind.type === 'dummy')) return undefined;
     this.dummyDevices ??= this.serialized(async () => {

@@ -195,7 +195,14 @@ describe('ipvlan in emu', () => {
     const lab = parseScenario('iv.yaml', fs.readFileSync(path.join(REPO, 'scenarios', 'ipvlan.yaml'), 'utf8'));
     expect(scenarioNeeds(lab).features.map((f) => `${f.name} ${f.config}`)).toEqual(['ipvlan CONFIG_IPVLAN']);
     const macvlan = parseScenario('mv.yaml', fs.readFileSync(path.join(REPO, 'scenarios', 'macvlan.yaml'), 'utf8'));
-    expect(scenarioNeeds(macvlan).features).toEqual([]);
+    expect(scenarioNeeds(macvlan).features.map((f) => `${f.name} ${f.config}`)).toEqual(['macvlan CONFIG_MACVLAN']);
+    // With no -o parent (any spelling of the driver), the driver makes a dummy parent: dummy devices too.
+    const needs = (create: string) => scenarioNeeds(parseScenario('x.yaml', `name: x\nhosts:\n  r0: {}\nsteps:\n  - r0: ${create}\n`)).features.map((f) => f.config);
+    expect(needs('docker network create -d ipvlan iv')).toEqual(['CONFIG_IPVLAN', 'CONFIG_DUMMY']);
+    expect(needs('docker network create --driver=macvlan --subnet 10.9.0.0/24 mv')).toEqual(['CONFIG_MACVLAN', 'CONFIG_DUMMY']);
+    expect(needs('docker network create --driver macvlan --opt parent=eth0 mv')).toEqual(['CONFIG_MACVLAN']);
+    expect(needs('docker network create -dmacvlan -o parent=eth0 mv')).toEqual(['CONFIG_MACVLAN']);
+    expect(needs('docker network create -d bridge br')).toEqual([]);
     if (process.getuid?.() !== 0) return;
     // The kernel's own answer, as emu's probe asks it: a kernel with ipvlan runs the lab instead (the labs' verify --mode both).
     const ns = `cnmivtest${process.pid}`;

@@ -1,7 +1,7 @@
 /**
  * Weave Net's sleeve router in emu (root), on real namespaces. This machine's kernel has no
- * dummy devices, so `weave launch` (whose vethwedu is one) stops there in emu: the lab
- * reports that step not available. The router itself needs none, so it is proved here on
+ * dummy devices, so emu refuses a lab with `weave launch` (whose vethwedu is one) before it
+ * starts. The router itself needs none, so it is proved here on
  * the layout weave launch makes, built by hand: two hosts on a link, each with the weave
  * bridge, vethwe-bridge/vethwe-pcap and a container on the bridge. The ping crosses only
  * if the routers capture, flood, learn and inject; the datagrams are weave's sleeve, as

@@ -31,6 +31,9 @@ export interface KernelFeature {
   genlFamily?: string;
 }
 
+/** The kernel's dummy devices (CONFIG_DUMMY), which a driver makes for a parent (macvlan, ipvlan) or to set a bridge's MTU (weave). */
+export const DUMMY_DEVICES: KernelFeature = { name: 'dummy', what: 'dummy devices', config: 'CONFIG_DUMMY', probe: [['link', 'add', 'probe0', 'type', 'dummy']] };
+
 /** A program a driver's scenarios need on a real machine (emu), and the Debian package that brings it. */
 export interface MachineProgram {
   name: string;

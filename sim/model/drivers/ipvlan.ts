@@ -27,7 +27,7 @@ import { Tx } from '../tx';
 import { Endpoint, Network } from '../world';
 import { KernelFeature, NetworkSpec } from './driver';
 import { registerDriver } from './index';
-import { createStackedNetwork, parentOf, StackedKind, stackedDriver } from './stacked';
+import { createStackedNetwork, parentOf, StackedKind, stackedDriver, stackedNeeds } from './stacked';
 
 const IPVLAN: StackedKind = { driver: 'ipvlan', dummyPrefix: 'di-' };
 
@@ -64,9 +64,6 @@ const IPVLAN_FEATURE: KernelFeature = {
   probe: [['link', 'add', 'probe1', 'type', 'veth', 'peer', 'name', 'probe2'], ['link', 'add', 'probe0', 'link', 'probe1', 'type', 'ipvlan', 'mode', 'l2']],
 };
 
-/** `docker network create` with the ipvlan driver (-d ipvlan, --driver ipvlan, --driver=ipvlan). */
-const CREATES_IPVLAN = /^docker\s+network\s+create\s.*(-d|--driver)(\s+|=)ipvlan\b/;
-
 export const ipvlanDriver = stackedDriver(IPVLAN, {
   create: createIpvlanNetwork,
   join: joinIpvlan,
@@ -74,7 +71,7 @@ export const ipvlanDriver = stackedDriver(IPVLAN, {
   pathOn: (_world, net) => ipvlanPathOf(net),
   pathsOn: ['ipvlan', 'ipvlan-l3'],
   outsideWay: (_world, _host, net) => (net.options.ipvlan_mode === 'l3' ? { path: ipvlanPathOf(net), peers: [], spots: [] } : undefined),
-  needs: (commands) => ({ programs: [], kernel: commands.some((c) => CREATES_IPVLAN.test(c.trim())) ? [IPVLAN_FEATURE] : [] }),
+  needs: stackedNeeds(IPVLAN, IPVLAN_FEATURE),
 });
 
 declare module './index' {

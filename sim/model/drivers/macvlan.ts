@@ -15,9 +15,9 @@ import { DaemonRefusal, NotModelled } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { Endpoint, Network } from '../world';
-import { NetworkSpec } from './driver';
+import { KernelFeature, NetworkSpec } from './driver';
 import { registerDriver } from './index';
-import { createStackedNetwork, parentOf, StackedKind, stackedDriver } from './stacked';
+import { createStackedNetwork, parentOf, StackedKind, stackedDriver, stackedNeeds } from './stacked';
 
 const MACVLAN: StackedKind = { driver: 'macvlan', dummyPrefix: 'dm-' };
 
@@ -46,7 +46,13 @@ function joinMacvlan(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>, defaultRo
   ep.state = advance(endpointMachine, ep.state, 'JOIN');
 }
 
-export const macvlanDriver = stackedDriver(MACVLAN, { create: createMacvlanNetwork, join: joinMacvlan });
+/** The kernel's macvlan (CONFIG_MACVLAN), probed as libnetwork makes one: on a lower device (a veth of the probe's own). */
+const MACVLAN_FEATURE: KernelFeature = {
+  name: 'macvlan', what: 'macvlan devices', config: 'CONFIG_MACVLAN',
+  probe: [['link', 'add', 'probe1', 'type', 'veth', 'peer', 'name', 'probe2'], ['link', 'add', 'probe0', 'link', 'probe1', 'type', 'macvlan', 'mode', 'bridge']],
+};
+
+export const macvlanDriver = stackedDriver(MACVLAN, { create: createMacvlanNetwork, join: joinMacvlan, needs: stackedNeeds(MACVLAN, MACVLAN_FEATURE) });
 
 declare module './index' {
   interface RegisteredDrivers {

@@ -14,7 +14,7 @@ import { advance, endpointMachine } from '../machines';
 import { DaemonRefusal, NotModelled } from '../refusal';
 import { localNetworksRead, Tx } from '../tx';
 import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
-import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec, nextLocalSubnet } from './driver';
+import { CaptureSpot, DUMMY_DEVICES, KernelFeature, localNetwork, MachineNeeds, NetworkDriver, NetworkSpec, nextLocalSubnet } from './driver';
 import type { RegisteredDrivers } from './index';
 
 /** A stacked driver's name (one that registers itself), and its dummy parent's prefix (`dm-` macvlan's, `di-` ipvlan's). */
@@ -48,6 +48,22 @@ export function createStackedNetwork(tx: Tx, host: string, spec: NetworkSpec, ki
   }
   h.localNetworks[net.id] = net;
   return net;
+}
+
+/** `-o parent=…` (or --opt) on a `docker network create` line. */
+const NAMES_PARENT = /\s(-o|--opt)(\s+|=)parent=/;
+
+/**
+ * What a stacked driver's scenarios need of a real kernel: its device kind (`feature`) for a
+ * network of the driver that a line creates (-d D, -dD, -d=D, --driver D, --driver=D), and dummy
+ * devices when such a line names no parent (the driver makes a dummy one).
+ */
+export function stackedNeeds(kind: StackedKind, feature: KernelFeature): (commands: string[]) => MachineNeeds {
+  const creates = new RegExp(`^docker\\s+network\\s+create\\s.*(-d(\\s+|=)?|--driver(\\s+|=))${kind.driver}\\b`);
+  return (commands) => {
+    const lines = commands.map((c) => c.trim()).filter((c) => creates.test(c));
+    return { programs: [], kernel: [...(lines.length ? [feature] : []), ...(lines.some((c) => !NAMES_PARENT.test(c)) ? [DUMMY_DEVICES] : [])] };
+  };
 }
 
 /** The parent link its containers' devices sit on: `-o parent=`, or the dummy the driver made. */

@@ -31,7 +31,7 @@ import { DaemonRefusal, NotModelled } from '../refusal';
 import { plugContainerEnd } from '../sandbox';
 import { Tx } from '../tx';
 import { Endpoint, hostOf, Network, shardValues, WeaveMesh, WeavePeer, World } from '../world';
-import { CaptureSpot, HostDevice, HostProgram, KernelFeature, localNetwork, MachineNeeds, NetworkDriver } from './driver';
+import { CaptureSpot, DUMMY_DEVICES, HostDevice, HostProgram, KernelFeature, localNetwork, MachineNeeds, NetworkDriver } from './driver';
 import { registerDriver } from './index';
 import { WeavePeerRef, WeaveRouterConfig } from '../../plan/ops';
 import { SLEEVE_PORT } from '../../wire/sleeve';
@@ -419,10 +419,14 @@ export const weaveDriver: NetworkDriver = {
 /** Weave's fast datapath: an Open vSwitch kernel datapath, made over generic netlink (ovs_datapath). */
 const OPENVSWITCH: KernelFeature = { name: 'openvswitch', what: 'Open vSwitch datapath', config: 'CONFIG_OPENVSWITCH', genlFamily: 'ovs_datapath' };
 
-/** fastdp (weave launch without --no-fastdp) needs the kernel's Open vSwitch datapath. */
+/**
+ * weave launch makes the dummy vethwedu to set the bridge's MTU (either datapath: makeBridge),
+ * and fastdp (without --no-fastdp) needs the kernel's Open vSwitch datapath.
+ */
 function weaveNeeds(commands: string[]): MachineNeeds {
-  const fastdp = commands.some((c) => /^weave\s+launch\b/.test(c.trim()) && !/\s--no-fastdp\b/.test(c));
-  return { programs: [], kernel: fastdp ? [OPENVSWITCH] : [] };
+  const launches = commands.filter((c) => /^weave\s+launch\b/.test(c.trim()));
+  const fastdp = launches.some((c) => !/\s--no-fastdp\b/.test(c));
+  return { programs: [], kernel: [...(fastdp ? [OPENVSWITCH] : []), ...(launches.length ? [DUMMY_DEVICES] : [])] };
 }
 
 /**
