@@ -83,6 +83,17 @@ describe('compareOutputs', () => {
     expect(swapped).toEqual({ where: 'step 1 ubuntu0: ip link (stdout line 2)', sim: '"    link/ether 02:42:0a:00:01:03 brd <mac>"', emu: '"    link/ether 02:42:0a:00:01:02 brd <mac>"' });
   });
 
+  test("a peer's namespace: sim's Docker-like link-netnsid N and emu's link-netns NAME (its namespaces are all named) agree; not the other way round, nor anything else on the line", () => {
+    const veth = (ref: string, rest = 'promiscuity 1  allmulti 1 minmtu 68 maxmtu 65535 ') => `5: veth67a9e1b@if4: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master docker0 state UP mode DEFAULT group default \n    link/ether 9a:09:b2:22:9b:96 brd ff:ff:ff:ff:ff:ff ${ref} ${rest}\n`;
+    expect(compareOutputs([step('ip -d link', veth('link-netnsid 0'))], [step('ip -d link', veth('link-netns 5ccb6468218f'))])).toBeUndefined();
+    expect(compareOutputs([step('ip link', veth('link-netnsid 1', ''))], [step('ip link', veth('link-netns 1-2a3b4c5d6e', ''))])).toBeUndefined();
+    expect(compareOutputs([step('ip -d link', veth('link-netns 1-2a3b4c5d6e'))], [step('ip -d link', veth('link-netnsid 0'))])?.where).toBe('step 1 ubuntu0: ip -d link (stdout line 2)');
+    expect(compareOutputs([step('ip -d link', veth('link-netnsid 0'))], [step('ip -d link', veth('link-netns 5ccb6468218f', 'promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 '))])?.where).toBe('step 1 ubuntu0: ip -d link (stdout line 2)');
+    // In a dump compared as a set, the id and the name sort alike.
+    const fdb = (ref0: string, ref1: string) => `02:42:0a:00:00:03 dst 198.51.100.11 ${ref0} self permanent\n02:42:0a:00:00:02 dst 198.51.100.10 ${ref1} self permanent\n`;
+    expect(compareOutputs([step('bridge fdb show dev vxlan0', fdb('link-netnsid 0', 'link-netnsid 0'))], [step('bridge fdb show dev vxlan0', fdb('link-netns r1', 'link-netns r1'))])).toBeUndefined();
+  });
+
   test('exit codes are compared first', () => {
     expect(compareOutputs([step('ping x', '', { exitCode: 1 })], [step('ping x', '', { exitCode: 2 })])?.where).toBe('step 1 ubuntu0: ping x (exit code)');
   });

@@ -173,6 +173,23 @@ export function stepsLostByChance(trace: Trace): Set<number> {
   return new Set(trace.flows.filter((f) => f.origin && lostByChance(f)).map((f) => f.origin!.step));
 }
 
+/** A peer's namespace as iproute2 names it: `link-netnsid N`, or `link-netns NAME` where it finds the namespace's name. */
+const NETNS_BY_ID = /\blink-netnsid \d+\b/g;
+const NETNS_BY_NAME = /\blink-netns \S+/g;
+const ANY_NETNS = /\blink-netns(?:id)? \S+/g;
+
+/**
+ * Whether a sim line and an emu line say the same. iproute2 names a peer's namespace when
+ * /run/netns holds a name for it: a Docker host keeps its own in /var/run/docker/netns, so sim
+ * prints Docker's `link-netnsid N`, where emu, whose namespaces are all named, prints
+ * `link-netns NAME`. That pair is the same; an id in emu where sim names one is not.
+ */
+function sameLine(simLine: string, emuLine: string): boolean {
+  if (simLine === emuLine) return true;
+  if (!simLine.includes('link-netnsid ') || !emuLine.includes('link-netns ')) return false;
+  return simLine.replace(NETNS_BY_ID, 'link-netns <ns>') === emuLine.replace(NETNS_BY_NAME, 'link-netns <ns>');
+}
+
 /**
  * The first step whose exit code or normalised output differs between sim and emu. A step
  * in `byChance` (stepsLostByChance) is judged by its exit code: its trace is compared as
@@ -189,15 +206,20 @@ export function compareOutputs(sim: StepOutput[], emu: StepOutput[], byChance: S
     const unordered = line.ok && line.list.some((pipeline) => pipeline.some(printsUnordered));
     // A template that prints State.Pid prints a number the kernel picked: every number it prints is taken as one.
     const pids = /\.State\.Pid\b/.test(a.command) ? (text: string) => text.replace(/\b\d+\b/g, '<pid>') : (text: string) => text;
+    // Sorted with the peer namespace's reference left out, so sim's id and emu's name sort alike (sameLine).
+    const byEntry = (x: string, y: string) => {
+      const a = x.replace(ANY_NETNS, ''), b = y.replace(ANY_NETNS, '');
+      return a < b ? -1 : a > b ? 1 : 0;
+    };
     const lines = (text: string, dockerMacs: ReadonlySet<string>) => {
       const out = normaliseOutput(pids(text), dockerMacs).split('\n');
-      return unordered ? out.sort() : out;
+      return unordered ? out.sort(byEntry) : out;
     };
     for (const stream of ['stdout', 'stderr'] as const) {
       // Docker's MACs follow from the plan, so both print them; a 02:42 MAC in one output alone is the kernel's random draw.
       const inSim = new Set(a[stream].match(MAC)), dockerMacs = new Set((b[stream].match(MAC) ?? []).filter((m) => inSim.has(m)));
       const x = lines(a[stream], dockerMacs), y = lines(b[stream], dockerMacs);
-      const line = x.findIndex((l, k) => l !== y[k]);
+      const line = x.findIndex((l, k) => y[k] === undefined || !sameLine(l, y[k]));
       const at = line >= 0 ? line : x.length < y.length ? x.length : -1;
       if (at >= 0) return { where: `${where} (${stream} line ${at + 1})`, sim: JSON.stringify(x[at] ?? '(end)'), emu: JSON.stringify(y[at] ?? '(end)') };
     }
