@@ -8,6 +8,8 @@ import { SimKernel } from '../sim/kernel/kernel';
 import { KernelError, RxHandler } from '../sim/kernel/objects';
 import { datapathOfVport } from '../sim/kernel/net/openvswitch';
 import { programIn } from '../sim/kernel/program_registry';
+import { spawnSync } from 'child_process';
+import { describeWith } from './helpers/env';
 
 const BUSY = "eth0: its rx_handler is another's (Device or resource busy)";
 
@@ -43,9 +45,10 @@ test("a lower's port is shared by the devices of its kind; a device of another k
   expect(port?.uppers?.size).toBe(2);
   expect(() => k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'iva', txqueuelen: 0, kind: { type: 'ipvlan', parent: 'eth0', mode: 'l2' } })).toThrow(BUSY);
   expect(eth0.rxHandler).toBe(port);
-  // The refused device is not left behind (rtnl_newlink unwinds): its name is free again.
+  // The refused device is not left behind: its name is free again, and its index was never spent (lo 1, eth0 2, mva 3, mvb 4: the next is 5).
   expect(k.netns('h', 'h').links.has('iva')).toBe(false);
   expect(() => k.apply({ op: 'link.add', host: 'h', netns: 'h', name: 'iva', txqueuelen: 0, kind: { type: 'macvlan', parent: 'eth0', mode: 'bridge' } })).not.toThrow();
+  expect(k.link('h', 'h', 'iva').ifindex).toBe(5);
   expect(port?.uppers?.size).toBe(3);
   k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'iva' });
   k.apply({ op: 'link.del', host: 'h', netns: 'h', name: 'mva' });
@@ -77,4 +80,22 @@ test("deleting an Open vSwitch datapath detaches its vports: a netdev's slot is 
   k.apply({ op: 'odp.datapath', host: 'h', netns: 'h', name: 'datapath' });
   k.apply({ op: 'odp.vport', host: 'h', netns: 'h', datapath: 'datapath', vport: { type: 'netdev', dev: 'eth0' } });
   expect(datapathOfVport(eth0)?.dev).toBe(k.link('h', 'h', 'datapath'));
+});
+
+describeWith(['ip'], true, 'a stacked device the real kernel refuses', () => {
+  test('takes no index: the next device gets the one it would have had (EBUSY comes before register_netdevice)', () => {
+    const ns = `fk-${process.pid}-rx`;
+    const ip = (line: string) => spawnSync('ip', ['-n', ns, ...line.split(' ')], { encoding: 'utf8' });
+    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
+    try {
+      // A bridge port's rx_handler is the bridge's: a macvlan on it is EBUSY (macvlan_port_create).
+      for (const line of ['link add va type veth peer name vb', 'link add br0 type bridge', 'link set va master br0']) expect(ip(line).status).toBe(0);
+      expect(ip('link add m0 link va type macvlan')).toMatchObject({ status: 2, stderr: 'RTNETLINK answers: Device or resource busy\n' });
+      expect(ip('link add vc type veth peer name vd').status).toBe(0);
+      const indexes = JSON.parse(ip('-j link show').stdout) as { ifindex: number; ifname: string }[];
+      expect(indexes.map((l) => `${l.ifindex} ${l.ifname}`)).toEqual(['1 lo', '2 vb', '3 va', '4 br0', '5 vd', '6 vc']);
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
+  });
 });

@@ -190,8 +190,9 @@ export class SimKernel implements ProgramKernel {
           try {
             device.newlink(dev, lower, k);
           } catch (e) {
-            // rtnl_newlink unwinds: a device whose lower refuses it (EBUSY from the rx_handler slot) is not left behind.
+            // A device whose lower refuses it (EBUSY from the rx_handler slot) was never registered: not left behind, and its index not spent.
             this.deleteLink(dev);
+            ns.unreserveIfindex(dev.ifindex);
             throw e;
           }
           made.push(dev);

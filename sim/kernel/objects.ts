@@ -630,6 +630,15 @@ export class SimNetns {
     return (this.lastIfindex = i);
   }
 
+  /**
+   * The index of a device the kernel refused before it registered it (a stacked device's
+   * lower busy: macvlan_port_create and ipvlan's rx_handler check come before
+   * register_netdevice reserves an index): the next device takes it, as none was handed out.
+   */
+  unreserveIfindex(ifindex: number): void {
+    if (ifindex === this.lastIfindex) this.lastIfindex = ifindex - 1;
+  }
+
   ifindexTaken(ifindex: number): boolean {
     return ifindex <= this.highestIfindex && this.linkByIndex(ifindex) !== undefined;
   }
