@@ -7,6 +7,10 @@
  * real namespace.
  */
 import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { cnmlab } from './helpers/tshark';
 import { runSim, twoNodes } from './helpers/run';
 import { describeWith } from './helpers/env';
 import { SimKernel } from '../sim/kernel/kernel';
@@ -93,6 +97,16 @@ describe('IPv4 forwarding in sim', () => {
     expect(out(-1).stdout).toContain('From 172.18.0.1 icmp_seq=1 Destination Net Unreachable\n');
   });
 
+  test("a datagram to a broadcast address of the host's (eth0's 198.51.100.255) is the host's, never forwarded (brd_input): an echo to it goes unanswered (icmp_echo_ignore_broadcasts)", async () => {
+    const { out, lastFlow } = await lab(`  - r0: sysctl -w net.ipv4.ip_forward=1
+  - ubuntu0: ping -c 1 -W 1 198.51.100.255
+`);
+    expect(out(-1).stdout).toContain('1 packets transmitted, 0 received, 100% packet loss');
+    expect(lastFlow().hops.some((h) => h.host !== 'r0' || h.device === 'eth0')).toBe(false);
+    const drop = lastFlow().hops.find((h) => h.event === 'drop')!;
+    expect([drop.host, drop.device, drop.reason]).toEqual(['r0', 'docker_gwbridge', 'echo request to a broadcast address: ignored (net.ipv4.icmp_echo_ignore_broadcasts = 1)']);
+  });
+
   test("the input device's own switch decides: docker_gwbridge's forwarding 0 drops even with ip_forward 1", async () => {
     const { out, lastFlow } = await lab(`  - r0: sysctl -w net.ipv4.ip_forward=1
   - r0: sysctl -w net.ipv4.conf.docker_gwbridge.forwarding=0
@@ -111,6 +125,25 @@ describe('IPv4 forwarding in sim', () => {
 `);
     expect(lastFlow().hops.find((h) => h.event === 'drop')?.reason).toBe('r0 FORWARD → DOCKER-USER: -p icmp -j DROP');
     expect(out(-1).stdout).toMatch(/\n +1 +84 DROP +1 +-- +\* +\* +0\.0\.0\.0\/0 +0\.0\.0\.0\/0 *\n/);
+  });
+});
+
+describeWith(['ip', 'tcpdump'], true, 'a directed broadcast on the real kernel', () => {
+  test('is not forwarded either: verify --mode both finds the same trace and output', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-brd-'));
+    try {
+      const file = path.join(dir, 'brd.yaml');
+      fs.writeFileSync(file, twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+  - r0: sysctl -w net.ipv4.ip_forward=1
+  - ubuntu0: ping -c 1 -W 1 198.51.100.255
+    expect: { exit: 1 }
+`, 'name: brd'));
+      const r = cnmlab(['verify', file, '--mode', 'both']);
+      expect(r.stdout).toMatch(/^\d+ passed, 0 failed$/m);
+      expect(r.stdout).toContain('PASS brd [both] sim and emu print the same (normalised)');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -9,7 +9,7 @@
 import { spawnSync } from 'child_process';
 import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
-import { route } from '../sim/kernel/net/ipv4/route';
+import { isLocal, route } from '../sim/kernel/net/ipv4/route';
 import type { SimNetns } from '../sim/kernel/objects';
 import type { PlanOp } from '../sim/plan/ops';
 import { describeWith } from './helpers/env';
@@ -54,6 +54,9 @@ const GATEWAYS = [
 
 /** What `ip route get` and `ip -j route get` print for each destination. */
 const ROUTE_GETS = DESTINATIONS.flatMap((d) => [`route get ${d}`, `-j route get ${d}`]);
+
+/** Local destinations: lo's address, another in its /24 (the whole prefix is local, from lo's address), eth0's own, loopback's. */
+const LOCAL_GETS = ['10.50.0.1', '10.50.0.77', '198.51.100.10', '127.0.0.2'].flatMap((d) => [`route get ${d}`, `-j route get ${d}`]);
 
 function simNetns(): SimNetns {
   const k = new SimKernel(1);
@@ -144,7 +147,23 @@ describe('a gateway in sim', () => {
   });
 });
 
+describe('an address on lo in sim', () => {
+  test("makes its whole prefix local (fib_add_ifaddr's local route for lo), with that address as the source; not once lo is down", () => {
+    const ns = simNetns();
+    expect(simIp(ns, 'route get 10.50.0.77').stdout).toBe('local 10.50.0.77 dev lo src 10.50.0.1 uid 0 \n    cache <local> \n');
+    expect([isLocal(ns, '10.50.0.77'), isLocal(ns, '10.50.1.77')]).toEqual([true, false]);
+    ns.links.get('lo')!.up = false;
+    expect(isLocal(ns, '10.50.0.77')).toBe(false);
+  });
+});
+
 describeWith(['ip'], true, 'the route to a broadcast address in the real kernel', () => {
+  test('and to a local address (lo\'s prefix among them) is printed as sim prints it', () => {
+    const ns = simNetns();
+    const simPrinted = LOCAL_GETS.map((command) => [command, simIp(ns, command)]);
+    withRealNetns((ip) => expect(LOCAL_GETS.map((command) => [command, ip(command)])).toEqual(simPrinted));
+  });
+
   test('has the device, source and gateway sim gives it', () => {
     const ns = simNetns();
     const simRoutes = DESTINATIONS.map((d) => {

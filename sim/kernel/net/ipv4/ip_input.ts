@@ -7,10 +7,11 @@ import type { Datapath } from '../../datapath';
 import type { SimLink, SimNetns } from '../../objects';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
 import {
-  IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, ipv4HeaderProblem, ipv4PacketChecksumOk, ipv4PacketDst, ipv4PacketEnd, ipv4PacketHeaderLength, ipv4PacketIsFragment, ipv4PacketProtocol,
+  IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, ipv4HeaderProblem, ipv4PacketChecksumOk, ipv4PacketDst, ipv4PacketDstString, ipv4PacketEnd, ipv4PacketHeaderLength, ipv4PacketIsFragment, ipv4PacketProtocol,
 } from '../../../wire/ipv4';
+import { ICMP_ECHO_REQUEST } from '../../../wire/icmp';
 import { Skb } from '../skb';
-import { isLocalAddress } from './route';
+import { isLocalAddress, route } from './route';
 import { ipDefrag } from './ip_fragment';
 import { ipForward } from './ip_forward';
 import { icmpRcv } from './icmp';
@@ -51,10 +52,17 @@ function ipRcvFinish(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   // ip_rcv_finish's route lookup, on the destination PREROUTING's NAT may have changed: a
   // datagram for another host is forwarded, or dropped where forwarding is off.
   const local = isLocalAddress(ns, ipv4PacketDst(skb.frame, ip));
-  if (dev.type === 'underlay') uplinkSeen(dp, ns, dev, skb, arrived, local);
-  if (!local) return ipForward(dp, ns, dev, skb);
+  // RTN_BROADCAST: a broadcast address of this namespace's (the local table's) is received here,
+  // never forwarded (brd_input; net.ipv4.conf.all.bc_forwarding is 0, as Linux sets it).
+  const broadcast = !local && route(ns, ipv4PacketDstString(skb.frame, ip))?.broadcast === true;
+  if (dev.type === 'underlay') uplinkSeen(dp, ns, dev, skb, arrived, local || broadcast);
+  if (!local && !broadcast) return ipForward(dp, ns, dev, skb);
   if (!netfilterAccepts(dp, NF_INET_LOCAL_IN, ns, dev, skb)) return;
   const f = skb.frame;
+  // icmp_rcv: an echo to a broadcast address goes unanswered (net.ipv4.icmp_echo_ignore_broadcasts is 1).
+  if (broadcast && ipv4PacketProtocol(f, ip) === IPPROTO_ICMP && f[ip + ipv4PacketHeaderLength(f, ip)] === ICMP_ECHO_REQUEST) {
+    return dp.trace.drop(skb, dev, 'echo request to a broadcast address: ignored (net.ipv4.icmp_echo_ignore_broadcasts = 1)');
+  }
   if (ipv4PacketIsFragment(f, ip)) return defragThenDeliver(dp, ns, dev, skb);
   deliver(dp, ns, dev, skb, ip + ipv4PacketHeaderLength(f, ip), ipv4PacketEnd(f, ip));
 }

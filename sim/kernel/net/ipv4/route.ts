@@ -7,9 +7,24 @@ export function isLocal(ns: SimNetns, ip: string): boolean {
   return isLocalAddress(ns, ipv4ToNumber(ip) | 0);
 }
 
-/** An address of one of the namespace's devices, or loopback's 127/8 (`addr` as ipv4PacketDst reads it). */
+/**
+ * An address of one of the namespace's devices, loopback's 127/8, or any address in the
+ * prefix of another address on lo (`addr` as ipv4PacketDst reads it).
+ */
 export function isLocalAddress(ns: SimNetns, addr: number): boolean {
-  return addr >>> 24 === 127 || ns.localAddrs.get().has(addr);
+  return addr >>> 24 === 127 || ns.localAddrs.get().has(addr) || loopbackPrefixHolder(ns, addr) !== undefined;
+}
+
+/**
+ * The address on lo whose prefix holds `addr`: fib_add_ifaddr makes a loopback address's
+ * whole prefix a local route (`local 10.1.1.0/24 dev lo`, its source that address), in the
+ * table while lo is up.
+ */
+function loopbackPrefixHolder(ns: SimNetns, addr: number): string | undefined {
+  const lo = ns.links.get('lo');
+  if (!lo?.up) return undefined;
+  for (const a of lo.addrs) if (a.prefixLength < 32 && contains({ base: ipv4ToNumber(a.ip), prefixLength: a.prefixLength }, addr)) return a.ip;
+  return undefined;
 }
 
 /** net.ipv4.route.mtu_expires: how long a learned path MTU holds (600 s). */
@@ -75,7 +90,8 @@ type FoundRoute = Pick<ResolvedRoute, 'dev' | 'via' | 'src' | 'local' | 'blackho
 /** Longest-prefix match over connected routes of up links and static routes (the local table first). */
 function longestPrefixMatch(ns: SimNetns, dst: string): FoundRoute | undefined {
   const lo = ns.links.get('lo')!;
-  if (isLocal(ns, dst)) return { dev: lo, src: dst.startsWith('127.') ? '127.0.0.1' : dst, local: true };
+  // A local route's source: loopback's 127.0.0.1, the address itself, or the lo address whose prefix holds it.
+  if (isLocal(ns, dst)) return { dev: lo, src: dst.startsWith('127.') ? '127.0.0.1' : ns.localAddrs.get().has(ipv4ToNumber(dst) | 0) ? dst : loopbackPrefixHolder(ns, ipv4ToNumber(dst))!, local: true };
   const d = ipv4ToNumber(dst);
   let best: FoundRoute | undefined;
   let bestLen = -1;
