@@ -8,7 +8,7 @@
  * sim/plan/iproute2.ts's, the ones `cnmlab explain` prints; this file only names and
  * batches them.
  */
-import { hostOps, ListeningSocket, PlanOp } from '../sim/plan/ops';
+import { hostOps, ListeningSocket, opNetns, PlanOp } from '../sim/plan/ops';
 import { Command, Namer, opToCommands, UNDERLAY, underlayPort } from '../sim/plan/iproute2';
 import { NameMap, safe, safeValue } from './names';
 import { programTaking, TakenOp } from './programs';
@@ -152,8 +152,7 @@ export function toPhases(plan: PlanOp[], names: NameMap, numbering = new Numberi
   const phases = commandPhases(commands, names);
   ops.forEach((op, i) => {
     const program = taken[i];
-    // A host's own op (host.add) is no program's.
-    if (program && op.op !== 'host.add') phases.programs.push({ program: program.name, netns: names.netns(op.host, op.netns), op });
+    if (program) phases.programs.push({ program: program.name, netns: names.netns(op.host, opNetns(op)), op });
   });
   // A Linux bridge joins the all-snoopers group (224.0.0.106) when it comes up and reports it
   // twice, each after a random delay of up to a second; the reports flood to its ports. A

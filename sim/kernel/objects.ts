@@ -322,6 +322,12 @@ function names(item: PeerFeedItem, host: string): boolean {
 }
 
 export interface VxlanState extends VxlanAttrs {
+  /**
+   * Collect-metadata mode (`external`): each packet's tunnel (VNI, addresses) is its own, set
+   * by whoever sends it (a datapath's set_tunnel). Only an Open vSwitch datapath's vxlan vport
+   * is made so (odp.vport); no plan op makes one.
+   */
+  external?: boolean;
   /** Remote VTEP per inner MAC ('self' entries: `bridge fdb add … dst X self`). */
   fdb: LoggedMap<string, VxlanFdbEntry>;
   /** The namespace whose UDP socket carries this device's packets (where it was created). */

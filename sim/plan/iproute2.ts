@@ -9,7 +9,7 @@
  * Emu stands each scenario host in for a machine with a namespace, and joins the hosts on a
  * bridge in one more namespace, the underlay; `host.add` is rendered as that wiring.
  */
-import { expandPeers, PlanOp } from './ops';
+import { expandPeers, opNetns, PlanOp } from './ops';
 import { isStackedKind, stackedArgs } from './links';
 
 /**
@@ -69,7 +69,7 @@ export function deviceSysctl(key: string): string | undefined {
 /** The commands that carry out one op, in order. file.write and the socket ops are no command (emu writes the file, or holds the socket, itself). */
 export function opToCommands(op: PlanOp, n: Namer): Command[] {
   if (op.op === 'peers.add' || op.op === 'peers.del') return expandPeers(op).flatMap((one) => opToCommands(one, n));
-  const netns = 'netns' in op ? op.netns : op.host;
+  const netns = opNetns(op);
   const ip = (...argv: string[]): Command => ({ tool: 'ip', host: op.host, netns, argv });
   const bridge = (...argv: string[]): Command => ({ ...ip(...argv), tool: 'bridge' });
   switch (op.op) {

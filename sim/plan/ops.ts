@@ -21,8 +21,6 @@ export type VxlanAttrs = {
    */
   local?: string;
   dev?: string;
-  /** Collect-metadata mode (`external`): each packet's tunnel (VNI, addresses) is its own, set by whoever sends it (a datapath's set_tunnel). */
-  external?: boolean;
 };
 
 export type LinkKind =
@@ -177,6 +175,11 @@ export function expandPeers(op: Extract<PlanOp, { op: 'peers.add' | 'peers.del' 
     }
   }
   return out;
+}
+
+/** The namespace a host's op acts in: its own, or, for host.add, the host's (which it makes). */
+export function opNetns(op: HostOp): string {
+  return 'netns' in op ? op.netns : op.host;
 }
 
 /** Every op of a plan as one host's op: peers ops expanded (emu runs, and explain prints, each entry). */

@@ -5,7 +5,6 @@
  */
 import type { Datapath } from '../../datapath';
 import type { RxHandler, SimLink, SimNetns } from '../../objects';
-import { devRecv } from '../dev';
 import { be16, bufferView } from '../../../wire/bytes';
 import { ETHERNET_HEADER_LEN } from '../../../wire/ethernet';
 import { ipv4PacketDstString, ipv4PacketSrc, parseIpv4 } from '../../../wire/ipv4';
@@ -66,16 +65,14 @@ function udpSocketRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: nu
 
 /**
  * A collect-metadata device's datagram: its tunnel (VNI and outer addresses) goes with the
- * inner frame straight to a handler that takes every frame (a vport's); any other handler
- * gets it through the device's receive (devRecv: its RX counters and taps, then the handler).
- * Neither path snoops as vxlanRecv does: the only collect-metadata device is the one an Open
- * vSwitch datapath makes for its vxlan vport (odp.vport), which has learning off, as Open
- * vSwitch's vxlan_tnl_create sets collect-metadata without VXLAN_F_LEARN, so vxlan_set_mac
- * never snoops for it.
+ * inner frame straight to the device's handler. The only collect-metadata device is the one
+ * an Open vSwitch datapath makes for its vxlan vport (odp.vport, which alone sets
+ * `external`), and it registers the vport's handler, which takes every frame, with it (a
+ * second handler is EBUSY). No snooping as vxlanRecv does: Open vSwitch's vxlan_tnl_create
+ * sets collect-metadata without VXLAN_F_LEARN, so vxlan_set_mac never snoops for it.
  */
 function metadataRcv(dp: Datapath, vx: SimLink, skb: Skb, inner: Skb, vni: number, rx: RxHandler): void {
   const wait = dp.delays.vxlan + skb.lag;
-  if (!rx.takesAll) return dp.clock.schedule(wait, () => devRecv(dp, vx, inner));
   const f = skb.frame, ip = ETHERNET_HEADER_LEN;
   const tunnel = { id: vni, src: ipv4PacketSrc(f, ip), dst: ipv4PacketDstString(f, ip) };
   dp.clock.schedule(wait, () => rx.rx(dp, vx, inner, tunnel));
