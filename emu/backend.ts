@@ -6,6 +6,7 @@
  * captures into the same trace as sim.
  */
 import { missingKernelFeature } from '../sim/commands/kernel-features';
+import { typedLinkChange } from '../sim/kernel/iproute_link';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
@@ -573,7 +574,14 @@ export class EmuBackend implements Backend {
     const program = busybox ? ['busybox', ...argv] : argv;
     if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, program, ctx, ready);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
+    // A device the step makes is numbered in Docker's sequence, as sim numbers it, and then counted.
+    const linkChange = c ? undefined : typedLinkChange(argv);
+    if (linkChange?.verb === 'add') await this.levelCounters([real]);
     const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)));
+    if (linkChange && r.exitCode === 0) {
+      if (linkChange.verb === 'add') this.numbering.madeByStep(real, linkChange.name);
+      else this.numbering.delete(real, linkChange.name!);
+    }
     const unavailable = missingKernelFeature(argv, r);
     return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host), ...(unavailable ? { unavailable } : {}) };
   }
@@ -847,7 +855,7 @@ export class EmuBackend implements Backend {
   /** A kept lab answers names as the run did: every running container gets its server, and they outlive us until `cnmlab clean`. */
   private async keepDns(): Promise<void> {
     await this.forwarding;
-    // A step's program never makes a device (the registry maps none that does); in a kept
+    // A step's program makes no device but a dummy it counts (Numbering.madeByStep); in a kept
     // lab, entered with `ip netns exec`, anything may, and must be numbered as on Docker's host.
     if (!this.interrupted) await this.levelCounters(this.record.state.namespaces);
     if (!this.interrupted) await this.listeners.startEvery();

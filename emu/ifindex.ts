@@ -17,9 +17,9 @@
  * sequence would have left (`hint`), and the one this namespace's kernel really has
  * (`kernelHint`), behind when devices that were numbered here were made elsewhere. A
  * device made while they agree is left to the kernel to number; otherwise it is numbered
- * explicitly. A step's program makes no device (the command registry maps none that does);
- * a kept lab's user may, so catchUp brings the kernel's counters level before it is handed
- * over.
+ * explicitly. A step's program makes no device but `ip link add` (a dummy), made once the
+ * counters are level and then counted (madeByStep); a kept lab's user may make any, so
+ * catchUp brings the kernel's counters level before it is handed over.
  */
 
 interface Device {
@@ -127,6 +127,20 @@ export class Numbering {
     if (!d) return;
     this.forget(d);
     if (d.peer) this.forget(d.peer);
+  }
+
+  /**
+   * A device a step's command made in `netns` (`ip link add`), numbered by the kernel once
+   * the counters were level (catchUp): the next index of both. Named as typed, or, with no
+   * name, as the kernel names a dummy (dummy%d, the lowest number free).
+   */
+  madeByStep(netns: string, name: string | undefined): void {
+    const space = this.space(netns);
+    let typed = name;
+    for (let n = 0; typed === undefined; n++) if (!space.devices.has(`dummy${n}`)) typed = `dummy${n}`;
+    const index = this.lowestFree(space, space.kernelHint);
+    space.kernelHint = space.hint = index + 1;
+    this.place(space, { netns, name: typed, index });
   }
 
   /** An index the kernel handed out in `netns` and took back at once (a device made and deleted outside the plan). */

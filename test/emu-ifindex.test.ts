@@ -47,6 +47,21 @@ describe('device numbering in emu', () => {
     expect(n.make('h', 'next').placement).toEqual({});
   });
 
+  test("a dummy a step's `ip link add` made, once the counters are level: the next index of both, so the plan's next device is the kernel's own pick; with no name, dummy%d's lowest free", () => {
+    const n = host();
+    n.make('h', 'vethb', 'ctr');
+    n.catchUp('h');
+    n.madeByStep('h', 'd0');
+    expect(n.behind('h')).toBe(false);
+    expect(n.make('h', 'docker_gwbridge').placement).toEqual({});
+    n.madeByStep('h', undefined);
+    n.madeByStep('h', undefined);
+    n.delete('h', 'dummy0');
+    n.madeByStep('h', undefined);
+    // lo 1, eth0 2, vethb 3 (moved to ctr), d0 4, docker_gwbridge 5, dummy0 6 (deleted), dummy1 7, dummy0 again 8.
+    expect(n.make('h', 'x').device.index).toBe(9);
+  });
+
   test("deleting a veth end frees its peer's index where the peer lives; deleting a namespace frees its veths' far ends", () => {
     const n = host();
     /** A device numbered 3 by a fresh host's counter, landing in ctr: it keeps 3 only if ctr has 3 free. */

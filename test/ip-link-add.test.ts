@@ -10,6 +10,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
+import { typedLinkChange } from '../sim/kernel/iproute_link';
 import { missingKernelFeature } from '../sim/commands/kernel-features';
 import { changesKernel, lookupCommand } from '../sim/commands/registry';
 import { describeWith } from './helpers/env';
@@ -88,6 +89,15 @@ describe('ip link add|del in sim', () => {
     for (const argv of [['ip', 'link', 'add', 'd0', 'type', 'dummy'], ['ip', 'link', 'del', 'd0'], ['ip', 'link', 'delete', 'dev', 'd0'], ['ip', '-n', 'r0', 'link', 'del', 'd0']]) {
       expect([argv, lookupCommand(argv, 'host').modelled, changesKernel(argv, 'host')]).toEqual([argv, true, true]);
     }
+  });
+
+  test('emu counts the device a typed ip link add|del made or deleted, by the name the words give (none: the kernel names it)', () => {
+    expect(typedLinkChange(words('ip link add d0 type dummy'))).toEqual({ verb: 'add', name: 'd0' });
+    expect(typedLinkChange(words('ip -d link add name d1 type dummy'))).toEqual({ verb: 'add', name: 'd1' });
+    expect(typedLinkChange(words('ip link add type dummy'))).toEqual({ verb: 'add', name: undefined });
+    expect(typedLinkChange(words('ip link delete dev d0'))).toEqual({ verb: 'del', name: 'd0' });
+    expect(typedLinkChange(words('ip link set d0 up'))).toBeUndefined();
+    expect(typedLinkChange(words('ip route add 10.0.0.0/8 dev d0'))).toBeUndefined();
   });
 
   test("emu: the kernel's 'Unknown device type' for a dummy is the step not available in this kernel; other answers are not", () => {
