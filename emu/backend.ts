@@ -6,7 +6,7 @@
  * captures into the same trace as sim.
  */
 import { missingKernelFeature } from '../sim/commands/kernel-features';
-import { typedLinkChange } from '../sim/kernel/iproute_link';
+import { typedLinkChange } from '../sim/commands/ip-link-words';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';

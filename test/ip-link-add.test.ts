@@ -10,7 +10,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
-import { typedLinkChange } from '../sim/kernel/iproute_link';
+import { typedLinkChange } from '../sim/commands/ip-link-words';
 import { missingKernelFeature } from '../sim/commands/kernel-features';
 import { changesKernel, lookupCommand } from '../sim/commands/registry';
 import { describeWith } from './helpers/env';
@@ -94,7 +94,7 @@ describe('ip link add|del in sim', () => {
   test('emu counts the device a typed ip link add|del made or deleted, by the name the words give (none: the kernel names it)', () => {
     expect(typedLinkChange(words('ip link add d0 type dummy'))).toEqual({ verb: 'add', name: 'd0' });
     expect(typedLinkChange(words('ip -d link add name d1 type dummy'))).toEqual({ verb: 'add', name: 'd1' });
-    expect(typedLinkChange(words('ip link add type dummy'))).toEqual({ verb: 'add', name: undefined });
+    expect(typedLinkChange(words('ip link add type dummy'))).toEqual({ verb: 'add' });
     expect(typedLinkChange(words('ip link delete dev d0'))).toEqual({ verb: 'del', name: 'd0' });
     expect(typedLinkChange(words('ip link set d0 up'))).toBeUndefined();
     expect(typedLinkChange(words('ip route add 10.0.0.0/8 dev d0'))).toBeUndefined();

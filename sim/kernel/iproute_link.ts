@@ -63,20 +63,6 @@ function parseName(verb: 'add' | 'del', argv: string[]): { name?: string; dev?: 
   return { name, dev, rest: [] };
 }
 
-/**
- * The device a typed `ip [OPTIONS] link add|del …` makes or deletes, when it succeeds (emu
- * numbers it as the kernel did): its name, none for `ip link add type dummy` (the kernel's
- * dummy%d). Undefined for any other command.
- */
-export function typedLinkChange(argv: string[]): { verb: 'add' | 'del'; name?: string } | undefined {
-  const words = argv.slice(1).filter((w, i, all) => !w.startsWith('-') || all.slice(0, i).some((x) => !x.startsWith('-')));
-  if (argv[0] !== 'ip' || words[0] !== 'link') return undefined;
-  const verb = words[1] === 'add' ? 'add' : words[1] === 'del' || words[1] === 'delete' ? 'del' : undefined;
-  if (!verb) return undefined;
-  const parsed = parseName(verb, words.slice(2));
-  return 'rest' in parsed ? { verb, name: parsed.name ?? parsed.dev } : undefined;
-}
-
 /** `ip link add [name] NAME type dummy` in `ns`. */
 export function linkAdd(ns: SimNetns, argv: string[], kernel: LinkRequests): Output {
   const parsed = parseName('add', argv);
