@@ -51,6 +51,9 @@ const WITH_DUMMY: [string, Out][] = [
   ['link del d0', ok],
   ['link del d0', fails('Cannot find device "d0"\n', 1)],
   ['link delete dev dummy0', ok],
+  // -d and -j change nothing of an add: it prints nothing either way.
+  ['-d link add d9 type dummy', ok],
+  ['-j link del d9', ok],
 ];
 
 function simHost(): { kernel: SimKernel; ip: (command: string) => Out } {
@@ -86,7 +89,7 @@ describe('ip link add|del in sim', () => {
   });
 
   test('the registry takes both forms as changing the kernel; `ip link del d0` is no `ip link show del`', () => {
-    for (const argv of [['ip', 'link', 'add', 'd0', 'type', 'dummy'], ['ip', 'link', 'del', 'd0'], ['ip', 'link', 'delete', 'dev', 'd0'], ['ip', '-n', 'r0', 'link', 'del', 'd0']]) {
+    for (const argv of [['ip', 'link', 'add', 'd0', 'type', 'dummy'], ['ip', '-d', 'link', 'add', 'd0', 'type', 'dummy'], ['ip', 'link', 'del', 'd0'], ['ip', 'link', 'delete', 'dev', 'd0'], ['ip', '-n', 'r0', 'link', 'del', 'd0']]) {
       expect([argv, lookupCommand(argv, 'host').modelled, changesKernel(argv, 'host')]).toEqual([argv, true, true]);
     }
   });
