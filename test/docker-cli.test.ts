@@ -185,6 +185,11 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     }, { exitCode: 1, stderr: 'Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster\n' }],
     ['no join token: the CA server refuses the empty one', (m) => docker(m, 'r2', 'docker swarm join 198.51.100.10:2377'),
       { exitCode: 1, stderr: 'Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster\n' }],
+    // docker/cli's ExactArgs(1) (cli/required.go), before the daemon is asked: with a token and no address too.
+    ['join with no manager address: the CLI\'s usage error', (m) => docker(m, 'r2', 'docker swarm join'),
+      { exitCode: 1, stdout: '', stderr: '"docker swarm join" requires exactly 1 argument.\nSee \'docker swarm join --help\'.\n\nUsage:  docker swarm join [OPTIONS] HOST:PORT\n\nJoin a swarm as a node and/or manager\n' }],
+    ['join with a token and no manager address', (m) => docker(m, 'r2', 'docker swarm join --token <...>'),
+      { exitCode: 1, stderr: expect.stringMatching(/^"docker swarm join" requires exactly 1 argument\.\n/) }],
     ['malformed join token', (m) => docker(m, 'r2', 'docker swarm join --token nonsense 198.51.100.10:2377'), { exitCode: 1, stderr: 'Error response from daemon: invalid join token\n' }],
     ['predefined network', (m) => docker(m, 'r0', 'docker network rm bridge'), { exitCode: 1, stderr: 'Error response from daemon: bridge is a pre-defined network and cannot be removed\n' }],
     ['running container without -f', (m) => {

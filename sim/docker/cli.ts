@@ -244,7 +244,8 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     }
     case 'join': {
       const p = parseFlags('docker swarm join', rest, [{ long: 'token', value: true }, { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-addr', value: true }, { long: 'availability', value: true }]);
-      requireArgs(p, 'docker swarm join', 'docker swarm join [OPTIONS] HOST:PORT', 'Join a swarm as a node and/or manager', 0, 1);
+      // cobra's ExactArgs(1) (docker/cli v20.10 cli/command/swarm/join.go): the manager's address is no option.
+      requireArgs(p, 'docker swarm join', 'docker swarm join [OPTIONS] HOST:PORT', 'Join a swarm as a node and/or manager', 1);
       // No token is no CLI error: the daemon joins with an empty one, which the manager's CA server refuses.
       return ok(swarmJoin(tx, host, first(p, 'token') ?? '', p.args[0]));
     }

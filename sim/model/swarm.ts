@@ -126,7 +126,7 @@ function tokenDigestHex(base36Digest: string): string {
   return v.toString(16).padStart(64, '0');
 }
 
-export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote?: string): string {
+export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote: string): string {
   const h = tx.host(host);
   if (inSwarm(h.nodeState)) throw new DaemonRefusal(ALREADY_IN_SWARM);
   const swarm = tx.w.swarm;
@@ -134,7 +134,7 @@ export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote?: strin
   const placeholder = /^<.*>$/.test(tokenArg);
   if (!placeholder && tokenArg !== '' && !/^SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}$/.test(tokenArg)) throw new DaemonRefusal('invalid join token');
   const managerAddr = manager ? tx.host(manager).underlay : undefined;
-  if (!swarm || !manager || (remote && remote.replace(/:\d+$/, '') !== managerAddr)) {
+  if (!swarm || !manager || remote.replace(/:\d+$/, '') !== managerAddr) {
     throw new DaemonRefusal('Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.');
   }
   const asManager = tokenArg === swarm.managerToken;
