@@ -64,6 +64,49 @@ describe('docker node ls', () => {
   });
 });
 
+describe('a worker that left: node ls and node rm on the manager', () => {
+  const row = (ls: CommandOutput, id: string) => ls.stdout.split('\n').find((l) => l.startsWith(`${id} `));
+  test('listed Ready, then Down after the heartbeat grace, Active still; node rm refuses it until then, removes it after', () => {
+    const m = ready();
+    const id = docker(m, 'r1', 'docker info').stdout.match(/NodeID: (\S+)/)![1];
+    expect(docker(m, 'r1', 'docker swarm leave')).toMatchObject({ exitCode: 0, stdout: 'Node left the swarm.\n' });
+    // The leave tells the manager nothing: until its heartbeats have stopped for the grace, the node is Ready.
+    m.gossipTimers(1e9);
+    expect(row(docker(m, 'r0', 'docker node ls'), id)).toBe(`${id}     r1         Ready     Active                          20.10.24+dfsg1`);
+    expect(docker(m, 'r0', 'docker node rm r1')).toEqual({ stdout: '', exitCode: 1, stderr: `Error response from daemon: rpc error: code = FailedPrecondition desc = node ${id} is not down and can't be removed\n` });
+    m.gossipTimers(1e9 + 16.5e9);
+    const ls = docker(m, 'r0', 'docker node ls');
+    expect(row(ls, id)).toBe(`${id}     r1         Down      Active                          20.10.24+dfsg1`);
+    expect(ls.stdout.split('\n')).toHaveLength(4);
+    expect(docker(m, 'r0', 'docker info').stdout).toContain('  Managers: 1\n  Nodes: 2\n');
+    expect(docker(m, 'r0', `docker node rm nope ${id.slice(0, 5)}`)).toEqual({ stdout: `${id.slice(0, 5)}\n`, exitCode: 1, stderr: 'Error response from daemon: node nope not found\n' });
+    expect(docker(m, 'r0', 'docker node ls').stdout.split('\n')).toHaveLength(3);
+    expect(docker(m, 'r0', 'docker node rm r1').stderr).toBe('Error response from daemon: node r1 not found\n');
+  });
+
+  test('left and joined again: two nodes of one name (by id), node rm by that name is ambiguous, by id removes the one that left; the manager and a live node are refused', () => {
+    const m = ready();
+    const old = docker(m, 'r1', 'docker info').stdout.match(/NodeID: (\S+)/)![1];
+    docker(m, 'r1', 'docker swarm leave');
+    m.gossipTimers(1e9);
+    m.gossipTimers(20e9);
+    docker(m, 'r1', 'docker swarm join --token <...> 198.51.100.10:2377');
+    const fresh = docker(m, 'r1', 'docker info').stdout.match(/NodeID: (\S+)/)![1];
+    const manager = docker(m, 'r0', 'docker info').stdout.match(/NodeID: (\S+)/)![1];
+    const r1Rows = docker(m, 'r0', 'docker node ls').stdout.split('\n').filter((l) => / r1 /.test(l));
+    expect(r1Rows.map((l) => l.slice(0, 25))).toEqual([old, fresh].sort());
+    expect(r1Rows.map((l) => l.split(/\s+/)[2])).toEqual([old, fresh].sort().map((id) => (id === old ? 'Down' : 'Ready')));
+    expect(docker(m, 'r0', 'docker node ls -q').stdout.trim().split('\n')).toEqual([manager, ...[old, fresh].sort()]);
+    expect(docker(m, 'r0', 'docker node rm r1').stderr).toBe('Error response from daemon: node r1 is ambiguous (2 matches found)\n');
+    expect(docker(m, 'r0', `docker node rm ${fresh}`).stderr).toBe(`Error response from daemon: rpc error: code = FailedPrecondition desc = node ${fresh} is not down and can't be removed\n`);
+    expect(docker(m, 'r0', 'docker node rm r0').stderr).toBe(`Error response from daemon: rpc error: code = FailedPrecondition desc = node ${manager} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal\n`);
+    expect(docker(m, 'r0', `docker node rm -f ${fresh}`)).toMatchObject({ exitCode: 127, stderr: `cnmlab: not modelled: docker node rm ${fresh}: a node still in the swarm (its daemon would find itself removed when it next reaches the manager)\n` });
+    expect(docker(m, 'r0', `docker node remove ${old}`)).toEqual({ stdout: `${old}\n`, stderr: '', exitCode: 0 });
+    expect(docker(m, 'r1', `docker node rm ${old}`).stderr).toMatch(/^Error response from daemon: This node is not a swarm manager\. Worker nodes can't/);
+    expect(docker(m, 'r0', 'docker node rm')).toMatchObject({ exitCode: 1, stderr: '"docker node rm" requires at least 1 argument.\nSee \'docker node rm --help\'.\n\nUsage:  docker node rm [OPTIONS] NODE [NODE...]\n\nRemove one or more nodes from the swarm\n' });
+  });
+});
+
 describe('docker network ls --filter', () => {
   const names = (o: CommandOutput) => o.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1]);
   test('driver, name (a regular expression), scope, type, dangling; keys AND, values OR', () => {

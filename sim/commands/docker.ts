@@ -104,6 +104,9 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
     f('format', undefined, 'string', 'Pretty-print nodes using a Go template', false),
     f('quiet', 'q', undefined, 'Only display IDs', true),
   ] },
+  { path: ['node', 'rm'], use: 'rm [OPTIONS] NODE [NODE...]', aliases: ['remove'], short: 'Remove one or more nodes from the swarm', complete: true, flags: [
+    f('force', 'f', undefined, 'Force remove a node from the swarm', true),
+  ] },
   { path: ['network', 'connect'], use: 'connect [OPTIONS] NETWORK CONTAINER', short: 'Connect a container to a network', complete: true, flags: [
     f('alias', undefined, 'strings', 'Add network-scoped alias for the container', true),
     f('driver-opt', undefined, 'strings', 'driver options for the network', false),

@@ -20,7 +20,7 @@ import { gatewayInSubnet } from '../model/swarm';
 import { parseCidr } from '../wire/addr';
 import { asDockerError, DockerError, notModelledError, runRefusal } from './errors';
 import { filterNetworks, parseNetworkFilters } from './network-filter';
-import { containerSubcommand, nodeLs, startContainers } from './nodes-and-start';
+import { containerSubcommand, nodeLs, nodeRm, startContainers } from './nodes-and-start';
 import { killCommand, stopCommand } from './stop';
 import { CommandOutput, lookupCommand } from '../commands/registry';
 import { ok } from '../model/command-step';
@@ -418,6 +418,11 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
     }
     case 'node': {
       const [sub, ...args] = rest;
+      if (sub === 'rm' || sub === 'remove') {
+        const p = parseFlags('docker node rm', args, [{ long: 'force', short: 'f' }]);
+        requireArgs(p, 'docker node rm', 'docker node rm [OPTIONS] NODE [NODE...]', 'Remove one or more nodes from the swarm', 1, Infinity);
+        return nodeRm(tx, host, p.args, p.bools.has('force'));
+      }
       if (sub !== 'ls' && sub !== 'list') throw notModelledError(['docker', ...argv].join(' '));
       const p = parseFlags('docker node ls', args, [{ long: 'quiet', short: 'q' }]);
       requireArgs(p, 'docker node ls', 'docker node ls [OPTIONS]', 'List nodes in the swarm', 0);

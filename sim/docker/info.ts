@@ -44,7 +44,8 @@ function swarmSection(w: World, host: string): string[] {
     lines.push(
       `  ClusterID: ${swarm.id}`,
       `  Managers: ${managers.length}`,
-      `  Nodes: ${swarm.nodes.length}`,
+      // Every node the manager's store holds (ListNodes): a worker that left, until `docker node rm`, too.
+      `  Nodes: ${swarm.nodes.length + swarm.departed.length}`,
       // The CLI writes each pool followed by a space, and one more after the list.
       `  Default Address Pool: ${swarm.addrPool}  `,
       `  SubnetSize: ${swarm.addrPoolMaskLength}`,

@@ -1,19 +1,19 @@
 /**
  * The tutorial's commands beyond `docker run` and the network ones: `docker start`, the
- * `docker container` forms of ps/stop/rm/start/kill, and `docker node ls` (a manager lists the
- * swarm; a worker is refused with the daemon's text).
+ * `docker container` forms of ps/stop/rm/start/kill, `docker node ls` (a manager lists the
+ * swarm; a worker is refused with the daemon's text) and `docker node rm`.
  */
 import { naturalCompare } from '../text/natural';
 import { tabwrite } from '../text/tabwriter';
 import { startContainer } from '../model/containers';
 import { findContainer, Tx } from '../model/tx';
-import { DaemonRefusal } from '../model/refusal';
+import { DaemonRefusal, NotModelled } from '../model/refusal';
 import { notModelledError } from './errors';
 import { hexId } from '../model/ids';
 import { initialState, sandboxMachine } from '../model/machines';
 import { swarmNetwork } from '../model/world';
 import { CommandOutput } from '../commands/registry';
-import { NOT_A_MANAGER, WORKER_CANNOT } from '../model/swarm';
+import { NOT_A_MANAGER, removeNode, WORKER_CANNOT } from '../model/swarm';
 
 /** The engine a Debian 12 host runs (docker.io), as `docker node ls` and `docker info` name it. */
 export const ENGINE_VERSION = '20.10.24+dfsg1';
@@ -62,11 +62,13 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
 }
 
 /**
- * `docker node ls` on a manager: nodes sorted by host name, this node's id marked with ` *`;
- * a node whose heartbeats stopped Down (netdb.ts); a worker is refused. MANAGER STATUS is the
- * leader's raft view (swarmkit's GetMemberlist, printed by docker/cli's nodeContext): the
- * first manager the Leader, another manager Reachable, or Unreachable once the leader cannot
- * reach it, which the model knows by its heartbeats being down.
+ * `docker node ls` on a manager: nodes sorted by host name (docker/cli's NaturalLess; nodes
+ * of one name, a worker that left and joined again, in the API's order, by id), this node's id
+ * marked with ` *`; a node whose heartbeats stopped Down (netdb.ts), a worker that left too; a
+ * worker is refused. MANAGER STATUS is the leader's raft view (swarmkit's GetMemberlist,
+ * printed by docker/cli's nodeContext): the first manager the Leader, another manager
+ * Reachable, or Unreachable once the leader cannot reach it, which the model knows by its
+ * heartbeats being down.
  */
 export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
   const h = tx.host(host);
@@ -74,14 +76,37 @@ export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
   if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
   const swarm = tx.w.swarm!;
   const leader = swarm.nodes.find((n) => tx.host(n).nodeState === 'manager');
-  const nodes = [...swarm.nodes].sort(naturalCompare);
-  if (quiet) return { stdout: nodes.map((n) => `${tx.host(n).nodeId}\n`).join(''), stderr: '', exitCode: 0 };
-  const rows = nodes.map((n) => {
-    const node = tx.host(n);
-    const managerStatus = node.nodeState !== 'manager' ? '' : n === leader ? 'Leader' : node.heartbeatDown ? 'Unreachable' : 'Reachable';
-    return [`${node.nodeId}${n === host ? ' *' : ''}`, n, node.heartbeatDown ? 'Down' : 'Ready', 'Active', managerStatus, ENGINE_VERSION];
-  });
+  const nodes = [
+    ...swarm.nodes.map((n) => {
+      const node = tx.host(n);
+      const managerStatus = node.nodeState !== 'manager' ? '' : n === leader ? 'Leader' : node.heartbeatDown ? 'Unreachable' : 'Reachable';
+      return { id: node.nodeId, hostname: n, self: n === host, down: !!node.heartbeatDown, managerStatus };
+    }),
+    ...swarm.departed.map((d) => ({ id: d.nodeId, hostname: d.hostname, self: false, down: d.down, managerStatus: '' })),
+  ].sort((a, b) => naturalCompare(a.hostname, b.hostname) || (a.id < b.id ? -1 : 1));
+  if (quiet) return { stdout: nodes.map((n) => `${n.id}\n`).join(''), stderr: '', exitCode: 0 };
+  const rows = nodes.map((n) => [`${n.id}${n.self ? ' *' : ''}`, n.hostname, n.down ? 'Down' : 'Ready', 'Active', n.managerStatus, ENGINE_VERSION]);
   return { stdout: tabwrite([['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'], ...rows]), stderr: '', exitCode: 0 };
+}
+
+/**
+ * `docker node rm`: each node removed in turn (swarm.ts removeNode), its reference printed;
+ * the daemon's refusals joined after, exit 1 (docker/cli v20.10 cli/command/node/remove.go).
+ */
+export function nodeRm(tx: Tx, host: string, refs: string[], force: boolean): CommandOutput {
+  let stdout = '';
+  const errors: string[] = [];
+  for (const ref of refs) {
+    try {
+      removeNode(tx, host, ref, force);
+      stdout += `${ref}\n`;
+    } catch (e) {
+      if (e instanceof NotModelled) throw notModelledError(e.message);
+      if (!(e instanceof DaemonRefusal)) throw e;
+      errors.push(`Error response from daemon: ${e.message}`);
+    }
+  }
+  return { stdout, stderr: errors.map((e) => `${e}\n`).join(''), exitCode: errors.length ? 1 : 0 };
 }
 
 /** `docker container SUB …`: the same commands as their top-level forms. */

@@ -24,6 +24,8 @@
  *   same step. `systemctl stop docker` leaves the same way (dockerd.ts), and the node is Down
  *   after the heartbeat grace as below.
  *
+ * - A worker's `docker swarm leave` tells the manager nothing (moby's Leave stops the node):
+ *   its heartbeats stop, and it is Down after the heartbeat grace (below); its node object stays (Swarm.departed).
  * - swarmkit's dispatcher on the leader (moby v20.10.24, vendor/github.com/docker/swarmkit)
  *   marks a node down when its heartbeats stop: each Heartbeat RPC re-arms the node's timer to
  *   3 × a period drawn in 5 s ± 0.5 s (manager/dispatcher/nodes.go:153-159, period.go:22-25,
@@ -86,7 +88,7 @@ const LINK_DOWN_OR_DEAD = new HostsWhere<Host>((h) => !h.underlayUp || !h.gossip
 /** Whether a verdict may be pending: some node's link is down, or some node is dead or marked down. */
 export function gossipPending(w: World): boolean {
   const swarm = w.swarm;
-  return !!swarm && LINK_DOWN_OR_DEAD.of(w.hosts).some((n) => swarm.nodes.includes(n));
+  return !!swarm && (swarm.departed.some((d) => !d.down) || LINK_DOWN_OR_DEAD.of(w.hosts).some((n) => swarm.nodes.includes(n)));
 }
 
 /** Memberlist's verdicts due by `nowNs`: nodes declared dead, nodes reconnected, with the driver's entries each way. */
@@ -133,5 +135,11 @@ function heartbeatTimers(tx: Tx, nowNs: number): void {
     } else if (h.heartbeatDown && nowNs - Math.max(h.underlayChangedNs, leader.underlayChangedNs) >= NODE_READY_AFTER_NS) {
       tx.host(name).heartbeatDown = false;
     }
+  }
+  // A worker that left sends no more heartbeats: Down after the grace, as any other.
+  for (const d of swarm.departed) {
+    if (d.down) continue;
+    d.leftNs ??= nowNs;
+    if (nowNs - d.leftNs >= NODE_DOWN_AFTER_NS) d.down = true;
   }
 }

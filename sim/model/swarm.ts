@@ -10,10 +10,10 @@ import { advance, swarmNodeMachine } from './machines';
 import { Tx } from './tx';
 import { bridgeNetworkUp, engineStartFirewall } from './firewall';
 import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
-import { DaemonRefusal } from './refusal';
+import { DaemonRefusal, NotModelled } from './refusal';
 import { emptyIpam } from './ipam';
 import { base36, hexId, swarmId } from './ids';
-import { endpointsOf, GWBRIDGE, inSwarm, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
+import { endpointsOf, GWBRIDGE, hostOf, inSwarm, Network, NodeState, swarmNetwork, swarmNetworks } from './world';
 
 /** What dockerd has on start: docker0 (bridge 172.17.0.0/16), host and none; plus the host's underlay interface. */
 export function bootEngine(tx: Tx, host: string): void {
@@ -96,7 +96,7 @@ export function swarmInit(tx: Tx, host: string, opts: SwarmInitOptions): string 
   tx.w.swarm = {
     id: swarmId(tx.rng), createdNs: String(tx.now()), workerToken: token(tx, secret), managerToken: token(tx, secret),
     dataPathPort: opts.dataPathPort ?? 4789, addrPool: pool, addrPoolMaskLength: opts.defaultAddrPoolMaskLength ?? 24,
-    nextVni: 4096, networks: [], nodes: [],
+    nextVni: 4096, networks: [], nodes: [], departed: [],
   };
   h.nodeState = advance(swarmNodeMachine, h.nodeState, 'INIT') as NodeState;
   swarmSocketsOpen(tx, host, true);
@@ -185,14 +185,52 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, detachContainer
     for (const ep of endpointsOf(gw).filter((e) => e.kind === 'gateway' && e.sandbox === 'ingress_sbox')) removeEndpoint(tx, gw, ep, true);
   }
   if (h.namespaces.includes('ingress_sbox')) delNamespace(tx, host, 'ingress_sbox');
-  swarmSocketsClose(tx, host, h.nodeState === 'manager');
+  const worker = h.nodeState === 'worker';
+  swarmSocketsClose(tx, host, !worker);
   h.nodeState = advance(swarmNodeMachine, h.nodeState, 'LEAVE') as NodeState;
   swarm.nodes = swarm.nodes.filter((n) => n !== host);
+  // The leave tells the manager nothing (moby's Leave stops the node and clears its state):
+  // its node object stays, Down once its heartbeats have stopped for the grace.
+  if (worker) swarm.departed.push({ nodeId: h.nodeId, hostname: host, down: false });
   if (!swarm.nodes.some((n) => tx.host(n).nodeState === 'manager')) {
     for (const n of swarm.nodes) tx.host(n).nodeState = 'left';
     tx.w.swarm = null;
   }
   return 'Node left the swarm.\n';
+}
+
+/**
+ * `docker node rm REF`, as moby v20.10 RemoveNode does it (daemon/cluster/nodes.go, getNode
+ * in helpers.go): REF is a node's full id, else its host name, else an id prefix; then
+ * swarmkit's controlapi RemoveNode refuses a manager in the raft cluster and, without
+ * force, a node whose status is Ready. Only a worker that left (Swarm.departed) is removed:
+ * a node whose daemon still holds its swarm state would learn it was removed when it next
+ * reaches the manager, which is not modelled. Returns nothing; refusals are thrown.
+ */
+export function removeNode(tx: Tx, host: string, ref: string, force: boolean): void {
+  const h = tx.host(host);
+  if (!inSwarm(h.nodeState)) throw new DaemonRefusal(NOT_A_MANAGER);
+  if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
+  const swarm = tx.w.swarm!;
+  const nodes = [
+    ...swarm.nodes.map((n) => ({ id: hostOf(tx.w, n).nodeId, hostname: n, host: n })),
+    ...swarm.departed.map((d) => ({ id: d.nodeId, hostname: d.hostname, host: undefined })),
+  ];
+  const byId = nodes.filter((n) => n.id === ref);
+  const byName = nodes.filter((n) => n.hostname === ref);
+  const matches = byId.length ? byId : byName.length ? byName : nodes.filter((n) => n.id.startsWith(ref));
+  if (matches.length === 0) throw new DaemonRefusal(`node ${ref} not found`);
+  if (matches.length > 1) throw new DaemonRefusal(`node ${ref} is ambiguous (${matches.length} matches found)`);
+  const [node] = matches;
+  const precondition = (why: string) => new DaemonRefusal(`rpc error: code = FailedPrecondition desc = node ${node.id} ${why}`);
+  if (node.host !== undefined && hostOf(tx.w, node.host).nodeState === 'manager') {
+    throw precondition('is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal');
+  }
+  const departed = swarm.departed.find((d) => d.nodeId === node.id);
+  const ready = departed ? !departed.down : !hostOf(tx.w, node.host!).heartbeatDown;
+  if (ready && !force) throw precondition("is not down and can't be removed");
+  if (!departed) throw new NotModelled(`docker node rm ${ref}: a node still in the swarm (its daemon would find itself removed when it next reaches the manager)`);
+  swarm.departed = swarm.departed.filter((d) => d !== departed);
 }
 
 export function gatewayInSubnet(subnet: string, gateway: string): boolean {

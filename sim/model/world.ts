@@ -205,6 +205,25 @@ export interface Swarm {
   networks: Shards<Network>;
   /** Host names of the nodes, in join order. */
   nodes: string[];
+  /** Workers that left (`docker swarm leave`): the manager keeps their node objects until `docker node rm`. */
+  departed: DepartedNode[];
+}
+
+/**
+ * A worker that left the swarm, as the manager's store keeps it (swarmkit stores a node until
+ * RemoveNode): its id, its host name, and when its heartbeats stopped; the dispatcher marks it
+ * down after the heartbeat grace (netdb.ts heartbeatTimers).
+ */
+export interface DepartedNode {
+  nodeId: string;
+  hostname: string;
+  /**
+   * On the run's clock, when its heartbeats stopped: set by the leader's first timer pass
+   * after the leave (a docker command's step does not know the run's clock), as the leave's
+   * step ends.
+   */
+  leftNs?: number;
+  down: boolean;
 }
 
 /** A host's flanneld: its lease and what it made of it (sim/model/drivers/flannel.ts). */
