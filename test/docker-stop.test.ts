@@ -10,6 +10,7 @@ import { CommandOutput } from '../sim/backend';
 import { dockerStep } from '../sim/docker/session';
 import { describeWith } from './helpers/env';
 import { runEmu, runSim } from './helpers/run';
+import { hostOf, World } from '../sim/model/world';
 
 const STOPS = `name: docker-stop
 hosts:
@@ -182,6 +183,61 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
     expect(stop.waits).toEqual([expect.objectContaining({ ns: 16e9 })]);
     expect(m.world.clockNs - before).toBeGreaterThanOrEqual(16e9);
     expect(docker(m, 'r0', 'docker container ls -a').stdout).toMatch(/ Exited \(137\) .* shell\n$/);
+  });
+});
+
+describe('docker restart', () => {
+  const inspect = (m: Model, ref: string) => docker(m, 'r0', `docker inspect -f '{{.State.Status}} {{.NetworkSettings.SandboxKey}} {{.NetworkSettings.IPAddress}}' ${ref}`).stdout.trim().split(' ');
+
+  test('one container at a time: each running one stopped as docker stop does (its own wait), then started in a new sandbox; a stopped one just starts', () => {
+    const m = oneHost();
+    docker(m, 'r0', 'docker run -dit --name shell busybox');
+    docker(m, 'r0', 'docker run -d --name web nginx');
+    docker(m, 'r0', 'docker run -dit --name idle busybox');
+    docker(m, 'r0', 'docker stop idle');
+    const [, key] = inspect(m, 'shell');
+    const before = m.world.clockNs;
+    const restart = dockerStep(m, 'r0', ['restart', 'shell', 'nope', 'web', 'idle', 'shell']);
+    expect(restart.outcome).toEqual({ stdout: 'shell\nweb\nidle\nshell\n', stderr: 'Error response from daemon: No such container: nope\n', exitCode: 1 });
+    // Unlike docker stop's parallel stops, each restart of shell waits its own timeout; nginx and the stopped idle none.
+    expect(restart.waits).toEqual([
+      { ns: 10e9, why: 'the stop timeout: PID 1 of shell (sh) ignores SIGTERM; then SIGKILL' },
+      { ns: 10e9, why: 'the stop timeout: PID 1 of shell (sh) ignores SIGTERM; then SIGKILL' },
+    ]);
+    expect(m.world.clockNs - before).toBeGreaterThanOrEqual(20e9);
+    const [status, newKey] = inspect(m, 'shell');
+    expect(status).toBe('running');
+    expect(newKey).toMatch(/^\/var\/run\/docker\/netns\/[0-9a-f]{12}$/);
+    expect(newKey).not.toBe(key);
+    expect(inspect(m, 'idle')[0]).toBe('running');
+    expect(docker(m, 'r0', 'docker ps -q').stdout.trim().split('\n')).toHaveLength(3);
+    // Each stop's kernel changes are a stage of their own, with the world after it: the start comes after (emu orders one op list its own way).
+    const stateOf = (w: World, name: string) => Object.values(hostOf(w, 'r0').containers).find((c) => c.name === name)!.state;
+    expect(restart.stages?.map((st) => [stateOf(st.world, 'shell'), stateOf(st.world, 'web')])).toEqual([['exited', 'running'], ['running', 'exited'], ['exited', 'running']]);
+  });
+
+  test('a --rm container is not removed by the restart\'s stop; -t sets the wait; docker container restart is the same command', () => {
+    const m = oneHost();
+    docker(m, 'r0', 'docker run -dit --rm --name temp busybox');
+    const restart = dockerStep(m, 'r0', ['container', 'restart', '-t', '3', 'temp']);
+    expect(restart.outcome).toEqual({ stdout: 'temp\n', stderr: '', exitCode: 0 });
+    expect(restart.waits).toEqual([expect.objectContaining({ ns: 3e9 })]);
+    expect(inspect(m, 'temp')[0]).toBe('running');
+    expect(docker(m, 'r0', 'docker stop temp').stdout).toBe('temp\n');
+    expect(docker(m, 'r0', 'docker ps -aq').stdout).toBe('');
+  });
+
+  test("what the model cannot tell refuses the whole line before anything changes; the CLI's own errors", () => {
+    const m = oneHost();
+    docker(m, 'r0', 'docker run -dit --name shell busybox');
+    docker(m, 'r0', 'docker run -d --name pinger busybox ping 127.0.0.1');
+    docker(m, 'r0', 'docker run -d --name web nginx');
+    const [, key] = inspect(m, 'shell');
+    expect(docker(m, 'r0', 'docker restart shell pinger')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker restart pinger: how its PID 1 (ping) takes SIGTERM\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker restart -t 0 shell web').stderr).toBe('cnmlab: not modelled: docker restart -t 0 web: its PID 1 (nginx) exits on its stop signal (SIGQUIT) as the SIGKILL is sent\n');
+    expect(inspect(m, 'shell')).toEqual(['running', key, expect.any(String)]);
+    expect(docker(m, 'r0', 'docker restart -t x shell')).toEqual({ stdout: '', stderr: `invalid argument "x" for "-t, --time" flag: strconv.ParseInt: parsing "x": invalid syntax\nSee 'docker restart --help'.\n`, exitCode: 125 });
+    expect(docker(m, 'r0', 'docker restart')).toEqual({ stdout: '', stderr: `"docker restart" requires at least 1 argument.\nSee 'docker restart --help'.\n\nUsage:  docker restart [OPTIONS] CONTAINER [CONTAINER...]\n\nRestart one or more containers\n`, exitCode: 1 });
   });
 });
 

@@ -54,6 +54,7 @@ const PS_FLAGS: DockerFlag[] = [
   f('size', 's', undefined, 'Display total file sizes', false),
 ];
 const STOP_FLAGS = [f('time', 't', 'int', 'Seconds to wait for stop before killing it', true, '10')];
+const RESTART_FLAGS = [f('time', 't', 'int', 'Seconds to wait for stop before killing the container', true, '10')];
 const KILL_FLAGS = [f('signal', 's', 'string', 'Signal to send to the container', true, '"KILL"')];
 const RM_FLAGS = [
   f('force', 'f', undefined, 'Force the removal of a running container (uses SIGKILL)', true),
@@ -153,6 +154,7 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
   { path: ['network', 'rm'], use: 'rm NETWORK [NETWORK...]', aliases: ['remove'], short: 'Remove one or more networks', complete: true, flags: [] },
   { path: ['container', 'kill'], use: 'kill [OPTIONS] CONTAINER [CONTAINER...]', short: 'Kill one or more running containers', complete: true, flags: KILL_FLAGS },
   { path: ['container', 'ls'], use: 'ls [OPTIONS]', aliases: ['ps', 'list'], short: 'List containers', complete: true, flags: PS_FLAGS },
+  { path: ['container', 'restart'], use: 'restart [OPTIONS] CONTAINER [CONTAINER...]', short: 'Restart one or more containers', complete: true, flags: RESTART_FLAGS },
   { path: ['container', 'rm'], use: 'rm [OPTIONS] CONTAINER [CONTAINER...]', short: 'Remove one or more containers', complete: true, flags: RM_FLAGS },
   { path: ['container', 'start'], use: 'start [OPTIONS] CONTAINER [CONTAINER...]', short: 'Start one or more stopped containers', complete: true, flags: START_FLAGS },
   { path: ['container', 'stop'], use: 'stop [OPTIONS] CONTAINER [CONTAINER...]', short: 'Stop one or more running containers', complete: true, flags: STOP_FLAGS },
@@ -170,6 +172,7 @@ export const DOCKER_COMMANDS: DockerCommand[] = [
   ] },
   { path: ['kill'], use: 'kill [OPTIONS] CONTAINER [CONTAINER...]', short: 'Kill one or more running containers', complete: true, flags: KILL_FLAGS },
   { path: ['ps'], use: 'ps [OPTIONS]', short: 'List containers', complete: true, flags: PS_FLAGS },
+  { path: ['restart'], use: 'restart [OPTIONS] CONTAINER [CONTAINER...]', short: 'Restart one or more containers', complete: true, flags: RESTART_FLAGS },
   { path: ['rm'], use: 'rm [OPTIONS] CONTAINER [CONTAINER...]', short: 'Remove one or more containers', complete: true, flags: RM_FLAGS },
   { path: ['run'], use: 'run [OPTIONS] IMAGE [COMMAND] [ARG...]', short: 'Run a command in a new container', complete: false, stopsAtFirstArg: true, flags: RUN_FLAGS },
   { path: ['start'], use: 'start [OPTIONS] CONTAINER [CONTAINER...]', short: 'Start one or more stopped containers', complete: true, flags: START_FLAGS },

@@ -21,7 +21,8 @@ import { parseCidr } from '../wire/addr';
 import { asDockerError, DockerError, notModelledError, runRefusal } from './errors';
 import { filterNetworks, parseNetworkFilters } from './network-filter';
 import { containerSubcommand, nodeLs, nodeRm, startContainers } from './nodes-and-start';
-import { killCommand, stopCommand } from './stop';
+import { killCommand, restartCommand, stopCommand } from './stop';
+import { killContainer } from '../model/stop';
 import { CommandOutput, lookupCommand } from '../commands/registry';
 import { ok } from '../model/command-step';
 import { Network, World } from '../model/world';
@@ -361,6 +362,11 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
       requireArgs(p, 'docker stop', 'docker stop [OPTIONS] CONTAINER [CONTAINER...]', 'Stop one or more running containers', 1, Infinity);
       return stopCommand(tx, host, p);
     }
+    case 'restart': {
+      const p = parseFlags('docker restart', rest, [{ long: 'time', short: 't', value: true }]);
+      requireArgs(p, 'docker restart', 'docker restart [OPTIONS] CONTAINER [CONTAINER...]', 'Restart one or more containers', 1, Infinity);
+      return restartCommand(tx, host, p);
+    }
     case 'kill': {
       const p = parseFlags('docker kill', rest, [{ long: 'signal', short: 's', value: true }]);
       requireArgs(p, 'docker kill', 'docker kill [OPTIONS] CONTAINER [CONTAINER...]', 'Kill one or more running containers', 1, Infinity);
@@ -377,7 +383,8 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
           throw new DockerError(`Error response from daemon: You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, 1);
         }
         const autoRemove = c.autoRemove;
-        stopContainer(tx, c);
+        // -f kills (cleanupContainer's Kill), then removes; a --rm container is removed by its end.
+        if (c.state === 'running') killContainer(tx, c);
         if (!autoRemove) removeContainer(tx, c);
         stdout += `${ref}\n`;
       }

@@ -1,22 +1,31 @@
 /**
  * The tutorial's commands beyond `docker run` and the network ones: `docker start`, the
- * `docker container` forms of ps/stop/rm/start/kill, `docker node ls` (a manager lists the
+ * `docker container` forms of ps/stop/rm/start/kill/restart, `docker node ls` (a manager lists the
  * swarm; a worker is refused with the daemon's text) and `docker node rm`.
  */
 import { naturalCompare } from '../text/natural';
 import { tabwrite } from '../text/tabwriter';
-import { startContainer } from '../model/containers';
+import { startStopped } from '../model/containers';
 import { findContainer, Tx } from '../model/tx';
 import { DaemonRefusal, NotModelled } from '../model/refusal';
 import { notModelledError } from './errors';
-import { hexId } from '../model/ids';
-import { initialState, sandboxMachine } from '../model/machines';
-import { swarmNetwork } from '../model/world';
+import { Container, swarmNetwork } from '../model/world';
 import { CommandOutput } from '../commands/registry';
 import { NOT_A_MANAGER, removeNode, WORKER_CANNOT } from '../model/swarm';
 
 /** The engine a Debian 12 host runs (docker.io), as `docker node ls` and `docker info` name it. */
 export const ENGINE_VERSION = '20.10.24+dfsg1';
+
+/**
+ * What the model cannot start again, refused as not modelled before anything changes: a
+ * stopped container one of whose networks was removed meanwhile.
+ */
+export function refuseUnstartable(tx: Tx, host: string, c: Container, command: string, ref: string): void {
+  if (c.state === 'running') return;
+  if (c.networks.some((n) => !swarmNetwork(tx.w.swarm, n.networkId) && !tx.host(host).localNetworks[n.networkId])) {
+    throw notModelledError(`${command} ${ref} (a network it was on has been removed)`);
+  }
+}
 
 /**
  * `docker start`: each container is started in turn; one that cannot be is reported and the
@@ -35,19 +44,11 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
       continue;
     }
     if (c.state !== 'running') {
-      if (c.networks.some((n) => !swarmNetwork(tx.w.swarm, n.networkId) && !tx.host(host).localNetworks[n.networkId])) {
-        throw notModelledError(`docker start ${ref} (a network it was on has been removed)`);
-      }
-      // Each start gets a new sandbox, as libnetwork gives one a random id: a new namespace.
-      if (c.sandboxState === 'removed') {
-        c.sandboxId = hexId(tx.rng);
-        c.sandbox = c.sandboxId.slice(0, 12);
-        c.sandboxState = initialState(sandboxMachine);
-      }
+      refuseUnstartable(tx, host, c, 'docker start', ref);
       // docker/cli starts each container on its own: one that the daemon refuses is named
       // at the end, the others start.
       try {
-        startContainer(tx, c);
+        startStopped(tx, c);
       } catch (e) {
         if (!(e instanceof DaemonRefusal)) throw e;
         errors.push(`Error response from daemon: ${e.message}`);
@@ -112,6 +113,6 @@ export function nodeRm(tx: Tx, host: string, refs: string[], force: boolean): Co
 /** `docker container SUB …`: the same commands as their top-level forms. */
 export function containerSubcommand(sub: string | undefined): string | undefined {
   if (sub === 'ls' || sub === 'list' || sub === 'ps') return 'ps';
-  if (sub === 'stop' || sub === 'rm' || sub === 'start' || sub === 'kill') return sub;
+  if (sub === 'stop' || sub === 'rm' || sub === 'start' || sub === 'kill' || sub === 'restart') return sub;
   return undefined;
 }

@@ -1,31 +1,24 @@
 /**
- * `docker stop` and `docker kill`, as docker/cli v20.10 runs them (cli/command/container/
- * stop.go, kill.go: a name printed per container that succeeded, in the order given, then
- * every error in one message, exit 1) and moby v20.10's daemon answers them (daemon/stop.go,
- * kill.go).
- *
- * A stop sends the container's stop signal (SIGTERM; nginx's image declares SIGQUIT), waits the
- * stop timeout (10 s unless -t), then SIGKILLs what still runs: how the container's PID 1 takes
- * its stop signal decides (sim/model/main-process.ts). A shell as PID 1 ignores it, so the
- * stop waits the whole timeout (the daemon's wait: the step lasts it, and the model's clock
- * moves by it) and the container is Exited (137); nginx exits 0 at once. The CLI stops its
- * containers in parallel, so one `docker stop a b` waits one timeout. A container that is not
- * running is no error for stop (the daemon's 304).
+ * `docker stop`, `docker restart` and `docker kill`, as docker/cli v20.10 runs them
+ * (cli/command/container/stop.go, restart.go, kill.go: a name printed per container that
+ * succeeded, in the order given, then every error in one message, exit 1) and moby v20.10's
+ * daemon answers them (daemon/stop.go, restart.go, kill.go). How a stop ends is the model's
+ * (sim/model/stop.ts). The CLI stops its containers in parallel, so one `docker stop a b`
+ * waits one timeout; a container that is not running is no error for stop (the daemon's 304).
  *
  * A line with a PID 1 whose handling of the signal the model does not know is refused whole,
  * as not modelled, before anything changes.
- *
- * `docker restart` is not modelled: its stop and start in one step would delete a network's
- * namespace and make it again, which emu applies in the other order (namespaces are made
- * before any is deleted).
  */
 import { ParsedFlags, first } from './argv';
 import { DockerError, notModelledError } from './errors';
-import { stopContainer } from '../model/containers';
-import { DEFAULT_STOP_TIMEOUT_S, ignoringStopSignal, KILLED_EXIT, mainProgram, onSignal, onStop, Signal, stopSignal, unknownMainProcess } from '../model/main-process';
+import { startStopped, stopContainer } from '../model/containers';
+import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, onSignal, Signal, unknownMainProcess } from '../model/main-process';
+import { planStops, StopRefusal, StopTarget, stopNow } from '../model/stop';
+import { DaemonRefusal } from '../model/refusal';
 import { findContainer, Tx } from '../model/tx';
 import type { Container } from '../model/world';
 import { CommandOutput } from '../commands/registry';
+import { refuseUnstartable } from './nodes-and-start';
 import type { Draft } from 'immer';
 
 /** pflag's int flag (strconv.ParseInt, base 0: 0x hex, 0o or a leading 0 octal, 0b binary), its error as the CLI prints it. */
@@ -39,35 +32,16 @@ function intFlag(p: ParsedFlags, long: string, short: string, command: string): 
   return sign === '-' ? -n : n;
 }
 
-/** How one running container's stop ends: at once with a status, or killed after the timeout. */
-type StopEnd = { exits: number } | { killedAfterS: number; signal: Signal };
-
-/** What a stop with `timeoutS` does to `c` (running), or the refusal when the model does not know. */
-function stopEnd(c: Container, ref: string, timeoutS: number, command: string): StopEnd {
-  const end = onStop(c);
-  if (!end) throw notModelledError(`${command} ${ref}: ${unknownMainProcess(c, stopSignal(c))}`);
-  const program = mainProgram(c);
-  if ('exits' in end) {
-    // containerStop's wait with no time left SIGKILLs at once: a race with the process's own exit.
-    if (timeoutS === 0) throw notModelledError(`${command} -t 0 ${ref}: its PID 1 (${program}) exits on its stop signal (${end.signal}) as the SIGKILL is sent`);
-    return { exits: end.exits };
-  }
-  if (timeoutS < 0) throw notModelledError(`${command} -t ${timeoutS} ${ref}: its PID 1 (${program}) ignores its stop signal (${end.signal}), so dockerd would wait for ever`);
-  return { killedAfterS: timeoutS, signal: end.signal };
-}
-
-/** The daemon's wait for those it kills after the timeout, said as the step reports it. */
-function waitForKills(tx: Tx, killed: { c: Draft<Container>; seconds: number; signal: Signal }[]): void {
-  const seconds = Math.max(...killed.map((k) => k.seconds));
-  if (seconds <= 0) return;
-  tx.daemonWaits(seconds * 1e9, `the stop timeout: ${ignoringStopSignal(killed)}; then SIGKILL`);
+/** docker/cli's stop and restart refuse, as not modelled, what the model cannot tell of a stop (model/stop.ts). */
+function stopRefusal(command: string, timeoutS: number): StopRefusal {
+  return ({ ref }, why, timed) => notModelledError(`${command}${timed ? ` -t ${timeoutS}` : ''} ${ref}: ${why}`);
 }
 
 export function stopCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
   const timeoutS = intFlag(p, 'time', 't', 'docker stop') ?? DEFAULT_STOP_TIMEOUT_S;
   const h = tx.host(host);
   const results: { ref: string; error?: string }[] = [];
-  const ending: { c: Draft<Container>; end: StopEnd }[] = [];
+  const running: StopTarget[] = [];
   for (const ref of p.args) {
     const c = findContainer(h, ref);
     if (!c) {
@@ -75,13 +49,54 @@ export function stopCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput
       continue;
     }
     results.push({ ref });
-    if (c.state === 'running' && !ending.some((e) => e.c.id === c.id)) ending.push({ c, end: stopEnd(c, ref, timeoutS, 'docker stop') });
+    if (c.state === 'running' && !running.some((r) => r.c.id === c.id)) running.push({ c, ref });
   }
-  for (const { c, end } of ending) if ('exits' in end) stopContainer(tx, c, end.exits);
-  const killed = ending.flatMap(({ c, end }) => ('killedAfterS' in end ? [{ c, seconds: end.killedAfterS, signal: end.signal }] : []));
-  if (killed.length) {
-    waitForKills(tx, killed);
-    for (const { c } of killed) stopContainer(tx, c, KILLED_EXIT);
+  stopNow(tx, planStops(running, timeoutS, stopRefusal('docker stop', timeoutS)));
+  return printed(results);
+}
+
+/**
+ * `docker restart`: docker/cli restarts its containers one at a time (restart.go), so each
+ * running one's stop waits its own timeout; the daemon's containerRestart stops a running
+ * container (its --rm set aside meanwhile, so the stop does not remove it) and starts it
+ * again, in a new sandbox (model/containers.ts startStopped). The stop's kernel changes reach
+ * the kernel before the start's (Tx.stage): the start may make again a namespace the stop
+ * deleted (an overlay's, when the container was its last on the host). A start the daemon
+ * refuses is named "Cannot restart container"; every stop, and what the model cannot start
+ * again, is judged before anything changes.
+ */
+export function restartCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
+  const timeoutS = intFlag(p, 'time', 't', 'docker restart') ?? DEFAULT_STOP_TIMEOUT_S;
+  const h = tx.host(host);
+  const named = p.args.map((ref) => ({ ref, c: findContainer(h, ref) }));
+  const stopped: StopTarget[] = [];
+  named.forEach(({ ref, c }, i) => {
+    if (!c) return;
+    refuseUnstartable(tx, host, c, 'docker restart', ref);
+    // Running now, or restarted by an earlier name of the line: this restart stops it.
+    if (c.state === 'running' || named.slice(0, i).some((n) => n.c?.id === c.id)) stopped.push({ c, ref });
+  });
+  planStops(stopped, timeoutS, stopRefusal('docker restart', timeoutS));
+  const results: { ref: string; error?: string }[] = [];
+  for (const { ref, c } of named) {
+    if (!c) {
+      results.push({ ref, error: `Error response from daemon: No such container: ${ref}` });
+      continue;
+    }
+    if (c.state === 'running') {
+      const autoRemove = c.autoRemove;
+      c.autoRemove = false;
+      stopNow(tx, planStops([{ c, ref }], timeoutS, stopRefusal('docker restart', timeoutS)));
+      c.autoRemove = autoRemove;
+      tx.stage();
+    }
+    try {
+      startStopped(tx, c);
+      results.push({ ref });
+    } catch (e) {
+      if (!(e instanceof DaemonRefusal)) throw e;
+      results.push({ ref, error: `Error response from daemon: Cannot restart container ${ref}: ${e.message}` });
+    }
   }
   return printed(results);
 }

@@ -7,13 +7,15 @@ import { CommandOutput, notModelled } from '../commands/registry';
 import { PlanOp } from '../plan/ops';
 import { Model } from './model';
 import { NotModelled } from './refusal';
-import { DaemonWait, Tx } from './tx';
+import { DaemonWait, Stage, Tx } from './tx';
 
 export interface ModelStep<O> {
   outcome: O;
   ops: PlanOp[];
   /** What the daemon waited in the step (Tx.daemonWaits), when it did. */
   waits?: DaemonWait[];
+  /** Where the ops must reach the kernel in parts, each with its world (Tx.stage); the last part's is the model's. */
+  stages?: Stage[];
 }
 
 /** Printed on stdout, exit 0. */
@@ -31,8 +33,10 @@ export const failed = (message: string, exitCode = 1): CommandOutput => ({ stdou
 export function modelStep<O>(model: Model, run: (tx: Tx) => O, refusal: (e: unknown) => O | undefined = () => undefined): ModelStep<O | CommandOutput> {
   let outcome: O | CommandOutput = ok();
   let waits: DaemonWait[] = [];
+  let stages: Stage[] = [];
   const ops = model.change((tx) => {
     waits = tx.waits;
+    stages = tx.stages;
     try {
       outcome = run(tx);
     } catch (e) {
@@ -41,5 +45,5 @@ export function modelStep<O>(model: Model, run: (tx: Tx) => O, refusal: (e: unkn
       outcome = refused;
     }
   });
-  return { outcome, ops, ...(waits.length ? { waits } : {}) };
+  return { outcome, ops, ...(waits.length ? { waits } : {}), ...(stages.length ? { stages } : {}) };
 }

@@ -223,6 +223,21 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
 }
 
 /**
+ * A stopped container starts again (`docker start`, `docker restart`): in a new sandbox,
+ * since libnetwork's NewSandbox draws a random id at each start (moby v20.10 vendored
+ * libnetwork controller.go; the daemon's updateSandboxNetworkSettings records it and its key):
+ * a new namespace, /var/run/docker/netns/ and the id's first 12 characters.
+ */
+export function startStopped(tx: Tx, c: Draft<Container>): void {
+  if (c.sandboxState === 'removed') {
+    c.sandboxId = hexId(tx.rng);
+    c.sandbox = c.sandboxId.slice(0, 12);
+    c.sandboxState = initialState(sandboxMachine);
+  }
+  startContainer(tx, c);
+}
+
+/**
  * The daemon's generateNewName (moby daemon/names.go): up to six of namesgenerator's names,
  * the first name a container of this engine does not hold wins; from the second try on
  * GetRandomName(retry) appends a random digit. After six taken, the id's first 12 characters.

@@ -35,8 +35,8 @@
  * cleanup of the namespaces it left behind (the host keeps the stale neighbour and FDB
  * entries until its networks' sandboxes go), and restart policies.
  */
-import { stopContainer } from './containers';
-import { DEFAULT_STOP_TIMEOUT_S, ignoringStopSignal, KILLED_EXIT, onStop, stopSignal, unknownMainProcess } from './main-process';
+import { DEFAULT_STOP_TIMEOUT_S } from './main-process';
+import { planStops, stopNow } from './stop';
 import { driverOf } from './drivers';
 import { hexId } from './ids';
 import { swarmSocketsClose, swarmSocketsOpen } from './listeners';
@@ -65,17 +65,9 @@ function gossipingWith(tx: Tx, host: string): string[] {
  * does not know is refused before anything changes.
  */
 function stopRunningContainers(tx: Tx, host: string): void {
-  const running = Object.values(tx.host(host).containers).filter((c) => c.state === 'running');
-  const ends = running.map((c) => {
-    const end = onStop(c);
-    if (!end) throw new NotModelled(`not modelled: systemctl stop docker with ${c.name} running: ${unknownMainProcess(c, stopSignal(c))}`);
-    return { c, end };
-  });
-  for (const { c, end } of ends) if ('exits' in end) stopContainer(tx, c, end.exits);
-  const killed = ends.filter(({ end }) => 'ignored' in end).map(({ c, end }) => ({ c, signal: end.signal }));
-  if (killed.length === 0) return;
-  tx.daemonWaits(DEFAULT_STOP_TIMEOUT_S * 1e9, `the stop timeout of its containers: ${ignoringStopSignal(killed)}; then SIGKILL`);
-  for (const { c } of killed) stopContainer(tx, c, KILLED_EXIT);
+  const running = Object.values(tx.host(host).containers).filter((c) => c.state === 'running').map((c) => ({ c, ref: c.name }));
+  const planned = planStops(running, DEFAULT_STOP_TIMEOUT_S, ({ c }, why) => new NotModelled(`not modelled: systemctl stop docker with ${c.name} running: ${why}`));
+  stopNow(tx, planned, 'the stop timeout of its containers');
 }
 
 /** `systemctl stop docker` on `host` at `nowNs`; stopping a stopped daemon does nothing. */

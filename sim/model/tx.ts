@@ -1,5 +1,5 @@
 /** One scenario step's change to the world: the immer draft and the plan ops it emits. */
-import { Draft, isDraft, original } from 'immer';
+import { current, Draft, isDraft, original } from 'immer';
 import { PlanOp } from '../plan/ops';
 import { Container, Host, hostOf, inSwarm, instanceOf, Network, swarmNetwork, swarmNetworks, World } from './world';
 import { hexId, Rng } from './ids';
@@ -18,6 +18,12 @@ export interface DaemonWait {
   why: string;
 }
 
+/** The first `upTo` ops of a step, and the world they make the kernel match (Tx.stage). */
+export interface Stage {
+  upTo: number;
+  world: World;
+}
+
 /** Each run's underlay addresses by host name (Tx.underlayOf), keyed by the run's host list. */
 const underlaysOfRun = new WeakMap<readonly string[], Map<string, string>>();
 
@@ -28,6 +34,18 @@ export class Tx {
 
   emit(...ops: PlanOp[]): void {
     for (const op of ops) this.ops.push(op);
+  }
+
+  /**
+   * Where the ops so far must reach the kernel, with the world as it then was, before the
+   * rest (stage): a backend that orders one op list its own way (emu makes a step's
+   * namespaces before it deletes any) would otherwise delete what the step made again.
+   */
+  readonly stages: Stage[] = [];
+
+  /** The daemon finished one piece of work whose kernel changes come first (a restart's stop, before its start). */
+  stage(): void {
+    this.stages.push({ upTo: this.ops.length, world: current(this.w) as World });
   }
 
   /** What the daemon spent waiting in this step (DaemonWait), in order. */

@@ -59,7 +59,12 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     const unavailable = await backend.missingFeature?.(step.ops);
     const waited = (out: ShellOutput): ShellOutput => (step.waits ? { ...out, daemonWaits: step.waits } : out);
     if (unavailable) return waited({ ...('exec' in step.outcome ? { stdout: '', stderr: '', exitCode: 0 } : step.outcome), unavailable });
-    await backend.apply(step.ops, model.world);
+    let applied = 0;
+    for (const stage of step.stages ?? []) {
+      await backend.apply(step.ops.slice(applied, stage.upTo), stage.world);
+      applied = stage.upTo;
+    }
+    await backend.apply(step.ops.slice(applied), model.world);
     const o = step.outcome;
     if ('exec' in o) {
       const c = hostOf(model.world, host).containers[o.exec.container];
