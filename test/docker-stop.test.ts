@@ -195,7 +195,7 @@ describe('docker restart', () => {
     docker(m, 'r0', 'docker run -d --name web nginx');
     docker(m, 'r0', 'docker run -dit --name idle busybox');
     docker(m, 'r0', 'docker stop idle');
-    const [, key] = inspect(m, 'shell');
+    const [, key, address] = inspect(m, 'shell');
     const before = m.world.clockNs;
     const restart = dockerStep(m, 'r0', ['restart', 'shell', 'nope', 'web', 'idle', 'shell']);
     expect(restart.outcome).toEqual({ stdout: 'shell\nweb\nidle\nshell\n', stderr: 'Error response from daemon: No such container: nope\n', exitCode: 1 });
@@ -205,8 +205,10 @@ describe('docker restart', () => {
       { ns: 10e9, why: 'the stop timeout: PID 1 of shell (sh) ignores SIGTERM; then SIGKILL' },
     ]);
     expect(m.world.clockNs - before).toBeGreaterThanOrEqual(20e9);
-    const [status, newKey] = inspect(m, 'shell');
+    const [status, newKey, newAddress] = inspect(m, 'shell');
     expect(status).toBe('running');
+    // docker0 is a local network: libnetwork's IPAM hands out its first free address, the one the stop released.
+    expect([address, newAddress]).toEqual(['172.17.0.2', '172.17.0.2']);
     expect(newKey).toMatch(/^\/var\/run\/docker\/netns\/[0-9a-f]{12}$/);
     expect(newKey).not.toBe(key);
     expect(inspect(m, 'idle')[0]).toBe('running');

@@ -1,6 +1,7 @@
 /**
- * Address management as Docker's default IPAM does it: serial allocation inside a subnet. A
- * pool is an immutable value (see Ipam): each function returns the pool as it is afterwards.
+ * Address management as Docker's default IPAM does it: serial or first-free allocation inside
+ * a subnet. A pool is an immutable value (see Ipam): each function returns the pool as it is
+ * afterwards.
  */
 import { cidrString, contains, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../wire/addr';
 import { Ipam } from './world';
@@ -40,15 +41,22 @@ export function emptyIpam(): Ipam {
   return new Ipam('', '', 0, {});
 }
 
-/** The next free address after the last one given (AllocSerialPrefix), wrapping once, and the pool with it taken. */
-export function allocate(ipam: Ipam): { ip: string; ipam: Ipam } | undefined {
+/**
+ * An address, and the pool with it taken. Serially (`serial`, libnetwork's AllocSerialPrefix,
+ * which swarmkit's allocator asks for every swarm network's addresses: cnmallocator), the next
+ * free one after the last given, wrapping once; otherwise the first free one, as libnetwork's
+ * default IPAM hands out a local or global network's (bitseq's SetAny from the start), so an
+ * address given back is the next one handed out.
+ */
+export function allocate(ipam: Ipam, serial: boolean): { ip: string; ipam: Ipam } | undefined {
   const c = parseCidr(ipam.subnet)!;
   const size = 2 ** (32 - c.prefixLength);
   const base = networkAddress(c);
+  const from = serial ? ipam.next : 1;
   for (let i = 0; i < size - 2; i++) {
-    const offset = ((ipam.next + i - 1) % (size - 2)) + 1;
+    const offset = ((from + i - 1) % (size - 2)) + 1;
     if (!isUsed(ipam, offset)) {
-      return { ip: numberToIpv4(base + offset), ipam: new Ipam(ipam.subnet, ipam.gateway, offset + 1, markUsed(ipam.used, offset)) };
+      return { ip: numberToIpv4(base + offset), ipam: new Ipam(ipam.subnet, ipam.gateway, serial ? offset + 1 : ipam.next, markUsed(ipam.used, offset)) };
     }
   }
   return undefined;
