@@ -107,6 +107,17 @@ describe('a worker that left: node ls and node rm on the manager', () => {
   });
 });
 
+test("a manager's forced leave while other managers remain is not modelled (raft keeps it a member until demoted): refused before anything changes", () => {
+  const managers = new Model([{ name: 'r0', underlay: '198.51.100.10' }, { name: 'r1', underlay: '198.51.100.11' }], 7);
+  managers.boot();
+  docker(managers, 'r0', 'docker swarm init');
+  const managerToken = docker(managers, 'r0', 'docker swarm join-token -q manager').stdout.trim();
+  expect(docker(managers, 'r1', `docker swarm join --token ${managerToken} 198.51.100.10:2377`).stdout).toBe('This node joined a swarm as a manager.\n');
+  const before = managers.world;
+  expect(docker(managers, 'r1', 'docker swarm leave --force')).toEqual({ stdout: '', exitCode: 127, stderr: 'cnmlab: not modelled: docker swarm leave --force on a manager of a swarm with other managers (raft keeps it a member, Down and Unreachable, until it is demoted)\n' });
+  expect(managers.world.swarm).toBe(before.swarm);
+});
+
 describe('docker network ls --filter', () => {
   const names = (o: CommandOutput) => o.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1]);
   test('driver, name (a regular expression), scope, type, dangling; keys AND, values OR', () => {

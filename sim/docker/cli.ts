@@ -253,7 +253,12 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'leave': {
       const p = parseFlags('docker swarm leave', rest, [{ long: 'force', short: 'f' }]);
       requireArgs(p, 'docker swarm leave', 'docker swarm leave [OPTIONS]', 'Leave the swarm', 0);
-      return ok(swarmLeave(tx, host, p.bools.has('force'), (net) => detachFromSwarmNetwork(tx, host, net)));
+      try {
+        return ok(swarmLeave(tx, host, p.bools.has('force'), (net) => detachFromSwarmNetwork(tx, host, net)));
+      } catch (e) {
+        if (e instanceof NotModelled) throw notModelledError(e.message);
+        throw e;
+      }
     }
     case 'join-token': {
       const p = parseFlags('docker swarm join-token', rest, [{ long: 'quiet', short: 'q' }, { long: 'rotate' }]);

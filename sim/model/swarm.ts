@@ -176,6 +176,9 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, detachContainer
     throw new DaemonRefusal('You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.');
   }
   const swarm = tx.w.swarm!;
+  if (h.nodeState === 'manager' && swarm.nodes.some((n) => n !== host && hostOf(tx.w, n).nodeState === 'manager')) {
+    throw new NotModelled('docker swarm leave --force on a manager of a swarm with other managers (raft keeps it a member, Down and Unreachable, until it is demoted)');
+  }
   for (const net of swarmNetworks(swarm)) {
     detachContainers(net);
     for (const ep of endpointsOf(net).filter((e) => e.host === host)) removeEndpoint(tx, net, ep, ep.kind === 'ingress');
