@@ -229,6 +229,18 @@ describe('docker restart', () => {
     expect(docker(m, 'r0', 'docker ps -aq').stdout).toBe('');
   });
 
+  test('a start the daemon refuses is named "Cannot restart container"; the other names still restart', () => {
+    const m = oneHost();
+    docker(m, 'r0', 'docker network create --subnet 10.9.0.0/24 lan');
+    docker(m, 'r0', 'docker run -dit --name first --network lan --ip 10.9.0.50 busybox');
+    docker(m, 'r0', 'docker stop first');
+    docker(m, 'r0', 'docker run -dit --name second --network lan --ip 10.9.0.50 busybox');
+    expect(docker(m, 'r0', 'docker restart first second')).toEqual({ stdout: 'second\n', stderr: 'Error response from daemon: Cannot restart container first: Address already in use\n', exitCode: 1 });
+    expect(docker(m, 'r0', "docker inspect -f '{{.Name}} {{.State.Status}}' first second").stdout).toBe('/first exited\n/second running\n');
+    // The refused start made no sandbox: the host holds the namespaces of second alone.
+    expect(hostOf(m.world, 'r0').namespaces.filter((n) => /^[0-9a-f]{12}$/.test(n))).toEqual([docker(m, 'r0', "docker inspect -f '{{.NetworkSettings.SandboxKey}}' second").stdout.trim().slice(-12)]);
+  });
+
   test("what the model cannot tell refuses the whole line before anything changes; the CLI's own errors", () => {
     const m = oneHost();
     docker(m, 'r0', 'docker run -dit --name shell busybox');

@@ -13,6 +13,7 @@ import { allNetworks, findNetwork, lookUpNetwork, Tx } from './tx';
 import { DaemonRefusal, NotModelled } from './refusal';
 import { exitsAtOnce } from './main-process';
 import { hexId } from './ids';
+import { claim } from './ipam';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
 import { Container, endpointOf, endpointsOf, hostOf, inSwarm, Network, swarmNetwork } from './world';
@@ -203,7 +204,11 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
   const joining: Network[] = [];
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
-    if (n.ip) checkRequestedAddress(tx, net, n.ip);
+    if (n.ip) {
+      checkRequestedAddress(tx, net, n.ip);
+      // Known before the sandbox is made: a start refused for it leaves no namespace behind (the daemon's Cleanup).
+      if (!driverOf(net).address && !claim(net.ipam, n.ip)) throw new DaemonRefusal('Address already in use', 'create');
+    }
     driverOf(net).refuseJoin?.(tx, net, c.host, joining);
     joining.push(net);
   }
