@@ -250,6 +250,11 @@ describe('docker restart', () => {
     expect(docker(m, 'r0', 'docker restart shell pinger')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker restart pinger: how its PID 1 (ping) takes SIGTERM\n', exitCode: 127 });
     expect(docker(m, 'r0', 'docker restart -t 0 shell web').stderr).toBe('cnmlab: not modelled: docker restart -t 0 web: its PID 1 (nginx) exits on its stop signal (SIGQUIT) as the SIGKILL is sent\n');
     expect(inspect(m, 'shell')).toEqual(['running', key, expect.any(String)]);
+    // Its --network refused at run, the container holds none: which one its start would attach is the HostConfig's, not kept.
+    docker(m, 'r0', 'docker run -dit --name lost --network nosuchnet busybox');
+    expect(docker(m, 'r0', 'docker restart shell lost')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker restart lost (it holds no network: the one it was run with was refused or left with the swarm)\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker start lost').exitCode).toBe(127);
+    expect(inspect(m, 'shell')).toEqual(['running', key, expect.any(String)]);
     expect(docker(m, 'r0', 'docker restart -t x shell')).toEqual({ stdout: '', stderr: `invalid argument "x" for "-t, --time" flag: strconv.ParseInt: parsing "x": invalid syntax\nSee 'docker restart --help'.\n`, exitCode: 125 });
     expect(docker(m, 'r0', 'docker restart')).toEqual({ stdout: '', stderr: `"docker restart" requires at least 1 argument.\nSee 'docker restart --help'.\n\nUsage:  docker restart [OPTIONS] CONTAINER [CONTAINER...]\n\nRestart one or more containers\n`, exitCode: 1 });
   });

@@ -18,9 +18,12 @@ export const ENGINE_VERSION = '20.10.24+dfsg1';
 
 /**
  * What the model cannot start again, refused as not modelled before anything changes: a
- * stopped container one of whose networks was removed meanwhile.
+ * container one of whose networks was removed meanwhile, or that holds none (its --network
+ * refused when it was run, or a swarm leave detached it): the daemon would attach the
+ * network its HostConfig names, which the model does not keep.
  */
 export function refuseUnstartable(tx: Tx, host: string, c: Container, command: string, ref: string): void {
+  if (c.networks.length === 0) throw notModelledError(`${command} ${ref} (it holds no network: the one it was run with was refused or left with the swarm)`);
   if (c.state === 'running') return;
   if (c.networks.some((n) => !swarmNetwork(tx.w.swarm, n.networkId) && !tx.host(host).localNetworks[n.networkId])) {
     throw notModelledError(`${command} ${ref} (a network it was on has been removed)`);
