@@ -196,6 +196,8 @@ describe('docker restart', () => {
     docker(m, 'r0', 'docker run -dit --name idle busybox');
     docker(m, 'r0', 'docker stop idle');
     const [, key, address] = inspect(m, 'shell');
+    // A stopped container still names its last sandbox (docker/for-linux#662: the key of a namespace already gone).
+    expect(inspect(m, 'idle').slice(0, 2)).toEqual(['exited', expect.stringMatching(/^\/var\/run\/docker\/netns\/[0-9a-f]{12}$/)]);
     const before = m.world.clockNs;
     const restart = dockerStep(m, 'r0', ['restart', 'shell', 'nope', 'web', 'idle', 'shell']);
     expect(restart.outcome).toEqual({ stdout: 'shell\nweb\nidle\nshell\n', stderr: 'Error response from daemon: No such container: nope\n', exitCode: 1 });

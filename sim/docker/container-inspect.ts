@@ -80,6 +80,8 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     };
   }
   const running = c.state === 'running';
+  // A sandbox was made for it once (running, or removed by its stop); never for one whose start was refused.
+  const hadSandbox = c.sandboxState !== 'created';
   // Read only when printed: what an unknown image decides is refused, and a template that does not name it still runs.
   const argv = () => ofKnownImage(c, processArgv(c));
   const dir = `${DATA_ROOT}/containers/${c.id}`;
@@ -130,12 +132,13 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     },
     NetworkSettings: {
       Bridge: '',
-      SandboxID: running ? c.sandboxId : '',
+      // A stopped container keeps its last sandbox's id and key (releaseNetwork deletes the sandbox, not the settings): its start draws new ones.
+      SandboxID: hadSandbox ? c.sandboxId : '',
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
       Ports: {},
-      SandboxKey: running ? `/var/run/docker/netns/${c.sandbox}` : '',
+      SandboxKey: hadSandbox ? `/var/run/docker/netns/${c.sandbox}` : '',
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
       EndpointID: legacy?.EndpointID ?? '',
