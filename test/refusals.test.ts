@@ -79,6 +79,45 @@ describe('typed refusals', () => {
     expect(o).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: Could not attach to network nosuchnet: rpc error: code = NotFound desc = network nosuchnet not found.\n' });
     expect(o.stdout).toMatch(/^[0-9a-f]{64}\n$/);
   });
+
+  test('--ip and --network-alias where Docker 20.10 takes neither: the daemon refuses them at start (125, the container Created), an alias on a predefined network by name the CLI before anything', () => {
+    const m = ready();
+    const created = () => run(m, 'r0', 'docker ps -a -q').stdout.split('\n').filter(Boolean).length;
+    const refusedAtStart = (line: string, text: string) => {
+      const before = created();
+      const o = run(m, 'r0', line);
+      expect(o).toMatchObject({ exitCode: 125, stderr: `docker: Error response from daemon: ${text}.\n` });
+      expect(o.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+      expect(created()).toBe(before + 1);
+    };
+    const ONLY_USER_DEFINED = 'user specified IP address is supported on user defined networks only';
+    for (const net of ['bridge', 'host', 'none']) refusedAtStart(`docker run -d --network ${net} --ip 172.17.0.9 busybox`, ONLY_USER_DEFINED);
+    expect(run(m, 'r0', 'docker network create nosub').exitCode).toBe(0);
+    refusedAtStart('docker run -d --network nosub --ip 172.18.0.9 busybox', 'user specified IP address is supported only when connecting to networks with user configured subnets');
+    // docker/cli checks the alias against --network as typed: a predefined name is its own refusal, nothing made.
+    for (const net of ['bridge', 'host', 'none']) {
+      const before = created();
+      expect(run(m, 'r0', `docker run -d --network ${net} --network-alias db busybox`)).toEqual({
+        stdout: '', stderr: "docker: network-scoped aliases are only supported for user-defined networks.\nSee 'docker run --help'.\n", exitCode: 125,
+      });
+      expect(created()).toBe(before);
+    }
+    // By id the CLI cannot tell, and the daemon asks the network's name.
+    const bridgeId = run(m, 'r0', 'docker network inspect -f {{.Id}} bridge').stdout.trim();
+    refusedAtStart(`docker run -d --network ${bridgeId} --network-alias db busybox`, 'network-scoped alias is supported only for containers in user defined networks');
+    // Without --network docker/cli v20.10 puts --ip and --network-alias on no endpoint: they are dropped.
+    expect(run(m, 'r0', 'docker run -d --name plain --ip 10.9.9.9 --network-alias db busybox').exitCode).toBe(0);
+    expect(run(m, 'r0', 'docker inspect -f "{{.NetworkSettings.IPAddress}} {{json .NetworkSettings.Networks.bridge.Aliases}}" plain').stdout).toBe('172.17.0.2 null\n');
+    // docker network connect: the daemon's texts, exit 1.
+    expect(run(m, 'r0', 'docker run -d --name u1 --network nosub busybox').exitCode).toBe(0);
+    expect(run(m, 'r0', 'docker network connect --alias db bridge u1')).toEqual({
+      stdout: '', stderr: 'Error response from daemon: network-scoped alias is supported only for containers in user defined networks\n', exitCode: 1,
+    });
+    expect(run(m, 'r0', 'docker network connect --ip 172.18.0.9 nosub plain')).toEqual({
+      stdout: '', stderr: 'Error response from daemon: user specified IP address is supported only when connecting to networks with user configured subnets\n', exitCode: 1,
+    });
+    expect(run(m, 'r0', 'docker network connect --alias db nosub plain')).toEqual({ stdout: '', stderr: '', exitCode: 0 });
+  });
 });
 
 describe("the other tools' refusals, one step against the model each", () => {

@@ -9,7 +9,7 @@ import { imageCommand, isInteractiveShell, mainArgv } from '../model/main-proces
 import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
-import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, removeContainer, runContainer, stopContainer } from '../model/containers';
+import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, isUserDefinedNetworkMode, removeContainer, runContainer, stopContainer } from '../model/containers';
 import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { executeTemplate, parseTemplate, TemplateExecError } from './template';
@@ -25,7 +25,7 @@ import { killCommand, restartCommand, stopCommand } from './stop';
 import { killContainer } from '../model/stop';
 import { CommandOutput, lookupCommand } from '../commands/registry';
 import { ok } from '../model/command-step';
-import { Network, World } from '../model/world';
+import { hostOf, Network, World } from '../model/world';
 
 /** Container id → the pid of the real process holding its namespaces. */
 export type ContainerProcesses = ReadonlyMap<string, number>;
@@ -291,6 +291,15 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   requireArgs(p, 'docker run', 'docker run [OPTIONS] IMAGE [COMMAND] [ARG...]', 'Run a command in a new container', 1, Infinity);
   const detach = p.bools.has('detach');
   const tty = p.bools.has('tty');
+  // docker/cli v20.10's parseNetworkOpts: --ip and --network-alias go on the endpoint of the
+  // first --network; without one there is no endpoint to hold them, and they are dropped
+  // unread. An alias on a network that is not user-defined (as typed) is the CLI's refusal.
+  const network = first(p, 'network') ?? first(p, 'net');
+  const aliases = network === undefined ? [] : [...all(p, 'network-alias'), ...all(p, 'net-alias')];
+  const ip = network === undefined ? undefined : first(p, 'ip');
+  if (network !== undefined && aliases.length && !isUserDefinedNetworkMode(network)) {
+    throw new DockerError("docker: network-scoped aliases are only supported for user-defined networks.\nSee 'docker run --help'.", 125);
+  }
   // docker/cli's CheckTty (v20.10 cli/command/container/run.go), before anything is created:
   // attaching stdin to the container's terminal needs a terminal of its own.
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
@@ -319,8 +328,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   let created: string | undefined;
   try {
     const c = runContainer(tx, host, {
-      name, image: p.args[0], command: p.args.slice(1), network: first(p, 'network') ?? first(p, 'net'),
-      aliases: [...all(p, 'network-alias'), ...all(p, 'net-alias')], ip: first(p, 'ip'), hostname: first(p, 'hostname'),
+      name, image: p.args[0], command: p.args.slice(1), network, aliases, ip, hostname: first(p, 'hostname'),
       autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach,
     });
     created = c.id;
@@ -329,8 +337,9 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     // docker run that cannot run its container exits 125, whoever refuses it.
     if (e instanceof NotModelled) throw new DockerError(`cnmlab: ${e.message}`, 125);
     if (!(e instanceof DaemonRefusal) || !e.runStage) throw e;
-    // A refusal at start leaves the container Created; -d still printed its id.
-    const c = e.runStage === 'start' && name ? Object.values(tx.host(host).containers).find((x) => x.name === name) : undefined;
+    // A refusal at start leaves the container Created (the one this step made); -d still printed its id.
+    const made = hostOf(tx.before, host).containers;
+    const c = e.runStage === 'start' ? Object.values(tx.host(host).containers).find((x) => !(x.id in made)) : undefined;
     throw runRefusal(e, detach && c ? `${c.id}\n` : '');
   }
   if (runsToEnd) return { exec: { container: created, argv: command, main: tty ? 'tty' : 'attached' } };

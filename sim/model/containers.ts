@@ -58,6 +58,29 @@ function refuseUnmodelledDriver(found: Network | undefined): void {
   if (why) throw new NotModelled(why);
 }
 
+/**
+ * A network mode that names a user-defined network (moby's NetworkMode.IsUserDefined): none of
+ * `default`, `bridge`, `host`, `none` or `container:…`. The daemon asks it of the network's
+ * name; docker/cli asks it of `--network` as typed, which may be an id.
+ */
+export function isUserDefinedNetworkMode(mode: string): boolean {
+  return !['default', 'bridge', 'host', 'none'].includes(mode) && !(mode.startsWith('container:'));
+}
+
+/**
+ * The daemon's validateNetworkingConfig (moby v20.10 daemon/container_operations.go), as it
+ * connects a container to a network, before any endpoint is made: an address or an alias
+ * only on a user-defined network, and an address only where the network's subnet was asked
+ * for (--subnet, or a swarm network's).
+ */
+function validateNetworkingConfig(net: Network | Draft<Network>, aliases: readonly string[], ip: string | undefined, stage?: 'start'): void {
+  if (!isUserDefinedNetworkMode(net.name)) {
+    if (ip) throw new DaemonRefusal('user specified IP address is supported on user defined networks only', stage);
+    if (aliases.length) throw new DaemonRefusal('network-scoped alias is supported only for containers in user defined networks', stage);
+  }
+  if (ip && !net.subnetConfigured) throw new DaemonRefusal('user specified IP address is supported only when connecting to networks with user configured subnets', stage);
+}
+
 /** How long the daemon waits for the manager to allocate a swarm network attachment (swarmRequestTimeout). */
 const SWARM_REQUEST_TIMEOUT_NS = 20e9;
 
@@ -204,6 +227,7 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
   const joining: Network[] = [];
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
+    validateNetworkingConfig(net, n.aliases, n.ip, 'start');
     if (n.ip) {
       checkRequestedAddress(tx, net, n.ip);
       // Known before the sandbox is made: a start refused for it leaves no namespace behind (the daemon's Cleanup).
@@ -274,14 +298,15 @@ function randomName(tx: Tx, retry: number): string {
 
 export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: string, aliases: string[], ip?: string): void {
   checkAliases(aliases);
-  // The daemon's buildCreateEndpointOptions, stray parenthesis and all; checked before the
-  // container records the network, as the endpoint it would make is never made.
-  if (ip && !isIpv4(ip)) throw new DaemonRefusal(`Invalid IPv4 address: ${ip})`);
   // Looked up as the step began (reading the world is cheap, drafts are not).
   const found = lookUpNetwork(tx.before, host, ref);
   refuseUnmodelledDriver(found);
   const net = attachableNetwork(tx, host, ref, found);
   if (c.networks.some((n) => n.networkId === net.id)) throw new DaemonRefusal(`${c.name} is already attached to network ${net.name}`);
+  validateNetworkingConfig(net, aliases, ip);
+  // The daemon's buildCreateEndpointOptions, stray parenthesis and all; checked before the
+  // container records the network, as the endpoint it would make is never made.
+  if (ip && !isIpv4(ip)) throw new DaemonRefusal(`Invalid IPv4 address: ${ip})`);
   if (c.state === 'running') driverOf(net).refuseJoin?.(tx, net, host, []);
   c.networks.push({ networkId: net.id, aliases, ip });
   if (c.state === 'running') connect(tx, c, net, aliases, ip);

@@ -96,6 +96,12 @@ export interface Network {
   ipam: Ipam;
   /** The manager allocator could not give it a subnet (overlapping --subnet). */
   allocationFailed: boolean;
+  /**
+   * Its subnet was asked for (libnetwork's IpamConf.PreferredPool): `--subnet` at `docker
+   * network create`, or a swarm network's, which the manager's allocation names. Only such a
+   * network takes a container's `--ip` (the daemon's validateNetworkingConfig).
+   */
+  subnetConfigured: boolean;
   /** `--ipam-driver` when a plugin's (calico-ipam); Docker's own otherwise. */
   ipamDriver?: string;
   /** Linux bridge name for bridge networks (docker0, docker_gwbridge, br-<id12>). */

@@ -20,6 +20,7 @@ function createBridgeNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
   const net = localNetwork(tx, host, spec.name, 'bridge', subnet, undefined, spec.options);
   net.bridge = `br-${net.id.slice(0, 12)}`;
   net.ipam = newIpam(subnet, spec.gateway);
+  net.subnetConfigured = spec.subnet !== undefined;
   net.internal = spec.internal;
   net.labels = spec.labels;
   const h = tx.host(host);

@@ -228,7 +228,7 @@ export interface NetworkDriver {
 export function localNetwork(tx: Tx, host: string, name: string, driver: Network['driver'], subnet: string, bridge?: string, options: Record<string, string> = {}): Network {
   return {
     id: hexId(tx.rng), name, driver, scope: 'local', host, attachable: false, internal: false, ingress: false, vni: 0,
-    options, labels: {}, createdNs: String(tx.now()), state: initialState(networkMachine), ipam: newIpam(subnet), allocationFailed: false,
+    options, labels: {}, createdNs: String(tx.now()), state: initialState(networkMachine), ipam: newIpam(subnet), allocationFailed: false, subnetConfigured: false,
     bridge, endpoints: [], instances: [],
   };
 }

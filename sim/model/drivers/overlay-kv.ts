@@ -303,7 +303,7 @@ export function createClassicNetwork(tx: Tx, host: string, spec: NetworkSpec): N
   const net: Network = {
     id: hexId(tx.rng), name: spec.name, driver: 'overlay', scope: 'global', host, attachable: spec.attachable, internal: spec.internal, ingress: false,
     vni: 0, options: spec.options, labels: spec.labels, createdNs: String(tx.now()), state: initialState(networkMachine),
-    ipam: newIpam(subnet!, spec.gateway), allocationFailed: false, endpoints: [], instances: [],
+    ipam: newIpam(subnet!, spec.gateway), allocationFailed: false, subnetConfigured: spec.subnet !== undefined, endpoints: [], instances: [],
   };
   for (const m of kv.members) tx.host(m).localNetworks[net.id] = { ...net, host: m };
   return h.localNetworks[net.id];

@@ -236,7 +236,7 @@ export function createSwarmNetwork(tx: Tx, spec: SwarmNetworkSpec): Network {
     ingress: spec.ingress, vni, options: { ...spec.options, 'com.docker.network.driver.overlay.vxlanid_list': String(vni) }, labels: spec.labels,
     createdNs: String(tx.now()), state: initialState(networkMachine),
     ipam: allocationFailed ? emptyIpam() : newIpam(subnet!, spec.gateway),
-    allocationFailed, endpoints: [], instances: [],
+    allocationFailed, subnetConfigured: true, endpoints: [], instances: [],
   };
   shardSet(swarm.networks, net.id, net);
   return swarmNetwork(swarm, net.id)!;

@@ -36,6 +36,7 @@ export function createStackedNetwork(tx: Tx, host: string, spec: NetworkSpec, ki
   const subnet = spec.subnet ?? nextLocalSubnet(tx, host);
   const net = localNetwork(tx, host, spec.name, kind.driver, subnet, undefined, spec.options);
   net.ipam = newIpam(subnet, spec.gateway);
+  net.subnetConfigured = spec.subnet !== undefined;
   net.internal = spec.internal;
   net.labels = spec.labels;
   if (parent === undefined) {
