@@ -243,6 +243,12 @@ describe('network inspect --verbose', () => {
     ]);
     expect(service.Tasks[1].EndpointID).toBe(net.Containers[Object.keys(net.Containers)[0]].EndpointID);
   });
+
+  test('no task on the network: no Services at all (omitempty leaves an empty map out)', () => {
+    const m = tutorial();
+    const [ingress] = inspect(m, 'r0', 'docker network inspect --verbose ingress');
+    expect(Object.keys(ingress).slice(-2)).toEqual(['Labels', 'Peers']);
+  });
 });
 
 describe('docker info', () => {

@@ -74,11 +74,12 @@ function ipamOf(net: Network): Record<string, unknown> {
 /**
  * `--verbose`: the network's service records as this node's NetworkDB holds them. Containers
  * attached by hand are tasks of no service, so they sit under the empty service name, newest
- * first, each with the underlay address of the node it runs on.
+ * first, each with the underlay address of the node it runs on. None: no section at all
+ * (NetworkResource's `Services` is `json:",omitempty"`, and an empty map is left out).
  */
-function servicesOf(w: World, net: Network): Record<string, unknown> {
+function servicesOf(w: World, net: Network): Record<string, unknown> | undefined {
   const tasks = endpointsOf(net).filter((ep) => ep.kind === 'container' && ep.state === 'joined').sort((a, b) => ipv4ToNumber(b.ip) - ipv4ToNumber(a.ip));
-  if (!tasks.length) return {};
+  if (!tasks.length) return undefined;
   return {
     '': {
       VIP: '<nil>', Ports: [], LocalLBIndex: 0,
@@ -112,7 +113,8 @@ export function networkInspectObject(w: World, host: string, net: Network, verbo
   };
   if (net.scope === 'swarm' && inst) {
     o.Peers = w.hostOrder.filter((h) => instanceOf(net, h)).map((h) => ({ Name: hostOf(w, h).gossipName, IP: hostOf(w, h).underlay }));
-    if (verbose) o.Services = servicesOf(w, net);
+    const services = verbose ? servicesOf(w, net) : undefined;
+    if (services) o.Services = services;
   }
   return o;
 }
