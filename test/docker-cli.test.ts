@@ -170,6 +170,9 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: rpc error: code = FailedPrecondition desc = network [0-9a-z]{25} is in use by task [0-9a-z]{25}\n$/) }],
     ['leave without --force on a manager', (m) => docker(m, 'r0', 'docker swarm leave'), { exitCode: 1, stderr: 'Error response from daemon: You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.\n' }],
     ['already part of a swarm', (m) => docker(m, 'r1', 'docker swarm join --token <...> 198.51.100.10:2377'), { exitCode: 1, stderr: 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n' }],
+    ['init on a manager: already part of a swarm', (m) => docker(m, 'r0', 'docker swarm init'), { exitCode: 1, stderr: 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n' }],
+    // The engine would make a second swarm there, which the model has no room for: said so, never Docker's words.
+    ['init outside the swarm: not modelled', (m) => docker(m, 'r2', 'docker swarm init'), { exitCode: 127, stdout: '', stderr: 'cnmlab: not modelled: docker swarm init on r2, outside the swarm of r0, r1: a second swarm (cnmlab models one)\n' }],
     ['already attached', (m) => {
       docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net busybox');
       return docker(m, 'r0', 'docker network connect test-net ubuntu0');

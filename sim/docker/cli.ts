@@ -241,7 +241,12 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
         throw new DockerError(`Error response from daemon: data path port ${port} is outside the allowed range 1024-49151`, 1);
       }
       const mask = first(p, 'default-addr-pool-mask-length');
-      return ok(swarmInit(tx, host, { advertiseAddr: first(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: first(p, 'default-addr-pool'), defaultAddrPoolMaskLength: mask ? Number(mask) : undefined }));
+      try {
+        return ok(swarmInit(tx, host, { advertiseAddr: first(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: first(p, 'default-addr-pool'), defaultAddrPoolMaskLength: mask ? Number(mask) : undefined }));
+      } catch (e) {
+        if (e instanceof NotModelled) throw notModelledError(e.message);
+        throw e;
+      }
     }
     case 'join': {
       const p = parseFlags('docker swarm join', rest, [{ long: 'token', value: true }, { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-addr', value: true }, { long: 'availability', value: true }]);

@@ -87,7 +87,10 @@ export interface SwarmInitOptions {
 export function swarmInit(tx: Tx, host: string, opts: SwarmInitOptions): string {
   const h = tx.host(host);
   if (inSwarm(h.nodeState)) throw new DaemonRefusal(ALREADY_IN_SWARM);
-  if (tx.w.swarm && tx.w.swarm.nodes.length > 0) throw new DaemonRefusal(ALREADY_IN_SWARM);
+  // The engine makes a second, separate swarm here; the world holds one.
+  if (tx.w.swarm && tx.w.swarm.nodes.length > 0) {
+    throw new NotModelled(`docker swarm init on ${host}, outside the swarm of ${tx.w.swarm.nodes.join(', ')}: a second swarm (cnmlab models one)`);
+  }
   if (opts.advertiseAddr && opts.advertiseAddr.split(':')[0] !== h.underlay) {
     throw new DaemonRefusal(`must specify a listening address because the address to advertise is not recognized as a system address, and a system's IP address to use could not be uniquely identified`);
   }
