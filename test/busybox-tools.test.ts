@@ -169,6 +169,15 @@ describe("BusyBox's applets in sim, as a Docker 20.10 busybox container prints t
     expect(exec('cat /etc/hostname')).toEqual({ stdout: `${c.id.slice(0, 12)}\n`, stderr: '', exitCode: 0 });
   });
 
+  test("cat of a missing file: BusyBox's words (open_or_warn), coreutils' in a GNU image; the other files printed, exit 1", async () => {
+    const { exec, c } = await ubuntu0();
+    expect(exec('cat /etc/nosuch /etc/hostname')).toEqual({ stdout: `${c.id.slice(0, 12)}\n`, stderr: "cat: can't open '/etc/nosuch': No such file or directory\n", exitCode: 1 });
+    const gnu = await runSim(twoNodes('  - r0: docker run -dit --name u0 --network test-net ubuntu:14.04\n'));
+    const u0 = Object.values(hostOf(gnu.model.world, 'r0').containers).find((x) => x.name === 'u0')!;
+    expect(gnu.backend.execSync('r0', u0.sandbox, ['cat', '/etc/nosuch', '/etc/hostname'], { world: gnu.model.world, container: u0.id, namesVisible: false }))
+      .toEqual({ stdout: `${u0.id.slice(0, 12)}\n`, stderr: 'cat: /etc/nosuch: No such file or directory\n', exitCode: 1 });
+  });
+
   test("sysctl: the sandbox's own switches (no forwarding, no IPv6), BusyBox's words for a key /proc/sys lacks", async () => {
     const { exec } = await ubuntu0();
     expect(exec('sysctl net.ipv4.ip_forward net.ipv6.conf.all.disable_ipv6')).toEqual({ stdout: 'net.ipv4.ip_forward = 0\nnet.ipv6.conf.all.disable_ipv6 = 1\n', stderr: '', exitCode: 0 });

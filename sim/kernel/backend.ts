@@ -118,7 +118,9 @@ export class SimBackend implements Backend {
         // The namespace's own files (the plan's), then /etc/hosts and /etc/hostname of the container or host the step runs on.
         const content = (f: string) => ns.files.get(f) ?? etcFile(ctx.world, ctx.container ? { container: ctx.container } : { host }, f);
         const found = args.map((f) => [f, content(f)] as const);
-        const missing = found.filter(([, c]) => c === undefined).map(([f]) => `cat: ${f}: No such file or directory\n`);
+        // BusyBox's cat says it as its open_or_warn does; coreutils' as error() does.
+        const missingText = toolFamily(ctx) === 'busybox' ? (f: string) => `cat: can't open '${f}': No such file or directory\n` : (f: string) => `cat: ${f}: No such file or directory\n`;
+        const missing = found.filter(([, c]) => c === undefined).map(([f]) => missingText(f));
         return { stdout: found.map(([, c]) => c ?? '').join(''), stderr: missing.join(''), exitCode: missing.length ? 1 : 0 };
       }
       default:
