@@ -152,9 +152,10 @@ describe('the overlay peer table as one op per endpoint', () => {
     };
     const entries = (text: string) => text.split('\n').filter((l) => / dst | lladdr /.test(l)).map((l) => l.split(' ').slice(0, 1)[0]);
     const a = show(grouped, 'a'), b = show(grouped, 'b'), c = show(grouped, 'c');
-    expect(entries(a.fdb)).toEqual([peer(1).mac, peer(2).mac, peer(3).mac, '02:42:0a:00:00:07']);
-    expect(entries(b.fdb)).toEqual([peer(2).mac, '02:42:0a:00:00:09', peer(3).mac]);
-    expect(entries(c.fdb)).toEqual([peer(1).mac, peer(2).mac]);
+    // bridge fdb shows a device's newest entry first (an entry replaced in place keeps its place).
+    expect(entries(a.fdb)).toEqual(['02:42:0a:00:00:07', peer(3).mac, peer(2).mac, peer(1).mac]);
+    expect(entries(b.fdb)).toEqual([peer(3).mac, '02:42:0a:00:00:09', peer(2).mac]);
+    expect(entries(c.fdb)).toEqual([peer(2).mac, peer(1).mac]);
     expect(entries(a.neigh)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
     expect(entries(b.neigh)).toEqual(['10.0.0.2', '10.0.0.9', '10.0.0.3']);
     expect(c.fdb).toContain(`${peer(2).mac} dst 198.51.100.99 self permanent`);

@@ -590,15 +590,19 @@ export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions)
   if (devFilter && !ns.links.has(devFilter)) return err(`Cannot find device "${devFilter}"\n`, 1);
   for (const l of sortedLinks(ns)) {
     if (devFilter && l.name !== devFilter) continue;
+    // Within a device the kernel dumps the newest entry first: each table adds an entry at its
+    // list's head (br_fdb's fdb_create, vxlan's vxlan_fdb_create), and an entry updated in place
+    // keeps its place, as the tables' Maps keep theirs.
     if (l.master) {
       // bridge(8) ends a learned entry's line with the space before its (empty) state.
-      for (const [mac, e] of l.master.fdb) if (e.port === l) lines.push(`${mac}${dev(l)} master ${l.master.name}${e.local ? ' permanent' : ' '}`);
+      const own = [...l.master.fdb].filter(([, e]) => e.port === l).reverse();
+      for (const [mac, e] of own) lines.push(`${mac}${dev(l)} master ${l.master.name}${e.local ? ' permanent' : ' '}`);
     }
     for (const group of multicastSelf(l)) lines.push(`${group}${dev(l)} self permanent`);
     // A bridge given its own address keeps it as a local entry of its own.
     if (l.type === 'bridge' && l.explicitMac) lines.push(`${l.mac}${dev(l)} master ${l.name} permanent`);
     if (l.vxlan) {
-      for (const [mac, e] of l.vxlan.fdb) {
+      for (const [mac, e] of [...l.vxlan.fdb].reverse()) {
         // bridge(8) always prints the numeric id of the socket's namespace.
         const ref = l.vxlan.linkNetns !== l.netns ? ` link-netnsid ${nsid(l.vxlan.linkNetns, ids)}` : '';
         lines.push(`${mac}${dev(l)} dst ${e.dst}${ref} self${e.permanent ? ' permanent' : ''}`);
