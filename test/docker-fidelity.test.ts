@@ -339,6 +339,18 @@ describe('range in -f templates', () => {
     expect(docker(m, 'r0', `docker network inspect -f '{{.Name}}' nosuch test-net`)).toEqual({ stdout: 'test-net\n', stderr: 'Error: No such network: nosuch\n', exitCode: 1 });
   });
 
+  test("string constants as text/template takes them: printed as they are, escapes read, `raw` strings not, operands of json, len and index; a }} inside one is no action's end", () => {
+    const m = tutorial();
+    expect(docker(m, 'r0', `docker network inspect -f '{{"net: "}}{{.Name}}{{" }} \\t|"}}' test-net`).stdout).toBe('net: test-net }} \t|\n');
+    expect(docker(m, 'r0', `docker network inspect -f '{{\`a\\n\`}}|{{len "abc"}}|{{json "a\\"b"}}|{{index .Options "com.docker.network.driver.overlay.vxlanid_list"}}|{{"\\u00e9\\x41\\101"}}' test-net`).stdout).toBe('a\\n|3|"a\\"b"|4097|éAA\n');
+    // strconv.Unquote refuses an escape Go does not know: the parser's error, exit 64.
+    expect(docker(m, 'r0', `docker network inspect -f '{{"\\q"}}' test-net`)).toEqual({ stdout: '', stderr: 'template parsing error: template: :1: invalid syntax\n', exitCode: 64 });
+    // A constant is no function: given an argument, the template fails on the object.
+    expect(docker(m, 'r0', `docker network inspect -f '{{"a" .Name}}' test-net`)).toEqual({
+      stdout: '\n', stderr: 'template parsing error: template: :1:2: executing "" at <"a">: can\'t give argument to non-function "a"\n', exitCode: 1,
+    });
+  });
+
   test('len, and range with else; the functions Go and docker/cli define beyond those are not modelled rather than undefined', () => {
     const m = tutorial();
     expect(docker(m, 'r0', `docker network inspect -f '{{len .Containers}} {{len .Peers}} {{len .Name}}' test-net`).stdout).toBe('2 2 8\n');

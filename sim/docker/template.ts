@@ -1,7 +1,8 @@
 /**
  * The part of Go's text/template that `docker inspect --format` is used with: `{{.A.B}}`,
  * `{{json .A}}`, `{{index .A "key"}}`, `{{len .A}}`, `{{range .A}}…{{else}}…{{end}}` (with
- * `$k, $v :=` and `$v.B`) and literal text; values print as Go's %v does. A map ranges in
+ * `$k, $v :=` and `$v.B`), string constants (`{{"text"}}`, `{{`raw`}}`, as operands too) and
+ * literal text; values print as Go's %v does. A map ranges in
  * key order, as Go's does. docker/cli parses the template before it looks anything up (a
  * template that does not parse exits 64) and runs it on each object in turn (one that fails
  * there is reported, the others printed).
@@ -70,7 +71,8 @@ export function parseTemplate(template: string): Template {
     const r = open[open.length - 1];
     return r ? r.otherwise ?? r.body : root;
   };
-  const re = /\{\{(-?\s*)(.*?)\s*-?\}\}/g;
+  // A quoted string inside an action may hold `}}`.
+  const re = /\{\{(-?\s*)((?:"(?:[^"\\]|\\.)*"|`[^`]*`|[^"`])*?)\s*-?\}\}/g;
   let last = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(template))) {
@@ -91,7 +93,11 @@ export function parseTemplate(template: string): Template {
       current().push(node);
       open.push(node);
     } else {
-      const word = expr.split(/\s+/)[0];
+      const word = operands(expr)[0];
+      if (goString(word) !== undefined) {
+        current().push({ kind: 'action', expr, at });
+        continue;
+      }
       if (UNMODELLED.has(word) || expr.includes('|')) throw new NotModelled(`docker inspect --format: ${expr.includes('|') ? 'a pipeline' : `"${word}"`} is not modelled (json, index, len and range are)`);
       if (!word.startsWith('.') && !word.startsWith('$') && !FUNCTIONS.has(word)) throw parseError(`function "${word}" not defined`);
       current().push({ kind: 'action', expr, at });
@@ -100,6 +106,31 @@ export function parseTemplate(template: string): Template {
   if (open.length) throw parseError('unexpected EOF');
   if (last < template.length) root.push({ kind: 'text', text: template.slice(last) });
   return root;
+}
+
+/** An action's words: string constants (which may hold spaces) whole, the rest split at white space. */
+function operands(expr: string): string[] {
+  return expr.match(/"(?:[^"\\]|\\.)*"|`[^`]*`|\S+/g) ?? [];
+}
+
+const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"' };
+
+/**
+ * A Go string constant's value (strconv.Unquote): a raw string as it stands, an interpreted
+ * one with its escapes; undefined for a word that is no string constant. An escape Go does
+ * not know is the parser's error, as text/template reports strconv's.
+ */
+function goString(word: string): string | undefined {
+  if (/^`[^`]*`$/.test(word)) return word.slice(1, -1).replace(/\r/g, '');
+  if (!/^"(?:[^"\\]|\\.)*"$/.test(word)) return undefined;
+  return word.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)/g, (_, e: string) => {
+    if (e.length === 1 && e in ESCAPES) return ESCAPES[e];
+    const code = /^[xuU]/.test(e) && e.length > 1 ? parseInt(e.slice(1), 16) : /^[0-7]{3}$/.test(e) ? parseInt(e, 8) : undefined;
+    if (code === undefined || code > 0x10ffff || (code >= 0xd800 && code < 0xe000)) throw parseError('invalid syntax');
+    // \x and octal escapes are bytes: above 0x7f Go writes the byte itself, no character.
+    if (code > 0x7f && !/^[uU]/.test(e)) throw new NotModelled(`docker inspect --format: the byte escape \\${e} (Go writes a raw byte) is not modelled`);
+    return String.fromCodePoint(code);
+  });
 }
 
 /**
@@ -130,6 +161,8 @@ interface Run<V> {
   /** What range iterates over: key and element pairs, in Go's order. */
   items(over: V | typeof NO_VALUE, expr: string, at: number): [V, V][];
   print(v: V | typeof NO_VALUE): string;
+  /** A string constant's value. */
+  constant(s: string): V;
 }
 
 interface Scope<V> {
@@ -167,6 +200,7 @@ const RAW: Run<Raw> = {
   },
   // A nil interface{} an action yields is unwrapped to nothing.
   print: (v) => (v === NO_VALUE || v === null || v === undefined ? '<no value>' : goValue(v)),
+  constant: (s) => s,
 };
 
 function rawTypeName(v: unknown): string {
@@ -295,6 +329,7 @@ function typedRun(state: { addressed: boolean }): Run<Typed> {
       return fail("range can't iterate");
     },
     print: (x) => (x === NO_VALUE ? '<no value>' : format(indirect(x), 0)),
+    constant: (s) => ({ v: s, t: { kind: 'string' } }),
   };
 }
 
@@ -314,14 +349,25 @@ function lookup<V>(run: Run<V>, scope: Scope<V>, path: string, at: number): V | 
   return cur;
 }
 
+/** An argument: a string constant, or a field path (`at` where the action's pipeline begins). */
+function operand<V>(run: Run<V>, scope: Scope<V>, expr: string, word: string, at: number): V | typeof NO_VALUE {
+  const s = goString(word);
+  return s !== undefined ? run.constant(s) : lookup(run, scope, word, at + expr.indexOf(word));
+}
+
 /** What an action yields: a value, or the text a function already made of it (json, len). */
 function evaluate<V>(run: Run<V>, scope: Scope<V>, expr: string, at: number): { value: V | typeof NO_VALUE } | { text: string } {
-  let m: RegExpMatchArray | null;
-  if ((m = expr.match(/^json\s+(\S+)$/))) return { text: run.json(lookup(run, scope, m[1], at + expr.indexOf(m[1]))) };
-  if ((m = expr.match(/^index\s+(\S+)\s+"([^"]*)"$/))) return { value: run.index(lookup(run, scope, m[1], at + expr.indexOf(m[1])), m[2], expr, at) };
-  if ((m = expr.match(/^len\s+(\S+)$/))) return { text: String(run.len(lookup(run, scope, m[1], at + expr.indexOf(m[1])), expr, at)) };
+  const words = operands(expr);
+  const [fn, arg, key] = words;
+  if (fn === 'json' && words.length === 2) return { text: run.json(operand(run, scope, expr, arg, at)) };
+  if (fn === 'index' && words.length === 3 && goString(key) !== undefined) return { value: run.index(operand(run, scope, expr, arg, at), goString(key)!, expr, at) };
+  if (fn === 'len' && words.length === 2) return { text: String(run.len(operand(run, scope, expr, arg, at), expr, at)) };
+  if (goString(fn) !== undefined) {
+    if (words.length > 1) throw execError(at, fn, `can't give argument to non-function ${fn}`);
+    return { value: run.constant(goString(fn)!) };
+  }
   if (/^(\$\w*)?[.\w]*$/.test(expr) && (expr.startsWith('.') || expr.startsWith('$'))) return { value: lookup(run, scope, expr, at) };
-  throw parseError(`function "${expr.split(/\s+/)[0]}" not defined`);
+  throw parseError(`function "${fn}" not defined`);
 }
 
 function execute<V>(run: Run<V>, nodes: Node[], scope: Scope<V>): string {
