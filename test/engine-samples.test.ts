@@ -5,9 +5,8 @@
  * text. Only what no two runs share is normalised: ids, times, the embedded
  * DNS's kernel-picked ports, ping's round-trip times, interface counters, a UDP socket's
  * momentary queue, and ifindexes
- * (emu-ifindex.test.ts owns those), the host's name and kernel, and `ss -p`'s process column
- * (sim's ss has no -p), and the machine's memory in docker info (read from the machine running
- * the test, which differs from machine to machine of one kind). Everything else (keys, their order, types, null against [], spacing,
+ * (emu-ifindex.test.ts owns those), the host's name, kernel, CPUs and memory, and `ss -p`'s process column
+ * (sim's ss has no -p). Everything else (keys, their order, types, null against [], spacing,
  * blank lines) must be the engine's byte for byte.
  */
 import * as fs from 'fs';
@@ -38,7 +37,8 @@ function normalise(text: string): string {
     .replace(/^\d+: (\w+)@if\d+:/gm, 'N: $1@ifN:')
     .replace(/(RX|TX) packets:\d+/g, '$1 packets:<n>')
     .replace(/(RX|TX) bytes:\d+ \([\d.]+ \w*B\)/g, '$1 bytes:<n>')
-    .replace(/^( Kernel Version| Name| ID| Total Memory): .*$/gm, '$1: <host>')
+    // What docker info reads off the machine it runs on (sim/docker/machine.ts), the engine's machine in the fixture.
+    .replace(/^( Kernel Version| Name| ID| CPUs| Total Memory): .*$/gm, '$1: <host>')
     // Datagrams a UDP socket holds unread at that instant (gossip arriving as ss looks) are the moment's, and so are
     // the connections a listener has not yet accepted (a peer's push/pull arriving as ss looks, the holder not yet scheduled).
     .replace(/^(udp +UNCONN )\d+ +/gm, '$1<queued> ')
