@@ -172,6 +172,8 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     ['already part of a swarm', (m) => docker(m, 'r1', 'docker swarm join --token <...> 198.51.100.10:2377'), { exitCode: 1, stderr: 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n' }],
     ['init on a manager: already part of a swarm', (m) => docker(m, 'r0', 'docker swarm init'), { exitCode: 1, stderr: 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n' }],
     // The engine would make a second swarm there, which the model has no room for: said so, never Docker's words.
+    ['the last manager leaving its workers: not modelled', (m) => docker(m, 'r0', 'docker swarm leave --force'),
+      { exitCode: 127, stdout: '', stderr: 'cnmlab: not modelled: docker swarm leave --force on r0, the last manager, with r1 still in the swarm (they stay in a swarm no manager runs)\n' }],
     ['init outside the swarm: not modelled', (m) => docker(m, 'r2', 'docker swarm init'), { exitCode: 127, stdout: '', stderr: 'cnmlab: not modelled: docker swarm init on r2, outside the swarm of r0, r1: a second swarm (cnmlab models one)\n' }],
     ['already attached', (m) => {
       docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net busybox');

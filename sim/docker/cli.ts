@@ -226,6 +226,16 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
   }
 }
 
+/** What the swarm model cannot hold (a second swarm, one left without managers): refused as a command cnmlab does not model is, exit 127. */
+function notModelledAsCommand(swarmChange: () => string): string {
+  try {
+    return swarmChange();
+  } catch (e) {
+    if (e instanceof NotModelled) throw notModelledError(e.message);
+    throw e;
+  }
+}
+
 function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -241,12 +251,7 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
         throw new DockerError(`Error response from daemon: data path port ${port} is outside the allowed range 1024-49151`, 1);
       }
       const mask = first(p, 'default-addr-pool-mask-length');
-      try {
-        return ok(swarmInit(tx, host, { advertiseAddr: first(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: first(p, 'default-addr-pool'), defaultAddrPoolMaskLength: mask ? Number(mask) : undefined }));
-      } catch (e) {
-        if (e instanceof NotModelled) throw notModelledError(e.message);
-        throw e;
-      }
+      return ok(notModelledAsCommand(() => swarmInit(tx, host, { advertiseAddr: first(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: first(p, 'default-addr-pool'), defaultAddrPoolMaskLength: mask ? Number(mask) : undefined })));
     }
     case 'join': {
       const p = parseFlags('docker swarm join', rest, [{ long: 'token', value: true }, { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-addr', value: true }, { long: 'availability', value: true }]);
@@ -258,12 +263,7 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'leave': {
       const p = parseFlags('docker swarm leave', rest, [{ long: 'force', short: 'f' }]);
       requireArgs(p, 'docker swarm leave', 'docker swarm leave [OPTIONS]', 'Leave the swarm', 0);
-      try {
-        return ok(swarmLeave(tx, host, p.bools.has('force'), (net) => detachFromSwarmNetwork(tx, host, net)));
-      } catch (e) {
-        if (e instanceof NotModelled) throw notModelledError(e.message);
-        throw e;
-      }
+      return ok(notModelledAsCommand(() => swarmLeave(tx, host, p.bools.has('force'), (net) => detachFromSwarmNetwork(tx, host, net))));
     }
     case 'join-token': {
       const p = parseFlags('docker swarm join-token', rest, [{ long: 'quiet', short: 'q' }, { long: 'rotate' }]);

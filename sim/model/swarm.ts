@@ -179,8 +179,13 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, detachContainer
     throw new DaemonRefusal('You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.');
   }
   const swarm = tx.w.swarm!;
-  if (h.nodeState === 'manager' && swarm.nodes.some((n) => n !== host && hostOf(tx.w, n).nodeState === 'manager')) {
+  const others = swarm.nodes.filter((n) => n !== host);
+  if (h.nodeState === 'manager' && others.some((n) => hostOf(tx.w, n).nodeState === 'manager')) {
     throw new NotModelled('docker swarm leave --force on a manager of a swarm with other managers (raft keeps it a member, Down and Unreachable, until it is demoted)');
+  }
+  // The others would stay workers of a swarm no manager runs (joined to it, its networks theirs): the world has no such swarm.
+  if (h.nodeState === 'manager' && others.length > 0) {
+    throw new NotModelled(`docker swarm leave --force on ${host}, the last manager, with ${others.join(', ')} still in the swarm (they stay in a swarm no manager runs)`);
   }
   for (const net of swarmNetworks(swarm)) {
     detachContainers(net);
@@ -194,14 +199,11 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, detachContainer
   const worker = h.nodeState === 'worker';
   swarmSocketsClose(tx, host, !worker);
   h.nodeState = advance(swarmNodeMachine, h.nodeState, 'LEAVE') as NodeState;
-  swarm.nodes = swarm.nodes.filter((n) => n !== host);
+  swarm.nodes = others;
   // The leave tells the manager nothing (moby's Leave stops the node and clears its state):
   // its node object stays, Down once its heartbeats have stopped for the grace.
   if (worker) swarm.departed.push({ nodeId: h.nodeId, hostname: host, down: false });
-  if (!swarm.nodes.some((n) => tx.host(n).nodeState === 'manager')) {
-    for (const n of swarm.nodes) tx.host(n).nodeState = 'left';
-    tx.w.swarm = null;
-  }
+  if (!others.length) tx.w.swarm = null;
   return 'Node left the swarm.\n';
 }
 
