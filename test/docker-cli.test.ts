@@ -203,6 +203,7 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: You cannot remove a running container [0-9a-f]{64}\. Stop the container before attempting removal or force remove\n$/) }],
     ['unknown command', (m) => docker(m, 'r0', 'docker frobnicate'), { exitCode: 1, stderr: "docker: 'frobnicate' is not a docker command.\nSee 'docker --help'\n" }],
     ['unknown flag', (m) => docker(m, 'r0', 'docker run --frob x busybox'), { exitCode: 125, stderr: "unknown flag: --frob\nSee 'docker run --help'.\n" }],
+    ['network rm has no -f in 20.10', (m) => docker(m, 'r0', 'docker network rm -f test-net'), { exitCode: 125, stderr: "unknown shorthand flag: 'f' in -f\nSee 'docker network rm --help'.\n" }],
     ['unknown shorthand flag', (m) => docker(m, 'r0', 'docker network ls -z'), { exitCode: 125, stderr: "unknown shorthand flag: 'z' in -z\nSee 'docker network ls --help'.\n" }],
     ['missing argument', (m) => docker(m, 'r0', 'docker network create'), { exitCode: 1, stderr: '"docker network create" requires exactly 1 argument.\nSee \'docker network create --help\'.\n\nUsage:  docker network create [OPTIONS] NETWORK\n\nCreate a network\n' }],
     ['exec in a stopped container', (m) => {

@@ -177,7 +177,8 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     }
     case 'rm':
     case 'remove': {
-      const p = parseFlags('docker network rm', rest, [{ long: 'force', short: 'f' }]);
+      // docker/cli v20.10's network rm takes no options (its --force came in 23.0).
+      const p = parseFlags('docker network rm', rest, []);
       requireArgs(p, 'docker network rm', 'docker network rm NETWORK [NETWORK...]', 'Remove one or more networks', 1, Infinity);
       let stdout = '';
       const errors: string[] = [];
