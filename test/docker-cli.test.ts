@@ -203,6 +203,31 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: You cannot remove a running container [0-9a-f]{64}\. Stop the container before attempting removal or force remove\n$/) }],
     ['unknown command', (m) => docker(m, 'r0', 'docker frobnicate'), { exitCode: 1, stderr: "docker: 'frobnicate' is not a docker command.\nSee 'docker --help'\n" }],
     ['unknown flag', (m) => docker(m, 'r0', 'docker run --frob x busybox'), { exitCode: 125, stderr: "unknown flag: --frob\nSee 'docker run --help'.\n" }],
+    // moby v20.10 updateNetworkSettings: host shares with nothing, none stays alone.
+    ['connect to host: only a container started there has it', (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      return docker(m, 'r0', 'docker network connect host c1');
+    }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' }],
+    ['disconnect from host: a running container started there keeps it', (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 --network host busybox');
+      return docker(m, 'r0', 'docker network disconnect host c1');
+    }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' }],
+    ['connect a host-network container to another network', (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 --network host busybox');
+      return docker(m, 'r0', 'docker network connect bridge c1');
+    }, { exitCode: 1, stderr: 'Error response from daemon: container sharing network namespace with another container or host cannot be connected to any other network\n' }],
+    ['none beside another network', (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 --network none busybox');
+      return docker(m, 'r0', 'docker network connect bridge c1');
+    }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be connected to multiple networks with one of the networks in private (none) mode\n' }],
+    ['another network beside none', (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      return docker(m, 'r0', 'docker network connect none c1');
+    }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be connected to multiple networks with one of the networks in private (none) mode\n' }],
+    ["--network container:NAME: not modelled (the engine shares that container's namespace)", (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      return docker(m, 'r0', 'docker run -d --name c2 --network container:c1 busybox');
+    }, { exitCode: 127, stdout: '', stderr: "cnmlab: not modelled: docker run --network container:c1: a container sharing another's network namespace\n" }],
     ['network rm has no -f in 20.10', (m) => docker(m, 'r0', 'docker network rm -f test-net'), { exitCode: 125, stderr: "unknown shorthand flag: 'f' in -f\nSee 'docker network rm --help'.\n" }],
     ['unknown shorthand flag', (m) => docker(m, 'r0', 'docker network ls -z'), { exitCode: 125, stderr: "unknown shorthand flag: 'z' in -z\nSee 'docker network ls --help'.\n" }],
     ['missing argument', (m) => docker(m, 'r0', 'docker network create'), { exitCode: 1, stderr: '"docker network create" requires exactly 1 argument.\nSee \'docker network create --help\'.\n\nUsage:  docker network create [OPTIONS] NETWORK\n\nCreate a network\n' }],

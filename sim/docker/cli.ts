@@ -303,6 +303,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   const network = first(p, 'network') ?? first(p, 'net');
   const aliases = network === undefined ? [] : [...all(p, 'network-alias'), ...all(p, 'net-alias')];
   const ip = network === undefined ? undefined : first(p, 'ip');
+  if (network?.startsWith('container:')) throw notModelledError(`docker run --network ${network}: a container sharing another's network namespace`);
   if (network !== undefined && aliases.length && !isUserDefinedNetworkMode(network)) {
     throw new DockerError("docker: network-scoped aliases are only supported for user-defined networks.\nSee 'docker run --help'.", 125);
   }

@@ -81,6 +81,22 @@ function validateNetworkingConfig(net: Network | Draft<Network>, aliases: readon
   if (ip && !net.subnetConfigured) throw new DaemonRefusal('user specified IP address is supported only when connecting to networks with user configured subnets', stage);
 }
 
+const CONFLICT_HOST_NETWORK = 'container cannot be disconnected from host network or connected to host network';
+
+/**
+ * The daemon's updateNetworkSettings (moby v20.10 daemon/container_operations.go), as `docker
+ * network connect` records a network: the host network (the only one of the host driver) is
+ * joined only by a container started on it, and shares with nothing; `none` stays alone.
+ */
+function checkNetworkModes(tx: Tx, c: Draft<Container>, net: Network | Draft<Network>): void {
+  const names = c.networks.map((n) => networkOf(tx, n.networkId, c.host).name);
+  if (net.name === 'host' && names[0] !== 'host') throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
+  for (const other of names) {
+    if (other === 'host' || net.name === 'host') throw new DaemonRefusal('container sharing network namespace with another container or host cannot be connected to any other network');
+    if (other === 'none' || net.name === 'none') throw new DaemonRefusal('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+  }
+}
+
 /** How long the daemon waits for the manager to allocate a swarm network attachment (swarmRequestTimeout). */
 const SWARM_REQUEST_TIMEOUT_NS = 20e9;
 
@@ -304,6 +320,7 @@ export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: s
   const net = attachableNetwork(tx, host, ref, found);
   if (c.networks.some((n) => n.networkId === net.id)) throw new DaemonRefusal(`${c.name} is already attached to network ${net.name}`);
   validateNetworkingConfig(net, aliases, ip);
+  checkNetworkModes(tx, c, net);
   // The daemon's buildCreateEndpointOptions, stray parenthesis and all; checked before the
   // container records the network, as the endpoint it would make is never made.
   if (ip && !isIpv4(ip)) throw new DaemonRefusal(`Invalid IPv4 address: ${ip})`);
@@ -317,6 +334,8 @@ export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref
   if (!net) throw new DaemonRefusal(`network ${ref} not found`);
   const entry = c.networks.find((n) => n.networkId === net.id);
   if (!entry) throw new DaemonRefusal(`container ${c.id} is not connected to network ${ref}`);
+  // A running container started on the host network keeps it (DisconnectFromNetwork).
+  if (c.state === 'running' && net.name === 'host') throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
   if (entry.endpointId) {
     const ep = endpointOf(net, entry.endpointId);
     if (ep) removeEndpoint(tx, net, ep, false);
