@@ -228,6 +228,9 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
       docker(m, 'r0', 'docker run -d --name c1 busybox');
       return docker(m, 'r0', 'docker run -d --name c2 --network container:c1 busybox');
     }, { exitCode: 127, stdout: '', stderr: "cnmlab: not modelled: docker run --network container:c1: a container sharing another's network namespace\n" }],
+    ['create a network of a predefined name (PredefinedNetworkError, its trailing space too)', (m) => docker(m, 'r0', 'docker network create -d overlay bridge'),
+      { exitCode: 1, stderr: 'Error response from daemon: operation is not permitted on predefined bridge network \n' }],
+    ['create a network named default', (m) => docker(m, 'r0', 'docker network create default'), { exitCode: 1, stderr: 'Error response from daemon: operation is not permitted on predefined default network \n' }],
     ['network rm has no -f in 20.10', (m) => docker(m, 'r0', 'docker network rm -f test-net'), { exitCode: 125, stderr: "unknown shorthand flag: 'f' in -f\nSee 'docker network rm --help'.\n" }],
     ['unknown shorthand flag', (m) => docker(m, 'r0', 'docker network ls -z'), { exitCode: 125, stderr: "unknown shorthand flag: 'z' in -z\nSee 'docker network ls --help'.\n" }],
     ['missing argument', (m) => docker(m, 'r0', 'docker network create'), { exitCode: 1, stderr: '"docker network create" requires exactly 1 argument.\nSee \'docker network create --help\'.\n\nUsage:  docker network create [OPTIONS] NETWORK\n\nCreate a network\n' }],

@@ -15,6 +15,8 @@ export interface CreateRequest extends NetworkSpec {
 const PREDEFINED = new Set(['bridge', 'host', 'none']);
 
 export function createNetwork(tx: Tx, host: string, req: CreateRequest): Network {
+  // The daemon's createNetwork asks first (runconfig.IsPreDefinedNetwork); PredefinedNetworkError ends in a space.
+  if (PREDEFINED.has(req.name) || req.name === 'default') throw new DaemonRefusal(`operation is not permitted on predefined ${req.name} network `);
   if (req.subnet && !parseCidr(req.subnet)) throw new DaemonRefusal(`Invalid subnet ${req.subnet} : invalid CIDR address: ${req.subnet}`);
   const driver = driverNamed(req.driver);
   if (!driver?.create) throw new DaemonRefusal(`plugin "${req.driver}" not found`);
