@@ -231,6 +231,19 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     ['create a network of a predefined name (PredefinedNetworkError, its trailing space too)', (m) => docker(m, 'r0', 'docker network create -d overlay bridge'),
       { exitCode: 1, stderr: 'Error response from daemon: operation is not permitted on predefined bridge network \n' }],
     ['create a network named default', (m) => docker(m, 'r0', 'docker network create default'), { exitCode: 1, stderr: 'Error response from daemon: operation is not permitted on predefined default network \n' }],
+    // DisconnectFromNetwork: a stopped container's settings in one branch's words, a running one's endpoint in libnetwork's, by the network's name.
+    ['disconnect a running container from a network it is not on (given by id)', (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      const net = docker(m, 'r0', 'docker network create n1').stdout.trim();
+      return docker(m, 'r0', `docker network disconnect ${net.slice(0, 12)} c1`);
+    }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: container [0-9a-f]{64} is not connected to network n1\n$/) }],
+    ['disconnect a stopped container from a network it is not on, or one that does not exist', (m) => {
+      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      docker(m, 'r0', 'docker stop c1');
+      docker(m, 'r0', 'docker network create n1');
+      const two = [docker(m, 'r0', 'docker network disconnect n1 c1'), docker(m, 'r0', 'docker network disconnect nosuchnet c1')];
+      return { exitCode: two[0].exitCode + two[1].exitCode, stderr: two[0].stderr + two[1].stderr };
+    }, { exitCode: 2, stderr: expect.stringMatching(/^Error response from daemon: container [0-9a-f]{64} is not connected to the network n1\nError response from daemon: container [0-9a-f]{64} is not connected to the network nosuchnet\n$/) }],
     ['network rm has no -f in 20.10', (m) => docker(m, 'r0', 'docker network rm -f test-net'), { exitCode: 125, stderr: "unknown shorthand flag: 'f' in -f\nSee 'docker network rm --help'.\n" }],
     ['unknown shorthand flag', (m) => docker(m, 'r0', 'docker network ls -z'), { exitCode: 125, stderr: "unknown shorthand flag: 'z' in -z\nSee 'docker network ls --help'.\n" }],
     ['missing argument', (m) => docker(m, 'r0', 'docker network create'), { exitCode: 1, stderr: '"docker network create" requires exactly 1 argument.\nSee \'docker network create --help\'.\n\nUsage:  docker network create [OPTIONS] NETWORK\n\nCreate a network\n' }],

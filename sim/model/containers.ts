@@ -329,13 +329,23 @@ export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: s
   if (c.state === 'running') connect(tx, c, net, aliases, ip);
 }
 
-export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: string, _force: boolean): void {
+/**
+ * The daemon's DisconnectFromNetwork (moby v20.10 daemon/container_operations.go): a container
+ * not running (or, forced, a network not found) only loses the network from its settings, each
+ * refusal in that branch's words ("the network", by the network's name or as given); a running
+ * one is disconnected from a network found, whose endpoint it must have (libnetwork's words).
+ */
+export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: string, force: boolean): void {
   const net = findNetwork(allNetworks(tx.w, host), ref) as Draft<Network> | undefined;
-  if (!net) throw new DaemonRefusal(`network ${ref} not found`);
-  const entry = c.networks.find((n) => n.networkId === net.id);
-  if (!entry) throw new DaemonRefusal(`container ${c.id} is not connected to network ${ref}`);
-  // A running container started on the host network keeps it (DisconnectFromNetwork).
-  if (c.state === 'running' && net.name === 'host') throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
+  const entry = net && c.networks.find((n) => n.networkId === net.id);
+  if (c.state !== 'running' || (!net && force)) {
+    if (!net || !entry) throw new DaemonRefusal(`container ${c.id} is not connected to the network ${net?.name ?? ref}`);
+  } else {
+    if (!net) throw new DaemonRefusal(`network ${ref} not found`);
+    // A running container started on the host network keeps it.
+    if (net.name === 'host' && entry) throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
+    if (!entry) throw new DaemonRefusal(`container ${c.id} is not connected to network ${net.name}`);
+  }
   if (entry.endpointId) {
     const ep = endpointOf(net, entry.endpointId);
     if (ep) removeEndpoint(tx, net, ep, false);
