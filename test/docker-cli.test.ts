@@ -242,7 +242,7 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
       docker(m, 'r0', 'docker stop c1');
       docker(m, 'r0', 'docker network create n1');
       const two = [docker(m, 'r0', 'docker network disconnect n1 c1'), docker(m, 'r0', 'docker network disconnect nosuchnet c1')];
-      return { exitCode: two[0].exitCode + two[1].exitCode, stderr: two[0].stderr + two[1].stderr };
+      return { stdout: '', exitCode: two[0].exitCode + two[1].exitCode, stderr: two[0].stderr + two[1].stderr };
     }, { exitCode: 2, stderr: expect.stringMatching(/^Error response from daemon: container [0-9a-f]{64} is not connected to the network n1\nError response from daemon: container [0-9a-f]{64} is not connected to the network nosuchnet\n$/) }],
     ['network rm has no -f in 20.10', (m) => docker(m, 'r0', 'docker network rm -f test-net'), { exitCode: 125, stderr: "unknown shorthand flag: 'f' in -f\nSee 'docker network rm --help'.\n" }],
     ['unknown shorthand flag', (m) => docker(m, 'r0', 'docker network ls -z'), { exitCode: 125, stderr: "unknown shorthand flag: 'z' in -z\nSee 'docker network ls --help'.\n" }],

@@ -177,6 +177,20 @@ describe('a run with the registry', () => {
     expect(result.ok).toBe(false);
   });
 
+  test('a command the registry takes but the model finds it cannot model as it runs (a second swarm) fails the same way unless it expects exit 127', async () => {
+    const { result } = await runSim(`name: second-swarm
+hosts: { r0: {}, r1: {}, r2: {} }
+steps:
+  - r0: docker swarm init
+  - r2: docker swarm init
+  - r2: docker swarm init
+    expect: { exit: 127 }
+`);
+    expect(result.steps[1]).toMatchObject({ exitCode: 127, stderr: expect.stringMatching(/^cnmlab: not modelled: docker swarm init on r2/), unmodelled: 'docker swarm init', ok: false });
+    expect(result.steps[1].checks).toEqual([{ what: 'modelled', expected: 'a command cnmlab models', got: 'not modelled: docker swarm init', ok: false }]);
+    expect(result.steps[2]).toMatchObject({ unmodelled: 'docker swarm init', ok: true });
+  });
+
   test('pipelines and ; run registry commands and filter their output', async () => {
     const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - ubuntu0: ip addr | grep inet | wc -l
