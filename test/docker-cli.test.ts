@@ -205,40 +205,40 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     ['unknown flag', (m) => docker(m, 'r0', 'docker run --frob x busybox'), { exitCode: 125, stderr: "unknown flag: --frob\nSee 'docker run --help'.\n" }],
     // moby v20.10 updateNetworkSettings: host shares with nothing, none stays alone.
     ['connect to host: only a container started there has it', (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 busybox');
       return docker(m, 'r0', 'docker network connect host c1');
     }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' }],
     ['disconnect from host: a running container started there keeps it', (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 --network host busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 --network host busybox');
       return docker(m, 'r0', 'docker network disconnect host c1');
     }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' }],
     ['connect a host-network container to another network', (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 --network host busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 --network host busybox');
       return docker(m, 'r0', 'docker network connect bridge c1');
     }, { exitCode: 1, stderr: 'Error response from daemon: container sharing network namespace with another container or host cannot be connected to any other network\n' }],
     ['none beside another network', (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 --network none busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 --network none busybox');
       return docker(m, 'r0', 'docker network connect bridge c1');
     }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be connected to multiple networks with one of the networks in private (none) mode\n' }],
     ['another network beside none', (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 busybox');
       return docker(m, 'r0', 'docker network connect none c1');
     }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be connected to multiple networks with one of the networks in private (none) mode\n' }],
     ["--network container:NAME: not modelled (the engine shares that container's namespace)", (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 busybox');
-      return docker(m, 'r0', 'docker run -d --name c2 --network container:c1 busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 busybox');
+      return docker(m, 'r0', 'docker run -dit --name c2 --network container:c1 busybox');
     }, { exitCode: 127, stdout: '', stderr: "cnmlab: not modelled: docker run --network container:c1: a container sharing another's network namespace\n" }],
     ['create a network of a predefined name (PredefinedNetworkError, its trailing space too)', (m) => docker(m, 'r0', 'docker network create -d overlay bridge'),
       { exitCode: 1, stderr: 'Error response from daemon: operation is not permitted on predefined bridge network \n' }],
     ['create a network named default', (m) => docker(m, 'r0', 'docker network create default'), { exitCode: 1, stderr: 'Error response from daemon: operation is not permitted on predefined default network \n' }],
     // DisconnectFromNetwork: a stopped container's settings in one branch's words, a running one's endpoint in libnetwork's, by the network's name.
     ['disconnect a running container from a network it is not on (given by id)', (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 busybox');
       const net = docker(m, 'r0', 'docker network create n1').stdout.trim();
       return docker(m, 'r0', `docker network disconnect ${net.slice(0, 12)} c1`);
     }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: container [0-9a-f]{64} is not connected to network n1\n$/) }],
     ['disconnect a stopped container from a network it is not on, or one that does not exist', (m) => {
-      docker(m, 'r0', 'docker run -d --name c1 busybox');
+      docker(m, 'r0', 'docker run -dit --name c1 busybox');
       docker(m, 'r0', 'docker stop c1');
       docker(m, 'r0', 'docker network create n1');
       const two = [docker(m, 'r0', 'docker network disconnect n1 c1'), docker(m, 'r0', 'docker network disconnect nosuchnet c1')];

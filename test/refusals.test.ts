@@ -91,25 +91,25 @@ describe('typed refusals', () => {
       expect(created()).toBe(before + 1);
     };
     const ONLY_USER_DEFINED = 'user specified IP address is supported on user defined networks only';
-    for (const net of ['bridge', 'host', 'none']) refusedAtStart(`docker run -d --network ${net} --ip 172.17.0.9 busybox`, ONLY_USER_DEFINED);
+    for (const net of ['bridge', 'host', 'none']) refusedAtStart(`docker run -dit --network ${net} --ip 172.17.0.9 busybox`, ONLY_USER_DEFINED);
     expect(run(m, 'r0', 'docker network create nosub').exitCode).toBe(0);
-    refusedAtStart('docker run -d --network nosub --ip 172.18.0.9 busybox', 'user specified IP address is supported only when connecting to networks with user configured subnets');
+    refusedAtStart('docker run -dit --network nosub --ip 172.18.0.9 busybox', 'user specified IP address is supported only when connecting to networks with user configured subnets');
     // docker/cli checks the alias against --network as typed: a predefined name is its own refusal, nothing made.
     for (const net of ['bridge', 'host', 'none']) {
       const before = created();
-      expect(run(m, 'r0', `docker run -d --network ${net} --network-alias db busybox`)).toEqual({
+      expect(run(m, 'r0', `docker run -dit --network ${net} --network-alias db busybox`)).toEqual({
         stdout: '', stderr: "docker: network-scoped aliases are only supported for user-defined networks.\nSee 'docker run --help'.\n", exitCode: 125,
       });
       expect(created()).toBe(before);
     }
     // By id the CLI cannot tell, and the daemon asks the network's name.
     const bridgeId = run(m, 'r0', 'docker network inspect -f {{.Id}} bridge').stdout.trim();
-    refusedAtStart(`docker run -d --network ${bridgeId} --network-alias db busybox`, 'network-scoped alias is supported only for containers in user defined networks');
+    refusedAtStart(`docker run -dit --network ${bridgeId} --network-alias db busybox`, 'network-scoped alias is supported only for containers in user defined networks');
     // Without --network docker/cli v20.10 puts --ip and --network-alias on no endpoint: they are dropped.
-    expect(run(m, 'r0', 'docker run -d --name plain --ip 10.9.9.9 --network-alias db busybox').exitCode).toBe(0);
+    expect(run(m, 'r0', 'docker run -dit --name plain --ip 10.9.9.9 --network-alias db busybox').exitCode).toBe(0);
     expect(run(m, 'r0', 'docker inspect -f "{{.NetworkSettings.IPAddress}} {{json .NetworkSettings.Networks.bridge.Aliases}}" plain').stdout).toBe('172.17.0.2 null\n');
     // docker network connect: the daemon's texts, exit 1.
-    expect(run(m, 'r0', 'docker run -d --name u1 --network nosub busybox').exitCode).toBe(0);
+    expect(run(m, 'r0', 'docker run -dit --name u1 --network nosub busybox').exitCode).toBe(0);
     expect(run(m, 'r0', 'docker network connect --alias db bridge u1')).toEqual({
       stdout: '', stderr: 'Error response from daemon: network-scoped alias is supported only for containers in user defined networks\n', exitCode: 1,
     });

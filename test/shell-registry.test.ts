@@ -81,7 +81,7 @@ describe('lookupCommand', () => {
   });
 
   test('the refusal names the command, on stderr, with exit 127', () => {
-    expect(lookupCommand(['docker', 'node', 'rm', 'x'], 'host')).toEqual({ modelled: false, refusal: { stdout: '', stderr: 'cnmlab: not modelled: docker node rm x\n', exitCode: 127 } });
+    expect(lookupCommand(['docker', 'node', 'promote', 'x'], 'host')).toEqual({ modelled: false, refusal: { stdout: '', stderr: 'cnmlab: not modelled: docker node promote x\n', exitCode: 127 } });
   });
 });
 
