@@ -195,11 +195,29 @@ export const DOCKER_GROUPS: DockerGroup[] = [
   ] },
 ];
 
+/** A command's words: each the path's word, the last one also each alias. */
+function commandNames(c: DockerCommand): string[][] {
+  return c.path.map((word, i) => (i === c.path.length - 1 ? [word, ...(c.aliases ?? [])] : [word]));
+}
+
+/** The commands by each name their first word may take, in the table's order: every step looks its command up. */
+let commandsByFirstWord: Map<string, { command: DockerCommand; names: string[][] }[]> | undefined;
+
 /** The command `argv` (words after `docker`) names, by name or alias, and how many words named it. */
 export function findDockerCommand(argv: string[]): { command: DockerCommand; words: number } | undefined {
-  for (const c of DOCKER_COMMANDS) {
-    const names = (i: number) => (i === c.path.length - 1 ? [c.path[i], ...(c.aliases ?? [])] : [c.path[i]]);
-    if (c.path.every((_, i) => names(i).includes(argv[i]))) return { command: c, words: c.path.length };
+  if (!commandsByFirstWord) {
+    commandsByFirstWord = new Map();
+    for (const command of DOCKER_COMMANDS) {
+      const names = commandNames(command);
+      for (const first of new Set(names[0])) {
+        const list = commandsByFirstWord.get(first) ?? [];
+        list.push({ command, names });
+        commandsByFirstWord.set(first, list);
+      }
+    }
+  }
+  for (const { command, names } of commandsByFirstWord.get(argv[0]) ?? []) {
+    if (names.every((words, i) => words.includes(argv[i]))) return { command, words: command.path.length };
   }
   return undefined;
 }

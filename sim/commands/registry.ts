@@ -11,7 +11,7 @@
  * driver's program. `lookupCommand(argv, shell)` is the one question both modes ask.
  * docs/commands.md is generated from the registered rows, by rank (scripts/commands-doc.ts).
  */
-import { DOCKER_GROUPS, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
+import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
 import { RankedRegistry } from '../registry/ranked';
 import { imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
@@ -416,7 +416,6 @@ function matchingForm(entry: ProgramEntry, args: string[]): CommandForm | undefi
 
 /** A `docker …` line: a declared command whose flags are modelled, or a management command's help. */
 function lookupDocker(entry: ProgramEntry, argv: string[]): Lookup {
-  const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
   const words = argv.slice(1);
   const found = findDockerCommand(words);
   if (!found) {
@@ -424,21 +423,21 @@ function lookupDocker(entry: ProgramEntry, argv: string[]): Lookup {
     // Bare, a management command prints its help on stderr (docker/cli's ShowHelp); asked with --help, on stdout.
     if (group && words.length === 1) return { modelled: true, entry, answer: { stdout: '', stderr: dockerGroupHelp(group), exitCode: 0 } };
     if (group && words.length === 2 && words[1] === '--help') return { modelled: true, entry, answer: { stdout: dockerGroupHelp(group), stderr: '', exitCode: 0 } };
-    return refuse;
+    return refused(argv);
   }
   const { command, words: used } = found;
   const args = words.slice(used);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--') break;
-    if (a === '--help') return command.complete ? { modelled: true, entry, answer: { stdout: dockerHelp(command), stderr: '', exitCode: 0 } } : refuse;
+    if (a === '--help') return command.complete ? { modelled: true, entry, answer: { stdout: dockerHelp(command), stderr: '', exitCode: 0 } } : refused(argv);
     if (!a.startsWith('-') || a === '-') {
       if (command.stopsAtFirstArg) {
         if (command.runsInContainer) {
           const inner = args.slice(i + 1);
           // A program cnmlab models in no image, which some image lacks, is judged once the container, and so its image, is known (runInContainer).
           const judgedLater = inner.length > 0 && !modelledInContainers(inner[0]) && someImageMayLack(inner[0]);
-          if (!judgedLater && !lookupCommand(inner, 'container').modelled) return refuse;
+          if (!judgedLater && !lookupCommand(inner, 'container').modelled) return refused(argv);
         }
         break;
       }
@@ -446,14 +445,15 @@ function lookupDocker(entry: ProgramEntry, argv: string[]): Lookup {
     }
     const long = a.startsWith('--');
     const names = long ? [a.slice(2).split('=')[0]] : [...a.slice(1)];
+    const flags = dockerFlagsOf(command);
     for (let k = 0; k < names.length; k++) {
-      const flag = command.flags.find((x) => (long ? x.long === names[k] : x.short === names[k]));
+      const flag = (long ? flags.byLong : flags.byShort).get(names[k]);
       // A flag Docker does not have is Docker's own error ("unknown flag"), when its whole set is declared.
       if (!flag) {
         if (command.complete) break;
-        return refuse;
+        return refused(argv);
       }
-      if (!flag.modelled) return refuse;
+      if (!flag.modelled) return refused(argv);
       if (flag.arg) {
         if (long ? !a.includes('=') : k === names.length - 1) i++;
         break;
@@ -535,18 +535,17 @@ const ABSENT_PROGRAM: ProgramEntry = { program: '', families: ['gnu', 'busybox']
  * known). `ip netns exec NS CMD` and `docker exec C CMD` check CMD too.
  */
 export function lookupCommand(argv: string[], shell: ShellKind, image?: string): Lookup {
-  const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
-  if (argv.length === 0) return refuse;
+  if (argv.length === 0) return refused(argv);
   const [program, ...args] = argv;
   const netnsOption = program === 'ip' && shell === 'host' ? ipNetnsOption(args) : undefined;
   // Checked as the `ip netns exec NS ip …` it stands for, refused in the words typed.
   if (netnsOption) {
     const l = lookupCommand(netnsOption, shell);
-    return l.modelled ? l : refuse;
+    return l.modelled ? l : refused(argv);
   }
   if (shell === 'container' && image === undefined) {
     const inSome = TOOL_FAMILIES.map((f) => lookupInFamily(argv, shell, f)).find((l) => l.modelled && !l.answer);
-    return inSome ?? refuse;
+    return inSome ?? refused(argv);
   }
   const family = shell === 'container' && image !== undefined ? toolFamilyOf(image) : 'gnu';
   const found = lookupInFamily(argv, shell, family);
@@ -567,10 +566,49 @@ function modelledInContainers(program: string, family?: ToolFamily): boolean {
   return registeredCommands().some((e) => e.program === program && e.shells.includes('container') && (family === undefined || (e.families ?? ['gnu']).includes(family)));
 }
 
+/** The registry's answer for a command it does not model, in the words typed. */
+function refused(argv: string[]): Lookup {
+  return { modelled: false, refusal: notModelled(argv.join(' ')) };
+}
+
+/** Each docker command's flags by long and by short name (the first declared of a name), made once. */
+const flagsOfDockerCommand = new WeakMap<DockerCommand, { byLong: Map<string, DockerFlag>; byShort: Map<string, DockerFlag> }>();
+
+function dockerFlagsOf(command: DockerCommand): { byLong: Map<string, DockerFlag>; byShort: Map<string, DockerFlag> } {
+  let flags = flagsOfDockerCommand.get(command);
+  if (!flags) {
+    flags = { byLong: new Map(), byShort: new Map() };
+    for (const x of command.flags) {
+      if (!flags.byLong.has(x.long)) flags.byLong.set(x.long, x);
+      if (x.short !== undefined && !flags.byShort.has(x.short)) flags.byShort.set(x.short, x);
+    }
+    flagsOfDockerCommand.set(command, flags);
+  }
+  return flags;
+}
+
+/**
+ * The registered rows for a program in a shell and tool family, by rank: asked before every
+ * step, so kept per version of the registry's list (a registration makes a new one).
+ */
+const candidatesOfList = new WeakMap<readonly ProgramEntry[], Map<string, ProgramEntry[]>>();
+
+function candidatesFor(program: string, shell: ShellKind, family: ToolFamily): ProgramEntry[] {
+  const list = registeredCommands();
+  let byKey = candidatesOfList.get(list);
+  if (!byKey) candidatesOfList.set(list, (byKey = new Map()));
+  const key = `${program}\0${shell}\0${family}`;
+  let candidates = byKey.get(key);
+  if (!candidates) {
+    candidates = list.filter((e) => e.program === program && e.shells.includes(shell) && (e.families ?? ['gnu']).includes(family));
+    byKey.set(key, candidates);
+  }
+  return candidates;
+}
+
 function lookupInFamily(argv: string[], shell: ShellKind, family: ToolFamily): Lookup {
-  const refuse: Lookup = { modelled: false, refusal: notModelled(argv.join(' ')) };
   const [program, ...args] = argv;
-  const candidates = registeredCommands().filter((e) => e.program === program && e.shells.includes(shell) && (e.families ?? ['gnu']).includes(family));
+  const candidates = candidatesFor(program, shell, family);
   // The command a host's `ip -n NS …` / `ip netns exec NS …` runs in NS must be one the kernel answers, whichever form matched.
   const inNetns = commandInNetns(argv, shell);
   for (const entry of candidates) {
@@ -578,9 +616,9 @@ function lookupInFamily(argv: string[], shell: ShellKind, family: ToolFamily): L
     if (!matchesForm(entry, args)) continue;
     if (inNetns) {
       const inner = lookupCommand(inNetns, 'host');
-      if (!inner.modelled || inner.entry.answeredBy !== 'kernel') return refuse;
+      if (!inner.modelled || inner.entry.answeredBy !== 'kernel') return refused(argv);
     }
     return { modelled: true, entry };
   }
-  return refuse;
+  return refused(argv);
 }

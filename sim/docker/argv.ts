@@ -17,6 +17,24 @@ export interface ParsedFlags {
   args: string[];
 }
 
+/** A command's flags by long and by short name. */
+interface FlagTables {
+  byLong: Map<string, FlagSpec>;
+  byShort: Map<string, FlagSpec>;
+}
+
+/** The tables of each list of flags, made once: `docker run` passes the same list for every container. */
+const tablesOfSpecs = new WeakMap<FlagSpec[], FlagTables>();
+
+function flagTables(specs: FlagSpec[]): FlagTables {
+  let tables = tablesOfSpecs.get(specs);
+  if (!tables) {
+    tables = { byLong: new Map(specs.map((s) => [s.long, s])), byShort: new Map(specs.filter((s) => s.short).map((s) => [s.short!, s])) };
+    tablesOfSpecs.set(specs, tables);
+  }
+  return tables;
+}
+
 /**
  * Parses flags for `command` (e.g. "docker network create"). Like cobra with
  * interspersed args off for run/exec: the first positional argument ends the options when
@@ -24,8 +42,7 @@ export interface ParsedFlags {
  */
 export function parseFlags(command: string, argv: string[], specs: FlagSpec[], stopAtFirstArg = false): ParsedFlags {
   const see = `\nSee '${command} --help'.`;
-  const byLong = new Map(specs.map((s) => [s.long, s]));
-  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
+  const { byLong, byShort } = flagTables(specs);
   const out: ParsedFlags = { flags: new Map(), bools: new Set(), args: [] };
   const set = (spec: FlagSpec, value: string | undefined, shown: string) => {
     if (spec.value) {

@@ -3,7 +3,7 @@
  * a subnet. A pool is an immutable value (see Ipam): each function returns the pool as it is
  * afterwards.
  */
-import { cidrString, contains, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../wire/addr';
+import { Cidr, cidrString, contains, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../wire/addr';
 import { Ipam } from './world';
 
 /** The allocation bitmap, as libnetwork's bitseq keeps it: 32 host offsets per number. */
@@ -23,6 +23,18 @@ function withWord(used: Readonly<Record<number, number>>, word: number, bits: nu
 function markUsed(used: Readonly<Record<number, number>>, offset: number): Record<number, number> {
   const word = offset >>> WORD_BITS;
   return withWord(used, word, (used[word] ?? 0) | (1 << (offset & 31)));
+}
+
+/** Each pool's subnet parsed, by its text: a pool's every version keeps its subnet, and a `docker run` allocates from two. */
+const subnets = new Map<string, Readonly<Cidr>>();
+
+function subnetOf(subnet: string): Readonly<Cidr> {
+  let c = subnets.get(subnet);
+  if (!c) {
+    c = Object.freeze(parseCidr(subnet)!);
+    subnets.set(subnet, c);
+  }
+  return c;
 }
 
 export function newIpam(subnet: string, gateway?: string): Ipam {
@@ -49,7 +61,7 @@ export function emptyIpam(): Ipam {
  * address given back is the next one handed out.
  */
 export function allocate(ipam: Ipam, serial: boolean): { ip: string; ipam: Ipam } | undefined {
-  const c = parseCidr(ipam.subnet)!;
+  const c = subnetOf(ipam.subnet);
   const size = 2 ** (32 - c.prefixLength);
   const base = networkAddress(c);
   const from = serial ? ipam.next : 1;
@@ -64,7 +76,7 @@ export function allocate(ipam: Ipam, serial: boolean): { ip: string; ipam: Ipam 
 
 /** The pool with a requested address (`--ip`) taken; undefined when it is outside the subnet or taken. */
 export function claim(ipam: Ipam, ip: string): Ipam | undefined {
-  const c = parseCidr(ipam.subnet)!;
+  const c = subnetOf(ipam.subnet);
   const n = ipv4ToNumber(ip);
   if (!contains(c, n)) return undefined;
   const offset = n - networkAddress(c);
@@ -74,12 +86,12 @@ export function claim(ipam: Ipam, ip: string): Ipam | undefined {
 
 /** The pool with an address given back. */
 export function release(ipam: Ipam, ip: string): Ipam {
-  const c = parseCidr(ipam.subnet)!;
+  const c = subnetOf(ipam.subnet);
   const offset = ipv4ToNumber(ip) - networkAddress(c);
   const word = offset >>> WORD_BITS;
   return new Ipam(ipam.subnet, ipam.gateway, ipam.next, withWord(ipam.used, word, (ipam.used[word] ?? 0) & ~(1 << (offset & 31))));
 }
 
 export function prefixLengthOf(subnet: string): number {
-  return parseCidr(subnet)!.prefixLength;
+  return subnetOf(subnet).prefixLength;
 }
