@@ -9,20 +9,31 @@ import { Ipam } from './world';
 /** The allocation bitmap, as libnetwork's bitseq keeps it: 32 host offsets per number. */
 const WORD_BITS = 5;
 
-function isUsed(ipam: Ipam, offset: number): boolean {
-  return ((ipam.used[offset >>> WORD_BITS] ?? 0) & (1 << (offset & 31))) !== 0;
+/**
+ * A word's key in the bitmap (Ipam.used): a name, not the word's number. V8 keeps a frozen
+ * record of number keys in its slow dictionary form, which every allocation copies; a record
+ * of named keys copies and freezes as a small object does. Made once per word.
+ */
+const wordKeys: string[] = [];
+
+function keyOf(word: number): string {
+  return (wordKeys[word] ??= `w${word}`);
 }
 
-function withWord(used: Readonly<Record<number, number>>, word: number, bits: number): Record<number, number> {
+function isUsed(ipam: Ipam, offset: number): boolean {
+  return ((ipam.used[keyOf(offset >>> WORD_BITS)] ?? 0) & (1 << (offset & 31))) !== 0;
+}
+
+function withWord(used: Readonly<Record<string, number>>, key: string, bits: number): Record<string, number> {
   const copy = { ...used };
-  if (bits === 0) delete copy[word];
-  else copy[word] = bits;
+  if (bits === 0) delete copy[key];
+  else copy[key] = bits;
   return copy;
 }
 
-function markUsed(used: Readonly<Record<number, number>>, offset: number): Record<number, number> {
-  const word = offset >>> WORD_BITS;
-  return withWord(used, word, (used[word] ?? 0) | (1 << (offset & 31)));
+function markUsed(used: Readonly<Record<string, number>>, offset: number): Record<string, number> {
+  const key = keyOf(offset >>> WORD_BITS);
+  return withWord(used, key, (used[key] ?? 0) | (1 << (offset & 31)));
 }
 
 /** Each pool's subnet parsed, by its text: a pool's every version keeps its subnet, and a `docker run` allocates from two. */
@@ -88,8 +99,8 @@ export function claim(ipam: Ipam, ip: string): Ipam | undefined {
 export function release(ipam: Ipam, ip: string): Ipam {
   const c = subnetOf(ipam.subnet);
   const offset = ipv4ToNumber(ip) - networkAddress(c);
-  const word = offset >>> WORD_BITS;
-  return new Ipam(ipam.subnet, ipam.gateway, ipam.next, withWord(ipam.used, word, (ipam.used[word] ?? 0) & ~(1 << (offset & 31))));
+  const key = keyOf(offset >>> WORD_BITS);
+  return new Ipam(ipam.subnet, ipam.gateway, ipam.next, withWord(ipam.used, key, (ipam.used[key] ?? 0) & ~(1 << (offset & 31))));
 }
 
 export function prefixLengthOf(subnet: string): number {

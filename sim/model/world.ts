@@ -33,8 +33,8 @@ export class Ipam {
     readonly gateway: string,
     /** Serial allocation: the next host offset to try. */
     readonly next: number,
-    /** Offsets in use, as a bitmap: word (offset / 32) → bit (offset % 32); see ipam.ts. */
-    readonly used: Readonly<Record<number, number>>,
+    /** Offsets in use, as a bitmap: word (offset / 32, keyed `w<word>`) → bit (offset % 32); see ipam.ts. */
+    readonly used: Readonly<Record<string, number>>,
   ) {
     Object.freeze(used);
     Object.freeze(this);
