@@ -18,7 +18,7 @@ import { runContainer } from '../sim/model/containers';
 import { createNetwork } from '../sim/model/networks';
 import { ensureGwbridge } from '../sim/model/swarm';
 import { gwbridgeOf } from '../sim/model/endpoints';
-import { endpointOf, endpointsOf, hostOf, instanceHosts, instanceOf, Ipam, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
+import { endpointOf, endpointsOf, hostOf, instanceHosts, instanceOf, Ipam, networksByAge, swarmNetwork, swarmNetworks, World } from '../sim/model/world';
 
 function swarmWithNetworks(): Model {
   const model = new Model([{ name: 'h0', underlay: '198.51.100.10' }, { name: 'h1', underlay: '198.51.100.11' }, { name: 'h2', underlay: '198.51.100.12' }], 7);
@@ -78,6 +78,29 @@ test('lookUpNetwork and findNetwork agree where Docker\'s order decides: an id o
   const shared = prefixes.filter((p) => swarmIds().filter((id) => id.startsWith(p)).length === 1 && locals.some((n) => n.id.startsWith(p)) && !locals.some((n) => n.name === p));
   expect(shared.length).toBeGreaterThan(0);
   for (const p of shared) expect([p, lookUpNetwork(w, 'h1', p)]).toEqual([p, undefined]);
+});
+
+test('lookUpNetwork follows the swarm\'s names from world to world: two networks of one name, the first one removed, an older world asked again', () => {
+  const model = swarmWithNetworks();
+  const worlds: World[] = [model.world];
+  // Docker refuses a second name on the manager; the model's own call makes one, as another manager's create could.
+  const spec = { name: 'twin', attachable: true, internal: false, ingress: false, options: {}, labels: {} };
+  for (let i = 0; i < 4; i++) {
+    model.change((tx) => {
+      createSwarmNetwork(tx, spec);
+    });
+    worlds.push(model.world);
+  }
+  const twins = () => networksByAge(swarmNetworks(model.world.swarm).filter((n) => n.name === 'twin'));
+  expect(dockerStep(model, 'h0', ['network', 'rm', twins()[0].id]).outcome).toMatchObject({ exitCode: 0 });
+  worlds.push(model.world);
+  expect(dockerStep(model, 'h0', ['network', 'rm', 'net7']).outcome).toMatchObject({ exitCode: 0 });
+  worlds.push(model.world);
+  for (const w of [...worlds, worlds[2], worlds[0], ...worlds.slice().reverse()]) {
+    for (const host of ['h0', 'h1', 'h2']) {
+      for (const ref of ['twin', 'net7', 'net3', 'net0']) expect([host, ref, lookUpNetwork(w, host, ref)?.id]).toEqual([host, ref, findNetwork(allNetworks(w, host), ref)?.id]);
+    }
+  }
 });
 
 test('a docker run replaces its networks\' pools: the world before it keeps its own, and a pool cannot be changed in place', () => {
