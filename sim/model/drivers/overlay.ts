@@ -44,8 +44,31 @@ function joinedRemotePeers(tx: Tx, net: Draft<Network>, host: string): PeerEntry
   if (!base) return [];
   const reaches = gossipsWith(tx.before, host);
   const peers: PeerEntry[] = [];
-  for (const ep of endpointsOf(base)) if (ep.state === 'joined' && reaches(ep.host)) peers.push(peerEntryOf(tx, ep));
+  for (const shard of base.endpoints) {
+    if (!shard) continue;
+    for (const joined of joinedPeersOf(tx, shard)) if (reaches(joined.host)) peers.push(joined.entry);
+  }
   return peers;
+}
+
+/**
+ * A shard's joined endpoints with their entries, in the shard's order, once per version of
+ * the shard: every node instantiating a network replays the other nodes' endpoints, and a
+ * step changes one shard of them.
+ */
+const joinedOfShard = new WeakMap<Record<string, Endpoint>, { host: string; entry: PeerEntry }[]>();
+
+function joinedPeersOf(tx: Tx, shard: Record<string, Endpoint>): { host: string; entry: PeerEntry }[] {
+  let joined = joinedOfShard.get(shard);
+  if (!joined) {
+    joined = [];
+    for (const id in shard) {
+      const ep = shard[id];
+      if (ep.state === 'joined') joined.push({ host: ep.host, entry: peerEntryOf(tx, ep) });
+    }
+    joinedOfShard.set(shard, joined);
+  }
+  return joined;
 }
 
 /** Each endpoint's entry, made once and reused while the endpoint still names the same address, MAC and host. */
