@@ -42,6 +42,25 @@ export interface CtRef {
   conn: Connection;
   reply: boolean;
   tuple: Tuple;
+  /**
+   * The tuple's addresses as be32 reads them off a header, and its ports (an echo's
+   * identifier twice) as the one word be32 reads there: what a tracked packet's header is
+   * compared with (recentFor). Signed 32-bit numbers, which V8 keeps as small integers,
+   * where an unsigned address above 127.255.255.255 (an underlay's 198.51.100.x) is a double
+   * read through a box.
+   */
+  readonly src32: number;
+  readonly dst32: number;
+  readonly ports32: number;
+}
+
+function ctRef(conn: Connection, reply: boolean, tuple: Tuple): CtRef {
+  return { conn, reply, tuple, src32: tuple.src | 0, dst32: tuple.dst | 0, ports32: (tuple.sport << 16) | tuple.dport };
+}
+
+/** Whether `ref`'s tuple is the one a header holds (addresses and ports word as be32 reads them). */
+function isRef(ref: CtRef, protocol: number, src32: number, dst32: number, ports32: number): boolean {
+  return ref.src32 === src32 && ref.dst32 === dst32 && ref.ports32 === ports32 && ref.tuple.protocol === protocol;
 }
 
 /** Where conntrack leaves its answer on the packet (the fields of skb->_nfct), so tracking allocates nothing per packet. */
@@ -69,19 +88,19 @@ export class Conntrack {
     this.trackAny(f, ip, out);
   }
 
-  /** One of the last two tuples found, when the packet's tuple is one of them. */
+  /**
+   * One of the last two tuples found, when the packet's tuple is one of them. Both are
+   * asked as they are, in no order of their own: a connection's two directions alternate,
+   * and reordering them would be two stores a packet.
+   */
   private recentFor(f: Uint8Array, ip: number, protocol: number, l4: number): CtRef | undefined {
-    const src = be32(f, ip + 12) >>> 0, dst = be32(f, ip + 16) >>> 0;
-    const sport = protocol === IPPROTO_ICMP ? be16(f, l4 + 4) : be16(f, l4);
-    const dport = protocol === IPPROTO_ICMP ? sport : be16(f, l4 + 2);
+    const src = be32(f, ip + 12), dst = be32(f, ip + 16);
+    // ICMP echo: the identifier in both port places (as ctRef keys it).
+    const ports = protocol === IPPROTO_ICMP ? echoPorts(be16(f, l4 + 4)) : be32(f, l4);
     const a = this.recent;
-    if (a !== undefined && isTuple(a.tuple, protocol, src, dst, sport, dport)) return a;
+    if (a !== undefined && isRef(a, protocol, src, dst, ports)) return a;
     const b = this.before;
-    if (b !== undefined && isTuple(b.tuple, protocol, src, dst, sport, dport)) {
-      this.before = a;
-      this.recent = b;
-      return b;
-    }
+    if (b !== undefined && isRef(b, protocol, src, dst, ports)) return b;
     return undefined;
   }
 
@@ -119,11 +138,11 @@ export class Conntrack {
     }
     const tuple: Tuple = { protocol, src, dst, sport, dport };
     const conn = new Connection(tuple, invert(tuple));
-    const ct: CtRef = { conn, reply: false, tuple: conn.original };
+    const ct = ctRef(conn, false, conn.original);
     // Adding may take the place of an entry with the same tuple: the last-found ones are forgotten.
     this.recent = this.before = undefined;
     this.tuples.set(ct);
-    this.tuples.set({ conn, reply: true, tuple: conn.reply });
+    this.tuples.set(ctRef(conn, true, conn.reply));
     out.nfct = ct;
     out.ctState = 'NEW';
   }
@@ -155,15 +174,20 @@ export class Conntrack {
     this.recent = this.before = undefined;
     this.tuples.delete(conn.reply);
     conn.reply = reply;
-    this.tuples.set({ conn, reply: true, tuple: reply });
+    this.tuples.set(ctRef(conn, true, reply));
   }
 }
 
 /** A packet of a known connection: a reply direction's packet marks it answered; answered, it is ESTABLISHED. */
 function placed(known: CtRef, out: NfctHolder): void {
-  if (known.reply) known.conn.seenReply = true;
+  if (known.reply && !known.conn.seenReply) known.conn.seenReply = true;
   out.nfct = known;
   out.ctState = known.conn.seenReply ? 'ESTABLISHED' : 'NEW';
+}
+
+/** An echo identifier in both port places, as the one word ctRef makes of a tuple's ports. */
+function echoPorts(id: number): number {
+  return (id << 16) | id;
 }
 
 /** nf_ct_invert_tuple: addresses and ports swapped. */

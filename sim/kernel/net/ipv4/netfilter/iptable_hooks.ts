@@ -35,7 +35,12 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
   const nf = ns.netfilter;
   if (nf === undefined || !nf.active) return undefined;
   if (nf.deferred !== undefined) nf.runDeferred();
-  conntrackIn(nf, ns, skb, ip);
+  // nf_conntrack_in, once per packet and namespace: the packet keeps its connection for the
+  // hooks after this one. Written here, not called: every hook of every packet asks.
+  if (skb.nfctNetns !== ns) {
+    nf.conntrack.track(skb.frame, ip, skb);
+    skb.nfctNetns = ns;
+  }
   if (nf.passesTracked(hook, skb)) return undefined;
   return walkHook(dp, nf, hook, NF_INET_HOOKS[hook], ns, skb, ip, inDev, outDev);
 };
@@ -63,13 +68,6 @@ function walkHook(dp: Datapath, nf: NetnsTables, h: number, hook: NfInetHook, ns
     }
   }
   return undefined;
-}
-
-/** nf_conntrack_in, once per packet and namespace: the packet keeps its connection for the hooks after this one. */
-function conntrackIn(nf: NetnsTables, ns: SimNetns, skb: Skb, ip: number): void {
-  if (skb.nfctNetns === ns) return;
-  nf.conntrack.track(skb.frame, ip, skb);
-  skb.nfctNetns = ns;
 }
 
 /**
