@@ -20,6 +20,15 @@ describe('what an image holds', () => {
     expect(imageHas('ubuntu', 'cd', 'exec')).toBe(false);
   });
 
+  test("only a Debian-based image is judged by Debian's list; nginx's own programs are its; another image's are not known", () => {
+    expect(imageHas('nginx:1.25', 'curl', 'exec')).toBe(true);
+    expect(imageHas('nginx', 'wget', 'exec')).toBe(false);
+    for (const image of ['nicolaka/netshoot', 'redis', 'python:3.12', 'centos:7', 'fedora', 'nginx:alpine']) {
+      expect(imageHas(image, 'curl', 'exec')).toBe(true);
+      expect(lookupCommand(['curl', 'x'], 'container', image)).toMatchObject({ modelled: false, refusal: { stderr: 'cnmlab: not modelled: curl x\n', exitCode: 127 } });
+    }
+  });
+
   test("the shell's answer, or the refusal, by image", () => {
     expect(lookupCommand(['curl', 'x'], 'container', 'ubuntu')).toMatchObject({ modelled: true, answer: { stdout: '', stderr: 'bash: curl: command not found\n', exitCode: 127 } });
     expect(lookupCommand(['curl', 'x'], 'container', 'busybox')).toMatchObject({ modelled: true, answer: { stdout: '', stderr: 'sh: curl: not found\n', exitCode: 127 } });

@@ -14,11 +14,14 @@
  * `sh: NAME: not found`, exit 127. Alpine adds a few programs of its own beside BusyBox
  * (musl's getent, apk…): cnmlab does not model them, so they are refused, never "not found".
  *
- * A GNU image holds what Debian 12's smallest system does (the packages of priority
- * required, and apt: what the debian:12 image is built from; DEBIAN_PROGRAMS below) and the
- * tools cnmlab models for it (ping, ip, nslookup …). A program that is neither is not in the
- * image: its shell (bash) says `bash: NAME: command not found`, exit 127. One it holds but
- * cnmlab does not model (ls, sort …) is refused as not modelled.
+ * A Debian-based image (debian, ubuntu, nginx's Debian variants: DEBIAN_BASED_IMAGES) holds
+ * what Debian 12's smallest system does (the packages of priority required, and apt: what the
+ * debian:12 image is built from; DEBIAN_PROGRAMS below), what its own Dockerfile installs
+ * beside (IMAGE_OWN_PROGRAMS) and the tools cnmlab models for it (ping, ip, nslookup …). A
+ * program that is none of them is not in the image: its shell (bash) says
+ * `bash: NAME: command not found`, exit 127. One it holds but cnmlab does not model (ls,
+ * sort …) is refused as not modelled. Of any other GNU image (netshoot, redis, centos …)
+ * cnmlab does not know what it holds: a program it does not model is refused, never "not found".
  *
  * `docker exec` runs no shell: runc looks the program up in $PATH and Docker writes runc's
  * refusal into the exec's output (execNotFound).
@@ -58,6 +61,20 @@ export function busyboxImageHas(image: string, program: string): boolean {
  */
 const DEBIAN_PROGRAMS = new Set(('[ add-shell addpart agetty apt apt-cache apt-cdrom apt-config apt-get apt-key apt-mark arch b2sum badblocks base32 base64 basename basenc bash bashbug blkdiscard blkid blkzone blockdev captoinfo cat chage chattr chcon chcpu chfn chgpasswd chgrp chmem chmod choom chown chpasswd chroot chrt chsh cksum clear clear_console cmp comm cp cpgr cppw csplit ctrlaltdel cut dash date dd deb-systemd-helper deb-systemd-invoke debconf debconf-apt-progress debconf-communicate debconf-copydb debconf-escape debconf-set-selections debconf-show debugfs delpart df diff diff3 dir dircolors dirname dmesg dnsdomainname domainname dpkg dpkg-deb dpkg-divert dpkg-fsys-usrunmess dpkg-maintscript-helper dpkg-preconfigure dpkg-query dpkg-realpath dpkg-reconfigure dpkg-split dpkg-statoverride dpkg-trigger du dumpe2fs e2freefrag e2fsck e2image e2label e2mmpstatus e2scrub e2scrub_all e2undo e4crypt e4defrag echo egrep env expand expiry expr factor faillock faillog fallocate false fgrep filefrag find findfs findmnt flock fmt fold fsck fsck.cramfs fsck.ext2 fsck.ext3 fsck.ext4 fsck.minix fsfreeze fstab-decode fstrim getconf getent getopt getty gpasswd grep groupadd groupdel groupmems groupmod groups grpck grpconv grpunconv gunzip gzexe gzip hardlink head hostid hostname i386 iconv iconvconfig id infocmp infotocap install installkernel invoke-rc.d ionice ipcmk ipcrm ipcs ischroot isosize join killall5 last lastb lastlog ld.so ldattach ldconfig ldd link linux32 linux64 ln locale localedef logger login logname losetup ls lsattr lsblk lscpu lsipc lslocks lslogins lsmem lsns mawk mcookie md5sum md5sum.textutils mesg mkdir mke2fs mkfifo mkfs mkfs.bfs mkfs.cramfs mkfs.ext2 mkfs.ext3 mkfs.ext4 mkfs.minix mkhomedir_helper mklost+found mknod mkswap mktemp more mount mountpoint mv namei newgrp newusers nice nisdomainname nl nohup nologin nproc nsenter numfmt od pam-auth-update pam_getenv pam_namespace_helper pam_timestamp_check partx passwd paste pathchk perl perl5.36.0 pidof pinky pivot_root pldd pr printenv printf prlimit ptx pwck pwconv pwd pwhistory_helper pwunconv rbash readlink readprofile realpath remove-shell rename.ul renice reset resize2fs resizepart rev rgrep rm rmdir rmt-tar rtcwake run-parts runcon runuser savelog script scriptlive scriptreplay sdiff sed select-editor sensible-browser sensible-editor sensible-pager seq service setarch setpriv setsid setterm sg sh sha1sum sha224sum sha256sum sha384sum sha512sum shadowconfig shred shuf sleep sort split start-stop-daemon stat stdbuf stty su sulogin sum swaplabel swapoff swapon switch_root sync tabs tac tail tar tarcat taskset tee tempfile test tic timeout toe touch tput tr true truncate tset tsort tty tune2fs tzselect uclampset umount uname uncompress unexpand uniq unix_chkpwd unix_update unlink unshare update-alternatives update-passwd update-rc.d update-shells useradd userdel usermod users utmpdump vdir vigr vipw wall wc wdctl whereis which.debianutils who whoami wipefs x86_64 xargs yes ypdomainname zcat zcmp zdiff zdump zegrep zfgrep zforce zgrep zic zless zmore znew zramctl awk which pager rmt').split(' '));
 
+/** The images built on Debian (nginx's `alpine` tags are not: Alpine's, whose programs cnmlab does not list). */
+const DEBIAN_BASED_IMAGES = ['debian', 'ubuntu', 'nginx'];
+
+/** What a Debian-based image's Dockerfile installs beside Debian's smallest system (nginx's: nginx, nginx-module-njs, gettext-base, curl). */
+const IMAGE_OWN_PROGRAMS: Record<string, ReadonlySet<string>> = {
+  nginx: new Set(['nginx', 'nginx-debug', 'njs', 'envsubst', 'gettext', 'gettext.sh', 'ngettext', 'curl']),
+};
+
+/** Whether the image is one built on Debian, whose programs DEBIAN_PROGRAMS lists. */
+function debianBased(image: string): boolean {
+  const tag = image.split('@')[0].split('/').pop()?.split(':')[1] ?? '';
+  return DEBIAN_BASED_IMAGES.includes(imageRepository(image)) && !tag.includes('alpine');
+}
+
 /** The commands each family's shell runs itself (bash 5.2's and BusyBox 1.35 ash's builtins): there whatever the image holds. */
 const SHELL_BUILTINS: Record<ToolFamily, ReadonlySet<string>> = {
   gnu: new Set('. : [ alias bg bind break builtin caller cd command compgen complete compopt continue declare dirs disown echo enable eval exec exit export false fc fg getopts hash help history jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return set shift shopt source suspend test times trap true type typeset ulimit umask unalias unset wait'.split(' ')),
@@ -65,15 +82,18 @@ const SHELL_BUILTINS: Record<ToolFamily, ReadonlySet<string>> = {
 };
 
 /**
- * Whether the image has a program of that name besides those cnmlab models for its family:
- * a BusyBox image's applet (or one of Alpine's own), a GNU image's Debian program; for a
- * line its shell reads, also the shell's builtins. A path (`/bin/x`) is not judged here.
+ * Whether the image may have a program of that name besides those cnmlab models for its
+ * family: a BusyBox image's applet (or one of Alpine's own), a Debian-based image's Debian
+ * program or its own; for a line its shell reads, also the shell's builtins. A path
+ * (`/bin/x`) is not judged here, nor is any program of an image cnmlab does not know.
  */
 export function imageHas(image: string, program: string, via: 'shell' | 'exec'): boolean {
   if (program.includes('/')) return true;
   const family = toolFamilyOf(image);
   if (via === 'shell' && SHELL_BUILTINS[family].has(program)) return true;
-  return family === 'busybox' ? busyboxImageHas(image, program) : DEBIAN_PROGRAMS.has(program);
+  if (family === 'busybox') return busyboxImageHas(image, program);
+  if (!debianBased(image)) return true;
+  return DEBIAN_PROGRAMS.has(program) || (IMAGE_OWN_PROGRAMS[imageRepository(image)]?.has(program) ?? false);
 }
 
 /** Whether some family's image may lack the program, so only the container's own image can tell (docker exec, checked before the container is known). */
