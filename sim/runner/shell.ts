@@ -68,7 +68,12 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     const o = step.outcome;
     if ('exec' in o) {
       const c = hostOf(model.world, host).containers[o.exec.container];
-      if (!o.exec.main) return waited(await runInContainer(model, backend, c, o.exec.argv, live, 'exec'));
+      if (!o.exec.main) {
+        const out = await runInContainer(model, backend, c, o.exec.argv, live, 'exec');
+        // Refused once the image was known: in the line typed, as docker exec's early refusal is.
+        const typed = argv.join(' ');
+        return waited(out.unmodelled === undefined ? out : { ...notModelled(typed), unmodelled: typed });
+      }
       // The container's own command: the client attached to it prints its output (-t: through the container's terminal), and its end stops the container.
       const main = o.exec.main;
       // The daemon's clock runs on while the process does: it stops the container when the process ends (State.FinishedAt).
