@@ -7,7 +7,7 @@ import { parseCommandLine } from '../sim/commands/cmdline';
 import { StepResult } from '../sim/runner/session';
 import { Lab } from './shell';
 import { RUN_FLAGS, runOptionTakesValue } from '../sim/docker/cli';
-import { isInteractiveShell } from '../sim/model/main-process';
+import { isInteractiveShell, mainArgv } from '../sim/model/main-process';
 import { parseFlags, ParsedFlags } from '../sim/docker/argv';
 import { DockerError } from '../sim/docker/errors';
 
@@ -26,6 +26,7 @@ function replayable(r: StepResult): { command: string; note?: string } {
   const line = parseCommandLine(r.command);
   const words = line.ok && line.list.length === 1 && line.list[0].length === 1 ? line.list[0][0] : undefined;
   const withoutStdin = words && attachedRunWithoutStdin(words);
+  if (withoutStdin?.detached && !withoutStdin.tty) return { command: withoutStdin.words.map(quote).join(' '), note: ` typed as '${r.command}' at the lab's terminal, whose input kept its shell waiting; a file's input is closed, where the shell would exit at once: -di starts the same container detached, its input open, and prints its id` };
   if (withoutStdin?.detached) return { command: withoutStdin.words.map(quote).join(' '), note: ` typed as '${r.command}' at the lab's terminal; a file has none, and Docker refuses -i with -t without one: -dit starts the same container detached (its shell would wait on a terminal nobody types into) and prints its id` };
   if (withoutStdin) return { command: withoutStdin.words.map(quote).join(' '), note: ` typed as '${r.command}' at the lab's terminal; a file has none, and Docker refuses -i with -t without one: -t alone runs the same container to its end` };
   if (!r.interrupted || words?.[0] !== 'ping' || sent === undefined) return { command: r.command };
@@ -38,35 +39,46 @@ function replayable(r: StepResult): { command: string; note?: string } {
 }
 
 /**
- * `docker run` with -i and -t and without -d, as a file replays it; undefined for any other
- * command line. Without -i, Docker keeps the client attached to the container's terminal until
- * its main process ends: a command that runs to its end keeps -t alone (-i dropped), but the
- * image's own command or a shell would wait forever on a terminal nobody types into, so that
- * one is started detached (-dit), and prints its container's id where the lab printed nothing.
+ * `docker run` with -i and without -d, as a file replays it, where it differs from what the
+ * lab's terminal made of it; undefined for any other command line.
+ *
+ * With -t: Docker refuses -i with -t when its input is no terminal, and without -i it keeps the
+ * client attached to the container's terminal until its main process ends. A command that runs
+ * to its end keeps -t alone (-i dropped), but the image's own command or a shell would wait
+ * forever on a terminal nobody types into, so that one is started detached (-dit).
+ *
+ * Without -t: the client copies its input to the container's, and a file's is closed, so a
+ * shell (named, or the image's own) that the lab's input kept waiting reads end of file and
+ * exits at once; it is started detached with its input open (-di). A command that runs to its
+ * end does so either way and stays as typed.
+ *
+ * Started detached, the run prints its container's id where the lab printed nothing.
  */
-function attachedRunWithoutStdin(words: string[]): { words: string[]; detached: boolean } | undefined {
+function attachedRunWithoutStdin(words: string[]): { words: string[]; detached: boolean; tty: boolean } | undefined {
   if (words[0] !== 'docker' || words[1] !== 'run') return undefined;
   const parsed = runOptions(words.slice(2));
-  if (!parsed?.bools.has('interactive') || !parsed.bools.has('tty') || parsed.bools.has('detach')) return undefined;
+  if (!parsed?.bools.has('interactive') || parsed.bools.has('detach')) return undefined;
+  const tty = parsed.bools.has('tty');
   // Docker's parser ends the options at the image, the first of its arguments.
   const imageAt = words.length - parsed.args.length;
   const options = words.slice(2, imageAt);
   const command = words.slice(imageAt + 1);
-  const detached = command.length === 0 || isInteractiveShell(command);
-  // Detached, -i and -t leave wherever they were and -dit stands where the first of them was.
+  if (!tty && !isInteractiveShell(mainArgv(words[imageAt], command))) return undefined;
+  const detached = !tty || command.length === 0 || isInteractiveShell(command);
+  // Detached, -i and -t leave wherever they were and -dit (-di) stands where the first of them was.
   const kept: string[] = [];
   let placed = !detached;
   for (let k = 0; k < options.length; k++) {
     const w = options[k];
     const [rest, valueFollows] = withoutStdinOption(w, detached);
     if (rest !== w && !placed) {
-      kept.push('-dit');
+      kept.push(tty ? '-dit' : '-di');
       placed = true;
     }
     if (rest) kept.push(rest);
     if (valueFollows) kept.push(options[++k]);
   }
-  return { words: [...words.slice(0, 2), ...kept, ...words.slice(imageAt)], detached };
+  return { words: [...words.slice(0, 2), ...kept, ...words.slice(imageAt)], detached, tty };
 }
 
 /**

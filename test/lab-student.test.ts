@@ -92,6 +92,21 @@ describe('lab as the overlay tutorial is typed', () => {
     expect(Object.values(hostOf(replay.model.world, 'r0').containers).find((c) => c.name === 'alpine2')?.state).toBe('running');
   });
 
+  test('a saved session replays docker run -i of a shell, which the lab\'s input kept waiting, as -di (a file\'s input is closed); -i of a command that ends stays as typed', async () => {
+    const lab = await tutorialLab();
+    const term = lab.terminal();
+    await term.line('docker run -i --name b1 --network test-net busybox');
+    await term.line('docker run --rm -i --network test-net alpine hostname -s');
+    const saved = sessionScenario(lab);
+    expect(saved).toMatch(/# typed as 'docker run -i --name b1 --network test-net busybox' at the lab's terminal, whose input kept its shell waiting; a file's input is closed, where the shell would exit at once: -di starts the same container detached, its input open, and prints its id\n\s*- r0: docker run -di --name b1 --network test-net busybox\n/);
+    expect(saved).toContain('- r0: docker run --rm -i --network test-net alpine hostname -s\n');
+    const replay = await runSim(saved, 'saved.yaml');
+    expect(replay.result.ok).toBe(true);
+    const state = (world: typeof replay.model.world) => Object.values(hostOf(world, 'r0').containers).find((c) => c.name === 'b1')?.state;
+    expect(state(lab.session.model.world)).toBe('running');
+    expect(state(replay.model.world)).toBe('running');
+  });
+
   test('a saved session drops -i from a flag cluster whose last letter takes the next word as its value (-itp 8080:80, -ite X=1), the value kept as typed', async () => {
     const lab = await tutorialLab();
     const term = lab.terminal();
