@@ -5,8 +5,20 @@
  * answered from docker0 (the host has no route on), refused at once without a route at all.
  */
 import { filterResolvDns, nameservers, sandboxResolvConf } from '../sim/model/resolvconf';
+import { glibcServerWaits } from '../sim/kernel/embedded_dns';
 import { runEmu, runSim } from './helpers/run';
 import { describeWith } from './helpers/env';
+
+describe("glibc's wait for each nameserver (res_send.c send_dg)", () => {
+  test('whole seconds, timeout << i over the number of servers from the second on, at least 1; past the third (MAXNS) none is asked', () => {
+    const s = 1_000_000_000;
+    expect(glibcServerWaits(['8.8.8.8', '8.8.4.4'])).toEqual([{ server: '8.8.8.8', waitNs: 5 * s }, { server: '8.8.4.4', waitNs: 5 * s }]);
+    // (5 << 1) / 3 = 3 and (5 << 2) / 3 = 6 in C's integer division, not 3.33 s and 6.67 s.
+    const three = [{ server: '10.0.0.1', waitNs: 5 * s }, { server: '10.0.0.2', waitNs: 3 * s }, { server: '10.0.0.3', waitNs: 6 * s }];
+    expect(glibcServerWaits(['10.0.0.1', '10.0.0.2', '10.0.0.3'])).toEqual(three);
+    expect(glibcServerWaits(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'])).toEqual(three);
+  });
+});
 
 describe("libnetwork's resolvconf filter", () => {
   test('a host without resolvers: Google\'s after a blank line, IPv6\'s too while IPv6 may be on, dropped by the join', () => {

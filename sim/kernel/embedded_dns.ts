@@ -64,9 +64,24 @@ export interface ResolverTiming {
   totalNs: number;
 }
 
-/** glibc's stub resolver with resolv.conf's defaults: timeout:5, attempts:2. */
-const GLIBC_TIMEOUT_NS = 5_000_000_000;
+/** glibc's stub resolver with resolv.conf's defaults: timeout:5 (seconds), attempts:2. */
+const GLIBC_TIMEOUT_S = 5;
 const GLIBC_ATTEMPTS = 2;
+/** glibc's MAXNS: the nameservers of resolv.conf past the third are not used (resolv_conf.c). */
+const GLIBC_MAXNS = 3;
+
+/**
+ * The nameservers glibc asks, in order, each with how long it waits for that server's
+ * answer: res_send.c send_dg's whole seconds, timeout << i over the number of servers from
+ * the second on (integer division), at least 1.
+ */
+export function glibcServerWaits(servers: readonly string[]): { server: string; waitNs: number }[] {
+  const used = servers.slice(0, GLIBC_MAXNS);
+  return used.map((server, i) => {
+    const seconds = i === 0 ? GLIBC_TIMEOUT_S : Math.trunc((GLIBC_TIMEOUT_S << i) / used.length);
+    return { server, waitNs: Math.max(1, seconds) * 1_000_000_000 };
+  });
+}
 
 /** What came back for the questions asked together: replies in the order they came, and the questions none answered. */
 export interface Replies {
@@ -149,18 +164,17 @@ export function askServer(dp: Datapath, ns: SimNetns, ctx: ExecContext, server: 
 }
 
 /**
- * glibc's stub resolver: one question to each nameserver of /etc/resolv.conf in turn, the
- * round twice (attempts:2), server i waited for timeout << i, over the number of servers
- * from the second on (res_send.c send_dg); its answer, or undefined when none came.
+ * glibc's stub resolver: one question to each of the first three nameservers of
+ * /etc/resolv.conf in turn, the round twice (attempts:2), each waited for as glibcServerWaits
+ * says; its answer, or undefined when none came.
  */
 export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow): DnsRepr | undefined {
   // glibc asks nothing for a name no query can carry, and answers as for a name that does not exist.
   if (!isQueryableName(name)) return { id: 0, flags: DNS_FLAG_RESPONSE | RCODE_NXDOMAIN, questions: [], answers: [] };
-  const servers = nameserversOf(ns);
+  const servers = glibcServerWaits(nameserversOf(ns));
   const question = { name, type, id: queryId(dp) };
   for (let attempt = 0; attempt < GLIBC_ATTEMPTS; attempt++) {
-    for (const [i, server] of servers.entries()) {
-      const waitNs = i === 0 ? GLIBC_TIMEOUT_NS : (GLIBC_TIMEOUT_NS * 2 ** i) / servers.length;
+    for (const { server, waitNs } of servers) {
       const asked = askServer(dp, ns, ctx, server, [question], flow, { retryNs: waitNs, totalNs: waitNs });
       if (asked === undefined) return undefined;
       if (asked !== 'unreachable' && asked.replies.length) return asked.replies[0];
