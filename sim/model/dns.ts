@@ -6,10 +6,11 @@
  * `name.network`, and PTR, names matched without regard to case (network.ResolveName lowers
  * the name it looks up). Everything else (a network's own name, `tasks.NET` without a
  * service, an address no container holds, any outside name) is not Docker's: the resolver
- * forwards it from the container's namespace to the host's resolvers and, when none
- * answers, answers nothing at all (resolver.go ServeDNS returns without writing). A lab's
- * hosts have no resolver anyone can reach, so such a query goes unanswered and the asker
- * times out, as on a Docker host without a reachable resolver.
+ * forwards it from the container's namespace to its external servers, the nameservers of the
+ * resolv.conf setupDNS wrote for the container (rebuildDNS): in a lab, whose hosts have no
+ * resolv.conf, Google's 8.8.8.8 and 8.8.4.4. None of them answers from a lab, and then
+ * ServeDNS returns without writing: the asker times out. (The forwarded query itself is not
+ * modelled: only its outcome, no reply.)
  */
 import { driverOf } from './drivers';
 import { Container, endpointsOf, GWBRIDGE, hostOf, Network, swarmNetwork, World } from './world';

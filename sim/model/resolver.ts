@@ -14,9 +14,10 @@
  * - Over UDP a reply longer than 512 bytes (or the query's EDNS size, if larger) is cut to
  *   whole answers that fit, TC set; over TCP, to 65534 bytes, TC clear (truncateResp).
  * - Anything else (a name Docker does not own, an address none of its networks holds, SRV,
- *   which needs a service, other types) is forwarded to the host's resolvers, which no lab
- *   can reach: no reply at all, and the asker times out. A PTR question outside
- *   in-addr.arpa and ip6.arpa is an error, logged, and not answered either.
+ *   which needs a service, other types) is forwarded to the sandbox's external servers (the
+ *   resolv.conf setupDNS wrote: Google's two in a lab), which no lab can reach: no reply at
+ *   all, and the asker times out (the forwarded query itself is not modelled). A PTR
+ *   question outside in-addr.arpa and ip6.arpa is an error, logged, and not answered either.
  * - miekg/dns's server first: it reads at most 512 bytes of a datagram; a message shorter
  *   than a header, or a response, gets nothing;
  *   an opcode other than QUERY and NOTIFY gets NOTIMP; not exactly one question, more than
