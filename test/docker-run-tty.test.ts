@@ -197,6 +197,15 @@ describe('docker run -d of a shell without -i or -t', () => {
   });
 });
 
+describe('a shell named by its path or as dash', () => {
+  test('docker run -d debian dash, /bin/dash and /usr/bin/bash exit 0 as they start; docker stop of a dash left running (-dit) waits for its SIGKILL', async () => {
+    const { result } = await runSim('name: run-detached-dash\nhosts:\n  r0: {}\nsteps:\n  - r0: docker run -d --name d0 debian dash\n  - r0: docker run -d --name d1 debian /bin/dash\n  - r0: docker run -d --name d2 debian /usr/bin/bash\n  - r0: docker run -dit --name d3 debian dash\n  - r0: docker inspect -f \'{{.State.Status}} {{.State.ExitCode}}\' d0 d1 d2 d3\n  - r0: docker stop d3\n  - r0: docker inspect -f \'{{.State.Status}} {{.State.ExitCode}}\' d3\n');
+    expect(result.steps[4].stdout).toBe('exited 0\nexited 0\nexited 0\nrunning 0\n');
+    expect(result.steps[5]).toMatchObject({ exitCode: 0, stdout: 'd3\n' });
+    expect(result.steps[6].stdout).toBe('exited 137\n');
+  });
+});
+
 describe('an exited container\'s times', () => {
   // busybox's ping -c 3 with no reply: three probes a second apart, then its 10 s wait for the last.
   test('docker ps counts "Exited … ago" from when the main process ended (State.FinishedAt), not from its start', async () => {

@@ -78,11 +78,16 @@ export function processArgv(c: Container): string[] | undefined {
   return [...(entrypoint ?? []), ...mainArgv(c.image, c.command)];
 }
 
-const SHELLS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash']);
+/** The shells, by the base name of the program (`/usr/bin/bash` is bash): BusyBox's ash (sh), bash, dash. */
+const SHELLS = new Set(['sh', 'ash', 'bash', 'dash']);
+
+function baseName(program: string): string {
+  return program.slice(program.lastIndexOf('/') + 1);
+}
 
 /** A command that is an interactive shell: a shell named alone (`sh -c …` runs and exits). */
 export function isInteractiveShell(command: readonly string[]): boolean {
-  return command.length === 1 && SHELLS.has(command[0]);
+  return command.length === 1 && SHELLS.has(baseName(command[0]));
 }
 
 /**
@@ -119,7 +124,7 @@ export const DEFAULT_STOP_TIMEOUT_S = 10;
 export const KILLED_EXIT = 137;
 
 /** Programs that install no handler for SIGTERM or SIGQUIT (or ignore them), so as PID 1 neither reaches them. */
-const IGNORE_STOP_SIGNALS = new Set(['sh', 'ash', 'bash', 'dash', 'sleep']);
+const IGNORE_STOP_SIGNALS = new Set([...SHELLS, 'sleep']);
 
 /** Programs that end on the signal, with the status they then exit with: nginx's fast shutdown (SIGTERM) and graceful one (SIGQUIT). */
 const ENDS_ON: Record<Signal, Map<string, number>> = { SIGTERM: new Map([['nginx', 0]]), SIGQUIT: new Map([['nginx', 0]]) };
@@ -127,8 +132,7 @@ const ENDS_ON: Record<Signal, Map<string, number>> = { SIGTERM: new Map([['nginx
 /** The program the container's PID 1 runs (after its entrypoint's exec), or undefined when its image is unknown. */
 export function mainProgram(c: Container): string | undefined {
   if (imageCommand(c.image) === undefined) return undefined;
-  const program = mainArgv(c.image, c.command)[0];
-  return program.slice(program.lastIndexOf('/') + 1);
+  return baseName(mainArgv(c.image, c.command)[0]);
 }
 
 /** What the model does not know of the container's PID 1 when onSignal or onStop says undefined, for a refusal. */
