@@ -6,7 +6,7 @@
  * defaults (runc, json-file logs, the default masked paths, no limits).
  */
 import { goMap, ofKnownImage } from './format';
-import { imageCommand, imageEntrypoint, imageStopSignal, processArgv } from '../model/main-process';
+import { imageEntrypoint, imageStopSignal, mainArgv, processArgv } from '../model/main-process';
 import { hexId, seedFromName } from '../model/ids';
 import { Container, daemonTime, endpointOf, formatTime, hostOf, swarmNetwork, World } from '../model/world';
 import { driverOf } from '../model/drivers';
@@ -85,6 +85,7 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
   // Read only when printed: what an unknown image decides is refused, and a template that does not name it still runs.
   const argv = () => ofKnownImage(c, processArgv(c));
   const dir = `${DATA_ROOT}/containers/${c.id}`;
+  const declaredStopSignal = imageStopSignal(c.image);
   const firstNetwork = c.networks.length ? (swarmNetwork(w.swarm, c.networks[0].networkId) ?? hostOf(w, c.host).localNetworks[c.networks[0].networkId]) : undefined;
   // The default bridge's endpoint is also shown at the top of NetworkSettings (the legacy fields).
   const legacy = networks.bridge;
@@ -122,13 +123,13 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
       // stdin, closed when the client goes (StdinOnce); -d attaches nothing (v20.10 run.go).
       Hostname: c.hostname, Domainname: '', User: '', AttachStdin: c.attached && c.openStdin, AttachStdout: c.attached, AttachStderr: c.attached,
       Tty: c.tty, OpenStdin: c.openStdin, StdinOnce: c.attached && c.openStdin, Env: null, get Cmd() {
-        return c.command.length ? c.command : ofKnownImage(c, imageCommand(c.image));
+        return ofKnownImage(c, mainArgv(c.image, c.command));
       }, Image: c.image, Volumes: null,
       WorkingDir: '', get Entrypoint() {
         return ofKnownImage(c, imageEntrypoint(c.image));
       }, OnBuild: null, Labels: {},
       // Go's omitempty: shown only for an image that declares one (nginx's SIGQUIT).
-      ...(imageStopSignal(c.image) && { StopSignal: imageStopSignal(c.image) }),
+      ...(declaredStopSignal && { StopSignal: declaredStopSignal }),
     },
     NetworkSettings: {
       Bridge: '',

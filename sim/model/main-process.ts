@@ -43,29 +43,34 @@ const KNOWN_IMAGES = new Map<string, ImageConfig>([
   ['nginx', { entrypoint: ['/docker-entrypoint.sh'], cmd: ['nginx', '-g', 'daemon off;'], stopSignal: 'SIGQUIT' }],
 ]);
 
+/** The image's config, or undefined for an image the model does not know. */
+function imageConfig(image: string): ImageConfig | undefined {
+  return KNOWN_IMAGES.get(imageRepository(image));
+}
+
 /** The command an image runs when `docker run` names none (Config.Cmd), or undefined for an image the model does not know. */
 export function imageCommand(image: string): string[] | undefined {
-  return KNOWN_IMAGES.get(imageRepository(image))?.cmd;
+  return imageConfig(image)?.cmd;
 }
 
 /** The image's entrypoint (Config.Entrypoint): null when it has none, undefined for an image the model does not know. */
 export function imageEntrypoint(image: string): string[] | null | undefined {
-  const known = KNOWN_IMAGES.get(imageRepository(image));
+  const known = imageConfig(image);
   return known && (known.entrypoint ?? null);
 }
 
 /** The stop signal the image declares (Config.StopSignal, shown only when declared), or undefined. */
 export function imageStopSignal(image: string): Signal | undefined {
-  return KNOWN_IMAGES.get(imageRepository(image))?.stopSignal;
+  return imageConfig(image)?.stopSignal;
 }
 
 /**
- * What a container's PID 1 runs in the end: the command `docker run` named, or else its
- * image's own (none for an image the model does not know). An entrypoint script (nginx's
- * /docker-entrypoint.sh) sets things up and execs these words, so they are what runs.
+ * What a container's PID 1 runs in the end (Config.Cmd): the command `docker run` named, or
+ * else its image's own (undefined for an image the model does not know). An entrypoint script
+ * (nginx's /docker-entrypoint.sh) sets things up and execs these words, so they are what runs.
  */
-export function mainArgv(image: string, command: string[]): string[] {
-  return command.length ? command : imageCommand(image) ?? [];
+export function mainArgv(image: string, command: string[]): string[] | undefined {
+  return command.length ? command : imageCommand(image);
 }
 
 /**
@@ -75,7 +80,7 @@ export function mainArgv(image: string, command: string[]): string[] {
 export function processArgv(c: Container): string[] | undefined {
   const entrypoint = imageEntrypoint(c.image);
   if (entrypoint === undefined) return undefined;
-  return [...(entrypoint ?? []), ...mainArgv(c.image, c.command)];
+  return [...(entrypoint ?? []), ...(mainArgv(c.image, c.command) ?? [])];
 }
 
 /** The shells, by the base name of the program (`/usr/bin/bash` is bash): BusyBox's ash (sh), bash, dash. */
@@ -85,9 +90,9 @@ function baseName(program: string): string {
   return program.slice(program.lastIndexOf('/') + 1);
 }
 
-/** A command that is an interactive shell: a shell named alone (`sh -c …` runs and exits). */
-export function isInteractiveShell(command: readonly string[]): boolean {
-  return command.length === 1 && SHELLS.has(baseName(command[0]));
+/** A command that is an interactive shell: a shell named alone (`sh -c …` runs and exits); an unknown image's own command is none the model knows to be one. */
+export function isInteractiveShell(command: readonly string[] | undefined): boolean {
+  return command?.length === 1 && SHELLS.has(baseName(command[0]));
 }
 
 /**
@@ -103,7 +108,7 @@ export function exitsAtOnce(c: Container): boolean {
 
 /** The signal a stop sends first (Config.StopSignal, from the image's STOPSIGNAL), or undefined for an image the model does not know. */
 export function stopSignal(c: Container): Signal | undefined {
-  const known = KNOWN_IMAGES.get(imageRepository(c.image));
+  const known = imageConfig(c.image);
   return known && (known.stopSignal ?? 'SIGTERM');
 }
 
@@ -131,8 +136,9 @@ const ENDS_ON: Record<Signal, Map<string, number>> = { SIGTERM: new Map([['nginx
 
 /** The program the container's PID 1 runs (after its entrypoint's exec), or undefined when its image is unknown. */
 export function mainProgram(c: Container): string | undefined {
+  // A command named on an unknown image still runs after that image's unknown entrypoint.
   if (imageCommand(c.image) === undefined) return undefined;
-  return baseName(mainArgv(c.image, c.command)[0]);
+  return baseName(mainArgv(c.image, c.command)![0]);
 }
 
 /** What the model does not know of the container's PID 1 when onSignal or onStop says undefined, for a refusal. */
