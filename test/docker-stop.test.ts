@@ -113,7 +113,7 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
     expect(docker(m, 'r0', 'docker run --name fg redis')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker run redis: what its own command does (an image cnmlab does not know)\n', exitCode: 127 });
     expect(docker(m, 'r0', 'docker ps -aq').stdout).toBe('');
     expect(docker(m, 'r0', 'docker run -d --name rr redis').exitCode).toBe(0);
-    expect(docker(m, 'r0', 'docker ps')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: the command of rr: its image (redis) is none cnmlab knows\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker ps')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: what rr starts (its entrypoint and command): its image (redis) is none cnmlab knows\n', exitCode: 127 });
     // Its entrypoint is unknown too: a command of its own does not tell what PID 1 runs.
     expect(docker(m, 'r0', 'docker run -d --name rs redis sleep 1000').exitCode).toBe(0);
     for (const name of ['rr', 'rs']) {
@@ -121,7 +121,7 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
       expect(docker(m, 'r0', `docker kill -s TERM ${name}`)).toEqual({ stdout: '', stderr: `cnmlab: not modelled: docker kill -s TERM ${name}: its image (redis): what its PID 1 runs\n`, exitCode: 127 });
     }
     expect(docker(m, 'r0', 'docker ps -q').stdout.trim().split('\n')).toHaveLength(2);
-    expect(docker(m, 'r0', "docker inspect -f '{{.Path}}' rr")).toMatchObject({ stderr: 'cnmlab: not modelled: the command of rr: its image (redis) is none cnmlab knows\n', exitCode: 127 });
+    expect(docker(m, 'r0', "docker inspect -f '{{.Path}}' rr")).toMatchObject({ stderr: 'cnmlab: not modelled: what rr starts (its entrypoint and command): its image (redis) is none cnmlab knows\n', exitCode: 127 });
     expect(docker(m, 'r0', 'docker inspect rr').exitCode).toBe(127);
     expect(docker(m, 'r0', "docker inspect -f '{{.Name}} {{.State.Status}}' rr")).toEqual({ stdout: '/rr running\n', stderr: '', exitCode: 0 });
     // SIGKILL needs no knowledge of the process.

@@ -125,7 +125,7 @@ export function inspectJson(objects: unknown[]): string {
 
 /** `value`, which the container's image decides (its command, its entrypoint); refused as not modelled when undefined, for an image the model does not know. */
 export function ofKnownImage<T>(c: Container, value: T | undefined): T {
-  if (value === undefined) throw notModelledError(`the command of ${c.name}: its image (${c.image}) is none cnmlab knows`);
+  if (value === undefined) throw notModelledError(`what ${c.name} starts (its entrypoint and command): its image (${c.image}) is none cnmlab knows`);
   return value;
 }
 

@@ -677,7 +677,7 @@ function busyboxReplies(name: string, server: string, r: Replies): CommandOutput
     out += '\n';
   }
   for (const q of r.unanswered) out += `*** Can't find ${q.name}: No answer\n\n`;
-  return { stdout: out, stderr: '', exitCode: r.replies.some((x: DnsRepr) => dnsRcode(x) === RCODE_NOERROR) ? 0 : 1 };
+  return { stdout: out, stderr: '', exitCode: r.replies.some((x) => dnsRcode(x) === RCODE_NOERROR) ? 0 : 1 };
 }
 
 export function getent(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
