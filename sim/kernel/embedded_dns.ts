@@ -100,7 +100,13 @@ function queryId(dp: Datapath): number {
   return (dp.nextIpId() * QUERY_ID_STRIDE) & 0xffff;
 }
 
-/** The nameservers of the namespace's /etc/resolv.conf, in order (read as libnetwork reads them). */
+/**
+ * The nameservers of the namespace's /etc/resolv.conf, in order (read as libnetwork reads
+ * them). With none (a lab's host has no resolv.conf) glibc, bind and BusyBox ask 127.0.0.1,
+ * where nothing listens in a lab, and the port unreachable that comes back over lo ends the
+ * lookup at once (ECONNREFUSED); the model asks nothing, to the same end, and that query is
+ * not modelled.
+ */
 export function nameserversOf(ns: SimNetns): string[] {
   return nameservers(ns.files.get('/etc/resolv.conf') ?? '');
 }
