@@ -351,6 +351,20 @@ describe('range in -f templates', () => {
     });
   });
 
+  test("a constant's escapes are read as the template parses, wherever it stands; a quote left open is the lexer's error; a | inside a constant is no pipeline, one after a constant is", () => {
+    const m = tutorial();
+    for (const f of ['{{index .Options "\\q"}}', '{{json "\\q"}}', '{{range index .Options "\\q"}}{{end}}']) {
+      expect({ f, ...docker(m, 'r0', `docker network inspect -f '${f}' nosuch`) }).toEqual({ f, stdout: '', stderr: 'template parsing error: template: :1: invalid syntax\n', exitCode: 64 });
+    }
+    const lexErrors: [string, string][] = [['{{"abc}}', 'unterminated quoted string'], ['{{.Name}} {{`abc}}', 'unterminated raw quoted string'], ['{{"a}}\nb"}}', 'unterminated quoted string'], ['{{.Name', 'unclosed action']];
+    for (const [f, msg] of lexErrors) {
+      expect({ f, ...docker(m, 'r0', `docker network inspect -f '${f}' nosuch`) }).toEqual({ f, stdout: '', stderr: `template parsing error: template: :1: ${msg}\n`, exitCode: 64 });
+    }
+    expect(docker(m, 'r0', `docker network inspect -f '{{index .Options "a|b"}}x' test-net`)).toEqual({ stdout: 'x\n', stderr: '', exitCode: 0 });
+    const o = docker(m, 'r0', `docker network inspect -f '{{"a" | len}}' test-net`);
+    expect({ exit: o.exitCode, stderr: o.stderr }).toEqual({ exit: 1, stderr: expect.stringMatching(/^cnmlab: docker inspect --format: a pipeline is not modelled/) });
+  });
+
   test('len, and range with else; the functions Go and docker/cli define beyond those are not modelled rather than undefined', () => {
     const m = tutorial();
     expect(docker(m, 'r0', `docker network inspect -f '{{len .Containers}} {{len .Peers}} {{len .Name}}' test-net`).stdout).toBe('2 2 8\n');

@@ -38,11 +38,17 @@ function sortedEntries(v: Record<string, unknown>): [string, unknown][] {
   return Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** An action's word: a string constant with its value (parsed once, at parse), or a name or field path as written. */
+interface Word {
+  text: string;
+  constant?: string;
+}
+
 /** `at`: where the action's pipeline begins in the template, as Go's errors number it (line 1, byte offset). */
 type Node =
   | { kind: 'text'; text: string }
-  | { kind: 'action'; expr: string; at: number }
-  | { kind: 'range'; key?: string; value?: string; expr: string; at: number; body: Node[]; otherwise?: Node[] };
+  | { kind: 'action'; expr: string; words: Word[]; at: number }
+  | { kind: 'range'; key?: string; value?: string; expr: string; words: Word[]; at: number; body: Node[]; otherwise?: Node[] };
 
 export type Template = Node[];
 
@@ -63,6 +69,42 @@ const UNMODELLED = new Set([
   'split', 'join', 'title', 'lower', 'upper', 'pad', 'truncate',
 ]);
 
+/** An interpreted string constant as Go's lexer takes it: it ends at its closing quote, never at a newline. */
+const QUOTED = String.raw`"(?:[^"\\\n]|\\[^\n])*"`;
+const RAW_QUOTED = '`[^`]*`';
+const OPERAND = new RegExp(String.raw`${QUOTED}|${RAW_QUOTED}|\S+`, 'g');
+const WHOLE_QUOTED = new RegExp(`^${QUOTED}$`);
+const WHOLE_RAW_QUOTED = new RegExp(`^${RAW_QUOTED}$`);
+
+/** An action from its `{{`, held at that place (sticky); a quoted string inside it may hold `}}`. */
+const ACTION = new RegExp(String.raw`\{\{(-?\s*)((?:${QUOTED}|${RAW_QUOTED}|[^"\x60])*?)\s*-?\}\}`, 'y');
+
+/**
+ * Why the action at `from` (a `{{` that ACTION does not match) does not lex, in the words of
+ * Go's lexer (lexQuote, lexRawQuote, lexInsideAction): the first quote left open, or no `}}`.
+ */
+function unlexable(template: string, from: number): DockerError {
+  const open = new RegExp(String.raw`${QUOTED}|${RAW_QUOTED}|["\x60]`, 'g');
+  open.lastIndex = from;
+  let q: RegExpExecArray | null;
+  while ((q = open.exec(template))) {
+    if (q[0] === '"') return parseError('unterminated quoted string');
+    if (q[0] === '`') return parseError('unterminated raw quoted string');
+  }
+  return parseError('unclosed action');
+}
+
+/**
+ * An action's words, each string constant's value taken now (strconv.Unquote's errors are
+ * the parser's, whatever the word's place). A `|` outside a constant joins a pipeline, which
+ * is not modelled, wherever it stands.
+ */
+function parseWords(expr: string): Word[] {
+  const words = operands(expr).map((text): Word => ({ text, constant: goString(text) }));
+  if (words.some((w) => w.constant === undefined && w.text.includes('|'))) throw new NotModelled('docker inspect --format: a pipeline is not modelled (json, index, len and range are)');
+  return words;
+}
+
 /** Splits the template into text and actions, nesting range bodies (and their else) up to their `end`. */
 export function parseTemplate(template: string): Template {
   const root: Node[] = [];
@@ -71,15 +113,16 @@ export function parseTemplate(template: string): Template {
     const r = open[open.length - 1];
     return r ? r.otherwise ?? r.body : root;
   };
-  // A quoted string inside an action may hold `}}`.
-  const re = /\{\{(-?\s*)((?:"(?:[^"\\]|\\.)*"|`[^`]*`|[^"`])*?)\s*-?\}\}/g;
   let last = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(template))) {
-    if (m.index > last) current().push({ kind: 'text', text: template.slice(last, m.index) });
-    last = re.lastIndex;
+  let start: number;
+  while ((start = template.indexOf('{{', last)) >= 0) {
+    ACTION.lastIndex = start;
+    const m = ACTION.exec(template);
+    if (!m) throw unlexable(template, start);
+    if (start > last) current().push({ kind: 'text', text: template.slice(last, start) });
+    last = ACTION.lastIndex;
     const expr = m[2];
-    const at = m.index + 2 + m[1].length;
+    const at = start + 2 + m[1].length;
     let r: RegExpMatchArray | null;
     if (expr === 'end') {
       if (!open.pop()) throw parseError('unexpected {{end}}');
@@ -89,18 +132,17 @@ export function parseTemplate(template: string): Template {
       inner.otherwise = [];
     } else if ((r = expr.match(/^range\s+(?:(\$\w+)\s*(?:,\s*(\$\w+)\s*)?:=\s*)?(.+)$/))) {
       // With one variable it takes the element; with two, the key and the element.
-      const node: Extract<Node, { kind: 'range' }> = { kind: 'range', key: r[2] ? r[1] : undefined, value: r[2] ?? r[1], expr: r[3], at: at + r[0].indexOf(r[3]), body: [] };
+      const node: Extract<Node, { kind: 'range' }> = { kind: 'range', key: r[2] ? r[1] : undefined, value: r[2] ?? r[1], expr: r[3], words: parseWords(r[3]), at: at + r[0].indexOf(r[3]), body: [] };
       current().push(node);
       open.push(node);
     } else {
-      const word = operands(expr)[0];
-      if (goString(word) !== undefined) {
-        current().push({ kind: 'action', expr, at });
-        continue;
+      const words = parseWords(expr);
+      const first = words[0]?.text ?? '';
+      if (words[0]?.constant === undefined) {
+        if (UNMODELLED.has(first)) throw new NotModelled(`docker inspect --format: "${first}" is not modelled (json, index, len and range are)`);
+        if (!first.startsWith('.') && !first.startsWith('$') && !FUNCTIONS.has(first)) throw parseError(`function "${first}" not defined`);
       }
-      if (UNMODELLED.has(word) || expr.includes('|')) throw new NotModelled(`docker inspect --format: ${expr.includes('|') ? 'a pipeline' : `"${word}"`} is not modelled (json, index, len and range are)`);
-      if (!word.startsWith('.') && !word.startsWith('$') && !FUNCTIONS.has(word)) throw parseError(`function "${word}" not defined`);
-      current().push({ kind: 'action', expr, at });
+      current().push({ kind: 'action', expr, words, at });
     }
   }
   if (open.length) throw parseError('unexpected EOF');
@@ -110,7 +152,7 @@ export function parseTemplate(template: string): Template {
 
 /** An action's words: string constants (which may hold spaces) whole, the rest split at white space. */
 function operands(expr: string): string[] {
-  return expr.match(/"(?:[^"\\]|\\.)*"|`[^`]*`|\S+/g) ?? [];
+  return expr.match(OPERAND) ?? [];
 }
 
 const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"' };
@@ -121,8 +163,8 @@ const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', 
  * not know is the parser's error, as text/template reports strconv's.
  */
 function goString(word: string): string | undefined {
-  if (/^`[^`]*`$/.test(word)) return word.slice(1, -1).replace(/\r/g, '');
-  if (!/^"(?:[^"\\]|\\.)*"$/.test(word)) return undefined;
+  if (WHOLE_RAW_QUOTED.test(word)) return word.slice(1, -1).replace(/\r/g, '');
+  if (!WHOLE_QUOTED.test(word)) return undefined;
   return word.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)/g, (_, e: string) => {
     if (e.length === 1 && e in ESCAPES) return ESCAPES[e];
     const code = /^[xuU]/.test(e) && e.length > 1 ? parseInt(e.slice(1), 16) : /^[0-7]{3}$/.test(e) ? parseInt(e, 8) : undefined;
@@ -350,24 +392,23 @@ function lookup<V>(run: Run<V>, scope: Scope<V>, path: string, at: number): V | 
 }
 
 /** An argument: a string constant, or a field path (`at` where the action's pipeline begins). */
-function operand<V>(run: Run<V>, scope: Scope<V>, expr: string, word: string, at: number): V | typeof NO_VALUE {
-  const s = goString(word);
-  return s !== undefined ? run.constant(s) : lookup(run, scope, word, at + expr.indexOf(word));
+function operand<V>(run: Run<V>, scope: Scope<V>, node: { expr: string; at: number }, word: Word): V | typeof NO_VALUE {
+  return word.constant !== undefined ? run.constant(word.constant) : lookup(run, scope, word.text, node.at + node.expr.indexOf(word.text));
 }
 
 /** What an action yields: a value, or the text a function already made of it (json, len). */
-function evaluate<V>(run: Run<V>, scope: Scope<V>, expr: string, at: number): { value: V | typeof NO_VALUE } | { text: string } {
-  const words = operands(expr);
+function evaluate<V>(run: Run<V>, scope: Scope<V>, node: { expr: string; words: Word[]; at: number }): { value: V | typeof NO_VALUE } | { text: string } {
+  const { expr, words, at } = node;
   const [fn, arg, key] = words;
-  if (fn === 'json' && words.length === 2) return { text: run.json(operand(run, scope, expr, arg, at)) };
-  if (fn === 'index' && words.length === 3 && goString(key) !== undefined) return { value: run.index(operand(run, scope, expr, arg, at), goString(key)!, expr, at) };
-  if (fn === 'len' && words.length === 2) return { text: String(run.len(operand(run, scope, expr, arg, at), expr, at)) };
-  if (goString(fn) !== undefined) {
-    if (words.length > 1) throw execError(at, fn, `can't give argument to non-function ${fn}`);
-    return { value: run.constant(goString(fn)!) };
+  if (fn.text === 'json' && words.length === 2) return { text: run.json(operand(run, scope, node, arg)) };
+  if (fn.text === 'index' && words.length === 3 && key.constant !== undefined) return { value: run.index(operand(run, scope, node, arg), key.constant, expr, at) };
+  if (fn.text === 'len' && words.length === 2) return { text: String(run.len(operand(run, scope, node, arg), expr, at)) };
+  if (fn.constant !== undefined) {
+    if (words.length > 1) throw execError(at, fn.text, `can't give argument to non-function ${fn.text}`);
+    return { value: run.constant(fn.constant) };
   }
   if (/^(\$\w*)?[.\w]*$/.test(expr) && (expr.startsWith('.') || expr.startsWith('$'))) return { value: lookup(run, scope, expr, at) };
-  throw parseError(`function "${fn}" not defined`);
+  throw parseError(`function "${fn.text}" not defined`);
 }
 
 function execute<V>(run: Run<V>, nodes: Node[], scope: Scope<V>): string {
@@ -375,10 +416,10 @@ function execute<V>(run: Run<V>, nodes: Node[], scope: Scope<V>): string {
   for (const n of nodes) {
     if (n.kind === 'text') out += n.text;
     else if (n.kind === 'action') {
-      const r = evaluate(run, scope, n.expr, n.at);
+      const r = evaluate(run, scope, n);
       out += 'text' in r ? r.text : run.print(r.value);
     } else {
-      const r = evaluate(run, scope, n.expr, n.at);
+      const r = evaluate(run, scope, n);
       if ('text' in r) throw execError(n.at, n.expr, `range can't iterate over ${r.text}`);
       const items = run.items(r.value, n.expr, n.at);
       // Nothing to range over: the else part, with dot unchanged.
