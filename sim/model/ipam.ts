@@ -6,7 +6,7 @@
 import { Cidr, cidrString, contains, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr } from '../wire/addr';
 import { Ipam } from './world';
 
-/** The allocation bitmap, as libnetwork's bitseq keeps it: 32 host offsets per number. */
+/** The allocation bitmap, as libnetwork's bitseq keeps it: 32 host offsets per word (a number under its key w<word>). */
 const WORD_BITS = 5;
 
 /**
