@@ -3,7 +3,7 @@
  * against the model inside one transaction. `docker exec` is handed back to the caller,
  * since commands inside a container belong to the backend.
  */
-import { all, first, parseFlags, ParsedFlags, requireArgs } from './argv';
+import { all, first, FlagSpec, parseFlags, ParsedFlags, requireArgs } from './argv';
 import { inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
 import { imageCommand, isInteractiveShell, mainArgv } from '../model/main-process';
 import { networkLsFormatted } from './network-ls-format';
@@ -140,11 +140,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'create': {
-      const p = parseFlags('docker network create', rest, [
-        { long: 'driver', short: 'd', value: true }, { long: 'attachable' }, { long: 'subnet', value: true }, { long: 'gateway', value: true },
-        { long: 'internal' }, { long: 'opt', short: 'o', value: true }, { long: 'label', value: true }, { long: 'ip-range', value: true },
-        { long: 'ipv6' }, { long: 'scope', value: true }, { long: 'ipam-driver', value: true },
-      ]);
+      const p = parseFlags('docker network create', rest, NETWORK_CREATE_FLAGS);
       requireArgs(p, 'docker network create', 'docker network create [OPTIONS] NETWORK', 'Create a network', 1);
       // The CLI's own check (an unparsable subnet is left to the daemon, which says so first).
       const subnet = first(p, 'subnet'), gateway = first(p, 'gateway');
@@ -158,7 +154,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     }
     case 'ls':
     case 'list': {
-      const p = parseFlags('docker network ls', rest, [{ long: 'quiet', short: 'q' }, { long: 'no-trunc' }, { long: 'filter', short: 'f', value: true }, { long: 'format', value: true }]);
+      const p = parseFlags('docker network ls', rest, NETWORK_LS_FLAGS);
       const filters = parseNetworkFilters(all(p, 'filter'));
       requireArgs(p, 'docker network ls', 'docker network ls [OPTIONS]', 'List networks', 0);
       const nets = filterNetworks(visibleNetworks(tx.w, host) as Network[], filters);
@@ -168,7 +164,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       return ok(networkLsTable(nets, opts));
     }
     case 'inspect': {
-      const p = parseFlags('docker network inspect', rest, [{ long: 'format', short: 'f', value: true }, { long: 'verbose', short: 'v' }]);
+      const p = parseFlags('docker network inspect', rest, NETWORK_INSPECT_FLAGS);
       requireArgs(p, 'docker network inspect', 'docker network inspect [OPTIONS] NETWORK [NETWORK...]', 'Display detailed information on one or more networks', 1, Infinity);
       return inspectOutput(p, p.args.map((ref) => {
         const net = findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
@@ -178,7 +174,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'rm':
     case 'remove': {
       // docker/cli v20.10's network rm takes no options (its --force came in 23.0).
-      const p = parseFlags('docker network rm', rest, []);
+      const p = parseFlags('docker network rm', rest, NO_FLAGS);
       requireArgs(p, 'docker network rm', 'docker network rm NETWORK [NETWORK...]', 'Remove one or more networks', 1, Infinity);
       let stdout = '';
       const errors: string[] = [];
@@ -202,9 +198,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     }
     case 'connect':
     case 'disconnect': {
-      const p = parseFlags(`docker network ${sub}`, rest, sub === 'connect'
-        ? [{ long: 'alias', value: true }, { long: 'ip', value: true }, { long: 'ip6', value: true }, { long: 'link', value: true }, { long: 'driver-opt', value: true }]
-        : [{ long: 'force', short: 'f' }]);
+      const p = parseFlags(`docker network ${sub}`, rest, sub === 'connect' ? NETWORK_CONNECT_FLAGS : NETWORK_DISCONNECT_FLAGS);
       requireArgs(p, `docker network ${sub}`, `docker network ${sub} [OPTIONS] NETWORK CONTAINER`, sub === 'connect' ? 'Connect a container to a network' : 'Disconnect a container from a network', 2);
       const c = findContainer(tx.host(host), p.args[1]);
       if (!c) throw new DockerError(`Error response from daemon: No such container: ${p.args[1]}`, 1);
@@ -213,7 +207,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       return ok();
     }
     case 'prune': {
-      const p = parseFlags('docker network prune', rest, [{ long: 'force', short: 'f' }, { long: 'filter', value: true }]);
+      const p = parseFlags('docker network prune', rest, NETWORK_PRUNE_FLAGS);
       requireArgs(p, 'docker network prune', 'docker network prune [OPTIONS]', 'Remove all unused networks', 0);
       if (!p.bools.has('force')) return ok(confirm(PRUNE_WARNING));
       const removed = pruneNetworks(tx, host);
@@ -241,11 +235,7 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'init': {
-      const p = parseFlags('docker swarm init', rest, [
-        { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-port', value: true },
-        { long: 'data-path-addr', value: true }, { long: 'default-addr-pool', value: true }, { long: 'default-addr-pool-mask-length', value: true },
-        { long: 'force-new-cluster' }, { long: 'autolock' },
-      ]);
+      const p = parseFlags('docker swarm init', rest, SWARM_INIT_FLAGS);
       requireArgs(p, 'docker swarm init', 'docker swarm init [OPTIONS]', 'Initialize a swarm', 0);
       const port = first(p, 'data-path-port');
       if (port !== undefined && !(Number(port) >= 1024 && Number(port) <= 49151)) {
@@ -255,19 +245,19 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       return ok(notModelledAsCommand(() => swarmInit(tx, host, { advertiseAddr: first(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: first(p, 'default-addr-pool'), defaultAddrPoolMaskLength: mask ? Number(mask) : undefined })));
     }
     case 'join': {
-      const p = parseFlags('docker swarm join', rest, [{ long: 'token', value: true }, { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-addr', value: true }, { long: 'availability', value: true }]);
+      const p = parseFlags('docker swarm join', rest, SWARM_JOIN_FLAGS);
       // cobra's ExactArgs(1) (docker/cli v20.10 cli/command/swarm/join.go): the manager's address is no option.
       requireArgs(p, 'docker swarm join', 'docker swarm join [OPTIONS] HOST:PORT', 'Join a swarm as a node and/or manager', 1);
       // No token is no CLI error: the daemon joins with an empty one, which the manager's CA server refuses.
       return ok(swarmJoin(tx, host, first(p, 'token') ?? '', p.args[0]));
     }
     case 'leave': {
-      const p = parseFlags('docker swarm leave', rest, [{ long: 'force', short: 'f' }]);
+      const p = parseFlags('docker swarm leave', rest, SWARM_LEAVE_FLAGS);
       requireArgs(p, 'docker swarm leave', 'docker swarm leave [OPTIONS]', 'Leave the swarm', 0);
       return ok(notModelledAsCommand(() => swarmLeave(tx, host, p.bools.has('force'), (net) => detachFromSwarmNetwork(tx, host, net))));
     }
     case 'join-token': {
-      const p = parseFlags('docker swarm join-token', rest, [{ long: 'quiet', short: 'q' }, { long: 'rotate' }]);
+      const p = parseFlags('docker swarm join-token', rest, SWARM_JOIN_TOKEN_FLAGS);
       requireArgs(p, 'docker swarm join-token', 'docker swarm join-token [OPTIONS] (worker|manager)', 'Manage join tokens', 1);
       if (p.args[0] !== 'worker' && p.args[0] !== 'manager') throw new DockerError(`Error: unknown role ${p.args[0]}`);
       return ok(swarmJoinToken(tx, host, p.args[0], p.bools.has('quiet')));
@@ -278,6 +268,39 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       throw new DockerError(`\n${SWARM_USAGE}`, 1);
   }
 }
+
+/**
+ * Each command's flags, one list per command: parseFlags makes a list's tables once, so a
+ * command passes the same list every time.
+ */
+const NETWORK_CREATE_FLAGS: FlagSpec[] = [
+  { long: 'driver', short: 'd', value: true }, { long: 'attachable' }, { long: 'subnet', value: true }, { long: 'gateway', value: true },
+  { long: 'internal' }, { long: 'opt', short: 'o', value: true }, { long: 'label', value: true }, { long: 'ip-range', value: true },
+  { long: 'ipv6' }, { long: 'scope', value: true }, { long: 'ipam-driver', value: true },
+];
+const NETWORK_LS_FLAGS: FlagSpec[] = [{ long: 'quiet', short: 'q' }, { long: 'no-trunc' }, { long: 'filter', short: 'f', value: true }, { long: 'format', value: true }];
+const NETWORK_INSPECT_FLAGS: FlagSpec[] = [{ long: 'format', short: 'f', value: true }, { long: 'verbose', short: 'v' }];
+const NETWORK_CONNECT_FLAGS: FlagSpec[] = [{ long: 'alias', value: true }, { long: 'ip', value: true }, { long: 'ip6', value: true }, { long: 'link', value: true }, { long: 'driver-opt', value: true }];
+const NETWORK_DISCONNECT_FLAGS: FlagSpec[] = [{ long: 'force', short: 'f' }];
+const NO_FLAGS: FlagSpec[] = [];
+const NETWORK_PRUNE_FLAGS: FlagSpec[] = [{ long: 'force', short: 'f' }, { long: 'filter', value: true }];
+const SWARM_INIT_FLAGS: FlagSpec[] = [
+  { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-port', value: true },
+  { long: 'data-path-addr', value: true }, { long: 'default-addr-pool', value: true }, { long: 'default-addr-pool-mask-length', value: true },
+  { long: 'force-new-cluster' }, { long: 'autolock' },
+];
+const SWARM_JOIN_FLAGS: FlagSpec[] = [{ long: 'token', value: true }, { long: 'advertise-addr', value: true }, { long: 'listen-addr', value: true }, { long: 'data-path-addr', value: true }, { long: 'availability', value: true }];
+const SWARM_LEAVE_FLAGS: FlagSpec[] = [{ long: 'force', short: 'f' }];
+const SWARM_JOIN_TOKEN_FLAGS: FlagSpec[] = [{ long: 'quiet', short: 'q' }, { long: 'rotate' }];
+const PS_FLAGS: FlagSpec[] = [{ long: 'all', short: 'a' }, { long: 'quiet', short: 'q' }, { long: 'no-trunc' }];
+const STOP_FLAGS: FlagSpec[] = [{ long: 'time', short: 't', value: true }];
+const RESTART_FLAGS: FlagSpec[] = [{ long: 'time', short: 't', value: true }];
+const KILL_FLAGS: FlagSpec[] = [{ long: 'signal', short: 's', value: true }];
+const RM_FLAGS: FlagSpec[] = [{ long: 'force', short: 'f' }, { long: 'volumes', short: 'v' }];
+const EXEC_FLAGS: FlagSpec[] = [{ long: 'interactive', short: 'i' }, { long: 'tty', short: 't' }, { long: 'detach', short: 'd' }, { long: 'env', short: 'e', value: true }, { long: 'user', short: 'u', value: true }, { long: 'workdir', short: 'w', value: true }];
+const INSPECT_FLAGS: FlagSpec[] = [{ long: 'format', short: 'f', value: true }, { long: 'type', value: true }, { long: 'size', short: 's' }];
+const NODE_RM_FLAGS: FlagSpec[] = [{ long: 'force', short: 'f' }];
+const NODE_LS_FLAGS: FlagSpec[] = [{ long: 'quiet', short: 'q' }];
 
 /** `docker run`'s flags (lab/save.ts parses a typed run's options with them too). */
 export const RUN_FLAGS = [
@@ -375,26 +398,26 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
     case 'run':
       return runCommand(tx, host, parseFlags('docker run', rest, RUN_FLAGS, true), client);
     case 'ps': {
-      const p = parseFlags('docker ps', rest, [{ long: 'all', short: 'a' }, { long: 'quiet', short: 'q' }, { long: 'no-trunc' }]);
+      const p = parseFlags('docker ps', rest, PS_FLAGS);
       return ok(psTable(Object.values(tx.host(host).containers), tx.now(), { all: p.bools.has('all'), quiet: p.bools.has('quiet'), noTrunc: p.bools.has('no-trunc') }));
     }
     case 'stop': {
-      const p = parseFlags('docker stop', rest, [{ long: 'time', short: 't', value: true }]);
+      const p = parseFlags('docker stop', rest, STOP_FLAGS);
       requireArgs(p, 'docker stop', 'docker stop [OPTIONS] CONTAINER [CONTAINER...]', 'Stop one or more running containers', 1, Infinity);
       return stopCommand(tx, host, p);
     }
     case 'restart': {
-      const p = parseFlags('docker restart', rest, [{ long: 'time', short: 't', value: true }]);
+      const p = parseFlags('docker restart', rest, RESTART_FLAGS);
       requireArgs(p, 'docker restart', 'docker restart [OPTIONS] CONTAINER [CONTAINER...]', 'Restart one or more containers', 1, Infinity);
       return restartCommand(tx, host, p);
     }
     case 'kill': {
-      const p = parseFlags('docker kill', rest, [{ long: 'signal', short: 's', value: true }]);
+      const p = parseFlags('docker kill', rest, KILL_FLAGS);
       requireArgs(p, 'docker kill', 'docker kill [OPTIONS] CONTAINER [CONTAINER...]', 'Kill one or more running containers', 1, Infinity);
       return killCommand(tx, host, p);
     }
     case 'rm': {
-      const p = parseFlags('docker rm', rest, [{ long: 'force', short: 'f' }, { long: 'volumes', short: 'v' }]);
+      const p = parseFlags('docker rm', rest, RM_FLAGS);
       requireArgs(p, 'docker rm', 'docker rm [OPTIONS] CONTAINER [CONTAINER...]', 'Remove one or more containers', 1, Infinity);
       let stdout = '';
       for (const ref of p.args) {
@@ -412,14 +435,14 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
       return ok(stdout);
     }
     case 'exec': {
-      const p = parseFlags('docker exec', rest, [{ long: 'interactive', short: 'i' }, { long: 'tty', short: 't' }, { long: 'detach', short: 'd' }, { long: 'env', short: 'e', value: true }, { long: 'user', short: 'u', value: true }, { long: 'workdir', short: 'w', value: true }], true);
+      const p = parseFlags('docker exec', rest, EXEC_FLAGS, true);
       requireArgs(p, 'docker exec', 'docker exec [OPTIONS] CONTAINER COMMAND [ARG...]', 'Run a command in a running container', 2, Infinity);
       const c = containerRef(tx, host, p.args[0]);
       if (c.state !== 'running') throw new DockerError(`Error response from daemon: Container ${c.id} is not running`, 1);
       return { exec: { container: c.id, argv: p.args.slice(1) } };
     }
     case 'inspect': {
-      const p = parseFlags('docker inspect', rest, [{ long: 'format', short: 'f', value: true }, { long: 'type', value: true }, { long: 'size', short: 's' }]);
+      const p = parseFlags('docker inspect', rest, INSPECT_FLAGS);
       requireArgs(p, 'docker inspect', 'docker inspect [OPTIONS] NAME|ID [NAME|ID...]', 'Return low-level information on Docker objects', 1, Infinity);
       return inspectOutput(p, p.args.map((ref) => {
         const c = findContainer(tx.host(host), ref);
@@ -429,12 +452,12 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
       }));
     }
     case 'info': {
-      const p = parseFlags('docker info', rest, []);
+      const p = parseFlags('docker info', rest, NO_FLAGS);
       requireArgs(p, 'docker info', 'docker info [OPTIONS]', 'Display system-wide information', 0);
       return ok(dockerInfo(tx.w as World, host));
     }
     case 'start': {
-      const p = parseFlags('docker start', rest, []);
+      const p = parseFlags('docker start', rest, NO_FLAGS);
       requireArgs(p, 'docker start', 'docker start [OPTIONS] CONTAINER [CONTAINER...]', 'Start one or more stopped containers', 1, Infinity);
       return startContainers(tx, host, p.args);
     }
@@ -447,12 +470,12 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
     case 'node': {
       const [sub, ...args] = rest;
       if (sub === 'rm' || sub === 'remove') {
-        const p = parseFlags('docker node rm', args, [{ long: 'force', short: 'f' }]);
+        const p = parseFlags('docker node rm', args, NODE_RM_FLAGS);
         requireArgs(p, 'docker node rm', 'docker node rm [OPTIONS] NODE [NODE...]', 'Remove one or more nodes from the swarm', 1, Infinity);
         return nodeRm(tx, host, p.args, p.bools.has('force'));
       }
       if (sub !== 'ls' && sub !== 'list') throw notModelledError(['docker', ...argv].join(' '));
-      const p = parseFlags('docker node ls', args, [{ long: 'quiet', short: 'q' }]);
+      const p = parseFlags('docker node ls', args, NODE_LS_FLAGS);
       requireArgs(p, 'docker node ls', 'docker node ls [OPTIONS]', 'List nodes in the swarm', 0);
       return nodeLs(tx, host, p.bools.has('quiet'));
     }
