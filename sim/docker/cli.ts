@@ -9,7 +9,8 @@ import { imageCommand, isInteractiveShell, mainArgv } from '../model/main-proces
 import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
-import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, isUserDefinedNetworkMode, removeContainer, runContainer, stopContainer } from '../model/containers';
+import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, removeContainer, runContainer, stopContainer } from '../model/containers';
+import { isUserDefinedNetworkMode } from '../model/network-mode';
 import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { executeTemplate, parseTemplate, TemplateExecError } from './template';

@@ -7,9 +7,9 @@
 import { DaemonRefusal } from '../model/refusal';
 import { DockerError } from './errors';
 import { endpointsOf, Network } from '../model/world';
+import { isPreDefinedNetwork } from '../model/network-mode';
 
 const ACCEPTED = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'];
-const PREDEFINED = ['bridge', 'host', 'none'];
 
 export type NetworkFilters = Map<string, string[]>;
 
@@ -55,11 +55,11 @@ export function filterNetworks(nets: Network[], filters: NetworkFilters): Networ
     if (get('id') && !regexMatch(get('id')!, n.id)) return false;
     if (get('label') && !labelMatch(get('label')!, n.labels)) return false;
     if (get('scope') && !get('scope')!.includes(n.scope)) return false;
-    if (get('type') && !get('type')!.includes(PREDEFINED.includes(n.name) ? 'builtin' : 'custom')) return false;
+    if (get('type') && !get('type')!.includes(isPreDefinedNetwork(n.name) ? 'builtin' : 'custom')) return false;
     const dangling = get('dangling');
     if (dangling) {
       const wanted = ['true', '1'].includes(dangling[dangling.length - 1].toLowerCase());
-      const isDangling = !PREDEFINED.includes(n.name) && !endpointsOf(n).some((e) => e.kind === 'container');
+      const isDangling = !isPreDefinedNetwork(n.name) && !endpointsOf(n).some((e) => e.kind === 'container');
       if (isDangling !== wanted) return false;
     }
     return true;

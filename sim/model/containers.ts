@@ -16,6 +16,7 @@ import { claim } from './ipam';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
 import { Container, endpointOf, endpointsOf, hostOf, inSwarm, Network, swarmNetwork } from './world';
+import { isUserDefinedNetworkMode } from './network-mode';
 
 export interface RunRequest {
   name?: string;
@@ -55,15 +56,6 @@ function networkOf(tx: Tx, id: string, host: string): Draft<Network> {
 function refuseUnmodelledDriver(found: Network | undefined): void {
   const why = found && driverOf(found).containersNotModelled;
   if (why) throw new NotModelled(why);
-}
-
-/**
- * A network mode that names a user-defined network (moby's NetworkMode.IsUserDefined): none of
- * `default`, `bridge`, `host`, `none` or `container:…`. The daemon asks it of the network's
- * name; docker/cli asks it of `--network` as typed, which may be an id.
- */
-export function isUserDefinedNetworkMode(mode: string): boolean {
-  return !['default', 'bridge', 'host', 'none'].includes(mode) && !(mode.startsWith('container:'));
 }
 
 /**

@@ -7,16 +7,15 @@ import { allNetworksRead, findNetwork, Tx, visibleNetworks } from './tx';
 import { DaemonRefusal, NoSuchObject } from './refusal';
 import { endpointsOf, Network, shardDelete, swarmNetwork } from './world';
 import { ipv4ToNumber, parseCidr } from '../wire/addr';
+import { isPreDefinedNetwork } from './network-mode';
 
 export interface CreateRequest extends NetworkSpec {
   driver: string;
 }
 
-const PREDEFINED = new Set(['bridge', 'host', 'none']);
-
 export function createNetwork(tx: Tx, host: string, req: CreateRequest): Network {
   // The daemon's createNetwork asks first (runconfig.IsPreDefinedNetwork); PredefinedNetworkError ends in a space.
-  if (PREDEFINED.has(req.name) || req.name === 'default') throw new DaemonRefusal(`operation is not permitted on predefined ${req.name} network `);
+  if (isPreDefinedNetwork(req.name)) throw new DaemonRefusal(`operation is not permitted on predefined ${req.name} network `);
   if (req.subnet && !parseCidr(req.subnet)) throw new DaemonRefusal(`Invalid subnet ${req.subnet} : invalid CIDR address: ${req.subnet}`);
   const driver = driverNamed(req.driver);
   if (!driver?.create) throw new DaemonRefusal(`plugin "${req.driver}" not found`);
@@ -37,7 +36,7 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
     return;
   }
   if (net.scope === 'local') {
-    if (PREDEFINED.has(net.name)) throw new DaemonRefusal(`${net.name} is a pre-defined network and cannot be removed`);
+    if (isPreDefinedNetwork(net.name)) throw new DaemonRefusal(`${net.name} is a pre-defined network and cannot be removed`);
     if (net.name === 'docker_gwbridge' || endpointsOf(net).length > 0) throw new DaemonRefusal(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     driverOf(net).remove?.(tx, host, net);
     delete h.localNetworks[net.id];
@@ -61,7 +60,7 @@ export function removeNetwork(tx: Tx, host: string, ref: string): void {
  */
 export function pruneNetworks(tx: Tx, host: string): string[] {
   const removed: string[] = [];
-  const prunable = visibleNetworks(tx.w, host).filter((n) => !PREDEFINED.has(n.name) && !n.ingress);
+  const prunable = visibleNetworks(tx.w, host).filter((n) => !isPreDefinedNetwork(n.name) && !n.ingress);
   const swarm = tx.host(host).nodeState === 'manager' ? prunable.filter((n) => n.scope !== 'local').sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : [];
   const candidates = [...swarm, ...prunable.filter((n) => n.scope === 'local')].map((n) => ({ id: n.id, name: n.name }));
   for (const n of candidates) {
