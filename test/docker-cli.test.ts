@@ -268,6 +268,17 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     expect(docker(m, 'r0', 'docker run -dit --name c1 --network overlap busybox')).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded.\n' });
   });
 
+  test('the host network is a container\'s by its HostConfig.NetworkMode: one run with --network host, stopped and disconnected from it, connects to it again; one run elsewhere is refused it even with no network left', () => {
+    const m = ready();
+    docker(m, 'r0', 'docker run -dit --name c1 --network host busybox');
+    docker(m, 'r0', 'docker run -dit --name c2 busybox');
+    for (const c of ['c1', 'c2']) expect(docker(m, 'r0', `docker stop ${c}`).exitCode).toBe(0);
+    expect(docker(m, 'r0', 'docker network disconnect host c1')).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(docker(m, 'r0', 'docker network connect host c1')).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(docker(m, 'r0', 'docker network disconnect bridge c2')).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(docker(m, 'r0', 'docker network connect host c2')).toMatchObject({ exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' });
+  });
+
   test('a refused command changes nothing', () => {
     const m = ready();
     const before = m.world;

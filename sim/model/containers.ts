@@ -77,11 +77,12 @@ const CONFLICT_HOST_NETWORK = 'container cannot be disconnected from host networ
 /**
  * The daemon's updateNetworkSettings (moby v20.10 daemon/container_operations.go), as `docker
  * network connect` records a network: the host network (the only one of the host driver) is
- * joined only by a container started on it, and shares with nothing; `none` stays alone.
+ * joined only by a container run with --network host (HostConfig.NetworkMode, whatever it is
+ * connected to now), and shares with nothing; `none` stays alone.
  */
 function checkNetworkModes(tx: Tx, c: Draft<Container>, net: Network | Draft<Network>): void {
+  if (net.name === 'host' && c.networkMode !== 'host') throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
   const names = c.networks.map((n) => networkOf(tx, n.networkId, c.host).name);
-  if (net.name === 'host' && names[0] !== 'host') throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
   for (const other of names) {
     if (other === 'host' || net.name === 'host') throw new DaemonRefusal('container sharing network namespace with another container or host cannot be connected to any other network');
     if (other === 'none' || net.name === 'none') throw new DaemonRefusal('container cannot be connected to multiple networks with one of the networks in private (none) mode');
@@ -189,7 +190,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
     id, name: req.name ?? generatedName(tx, host, id), host, image: req.image, command: [...req.command], state: initialState(containerMachine),
     autoRemove: req.autoRemove, openStdin: req.openStdin, tty: req.tty, attached: req.attached, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
-    networks: [],
+    networkMode: req.network ?? 'default', networks: [],
   };
   h.containers[id] = tx.made(container);
   const c = h.containers[id];
@@ -334,8 +335,8 @@ export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref
     if (!net || !entry) throw new DaemonRefusal(`container ${c.id} is not connected to the network ${net?.name ?? ref}`);
   } else {
     if (!net) throw new DaemonRefusal(`network ${ref} not found`);
-    // A running container started on the host network keeps it.
-    if (net.name === 'host' && entry) throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
+    // A running container run with --network host keeps it (disconnectFromNetwork asks HostConfig.NetworkMode).
+    if (net.name === 'host' && c.networkMode === 'host') throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
     if (!entry) throw new DaemonRefusal(`container ${c.id} is not connected to network ${net.name}`);
   }
   if (entry.endpointId) {

@@ -135,6 +135,12 @@ export interface Container {
   sandbox: string;
   sandboxId: string;
   sandboxState: string;
+  /**
+   * HostConfig.NetworkMode: docker run's --network as typed, `default` without one. The
+   * daemon asks it, not the networks the container has now, whether the container is on the
+   * host network (NetworkMode.IsHost) when it is connected or disconnected.
+   */
+  networkMode: string;
   /** Network ids in attachment order, with the requested aliases and address. */
   networks: { networkId: string; endpointId?: string; aliases: string[]; ip?: string }[];
   /** The docker_gwbridge endpoint when the container is on an overlay. */
