@@ -228,6 +228,10 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
       docker(m, 'r0', 'docker run -dit --name c1 busybox');
       return docker(m, 'r0', 'docker run -dit --name c2 --network container:c1 busybox');
     }, { exitCode: 127, stdout: '', stderr: "cnmlab: not modelled: docker run --network container:c1: a container sharing another's network namespace\n" }],
+    ["--network container:NAME with an alias: docker/cli's own refusal (parseNetworkAttachmentOpt), before anything not modelled", (m) => {
+      docker(m, 'r0', 'docker run -dit --name c1 busybox');
+      return docker(m, 'r0', 'docker run -dit --name c2 --network container:c1 --network-alias a busybox');
+    }, { exitCode: 125, stdout: '', stderr: "docker: network-scoped aliases are only supported for user-defined networks.\nSee 'docker run --help'.\n" }],
     ['create a network of a predefined name (PredefinedNetworkError, its trailing space too)', (m) => docker(m, 'r0', 'docker network create -d overlay bridge'),
       { exitCode: 1, stderr: 'Error response from daemon: operation is not permitted on predefined bridge network \n' }],
     ['create a network named default', (m) => docker(m, 'r0', 'docker network create default'), { exitCode: 1, stderr: 'Error response from daemon: operation is not permitted on predefined default network \n' }],

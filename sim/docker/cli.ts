@@ -327,10 +327,11 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   const network = first(p, 'network') ?? first(p, 'net');
   const aliases = network === undefined ? [] : [...all(p, 'network-alias'), ...all(p, 'net-alias')];
   const ip = network === undefined ? undefined : first(p, 'ip');
-  if (network?.startsWith('container:')) throw notModelledError(`docker run --network ${network}: a container sharing another's network namespace`);
   if (network !== undefined && aliases.length && !isUserDefinedNetworkMode(network)) {
     throw new DockerError("docker: network-scoped aliases are only supported for user-defined networks.\nSee 'docker run --help'.", 125);
   }
+  // The CLI's own refusal above comes first: container:NAME is no user-defined network either.
+  if (network?.startsWith('container:')) throw notModelledError(`docker run --network ${network}: a container sharing another's network namespace`);
   // docker/cli's CheckTty (v20.10 cli/command/container/run.go), before anything is created:
   // attaching stdin to the container's terminal needs a terminal of its own.
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
