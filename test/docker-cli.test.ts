@@ -169,6 +169,18 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
       return docker(m, 'r0', 'docker network rm test-net');
     }, { exitCode: 1, stderr: expect.stringMatching(/^Error response from daemon: rpc error: code = FailedPrecondition desc = network [0-9a-z]{25} is in use by task [0-9a-z]{25}\n$/) }],
     ['leave without --force on a manager', (m) => docker(m, 'r0', 'docker swarm leave'), { exitCode: 1, stderr: 'Error response from daemon: You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.\n' }],
+    // moby's managerStats over the leader's list: two reachable managers lose quorum, three keep it.
+    ['leave without --force on one of two managers: the quorum text', (m) => {
+      const token = docker(m, 'r0', 'docker swarm join-token -q manager').stdout.trim();
+      docker(m, 'r2', `docker swarm join --token ${token} 198.51.100.10:2377`);
+      return docker(m, 'r2', 'docker swarm leave');
+    }, { exitCode: 1, stderr: 'Error response from daemon: You are attempting to leave the swarm on a node that is participating as a manager. Removing this node leaves 1 managers out of 2. Without a Raft quorum your swarm will be inaccessible. The only way to restore a swarm that has lost consensus is to reinitialize it with `--force-new-cluster`. Use `--force` to suppress this message.\n' }],
+    ['leave without --force on one of three managers: quorum kept', (m) => {
+      const token = docker(m, 'r0', 'docker swarm join-token -q manager').stdout.trim();
+      docker(m, 'r1', 'docker swarm leave');
+      for (const h of ['r1', 'r2']) docker(m, h, `docker swarm join --token ${token} 198.51.100.10:2377`);
+      return docker(m, 'r0', 'docker swarm leave');
+    }, { exitCode: 1, stderr: 'Error response from daemon: You are attempting to leave the swarm on a node that is participating as a manager. The only way to restore a swarm that has lost consensus is to reinitialize it with `--force-new-cluster`. Use `--force` to suppress this message.\n' }],
     ['already part of a swarm', (m) => docker(m, 'r1', 'docker swarm join --token <...> 198.51.100.10:2377'), { exitCode: 1, stderr: 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n' }],
     ['init on a manager: already part of a swarm', (m) => docker(m, 'r0', 'docker swarm init'), { exitCode: 1, stderr: 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n' }],
     // The engine would make a second swarm there, which the model has no room for: said so, never Docker's words.

@@ -166,6 +166,28 @@ export function swarmJoinToken(tx: Tx, host: string, role: string, quiet: boolea
 }
 
 /**
+ * moby v20.10 daemon/cluster/swarm.go Leave's refusal for a manager without --force, counted as
+ * its managerStats counts the leader's node list: a manager Reachable or Unreachable (nodeLs's
+ * MANAGER STATUS), the leaving node active when it is itself reachable. Losing quorum is
+ * removingManagerCausesLossOfQuorum (reachable-2 <= unreachable); the last manager is
+ * isLastManager (one reachable, none unreachable). moby's texts end in a space the client's
+ * checkResponseErr trims (strings.TrimSpace), so the printed line has none.
+ */
+function managerLeaveRefusal(tx: Tx, host: string): string {
+  const managers = tx.w.swarm!.nodes.map((n) => tx.host(n)).filter((n) => n.nodeState === 'manager');
+  const leader = managers[0];
+  const unreachable = managers.filter((n) => n !== leader && n.heartbeatDown).length;
+  const reachable = managers.length - unreachable;
+  const active = !tx.host(host).heartbeatDown || tx.host(host) === leader;
+  let msg = 'You are attempting to leave the swarm on a node that is participating as a manager. ';
+  if (active && reachable - 2 <= unreachable) {
+    if (reachable === 1 && unreachable === 0) return `${msg}Removing the last manager erases all current state of the swarm. Use \`--force\` to ignore this message.`;
+    msg += `Removing this node leaves ${reachable - 1} managers out of ${reachable + unreachable}. Without a Raft quorum your swarm will be inaccessible. `;
+  }
+  return `${msg}The only way to restore a swarm that has lost consensus is to reinitialize it with \`--force-new-cluster\`. Use \`--force\` to suppress this message.`;
+}
+
+/**
  * `docker swarm leave`, as moby v20.10 daemon/cluster/swarm.go Leave orders it: the node
  * stops first (its NetworkDB sends its node leave alone, sim/kernel/dockerd_cluster.ts), then
  * DaemonLeavesCluster disconnects the running containers from the swarm networks
@@ -175,9 +197,7 @@ export function swarmJoinToken(tx: Tx, host: string, role: string, quiet: boolea
 export function swarmLeave(tx: Tx, host: string, force: boolean, detachContainers: (net: Draft<Network>) => void): string {
   const h = tx.host(host);
   if (!inSwarm(h.nodeState)) throw new DaemonRefusal('This node is not part of a swarm');
-  if (h.nodeState === 'manager' && !force) {
-    throw new DaemonRefusal('You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.');
-  }
+  if (h.nodeState === 'manager' && !force) throw new DaemonRefusal(managerLeaveRefusal(tx, host));
   const swarm = tx.w.swarm!;
   const others = swarm.nodes.filter((n) => n !== host);
   if (h.nodeState === 'manager' && others.some((n) => hostOf(tx.w, n).nodeState === 'manager')) {
