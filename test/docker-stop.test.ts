@@ -257,6 +257,10 @@ describe('docker restart', () => {
     expect(docker(m, 'r0', 'docker restart shell lost')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker restart lost (it holds no network: the one it was run with was refused or left with the swarm)\n', exitCode: 127 });
     expect(docker(m, 'r0', 'docker start lost').exitCode).toBe(127);
     expect(inspect(m, 'shell')).toEqual(['running', key, expect.any(String)]);
+    // docker start too checks every name before the first starts: shell, named first, stays stopped.
+    docker(m, 'r0', 'docker stop -t 0 shell');
+    expect(docker(m, 'r0', 'docker start shell lost')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker start lost (it holds no network: the one it was run with was refused or left with the swarm)\n', exitCode: 127 });
+    expect(inspect(m, 'shell')[0]).toBe('exited');
     expect(docker(m, 'r0', 'docker restart -t x shell')).toEqual({ stdout: '', stderr: `invalid argument "x" for "-t, --time" flag: strconv.ParseInt: parsing "x": invalid syntax\nSee 'docker restart --help'.\n`, exitCode: 125 });
     expect(docker(m, 'r0', 'docker restart')).toEqual({ stdout: '', stderr: `"docker restart" requires at least 1 argument.\nSee 'docker restart --help'.\n\nUsage:  docker restart [OPTIONS] CONTAINER [CONTAINER...]\n\nRestart one or more containers\n`, exitCode: 1 });
   });

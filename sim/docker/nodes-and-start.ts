@@ -39,6 +39,11 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
   let stdout = '';
   const errors: string[] = [];
   const failed: string[] = [];
+  // Every name is checked before the first starts: a refusal as not modelled leaves the world as it was.
+  for (const ref of refs) {
+    const c = findContainer(tx.host(host), ref);
+    if (c && c.state !== 'running') refuseUnstartable(tx, host, c, 'docker start', ref);
+  }
   for (const ref of refs) {
     const c = findContainer(tx.host(host), ref);
     if (!c) {
@@ -47,7 +52,6 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
       continue;
     }
     if (c.state !== 'running') {
-      refuseUnstartable(tx, host, c, 'docker start', ref);
       // docker/cli starts each container on its own: one that the daemon refuses is named
       // at the end, the others start.
       try {
