@@ -202,6 +202,10 @@ describe('ipvlan in emu', () => {
     expect(needs('docker network create --driver=macvlan --subnet 10.9.0.0/24 mv')).toEqual(['CONFIG_MACVLAN', 'CONFIG_DUMMY']);
     expect(needs('docker network create --driver macvlan --opt parent=eth0 mv')).toEqual(['CONFIG_MACVLAN']);
     expect(needs('docker network create -dmacvlan -o parent=eth0 mv')).toEqual(['CONFIG_MACVLAN']);
+    expect(needs('docker network create -d macvlan -oparent=eth0 mv')).toEqual(['CONFIG_MACVLAN']);
+    expect(needs('docker network create -d macvlan -o=parent=eth0 --opt=parent=eth0 mv')).toEqual(['CONFIG_MACVLAN']);
+    // pflag knows no --optparent: the line names no parent.
+    expect(needs('docker network create -d macvlan --optparent=eth0 mv')).toEqual(['CONFIG_MACVLAN', 'CONFIG_DUMMY']);
     expect(needs('docker network create -d bridge br')).toEqual([]);
     if (process.getuid?.() !== 0) return;
     // The kernel's own answer, as emu's probe asks it: a kernel with ipvlan runs the lab instead (the labs' verify --mode both).

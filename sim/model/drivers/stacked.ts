@@ -51,8 +51,11 @@ export function createStackedNetwork(tx: Tx, host: string, spec: NetworkSpec, ki
   return net;
 }
 
-/** `-o parent=…` (or --opt) on a `docker network create` line. */
-const NAMES_PARENT = /\s(-o|--opt)(\s+|=)parent=/;
+/**
+ * `parent=…` given to -o or --opt on a `docker network create` line, as pflag reads them: the
+ * shorthand's value apart, after = or joined (-oparent=eth0), the long flag's apart or after =.
+ */
+const NAMES_PARENT = /\s(-o(\s+|=)?|--opt(\s+|=))parent=/;
 
 /**
  * What a stacked driver's scenarios need of a real kernel: its device kind (`feature`) for a
