@@ -100,6 +100,11 @@ describe('ip link add|del in sim', () => {
     expect(typedLinkChange(words('ip link add type dummy'))).toEqual({ verb: 'add' });
     expect(typedLinkChange(words('ip link delete dev d0'))).toEqual({ verb: 'del', name: 'd0' });
     expect(typedLinkChange(words('ip link set d0 up'))).toBeUndefined();
+    // iproute2's prefixes, as sim's ip reads them (linkChangeVerb for both).
+    expect(typedLinkChange(words('ip l a d2 type dummy'))).toEqual({ verb: 'add', name: 'd2' });
+    expect(typedLinkChange(words('ip li de d2'))).toEqual({ verb: 'del', name: 'd2' });
+    expect(typedLinkChange(words('ip link d dev d2'))).toEqual({ verb: 'del', name: 'd2' });
+    expect(typedLinkChange(['ip', 'link', ''])).toBeUndefined();
     expect(typedLinkChange(words('ip route add 10.0.0.0/8 dev d0'))).toBeUndefined();
   });
 

@@ -5,6 +5,14 @@
  */
 
 /**
+ * iplink's add or delete verb, each selected by a prefix as do_iplink's matches() selects it
+ * (`a` adds, `d` deletes; an empty word matches none); undefined for any other word.
+ */
+export function linkChangeVerb(word: string | undefined): 'add' | 'delete' | undefined {
+  return word ? (['add', 'delete'] as const).find((w) => w.startsWith(word)) : undefined;
+}
+
+/**
  * The verb and the device's name (the first word, or the one after a first `name` or
  * `dev`); none for `ip link add type dummy`, which the kernel names (dummy%d). Undefined
  * for any other command.
@@ -12,10 +20,12 @@
 export function typedLinkChange(argv: string[]): { verb: 'add' | 'del'; name?: string } | undefined {
   let at = 1;
   while (at < argv.length && argv[at].startsWith('-')) at++;
-  if (argv[0] !== 'ip' || argv[at] !== 'link') return undefined;
+  // ip's object is a prefix as well (ip.c's matches() over its table, where no object before link starts with l).
+  if (argv[0] !== 'ip' || !argv[at] || !'link'.startsWith(argv[at])) return undefined;
   const word = argv[at + 1];
-  const verb = word === 'add' ? 'add' : word === 'del' || word === 'delete' ? 'del' : undefined;
-  if (!verb) return undefined;
+  const full = linkChangeVerb(word);
+  if (!full) return undefined;
+  const verb = full === 'add' ? 'add' : 'del';
   const [first, second] = argv.slice(at + 2);
   if (first === undefined || first === 'type') return { verb };
   return { verb, name: first === 'name' || first === 'dev' ? second : first };

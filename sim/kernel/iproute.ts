@@ -10,6 +10,7 @@ import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
 import { linkAdd, linkDel, LinkRequests } from './iproute_link';
+import { linkChangeVerb } from '../commands/ip-link-words';
 import { err, INCOMPLETE, integer, Output } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
 import { moduleLinkType } from './net/rtnetlink';
@@ -377,8 +378,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
   }
   if (match(object, 'link')) {
     if (args[0] === 'set') return linkSet(ns, args.slice(1));
-    // iplink's words, each selected by a prefix (matches()): `a` adds, `d` deletes.
-    const verb = args[0] !== undefined && args[0] !== '' ? (['add', 'delete'] as const).find((w) => w.startsWith(args[0])) : undefined;
+    const verb = linkChangeVerb(args[0]);
     if (verb !== undefined) {
       if (!kernel) throw new Error(`ip link ${verb}: ipCommand was given no kernel to ask`);
       return verb === 'add' ? linkAdd(ns, args.slice(1), kernel) : linkDel(ns, args.slice(1), kernel);
