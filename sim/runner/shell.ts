@@ -19,7 +19,7 @@ import type { ContainerProcesses } from '../docker/cli';
 // dockerd's lifecycle (systemctl stop|start docker, dockerd --cluster-store) registers its host commands as it loads.
 import './control-plane';
 import { DAEMON_NOT_RUNNING } from '../model/dockerd';
-import { hostCommandOf } from './host-commands';
+import { applyInStages, hostCommandOf } from './host-commands';
 
 export interface ShellOutput extends CommandOutput {
   /** The command the registry refused (the line ran nothing). */
@@ -59,12 +59,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     const unavailable = await backend.missingFeature?.(step.ops);
     const waited = (out: ShellOutput): ShellOutput => (step.waits ? { ...out, daemonWaits: step.waits } : out);
     if (unavailable) return waited({ ...('exec' in step.outcome ? { stdout: '', stderr: '', exitCode: 0 } : step.outcome), unavailable });
-    let applied = 0;
-    for (const stage of step.stages ?? []) {
-      await backend.apply(step.ops.slice(applied, stage.upTo), stage.world);
-      applied = stage.upTo;
-    }
-    await backend.apply(step.ops.slice(applied), model.world);
+    await applyInStages(backend, step.ops, step.stages ?? [], model.world);
     const o = step.outcome;
     if ('exec' in o) {
       const c = hostOf(model.world, host).containers[o.exec.container];
