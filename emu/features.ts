@@ -33,7 +33,7 @@ function hasProgram(cmd: string): boolean {
 }
 
 /** Whether the kernel has the feature: its generic netlink family, or its probe's devices made (and dropped with it) in a scratch namespace of our own. */
-function kernelHas(f: KernelFeature): boolean {
+export function kernelHas(f: KernelFeature): boolean {
   if (f.genlFamily) {
     try {
       execFileSync('genl', ['ctrl', 'get', 'name', f.genlFamily], { stdio: 'ignore' });

@@ -4,6 +4,8 @@
  */
 import { execFileSync } from 'child_process';
 import * as path from 'path';
+import { kernelHas } from '../../emu/features';
+import type { KernelFeature } from '../../sim/model/drivers/driver';
 
 export const REQUIRE_EMU = process.env.CNMLAB_REQUIRE_EMU === '1';
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -24,9 +26,15 @@ export function missing(tools: string[], needRoot: boolean): string | undefined 
   return absent.length ? `needs ${absent.join(', ')}` : undefined;
 }
 
-/** describe() that skips (or, under CNMLAB_REQUIRE_EMU=1, fails) when prerequisites are absent. */
-export function describeWith(tools: string[], needRoot: boolean, name: string, body: () => void): void {
+/**
+ * describe() that skips (or, under CNMLAB_REQUIRE_EMU=1, fails) when prerequisites are absent.
+ * A kernel feature it needs (probed as emu probes it, emu/features.ts) is a fact about this
+ * machine, not a prerequisite to install: without it the tests skip, naming it, even in CI.
+ */
+export function describeWith(tools: string[], needRoot: boolean, name: string, body: () => void, kernel: KernelFeature[] = []): void {
   const reason = missing(tools, needRoot);
+  const lacking = reason ? [] : kernel.filter((f) => !kernelHas(f));
+  if (lacking.length) return describe.skip(`${name} (skipped: this kernel cannot make ${lacking.map((f) => `${f.what} (${f.config})`).join(', ')})`, body);
   if (!reason) return describe(name, body);
   if (REQUIRE_EMU) {
     describe(name, () => {
