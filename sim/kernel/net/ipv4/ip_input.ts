@@ -12,6 +12,7 @@ import {
 import { ICMP_ECHO_REQUEST } from '../../../wire/icmp';
 import { Skb } from '../skb';
 import { isLocalAddress, route } from './route';
+import { broadcastRoute } from './fib';
 import { ipDefrag } from './ip_fragment';
 import { ipForward } from './ip_forward';
 import { icmpRcv } from './icmp';
@@ -51,10 +52,15 @@ function ipRcvFinish(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb): void {
   if (!netfilterAccepts(dp, NF_INET_PRE_ROUTING, ns, dev, skb)) return;
   // ip_rcv_finish's route lookup, on the destination PREROUTING's NAT may have changed: a
   // datagram for another host is forwarded, or dropped where forwarding is off.
-  const local = isLocalAddress(ns, ipv4PacketDst(skb.frame, ip));
+  const dst = ipv4PacketDst(skb.frame, ip);
   // RTN_BROADCAST: a broadcast address of this namespace's (the local table's) is received here,
-  // never forwarded (brd_input; net.ipv4.conf.all.bc_forwarding is 0, as Linux sets it).
-  const broadcast = !local && route(ns, ipv4PacketDstString(skb.frame, ip))?.broadcast === true;
+  // never forwarded (brd_input; net.ipv4.conf.all.bc_forwarding is 0, as Linux sets it). The
+  // lookup's longest match is the broadcast /32 over the local route of a prefix on lo that
+  // holds it (10.50.0.255 of lo's 10.50.0.1/24, 127.255.255.255): only an address of a device is local before it.
+  const own = ns.localAddrs.get().has(dst);
+  const onLo = !own && isLocalAddress(ns, dst);
+  const broadcast = own ? false : onLo ? broadcastRoute(ns, dst) !== undefined : route(ns, ipv4PacketDstString(skb.frame, ip))?.broadcast === true;
+  const local = own || (onLo && !broadcast);
   if (dev.type === 'underlay') uplinkSeen(dp, ns, dev, skb, arrived, local || broadcast);
   if (!local && !broadcast) return ipForward(dp, ns, dev, skb);
   if (!netfilterAccepts(dp, NF_INET_LOCAL_IN, ns, dev, skb)) return;
