@@ -574,10 +574,12 @@ export class EmuBackend implements Backend {
     const program = busybox ? ['busybox', ...argv] : argv;
     if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, program, ctx, ready);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
-    // A device the step makes is numbered in Docker's sequence, as sim numbers it, and then counted.
-    const linkChange = c ? undefined : typedLinkChange(argv);
+    // A device the step makes is numbered in Docker's sequence, as sim numbers it, and then counted. A container
+    // has no CAP_NET_ADMIN (Docker's default capabilities): its ip link add|delete is refused, as sim refuses it, and counts nothing.
+    const typed = typedLinkChange(argv);
+    const linkChange = c ? undefined : typed;
     if (linkChange?.verb === 'add') await this.levelCounters([real]);
-    const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)));
+    const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), !(c && typed));
     if (linkChange && r.exitCode === 0) {
       if (linkChange.verb === 'add') this.numbering.madeByStep(real, linkChange.name);
       else this.numbering.delete(real, linkChange.name!);
@@ -587,9 +589,9 @@ export class EmuBackend implements Backend {
   }
 
   /** A step's program, confined to its view and bounded by the step's timeout and output cap. */
-  private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>, watch?: Watch): Promise<CommandOutput> {
+  private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>, watch?: Watch, netAdmin = true): Promise<CommandOutput> {
     await Promise.all([this.forwarding, ready]);
-    const r = await this.confine.run(real, view, ctx.world, argv, this.bounds, this.abort.signal, watch);
+    const r = await this.confine.run(real, view, ctx.world, argv, this.bounds, this.abort.signal, watch, netAdmin);
     // setpriv's own words when the program is not installed here.
     if (r.exitCode === 127 && /^setpriv: failed to execute/.test(r.stderr)) return { stdout: '', stderr: `bash: ${argv[0]}: command not found\n`, exitCode: 127 };
     return r;

@@ -53,6 +53,8 @@ const PROC_SYS_NET = '/proc/sys/net';
 /** A step's capabilities: what ping, tcpdump, ip, bridge, tc and iptables need, and nothing else. */
 const STEP_CAPS = '+net_admin,+net_raw,+setuid,+setgid';
 const DROP = ['setpriv', '--no-new-privs', '--inh-caps=-all', `--bounding-set=-all,${STEP_CAPS}`, '--'];
+/** The same without CAP_NET_ADMIN, as a Docker container runs a device change: the kernel's refusal is its own. */
+const DROP_NET_ADMIN = ['setpriv', '--no-new-privs', '--inh-caps=-all', `--bounding-set=-all,${STEP_CAPS},-net_admin`, '--'];
 
 interface View {
   holder: ChildProcess;
@@ -161,12 +163,13 @@ export class Confinement {
 
   /**
    * Runs argv (a command the registry models) in network namespace `netns` (its real name),
-   * in the view of a container or scenario host, bounded by `bounds`.
+   * in the view of a container or scenario host, bounded by `bounds`; `netAdmin` false runs
+   * it without CAP_NET_ADMIN.
    */
-  async run(netns: string, view: EtcView, world: World, argv: string[], bounds: StepBounds, cancel?: AbortSignal, watch?: Watch): Promise<CommandOutput> {
+  async run(netns: string, view: EtcView, world: World, argv: string[], bounds: StepBounds, cancel?: AbortSignal, watch?: Watch, netAdmin = true): Promise<CommandOutput> {
     const built = await this.prepare(netns, view, world);
     this.writeOwnFiles(built.etcDir, netns, view, world);
-    return runBounded('nsenter', ['-t', String(built.holder.pid), '-m', '-u', `--net=/run/netns/${netns}`, '--root', '--wd', '--', ...DROP, ...argv], bounds, cancel, watch);
+    return runBounded('nsenter', ['-t', String(built.holder.pid), '-m', '-u', `--net=/run/netns/${netns}`, '--root', '--wd', '--', ...(netAdmin ? DROP : DROP_NET_ADMIN), ...argv], bounds, cancel, watch);
   }
 
   /**

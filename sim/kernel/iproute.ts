@@ -381,7 +381,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
     const verb = linkChangeVerb(args[0]);
     if (verb !== undefined) {
       if (!kernel) throw new Error(`ip link ${verb}: ipCommand was given no kernel to ask`);
-      return verb === 'add' ? linkAdd(ns, args.slice(1), kernel) : linkDel(ns, args.slice(1), kernel);
+      return verb === 'add' ? linkAdd(ns, args.slice(1), kernel, !opts.inContainer) : linkDel(ns, args.slice(1), kernel, !opts.inContainer);
     }
     const links = selectLinks(ns, args);
     if (!Array.isArray(links)) return links;

@@ -63,8 +63,15 @@ function parseName(verb: 'add' | 'del', argv: string[]): { name?: string; dev?: 
   return { name, dev, rest: [] };
 }
 
-/** `ip link add [name] NAME type dummy` in `ns`. */
-export function linkAdd(ns: SimNetns, argv: string[], kernel: LinkRequests): Output {
+/**
+ * rtnetlink_rcv_msg refuses a change (RTM_NEWLINK, RTM_DELLINK) from a socket without
+ * CAP_NET_ADMIN before any handler reads it, as iproute2 prints it: a Docker container's
+ * (20.10's default capabilities have no NET_ADMIN; --privileged and --cap-add are not modelled).
+ */
+const NOT_PERMITTED = 'RTNETLINK answers: Operation not permitted\n';
+
+/** `ip link add [name] NAME type dummy` in `ns`; `netAdmin`: whether ip holds CAP_NET_ADMIN (not in a container). */
+export function linkAdd(ns: SimNetns, argv: string[], kernel: LinkRequests, netAdmin: boolean): Output {
   const parsed = parseName('add', argv);
   if (!('rest' in parsed)) return parsed;
   const { rest } = parsed;
@@ -73,6 +80,7 @@ export function linkAdd(ns: SimNetns, argv: string[], kernel: LinkRequests): Out
   const kind = rest[1];
   if (kind === undefined) return err(INCOMPLETE, 255);
   const typed = parsed.name ?? parsed.dev;
+  if (!netAdmin && kind === 'dummy' && rest.length <= 2) return err(NOT_PERMITTED, 2);
   // The request's attributes are checked first; then rtnl_newlink looks the name up before the kind: an existing device is EEXIST whatever the kind.
   if (typed !== undefined && typed.length > IFNAME_MAX) return err('Error: Attribute failed policy validation.\n', 2);
   if (typed !== undefined && ns.links.has(typed)) return err('RTNETLINK answers: File exists\n', 2);
@@ -86,8 +94,8 @@ export function linkAdd(ns: SimNetns, argv: string[], kernel: LinkRequests): Out
   return done;
 }
 
-/** `ip link del|delete [dev|name] DEVICE` in `ns`. */
-export function linkDel(ns: SimNetns, argv: string[], kernel: LinkRequests): Output {
+/** `ip link del|delete [dev|name] DEVICE` in `ns`; `netAdmin` as for linkAdd. */
+export function linkDel(ns: SimNetns, argv: string[], kernel: LinkRequests, netAdmin: boolean): Output {
   const parsed = parseName('del', argv);
   if (!('rest' in parsed)) return parsed;
   if (parsed.rest.length) return err(`cnmlab: ip link del … ${parsed.rest.join(' ')}: not modelled (the device alone is)\n`, 2);
@@ -95,7 +103,9 @@ export function linkDel(ns: SimNetns, argv: string[], kernel: LinkRequests): Out
   const name = parsed.dev ?? parsed.name;
   if (name === undefined) return err('Not enough information: "dev" argument is required.\n', 255);
   const dev = ns.links.get(name);
+  // iproute2 asks the device's index first (RTM_GETLINK needs no capability), then sends the delete.
   if (!dev) return err(`Cannot find device "${name}"\n`, 1);
+  if (!netAdmin) return err(NOT_PERMITTED, 2);
   // rtnl_delete_link: a device whose kind has no rtnl_link_ops (lo) cannot be deleted.
   if (dev.type === 'loopback') return err('RTNETLINK answers: Operation not supported\n', 2);
   if (!MADE_BY_IP.has(dev)) return err(`cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`, 2);
