@@ -4,6 +4,7 @@
  * error; that answer, for a command the registry declares, says the step is not available
  * in this kernel: a fact about the machine, not a disagreement between the modes.
  */
+import { typedLinkChange } from './ip-link-words';
 import type { CommandOutput } from './registry';
 
 /** The kernel configuration option each modelled qdisc kind needs. */
@@ -30,7 +31,8 @@ export function missingKernelFeature(argv: string[], out: CommandOutput): string
 
 function missingLinkKind(argv: string[], out: CommandOutput): string | undefined {
   if (out.stderr !== 'Error: Unknown device type.\n') return undefined;
+  const change = typedLinkChange(argv);
+  if (change?.verb !== 'add') return undefined;
   const words = argv.slice(1).filter((w) => !w.startsWith('-'));
-  if (words[0] !== 'link' || words[1] !== 'add') return undefined;
   return LINK_CONFIG[words[words.indexOf('type') + 1]];
 }
