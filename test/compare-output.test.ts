@@ -92,6 +92,15 @@ describe('compareOutputs', () => {
     // In a dump compared as a set, the id and the name sort alike.
     const fdb = (ref0: string, ref1: string) => `02:42:0a:00:00:03 dst 198.51.100.11 ${ref0} self permanent\n02:42:0a:00:00:02 dst 198.51.100.10 ${ref1} self permanent\n`;
     expect(compareOutputs([step('bridge fdb show dev vxlan0', fdb('link-netnsid 0', 'link-netnsid 0'))], [step('bridge fdb show dev vxlan0', fdb('link-netns r1', 'link-netns r1'))])).toBeUndefined();
+    // Within one output an id goes with one name and a name with one id: two peers are not one, nor one peer two
+    // (sorted, the dump's empty last line comes first: the second entry is line 3).
+    expect(compareOutputs([step('bridge fdb show dev vxlan0', fdb('link-netnsid 0', 'link-netnsid 1'))], [step('bridge fdb show dev vxlan0', fdb('link-netns r1', 'link-netns r2'))])).toBeUndefined();
+    expect(compareOutputs([step('bridge fdb show dev vxlan0', fdb('link-netnsid 0', 'link-netnsid 0'))], [step('bridge fdb show dev vxlan0', fdb('link-netns r1', 'link-netns r2'))])?.where).toBe('step 1 ubuntu0: bridge fdb show dev vxlan0 (stdout line 3)');
+    expect(compareOutputs([step('bridge fdb show dev vxlan0', fdb('link-netnsid 0', 'link-netnsid 1'))], [step('bridge fdb show dev vxlan0', fdb('link-netns r1', 'link-netns r1'))])?.where).toBe('step 1 ubuntu0: bridge fdb show dev vxlan0 (stdout line 3)');
+    // ip -j prints the id (link_netnsid) whether or not the namespace has a name: compared as printed.
+    const json = (id: number) => `[{"ifindex":5,"ifname":"veth67a9e1b","link_netnsid":${id}}]\n`;
+    expect(compareOutputs([step('ip -j link', json(0))], [step('ip -j link', json(0))])).toBeUndefined();
+    expect(compareOutputs([step('ip -j link', json(0))], [step('ip -j link', json(1))])?.where).toBe('step 1 ubuntu0: ip -j link (stdout line 1)');
   });
 
   test('exit codes are compared first', () => {

@@ -178,16 +178,34 @@ const NETNS_BY_ID = /\blink-netnsid \d+\b/g;
 const NETNS_BY_NAME = /\blink-netns \S+/g;
 const ANY_NETNS = /\blink-netns(?:id)? \S+/g;
 
+/** The peer namespaces one output's lines paired so far: sim's id to emu's name, and back. */
+interface NetnsPairs {
+  nameOfId: Map<string, string>;
+  idOfName: Map<string, string>;
+}
+
 /**
  * Whether a sim line and an emu line say the same. iproute2 names a peer's namespace when
  * /run/netns holds a name for it: a Docker host keeps its own in /var/run/docker/netns, so sim
  * prints Docker's `link-netnsid N`, where emu, whose namespaces are all named, prints
- * `link-netns NAME`. That pair is the same; an id in emu where sim names one is not.
+ * `link-netns NAME`. That pair is the same where it names the same peer: which namespace an
+ * id is, the comparison is not told, so within one output (`pairs`) each id must go with one
+ * name and each name with one id. An id in emu where sim names one is no pair. (`ip -j`
+ * prints the id, link_netnsid, in either mode: its lines compare as they are.)
  */
-function sameLine(simLine: string, emuLine: string): boolean {
+function sameLine(simLine: string, emuLine: string, pairs: NetnsPairs): boolean {
   if (simLine === emuLine) return true;
   if (!simLine.includes('link-netnsid ') || !emuLine.includes('link-netns ')) return false;
-  return simLine.replace(NETNS_BY_ID, 'link-netns <ns>') === emuLine.replace(NETNS_BY_NAME, 'link-netns <ns>');
+  if (simLine.replace(NETNS_BY_ID, 'link-netns <ns>') !== emuLine.replace(NETNS_BY_NAME, 'link-netns <ns>')) return false;
+  const ids = simLine.match(NETNS_BY_ID)!.map((m) => m.slice('link-netnsid '.length));
+  const names = emuLine.match(NETNS_BY_NAME)!.map((m) => m.slice('link-netns '.length));
+  return ids.every((id, k) => {
+    const name = names[k];
+    if ((pairs.nameOfId.get(id) ?? name) !== name || (pairs.idOfName.get(name) ?? id) !== id) return false;
+    pairs.nameOfId.set(id, name);
+    pairs.idOfName.set(name, id);
+    return true;
+  });
 }
 
 /**
@@ -219,7 +237,8 @@ export function compareOutputs(sim: StepOutput[], emu: StepOutput[], byChance: S
       // Docker's MACs follow from the plan, so both print them; a 02:42 MAC in one output alone is the kernel's random draw.
       const inSim = new Set(a[stream].match(MAC)), dockerMacs = new Set((b[stream].match(MAC) ?? []).filter((m) => inSim.has(m)));
       const x = lines(a[stream], dockerMacs), y = lines(b[stream], dockerMacs);
-      const line = x.findIndex((l, k) => y[k] === undefined || !sameLine(l, y[k]));
+      const pairs: NetnsPairs = { nameOfId: new Map(), idOfName: new Map() };
+      const line = x.findIndex((l, k) => y[k] === undefined || !sameLine(l, y[k], pairs));
       const at = line >= 0 ? line : x.length < y.length ? x.length : -1;
       if (at >= 0) return { where: `${where} (${stream} line ${at + 1})`, sim: JSON.stringify(x[at] ?? '(end)'), emu: JSON.stringify(y[at] ?? '(end)') };
     }
