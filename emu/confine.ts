@@ -11,7 +11,9 @@
  *    does), /proc/sys/net is writable (sysctl -w), /root, /home and the run's state folder are empty;
  *  - the UTS name is the container's hostname (its short id) or the host's name;
  *  - the program runs as root with only CAP_NET_ADMIN, CAP_NET_RAW, CAP_SETUID and
- *    CAP_SETGID (tcpdump's own drop to its user), no_new_privs, and nothing inheritable.
+ *    CAP_SETGID (tcpdump's own drop to its user), no_new_privs, and nothing inheritable; a
+ *    container's ip link add|delete without CAP_NET_ADMIN, as Docker runs it (other container
+ *    steps keep it: sim models them as a host's).
  *
  * Why util-linux unshare/nsenter and not `ip netns exec`: ip netns exec gives a fresh mount
  * namespace per command with the machine's /etc/netns/NS bound over /etc, but cannot make
