@@ -94,8 +94,8 @@ describe('answered on the step, as Docker and Linux answer', () => {
       '  - r0: "docker network connect --alias \\"x y\\" n1 c2"',
       '  - c2: ping -c 1 evil',
     ].join('\n'));
-    expect(r[1]).toMatchObject({ exitCode: 125, stdout: '', stderr: expect.stringMatching(/^cnmlab: network alias "db\\n6\.6\.6\.6 evil" is not a DNS name/) });
-    expect(r[3]).toMatchObject({ exitCode: 1, stderr: expect.stringMatching(/^cnmlab: network alias "x y" is not a DNS name/) });
+    expect(r[1]).toMatchObject({ exitCode: 127, stdout: '', stderr: expect.stringMatching(/^cnmlab: not modelled: network alias "db\\n6\.6\.6\.6 evil" is not a DNS name/) });
+    expect(r[3]).toMatchObject({ exitCode: 127, stderr: expect.stringMatching(/^cnmlab: not modelled: network alias "x y" is not a DNS name/) });
     // Not a name Docker owns: forwarded, unanswered; BusyBox's ping gives up.
     expect(r[4]).toMatchObject({ exitCode: 1, stderr: "ping: bad address 'evil'\n" });
   });

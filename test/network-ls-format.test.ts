@@ -42,8 +42,8 @@ describe('docker network ls --format', () => {
     expect(out[3].stdout).toMatch(/^NAME      CREATED AT\n"lbl"     \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d*[1-9])? \+0000 UTC\n$/);
     expect(out[4].stdout).toBe(out[0].stdout.split('\n').filter(Boolean).map((l) => l.slice(0, 12) + '\n').join(''));
     expect(out[5].stdout).toMatch(/^network_id: [0-9a-f]{12}\nname: none\ndriver: null\nscope: local\n\n$/);
-    expect(out[6]).toEqual({ ...out[6], exitCode: 1, stdout: '' });
-    expect(out[6].stderr).toMatch(/^cnmlab: docker network ls --format: \{\{range \.Labels\}\} is not modelled/);
+    expect(out[6]).toEqual({ ...out[6], exitCode: 127, stdout: '' });
+    expect(out[6].stderr).toMatch(/^cnmlab: not modelled: docker network ls --format: \{\{range \.Labels\}\} is not modelled/);
     // Without --format, the default table, as before.
     expect(out[7].stdout).toMatch(/^NETWORK ID     NAME              DRIVER    SCOPE\n/);
   });

@@ -222,16 +222,6 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
   }
 }
 
-/** What the swarm model cannot hold (a second swarm, one left without managers): refused as a command cnmlab does not model is, exit 127. */
-function notModelledAsCommand(swarmChange: () => string): string {
-  try {
-    return swarmChange();
-  } catch (e) {
-    if (e instanceof NotModelled) throw notModelledError(e.message);
-    throw e;
-  }
-}
-
 function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -243,7 +233,7 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
         throw new DockerError(`Error response from daemon: data path port ${port} is outside the allowed range 1024-49151`, 1);
       }
       const mask = first(p, 'default-addr-pool-mask-length');
-      return ok(notModelledAsCommand(() => swarmInit(tx, host, { advertiseAddr: first(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: first(p, 'default-addr-pool'), defaultAddrPoolMaskLength: mask ? Number(mask) : undefined })));
+      return ok(swarmInit(tx, host, { advertiseAddr: first(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: first(p, 'default-addr-pool'), defaultAddrPoolMaskLength: mask ? Number(mask) : undefined }));
     }
     case 'join': {
       const p = parseFlags('docker swarm join', rest, SWARM_JOIN_FLAGS);
@@ -255,7 +245,7 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'leave': {
       const p = parseFlags('docker swarm leave', rest, SWARM_LEAVE_FLAGS);
       requireArgs(p, 'docker swarm leave', 'docker swarm leave [OPTIONS]', 'Leave the swarm', 0);
-      return ok(notModelledAsCommand(() => swarmLeave(tx, host, p.bools.has('force'), (net) => detachFromSwarmNetwork(tx, host, net))));
+      return ok(swarmLeave(tx, host, p.bools.has('force'), (net) => detachFromSwarmNetwork(tx, host, net)));
     }
     case 'join-token': {
       const p = parseFlags('docker swarm join-token', rest, SWARM_JOIN_TOKEN_FLAGS);
@@ -366,8 +356,8 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     created = c.id;
     if (stdinAtEnd) stopContainer(tx, c, 0);
   } catch (e) {
-    // docker run that cannot run its container exits 125, whoever refuses it.
-    if (e instanceof NotModelled) throw new DockerError(`cnmlab: ${e.message}`, 125);
+    // What the model cannot run is not modelled (exit 127); a daemon's refusal exits 125.
+    if (e instanceof NotModelled) throw asDockerError(e);
     if (!(e instanceof DaemonRefusal) || !e.runStage) throw e;
     // A refusal at start leaves the container Created (the one this step made); -d still printed its id.
     const made = hostOf(tx.before, host).containers;

@@ -14,7 +14,9 @@ export function asDockerError(e: unknown): DockerError | undefined {
   if (e instanceof DockerError) return e;
   if (e instanceof DaemonRefusal) return new DockerError(`Error response from daemon: ${e.message}`);
   if (e instanceof NoSuchObject) return new DockerError(`Error: No such ${e.kind}: ${e.ref}`);
-  if (e instanceof NotModelled) return new DockerError(`cnmlab: ${e.message}`);
+  // What the model finds it cannot model, as the registry refuses what it does not know (exit 127):
+  // verify then fails the step unless its expect names 127.
+  if (e instanceof NotModelled) return notModelledError(e.message.replace(/^not modelled: /, ''));
   return undefined;
 }
 

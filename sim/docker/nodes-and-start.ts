@@ -7,7 +7,7 @@ import { naturalCompare } from '../text/natural';
 import { tabwrite } from '../text/tabwriter';
 import { startStopped } from '../model/containers';
 import { findContainer, Tx } from '../model/tx';
-import { DaemonRefusal, NotModelled } from '../model/refusal';
+import { DaemonRefusal } from '../model/refusal';
 import { notModelledError } from './errors';
 import { Container, swarmNetwork } from '../model/world';
 import { CommandOutput } from '../commands/registry';
@@ -109,7 +109,6 @@ export function nodeRm(tx: Tx, host: string, refs: string[], force: boolean): Co
       removeNode(tx, host, ref, force);
       stdout += `${ref}\n`;
     } catch (e) {
-      if (e instanceof NotModelled) throw notModelledError(e.message);
       if (!(e instanceof DaemonRefusal)) throw e;
       errors.push(`Error response from daemon: ${e.message}`);
     }
