@@ -16,9 +16,9 @@ const STEPS = [
   'docker network create --driver=overlay --attachable test-net',
   'docker run -dit --name c0 --network test-net alpine',
   'ln -s /var/run/docker/netns /var/run/netns',
-  // Not modelled: it runs nothing, so the next step finds no dummy0.
-  'ip link add dummy0 type dummy',
-  'ip link set dummy0 up',
+  // A link type cnmlab does not model: it runs nothing, so the next step finds no bond0.
+  'ip link add bond0 type bond',
+  'ip link set bond0 up',
   'ip r add 10.9.2.0/24 via 198.51.100.11',
   'ip -n @test-net route add 10.9.3.0/24 dev br0',
   'ip netns exec @test-net ip route del 10.9.3.0/24 dev br0',
