@@ -96,10 +96,10 @@ describe('lab as the overlay tutorial is typed', () => {
     const lab = await tutorialLab();
     const term = lab.terminal();
     await term.line('docker run -i --name b1 --network test-net busybox');
-    await term.line('docker run --rm -i --network test-net alpine hostname -s');
+    await term.line('docker run --rm -i --network test-net alpine hostname');
     const saved = sessionScenario(lab);
     expect(saved).toMatch(/# typed as 'docker run -i --name b1 --network test-net busybox' at the lab's terminal, whose input kept its shell waiting; a file's input is closed, where the shell would exit at once: -di starts the same container detached, its input open, and prints its id\n\s*- r0: docker run -di --name b1 --network test-net busybox\n/);
-    expect(saved).toContain('- r0: docker run --rm -i --network test-net alpine hostname -s\n');
+    expect(saved).toContain('- r0: docker run --rm -i --network test-net alpine hostname\n');
     const replay = await runSim(saved, 'saved.yaml');
     expect(replay.result.ok).toBe(true);
     const state = (world: typeof replay.model.world) => Object.values(hostOf(world, 'r0').containers).find((c) => c.name === 'b1')?.state;
