@@ -1,7 +1,7 @@
 /** One scenario step's change to the world: the immer draft and the plan ops it emits. */
 import { current, Draft, isDraft, original } from 'immer';
 import { PlanOp } from '../plan/ops';
-import { Container, Host, hostOf, inSwarm, instanceOf, Network, Shards, swarmNetwork, swarmNetworks, World } from './world';
+import { Container, Host, hostOf, inSwarm, instanceOf, Network, swarmNetwork, swarmNetworks, World } from './world';
 import { hexId, Rng } from './ids';
 
 /**
@@ -199,66 +199,15 @@ export function lookUpNetwork(w: World, host: string, ref: string): Network | un
   if (byId?.id === ref) return byId;
   const named = locals.find((n) => n.name === ref);
   if (named) return named;
-  const first = swarm.length ? swarmNames.of(swarm).get(ref) : undefined;
-  if (first !== undefined) return networksByName(swarm[first]).get(ref);
+  for (const shard of swarm) {
+    const n = shard && networksByName(shard).get(ref);
+    if (n) return n;
+  }
   let prefixed: Network | undefined, count = 0;
   for (const n of locals) if (n.id.startsWith(ref) && count++ === 0) prefixed = n;
   for (const shard of swarm) if (shard) for (const k in shard) if (k.startsWith(ref) && count++ === 0) prefixed = shard[k];
   return count === 1 ? prefixed : undefined;
 }
-
-/**
- * Which shard holds the swarm's first network of each name (in shard order), for a list of
- * network shards. Asked of one world after the other, so kept for the list last asked about
- * and brought up to date from it: only the shards whose version changed are read again (a
- * step changes one), where looking in every shard would cost a big swarm's hundreds.
- */
-class FirstShardByName {
-  private shards: Shards<Network> = [];
-  /** The names in each shard, as last read. */
-  private readonly names: (readonly string[])[] = [];
-  /** Each name's shards, in order. */
-  private readonly holders = new Map<string, number[]>();
-  private readonly first = new Map<string, number>();
-
-  of(shards: Shards<Network>): ReadonlyMap<string, number> {
-    if (shards === this.shards) return this.first;
-    for (let i = 0, n = Math.max(shards.length, this.shards.length); i < n; i++) {
-      const shard = shards[i];
-      if (shard === this.shards[i]) continue;
-      const now = shard ? [...networksByName(shard).keys()] : [];
-      const was = this.names[i] ?? [];
-      if (now.length === was.length && now.every((name, k) => name === was[k])) continue;
-      for (const name of was) this.leave(name, i);
-      for (const name of now) this.join(name, i);
-      this.names[i] = now;
-    }
-    this.shards = shards;
-    return this.first;
-  }
-
-  private join(name: string, shard: number): void {
-    const holders = this.holders.get(name) ?? [];
-    let at = holders.length;
-    while (at > 0 && holders[at - 1] > shard) at--;
-    holders.splice(at, 0, shard);
-    this.holders.set(name, holders);
-    this.first.set(name, holders[0]);
-  }
-
-  private leave(name: string, shard: number): void {
-    const holders = this.holders.get(name)!.filter((i) => i !== shard);
-    if (holders.length === 0) {
-      this.holders.delete(name);
-      this.first.delete(name);
-    } else {
-      this.holders.set(name, holders);
-      this.first.set(name, holders[0]);
-    }
-  }
-}
-
-const swarmNames = new FirstShardByName();
 
 /** A shard's networks by name (the first of a name, in the shard's order), once per version of the shard: a step changes one. */
 const namesOfNetworkShard = new WeakMap<Record<string, Network>, Map<string, Network>>();
