@@ -168,9 +168,10 @@ const BUILT_IN: ProgramEntry[] = [
     wordOrder: IP_OBJECTS,
     forms: [
       form(['address', 'show|list'], 'ip [-d|-j|-s] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
-      // Before show, whose word may be left out: `ip link del d0` is no device named del.
-      form(['link', 'add'], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy' }, { changesKernel: true }),
-      form(['link', 'del|delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
+      // Before show, whose word may be left out: `ip link del d0` is no device named del. Each verb
+      // by any prefix iplink's matches() takes (ip-link-words.ts's linkChangeVerb), as the kernel reads it.
+      form(['link', 'a|ad|add'], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy' }, { changesKernel: true }),
+      form(['link', 'd|de|del|dele|delet|delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
       form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
       form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
