@@ -578,6 +578,16 @@ export class SimNetns {
 
   /** Addresses of this namespace's devices, as signed 32-bit numbers (as the datapath reads them from frames). */
   readonly localAddrs = new Derived(() => new Set([...this.links.values()].flatMap((l) => l.addrs.map((a) => ipv4ToNumber(a.ip) | 0))));
+  /**
+   * lo's addresses whose prefix is local as a whole (fib_add_ifaddr's `local PREFIX dev lo`),
+   * while lo is up, as numbers: every packet asks whether its destination is local. 127/8 is
+   * left out, local by its own rule.
+   */
+  readonly loopbackPrefixes = new Derived(() => {
+    const lo = this.links.get('lo');
+    if (!lo?.up) return [];
+    return lo.addrs.filter((a) => a.prefixLength < 32 && !a.ip.startsWith('127.')).map((a) => ({ ip: a.ip, prefix: { base: ipv4ToNumber(a.ip), prefixLength: a.prefixLength } }));
+  });
 
   /** vxlan devices (in any namespace of the host) whose UDP socket lives here, by destination port. */
   readonly vxlanSockets = new Derived(() => {

@@ -21,9 +21,7 @@ export function isLocalAddress(ns: SimNetns, addr: number): boolean {
  * table while lo is up.
  */
 function loopbackPrefixHolder(ns: SimNetns, addr: number): string | undefined {
-  const lo = ns.links.get('lo');
-  if (!lo?.up) return undefined;
-  for (const a of lo.addrs) if (a.prefixLength < 32 && contains({ base: ipv4ToNumber(a.ip), prefixLength: a.prefixLength }, addr)) return a.ip;
+  for (const { ip, prefix } of ns.loopbackPrefixes.get()) if (contains(prefix, addr)) return ip;
   return undefined;
 }
 
