@@ -70,24 +70,27 @@ export function restartCommand(tx: Tx, host: string, p: ParsedFlags): CommandOut
   const h = tx.host(host);
   const named = p.args.map((ref) => ({ ref, c: findContainer(h, ref) }));
   const stopped: StopTarget[] = [];
+  const stoppedAt: number[] = [];
   named.forEach(({ ref, c }, i) => {
     if (!c) return;
     refuseUnstartable(tx, host, c, 'docker restart', ref);
     // Running now, or restarted by an earlier name of the line: this restart stops it.
-    if (c.state === 'running' || named.slice(0, i).some((n) => n.c?.id === c.id)) stopped.push({ c, ref });
+    if (c.state === 'running' || named.slice(0, i).some((n) => n.c?.id === c.id)) {
+      stopped.push({ c, ref });
+      stoppedAt.push(i);
+    }
   });
-  planStops(stopped, timeoutS, stopRefusal('docker restart', timeoutS));
+  const planned = planStops(stopped, timeoutS, stopRefusal('docker restart', timeoutS));
+  const planOf = new Map(stoppedAt.map((i, k) => [i, planned[k]]));
   const results: { ref: string; error?: string }[] = [];
-  for (const { ref, c } of named) {
+  for (const [i, { ref, c }] of named.entries()) {
     if (!c) {
       results.push({ ref, error: `Error response from daemon: No such container: ${ref}` });
       continue;
     }
     if (c.state === 'running') {
-      const autoRemove = c.autoRemove;
-      c.autoRemove = false;
-      stopNow(tx, planStops([{ c, ref }], timeoutS, stopRefusal('docker restart', timeoutS)));
-      c.autoRemove = autoRemove;
+      // Every container running here was planned above: running then, or restarted since by this line.
+      stopNow(tx, [planOf.get(i)!], undefined, false);
       tx.stage();
     }
     try {

@@ -18,6 +18,9 @@ import { isQueryableName } from '../wire/dns';
 import { Container, endpointOf, endpointsOf, hostOf, inSwarm, Network, swarmNetwork } from './world';
 import { isUserDefinedNetworkMode } from './network-mode';
 
+/** A lab's host has no /etc/resolv.conf (etc.ts), so libnetwork's filter of it gives Google's two servers: the same text for every such container. */
+const HOSTLESS_RESOLV_CONF = sandboxResolvConf(undefined);
+
 export interface RunRequest {
   name?: string;
   image: string;
@@ -247,9 +250,8 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
   addNamespace(tx, c.host, c.sandbox);
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'START');
   for (const n of c.networks) connect(tx, c, networkOf(tx, n.networkId, c.host), n.aliases, n.ip);
-  // No network gave it the embedded DNS: it keeps the host's resolvers, as libnetwork filters
-  // them. A lab's host has no /etc/resolv.conf (etc.ts), so the filter gives Google's two.
-  if (!c.resolverPorts) tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: sandboxResolvConf(undefined) });
+  // No network gave it the embedded DNS: it keeps the host's resolvers, as libnetwork filters them.
+  if (!c.resolverPorts) tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: HOSTLESS_RESOLV_CONF });
   if (c.networks.some((n) => n.endpointId && networkOf(tx, n.networkId, c.host).scope === 'swarm')) tx.w.clockNs += SWARM_START_NS;
   c.state = advance(containerMachine, c.state, 'START');
   c.startedNs = String(tx.now());
@@ -380,8 +382,12 @@ function releaseGatewayIfUnneeded(tx: Tx, c: Draft<Container>, sandboxGoing: boo
   c.gatewayEndpoint = undefined;
 }
 
-/** The container stops; its main process exited with `exitCode`, when the model knows it (a stop's depends on how PID 1 takes SIGTERM, main-process.ts). */
-export function stopContainer(tx: Tx, c: Draft<Container>, exitCode?: number): void {
+/**
+ * The container stops; its main process exited with `exitCode`, when the model knows it (a
+ * stop's depends on how PID 1 takes SIGTERM, main-process.ts). --rm removes it then, unless
+ * `remove` says otherwise (a restart's stop keeps it).
+ */
+export function stopContainer(tx: Tx, c: Draft<Container>, exitCode?: number, remove = c.autoRemove): void {
   if (c.state !== 'running') return;
   c.exitCode = exitCode;
   c.finishedNs = String(tx.now());
@@ -397,7 +403,7 @@ export function stopContainer(tx: Tx, c: Draft<Container>, exitCode?: number): v
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'REMOVE');
   delNamespace(tx, c.host, c.sandbox);
   c.state = advance(containerMachine, c.state, 'STOP');
-  if (c.autoRemove) removeContainer(tx, c);
+  if (remove) removeContainer(tx, c);
 }
 
 export function removeContainer(tx: Tx, c: Draft<Container>): void {

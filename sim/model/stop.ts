@@ -58,13 +58,13 @@ export function planStops(targets: StopTarget[], timeoutS: number, refuse: StopR
  * that exit on the signal first, then one wait of the longest timeout, said as `timeout`
  * names it, and the kills.
  */
-export function stopNow(tx: Tx, planned: PlannedStop[], timeout = 'the stop timeout'): void {
-  for (const { c, end } of planned) if ('exits' in end) stopContainer(tx, c, end.exits);
+export function stopNow(tx: Tx, planned: PlannedStop[], timeout = 'the stop timeout', remove?: boolean): void {
+  for (const { c, end } of planned) if ('exits' in end) stopContainer(tx, c, end.exits, remove ?? c.autoRemove);
   const killed = planned.flatMap(({ c, end }) => ('killedAfterS' in end ? [{ c, seconds: end.killedAfterS, signal: end.signal }] : []));
   if (!killed.length) return;
   const seconds = Math.max(...killed.map((k) => k.seconds));
   if (seconds > 0) tx.daemonWaits(seconds * 1e9, `${timeout}: ${ignoringStopSignal(killed)}; then SIGKILL`);
-  for (const { c } of killed) stopContainer(tx, c, KILLED_EXIT);
+  for (const { c } of killed) stopContainer(tx, c, KILLED_EXIT, remove ?? c.autoRemove);
 }
 
 /** SIGKILL: the container ends at once, Exited (137), whatever its PID 1. */
