@@ -141,6 +141,13 @@ tcp   LISTEN 0      4096               *:${second}            *:*
     expect(compareOutputs([step('ss -lntu', manager(7946, 2377))], [step('ss -lntu', manager(7946, 2376))])).toBeDefined();
   });
 
+  test("a listener's Recv-Q (its accept queue: a peer's connection not yet accepted) is timing's, not the program's", () => {
+    const listener = (queued: number, sendQ: number) => `Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\ntcp   LISTEN ${queued}      ${sendQ}               *:7946            *:*          \n`;
+    expect(compareOutputs([step('ss -lntu', listener(0, 4096))], [step('ss -lntu', listener(1, 4096))])).toBeUndefined();
+    expect(compareOutputs([step('ss -lntu', listener(0, 4096))], [step('ss -lntu', listener(0, 128))])).toBeDefined();
+    expect(compareOutputs([step('ss -lnt', 'State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\nLISTEN 0      4096 *:2377 *:*\n')], [step('ss -lnt', 'State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\nLISTEN 2      4096 *:2377 *:*\n')])).toBeUndefined();
+  });
+
   test('a neighbour dump (ip neigh and its prefixes, arp) is compared as a set of lines; ip netns is not one', () => {
     const x = '10.0.1.4 dev eth0 lladdr 02:42:0a:00:01:04 ref 1 used 0/0/0 probes 4 REACHABLE\n';
     const y = '10.0.1.99 dev eth0  ref 1 used 0/0/0 probes 5 INCOMPLETE\n';

@@ -132,7 +132,7 @@ const EPHEMERAL = (port: number) => port >= 32768 && port <= 60999;
  * A step's output with what differs by nature replaced by a placeholder: times and round
  * trips, ids Docker and swarm generate (hex ids, base-36 node, service and network ids, join
  * tokens), a container's pid, MACs the kernel picks (outside 02:42:), ephemeral ports, a learned route's
- * remaining lifetime, a qdisc's handle and the refcnt its queues give it. What is left is what the program says, which must agree.
+ * remaining lifetime, a qdisc's handle and the refcnt its queues give it, a listener's accept queue. What is left is what the program says, which must agree.
  * A random MAC begins 02:42: 1 time in 16,384: given `dockerMacs`, only those count as Docker's.
  */
 export function normaliseOutput(text: string, dockerMacs?: ReadonlySet<string>): string {
@@ -156,6 +156,9 @@ export function normaliseOutput(text: string, dockerMacs?: ReadonlySet<string>):
     // A rule that matches at random counts what the draw gave it, in each mode its own.
     .replace(/^ *\S+ +\S+ (?=.*\bstatistic mode random\b)/gm, '<pkts> <bytes> ')
     .replace(/^\[\d+:\d+\](?= .*--mode random\b)/gm, '[<pkts>:<bytes>]')
+    // A listener's Recv-Q is its accept queue: a peer's connection (a push/pull, a bulk sync) the daemon has not yet
+    // accepted when ss looks, which timing alone decides.
+    .replace(/^((?:tcp +)?LISTEN +)\d+/gm, '$1<queued>')
     // A container's process is the kernel's to number (emu's is a real one, sim's the model's), as each run of Docker's is.
     .replace(/"Pid": \d+/g, '"Pid": <pid>')
     .replace(/SWMTKN-1-[0-9a-z]+-[0-9a-z]+/g, '<token>')
