@@ -24,7 +24,7 @@ import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
 import { batch, batchEach, NamespaceSetup, restoreTolerant, run, setupEach, Watch } from './exec';
 import { dropCounters, grownDrops } from './netfilter';
-import { commandPhases, emuNamer, NsBatch, restoreScript, toPhases } from './translate';
+import { commandPhases, emuNamer, NsBatch, Phases, restoreScript, toPhases } from './translate';
 import { Listeners, TrafficOf } from './listeners';
 import { UNDERLAY_BRIDGE, underlayPort, underlaySetup } from '../sim/plan/iproute2';
 import { Numbering } from './ifindex';
@@ -162,20 +162,38 @@ export class EmuBackend implements Backend {
     const names = new NameMap(newPrefix());
     const record = new RunRecord(names.prefix, s.name, !!opts.keep);
     const b = new EmuBackend(names, record, opts);
-    try {
-      await b.serialized(async () => {
-        const p = commandPhases(underlaySetup(emuNamer(names)), names);
-        b.numbering.addNamespace(names.underlay);
-        b.numbering.make(names.underlay, UNDERLAY_BRIDGE);
-        record.addNamespaces(p.add);
-        await batch('ip', p.add.map((n) => ['netns', 'add', n]));
-        for (const u of p.underlay) await batchEach('ip', [{ netns: u.netns, lines: u.ip }]);
-      });
-    } catch (e) {
-      await b.close();
-      throw e;
-    }
+    b.underlayToMake = commandPhases(underlaySetup(emuNamer(names)), names);
+    b.numbering.addNamespace(names.underlay);
+    b.numbering.make(names.underlay, UNDERLAY_BRIDGE);
     return b;
+  }
+
+  /**
+   * The underlay segment (its namespace and bridge), not made yet: it goes in with the first
+   * step's work, its namespace in the same `ip netns add` batch and its bridge at the head of
+   * the same underlay batch as the hosts' cables, rather than in rounds of its own before them.
+   */
+  private underlayToMake?: Phases;
+
+  /** Takes the underlay's setup ahead of these phases (once): its namespace first among the new ones, its bridge before the cables. */
+  private withUnderlay(p: Phases): Phases {
+    const u = this.underlayToMake;
+    if (!u) return p;
+    this.underlayToMake = undefined;
+    const [first, ...rest] = p.underlay;
+    const underlay = u.underlay.map((b) => (first?.netns === b.netns ? { ...b, ip: [...b.ip, ...first.ip], bridge: [...b.bridge, ...first.bridge] } : b));
+    const merged = first !== undefined && u.underlay.some((b) => b.netns === first.netns);
+    return { ...p, add: [...u.add, ...p.add], underlay: [...underlay, ...(merged ? rest : p.underlay)] };
+  }
+
+  /** Makes the underlay now, for work that needs it before any step's (the dummy-device probe). */
+  private async makeUnderlay(): Promise<void> {
+    const u = this.underlayToMake;
+    if (!u) return;
+    this.underlayToMake = undefined;
+    this.record.addNamespaces(u.add);
+    await batch('ip', u.add.map((n) => ['netns', 'add', n]));
+    for (const b of u.underlay) await batchEach('ip', [{ netns: b.netns, lines: b.ip }]);
   }
 
   /** Whether this machine's kernel makes dummy devices (probed once, in the run's underlay namespace; the index a probe spends there is counted). */
@@ -190,6 +208,7 @@ export class EmuBackend implements Backend {
   async missingFeature(ops: PlanOp[]): Promise<string | undefined> {
     if (!ops.some((op) => op.op === 'link.add' && op.kind.type === 'dummy')) return undefined;
     this.dummyDevices ??= this.serialized(async () => {
+      await this.makeUnderlay();
       const probe = await run('ip', ['-n', this.names.underlay, 'link', 'add', 'cnmprobe', 'type', 'dummy']);
       if (probe.exitCode === 0) {
         this.numbering.spend(this.names.underlay);
@@ -259,7 +278,7 @@ export class EmuBackend implements Backend {
     // The holders an earlier step began to start are running (or starting) before this step changes or deletes them.
     await this.capturing.catch(() => undefined);
     const world = worlds[worlds.length - 1];
-    const p = toPhases(ops, this.names, this.numbering);
+    const p = this.withUnderlay(toPhases(ops, this.names, this.numbering));
     // Progress counts namespaces configured, the creation of them all as one.
     const tick = (n: number) => this.progress.tick(n);
     this.progress.expect(p.hostBatches.length + p.otherBatches.length + (p.add.length ? 1 : 0));
@@ -563,8 +582,12 @@ export class EmuBackend implements Backend {
   }
 
   private async execReady(host: string, real: string, c: Container | undefined, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>): Promise<CommandOutput> {
-    // The swarm's daemons are on the wire whenever a command runs, as on Docker hosts.
-    await this.warmHolders();
+    // The swarm's daemons are on the wire whenever a command runs, as on Docker hosts. A traced
+    // ping's captures start while the holders warm (tracedPing waits for both); any other command runs once they have.
+    const warming = this.warmHolders();
+    const traced = argv[0] === 'ping' && c !== undefined;
+    if (traced) warming.catch(() => undefined);
+    else await warming;
     if (!c) await this.listeners.sync(real);
     // A miss during this command is answered as the cluster stands now.
     this.missWatch.refresh(ctx.world);
@@ -572,7 +595,7 @@ export class EmuBackend implements Backend {
     const busybox = c !== undefined && toolFamilyOf(c.image) === 'busybox';
     if (busybox || argv[0] === 'busybox') checkBusybox();
     const program = busybox ? ['busybox', ...argv] : argv;
-    if (argv[0] === 'ping' && c) return this.tracedPing(c, real, view, program, ctx, ready);
+    if (traced) return this.tracedPing(c, real, view, program, ctx, ready, warming);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
     // A device the step makes is numbered in Docker's sequence, as sim numbers it, and then counted. A container
     // has no CAP_NET_ADMIN (Docker's default capabilities): its ip link add|delete is refused, as sim refuses it, and counts nothing.
@@ -605,7 +628,7 @@ export class EmuBackend implements Backend {
   }
 
   /** Captures along the path the model says the ping takes, runs the real ping, and traces it. */
-  private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>): Promise<CommandOutput> {
+  private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>, warming: Promise<void>): Promise<CommandOutput> {
     const target = argv.slice(1).filter((a, i, all) => !a.startsWith('-') && !/^-[ciWwsMIit]$/.test(all[i - 1] ?? '')).pop() ?? '';
     const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A')?.answers[0]?.data;
     const way = dst ? packetWay(ctx.world, c, dst) : undefined;
@@ -622,12 +645,14 @@ export class EmuBackend implements Backend {
     const watched = this.firewalled ? [...new Set(points.map((p) => p.realNetns))] : [];
     const countersBefore = await dropCounters(watched);
     let dropsByRule = new Map<string, string>();
-    // Every swarm node's daemon is on the wire while the ping is captured, as on Docker hosts
-    // (execReady's warmHolders already listens on their underlay interfaces).
-    await this.listeners.startEvery();
-    const since = BigInt(Date.now()) * 1_000_000n;
+    // Each tcpdump is a process start, as each holder is: they start side by side.
+    const started = capture.start(this.record);
+    let since = 0n;
     try {
-      await capture.start(this.record);
+      // Every swarm node's daemon is on the wire while the ping is captured, as on Docker hosts
+      // (execReady's warmHolders listens on their underlay interfaces).
+      await allDone([started, warming.then(() => this.listeners.startEvery())]);
+      since = BigInt(Date.now()) * 1_000_000n;
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
       out = await this.runStep(real, view, argv, ctx, ready, this.watch(ctx));
       // The ping has ended: its frames are queued to every capture, and its misses answered; taken in, they are complete.
