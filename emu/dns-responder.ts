@@ -13,6 +13,14 @@
  * once something asks). The first two are how a run's teardown tells its responder (clean.ts);
  * one whose run is gone is found by the run's mark in its environment.
  *
+ * A question Docker does not own is forwarded as ServeDNS forwards it (the process is in the
+ * sandbox's namespace already, where ExecFunc dials): to the view's external servers in
+ * turn, each from a UDP socket connected to it, waited for EXT_DNS_TIMEOUT_MS; the first
+ * reply goes back to the asker (its bytes as they came: dockerd packs it again, compressed),
+ * and when none comes the asker gets nothing. Over TCP the
+ * resolver dials TCP; a lab has no server to reach, and that is not modelled here: a TCP
+ * question Docker does not own is left unanswered, with no packet sent.
+ *
  * TCP as miekg/dns v1.1.27 serves it: each message after its two-byte length, a reply
  * likewise; the first message within 2 s of the connection, each next within 8 s of the
  * last (ReadTimeout, IdleTimeout), at most 128 per connection (maxTCPQueries).
@@ -20,7 +28,7 @@
 import * as dgram from 'dgram';
 import * as fs from 'fs';
 import * as net from 'net';
-import { DnsView, RESOLVER_TCP_BACKLOG, serveDns } from '../sim/model/resolver';
+import { DnsView, EXT_DNS_TIMEOUT_MS, MAX_CONCURRENT_FORWARDS, RESOLVER_TCP_BACKLOG, serveDns, serveDnsOutcome } from '../sim/model/resolver';
 
 const TCP_FIRST_READ_MS = 2000;
 const TCP_IDLE_MS = 8000;
@@ -37,6 +45,45 @@ function currentView(): DnsView | undefined {
   } catch {
     return undefined;
   }
+}
+
+const DNS_PORT = 53;
+/** Forwarded queries outstanding (the resolver's count, forwardQueryStart). */
+let forwardsOutstanding = 0;
+
+/**
+ * Asks each server in turn, from a socket connected to it: a server the connect fails for
+ * (no route) is passed over at once, as is every server while MAX_CONCURRENT_FORWARDS wait;
+ * one asked is waited for EXT_DNS_TIMEOUT_MS, or until the socket reports an error (a port
+ * unreachable). `relay` takes the first reply.
+ */
+function forward(query: Buffer, servers: string[], relay: (reply: Buffer) => void): void {
+  const server = servers[0];
+  if (server === undefined) return;
+  const next = () => forward(query, servers.slice(1), relay);
+  if (forwardsOutstanding >= MAX_CONCURRENT_FORWARDS) return next();
+  const socket = dgram.createSocket('udp4');
+  let waiting = true;
+  let timer: NodeJS.Timeout | undefined;
+  const done = (then?: () => void) => {
+    if (!waiting) return;
+    waiting = false;
+    if (timer) {
+      clearTimeout(timer);
+      forwardsOutstanding--;
+    }
+    socket.close();
+    then?.();
+  };
+  socket.on('error', () => done(next));
+  socket.on('message', (reply) => done(() => relay(reply)));
+  // Given a callback, a failed connect is reported to it, not as an 'error'.
+  socket.connect(DNS_PORT, server, (err?: Error) => {
+    if (err) return done(next);
+    forwardsOutstanding++;
+    timer = setTimeout(() => done(next), EXT_DNS_TIMEOUT_MS);
+    socket.send(query);
+  });
 }
 
 function serveTcp(conn: net.Socket): void {
@@ -76,9 +123,11 @@ function main(): void {
   const udp = dgram.createSocket('udp4');
   udp.on('error', fail);
   udp.on('message', (msg, from) => {
-    const reply = serveDns(currentView(), msg, 'udp');
+    const outcome = serveDnsOutcome(currentView(), msg, 'udp');
     // A reply the kernel refuses to send is lost, as a datagram is: the asker times out.
-    if (reply) udp.send(reply, from.port, from.address, () => undefined);
+    const answer = (reply: Buffer) => udp.send(reply, from.port, from.address, () => undefined);
+    if (outcome.reply) answer(outcome.reply);
+    else if (outcome.forward) forward(Buffer.from(outcome.forward.query), outcome.forward.servers, answer);
   });
   const server = net.createServer(serveTcp).on('error', fail);
   if (sockets === 'inherited') {

@@ -6,8 +6,14 @@
  */
 import { filterResolvDns, nameservers, sandboxResolvConf } from '../sim/model/resolvconf';
 import { glibcServerWaits } from '../sim/kernel/embedded_dns';
+import { execFileSync, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { runEmu, runSim } from './helpers/run';
-import { describeWith } from './helpers/env';
+import { describeWith, REPO } from './helpers/env';
+import { emitDns } from '../sim/wire/dns';
+import { Flow } from '../sim/trace/types';
 
 describe("glibc's wait for each nameserver (res_send.c send_dg)", () => {
   test('whole seconds, timeout << i over the number of servers from the second on, at least 1; past the third (MAXNS) none is asked', () => {
@@ -121,4 +127,81 @@ describeWith(['ip', 'busybox', 'nslookup', 'getent'], true, 'a container outside
     expect(r.stderr).toBe('');
     expect(r.steps.slice(6).map((s) => [s.exitCode, s.stdout, s.stderr])).toEqual(EXPECTED);
   }, 180000);
+});
+
+const FORWARDING = `name: embedded-dns-forwarding
+hosts:
+  r0: {}
+steps:
+  - r0: docker network create blue
+  - r0: docker run -dit --name b0 --network blue busybox
+`;
+
+/** A forwarded flow's packets as they leave the container: source, destination, UDP port, question, and when (ns). */
+function sends(flow: Flow): { src: unknown; dst: unknown; port: unknown; name: unknown; t: number }[] {
+  return flow.hops.filter((h) => h.event === 'send' && h.dir === 'request').map((h) => {
+    const ip = h.layers.find((l) => l.proto === 'ip'), udp = h.layers.find((l) => l.proto === 'udp'), dns = h.layers.find((l) => l.proto === 'dns');
+    return { src: ip?.['ip.src'], dst: ip?.['ip.dst'], port: udp?.['udp.dstport'], name: dns?.['dns.qry.name'], t: h.timeNs };
+  });
+}
+
+describe("the embedded DNS forwards a name Docker does not own, from the container's namespace (sim)", () => {
+  test("each query BusyBox sends goes to Google's two in turn, 4 s apart, as its own flow out of the container's eth0; nothing answers", async () => {
+    const { result, backend } = await runSim(`${FORWARDING}  - b0: nslookup example.com
+  - r0: sleep 10
+`);
+    const s = result.steps[2];
+    expect([s.exitCode, s.stdout, s.stderr, s.durationMs]).toEqual([1, ';; connection timed out; no servers could be reached\n\n', '', 5000]);
+    const [asked, ...forwarded] = backend.flows().filter((f) => f.kind === 'dns');
+    // The question to 127.0.0.11 stays on lo; A and AAAA, each sent twice (BusyBox's retry at 2.5 s), are forwarded one flow each.
+    expect(asked.hops.every((h) => h.device === 'lo')).toBe(true);
+    expect(forwarded.map((f) => [f.from, f.to, f.path, f.origin?.step])).toEqual(Array(4).fill(['b0', 'example.com', 'gwbridge', 3]));
+    for (const f of forwarded) {
+      const [first, second] = sends(f);
+      expect([first, second].map(({ src, dst, port, name }) => [src, dst, port, name])).toEqual([['172.18.0.2', '8.8.8.8', 53, 'example.com'], ['172.18.0.2', '8.8.4.4', 53, 'example.com']]);
+      // The 4 s run from the first write, which leaves once the gateway's MAC is known (the first flow waits for an ARP reply).
+      expect(second.t - first.t).toBeLessThanOrEqual(4_000_000_000);
+      expect(second.t - first.t).toBeGreaterThan(3_999_000_000);
+      // Each dies at the host, which has no route out: the bridge's step, then the host's forwarding.
+      expect(f.hops.filter((h) => h.event === 'drop').map((h) => [h.host, h.device, h.reason]))
+        .toEqual([['r0', expect.stringMatching(/^br-/), 'no route to 8.8.8.8: ICMP network unreachable'], ['r0', expect.stringMatching(/^br-/), 'no route to 8.8.4.4: ICMP network unreachable']]);
+    }
+  });
+});
+
+const CLI = path.join(REPO, 'bin', 'cnmlab.js');
+
+describeWith(['ip', 'tcpdump', 'tshark'], true, "the embedded DNS's forwarding, on the real kernel", () => {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-fwd-state-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-fwd-lab-'));
+  const env = { ...process.env, CNMLAB_STATE_DIR: stateDir };
+  const cnmlab = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, encoding: 'utf8', env, maxBuffer: 1 << 28 });
+
+  afterAll(() => {
+    cnmlab(['clean']);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test("emu's responder sends the same packets: the query from the container's address to 8.8.8.8, then 4 s later to 8.8.4.4", async () => {
+    const lab = path.join(dir, 'forwarding.yaml');
+    fs.writeFileSync(lab, FORWARDING);
+    const r = cnmlab(['run', lab, '--mode', 'emu', '--keep']);
+    expect(r.status).toBe(0);
+    const ns = /container b0 on r0 +ip netns exec (\S+) bash/.exec(r.stdout)![1];
+    const pcap = path.join(dir, 'eth0.pcap');
+    const tcpdump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'eth0', '-U', '-w', pcap, 'udp', 'port', '53'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve) => tcpdump.stderr.on('data', (d: Buffer) => /listening on/.test(d.toString()) && resolve()));
+    // One question, as a stub resolver asks it, and 9 s to see both servers asked (nothing answers).
+    const client = `const u = require('dgram').createSocket('udp4'); u.send(Buffer.from(process.argv[1], 'hex'), 53, '127.0.0.11'); setTimeout(() => process.exit(0), 9000);`;
+    const query = emitDns({ id: 0x5151, flags: 0x0100, questions: [{ name: 'example.com', type: 'A' }], answers: [] });
+    execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', client, query.toString('hex')]);
+    tcpdump.kill('SIGINT');
+    await new Promise((resolve) => tcpdump.on('exit', resolve));
+    const rows = execFileSync('tshark', ['-r', pcap, '-Y', 'dns', '-T', 'fields', '-E', 'separator=\t', '-e', 'frame.time_relative', '-e', 'ip.src', '-e', 'ip.dst',
+      '-e', 'udp.dstport', '-e', 'dns.id', '-e', 'dns.qry.name'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split('\t'));
+    expect(rows.map((x) => x.slice(1))).toEqual([['172.18.0.2', '8.8.8.8', '53', '0x5151', 'example.com'], ['172.18.0.2', '8.8.4.4', '53', '0x5151', 'example.com']]);
+    expect(Number(rows[1][0]) - Number(rows[0][0])).toBeGreaterThanOrEqual(3.9);
+    expect(Number(rows[1][0]) - Number(rows[0][0])).toBeLessThan(5);
+  }, 240000);
 });

@@ -1,7 +1,7 @@
 /**
  * Docker's embedded DNS server, one for both modes (sim/model/resolver.ts): the bytes of its
  * replies as tshark decodes them (libnetwork v20.10's flags: RA, RD and CD copied, never AA;
- * TTL 600; truncation; miekg's refusals; nothing for what Docker forwards), and in emu the
+ * TTL 600; truncation; miekg's refusals; what Docker forwards, and to whom), and in emu the
  * real responder process behind the sandbox's real DNAT and SNAT, over UDP and TCP, the
  * texts BusyBox's and bind's nslookup print from it, and `cnmlab clean` finding it.
  */
@@ -14,7 +14,7 @@ import { eth, ip } from './helpers/frames';
 import { runSim, twoNodes } from './helpers/run';
 import { hostOf } from '../sim/model/world';
 import { dnsView } from '../sim/model/dns';
-import { DnsView, serveDns } from '../sim/model/resolver';
+import { DnsView, serveDns, serveDnsOutcome } from '../sim/model/resolver';
 import { emitDns, DnsRepr } from '../sim/wire/dns';
 import { emitUdp } from '../sim/wire/udp';
 import { IPPROTO_UDP } from '../sim/wire/ipv4';
@@ -77,19 +77,29 @@ describeWith(['tshark'], false, "the embedded DNS server's replies, byte for byt
     expect(d[4]).toMatchObject({ 'dns.ptr.domain_name': 'Web.test-net', 'dns.resp.ttl': '600' });
   });
 
-  test("what Docker forwards gets no reply at all; so does a response, a header alone, or a PTR spelled other than libnetwork's suffix", async () => {
+  test("what Docker forwards gets no reply of its own, only the external servers' (Google's two, in a lab); a response, a header alone, or a PTR spelled other than libnetwork's suffix gets nothing, and is not forwarded", async () => {
     const view = await seedView();
-    for (const [name, type] of [['test-net', 'A'], ['tasks.test-net', 'A'], ['example.com', 'AAAA'], ['3.1.0.10.in-addr.arpa', 'PTR'], ['2.1.0.10.IN-ADDR.ARPA', 'PTR'],
+    expect(view.external).toEqual(['8.8.8.8', '8.8.4.4']);
+    const forwarded = (q: Buffer) => {
+      const outcome = serveDnsOutcome(view, q, 'udp');
+      expect(outcome.reply).toBeUndefined();
+      return outcome.forward && { query: Buffer.from(outcome.forward.query).toString('hex'), servers: outcome.forward.servers };
+    };
+    for (const [name, type] of [['test-net', 'A'], ['tasks.test-net', 'A'], ['example.com', 'AAAA'], ['3.1.0.10.in-addr.arpa', 'PTR'], ['1.0.0.0.ip6.arpa', 'PTR'],
       ['ubuntu1', 'TXT'], ['ubuntu1', 'SRV'], ['nosuch', 'MX']]) {
-      expect([name, type, serveDns(view, query(name, type), 'udp')]).toEqual([name, type, undefined]);
+      // The query goes out as the asker sent it.
+      expect([name, type, forwarded(query(name, type))]).toEqual([name, type, { query: query(name, type).toString('hex'), servers: ['8.8.8.8', '8.8.4.4'] }]);
     }
-    expect(serveDns(view, query('ubuntu1', 'A', 0x8100), 'udp')).toBeUndefined();
-    expect(serveDns(view, query('ubuntu1', 'A').subarray(0, 12), 'udp')).toBeUndefined();
-    // A name whose one label holds a dot is no name of Docker's (miekg escapes the dot).
+    // handlePTRQuery's suffixes are matched as written: another spelling is an error, logged, and the question dropped.
+    expect(forwarded(query('2.1.0.10.IN-ADDR.ARPA', 'PTR'))).toBeUndefined();
+    expect(forwarded(query('ubuntu1', 'A', 0x8100))).toBeUndefined();
+    expect(forwarded(query('ubuntu1', 'A').subarray(0, 12))).toBeUndefined();
+    // A name whose one label holds a dot is no name of Docker's (miekg escapes the dot): it is forwarded.
     const oneLabel = Buffer.concat([query('x', 'A').subarray(0, 12), Buffer.from([16]), Buffer.from('ubuntu1.test-net'), Buffer.from([0, 0, 1, 0, 1])]);
-    expect(serveDns(view, oneLabel, 'udp')).toBeUndefined();
-    // dockerd no longer serves a sandbox whose container is gone.
-    expect(serveDns(undefined, query('ubuntu1', 'A'), 'udp')).toBeUndefined();
+    expect(forwarded(oneLabel)?.servers).toEqual(['8.8.8.8', '8.8.4.4']);
+    // A sandbox with no external servers forwards nothing; dockerd no longer serves a sandbox whose container is gone.
+    expect(serveDnsOutcome({ ...view, external: [] }, query('example.com', 'A'), 'udp')).toEqual({});
+    expect(serveDnsOutcome(undefined, query('example.com', 'A'), 'udp')).toEqual({});
   });
 
   test("miekg/dns refuses before libnetwork sees it: NOTIMP for another opcode, FORMERR for two questions or records that do not decode", async () => {
@@ -109,7 +119,7 @@ describeWith(['tshark'], false, "the embedded DNS server's replies, byte for byt
   test('over UDP an answer past 512 bytes (or the EDNS size asked) is cut to whole records with TC; over TCP it is whole, TC clear', () => {
     // 40 containers answering to one alias: 40 A records of 19 bytes each.
     const view: DnsView = { networks: [{ name: 'test-net', scope: 'swarm', ingress: false,
-      endpoints: Array.from({ length: 40 }, (_, i) => ({ ip: `10.0.1.${i + 2}`, names: ['web', `c${i}`], owner: `c${i}` })) }] };
+      endpoints: Array.from({ length: 40 }, (_, i) => ({ ip: `10.0.1.${i + 2}`, names: ['web', `c${i}`], owner: `c${i}` })) }], external: [] };
     const d = tsharkDecode([serveDns(view, query('web', 'A'), 'udp')!, serveDns(view, ednsQuery('web', 4096), 'udp')!, serveDns(view, query('web', 'A'), 'tcp')!]);
     expect(d.map((r) => [r['dns.flags.truncated'], r['dns.count.answers']])).toEqual([['1', '25'], ['0', '40'], ['0', '40']]);
     expect(serveDns(view, query('web', 'A'), 'udp')!.length).toBeLessThanOrEqual(512);

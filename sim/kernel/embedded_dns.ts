@@ -2,18 +2,21 @@
  * dockerd's embedded DNS server, as a container sees it at 127.0.0.11:53: dockerd's UDP
  * socket in the sandbox is at a port the kernel picked (the plan's socket.listen), and the
  * sandbox's nat rules (Docker's DNAT and SNAT) carry queries there and answers back from
- * :53. And how a container's programs ask the nameservers of its /etc/resolv.conf: that one,
- * or the host's that libnetwork copied (Google's, in a lab), which nothing answers.
+ * :53; a question Docker does not own it forwards from the container's namespace to the
+ * sandbox's external servers (Google's, in a lab), on the wire as the container's own
+ * packets would go. And how a container's programs ask the nameservers of its
+ * /etc/resolv.conf: that one, or the host's that libnetwork copied (Google's, in a lab),
+ * which nothing answers.
  */
 import { ExecContext } from '../backend';
 import { Datapath } from './datapath';
 import { SimNetns } from './objects';
 import { dnsView } from '../model/dns';
-import { serveDns } from '../model/resolver';
+import { EXT_DNS_TIMEOUT_MS, MAX_CONCURRENT_FORWARDS, serveDnsOutcome } from '../model/resolver';
 import { Container, hostOf, World } from '../model/world';
 import { DNS_FLAG_RD, DNS_FLAG_RESPONSE, DNS_PORT, DnsRepr, emitDns, isQueryableName, parseDns, RCODE_NXDOMAIN } from '../wire/dns';
 import { emitUdp } from '../wire/udp';
-import { IPPROTO_UDP } from '../wire/ipv4';
+import { IPPROTO_UDP, Ipv4Repr } from '../wire/ipv4';
 import { Flow } from '../trace/types';
 import { nameservers } from '../model/resolvconf';
 import { packetWay } from '../model/drivers';
@@ -39,6 +42,11 @@ export function containerOf(world: World, id: string | undefined): Container | u
  */
 const engineWorld = new WeakMap<Datapath, World>();
 
+/** A UDP datagram's IPv4 header as a socket sends it (Linux sets DF on UDP, path MTU discovery being on). */
+function udpHeader(dp: Datapath, src: string, dst: string): Omit<Ipv4Repr, 'options'> {
+  return { src, dst, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 };
+}
+
 /** Serves dockerd's UDP socket on 127.0.0.11 in a container's namespace, if the sandbox has one (a network with the embedded DNS). */
 function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): void {
   const port = ns.listening.find((s) => s.proto === 'udp' && s.address === EMBEDDED_DNS)?.port;
@@ -46,14 +54,65 @@ function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): voi
   dp.sockets.bindUdp(ns, EMBEDDED_DNS, port, (h, srcPort, payload, skb) => {
     const world = engineWorld.get(dp);
     const asker = world && containerOf(world, containerId);
+    const answer = (reply: Uint8Array, flow: Flow | undefined) => dp.ipSend(ns, udpHeader(dp, EMBEDDED_DNS, h.src),
+      emitUdp({ srcPort: port, dstPort: srcPort }, reply, { src: EMBEDDED_DNS, dst: h.src }), flow, 'reply');
     // dockerd no longer serves a sandbox whose container is gone: the query goes unanswered.
-    const reply = serveDns(asker && dnsView(world, asker), payload, 'udp');
-    if (!reply) return;
-    dp.clock.schedule(dp.delays.dns, () => {
-      dp.ipSend(ns, { src: EMBEDDED_DNS, dst: h.src, protocol: IPPROTO_UDP, ttl: 64, id: dp.nextIpId(), tos: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0 },
-        emitUdp({ srcPort: port, dstPort: srcPort }, reply, { src: EMBEDDED_DNS, dst: h.src }), skb.flow, 'reply');
-    });
+    const outcome = serveDnsOutcome(asker && dnsView(world, asker), payload, 'udp');
+    const reply = outcome.reply;
+    if (reply) dp.clock.schedule(dp.delays.dns, () => answer(reply, skb.flow));
+    else if (outcome.forward && asker) forwardQuery(dp, ns, asker, outcome.forward.query, outcome.forward.servers, (relayed) => answer(relayed, skb.flow));
   });
+}
+
+/** Forwarded queries outstanding, per sandbox (the resolver's count, forwardQueryStart). */
+const forwardsOutstanding = new WeakMap<SimNetns, number>();
+
+/**
+ * ServeDNS's forwarding: from the container's namespace (ExecFunc), each external server in
+ * turn, one UDP socket connected to it at an ephemeral port, the query written as it came;
+ * a server without a route is passed over at once (the connect fails), as is every server
+ * while MAX_CONCURRENT_FORWARDS of the sandbox's queries wait; a server asked is waited for
+ * EXT_DNS_TIMEOUT_MS, and its reply is relayed to the asker. None answers in a lab (the
+ * host routes nothing to Google's, and answers its ICMP network unreachable, which a
+ * connected UDP socket takes no notice of: not a hard error), so each forwarding ends with
+ * no reply, as the asker's own timeouts expect. The packets are a flow of their own, from
+ * the container to the question's name, on the path its driver names for the way out
+ * (docker_gwbridge's beside an overlay, the bridge's own).
+ */
+function forwardQuery(dp: Datapath, ns: SimNetns, asker: Container, query: Uint8Array, servers: string[], relay: (reply: Uint8Array) => void): void {
+  const world = engineWorld.get(dp)!;
+  const parsed = parseDns(Buffer.from(query));
+  const flow = dp.newFlow('dns', asker.name, (parsed.ok && parsed.repr.questions[0]?.name) || servers[0]);
+  const path = registeredPath(packetWay(world, asker, servers[0])?.path);
+  if (path) flow.path = path;
+  const ask = (i: number): void => {
+    const server = servers[i];
+    if (server === undefined) return;
+    const r = dp.route(ns, server);
+    const outstanding = forwardsOutstanding.get(ns) ?? 0;
+    if (!r || r.blackhole || outstanding >= MAX_CONCURRENT_FORWARDS) return ask(i + 1);
+    forwardsOutstanding.set(ns, outstanding + 1);
+    const port = dp.sockets.nextEphemeralPort();
+    let waiting = true;
+    const done = () => {
+      waiting = false;
+      close();
+      forwardsOutstanding.set(ns, (forwardsOutstanding.get(ns) ?? 1) - 1);
+    };
+    // Connected to the server: only its datagrams reach the socket.
+    const close = dp.sockets.bindUdp(ns, r.src, port, (h, srcPort, payload) => {
+      if (!waiting || h.src !== server || srcPort !== DNS_PORT) return;
+      done();
+      relay(payload);
+    });
+    dp.ipSend(ns, udpHeader(dp, r.src, server), emitUdp({ srcPort: port, dstPort: DNS_PORT }, query, { src: r.src, dst: server }), flow, 'request');
+    dp.clock.schedule(EXT_DNS_TIMEOUT_MS * 1_000_000, () => {
+      if (!waiting) return;
+      done();
+      ask(i + 1);
+    });
+  };
+  ask(0);
 }
 
 /** How long a resolver waits for an answer and how often it asks again. */

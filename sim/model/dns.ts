@@ -6,15 +6,20 @@
  * `name.network`, and PTR, names matched without regard to case (network.ResolveName lowers
  * the name it looks up). Everything else (a network's own name, `tasks.NET` without a
  * service, an address no container holds, any outside name) is not Docker's: the resolver
- * forwards it from the container's namespace to its external servers, the nameservers of the
- * resolv.conf setupDNS wrote for the container (rebuildDNS): in a lab, whose hosts have no
- * resolv.conf, Google's 8.8.8.8 and 8.8.4.4. None of them answers from a lab, and then
- * ServeDNS returns without writing: the asker times out. (The forwarded query itself is not
- * modelled: only its outcome, no reply.)
+ * forwards it from the container's namespace to its external servers (the view's
+ * `external`), the IPv4 nameservers of the resolv.conf setupDNS wrote for the container
+ * (rebuildDNS's setExternalResolvers): in a lab, whose hosts have no resolv.conf, Google's
+ * 8.8.8.8 and 8.8.4.4. None of them answers from a lab, and then ServeDNS returns without
+ * writing: the asker times out.
  */
 import { driverOf } from './drivers';
 import { Container, endpointsOf, GWBRIDGE, hostOf, Network, swarmNetwork, World } from './world';
-import { answerIn, DnsAnswerSet, DnsView } from './resolver';
+import { answerIn, DnsAnswerSet, DnsView, MAX_EXT_DNS } from './resolver';
+import { nameservers, sandboxResolvConf } from './resolvconf';
+import { isIpv4 } from '../wire/addr';
+
+/** extDNS of every sandbox: the lab's hosts have no resolv.conf, so setupDNS's filter gives Google's two (resolvconf.ts). */
+const EXTERNAL_SERVERS = nameservers(sandboxResolvConf(undefined)).filter(isIpv4).slice(0, MAX_EXT_DNS);
 
 /**
  * The networks a container's names are looked up on, in the order libnetwork tries them
@@ -55,6 +60,7 @@ export function dnsView(w: World, c: Container): DnsView {
         return other ? [{ ip: ep.ip, names: [...ep.aliases, other.name, other.id.slice(0, 12), other.hostname], owner: other.name }] : [];
       }),
     })),
+    external: EXTERNAL_SERVERS,
   };
 }
 

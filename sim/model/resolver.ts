@@ -14,10 +14,16 @@
  * - Over UDP a reply longer than 512 bytes (or the query's EDNS size, if larger) is cut to
  *   whole answers that fit, TC set; over TCP, to 65534 bytes, TC clear (truncateResp).
  * - Anything else (a name Docker does not own, an address none of its networks holds, SRV,
- *   which needs a service, other types) is forwarded to the sandbox's external servers (the
- *   resolv.conf setupDNS wrote: Google's two in a lab), which no lab can reach: no reply at
- *   all, and the asker times out (the forwarded query itself is not modelled). A PTR
- *   question outside in-addr.arpa and ip6.arpa is an error, logged, and not answered either.
+ *   which needs a service, other types) is forwarded to the sandbox's external servers
+ *   (extDNS: the IPv4 nameservers of the resolv.conf setupDNS wrote, at most three; Google's
+ *   two in a lab). serveDnsOutcome says so (`forward`), and each backend sends it
+ *   (sim/kernel/embedded_dns.ts, emu/dns-responder.ts) as ServeDNS does: from the
+ *   container's namespace (ExecFunc), one connected UDP socket per server at an ephemeral
+ *   port, the query as asked, each server in turn waited for EXT_DNS_TIMEOUT_MS (a server
+ *   with no route is passed over at once: the connect fails), the first reply relayed to
+ *   the asker. No lab server answers, and then ServeDNS returns without writing: the asker
+ *   times out. A PTR question outside in-addr.arpa and ip6.arpa is an error, logged, and
+ *   neither answered nor forwarded.
  * - miekg/dns's server first: it reads at most 512 bytes of a datagram; a message shorter
  *   than a header, or a response, gets nothing;
  *   an opcode other than QUERY and NOTIFY gets NOTIMP; not exactly one question, more than
@@ -58,6 +64,25 @@ export interface DnsViewNetwork {
 /** What one sandbox's resolver answers from: its networks with the embedded DNS, in the sandbox's order (dns.ts). */
 export interface DnsView {
   networks: DnsViewNetwork[];
+  /** extDNS: the servers a question Docker does not own is forwarded to, in order (at most MAX_EXT_DNS). */
+  external: string[];
+}
+
+/** maxExtDNS: the external servers the resolver tries, at most. */
+export const MAX_EXT_DNS = 3;
+/** extIOTimeout: how long the resolver waits on one external server (its connect, its write, its read). */
+export const EXT_DNS_TIMEOUT_MS = 4000;
+/** maxConcurrent: forwarded queries outstanding at once; past it, a server is passed over unasked. */
+export const MAX_CONCURRENT_FORWARDS = 100;
+
+/**
+ * What the server does with one message: sends `reply`, forwards `forward` (the message as
+ * read: miekg packs the parsed query again for the write, which gives its bytes back, a
+ * query having nothing to compress) to the servers in turn, or neither.
+ */
+export interface DnsOutcome {
+  reply?: Buffer;
+  forward?: { query: Uint8Array; servers: string[] };
 }
 
 export interface DnsAnswerSet {
@@ -71,6 +96,7 @@ const TTL = 600;
 const TCP_REPLY_MAX = 65534;
 const TYPE_OPT = 41;
 const PTR_IPV4_DOMAIN = '.in-addr.arpa.';
+const PTR_IPV6_DOMAIN = '.ip6.arpa.';
 const OPCODE_MASK = 0xf << DNS_OPCODE_SHIFT;
 const RCODE_MASK = 0xf;
 
@@ -178,23 +204,31 @@ function refusal(h: DnsHeaderRepr, rcode: number, question?: Buffer): Buffer {
  * sandbox any more (its container is gone).
  */
 export function serveDns(view: DnsView | undefined, datagram: Uint8Array, transport: 'udp' | 'tcp'): Buffer | undefined {
+  return serveDnsOutcome(view, datagram, transport).reply;
+}
+
+/** What the embedded server does with one DNS message that reached it over `transport`: a reply, a forwarding, or nothing (serveDns). */
+export function serveDnsOutcome(view: DnsView | undefined, datagram: Uint8Array, transport: 'udp' | 'tcp'): DnsOutcome {
   // The server reads a datagram into a buffer of its UDPSize, 512 bytes unless set (libnetwork does not): the rest is lost.
   const msg = transport === 'udp' ? datagram.subarray(0, DNS_UDP_MAX) : datagram;
   const h = parseDnsHeader(msg);
-  if (!h || h.flags & DNS_FLAG_RESPONSE) return undefined;
+  if (!h || h.flags & DNS_FLAG_RESPONSE) return {};
   const opcode = (h.flags & OPCODE_MASK) >> DNS_OPCODE_SHIFT;
-  if (opcode !== DNS_OPCODE_QUERY && opcode !== DNS_OPCODE_NOTIFY) return refusal(h, RCODE_NOTIMP);
-  if (h.questions !== 1 || h.answers > 1 || h.authorities > 1 || h.additionals > 2) return refusal(h, RCODE_FORMERR);
-  if (msg.length === DNS_HEADER_LEN) return undefined;
+  if (opcode !== DNS_OPCODE_QUERY && opcode !== DNS_OPCODE_NOTIFY) return { reply: refusal(h, RCODE_NOTIMP) };
+  if (h.questions !== 1 || h.answers > 1 || h.authorities > 1 || h.additionals > 2) return { reply: refusal(h, RCODE_FORMERR) };
+  if (msg.length === DNS_HEADER_LEN) return {};
   const q = parseDnsQuestion(msg, DNS_HEADER_LEN);
-  if (!q) return refusal(h, RCODE_FORMERR);
+  if (!q) return { reply: refusal(h, RCODE_FORMERR) };
   const question = emitDnsQuestion(q);
   const rest = walkRecords(msg, q.end, h.answers + h.authorities + h.additionals, h.answers + h.authorities);
-  if (!rest.ok) return refusal(h, RCODE_FORMERR, question);
+  if (!rest.ok) return { reply: refusal(h, RCODE_FORMERR, question) };
   const name = labelsText(q.labels);
   // The handlers look at the type only: a question of another class is answered as IN.
-  const answer = view && name !== undefined ? answerIn(view, `${name}.`, dnsTypes.toString(q.type)) : undefined;
-  if (!answer) return undefined;
+  const qtype = dnsTypes.toString(q.type);
+  // dockerd no longer serves a sandbox whose container is gone: nothing answered, nothing forwarded.
+  if (!view) return {};
+  const answer = name !== undefined ? answerIn(view, `${name}.`, qtype) : undefined;
+  if (!answer) return forwarding(view, msg, q.labels, qtype);
   // The owner of every answer is the question's name as asked (its case kept); a PTR's target is `name.network.`.
   const records = answer.answers.map((a) => emitDnsRecord(q.labels, dnsTypes.toType(a.type), a.ttl,
     a.type === 'A' ? ipv4Bytes(a.data) : emitDnsName(a.data.split('.').map((l) => Buffer.from(l, 'latin1')))));
@@ -206,5 +240,17 @@ export function serveDns(view: DnsView | undefined, datagram: Uint8Array, transp
     if (transport === 'udp') flags |= DNS_FLAG_TC;
     while (size > max && records.length) size -= records.pop()!.length;
   }
-  return Buffer.concat([emitDnsHeader({ id: h.id, flags, questions: 1, answers: records.length, authorities: 0, additionals: 0 }), question, ...records]);
+  return { reply: Buffer.concat([emitDnsHeader({ id: h.id, flags, questions: 1, answers: records.length, authorities: 0, additionals: 0 }), question, ...records]) };
+}
+
+/**
+ * A question Docker does not answer goes to the external servers, but for a PTR question
+ * outside in-addr.arpa and ip6.arpa (handlePTRQuery's error: logged, and ServeDNS returns);
+ * the suffix is matched in the question's own case, as strings.HasSuffix does.
+ */
+function forwarding(view: DnsView, msg: Uint8Array, labels: Buffer[], qtype: string): DnsOutcome {
+  const fqdn = `${labels.map((l) => l.toString('latin1')).join('.')}.`;
+  if (qtype === 'PTR' && !fqdn.endsWith(PTR_IPV4_DOMAIN) && !fqdn.endsWith(PTR_IPV6_DOMAIN)) return {};
+  const servers = view.external.slice(0, MAX_EXT_DNS);
+  return servers.length ? { forward: { query: msg, servers } } : {};
 }
