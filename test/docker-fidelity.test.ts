@@ -365,6 +365,20 @@ describe('range in -f templates', () => {
     expect({ exit: o.exitCode, stderr: o.stderr }).toEqual({ exit: 127, stderr: expect.stringMatching(/^cnmlab: not modelled: docker inspect --format: a pipeline is not modelled/) });
   });
 
+  test("an action with no command is text/template's parse error (checkPipeline), exit 64; a comment prints nothing; trim markers take the white space beside them", () => {
+    const m = tutorial();
+    const missing: [string, string][] = [['{{}}', 'command'], ['{{ }}', 'command'], ['{{.Name}}{{- }}', 'command'], ['{{ -}}', 'command'], ['{{range}}{{end}}', 'range'], ['{{range $v := }}{{end}}', 'range'], ['{{range $k, $v :=}}{{end}}', 'range']];
+    for (const [f, what] of missing) {
+      expect({ f, ...docker(m, 'r0', `docker inspect -f '${f}' nosuch`) }).toEqual({ f, stdout: '', stderr: `template parsing error: template: :1: missing value for ${what}\n`, exitCode: 64 });
+    }
+    expect(docker(m, 'r0', `docker network inspect -f 'a {{/* the name */}}b{{- /* c }} d */ -}} {{.Name}}' test-net`)).toEqual({ stdout: 'a btest-net\n', stderr: '', exitCode: 0 });
+    expect(docker(m, 'r0', `docker network inspect -f '[ {{- .Name -}} ] [ {{.Name}} ]' test-net`).stdout).toBe('[test-net] [ test-net ]\n');
+    // lexComment: the comment must close, and right before the action's end.
+    for (const [f, msg] of [['{{/* x }}', 'unclosed comment'], ['{{/* x */ .Name}}', 'comment ends before closing delimiter']]) {
+      expect({ f, ...docker(m, 'r0', `docker inspect -f '${f}' nosuch`) }).toEqual({ f, stdout: '', stderr: `template parsing error: template: :1: ${msg}\n`, exitCode: 64 });
+    }
+  });
+
   test('len, and range with else; the functions Go and docker/cli define beyond those are not modelled rather than undefined', () => {
     const m = tutorial();
     expect(docker(m, 'r0', `docker network inspect -f '{{len .Containers}} {{len .Peers}} {{len .Name}}' test-net`).stdout).toBe('2 2 8\n');

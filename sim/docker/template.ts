@@ -2,7 +2,8 @@
  * The part of Go's text/template that `docker inspect --format` is used with: `{{.A.B}}`,
  * `{{json .A}}`, `{{index .A "key"}}`, `{{len .A}}`, `{{range .A}}…{{else}}…{{end}}` (with
  * `$k, $v :=` and `$v.B`), string constants (`{{"text"}}`, `{{`raw`}}`, as operands too) and
- * literal text; values print as Go's %v does. A map ranges in
+ * literal text, comments (`{{/* … *\/}}`) and trim markers (`{{- `, ` -}}`); values print as
+ * Go's %v does. An action with no command (`{{}}`, `{{range}}`) is the parser's error. A map ranges in
  * key order, as Go's does. docker/cli parses the template before it looks anything up (a
  * template that does not parse exits 64) and runs it on each object in turn (one that fails
  * there is reported, the others printed).
@@ -76,8 +77,36 @@ const OPERAND = new RegExp(String.raw`${QUOTED}|${RAW_QUOTED}|\S+`, 'g');
 const WHOLE_QUOTED = new RegExp(`^${QUOTED}$`);
 const WHOLE_RAW_QUOTED = new RegExp(`^${RAW_QUOTED}$`);
 
-/** An action from its `{{`, held at that place (sticky); a quoted string inside it may hold `}}`. */
-const ACTION = new RegExp(String.raw`\{\{(-?\s*)((?:${QUOTED}|${RAW_QUOTED}|[^"\x60])*?)\s*-?\}\}`, 'y');
+/** Go's isSpace: what a trim marker takes and trims. */
+const SPACE = '[ \\t\\r\\n]';
+/**
+ * An action from its `{{`, held at that place (sticky); a quoted string inside it may hold
+ * `}}`. A trim marker is a dash after `{{` followed by a space (`{{- `) or before `}}`
+ * after one (` -}}`): groups 1 and 3 hold them with the action's own spaces (group 1 leaves
+ * the space of a ` -}}` to group 3, so `{{ -}}` is an empty action).
+ */
+const ACTION = new RegExp(String.raw`\{\{((?:-${SPACE})?(?:(?!${SPACE}-\}\})${SPACE})*)((?:${QUOTED}|${RAW_QUOTED}|[^"\x60])*?)(${SPACE}*(?:${SPACE}-)?)\}\}`, 'y');
+/** A comment's start, right after `{{` or `{{- ` (lexLeftDelim), and where it may end: right before `}}` or ` -}}` (atRightDelim). */
+const COMMENT_START = new RegExp(String.raw`\{\{(-${SPACE})?/\*`, 'y');
+const COMMENT_DELIM = new RegExp(String.raw`(${SPACE}-)?\}\}`, 'y');
+const TRAILING_SPACE = new RegExp(`${SPACE}+$`);
+const LEADING_SPACE = new RegExp(`^${SPACE}+`);
+
+/**
+ * A comment at `start` (`{{/* … *\/}}`, lexComment), which prints nothing: where it ends and
+ * its trim markers; undefined when the action there is no comment.
+ */
+function comment(template: string, start: number): { end: number; trimBefore: boolean; trimAfter: boolean } | undefined {
+  COMMENT_START.lastIndex = start;
+  const open = COMMENT_START.exec(template);
+  if (!open) return undefined;
+  const close = template.indexOf('*/', COMMENT_START.lastIndex);
+  if (close < 0) throw parseError('unclosed comment');
+  COMMENT_DELIM.lastIndex = close + 2;
+  const delim = COMMENT_DELIM.exec(template);
+  if (!delim) throw parseError('comment ends before closing delimiter');
+  return { end: COMMENT_DELIM.lastIndex, trimBefore: !!open[1], trimAfter: !!delim[1] };
+}
 
 /**
  * Why the action at `from` (a `{{` that ACTION does not match) does not lex, in the words of
@@ -115,15 +144,34 @@ export function parseTemplate(template: string): Template {
   };
   let last = 0;
   let start: number;
+  // Text is trimmed where a trim marker touches it: its end before `{{- `, its start after ` -}}`.
+  let trimNext = false;
+  const text = (from: number, to: number, trimEnd: boolean) => {
+    let t = template.slice(from, to);
+    if (trimNext) t = t.replace(LEADING_SPACE, '');
+    if (trimEnd) t = t.replace(TRAILING_SPACE, '');
+    if (t) current().push({ kind: 'text', text: t });
+  };
   while ((start = template.indexOf('{{', last)) >= 0) {
+    const c = comment(template, start);
+    if (c) {
+      text(last, start, c.trimBefore);
+      trimNext = c.trimAfter;
+      last = c.end;
+      continue;
+    }
     ACTION.lastIndex = start;
     const m = ACTION.exec(template);
     if (!m) throw unlexable(template, start);
-    if (start > last) current().push({ kind: 'text', text: template.slice(last, start) });
+    text(last, start, m[1].startsWith('-'));
+    trimNext = m[3].endsWith('-');
     last = ACTION.lastIndex;
     const expr = m[2];
     const at = start + 2 + m[1].length;
     let r: RegExpMatchArray | null;
+    // An action with no command (checkPipeline): `{{}}`, `{{ }}`, `{{range}}`, `{{range $v :=}}`.
+    const range = /^range(?:$|\s+(?:\$\w+\s*(?:,\s*\$\w+\s*)?:=\s*)?$)/.test(expr);
+    if (expr === '' || range) throw parseError(`missing value for ${range ? 'range' : 'command'}`);
     if (expr === 'end') {
       if (!open.pop()) throw parseError('unexpected {{end}}');
     } else if (expr === 'else') {
@@ -146,7 +194,7 @@ export function parseTemplate(template: string): Template {
     }
   }
   if (open.length) throw parseError('unexpected EOF');
-  if (last < template.length) root.push({ kind: 'text', text: template.slice(last) });
+  text(last, template.length, false);
   return root;
 }
 
