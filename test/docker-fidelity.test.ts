@@ -184,6 +184,25 @@ describe('docker inspect CONTAINER', () => {
   });
 });
 
+describe('HostConfig.NetworkMode', () => {
+  test("docker/cli's first --network as typed (a name, an id's prefix, bridge), default without one; network connect and disconnect leave it", () => {
+    const m = tutorial();
+    const mode = (name: string) => inspect(m, 'r2', `docker inspect ${name}`)[0].HostConfig.NetworkMode;
+    docker(m, 'r2', 'docker network create blue');
+    const blueId = docker(m, 'r2', "docker network inspect -f '{{.Id}}' blue").stdout.trim();
+    docker(m, 'r2', 'docker run -dit --name plain busybox');
+    docker(m, 'r2', 'docker run -dit --name bridged --network bridge busybox');
+    docker(m, 'r2', `docker run -dit --name by-id --network ${blueId.slice(0, 6)} busybox`);
+    docker(m, 'r2', 'docker run -dit --name blue0 --net blue busybox');
+    expect(['plain', 'bridged', 'by-id', 'blue0'].map(mode)).toEqual(['default', 'bridge', blueId.slice(0, 6), 'blue']);
+    expect(docker(m, 'r2', 'docker network connect blue plain').exitCode).toBe(0);
+    expect(docker(m, 'r2', 'docker network disconnect bridge plain').exitCode).toBe(0);
+    expect(docker(m, 'r2', 'docker network connect bridge blue0').exitCode).toBe(0);
+    expect(docker(m, 'r2', 'docker network disconnect blue blue0').exitCode).toBe(0);
+    expect(['plain', 'blue0'].map(mode)).toEqual(['default', 'blue']);
+  });
+});
+
 describe("the daemon's clock", () => {
   test("--ip outside a swarm network's subnet: the step lasts the daemon's 20 s wait and says it was modelled; an unallocated network waits the same", async () => {
     const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name out --network test-net --ip 10.9.9.9 busybox

@@ -86,7 +86,6 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
   const argv = () => ofKnownImage(c, processArgv(c));
   const dir = `${DATA_ROOT}/containers/${c.id}`;
   const declaredStopSignal = imageStopSignal(c.image);
-  const firstNetwork = c.networks.length ? (swarmNetwork(w.swarm, c.networks[0].networkId) ?? hostOf(w, c.host).localNetworks[c.networks[0].networkId]) : undefined;
   // The default bridge's endpoint is also shown at the top of NetworkSettings (the legacy fields).
   const legacy = networks.bridge;
   return {
@@ -115,7 +114,8 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: null,
-    HostConfig: hostConfig(c, firstNetwork && firstNetwork.name !== 'bridge' ? firstNetwork.name : 'default'),
+    // docker/cli's NetworkOpt.NetworkMode: the first --network as typed (a name, an id, `bridge`), `default` without one; connect and disconnect leave it.
+    HostConfig: hostConfig(c, c.networkMode),
     GraphDriver: graphDriver(c),
     Mounts: [],
     Config: {
