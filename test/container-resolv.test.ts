@@ -10,7 +10,7 @@ import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runEmu, runSim } from './helpers/run';
+import { runEmu, runSim, twoNodes } from './helpers/run';
 import { describeWith, REPO } from './helpers/env';
 import { emitDns } from '../sim/wire/dns';
 import { Flow } from '../sim/trace/types';
@@ -166,6 +166,20 @@ describe("the embedded DNS forwards a name Docker does not own, from the contain
       expect(f.hops.filter((h) => h.event === 'drop').map((h) => [h.host, h.device, h.reason]))
         .toEqual([['r0', expect.stringMatching(/^br-/), 'no route to 8.8.8.8: ICMP network unreachable'], ['r0', expect.stringMatching(/^br-/), 'no route to 8.8.4.4: ICMP network unreachable']]);
     }
+  });
+});
+
+describe("the embedded DNS forwards from an overlay container's namespace (sim)", () => {
+  test('out of eth1 to docker_gwbridge, where the host, with no route out, drops it', async () => {
+    const { backend } = await runSim(twoNodes('  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04\n  - ubuntu0: getent hosts example.com\n'));
+    const forwarded = backend.flows().filter((f) => f.kind === 'dns' && f.path === 'gwbridge');
+    expect(forwarded.length).toBeGreaterThan(0);
+    const [first, second] = sends(forwarded[0]);
+    // eth1's address on docker_gwbridge (172.18.0.0/16), not eth0's on the overlay.
+    expect([first, second].map(({ src, dst, port }) => [src, dst, port])).toEqual([['172.18.0.3', '8.8.8.8', 53], ['172.18.0.3', '8.8.4.4', 53]]);
+    const sent = forwarded[0].hops.find((h) => h.event === 'send')!;
+    const dropped = forwarded[0].hops.find((h) => h.event === 'drop')!;
+    expect([sent.device, dropped.device, dropped.reason]).toEqual(['eth1', 'docker_gwbridge', 'no route to 8.8.8.8: ICMP network unreachable']);
   });
 });
 
