@@ -26,7 +26,7 @@
  * node kept, each with its network event and bulk syncs.
  */
 import { randomBytes } from 'crypto';
-import { ClusterNode, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, QueuedEvent, randomNodes } from '../sim/model/cluster';
+import { ClusterNode, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, QueuedEvent, randomNodes } from '../sim/model/cluster';
 import { encryptedEnvelope, packetPlaintextLength } from '../sim/wire/memberlist';
 import { NODE_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
 
@@ -142,12 +142,12 @@ export class NetworkDbGossip implements NetworkDbClocks {
    */
   observeSteps(views: (ClusterView | undefined)[], nowMs: number): Map<string, GossipSend[]> {
     for (const q of this.nodes.values()) {
-      for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events).rest);
+      for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events, NETWORKDB_GOSSIP).rest);
       for (const [id, events] of q.queued) if (events.length === 0) q.queued.delete(id);
       // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
       for (let at = nextGossipTick(q.sinceMs, q.memberlistPhaseMs, TICK_MS); at <= nowMs && q.peers > 0; at += TICK_MS) {
         arrived(q, at);
-        for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts).rest;
+        for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts, MEMBERLIST_GOSSIP).rest;
       }
       arrived(q, nowMs);
       q.sinceMs = nowMs;
@@ -309,7 +309,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       const lastRound = new Map<string, { batch: QueuedEvent[]; plaintextLength: number }>();
       for (let at = nextGossipTick(nowMs, q.phaseMs, TICK_MS); queued.size > 0 && at <= (closeAt ?? Infinity); at += TICK_MS) {
         for (const [id, events] of queued) {
-          const { batch, rest } = gossipRound(events);
+          const { batch, rest } = gossipRound(events, NETWORKDB_GOSSIP);
           if (rest.length) queued.set(id, rest);
           else queued.delete(id);
           if (batch.length === 0) continue;
@@ -336,7 +336,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       // A draw that missed the others (kRandomNodes' 3n tries) sends nothing this tick; the next draws again.
       missed = peers.length === 0 ? missed + 1 : 0;
       for (const peer of peers) {
-        const { batch, rest } = gossipRound(broadcasts);
+        const { batch, rest } = gossipRound(broadcasts, MEMBERLIST_GOSSIP);
         broadcasts = rest;
         if (batch.length === 0) break;
         send(at, peer, packetPlaintextLength(broadcastPacketMessage(batch), true));

@@ -5,6 +5,7 @@
  * `docker swarm leave` withdraws at once.
  */
 import { runSim, twoNodes } from './helpers/run';
+import { gossipRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, QueuedEvent } from '../sim/model/cluster';
 
 const FDB_R0 = 'r0: ip netns exec @test-net bridge fdb show dev vxlan0';
 const FDB_R1 = 'r1: ip netns exec @test-net bridge fdb show dev vxlan0';
@@ -116,5 +117,18 @@ steps:
     expect(b.exitCode).toBe(124);
     expect(b.stderr).toBe('cnmlab: timed out after 3 s, its processes killed: sleep 2m\n');
     expect(c).toMatchObject({ exitCode: 1, stderr: "sleep: invalid time interval 'soon'\nTry 'sleep --help' for more information.\n" });
+  });
+});
+
+describe('what one gossip round carries (TransmitLimitedQueue.GetBroadcasts)', () => {
+  const events = (n: number, length: number): QueuedEvent[] => Array.from({ length: n }, () => ({ length, msg: Buffer.alloc(length), left: 4 }));
+  test("memberlist's packet, encrypted, less its compound header, 3 a message; NetworkDB's less its own header (5), 4 a message", () => {
+    // 1400 - 2 - 29 = 1369 bytes at 63 a message; 1400 - 5 = 1395 at 64: 21 each (a budget of 1398 at 63 would take 22).
+    expect(MEMBERLIST_GOSSIP).toEqual({ limit: 1369, overhead: 3 });
+    expect(NETWORKDB_GOSSIP).toEqual({ limit: 1395, overhead: 4 });
+    expect(gossipRound(events(30, 60), MEMBERLIST_GOSSIP).batch.length).toBe(21);
+    expect(gossipRound(events(30, 60), NETWORKDB_GOSSIP).batch.length).toBe(21);
+    // Exactly full fits: 1395 = 15 × 93.
+    expect(gossipRound(events(16, 89), NETWORKDB_GOSSIP).batch.length).toBe(15);
   });
 });

@@ -26,8 +26,28 @@ export const HEARTBEAT_EPSILON_NS = 500_000_000;
 const RETRANSMIT_MULT = 4;
 /** NetworkDB's gossip fan-out: a round goes to up to this many members of the network. */
 export const GOSSIP_NODES = 3;
-/** memberlist's UDPBufferSize less the compound header: what one gossip packet may carry. */
-const GOSSIP_BYTES = 1400 - 2;
+/** memberlist's UDPBufferSize, libnetwork's PacketBufferSize: the most a gossip packet is planned to hold. */
+const PACKET_BUFFER_SIZE = 1400;
+
+/** What a gossip round may fill (TransmitLimitedQueue.GetBroadcasts's limit) and what each message is counted as costing beyond its length. */
+export interface GossipBudget {
+  limit: number;
+  overhead: number;
+}
+
+/**
+ * memberlist's gossip (state.go gossip, getBroadcasts): the packet less its compound header
+ * (compoundHeaderOverhead, 2) and, the swarm's keys making it encrypt, the encryption's
+ * (encryptOverhead); NetworkDB's node and network events, its delegate's broadcasts, each
+ * cost compoundOverhead and userMsgOverhead (2 + 1).
+ */
+export const MEMBERLIST_GOSSIP: GossipBudget = { limit: PACKET_BUFFER_SIZE - 2 - ENCRYPT_OVERHEAD, overhead: 2 + 1 };
+/**
+ * NetworkDB's own gossip of a network's table events (networkdb cluster.go gossip,
+ * message.go): the packet less its compoundHeaderOverhead (5), each event costing
+ * compoundOverhead (4).
+ */
+export const NETWORKDB_GOSSIP: GossipBudget = { limit: PACKET_BUFFER_SIZE - 5, overhead: 4 };
 
 /** memberlist's pushPullScale: the interval grows with log2 of the members past 32. */
 export function pushPullInterval(nodes: number): number {
@@ -668,13 +688,13 @@ export function messageOf(e: QueuedEvent): Buffer {
  * fit one packet, each counted as sent once more; the rest are those with rounds left (the
  * queue itself when the round used none up).
  */
-export function gossipRound(q: QueuedEvent[]): { batch: QueuedEvent[]; rest: QueuedEvent[] } {
+export function gossipRound(q: QueuedEvent[], budget: GossipBudget): { batch: QueuedEvent[]; rest: QueuedEvent[] } {
   const batch: QueuedEvent[] = [];
   let bytes = 0;
   for (const e of q) {
-    if (bytes + e.length + 3 > GOSSIP_BYTES) break;
+    if (bytes + e.length + budget.overhead > budget.limit) break;
     batch.push(e);
-    bytes += e.length + 3;
+    bytes += e.length + budget.overhead;
   }
   for (const e of batch) e.left--;
   // Most rounds use up no event: the queue stands as it is, not copied.
