@@ -34,6 +34,20 @@ const snippets: string[] = [
   'a: [1, 2]\n',
   'a: "double"\n',
   'a: >\n  folded\n',
+  'a: >-\n  folded: one\n  paragraph # of text\nb: c\n',
+  'a: >-\n    deeper\n    still\n\n\nb: c\n',
+  'a: >-\n  one\n\n  two\n',
+  'a: >-\n  one\n    deeper\n  two\n',
+  'a: >-\n    one\n  less\n',
+  'a: >-\n  trailing \n  space\n',
+  'a: >-\n  one\n  # text, not a comment\n  two\n',
+  'a: >-\n  one\n  # text, not a comment\nb: c\n',
+  'a: >-\n  one\n# a comment\nb: c\n',
+  'a: >-\n\n  after a blank line\n',
+  'a: >-\nb: c\n',
+  'a: >- # a comment\n  x\n',
+  'a: |-\n  literal\n  lines\n',
+  'a:\n  - b: >-\n      in an item\n      on lines\n    c: d\n  - e\n',
   'a: first\n  continued\n',
   'a: &x 1\nb: *x\n',
   'a: !tag 1\n',
@@ -71,7 +85,9 @@ test.each(snippets.map((s) => [JSON.stringify(s), s]))('where it answers, the pl
 });
 
 test('the plain reader answers for the plain files', () => {
-  for (const text of [snippets[0], snippets[4].split('\n').filter((l) => /^[abci]:/.test(l)).join('\n'), snippets[snippets.length - 1], swarmScenarioYaml({ hosts: 3, overlays: 2, containers: 6 })]) {
+  const seedLab = fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8');
+  const folded = snippets.filter((t) => t.startsWith('a: >-\n  folded: one') || t.includes('in an item'));
+  for (const text of [snippets[0], snippets[4].split('\n').filter((l) => /^[abci]:/.test(l)).join('\n'), snippets[snippets.length - 1], swarmScenarioYaml({ hosts: 3, overlays: 2, containers: 6 }), seedLab, ...folded]) {
     expect(readPlainYaml(text)).toBeDefined();
   }
 });

@@ -1,12 +1,14 @@
 /**
  * A reader for the plainest YAML a scenario is written in: block mappings and sequences
  * indented by spaces, `key: value` with plain or single-quoted scalars, flow mappings of
- * those on one line (`{ exit: 0, path: overlay }`), comments. That is what a generated
- * scenario of thousands of steps holds, and the yaml library's lexer, parser and composer
- * cost a cold process most of a second on one. Anything else it meets (double quotes,
- * block scalars, anchors, tags, flow sequences, a value on more than one line, a duplicate
- * key, a scalar that is not plainly a string or an integer) it leaves to the library, by
- * answering undefined: where it answers, its value is what the library's toJS() gives.
+ * those on one line (`{ exit: 0, path: overlay }`), comments, and a folded paragraph
+ * (`description: >-` over lines of one indent, as every lab's description is). That is what
+ * a generated scenario of thousands of steps holds, and the yaml library's lexer, parser and
+ * composer cost a cold process most of a second on one, and a lab's run a tenth of its start.
+ * Anything else it meets (double quotes, other block scalars, anchors, tags, flow sequences,
+ * a plain value on more than one line, a duplicate key, a scalar that is not plainly a string
+ * or an integer) it leaves to the library, by answering undefined: where it answers, its
+ * value is what the library's toJS() gives.
  */
 
 /** The value of the document, and the line (1-based) each mapping that is a sequence item began on. */
@@ -20,6 +22,10 @@ interface Line {
   content: string;
   /** 1-based. */
   number: number;
+  /** The line as written: a block scalar's text keeps what `content` trims. */
+  text: string;
+  /** Whether a comment line comes right before it (after any blank lines): inside a block scalar, it would be text. */
+  afterComment: boolean;
 }
 
 /** Not plain YAML: the caller reads the text with the full parser. */
@@ -39,13 +45,19 @@ export function readPlainYaml(text: string): PlainDocument | undefined {
   if (/[\t\r\uFEFF]/.test(text)) return undefined;
   const lines: Line[] = [];
   const raw = text.split('\n');
+  let afterComment = false;
   for (let i = 0; i < raw.length; i++) {
     const l = raw[i];
     const content = l.trimStart();
-    if (content === '' || content.startsWith('#')) continue;
+    if (content === '') continue;
+    if (content.startsWith('#')) {
+      afterComment = true;
+      continue;
+    }
     // Directives and document markers.
     if (/^(%|---|\.\.\.)/.test(l)) return undefined;
-    lines.push({ indent: l.length - content.length, content: content.trimEnd(), number: i + 1 });
+    lines.push({ indent: l.length - content.length, content: content.trimEnd(), number: i + 1, text: l, afterComment });
+    afterComment = false;
   }
   if (!lines.length || lines[0].indent !== 0) return undefined;
   const itemLine = new WeakMap<object, number>();
@@ -108,6 +120,10 @@ function mapping(lines: Line[], at: number, indent: number, first: string, itemL
         map[key] = value;
         i = after;
       } else map[key] = null;
+    } else if (rest === '>-') {
+      const [value, after] = foldedParagraph(lines, i, indent);
+      map[key] = value;
+      i = after;
     } else map[key] = inline(rest);
     const next = lines[i];
     if (!next || next.indent < indent) break;
@@ -115,6 +131,26 @@ function mapping(lines: Line[], at: number, indent: number, first: string, itemL
     content = next.content;
   }
   return [map, i];
+}
+
+/**
+ * A folded block scalar with its final line break stripped (`>-`), whose text starts on
+ * lines[at], the line after the key's: one paragraph, its lines at one indent deeper than
+ * the key's `indent`, joined by spaces. A blank line, a deeper line (both keep line breaks),
+ * a line that reads as a comment, trailing white space (all text there) are left to the library.
+ */
+function foldedParagraph(lines: Line[], at: number, indent: number): [string, number] {
+  const first = lines[at];
+  if (!first || first.indent <= indent || first.number !== lines[at - 1].number + 1 || first.afterComment) throw new NotPlain();
+  const words: string[] = [];
+  let i = at;
+  for (; i < lines.length && lines[i].indent > indent; i++) {
+    const l = lines[i];
+    if (l.indent !== first.indent || (i > at && l.number !== lines[i - 1].number + 1) || l.text.length !== l.indent + l.content.length) throw new NotPlain();
+    words.push(l.content);
+  }
+  if (lines[i]?.afterComment) throw new NotPlain();
+  return [words.join(' '), i];
 }
 
 /** A value on the rest of its line: a flow mapping or a scalar, with any comment cut. */
