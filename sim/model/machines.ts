@@ -80,6 +80,23 @@ export const containerMachine = setup({
 
 const memo = new Map<AnyStateMachine, Map<string, string | null>>();
 
+/**
+ * The state the machine's own transition for `event` leads to, read from xstate's choice of
+ * transition when it is a plain move between top-level states (what every machine here has):
+ * no actions, no guard left to run, one target beside the source. xstate's transition() builds
+ * an actor to run a step's actions, the dearest part of a short run's first events; anything
+ * else (undefined) is left to it.
+ */
+function topLevelTarget(machine: AnyStateMachine, snapshot: ReturnType<AnyStateMachine['resolveState']>, event: string): string | undefined {
+  if (snapshot.status !== 'active') return undefined;
+  const chosen = machine.getTransitionData(snapshot, { type: event });
+  if (chosen?.length !== 1) return undefined;
+  const [{ target, actions }] = chosen;
+  if (actions.length || target?.length !== 1) return undefined;
+  const [to] = target;
+  return to.parent === machine.root && (to.type === 'atomic' || to.type === 'final') ? to.key : undefined;
+}
+
 /** The state an event leads to from `value`, or undefined when the machine refuses it. */
 export function nextState(machine: AnyStateMachine, value: string, event: string): string | undefined {
   let table = memo.get(machine);
@@ -88,7 +105,7 @@ export function nextState(machine: AnyStateMachine, value: string, event: string
   let next = table.get(key);
   if (next === undefined) {
     const snapshot = machine.resolveState({ value, context: {} });
-    next = snapshot.can({ type: event }) ? (transition(machine, snapshot, { type: event })[0].value as string) : null;
+    next = topLevelTarget(machine, snapshot, event) ?? (snapshot.can({ type: event }) ? (transition(machine, snapshot, { type: event })[0].value as string) : null);
     table.set(key, next);
   }
   return next ?? undefined;
