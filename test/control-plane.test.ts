@@ -9,8 +9,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { emitMsgpack } from '../sim/wire/msgpack';
-import { lzwCompress } from '../sim/wire/lzw';
-import { ackMessage, compressMessage, ENCRYPT_OVERHEAD, memberlistPacket, memberlistStream, parseEncryptedPacket, pingMessage } from '../sim/wire/memberlist';
+import { lzwCompress, lzwCompressedLength } from '../sim/wire/lzw';
+import { ackMessage, compressedMessageLength, compressMessage, ENCRYPT_OVERHEAD, memberlistPacket, memberlistStream, parseEncryptedPacket, pingMessage } from '../sim/wire/memberlist';
 import { emitProtobuf } from '../sim/wire/protobuf';
 import { parseTlsRecord, tls13ApplicationData } from '../sim/wire/tls';
 import { gossipTransmits, heartbeatFrames, pushPullInterval } from '../sim/model/cluster';
@@ -87,6 +87,16 @@ describe('memberlist and TLS on the wire', () => {
     }
     // Empty input: the clear code (256) and EOF (257), 9 bits each, LSB first: 18 bits in 3 bytes.
     expect(lzwCompress(Buffer.alloc(0)).toString('hex')).toBe('000302');
+  });
+
+  test("the length a send shows is the LZW's own, through table clears and calls that reuse the table", () => {
+    let seed = 7;
+    const random = (n: number, alphabet: number) => Buffer.from(Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) >>> 0) % alphabet));
+    const inputs = [Buffer.alloc(0), Buffer.from([1]), Buffer.from('TOBEORNOTTOBEORTOBEORNOT'), Buffer.alloc(20000), random(30000, 256), random(50000, 3), random(700, 40)];
+    for (const input of [...inputs, ...inputs.reverse()]) {
+      expect(lzwCompressedLength(input)).toBe(lzwCompress(input).length);
+      expect(compressedMessageLength(input)).toBe(compressMessage(input).length);
+    }
   });
 
   test('an encrypted packet is its plaintext plus version, nonce and tag; a stream adds its 5-byte header; small packets stay uncompressed', () => {

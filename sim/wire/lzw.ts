@@ -59,3 +59,68 @@ export function lzwCompress(input: Uint8Array): Buffer {
   if (nBits > 0) out.push(bits & 0xff);
   return Buffer.from(out);
 }
+
+/**
+ * The length of lzwCompress(input), without the bytes: memberlist's sends show only how long
+ * their compressed payload is (encryption hides the rest), and every gossip packet and stream
+ * asks. The same codes at the same widths are counted; the table is Go's own shape, an
+ * open-addressed hash of 4 × 4096 slots, kept between calls, whose slots a call or a clear
+ * code empties by moving to a new generation rather than by writing every slot.
+ */
+const TABLE_SLOTS = 4 << 12;
+const slotKey = new Int32Array(TABLE_SLOTS);
+const slotCode = new Int32Array(TABLE_SLOTS);
+const slotGeneration = new Int32Array(TABLE_SLOTS);
+let generation = 0;
+
+function slotOf(key: number): number {
+  let slot = ((key >> 12) ^ key) & (TABLE_SLOTS - 1);
+  while (slotGeneration[slot] === generation && slotKey[slot] !== key) slot = (slot + 1) & (TABLE_SLOTS - 1);
+  return slot;
+}
+
+export function lzwCompressedLength(input: Uint8Array): number {
+  let totalBits = 0;
+  let width = LIT_WIDTH + 1, hi = EOF_CODE, overflow = CLEAR << 1;
+  generation++;
+  const write = () => {
+    totalBits += width;
+  };
+  const incHi = (): boolean => {
+    hi++;
+    if (hi === overflow) {
+      width++;
+      overflow <<= 1;
+    }
+    if (hi !== MAX_CODE) return true;
+    write();
+    width = LIT_WIDTH + 1;
+    hi = CLEAR + 1;
+    overflow = CLEAR << 1;
+    generation++;
+    return false;
+  };
+  write();
+  if (input.length > 0) {
+    let code = input[0];
+    for (let i = 1; i < input.length; i++) {
+      const key = code * 256 + input[i];
+      const slot = slotOf(key);
+      if (slotGeneration[slot] === generation) {
+        code = slotCode[slot];
+        continue;
+      }
+      write();
+      code = input[i];
+      if (incHi()) {
+        slotGeneration[slot] = generation;
+        slotKey[slot] = key;
+        slotCode[slot] = hi;
+      }
+    }
+    write();
+    incHi();
+  }
+  write();
+  return Math.ceil(totalBits / 8);
+}

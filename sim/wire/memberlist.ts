@@ -17,7 +17,7 @@
  * the real encoder gives, so the packets are as opaque as the real ones and as long.
  */
 import { emitMsgpack, MsgpackStruct } from './msgpack';
-import { lzwCompress } from './lzw';
+import { lzwCompress, lzwCompressedLength } from './lzw';
 import { fail, Parsed } from './layer';
 
 /** memberlist's messageType values. */
@@ -89,6 +89,11 @@ export function compressMessage(msg: Uint8Array): Buffer {
   return memberlistMessage(MEMBERLIST_MSG.compress, { fields: [['Algo', 0], ['Buf', { bytes: lzwCompress(msg) }]] });
 }
 
+/** compressMessage(msg).length: the compress struct around a Buf as long as the LZW would be. */
+export function compressedMessageLength(msg: Uint8Array): number {
+  return memberlistMessage(MEMBERLIST_MSG.compress, { fields: [['Algo', 0], ['Buf', { bytes: new Uint8Array(lzwCompressedLength(msg)) }]] }).length;
+}
+
 /** Bytes that stand for what only the key could make (nonce, ciphertext, tag). */
 export type OpaqueBytes = (length: number) => Uint8Array;
 
@@ -106,7 +111,7 @@ const CRC_HEADER_LEN = 5;
  * so the length is all a packet shows of them.
  */
 export function packetPlaintextLength(msg: Uint8Array, withCrc: boolean): number {
-  return Math.min(compressMessage(msg).length, msg.length) + (withCrc ? CRC_HEADER_LEN : 0);
+  return Math.min(compressedMessageLength(msg), msg.length) + (withCrc ? CRC_HEADER_LEN : 0);
 }
 
 /** rawSendMsgPacket: compressed if smaller, the CRC header for a node that knows it, encrypted. */
@@ -116,7 +121,7 @@ export function memberlistPacket(msg: Uint8Array, withCrc: boolean, opaque: Opaq
 
 /** rawSendMsgStream: compressed, then encryptMsg, the encrypted length and the envelope. */
 export function memberlistStream(msg: Uint8Array, opaque: OpaqueBytes): Buffer {
-  const plainLength = compressMessage(msg).length;
+  const plainLength = compressedMessageLength(msg);
   const header = Buffer.alloc(5);
   header[0] = MEMBERLIST_MSG.encrypt;
   header.writeUInt32BE(ENCRYPT_OVERHEAD + plainLength, 1);
