@@ -220,14 +220,11 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
       docker(m, 'r0', 'docker run -dit --name c1 busybox');
       return docker(m, 'r0', 'docker network connect host c1');
     }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' }],
-    ['disconnect from host: a running container started there keeps it', (m) => {
-      docker(m, 'r0', 'docker run -dit --name c1 --network host busybox');
-      return docker(m, 'r0', 'docker network disconnect host c1');
-    }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' }],
-    ['connect a host-network container to another network', (m) => {
-      docker(m, 'r0', 'docker run -dit --name c1 --network host busybox');
-      return docker(m, 'r0', 'docker network connect bridge c1');
-    }, { exitCode: 1, stderr: 'Error response from daemon: container sharing network namespace with another container or host cannot be connected to any other network\n' }],
+    // The engine runs it in the host's own namespace, which cnmlab does not give a container (it makes one of its own).
+    ['--network host: not modelled', (m) => docker(m, 'r0', 'docker run -dit --name c1 --network host busybox'),
+      { exitCode: 127, stdout: '', stderr: "cnmlab: not modelled: docker run --network host: a container sharing its host's network namespace\n" }],
+    ['--net=host: not modelled', (m) => docker(m, 'r0', 'docker run -dit --net=host busybox'),
+      { exitCode: 127, stdout: '', stderr: "cnmlab: not modelled: docker run --network host: a container sharing its host's network namespace\n" }],
     ['none beside another network', (m) => {
       docker(m, 'r0', 'docker run -dit --name c1 --network none busybox');
       return docker(m, 'r0', 'docker network connect bridge c1');
@@ -284,13 +281,10 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     expect(docker(m, 'r0', 'docker run -dit --name c1 --network overlap busybox')).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded.\n' });
   });
 
-  test('the host network is a container\'s by its HostConfig.NetworkMode: one run with --network host, stopped and disconnected from it, connects to it again; one run elsewhere is refused it even with no network left', () => {
+  test('the host network is a container\'s by its HostConfig.NetworkMode: one run elsewhere is refused it even with no network left', () => {
     const m = ready();
-    docker(m, 'r0', 'docker run -dit --name c1 --network host busybox');
     docker(m, 'r0', 'docker run -dit --name c2 busybox');
-    for (const c of ['c1', 'c2']) expect(docker(m, 'r0', `docker stop ${c}`).exitCode).toBe(0);
-    expect(docker(m, 'r0', 'docker network disconnect host c1')).toMatchObject({ exitCode: 0, stderr: '' });
-    expect(docker(m, 'r0', 'docker network connect host c1')).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(docker(m, 'r0', 'docker stop c2').exitCode).toBe(0);
     expect(docker(m, 'r0', 'docker network disconnect bridge c2')).toMatchObject({ exitCode: 0, stderr: '' });
     expect(docker(m, 'r0', 'docker network connect host c2')).toMatchObject({ exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' });
   });

@@ -322,6 +322,9 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   }
   // The CLI's own refusal above comes first: container:NAME is no user-defined network either.
   if (network?.startsWith('container:')) throw notModelledError(`docker run --network ${network}: a container sharing another's network namespace`);
+  // Docker runs it in the host's own namespace (no eth0 of its own; inspect's SandboxKey
+  // /var/run/docker/netns/default, no address): cnmlab gives every container a namespace of its own.
+  if (network === 'host') throw notModelledError("docker run --network host: a container sharing its host's network namespace");
   // docker/cli's CheckTty (v20.10 cli/command/container/run.go), before anything is created:
   // attaching stdin to the container's terminal needs a terminal of its own.
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
