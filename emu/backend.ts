@@ -39,6 +39,7 @@ import { stepBounds } from '../sim/runner/bounds';
 import { realProgram } from '../sim/commands/registry';
 import { toolFamilyOf } from '../sim/commands/family';
 import { EtcView } from '../sim/model/etc';
+import { holdsNetAdmin } from '../sim/model/capabilities';
 import { pathOf, registeredPath } from '../sim/trace/paths';
 import { PathModel, RESOLVE_STEP } from '../sim/trace/paths/path';
 import { EmbeddedDns } from './dns';
@@ -597,12 +598,14 @@ export class EmuBackend implements Backend {
     const program = busybox ? ['busybox', ...argv] : argv;
     if (traced) return this.tracedPing(c, real, view, program, ctx, ready, warming);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
-    // A device the step makes is numbered in Docker's sequence, as sim numbers it, and then counted. A container
-    // has no CAP_NET_ADMIN (Docker's default capabilities): its ip link add|delete is refused, as sim refuses it, and counts nothing.
-    const typed = typedLinkChange(argv);
-    const linkChange = c ? undefined : typed;
+    // A container has no CAP_NET_ADMIN unless run with --cap-add NET_ADMIN (Docker's default capabilities,
+    // model/capabilities.ts): the real kernel refuses its changes as sim does, and its ip link add|delete counts nothing.
+    // Its sysctl keeps it: sim models a container's sysctl -w as a host's (Docker's read-only /proc/sys is not modelled).
+    const netAdmin = c === undefined || holdsNetAdmin(c) || argv[0] === 'sysctl';
+    // A device the step makes is numbered in Docker's sequence, as sim numbers it, and then counted.
+    const linkChange = netAdmin ? typedLinkChange(argv) : undefined;
     if (linkChange?.verb === 'add') await this.levelCounters([real]);
-    const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), !(c && typed));
+    const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdmin);
     if (linkChange && r.exitCode === 0) {
       if (linkChange.verb === 'add') this.numbering.madeByStep(real, linkChange.name);
       else this.numbering.delete(real, linkChange.name!);

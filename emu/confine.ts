@@ -12,8 +12,9 @@
  *  - the UTS name is the container's hostname (its short id) or the host's name;
  *  - the program runs as root with only CAP_NET_ADMIN, CAP_NET_RAW, CAP_SETUID and
  *    CAP_SETGID (tcpdump's own drop to its user), no_new_privs, and nothing inheritable; a
- *    container's ip link add|delete without CAP_NET_ADMIN, as Docker runs it (other container
- *    steps keep it: sim models them as a host's).
+ *    container's programs without CAP_NET_ADMIN, as Docker runs them unless the container was
+ *    run with --cap-add NET_ADMIN (sim/model/capabilities.ts); its sysctl keeps it, since sim
+ *    models a container's sysctl -w as a host's (Docker's read-only /proc/sys is not modelled).
  *
  * Why util-linux unshare/nsenter and not `ip netns exec`: ip netns exec gives a fresh mount
  * namespace per command with the machine's /etc/netns/NS bound over /etc, but cannot make
@@ -55,7 +56,7 @@ const PROC_SYS_NET = '/proc/sys/net';
 /** A step's capabilities: what ping, tcpdump, ip, bridge, tc and iptables need, and nothing else. */
 const STEP_CAPS = '+net_admin,+net_raw,+setuid,+setgid';
 const DROP = ['setpriv', '--no-new-privs', '--inh-caps=-all', `--bounding-set=-all,${STEP_CAPS}`, '--'];
-/** The same without CAP_NET_ADMIN, as a Docker container runs a device change: the kernel's refusal is its own. */
+/** The same without CAP_NET_ADMIN, as Docker runs a container's programs (unless --cap-add NET_ADMIN): the kernel's refusals are its own. */
 const DROP_NET_ADMIN = ['setpriv', '--no-new-privs', '--inh-caps=-all', `--bounding-set=-all,${STEP_CAPS},-net_admin`, '--'];
 
 interface View {

@@ -86,7 +86,7 @@ describe("the engine's rules, as a 20.10 swarm node shows them", () => {
   });
 
   test("a container's sandbox: the embedded DNS's DNAT and SNAT, at the ports of the resolver's sockets", async () => {
-    const { out, model } = await steps(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+    const { out, model } = await steps(`  - r0: docker run -dit --name ubuntu0 --network test-net --cap-add NET_ADMIN ubuntu:14.04
   - ubuntu0: iptables-save -t nat
   - ubuntu0: iptables -S
 `);
@@ -106,7 +106,7 @@ describe("the engine's rules, as a 20.10 swarm node shows them", () => {
   });
 
   test('a stopped and started container gets its resolver again, with its rules in the new sandbox', async () => {
-    const { out } = await steps(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+    const { out } = await steps(`  - r0: docker run -dit --name ubuntu0 --network test-net --cap-add NET_ADMIN ubuntu:14.04
   - r0: docker stop ubuntu0
   - r0: docker start ubuntu0
   - ubuntu0: iptables -t nat -S DOCKER_OUTPUT

@@ -17,7 +17,7 @@ const SETUP = `  - r0: docker swarm init
   - r1: docker swarm join --token <...> 198.51.100.10:2377
   - r0: docker network create --driver=overlay --attachable test-net
   - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
-  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net --cap-add NET_ADMIN ubuntu:14.04
 `;
 
 describeWith(['ip', 'bridge', 'tcpdump', 'ping', 'mount'], true, 'emu lifecycle (real kernel)', () => {

@@ -1,8 +1,8 @@
 /** Faults a scenario makes with `ip link set`: the kernel's answers, and where the packet then dies (issue 15). */
 import { runSim, twoNodes } from './helpers/run';
 
-const containers = `  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
-  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+const containers = `  - r0: docker run -dit --name ubuntu0 --network test-net --cap-add NET_ADMIN ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net --cap-add NET_ADMIN ubuntu:14.04
   - ubuntu0: ping -c 1 10.0.1.4
 `;
 

@@ -12,8 +12,8 @@ import { shellWords } from '../sim/text/words';
 import { Conntrack, NfctHolder } from '../sim/kernel/net/netfilter/nf_conntrack';
 import { doTable, PacketView } from '../sim/kernel/net/ipv4/netfilter/ip_tables';
 
-const CONTAINERS = `  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
-  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+const CONTAINERS = `  - r0: docker run -dit --name ubuntu0 --network test-net --cap-add NET_ADMIN ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net --cap-add NET_ADMIN ubuntu:14.04
 `;
 
 async function lab(steps: string) {

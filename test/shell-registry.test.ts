@@ -246,7 +246,7 @@ describe('the text filters agree with GNU grep and coreutils', () => {
 describe('ip link set', () => {
   test('ip link set DEV down is modelled: the ping drops at that device (link down); mtu too', async () => {
     const { result, backend } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
-  - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
+  - r1: docker run -dit --name ubuntu1 --network test-net --cap-add NET_ADMIN ubuntu:14.04
   - ubuntu1: ip link set eth0 down
   - ubuntu1: ip link show eth0 | head -n 1
   - ubuntu0: ping -c 1 -W 1 ubuntu1

@@ -68,6 +68,7 @@ const START_FLAGS = [
   f('interactive', 'i', undefined, "Attach container's STDIN", false),
 ];
 const RUN_FLAGS = [
+  f('cap-add', undefined, 'list', 'Add Linux capabilities', true),
   f('detach', 'd', undefined, 'Run container in background and print container ID', true),
   f('hostname', 'h', 'string', 'Container host name', true),
   f('interactive', 'i', undefined, 'Keep STDIN open even if not attached', true),

@@ -160,7 +160,7 @@ const BUILT_IN: ProgramEntry[] = [
     forms: [form(['-s', '/var/run/docker/netns', '/var/run/netns'], 'ln -s /var/run/docker/netns /var/run/netns')],
   },
   {
-    program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours, a link up or down, a dummy device added or deleted, a route added or deleted; `ip netns` on a host',
+    program: 'ip', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iproute2 6.1: addresses, links, routes, neighbours, a link up or down, a dummy device added or deleted, a route added or deleted (in a container without --cap-add NET_ADMIN the kernel refuses each change: RTNETLINK answers: Operation not permitted); `ip netns` on a host',
     globalOptions: [
       { flag: '-d', help: 'details' }, { flag: '-details', help: 'details' }, { flag: '-j', help: 'JSON' }, { flag: '-json', help: 'JSON' },
       { flag: '-s', help: 'statistics' }, { flag: '-stats', help: 'statistics' }, { flag: '-statistics', help: 'statistics' }, { flag: '-4', help: 'IPv4 only' },
@@ -218,7 +218,7 @@ const BUILT_IN: ProgramEntry[] = [
   {
     program: 'iptables', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
     changesKernelWith: iptablesChangesTables,
-    summary: "Debian 12's iptables 1.8.9 (nf_tables), tables filter and nat: it refuses what it does not model itself (`cnmlab: … is not modelled`, exit 2)",
+    summary: "Debian 12's iptables 1.8.9 (nf_tables), tables filter and nat: it refuses what it does not model itself (`cnmlab: … is not modelled`, exit 2); in a container without --cap-add NET_ADMIN it cannot read the tables (exit 4)",
     forms: [form([], 'iptables [-t filter|nat] -A|-I|-D|-R|-S|-L|-F|-Z|-N|-X|-P|-E CHAIN [RULE-SPECIFICATION] [-v] [-n] [-x] [--line-numbers]', [], { min: 0, max: Infinity, names: 'ARG' })],
   },
   {
@@ -228,7 +228,7 @@ const BUILT_IN: ProgramEntry[] = [
   },
   {
     program: 'tc', shells: ['host', 'container'], answeredBy: 'kernel',
-    summary: "iproute2 6.1's tc: a device's root qdisc, tbf or netem (on a kernel without netem, emu reports that step not available in this kernel)",
+    summary: "iproute2 6.1's tc: a device's root qdisc, tbf or netem (on a kernel without netem, emu reports that step not available in this kernel; in a container without --cap-add NET_ADMIN the kernel refuses a change)",
     forms: [
       form(['qdisc', 'show|list|ls'], 'tc qdisc [show] [dev DEVICE]', [], { min: 0, max: 2, names: '[dev DEVICE]', allowed: [['dev']] }, { optionalWords: 1 }),
       form(['qdisc', 'add|change|replace'], 'tc qdisc add|change|replace dev DEVICE root tbf|netem OPTIONS', [], { min: 4, max: Infinity, names: 'dev DEVICE root tbf|netem OPTIONS', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true, changesKernel: true }),

@@ -11,6 +11,7 @@ import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
 import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, removeContainer, runContainer, stopContainer } from '../model/containers';
 import { isUserDefinedNetworkMode } from '../model/network-mode';
+import { capabilityModelled } from '../model/capabilities';
 import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { executeTemplate, parseTemplate, TemplateExecError } from './template';
@@ -325,6 +326,9 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // Docker runs it in the host's own namespace (no eth0 of its own; inspect's SandboxKey
   // /var/run/docker/netns/default, no address): cnmlab gives every container a namespace of its own.
   if (network === 'host') throw notModelledError("docker run --network host: a container sharing its host's network namespace");
+  const capAdd = all(p, 'cap-add');
+  const unmodelledCap = capAdd.find((name) => !capabilityModelled(name));
+  if (unmodelledCap !== undefined) throw notModelledError(`docker run --cap-add ${unmodelledCap}: a capability other than NET_ADMIN`);
   // docker/cli's CheckTty (v20.10 cli/command/container/run.go), before anything is created:
   // attaching stdin to the container's terminal needs a terminal of its own.
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
@@ -354,7 +358,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   try {
     const c = runContainer(tx, host, {
       name, image: p.args[0], command: p.args.slice(1), network, aliases, ip, hostname: first(p, 'hostname'),
-      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach,
+      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach, capAdd,
     });
     created = c.id;
     if (stdinAtEnd) stopContainer(tx, c, 0);

@@ -11,6 +11,7 @@ import { Datapath } from './datapath';
 import { containerCommand, pingLive } from './programs';
 import { endedOutput, stepBounds } from '../runner/bounds';
 import { containerById, etcFile } from '../model/etc';
+import { holdsNetAdmin } from '../model/capabilities';
 import { ToolFamily, toolFamilyOf } from '../commands/family';
 import { BUSYBOX_APPLETS, busyboxCommand } from './busybox';
 import { iptablesCommand, iptablesSave } from './iptables';
@@ -94,7 +95,9 @@ export class SimBackend implements Backend {
 
   execSync(host: string, netns: string, argv: string[], ctx: ExecContext): CommandOutput {
     const ns: SimNetns = this.kernel.netns(host, netns);
-    const opts = { namesVisible: ctx.namesVisible, inContainer: ctx.container !== undefined, nowNs: this.datapath.clock.now };
+    const container = ctx.container === undefined ? undefined : containerById(ctx.world, ctx.container);
+    const netAdmin = container === undefined || holdsNetAdmin(container);
+    const opts = { namesVisible: ctx.namesVisible, inContainer: ctx.container !== undefined, netAdmin, nowNs: this.datapath.clock.now };
     const [cmd, ...args] = argv;
     if (cmd === 'busybox') return busyboxCommand(this.datapath, ns, args, ctx);
     if (toolFamily(ctx) === 'busybox' && BUSYBOX_APPLETS.has(cmd)) return busyboxCommand(this.datapath, ns, argv, ctx);
@@ -104,16 +107,16 @@ export class SimBackend implements Backend {
       case 'bridge':
         return bridgeCommand(ns, args, opts);
       case 'iptables':
-        return iptablesCommand(ns, args);
+        return iptablesCommand(ns, args, { netAdmin });
       case 'tc':
-        return tcCommand(ns, args, { nowNs: this.datapath.clock.now, kernelSeed: this.kernel.seed });
+        return tcCommand(ns, args, { nowNs: this.datapath.clock.now, kernelSeed: this.kernel.seed, netAdmin });
       case 'sysctl':
         return sysctlCommand(ns, args);
       case 'ss':
         return ssCommand(ns, args);
       case 'iptables-save':
         // Dated by the scenario's clock, the one Docker's Created and StartedAt read (the datapath's runs only with packets and sleeps).
-        return iptablesSave(ns, args, new Date(Number(EPOCH_NS / 1_000_000n) + Math.floor(ctx.world.clockNs / 1e6)));
+        return iptablesSave(ns, args, new Date(Number(EPOCH_NS / 1_000_000n) + Math.floor(ctx.world.clockNs / 1e6)), { netAdmin });
       case 'cat': {
         // The namespace's own files (the plan's), then /etc/hosts and /etc/hostname of the container or host the step runs on.
         const content = (f: string) => ns.files.get(f) ?? etcFile(ctx.world, ctx.container ? { container: ctx.container } : { host }, f);

@@ -11,7 +11,7 @@ import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
 import { linkAdd, linkDel, LinkRequests } from './iproute_link';
 import { linkChangeVerb } from '../commands/ip-link-words';
-import { err, INCOMPLETE, integer, Output } from './iproute_utils';
+import { err, INCOMPLETE, integer, NOT_PERMITTED, Output } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
 import { moduleLinkType } from './net/rtnetlink';
 
@@ -20,6 +20,8 @@ export interface RenderOptions {
   namesVisible: boolean;
   /** The command runs in a container, whose mounts hold no namespace names at all. */
   inContainer?: boolean;
+  /** false when ip runs without CAP_NET_ADMIN (a container run without --cap-add NET_ADMIN): the kernel refuses its changes. */
+  netAdmin?: boolean;
   /** The kernel's clock, for what expires (a learned path MTU); 0 when absent. */
   nowNs?: number;
 }
@@ -377,11 +379,11 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
     return out(links.flatMap((l) => [...header(l), ...addrLines(l, v6(l)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
   if (match(object, 'link')) {
-    if (args[0] === 'set') return linkSet(ns, args.slice(1));
+    if (args[0] === 'set') return linkSet(ns, args.slice(1), opts.netAdmin !== false);
     const verb = linkChangeVerb(args[0]);
     if (verb !== undefined) {
       if (!kernel) throw new Error(`ip link ${verb}: ipCommand was given no kernel to ask`);
-      return verb === 'add' ? linkAdd(ns, args.slice(1), kernel, !opts.inContainer) : linkDel(ns, args.slice(1), kernel, !opts.inContainer);
+      return verb === 'add' ? linkAdd(ns, args.slice(1), kernel, opts.netAdmin !== false) : linkDel(ns, args.slice(1), kernel, opts.netAdmin !== false);
     }
     const links = selectLinks(ns, args);
     if (!Array.isArray(links)) return links;
@@ -390,8 +392,8 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
   }
   if (match(object, 'route')) {
     if (args[0] !== undefined && match(args[0], 'get')) return routeGet(ns, args.slice(1), json, opts.nowNs ?? 0);
-    if (args[0] === 'add') return routeModify(ns, 'add', args.slice(1));
-    if (args[0] === 'del' || args[0] === 'delete') return routeModify(ns, 'del', args.slice(1));
+    if (args[0] === 'add') return routeModify(ns, 'add', args.slice(1), opts.netAdmin !== false);
+    if (args[0] === 'del' || args[0] === 'delete') return routeModify(ns, 'del', args.slice(1), opts.netAdmin !== false);
     if (json) return jsonOut(routeJson(ns));
     const lines = routeLines(ns);
     return out(lines.length ? lines.join('\n') + '\n' : '');
@@ -407,9 +409,9 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
 /**
  * `ip link set [dev] DEV [up|down] [mtu N] [address MAC]`: iplink's argument checks and
  * the kernel's answers, then the change. Later words win (`up down` leaves it down), as
- * iproute2 sends one request with the last of each.
+ * iproute2 sends one request with the last of each; `netAdmin`: whether ip holds CAP_NET_ADMIN.
  */
-function linkSet(ns: SimNetns, argv: string[]): Output {
+function linkSet(ns: SimNetns, argv: string[], netAdmin: boolean): Output {
   let name: string | undefined;
   let state: 'up' | 'down' | undefined;
   let mtu: number | undefined;
@@ -442,6 +444,7 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
   if (name === undefined) return err('Not enough information: "dev" argument is required.\n', 255);
   const dev = ns.links.get(name);
   if (!dev) return err(`Cannot find device "${name}"\n`, 1);
+  if (!netAdmin) return NOT_PERMITTED();
   if (mtu !== undefined) {
     const { min, max } = mtuRange(dev);
     if (mtu < min) return err('Error: mtu less than device minimum.\n', 2);

@@ -7,7 +7,7 @@
  */
 import type { PlanOp } from '../plan/ops';
 import type { SimLink, SimNetns } from './objects';
-import { err, INCOMPLETE, Output } from './iproute_utils';
+import { err, INCOMPLETE, NOT_PERMITTED, Output } from './iproute_utils';
 
 /** The kernel's side: the plan's link ops, as the sim kernel applies them (SimKernel.apply). */
 export interface LinkRequests {
@@ -63,14 +63,7 @@ function parseName(verb: 'add' | 'del', argv: string[]): { name?: string; dev?: 
   return { name, dev, rest: [] };
 }
 
-/**
- * rtnetlink_rcv_msg refuses a change (RTM_NEWLINK, RTM_DELLINK) from a socket without
- * CAP_NET_ADMIN before any handler reads it, as iproute2 prints it: a Docker container's
- * (20.10's default capabilities have no NET_ADMIN; --privileged and --cap-add are not modelled).
- */
-const NOT_PERMITTED = 'RTNETLINK answers: Operation not permitted\n';
-
-/** `ip link add [name] NAME type dummy` in `ns`; `netAdmin`: whether ip holds CAP_NET_ADMIN (not in a container). */
+/** `ip link add [name] NAME type dummy` in `ns`; `netAdmin`: whether ip holds CAP_NET_ADMIN (not in a container run without --cap-add NET_ADMIN). */
 export function linkAdd(ns: SimNetns, argv: string[], kernel: LinkRequests, netAdmin: boolean): Output {
   const parsed = parseName('add', argv);
   if (!('rest' in parsed)) return parsed;
@@ -80,7 +73,7 @@ export function linkAdd(ns: SimNetns, argv: string[], kernel: LinkRequests, netA
   const kind = rest[1];
   if (kind === undefined) return err(INCOMPLETE, 255);
   const typed = parsed.name ?? parsed.dev;
-  if (!netAdmin && kind === 'dummy' && rest.length <= 2) return err(NOT_PERMITTED, 2);
+  if (!netAdmin && kind === 'dummy' && rest.length <= 2) return NOT_PERMITTED();
   // The request's attributes are checked first; then rtnl_newlink looks the name up before the kind: an existing device is EEXIST whatever the kind.
   if (typed !== undefined && typed.length > IFNAME_MAX) return err('Error: Attribute failed policy validation.\n', 2);
   if (typed !== undefined && ns.links.has(typed)) return err('RTNETLINK answers: File exists\n', 2);
@@ -105,7 +98,7 @@ export function linkDel(ns: SimNetns, argv: string[], kernel: LinkRequests, netA
   const dev = ns.links.get(name);
   // iproute2 asks the device's index first (RTM_GETLINK needs no capability), then sends the delete.
   if (!dev) return err(`Cannot find device "${name}"\n`, 1);
-  if (!netAdmin) return err(NOT_PERMITTED, 2);
+  if (!netAdmin) return NOT_PERMITTED();
   // rtnl_delete_link: a device whose kind has no rtnl_link_ops (lo) cannot be deleted.
   if (dev.type === 'loopback') return err('RTNETLINK answers: Operation not supported\n', 2);
   if (!MADE_BY_IP.has(dev)) return err(`cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`, 2);

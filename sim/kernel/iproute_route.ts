@@ -5,7 +5,7 @@
  */
 import type { SimNetns } from './objects';
 import { numberToIpv4 } from '../wire/addr';
-import { dottedAddress, err, INCOMPLETE, Output } from './iproute_utils';
+import { dottedAddress, err, INCOMPLETE, NOT_PERMITTED, Output } from './iproute_utils';
 import { CONNECTED_ROUTE, FibConfig, FibError, fibTableDelete, fibTableInsert } from './net/ipv4/fib';
 
 /** rt_protos: the names iproute2 reads and prints (/etc/iproute2/rt_protos and its built-in table). */
@@ -36,8 +36,8 @@ function kernelError(e: FibError): Output {
   return err(e.extack ? `Error: ${e.extack}.\n` : `RTNETLINK answers: ${e.errno}\n`, 2);
 }
 
-/** `ip route add|del ROUTE` in `ns`: `verb` is the word typed (add, del, delete). */
-export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[]): Output {
+/** `ip route add|del ROUTE` in `ns`: `verb` is the word typed (add, del, delete); `netAdmin`: whether ip holds CAP_NET_ADMIN. */
+export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[], netAdmin: boolean): Output {
   const notModelled = (word: string) => err(`cnmlab: ip route ${verb} … ${word}: not modelled (a prefix, via, dev, onlink, proto and the blackhole type are)\n`, 2);
   let dst: { dst: number; prefixLength: number } | undefined;
   let type: FibConfig['type'];
@@ -87,6 +87,7 @@ export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[]): 
   if (dst === undefined) return err(ROUTE_USAGE, 255);
   const dev = devName === undefined ? undefined : ns.links.get(devName);
   if (devName !== undefined && dev === undefined) return err(`Cannot find device "${devName}"\n`, 1);
+  if (!netAdmin) return NOT_PERMITTED();
   const cfg: FibConfig = { ...dst, type, via, dev, onlink, proto };
   if (verb === 'add') {
     // iproute2 asks for boot when no protocol is given, which it does not print.

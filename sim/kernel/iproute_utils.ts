@@ -11,6 +11,14 @@ export interface Output {
 export const err = (stderr: string, exitCode = 1): Output => ({ stdout: '', stderr, exitCode });
 
 /** incomplete_command(): a keyword given without its value. */
+/**
+ * rtnetlink_rcv_msg refuses a change (RTM_NEWLINK, RTM_DELLINK, RTM_NEWROUTE, RTM_NEWQDISC …)
+ * from a socket without CAP_NET_ADMIN before any handler reads it, as iproute2 (ip, tc) prints
+ * it, exit 2: a Docker container's, unless run with --cap-add NET_ADMIN (model/capabilities.ts).
+ * Its arguments are read and its device looked up first (RTM_GETLINK needs no capability).
+ */
+export const NOT_PERMITTED = (): Output => err('RTNETLINK answers: Operation not permitted\n', 2);
+
 export const INCOMPLETE = 'Command line is not complete. Try option "help"\n';
 
 /** strtol with base 0, as iproute2's get_integer reads numbers: decimal, 0x hex or 0 octal. */

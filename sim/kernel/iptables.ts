@@ -33,6 +33,18 @@ const kernelRefusal = (message: string, exitCode: number) => new Refusal(`iptabl
 /** An extension's missing mandatory option: its message is followed by an empty line. */
 const mustBeSpecified = (extension: string, option: string) => new Refusal(`${VERSION}: ${extension}: option "${option}" must be specified\n\n${TRY_HELP}`, 2);
 const NO_CHAIN = () => kernelRefusal('No chain/target/match by that name.', 1);
+/**
+ * Without CAP_NET_ADMIN (a Docker container's default capabilities) nfnetlink refuses the
+ * rule set's generation id, the first thing iptables-nft asks once its arguments are read,
+ * for a listing as for a change: exit 4 (RESOURCE_PROBLEM).
+ */
+const noGenerationId = (program: string) => new Refusal(`${program} v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n`, 4);
+
+/** Whether the program holds CAP_NET_ADMIN (not in a container run without --cap-add NET_ADMIN). */
+export interface NetfilterCaller {
+  netAdmin: boolean;
+}
+const ROOT: NetfilterCaller = { netAdmin: true };
 
 interface Invocation {
   command?: Command;
@@ -62,9 +74,9 @@ const ICMP_TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entrie
 /** /etc/networks on Debian. */
 const NETWORKS: Record<string, string> = { '127.0.0.0': 'loopback', '169.254.0.0': 'link-local' };
 
-export function iptablesCommand(ns: SimNetns, argv: readonly string[]): CommandOutput {
+export function iptablesCommand(ns: SimNetns, argv: readonly string[], caller = ROOT): CommandOutput {
   try {
-    return run(ns, argv);
+    return run(ns, argv, caller);
   } catch (e) {
     if (e instanceof Refusal) return { stdout: '', stderr: e.stderr, exitCode: e.exitCode };
     throw e;
@@ -122,8 +134,9 @@ function parseOnce(argv: readonly string[]): Invocation {
   return { ...inv, rule: { ...inv.rule } };
 }
 
-function run(ns: SimNetns, argv: readonly string[]): CommandOutput {
+function run(ns: SimNetns, argv: readonly string[], caller: NetfilterCaller): CommandOutput {
   const inv = parseOnce(argv);
+  if (!caller.netAdmin) throw noGenerationId('iptables');
   const nf = settledTables(ns);
   const exists = nf.tables.get(inv.table);
   // Listing a table that was never made shows its empty built-in chains and makes nothing.
@@ -714,22 +727,25 @@ function countText(n: number, inv: Invocation): string {
 }
 
 /** iptables-save: every table that exists, its chains with counters, its rules; dated by `now`. */
-export function iptablesSave(ns: SimNetns, argv: string[], now: Date): CommandOutput {
-  let only: TableName | undefined;
+export function iptablesSave(ns: SimNetns, argv: string[], now: Date, caller = ROOT): CommandOutput {
+  let table: string | undefined;
   let withCounters = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '-t' || a === '--table') {
-      const t = argv[++i] ?? '';
-      if (t !== 'filter' && t !== 'nat') {
-        if (t === 'mangle' || t === 'raw' || t === 'security') return { stdout: '', stderr: `cnmlab: iptables-save -t ${t} is not modelled (tables filter and nat are)\n`, exitCode: 2 };
-        return { stdout: '', stderr: `Table \`${t}' does not exist\n`, exitCode: 1 };
-      }
-      only = t;
-    }
+    if (a === '-t' || a === '--table') table = argv[++i] ?? '';
     else if (a === '-c' || a === '--counters') withCounters = true;
     else return { stdout: '', stderr: `iptables-save: ${a.startsWith('--') ? `unrecognized option '${a}'` : `invalid option -- '${a.slice(1, 2)}'`}\nLook at manual page \`iptables-save.8' for more information.\n`, exitCode: 1 };
   }
+  // The generation id is asked before the table is looked up.
+  if (!caller.netAdmin) {
+    const { stderr, exitCode } = noGenerationId('iptables-save');
+    return { stdout: '', stderr, exitCode };
+  }
+  if (table !== undefined && table !== 'filter' && table !== 'nat') {
+    if (table === 'mangle' || table === 'raw' || table === 'security') return { stdout: '', stderr: `cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`, exitCode: 2 };
+    return { stdout: '', stderr: `Table \`${table}' does not exist\n`, exitCode: 1 };
+  }
+  const only: TableName | undefined = table;
   ns.netfilter?.runDeferred();
   const stamp = ctime(now);
   // Every table that exists, filter first; a table asked for by name is shown even when it was never made.

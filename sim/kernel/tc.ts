@@ -12,12 +12,15 @@ import { qdiscName, txQueues } from './net/sched/sch_generic';
 import { Tbf, TbfParams } from './net/sched/sch_tbf';
 import { lossPercent, Netem, NetemParams } from './net/sched/sch_netem';
 import { printfG } from '../text/printf';
+import { NOT_PERMITTED } from './iproute_utils';
 
 /** What tc was given and the time and seed the kernel answers with. */
 export interface TcContext {
   nowNs: number;
   /** Seeds each new netem's generator (the kernel's seed for the scenario). */
   kernelSeed: number;
+  /** Whether tc holds CAP_NET_ADMIN (not in a container run without --cap-add NET_ADMIN). */
+  netAdmin: boolean;
 }
 
 class TcError {
@@ -319,6 +322,7 @@ function modify(ns: SimNetns, verb: Verb, args: string[], ctx: TcContext): Comma
   const request = kind === 'tbf' ? { kind, tbf: parseTbf(options) } : kind === 'netem' ? { kind, netem: parseNetem(options) } : undefined;
   const dev = ns.links.get(devName);
   if (!dev) throw userError(`Cannot find device "${devName}"\n`);
+  if (!ctx.netAdmin) return NOT_PERMITTED();
   const q = dev.qdisc;
   const ok: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
   if (verb === 'delete') {

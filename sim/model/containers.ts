@@ -33,6 +33,8 @@ export interface RunRequest {
   openStdin: boolean;
   tty: boolean;
   attached: boolean;
+  /** --cap-add's values as typed (capabilities.ts: only NET_ADMIN reaches the model). */
+  capAdd?: string[];
 }
 
 /**
@@ -194,6 +196,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
     autoRemove: req.autoRemove, openStdin: req.openStdin, tty: req.tty, attached: req.attached, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
     networkMode: req.network ?? 'default', networks: [],
+    ...(req.capAdd?.length ? { capAdd: [...req.capAdd] } : {}),
   };
   h.containers[id] = tx.made(container);
   const c = h.containers[id];

@@ -141,6 +141,8 @@ export interface Container {
    * host network (NetworkMode.IsHost) when it is connected or disconnected.
    */
   networkMode: string;
+  /** HostConfig.CapAdd: docker run's --cap-add values as typed (capabilities.ts), absent without one. */
+  capAdd?: string[];
   /** Network ids in attachment order, with the requested aliases and address. */
   networks: { networkId: string; endpointId?: string; aliases: string[]; ip?: string }[];
   /** The docker_gwbridge endpoint when the container is on an overlay. */
