@@ -98,7 +98,7 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
       return argv().slice(1);
     },
     State: {
-      Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid ?? c.pid ?? 0, ExitCode: c.state === 'exited' ? c.exitCode ?? 0 : 0, Error: '',
+      Status: c.state, Running: running, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: pid ?? c.pid ?? 0, ExitCode: c.state === 'exited' || c.state === 'created' ? c.exitCode ?? 0 : 0, Error: c.startError ?? '',
       StartedAt: c.startedNs ? formatTime(daemonTime(c.startedNs, `start:${c.id}`)) : ZERO_TIME, FinishedAt: c.finishedNs ? formatTime(daemonTime(c.finishedNs, `finish:${c.id}`)) : ZERO_TIME,
     },
     Image: `sha256:${derivedId(`image:${c.image}`)}`,

@@ -29,10 +29,20 @@ export function notModelledError(what: string): DockerError {
 const RUN_REFUSED = 125;
 
 /**
+ * docker/cli v20.10's runStartContainerErr: a start refused because the container's program
+ * is missing exits 127 (126 when it may not be run), any other refusal 125.
+ */
+function startRefusedExit(message: string): number {
+  if (/executable file not found|no such file or directory|system cannot find the file specified/.test(message)) return 127;
+  return message.includes('permission denied') ? 126 : RUN_REFUSED;
+}
+
+/**
  * A refusal of `docker run` as docker/cli's reportError prints it: "docker: " before, one
  * full stop after, and the help line when it came while creating the container.
  */
 export function runRefusal(e: DaemonRefusal, stdout = ''): DockerError {
   const help = e.runStage === 'create' ? "\nSee 'docker run --help'." : '';
-  return new DockerError(`docker: Error response from daemon: ${e.message.replace(/\.$/, '')}.${help}`, RUN_REFUSED, stdout);
+  const exit = e.runStage === 'start' ? startRefusedExit(e.message) : RUN_REFUSED;
+  return new DockerError(`docker: Error response from daemon: ${e.message.replace(/\.$/, '')}.${help}`, exit, stdout);
 }

@@ -17,6 +17,7 @@ import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
 import { Container, endpointOf, endpointsOf, hostOf, inSwarm, Network, swarmNetwork } from './world';
 import { isUserDefinedNetworkMode } from './network-mode';
+import { imageLacks } from '../commands/registry';
 
 /** A lab's host has no /etc/resolv.conf (etc.ts), so libnetwork's filter of it gives Google's two servers: the same text for every such container. */
 const HOSTLESS_RESOLV_CONF = sandboxResolvConf(undefined);
@@ -237,6 +238,21 @@ const PIDS_BEFORE_INIT = 6;
 /** … and after it (libnetwork's setkey hook, which runc runs before the start, and runc start). */
 const PIDS_AFTER_INIT = 2;
 
+/**
+ * A command the image does not have: runc finds no such program in $PATH as containerd
+ * creates the task, after the daemon made the sandbox, which its cleanup removes again (moby
+ * v20.10 daemon/start.go); translateContainerdStartErr sets the exit code 127 and the
+ * container stays Created. runc 1.1's words through containerd 1.6's shim, as Docker
+ * 20.10.24's containerd.io packages carry them (family.ts execNotFound: the same runc).
+ */
+function refuseMissingProgram(c: Draft<Container>): void {
+  const program = c.command[0];
+  if (program === undefined || !imageLacks(c.image, program, 'exec')) return;
+  c.exitCode = 127;
+  c.startError = `failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: ${JSON.stringify(program)}: executable file not found in $PATH: unknown`;
+  throw new DaemonRefusal(c.startError, 'start');
+}
+
 export function startContainer(tx: Tx, c: Draft<Container>): void {
   const joining: Network[] = [];
   for (const n of c.networks) {
@@ -250,6 +266,7 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
     driverOf(net).refuseJoin?.(tx, net, c.host, joining);
     joining.push(net);
   }
+  refuseMissingProgram(c);
   addNamespace(tx, c.host, c.sandbox);
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'START');
   for (const n of c.networks) connect(tx, c, networkOf(tx, n.networkId, c.host), n.aliases, n.ip);

@@ -157,6 +157,8 @@ export interface Container {
   pid?: number;
   /** Its main process's exit status (State.ExitCode; docker ps's Exited (N)): its own at its end, 137 once a stop or kill sent SIGKILL (main-process.ts); absent when the model does not know it. */
   exitCode?: number;
+  /** Why its last start failed (State.Error), for a container left Created by it. */
+  startError?: string;
   /** When it last stopped (State.FinishedAt): docker ps counts an exited container's "ago" from it. */
   finishedNs?: string;
 }
