@@ -99,7 +99,7 @@ describe('tc qdisc in sim, as iproute2 6.1 and the kernel answer', () => {
   });
 });
 
-const pingSteps = (qdisc: string, ping: string) => twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
+const pingSteps = (qdisc: string, ping: string) => twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net --cap-add NET_ADMIN ubuntu:14.04
   - r1: docker run -dit --name ubuntu1 --network test-net ubuntu:14.04
   - ubuntu0: ping -c 1 10.0.1.4
   - ${qdisc}
