@@ -5,7 +5,7 @@
  * subshells, globs) is named, so the line is refused as not modelled instead of being read
  * as plain words. No shell ever sees a step.
  */
-import { scanWords, WordList } from '../text/words';
+import { scanWords, spaceSeparatedWords, WordList } from '../text/words';
 
 /** Commands joined by `|`: each stage's stdout feeds the next. */
 export type Pipeline = string[][];
@@ -18,7 +18,18 @@ export type CommandLine =
 /** A placeholder such as `<token>` or `<...>` (scenarios use it for swarm join's token) is one word, not a redirection. */
 const PLACEHOLDER = /^<[^<>\s|;&]*>/;
 
+/**
+ * What the reader below reads as more than words split at spaces: sh's quoting, the
+ * operators and constructs it takes or refuses, and blanks other than a space.
+ */
+const NOT_PLAIN_WORDS = /['"\\|;<>&$`()*?#]|[^\S ]/;
+
 export function parseCommandLine(line: string): CommandLine {
+  // A line of plain words (most steps') is one command: split at once, not read character by character.
+  if (!NOT_PLAIN_WORDS.test(line)) {
+    const words = spaceSeparatedWords(line);
+    return { ok: true, list: words.length > 0 ? [[words]] : [] };
+  }
   const list: Pipeline[] = [];
   let pipeline: Pipeline = [];
   const words = new WordList();

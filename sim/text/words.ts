@@ -108,6 +108,20 @@ export function scanWords<T>(line: string, words: WordList, rules: WordRules<T> 
   return undefined;
 }
 
+/** What makes scanWords do more than split at spaces: a quote, a backslash, a blank other than a space. */
+const QUOTING_OR_OTHER_BLANKS = /['"\\]|[^\S ]/;
+
+/**
+ * The words of a line that holds no quote, no backslash and no blank but spaces, as
+ * scanWords reads them: most steps' lines are such, and are split at once rather than read
+ * character by character.
+ */
+export function spaceSeparatedWords(line: string): string[] {
+  const words: string[] = [];
+  for (const word of line.split(' ')) if (word !== '') words.push(word);
+  return words;
+}
+
 /**
  * Splits a command line into words the way sh does for quotes and backslashes, and nothing
  * more: `|`, `;`, `$` and the rest are ordinary characters here. Its readers (the scenario
@@ -116,6 +130,7 @@ export function scanWords<T>(line: string, words: WordList, rules: WordRules<T> 
  * refuses, is sim/commands/cmdline.ts's, which reads words with the same scanWords.
  */
 export function shellWords(line: string): string[] {
+  if (!QUOTING_OR_OTHER_BLANKS.test(line)) return spaceSeparatedWords(line);
   const words = new WordList();
   const stopped = scanWords<never>(line, words);
   if (stopped && 'error' in stopped) throw new Error(stopped.error);
