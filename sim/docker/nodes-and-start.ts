@@ -9,9 +9,9 @@ import { startStopped } from '../model/containers';
 import { findContainer, Tx } from '../model/tx';
 import { DaemonRefusal } from '../model/refusal';
 import { notModelledError } from './errors';
-import { Container, swarmNetwork } from '../model/world';
+import { Container, hostOf, swarmNetwork } from '../model/world';
 import { CommandOutput } from '../commands/registry';
-import { NOT_A_MANAGER, removeNode, WORKER_CANNOT } from '../model/swarm';
+import { managerNodeList, removeNode } from '../model/swarm';
 
 /** The engine a Debian 12 host runs (docker.io), as `docker node ls` and `docker info` name it. */
 export const ENGINE_VERSION = '20.10.24+dfsg1';
@@ -79,19 +79,13 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
  * heartbeats being down.
  */
 export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
-  const h = tx.host(host);
-  if (h.nodeState !== 'manager' && h.nodeState !== 'worker') throw new DaemonRefusal(NOT_A_MANAGER);
-  if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
-  const swarm = tx.w.swarm!;
-  const leader = swarm.nodes.find((n) => tx.host(n).nodeState === 'manager');
-  const nodes = [
-    ...swarm.nodes.map((n) => {
-      const node = tx.host(n);
-      const managerStatus = node.nodeState !== 'manager' ? '' : n === leader ? 'Leader' : node.heartbeatDown ? 'Unreachable' : 'Reachable';
-      return { id: node.nodeId, hostname: n, self: n === host, down: !!node.heartbeatDown, managerStatus };
-    }),
-    ...swarm.departed.map((d) => ({ id: d.nodeId, hostname: d.hostname, self: false, down: d.down, managerStatus: '' })),
-  ].sort((a, b) => naturalCompare(a.hostname, b.hostname) || (a.id < b.id ? -1 : 1));
+  const listed = managerNodeList(tx, host);
+  const leader = listed.find((n) => n.host !== undefined && hostOf(tx.w, n.host).nodeState === 'manager');
+  const nodes = listed.map((n) => {
+    const manager = n.host !== undefined && hostOf(tx.w, n.host).nodeState === 'manager';
+    const managerStatus = !manager ? '' : n === leader ? 'Leader' : n.down ? 'Unreachable' : 'Reachable';
+    return { ...n, self: n.host === host, managerStatus };
+  }).sort((a, b) => naturalCompare(a.hostname, b.hostname) || (a.id < b.id ? -1 : 1));
   if (quiet) return { stdout: nodes.map((n) => `${n.id}\n`).join(''), stderr: '', exitCode: 0 };
   const rows = nodes.map((n) => [`${n.id}${n.self ? ' *' : ''}`, n.hostname, n.down ? 'Down' : 'Ready', 'Active', n.managerStatus, ENGINE_VERSION]);
   return { stdout: tabwrite([['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'], ...rows]), stderr: '', exitCode: 0 };

@@ -227,6 +227,35 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, detachContainer
   return 'Node left the swarm.\n';
 }
 
+/** A node as the manager's store lists it: a member (host set) or a worker that left. */
+export interface SwarmNodeEntry {
+  id: string;
+  hostname: string;
+  /** The member's host; undefined for a worker that left (Swarm.departed). */
+  host: string | undefined;
+  /** The dispatcher marked it down: a member's heartbeats stopped, or a departed worker's grace ran out. */
+  down: boolean;
+}
+
+/**
+ * The swarm's nodes as a manager on `host` lists them (`docker node ls`, `docker node rm`'s
+ * lookup): the members in join order, then the workers that left. A node not in a swarm and a
+ * worker are refused with the daemon's texts.
+ */
+export function managerNodeList(tx: Tx, host: string): SwarmNodeEntry[] {
+  const h = tx.host(host);
+  if (!inSwarm(h.nodeState)) throw new DaemonRefusal(NOT_A_MANAGER);
+  if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
+  const swarm = tx.w.swarm!;
+  return [
+    ...swarm.nodes.map((n) => {
+      const node = hostOf(tx.w, n);
+      return { id: node.nodeId, hostname: n, host: n, down: !!node.heartbeatDown };
+    }),
+    ...swarm.departed.map((d) => ({ id: d.nodeId, hostname: d.hostname, host: undefined, down: d.down })),
+  ];
+}
+
 /**
  * `docker node rm REF`, as moby v20.10 RemoveNode does it (daemon/cluster/nodes.go, getNode
  * in helpers.go): REF is a node's full id, else its host name, else an id prefix; then
@@ -236,14 +265,7 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, detachContainer
  * reaches the manager, which is not modelled. Returns nothing; refusals are thrown.
  */
 export function removeNode(tx: Tx, host: string, ref: string, force: boolean): void {
-  const h = tx.host(host);
-  if (!inSwarm(h.nodeState)) throw new DaemonRefusal(NOT_A_MANAGER);
-  if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
-  const swarm = tx.w.swarm!;
-  const nodes = [
-    ...swarm.nodes.map((n) => ({ id: hostOf(tx.w, n).nodeId, hostname: n, host: n })),
-    ...swarm.departed.map((d) => ({ id: d.nodeId, hostname: d.hostname, host: undefined })),
-  ];
+  const nodes = managerNodeList(tx, host);
   const byId = nodes.filter((n) => n.id === ref);
   const byName = nodes.filter((n) => n.hostname === ref);
   const matches = byId.length ? byId : byName.length ? byName : nodes.filter((n) => n.id.startsWith(ref));
@@ -254,11 +276,9 @@ export function removeNode(tx: Tx, host: string, ref: string, force: boolean): v
   if (node.host !== undefined && hostOf(tx.w, node.host).nodeState === 'manager') {
     throw precondition('is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal');
   }
-  const departed = swarm.departed.find((d) => d.nodeId === node.id);
-  const ready = departed ? !departed.down : !hostOf(tx.w, node.host!).heartbeatDown;
-  if (ready && !force) throw precondition("is not down and can't be removed");
-  if (!departed) throw new NotModelled(`docker node rm ${ref}: a node still in the swarm (its daemon would find itself removed when it next reaches the manager)`);
-  swarm.departed = swarm.departed.filter((d) => d !== departed);
+  if (!node.down && !force) throw precondition("is not down and can't be removed");
+  if (node.host !== undefined) throw new NotModelled(`docker node rm ${ref}: a node still in the swarm (its daemon would find itself removed when it next reaches the manager)`);
+  tx.w.swarm!.departed = tx.w.swarm!.departed.filter((d) => d.nodeId !== node.id);
 }
 
 export function gatewayInSubnet(subnet: string, gateway: string): boolean {
