@@ -68,21 +68,16 @@ export function removeEndpoint(tx: Tx, net: Draft<Network>, ep: Draft<Endpoint>,
 }
 
 /**
- * Each host's docker_gwbridge id as last found. A host's network names are unique (a second
- * create of a name is refused), so a network of that name under the id is the one: checked
- * against the world asked, where listing the host's networks costs every container's start.
+ * A host's docker_gwbridge: the one ensureGwbridge recorded (Host.gwbridgeId), else found by
+ * name. A host's network names are unique (a second create of a name is refused), so a
+ * network of that name under the recorded id is the one.
  */
-const gwbridgeIds = new Map<string, string>();
-
 export function gwbridgeOf(tx: Tx, host: string): Draft<Network> | undefined {
   // Found in the step's base world without drafting every local network; made in this step otherwise.
-  const beforeLocals = hostOf(tx.before, host)?.localNetworks;
-  const known = gwbridgeIds.get(host);
-  let before = known === undefined ? undefined : beforeLocals?.[known];
-  if (before?.name !== GWBRIDGE) {
-    before = Object.values(beforeLocals ?? {}).find((n) => n.name === GWBRIDGE);
-    if (before) gwbridgeIds.set(host, before.id);
-  }
+  const beforeHost = hostOf(tx.before, host);
+  const beforeLocals = beforeHost?.localNetworks;
+  const recorded = beforeHost?.gwbridgeId === undefined ? undefined : beforeLocals?.[beforeHost.gwbridgeId];
+  const before = recorded?.name === GWBRIDGE ? recorded : Object.values(beforeLocals ?? {}).find((n) => n.name === GWBRIDGE);
   const locals = tx.host(host).localNetworks;
   // The others are read, not drafted: only the one found is written.
   const id = before?.id ?? Object.keys(locals).find((k) => fieldOf(locals, k).name === GWBRIDGE);

@@ -47,11 +47,17 @@ function token(tx: Tx, secretFrom: string): string {
 /** docker_gwbridge, made when first needed (libnetwork's createGWNetwork: a bridge network, no ICC, masqueraded). */
 export function ensureGwbridge(tx: Tx, host: string): Network | Draft<Network> {
   const found = gwbridgeOf(tx, host);
-  if (found) return found;
+  const h = tx.host(host);
+  if (found) {
+    // One a user made (docker network create docker_gwbridge) is recorded when first used.
+    if (h.gwbridgeId !== found.id) h.gwbridgeId = found.id;
+    return found;
+  }
   const gw = localNetwork(tx, host, GWBRIDGE, 'bridge', nextLocalSubnet(tx, host), GWBRIDGE, {
     'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.name': GWBRIDGE,
   });
-  tx.host(host).localNetworks[gw.id] = gw;
+  h.localNetworks[gw.id] = gw;
+  h.gwbridgeId = gw.id;
   createBridgeDevice(tx, host, gw);
   bridgeNetworkUp(tx, host, gw, false);
   return gw;

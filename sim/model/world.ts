@@ -205,6 +205,12 @@ export interface Host {
   clusterAdvertise?: string;
   /** The overlay driver's one-time check (networkOnceInit) ran: it made and removed a test vxlan device. */
   overlayProbed: boolean;
+  /**
+   * docker_gwbridge's id as ensureGwbridge last made or found it (gwbridgeOf checks its name:
+   * a removed docker_gwbridge leaves it stale), so a container's start need not list the
+   * host's networks to find it.
+   */
+  gwbridgeId?: string;
 }
 
 export interface Swarm {
