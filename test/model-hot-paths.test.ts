@@ -180,7 +180,7 @@ function draftedNetworks(tx: Tx, host: string): string[] {
 
 test('a step drafts only the networks it writes: a docker run its own and docker_gwbridge, not the bridge\'s options; a network create and a new docker_gwbridge none', () => {
   const model = swarmWithNetworks();
-  const run = (tx: Tx, name: string, network?: string) => runContainer(tx, 'h1', { name, image: 'busybox', command: [], network, aliases: [], autoRemove: false, openStdin: true, tty: true, attached: false });
+  const run = (tx: Tx, name: string, network?: string) => runContainer(tx, 'h1', { name, image: 'busybox', command: [], network, aliases: [], autoRemove: false, openStdin: true, tty: true, attached: false, clientTerminal: false });
   model.change((tx) => {
     run(tx, 'b1');
     const locals = tx.host('h1').localNetworks;

@@ -5,11 +5,11 @@
  */
 import { all, first, FlagSpec, parseFlags, ParsedFlags, requireArgs } from './argv';
 import { inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
-import { imageCommand, isInteractiveShell, mainArgv } from '../model/main-process';
+import { imageCommand, isInteractiveShell } from '../model/main-process';
 import { networkLsFormatted } from './network-ls-format';
 import { containerInspectObject } from './container-inspect';
 import { dockerInfo } from './info';
-import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, removeContainer, runContainer, stopContainer } from '../model/containers';
+import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, removeContainer, runContainer } from '../model/containers';
 import { isUserDefinedNetworkMode } from '../model/network-mode';
 import { capabilityModelled } from '../model/capabilities';
 import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
@@ -342,10 +342,6 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // images' (main-process.ts). A shell without input ends as it starts (exitsAtOnce), and
   // prints nothing.
   if (!detach && command.length === 0 && imageCommand(p.args[0]) === undefined) throw notModelledError(`docker run ${p.args[0]}: what its own command does (an image cnmlab does not know)`);
-  // Attached with -i and no terminal, the client copies its own stdin to the shell's, and a
-  // step's is closed: the shell reads end of file and exits 0 (StdinOnce: the container's
-  // stdin closes with the client's), though the container keeps -i for a later start.
-  const stdinAtEnd = !detach && !tty && p.bools.has('interactive') && !client.terminal && isInteractiveShell(mainArgv(p.args[0], command));
   if (runsToEnd) {
     // A program the image lacks is runc's refusal at start (model/containers.ts refuseMissingProgram).
     const l = lookupCommand(command, 'container', p.args[0]);
@@ -359,10 +355,9 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   try {
     const c = runContainer(tx, host, {
       name, image: p.args[0], command: p.args.slice(1), network, aliases, ip, hostname: first(p, 'hostname'),
-      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach, capAdd,
+      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach, capAdd, clientTerminal: client.terminal,
     });
     created = c.id;
-    if (stdinAtEnd) stopContainer(tx, c, 0);
   } catch (e) {
     // What the model cannot run is not modelled (exit 127); a daemon's refusal exits 125.
     if (e instanceof NotModelled) throw asDockerError(e);

@@ -36,6 +36,8 @@ export interface RunRequest {
   attached: boolean;
   /** --cap-add's values as typed (capabilities.ts: only NET_ADMIN reaches the model). */
   capAdd?: string[];
+  /** The client's stdin is a terminal (the lab's), which stays open; a scenario step's input is at its end. */
+  clientTerminal: boolean;
 }
 
 /**
@@ -204,7 +206,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   // The network is checked at start, so a bad --network leaves the container Created.
   const net = attachableNetwork(tx, host, ref, found);
   c.networks.push({ networkId: net.id, aliases: [...req.aliases], ip: req.ip });
-  startContainer(tx, c);
+  startContainer(tx, c, req.attached && req.openStdin && !req.clientTerminal);
   return c;
 }
 
@@ -253,7 +255,7 @@ function refuseMissingProgram(c: Draft<Container>): void {
   throw new DaemonRefusal(c.startError, 'start');
 }
 
-export function startContainer(tx: Tx, c: Draft<Container>): void {
+export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: boolean): void {
   const joining: Network[] = [];
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
@@ -279,7 +281,7 @@ export function startContainer(tx: Tx, c: Draft<Container>): void {
   c.pid = h.lastPid + PIDS_BEFORE_INIT;
   h.lastPid = c.pid + PIDS_AFTER_INIT;
   // A shell with no input ends as it starts: the container is Exited (0), its sandbox gone.
-  if (exitsAtOnce(c)) stopContainer(tx, c, 0);
+  if (exitsAtOnce(c, attachedStdinAtEnd)) stopContainer(tx, c, 0);
 }
 
 /**
@@ -294,7 +296,8 @@ export function startStopped(tx: Tx, c: Draft<Container>): void {
     c.sandbox = c.sandboxId.slice(0, 12);
     c.sandboxState = initialState(sandboxMachine);
   }
-  startContainer(tx, c);
+  // cnmlab's docker start takes no -a or -i: it attaches no stdin.
+  startContainer(tx, c, false);
 }
 
 /**

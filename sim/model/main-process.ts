@@ -101,9 +101,13 @@ export function isInteractiveShell(command: readonly string[] | undefined): bool
  * stdin, and without -i (OpenStdin) or -t (a terminal) the runtime gives it /dev/null, where it
  * reads end of file at once. Detached or not, started again or not: `docker run -d busybox`
  * exits as `docker run busybox` does, and Docker's tutorials keep one running with -dit.
+ * Attached with -i and no terminal (`attachedStdinAtEnd`: `docker run -i` in a scenario step),
+ * the client copies its own stdin to the shell's, and a step's is closed: the shell reads end of
+ * file and exits 0 (StdinOnce: the container's stdin closes with the client's), though the
+ * container keeps -i for a later start.
  */
-export function exitsAtOnce(c: Container): boolean {
-  return !c.openStdin && !c.tty && isInteractiveShell(mainArgv(c.image, c.command));
+export function exitsAtOnce(c: Container, attachedStdinAtEnd: boolean): boolean {
+  return (!c.openStdin || attachedStdinAtEnd) && !c.tty && isInteractiveShell(mainArgv(c.image, c.command));
 }
 
 /** The signal a stop sends first (Config.StopSignal, from the image's STOPSIGNAL), or undefined for an image the model does not know. */
