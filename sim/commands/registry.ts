@@ -564,7 +564,8 @@ export function imageLacks(image: string, program: string, via: 'shell' | 'exec'
 
 /** Whether cnmlab models a program of that name in containers (of the family, when given), in some form. */
 function modelledInContainers(program: string, family?: ToolFamily): boolean {
-  return registeredCommands().some((e) => e.program === program && e.shells.includes('container') && (family === undefined || (e.families ?? ['gnu']).includes(family)));
+  const families = family === undefined ? TOOL_FAMILIES : [family];
+  return families.some((f) => candidatesFor(program, 'container', f).length > 0);
 }
 
 /** The registry's answer for a command it does not model, in the words typed. */
