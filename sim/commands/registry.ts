@@ -13,7 +13,7 @@
  */
 import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
 import { RankedRegistry } from '../registry/ranked';
-import { imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
+import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
 
 export type ShellKind = 'host' | 'container';
@@ -533,9 +533,11 @@ const ABSENT_PROGRAM: ProgramEntry = { program: '', families: ['gnu', 'busybox']
  * container's image lacks, its shell's `not found`), or the refusal both modes print. `image`: the
  * container's (a host's shell is GNU); without one, a container command is taken as
  * modelled when some family models it (`docker exec` asks again once the container is
- * known). `ip netns exec NS CMD` and `docker exec C CMD` check CMD too.
+ * known). `ip netns exec NS CMD` and `docker exec C CMD` check CMD too. `via`: how a
+ * container's program is run, a line its shell read or `docker exec`'s program, which no shell
+ * looks up, so a program the image lacks is runc's refusal rather than the shell's.
  */
-export function lookupCommand(argv: string[], shell: ShellKind, image?: string): Lookup {
+export function lookupCommand(argv: string[], shell: ShellKind, image?: string, via: 'shell' | 'exec' = 'shell'): Lookup {
   if (argv.length === 0) return refused(argv);
   const [program, ...args] = argv;
   const netnsOption = program === 'ip' && shell === 'host' ? ipNetnsOption(args) : undefined;
@@ -550,7 +552,9 @@ export function lookupCommand(argv: string[], shell: ShellKind, image?: string):
   }
   const family = shell === 'container' && image !== undefined ? toolFamilyOf(image) : 'gnu';
   const found = lookupInFamily(argv, shell, family);
-  if (!found.modelled && image !== undefined && imageLacks(image, program, 'shell')) return { modelled: true, entry: ABSENT_PROGRAM, answer: shellNotFound(image, program) };
+  if (!found.modelled && image !== undefined && imageLacks(image, program, via)) {
+    return { modelled: true, entry: ABSENT_PROGRAM, answer: via === 'exec' ? execNotFound(program) : shellNotFound(image, program) };
+  }
   return found;
 }
 
@@ -558,7 +562,7 @@ export function lookupCommand(argv: string[], shell: ShellKind, image?: string):
  * Whether the image has no program of that name: none cnmlab models for its family (in any
  * form), none else it holds (family.ts imageHas; for a line its shell reads, no builtin either).
  */
-export function imageLacks(image: string, program: string, via: 'shell' | 'exec'): boolean {
+function imageLacks(image: string, program: string, via: 'shell' | 'exec'): boolean {
   return !modelledInContainers(program, toolFamilyOf(image)) && !imageHas(image, program, via);
 }
 

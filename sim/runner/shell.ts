@@ -8,13 +8,12 @@
 import { Backend, CommandOutput, LiveIo } from '../backend';
 import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
-import { imageLacks, ipNetnsOption, isTextFilter, lookupCommand, NOT_MODELLED_EXIT, notModelled, ShellKind } from '../commands/registry';
+import { ipNetnsOption, isTextFilter, lookupCommand, NOT_MODELLED_EXIT, notModelled, ShellKind } from '../commands/registry';
 import { Model } from '../model/model';
 import { allNetworks, findContainer } from '../model/tx';
 import { driverOf } from '../model/drivers';
 import { Container, hostOf, instanceOf, Network } from '../model/world';
 import { dockerStep, mainProcessEnded, mainProcessOutput, mainProcessText } from '../docker/session';
-import { execNotFound } from '../commands/family';
 import type { ContainerProcesses } from '../docker/cli';
 // dockerd's lifecycle (systemctl stop|start docker, dockerd --cluster-store) registers its host commands as it loads.
 import './control-plane';
@@ -147,9 +146,8 @@ function underlayLinkSet(argv: string[]): boolean | undefined {
 export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[], live?: LiveIo, via: 'shell' | 'exec' = 'shell'): Promise<ShellOutput> {
   if (c.state !== 'running') return { stdout: '', stderr: `Error response from daemon: Container ${c.id} is not running\n`, exitCode: 1 };
   // `docker exec` was checked before the container was known: its image decides which program answers (family.ts).
-  const l = lookupCommand(argv, 'container', c.image);
   // A program the image lacks is runc's refusal for docker exec, whatever the image's shell would say.
-  if (via === 'exec' && imageLacks(c.image, argv[0], 'exec')) return execNotFound(argv[0]);
+  const l = lookupCommand(argv, 'container', c.image, via);
   if (!l.modelled) return { ...l.refusal, unmodelled: argv.join(' ') };
   if (l.answer) return l.answer;
   return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
