@@ -11,6 +11,7 @@ import { dockerStep } from '../sim/docker/session';
 import { describeWith } from './helpers/env';
 import { runEmu, runSim } from './helpers/run';
 import { hostOf, World } from '../sim/model/world';
+import { notModelled } from '../sim/commands/registry';
 
 const STOPS = `name: docker-stop
 hosts:
@@ -98,7 +99,7 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
     const m = oneHost();
     docker(m, 'r0', 'docker run -dit --name shell busybox');
     docker(m, 'r0', 'docker run -d --name pinger busybox ping 127.0.0.1');
-    expect(docker(m, 'r0', 'docker stop shell pinger')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker stop pinger: how its PID 1 (ping) takes SIGTERM\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker stop shell pinger')).toEqual(notModelled('docker stop pinger: how its PID 1 (ping) takes SIGTERM'));
     expect(docker(m, 'r0', 'docker ps -q').stdout.trim().split('\n')).toHaveLength(2);
     // A script that may trap SIGTERM, -t -1 (dockerd would wait for ever), and signals other than KILL and TERM are not modelled either.
     docker(m, 'r0', "docker run -d --name trapper busybox sh -c 'trap \"exit 0\" TERM; sleep 1000'");
@@ -110,15 +111,15 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
   test("an image the model does not know: its own command, its COMMAND column, its Cmd and its stop are refused, before anything changes", () => {
     const m = oneHost();
     // Attached, its own command would decide what the run does (redis-server runs on; busybox's sh would exit 0 at once).
-    expect(docker(m, 'r0', 'docker run --name fg redis')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker run redis: what its own command does (an image cnmlab does not know)\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker run --name fg redis')).toEqual(notModelled('docker run redis: what its own command does (an image cnmlab does not know)'));
     expect(docker(m, 'r0', 'docker ps -aq').stdout).toBe('');
     expect(docker(m, 'r0', 'docker run -d --name rr redis').exitCode).toBe(0);
-    expect(docker(m, 'r0', 'docker ps')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: what rr starts (its entrypoint and command): its image (redis) is none cnmlab knows\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker ps')).toEqual(notModelled('what rr starts (its entrypoint and command): its image (redis) is none cnmlab knows'));
     // Its entrypoint is unknown too: a command of its own does not tell what PID 1 runs.
     expect(docker(m, 'r0', 'docker run -d --name rs redis sleep 1000').exitCode).toBe(0);
     for (const name of ['rr', 'rs']) {
-      expect(docker(m, 'r0', `docker stop ${name}`)).toEqual({ stdout: '', stderr: `cnmlab: not modelled: docker stop ${name}: its image (redis): what its PID 1 runs\n`, exitCode: 127 });
-      expect(docker(m, 'r0', `docker kill -s TERM ${name}`)).toEqual({ stdout: '', stderr: `cnmlab: not modelled: docker kill -s TERM ${name}: its image (redis): what its PID 1 runs\n`, exitCode: 127 });
+      expect(docker(m, 'r0', `docker stop ${name}`)).toEqual(notModelled(`docker stop ${name}: its image (redis): what its PID 1 runs`));
+      expect(docker(m, 'r0', `docker kill -s TERM ${name}`)).toEqual(notModelled(`docker kill -s TERM ${name}: its image (redis): what its PID 1 runs`));
     }
     expect(docker(m, 'r0', 'docker ps -q').stdout.trim().split('\n')).toHaveLength(2);
     expect(docker(m, 'r0', "docker inspect -f '{{.Path}}' rr")).toMatchObject({ stderr: 'cnmlab: not modelled: what rr starts (its entrypoint and command): its image (redis) is none cnmlab knows\n', exitCode: 127 });
@@ -147,7 +148,7 @@ describe("what the model does not know is said, and the CLI's own refusals", () 
     docker(m, 'r0', 'docker run -d --name web nginx');
     const id = docker(m, 'r0', "docker inspect -f '{{.Id}}' shell").stdout.trim();
     for (const name of ['IOT', 'sigcld', 'POLL', 'RTMIN', 'RTMIN+3', 'RTMAX-14', 'SIGRTMAX', '1', '31', '34', '64']) {
-      expect(docker(m, 'r0', `docker kill -s ${name} shell`)).toEqual({ stdout: '', stderr: `cnmlab: not modelled: docker kill -s ${name}: what the container's PID 1 does with that signal\n`, exitCode: 127 });
+      expect(docker(m, 'r0', `docker kill -s ${name} shell`)).toEqual(notModelled(`docker kill -s ${name}: what the container's PID 1 does with that signal`));
     }
     for (const name of ['RTMIN+16', 'RTMAX-15', 'FOO', '0', '+0', '9223372036854775808']) {
       expect(docker(m, 'r0', `docker kill -s ${name} shell nope`)).toEqual({ stdout: '', stderr: `Error response from daemon: Invalid signal: ${name}\nError response from daemon: Invalid signal: ${name}\n`, exitCode: 1 });
@@ -249,17 +250,17 @@ describe('docker restart', () => {
     docker(m, 'r0', 'docker run -d --name pinger busybox ping 127.0.0.1');
     docker(m, 'r0', 'docker run -d --name web nginx');
     const [, key] = inspect(m, 'shell');
-    expect(docker(m, 'r0', 'docker restart shell pinger')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker restart pinger: how its PID 1 (ping) takes SIGTERM\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker restart shell pinger')).toEqual(notModelled('docker restart pinger: how its PID 1 (ping) takes SIGTERM'));
     expect(docker(m, 'r0', 'docker restart -t 0 shell web').stderr).toBe('cnmlab: not modelled: docker restart -t 0 web: its PID 1 (nginx) exits on its stop signal (SIGQUIT) as the SIGKILL is sent\n');
     expect(inspect(m, 'shell')).toEqual(['running', key, expect.any(String)]);
     // Its --network refused at run, the container holds none: which one its start would attach is the HostConfig's, not kept.
     docker(m, 'r0', 'docker run -dit --name lost --network nosuchnet busybox');
-    expect(docker(m, 'r0', 'docker restart shell lost')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker restart lost (it holds no network: the one it was run with was refused or left with the swarm)\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker restart shell lost')).toEqual(notModelled('docker restart lost (it holds no network: the one it was run with was refused or left with the swarm)'));
     expect(docker(m, 'r0', 'docker start lost').exitCode).toBe(127);
     expect(inspect(m, 'shell')).toEqual(['running', key, expect.any(String)]);
     // docker start too checks every name before the first starts: shell, named first, stays stopped.
     docker(m, 'r0', 'docker stop -t 0 shell');
-    expect(docker(m, 'r0', 'docker start shell lost')).toEqual({ stdout: '', stderr: 'cnmlab: not modelled: docker start lost (it holds no network: the one it was run with was refused or left with the swarm)\n', exitCode: 127 });
+    expect(docker(m, 'r0', 'docker start shell lost')).toEqual(notModelled('docker start lost (it holds no network: the one it was run with was refused or left with the swarm)'));
     expect(inspect(m, 'shell')[0]).toBe('exited');
     expect(docker(m, 'r0', 'docker restart -t x shell')).toEqual({ stdout: '', stderr: `invalid argument "x" for "-t, --time" flag: strconv.ParseInt: parsing "x": invalid syntax\nSee 'docker restart --help'.\n`, exitCode: 125 });
     expect(docker(m, 'r0', 'docker restart')).toEqual({ stdout: '', stderr: `"docker restart" requires at least 1 argument.\nSee 'docker restart --help'.\n\nUsage:  docker restart [OPTIONS] CONTAINER [CONTAINER...]\n\nRestart one or more containers\n`, exitCode: 1 });

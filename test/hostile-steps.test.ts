@@ -13,7 +13,7 @@ import * as path from 'path';
 import { describeWith, REPO } from './helpers/env';
 import { twoNodes } from './helpers/run';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT, OUTPUT_CAP_BYTES } from '../sim/runner/bounds';
-import { NOT_MODELLED_EXIT } from '../sim/commands/registry';
+import { NOT_MODELLED_EXIT, notModelled } from '../sim/commands/registry';
 import { parseScenario } from '../sim/scenario/load';
 import { newModel } from '../sim/runner/runner';
 import { EmuBackend } from '../emu/backend';
@@ -195,7 +195,7 @@ describeWith(['ip', 'nsenter', 'unshare', 'setpriv', 'mount'], true, "emu's step
       execFileSync('ip', ['netns', 'add', intruder]);
       const ctx = { world: model.world, namesVisible: false };
       const exec = (netns: string, argv: string[]) => backend.exec('r0', netns, argv, ctx);
-      const refused = (argv: string[]) => ({ stdout: '', stderr: `cnmlab: not modelled: ${argv.join(' ')}\n`, exitCode: NOT_MODELLED_EXIT });
+      const refused = (argv: string[]) => notModelled(argv.join(' '));
       for (const argv of [
         ['touch', marker],
         ['sh', '-c', `touch ${marker}`],

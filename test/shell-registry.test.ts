@@ -5,7 +5,7 @@
  * docker commands and their --help texts.
  */
 import { execFileSync } from 'child_process';
-import { lookupCommand } from '../sim/commands/registry';
+import { lookupCommand, notModelled } from '../sim/commands/registry';
 import fc from 'fast-check';
 import { parseCommandLine } from '../sim/commands/cmdline';
 import { shellWords } from '../sim/text/words';
@@ -81,7 +81,7 @@ describe('lookupCommand', () => {
   });
 
   test('the refusal names the command, on stderr, with exit 127', () => {
-    expect(lookupCommand(['docker', 'node', 'promote', 'x'], 'host')).toEqual({ modelled: false, refusal: { stdout: '', stderr: 'cnmlab: not modelled: docker node promote x\n', exitCode: 127 } });
+    expect(lookupCommand(['docker', 'node', 'promote', 'x'], 'host')).toEqual({ modelled: false, refusal: notModelled('docker node promote x') });
   });
 });
 
@@ -189,6 +189,23 @@ steps:
     expect(result.steps[1]).toMatchObject({ exitCode: 127, stderr: expect.stringMatching(/^cnmlab: not modelled: docker swarm init on r2/), unmodelled: 'docker swarm init', ok: false });
     expect(result.steps[1].checks).toEqual([{ what: 'modelled', expected: 'a command cnmlab models', got: 'not modelled: docker swarm init', ok: false }]);
     expect(result.steps[2]).toMatchObject({ unmodelled: 'docker swarm init', ok: true });
+  });
+
+  test("a modelled program's own refusal of words cnmlab does not model (ip's, iptables', exit 2) marks the step not modelled, and verify fails it", async () => {
+    const { result } = await runSim(`name: program-refusals
+hosts: { r0: {} }
+steps:
+  - r0: ip link add x type veth
+    expect: { exit: 2 }
+  - r0: iptables -t mangle -L
+    expect: { exit: 2 }
+  - r0: ip link add x type dummy
+`);
+    expect(result.steps[0]).toMatchObject({ exitCode: 2, unmodelled: 'ip link add x type veth', ok: false });
+    expect(result.steps[0].checks).toContainEqual({ what: 'modelled', expected: 'a command cnmlab models', got: 'not modelled: ip link add x type veth', ok: false });
+    expect(result.steps[1]).toMatchObject({ exitCode: 2, stderr: 'cnmlab: iptables -t mangle is not modelled (tables filter and nat are)\n', unmodelled: 'iptables -t mangle -L', ok: false });
+    expect(result.steps[2]).toMatchObject({ exitCode: 0, ok: true });
+    expect(result.steps[2].unmodelled).toBeUndefined();
   });
 
   test('pipelines and ; run registry commands and filter their output', async () => {

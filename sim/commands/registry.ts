@@ -90,6 +90,13 @@ export interface CommandOutput {
   unavailable?: string;
   /** The daemon's waits the model decided while the command ran (model/tx.ts DaemonWait): neither mode sleeps them. */
   daemonWaits?: { ns: number; why: string }[];
+  /**
+   * cnmlab refused the command as one it does not model: its own refusal (notModelled, exit
+   * 127), the model's NotModelled as a command prints it, or a modelled program's refusal of
+   * words it does not model (iproute2's and iptables' `cnmlab: … not modelled`, exit 2).
+   * Nothing ran for it, so verify fails the step (runner/shell.ts runLine).
+   */
+  refusedUnmodelled?: true;
 }
 
 export type Lookup =
@@ -100,7 +107,7 @@ export type Lookup =
 export const NOT_MODELLED_EXIT = 127;
 
 export function notModelled(command: string): CommandOutput {
-  return { stdout: '', stderr: `cnmlab: not modelled: ${command}\n`, exitCode: NOT_MODELLED_EXIT };
+  return { stdout: '', stderr: `cnmlab: not modelled: ${command}\n`, exitCode: NOT_MODELLED_EXIT, refusedUnmodelled: true };
 }
 
 export const form = (words: string[], synopsis: string, options: OptionSpec[] = [], operands: CommandForm['operands'] = { min: 0, max: 0, names: '' }, extra: Partial<CommandForm> = {}): CommandForm =>
@@ -562,7 +569,7 @@ export function lookupCommand(argv: string[], shell: ShellKind, image?: string, 
  * Whether the image has no program of that name: none cnmlab models for its family (in any
  * form), none else it holds (family.ts imageHas; for a line its shell reads, no builtin either).
  */
-function imageLacks(image: string, program: string, via: 'shell' | 'exec'): boolean {
+export function imageLacks(image: string, program: string, via: 'shell' | 'exec'): boolean {
   return !modelledInContainers(program, toolFamilyOf(image)) && !imageHas(image, program, via);
 }
 

@@ -180,6 +180,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       requireArgs(p, 'docker network rm', 'docker network rm NETWORK [NETWORK...]', 'Remove one or more networks', 1, Infinity);
       let stdout = '';
       const errors: string[] = [];
+      let unmodelled = false;
       for (const ref of p.args) {
         // The CLI asks before removing the routing mesh; a scenario's step has no input, which reads as no.
         const target = findNetwork(visibleNetworks(tx.w, host) as Network[], ref);
@@ -194,9 +195,10 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
           const refused = asDockerError(e);
           if (!refused) throw e;
           errors.push(refused.stderr);
+          unmodelled ||= refused.unmodelled;
         }
       }
-      return { stdout, stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0 };
+      return { stdout, stderr: errors.map((e) => e + '\n').join(''), exitCode: errors.length ? 1 : 0, ...(unmodelled ? { refusedUnmodelled: true as const } : {}) };
     }
     case 'connect':
     case 'disconnect': {

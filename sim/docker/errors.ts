@@ -2,9 +2,9 @@
 import { DaemonRefusal, NoSuchObject, NotModelled } from '../model/refusal';
 import { NOT_MODELLED_EXIT, notModelled } from '../commands/registry';
 
-/** A refusal as the Docker CLI prints it: stderr text and exit code. */
+/** A refusal as the Docker CLI prints it: stderr text and exit code; `unmodelled` when it is cnmlab's (notModelledError). */
 export class DockerError extends Error {
-  constructor(readonly stderr: string, readonly exitCode = 1, readonly stdout = '') {
+  constructor(readonly stderr: string, readonly exitCode = 1, readonly stdout = '', readonly unmodelled = false) {
     super(stderr);
   }
 }
@@ -22,7 +22,7 @@ export function asDockerError(e: unknown): DockerError | undefined {
 
 /** What cnmlab does not model, refused as its own commands refuse it (sim/commands/registry's notModelled). */
 export function notModelledError(what: string): DockerError {
-  return new DockerError(notModelled(what).stderr.trimEnd(), NOT_MODELLED_EXIT);
+  return new DockerError(notModelled(what).stderr.trimEnd(), NOT_MODELLED_EXIT, '', true);
 }
 
 /** Exit code of `docker run` when the daemon refuses (docker/cli's run command). */

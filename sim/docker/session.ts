@@ -10,7 +10,10 @@ import { asDockerError } from './errors';
 export function dockerStep(model: Model, host: string, argv: string[], processes?: ContainerProcesses, client?: DockerClient): ModelStep<DockerOutcome> {
   return modelStep(model, (tx) => dockerCommand(tx, host, argv, processes, client), (e) => {
     const refused = asDockerError(e);
-    return refused && { stdout: refused.stdout, stderr: refused.stderr.endsWith('\n') ? refused.stderr : refused.stderr + '\n', exitCode: refused.exitCode };
+    return refused && {
+      stdout: refused.stdout, stderr: refused.stderr.endsWith('\n') ? refused.stderr : refused.stderr + '\n', exitCode: refused.exitCode,
+      ...(refused.unmodelled ? { refusedUnmodelled: true as const } : {}),
+    };
   });
 }
 

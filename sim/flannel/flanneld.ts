@@ -13,7 +13,7 @@ import { answering, changing, HostCommand, registerHostCommand } from '../runner
 
 /** A refusal of the store or flanneld as each prints it: what it says cnmlab does not model exits 127. */
 function flannelRefusal(e: unknown): CommandOutput | undefined {
-  if (e instanceof FlannelError) return { stdout: '', stderr: `${e.message}\n`, exitCode: e.notModelled ? NOT_MODELLED_EXIT : 1 };
+  if (e instanceof FlannelError) return { stdout: '', stderr: `${e.message}\n`, ...(e.notModelled ? { exitCode: NOT_MODELLED_EXIT, refusedUnmodelled: true } : { exitCode: 1 }) };
   return undefined;
 }
 

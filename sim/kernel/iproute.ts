@@ -11,7 +11,7 @@ import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
 import { linkAdd, linkDel, LinkRequests } from './iproute_link';
 import { linkChangeVerb } from '../commands/ip-link-words';
-import { err, INCOMPLETE, integer, NOT_PERMITTED, Output } from './iproute_utils';
+import { err, INCOMPLETE, integer, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
 import { moduleLinkType } from './net/rtnetlink';
 
@@ -357,7 +357,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
     else if (o === '-4') inet4Only = true;
     else return err(`Option "${o}" is unknown, try "ip -help".\n`, 255);
   }
-  if (json && detail) return err('cnmlab: ip -j -d is not modelled (ip -j and ip -d are)\n', 2);
+  if (json && detail) return unmodelledWords('cnmlab: ip -j -d is not modelled (ip -j and ip -d are)\n');
   const [object, ...args] = argv.slice(i);
   const ids = new Map<SimNetns, number>();
   const now = opts.nowNs ?? 0;
@@ -438,7 +438,7 @@ function linkSet(ns: SimNetns, argv: string[], netAdmin: boolean): Output {
       if (name !== undefined) return err(`Error: either "dev" is duplicate, or "${v}" is a garbage.\n`, 255);
       name = v;
     } else if (['txqueuelen', 'name', 'master', 'nomaster', 'netns', 'alias', 'arp', 'multicast', 'promisc', 'type', 'group', 'qlen', 'vf', 'xdp'].includes(w)) {
-      return err(`cnmlab: ip link set … ${w}: not modelled (up, down, mtu and address are)\n`, 2);
+      return unmodelledWords(`cnmlab: ip link set … ${w}: not modelled (up, down, mtu and address are)\n`);
     } else return err(`Error: either "dev" is duplicate, or "${w}" is a garbage.\n`, 255);
   }
   if (name === undefined) return err('Not enough information: "dev" argument is required.\n', 255);

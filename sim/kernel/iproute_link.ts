@@ -7,7 +7,7 @@
  */
 import type { PlanOp } from '../plan/ops';
 import type { SimLink, SimNetns } from './objects';
-import { err, INCOMPLETE, NOT_PERMITTED, Output } from './iproute_utils';
+import { err, INCOMPLETE, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 
 /** The kernel's side: the plan's link ops, as the sim kernel applies them (SimKernel.apply). */
 export interface LinkRequests {
@@ -51,7 +51,7 @@ function parseName(verb: 'add' | 'del', argv: string[]): { name?: string; dev?: 
       if (!ifnameOk(v)) return err(`Error: argument "${v}" is wrong: "name" not a valid ifname\n`, 255);
       name = v;
     } else if (['mtu', 'address', 'broadcast', 'brd', 'txqueuelen', 'txqlen', 'qlen', 'link', 'netns', 'master', 'nomaster', 'up', 'down', 'alias', 'group', 'index', 'numtxqueues', 'numrxqueues'].includes(w)) {
-      return err(`cnmlab: ip link ${verb} … ${w}: not modelled (a name and type dummy are)\n`, 2);
+      return unmodelledWords(`cnmlab: ip link ${verb} … ${w}: not modelled (a name and type dummy are)\n`);
     } else {
       const v = w === 'dev' ? argv[++i] : w;
       if (v === undefined) return err(INCOMPLETE, 255);
@@ -77,7 +77,7 @@ export function linkAdd(ns: SimNetns, argv: string[], kernel: LinkRequests, netA
   // The request's attributes are checked first; then rtnl_newlink looks the name up before the kind: an existing device is EEXIST whatever the kind.
   if (typed !== undefined && typed.length > IFNAME_MAX) return err('Error: Attribute failed policy validation.\n', 2);
   if (typed !== undefined && ns.links.has(typed)) return err('RTNETLINK answers: File exists\n', 2);
-  if (kind !== 'dummy' || rest.length > 2) return err(`cnmlab: ip link add … ${rest.join(' ')}: not modelled (type dummy is, with nothing after it)\n`, 2);
+  if (kind !== 'dummy' || rest.length > 2) return unmodelledWords(`cnmlab: ip link add … ${rest.join(' ')}: not modelled (type dummy is, with nothing after it)\n`);
   if (typed !== undefined && kernelRefusesName(typed)) return err('RTNETLINK answers: Invalid argument\n', 2);
   // No name: the kind's pattern, its lowest free number (dev_alloc_name's "dummy%d").
   let name = typed;
@@ -91,8 +91,8 @@ export function linkAdd(ns: SimNetns, argv: string[], kernel: LinkRequests, netA
 export function linkDel(ns: SimNetns, argv: string[], kernel: LinkRequests, netAdmin: boolean): Output {
   const parsed = parseName('del', argv);
   if (!('rest' in parsed)) return parsed;
-  if (parsed.rest.length) return err(`cnmlab: ip link del … ${parsed.rest.join(' ')}: not modelled (the device alone is)\n`, 2);
-  if (parsed.name !== undefined && parsed.dev !== undefined) return err('cnmlab: ip link del with both dev and name: not modelled (the device alone is)\n', 2);
+  if (parsed.rest.length) return unmodelledWords(`cnmlab: ip link del … ${parsed.rest.join(' ')}: not modelled (the device alone is)\n`);
+  if (parsed.name !== undefined && parsed.dev !== undefined) return unmodelledWords('cnmlab: ip link del with both dev and name: not modelled (the device alone is)\n');
   const name = parsed.dev ?? parsed.name;
   if (name === undefined) return err('Not enough information: "dev" argument is required.\n', 255);
   const dev = ns.links.get(name);
@@ -101,7 +101,7 @@ export function linkDel(ns: SimNetns, argv: string[], kernel: LinkRequests, netA
   if (!netAdmin) return NOT_PERMITTED();
   // rtnl_delete_link: a device whose kind has no rtnl_link_ops (lo) cannot be deleted.
   if (dev.type === 'loopback') return err('RTNETLINK answers: Operation not supported\n', 2);
-  if (!MADE_BY_IP.has(dev)) return err(`cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`, 2);
+  if (!MADE_BY_IP.has(dev)) return unmodelledWords(`cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`);
   kernel.apply({ op: 'link.del', host: ns.host.name, netns: ns.name, name });
   return done;
 }

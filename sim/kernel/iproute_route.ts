@@ -5,7 +5,7 @@
  */
 import type { SimNetns } from './objects';
 import { numberToIpv4 } from '../wire/addr';
-import { dottedAddress, err, INCOMPLETE, NOT_PERMITTED, Output } from './iproute_utils';
+import { dottedAddress, err, INCOMPLETE, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 import { CONNECTED_ROUTE, FibConfig, FibError, fibTableDelete, fibTableInsert } from './net/ipv4/fib';
 
 /** rt_protos: the names iproute2 reads and prints (/etc/iproute2/rt_protos and its built-in table). */
@@ -38,7 +38,7 @@ function kernelError(e: FibError): Output {
 
 /** `ip route add|del ROUTE` in `ns`: `verb` is the word typed (add, del, delete); `netAdmin`: whether ip holds CAP_NET_ADMIN. */
 export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[], netAdmin: boolean): Output {
-  const notModelled = (word: string) => err(`cnmlab: ip route ${verb} … ${word}: not modelled (a prefix, via, dev, onlink, proto and the blackhole type are)\n`, 2);
+  const notModelled = (word: string) => unmodelledWords(`cnmlab: ip route ${verb} … ${word}: not modelled (a prefix, via, dev, onlink, proto and the blackhole type are)\n`);
   let dst: { dst: number; prefixLength: number } | undefined;
   let type: FibConfig['type'];
   let via: string | undefined;
@@ -95,7 +95,7 @@ export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[], n
     return e ? kernelError(e) : { stdout: '', stderr: '', exitCode: 0 };
   }
   const e = fibTableDelete(ns, cfg);
-  if (e === CONNECTED_ROUTE) return err('cnmlab: ip route del of an address\'s connected route (proto kernel): not modelled (the model derives it from the address)\n', 2);
+  if (e === CONNECTED_ROUTE) return unmodelledWords('cnmlab: ip route del of an address\'s connected route (proto kernel): not modelled (the model derives it from the address)\n');
   return e ? kernelError(e) : { stdout: '', stderr: '', exitCode: 0 };
 }
 

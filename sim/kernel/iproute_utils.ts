@@ -5,10 +5,15 @@ export interface Output {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** cnmlab refused words it does not model (unmodelledWords): the step is not modelled (CommandOutput.refusedUnmodelled). */
+  refusedUnmodelled?: true;
 }
 
 /** A refusal: nothing on stdout. */
 export const err = (stderr: string, exitCode = 1): Output => ({ stdout: '', stderr, exitCode });
+
+/** cnmlab's own refusal of words it does not model (`cnmlab: … not modelled …`), exit 2 as iproute2's usage errors. */
+export const unmodelledWords = (stderr: string): Output => ({ ...err(stderr, 2), refusedUnmodelled: true });
 
 /** incomplete_command(): a keyword given without its value. */
 /**

@@ -21,10 +21,13 @@ import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command } from '
 const VERSION = 'iptables v1.8.9 (nf_tables)';
 const TRY_HELP = "Try `iptables -h' or 'iptables --help' for more information.\n";
 
-/** A refusal: the text and the exit code iptables gives it. */
+/** A refusal: the text and the exit code iptables gives it; `unmodelled` when it is cnmlab's (unmodelledWords). */
 class Refusal {
-  constructor(readonly stderr: string, readonly exitCode: number) {}
+  constructor(readonly stderr: string, readonly exitCode: number, readonly unmodelled = false) {}
 }
+
+/** cnmlab's own refusal of words it does not model (`cnmlab: … is not modelled …`), exit 2 as iptables' parameter problems. */
+const unmodelledWords = (stderr: string) => new Refusal(stderr, 2, true);
 
 /** xtables_error(PARAMETER_PROBLEM, …): the version, the message and the hint, exit 2. */
 const parameterProblem = (message: string) => new Refusal(`${VERSION}: ${message}\n${TRY_HELP}`, 2);
@@ -78,9 +81,13 @@ export function iptablesCommand(ns: SimNetns, argv: readonly string[], caller = 
   try {
     return run(ns, argv, caller);
   } catch (e) {
-    if (e instanceof Refusal) return { stdout: '', stderr: e.stderr, exitCode: e.exitCode };
+    if (e instanceof Refusal) return refusalOutput(e);
     throw e;
   }
+}
+
+function refusalOutput(e: Refusal): CommandOutput {
+  return { stdout: '', stderr: e.stderr, exitCode: e.exitCode, ...(e.unmodelled ? { refusedUnmodelled: true as const } : {}) };
 }
 
 /**
@@ -208,7 +215,7 @@ function parse(argv: readonly string[]): Invocation {
       case '--table': {
         const t = value();
         if (t !== 'filter' && t !== 'nat') {
-          if (t === 'mangle' || t === 'raw' || t === 'security') throw new Refusal(`cnmlab: iptables -t ${t} is not modelled (tables filter and nat are)\n`, 2);
+          if (t === 'mangle' || t === 'raw' || t === 'security') throw unmodelledWords(`cnmlab: iptables -t ${t} is not modelled (tables filter and nat are)\n`);
           throw new Refusal(`${VERSION}: table '${t}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.\n`, 3);
         }
         inv.table = t;
@@ -308,7 +315,7 @@ function parse(argv: readonly string[]): Invocation {
       case '--mode': {
         if (current?.match !== 'statistic') throw parameterProblem(`unknown option "${a}"`);
         const mode = value();
-        if (mode !== 'random') throw new Refusal(`cnmlab: statistic --mode ${mode} is not modelled (random is)\n`, 2);
+        if (mode !== 'random') throw unmodelledWords(`cnmlab: statistic --mode ${mode} is not modelled (random is)\n`);
         break;
       }
       case '--probability': {
@@ -324,7 +331,7 @@ function parse(argv: readonly string[]): Invocation {
       case '--dst-type': {
         if (current?.match !== 'addrtype') throw parameterProblem(`unknown option "${a}"`);
         const v = value();
-        if (v !== 'LOCAL') throw new Refusal(`cnmlab: addrtype --dst-type ${v} is not modelled (LOCAL is)\n`, 2);
+        if (v !== 'LOCAL') throw unmodelledWords(`cnmlab: addrtype --dst-type ${v} is not modelled (LOCAL is)\n`);
         current.invert = takeInvert();
         break;
       }
@@ -395,7 +402,7 @@ function newMatch(name: string): RuleMatch {
     case 'comment':
       return { match: 'comment' };
     default:
-      throw new Refusal(`cnmlab: iptables -m ${name} is not modelled (tcp, udp, icmp, state, conntrack, statistic, addrtype, mark and comment are)\n`, 2);
+      throw unmodelledWords(`cnmlab: iptables -m ${name} is not modelled (tcp, udp, icmp, state, conntrack, statistic, addrtype, mark and comment are)\n`);
   }
 }
 
@@ -742,7 +749,7 @@ export function iptablesSave(ns: SimNetns, argv: string[], now: Date, caller = R
     return { stdout: '', stderr, exitCode };
   }
   if (table !== undefined && table !== 'filter' && table !== 'nat') {
-    if (table === 'mangle' || table === 'raw' || table === 'security') return { stdout: '', stderr: `cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`, exitCode: 2 };
+    if (table === 'mangle' || table === 'raw' || table === 'security') return refusalOutput(unmodelledWords(`cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`));
     return { stdout: '', stderr: `Table \`${table}' does not exist\n`, exitCode: 1 };
   }
   const only: TableName | undefined = table;

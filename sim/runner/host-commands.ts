@@ -36,7 +36,7 @@ export const answering = (run: HostCommand, ownRefusal: (e: unknown) => CommandO
 };
 
 function modelRefusal(e: unknown): CommandOutput | undefined {
-  if (e instanceof NotModelled) return { stdout: '', stderr: `cnmlab: ${e.message}\n`, exitCode: NOT_MODELLED_EXIT };
+  if (e instanceof NotModelled) return { stdout: '', stderr: `cnmlab: ${e.message}\n`, exitCode: NOT_MODELLED_EXIT, refusedUnmodelled: true };
   if (e instanceof DaemonRefusal) return { stdout: '', stderr: `${e.message}\n`, exitCode: 1 };
   return undefined;
 }

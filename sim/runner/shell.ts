@@ -8,7 +8,7 @@
 import { Backend, CommandOutput, LiveIo } from '../backend';
 import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
-import { ipNetnsOption, isTextFilter, lookupCommand, NOT_MODELLED_EXIT, notModelled, ShellKind } from '../commands/registry';
+import { ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
 import { Model } from '../model/model';
 import { allNetworks, findContainer } from '../model/tx';
 import { driverOf } from '../model/drivers';
@@ -196,8 +196,10 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
       const input = i > 0 ? last.stdout : '';
       const shown = p === 0 && i === 0 && stages.length === 1 ? live : unshown;
       last = stage.answer ?? (stage.filter ? runFilter(stage.argv, input) : await exec(stage.argv, shown));
-      // What the model found it cannot model only as it ran (a second swarm, an image's own command) is as unmodelled as what the registry refused.
-      if (last.exitCode === NOT_MODELLED_EXIT && last.stderr.startsWith('cnmlab: not modelled: ')) out.unmodelled ??= stage.argv.join(' ');
+      // What the model found it cannot model only as it ran (a second swarm, an image's own
+      // command), and a program's refusal of words it does not model, are as unmodelled as
+      // what the registry refused.
+      if (last.refusedUnmodelled) out.unmodelled ??= stage.argv.join(' ');
       out.stderr += last.stderr;
       if (last.end) stopped ??= last;
       if (last.unavailable) out.unavailable ??= last.unavailable;
