@@ -13,9 +13,7 @@ import { Backend, CommandOutput } from '../backend';
 import { lookupCommand, NOT_MODELLED_EXIT, ProgramEntry, registerCommand } from '../commands/registry';
 import { Model } from '../model/model';
 import { DaemonRefusal, NotModelled } from '../model/refusal';
-import { Stage, Tx } from '../model/tx';
-import { World } from '../model/world';
-import { PlanOp } from '../plan/ops';
+import { Tx } from '../model/tx';
 
 /** Runs one command line of the program on `host` (argv[0] is the program), the backend carrying out the plan ops it made. */
 export type HostCommand = (model: Model, backend: Backend, host: string, argv: string[]) => Promise<CommandOutput>;
@@ -74,26 +72,15 @@ export function hostCommandsOf(owner: string): string[] {
   return [...REGISTERED].filter(([, r]) => r.owner === owner).map(([entry]) => entry.program);
 }
 
-/** Applies a step's ops stage by stage (Tx.stage), each with the world as it then was, then the rest with `world`. */
-export async function applyInStages(backend: Backend, ops: PlanOp[], stages: readonly Stage[], world: World): Promise<void> {
-  let applied = 0;
-  for (const stage of stages) {
-    await backend.apply(ops.slice(applied, stage.upTo), stage.world);
-    applied = stage.upTo;
-  }
-  await backend.apply(ops.slice(applied), world);
-}
-
 /** Runs a change of the model and applies its plan ops; a refusal the change throws propagates to the program, which prints it. */
 export async function changing(model: Model, backend: Backend, change: (tx: Tx) => CommandOutput): Promise<CommandOutput> {
   let out: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
-  let stages: readonly Stage[] = [];
   const ops = model.change((tx) => {
     out = change(tx);
-    stages = tx.stages;
     // What the daemon waited (a shutdown's stop timeout, sim/model/dockerd.ts) is the step's.
     if (tx.waits.length) out = { ...out, daemonWaits: tx.waits };
   });
-  await applyInStages(backend, ops, stages, model.world);
+  // No host command stages its work (Tx.stage is docker restart's): its ops go in one apply.
+  await backend.apply(ops, model.world);
   return out;
 }

@@ -10,15 +10,16 @@ import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
 import { ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
 import { Model } from '../model/model';
-import { allNetworks, findContainer } from '../model/tx';
+import { allNetworks, findContainer, Stage } from '../model/tx';
+import { PlanOp } from '../plan/ops';
 import { driverOf } from '../model/drivers';
-import { Container, hostOf, instanceOf, Network } from '../model/world';
+import { Container, hostOf, instanceOf, Network, World } from '../model/world';
 import { dockerStep, mainProcessEnded, mainProcessOutput, mainProcessText } from '../docker/session';
 import type { ContainerProcesses } from '../docker/cli';
 // dockerd's lifecycle (systemctl stop|start docker, dockerd --cluster-store) registers its host commands as it loads.
 import './control-plane';
 import { DAEMON_NOT_RUNNING } from '../model/dockerd';
-import { applyInStages, hostCommandOf } from './host-commands';
+import { hostCommandOf } from './host-commands';
 
 export interface ShellOutput extends CommandOutput {
   /** The command the registry refused (the line ran nothing). */
@@ -31,6 +32,16 @@ export function containerByName(model: Model, name: string): Container | undefin
     if (c) return c;
   }
   return undefined;
+}
+
+/** Applies a step's ops stage by stage (Tx.stage), each with the world as it then was, then the rest with `world`. */
+async function applyInStages(backend: Backend, ops: PlanOp[], stages: readonly Stage[], world: World): Promise<void> {
+  let applied = 0;
+  for (const stage of stages) {
+    await backend.apply(ops.slice(applied, stage.upTo), stage.world);
+    applied = stage.upTo;
+  }
+  await backend.apply(ops.slice(applied), world);
 }
 
 /**
