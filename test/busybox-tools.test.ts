@@ -14,6 +14,7 @@ import { expectEmuPrints, printed, runEmu, runLab, runSim, StepPrint, twoNodes }
 import { normaliseOutput } from '../sim/trace/compare';
 import { checkBusybox } from '../emu/prereq';
 import { describeWith } from './helpers/env';
+import { containerNamed } from './helpers/world';
 
 describe('the tool family of an image', () => {
   test.each([
@@ -69,7 +70,7 @@ describe("BusyBox's applets in sim, as a Docker 20.10 busybox container prints t
   async function ubuntu0() {
     const lab = await runSim(session);
     const { backend, model } = lab;
-    const c = Object.values(hostOf(model.world, 'r0').containers).find((x) => x.name === 'ubuntu0')!;
+    const c = containerNamed(model.world, 'r0', 'ubuntu0');
     const exec = (line: string) => backend.execSync('r0', c.sandbox, line.split(' '), { world: model.world, container: c.id, namesVisible: false });
     return { ...lab, c, exec };
   }
@@ -173,7 +174,7 @@ describe("BusyBox's applets in sim, as a Docker 20.10 busybox container prints t
     const { exec, c } = await ubuntu0();
     expect(exec('cat /etc/nosuch /etc/hostname')).toEqual({ stdout: `${c.id.slice(0, 12)}\n`, stderr: "cat: can't open '/etc/nosuch': No such file or directory\n", exitCode: 1 });
     const gnu = await runSim(twoNodes('  - r0: docker run -dit --name u0 --network test-net ubuntu:14.04\n'));
-    const u0 = Object.values(hostOf(gnu.model.world, 'r0').containers).find((x) => x.name === 'u0')!;
+    const u0 = containerNamed(gnu.model.world, 'r0', 'u0');
     expect(gnu.backend.execSync('r0', u0.sandbox, ['cat', '/etc/nosuch', '/etc/hostname'], { world: gnu.model.world, container: u0.id, namesVisible: false }))
       .toEqual({ stdout: `${u0.id.slice(0, 12)}\n`, stderr: 'cat: /etc/nosuch: No such file or directory\n', exitCode: 1 });
   });

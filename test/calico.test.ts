@@ -16,13 +16,14 @@ import { routeLines } from '../sim/kernel/iproute';
 import { SimBackend } from '../sim/kernel/backend';
 import { BIRD_CONFIG } from '../sim/kernel/bird';
 import { hostOf } from '../sim/model/world';
+import { containerNamed } from './helpers/world';
 
 function ns(backend: SimBackend, host: string, netns = host) {
   return backend.kernel.hosts.get(host)!.namespaces.get(netns)!;
 }
 
 function containerNs(run: Awaited<ReturnType<typeof runSim>>, host: string, name: string) {
-  const c = Object.values(hostOf(run.model.world, host).containers).find((x) => x.name === name)!;
+  const c = containerNamed(run.model.world, host, name);
   return ns(run.backend, host, c.sandbox);
 }
 

@@ -12,6 +12,7 @@ import { describeWith } from './helpers/env';
 import { runEmu, runSim } from './helpers/run';
 import { hostOf, World } from '../sim/model/world';
 import { notModelled } from '../sim/commands/registry';
+import { containerNamed } from './helpers/world';
 
 const STOPS = `name: docker-stop
 hosts:
@@ -217,7 +218,7 @@ describe('docker restart', () => {
     expect(inspect(m, 'idle')[0]).toBe('running');
     expect(docker(m, 'r0', 'docker ps -q').stdout.trim().split('\n')).toHaveLength(3);
     // Each stop's kernel changes are a stage of their own, with the world after it: the start comes after (emu orders one op list its own way).
-    const stateOf = (w: World, name: string) => Object.values(hostOf(w, 'r0').containers).find((c) => c.name === name)!.state;
+    const stateOf = (w: World, name: string) => containerNamed(w, 'r0', name).state;
     expect(restart.stages?.map((st) => [stateOf(st.world, 'shell'), stateOf(st.world, 'web')])).toEqual([['exited', 'running'], ['running', 'exited'], ['exited', 'running']]);
   });
 

@@ -12,10 +12,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { hostOf } from '../sim/model/world';
 import { runSim, twoNodes } from './helpers/run';
 import { describeWith, REPO } from './helpers/env';
 import { cnmlab } from './helpers/tshark';
+import { containerNamed } from './helpers/world';
 
 const FIXTURES = path.join(REPO, 'test', 'fixtures', 'engine-20.10');
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -119,7 +119,7 @@ ${expected.map((e) => `  - ${e.step.slice(0, e.step.indexOf(': '))}: ${JSON.stri
     return { yaml, expected };
   };
   const { model } = await runSim(build('0'.repeat(64), 'unknown00000').yaml);
-  const find = (host: string, name: string) => Object.values(hostOf(model.world, host).containers).find((c) => c.name === name)!;
+  const find = (host: string, name: string) => containerNamed(model.world, host, name);
   return build(find('r1', 'ubuntu1').id, find('r0', 'ubuntu0').sandbox);
 }
 

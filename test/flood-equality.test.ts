@@ -7,8 +7,8 @@
  */
 import { createHash } from 'crypto';
 import { runLab } from './helpers/run';
-import { hostOf } from '../sim/model/world';
 import { Hop } from '../sim/trace/types';
+import { containerNamed } from './helpers/world';
 
 /** A hop without its decoded layers (the captures hold the bytes). */
 function hopSummary(h: Hop): unknown[] {
@@ -17,7 +17,7 @@ function hopSummary(h: Hop): unknown[] {
 
 test('a flood makes the same hops, counts and capture bytes as before the hot path was tuned', async () => {
   const { backend, model } = await runLab('overlay-standalone');
-  const c = Object.values(hostOf(model.world, 'r0').containers).find((x) => x.name === 'ubuntu0')!;
+  const c = containerNamed(model.world, 'r0', 'ubuntu0');
   const exec = (argv: string[]) => backend.execSync('r0', c.sandbox, argv, { world: model.world, container: c.id, namesVisible: false });
   backend.datapath.pcaps = new Map();
   expect(exec(['ping', '-c', '2', 'ubuntu1']).stdout).toContain('2 received');

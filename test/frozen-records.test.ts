@@ -14,6 +14,7 @@ import { shellWords } from '../sim/text/words';
 import { answerQuery } from '../sim/model/dns';
 import { NETNS_GC_PERIOD_NS } from '../sim/model/sandbox';
 import { Container, endpointOf, hostOf } from '../sim/model/world';
+import { containerNamed } from './helpers/world';
 
 function hostWithNetworks(): { model: Model; docker: (line: string) => CommandOutput } {
   const model = new Model([{ name: 'h0', underlay: '198.51.100.10' }], 7);
@@ -29,7 +30,7 @@ function hostWithNetworks(): { model: Model; docker: (line: string) => CommandOu
 }
 
 function app(model: Model): Container {
-  return Object.values(hostOf(model.world, 'h0').containers).find((c) => c.name === 'app')!;
+  return containerNamed(model.world, 'h0', 'app');
 }
 
 /** Each of app's endpoints is frozen and holds a list of aliases of its own, no draft and not its container's. */

@@ -7,7 +7,7 @@ import { expectGolden, runLab } from './helpers/run';
 import { traceProblem } from '../sim/trace/validate';
 import { classifyPath, firstRequestHops } from '../sim/trace/path';
 import { Hop } from '../sim/trace/types';
-import { hostOf } from '../sim/model/world';
+import { containerNamed } from './helpers/world';
 
 describe('seed lab (overlay-standalone) in sim', () => {
   let lab: Awaited<ReturnType<typeof runLab>>;
@@ -75,7 +75,7 @@ describe('seed lab (overlay-standalone) in sim', () => {
 
   test("br0 forgets a MAC it has not seen for its ageing time (300 s) and floods until it learns it again", async () => {
     const { backend, model } = await runLab('overlay-standalone');
-    const c = Object.values(hostOf(model.world, 'r0').containers).find((x) => x.name === 'ubuntu0')!;
+    const c = containerNamed(model.world, 'r0', 'ubuntu0');
     const ping = () => {
       backend.execSync('r0', c.sandbox, ['ping', '-c', '1', '-n', '10.0.1.4'], { world: model.world, container: c.id, namesVisible: false });
       const flow = backend.datapath.flows[backend.datapath.flows.length - 1];

@@ -9,11 +9,12 @@ import { SimKernel } from '../sim/kernel/kernel';
 import { PlanOp } from '../sim/plan/ops';
 import { describeWith } from './helpers/env';
 import { route } from '../sim/kernel/net/ipv4/route';
+import { containerNamed } from './helpers/world';
 
 async function seedLab() {
   const lab = await runLab('overlay-standalone');
   const { backend, model } = lab;
-  const c = Object.values(hostOf(model.world, 'r0').containers).find((x) => x.name === 'ubuntu0')!;
+  const c = containerNamed(model.world, 'r0', 'ubuntu0');
   const exec = (argv: string[]) => backend.execSync('r0', c.sandbox, argv, { world: model.world, container: c.id, namesVisible: false });
   return { ...lab, c, exec };
 }
@@ -23,7 +24,7 @@ describe('netfilter hook points', () => {
     const { backend, exec, model } = await seedLab();
     const dp = backend.datapath;
     // Hooks run in namespaces where a table was made (as Linux registers them per namespace).
-    const c1 = Object.values(hostOf(model.world, 'r1').containers).find((x) => x.name === 'ubuntu1')!;
+    const c1 = containerNamed(model.world, 'r1', 'ubuntu1');
     expect(backend.execSync('r1', c1.sandbox, ['iptables', '-P', 'INPUT', 'ACCEPT'], { world: model.world, container: c1.id, namesVisible: false }).exitCode).toBe(0);
     dp.netfilter.register('INPUT', (_dp, _hook, ns, skb) => (ns.role.get() === 'sandbox' && skb.dir === 'request' && ns.host.name === 'r1' ? 'a test hook' : undefined));
     const out = exec(['ping', '-c', '1', '-n', '10.0.1.4']);
@@ -97,7 +98,7 @@ describe("one DNS scoping rule for sim and emu: libnetwork's, when a name is on 
 
   test('the first network in the sandbox order (by network name at equal priority) answers, with its address only', async () => {
     const { result, model } = await runSim(scenario);
-    const ubuntu1 = Object.values(hostOf(model.world, 'r1').containers).find((c) => c.name === 'ubuntu1')!;
+    const ubuntu1 = containerNamed(model.world, 'r1', 'ubuntu1');
     const ipOn = (net: string) => {
       const n = swarmNetworks(model.world.swarm).find((x) => x.name === net)!;
       return endpointOf(n, ubuntu1.networks.find((a) => a.networkId === n.id)!.endpointId!)!.ip;
@@ -109,8 +110,8 @@ describe("one DNS scoping rule for sim and emu: libnetwork's, when a name is on 
 
   test("emu's responder answers the same bytes (one server for both modes): ubuntu1 only at its a-net address", async () => {
     const { model } = await runSim(scenario);
-    const ubuntu0 = Object.values(hostOf(model.world, 'r0').containers).find((c) => c.name === 'ubuntu0')!;
-    const ubuntu1 = Object.values(hostOf(model.world, 'r1').containers).find((c) => c.name === 'ubuntu1')!;
+    const ubuntu0 = containerNamed(model.world, 'r0', 'ubuntu0');
+    const ubuntu1 = containerNamed(model.world, 'r1', 'ubuntu1');
     const aNet = swarmNetworks(model.world.swarm).find((x) => x.name === 'a-net')!;
     const query = emitDns({ id: 7, flags: 0x0100, questions: [{ name: 'ubuntu1', type: 'A' }], answers: [] });
     const reply = parseDns(serveDns(dnsView(model.world, ubuntu0), query, 'udp')!);
@@ -145,7 +146,7 @@ describe("the neighbour subsystem: Linux's NUD states and timers, as ip neigh an
 
   test('lost replies: the elapsed time runs to the last probe, not to the end of the wait', async () => {
     const { backend, exec, model } = await seedLab();
-    const c1 = Object.values(hostOf(model.world, 'r1').containers).find((x) => x.name === 'ubuntu1')!;
+    const c1 = containerNamed(model.world, 'r1', 'ubuntu1');
     backend.execSync('r1', c1.sandbox, ['iptables', '-A', 'INPUT', '-p', 'icmp', '--icmp-type', 'echo-request', '-j', 'DROP'], { world: model.world, container: c1.id, namesVisible: false });
     // iputils: "2 packets transmitted, 0 received, 100% packet loss, time 1036ms", no rtt line.
     expect(exec(['ping', '-c', '2', '-n', '10.0.1.4']).stdout).toMatch(/\n2 packets transmitted, 0 received, 100% packet loss, time 1000ms\n\n$/);

@@ -5,10 +5,10 @@
  * notice: a frame a hop kept keeps its bytes, and an skb handed on is what a new one would be.
  */
 import { runLab } from './helpers/run';
-import { hostOf } from '../sim/model/world';
 import { Flow, Hop } from '../sim/trace/types';
 import { FrameSlab, NET_SKB_PAD, Skb } from '../sim/kernel/net/skb';
 import { VXLAN_OVERHEAD } from '../sim/kernel/net/dev';
+import { containerNamed } from './helpers/world';
 
 /** The bytes a kept hop holds (SimHop keeps its frame to decode it when asked). */
 function frameOf(h: Hop): Uint8Array {
@@ -18,7 +18,7 @@ function frameOf(h: Hop): Uint8Array {
 /** Two echoes: the second's outer next hop is known when it is wrapped (the first waits for ARP, and is copied into a frame built after). */
 async function pingTwice(): Promise<Flow> {
   const { backend, model } = await runLab('overlay-standalone');
-  const c = Object.values(hostOf(model.world, 'r0').containers).find((x) => x.name === 'ubuntu0')!;
+  const c = containerNamed(model.world, 'r0', 'ubuntu0');
   backend.datapath.pcaps = new Map();
   const out = backend.execSync('r0', c.sandbox, ['ping', '-c', '2', '10.0.1.4'], { world: model.world, container: c.id, namesVisible: false });
   expect(out.stdout).toContain('2 received');

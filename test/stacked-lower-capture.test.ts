@@ -16,10 +16,10 @@ import { devRecv } from '../sim/kernel/net/dev';
 import { Skb } from '../sim/kernel/net/skb';
 import { StackedPort } from '../sim/kernel/net/stacked_port';
 import { underlayOps } from '../sim/kernel/net/underlay';
-import { hostOf } from '../sim/model/world';
 import { emitEthernet, ETHERTYPE_IPV4 } from '../sim/wire/ethernet';
 import { emitIcmp, ICMP_ECHO_REQUEST } from '../sim/wire/icmp';
 import { emitIpv4, IPPROTO_ICMP } from '../sim/wire/ipv4';
+import { containerNamed } from './helpers/world';
 
 const HOST_TO_MACVLAN = `name: host-to-macvlan
 hosts:
@@ -45,7 +45,7 @@ const BOTH_WAYS = ['arp request', 'arp reply', 'echo request', 'echo reply'];
 describe("the lower's port", () => {
   test('looks a frame up once: the device layer asks it which macvlan a frame is for, and hands it that answer', async () => {
     const { backend, model } = await runSim(HOST_TO_MACVLAN);
-    const c0 = Object.values(hostOf(model.world, 'r0').containers).find((c) => c.name === 'c0')!;
+    const c0 = containerNamed(model.world, 'r0', 'c0');
     const eth0 = backend.kernel.netns('r0', 'r0').links.get('eth0')!;
     const macvlan = backend.kernel.netns('r0', c0.sandbox).links.get('eth0')!;
     const port = eth0.rxHandler as StackedPort;
