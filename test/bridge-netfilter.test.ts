@@ -4,7 +4,6 @@
  * Docker's FORWARD rules decide container-to-container traffic on a bridge. The real
  * kernel's default for a new namespace is checked where `ip` can make one.
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,6 +11,7 @@ import { runSim } from './helpers/run';
 import { cnmlab } from './helpers/tshark';
 import { Trace } from '../sim/trace/types';
 import { describeWith } from './helpers/env';
+import { TestNamespaces } from './helpers/netns';
 import { parseDropCounters } from '../emu/netfilter';
 
 const ISOLATED = `name: t
@@ -117,12 +117,12 @@ describeWith(['ip', 'bridge', 'tcpdump', 'ping'], true, 'emu on the real kernel'
 
 describeWith(['ip'], true, 'the real kernel', () => {
   test('a new network namespace starts with bridge-nf-call-iptables at 1, as the sim has it', () => {
-    const ns = `cnmt${process.pid}brnf`;
-    execFileSync('ip', ['netns', 'add', ns]);
+    const spaces = new TestNamespaces();
+    spaces.add('brnf');
     try {
-      expect(execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/sys/net/bridge/bridge-nf-call-iptables'], { encoding: 'utf8' })).toBe('1\n');
+      expect(spaces.exec('brnf', ['cat', '/proc/sys/net/bridge/bridge-nf-call-iptables'])).toBe('1\n');
     } finally {
-      execFileSync('ip', ['netns', 'del', ns]);
+      spaces.cleanup();
     }
   });
 });

@@ -12,6 +12,7 @@ import { learn } from '../sim/kernel/net/bridge/br_fdb';
 import type { Datapath } from '../sim/kernel/datapath';
 import { PlanOp } from '../sim/plan/ops';
 import { describeWith } from './helpers/env';
+import { TestNamespaces } from './helpers/netns';
 
 /** Added in an order that is neither the MACs' nor a hash's. */
 const MACS = ['02:42:0a:00:01:05', '02:42:0a:00:01:02', '02:42:0a:00:01:09', '02:42:0a:00:01:03', '02:42:0a:00:01:04'];
@@ -65,7 +66,8 @@ const kernelAtLeast = (major: number, minor: number) => KERNEL[0] > major || (KE
 const testOnKernel = (major: number, minor: number) => (kernelAtLeast(major, minor) ? test : test.skip);
 
 describeWith(['ip', 'bridge'], true, "bridge fdb show: sim's order is this machine's kernel's", () => {
-  const netns = `cnmlab-fdb-order-${process.pid}`;
+  const spaces = new TestNamespaces();
+  const netns = spaces.name('fdb');
   const sh = (argv: string[]) => {
     const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
     if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
@@ -75,7 +77,7 @@ describeWith(['ip', 'bridge'], true, "bridge fdb show: sim's order is this machi
   const sim = simKernel().netns('h', 'ov');
 
   beforeAll(() => {
-    sh(['ip', 'netns', 'add', netns]);
+    spaces.add('fdb');
     const ip = (...words: string[]) => sh(['ip', '-n', netns, ...words]);
     ip('link', 'add', 'br0', 'type', 'bridge');
     ip('link', 'set', 'br0', 'up');
@@ -89,9 +91,7 @@ describeWith(['ip', 'bridge'], true, "bridge fdb show: sim's order is this machi
     const dp = { clock: { now: 1 } } as unknown as Datapath;
     for (const mac of MACS) learn(dp, sim.links.get('br0')!, mac, sim.links.get('v0')!);
   });
-  afterAll(() => {
-    spawnSync('ip', ['netns', 'del', netns]);
-  });
+  afterAll(() => spaces.cleanup());
 
   testOnKernel(4, 16)("a bridge port's entries, added in the same order, list alike", () => {
     const port = (text: string) => macsOf(text, ' master br0').slice(0, MACS.length);
