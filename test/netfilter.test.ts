@@ -44,7 +44,7 @@ function udpDatagram(src: number, dst: number, sport: number, dport: number): Ui
 describe('netfilter in sim', () => {
   test('conntrack keeps a thousand connections apart as its table grows: each first packet NEW, its answer and the next packet ESTABLISHED', () => {
     const ct = new Conntrack();
-    const out: NfctHolder = { nfct: undefined, ctState: 'UNTRACKED' };
+    const out: NfctHolder = { nfct: undefined, ctState: 'UNTRACKED', nfctUnbound: false };
     const conns = Array.from({ length: 1000 }, (_, i) => ({ a: 0x0a000000 + (i >> 4), b: 0xc6336400 + (i & 15), port: 1024 + i }));
     const states = (f: Uint8Array) => (ct.track(f, 0, out), out.ctState);
     expect(conns.map((c) => states(udpDatagram(c.a, c.b, c.port, 53)))).toEqual(conns.map(() => 'NEW'));

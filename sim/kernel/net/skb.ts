@@ -59,12 +59,13 @@ export class Skb {
   /**
    * skb->_nfct: the namespace whose conntrack placed this packet (a packet entering another
    * namespace is tracked there anew, as skb_scrub_packet forgets it), the connection it
-   * placed it in, if any, and its state there. Fields of their own, so tracking a packet
-   * allocates nothing.
+   * placed it in, if any, its state there, and whether NAT leaves it as it is there
+   * (NfctHolder.nfctUnbound). Fields of their own, so tracking a packet allocates nothing.
    */
   nfctNetns: object | undefined = undefined;
   nfct: CtRef | undefined = undefined;
   ctState: CtState = 'UNTRACKED';
+  nfctUnbound = false;
 
   /**
    * The frame whose headroom this skb owns (skb_headroom): ip output reserves NET_SKB_PAD
@@ -112,6 +113,7 @@ export class Skb {
     this.nfctNetns = undefined;
     this.nfct = undefined;
     this.ctState = 'UNTRACKED';
+    this.nfctUnbound = false;
   }
 
   /**
@@ -136,6 +138,7 @@ export class Skb {
     this.nfctNetns = from.nfctNetns;
     this.nfct = from.nfct;
     this.ctState = from.ctState;
+    this.nfctUnbound = from.nfctUnbound;
   }
 }
 

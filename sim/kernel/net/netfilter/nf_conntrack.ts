@@ -33,6 +33,11 @@ export class Connection {
   /** nf_nat_initialized: the nat table was asked once for each kind of change (a null binding when no rule said one). */
   srcNatInitialized = false;
   dstNatInitialized = false;
+  /**
+   * Both kinds of change were asked for and neither bound: no NAT step changes the
+   * connection's packets from now on (kept by nf_nat_core's natSetupInfo).
+   */
+  natUnbound = false;
 
   constructor(readonly original: Tuple, public reply: Tuple) {}
 }
@@ -67,6 +72,13 @@ function isRef(ref: CtRef, protocol: number, src32: number, dst32: number, ports
 export interface NfctHolder {
   nfct: CtRef | undefined;
   ctState: CtState;
+  /**
+   * Whether no NAT step changes the packet in this namespace: it is in no connection (nat
+   * runs for tracked packets only), or in one whose NAT is settled unbound (Connection.natUnbound)
+   * and not as an ICMP error RELATED to it. Settled once, a connection stays so: the hooks
+   * after the first in the namespace read this rather than the connection.
+   */
+  nfctUnbound: boolean;
 }
 
 export class Conntrack {
@@ -117,10 +129,12 @@ export class Conntrack {
         const known = f.length < quoted + 28 ? undefined : this.tuples.get(invert(packetTuple(f, quoted)));
         out.nfct = known;
         out.ctState = known ? 'RELATED' : 'INVALID';
+        out.nfctUnbound = known === undefined;
         return;
       }
       if (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY) {
         out.ctState = 'INVALID';
+        out.nfctUnbound = true;
         return;
       }
     }
@@ -134,6 +148,7 @@ export class Conntrack {
     // An echo reply nobody asked for starts nothing.
     if (protocol === IPPROTO_ICMP && f[l4] === ICMP_ECHO_REPLY) {
       out.ctState = 'INVALID';
+      out.nfctUnbound = true;
       return;
     }
     const tuple: Tuple = { protocol, src, dst, sport, dport };
@@ -145,6 +160,7 @@ export class Conntrack {
     this.tuples.set(ctRef(conn, true, conn.reply));
     out.nfct = ct;
     out.ctState = 'NEW';
+    out.nfctUnbound = false;
   }
 
   // The last two tuples found: a connection's packets come in runs, and its two directions
@@ -183,6 +199,7 @@ function placed(known: CtRef, out: NfctHolder): void {
   if (known.reply && !known.conn.seenReply) known.conn.seenReply = true;
   out.nfct = known;
   out.ctState = known.conn.seenReply ? 'ESTABLISHED' : 'NEW';
+  out.nfctUnbound = known.conn.natUnbound;
 }
 
 /** An echo identifier in both port places, as the one word ctRef makes of a tuple's ports. */

@@ -35,7 +35,10 @@ export function natInitialized(conn: Connection, manip: ManipType): boolean {
 export function natSetupInfo(ct: Conntrack, conn: Connection, manip: ManipType, range: NatRange | undefined): void {
   if (manip === 'src') conn.srcNatInitialized = true;
   else conn.dstNatInitialized = true;
-  if (!range) return;
+  if (!range) {
+    conn.natUnbound = conn.srcNatInitialized && conn.dstNatInitialized && !conn.srcNat && !conn.dstNat;
+    return;
+  }
   const icmp = conn.original.protocol === IPPROTO_ICMP;
   // A protocol without ports or an identifier has nothing to make unique (nf_nat_l4proto_unique_tuple leaves it).
   const unique = icmp || conn.original.protocol === IPPROTO_TCP || conn.original.protocol === IPPROTO_UDP;

@@ -8,7 +8,6 @@
  */
 import { NF_INET_HOOKS, NfInetHook } from '../../netfilter';
 import { Conntrack } from '../../netfilter/nf_conntrack';
-import type { Skb } from '../../skb';
 
 export type TableName = 'filter' | 'nat';
 
@@ -131,12 +130,13 @@ export class NetnsTables {
    */
   hookSteps: HookStep[][] = NF_INET_HOOKS.map(() => []);
   /**
-   * Per hook: whether a packet of a connection no NAT binding changes passes it untouched,
-   * which holds when its chains other than nat's have no rule and accept by a policy that
-   * keeps no counters (nat's chains see only a connection's first packet). Such a packet
-   * then skips the hook's chains, as their walk would change nothing.
+   * The hooks (a bit each, by nf_inet_hooks' number) a packet of a connection no NAT binding
+   * changes passes untouched: those whose chains other than nat's have no rule and accept
+   * by a policy that keeps no counters (nat's chains see only a connection's first packet).
+   * Such a packet skips the hook's chains, as their walk would change nothing. One number,
+   * so a hook it passes costs a packet one test.
    */
-  hookPassesUnbound: boolean[] = NF_INET_HOOKS.map(() => true);
+  unboundHooks = ALL_HOOKS;
   /** How many tables there were when `hookSteps` was made. */
   private tablesStepped = 0;
   /**
@@ -181,23 +181,6 @@ export class NetnsTables {
     }
   }
 
-  /**
-   * Whether a packet conntrack placed in these tables' namespace passes `hook` untouched, so
-   * its chains need no walk: no engine command waits, the hook's chains pass unbound packets
-   * (hookPassesUnbound), and no NAT step would change this one. That holds for a packet
-   * conntrack placed in no connection (nat runs for tracked packets only), and for one of a
-   * connection whose nat chains were asked already for both kinds of change and bound
-   * neither (they are asked once, at the connection's first packets, and only a binding
-   * rewrites the ones after). An ICMP error RELATED to a connection takes the full walk.
-   */
-  passesTracked(hook: number, skb: Skb): boolean {
-    if (this.deferred !== undefined || !this.hookPassesUnbound[hook]) return false;
-    const ct = skb.nfct;
-    if (ct === undefined) return true;
-    const c = ct.conn;
-    return skb.ctState !== 'RELATED' && c.srcNatInitialized && c.dstNatInitialized && !c.srcNat && !c.dstNat;
-  }
-
   table(name: TableName): Table {
     let t = this.tables.get(name);
     if (!t) {
@@ -223,11 +206,16 @@ export class NetnsTables {
         return table && chain ? [{ table, chain }] : [];
       }));
     }
-    for (let h = 0; h < this.hookSteps.length; h++) this.hookPassesUnbound[h] = passesUnbound(this.hookSteps[h]);
+    let unbound = 0;
+    for (let h = 0; h < this.hookSteps.length; h++) if (passesUnbound(this.hookSteps[h])) unbound |= 1 << h;
+    this.unboundHooks = unbound;
   }
 }
 
-/** Whether a hook's chains other than nat's have no rule and accept by a policy that keeps no counters (NetnsTables.hookPassesUnbound). */
+/** Every hook's bit in NetnsTables.unboundHooks. */
+const ALL_HOOKS = (1 << NF_INET_HOOKS.length) - 1;
+
+/** Whether a hook's chains other than nat's have no rule and accept by a policy that keeps no counters (NetnsTables.unboundHooks). */
 function passesUnbound(steps: readonly HookStep[]): boolean {
   for (const { table, chain } of steps) {
     if (table.name !== 'nat' && (chain.rules.length > 0 || chain.policy === 'DROP' || chain.policyCounted)) return false;

@@ -41,7 +41,9 @@ export const iptablesHook: NfHookFn = (dp, hook, ns, skb, ip, inDev, outDev) => 
     nf.conntrack.track(skb.frame, ip, skb);
     skb.nfctNetns = ns;
   }
-  if (nf.passesTracked(hook, skb)) return undefined;
+  // A packet no NAT step changes here (conntrack said so as it placed it) passes a hook whose
+  // chains pass such packets (unboundHooks) untouched: their walk would change nothing.
+  if (skb.nfctUnbound && (nf.unboundHooks & (1 << hook)) !== 0) return undefined;
   return walkHook(dp, nf, hook, NF_INET_HOOKS[hook], ns, skb, ip, inDev, outDev);
 };
 
