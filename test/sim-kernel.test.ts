@@ -23,9 +23,10 @@ describe('netfilter hook points', () => {
   test('a function registered at INPUT that drops stops the echo where Linux would: at the receiving namespace', async () => {
     const { backend, exec, model } = await seedLab();
     const dp = backend.datapath;
-    // Hooks run in namespaces where a table was made (as Linux registers them per namespace).
+    // Hooks run in namespaces where a table was made (as Linux registers them per namespace); the host
+    // makes it (ip netns exec), the container holding no CAP_NET_ADMIN.
     const c1 = containerNamed(model.world, 'r1', 'ubuntu1');
-    expect(backend.execSync('r1', c1.sandbox, ['iptables', '-P', 'INPUT', 'ACCEPT'], { world: model.world, container: c1.id, namesVisible: false }).exitCode).toBe(0);
+    expect(backend.execSync('r1', c1.sandbox, ['iptables', '-P', 'INPUT', 'ACCEPT'], { world: model.world, namesVisible: false }).exitCode).toBe(0);
     dp.netfilter.register('INPUT', (_dp, _hook, ns, skb) => (ns.role.get() === 'sandbox' && skb.dir === 'request' && ns.host.name === 'r1' ? 'a test hook' : undefined));
     const out = exec(['ping', '-c', '1', '-n', '10.0.1.4']);
     expect(out.stdout).toContain('1 packets transmitted, 0 received');
@@ -147,7 +148,7 @@ describe("the neighbour subsystem: Linux's NUD states and timers, as ip neigh an
   test('lost replies: the elapsed time runs to the last probe, not to the end of the wait', async () => {
     const { backend, exec, model } = await seedLab();
     const c1 = containerNamed(model.world, 'r1', 'ubuntu1');
-    backend.execSync('r1', c1.sandbox, ['iptables', '-A', 'INPUT', '-p', 'icmp', '--icmp-type', 'echo-request', '-j', 'DROP'], { world: model.world, container: c1.id, namesVisible: false });
+    backend.execSync('r1', c1.sandbox, ['iptables', '-A', 'INPUT', '-p', 'icmp', '--icmp-type', 'echo-request', '-j', 'DROP'], { world: model.world, namesVisible: false });
     // iputils: "2 packets transmitted, 0 received, 100% packet loss, time 1036ms", no rtt line.
     expect(exec(['ping', '-c', '2', '-n', '10.0.1.4']).stdout).toMatch(/\n2 packets transmitted, 0 received, 100% packet loss, time 1000ms\n\n$/);
   });
