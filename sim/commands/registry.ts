@@ -300,11 +300,19 @@ const BUILT_IN: ProgramEntry[] = [
     forms: [form([], 'nslookup HOST', [], { min: 1, max: 1, names: 'HOST' })],
   },
   {
-    program: 'ip', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ip: addresses, links, routes and neighbours (its own texts: no state, group or proto; neighbours with their cache info)",
+    program: 'ip', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ip: addresses, links, routes and neighbours (its own texts: no state, group or proto; neighbours with their cache info); a route, an address or a link changed is refused as the kernel refuses a container without CAP_NET_ADMIN (`ip: RTNETLINK answers: Operation not permitted`, `ip: SIOCSIFMTU: …`, exit 2), after BusyBox's own checks of its words; with --cap-add NET_ADMIN such a change is not modelled",
     // -d is iproute2's, which BusyBox's ip does not know: it answers with its usage, exit 1.
     globalOptions: [{ flag: '-4', help: 'IPv4 only' }, { flag: '-d', help: "iproute2's details: BusyBox's ip has no such option (its usage, exit 1)" }],
     wordOrder: ['address', 'route', 'link', 'tunnel', 'neigh', 'rule'],
+    // The changes before the show forms, whose word may be left out: `ip link add d0` names no device `add`.
     forms: [
+      form(['route', 'add|del|delete'], 'ip route add|del [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['address', 'add|del'], 'ip address add|del ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['link', 'add'], 'ip link add [name] NAME type KIND [peer name PEER]', [], { min: 0, max: Infinity, names: '[name] NAME type KIND' }, { changesKernel: true }),
+      form(['link', 'del|delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
+      form(['link', 'set'], 'ip link set [dev] DEVICE [up|down] [mtu N]', [], { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N' }, { operandsEndOptions: true, changesKernel: true }),
+      // BusyBox's ip neigh has only show and flush: it refuses the rest (`ip: invalid argument 'add' to 'ip'`, exit 1) whatever its capabilities.
+      form(['neigh', 'add|del|delete|change|replace'], "ip neigh add|del|change|replace …  (BusyBox's ip neigh has none of them: its refusal)", [], { min: 0, max: Infinity, names: 'ARG' }, { operandsEndOptions: true }),
       form(['address', 'show|list'], 'ip [-4] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'show|list'], 'ip link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),

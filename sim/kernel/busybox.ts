@@ -13,6 +13,7 @@ import { ipv4ToNumber, maskOf, numberToIpv4 } from '../wire/addr';
 import { containerOf } from './embedded_dns';
 import { busyboxSysctl } from './sysctl';
 import { neighProbes } from './net/neighbour';
+import { busyboxIpChange } from './busybox_ip_change';
 
 const out = (stdout: string): CommandOutput => ({ stdout, stderr: '', exitCode: 0 });
 const fail = (stderr: string): CommandOutput => ({ stdout: '', stderr, exitCode: 1 });
@@ -105,6 +106,9 @@ function ip(ns: SimNetns, argv: string[]): CommandOutput {
   const [object, ...rest] = args;
   if (object?.startsWith('-')) return { stdout: '', stderr: IP_USAGE, exitCode: 1 };
   const is = (full: string) => object !== undefined && full.startsWith(object);
+  const changeOf = ['route', 'address', 'link'].find(is);
+  const change = changeOf === undefined ? undefined : busyboxIpChange(ns, changeOf, rest[0], rest.slice(1));
+  if (change) return change;
   if (is('route')) return out(routeLines(ns).map((r) => r + '\n').join(''));
   if (is('neigh')) return neighbours(ns, rest);
   const words = rest.filter((w) => w !== 'show' && w !== 'list' && w !== 'dev');

@@ -8,7 +8,9 @@
 import { Backend, CommandOutput, LiveIo } from '../backend';
 import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
-import { ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
+import { changesKernel, ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
+import { toolFamilyOf } from '../commands/family';
+import { holdsNetAdmin } from '../model/capabilities';
 import { Model } from '../model/model';
 import { allNetworks, findContainer, Stage } from '../model/tx';
 import { PlanOp } from '../plan/ops';
@@ -161,6 +163,12 @@ export async function runInContainer(model: Model, backend: Backend, c: Containe
   const l = lookupCommand(argv, 'container', c.image, via);
   if (!l.modelled) return { ...l.refusal, unmodelled: argv.join(' ') };
   if (l.answer) return l.answer;
+  // BusyBox's ip changing the kernel is modelled only as the kernel refuses it without CAP_NET_ADMIN
+  // (kernel/busybox_ip_change.ts); holding it, the change would be made: refused here, before either mode runs it.
+  if (holdsNetAdmin(c) && toolFamilyOf(c.image) === 'busybox' && changesKernel(argv, 'container', c.image)) {
+    const typed = argv.join(' ');
+    return { ...notModelled(`${typed}: BusyBox's ip changing the kernel (in a container with --cap-add NET_ADMIN)`), unmodelled: typed };
+  }
   return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
 }
 
