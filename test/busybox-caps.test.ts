@@ -22,6 +22,7 @@ hosts:
 steps:
   - r0: docker run -dit --name b0 busybox
   - r0: docker run -dit --name n0 --cap-add NET_ADMIN busybox
+  - r0: docker run -dit --name a0 alpine
   - b0: ip route add 10.9.0.0/24 dev eth0
   - b0: ip route add 10.9.0.0/24 dev nope
   - b0: ip route add 10.9.0.0/24 via bogus
@@ -46,6 +47,12 @@ steps:
   - b0: ip link set nope up
   - b0: ip link set eth0 mtu abc
   - b0: ip link set
+  - b0: ip link set nope
+  - b0: ip link del
+  - b0: ip link add
+  - b0: ip addr add dev eth0
+  - b0: ip addr add 10.1.1.1/33 dev nope
+  - a0: ip route add default via 172.17.0.1
   - b0: ip neigh add 172.17.0.9 lladdr 02:42:ac:11:00:09 dev eth0
   - r0: docker exec b0 ip route add 10.8.0.0/24 dev eth0
   - b0: ip route
@@ -78,6 +85,12 @@ const EXPECTED: Printed[] = [
   [2, '', 'ip: SIOCGIFFLAGS: No such device\n'],
   [2, '', "ip: invalid argument 'abc' to 'mtu'\n"],
   [2, '', 'ip: "dev" requires an argument\n'],
+  OK,
+  [1, '', ''],
+  RTNETLINK_EPERM,
+  RTNETLINK_EPERM,
+  [1, '', 'ip: an inet prefix is expected rather than "10.1.1.1"\n'],
+  RTNETLINK_EPERM,
   [1, '', "ip: invalid argument 'add' to 'ip'\n"],
   RTNETLINK_EPERM,
   [0, 'default via 172.17.0.1 dev eth0 \n172.17.0.0/16 dev eth0 scope link  src 172.17.0.2 \n', ''],
@@ -87,7 +100,7 @@ const EXPECTED: Printed[] = [
 
 test("without CAP_NET_ADMIN BusyBox's ip changes nothing: its own checks, then the kernel's refusal", async () => {
   const { result } = await runSim(LAB);
-  expect(printed(result.steps.slice(2))).toEqual(EXPECTED);
+  expect(printed(result.steps.slice(3))).toEqual(EXPECTED);
 });
 
 test("with --cap-add NET_ADMIN BusyBox's ip changing the kernel is not modelled; what it only reads is", async () => {
@@ -129,6 +142,6 @@ steps:
 
 describeWith(['ip', 'busybox'], true, "BusyBox's ip without CAP_NET_ADMIN on the real kernel", () => {
   test('emu prints what sim prints', () => {
-    expectEmuPrints('busybox-caps.yaml', LAB, EXPECTED, { view: (steps) => printed(steps.slice(2)) });
+    expectEmuPrints('busybox-caps.yaml', LAB, EXPECTED, { view: (steps) => printed(steps.slice(3)) });
   }, 120000);
 });
