@@ -53,6 +53,9 @@ steps:
   - b0: ip addr add dev eth0
   - b0: ip addr add 10.1.1.1/33 dev nope
   - a0: ip route add default via 172.17.0.1
+  - b0: ip r a 10.9.0.0/24 dev eth0
+  - b0: ip a d 172.17.0.2/16 dev eth0
+  - b0: ip l se eth0 down
   - b0: ip neigh add 172.17.0.9 lladdr 02:42:ac:11:00:09 dev eth0
   - r0: docker exec b0 ip route add 10.8.0.0/24 dev eth0
   - b0: ip route
@@ -91,6 +94,10 @@ const EXPECTED: Printed[] = [
   RTNETLINK_EPERM,
   [1, '', 'ip: an inet prefix is expected rather than "10.1.1.1"\n'],
   RTNETLINK_EPERM,
+  // Each verb by a prefix, as BusyBox's tables select them (ip-link-words.ts).
+  RTNETLINK_EPERM,
+  RTNETLINK_EPERM,
+  [2, '', 'ip: SIOCSIFFLAGS: Operation not permitted\n'],
   [1, '', "ip: invalid argument 'add' to 'ip'\n"],
   RTNETLINK_EPERM,
   [0, 'default via 172.17.0.1 dev eth0 \n172.17.0.0/16 dev eth0 scope link  src 172.17.0.2 \n', ''],

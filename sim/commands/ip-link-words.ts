@@ -1,7 +1,8 @@
 /**
  * What a typed `ip [OPTIONS] link add|del …` names, read from its words alone (no kernel
  * asked): emu counts the device such a step made or deleted once it succeeded
- * (emu/ifindex.ts), the way sim's kernel numbered it.
+ * (emu/ifindex.ts), the way sim's kernel numbered it. BusyBox's ip reads its change verbs
+ * by prefix too, from tables of its own (the registry's forms and kernel/busybox_ip_change.ts).
  */
 
 /**
@@ -30,3 +31,13 @@ export function typedLinkChange(argv: string[]): { verb: 'add' | 'del'; name?: s
   if (first === undefined || first === 'type') return { verb };
   return { verb, name: first === 'name' || first === 'dev' ? second : first };
 }
+
+/**
+ * The verbs as BusyBox 1.35 reads them (index_in_substrings): a word its table holds, or a
+ * prefix of only one of its words (measured: `ip link s` is refused as an invalid argument,
+ * set and show both begin with it; ip route's table holds `a` itself). The other verbs of the
+ * tables (append, change, replace) are not modelled.
+ */
+export const BUSYBOX_IP_ADD = ['a', 'ad', 'add'];
+export const BUSYBOX_IP_DELETE = ['d', 'de', 'del', 'dele', 'delet', 'delete'];
+export const BUSYBOX_IP_SET = ['se', 'set'];

@@ -15,6 +15,7 @@ import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, 
 import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
+import { BUSYBOX_IP_ADD, BUSYBOX_IP_DELETE, BUSYBOX_IP_SET } from './ip-link-words';
 
 export type ShellKind = 'host' | 'container';
 
@@ -124,6 +125,9 @@ const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighb
 /** The files of a container's own that Docker writes (its resolver's, its hosts and its name). */
 const CONTAINER_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
 const TEXT_FILTER_NOTE = 'a pipeline stage (cnmlab applies it to the previous stage\'s output, in both modes)';
+
+/** BusyBox's ip route and ip address: add or delete, by any prefix of either its verb table takes. */
+const ADD_OR_DELETE = [...BUSYBOX_IP_ADD, ...BUSYBOX_IP_DELETE].join('|');
 
 /** BusyBox 1.35's ping options, as modelled. */
 const BUSYBOX_PING_OPTIONS: OptionSpec[] = [
@@ -306,11 +310,12 @@ const BUILT_IN: ProgramEntry[] = [
     wordOrder: ['address', 'route', 'link', 'tunnel', 'neigh', 'rule'],
     // The changes before the show forms, whose word may be left out: `ip link add d0` names no device `add`.
     forms: [
-      form(['route', 'add|del|delete'], 'ip route add|del [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
-      form(['address', 'add|del'], 'ip address add|del ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
-      form(['link', 'add'], 'ip link add [name] NAME type KIND [peer name PEER]', [], { min: 0, max: Infinity, names: '[name] NAME type KIND' }, { changesKernel: true }),
-      form(['link', 'del|delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
-      form(['link', 'set'], 'ip link set [dev] DEVICE [up|down] [mtu N]', [], { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N' }, { operandsEndOptions: true, changesKernel: true }),
+      // Each verb by any prefix BusyBox's table takes (ip-link-words.ts).
+      form(['route', ADD_OR_DELETE], 'ip route add|del [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['address', ADD_OR_DELETE], 'ip address add|del ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['link', BUSYBOX_IP_ADD.join('|')], 'ip link add [name] NAME type KIND [peer name PEER]', [], { min: 0, max: Infinity, names: '[name] NAME type KIND' }, { changesKernel: true }),
+      form(['link', BUSYBOX_IP_DELETE.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
+      form(['link', BUSYBOX_IP_SET.join('|')], 'ip link set [dev] DEVICE [up|down] [mtu N]', [], { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N' }, { operandsEndOptions: true, changesKernel: true }),
       // BusyBox's ip neigh has only show and flush: it refuses the rest (`ip: invalid argument 'add' to 'ip'`, exit 1) whatever its capabilities.
       form(['neigh', 'add|del|delete|change|replace'], "ip neigh add|del|change|replace …  (BusyBox's ip neigh has none of them: its refusal)", [], { min: 0, max: Infinity, names: 'ARG' }, { operandsEndOptions: true }),
       form(['address', 'show|list'], 'ip [-4] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),

@@ -14,6 +14,7 @@
  */
 import type { SimNetns } from './objects';
 import { err, Output, unmodelledWords } from './iproute_utils';
+import { BUSYBOX_IP_ADD, BUSYBOX_IP_DELETE, BUSYBOX_IP_SET } from '../commands/ip-link-words';
 
 /** BusyBox's `ip:`-prefixed message on stderr. */
 const fail = (message: string, exitCode: number): Output => err(`ip: ${message}\n`, exitCode);
@@ -169,10 +170,13 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
 
 /** BusyBox's `ip OBJECT VERB …` for the changes it is asked without CAP_NET_ADMIN; undefined when `verb` is no change. */
 export function busyboxIpChange(ns: SimNetns, object: string, verb: string | undefined, argv: string[]): Output | undefined {
-  if (object === 'route' && (verb === 'add' || verb === 'del' || verb === 'delete')) return routeChange(ns, verb, argv);
-  if (object === 'address' && (verb === 'add' || verb === 'del')) return addressChange(ns, verb, argv);
-  if (object === 'link' && verb === 'add') return linkAdd(argv);
-  if (object === 'link' && (verb === 'del' || verb === 'delete')) return linkDel(ns, verb, argv);
-  if (object === 'link' && verb === 'set') return linkSet(ns, argv);
+  if (verb === undefined) return undefined;
+  const add = BUSYBOX_IP_ADD.includes(verb);
+  const del = BUSYBOX_IP_DELETE.includes(verb);
+  if (object === 'route' && (add || del)) return routeChange(ns, verb, argv);
+  if (object === 'address' && (add || del)) return addressChange(ns, verb, argv);
+  if (object === 'link' && add) return linkAdd(argv);
+  if (object === 'link' && del) return linkDel(ns, verb, argv);
+  if (object === 'link' && BUSYBOX_IP_SET.includes(verb)) return linkSet(ns, argv);
   return undefined;
 }
