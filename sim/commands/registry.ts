@@ -126,7 +126,7 @@ const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighb
 const CONTAINER_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
 const TEXT_FILTER_NOTE = 'a pipeline stage (cnmlab applies it to the previous stage\'s output, in both modes)';
 
-/** BusyBox's ip route and ip address: add or delete, by any prefix of either its verb table takes. */
+/** BusyBox's ip route and ip address: add or delete, each as BusyBox's verb tables select it (ip-link-words.ts). */
 const ADD_OR_DELETE = [...BUSYBOX_IP_ADD, ...BUSYBOX_IP_DELETE].join('|');
 
 /** BusyBox 1.35's ping options, as modelled. */
@@ -310,7 +310,7 @@ const BUILT_IN: ProgramEntry[] = [
     wordOrder: ['address', 'route', 'link', 'tunnel', 'neigh', 'rule'],
     // The changes before the show forms, whose word may be left out: `ip link add d0` names no device `add`.
     forms: [
-      // Each verb by any prefix BusyBox's table takes (ip-link-words.ts).
+      // Each verb as BusyBox's tables select it: the word or a prefix of no other verb (ip-link-words.ts).
       form(['route', ADD_OR_DELETE], 'ip route add|del [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['address', ADD_OR_DELETE], 'ip address add|del ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['link', BUSYBOX_IP_ADD.join('|')], 'ip link add [name] NAME type KIND [peer name PEER]', [], { min: 0, max: Infinity, names: '[name] NAME type KIND' }, { changesKernel: true }),
