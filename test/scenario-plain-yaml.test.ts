@@ -69,6 +69,15 @@ const snippets: string[] = [
   'a: 1\n...\n',
   'a:\tb\n',
   'a: b\r\n',
+  'a: >-\n  \u00a0foo\n   bar\n',
+  'a: >-\n  \tfoo\n  bar\n',
+  'a: >-\n  foo\t\n  bar\n',
+  'a:\n\t- b\n',
+  'a:\u00a0b\n',
+  'a: b\u2003\n',
+  '\u00a0a: 1\n',
+  'a: { b:\u00a01 }\n',
+  'a: \u00a0\n',
   '# only a comment\n',
   'a: {{.Id}} x\nb: docker inspect -f {{.Name}} c0\n',
   'a: x, y\nb: x [y] {z}\n',
@@ -82,6 +91,13 @@ const snippets: string[] = [
 test.each(snippets.map((s) => [JSON.stringify(s), s]))('where it answers, the plain reader reads %s as the yaml library does', (_name, text) => {
   const plain = readPlainYaml(text);
   if (plain) expect(plain.value).toEqual(library(text));
+});
+
+test('the plain reader leaves white space other than spaces and line breaks to the library', () => {
+  for (const text of ['a: >-\n  \u00a0foo\n   bar\n', 'a: >-\n  \tfoo\n  bar\n', 'a:\u00a0b\n', '\ufeffa: b\n', 'a: b\u000b\n']) {
+    expect(readPlainYaml(text)).toBeUndefined();
+  }
+  expect(library('a: >-\n  \u00a0foo\n   bar\n')).toEqual({ a: '\u00a0foo\n bar' });
 });
 
 test('the plain reader answers for the plain files', () => {

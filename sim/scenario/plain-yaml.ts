@@ -41,8 +41,15 @@ const KEYWORDS = new Map<string, null | boolean>([['~', null], ['null', null], [
 /** Characters that begin something other than a plain scalar, or a plain scalar the core schema may take for a number. */
 const NOT_PLAIN_START = /^[-?:,[\]{}#&*!|>'"%@`+.]/;
 
+/**
+ * White space YAML does not count as an indent or a separator, or counts otherwise than the
+ * reader's trims (JS trims strip every Unicode space, YAML only spaces and, in places, tabs),
+ * and a byte order mark: a text holding any is the library's.
+ */
+const OTHER_WHITE_SPACE = /[^\S \n]|\uFEFF/;
+
 export function readPlainYaml(text: string): PlainDocument | undefined {
-  if (/[\t\r\uFEFF]/.test(text)) return undefined;
+  if (OTHER_WHITE_SPACE.test(text)) return undefined;
   const lines: Line[] = [];
   const raw = text.split('\n');
   let afterComment = false;
