@@ -81,20 +81,32 @@ export const containerMachine = setup({
 const memo = new Map<AnyStateMachine, Map<string, string | null>>();
 
 /**
+ * Whether entering or leaving the node runs nothing: no entry or exit actions, no actors
+ * invoked, no delayed (`after`) or eventless (`always`) transitions, which xstate turns into
+ * actions and further moves of a step.
+ */
+function quiet(node: AnyStateMachine['root']): boolean {
+  return !node.entry.length && !node.exit.length && !node.invoke.length && !node.config.after && !node.always?.length;
+}
+
+/**
  * The state the machine's own transition for `event` leads to, read from xstate's choice of
  * transition when it is a plain move between top-level states (what every machine here has):
- * no actions, no guard left to run, one target beside the source. xstate's transition() builds
- * an actor to run a step's actions, the dearest part of a short run's first events; anything
- * else (undefined) is left to it.
+ * no actions, no guard left to run, one target beside the source, and nothing run on leaving
+ * the source or entering the target (or the machine, which a final state leaves). xstate's
+ * transition() builds an actor to run a step's actions, the dearest part of a short run's
+ * first events; anything else (undefined) is left to it.
  */
 function topLevelTarget(machine: AnyStateMachine, snapshot: ReturnType<AnyStateMachine['resolveState']>, event: string): string | undefined {
-  if (snapshot.status !== 'active') return undefined;
+  if (snapshot.status !== 'active' || typeof snapshot.value !== 'string' || !quiet(machine.root)) return undefined;
+  const from = machine.root.states[snapshot.value];
+  if (!from || from.type !== 'atomic' || !quiet(from)) return undefined;
   const chosen = machine.getTransitionData(snapshot, { type: event });
   if (chosen?.length !== 1) return undefined;
   const [{ target, actions }] = chosen;
   if (actions.length || target?.length !== 1) return undefined;
   const [to] = target;
-  return to.parent === machine.root && (to.type === 'atomic' || to.type === 'final') ? to.key : undefined;
+  return to.parent === machine.root && (to.type === 'atomic' || to.type === 'final') && quiet(to) ? to.key : undefined;
 }
 
 /** The state an event leads to from `value`, or undefined when the machine refuses it. */
