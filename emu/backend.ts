@@ -176,13 +176,13 @@ export class EmuBackend implements Backend {
    */
   private underlayToMake?: Phases;
 
-  /** Takes the underlay's setup ahead of these phases (once): its namespace first among the new ones, its bridge before the cables. */
+  /** Takes the underlay's setup ahead of these phases (once): its namespace first among the new ones, its bridge before the cables (an underlay batch runs its ip lines only). */
   private withUnderlay(p: Phases): Phases {
     const u = this.underlayToMake;
     if (!u) return p;
     this.underlayToMake = undefined;
     const [first, ...rest] = p.underlay;
-    const underlay = u.underlay.map((b) => (first?.netns === b.netns ? { ...b, ip: [...b.ip, ...first.ip], bridge: [...b.bridge, ...first.bridge] } : b));
+    const underlay = u.underlay.map((b) => (first?.netns === b.netns ? { ...b, ip: [...b.ip, ...first.ip] } : b));
     const merged = first !== undefined && u.underlay.some((b) => b.netns === first.netns);
     return { ...p, add: [...u.add, ...p.add], underlay: [...underlay, ...(merged ? rest : p.underlay)] };
   }
@@ -463,8 +463,9 @@ export class EmuBackend implements Backend {
 
   /**
    * Work on the control captures (and the holders' start that waits for them), one piece
-   * after another: two starts at once would each start a tcpdump on the same device. A
-   * piece that failed does not stop the next (which tries the captures still missing).
+   * after another: two ControlCapture.ensure()s at once would each find a device not listened
+   * on and each start a tcpdump there, one of them then unknown to stop(). A piece that failed
+   * does not stop the next (which tries the captures still missing).
    */
   private captureInTurn(work: () => Promise<void>): Promise<void> {
     const next = this.capturing.catch(() => undefined).then(work);
@@ -646,15 +647,19 @@ export class EmuBackend implements Backend {
     let out;
     // With rules in the lab, the dropping rules' counters before and after tell which one took a lost packet.
     const watched = this.firewalled ? [...new Set(points.map((p) => p.realNetns))] : [];
-    const countersBefore = await dropCounters(watched);
     let dropsByRule = new Map<string, string>();
-    // Each tcpdump is a process start, as each holder is: they start side by side.
+    // Each tcpdump is a process start, as each holder is: they start side by side. The ping's
+    // tcpdumps are this Capture's own processes: one may open the device (a host's eth0) a
+    // control capture opens at the same moment, each with its own packet socket, which the
+    // kernel allows; what must not run twice at once is ControlCapture's bookkeeping (captureInTurn).
     const started = capture.start(this.record);
     let since = 0n;
     try {
       // Every swarm node's daemon is on the wire while the ping is captured, as on Docker hosts
       // (execReady's warmHolders listens on their underlay interfaces).
       await allDone([started, warming.then(() => this.listeners.startEvery())]);
+      // Read once the holders are up: what a rule dropped of their start is not the ping's.
+      const countersBefore = await dropCounters(watched);
       since = BigInt(Date.now()) * 1_000_000n;
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
       out = await this.runStep(real, view, argv, ctx, ready, this.watch(ctx));
