@@ -5,7 +5,7 @@
  * subshells, globs) is named, so the line is refused as not modelled instead of being read
  * as plain words. No shell ever sees a step.
  */
-import { scanWords, spaceSeparatedWords, WordList } from '../text/words';
+import { QUOTING_OR_OTHER_BLANKS, scanWords, spaceSeparatedWords, WordList } from '../text/words';
 
 /** Commands joined by `|`: each stage's stdout feeds the next. */
 export type Pipeline = string[][];
@@ -22,7 +22,7 @@ const PLACEHOLDER = /^<[^<>\s|;&]*>/;
  * What the reader below reads as more than words split at spaces: sh's quoting, the
  * operators and constructs it takes or refuses, and blanks other than a space.
  */
-const NOT_PLAIN_WORDS = /['"\\|;<>&$`()*?#]|[^\S ]/;
+const NOT_PLAIN_WORDS = new RegExp(`${QUOTING_OR_OTHER_BLANKS.source}|[|;<>&$\`()*?#]`);
 
 export function parseCommandLine(line: string): CommandLine {
   // A line of plain words (most steps') is one command: split at once, not read character by character.
@@ -30,6 +30,11 @@ export function parseCommandLine(line: string): CommandLine {
     const words = spaceSeparatedWords(line);
     return { ok: true, list: words.length > 0 ? [[words]] : [] };
   }
+  return readCommandLine(line);
+}
+
+/** parseCommandLine read character by character, whatever the line holds (what the split at spaces must agree with). */
+export function readCommandLine(line: string): CommandLine {
   const list: Pipeline[] = [];
   let pipeline: Pipeline = [];
   const words = new WordList();

@@ -108,8 +108,11 @@ export function scanWords<T>(line: string, words: WordList, rules: WordRules<T> 
   return undefined;
 }
 
-/** What makes scanWords do more than split at spaces: a quote, a backslash, a blank other than a space. */
-const QUOTING_OR_OTHER_BLANKS = /['"\\]|[^\S ]/;
+/**
+ * What makes scanWords do more than split at spaces: a quote, a backslash, a blank other than
+ * a space. cmdline.ts adds the operators its reader takes or refuses.
+ */
+export const QUOTING_OR_OTHER_BLANKS = /['"\\]|[^\S ]/;
 
 /**
  * The words of a line that holds no quote, no backslash and no blank but spaces, as
@@ -130,7 +133,11 @@ export function spaceSeparatedWords(line: string): string[] {
  * refuses, is sim/commands/cmdline.ts's, which reads words with the same scanWords.
  */
 export function shellWords(line: string): string[] {
-  if (!QUOTING_OR_OTHER_BLANKS.test(line)) return spaceSeparatedWords(line);
+  return QUOTING_OR_OTHER_BLANKS.test(line) ? scannedWords(line) : spaceSeparatedWords(line);
+}
+
+/** shellWords read character by character, whatever the line holds (what the split at spaces must agree with). */
+export function scannedWords(line: string): string[] {
   const words = new WordList();
   const stopped = scanWords<never>(line, words);
   if (stopped && 'error' in stopped) throw new Error(stopped.error);
