@@ -11,6 +11,10 @@ import { iptablesCommand, iptablesSave } from '../sim/kernel/iptables';
 import { shellWords } from '../sim/text/words';
 import { Conntrack, NfctHolder } from '../sim/kernel/net/netfilter/nf_conntrack';
 import { doTable, PacketView } from '../sim/kernel/net/ipv4/netfilter/ip_tables';
+import { iptablesHook } from '../sim/kernel/net/ipv4/netfilter/iptable_hooks';
+import { NF_INET_HOOKS, NfInetHook, nfHookIndex } from '../sim/kernel/net/netfilter';
+import { Skb } from '../sim/kernel/net/skb';
+import type { Datapath } from '../sim/kernel/datapath';
 
 const CONTAINERS = `  - r0: docker run -dit --name ubuntu0 --network test-net --cap-add NET_ADMIN ubuntu:14.04
   - r1: docker run -dit --name ubuntu1 --network test-net --cap-add NET_ADMIN ubuntu:14.04
@@ -41,7 +45,58 @@ function udpDatagram(src: number, dst: number, sport: number, dport: number): Ui
   return f;
 }
 
+/** An ICMP destination unreachable (port) from `src` to `dst`, quoting `quoted` (a bare IPv4 datagram). */
+function icmpUnreachable(src: number, dst: number, quoted: Uint8Array): Uint8Array {
+  const f = new Uint8Array(28 + quoted.length);
+  const v = new DataView(f.buffer);
+  f[0] = 0x45;
+  v.setUint16(2, f.length);
+  f[8] = 64;
+  f[9] = 1;
+  v.setUint32(12, src);
+  v.setUint32(16, dst);
+  f[20] = 3;
+  f[21] = 3;
+  f.set(quoted, 28);
+  return f;
+}
+
 describe('netfilter in sim', () => {
+  test('the hooks that pass a connection NAT leaves alone still rewrite a DNAT-bound connection both ways and its RELATED ICMP error', () => {
+    const ns = simNamespace();
+    const nat = ['-t', 'nat', '-A', 'PREROUTING', '-p', 'udp', '--dport', '53', '-j', 'DNAT', '--to-destination', '10.0.0.5:5353'];
+    expect(iptablesCommand(ns, nat).exitCode).toBe(0);
+    const nf = ns.netfilter!;
+    // No filter rule anywhere: every hook passes a packet NAT leaves as it is without a walk.
+    expect(nf.unboundHooks).toBe((1 << NF_INET_HOOKS.length) - 1);
+    const client = 0xc6336414, host = 0xc633640a, server = 0x0a000005;
+    const dp = undefined as unknown as Datapath;
+    const through = (hook: NfInetHook, frame: Uint8Array) => {
+      const skb = new Skb(frame, undefined, 'request');
+      expect(iptablesHook(dp, nfHookIndex(hook), ns, skb, 0, undefined, undefined)).toBeUndefined();
+      const v = new DataView(skb.frame.buffer);
+      return { skb, src: v.getUint32(12), dst: v.getUint32(16), v };
+    };
+    const query = () => {
+      const f = udpDatagram(client, host, 4000, 53);
+      new DataView(f.buffer).setUint16(2, f.length);
+      return f;
+    };
+    const first = through('PREROUTING', query());
+    expect([first.skb.ctState, first.dst, first.v.getUint16(22)]).toEqual(['NEW', server, 5353]);
+    // The connection's next packet: placed as bound (not unbound), and rewritten by the binding.
+    const next = through('PREROUTING', query());
+    expect([next.skb.ctState, next.skb.nfctUnbound, next.dst, next.v.getUint16(22)]).toEqual(['NEW', false, server, 5353]);
+    // The answer, un-DNATed where the source is changed: from the address and port the client asked.
+    const answer = udpDatagram(server, client, 5353, 4000);
+    new DataView(answer.buffer).setUint16(2, answer.length);
+    const back = through('POSTROUTING', answer);
+    expect([back.skb.ctState, back.skb.nfctUnbound, back.src, back.v.getUint16(20)]).toEqual(['ESTABLISHED', false, host, 53]);
+    // The server's port unreachable, quoting the query as it arrived: RELATED, and its quote and header changed to match.
+    const error = through('POSTROUTING', icmpUnreachable(server, client, next.skb.frame));
+    expect([error.skb.ctState, error.skb.nfctUnbound, error.src, error.v.getUint32(28 + 16), error.v.getUint16(28 + 22)]).toEqual(['RELATED', false, host, host, 53]);
+  });
+
   test('conntrack keeps a thousand connections apart as its table grows: each first packet NEW, its answer and the next packet ESTABLISHED', () => {
     const ct = new Conntrack();
     const out: NfctHolder = { nfct: undefined, ctState: 'UNTRACKED', nfctUnbound: false };
