@@ -208,6 +208,30 @@ steps:
     expect(result.steps[2].unmodelled).toBeUndefined();
   });
 
+  test.each([
+    ['r0', 'ip link add x type veth'],
+    ['r0', 'iptables -t mangle -L'],
+    ['r0', 'iptables-save -t raw'],
+    ['r0', 'sysctl net.core.somaxconn'],
+    ['r0', 'sysctl -a'],
+    ['r0', 'tc qdisc add dev eth0 root netem delay 10ms 5ms 25%'],
+    ['r0', 'tc qdisc add dev eth0 root tbf rate 1mbit burst 32kb latency 50ms peakrate 2mbit'],
+    ['r0', 'ss -x'],
+    ['r0', 'ping -c 1 -I lo 198.51.100.11'],
+    ['r0', 'docker network create -d macvlan -o macvlan_mode=passthru -o parent=eth0 m'],
+    ['bb0', 'ping -c 1 -I lo 198.51.100.11'],
+  ])("%s: `%s`: every `cnmlab: … not modelled` refusal marks the step not modelled", async (where, line) => {
+    const { result } = await runSim(`name: refusal-field
+hosts: { r0: {}, r1: {} }
+steps:
+  - r0: docker run -dit --name bb0 busybox
+  - ${where}: ${line}
+`);
+    const step = result.steps[1];
+    expect(step.stderr).toMatch(/^cnmlab: .*not modelled/m);
+    expect(step).toMatchObject({ unmodelled: line, ok: false });
+  });
+
   test('pipelines and ; run registry commands and filter their output', async () => {
     const { result } = await runSim(twoNodes(`  - r0: docker run -dit --name ubuntu0 --network test-net ubuntu:14.04
   - ubuntu0: ip addr | grep inet | wc -l

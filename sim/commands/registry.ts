@@ -94,7 +94,8 @@ export interface CommandOutput {
   /**
    * cnmlab refused the command as one it does not model: its own refusal (notModelled, exit
    * 127), the model's NotModelled as a command prints it, or a modelled program's refusal of
-   * words it does not model (iproute2's and iptables' `cnmlab: … not modelled`, exit 2).
+   * words it does not model (ip's, iptables', tc's, ss's, sysctl's and ping's `cnmlab: … not
+   * modelled`, exit 2: iproute_utils.ts unmodelledWords).
    * Nothing ran for it, so verify fails the step (runner/shell.ts runLine).
    */
   refusedUnmodelled?: true;

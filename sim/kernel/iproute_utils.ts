@@ -12,7 +12,11 @@ export interface Output {
 /** A refusal: nothing on stdout. */
 export const err = (stderr: string, exitCode = 1): Output => ({ stdout: '', stderr, exitCode });
 
-/** cnmlab's own refusal of words it does not model (`cnmlab: … not modelled …`), exit 2 as iproute2's usage errors. */
+/**
+ * cnmlab's own refusal of words it does not model (`cnmlab: … not modelled …`), exit 2 as
+ * iproute2's usage errors; every program the sim kernel answers (ip, tc, ss, sysctl, ping)
+ * refuses through it, so the step is marked not modelled.
+ */
 export const unmodelledWords = (stderr: string): Output => ({ ...err(stderr, 2), refusedUnmodelled: true });
 
 /** incomplete_command(): a keyword given without its value. */

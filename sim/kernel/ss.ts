@@ -13,6 +13,7 @@
 import { CommandOutput } from '../backend';
 import type { SimNetns } from './objects';
 import type { ListeningSocket } from '../plan/ops';
+import { unmodelledWords } from './iproute_utils';
 
 /** /etc/services' names for the ports a lab's sockets use (ss prints them without -n). */
 const SERVICES: Record<number, string> = { 53: 'domain' };
@@ -56,7 +57,7 @@ export function ssCommand(ns: SimNetns, args: string[]): CommandOutput {
 }
 
 function notModelled(args: string[]): CommandOutput {
-  return { stdout: '', stderr: `cnmlab: ss ${args.join(' ')} is not modelled (TCP and UDP sockets: -t, -u with -l, -a, -n, -H)\n`, exitCode: 2 };
+  return unmodelledWords(`cnmlab: ss ${args.join(' ')} is not modelled (TCP and UDP sockets: -t, -u with -l, -a, -n, -H)\n`);
 }
 
 function row(s: ListeningSocket, numeric: boolean): Row {

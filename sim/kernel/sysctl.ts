@@ -7,6 +7,7 @@
 import { CommandOutput } from '../backend';
 import type { SimNetns } from './objects';
 import { forwardingScope, readForwarding, writeForwarding } from './net/ipv4/devinet';
+import { unmodelledWords } from './iproute_utils';
 
 const VERSION = 'sysctl from procps-ng 4.0.2\n';
 
@@ -84,7 +85,7 @@ export function busyboxSysctl(ns: SimNetns, args: string[]): CommandOutput {
     const shown = parts.join('.');
     const k = parts.length < 2 || parts.some((p) => p === '') ? undefined : knob(ns, parts);
     // The registry's form lets only the modelled keys through; a direct call is refused as procps' sysctl refuses it.
-    if (k === undefined) return { stdout: '', stderr: `cnmlab: sysctl ${shown} is not modelled (${MODELLED_KEYS})\n`, exitCode: 2 };
+    if (k === undefined) return unmodelledWords(`cnmlab: sysctl ${shown} is not modelled (${MODELLED_KEYS})\n`);
     if (k === 'missing') {
       // BusyBox turns the key's dots into slashes only as far as /proc/sys has the directories,
       // then shows the path with the two swapped: net.ipv4.conf.eth9/forwarding.
@@ -102,7 +103,7 @@ class Refusal {
   constructor(readonly out: CommandOutput) {}
 }
 
-const notModelled = (what: string) => new Refusal({ stdout: '', stderr: `cnmlab: sysctl ${what} is not modelled (${MODELLED_KEYS})\n`, exitCode: 2 });
+const notModelled = (what: string) => new Refusal(unmodelledWords(`cnmlab: sysctl ${what} is not modelled (${MODELLED_KEYS})\n`));
 
 export function sysctlCommand(ns: SimNetns, args: string[]): CommandOutput {
   try {
