@@ -4,7 +4,12 @@
  */
 import { Model } from '../sim/model/model';
 import { createNetwork, removeNetwork } from '../sim/model/networks';
-import { DaemonRefusal, NoSuchObject } from '../sim/model/refusal';
+import { DaemonRefusal, NoSuchObject, NotModelled } from '../sim/model/refusal';
+import { modelStep } from '../sim/model/command-step';
+import { asDockerError } from '../sim/docker/errors';
+import { answering } from '../sim/runner/host-commands';
+import { spawnSync } from 'child_process';
+import path from 'path';
 import { dockerStep } from '../sim/docker/session';
 import { CommandOutput } from '../sim/backend';
 import { shellWords } from '../sim/text/words';
@@ -147,5 +152,27 @@ describe("the other tools' refusals, one step against the model each", () => {
     });
     expect(tool(calicoctlStep, m, 'r0', 'calicoctl node run --ip 10.0.0.300').outcome).toEqual({ stdout: '', stderr: 'Error executing command: invalid IP address specified.\n', exitCode: 1 });
     expect(tool(calicoctlStep, m, 'r0', 'calicoctl delete ippool x').outcome).toEqual(notModelled('calicoctl delete ippool x'));
+  });
+});
+
+describe("cnmlab's own refusal (NotModelled)", () => {
+  test('every front end prints it through the registry\'s notModelled: the prefix once, exit 127, the step marked not modelled', async () => {
+    const m = new Model([{ name: 'r0', underlay: '198.51.100.10' }], 7);
+    m.boot();
+    const what = 'systemctl stop docker on the leader of a swarm with other managers';
+    const refuse = () => {
+      throw new NotModelled(what);
+    };
+    expect(modelStep(m, refuse).outcome).toEqual(notModelled(what));
+    const docker = asDockerError(new NotModelled(what))!;
+    expect({ stderr: docker.stderr + '\n', exitCode: docker.exitCode, unmodelled: docker.unmodelled }).toEqual({ stderr: notModelled(what).stderr, exitCode: 127, unmodelled: true });
+    const hostCommand = answering(async () => refuse());
+    expect(await hostCommand(m, undefined as never, 'r0', ['systemctl', 'stop', 'docker'])).toEqual(notModelled(what));
+  });
+
+  test('no message says "not modelled" before what it is (the registry writes that prefix)', () => {
+    // grep exits 1 when no file matches.
+    const found = spawnSync('grep', ['-rlE', '--include=*.ts', 'new NotModelled\\([`\'"]not modelled', 'sim'], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
+    expect({ files: found.stdout, status: found.status }).toEqual({ files: '', status: 1 });
   });
 });

@@ -16,7 +16,7 @@ export function asDockerError(e: unknown): DockerError | undefined {
   if (e instanceof NoSuchObject) return new DockerError(`Error: No such ${e.kind}: ${e.ref}`);
   // What the model finds it cannot model, as the registry refuses what it does not know (exit 127):
   // verify then fails the step unless its expect names 127.
-  if (e instanceof NotModelled) return notModelledError(e.message.replace(/^not modelled: /, ''));
+  if (e instanceof NotModelled) return notModelledError(e.message);
   return undefined;
 }
 

@@ -66,7 +66,7 @@ function gossipingWith(tx: Tx, host: string): string[] {
  */
 function stopRunningContainers(tx: Tx, host: string): void {
   const running = Object.values(tx.host(host).containers).filter((c) => c.state === 'running').map((c) => ({ c, ref: c.name }));
-  const planned = planStops(running, DEFAULT_STOP_TIMEOUT_S, ({ c }, why) => new NotModelled(`not modelled: systemctl stop docker with ${c.name} running: ${why}`));
+  const planned = planStops(running, DEFAULT_STOP_TIMEOUT_S, ({ c }, why) => new NotModelled(`systemctl stop docker with ${c.name} running: ${why}`));
   stopNow(tx, planned, 'the stop timeout of its containers');
 }
 
@@ -78,14 +78,14 @@ export function stopDockerd(tx: Tx, host: string, nowNs: number): void {
   if (member && h.nodeState === 'manager') {
     // Read in the world as the step began (reading drafts copies them): the stop changes no other node.
     const managers = tx.w.swarm!.nodes.filter((n) => hostOf(tx.before, n).nodeState === 'manager');
-    if (managers[0] === host && managers.length > 1) throw new NotModelled('not modelled: systemctl stop docker on the leader of a swarm with other managers (raft electing a new leader)');
+    if (managers[0] === host && managers.length > 1) throw new NotModelled('systemctl stop docker on the leader of a swarm with other managers (raft electing a new leader)');
     // Raft needs a majority of the managers running; without it the engine's manager-only commands fail (the swarm has no leader).
     const running = managers.filter((n) => n !== host && hostOf(tx.before, n).dockerdStoppedNs === undefined).length;
-    if (managers.length > 1 && 2 * running <= managers.length) throw new NotModelled('not modelled: systemctl stop docker leaving half the swarm\'s managers or fewer running (raft losing its quorum)');
+    if (managers.length > 1 && 2 * running <= managers.length) throw new NotModelled('systemctl stop docker leaving half the swarm\'s managers or fewer running (raft losing its quorum)');
   }
   // Its node leave would reach no one: the others would drop its entries when they declare it dead, those of the
   // containers the stop removes too, which the model no longer holds by then.
-  if (member && h.gossipAlive && !h.underlayUp) throw new NotModelled('not modelled: systemctl stop docker on a swarm node whose link is down (its NetworkDB leave reaching no one)');
+  if (member && h.gossipAlive && !h.underlayUp) throw new NotModelled('systemctl stop docker on a swarm node whose link is down (its NetworkDB leave reaching no one)');
   // Its cluster agent leaves before the daemon stops its containers (c.Cleanup, then shutdownDaemon's wait).
   if (member) {
     if (h.gossipAlive) {

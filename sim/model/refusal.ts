@@ -30,6 +30,8 @@ export class NoSuchObject extends Error {
 
 /**
  * cnmlab's own refusal of an input Docker takes but cnmlab will not model (an alias no
- * resolver can ask for). Printed as `cnmlab: …`, never in Docker's words.
+ * resolver can ask for). Its message names what is not modelled, without saying so: every
+ * command prints it through the registry's notModelled (`cnmlab: not modelled: …`, exit
+ * 127), which alone writes that prefix. Never in Docker's words.
  */
 export class NotModelled extends Error {}

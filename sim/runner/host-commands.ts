@@ -10,7 +10,7 @@
  * registry lists none by hand.
  */
 import { Backend, CommandOutput } from '../backend';
-import { lookupCommand, NOT_MODELLED_EXIT, ProgramEntry, registerCommand } from '../commands/registry';
+import { lookupCommand, notModelled, ProgramEntry, registerCommand } from '../commands/registry';
 import { Model } from '../model/model';
 import { DaemonRefusal, NotModelled } from '../model/refusal';
 import { Tx } from '../model/tx';
@@ -34,7 +34,7 @@ export const answering = (run: HostCommand, ownRefusal: (e: unknown) => CommandO
 };
 
 function modelRefusal(e: unknown): CommandOutput | undefined {
-  if (e instanceof NotModelled) return { stdout: '', stderr: `cnmlab: ${e.message}\n`, exitCode: NOT_MODELLED_EXIT, refusedUnmodelled: true };
+  if (e instanceof NotModelled) return notModelled(e.message);
   if (e instanceof DaemonRefusal) return { stdout: '', stderr: `${e.message}\n`, exitCode: 1 };
   return undefined;
 }

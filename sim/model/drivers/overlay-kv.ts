@@ -70,9 +70,9 @@ export function parseDockerdFlags(args: readonly string[]): ClusterFlags {
   const flags: ClusterFlags = {};
   for (let i = 0; i < args.length; i++) {
     const m = /^--(cluster-store|cluster-advertise)(?:=(.*))?$/.exec(args[i]);
-    if (!m) throw new NotModelled(`not modelled: dockerd ${args[i]} (only --cluster-store and --cluster-advertise are)`);
+    if (!m) throw new NotModelled(`dockerd ${args[i]} (only --cluster-store and --cluster-advertise are)`);
     const value = m[2] ?? args[++i];
-    if (value === undefined) throw new NotModelled(`not modelled: dockerd --${m[1]} without a value`);
+    if (value === undefined) throw new NotModelled(`dockerd --${m[1]} without a value`);
     if (m[1] === 'cluster-store') flags.store = value;
     else flags.advertise = value;
   }
@@ -82,7 +82,7 @@ export function parseDockerdFlags(args: readonly string[]): ClusterFlags {
 /** The store's URL, checked for a backend cnmlab accepts. */
 function checkStore(url: string): string {
   const m = /^([a-z]+):\/\/[^/\s]+$/.exec(url);
-  if (!m || !STORE_SCHEMES.includes(m[1])) throw new NotModelled(`not modelled: --cluster-store=${url} (etcd://HOST:PORT and consul://HOST:PORT are)`);
+  if (!m || !STORE_SCHEMES.includes(m[1])) throw new NotModelled(`--cluster-store=${url} (etcd://HOST:PORT and consul://HOST:PORT are)`);
   return url;
 }
 
@@ -91,7 +91,7 @@ function resolveAdvertise(h: Host, advertise: string): string {
   const m = /^([^:]+):(\d+)$/.exec(advertise);
   if (m && m[1] === 'eth0') return `${h.underlay}:${m[2]}`;
   if (m && /^\d+\.\d+\.\d+\.\d+$/.test(m[1])) return advertise;
-  throw new NotModelled(`not modelled: --cluster-advertise=${advertise} (eth0:PORT and ADDRESS:PORT are)`);
+  throw new NotModelled(`--cluster-advertise=${advertise} (eth0:PORT and ADDRESS:PORT are)`);
 }
 
 /**
@@ -102,12 +102,12 @@ function resolveAdvertise(h: Host, advertise: string): string {
 export function restartDockerWithClusterStore(tx: Tx, host: string, args: readonly string[]): void {
   const flags = parseDockerdFlags(args);
   const h = tx.host(host);
-  if (flags.advertise !== undefined && flags.store === undefined) throw new NotModelled('not modelled: dockerd --cluster-advertise without --cluster-store (dockerd refuses to start)');
-  if (Object.keys(h.containers).length > 0) throw new NotModelled('not modelled: restarting dockerd with containers (it would stop them)');
-  if (inSwarm(h.nodeState)) throw new NotModelled('not modelled: a cluster store on a swarm node');
+  if (flags.advertise !== undefined && flags.store === undefined) throw new NotModelled('dockerd --cluster-advertise without --cluster-store (dockerd refuses to start)');
+  if (Object.keys(h.containers).length > 0) throw new NotModelled('restarting dockerd with containers (it would stop them)');
+  if (inSwarm(h.nodeState)) throw new NotModelled('a cluster store on a swarm node');
   const store = flags.store === undefined ? undefined : checkStore(flags.store);
   const advertise = flags.advertise === undefined ? undefined : resolveAdvertise(h, flags.advertise);
-  if (store && tx.w.kv && tx.w.kv.store !== store && tx.w.kv.members.some((m) => m !== host)) throw new NotModelled(`not modelled: hosts on different cluster stores (${tx.w.kv.store} and ${store})`);
+  if (store && tx.w.kv && tx.w.kv.store !== store && tx.w.kv.members.some((m) => m !== host)) throw new NotModelled(`hosts on different cluster stores (${tx.w.kv.store} and ${store})`);
   // The dockerd before it leaves the cluster (serf's graceful leave), and takes its copies of the store's networks with it.
   leaveCluster(tx, host);
   // A dockerd started without a flag has no such setting, whatever the one before it had.
@@ -291,7 +291,7 @@ const GLOBAL_POOL_SIZE = 24;
  */
 export function createClassicNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
   const h = tx.host(host);
-  if (!h.clusterAdvertise || !tx.w.kv?.members.includes(host)) throw new NotModelled('not modelled: overlay networks of a dockerd with a cluster store but no --cluster-advertise (discovery does not start)');
+  if (!h.clusterAdvertise || !tx.w.kv?.members.includes(host)) throw new NotModelled('overlay networks of a dockerd with a cluster store but no --cluster-advertise (discovery does not start)');
   const kv = cluster(tx);
   const used = kv.members.flatMap((m) => storeNetworks(tx.w, m)).map((n) => parseCidr(n.ipam.subnet)).filter((c) => c !== undefined);
   let subnet = spec.subnet;
