@@ -126,6 +126,35 @@ describe('typed refusals', () => {
   });
 });
 
+describe('flags given more than once, as docker/cli reads them', () => {
+  test('docker run --network twice: the CLI refuses a network named twice or a predefined one beside a user-defined one; the daemon refuses two networks at create (125), nothing made', () => {
+    const m = ready();
+    dockerStep(m, 'r0', shellWords('docker network create a').slice(1));
+    dockerStep(m, 'r0', shellWords('docker network create b').slice(1));
+    const before = JSON.stringify(hostOf(m.world, 'r0').containers);
+    expect(run(m, 'r0', 'docker run -d --network a --net b --name two busybox')).toEqual({
+      stdout: '', stderr: "docker: Error response from daemon: Container cannot be connected to network endpoints: a, b.\nSee 'docker run --help'.\n", exitCode: 125,
+    });
+    expect(run(m, 'r0', 'docker run -d --network a --network a busybox')).toEqual({ stdout: '', stderr: 'docker: network "a" is specified multiple times.\nSee \'docker run --help\'.\n', exitCode: 125 });
+    expect(run(m, 'r0', 'docker run -d --network bridge --network a busybox')).toEqual({
+      stdout: '', stderr: "docker: conflicting options: cannot attach both user-defined and non-user-defined network-modes.\nSee 'docker run --help'.\n", exitCode: 125,
+    });
+    expect(JSON.stringify(hostOf(m.world, 'r0').containers)).toBe(before);
+    // A string flag keeps its last value (pflag).
+    expect(run(m, 'r0', 'docker run -d --network a --name first --name last busybox').exitCode).toBe(0);
+    expect(Object.values(hostOf(m.world, 'r0').containers).map((c) => c.name)).toContain('last');
+  });
+
+  test('list flags cnmlab models one value of (--subnet, --gateway, --default-addr-pool) refuse more as not modelled', () => {
+    const m = ready();
+    expect(run(m, 'r0', 'docker network create --subnet 10.1.0.0/24,10.2.0.0/24 two')).toEqual(notModelled('docker network create --subnet 10.1.0.0/24 --subnet 10.2.0.0/24: more than one subnet or gateway'));
+    expect(run(m, 'r0', 'docker network create --subnet 10.1.0.0/24 --gateway 10.1.0.1 --gateway 10.1.0.2 two').exitCode).toBe(127);
+    const fresh = new Model([{ name: 'r0', underlay: '198.51.100.10' }], 7);
+    fresh.boot();
+    expect(run(fresh, 'r0', 'docker swarm init --default-addr-pool 10.10.0.0/16 --default-addr-pool 10.20.0.0/16')).toEqual(notModelled('docker swarm init --default-addr-pool 10.10.0.0/16,10.20.0.0/16: more than one default address pool'));
+  });
+});
+
 describe("the other tools' refusals, one step against the model each", () => {
   const tool = (step: typeof weaveStep, m: Model, host: string, line: string) => step(m, host, shellWords(line).slice(1));
 

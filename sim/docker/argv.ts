@@ -9,6 +9,8 @@ export interface FlagSpec {
   short?: string;
   /** Takes a value (string flags); repeated values accumulate. */
   value?: boolean;
+  /** The long name of the flag whose value this one sets too (docker/cli binds --net and --network to one NetworkOpt): their values accumulate together, in the order typed. */
+  sameValueAs?: string;
 }
 
 export interface ParsedFlags {
@@ -47,7 +49,8 @@ export function parseFlags(command: string, argv: string[], specs: FlagSpec[], s
   const set = (spec: FlagSpec, value: string | undefined, shown: string) => {
     if (spec.value) {
       if (value === undefined) throw new DockerError(`flag needs an argument: ${shown}${see}`, 125);
-      out.flags.set(spec.long, [...(out.flags.get(spec.long) ?? []), value]);
+      const key = spec.sameValueAs ?? spec.long;
+      out.flags.set(key, [...(out.flags.get(key) ?? []), value]);
     } else {
       if (value !== undefined && value !== 'true' && value !== 'false') throw new DockerError(`invalid argument "${value}" for "${shown}" flag: strconv.ParseBool: parsing "${value}": invalid syntax${see}`, 125);
       if (value === 'false') out.bools.delete(spec.long);
@@ -97,9 +100,18 @@ export function parseFlags(command: string, argv: string[], specs: FlagSpec[], s
   return out;
 }
 
-export function first(p: ParsedFlags, long: string): string | undefined {
+/** A string (or number) flag's value as pflag keeps it: given more than once, the last. */
+export function lastValue(p: ParsedFlags, long: string): string | undefined {
   const v = p.flags.get(long);
   return v ? v[v.length - 1] : undefined;
+}
+
+/**
+ * A list flag's values as pflag's StringSlice and IPNetSlice read them: every value given,
+ * each split at its commas (`--subnet a,b` is two).
+ */
+export function sliceValues(p: ParsedFlags, long: string): string[] {
+  return all(p, long).flatMap((v) => v.split(','));
 }
 
 export function all(p: ParsedFlags, long: string): string[] {

@@ -3,7 +3,7 @@
  * against the model inside one transaction. `docker exec` is handed back to the caller,
  * since commands inside a container belong to the backend.
  */
-import { all, first, FlagSpec, parseFlags, ParsedFlags, requireArgs } from './argv';
+import { all, FlagSpec, lastValue, parseFlags, ParsedFlags, requireArgs, sliceValues } from './argv';
 import { inspectJson, networkInspectObject, networkLsTable, networkRows, psTable } from './format';
 import { imageCommand, isInteractiveShell } from '../model/main-process';
 import { networkLsFormatted } from './network-ls-format';
@@ -113,7 +113,7 @@ function mapOpts(values: string[]): Record<string, string> {
  * lone newline when nothing was printed.
  */
 function inspectOutput(p: ParsedFlags, found: ({ object: unknown; type: GoType } | { error: string })[]): CommandOutput {
-  const template = first(p, 'format');
+  const template = lastValue(p, 'format');
   const errors: string[] = [];
   let stdout = '';
   if (template === undefined || template === '') {
@@ -144,13 +144,16 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'create': {
       const p = parseFlags('docker network create', rest, NETWORK_CREATE_FLAGS);
       requireArgs(p, 'docker network create', 'docker network create [OPTIONS] NETWORK', 'Create a network', 1);
+      // --subnet and --gateway are lists (an IPAM pool each): cnmlab models one.
+      const subnets = sliceValues(p, 'subnet'), gateways = sliceValues(p, 'gateway');
+      if (subnets.length > 1 || gateways.length > 1) throw notModelledError(`docker network create ${[...subnets.map((v) => `--subnet ${v}`), ...gateways.map((v) => `--gateway ${v}`)].join(' ')}: more than one subnet or gateway`);
+      const [subnet] = subnets, [gateway] = gateways;
       // The CLI's own check (an unparsable subnet is left to the daemon, which says so first).
-      const subnet = first(p, 'subnet'), gateway = first(p, 'gateway');
       if (gateway && (!subnet || (parseCidr(subnet) && !gatewayInSubnet(subnet, gateway)))) throw new DockerError(`no matching subnet for gateway ${gateway}`);
       const net = createNetwork(tx, host, {
-        name: p.args[0], driver: first(p, 'driver') ?? 'bridge', attachable: p.bools.has('attachable'), internal: p.bools.has('internal'),
-        subnet: first(p, 'subnet'), gateway: first(p, 'gateway'), options: mapOpts(all(p, 'opt')), labels: mapOpts(all(p, 'label')),
-        ipamDriver: first(p, 'ipam-driver'),
+        name: p.args[0], driver: lastValue(p, 'driver') ?? 'bridge', attachable: p.bools.has('attachable'), internal: p.bools.has('internal'),
+        subnet, gateway, options: mapOpts(all(p, 'opt')), labels: mapOpts(all(p, 'label')),
+        ipamDriver: lastValue(p, 'ipam-driver'),
       });
       return ok(`${net.id}\n`);
     }
@@ -161,7 +164,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       requireArgs(p, 'docker network ls', 'docker network ls [OPTIONS]', 'List networks', 0);
       const nets = filterNetworks(visibleNetworks(tx.w, host) as Network[], filters);
       const opts = { quiet: p.bools.has('quiet'), noTrunc: p.bools.has('no-trunc') };
-      const format = first(p, 'format');
+      const format = lastValue(p, 'format');
       if (format) return ok(networkLsFormatted(networkRows(tx.w as World, host, nets), format, opts));
       return ok(networkLsTable(nets, opts));
     }
@@ -206,7 +209,7 @@ function networkCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
       requireArgs(p, `docker network ${sub}`, `docker network ${sub} [OPTIONS] NETWORK CONTAINER`, sub === 'connect' ? 'Connect a container to a network' : 'Disconnect a container from a network', 2);
       const c = findContainer(tx.host(host), p.args[1]);
       if (!c) throw new DockerError(`Error response from daemon: No such container: ${p.args[1]}`, 1);
-      if (sub === 'connect') connectNetwork(tx, host, c, p.args[0], all(p, 'alias'), first(p, 'ip'));
+      if (sub === 'connect') connectNetwork(tx, host, c, p.args[0], all(p, 'alias'), lastValue(p, 'ip'));
       else disconnectNetwork(tx, host, c, p.args[0], p.bools.has('force'));
       return ok();
     }
@@ -231,19 +234,22 @@ function swarmCommand(tx: Tx, host: string, argv: string[]): CommandOutput {
     case 'init': {
       const p = parseFlags('docker swarm init', rest, SWARM_INIT_FLAGS);
       requireArgs(p, 'docker swarm init', 'docker swarm init [OPTIONS]', 'Initialize a swarm', 0);
-      const port = first(p, 'data-path-port');
+      const port = lastValue(p, 'data-path-port');
       if (port !== undefined && !(Number(port) >= 1024 && Number(port) <= 49151)) {
         throw new DockerError(`Error response from daemon: data path port ${port} is outside the allowed range 1024-49151`, 1);
       }
-      const mask = first(p, 'default-addr-pool-mask-length');
-      return ok(swarmInit(tx, host, { advertiseAddr: first(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: first(p, 'default-addr-pool'), defaultAddrPoolMaskLength: mask ? Number(mask) : undefined }));
+      const mask = lastValue(p, 'default-addr-pool-mask-length');
+      // A list of pools; cnmlab models one.
+      const pools = sliceValues(p, 'default-addr-pool');
+      if (pools.length > 1) throw notModelledError(`docker swarm init --default-addr-pool ${pools.join(',')}: more than one default address pool`);
+      return ok(swarmInit(tx, host, { advertiseAddr: lastValue(p, 'advertise-addr'), dataPathPort: port ? Number(port) : undefined, defaultAddrPool: pools[0], defaultAddrPoolMaskLength: mask ? Number(mask) : undefined }));
     }
     case 'join': {
       const p = parseFlags('docker swarm join', rest, SWARM_JOIN_FLAGS);
       // cobra's ExactArgs(1) (docker/cli v20.10 cli/command/swarm/join.go): the manager's address is no option.
       requireArgs(p, 'docker swarm join', 'docker swarm join [OPTIONS] HOST:PORT', 'Join a swarm as a node and/or manager', 1);
       // No token is no CLI error: the daemon joins with an empty one, which the manager's CA server refuses.
-      return ok(swarmJoin(tx, host, first(p, 'token') ?? '', p.args[0]));
+      return ok(swarmJoin(tx, host, lastValue(p, 'token') ?? '', p.args[0]));
     }
     case 'leave': {
       const p = parseFlags('docker swarm leave', rest, SWARM_LEAVE_FLAGS);
@@ -299,8 +305,8 @@ const NODE_LS_FLAGS: FlagSpec[] = [{ long: 'quiet', short: 'q' }];
 /** `docker run`'s flags (lab/save.ts parses a typed run's options with them too). */
 export const RUN_FLAGS = [
   { long: 'detach', short: 'd' }, { long: 'interactive', short: 'i' }, { long: 'tty', short: 't' }, { long: 'rm' },
-  { long: 'name', value: true }, { long: 'network', value: true }, { long: 'net', value: true }, { long: 'network-alias', value: true },
-  { long: 'net-alias', value: true }, { long: 'ip', value: true }, { long: 'hostname', short: 'h', value: true }, { long: 'env', short: 'e', value: true },
+  { long: 'name', value: true }, { long: 'network', value: true }, { long: 'net', value: true, sameValueAs: 'network' }, { long: 'network-alias', value: true },
+  { long: 'net-alias', value: true, sameValueAs: 'network-alias' }, { long: 'ip', value: true }, { long: 'hostname', short: 'h', value: true }, { long: 'env', short: 'e', value: true },
   { long: 'privileged' }, { long: 'cap-add', value: true }, { long: 'publish', short: 'p', value: true }, { long: 'volume', short: 'v', value: true },
   { long: 'entrypoint', value: true }, { long: 'workdir', short: 'w', value: true }, { long: 'user', short: 'u', value: true },
 ];
@@ -317,12 +323,24 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // docker/cli v20.10's parseNetworkOpts: --ip and --network-alias go on the endpoint of the
   // first --network; without one there is no endpoint to hold them, and they are dropped
   // unread. An alias on a network that is not user-defined (as typed) is the CLI's refusal.
-  const network = first(p, 'network') ?? first(p, 'net');
-  const aliases = network === undefined ? [] : [...all(p, 'network-alias'), ...all(p, 'net-alias')];
-  const ip = network === undefined ? undefined : first(p, 'ip');
+  // --network and --net fill one list (opts.NetworkOpt), in the order typed; its first is the network mode.
+  const networks = all(p, 'network');
+  const network = networks[0];
+  const aliases = network === undefined ? [] : all(p, 'network-alias');
+  const ip = network === undefined ? undefined : lastValue(p, 'ip');
   if (network !== undefined && aliases.length && !isUserDefinedNetworkMode(network)) {
     throw new DockerError("docker: network-scoped aliases are only supported for user-defined networks.\nSee 'docker run --help'.", 125);
   }
+  // The rest of parseNetworkOpts: a network named twice, then user-defined networks mixed with others.
+  const twice = networks.find((n, i) => networks.indexOf(n) < i);
+  if (twice !== undefined) throw new DockerError(`docker: network ${JSON.stringify(twice)} is specified multiple times.\nSee 'docker run --help'.`, 125);
+  if (networks.some(isUserDefinedNetworkMode) && !networks.every(isUserDefinedNetworkMode)) {
+    throw new DockerError("docker: conflicting options: cannot attach both user-defined and non-user-defined network-modes.\nSee 'docker run --help'.", 125);
+  }
+  // The daemon creates a container on one network (moby v20.10 daemon/create.go
+  // verifyNetworkingConfig), before it looks any network up; it names them in Go's map
+  // order, which varies from run to run: here, as typed.
+  if (networks.length > 1) throw runRefusal(new DaemonRefusal(`Container cannot be connected to network endpoints: ${networks.join(', ')}`, 'create'));
   // The CLI's own refusal above comes first: container:NAME is no user-defined network either.
   if (network?.startsWith('container:')) throw notModelledError(`docker run --network ${network}: a container sharing another's network namespace`);
   // Docker runs it in the host's own namespace (no eth0 of its own; inspect's SandboxKey
@@ -349,14 +367,14 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     const l = lookupCommand(command, 'container', p.args[0]);
     if (!l.modelled) throw notModelledError(`docker run${tty ? ' -t' : ''} ${p.args[0]} ${command.join(' ')}`);
   }
-  const name = first(p, 'name');
+  const name = lastValue(p, 'name');
   if (name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
     throw new DockerError(`docker: Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.\nSee 'docker run --help'.`, 125);
   }
   let created: string | undefined;
   try {
     const c = runContainer(tx, host, {
-      name, image: p.args[0], command: p.args.slice(1), network, aliases, ip, hostname: first(p, 'hostname'),
+      name, image: p.args[0], command: p.args.slice(1), network, aliases, ip, hostname: lastValue(p, 'hostname'),
       autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach, capAdd, clientTerminal: client.terminal,
     });
     created = c.id;

@@ -9,7 +9,7 @@
  * A line with a PID 1 whose handling of the signal the model does not know is refused whole,
  * as not modelled, before anything changes.
  */
-import { ParsedFlags, first } from './argv';
+import { lastValue, ParsedFlags } from './argv';
 import { DockerError, notModelledError } from './errors';
 import { startStopped, stopContainer } from '../model/containers';
 import { DEFAULT_STOP_TIMEOUT_S, KILLED_EXIT, onSignal, Signal, unknownMainProcess } from '../model/main-process';
@@ -23,7 +23,7 @@ import type { Draft } from 'immer';
 
 /** pflag's int flag (strconv.ParseInt, base 0: 0x hex, 0o or a leading 0 octal, 0b binary), its error as the CLI prints it. */
 function intFlag(p: ParsedFlags, long: string, short: string, command: string): number | undefined {
-  const v = first(p, long);
+  const v = lastValue(p, long);
   if (v === undefined) return undefined;
   const m = /^([+-]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]?([0-7]+)|0[bB]([01]+)|([1-9][0-9]*|0))$/.exec(v);
   if (!m) throw new DockerError(`invalid argument "${v}" for "-${short}, --${long}" flag: strconv.ParseInt: parsing "${v}": invalid syntax\nSee '${command} --help'.`, 125);
@@ -141,7 +141,7 @@ const MODELLED_SIGNALS = new Map<bigint, 'SIGKILL' | Signal>([[9n, 'SIGKILL'], [
  * parameter: the daemon kills with SIGKILL.
  */
 export function killCommand(tx: Tx, host: string, p: ParsedFlags): CommandOutput {
-  const raw = first(p, 'signal') ?? 'KILL';
+  const raw = lastValue(p, 'signal') ?? 'KILL';
   const signal = raw === '' ? 9n : parseSignal(raw);
   const h = tx.host(host);
   if (signal === undefined) return printed(p.args.map((ref) => ({ ref, error: `Error response from daemon: Invalid signal: ${raw}` })));
