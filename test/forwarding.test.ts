@@ -176,7 +176,7 @@ describe('the forwarding switches (devinet.c, measured in namespaces)', () => {
 
   test('keys the sim does not model are refused as such, never guessed', () => {
     const { ns: n } = ns();
-    expect(sysctlCommand(n, ['net.ipv4.tcp_syncookies'])).toEqual({ stdout: '', stderr: 'cnmlab: sysctl net.ipv4.tcp_syncookies is not modelled (net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding, net.ipv6.conf.{all,default}.disable_ipv6 and net.bridge.bridge-nf-call-iptables are)\n', exitCode: 2 });
+    expect(sysctlCommand(n, ['net.ipv4.tcp_syncookies'])).toEqual({ stdout: '', stderr: 'cnmlab: sysctl net.ipv4.tcp_syncookies is not modelled (net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding, net.ipv6.conf.{all,default}.disable_ipv6 and net.bridge.bridge-nf-call-iptables are)\n', exitCode: 2, refusedUnmodelled: true });
     expect(sysctlCommand(n, ['-a']).exitCode).toBe(2);
     expect(sysctlCommand(n, ['-w', 'net.ipv6.conf.all.disable_ipv6=1']).exitCode).toBe(2);
   });
