@@ -601,8 +601,7 @@ export class EmuBackend implements Backend {
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
     // A container has no CAP_NET_ADMIN unless run with --cap-add NET_ADMIN (Docker's default capabilities,
     // model/capabilities.ts): the real kernel refuses its changes as sim does, and its ip link add|delete counts nothing.
-    // Its sysctl keeps it: sim models a container's sysctl -w as a host's (Docker's read-only /proc/sys is not modelled).
-    const netAdmin = c === undefined || holdsNetAdmin(c) || argv[0] === 'sysctl';
+    const netAdmin = c === undefined || holdsNetAdmin(c);
     // A device the step makes is numbered in Docker's sequence, as sim numbers it, and then counted.
     const linkChange = netAdmin ? typedLinkChange(argv) : undefined;
     if (linkChange?.verb === 'add') await this.levelCounters([real]);

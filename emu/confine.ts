@@ -8,13 +8,13 @@
  *    machine files programs need to start (ld.so.cache, passwd, nsswitch.conf …), so
  *    /etc/shadow and the machine's own names are not there;
  *  - /sys is a sysfs mounted from inside the step's network namespace (as `ip netns exec`
- *    does), /proc/sys/net is writable (sysctl -w), /root, /home and the run's state folder are empty;
+ *    does), a host's /proc/sys/net is writable (sysctl -w) and a container's read-only, as
+ *    runc mounts /proc/sys; /root, /home and the run's state folder are empty;
  *  - the UTS name is the container's hostname (its short id) or the host's name;
  *  - the program runs as root with only CAP_NET_ADMIN, CAP_NET_RAW, CAP_SETUID and
  *    CAP_SETGID (tcpdump's own drop to its user), no_new_privs, and nothing inheritable; a
  *    container's programs without CAP_NET_ADMIN, as Docker runs them unless the container was
- *    run with --cap-add NET_ADMIN (sim/model/capabilities.ts); its sysctl keeps it, since sim
- *    models a container's sysctl -w as a host's (Docker's read-only /proc/sys is not modelled).
+ *    run with --cap-add NET_ADMIN (sim/model/capabilities.ts).
  *
  * Why util-linux unshare/nsenter and not `ip netns exec`: ip netns exec gives a fresh mount
  * namespace per command with the machine's /etc/netns/NS bound over /etc, but cannot make
@@ -96,9 +96,10 @@ export function viewFstab(mounts: string[], root: string, etcDir: string, emptyD
   // out of a container's mounts): iproute2 there prints a peer as `link-netnsid N`, as on the engine.
   if (mounts.includes(NETNS_DIR)) lines.push(container ? line(emptyDir, NETNS_DIR, 'none', 'bind,ro,nosuid,nodev,private') : line(NETNS_DIR, NETNS_DIR, 'none', 'rbind,ro,nosuid,nodev'));
   lines.push(line('sysfs', '/sys', 'sysfs', 'ro,nosuid,nodev,noexec,private'));
-  // /proc/sys/net writable, so `sysctl -w` works: the kernel resolves a net sysctl in the
-  // network namespace of the process that opens it, which is always one the run made.
-  if (mounts.includes('/proc')) lines.push(line(PROC_SYS_NET, PROC_SYS_NET, 'none', 'bind,rw,nosuid,nodev,noexec,private'));
+  // A host's /proc/sys/net writable, so `sysctl -w` works: the kernel resolves a net sysctl in
+  // the network namespace of the process that opens it, which is always one the run made. A
+  // container's stays read-only, as runc mounts /proc/sys (Docker's ReadonlyPaths): a write fails with EROFS.
+  if (mounts.includes('/proc') && !container) lines.push(line(PROC_SYS_NET, PROC_SYS_NET, 'none', 'bind,rw,nosuid,nodev,noexec,private'));
   lines.push(line(etcDir, '/etc', 'none', 'bind,ro,nosuid,nodev,private'));
   for (const d of MACHINE_ETC_DIRS) if (fs.existsSync(path.join(etcDir, d))) lines.push(line(path.join('/etc', d), path.join('/etc', d), 'none', 'bind,ro,nosuid,nodev,private'));
   for (const m of MASKED) {

@@ -42,16 +42,16 @@ describe('the registry knows each family', () => {
   });
 
   test('an applet BusyBox has but cnmlab does not model (or a form of it) is refused', () => {
-    // sysctl reads the modelled keys only: a write, or a key sim does not model, would run the real applet in emu.
+    // sysctl takes the modelled keys only: one sim does not model would run the real applet in emu.
     for (const argv of [['wget', 'x'], ['ip', 'neigh', 'flush', 'dev', 'eth0'], ['ip', 'neighbour'], ['ip', 'neigh', 'show', 'eth0'], ['arp'], ['ping', '-M', 'do', 'x'], ['ping', '-f', 'x'], ['nslookup', 'x', '127.0.0.11'], ['netstat', '-ltn'],
-      ['sysctl', 'net.ipv4.ip_forward=1'], ['sysctl', '-w', 'net.ipv4.ip_forward=1'], ['sysctl', 'net.core.somaxconn'], ['sysctl', '-a']]) {
+      ['sysctl', 'net.core.somaxconn=1'], ['sysctl', 'net.core.somaxconn'], ['sysctl', '-a']]) {
       expect(lookupCommand(argv, 'container', 'busybox')).toMatchObject({ modelled: false });
     }
   });
 
   test("each family's own forms: BusyBox's arp, ifconfig, netstat; iputils' -M and bind's nslookup in GNU images", () => {
     for (const argv of [['arp', '-n'], ['ifconfig'], ['ifconfig', 'eth0'], ['netstat', '-rn'], ['route', '-n'], ['ip', 'a'], ['ping', '-c', '1', '-W', '2', 'x'],
-      ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.eth0.forwarding']]) {
+      ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.eth0.forwarding'], ['sysctl', 'net.ipv4.ip_forward=1'], ['sysctl', '-w', 'net.ipv4.ip_forward=1']]) {
       expect(realProgram(argv, 'container', 'busybox').real).toBe(true);
     }
     // Debian's smallest system has no net-tools: bash says so.
@@ -190,6 +190,26 @@ describe("BusyBox's applets in sim, as a Docker 20.10 busybox container prints t
     expect(exec('sysctl -e net.ipv4.conf.eth9.forwarding')).toEqual({ stdout: '', stderr: '', exitCode: 1 });
   });
 
+  test("sysctl KEY=VALUE in a container: runc's read-only /proc/sys refuses the write (EROFS), in BusyBox's words and in procps'", async () => {
+    const { exec } = await ubuntu0();
+    expect(exec('sysctl -w net.ipv4.ip_forward=1 net.ipv4.conf.all.forwarding=1')).toEqual({
+      stdout: '', stderr: "sysctl: error setting key 'net.ipv4.ip_forward': Read-only file system\nsysctl: error setting key 'net.ipv4.conf.all.forwarding': Read-only file system\n", exitCode: 1,
+    });
+    expect(exec('sysctl net.ipv4.conf.eth9.forwarding=1')).toEqual({ stdout: '', stderr: "sysctl: error: 'net.ipv4.conf.eth9/forwarding' is an unknown key\n", exitCode: 1 });
+    const gnu = await runSim(twoNodes('  - r0: docker run -dit --name u0 --network test-net ubuntu:14.04\n'));
+    const u0 = containerNamed(gnu.model.world, 'r0', 'u0');
+    const inU0 = (line: string) => gnu.backend.execSync('r0', u0.sandbox, line.split(' '), { world: gnu.model.world, container: u0.id, namesVisible: false });
+    // procps-ng 4.0.2 words EROFS as a permission, and ORs the writes' failures into exit 1.
+    expect(inU0('sysctl -w net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=0 net.ipv4.conf.eth9.forwarding=1')).toEqual({
+      stdout: '',
+      stderr: 'sysctl: permission denied on key "net.ipv4.ip_forward"\nsysctl: permission denied on key "net.ipv6.conf.all.disable_ipv6"\nsysctl: cannot stat /proc/sys/net/ipv4/conf/eth9/forwarding: No such file or directory\n',
+      exitCode: 1,
+    });
+    expect(inU0('sysctl -n net.ipv4.ip_forward')).toEqual({ stdout: '0\n', stderr: '', exitCode: 0 });
+    // The host writes the same namespace's keys (ip netns exec): its /proc/sys is writable.
+    expect(gnu.backend.execSync('r0', u0.sandbox, ['sysctl', '-w', 'net.ipv4.ip_forward=1'], { world: gnu.model.world, namesVisible: false })).toEqual({ stdout: 'net.ipv4.ip_forward = 1\n', stderr: '', exitCode: 0 });
+  });
+
   test("nslookup: A and AAAA at once, Docker's empty AAAA answer, PTR without a trailing dot", async () => {
     const { exec } = await ubuntu0();
     expect(exec('nslookup ubuntu1')).toEqual({
@@ -305,6 +325,30 @@ describe("a host's busybox ping", () => {
     ]);
     // Only its ping is modelled.
     expect(lookupCommand(['busybox', 'nslookup', 'r1'], 'host')).toEqual({ modelled: false, refusal: notModelled('busybox nslookup r1') });
+  });
+});
+
+const CONTAINER_SYSCTL = `name: container-sysctl
+hosts: { r0: {} }
+steps:
+  - r0: docker run -dit --name b0 busybox
+  - r0: docker run -dit --name u0 ubuntu:14.04
+  - b0: sysctl -w net.ipv4.ip_forward=1
+    expect: { exit: 1 }
+  - b0: sysctl net.ipv4.conf.all.forwarding=1 net.ipv4.ip_forward
+    expect: { exit: 1 }
+  - u0: sysctl -w net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=0
+    expect: { exit: 1 }
+  - u0: sysctl -n net.ipv4.ip_forward
+`;
+
+describeWith(['ip', 'busybox', 'sysctl'], true, "a container's sysctl -w on the real kernel", () => {
+  test("the container's read-only /proc/sys refuses the write in both modes, with BusyBox's and procps' words", async () => {
+    const { result } = await runSim(CONTAINER_SYSCTL);
+    const sim = printed(result.steps).slice(2);
+    expect(sim[0]).toEqual([1, '', "sysctl: error setting key 'net.ipv4.ip_forward': Read-only file system\n"]);
+    expect(sim[3]).toEqual([0, '0\n', '']);
+    expectEmuPrints('container-sysctl.yaml', CONTAINER_SYSCTL, sim, { view: (steps) => printed(steps).slice(2) });
   });
 });
 

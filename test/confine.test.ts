@@ -46,6 +46,11 @@ describe('view fstab', () => {
     expect(viewFstab(mounts, '/v/root', '/v/etc', '/v/empty', true).split('\n')).toContain('/v/empty /v/root/run/netns none bind,ro,nosuid,nodev,private 0 0');
     expect(viewFstab(mounts, '/v/root', '/v/etc', '/v/empty', false).split('\n')).toContain('/run/netns /v/root/run/netns none rbind,ro,nosuid,nodev 0 0');
   });
+  test("a container's /proc/sys stays read-only, as runc mounts it; a host's /proc/sys/net is writable", () => {
+    const mounts = ['/', '/proc'];
+    expect(viewFstab(mounts, '/v/root', '/v/etc', '/v/empty', true)).not.toContain('/proc/sys/net');
+    expect(viewFstab(mounts, '/v/root', '/v/etc', '/v/empty', false).split('\n')).toContain('/proc/sys/net /v/root/proc/sys/net none bind,rw,nosuid,nodev,noexec,private 0 0');
+  });
 });
 
 describeWith(['ip', 'nsenter', 'unshare', 'setpriv', 'mount', 'ping'], true, 'emu confinement (real kernel)', () => {

@@ -251,7 +251,7 @@ const BUILT_IN: ProgramEntry[] = [
     program: 'sysctl', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
     // procps writes KEY=VALUE with or without -w.
     changesKernelWith: (args) => args.some((a) => a === '-w' || (!a.startsWith('-') && a.includes('='))),
-    summary: "procps-ng 4.0.2's sysctl over the namespace's /proc/sys/net: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding (read and write), net.ipv6.conf.{all,default}.disable_ipv6 (read), net.bridge.bridge-nf-call-iptables (read and write); other keys and -a, -p are refused as not modelled (exit 2)",
+    summary: "procps-ng 4.0.2's sysctl over the namespace's /proc/sys/net: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding (read and write), net.ipv6.conf.{all,default}.disable_ipv6 (read), net.bridge.bridge-nf-call-iptables (read and write; a container's /proc/sys is read-only, so its writes fail); other keys and -a, -p are refused as not modelled (exit 2)",
     forms: [form([], 'sysctl [-w] [-n|-N] [-q] [-e] KEY[=VALUE]...', [], { min: 0, max: Infinity, names: 'KEY[=VALUE]' })],
   },
   {
@@ -343,11 +343,12 @@ const BUILT_IN: ProgramEntry[] = [
   },
   {
     program: 'sysctl', families: ['busybox'], shells: ['container'], answeredBy: 'kernel',
-    summary: "BusyBox's sysctl, reading the keys the sim kernel models (net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding, net.ipv6.conf.{all,default}.disable_ipv6, net.bridge.bridge-nf-call-iptables); writes are not modelled (Docker makes a container's /proc/sys read-only)",
-    // Only the modelled keys, read: the real applet in emu must neither answer a key sim cannot nor write one.
-    forms: [form([], 'sysctl [-n] [-e] KEY...', [{ flag: '-n', help: 'values only' }, { flag: '-e', help: 'no warning for an unknown key' }], {
-      min: 1, max: Infinity, names: 'KEY',
-      shape: /^net[./](ipv4[./](ip_forward|conf[./][^=./]+[./]forwarding)|ipv6[./]conf[./](all|default)[./]disable_ipv6|bridge[./]bridge-nf-call-iptables)$/,
+    summary: "BusyBox's sysctl over the keys the sim kernel models (net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding, net.ipv6.conf.{all,default}.disable_ipv6, net.bridge.bridge-nf-call-iptables): reading, and writing refused by the container's read-only /proc/sys",
+    // Only the modelled keys: the real applet in emu must not answer a key sim cannot. A
+    // write fails in both modes, on the read-only /proc/sys of a container's view (emu/confine.ts).
+    forms: [form([], 'sysctl [-n] [-e] [-w] KEY[=VALUE]...', [{ flag: '-n', help: 'values only' }, { flag: '-e', help: 'no warning for an unknown key' }, { flag: '-w', help: 'write (refused: /proc/sys is read-only)' }], {
+      min: 1, max: Infinity, names: 'KEY[=VALUE]',
+      shape: /^net[./](ipv4[./](ip_forward|conf[./][^=./]+[./]forwarding)|ipv6[./]conf[./](all|default)[./]disable_ipv6|bridge[./]bridge-nf-call-iptables)(=.*)?$/,
     })],
   },
   {

@@ -111,7 +111,8 @@ export class SimBackend implements Backend {
       case 'tc':
         return tcCommand(ns, args, { nowNs: this.datapath.clock.now, kernelSeed: this.kernel.seed, netAdmin });
       case 'sysctl':
-        return sysctlCommand(ns, args);
+        // runc mounts a container's /proc/sys read-only (Docker's ReadonlyPaths; --privileged, which would not, is not modelled).
+        return sysctlCommand(ns, args, container !== undefined);
       case 'ss':
         return ssCommand(ns, args);
       case 'iptables-save':

@@ -74,14 +74,16 @@ function parseIntvec(text: string): number | undefined {
 /**
  * BusyBox's sysctl applet (Debian's 1.35, as emu runs it, and a busybox image's), reading:
  * `KEY = VALUE` or, with -n, the value; a key /proc/sys lacks is `sysctl: error: 'KEY' is an
- * unknown key` on stderr (silent with -e) and exit 1, the other keys still shown. Writing is
- * refused by the registry's form: Docker mounts a container's /proc/sys read-only, emu does not.
+ * unknown key` on stderr (silent with -e) and exit 1, the other keys still shown. It runs in
+ * a container only, whose /proc/sys runc mounts read-only: a `KEY=VALUE` (with or without
+ * -w) fails as it opens the key (EROFS), exit 1.
  */
 export function busyboxSysctl(ns: SimNetns, args: string[]): CommandOutput {
   const flags = new Set(args.filter((a) => a.startsWith('-')).flatMap((a) => [...a.slice(1)]));
   let stdout = '', stderr = '', exitCode = 0;
-  for (const key of args.filter((a) => !a.startsWith('-'))) {
-    const parts = key.split(/[./]/);
+  for (const operand of args.filter((a) => !a.startsWith('-'))) {
+    const eq = operand.indexOf('=');
+    const parts = (eq < 0 ? operand : operand.slice(0, eq)).split(/[./]/);
     const shown = parts.join('.');
     const k = parts.length < 2 || parts.some((p) => p === '') ? undefined : knob(ns, parts);
     // The registry's form lets only the modelled keys through; a direct call is refused as procps' sysctl refuses it.
@@ -91,6 +93,11 @@ export function busyboxSysctl(ns: SimNetns, args: string[]): CommandOutput {
       // then shows the path with the two swapped: net.ipv4.conf.eth9/forwarding.
       const named = `${parts.slice(0, 4).join('.')}${parts.slice(4).map((p) => `/${p}`).join('')}`;
       if (!flags.has('e')) stderr += `sysctl: error: '${named}' is an unknown key\n`;
+      exitCode = 1;
+      continue;
+    }
+    if (eq >= 0) {
+      stderr += `sysctl: error setting key '${shown}': Read-only file system\n`;
       exitCode = 1;
       continue;
     }
@@ -105,16 +112,20 @@ class Refusal {
 
 const notModelled = (what: string) => new Refusal(unmodelledWords(`cnmlab: sysctl ${what} is not modelled (${MODELLED_KEYS})\n`));
 
-export function sysctlCommand(ns: SimNetns, args: string[]): CommandOutput {
+/**
+ * `readOnly`: the namespace's /proc/sys is read-only to the program (a Docker container's,
+ * which runc mounts read-only unless --privileged): every write fails as it opens the key.
+ */
+export function sysctlCommand(ns: SimNetns, args: string[], readOnly = false): CommandOutput {
   try {
-    return run(ns, args);
+    return run(ns, args, readOnly);
   } catch (e) {
     if (e instanceof Refusal) return e.out;
     throw e;
   }
 }
 
-function run(ns: SimNetns, args: string[]): CommandOutput {
+function run(ns: SimNetns, args: string[], readOnly: boolean): CommandOutput {
   if (args.length === 0) return { stdout: '', stderr: USAGE, exitCode: 1 };
   let write = false, valuesOnly = false, namesOnly = false, quiet = false, ignoreUnknown = false;
   const operands: string[] = [];
@@ -159,7 +170,10 @@ function run(ns: SimNetns, args: string[]): CommandOutput {
     operands.push(a);
   }
   if (operands.length === 0) return { stdout: '', stderr: "sysctl: no variables specified\nTry `sysctl --help' for more information.\n", exitCode: 1 };
-  let stdout = '', stderr = '', failures = 0, syntaxError = false;
+  // procps adds up the reads that fail but ORs in the writes' failures (measured: two failed
+  // writes exit 1, two keys that cannot be read 2).
+  let stdout = '', stderr = '', exitCode = 0, syntaxError = false;
+  const failed = (writing: boolean) => void (exitCode = writing ? exitCode | 1 : exitCode + 1);
   for (const operand of operands) {
     const eq = operand.indexOf('=');
     // A `key=value` operand writes, with or without -w; -w makes an operand without '=' a syntax error.
@@ -177,7 +191,7 @@ function run(ns: SimNetns, args: string[]): CommandOutput {
     if (k === 'missing') {
       if (!ignoreUnknown) {
         stderr += `sysctl: cannot stat /proc/sys/${parts.join('/')}: No such file or directory\n`;
-        failures++;
+        failed(eq >= 0);
       }
       continue;
     }
@@ -186,12 +200,18 @@ function run(ns: SimNetns, args: string[]): CommandOutput {
       stdout += namesOnly ? `${shown}\n` : valuesOnly ? `${v}\n` : `${shown} = ${v}\n`;
       continue;
     }
+    // The key opened for writing on a read-only mount (EROFS), which procps words as a permission.
+    if (readOnly) {
+      stderr += `sysctl: permission denied on key "${shown}"\n`;
+      failed(true);
+      continue;
+    }
     const text = operand.slice(eq + 1);
     if (!k.write) throw notModelled(`-w ${shown}`);
     const value = parseIntvec(text);
     if (value === undefined) {
       stderr += `sysctl: setting key "${shown}": Invalid argument\n`;
-      failures++;
+      failed(true);
       continue;
     }
     k.write(value);
@@ -199,5 +219,5 @@ function run(ns: SimNetns, args: string[]): CommandOutput {
     const echoed = text.replace(/^\s+/, '');
     if (!quiet) stdout += namesOnly ? `${shown}\n` : valuesOnly ? `${echoed}\n` : `${shown} = ${echoed}\n`;
   }
-  return { stdout, stderr, exitCode: failures > 0 ? failures : syntaxError ? 1 : 0 };
+  return { stdout, stderr, exitCode: exitCode > 0 ? exitCode : syntaxError ? 1 : 0 };
 }
