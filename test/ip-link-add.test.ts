@@ -93,6 +93,16 @@ describe('ip link add|del in sim', () => {
     expect(ip('link del eth0')).toEqual(unmodelled("cnmlab: ip link del eth0: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n"));
   });
 
+  test('the registry refuses, in both modes and before anything runs, the words sim does not model: another kind, an attribute', () => {
+    const refused = ['link add x type veth', 'link add x type veth peer name y', 'link add type bridge', 'link add x type dummy extra', 'link add x mtu 1400 type dummy', 'link add name x up type dummy', 'link del x type dummy', 'link del dev x down'];
+    expect(refused.map((command) => [command, lookupCommand(['ip', ...words(command)], 'host')])).toEqual(refused.map((command) => [command, { modelled: false, refusal: {
+      stdout: '', stderr: `cnmlab: not modelled: ip ${command}\n`, exitCode: 127, refusedUnmodelled: true,
+    } }]));
+    // iproute2's own errors on the name's words, and a line that stops at type, are its to print.
+    for (const [command] of [...KIND_FREE, ...WITH_DUMMY]) expect([command, lookupCommand(['ip', ...words(command)], 'host').modelled]).toEqual([command, true]);
+    expect(lookupCommand(words('ip link add name type type dummy'), 'host').modelled).toBe(true);
+  });
+
   test('the registry takes both forms as changing the kernel; `ip link del d0` is no `ip link show del`', () => {
     for (const argv of [['ip', 'link', 'add', 'd0', 'type', 'dummy'], ['ip', '-d', 'link', 'add', 'd0', 'type', 'dummy'], ['ip', 'link', 'del', 'd0'], ['ip', 'link', 'delete', 'dev', 'd0'], ['ip', '-n', 'r0', 'link', 'del', 'd0']]) {
       expect([argv, lookupCommand(argv, 'host').modelled, changesKernel(argv, 'host')]).toEqual([argv, true, true]);
@@ -185,6 +195,22 @@ describeWith(['ip'], true, 'ip link add|del on the real kernel', () => {
       }
     });
   });
+
+  test('another kind is refused in emu as in sim, and the real ip never makes it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-veth-'));
+    try {
+      const file = path.join(dir, 'v.yaml');
+      fs.writeFileSync(file, 'name: v\nhosts:\n  r0: {}\nsteps:\n  - r0: ip link add x type veth\n    expect: { exit: 127 }\n  - r0: ip link show x\n    expect: { exit: 1 }\n');
+      const steps = (['sim', 'emu'] as const).map((mode) => {
+        const out = JSON.parse(cnmlab(['run', file, '--mode', mode, '--json']).stdout) as { steps: { exitCode: number; stderr: string }[] };
+        return out.steps.map(({ exitCode, stderr }) => ({ exitCode, stderr }));
+      });
+      expect(steps[1]).toEqual(steps[0]);
+      expect(steps[0]).toEqual([{ exitCode: 127, stderr: 'cnmlab: not modelled: ip link add x type veth\n' }, { exitCode: 1, stderr: 'Device "x" does not exist.\n' }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120000);
 
   test('a scenario that adds a dummy runs in emu, or stops at that step, not available in this kernel', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-dummy-'));

@@ -41,3 +41,22 @@ export function typedLinkChange(argv: string[]): { verb: 'add' | 'del'; name?: s
 export const BUSYBOX_IP_ADD = ['a', 'ad', 'add'];
 export const BUSYBOX_IP_DELETE = ['d', 'de', 'del', 'dele', 'delet', 'delete'];
 export const BUSYBOX_IP_SET = ['se', 'set'];
+
+/** The attributes iplink_parse reads before `type`: cnmlab models none of them (sim's ip refuses each, iproute_link.ts). */
+export const LINK_ATTRIBUTES = ['mtu', 'address', 'broadcast', 'brd', 'txqueuelen', 'txqlen', 'qlen', 'link', 'netns', 'master', 'nomaster', 'up', 'down', 'alias', 'group', 'index', 'numtxqueues', 'numrxqueues'];
+
+/**
+ * Whether the words after `ip link add|del` are all sim models, so that emu may run them:
+ * the device's name (by `name`, `dev` or alone, iproute2's own errors for a misuse), then
+ * for an add `type dummy` (or `type` alone: iproute2's incomplete line). Any other kind or
+ * attribute is refused in both modes before the real ip runs, as nothing sim could match.
+ */
+export function linkChangeModelled(verb: 'add' | 'del', operands: readonly string[]): boolean {
+  for (let i = 0; i < operands.length; i++) {
+    const w = operands[i];
+    if (w === 'type') return verb === 'add' && operands.length - i <= 2 && (operands[i + 1] ?? 'dummy') === 'dummy';
+    if (LINK_ATTRIBUTES.includes(w)) return false;
+    if (w === 'name' || w === 'dev') i++;
+  }
+  return true;
+}

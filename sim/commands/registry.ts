@@ -15,7 +15,7 @@ import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, 
 import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
-import { BUSYBOX_IP_ADD, BUSYBOX_IP_DELETE, BUSYBOX_IP_SET } from './ip-link-words';
+import { BUSYBOX_IP_ADD, BUSYBOX_IP_DELETE, BUSYBOX_IP_SET, linkChangeModelled } from './ip-link-words';
 
 export type ShellKind = 'host' | 'container';
 
@@ -43,8 +43,11 @@ export interface CommandForm {
   operandsEndOptions?: boolean;
   /** Boolean single-letter options may be clustered (`-vi`), as getopt allows. */
   clusters?: boolean;
-  /** Operands: how many, for each position the values allowed (undefined: any word), and a shape every one must have. */
-  operands: { min: number; max: number; names: string; allowed?: (string[] | undefined)[]; shape?: RegExp };
+  /**
+   * Operands: how many, for each position the values allowed (undefined: any word), a shape
+   * every one must have, and a test of them all together where their grammar is richer.
+   */
+  operands: { min: number; max: number; names: string; allowed?: (string[] | undefined)[]; shape?: RegExp; fit?: (operands: readonly string[]) => boolean };
   synopsis: string;
   /** The form changes the namespace's kernel when it succeeds (`ip route add`, `ip link set`), not only reads it. */
   changesKernel?: boolean;
@@ -182,8 +185,9 @@ const BUILT_IN: ProgramEntry[] = [
       form(['address', 'show|list'], 'ip [-d|-j|-s] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       // Before show, whose word may be left out: `ip link del d0` is no device named del. Each verb
       // by any prefix iplink's matches() takes (ip-link-words.ts's linkChangeVerb), as the kernel reads it.
-      form(['link', 'a|ad|add'], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy' }, { changesKernel: true }),
-      form(['link', 'd|de|del|dele|delet|delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
+      // Only the words sim models (linkChangeModelled): another kind or an attribute is refused before emu's real ip could make it.
+      form(['link', 'a|ad|add'], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy', fit: (words) => linkChangeModelled('add', words) }, { changesKernel: true }),
+      form(['link', 'd|de|del|dele|delet|delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE', fit: (words) => linkChangeModelled('del', words) }, { changesKernel: true }),
       form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
       form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
@@ -408,9 +412,9 @@ function argsFit(f: CommandForm, args: string[]): boolean {
     }
     operands.push(a);
   }
-  const { min, max, allowed, shape } = f.operands;
+  const { min, max, allowed, shape, fit } = f.operands;
   if (operands.length < min || operands.length > max) return false;
-  return operands.every((o, i) => (!allowed?.[i] || allowed[i]!.includes(o)) && (!shape || shape.test(o)));
+  return operands.every((o, i) => (!allowed?.[i] || allowed[i]!.includes(o)) && (!shape || shape.test(o))) && (!fit || fit(operands));
 }
 
 function matchesForm(entry: ProgramEntry, args: string[]): boolean {

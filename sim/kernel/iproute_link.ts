@@ -6,6 +6,7 @@
  * `ip link add` made, and for lo (which the kernel refuses).
  */
 import type { PlanOp } from '../plan/ops';
+import { LINK_ATTRIBUTES } from '../commands/ip-link-words';
 import type { SimLink, SimNetns } from './objects';
 import { err, INCOMPLETE, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 
@@ -50,7 +51,7 @@ function parseName(verb: 'add' | 'del', argv: string[]): { name?: string; dev?: 
       if (name !== undefined) return err(`Error: duplicate "name": "${v}" is the second value.\n`, 255);
       if (!ifnameOk(v)) return err(`Error: argument "${v}" is wrong: "name" not a valid ifname\n`, 255);
       name = v;
-    } else if (['mtu', 'address', 'broadcast', 'brd', 'txqueuelen', 'txqlen', 'qlen', 'link', 'netns', 'master', 'nomaster', 'up', 'down', 'alias', 'group', 'index', 'numtxqueues', 'numrxqueues'].includes(w)) {
+    } else if (LINK_ATTRIBUTES.includes(w)) {
       return unmodelledWords(`cnmlab: ip link ${verb} … ${w}: not modelled (a name and type dummy are)\n`);
     } else {
       const v = w === 'dev' ? argv[++i] : w;
