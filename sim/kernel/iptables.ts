@@ -744,10 +744,7 @@ export function iptablesSave(ns: SimNetns, argv: string[], now: Date, caller = R
     else return { stdout: '', stderr: `iptables-save: ${a.startsWith('--') ? `unrecognized option '${a}'` : `invalid option -- '${a.slice(1, 2)}'`}\nLook at manual page \`iptables-save.8' for more information.\n`, exitCode: 1 };
   }
   // The generation id is asked before the table is looked up.
-  if (!caller.netAdmin) {
-    const { stderr, exitCode } = noGenerationId('iptables-save');
-    return { stdout: '', stderr, exitCode };
-  }
+  if (!caller.netAdmin) return refusalOutput(noGenerationId('iptables-save'));
   if (table !== undefined && table !== 'filter' && table !== 'nat') {
     if (table === 'mangle' || table === 'raw' || table === 'security') return refusalOutput(unmodelledWords(`cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`));
     return { stdout: '', stderr: `Table \`${table}' does not exist\n`, exitCode: 1 };
