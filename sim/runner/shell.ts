@@ -153,23 +153,33 @@ function underlayLinkSet(argv: string[]): boolean | undefined {
 }
 
 /**
- * Runs argv in the container: a line its shell read (`shell`), or `docker exec`'s program,
- * which no shell looks up (`exec`).
+ * Looks argv up in the container's image and runs it: the container's own command, as its
+ * shell would read it (`shell`), or `docker exec`'s program, which no shell looks up (`exec`).
  */
 export async function runInContainer(model: Model, backend: Backend, c: Container, argv: string[], live?: LiveIo, via: 'shell' | 'exec' = 'shell'): Promise<ShellOutput> {
-  if (c.state !== 'running') return { stdout: '', stderr: `Error response from daemon: Container ${c.id} is not running\n`, exitCode: 1 };
+  if (c.state !== 'running') return notRunning(c);
   // `docker exec` was checked before the container was known: its image decides which program answers (family.ts).
   // A program the image lacks is runc's refusal for docker exec, whatever the image's shell would say.
   const l = lookupCommand(argv, 'container', c.image, via);
   if (!l.modelled) return { ...l.refusal, unmodelled: argv.join(' ') };
   if (l.answer) return l.answer;
+  return runTakenInContainer(model, backend, c, argv, live);
+}
+
+/** Runs argv in the container, a program the registry already took in its image with no answer of its own (a line its shell read, runLine's lookup). */
+function runTakenInContainer(model: Model, backend: Backend, c: Container, argv: string[], live?: LiveIo): Promise<ShellOutput> {
+  if (c.state !== 'running') return Promise.resolve(notRunning(c));
   // BusyBox's ip changing the kernel is modelled only as the kernel refuses it without CAP_NET_ADMIN
   // (kernel/busybox_ip_change.ts); holding it, the change would be made: refused here, before either mode runs it.
   if (holdsNetAdmin(c) && toolFamilyOf(c.image) === 'busybox' && changesKernel(argv, 'container', c.image)) {
     const typed = argv.join(' ');
-    return { ...notModelled(`${typed}: BusyBox's ip changing the kernel (in a container with --cap-add NET_ADMIN)`), unmodelled: typed };
+    return Promise.resolve({ ...notModelled(`${typed}: BusyBox's ip changing the kernel (in a container with --cap-add NET_ADMIN)`), unmodelled: typed });
   }
   return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
+}
+
+function notRunning(c: Container): ShellOutput {
+  return { stdout: '', stderr: `Error response from daemon: Container ${c.id} is not running\n`, exitCode: 1 };
 }
 
 /**
@@ -263,5 +273,6 @@ export async function hostShell(model: Model, backend: Backend, host: string, li
 export async function containerShell(model: Model, backend: Backend, name: string, line: string, live?: LiveIo): Promise<ShellOutput> {
   const c = containerByName(model, name);
   if (!c) return { stdout: '', stderr: `Error: No such container: ${name}\n`, exitCode: 1 };
-  return runLine(line, 'container', c.image, (argv, shown) => passingTime(model, backend, argv, () => runInContainer(model, backend, c, argv, shown)), live);
+  // runLine has looked each command up in the container's image, as its shell: it is not looked up again.
+  return runLine(line, 'container', c.image, (argv, shown) => passingTime(model, backend, argv, () => runTakenInContainer(model, backend, c, argv, shown)), live);
 }
