@@ -10,7 +10,9 @@ import { commandsMarkdown } from '../sim/commands/doc';
 import { changesKernel, form, lookupCommand, registerCommand, registeredCommands } from '../sim/commands/registry';
 import { driverNamed, registerDriver } from '../sim/model/drivers';
 import { RankedRegistry } from '../sim/registry/ranked';
-import { hostCommandOf, hostCommandsOf } from '../sim/runner/host-commands';
+import { changing, hostCommandOf, hostCommandsOf } from '../sim/runner/host-commands';
+import { Model } from '../sim/model/model';
+import { SimBackend } from '../sim/kernel/backend';
 // dockerd's lifecycle registers its rows as the shell loads it (jest's setup loads the drivers only).
 import '../sim/runner/control-plane';
 import { registerPath } from '../sim/trace/paths';
@@ -73,6 +75,14 @@ describe("a driver's programs, registered by its front end, and dockerd's lifecy
     expect(() => registerCommand(again, { rank: 990 })).toThrow('command row systemctl restart docker is registered twice');
     expect(() => registerCommand({ ...again, forms: [form(['stop', 'docker'], 'systemctl stop docker')] }, { rank: 250 })).toThrow("rank 250 is already systemctl restart docker's");
   });
+});
+
+test("a host command's change is applied in one go: one that staged it (Tx.stage, docker restart's) is an internal error naming the command, not stages lost quietly", async () => {
+  const model = new Model([{ name: 'r0', underlay: '198.51.100.10' }], 1);
+  await expect(changing(model, new SimBackend(1), ['systemctl', 'stop', 'docker'], (tx) => {
+    tx.stage();
+    return { stdout: '', stderr: '', exitCode: 0 };
+  })).rejects.toThrow('internal error: systemctl stop docker staged its change (Tx.stage), which changing applies in one go');
 });
 
 describe('the ranked registry', () => {

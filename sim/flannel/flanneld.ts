@@ -28,13 +28,14 @@ registerHostCommand('flannel', {
     form(['set'], 'etcdctl set KEY VALUE', [], { min: 2, max: 2, names: 'KEY VALUE' }),
     form(['get'], 'etcdctl get KEY [--prefix]', [{ flag: '--prefix', help: 'every key that begins with KEY' }], { min: 1, max: 1, names: 'KEY' }),
   ],
-}, { rank: 230 }, answeringFlannel(async (model, backend, host, [, verb, ...rest]) => {
+}, { rank: 230 }, answeringFlannel(async (model, backend, host, argv) => {
+  const [, verb, ...rest] = argv;
   if (verb === 'get') {
     const key = rest.find((a) => a !== '--prefix')!;
     return { stdout: etcdGet(model.world, key, rest.includes('--prefix')), stderr: '', exitCode: 0 };
   }
   const [key, value] = rest;
-  return changing(model, backend, (tx) => ({ stdout: verb === 'set' ? etcdSet(tx, host, key, value) : etcdPut(tx, host, key, value), stderr: '', exitCode: 0 }));
+  return changing(model, backend, argv, (tx) => ({ stdout: verb === 'set' ? etcdSet(tx, host, key, value) : etcdPut(tx, host, key, value), stderr: '', exitCode: 0 }));
 }));
 
 registerHostCommand('flannel', {
@@ -42,13 +43,13 @@ registerHostCommand('flannel', {
   summary: `flannel's daemon, modelled (flanneld is not packaged): leases a subnet from the store, writes ${SUBNET_FILE}, programs the vxlan or host-gw backend, and goes on in the background`,
   forms: [form([], 'flanneld [--ip-masq]', [{ flag: '--ip-masq', help: 'masquerade traffic that leaves the flannel network (the FLANNEL-POSTRTG chain)' }])],
 }, { rank: 240 }, answeringFlannel((model, backend, host, argv) =>
-  changing(model, backend, (tx) => ({ stdout: '', stderr: startFlanneld(tx, host, argv.includes('--ip-masq')), exitCode: 0 }))));
+  changing(model, backend, argv, (tx) => ({ stdout: '', stderr: startFlanneld(tx, host, argv.includes('--ip-masq')), exitCode: 0 }))));
 
 registerHostCommand('flannel', {
   program: 'systemctl',
   summary: `dockerd restarted with flannel's drop-in (--bip=$FLANNEL_SUBNET --mtu=$FLANNEL_MTU from ${SUBNET_FILE}), before any container exists`,
   forms: [form(['restart', 'docker'], 'systemctl restart docker')],
-}, { rank: 250 }, answeringFlannel((model, backend, host) => changing(model, backend, (tx) => {
+}, { rank: 250 }, answeringFlannel((model, backend, host, argv) => changing(model, backend, argv, (tx) => {
   restartDockerWithFlannel(tx, host);
   return { stdout: '', stderr: '', exitCode: 0 };
 })));

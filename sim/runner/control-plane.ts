@@ -16,7 +16,8 @@ registerHostCommand('dockerd', {
   program: 'systemctl',
   summary: 'dockerd stopped (its containers stopped, a swarm node leaving NetworkDB) and started again (rejoining it); the lab\'s hosts run dockerd without socket activation (docker.io-style units, or `systemctl disable --now docker.socket`), so a stopped daemon stays stopped until started',
   forms: [form(['stop', 'docker'], 'systemctl stop docker'), form(['start', 'docker'], 'systemctl start docker')],
-}, { rank: 900 }, answering((model, backend, host, [, verb]) => changing(model, backend, (tx) => {
+}, { rank: 900 }, answering((model, backend, host, argv) => changing(model, backend, argv, (tx) => {
+  const verb = argv[1];
   if (verb === 'stop') stopDockerd(tx, host, backend.elapsedNs());
   else startDockerd(tx, host);
   return { stdout: '', stderr: '', exitCode: 0 };
@@ -29,7 +30,7 @@ registerHostCommand('dockerd', {
     { flag: '--cluster-store', arg: 'URL', help: 'the key-value store (etcd:// or consul://)' },
     { flag: '--cluster-advertise', arg: 'IFACE:PORT', help: 'the address other daemons reach this one at (eth0:PORT or ADDRESS:PORT)' },
   ])],
-}, { rank: 910 }, answering((model, backend, host, argv) => changing(model, backend, (tx) => {
+}, { rank: 910 }, answering((model, backend, host, argv) => changing(model, backend, argv, (tx) => {
   restartDockerWithClusterStore(tx, host, argv.slice(1));
   return { stdout: '', stderr: '', exitCode: 0 };
 })));

@@ -72,15 +72,19 @@ export function hostCommandsOf(owner: string): string[] {
   return [...REGISTERED].filter(([, r]) => r.owner === owner).map(([entry]) => entry.program);
 }
 
-/** Runs a change of the model and applies its plan ops; a refusal the change throws propagates to the program, which prints it. */
-export async function changing(model: Model, backend: Backend, change: (tx: Tx) => CommandOutput): Promise<CommandOutput> {
+/**
+ * Runs `argv`'s change of the model and applies its plan ops; a refusal the change throws
+ * propagates to the program, which prints it.
+ */
+export async function changing(model: Model, backend: Backend, argv: string[], change: (tx: Tx) => CommandOutput): Promise<CommandOutput> {
   let out: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
   const ops = model.change((tx) => {
     out = change(tx);
+    // Its ops go in one apply: stages (Tx.stage, docker restart's) would lose their order between them.
+    if (tx.stages.length) throw new Error(`internal error: ${argv.join(' ')} staged its change (Tx.stage), which changing applies in one go`);
     // What the daemon waited (a shutdown's stop timeout, sim/model/dockerd.ts) is the step's.
     if (tx.waits.length) out = { ...out, daemonWaits: tx.waits };
   });
-  // No host command stages its work (Tx.stage is docker restart's): its ops go in one apply.
   await backend.apply(ops, model.world);
   return out;
 }
