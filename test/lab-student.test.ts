@@ -2,7 +2,7 @@
  * The lab as a student following Docker's overlay tutorial types it: what each line does to
  * where the shell is, and to the world.
  */
-import { hostOf } from '../sim/model/world';
+import { containerNamed } from './helpers/world';
 import { complete } from '../lab/complete';
 import { sessionScenario } from '../lab/save';
 import { runSim } from './helpers/run';
@@ -46,7 +46,7 @@ describe('lab as the overlay tutorial is typed', () => {
     expect(term.place).toEqual({ host: 'r0' });
     expect(term.prompt()).toBe('r0$ ');
     expect(lab.containersOn('r0')).toEqual([]);
-    expect(Object.values(hostOf(lab.session.model.world, 'r0').containers).find((c) => c.name === 'once')?.state).toBe('exited');
+    expect(containerNamed(lab.session.model.world, 'r0', 'once').state).toBe('exited');
     // A shell named alone is the shell the terminal moves into.
     await term.line('docker run -it --name alpine1 --network test-net alpine /bin/sh');
     expect(term.place).toMatchObject({ host: 'r0', container: 'alpine1', attached: true });
@@ -89,7 +89,7 @@ describe('lab as the overlay tutorial is typed', () => {
     expect(detached.map((i) => replay.result.steps[i].stdout)).toEqual([expect.stringMatching(/^[0-9a-f]{64}\n$/), expect.stringMatching(/^[0-9a-f]{64}\n$/)]);
     const printed = (steps: StepResult[], idLines: boolean) => steps.map((r, i) => [r.exitCode, idLines && detached.includes(i) ? '' : r.stdout, r.stderr]);
     expect(printed(replay.result.steps, true)).toEqual(printed(lab.session.steps, false));
-    expect(Object.values(hostOf(replay.model.world, 'r0').containers).find((c) => c.name === 'alpine2')?.state).toBe('running');
+    expect(containerNamed(replay.model.world, 'r0', 'alpine2').state).toBe('running');
   });
 
   test('a saved session replays docker run -i of a shell, which the lab\'s input kept waiting, as -di (a file\'s input is closed); -i of a command that ends stays as typed', async () => {
@@ -102,7 +102,7 @@ describe('lab as the overlay tutorial is typed', () => {
     expect(saved).toContain('- r0: docker run --rm -i --network test-net alpine hostname\n');
     const replay = await runSim(saved, 'saved.yaml');
     expect(replay.result.ok).toBe(true);
-    const state = (world: typeof replay.model.world) => Object.values(hostOf(world, 'r0').containers).find((c) => c.name === 'b1')?.state;
+    const state = (world: typeof replay.model.world) => containerNamed(world, 'r0', 'b1').state;
     expect(state(lab.session.model.world)).toBe('running');
     expect(state(replay.model.world)).toBe('running');
   });
