@@ -123,12 +123,21 @@ steps:
 describe('what one gossip round carries (TransmitLimitedQueue.GetBroadcasts)', () => {
   const events = (n: number, length: number): QueuedEvent[] => Array.from({ length: n }, () => ({ length, msg: Buffer.alloc(length), left: 4 }));
   test("memberlist's packet, encrypted, less its compound header, 3 a message; NetworkDB's less its own header (5), 4 a message", () => {
-    // 1400 - 2 - 29 = 1369 bytes at 63 a message; 1400 - 5 = 1395 at 64: 21 each (a budget of 1398 at 63 would take 22).
-    expect(MEMBERLIST_GOSSIP).toEqual({ limit: 1369, overhead: 3 });
-    expect(NETWORKDB_GOSSIP).toEqual({ limit: 1395, overhead: 4 });
+    const sizes = (batch: QueuedEvent[]) => batch.map((e) => e.length);
+    // memberlist: a 1400-byte packet less its compound header (2) and AES-GCM's version,
+    // nonce and tag (1 + 12 + 16) leaves 1369; each message costs its length, its compound
+    // length (2) and its user-message type (1). Ten of 133 bytes cost 1360, one of 6 fills
+    // the 1369 exactly, and even an empty one (3) is then too much: 11 go. Forgetting the
+    // encryption (1398) or a byte of each message's cost (10 × 135 + 8 = 1358) sends the 12th.
+    const memberlist = [...events(10, 133), ...events(1, 6), ...events(1, 0)];
+    expect(sizes(gossipRound(memberlist, MEMBERLIST_GOSSIP).batch)).toEqual([...Array(10).fill(133), 6]);
+    // NetworkDB: 1400 less its header (a type byte and a 4-byte count) leaves 1395; each event
+    // costs its length and a 4-byte length. Fifteen of 89 bytes (93 each) fill it exactly; a
+    // sixteenth, even empty (4), does not fit. A cost a byte short (15 × 92 + 3 = 1383) takes it.
+    const networkdb = [...events(15, 89), ...events(1, 0)];
+    expect(sizes(gossipRound(networkdb, NETWORKDB_GOSSIP).batch)).toEqual(Array(15).fill(89));
+    // The same 60-byte events: 1369 / 63 and 1395 / 64 both take 21.
     expect(gossipRound(events(30, 60), MEMBERLIST_GOSSIP).batch.length).toBe(21);
     expect(gossipRound(events(30, 60), NETWORKDB_GOSSIP).batch.length).toBe(21);
-    // Exactly full fits: 1395 = 15 × 93.
-    expect(gossipRound(events(16, 89), NETWORKDB_GOSSIP).batch.length).toBe(15);
   });
 });
