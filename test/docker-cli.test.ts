@@ -299,6 +299,21 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     expect(docker(m, 'r0', 'docker start m0')).toMatchObject({ exitCode: 1, stderr: `Error response from daemon: ${notFound('bash').slice('docker: Error response from daemon: '.length, -2)}\nError: failed to start containers: m0\n` });
   });
 
+  test('a start refused to a --rm container: the daemon\'s start-failure cleanup removes it (moby v20.10 daemon/start.go), -d having printed its id; without --rm it stays Created', () => {
+    const m = ready();
+    const names = () => docker(m, 'r0', 'docker ps -a').stdout.split('\n').slice(1, -1).map((row) => row.split(' ').pop());
+    expect(docker(m, 'r0', 'docker run --rm --name m1 busybox bash')).toMatchObject({ exitCode: 127, stdout: '' });
+    expect(docker(m, 'r0', 'docker run -d --rm --name m2 busybox bash')).toMatchObject({ exitCode: 127, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/) });
+    expect(docker(m, 'r0', 'docker run -d --rm --name m3 --network bridge --ip 172.17.0.9 busybox')).toMatchObject({
+      exitCode: 125, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/), stderr: 'docker: Error response from daemon: user specified IP address is supported on user defined networks only.\n',
+    });
+    expect(docker(m, 'r0', 'docker run -d --rm --name m4 --network nosuchnet busybox').exitCode).toBe(125);
+    expect(names()).toEqual([]);
+    // The name is free again.
+    expect(docker(m, 'r0', 'docker run -d --name m1 busybox bash').exitCode).toBe(127);
+    expect(names()).toEqual(['m1']);
+  });
+
   test('a refused command changes nothing', () => {
     const m = ready();
     const before = m.world;

@@ -27,7 +27,7 @@ import { killCommand, restartCommand, stopCommand } from './stop';
 import { killContainer } from '../model/stop';
 import { CommandOutput, lookupCommand } from '../commands/registry';
 import { ok } from '../model/command-step';
-import { hostOf, Network, World } from '../model/world';
+import { Network, World } from '../model/world';
 
 /** Container id → the pid of the real process holding its namespaces. */
 export type ContainerProcesses = ReadonlyMap<string, number>;
@@ -382,10 +382,8 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     // What the model cannot run is not modelled (exit 127); a daemon's refusal exits 125.
     if (e instanceof NotModelled) throw asDockerError(e);
     if (!(e instanceof DaemonRefusal) || !e.runStage) throw e;
-    // A refusal at start leaves the container Created (the one this step made); -d still printed its id.
-    const made = hostOf(tx.before, host).containers;
-    const c = e.runStage === 'start' ? Object.values(tx.host(host).containers).find((x) => !(x.id in made)) : undefined;
-    throw runRefusal(e, detach && c ? `${c.id}\n` : '');
+    // A refusal at start comes after the container was created: -d still printed its id.
+    throw runRefusal(e, detach && e.containerId ? `${e.containerId}\n` : '');
   }
   if (runsToEnd) return { exec: { container: created, argv: command, main: tty ? 'tty' : 'attached' } };
   return ok(detach ? `${created}\n` : '');

@@ -102,7 +102,7 @@ const SWARM_REQUEST_TIMEOUT_NS = 20e9;
 
 /**
  * Resolves --network for run/connect; the refusal texts depend on swarm membership. A
- * container being run is refused while starting (it stays Created).
+ * container being run is refused while starting (it stays Created, unless --rm).
  */
 function attachableNetwork(tx: Tx, host: string, ref: string, found: Network | undefined): Draft<Network> {
   const h = tx.host(host);
@@ -203,11 +203,35 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   };
   h.containers[id] = tx.made(container);
   const c = h.containers[id];
-  // The network is checked at start, so a bad --network leaves the container Created.
-  const net = attachableNetwork(tx, host, ref, found);
-  c.networks.push({ networkId: net.id, aliases: [...req.aliases], ip: req.ip });
-  startContainer(tx, c, req.attached && req.openStdin && !req.clientTerminal);
+  try {
+    startOrCleanUp(tx, c, () => {
+      // The network is checked at start, so a bad --network leaves the container Created.
+      const net = attachableNetwork(tx, host, ref, found);
+      c.networks.push({ networkId: net.id, aliases: [...req.aliases], ip: req.ip });
+      startContainer(tx, c, req.attached && req.openStdin && !req.clientTerminal);
+    });
+  } catch (e) {
+    // The CLI printed the id of the container it created, -d or not, before it asked for the start.
+    if (e instanceof DaemonRefusal && e.runStage === 'start') throw new DaemonRefusal(e.message, 'start', id);
+    throw e;
+  }
   return c;
+}
+
+/**
+ * A start the daemon refuses: containerStart's deferred cleanup (moby v20.10 daemon/start.go)
+ * records the error, releases what the start had made (the model refuses before it makes
+ * anything) and removes a --rm container (AutoRemove), for every failure after the
+ * container's own state checks: its network, its address, runc's create. Without --rm the
+ * container stays Created; docker run's CLI waits for the removal before it exits.
+ */
+function startOrCleanUp(tx: Tx, c: Draft<Container>, start: () => void): void {
+  try {
+    start();
+  } catch (e) {
+    if (e instanceof DaemonRefusal && c.autoRemove) removeContainer(tx, c);
+    throw e;
+  }
 }
 
 /** The manager could not allocate a swarm attachment: dockerd waits out its request, then says so. */
@@ -244,7 +268,7 @@ const PIDS_AFTER_INIT = 2;
  * A command the image does not have: runc finds no such program in $PATH as containerd
  * creates the task, after the daemon made the sandbox, which its cleanup removes again (moby
  * v20.10 daemon/start.go); translateContainerdStartErr sets the exit code 127 and the
- * container stays Created. runc 1.1's words through containerd 1.6's shim, as Docker
+ * container stays Created (or goes, with --rm: startOrCleanUp). runc 1.1's words through containerd 1.6's shim, as Docker
  * 20.10.24's containerd.io packages carry them (family.ts execNotFound: the same runc).
  */
 function refuseMissingProgram(c: Draft<Container>): void {
@@ -297,7 +321,7 @@ export function startStopped(tx: Tx, c: Draft<Container>): void {
     c.sandboxState = initialState(sandboxMachine);
   }
   // cnmlab's docker start takes no -a or -i: it attaches no stdin.
-  startContainer(tx, c, false);
+  startOrCleanUp(tx, c, () => startContainer(tx, c, false));
 }
 
 /**

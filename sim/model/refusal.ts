@@ -10,9 +10,11 @@ export class DaemonRefusal extends Error {
     message: string,
     /**
      * For a container being run: whether the refusal comes while creating it (the CLI adds
-     * its help line) or while starting it (the container stays, Created).
+     * its help line) or while starting it (the container stays, Created, unless --rm).
      */
     readonly runStage?: 'create' | 'start',
+    /** For a start refused as the container was run: the container's id, which the CLI printed with -d. */
+    readonly containerId?: string,
   ) {
     super(message);
   }
