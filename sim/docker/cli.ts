@@ -374,7 +374,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   let created: string | undefined;
   try {
     const c = runContainer(tx, host, {
-      name, image: p.args[0], command: p.args.slice(1), network, aliases, ip, hostname: lastValue(p, 'hostname'),
+      name, image: p.args[0], command, network, aliases, ip, hostname: lastValue(p, 'hostname'),
       autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach, capAdd, clientTerminal: client.terminal,
     });
     created = c.id;
