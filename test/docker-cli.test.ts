@@ -294,6 +294,9 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     const notFound = (program: string) => `docker: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${program}": executable file not found in $PATH: unknown.\n`;
     expect(docker(m, 'r0', 'docker run -d --name m0 busybox bash')).toMatchObject({ exitCode: 127, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/), stderr: notFound('bash') });
     expect(docker(m, 'r0', 'docker run ubuntu missing-cmd')).toMatchObject({ exitCode: 127, stdout: '', stderr: notFound('missing-cmd') });
+    // runc starts the program itself: a shell's builtin is no program, attached or not.
+    expect(docker(m, 'r0', 'docker run ubuntu cd /')).toMatchObject({ exitCode: 127, stdout: '', stderr: notFound('cd') });
+    expect(docker(m, 'r0', 'docker run -d ubuntu cd /')).toMatchObject({ exitCode: 127, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/), stderr: notFound('cd') });
     expect(docker(m, 'r0', 'docker ps -a').stdout).toMatch(/"bash" .* ago +Created +m0\n/);
     expect(docker(m, 'r0', "docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}' m0").stdout).toBe(`created 127 ${notFound('bash').slice('docker: Error response from daemon: '.length, -2)}\n`);
     expect(docker(m, 'r0', 'docker start m0')).toMatchObject({ exitCode: 1, stderr: `Error response from daemon: ${notFound('bash').slice('docker: Error response from daemon: '.length, -2)}\nError: failed to start containers: m0\n` });

@@ -363,8 +363,9 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // prints nothing.
   if (!detach && command.length === 0 && imageCommand(p.args[0]) === undefined) throw notModelledError(`docker run ${p.args[0]}: what its own command does (an image cnmlab does not know)`);
   if (runsToEnd) {
-    // A program the image lacks is runc's refusal at start (model/containers.ts refuseMissingProgram).
-    const l = lookupCommand(command, 'container', p.args[0]);
+    // runc starts the program itself, as for docker exec: no shell, so no builtin (cd, source)
+    // either. One the image lacks is runc's refusal at start (model/containers.ts refuseMissingProgram).
+    const l = lookupCommand(command, 'container', p.args[0], 'exec');
     if (!l.modelled) throw notModelledError(`docker run${tty ? ' -t' : ''} ${p.args[0]} ${command.join(' ')}`);
   }
   const name = lastValue(p, 'name');

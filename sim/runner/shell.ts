@@ -84,7 +84,8 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
       // The container's own command: the client attached to it prints its output (-t: through the container's terminal), and its end stops the container.
       const main = o.exec.main;
       // The daemon's clock runs on while the process does: it stops the container when the process ends (State.FinishedAt).
-      const out = await tickingAcross(model, backend, () => runInContainer(model, backend, c, o.exec.argv, live && { write: (stream, text) => live.write(main === 'tty' ? 'stdout' : stream, mainProcessText(main, text)), interrupt: live.interrupt }));
+      // runc starts it, as docker exec's program: no shell looks it up.
+      const out = await tickingAcross(model, backend, () => runInContainer(model, backend, c, o.exec.argv, live && { write: (stream, text) => live.write(main === 'tty' ? 'stdout' : stream, mainProcessText(main, text)), interrupt: live.interrupt }, 'exec'));
       const ended = mainProcessEnded(model, host, c.id, out.exitCode);
       await backend.apply(ended.ops, model.world);
       return waited(mainProcessOutput(main, out));
