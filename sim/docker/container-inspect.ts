@@ -23,9 +23,10 @@ function derivedId(key: string): string {
   return hexId({ rng: seedFromName(key) }, 64);
 }
 
-function hostConfig(c: Container, networkMode: string): Record<string, unknown> {
+function hostConfig(c: Container): Record<string, unknown> {
   return {
-    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'json-file', Config: {} }, NetworkMode: networkMode, PortBindings: {},
+    // NetworkMode is docker/cli's NetworkOpt.NetworkMode: the first --network as typed (a name, an id, `bridge`), `default` without one; connect and disconnect leave it.
+    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'json-file', Config: {} }, NetworkMode: c.networkMode, PortBindings: {},
     RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: c.autoRemove, VolumeDriver: '', VolumesFrom: null,
     CapAdd: c.capAdd ?? null, CapDrop: null, CgroupnsMode: 'host', Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null,
     IpcMode: 'private', Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false,
@@ -114,8 +115,7 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: null,
-    // docker/cli's NetworkOpt.NetworkMode: the first --network as typed (a name, an id, `bridge`), `default` without one; connect and disconnect leave it.
-    HostConfig: hostConfig(c, c.networkMode),
+    HostConfig: hostConfig(c),
     GraphDriver: graphDriver(c),
     Mounts: [],
     Config: {
