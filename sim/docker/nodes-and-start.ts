@@ -9,7 +9,7 @@ import { startStopped } from '../model/containers';
 import { findContainer, Tx } from '../model/tx';
 import { DaemonRefusal } from '../model/refusal';
 import { notModelledError } from './errors';
-import { Container, hostOf, swarmNetwork } from '../model/world';
+import { Container, swarmNetwork } from '../model/world';
 import { CommandOutput } from '../commands/registry';
 import { managerNodeList, removeNode } from '../model/swarm';
 
@@ -80,10 +80,9 @@ export function startContainers(tx: Tx, host: string, refs: string[]): CommandOu
  */
 export function nodeLs(tx: Tx, host: string, quiet: boolean): CommandOutput {
   const listed = managerNodeList(tx, host);
-  const leader = listed.find((n) => n.host !== undefined && hostOf(tx.w, n.host).nodeState === 'manager');
+  const leader = listed.find((n) => n.manager);
   const nodes = listed.map((n) => {
-    const manager = n.host !== undefined && hostOf(tx.w, n.host).nodeState === 'manager';
-    const managerStatus = !manager ? '' : n === leader ? 'Leader' : n.down ? 'Unreachable' : 'Reachable';
+    const managerStatus = !n.manager ? '' : n === leader ? 'Leader' : n.down ? 'Unreachable' : 'Reachable';
     return { ...n, self: n.host === host, managerStatus };
   }).sort((a, b) => naturalCompare(a.hostname, b.hostname) || (a.id < b.id ? -1 : 1));
   if (quiet) return { stdout: nodes.map((n) => `${n.id}\n`).join(''), stderr: '', exitCode: 0 };

@@ -162,10 +162,16 @@ export function swarmJoin(tx: Tx, host: string, tokenArg: string, remote: string
   return `This node joined a swarm as a ${asManager ? 'manager' : 'worker'}.\n`;
 }
 
-export function swarmJoinToken(tx: Tx, host: string, role: string, quiet: boolean): string {
+/** What only a manager answers (the join tokens, the node list): a node not in a swarm and a worker are refused with the daemon's texts. */
+function requireManager(tx: Tx, host: string) {
   const h = tx.host(host);
   if (!inSwarm(h.nodeState)) throw new DaemonRefusal(NOT_A_MANAGER);
   if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
+  return h;
+}
+
+export function swarmJoinToken(tx: Tx, host: string, role: string, quiet: boolean): string {
+  const h = requireManager(tx, host);
   const t = role === 'worker' ? tx.w.swarm!.workerToken : tx.w.swarm!.managerToken;
   if (quiet) return `${t}\n`;
   return `To add a ${role} to this swarm, run the following command:\n\n    docker swarm join --token ${t} ${h.underlay}:2377\n\n`;
@@ -241,6 +247,8 @@ export interface SwarmNodeEntry {
   host: string | undefined;
   /** The dispatcher marked it down: a member's heartbeats stopped, or a departed worker's grace ran out. */
   down: boolean;
+  /** A member that is a manager (a departed node never is). */
+  manager: boolean;
 }
 
 /**
@@ -249,16 +257,14 @@ export interface SwarmNodeEntry {
  * worker are refused with the daemon's texts.
  */
 export function managerNodeList(tx: Tx, host: string): SwarmNodeEntry[] {
-  const h = tx.host(host);
-  if (!inSwarm(h.nodeState)) throw new DaemonRefusal(NOT_A_MANAGER);
-  if (h.nodeState !== 'manager') throw new DaemonRefusal(WORKER_CANNOT);
+  requireManager(tx, host);
   const swarm = tx.w.swarm!;
   return [
     ...swarm.nodes.map((n) => {
       const node = hostOf(tx.w, n);
-      return { id: node.nodeId, hostname: n, host: n, down: !!node.heartbeatDown };
+      return { id: node.nodeId, hostname: n, host: n, down: !!node.heartbeatDown, manager: node.nodeState === 'manager' };
     }),
-    ...swarm.departed.map((d) => ({ id: d.nodeId, hostname: d.hostname, host: undefined, down: d.down })),
+    ...swarm.departed.map((d) => ({ id: d.nodeId, hostname: d.hostname, host: undefined, down: d.down, manager: false })),
   ];
 }
 
@@ -279,7 +285,7 @@ export function removeNode(tx: Tx, host: string, ref: string, force: boolean): v
   if (matches.length > 1) throw new DaemonRefusal(`node ${ref} is ambiguous (${matches.length} matches found)`);
   const [node] = matches;
   const precondition = (why: string) => new DaemonRefusal(`rpc error: code = FailedPrecondition desc = node ${node.id} ${why}`);
-  if (node.host !== undefined && hostOf(tx.w, node.host).nodeState === 'manager') {
+  if (node.manager) {
     throw precondition('is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal');
   }
   if (!node.down && !force) throw precondition("is not down and can't be removed");
