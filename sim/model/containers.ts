@@ -160,8 +160,7 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
   joinEndpoint(tx, net, ep, driver.providesGateway && !hasGateway);
   if (driver.outsideThroughGwbridge && !net.internal && !c.gatewayEndpoint && !hasGateway) {
     // The network gives no default route: libnetwork adds an endpoint on docker_gwbridge (eth1) for it.
-    ensureGwbridge(tx, c.host);
-    const gw = gwbridgeOf(tx, c.host)!;
+    const gw = ensureGwbridge(tx, c.host);
     const gep = createEndpoint(tx, gw, { kind: 'gateway', host: c.host, containerId: c.id, sandbox: c.sandbox, ifname: nextIfname(tx, c, 'eth'), name: `gateway_${c.sandboxId.slice(0, 12)}` });
     joinEndpoint(tx, gw, gep, true);
     c.gatewayEndpoint = gep.id;

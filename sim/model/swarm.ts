@@ -45,7 +45,7 @@ function token(tx: Tx, secretFrom: string): string {
 }
 
 /** docker_gwbridge, made when first needed (libnetwork's createGWNetwork: a bridge network, no ICC, masqueraded). */
-export function ensureGwbridge(tx: Tx, host: string): Network | Draft<Network> {
+export function ensureGwbridge(tx: Tx, host: string): Draft<Network> {
   const found = gwbridgeOf(tx, host);
   const h = tx.host(host);
   if (found) {
@@ -60,7 +60,7 @@ export function ensureGwbridge(tx: Tx, host: string): Network | Draft<Network> {
   h.gwbridgeId = gw.id;
   createBridgeDevice(tx, host, gw);
   bridgeNetworkUp(tx, host, gw, false);
-  return gw;
+  return h.localNetworks[gw.id];
 }
 
 /** docker_gwbridge and the ingress sandbox: what every node gets on init or join. */
@@ -223,7 +223,7 @@ export function swarmLeave(tx: Tx, host: string, force: boolean, detachContainer
     detachContainers(net);
     for (const ep of endpointsOf(net).filter((e) => e.host === host)) removeEndpoint(tx, net, ep, ep.kind === 'ingress');
   }
-  const gw = Object.values(h.localNetworks).find((n) => n.name === GWBRIDGE);
+  const gw = gwbridgeOf(tx, host);
   if (gw) {
     for (const ep of endpointsOf(gw).filter((e) => e.kind === 'gateway' && e.sandbox === 'ingress_sbox')) removeEndpoint(tx, gw, ep, true);
   }
