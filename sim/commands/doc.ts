@@ -55,6 +55,11 @@ export function commandsMarkdown(): string {
     'program the image has that no row lists (ls, sort), or any program no row lists in another image',
     '(netshoot, redis, centos: cnmlab does not know what they hold), is not modelled.',
     '',
+    'In a GNU image, `ip`, `tc`, `iptables` and `iptables-save` answer in the texts of the host\'s tools (iproute2',
+    '6.1, Debian 12\'s iptables 1.8.9 with nf_tables; in emu the host\'s own programs run in the container\'s',
+    'namespace), whatever the image and its age: the image\'s own tools are not modelled. An old image would',
+    'print other texts: ubuntu:14.04\'s iptables is 1.4.21, legacy (no `(nf_tables)`, other messages).',
+    '',
     '| command | shells | answered by | what |',
     '|---|---|---|---|',
   ];
