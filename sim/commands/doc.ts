@@ -100,6 +100,12 @@ export function commandsMarkdown(): string {
     `\`docker ${DOCKER_GROUPS.map((g) => g.name).join('`, `docker ')}\` alone print the command list on stderr (exit 0), as Docker 20.10 does; with \`--help\`, on stdout.`,
     '`docker exec CONTAINER COMMAND` checks COMMAND against the container shell.',
     '',
+    '`docker run` without `-d` whose start the daemon refuses prints the refusal alone. Docker 20.10\'s CLI may',
+    'also log `error waiting for container: context canceled` after it (logrus\'s `ERRO[0000] …` at a terminal):',
+    'it cancels its wait for the container as it reports the refusal, and whether the wait sees the cancel',
+    'before it ends is a race (docker/for-linux#561; later CLIs ignore the cancel). cnmlab models no race, so it',
+    'never prints that line; the exit code is the same either way.',
+    '',
   );
   return lines.join('\n');
 }
