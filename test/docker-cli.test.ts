@@ -1,5 +1,6 @@
 /** Docker's output formats and every error text the model reproduces (Docker 20.10, docker-facts.md). */
 import { Model } from '../sim/model/model';
+import { hostOf } from '../sim/model/world';
 import { shellWords } from '../sim/text/words';
 import { CommandOutput } from '../sim/backend';
 import { dockerStep } from '../sim/docker/session';
@@ -315,6 +316,22 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     // The name is free again.
     expect(docker(m, 'r0', 'docker run -d --name m1 busybox bash').exitCode).toBe(127);
     expect(names()).toEqual(['m1']);
+  });
+
+  test("a start refused once the sandbox was made (the network's pool has no address left) releases the sandbox (daemon.Cleanup); the container stays Created, or goes with --rm", () => {
+    const m = ready();
+    docker(m, 'r0', 'docker network create --subnet 10.9.0.0/30 small');
+    expect(docker(m, 'r0', 'docker run -dit --name full0 --network small busybox').exitCode).toBe(0);
+    const namespaces = () => hostOf(m.world, 'r0').namespaces;
+    const before = namespaces();
+    const out = docker(m, 'r0', 'docker run -d --name full1 --network small busybox');
+    expect(out).toMatchObject({ exitCode: 125, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/) });
+    expect(out.stderr).toMatch(/^docker: Error response from daemon: no available IPv4 addresses on this network's address pools: small \([0-9a-f]{64}\)\.\n$/);
+    expect(namespaces()).toEqual(before);
+    expect(docker(m, 'r0', "docker inspect -f '{{.State.Status}}' full1").stdout).toBe('created\n');
+    expect(docker(m, 'r0', 'docker run -d --rm --name full2 --network small busybox').exitCode).toBe(125);
+    expect(namespaces()).toEqual(before);
+    expect(docker(m, 'r0', 'docker ps -a --format "{{.Names}}"').stdout.split('\n')).not.toContain('full2');
   });
 
   test('a refused command changes nothing', () => {

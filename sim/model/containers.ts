@@ -202,34 +202,31 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   };
   h.containers[id] = tx.made(container);
   const c = h.containers[id];
-  try {
-    startOrCleanUp(tx, c, () => {
-      // The network is checked at start, so a bad --network leaves the container Created.
-      const net = attachableNetwork(tx, host, ref, found);
-      c.networks.push({ networkId: net.id, aliases: [...req.aliases], ip: req.ip });
-      startContainer(tx, c, req.attached && req.openStdin && !req.clientTerminal);
-    });
-  } catch (e) {
-    // The CLI printed the id of the container it created, -d or not, before it asked for the start.
-    if (e instanceof DaemonRefusal && e.runStage === 'start') throw new DaemonRefusal(e.message, 'start', id);
-    throw e;
-  }
+  startOrCleanUp(tx, c, () => {
+    // The network is checked at start, so a bad --network leaves the container Created.
+    const net = attachableNetwork(tx, host, ref, found);
+    c.networks.push({ networkId: net.id, aliases: [...req.aliases], ip: req.ip });
+    startContainer(tx, c, req.attached && req.openStdin && !req.clientTerminal);
+  });
   return c;
 }
 
 /**
  * A start the daemon refuses: containerStart's deferred cleanup (moby v20.10 daemon/start.go)
- * records the error, releases what the start had made (the model refuses before it makes
- * anything) and removes a --rm container (AutoRemove), for every failure after the
- * container's own state checks: its network, its address, runc's create. Without --rm the
- * container stays Created; docker run's CLI waits for the removal before it exits.
+ * records the error, releases what the start had made (daemon.Cleanup: a sandbox made before
+ * an endpoint's address ran out) and removes a --rm container (AutoRemove), for every failure
+ * after the container's own state checks: its network, its address, runc's create. Without
+ * --rm the container stays Created; docker run's CLI waits for the removal before it exits.
  */
 function startOrCleanUp(tx: Tx, c: Draft<Container>, start: () => void): void {
   try {
     start();
   } catch (e) {
-    if (e instanceof DaemonRefusal && c.autoRemove) removeContainer(tx, c);
-    throw e;
+    if (!(e instanceof DaemonRefusal)) throw e;
+    if (c.sandboxState === 'running') releaseNetwork(tx, c);
+    if (c.autoRemove) removeContainer(tx, c);
+    // docker run's CLI printed the id of the container it created, -d or not, before it asked for the start.
+    throw e.runStage === 'start' ? new DaemonRefusal(e.message, 'start', c.id) : e;
   }
 }
 
@@ -437,6 +434,17 @@ export function stopContainer(tx: Tx, c: Draft<Container>, exitCode?: number, re
   if (c.state !== 'running') return;
   c.exitCode = exitCode;
   c.finishedNs = String(tx.now());
+  releaseNetwork(tx, c);
+  c.pid = undefined;
+  c.state = advance(containerMachine, c.state, 'STOP');
+  if (remove) removeContainer(tx, c);
+}
+
+/**
+ * The container's sandbox goes, with its endpoints and the gateway's (moby v20.10
+ * daemon.releaseNetwork): as it stops, or when its start is refused after the sandbox was made.
+ */
+function releaseNetwork(tx: Tx, c: Draft<Container>): void {
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
     const ep = n.endpointId ? (net ? endpointOf(net, n.endpointId) : undefined) : undefined;
@@ -445,11 +453,8 @@ export function stopContainer(tx: Tx, c: Draft<Container>, exitCode?: number, re
   }
   releaseGatewayIfUnneeded(tx, c, true);
   c.resolverPorts = undefined;
-  c.pid = undefined;
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'REMOVE');
   delNamespace(tx, c.host, c.sandbox);
-  c.state = advance(containerMachine, c.state, 'STOP');
-  if (remove) removeContainer(tx, c);
 }
 
 export function removeContainer(tx: Tx, c: Draft<Container>): void {

@@ -34,7 +34,7 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
   } else {
     // Serial only where the swarm's manager allocates (a swarm network's attachments and load balancers).
     const allocated = allocate(net.ipam, net.scope === 'swarm');
-    if (!allocated) throw new DaemonRefusal(`no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`);
+    if (!allocated) throw new DaemonRefusal(`no available IPv4 addresses on this network's address pools: ${net.name} (${net.id})`, 'start');
     net.ipam = allocated.ipam;
     ip = allocated.ip;
   }
