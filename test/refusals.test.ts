@@ -135,6 +135,8 @@ describe('flags given more than once, as docker/cli reads them', () => {
     expect(run(m, 'r0', 'docker run -d --network a --net b --name two busybox')).toEqual({
       stdout: '', stderr: "docker: Error response from daemon: Container cannot be connected to network endpoints: a, b.\nSee 'docker run --help'.\n", exitCode: 125,
     });
+    // docker/cli checks the terminal (CheckTty) before it asks the daemon to create anything.
+    expect(run(m, 'r0', 'docker run -it --network a --net b busybox')).toEqual({ stdout: '', stderr: 'the input device is not a TTY\n', exitCode: 1 });
     expect(run(m, 'r0', 'docker run -d --network a --network a busybox')).toEqual({ stdout: '', stderr: 'docker: network "a" is specified multiple times.\nSee \'docker run --help\'.\n', exitCode: 125 });
     expect(run(m, 'r0', 'docker run -d --network bridge --network a busybox')).toEqual({
       stdout: '', stderr: "docker: conflicting options: cannot attach both user-defined and non-user-defined network-modes.\nSee 'docker run --help'.\n", exitCode: 125,

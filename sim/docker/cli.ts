@@ -337,10 +337,6 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   if (networks.some(isUserDefinedNetworkMode) && !networks.every(isUserDefinedNetworkMode)) {
     throw new DockerError("docker: conflicting options: cannot attach both user-defined and non-user-defined network-modes.\nSee 'docker run --help'.", 125);
   }
-  // The daemon creates a container on one network (moby v20.10 daemon/create.go
-  // verifyNetworkingConfig), before it looks any network up; it names them in Go's map
-  // order, which varies from run to run: here, as typed.
-  if (networks.length > 1) throw runRefusal(new DaemonRefusal(`Container cannot be connected to network endpoints: ${networks.join(', ')}`, 'create'));
   // The CLI's own refusal above comes first: container:NAME is no user-defined network either.
   if (network?.startsWith('container:')) throw notModelledError(`docker run --network ${network}: a container sharing another's network namespace`);
   // Docker runs it in the host's own namespace (no eth0 of its own; inspect's SandboxKey
@@ -353,6 +349,10 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // docker/cli's CheckTty (v20.10 cli/command/container/run.go), before anything is created:
   // attaching stdin to the container's terminal needs a terminal of its own.
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
+  // The daemon creates a container on one network (moby v20.10 daemon/create.go
+  // verifyNetworkingConfig), after the CLI's own checks and before it looks any network up; it names them in Go's map
+  // order, which varies from run to run: here, as typed.
+  if (networks.length > 1) throw runRefusal(new DaemonRefusal(`Container cannot be connected to network endpoints: ${networks.join(', ')}`, 'create'));
   const command = p.args.slice(1);
   // Without -d and with a command that is no shell: the command is the container's main
   // process, and docker/cli attaches to it (v20.10 runContainer: attach unless -d), so it
