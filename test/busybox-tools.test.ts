@@ -340,6 +340,8 @@ steps:
   - u0: sysctl -w net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=0
     expect: { exit: 1 }
   - u0: sysctl -n net.ipv4.ip_forward
+  - b0: sysctl -w net.ipv4.ip_forward net.ipv4.conf.eth9.forwarding
+    expect: { exit: 1 }
 `;
 
 describeWith(['ip', 'busybox', 'sysctl'], true, "a container's sysctl -w on the real kernel", () => {
@@ -348,6 +350,8 @@ describeWith(['ip', 'busybox', 'sysctl'], true, "a container's sysctl -w on the 
     const sim = printed(result.steps).slice(2);
     expect(sim[0]).toEqual([1, '', "sysctl: error setting key 'net.ipv4.ip_forward': Read-only file system\n"]);
     expect(sim[3]).toEqual([0, '0\n', '']);
+    // -w with a key alone: BusyBox asks for its value before it opens the key (the missing one too).
+    expect(sim[4]).toEqual([1, '', "sysctl: error: 'net.ipv4.ip_forward' must be of the form name=value\nsysctl: error: 'net.ipv4.conf.eth9/forwarding' must be of the form name=value\n"]);
     expectEmuPrints('container-sysctl.yaml', CONTAINER_SYSCTL, sim, { view: (steps) => printed(steps).slice(2) });
   });
 });

@@ -76,7 +76,8 @@ function parseIntvec(text: string): number | undefined {
  * `KEY = VALUE` or, with -n, the value; a key /proc/sys lacks is `sysctl: error: 'KEY' is an
  * unknown key` on stderr (silent with -e) and exit 1, the other keys still shown. It runs in
  * a container only, whose /proc/sys runc mounts read-only: a `KEY=VALUE` (with or without
- * -w) fails as it opens the key (EROFS), exit 1.
+ * -w) fails as it opens the key (EROFS), exit 1; -w with a key alone is refused as the
+ * applet reads it (`'KEY' must be of the form name=value`, exit 1).
  */
 export function busyboxSysctl(ns: SimNetns, args: string[]): CommandOutput {
   const flags = new Set(args.filter((a) => a.startsWith('-')).flatMap((a) => [...a.slice(1)]));
@@ -88,10 +89,16 @@ export function busyboxSysctl(ns: SimNetns, args: string[]): CommandOutput {
     const k = parts.length < 2 || parts.some((p) => p === '') ? undefined : knob(ns, parts);
     // The registry's form lets only the modelled keys through; a direct call is refused as procps' sysctl refuses it.
     if (k === undefined) return unmodelledWords(`cnmlab: sysctl ${shown} is not modelled (${MODELLED_KEYS})\n`);
+    // BusyBox turns the key's dots into slashes only as far as /proc/sys has the directories,
+    // then shows the path with the two swapped: net.ipv4.conf.eth9/forwarding.
+    const named = k === 'missing' ? `${parts.slice(0, 4).join('.')}${parts.slice(4).map((p) => `/${p}`).join('')}` : shown;
+    // -w asks for a write, which needs its value: refused before the key is opened, -e or not.
+    if (flags.has('w') && eq < 0) {
+      stderr += `sysctl: error: '${named}' must be of the form name=value\n`;
+      exitCode = 1;
+      continue;
+    }
     if (k === 'missing') {
-      // BusyBox turns the key's dots into slashes only as far as /proc/sys has the directories,
-      // then shows the path with the two swapped: net.ipv4.conf.eth9/forwarding.
-      const named = `${parts.slice(0, 4).join('.')}${parts.slice(4).map((p) => `/${p}`).join('')}`;
       if (!flags.has('e')) stderr += `sysctl: error: '${named}' is an unknown key\n`;
       exitCode = 1;
       continue;
