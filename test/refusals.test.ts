@@ -52,12 +52,15 @@ describe('typed refusals', () => {
     expect(missing).toMatchObject({ kind: 'network', ref: 'nosuchnet' });
   });
 
-  test('an address in use: docker run reports it its way (125, help line), docker network connect the daemon\'s way', () => {
+  test('an address in use: docker run reports it as a start refusal (125, no help line, -d printed the id, the container left Created), docker network connect the daemon\'s way', () => {
     const m = ready();
     expect(run(m, 'r0', 'docker run -dit --name ca --network test-net --ip 10.0.1.9 busybox').exitCode).toBe(0);
-    expect(run(m, 'r0', 'docker run -dit --name cb --network test-net --ip 10.0.1.9 busybox')).toEqual({
-      stdout: '', stderr: "docker: Error response from daemon: Address already in use.\nSee 'docker run --help'.\n", exitCode: 125,
-    });
+    const refused = run(m, 'r0', 'docker run -dit --name cb --network test-net --ip 10.0.1.9 busybox');
+    expect(refused).toMatchObject({ stderr: 'docker: Error response from daemon: Address already in use.\n', exitCode: 125 });
+    expect(refused.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(run(m, 'r0', "docker inspect -f '{{.State.Status}}' cb").stdout).toBe('created\n');
+    expect(run(m, 'r0', 'docker run -d --rm --name cr --network test-net --ip 10.0.1.9 busybox sleep 60')).toMatchObject({ stderr: 'docker: Error response from daemon: Address already in use.\n', exitCode: 125 });
+    expect(run(m, 'r0', 'docker ps -aq --filter name=cr').stdout).toBe('');
     expect(run(m, 'r0', 'docker run -dit --name cc busybox').exitCode).toBe(0);
     expect(run(m, 'r0', 'docker network connect --ip 10.0.1.9 test-net cc')).toEqual({ stdout: '', stderr: 'Error response from daemon: Address already in use\n', exitCode: 1 });
   });

@@ -282,8 +282,10 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
     validateNetworkingConfig(net, n.aliases, n.ip, 'start');
     if (n.ip) {
       checkRequestedAddress(tx, net, n.ip);
-      // Known before the sandbox is made: a start refused for it leaves no namespace behind (the daemon's Cleanup).
-      if (!driverOf(net).address && !claim(net.ipam, n.ip)) throw new DaemonRefusal('Address already in use', 'create');
+      // libnetwork's IPAM refuses it (ipamapi.ErrIPAlreadyAllocated) as the started container joins the network
+      // (moby v20.10 connectToNetwork -> CreateEndpoint), so at start. Known before the sandbox is made:
+      // a start refused for it leaves no namespace behind (the daemon's Cleanup).
+      if (!driverOf(net).address && !claim(net.ipam, n.ip)) throw new DaemonRefusal('Address already in use', 'start');
     }
     driverOf(net).refuseJoin?.(tx, net, c.host, joining);
     joining.push(net);

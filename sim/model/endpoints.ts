@@ -28,7 +28,8 @@ export function createEndpoint(tx: Tx, net: Draft<Network>, req: EndpointRequest
   if (own) ip = own.ip;
   else if (req.ip) {
     const claimed = claim(net.ipam, req.ip);
-    if (!claimed) throw new DaemonRefusal('Address already in use', 'create');
+    // libnetwork's ipamapi.ErrIPAlreadyAllocated, met as a container joins a network: at its start, for docker run.
+    if (!claimed) throw new DaemonRefusal('Address already in use', 'start');
     net.ipam = claimed;
     ip = req.ip;
   } else {
