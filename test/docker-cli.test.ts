@@ -303,6 +303,14 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
     expect(docker(m, 'r0', 'docker start m0')).toMatchObject({ exitCode: 1, stderr: `Error response from daemon: ${notFound('bash').slice('docker: Error response from daemon: '.length, -2)}\nError: failed to start containers: m0\n` });
   });
 
+  test("an attached run's program is looked up once, by the CLI: the outcome carries the registry's entry to the run", () => {
+    const m = ready();
+    const o = dockerStep(m, 'r0', shellWords('docker run --name m3 busybox ip addr').slice(1)).outcome;
+    expect(o).toMatchObject({ exec: { argv: ['ip', 'addr'], main: 'attached', taken: { modelled: true, entry: { program: 'ip' } } } });
+    if (!('exec' in o) || !o.exec.main) throw new Error('expected the main process');
+    expect(o.exec.taken.answer).toBeUndefined();
+  });
+
   test('a start refused to a --rm container: the daemon\'s start-failure cleanup removes it (moby v20.10 daemon/start.go), -d having printed its id; without --rm it stays Created', () => {
     const m = ready();
     const names = () => docker(m, 'r0', 'docker ps -a').stdout.split('\n').slice(1, -1).map((row) => row.split(' ').pop());

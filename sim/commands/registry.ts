@@ -109,6 +109,9 @@ export type Lookup =
   | { modelled: true; entry: ProgramEntry; answer?: CommandOutput }
   | { modelled: false; refusal: CommandOutput };
 
+/** A lookup that found what answers the command: the program, or the shell's own answer. */
+export type TakenLookup = Extract<Lookup, { modelled: true }>;
+
 export const NOT_MODELLED_EXIT = 127;
 
 export function notModelled(command: string): CommandOutput {

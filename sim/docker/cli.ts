@@ -25,7 +25,7 @@ import { filterNetworks, parseNetworkFilters } from './network-filter';
 import { containerSubcommand, nodeLs, nodeRm, startContainers } from './nodes-and-start';
 import { killCommand, restartCommand, stopCommand } from './stop';
 import { killContainer } from '../model/stop';
-import { CommandOutput, lookupCommand } from '../commands/registry';
+import { CommandOutput, lookupCommand, TakenLookup } from '../commands/registry';
 import { ok } from '../model/command-step';
 import { Network, World } from '../model/world';
 
@@ -38,11 +38,10 @@ export type ContainerProcesses = ReadonlyMap<string, number>;
  * it prints through the terminal Docker gives the container; without, the client is
  * attached to its stdout and stderr as they are.
  */
-export interface ContainerExec {
-  container: string;
-  argv: string[];
-  main?: 'tty' | 'attached';
-}
+export type ContainerExec =
+  | { container: string; argv: string[]; main?: undefined }
+  /** `taken`: the CLI's lookup of the program in the image, which the run uses rather than looking it up again. */
+  | { container: string; argv: string[]; main: 'tty' | 'attached'; taken: TakenLookup };
 
 export type DockerOutcome = CommandOutput | { exec: ContainerExec };
 
@@ -358,6 +357,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // process, and docker/cli attaches to it (v20.10 runContainer: attach unless -d), so it
   // runs to its end. (A shell waits on the terminal: the lab enters it.)
   const runsToEnd = !detach && command.length > 0 && !isInteractiveShell(command);
+  let taken: TakenLookup | undefined;
   // Attached, the image's own command decides what the run does: the model knows only its
   // images' (main-process.ts). A shell without input ends as it starts (exitsAtOnce), and
   // prints nothing.
@@ -367,6 +367,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     // either. One the image lacks is runc's refusal at start (model/containers.ts refuseMissingProgram).
     const l = lookupCommand(command, 'container', p.args[0], 'exec');
     if (!l.modelled) throw notModelledError(`docker run${tty ? ' -t' : ''} ${p.args[0]} ${command.join(' ')}`);
+    taken = l;
   }
   const name = lastValue(p, 'name');
   if (name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
@@ -386,7 +387,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     // A refusal at start comes after the container was created: -d still printed its id.
     throw runRefusal(e, detach && e.containerId ? `${e.containerId}\n` : '');
   }
-  if (runsToEnd) return { exec: { container: created, argv: command, main: tty ? 'tty' : 'attached' } };
+  if (taken) return { exec: { container: created, argv: command, main: tty ? 'tty' : 'attached', taken } };
   return ok(detach ? `${created}\n` : '');
 }
 

@@ -8,7 +8,7 @@
 import { Backend, CommandOutput, LiveIo } from '../backend';
 import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
-import { changesKernel, ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind } from '../commands/registry';
+import { changesKernel, ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind, TakenLookup } from '../commands/registry';
 import { toolFamilyOf } from '../commands/family';
 import { holdsNetAdmin } from '../model/capabilities';
 import { Model } from '../model/model';
@@ -84,8 +84,9 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
       // The container's own command: the client attached to it prints its output (-t: through the container's terminal), and its end stops the container.
       const main = o.exec.main;
       // The daemon's clock runs on while the process does: it stops the container when the process ends (State.FinishedAt).
-      // runc starts it, as docker exec's program: no shell looks it up.
-      const out = await tickingAcross(model, backend, () => runInContainer(model, backend, c, o.exec.argv, live && { write: (stream, text) => live.write(main === 'tty' ? 'stdout' : stream, mainProcessText(main, text)), interrupt: live.interrupt }, 'exec'));
+      // runc starts it, as docker exec's program: no shell looks it up. The CLI looked it up in the image already.
+      const taken = o.exec.taken;
+      const out = await tickingAcross(model, backend, () => runLookedUpInContainer(model, backend, c, o.exec.argv, taken, live && { write: (stream, text) => live.write(main === 'tty' ? 'stdout' : stream, mainProcessText(main, text)), interrupt: live.interrupt }));
       const ended = mainProcessEnded(model, host, c.id, out.exitCode);
       await backend.apply(ended.ops, model.world);
       return waited(mainProcessOutput(main, out));
@@ -163,8 +164,13 @@ export async function runInContainer(model: Model, backend: Backend, c: Containe
   // A program the image lacks is runc's refusal for docker exec, whatever the image's shell would say.
   const l = lookupCommand(argv, 'container', c.image, via);
   if (!l.modelled) return { ...l.refusal, unmodelled: argv.join(' ') };
-  if (l.answer) return l.answer;
-  return runTakenInContainer(model, backend, c, argv, live);
+  return runLookedUpInContainer(model, backend, c, argv, l, live);
+}
+
+/** Runs argv in the container as already looked up in its image: the lookup's own answer, or the program. */
+function runLookedUpInContainer(model: Model, backend: Backend, c: Container, argv: string[], l: TakenLookup, live?: LiveIo): Promise<ShellOutput> {
+  if (c.state !== 'running') return Promise.resolve(notRunning(c));
+  return l.answer ? Promise.resolve(l.answer) : runTakenInContainer(model, backend, c, argv, live);
 }
 
 /** Runs argv in the container, a program the registry already took in its image with no answer of its own (a line its shell read, runLine's lookup). */
