@@ -89,9 +89,9 @@ function parse(format: string): Piece[] {
     const field = /^(json\s+)?\.(\w+)$/.exec(action);
     if (field && field[2] in HEADERS) pieces.push({ field: field[2] as Field, json: !!field[1] });
     else if (/^json\s+\.$/.test(action)) pieces.push({ whole: true });
-    else throw new NotModelled(`docker network ls --format: {{${m[1]}}} is not modelled (the fields ${Object.keys(HEADERS).map((f) => `.${f}`).join(' ')}, alone or under json, are)`);
+    else throw new NotModelled(`docker network ls --format: {{${m[1]}}} (the fields ${Object.keys(HEADERS).map((f) => `.${f}`).join(' ')}, alone or under json, are)`);
   }
-  if (format.slice(last).includes('{{')) throw new NotModelled('docker network ls --format: an unclosed action is not modelled');
+  if (format.slice(last).includes('{{')) throw new NotModelled('docker network ls --format: an unclosed action');
   if (last < format.length) pieces.push({ text: format.slice(last) });
   return pieces;
 }

@@ -130,7 +130,7 @@ function unlexable(template: string, from: number): DockerError {
  */
 function parseWords(expr: string): Word[] {
   const words = operands(expr).map((text): Word => ({ text, constant: goString(text) }));
-  if (words.some((w) => w.constant === undefined && w.text.includes('|'))) throw new NotModelled('docker inspect --format: a pipeline is not modelled (json, index, len and range are)');
+  if (words.some((w) => w.constant === undefined && w.text.includes('|'))) throw new NotModelled('docker inspect --format: a pipeline (json, index, len and range are)');
   return words;
 }
 
@@ -187,7 +187,7 @@ export function parseTemplate(template: string): Template {
       const words = parseWords(expr);
       const first = words[0]?.text ?? '';
       if (words[0]?.constant === undefined) {
-        if (UNMODELLED.has(first)) throw new NotModelled(`docker inspect --format: "${first}" is not modelled (json, index, len and range are)`);
+        if (UNMODELLED.has(first)) throw new NotModelled(`docker inspect --format: the function "${first}" (json, index, len and range are)`);
         if (!first.startsWith('.') && !first.startsWith('$') && !FUNCTIONS.has(first)) throw parseError(`function "${first}" not defined`);
       }
       current().push({ kind: 'action', expr, words, at });
@@ -218,7 +218,7 @@ function goString(word: string): string | undefined {
     const code = /^[xuU]/.test(e) && e.length > 1 ? parseInt(e.slice(1), 16) : /^[0-7]{3}$/.test(e) ? parseInt(e, 8) : undefined;
     if (code === undefined || code > 0x10ffff || (code >= 0xd800 && code < 0xe000)) throw parseError('invalid syntax');
     // \x and octal escapes are bytes: above 0x7f Go writes the byte itself, no character.
-    if (code > 0x7f && !/^[uU]/.test(e)) throw new NotModelled(`docker inspect --format: the byte escape \\${e} (Go writes a raw byte) is not modelled`);
+    if (code > 0x7f && !/^[uU]/.test(e)) throw new NotModelled(`docker inspect --format: the byte escape \\${e} (Go writes a raw byte)`);
     return String.fromCodePoint(code);
   });
 }
@@ -498,7 +498,7 @@ export function executeTemplate(template: Template, obj: unknown, type?: GoType)
       if (!(e instanceof TypedFailure || e instanceof TemplateExecError)) throw e;
     }
     if (out !== undefined) {
-      if (state.addressed) throw new NotModelled('docker inspect --format: a value holding a pointer (Go prints its address) is not modelled; {{json …}} prints it');
+      if (state.addressed) throw new NotModelled('docker inspect --format: a value holding a pointer (Go prints its address; {{json …}} prints it)');
       return out;
     }
   }

@@ -7,13 +7,13 @@
  * `sim/drivers/flannel.ts`, loads it).
  */
 import { CommandOutput } from '../backend';
-import { form, NOT_MODELLED_EXIT } from '../commands/registry';
+import { form } from '../commands/registry';
 import { etcdGet, etcdPut, etcdSet, FlannelError, readSubnetFile, restartDockerWithFlannel, startFlanneld, SUBNET_FILE } from '../model/drivers/flannel';
 import { answering, changing, HostCommand, registerHostCommand } from '../runner/host-commands';
 
-/** A refusal of the store or flanneld as each prints it: what it says cnmlab does not model exits 127. */
+/** A refusal of the store or flanneld as each prints it (what cnmlab does not model, answering's modelRefusal prints). */
 function flannelRefusal(e: unknown): CommandOutput | undefined {
-  if (e instanceof FlannelError) return { stdout: '', stderr: `${e.message}\n`, ...(e.notModelled ? { exitCode: NOT_MODELLED_EXIT, refusedUnmodelled: true } : { exitCode: 1 }) };
+  if (e instanceof FlannelError) return { stdout: '', stderr: `${e.message}\n`, exitCode: 1 };
   return undefined;
 }
 

@@ -17,7 +17,7 @@ import { cidrString, ipv4ToNumber, networkAddress, numberToIpv4, parseCidr, subn
 import { registerUdpPort } from '../../wire/ports';
 import { hexId } from '../ids';
 import { newIpam } from '../ipam';
-import { DaemonRefusal } from '../refusal';
+import { DaemonRefusal, NotModelled } from '../refusal';
 import { Tx } from '../tx';
 import { endpointsOf, FlannelNode, hostOf, Network, World } from '../world';
 import { CaptureSpot, CLUSTER_STORE, KernelFeature, MachineNeeds, OutsideWay } from './driver';
@@ -40,12 +40,8 @@ const VXLAN_ENCAP_OVERHEAD = 50;
 export type FlannelBackend = 'vxlan' | 'host-gw';
 const BACKENDS: readonly string[] = ['vxlan', 'host-gw'];
 
-/** A failure the command reports (exit 1), or a case cnmlab does not model (the shell's `not modelled`, exit 127). */
-export class FlannelError extends Error {
-  constructor(message: string, readonly notModelled = false) {
-    super(message);
-  }
-}
+/** A failure the command reports (exit 1); a case cnmlab does not model is a NotModelled instead. */
+export class FlannelError extends Error {}
 
 interface NetworkConfig {
   network: string;
@@ -100,7 +96,7 @@ function readConfig(w: World): NetworkConfig {
   if (!net) throw new FlannelError('Couldn\'t fetch network config: please define a correct Network parameter in the flannel config');
   const subnetLen = typeof c.SubnetLen === 'number' ? c.SubnetLen : net.prefixLength < 24 ? 24 : net.prefixLength + 1;
   const type = typeof c.Backend?.Type === 'string' ? c.Backend.Type : 'udp';
-  if (!BACKENDS.includes(type)) throw new FlannelError(`cnmlab: not modelled: flannel's ${JSON.stringify(type)} backend (vxlan and host-gw are)`, true);
+  if (!BACKENDS.includes(type)) throw new NotModelled(`flannel's ${JSON.stringify(type)} backend (vxlan and host-gw are)`);
   return { network: cidrString(net), subnetLen, backend: type as FlannelBackend };
 }
 
@@ -162,7 +158,7 @@ function masqRules(network: string, subnet: string): string[][] {
  */
 export function startFlanneld(tx: Tx, host: string, ipMasq = false): string {
   const w = tx.w as World;
-  if (w.flannel?.nodes[host]) throw new FlannelError('cnmlab: not modelled: a second flanneld on a host', true);
+  if (w.flannel?.nodes[host]) throw new NotModelled('a second flanneld on a host');
   const cfg = readConfig(w);
   const h = hostOf(w, host);
   const leases = Object.values(w.flannel?.nodes ?? {});
@@ -249,7 +245,7 @@ export function restartDockerWithFlannel(tx: Tx, host: string): void {
   const node = w.flannel?.nodes[host];
   if (!node) throw new FlannelError('Job for docker.service failed because the control process exited with error code.\nSee "systemctl status docker.service" and "journalctl -xe" for details.');
   const h = tx.host(host);
-  if (Object.keys(h.containers).length > 0) throw new FlannelError('cnmlab: not modelled: systemctl restart docker with containers (it would stop them)', true);
+  if (Object.keys(h.containers).length > 0) throw new NotModelled('systemctl restart docker with containers (it would stop them)');
   const bridge = Object.values(h.localNetworks).find((n) => n.name === 'bridge');
   if (!bridge) throw new DaemonRefusal('no default bridge');
   const before = current(bridge);

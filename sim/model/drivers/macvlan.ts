@@ -26,7 +26,7 @@ const MODES = ['', 'bridge', 'private', 'vepa', 'passthru'];
 function createMacvlanNetwork(tx: Tx, host: string, spec: NetworkSpec): Network {
   const mode = spec.options.macvlan_mode ?? '';
   if (!MODES.includes(mode)) throw new DaemonRefusal(`requested macvlan mode '${mode}' is not valid, 'bridge' mode is the macvlan driver default`);
-  if (mode === 'passthru') throw new NotModelled('docker network create -d macvlan -o macvlan_mode=passthru: passthru mode (one macvlan that takes its parent over) is not modelled');
+  if (mode === 'passthru') throw new NotModelled('docker network create -d macvlan -o macvlan_mode=passthru: passthru mode (one macvlan that takes its parent over)');
   return createStackedNetwork(tx, host, spec, MACVLAN);
 }
 

@@ -29,7 +29,7 @@ export function createStackedNetwork(tx: Tx, host: string, spec: NetworkSpec, ki
   if (parent === 'lo') throw new DaemonRefusal(`loopback interface is not a valid ${kind.driver} parent link`);
   const h = tx.host(host);
   if (parent !== undefined) {
-    if (parent !== 'eth0') throw new NotModelled(`docker network create -d ${kind.driver} -o parent=${parent}: a parent other than the host's eth0 (a VLAN subinterface, another device) is not modelled`);
+    if (parent !== 'eth0') throw new NotModelled(`docker network create -d ${kind.driver} -o parent=${parent}: a parent other than the host's eth0 (a VLAN subinterface, another device)`);
     const user = localNetworksRead(tx, host).find((n) => n.driver === kind.driver && n.options.parent === parent);
     if (user) throw new DaemonRefusal(`network ${kind.dummyPrefix}${user.id.slice(0, 12)} is already using parent interface ${parent}`);
   }
