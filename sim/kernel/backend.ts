@@ -112,7 +112,7 @@ export class SimBackend implements Backend {
         return tcCommand(ns, args, { nowNs: this.datapath.clock.now, kernelSeed: this.kernel.seed, netAdmin });
       case 'sysctl':
         // runc mounts a container's /proc/sys read-only (Docker's ReadonlyPaths; --privileged, which would not, is not modelled).
-        return sysctlCommand(ns, args, container !== undefined);
+        return sysctlCommand(ns, args, opts.inContainer);
       case 'ss':
         return ssCommand(ns, args);
       case 'iptables-save':

@@ -19,7 +19,14 @@ export const err = (stderr: string, exitCode = 1): Output => ({ stdout: '', stde
  */
 export const unmodelledWords = (stderr: string): Output => ({ ...err(stderr, 2), refusedUnmodelled: true });
 
-/** incomplete_command(): a keyword given without its value. */
+/**
+ * A refusal thrown from deep in a program's parsing (tc, sysctl, iptables), carrying what the
+ * program prints for it: the program's entry catches it and answers with its output.
+ */
+export class Refusal {
+  constructor(readonly output: Output) {}
+}
+
 /**
  * rtnetlink_rcv_msg refuses a change (RTM_NEWLINK, RTM_DELLINK, RTM_NEWROUTE, RTM_NEWQDISC …)
  * from a socket without CAP_NET_ADMIN before any handler reads it, as iproute2 (ip, tc) prints

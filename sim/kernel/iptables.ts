@@ -16,32 +16,30 @@ import {
   protocolName, Rule, RuleMatch, RuleTarget, ruleSpec, Table, TableName,
 } from './net/ipv4/netfilter/ip_tables';
 import { isIpv4, ipv4ToNumber } from '../wire/addr';
+import { err, Refusal, unmodelledWords } from './iproute_utils';
 import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command } from '../commands/iptables-commands';
 
 const VERSION = 'iptables v1.8.9 (nf_tables)';
 const TRY_HELP = "Try `iptables -h' or 'iptables --help' for more information.\n";
 
-/** A refusal: the text and the exit code iptables gives it; `unmodelled` when it is cnmlab's (unmodelledWords). */
-class Refusal {
-  constructor(readonly stderr: string, readonly exitCode: number, readonly unmodelled = false) {}
-}
-
-/** cnmlab's own refusal of words it does not model (`cnmlab: … is not modelled …`), exit 2 as iptables' parameter problems. */
-const unmodelledWords = (stderr: string) => new Refusal(stderr, 2, true);
+/** A refusal: the text and the exit code iptables gives it. */
+const refusal = (stderr: string, exitCode: number) => new Refusal(err(stderr, exitCode));
+/** cnmlab's own refusal of words it does not model, exit 2 as iptables' parameter problems. */
+const unmodelled = (stderr: string) => new Refusal(unmodelledWords(stderr));
 
 /** xtables_error(PARAMETER_PROBLEM, …): the version, the message and the hint, exit 2. */
-const parameterProblem = (message: string) => new Refusal(`${VERSION}: ${message}\n${TRY_HELP}`, 2);
+const parameterProblem = (message: string) => refusal(`${VERSION}: ${message}\n${TRY_HELP}`, 2);
 /** What the kernel's refusal reads as when iptables-nft reports it. */
-const kernelRefusal = (message: string, exitCode: number) => new Refusal(`iptables: ${message}\n`, exitCode);
+const kernelRefusal = (message: string, exitCode: number) => refusal(`iptables: ${message}\n`, exitCode);
 /** An extension's missing mandatory option: its message is followed by an empty line. */
-const mustBeSpecified = (extension: string, option: string) => new Refusal(`${VERSION}: ${extension}: option "${option}" must be specified\n\n${TRY_HELP}`, 2);
+const mustBeSpecified = (extension: string, option: string) => refusal(`${VERSION}: ${extension}: option "${option}" must be specified\n\n${TRY_HELP}`, 2);
 const NO_CHAIN = () => kernelRefusal('No chain/target/match by that name.', 1);
 /**
  * Without CAP_NET_ADMIN (a Docker container's default capabilities) nfnetlink refuses the
  * rule set's generation id, the first thing iptables-nft asks once its arguments are read,
  * for a listing as for a change: exit 4 (RESOURCE_PROBLEM).
  */
-const noGenerationId = (program: string) => new Refusal(`${program} v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n`, 4);
+const noGenerationId = (program: string) => refusal(`${program} v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n`, 4);
 
 /** Whether the program holds CAP_NET_ADMIN (not in a container run without --cap-add NET_ADMIN). */
 export interface NetfilterCaller {
@@ -81,13 +79,9 @@ export function iptablesCommand(ns: SimNetns, argv: readonly string[], caller = 
   try {
     return run(ns, argv, caller);
   } catch (e) {
-    if (e instanceof Refusal) return refusalOutput(e);
+    if (e instanceof Refusal) return e.output;
     throw e;
   }
-}
-
-function refusalOutput(e: Refusal): CommandOutput {
-  return { stdout: '', stderr: e.stderr, exitCode: e.exitCode, ...(e.unmodelled ? { refusedUnmodelled: true as const } : {}) };
 }
 
 /**
@@ -215,8 +209,8 @@ function parse(argv: readonly string[]): Invocation {
       case '--table': {
         const t = value();
         if (t !== 'filter' && t !== 'nat') {
-          if (t === 'mangle' || t === 'raw' || t === 'security') throw unmodelledWords(`cnmlab: iptables -t ${t} is not modelled (tables filter and nat are)\n`);
-          throw new Refusal(`${VERSION}: table '${t}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.\n`, 3);
+          if (t === 'mangle' || t === 'raw' || t === 'security') throw unmodelled(`cnmlab: iptables -t ${t} is not modelled (tables filter and nat are)\n`);
+          throw refusal(`${VERSION}: table '${t}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.\n`, 3);
         }
         inv.table = t;
         break;
@@ -315,7 +309,7 @@ function parse(argv: readonly string[]): Invocation {
       case '--mode': {
         if (current?.match !== 'statistic') throw parameterProblem(`unknown option "${a}"`);
         const mode = value();
-        if (mode !== 'random') throw unmodelledWords(`cnmlab: statistic --mode ${mode} is not modelled (random is)\n`);
+        if (mode !== 'random') throw unmodelled(`cnmlab: statistic --mode ${mode} is not modelled (random is)\n`);
         break;
       }
       case '--probability': {
@@ -323,7 +317,7 @@ function parse(argv: readonly string[]): Invocation {
         const v = value();
         const p = Number(v);
         if (!/^[0-9.eE+-]+$/.test(v) || !(p >= 0 && p <= 1)) {
-          throw new Refusal(`${VERSION}: statistic: bad value for option "--probability", or out of range (0-1).\n\n${TRY_HELP}`, 2);
+          throw refusal(`${VERSION}: statistic: bad value for option "--probability", or out of range (0-1).\n\n${TRY_HELP}`, 2);
         }
         current.probability = Math.round(0x80000000 * p);
         break;
@@ -331,7 +325,7 @@ function parse(argv: readonly string[]): Invocation {
       case '--dst-type': {
         if (current?.match !== 'addrtype') throw parameterProblem(`unknown option "${a}"`);
         const v = value();
-        if (v !== 'LOCAL') throw unmodelledWords(`cnmlab: addrtype --dst-type ${v} is not modelled (LOCAL is)\n`);
+        if (v !== 'LOCAL') throw unmodelled(`cnmlab: addrtype --dst-type ${v} is not modelled (LOCAL is)\n`);
         current.invert = takeInvert();
         break;
       }
@@ -340,7 +334,7 @@ function parse(argv: readonly string[]): Invocation {
         const v = value();
         const [val, mask] = v.split('/').map(Number);
         if (!/^(0x[0-9a-fA-F]+|\d+)(\/(0x[0-9a-fA-F]+|\d+))?$/.test(v) || val > 0xffffffff || (mask ?? 0) > 0xffffffff) {
-          throw new Refusal(`${VERSION}: mark: bad integer value for option "--mark", or out of range.\n\n${TRY_HELP}`, 2);
+          throw refusal(`${VERSION}: mark: bad integer value for option "--mark", or out of range.\n\n${TRY_HELP}`, 2);
         }
         current.invert = takeInvert();
         current.value = val;
@@ -370,7 +364,7 @@ function parse(argv: readonly string[]): Invocation {
     }
   }
   if (!inv.command) throw parameterProblem('no command specified');
-  if (positional.length) throw new Refusal(`Bad argument \`${positional[0]}'\n${TRY_HELP}`, 2);
+  if (positional.length) throw refusal(`Bad argument \`${positional[0]}'\n${TRY_HELP}`, 2);
   const proto = inv.rule.protocol && !inv.rule.protocol.invert ? inv.rule.protocol.number : 0;
   for (const m of inv.rule.matches) {
     if ((m.match === 'tcp' || m.match === 'udp') && proto !== PROTOCOLS[m.match]) throw parameterProblem(`${m.match.toUpperCase()} match requires '-p ${m.match}'`);
@@ -402,7 +396,7 @@ function newMatch(name: string): RuleMatch {
     case 'comment':
       return { match: 'comment' };
     default:
-      throw unmodelledWords(`cnmlab: iptables -m ${name} is not modelled (tcp, udp, icmp, state, conntrack, statistic, addrtype, mark and comment are)\n`);
+      throw unmodelled(`cnmlab: iptables -m ${name} is not modelled (tcp, udp, icmp, state, conntrack, statistic, addrtype, mark and comment are)\n`);
   }
 }
 
@@ -471,7 +465,7 @@ function resolveTarget(inv: Invocation, table: Table, chain: string): RuleTarget
       return { target: 'jump', chain: name };
   }
   if (table.name === 'nat' && (t.target === 'DROP' || t.target === 'REJECT')) {
-    throw new Refusal(`${VERSION}: \nThe "nat" table is not intended for filtering, the use of ${t.target} is therefore inhibited.\n\n\n${TRY_HELP}`, 2);
+    throw refusal(`${VERSION}: \nThe "nat" table is not intended for filtering, the use of ${t.target} is therefore inhibited.\n\n\n${TRY_HELP}`, 2);
   }
   // The kernel takes translation targets only in the nat table, and each only at its hooks.
   const dnatHooks = ['PREROUTING', 'OUTPUT'], snatHooks = ['POSTROUTING', 'INPUT'];
@@ -485,7 +479,7 @@ function resolveTarget(inv: Invocation, table: Table, chain: string): RuleTarget
 
 function kernelAppendRefusal(inv: Invocation, chain: string): Refusal {
   const op = inv.command === 'I' ? 'RULE_INSERT' : inv.command === 'R' ? 'RULE_REPLACE' : 'RULE_APPEND';
-  return new Refusal(`${VERSION}:  ${op} failed (Invalid argument): rule in chain ${chain}\n`, 4);
+  return refusal(`${VERSION}:  ${op} failed (Invalid argument): rule in chain ${chain}\n`, 4);
 }
 
 // ── commands ─────────────────────────────────────────────────────────────────
@@ -559,7 +553,7 @@ function execute(inv: Invocation, table: Table): string {
       const victims = inv.chain === undefined ? [...table.chains.values()].filter((c) => !c.policy) : [chainOf(inv.chain)];
       // nf_tables deletes a chain only when it is a user chain, empty and not jumped to; one refusal stops them all.
       for (const c of victims) {
-        if (c.policy || c.rules.length > 0 || references(table, c.name) > 0) throw new Refusal(`${VERSION}:  CHAIN_DEL failed (Device or resource busy): chain ${c.name}\n`, 4);
+        if (c.policy || c.rules.length > 0 || references(table, c.name) > 0) throw refusal(`${VERSION}:  CHAIN_DEL failed (Device or resource busy): chain ${c.name}\n`, 4);
       }
       for (const c of victims) table.chains.delete(c.name);
       return '';
@@ -586,7 +580,7 @@ function references(table: Table, chain: string): number {
 }
 
 function incompatible(inv: Invocation, table: Table): Refusal {
-  return new Refusal(`${VERSION}: chain \`${inv.chain}' in table \`${table.name}' is incompatible, use 'nft' tool.\n`, 1);
+  return refusal(`${VERSION}: chain \`${inv.chain}' in table \`${table.name}' is incompatible, use 'nft' tool.\n`, 1);
 }
 
 /** A table's chains as iptables-nft lists them: the built-in ones first, then the user's by name (its cache sorts them), not in the order they were made. */
@@ -744,9 +738,9 @@ export function iptablesSave(ns: SimNetns, argv: string[], now: Date, caller = R
     else return { stdout: '', stderr: `iptables-save: ${a.startsWith('--') ? `unrecognized option '${a}'` : `invalid option -- '${a.slice(1, 2)}'`}\nLook at manual page \`iptables-save.8' for more information.\n`, exitCode: 1 };
   }
   // The generation id is asked before the table is looked up.
-  if (!caller.netAdmin) return refusalOutput(noGenerationId('iptables-save'));
+  if (!caller.netAdmin) return noGenerationId('iptables-save').output;
   if (table !== undefined && table !== 'filter' && table !== 'nat') {
-    if (table === 'mangle' || table === 'raw' || table === 'security') return refusalOutput(unmodelledWords(`cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`));
+    if (table === 'mangle' || table === 'raw' || table === 'security') return unmodelledWords(`cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`);
     return { stdout: '', stderr: `Table \`${table}' does not exist\n`, exitCode: 1 };
   }
   const only: TableName | undefined = table;

@@ -7,7 +7,7 @@
 import { CommandOutput } from '../backend';
 import type { SimNetns } from './objects';
 import { forwardingScope, readForwarding, writeForwarding } from './net/ipv4/devinet';
-import { unmodelledWords } from './iproute_utils';
+import { Refusal, unmodelledWords } from './iproute_utils';
 
 const VERSION = 'sysctl from procps-ng 4.0.2\n';
 
@@ -113,10 +113,6 @@ export function busyboxSysctl(ns: SimNetns, args: string[]): CommandOutput {
   return { stdout, stderr, exitCode };
 }
 
-class Refusal {
-  constructor(readonly out: CommandOutput) {}
-}
-
 const notModelled = (what: string) => new Refusal(unmodelledWords(`cnmlab: sysctl ${what} is not modelled (${MODELLED_KEYS})\n`));
 
 /**
@@ -127,7 +123,7 @@ export function sysctlCommand(ns: SimNetns, args: string[], readOnly = false): C
   try {
     return run(ns, args, readOnly);
   } catch (e) {
-    if (e instanceof Refusal) return e.out;
+    if (e instanceof Refusal) return e.output;
     throw e;
   }
 }

@@ -12,7 +12,7 @@ import { qdiscName, txQueues } from './net/sched/sch_generic';
 import { Tbf, TbfParams } from './net/sched/sch_tbf';
 import { lossPercent, Netem, NetemParams } from './net/sched/sch_netem';
 import { printfG } from '../text/printf';
-import { err, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
+import { err, NOT_PERMITTED, Refusal, unmodelledWords } from './iproute_utils';
 
 /** What tc was given and the time and seed the kernel answers with. */
 export interface TcContext {
@@ -23,16 +23,11 @@ export interface TcContext {
   netAdmin: boolean;
 }
 
-/** A refusal, thrown from deep in the parsing: what tc prints for it. */
-class TcError {
-  constructor(readonly output: Output) {}
-}
-
-const userError = (text: string) => new TcError(err(text, 1));
-const kernelError = (message: string) => new TcError(err(`Error: ${message}\n`, 2));
-const notModelled = (what: string) => new TcError(unmodelledWords(`cnmlab: tc ${what} is not modelled\n`));
+const userError = (text: string) => new Refusal(err(text, 1));
+const kernelError = (message: string) => new Refusal(err(`Error: ${message}\n`, 2));
+const notModelled = (what: string) => new Refusal(unmodelledWords(`cnmlab: tc ${what} is not modelled\n`));
 /** NEXT_ARG without a next word: incomplete_command() exits with -1. */
-const incomplete = () => new TcError(err('Command line is not complete. Try option "help"\n', 255));
+const incomplete = () => new Refusal(err('Command line is not complete. Try option "help"\n', 255));
 
 // ── tc's units (tc_core.c, utils.c, utils_math.c, json_print_math.c) ──
 
@@ -360,7 +355,7 @@ export function tcCommand(ns: SimNetns, argv: string[], ctx: TcContext): Command
     if (!v) throw notModelled(`qdisc ${verb}`);
     return modify(ns, v, args, ctx);
   } catch (e) {
-    if (e instanceof TcError) return e.output;
+    if (e instanceof Refusal) return e.output;
     throw e;
   }
 }
