@@ -6,11 +6,19 @@
  */
 
 /**
- * iplink's add or delete verb, each selected by a prefix as do_iplink's matches() selects it
- * (`a` adds, `d` deletes; an empty word matches none); undefined for any other word.
+ * The words that select the add and the delete verb: each verb's prefixes, as iproute2's
+ * matches() selects them (`a` adds, `d` deletes; an empty word matches none) and as BusyBox
+ * 1.35 reads them (index_in_substrings: a word its table holds, or a prefix of only one of its
+ * words; ip route's table holds `a` itself). iproute2's ip link, BusyBox's ip link, ip route
+ * and ip address all take exactly these.
  */
+export const IP_ADD_WORDS = ['a', 'ad', 'add'];
+export const IP_DELETE_WORDS = ['d', 'de', 'del', 'dele', 'delet', 'delete'];
+
+/** iplink's add or delete verb (IP_ADD_WORDS, IP_DELETE_WORDS); undefined for any other word. */
 export function linkChangeVerb(word: string | undefined): 'add' | 'delete' | undefined {
-  return word ? (['add', 'delete'] as const).find((w) => w.startsWith(word)) : undefined;
+  if (word === undefined) return undefined;
+  return IP_ADD_WORDS.includes(word) ? 'add' : IP_DELETE_WORDS.includes(word) ? 'delete' : undefined;
 }
 
 /**
@@ -33,13 +41,11 @@ export function typedLinkChange(argv: string[]): { verb: 'add' | 'del'; name?: s
 }
 
 /**
- * The verbs as BusyBox 1.35 reads them (index_in_substrings): a word its table holds, or a
- * prefix of only one of its words (measured: `ip link s` is refused as an invalid argument,
- * set and show both begin with it; ip route's table holds `a` itself). The other verbs of the
- * tables (append, change, replace) are not modelled.
+ * BusyBox 1.35's ip link set verb, read as its add and delete are (IP_ADD_WORDS): a prefix
+ * of only one of its table's words (measured: `ip link s` is refused as an invalid argument,
+ * set and show both begin with it). The other verbs of the tables (append, change, replace)
+ * are not modelled.
  */
-export const BUSYBOX_IP_ADD = ['a', 'ad', 'add'];
-export const BUSYBOX_IP_DELETE = ['d', 'de', 'del', 'dele', 'delet', 'delete'];
 export const BUSYBOX_IP_SET = ['se', 'set'];
 
 /** The attributes iplink_parse reads before `type`: cnmlab models none of them (sim's ip refuses each, iproute_link.ts). */

@@ -15,7 +15,7 @@ import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, 
 import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
-import { BUSYBOX_IP_ADD, BUSYBOX_IP_DELETE, BUSYBOX_IP_SET, linkChangeModelled } from './ip-link-words';
+import { BUSYBOX_IP_SET, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
 
 export type ShellKind = 'host' | 'container';
 
@@ -134,7 +134,7 @@ const CONTAINER_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
 const TEXT_FILTER_NOTE = 'a pipeline stage (cnmlab applies it to the previous stage\'s output, in both modes)';
 
 /** BusyBox's ip route and ip address: add or delete, each as BusyBox's verb tables select it (ip-link-words.ts). */
-const ADD_OR_DELETE = [...BUSYBOX_IP_ADD, ...BUSYBOX_IP_DELETE].join('|');
+const ADD_OR_DELETE = [...IP_ADD_WORDS, ...IP_DELETE_WORDS].join('|');
 
 /** BusyBox 1.35's ping options, as modelled. */
 const BUSYBOX_PING_OPTIONS: OptionSpec[] = [
@@ -187,10 +187,10 @@ const BUILT_IN: ProgramEntry[] = [
     forms: [
       form(['address', 'show|list'], 'ip [-d|-j|-s] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       // Before show, whose word may be left out: `ip link del d0` is no device named del. Each verb
-      // by any prefix iplink's matches() takes (ip-link-words.ts's linkChangeVerb), as the kernel reads it.
+      // by any prefix iplink's matches() takes (ip-link-words.ts's IP_ADD_WORDS, IP_DELETE_WORDS), as the kernel reads it.
       // Only the words sim models (linkChangeModelled): another kind or an attribute is refused before emu's real ip could make it.
-      form(['link', 'a|ad|add'], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy', fit: (words) => linkChangeModelled('add', words) }, { changesKernel: true }),
-      form(['link', 'd|de|del|dele|delet|delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE', fit: (words) => linkChangeModelled('del', words) }, { changesKernel: true }),
+      form(['link', IP_ADD_WORDS.join('|')], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy', fit: (words) => linkChangeModelled('add', words) }, { changesKernel: true }),
+      form(['link', IP_DELETE_WORDS.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE', fit: (words) => linkChangeModelled('del', words) }, { changesKernel: true }),
       form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
       form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
@@ -321,8 +321,8 @@ const BUILT_IN: ProgramEntry[] = [
       // Each verb as BusyBox's tables select it: the word or a prefix of no other verb (ip-link-words.ts).
       form(['route', ADD_OR_DELETE], 'ip route add|del [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['address', ADD_OR_DELETE], 'ip address add|del ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
-      form(['link', BUSYBOX_IP_ADD.join('|')], 'ip link add [name] NAME type KIND [peer name PEER]', [], { min: 0, max: Infinity, names: '[name] NAME type KIND' }, { changesKernel: true }),
-      form(['link', BUSYBOX_IP_DELETE.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
+      form(['link', IP_ADD_WORDS.join('|')], 'ip link add [name] NAME type KIND [peer name PEER]', [], { min: 0, max: Infinity, names: '[name] NAME type KIND' }, { changesKernel: true }),
+      form(['link', IP_DELETE_WORDS.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
       form(['link', BUSYBOX_IP_SET.join('|')], 'ip link set [dev] DEVICE [up|down] [mtu N]', [], { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N' }, { operandsEndOptions: true, changesKernel: true }),
       // BusyBox's ip neigh has only show and flush: it refuses the rest (`ip: invalid argument 'add' to 'ip'`, exit 1) whatever its capabilities.
       form(['neigh', 'add|del|delete|change|replace'], "ip neigh add|del|change|replace …  (BusyBox's ip neigh has none of them: its refusal)", [], { min: 0, max: Infinity, names: 'ARG' }, { operandsEndOptions: true }),

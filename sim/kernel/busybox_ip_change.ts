@@ -14,7 +14,7 @@
  */
 import type { SimNetns } from './objects';
 import { err, Output, unmodelledWords } from './iproute_utils';
-import { BUSYBOX_IP_ADD, BUSYBOX_IP_DELETE, BUSYBOX_IP_SET } from '../commands/ip-link-words';
+import { BUSYBOX_IP_SET, IP_ADD_WORDS, IP_DELETE_WORDS } from '../commands/ip-link-words';
 
 /** BusyBox's `ip:`-prefixed message on stderr. */
 const fail = (message: string, exitCode: number): Output => err(`ip: ${message}\n`, exitCode);
@@ -171,8 +171,8 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
 /** BusyBox's `ip OBJECT VERB …` for the changes it is asked without CAP_NET_ADMIN; undefined when `verb` is no change. */
 export function busyboxIpChange(ns: SimNetns, object: string, verb: string | undefined, argv: string[]): Output | undefined {
   if (verb === undefined) return undefined;
-  const add = BUSYBOX_IP_ADD.includes(verb);
-  const del = BUSYBOX_IP_DELETE.includes(verb);
+  const add = IP_ADD_WORDS.includes(verb);
+  const del = IP_DELETE_WORDS.includes(verb);
   if (object === 'route' && (add || del)) return routeChange(ns, verb, argv);
   if (object === 'address' && (add || del)) return addressChange(ns, verb, argv);
   if (object === 'link' && add) return linkAdd(argv);
