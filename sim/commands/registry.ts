@@ -546,8 +546,11 @@ export function realProgram(argv: string[], shell: ShellKind, image?: string): {
 export function changesKernel(argv: string[], shell: ShellKind, image?: string): boolean {
   const inner = commandInNetns(argv, shell);
   if (inner) return changesKernel(inner, 'host');
-  const args = argv.slice(1);
-  const l = lookupCommand(argv, shell, image);
+  return lookedUpChangesKernel(lookupCommand(argv, shell, image), argv.slice(1));
+}
+
+/** changesKernel for a command already looked up (`l`, its words after the program `args`), run directly rather than in a named namespace. */
+export function lookedUpChangesKernel(l: Lookup, args: string[]): boolean {
   if (!l.modelled || l.answer || l.entry.answeredBy !== 'kernel') return false;
   if (l.entry.changesKernelWith) return l.entry.changesKernelWith(args);
   return matchingForm(l.entry, args)?.changesKernel === true;

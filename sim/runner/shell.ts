@@ -8,7 +8,7 @@
 import { Backend, CommandOutput, LiveIo } from '../backend';
 import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
-import { changesKernel, ipNetnsOption, isTextFilter, lookupCommand, notModelled, ShellKind, TakenLookup } from '../commands/registry';
+import { ipNetnsOption, isTextFilter, lookedUpChangesKernel, Lookup, lookupCommand, notModelled, ShellKind, TakenLookup } from '../commands/registry';
 import { toolFamilyOf } from '../commands/family';
 import { holdsNetAdmin } from '../model/capabilities';
 import { Model } from '../model/model';
@@ -170,15 +170,15 @@ export async function runInContainer(model: Model, backend: Backend, c: Containe
 /** Runs argv in the container as already looked up in its image: the lookup's own answer, or the program. */
 function runLookedUpInContainer(model: Model, backend: Backend, c: Container, argv: string[], l: TakenLookup, live?: LiveIo): Promise<ShellOutput> {
   if (c.state !== 'running') return Promise.resolve(notRunning(c));
-  return l.answer ? Promise.resolve(l.answer) : runTakenInContainer(model, backend, c, argv, live);
+  return l.answer ? Promise.resolve(l.answer) : runTakenInContainer(model, backend, c, argv, l, live);
 }
 
-/** Runs argv in the container, a program the registry already took in its image with no answer of its own (a line its shell read, runLine's lookup). */
-function runTakenInContainer(model: Model, backend: Backend, c: Container, argv: string[], live?: LiveIo): Promise<ShellOutput> {
+/** Runs argv in the container, a program the registry already took in its image (`l`, a line its shell read, runLine's lookup) with no answer of its own. */
+function runTakenInContainer(model: Model, backend: Backend, c: Container, argv: string[], l: Lookup, live?: LiveIo): Promise<ShellOutput> {
   if (c.state !== 'running') return Promise.resolve(notRunning(c));
   // BusyBox's ip changing the kernel is modelled only as the kernel refuses it without CAP_NET_ADMIN
   // (kernel/busybox_ip_change.ts); holding it, the change would be made: refused here, before either mode runs it.
-  if (holdsNetAdmin(c) && toolFamilyOf(c.image) === 'busybox' && changesKernel(argv, 'container', c.image)) {
+  if (holdsNetAdmin(c) && toolFamilyOf(c.image) === 'busybox' && lookedUpChangesKernel(l, argv.slice(1))) {
     const typed = argv.join(' ');
     return Promise.resolve({ ...notModelled(`${typed}: BusyBox's ip changing the kernel (in a container with --cap-add NET_ADMIN)`), unmodelled: typed });
   }
@@ -197,9 +197,10 @@ function notRunning(c: Container): ShellOutput {
  * At a terminal (`live`) only the line's first command may show its output as it comes:
  * what it writes must be the start of the line's output. Every other stage still stops on
  * Ctrl-C, its output shown when the line is done; after Ctrl-C the rest of the list does
- * not run, as in an interactive shell.
+ * not run, as in an interactive shell. `exec` runs a stage the registry took, given its
+ * lookup so that it need not look the stage up again.
  */
-async function runLine(line: string, shell: ShellKind, image: string | undefined, exec: (argv: string[], live?: LiveIo) => Promise<ShellOutput>, live?: LiveIo): Promise<ShellOutput> {
+async function runLine(line: string, shell: ShellKind, image: string | undefined, exec: (argv: string[], l: Lookup, live?: LiveIo) => Promise<ShellOutput>, live?: LiveIo): Promise<ShellOutput> {
   const parsed = parseCommandLine(line);
   if (!parsed.ok) {
     if (parsed.kind === 'syntax') return { stdout: '', stderr: `cnmlab: cannot read the command line: ${parsed.message}\n`, exitCode: 2 };
@@ -207,7 +208,7 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
   }
   // sudo is accepted and dropped: steps run as root in both modes.
   const list = parsed.list.map((p) => p.map((argv) => (argv[0] === 'sudo' ? argv.slice(1) : argv)));
-  const plans: { argv: string[]; answer?: CommandOutput; filter: boolean }[][] = [];
+  const plans: { argv: string[]; lookup: Lookup; answer?: CommandOutput; filter: boolean }[][] = [];
   for (const pipeline of list) {
     const stages = [];
     for (const [i, argv] of pipeline.entries()) {
@@ -218,7 +219,7 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
         const text = argv.join(' ');
         return { ...notModelled(`${pipeline[i - 1].join(' ')} | ${text}`), unmodelled: text };
       }
-      stages.push({ argv, answer: l.answer, filter: isTextFilter(l.entry) });
+      stages.push({ argv, lookup: l, answer: l.answer, filter: isTextFilter(l.entry) });
     }
     plans.push(stages);
   }
@@ -231,7 +232,7 @@ async function runLine(line: string, shell: ShellKind, image: string | undefined
     for (const [i, stage] of stages.entries()) {
       const input = i > 0 ? last.stdout : '';
       const shown = p === 0 && i === 0 && stages.length === 1 ? live : unshown;
-      last = stage.answer ?? (stage.filter ? runFilter(stage.argv, input) : await exec(stage.argv, shown));
+      last = stage.answer ?? (stage.filter ? runFilter(stage.argv, input) : await exec(stage.argv, stage.lookup, shown));
       // What the model found it cannot model only as it ran (a second swarm, an image's own
       // command), and a program's refusal of words it does not model, are as unmodelled as
       // what the registry refused.
@@ -274,12 +275,12 @@ async function tickingAcross(model: Model, backend: Backend, run: () => Promise<
 
 /** `terminal`: the line was typed at a terminal (the lab), which `docker run -it` attaches to. */
 export async function hostShell(model: Model, backend: Backend, host: string, line: string, live?: LiveIo, terminal = false): Promise<ShellOutput> {
-  return runLine(line, 'host', undefined, (argv, shown) => passingTime(model, backend, argv, () => hostCommand(model, backend, host, argv, shown, terminal)), live);
+  return runLine(line, 'host', undefined, (argv, _lookup, shown) => passingTime(model, backend, argv, () => hostCommand(model, backend, host, argv, shown, terminal)), live);
 }
 
 export async function containerShell(model: Model, backend: Backend, name: string, line: string, live?: LiveIo): Promise<ShellOutput> {
   const c = containerByName(model, name);
   if (!c) return { stdout: '', stderr: `Error: No such container: ${name}\n`, exitCode: 1 };
   // runLine has looked each command up in the container's image, as its shell: it is not looked up again.
-  return runLine(line, 'container', c.image, (argv, shown) => passingTime(model, backend, argv, () => runTakenInContainer(model, backend, c, argv, shown)), live);
+  return runLine(line, 'container', c.image, (argv, l, shown) => passingTime(model, backend, argv, () => runTakenInContainer(model, backend, c, argv, l, shown)), live);
 }
