@@ -131,11 +131,15 @@ describe('what one gossip round carries (TransmitLimitedQueue.GetBroadcasts)', (
     // encryption (1398) or a byte of each message's cost (10 × 135 + 8 = 1358) sends the 12th.
     const memberlist = [...events(10, 133), ...events(1, 6), ...events(1, 0)];
     expect(sizes(gossipRound(memberlist, MEMBERLIST_GOSSIP).batch)).toEqual([...Array(10).fill(133), 6]);
+    // A byte over the limit: one of 7 costs 10 where 9 are left, so only the ten go.
+    expect(sizes(gossipRound([...events(10, 133), ...events(1, 7)], MEMBERLIST_GOSSIP).batch)).toEqual(Array(10).fill(133));
     // NetworkDB: 1400 less its header (a type byte and a 4-byte count) leaves 1395; each event
     // costs its length and a 4-byte length. Fifteen of 89 bytes (93 each) fill it exactly; a
     // sixteenth, even empty (4), does not fit. A cost a byte short (15 × 92 + 3 = 1383) takes it.
     const networkdb = [...events(15, 89), ...events(1, 0)];
     expect(sizes(gossipRound(networkdb, NETWORKDB_GOSSIP).batch)).toEqual(Array(15).fill(89));
+    // A byte over the limit: fourteen (1302) leave 93, and one of 90 costs 94, so only the fourteen go.
+    expect(sizes(gossipRound([...events(14, 89), ...events(1, 90)], NETWORKDB_GOSSIP).batch)).toEqual(Array(14).fill(89));
     // The same 60-byte events: 1369 / 63 and 1395 / 64 both take 21.
     expect(gossipRound(events(30, 60), MEMBERLIST_GOSSIP).batch.length).toBe(21);
     expect(gossipRound(events(30, 60), NETWORKDB_GOSSIP).batch.length).toBe(21);
