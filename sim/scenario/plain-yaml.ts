@@ -44,9 +44,9 @@ const NOT_PLAIN_START = /^[-?:,[\]{}#&*!|>'"%@`+.]/;
 /**
  * White space YAML does not count as an indent or a separator, or counts otherwise than the
  * reader's trims (JS trims strip every Unicode space, YAML only spaces and, in places, tabs),
- * and a byte order mark: a text holding any is the library's.
+ * and a byte order mark (U+FEFF, which \s holds): a text holding any is the library's.
  */
-const OTHER_WHITE_SPACE = /[^\S \n]|\uFEFF/;
+const OTHER_WHITE_SPACE = /[^\S \n]/;
 
 export function readPlainYaml(text: string): PlainDocument | undefined {
   if (OTHER_WHITE_SPACE.test(text)) return undefined;
