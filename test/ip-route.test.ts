@@ -108,7 +108,7 @@ describe('ip route add and del in sim', () => {
     expectGolden('ip-route-nexthop.txt', transcript(result.steps));
   });
 
-  test('say what they do not model (a metric, the connected route of an address), exit 2', async () => {
+  test('say what they do not model: a metric or another type before either mode runs (exit 127), the connected route of an address once the route is looked for (exit 2)', async () => {
     const { result } = await runSim(`name: t
 hosts:
   r0: {}
@@ -120,8 +120,8 @@ steps:
   - r0: ip route
 `);
     expect(result.steps.map((s) => [s.exitCode, s.stderr])).toEqual([
-      [2, 'cnmlab: ip route add … metric: not modelled (a prefix, via, dev, onlink, proto and the blackhole type are)\n'],
-      [2, 'cnmlab: ip route add … unreachable: not modelled (a prefix, via, dev, onlink, proto and the blackhole type are)\n'],
+      [127, 'cnmlab: not modelled: ip route add 10.9.0.0/16 via 198.51.100.5 metric 5\n'],
+      [127, 'cnmlab: not modelled: ip route add unreachable 10.9.0.0/16\n'],
       [2, "cnmlab: ip route del of an address's connected route (proto kernel): not modelled (the model derives it from the address)\n"],
       [2, 'RTNETLINK answers: No such process\n'],
       [0, ''],

@@ -15,6 +15,7 @@ import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, 
 import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
+import { linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
 import { BUSYBOX_IP_SET, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
 
 export type ShellKind = 'host' | 'container';
@@ -122,8 +123,12 @@ export const form = (words: string[], synopsis: string, options: OptionSpec[] = 
   ({ words, synopsis, options, operands, ...extra });
 
 const IP_SHOW_DEV = { min: 0, max: 2, names: '[dev] DEVICE' };
-// The device, then up, down, mtu N or address MAC in any order (iproute.ts checks them as iplink does).
-const LINK_SET = { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N|address MAC' };
+// The device, then up, down, mtu N or address MAC in any order (iproute.ts checks them as iplink does);
+// an attribute the model does not change is refused here, as sim's ip refuses it (ip-change-words.ts).
+const LINK_SET = { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N|address MAC', fit: (words: readonly string[]) => !linkSetNotModelledWord(words) };
+const LINK_SET_DEV = { ...LINK_SET, fit: (words: readonly string[]) => !linkSetNotModelledWord(['dev', ...words]) };
+/** A route's words: a type or attribute the model does not have is refused, as sim's ip refuses it (ip-change-words.ts). */
+const ROUTE_CHANGE = (names: string) => ({ min: 1, max: Infinity, names, fit: (words: readonly string[]) => !routeNotModelledWord(words) });
 
 /** iproute2 6.1's object table, in its order: a prefix selects the first object it begins. */
 const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec',
@@ -192,12 +197,12 @@ const BUILT_IN: ProgramEntry[] = [
       form(['link', IP_ADD_WORDS.join('|')], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy', fit: (words) => linkChangeModelled('add', words) }, { changesKernel: true }),
       form(['link', IP_DELETE_WORDS.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE', fit: (words) => linkChangeModelled('del', words) }, { changesKernel: true }),
       form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
-      form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
+      form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET_DEV, { changesKernel: true }),
       form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
       form(['route', 'show|list'], 'ip [-j] route [show]', [], undefined, { optionalWords: 1 }),
       form(['route', 'get'], 'ip [-j] route get [to] ADDRESS', [], { min: 1, max: 2, names: '[to] ADDRESS' }),
-      form(['route', 'add'], 'ip route add [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [onlink] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
-      form(['route', 'del|delete'], 'ip route del [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [proto PROTO]', [], { min: 1, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['route', 'add'], 'ip route add [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [onlink] [proto PROTO]', [], ROUTE_CHANGE('ROUTE'), { operandsEndOptions: true, changesKernel: true }),
+      form(['route', 'del|delete'], 'ip route del [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [proto PROTO]', [], ROUTE_CHANGE('ROUTE'), { operandsEndOptions: true, changesKernel: true }),
       form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1, unorderedOutput: true }),
       form(['neighbor', 'show|list'], 'ip neighbor [show]', [], undefined, { optionalWords: 1, unorderedOutput: true }),
     ],

@@ -11,6 +11,7 @@ import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
 import { linkAdd, linkDel, LinkRequests } from './iproute_link';
 import { linkChangeVerb } from '../commands/ip-link-words';
+import { LINK_SET_NOT_MODELLED } from '../commands/ip-change-words';
 import { err, INCOMPLETE, integer, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
 import { moduleLinkType } from './net/rtnetlink';
@@ -437,7 +438,7 @@ function linkSet(ns: SimNetns, argv: string[], netAdmin: boolean): Output {
       if (v === undefined) return err(INCOMPLETE, 255);
       if (name !== undefined) return err(`Error: either "dev" is duplicate, or "${v}" is a garbage.\n`, 255);
       name = v;
-    } else if (['txqueuelen', 'name', 'master', 'nomaster', 'netns', 'alias', 'arp', 'multicast', 'promisc', 'type', 'group', 'qlen', 'vf', 'xdp'].includes(w)) {
+    } else if (LINK_SET_NOT_MODELLED.includes(w)) {
       return unmodelledWords(`cnmlab: ip link set … ${w}: not modelled (up, down, mtu and address are)\n`);
     } else return err(`Error: either "dev" is duplicate, or "${w}" is a garbage.\n`, 255);
   }

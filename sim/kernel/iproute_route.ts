@@ -5,20 +5,13 @@
  */
 import type { SimNetns } from './objects';
 import { numberToIpv4 } from '../wire/addr';
+import { ROUTE_NOT_MODELLED, ROUTE_OTHER_TYPES } from '../commands/ip-change-words';
 import { dottedAddress, err, INCOMPLETE, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 import { CONNECTED_ROUTE, FibConfig, FibError, fibTableDelete, fibTableInsert } from './net/ipv4/fib';
 
 /** rt_protos: the names iproute2 reads and prints (/etc/iproute2/rt_protos and its built-in table). */
 const PROTOCOLS: Record<string, number> = { redirect: 1, kernel: 2, boot: 3, static: 4, gated: 8, ra: 9, mrt: 10, zebra: 11, bird: 12, dnrouted: 13, xorp: 14, ntk: 15, dhcp: 16, keepalived: 18, babel: 42, openr: 99, bgp: 186, isis: 187, ospf: 188, rip: 189, eigrp: 192 };
 const PROTOCOL_NAMES = new Map(Object.entries(PROTOCOLS).map(([name, n]) => [n, name]));
-
-/** The route types iproute2 knows besides unicast and blackhole, which the model does not route. */
-const OTHER_TYPES = new Set(['local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit', 'nat', 'anycast']);
-
-/** iproute_modify's other words, each a feature the model does not have. */
-const NOT_MODELLED_WORDS = new Set(['src', 'from', 'as', 'metric', 'priority', 'preference', 'table', 'vrf', 'mtu', 'advmss', 'rtt', 'rttvar', 'reordering',
-  'window', 'cwnd', 'initcwnd', 'initrwnd', 'ssthresh', 'realm', 'realms', 'rto_min', 'hoplimit', 'features', 'quickack', 'congctl', 'pref', 'expires',
-  'fastopen_no_cookie', 'ttl-propagate', 'tos', 'dsfield', 'scope', 'nexthop', 'nhid', 'encap', 'pervasive', 'lock', 'mpath', 'mp_algo', 'equalize', 'weight']);
 
 /** get_prefix: `default`, or ADDRESS[/LENGTH] (a host's /32 when no length is given). */
 function prefix(word: string): { dst: number; prefixLength: number } | undefined {
@@ -71,7 +64,7 @@ export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[], n
       const n = /^\d+$/.test(v) ? Number(v) : PROTOCOLS[v];
       if (n === undefined || n > 255) return err(`Error: argument "${v}" is wrong: "protocol" value is invalid\n\n`, 255);
       proto = PROTOCOL_NAMES.get(n) ?? String(n);
-    } else if (NOT_MODELLED_WORDS.has(w) || OTHER_TYPES.has(w)) {
+    } else if (ROUTE_NOT_MODELLED.includes(w) || ROUTE_OTHER_TYPES.includes(w)) {
       return notModelled(w);
     } else if (dst === undefined && (w === 'unicast' || w === 'blackhole')) {
       type = w;

@@ -1,0 +1,45 @@
+/**
+ * The words of `ip link set` and `ip route add|del` that cnmlab does not model, and where in
+ * a line they are read: sim's ip (kernel/iproute.ts, kernel/iproute_route.ts) refuses them
+ * with its own `cnmlab: … not modelled` line, and the registry's forms refuse the same lines
+ * before either mode runs, so that emu never runs the real ip on words sim cannot match.
+ * The walks below skip a keyword's value as iplink and iproute_modify read it, so that a
+ * value (`dev promisc`) is never taken for a keyword.
+ */
+
+/** iplink_parse's attributes of `ip link set` that the model does not change (up, down, mtu and address it does). */
+export const LINK_SET_NOT_MODELLED = ['txqueuelen', 'name', 'master', 'nomaster', 'netns', 'alias', 'arp', 'multicast', 'promisc', 'type', 'group', 'qlen', 'vf', 'xdp'];
+
+/** The first word of `ip link set …` (after `set`) that sim's ip refuses as not modelled, if any. */
+export function linkSetNotModelledWord(words: readonly string[]): string | undefined {
+  let named = false;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w === 'up' || w === 'down') continue;
+    if (w === 'mtu' || w === 'address' || w === 'dev') {
+      i++;
+      named ||= w === 'dev';
+    } else if (!named) named = true;
+    else if (LINK_SET_NOT_MODELLED.includes(w)) return w;
+  }
+  return undefined;
+}
+
+/** Route types other than unicast and blackhole (rtnl_rtntype_a2n). */
+export const ROUTE_OTHER_TYPES = ['local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit', 'nat', 'anycast'];
+
+/** iproute_modify's other words, each a feature the model does not have. */
+export const ROUTE_NOT_MODELLED = ['src', 'from', 'as', 'metric', 'priority', 'preference', 'table', 'vrf', 'mtu', 'advmss', 'rtt', 'rttvar', 'reordering',
+  'window', 'cwnd', 'initcwnd', 'initrwnd', 'ssthresh', 'realm', 'realms', 'rto_min', 'hoplimit', 'features', 'quickack', 'congctl', 'pref', 'expires',
+  'fastopen_no_cookie', 'ttl-propagate', 'tos', 'dsfield', 'scope', 'nexthop', 'nhid', 'encap', 'pervasive', 'lock', 'mpath', 'mp_algo', 'equalize', 'weight'];
+
+/** The first word of `ip route add|del …` that sim's ip refuses as not modelled, if any. */
+export function routeNotModelledWord(words: readonly string[]): string | undefined {
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w === 'via') i += words[i + 1] === 'inet' ? 2 : 1;
+    else if (w === 'dev' || w === 'oif' || w === 'proto' || w === 'protocol' || w === 'to') i++;
+    else if (ROUTE_NOT_MODELLED.includes(w) || ROUTE_OTHER_TYPES.includes(w)) return w;
+  }
+  return undefined;
+}

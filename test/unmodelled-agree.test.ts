@@ -1,0 +1,71 @@
+/**
+ * What sim's ip refuses as not modelled (its own `cnmlab: … not modelled` line, exit 2), the
+ * registry refuses before either mode runs (`cnmlab: not modelled: …`, exit 127), so that emu
+ * never runs the real program on words sim cannot match and both modes print the same.
+ */
+import { SimKernel } from '../sim/kernel/kernel';
+import { ipCommand } from '../sim/kernel/iproute';
+import { lookupCommand } from '../sim/commands/registry';
+import { describeWith } from './helpers/env';
+import { expectEmuPrints, printed, runSim } from './helpers/run';
+
+const words = (command: string) => command.split(' ');
+
+/** A host's namespace (eth0 198.51.100.10/24) and sim's ip in it, as root. */
+function simIp(): (command: string) => { exitCode: number; refusedUnmodelled?: true } {
+  const kernel = new SimKernel(1);
+  kernel.apply({ op: 'host.add', host: 'r0', iface: 'eth0', address: '198.51.100.10/24' });
+  const ns = kernel.netns('r0', 'r0');
+  return (command) => ipCommand(ns, words(command), { namesVisible: false }, kernel);
+}
+
+/** Lines sim's ip refuses with its own not-modelled words. */
+const SIM_REFUSES = [
+  'link set eth0 promisc on', 'link set dev eth0 promisc on', 'link set eth0 up txqueuelen 100', 'link set eth0 mtu 1400 name e1',
+  'link set eth0 master br0', 'link set dev eth0 netns 1', 'link set eth0 address 02:00:00:00:00:01 arp off',
+  'route add 10.9.0.0/16 via 198.51.100.1 metric 5', 'route add 10.9.0.0/16 dev eth0 src 198.51.100.10', 'route add local 10.9.0.1 dev eth0',
+  'route add 10.9.0.0/16 dev eth0 table 100', 'route add unreachable 10.9.0.0/16', 'route del 10.9.0.0/16 dev eth0 scope link',
+  'route delete 10.9.0.0/16 via inet 198.51.100.1 mtu 1400',
+];
+
+/** Lines sim's ip answers (or refuses in iproute2's words): a keyword's value is no keyword. */
+const SIM_ANSWERS = [
+  'link set promisc up', 'link set dev promisc up', 'link set eth0 up', 'link set eth0 mtu 1400 down', 'link set eth0 address 02:00:00:00:00:01',
+  'route add 10.9.0.0/16 via 198.51.100.1', 'route add 10.9.0.0/16 dev metric', 'route add blackhole 10.8.0.0/16', 'route add to 10.7.0.0/16 dev eth0 proto static onlink',
+];
+
+describe('the registry refuses what sim refuses as not modelled', () => {
+  test.each(SIM_REFUSES)('ip %s', (command) => {
+    expect(simIp()(command)).toMatchObject({ exitCode: 2, refusedUnmodelled: true });
+    expect(lookupCommand(['ip', ...words(command)], 'host')).toEqual({ modelled: false, refusal: {
+      stdout: '', stderr: `cnmlab: not modelled: ip ${command}\n`, exitCode: 127, refusedUnmodelled: true,
+    } });
+  });
+
+  test.each(SIM_ANSWERS)('ip %s is let through, sim answering it', (command) => {
+    expect(simIp()(command).refusedUnmodelled).toBeUndefined();
+    expect(lookupCommand(['ip', ...words(command)], 'host').modelled).toBe(true);
+  });
+});
+
+const LAB = `name: unmodelled-agree
+hosts:
+  r0: {}
+steps:
+  - r0: ip link set eth0 promisc on
+  - r0: ip route add 10.9.0.0/16 dev eth0 metric 5
+  - r0: ip route add unreachable 10.9.0.0/16
+`;
+const EXPECTED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16']
+  .map((command) => [127, '', `cnmlab: not modelled: ${command}\n`]);
+
+test('sim refuses each line before it runs', async () => {
+  const { result } = await runSim(LAB);
+  expect(printed(result.steps)).toEqual(EXPECTED);
+});
+
+describeWith(['ip'], true, 'the same lines in emu', () => {
+  test('print what sim prints: the real ip never runs them', () => {
+    expectEmuPrints('unmodelled-agree.yaml', LAB, EXPECTED);
+  }, 120000);
+});
