@@ -5,18 +5,29 @@
  */
 import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
+import { sysctlCommand } from '../sim/kernel/sysctl';
 import { lookupCommand } from '../sim/commands/registry';
 import { describeWith } from './helpers/env';
 import { expectEmuPrints, printed, runSim } from './helpers/run';
 
 const words = (command: string) => command.split(' ');
 
+type Answer = { exitCode: number; refusedUnmodelled?: true };
+
 /** A host's namespace (eth0 198.51.100.10/24) and sim's ip in it, as root. */
-function simIp(): (command: string) => { exitCode: number; refusedUnmodelled?: true } {
+function simIp(): (command: string) => Answer {
   const kernel = new SimKernel(1);
   kernel.apply({ op: 'host.add', host: 'r0', iface: 'eth0', address: '198.51.100.10/24' });
   const ns = kernel.netns('r0', 'r0');
   return (command) => ipCommand(ns, words(command), { namesVisible: false }, kernel);
+}
+
+/** sim's procps sysctl in such a namespace; `readOnly` as a container's /proc/sys is. */
+function simSysctl(readOnly: boolean): (command: string) => Answer {
+  const kernel = new SimKernel(1);
+  kernel.apply({ op: 'host.add', host: 'r0', iface: 'eth0', address: '198.51.100.10/24' });
+  const ns = kernel.netns('r0', 'r0');
+  return (command) => sysctlCommand(ns, words(command), readOnly);
 }
 
 /** Lines sim's ip refuses with its own not-modelled words. */
@@ -34,7 +45,32 @@ const SIM_ANSWERS = [
   'route add 10.9.0.0/16 via 198.51.100.1', 'route add 10.9.0.0/16 dev metric', 'route add blackhole 10.8.0.0/16', 'route add to 10.7.0.0/16 dev eth0 proto static onlink',
 ];
 
+/** sysctl lines sim refuses as not modelled on a host: an option that lists or loads keys, a key the kernel does not have, a write sim cannot make. */
+const SYSCTL_SIM_REFUSES = ['-a', '-n --all', '-p /etc/sysctl.conf', '--load=/etc/sysctl.conf', 'net.ipv4.tcp_syncookies', 'net.ipv4.ip_forward net.core.somaxconn',
+  'net.ipv6.conf.eth0.disable_ipv6', '-w net.ipv6.conf.all.disable_ipv6=1', 'net..ipv4', 'net'];
+/** sysctl lines sim answers: modelled keys (a device that does not exist is procps' to report), help first, a key without its value under -w. */
+const SYSCTL_SIM_ANSWERS = ['net.ipv4.ip_forward', 'net/ipv4/conf/eth0/forwarding', 'net.ipv4.conf.eth9.forwarding', '-w net.ipv4.ip_forward=1', '-h -a', '-w net.core.somaxconn',
+  '-n net.bridge.bridge-nf-call-iptables net.ipv6.conf.default.disable_ipv6', '--bogus -a'];
+
 describe('the registry refuses what sim refuses as not modelled', () => {
+  test.each(SYSCTL_SIM_REFUSES)('sysctl %s', (command) => {
+    expect(simSysctl(false)(command)).toMatchObject({ exitCode: 2, refusedUnmodelled: true });
+    expect(lookupCommand(['sysctl', ...words(command)], 'host')).toEqual({ modelled: false, refusal: {
+      stdout: '', stderr: `cnmlab: not modelled: sysctl ${command}\n`, exitCode: 127, refusedUnmodelled: true,
+    } });
+  });
+
+  test.each(SYSCTL_SIM_ANSWERS)('sysctl %s is let through, sim answering it', (command) => {
+    expect(simSysctl(false)(command).refusedUnmodelled).toBeUndefined();
+    expect(lookupCommand(['sysctl', ...words(command)], 'host').modelled).toBe(true);
+  });
+
+  test("in a container a write fails on the read-only /proc/sys before its key's writability is asked", () => {
+    const command = '-w net.ipv6.conf.all.disable_ipv6=1';
+    expect(simSysctl(true)(command)).toMatchObject({ exitCode: 1 });
+    expect(lookupCommand(['sysctl', ...words(command)], 'container', 'ubuntu').modelled).toBe(true);
+  });
+
   test.each(SIM_REFUSES)('ip %s', (command) => {
     expect(simIp()(command)).toMatchObject({ exitCode: 2, refusedUnmodelled: true });
     expect(lookupCommand(['ip', ...words(command)], 'host')).toEqual({ modelled: false, refusal: {
@@ -55,8 +91,10 @@ steps:
   - r0: ip link set eth0 promisc on
   - r0: ip route add 10.9.0.0/16 dev eth0 metric 5
   - r0: ip route add unreachable 10.9.0.0/16
+  - r0: sysctl -a
+  - r0: sysctl net.ipv4.tcp_syncookies
 `;
-const EXPECTED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16']
+const EXPECTED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16', 'sysctl -a', 'sysctl net.ipv4.tcp_syncookies']
   .map((command) => [127, '', `cnmlab: not modelled: ${command}\n`]);
 
 test('sim refuses each line before it runs', async () => {

@@ -15,6 +15,7 @@ import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, 
 import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
+import { sysctlNotModelled } from './sysctl-words';
 import { linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
 import { BUSYBOX_IP_SET, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
 
@@ -75,6 +76,12 @@ export interface ProgramEntry {
    * rich to restate here); its forms are then only its synopsis.
    */
   checksOwnArguments?: boolean;
+  /**
+   * For a program that checks its own arguments: the lines whose words it refuses as not
+   * modelled, refused here instead, before either mode runs, so that emu never runs the real
+   * program on them (`shell`: a container's /proc/sys is read-only, which comes first).
+   */
+  refusesOwnArguments?: (args: string[], shell: ShellKind) => boolean;
   /** For a program that checks its own arguments (no form says it): do these arguments change the kernel when it succeeds? */
   changesKernelWith?: (args: string[]) => boolean;
   /** The tool families whose containers have this program (family.ts); GNU's alone when absent. A host's shell is GNU. */
@@ -263,6 +270,7 @@ const BUILT_IN: ProgramEntry[] = [
     program: 'sysctl', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
     // procps writes KEY=VALUE with or without -w.
     changesKernelWith: (args) => args.some((a) => a === '-w' || (!a.startsWith('-') && a.includes('='))),
+    refusesOwnArguments: (args, shell) => sysctlNotModelled(args, shell === 'container'),
     summary: "procps-ng 4.0.2's sysctl over the namespace's /proc/sys/net: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEVICE}.forwarding (read and write), net.ipv6.conf.{all,default}.disable_ipv6 (read), net.bridge.bridge-nf-call-iptables (read and write; a container's /proc/sys is read-only, so its writes fail); other keys and -a, -p are refused as not modelled (exit 2)",
     forms: [form([], 'sysctl [-w] [-n|-N] [-q] [-e] KEY[=VALUE]...', [], { min: 0, max: Infinity, names: 'KEY[=VALUE]' })],
   },
@@ -425,8 +433,9 @@ function argsFit(f: CommandForm, args: string[]): boolean {
   return operands.every((o, i) => (!allowed?.[i] || allowed[i]!.includes(o)) && (!shape || shape.test(o))) && (!fit || fit(operands));
 }
 
-function matchesForm(entry: ProgramEntry, args: string[]): boolean {
-  return entry.checksOwnArguments === true || matchingForm(entry, args) !== undefined;
+function matchesForm(entry: ProgramEntry, args: string[], shell: ShellKind): boolean {
+  if (entry.checksOwnArguments) return !entry.refusesOwnArguments?.(args, shell);
+  return matchingForm(entry, args) !== undefined;
 }
 
 /** The form of `entry` that `args` are, its words selected as the program selects them (iproute2: by prefix). */
@@ -656,7 +665,7 @@ function lookupInFamily(argv: string[], shell: ShellKind, family: ToolFamily): L
   const inNetns = commandInNetns(argv, shell);
   for (const entry of candidates) {
     if (program === 'docker') return lookupDocker(entry, argv);
-    if (!matchesForm(entry, args)) continue;
+    if (!matchesForm(entry, args, shell)) continue;
     if (inNetns) {
       const inner = lookupCommand(inNetns, 'host');
       if (!inner.modelled || inner.entry.answeredBy !== 'kernel') return refused(argv);

@@ -8,6 +8,7 @@ import { CommandOutput } from '../backend';
 import type { SimNetns } from './objects';
 import { forwardingScope, readForwarding, writeForwarding } from './net/ipv4/devinet';
 import { Refusal, unmodelledWords } from './iproute_utils';
+import { SYSCTL_NOT_MODELLED_LONG, SYSCTL_NOT_MODELLED_SHORT, sysctlKeyParts } from '../commands/sysctl-words';
 
 const VERSION = 'sysctl from procps-ng 4.0.2\n';
 
@@ -142,10 +143,8 @@ function run(ns: SimNetns, args: string[], readOnly: boolean): CommandOutput {
         case '--ignore': ignoreUnknown = true; break;
         case '--help': return { stdout: USAGE, stderr: '', exitCode: 0 };
         case '--version': return { stdout: VERSION, stderr: '', exitCode: 0 };
-        case '--all': case '--deprecated': case '--dry-run': case '--binary': case '--load': case '--system': case '--pattern':
-          throw notModelled(a);
         default:
-          if (/^--(load|pattern)=/.test(a)) throw notModelled(a);
+          if (SYSCTL_NOT_MODELLED_LONG.includes(a) || /^--(load|pattern)=/.test(a)) throw notModelled(a);
           // getopt's complaint, then the usage on stdout; procps exits 0 here.
           return { stdout: USAGE, stderr: `sysctl: unrecognized option '${a}'\n`, exitCode: 0 };
       }
@@ -162,9 +161,8 @@ function run(ns: SimNetns, args: string[], readOnly: boolean): CommandOutput {
           case 'o': case 'x': break;
           case 'h': case 'd': return { stdout: USAGE, stderr: '', exitCode: 0 };
           case 'V': return { stdout: VERSION, stderr: '', exitCode: 0 };
-          case 'a': case 'A': case 'X': case 'b': case 'p': case 'f': case 'r':
-            throw notModelled(`-${c}`);
           default:
+            if (SYSCTL_NOT_MODELLED_SHORT.includes(c)) throw notModelled(`-${c}`);
             return { stdout: USAGE, stderr: `sysctl: invalid option -- '${c}'\n`, exitCode: 0 };
         }
       }
@@ -186,7 +184,7 @@ function run(ns: SimNetns, args: string[], readOnly: boolean): CommandOutput {
       continue;
     }
     const name = eq < 0 ? operand : operand.slice(0, eq);
-    const parts = name.includes('/') ? name.split('/') : name.split('.');
+    const parts = sysctlKeyParts(name);
     const shown = parts.join('.');
     if (parts.some((p) => p === '') || parts.length < 2) throw notModelled(`'${operand}'`);
     const k = knob(ns, parts);
