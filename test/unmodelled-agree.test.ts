@@ -32,6 +32,7 @@ function simSysctl(readOnly: boolean): (command: string) => Answer {
 
 /** Lines sim's ip refuses with its own not-modelled words. */
 const SIM_REFUSES = [
+  '-j -d link show', '-d -s -json addr', '-details -j route',
   'link set eth0 promisc on', 'link set dev eth0 promisc on', 'link set eth0 up txqueuelen 100', 'link set eth0 mtu 1400 name e1',
   'link set eth0 master br0', 'link set dev eth0 netns 1', 'link set eth0 address 02:00:00:00:00:01 arp off',
   'route add 10.9.0.0/16 via 198.51.100.1 metric 5', 'route add 10.9.0.0/16 dev eth0 src 198.51.100.10', 'route add local 10.9.0.1 dev eth0',
@@ -41,6 +42,7 @@ const SIM_REFUSES = [
 
 /** Lines sim's ip answers (or refuses in iproute2's words): a keyword's value is no keyword. */
 const SIM_ANSWERS = [
+  '-j link show', '-d -s link', '-json route',
   'link set promisc up', 'link set dev promisc up', 'link set eth0 up', 'link set eth0 mtu 1400 down', 'link set eth0 address 02:00:00:00:00:01',
   'route add 10.9.0.0/16 via 198.51.100.1', 'route add 10.9.0.0/16 dev metric', 'route add blackhole 10.8.0.0/16', 'route add to 10.7.0.0/16 dev eth0 proto static onlink',
 ];

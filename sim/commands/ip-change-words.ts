@@ -1,11 +1,15 @@
 /**
- * The words of `ip link set` and `ip route add|del` that cnmlab does not model, and where in
+ * The words of ip (-j with -d, `ip link set`, `ip route add|del`) that cnmlab does not model, and where in
  * a line they are read: sim's ip (kernel/iproute.ts, kernel/iproute_route.ts) refuses them
  * with its own `cnmlab: … not modelled` line, and the registry's forms refuse the same lines
  * before either mode runs, so that emu never runs the real ip on words sim cannot match.
  * The walks below skip a keyword's value as iplink and iproute_modify read it, so that a
  * value (`dev promisc`) is never taken for a keyword.
  */
+
+/** ip's -j and -d together: sim prints each alone, not the JSON of a device's details. */
+export const ipJsonWithDetails = (options: readonly string[]): boolean =>
+  options.some((o) => o === '-j' || o === '-json') && options.some((o) => o === '-d' || o === '-details');
 
 /** iplink_parse's attributes of `ip link set` that the model does not change (up, down, mtu and address it does). */
 export const LINK_SET_NOT_MODELLED = ['txqueuelen', 'name', 'master', 'nomaster', 'netns', 'alias', 'arp', 'multicast', 'promisc', 'type', 'group', 'qlen', 'vf', 'xdp'];

@@ -16,7 +16,7 @@ import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables } from './iptables-commands';
 import { sysctlNotModelled } from './sysctl-words';
-import { linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
+import { ipJsonWithDetails, linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
 import { BUSYBOX_IP_SET, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
 
 export type ShellKind = 'host' | 'container';
@@ -68,6 +68,8 @@ export interface ProgramEntry {
   forms: CommandForm[];
   /** Global options before the first word (iproute2's `-d`). */
   globalOptions?: OptionSpec[];
+  /** Global options that together are not modelled (ip's -j with -d): the line is refused whatever its form. */
+  globalOptionsRefused?: (options: readonly string[]) => boolean;
   /** iproute2-style: the first word may be any prefix that selects it in `wordOrder`. */
   wordOrder?: string[];
   /**
@@ -195,6 +197,7 @@ const BUILT_IN: ProgramEntry[] = [
       { flag: '-d', help: 'details' }, { flag: '-details', help: 'details' }, { flag: '-j', help: 'JSON' }, { flag: '-json', help: 'JSON' },
       { flag: '-s', help: 'statistics' }, { flag: '-stats', help: 'statistics' }, { flag: '-statistics', help: 'statistics' }, { flag: '-4', help: 'IPv4 only' },
     ],
+    globalOptionsRefused: ipJsonWithDetails,
     wordOrder: IP_OBJECTS,
     forms: [
       form(['address', 'show|list'], 'ip [-d|-j|-s] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
@@ -443,6 +446,7 @@ function matchingForm(entry: ProgramEntry, args: string[]): CommandForm | undefi
   let rest = args;
   if (entry.globalOptions) {
     while (rest.length && entry.globalOptions.some((o) => o.flag === rest[0])) rest = rest.slice(1);
+    if (entry.globalOptionsRefused?.(args.slice(0, args.length - rest.length))) return undefined;
   }
   return entry.forms.find((f) => {
     let words = rest;

@@ -11,7 +11,7 @@ import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
 import { linkAdd, linkDel, LinkRequests } from './iproute_link';
 import { linkChangeVerb } from '../commands/ip-link-words';
-import { LINK_SET_NOT_MODELLED } from '../commands/ip-change-words';
+import { ipJsonWithDetails, LINK_SET_NOT_MODELLED } from '../commands/ip-change-words';
 import { err, INCOMPLETE, integer, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
 import { moduleLinkType } from './net/rtnetlink';
@@ -358,7 +358,7 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
     else if (o === '-4') inet4Only = true;
     else return err(`Option "${o}" is unknown, try "ip -help".\n`, 255);
   }
-  if (json && detail) return unmodelledWords('cnmlab: ip -j -d is not modelled (ip -j and ip -d are)\n');
+  if (ipJsonWithDetails(argv.slice(0, i))) return unmodelledWords('cnmlab: ip -j -d is not modelled (ip -j and ip -d are)\n');
   const [object, ...args] = argv.slice(i);
   const ids = new Map<SimNetns, number>();
   const now = opts.nowNs ?? 0;
