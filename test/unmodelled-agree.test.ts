@@ -6,6 +6,7 @@
 import { SimKernel } from '../sim/kernel/kernel';
 import { ipCommand } from '../sim/kernel/iproute';
 import { sysctlCommand } from '../sim/kernel/sysctl';
+import { iptablesSave } from '../sim/kernel/iptables';
 import { lookupCommand } from '../sim/commands/registry';
 import { describeWith } from './helpers/env';
 import { expectEmuPrints, printed, runSim } from './helpers/run';
@@ -67,6 +68,20 @@ describe('the registry refuses what sim refuses as not modelled', () => {
     expect(lookupCommand(['sysctl', ...words(command)], 'host').modelled).toBe(true);
   });
 
+  test("iptables-save of a table cnmlab does not model, on a host (as root); an unknown option is iptables-save's own error first", () => {
+    const kernel = new SimKernel(1);
+    kernel.apply({ op: 'host.add', host: 'r0', iface: 'eth0', address: '198.51.100.10/24' });
+    const save = (command: string) => iptablesSave(kernel.netns('r0', 'r0'), words(command), new Date(0));
+    for (const command of ['-t raw', '-c --table mangle', '-t security -c']) {
+      expect(save(command)).toMatchObject({ exitCode: 2, refusedUnmodelled: true });
+      expect(lookupCommand(['iptables-save', ...words(command)], 'host')).toMatchObject({ modelled: false, refusal: { exitCode: 127, refusedUnmodelled: true } });
+    }
+    for (const command of ['-t nat', '-x -t raw', '-c']) {
+      expect(save(command).refusedUnmodelled).toBeUndefined();
+      expect(lookupCommand(['iptables-save', ...words(command)], 'host').modelled).toBe(true);
+    }
+  });
+
   test("in a container a write fails on the read-only /proc/sys before its key's writability is asked", () => {
     const command = '-w net.ipv6.conf.all.disable_ipv6=1';
     expect(simSysctl(true)(command)).toMatchObject({ exitCode: 1 });
@@ -95,8 +110,9 @@ steps:
   - r0: ip route add unreachable 10.9.0.0/16
   - r0: sysctl -a
   - r0: sysctl net.ipv4.tcp_syncookies
+  - r0: iptables-save -t raw
 `;
-const EXPECTED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16', 'sysctl -a', 'sysctl net.ipv4.tcp_syncookies']
+const EXPECTED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16', 'sysctl -a', 'sysctl net.ipv4.tcp_syncookies', 'iptables-save -t raw']
   .map((command) => [127, '', `cnmlab: not modelled: ${command}\n`]);
 
 test('sim refuses each line before it runs', async () => {

@@ -22,3 +22,22 @@ export function iptablesChangesTables(args: string[]): boolean {
     return command !== undefined && !READS_ONLY.has(command);
   });
 }
+
+/** The tables the kernel has that cnmlab does not model (filter and nat it does). */
+export const TABLES_NOT_MODELLED = ['mangle', 'raw', 'security'];
+
+/**
+ * Whether iptables-save refuses `args` as not modelled (a table cnmlab does not model), read
+ * as sim's reads them: an unknown option is its own error first. Only where it holds
+ * CAP_NET_ADMIN is the table looked up (a container without it is refused the generation id
+ * first), which on a host it does; in a container the registry cannot know the capabilities.
+ */
+export function iptablesSaveNotModelled(args: readonly string[]): boolean {
+  let table: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-t' || a === '--table') table = args[++i] ?? '';
+    else if (a !== '-c' && a !== '--counters') return false;
+  }
+  return table !== undefined && TABLES_NOT_MODELLED.includes(table);
+}

@@ -14,7 +14,7 @@
 import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
 import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
-import { iptablesChangesTables } from './iptables-commands';
+import { iptablesChangesTables, iptablesSaveNotModelled } from './iptables-commands';
 import { sysctlNotModelled } from './sysctl-words';
 import { ipJsonWithDetails, linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
 import { BUSYBOX_IP_SET, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
@@ -262,6 +262,7 @@ const BUILT_IN: ProgramEntry[] = [
   {
     program: 'iptables-save', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
     summary: "iptables 1.8.9's dump of the namespace's tables",
+    refusesOwnArguments: (args, shell) => shell === 'host' && iptablesSaveNotModelled(args),
     forms: [form([], 'iptables-save [-t filter|nat] [-c]', [], { min: 0, max: Infinity, names: 'ARG' })],
   },
   {

@@ -17,7 +17,7 @@ import {
 } from './net/ipv4/netfilter/ip_tables';
 import { isIpv4, ipv4ToNumber } from '../wire/addr';
 import { err, Refusal, unmodelledWords } from './iproute_utils';
-import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command } from '../commands/iptables-commands';
+import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command, TABLES_NOT_MODELLED } from '../commands/iptables-commands';
 
 const VERSION = 'iptables v1.8.9 (nf_tables)';
 const TRY_HELP = "Try `iptables -h' or 'iptables --help' for more information.\n";
@@ -209,7 +209,7 @@ function parse(argv: readonly string[]): Invocation {
       case '--table': {
         const t = value();
         if (t !== 'filter' && t !== 'nat') {
-          if (t === 'mangle' || t === 'raw' || t === 'security') throw unmodelled(`cnmlab: iptables -t ${t} is not modelled (tables filter and nat are)\n`);
+          if (TABLES_NOT_MODELLED.includes(t ?? '')) throw unmodelled(`cnmlab: iptables -t ${t} is not modelled (tables filter and nat are)\n`);
           throw refusal(`${VERSION}: table '${t}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.\n`, 3);
         }
         inv.table = t;
@@ -740,7 +740,7 @@ export function iptablesSave(ns: SimNetns, argv: string[], now: Date, caller = R
   // The generation id is asked before the table is looked up.
   if (!caller.netAdmin) return noGenerationId('iptables-save').output;
   if (table !== undefined && table !== 'filter' && table !== 'nat') {
-    if (table === 'mangle' || table === 'raw' || table === 'security') return unmodelledWords(`cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`);
+    if (TABLES_NOT_MODELLED.includes(table)) return unmodelledWords(`cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`);
     return { stdout: '', stderr: `Table \`${table}' does not exist\n`, exitCode: 1 };
   }
   const only: TableName | undefined = table;
