@@ -15,7 +15,7 @@ import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, 
 import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables, iptablesSaveNotModelled } from './iptables-commands';
-import { sysctlNotModelled } from './sysctl-words';
+import { busyboxSysctlOperandModelled, sysctlNotModelled } from './sysctl-words';
 import { ipJsonWithDetails, linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
 import { BUSYBOX_IP_SET, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
 
@@ -376,7 +376,7 @@ const BUILT_IN: ProgramEntry[] = [
     // write fails in both modes, on the read-only /proc/sys of a container's view (emu/confine.ts).
     forms: [form([], 'sysctl [-n] [-e] [-w] KEY[=VALUE]...', [{ flag: '-n', help: 'values only' }, { flag: '-e', help: 'no warning for an unknown key' }, { flag: '-w', help: 'write (refused: /proc/sys is read-only)' }], {
       min: 1, max: Infinity, names: 'KEY[=VALUE]',
-      shape: /^net[./](ipv4[./](ip_forward|conf[./][^=./]+[./]forwarding)|ipv6[./]conf[./](all|default)[./]disable_ipv6|bridge[./]bridge-nf-call-iptables)(=.*)?$/,
+      fit: (operands) => operands.every(busyboxSysctlOperandModelled),
     })],
   },
   {

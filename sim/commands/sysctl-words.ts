@@ -24,6 +24,13 @@ export function sysctlKeyModelled(parts: readonly string[]): boolean {
     || (parts.length === 5 && parts[0] === 'net' && parts[1] === 'ipv4' && parts[2] === 'conf' && parts[3] !== '' && parts[4] === 'forwarding');
 }
 
+/** Whether BusyBox's sysctl is asked a key the sim kernel has: it reads both '.' and '/' as separators, in any mix. */
+export function busyboxSysctlOperandModelled(operand: string): boolean {
+  const eq = operand.indexOf('=');
+  const parts = (eq < 0 ? operand : operand.slice(0, eq)).split(/[./]/);
+  return parts.every((p) => p !== '') && sysctlKeyModelled(parts);
+}
+
 /** Whether a modelled key may be written (disable_ipv6's write would also take addresses away, which is not modelled). */
 export const sysctlKeyWritable = (parts: readonly string[]): boolean => !/^net\.ipv6\./.test(parts.join('.'));
 
