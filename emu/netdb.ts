@@ -26,7 +26,8 @@
  * node kept, each with its network event and bulk syncs.
  */
 import { randomBytes } from 'crypto';
-import { ClusterNode, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, gossipRound, joinSyncs, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, QueuedEvent, randomNodes } from '../sim/model/cluster';
+import { ClusterNode, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, hasBroadcasts, joinSyncs, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, randomNodes } from '../sim/model/cluster';
+import { Broadcast, copyQueue, gossipRound, queueBroadcast, QueuedEvent, transmitQueue, TransmitQueue } from '../sim/model/transmit_queue';
 import { encryptedEnvelope, packetPlaintextLength } from '../sim/wire/memberlist';
 import { NODE_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
 
@@ -57,9 +58,10 @@ interface NodeQueue {
   phaseMs: number;
   memberlistPhaseMs: number;
   /** Events per network, as they stood at `sinceMs`. */
-  queued: Map<string, QueuedEvent[]>;
-  /** Network events waiting for memberlist's gossip, as they stood at `sinceMs`. */
-  broadcasts: QueuedEvent[];
+  queued: Map<string, TransmitQueue>;
+  /** Network and node events waiting for memberlist's gossip, as they stood at `sinceMs`. */
+  networkBroadcasts: TransmitQueue;
+  nodeBroadcasts: TransmitQueue;
   sinceMs: number;
   /** The last steps' network joins, each one's bulk syncs in turn. */
   syncs: JoinSync[][];
@@ -68,7 +70,7 @@ interface NodeQueue {
   /** The leave events it has heard (or sent). */
   heardLeaves: Set<string>;
   /** Leave events heard after `sinceMs`, each joining `broadcasts` at its time (relayNodeEvent). */
-  arriving: { atMs: number; event: QueuedEvent }[];
+  arriving: { atMs: number; event: Broadcast }[];
 }
 
 /** A node leaving the swarm: what it was, and when its holder may stop (its leave event's last round), once its schedule is made. */
@@ -142,12 +144,12 @@ export class NetworkDbGossip implements NetworkDbClocks {
    */
   observeSteps(views: (ClusterView | undefined)[], nowMs: number): Map<string, GossipSend[]> {
     for (const q of this.nodes.values()) {
-      for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) for (const [id, events] of q.queued) q.queued.set(id, gossipRound(events, NETWORKDB_GOSSIP).rest);
-      for (const [id, events] of q.queued) if (events.length === 0) q.queued.delete(id);
+      for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) for (const events of q.queued.values()) gossipRound(events, NETWORKDB_GOSSIP);
+      for (const [id, events] of q.queued) if (events.events.length === 0) q.queued.delete(id);
       // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
       for (let at = nextGossipTick(q.sinceMs, q.memberlistPhaseMs, TICK_MS); at <= nowMs && q.peers > 0; at += TICK_MS) {
         arrived(q, at);
-        for (let i = 0; i < q.peers; i++) q.broadcasts = gossipRound(q.broadcasts, MEMBERLIST_GOSSIP).rest;
+        for (let i = 0; i < q.peers; i++) memberlistRound(q, MEMBERLIST_GOSSIP);
       }
       arrived(q, nowMs);
       q.sinceMs = nowMs;
@@ -218,7 +220,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       // One that joins others sends its node event (clusterJoin), as sim's daemon does.
       const joinsOthers = this.nodes.size > 0;
       // The leaves sent before it joined are of nodes it never knew: no news to it (sim's daemon: leaves).
-      const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: this.random() * TICK_MS, memberlistPhaseMs: this.random() * TICK_MS, queued: new Map(), broadcasts: [], sinceMs: nowMs, syncs: [], peers: 0, heardLeaves: new Set(this.leaves), arriving: [] };
+      const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: this.random() * TICK_MS, memberlistPhaseMs: this.random() * TICK_MS, queued: new Map(), networkBroadcasts: transmitQueue(), nodeBroadcasts: transmitQueue(), sinceMs: nowMs, syncs: [], peers: 0, heardLeaves: new Set(this.leaves), arriving: [] };
       this.nodes.set(node.host, q);
       if (joinsOthers) {
         queueNodeEvent(q, node.gossipName, view!.nodes.length);
@@ -229,7 +231,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     for (const [host, q] of this.nodes) {
       const peers = Math.min(GOSSIP_NODES, alive.filter((h) => h !== host).length);
       // Events that waited for someone to hear them go to the members that came.
-      if (q.peers === 0 && peers > 0 && q.broadcasts.length > 0) told.add(host);
+      if (q.peers === 0 && peers > 0 && hasBroadcasts(q)) told.add(host);
       q.peers = peers;
     }
     // Joins and leaves first: a node joins a network (its bulk syncs done) before it creates its entries there.
@@ -271,7 +273,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     for (const node of departed) {
       const q = this.nodes.get(node.host)!;
       queueNodeEvent(q, node.gossipName, this.leaving.get(node.host)!.known, NODE_EVENT.leave);
-      recordOwnLeaves(q.broadcasts, q.heardLeaves, this.leaves);
+      recordOwnLeaves(q, q.heardLeaves, this.leaves);
     }
   }
 
@@ -284,8 +286,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
   private schedule(view: ClusterView, host: string, nowMs: number, heard?: (atMs: number, peer: string, batch: readonly QueuedEvent[]) => void): GossipSend[] {
     const q = this.nodes.get(host)!;
     const departure = this.leaving.get(host);
-    const ownLeave = departure ? q.broadcasts.find((e) => e.leave && e.leave.startsWith(`${departure.node.gossipName}@`))?.leave : undefined;
-    const queued = new Map([...q.queued].map(([id, events]) => [id, events.map((e) => ({ ...e }))] as const));
+    const ownLeave = departure ? q.nodeBroadcasts.events.find((e) => e.leave && e.leave.startsWith(`${departure.node.gossipName}@`))?.leave : undefined;
+    const queued = new Map([...q.queued].map(([id, events]) => [id, copyQueue(events)] as const));
     const address = new Map(view.nodes.filter((n) => n.alive).map((n) => [n.host, n.address] as const));
     for (const [h, d] of this.leaving) address.set(h, d.node.address);
     const lengths = lengthsOf(this.lengths, host);
@@ -300,7 +302,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       sends.push([Math.round(at), address.get(peer)!, packet.toString('hex')]);
     };
     const hosts = [...view.nodes.map((n) => n.host), ...this.leaving.keys()];
-    let broadcasts = q.broadcasts.map((e) => ({ ...e }));
+    const broadcasts = { networkBroadcasts: copyQueue(q.networkBroadcasts), nodeBroadcasts: copyQueue(q.nodeBroadcasts) };
     let arrivals = q.arriving.map((a) => ({ atMs: a.atMs, event: { ...a.event } }));
     let closeAt = departure ? Infinity : undefined;
     const tableRounds = () => {
@@ -309,9 +311,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
       const lastRound = new Map<string, { batch: QueuedEvent[]; plaintextLength: number }>();
       for (let at = nextGossipTick(nowMs, q.phaseMs, TICK_MS); queued.size > 0 && at <= (closeAt ?? Infinity); at += TICK_MS) {
         for (const [id, events] of queued) {
-          const { batch, rest } = gossipRound(events, NETWORKDB_GOSSIP);
-          if (rest.length) queued.set(id, rest);
-          else queued.delete(id);
+          const batch = gossipRound(events, NETWORKDB_GOSSIP);
+          if (events.events.length === 0) queued.delete(id);
           if (batch.length === 0) continue;
           const last = lastRound.get(id);
           const plaintextLength = last && sameEvents(last.batch, batch) ? last.plaintextLength : packetPlaintextLength(gossipPacketMessage(batch), true);
@@ -325,8 +326,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
     // With no one to tell, the events wait for the next member; a leaver with no one stops at once (sendNodeEvent does not wait).
     const someone = (at: number) => hosts.some((h) => h !== host && address.has(h) && present(h, at));
     if (departure && !someone(nowMs)) closeAt = nowMs;
-    for (let at = nextGossipTick(nowMs, q.memberlistPhaseMs, TICK_MS), missed = 0; (broadcasts.length > 0 || arrivals.length > 0) && missed < MISSED_DRAWS && at <= (closeAt ?? Infinity); at += TICK_MS) {
-      for (const a of arrivals) if (a.atMs < at) broadcasts.push(a.event);
+    for (let at = nextGossipTick(nowMs, q.memberlistPhaseMs, TICK_MS), missed = 0; (hasBroadcasts(broadcasts) || arrivals.length > 0) && missed < MISSED_DRAWS && at <= (closeAt ?? Infinity); at += TICK_MS) {
+      for (const a of arrivals) if (a.atMs < at) queueBroadcast(broadcasts.nodeBroadcasts, a.event);
       arrivals = arrivals.filter((a) => a.atMs >= at);
       if (!someone(at)) {
         if (arrivals.length === 0) break;
@@ -336,14 +337,13 @@ export class NetworkDbGossip implements NetworkDbClocks {
       // A draw that missed the others (kRandomNodes' 3n tries) sends nothing this tick; the next draws again.
       missed = peers.length === 0 ? missed + 1 : 0;
       for (const peer of peers) {
-        const { batch, rest } = gossipRound(broadcasts, MEMBERLIST_GOSSIP);
-        broadcasts = rest;
+        const batch = memberlistRound(broadcasts, MEMBERLIST_GOSSIP);
         if (batch.length === 0) break;
         send(at, peer, packetPlaintextLength(broadcastPacketMessage(batch), true));
         if (heard && batch.some((e) => e.leave)) heard(at, peer, batch);
       }
       // clusterLeave's event has gone its rounds: memberlist leaves.
-      if (ownLeave && !broadcasts.some((e) => e.leave === ownLeave)) closeAt = at;
+      if (ownLeave && !broadcasts.nodeBroadcasts.events.some((e) => e.leave === ownLeave)) closeAt = at;
     }
     if (departure) {
       departure.closeAtMs = closeAt === undefined || closeAt === Infinity ? nowMs : closeAt;
@@ -358,7 +358,7 @@ function arrived(q: NodeQueue, atMs: number): void {
   for (const a of q.arriving) {
     if (a.atMs >= atMs || !a.event.leave) continue;
     q.heardLeaves.add(a.event.leave);
-    q.broadcasts.push(a.event);
+    queueBroadcast(q.nodeBroadcasts, a.event);
   }
   q.arriving = q.arriving.filter((a) => a.atMs >= atMs);
 }

@@ -5,7 +5,6 @@
  * `docker swarm leave` withdraws at once.
  */
 import { runSim, twoNodes } from './helpers/run';
-import { gossipRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, QueuedEvent } from '../sim/model/cluster';
 
 const FDB_R0 = 'r0: ip netns exec @test-net bridge fdb show dev vxlan0';
 const FDB_R1 = 'r1: ip netns exec @test-net bridge fdb show dev vxlan0';
@@ -117,31 +116,5 @@ steps:
     expect(b.exitCode).toBe(124);
     expect(b.stderr).toBe('cnmlab: timed out after 3 s, its processes killed: sleep 2m\n');
     expect(c).toMatchObject({ exitCode: 1, stderr: "sleep: invalid time interval 'soon'\nTry 'sleep --help' for more information.\n" });
-  });
-});
-
-describe('what one gossip round carries (TransmitLimitedQueue.GetBroadcasts)', () => {
-  const events = (n: number, length: number): QueuedEvent[] => Array.from({ length: n }, () => ({ length, msg: Buffer.alloc(length), left: 4 }));
-  test("memberlist's packet, encrypted, less its compound header, 3 a message; NetworkDB's less its own header (5), 4 a message", () => {
-    const sizes = (batch: QueuedEvent[]) => batch.map((e) => e.length);
-    // memberlist: a 1400-byte packet less its compound header (2) and AES-GCM's version,
-    // nonce and tag (1 + 12 + 16) leaves 1369; each message costs its length, its compound
-    // length (2) and its user-message type (1). Ten of 133 bytes cost 1360, one of 6 fills
-    // the 1369 exactly, and even an empty one (3) is then too much: 11 go. Forgetting the
-    // encryption (1398) or a byte of each message's cost (10 × 135 + 8 = 1358) sends the 12th.
-    const memberlist = [...events(10, 133), ...events(1, 6), ...events(1, 0)];
-    expect(sizes(gossipRound(memberlist, MEMBERLIST_GOSSIP).batch)).toEqual([...Array(10).fill(133), 6]);
-    // A byte over the limit: one of 7 costs 10 where 9 are left, so only the ten go.
-    expect(sizes(gossipRound([...events(10, 133), ...events(1, 7)], MEMBERLIST_GOSSIP).batch)).toEqual(Array(10).fill(133));
-    // NetworkDB: 1400 less its header (a type byte and a 4-byte count) leaves 1395; each event
-    // costs its length and a 4-byte length. Fifteen of 89 bytes (93 each) fill it exactly; a
-    // sixteenth, even empty (4), does not fit. A cost a byte short (15 × 92 + 3 = 1383) takes it.
-    const networkdb = [...events(15, 89), ...events(1, 0)];
-    expect(sizes(gossipRound(networkdb, NETWORKDB_GOSSIP).batch)).toEqual(Array(15).fill(89));
-    // A byte over the limit: fourteen (1302) leave 93, and one of 90 costs 94, so only the fourteen go.
-    expect(sizes(gossipRound([...events(14, 89), ...events(1, 90)], NETWORKDB_GOSSIP).batch)).toEqual(Array(14).fill(89));
-    // The same 60-byte events: 1369 / 63 and 1395 / 64 both take 21.
-    expect(gossipRound(events(30, 60), MEMBERLIST_GOSSIP).batch.length).toBe(21);
-    expect(gossipRound(events(30, 60), NETWORKDB_GOSSIP).batch.length).toBe(21);
   });
 });

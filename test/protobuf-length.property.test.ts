@@ -6,8 +6,9 @@
  */
 import fc from 'fast-check';
 import { emitProtobuf, ProtoField, protobufLength } from '../sim/wire/protobuf';
+import { messageOf, transmitQueue } from '../sim/model/transmit_queue';
 import { endpointRecord, endpointRecordLength, ENDPOINT_TABLE, OVERLAY_PEER_TABLE, peerRecord, peerRecordLength, TABLE_EVENT, tableEvent, tableEventLength } from '../sim/wire/networkdb';
-import { ClusterTableEntry, messageOf, NetworkDbQueues, queueTableEvent, tableEventMessage, tableEventMessageLength, TableOwner } from '../sim/model/cluster';
+import { ClusterTableEntry, NetworkDbQueues, queueTableEvent, tableEventMessage, tableEventMessageLength, TableOwner } from '../sim/model/cluster';
 
 // Text beyond ASCII too: a string's length on the wire is its UTF-8 bytes, not its characters.
 const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constant(''));
@@ -48,11 +49,11 @@ test('a table entry\'s event is as long as tableEventMessageLength says, created
 });
 
 test('a queued table event, and a copy of it (emu schedules copies), carries the message its length says', () => {
-  const q: NetworkDbQueues = { tableTime: 1, networkTime: 0, joinedAt: new Map(), queued: new Map(), broadcasts: [] };
+  const q: NetworkDbQueues = { tableTime: 1, networkTime: 0, joinedAt: new Map(), queued: new Map(), networkBroadcasts: transmitQueue(), nodeBroadcasts: transmitQueue() };
   const owner = { host: 'r1', gossipName: 'f00dcafe', address: '198.51.100.11' };
   const e: ClusterTableEntry = { table: ENDPOINT_TABLE, networkId: 'n1', key: 'ep1', owner: 'r1', endpoint: { ip: '10.0.1.4', prefixLength: 24, mac: '02:42:0a:00:01:04', name: 'c1', aliases: ['web'], container: true } };
   queueTableEvent(q, owner, e, TABLE_EVENT.create, 3);
-  const [queued] = q.queued.get('n1')!;
+  const [queued] = q.queued.get('n1')!.events;
   const copy = { ...queued };
   const expected = tableEventMessage({ ...owner, tableTime: 2 }, e, TABLE_EVENT.create);
   expect(messageOf(copy)).toEqual(expected);

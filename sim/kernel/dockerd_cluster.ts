@@ -62,7 +62,8 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { memberChanges, newLeaves, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, gossipRound, heartbeatFrames, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, QueuedEvent, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { memberChanges, newLeaves, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, hasBroadcasts, heartbeatFrames, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { gossipRound, QueuedEvent, transmitQueue, TransmitQueue } from '../model/transmit_queue';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
 import type { ControlRecord } from '../trace/control_record';
@@ -147,11 +148,12 @@ interface NodeAgent {
   networkTime: number;
   joinedAt: Map<string, number>;
   /** Table events waiting for gossip rounds, per network. */
-  queued: Map<string, QueuedEvent[]>;
+  queued: Map<string, TransmitQueue>;
   gossipPhase: number;
   gossipArmed: boolean;
-  /** Network events waiting for memberlist's gossip (NetworkDB's networkBroadcasts), and its ticker. */
-  broadcasts: QueuedEvent[];
+  /** Network and node events waiting for memberlist's gossip (NetworkDB's networkBroadcasts, nodeBroadcasts), and its ticker. */
+  networkBroadcasts: TransmitQueue;
+  nodeBroadcasts: TransmitQueue;
   memberlistPhase: number;
   memberlistArmed: boolean;
   /** The leave events it has heard (or sent): one it hears again is no news. */
@@ -334,10 +336,10 @@ export class DockerdCluster {
       // Events queued while no one else was there go to the members that came.
       if (this.unarmed.size === 1) {
         const [agent] = this.unarmed;
-        if (this.agents.get(agent.node.host) === agent && agent.broadcasts.length > 0) this.armMemberlist(agent);
+        if (this.agents.get(agent.node.host) === agent && hasBroadcasts(agent)) this.armMemberlist(agent);
       } else if (this.unarmed.size > 1) {
         // In the order the daemons joined, as their tickers were armed before.
-        for (const agent of this.agents.values()) if (agent.broadcasts.length > 0) this.armMemberlist(agent);
+        for (const agent of this.agents.values()) if (hasBroadcasts(agent)) this.armMemberlist(agent);
       }
       this.unarmed.clear();
     }
@@ -446,7 +448,7 @@ export class DockerdCluster {
     const agent: NodeAgent = {
       node, ns, seqNo: 0, probeOrder: [], probeIndex: 0, tableTime: 1, networkTime: 0, joinedAt: new Map(), queued: new Map(),
       gossipPhase: this.rnd.below(GOSSIP_INTERVAL_NS), gossipArmed: false, sessionId: this.sessionId(), close: unbind, heardLeaves: new Set(this.leaves),
-      broadcasts: [], memberlistPhase: this.rnd.below(GOSSIP_INTERVAL_NS), memberlistArmed: false,
+      networkBroadcasts: transmitQueue(), nodeBroadcasts: transmitQueue(), memberlistPhase: this.rnd.below(GOSSIP_INTERVAL_NS), memberlistArmed: false,
       drawable: (h) => h !== agent.node.host && this.member(h)?.node.alive === true,
     };
     this.agents.set(node.host, agent);
@@ -480,7 +482,7 @@ export class DockerdCluster {
     const known = (this.view?.nodes.length ?? 0) + this.departing.size;
     for (const agent of this.departing.values()) {
       queueNodeEvent(agent, agent.node.gossipName, known, NODE_EVENT.leave);
-      recordOwnLeaves(agent.broadcasts, agent.heardLeaves, this.leaves);
+      recordOwnLeaves(agent, agent.heardLeaves, this.leaves);
       if ((this.live?.alive ?? 0) > 0) this.armMemberlist(agent);
       else this.close(agent);
     }
@@ -688,8 +690,7 @@ export class DockerdCluster {
       return;
     }
     for (const peer of peers) {
-      const { batch, rest } = gossipRound(agent.broadcasts, MEMBERLIST_GOSSIP);
-      agent.broadcasts = rest;
+      const batch = memberlistRound(agent, MEMBERLIST_GOSSIP);
       if (batch.length === 0) break;
       const heard = batch.some((e) => e.leave) ? () => this.heard(peer, batch) : undefined;
       if (!this.record.keeps('networkdb-gossip')) {
@@ -702,8 +703,8 @@ export class DockerdCluster {
       this.sendUdp(agent, peer, memberlistPacket(broadcastPacketMessage(batch), true, this.rnd.bytes), flow, 'request');
     }
     // clusterLeave's event has gone its rounds (the queue's notify): memberlist leaves.
-    if (this.departing.get(agent.node.host) === agent && !agent.broadcasts.some((e) => e.leave === `${agent.node.gossipName}@${agent.networkTime}`)) this.close(agent);
-    else if (agent.broadcasts.length > 0) this.armMemberlist(agent);
+    if (this.departing.get(agent.node.host) === agent && !agent.nodeBroadcasts.events.some((e) => e.leave === `${agent.node.gossipName}@${agent.networkTime}`)) this.close(agent);
+    else if (hasBroadcasts(agent)) this.armMemberlist(agent);
   }
 
   /** A gossip packet with leave events reached `peer`: those it had not heard, it gossips on (handleNodeMessage). */
@@ -746,10 +747,9 @@ export class DockerdCluster {
     if (!this.running(agent)) return;
     for (const [networkId, q] of agent.queued) {
       const net = this.networks.get(networkId);
-      const { batch, rest } = gossipRound(q, NETWORKDB_GOSSIP);
+      const batch = gossipRound(q, NETWORKDB_GOSSIP);
       // A network whose events have gone their rounds leaves the queue (a Map's iteration goes on past a deleted entry).
-      if (rest.length === 0) agent.queued.delete(networkId);
-      else agent.queued.set(networkId, rest);
+      if (q.events.length === 0) agent.queued.delete(networkId);
       if (!net || batch.length === 0) continue;
       const peers = this.randomMembers(agent, net.hosts, GOSSIP_NODES);
       // The round is under way: a packet the trace only counts arrives at once.

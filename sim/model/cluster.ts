@@ -9,6 +9,7 @@ import { Endpoint, endpointsOf, Host, hostOf, inSwarm, Network, shardGet, Shards
 import { emitProtobuf } from '../wire/protobuf';
 import { writeIpv4 } from '../wire/addr';
 import { ackMessage, ENCRYPT_OVERHEAD, MEMBERLIST_PORT, memberlistCompound, memberlistStream, pingMessage, pushPullMessage, userPacketMessage, userStreamMessage } from '../wire/memberlist';
+import { Broadcast, gossipRound, GossipBudget, messageOf, queueBroadcast, QueuedEvent, transmitQueue, TransmitQueue } from './transmit_queue';
 import { bulkSyncMessage, compoundMessage, ENDPOINT_TABLE, endpointRecord, endpointRecordLength, networkEvent, networkPushPull, NETWORK_EVENT, NODE_EVENT, nodeEvent, peerRecord, peerRecordLength, TABLE_EVENT, tableEvent, tableEventLengthOf } from '../wire/networkdb';
 
 /** memberlist's DefaultLANConfig timers as NetworkDB keeps them, and swarmkit's dispatcher's heartbeat. */
@@ -28,12 +29,6 @@ const RETRANSMIT_MULT = 4;
 export const GOSSIP_NODES = 3;
 /** memberlist's UDPBufferSize, libnetwork's PacketBufferSize: the most a gossip packet is planned to hold. */
 const PACKET_BUFFER_SIZE = 1400;
-
-/** What a gossip round may fill (TransmitLimitedQueue.GetBroadcasts's limit) and what each message is counted as costing beyond its length. */
-export interface GossipBudget {
-  limit: number;
-  overhead: number;
-}
 
 /**
  * memberlist's gossip (state.go gossip, getBroadcasts): the packet less its compound header
@@ -647,64 +642,6 @@ export function tableEventMessageLength(owner: TableOwner, e: ClusterTableEntry,
   return tableEventLengthOf(type, owner.tableTime, owner.gossipName, e.networkId, e.table, e.key, valueLength, type === TABLE_EVENT.delete ? RESIDUAL_REAP_TIME_S : undefined);
 }
 
-/** An event waiting in its node's queue, and how many more rounds carry it. */
-export interface QueuedEvent {
-  /** The message's length: what a round's packet counts. */
-  readonly length: number;
-  /**
-   * The message itself, once made (messageOf makes it when first asked: a packet the trace
-   * keeps asks, one it only counts does not). A copy ({ ...e }, as emu's schedule takes)
-   * carries the bytes made so far, and what makes them.
-   */
-  msg?: Buffer;
-  /** What makes the message, where it waits to be asked for (a table event's). */
-  readonly make?: () => Buffer;
-  left: number;
-  /** A node event (NetworkDB's nodeBroadcasts): memberlist's packet carries the network events first. */
-  node?: true;
-  /**
-   * A node's leave event, by its node and network clock: news to a member the first time it
-   * comes (handleNodeEvent moves the node to the left ones), which then gossips it on.
-   */
-  leave?: string;
-}
-
-/**
- * An event whose message is made when first asked: a plain record (an object literal with a
- * getter took a hidden class of its own per event, which made each of a big swarm's many
- * table events cost more than making its message).
- */
-function lazyEvent(length: number, make: () => Buffer, left: number): QueuedEvent {
-  return { length, msg: undefined, make, left };
-}
-
-/** The event's message, made now if it waits to be asked for. */
-export function messageOf(e: QueuedEvent): Buffer {
-  return (e.msg ??= e.make!());
-}
-
-/**
- * One gossip round of a network's queue (TransmitLimitedQueue.GetBroadcasts): the events that
- * fit one packet, each counted as sent once more; the rest are those with rounds left (the
- * queue itself when the round used none up).
- */
-export function gossipRound(q: QueuedEvent[], budget: GossipBudget): { batch: QueuedEvent[]; rest: QueuedEvent[] } {
-  const batch: QueuedEvent[] = [];
-  let bytes = 0;
-  for (const e of q) {
-    if (bytes + e.length + budget.overhead > budget.limit) break;
-    batch.push(e);
-    bytes += e.length + budget.overhead;
-  }
-  for (const e of batch) e.left--;
-  // Most rounds use up no event: the queue stands as it is, not copied.
-  return { batch, rest: q.some(spent) ? q.filter((e) => e.left > 0) : q };
-}
-
-function spent(e: QueuedEvent): boolean {
-  return e.left <= 0;
-}
-
 /** The user message a gossip round sends (SendToUDP): its events as one compound. */
 export function gossipPacketMessage(batch: QueuedEvent[]): Buffer {
   return userPacketMessage(compoundMessage(batch.map(messageOf)));
@@ -743,35 +680,47 @@ export function randomNodes<T>(list: readonly T[], m: number, below: (n: number)
   return picked;
 }
 
-/**
- * A network event as memberlist gossips it: NetworkDB queues it on its networkBroadcasts
- * (libnetwork broadcast.go sendNetworkEvent) and memberlist's gossip takes it through the
- * delegate's GetBroadcasts, framed as a user message (memberlist getBroadcasts).
- */
-export function networkEventBroadcast(type: number, networkTime: number, nodeName: string, networkId: string): Buffer {
-  return userPacketMessage(networkEvent({ type, lTime: networkTime, nodeName, networkId }));
-}
-
-/** What a node's NetworkDB queues: its two clocks, its table events per network, its network events for memberlist. sim's daemon and emu's player both keep one per node. */
+/** What a node's NetworkDB queues: its two clocks, its table events per network (tableBroadcasts), its network and node events for memberlist. sim's daemon and emu's player both keep one per node. */
 export interface NetworkDbQueues {
   tableTime: number;
   networkTime: number;
   /** The network clock at which it joined each network it is in. */
   joinedAt: Map<string, number>;
-  queued: Map<string, QueuedEvent[]>;
-  broadcasts: QueuedEvent[];
+  queued: Map<string, TransmitQueue>;
+  networkBroadcasts: TransmitQueue;
+  nodeBroadcasts: TransmitQueue;
 }
 
-/** A node joined or left a network (networkdb.go JoinNetwork, LeaveNetwork): its network clock moves and the event waits for memberlist's gossip to the swarm's `swarmSize` nodes. */
+/** A node's two queues of NetworkDB's broadcasts to memberlist (its delegate's). */
+export type MemberlistQueues = Pick<NetworkDbQueues, 'networkBroadcasts' | 'nodeBroadcasts'>;
+
+/** Whether memberlist's gossip has anything of NetworkDB's to send. */
+export function hasBroadcasts(q: MemberlistQueues): boolean {
+  return q.networkBroadcasts.events.length > 0 || q.nodeBroadcasts.events.length > 0;
+}
+
+/**
+ * What one of memberlist's gossip packets takes from NetworkDB (delegate.go GetBroadcasts):
+ * its network events, then its node events, each queue given the whole of the room
+ * memberlist offers (both are asked with the same limit, so the two together may exceed it).
+ */
+export function memberlistRound(q: MemberlistQueues, budget: GossipBudget): QueuedEvent[] {
+  const network = gossipRound(q.networkBroadcasts, budget);
+  const node = gossipRound(q.nodeBroadcasts, budget);
+  return node.length === 0 ? network : [...network, ...node];
+}
+
+/**
+ * A node joined or left a network (networkdb.go JoinNetwork, LeaveNetwork): its network clock
+ * moves and the event (libnetwork broadcast.go sendNetworkEvent, which replaces one of the
+ * same network still queued) waits for memberlist's gossip to the swarm's `swarmSize` nodes.
+ */
 export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipName: string, networkId: string, swarmSize: number): void {
   q.networkTime++;
   if (joined) q.joinedAt.set(networkId, q.networkTime);
   else q.joinedAt.delete(networkId);
-  const msg = networkEventBroadcast(joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, q.networkTime, gossipName, networkId);
-  const event = { length: msg.length, msg, left: gossipTransmits(swarmSize) };
-  // The delegate's GetBroadcasts gives the network events, then the node events.
-  const firstNodeEvent = q.broadcasts.findIndex((e) => e.node);
-  q.broadcasts.splice(firstNodeEvent < 0 ? q.broadcasts.length : firstNodeEvent, 0, event);
+  const msg = networkEvent({ type: joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, lTime: q.networkTime, nodeName: gossipName, networkId });
+  queueBroadcast(q.networkBroadcasts, { length: msg.length, msg, left: gossipTransmits(swarmSize), topic: networkId });
 }
 
 /**
@@ -784,8 +733,8 @@ export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipNam
  */
 export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, swarmSize: number, type: number = NODE_EVENT.join): void {
   q.networkTime++;
-  const msg = userPacketMessage(nodeEvent({ type, lTime: q.networkTime, nodeName: gossipName }));
-  q.broadcasts.push({ length: msg.length, msg, left: gossipTransmits(swarmSize), node: true, ...(type === NODE_EVENT.leave ? { leave: `${gossipName}@${q.networkTime}` } : {}) });
+  const msg = nodeEvent({ type, lTime: q.networkTime, nodeName: gossipName });
+  queueBroadcast(q.nodeBroadcasts, { length: msg.length, msg, left: gossipTransmits(swarmSize), leave: type === NODE_EVENT.leave ? `${gossipName}@${q.networkTime}` : undefined });
 }
 
 /**
@@ -794,12 +743,12 @@ export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, swarmSize
  * as many rounds as its `swarmSize` gives.
  */
 export function relayNodeEvent(q: NetworkDbQueues, e: QueuedEvent, swarmSize: number): void {
-  q.broadcasts.push(relayed(e, swarmSize));
+  queueBroadcast(q.nodeBroadcasts, relayed(e, swarmSize));
 }
 
 /** A leave event as a member that heard it queues it again: the same message, its own rounds. */
-export function relayed(e: QueuedEvent, swarmSize: number): QueuedEvent {
-  return { length: e.length, msg: messageOf(e), left: gossipTransmits(swarmSize), node: true, leave: e.leave };
+export function relayed(e: Broadcast, swarmSize: number): Broadcast {
+  return { length: e.length, msg: messageOf(e), left: gossipTransmits(swarmSize), leave: e.leave };
 }
 
 /**
@@ -807,8 +756,8 @@ export function relayed(e: QueuedEvent, swarmSize: number): QueuedEvent {
  * and they join `sent`, the leaves a node that joins later starts with as heard (it never
  * knew the leaver).
  */
-export function recordOwnLeaves(broadcasts: readonly QueuedEvent[], heard: Set<string>, sent: Set<string>): void {
-  for (const e of broadcasts) {
+export function recordOwnLeaves(q: NetworkDbQueues, heard: Set<string>, sent: Set<string>): void {
+  for (const e of q.nodeBroadcasts.events) {
     if (!e.leave) continue;
     heard.add(e.leave);
     sent.add(e.leave);
@@ -826,16 +775,20 @@ export function newLeaves(batch: readonly QueuedEvent[], heard: Set<string>): Qu
   return news;
 }
 
-/** An entry its owner created or deleted (networkdb.go sendTableEvent): the owner's table clock moves and the event waits for the network's gossip rounds to its `members` nodes. */
+/**
+ * An entry its owner created or deleted (networkdb.go sendTableEvent, which replaces an event
+ * of the same entry still queued): the owner's table clock moves and the event waits for the
+ * network's gossip rounds to its `members` nodes.
+ */
 export function queueTableEvent(q: NetworkDbQueues, owner: Omit<TableOwner, 'tableTime'>, e: ClusterTableEntry, type: number, members: number): void {
   q.tableTime++;
-  const events = q.queued.get(e.networkId) ?? [];
-  q.queued.set(e.networkId, events);
+  let events = q.queued.get(e.networkId);
+  if (!events) q.queued.set(e.networkId, (events = transmitQueue()));
   const at: TableOwner = { host: owner.host, tableTime: q.tableTime, gossipName: owner.gossipName, address: owner.address };
-  events.push(lazyEvent(tableEventMessageLength(at, e, type), () => tableEventMessage(at, e, type), gossipTransmits(members)));
+  queueBroadcast(events, { length: tableEventMessageLength(at, e, type), make: () => tableEventMessage(at, e, type), left: gossipTransmits(members), topic: entryKey(e) });
 }
 
-/** What memberlist's gossip sends one node (memberlist state.go gossip): one broadcast as it is, more as a compound. */
+/** What memberlist's gossip sends one node (memberlist state.go gossip): NetworkDB's messages framed as user messages, one as it is, more as a compound. */
 export function broadcastPacketMessage(batch: QueuedEvent[]): Buffer {
-  return batch.length === 1 ? messageOf(batch[0]) : memberlistCompound(batch.map(messageOf));
+  return batch.length === 1 ? userPacketMessage(messageOf(batch[0])) : memberlistCompound(batch.map((e) => userPacketMessage(messageOf(e))));
 }

@@ -1,0 +1,171 @@
+/**
+ * memberlist's TransmitLimitedQueue (queue.go, v0.4.0 as moby v20.10 vendors it), the queue
+ * NetworkDB keeps per network for its table events and twice more for its network and node
+ * events: what waits for gossip rounds, in the queue's own order, and what one round takes.
+ * sim's daemon and emu's player both keep theirs with it.
+ */
+
+/** A broadcast waiting in its queue (limitedBroadcast), and how many more rounds carry it. */
+export interface QueuedEvent {
+  /** The message's length (msgLen, len(Message())): what a round's packet counts, and the queue's second key. */
+  readonly length: number;
+  /**
+   * The message itself, once made (messageOf makes it when first asked: a packet the trace
+   * keeps asks, one it only counts does not). A copy ({ ...e }, as emu's schedule takes)
+   * carries the bytes made so far, and what makes them.
+   */
+  msg?: Buffer;
+  /** What makes the message, where it waits to be asked for (a table event's). */
+  readonly make?: () => Buffer;
+  /** How many rounds have carried it (transmits): the queue's first key. */
+  transmits: number;
+  /** The stamp its queue gave it (id, from idGen): the queue's third key. */
+  readonly id: number;
+  left: number;
+  /**
+   * What a later broadcast of the same kind replaces it by (NetworkDB's Invalidates: a
+   * network event its network's next, a table event its entry's next); node events have none.
+   */
+  readonly topic?: string;
+  /**
+   * A node's leave event, by its node and network clock: news to a member the first time it
+   * comes (handleNodeEvent moves the node to the left ones), which then gossips it on.
+   */
+  readonly leave?: string;
+}
+
+/** One TransmitLimitedQueue: its broadcasts in its order (broadcastOrder), and the id the last one queued was stamped with. */
+export interface TransmitQueue {
+  events: QueuedEvent[];
+  idGen: number;
+}
+
+export function transmitQueue(): TransmitQueue {
+  return { events: [], idGen: 0 };
+}
+
+/** A queue and its broadcasts as they stand, for a schedule to use up without touching the original (emu plans ahead). */
+export function copyQueue(q: TransmitQueue): TransmitQueue {
+  return { events: q.events.map((e) => ({ ...e })), idGen: q.idGen };
+}
+
+/**
+ * limitedBroadcast.Less: fewer transmits first (fresher news), then the longer message, then
+ * the higher id (the later queued). Negative when `a` goes before `b`.
+ */
+function broadcastOrder(a: QueuedEvent, b: QueuedEvent): number {
+  return a.transmits - b.transmits || b.length - a.length || b.id - a.id;
+}
+
+/** What a broadcast is made of before its queue stamps it. */
+export interface Broadcast {
+  length: number;
+  msg?: Buffer;
+  make?: () => Buffer;
+  /** How many rounds carry it (retransmitLimit for the members counted when it is queued). */
+  left: number;
+  topic?: string;
+  leave?: string;
+}
+
+/**
+ * QueueBroadcast: the queue stamps it with the next id, drops a queued broadcast it replaces
+ * (the same topic), and puts it in its place. Every event is made as the same plain record
+ * (an object literal with a getter, or fields in another order, took a hidden class of its
+ * own, which made each of a big swarm's many table events cost more than its message).
+ */
+export function queueBroadcast(q: TransmitQueue, b: Broadcast): void {
+  const id = ++q.idGen;
+  const e: QueuedEvent = { length: b.length, msg: b.msg, make: b.make, transmits: 0, id, left: b.left, topic: b.topic, leave: b.leave };
+  if (e.topic !== undefined && q.events.some((o) => o.topic === e.topic)) {
+    q.events = q.events.filter((o) => o.topic !== e.topic);
+    // deleteItem: an emptied queue starts its ids again (the new one keeps the id it took).
+    if (q.events.length === 0) q.idGen = 0;
+  }
+  const at = firstIndex(q.events, 0, q.events.length, (o) => broadcastOrder(e, o) <= 0);
+  // addItem is the btree's ReplaceOrInsert: one the same in all three keys is replaced.
+  q.events.splice(at, at < q.events.length && broadcastOrder(e, q.events[at]) === 0 ? 1 : 0, e);
+}
+
+/** The event's message, made now if it waits to be asked for. */
+export function messageOf(e: Broadcast): Buffer {
+  return (e.msg ??= e.make!());
+}
+
+/** What a gossip round may fill (GetBroadcasts's limit) and what each message is counted as costing beyond its length. */
+export interface GossipBudget {
+  limit: number;
+  overhead: number;
+}
+
+/**
+ * One GetBroadcasts: tier by tier of transmits, from the fewest, the first broadcast in the
+ * queue's order that fits what is left of the packet, again and again, until none of the
+ * tier fits; no tier is looked at once nothing is left. A broadcast too long for the room
+ * left is passed over for shorter ones behind it. Those taken are counted as sent once
+ * more and, with rounds left, queued again among the next tier's.
+ */
+export function gossipRound(q: TransmitQueue, budget: GossipBudget): QueuedEvent[] {
+  const events = q.events;
+  const batch: QueuedEvent[] = [];
+  let used = 0;
+  // The queue's order is by transmits, then by length from the longest: within a tier, those
+  // too long for the room left come first, so each search is a binary one (the btree's AscendRange).
+  for (let at = 0; at < events.length; ) {
+    const free = budget.limit - used - budget.overhead;
+    if (free <= 0) break;
+    const tier = events[at].transmits;
+    const tierEnd = firstIndex(events, at, events.length, (e) => e.transmits > tier);
+    const fits = firstIndex(events, at, tierEnd, (e) => e.length <= free);
+    if (fits === tierEnd) {
+      at = tierEnd;
+      continue;
+    }
+    const e = events[fits];
+    batch.push(e);
+    used += budget.overhead + e.length;
+    at = fits + 1;
+  }
+  if (batch.length === 0) return batch;
+  // deleteItem: the queue emptied by the round starts its ids again.
+  if (batch.length === events.length) q.idGen = 0;
+  const taken = new Set(batch);
+  const rest = events.filter((e) => !taken.has(e));
+  const again: QueuedEvent[] = [];
+  for (const e of batch) {
+    e.left--;
+    e.transmits++;
+    if (e.left > 0) again.push(e);
+  }
+  q.events = again.length === 0 ? rest : merge(rest, again);
+  return batch;
+}
+
+/**
+ * The queue's rest and the broadcasts a round queues again, in the queue's order as one. The
+ * btree's ReplaceOrInsert keeps one of two the same in all three keys, the one queued again:
+ * ids start again once the queue empties, so a broadcast queued after that can come to share
+ * a tier, a length and an id with one queued before, which it then replaces.
+ */
+function merge(a: QueuedEvent[], b: QueuedEvent[]): QueuedEvent[] {
+  const out: QueuedEvent[] = [];
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    const order = broadcastOrder(b[j], a[i]);
+    if (order === 0) i++;
+    out.push(order <= 0 ? b[j++] : a[i++]);
+  }
+  while (i < a.length) out.push(a[i++]);
+  while (j < b.length) out.push(b[j++]);
+  return out;
+}
+
+/** The first index in [lo, hi) whose event meets `test`, which once met stays met (hi when none does). */
+function firstIndex(events: readonly QueuedEvent[], lo: number, hi: number, test: (e: QueuedEvent) => boolean): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (test(events[mid])) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
