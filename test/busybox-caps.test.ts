@@ -3,7 +3,9 @@
  * starts without CAP_NET_ADMIN (sim/kernel/busybox_ip_change.ts): BusyBox reads its words and
  * looks a device up first, in its own texts (exit 1 for ip route and ip address, 2 for ip link),
  * then the kernel refuses: rtnetlink's `RTNETLINK answers: Operation not permitted`, the
- * SIOCSIF* ioctls' for ip link set, exit 2; a link already up needs no change and exits 0.
+ * SIOCSIF* ioctls' for ip link set, exit 2; a link already up needs no change and exits 0. A
+ * flush deletes what it selects: refused when it selects something (exit 1), nothing to do
+ * otherwise.
  * BusyBox's ip neigh has no add. The texts were measured with Debian 12's busybox 1.35 under
  * setpriv without CAP_NET_ADMIN, which is how emu runs a container's program. With --cap-add
  * NET_ADMIN the change would be made: not modelled for BusyBox's ip, in both modes.
@@ -15,6 +17,7 @@ type Printed = [number, string, string];
 const RTNETLINK_EPERM: Printed = [2, '', 'ip: RTNETLINK answers: Operation not permitted\n'];
 const NO_DEVICE = (exit: number): Printed => [exit, '', "ip: can't find device 'nope'\n"];
 const OK: Printed = [0, '', ''];
+const FLUSH_EPERM: Printed = [1, '', "ip: can't send flush request: Operation not permitted\n"];
 
 const LAB = `name: busybox-caps
 hosts:
@@ -52,6 +55,39 @@ steps:
   - b0: ip link add
   - b0: ip addr add dev eth0
   - b0: ip addr add 10.1.1.1/33 dev nope
+  - b0: ip route append 10.9.0.0/24 dev eth0
+  - b0: ip route change default via 172.17.0.9
+  - b0: ip route replace 10.9.0.0/24 dev nope
+  - b0: ip route prepend 10.9.0.0/24 via bogus
+  - b0: ip route test 10.9.0.0/24 dev eth0
+  - b0: ip route flush
+  - b0: ip route flush 172.17.0.0/16
+  - b0: ip route flush 10.9.0.0/16
+  - b0: ip route flush 172.17.0.0/24
+  - b0: ip route flush root 10.0.0.0/8
+  - b0: ip route flush root 172.0.0.0/8
+  - b0: ip route flush match 172.17.0.9
+  - b0: ip route flush default
+  - b0: ip route flush dev lo
+  - b0: ip route flush dev nope
+  - b0: ip route flush dev
+  - b0: ip route fl exact 172.17.0.0/16 dev eth0
+  - b0: ip addr flush dev eth0
+  - b0: ip addr flush
+  - b0: ip addr flush dev nope
+  - b0: ip addr flush eth0 lo
+  - b0: ip addr change 172.17.0.2/16 dev eth0
+  - b0: ip addr r 10.1.1.1/24
+  - b0: ip link set eth0 address 02:42:ac:11:00:09
+  - b0: ip link set nope address 02:42:ac:11:00:09
+  - b0: ip link set eth0 name eth9
+  - b0: ip link set nope na eth9
+  - b0: ip link set eth0 name eth0 up
+  - b0: ip link set eth0 q 5
+  - b0: ip link set eth0 qlen 5 qlen 6
+  - b0: ip link set eth0 mtu 1400 mtu 1300
+  - b0: ip link set eth0 qlen -1
+  - b0: ip link set eth0 address
   - a0: ip route add default via 172.17.0.1
   - b0: ip r a 10.9.0.0/24 dev eth0
   - b0: ip a d 172.17.0.2/16 dev eth0
@@ -93,6 +129,42 @@ const EXPECTED: Printed[] = [
   RTNETLINK_EPERM,
   RTNETLINK_EPERM,
   [1, '', 'ip: an inet prefix is expected rather than "10.1.1.1"\n'],
+  // ip route's append, change, replace, prepend and test are read as add.
+  RTNETLINK_EPERM,
+  RTNETLINK_EPERM,
+  NO_DEVICE(1),
+  [1, '', 'ip: an inet address is expected rather than "bogus"\n'],
+  RTNETLINK_EPERM,
+  // A flush that selects a route asks the kernel to delete it; one that selects none succeeds.
+  [1, '', 'ip: "ip route flush" requires an argument\n'],
+  FLUSH_EPERM,
+  OK,
+  OK,
+  OK,
+  FLUSH_EPERM,
+  FLUSH_EPERM,
+  FLUSH_EPERM,
+  OK,
+  NO_DEVICE(1),
+  [1, '', 'ip: command line is not complete, try "help"\n'],
+  FLUSH_EPERM,
+  FLUSH_EPERM,
+  [1, '', 'ip: flush requires an argument\n'],
+  NO_DEVICE(1),
+  [1, '', 'ip: either "dev" is duplicate, or "lo" is garbage\n'],
+  RTNETLINK_EPERM,
+  [1, '', 'ip: need "dev IFACE"\n'],
+  // ip link set's address, name and qlen: each ioctl refused, the address's after the device is looked up.
+  [2, '', 'ip: SIOCSIFHWADDR: Operation not permitted\n'],
+  [2, '', 'ip: SIOCGIFINDEX: No such device\n'],
+  [2, '', 'ip: SIOCSIFNAME: Operation not permitted\n'],
+  [2, '', 'ip: SIOCSIFNAME: Operation not permitted\n'],
+  OK,
+  [2, '', 'ip: SIOCSIFTXQLEN: Operation not permitted\n'],
+  [2, '', 'ip: duplicate "qlen": "6" is the second value\n'],
+  [2, '', 'ip: duplicate "mtu": "1300" is the second value\n'],
+  [2, '', "ip: invalid argument '-1' to 'qlen'\n"],
+  [2, '', 'ip: command line is not complete, try "help"\n'],
   RTNETLINK_EPERM,
   // Each verb by a prefix, as BusyBox's tables select them (ip-link-words.ts).
   RTNETLINK_EPERM,
@@ -138,12 +210,18 @@ steps:
   - r0: docker run -dit --name b0 busybox
   - b0: ip route add 10.9.0.0/24 dev eth0 metric 5
     expect: { exit: 2 }
-  - b0: ip link set eth0 address 02:42:ac:11:00:09
+  - b0: ip link set eth0 arp off
+    expect: { exit: 2 }
+  - b0: ip route flush table main
+    expect: { exit: 2 }
+  - b0: ip addr flush dev eth0 scope global
     expect: { exit: 2 }
 `);
   expect(printed(result.steps.slice(1))).toEqual([
     [2, '', 'cnmlab: ip route add … metric: not modelled in a BusyBox image (a prefix, via and dev are)\n'],
-    [2, '', 'cnmlab: ip link set … address: not modelled in a BusyBox image (up, down and mtu are)\n'],
+    [2, '', 'cnmlab: ip link set … arp: not modelled in a BusyBox image (up, down, mtu, qlen, name and address are)\n'],
+    [2, '', 'cnmlab: ip route flush … table: not modelled in a BusyBox image (a prefix, root, match, exact and dev are)\n'],
+    [2, '', 'cnmlab: ip address flush … scope: not modelled in a BusyBox image (the device is)\n'],
   ]);
 });
 

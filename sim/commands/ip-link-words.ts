@@ -43,10 +43,37 @@ export function typedLinkChange(argv: string[]): { verb: 'add' | 'del'; name?: s
 /**
  * BusyBox 1.35's ip link set verb, read as its add and delete are (IP_ADD_WORDS): a prefix
  * of only one of its table's words (measured: `ip link s` is refused as an invalid argument,
- * set and show both begin with it). The other verbs of the tables (append, change, replace)
- * are not modelled.
+ * set and show both begin with it).
  */
 export const BUSYBOX_IP_SET = ['se', 'set'];
+
+/**
+ * BusyBox 1.35's index_in_substrings (libbb/compare_string_array.c): the word of `table` that
+ * `word` selects, itself or a prefix of only one of them; undefined for an empty word, a
+ * prefix of several (`ip route c`: change and chg) or none.
+ */
+export function busyboxKeyword(table: readonly string[], word: string): string | undefined {
+  if (word === '') return undefined;
+  if (table.includes(word)) return word;
+  const matches = table.filter((w) => w.startsWith(word));
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+/** Every word that selects `full` in BusyBox's `table` (busyboxKeyword), as a registry form's alternatives. */
+export function busyboxWordsFor(table: readonly string[], ...full: string[]): string {
+  const words: string[] = [];
+  for (const f of full) for (let i = 1; i <= f.length; i++) if (busyboxKeyword(table, f.slice(0, i)) === f) words.push(f.slice(0, i));
+  return words.join('|');
+}
+
+/** BusyBox 1.35's ip route verbs (iproute.c do_iproute's table: `a` is add, not append). */
+export const BUSYBOX_ROUTE_VERBS = ['a', 'add', 'append', 'change', 'chg', 'delete', 'get', 'list', 'show', 'prepend', 'replace', 'test', 'flush'];
+/** The ones that send a route to the kernel as add does (iproute_modify), each with its own netlink flags. */
+export const BUSYBOX_ROUTE_MODIFY = ['append', 'change', 'chg', 'prepend', 'replace', 'test'];
+/** BusyBox 1.35's ip address verbs (ipaddress.c do_ipaddr's table). */
+export const BUSYBOX_ADDRESS_VERBS = ['add', 'change', 'chg', 'replace', 'delete', 'list', 'show', 'lst', 'flush'];
+/** The ones that send an address as add does (ipaddr_modify). */
+export const BUSYBOX_ADDRESS_MODIFY = ['change', 'chg', 'replace'];
 
 /** The attributes iplink_parse reads before `type`: cnmlab models none of them (sim's ip refuses each, iproute_link.ts). */
 export const LINK_ATTRIBUTES = ['mtu', 'address', 'broadcast', 'brd', 'txqueuelen', 'txqlen', 'qlen', 'link', 'netns', 'master', 'nomaster', 'up', 'down', 'alias', 'group', 'index', 'numtxqueues', 'numrxqueues'];

@@ -17,7 +17,7 @@ import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES,
 import { iptablesChangesTables, iptablesSaveNotModelled } from './iptables-commands';
 import { busyboxSysctlOperandModelled, sysctlNotModelled } from './sysctl-words';
 import { ipJsonWithDetails, linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
-import { BUSYBOX_IP_SET, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
+import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_IP_SET, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxWordsFor, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
 
 export type ShellKind = 'host' | 'container';
 
@@ -333,7 +333,7 @@ const BUILT_IN: ProgramEntry[] = [
     forms: [form([], 'nslookup HOST', [], { min: 1, max: 1, names: 'HOST' })],
   },
   {
-    program: 'ip', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ip: addresses, links, routes and neighbours (its own texts: no state, group or proto; neighbours with their cache info); a route, an address or a link changed is refused as the kernel refuses a container without CAP_NET_ADMIN (`ip: RTNETLINK answers: Operation not permitted`, `ip: SIOCSIFMTU: …`, exit 2), after BusyBox's own checks of its words; with --cap-add NET_ADMIN such a change is not modelled",
+    program: 'ip', families: ['busybox'], shells: ['container'], answeredBy: 'kernel', summary: "BusyBox's ip: addresses, links, routes and neighbours (its own texts: no state, group or proto; neighbours with their cache info); a route, an address or a link changed is refused as the kernel refuses a container without CAP_NET_ADMIN (`ip: RTNETLINK answers: Operation not permitted`, `ip: SIOCSIFMTU: …`, exit 2; a flush that selects something `ip: can't send flush request: Operation not permitted`, exit 1), after BusyBox's own checks of its words; with --cap-add NET_ADMIN such a change is not modelled",
     // -d is iproute2's, which BusyBox's ip does not know: it answers with its usage, exit 1.
     globalOptions: [{ flag: '-4', help: 'IPv4 only' }, { flag: '-d', help: "iproute2's details: BusyBox's ip has no such option (its usage, exit 1)" }],
     wordOrder: ['address', 'route', 'link', 'tunnel', 'neigh', 'rule'],
@@ -341,10 +341,14 @@ const BUILT_IN: ProgramEntry[] = [
     forms: [
       // Each verb as BusyBox's tables select it: the word or a prefix of no other verb (ip-link-words.ts).
       form(['route', ADD_OR_DELETE], 'ip route add|del [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['route', busyboxWordsFor(BUSYBOX_ROUTE_VERBS, ...BUSYBOX_ROUTE_MODIFY)], 'ip route append|change|chg|prepend|replace|test [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['route', busyboxWordsFor(BUSYBOX_ROUTE_VERBS, 'flush')], 'ip route flush [to] [root|match|exact] PREFIX|default [dev DEVICE]', [], { min: 0, max: Infinity, names: 'SELECTOR' }, { operandsEndOptions: true, changesKernel: true }),
       form(['address', ADD_OR_DELETE], 'ip address add|del ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['address', busyboxWordsFor(BUSYBOX_ADDRESS_VERBS, ...BUSYBOX_ADDRESS_MODIFY)], 'ip address change|chg|replace ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['address', busyboxWordsFor(BUSYBOX_ADDRESS_VERBS, 'flush')], 'ip address flush [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['link', IP_ADD_WORDS.join('|')], 'ip link add [name] NAME type KIND [peer name PEER]', [], { min: 0, max: Infinity, names: '[name] NAME type KIND' }, { changesKernel: true }),
       form(['link', IP_DELETE_WORDS.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
-      form(['link', BUSYBOX_IP_SET.join('|')], 'ip link set [dev] DEVICE [up|down] [mtu N]', [], { min: 0, max: Infinity, names: 'DEVICE up|down|mtu N' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['link', BUSYBOX_IP_SET.join('|')], 'ip link set [dev] DEVICE [up|down] [mtu N] [qlen N] [name NAME] [address MAC]', [], { min: 0, max: Infinity, names: 'DEVICE up|down|mtu|qlen|name|address' }, { operandsEndOptions: true, changesKernel: true }),
       // BusyBox's ip neigh has only show and flush: it refuses the rest (`ip: invalid argument 'add' to 'ip'`, exit 1) whatever its capabilities.
       form(['neigh', 'add|del|delete|change|replace'], "ip neigh add|del|change|replace …  (BusyBox's ip neigh has none of them: its refusal)", [], { min: 0, max: Infinity, names: 'ARG' }, { operandsEndOptions: true }),
       form(['address', 'show|list'], 'ip [-4] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),

@@ -107,7 +107,7 @@ function ip(ns: SimNetns, argv: string[]): CommandOutput {
   if (object?.startsWith('-')) return { stdout: '', stderr: IP_USAGE, exitCode: 1 };
   const is = (full: string) => object !== undefined && full.startsWith(object);
   const changeOf = ['route', 'address', 'link'].find(is);
-  const change = changeOf === undefined ? undefined : busyboxIpChange(ns, changeOf, rest[0], rest.slice(1));
+  const change = changeOf === undefined ? undefined : busyboxIpChange(ns, changeOf, rest[0], rest.slice(1), { mainRoutes: () => tableRoutes(ns), hasAddress: (l) => l.addrs.length > 0 || ipv6Addrs(l).length > 0 });
   if (change) return change;
   if (is('route')) return out(routeLines(ns).map((r) => r + '\n').join(''));
   if (is('neigh')) return neighbours(ns, rest);

@@ -6,15 +6,18 @@
  * runs a container's program). rtnetlink refuses a change from a socket without the
  * capability before any handler reads it (so a route to a device that is down, or an existing
  * device's name, is refused alike); the SIOCSIF* ioctls of `ip link set` check it before the
- * device. What BusyBox reads but cnmlab does not model (metric, table, scope, broadcast, label,
- * address, name, qlen …, and the word shapes not measured) is refused as not modelled.
+ * device. A flush lists what its words select and asks the kernel to delete each: with
+ * nothing selected it asks nothing and succeeds. What BusyBox reads but cnmlab does not model
+ * (metric, table, scope, broadcast, label, arp, master …, and the word shapes not measured)
+ * is refused as not modelled.
  *
  * With --cap-add NET_ADMIN the change would be made: that is not modelled for BusyBox's ip
  * (runner/shell.ts runInContainer refuses it in both modes), so this file never changes the kernel.
  */
-import type { SimNetns } from './objects';
+import type { SimLink, SimNetns } from './objects';
 import { err, Output, unmodelledWords } from './iproute_utils';
-import { BUSYBOX_IP_SET, IP_ADD_WORDS, IP_DELETE_WORDS } from '../commands/ip-link-words';
+import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_IP_SET, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxKeyword, IP_ADD_WORDS, IP_DELETE_WORDS } from '../commands/ip-link-words';
+import { ipv4ToNumber, maskOf } from '../wire/addr';
 
 /** BusyBox's `ip:`-prefixed message on stderr. */
 const fail = (message: string, exitCode: number): Output => err(`ip: ${message}\n`, exitCode);
@@ -43,6 +46,106 @@ function prefixWord(word: string, route: boolean): 'ok' | 'bad' | undefined {
 }
 
 const badPrefix = (word: string): Output => fail(`an inet prefix is expected rather than "${word.split('/')[0]}"`, 1);
+
+/** What a flush that selected something gets: the kernel refuses the deletes it sends (flush_update), exit 1. */
+const FLUSH_EPERM = fail("can't send flush request: Operation not permitted", 1);
+
+/** A main-table route as BusyBox's listing reads it: its destination (`default` or a prefix) and device. */
+export interface MainRoute {
+  dst: string;
+  dev: string;
+}
+
+/** What the namespace holds that a flush selects from: the main table's routes, and whether a device has an address of any family. */
+export interface FlushSources {
+  mainRoutes(): MainRoute[];
+  hasAddress(link: SimLink): boolean;
+}
+
+/** A prefix as numbers: its address and length. */
+function prefixOf(word: string): { net: number; len: number } {
+  if (word === 'default') return { net: 0, len: 0 };
+  const [address, length] = word.split('/');
+  return { net: ipv4ToNumber(address) >>> 0, len: length === undefined ? 32 : Number(length) };
+}
+
+/** inet_addr_match: the first `bits` bits of the two addresses are the same. */
+function sameBits(a: number, b: number, bits: number): boolean {
+  return bits === 0 || ((a ^ b) & maskOf(bits)) === 0;
+}
+
+/** iproute_list_or_flush's words: its keyword table, read by index_in_substrings. */
+const ROUTE_LIST_KEYWORDS = ['protocol', 'dev', 'oif', 'iif', 'via', 'table', 'cache', 'from', 'to', 'scope', 'all', 'root', 'match', 'exact', 'main'];
+
+/**
+ * `ip route flush [to] [root|match|exact] PREFIX|default [dev DEVICE]` (iproute_list_or_flush,
+ * print_route's filter over the main table): a bare prefix is `exact` (the route's own
+ * prefix), root takes the routes within it, match those that contain it; `default`, `all` and
+ * `any` select no destination (get_prefix gives them no family), so every route; the last of
+ * each wins. Missing words and a bad device are BusyBox's errors, exit 1.
+ */
+function routeFlush(ns: SimNetns, argv: string[], routes: () => MainRoute[]): Output {
+  const notModelled = (word: string) => unmodelledWords(`cnmlab: ip route flush … ${word}: not modelled in a BusyBox image (a prefix, root, match, exact and dev are)\n`);
+  if (argv.length === 0) return fail('"ip route flush" requires an argument', 1);
+  let dev: string | undefined;
+  // rdst (routes within it) and mdst (routes that contain it); exact sets both.
+  let root: { net: number; len: number } | undefined;
+  let match: { net: number; len: number } | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    let key = busyboxKeyword(ROUTE_LIST_KEYWORDS, argv[i]);
+    if (key === 'dev' || key === 'oif') {
+      const v = argv[++i];
+      if (v === undefined) return fail(INCOMPLETE, 1);
+      dev = v;
+      continue;
+    }
+    if (key !== undefined && !['to', 'root', 'match', 'exact', 'all'].includes(key)) return notModelled(argv[i]);
+    if (key === 'to') {
+      if (argv[++i] === undefined) return fail(INCOMPLETE, 1);
+      key = busyboxKeyword(ROUTE_LIST_KEYWORDS, argv[i]);
+    }
+    const kind = key === 'root' || key === 'match' ? key : 'exact';
+    if (key === 'root' || key === 'match' || key === 'exact') {
+      if (argv[++i] === undefined) return fail(INCOMPLETE, 1);
+    }
+    const word = argv[i];
+    let prefix: { net: number; len: number } | undefined;
+    if (!['default', 'all', 'any'].includes(word)) {
+      const read = prefixWord(word, false);
+      if (read === undefined) return notModelled(word);
+      if (read === 'bad') return badPrefix(word);
+      prefix = prefixOf(word);
+    }
+    if (kind !== 'match') root = prefix;
+    if (kind !== 'root') match = prefix;
+  }
+  if (dev !== undefined && !ns.links.has(dev)) return fail(`can't find device '${dev}'`, 1);
+  const selected = routes().some((r) => {
+    const dst = prefixOf(r.dst);
+    if (root && (root.len > dst.len || !sameBits(dst.net, root.net, root.len))) return false;
+    if (match && (match.len < dst.len || !sameBits(dst.net, match.net, dst.len))) return false;
+    return dev === undefined || r.dev === dev;
+  });
+  return selected ? FLUSH_EPERM : done;
+}
+
+/** `ip address flush [dev] DEVICE` (ipaddr_list_or_flush): every address of the device, of any family. */
+function addressFlush(ns: SimNetns, argv: string[], sources: FlushSources): Output {
+  if (argv.length === 0) return fail('flush requires an argument', 1);
+  let dev: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i];
+    // index_in_strings: the whole word only.
+    if (['to', 'scope', 'up', 'label'].includes(w)) return unmodelledWords(`cnmlab: ip address flush … ${w}: not modelled in a BusyBox image (the device is)\n`);
+    const v = w === 'dev' ? argv[++i] : w;
+    if (v === undefined) return fail(INCOMPLETE, 1);
+    if (dev !== undefined) return fail(`either "dev" is duplicate, or "${v}" is garbage`, 1);
+    dev = v;
+  }
+  const link = ns.links.get(dev!);
+  if (!link) return fail(`can't find device '${dev}'`, 1);
+  return sources.hasAddress(link) ? FLUSH_EPERM : done;
+}
 
 /** `ip route add|del|delete [to] PREFIX|default [via ADDRESS] [dev DEVICE]` (iproute_modify): exit 1 for its own errors, 2 for the kernel's. */
 function routeChange(ns: SimNetns, verb: string, argv: string[]): Output {
@@ -133,48 +236,95 @@ function linkDel(ns: SimNetns, verb: string, argv: string[]): Output {
   return EPERM('RTNETLINK answers');
 }
 
+/** do_set's keyword table, read by index_in_substrings (`dev` last: a word it does not select names the device). */
+const LINK_SET_KEYWORDS = ['up', 'down', 'name', 'mtu', 'qlen', 'multicast', 'arp', 'promisc', 'address', 'netns', 'master', 'nomaster', 'dev'];
+
+/** A MAC address as ll_addr_a2n reads six colon-separated bytes of one or two hex digits (other shapes are not modelled). */
+const MAC = /^([0-9a-f]{1,2}:){5}[0-9a-f]{1,2}$/i;
+
 /**
- * `ip link set [dev] DEVICE [up|down] [mtu N]` (do_set): the MTU's ioctl first (refused before
- * the device is looked up), then the flags', read and only written when they change (the last
- * of up and down wins): a device already in that state needs no capability.
+ * `ip link set [dev] DEVICE [up|down] [mtu N] [qlen N] [name NAME] [address MAC]` (do_set):
+ * the words first (a number's and a duplicate's errors), then the changes in do_set's order:
+ * the address (the device looked up, then the MAC read, then its ioctl), the name (none
+ * when it is the device's own), qlen, mtu, each ioctl refused before any device is looked
+ * up; then the flags, read and only written when they change (the last of up and down wins):
+ * a device already in that state needs no capability.
  */
 function linkSet(ns: SimNetns, argv: string[]): Output {
+  const notModelled = (word: string) => unmodelledWords(`cnmlab: ip link set … ${word}: not modelled in a BusyBox image (up, down, mtu, qlen, name and address are)\n`);
   let dev: string | undefined;
-  let mtu = false;
+  let mtu: string | undefined;
+  let qlen: string | undefined;
+  let name: string | undefined;
+  let address: string | undefined;
   let state: 'up' | 'down' | undefined;
+  /** get_unsigned's reading of mtu's and qlen's number. */
+  const number = (key: string, v: string | undefined): Output | undefined => {
+    if (v === undefined) return fail(INCOMPLETE, 2);
+    if (/^-\d+$/.test(v) || /^[a-z]+$/i.test(v) || /^\d{11,}$/.test(v)) return fail(`invalid argument '${v}' to '${key}'`, 2);
+    if (!/^\d{1,9}$/.test(v)) return unmodelledWords(`cnmlab: ip link set … ${key} ${v}: not modelled in a BusyBox image (a decimal number is)\n`);
+    return undefined;
+  };
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i];
-    if (w === 'up' || w === 'down') state = w;
-    else if (w === 'mtu') {
+    const key = busyboxKeyword(LINK_SET_KEYWORDS, w);
+    if (key === 'up' || key === 'down') state = key;
+    else if (key === 'mtu' || key === 'qlen') {
+      const v = argv[++i];
+      if ((key === 'mtu' ? mtu : qlen) !== undefined && v !== undefined) return fail(`duplicate "${key}": "${v}" is the second value`, 2);
+      const wrong = number(key, v);
+      if (wrong) return wrong;
+      if (key === 'mtu') mtu = v;
+      else qlen = v;
+    } else if (key === 'name' || key === 'address') {
       const v = argv[++i];
       if (v === undefined) return fail(INCOMPLETE, 2);
-      if (/^-\d+$/.test(v) || /^[a-z]+$/i.test(v)) return fail(`invalid argument '${v}' to 'mtu'`, 2);
-      if (!/^\d{1,9}$/.test(v)) return unmodelledWords(`cnmlab: ip link set … mtu ${v}: not modelled in a BusyBox image (a decimal number is)\n`);
-      mtu = true;
-    } else if (['address', 'name', 'arp', 'multicast', 'promisc', 'qlen', 'txqueuelen', 'master', 'nomaster', 'netns', 'broadcast', 'brd'].includes(w)) {
-      return unmodelledWords(`cnmlab: ip link set … ${w}: not modelled in a BusyBox image (up, down and mtu are)\n`);
+      if (key === 'address' && !MAC.test(v)) return unmodelledWords(`cnmlab: ip link set … address ${v}: not modelled in a BusyBox image (six bytes in hex, colon-separated, are)\n`);
+      if (key === 'name') name = v;
+      else address = v;
+    } else if (key !== undefined && key !== 'dev') {
+      return notModelled(w);
     } else {
-      const v = w === 'dev' ? argv[++i] : w;
+      const v = key === 'dev' ? argv[++i] : w;
       if (v === undefined) return fail(INCOMPLETE, 2);
       if (dev !== undefined) return fail(`either "dev" is duplicate, or "${v}" is garbage`, 2);
       dev = v;
     }
   }
   if (dev === undefined) return fail('"dev" requires an argument', 2);
-  if (mtu) return EPERM('SIOCSIFMTU');
+  if (address !== undefined) {
+    if (!ns.links.has(dev)) return fail('SIOCGIFINDEX: No such device', 2);
+    return EPERM('SIOCSIFHWADDR');
+  }
+  if (name !== undefined && name !== dev) return EPERM('SIOCSIFNAME');
+  if (qlen !== undefined) return EPERM('SIOCSIFTXQLEN');
+  if (mtu !== undefined) return EPERM('SIOCSIFMTU');
   if (state === undefined) return done;
   const link = ns.links.get(dev);
   if (!link) return fail('SIOCGIFFLAGS: No such device', 2);
   return link.up === (state === 'up') ? done : EPERM('SIOCSIFFLAGS');
 }
 
-/** BusyBox's `ip OBJECT VERB …` for the changes it is asked without CAP_NET_ADMIN; undefined when `verb` is no change. */
-export function busyboxIpChange(ns: SimNetns, object: string, verb: string | undefined, argv: string[]): Output | undefined {
+/**
+ * BusyBox's `ip OBJECT VERB …` for the changes it is asked without CAP_NET_ADMIN; undefined
+ * when `verb` is no change. ip route's append, change, prepend, replace and test, and ip
+ * address's change and replace, are read as add is (iproute_modify, ipaddr_modify: only
+ * their netlink flags differ, which the kernel does not get to read).
+ */
+export function busyboxIpChange(ns: SimNetns, object: string, verb: string | undefined, argv: string[], sources: FlushSources): Output | undefined {
   if (verb === undefined) return undefined;
   const add = IP_ADD_WORDS.includes(verb);
   const del = IP_DELETE_WORDS.includes(verb);
-  if (object === 'route' && (add || del)) return routeChange(ns, verb, argv);
-  if (object === 'address' && (add || del)) return addressChange(ns, verb, argv);
+  if (object === 'route') {
+    const key = busyboxKeyword(BUSYBOX_ROUTE_VERBS, verb);
+    if (add || del || BUSYBOX_ROUTE_MODIFY.includes(key ?? '')) return routeChange(ns, verb, argv);
+    if (key === 'flush') return routeFlush(ns, argv, sources.mainRoutes);
+  }
+  if (object === 'address') {
+    const key = busyboxKeyword(BUSYBOX_ADDRESS_VERBS, verb);
+    if (add || del || BUSYBOX_ADDRESS_MODIFY.includes(key ?? '')) return addressChange(ns, verb, argv);
+    if (key === 'flush') return addressFlush(ns, argv, sources);
+  }
   if (object === 'link' && add) return linkAdd(argv);
   if (object === 'link' && del) return linkDel(ns, verb, argv);
   if (object === 'link' && BUSYBOX_IP_SET.includes(verb)) return linkSet(ns, argv);
