@@ -12,6 +12,7 @@ import { dockerInfo } from './info';
 import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, removeContainer, runContainer } from '../model/containers';
 import { isUserDefinedNetworkMode } from '../model/network-mode';
 import { capabilityModelled } from '../model/capabilities';
+import { parseSysctls, refuseUnmodelledSysctls } from './run-sysctl';
 import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { executeTemplate, parseTemplate, TemplateExecError } from './template';
@@ -307,7 +308,7 @@ export const RUN_FLAGS = [
   { long: 'name', value: true }, { long: 'network', value: true }, { long: 'net', value: true, sameValueAs: 'network' }, { long: 'network-alias', value: true },
   { long: 'net-alias', value: true, sameValueAs: 'network-alias' }, { long: 'ip', value: true }, { long: 'hostname', short: 'h', value: true }, { long: 'env', short: 'e', value: true },
   { long: 'privileged' }, { long: 'cap-add', value: true }, { long: 'publish', short: 'p', value: true }, { long: 'volume', short: 'v', value: true },
-  { long: 'entrypoint', value: true }, { long: 'workdir', short: 'w', value: true }, { long: 'user', short: 'u', value: true },
+  { long: 'entrypoint', value: true }, { long: 'workdir', short: 'w', value: true }, { long: 'user', short: 'u', value: true }, { long: 'sysctl', value: true },
 ];
 
 /** A `docker run` option word (`--name`, `-e`) whose value is the next word. */
@@ -316,6 +317,8 @@ export function runOptionTakesValue(word: string): boolean {
 }
 
 function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient): DockerOutcome {
+  // pflag validates each --sysctl as it reads the flags, before the command runs.
+  const sysctls = parseSysctls(all(p, 'sysctl'));
   requireArgs(p, 'docker run', 'docker run [OPTIONS] IMAGE [COMMAND] [ARG...]', 'Run a command in a new container', 1, Infinity);
   const detach = p.bools.has('detach');
   const tty = p.bools.has('tty');
@@ -345,6 +348,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   const capAdd = all(p, 'cap-add');
   const unmodelledCap = capAdd.find((name) => !capabilityModelled(name));
   if (unmodelledCap !== undefined) throw notModelledError(`docker run --cap-add ${unmodelledCap}: a capability other than NET_ADMIN`);
+  refuseUnmodelledSysctls(sysctls, network !== 'none');
   // docker/cli's CheckTty (v20.10 cli/command/container/run.go), before anything is created:
   // attaching stdin to the container's terminal needs a terminal of its own.
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
@@ -377,7 +381,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   try {
     const c = runContainer(tx, host, {
       name, image: p.args[0], command, network, aliases, ip, hostname: lastValue(p, 'hostname'),
-      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach, capAdd, clientTerminal: client.terminal,
+      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach, capAdd, sysctls, clientTerminal: client.terminal,
     });
     created = c.id;
   } catch (e) {

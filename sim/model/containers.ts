@@ -36,6 +36,8 @@ export interface RunRequest {
   attached: boolean;
   /** --cap-add's values as typed (capabilities.ts: only NET_ADMIN reaches the model). */
   capAdd?: string[];
+  /** --sysctl's keys and values (sim/docker/run-sysctl.ts: only keys the kernel models reach the model). */
+  sysctls?: Record<string, string>;
   /** The client's stdin is a terminal (the lab's), which stays open; a scenario step's input is at its end. */
   clientTerminal: boolean;
 }
@@ -199,6 +201,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
     networkMode: req.network ?? 'default', networks: [],
     ...(req.capAdd?.length ? { capAdd: [...req.capAdd] } : {}),
+    ...(req.sysctls && Object.keys(req.sysctls).length ? { sysctls: { ...req.sysctls } } : {}),
   };
   h.containers[id] = tx.made(container);
   const c = h.containers[id];
@@ -294,6 +297,8 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
   addNamespace(tx, c.host, c.sandbox);
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'START');
   for (const n of c.networks) connect(tx, c, networkOf(tx, n.networkId, c.host), n.aliases, n.ip);
+  // runc writes HostConfig.Sysctls in the container's namespace once libnetwork's hook has moved eth0 in.
+  for (const [key, value] of Object.entries(c.sysctls ?? {})) tx.emit({ op: 'sysctl.set', host: c.host, netns: c.sandbox, key, value });
   // No network gave it the embedded DNS: it keeps the host's resolvers, as libnetwork filters them.
   if (!c.resolverPorts) tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: HOSTLESS_RESOLV_CONF });
   if (c.networks.some((n) => n.endpointId && networkOf(tx, n.networkId, c.host).scope === 'swarm')) tx.w.clockNs += SWARM_START_NS;

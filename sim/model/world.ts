@@ -143,6 +143,8 @@ export interface Container {
   networkMode: string;
   /** HostConfig.CapAdd: docker run's --cap-add values as typed (capabilities.ts), absent without one. */
   capAdd?: string[];
+  /** HostConfig.Sysctls: docker run's --sysctl, key to value (run-sysctl.ts: only keys the kernel models reach the model), absent without one. */
+  sysctls?: Record<string, string>;
   /** Network ids in attachment order, with the requested aliases and address. */
   networks: { networkId: string; endpointId?: string; aliases: string[]; ip?: string }[];
   /** The docker_gwbridge endpoint when the container is on an overlay. */
