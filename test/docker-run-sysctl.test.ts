@@ -21,11 +21,13 @@ steps:
   - r0: docker inspect -f '{{json .HostConfig.Sysctls}}' s2
   - r0: docker restart s0
   - s0: sysctl net.ipv4.ip_forward
+  - r0: docker run -dit --name s3 --sysctl net.ipv4.conf.all.forwarding=1 busybox
+  - s3: sysctl net.ipv4.ip_forward net.ipv4.conf.eth0.forwarding net.ipv4.conf.lo.forwarding
   - r0: docker run -d --sysctl kernel.domainname=x busybox
   - r0: docker run -d --sysctl net.ipv4.ip_forward busybox
 `;
 
-const EXPECTED: [number, string, string][] = [
+const EXPECTED: [number, unknown, string][] = [
   [0, 'net.ipv4.ip_forward = 1\nnet.ipv4.conf.eth0.forwarding = 1\nnet.ipv4.conf.lo.forwarding = 1\n', ''],
   [0, 'net.ipv4.ip_forward = 0\nnet.ipv4.conf.eth0.forwarding = 1\nnet.ipv4.conf.lo.forwarding = 1\n', ''],
   [0, 'net.ipv4.ip_forward = 0\nnet.ipv4.conf.eth0.forwarding = 0\n', ''],
@@ -35,6 +37,9 @@ const EXPECTED: [number, string, string][] = [
   [0, 's0\n', ''],
   // A new sandbox at each start: runc writes them again.
   [0, 'net.ipv4.ip_forward = 1\n', ''],
+  // ip_forward is conf.all.forwarding under another name.
+  [0, expect.stringMatching(/^[0-9a-f]{64}\n$/), ''],
+  [0, 'net.ipv4.ip_forward = 1\nnet.ipv4.conf.eth0.forwarding = 1\nnet.ipv4.conf.lo.forwarding = 1\n', ''],
   [125, '', "invalid argument \"kernel.domainname=x\" for \"--sysctl\" flag: sysctl 'kernel.domainname=x' is not whitelisted\nSee 'docker run --help'.\n"],
   [125, '', "invalid argument \"net.ipv4.ip_forward\" for \"--sysctl\" flag: sysctl 'net.ipv4.ip_forward' is not whitelisted\nSee 'docker run --help'.\n"],
 ];
