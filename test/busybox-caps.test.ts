@@ -92,6 +92,8 @@ steps:
   - b0: ip r a 10.9.0.0/24 dev eth0
   - b0: ip a d 172.17.0.2/16 dev eth0
   - b0: ip l se eth0 down
+  - b0: ip addr eth0
+  - b0: ip link dev eth0
   - b0: ip neigh add 172.17.0.9 lladdr 02:42:ac:11:00:09 dev eth0
   - r0: docker exec b0 ip route add 10.8.0.0/24 dev eth0
   - b0: ip route
@@ -170,6 +172,9 @@ const EXPECTED: Printed[] = [
   RTNETLINK_EPERM,
   RTNETLINK_EPERM,
   [2, '', 'ip: SIOCSIFFLAGS: Operation not permitted\n'],
+  // The verb comes first: a device in its place is no verb.
+  [1, '', "ip: invalid argument 'eth0' to 'ip'\n"],
+  [2, '', "ip: invalid argument 'dev' to 'ip'\n"],
   [1, '', "ip: invalid argument 'add' to 'ip'\n"],
   RTNETLINK_EPERM,
   [0, 'default via 172.17.0.1 dev eth0 \n172.17.0.0/16 dev eth0 scope link  src 172.17.0.2 \n', ''],

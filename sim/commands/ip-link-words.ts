@@ -72,6 +72,8 @@ export const BUSYBOX_ROUTE_VERBS = ['a', 'add', 'append', 'change', 'chg', 'dele
 export const BUSYBOX_ROUTE_MODIFY = ['append', 'change', 'chg', 'prepend', 'replace', 'test'];
 /** BusyBox 1.35's ip address verbs (ipaddress.c do_ipaddr's table). */
 export const BUSYBOX_ADDRESS_VERBS = ['add', 'change', 'chg', 'replace', 'delete', 'list', 'show', 'lst', 'flush'];
+/** BusyBox 1.35's ip link verbs (iplink.c do_iplink's table). */
+export const BUSYBOX_LINK_VERBS = ['add', 'delete', 'set', 'show', 'lst', 'list'];
 /** The ones that send an address as add does (ipaddr_modify). */
 export const BUSYBOX_ADDRESS_MODIFY = ['change', 'chg', 'replace'];
 

@@ -14,6 +14,7 @@ import { containerOf } from './embedded_dns';
 import { busyboxSysctl } from './sysctl';
 import { neighProbes } from './net/neighbour';
 import { busyboxIpChange } from './busybox_ip_change';
+import { BUSYBOX_ADDRESS_VERBS, BUSYBOX_LINK_VERBS, BUSYBOX_ROUTE_VERBS, busyboxKeyword } from '../commands/ip-link-words';
 
 const out = (stdout: string): CommandOutput => ({ stdout, stderr: '', exitCode: 0 });
 const fail = (stderr: string): CommandOutput => ({ stdout: '', stderr, exitCode: 1 });
@@ -109,6 +110,10 @@ function ip(ns: SimNetns, argv: string[]): CommandOutput {
   const changeOf = ['route', 'address', 'link'].find(is);
   const change = changeOf === undefined ? undefined : busyboxIpChange(ns, changeOf, rest[0], rest.slice(1), { mainRoutes: () => tableRoutes(ns), hasAddress: (l) => l.addrs.length > 0 || ipv6Addrs(l).length > 0 });
   if (change) return change;
+  // The verb comes first, read by the object's table: a device or `dev` in its place is no
+  // verb (`ip addr eth0`), refused as ip address and ip route refuse one (exit 1), ip link's exit 2.
+  const verbs = changeOf === 'address' ? BUSYBOX_ADDRESS_VERBS : changeOf === 'link' ? BUSYBOX_LINK_VERBS : changeOf === 'route' ? BUSYBOX_ROUTE_VERBS : undefined;
+  if (verbs && rest[0] !== undefined && busyboxKeyword(verbs, rest[0]) === undefined) return { stdout: '', stderr: `ip: invalid argument '${rest[0]}' to 'ip'\n`, exitCode: changeOf === 'link' ? 2 : 1 };
   if (is('route')) return out(routeLines(ns).map((r) => r + '\n').join(''));
   if (is('neigh')) return neighbours(ns, rest);
   const words = rest.filter((w) => w !== 'show' && w !== 'list' && w !== 'dev');
