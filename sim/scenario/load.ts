@@ -3,7 +3,7 @@
  * as an InputError (exit 2, no stack trace).
  */
 import * as fs from 'fs';
-import { Alias, isMap, isScalar, LineCounter, parseDocument, Document, visit } from 'yaml';
+import type { Alias, Document, LineCounter } from 'yaml';
 import { compilePattern } from './pattern';
 import { InputError } from '../errors';
 import { expectPaths, HOST_RE, plainlyValidExpect, plainlyValidScenario, plainlyValidTimeout, RawScenario, Scenario, scenarioSchemas, Step } from './schema';
@@ -12,6 +12,14 @@ import { shellWords } from '../text/words';
 import { PlainDocument, readPlainYaml } from './plain-yaml';
 
 export const DEFAULT_UNDERLAY_BASE = '198.51.100.10';
+
+/**
+ * The yaml library, loaded when a file first needs it: a file the plain reader takes whole
+ * (the seed lab is one) never does, and a process that does not load it starts sooner.
+ */
+function yamlLibrary(): typeof import('yaml') {
+  return require('yaml') as typeof import('yaml');
+}
 
 function position(doc: Document, lc: LineCounter, path: (string | number)[]): { line: number; col: number } {
   for (let n = path.length; n >= 0; n--) {
@@ -45,7 +53,7 @@ const MAX_ALIAS_COUNT = 1000;
 function aliasPosition(doc: Document, lc: LineCounter): { line: number; col: number } {
   let unresolved: Alias | undefined;
   let first: Alias | undefined;
-  visit(doc, {
+  yamlLibrary().visit(doc, {
     Alias(_key, node) {
       first ??= node;
       if (!unresolved && node.resolve(doc) === undefined) unresolved = node;
@@ -77,6 +85,7 @@ function plainSource(doc: PlainDocument): ScenarioSource {
 }
 
 function yamlSource(file: string, text: string): ScenarioSource {
+  const { isMap, isScalar, LineCounter, parseDocument } = yamlLibrary();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const fail = (path: (string | number)[], message: string): never => {
