@@ -33,6 +33,22 @@ const snippets: string[] = [
   'a: {}\nb: { c: 1, d: two words, e: \'q, r\' }\nc: {c: 1}\nd: {c:1}\ne: { c: 1, }\nf: { c: 1 } # after\ng: { c: 1 } x\nh: { c: 1 # in }\n',
   'a: [1, 2]\n',
   'a: "double"\n',
+  'a: "quoted: with colon # and hash"\nb: "" # empty\n',
+  'a: "x"#not a comment\n',
+  'a: "x" "y"\n',
+  'a: "tab\\there\\nline \\"q\\" back\\\\slash\\\\"\nb: "\\/\\0\\a\\b\\v\\f\\r\\e\\ \\N\\_\\L\\P"\n',
+  'a: "\\x41\\u00e9\\U0001F600"\n',
+  'a: "\\x4"\n',
+  'a: "\\q"\n',
+  'a: "\\ud800"\n',
+  'a: "\\U00110000"\n',
+  'a: "unclosed\n',
+  'a: "two\n  lines"\n',
+  'a: "ends in a backslash\\\n  b"\n',
+  'a: { b: "x, y}", c: "{z}" , d: \'e\' }\n',
+  'a: { c: "d" x }\n',
+  'a: { "d": 1 }\n',
+  'a:\n  - "item"\n  - "\\"quoted\\""\n',
   'a: >\n  folded\n',
   'a: >-\n  folded: one\n  paragraph # of text\nb: c\n',
   'a: >-\n    deeper\n    still\n\n\nb: c\n',
@@ -103,7 +119,8 @@ test('the plain reader leaves white space other than spaces and line breaks to t
 test('the plain reader answers for the plain files', () => {
   const seedLab = fs.readFileSync(path.join(REPO, 'scenarios', 'overlay-standalone.yaml'), 'utf8');
   const folded = snippets.filter((t) => t.startsWith('a: >-\n  folded: one') || t.includes('in an item'));
-  for (const text of [snippets[0], snippets[4].split('\n').filter((l) => /^[abci]:/.test(l)).join('\n'), snippets[snippets.length - 1], swarmScenarioYaml({ hosts: 3, overlays: 2, containers: 6 }), seedLab, ...folded]) {
+  const doubleQuoted = snippets.filter((t) => t.startsWith('a: "quoted: with colon') || t.startsWith('a: "tab') || t.startsWith('a: "\\x41') || t.startsWith('a: { b: "x, y}"') || t.startsWith('a:\n  - "item"'));
+  for (const text of [snippets[0], snippets[4].split('\n').filter((l) => /^[abci]:/.test(l)).join('\n'), snippets[snippets.length - 1], swarmScenarioYaml({ hosts: 3, overlays: 2, containers: 6 }), seedLab, ...folded, ...doubleQuoted]) {
     expect(readPlainYaml(text)).toBeDefined();
   }
 });

@@ -1,11 +1,11 @@
 /**
  * A reader for the plainest YAML a scenario is written in: block mappings and sequences
- * indented by spaces, `key: value` with plain or single-quoted scalars, flow mappings of
- * those on one line (`{ exit: 0, path: overlay }`), comments, and a folded paragraph
+ * indented by spaces, `key: value` with plain, single- or double-quoted scalars (a quoted one
+ * on one line), flow mappings of those on one line (`{ exit: 0, path: overlay }`), comments, and a folded paragraph
  * (`description: >-` over lines of one indent, as every lab's description is). That is what
  * a generated scenario of thousands of steps holds, and the yaml library's lexer, parser and
  * composer cost a cold process most of a second on one, and a lab's run a tenth of its start.
- * Anything else it meets (double quotes, other block scalars, anchors, tags, flow sequences,
+ * Anything else it meets (other block scalars, anchors, tags, flow sequences, a quoted key,
  * a plain value on more than one line, a duplicate key, a scalar that is not plainly a string
  * or an integer) it leaves to the library, by answering undefined: where it answers, its
  * value is what the library's toJS() gives.
@@ -184,15 +184,9 @@ function flowMapping(text: string): Record<string, unknown> {
       i += m[0].length;
       skipSpaces();
       let end = i;
-      if (text[i] === "'") {
-        end = i + 1;
-        for (;;) {
-          end = text.indexOf("'", end);
-          if (end < 0) throw new NotPlain();
-          if (text[end + 1] === "'") end += 2;
-          else break;
-        }
-        end++;
+      if (text[i] === "'" || text[i] === '"') {
+        const quoted = text.slice(i);
+        end = i + (quoted[0] === "'" ? closingQuote(quoted) : closingDoubleQuote(quoted)) + 1;
       } else {
         while (end < text.length && !',}'.includes(text[end])) end++;
       }
@@ -216,13 +210,14 @@ function flowMapping(text: string): Record<string, unknown> {
   return map;
 }
 
-/** A plain or single-quoted scalar as the core schema reads it; `inFlow` inside a flow mapping. */
+/** A plain or quoted scalar as the core schema reads it; `inFlow` inside a flow mapping. */
 function scalar(text: string, inFlow: boolean): unknown {
-  if (text.startsWith("'")) {
-    const close = closingQuote(text);
+  if (text.startsWith("'") || text.startsWith('"')) {
+    const single = text.startsWith("'");
+    const close = single ? closingQuote(text) : closingDoubleQuote(text);
     const after = text.slice(close + 1).trim();
     if (after !== '' && !(after.startsWith('#') && /\s/.test(text[close + 1] ?? ''))) throw new NotPlain();
-    return text.slice(1, close).replace(/''/g, "'");
+    return single ? text.slice(1, close).replace(/''/g, "'") : unescapeDoubleQuoted(text.slice(1, close));
   }
   // Inside braces a # would comment out the closing one.
   if (inFlow && text.includes('#')) throw new NotPlain();
@@ -250,4 +245,49 @@ function closingQuote(text: string): number {
     if (text[q + 1] === "'") i = q + 2;
     else return q;
   }
+}
+
+/** Where a double-quoted scalar that opens `text` closes (a backslash escapes the character after it). */
+function closingDoubleQuote(text: string): number {
+  for (let i = 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') return i;
+  }
+  throw new NotPlain();
+}
+
+/** YAML 1.2's escapes of one character in a double-quoted scalar (its section 5.7), and what each stands for. */
+const ESCAPES: Record<string, string> = {
+  '0': '\0', a: '\x07', b: '\b', t: '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"', '/': '/', '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029',
+};
+/** The escapes by code point, and their number of hex digits. */
+const HEX_ESCAPE_DIGITS: Record<string, number> = { x: 2, u: 4, U: 8 };
+
+/**
+ * The text of a double-quoted scalar on one line, its escapes read. An escape YAML does not
+ * have (the library reports it) or one that names no character, or half of one (a surrogate),
+ * is left to the library.
+ */
+function unescapeDoubleQuoted(body: string): string {
+  if (!body.includes('\\')) return body;
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] !== '\\') {
+      out += body[i];
+      continue;
+    }
+    const e = body[++i];
+    if (Object.hasOwn(ESCAPES, e)) {
+      out += ESCAPES[e];
+      continue;
+    }
+    const digits = Object.hasOwn(HEX_ESCAPE_DIGITS, e) ? HEX_ESCAPE_DIGITS[e] : 0;
+    const hex = body.slice(i + 1, i + 1 + digits);
+    if (!digits || !new RegExp(`^[0-9a-fA-F]{${digits}}$`).test(hex)) throw new NotPlain();
+    const code = parseInt(hex, 16);
+    if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new NotPlain();
+    out += String.fromCodePoint(code);
+    i += digits;
+  }
+  return out;
 }
