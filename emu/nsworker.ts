@@ -432,13 +432,14 @@ sub start {
     report($id, 0, '');
   }
 }
-# A program marked as the run's comes as 'env NAME=VALUE ... program ...' (RunRecord.marked): the forked child does env's
-# part itself, setting the variables and exec'ing the program, so the program keeps the child's pid, as under env,
-# for one exec fewer.
+# A program marked as the run's comes as 'env [-u NAME]... NAME=VALUE ... program ...' (RunRecord.marked): the forked
+# child does env's part itself, unsetting and setting the variables and exec'ing the program, so the program keeps the
+# child's pid, as under env, for one exec fewer.
 sub exec_program {
   my @argv = @_;
   if ($argv[0] eq 'env') {
     shift @argv;
+    while (@argv > 1 && $argv[0] eq '-u') { delete $ENV{$argv[1]}; splice(@argv, 0, 2); }
     while (@argv && $argv[0] =~ /^([^=]+)=(.*)$/s) { $ENV{$1} = $2; shift @argv; }
   }
   exec { $argv[0] } @argv or print STDERR "$argv[0]: $!\n";

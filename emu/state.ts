@@ -100,11 +100,15 @@ export class RunRecord {
    * `argv` run under `env` with the run's mark (RUN_MARK) added to its environment: every
    * process the run leaves running carries it, and so do their children, so that `cnmlab
    * clean` knows them as this run's even once the state folder that listed them is gone.
-   * `env` execs the program in place: the pid is the program's own.
+   * `env` execs the program in place: the pid is the program's own. It also drops
+   * NODE_EXTRA_CA_CERTS, which no program of a run needs (none verifies a certificate
+   * against an authority): Node reads and parses that file, and builds its whole root store
+   * with it, at the start of every process, which makes the run's Node helpers (the socket
+   * holder, miss handlers, DNS responders) each cost several times their own start.
    */
   marked(argv: string[]): string[] {
     const { prefix, pid, startTime } = this.state;
-    return ['env', `${RUN_MARK}=${prefix} ${pid} ${startTime ?? ''} ${path.resolve(this.file)}`, ...argv];
+    return ['env', '-u', 'NODE_EXTRA_CA_CERTS', `${RUN_MARK}=${prefix} ${pid} ${startTime ?? ''} ${path.resolve(this.file)}`, ...argv];
   }
 
   /** The state file, open for writing in place (see save). */

@@ -77,11 +77,12 @@ describeWith(['ip', 'iptables-restore', 'perl'], true, 'namespace worker (real k
     await expect(startWatched({ netns: 'someone-elses', program: ['sleep', '30'] }, () => undefined)).rejects.toThrow('refusing namespace someone-elses');
   });
 
-  test("a program marked as the run's (env NAME=VALUE … program) gets its variables, whatever '=' they hold, under the pid the worker told", async () => {
+  test("a program marked as the run's (env -u NAME NAME=VALUE … program) gets its variables, whatever '=' they hold, without the one unset, under the pid the worker told", async () => {
     const said: string[] = [];
-    const w = await startWatched({ netns, program: ['env', 'CNMLAB_A=1', 'CNMLAB_B=x=y z', 'sh', '-c', 'echo "$CNMLAB_A|$CNMLAB_B" >&2; exec sleep 30'] }, (text) => said.push(text));
+    // The worker's own environment has LC_ALL (exec.ts's ENV).
+    const w = await startWatched({ netns, program: ['env', '-u', 'LC_ALL', 'CNMLAB_A=1', 'CNMLAB_B=x=y z', 'sh', '-c', 'echo "$CNMLAB_A|$CNMLAB_B|${LC_ALL-unset}" >&2; exec sleep 30'] }, (text) => said.push(text));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(said.join('')).toBe('1|x=y z\n');
+    expect(said.join('')).toBe('1|x=y z|unset\n');
     expect(fs.readFileSync(`/proc/${w.pid}/comm`, 'utf8')).toBe('sleep\n');
     expect(fs.readFileSync(`/proc/${w.pid}/environ`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['CNMLAB_A=1', 'CNMLAB_B=x=y z']));
     process.kill(w.pid, 'SIGKILL');
