@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { EmuEnvironmentError, RunRecord } from './state';
 
 export interface DaemonStart {
-  /** The program and its arguments, run in `netns`. */
+  /** The program and its arguments, run in `netns`; NAME=VALUE items before the program are set in its environment (env's words). */
   argv: string[];
   /** Keep a pipe to its stdin (for changes sent later); otherwise stdin is closed. */
   stdin?: boolean;

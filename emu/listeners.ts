@@ -487,7 +487,10 @@ export class Listeners {
   park(namespaces: string[]): void {
     if (namespaces.length === 0 || this.holder) return;
     this.holder = new Holder((spawned) => startDaemon(this.record, undefined, {
-      argv: [process.execPath, '-e', SCRIPT, LISTENER_MARK, this.record.state.prefix, SUPPLIER, String(SYSCALLS.setns), String(SYSCALLS.sendmsg)],
+      // Its TLS trusts no authority (it verifies nothing), so it looks for none: Node's own bundled roots, which each TLS
+      // context of a process would otherwise parse first, are replaced by OpenSSL's store (--use-openssl-ca) with no
+      // certificate file, whose directory is read only for a certificate being verified.
+      argv: ['SSL_CERT_FILE=/dev/null', process.execPath, '--use-openssl-ca', '-e', SCRIPT, LISTENER_MARK, this.record.state.prefix, SUPPLIER, String(SYSCALLS.setns), String(SYSCALLS.sendmsg)],
       // Its stdin stays open: what to hold, traffic changes, what to stop; its stdout says how each namespace stands.
       stdin: true,
       lines: (line) => this.answered(line),
