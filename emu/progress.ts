@@ -1,5 +1,5 @@
 /** A progress bar on stderr while a setup takes more than a second (silent with --json or no TTY). */
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 
 export class Progress {
   private bar?: SingleBar;
@@ -17,7 +17,9 @@ export class Progress {
   tick(n: number): void {
     this.value += n;
     if (!this.bar && !this.quiet && process.stderr.isTTY && Date.now() - this.started > 1000 && this.total > 0) {
-      this.bar = new SingleBar({ format: 'emu setup [{bar}] {value}/{total} namespaces', stream: process.stderr, hideCursor: true, clearOnComplete: true });
+      // Loaded when a bar is first shown: most runs never show one, and loading it costs every run's start.
+      const { SingleBar: Bar } = require('cli-progress') as typeof import('cli-progress');
+      this.bar = new Bar({ format: 'emu setup [{bar}] {value}/{total} namespaces', stream: process.stderr, hideCursor: true, clearOnComplete: true });
       this.bar.start(this.total, this.value);
     }
     this.bar?.update(this.value);
