@@ -31,7 +31,7 @@ import { UNDERLAY_BRIDGE, underlayPort, underlaySetup } from '../sim/plan/iprout
 import { Numbering } from './ifindex';
 import { ControlReader } from './control';
 import { NetworkDbGossip } from './netdb';
-import { clusterView, nodeTraffic, NodeTraffic } from '../sim/model/cluster';
+import { ClusterView, clusterView, nodeTraffic, NodeTraffic } from '../sim/model/cluster';
 import { MEMBERLIST_PORT } from '../sim/wire/memberlist';
 import { ClusterStore } from './etcd';
 import { MissWatchers } from './misswatch';
@@ -325,11 +325,15 @@ export class EmuBackend implements Backend {
     try {
       for (const b of p.underlay) await batchEach('ip', [{ netns: b.netns, lines: b.ip }]);
       await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
+      const view = clusterView(world);
+      // The nodes' underlay captures start now, ahead of the other namespaces' work and while the control plane is worked
+      // out: the holders wait for them (warmHolders).
+      if (holders === 'early') this.captureInTurn(() => this.controlCapture.ensure(this.controlPointsOf(view, p.del))).catch(() => undefined);
       const others = () => batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
       const meanwhile = leaving.size ? undefined : others();
       await allDone([(async () => {
         await this.listeners.apply(sockets.filter((s) => !leaving.has(s.netns)));
-        await this.playControlPlane(worlds, p.del);
+        await this.playControlPlane(worlds, view, p.del);
         if (leaving.size) await this.leaveGossiped(sockets.filter((s) => leaving.has(s.netns)));
         // The captures and holders start while the rest of the step's work goes on: a command waits for them (execReady).
         if (holders === 'early') this.warmHolders().catch(() => undefined);
@@ -389,9 +393,8 @@ export class EmuBackend implements Backend {
    * What each swarm node's daemon sends on the wire, played by its listener holder: its
    * timers' traffic, and the gossip of the events the steps made, step by step (netdb.ts).
    */
-  private async playControlPlane(worlds: World[], deleted: string[]): Promise<void> {
+  private async playControlPlane(worlds: World[], view: ClusterView | undefined, deleted: string[]): Promise<void> {
     const world = worlds[worlds.length - 1];
-    const view = clusterView(world);
     const gossip = this.netdb.observeSteps(worlds.map((w) => (w === world ? view : clusterView(w))), Date.now());
     // The table clocks moved: traffic is made anew (trafficOf).
     this.traffic = undefined;
@@ -422,16 +425,20 @@ export class EmuBackend implements Backend {
       this.swarmNodes.push(real);
       this.playedTraffic.set(h, played);
     }
-    // Where each node's daemon is heard (warmHolders), in the swarm's order.
-    this.controlPoints = nodes.flatMap((n) => {
-      const real = live.get(n.host);
-      return real ? [{ host: n.host, netns: n.host, device: 'eth0', realNetns: real, iface: 'eth0', role: 'host' as const, mine: [n.address] }] : [];
-    });
+    this.controlPoints = this.controlPointsOf(view, deleted);
     await this.listeners.setTraffic(traffic);
     for (const [h, sends] of gossip) {
       const real = live.get(h);
       if (real) this.listeners.gossip(real, sends);
     }
+  }
+
+  /** Where each swarm node's daemon is heard (warmHolders), in the swarm's order: its host namespace's eth0, where this run made it and `deleted` does not take it. */
+  private controlPointsOf(view: ClusterView | undefined, deleted: string[]): Omit<CapturePoint, 'file'>[] {
+    return (view?.nodes ?? []).flatMap((n) => {
+      const real = this.runNamespace(n.host, n.host);
+      return real && !deleted.includes(real) ? [{ host: n.host, netns: n.host, device: 'eth0', realNetns: real, iface: 'eth0', role: 'host' as const, mine: [n.address] }] : [];
+    });
   }
 
   /**
