@@ -14,7 +14,8 @@
 import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
 import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
-import { iptablesChangesTables, iptablesSaveNotModelled } from './iptables-commands';
+import { iptablesChangesTables, iptablesNotModelled, iptablesSaveNotModelled } from './iptables-commands';
+import { ssNotModelled } from './ss-words';
 import { busyboxSysctlOperandModelled, sysctlNotModelled } from './sysctl-words';
 import { ipJsonWithDetails, linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
 import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_IP_SET, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxWordsFor, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
@@ -79,11 +80,18 @@ export interface ProgramEntry {
    */
   checksOwnArguments?: boolean;
   /**
-   * For a program that checks its own arguments: the lines whose words it refuses as not
-   * modelled, refused here instead, before either mode runs, so that emu never runs the real
+   * The lines whose words the program refuses as not modelled (where its forms cannot say
+   * it), refused here instead, before either mode runs, so that emu never runs the real
    * program on them (`shell`: a container's /proc/sys is read-only, which comes first).
    */
   refusesOwnArguments?: (args: string[], shell: ShellKind) => boolean;
+  /**
+   * The lines the program refuses as not modelled only where it holds CAP_NET_ADMIN (it asks
+   * the kernel something first that a program without it is refused): always in a host's shell,
+   * in a container's when it was run with --cap-add NET_ADMIN, which the shell asks once it
+   * knows the container (refusedHoldingNetAdmin).
+   */
+  refusesHoldingNetAdmin?: (args: string[]) => boolean;
   /** For a program that checks its own arguments (no form says it): do these arguments change the kernel when it succeeds? */
   changesKernelWith?: (args: string[]) => boolean;
   /** The tool families whose containers have this program (family.ts); GNU's alone when absent. A host's shell is GNU. */
@@ -256,13 +264,15 @@ const BUILT_IN: ProgramEntry[] = [
   {
     program: 'iptables', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
     changesKernelWith: iptablesChangesTables,
+    // A table or match it does not model is refused before the line is read, whatever the capabilities.
+    refusesOwnArguments: (args) => iptablesNotModelled(args) !== undefined,
     summary: "Debian 12's iptables 1.8.9 (nf_tables), tables filter and nat: it refuses what it does not model itself (`cnmlab: … is not modelled`, exit 2); in a container without --cap-add NET_ADMIN it cannot read the tables (exit 4)",
     forms: [form([], 'iptables [-t filter|nat] -A|-I|-D|-R|-S|-L|-F|-Z|-N|-X|-P|-E CHAIN [RULE-SPECIFICATION] [-v] [-n] [-x] [--line-numbers]', [], { min: 0, max: Infinity, names: 'ARG' })],
   },
   {
     program: 'iptables-save', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
     summary: "iptables 1.8.9's dump of the namespace's tables",
-    refusesOwnArguments: (args, shell) => shell === 'host' && iptablesSaveNotModelled(args),
+    refusesHoldingNetAdmin: iptablesSaveNotModelled,
     forms: [form([], 'iptables-save [-t filter|nat] [-c]', [], { min: 0, max: Infinity, names: 'ARG' })],
   },
   {
@@ -289,6 +299,8 @@ const BUILT_IN: ProgramEntry[] = [
       { flag: '-l', help: 'listening sockets' }, { flag: '-a', help: 'all sockets' }, { flag: '-n', help: 'numeric ports' },
       { flag: '-t', help: 'TCP' }, { flag: '-u', help: 'UDP' }, { flag: '-H', help: 'no header' },
     ], undefined, { clusters: true, unorderedOutput: true })],
+    // No protocol (-t, -u) is not modelled either.
+    refusesOwnArguments: ssNotModelled,
   },
   {
     program: 'nslookup', shells: ['container'], answeredBy: 'kernel', summary: "a name asked of the container's resolver (Docker's embedded DNS)",
@@ -446,8 +458,19 @@ function argsFit(f: CommandForm, args: string[]): boolean {
 }
 
 function matchesForm(entry: ProgramEntry, args: string[], shell: ShellKind): boolean {
-  if (entry.checksOwnArguments) return !entry.refusesOwnArguments?.(args, shell);
-  return matchingForm(entry, args) !== undefined;
+  if (entry.refusesOwnArguments?.(args, shell)) return false;
+  // A host's shell runs its programs as root.
+  if (shell === 'host' && entry.refusesHoldingNetAdmin?.(args)) return false;
+  return entry.checksOwnArguments === true || matchingForm(entry, args) !== undefined;
+}
+
+/**
+ * A container's command the registry took (`l`), refused as not modelled because the
+ * container holds CAP_NET_ADMIN (ProgramEntry.refusesHoldingNetAdmin): the refusal, or
+ * undefined. The shell asks it once it knows the container, in both modes.
+ */
+export function refusedHoldingNetAdmin(l: Lookup, argv: string[]): CommandOutput | undefined {
+  return l.modelled && !l.answer && l.entry.refusesHoldingNetAdmin?.(argv.slice(1)) ? notModelled(argv.join(' ')) : undefined;
 }
 
 /** The form of `entry` that `args` are, its words selected as the program selects them (iproute2: by prefix). */

@@ -17,7 +17,7 @@ import {
 } from './net/ipv4/netfilter/ip_tables';
 import { isIpv4, ipv4ToNumber } from '../wire/addr';
 import { err, Refusal, unmodelledWords } from './iproute_utils';
-import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command, TABLES_NOT_MODELLED } from '../commands/iptables-commands';
+import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command, iptablesNotModelled, type ModelledMatch, TABLES_NOT_MODELLED } from '../commands/iptables-commands';
 
 const VERSION = 'iptables v1.8.9 (nf_tables)';
 const TRY_HELP = "Try `iptables -h' or 'iptables --help' for more information.\n";
@@ -157,6 +157,9 @@ function emptyTable(name: TableName): Table {
 // ── parsing ──────────────────────────────────────────────────────────────────
 
 function parse(argv: readonly string[]): Invocation {
+  // What cnmlab does not model is refused before the line is read, as the registry refuses it.
+  const unmodelledLine = iptablesNotModelled(argv);
+  if (unmodelledLine) throw unmodelled(unmodelledLine);
   const inv: Invocation = { table: 'filter', verbose: false, numeric: false, exact: false, lineNumbers: false, rule: { matches: [], packets: 0, bytes: 0 }, targetOptions: new Map() };
   let invert = false;
   /** The match whose options come next (-m NAME, or the protocol's implicit one). */
@@ -209,7 +212,6 @@ function parse(argv: readonly string[]): Invocation {
       case '--table': {
         const t = value();
         if (t !== 'filter' && t !== 'nat') {
-          if (TABLES_NOT_MODELLED.includes(t ?? '')) throw unmodelled(`cnmlab: iptables -t ${t} is not modelled (tables filter and nat are)\n`);
           throw refusal(`${VERSION}: table '${t}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.\n`, 3);
         }
         inv.table = t;
@@ -259,8 +261,8 @@ function parse(argv: readonly string[]): Invocation {
         break;
       case '-m':
       case '--match': {
-        const name = value();
-        current = newMatch(name);
+        // iptablesNotModelled has refused any other match.
+        current = newMatch(value() as ModelledMatch);
         inv.rule.matches.push(current);
         break;
       }
@@ -308,8 +310,8 @@ function parse(argv: readonly string[]): Invocation {
       }
       case '--mode': {
         if (current?.match !== 'statistic') throw parameterProblem(`unknown option "${a}"`);
-        const mode = value();
-        if (mode !== 'random') throw unmodelled(`cnmlab: statistic --mode ${mode} is not modelled (random is)\n`);
+        // Random, the one mode modelled (iptablesNotModelled).
+        value();
         break;
       }
       case '--probability': {
@@ -324,8 +326,8 @@ function parse(argv: readonly string[]): Invocation {
       }
       case '--dst-type': {
         if (current?.match !== 'addrtype') throw parameterProblem(`unknown option "${a}"`);
-        const v = value();
-        if (v !== 'LOCAL') throw unmodelled(`cnmlab: addrtype --dst-type ${v} is not modelled (LOCAL is)\n`);
+        // LOCAL, the one type modelled (iptablesNotModelled).
+        value();
         current.invert = takeInvert();
         break;
       }
@@ -377,7 +379,7 @@ function parse(argv: readonly string[]): Invocation {
   return inv;
 }
 
-function newMatch(name: string): RuleMatch {
+function newMatch(name: ModelledMatch): RuleMatch {
   switch (name) {
     case 'tcp':
     case 'udp':
@@ -395,8 +397,6 @@ function newMatch(name: string): RuleMatch {
       return { match: 'mark', value: 0, mask: 0xffffffff, invert: false };
     case 'comment':
       return { match: 'comment' };
-    default:
-      throw unmodelled(`cnmlab: iptables -m ${name} is not modelled (tcp, udp, icmp, state, conntrack, statistic, addrtype, mark and comment are)\n`);
   }
 }
 

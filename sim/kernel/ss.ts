@@ -14,6 +14,7 @@ import { CommandOutput } from '../backend';
 import type { SimNetns } from './objects';
 import type { ListeningSocket } from '../plan/ops';
 import { unmodelledWords } from './iproute_utils';
+import { ssNotModelled } from '../commands/ss-words';
 
 /** /etc/services' names for the ports a lab's sockets use (ss prints them without -n). */
 const SERVICES: Record<number, string> = { 53: 'domain' };
@@ -39,13 +40,9 @@ export function namespaceSockets(ns: SimNetns): ListeningSocket[] {
 }
 
 export function ssCommand(ns: SimNetns, args: string[]): CommandOutput {
-  const flags = new Set<string>();
-  for (const a of args) {
-    if (!/^-[lantuH]+$/.test(a)) return notModelled(args);
-    for (const c of a.slice(1)) flags.add(c);
-  }
+  if (ssNotModelled(args)) return notModelled(args);
+  const flags = new Set(args.flatMap((a) => [...a.slice(1)]));
   const protos = (['udp', 'tcp'] as const).filter((p) => flags.has(p[0]));
-  if (protos.length === 0) return notModelled(args);
   // Without -l or -a ss shows connected sockets only; the sim's connections live no longer than their command.
   const listening = flags.has('l') || flags.has('a');
   const rows: Row[] = [];

@@ -8,7 +8,7 @@
 import { Backend, CommandOutput, LiveIo } from '../backend';
 import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
-import { ipNetnsOption, isTextFilter, lookedUpChangesKernel, Lookup, lookupCommand, notModelled, ShellKind, TakenLookup } from '../commands/registry';
+import { ipNetnsOption, isTextFilter, lookedUpChangesKernel, Lookup, lookupCommand, notModelled, refusedHoldingNetAdmin, ShellKind, TakenLookup } from '../commands/registry';
 import { toolFamilyOf } from '../commands/family';
 import { holdsNetAdmin } from '../model/capabilities';
 import { Model } from '../model/model';
@@ -182,6 +182,9 @@ function runTakenInContainer(model: Model, backend: Backend, c: Container, argv:
     const typed = argv.join(' ');
     return Promise.resolve({ ...notModelled(`${typed}: BusyBox's ip changing the kernel (in a container with --cap-add NET_ADMIN)`), unmodelled: typed });
   }
+  // What the program refuses as not modelled only once the kernel lets it look (iptables-save -t mangle).
+  const refused = holdsNetAdmin(c) ? refusedHoldingNetAdmin(l, argv) : undefined;
+  if (refused) return Promise.resolve({ ...refused, unmodelled: argv.join(' ') });
   return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
 }
 
