@@ -6,7 +6,7 @@
  * captures into the same trace as sim.
  */
 import { missingKernelFeature } from '../sim/commands/kernel-features';
-import { typedLinkChange } from '../sim/commands/ip-link-words';
+import { modelDeviceDeleteRefusal, typedLinkChange } from '../sim/commands/ip-link-words';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
@@ -624,6 +624,10 @@ export class EmuBackend implements Backend {
     const netAdmin = c === undefined || holdsNetAdmin(c);
     // A device the step makes is numbered in Docker's sequence, as sim numbers it, and then counted.
     const linkChange = netAdmin ? typedLinkChange(argv) : undefined;
+    // Deleting a device the plan made is not modelled (sim's ip refuses it): the plan's devices say so, not the kernel.
+    if (linkChange?.verb === 'del' && linkChange.name !== undefined && this.numbering.madeByPlan(real, linkChange.name)) {
+      return { stdout: '', stderr: modelDeviceDeleteRefusal(linkChange.name), exitCode: 2, refusedUnmodelled: true };
+    }
     if (linkChange?.verb === 'add') await this.levelCounters([real]);
     const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdmin);
     if (linkChange && r.exitCode === 0) {

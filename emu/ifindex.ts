@@ -26,6 +26,8 @@ interface Device {
   netns: string;
   name: string;
   index: number;
+  /** Who made it: the kernel with its namespace (lo), the plan, or a step's `ip link add`. */
+  madeBy: 'kernel' | 'plan' | 'step';
   /** The other end of a veth: deleting either deletes both. */
   peer?: Device;
 }
@@ -52,7 +54,7 @@ export class Numbering {
 
   /** A new namespace: the kernel gives its loopback index 1. */
   addNamespace(netns: string): void {
-    const lo: Device = { netns, name: 'lo', index: 1 };
+    const lo: Device = { netns, name: 'lo', index: 1, madeBy: 'kernel' };
     this.spaces.set(netns, { devices: new Map([['lo', lo]]), used: new Set([1]), hint: 2, kernelHint: 2 });
   }
 
@@ -75,7 +77,7 @@ export class Numbering {
     from.hint = index + 1;
     if (lands === netns) {
       const kernelPick = this.lowestFree(from, from.kernelHint);
-      const device: Device = { netns, name, index };
+      const device: Device = { netns, name, index, madeBy: 'plan' };
       this.place(from, device);
       if (kernelPick !== index) return { placement: { index }, device };
       from.kernelHint = index + 1;
@@ -140,7 +142,12 @@ export class Numbering {
     for (let n = 0; typed === undefined; n++) if (!space.devices.has(`dummy${n}`)) typed = `dummy${n}`;
     const index = this.lowestFree(space, space.kernelHint);
     space.kernelHint = space.hint = index + 1;
-    this.place(space, { netns, name: typed, index });
+    this.place(space, { netns, name: typed, index, madeBy: 'step' });
+  }
+
+  /** Whether `netns` holds a device named `name` that the plan made (not lo, not one a step's `ip link add` made). */
+  madeByPlan(netns: string, name: string): boolean {
+    return this.device(netns, name)?.madeBy === 'plan';
   }
 
   /** An index the kernel handed out in `netns` and took back at once (a device made and deleted outside the plan). */
@@ -185,7 +192,7 @@ export class Numbering {
       at = this.lowestFree(target, target.hint);
       target.hint = at + 1;
     }
-    const d: Device = { netns, name, index: at };
+    const d: Device = { netns, name, index: at, madeBy: 'plan' };
     this.place(target, d);
     return d;
   }

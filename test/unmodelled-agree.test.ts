@@ -155,25 +155,38 @@ steps:
   - r0: iptables -t mangle -L
   - r0: iptables -A INPUT -m string --string x -j DROP
   - r0: ss -l
+  - r0: ip link del dev eth0 name e0
   - r0: docker run -dit --name admin --cap-add NET_ADMIN ubuntu:14.04
   - r0: docker run -dit --name plain ubuntu:14.04
   - admin: iptables-save -t mangle
   - r0: docker exec admin iptables-save -t security
   - plain: iptables-save -t mangle
+  - r0: ip link del eth0
+  - r0: ip link del docker0
+  - admin: ip link del eth0
+  - r0: ip link del d0
 `;
 const REFUSED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16', 'sysctl -a', 'sysctl net.ipv4.tcp_syncookies', 'iptables-save -t raw',
-  'iptables -t mangle -L', 'iptables -A INPUT -m string --string x -j DROP', 'ss -l'];
-/** The steps after the containers start: a container holding CAP_NET_ADMIN is refused the table as a host is; one without it, the generation id first. */
-const IN_CONTAINERS = [
+  'iptables -t mangle -L', 'iptables -A INPUT -m string --string x -j DROP', 'ss -l', 'ip link del dev eth0 name e0'];
+const modelDevice = (name: string) => [2, '', `cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`];
+/**
+ * The steps after the containers start: a container holding CAP_NET_ADMIN is refused the table
+ * as a host is, one without it the generation id first; a device the model made is not
+ * deleted (the host's NIC, Docker's bridge, a container's end of its veth), one that does not exist is ip's to report
+ * (test/ip-link-add.test.ts deletes one ip link add made).
+ */
+const AFTER_START = [
   [127, '', 'cnmlab: not modelled: iptables-save -t mangle\n'],
   [127, '', 'cnmlab: not modelled: docker exec admin iptables-save -t security\n'],
   [4, '', 'iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n'],
+  modelDevice('eth0'), modelDevice('docker0'), modelDevice('eth0'),
+  [1, '', 'Cannot find device "d0"\n'],
 ];
 /** What each step printed, but a started container's id. */
 const seen = (steps: readonly { exitCode: number; stdout: string; stderr: string }[]) => printed(steps).filter((_, i) => i < REFUSED.length || i >= REFUSED.length + 2);
-const EXPECTED = [...REFUSED.map((command) => [127, '', `cnmlab: not modelled: ${command}\n`]), ...IN_CONTAINERS];
+const EXPECTED = [...REFUSED.map((command) => [127, '', `cnmlab: not modelled: ${command}\n`]), ...AFTER_START];
 
-test('sim refuses each line before it runs', async () => {
+test('sim refuses each line before it runs, or as the namespace stands', async () => {
   const { result } = await runSim(LAB);
   expect(seen(result.steps)).toEqual(EXPECTED);
 });

@@ -83,15 +83,28 @@ export const LINK_ATTRIBUTES = ['mtu', 'address', 'broadcast', 'brd', 'txqueuele
 /**
  * Whether the words after `ip link add|del` are all sim models, so that emu may run them:
  * the device's name (by `name`, `dev` or alone, iproute2's own errors for a misuse), then
- * for an add `type dummy` (or `type` alone: iproute2's incomplete line). Any other kind or
- * attribute is refused in both modes before the real ip runs, as nothing sim could match.
+ * for an add `type dummy` (or `type` alone: iproute2's incomplete line); a delete names its
+ * device one way, not by both `name` and `dev`. Any other kind or attribute is refused in
+ * both modes before the real ip runs, as nothing sim could match.
  */
 export function linkChangeModelled(verb: 'add' | 'del', operands: readonly string[]): boolean {
+  let named = false;
+  let dev = false;
   for (let i = 0; i < operands.length; i++) {
     const w = operands[i];
     if (w === 'type') return verb === 'add' && operands.length - i <= 2 && (operands[i + 1] ?? 'dummy') === 'dummy';
     if (LINK_ATTRIBUTES.includes(w)) return false;
+    if (w === 'name') named = true;
+    else dev = true;
     if (w === 'name' || w === 'dev') i++;
   }
-  return true;
+  return verb === 'add' || !(named && dev);
 }
+
+/**
+ * cnmlab's refusal of `ip link del DEVICE` for a device the model made (Docker's, a driver's,
+ * the host's NIC): only a device a step's `ip link add` made may be deleted. sim's ip knows
+ * its devices (kernel/iproute_link.ts), emu the ones its plan made (emu/ifindex.ts); both print this.
+ */
+export const modelDeviceDeleteRefusal = (name: string): string =>
+  `cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`;

@@ -6,7 +6,7 @@
  * `ip link add` made, and for lo (which the kernel refuses).
  */
 import type { PlanOp } from '../plan/ops';
-import { LINK_ATTRIBUTES } from '../commands/ip-link-words';
+import { LINK_ATTRIBUTES, modelDeviceDeleteRefusal } from '../commands/ip-link-words';
 import type { SimLink, SimNetns } from './objects';
 import { err, INCOMPLETE, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 
@@ -102,7 +102,7 @@ export function linkDel(ns: SimNetns, argv: string[], kernel: LinkRequests, netA
   if (!netAdmin) return NOT_PERMITTED();
   // rtnl_delete_link: a device whose kind has no rtnl_link_ops (lo) cannot be deleted.
   if (dev.type === 'loopback') return err('RTNETLINK answers: Operation not supported\n', 2);
-  if (!MADE_BY_IP.has(dev)) return unmodelledWords(`cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`);
+  if (!MADE_BY_IP.has(dev)) return unmodelledWords(modelDeviceDeleteRefusal(name));
   kernel.apply({ op: 'link.del', host: ns.host.name, netns: ns.name, name });
   return done;
 }
