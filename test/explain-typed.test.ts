@@ -1,7 +1,8 @@
 /**
  * `cnmlab explain` says a step's own command changed the kernel from what the step did: its
  * command is one that changes the kernel as the registry reads it (iproute2's abbreviations,
- * `ip -n NS`, `ip netns exec NS`), and it succeeded in the sim kernel.
+ * `ip -n NS`, `ip netns exec NS`), it succeeded in the sim kernel, and the kernel is no longer
+ * what it was (a device set up that was up, an MTU it already had, change nothing).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -25,29 +26,36 @@ const STEPS = [
   'ip ro',
   'iptables -L -n',
   'iptables -I FORWARD -j ACCEPT',
+  'ip link set eth0 up',
+  'ip link set dev eth0 mtu 1400',
+  'ip link set eth0 mtu 1400 up',
+  'sysctl -w net.ipv4.ip_forward=1',
+  'sysctl -w net.ipv4.conf.eth0.forwarding=0',
 ];
 
 describe('explain decides from what a step did whether its own command changed the kernel', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-explain-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  /** What explain says under each step's header (1-based): one line for a step without libnetwork's ops. */
+  let said: (n: number) => string;
 
-  test('a failed ip link set changes nothing; ip r add, ip -n NS route add, ip netns exec … route del and iptables -I do', () => {
+  beforeAll(() => {
     const file = path.join(dir, 'typed.yaml');
     fs.writeFileSync(file, `name: explain-typed\nhosts:\n  r0: {}\nsteps:\n${STEPS.map((c) => `  - r0: ${c}\n`).join('')}`);
     const r = cnmlab(['explain', file]);
     expect(r.stderr).toBe('');
-    // What explain says under a step's header: one line for a step without libnetwork's ops.
-    const said = (n: number) => {
+    said = (n) => {
       const after = r.stdout.split(`# step ${n}: r0$ ${STEPS[n - 1]}\n`)[1] ?? '';
       return after.slice(0, after.indexOf('\n') + 1);
     };
-    expect(said(5)).toBe(NOTHING);
-    expect(said(6)).toBe(NOTHING);
-    expect(said(7)).toBe(CHANGED);
-    expect(said(8)).toBe(CHANGED);
-    expect(said(9)).toBe(CHANGED);
-    expect(said(10)).toBe(NOTHING);
-    expect(said(11)).toBe(NOTHING);
-    expect(said(12)).toBe(CHANGED);
+  });
+
+  test('a failed ip link set changes nothing; ip r add, ip -n NS route add, ip netns exec … route del and iptables -I do', () => {
+    expect([5, 6, 7, 8, 9, 10, 11, 12].map((n) => said(n))).toEqual([NOTHING, NOTHING, CHANGED, CHANGED, CHANGED, NOTHING, NOTHING, CHANGED]);
+  });
+
+  test('a command that succeeds and leaves the kernel as it was changes nothing', () => {
+    // eth0 is up; its MTU once set is set; a swarm node forwards already (the engine's sysctl); one device's forwarding is its own.
+    expect([13, 14, 15, 16, 17].map((n) => said(n))).toEqual([NOTHING, CHANGED, NOTHING, NOTHING, CHANGED]);
   });
 });

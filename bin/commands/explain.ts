@@ -6,17 +6,19 @@ import { hostOf, World } from '../../sim/model/world';
 import { CommandOutput, ExecContext } from '../../sim/backend';
 import { changesKernel } from '../../sim/commands/registry';
 import { PlanOp } from '../../sim/plan/ops';
+import { namespaceState } from '../../sim/kernel/netns-state';
 
 /**
- * The sim, keeping the ops it is given: explain prints the plan, and a step's own result
- * (its exit status, as the sim kernel gives it) says whether its typed command changed the kernel.
+ * The sim, keeping the ops it is given: explain prints the plan, and what a step's own command
+ * did says whether it changed the kernel: it succeeded, and its namespace's kernel is no longer
+ * what it was (`ip link set eth0 up` on a device already up changes nothing).
  * Only a command that changes the kernel (the registry's forms) runs: the plan and the next
  * steps' kernel depend on it. Any other (a ping, a flood, a sleep) is answered as succeeding
  * without running, so explain costs the same however long a step would run for real.
  */
 class PlanRecorder extends SimBackend {
   ops: PlanOp[] = [];
-  /** Whether a command of the step's own, one that changes the kernel, ran and succeeded. */
+  /** Whether a command of the step's own, one that changes the kernel, ran, succeeded and changed it. */
   typedChange = false;
   async apply(ops: PlanOp[], world?: World): Promise<void> {
     this.ops.push(...ops);
@@ -26,8 +28,10 @@ class PlanRecorder extends SimBackend {
   async exec(host: string, netns: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
     const image = ctx.container === undefined ? undefined : hostOf(ctx.world, host).containers[ctx.container]?.image;
     if (!changesKernel(argv, ctx.container === undefined ? 'host' : 'container', image)) return { stdout: '', stderr: '', exitCode: 0 };
+    const ns = this.kernel.netns(host, netns);
+    const before = namespaceState(ns);
     const out = await super.exec(host, netns, argv, ctx);
-    if (out.exitCode === 0) this.typedChange = true;
+    if (out.exitCode === 0 && namespaceState(ns) !== before) this.typedChange = true;
     return out;
   }
 }

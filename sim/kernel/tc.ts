@@ -291,7 +291,7 @@ type Verb = 'add' | 'change' | 'replace' | 'delete';
 const VERBS: Record<string, Verb> = { add: 'add', change: 'change', replace: 'replace', del: 'delete', delete: 'delete' };
 
 /** A device's qdisc line as `tc qdisc show` prints it; a device still on noop shows none. */
-function qdiscLine(dev: SimLink, named: boolean): string | undefined {
+export function qdiscLine(dev: SimLink, named: boolean): string | undefined {
   const kind = qdiscName(dev);
   if (kind === 'noop') return undefined;
   const where = `${named ? `dev ${dev.name} ` : ''}root`;
