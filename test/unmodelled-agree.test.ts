@@ -8,6 +8,7 @@ import { ipCommand } from '../sim/kernel/iproute';
 import { sysctlCommand } from '../sim/kernel/sysctl';
 import { iptablesCommand, iptablesSave } from '../sim/kernel/iptables';
 import { ssCommand } from '../sim/kernel/ss';
+import { tcCommand } from '../sim/kernel/tc';
 import { lookupCommand } from '../sim/commands/registry';
 import { describeWith } from './helpers/env';
 import { expectEmuPrints, printed, runSim } from './helpers/run';
@@ -64,6 +65,13 @@ const IPTABLES_SIM_ANSWERS = ['-t nat -L', '-L', '-A INPUT -p tcp -m tcp --dport
 /** ss lines sim refuses as not modelled: no protocol, or an option it does not model. */
 const SS_SIM_REFUSES = ['', '-l', '-ln', '-x', '-lntp'];
 const SS_SIM_ANSWERS = ['-lntu', '-t', '-a -u -H'];
+/** tc lines whose options sim's tc refuses as not modelled (it reads them before the device): tbf's and netem's options and values it does not model. */
+const TC_SIM_REFUSES = ['qdisc add dev eth0 root tbf rate 1mbit burst 4kb peakrate 2mbit latency 1s', 'qdisc add dev eth0 root tbf rate 10% burst 4kb latency 1s',
+  'qdisc replace dev eth9 root tbf rate 1mbit burst 4kb/8 latency 1s', 'qdisc add dev eth0 root netem delay 10ms 5ms 25%', 'qdisc change dev eth0 root netem loss state 5',
+  'qdisc add dev eth0 root netem loss 1% 25%', 'qdisc del dev eth0 root netem duplicate 1%', 'qdisc add dev eth0 root netem distribution normal'];
+/** tc lines sim answers (or refuses in tc's words, a misuse first): the options it models. */
+const TC_SIM_ANSWERS = ['qdisc add dev eth0 root netem delay 10ms 5ms', 'qdisc add dev eth0 root netem loss random 1%', 'qdisc add dev eth0 root tbf rate 1mbit burst 4kb latency 1s',
+  'qdisc add dev eth0 root tbf bogus peakrate 2mbit', 'qdisc add dev eth0 root netem delay', 'qdisc show dev eth0'];
 
 describe('the registry refuses what sim refuses as not modelled', () => {
   const simNs = () => {
@@ -84,6 +92,18 @@ describe('the registry refuses what sim refuses as not modelled', () => {
   test.each(IPTABLES_SIM_ANSWERS)('iptables %s is let through, sim answering it', (command) => {
     expect(iptablesCommand(simNs(), words(command)).refusedUnmodelled).toBeUndefined();
     expect(lookupCommand(['iptables', ...words(command)], 'host').modelled).toBe(true);
+  });
+
+  test.each(TC_SIM_REFUSES)('tc %s', (command) => {
+    expect(tcCommand(simNs(), words(command), { nowNs: 0, kernelSeed: 1, netAdmin: true })).toMatchObject({ exitCode: 2, refusedUnmodelled: true });
+    expect(lookupCommand(['tc', ...words(command)], 'container')).toEqual({ modelled: false, refusal: {
+      stdout: '', stderr: `cnmlab: not modelled: tc ${command}\n`, exitCode: 127, refusedUnmodelled: true,
+    } });
+  });
+
+  test.each(TC_SIM_ANSWERS)('tc %s is let through, sim answering it', (command) => {
+    expect(tcCommand(simNs(), words(command), { nowNs: 0, kernelSeed: 1, netAdmin: true }).refusedUnmodelled).toBeUndefined();
+    expect(lookupCommand(['tc', ...words(command)], 'host').modelled).toBe(true);
   });
 
   test.each(SS_SIM_REFUSES)('ss %s', (command) => {
@@ -156,6 +176,7 @@ steps:
   - r0: iptables -A INPUT -m string --string x -j DROP
   - r0: ss -l
   - r0: ip link del dev eth0 name e0
+  - r0: tc qdisc add dev eth0 root netem delay 10ms 5ms 25%
   - r0: docker run -dit --name admin --cap-add NET_ADMIN ubuntu:14.04
   - r0: docker run -dit --name plain ubuntu:14.04
   - admin: iptables-save -t mangle
@@ -167,7 +188,8 @@ steps:
   - r0: ip link del d0
 `;
 const REFUSED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16', 'sysctl -a', 'sysctl net.ipv4.tcp_syncookies', 'iptables-save -t raw',
-  'iptables -t mangle -L', 'iptables -A INPUT -m string --string x -j DROP', 'ss -l', 'ip link del dev eth0 name e0'];
+  'iptables -t mangle -L', 'iptables -A INPUT -m string --string x -j DROP', 'ss -l', 'ip link del dev eth0 name e0',
+  'tc qdisc add dev eth0 root netem delay 10ms 5ms 25%'];
 const modelDevice = (name: string) => [2, '', `cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`];
 /**
  * The steps after the containers start: a container holding CAP_NET_ADMIN is refused the table

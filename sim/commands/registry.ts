@@ -16,6 +16,7 @@ import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables, iptablesNotModelled, iptablesSaveNotModelled } from './iptables-commands';
 import { ssNotModelled } from './ss-words';
+import { tcOptionsNotModelled } from './tc-words';
 import { busyboxSysctlOperandModelled, sysctlNotModelled } from './sysctl-words';
 import { ipJsonWithDetails, linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
 import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_IP_SET, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxWordsFor, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
@@ -284,6 +285,8 @@ const BUILT_IN: ProgramEntry[] = [
       form(['qdisc', 'add|change|replace'], 'tc qdisc add|change|replace dev DEVICE root tbf|netem OPTIONS', [], { min: 4, max: Infinity, names: 'dev DEVICE root tbf|netem OPTIONS', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true, changesKernel: true }),
       form(['qdisc', 'del|delete'], 'tc qdisc del dev DEVICE root [tbf|netem]', [], { min: 3, max: Infinity, names: 'dev DEVICE root [tbf|netem OPTIONS]', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true, changesKernel: true }),
     ],
+    // A qdisc's option tc reads but cnmlab does not model (netem's correlations, tbf's peakrate …): tc reads them before any device.
+    refusesOwnArguments: tcOptionsNotModelled,
   },
   {
     program: 'sysctl', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,

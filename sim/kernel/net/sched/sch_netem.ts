@@ -10,16 +10,8 @@ import type { SimLink } from '../../objects';
 import type { Skb } from '../skb';
 import { randomUint32, Rng } from '../../../model/ids';
 import { devHardXmit, Qdisc } from './sch_generic';
+import type { NetemParams } from '../../../commands/tc-words';
 import { printfG } from '../../../text/printf';
-
-/** What tc hands the kernel (struct tc_netem_qopt): times in psched ticks, the loss as a fraction of 2^32 - 1. */
-export interface NetemParams {
-  /** Packets the queue holds. */
-  limit: number;
-  latencyTicks: number;
-  jitterTicks: number;
-  loss: number;
-}
 
 const PSCHED_TICKS2NS = (ticks: number) => ticks * 64;
 

@@ -9,16 +9,7 @@ import type { Datapath } from '../../datapath';
 import type { SimLink } from '../../objects';
 import type { Skb } from '../skb';
 import { devHardXmit, pktLen, Qdisc } from './sch_generic';
-
-/** What tc hands the kernel for a tbf (struct tc_tbf_qopt, TCA_TBF_RATE64, TCA_TBF_BURST). */
-export interface TbfParams {
-  /** Bytes per second. */
-  rate: number;
-  /** The bucket in bytes: the largest frame it passes (max_size). */
-  burst: number;
-  /** The FIFO's limit in bytes. */
-  limit: number;
-}
+import type { TbfParams } from '../../../commands/tc-words';
 
 /**
  * psched_ratecfg_precompute: a frame's transmit time is len × mult >> shift, mult the
