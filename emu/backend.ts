@@ -14,7 +14,8 @@ import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
-import { driverOf, packetWay } from '../sim/model/drivers';
+import { driverOf, packetWay, routeDevice, sandboxDevices } from '../sim/model/drivers';
+import { pingBind, pingDeviceRefusal } from '../sim/commands/ping-words';
 import type { CaptureSpot } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
 import { isIpv4 } from '../sim/wire/addr';
@@ -658,6 +659,8 @@ export class EmuBackend implements Backend {
   private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>, warming: Promise<void>): Promise<CommandOutput> {
     const target = argv.slice(1).filter((a, i, all) => !a.startsWith('-') && !/^-[ciWwsMIit]$/.test(all[i - 1] ?? '')).pop() ?? '';
     const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A')?.answers[0]?.data;
+    const refusal = dst && this.pingThroughOtherDevice(c, argv, dst, ctx.world);
+    if (refusal) return refusal;
     const way = dst ? packetWay(ctx.world, c, dst) : undefined;
     const pathId = registeredPath(way?.path);
     const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from: c.name, to: target, ...(pathId ? { path: pathId } : {}), hops: [] };
@@ -709,6 +712,18 @@ export class EmuBackend implements Backend {
       this.flowList.push(flow);
     }
     return out;
+  }
+
+  /**
+   * `ping -I DEVICE` through one of the container's devices other than the one its route to
+   * `dst` takes is not modelled (sim's ping refuses it once it has looked the route up): the
+   * model's layout of the sandbox says which device that is, not the real kernel.
+   */
+  private pingThroughOtherDevice(c: Container, argv: string[], dst: string, world: World): CommandOutput | undefined {
+    const bind = pingBind(argv.slice(argv[0] === 'busybox' ? 2 : 1));
+    if (bind === undefined || isIpv4(bind) || !sandboxDevices(world, c).includes(bind)) return undefined;
+    const dev = routeDevice(world, c, dst);
+    return dev !== undefined && dev !== bind ? { stdout: '', stderr: pingDeviceRefusal(bind), exitCode: 2, refusedUnmodelled: true } : undefined;
   }
 
   /**

@@ -179,6 +179,7 @@ steps:
   - r0: tc qdisc add dev eth0 root netem delay 10ms 5ms 25%
   - r0: docker run -dit --name admin --cap-add NET_ADMIN ubuntu:14.04
   - r0: docker run -dit --name plain ubuntu:14.04
+  - r0: docker run -dit --name bb busybox
   - admin: iptables-save -t mangle
   - r0: docker exec admin iptables-save -t security
   - plain: iptables-save -t mangle
@@ -186,6 +187,12 @@ steps:
   - r0: ip link del docker0
   - admin: ip link del eth0
   - r0: ip link del d0
+  - plain: ping -c 1 -W 1 -I lo 172.17.0.1
+  - plain: ping -c 1 -I eth0 127.0.0.1
+  - bb: ping -c 1 -I lo 172.17.0.1
+  - bb: ping -c 1 -I eth0 -W 1 127.0.0.1
+  - plain: ping -c 1 -W 1 -I eth0 172.17.0.1 | grep -c transmitted
+  - bb: ping -c 1 -W 1 -Ieth0 172.17.0.1 | grep -c transmitted
 `;
 const REFUSED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16', 'sysctl -a', 'sysctl net.ipv4.tcp_syncookies', 'iptables-save -t raw',
   'iptables -t mangle -L', 'iptables -A INPUT -m string --string x -j DROP', 'ss -l', 'ip link del dev eth0 name e0',
@@ -195,7 +202,9 @@ const modelDevice = (name: string) => [2, '', `cnmlab: ip link del ${name}: dele
  * The steps after the containers start: a container holding CAP_NET_ADMIN is refused the table
  * as a host is, one without it the generation id first; a device the model made is not
  * deleted (the host's NIC, Docker's bridge, a container's end of its veth), one that does not exist is ip's to report
- * (test/ip-link-add.test.ts deletes one ip link add made).
+ * (test/ip-link-add.test.ts deletes one ip link add made); a ping is not sent through a device other than the one its
+ * route takes (lo for the container's own addresses and 127.0.0.0/8, eth0 for the bridge's), in iputils or BusyBox; through
+ * that one it is.
  */
 const AFTER_START = [
   [127, '', 'cnmlab: not modelled: iptables-save -t mangle\n'],
@@ -203,9 +212,11 @@ const AFTER_START = [
   [4, '', 'iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n'],
   modelDevice('eth0'), modelDevice('docker0'), modelDevice('eth0'),
   [1, '', 'Cannot find device "d0"\n'],
+  ...['lo', 'eth0', 'lo', 'eth0'].map((dev) => [2, '', `cnmlab: ping -I ${dev}: sending through a device other than the route's is not modelled\n`]),
+  [0, '1\n', ''], [0, '1\n', ''],
 ];
-/** What each step printed, but a started container's id. */
-const seen = (steps: readonly { exitCode: number; stdout: string; stderr: string }[]) => printed(steps).filter((_, i) => i < REFUSED.length || i >= REFUSED.length + 2);
+/** What each step printed, but the steps that start containers (their ids). */
+const seen = (steps: readonly { command: string; exitCode: number; stdout: string; stderr: string }[]) => printed(steps.filter((s) => !s.command.startsWith('docker run')));
 const EXPECTED = [...REFUSED.map((command) => [127, '', `cnmlab: not modelled: ${command}\n`]), ...AFTER_START];
 
 test('sim refuses each line before it runs, or as the namespace stands', async () => {

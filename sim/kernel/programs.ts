@@ -16,6 +16,7 @@ import { packetWay } from '../model/drivers';
 import { registeredPath } from '../trace/paths';
 import { isIpv4 } from '../wire/addr';
 import { unmodelledWords } from './iproute_utils';
+import { pingDeviceRefusal } from '../commands/ping-words';
 import { DNS_FLAG_AA, dnsRcode, DnsRepr, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
 import { putBe32 } from '../wire/bytes';
@@ -308,7 +309,7 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     } else {
       const dev = ns.links.get(o.bind);
       if (!dev) return fail(`ping: can't bind to interface ${o.bind}\n`, 1);
-      if (dev !== route.dev) return unmodelledWords(`cnmlab: ping -I ${o.bind}: sending through a device other than the route's is not modelled\n`);
+      if (dev !== route.dev) return unmodelledWords(pingDeviceRefusal(o.bind));
       src = route.src;
     }
   } else if (o.bind !== undefined) {
@@ -319,7 +320,7 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     } else {
       const dev = ns.links.get(o.bind);
       if (!dev) return fail(`ping: SO_BINDTODEVICE ${o.bind}: No such device\n`, 2);
-      if (dev !== route.dev) return unmodelledWords(`cnmlab: ping -I ${o.bind}: sending through a device other than the route's is not modelled\n`);
+      if (dev !== route.dev) return unmodelledWords(pingDeviceRefusal(o.bind));
       src = route.src;
       from = ` from ${src} ${dev.name}`;
     }
