@@ -7,6 +7,8 @@
  */
 import { missingKernelFeature } from '../sim/commands/kernel-features';
 import { modelDeviceDeleteRefusal, typedLinkChange } from '../sim/commands/ip-link-words';
+import { CONNECTED_ROUTE_DEL_REFUSAL, typedConnectedRouteDelete } from '../sim/commands/ip-change-words';
+import { ConnectedRoutes } from './connected-routes';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
@@ -138,6 +140,8 @@ export class EmuBackend implements Backend {
   private viewAhead?: { real: string | undefined; view: EtcView; world: World };
   /** Every device's index as Docker's sequence numbers it, so devices can be made where they end up (ifindex.ts). */
   private readonly numbering = new Numbering();
+  /** The connected routes of the plan's addresses, by namespace: which `ip route del` is not modelled. */
+  private readonly connectedRoutes = new ConnectedRoutes();
 
   private constructor(
     readonly names: NameMap,
@@ -234,6 +238,7 @@ export class EmuBackend implements Backend {
    */
   async apply(ops: PlanOp[], world: World): Promise<void> {
     this.lastWorld = world;
+    this.connectedRoutes.observe(ops, (host, ns) => this.names.netns(host, ns));
     if (deletesOnlyItsOwn(ops)) {
       this.deferred.push(...ops);
       this.deferredWorlds.push(world);
@@ -629,6 +634,9 @@ export class EmuBackend implements Backend {
     if (linkChange?.verb === 'del' && linkChange.name !== undefined && this.numbering.madeByPlan(real, linkChange.name)) {
       return { stdout: '', stderr: modelDeviceDeleteRefusal(linkChange.name), exitCode: 2, refusedUnmodelled: true };
     }
+    // So is deleting an address's connected route: the plan's addresses say which those are.
+    const routeDel = netAdmin ? typedConnectedRouteDelete(argv) : undefined;
+    if (routeDel && this.connectedRoutes.holds(real, routeDel)) return { stdout: '', stderr: CONNECTED_ROUTE_DEL_REFUSAL, exitCode: 2, refusedUnmodelled: true };
     if (linkChange?.verb === 'add') await this.levelCounters([real]);
     const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdmin);
     if (linkChange && r.exitCode === 0) {

@@ -47,3 +47,49 @@ export function routeNotModelledWord(words: readonly string[]): string | undefin
   }
   return undefined;
 }
+
+/**
+ * cnmlab's refusal of `ip route del` of an address's connected route: the model derives the
+ * route from the address. sim's ip finds the route in its kernel (kernel/iproute_route.ts),
+ * emu among the addresses its plan gave (emu/connected-routes.ts); both print this.
+ */
+export const CONNECTED_ROUTE_DEL_REFUSAL = "cnmlab: ip route del of an address's connected route (proto kernel): not modelled (the model derives it from the address)\n";
+
+/**
+ * What an `ip route del …` (its words after `del`) would match a connected route by, as
+ * fib_table_delete matches one: no gateway, not the blackhole type, proto kernel (or none);
+ * its prefix as typed (a.b.c.d/n, or default) and its device when named. Undefined for any
+ * other delete, and for words iproute2 itself would refuse (its own error then comes first).
+ */
+export function connectedRouteSelector(words: readonly string[]): { dst: string; prefixLength: number; dev?: string } | undefined {
+  let prefix: string | undefined;
+  let dev: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w === 'via' || w === 'blackhole') return undefined;
+    if (w === 'unicast' || w === 'onlink') continue;
+    const v = w === 'dev' || w === 'oif' || w === 'proto' || w === 'protocol' || w === 'to' ? words[++i] : w;
+    if (v === undefined) return undefined;
+    if (w === 'dev' || w === 'oif') dev = v;
+    else if (w === 'proto' || w === 'protocol') {
+      if (v !== 'kernel' && v !== '2') return undefined;
+    } else if (prefix !== undefined) return undefined;
+    else prefix = v;
+  }
+  if (prefix === undefined) return undefined;
+  if (prefix === 'default' || prefix === 'all' || prefix === 'any') return { dst: '0.0.0.0', prefixLength: 0, ...(dev ? { dev } : {}) };
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?:\/(\d{1,2}))?$/.exec(prefix);
+  if (!m || m[1].split('.').some((o) => Number(o) > 255) || Number(m[2] ?? 32) > 32) return undefined;
+  return { dst: m[1], prefixLength: Number(m[2] ?? 32), ...(dev ? { dev } : {}) };
+}
+
+/**
+ * A typed `ip [OPTIONS] route del|delete …` (the object by any prefix ip selects it by, as
+ * typedLinkChange reads `ip link`), read by connectedRouteSelector; undefined for any other command.
+ */
+export function typedConnectedRouteDelete(argv: readonly string[]): ReturnType<typeof connectedRouteSelector> {
+  let at = 1;
+  while (at < argv.length && argv[at].startsWith('-')) at++;
+  if (argv[0] !== 'ip' || !argv[at] || !'route'.startsWith(argv[at]) || (argv[at + 1] !== 'del' && argv[at + 1] !== 'delete')) return undefined;
+  return connectedRouteSelector(argv.slice(at + 2));
+}

@@ -214,9 +214,9 @@ const BUILT_IN: ProgramEntry[] = [
       // by any prefix iplink's matches() takes (ip-link-words.ts's IP_ADD_WORDS, IP_DELETE_WORDS), as the kernel reads it.
       // Only the words sim models (linkChangeModelled): another kind or an attribute is refused before emu's real ip could make it.
       form(['link', IP_ADD_WORDS.join('|')], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy', fit: (words) => linkChangeModelled('add', words) }, { changesKernel: true }),
-      // Deleting a device the model made is refused by the namespace's ip in both modes (sim's knows
-      // its devices, emu's plan the ones it made); `ip route del` of an address's connected route is
-      // left to the namespace: the registry knows no devices or routes.
+      // Deleting a device the model made, and `ip route del` of an address's connected route, are
+      // refused in the namespace in both modes (sim's ip knows its devices and routes, emu its plan's
+      // devices and addresses): the registry knows neither.
       form(['link', IP_DELETE_WORDS.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE', fit: (words) => linkChangeModelled('del', words) }, { changesKernel: true }),
       form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET_DEV, { changesKernel: true }),

@@ -5,7 +5,7 @@
  */
 import type { SimNetns } from './objects';
 import { numberToIpv4 } from '../wire/addr';
-import { ROUTE_NOT_MODELLED, ROUTE_OTHER_TYPES } from '../commands/ip-change-words';
+import { CONNECTED_ROUTE_DEL_REFUSAL, ROUTE_NOT_MODELLED, ROUTE_OTHER_TYPES } from '../commands/ip-change-words';
 import { dottedAddress, err, INCOMPLETE, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 import { CONNECTED_ROUTE, FibConfig, FibError, fibTableDelete, fibTableInsert } from './net/ipv4/fib';
 
@@ -88,7 +88,7 @@ export function routeModify(ns: SimNetns, verb: 'add' | 'del', argv: string[], n
     return e ? kernelError(e) : { stdout: '', stderr: '', exitCode: 0 };
   }
   const e = fibTableDelete(ns, cfg);
-  if (e === CONNECTED_ROUTE) return unmodelledWords('cnmlab: ip route del of an address\'s connected route (proto kernel): not modelled (the model derives it from the address)\n');
+  if (e === CONNECTED_ROUTE) return unmodelledWords(CONNECTED_ROUTE_DEL_REFUSAL);
   return e ? kernelError(e) : { stdout: '', stderr: '', exitCode: 0 };
 }
 
