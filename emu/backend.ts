@@ -8,7 +8,7 @@
 import { missingKernelFeature } from '../sim/commands/kernel-features';
 import { modelDeviceDeleteRefusal, typedLinkChange } from '../sim/commands/ip-link-words';
 import { CONNECTED_ROUTE_DEL_REFUSAL, typedConnectedRouteDelete } from '../sim/commands/ip-change-words';
-import { ConnectedRoutes } from './connected-routes';
+import { PlanRoutes } from './plan-routes';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
@@ -16,8 +16,8 @@ import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
-import { driverOf, packetWay, routeDevice, sandboxDevices } from '../sim/model/drivers';
-import { pingBind, pingDeviceRefusal } from '../sim/commands/ping-words';
+import { driverOf, packetWay } from '../sim/model/drivers';
+import { pingBind, pingDeviceRefusal, pingTarget } from '../sim/commands/ping-words';
 import type { CaptureSpot } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
 import { isIpv4 } from '../sim/wire/addr';
@@ -140,8 +140,8 @@ export class EmuBackend implements Backend {
   private viewAhead?: { real: string | undefined; view: EtcView; world: World };
   /** Every device's index as Docker's sequence numbers it, so devices can be made where they end up (ifindex.ts). */
   private readonly numbering = new Numbering();
-  /** The connected routes of the plan's addresses, by namespace: which `ip route del` is not modelled. */
-  private readonly connectedRoutes = new ConnectedRoutes();
+  /** The plan's routes, by namespace: which `ip route del` and which host's `ping -I` are not modelled. */
+  private readonly planRoutes = new PlanRoutes();
 
   private constructor(
     readonly names: NameMap,
@@ -238,7 +238,7 @@ export class EmuBackend implements Backend {
    */
   async apply(ops: PlanOp[], world: World): Promise<void> {
     this.lastWorld = world;
-    this.connectedRoutes.observe(ops, (host, ns) => this.names.netns(host, ns));
+    this.planRoutes.observe(ops, (host, ns) => this.names.netns(host, ns));
     if (deletesOnlyItsOwn(ops)) {
       this.deferred.push(...ops);
       this.deferredWorlds.push(world);
@@ -624,6 +624,10 @@ export class EmuBackend implements Backend {
     if (busybox || argv[0] === 'busybox') checkBusybox();
     const program = busybox ? ['busybox', ...argv] : argv;
     if (traced) return this.tracedPing(c, real, view, program, ctx, ready, warming);
+    // A host's ping to an address: the same question as a container's (tracedPing asks it once the name is resolved).
+    const hostPing = !c && (argv[0] === 'ping' || (argv[0] === 'busybox' && argv[1] === 'ping')) ? pingTarget(pingArgs(argv)) : undefined;
+    const refused = hostPing !== undefined && isIpv4(hostPing) ? this.pingThroughOtherDevice(real, argv, hostPing) : undefined;
+    if (refused) return refused;
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
     // A container has no CAP_NET_ADMIN unless run with --cap-add NET_ADMIN (Docker's default capabilities,
     // model/capabilities.ts): the real kernel refuses its changes as sim does, and its ip link add|delete counts nothing.
@@ -636,7 +640,7 @@ export class EmuBackend implements Backend {
     }
     // So is deleting an address's connected route: the plan's addresses say which those are.
     const routeDel = netAdmin ? typedConnectedRouteDelete(argv) : undefined;
-    if (routeDel && this.connectedRoutes.holds(real, routeDel)) return { stdout: '', stderr: CONNECTED_ROUTE_DEL_REFUSAL, exitCode: 2, refusedUnmodelled: true };
+    if (routeDel && this.planRoutes.holds(real, routeDel)) return { stdout: '', stderr: CONNECTED_ROUTE_DEL_REFUSAL, exitCode: 2, refusedUnmodelled: true };
     if (linkChange?.verb === 'add') await this.levelCounters([real]);
     const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdmin);
     if (linkChange && r.exitCode === 0) {
@@ -665,9 +669,9 @@ export class EmuBackend implements Backend {
 
   /** Captures along the path the model says the ping takes, runs the real ping, and traces it. */
   private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>, warming: Promise<void>): Promise<CommandOutput> {
-    const target = argv.slice(1).filter((a, i, all) => !a.startsWith('-') && !/^-[ciWwsMIit]$/.test(all[i - 1] ?? '')).pop() ?? '';
+    const target = pingTarget(pingArgs(argv)) ?? '';
     const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A')?.answers[0]?.data;
-    const refusal = dst && this.pingThroughOtherDevice(c, argv, dst, ctx.world);
+    const refusal = dst && this.pingThroughOtherDevice(real, argv, dst);
     if (refusal) return refusal;
     const way = dst ? packetWay(ctx.world, c, dst) : undefined;
     const pathId = registeredPath(way?.path);
@@ -723,14 +727,14 @@ export class EmuBackend implements Backend {
   }
 
   /**
-   * `ping -I DEVICE` through one of the container's devices other than the one its route to
-   * `dst` takes is not modelled (sim's ping refuses it once it has looked the route up): the
-   * model's layout of the sandbox says which device that is, not the real kernel.
+   * `ping -I DEVICE` (argv: `ping …` or `busybox ping …`) through a device of namespace `real`
+   * other than the one its route to `dst` takes is not modelled (sim's ping refuses it once it
+   * has looked the route up): the plan's devices and routes say which device that is, not the real kernel.
    */
-  private pingThroughOtherDevice(c: Container, argv: string[], dst: string, world: World): CommandOutput | undefined {
-    const bind = pingBind(argv.slice(argv[0] === 'busybox' ? 2 : 1));
-    if (bind === undefined || isIpv4(bind) || !sandboxDevices(world, c).includes(bind)) return undefined;
-    const dev = routeDevice(world, c, dst);
+  private pingThroughOtherDevice(real: string, argv: string[], dst: string): CommandOutput | undefined {
+    const bind = pingBind(pingArgs(argv));
+    if (bind === undefined || isIpv4(bind) || !this.numbering.holds(real, bind)) return undefined;
+    const dev = this.planRoutes.routeDevice(real, dst);
     return dev !== undefined && dev !== bind ? { stdout: '', stderr: pingDeviceRefusal(bind), exitCode: 2, refusedUnmodelled: true } : undefined;
   }
 
@@ -1077,3 +1081,7 @@ function capturePoints(world: World, c: Container, dst: string | undefined, way:
   }
 }
 
+/** A ping's words after the program: `ping …`, or `busybox ping …` (a BusyBox image's, or a host's applet). */
+function pingArgs(argv: readonly string[]): string[] {
+  return argv.slice(argv[0] === 'busybox' ? 2 : 1);
+}

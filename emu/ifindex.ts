@@ -145,6 +145,11 @@ export class Numbering {
     this.place(space, { netns, name: typed, index, madeBy: 'step' });
   }
 
+  /** Whether `netns` holds a device named `name` (whoever made it). */
+  holds(netns: string, name: string): boolean {
+    return this.device(netns, name) !== undefined;
+  }
+
   /** Whether `netns` holds a device named `name` that the plan made (not lo, not one a step's `ip link add` made). */
   madeByPlan(netns: string, name: string): boolean {
     return this.device(netns, name)?.madeBy === 'plan';

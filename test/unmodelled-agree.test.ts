@@ -199,6 +199,10 @@ steps:
   - plain: ip route del 172.17.0.0/16
   - r0: ip route del 198.51.100.0/24 via 198.51.100.1
   - r0: ip route del 172.17.0.0/16 dev eth0
+  - r0: ping -c 1 -W 1 -I lo 172.17.0.2
+  - r0: ping -c 1 -I docker0 198.51.100.10
+  - r0: busybox ping -c 1 -W 1 -I lo 172.17.0.2
+  - r0: ping -c 1 -W 1 -I docker0 172.17.0.2 | grep -c transmitted
 `;
 const REFUSED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16', 'sysctl -a', 'sysctl net.ipv4.tcp_syncookies', 'iptables-save -t raw',
   'iptables -t mangle -L', 'iptables -A INPUT -m string --string x -j DROP', 'ss -l', 'ip link del dev eth0 name e0',
@@ -209,8 +213,8 @@ const modelDevice = (name: string) => [2, '', `cnmlab: ip link del ${name}: dele
  * as a host is, one without it the generation id first; a device the model made is not
  * deleted (the host's NIC, Docker's bridge, a container's end of its veth), one that does not exist is ip's to report
  * (test/ip-link-add.test.ts deletes one ip link add made); a ping is not sent through a device other than the one its
- * route takes (lo for the container's own addresses and 127.0.0.0/8, eth0 for the bridge's), in iputils or BusyBox; through
- * that one it is. An address's connected route is not deleted (where the capabilities let ip ask), a gateway or another
+ * route takes (lo for the container's own addresses and 127.0.0.0/8, eth0 for the bridge's; on a host docker0 for the
+ * bridge's, lo for its own), in iputils or BusyBox; through that one it is. An address's connected route is not deleted (where the capabilities let ip ask), a gateway or another
  * device names no such route.
  */
 const AFTER_START = [
@@ -224,6 +228,8 @@ const AFTER_START = [
   ...[1, 2, 3].map(() => [2, '', "cnmlab: ip route del of an address's connected route (proto kernel): not modelled (the model derives it from the address)\n"]),
   [2, '', 'RTNETLINK answers: Operation not permitted\n'],
   [2, '', 'RTNETLINK answers: No such process\n'], [2, '', 'RTNETLINK answers: No such process\n'],
+  ...['lo', 'docker0', 'lo'].map((dev) => [2, '', `cnmlab: ping -I ${dev}: sending through a device other than the route's is not modelled\n`]),
+  [0, '1\n', ''],
 ];
 /** What each step printed, but the steps that start containers (their ids). */
 const seen = (steps: readonly { command: string; exitCode: number; stdout: string; stderr: string }[]) => printed(steps.filter((s) => !s.command.startsWith('docker run')));

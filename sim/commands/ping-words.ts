@@ -1,9 +1,8 @@
 /**
  * ping's -I with a device: cnmlab models sending through the device the route to the
  * destination takes, not through another (SO_BINDTODEVICE past the route). sim's ping
- * (kernel/programs.ts) looks the route up in its kernel; emu asks the model which device a
- * container's route takes (model/drivers routeDevice), without asking the real kernel. Both
- * print this refusal.
+ * (kernel/programs.ts) looks the route up in its kernel; emu asks its plan's devices and
+ * routes (emu/plan-routes.ts), without asking the real kernel. Both print this refusal.
  */
 export const pingDeviceRefusal = (bind: string): string => `cnmlab: ping -I ${bind}: sending through a device other than the route's is not modelled\n`;
 
@@ -20,4 +19,15 @@ export function pingBind(args: readonly string[]): string | undefined {
     if (TAKES_VALUE.test(a)) i++;
   }
   return bind;
+}
+
+/** The destination: the last word that is no option and no option's value; undefined when there is none. */
+export function pingTarget(args: readonly string[]): string | undefined {
+  let target: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (TAKES_VALUE.test(a)) i++;
+    else if (!a.startsWith('-')) target = a;
+  }
+  return target;
 }

@@ -95,54 +95,26 @@ export interface PacketWay {
  * driver's outside path it takes. Undefined when no endpoint leads there.
  */
 export function packetWay(world: World, c: Container, dst: string): PacketWay | undefined {
-  const attached = attachedEndpoints(world, c);
+  const local = hostOf(world, c.host).localNetworks;
+  const attached = c.networks.flatMap((entry) => {
+    const net = swarmNetwork(world.swarm, entry.networkId) ?? local[entry.networkId];
+    const ep = entry.endpointId && net ? endpointOf(net, entry.endpointId) : undefined;
+    return net && ep ? [{ net, ep }] : [];
+  });
   const on = attached.find(({ net }) => subnetContains(net.ipam.subnet, dst));
   if (on) return { ...on, path: driverOf(on.net).pathOn?.(world, on.net) ?? driverOf(on.net).path };
-  const gateway = c.gatewayEndpoint ? gatewayEndpoint(world, c) : attached.find(({ net }) => driverOf(net).providesGateway);
+  const gateway = c.gatewayEndpoint
+    ? Object.values(local).flatMap((net) => {
+      const ep = endpointOf(net, c.gatewayEndpoint!);
+      return ep ? [{ net, ep }] : [];
+    })[0]
+    : attached.find(({ net }) => driverOf(net).providesGateway);
   if (!gateway) return undefined;
   const driver = driverOf(gateway.net);
   // The driver's own way, else one a host-level driver routes beside it (flannel's lease for docker0's packets).
   const beside = driver.outsideWay?.(world, c.host, gateway.net, dst)
     ?? Object.values(hostLevel).map((way) => way(world, c.host, gateway.net, dst)).find((w) => w !== undefined);
   return beside ? { ...gateway, ...beside } : { ...gateway, path: driver.outsidePath };
-}
-
-/** A container's endpoints on the networks it was attached to, in attachment order, each with its network. */
-function attachedEndpoints(world: World, c: Container): { net: Network; ep: Endpoint }[] {
-  const local = hostOf(world, c.host).localNetworks;
-  return c.networks.flatMap((entry) => {
-    const net = swarmNetwork(world.swarm, entry.networkId) ?? local[entry.networkId];
-    const ep = entry.endpointId && net ? endpointOf(net, entry.endpointId) : undefined;
-    return net && ep ? [{ net, ep }] : [];
-  });
-}
-
-/** The endpoint docker_gwbridge gives a container on networks without a gateway of their own (libnetwork's needDefaultGW). */
-function gatewayEndpoint(world: World, c: Container): { net: Network; ep: Endpoint } | undefined {
-  const id = c.gatewayEndpoint;
-  if (id === undefined) return undefined;
-  return Object.values(hostOf(world, c.host).localNetworks).flatMap((net) => {
-    const ep = endpointOf(net, id);
-    return ep ? [{ net, ep }] : [];
-  })[0];
-}
-
-/** A container's devices as the model lays its sandbox out: lo, then each endpoint's interface. */
-export function sandboxDevices(world: World, c: Container): string[] {
-  const gateway = gatewayEndpoint(world, c);
-  return ['lo', ...attachedEndpoints(world, c).map(({ ep }) => ep.ifname), ...(gateway ? [gateway.ep.ifname] : [])];
-}
-
-/**
- * The device a container's route to `dst` takes as the model lays its sandbox out (its routes
- * as libnetwork made them): lo for 127.0.0.0/8 and the container's own addresses (the local
- * table), else the interface of the endpoint packetWay leaves by; undefined without a route.
- */
-export function routeDevice(world: World, c: Container, dst: string): string | undefined {
-  const gateway = gatewayEndpoint(world, c);
-  const own = [...attachedEndpoints(world, c), ...(gateway ? [gateway] : [])].some(({ ep }) => ep.ip === dst);
-  if (own || dst.startsWith('127.')) return 'lo';
-  return packetWay(world, c, dst)?.ep.ifname;
 }
 
 /** The network a daemon on `host` knows by `networkId`: its local copy (a classic overlay's, kept by each member of the store) or the swarm's. */
