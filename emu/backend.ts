@@ -627,7 +627,7 @@ export class EmuBackend implements Backend {
     // A host's ping to an address: the same question as a container's (tracedPing asks it once the name is resolved).
     const hostPing = !c && (argv[0] === 'ping' || (argv[0] === 'busybox' && argv[1] === 'ping')) ? pingTarget(pingArgs(argv)) : undefined;
     const refused = hostPing !== undefined && isIpv4(hostPing) ? this.pingThroughOtherDevice(real, argv, hostPing) : undefined;
-    if (refused) return refused;
+    if (refused) return refusedOnceReady(refused, ready);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
     // A container has no CAP_NET_ADMIN unless run with --cap-add NET_ADMIN (Docker's default capabilities,
     // model/capabilities.ts): the real kernel refuses its changes as sim does, and its ip link add|delete counts nothing.
@@ -636,11 +636,11 @@ export class EmuBackend implements Backend {
     const linkChange = netAdmin ? typedLinkChange(argv) : undefined;
     // Deleting a device the plan made is not modelled (sim's ip refuses it): the plan's devices say so, not the kernel.
     if (linkChange?.verb === 'del' && linkChange.name !== undefined && this.numbering.madeByPlan(real, linkChange.name)) {
-      return { stdout: '', stderr: modelDeviceDeleteRefusal(linkChange.name), exitCode: 2, refusedUnmodelled: true };
+      return refusedOnceReady({ stdout: '', stderr: modelDeviceDeleteRefusal(linkChange.name), exitCode: 2, refusedUnmodelled: true }, ready);
     }
     // So is deleting an address's connected route: the plan's addresses say which those are.
     const routeDel = netAdmin ? typedConnectedRouteDelete(argv) : undefined;
-    if (routeDel && this.planRoutes.holds(real, routeDel)) return { stdout: '', stderr: CONNECTED_ROUTE_DEL_REFUSAL, exitCode: 2, refusedUnmodelled: true };
+    if (routeDel && this.planRoutes.holds(real, routeDel)) return refusedOnceReady({ stdout: '', stderr: CONNECTED_ROUTE_DEL_REFUSAL, exitCode: 2, refusedUnmodelled: true }, ready);
     if (linkChange?.verb === 'add') await this.levelCounters([real]);
     const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdmin);
     if (linkChange && r.exitCode === 0) {
@@ -672,7 +672,7 @@ export class EmuBackend implements Backend {
     const target = pingTarget(pingArgs(argv)) ?? '';
     const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A')?.answers[0]?.data;
     const refusal = dst && this.pingThroughOtherDevice(real, argv, dst);
-    if (refusal) return refusal;
+    if (refusal) return refusedOnceReady(refusal, ready);
     const way = dst ? packetWay(ctx.world, c, dst) : undefined;
     const pathId = registeredPath(way?.path);
     const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from: c.name, to: target, ...(pathId ? { path: pathId } : {}), hops: [] };
@@ -1079,6 +1079,15 @@ function capturePoints(world: World, c: Container, dst: string | undefined, way:
     if (spot.role === 'underlay') add({ ...spot, host: 'underlay', netns: 'underlay', device: underlayPort(spot.host), realNetns: names.underlay, iface: underlayPort(spot.host) });
     else add({ ...spot, realNetns: names.netns(spot.host, spot.netns), iface: spot.device });
   }
+}
+
+/**
+ * cnmlab's refusal of a step's command (what it does not model), returned once the view the
+ * step was being given is made, as a program's output is: nothing the step began is left starting.
+ */
+async function refusedOnceReady(refusal: CommandOutput, ready: Promise<unknown>): Promise<CommandOutput> {
+  await ready.catch(() => undefined);
+  return refusal;
 }
 
 /** A ping's words after the program: `ping …`, or `busybox ping …` (a BusyBox image's, or a host's applet). */

@@ -248,7 +248,7 @@ const BUILT_IN: ProgramEntry[] = [
   {
     program: 'ping', shells: ['host', 'container'], answeredBy: 'kernel', summary: 'iputils ping (traced hop by hop)',
     // -I with a device other than the route's is refused as not modelled once the route is known
-    // (ping-words.ts: sim's ping looks it up, emu asks the model's layout); the registry knows no routes.
+    // (ping-words.ts: sim's ping looks it up, emu asks its plan's devices and routes); the registry knows no routes.
     forms: [form([], 'ping [OPTIONS] DESTINATION', [
       { flag: '-c', arg: 'count', help: 'stop after COUNT replies' },
       { flag: '-i', arg: 'interval', help: 'seconds between probes' },
