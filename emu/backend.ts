@@ -14,7 +14,7 @@ import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
-import { Container, Endpoint, hostOf, Network, swarmNetworks, World } from '../sim/model/world';
+import { Container, containerNetns, Endpoint, hostOf, Network, sharesHostNetns, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 import { driverOf, packetWay } from '../sim/model/drivers';
 import { pingBind, pingDeviceRefusal, pingTarget } from '../sim/commands/ping-words';
@@ -566,7 +566,7 @@ export class EmuBackend implements Backend {
   async containerPid(c: Container, world: World): Promise<number | undefined> {
     await this.settleThen('none');
     return this.serialized(async () => {
-      const real = this.runNamespace(c.host, c.sandbox);
+      const real = this.runNamespace(c.host, containerNetns(c));
       return real ? (await this.confine.prepare(real, { container: c.id }, world)).holder.pid : undefined;
     });
   }
@@ -613,10 +613,12 @@ export class EmuBackend implements Backend {
     // The swarm's daemons are on the wire whenever a command runs, as on Docker hosts. A traced
     // ping's captures start while the holders warm (tracedPing waits for both); any other command runs once they have.
     const warming = this.warmHolders();
-    const traced = argv[0] === 'ping' && c !== undefined;
+    // A container run with --network host pings from its host's namespace: the host's own ping, which emu does not trace.
+    const traced = argv[0] === 'ping' && c !== undefined && !sharesHostNetns(c);
     if (traced) warming.catch(() => undefined);
     else await warming;
-    if (!c) await this.listeners.sync(real);
+    // The host's daemons' sockets, for a host's command or one in a container sharing its namespace (--network host).
+    if (!c || sharesHostNetns(c)) await this.listeners.sync(real);
     // A miss during this command is answered as the cluster stands now.
     this.missWatch.refresh(ctx.world);
     // A BusyBox image's program is Debian's busybox run as that applet (family.ts).

@@ -221,11 +221,20 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
       docker(m, 'r0', 'docker run -dit --name c1 busybox');
       return docker(m, 'r0', 'docker network connect host c1');
     }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' }],
-    // The engine runs it in the host's own namespace, which cnmlab does not give a container (it makes one of its own).
-    ['--network host: not modelled', (m) => docker(m, 'r0', 'docker run -dit --name c1 --network host busybox'),
-      { exitCode: 127, stdout: '', stderr: "cnmlab: not modelled: docker run --network host: a container sharing its host's network namespace\n" }],
-    ['--net=host: not modelled', (m) => docker(m, 'r0', 'docker run -dit --net=host busybox'),
-      { exitCode: 127, stdout: '', stderr: "cnmlab: not modelled: docker run --network host: a container sharing its host's network namespace\n" }],
+    // A container run with --network host shares the host's namespace: it joins nothing else, and keeps host while it runs (updateNetworkSettings, DisconnectFromNetwork).
+    ['--network host, then connect to another network', (m) => {
+      docker(m, 'r0', 'docker run -dit --name c1 --network host busybox');
+      return docker(m, 'r0', 'docker network connect bridge c1');
+    }, { exitCode: 1, stderr: 'Error response from daemon: container sharing network namespace with another container or host cannot be connected to any other network\n' }],
+    ['--net=host, then disconnect from host while running', (m) => {
+      docker(m, 'r0', 'docker run -dit --name c1 --net=host busybox');
+      return docker(m, 'r0', 'docker network disconnect host c1');
+    }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' }],
+    // By its id the network mode is no IsHost(): the start's updateNetworkSettings refuses the host network.
+    ['--network with the host network\'s id: refused at start', (m) => {
+      const id = docker(m, 'r0', 'docker network inspect -f {{.Id}} host').stdout.trim();
+      return docker(m, 'r0', `docker run -dit --name c1 --network ${id.slice(0, 12)} busybox`);
+    }, { exitCode: 125, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/), stderr: 'docker: Error response from daemon: container cannot be disconnected from host network or connected to host network.\n' }],
     ['none beside another network', (m) => {
       docker(m, 'r0', 'docker run -dit --name c1 --network none busybox');
       return docker(m, 'r0', 'docker network connect bridge c1');

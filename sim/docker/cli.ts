@@ -341,10 +341,6 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   }
   // The CLI's own refusal above comes first: container:NAME is no user-defined network either.
   if (network?.startsWith('container:')) throw notModelledError(`docker run --network ${network}: a container sharing another's network namespace`);
-  // Docker runs it in the host's own namespace (no eth0 of its own; inspect's SandboxKey
-  // /var/run/docker/netns/default, no address): cnmlab gives every container a namespace of its own.
-  // With --ip the daemon refuses the start first, as on any predefined network (validateNetworkingConfig).
-  if (network === 'host' && ip === undefined) throw notModelledError("docker run --network host: a container sharing its host's network namespace");
   const capAdd = all(p, 'cap-add');
   const unmodelledCap = capAdd.find((name) => !capabilityModelled(name));
   if (unmodelledCap !== undefined) throw notModelledError(`docker run --cap-add ${unmodelledCap}: a capability other than NET_ADMIN`);

@@ -8,7 +8,8 @@
 import { goMap, ofKnownImage } from './format';
 import { imageEntrypoint, imageStopSignal, mainArgv, processArgv } from '../model/main-process';
 import { hexId, seedFromName } from '../model/ids';
-import { Container, daemonTime, endpointOf, formatTime, hostOf, swarmNetwork, World } from '../model/world';
+import { Container, daemonTime, endpointOf, formatTime, hostOf, sharesHostNetns, swarmNetwork, World } from '../model/world';
+import { isUserDefinedNetworkMode } from '../model/network-mode';
 import { driverOf } from '../model/drivers';
 
 const DATA_ROOT = '/var/lib/docker';
@@ -70,7 +71,8 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     networks[net.name] = {
       IPAMConfig: requested ? { IPv4Address: requested } : null,
       Links: null,
-      Aliases: net.name === 'bridge' ? null : [c.id.slice(0, 12), ...n.aliases],
+      // updateNetworkConfig adds the short id on a user-defined network only; on bridge, host and none the list stays as asked (none).
+      Aliases: isUserDefinedNetworkMode(net.name) ? [c.id.slice(0, 12), ...n.aliases] : null,
       NetworkID: net.id,
       EndpointID: ep?.id ?? '',
       Gateway: ep && driverOf(net).providesGateway ? net.ipam.gateway : '',
@@ -142,7 +144,8 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
       Ports: {},
-      SandboxKey: hadSandbox ? `/var/run/docker/netns/${c.sandbox}` : '',
+      // --network host: libnetwork's default sandbox, whose key names the host's namespace (osl.GenerateKey("default")).
+      SandboxKey: hadSandbox ? `/var/run/docker/netns/${sharesHostNetns(c) ? 'default' : c.sandbox}` : '',
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
       EndpointID: legacy?.EndpointID ?? '',

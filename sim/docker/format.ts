@@ -39,7 +39,8 @@ export function networkRows(w: World, host: string, nets: Network[]): NetworkRow
 }
 
 function endpointEntry(ep: Endpoint): Record<string, string> {
-  return { Name: ep.name, EndpointID: ep.id, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${ep.prefixLength}`, IPv6Address: '' };
+  // An endpoint with no interface (the host network's) has no address to show (buildEndpointResource).
+  return { Name: ep.name, EndpointID: ep.id, MacAddress: ep.mac, IPv4Address: ep.ip ? `${ep.ip}/${ep.prefixLength}` : '', IPv6Address: '' };
 }
 
 function endpointKey(ep: Endpoint, net: Network): string {

@@ -15,7 +15,7 @@ import { hexId } from './ids';
 import { claim } from './ipam';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
-import { Container, endpointOf, endpointsOf, hostOf, inSwarm, Network, swarmNetwork } from './world';
+import { Container, endpointOf, endpointsOf, hostOf, inSwarm, Network, sharesHostNetns, swarmNetwork } from './world';
 import { isUserDefinedNetworkMode } from './network-mode';
 import { imageLacks } from '../commands/registry';
 
@@ -197,7 +197,9 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   // and immer's finalize does not look inside a frozen record for drafts to replace.
   const container: Container = {
     id, name: req.name ?? generatedName(tx, host, id), host, image: req.image, command: [...req.command], state: initialState(containerMachine),
-    autoRemove: req.autoRemove, openStdin: req.openStdin, tty: req.tty, attached: req.attached, createdNs: String(tx.now()), hostname: req.hostname ?? id.slice(0, 12),
+    autoRemove: req.autoRemove, openStdin: req.openStdin, tty: req.tty, attached: req.attached, createdNs: String(tx.now()),
+    // The daemon's newContainer: with --network host the daemon's own hostname (os.Hostname(), the host's), else the id's first 12 characters.
+    hostname: req.hostname ?? (sharesHostNetns({ networkMode: req.network ?? 'default' }) ? host : id.slice(0, 12)),
     sandbox: sandboxId.slice(0, 12), sandboxId, sandboxState: initialState(sandboxMachine),
     networkMode: req.network ?? 'default', networks: [],
     ...(req.capAdd?.length ? { capAdd: [...req.capAdd] } : {}),
@@ -283,6 +285,8 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
     validateNetworkingConfig(net, n.aliases, n.ip, 'start');
+    // updateNetworkSettings: the host network only for a container run with --network host (by its id, the mode is not IsHost).
+    if (net.name === 'host' && !sharesHostNetns(c)) throw new DaemonRefusal(CONFLICT_HOST_NETWORK, 'start');
     if (n.ip) {
       checkRequestedAddress(tx, net, n.ip);
       // libnetwork's IPAM refuses it (ipamapi.ErrIPAlreadyAllocated) as the started container joins the network
@@ -294,13 +298,15 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
     joining.push(net);
   }
   refuseMissingProgram(c);
-  addNamespace(tx, c.host, c.sandbox);
+  if (sharesHostNetns(c)) joinDefaultSandbox(tx, c);
+  else addNamespace(tx, c.host, c.sandbox);
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'START');
   for (const n of c.networks) connect(tx, c, networkOf(tx, n.networkId, c.host), n.aliases, n.ip);
   // runc writes HostConfig.Sysctls in the container's namespace once libnetwork's hook has moved eth0 in.
   for (const [key, value] of Object.entries(c.sysctls ?? {})) tx.emit({ op: 'sysctl.set', host: c.host, netns: c.sandbox, key, value });
-  // No network gave it the embedded DNS: it keeps the host's resolvers, as libnetwork filters them.
-  if (!c.resolverPorts) tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: HOSTLESS_RESOLV_CONF });
+  // No network gave it the embedded DNS: it keeps the host's resolvers, as libnetwork filters them
+  // (with --network host, a copy of the host's /etc/resolv.conf: etc.ts).
+  if (!c.resolverPorts && !sharesHostNetns(c)) tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: HOSTLESS_RESOLV_CONF });
   if (c.networks.some((n) => n.endpointId && networkOf(tx, n.networkId, c.host).scope === 'swarm')) tx.w.clockNs += SWARM_START_NS;
   c.state = advance(containerMachine, c.state, 'START');
   c.startedNs = String(tx.now());
@@ -309,6 +315,22 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
   h.lastPid = c.pid + PIDS_AFTER_INIT;
   // A shell with no input ends as it starts: the container is Exited (0), its sandbox gone.
   if (exitsAtOnce(c, attachedStdinAtEnd)) stopContainer(tx, c, 0);
+}
+
+/**
+ * A container run with --network host joins libnetwork's default sandbox (OptionUseDefaultSandbox:
+ * the host's own namespace, /var/run/docker/netns/default), so no namespace is made; its
+ * endpoint on the host network plumbs nothing (the host driver's Join). After a `docker network
+ * disconnect host` while stopped, Docker would start it in the host's namespace on whatever it
+ * was connected to since, which cnmlab does not model.
+ */
+function joinDefaultSandbox(tx: Tx, c: Draft<Container>): void {
+  const [entry, ...others] = c.networks;
+  const net = entry && networkOf(tx, entry.networkId, c.host);
+  if (!net || net.name !== 'host' || others.length) throw new NotModelled("a start of a container run with --network host that is no longer on the host network alone (Docker would give it the host's namespace with those networks)");
+  const ep = createEndpoint(tx, net, { kind: 'container', host: c.host, sandbox: c.host, ifname: '', name: c.name, containerId: c.id });
+  joinEndpoint(tx, net, ep);
+  entry.endpointId = ep.id;
 }
 
 /**
@@ -461,7 +483,8 @@ function releaseNetwork(tx: Tx, c: Draft<Container>): void {
   releaseGatewayIfUnneeded(tx, c, true);
   c.resolverPorts = undefined;
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'REMOVE');
-  delNamespace(tx, c.host, c.sandbox);
+  // The default sandbox's namespace is the host's: libnetwork never destroys it.
+  if (!sharesHostNetns(c)) delNamespace(tx, c.host, c.sandbox);
 }
 
 export function removeContainer(tx: Tx, c: Draft<Container>): void {

@@ -131,7 +131,11 @@ export interface Container {
   createdNs: string;
   startedNs?: string;
   hostname: string;
-  /** The sandbox namespace (first 12 characters of the sandbox id). */
+  /**
+   * The sandbox's namespace (first 12 characters of the sandbox id). A container run with
+   * --network host has a sandbox but no namespace of its own (libnetwork's default sandbox,
+   * the host's): see containerNetns.
+   */
   sandbox: string;
   sandboxId: string;
   sandboxState: string;
@@ -522,6 +526,19 @@ export class HostsWhere<H> {
     }
     return this.names;
   }
+}
+
+/**
+ * HostConfig.NetworkMode.IsHost(): the container was run with `--network host` (as typed; by
+ * the network's id the daemon refuses it), so it shares its host's network namespace.
+ */
+export function sharesHostNetns(c: Pick<Container, 'networkMode'>): boolean {
+  return c.networkMode === 'host';
+}
+
+/** The network namespace a container's programs run in: its sandbox's, or its host's own with --network host. */
+export function containerNetns(c: Pick<Container, 'networkMode' | 'host' | 'sandbox'>): string {
+  return sharesHostNetns(c) ? c.host : c.sandbox;
 }
 
 export function hostOf<H extends Host>(w: { hosts: Shards<H> }, name: string): H {

@@ -15,7 +15,7 @@ import { Model } from '../model/model';
 import { allNetworks, findContainer, Stage } from '../model/tx';
 import { PlanOp } from '../plan/ops';
 import { driverOf } from '../model/drivers';
-import { Container, hostOf, instanceOf, Network, World } from '../model/world';
+import { Container, containerNetns, hostOf, instanceOf, Network, World } from '../model/world';
 import { dockerStep, mainProcessEnded, mainProcessOutput, mainProcessText } from '../docker/session';
 import type { ContainerProcesses } from '../docker/cli';
 // dockerd's lifecycle (systemctl stop|start docker, dockerd --cluster-store) registers its host commands as it loads.
@@ -185,7 +185,7 @@ function runTakenInContainer(model: Model, backend: Backend, c: Container, argv:
   // What the program refuses as not modelled only once the kernel lets it look (iptables-save -t mangle).
   const refused = holdsNetAdmin(c) ? refusedHoldingNetAdmin(l, argv) : undefined;
   if (refused) return Promise.resolve({ ...refused, unmodelled: argv.join(' ') });
-  return backend.exec(c.host, c.sandbox, argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
+  return backend.exec(c.host, containerNetns(c), argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
 }
 
 function notRunning(c: Container): ShellOutput {

@@ -10,7 +10,7 @@ import { Draft } from 'immer';
 import { overlaps, parseCidr } from '../../wire/addr';
 import { newIpam } from '../ipam';
 import { hexId } from '../ids';
-import { initialState, networkMachine } from '../machines';
+import { advance, endpointMachine, initialState, networkMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
 import { localNetworksRead, Tx } from '../tx';
 import { Endpoint, Network, World } from '../world';
@@ -154,7 +154,7 @@ export interface NetworkDriver {
   remove?(tx: Tx, host: string, net: Draft<Network>): void;
   /** An endpoint's address from the driver's own IPAM (a remote IPAM plugin), instead of the network's subnet. */
   address?(tx: Tx, net: Draft<Network>, host: string): { ip: string; prefixLength: number; mac: string };
-  /** Whether a container on it gets an endpoint at all (host and null share the host's or no stack). */
+  /** Whether a container on it gets an interface of its own (host and null share the host's or no stack; a container run on host gets an endpoint that plumbs nothing, containers.ts). */
   readonly attaches: boolean;
   /** The name its Join asks libnetwork to give the container's interface (DstPrefix, numbered per prefix): eth unless said (weave's ethwe). */
   readonly interfacePrefix?: string;
@@ -250,19 +250,23 @@ export function nextLocalSubnet(tx: Tx, host: string): string {
 }
 
 /**
- * A driver of dockerd's predefined networks that have no endpoints (`host`: the container
- * shares the host's stack; `null`, the `none` network: only its loopback). It plumbs nothing
- * and `docker network create` cannot make one.
+ * A driver of dockerd's predefined networks whose containers get no interface (`host`: the
+ * container shares the host's stack; `null`, the `none` network: only its loopback).
+ * libnetwork still records an endpoint on it, which its driver plumbs nothing for (drivers/host
+ * and drivers/null: Join and Leave do nothing, and no address); `docker network create`
+ * cannot make one.
  */
 export function noEndpointsDriver(name: 'host' | 'null'): NetworkDriver {
-  const never = (): never => {
-    throw new Error(`the ${name} driver has no endpoints to join or leave`);
-  };
   return {
     name,
     attaches: false,
-    join: never,
-    leave: never,
+    address: () => ({ ip: '', prefixLength: 0, mac: '' }),
+    join: (_tx, _net, ep) => {
+      ep.state = advance(endpointMachine, ep.state, 'JOIN');
+    },
+    leave: (_tx, _net, ep) => {
+      ep.state = advance(endpointMachine, ep.state, 'LEAVE');
+    },
     providesGateway: false,
     outsideThroughGwbridge: false,
     embeddedDns: () => false,

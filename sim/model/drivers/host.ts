@@ -1,4 +1,4 @@
-/** The host driver: dockerd's predefined `host` network, whose containers share the host's own stack (no endpoint). */
+/** The host driver: dockerd's predefined `host` network, whose containers share the host's own stack (an endpoint with no interface). */
 import { noEndpointsDriver } from './driver';
 import { registerDriver } from './index';
 
