@@ -1,0 +1,117 @@
+/**
+ * `docker run --network host`: the container joins libnetwork's default sandbox, its host's
+ * own namespace (moby v20.10 buildSandboxOptions: OptionUseDefaultSandbox), so its programs
+ * see and use the host's devices; its hostname is the host's (newContainer: os.Hostname())
+ * and its /etc/hosts and /etc/resolv.conf are copies of the host's (setupPathsAndSandboxOptions;
+ * a lab's host has no resolv.conf, so libnetwork's setupDNS makes an empty one). Inspect shows
+ * the default sandbox's key and an endpoint on the host network with no address. The same
+ * steps print the same in emu, where the container's programs run in the host's namespace.
+ */
+import { runSim, runEmu, PrintedStep, StepPrint } from './helpers/run';
+import { describeWith } from './helpers/env';
+
+const HOST_NETWORK = `name: host-network
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker run -dit --name web busybox
+  - r0: docker run -dit --name h0 --network host ubuntu
+  - r0: docker inspect -f '{{json .NetworkSettings}}' h0
+  - r0: docker inspect -f '{{.Config.Hostname}} {{.HostConfig.NetworkMode}}' h0
+  - h0: ip route
+  - r0: ip route
+  - h0: hostname
+  - h0: cat /etc/hosts
+  - h0: cat /etc/resolv.conf
+  - h0: ping -c 1 172.17.0.2
+  - h0: ping -c 1 198.51.100.11
+  - h0: ip link add d0 type dummy
+  - r0: docker network inspect -f '{{json .Containers}}' host
+  - r0: docker network connect bridge h0
+  - r0: docker network disconnect host h0
+  - r0: docker rm -f h0
+  - r0: ip route
+  - r0: docker network inspect -f '{{json .Containers}}' host
+`;
+
+const STEP = {
+  settings: 2, config: 3, routesInside: 4, routesHost: 5, hostname: 6, hosts: 7, resolv: 8, pingBridge: 9, pingUnderlay: 10,
+  linkAdd: 11, hostNetwork: 12, connect: 13, disconnect: 14, routesAfter: 16, hostNetworkAfter: 17,
+} as const;
+
+/** A step as both modes print it, the round-trip times (the real kernel's) blanked. */
+function comparable(s: StepPrint): [number, string, string] {
+  const stdout = s.stdout.replace(/time=[\d.]+ ms/g, 'time=T ms').replace(/, time \d+ms/g, ', time Tms').replace(/^rtt .*$/gm, 'rtt T');
+  return [s.exitCode, stdout, s.stderr];
+}
+
+describe('docker run --network host (sim)', () => {
+  test("the container is in its host's namespace: its devices, name, files and ping are the host's", async () => {
+    const { result } = await runSim(HOST_NETWORK);
+    const out = result.steps.map((s) => s.stdout);
+    expect(result.steps.every((s, i) => i === STEP.linkAdd || i === STEP.connect || i === STEP.disconnect || s.exitCode === 0)).toBe(true);
+    const settings = JSON.parse(out[STEP.settings]);
+    expect(settings).toMatchObject({
+      Bridge: '', SandboxKey: '/var/run/docker/netns/default', SandboxID: expect.stringMatching(/^[0-9a-f]{64}$/),
+      EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '',
+    });
+    expect(Object.keys(settings.Networks)).toEqual(['host']);
+    expect(settings.Networks.host).toEqual({
+      IPAMConfig: null, Links: null, Aliases: null, NetworkID: expect.stringMatching(/^[0-9a-f]{64}$/), EndpointID: expect.stringMatching(/^[0-9a-f]{64}$/),
+      Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null,
+    });
+    expect(out[STEP.config]).toBe('r0 host\n');
+    // The host's routes: its eth0 on the underlay and docker0, no eth0 of the container's own.
+    expect(out[STEP.routesInside]).toBe(out[STEP.routesHost]);
+    expect(out[STEP.routesInside]).toBe('172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 \n198.51.100.0/24 dev eth0 proto kernel scope link src 198.51.100.10 \n');
+    expect(out[STEP.hostname]).toBe('r0\n');
+    expect(out[STEP.hosts]).toBe('127.0.0.1\tlocalhost\n127.0.1.1\tr0\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n');
+    expect(out[STEP.resolv]).toBe('');
+    // From docker0's address to the bridge's container, and from eth0's to the other host.
+    expect(out[STEP.pingBridge]).toContain('1 packets transmitted, 1 received');
+    expect(out[STEP.pingUnderlay]).toContain('1 packets transmitted, 1 received');
+    const pings = result.trace.flows.filter((f) => f.kind === 'icmp-echo');
+    expect(pings.map((f) => [f.from, f.to, f.path])).toEqual([['h0', '172.17.0.2', undefined], ['h0', '198.51.100.11', undefined]]);
+    // The host's own path (no driver's): docker0 forwards its request to web's port; eth0 sends the other.
+    expect(pings[0].hops.some((h) => h.netns === 'r0' && h.actor === 'docker0' && h.event === 'bridge-forward')).toBe(true);
+    expect(pings[1].hops.some((h) => h.netns === 'r0' && h.device === 'eth0')).toBe(true);
+    // Docker's default capabilities hold in the host's namespace too: no CAP_NET_ADMIN.
+    expect(result.steps[STEP.linkAdd]).toMatchObject({ exitCode: 2, stderr: 'RTNETLINK answers: Operation not permitted\n' });
+    const hostNetwork = JSON.parse(out[STEP.hostNetwork]);
+    expect(Object.values(hostNetwork)).toEqual([{ Name: 'h0', EndpointID: settings.Networks.host.EndpointID, MacAddress: '', IPv4Address: '', IPv6Address: '' }]);
+    expect(result.steps[STEP.connect]).toMatchObject({ exitCode: 1, stderr: 'Error response from daemon: container sharing network namespace with another container or host cannot be connected to any other network\n' });
+    expect(result.steps[STEP.disconnect]).toMatchObject({ exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' });
+    // Its removal leaves the host's namespace as it was.
+    expect(out[STEP.routesAfter]).toBe(out[STEP.routesHost]);
+    expect(out[STEP.hostNetworkAfter]).toBe('{}\n');
+  });
+
+  test("a stopped container starts again in the host's namespace; --hostname names it, the host's /etc/hosts unchanged", async () => {
+    const { result } = await runSim(`name: host-network-restart
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name h1 -h box --network host ubuntu
+  - r0: docker stop h1
+  - r0: docker start h1
+  - h1: hostname
+  - h1: cat /etc/hosts
+  - r0: docker inspect -f '{{.NetworkSettings.SandboxKey}} {{.Config.Hostname}}' h1
+  - r0: docker run -dit --network host --ip 172.17.0.9 busybox
+`);
+    const out = result.steps.map((s) => s.stdout);
+    expect(out.slice(3, 6)).toEqual(['box\n', expect.stringContaining('127.0.1.1\tr0\n'), '/var/run/docker/netns/default box\n']);
+    // --ip on a predefined network: the daemon refuses the start (validateNetworkingConfig).
+    expect(result.steps[6]).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: user specified IP address is supported on user defined networks only.\n' });
+  });
+});
+
+describeWith(['ip', 'ping'], true, 'docker run --network host on the real kernel', () => {
+  test('prints what sim prints', async () => {
+    const { result } = await runSim(HOST_NETWORK);
+    const r = runEmu('host-network.yaml', HOST_NETWORK);
+    expect(r.stderr).toBe('');
+    expect(r.steps.map((s: PrintedStep) => comparable(s))).toEqual(result.steps.map(comparable));
+  }, 180000);
+});
