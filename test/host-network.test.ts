@@ -33,11 +33,14 @@ steps:
   - r0: docker rm -f h0
   - r0: ip route
   - r0: docker network inspect -f '{{json .Containers}}' host
+  - r0: ln -s /var/run/docker/netns /var/run/netns
+  - r0: ip netns
+  - r0: ip netns exec default ip route
 `;
 
 const STEP = {
   settings: 2, config: 3, routesInside: 4, routesHost: 5, hostname: 6, hosts: 7, resolv: 8, pingBridge: 9, pingUnderlay: 10,
-  linkAdd: 11, hostNetwork: 12, connect: 13, disconnect: 14, routesAfter: 16, hostNetworkAfter: 17,
+  linkAdd: 11, hostNetwork: 12, connect: 13, disconnect: 14, routesAfter: 16, hostNetworkAfter: 17, netns: 19, netnsDefault: 20,
 } as const;
 
 /** A step as both modes print it, the round-trip times (the real kernel's) blanked. */
@@ -85,6 +88,9 @@ describe('docker run --network host (sim)', () => {
     // Its removal leaves the host's namespace as it was.
     expect(out[STEP.routesAfter]).toBe(out[STEP.routesHost]);
     expect(out[STEP.hostNetworkAfter]).toBe('{}\n');
+    // The default sandbox's file, bound at h0's start, outlives it (libnetwork never destroys it), and names the host's namespace.
+    expect(out[STEP.netns]).toMatch(/^default\n[0-9a-f]{12}\n$/);
+    expect(out[STEP.netnsDefault]).toBe(out[STEP.routesHost]);
   });
 
   test("a stopped container starts again in the host's namespace; --hostname names it, the host's /etc/hosts unchanged", async () => {

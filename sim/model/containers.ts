@@ -1,7 +1,7 @@
 /** Containers and their sandboxes: run, connect, disconnect, stop, rm. */
 import { Draft } from 'immer';
 import { createEndpoint, gwbridgeOf, joinEndpoint, removeEndpoint } from './endpoints';
-import { addNamespace, delNamespace, RESOLV_CONF_EMBEDDED } from './sandbox';
+import { addNamespace, bindDefaultSandbox, delNamespace, RESOLV_CONF_EMBEDDED } from './sandbox';
 import { sandboxResolvConf } from './resolvconf';
 import { embeddedDnsRules, resolverPorts } from './firewall';
 import { resolverSocketsOpen } from './listeners';
@@ -328,6 +328,7 @@ function joinDefaultSandbox(tx: Tx, c: Draft<Container>): void {
   const [entry, ...others] = c.networks;
   const net = entry && networkOf(tx, entry.networkId, c.host);
   if (!net || net.name !== 'host' || others.length) throw new NotModelled("a start of a container run with --network host that is no longer on the host network alone (Docker would give it the host's namespace with those networks)");
+  bindDefaultSandbox(tx, c.host);
   const ep = createEndpoint(tx, net, { kind: 'container', host: c.host, sandbox: c.host, ifname: '', name: c.name, containerId: c.id });
   joinEndpoint(tx, net, ep);
   entry.endpointId = ep.id;

@@ -39,6 +39,28 @@ export function addNamespace(tx: Tx, host: string, netns: string): void {
 }
 
 /**
+ * The file of libnetwork's default sandbox, /var/run/docker/netns/default: the host's own
+ * namespace, bound there when the first container run with --network host starts
+ * (controller.NewSandbox, sboxOnce: osl.NewSandbox with no new namespace) and never destroyed
+ * (a sandbox using it does not Destroy it), so `ip netns` lists it from then on.
+ */
+export const DEFAULT_SANDBOX_FILE = 'default';
+
+/** The default sandbox's file is bound, once per daemon (createNamespaceFile, which starts the collector too). */
+export function bindDefaultSandbox(tx: Tx, host: string): void {
+  const h = tx.host(host);
+  const files = unchanged(h, 'netnsFiles');
+  if (!files.includes(DEFAULT_SANDBOX_FILE)) h.netnsFiles = tx.made([...files, DEFAULT_SANDBOX_FILE]);
+  h.netnsGcStartNs ??= tx.now();
+}
+
+/** Files the collector has to remove (all but the live namespaces' and the default sandbox's). */
+function filesAwaitingCollector(h: Host): boolean {
+  const kept = h.netnsFiles.length - (h.netnsFiles.includes(DEFAULT_SANDBOX_FILE) ? 1 : 0);
+  return kept !== h.namespaces.length;
+}
+
+/**
  * libnetwork destroys a namespace by unmounting it (osl Destroy, MNT_DETACH): the kernel
  * frees it and its devices at once, but the file stays in /var/run/docker/netns, so `ip netns
  * ls` still lists it, until the garbage collector removes it (see netnsGc).
@@ -60,12 +82,12 @@ export const NETNS_GC_PERIOD_NS = 60e9;
 /** Whether a collector's tick falls in (fromNs, toNs] while files of destroyed namespaces wait. */
 export function netnsGcDue(h: Host, fromNs: number, toNs: number): boolean {
   const start = h.netnsGcStartNs;
-  if (start === null || h.netnsFiles.length === h.namespaces.length) return false;
+  if (start === null || !filesAwaitingCollector(h)) return false;
   const ticksBy = (t: number) => Math.floor((t - start) / NETNS_GC_PERIOD_NS);
   return ticksBy(toNs) > ticksBy(fromNs);
 }
 
-const GC_WAITING = new HostsWhere<Host>((h) => h.netnsGcStartNs !== null && h.netnsFiles.length !== h.namespaces.length);
+const GC_WAITING = new HostsWhere<Host>((h) => h.netnsGcStartNs !== null && filesAwaitingCollector(h));
 
 /** The hosts where files of destroyed namespaces wait for the collector. */
 export function netnsGcWaiting(w: World): readonly string[] {
@@ -79,7 +101,7 @@ export function netnsGcWaiting(w: World): readonly string[] {
  */
 export function netnsGc(h: Draft<Host>): void {
   const namespaces = unchanged(h, 'namespaces');
-  const files = unchanged(h, 'netnsFiles').filter((n) => namespaces.includes(n));
+  const files = unchanged(h, 'netnsFiles').filter((n) => n === DEFAULT_SANDBOX_FILE || namespaces.includes(n));
   Object.freeze(files);
   h.netnsFiles = files;
 }

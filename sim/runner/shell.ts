@@ -16,6 +16,7 @@ import { allNetworks, findContainer, Stage } from '../model/tx';
 import { PlanOp } from '../plan/ops';
 import { driverOf } from '../model/drivers';
 import { Container, containerNetns, hostOf, instanceOf, Network, World } from '../model/world';
+import { DEFAULT_SANDBOX_FILE } from '../model/sandbox';
 import { dockerStep, mainProcessEnded, mainProcessOutput, mainProcessText } from '../docker/session';
 import type { ContainerProcesses } from '../docker/cli';
 // dockerd's lifecycle (systemctl stop|start docker, dockerd --cluster-store) registers its host commands as it loads.
@@ -109,7 +110,7 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     const files = h().netnsLinked ? [...h().netnsFiles].reverse() : [];
     if (sub !== 'exec') {
       // iproute2 asks the kernel for each file's namespace id; for an unmounted one it reports the kernel's refusal, twice.
-      const gone = files.filter((n) => !h().namespaces.includes(n));
+      const gone = files.filter((n) => n !== DEFAULT_SANDBOX_FILE && !h().namespaces.includes(n));
       return { stdout: files.map((n) => n + '\n').join(''), stderr: gone.map(() => 'Error: Peer netns reference is invalid.\n'.repeat(2)).join(''), exitCode: 0 };
     }
     let ns = argv[3];
@@ -119,6 +120,8 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
       ns = resolved;
     }
     if (!files.includes(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
+    // The default sandbox's file is the host's own namespace (--network host).
+    if (ns === DEFAULT_SANDBOX_FILE) return backend.exec(host, host, argv.slice(4), ctx());
     // An unmounted file is no namespace: setns refuses it.
     if (!h().namespaces.includes(ns)) return { stdout: '', stderr: `setting the network namespace "${ns}" failed: Invalid argument\n`, exitCode: 255 };
     return backend.exec(host, ns, argv.slice(4), ctx());
