@@ -230,6 +230,13 @@ describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {
       docker(m, 'r0', 'docker run -dit --name c1 --net=host busybox');
       return docker(m, 'r0', 'docker network disconnect host c1');
     }, { exitCode: 1, stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n' }],
+    // The daemon decodes the create request first (validateNetContainerMode): nothing is created.
+    ['--mac-address with --network host', (m) => docker(m, 'r0', 'docker run -dit --network host --mac-address 02:42:ac:11:00:09 busybox'),
+      { exitCode: 125, stdout: '', stderr: "docker: Error response from daemon: conflicting options: mac-address and the network mode.\nSee 'docker run --help'.\n" }],
+    ["--mac-address not a MAC: docker/cli's own check (ValidateMACAddress) comes first", (m) => docker(m, 'r0', 'docker run -dit --network host --mac-address 02:42:ac:11:00 busybox'),
+      { exitCode: 125, stdout: '', stderr: "docker: 02:42:ac:11:00 is not a valid mac address.\nSee 'docker run --help'.\n" }],
+    ['--mac-address elsewhere: not modelled', (m) => docker(m, 'r0', 'docker run -dit --mac-address 02-42-AC-11-00-09 busybox'),
+      { exitCode: 127, stdout: '', stderr: "cnmlab: not modelled: docker run --mac-address 02-42-AC-11-00-09: a container MAC address of the user's choosing\n" }],
     // By its id the network mode is no IsHost(): the start's updateNetworkSettings refuses the host network.
     ['--network with the host network\'s id: refused at start', (m) => {
       const id = docker(m, 'r0', 'docker network inspect -f {{.Id}} host').stdout.trim();

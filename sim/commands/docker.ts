@@ -73,6 +73,8 @@ const RUN_FLAGS = [
   f('hostname', 'h', 'string', 'Container host name', true),
   f('interactive', 'i', undefined, 'Keep STDIN open even if not attached', true),
   f('ip', undefined, 'string', 'IPv4 address (e.g., 172.30.100.104)', true),
+  // Modelled as Docker refuses it with --network host (validateNetContainerMode); elsewhere the CLI refuses it as not modelled.
+  f('mac-address', undefined, 'string', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)', true),
   f('name', undefined, 'string', 'Assign a name to the container', true),
   f('net', undefined, 'network', 'Connect a container to a network', true),
   f('net-alias', undefined, 'list', 'Add network-scoped alias for the container', true),

@@ -28,7 +28,7 @@ import { killCommand, restartCommand, stopCommand } from './stop';
 import { killContainer } from '../model/stop';
 import { CommandOutput, lookupCommand, TakenLookup } from '../commands/registry';
 import { ok } from '../model/command-step';
-import { Network, World } from '../model/world';
+import { Network, sharesHostNetns, World } from '../model/world';
 
 /** Container id → the pid of the real process holding its namespaces. */
 export type ContainerProcesses = ReadonlyMap<string, number>;
@@ -309,7 +309,26 @@ export const RUN_FLAGS = [
   { long: 'net-alias', value: true, sameValueAs: 'network-alias' }, { long: 'ip', value: true }, { long: 'hostname', short: 'h', value: true }, { long: 'env', short: 'e', value: true },
   { long: 'privileged' }, { long: 'cap-add', value: true }, { long: 'publish', short: 'p', value: true }, { long: 'volume', short: 'v', value: true },
   { long: 'entrypoint', value: true }, { long: 'workdir', short: 'w', value: true }, { long: 'user', short: 'u', value: true }, { long: 'sysctl', value: true },
+  { long: 'mac-address', value: true },
 ];
+
+/**
+ * Go's net.ParseMAC, as docker/cli's ValidateMACAddress asks it: 6, 8 or 20 bytes, as
+ * pairs of hex digits joined by ':' or '-', or as groups of four joined by '.'.
+ */
+function goParsesMac(s: string): boolean {
+  const sizes = [6, 8, 20];
+  if (s.length < 14) return false;
+  if (s[2] === ':' || s[2] === '-') {
+    if ((s.length + 1) % 3 !== 0 || !sizes.includes((s.length + 1) / 3)) return false;
+    return s.split(s[2]).every((pair) => /^[0-9a-fA-F]{2}$/.test(pair));
+  }
+  if (s[4] === '.') {
+    if ((s.length + 1) % 5 !== 0 || !sizes.includes((2 * (s.length + 1)) / 5)) return false;
+    return s.split('.').every((group) => /^[0-9a-fA-F]{4}$/.test(group));
+  }
+  return false;
+}
 
 /** A `docker run` option word (`--name`, `-e`) whose value is the next word. */
 export function runOptionTakesValue(word: string): boolean {
@@ -322,6 +341,9 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   requireArgs(p, 'docker run', 'docker run [OPTIONS] IMAGE [COMMAND] [ARG...]', 'Run a command in a new container', 1, Infinity);
   const detach = p.bools.has('detach');
   const tty = p.bools.has('tty');
+  // docker/cli's parse checks the MAC's form first (ValidateMACAddress, v20.10 opts.go).
+  const mac = lastValue(p, 'mac-address');
+  if (mac && !goParsesMac(mac.trim())) throw new DockerError(`docker: ${mac} is not a valid mac address.\nSee 'docker run --help'.`, 125);
   // docker/cli v20.10's parseNetworkOpts: --ip and --network-alias go on the endpoint of the
   // first --network; without one there is no endpoint to hold them, and they are dropped
   // unread. An alias on a network that is not user-defined (as typed) is the CLI's refusal.
@@ -348,6 +370,12 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // docker/cli's CheckTty (v20.10 cli/command/container/run.go), before anything is created:
   // attaching stdin to the container's terminal needs a terminal of its own.
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
+  // The daemon decodes the request first (runconfig validateNetContainerMode): a MAC of its own for a container sharing
+  // the host's namespace is refused; anywhere else cnmlab does not give a container the MAC asked for.
+  if (mac) {
+    if (network !== undefined && sharesHostNetns({ networkMode: network })) throw runRefusal(new DaemonRefusal('conflicting options: mac-address and the network mode', 'create'));
+    throw notModelledError(`docker run --mac-address ${mac}: a container MAC address of the user's choosing`);
+  }
   // The daemon creates a container on one network (moby v20.10 daemon/create.go
   // verifyNetworkingConfig), after the CLI's own checks and before it looks any network up; it names them in Go's map
   // order, which varies from run to run: here, as typed.
