@@ -32,7 +32,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CommandOutput } from '../sim/backend';
 import type { StepBounds } from '../sim/backend';
-import { EtcView, ETC_OWN_FILES, etcFile, viewHostname } from '../sim/model/etc';
+import { containerById, EtcView, ETC_OWN_FILES, etcFile, viewHostname } from '../sim/model/etc';
 import type { World } from '../sim/model/world';
 import { CommandFailed, runBounded, Watch } from './exec';
 import { STATE_DIR } from './state';
@@ -181,9 +181,13 @@ export class Confinement {
    * that building overlaps what else the step waits for).
    */
   prepare(netns: string, view: EtcView, world: World): Promise<View> {
-    const key = `${netns}\0${'container' in view ? `c:${view.container}` : `h:${view.host}`}`;
+    // A container's view is its sandbox's: one run with --network host starts again in the
+    // same (its host's) namespace, but as a new process, whose view replaces the last one.
+    const owner = `${netns}\0${'container' in view ? `c:${view.container}\0` : `h:${view.host}`}`;
+    const key = 'container' in view ? `${owner}${containerById(world, view.container)?.sandboxId ?? ''}` : owner;
     let v = this.views.get(key);
     if (!v) {
+      if ('container' in view) void this.releaseWhere((k) => k.startsWith(owner));
       v = this.build(netns, view, world);
       this.views.set(key, v);
       v.catch(() => this.views.delete(key));
@@ -225,8 +229,12 @@ export class Confinement {
 
   /** Stops the holders of views in `netns` (about to be deleted: their sysfs would keep it alive). */
   async release(netns: string): Promise<void> {
+    await this.releaseWhere((key) => key.startsWith(`${netns}\0`));
+  }
+
+  private async releaseWhere(keyed: (key: string) => boolean): Promise<void> {
     for (const [key, v] of [...this.views]) {
-      if (!key.startsWith(`${netns}\0`)) continue;
+      if (!keyed(key)) continue;
       this.views.delete(key);
       await stop(v);
     }

@@ -9,6 +9,7 @@
  */
 import { runSim, runEmu, PrintedStep, StepPrint } from './helpers/run';
 import { describeWith } from './helpers/env';
+import { traceProblem } from '../sim/trace/validate';
 
 const HOST_NETWORK = `name: host-network
 hosts:
@@ -79,6 +80,7 @@ describe('docker run --network host (sim)', () => {
     // The host's own path (no driver's): docker0 forwards its request to web's port; eth0 sends the other.
     expect(pings[0].hops.some((h) => h.netns === 'r0' && h.actor === 'docker0' && h.event === 'bridge-forward')).toBe(true);
     expect(pings[1].hops.some((h) => h.netns === 'r0' && h.device === 'eth0')).toBe(true);
+    expect(traceProblem(result.trace)).toBeUndefined();
     // Docker's default capabilities hold in the host's namespace too: no CAP_NET_ADMIN.
     expect(result.steps[STEP.linkAdd]).toMatchObject({ exitCode: 2, stderr: 'RTNETLINK answers: Operation not permitted\n' });
     const hostNetwork = JSON.parse(out[STEP.hostNetwork]);
@@ -120,4 +122,24 @@ describeWith(['ip', 'ping'], true, 'docker run --network host on the real kernel
     expect(r.stderr).toBe('');
     expect(r.steps.map((s: PrintedStep) => comparable(s))).toEqual(result.steps.map(comparable));
   }, 180000);
+
+  test("a restart is a new process in the host's namespace: inspect's State.Pid changes", () => {
+    const r = runEmu('host-network-restart.yaml', `name: host-network-restart
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name h0 --network host busybox
+  - r0: docker inspect -f '{{.State.Pid}}' h0
+  - h0: hostname
+  - r0: docker restart h0
+  - r0: docker inspect -f '{{.State.Pid}}' h0
+  - h0: hostname
+`);
+    expect(r.stderr).toBe('');
+    const [before, after] = [r.steps[1].stdout, r.steps[4].stdout].map((pid) => Number(pid.trim()));
+    expect(before).toBeGreaterThan(0);
+    expect(after).toBeGreaterThan(0);
+    expect(after).not.toBe(before);
+    expect(r.steps[5].stdout).toBe('r0\n');
+  }, 120000);
 });
