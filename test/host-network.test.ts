@@ -40,11 +40,13 @@ steps:
   - r0: docker run -dit --name h1 --network host busybox
   - h1: nslookup web
   - h1: ping -c 1 web
+  - r0: docker run -dit --name h2 --network host ubuntu
+  - h2: nslookup web
 `;
 
 const STEP = {
   settings: 2, config: 3, routesInside: 4, routesHost: 5, hostname: 6, hosts: 7, resolv: 8, pingBridge: 9, pingUnderlay: 10,
-  linkAdd: 11, hostNetwork: 12, connect: 13, disconnect: 14, routesAfter: 16, hostNetworkAfter: 17, netns: 19, netnsDefault: 20, nslookup: 22, pingByName: 23,
+  linkAdd: 11, hostNetwork: 12, connect: 13, disconnect: 14, routesAfter: 16, hostNetworkAfter: 17, netns: 19, netnsDefault: 20, nslookup: 22, pingByName: 23, bindNslookup: 25,
 } as const;
 
 /** A step as both modes print it, the round-trip times (the real kernel's) blanked. */
@@ -57,7 +59,7 @@ describe('docker run --network host (sim)', () => {
   test("the container is in its host's namespace: its devices, name, files and ping are the host's", async () => {
     const { result } = await runSim(HOST_NETWORK);
     const out = result.steps.map((s) => s.stdout);
-    const refused: number[] = [STEP.linkAdd, STEP.connect, STEP.disconnect, STEP.nslookup, STEP.pingByName];
+    const refused: number[] = [STEP.linkAdd, STEP.connect, STEP.disconnect, STEP.nslookup, STEP.pingByName, STEP.bindNslookup];
     expect(result.steps.filter((s, i) => !refused.includes(i) && s.exitCode !== 0)).toEqual([]);
     const settings = JSON.parse(out[STEP.settings]);
     expect(settings).toMatchObject({
@@ -100,6 +102,8 @@ describe('docker run --network host (sim)', () => {
     // An empty resolv.conf: BusyBox asks 127.0.0.1, where nothing listens in the host's namespace, and gives up at once.
     expect(result.steps[STEP.nslookup]).toMatchObject({ exitCode: 1, stdout: ';; connection timed out; no servers could be reached\n\n', stderr: "nslookup: write to '127.0.0.1': Connection refused\n" });
     expect(result.steps[STEP.pingByName]).toMatchObject({ exitCode: 1, stderr: "ping: bad address 'web'\n" });
+    // bind's nslookup asks its defaults, ::1 and 127.0.0.1, both refused at once.
+    expect(result.steps[STEP.bindNslookup]).toMatchObject({ exitCode: 1, stdout: ';; communications error to ::1#53: connection refused\n'.repeat(3) + ';; communications error to 127.0.0.1#53: connection refused\n;; no servers could be reached\n\n' });
   });
 
   test("a stopped container starts again in the host's namespace; --hostname names it, the host's /etc/hosts unchanged", async () => {
