@@ -613,7 +613,7 @@ export class EmuBackend implements Backend {
     // The swarm's daemons are on the wire whenever a command runs, as on Docker hosts. A traced
     // ping's captures start while the holders warm (tracedPing waits for both); any other command runs once they have.
     const warming = this.warmHolders();
-    // A container run with --network host pings from its host's namespace: the host's own ping, which emu does not trace.
+    // A container run with --network host pings from its host's namespace: the host's own ping, which emu does not capture (hostPingFlow).
     const traced = argv[0] === 'ping' && c !== undefined && !sharesHostNetns(c);
     if (traced) warming.catch(() => undefined);
     else await warming;
@@ -626,8 +626,8 @@ export class EmuBackend implements Backend {
     if (busybox || argv[0] === 'busybox') checkBusybox();
     const program = busybox ? ['busybox', ...argv] : argv;
     if (traced) return this.tracedPing(c, real, view, program, ctx, ready, warming);
-    // A host's ping to an address: the same question as a container's (tracedPing asks it once the name is resolved).
-    const hostPing = !c && (argv[0] === 'ping' || (argv[0] === 'busybox' && argv[1] === 'ping')) ? pingTarget(pingArgs(argv)) : undefined;
+    // A host's ping to an address (or a --network host container's): the same question as a container's (tracedPing asks it once the name is resolved).
+    const hostPing = (!c || sharesHostNetns(c)) && (argv[0] === 'ping' || (argv[0] === 'busybox' && argv[1] === 'ping')) ? pingTarget(pingArgs(argv)) : undefined;
     const refused = hostPing !== undefined && isIpv4(hostPing) ? this.pingThroughOtherDevice(real, argv, hostPing) : undefined;
     if (refused) return refusedOnceReady(refused, ready);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
@@ -645,6 +645,7 @@ export class EmuBackend implements Backend {
     if (routeDel && this.planRoutes.holds(real, routeDel)) return refusedOnceReady({ stdout: '', stderr: CONNECTED_ROUTE_DEL_REFUSAL, exitCode: 2, refusedUnmodelled: true }, ready);
     if (linkChange?.verb === 'add') await this.levelCounters([real]);
     const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdmin);
+    if (hostPing !== undefined && real === this.realName(host, host)) this.hostPingFlow(c?.name ?? host, hostPing, r.stdout);
     if (linkChange && r.exitCode === 0) {
       if (linkChange.verb === 'add') this.numbering.madeByStep(real, linkChange.name);
       else this.numbering.delete(real, linkChange.name!);
@@ -726,6 +727,19 @@ export class EmuBackend implements Backend {
       this.flowList.push(flow);
     }
     return out;
+  }
+
+  /**
+   * A ping from a host's own namespace (a host's, or a --network host container's) is on no
+   * driver's path and is not captured: its flow is recorded without hops, as sim's flow of it
+   * says (Flow.hostNamespace), once the ping had an address to send to (sim's ping drops the
+   * flow of a name it could not resolve; iputils and BusyBox print the address they resolved
+   * in their first line).
+   */
+  private hostPingFlow(from: string, target: string, stdout: string): void {
+    if (!isIpv4(target) && !stdout.startsWith(`PING ${target} (`)) return;
+    const n = this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1;
+    this.flowList.push({ id: `ping-${n}`, kind: 'icmp-echo', from, to: target, hostNamespace: true, hops: [] });
   }
 
   /**

@@ -272,6 +272,8 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   const startedAt = dp.clock.now;
   const c = containerOf(ctx.world, ctx.container);
   const flow = dp.newFlow('icmp-echo', c?.name ?? ns.name, o.target);
+  // A host's command or a --network host container's: on no driver's path, which emu traces only by its ends.
+  if (ns.name === ns.host.name) flow.hostNamespace = true;
   let dst = o.target;
   if (!isIpv4(dst)) {
     const a = resolve(dp, ns, ctx, o.target, 'A', flow);

@@ -37,7 +37,7 @@ export class ControlRecord {
     const n = (this.counts.get(control) ?? 0) + 1;
     this.counts.set(control, n);
     // The tracer's shape for a flow (net/tracer.ts newFlow): the flood's hot paths see one.
-    const flow: Flow = { id: `${control}-${n}`, kind: 'control-plane', from, to, path: undefined, control, hops: [], hopsNotKept: undefined, origin: undefined };
+    const flow: Flow = { id: `${control}-${n}`, kind: 'control-plane', from, to, path: undefined, hostNamespace: undefined, control, hops: [], hopsNotKept: undefined, origin: undefined };
     this.flows.push(flow);
     if (this.dp.flows.length === this.flowsAtStep) this.keptUntraced?.push(flow);
     return flow;

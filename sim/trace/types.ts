@@ -71,6 +71,12 @@ export interface Flow {
    * the overlay's (traces made before flows named their path; a host's own ping).
    */
   path?: PathId;
+  /**
+   * Sent from a host's own namespace: a host's command, or a container's run with --network
+   * host. No network driver's path numbers it: sim traces its hops (placed as the overlay's),
+   * emu captures none and records the flow alone, so verify compares its ends, not its hops.
+   */
+  hostNamespace?: boolean;
   hops: Hop[];
   /** The scenario step whose command sent this flow (`step 10 · ubuntu0: ping -c 3 ubuntu1`); absent in replays. */
   origin?: FlowOrigin;

@@ -7,6 +7,7 @@ import { runScenario } from '../../sim/runner/runner';
 import { SimBackend } from '../../sim/kernel/backend';
 import { seedFromName } from '../../sim/model/ids';
 import { REPO } from './env';
+import type { Trace } from '../../sim/trace/types';
 
 export async function runSim(yamlText: string, file = 'test.yaml') {
   const s = parseScenario(file, yamlText);
@@ -60,15 +61,15 @@ export function expectEmuPrints(fileName: string, yamlText: string, expected: un
  * written under a temporary folder that also holds the run's state, removed after): the
  * process's exit status, its stderr, and the steps it printed.
  */
-export function runEmu(fileName: string, yamlText: string): { status: number | null; stderr: string; steps: PrintedStep[] } {
+export function runEmu(fileName: string, yamlText: string): { status: number | null; stderr: string; steps: PrintedStep[]; trace?: Trace } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-emu-lab-'));
   try {
     const lab = path.join(dir, fileName);
     fs.writeFileSync(lab, yamlText);
     const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'cnmlab.js'), 'run', lab, '--mode', 'emu', '--json'],
       { cwd: REPO, encoding: 'utf8', env: { ...process.env, CNMLAB_STATE_DIR: path.join(dir, 'state') }, maxBuffer: 1 << 26 });
-    const steps = r.stdout ? (JSON.parse(r.stdout) as { steps: PrintedStep[] }).steps : [];
-    return { status: r.status, stderr: r.stderr, steps };
+    const printed = r.stdout ? (JSON.parse(r.stdout) as { steps: PrintedStep[]; trace?: Trace }) : undefined;
+    return { status: r.status, stderr: r.stderr, steps: printed?.steps ?? [], trace: printed?.trace };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -128,7 +128,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
   newFlow(kind: Flow['kind'], from: string, to: string): Flow {
     // `path` is named (by the ping, once it knows where it sends) before the hops, as the trace lists it.
     // One shape for every flow a frame carries (dockerd_cluster's control flows too), so the hot paths that read it stay monomorphic.
-    const flow: Flow = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${this.flows.filter((f) => f.kind === kind).length + 1}`, kind, from, to, path: undefined, control: undefined, hops: [], hopsNotKept: undefined, origin: undefined };
+    const flow: Flow = { id: `${kind === 'icmp-echo' ? 'ping' : kind}-${this.flows.filter((f) => f.kind === kind).length + 1}`, kind, from, to, path: undefined, hostNamespace: undefined, control: undefined, hops: [], hopsNotKept: undefined, origin: undefined };
     this.flows.push(flow);
     return flow;
   }
