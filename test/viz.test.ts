@@ -176,6 +176,29 @@ describe('report in jsdom', () => {
     d.window.close();
   });
 
+  test("a container run with --network host is drawn in its host's namespace, which its ping starts from", async () => {
+    const { result } = await runLab('network-modes');
+    const t: Trace = JSON.parse(JSON.stringify(result.trace));
+    // hst, run at step 2, has no namespace of its own: the topology names it with its host's.
+    expect(t.topology.hostModeContainers).toEqual([{ host: 'r0', container: 'hst', since: 2 }]);
+    expect(t.topology.namespaces.some((n) => n.container === 'hst')).toBe(false);
+    const r0 = layoutTopology(t.topology).namespaces.find((n) => n.host === 'r0' && n.kind === 'host')!;
+    expect([r0.title, r0.label]).toEqual(['r0 (host netns; --network host: hst)', 'r0 (host netns) + hst']);
+    const d = new JSDOM(buildReport(t), { runScripts: 'dangerously', pretendToBeVisual: true });
+    const doc = d.window.document;
+    const sel = doc.querySelector('#flow') as HTMLSelectElement;
+    const ping = t.flows.findIndex((f) => f.kind === 'icmp-echo' && f.from === 'hst');
+    sel.value = String(ping);
+    sel.dispatchEvent(new d.window.Event('change'));
+    const hostBox = doc.querySelector('g.netns.host[data-host="r0"]')!;
+    expect(hostBox.querySelector('.ns-label')!.firstChild!.textContent).toBe('r0 (host netns) + hst');
+    expect(hostBox.querySelector('.ns-label title')!.textContent).toBe('r0 (host netns; --network host: hst)');
+    // Its first hop is the host's docker0 forwarding to br's port.
+    const current = doc.querySelector('g.device.current')!;
+    expect([current.getAttribute('data-host'), current.getAttribute('data-netns')]).toEqual(['r0', 'r0']);
+    d.window.close();
+  });
+
   test("weave: the weave bridge, vethwe-bridge and its other end, and the router; sleeve's router (user space) between vethwe-pcap and eth0 takes step 4, fastdp's datapath and its VXLAN vport under the router as controller", async () => {
     for (const [lab, devices, program] of [
       ['weave-sleeve', ['weave', 'vethwe-bridge', 'vethwe-pcap'], ['vethwe-pcap', 'eth0']],

@@ -13,6 +13,7 @@ export interface HostTopology {
   namespaces: Topology['namespaces'];
   links: Topology['links'];
   programs: NonNullable<Topology['programs']>;
+  hostModeContainers: NonNullable<Topology['hostModeContainers']>;
 }
 
 /**
@@ -72,6 +73,7 @@ export class TopologyHistory {
   private readonly namespaces = new Lifetimes<Topology['namespaces'][number]>();
   private readonly links = new Lifetimes<Topology['links'][number]>();
   private readonly programs = new Lifetimes<NonNullable<Topology['programs']>[number]>();
+  private readonly hostModeContainers = new Lifetimes<NonNullable<Topology['hostModeContainers']>[number]>();
   private lastStep = 0;
   private hosts: Topology['hosts'] = [];
   private readonly groups = new Set<string>();
@@ -79,11 +81,12 @@ export class TopologyHistory {
   /** The whole topology after step `step` (0: after the lab booted). */
   observe(step: number, t: Topology): void {
     const parts = new Map<string, HostTopology>();
-    const part = (host: string) => parts.get(host) ?? parts.set(host, { host, namespaces: [], links: [], programs: [] }).get(host)!;
+    const part = (host: string) => parts.get(host) ?? parts.set(host, { host, namespaces: [], links: [], programs: [], hostModeContainers: [] }).get(host)!;
     for (const h of t.hosts) part(h.name);
     for (const n of t.namespaces) part(n.host).namespaces.push(n);
     for (const l of t.links) part(l.host).links.push(l);
     for (const p of t.programs ?? []) part(p.host).programs.push(p);
+    for (const c of t.hostModeContainers ?? []) part(c.host).hostModeContainers.push(c);
     // A host that was and is no more: all of its objects end.
     for (const g of this.groups) part(g);
     this.hosts = t.hosts;
@@ -96,6 +99,7 @@ export class TopologyHistory {
       this.namespaces.observe(p.host, step, this.lastStep, p.namespaces);
       this.links.observe(p.host, step, this.lastStep, p.links);
       this.programs.observe(p.host, step, this.lastStep, p.programs);
+      this.hostModeContainers.observe(p.host, step, this.lastStep, p.hostModeContainers);
       this.groups.add(p.host);
     }
     this.lastStep = step;
@@ -103,13 +107,13 @@ export class TopologyHistory {
 
   /** Objects serialised to be told apart so far: what observations cost. */
   get serialised(): number {
-    return this.namespaces.serialised + this.links.serialised + this.programs.serialised;
+    return this.namespaces.serialised + this.links.serialised + this.programs.serialised + this.hostModeContainers.serialised;
   }
 
   /** The topology so far; `hosts` the lab's hosts when observed a host at a time. */
   topology(hosts: Topology['hosts'] = this.hosts): Topology {
-    const programs = this.programs.result();
-    return { hosts, namespaces: this.namespaces.result(), links: this.links.result(), ...(programs.length ? { programs } : {}) };
+    const programs = this.programs.result(), hostModeContainers = this.hostModeContainers.result();
+    return { hosts, namespaces: this.namespaces.result(), links: this.links.result(), ...(programs.length ? { programs } : {}), ...(hostModeContainers.length ? { hostModeContainers } : {}) };
   }
 }
 
@@ -121,6 +125,6 @@ export function existedDuring(o: Lifetime, step: number): boolean {
 /** The topology a flow of step `step` saw; without a step, the lab as it ended. */
 export function topologyDuring(t: Topology, step: number | undefined): Topology {
   const keep = (o: Lifetime) => (step === undefined ? o.until === undefined : existedDuring(o, step));
-  const programs = t.programs?.filter(keep);
-  return { hosts: t.hosts, namespaces: t.namespaces.filter(keep), links: t.links.filter(keep), ...(programs?.length ? { programs } : {}) };
+  const programs = t.programs?.filter(keep), hostModeContainers = t.hostModeContainers?.filter(keep);
+  return { hosts: t.hosts, namespaces: t.namespaces.filter(keep), links: t.links.filter(keep), ...(programs?.length ? { programs } : {}), ...(hostModeContainers?.length ? { hostModeContainers } : {}) };
 }

@@ -6,7 +6,7 @@
  * the step changed, not the size of the lab: the model's world is immutable, and a host
  * whose record and endpoints are the same objects as before has the same topology as before.
  */
-import { endpointsOf, hostOf, instanceOf, Network, Endpoint, shardGet, swarmNetwork, World, Shards } from '../model/world';
+import { endpointsOf, hostOf, instanceOf, Network, Endpoint, shardGet, sharesHostNetns, swarmNetwork, World, Shards } from '../model/world';
 import { driverOf, hostsRedrawn, hostTopologyOf } from '../model/drivers';
 import { Topology } from './types';
 import { ipv4ToNumber } from '../wire/addr';
@@ -81,7 +81,10 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
   // What the drivers made in the host's own namespace: the bridge networks' bridges, weave's router and its devices.
   const own = hostTopologyOf(world, name);
   for (const d of own.devices) links.push({ host: name, netns: name, ...d });
-  const containers = new Map(Object.values(h.containers).filter((c) => c.state === 'running').map((c) => [c.sandbox, c.name]));
+  const running = Object.values(h.containers).filter((c) => c.state === 'running');
+  const containers = new Map(running.map((c) => [c.sandbox, c.name]));
+  // A container run with --network host is in the host's own namespace, drawn there.
+  const hostModeContainers = running.filter(sharesHostNetns).map((c) => ({ host: name, container: c.name }));
   // A local network instantiated here with a namespace of its own (a classic overlay's copy, kept by each dockerd of its store).
   const localOverlays = new Map(Object.values(h.localNetworks).flatMap((n) => {
     const inst = instanceOf(n, name);
@@ -122,7 +125,7 @@ function hostTopology(world: World, name: string, swarmNets: SwarmNetworkView[],
       links.push(...pair);
     }
   }
-  return { host: name, namespaces, links, programs: own.programs.map((p) => ({ host: name, netns: name, ...p })) };
+  return { host: name, namespaces, links, programs: own.programs.map((p) => ({ host: name, netns: name, ...p })), hostModeContainers };
 }
 
 /**
@@ -252,8 +255,9 @@ export class RunTopology {
     const namespaces = t.namespaces.map((n) => keep(n, n.name));
     const links = t.links.map((l) => keep(l, `${l.netns} ${l.device}`));
     const programs = t.programs.map((p) => keep(p, `${p.netns} program ${p.name}`));
+    const hostModeContainers = t.hostModeContainers.map((c) => keep(c, `host-mode ${c.container}`));
     this.drawn.set(t.host, next);
-    return { host: t.host, namespaces, links, programs };
+    return { host: t.host, namespaces, links, programs, hostModeContainers };
   }
 
   /** Namespaces and devices serialised so far (a step's share grows with what it changed). */

@@ -134,12 +134,20 @@ export type TopologyLink = { host: string; netns: string; device: string; kind: 
  */
 export type TopologyProgram = { host: string; netns: string; name: string; role: 'router' | 'controller'; devices: string[] } & Lifetime;
 
+/**
+ * A running container run with --network host: it has no namespace of its own but its host's
+ * (libnetwork's default sandbox), so it is drawn in the host's namespace.
+ */
+export type TopologyHostModeContainer = { host: string; container: string } & Lifetime;
+
 export interface Topology {
   hosts: { name: string; underlay: string }[];
   namespaces: TopologyNamespace[];
   links: TopologyLink[];
   /** Absent when there are none (every trace before Weave Net had none). */
   programs?: TopologyProgram[];
+  /** Absent when there are none (every trace before --network host was modelled had none). */
+  hostModeContainers?: TopologyHostModeContainer[];
 }
 
 export interface Trace {

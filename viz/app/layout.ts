@@ -55,14 +55,15 @@ function row(kind: string): number {
   return kind === 'container' ? 0 : kind === 'host' ? 2 : 1;
 }
 
-function nsTitle(n: Topology['namespaces'][number]): string {
-  if (n.kind === 'host') return `${n.host} (host netns)`;
+/** The host's namespace, with the containers run in it with --network host (they have none of their own). */
+function nsTitle(n: Topology['namespaces'][number], hostMode: string[]): string {
+  if (n.kind === 'host') return `${n.host} (host netns${hostMode.length ? `; --network host: ${hostMode.join(', ')}` : ''})`;
   if (n.container) return `${n.container} (container, netns ${n.name})`;
   return n.network ? `${n.name} (overlay ${n.network})` : n.name;
 }
 
-function nsShortTitle(n: Topology['namespaces'][number]): string {
-  if (n.kind === 'host') return `${n.host} (host netns)`;
+function nsShortTitle(n: Topology['namespaces'][number], hostMode: string[]): string {
+  if (n.kind === 'host') return `${n.host} (host netns)${hostMode.length ? ` + ${hostMode.join(', ')}` : ''}`;
   if (n.container) return n.container;
   return n.network ? `${n.network} · ${n.name}` : n.name;
 }
@@ -75,6 +76,7 @@ export function layoutTopology(t: Topology): Layout {
   let maxBottom = 0;
   t.hosts.forEach((h, i) => {
     const nss = t.namespaces.filter((n) => n.host === h.name && n.kind !== 'lb' && n.kind !== 'ingress');
+    const hostMode = (t.hostModeContainers ?? []).filter((c) => c.host === h.name).map((c) => c.container);
     const rows = [0, 1, 2].map((r) => nss.filter((n) => row(n.kind) === r));
     // A namespace's devices, then the programs in it (Weave Net's router), drawn in the same row.
     const devsOf = (n: { name: string }) => {
@@ -95,7 +97,7 @@ export function layoutTopology(t: Topology): Layout {
     rows.forEach((list, r) => list.forEach((n, k) => {
       const left = list.slice(0, k).reduce((a, m) => a + nsWidth(m) + GAP, x + GAP);
       const bw = nsWidth(n);
-      const box: NsBox = { host: h.name, name: n.name, kind: n.kind, title: nsTitle(n), label: shorten(nsShortTitle(n), bw - 12, CHAR_W.ns), x: left, y: y + HOST_HEAD + GAP + r * (nsH + GAP), w: bw, h: nsH };
+      const box: NsBox = { host: h.name, name: n.name, kind: n.kind, title: nsTitle(n, hostMode), label: shorten(nsShortTitle(n, hostMode), bw - 12, CHAR_W.ns), x: left, y: y + HOST_HEAD + GAP + r * (nsH + GAP), w: bw, h: nsH };
       namespaces.push(box);
       devsOf(n).forEach((l, di) => devices.push({
         host: h.name, netns: n.name, device: l.device, kind: l.kind, label: shorten(l.device, DEV_GAP - 6, CHAR_W.device),
