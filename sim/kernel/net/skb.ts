@@ -84,6 +84,12 @@ export class Skb {
    */
   inner: Uint8Array | undefined = undefined;
   innerOf: Uint8Array | undefined = undefined;
+  /**
+   * Where `inner` starts in `innerOf`, as the tunnel wrote it there: the receiving end
+   * compares this number, not the two views' byteOffset, a getter V8 calls through its
+   * generic inline cache where a frame may be a Buffer or a plain Uint8Array.
+   */
+  innerStart = 0;
 
   /** The skb owns the headroom before `frame`, which `slab` holds (see head). */
   ownHeadroom(frame: Uint8Array, slab: ArrayBuffer): void {
@@ -97,12 +103,13 @@ export class Skb {
    * packet in the namespace it leaves (its conntrack entry, its forwarding, its marks), so
    * it is, field for field, what a new skb of that frame would be.
    */
-  retarget(frame: Uint8Array, encapsulatedBy: string | undefined, inner: Uint8Array | undefined): void {
+  retarget(frame: Uint8Array, encapsulatedBy: string | undefined, inner: Uint8Array | undefined, innerStart = 0): void {
     this.frame = frame;
     this.note = undefined;
     this.encapsulatedBy = encapsulatedBy;
     this.inner = inner;
     this.innerOf = inner === undefined ? undefined : frame;
+    this.innerStart = innerStart;
     this.head = undefined;
     this.headSlab = undefined;
     this.flooded = false;
@@ -129,6 +136,7 @@ export class Skb {
     c.fragMaxSize = this.fragMaxSize;
     c.inner = this.inner;
     c.innerOf = this.innerOf;
+    c.innerStart = this.innerStart;
     c.copyNfct(this);
     return c;
   }

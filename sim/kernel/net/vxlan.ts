@@ -112,7 +112,7 @@ function encapsulate(dp: Datapath, vx: SimLink, e: VxlanFdbEntry, inner: Uint8Ar
   writeEncapHeaders(b, at, v, inner, udpLength);
   if (!inPlace) b.set(inner, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
   // The same skb leaves wrapped, its lag still ahead of the clock.
-  skb.retarget(b, vx.name, inPlace ? inner : undefined);
+  skb.retarget(b, vx.name, inPlace ? inner : undefined, at + UDP_HEADER_LEN + VXLAN_HEADER_LEN);
   ipTransmit(dp, v.linkNetns, r, n, skb);
 }
 

@@ -45,7 +45,7 @@ export function udpRcv(dp: Datapath, ns: SimNetns, dev: SimLink, skb: Skb, l4: n
  */
 function innerFrame(skb: Skb, f: Uint8Array, start: number, end: number): Uint8Array {
   const inner = skb.inner;
-  if (inner !== undefined && skb.innerOf === f && inner.byteOffset === f.byteOffset + start && inner.length === end - start) return inner;
+  if (inner !== undefined && skb.innerOf === f && skb.innerStart === start && inner.length === end - start) return inner;
   return f.subarray(start, end);
 }
 
