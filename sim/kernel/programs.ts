@@ -20,7 +20,7 @@ import { pingDeviceRefusal } from '../commands/ping-words';
 import { DNS_FLAG_AA, dnsRcode, DnsRepr, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
 import { putBe32 } from '../wire/bytes';
-import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, IcmpRepr, writeIcmp } from '../wire/icmp';
+import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, writeEchoHeader } from '../wire/icmp';
 import { EXIT_OUTPUT_CUT, EXIT_TIMED_OUT } from '../runner/bounds';
 import type { Flow } from '../trace/types';
 
@@ -436,8 +436,6 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   const msg = Buffer.alloc(ICMP_HEADER_LEN + o.size);
   const payload = msg.subarray(ICMP_HEADER_LEN);
   for (let i = 16; i < o.size; i++) payload[i] = i & 0xff;
-  // The echo request's header fields, the sequence number set for each probe.
-  const echo: IcmpRepr & { kind: 'echo' } = { kind: 'echo', type: ICMP_ECHO_REQUEST, code: 0, ident, seq: 0, data: payload };
   // The probes' IPv4 header, its id and DF set for each (ipSend reads it before it returns).
   const probeHeader = { dst, src, protocol: IPPROTO_ICMP, ttl: o.ttl, id: 0, tos: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 };
   // Each probe schedules the next, so the event queue stays short. A flood sends on each
@@ -479,8 +477,7 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
         putBe32(payload, 4, Math.floor((dp.clock.now % 1e9) / 1e3));
       }
       // The wire's sequence number is 16 bits and wraps, as iputils' does.
-      echo.seq = wireSeq(seq);
-      writeIcmp(echo, msg, 0);
+      writeEchoHeader(msg, 0, msg.length, ICMP_ECHO_REQUEST, ident, wireSeq(seq));
       sentAt[wireSeq(seq)] = dp.clock.now;
       // IP_PMTUDISC_WANT: DF while the probe fits the path MTU (a learned one included), else fragments.
       const mtu = pathMtu(ns, dst, route.dev, dp.clock.now);

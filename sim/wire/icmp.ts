@@ -69,6 +69,21 @@ export function writeIcmp(r: IcmpRepr, b: Buffer, offset: number): void {
   putBe16(b, offset + 2, internetChecksum(b, offset, offset + ICMP_HEADER_LEN + body.length));
 }
 
+/**
+ * An echo message's header over a body already in place behind it in `b` (from `offset` to
+ * `end`): type, code, identifier and sequence, and the checksum over the whole message. A
+ * ping rewrites one message for each probe, and copying its body onto itself (writeIcmp)
+ * would be a copy for nothing.
+ */
+export function writeEchoHeader(b: Uint8Array, offset: number, end: number, type: typeof ICMP_ECHO_REPLY | typeof ICMP_ECHO_REQUEST, ident: number, seq: number): void {
+  b[offset] = type;
+  b[offset + 1] = 0;
+  putBe16(b, offset + 4, ident);
+  putBe16(b, offset + 6, seq);
+  putBe16(b, offset + 2, 0);
+  putBe16(b, offset + 2, internetChecksum(b, offset, end));
+}
+
 export function icmpLayer(h: IcmpHeader): Layer {
   const layer: Layer = {
     proto: 'icmp', 'icmp.type': h.type, 'icmp.code': h.code, 'icmp.checksum': h.checksum,
