@@ -154,6 +154,10 @@ Options:
     expect(create).toContain('  -d, --driver string        Driver to manage the Network (default "bridge")\n');
     expect(create.split('\n').every((l) => l.length <= 79)).toBe(true);
   });
+
+  test('run\'s --sysctl is a MapOpts, whose String() of no values is map[]: pflag prints it as the default', () => {
+    expect(dockerHelp(findDockerCommand(['run'])!.command)).toContain('      --sysctl map           Sysctl options (default map[])\n');
+  });
 });
 
 describe('a run with the registry', () => {

@@ -81,7 +81,7 @@ const RUN_FLAGS = [
   f('network', undefined, 'network', 'Connect a container to a network', true),
   f('network-alias', undefined, 'list', 'Add network-scoped alias for the container', true),
   f('rm', undefined, undefined, 'Automatically remove the container when it exits', true),
-  f('sysctl', undefined, 'map', 'Sysctl options', true),
+  f('sysctl', undefined, 'map', 'Sysctl options', true, 'map[]'),
   f('tty', 't', undefined, 'Allocate a pseudo-TTY', true),
 ];
 
