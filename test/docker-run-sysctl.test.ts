@@ -73,8 +73,51 @@ steps:
   ]);
 });
 
+const HOST_LAB = `name: run-sysctl-host
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -d --name h0 --network host --sysctl net.ipv4.ip_forward=0 busybox
+    expect: { exit: 125 }
+  - r0: docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}' h0
+  - r0: sysctl net.ipv4.ip_forward
+  - r0: docker run --rm --network host --sysctl net.core.somaxconn=5 busybox true
+    expect: { exit: 125 }
+`;
+
+const REFUSED = (key: string) => `failed to create shim task: OCI runtime create failed: runc create failed: sysctl "${key}" not allowed in host network namespace: unknown`;
+
+const HOST_EXPECTED: [number, unknown, string][] = [
+  // Created, then refused at start: -d printed the id first.
+  [125, expect.stringMatching(/^[0-9a-f]{64}\n$/), `docker: Error response from daemon: ${REFUSED('net.ipv4.ip_forward')}.\n`],
+  [0, `created 128 ${REFUSED('net.ipv4.ip_forward')}\n`, ''],
+  // Never written: the host's namespace keeps its own.
+  [0, 'net.ipv4.ip_forward = 1\n', ''],
+  // Any net.* key, one the sim kernel has or not.
+  [125, '', `docker: Error response from daemon: ${REFUSED('net.core.somaxconn')}.\n`],
+];
+
+test("with --network host runc refuses a net.* key as the container starts, and the host's namespace is left as it was", async () => {
+  const { result } = await runSim(HOST_LAB);
+  expect(printed(result.steps)).toEqual(HOST_EXPECTED);
+  const two = await runSim(`name: run-sysctl-host-two
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -d --network host --sysctl net.ipv4.ip_forward=0 --sysctl net.core.somaxconn=5 busybox
+    expect: { exit: 127 }
+`);
+  expect(printed(two.result.steps)).toEqual([
+    [127, '', "cnmlab: not modelled: docker run --network host --sysctl net.ipv4.ip_forward=0 --sysctl net.core.somaxconn=5: which key runc names as it refuses them (Go's map order)\n"],
+  ]);
+});
+
 describeWith(['busybox', 'sysctl'], true, 'docker run --sysctl on the real kernel', () => {
   test('emu writes the same keys in the container\'s namespace and prints what sim prints', () => {
     expectEmuPrints('run-sysctl.yaml', LAB, EXPECTED, { view });
+  }, 120000);
+
+  test("with --network host the start is refused before anything is written in the host's namespace", () => {
+    expectEmuPrints('run-sysctl-host.yaml', HOST_LAB, HOST_EXPECTED);
   }, 120000);
 });

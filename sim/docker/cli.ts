@@ -12,7 +12,7 @@ import { dockerInfo } from './info';
 import { connectNetwork, detachFromSwarmNetwork, disconnectNetwork, removeContainer, runContainer } from '../model/containers';
 import { isUserDefinedNetworkMode } from '../model/network-mode';
 import { capabilityModelled } from '../model/capabilities';
-import { parseSysctls, refuseUnmodelledSysctls } from './run-sysctl';
+import { hostNetnsSysctl, parseSysctls, refuseUnmodelledSysctls } from './run-sysctl';
 import { createNetwork, pruneNetworks, removeNetwork } from '../model/networks';
 import { swarmInit, swarmJoin, swarmJoinToken, swarmLeave } from '../model/swarm';
 import { executeTemplate, parseTemplate, TemplateExecError } from './template';
@@ -366,14 +366,16 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   const capAdd = all(p, 'cap-add');
   const unmodelledCap = capAdd.find((name) => !capabilityModelled(name));
   if (unmodelledCap !== undefined) throw notModelledError(`docker run --cap-add ${unmodelledCap}: a capability other than NET_ADMIN`);
-  refuseUnmodelledSysctls(sysctls, network !== 'none');
+  // In its host's namespace runc refuses any net.* key as the container starts (model/containers.ts), whatever the kernel has.
+  const hostMode = network !== undefined && sharesHostNetns({ networkMode: network });
+  if (!(hostMode && hostNetnsSysctl(sysctls) !== undefined)) refuseUnmodelledSysctls(sysctls, network !== 'none');
   // docker/cli's CheckTty (v20.10 cli/command/container/run.go), before anything is created:
   // attaching stdin to the container's terminal needs a terminal of its own.
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
   // The daemon decodes the request first (runconfig validateNetContainerMode): a MAC of its own for a container sharing
   // the host's namespace is refused; anywhere else cnmlab does not give a container the MAC asked for.
   if (mac) {
-    if (network !== undefined && sharesHostNetns({ networkMode: network })) throw runRefusal(new DaemonRefusal('conflicting options: mac-address and the network mode', 'create'));
+    if (hostMode) throw runRefusal(new DaemonRefusal('conflicting options: mac-address and the network mode', 'create'));
     throw notModelledError(`docker run --mac-address ${mac}: a container MAC address of the user's choosing`);
   }
   // The daemon creates a container on one network (moby v20.10 daemon/create.go

@@ -53,3 +53,17 @@ export function refuseUnmodelledSysctls(sysctls: Record<string, string>, hasEth0
     throw notModelledError(`docker run ${keys.map((k) => `--sysctl ${k}=${sysctls[k]}`).join(' ')}: the all-devices forwarding switch with other forwarding keys (runc writes them in Go's map order)`);
   }
 }
+
+/**
+ * A container in its host's namespace (--network host) may not set a net.* key: moby passes
+ * the default sandbox's path as the network namespace, and runc's validator finds it is its
+ * own (runc v1.1 libcontainer/configs/validate sysctl, isHostNetNS), so containerd fails to
+ * create the task. runc names the first net.* key of Go's map, whose order varies: with two,
+ * which one it names is not modelled. The IPC keys it lets through before (the container has
+ * an IPC namespace of its own) change nothing, as the start fails.
+ */
+export function hostNetnsSysctl(sysctls: Record<string, string>): string | undefined {
+  const net = Object.keys(sysctls).filter((k) => k.startsWith('net.'));
+  if (net.length > 1) throw notModelledError(`docker run --network host ${net.map((k) => `--sysctl ${k}=${sysctls[k]}`).join(' ')}: which key runc names as it refuses them (Go's map order)`);
+  return net[0];
+}

@@ -280,6 +280,22 @@ function refuseMissingProgram(c: Draft<Container>): void {
   throw new DaemonRefusal(c.startError, 'start');
 }
 
+/**
+ * A net.* sysctl for a container in its host's namespace: moby gives runc the default
+ * sandbox's path as the network namespace and runc's validator finds it is its own (runc
+ * v1.1 libcontainer/configs/validate sysctl), before it looks for the program, so nothing is
+ * ever written in the host's namespace. translateContainerdStartErr knows no code for it and
+ * containerStart leaves 128 (moby v20.10 daemon/start.go). The CLI lets through one such key
+ * only (docker/run-sysctl.ts hostNetnsSysctl: with two, runc names the first of Go's map order).
+ */
+function refuseHostNetnsSysctl(c: Draft<Container>): void {
+  const key = Object.keys(c.sysctls ?? {}).find((k) => k.startsWith('net.'));
+  if (key === undefined || !sharesHostNetns(c)) return;
+  c.exitCode = 128;
+  c.startError = `failed to create shim task: OCI runtime create failed: runc create failed: sysctl ${JSON.stringify(key)} not allowed in host network namespace: unknown`;
+  throw new DaemonRefusal(c.startError, 'start');
+}
+
 export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: boolean): void {
   const joining: Network[] = [];
   for (const n of c.networks) {
@@ -297,6 +313,7 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
     driverOf(net).refuseJoin?.(tx, net, c.host, joining);
     joining.push(net);
   }
+  refuseHostNetnsSysctl(c);
   refuseMissingProgram(c);
   if (sharesHostNetns(c)) joinDefaultSandbox(tx, c);
   else addNamespace(tx, c.host, c.sandbox);
