@@ -230,6 +230,29 @@ steps:
   ]);
 });
 
+// sim only: a device with IPv6 addresses alone is the host's dummy here, and this machine's kernel has no CONFIG_DUMMY.
+test('ip -4 address flush selects IPv4 addresses only, as BusyBox asks the dump for the family given', async () => {
+  const { result } = await runSim(`name: busybox-caps-family
+hosts:
+  r0: {}
+steps:
+  - r0: ip link add d0 type dummy
+  - r0: ip link set d0 up
+  - r0: docker run -dit --name h0 --network host busybox
+  - h0: ip -4 addr flush dev d0
+  - h0: ip addr flush dev d0
+    expect: { exit: 1 }
+  - h0: ip -4 addr flush dev lo
+    expect: { exit: 1 }
+`);
+  expect(printed(result.steps.slice(3))).toEqual([
+    // d0 has its link-local IPv6 address alone: nothing of inet to flush.
+    OK,
+    FLUSH_EPERM,
+    FLUSH_EPERM,
+  ]);
+});
+
 describeWith(['ip', 'busybox'], true, "BusyBox's ip without CAP_NET_ADMIN on the real kernel", () => {
   test('emu prints what sim prints', () => {
     expectEmuPrints('busybox-caps.yaml', LAB, EXPECTED, { view: (steps) => printed(steps.slice(3)) });

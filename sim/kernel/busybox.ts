@@ -108,7 +108,10 @@ function ip(ns: SimNetns, argv: string[]): CommandOutput {
   if (object?.startsWith('-')) return { stdout: '', stderr: IP_USAGE, exitCode: 1 };
   const is = (full: string) => object !== undefined && full.startsWith(object);
   const changeOf = ['route', 'address', 'link'].find(is);
-  const change = changeOf === undefined ? undefined : busyboxIpChange(ns, changeOf, rest[0], rest.slice(1), { mainRoutes: () => tableRoutes(ns), hasAddress: (l) => l.addrs.length > 0 || ipv6Addrs(l).length > 0 });
+  const change = changeOf === undefined ? undefined : busyboxIpChange(ns, changeOf, rest[0], rest.slice(1), {
+    mainRoutes: () => tableRoutes(ns),
+    hasAddress: (l, family) => l.addrs.length > 0 || (family === undefined && ipv6Addrs(l).length > 0),
+  }, inet4Only ? 'inet' : undefined);
   if (change) return change;
   // The verb comes first, read by the object's table: a device or `dev` in its place is no
   // verb (`ip addr eth0`), refused as ip address and ip route refuse one (exit 1), ip link's exit 2.

@@ -56,10 +56,13 @@ export interface MainRoute {
   dev: string;
 }
 
-/** What the namespace holds that a flush selects from: the main table's routes, and whether a device has an address of any family. */
+/**
+ * What the namespace holds that a flush selects from: the main table's routes, and whether a
+ * device has an address of the family ip was given (-4: inet only), or of any family.
+ */
 export interface FlushSources {
   mainRoutes(): MainRoute[];
-  hasAddress(link: SimLink): boolean;
+  hasAddress(link: SimLink, family: 'inet' | undefined): boolean;
 }
 
 /** A prefix as numbers: its address and length. */
@@ -129,8 +132,12 @@ function routeFlush(ns: SimNetns, argv: string[], routes: () => MainRoute[]): Ou
   return selected ? FLUSH_EPERM : done;
 }
 
-/** `ip address flush [dev] DEVICE` (ipaddr_list_or_flush): every address of the device, of any family. */
-function addressFlush(ns: SimNetns, argv: string[], sources: FlushSources): Output {
+/**
+ * `ip [-4] address flush [dev] DEVICE` (ipaddr_list_or_flush): every address of the device
+ * of the family given, of any without one (it asks the dump for preferred_family and skips
+ * the others).
+ */
+function addressFlush(ns: SimNetns, argv: string[], sources: FlushSources, family: 'inet' | undefined): Output {
   if (argv.length === 0) return fail('flush requires an argument', 1);
   let dev: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -144,7 +151,7 @@ function addressFlush(ns: SimNetns, argv: string[], sources: FlushSources): Outp
   }
   const link = ns.links.get(dev!);
   if (!link) return fail(`can't find device '${dev}'`, 1);
-  return sources.hasAddress(link) ? FLUSH_EPERM : done;
+  return sources.hasAddress(link, family) ? FLUSH_EPERM : done;
 }
 
 /** `ip route add|del|delete [to] PREFIX|default [via ADDRESS] [dev DEVICE]` (iproute_modify): exit 1 for its own errors, 2 for the kernel's. */
@@ -311,7 +318,7 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
  * address's change and replace, are read as add is (iproute_modify, ipaddr_modify: only
  * their netlink flags differ, which the kernel does not get to read).
  */
-export function busyboxIpChange(ns: SimNetns, object: string, verb: string | undefined, argv: string[], sources: FlushSources): Output | undefined {
+export function busyboxIpChange(ns: SimNetns, object: string, verb: string | undefined, argv: string[], sources: FlushSources, family: 'inet' | undefined): Output | undefined {
   if (verb === undefined) return undefined;
   const add = IP_ADD_WORDS.includes(verb);
   const del = IP_DELETE_WORDS.includes(verb);
@@ -323,7 +330,7 @@ export function busyboxIpChange(ns: SimNetns, object: string, verb: string | und
   if (object === 'address') {
     const key = busyboxKeyword(BUSYBOX_ADDRESS_VERBS, verb);
     if (add || del || BUSYBOX_ADDRESS_MODIFY.includes(key ?? '')) return addressChange(ns, verb, argv);
-    if (key === 'flush') return addressFlush(ns, argv, sources);
+    if (key === 'flush') return addressFlush(ns, argv, sources, family);
   }
   if (object === 'link' && add) return linkAdd(argv);
   if (object === 'link' && del) return linkDel(ns, verb, argv);
