@@ -12,6 +12,7 @@
  */
 import { describeWith } from './helpers/env';
 import { expectEmuPrints, printed, runSim } from './helpers/run';
+import { BUSYBOX_LINK_VERBS, BUSYBOX_ROUTE_VERBS, busyboxKeyword, busyboxWordsFor } from '../sim/commands/ip-link-words';
 
 type Printed = [number, string, string];
 const RTNETLINK_EPERM: Printed = [2, '', 'ip: RTNETLINK answers: Operation not permitted\n'];
@@ -228,6 +229,18 @@ steps:
     [2, '', 'cnmlab: ip route flush … table: not modelled in a BusyBox image (a prefix, root, match, exact and dev are)\n'],
     [2, '', 'cnmlab: ip address flush … scope: not modelled in a BusyBox image (the device is)\n'],
   ]);
+});
+
+test("BusyBox's index_in_substrings walks its table in order: a word whole returns at once, a second word only begun ends the walk", () => {
+  expect(busyboxKeyword(BUSYBOX_ROUTE_VERBS, 'a')).toBe('a');
+  expect(busyboxKeyword(BUSYBOX_ROUTE_VERBS, 'ap')).toBe('append');
+  expect(busyboxKeyword(BUSYBOX_ROUTE_VERBS, 'ch')).toBeUndefined();
+  expect(busyboxKeyword(BUSYBOX_ROUTE_VERBS, '')).toBeUndefined();
+  expect(busyboxKeyword(BUSYBOX_LINK_VERBS, 's')).toBeUndefined();
+  expect(busyboxWordsFor(BUSYBOX_LINK_VERBS, 'set')).toBe('se|set');
+  // One word begun before the word itself: the word. Two: none, though the word comes later.
+  expect(busyboxKeyword(['abc', 'ab'], 'ab')).toBe('ab');
+  expect(busyboxKeyword(['abc', 'abd', 'ab'], 'ab')).toBeUndefined();
 });
 
 // sim only: a device with IPv6 addresses alone is the host's dummy here, and this machine's kernel has no CONFIG_DUMMY.

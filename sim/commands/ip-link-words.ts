@@ -1,16 +1,14 @@
 /**
  * What a typed `ip [OPTIONS] link add|del …` names, read from its words alone (no kernel
  * asked): emu counts the device such a step made or deleted once it succeeded
- * (emu/ifindex.ts), the way sim's kernel numbered it. BusyBox's ip reads its change verbs
- * by prefix too, from tables of its own (the registry's forms and kernel/busybox_ip_change.ts).
+ * (emu/ifindex.ts), the way sim's kernel numbered it. BusyBox's ip reads its verbs by
+ * prefix too, from tables of its own (busyboxKeyword over the BUSYBOX_*_VERBS tables, for the
+ * registry's forms and kernel/busybox_ip_change.ts).
  */
 
 /**
- * The words that select the add and the delete verb: each verb's prefixes, as iproute2's
- * matches() selects them (`a` adds, `d` deletes; an empty word matches none) and as BusyBox
- * 1.35 reads them (index_in_substrings: a word its table holds, or a prefix of only one of its
- * words; ip route's table holds `a` itself). iproute2's ip link, BusyBox's ip link, ip route
- * and ip address all take exactly these.
+ * The words that select iproute2's ip link add and delete verbs: each verb's prefixes, as
+ * its matches() selects them (`a` adds, `d` deletes; an empty word matches none).
  */
 export const IP_ADD_WORDS = ['a', 'ad', 'add'];
 export const IP_DELETE_WORDS = ['d', 'de', 'del', 'dele', 'delet', 'delete'];
@@ -41,22 +39,21 @@ export function typedLinkChange(argv: string[]): { verb: 'add' | 'del'; name?: s
 }
 
 /**
- * BusyBox 1.35's ip link set verb, read as its add and delete are (IP_ADD_WORDS): a prefix
- * of only one of its table's words (measured: `ip link s` is refused as an invalid argument,
- * set and show both begin with it).
- */
-export const BUSYBOX_IP_SET = ['se', 'set'];
-
-/**
- * BusyBox 1.35's index_in_substrings (libbb/compare_string_array.c): the word of `table` that
- * `word` selects, itself or a prefix of only one of them; undefined for an empty word, a
- * prefix of several (`ip route c`: change and chg) or none.
+ * BusyBox 1.35's index_in_substrings (libbb/compare_string_array.c), walking `table` in
+ * order as the C does: the first word `word` is whole returns at once; a second word it only
+ * begins ends the walk with none (`ip route c`: change and chg), even when a later word is
+ * `word` itself; else the one word it begins. Undefined for an empty word or no match.
  */
 export function busyboxKeyword(table: readonly string[], word: string): string | undefined {
   if (word === '') return undefined;
-  if (table.includes(word)) return word;
-  const matches = table.filter((w) => w.startsWith(word));
-  return matches.length === 1 ? matches[0] : undefined;
+  let matched: string | undefined;
+  for (const w of table) {
+    if (!w.startsWith(word)) continue;
+    if (w === word) return w;
+    if (matched !== undefined) return undefined;
+    matched = w;
+  }
+  return matched;
 }
 
 /** Every word that selects `full` in BusyBox's `table` (busyboxKeyword), as a registry form's alternatives. */

@@ -19,7 +19,7 @@ import { ssNotModelled } from './ss-words';
 import { tcOptionsNotModelled } from './tc-words';
 import { busyboxSysctlOperandModelled, sysctlNotModelled } from './sysctl-words';
 import { ipJsonWithDetails, linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
-import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_IP_SET, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxWordsFor, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
+import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_LINK_VERBS, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxWordsFor, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
 
 export type ShellKind = 'host' | 'container';
 
@@ -155,9 +155,6 @@ const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighb
 /** The files of a container's own that Docker writes (its resolver's, its hosts and its name). */
 const CONTAINER_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
 const TEXT_FILTER_NOTE = 'a pipeline stage (cnmlab applies it to the previous stage\'s output, in both modes)';
-
-/** BusyBox's ip route and ip address: add or delete, each as BusyBox's verb tables select it (ip-link-words.ts). */
-const ADD_OR_DELETE = [...IP_ADD_WORDS, ...IP_DELETE_WORDS].join('|');
 
 /** BusyBox 1.35's ping options, as modelled. */
 const BUSYBOX_PING_OPTIONS: OptionSpec[] = [
@@ -356,15 +353,15 @@ const BUILT_IN: ProgramEntry[] = [
     // The changes before the show forms, whose word may be left out: `ip link add d0` names no device `add`.
     forms: [
       // Each verb as BusyBox's tables select it: the word or a prefix of no other verb (ip-link-words.ts).
-      form(['route', ADD_OR_DELETE], 'ip route add|del [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['route', busyboxWordsFor(BUSYBOX_ROUTE_VERBS, 'a', 'add', 'delete')], 'ip route add|del [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['route', busyboxWordsFor(BUSYBOX_ROUTE_VERBS, ...BUSYBOX_ROUTE_MODIFY)], 'ip route append|change|chg|prepend|replace|test [to] PREFIX|default [via ADDRESS] [dev DEVICE]', [], { min: 0, max: Infinity, names: 'ROUTE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['route', busyboxWordsFor(BUSYBOX_ROUTE_VERBS, 'flush')], 'ip route flush [to] [root|match|exact] PREFIX|default [dev DEVICE]', [], { min: 0, max: Infinity, names: 'SELECTOR' }, { operandsEndOptions: true, changesKernel: true }),
-      form(['address', ADD_OR_DELETE], 'ip address add|del ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['address', busyboxWordsFor(BUSYBOX_ADDRESS_VERBS, 'add', 'delete')], 'ip address add|del ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['address', busyboxWordsFor(BUSYBOX_ADDRESS_VERBS, ...BUSYBOX_ADDRESS_MODIFY)], 'ip address change|chg|replace ADDRESS[/LENGTH] dev DEVICE', [], { min: 0, max: Infinity, names: 'ADDRESS dev DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
       form(['address', busyboxWordsFor(BUSYBOX_ADDRESS_VERBS, 'flush')], 'ip address flush [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { operandsEndOptions: true, changesKernel: true }),
-      form(['link', IP_ADD_WORDS.join('|')], 'ip link add [name] NAME type KIND [peer name PEER]', [], { min: 0, max: Infinity, names: '[name] NAME type KIND' }, { changesKernel: true }),
-      form(['link', IP_DELETE_WORDS.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
-      form(['link', BUSYBOX_IP_SET.join('|')], 'ip link set [dev] DEVICE [up|down] [mtu N] [qlen N] [name NAME] [address MAC]', [], { min: 0, max: Infinity, names: 'DEVICE up|down|mtu|qlen|name|address' }, { operandsEndOptions: true, changesKernel: true }),
+      form(['link', busyboxWordsFor(BUSYBOX_LINK_VERBS, 'add')], 'ip link add [name] NAME type KIND [peer name PEER]', [], { min: 0, max: Infinity, names: '[name] NAME type KIND' }, { changesKernel: true }),
+      form(['link', busyboxWordsFor(BUSYBOX_LINK_VERBS, 'delete')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE' }, { changesKernel: true }),
+      form(['link', busyboxWordsFor(BUSYBOX_LINK_VERBS, 'set')], 'ip link set [dev] DEVICE [up|down] [mtu N] [qlen N] [name NAME] [address MAC]', [], { min: 0, max: Infinity, names: 'DEVICE up|down|mtu|qlen|name|address' }, { operandsEndOptions: true, changesKernel: true }),
       // BusyBox's ip neigh has only show and flush: it refuses the rest (`ip: invalid argument 'add' to 'ip'`, exit 1) whatever its capabilities.
       form(['neigh', 'add|del|delete|change|replace'], "ip neigh add|del|change|replace …  (BusyBox's ip neigh has none of them: its refusal)", [], { min: 0, max: Infinity, names: 'ARG' }, { operandsEndOptions: true }),
       form(['address', 'show|list'], 'ip [-4] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),

@@ -16,7 +16,7 @@
  */
 import type { SimLink, SimNetns } from './objects';
 import { err, Output, unmodelledWords } from './iproute_utils';
-import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_IP_SET, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxKeyword, IP_ADD_WORDS, IP_DELETE_WORDS } from '../commands/ip-link-words';
+import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_LINK_VERBS, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxKeyword } from '../commands/ip-link-words';
 import { ipv4ToNumber, maskOf } from '../wire/addr';
 
 /** BusyBox's `ip:`-prefixed message on stderr. */
@@ -320,20 +320,21 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
  */
 export function busyboxIpChange(ns: SimNetns, object: string, verb: string | undefined, argv: string[], sources: FlushSources, family: 'inet' | undefined): Output | undefined {
   if (verb === undefined) return undefined;
-  const add = IP_ADD_WORDS.includes(verb);
-  const del = IP_DELETE_WORDS.includes(verb);
   if (object === 'route') {
     const key = busyboxKeyword(BUSYBOX_ROUTE_VERBS, verb);
-    if (add || del || BUSYBOX_ROUTE_MODIFY.includes(key ?? '')) return routeChange(ns, verb, argv);
+    if (key === 'a' || key === 'add' || key === 'delete' || BUSYBOX_ROUTE_MODIFY.includes(key ?? '')) return routeChange(ns, verb, argv);
     if (key === 'flush') return routeFlush(ns, argv, sources.mainRoutes);
   }
   if (object === 'address') {
     const key = busyboxKeyword(BUSYBOX_ADDRESS_VERBS, verb);
-    if (add || del || BUSYBOX_ADDRESS_MODIFY.includes(key ?? '')) return addressChange(ns, verb, argv);
+    if (key === 'add' || key === 'delete' || BUSYBOX_ADDRESS_MODIFY.includes(key ?? '')) return addressChange(ns, verb, argv);
     if (key === 'flush') return addressFlush(ns, argv, sources, family);
   }
-  if (object === 'link' && add) return linkAdd(argv);
-  if (object === 'link' && del) return linkDel(ns, verb, argv);
-  if (object === 'link' && BUSYBOX_IP_SET.includes(verb)) return linkSet(ns, argv);
+  if (object === 'link') {
+    const key = busyboxKeyword(BUSYBOX_LINK_VERBS, verb);
+    if (key === 'add') return linkAdd(argv);
+    if (key === 'delete') return linkDel(ns, verb, argv);
+    if (key === 'set') return linkSet(ns, argv);
+  }
   return undefined;
 }
