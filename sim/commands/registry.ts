@@ -206,7 +206,7 @@ const BUILT_IN: ProgramEntry[] = [
     globalOptionsRefused: ipJsonWithDetails,
     wordOrder: IP_OBJECTS,
     forms: [
-      form(['address', 'show|list'], 'ip [-d|-j|-s] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['address', 'show|list'], 'ip [-d|-j|-s] address [show [[dev] DEVICE]]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       // Before show, whose word may be left out: `ip link del d0` is no device named del. Each verb
       // by any prefix iplink's matches() takes (ip-link-words.ts's IP_ADD_WORDS, IP_DELETE_WORDS), as the kernel reads it.
       // Only the words sim models (linkChangeModelled): another kind or an attribute is refused before emu's real ip could make it.
@@ -215,7 +215,7 @@ const BUILT_IN: ProgramEntry[] = [
       // refused in the namespace in both modes (sim's ip knows its devices and routes, emu its plan's
       // devices and addresses): the registry knows neither.
       form(['link', IP_DELETE_WORDS.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE', fit: (words) => linkChangeModelled('del', words) }, { changesKernel: true }),
-      form(['link', 'show|list'], 'ip [-d|-j|-s] link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['link', 'show|list'], 'ip [-d|-j|-s] link [show [[dev] DEVICE]]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET_DEV, { changesKernel: true }),
       form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
       form(['route', 'show|list'], 'ip [-j] route [show]', [], undefined, { optionalWords: 1 }),
@@ -364,8 +364,8 @@ const BUILT_IN: ProgramEntry[] = [
       form(['link', busyboxWordsFor(BUSYBOX_LINK_VERBS, 'set')], 'ip link set [dev] DEVICE [up|down] [mtu N] [qlen N] [name NAME] [address MAC]', [], { min: 0, max: Infinity, names: 'DEVICE up|down|mtu|qlen|name|address' }, { operandsEndOptions: true, changesKernel: true }),
       // BusyBox's ip neigh has only show and flush: it refuses the rest (`ip: invalid argument 'add' to 'ip'`, exit 1) whatever its capabilities.
       form(['neigh', 'add|del|delete|change|replace'], "ip neigh add|del|change|replace …  (BusyBox's ip neigh has none of them: its refusal)", [], { min: 0, max: Infinity, names: 'ARG' }, { operandsEndOptions: true }),
-      form(['address', 'show|list'], 'ip [-4] address [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
-      form(['link', 'show|list'], 'ip link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['address', 'show|list'], 'ip [-4] address [show [[dev] DEVICE]]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['link', 'show|list'], 'ip link [show [[dev] DEVICE]]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['route', 'show|list'], 'ip route [show]', [], undefined, { optionalWords: 1 }),
       form(['neigh', 'show'], 'ip neigh [show] [dev DEVICE]', [], { min: 0, max: 2, names: 'dev DEVICE', allowed: [['dev']] }, { optionalWords: 1, unorderedOutput: true }),
     ],

@@ -282,6 +282,17 @@ export function addrLines(l: SimLink, inet6: { ip: string; prefixLength: number;
   ];
 }
 
+/**
+ * The words after ip address's or ip link's listing verb: none at all lists, or list, show or
+ * lst (by a prefix, matches()) then the device; any other word is no verb of do_ipaddr's or
+ * do_iplink's (iproute2 6.1), so `ip addr eth0` and `ip link dev eth0` are refused, exit 255.
+ */
+function listingArgs(args: string[], object: 'address' | 'link'): string[] | Output {
+  if (args.length === 0) return args;
+  if (args[0] !== '' && ['list', 'show', 'lst'].some((v) => v.startsWith(args[0]))) return args.slice(1);
+  return err(`Command "${args[0]}" is unknown, try "ip ${object} help".\n`, 255);
+}
+
 function selectLinks(ns: SimNetns, args: string[]): SimLink[] | Output {
   const rest = args.filter((a) => a !== 'show' && a !== 'list' && a !== 'dev');
   if (rest.length === 0) return sortedLinks(ns);
@@ -364,7 +375,9 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
   const now = opts.nowNs ?? 0;
   const match = (word: string | undefined, full: string) => word !== undefined && word.length > 0 && full.startsWith(word);
   if (match(object, 'address') || object === 'a') {
-    const selected = selectLinks(ns, args);
+    const listed = listingArgs(args, 'address');
+    if (!Array.isArray(listed)) return listed;
+    const selected = selectLinks(ns, listed);
     if (!Array.isArray(selected)) return selected;
     // -4: only IPv4 addresses, and only the devices that have one.
     const links = inet4Only ? selected.filter((l) => l.addrs.length > 0) : selected;
@@ -386,7 +399,9 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
       if (!kernel) throw new Error(`ip link ${verb}: ipCommand was given no kernel to ask`);
       return verb === 'add' ? linkAdd(ns, args.slice(1), kernel, opts.netAdmin !== false) : linkDel(ns, args.slice(1), kernel, opts.netAdmin !== false);
     }
-    const links = selectLinks(ns, args);
+    const listed = listingArgs(args, 'link');
+    if (!Array.isArray(listed)) return listed;
+    const links = selectLinks(ns, listed);
     if (!Array.isArray(links)) return links;
     if (json) return jsonOut(links.map((l) => linkJson(l, true, stats, ids)));
     return out(links.flatMap((l) => [...(detail ? withDetails(linkHeader(l, true, opts, ids), l, now) : linkHeader(l, true, opts, ids)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
