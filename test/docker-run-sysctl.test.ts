@@ -23,6 +23,8 @@ steps:
   - s0: sysctl net.ipv4.ip_forward
   - r0: docker run -dit --name s3 --sysctl net.ipv4.conf.all.forwarding=1 busybox
   - s3: sysctl net.ipv4.ip_forward net.ipv4.conf.eth0.forwarding net.ipv4.conf.lo.forwarding
+  - r0: docker run -dit --name s4 --sysctl net.ipv4.conf.default.forwarding=1 busybox
+  - s4: sysctl net.ipv4.conf.default.forwarding net.ipv4.conf.eth0.forwarding net.ipv4.conf.lo.forwarding net.ipv4.ip_forward
   - r0: docker run -d --sysctl kernel.domainname=x busybox
   - r0: docker run -d --sysctl net.ipv4.ip_forward busybox
 `;
@@ -40,6 +42,9 @@ const EXPECTED: [number, unknown, string][] = [
   // ip_forward is conf.all.forwarding under another name.
   [0, expect.stringMatching(/^[0-9a-f]{64}\n$/), ''],
   [0, 'net.ipv4.ip_forward = 1\nnet.ipv4.conf.eth0.forwarding = 1\nnet.ipv4.conf.lo.forwarding = 1\n', ''],
+  // default reaches only devices made later: runc writes it once eth0 is in, so no device takes it.
+  [0, expect.stringMatching(/^[0-9a-f]{64}\n$/), ''],
+  [0, 'net.ipv4.conf.default.forwarding = 1\nnet.ipv4.conf.eth0.forwarding = 0\nnet.ipv4.conf.lo.forwarding = 0\nnet.ipv4.ip_forward = 0\n', ''],
   [125, '', "invalid argument \"kernel.domainname=x\" for \"--sysctl\" flag: sysctl 'kernel.domainname=x' is not whitelisted\nSee 'docker run --help'.\n"],
   [125, '', "invalid argument \"net.ipv4.ip_forward\" for \"--sysctl\" flag: sysctl 'net.ipv4.ip_forward' is not whitelisted\nSee 'docker run --help'.\n"],
 ];
@@ -66,10 +71,10 @@ steps:
     expect: { exit: 127 }
 `);
   expect(printed(result.steps)).toEqual([
-    [127, '', 'cnmlab: not modelled: docker run --sysctl net.ipv4.tcp_syncookies=1: a key other than net.ipv4.ip_forward and net.ipv4.conf.{all,lo,eth0}.forwarding\n'],
+    [127, '', 'cnmlab: not modelled: docker run --sysctl net.ipv4.tcp_syncookies=1: a key other than net.ipv4.ip_forward and net.ipv4.conf.{all,default,lo,eth0}.forwarding\n'],
     [127, '', 'cnmlab: not modelled: docker run --sysctl net.ipv4.ip_forward=2: a value other than 0 or 1\n'],
     [127, '', "cnmlab: not modelled: docker run --sysctl net.ipv4.ip_forward=1 --sysctl net.ipv4.conf.eth0.forwarding=0: the all-devices forwarding switch with other forwarding keys (runc writes them in Go's map order)\n"],
-    [127, '', 'cnmlab: not modelled: docker run --sysctl net.ipv4.conf.eth0.forwarding=1: a key other than net.ipv4.ip_forward and net.ipv4.conf.{all,lo,eth0}.forwarding\n'],
+    [127, '', 'cnmlab: not modelled: docker run --sysctl net.ipv4.conf.eth0.forwarding=1: a key other than net.ipv4.ip_forward and net.ipv4.conf.{all,default,lo,eth0}.forwarding\n'],
   ]);
 });
 

@@ -34,17 +34,17 @@ const ALL_FORWARDING = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.forwarding'];
 
 /**
  * The keys the sim kernel has in a container's namespace and runc's writes make the same
- * there in both modes: IPv4 forwarding for all devices, or for lo, or for eth0 when the
- * container has one, each 0 or 1. Not modelled: any other key or value; `default`'s, which
- * reaches only devices made later (emu writes it before eth0 arrives, which then takes it);
- * and the all-devices switch with another forwarding key, whose outcome depends on the order
- * runc writes them in (Go's map order, which varies).
+ * there in both modes: IPv4 forwarding for all devices, for devices made later (default:
+ * eth0 is already in, so it changes none of them), or for lo, or for eth0 when the container
+ * has one, each 0 or 1. Not modelled: any other key or value; and the all-devices switch with
+ * another forwarding key, whose outcome depends on the order runc writes them in (Go's map
+ * order, which varies).
  */
 export function refuseUnmodelledSysctls(sysctls: Record<string, string>, hasEth0: boolean): void {
   const devices = hasEth0 ? ['lo', 'eth0'] : ['lo'];
-  const forwarding = (key: string) => ALL_FORWARDING.includes(key) || devices.some((d) => key === `net.ipv4.conf.${d}.forwarding`);
+  const forwarding = (key: string) => ALL_FORWARDING.includes(key) || ['default', ...devices].some((d) => key === `net.ipv4.conf.${d}.forwarding`);
   for (const [key, value] of Object.entries(sysctls)) {
-    if (!forwarding(key)) throw notModelledError(`docker run --sysctl ${key}=${value}: a key other than net.ipv4.ip_forward and net.ipv4.conf.{all,lo,eth0}.forwarding`);
+    if (!forwarding(key)) throw notModelledError(`docker run --sysctl ${key}=${value}: a key other than net.ipv4.ip_forward and net.ipv4.conf.{all,default,lo,eth0}.forwarding`);
     if (value !== '0' && value !== '1') throw notModelledError(`docker run --sysctl ${key}=${value}: a value other than 0 or 1`);
   }
   const keys = Object.keys(sysctls);

@@ -320,7 +320,7 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
   c.sandboxState = advance(sandboxMachine, c.sandboxState, 'START');
   for (const n of c.networks) connect(tx, c, networkOf(tx, n.networkId, c.host), n.aliases, n.ip);
   // runc writes HostConfig.Sysctls in the container's namespace once libnetwork's hook has moved eth0 in.
-  for (const [key, value] of Object.entries(c.sysctls ?? {})) tx.emit({ op: 'sysctl.set', host: c.host, netns: c.sandbox, key, value });
+  for (const [key, value] of Object.entries(c.sysctls ?? {})) tx.emit({ op: 'sysctl.set', host: c.host, netns: c.sandbox, key, value, afterDevices: true });
   // No network gave it the embedded DNS: it keeps the host's resolvers, as libnetwork filters them
   // (with --network host, a copy of the host's /etc/resolv.conf: etc.ts).
   if (!c.resolverPorts && !sharesHostNetns(c)) tx.emit({ op: 'file.write', host: c.host, netns: c.sandbox, path: '/etc/resolv.conf', content: HOSTLESS_RESOLV_CONF });

@@ -138,9 +138,9 @@ export function opToCommands(op: PlanOp, n: Namer): Command[] {
       ];
     case 'sysctl.set': {
       // Run from outside the namespace, naming it, so that it can come before any device lands there;
-      // a device's own setting waits in the namespace's commands until the device exists.
+      // a device's own setting, and one written after the devices, waits in the namespace's commands.
       const argv = ['netns', 'exec', n.netns(op.host, op.netns), 'sysctl', '-qw', `${n.value(op.key)}=${n.value(op.value)}`];
-      return [{ tool: 'ip', host: op.host, ...(deviceSysctl(op.key) ? { netns } : {}), argv }];
+      return [{ tool: 'ip', host: op.host, ...(deviceSysctl(op.key) || op.afterDevices ? { netns } : {}), argv }];
     }
     case 'iptables':
       return [{ tool: 'iptables', host: op.host, netns, argv: op.args }];

@@ -132,8 +132,12 @@ export type PlanOp =
    */
   | { op: 'peers.add'; hosts: string[]; netns: string; dev: string; peers: PeerEntry[] }
   | { op: 'peers.del'; hosts: string[]; netns: string; dev: string; peers: PeerEntry[] }
-  /** A namespace's sysctl (net.*), set as `sysctl -w` inside it would. */
-  | { op: 'sysctl.set'; host: string; netns: string; key: string; value: string }
+  /**
+   * A namespace's sysctl (net.*), set as `sysctl -w` inside it would. `afterDevices`: written
+   * where the plan has it, once the namespace's devices are in (runc's writes of a container's
+   * --sysctl), not with the namespace's own settings before any device lands there.
+   */
+  | { op: 'sysctl.set'; host: string; netns: string; key: string; value: string; afterDevices?: true }
   /**
    * One iptables command in a namespace, as libnetwork runs it (its iptables package execs
    * `iptables` with these arguments): `-t nat -N DOCKER`, `-I FORWARD -o docker0 -j DOCKER`…
