@@ -8,6 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cnmlab } from './helpers/tshark';
+import { SimKernel } from '../sim/kernel/kernel';
+import { deferEngineCommand } from '../sim/kernel/iptables';
+import { namespaceState } from '../sim/kernel/netns-state';
 
 const CHANGED = "    (none of libnetwork's: the step's own command changes the kernel, as typed)\n";
 const NOTHING = '    (no kernel changes)\n';
@@ -57,5 +60,37 @@ describe('explain decides from what a step did whether its own command changed t
   test('a command that succeeds and leaves the kernel as it was changes nothing', () => {
     // eth0 is up; its MTU once set is set; a swarm node forwards already (the engine's sysctl); one device's forwarding is its own.
     expect([13, 14, 15, 16, 17].map((n) => said(n))).toEqual([NOTHING, CHANGED, NOTHING, NOTHING, CHANGED]);
+  });
+});
+
+describe("the engine's deferred rules are no part of a step's own change", () => {
+  test('reading the namespace runs none of them', () => {
+    const kernel = new SimKernel(1);
+    kernel.apply({ op: 'host.add', host: 'r0', iface: 'eth0', address: '198.51.100.10/24' });
+    const ns = kernel.netns('r0', 'r0');
+    const ran: string[] = [];
+    deferEngineCommand(ns, ['-t', 'nat', '-N', 'DOCKER_OUTPUT'], (_, args) => ran.push(args.join(' ')));
+    expect(namespaceState(ns)).toBe(namespaceState(ns));
+    expect(ran).toEqual([]);
+    expect(ns.netfilter?.deferred).toHaveLength(1);
+  });
+
+  test("an iptables command that leaves the tables as the engine's rules made them changes nothing", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnmlab-explain-'));
+    try {
+      const file = path.join(dir, 'deferred.yaml');
+      // The container's resolver chains (nat) are the engine's, deferred until something reads the tables.
+      const steps = ['r0: docker network create n1', 'r0: docker run -dit --name c1 --network n1 --cap-add NET_ADMIN ubuntu:14.04',
+        'c1: ip link set eth0 up', 'c1: iptables -t nat -P OUTPUT ACCEPT', 'c1: iptables -t nat -P OUTPUT DROP'];
+      fs.writeFileSync(file, `name: explain-deferred\nhosts:\n  r0: {}\nsteps:\n${steps.map((x) => `  - ${x}\n`).join('')}`);
+      const r = cnmlab(['explain', file]);
+      expect(r.stderr).toBe('');
+      const said = (header: string) => r.stdout.split(`${header}\n`)[1].split('\n')[0] + '\n';
+      expect(said('# step 3: c1$ ip link set eth0 up')).toBe(NOTHING);
+      expect(said('# step 4: c1$ iptables -t nat -P OUTPUT ACCEPT')).toBe(NOTHING);
+      expect(said('# step 5: c1$ iptables -t nat -P OUTPUT DROP')).toBe(CHANGED);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

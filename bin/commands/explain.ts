@@ -7,6 +7,7 @@ import { CommandOutput, ExecContext } from '../../sim/backend';
 import { changesKernel } from '../../sim/commands/registry';
 import { PlanOp } from '../../sim/plan/ops';
 import { namespaceState } from '../../sim/kernel/netns-state';
+import { settleTables } from '../../sim/kernel/iptables';
 
 /**
  * The sim, keeping the ops it is given: explain prints the plan, and what a step's own command
@@ -29,6 +30,9 @@ class PlanRecorder extends SimBackend {
     const image = ctx.container === undefined ? undefined : hostOf(ctx.world, host).containers[ctx.container]?.image;
     if (!changesKernel(argv, ctx.container === undefined ? 'host' : 'container', image)) return { stdout: '', stderr: '', exitCode: 0 };
     const ns = this.kernel.netns(host, netns);
+    // iptables runs the engine's deferred commands before it reads the tables: run first here, they are no part of its change.
+    // One refused would have failed the command on it, so the step changes nothing.
+    if (argv[0] === 'iptables' && !settleTables(ns)) return super.exec(host, netns, argv, ctx);
     const before = namespaceState(ns);
     const out = await super.exec(host, netns, argv, ctx);
     if (out.exitCode === 0 && namespaceState(ns) !== before) this.typedChange = true;

@@ -743,9 +743,16 @@ export function iptablesSave(ns: SimNetns, argv: string[], now: Date, caller = R
     if (TABLES_NOT_MODELLED.includes(table)) return unmodelledWords(`cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`);
     return { stdout: '', stderr: `Table \`${table}' does not exist\n`, exitCode: 1 };
   }
-  const only: TableName | undefined = table;
   ns.netfilter?.runDeferred();
-  const stamp = ctime(now);
+  return { stdout: savedTables(ns, table, withCounters, ctime(now)), stderr: '', exitCode: 0 };
+}
+
+/**
+ * The namespace's tables as iptables-save prints them (`only` one, or every table that
+ * exists), read as they stand: the engine's deferred commands are not run, so reading has
+ * no effect. `stamp` dates the dump.
+ */
+export function savedTables(ns: SimNetns, only: TableName | undefined, withCounters: boolean, stamp: string): string {
   // Every table that exists, filter first; a table asked for by name is shown even when it was never made.
   const tables = only ? [ns.netfilter?.tables.get(only) ?? emptyTable(only)]
     : (['filter', 'nat'] as const).map((n) => ns.netfilter?.tables.get(n)).filter((t): t is Table => !!t);
@@ -759,7 +766,21 @@ export function iptablesSave(ns: SimNetns, argv: string[], now: Date, caller = R
     lines.push('COMMIT', `# Completed on ${stamp}`);
     return lines.map((l) => l + '\n').join('');
   });
-  return { stdout: out.join(''), stderr: '', exitCode: 0 };
+  return out.join('');
+}
+
+/**
+ * Runs the engine's deferred commands for the namespace's tables, as an iptables command
+ * does before it reads them; false when one is refused (the command would have failed on it).
+ */
+export function settleTables(ns: SimNetns): boolean {
+  try {
+    ns.netfilter?.runDeferred();
+    return true;
+  } catch (e) {
+    if (e instanceof Refusal) return false;
+    throw e;
+  }
 }
 
 /** C's ctime() without its newline: "Mon Nov 30 01:12:42 2026" (UTC). */
