@@ -8,7 +8,6 @@
 import { missingKernelFeature } from '../sim/commands/kernel-features';
 import { modelDeviceDeleteRefusal, typedLinkChange } from '../sim/commands/ip-link-words';
 import { CONNECTED_ROUTE_DEL_REFUSAL, typedConnectedRouteDelete } from '../sim/commands/ip-change-words';
-import { PlanRoutes } from './plan-routes';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
@@ -140,8 +139,6 @@ export class EmuBackend implements Backend {
   private viewAhead?: { real: string | undefined; view: EtcView; world: World };
   /** Every device's index as Docker's sequence numbers it, so devices can be made where they end up (ifindex.ts). */
   private readonly numbering = new Numbering();
-  /** The plan's routes, by namespace: which `ip route del` and which host's `ping -I` are not modelled. */
-  private readonly planRoutes = new PlanRoutes();
 
   private constructor(
     readonly names: NameMap,
@@ -238,7 +235,6 @@ export class EmuBackend implements Backend {
    */
   async apply(ops: PlanOp[], world: World): Promise<void> {
     this.lastWorld = world;
-    this.planRoutes.observe(ops, (host, ns) => this.names.netns(host, ns));
     if (deletesOnlyItsOwn(ops)) {
       this.deferred.push(...ops);
       this.deferredWorlds.push(world);
@@ -628,7 +624,7 @@ export class EmuBackend implements Backend {
     if (traced) return this.tracedPing(c, real, view, program, ctx, ready, warming);
     // A host's ping to an address (or a --network host container's): the same question as a container's (tracedPing asks it once the name is resolved).
     const hostPing = (!c || sharesHostNetns(c)) && (argv[0] === 'ping' || (argv[0] === 'busybox' && argv[1] === 'ping')) ? pingTarget(pingArgs(argv)) : undefined;
-    const refused = hostPing !== undefined && isIpv4(hostPing) ? this.pingThroughOtherDevice(real, argv, hostPing) : undefined;
+    const refused = hostPing !== undefined && isIpv4(hostPing) ? await this.pingThroughOtherDevice(real, argv, hostPing) : undefined;
     if (refused) return refusedOnceReady(refused, ready);
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
     // A container has no CAP_NET_ADMIN unless run with --cap-add NET_ADMIN (Docker's default capabilities,
@@ -640,9 +636,9 @@ export class EmuBackend implements Backend {
     if (linkChange?.verb === 'del' && linkChange.name !== undefined && this.numbering.madeByPlan(real, linkChange.name)) {
       return refusedOnceReady({ stdout: '', stderr: modelDeviceDeleteRefusal(linkChange.name), exitCode: 2, refusedUnmodelled: true }, ready);
     }
-    // So is deleting an address's connected route: the plan's addresses say which those are.
+    // So is deleting an address's connected route: the namespace's kernel says whether it holds one.
     const routeDel = netAdmin ? typedConnectedRouteDelete(argv) : undefined;
-    if (routeDel && this.planRoutes.holds(real, routeDel)) return refusedOnceReady({ stdout: '', stderr: CONNECTED_ROUTE_DEL_REFUSAL, exitCode: 2, refusedUnmodelled: true }, ready);
+    if (routeDel && await holdsConnectedRoute(real, routeDel)) return refusedOnceReady({ stdout: '', stderr: CONNECTED_ROUTE_DEL_REFUSAL, exitCode: 2, refusedUnmodelled: true }, ready);
     if (linkChange?.verb === 'add') await this.levelCounters([real]);
     const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdmin);
     if (hostPing !== undefined && real === this.realName(host, host)) this.hostPingFlow(c?.name ?? host, hostPing, r.stdout);
@@ -674,7 +670,7 @@ export class EmuBackend implements Backend {
   private async tracedPing(c: Container, real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>, warming: Promise<void>): Promise<CommandOutput> {
     const target = pingTarget(pingArgs(argv)) ?? '';
     const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A')?.answers[0]?.data;
-    const refusal = dst && this.pingThroughOtherDevice(real, argv, dst);
+    const refusal = dst && await this.pingThroughOtherDevice(real, argv, dst);
     if (refusal) return refusedOnceReady(refusal, ready);
     const way = dst ? packetWay(ctx.world, c, dst) : undefined;
     const pathId = registeredPath(way?.path);
@@ -745,12 +741,13 @@ export class EmuBackend implements Backend {
   /**
    * `ping -I DEVICE` (argv: `ping …` or `busybox ping …`) through a device of namespace `real`
    * other than the one its route to `dst` takes is not modelled (sim's ping refuses it once it
-   * has looked the route up): the plan's devices and routes say which device that is, not the real kernel.
+   * has looked the route up): the namespace's kernel says which device that is, as the plan and
+   * the steps before (a route added, a device set down) have left it.
    */
-  private pingThroughOtherDevice(real: string, argv: string[], dst: string): CommandOutput | undefined {
+  private async pingThroughOtherDevice(real: string, argv: string[], dst: string): Promise<CommandOutput | undefined> {
     const bind = pingBind(pingArgs(argv));
     if (bind === undefined || isIpv4(bind) || !this.numbering.holds(real, bind)) return undefined;
-    const dev = this.planRoutes.routeDevice(real, dst);
+    const dev = await routeDevice(real, dst);
     return dev !== undefined && dev !== bind ? { stdout: '', stderr: pingDeviceRefusal(bind), exitCode: 2, refusedUnmodelled: true } : undefined;
   }
 
@@ -1109,4 +1106,25 @@ async function refusedOnceReady(refusal: CommandOutput, ready: Promise<unknown>)
 /** A ping's words after the program: `ping …`, or `busybox ping …` (a BusyBox image's, or a host's applet). */
 function pingArgs(argv: readonly string[]): string[] {
   return argv.slice(argv[0] === 'busybox' ? 2 : 1);
+}
+
+/**
+ * The device namespace `real`'s route to `dst` takes, as `ip route get` resolves it (lo for its
+ * own addresses and 127.0.0.0/8); a blackhole's lookup fails with EINVAL, and sim's route
+ * takes lo for it; undefined without a route.
+ */
+async function routeDevice(real: string, dst: string): Promise<string | undefined> {
+  const r = await run('ip', ['-n', real, '-j', 'route', 'get', dst]);
+  if (r.exitCode !== 0) return /Invalid argument/.test(r.stderr) ? 'lo' : undefined;
+  return (JSON.parse(r.stdout) as { dev?: string }[])[0]?.dev;
+}
+
+/**
+ * Whether namespace `real` holds an address's connected route of `dst`/`prefixLength` (on
+ * `dev`, when named): in the main table, proto kernel, with the address as its source
+ * (fib_add_ifaddr's; a route a step added names no source, sim's ip refusing `src`).
+ */
+async function holdsConnectedRoute(real: string, { dst, prefixLength, dev }: { dst: string; prefixLength: number; dev?: string }): Promise<boolean> {
+  const r = await run('ip', ['-n', real, '-j', 'route', 'show', 'exact', `${dst}/${prefixLength}`, 'proto', 'kernel', ...(dev === undefined ? [] : ['dev', dev])]);
+  return r.exitCode === 0 && (JSON.parse(r.stdout || '[]') as { prefsrc?: string }[]).some((route) => route.prefsrc !== undefined);
 }

@@ -203,6 +203,10 @@ steps:
   - r0: ping -c 1 -I docker0 198.51.100.10
   - r0: busybox ping -c 1 -W 1 -I lo 172.17.0.2
   - r0: ping -c 1 -W 1 -I docker0 172.17.0.2 | grep -c transmitted
+  - r0: ip route add 10.9.0.0/16 dev docker0
+  - r0: ping -c 1 -W 1 -I eth0 10.9.0.1
+  - r0: ip link set docker0 down
+  - r0: ip route del 172.17.0.0/16
 `;
 const REFUSED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16', 'sysctl -a', 'sysctl net.ipv4.tcp_syncookies', 'iptables-save -t raw',
   'iptables -t mangle -L', 'iptables -A INPUT -m string --string x -j DROP', 'ss -l', 'ip link del dev eth0 name e0',
@@ -230,6 +234,9 @@ const AFTER_START = [
   [2, '', 'RTNETLINK answers: No such process\n'], [2, '', 'RTNETLINK answers: No such process\n'],
   ...['lo', 'docker0', 'lo'].map((dev) => [2, '', `cnmlab: ping -I ${dev}: sending through a device other than the route's is not modelled\n`]),
   [0, '1\n', ''],
+  // A step's own changes count as the plan's: a route a step added, a device a step set down (its connected route gone).
+  [0, '', ''], [2, '', "cnmlab: ping -I eth0: sending through a device other than the route's is not modelled\n"],
+  [0, '', ''], [2, '', 'RTNETLINK answers: No such process\n'],
 ];
 /** What each step printed, but the steps that start containers (their ids). */
 const seen = (steps: readonly { command: string; exitCode: number; stdout: string; stderr: string }[]) => printed(steps.filter((s) => !s.command.startsWith('docker run')));

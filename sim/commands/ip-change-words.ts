@@ -51,7 +51,7 @@ export function routeNotModelledWord(words: readonly string[]): string | undefin
 /**
  * cnmlab's refusal of `ip route del` of an address's connected route: the model derives the
  * route from the address. sim's ip finds the route in its kernel (kernel/iproute_route.ts),
- * emu among the addresses its plan gave (emu/connected-routes.ts); both print this.
+ * emu asks the namespace's kernel (`ip route show exact … proto kernel`); both print this.
  */
 export const CONNECTED_ROUTE_DEL_REFUSAL = "cnmlab: ip route del of an address's connected route (proto kernel): not modelled (the model derives it from the address)\n";
 

@@ -1,8 +1,8 @@
 /**
  * ping's -I with a device: cnmlab models sending through the device the route to the
  * destination takes, not through another (SO_BINDTODEVICE past the route). sim's ping
- * (kernel/programs.ts) looks the route up in its kernel; emu asks its plan's devices and
- * routes (emu/plan-routes.ts), without asking the real kernel. Both print this refusal.
+ * (kernel/programs.ts) looks the route up in its kernel; emu asks the real namespace's
+ * kernel (`ip route get`, emu/backend.ts). Both print this refusal.
  */
 export const pingDeviceRefusal = (bind: string): string => `cnmlab: ping -I ${bind}: sending through a device other than the route's is not modelled\n`;
 
