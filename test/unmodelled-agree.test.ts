@@ -59,9 +59,13 @@ const SYSCTL_SIM_ANSWERS = ['net.ipv4.ip_forward', 'net/ipv4/conf/eth0/forwardin
 
 /** iptables lines sim's iptables refuses as not modelled, whatever else the line holds: a table or match it does not model, a match's option it does not. */
 const IPTABLES_SIM_REFUSES = ['-t mangle -L', '--table raw -S', '-L -t security', '--bogus -t mangle -L', '-A INPUT -m string --string x -j DROP', '-A INPUT --match owner --uid-owner 0 -j ACCEPT',
-  '-A INPUT -m statistic --mode nth --every 2 -j DROP', '-A INPUT -m addrtype --dst-type BROADCAST -j DROP'];
+  '-A INPUT -m statistic --mode nth --every 2 -j DROP', '-A INPUT -m addrtype --dst-type BROADCAST -j DROP',
+  // As getopt_long reads them (iptables 1.8.9 here took each): a value attached, options run together, --long=value, a long option's unambiguous prefix.
+  '-tmangle -L', '-vtraw -L', '--table=mangle -L', '--tab mangle -L', '--t=security -S', '-A INPUT -mstring --string x -j DROP', '-A INPUT --match=owner --uid-owner 0 -j ACCEPT',
+  '-A INPUT --ma owner --uid-owner 0 -j ACCEPT', '-A INPUT -m statistic --mode=nth --every 2 -j DROP', '-A INPUT -m addrtype --dst-t BROADCAST -j DROP'];
 /** iptables lines sim answers (or refuses in iptables' words): the modelled tables and matches, an option named before its match. */
-const IPTABLES_SIM_ANSWERS = ['-t nat -L', '-L', '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT', '-A INPUT -m statistic --mode random --probability 0.5 -j DROP', '-A INPUT --mode nth -m statistic -j DROP', '-t bogus -L'];
+const IPTABLES_SIM_ANSWERS = ['-t nat -L', '-L', '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT', '-A INPUT -m statistic --mode random --probability 0.5 -j DROP', '-A INPUT --mode nth -m statistic -j DROP', '-t bogus -L',
+  '-tnat -L', '--table=nat -L', '-nvL', '-A INPUT -m statistic --mo nth -j DROP', '-A INPUT -m addrtype --dst-t=LOCAL -j DROP'];
 /** ss lines sim refuses as not modelled: no protocol, or an option it does not model. */
 const SS_SIM_REFUSES = ['', '-l', '-ln', '-x', '-lntp'];
 const SS_SIM_ANSWERS = ['-lntu', '-t', '-a -u -H'];
@@ -92,6 +96,17 @@ describe('the registry refuses what sim refuses as not modelled', () => {
   test.each(IPTABLES_SIM_ANSWERS)('iptables %s is let through, sim answering it', (command) => {
     expect(iptablesCommand(simNs(), words(command)).refusedUnmodelled).toBeUndefined();
     expect(lookupCommand(['iptables', ...words(command)], 'host').modelled).toBe(true);
+  });
+
+  test("sim's iptables reads a line as getopt_long does, as iptables 1.8.9 answered it here", () => {
+    const ns = simNs();
+    const run = (command: string) => iptablesCommand(ns, words(command));
+    expect(run('-tnat -nvL POSTROUTING')).toMatchObject({ exitCode: 0 });
+    expect(run('-A INPUT -p tcp --dp 22 -j ACCEPT')).toMatchObject({ exitCode: 0 });
+    expect(run('--app=INPUT -m addrtype --dst-t LOCAL -j DROP')).toMatchObject({ exitCode: 0 });
+    expect(run('-A INPUT -p tcp --d 22 -j ACCEPT')).toMatchObject({ exitCode: 2, stderr: 'iptables v1.8.9 (nf_tables): unknown option "--d"\nTry `iptables -h\' or \'iptables --help\' for more information.\n' });
+    expect(run('-A INPUT -m statistic --mo nth -j DROP')).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('unknown option "--mo"') });
+    expect(iptablesSave(ns, [], new Date(0)).stdout).toContain('-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -m addrtype --dst-type LOCAL -j DROP\n');
   });
 
   test.each(TC_SIM_REFUSES)('tc %s', (command) => {
@@ -174,6 +189,8 @@ steps:
   - r0: iptables-save -t raw
   - r0: iptables -t mangle -L
   - r0: iptables -A INPUT -m string --string x -j DROP
+  - r0: iptables -tmangle -A PREROUTING -j ACCEPT
+  - r0: iptables --match=owner --uid-owner 0 -A OUTPUT -j ACCEPT
   - r0: ss -l
   - r0: ip link del dev eth0 name e0
   - r0: tc qdisc add dev eth0 root netem delay 10ms 5ms 25%
@@ -209,7 +226,7 @@ steps:
   - r0: ip route del 172.17.0.0/16
 `;
 const REFUSED = ['ip link set eth0 promisc on', 'ip route add 10.9.0.0/16 dev eth0 metric 5', 'ip route add unreachable 10.9.0.0/16', 'sysctl -a', 'sysctl net.ipv4.tcp_syncookies', 'iptables-save -t raw',
-  'iptables -t mangle -L', 'iptables -A INPUT -m string --string x -j DROP', 'ss -l', 'ip link del dev eth0 name e0',
+  'iptables -t mangle -L', 'iptables -A INPUT -m string --string x -j DROP', 'iptables -tmangle -A PREROUTING -j ACCEPT', 'iptables --match=owner --uid-owner 0 -A OUTPUT -j ACCEPT', 'ss -l', 'ip link del dev eth0 name e0',
   'tc qdisc add dev eth0 root netem delay 10ms 5ms 25%'];
 const modelDevice = (name: string) => [2, '', `cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`];
 /**

@@ -17,7 +17,7 @@ const READS_ONLY: ReadonlySet<IptablesCommand> = new Set(['L', 'S']);
 
 /** Does an iptables command line change a table when it succeeds: is one of its words a command other than -L and -S? */
 export function iptablesChangesTables(args: string[]): boolean {
-  return args.some((a) => {
+  return iptablesWords(args).some((a) => {
     const command = IPTABLES_COMMANDS.get(a);
     return command !== undefined && !READS_ONLY.has(command);
   });
@@ -38,7 +38,8 @@ export type ModelledMatch = (typeof MATCHES_MODELLED)[number];
  * whatever the capabilities: sim's iptables asks this first (kernel/iptables.ts), and the
  * registry refuses the same lines before either mode runs.
  */
-export function iptablesNotModelled(args: readonly string[]): string | undefined {
+export function iptablesNotModelled(typed: readonly string[]): string | undefined {
+  const args = iptablesWords(typed);
   const named = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -53,6 +54,98 @@ export function iptablesNotModelled(args: readonly string[]): string | undefined
     if (a === '--dst-type' && named.has('addrtype') && v !== 'LOCAL') return `cnmlab: addrtype --dst-type ${v} is not modelled (LOCAL is)\n`;
   }
   return undefined;
+}
+
+/** How an option is given its value: none, one it requires, one it takes only when attached (getopt's `x::`). */
+type Takes = 'none' | 'value' | 'attached';
+
+/** iptables 1.8.9's own long options (xshared.c's original_opts), by name. */
+const LONG_OPTIONS: ReadonlyMap<string, Takes> = new Map([
+  ...['append', 'delete', 'check', 'insert', 'replace', 'new-chain', 'rename-chain', 'policy', 'source', 'destination', 'src', 'dst', 'protocol', 'in-interface',
+    'jump', 'table', 'match', 'out-interface', 'wait-interval', 'modprobe', 'set-counters', 'goto'].map((o) => [o, 'value'] as const),
+  ...['list', 'list-rules', 'flush', 'zero', 'delete-chain', 'help', 'wait'].map((o) => [o, 'attached'] as const),
+  ...['numeric', 'verbose', 'exact', 'fragments', 'version', 'line-numbers', 'ipv4', 'ipv6'].map((o) => [o, 'none'] as const),
+]);
+
+/** The short options by their letter (getopt's optstring); any other letter is no option of iptables'. */
+const SHORT_OPTIONS: ReadonlyMap<string, Takes> = new Map([
+  ...[...'ACDEIMNPWcdgijmopst'].map((o) => [o, 'value'] as const),
+  ...[...'FLSXZhw'].map((o) => [o, 'attached'] as const),
+  ...[...'Vbfnvx46'].map((o) => [o, 'none'] as const),
+]);
+
+/** The long options a modelled match adds once named (as `iptables -m NAME -h` lists them here), all taking a value but tcp's --syn. */
+const MATCH_OPTIONS: Record<ModelledMatch, readonly string[]> = {
+  tcp: ['source-port', 'sport', 'destination-port', 'dport', 'syn', 'tcp-flags', 'tcp-option'],
+  udp: ['source-port', 'sport', 'destination-port', 'dport'],
+  icmp: ['icmp-type'],
+  state: ['state'],
+  conntrack: ['ctstate', 'ctproto', 'ctorigsrc', 'ctorigdst', 'ctreplsrc', 'ctrepldst', 'ctorigsrcport', 'ctorigdstport', 'ctreplsrcport', 'ctrepldstport', 'ctstatus', 'ctexpire', 'ctdir'],
+  statistic: ['mode', 'probability', 'every', 'packet'],
+  addrtype: ['src-type', 'dst-type', 'limit-iface-in', 'limit-iface-out'],
+  mark: ['mark'],
+  comment: ['comment'],
+};
+
+/** The options of the targets whose options sim's iptables reads, added once the target is named. */
+const TARGET_OPTIONS: Record<string, readonly string[]> = { REJECT: ['reject-with'], DNAT: ['to-destination'], SNAT: ['to-source'] };
+
+/**
+ * An iptables command line as iptables 1.8.9's getopt_long reads it, one option or value a
+ * word: a short option's value attached (`-tmangle`), short options run together (`-nvL`,
+ * `-vtnat`), `--long=value`, and a long option by any prefix that names one option alone
+ * among iptables' own and those of the matches and target named before it (`--tab`, `--dst-t`
+ * once addrtype is named). A value is kept as typed, whatever it looks like; a word getopt
+ * would not take (an unknown or ambiguous option) is left as typed, for the reader's own error.
+ * The registry's check and sim's iptables read this, so both read a line alike.
+ */
+export function iptablesWords(typed: readonly string[]): string[] {
+  const words: string[] = [];
+  const long = new Map(LONG_OPTIONS);
+  const add = (options: readonly string[] | undefined) => {
+    for (const o of options ?? []) long.set(o, o === 'syn' ? 'none' : 'value');
+  };
+  // A match or target named, or a protocol whose match iptables loads at its first unknown option, adds its options.
+  const named = (option: string, value: string | undefined) => {
+    if (value === undefined) return;
+    if (option === 'm' || option === 'match' || option === 'p' || option === 'protocol') add(MATCH_OPTIONS[value.toLowerCase() as ModelledMatch]);
+    else if (option === 'j' || option === 'jump') add(TARGET_OPTIONS[value]);
+  };
+  for (let i = 0; i < typed.length; i++) {
+    const a = typed[i];
+    if (a.startsWith('--') && a.length > 2) {
+      const eq = a.indexOf('=');
+      const given = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      const prefixed = [...long.keys()].filter((o) => o.startsWith(given));
+      const name = long.has(given) ? given : prefixed.length === 1 ? prefixed[0] : undefined;
+      if (name === undefined) {
+        words.push(a);
+        continue;
+      }
+      const value = eq >= 0 ? a.slice(eq + 1) : long.get(name) === 'value' ? typed[++i] : undefined;
+      words.push(`--${name}`, ...(value === undefined ? [] : [value]));
+      named(name, value);
+    } else if (a.startsWith('-') && a.length > 1 && a[1] !== '-') {
+      // The letters up to the first that takes a value are options alone; that one takes the rest (or, if required, the next word).
+      const at = [...a.slice(1)].findIndex((c) => SHORT_OPTIONS.get(c) !== 'none');
+      const letter = at < 0 ? undefined : a[at + 1];
+      const takes = letter === undefined ? 'none' : SHORT_OPTIONS.get(letter);
+      if (takes === undefined) {
+        words.push(a);
+        continue;
+      }
+      const flags = at < 0 ? a.slice(1) : a.slice(1, at + 1);
+      words.push(...[...flags].map((c) => `-${c}`));
+      if (letter === undefined) continue;
+      const rest = a.slice(at + 2);
+      const value = rest !== '' ? rest : takes === 'value' ? typed[++i] : undefined;
+      words.push(`-${letter}`, ...(value === undefined ? [] : [value]));
+      named(letter, value);
+    } else {
+      words.push(a);
+    }
+  }
+  return words;
 }
 
 /**
