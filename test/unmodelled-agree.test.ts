@@ -148,11 +148,13 @@ describe('the registry refuses what sim refuses as not modelled', () => {
     const kernel = new SimKernel(1);
     kernel.apply({ op: 'host.add', host: 'r0', iface: 'eth0', address: '198.51.100.10/24' });
     const save = (command: string) => iptablesSave(kernel.netns('r0', 'r0'), words(command), new Date(0));
-    for (const command of ['-t raw', '-c --table mangle', '-t security -c']) {
+    // As its getopt_long reads them too (iptables-save 1.8.9 here took each): -tmangle, --table=raw, -ctsecurity, --tab mangle.
+    for (const command of ['-t raw', '-c --table mangle', '-t security -c', '-tmangle', '--table=raw', '-ctsecurity', '--tab mangle']) {
       expect(save(command)).toMatchObject({ exitCode: 2, refusedUnmodelled: true });
       expect(lookupCommand(['iptables-save', ...words(command)], 'host')).toMatchObject({ modelled: false, refusal: { exitCode: 127, refusedUnmodelled: true } });
     }
-    for (const command of ['-t nat', '-x -t raw', '-c']) {
+    expect(save('-ctnat')).toEqual(save('-c -t nat'));
+    for (const command of ['-t nat', '-x -t raw', '-c', '-tnat', '--table=filter', '--co']) {
       expect(save(command).refusedUnmodelled).toBeUndefined();
       expect(lookupCommand(['iptables-save', ...words(command)], 'host').modelled).toBe(true);
     }

@@ -100,49 +100,68 @@ const TARGET_OPTIONS: Record<string, readonly string[]> = { REJECT: ['reject-wit
  * The registry's check and sim's iptables read this, so both read a line alike.
  */
 export function iptablesWords(typed: readonly string[]): string[] {
-  const words: string[] = [];
   const long = new Map(LONG_OPTIONS);
   const add = (options: readonly string[] | undefined) => {
     for (const o of options ?? []) long.set(o, o === 'syn' ? 'none' : 'value');
   };
   // A match or target named, or a protocol whose match iptables loads at its first unknown option, adds its options.
-  const named = (option: string, value: string | undefined) => {
-    if (value === undefined) return;
+  return getoptWords(typed, SHORT_OPTIONS, long, (option, value) => {
     if (option === 'm' || option === 'match' || option === 'p' || option === 'protocol') add(MATCH_OPTIONS[value.toLowerCase() as ModelledMatch]);
     else if (option === 'j' || option === 'jump') add(TARGET_OPTIONS[value]);
-  };
+  });
+}
+
+/** iptables-save 1.8.9's options (iptables-save.c), short and long. */
+const SAVE_SHORT_OPTIONS: ReadonlyMap<string, Takes> = new Map([['t', 'value'], ['M', 'value'], ['f', 'value'], ['c', 'none'], ['d', 'none'], ['V', 'none']]);
+const SAVE_LONG_OPTIONS: ReadonlyMap<string, Takes> = new Map([['table', 'value'], ['modprobe', 'value'], ['file', 'value'], ['counters', 'none'], ['dump', 'none'], ['version', 'none']]);
+
+/** An iptables-save command line as its getopt_long reads it, one option or value a word (`-tmangle`, `--table=nat`, `--count`), as iptablesWords reads iptables'. */
+export function iptablesSaveWords(typed: readonly string[]): string[] {
+  return getoptWords(typed, SAVE_SHORT_OPTIONS, SAVE_LONG_OPTIONS);
+}
+
+/**
+ * The words getopt_long reads from `typed`, one option or value a word; `long` may grow as
+ * `named` is told each option given a value (by its letter or full name).
+ */
+function getoptWords(typed: readonly string[], short: ReadonlyMap<string, Takes>, long: ReadonlyMap<string, Takes>, named?: (option: string, value: string) => void): string[] {
+  const words: string[] = [];
   for (let i = 0; i < typed.length; i++) {
     const a = typed[i];
+    let option: string | undefined;
+    let value: string | undefined;
     if (a.startsWith('--') && a.length > 2) {
       const eq = a.indexOf('=');
       const given = eq < 0 ? a.slice(2) : a.slice(2, eq);
       const prefixed = [...long.keys()].filter((o) => o.startsWith(given));
-      const name = long.has(given) ? given : prefixed.length === 1 ? prefixed[0] : undefined;
-      if (name === undefined) {
+      option = long.has(given) ? given : prefixed.length === 1 ? prefixed[0] : undefined;
+      if (option === undefined) {
         words.push(a);
         continue;
       }
-      const value = eq >= 0 ? a.slice(eq + 1) : long.get(name) === 'value' ? typed[++i] : undefined;
-      words.push(`--${name}`, ...(value === undefined ? [] : [value]));
-      named(name, value);
+      value = eq >= 0 ? a.slice(eq + 1) : long.get(option) === 'value' ? typed[++i] : undefined;
+      words.push(`--${option}`);
     } else if (a.startsWith('-') && a.length > 1 && a[1] !== '-') {
       // The letters up to the first that takes a value are options alone; that one takes the rest (or, if required, the next word).
-      const at = [...a.slice(1)].findIndex((c) => SHORT_OPTIONS.get(c) !== 'none');
-      const letter = at < 0 ? undefined : a[at + 1];
-      const takes = letter === undefined ? 'none' : SHORT_OPTIONS.get(letter);
+      const at = [...a.slice(1)].findIndex((c) => short.get(c) !== 'none');
+      option = at < 0 ? undefined : a[at + 1];
+      const takes = option === undefined ? 'none' : short.get(option);
       if (takes === undefined) {
         words.push(a);
         continue;
       }
-      const flags = at < 0 ? a.slice(1) : a.slice(1, at + 1);
-      words.push(...[...flags].map((c) => `-${c}`));
-      if (letter === undefined) continue;
+      words.push(...[...(at < 0 ? a.slice(1) : a.slice(1, at + 1))].map((c) => `-${c}`));
+      if (option === undefined) continue;
       const rest = a.slice(at + 2);
-      const value = rest !== '' ? rest : takes === 'value' ? typed[++i] : undefined;
-      words.push(`-${letter}`, ...(value === undefined ? [] : [value]));
-      named(letter, value);
+      value = rest !== '' ? rest : takes === 'value' ? typed[++i] : undefined;
+      words.push(`-${option}`);
     } else {
       words.push(a);
+      continue;
+    }
+    if (value !== undefined) {
+      words.push(value);
+      named?.(option, value);
     }
   }
   return words;
@@ -155,7 +174,8 @@ export function iptablesWords(typed: readonly string[]): string[] {
  * first): on a host always, in a container run with --cap-add NET_ADMIN (the registry's
  * refusesHoldingNetAdmin, asked by the shell once it knows the container).
  */
-export function iptablesSaveNotModelled(args: readonly string[]): boolean {
+export function iptablesSaveNotModelled(typed: readonly string[]): boolean {
+  const args = iptablesSaveWords(typed);
   let table: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];

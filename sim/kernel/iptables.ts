@@ -17,7 +17,7 @@ import {
 } from './net/ipv4/netfilter/ip_tables';
 import { isIpv4, ipv4ToNumber } from '../wire/addr';
 import { err, Refusal, unmodelledWords } from './iproute_utils';
-import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command, iptablesNotModelled, iptablesWords, type ModelledMatch, TABLES_NOT_MODELLED } from '../commands/iptables-commands';
+import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command, iptablesNotModelled, iptablesSaveWords, iptablesWords, type ModelledMatch, TABLES_NOT_MODELLED } from '../commands/iptables-commands';
 
 const VERSION = 'iptables v1.8.9 (nf_tables)';
 const TRY_HELP = "Try `iptables -h' or 'iptables --help' for more information.\n";
@@ -730,7 +730,8 @@ function countText(n: number, inv: Invocation): string {
 }
 
 /** iptables-save: every table that exists, its chains with counters, its rules; dated by `now`. */
-export function iptablesSave(ns: SimNetns, argv: string[], now: Date, caller = ROOT): CommandOutput {
+export function iptablesSave(ns: SimNetns, typed: string[], now: Date, caller = ROOT): CommandOutput {
+  const argv = iptablesSaveWords(typed);
   let table: string | undefined;
   let withCounters = false;
   for (let i = 0; i < argv.length; i++) {
