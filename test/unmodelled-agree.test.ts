@@ -222,6 +222,9 @@ steps:
   - r0: ping -c 1 -I docker0 198.51.100.10
   - r0: busybox ping -c 1 -W 1 -I lo 172.17.0.2
   - r0: ping -c 1 -W 1 -I docker0 172.17.0.2 | grep -c transmitted
+  - r0: docker run -dit --name h0 --network host ubuntu:14.04
+  - h0: ping -c 1 -I docker0 198.51.100.10
+  - h0: ping -c 1 -W 1 -I docker0 172.17.0.2 | grep -c transmitted
   - r0: ip route add 10.9.0.0/16 dev docker0
   - r0: ping -c 1 -W 1 -I eth0 10.9.0.1
   - r0: ip link set docker0 down
@@ -237,7 +240,7 @@ const modelDevice = (name: string) => [2, '', `cnmlab: ip link del ${name}: dele
  * deleted (the host's NIC, Docker's bridge, a container's end of its veth), one that does not exist is ip's to report
  * (test/ip-link-add.test.ts deletes one ip link add made); a ping is not sent through a device other than the one its
  * route takes (lo for the container's own addresses and 127.0.0.0/8, eth0 for the bridge's; on a host docker0 for the
- * bridge's, lo for its own), in iputils or BusyBox; through that one it is. An address's connected route is not deleted (where the capabilities let ip ask), a gateway or another
+ * bridge's, lo for its own, and so in a --network host container), in iputils or BusyBox; through that one it is. An address's connected route is not deleted (where the capabilities let ip ask), a gateway or another
  * device names no such route.
  */
 const AFTER_START = [
@@ -252,6 +255,8 @@ const AFTER_START = [
   [2, '', 'RTNETLINK answers: Operation not permitted\n'],
   [2, '', 'RTNETLINK answers: No such process\n'], [2, '', 'RTNETLINK answers: No such process\n'],
   ...['lo', 'docker0', 'lo'].map((dev) => [2, '', `cnmlab: ping -I ${dev}: sending through a device other than the route's is not modelled\n`]),
+  [0, '1\n', ''],
+  [2, '', "cnmlab: ping -I docker0: sending through a device other than the route's is not modelled\n"],
   [0, '1\n', ''],
   // A step's own changes count as the plan's: a route a step added, a device a step set down (its connected route gone).
   [0, '', ''], [2, '', "cnmlab: ping -I eth0: sending through a device other than the route's is not modelled\n"],
