@@ -671,7 +671,8 @@ export class EmuBackend implements Backend {
     const target = pingTarget(pingArgs(argv)) ?? '';
     const dst = isIpv4(target) ? target : answerQuery(ctx.world, c, target, 'A')?.answers[0]?.data;
     const refusal = dst && await this.pingThroughOtherDevice(real, argv, dst);
-    if (refusal) return refusedOnceReady(refusal, ready);
+    // The holders warming are started too: nothing the step began is left running into the next.
+    if (refusal) return refusedOnceReady(refusal, allDone([ready, warming]));
     const way = dst ? packetWay(ctx.world, c, dst) : undefined;
     const pathId = registeredPath(way?.path);
     const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from: c.name, to: target, ...(pathId ? { path: pathId } : {}), hops: [] };
