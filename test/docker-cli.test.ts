@@ -133,7 +133,15 @@ describe('docker CLI output', () => {
     docker(m, 'r0', 'docker run -dit --name ubuntu0 --network test-net --network-alias app ubuntu:14.04');
     const [c] = JSON.parse(docker(m, 'r0', 'docker inspect ubuntu0').stdout);
     expect(c.Name).toBe('/ubuntu0');
-    expect(c.NetworkSettings.Networks['test-net']).toMatchObject({ IPAddress: '10.0.1.2', IPPrefixLen: 24, MacAddress: '02:42:0a:00:01:02', Aliases: [c.Id.slice(0, 12), 'app'] });
+    expect(c.NetworkSettings.Networks['test-net']).toMatchObject({ IPAddress: '10.0.1.2', IPPrefixLen: 24, MacAddress: '02:42:0a:00:01:02', Aliases: ['app', c.Id.slice(0, 12)] });
+    // updateNetworkConfig appends the short id, then the hostname when it is another name; an alias asked for already is not repeated.
+    docker(m, 'r0', 'docker run -dit --name named --hostname box --network test-net --network-alias box ubuntu:14.04');
+    docker(m, 'r0', 'docker run -dit --name other --hostname web1 --network test-net ubuntu:14.04');
+    const aliases = (name: string) => { const [x] = JSON.parse(docker(m, 'r0', `docker inspect ${name}`).stdout); return [x.Id.slice(0, 12), x.NetworkSettings.Networks['test-net'].Aliases]; };
+    const [namedId, namedAliases] = aliases('named');
+    expect(namedAliases).toEqual(['box', namedId]);
+    const [otherId, otherAliases] = aliases('other');
+    expect(otherAliases).toEqual([otherId, 'web1']);
     expect(c.NetworkSettings.SandboxKey).toMatch(/^\/var\/run\/docker\/netns\/[0-9a-f]{12}$/);
   });
 });

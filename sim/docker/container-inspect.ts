@@ -55,6 +55,18 @@ function graphDriver(c: Container): Record<string, unknown> {
 }
 
 /**
+ * A container's aliases on a user-defined network as updateNetworkConfig leaves them: those asked
+ * for, then its short id and its hostname, each appended unless already there (the container's
+ * name, "/" and all, never equals its hostname, so the hostname is always asked about). On bridge,
+ * host and none the list stays as asked (none).
+ */
+function endpointAliases(c: Container, asked: readonly string[]): string[] {
+  const aliases = [...asked];
+  for (const name of [c.id.slice(0, 12), c.hostname]) if (!aliases.includes(name)) aliases.push(name);
+  return aliases;
+}
+
+/**
  * `docker inspect CONTAINER`: one element of the array the CLI prints. `pid`: the real process
  * holding the running container's namespaces (emu's), instead of the model's.
  */
@@ -71,8 +83,7 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
     networks[net.name] = {
       IPAMConfig: requested ? { IPv4Address: requested } : null,
       Links: null,
-      // updateNetworkConfig adds the short id on a user-defined network only; on bridge, host and none the list stays as asked (none).
-      Aliases: isUserDefinedNetworkMode(net.name) ? [c.id.slice(0, 12), ...n.aliases] : null,
+      Aliases: isUserDefinedNetworkMode(net.name) ? endpointAliases(c, n.aliases) : null,
       NetworkID: net.id,
       EndpointID: ep?.id ?? '',
       Gateway: ep && driverOf(net).providesGateway ? net.ipam.gateway : '',
