@@ -144,6 +144,19 @@ describe('docker CLI output', () => {
     expect(otherAliases).toEqual([otherId, 'web1']);
     expect(c.NetworkSettings.SandboxKey).toMatch(/^\/var\/run\/docker\/netns\/[0-9a-f]{12}$/);
   });
+
+  test('a --network none container has an endpoint on none with no address (the null driver plumbs nothing), listed by network inspect until it goes', () => {
+    const m = ready();
+    docker(m, 'r0', 'docker run -dit --name n0 --network none busybox');
+    const [c] = JSON.parse(docker(m, 'r0', 'docker inspect n0').stdout);
+    const ep = c.NetworkSettings.Networks.none;
+    expect(ep).toMatchObject({ EndpointID: expect.stringMatching(/^[0-9a-f]{64}$/), IPAddress: '', MacAddress: '', Gateway: '', Aliases: null });
+    expect(JSON.parse(docker(m, 'r0', "docker network inspect -f '{{json .Containers}}' none").stdout)).toEqual({
+      [c.Id]: { Name: 'n0', EndpointID: ep.EndpointID, MacAddress: '', IPv4Address: '', IPv6Address: '' },
+    });
+    docker(m, 'r0', 'docker rm -f n0');
+    expect(docker(m, 'r0', "docker network inspect -f '{{json .Containers}}' none").stdout).toBe('{}\n');
+  });
 });
 
 describe('docker CLI errors (texts and exit codes of Docker 20.10)', () => {

@@ -15,7 +15,7 @@ import { hexId } from './ids';
 import { claim } from './ipam';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
-import { Container, endpointOf, endpointsOf, hostOf, inSwarm, Network, sharesHostNetns, swarmNetwork } from './world';
+import { Container, containerNetns, endpointOf, endpointsOf, hostOf, inSwarm, Network, sharesHostNetns, swarmNetwork } from './world';
 import { isUserDefinedNetworkMode } from './network-mode';
 import { imageLacks } from '../commands/registry';
 
@@ -149,12 +149,18 @@ const SWARM_START_NS = 2_120_000_000;
 /** Connects a running container's sandbox to one network (and to docker_gwbridge on its first overlay). */
 function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: string[], ip?: string): void {
   const driver = driverOf(net);
-  if (!driver.attaches) return;
+  const entry = c.networks.find((n) => n.networkId === net.id)!;
+  if (!driver.attaches) {
+    // host and none: libnetwork still makes the endpoint and joins it (connectToNetwork), with no interface.
+    const ep = createEndpoint(tx, net, { kind: 'container', host: c.host, sandbox: containerNetns(c), ifname: '', name: c.name, containerId: c.id });
+    joinEndpoint(tx, net, ep);
+    entry.endpointId = ep.id;
+    return;
+  }
   // The daemon's clock runs on while the manager allocates the attachment.
   if (net.scope === 'swarm') tx.w.clockNs += SWARM_ATTACH_NS;
   const ifname = nextIfname(tx, c, driver.interfacePrefix ?? 'eth');
   const ep = createEndpoint(tx, net, { kind: 'container', host: c.host, sandbox: c.sandbox, ifname, name: c.name, containerId: c.id, aliases, ip });
-  const entry = c.networks.find((n) => n.networkId === net.id)!;
   entry.endpointId = ep.id;
   // libnetwork's needDefaultGW: a sandbox that already has an endpoint with a gateway keeps
   // it; a later network adds no second default route, and an overlay no docker_gwbridge endpoint.
@@ -337,7 +343,7 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
 /**
  * A container run with --network host joins libnetwork's default sandbox (OptionUseDefaultSandbox:
  * the host's own namespace, /var/run/docker/netns/default), so no namespace is made; its
- * endpoint on the host network plumbs nothing (the host driver's Join). After a `docker network
+ * endpoint on the host network (connect) plumbs nothing (the host driver's Join). After a `docker network
  * disconnect host` while stopped, Docker would start it in the host's namespace on whatever it
  * was connected to since, which cnmlab does not model.
  */
@@ -346,9 +352,6 @@ function joinDefaultSandbox(tx: Tx, c: Draft<Container>): void {
   const net = entry && networkOf(tx, entry.networkId, c.host);
   if (!net || net.name !== 'host' || others.length) throw new NotModelled("a start of a container run with --network host that is no longer on the host network alone (Docker would give it the host's namespace with those networks)");
   bindDefaultSandbox(tx, c.host);
-  const ep = createEndpoint(tx, net, { kind: 'container', host: c.host, sandbox: c.host, ifname: '', name: c.name, containerId: c.id });
-  joinEndpoint(tx, net, ep);
-  entry.endpointId = ep.id;
 }
 
 /**
