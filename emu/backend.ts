@@ -13,7 +13,7 @@ import * as path from 'path';
 import { Backend, CommandOutput, ExecContext, StepBounds } from '../sim/backend';
 import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
-import { Container, containerNetns, Endpoint, hostOf, Network, sharesHostNetns, swarmNetworks, World } from '../sim/model/world';
+import { Container, containerById, containerNetns, Endpoint, hostOf, Network, sharesHostNetns, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 import { driverOf, packetWay } from '../sim/model/drivers';
 import { pingBind, pingDeviceRefusal, pingTarget } from '../sim/commands/ping-words';
@@ -1055,14 +1055,6 @@ function waitingForCarrier(l: LinkState): boolean {
 /** The step at which the request would have been seen at a capture point: going out on the sender's host, coming in elsewhere. */
 function pathStep(model: PathModel, p: CapturePoint, src: string | undefined): number | undefined {
   return stepOfRequestAt(model, p, p.host === src ? 'out' : 'in');
-}
-
-function containerById(world: World, id: string): Container | undefined {
-  for (const h of world.hostOrder) {
-    const c = hostOf(world, h).containers[id];
-    if (c) return c;
-  }
-  return undefined;
 }
 
 /** Where a ping from container c is seen: its lo (DNS) when it resolves a name, and along its way out (the network the model says it takes, the peer's side too). */

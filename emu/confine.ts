@@ -32,8 +32,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CommandOutput } from '../sim/backend';
 import type { StepBounds } from '../sim/backend';
-import { containerById, EtcView, ETC_OWN_FILES, etcFile, viewHostname } from '../sim/model/etc';
-import type { World } from '../sim/model/world';
+import { EtcView, ETC_OWN_FILES, etcFile, viewHostname } from '../sim/model/etc';
+import { containerById, type World } from '../sim/model/world';
 import { CommandFailed, runBounded, Watch } from './exec';
 import { STATE_DIR } from './state';
 

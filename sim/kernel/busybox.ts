@@ -10,7 +10,7 @@ import { SimLink, SimNetns } from './objects';
 import { addrLines, broadcast, flags, hasCarrier, ipv6Addrs, networkOf, sortedLinks } from './iproute';
 import { busyboxNslookup, hostsAddresses, ping } from './programs';
 import { ipv4ToNumber, maskOf, numberToIpv4 } from '../wire/addr';
-import { containerOf } from './embedded_dns';
+import { containerById } from '../model/world';
 import { busyboxSysctl } from './sysctl';
 import { neighProbes } from './net/neighbour';
 import { busyboxIpChange } from './busybox_ip_change';
@@ -249,7 +249,7 @@ function ifconfig(ns: SimNetns, args: string[]): CommandOutput {
 
 /** hostname: the UTS name; -i: the first address /etc/hosts gives it (glibc's files lookup). */
 function hostname(ns: SimNetns, args: string[], ctx: ExecContext): CommandOutput {
-  const c = containerOf(ctx.world, ctx.container);
+  const c = containerById(ctx.world, ctx.container);
   const name = c?.hostname ?? ns.host.name;
   if (!args.includes('-i')) return out(`${name}\n`);
   const ip = hostsAddresses(ctx, ns, c, name).find((a) => !a.includes(':'));

@@ -13,7 +13,7 @@ import { Datapath } from './datapath';
 import { SimNetns } from './objects';
 import { dnsView } from '../model/dns';
 import { EXT_DNS_TIMEOUT_MS, MAX_CONCURRENT_FORWARDS, serveDnsOutcome } from '../model/resolver';
-import { Container, hostOf, World } from '../model/world';
+import { Container, containerById, World } from '../model/world';
 import { DNS_FLAG_RD, DNS_FLAG_RESPONSE, DNS_PORT, DnsRepr, emitDns, isQueryableName, parseDns, RCODE_NXDOMAIN } from '../wire/dns';
 import { emitUdp } from '../wire/udp';
 import { IPPROTO_UDP, Ipv4Repr } from '../wire/ipv4';
@@ -25,15 +25,6 @@ import { registeredPath } from '../trace/paths';
 const EMBEDDED_DNS = '127.0.0.11';
 /** Spreads the resolver's query ids (any odd multiplier walks all 16-bit values). */
 const QUERY_ID_STRIDE = 7919;
-
-export function containerOf(world: World, id: string | undefined): Container | undefined {
-  if (!id) return undefined;
-  for (const name of world.hostOrder) {
-    const c = hostOf(world, name).containers[id];
-    if (c) return c;
-  }
-  return undefined;
-}
 
 /**
  * The engine's state the servers answer from, per datapath: the world as it is now. Every
@@ -53,7 +44,7 @@ function ensureEmbeddedDns(dp: Datapath, ns: SimNetns, containerId: string): voi
   if (port === undefined || dp.sockets.isBoundUdp(ns, EMBEDDED_DNS, port)) return;
   dp.sockets.bindUdp(ns, EMBEDDED_DNS, port, (h, srcPort, payload, skb) => {
     const world = engineWorld.get(dp);
-    const asker = world && containerOf(world, containerId);
+    const asker = world && containerById(world, containerId);
     const answer = (reply: Uint8Array, flow: Flow | undefined) => dp.ipSend(ns, udpHeader(dp, EMBEDDED_DNS, h.src),
       emitUdp({ srcPort: port, dstPort: srcPort }, reply, { src: EMBEDDED_DNS, dst: h.src }), flow, 'reply');
     // dockerd no longer serves a sandbox whose container is gone: the query goes unanswered.
@@ -187,7 +178,7 @@ export type Asked = Replies | 'unreachable';
  * undefined: the namespace holds no container the embedded server would answer.
  */
 export function askServer(dp: Datapath, ns: SimNetns, ctx: ExecContext, server: string, questions: Question[], flow: Flow, timing: ResolverTiming): Asked | undefined {
-  const c = containerOf(ctx.world, ctx.container);
+  const c = containerById(ctx.world, ctx.container);
   const embedded = server === EMBEDDED_DNS;
   if (embedded && !c) return undefined;
   const r = dp.route(ns, server);

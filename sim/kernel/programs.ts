@@ -7,9 +7,9 @@
 import { CommandOutput, DEFAULT_STEP_BUDGET_NS, ExecContext, LiveIo } from '../backend';
 import { Datapath, EchoSocket } from './datapath';
 import { SimNetns } from './objects';
-import { askServer, containerOf, nameserversOf, Question, Replies, resolve, ResolverTiming } from './embedded_dns';
+import { askServer, nameserversOf, Question, Replies, resolve, ResolverTiming } from './embedded_dns';
 import { etcFile } from '../model/etc';
-import type { Container } from '../model/world';
+import { containerById, type Container } from '../model/world';
 import { isLocal, pathMtu } from './net/ipv4/route';
 import { droppedByHook } from './net/ipv4/ip_output';
 import { packetWay } from '../model/drivers';
@@ -270,7 +270,7 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   // The step's budget counts from the program's start, name lookups included, as for the real one.
   const budgetNs = ctx.stepBudgetNs ?? DEFAULT_STEP_BUDGET_NS;
   const startedAt = dp.clock.now;
-  const c = containerOf(ctx.world, ctx.container);
+  const c = containerById(ctx.world, ctx.container);
   const flow = dp.newFlow('icmp-echo', c?.name ?? ns.name, o.target);
   // A host's command or a --network host container's: on no driver's path, which emu traces only by its ends.
   if (ns.name === ns.host.name) flow.hostNamespace = true;
@@ -618,7 +618,7 @@ export function nslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecCo
   const illegal = illegalName(name);
   // dighost's fatal(): exit 10.
   if (illegal) return fail(`nslookup: '${name}' is not a legal name (${illegal})\n`, 10);
-  const c = containerOf(ctx.world, ctx.container);
+  const c = containerById(ctx.world, ctx.container);
   const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
   const ptrQuery = isIpv4(name);
   const qname = ptrQuery ? name.split('.').reverse().join('.') + '.in-addr.arpa' : name;
@@ -647,7 +647,7 @@ const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'RE
 export function busyboxNslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext): CommandOutput {
   const name = argv[0];
   const timedOut = ';; connection timed out; no servers could be reached\n\n';
-  const c = containerOf(ctx.world, ctx.container);
+  const c = containerById(ctx.world, ctx.container);
   const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
   const ptrQuery = isIpv4(name);
   const questions = ptrQuery ? [{ name: name.split('.').reverse().join('.') + '.in-addr.arpa', type: 'PTR' }] : [{ name, type: 'A' }, { name, type: 'AAAA' }];
@@ -694,7 +694,7 @@ export function getent(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecCont
   const [db, name] = argv;
   if (db !== 'hosts' && db !== 'ahosts') return fail(`Unknown database: ${db ?? ''}\nTry \`getent --help' or \`getent --usage' for more information.\n`, 1);
   if (!name) return fail('', 1);
-  const c = containerOf(ctx.world, ctx.container);
+  const c = containerById(ctx.world, ctx.container);
   const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
   // getent hosts asks for an IPv6 address first (gethostbyname2 AF_INET6), then IPv4: a name
   // nobody answers costs it glibc's wait twice (20 s). Docker never has an AAAA to give.
@@ -727,7 +727,7 @@ export function containerCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx
     case 'getent':
       return getent(dp, ns, args, ctx);
     case 'hostname': {
-      const c = containerOf(ctx.world, ctx.container);
+      const c = containerById(ctx.world, ctx.container);
       if (args[0] === '-i') return hostnameAddresses(ctx, ns, c);
       if (args[0] === '-I') {
         const ips = [...ns.links.values()].filter((l) => l.type !== 'loopback').flatMap((l) => l.addrs.map((a) => a.ip));

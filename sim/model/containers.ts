@@ -91,7 +91,7 @@ const CONFLICT_HOST_NETWORK = 'container cannot be disconnected from host networ
  * connected to now), and shares with nothing; `none` stays alone.
  */
 function checkNetworkModes(tx: Tx, c: Draft<Container>, net: Network | Draft<Network>): void {
-  if (net.name === 'host' && c.networkMode !== 'host') throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
+  if (net.name === 'host' && !sharesHostNetns(c)) throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
   const names = c.networks.map((n) => networkOf(tx, n.networkId, c.host).name);
   for (const other of names) {
     if (other === 'host' || net.name === 'host') throw new DaemonRefusal('container sharing network namespace with another container or host cannot be connected to any other network');
@@ -431,7 +431,7 @@ export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref
   } else {
     if (!net) throw new DaemonRefusal(`network ${ref} not found`);
     // A running container run with --network host keeps it (disconnectFromNetwork asks HostConfig.NetworkMode).
-    if (net.name === 'host' && c.networkMode === 'host') throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
+    if (net.name === 'host' && sharesHostNetns(c)) throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
     if (!entry) throw new DaemonRefusal(`container ${c.id} is not connected to network ${net.name}`);
   }
   if (entry.endpointId) {

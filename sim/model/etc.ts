@@ -7,7 +7,7 @@
  * container run with --network host has copies of its host's.
  * Both modes show these: sim answers `cat` from them, emu mounts them.
  */
-import { Container, endpointOf, hostOf, sharesHostNetns, swarmNetwork, World } from './world';
+import { Container, containerById, endpointOf, hostOf, sharesHostNetns, swarmNetwork, World } from './world';
 
 export type EtcView = { container: string } | { host: string };
 
@@ -15,14 +15,6 @@ export type EtcView = { container: string } | { host: string };
 export const ETC_OWN_FILES = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'] as const;
 
 const LOCALHOST_LINES = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
-
-export function containerById(world: World, id: string): Container | undefined {
-  for (const h of world.hostOrder) {
-    const c = hostOf(world, h).containers[id];
-    if (c) return c;
-  }
-  return undefined;
-}
 
 function containerHosts(world: World, c: Container): string {
   const own = c.networks.map((n) => {

@@ -541,6 +541,16 @@ export function containerNetns(c: Pick<Container, 'networkMode' | 'host' | 'sand
   return sharesHostNetns(c) ? c.host : c.sandbox;
 }
 
+/** A container by its full id, on whichever host holds it (none for no id). */
+export function containerById(world: World, id: string | undefined): Container | undefined {
+  if (!id) return undefined;
+  for (const h of world.hostOrder) {
+    const c = hostOf(world, h).containers[id];
+    if (c) return c;
+  }
+  return undefined;
+}
+
 export function hostOf<H extends Host>(w: { hosts: Shards<H> }, name: string): H {
   return shardGet(w.hosts, name)!;
 }
