@@ -42,6 +42,15 @@ describe('NetworkDB when a host stops answering', () => {
     expect(out[14]).toMatch(/^10\.0\.1\.4 dev vxlan0 lladdr 02:42:0a:00:01:04 PERMANENT/m);
   });
 
+  // The host's own namespace reached another way: the default sandbox's file, or a --network host container allowed to change it.
+  test.each([
+    ['ip netns exec default', 'r1: ip netns exec default ip link set eth0 down'],
+    ['a --network host container with NET_ADMIN', 'h1: ip link set eth0 down'],
+  ])('the link taken down through %s is the host\'s: its peer is dead 5 s later', async (_way, down) => {
+    const out = await after(['r1: docker run -dit --name h1 --network host --cap-add NET_ADMIN ubuntu:14.04', down, 'r0: sleep 5.1', FDB_R0]);
+    expect(out[3]).not.toMatch(peerOfR1);
+  });
+
   test('an outage shorter than memberlist\'s suspicion changes nothing', async () => {
     const out = await after(['r1: ip link set eth0 down', 'r0: sleep 3', 'r1: ip link set eth0 up', 'r0: sleep 10', FDB_R0, FDB_R1]);
     expect(out[4]).toMatch(peerOfR1);

@@ -5,7 +5,7 @@
  * `docker` goes to the model, `ip netns` reads the model's namespaces, the text filters are
  * applied here, and everything else runs in the backend inside the right namespace.
  */
-import { Backend, CommandOutput, LiveIo } from '../backend';
+import { Backend, CommandOutput, ExecContext, LiveIo } from '../backend';
 import { parseCommandLine } from '../commands/cmdline';
 import { runFilter } from '../commands/filters';
 import { ipNetnsOption, isTextFilter, lookedUpChangesKernel, Lookup, lookupCommand, notModelled, refusedHoldingNetAdmin, ShellKind, TakenLookup } from '../commands/registry';
@@ -15,7 +15,7 @@ import { Model } from '../model/model';
 import { allNetworks, findContainer, Stage } from '../model/tx';
 import { PlanOp } from '../plan/ops';
 import { driverOf } from '../model/drivers';
-import { Container, containerNetns, hostOf, instanceOf, Network, World } from '../model/world';
+import { Container, hostOf, sharesHostNetns, instanceOf, Network, World } from '../model/world';
 import { DEFAULT_SANDBOX_FILE } from '../model/sandbox';
 import { dockerStep, mainProcessEnded, mainProcessOutput, mainProcessText } from '../docker/session';
 import type { ContainerProcesses } from '../docker/cli';
@@ -121,12 +121,20 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     }
     if (!files.includes(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
     // The default sandbox's file is the host's own namespace (--network host).
-    if (ns === DEFAULT_SANDBOX_FILE) return backend.exec(host, host, argv.slice(4), ctx());
+    if (ns === DEFAULT_SANDBOX_FILE) return runInHostNetns(model, backend, host, argv.slice(4), ctx());
     // An unmounted file is no namespace: setns refuses it.
     if (!h().namespaces.includes(ns)) return { stdout: '', stderr: `setting the network namespace "${ns}" failed: Invalid argument\n`, exitCode: 255 };
     return backend.exec(host, ns, argv.slice(4), ctx());
   }
-  const out = await backend.exec(host, host, argv, ctx());
+  return runInHostNetns(model, backend, host, argv, ctx());
+}
+
+/**
+ * Runs argv in the host's own namespace (its shell, `ip netns exec default`, a --network host
+ * container's program): an underlay link set up or down there is one the engine's NetworkDB notices.
+ */
+async function runInHostNetns(model: Model, backend: Backend, host: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+  const out = await backend.exec(host, host, argv, ctx);
   const up = underlayLinkSet(argv);
   if (up !== undefined && out.exitCode === 0) model.underlayChanged(host, up, backend.elapsedNs());
   return out;
@@ -188,7 +196,8 @@ function runTakenInContainer(model: Model, backend: Backend, c: Container, argv:
   // What the program refuses as not modelled only once the kernel lets it look (iptables-save -t mangle).
   const refused = holdsNetAdmin(c) ? refusedHoldingNetAdmin(l, argv) : undefined;
   if (refused) return Promise.resolve({ ...refused, unmodelled: argv.join(' ') });
-  return backend.exec(c.host, containerNetns(c), argv, { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live });
+  const ctx = { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live };
+  return sharesHostNetns(c) ? runInHostNetns(model, backend, c.host, argv, ctx) : backend.exec(c.host, c.sandbox, argv, ctx);
 }
 
 function notRunning(c: Container): ShellOutput {
