@@ -26,7 +26,7 @@
  * node kept, each with its network event and bulk syncs.
  */
 import { randomBytes } from 'crypto';
-import { ClusterNode, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, hasBroadcasts, joinSyncs, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, randomNodes } from '../sim/model/cluster';
+import { ClusterNode, gossipTransmits, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, hasBroadcasts, joinSyncs, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, randomNodes } from '../sim/model/cluster';
 import { Broadcast, copyQueue, gossipRound, queueBroadcast, QueuedEvent, transmitQueue, TransmitQueue } from '../sim/model/transmit_queue';
 import { encryptedEnvelope, packetPlaintextLength } from '../sim/wire/memberlist';
 import { NODE_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
@@ -76,8 +76,6 @@ interface NodeQueue {
 /** A node leaving the swarm: what it was, and when its holder may stop (its leave event's last round), once its schedule is made. */
 interface Departure {
   node: ClusterNode;
-  /** The swarm's size as it knew it (its retransmit limits'). */
-  known: number;
   closeAtMs?: number;
 }
 
@@ -144,12 +142,15 @@ export class NetworkDbGossip implements NetworkDbClocks {
    */
   observeSteps(views: (ClusterView | undefined)[], nowMs: number): Map<string, GossipSend[]> {
     for (const q of this.nodes.values()) {
-      for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) for (const events of q.queued.values()) gossipRound(events, NETWORKDB_GOSSIP);
+      // The rounds counted the members as the last view had them, as its schedule did.
+      for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) {
+        for (const [id, events] of q.queued) gossipRound(events, NETWORKDB_GOSSIP, gossipTransmits(this.members.get(id)?.length ?? 0));
+      }
       for (const [id, events] of q.queued) if (events.events.length === 0) q.queued.delete(id);
       // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
       for (let at = nextGossipTick(q.sinceMs, q.memberlistPhaseMs, TICK_MS); at <= nowMs && q.peers > 0; at += TICK_MS) {
         arrived(q, at);
-        for (let i = 0; i < q.peers; i++) memberlistRound(q, MEMBERLIST_GOSSIP);
+        for (let i = 0; i < q.peers; i++) memberlistRound(q, MEMBERLIST_GOSSIP, this.lastNodes.length + this.leaving.size);
       }
       arrived(q, nowMs);
       q.sinceMs = nowMs;
@@ -187,7 +188,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       if (next === undefined) break;
       const q = this.nodes.get(next)!;
       // heardLeaves takes them once their round is made (schedule): here they wait in `arriving`.
-      q.arriving = q.arriving.map((a) => ({ atMs: a.atMs, event: relayed(a.event, this.known(last)) }));
+      q.arriving = q.arriving.map((a) => ({ atMs: a.atMs, event: relayed(a.event) }));
       schedules.set(next, this.schedule(last, next, nowMs, heard));
     }
     for (const host of told) if (!schedules.has(host) && this.nodes.has(host)) schedules.set(host, this.schedule(last, host, nowMs));
@@ -210,7 +211,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       if (node) departed.push(node);
       else this.nodes.delete(host);
     }
-    for (const node of departed) this.leaving.set(node.host, { node, known: this.lastNodes.length });
+    for (const node of departed) this.leaving.set(node.host, { node });
     this.lastNodes = view?.nodes ?? [];
     const nodeOf = (host: string) => view?.nodes.find((n) => n.host === host) ?? this.leaving.get(host)?.node;
     const started: string[] = [];
@@ -223,7 +224,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       const q: NodeQueue = { tableTime: 1, networkTime: 0, joinedAt: new Map(), phaseMs: this.random() * TICK_MS, memberlistPhaseMs: this.random() * TICK_MS, queued: new Map(), networkBroadcasts: transmitQueue(), nodeBroadcasts: transmitQueue(), sinceMs: nowMs, syncs: [], peers: 0, heardLeaves: new Set(this.leaves), arriving: [] };
       this.nodes.set(node.host, q);
       if (joinsOthers) {
-        queueNodeEvent(q, node.gossipName, view!.nodes.length);
+        queueNodeEvent(q, node.gossipName);
         told.add(node.host);
       }
     }
@@ -245,7 +246,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     for (const m of moves) {
       const q = this.nodes.get(m.host), node = nodeOf(m.host);
       if (!q || !node || this.leaving.has(m.host)) continue;
-      queueNetworkEvent(q, m.joined, node.gossipName, m.networkId, view!.nodes.length);
+      queueNetworkEvent(q, m.joined, node.gossipName, m.networkId);
       told.add(m.host);
       if (!m.joined) continue;
       const syncs: JoinSync[] = [];
@@ -264,7 +265,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       const owner = this.nodes.get(e.owner), node = nodeOf(e.owner);
       const hosts = view?.networks.find((n) => n.id === e.networkId)?.hosts ?? [];
       if (!owner || !node || this.leaving.has(e.owner) || !hosts.some((h) => h !== e.owner)) return;
-      queueTableEvent(owner, node, e, type, hosts.length);
+      queueTableEvent(owner, node, e, type);
       told.add(e.owner);
     };
     for (const [key, e] of next) if (!this.entries.has(key)) queue(e, TABLE_EVENT.create);
@@ -272,7 +273,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     this.entries = next;
     for (const node of departed) {
       const q = this.nodes.get(node.host)!;
-      queueNodeEvent(q, node.gossipName, this.leaving.get(node.host)!.known, NODE_EVENT.leave);
+      queueNodeEvent(q, node.gossipName, NODE_EVENT.leave);
       recordOwnLeaves(q, q.heardLeaves, this.leaves);
     }
   }
@@ -311,7 +312,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       const lastRound = new Map<string, { batch: QueuedEvent[]; plaintextLength: number }>();
       for (let at = nextGossipTick(nowMs, q.phaseMs, TICK_MS); queued.size > 0 && at <= (closeAt ?? Infinity); at += TICK_MS) {
         for (const [id, events] of queued) {
-          const batch = gossipRound(events, NETWORKDB_GOSSIP);
+          const batch = gossipRound(events, NETWORKDB_GOSSIP, gossipTransmits(view.networks.find((n) => n.id === id)?.hosts.length ?? 0));
           if (events.events.length === 0) queued.delete(id);
           if (batch.length === 0) continue;
           const last = lastRound.get(id);
@@ -337,7 +338,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       // A draw that missed the others (kRandomNodes' 3n tries) sends nothing this tick; the next draws again.
       missed = peers.length === 0 ? missed + 1 : 0;
       for (const peer of peers) {
-        const batch = memberlistRound(broadcasts, MEMBERLIST_GOSSIP);
+        const batch = memberlistRound(broadcasts, MEMBERLIST_GOSSIP, this.known(view));
         if (batch.length === 0) break;
         send(at, peer, packetPlaintextLength(broadcastPacketMessage(batch), true));
         if (heard && batch.some((e) => e.leave)) heard(at, peer, batch);

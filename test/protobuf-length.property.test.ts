@@ -52,7 +52,7 @@ test('a queued table event, and a copy of it (emu schedules copies), carries the
   const q: NetworkDbQueues = { tableTime: 1, networkTime: 0, joinedAt: new Map(), queued: new Map(), networkBroadcasts: transmitQueue(), nodeBroadcasts: transmitQueue() };
   const owner = { host: 'r1', gossipName: 'f00dcafe', address: '198.51.100.11' };
   const e: ClusterTableEntry = { table: ENDPOINT_TABLE, networkId: 'n1', key: 'ep1', owner: 'r1', endpoint: { ip: '10.0.1.4', prefixLength: 24, mac: '02:42:0a:00:01:04', name: 'c1', aliases: ['web'], container: true } };
-  queueTableEvent(q, owner, e, TABLE_EVENT.create, 3);
+  queueTableEvent(q, owner, e, TABLE_EVENT.create);
   const [queued] = q.queued.get('n1')!.events;
   const copy = { ...queued };
   const expected = tableEventMessage({ ...owner, tableTime: 2 }, e, TABLE_EVENT.create);

@@ -62,7 +62,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { memberChanges, newLeaves, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, hasBroadcasts, heartbeatFrames, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { gossipTransmits, memberChanges, newLeaves, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, hasBroadcasts, heartbeatFrames, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
 import { gossipRound, QueuedEvent, transmitQueue, TransmitQueue } from '../model/transmit_queue';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
@@ -315,7 +315,7 @@ export class DockerdCluster {
         const agent = this.agents.get(node.host);
         if (agent) agent.node = node;
         else {
-          const joined = this.join(node, view!.nodes.length);
+          const joined = this.join(node);
           if (joined) started.push(joined);
         }
       }
@@ -439,8 +439,8 @@ export class DockerdCluster {
     return before.length;
   }
 
-  /** A node's daemon starts; one that joins others (`swarmSize` counts them and it) sends its node event. Its agent, when its host has a kernel. */
-  private join(node: ClusterNode, swarmSize: number): NodeAgent | undefined {
+  /** A node's daemon starts; one that joins others sends its node event. Its agent, when its host has a kernel. */
+  private join(node: ClusterNode): NodeAgent | undefined {
     const ns = this.kernel.hosts.get(node.host)?.rootNetns;
     if (!ns) return undefined;
     const joinsOthers = this.agents.size > 0;
@@ -453,7 +453,7 @@ export class DockerdCluster {
     };
     this.agents.set(node.host, agent);
     if (joinsOthers) {
-      queueNodeEvent(agent, node.gossipName, swarmSize);
+      queueNodeEvent(agent, node.gossipName);
       this.unarmed.add(agent);
     }
     const now = this.dp.clock.now;
@@ -479,9 +479,8 @@ export class DockerdCluster {
    * queued before; with no one left to tell (sendNodeEvent does not wait then) it goes at once.
    */
   private leaveEvents(): void {
-    const known = (this.view?.nodes.length ?? 0) + this.departing.size;
     for (const agent of this.departing.values()) {
-      queueNodeEvent(agent, agent.node.gossipName, known, NODE_EVENT.leave);
+      queueNodeEvent(agent, agent.node.gossipName, NODE_EVENT.leave);
       recordOwnLeaves(agent, agent.heardLeaves, this.leaves);
       if ((this.live?.alive ?? 0) > 0) this.armMemberlist(agent);
       else this.close(agent);
@@ -649,7 +648,7 @@ export class DockerdCluster {
    * for memberlist's gossip, and a join bulk-syncs with every other live member in turn.
    */
   private networkEvent(agent: NodeAgent, net: ClusterNetwork, joined: boolean): void {
-    queueNetworkEvent(agent, joined, agent.node.gossipName, net.id, this.view?.nodes.length ?? 1);
+    queueNetworkEvent(agent, joined, agent.node.gossipName, net.id);
     this.armMemberlist(agent);
     if (!joined) return;
     const isPeer = agent.drawable;
@@ -690,7 +689,7 @@ export class DockerdCluster {
       return;
     }
     for (const peer of peers) {
-      const batch = memberlistRound(agent, MEMBERLIST_GOSSIP);
+      const batch = memberlistRound(agent, MEMBERLIST_GOSSIP, this.known());
       if (batch.length === 0) break;
       const heard = batch.some((e) => e.leave) ? () => this.heard(peer, batch) : undefined;
       if (!this.record.keeps('networkdb-gossip')) {
@@ -707,13 +706,17 @@ export class DockerdCluster {
     else if (hasBroadcasts(agent)) this.armMemberlist(agent);
   }
 
+  /** The nodes NetworkDB's memberlist queues count (len(nDB.nodes)): the members, and those still leaving. */
+  private known(): number {
+    return (this.view?.nodes.length ?? 0) + this.departing.size;
+  }
+
   /** A gossip packet with leave events reached `peer`: those it had not heard, it gossips on (handleNodeMessage). */
   private heard(peer: NodeAgent, batch: readonly QueuedEvent[]): void {
     if (!this.running(peer)) return;
     const news = newLeaves(batch, peer.heardLeaves);
     if (news.length === 0) return;
-    const known = (this.view?.nodes.length ?? 0) + this.departing.size;
-    for (const e of news) relayNodeEvent(peer, e, known);
+    for (const e of news) relayNodeEvent(peer, e);
     this.armMemberlist(peer);
   }
 
@@ -725,7 +728,7 @@ export class DockerdCluster {
     const owner = this.agents.get(e.owner);
     const members = this.networks.get(e.networkId)?.hosts ?? [];
     if (!owner || !members.some((h) => h !== e.owner)) return false;
-    queueTableEvent(owner, owner.node, e, type, members.length);
+    queueTableEvent(owner, owner.node, e, type);
     this.armGossip(owner);
     return true;
   }
@@ -747,7 +750,8 @@ export class DockerdCluster {
     if (!this.running(agent)) return;
     for (const [networkId, q] of agent.queued) {
       const net = this.networks.get(networkId);
-      const batch = gossipRound(q, NETWORKDB_GOSSIP);
+      // The queue counts the network's members as the round finds them (NumNodes: len(networkNodes[nid])).
+      const batch = gossipRound(q, NETWORKDB_GOSSIP, gossipTransmits(net?.hosts.length ?? 0));
       // A network whose events have gone their rounds leaves the queue (a Map's iteration goes on past a deleted entry).
       if (q.events.length === 0) agent.queued.delete(networkId);
       if (!net || batch.length === 0) continue;

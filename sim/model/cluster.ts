@@ -49,7 +49,7 @@ export function pushPullInterval(nodes: number): number {
   return nodes <= 32 ? PUSH_PULL_INTERVAL_NS : Math.ceil(Math.log2(nodes) - Math.log2(32) + 1) * PUSH_PULL_INTERVAL_NS;
 }
 
-/** TransmitLimitedQueue's retransmitLimit: how many gossip rounds carry an event. */
+/** TransmitLimitedQueue's retransmitLimit: how many gossip rounds carry an event while the queue counts `members` (NumNodes, asked each round). */
 export function gossipTransmits(members: number): number {
   return RETRANSMIT_MULT * Math.ceil(Math.log10(members + 1));
 }
@@ -703,52 +703,53 @@ export function hasBroadcasts(q: MemberlistQueues): boolean {
  * What one of memberlist's gossip packets takes from NetworkDB (delegate.go GetBroadcasts):
  * its network events, then its node events, each queue given the whole of the room
  * memberlist offers (both are asked with the same limit, so the two together may exceed it).
+ * Both queues count the nodes NetworkDB knows (len(nDB.nodes)): `nodes`, as the round finds them.
  */
-export function memberlistRound(q: MemberlistQueues, budget: GossipBudget): QueuedEvent[] {
-  const network = gossipRound(q.networkBroadcasts, budget);
-  const node = gossipRound(q.nodeBroadcasts, budget);
+export function memberlistRound(q: MemberlistQueues, budget: GossipBudget, nodes: number): QueuedEvent[] {
+  const limit = gossipTransmits(nodes);
+  const network = gossipRound(q.networkBroadcasts, budget, limit);
+  const node = gossipRound(q.nodeBroadcasts, budget, limit);
   return node.length === 0 ? network : [...network, ...node];
 }
 
 /**
  * A node joined or left a network (networkdb.go JoinNetwork, LeaveNetwork): its network clock
  * moves and the event (libnetwork broadcast.go sendNetworkEvent, which replaces one of the
- * same network still queued) waits for memberlist's gossip to the swarm's `swarmSize` nodes.
+ * same network still queued) waits for memberlist's gossip to the swarm's nodes.
  */
-export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipName: string, networkId: string, swarmSize: number): void {
+export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipName: string, networkId: string): void {
   q.networkTime++;
   if (joined) q.joinedAt.set(networkId, q.networkTime);
   else q.joinedAt.delete(networkId);
   const msg = networkEvent({ type: joined ? NETWORK_EVENT.join : NETWORK_EVENT.leave, lTime: q.networkTime, nodeName: gossipName, networkId });
-  queueBroadcast(q.networkBroadcasts, { length: msg.length, msg, left: gossipTransmits(swarmSize), topic: networkId });
+  queueBroadcast(q.networkBroadcasts, { length: msg.length, msg, topic: networkId });
 }
 
 /**
  * A node joined the gossip cluster (cluster.go clusterJoin: memberlist's Join, then
  * sendNodeEvent) or leaves it (clusterLeave: sendNodeEvent before memberlist's Leave): its
- * network clock moves and the event waits for memberlist's gossip to the `swarmSize` nodes.
+ * network clock moves and the event waits for memberlist's gossip to the swarm's nodes.
  * The first node of a swarm joins no one (agentSetup has no remote address to join) and sends
  * none. A join is no news to the members (memberlist's NotifyJoin made the node active
  * already); a leave is, and they gossip it on (relayNodeEvent).
  */
-export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, swarmSize: number, type: number = NODE_EVENT.join): void {
+export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, type: number = NODE_EVENT.join): void {
   q.networkTime++;
   const msg = nodeEvent({ type, lTime: q.networkTime, nodeName: gossipName });
-  queueBroadcast(q.nodeBroadcasts, { length: msg.length, msg, left: gossipTransmits(swarmSize), leave: type === NODE_EVENT.leave ? `${gossipName}@${q.networkTime}` : undefined });
+  queueBroadcast(q.nodeBroadcasts, { length: msg.length, msg, leave: type === NODE_EVENT.leave ? `${gossipName}@${q.networkTime}` : undefined });
 }
 
 /**
  * A member hears a node's leave event for the first time (delegate.go handleNodeMessage: the
- * event moved the node, so it is rebroadcast): the same message goes on its own queue, for
- * as many rounds as its `swarmSize` gives.
+ * event moved the node, so it is rebroadcast): the same message goes on its own queue.
  */
-export function relayNodeEvent(q: NetworkDbQueues, e: QueuedEvent, swarmSize: number): void {
-  queueBroadcast(q.nodeBroadcasts, relayed(e, swarmSize));
+export function relayNodeEvent(q: NetworkDbQueues, e: QueuedEvent): void {
+  queueBroadcast(q.nodeBroadcasts, relayed(e));
 }
 
 /** A leave event as a member that heard it queues it again: the same message, its own rounds. */
-export function relayed(e: Broadcast, swarmSize: number): Broadcast {
-  return { length: e.length, msg: messageOf(e), left: gossipTransmits(swarmSize), leave: e.leave };
+export function relayed(e: Broadcast): Broadcast {
+  return { length: e.length, msg: messageOf(e), leave: e.leave };
 }
 
 /**
@@ -778,14 +779,14 @@ export function newLeaves(batch: readonly QueuedEvent[], heard: Set<string>): Qu
 /**
  * An entry its owner created or deleted (networkdb.go sendTableEvent, which replaces an event
  * of the same entry still queued): the owner's table clock moves and the event waits for the
- * network's gossip rounds to its `members` nodes.
+ * network's gossip rounds to its members.
  */
-export function queueTableEvent(q: NetworkDbQueues, owner: Omit<TableOwner, 'tableTime'>, e: ClusterTableEntry, type: number, members: number): void {
+export function queueTableEvent(q: NetworkDbQueues, owner: Omit<TableOwner, 'tableTime'>, e: ClusterTableEntry, type: number): void {
   q.tableTime++;
   let events = q.queued.get(e.networkId);
   if (!events) q.queued.set(e.networkId, (events = transmitQueue()));
   const at: TableOwner = { host: owner.host, tableTime: q.tableTime, gossipName: owner.gossipName, address: owner.address };
-  queueBroadcast(events, { length: tableEventMessageLength(at, e, type), make: () => tableEventMessage(at, e, type), left: gossipTransmits(members), topic: entryKey(e) });
+  queueBroadcast(events, { length: tableEventMessageLength(at, e, type), make: () => tableEventMessage(at, e, type), topic: entryKey(e) });
 }
 
 /** What memberlist's gossip sends one node (memberlist state.go gossip): NetworkDB's messages framed as user messages, one as it is, more as a compound. */

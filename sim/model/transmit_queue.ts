@@ -21,7 +21,6 @@ export interface QueuedEvent {
   transmits: number;
   /** The stamp its queue gave it (id, from idGen): the queue's third key. */
   readonly id: number;
-  left: number;
   /**
    * What a later broadcast of the same kind replaces it by (NetworkDB's Invalidates: a
    * network event its network's next, a table event its entry's next); node events have none.
@@ -62,8 +61,6 @@ export interface Broadcast {
   length: number;
   msg?: Buffer;
   make?: () => Buffer;
-  /** How many rounds carry it (retransmitLimit for the members counted when it is queued). */
-  left: number;
   topic?: string;
   leave?: string;
 }
@@ -76,7 +73,7 @@ export interface Broadcast {
  */
 export function queueBroadcast(q: TransmitQueue, b: Broadcast): void {
   const id = ++q.idGen;
-  const e: QueuedEvent = { length: b.length, msg: b.msg, make: b.make, transmits: 0, id, left: b.left, topic: b.topic, leave: b.leave };
+  const e: QueuedEvent = { length: b.length, msg: b.msg, make: b.make, transmits: 0, id, topic: b.topic, leave: b.leave };
   if (e.topic !== undefined && q.events.some((o) => o.topic === e.topic)) {
     q.events = q.events.filter((o) => o.topic !== e.topic);
     // deleteItem: an emptied queue starts its ids again (the new one keeps the id it took).
@@ -103,9 +100,11 @@ export interface GossipBudget {
  * queue's order that fits what is left of the packet, again and again, until none of the
  * tier fits; no tier is looked at once nothing is left. A broadcast too long for the room
  * left is passed over for shorter ones behind it. Those taken are counted as sent once
- * more and, with rounds left, queued again among the next tier's.
+ * more and, while fewer than `transmitLimit`, queued again among the next tier's. The limit
+ * is the round's (retransmitLimit of NumNodes, which memberlist asks at each GetBroadcasts):
+ * members that came or went since a broadcast was queued change how many rounds it has left.
  */
-export function gossipRound(q: TransmitQueue, budget: GossipBudget): QueuedEvent[] {
+export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimit: number): QueuedEvent[] {
   const events = q.events;
   const batch: QueuedEvent[] = [];
   let used = 0;
@@ -133,9 +132,8 @@ export function gossipRound(q: TransmitQueue, budget: GossipBudget): QueuedEvent
   const rest = events.filter((e) => !taken.has(e));
   const again: QueuedEvent[] = [];
   for (const e of batch) {
-    e.left--;
     e.transmits++;
-    if (e.left > 0) again.push(e);
+    if (e.transmits < transmitLimit) again.push(e);
   }
   q.events = again.length === 0 ? rest : merge(rest, again);
   return batch;
