@@ -99,6 +99,21 @@ describe('QueueBroadcast', () => {
     expect(q.events).toHaveLength(4);
   });
 
+  test('the one of its topic is replaced wherever it stands: one sent already, not one that went its rounds', () => {
+    const q = transmitQueue();
+    queueBroadcast(q, { length: 40, msg: Buffer.from('create'), topic: 'endpoint_table|n1|ep1' });
+    queueBroadcast(q, { length: 30, msg: Buffer.from('other'), topic: 'endpoint_table|n1|ep2' });
+    gossipRound(q, NETWORKDB_GOSSIP, LIMIT);
+    queueBroadcast(q, { length: 20, msg: Buffer.from('third') });
+    queueBroadcast(q, { length: 52, msg: Buffer.from('delete'), topic: 'endpoint_table|n1|ep1' });
+    expect(q.events.map((e) => [e.msg!.toString(), e.transmits])).toEqual([['delete', 0], ['third', 0], ['other', 1]]);
+    // Gone its rounds, an event is no longer there to replace: the next of its topic is only queued.
+    for (let round = 0; round < LIMIT; round++) gossipRound(q, NETWORKDB_GOSSIP, LIMIT);
+    expect(q.events).toEqual([]);
+    queueBroadcast(q, { length: 30, msg: Buffer.from('again'), topic: 'endpoint_table|n1|ep2' });
+    expect(q.events.map((e) => e.msg!.toString())).toEqual(['again']);
+  });
+
   test('ids start again once a round empties the queue: one queued after it can come to share a tier, length and id with one before, and replaces it', () => {
     // Room for two of 600 a round. a (id 1) and b (id 2) go in one round: the queue empties, ids start again.
     const q = queueOf([600, 600]);

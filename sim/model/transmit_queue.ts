@@ -33,19 +33,31 @@ export interface QueuedEvent {
   readonly leave?: string;
 }
 
-/** One TransmitLimitedQueue: its broadcasts in its order (broadcastOrder), and the id the last one queued was stamped with. */
+/**
+ * One TransmitLimitedQueue: its broadcasts in its order (broadcastOrder), the id the last one
+ * queued was stamped with, and the queued broadcast of each topic (what a new one of the
+ * topic replaces, found without looking through the queue).
+ */
 export interface TransmitQueue {
   events: QueuedEvent[];
   idGen: number;
+  byTopic: Map<string, QueuedEvent>;
 }
 
 export function transmitQueue(): TransmitQueue {
-  return { events: [], idGen: 0 };
+  return { events: [], idGen: 0, byTopic: new Map() };
 }
 
 /** A queue and its broadcasts as they stand, for a schedule to use up without touching the original (emu plans ahead). */
 export function copyQueue(q: TransmitQueue): TransmitQueue {
-  return { events: q.events.map((e) => ({ ...e })), idGen: q.idGen };
+  const copy = transmitQueue();
+  copy.idGen = q.idGen;
+  for (const e of q.events) {
+    const c = { ...e };
+    copy.events.push(c);
+    if (c.topic !== undefined) copy.byTopic.set(c.topic, c);
+  }
+  return copy;
 }
 
 /**
@@ -74,14 +86,24 @@ export interface Broadcast {
 export function queueBroadcast(q: TransmitQueue, b: Broadcast): void {
   const id = ++q.idGen;
   const e: QueuedEvent = { length: b.length, msg: b.msg, make: b.make, transmits: 0, id, topic: b.topic, leave: b.leave };
-  if (e.topic !== undefined && q.events.some((o) => o.topic === e.topic)) {
-    q.events = q.events.filter((o) => o.topic !== e.topic);
+  const old = e.topic === undefined ? undefined : q.byTopic.get(e.topic);
+  if (old) {
+    // The queue's keys are its order: the old one is found where it sorts.
+    q.events.splice(firstIndex(q.events, 0, q.events.length, (o) => broadcastOrder(old, o) <= 0), 1);
     // deleteItem: an emptied queue starts its ids again (the new one keeps the id it took).
     if (q.events.length === 0) q.idGen = 0;
   }
   const at = firstIndex(q.events, 0, q.events.length, (o) => broadcastOrder(e, o) <= 0);
   // addItem is the btree's ReplaceOrInsert: one the same in all three keys is replaced.
-  q.events.splice(at, at < q.events.length && broadcastOrder(e, q.events[at]) === 0 ? 1 : 0, e);
+  const replaced = at < q.events.length && broadcastOrder(e, q.events[at]) === 0;
+  if (replaced) forget(q, q.events[at]);
+  q.events.splice(at, replaced ? 1 : 0, e);
+  if (e.topic !== undefined) q.byTopic.set(e.topic, e);
+}
+
+/** A broadcast gone from its queue no longer stands for its topic there. */
+function forget(q: TransmitQueue, e: QueuedEvent): void {
+  if (e.topic !== undefined && q.byTopic.get(e.topic) === e) q.byTopic.delete(e.topic);
 }
 
 /** The event's message, made now if it waits to be asked for. */
@@ -107,6 +129,8 @@ export interface GossipBudget {
 export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimit: number): QueuedEvent[] {
   const events = q.events;
   const batch: QueuedEvent[] = [];
+  // Where each taken one stood: ascending, as the search goes on past each.
+  const takenAt: number[] = [];
   let used = 0;
   // The queue's order is by transmits, then by length from the longest: within a tier, those
   // too long for the room left come first, so each search is a binary one (the btree's AscendRange).
@@ -122,20 +146,25 @@ export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimi
     }
     const e = events[fits];
     batch.push(e);
+    takenAt.push(fits);
     used += budget.overhead + e.length;
     at = fits + 1;
   }
   if (batch.length === 0) return batch;
   // deleteItem: the queue emptied by the round starts its ids again.
   if (batch.length === events.length) q.idGen = 0;
-  const taken = new Set(batch);
-  const rest = events.filter((e) => !taken.has(e));
+  const rest: QueuedEvent[] = [];
+  for (let i = 0, t = 0; i < events.length; i++) {
+    if (t < takenAt.length && takenAt[t] === i) t++;
+    else rest.push(events[i]);
+  }
   const again: QueuedEvent[] = [];
   for (const e of batch) {
     e.transmits++;
     if (e.transmits < transmitLimit) again.push(e);
+    else forget(q, e);
   }
-  q.events = again.length === 0 ? rest : merge(rest, again);
+  q.events = again.length === 0 ? rest : merge(q, rest, again);
   return batch;
 }
 
@@ -145,12 +174,12 @@ export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimi
  * ids start again once the queue empties, so a broadcast queued after that can come to share
  * a tier, a length and an id with one queued before, which it then replaces.
  */
-function merge(a: QueuedEvent[], b: QueuedEvent[]): QueuedEvent[] {
+function merge(q: TransmitQueue, a: QueuedEvent[], b: QueuedEvent[]): QueuedEvent[] {
   const out: QueuedEvent[] = [];
   let i = 0, j = 0;
   while (i < a.length && j < b.length) {
     const order = broadcastOrder(b[j], a[i]);
-    if (order === 0) i++;
+    if (order === 0) forget(q, a[i++]);
     out.push(order <= 0 ? b[j++] : a[i++]);
   }
   while (i < a.length) out.push(a[i++]);
