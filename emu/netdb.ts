@@ -26,7 +26,7 @@
  * node kept, each with its network event and bulk syncs.
  */
 import { randomBytes } from 'crypto';
-import { ClusterNode, gossipTransmits, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, hasBroadcasts, joinSyncs, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, randomNodes } from '../sim/model/cluster';
+import { BROADCAST_TIMEOUT_NS, ClusterNode, gossipTransmits, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, hasBroadcasts, joinSyncs, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, randomNodes } from '../sim/model/cluster';
 import { Broadcast, copyQueue, gossipRound, queueBroadcast, QueuedEvent, transmitQueue, TransmitQueue } from '../sim/model/transmit_queue';
 import { encryptedEnvelope, packetPlaintextLength } from '../sim/wire/memberlist';
 import { NODE_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
@@ -306,6 +306,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
     const broadcasts = { networkBroadcasts: copyQueue(q.networkBroadcasts), nodeBroadcasts: copyQueue(q.nodeBroadcasts) };
     let arrivals = q.arriving.map((a) => ({ atMs: a.atMs, event: { ...a.event } }));
     let closeAt = departure ? Infinity : undefined;
+    let leaveDropped = false;
+    const dropped = ownLeave ? (e: QueuedEvent) => (leaveDropped ||= e.leave === ownLeave) : undefined;
     const tableRounds = () => {
       // Each network's last round: an event goes out in several rounds in a row, so a round often sends the same
       // events as the one before, whose packet's plaintext length (its message compressed: most of a round's cost) it keeps.
@@ -338,13 +340,13 @@ export class NetworkDbGossip implements NetworkDbClocks {
       // A draw that missed the others (kRandomNodes' 3n tries) sends nothing this tick; the next draws again.
       missed = peers.length === 0 ? missed + 1 : 0;
       for (const peer of peers) {
-        const batch = memberlistRound(broadcasts, MEMBERLIST_GOSSIP, this.known(view));
+        const batch = memberlistRound(broadcasts, MEMBERLIST_GOSSIP, this.known(view), dropped);
         if (batch.length === 0) break;
         send(at, peer, packetPlaintextLength(broadcastPacketMessage(batch), true));
         if (heard && batch.some((e) => e.leave)) heard(at, peer, batch);
       }
-      // clusterLeave's event has gone its rounds: memberlist leaves.
-      if (ownLeave && !broadcasts.nodeBroadcasts.events.some((e) => e.leave === ownLeave)) closeAt = at;
+      // clusterLeave's event has gone its rounds: memberlist leaves. One dropped waits for the timeout (BROADCAST_TIMEOUT_NS).
+      if (ownLeave && closeAt === Infinity && !broadcasts.nodeBroadcasts.events.some((e) => e.leave === ownLeave)) closeAt = leaveDropped ? nowMs + BROADCAST_TIMEOUT_NS / 1e6 : at;
     }
     if (departure) {
       departure.closeAtMs = closeAt === undefined || closeAt === Infinity ? nowMs : closeAt;

@@ -120,7 +120,10 @@ describe('QueueBroadcast', () => {
     expect(ids(gossipRound(q, NETWORKDB_GOSSIP, LIMIT))).toEqual([2, 1]);
     // c takes id 1 again. The round takes c (transmits 0), then b (1, id 2); a does not fit.
     queueBroadcast(q, { length: 600, msg: Buffer.from('c') });
-    expect(gossipRound(q, NETWORKDB_GOSSIP, LIMIT).map((e) => [e.transmits, e.id])).toEqual([[1, 1], [2, 2]]);
+    const dropped: QueuedEvent[] = [];
+    expect(gossipRound(q, NETWORKDB_GOSSIP, LIMIT, (e) => dropped.push(e)).map((e) => [e.transmits, e.id])).toEqual([[1, 1], [2, 2]]);
+    // a is gone without going its rounds (no Finished in memberlist): the round says so.
+    expect(dropped.map((e) => [e.transmits, e.id, e.msg!.toString()])).toEqual([[1, 1, '\0'.repeat(600)]]);
     // c, queued again at transmits 1 with id 1 and 600 bytes, is a to the btree: it replaces it.
     expect(q.events.map((e) => [e.transmits, e.id, e.msg!.toString()])).toEqual([[1, 1, 'c'], [2, 2, '\0'.repeat(600)]]);
   });

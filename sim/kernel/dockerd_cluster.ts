@@ -62,7 +62,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { gossipTransmits, memberChanges, newLeaves, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, hasBroadcasts, heartbeatFrames, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { BROADCAST_TIMEOUT_NS, gossipTransmits, memberChanges, newLeaves, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, hasBroadcasts, heartbeatFrames, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
 import { gossipRound, QueuedEvent, transmitQueue, TransmitQueue } from '../model/transmit_queue';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
@@ -77,8 +77,6 @@ import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from './net/sockets';
 
 /** Linux's delayed ACK (tcp_delack_min): a reply that carries nothing back is acked this late. */
 export const DELAYED_ACK_NS = 40_000_000;
-/** How long sendNodeEvent waits for its event to be gossiped (broadcast.go broadcastTimeout). */
-const BROADCAST_TIMEOUT_NS = 5_000_000_000;
 /** How long bulkSyncNode waits for the answer to an unsolicited sync. */
 const BULK_SYNC_TIMEOUT_NS = 30_000_000_000;
 /** The underlay's MSS with timestamps (1500 - 20 - 20 - 12). */
@@ -158,6 +156,9 @@ interface NodeAgent {
   memberlistArmed: boolean;
   /** The leave events it has heard (or sent): one it hears again is no news. */
   heardLeaves: Set<string>;
+  /** When its own leave event was queued (clusterLeave), and whether its queue dropped it (BROADCAST_TIMEOUT_NS). */
+  leaveQueuedAt?: number;
+  leaveDropped?: boolean;
   /** Whether a host is a live member other than this node: who its draws may pick (made once, not at every draw). */
   drawable: (host: string) => boolean;
   /** The session's TCP connection to the manager (a worker's). */
@@ -481,6 +482,7 @@ export class DockerdCluster {
   private leaveEvents(): void {
     for (const agent of this.departing.values()) {
       queueNodeEvent(agent, agent.node.gossipName, NODE_EVENT.leave);
+      agent.leaveQueuedAt = this.dp.clock.now;
       recordOwnLeaves(agent, agent.heardLeaves, this.leaves);
       if ((this.live?.alive ?? 0) > 0) this.armMemberlist(agent);
       else this.close(agent);
@@ -688,8 +690,11 @@ export class DockerdCluster {
       else this.unarmed.add(agent);
       return;
     }
+    const departing = this.departing.get(agent.node.host) === agent;
+    const ownLeave = departing ? `${agent.node.gossipName}@${agent.networkTime}` : undefined;
+    const dropped = ownLeave ? (e: QueuedEvent) => e.leave === ownLeave && this.leaveDropped(agent) : undefined;
     for (const peer of peers) {
-      const batch = memberlistRound(agent, MEMBERLIST_GOSSIP, this.known());
+      const batch = memberlistRound(agent, MEMBERLIST_GOSSIP, this.known(), dropped);
       if (batch.length === 0) break;
       const heard = batch.some((e) => e.leave) ? () => this.heard(peer, batch) : undefined;
       if (!this.record.keeps('networkdb-gossip')) {
@@ -701,10 +706,21 @@ export class DockerdCluster {
       if (heard) this.onArrival.set(flow, heard);
       this.sendUdp(agent, peer, memberlistPacket(broadcastPacketMessage(batch), true, this.rnd.bytes), flow, 'request');
     }
-    // clusterLeave's event has gone its rounds (the queue's notify): memberlist leaves.
-    if (this.departing.get(agent.node.host) === agent && !agent.nodeBroadcasts.events.some((e) => e.leave === `${agent.node.gossipName}@${agent.networkTime}`)) this.close(agent);
+    // clusterLeave's event has gone its rounds (the queue's notify): memberlist leaves. One dropped waits for the timeout.
+    if (ownLeave && !agent.leaveDropped && !agent.nodeBroadcasts.events.some((e) => e.leave === ownLeave)) this.close(agent);
     else if (hasBroadcasts(agent)) this.armMemberlist(agent);
   }
+
+  /** A leaver's own leave event was dropped by its queue: sendNodeEvent's wait ends at BROADCAST_TIMEOUT_NS, and memberlist leaves then. */
+  private leaveDropped(agent: NodeAgent): void {
+    agent.leaveDropped = true;
+    const at = (agent.leaveQueuedAt ?? this.dp.clock.now) + BROADCAST_TIMEOUT_NS;
+    this.laterFor(Math.max(0, at - this.dp.clock.now), this.closeLeaverOf, agent);
+  }
+
+  private readonly closeLeaverOf = (agent: NodeAgent): void => {
+    if (this.departing.get(agent.node.host) === agent) this.close(agent);
+  };
 
   /** The nodes NetworkDB's memberlist queues count (len(nDB.nodes)): the members, and those still leaving. */
   private known(): number {

@@ -704,11 +704,12 @@ export function hasBroadcasts(q: MemberlistQueues): boolean {
  * its network events, then its node events, each queue given the whole of the room
  * memberlist offers (both are asked with the same limit, so the two together may exceed it).
  * Both queues count the nodes NetworkDB knows (len(nDB.nodes)): `nodes`, as the round finds them.
+ * `dropped`: told of a node event the round's reinsertion replaced (gossipRound).
  */
-export function memberlistRound(q: MemberlistQueues, budget: GossipBudget, nodes: number): QueuedEvent[] {
+export function memberlistRound(q: MemberlistQueues, budget: GossipBudget, nodes: number, dropped?: (e: QueuedEvent) => void): QueuedEvent[] {
   const limit = gossipTransmits(nodes);
   const network = gossipRound(q.networkBroadcasts, budget, limit);
-  const node = gossipRound(q.nodeBroadcasts, budget, limit);
+  const node = gossipRound(q.nodeBroadcasts, budget, limit, dropped);
   return node.length === 0 ? network : [...network, ...node];
 }
 
@@ -738,6 +739,14 @@ export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, type: num
   const msg = nodeEvent({ type, lTime: q.networkTime, nodeName: gossipName });
   queueBroadcast(q.nodeBroadcasts, { length: msg.length, msg, leave: type === NODE_EVENT.leave ? `${gossipName}@${q.networkTime}` : undefined });
 }
+
+/**
+ * How long clusterLeave's sendNodeEvent waits for its leave event's Finished (broadcast.go
+ * broadcastTimeout) before memberlist's Leave: it comes once the event has gone its rounds.
+ * One the queue's btree replaced (gossipRound's `dropped`) never finishes: the wait ends
+ * at this timeout ("timed out broadcasting node event", logged), from the leave's queueing.
+ */
+export const BROADCAST_TIMEOUT_NS = 5_000_000_000;
 
 /**
  * A member hears a node's leave event for the first time (delegate.go handleNodeMessage: the

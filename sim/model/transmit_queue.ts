@@ -125,8 +125,10 @@ export interface GossipBudget {
  * more and, while fewer than `transmitLimit`, queued again among the next tier's. The limit
  * is the round's (retransmitLimit of NumNodes, which memberlist asks at each GetBroadcasts):
  * members that came or went since a broadcast was queued change how many rounds it has left.
+ * `dropped` is told of each queued broadcast the round's reinsertion replaced (merge): gone
+ * without its Finished, which memberlist calls only for the limit or an Invalidates.
  */
-export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimit: number): QueuedEvent[] {
+export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimit: number, dropped?: (e: QueuedEvent) => void): QueuedEvent[] {
   const events = q.events;
   const batch: QueuedEvent[] = [];
   // Where each taken one stood: ascending, as the search goes on past each.
@@ -164,7 +166,7 @@ export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimi
     if (e.transmits < transmitLimit) again.push(e);
     else forget(q, e);
   }
-  q.events = again.length === 0 ? rest : merge(q, rest, again);
+  q.events = again.length === 0 ? rest : merge(q, rest, again, dropped);
   return batch;
 }
 
@@ -172,14 +174,17 @@ export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimi
  * The queue's rest and the broadcasts a round queues again, in the queue's order as one. The
  * btree's ReplaceOrInsert keeps one of two the same in all three keys, the one queued again:
  * ids start again once the queue empties, so a broadcast queued after that can come to share
- * a tier, a length and an id with one queued before, which it then replaces.
+ * a tier, a length and an id with one queued before, which it then replaces: `dropped` is told.
  */
-function merge(q: TransmitQueue, a: QueuedEvent[], b: QueuedEvent[]): QueuedEvent[] {
+function merge(q: TransmitQueue, a: QueuedEvent[], b: QueuedEvent[], dropped?: (e: QueuedEvent) => void): QueuedEvent[] {
   const out: QueuedEvent[] = [];
   let i = 0, j = 0;
   while (i < a.length && j < b.length) {
     const order = broadcastOrder(b[j], a[i]);
-    if (order === 0) forget(q, a[i++]);
+    if (order === 0) {
+      forget(q, a[i]);
+      dropped?.(a[i++]);
+    }
     out.push(order <= 0 ? b[j++] : a[i++]);
   }
   while (i < a.length) out.push(a[i++]);
