@@ -15,9 +15,9 @@ import { PlanOp } from '../sim/plan/ops';
 import { Scenario } from '../sim/scenario/schema';
 import { Container, containerById, containerNetns, Endpoint, hostOf, Network, sharesHostNetns, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
-import { driverOf, packetWay } from '../sim/model/drivers';
+import { driverNamed, driverOf, packetWay } from '../sim/model/drivers';
 import { pingBind, pingDeviceRefusal, pingTarget } from '../sim/commands/ping-words';
-import type { CaptureSpot } from '../sim/model/drivers/driver';
+import type { CaptureSpot, HostNamespaceWay } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
 import { isIpv4 } from '../sim/wire/addr';
 import { checkBusybox, checkEmuPrerequisites } from './prereq';
@@ -47,7 +47,7 @@ import { pathOf, registeredPath } from '../sim/trace/paths';
 import { PathModel, RESOLVE_STEP } from '../sim/trace/paths/path';
 import { EmbeddedDns } from './dns';
 import { EmuProgram, startPrograms, stepPrograms } from './programs';
-import { Capture, captureFile, CapturePoint, ControlCapture, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
+import { Capture, captureFile, CapturePoint, ControlCapture, FlowKey, hopsFrom, stepOfRequestAt, Unavailable } from './capture';
 import { teardown } from './clean';
 import { LinkState, linksIn, OPER_DOWN, useNamespaceWorker } from './nsworker';
 import { Progress } from './progress';
@@ -610,9 +610,13 @@ export class EmuBackend implements Backend {
     // The swarm's daemons are on the wire whenever a command runs, as on Docker hosts. A traced
     // ping's captures start while the holders warm (tracedPing waits for both); any other command runs once they have.
     const warming = this.warmHolders();
-    // A container run with --network host pings from its host's namespace: the host's own ping, which emu does not capture (hostPingFlow).
+    // A container run with --network host pings from its host's namespace: the host's own ping, on the host path.
     const traced = argv[0] === 'ping' && c !== undefined && !sharesHostNetns(c);
-    if (traced) warming.catch(() => undefined);
+    // A host's ping to an address (or a --network host container's): the same question as a container's (tracedPing asks it once the name is resolved).
+    const hostPing = (!c || sharesHostNetns(c)) && (argv[0] === 'ping' || (argv[0] === 'busybox' && argv[1] === 'ping')) ? pingTarget(pingArgs(argv)) : undefined;
+    // Captured on the host path where the host driver models its way (to an address: the route's device and the destination's side).
+    const hostPingWay = hostPing !== undefined && isIpv4(hostPing) && real === this.realName(host, host) ? driverNamed('host')?.hostNamespaceWay?.(ctx.world, host, hostPing) : undefined;
+    if (traced || hostPingWay) warming.catch(() => undefined);
     else await warming;
     // The host's daemons' sockets, for a host's command or one in a container sharing its namespace (--network host).
     if (!c || sharesHostNetns(c)) await this.listeners.sync(real);
@@ -623,10 +627,14 @@ export class EmuBackend implements Backend {
     if (busybox || argv[0] === 'busybox') checkBusybox();
     const program = busybox ? ['busybox', ...argv] : argv;
     if (traced) return this.tracedPing(c, real, view, program, ctx, ready, warming);
-    // A host's ping to an address (or a --network host container's): the same question as a container's (tracedPing asks it once the name is resolved).
-    const hostPing = (!c || sharesHostNetns(c)) && (argv[0] === 'ping' || (argv[0] === 'busybox' && argv[1] === 'ping')) ? pingTarget(pingArgs(argv)) : undefined;
     const refused = hostPing !== undefined && isIpv4(hostPing) ? await this.pingThroughOtherDevice(real, argv, hostPing) : undefined;
-    if (refused) return refusedOnceReady(refused, ready);
+    // The holders warming (not awaited for a traced ping) are started too before a refusal returns.
+    if (refused) return refusedOnceReady(refused, hostPingWay ? allDone([ready, warming]) : ready);
+    if (hostPingWay) {
+      const netAdminHere = c === undefined || holdsNetAdmin(c);
+      const r = await this.tracedHostPing(c?.name ?? host, hostPingWay, hostPing!, () => this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdminHere), warming);
+      return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host) };
+    }
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
     // A container has no CAP_NET_ADMIN unless run with --cap-add NET_ADMIN (Docker's default capabilities,
     // model/capabilities.ts): the real kernel refuses its changes as sim does, and its ip link add|delete counts nothing.
@@ -642,6 +650,7 @@ export class EmuBackend implements Backend {
     if (routeDel && await holdsConnectedRoute(real, routeDel)) return refusedOnceReady({ stdout: '', stderr: CONNECTED_ROUTE_DEL_REFUSAL, exitCode: 2, refusedUnmodelled: true }, ready);
     if (linkChange?.verb === 'add') await this.levelCounters([real]);
     const r = await this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdmin);
+    // Off the way the host driver models (a name, another destination): the flow's ends alone.
     if (hostPing !== undefined && real === this.realName(host, host)) this.hostPingFlow(c?.name ?? host, hostPing, r.stdout);
     if (linkChange && r.exitCode === 0) {
       if (linkChange.verb === 'add') this.numbering.madeByStep(real, linkChange.name);
@@ -681,6 +690,28 @@ export class EmuBackend implements Backend {
     fs.mkdirSync(dir, { recursive: true });
     // A name is resolved through the container's lo (the embedded DNS); an address is not looked up at all.
     const points = capturePoints(ctx.world, c, dst, way, this.names, dir, !isIpv4(target));
+    const src = way?.ep.ip;
+    // On the outside path the host's MASQUERADE makes the source its own underlay address past its uplink; the way may name another.
+    const natSrc = way?.natSrc ?? (way && way.path !== driverOf(way.net).path ? hostOf(ctx.world, c.host).underlay : undefined);
+    const key = dst && src ? { src, dst, ...(natSrc ? { natSrc } : {}) } : undefined;
+    return this.captured(flow, points, key, warming, () => this.runStep(real, view, argv, ctx, ready, this.watch(ctx)));
+  }
+
+  /**
+   * A ping from a host's own namespace (a host's command, or a --network host container's) to
+   * an address on the host path (the host driver's hostNamespaceWay): captured on the route's device and the
+   * destination's side, its hops placed on the host path as sim's.
+   */
+  private async tracedHostPing(from: string, way: HostNamespaceWay, dst: string, run: () => Promise<CommandOutput>, warming: Promise<void>): Promise<CommandOutput> {
+    const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from, to: dst, ...hostPathOf(), hostNamespace: true, hops: [] };
+    const dir = this.opts.pcapDir ?? path.join(this.record.dir, 'captures', flow.id);
+    fs.mkdirSync(dir, { recursive: true });
+    const points = spotsToPoints(way.spots, this.names, dir);
+    return this.captured(flow, points, { src: way.src, dst }, warming, run);
+  }
+
+  /** Runs a ping with tcpdump at each of its capture points (listening before it sends), then reads its hops, explains its losses and records the flow (once it had both ends). */
+  private async captured(flow: Flow, points: CapturePoint[], key: FlowKey | undefined, warming: Promise<void>, run: () => Promise<CommandOutput>): Promise<CommandOutput> {
     const capture = new Capture(points);
     this.activeCapture = capture;
     let out;
@@ -701,7 +732,7 @@ export class EmuBackend implements Backend {
       const countersBefore = await dropCounters(watched);
       since = BigInt(Date.now()) * 1_000_000n;
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
-      out = await this.runStep(real, view, argv, ctx, ready, this.watch(ctx));
+      out = await run();
       // The ping has ended: its frames are queued to every capture, and its misses answered; taken in, they are complete.
       await Promise.all([capture.drained(), this.missWatch.settled(since)]);
       dropsByRule = grownDrops(countersBefore, await dropCounters(watched));
@@ -711,11 +742,8 @@ export class EmuBackend implements Backend {
       this.record.state.pids = this.record.state.pids.filter((pid) => !capture.pids.includes(pid));
       this.record.save();
     }
-    const src = way?.ep.ip;
-    if (dst && src) {
-      // On the outside path the host's MASQUERADE makes the source its own underlay address past its uplink; the way may name another.
-      const natSrc = way?.natSrc ?? (way && way.path !== driverOf(way.net).path ? hostOf(ctx.world, c.host).underlay : undefined);
-      flow.hops = await hopsFrom(pathOf(flow), points, { src, dst, ...(natSrc ? { natSrc } : {}) }, this.epochStartNs);
+    if (key) {
+      flow.hops = await hopsFrom(pathOf(flow), points, key, this.epochStartNs);
       this.missHops(flow, since);
       await this.explainLoss(flow, points, out.stderr, capture.unavailable, dropsByRule);
       if (flow.hops.length > MAX_HOPS_PER_FLOW) {
@@ -728,9 +756,9 @@ export class EmuBackend implements Backend {
   }
 
   /**
-   * A ping from a host's own namespace (a host's, or a --network host container's) is on no
-   * driver's path and is not captured: its flow is recorded without hops, as sim's flow of it
-   * says (Flow.hostNamespace), once the ping had an address to send to (sim's ping drops the
+   * A ping from a host's own namespace (a host's, or a --network host container's) that emu
+   * does not capture (a name, a destination off the host path the host driver models): its
+   * flow is recorded without hops (Flow.hostNamespace), once the ping had an address to send to (sim's ping drops the
    * flow of a name it could not resolve; iputils and BusyBox print the address they resolved
    * in their first line).
    */
@@ -1060,14 +1088,7 @@ function pathStep(model: PathModel, p: CapturePoint, src: string | undefined): n
 
 /** Where a ping from container c is seen: its lo (DNS) when it resolves a name, and along its way out (the network the model says it takes, the peer's side too). */
 function capturePoints(world: World, c: Container, dst: string | undefined, way: ReturnType<typeof packetWay>, names: NameMap, dir: string, resolves: boolean): CapturePoint[] {
-  const points: CapturePoint[] = [];
-  const seen = new Set<string>();
-  const add = (p: Omit<CapturePoint, 'file'>) => {
-    const key = `${p.realNetns}/${p.iface}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    points.push({ ...p, file: captureFile(dir, p) });
-  };
+  const { points, add, addSpot } = pointCollector(names, dir);
   if (resolves) add({ host: c.host, netns: c.sandbox, device: 'lo', realNetns: names.netns(c.host, c.sandbox), iface: 'lo', role: 'lo', mine: [] });
   const sides: { net: Network; ep: Endpoint }[] = way ? [{ net: way.net, ep: way.ep }, ...driverOf(way.net).peersToCapture(way.net, dst, world).map((ep) => ({ net: way.net, ep })), ...(way.peers ?? [])] : [];
   for (const { net, ep } of sides) {
@@ -1080,12 +1101,31 @@ function capturePoints(world: World, c: Container, dst: string | undefined, way:
   // A host-level driver's own places (flannel's uplinks, underlay ports and flannel.1).
   for (const spot of way?.spots ?? []) addSpot(spot);
   return points;
+}
 
-  function addSpot(spot: CaptureSpot): void {
+/** The capture points of a model's spots, in order. */
+function spotsToPoints(spots: readonly CaptureSpot[], names: NameMap, dir: string): CapturePoint[] {
+  const { points, addSpot } = pointCollector(names, dir);
+  for (const spot of spots) addSpot(spot);
+  return points;
+}
+
+/** Capture points in the order they are added, each real device once, with its capture file under `dir`. */
+function pointCollector(names: NameMap, dir: string) {
+  const points: CapturePoint[] = [];
+  const seen = new Set<string>();
+  const add = (p: Omit<CapturePoint, 'file'>) => {
+    const key = `${p.realNetns}/${p.iface}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    points.push({ ...p, file: captureFile(dir, p) });
+  };
+  const addSpot = (spot: CaptureSpot): void => {
     // The host's port on the underlay segment, which only emu builds.
     if (spot.role === 'underlay') add({ ...spot, host: 'underlay', netns: 'underlay', device: underlayPort(spot.host), realNetns: names.underlay, iface: underlayPort(spot.host) });
     else add({ ...spot, realNetns: names.netns(spot.host, spot.netns), iface: spot.device });
-  }
+  };
+  return { points, add, addSpot };
 }
 
 /**
@@ -1095,6 +1135,12 @@ function capturePoints(world: World, c: Container, dst: string | undefined, way:
 async function refusedOnceReady(refusal: CommandOutput, ready: Promise<unknown>): Promise<CommandOutput> {
   await ready.catch(() => undefined);
   return refusal;
+}
+
+/** The path of what a host's own namespace sends, as the host driver names it. */
+function hostPathOf(): Pick<Flow, 'path'> {
+  const path = registeredPath(driverNamed('host')?.path);
+  return path ? { path } : {};
 }
 
 /** A ping's words after the program: `ping …`, or `busybox ping …` (a BusyBox image's, or a host's applet). */

@@ -288,8 +288,8 @@ const ROLE_ON_PATH: Record<CapturePoint['role'], PathRole> = {
 /** The step of an echo request of a flow on `model` seen at a capture point going the given way (undefined where no request passes). */
 export function stepOfRequestAt(model: PathModel, p: CapturePoint, way: 'out' | 'in'): number | undefined {
   // On the wire, the path's own packet: encapsulated where the path encapsulates (the overlay's), plain where it does not.
-  return model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: true })?.step
-    ?? model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', encapsulated: false, forwarded: p.forwards })?.step;
+  return model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', dir: 'request', encapsulated: true })?.step
+    ?? model.place({ role: ROLE_ON_PATH[p.role], way, frame: 'ip', dir: 'request', encapsulated: false, forwarded: p.forwards })?.step;
 }
 
 /**
@@ -400,7 +400,7 @@ function classify(model: PathModel, p: CapturePoint, layers: Layer[], kind: 'icm
   // The veth's overlay end: a frame from the container goes into the bridge ('out'); the rest toward the container.
   const way = mine ? 'out' : 'in';
   if ((p.role === 'lo') !== (kind === 'dns')) return undefined;
-  const at = model.place({ role: ROLE_ON_PATH[p.role], way, frame, encapsulated, ...(ipip ? { ipip } : {}), flood: frame === 'arp-request', proxied: frame === 'arp-reply', forwarded: p.forwards });
+  const at = model.place({ role: ROLE_ON_PATH[p.role], way, frame, dir, encapsulated, ...(ipip ? { ipip } : {}), flood: frame === 'arp-request', proxied: frame === 'arp-reply', forwarded: p.forwards });
   if (!at) return undefined;
   const note = p.role === 'host' && sleeve
     ? way === 'out' ? weaveNotes.sleeveOut(sleeve['sleeve.dst_peer'] as string, outer!['ip.dst'] as string, field(layers, 'udp', 'udp.dstport', false) as number)

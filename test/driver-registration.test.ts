@@ -29,10 +29,10 @@ describe('driver registration', () => {
     expect(registrationFaults(REPO, graph)).toEqual([]);
     // ipvlan's own files: one a layer, five layers.
     expect(bundles.ipvlan).toEqual(['sim/model/drivers/ipvlan.ts', 'sim/plan/links/ipvlan.ts', 'sim/kernel/net/ipvlan.ts', 'sim/trace/paths/ipvlan.ts', 'sim/compare/ipvlan.ts']);
-    // Docker's built-in drivers: the overlay's (its classic mode's part with its own), the bridge's (docker_gwbridge's path with its own), host and null.
+    // Docker's built-in drivers: the overlay's (its classic mode's part with its own), the bridge's (docker_gwbridge's path with its own), host's (the host path, its containers' and the host's own commands') and null.
     expect(bundles.overlay).toEqual(['sim/model/drivers/overlay.ts', 'sim/trace/paths/overlay.ts', 'sim/compare/overlay.ts']);
     expect(bundles.bridge).toEqual(['sim/model/drivers/bridge.ts', 'sim/trace/paths/bridge.ts']);
-    expect([bundles.host, bundles.null]).toEqual([['sim/model/drivers/host.ts'], ['sim/model/drivers/null.ts']]);
+    expect([bundles.host, bundles.null]).toEqual([['sim/model/drivers/host.ts', 'sim/trace/paths/host.ts'], ['sim/model/drivers/null.ts']]);
   });
 
   test('hop notes written in more than one layer are worded once, in the shared paths/notes.ts: no driver owns them', () => {
@@ -128,7 +128,7 @@ describe('driver registration', () => {
   test('what the registries list is in the ranks their registrations state, not in the order files loaded in', () => {
     // compare's columns (the order every transcript of it shows), the verdicts a scenario may name, the drivers.
     expect(compared()).toEqual(['overlay', 'overlay-kv', 'flannel-vxlan', 'flannel-host-gw', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'weave-fastdp', 'weave-sleeve', 'macvlan', 'ipvlan', 'ipvlan-l3']);
-    expect(registeredPaths().map((p) => p.id)).toEqual(['overlay', 'bridge', 'gwbridge', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave-sleeve', 'weave-fastdp', 'macvlan', 'ipvlan', 'ipvlan-l3']);
+    expect(registeredPaths().map((p) => p.id)).toEqual(['overlay', 'bridge', 'gwbridge', 'host', 'flannel-vxlan', 'flannel-host-gw', 'calico', 'weave-sleeve', 'weave-fastdp', 'macvlan', 'ipvlan', 'ipvlan-l3']);
     expect(registeredDrivers().map((d) => d.name)).toEqual(['overlay', 'bridge', 'host', 'null', 'calico', 'weavemesh', 'macvlan', 'ipvlan']);
     // A registration loaded last, ranked between others, is listed there.
     registerPart({ ...comparePart('overlay')!, id: 'overlay-late' }, { rank: 15 });

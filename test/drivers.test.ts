@@ -70,13 +70,14 @@ describe('network drivers', () => {
     expect(creatable.map((d) => d.name)).toEqual(expect.arrayContaining(['bridge', 'overlay']));
   });
 
-  test('each driver whose containers get an endpoint names a registered path model, and one for what leaves through its gateway; the others none', () => {
+  test("each driver whose containers get an endpoint names a registered path model, and one for what leaves through its gateway; host names the host path (its containers send from the host's namespace); the others none", () => {
     const registered = (id: string | undefined) => registeredPath(id) ?? `not a registered path: ${id}`;
     // A driver whose containers are not modelled carries no packet, so it has no path to name.
     const attaching = registeredDrivers().filter((d) => d.attaches && !d.containersNotModelled);
     expect(attaching.map((d) => ({ driver: d.name, path: registered(d.path), outside: d.providesGateway ? registered(d.outsidePath) : '-' })))
       .toEqual(attaching.map((d) => ({ driver: d.name, path: d.path, outside: d.providesGateway ? d.outsidePath : '-' })));
-    expect(registeredDrivers().filter((d) => (!d.attaches || d.containersNotModelled) && (d.path || d.outsidePath)).map((d) => d.name)).toEqual([]);
+    expect(registered(driverOf({ driver: 'host' }).path)).toBe('host');
+    expect(registeredDrivers().filter((d) => (!d.attaches || d.containersNotModelled) && d.name !== 'host' && (d.path || d.outsidePath)).map((d) => d.name)).toEqual([]);
   });
 
   describe.each(creatable.map((d) => [d.name, d] as const))('%s', (_name, driver) => {

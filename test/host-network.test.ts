@@ -11,6 +11,7 @@ import { runSim, runEmu, PrintedStep, StepPrint } from './helpers/run';
 import { describeWith } from './helpers/env';
 import { traceProblem } from '../sim/trace/validate';
 import { compareTraces } from '../sim/trace/compare';
+import { classifyPath } from '../sim/trace/path';
 
 const HOST_NETWORK = `name: host-network
 hosts:
@@ -83,10 +84,13 @@ describe('docker run --network host (sim)', () => {
     expect(out[STEP.pingBridge]).toContain('1 packets transmitted, 1 received');
     expect(out[STEP.pingUnderlay]).toContain('1 packets transmitted, 1 received');
     const pings = result.trace.flows.filter((f) => f.kind === 'icmp-echo');
-    expect(pings.map((f) => [f.from, f.to, f.path, f.hostNamespace])).toEqual([['h0', '172.17.0.2', undefined, true], ['h0', '198.51.100.11', undefined, true]]);
-    // The host's own path (no driver's): docker0 forwards its request to web's port; eth0 sends the other.
-    expect(pings[0].hops.some((h) => h.netns === 'r0' && h.actor === 'docker0' && h.event === 'bridge-forward')).toBe(true);
-    expect(pings[1].hops.some((h) => h.netns === 'r0' && h.device === 'eth0')).toBe(true);
+    expect(pings.map((f) => [f.from, f.to, f.path, f.hostNamespace])).toEqual([['h0', '172.17.0.2', 'host', true], ['h0', '198.51.100.11', 'host', true]]);
+    // The host path: the host sends down through docker0, which forwards the request to web's port, and web takes it;
+    // the other leaves eth0, crosses the underlay and r1's eth0 takes it. Each reply walks the same steps back.
+    const requests = (i: number) => pings[i].hops.filter((h) => h.dir === 'request' && h.layers.some((l) => l.proto === 'icmp')).map((h) => [h.step, h.netns === 'r0' || h.netns === 'r1' || h.netns === 'underlay' ? h.netns : 'web', h.device, h.event]);
+    expect(requests(0)).toEqual([[1, 'r0', 'docker0', 'send'], [2, 'r0', expect.stringMatching(/^veth/), 'bridge-forward'], [3, 'web', 'eth0', 'deliver']]);
+    expect(requests(1)).toEqual([[1, 'r0', 'eth0', 'send'], [2, 'underlay', 'segment', 'underlay'], [3, 'r1', 'eth0', 'deliver']]);
+    expect(pings.map((f) => classifyPath(f).kind)).toEqual(['host', 'host']);
     expect(traceProblem(result.trace)).toBeUndefined();
     // Docker's default capabilities hold in the host's namespace too: no CAP_NET_ADMIN.
     expect(result.steps[STEP.linkAdd]).toMatchObject({ exitCode: 2, stderr: 'RTNETLINK answers: Operation not permitted\n' });
@@ -133,9 +137,9 @@ describeWith(['ip', 'ping'], true, 'docker run --network host on the real kernel
     const r = runEmu('host-network.yaml', HOST_NETWORK);
     expect(r.stderr).toBe('');
     expect(r.steps.map((s: PrintedStep) => comparable(s))).toEqual(result.steps.map(comparable));
-    // Its pings are its host's own, which emu does not capture: their flows have their ends and no hops, and verify compares those.
+    // Its pings are its host's own, captured on the host path (docker0 and web's side; both hosts' eth0 and the underlay): hop for hop as sim's.
     const emuPings = r.trace!.flows.filter((f) => f.kind === 'icmp-echo');
-    expect(emuPings.map((f) => [f.id, f.from, f.to, f.hostNamespace, f.hops.length])).toEqual([['ping-1', 'h0', '172.17.0.2', true, 0], ['ping-2', 'h0', '198.51.100.11', true, 0]]);
+    expect(emuPings.map((f) => [f.id, f.from, f.to, f.path, f.hostNamespace, f.hops.filter((h) => h.step !== undefined).length > 0])).toEqual([['ping-1', 'h0', '172.17.0.2', 'host', true, true], ['ping-2', 'h0', '198.51.100.11', 'host', true, true]]);
     expect(compareTraces(result.trace, r.trace!)).toBeUndefined();
     // Marked alike is the agreement: a sim flow of a host's namespace against an emu flow not so marked differs.
     const unmarked = { ...r.trace!, flows: r.trace!.flows.map((f) => ({ ...f, hostNamespace: undefined })) };

@@ -12,7 +12,7 @@ import { etcFile } from '../model/etc';
 import { containerById, type Container } from '../model/world';
 import { isLocal, pathMtu } from './net/ipv4/route';
 import { droppedByHook } from './net/ipv4/ip_output';
-import { packetWay } from '../model/drivers';
+import { driverNamed, packetWay } from '../model/drivers';
 import { registeredPath } from '../trace/paths';
 import { isIpv4 } from '../wire/addr';
 import { unmodelledWords } from './iproute_utils';
@@ -272,7 +272,7 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   const startedAt = dp.clock.now;
   const c = containerById(ctx.world, ctx.container);
   const flow = dp.newFlow('icmp-echo', c?.name ?? ns.name, o.target);
-  // A host's command or a --network host container's: on no driver's path, which emu traces only by its ends.
+  // A host's command or a --network host container's: sent from the host's own namespace.
   if (ns.name === ns.host.name) flow.hostNamespace = true;
   let dst = o.target;
   if (!isIpv4(dst)) {
@@ -285,8 +285,13 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     }
     dst = ip;
   }
-  // The path its hops are placed on, as the driver of the network it leaves by names it (a host's own ping names none).
-  if (c) {
+  // The path its hops are placed on, as the driver of the network it leaves by names it; from a
+  // host's own namespace, the host driver's where it models the way (as emu captures it).
+  if (flow.hostNamespace) {
+    const host = driverNamed('host');
+    const path = host?.hostNamespaceWay?.(ctx.world, ns.host.name, dst) ? registeredPath(host.path) : undefined;
+    if (path) flow.path = path;
+  } else if (c) {
     const path = registeredPath(packetWay(ctx.world, c, dst)?.path);
     if (path) flow.path = path;
   }

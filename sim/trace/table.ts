@@ -33,8 +33,8 @@ function what(h: Hop): string {
 /** One table per flow: the first request and its reply, step by step. */
 export function pathTable(flow: Flow, allHops = false): string {
   const origin = flow.origin ? `, step ${flow.origin.step} · ${flow.origin.on}: ${flow.origin.command}` : '';
-  // emu's record of a ping from a host's own namespace (Flow.hostNamespace) has its ends and no hops.
-  if (flow.hostNamespace && flow.hops.length === 0) return `path of ${flow.id} (${flow.kind} ${flow.from} → ${flow.to}${origin}): not captured, sent from a host's own namespace (on no network's path)\n`;
+  // emu's record of a ping from a host's own namespace it did not capture (Flow.hostNamespace) has its ends and no hops.
+  if (flow.hostNamespace && flow.hops.length === 0) return `path of ${flow.id} (${flow.kind} ${flow.from} → ${flow.to}${origin}): not captured, sent from a host's own namespace (off the host path emu captures)\n`;
   const hops = allHops ? flow.hops : [...flow.hops.filter((h) => h.step === RESOLVE_STEP), ...firstExchange(flow)];
   const rows = [['STEP', 'DIR', 'HOST', 'NETNS', 'DEVICE', 'WHAT HAPPENED', 'KEY FIELDS'],
     ...hops.map((h) => [h.step === undefined ? '-' : String(h.step), h.dir, h.host, h.netns, hopDevices(h), what(h), layerSummary(h.layers)])];

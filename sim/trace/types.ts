@@ -67,14 +67,17 @@ export interface Flow {
   to: string;
   /**
    * The path model its steps are numbered by (sim/trace/paths/): the one of the network
-   * driver that carried it, or `gwbridge` for a container's packet to the outside. Absent:
-   * the overlay's (traces made before flows named their path; a host's own ping).
+   * driver that carried it, `gwbridge` for a container's packet to the outside, `host` for a
+   * ping from a host's own namespace where the host driver models its way. Absent: the
+   * overlay's (traces made before flows named their path; a host's own ping elsewhere, as it
+   * was placed before the host path).
    */
   path?: PathId;
   /**
    * Sent from a host's own namespace: a host's command, or a container's run with --network
-   * host. No network driver's path numbers it: sim traces its hops (placed as the overlay's),
-   * emu captures none and records the flow alone, so verify compares its ends, not its hops.
+   * host, on the host path. emu captures it where that path models the way (a container on
+   * one of the host's bridges, another host on the underlay); elsewhere (a name, another
+   * destination) it records the flow alone, and verify compares such a flow by its ends.
    */
   hostNamespace?: boolean;
   hops: Hop[];

@@ -84,11 +84,12 @@ function placesOn(model: PathModel) {
     toVxlan: sighting('vxlan', 'out', 'ip'), toVxlanFlooded: sighting('vxlan', 'out', 'ip', { flood: true }),
     proxyReply: sighting('vxlan', 'in', 'arp-reply', { proxied: true }),
     encap: sighting('uplink', 'out', 'ip', { encapsulated: true }),
-    uplinkSends: byKind('uplink', 'out'),
+    // The host's own (the host path tells the sender's uplink from the other host's by the frame's way: request or reply).
+    uplinkSends: byKind('uplink', 'out', { dir: 'request' }), uplinkSendsReply: byKind('uplink', 'out', { dir: 'reply' }),
     // The host routing a packet through (ip_forward): out of its uplink, or in by it (a reply on its way back).
     uplinkForwards: byKind('uplink', 'out', { forwarded: true }),
     uplinkForwardsIn: byKind('uplink', 'in', { forwarded: true }),
-    uplinkTakes: byKind('uplink', 'in'),
+    uplinkTakes: byKind('uplink', 'in', { dir: 'request' }), uplinkTakesReply: byKind('uplink', 'in', { dir: 'reply' }),
     // A bridge device taking a frame up to its host's stack, or the host sending one down through it.
     bridgeUp: byKind('bridge', 'out'),
     bridgeDown: byKind('bridge', 'in'),
@@ -282,7 +283,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
     if (skb.flow?.kind === 'control-plane') this.place(skb, dev, OFF_PATH[kindIndex(arpOpcode(skb.frame))]);
     else if (isVxlanFrame(skb.frame, dev.netns)) this.place(skb, dev, P.encap, skb.note ?? this.encapNote(skb), skb.encapsulatedBy);
     else if (isIpipFrame(skb.frame)) this.ipipSend(dev, skb, P);
-    else this.place(skb, dev, (skb.forwarded ? P.uplinkForwards : P.uplinkSends)[kindIndex(arpOpcode(skb.frame))]);
+    else this.place(skb, dev, (skb.forwarded ? P.uplinkForwards : skb.dir === 'reply' ? P.uplinkSendsReply : P.uplinkSends)[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /** Wrapped by the namespace's ipip device (tunl0), which sent it from the host's own stack. */
@@ -303,7 +304,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
     }
     const P = this.placesFor(skb);
     if (isIpipFrame(skb.frame)) return this.placeIfOnPath(skb, dev, P.ipipDeliver);
-    this.placeIfOnPath(skb, dev, (forwarded ? P.uplinkForwardsIn : P.uplinkTakes)[kindIndex(arpOpcode(skb.frame))]);
+    this.placeIfOnPath(skb, dev, (forwarded ? P.uplinkForwardsIn : skb.dir === 'reply' ? P.uplinkTakesReply : P.uplinkTakes)[kindIndex(arpOpcode(skb.frame))]);
   }
 
   /**

@@ -68,6 +68,12 @@ export interface NetworkSpec {
 }
 
 /** Where emu listens for a packet on its way through an endpoint's network. */
+/** Where a packet from a host's own namespace is seen (its capture spots, in order), and the address it leaves from. */
+export interface HostNamespaceWay {
+  src: string;
+  spots: CaptureSpot[];
+}
+
 export interface CaptureSpot {
   host: string;
   netns: string;
@@ -220,6 +226,12 @@ export interface NetworkDriver {
   readonly pathsOn?: readonly string[];
   /** The path model of a packet leaving a container through an endpoint of it that carries the default route, to an address off all its networks. */
   readonly outsidePath?: string;
+  /**
+   * The host driver's: where a packet sent from a host's own namespace (a host's command, a
+   * container sharing it) to `dst` is seen on its `path`, and the address it leaves from;
+   * undefined for a destination that way does not model.
+   */
+  hostNamespaceWay?(world: World, host: string, dst: string): HostNamespaceWay | undefined;
   /** Where such a packet goes instead when the driver routes it elsewhere (ipvlan l3's host routing); undefined: a host-level driver's way (`registerHostLevel`: flannel's lease for docker0's packets), else `outsidePath`. */
   outsideWay?(world: World, host: string, net: Network, dst: string): OutsideWay | undefined;
 }

@@ -45,7 +45,7 @@ export function registeredPath(id: string | undefined): PathId | undefined {
 
 /**
  * The model of the path a flow took. A flow that names none is the overlay's: traces made
- * before flows named their path were all of it, and a host's own ping is placed as it was.
+ * before flows named their path were all of it.
  */
 export function pathOf(flow: Pick<Flow, 'path'>): PathModel<VerdictKind> {
   const id = flow.path ?? 'overlay';

@@ -52,6 +52,8 @@ export interface Sighting {
   ipip?: boolean;
   /** At the uplink: the host routed the packet through (ip_forward), it is not the host's own. */
   forwarded?: boolean;
+  /** At the uplink: the frame is the request's way or the reply's (on the host path, which host's uplink sees it follows). */
+  dir?: 'request' | 'reply';
 }
 
 export interface Placed {
