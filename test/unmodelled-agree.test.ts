@@ -62,7 +62,9 @@ const IPTABLES_SIM_REFUSES = ['-t mangle -L', '--table raw -S', '-L -t security'
   '-A INPUT -m statistic --mode nth --every 2 -j DROP', '-A INPUT -m addrtype --dst-type BROADCAST -j DROP',
   // As getopt_long reads them (iptables 1.8.9 here took each): a value attached, options run together, --long=value, a long option's unambiguous prefix.
   '-tmangle -L', '-vtraw -L', '--table=mangle -L', '--tab mangle -L', '--t=security -S', '-A INPUT -mstring --string x -j DROP', '-A INPUT --match=owner --uid-owner 0 -j ACCEPT',
-  '-A INPUT --ma owner --uid-owner 0 -j ACCEPT', '-A INPUT -m statistic --mode=nth --every 2 -j DROP', '-A INPUT -m addrtype --dst-t BROADCAST -j DROP'];
+  '-A INPUT --ma owner --uid-owner 0 -j ACCEPT', '-A INPUT -m statistic --mode=nth --every 2 -j DROP', '-A INPUT -m addrtype --dst-t BROADCAST -j DROP',
+  // -W and --wait-interval take a value only attached (iptables -W -L: "wait interval value required"); -R requires one.
+  '-W -t mangle -L', '--wait-interval -t raw -L', '-vRINPUT 1 -t mangle -j ACCEPT'];
 /** iptables lines sim answers (or refuses in iptables' words): the modelled tables and matches, an option named before its match. */
 const IPTABLES_SIM_ANSWERS = ['-t nat -L', '-L', '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT', '-A INPUT -m statistic --mode random --probability 0.5 -j DROP', '-A INPUT --mode nth -m statistic -j DROP', '-t bogus -L',
   '-tnat -L', '--table=nat -L', '-nvL', '-A INPUT -m statistic --mo nth -j DROP', '-A INPUT -m addrtype --dst-t=LOCAL -j DROP'];

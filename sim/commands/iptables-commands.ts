@@ -62,15 +62,15 @@ type Takes = 'none' | 'value' | 'attached';
 /** iptables 1.8.9's own long options (xshared.c's original_opts), by name. */
 const LONG_OPTIONS: ReadonlyMap<string, Takes> = new Map([
   ...['append', 'delete', 'check', 'insert', 'replace', 'new-chain', 'rename-chain', 'policy', 'source', 'destination', 'src', 'dst', 'protocol', 'in-interface',
-    'jump', 'table', 'match', 'out-interface', 'wait-interval', 'modprobe', 'set-counters', 'goto'].map((o) => [o, 'value'] as const),
-  ...['list', 'list-rules', 'flush', 'zero', 'delete-chain', 'help', 'wait'].map((o) => [o, 'attached'] as const),
+    'jump', 'table', 'match', 'out-interface', 'modprobe', 'set-counters', 'goto'].map((o) => [o, 'value'] as const),
+  ...['list', 'list-rules', 'flush', 'zero', 'delete-chain', 'help', 'wait', 'wait-interval'].map((o) => [o, 'attached'] as const),
   ...['numeric', 'verbose', 'exact', 'fragments', 'version', 'line-numbers', 'ipv4', 'ipv6'].map((o) => [o, 'none'] as const),
 ]);
 
 /** The short options by their letter (getopt's optstring); any other letter is no option of iptables'. */
 const SHORT_OPTIONS: ReadonlyMap<string, Takes> = new Map([
-  ...[...'ACDEIMNPWcdgijmopst'].map((o) => [o, 'value'] as const),
-  ...[...'FLSXZhw'].map((o) => [o, 'attached'] as const),
+  ...[...'ACDEIMNPRcdgijmopst'].map((o) => [o, 'value'] as const),
+  ...[...'FLSWXZhw'].map((o) => [o, 'attached'] as const),
   ...[...'Vbfnvx46'].map((o) => [o, 'none'] as const),
 ]);
 
