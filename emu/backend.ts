@@ -610,14 +610,17 @@ export class EmuBackend implements Backend {
     // The swarm's daemons are on the wire whenever a command runs, as on Docker hosts. A traced
     // ping's captures start while the holders warm (tracedPing waits for both); any other command runs once they have.
     const warming = this.warmHolders();
+    // Awaited below or by the traced ping; a failure meanwhile (the route's device is asked first) is not left unhandled.
+    warming.catch(() => undefined);
     // A container run with --network host pings from its host's namespace: the host's own ping, on the host path.
     const traced = argv[0] === 'ping' && c !== undefined && !sharesHostNetns(c);
     // A host's ping to an address (or a --network host container's): the same question as a container's (tracedPing asks it once the name is resolved).
     const hostPing = (!c || sharesHostNetns(c)) && (argv[0] === 'ping' || (argv[0] === 'busybox' && argv[1] === 'ping')) ? pingTarget(pingArgs(argv)) : undefined;
     // Captured on the host path where the host driver models its way (to an address: the route's device and the destination's side).
-    const hostPingWay = hostPing !== undefined && isIpv4(hostPing) && real === this.realName(host, host) ? driverNamed('host')?.hostNamespaceWay?.(ctx.world, host, hostPing) : undefined;
-    if (traced || hostPingWay) warming.catch(() => undefined);
-    else await warming;
+    const modelledWay = hostPing !== undefined && isIpv4(hostPing) && real === this.realName(host, host) ? driverNamed('host')?.hostNamespaceWay?.(ctx.world, host, hostPing) : undefined;
+    // Only where the namespace's route leaves by the way's first device, as sim places it: a step's own route may send it elsewhere.
+    const hostPingWay = modelledWay && await routeDevice(real, hostPing!) === modelledWay.spots[0].device ? modelledWay : undefined;
+    if (!traced && !hostPingWay) await warming;
     // The host's daemons' sockets, for a host's command or one in a container sharing its namespace (--network host).
     if (!c || sharesHostNetns(c)) await this.listeners.sync(real);
     // A miss during this command is answered as the cluster stands now.

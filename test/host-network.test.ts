@@ -111,6 +111,19 @@ describe('docker run --network host (sim)', () => {
     expect(result.steps[STEP.bindNslookup]).toMatchObject({ exitCode: 1, stdout: ';; communications error to ::1#53: connection refused\n'.repeat(3) + ';; communications error to 127.0.0.1#53: connection refused\n;; no servers could be reached\n\n' });
   });
 
+  test("a host's ping the namespace routes off the host path (a step's own route) is placed on no path", async () => {
+    const { result } = await runSim(`name: host-route-elsewhere
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name web busybox
+  - r0: ip route add 172.17.0.2/32 dev eth0
+  - r0: ping -c 1 -W 1 172.17.0.2
+`);
+    const ping = result.trace.flows.find((f) => f.kind === 'icmp-echo')!;
+    expect([ping.hostNamespace, ping.path]).toEqual([true, undefined]);
+  });
+
   test("a stopped container starts again in the host's namespace; --hostname names it, the host's /etc/hosts unchanged", async () => {
     const { result } = await runSim(`name: host-network-restart
 hosts:

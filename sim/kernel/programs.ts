@@ -289,7 +289,9 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   // host's own namespace, the host driver's where it models the way (as emu captures it).
   if (flow.hostNamespace) {
     const host = driverNamed('host');
-    const path = host?.hostNamespaceWay?.(ctx.world, ns.host.name, dst) ? registeredPath(host.path) : undefined;
+    const way = host?.hostNamespaceWay?.(ctx.world, ns.host.name, dst);
+    // Only where the namespace's route leaves by the way's first device: a step's own route may send it elsewhere.
+    const path = way && dp.route(ns, dst)?.dev.name === way.spots[0].device ? registeredPath(host!.path) : undefined;
     if (path) flow.path = path;
   } else if (c) {
     const path = registeredPath(packetWay(ctx.world, c, dst)?.path);
