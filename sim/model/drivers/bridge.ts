@@ -10,7 +10,7 @@ import { plugContainerEnd } from '../sandbox';
 import { fieldOf, Tx } from '../tx';
 import { seedFromName } from '../ids';
 import { Endpoint, endpointsOf, hostOf, Network, World } from '../world';
-import { CaptureSpot, localNetwork, NetworkDriver, NetworkSpec, nextLocalSubnet } from './driver';
+import { CaptureSpot, hostByUnderlay, localNetwork, NetworkDriver, NetworkSpec, nextLocalSubnet, uplinkSpots } from './driver';
 import { registerDriver } from './index';
 import { bridgeNetworkDown, bridgeNetworkUp } from '../firewall';
 
@@ -80,15 +80,9 @@ export function createBridgeDevice(tx: Tx, host: string, net: Network | Draft<Ne
  */
 function bridgeOutsideCaptureSpots(world: World, net: Network, ep: Endpoint, dst: string | undefined): CaptureSpot[] {
   const underlay = hostOf(world, ep.host).underlay;
-  const spots: CaptureSpot[] = [
-    { host: ep.host, netns: ep.host, device: net.bridge!, role: 'bridge', mine: [ep.mac] },
-    { host: ep.host, netns: ep.host, device: 'eth0', role: 'host', mine: [underlay], forwards: true },
-    { host: ep.host, netns: ep.host, device: 'eth0', role: 'underlay', mine: [underlay] },
-  ];
-  const remote = world.hostOrder.find((h) => h !== ep.host && hostOf(world, h).underlay === dst);
-  if (remote) {
-    spots.push({ host: remote, netns: remote, device: 'eth0', role: 'host', mine: [dst!] }, { host: remote, netns: remote, device: 'eth0', role: 'underlay', mine: [dst!] });
-  }
+  const spots: CaptureSpot[] = [{ host: ep.host, netns: ep.host, device: net.bridge!, role: 'bridge', mine: [ep.mac] }, ...uplinkSpots(ep.host, underlay, true)];
+  const remote = hostByUnderlay(world, ep.host, dst);
+  if (remote) spots.push(...uplinkSpots(remote, dst!));
   return spots;
 }
 

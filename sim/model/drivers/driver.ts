@@ -13,7 +13,7 @@ import { hexId } from '../ids';
 import { advance, endpointMachine, initialState, networkMachine } from '../machines';
 import { DaemonRefusal } from '../refusal';
 import { localNetworksRead, Tx } from '../tx';
-import { Endpoint, Network, World } from '../world';
+import { Endpoint, hostOf, Network, World } from '../world';
 
 /**
  * A kernel feature a driver's scenarios may need that a machine may lack, and how emu finds
@@ -287,4 +287,17 @@ export function noEndpointsDriver(name: 'host' | 'null'): NetworkDriver {
     networkNamespace: () => undefined,
     endpointPeer: (_net, host) => ({ netns: host, master: '' }),
   };
+}
+
+/** A host's uplink as a capture sees it: its eth0 in the host's namespace and that device's port on the underlay, both holding `address`. */
+export function uplinkSpots(host: string, address: string, forwards?: true): CaptureSpot[] {
+  return [
+    { host, netns: host, device: 'eth0', role: 'host', mine: [address], ...(forwards ? { forwards } : {}) },
+    { host, netns: host, device: 'eth0', role: 'underlay', mine: [address] },
+  ];
+}
+
+/** The scenario host other than `host` whose underlay address is `address`. */
+export function hostByUnderlay(world: World, host: string, address: string | undefined): string | undefined {
+  return world.hostOrder.find((h) => h !== host && hostOf(world, h).underlay === address);
 }

@@ -4,7 +4,7 @@
  * own commands') takes the host path (sim/trace/paths/host.ts).
  */
 import { endpointsOf, hostOf, World } from '../world';
-import { HostNamespaceWay, NetworkDriver, noEndpointsDriver } from './driver';
+import { hostByUnderlay, HostNamespaceWay, NetworkDriver, noEndpointsDriver, uplinkSpots } from './driver';
 import { driverOf, registerDriver } from './index';
 
 export const hostDriver: NetworkDriver = { ...noEndpointsDriver('host'), path: 'host', hostNamespaceWay: hostWay };
@@ -39,15 +39,7 @@ function hostWay(world: World, host: string, dst: string): HostNamespaceWay | un
     };
   }
   const underlay = hostOf(world, host).underlay;
-  const remote = world.hostOrder.find((h) => h !== host && hostOf(world, h).underlay === dst);
+  const remote = hostByUnderlay(world, host, dst);
   if (!remote) return undefined;
-  return {
-    src: underlay,
-    spots: [
-      { host, netns: host, device: 'eth0', role: 'host', mine: [underlay] },
-      { host, netns: host, device: 'eth0', role: 'underlay', mine: [underlay] },
-      { host: remote, netns: remote, device: 'eth0', role: 'host', mine: [dst] },
-      { host: remote, netns: remote, device: 'eth0', role: 'underlay', mine: [dst] },
-    ],
-  };
+  return { src: underlay, spots: [...uplinkSpots(host, underlay), ...uplinkSpots(remote, dst)] };
 }
