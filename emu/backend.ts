@@ -166,6 +166,8 @@ export class EmuBackend implements Backend {
     const names = new NameMap(newPrefix());
     const record = new RunRecord(names.prefix, s.name, !!opts.keep);
     const b = new EmuBackend(names, record, opts);
+    // Asked now, while the model runs the first steps: the first namespace setup needs the answer.
+    void iptablesSendsNatBatch();
     b.underlayToMake = commandPhases(underlaySetup(emuNamer(names)), names);
     b.numbering.addNamespace(names.underlay);
     b.numbering.make(names.underlay, UNDERLAY_BRIDGE);
@@ -286,10 +288,6 @@ export class EmuBackend implements Backend {
     // Progress counts namespaces configured, the creation of them all as one.
     const tick = (n: number) => this.progress.tick(n);
     this.progress.expect(p.hostBatches.length + p.otherBatches.length + (p.add.length ? 1 : 0));
-    const bridges = [...p.hostBatches, ...p.otherBatches];
-    // Asked (without waiting) once a step has rules to set, while its namespaces are made: their setups need
-    // the answer, and a run that never sets a rule never starts iptables-restore for it.
-    if (bridges.some((b) => b.iptables.length)) void iptablesSendsNatBatch();
     if (p.add.length) {
       this.record.addNamespaces(p.add);
       await batch('ip', p.add.map((n) => ['netns', 'add', n]));
@@ -305,6 +303,7 @@ export class EmuBackend implements Backend {
       const listening = p.sockets.filter((s) => s.op === 'socket.listen' && !p.del.includes(s.netns)).map((s) => s.netns);
       this.listeners.park([...new Set([...listening, ...this.swarmNodes.filter((n) => !p.del.includes(n))])]);
     }
+    const bridges = [...p.hostBatches, ...p.otherBatches];
     // A namespace's rules name devices but need none to exist: they go in with its sysctls,
     // before its devices, in the same process; rules that delete go by restoreTolerant.
     const deletesRules = (b: NsBatch) => b.iptables.some((c) => c.includes('-D'));

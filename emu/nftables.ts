@@ -356,8 +356,8 @@ export function versionSpeaksBatch(version: string): boolean {
 /**
  * Whether the machine's iptables-restore is an iptables-nft whose rules natBatch makes as it
  * does (versionSpeaksBatch): asked once, by its --version, for the whole run. Asked without
- * waiting (the run asks once a step has rules to set): a process start that stopped
- * cnmlab's event loop would hold up every namespace's work behind it.
+ * waiting (the run asks when it starts): a process start that stopped cnmlab's event loop
+ * would hold up every namespace's work behind it.
  */
 export function iptablesSendsNatBatch(): Promise<boolean> {
   nftBased ??= new Promise((resolve) => {

@@ -9,11 +9,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { describeWith } from './helpers/env';
 import { MACHINE_NAMESPACE, runInNamespaces, useNamespaceWorker } from '../emu/nsworker';
-import * as nftables from '../emu/nftables';
 import { iptablesSendsNatBatch, natBatch, versionSpeaksBatch } from '../emu/nftables';
-import { EmuBackend } from '../emu/backend';
-import { Model } from '../sim/model/model';
-import { parseScenario } from '../sim/scenario/load';
 import { setupEach } from '../emu/exec';
 import { restoreScript } from '../emu/translate';
 
@@ -156,27 +152,5 @@ describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "
     const [machine, foreign] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, nftables: batch }, { netns: 'notcnm', nftables: batch }]);
     expect(machine.code).toBe(126);
     expect(foreign).toMatchObject({ code: 126, output: 'refusing namespace notcnm\n' });
-  });
-});
-
-describeWith(['ip', 'iptables-restore'], true, "emu run's question to iptables-restore (real kernel)", () => {
-  test('iptables-restore --version is asked once a step has rules to set: not when a run starts, nor for a step with none', async () => {
-    const ask = jest.spyOn(nftables, 'iptablesSendsNatBatch');
-    const s = parseScenario('rules.yaml', 'name: rules\nhosts:\n  r0: {}\nsteps:\n  - r0: docker network ls\n');
-    const backend = await EmuBackend.create(s, { quiet: true });
-    try {
-      expect(ask).not.toHaveBeenCalled();
-      const model = new Model(s.hosts, 1);
-      const boot = model.boot();
-      await backend.apply(boot.filter((o) => o.op !== 'iptables'), model.world);
-      await backend.settle();
-      expect(ask).not.toHaveBeenCalled();
-      await backend.apply(boot.filter((o) => o.op === 'iptables'), model.world);
-      await backend.settle();
-      expect(ask).toHaveBeenCalled();
-    } finally {
-      await backend.close();
-      ask.mockRestore();
-    }
   });
 });
