@@ -337,7 +337,6 @@ export function natBatch(rules: string): Buffer | undefined {
 
 let nftBased: Promise<boolean> | undefined;
 
-/** The oldest iptables-nft whose batch for these lines is natBatch's: ports as native payload expressions, as 1.8.9 sends them. */
 const OLDEST_SAME_BATCH = [1, 8, 9];
 
 /**
