@@ -107,12 +107,12 @@ describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "
     for (const n of [worker, twin]) spawnSync('ip', ['netns', 'del', n]);
   });
 
-  test("this machine's iptables-restore is judged by its own --version (an iptables-nft 1.8.9 or newer sends the batch's objects)", async () => {
-    expect(await iptablesSendsNatBatch()).toBe(versionSpeaksBatch(execFileSync('iptables-restore', ['--version'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })));
+  test("this machine's iptables-restore is judged by its own --version (an iptables-nft 1.8.9 or newer sends the batch's objects)", () => {
+    expect(iptablesSendsNatBatch()).toBe(versionSpeaksBatch(execFileSync('iptables-restore', ['--version'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })));
   });
 
   test("a sandbox's DNS rules: what iptables-restore leaves, rule for rule and expression for expression, with no program started", async () => {
-    if (!(await iptablesSendsNatBatch())) return;
+    if (!iptablesSendsNatBatch()) return;
     for (const [udp, tcp] of [[48186, 36026], [1, 65535]]) {
       fresh();
       const rules = restoreScript(dockerDns(udp, tcp));
@@ -126,7 +126,7 @@ describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "
   });
 
   test('a namespace that has a nat table already takes no part of the batch: setup falls back to iptables-restore, which says what fails', async () => {
-    if (!(await iptablesSendsNatBatch())) return;
+    if (!iptablesSendsNatBatch()) return;
     fresh();
     const rules = restoreScript(dockerDns(48186, 36026));
     // A nat table with a rule of its own in OUTPUT, which iptables-restore reads before it writes.
