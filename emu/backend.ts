@@ -812,7 +812,7 @@ export class EmuBackend implements Backend {
     const requests = flow.hops.filter((h) => h.dir === 'request' && h.step !== RESOLVE_STEP && h.layers.some((l) => l.proto === 'icmp'));
     if (requests.some((h) => h.step === model.last && h.event === 'deliver')) return this.lostByRule(flow, requests, points, dropsByRule);
     const local = /local error: (message too long, mtu=(\d+))/.exec(stderr);
-    const at = (role: CapturePoint['role']) => points.find((p) => p.role === role);
+    const sender = senderPoint(model, points);
     const drop = (step: number | undefined, p: CapturePoint | undefined, reason: string, layers = requests[requests.length - 1]?.layers ?? []) => {
       if (!p || step === undefined) return;
       const timeNs = requests.length ? requests[requests.length - 1].timeNs : 0;
@@ -820,14 +820,14 @@ export class EmuBackend implements Backend {
       const hop = { step, dir: 'request' as const, host: p.host, netns: p.netns, device: p.device, event: 'drop' as const, timeNs, layers, reason };
       flow.hops.splice(firstReply < 0 ? flow.hops.length : firstReply, 0, hop);
     };
-    if (local) return drop(model.drops.socket, at('container'), `DF set and over the device MTU: ${local[1]}`, []);
+    if (local) return drop(model.drops.socket, sender, `DF set and over the device MTU: ${local[1]}`, []);
     const last = requests[requests.length - 1];
     // Last seen entering vxlan0 with no FDB entry for its destination: it died there, whatever lies further on.
     const vx = last?.step !== undefined && model.dropPointAfter(last.step) === 'encap' ? points.find((p) => p.role === 'vxlan' && p.host === last.host) : undefined;
     const unknownMac = vx ? await this.fdbLacks(vx, last) : undefined;
     if (unknownMac) return drop(model.drops.encap, vx, `no fdb entry for ${unknownMac} (l2miss)`);
     // A device that is down (or gone) further along the path stopped it: the first such after the last place it was seen.
-    const src = points.find((p) => p.role === 'container')?.host;
+    const src = sender?.host;
     const stopped = unavailable.flatMap((u) => {
       const step = pathStep(model, u.point, src);
       return step !== undefined && step > (last?.step ?? RESOLVE_STEP) ? [{ ...u, step }] : [];
@@ -858,7 +858,7 @@ export class EmuBackend implements Backend {
       return drop(model.drops.encap, vx, `lost after vxlan0 (fdb entry for ${mac} exists)`);
     }
     const next = last.step === undefined ? undefined : model.stepAfter(last.step);
-    if (next !== undefined) drop(next, points.find((p) => p.host === last.host && p.device === last.device) ?? at('container'), `no capture point saw it after step ${last.step}`);
+    if (next !== undefined) drop(next, points.find((p) => p.host === last.host && p.device === last.device) ?? sender, `no capture point saw it after step ${last.step}`);
   }
 
   /**
@@ -873,8 +873,10 @@ export class EmuBackend implements Backend {
       const seq = h.layers.find((l) => l.proto === 'icmp')?.['icmp.seq'] as number;
       bySeq.set(seq, [...(bySeq.get(seq) ?? []), h]);
     }
-    for (const hops of bySeq.values()) {
-      if (hops.some((h) => h.step === last && h.event === 'deliver')) continue;
+    const replied = new Set(flow.hops.filter((h) => h.dir === 'reply').map((h) => h.layers.find((l) => l.proto === 'icmp')?.['icmp.seq']));
+    for (const [seq, hops] of bySeq) {
+      // Taken in at the last step and never answered: a rule there (INPUT) may have taken it after the capture saw it.
+      if (hops.some((h) => h.step === last && h.event === 'deliver') && replied.has(seq)) continue;
       const seen = hops.reduce((a, b) => ((b.step ?? 0) >= (a.step ?? 0) ? b : a));
       const p = points.find((q) => q.host === seen.host && q.netns === seen.netns && dropsByRule.has(q.realNetns));
       if (!p) continue;
@@ -1073,6 +1075,15 @@ function waitingForCarrier(l: LinkState): boolean {
 /** The step at which the request would have been seen at a capture point: going out on the sender's host, coming in elsewhere. */
 function pathStep(model: PathModel, p: CapturePoint, src: string | undefined): number | undefined {
   return stepOfRequestAt(model, p, p.host === src ? 'out' : 'in');
+}
+
+/**
+ * Where the path model has the sender send: the first capture point it places a request at
+ * on its first step (a container's eth0; on the host path, the host's bridge or its uplink).
+ * The points are added sender first, so a peer's like point comes after.
+ */
+function senderPoint(model: PathModel, points: CapturePoint[]): CapturePoint | undefined {
+  return points.find((p) => p.role !== 'lo' && (stepOfRequestAt(model, p, 'out') === model.first || stepOfRequestAt(model, p, 'in') === model.first));
 }
 
 /** Where a ping from container c is seen: its lo (DNS) when it resolves a name, and along its way out (the network the model says it takes, the peer's side too). */

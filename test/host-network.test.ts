@@ -12,6 +12,7 @@ import { describeWith } from './helpers/env';
 import { traceProblem } from '../sim/trace/validate';
 import { compareTraces } from '../sim/trace/compare';
 import { classifyPath } from '../sim/trace/path';
+import type { Flow } from '../sim/trace/types';
 
 const HOST_NETWORK = `name: host-network
 hosts:
@@ -160,6 +161,33 @@ describeWith(['ip', 'ping'], true, 'docker run --network host on the real kernel
     // A capture on the host path that saw nothing differs from sim's hops: only a flow emu did not set out to capture is compared by its ends.
     const unseen = { ...r.trace!, flows: r.trace!.flows.map((f) => (f.kind === 'icmp-echo' ? { ...f, hops: [] } : f)) };
     expect(compareTraces(result.trace, unseen)).toMatchObject({ where: 'ping-1 hop 1' });
+  }, 180000);
+
+  test("a host-path ping a rule drops is dropped where sim drops it: in the destination container's INPUT, in the other host's", async () => {
+    const lab = `name: host-network-loss
+hosts:
+  r0: {}
+  r1: {}
+steps:
+  - r0: docker run -dit --name n0 --cap-add NET_ADMIN ubuntu
+  - n0: iptables -A INPUT -p icmp -j DROP
+  - r0: docker run -dit --name h0 --network host ubuntu
+  - h0: ping -c 1 -W 1 172.17.0.2
+  - r1: iptables -A INPUT -p icmp -j DROP
+  - h0: ping -c 1 -W 1 198.51.100.11
+  - h0: ping -c 1 -M do -s 2000 172.17.0.2
+`;
+    const { result } = await runSim(lab);
+    const r = runEmu('host-network-loss.yaml', lab);
+    expect(r.stderr).toBe('');
+    expect(r.steps.map((s: PrintedStep) => comparable(s))).toEqual(result.steps.map(comparable));
+    const drops = (flows: Flow[]) => flows.filter((f) => f.kind === 'icmp-echo').map((f) => f.hops.filter((h) => h.event === 'drop').map((h) => [h.step, h.host, h.device, h.reason]));
+    // Taken in by the destination's eth0 (step 3, receive), then its INPUT dropped it; too long for docker0, refused at the sender's socket (step 1, send).
+    expect(drops(r.trace!.flows)).toEqual([[[3, 'r0', 'eth0', expect.stringMatching(/^r0\/[0-9a-f]{12} INPUT: -p icmp -j DROP$/)]], [[3, 'r1', 'eth0', 'r1 INPUT: -p icmp -j DROP']], [[1, 'r0', 'docker0', 'DF set and over the device MTU: message too long, mtu=1500']]]);
+    // Sim words the MTU refusal its own way (it has the datagram's length); where each mode drops agrees.
+    const where = (flows: Flow[]) => drops(flows).map((ds) => ds.map((d) => d.slice(0, 3)));
+    expect(where(r.trace!.flows)).toEqual(where(result.trace.flows));
+    expect(compareTraces(result.trace, r.trace!)).toBeUndefined();
   }, 180000);
 
   test("a restart is a new process in the host's namespace: inspect's State.Pid changes", () => {

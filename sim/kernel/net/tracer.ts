@@ -409,7 +409,7 @@ export class Tracer implements DeviceTaps, Tracepoints {
   /**
    * A netfilter hook dropped the packet (`ip`: where its IPv4 header starts), at the place
    * on the path where the hook ran: a host's uplink taking VXLAN in (a sniffer there saw it
-   * arrive first) or sending it out, a container taking a packet in or sending it.
+   * arrive first) or sending it out, a host's uplink taking or sending its own datagram, a container taking a packet in or sending it.
    */
   netfilterDrop(skb: Skb, dev: SimLink, ip: number, incoming: boolean, reason: string): void {
     const f = skb.frame;
@@ -420,6 +420,8 @@ export class Tracer implements DeviceTaps, Tracepoints {
       const vxlan = f[ip + 9] === IPPROTO_UDP && isOverlayPort(dev.netns, port);
       if (vxlan && incoming) this.place(skb, dev, P.udpDeliver);
       if (vxlan) placed = incoming ? P.udpDeliver : P.encap;
+      // A host's own datagram (the host path's), where its path places the uplink's sighting of it.
+      else if (!skb.forwarded) placed = (incoming ? (skb.dir === 'reply' ? P.uplinkTakesReply : P.uplinkTakes) : skb.dir === 'reply' ? P.uplinkSendsReply : P.uplinkSends)[0];
     } else if (dev.type === 'veth' && dev.netns.role.get() === 'sandbox') {
       placed = incoming ? P.taken[0] : P.sent[0];
     }
