@@ -13,6 +13,9 @@ import { traceProblem } from '../sim/trace/validate';
 import { compareTraces } from '../sim/trace/compare';
 import { classifyPath } from '../sim/trace/path';
 import type { Flow } from '../sim/trace/types';
+import { nameserversOf } from '../sim/kernel/embedded_dns';
+import { viewFile } from '../sim/model/etc';
+import { hostOf } from '../sim/model/world';
 
 const HOST_NETWORK = `name: host-network
 hosts:
@@ -142,6 +145,22 @@ steps:
     expect(out.slice(3, 6)).toEqual(['box\n', expect.stringContaining('127.0.1.1\tr0\n'), '/var/run/docker/netns/default box\n']);
     // --ip on a predefined network: the daemon refuses the start (validateNetworkingConfig).
     expect(result.steps[6]).toMatchObject({ exitCode: 125, stderr: 'docker: Error response from daemon: user specified IP address is supported on user defined networks only.\n' });
+  });
+  test("its resolver reads the resolv.conf its cat reads: its empty copy of the host's none, or a file the namespace holds", async () => {
+    const { model, backend } = await runSim(`name: host-network-resolv
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name h0 --network host busybox
+`);
+    const h0 = Object.values(hostOf(model.world, 'r0').containers).find((c) => c.name === 'h0')!;
+    const hostNs = backend.kernel.netns('r0', 'r0');
+    const ctx = { world: model.world, namesVisible: false };
+    expect(nameserversOf(hostNs, { ...ctx, container: h0.id })).toEqual([]);
+    // A file the host's namespace held would be the container's too (cat reads it first): one source for both.
+    hostNs.files.set('/etc/resolv.conf', 'nameserver 192.0.2.53\n');
+    expect(nameserversOf(hostNs, { ...ctx, container: h0.id })).toEqual(['192.0.2.53']);
+    expect(viewFile(model.world, hostNs.files, { container: h0.id }, '/etc/resolv.conf')).toBe('nameserver 192.0.2.53\n');
   });
 });
 

@@ -10,7 +10,7 @@ import { SimNetns } from './objects';
 import { Datapath } from './datapath';
 import { containerCommand, pingLive } from './programs';
 import { endedOutput, stepBounds } from '../runner/bounds';
-import { etcFile } from '../model/etc';
+import { viewFile } from '../model/etc';
 import { holdsNetAdmin } from '../model/capabilities';
 import { ToolFamily, toolFamilyOf } from '../commands/family';
 import { BUSYBOX_APPLETS, busyboxCommand } from './busybox';
@@ -120,7 +120,7 @@ export class SimBackend implements Backend {
         return iptablesSave(ns, args, new Date(Number(EPOCH_NS / 1_000_000n) + Math.floor(ctx.world.clockNs / 1e6)), { netAdmin });
       case 'cat': {
         // The namespace's own files (the plan's), then /etc/hosts and /etc/hostname of the container or host the step runs on.
-        const content = (f: string) => ns.files.get(f) ?? etcFile(ctx.world, ctx.container ? { container: ctx.container } : { host }, f);
+        const content = (f: string) => viewFile(ctx.world, ns.files, ctx.container ? { container: ctx.container } : { host }, f);
         const found = args.map((f) => [f, content(f)] as const);
         // BusyBox's cat says it as its open_or_warn does; coreutils' as error() does.
         const missingText = toolFamily(ctx) === 'busybox' ? (f: string) => `cat: can't open '${f}': No such file or directory\n` : (f: string) => `cat: ${f}: No such file or directory\n`;

@@ -19,6 +19,7 @@ import { emitUdp } from '../wire/udp';
 import { IPPROTO_UDP, Ipv4Repr } from '../wire/ipv4';
 import { Flow } from '../trace/types';
 import { nameservers } from '../model/resolvconf';
+import { viewFile } from '../model/etc';
 import { packetWay } from '../model/drivers';
 import { registeredPath } from '../trace/paths';
 
@@ -151,14 +152,14 @@ function queryId(dp: Datapath): number {
 }
 
 /**
- * The nameservers of the namespace's /etc/resolv.conf, in order (read as libnetwork reads
- * them). With none (a lab's host has no resolv.conf) glibc, bind and BusyBox ask 127.0.0.1,
+ * The nameservers of /etc/resolv.conf as the step's container (else the namespace's host)
+ * sees it, in order (read as libnetwork reads them). With none (a lab's host has no resolv.conf) glibc, bind and BusyBox ask 127.0.0.1,
  * where nothing listens in a lab, and the port unreachable that comes back over lo ends the
  * lookup at once (ECONNREFUSED); the model asks nothing, to the same end, and that query is
  * not modelled.
  */
-export function nameserversOf(ns: SimNetns): string[] {
-  return nameservers(ns.files.get('/etc/resolv.conf') ?? '');
+export function nameserversOf(ns: SimNetns, ctx: ExecContext): string[] {
+  return nameservers(viewFile(ctx.world, ns.files, ctx.container ? { container: ctx.container } : { host: ns.host.name }, '/etc/resolv.conf') ?? '');
 }
 
 /**
@@ -227,7 +228,7 @@ export function askServer(dp: Datapath, ns: SimNetns, ctx: ExecContext, server: 
 export function resolve(dp: Datapath, ns: SimNetns, ctx: ExecContext, name: string, type: string, flow: Flow): DnsRepr | undefined {
   // glibc asks nothing for a name no query can carry, and answers as for a name that does not exist.
   if (!isQueryableName(name)) return { id: 0, flags: DNS_FLAG_RESPONSE | RCODE_NXDOMAIN, questions: [], answers: [] };
-  const servers = glibcServerWaits(nameserversOf(ns));
+  const servers = glibcServerWaits(nameserversOf(ns, ctx));
   const question = { name, type, id: queryId(dp) };
   for (let attempt = 0; attempt < GLIBC_ATTEMPTS; attempt++) {
     for (const { server, waitNs } of servers) {

@@ -587,7 +587,7 @@ const BIND_NSLOOKUP_WAIT_NS = 5_000_000_000;
  * as dighost prints them, in the order it prints them.
  */
 function bindLookup(dp: Datapath, ns: SimNetns, ctx: ExecContext, question: Question, flow: Flow): { reply: DnsRepr; server: string } | { failed: string } {
-  const servers = nameserversOf(ns);
+  const servers = nameserversOf(ns, ctx);
   // None (an empty resolv.conf: a --network host container's copy of a lab host's none): bind
   // asks its defaults, ::1 (three tries) then 127.0.0.1, both on the host's lo, where nothing
   // listens in a lab: each refuses at once (measured in emu with Debian 12's bind9-dnsutils).
@@ -658,7 +658,7 @@ export function busyboxNslookup(dp: Datapath, ns: SimNetns, argv: string[], ctx:
   const flow = dp.newFlow('dns', c?.name ?? ns.name, name);
   const ptrQuery = isIpv4(name);
   const questions = ptrQuery ? [{ name: name.split('.').reverse().join('.') + '.in-addr.arpa', type: 'PTR' }] : [{ name, type: 'A' }, { name, type: 'AAAA' }];
-  const servers = nameserversOf(ns);
+  const servers = nameserversOf(ns, ctx);
   // None (an empty resolv.conf: a --network host container's copy of a lab host's none): BusyBox
   // asks 127.0.0.1, where nothing listens in a lab; the port unreachable fails its socket's next
   // write, and it gives up at once (measured: Debian 12's busybox 1.35 in a fresh namespace).

@@ -49,6 +49,15 @@ export function etcFile(world: World, view: EtcView, path: string): string | und
   return undefined;
 }
 
+/**
+ * `path` as a step in the view reads it: the namespace's own file (the plan's file.write),
+ * else the view's (etcFile). `cat` shows it and the resolver reads its nameservers from it,
+ * so a --network host container's are those of its empty copy, as its host's own are none.
+ */
+export function viewFile(world: World, nsFiles: ReadonlyMap<string, string>, view: EtcView, path: string): string | undefined {
+  return nsFiles.get(path) ?? etcFile(world, view, path);
+}
+
 /** The UTS name of the view: a container's hostname (its short id unless `--hostname`), or the host's name. */
 export function viewHostname(world: World, view: EtcView): string {
   return 'container' in view ? (containerById(world, view.container)?.hostname ?? view.container.slice(0, 12)) : view.host;
