@@ -8,6 +8,8 @@ import { changesKernel } from '../../sim/commands/registry';
 import { PlanOp } from '../../sim/plan/ops';
 import { namespaceState } from '../../sim/kernel/netns-state';
 import { settleTables } from '../../sim/kernel/iptables';
+import { containerById } from '../../sim/model/world';
+import { holdsNetAdmin } from '../../sim/model/capabilities';
 
 /**
  * The sim, keeping the ops it is given: explain prints the plan, and what a step's own command
@@ -31,8 +33,11 @@ class PlanRecorder extends SimBackend {
     if (!changesKernel(argv, ctx.container === undefined ? 'host' : 'container', image)) return { stdout: '', stderr: '', exitCode: 0 };
     const ns = this.kernel.netns(host, netns);
     // iptables runs the engine's deferred commands before it reads the tables: run first here, they are no part of its change.
-    // One refused would have failed the command on it, so the step changes nothing.
-    if (argv[0] === 'iptables' && !settleTables(ns)) return super.exec(host, netns, argv, ctx);
+    // One refused would have failed the command on it, so the step changes nothing. A container's iptables without
+    // CAP_NET_ADMIN is refused before it reads them, so nothing is run for it.
+    const container = containerById(ctx.world, ctx.container);
+    const settles = argv[0] === 'iptables' && (container === undefined || holdsNetAdmin(container));
+    if (settles && !settleTables(ns)) return super.exec(host, netns, argv, ctx);
     const before = namespaceState(ns);
     const out = await super.exec(host, netns, argv, ctx);
     if (out.exitCode === 0 && namespaceState(ns) !== before) this.typedChange = true;
