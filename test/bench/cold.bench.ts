@@ -94,7 +94,10 @@ function summary(samples: Sample[]): { wall: number; cpu: number; rssMb: number;
 function machine(): string {
   const cpus = os.cpus();
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${load}`;
+  // Node reads and parses NODE_EXTRA_CA_CERTS's certificates as it starts, before any script: where
+  // the environment sets it, every process (node alone too) pays for that.
+  const extraCerts = process.env.NODE_EXTRA_CA_CERTS ? `NODE_EXTRA_CA_CERTS set (${process.env.NODE_EXTRA_CA_CERTS})` : 'NODE_EXTRA_CA_CERTS unset';
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${load}, ${extraCerts}`;
 }
 
 export interface ColdCase {
