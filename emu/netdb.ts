@@ -26,7 +26,7 @@
  * node kept, each with its network event and bulk syncs.
  */
 import { randomBytes } from 'crypto';
-import { BROADCAST_TIMEOUT_NS, ClusterNode, gossipTransmits, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterTableEntry, ClusterView, entryKey, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, hasBroadcasts, joinSyncs, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, randomNodes } from '../sim/model/cluster';
+import { BROADCAST_TIMEOUT_NS, ClusterNode, gossipTransmits, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterNetwork, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, hasBroadcasts, joinSyncs, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, randomNodes, tableChanges } from '../sim/model/cluster';
 import { Broadcast, copyQueue, gossipRound, queueBroadcast, QueuedEvent, transmitQueue, TransmitQueue } from '../sim/model/transmit_queue';
 import { encryptedEnvelope, packetPlaintextLength } from '../sim/wire/memberlist';
 import { NODE_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
@@ -84,7 +84,9 @@ export class NetworkDbGossip implements NetworkDbClocks {
   constructor(private readonly random: () => number = Math.random) {}
 
   private readonly below = (n: number): number => Math.floor(this.random() * n);
-  private entries = new Map<string, ClusterTableEntry>();
+  /** The networks of the last view, in its order, and by id: their entries are what the next view's are compared with. */
+  private lastNetworks: readonly ClusterNetwork[] = [];
+  private networksById = new Map<string, ClusterNetwork>();
   /** The nodes of the last view. */
   private lastNodes: readonly ClusterNode[] = [];
   /** Each network's members, as the last view had them. */
@@ -260,7 +262,6 @@ export class NetworkDbGossip implements NetworkDbClocks {
       }
       if (syncs.length) q.syncs.push(syncs);
     }
-    const next = new Map((view?.networks ?? []).flatMap((n) => n.entries).map((e) => [entryKey(e), e] as const));
     const queue = (e: ClusterTableEntry, type: number) => {
       const owner = this.nodes.get(e.owner), node = nodeOf(e.owner);
       const hosts = view?.networks.find((n) => n.id === e.networkId)?.hosts ?? [];
@@ -268,9 +269,25 @@ export class NetworkDbGossip implements NetworkDbClocks {
       queueTableEvent(owner, node, e, type);
       told.add(e.owner);
     };
-    for (const [key, e] of next) if (!this.entries.has(key)) queue(e, TABLE_EVENT.create);
-    for (const [key, e] of this.entries) if (!next.has(key)) queue(e, TABLE_EVENT.delete);
-    this.entries = next;
+    // Entries made, in the view's order, then entries gone, in the last view's. Only the networks whose version changed
+    // are compared, and in them only the endpoints that changed (tableChanges, as sim's daemon compares them): a
+    // coalesced `docker run` costs its own endpoint's entries, not a pass over every entry of every step's view.
+    const networks = view?.networks ?? [];
+    const byId = new Map(networks.map((n) => [n.id, n] as const));
+    const deleted = new Map<string, ClusterTableEntry[]>();
+    for (const n of networks) {
+      const old = this.networksById.get(n.id);
+      if (old === n) continue;
+      const change = tableChanges(old, n);
+      for (const e of change.created) queue(e, TABLE_EVENT.create);
+      if (change.deleted.length) deleted.set(n.id, change.deleted);
+    }
+    for (const old of this.lastNetworks) {
+      const gone = byId.has(old.id) ? deleted.get(old.id) : tableChanges(old, undefined).deleted;
+      for (const e of gone ?? []) queue(e, TABLE_EVENT.delete);
+    }
+    this.lastNetworks = networks;
+    this.networksById = byId;
     for (const node of departed) {
       const q = this.nodes.get(node.host)!;
       queueNodeEvent(q, node.gossipName, NODE_EVENT.leave);

@@ -16,7 +16,7 @@
  * cnmlab has no swarm keys: the ciphertext and tag are seeded random bytes of the lengths
  * the real encoder gives, so the packets are as opaque as the real ones and as long.
  */
-import { emitMsgpack, MsgpackStruct } from './msgpack';
+import { emitMsgpack, MsgpackStruct, rawHeaderLength } from './msgpack';
 import { lzwCompress, lzwCompressedLength } from './lzw';
 import { fail, Parsed } from './layer';
 
@@ -89,9 +89,14 @@ export function compressMessage(msg: Uint8Array): Buffer {
   return memberlistMessage(MEMBERLIST_MSG.compress, { fields: [['Algo', 0], ['Buf', { bytes: lzwCompress(msg) }]] });
 }
 
-/** compressMessage(msg).length: the compress struct around a Buf as long as the LZW would be. */
+/** The compress struct around an empty Buf, made once: a Buf of n bytes adds them, and the longer head of a raw that long. */
+let emptyCompressedLength: number | undefined;
+
+/** compressMessage(msg).length: the compress struct around a Buf as long as the LZW would be, counted, not written. */
 export function compressedMessageLength(msg: Uint8Array): number {
-  return memberlistMessage(MEMBERLIST_MSG.compress, { fields: [['Algo', 0], ['Buf', { bytes: new Uint8Array(lzwCompressedLength(msg)) }]] }).length;
+  emptyCompressedLength ??= memberlistMessage(MEMBERLIST_MSG.compress, { fields: [['Algo', 0], ['Buf', { bytes: new Uint8Array(0) }]] }).length;
+  const n = lzwCompressedLength(msg);
+  return emptyCompressedLength - rawHeaderLength(0) + rawHeaderLength(n) + n;
 }
 
 /** Bytes that stand for what only the key could make (nonce, ciphertext, tag). */
