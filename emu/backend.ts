@@ -732,7 +732,7 @@ export class EmuBackend implements Backend {
       this.record.save();
     }
     if (key) {
-      flow.hops = await hopsFrom(pathOf(flow), points, key, this.epochStartNs);
+      flow.hops = await hopsFrom(pathOf(flow), points, key, this.epochStartNs, since);
       this.missHops(flow, since);
       await this.explainLoss(flow, points, out.stderr, capture.unavailable, dropsByRule);
       if (flow.hops.length > MAX_HOPS_PER_FLOW) {

@@ -427,8 +427,15 @@ function segmentNote(uplinks: Uplinks, outer: Layer | undefined): string | undef
   return from && to ? overlayNotes.segment(from, to) : undefined;
 }
 
-/** Reads every capture point and returns the flow's hops in time order, placed on the flow's path model. */
-export async function hopsFrom(model: PathModel, points: CapturePoint[], key: FlowKey, startNs: bigint): Promise<Hop[]> {
+/**
+ * Reads every capture point and returns the flow's hops in time order, placed on the flow's
+ * path model. Only frames from `sinceNs` (ns since the epoch, the moment the ping was run) can
+ * be the flow's: the captures listen before it, while the swarm's holders start, and what those
+ * send first (a worker's session to its manager, the gossip due before they held) resolves the
+ * hosts' underlay neighbours. That ARP exchange is not one the ping's packets waited on, though
+ * the ping's next packet at the same eth0 carries the MAC it gave (neighbourExchanges).
+ */
+export async function hopsFrom(model: PathModel, points: CapturePoint[], key: FlowKey, startNs: bigint, sinceNs: bigint): Promise<Hop[]> {
   const hops: Hop[] = [];
   const datagrams = new Set<string>();
   const all: Sighted[] = [];
@@ -436,7 +443,9 @@ export async function hopsFrom(model: PathModel, points: CapturePoint[], key: Fl
     if (!fs.existsSync(p.file)) continue;
     const cap = await readCapture(p.file);
     for (const f of cap.frames) {
-      const t = Number(BigInt(f.seconds) * 1_000_000_000n + BigInt(f.nanos) - startNs);
+      const at = BigInt(f.seconds) * 1_000_000_000n + BigInt(f.nanos);
+      if (at < sinceNs) continue;
+      const t = Number(at - startNs);
       all.push({ p, layers: dissectTraced(f.data, f.linktype), t });
     }
   }
