@@ -26,6 +26,7 @@ import { NameMap, newPrefix, safe } from './names';
 import { EmuEnvironmentError, NETNS_ETC, refusedStateWrite, RunRecord } from './state';
 import { batch, batchEach, NamespaceSetup, restoreTolerant, run, setupEach, Watch } from './exec';
 import { dropCounters, grownDrops } from './netfilter';
+import { iptablesSendsNatBatch } from './nftables';
 import { commandPhases, emuNamer, NsBatch, Phases, restoreScript, toPhases } from './translate';
 import { Listeners, TrafficOf } from './listeners';
 import { UNDERLAY_BRIDGE, underlayPort, underlaySetup } from '../sim/plan/iproute2';
@@ -285,6 +286,10 @@ export class EmuBackend implements Backend {
     // Progress counts namespaces configured, the creation of them all as one.
     const tick = (n: number) => this.progress.tick(n);
     this.progress.expect(p.hostBatches.length + p.otherBatches.length + (p.add.length ? 1 : 0));
+    const bridges = [...p.hostBatches, ...p.otherBatches];
+    // Asked (without waiting) once a step has rules to set, while its namespaces are made: their setups need
+    // the answer, and a run that never sets a rule never starts iptables-restore for it.
+    if (bridges.some((b) => b.iptables.length)) void iptablesSendsNatBatch();
     if (p.add.length) {
       this.record.addNamespaces(p.add);
       await batch('ip', p.add.map((n) => ['netns', 'add', n]));
@@ -300,9 +305,8 @@ export class EmuBackend implements Backend {
       const listening = p.sockets.filter((s) => s.op === 'socket.listen' && !p.del.includes(s.netns)).map((s) => s.netns);
       this.listeners.park([...new Set([...listening, ...this.swarmNodes.filter((n) => !p.del.includes(n))])]);
     }
-    const bridges = [...p.hostBatches, ...p.otherBatches];
     // A namespace's rules name devices but need none to exist: they go in with its sysctls,
-    // before its devices, in the same process. Rules that delete go after (restoreTolerant).
+    // before its devices, in the same process; rules that delete go by restoreTolerant.
     const deletesRules = (b: NsBatch) => b.iptables.some((c) => c.includes('-D'));
     const setups = new Map<string, NamespaceSetup>();
     const setupOf = (netns: string) => setups.get(netns) ?? setups.set(netns, { netns, sysctls: [], rules: '' }).get(netns)!;
@@ -310,34 +314,44 @@ export class EmuBackend implements Backend {
     for (const c of p.setup) if (!p.del.includes(c.netns)) setupOf(c.netns).sysctls.push(c);
     for (const b of bridges) if (b.iptables.length && !deletesRules(b)) setupOf(b.netns).rules = restoreScript(b.iptables);
     await setupEach([...setups.values()]);
-    for (const b of p.underlay) await batchEach('ip', [{ netns: b.netns, lines: b.ip }]);
-    await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
     // dockerd's sockets and what it sends need the host namespaces only (their addresses, the underlay): the other
     // namespaces' devices go in meanwhile, the kernel making them while Node makes the gossip. A node that leaves the
     // swarm (its 7946 closes) keeps its sockets until its leave has been gossiped, and only then do its containers'
-    // and networks' devices go (moby stops the node's NetworkDB before it removes them).
+    // and networks' devices and Docker's rules go (moby stops the node's NetworkDB before it removes them).
     const sockets = p.sockets.filter((s) => !p.del.includes(s.netns));
     const leaving = new Set(sockets.filter((s) => s.op === 'socket.close' && s.socket.port === MEMBERLIST_PORT).map((s) => s.netns));
-    const view = clusterView(world);
-    // The nodes' underlay captures start now, ahead of the other namespaces' work and while the control plane is worked
-    // out: the holders wait for them (warmHolders).
-    if (holders === 'early') this.captureInTurn(() => this.controlCapture.ensure(this.controlPointsOf(view, p.del))).catch(() => undefined);
-    const others = () => batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
-    const meanwhile = leaving.size ? undefined : others();
-    await allDone([(async () => {
-      await this.listeners.apply(sockets.filter((s) => !leaving.has(s.netns)));
-      await this.playControlPlane(worlds, view, p.del);
-      if (leaving.size) await this.leaveGossiped(sockets.filter((s) => leaving.has(s.netns)));
-      // The captures and holders start while the rest of the step's work goes on: a command waits for them (execReady).
-      if (holders === 'early') this.warmHolders().catch(() => undefined);
-    })(), meanwhile]);
-    if (!meanwhile) await others();
-    // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
-    await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })));
-    await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), { force: true });
-    if (p.kvStart) await this.store.start();
-    await this.store.put(p.kv);
-    await Promise.all(bridges.filter(deletesRules).map((b) => restoreTolerant(b.netns, b.iptables, restoreScript)));
+    // Rules that delete need no device either: unless a node leaves, they go in while the devices are made.
+    const deleteRules = () => Promise.all(bridges.filter(deletesRules).map((b) => restoreTolerant(b.netns, b.iptables, restoreScript)));
+    const ruleDeletions = leaving.size ? undefined : deleteRules();
+    // Its failure is the step's, said once the step's other work has ended (below).
+    ruleDeletions?.catch(() => undefined);
+    try {
+      for (const b of p.underlay) await batchEach('ip', [{ netns: b.netns, lines: b.ip }]);
+      await batchEach('ip', p.hostBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
+      const view = clusterView(world);
+      // The nodes' underlay captures start now, ahead of the other namespaces' work and while the control plane is worked
+      // out: the holders wait for them (warmHolders).
+      if (holders === 'early') this.captureInTurn(() => this.controlCapture.ensure(this.controlPointsOf(view, p.del))).catch(() => undefined);
+      const others = () => batchEach('ip', p.otherBatches.map((b) => ({ netns: b.netns, lines: b.ip })), { onDone: tick });
+      const meanwhile = leaving.size ? undefined : others();
+      await allDone([(async () => {
+        await this.listeners.apply(sockets.filter((s) => !leaving.has(s.netns)));
+        await this.playControlPlane(worlds, view, p.del);
+        if (leaving.size) await this.leaveGossiped(sockets.filter((s) => leaving.has(s.netns)));
+        // The captures and holders start while the rest of the step's work goes on: a command waits for them (execReady).
+        if (holders === 'early') this.warmHolders().catch(() => undefined);
+      })(), meanwhile]);
+      if (!meanwhile) await others();
+      // A command that may fail (removing what a bridge may never have learned) must not stop the rest of its batch.
+      await batchEach('bridge', bridges.filter((b) => !b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })));
+      await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), { force: true });
+      if (p.kvStart) await this.store.start();
+      await this.store.put(p.kv);
+    } finally {
+      // Nothing goes on behind a failure: the rules' work has ended before the step fails.
+      await ruleDeletions?.catch(() => undefined);
+    }
+    await (ruleDeletions ?? deleteRules());
     // A namespace's own files (a container's resolv.conf) are kept here, for the step's
     // confined view to show (confine.ts). Only a kept lab also gets them in /etc/netns, for
     // the `ip netns exec` a user types into it; recorded before they exist, so `cnmlab

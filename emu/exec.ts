@@ -125,7 +125,7 @@ export async function setupEach(setups: NamespaceSetup[]): Promise<void> {
   const batches: (Buffer | undefined)[] = [];
   // Each namespace's job goes to the worker as soon as it is made: the kernel takes one batch while the next is built.
   const results = await Promise.all(todo.map(async (s, i) => {
-    const batch = s.rules && iptablesSendsNatBatch() ? natBatch(s.rules) : undefined;
+    const batch = s.rules && (await iptablesSendsNatBatch()) ? natBatch(s.rules) : undefined;
     batches[i] = batch;
     const job: NamespaceJob = { netns: s.netns, sysctls: s.sysctls, ...(batch ? { nftables: batch } : s.rules ? restore(s) : {}) };
     if (job.program) processCount.value++;

@@ -16,7 +16,7 @@
  * less), and it carries no generation id (iptables-nft's check that no other writer came
  * between its reading and its writing: this batch reads nothing).
  */
-import { spawnSync } from 'child_process';
+import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -360,7 +360,7 @@ export function natBatch(rules: string): Buffer | undefined {
   return w.written();
 }
 
-let nftBased: boolean | undefined;
+let nftBased: Promise<boolean> | undefined;
 
 /** The oldest iptables-nft whose batch for these lines is natBatch's: ports as native payload expressions, as 1.8.9 sends them. */
 const OLDEST_SAME_BATCH = [1, 8, 9];
@@ -380,14 +380,16 @@ export function versionSpeaksBatch(version: string): boolean {
 
 /**
  * Whether the machine's iptables-restore is an iptables-nft whose rules natBatch makes as it
- * does (versionSpeaksBatch): asked once, by its --version, for the whole run.
+ * does (versionSpeaksBatch): asked once, by its --version, for the whole run. Asked without
+ * waiting (the run asks once a step has rules to set): a process start that stopped
+ * cnmlab's event loop would hold up every namespace's work behind it.
  */
-export function iptablesSendsNatBatch(): boolean {
-  if (nftBased === undefined) {
+export function iptablesSendsNatBatch(): Promise<boolean> {
+  nftBased ??= new Promise((resolve) => {
     const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'].filter(Boolean);
     const found = dirs.map((d) => path.join(d, 'iptables-restore')).find((f) => fs.existsSync(f));
-    const version = found === undefined ? undefined : spawnSync(found, ['--version'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, timeout: 5000 });
-    nftBased = version !== undefined && version.status === 0 && versionSpeaksBatch(version.stdout);
-  }
+    if (found === undefined) return resolve(false);
+    execFile(found, ['--version'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, timeout: 5000 }, (error, stdout) => resolve(!error && versionSpeaksBatch(stdout)));
+  });
   return nftBased;
 }

@@ -9,7 +9,11 @@ import { execFileSync, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { describeWith } from './helpers/env';
 import { MACHINE_NAMESPACE, runInNamespaces, useNamespaceWorker } from '../emu/nsworker';
+import * as nftables from '../emu/nftables';
 import { iptablesSendsNatBatch, natBatch, versionSpeaksBatch } from '../emu/nftables';
+import { EmuBackend } from '../emu/backend';
+import { Model } from '../sim/model/model';
+import { parseScenario } from '../sim/scenario/load';
 import { setupEach } from '../emu/exec';
 import { restoreScript } from '../emu/translate';
 
@@ -107,12 +111,12 @@ describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "
     for (const n of [worker, twin]) spawnSync('ip', ['netns', 'del', n]);
   });
 
-  test("this machine's iptables-restore is judged by its own --version (an iptables-nft 1.8.9 or newer sends the batch's objects)", () => {
-    expect(iptablesSendsNatBatch()).toBe(versionSpeaksBatch(execFileSync('iptables-restore', ['--version'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })));
+  test("this machine's iptables-restore is judged by its own --version (an iptables-nft 1.8.9 or newer sends the batch's objects)", async () => {
+    expect(await iptablesSendsNatBatch()).toBe(versionSpeaksBatch(execFileSync('iptables-restore', ['--version'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } })));
   });
 
   test("a sandbox's DNS rules: what iptables-restore leaves, rule for rule and expression for expression, with no program started", async () => {
-    if (!iptablesSendsNatBatch()) return;
+    if (!(await iptablesSendsNatBatch())) return;
     for (const [udp, tcp] of [[48186, 36026], [1, 65535]]) {
       fresh();
       const rules = restoreScript(dockerDns(udp, tcp));
@@ -126,7 +130,7 @@ describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "
   });
 
   test('a namespace that has a nat table already takes no part of the batch: setup falls back to iptables-restore, which says what fails', async () => {
-    if (!iptablesSendsNatBatch()) return;
+    if (!(await iptablesSendsNatBatch())) return;
     fresh();
     const rules = restoreScript(dockerDns(48186, 36026));
     // A nat table with a rule of its own in OUTPUT, which iptables-restore reads before it writes.
@@ -152,5 +156,27 @@ describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "
     const [machine, foreign] = await runInNamespaces([{ netns: MACHINE_NAMESPACE, nftables: batch }, { netns: 'notcnm', nftables: batch }]);
     expect(machine.code).toBe(126);
     expect(foreign).toMatchObject({ code: 126, output: 'refusing namespace notcnm\n' });
+  });
+});
+
+describeWith(['ip', 'iptables-restore'], true, "emu run's question to iptables-restore (real kernel)", () => {
+  test('iptables-restore --version is asked once a step has rules to set: not when a run starts, nor for a step with none', async () => {
+    const ask = jest.spyOn(nftables, 'iptablesSendsNatBatch');
+    const s = parseScenario('rules.yaml', 'name: rules\nhosts:\n  r0: {}\nsteps:\n  - r0: docker network ls\n');
+    const backend = await EmuBackend.create(s, { quiet: true });
+    try {
+      expect(ask).not.toHaveBeenCalled();
+      const model = new Model(s.hosts, 1);
+      const boot = model.boot();
+      await backend.apply(boot.filter((o) => o.op !== 'iptables'), model.world);
+      await backend.settle();
+      expect(ask).not.toHaveBeenCalled();
+      await backend.apply(boot.filter((o) => o.op === 'iptables'), model.world);
+      await backend.settle();
+      expect(ask).toHaveBeenCalled();
+    } finally {
+      await backend.close();
+      ask.mockRestore();
+    }
   });
 });

@@ -17,7 +17,7 @@ const rules = restoreScript([
 afterEach(() => jest.restoreAllMocks());
 
 test('a refused batch is done again by iptables-restore; one the worker could not see to its end fails the setup, not retried', async () => {
-  jest.spyOn(nftables, 'iptablesSendsNatBatch').mockReturnValue(true);
+  jest.spyOn(nftables, 'iptablesSendsNatBatch').mockResolvedValue(true);
   expect(nftables.natBatch(rules)).toBeInstanceOf(Buffer);
   const jobs: nsworker.NamespaceJob[][] = [];
   const answer = (first: nsworker.JobResult) =>
@@ -32,7 +32,7 @@ test('a refused batch is done again by iptables-restore; one the worker could no
 
   jobs.length = 0;
   jest.restoreAllMocks();
-  jest.spyOn(nftables, 'iptablesSendsNatBatch').mockReturnValue(true);
+  jest.spyOn(nftables, 'iptablesSendsNatBatch').mockResolvedValue(true);
   answer({ code: nsworker.NFTABLES_UNSURE, output: 'netlink receive error No buffer space available\n', inProcess: true });
   await expect(setupEach([{ netns: 'cnmx.sb', sysctls: [], rules }])).rejects.toThrow('namespace setup of cnmx.sb: netlink receive error No buffer space available');
   expect(jobs.map((b) => b.map((j) => (j.nftables ? 'nftables' : j.program?.join(' '))))).toEqual([['nftables'], []]);
