@@ -294,8 +294,9 @@ sub make {
   my $v6 = $want eq 'connect' ? $family == 6 : $address eq '*' || $address =~ /:/;
   socket(my $s, $v6 ? AF_INET6 : AF_INET, $want eq 'udp' ? SOCK_DGRAM : SOCK_STREAM, 0) or return answer($id, "socket: $!");
   if ($want ne 'connect') {
-    # '*': one socket for both families (IPV6_V6ONLY off), as Go's listen on an unspecified address.
-    setsockopt($s, 41, 26, 0) if $v6;
+    # '*': one socket for both families (IPV6_V6ONLY off), as Go's listen on an unspecified address;
+    # an IPv6 address (docker-proxy's ::, Go's tcp6 and udp6) for IPv6 alone.
+    setsockopt($s, 41, 26, $address eq '*' ? 0 : 1) if $v6;
     setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1) if $want eq 'listen';
     my $at = $v6 ? pack_sockaddr_in6($port, inet_pton(AF_INET6, $address eq '*' ? '::' : $address)) : pack_sockaddr_in($port, inet_pton(AF_INET, $address));
     bind($s, $at) or return answer($id, "bind $address:$port: $!");

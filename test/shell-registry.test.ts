@@ -60,7 +60,7 @@ describe('lookupCommand', () => {
     ['cat /etc/shadow', 'container'],
     ['cat /etc/resolv.conf', 'host'],
     ['docker logs ubuntu0', 'host'],
-    ['docker run -p 80:80 busybox', 'host'],
+    ['docker run -P busybox', 'host'],
     ['docker network prune --filter until=1h', 'host'],
     ['docker exec ubuntu0 ls', 'host'],
     ['docker', 'host'],

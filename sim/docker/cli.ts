@@ -23,12 +23,13 @@ import { gatewayInSubnet } from '../model/swarm';
 import { parseCidr } from '../wire/addr';
 import { asDockerError, DockerError, notModelledError, runRefusal } from './errors';
 import { filterNetworks, parseNetworkFilters } from './network-filter';
+import { parsePublish, portCommandOutput } from './publish';
 import { containerSubcommand, nodeLs, nodeRm, startContainers } from './nodes-and-start';
 import { killCommand, restartCommand, stopCommand } from './stop';
 import { killContainer } from '../model/stop';
 import { CommandOutput, lookupCommand, TakenLookup } from '../commands/registry';
 import { ok } from '../model/command-step';
-import { Network, sharesHostNetns, World } from '../model/world';
+import { Container, Network, sharesHostNetns, World } from '../model/world';
 
 /** Container id → the pid of the real process holding its namespaces. */
 export type ContainerProcesses = ReadonlyMap<string, number>;
@@ -42,7 +43,7 @@ export type ContainerProcesses = ReadonlyMap<string, number>;
 export type ContainerExec =
   | { container: string; argv: string[]; main?: undefined }
   /** `taken`: the CLI's lookup of the program in the image, which the run uses rather than looking it up again. */
-  | { container: string; argv: string[]; main: 'tty' | 'attached'; taken: TakenLookup };
+  | { container: string; argv: string[]; main: 'tty' | 'attached'; taken: TakenLookup; /** The daemon's warnings the CLI printed before the start. */ warnings?: string };
 
 export type DockerOutcome = CommandOutput | { exec: ContainerExec };
 
@@ -344,6 +345,8 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   // docker/cli's parse checks the MAC's form first (ValidateMACAddress, v20.10 opts.go).
   const mac = lastValue(p, 'mac-address');
   if (mac && !goParsesMac(mac.trim())) throw new DockerError(`docker: ${mac} is not a valid mac address.\nSee 'docker run --help'.`, 125);
+  // Then the published ports (convertToStandardNotation, nat.ParsePortSpecs), before the networks.
+  const portBindings = parsePublish(all(p, 'publish'));
   // docker/cli v20.10's parseNetworkOpts: --ip and --network-alias go on the endpoint of the
   // first --network; without one there is no endpoint to hold them, and they are dropped
   // unread. An alias on a network that is not user-defined (as typed) is the CLI's refusal.
@@ -374,6 +377,8 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   if (!detach && tty && p.bools.has('interactive') && !client.terminal) throw new DockerError('the input device is not a TTY', 1);
   // The daemon decodes the request first (runconfig validateNetContainerMode): a MAC of its own for a container sharing
   // the host's namespace is refused; anywhere else cnmlab does not give a container the MAC asked for.
+  // The daemon's verifyPlatformContainerSettings warns, in the create's answer, and the CLI prints it before the start.
+  const warnings = hostMode && portBindings.length ? 'WARNING: Published ports are discarded when using host network mode\n' : '';
   if (mac) {
     if (hostMode) throw runRefusal(new DaemonRefusal('conflicting options: mac-address and the network mode', 'create'));
     throw notModelledError(`docker run --mac-address ${mac}: a container MAC address of the user's choosing`);
@@ -407,7 +412,7 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
   try {
     const c = runContainer(tx, host, {
       name, image: p.args[0], command, network, aliases, ip, hostname: lastValue(p, 'hostname'),
-      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach, capAdd, sysctls, clientTerminal: client.terminal,
+      autoRemove: p.bools.has('rm'), openStdin: p.bools.has('interactive'), tty, attached: !detach, capAdd, sysctls, clientTerminal: client.terminal, portBindings,
     });
     created = c.id;
   } catch (e) {
@@ -415,10 +420,11 @@ function runCommand(tx: Tx, host: string, p: ParsedFlags, client: DockerClient):
     if (e instanceof NotModelled) throw asDockerError(e);
     if (!(e instanceof DaemonRefusal) || !e.runStage) throw e;
     // A refusal at start comes after the container was created: -d still printed its id.
-    throw runRefusal(e, detach && e.containerId ? `${e.containerId}\n` : '');
+    const refusal = runRefusal(e, detach && e.containerId ? `${e.containerId}\n` : '');
+    throw new DockerError(warnings + refusal.stderr, refusal.exitCode, refusal.stdout);
   }
-  if (taken) return { exec: { container: created, argv: command, main: tty ? 'tty' : 'attached', taken } };
-  return ok(detach ? `${created}\n` : '');
+  if (taken) return { exec: { container: created, argv: command, main: tty ? 'tty' : 'attached', taken, ...(warnings ? { warnings } : {}) } };
+  return { stdout: detach ? `${created}\n` : '', stderr: warnings, exitCode: 0 };
 }
 
 function containerRef(tx: Tx, host: string, ref: string) {
@@ -495,6 +501,13 @@ export function dockerCommand(tx: Tx, host: string, argv: string[], processes?: 
         if (c) return { object: containerInspectObject(tx.w as World, c, processes?.get(c.id)), type: CONTAINER_JSON };
         return net ? { object: networkInspectObject(tx.w as World, host, net), type: NETWORK_RESOURCE } : { error: `Error: No such object: ${ref}` };
       }));
+    }
+    case 'port': {
+      const p = parseFlags('docker port', rest, NO_FLAGS);
+      requireArgs(p, 'docker port', 'docker port CONTAINER [PRIVATE_PORT[/PROTO]]', 'List port mappings or a specific mapping for the container', 1, 2);
+      const c = containerRef(tx, host, p.args[0]);
+      const out = portCommandOutput(c as Container, p.args[0], p.args[1]);
+      return { stdout: out.stdout, stderr: out.error ? `${out.error}\n` : '', exitCode: out.error ? 1 : 0 };
     }
     case 'info': {
       const p = parseFlags('docker info', rest, NO_FLAGS);

@@ -11,6 +11,7 @@ import { hexId, seedFromName } from '../model/ids';
 import { Container, daemonTime, endpointOf, formatTime, hostOf, sharesHostNetns, swarmNetwork, World } from '../model/world';
 import { isUserDefinedNetworkMode } from '../model/network-mode';
 import { driverOf } from '../model/drivers';
+import { exposedPorts, hostConfigPortBindings, networkSettingsPorts } from './publish';
 
 const DATA_ROOT = '/var/lib/docker';
 /** Go's zero time.Time, which FinishedAt shows until the container stops. */
@@ -27,7 +28,7 @@ function derivedId(key: string): string {
 function hostConfig(c: Container): Record<string, unknown> {
   return {
     // NetworkMode is docker/cli's NetworkOpt.NetworkMode: the first --network as typed (a name, an id, `bridge`), `default` without one; connect and disconnect leave it.
-    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'json-file', Config: {} }, NetworkMode: c.networkMode, PortBindings: {},
+    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'json-file', Config: {} }, NetworkMode: c.networkMode, PortBindings: hostConfigPortBindings(c),
     RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: c.autoRemove, VolumeDriver: '', VolumesFrom: null,
     CapAdd: c.capAdd ?? null, CapDrop: null, CgroupnsMode: 'host', Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null,
     IpcMode: 'private', Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false,
@@ -138,6 +139,8 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
       // docker/cli's parse: an attached run takes the container's stdout and stderr, and with -i its
       // stdin, closed when the client goes (StdinOnce); -d attaches nothing (v20.10 run.go).
       Hostname: c.hostname, Domainname: '', User: '', AttachStdin: c.attached && c.openStdin, AttachStdout: c.attached, AttachStderr: c.attached,
+      // omitempty: the published ports (docker/cli's parse puts every -p port in it), absent without one.
+      ...(exposedPorts(c) && { ExposedPorts: exposedPorts(c) }),
       Tty: c.tty, OpenStdin: c.openStdin, StdinOnce: c.attached && c.openStdin, Env: null, get Cmd() {
         return ofKnownImage(c, mainArgv(c.image, c.command));
       }, Image: c.image, Volumes: null,
@@ -154,7 +157,7 @@ export function containerInspectObject(w: World, c: Container, pid?: number): Re
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
-      Ports: {},
+      Ports: networkSettingsPorts(c),
       // --network host: libnetwork's default sandbox, whose key names the host's namespace (osl.GenerateKey("default")).
       SandboxKey: hadSandbox ? `/var/run/docker/netns/${sharesHostNetns(c) ? 'default' : c.sandbox}` : '',
       SecondaryIPAddresses: null,

@@ -4,6 +4,7 @@ import type { NetworkRow } from './network-ls-format';
 import { tabwrite } from '../text/tabwriter';
 import { containerCommandLine } from '../model/main-process';
 import { notModelledError } from './errors';
+import { displayablePorts } from './publish';
 import { ipv4ToNumber } from '../wire/addr';
 import { Container, daemonTime, Endpoint, endpointsOf, formatTime, GWBRIDGE, hostOf, instanceOf, Network, World } from '../model/world';
 
@@ -146,12 +147,13 @@ export function containerStatus(c: Container, nowNs: number): string {
   return 'Created';
 }
 
+// PORTS: the daemon lists a running container's mappings (daemon/list.go), docker/cli groups them (DisplayablePorts).
 export function psTable(containers: Container[], nowNs: number, opts: { all: boolean; quiet: boolean; noTrunc: boolean }): string {
   const shown = containers.filter((c) => opts.all || c.state === 'running').sort((a, b) => Number(b.createdNs) - Number(a.createdNs));
   const id = (c: Container) => (opts.noTrunc ? c.id : c.id.slice(0, 12));
   if (opts.quiet) return shown.map((c) => id(c) + '\n').join('');
   return tabwrite([
     ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-    ...shown.map((c) => [id(c), c.image, `"${opts.noTrunc ? containerCommand(c) : ellipsis(containerCommand(c), 20)}"`, `${humanDuration(nowNs - Number(c.createdNs))} ago`, containerStatus(c, nowNs), '', c.name]),
+    ...shown.map((c) => [id(c), c.image, `"${opts.noTrunc ? containerCommand(c) : ellipsis(containerCommand(c), 20)}"`, `${humanDuration(nowNs - Number(c.createdNs))} ago`, containerStatus(c, nowNs), displayablePorts(c.publishedPorts ?? []), c.name]),
   ]);
 }

@@ -112,6 +112,6 @@ export function nodeRm(tx: Tx, host: string, refs: string[], force: boolean): Co
 /** `docker container SUB …`: the same commands as their top-level forms. */
 export function containerSubcommand(sub: string | undefined): string | undefined {
   if (sub === 'ls' || sub === 'list' || sub === 'ps') return 'ps';
-  if (sub === 'stop' || sub === 'rm' || sub === 'start' || sub === 'kill' || sub === 'restart') return sub;
+  if (sub === 'stop' || sub === 'rm' || sub === 'start' || sub === 'kill' || sub === 'restart' || sub === 'port') return sub;
   return undefined;
 }

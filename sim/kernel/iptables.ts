@@ -170,13 +170,13 @@ function parse(typed: readonly string[]): Invocation {
   const setCommand = (c: Command, i: number) => {
     if (inv.command) throw parameterProblem('Cannot use -' + c + ' with -' + inv.command);
     inv.command = c;
-    // A command's chain, then (for some) a number or policy, follow it.
+    // A command's chain, then (for some) a number or policy, follow it: xs_has_arg takes no word starting '-' or '!' for one.
     const takes = c === 'A' || c === 'D' || c === 'I' || c === 'R' || c === 'N' || c === 'P' ? 1 : 0;
     let used = 0;
     if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('-')) {
       inv.chain = argv[i + 1];
       used = 1;
-      if ((c === 'I' || c === 'D' || c === 'R' || c === 'L' || c === 'S' || c === 'P' || c === 'Z') && argv[i + 2] !== undefined && !argv[i + 2].startsWith('-')) {
+      if ((c === 'I' || c === 'D' || c === 'R' || c === 'L' || c === 'S' || c === 'P' || c === 'Z') && argv[i + 2] !== undefined && !/^[-!]/.test(argv[i + 2])) {
         inv.extra = argv[i + 2];
         used = 2;
       }
@@ -246,12 +246,12 @@ function parse(typed: readonly string[]): Invocation {
       case '-s':
       case '--source':
       case '--src':
-        inv.rule.src = addrMatch(value(), takeInvert());
+        inv.rule.src = anyAddress(addrMatch(value(), takeInvert()));
         break;
       case '-d':
       case '--destination':
       case '--dst':
-        inv.rule.dst = addrMatch(value(), takeInvert());
+        inv.rule.dst = anyAddress(addrMatch(value(), takeInvert()));
         break;
       case '-i':
       case '--in-interface':
@@ -402,10 +402,26 @@ function newMatch(name: ModelledMatch): RuleMatch {
   }
 }
 
+/**
+ * xtables' numeric address: one to four dotted parts, those left out zero (`0/0`, which
+ * libnetwork writes for any address, and `10/8` are 0.0.0.0/0 and 10.0.0.0/8).
+ */
+function numericAddress(text: string): string | undefined {
+  const parts = text.split('.');
+  if (parts.length > 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return [...parts.map(Number), 0, 0, 0].slice(0, 4).join('.');
+}
+
+/** Any address (0/0, not inverted) is no match at all: iptables keeps none, and iptables-save shows none. */
+function anyAddress(m: AddrMatch): AddrMatch | undefined {
+  return m.prefixLength === 0 && !m.invert ? undefined : m;
+}
+
 function addrMatch(text: string, invert: boolean): AddrMatch {
-  const [ip, len] = text.split('/');
+  const [typed, len] = text.split('/');
   const prefixLength = len === undefined ? 32 : Number(len);
-  if (!isIpv4(ip) || !/^\d+$/.test(len ?? '32') || prefixLength > 32) throw parameterProblem(`host/network \`${ip}' not found`);
+  const ip = isIpv4(typed) ? typed : numericAddress(typed);
+  if (ip === undefined || !/^\d+$/.test(len ?? '32') || prefixLength > 32) throw parameterProblem(`host/network \`${typed}' not found`);
   const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
   return { net: (ipv4ToNumber(ip) & mask) >>> 0, prefixLength, invert };
 }

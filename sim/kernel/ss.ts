@@ -58,16 +58,18 @@ function notModelled(args: string[]): CommandOutput {
 }
 
 function row(s: ListeningSocket, numeric: boolean): Row {
-  // A socket on every address of both families shows as *, its peer as *:*; an IPv4 one's peer as 0.0.0.0:*.
+  // A socket on every address of both families shows as *, its peer as *:*; an IPv4 one's peer as 0.0.0.0:*;
+  // an IPv6-only one (docker-proxy's on ::) in brackets, its peer [::]:*.
   const any = s.address === '*';
+  const v6 = s.address.includes(':');
   return {
     netid: s.proto,
     state: s.proto === 'tcp' ? 'LISTEN' : 'UNCONN',
     recvQ: '0',
     sendQ: s.proto === 'tcp' ? String(SOMAXCONN) : '0',
-    local: `${s.address}:`,
+    local: v6 ? `[${s.address}]:` : `${s.address}:`,
     localPort: numeric ? String(s.port) : SERVICES[s.port] ?? String(s.port),
-    peer: any ? '*:' : '0.0.0.0:',
+    peer: any ? '*:' : v6 ? '[::]:' : '0.0.0.0:',
     peerPort: '*',
   };
 }

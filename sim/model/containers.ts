@@ -5,6 +5,7 @@ import { addNamespace, bindDefaultSandbox, delNamespace, RESOLV_CONF_EMBEDDED } 
 import { sandboxResolvConf } from './resolvconf';
 import { embeddedDnsRules, resolverPorts } from './firewall';
 import { resolverSocketsOpen } from './listeners';
+import { publishPorts, unpublishPorts } from './ports';
 import { ensureGwbridge } from './swarm';
 import { driverOf } from './drivers';
 import { advance, containerMachine, initialState, sandboxMachine } from './machines';
@@ -15,7 +16,7 @@ import { hexId } from './ids';
 import { claim } from './ipam';
 import { contains, ipv4ToNumber, isIpv4, parseCidr } from '../wire/addr';
 import { isQueryableName } from '../wire/dns';
-import { Container, containerNetns, endpointOf, endpointsOf, hostOf, inSwarm, Network, sharesHostNetns, swarmNetwork } from './world';
+import { Container, PortBinding, containerNetns, endpointOf, endpointsOf, hostOf, inSwarm, Network, sharesHostNetns, swarmNetwork } from './world';
 import { isUserDefinedNetworkMode } from './network-mode';
 import { imageLacks } from '../commands/registry';
 
@@ -38,6 +39,8 @@ export interface RunRequest {
   capAdd?: string[];
   /** --sysctl's keys and values (sim/docker/run-sysctl.ts: only keys the kernel models reach the model). */
   sysctls?: Record<string, string>;
+  /** -p's bindings as docker/cli parsed them (sim/docker/publish.ts). */
+  portBindings?: PortBinding[];
   /** The client's stdin is a terminal (the lab's), which stays open; a scenario step's input is at its end. */
   clientTerminal: boolean;
 }
@@ -166,6 +169,8 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
   // it; a later network adds no second default route, and an overlay no docker_gwbridge endpoint.
   const hasGateway = c.networks.some((n) => n.endpointId && n.networkId !== net.id && driverOf(networkOf(tx, n.networkId, c.host)).providesGateway);
   joinEndpoint(tx, net, ep, driver.providesGateway && !hasGateway);
+  // The sandbox's gateway endpoint carries its published ports (startContainer refused them anywhere but on a bridge).
+  if (driver.providesGateway && !hasGateway && !net.internal) publishPorts(tx, c, net, ep);
   if (driver.outsideThroughGwbridge && !net.internal && !c.gatewayEndpoint && !hasGateway) {
     // The network gives no default route: libnetwork adds an endpoint on docker_gwbridge (eth1) for it.
     const gw = ensureGwbridge(tx, c.host);
@@ -210,6 +215,7 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
     networkMode: req.network ?? 'default', networks: [],
     ...(req.capAdd?.length ? { capAdd: [...req.capAdd] } : {}),
     ...(req.sysctls && Object.keys(req.sysctls).length ? { sysctls: { ...req.sysctls } } : {}),
+    ...(req.portBindings?.length ? { portBindings: req.portBindings.map((b) => ({ ...b })) } : {}),
   };
   h.containers[id] = tx.made(container);
   const c = h.containers[id];
@@ -302,6 +308,19 @@ function refuseHostNetnsSysctl(c: Draft<Container>): void {
   throw new DaemonRefusal(c.startError, 'start');
 }
 
+/**
+ * Published ports cnmlab models on a bridge network only (the default bridge or a user's),
+ * and with --network host, which discards them (the daemon's warning, sim/docker/cli.ts).
+ * Through docker_gwbridge (an overlay), on an internal network, or on none, Docker would
+ * publish differently or not at all: refused as not modelled.
+ */
+function refuseUnmodelledPublishing(tx: Tx, c: Draft<Container>): void {
+  if (!c.portBindings?.length || sharesHostNetns(c)) return;
+  const first = c.networks[0] && networkOf(tx, c.networks[0].networkId, c.host);
+  if (first && first.driver === 'bridge' && !first.internal) return;
+  throw new NotModelled(`docker run -p on ${first ? `the ${first.internal ? 'internal ' : ''}${first.driver} network ${first.name}` : 'no network'}: ports published other than on a bridge network`);
+}
+
 export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: boolean): void {
   const joining: Network[] = [];
   for (const n of c.networks) {
@@ -319,6 +338,7 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
     driverOf(net).refuseJoin?.(tx, net, c.host, joining);
     joining.push(net);
   }
+  refuseUnmodelledPublishing(tx, c);
   refuseHostNetnsSysctl(c);
   refuseMissingProgram(c);
   if (sharesHostNetns(c)) joinDefaultSandbox(tx, c);
@@ -434,6 +454,8 @@ export function disconnectNetwork(tx: Tx, host: string, c: Draft<Container>, ref
     if (net.name === 'host' && sharesHostNetns(c)) throw new DaemonRefusal(CONFLICT_HOST_NETWORK);
     if (!entry) throw new DaemonRefusal(`container ${c.id} is not connected to network ${net.name}`);
   }
+  // libnetwork would revoke the mappings and look for another gateway endpoint to carry them.
+  if (entry.endpointId && c.publishedPorts?.some((p) => p.bridge === net.bridge)) throw new NotModelled(`docker network disconnect ${ref}: the network that carries the container's published ports`);
   if (entry.endpointId) {
     const ep = endpointOf(net, entry.endpointId);
     if (ep) removeEndpoint(tx, net, ep, false);
@@ -495,6 +517,7 @@ export function stopContainer(tx: Tx, c: Draft<Container>, exitCode?: number, re
  * daemon.releaseNetwork): as it stops, or when its start is refused after the sandbox was made.
  */
 function releaseNetwork(tx: Tx, c: Draft<Container>): void {
+  unpublishPorts(tx, c);
   for (const n of c.networks) {
     const net = networkOf(tx, n.networkId, c.host);
     const ep = n.endpointId ? (net ? endpointOf(net, n.endpointId) : undefined) : undefined;

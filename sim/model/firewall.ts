@@ -222,3 +222,19 @@ export function embeddedDnsRules(tx: Tx, host: string, sandbox: string, ports: {
     ipt('-t', 'nat', '-I', DNS_POSTROUTING, '-s', RESOLVER_IP, '-p', proto, '--sport', String(ports[proto]), '-j', 'SNAT', '--to-source', ':53');
   }
 }
+
+/**
+ * One port mapping's rules (libnetwork v20.10 iptables.ChainInfo.Forward, through the port
+ * mapper's Append or Delete): the DNAT of the host's port to the container's in nat DOCKER,
+ * for traffic that did not come from the bridge itself (hairpin mode is off with the userland
+ * proxy); its accept in filter DOCKER (FORWARD's policy is DROP); the container reaching
+ * itself through the host's port masqueraded. 0.0.0.0 is written `0/0`, as Forward writes it.
+ */
+export function portMappingRules(tx: Tx, host: string, p: { proto: string; hostIp: string; hostPort: number; containerIp: string; containerPort: number; bridge: string }, action: '-A' | '-D'): void {
+  const ipt = (...args: string[]) => iptables(tx, host, host, ...args);
+  const daddr = p.hostIp === '0.0.0.0' ? '0/0' : p.hostIp;
+  const dport = String(p.containerPort);
+  ipt('-t', 'nat', action, DOCKER, '-p', p.proto, '-d', daddr, '--dport', String(p.hostPort), '-j', 'DNAT', '--to-destination', `${p.containerIp}:${dport}`, '!', '-i', p.bridge);
+  ipt('-t', 'filter', action, DOCKER, '!', '-i', p.bridge, '-o', p.bridge, '-p', p.proto, '-d', p.containerIp, '--dport', dport, '-j', 'ACCEPT');
+  ipt('-t', 'nat', action, 'POSTROUTING', '-p', p.proto, '-s', p.containerIp, '-d', p.containerIp, '--dport', dport, '-j', 'MASQUERADE');
+}

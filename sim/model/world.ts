@@ -149,6 +149,13 @@ export interface Container {
   capAdd?: string[];
   /** HostConfig.Sysctls: docker run's --sysctl, key to value (run-sysctl.ts: only keys the kernel models reach the model), absent without one. */
   sysctls?: Record<string, string>;
+  /** HostConfig.PortBindings: docker run's -p as docker/cli parsed them (sim/docker/publish.ts), absent without one. */
+  portBindings?: PortBinding[];
+  /**
+   * NetworkSettings.Ports' bindings while it runs: the bridge driver's port mappings on its
+   * gateway endpoint (model/ports.ts), each with the docker-proxy and rules it holds; gone as it stops.
+   */
+  publishedPorts?: PublishedPort[];
   /** Network ids in attachment order, with the requested aliases and address. */
   networks: { networkId: string; endpointId?: string; aliases: string[]; ip?: string }[];
   /** The docker_gwbridge endpoint when the container is on an overlay. */
@@ -167,6 +174,28 @@ export interface Container {
   startError?: string;
   /** When it last stopped (State.FinishedAt): docker ps counts an exited container's "ago" from it. */
   finishedNs?: string;
+}
+
+/** One -p binding as docker/cli hands it to the daemon (nat.PortBinding under its nat.Port). */
+export interface PortBinding {
+  /** The container's port and protocol as nat.Port spells it: `80/tcp`. */
+  port: string;
+  /** HostIp: as typed, '' for every address. */
+  hostIp: string;
+  /** HostPort: as typed, '' for one the daemon picks, `8000-8010` for a range it picks from. */
+  hostPort: string;
+}
+
+/** A port mapping the bridge driver made (libnetwork types.PortBinding once allocated). */
+export interface PublishedPort {
+  proto: 'tcp' | 'udp';
+  containerPort: number;
+  containerIp: string;
+  /** 0.0.0.0 (or the address asked for), or `::` for the IPv6 mapping the userland proxy serves with the container's IPv4 address. */
+  hostIp: string;
+  hostPort: number;
+  /** The bridge device its rules name. */
+  bridge: string;
 }
 
 export interface Host {
@@ -217,6 +246,11 @@ export interface Host {
    * host's networks to find it.
    */
   gwbridgeId?: string;
+  /**
+   * libnetwork's port allocator (portallocator.go): the host ports taken, by `address/protocol`,
+   * and for each range it searched (the dynamic one, or a range -p gave) the last port it gave there (the next search starts after it).
+   */
+  portsTaken?: Record<string, { ports: number[]; lastInRange: Record<string, number> }>;
 }
 
 export interface Swarm {

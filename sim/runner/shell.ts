@@ -84,13 +84,17 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
       }
       // The container's own command: the client attached to it prints its output (-t: through the container's terminal), and its end stops the container.
       const main = o.exec.main;
+      // The daemon's warnings, which the CLI printed before it started the container.
+      const warnings = o.exec.warnings ?? '';
+      if (warnings) live?.write('stderr', warnings);
       // The daemon's clock runs on while the process does: it stops the container when the process ends (State.FinishedAt).
       // runc starts it, as docker exec's program: no shell looks it up. The CLI looked it up in the image already.
       const taken = o.exec.taken;
       const out = await tickingAcross(model, backend, () => runLookedUpInContainer(model, backend, c, o.exec.argv, taken, live && { write: (stream, text) => live.write(main === 'tty' ? 'stdout' : stream, mainProcessText(main, text)), interrupt: live.interrupt }));
       const ended = mainProcessEnded(model, host, c.id, out.exitCode);
       await backend.apply(ended.ops, model.world);
-      return waited(mainProcessOutput(main, out));
+      const printed = mainProcessOutput(main, out);
+      return waited(warnings && !live ? { ...printed, stderr: warnings + printed.stderr } : printed);
     }
     return waited(o);
   }

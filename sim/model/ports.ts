@@ -1,0 +1,113 @@
+/**
+ * Published ports (`docker run -p`) as Docker 20.10's bridge driver makes them: when a
+ * container's sandbox joins its gateway endpoint on a bridge network (libnetwork's
+ * ProgramExternalConnectivity), each binding gets a host port from the engine's port
+ * allocator, its rules (firewall.ts portMappingRules) and a docker-proxy listening on it (the
+ * userland proxy is on by default); without an address asked for, a second mapping on `::`
+ * served by a proxy alone (no ip6tables rules: the daemon's ip6tables is off by default).
+ * They go as the sandbox leaves the endpoint (RevokeExternalConnectivity): the proxy, the
+ * rules, the port. (moby v20.10 vendored libnetwork: drivers/bridge/port_mapping.go,
+ * portmapper/mapper.go MapRange and Unmap, portallocator/portallocator.go; daemon/network.go
+ * buildCreateEndpointOptions.)
+ */
+import { Draft } from 'immer';
+import { Tx } from './tx';
+import { Container, Endpoint, Host, Network, PortBinding, PublishedPort } from './world';
+import { portMappingRules } from './firewall';
+import { DaemonRefusal } from './refusal';
+
+/** The kernel's ip_local_port_range, which the allocator takes as its dynamic range (portallocator_linux.go). */
+const DYNAMIC_START = 32768;
+const DYNAMIC_END = 60999;
+const PROXY = 'docker-proxy';
+
+/** nat.SortPortMap's order: an explicit host port first (the larger first), then the larger container port, tcp before udp. */
+function sortedBindings(bindings: readonly PortBinding[]): PortBinding[] {
+  const hostPort = (b: PortBinding) => Number(b.hostPort.split('-')[0]) || 0;
+  const number = (b: PortBinding) => Number(b.port.split('/')[0]);
+  return [...bindings].sort((a, b) => hostPort(b) - hostPort(a) || number(b) - number(a) || (a.port.endsWith('/tcp') ? 0 : 1) - (b.port.endsWith('/tcp') ? 0 : 1));
+}
+
+/**
+ * RequestPortInRange: the port asked for, if no mapping on that address holds it; else the
+ * next free one after the last given in the range (the dynamic range without one).
+ */
+function requestPort(h: Draft<Host>, ip: string, proto: string, start: number, end: number): number {
+  const taken = ((h.portsTaken ??= {})[`${ip}/${proto}`] ??= { ports: [], lastInRange: {} });
+  if (start > 0 && start === end) {
+    if (taken.ports.includes(start)) throw new DaemonRefusal(`Bind for ${ip}:${start} failed: port is already allocated`, 'start');
+    taken.ports.push(start);
+    return start;
+  }
+  const [begin, last] = start === 0 && end === 0 ? [DYNAMIC_START, DYNAMIC_END] : [start, end];
+  const key = `${begin}-${last}`;
+  let port = taken.lastInRange[key] ?? last;
+  for (let i = 0; i <= last - begin; i++) {
+    port = port + 1 > last ? begin : port + 1;
+    if (!taken.ports.includes(port)) {
+      taken.ports.push(port);
+      taken.lastInRange[key] = port;
+      return port;
+    }
+  }
+  throw new DaemonRefusal('all ports are allocated', 'start');
+}
+
+/** A binding's HostPort as the daemon reads it (nat.ParsePortRangeToInt): none is [0, 0]. */
+function hostPortRange(hostPort: string): [number, number] {
+  if (hostPort === '') return [0, 0];
+  const [start, end] = hostPort.split('-');
+  return [Number(start), Number(end ?? start)];
+}
+
+function releasePort(h: Draft<Host>, p: PublishedPort): void {
+  const taken = h.portsTaken?.[`${p.hostIp}/${p.proto}`];
+  if (taken) taken.ports = taken.ports.filter((x) => x !== p.hostPort);
+}
+
+function proxySocket(p: PublishedPort) {
+  return { proto: p.proto, address: p.hostIp, port: p.hostPort, process: PROXY };
+}
+
+/**
+ * ProgramExternalConnectivity on the container's gateway endpoint `ep` of the bridge network
+ * `net`: every binding mapped, or (a port already allocated) none, refused as the engine
+ * refuses the start.
+ */
+export function publishPorts(tx: Tx, c: Draft<Container>, net: Network | Draft<Network>, ep: Endpoint | Draft<Endpoint>): void {
+  if (!c.portBindings?.length || c.publishedPorts) return;
+  const h = tx.host(c.host);
+  const made: PublishedPort[] = [];
+  try {
+    for (const b of sortedBindings(c.portBindings)) {
+      const [number, proto] = b.port.split('/');
+      const [start, end] = hostPortRange(b.hostPort);
+      // The IPv4 mapping, then (no address asked for) the IPv6 one the proxy serves with the container's IPv4 address.
+      for (const hostIp of b.hostIp === '' ? ['0.0.0.0', '::'] : [b.hostIp]) {
+        const hostPort = requestPort(h, hostIp, proto, start, end);
+        made.push({ proto: proto as PublishedPort['proto'], containerPort: Number(number), containerIp: ep.ip, hostIp, hostPort, bridge: net.bridge! });
+      }
+    }
+  } catch (e) {
+    for (const p of made) releasePort(h, p);
+    if (e instanceof DaemonRefusal) throw new DaemonRefusal(`driver failed programming external connectivity on endpoint ${ep.name} (${ep.id}): ${e.message}`, 'start');
+    throw e;
+  }
+  for (const p of made) {
+    if (p.hostIp !== '::') portMappingRules(tx, c.host, p, '-A');
+    tx.emit({ op: 'socket.listen', host: c.host, netns: c.host, socket: proxySocket(p) });
+  }
+  c.publishedPorts = made;
+}
+
+/** RevokeExternalConnectivity: each mapping's proxy stops, its rules go, its port is free again. */
+export function unpublishPorts(tx: Tx, c: Draft<Container>): void {
+  if (!c.publishedPorts) return;
+  const h = tx.host(c.host);
+  for (const p of c.publishedPorts) {
+    tx.emit({ op: 'socket.close', host: c.host, netns: c.host, socket: proxySocket(p) });
+    if (p.hostIp !== '::') portMappingRules(tx, c.host, p, '-D');
+    releasePort(h, p);
+  }
+  c.publishedPorts = undefined;
+}
