@@ -331,6 +331,18 @@ const SCRIPTS: Record<string, string[]> = {
     'iptables -t nat -A DOCKER -i docker0 -j RETURN',
     'iptables -t nat -L', 'iptables -t nat -L -n -v', 'iptables -t nat -S', 'iptables-save', 'iptables-save -t nat', 'iptables-save -t filter',
   ],
+  "a published port's rules as libnetwork's Forward writes them (0/0 for any address), and their deletion": [
+    'iptables -t nat -N DOCKER', 'iptables -N DOCKER',
+    'iptables -t nat -A DOCKER -p tcp -d 0/0 --dport 8080 -j DNAT --to-destination 172.17.0.2:80 ! -i docker0',
+    'iptables -t nat -A DOCKER -p udp -d 127.0.0.1 --dport 5353 -j DNAT --to-destination 172.17.0.2:53 ! -i docker0',
+    'iptables -t filter -A DOCKER ! -i docker0 -o docker0 -p tcp -d 172.17.0.2 --dport 80 -j ACCEPT',
+    'iptables -t nat -A POSTROUTING -p tcp -s 172.17.0.2 -d 172.17.0.2 --dport 80 -j MASQUERADE',
+    'iptables -A INPUT -s 10/8 -d 0.0.0.0/0 -j ACCEPT', 'iptables -A INPUT -d 1.2.3.4.5 -j DROP',
+    'iptables-save', 'iptables -t nat -L -n -v', 'iptables -L -n',
+    'iptables -t filter -D DOCKER ! -i docker0 -o docker0 -p tcp -d 172.17.0.2 --dport 80 -j ACCEPT',
+    'iptables -t nat -D DOCKER -p tcp -d 0/0 --dport 8080 -j DNAT --to-destination 172.17.0.2:80 ! -i docker0',
+    'iptables-save',
+  ],
   refusals: [
     'iptables -A INPUT -p udp -j DROP', 'iptables -D INPUT -p udp --dport 4788 -j DROP', 'iptables -D INPUT 9', 'iptables -A NOPE -j DROP',
     'iptables -N FOO', 'iptables -N FOO', 'iptables -A FOO -j ACCEPT', 'iptables -X FOO', 'iptables -X INPUT', 'iptables -F NOPE',

@@ -197,6 +197,8 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
   // Looked up as the step began (reading the world is cheap, drafts are not).
   const found = lookUpNetwork(tx.before, host, ref);
   refuseUnmodelledDriver(found);
+  // Known before anything is made: a network the start would find (one not found is the start's refusal).
+  refuseUnmodelledPublishing({ portBindings: req.portBindings, networkMode: req.network ?? 'default' }, found);
   const h = tx.host(host);
   const existing = req.name ? containerNamed(tx, host, req.name) : undefined;
   if (existing) {
@@ -314,11 +316,10 @@ function refuseHostNetnsSysctl(c: Draft<Container>): void {
  * Through docker_gwbridge (an overlay), on an internal network, or on none, Docker would
  * publish differently or not at all: refused as not modelled.
  */
-function refuseUnmodelledPublishing(tx: Tx, c: Draft<Container>): void {
-  if (!c.portBindings?.length || sharesHostNetns(c)) return;
-  const first = c.networks[0] && networkOf(tx, c.networks[0].networkId, c.host);
-  if (first && first.driver === 'bridge' && !first.internal) return;
-  throw new NotModelled(`docker run -p on ${first ? `the ${first.internal ? 'internal ' : ''}${first.driver} network ${first.name}` : 'no network'}: ports published other than on a bridge network`);
+function refuseUnmodelledPublishing(c: Pick<Container, 'portBindings' | 'networkMode'>, first: Network | Draft<Network> | undefined): void {
+  if (!c.portBindings?.length || sharesHostNetns(c) || !first) return;
+  if (first.driver === 'bridge' && !first.internal) return;
+  throw new NotModelled(`docker run -p on the ${first.internal ? 'internal ' : ''}${first.driver} network ${first.name}: ports published other than on a bridge network`);
 }
 
 export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: boolean): void {
@@ -338,7 +339,7 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
     driverOf(net).refuseJoin?.(tx, net, c.host, joining);
     joining.push(net);
   }
-  refuseUnmodelledPublishing(tx, c);
+  refuseUnmodelledPublishing(c, c.networks[0] && networkOf(tx, c.networks[0].networkId, c.host));
   refuseHostNetnsSysctl(c);
   refuseMissingProgram(c);
   if (sharesHostNetns(c)) joinDefaultSandbox(tx, c);
