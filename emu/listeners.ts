@@ -18,7 +18,8 @@
  * random, as the swarm's encryption makes the real ones look; a datagram is told a ping from
  * an ack, and a stream a bulk sync from a push/pull, by its length. In a container sandbox
  * the embedded DNS's responder (dns.ts) holds the resolver's UDP and TCP sockets, and
- * answers on them.
+ * answers on them. A published port's docker-proxy sockets (0.0.0.0 and :: apart, as Go's tcp4 and
+ * tcp6 listen) are held in the host's namespace the same way, and forward nothing.
  */
 import { ChildProcess } from 'child_process';
 import type { ListeningSocket } from '../sim/plan/ops';
@@ -153,7 +154,8 @@ for (const s of sockets) {
   } else if (s.proto === 'tcp') {
     listen(s, net.createServer((c) => {
       own(c);
-      if (!t) return c.destroy();
+      // Only memberlist's port speaks (a docker-proxy's socket is held, not forwarded).
+      if (!t || s.port !== 7946) return c.destroy();
       // A stream is whole once its header's length has come: a member's bulk sync (told by its length) is answered,
       // once it ends, with this node's own if it came unasked; anything else is a push/pull, answered with this node's state.
       let got = Buffer.alloc(0), whole = false;
@@ -175,7 +177,7 @@ for (const s of sockets) {
       own(u).on('error', fail);
       if (s.port === 7946) udp = u;
       u.on('message', (m, r) => {
-        if (t && t.ping.includes(m.length)) u.send(packet(t.ack[t.ping.indexOf(m.length)]), r.port, r.address);
+        if (t && s.port === 7946 && t.ping.includes(m.length)) u.send(packet(t.ack[t.ping.indexOf(m.length)]), r.port, r.address);
       });
       bound();
     });

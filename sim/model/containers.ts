@@ -170,7 +170,7 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
   const hasGateway = c.networks.some((n) => n.endpointId && n.networkId !== net.id && driverOf(networkOf(tx, n.networkId, c.host)).providesGateway);
   joinEndpoint(tx, net, ep, driver.providesGateway && !hasGateway);
   // The sandbox's gateway endpoint carries its published ports (startContainer refused them anywhere but on a bridge).
-  if (driver.providesGateway && !hasGateway && !net.internal) publishPorts(tx, c, net, ep);
+  if (driver.publishesPorts && driver.providesGateway && !hasGateway && !net.internal) publishPorts(tx, c, net, ep);
   if (driver.outsideThroughGwbridge && !net.internal && !c.gatewayEndpoint && !hasGateway) {
     // The network gives no default route: libnetwork adds an endpoint on docker_gwbridge (eth1) for it.
     const gw = ensureGwbridge(tx, c.host);
@@ -318,7 +318,7 @@ function refuseHostNetnsSysctl(c: Draft<Container>): void {
  */
 function refuseUnmodelledPublishing(c: Pick<Container, 'portBindings' | 'networkMode'>, first: Network | Draft<Network> | undefined): void {
   if (!c.portBindings?.length || sharesHostNetns(c) || !first) return;
-  if (first.driver === 'bridge' && !first.internal) return;
+  if (driverOf(first).publishesPorts && !first.internal) return;
   throw new NotModelled(`docker run -p on the ${first.internal ? 'internal ' : ''}${first.driver} network ${first.name}: ports published other than on a bridge network`);
 }
 

@@ -3,6 +3,7 @@
  * gossip port 7946 (NetworkDB, TCP and UDP, on every address: Go listens on [::] for both
  * families) and, on a manager, the swarm API's TCP 2377; in a sandbox with the embedded
  * DNS, the resolver's UDP and TCP sockets on 127.0.0.11 at the ports the kernel picked.
+ * (A published port's docker-proxy sockets: ports.ts.)
  */
 import type { ListeningSocket } from '../plan/ops';
 import { RESOLVER_IP } from './firewall';

@@ -98,6 +98,7 @@ export const bridgeDriver: NetworkDriver = {
   join: joinBridge,
   leave: (tx, _net, ep, sandboxGoing) => leaveBridge(tx, ep, sandboxGoing),
   providesGateway: true,
+  publishesPorts: true,
   outsideThroughGwbridge: false,
   // The default bridge has no service records: its containers keep the host's resolver.
   embeddedDns: (net) => net.name !== 'bridge',

@@ -180,6 +180,12 @@ export interface NetworkDriver {
   readonly providesGateway: boolean;
   /** A container reaches the outside through an endpoint on docker_gwbridge, unless the network is internal or another gives a gateway. */
   readonly outsideThroughGwbridge: boolean;
+  /**
+   * Its gateway endpoint maps a container's published ports (libnetwork's
+   * ProgramExternalConnectivity with port bindings, model/ports.ts): the bridge driver's; cnmlab
+   * models publishing through no other.
+   */
+  readonly publishesPorts?: boolean;
   /** The embedded DNS server answers for the network's containers (resolv.conf points at 127.0.0.11). */
   embeddedDns(net: Network): boolean;
   /** Endpoints beyond the container's own a packet to `dst` may reach, captured too (the overlay's peer on another host). */
