@@ -148,6 +148,22 @@ steps:
     expect(out(s, 3)).toBe('80/tcp -> 0.0.0.0:5001\n80/tcp -> :::5001\n80/tcp -> 0.0.0.0:32768\n80/tcp -> :::32768\n');
   });
 
+  test("Go's template prints the maps as the daemon's types do; an attached run on the host network warns before its command's output", async () => {
+    const { result } = await runSim(`name: t
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name web -p 8080:80 busybox
+  - r0: docker inspect -f '{{.NetworkSettings.Ports}} {{.HostConfig.PortBindings}} {{.Config.ExposedPorts}}' web
+  - r0: docker container port web 80/tcp
+  - r0: docker run --rm --network host -p 80 busybox hostname
+`);
+    const s = result.steps;
+    expect(out(s, 1)).toBe('map[80/tcp:[{0.0.0.0 8080} {:: 8080}]] map[80/tcp:[{ 8080}]] map[80/tcp:{}]\n');
+    expect(out(s, 2)).toBe('0.0.0.0:8080\n:::8080\n');
+    expect([s[3].exitCode, s[3].stdout, s[3].stderr]).toEqual([0, 'r0\n', 'WARNING: Published ports are discarded when using host network mode\n']);
+  });
+
   test('publishing through docker_gwbridge (an overlay) is refused as not modelled', async () => {
     const { result } = await runSim(`name: t
 hosts:
