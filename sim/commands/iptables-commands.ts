@@ -111,13 +111,83 @@ export function iptablesWords(typed: readonly string[]): string[] {
   });
 }
 
-/** iptables-save 1.8.9's options (iptables-save.c), short and long. */
-const SAVE_SHORT_OPTIONS: ReadonlyMap<string, Takes> = new Map([['t', 'value'], ['M', 'value'], ['f', 'value'], ['c', 'none'], ['d', 'none'], ['V', 'none']]);
-const SAVE_LONG_OPTIONS: ReadonlyMap<string, Takes> = new Map([['table', 'value'], ['modprobe', 'value'], ['file', 'value'], ['counters', 'none'], ['dump', 'none'], ['version', 'none']]);
+/** iptables-save 1.8.9's options (xtables-save.c: optstring "bcdt:M:f:V" and its long options), by letter and by long name. */
+const SAVE_SHORT_OPTIONS: ReadonlyMap<string, Takes> = new Map([['b', 'none'], ['c', 'none'], ['d', 'none'], ['t', 'value'], ['M', 'value'], ['f', 'value'], ['V', 'none']]);
+const SAVE_LONG_OPTIONS: ReadonlyMap<string, string> = new Map([['counters', 'c'], ['version', 'V'], ['dump', 'd'], ['table', 't'], ['modprobe', 'M'], ['file', 'f']]);
 
-/** An iptables-save command line as its getopt_long reads it, one option or value a word (`-tmangle`, `--table=nat`, `--count`), as iptablesWords reads iptables'. */
-export function iptablesSaveWords(typed: readonly string[]): string[] {
-  return getoptWords(typed, SAVE_SHORT_OPTIONS, SAVE_LONG_OPTIONS);
+/**
+ * How an iptables-save line ends before the tables are read, as xtables_save_main's getopt_long
+ * loop takes its options in order: an error of its own (exit 1), its version (-V prints it and
+ * exits 0 at once), -f (the dump written to a file: not modelled), or the dump, with the table
+ * asked for, -c and -d (after a missing table, still exit 0). `stderr`: what it printed before
+ * (-b's note that it is not implemented).
+ */
+export type IptablesSaveLine =
+  | { ends: 'error'; stderr: string }
+  | { ends: 'version'; stderr: string }
+  | { ends: 'file' }
+  | { ends: 'dump'; table?: string; counters: boolean; dump: boolean; stderr: string };
+
+/** An iptables-save command line as its getopt_long reads it (options permuted past operands, `-tnat`, `--table=nat`, `--tab nat`); -M's program is never run. */
+export function readIptablesSave(typed: readonly string[]): IptablesSaveLine {
+  let stderr = '';
+  let table: string | undefined;
+  let counters = false;
+  let dump = false;
+  let operands = 0;
+  const error = (message: string): IptablesSaveLine => ({ ends: 'error', stderr: `${stderr}iptables-save: ${message}\nLook at manual page \`iptables-save.8' for more information.\n` });
+  // One option taken, in getopt's order: undefined to read on.
+  const take = (letter: string, value: string | undefined): IptablesSaveLine | undefined => {
+    if (letter === 'b') stderr += '-b/--binary option is not implemented\n';
+    else if (letter === 'c') counters = true;
+    else if (letter === 'd') dump = true;
+    else if (letter === 't') table = value;
+    else if (letter === 'f') return { ends: 'file' };
+    else if (letter === 'V') return { ends: 'version', stderr };
+    return undefined;
+  };
+  for (let i = 0; i < typed.length; i++) {
+    const a = typed[i];
+    if (a === '--') {
+      operands += typed.length - i - 1;
+      break;
+    }
+    let ended: IptablesSaveLine | undefined;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const given = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      // No two of its long names share a first letter: a prefix names one or none.
+      const name = [...SAVE_LONG_OPTIONS.keys()].find((o) => o.startsWith(given));
+      if (name === undefined) return error(`unrecognized option '${a}'`);
+      const letter = SAVE_LONG_OPTIONS.get(name)!;
+      if (SAVE_SHORT_OPTIONS.get(letter) === 'none') {
+        if (eq >= 0) return error(`option '--${name}' doesn't allow an argument`);
+        ended = take(letter, undefined);
+      } else {
+        const value = eq >= 0 ? a.slice(eq + 1) : typed[++i];
+        if (value === undefined) return error(`option '--${name}' requires an argument`);
+        ended = take(letter, value);
+      }
+    } else if (a.startsWith('-') && a.length > 1) {
+      // Letters run together until one that takes a value, which takes the rest of the word (or the next word).
+      for (let j = 1; j < a.length && !ended; j++) {
+        const letter = a[j];
+        const takes = SAVE_SHORT_OPTIONS.get(letter);
+        if (takes === undefined) return error(`invalid option -- '${letter}'`);
+        if (takes === 'none') {
+          ended = take(letter, undefined);
+          continue;
+        }
+        const value = j + 1 < a.length ? a.slice(j + 1) : typed[++i];
+        if (value === undefined) return error(`option requires an argument -- '${letter}'`);
+        ended = take(letter, value);
+        break;
+      }
+    } else operands++;
+    if (ended) return ended;
+  }
+  if (operands) return { ends: 'error', stderr: `${stderr}Unknown arguments found on commandline\n` };
+  return { ends: 'dump', table, counters, dump, stderr };
 }
 
 /**
@@ -168,19 +238,18 @@ function getoptWords(typed: readonly string[], short: ReadonlyMap<string, Takes>
 }
 
 /**
- * Whether iptables-save refuses `args` as not modelled (a table cnmlab does not model), read
- * as sim's reads them: an unknown option is its own error first. Only where it holds
- * CAP_NET_ADMIN is the table looked up (a container without it is refused the generation id
- * first): on a host always, in a container run with --cap-add NET_ADMIN (the registry's
- * refusesHoldingNetAdmin, asked by the shell once it knows the container).
+ * Whether iptables-save refuses `typed` as not modelled once it reads the tables (a table
+ * cnmlab does not model), read as sim's reads them: its own error or its version comes
+ * first. Only where it holds CAP_NET_ADMIN is the table looked up (a container without it is
+ * refused the generation id first): on a host always, in a container run with --cap-add
+ * NET_ADMIN (the registry's refusesHoldingNetAdmin, asked by the shell once it knows the container).
  */
 export function iptablesSaveNotModelled(typed: readonly string[]): boolean {
-  const args = iptablesSaveWords(typed);
-  let table: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '-t' || a === '--table') table = args[++i] ?? '';
-    else if (a !== '-c' && a !== '--counters') return false;
-  }
-  return table !== undefined && TABLES_NOT_MODELLED.includes(table);
+  const line = readIptablesSave(typed);
+  return line.ends === 'dump' && line.table !== undefined && TABLES_NOT_MODELLED.includes(line.table);
+}
+
+/** Whether iptables-save would write its dump to a file (-f, opened as its options are read, whatever its capabilities): not modelled, refused everywhere. */
+export function iptablesSaveToFile(typed: readonly string[]): boolean {
+  return readIptablesSave(typed).ends === 'file';
 }

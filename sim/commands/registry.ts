@@ -14,7 +14,7 @@
 import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
 import { RankedRegistry } from '../registry/ranked';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
-import { iptablesChangesTables, iptablesNotModelled, iptablesSaveNotModelled } from './iptables-commands';
+import { iptablesChangesTables, iptablesNotModelled, iptablesSaveNotModelled, iptablesSaveToFile } from './iptables-commands';
 import { ssNotModelled } from './ss-words';
 import { tcOptionsNotModelled } from './tc-words';
 import { busyboxSysctlOperandModelled, sysctlNotModelled } from './sysctl-words';
@@ -270,9 +270,10 @@ const BUILT_IN: ProgramEntry[] = [
   },
   {
     program: 'iptables-save', shells: ['host', 'container'], answeredBy: 'kernel', checksOwnArguments: true,
-    summary: "iptables 1.8.9's dump of the namespace's tables",
+    summary: "iptables 1.8.9's dump of the namespace's tables (-M names a modprobe it never runs here; -f, which writes the dump to a file, is not modelled)",
+    refusesOwnArguments: iptablesSaveToFile,
     refusesHoldingNetAdmin: iptablesSaveNotModelled,
-    forms: [form([], 'iptables-save [-t filter|nat] [-c]', [], { min: 0, max: Infinity, names: 'ARG' })],
+    forms: [form([], 'iptables-save [-t filter|nat] [-c] [-d] [-M PROGRAM] [-b] [-V]', [], { min: 0, max: Infinity, names: 'ARG' })],
   },
   {
     program: 'tc', shells: ['host', 'container'], answeredBy: 'kernel',

@@ -17,7 +17,7 @@ import {
 } from './net/ipv4/netfilter/ip_tables';
 import { isIpv4, ipv4ToNumber } from '../wire/addr';
 import { err, Refusal, unmodelledWords } from './iproute_utils';
-import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command, iptablesNotModelled, iptablesSaveWords, iptablesWords, type ModelledMatch, TABLES_NOT_MODELLED } from '../commands/iptables-commands';
+import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command, iptablesNotModelled, iptablesWords, readIptablesSave, type ModelledMatch, TABLES_NOT_MODELLED } from '../commands/iptables-commands';
 
 const VERSION = 'iptables v1.8.9 (nf_tables)';
 const TRY_HELP = "Try `iptables -h' or 'iptables --help' for more information.\n";
@@ -745,25 +745,25 @@ function countText(n: number, inv: Invocation): string {
   return counter(n, inv).trim();
 }
 
-/** iptables-save: every table that exists, its chains with counters, its rules; dated by `now`. */
+/** iptables-save: every table that exists, its chains with counters, its rules; dated by `now`. Its options as 1.8.9 reads them (readIptablesSave). */
 export function iptablesSave(ns: SimNetns, typed: string[], now: Date, caller = ROOT): CommandOutput {
-  const argv = iptablesSaveWords(typed);
-  let table: string | undefined;
-  let withCounters = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-t' || a === '--table') table = argv[++i] ?? '';
-    else if (a === '-c' || a === '--counters') withCounters = true;
-    else return { stdout: '', stderr: `iptables-save: ${a.startsWith('--') ? `unrecognized option '${a}'` : `invalid option -- '${a.slice(1, 2)}'`}\nLook at manual page \`iptables-save.8' for more information.\n`, exitCode: 1 };
-  }
+  const line = readIptablesSave(typed);
+  if (line.ends === 'error') return { stdout: '', stderr: line.stderr, exitCode: 1 };
+  if (line.ends === 'version') return { stdout: 'iptables-save v1.8.9 (nf_tables)\n', stderr: line.stderr, exitCode: 0 };
+  if (line.ends === 'file') return unmodelledWords('cnmlab: iptables-save -f (--file): writing the dump to a file is not modelled\n');
+  const { table, stderr } = line;
   // The generation id is asked before the table is looked up.
-  if (!caller.netAdmin) return noGenerationId('iptables-save').output;
+  if (!caller.netAdmin) {
+    const refused = noGenerationId('iptables-save').output;
+    return { ...refused, stderr: stderr + refused.stderr };
+  }
   if (table !== undefined && table !== 'filter' && table !== 'nat') {
     if (TABLES_NOT_MODELLED.includes(table)) return unmodelledWords(`cnmlab: iptables-save -t ${table} is not modelled (tables filter and nat are)\n`);
-    return { stdout: '', stderr: `Table \`${table}' does not exist\n`, exitCode: 1 };
+    // -d (--dump) exits 0 whatever the dump returned.
+    return { stdout: '', stderr: `${stderr}Table \`${table}' does not exist\n`, exitCode: line.dump ? 0 : 1 };
   }
   ns.netfilter?.runDeferred();
-  return { stdout: savedTables(ns, table, withCounters, ctime(now)), stderr: '', exitCode: 0 };
+  return { stdout: savedTables(ns, table, line.counters, ctime(now)), stderr, exitCode: 0 };
 }
 
 /**
