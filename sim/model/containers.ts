@@ -232,22 +232,29 @@ export function runContainer(tx: Tx, host: string, req: RunRequest): Draft<Conta
 
 /**
  * A start the daemon refuses: containerStart's deferred cleanup (moby v20.10 daemon/start.go)
- * records the error, releases what the start had made (daemon.Cleanup: a sandbox made before
- * an endpoint's address ran out) and removes a --rm container (AutoRemove), for every failure
+ * records the error (State.Error), leaves an exit code that is not 0 (128 unless one was set:
+ * translateContainerdStartErr's 127 for a missing program, or the code its last run ended
+ * with), releases what the start had made (daemon.Cleanup: a sandbox made before an
+ * endpoint's address ran out) and removes a --rm container (AutoRemove), for every failure
  * after the container's own state checks: its network, its address, runc's create. Without
- * --rm the container stays Created; docker run's CLI waits for the removal before it exits.
+ * --rm the container stays Created (or Exited, once it ran); docker run's CLI waits for the removal before it exits.
  */
 function startOrCleanUp(tx: Tx, c: Draft<Container>, start: () => void): void {
   try {
     start();
   } catch (e) {
     if (!(e instanceof DaemonRefusal)) throw e;
+    c.startError = e.message;
+    if (!c.exitCode) c.exitCode = START_FAILED_EXIT;
     if (c.sandboxState === 'running') releaseNetwork(tx, c);
     if (c.autoRemove) removeContainer(tx, c);
     // docker run's CLI printed the id of the container it created, -d or not, before it asked for the start.
     throw e.runStage === 'start' ? new DaemonRefusal(e.message, 'start', c.id) : e;
   }
 }
+
+/** containerStart's exit code for a start that failed with none set: "if no one else has set it, make sure we don't leave it at zero". */
+const START_FAILED_EXIT = 128;
 
 /** The manager could not allocate a swarm attachment: dockerd waits out its request, then says so. */
 function attachmentTimedOut(tx: Tx): DaemonRefusal {
@@ -290,8 +297,7 @@ function refuseMissingProgram(c: Draft<Container>): void {
   const program = c.command[0];
   if (program === undefined || !imageLacks(c.image, program, 'exec')) return;
   c.exitCode = 127;
-  c.startError = `failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: ${JSON.stringify(program)}: executable file not found in $PATH: unknown`;
-  throw new DaemonRefusal(c.startError, 'start');
+  throw new DaemonRefusal(`failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: ${JSON.stringify(program)}: executable file not found in $PATH: unknown`, 'start');
 }
 
 /**
@@ -299,15 +305,13 @@ function refuseMissingProgram(c: Draft<Container>): void {
  * sandbox's path as the network namespace and runc's validator finds it is its own (runc
  * v1.1 libcontainer/configs/validate sysctl), before it looks for the program, so nothing is
  * ever written in the host's namespace. translateContainerdStartErr knows no code for it and
- * containerStart leaves 128 (moby v20.10 daemon/start.go). The CLI lets through one such key
+ * containerStart leaves 128 (startOrCleanUp). The CLI lets through one such key
  * only (docker/run-sysctl.ts hostNetnsSysctl: with two, runc names the first of Go's map order).
  */
 function refuseHostNetnsSysctl(c: Draft<Container>): void {
   const key = Object.keys(c.sysctls ?? {}).find((k) => k.startsWith('net.'));
   if (key === undefined || !sharesHostNetns(c)) return;
-  c.exitCode = 128;
-  c.startError = `failed to create shim task: OCI runtime create failed: runc create failed: sysctl ${JSON.stringify(key)} not allowed in host network namespace: unknown`;
-  throw new DaemonRefusal(c.startError, 'start');
+  throw new DaemonRefusal(`failed to create shim task: OCI runtime create failed: runc create failed: sysctl ${JSON.stringify(key)} not allowed in host network namespace: unknown`, 'start');
 }
 
 /**
@@ -354,6 +358,8 @@ export function startContainer(tx: Tx, c: Draft<Container>, attachedStdinAtEnd: 
   if (c.networks.some((n) => n.endpointId && networkOf(tx, n.networkId, c.host).scope === 'swarm')) tx.w.clockNs += SWARM_START_NS;
   c.state = advance(containerMachine, c.state, 'START');
   c.startedNs = String(tx.now());
+  // State.SetRunning clears the last start's error.
+  delete c.startError;
   const h = tx.host(c.host);
   c.pid = h.lastPid + PIDS_BEFORE_INIT;
   h.lastPid = c.pid + PIDS_AFTER_INIT;
