@@ -6,6 +6,7 @@
  * The walks below skip a keyword's value as iplink and iproute_modify read it, so that a
  * value (`dev promisc`) is never taken for a keyword.
  */
+import { IP_OBJECTS, IP_VERBS, selectWord } from './iproute2-words';
 
 /** ip's -j and -d together: sim prints each alone, not the JSON of a device's details. */
 export const ipJsonWithDetails = (options: readonly string[]): boolean =>
@@ -90,6 +91,6 @@ export function connectedRouteSelector(words: readonly string[]): { dst: string;
 export function typedConnectedRouteDelete(argv: readonly string[]): ReturnType<typeof connectedRouteSelector> {
   let at = 1;
   while (at < argv.length && argv[at].startsWith('-')) at++;
-  if (argv[0] !== 'ip' || !argv[at] || !'route'.startsWith(argv[at]) || (argv[at + 1] !== 'del' && argv[at + 1] !== 'delete')) return undefined;
+  if (argv[0] !== 'ip' || selectWord(IP_OBJECTS, argv[at]) !== 'route' || selectWord(IP_VERBS.route, argv[at + 1]) !== 'delete') return undefined;
   return connectedRouteSelector(argv.slice(at + 2));
 }

@@ -13,13 +13,14 @@
  */
 import { DOCKER_GROUPS, DockerCommand, DockerFlag, dockerGroupHelp, dockerHelp, findDockerCommand } from './docker';
 import { RankedRegistry } from '../registry/ranked';
+import { BRIDGE_OBJECTS, BRIDGE_VERBS, IP_OBJECTS, IP_VERBS, selectWord, TableWord, TC_OBJECTS, TC_VERBS } from './iproute2-words';
 import { execNotFound, imageHas, shellNotFound, someImageMayLack, TOOL_FAMILIES, ToolFamily, toolFamilyOf } from './family';
 import { iptablesChangesTables, iptablesNotModelled, iptablesSaveNotModelled, iptablesSaveToFile } from './iptables-commands';
 import { ssNotModelled } from './ss-words';
 import { tcOptionsNotModelled } from './tc-words';
 import { busyboxSysctlOperandModelled, sysctlNotModelled } from './sysctl-words';
 import { ipJsonWithDetails, linkSetNotModelledWord, routeNotModelledWord } from './ip-change-words';
-import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_LINK_VERBS, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxWordsFor, IP_ADD_WORDS, IP_DELETE_WORDS, linkChangeModelled } from './ip-link-words';
+import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_LINK_VERBS, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxWordsFor, linkChangeModelled } from './ip-link-words';
 
 export type ShellKind = 'host' | 'container';
 
@@ -73,7 +74,13 @@ export interface ProgramEntry {
   /** Global options that together are not modelled (ip's -j with -d): the line is refused whatever its form. */
   globalOptionsRefused?: (options: readonly string[]) => boolean;
   /** iproute2-style: the first word may be any prefix that selects it in `wordOrder`. */
-  wordOrder?: string[];
+  wordOrder?: readonly TableWord[];
+  /**
+   * iproute2's: the second word, each object's verb, selected as the object's table does
+   * (iproute2-words.ts selectWord: `ip link s` is set). A word that is no verb leaves the verb
+   * out only where a form lets it (the program's own "Command … is unknown" then).
+   */
+  verbOrder?: Readonly<Record<string, readonly TableWord[]>>;
   /**
    * The program checks its own arguments as the real one does, and names what it does not
    * model with a `cnmlab: … is not modelled` line of its own (iptables' rule grammar is too
@@ -148,9 +155,6 @@ const LINK_SET_DEV = { ...LINK_SET, fit: (words: readonly string[]) => !linkSetN
 /** A route's words: a type or attribute the model does not have is refused, as sim's ip refuses it (ip-change-words.ts). */
 const ROUTE_CHANGE = (names: string) => ({ min: 1, max: Infinity, names, fit: (words: readonly string[]) => !routeNotModelledWord(words) });
 
-/** iproute2 6.1's object table, in its order: a prefix selects the first object it begins. */
-const IP_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec',
-  'tunnel', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'stats', 'help'];
 
 /** The files of a container's own that Docker writes (its resolver's, its hosts and its name). */
 const CONTAINER_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname'];
@@ -205,25 +209,31 @@ const BUILT_IN: ProgramEntry[] = [
     ],
     globalOptionsRefused: ipJsonWithDetails,
     wordOrder: IP_OBJECTS,
+    // Each verb by any prefix that selects it in its object's table (iproute2-words.ts): `ip link s` is set, `ip addr a` add.
+    verbOrder: IP_VERBS,
     forms: [
-      form(['address', 'show|list'], 'ip [-d|-j|-s] address [show [[dev] DEVICE]]', [], IP_SHOW_DEV, { optionalWords: 1 }),
-      // Before show, whose word may be left out: `ip link del d0` is no device named del. Each verb
-      // by any prefix iplink's matches() takes (ip-link-words.ts's IP_ADD_WORDS, IP_DELETE_WORDS), as the kernel reads it.
+      form(['help'], 'ip help  (its usage, on stderr, exit 255)'),
+      form(['address', 'show|list|lst'], 'ip [-d|-j|-s] address [show [[dev] DEVICE]]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['address', 'help'], 'ip address help'),
       // Only the words sim models (linkChangeModelled): another kind or an attribute is refused before emu's real ip could make it.
-      form(['link', IP_ADD_WORDS.join('|')], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy', fit: (words) => linkChangeModelled('add', words) }, { changesKernel: true }),
+      form(['link', 'add'], 'ip link add [name] NAME type dummy', [], { min: 0, max: Infinity, names: '[name] NAME type dummy', fit: (words) => linkChangeModelled('add', words) }, { changesKernel: true }),
       // Deleting a device the model made, and `ip route del` of an address's connected route, are
       // refused in the namespace in both modes (sim's ip knows its devices and routes, emu its plan's
       // devices and addresses): the registry knows neither.
-      form(['link', IP_DELETE_WORDS.join('|')], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE', fit: (words) => linkChangeModelled('del', words) }, { changesKernel: true }),
-      form(['link', 'show|list'], 'ip [-d|-j|-s] link [show [[dev] DEVICE]]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['link', 'delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE', fit: (words) => linkChangeModelled('del', words) }, { changesKernel: true }),
+      form(['link', 'show|list|lst'], 'ip [-d|-j|-s] link [show [[dev] DEVICE]]', [], IP_SHOW_DEV, { optionalWords: 1 }),
       form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET_DEV, { changesKernel: true }),
       form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
-      form(['route', 'show|list'], 'ip [-j] route [show]', [], undefined, { optionalWords: 1 }),
+      form(['link', 'help'], 'ip link help'),
+      form(['route', 'show|list|lst'], 'ip [-j] route [show]', [], undefined, { optionalWords: 1 }),
       form(['route', 'get'], 'ip [-j] route get [to] ADDRESS', [], { min: 1, max: 2, names: '[to] ADDRESS' }),
       form(['route', 'add'], 'ip route add [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [onlink] [proto PROTO]', [], ROUTE_CHANGE('ROUTE'), { operandsEndOptions: true, changesKernel: true }),
-      form(['route', 'del|delete'], 'ip route del [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [proto PROTO]', [], ROUTE_CHANGE('ROUTE'), { operandsEndOptions: true, changesKernel: true }),
-      form(['neighbour', 'show|list'], 'ip neighbour [show]', [], undefined, { optionalWords: 1, unorderedOutput: true }),
-      form(['neighbor', 'show|list'], 'ip neighbor [show]', [], undefined, { optionalWords: 1, unorderedOutput: true }),
+      form(['route', 'delete'], 'ip route del [blackhole] PREFIX [via ADDRESS] [dev DEVICE] [proto PROTO]', [], ROUTE_CHANGE('ROUTE'), { operandsEndOptions: true, changesKernel: true }),
+      form(['route', 'help'], 'ip route help'),
+      form(['neighbour', 'show|list|lst'], 'ip neighbour [show]', [], undefined, { optionalWords: 1, unorderedOutput: true }),
+      form(['neighbor', 'show|list|lst'], 'ip neighbor [show]', [], undefined, { optionalWords: 1, unorderedOutput: true }),
+      form(['neighbour', 'help'], 'ip neighbour help'),
+      form(['neighbor', 'help'], 'ip neighbor help'),
     ],
   },
   {
@@ -237,9 +247,13 @@ const BUILT_IN: ProgramEntry[] = [
   },
   {
     program: 'bridge', shells: ['host', 'container'], answeredBy: 'kernel', summary: "iproute2's bridge: forwarding database entries, bridge ports",
+    wordOrder: BRIDGE_OBJECTS,
+    verbOrder: BRIDGE_VERBS,
     forms: [
-      form(['fdb', 'show|list'], 'bridge fdb [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1, unorderedOutput: true }),
-      form(['link', 'show|list'], 'bridge link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['fdb', 'show|list|lst'], 'bridge fdb [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1, unorderedOutput: true }),
+      form(['fdb', 'help'], 'bridge fdb help'),
+      form(['link', 'show|list|lst'], 'bridge link [show] [[dev] DEVICE]', [], IP_SHOW_DEV, { optionalWords: 1 }),
+      form(['link', 'help'], 'bridge link help'),
     ],
   },
   {
@@ -278,10 +292,13 @@ const BUILT_IN: ProgramEntry[] = [
   {
     program: 'tc', shells: ['host', 'container'], answeredBy: 'kernel',
     summary: "iproute2 6.1's tc: a device's root qdisc, tbf or netem (on a kernel without netem, emu reports that step not available in this kernel; in a container without --cap-add NET_ADMIN the kernel refuses a change)",
+    wordOrder: TC_OBJECTS,
+    verbOrder: TC_VERBS,
     forms: [
-      form(['qdisc', 'show|list|ls'], 'tc qdisc [show] [dev DEVICE]', [], { min: 0, max: 2, names: '[dev DEVICE]', allowed: [['dev']] }, { optionalWords: 1 }),
+      form(['qdisc', 'show|list|lst'], 'tc qdisc [show] [dev DEVICE]', [], { min: 0, max: 2, names: '[dev DEVICE]', allowed: [['dev']] }, { optionalWords: 1 }),
       form(['qdisc', 'add|change|replace'], 'tc qdisc add|change|replace dev DEVICE root tbf|netem OPTIONS', [], { min: 4, max: Infinity, names: 'dev DEVICE root tbf|netem OPTIONS', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true, changesKernel: true }),
-      form(['qdisc', 'del|delete'], 'tc qdisc del dev DEVICE root [tbf|netem]', [], { min: 3, max: Infinity, names: 'dev DEVICE root [tbf|netem OPTIONS]', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true, changesKernel: true }),
+      form(['qdisc', 'delete'], 'tc qdisc del dev DEVICE root [tbf|netem]', [], { min: 3, max: Infinity, names: 'dev DEVICE root [tbf|netem OPTIONS]', allowed: [['dev'], undefined, ['root'], ['tbf', 'netem']] }, { operandsEndOptions: true, changesKernel: true }),
+      form(['qdisc', 'help'], 'tc qdisc help  (its usage, on stderr, exit 0)'),
     ],
     // A qdisc's option tc reads but cnmlab does not model (netem's correlations, tbf's peakrate …): tc reads them before any device.
     refusesOwnArguments: tcOptionsNotModelled,
@@ -482,14 +499,18 @@ function matchingForm(entry: ProgramEntry, args: string[]): CommandForm | undefi
     while (rest.length && entry.globalOptions.some((o) => o.flag === rest[0])) rest = rest.slice(1);
     if (entry.globalOptionsRefused?.(args.slice(0, args.length - rest.length))) return undefined;
   }
+  const object = entry.wordOrder ? selectWord(entry.wordOrder, rest[0]) : rest[0];
+  const verbs = object === undefined ? undefined : entry.verbOrder?.[object];
+  const verb = verbs && selectWord(verbs, rest[1]);
   return entry.forms.find((f) => {
     let words = rest;
     for (let i = 0; i < f.words.length; i++) {
       const w = words[0];
       const alternatives = f.words[i].split('|');
-      const selects = w !== undefined && (i === 0 && entry.wordOrder ? alternatives.includes(entry.wordOrder.find((o) => o.startsWith(w)) ?? '') : alternatives.includes(w));
+      const selects = w !== undefined && alternatives.includes(i === 0 && entry.wordOrder ? object ?? '' : i === 1 && verbs ? verb ?? '' : w);
       if (selects) words = words.slice(1);
-      else if (i >= f.words.length - (f.optionalWords ?? 0)) break;
+      // A verb of the object's that is not this form's cannot be left out either.
+      else if (i >= f.words.length - (f.optionalWords ?? 0) && !(i === 1 && verb !== undefined)) break;
       else return false;
     }
     return argsFit(f, words);

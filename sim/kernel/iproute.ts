@@ -10,7 +10,8 @@ import { devClose, devOpen, devSetMac, devSetMtu, mtuRange } from './net/dev';
 import { brMtuAutoAdjust } from './net/bridge/br_if';
 import { routeModify } from './iproute_route';
 import { linkAdd, linkDel, LinkRequests } from './iproute_link';
-import { linkChangeVerb } from '../commands/ip-link-words';
+import { BRIDGE_OBJECTS, BRIDGE_VERBS, IP_OBJECTS, IP_VERBS, LISTING_VERBS, selectWord } from '../commands/iproute2-words';
+import { BRIDGE_FDB_USAGE, BRIDGE_LINK_USAGE, IP_ADDRESS_USAGE, IP_LINK_USAGE, IP_NEIGH_USAGE, IP_ROUTE_USAGE, IP_USAGE } from './iproute_help';
 import { ipJsonWithDetails, LINK_SET_NOT_MODELLED } from '../commands/ip-change-words';
 import { err, INCOMPLETE, integer, NOT_PERMITTED, Output, unmodelledWords } from './iproute_utils';
 import { txQueues } from './net/sched/sch_generic';
@@ -284,12 +285,13 @@ export function addrLines(l: SimLink, inet6: { ip: string; prefixLength: number;
 
 /**
  * The words after ip address's or ip link's listing verb: none at all lists, or list, show or
- * lst (by a prefix, matches()) then the device; any other word is no verb of do_ipaddr's or
- * do_iplink's (iproute2 6.1), so `ip addr eth0` and `ip link dev eth0` are refused, exit 255.
+ * lst (as the object's table selects it: `ip link s` is set, not show) then the device; any
+ * other word is no verb of do_ipaddr's or do_iplink's (iproute2 6.1), so `ip addr eth0` and
+ * `ip link dev eth0` are refused, exit 255.
  */
 function listingArgs(args: string[], object: 'address' | 'link'): string[] | Output {
   if (args.length === 0) return args;
-  if (args[0] !== '' && ['list', 'show', 'lst'].some((v) => v.startsWith(args[0]))) return args.slice(1);
+  if (LISTING_VERBS.includes(selectWord(IP_VERBS[object], args[0]) ?? '')) return args.slice(1);
   return err(`Command "${args[0]}" is unknown, try "ip ${object} help".\n`, 255);
 }
 
@@ -370,11 +372,15 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
     else return err(`Option "${o}" is unknown, try "ip -help".\n`, 255);
   }
   if (ipJsonWithDetails(argv.slice(0, i))) return unmodelledWords('cnmlab: ip -j -d is not modelled (ip -j and ip -d are)\n');
-  const [object, ...args] = argv.slice(i);
+  const [typedObject, ...args] = argv.slice(i);
   const ids = new Map<SimNetns, number>();
   const now = opts.nowNs ?? 0;
-  const match = (word: string | undefined, full: string) => word !== undefined && word.length > 0 && full.startsWith(word);
-  if (match(object, 'address') || object === 'a') {
+  // The object and its verb as ip's tables select them (iproute2-words.ts).
+  const object = selectWord(IP_OBJECTS, typedObject);
+  const verb = object === undefined || IP_VERBS[object] === undefined ? undefined : selectWord(IP_VERBS[object], args[0]);
+  if (object === 'help') return err(IP_USAGE, 255);
+  if (verb === 'help') return err(object === 'address' ? IP_ADDRESS_USAGE : object === 'link' ? IP_LINK_USAGE : object === 'route' ? IP_ROUTE_USAGE : IP_NEIGH_USAGE, 255);
+  if (object === 'address') {
     const listed = listingArgs(args, 'address');
     if (!Array.isArray(listed)) return listed;
     const selected = selectLinks(ns, listed);
@@ -392,10 +398,9 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
     const header = (l: SimLink) => (inet4Only ? linkHeader(l, false, opts, ids).slice(0, 1) : detail ? withDetails(linkHeader(l, false, opts, ids), l, now) : linkHeader(l, false, opts, ids));
     return out(links.flatMap((l) => [...header(l), ...addrLines(l, v6(l)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
-  if (match(object, 'link')) {
-    if (args[0] === 'set') return linkSet(ns, args.slice(1), opts.netAdmin !== false);
-    const verb = linkChangeVerb(args[0]);
-    if (verb !== undefined) {
+  if (object === 'link') {
+    if (verb === 'set') return linkSet(ns, args.slice(1), opts.netAdmin !== false);
+    if (verb === 'add' || verb === 'delete') {
       if (!kernel) throw new Error(`ip link ${verb}: ipCommand was given no kernel to ask`);
       return verb === 'add' ? linkAdd(ns, args.slice(1), kernel, opts.netAdmin !== false) : linkDel(ns, args.slice(1), kernel, opts.netAdmin !== false);
     }
@@ -406,20 +411,20 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
     if (json) return jsonOut(links.map((l) => linkJson(l, true, stats, ids)));
     return out(links.flatMap((l) => [...(detail ? withDetails(linkHeader(l, true, opts, ids), l, now) : linkHeader(l, true, opts, ids)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
-  if (match(object, 'route')) {
-    if (args[0] !== undefined && match(args[0], 'get')) return routeGet(ns, args.slice(1), json, opts.nowNs ?? 0);
-    if (args[0] === 'add') return routeModify(ns, 'add', args.slice(1), opts.netAdmin !== false);
-    if (args[0] === 'del' || args[0] === 'delete') return routeModify(ns, 'del', args.slice(1), opts.netAdmin !== false);
+  if (object === 'route') {
+    if (verb === 'get') return routeGet(ns, args.slice(1), json, opts.nowNs ?? 0);
+    if (verb === 'add') return routeModify(ns, 'add', args.slice(1), opts.netAdmin !== false);
+    if (verb === 'delete') return routeModify(ns, 'del', args.slice(1), opts.netAdmin !== false);
     if (json) return jsonOut(routeJson(ns));
     const lines = routeLines(ns);
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
-  if (match(object, 'neighbour') || match(object, 'neighbor')) {
+  if (object === 'neighbour' || object === 'neighbor') {
     if (json) return jsonOut([...ns.neigh.values()].map((n) => ({ dst: n.ip, dev: n.dev, ...(n.mac === undefined ? {} : { lladdr: n.mac }), state: [n.state] })));
     const lines = [...ns.neigh.values()].map((n) => (n.mac === undefined ? `${n.ip} dev ${n.dev} ${n.state} ` : `${n.ip} dev ${n.dev} lladdr ${n.mac} ${n.state} `));
     return out(lines.length ? lines.join('\n') + '\n' : '');
   }
-  return err(`Object "${object ?? ''}" is unknown, try "ip help".\n`, 1);
+  return err(`Object "${typedObject ?? ''}" is unknown, try "ip help".\n`, 1);
 }
 
 /**
@@ -570,7 +575,7 @@ function statsLines(l: SimLink): string[] {
 
 /** `bridge link`: the ports of the namespace's bridges. */
 function bridgeLink(ns: SimNetns, args: string[]): Output {
-  const rest = args.filter((a) => a !== 'show' && a !== 'list' && a !== 'dev');
+  const rest = args.filter((a) => a !== 'dev');
   if (rest.length && !ns.links.has(rest[0])) return err(`Cannot find device "${rest[0]}"\n`, 1);
   // bridge(8) names the linked device (IFLA_LINK) by looking its index up in this namespace:
   // a veth's peer index may name a local device that has nothing to do with it (veth0@vxlan0),
@@ -598,9 +603,16 @@ function multicastSelf(l: SimLink): string[] {
 }
 
 export function bridgeCommand(ns: SimNetns, argv: string[], opts: RenderOptions): Output {
-  const [object, sub = 'show', ...rest] = argv;
-  if (object === 'link') return bridgeLink(ns, [sub, ...rest]);
-  if (object !== 'fdb' || (sub !== 'show' && sub !== 'list')) return err(`Command "${argv.join(' ')}" is unknown, try "bridge help".\n`, 1);
+  const [typedObject, ...args] = argv;
+  // The object and its verb as bridge's tables select them (iproute2-words.ts); no verb lists.
+  const object = selectWord(BRIDGE_OBJECTS, typedObject);
+  const verbs = object === undefined ? undefined : BRIDGE_VERBS[object];
+  if (verbs === undefined) return err(`Object "${typedObject ?? ''}" is unknown, try "bridge help".\n`, 255);
+  const verb = args.length ? selectWord(verbs, args[0]) : 'show';
+  if (verb === 'help') return err(object === 'fdb' ? BRIDGE_FDB_USAGE : BRIDGE_LINK_USAGE, 255);
+  if (verb === undefined || !LISTING_VERBS.includes(verb)) return err(`Command "${args[0]}" is unknown, try "bridge ${object} help".\n`, 255);
+  const rest = args.slice(1);
+  if (object === 'link') return bridgeLink(ns, rest);
   const devFilter = rest[0] === 'dev' ? rest[1] : rest[0];
   const ids = new Map<SimNetns, number>();
   const lines: string[] = [];

@@ -13,6 +13,8 @@ import { qdiscName, txQueues } from './net/sched/sch_generic';
 import { Tbf } from './net/sched/sch_tbf';
 import { lossPercent, Netem } from './net/sched/sch_netem';
 import { qdiscRequest, TcWordsRefusal, tick2time, TIME_UNITS_PER_SEC, u32 } from '../commands/tc-words';
+import { LISTING_VERBS, selectWord, TC_OBJECTS, TC_VERBS } from '../commands/iproute2-words';
+import { TC_QDISC_USAGE } from './iproute_help';
 import { printfG } from '../text/printf';
 import { err, NOT_PERMITTED, Refusal, unmodelledWords } from './iproute_utils';
 
@@ -91,7 +93,7 @@ function netemText(q: Netem): string {
 
 type Verb = 'add' | 'change' | 'replace' | 'delete';
 
-const VERBS: Record<string, Verb> = { add: 'add', change: 'change', replace: 'replace', del: 'delete', delete: 'delete' };
+const VERBS: Record<string, Verb> = { add: 'add', change: 'change', replace: 'replace', delete: 'delete' };
 
 /** A device's qdisc line as `tc qdisc show` prints it; a device still on noop shows none. */
 export function qdiscLine(dev: SimLink, named: boolean): string | undefined {
@@ -151,11 +153,14 @@ function modify(ns: SimNetns, verb: Verb, args: string[], ctx: TcContext): Comma
 /** `tc qdisc …` in namespace `ns`. */
 export function tcCommand(ns: SimNetns, argv: string[], ctx: TcContext): CommandOutput {
   try {
-    const [object, verb, ...args] = argv;
-    if (object !== 'qdisc') throw notModelled(argv.join(' '));
-    if (verb === undefined || verb === 'show' || verb === 'list' || verb === 'ls') return show(ns, args);
-    const v = VERBS[verb];
-    if (!v) throw notModelled(`qdisc ${verb}`);
+    const [object, typedVerb, ...args] = argv;
+    if (selectWord(TC_OBJECTS, object) !== 'qdisc') throw notModelled(argv.join(' '));
+    // The verb as do_qdisc's table selects it (iproute2-words.ts): `l` is link, `ls` list.
+    const verb = typedVerb === undefined ? 'show' : selectWord(TC_VERBS.qdisc, typedVerb);
+    if (verb === 'help') return { stdout: '', stderr: TC_QDISC_USAGE, exitCode: 0 };
+    if (verb !== undefined && LISTING_VERBS.includes(verb)) return show(ns, args);
+    const v = verb === undefined ? undefined : VERBS[verb];
+    if (!v) throw notModelled(`qdisc ${typedVerb}`);
     return modify(ns, v, args, ctx);
   } catch (e) {
     if (e instanceof Refusal) return e.output;
