@@ -16,7 +16,7 @@ import { Scenario } from '../sim/scenario/schema';
 import { Container, containerById, containerNetns, Endpoint, hostOf, Network, sharesHostNetns, swarmNetworks, World } from '../sim/model/world';
 import { ControlKind, Flow, Hop, MAX_HOPS_PER_FLOW } from '../sim/trace/types';
 import { driverNamed, driverOf, packetWay } from '../sim/model/drivers';
-import { pingBind, pingDeviceRefusal, pingTarget } from '../sim/commands/ping-words';
+import { pingBind, pingDeviceRefusal, pingTarget, pingUnroutedRefusal } from '../sim/commands/ping-words';
 import type { CaptureSpot, HostNamespaceWay } from '../sim/model/drivers/driver';
 import { answerQuery } from '../sim/model/dns';
 import { isIpv4 } from '../sim/wire/addr';
@@ -781,7 +781,9 @@ export class EmuBackend implements Backend {
     const bind = pingBind(pingArgs(argv));
     if (bind === undefined || isIpv4(bind) || !this.numbering.holds(real, bind)) return undefined;
     const dev = await routeDevice(real, dst);
-    return dev !== undefined && dev !== bind ? { stdout: '', stderr: pingDeviceRefusal(bind), exitCode: 2, refusedUnmodelled: true } : undefined;
+    if (dev !== undefined) return dev !== bind ? { stdout: '', stderr: pingDeviceRefusal(bind), exitCode: 2, refusedUnmodelled: true } : undefined;
+    // No route: the kernel sends on the bound device's link, modelled (sim's onLinkRoute) where that device is up with an address of its own, not lo.
+    return await sendsUnroutedUnmodelled(real, bind) ? { stdout: '', stderr: pingUnroutedRefusal(bind), exitCode: 2, refusedUnmodelled: true } : undefined;
   }
 
   /**
@@ -1171,6 +1173,13 @@ async function routeDevice(real: string, dst: string): Promise<string | undefine
   const r = await run('ip', ['-n', real, '-j', 'route', 'get', dst]);
   if (r.exitCode !== 0) return /Invalid argument/.test(r.stderr) ? 'lo' : undefined;
   return (JSON.parse(r.stdout) as { dev?: string }[])[0]?.dev;
+}
+
+/** Whether device `dev` of namespace `real` is up and lo or without an IPv4 address: where sim does not model a ping bound to it with no route. */
+async function sendsUnroutedUnmodelled(real: string, dev: string): Promise<boolean> {
+  const r = await run('ip', ['-n', real, '-j', '-4', 'addr', 'show', 'dev', dev]);
+  const link = r.exitCode === 0 ? (JSON.parse(r.stdout || '[]') as { flags?: string[]; addr_info?: unknown[] }[])[0] : undefined;
+  return link?.flags?.includes('UP') === true && (link.flags.includes('LOOPBACK') || !link.addr_info?.length);
 }
 
 /**

@@ -6,6 +6,13 @@
  */
 export const pingDeviceRefusal = (bind: string): string => `cnmlab: ping -I ${bind}: sending through a device other than the route's is not modelled\n`;
 
+/**
+ * ping's -I with lo or a device without an address of its own, to a destination no route
+ * matches: the kernel takes it as on that link with a source from another device (inet_select_addr;
+ * iputils warns that it might), which cnmlab does not model; a device with an address it does.
+ */
+export const pingUnroutedRefusal = (bind: string): string => `cnmlab: ping -I ${bind}: a destination with no route, through lo or a device without an address, is not modelled\n`;
+
 /** The options of iputils' and BusyBox's ping that take a value (as the registry declares them). */
 const TAKES_VALUE = /^-[ciWwsMtI]$/;
 

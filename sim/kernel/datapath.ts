@@ -31,7 +31,7 @@ import { registerIptables } from './net/ipv4/netfilter/iptable_hooks';
 import { devHardXmit } from './net/sched/sch_generic';
 import { ReassemblyQueues } from './net/ipv4/ip_fragment';
 import { ipInput } from './net/ipv4/ip_input';
-import { ipSend } from './net/ipv4/ip_output';
+import { ipSend, ipSendOn } from './net/ipv4/ip_output';
 import { icmpFragNeededToSocket } from './net/ipv4/icmp';
 import { route } from './net/ipv4/route';
 import { Sockets } from './net/sockets';
@@ -117,6 +117,11 @@ export class Datapath {
   /** See ip_output's ipSend. */
   ipSend(ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], rewrite?: PayloadRewrite, lag = 0): string | undefined {
     return ipSend(this, ns, ip, payload, flow, dir, rewrite, lag);
+  }
+
+  /** See ip_output's ipSendOn. */
+  ipSendOn(ns: SimNetns, r: ResolvedRoute, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir']): string | undefined {
+    return ipSendOn(this, ns, r, ip, payload, flow, dir);
   }
 
   /** See icmp's icmpFragNeededToSocket. */

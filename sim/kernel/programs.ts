@@ -10,13 +10,13 @@ import { SimNetns } from './objects';
 import { askServer, nameserversOf, Question, Replies, resolve, ResolverTiming } from './embedded_dns';
 import { etcFile } from '../model/etc';
 import { containerById, type Container } from '../model/world';
-import { isLocal, pathMtu } from './net/ipv4/route';
+import { isLocal, onLinkRoute, pathMtu } from './net/ipv4/route';
 import { droppedByHook } from './net/ipv4/ip_output';
 import { driverNamed, packetWay } from '../model/drivers';
 import { registeredPath } from '../trace/paths';
 import { isIpv4 } from '../wire/addr';
 import { unmodelledWords } from './iproute_utils';
-import { pingDeviceRefusal } from '../commands/ping-words';
+import { pingDeviceRefusal, pingUnroutedRefusal } from '../commands/ping-words';
 import { DNS_FLAG_AA, dnsRcode, DnsRepr, RCODE_NOERROR, RCODE_NXDOMAIN } from '../wire/dns';
 import { IPPROTO_ICMP } from '../wire/ipv4';
 import { putBe32 } from '../wire/bytes';
@@ -303,7 +303,15 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     const ptr = resolve(dp, ns, ctx, dst.split('.').reverse().join('.') + '.in-addr.arpa', 'PTR', flow);
     shownName = ptr?.answers.find((x) => x.type === 'PTR')?.data ?? dst;
   }
-  const route = dp.route(ns, dst);
+  // -I with a device: bound to it (SO_BINDTODEVICE) as the socket is set up, before any route is
+  // asked; BusyBox reads a word that names no device as an address (measured: `bad address`).
+  const bound = o.bind !== undefined && !isIpv4(o.bind) ? ns.links.get(o.bind) : undefined;
+  if (o.bind !== undefined && !isIpv4(o.bind) && !bound) return busybox ? fail(`ping: bad address '${o.bind}'\n`, 1) : fail(`ping: SO_BINDTODEVICE ${o.bind}: No such device\n`, 2);
+  // No route at all: a socket bound to an up device sends on its link (route.ts onLinkRoute).
+  const onLink = !dp.route(ns, dst) && bound?.up ? bound : undefined;
+  if (onLink && (onLink.type === 'loopback' || !onLink.addrs.length)) return unmodelledWords(pingUnroutedRefusal(onLink.name));
+  const onLinkWay = onLink && onLinkRoute(onLink, dst);
+  const route = onLinkWay ?? dp.route(ns, dst);
   // BusyBox prints its header, then dies at its first sendto.
   const busyboxHeader = `PING ${o.target} (${dst}): ${o.size} data bytes\n`;
   if (!route) {
@@ -311,28 +319,15 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   }
   let src: string | undefined;
   let from = '';
-  if (o.bind !== undefined && busybox) {
-    if (isIpv4(o.bind)) {
-      if (!isLocal(ns, o.bind)) return fail('ping: bind: Cannot assign requested address\n', 1);
-      src = o.bind;
-    } else {
-      const dev = ns.links.get(o.bind);
-      if (!dev) return fail(`ping: can't bind to interface ${o.bind}\n`, 1);
-      if (dev !== route.dev) return unmodelledWords(pingDeviceRefusal(o.bind));
-      src = route.src;
-    }
-  } else if (o.bind !== undefined) {
-    if (isIpv4(o.bind)) {
-      if (!isLocal(ns, o.bind)) return fail(`ping: bind: Cannot assign requested address\n`, 2);
-      src = o.bind;
-      from = ` from ${src} `;
-    } else {
-      const dev = ns.links.get(o.bind);
-      if (!dev) return fail(`ping: SO_BINDTODEVICE ${o.bind}: No such device\n`, 2);
-      if (dev !== route.dev) return unmodelledWords(pingDeviceRefusal(o.bind));
-      src = route.src;
-      from = ` from ${src} ${dev.name}`;
-    }
+  if (o.bind !== undefined && isIpv4(o.bind)) {
+    if (!isLocal(ns, o.bind)) return fail('ping: bind: Cannot assign requested address\n', busybox ? 1 : 2);
+    src = o.bind;
+    if (!busybox) from = ` from ${src} `;
+  } else if (bound) {
+    if (bound !== route.dev) return unmodelledWords(pingDeviceRefusal(bound.name));
+    src = route.src;
+    // iputils names the bound source and device between the target and the sizes.
+    if (!busybox) from = ` from ${src} ${bound.name}`;
   }
   // iputils connects its socket without SO_BROADCAST (no -b): the kernel refuses a broadcast
   // route (the lookup's RTN_BROADCAST) with EACCES, which iputils explains. BusyBox always sets SO_BROADCAST and sends.
@@ -491,7 +486,7 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
       const fits = 20 + msg.length <= mtu;
       probeHeader.id = dp.nextIpId();
       probeHeader.dontFragment = o.pmtu === 'do' || (o.pmtu === 'want' && fits);
-      const err = dp.ipSend(ns, probeHeader, msg, flow, 'request');
+      const err = onLinkWay ? dp.ipSendOn(ns, onLinkWay, probeHeader, msg, flow, 'request') : dp.ipSend(ns, probeHeader, msg, flow, 'request');
       // A hook's drop (a firewall's EPERM, OUTPUT's NAT to nowhere: ENETUNREACH) is traced where the hook took
       // the probe; BusyBox dies at the failed sendto, iputils says nothing of it (the probe counts as sent, and lost).
       if (err && busybox) {

@@ -48,6 +48,11 @@ export function droppedByHook(error: string | undefined): boolean {
 export function ipSend(dp: Datapath, ns: SimNetns, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], rewrite?: PayloadRewrite, lag = 0): string | undefined {
   const r = route(ns, ip.dst);
   if (!r) return 'Network is unreachable';
+  return ipSendOn(dp, ns, r, ip, payload, flow, dir, rewrite, lag);
+}
+
+/** ipSend on a route already resolved (a socket bound to a device: the route its lookup made, route.ts onLinkRoute). */
+export function ipSendOn(dp: Datapath, ns: SimNetns, r: ResolvedRoute, ip: Omit<Ipv4Repr, 'src' | 'options'> & { src?: string }, payload: Uint8Array, flow: Flow | undefined, dir: Skb['dir'], rewrite?: PayloadRewrite, lag = 0): string | undefined {
   // fib_props[RTN_BLACKHOLE]: the lookup itself fails with EINVAL.
   if (r.blackhole) return 'Invalid argument';
   // The rewrite happens as the payload is copied into a single frame; otherwise on a copy first.

@@ -60,6 +60,18 @@ export function route(ns: SimNetns, dst: string): ResolvedRoute | undefined {
   return r;
 }
 
+/**
+ * The route of a socket bound to `dev` (SO_BINDTODEVICE) to a destination no route matches:
+ * ip_route_output_key_hash_rcu, finding none with the device as its output, says "Apparently,
+ * routing tables are wrong. Assume, that the destination is on link." and sends it out of the
+ * device, to the destination itself (its ARP), from the device's primary address
+ * (inet_select_addr, scope link). The caller has checked the device is up (else
+ * ENETUNREACH) and has an address of its own.
+ */
+export function onLinkRoute(dev: SimLink, dst: string): ResolvedRoute {
+  return resolved(dst, { dev, src: dev.addrs[0].ip, local: false }, false);
+}
+
 /** 255.255.255.255 (ipv4_is_lbcast). */
 const LIMITED_BROADCAST = 0xffffffff;
 
