@@ -5,18 +5,12 @@
  * prefix too, from tables of its own (busyboxKeyword over the BUSYBOX_*_VERBS tables, for the
  * registry's forms and kernel/busybox_ip_change.ts).
  */
+import { IP_OBJECTS, IP_VERBS, selectWord } from './iproute2-words';
 
-/**
- * The words that select iproute2's ip link add and delete verbs: each verb's prefixes, as
- * its matches() selects them (`a` adds, `d` deletes; an empty word matches none).
- */
-export const IP_ADD_WORDS = ['a', 'ad', 'add'];
-export const IP_DELETE_WORDS = ['d', 'de', 'del', 'dele', 'delet', 'delete'];
-
-/** iplink's add or delete verb (IP_ADD_WORDS, IP_DELETE_WORDS); undefined for any other word. */
+/** iplink's add or delete verb, as do_iplink's table selects it (`a` adds, `d` deletes; iproute2-words.ts); undefined for any other word. */
 export function linkChangeVerb(word: string | undefined): 'add' | 'delete' | undefined {
-  if (word === undefined) return undefined;
-  return IP_ADD_WORDS.includes(word) ? 'add' : IP_DELETE_WORDS.includes(word) ? 'delete' : undefined;
+  const verb = selectWord(IP_VERBS.link, word);
+  return verb === 'add' || verb === 'delete' ? verb : undefined;
 }
 
 /**
@@ -27,8 +21,8 @@ export function linkChangeVerb(word: string | undefined): 'add' | 'delete' | und
 export function typedLinkChange(argv: string[]): { verb: 'add' | 'del'; name?: string } | undefined {
   let at = 1;
   while (at < argv.length && argv[at].startsWith('-')) at++;
-  // ip's object is a prefix as well (ip.c's matches() over its table, where no object before link starts with l).
-  if (argv[0] !== 'ip' || !argv[at] || !'link'.startsWith(argv[at])) return undefined;
+  // ip's object is selected by its table too.
+  if (argv[0] !== 'ip' || selectWord(IP_OBJECTS, argv[at]) !== 'link') return undefined;
   const word = argv[at + 1];
   const full = linkChangeVerb(word);
   if (!full) return undefined;
