@@ -34,12 +34,13 @@ export async function makeBackend(mode: 'sim' | 'emu', s: Scenario, opts: { pcap
   return EmuBackend.create(s, { ...opts, guard: signalGuard });
 }
 
-function prompt(r: StepResult, s: Scenario): string {
-  return s.hosts.some((h) => h.name === r.on) ? `${r.on}$ ${r.command}` : `root@${r.on}:/# ${r.command}`;
+/** `hosts`: the scenario's host names, looked up rather than searched: a big swarm's run prints thousands of steps. */
+function prompt(r: StepResult, hosts: ReadonlySet<string>): string {
+  return hosts.has(r.on) ? `${r.on}$ ${r.command}` : `root@${r.on}:/# ${r.command}`;
 }
 
-export function transcriptOf(r: StepResult, s: Scenario, backend: Backend): string {
-  let text = `${prompt(r, s)}\n${r.stdout}${r.stderr}`;
+export function transcriptOf(r: StepResult, hosts: ReadonlySet<string>, backend: Backend): string {
+  let text = `${prompt(r, hosts)}\n${r.stdout}${r.stderr}`;
   for (const id of r.flows) {
     const flow = backend.flows().find((f) => f.id === id);
     if (flow && flow.kind === 'icmp-echo') text += `\n${pathTable(flow)}`;
@@ -79,8 +80,9 @@ export async function runCommand(file: string, opts: RunOptions): Promise<number
   // One write per step was a syscall per step, a tenth of a 10,000-step run: steps' output is
   // gathered, and written within a moment of being ready, as a slow step (emu) would otherwise hold it.
   const out = new BufferedOut(process.stdout, 1 << 16, 50);
+  const hosts = new Set(s.hosts.map((h) => h.name));
   const onStep = (r: StepResult, _m: Model) => {
-    if (!opts.json) void out.write(transcriptOf(r, s, backend));
+    if (!opts.json) void out.write(transcriptOf(r, hosts, backend));
   };
   let result: RunOutcome;
   // Only --trace and --json print the trace: without them its topology is not recorded.
