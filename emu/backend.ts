@@ -910,6 +910,14 @@ export class EmuBackend implements Backend {
     return fdb.split('\n').some((l) => l.startsWith(`${mac} dst `)) ? undefined : mac;
   }
 
+  /** eth0's IFF_UP in the host's namespace, listed by the namespace worker (no program started). */
+  async underlayLinkUp(host: string): Promise<boolean | undefined> {
+    const real = this.runNamespace(host, host);
+    if (!real) return undefined;
+    const [links] = await linksIn([real]);
+    return links?.find((l) => l.name === 'eth0')?.up;
+  }
+
   flows(): Flow[] {
     return this.flowList;
   }

@@ -80,6 +80,12 @@ export interface Backend {
    * the model's pid stands).
    */
   containerPid?(container: Container, world: World): Promise<number | undefined>;
+  /**
+   * Whether the host's underlay link (eth0 in its own namespace) is up in the kernel now, read
+   * after a command there that may have changed it, however it was spelled; undefined when
+   * the namespace has no such device.
+   */
+  underlayLinkUp(host: string): Promise<boolean | undefined>;
   /** Flows traced so far. */
   flows(): Flow[];
   /** dockerd's own traffic between swarm nodes seen so far (control-plane flows), in the order it began. */

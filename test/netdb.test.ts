@@ -51,6 +51,22 @@ describe('NetworkDB when a host stops answering', () => {
     expect(out[3]).not.toMatch(peerOfR1);
   });
 
+  // The link's state is read from the namespace after the command, however it was spelled.
+  test.each([
+    ['ip l s eth0 down', false],
+    ['ip link set dev eth0 down', false],
+    ['ip link set eth0 mtu 1400 down', false],
+    ['ip li ch dev eth0 down', false],
+    ['ip li se dev eth0 do', true],
+    ['ip link set eth0 down up', true],
+    ['ip link set eth0 mtu 1400', true],
+    ['ip link set nope down', true],
+  ])('r1: %s; 5.1 s later r0 still holds its peer: %s', async (line, alive) => {
+    const out = await after([`r1: ${line}`, 'r0: sleep 5.1', FDB_R0]);
+    if (alive) expect(out[2]).toMatch(peerOfR1);
+    else expect(out[2]).not.toMatch(peerOfR1);
+  });
+
   test('an outage shorter than memberlist\'s suspicion changes nothing', async () => {
     const out = await after(['r1: ip link set eth0 down', 'r0: sleep 3', 'r1: ip link set eth0 up', 'r0: sleep 10', FDB_R0, FDB_R1]);
     expect(out[4]).toMatch(peerOfR1);

@@ -222,8 +222,8 @@ const BUILT_IN: ProgramEntry[] = [
       // devices and addresses): the registry knows neither.
       form(['link', 'delete'], 'ip link del [dev] DEVICE', [], { min: 0, max: Infinity, names: '[dev] DEVICE', fit: (words) => linkChangeModelled('del', words) }, { changesKernel: true }),
       form(['link', 'show|list|lst'], 'ip [-d|-j|-s] link [show [[dev] DEVICE]]', [], IP_SHOW_DEV, { optionalWords: 1 }),
-      form(['link', 'set', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET_DEV, { changesKernel: true }),
-      form(['link', 'set'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
+      form(['link', 'set|change', 'dev'], 'ip link set [dev] DEVICE up|down|mtu N|address MAC', [], LINK_SET_DEV, { changesKernel: true }),
+      form(['link', 'set|change'], 'ip link set DEVICE up|down|mtu N|address MAC', [], LINK_SET, { changesKernel: true }),
       form(['link', 'help'], 'ip link help'),
       form(['route', 'show|list|lst'], 'ip [-j] route [show]', [], undefined, { optionalWords: 1 }),
       form(['route', 'get'], 'ip [-j] route get [to] ADDRESS', [], { min: 1, max: 2, names: '[to] ADDRESS' }),

@@ -132,6 +132,10 @@ export class SimBackend implements Backend {
     }
   }
 
+  async underlayLinkUp(host: string): Promise<boolean | undefined> {
+    return this.kernel.netns(host, host).links.get('eth0')?.up;
+  }
+
   flows(): Flow[] {
     return this.datapath.flows;
   }

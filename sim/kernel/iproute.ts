@@ -399,7 +399,8 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
     return out(links.flatMap((l) => [...header(l), ...addrLines(l, v6(l)), ...(stats ? statsLines(l) : [])]).join('\n') + '\n');
   }
   if (object === 'link') {
-    if (verb === 'set') return linkSet(ns, args.slice(1), opts.netAdmin !== false);
+    // do_iplink reads change as set (both iplink_modify with RTM_NEWLINK and no flags).
+    if (verb === 'set' || verb === 'change') return linkSet(ns, args.slice(1), opts.netAdmin !== false);
     if (verb === 'add' || verb === 'delete') {
       if (!kernel) throw new Error(`ip link ${verb}: ipCommand was given no kernel to ask`);
       return verb === 'add' ? linkAdd(ns, args.slice(1), kernel, opts.netAdmin !== false) : linkDel(ns, args.slice(1), kernel, opts.netAdmin !== false);

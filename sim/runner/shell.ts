@@ -125,22 +125,27 @@ async function hostCommand(model: Model, backend: Backend, host: string, argv: s
     }
     if (!files.includes(ns)) return { stdout: '', stderr: `Cannot open network namespace "${ns}": No such file or directory\n`, exitCode: 255 };
     // The default sandbox's file is the host's own namespace (--network host).
-    if (ns === DEFAULT_SANDBOX_FILE) return runInHostNetns(model, backend, host, argv.slice(4), ctx());
+    if (ns === DEFAULT_SANDBOX_FILE) return runInHostNetns(model, backend, host, argv.slice(4), ctx(), lookupCommand(argv.slice(4), 'host'));
     // An unmounted file is no namespace: setns refuses it.
     if (!h().namespaces.includes(ns)) return { stdout: '', stderr: `setting the network namespace "${ns}" failed: Invalid argument\n`, exitCode: 255 };
     return backend.exec(host, ns, argv.slice(4), ctx());
   }
-  return runInHostNetns(model, backend, host, argv, ctx());
+  return runInHostNetns(model, backend, host, argv, ctx(), lookupCommand(argv, 'host'));
 }
 
 /**
- * Runs argv in the host's own namespace (its shell, `ip netns exec default`, a --network host
- * container's program): an underlay link set up or down there is one the engine's NetworkDB notices.
+ * Runs argv (looked up as `l`) in the host's own namespace (its shell, `ip netns exec default`,
+ * a --network host container's program): an underlay link set up or down there is one the
+ * engine's NetworkDB notices. After a command that may change the kernel, eth0's state is read
+ * from the namespace itself and compared with the model's, so any spelling that took the link
+ * down or up (`ip l s eth0 down`, `ip link set dev eth0 mtu 1400 down`, BusyBox's ip) counts, and
+ * one that failed or changed something else does not.
  */
-async function runInHostNetns(model: Model, backend: Backend, host: string, argv: string[], ctx: ExecContext): Promise<CommandOutput> {
+async function runInHostNetns(model: Model, backend: Backend, host: string, argv: string[], ctx: ExecContext, l: Lookup): Promise<CommandOutput> {
   const out = await backend.exec(host, host, argv, ctx);
-  const up = underlayLinkSet(argv);
-  if (up !== undefined && out.exitCode === 0) model.underlayChanged(host, up, backend.elapsedNs());
+  if (!lookedUpChangesKernel(l, argv.slice(1))) return out;
+  const up = await backend.underlayLinkUp(host);
+  if (up !== undefined && up !== hostOf(model.world, host).underlayUp) model.underlayChanged(host, up, backend.elapsedNs());
   return out;
 }
 
@@ -159,14 +164,6 @@ async function containerProcesses(model: Model, backend: Backend, host: string, 
     if (pid !== undefined) pids.set(c.id, pid);
   }
   return pids;
-}
-
-/** `ip link set [dev] eth0 … up|down` on a host: its underlay link's new state (the engine's NetworkDB notices, model/netdb.ts). */
-function underlayLinkSet(argv: string[]): boolean | undefined {
-  if (argv[0] !== 'ip' || !argv[1] || !'link'.startsWith(argv[1]) || argv[2] !== 'set') return undefined;
-  const rest = argv[3] === 'dev' ? argv.slice(4) : argv.slice(3);
-  if (rest[0] !== 'eth0') return undefined;
-  return rest.includes('down') ? false : rest.includes('up') ? true : undefined;
 }
 
 /**
@@ -201,7 +198,7 @@ function runTakenInContainer(model: Model, backend: Backend, c: Container, argv:
   const refused = holdsNetAdmin(c) ? refusedHoldingNetAdmin(l, argv) : undefined;
   if (refused) return Promise.resolve({ ...refused, unmodelled: argv.join(' ') });
   const ctx = { world: model.world, container: c.id, namesVisible: hostOf(model.world, c.host).netnsLinked, live };
-  return sharesHostNetns(c) ? runInHostNetns(model, backend, c.host, argv, ctx) : backend.exec(c.host, c.sandbox, argv, ctx);
+  return sharesHostNetns(c) ? runInHostNetns(model, backend, c.host, argv, ctx, l) : backend.exec(c.host, c.sandbox, argv, ctx);
 }
 
 function notRunning(c: Container): ShellOutput {
