@@ -26,7 +26,7 @@
  * node kept, each with its network event and bulk syncs.
  */
 import { randomBytes } from 'crypto';
-import { BROADCAST_TIMEOUT_NS, ClusterNode, gossipTransmits, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterNetwork, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, hasBroadcasts, joinSyncs, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, randomNodes, tableChanges } from '../sim/model/cluster';
+import { BROADCAST_TIMEOUT_NS, ClusterNode, gossipTransmits, knownNodes, NetworkDbClocks, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayed, queueTableEvent, broadcastPacketMessage, ClusterNetwork, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, nextGossipTick, gossipPacketMessage, hasBroadcasts, joinSyncs, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, randomNodes, tableChanges } from '../sim/model/cluster';
 import { Broadcast, copyQueue, gossipRound, queueBroadcast, QueuedEvent, transmitQueue, TransmitQueue } from '../sim/model/transmit_queue';
 import { encryptedEnvelope, packetPlaintextLength } from '../sim/wire/memberlist';
 import { NODE_EVENT, TABLE_EVENT } from '../sim/wire/networkdb';
@@ -73,9 +73,10 @@ interface NodeQueue {
   arriving: { atMs: number; event: Broadcast }[];
 }
 
-/** A node leaving the swarm: what it was, and when its holder may stop (its leave event's last round), once its schedule is made. */
+/** A node leaving the swarm: what it was, its leave event (as queueNodeEvent names it), and when its holder may stop (its leave event's last round), once its schedule is made. */
 interface Departure {
   node: ClusterNode;
+  leave?: string;
   closeAtMs?: number;
 }
 
@@ -143,7 +144,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
    * replaces the one it had), with the members as the last view has them.
    */
   observeSteps(views: (ClusterView | undefined)[], nowMs: number): Map<string, GossipSend[]> {
-    for (const q of this.nodes.values()) {
+    for (const [host, q] of this.nodes) {
       // The rounds counted the members as the last view had them, as its schedule did.
       for (let at = nextGossipTick(q.sinceMs, q.phaseMs, TICK_MS); at <= nowMs; at += TICK_MS) {
         for (const [id, events] of q.queued) gossipRound(events, NETWORKDB_GOSSIP, gossipTransmits(this.members.get(id)?.length ?? 0));
@@ -152,7 +153,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
       // Each packet memberlist sent took one transmission (up to 3 a tick, as many as there were others).
       for (let at = nextGossipTick(q.sinceMs, q.memberlistPhaseMs, TICK_MS); at <= nowMs && q.peers > 0; at += TICK_MS) {
         arrived(q, at);
-        for (let i = 0; i < q.peers; i++) memberlistRound(q, MEMBERLIST_GOSSIP, this.lastNodes.length + this.leaving.size);
+        const nodes = this.known(this.lastNodes.length, host, q.heardLeaves);
+        for (let i = 0; i < q.peers; i++) memberlistRound(q, MEMBERLIST_GOSSIP, nodes);
       }
       arrived(q, nowMs);
       q.sinceMs = nowMs;
@@ -197,9 +199,9 @@ export class NetworkDbGossip implements NetworkDbClocks {
     return schedules;
   }
 
-  /** How many nodes memberlist knows: the members, and those still leaving. */
-  private known(view: ClusterView): number {
-    return view.nodes.length + this.leaving.size;
+  /** How many nodes `host`'s NetworkDB counts for its memberlist queues: the members, and those still leaving whose leave it has not heard (knownNodes). */
+  private known(members: number, host: string, heard: ReadonlySet<string>): number {
+    return this.leaving.size === 0 ? members : knownNodes(members, host, [...this.leaving].map(([h, d]) => ({ host: h, leave: d.leave })), heard);
   }
 
   /** One step's view: members come and go, joins and leaves queue their network events and bulk syncs, entries made or deleted their table events; `told` gains the nodes that have something new to send. */
@@ -290,7 +292,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
     this.networksById = byId;
     for (const node of departed) {
       const q = this.nodes.get(node.host)!;
-      queueNodeEvent(q, node.gossipName, NODE_EVENT.leave);
+      this.leaving.get(node.host)!.leave = queueNodeEvent(q, node.gossipName, NODE_EVENT.leave);
       recordOwnLeaves(q, q.heardLeaves, this.leaves);
     }
   }
@@ -304,7 +306,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
   private schedule(view: ClusterView, host: string, nowMs: number, heard?: (atMs: number, peer: string, batch: readonly QueuedEvent[]) => void): GossipSend[] {
     const q = this.nodes.get(host)!;
     const departure = this.leaving.get(host);
-    const ownLeave = departure ? q.nodeBroadcasts.events.find((e) => e.leave && e.leave.startsWith(`${departure.node.gossipName}@`))?.leave : undefined;
+    const ownLeave = departure?.leave;
     const queued = new Map([...q.queued].map(([id, events]) => [id, copyQueue(events)] as const));
     const address = new Map(view.nodes.filter((n) => n.alive).map((n) => [n.host, n.address] as const));
     for (const [h, d] of this.leaving) address.set(h, d.node.address);
@@ -322,6 +324,8 @@ export class NetworkDbGossip implements NetworkDbClocks {
     const hosts = [...view.nodes.map((n) => n.host), ...this.leaving.keys()];
     const broadcasts = { networkBroadcasts: copyQueue(q.networkBroadcasts), nodeBroadcasts: copyQueue(q.nodeBroadcasts) };
     let arrivals = q.arriving.map((a) => ({ atMs: a.atMs, event: { ...a.event } }));
+    // The leaves it has heard by each round: one heard meanwhile stops counting its leaver (knownNodes).
+    const heardLeaves = new Set(q.heardLeaves);
     let closeAt = departure ? Infinity : undefined;
     let leaveDropped = false;
     const dropped = ownLeave ? (e: QueuedEvent) => (leaveDropped ||= e.leave === ownLeave) : undefined;
@@ -347,7 +351,11 @@ export class NetworkDbGossip implements NetworkDbClocks {
     const someone = (at: number) => hosts.some((h) => h !== host && address.has(h) && present(h, at));
     if (departure && !someone(nowMs)) closeAt = nowMs;
     for (let at = nextGossipTick(nowMs, q.memberlistPhaseMs, TICK_MS), missed = 0; (hasBroadcasts(broadcasts) || arrivals.length > 0) && missed < MISSED_DRAWS && at <= (closeAt ?? Infinity); at += TICK_MS) {
-      for (const a of arrivals) if (a.atMs < at) queueBroadcast(broadcasts.nodeBroadcasts, a.event);
+      for (const a of arrivals) {
+        if (a.atMs >= at) continue;
+        queueBroadcast(broadcasts.nodeBroadcasts, a.event);
+        if (a.event.leave) heardLeaves.add(a.event.leave);
+      }
       arrivals = arrivals.filter((a) => a.atMs >= at);
       if (!someone(at)) {
         if (arrivals.length === 0) break;
@@ -357,7 +365,7 @@ export class NetworkDbGossip implements NetworkDbClocks {
       // A draw that missed the others (kRandomNodes' 3n tries) sends nothing this tick; the next draws again.
       missed = peers.length === 0 ? missed + 1 : 0;
       for (const peer of peers) {
-        const batch = memberlistRound(broadcasts, MEMBERLIST_GOSSIP, this.known(view), dropped);
+        const batch = memberlistRound(broadcasts, MEMBERLIST_GOSSIP, this.known(view.nodes.length, host, heardLeaves), dropped);
         if (batch.length === 0) break;
         send(at, peer, packetPlaintextLength(broadcastPacketMessage(batch), true));
         if (heard && batch.some((e) => e.leave)) heard(at, peer, batch);

@@ -13,7 +13,7 @@ import { lzwCompress, lzwCompressedLength } from '../sim/wire/lzw';
 import { ackMessage, compressedMessageLength, compressMessage, ENCRYPT_OVERHEAD, memberlistPacket, memberlistStream, parseEncryptedPacket, pingMessage } from '../sim/wire/memberlist';
 import { emitProtobuf } from '../sim/wire/protobuf';
 import { parseTlsRecord, tls13ApplicationData } from '../sim/wire/tls';
-import { gossipTransmits, heartbeatFrames, pushPullInterval } from '../sim/model/cluster';
+import { clusterView, gossipTransmits, heartbeatFrames, pushPullInterval } from '../sim/model/cluster';
 import { CONTROL_KEPT_PER_STEP, CONTROL_KEPT_UNTRACED_HOPS, CONTROL_KINDS, ControlKind, Flow, Trace } from '../sim/trace/types';
 import schema from '../sim/trace/trace.schema.json';
 import { swarmNetworks } from '../sim/model/world';
@@ -25,6 +25,13 @@ import { runSim, twoNodes } from './helpers/run';
 import { agreeWithTshark, badChecksums, cnmlab } from './helpers/tshark';
 import { describeWith } from './helpers/env';
 import { swarmScenarioYaml } from './bench/swarm-scenario';
+import { SimBackend } from '../sim/kernel/backend';
+import { parseScenario } from '../sim/scenario/load';
+import { ScenarioSession } from '../sim/runner/session';
+import { seedFromName } from '../sim/model/ids';
+import { NetworkDbGossip } from '../emu/netdb';
+import type { PlanOp } from '../sim/plan/ops';
+import type { World } from '../sim/model/world';
 
 /** A reader of Go's LZW stream (LSB, 8-bit literals), written apart from the encoder, to check its codes. */
 function lzwDecode(b: Buffer): Buffer {
@@ -344,5 +351,40 @@ describeWith(['tshark'], false, 'the control plane in sim captures', () => {
     expect(count('tcp.port == 7946 && tcp.flags.syn == 1 && tcp.flags.ack == 0')).toBeGreaterThanOrEqual(1);
     expect(count('tls.record.content_type == 23')).toBeGreaterThanOrEqual(12);
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('a node leaves a swarm of ten (NetworkDB counts a leaver until it hears the leave)', () => {
+  const TEN = `name: ten\nhosts:\n${Array.from({ length: 10 }, (_, i) => `  r${i}: {}\n`).join('')}steps:\n  - r0: docker swarm init\n`;
+  const JOINS = Array.from({ length: 9 }, (_, i) => [`r${i + 1}`, 'docker swarm join --token <...> 198.51.100.10:2377']);
+
+  /** sim's backend, with emu's gossip player told every world; while `counting`, the datagrams it schedules are counted. */
+  class WithPlayer extends SimBackend {
+    readonly netdb = new NetworkDbGossip();
+    counting = false;
+    scheduled = 0;
+    override async apply(ops: PlanOp[], world?: World): Promise<void> {
+      await super.apply(ops, world);
+      if (!world) return;
+      const schedules = this.netdb.observe(clusterView(world), this.elapsedNs() / 1e6);
+      if (this.counting) for (const sends of schedules.values()) this.scheduled += sends.filter((x) => x.length === 3).length;
+    }
+  }
+
+  test("the leaver sends its leave 8 times (it counts itself: 10 nodes); each member, having heard it, gossips it on 4 times (9 nodes): sim's daemon and emu's player alike", async () => {
+    const s = parseScenario('ten.yaml', TEN);
+    const backend = new WithPlayer(s.seed ?? seedFromName(s.name));
+    const session = await ScenarioSession.start(s, backend);
+    for (const [on, line] of [['r0', 'docker swarm init'], ...JOINS, ['r0', 'sleep 30']]) expect(await session.step(on, line)).toMatchObject({ exitCode: 0 });
+    const before = session.trace();
+    backend.counting = true;
+    for (const [on, line] of [['r9', 'docker swarm leave'], ['r0', 'sleep 10']]) expect(await session.step(on, line)).toMatchObject({ exitCode: 0 });
+    const trace = session.trace();
+    const gossip = (t: Trace) => (t.control ?? []).filter((f) => f.control === 'networkdb-gossip').length
+      + (t.controlNotKept ?? []).filter((c) => c.control === 'networkdb-gossip').reduce((n, c) => n + c.exchanges, 0);
+    expect(gossipTransmits(10)).toBe(8);
+    expect(gossipTransmits(9)).toBe(4);
+    expect(gossip(trace) - gossip(before)).toBe(8 + 9 * 4);
+    expect(backend.scheduled).toBe(8 + 9 * 4);
   });
 });

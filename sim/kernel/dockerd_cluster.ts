@@ -62,7 +62,7 @@ import type { Datapath } from './datapath';
 import type { SimKernel } from './kernel';
 import type { SimNetns } from './objects';
 import type { Skb } from './net/skb';
-import { BROADCAST_TIMEOUT_NS, gossipTransmits, memberChanges, newLeaves, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, hasBroadcasts, heartbeatFrames, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
+import { BROADCAST_TIMEOUT_NS, gossipTransmits, knownNodes, memberChanges, newLeaves, recordOwnLeaves, queueNetworkEvent, queueNodeEvent, relayNodeEvent, queueTableEvent, broadcastPacketMessage, bulkSyncStreamMessage, commonNetworks, randomNodes, tableChanges, ClusterNetwork, ClusterNode, ClusterReader, ClusterTableEntry, ClusterView, GOSSIP_INTERVAL_NS, GOSSIP_NODES, gossipPacketMessage, hasBroadcasts, heartbeatFrames, memberlistRound, MEMBERLIST_GOSSIP, NETWORKDB_GOSSIP, nextGossipTick, HEARTBEAT_EPSILON_NS, HEARTBEAT_PERIOD_NS, PROBE_INTERVAL_NS, PUSH_PULL_INTERVAL_NS, pushPullInterval, pushPullState, NetworkDbClocks, SWARM_API_PORT, addressBytes, TableOwner } from '../model/cluster';
 import { gossipRound, QueuedEvent, transmitQueue, TransmitQueue } from '../model/transmit_queue';
 import type { World } from '../model/world';
 import type { Flow } from '../trace/types';
@@ -156,7 +156,8 @@ interface NodeAgent {
   memberlistArmed: boolean;
   /** The leave events it has heard (or sent): one it hears again is no news. */
   heardLeaves: Set<string>;
-  /** When its own leave event was queued (clusterLeave), and whether its queue dropped it (BROADCAST_TIMEOUT_NS). */
+  /** Its own leave event (clusterLeave's, as queueNodeEvent names it), when it was queued, and whether its queue dropped it (BROADCAST_TIMEOUT_NS). */
+  ownLeave?: string;
   leaveQueuedAt?: number;
   leaveDropped?: boolean;
   /** Whether a host is a live member other than this node: who its draws may pick (made once, not at every draw). */
@@ -481,7 +482,7 @@ export class DockerdCluster {
    */
   private leaveEvents(): void {
     for (const agent of this.departing.values()) {
-      queueNodeEvent(agent, agent.node.gossipName, NODE_EVENT.leave);
+      agent.ownLeave = queueNodeEvent(agent, agent.node.gossipName, NODE_EVENT.leave);
       agent.leaveQueuedAt = this.dp.clock.now;
       recordOwnLeaves(agent, agent.heardLeaves, this.leaves);
       if ((this.live?.alive ?? 0) > 0) this.armMemberlist(agent);
@@ -690,11 +691,10 @@ export class DockerdCluster {
       else this.unarmed.add(agent);
       return;
     }
-    const departing = this.departing.get(agent.node.host) === agent;
-    const ownLeave = departing ? `${agent.node.gossipName}@${agent.networkTime}` : undefined;
+    const ownLeave = this.departing.get(agent.node.host) === agent ? agent.ownLeave : undefined;
     const dropped = ownLeave ? (e: QueuedEvent) => e.leave === ownLeave && this.leaveDropped(agent) : undefined;
     for (const peer of peers) {
-      const batch = memberlistRound(agent, MEMBERLIST_GOSSIP, this.known(), dropped);
+      const batch = memberlistRound(agent, MEMBERLIST_GOSSIP, this.known(agent), dropped);
       if (batch.length === 0) break;
       const heard = batch.some((e) => e.leave) ? () => this.heard(peer, batch) : undefined;
       if (!this.record.keeps('networkdb-gossip')) {
@@ -722,9 +722,10 @@ export class DockerdCluster {
     if (this.departing.get(agent.node.host) === agent) this.close(agent);
   };
 
-  /** The nodes NetworkDB's memberlist queues count (len(nDB.nodes)): the members, and those still leaving. */
-  private known(): number {
-    return (this.view?.nodes.length ?? 0) + this.departing.size;
+  /** The nodes `agent`'s NetworkDB counts for its memberlist queues: the members, and those still leaving whose leave it has not heard (knownNodes). */
+  private known(agent: NodeAgent): number {
+    const members = this.view?.nodes.length ?? 0;
+    return this.departing.size === 0 ? members : knownNodes(members, agent.node.host, [...this.departing.values()].map((d) => ({ host: d.node.host, leave: d.ownLeave })), agent.heardLeaves);
   }
 
   /** A gossip packet with leave events reached `peer`: those it had not heard, it gossips on (handleNodeMessage). */

@@ -734,10 +734,25 @@ export function queueNetworkEvent(q: NetworkDbQueues, joined: boolean, gossipNam
  * none. A join is no news to the members (memberlist's NotifyJoin made the node active
  * already); a leave is, and they gossip it on (relayNodeEvent).
  */
-export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, type: number = NODE_EVENT.join): void {
+export function queueNodeEvent(q: NetworkDbQueues, gossipName: string, type: number = NODE_EVENT.join): string | undefined {
   q.networkTime++;
   const msg = nodeEvent({ type, lTime: q.networkTime, nodeName: gossipName });
-  queueBroadcast(q.nodeBroadcasts, { length: msg.length, msg, leave: type === NODE_EVENT.leave ? `${gossipName}@${q.networkTime}` : undefined });
+  const leave = type === NODE_EVENT.leave ? `${gossipName}@${q.networkTime}` : undefined;
+  queueBroadcast(q.nodeBroadcasts, { length: msg.length, msg, leave });
+  return leave;
+}
+
+/**
+ * How many nodes a node's NetworkDB counts for its memberlist queues (len(nDB.nodes), which
+ * NumNodes asks at each round): the members, and each node still leaving whose leave event
+ * (`leave`, as queueNodeEvent names it) this node has not heard yet; handleNodeEvent moves a
+ * node whose leave it hears to leftNodes at once. A leaver counts itself: it stays in its own
+ * nodes until memberlist leaves.
+ */
+export function knownNodes(members: number, self: string, leaving: Iterable<{ host: string; leave?: string }>, heard: ReadonlySet<string>): number {
+  let n = members;
+  for (const l of leaving) if (l.host === self || l.leave === undefined || !heard.has(l.leave)) n++;
+  return n;
 }
 
 /**
