@@ -125,7 +125,7 @@ export interface GossipBudget {
  * more and, while fewer than `transmitLimit`, queued again among the next tier's. The limit
  * is the round's (retransmitLimit of NumNodes, which memberlist asks at each GetBroadcasts):
  * members that came or went since a broadcast was queued change how many rounds it has left.
- * `dropped` is told of each queued broadcast the round's reinsertion replaced (merge): gone
+ * `dropped` is told of each queued broadcast the round's reinsertion replaced (requeue): gone
  * without its Finished, which memberlist calls only for the limit or an Invalidates.
  */
 export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimit: number, dropped?: (e: QueuedEvent) => void): QueuedEvent[] {
@@ -155,41 +155,34 @@ export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimi
   if (batch.length === 0) return batch;
   // deleteItem: the queue emptied by the round starts its ids again.
   if (batch.length === events.length) q.idGen = 0;
-  const rest: QueuedEvent[] = [];
-  for (let i = 0, t = 0; i < events.length; i++) {
-    if (t < takenAt.length && takenAt[t] === i) t++;
-    else rest.push(events[i]);
-  }
-  const again: QueuedEvent[] = [];
+  // The queue is changed where the round touched it: the taken leave their places (the last first, so the
+  // earlier places stand), and each queued again goes where it now sorts, as the btree's delete and insert do.
+  for (let t = takenAt.length - 1; t >= 0; t--) events.splice(takenAt[t], 1);
   for (const e of batch) {
     e.transmits++;
-    if (e.transmits < transmitLimit) again.push(e);
-    else forget(q, e);
+    if (e.transmits >= transmitLimit) forget(q, e);
+    else requeue(q, e, dropped);
   }
-  q.events = again.length === 0 ? rest : merge(q, rest, again, dropped);
   return batch;
 }
 
 /**
- * The queue's rest and the broadcasts a round queues again, in the queue's order as one. The
- * btree's ReplaceOrInsert keeps one of two the same in all three keys, the one queued again:
- * ids start again once the queue empties, so a broadcast queued after that can come to share
- * a tier, a length and an id with one queued before, which it then replaces: `dropped` is told.
+ * A broadcast a round queued again, put where it sorts. The btree's ReplaceOrInsert keeps one
+ * of two the same in all three keys, the one queued again: ids start again once the queue
+ * empties, so a broadcast queued after that can come to share a tier, a length and an id
+ * with one queued before, which it then replaces: `dropped` is told.
  */
-function merge(q: TransmitQueue, a: QueuedEvent[], b: QueuedEvent[], dropped?: (e: QueuedEvent) => void): QueuedEvent[] {
-  const out: QueuedEvent[] = [];
-  let i = 0, j = 0;
-  while (i < a.length && j < b.length) {
-    const order = broadcastOrder(b[j], a[i]);
-    if (order === 0) {
-      forget(q, a[i]);
-      dropped?.(a[i++]);
-    }
-    out.push(order <= 0 ? b[j++] : a[i++]);
+function requeue(q: TransmitQueue, e: QueuedEvent, dropped?: (e: QueuedEvent) => void): void {
+  const events = q.events;
+  const at = firstIndex(events, 0, events.length, (o) => broadcastOrder(e, o) <= 0);
+  if (at < events.length && broadcastOrder(e, events[at]) === 0) {
+    const old = events[at];
+    forget(q, old);
+    dropped?.(old);
+    events[at] = e;
+  } else {
+    events.splice(at, 0, e);
   }
-  while (i < a.length) out.push(a[i++]);
-  while (j < b.length) out.push(b[j++]);
-  return out;
 }
 
 /** The first index in [lo, hi) whose event meets `test`, which once met stays met (hi when none does). */
