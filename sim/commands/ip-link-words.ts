@@ -99,3 +99,21 @@ export function linkChangeModelled(verb: 'add' | 'del', operands: readonly strin
  */
 export const modelDeviceDeleteRefusal = (name: string): string =>
   `cnmlab: ip link del ${name}: deleting a device the model made (Docker's, a driver's, the host's NIC) is not modelled; one ip link add made is\n`;
+
+/** BusyBox's ip link set keyword table (do_set), read by index_in_substrings (`dev` last: a word it does not select names the device). */
+export const BUSYBOX_LINK_SET_KEYWORDS = ['up', 'down', 'name', 'mtu', 'qlen', 'multicast', 'arp', 'promisc', 'address', 'netns', 'master', 'nomaster', 'dev'];
+
+/**
+ * Whether BusyBox's `ip ARGS` is a change cnmlab makes holding CAP_NET_ADMIN: `ip link set`
+ * with a device and only up, down and mtu (each as do_set's table reads it).
+ */
+export function busyboxChangeModelledHoldingNetAdmin(args: string[]): boolean {
+  const [object, verb, ...words] = args;
+  if (object === undefined || !'link'.startsWith(object) || verb === undefined || busyboxKeyword(BUSYBOX_LINK_VERBS, verb) !== 'set') return false;
+  for (let i = 0; i < words.length; i++) {
+    const key = busyboxKeyword(BUSYBOX_LINK_SET_KEYWORDS, words[i]);
+    if (key === 'mtu' || key === 'dev') i++;
+    else if (key !== undefined && key !== 'up' && key !== 'down') return false;
+  }
+  return true;
+}

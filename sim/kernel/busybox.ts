@@ -11,6 +11,7 @@ import { addrLines, broadcast, flags, hasCarrier, ipv6Addrs, networkOf, sortedLi
 import { busyboxNslookup, hostsAddresses, ping } from './programs';
 import { ipv4ToNumber, maskOf, numberToIpv4 } from '../wire/addr';
 import { containerById } from '../model/world';
+import { holdsNetAdmin } from '../model/capabilities';
 import { busyboxSysctl } from './sysctl';
 import { neighProbes } from './net/neighbour';
 import { busyboxIpChange } from './busybox_ip_change';
@@ -30,7 +31,7 @@ export function busyboxCommand(dp: Datapath, ns: SimNetns, argv: string[], ctx: 
     case 'nslookup':
       return busyboxNslookup(dp, ns, args, ctx);
     case 'ip':
-      return ip(ns, args);
+      return ip(ns, args, busyboxHoldsNetAdmin(ctx));
     case 'arp':
       return arp(ns);
     case 'ifconfig':
@@ -100,7 +101,13 @@ ip neigh show|flush [to PREFIX] [dev DEV] [nud STATE]
 ip rule [list] | add|del SELECTOR ACTION
 `;
 
-function ip(ns: SimNetns, argv: string[]): CommandOutput {
+/** Whether the program runs holding CAP_NET_ADMIN: a host's root, or a container given it. */
+function busyboxHoldsNetAdmin(ctx: ExecContext): boolean {
+  const c = ctx.container === undefined ? undefined : containerById(ctx.world, ctx.container);
+  return c === undefined || holdsNetAdmin(c);
+}
+
+function ip(ns: SimNetns, argv: string[], netAdmin: boolean): CommandOutput {
   // -4: IPv4 only, and (as iproute2) only the devices that have an IPv4 address, without their link-layer line.
   const inet4Only = argv[0] === '-4';
   const args = inet4Only ? argv.slice(1) : argv;
@@ -111,7 +118,7 @@ function ip(ns: SimNetns, argv: string[]): CommandOutput {
   const change = changeOf === undefined ? undefined : busyboxIpChange(ns, changeOf, rest[0], rest.slice(1), {
     mainRoutes: () => tableRoutes(ns),
     hasAddress: (l, family) => l.addrs.length > 0 || (family === undefined && ipv6Addrs(l).length > 0),
-  }, inet4Only ? 'inet' : undefined);
+  }, inet4Only ? 'inet' : undefined, netAdmin);
   if (change) return change;
   // The verb comes first, read by the object's table: a device or `dev` in its place is no
   // verb (`ip addr eth0`), refused as ip address and ip route refuse one (exit 1), ip link's exit 2.

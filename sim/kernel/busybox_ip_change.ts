@@ -11,12 +11,18 @@
  * (metric, table, scope, broadcast, label, arp, master …, and the word shapes not measured)
  * is refused as not modelled.
  *
- * With --cap-add NET_ADMIN the change would be made: that is not modelled for BusyBox's ip
- * (runner/shell.ts runInContainer refuses it in both modes), so this file never changes the kernel.
+ * With --cap-add NET_ADMIN, `ip link set` taking a device up or down and setting its MTU is
+ * made as BusyBox makes it (the same ioctls, now let through; measured with Debian 12's busybox
+ * as root in a namespace): the MTU's SIOCSIFMTU before any device is looked up (`ip:
+ * SIOCSIFMTU: No such device`, `Invalid argument` outside the device's range), then the
+ * flags. Every other change holding the capability is not modelled (runner/shell.ts refuses
+ * it in both modes before either runs it: ip-link-words.ts busyboxChangeModelledHoldingNetAdmin).
  */
 import type { SimLink, SimNetns } from './objects';
+import { devClose, devOpen, mtuRange } from './net/dev';
+import { setMtuAsAsked } from './iproute';
 import { err, Output, unmodelledWords } from './iproute_utils';
-import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_LINK_VERBS, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxKeyword } from '../commands/ip-link-words';
+import { BUSYBOX_ADDRESS_MODIFY, BUSYBOX_ADDRESS_VERBS, BUSYBOX_LINK_SET_KEYWORDS, BUSYBOX_LINK_VERBS, BUSYBOX_ROUTE_MODIFY, BUSYBOX_ROUTE_VERBS, busyboxKeyword } from '../commands/ip-link-words';
 import { ipv4ToNumber, maskOf } from '../wire/addr';
 
 /** BusyBox's `ip:`-prefixed message on stderr. */
@@ -243,8 +249,6 @@ function linkDel(ns: SimNetns, verb: string, argv: string[]): Output {
   return EPERM('RTNETLINK answers');
 }
 
-/** do_set's keyword table, read by index_in_substrings (`dev` last: a word it does not select names the device). */
-const LINK_SET_KEYWORDS = ['up', 'down', 'name', 'mtu', 'qlen', 'multicast', 'arp', 'promisc', 'address', 'netns', 'master', 'nomaster', 'dev'];
 
 /** A MAC address as ll_addr_a2n reads six colon-separated bytes of one or two hex digits (other shapes are not modelled). */
 const MAC = /^([0-9a-f]{1,2}:){5}[0-9a-f]{1,2}$/i;
@@ -257,7 +261,7 @@ const MAC = /^([0-9a-f]{1,2}:){5}[0-9a-f]{1,2}$/i;
  * up; then the flags, read and only written when they change (the last of up and down wins):
  * a device already in that state needs no capability.
  */
-function linkSet(ns: SimNetns, argv: string[]): Output {
+function linkSet(ns: SimNetns, argv: string[], netAdmin: boolean): Output {
   const notModelled = (word: string) => unmodelledWords(`cnmlab: ip link set … ${word}: not modelled in a BusyBox image (up, down, mtu, qlen, name and address are)\n`);
   let dev: string | undefined;
   let mtu: string | undefined;
@@ -274,7 +278,7 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
   };
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i];
-    const key = busyboxKeyword(LINK_SET_KEYWORDS, w);
+    const key = busyboxKeyword(BUSYBOX_LINK_SET_KEYWORDS, w);
     if (key === 'up' || key === 'down') state = key;
     else if (key === 'mtu' || key === 'qlen') {
       const v = argv[++i];
@@ -305,12 +309,24 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
   }
   if (name !== undefined && name !== dev) return EPERM('SIOCSIFNAME');
   if (qlen !== undefined) return EPERM('SIOCSIFTXQLEN');
-  if (mtu !== undefined) return EPERM('SIOCSIFMTU');
+  if (mtu !== undefined) {
+    if (!netAdmin) return EPERM('SIOCSIFMTU');
+    const link = ns.links.get(dev);
+    if (!link) return fail('SIOCSIFMTU: No such device', 2);
+    const { min, max } = mtuRange(link);
+    if (Number(mtu) < min || Number(mtu) > max) return fail('SIOCSIFMTU: Invalid argument', 2);
+    setMtuAsAsked(link, Number(mtu));
+  }
   if (state === undefined) return done;
   const link = ns.links.get(dev);
   if (!link) return fail('SIOCGIFFLAGS: No such device', 2);
-  return link.up === (state === 'up') ? done : EPERM('SIOCSIFFLAGS');
+  if (link.up === (state === 'up')) return done;
+  if (!netAdmin) return EPERM('SIOCSIFFLAGS');
+  if (state === 'up') devOpen(link);
+  else devClose(link);
+  return done;
 }
+
 
 /**
  * BusyBox's `ip OBJECT VERB …` for the changes it is asked without CAP_NET_ADMIN; undefined
@@ -318,7 +334,7 @@ function linkSet(ns: SimNetns, argv: string[]): Output {
  * address's change and replace, are read as add is (iproute_modify, ipaddr_modify: only
  * their netlink flags differ, which the kernel does not get to read).
  */
-export function busyboxIpChange(ns: SimNetns, object: string, verb: string | undefined, argv: string[], sources: FlushSources, family: 'inet' | undefined): Output | undefined {
+export function busyboxIpChange(ns: SimNetns, object: string, verb: string | undefined, argv: string[], sources: FlushSources, family: 'inet' | undefined, netAdmin: boolean): Output | undefined {
   if (verb === undefined) return undefined;
   if (object === 'route') {
     const key = busyboxKeyword(BUSYBOX_ROUTE_VERBS, verb);
@@ -334,7 +350,7 @@ export function busyboxIpChange(ns: SimNetns, object: string, verb: string | und
     const key = busyboxKeyword(BUSYBOX_LINK_VERBS, verb);
     if (key === 'add') return linkAdd(argv);
     if (key === 'delete') return linkDel(ns, verb, argv);
-    if (key === 'set') return linkSet(ns, argv);
+    if (key === 'set') return linkSet(ns, argv, netAdmin);
   }
   return undefined;
 }

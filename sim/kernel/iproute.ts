@@ -433,6 +433,13 @@ export function ipCommand(ns: SimNetns, argv: string[], opts: RenderOptions, ker
  * the kernel's answers, then the change. Later words win (`up down` leaves it down), as
  * iproute2 sends one request with the last of each; `netAdmin`: whether ip holds CAP_NET_ADMIN.
  */
+/** A device's MTU as a user sets it (dev_set_mtu): a bridge keeps it from then, a port's bridge follows its ports' (br_mtu_auto_adjust). */
+export function setMtuAsAsked(dev: SimLink, mtu: number): void {
+  devSetMtu(dev, mtu);
+  if (dev.type === 'bridge') dev.mtuSetByUser = true;
+  else if (dev.master) brMtuAutoAdjust(dev.master);
+}
+
 function linkSet(ns: SimNetns, argv: string[], netAdmin: boolean): Output {
   let name: string | undefined;
   let state: 'up' | 'down' | undefined;
@@ -475,11 +482,7 @@ function linkSet(ns: SimNetns, argv: string[], netAdmin: boolean): Output {
   // The kernel refuses a multicast (or broadcast) address: the first octet's low bit (is_valid_ether_addr).
   if (mac !== undefined && (parseInt(mac.slice(0, 2), 16) & 1 || mac === '00:00:00:00:00:00')) return err('RTNETLINK answers: Cannot assign requested address\n', 2);
   if (mac !== undefined) devSetMac(dev, mac);
-  if (mtu !== undefined) {
-    devSetMtu(dev, mtu);
-    if (dev.type === 'bridge') dev.mtuSetByUser = true;
-    else if (dev.master) brMtuAutoAdjust(dev.master);
-  }
+  if (mtu !== undefined) setMtuAsAsked(dev, mtu);
   if (state === 'up') devOpen(dev);
   else if (state === 'down') devClose(dev);
   return out('');

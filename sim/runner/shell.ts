@@ -22,6 +22,7 @@ import type { ContainerProcesses } from '../docker/cli';
 // dockerd's lifecycle (systemctl stop|start docker, dockerd --cluster-store) registers its host commands as it loads.
 import './control-plane';
 import { DAEMON_NOT_RUNNING } from '../model/dockerd';
+import { busyboxChangeModelledHoldingNetAdmin } from '../commands/ip-link-words';
 import { hostCommandOf } from './host-commands';
 
 export interface ShellOutput extends CommandOutput {
@@ -188,11 +189,11 @@ function runLookedUpInContainer(model: Model, backend: Backend, c: Container, ar
 /** Runs argv in the container, a program the registry already took in its image (`l`, a line its shell read, runLine's lookup) with no answer of its own. */
 function runTakenInContainer(model: Model, backend: Backend, c: Container, argv: string[], l: Lookup, live?: LiveIo): Promise<ShellOutput> {
   if (c.state !== 'running') return Promise.resolve(notRunning(c));
-  // BusyBox's ip changing the kernel is modelled only as the kernel refuses it without CAP_NET_ADMIN
-  // (kernel/busybox_ip_change.ts); holding it, the change would be made: refused here, before either mode runs it.
-  if (holdsNetAdmin(c) && toolFamilyOf(c.image) === 'busybox' && lookedUpChangesKernel(l, argv.slice(1))) {
+  // BusyBox's ip changing the kernel holding CAP_NET_ADMIN is modelled for ip link set up|down|mtu only
+  // (kernel/busybox_ip_change.ts); any other such change is refused here, before either mode runs it.
+  if (holdsNetAdmin(c) && toolFamilyOf(c.image) === 'busybox' && lookedUpChangesKernel(l, argv.slice(1)) && !(argv[0] === 'ip' && busyboxChangeModelledHoldingNetAdmin(argv.slice(1)))) {
     const typed = argv.join(' ');
-    return Promise.resolve({ ...notModelled(`${typed}: BusyBox's ip changing the kernel (in a container with --cap-add NET_ADMIN)`), unmodelled: typed });
+    return Promise.resolve({ ...notModelled(`${typed}: BusyBox's ip changing the kernel other than ip link set up|down|mtu (in a container with --cap-add NET_ADMIN)`), unmodelled: typed });
   }
   // What the program refuses as not modelled only once the kernel lets it look (iptables-save -t mangle).
   const refused = holdsNetAdmin(c) ? refusedHoldingNetAdmin(l, argv) : undefined;
