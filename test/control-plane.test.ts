@@ -30,6 +30,8 @@ import { parseScenario } from '../sim/scenario/load';
 import { ScenarioSession } from '../sim/runner/session';
 import { seedFromName } from '../sim/model/ids';
 import { NetworkDbGossip } from '../emu/netdb';
+import * as cluster from '../sim/model/cluster';
+import { queueBroadcast } from '../sim/model/transmit_queue';
 import type { PlanOp } from '../sim/plan/ops';
 import type { World } from '../sim/model/world';
 
@@ -386,5 +388,45 @@ describe('a node leaves a swarm of ten (NetworkDB counts a leaver until it hears
     expect(gossipTransmits(9)).toBe(4);
     expect(gossip(trace) - gossip(before)).toBe(8 + 9 * 4);
     expect(backend.scheduled).toBe(8 + 9 * 4);
+  });
+});
+
+describe("a leaver whose own leave its queue dropped (broadcastTimeout)", () => {
+  test('memberlist leaves 5 s after the leave was queued, not once the leave went its rounds', async () => {
+    const s = parseScenario('drop.yaml', twoNodes(''));
+    const backend = new SimBackend(s.seed ?? seedFromName(s.name));
+    const session = await ScenarioSession.start(s, backend);
+    for (const [on, line] of [['r0', 'docker swarm init'], ['r1', 'docker swarm join --token <...> 198.51.100.10:2377'], ['r0', 'sleep 5']]) expect(await session.step(on, line)).toMatchObject({ exitCode: 0 });
+    // The btree's collision, made on r1's node queue as its leave goes in (transmit_queue's test of it):
+    // F fills the first round's packet with the leave (id 1), which empties the queue and starts the ids again;
+    // c, as long as the leave, is queued before the second round, takes id 1, fills that packet with F and leaves
+    // the leave out; queued again at the leave's tier, length and id, c replaces it.
+    const original = cluster.queueNodeEvent;
+    let leaveQueuedAt: number | undefined;
+    const spy = jest.spyOn(cluster, 'queueNodeEvent').mockImplementation((q, name, type) => {
+      const leave = original(q, name, type);
+      if (leave === undefined) return leave;
+      const own = q.nodeBroadcasts.events.find((e) => e.leave === leave)!;
+      expect(own.id).toBe(1);
+      const { limit, overhead } = cluster.MEMBERLIST_GOSSIP;
+      const f = limit - own.length - 2 * overhead;
+      queueBroadcast(q.nodeBroadcasts, { length: f, msg: Buffer.alloc(f) });
+      const now = backend.elapsedNs();
+      leaveQueuedAt = now;
+      const agent = q as unknown as { memberlistPhase: number };
+      const c = () => queueBroadcast(q.nodeBroadcasts, { length: own.length, msg: Buffer.alloc(own.length) });
+      backend.datapath.clock.schedule(cluster.nextGossipTick(now, agent.memberlistPhase) - now + cluster.GOSSIP_INTERVAL_NS / 2, c);
+      return leave;
+    });
+    try {
+      const left = await session.step('r1', 'docker swarm leave');
+      expect(left.exitCode).toBe(0);
+      expect(leaveQueuedAt).toBeDefined();
+      // The step waits for clusterLeave: here its whole timeout.
+      expect(left.durationMs).toBeGreaterThanOrEqual(cluster.BROADCAST_TIMEOUT_NS / 1e6);
+      expect(backend.elapsedNs() - leaveQueuedAt!).toBe(cluster.BROADCAST_TIMEOUT_NS);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
