@@ -96,7 +96,7 @@ function machine(): string {
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   // Node reads and parses NODE_EXTRA_CA_CERTS's certificates as it starts, before any script: where
   // the environment sets it, every process (node alone too) pays for that.
-  const extraCerts = process.env.NODE_EXTRA_CA_CERTS ? `NODE_EXTRA_CA_CERTS set (${process.env.NODE_EXTRA_CA_CERTS})` : 'NODE_EXTRA_CA_CERTS unset';
+  const extraCerts = `NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? 'set' : 'unset'}`;
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${load}, ${extraCerts}`;
 }
 
