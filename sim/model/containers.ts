@@ -169,8 +169,8 @@ function connect(tx: Tx, c: Draft<Container>, net: Draft<Network>, aliases: stri
   // it; a later network adds no second default route, and an overlay no docker_gwbridge endpoint.
   const hasGateway = c.networks.some((n) => n.endpointId && n.networkId !== net.id && driverOf(networkOf(tx, n.networkId, c.host)).providesGateway);
   joinEndpoint(tx, net, ep, driver.providesGateway && !hasGateway);
-  // The sandbox's gateway endpoint carries its published ports (startContainer refused them anywhere but on a bridge).
-  if (driver.publishesPorts && driver.providesGateway && !hasGateway && !net.internal) publishPorts(tx, c, net, ep);
+  // The sandbox's gateway endpoint carries its published ports (startContainer refused them anywhere but on a bridge, which gives a gateway).
+  if (driver.publishesPorts && !hasGateway && !net.internal) publishPorts(tx, c, net, ep);
   if (driver.outsideThroughGwbridge && !net.internal && !c.gatewayEndpoint && !hasGateway) {
     // The network gives no default route: libnetwork adds an endpoint on docker_gwbridge (eth1) for it.
     const gw = ensureGwbridge(tx, c.host);

@@ -21,7 +21,12 @@ const DYNAMIC_START = 32768;
 const DYNAMIC_END = 60999;
 const PROXY = 'docker-proxy';
 
-/** nat.SortPortMap's order: an explicit host port first (the larger first), then the larger container port, tcp before udp. */
+/**
+ * The order the bindings are mapped in, one of those the engine may show: nat.SortPortMap
+ * sorts a list that comes from a Go map (in no fixed order) with a Less that is not a strict
+ * order, so dockerd's own order may differ from run to run. sim picks an explicit host port
+ * first (the larger first), then the larger container port, tcp before udp.
+ */
 function sortedBindings(bindings: readonly PortBinding[]): PortBinding[] {
   const hostPort = (b: PortBinding) => Number(b.hostPort.split('-')[0]) || 0;
   const number = (b: PortBinding) => Number(b.port.split('/')[0]);
