@@ -42,6 +42,21 @@ steps:
   - r0: docker run -d --network host -p 80:80 busybox
 `;
 
+/** Two mappings to one container port, on two host ports and on two addresses: ProgramRule's Exists keeps one accept and one masquerade for each. */
+const SHARED = `name: docker-publish-shared
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name two -p 8080:80 -p 8081:80 -p 127.0.0.1:9090:90 -p 127.0.0.2:9090:90 busybox
+  - r0: iptables -t nat -S DOCKER
+  - r0: iptables -S DOCKER
+  - r0: iptables -t nat -S POSTROUTING
+  - r0: docker stop two
+  - r0: iptables -t nat -S DOCKER
+  - r0: iptables -S DOCKER
+  - r0: iptables -t nat -S POSTROUTING
+`;
+
 /** A step as compared across modes: ps cut to its PORTS and NAMES, ss's lines sorted (the kernel lists them in its hash's order). */
 function comparable(s: StepPrint & { command?: string }): [number, string, string] {
   let stdout = s.stdout;
@@ -164,6 +179,23 @@ steps:
     expect([s[3].exitCode, s[3].stdout, s[3].stderr]).toEqual([0, 'r0\n', 'WARNING: Published ports are discarded when using host network mode\n']);
   });
 
+  test('two mappings to one container port share its accept and its masquerade (ProgramRule appends a rule only once), and both go at stop', async () => {
+    const { result } = await runSim(SHARED);
+    const s = result.steps;
+    expect(out(s, 1).split('\n').filter((l) => l.includes('DNAT'))).toHaveLength(4);
+    expect(out(s, 2)).toBe('-N DOCKER\n'
+      + '-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 90 -j ACCEPT\n'
+      + '-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\n');
+    expect(out(s, 3).split('\n').filter((l) => l.includes('-d 172.17.0.2/32'))).toEqual([
+      '-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 90 -j MASQUERADE',
+      '-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE',
+    ]);
+    expect(s[4].exitCode).toBe(0);
+    expect(out(s, 5)).toBe('-N DOCKER\n-A DOCKER -i docker0 -j RETURN\n');
+    expect(out(s, 6)).toBe('-N DOCKER\n');
+    expect(out(s, 7)).not.toMatch(/172\.17\.0\.2/);
+  });
+
   test('publishing through docker_gwbridge (an overlay) is refused as not modelled', async () => {
     const { result } = await runSim(`name: t
 hosts:
@@ -185,6 +217,13 @@ describeWith(['ip', 'iptables', 'ss'], true, 'docker run -p on the real kernel',
   test('prints what sim prints: the real iptables holds the same rules, ss the proxies\' sockets', async () => {
     const { result } = await runSim(PUBLISH);
     const r = runEmu('docker-publish.yaml', PUBLISH);
+    expect(r.stderr).toBe('');
+    expect(r.steps.map((s: PrintedStep) => comparable(s))).toEqual(result.steps.map(comparable));
+  }, 180000);
+
+  test('two mappings to one container port: the real iptables holds what sim holds, before and after stop', async () => {
+    const { result } = await runSim(SHARED);
+    const r = runEmu('docker-publish-shared.yaml', SHARED);
     expect(r.stderr).toBe('');
     expect(r.steps.map((s: PrintedStep) => comparable(s))).toEqual(result.steps.map(comparable));
   }, 180000);

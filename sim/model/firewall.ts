@@ -229,12 +229,17 @@ export function embeddedDnsRules(tx: Tx, host: string, sandbox: string, ports: {
  * for traffic that did not come from the bridge itself (hairpin mode is off with the userland
  * proxy); its accept in filter DOCKER (FORWARD's policy is DROP); the container reaching
  * itself through the host's port masqueraded. 0.0.0.0 is written `0/0`, as Forward writes it.
+ * Each goes through ProgramRule, which appends a rule only if it is not there and deletes it
+ * only if it is: the accept and the masquerade name the container's side alone, so two
+ * mappings to one container port share them; `containerRules` says they are this mapping's
+ * to add or delete (the caller knows which mappings of the container hold them).
  */
-export function portMappingRules(tx: Tx, host: string, p: { proto: string; hostIp: string; hostPort: number; containerIp: string; containerPort: number; bridge: string }, action: '-A' | '-D'): void {
+export function portMappingRules(tx: Tx, host: string, p: { proto: string; hostIp: string; hostPort: number; containerIp: string; containerPort: number; bridge: string }, action: '-A' | '-D', containerRules: boolean): void {
   const ipt = (...args: string[]) => iptables(tx, host, host, ...args);
   const daddr = p.hostIp === '0.0.0.0' ? '0/0' : p.hostIp;
   const dport = String(p.containerPort);
   ipt('-t', 'nat', action, DOCKER, '-p', p.proto, '-d', daddr, '--dport', String(p.hostPort), '-j', 'DNAT', '--to-destination', `${p.containerIp}:${dport}`, '!', '-i', p.bridge);
+  if (!containerRules) return;
   ipt('-t', 'filter', action, DOCKER, '!', '-i', p.bridge, '-o', p.bridge, '-p', p.proto, '-d', p.containerIp, '--dport', dport, '-j', 'ACCEPT');
   ipt('-t', 'nat', action, 'POSTROUTING', '-p', p.proto, '-s', p.containerIp, '-d', p.containerIp, '--dport', dport, '-j', 'MASQUERADE');
 }

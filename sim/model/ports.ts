@@ -75,6 +75,22 @@ function proxySocket(p: PublishedPort) {
 }
 
 /**
+ * Whether a mapping is the first, in the order they are mapped or unmapped, to the container's
+ * port it serves: a container's mappings come and go together, so the first to one port
+ * appends its accept and masquerade (ProgramRule finds them missing) and, as they go, the
+ * first deletes them (ProgramRule finds them there); the others find them as they are.
+ */
+function firstOfContainerPort(): (p: PublishedPort) => boolean {
+  const seen = new Set<string>();
+  return (p) => {
+    const key = `${p.proto} ${p.containerIp}:${p.containerPort}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
+}
+
+/**
  * ProgramExternalConnectivity on the container's gateway endpoint `ep` of the bridge network
  * `net`: every binding mapped, or (a port already allocated) none, refused as the engine
  * refuses the start.
@@ -98,8 +114,9 @@ export function publishPorts(tx: Tx, c: Draft<Container>, net: Network | Draft<N
     if (e instanceof DaemonRefusal) throw new DaemonRefusal(`driver failed programming external connectivity on endpoint ${ep.name} (${ep.id}): ${e.message}`, 'start');
     throw e;
   }
+  const firstToContainerPort = firstOfContainerPort();
   for (const p of made) {
-    if (p.hostIp !== '::') portMappingRules(tx, c.host, p, '-A');
+    if (p.hostIp !== '::') portMappingRules(tx, c.host, p, '-A', firstToContainerPort(p));
     tx.emit({ op: 'socket.listen', host: c.host, netns: c.host, socket: proxySocket(p) });
   }
   c.publishedPorts = made;
@@ -109,9 +126,10 @@ export function publishPorts(tx: Tx, c: Draft<Container>, net: Network | Draft<N
 export function unpublishPorts(tx: Tx, c: Draft<Container>): void {
   if (!c.publishedPorts) return;
   const h = tx.host(c.host);
+  const firstToContainerPort = firstOfContainerPort();
   for (const p of c.publishedPorts) {
     tx.emit({ op: 'socket.close', host: c.host, netns: c.host, socket: proxySocket(p) });
-    if (p.hostIp !== '::') portMappingRules(tx, c.host, p, '-D');
+    if (p.hostIp !== '::') portMappingRules(tx, c.host, p, '-D', firstToContainerPort(p));
     releasePort(h, p);
   }
   c.publishedPorts = undefined;
