@@ -196,6 +196,29 @@ steps:
     expect(out(s, 7)).not.toMatch(/172\.17\.0\.2/);
   });
 
+  test('network connect of a bridge network that would become the gateway endpoint (its name sorts first) is refused as not modelled; one that sorts after is connected', async () => {
+    const { result } = await runSim(`name: t
+hosts:
+  r0: {}
+steps:
+  - r0: docker network create appnet
+  - r0: docker network create zzz
+  - r0: docker run -dit --name web -p 8080:80 busybox
+  - r0: docker network connect appnet web
+  - r0: docker network connect zzz web
+  - r0: docker port web
+  - r0: docker stop web
+  - r0: docker network connect appnet web
+`);
+    const s = result.steps;
+    const refused = "cnmlab: not modelled: docker network connect appnet: a network that would take the container's published ports from bridge (libnetwork moves them to the sandbox's new gateway endpoint)\n";
+    expect([s[3].exitCode, s[3].stderr]).toEqual([127, refused]);
+    expect(s[4].exitCode).toBe(0);
+    expect(out(s, 5)).toBe('80/tcp -> 0.0.0.0:8080\n80/tcp -> :::8080\n');
+    // Stopped, the next start would put the ports on appnet all the same.
+    expect([s[7].exitCode, s[7].stderr]).toEqual([127, refused]);
+  });
+
   test('publishing through docker_gwbridge (an overlay) is refused as not modelled', async () => {
     const { result } = await runSim(`name: t
 hosts:

@@ -440,8 +440,24 @@ export function connectNetwork(tx: Tx, host: string, c: Draft<Container>, ref: s
   // container records the network, as the endpoint it would make is never made.
   if (ip && !isIpv4(ip)) throw new DaemonRefusal(`Invalid IPv4 address: ${ip})`);
   if (c.state === 'running') driverOf(net).refuseJoin?.(tx, net, host, []);
+  refuseMovingPublishedPorts(tx, c, net, ref);
   c.networks.push({ networkId: net.id, aliases, ip });
   if (c.state === 'running') connect(tx, c, net, aliases, ip);
+}
+
+/**
+ * libnetwork's sbJoin gives external connectivity to the sandbox's gateway endpoint, the first
+ * of its endpoints with a gateway in epHeap's order (docker_gwbridge's last, internal ones
+ * after the others, then by network name): a bridge network whose name sorts before the one
+ * that carries (or, at the next start, would carry) the published ports takes them
+ * (RevokeExternalConnectivity there, ProgramExternalConnectivity on it), with the default
+ * route. cnmlab does not model that move: refused before the network is recorded.
+ */
+function refuseMovingPublishedPorts(tx: Tx, c: Draft<Container>, net: Draft<Network>, ref: string): void {
+  if (!c.portBindings?.length || sharesHostNetns(c) || !driverOf(net).publishesPorts || net.internal) return;
+  const carrying = c.networks.map((n) => networkOf(tx, n.networkId, c.host)).find((n) => n && driverOf(n).publishesPorts && !n.internal);
+  if (!carrying || net.name >= carrying.name) return;
+  throw new NotModelled(`docker network connect ${ref}: a network that would take the container's published ports from ${carrying.name} (libnetwork moves them to the sandbox's new gateway endpoint)`);
 }
 
 /**
