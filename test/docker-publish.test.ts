@@ -57,6 +57,24 @@ steps:
   - r0: iptables -t nat -S POSTROUTING
 `;
 
+/** Proxies whose listen the host's sockets refuse: another container's proxy on the port, dockerd's swarm sockets. */
+const TAKEN = `name: docker-publish-taken
+hosts:
+  r0: {}
+steps:
+  - r0: docker run -dit --name pa -p 127.0.0.1:8080:80 busybox
+  - r0: docker run -dit --name pb -p 8080:80 busybox
+  - r0: docker ps -a
+  - r0: docker run -dit --name pd -p 8081:80 -p 127.0.0.1:8081:81 busybox
+  - r0: iptables -t nat -S DOCKER
+  - r0: ss -lntu
+  - r0: docker swarm init
+  - r0: docker run -dit --name pe -p 2377:80 busybox
+  - r0: docker run -dit --name pf -p 7946:80/udp busybox
+  - r0: docker run -dit --name pg -p 8082:80 busybox
+  - r0: docker port pg
+`;
+
 /** A step as compared across modes: ps cut to its PORTS and NAMES, ss's lines sorted (the kernel lists them in its hash's order). */
 function comparable(s: StepPrint & { command?: string }): [number, string, string] {
   let stdout = s.stdout;
@@ -219,6 +237,22 @@ steps:
     expect([s[7].exitCode, s[7].stderr]).toEqual([127, refused]);
   });
 
+  test("a proxy's listen on a port a socket of the host's holds is refused with Go's bind error, and the container's ports are released", async () => {
+    const { result } = await runSim(TAKEN);
+    const s = result.steps;
+    const refusal = (i: number) => s[i].stderr.replace(/on endpoint (\w+) \([0-9a-f]{64}\)/, 'on endpoint $1 (ID)');
+    expect(s[1].exitCode).toBe(125);
+    expect(refusal(1)).toBe('docker: Error response from daemon: driver failed programming external connectivity on endpoint pb (ID): Error starting userland proxy: listen tcp4 0.0.0.0:8080: bind: address already in use.\n');
+    expect(out(s, 2)).toMatch(/Created +pb\n/);
+    // One container's own mappings meet too: 8081 on 0.0.0.0 is taken by the time 127.0.0.1:8081 listens, or the other way round.
+    expect(refusal(3)).toMatch(/on endpoint pd \(ID\): Error starting userland proxy: listen tcp4 (0\.0\.0\.0|127\.0\.0\.1):8081: bind: address already in use\.\n$/);
+    expect(out(s, 4)).not.toMatch(/8081/);
+    expect(out(s, 5)).not.toMatch(/8081/);
+    expect(refusal(7)).toMatch(/on endpoint pe \(ID\): Error starting userland proxy: listen tcp4 0\.0\.0\.0:2377: bind: address already in use\.\n$/);
+    expect(refusal(8)).toMatch(/on endpoint pf \(ID\): Error starting userland proxy: listen udp4 0\.0\.0\.0:7946: bind: address already in use\.\n$/);
+    expect(out(s, 10)).toBe('80/tcp -> 0.0.0.0:8082\n80/tcp -> :::8082\n');
+  });
+
   test('publishing through docker_gwbridge (an overlay) is refused as not modelled', async () => {
     const { result } = await runSim(`name: t
 hosts:
@@ -240,6 +274,13 @@ describeWith(['ip', 'iptables', 'ss'], true, 'docker run -p on the real kernel',
   test('prints what sim prints: the real iptables holds the same rules, ss the proxies\' sockets', async () => {
     const { result } = await runSim(PUBLISH);
     const r = runEmu('docker-publish.yaml', PUBLISH);
+    expect(r.stderr).toBe('');
+    expect(r.steps.map((s: PrintedStep) => comparable(s))).toEqual(result.steps.map(comparable));
+  }, 180000);
+
+  test("a proxy's listen refused: the real kernel's sockets hold what sim's do", async () => {
+    const { result } = await runSim(TAKEN);
+    const r = runEmu('docker-publish-taken.yaml', TAKEN);
     expect(r.stderr).toBe('');
     expect(r.steps.map((s: PrintedStep) => comparable(s))).toEqual(result.steps.map(comparable));
   }, 180000);

@@ -8,6 +8,7 @@
 import type { ListeningSocket } from '../plan/ops';
 import { RESOLVER_IP } from './firewall';
 import { Tx } from './tx';
+import { inSwarm, NodeState } from './world';
 
 const DOCKERD = 'dockerd';
 const GOSSIP_PORT = 7946;
@@ -24,6 +25,11 @@ function swarmSockets(manager: boolean): ListeningSocket[] {
     ...(manager ? [{ proto: 'tcp' as const, address: '*', port: SWARM_API_PORT, process: DOCKERD }] : []),
     { proto: 'udp', address: '*', port: GOSSIP_PORT, process: DOCKERD },
   ];
+}
+
+/** The sockets dockerd holds in its host's namespace on a node in that state (none outside a swarm). */
+export function daemonSockets(nodeState: NodeState): ListeningSocket[] {
+  return inSwarm(nodeState) ? swarmSockets(nodeState === 'manager') : [];
 }
 
 /** swarm init or join: the node's agent starts (the API's listener on a manager) and NetworkDB joins the gossip. */

@@ -15,6 +15,8 @@ import { Tx } from './tx';
 import { Container, Endpoint, Host, Network, PortBinding, PublishedPort } from './world';
 import { portMappingRules } from './firewall';
 import { DaemonRefusal } from './refusal';
+import { daemonSockets } from './listeners';
+import type { ListeningSocket } from '../plan/ops';
 
 /** The kernel's ip_local_port_range, which the allocator takes as its dynamic range (portallocator_linux.go). */
 const DYNAMIC_START = 32768;
@@ -70,9 +72,52 @@ function releasePort(h: Draft<Host>, p: PublishedPort): void {
   if (taken) taken.ports = taken.ports.filter((x) => x !== p.hostPort);
 }
 
-function proxySocket(p: PublishedPort) {
+function proxySocket(p: PublishedPort): ListeningSocket {
   return { proto: p.proto, address: p.hostIp, port: p.hostPort, process: PROXY };
 }
+
+/** The families a socket's address takes: dockerd's `*` is a dual-stack [::]; a proxy's `::` is tcp6 or udp6 alone (Go sets IPV6_V6ONLY). */
+function families(address: string): ('4' | '6')[] {
+  if (address === '*') return ['4', '6'];
+  return address.includes(':') ? ['6'] : ['4'];
+}
+
+function wildcard(address: string): boolean {
+  return address === '*' || address === '0.0.0.0' || address === '::';
+}
+
+/**
+ * Whether the kernel refuses a proxy's bind at `p` for a socket already there: the same
+ * protocol and port, a family in common, and either address a wildcard or both the same
+ * (inet_csk_bind_conflict against a listener; Go sets no SO_REUSEADDR on a UDP socket).
+ */
+function bindConflicts(p: PublishedPort, s: ListeningSocket): boolean {
+  if (s.proto !== p.proto || s.port !== p.hostPort) return false;
+  if (!families(p.hostIp).some((f) => families(s.address).includes(f))) return false;
+  return wildcard(p.hostIp) || wildcard(s.address) || s.address === p.hostIp;
+}
+
+/**
+ * The sockets in the host's namespace a proxy's bind meets, as the model knows them: dockerd's
+ * (swarm), the other containers' proxies, and those this start made already.
+ */
+function hostSockets(h: Draft<Host>, c: Draft<Container>, made: readonly PublishedPort[]): ListeningSocket[] {
+  const proxies = Object.values(h.containers).filter((o) => o.id !== c.id).flatMap((o) => o.publishedPorts ?? []);
+  return [...daemonSockets(h.nodeState), ...[...proxies, ...made].map(proxySocket)];
+}
+
+/**
+ * docker-proxy's listen failed (cmd/proxy: net.ListenTCP or ListenUDP with tcp4/tcp6, udp4/udp6), as
+ * portmapper's proxyCommand.Start reports it: Go's OpError with the address asked for.
+ */
+function proxyBindError(p: PublishedPort): DaemonRefusal {
+  const v6 = p.hostIp.includes(':');
+  const addr = v6 ? `[${p.hostIp}]:${p.hostPort}` : `${p.hostIp}:${p.hostPort}`;
+  return new DaemonRefusal(`Error starting userland proxy: listen ${p.proto}${v6 ? '6' : '4'} ${addr}: bind: address already in use`, 'start');
+}
+
+/** allocatePort's attempts at a port the allocator picks (maxAllocatePortAttempts); one explicitly asked for is tried once. */
+const MAX_ALLOCATE_PORT_ATTEMPTS = 10;
 
 /**
  * Whether a mapping is the first, in the order they are mapped or unmapped, to the container's
@@ -105,8 +150,17 @@ export function publishPorts(tx: Tx, c: Draft<Container>, net: Network | Draft<N
       const [start, end] = hostPortRange(b.hostPort);
       // The IPv4 mapping, then (no address asked for) the IPv6 one the proxy serves with the container's IPv4 address.
       for (const hostIp of b.hostIp === '' ? ['0.0.0.0', '::'] : [b.hostIp]) {
-        const hostPort = requestPort(h, hostIp, proto, start, end);
-        made.push({ proto: proto as PublishedPort['proto'], containerPort: Number(number), containerIp: ep.ip, hostIp, hostPort, bridge: net.bridge! });
+        // MapRange: the port, then the proxy's listen; a listen refused releases the port, and a port the allocator picked is tried again.
+        for (let attempt = 1; ; attempt++) {
+          const hostPort = requestPort(h, hostIp, proto, start, end);
+          const p: PublishedPort = { proto: proto as PublishedPort['proto'], containerPort: Number(number), containerIp: ep.ip, hostIp, hostPort, bridge: net.bridge! };
+          if (!hostSockets(h, c, made).some((s) => bindConflicts(p, s))) {
+            made.push(p);
+            break;
+          }
+          releasePort(h, p);
+          if (start !== 0 || attempt === MAX_ALLOCATE_PORT_ATTEMPTS) throw proxyBindError(p);
+        }
       }
     }
   } catch (e) {
