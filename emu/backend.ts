@@ -635,7 +635,7 @@ export class EmuBackend implements Backend {
     if (refused) return refusedOnceReady(refused, hostPingWay ? allDone([ready, warming]) : ready);
     if (hostPingWay) {
       const netAdminHere = c === undefined || holdsNetAdmin(c);
-      const r = await this.tracedHostPing(c?.name ?? host, hostPingWay, hostPing!, () => this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdminHere), warming);
+      const r = await this.tracedHostPing(c?.name ?? host, hostPingWay, hostPing!, (opening) => this.runStep(real, view, program, ctx, ready, this.watch(ctx, (text) => this.names.unmap(text, host)), netAdminHere, opening), warming);
       return { ...r, stdout: this.names.unmap(r.stdout, host), stderr: this.names.unmap(r.stderr, host) };
     }
     if (argv[0] === 'iptables' || argv[0] === 'iptables-restore') this.firewalled = true;
@@ -664,9 +664,9 @@ export class EmuBackend implements Backend {
   }
 
   /** A step's program, confined to its view and bounded by the step's timeout and output cap. */
-  private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>, watch?: Watch, netAdmin = true): Promise<CommandOutput> {
+  private async runStep(real: string, view: EtcView, argv: string[], ctx: ExecContext, ready: Promise<unknown>, watch?: Watch, netAdmin = true, beforeSpawn?: () => void): Promise<CommandOutput> {
     await Promise.all([this.forwarding, ready]);
-    const r = await this.confine.run(real, view, ctx.world, argv, this.bounds, this.abort.signal, watch, netAdmin);
+    const r = await this.confine.run(real, view, ctx.world, argv, this.bounds, this.abort.signal, watch, netAdmin, beforeSpawn);
     // setpriv's own words when the program is not installed here.
     if (r.exitCode === 127 && /^setpriv: failed to execute/.test(r.stderr)) return { stdout: '', stderr: `bash: ${argv[0]}: command not found\n`, exitCode: 127 };
     return r;
@@ -697,7 +697,7 @@ export class EmuBackend implements Backend {
     // On the outside path the host's MASQUERADE makes the source its own underlay address past its uplink; the way may name another.
     const natSrc = way?.natSrc ?? (way && way.path !== driverOf(way.net).path ? hostOf(ctx.world, c.host).underlay : undefined);
     const key = dst && src ? { src, dst, ...(natSrc ? { natSrc } : {}) } : undefined;
-    return this.captured(flow, points, key, warming, () => this.runStep(real, view, argv, ctx, ready, this.watch(ctx)));
+    return this.captured(flow, points, key, warming, (opening) => this.runStep(real, view, argv, ctx, ready, this.watch(ctx), true, opening));
   }
 
   /**
@@ -705,7 +705,7 @@ export class EmuBackend implements Backend {
    * an address on the host path (the host driver's hostNamespaceWay): captured on the route's device and the
    * destination's side, its hops placed on the host path as sim's.
    */
-  private async tracedHostPing(from: string, way: HostNamespaceWay, dst: string, run: () => Promise<CommandOutput>, warming: Promise<void>): Promise<CommandOutput> {
+  private async tracedHostPing(from: string, way: HostNamespaceWay, dst: string, run: RunOpening, warming: Promise<void>): Promise<CommandOutput> {
     const flow: Flow = { id: `ping-${this.flowList.filter((f) => f.kind === 'icmp-echo').length + 1}`, kind: 'icmp-echo', from, to: dst, ...hostPathOf(), hostNamespace: true, hops: [] };
     const dir = this.opts.pcapDir ?? path.join(this.record.dir, 'captures', flow.id);
     fs.mkdirSync(dir, { recursive: true });
@@ -713,8 +713,11 @@ export class EmuBackend implements Backend {
     return this.captured(flow, points, { src: way.src, dst }, warming, run);
   }
 
-  /** Runs a ping with tcpdump at each of its capture points (listening before it sends), then reads its hops, explains its losses and records the flow (once it had both ends). */
-  private async captured(flow: Flow, points: CapturePoint[], key: FlowKey | undefined, warming: Promise<void>, run: () => Promise<CommandOutput>): Promise<CommandOutput> {
+  /**
+   * Runs a ping with tcpdump at each of its capture points (listening before it sends), then reads its hops, explains its losses and records the flow (once it had both ends).
+   * `run` calls `opening` just before it spawns the ping: the window of the ping's frames opens there, not before the forwarding and views it waits for.
+   */
+  private async captured(flow: Flow, points: CapturePoint[], key: FlowKey | undefined, warming: Promise<void>, run: RunOpening): Promise<CommandOutput> {
     const capture = new Capture(points);
     this.activeCapture = capture;
     let out;
@@ -733,9 +736,9 @@ export class EmuBackend implements Backend {
       await allDone([started, warming.then(() => this.listeners.startEvery())]);
       // Read once the holders are up: what a rule dropped of their start is not the ping's.
       const countersBefore = await dropCounters(watched);
-      since = BigInt(Date.now()) * 1_000_000n;
       if (this.closed) throw new EmuEnvironmentError(`the emu run ${this.names.prefix} is shutting down`);
-      out = await run();
+      // The window opens just before the ping runs: nothing sent before can be a frame of it or one its packets waited on.
+      out = await run(() => { since = BigInt(Date.now()) * 1_000_000n; });
       // The ping has ended: its frames are queued to every capture, and its misses answered; taken in, they are complete.
       await Promise.all([capture.drained(), this.missWatch.settled(since)]);
       dropsByRule = grownDrops(countersBefore, await dropCounters(watched));
@@ -1027,6 +1030,9 @@ export class EmuBackend implements Backend {
  * starts none, and a later command starts them).
  */
 type HolderStart = 'early' | 'after' | 'none';
+
+/** A traced ping's run: it calls `opening` just before it spawns the ping. */
+type RunOpening = (opening: () => void) => Promise<CommandOutput>;
 
 /** How long after a leaver's last gossip round its sockets close: its holder's timer fires then, the datagram a moment later. */
 const LEAVE_SEND_MARGIN_MS = 50;

@@ -429,8 +429,8 @@ function segmentNote(uplinks: Uplinks, outer: Layer | undefined): string | undef
 
 /**
  * Reads every capture point and returns the flow's hops in time order, placed on the flow's
- * path model. Only frames from `sinceNs` (ns since the epoch, the moment the ping was run) can
- * be the flow's: the captures listen before it, while the swarm's holders start, and what those
+ * path model. Only frames from `sinceNs` (ns since the epoch, taken just before the ping was
+ * spawned) can be the flow's: the captures listen before it, while the swarm's holders start, and what those
  * send first (a worker's session to its manager, the gossip due before they held) resolves the
  * hosts' underlay neighbours. That ARP exchange is not one the ping's packets waited on, though
  * the ping's next packet at the same eth0 carries the MAC it gave (neighbourExchanges).

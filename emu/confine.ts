@@ -170,9 +170,10 @@ export class Confinement {
    * in the view of a container or scenario host, bounded by `bounds`; `netAdmin` false runs
    * it without CAP_NET_ADMIN.
    */
-  async run(netns: string, view: EtcView, world: World, argv: string[], bounds: StepBounds, cancel?: AbortSignal, watch?: Watch, netAdmin = true): Promise<CommandOutput> {
+  async run(netns: string, view: EtcView, world: World, argv: string[], bounds: StepBounds, cancel?: AbortSignal, watch?: Watch, netAdmin = true, beforeSpawn?: () => void): Promise<CommandOutput> {
     const built = await this.prepare(netns, view, world);
     this.writeOwnFiles(built.etcDir, netns, view, world);
+    beforeSpawn?.();
     return runBounded('nsenter', ['-t', String(built.holder.pid), '-m', '-u', `--net=/run/netns/${netns}`, '--root', '--wd', '--', ...(netAdmin ? DROP : DROP_NET_ADMIN), ...argv], bounds, cancel, watch);
   }
 
