@@ -337,26 +337,46 @@ function macsOf(layers: Layer[]): string[] {
  * when the next packet of the flow at the same capture point carries the MAC it gave, and
  * goes the way of that packet; the question belongs with its answer. This is what the
  * kernel does: a packet waits in the neighbour's queue until the answer comes, then leaves
- * with its MAC.
+ * with its MAC. A packet waits only on a question asked before the flow's first packet that
+ * way at that point (later, the entry is there: a DELAY entry's unicast probe in a long ping
+ * holds no packet back), and only on one asked in the window (`all`): an answer whose
+ * question is not there (one a holder asked before the ping ran) is no step of the flow.
  */
 function neighbourExchanges(all: Sighted[], kinds: (ReturnType<typeof belongs>)[], key: FlowKey): Map<number, 'request' | 'reply'> {
   const dirs = new Map<number, 'request' | 'reply'>();
-  const answered: { asker: string; asked: string; dir: 'request' | 'reply' }[] = [];
+  // The time of the flow's first packet each way at each point (by its file), before which a packet waited on a question.
+  const firstWay = new Map<string, number>();
+  for (const [i, x] of all.entries()) {
+    if (kinds[i] !== 'icmp') continue;
+    const at = `${x.p.file}\0${packetDir(x.layers, key)}`;
+    if (!firstWay.has(at)) firstWay.set(at, x.t);
+  }
+  // Each exchange taken: its question and answer's addresses, and from its question to its answer.
+  const answered: { asker: string; asked: string; dir: 'request' | 'reply'; from: number; to: number }[] = [];
   for (const [i, x] of all.entries()) {
     const arp = x.layers.find((l) => l.proto === 'arp');
     if (!arp || arp['arp.opcode'] !== ARP_REPLY) continue;
     const mac = arp['arp.src.hw_mac'] as string;
+    const asker = arp['arp.dst.proto_ipv4'] as string, asked = arp['arp.src.proto_ipv4'] as string;
     let next = i + 1;
     while (next < all.length && !(kinds[next] === 'icmp' && all[next].p === x.p && macsOf(all[next].layers).includes(mac))) next++;
     if (next === all.length) continue;
     const dir = packetDir(all[next].layers, key);
+    const firstThatWay = firstWay.get(`${x.p.file}\0${dir}`)!;
+    let question = -1;
+    for (let j = i - 1; j >= 0 && question < 0; j--) {
+      const q = all[j].layers.find((l) => l.proto === 'arp');
+      if (all[j].p === x.p && q?.['arp.opcode'] === ARP_REQUEST && q['arp.src.proto_ipv4'] === asker && q['arp.dst.proto_ipv4'] === asked) question = j;
+    }
+    if (question < 0 || all[question].t > firstThatWay) continue;
     dirs.set(i, dir);
-    answered.push({ asker: arp['arp.dst.proto_ipv4'] as string, asked: arp['arp.src.proto_ipv4'] as string, dir });
+    answered.push({ asker, asked, dir, from: all[question].t, to: x.t });
   }
   for (const [i, x] of all.entries()) {
     const arp = x.layers.find((l) => l.proto === 'arp');
     if (!arp || arp['arp.opcode'] !== ARP_REQUEST) continue;
-    const answer = answered.find((a) => a.asker === arp['arp.src.proto_ipv4'] && a.asked === arp['arp.dst.proto_ipv4']);
+    // The question's copies at the other points (flooded to the bridge's ports, the segment) are seen between it and its answer.
+    const answer = answered.find((a) => a.asker === arp['arp.src.proto_ipv4'] && a.asked === arp['arp.dst.proto_ipv4'] && x.t >= a.from && x.t <= a.to);
     if (answer) dirs.set(i, answer.dir);
   }
   return dirs;
