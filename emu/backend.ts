@@ -287,9 +287,13 @@ export class EmuBackend implements Backend {
     const tick = (n: number) => this.progress.tick(n);
     this.progress.expect(p.hostBatches.length + p.otherBatches.length + (p.add.length ? 1 : 0));
     const bridges = [...p.hostBatches, ...p.otherBatches];
+    // A namespace's rules name devices but need none to exist: they go in with its sysctls,
+    // before its devices, in the same process; rules that delete go by restoreTolerant.
+    const deletesRules = (b: NsBatch) => b.iptables.some((c) => c.includes('-D'));
+    const setsRules = (b: NsBatch) => b.iptables.length > 0 && !deletesRules(b);
     // Asked (without waiting) once a step has rules to set, while its namespaces are made: their setups need
-    // the answer, and a run that never sets a rule never starts iptables-restore for it.
-    if (bridges.some((b) => b.iptables.length)) void iptablesSendsNatBatch();
+    // the answer, and a run that never sets a rule (only deletes some) never starts iptables-restore for it.
+    if (bridges.some(setsRules)) void iptablesSendsNatBatch();
     if (p.add.length) {
       this.record.addNamespaces(p.add);
       await batch('ip', p.add.map((n) => ['netns', 'add', n]));
@@ -305,14 +309,11 @@ export class EmuBackend implements Backend {
       const listening = p.sockets.filter((s) => s.op === 'socket.listen' && !p.del.includes(s.netns)).map((s) => s.netns);
       this.listeners.park([...new Set([...listening, ...this.swarmNodes.filter((n) => !p.del.includes(n))])]);
     }
-    // A namespace's rules name devices but need none to exist: they go in with its sysctls,
-    // before its devices, in the same process; rules that delete go by restoreTolerant.
-    const deletesRules = (b: NsBatch) => b.iptables.some((c) => c.includes('-D'));
     const setups = new Map<string, NamespaceSetup>();
     const setupOf = (netns: string) => setups.get(netns) ?? setups.set(netns, { netns, sysctls: [], rules: '' }).get(netns)!;
     // Deleted in the same step, a namespace needs no setting first.
     for (const c of p.setup) if (!p.del.includes(c.netns)) setupOf(c.netns).sysctls.push(c);
-    for (const b of bridges) if (b.iptables.length && !deletesRules(b)) setupOf(b.netns).rules = restoreScript(b.iptables);
+    for (const b of bridges) if (setsRules(b)) setupOf(b.netns).rules = restoreScript(b.iptables);
     await setupEach([...setups.values()]);
     // dockerd's sockets and what it sends need the host namespaces only (their addresses, the underlay): the other
     // namespaces' devices go in meanwhile, the kernel making them while Node makes the gossip. A node that leaves the

@@ -13,6 +13,7 @@ import * as nftables from '../emu/nftables';
 import { iptablesSendsNatBatch, natBatch, versionSpeaksBatch } from '../emu/nftables';
 import { EmuBackend } from '../emu/backend';
 import { Model } from '../sim/model/model';
+import type { PlanOp } from '../sim/plan/ops';
 import { parseScenario } from '../sim/scenario/load';
 import { setupEach } from '../emu/exec';
 import { restoreScript } from '../emu/translate';
@@ -160,7 +161,7 @@ describeWith(['ip', 'iptables-restore', 'iptables-save', 'nft', 'perl'], true, "
 });
 
 describeWith(['ip', 'iptables-restore'], true, "emu run's question to iptables-restore (real kernel)", () => {
-  test('iptables-restore --version is asked once a step has rules to set: not when a run starts, nor for a step with none', async () => {
+  test('iptables-restore --version is asked once a step has rules to set: not when a run starts, nor for a step with none or with deletions only', async () => {
     const ask = jest.spyOn(nftables, 'iptablesSendsNatBatch');
     const s = parseScenario('rules.yaml', 'name: rules\nhosts:\n  r0: {}\nsteps:\n  - r0: docker network ls\n');
     const backend = await EmuBackend.create(s, { quiet: true });
@@ -171,9 +172,16 @@ describeWith(['ip', 'iptables-restore'], true, "emu run's question to iptables-r
       await backend.apply(boot.filter((o) => o.op !== 'iptables'), model.world);
       await backend.settle();
       expect(ask).not.toHaveBeenCalled();
-      await backend.apply(boot.filter((o) => o.op === 'iptables'), model.world);
+      const rules = boot.filter((o): o is Extract<PlanOp, { op: 'iptables' }> => o.op === 'iptables');
+      await backend.apply(rules, model.world);
       await backend.settle();
       expect(ask).toHaveBeenCalled();
+      // A step whose only rules delete sets none: restoreTolerant needs no answer.
+      ask.mockClear();
+      const appended = rules.filter((o) => o.args.includes('-A')).pop()!;
+      await backend.apply([{ ...appended, args: appended.args.map((a) => (a === '-A' ? '-D' : a)) }], model.world);
+      await backend.settle();
+      expect(ask).not.toHaveBeenCalled();
     } finally {
       await backend.close();
       ask.mockRestore();
