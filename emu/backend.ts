@@ -348,9 +348,11 @@ export class EmuBackend implements Backend {
       await batchEach('bridge', bridges.filter((b) => b.bridgeMayFail).map((b) => ({ netns: b.netns, lines: b.bridge })), { force: true });
       if (p.kvStart) await this.store.start();
       await this.store.put(p.kv);
-    } finally {
-      // Nothing goes on behind a failure: the rules' work has ended before the step fails.
-      await ruleDeletions?.catch(() => undefined);
+    } catch (e) {
+      // Nothing goes on behind a failure: the rules' work has ended before the step fails, and their own failure is said with it.
+      const deletionFailure = await ruleDeletions?.then(() => undefined, (d: unknown) => d);
+      if (deletionFailure !== undefined && e instanceof Error) e.message += `\n(and deleting rules failed: ${deletionFailure instanceof Error ? deletionFailure.message : String(deletionFailure)})`;
+      throw e;
     }
     await (ruleDeletions ?? deleteRules());
     // A namespace's own files (a container's resolv.conf) are kept here, for the step's

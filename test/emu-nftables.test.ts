@@ -187,4 +187,27 @@ describeWith(['ip', 'iptables-restore'], true, "emu run's question to iptables-r
       ask.mockRestore();
     }
   });
+
+  test("a step whose devices fail and whose rule deletions fail too says both: the deletions' failure is not lost behind the step's", async () => {
+    const s = parseScenario('rules.yaml', 'name: rules\nhosts:\n  r0: {}\nsteps:\n  - r0: docker network ls\n');
+    const backend = await EmuBackend.create(s, { quiet: true });
+    try {
+      const model = new Model(s.hosts, 1);
+      const boot = model.boot();
+      await backend.apply(boot, model.world);
+      await backend.settle();
+      const { host, netns } = boot.find((o): o is Extract<PlanOp, { op: 'iptables' }> => o.op === 'iptables')!;
+      // restoreTolerant forgives a deletion that finds nothing, not the line after it that names no chain.
+      const failing: PlanOp[] = [
+        { op: 'iptables', host, netns, args: ['-D', 'FORWARD', '-j', 'ACCEPT'] },
+        { op: 'iptables', host, netns, args: ['-A', 'CNMLAB-NO-SUCH-CHAIN', '-j', 'ACCEPT'] },
+        { op: 'link.set', host, netns, name: 'cnmlab-no-such-device', up: true },
+      ];
+      // The step's work runs in the background: its failure is the next wait's.
+      const failed = await backend.apply(failing, model.world).then(() => backend.settle()).then(() => undefined, (e: Error) => e.message);
+      expect(failed).toMatch(/cnmlab-no-such-device[\s\S]*\n\(and deleting rules failed: iptables-restore in \S+: [\s\S]*CNMLAB-NO-SUCH-CHAIN/);
+    } finally {
+      await backend.close();
+    }
+  });
 });
