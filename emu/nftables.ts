@@ -147,6 +147,8 @@ class NetlinkWriter {
   /** Closes the attribute opened at `at`: its length (without the padding), then its data padded to 4 bytes. */
   close(at: number): void {
     const length = this.length - at;
+    // nla_len is 16 bits: a longer attribute cannot be said, and written it would wrap into a wrong one.
+    if (length > 0xffff) throw new RangeError(`netlink attribute of ${length} bytes: nla_len holds at most 65535`);
     this.host16At(at, length);
     this.reserve((4 - (length % 4)) % 4);
   }
