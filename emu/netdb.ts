@@ -264,9 +264,11 @@ export class NetworkDbGossip implements NetworkDbClocks {
       }
       if (syncs.length) q.syncs.push(syncs);
     }
+    const networks = view?.networks ?? [];
+    const byId = new Map(networks.map((n) => [n.id, n] as const));
     const queue = (e: ClusterTableEntry, type: number) => {
       const owner = this.nodes.get(e.owner), node = nodeOf(e.owner);
-      const hosts = view?.networks.find((n) => n.id === e.networkId)?.hosts ?? [];
+      const hosts = byId.get(e.networkId)?.hosts ?? [];
       if (!owner || !node || this.leaving.has(e.owner) || !hosts.some((h) => h !== e.owner)) return;
       queueTableEvent(owner, node, e, type);
       told.add(e.owner);
@@ -274,8 +276,6 @@ export class NetworkDbGossip implements NetworkDbClocks {
     // Entries made, in the view's order, then entries gone, in the last view's. Only the networks whose version changed
     // are compared, and in them only the endpoints that changed (tableChanges, as sim's daemon compares them): a
     // coalesced `docker run` costs its own endpoint's entries, not a pass over every entry of every step's view.
-    const networks = view?.networks ?? [];
-    const byId = new Map(networks.map((n) => [n.id, n] as const));
     const deleted = new Map<string, ClusterTableEntry[]>();
     for (const n of networks) {
       const old = this.networksById.get(n.id);
