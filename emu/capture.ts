@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readCapture } from '../sim/pcap/reader';
+import { frameTimeNs } from '../sim/pcap/frame';
 import { dissectTraced } from '../sim/wire/dissect';
 import { Layer } from '../sim/wire/layer';
 import { Hop, HopEvent } from '../sim/trace/types';
@@ -463,7 +464,7 @@ export async function hopsFrom(model: PathModel, points: CapturePoint[], key: Fl
     if (!fs.existsSync(p.file)) continue;
     const cap = await readCapture(p.file);
     for (const f of cap.frames) {
-      const at = BigInt(f.seconds) * 1_000_000_000n + BigInt(f.nanos);
+      const at = frameTimeNs(f);
       if (at < sinceNs) continue;
       const t = Number(at - startNs);
       all.push({ p, layers: dissectTraced(f.data, f.linktype), t });

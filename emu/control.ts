@@ -15,6 +15,7 @@
  */
 import * as fs from 'fs';
 import { CaptureError, streamCapture } from '../sim/pcap/reader';
+import { frameTimeNs } from '../sim/pcap/frame';
 import { ControlRecord } from '../sim/trace/control_record';
 import { dissect, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../sim/wire/dissect';
 import { Layer } from '../sim/wire/layer';
@@ -107,7 +108,7 @@ export class ControlReader {
       try {
         // A live capture: its last record may be half written (the reader leaves it out, to be read next time).
         await streamCapture(p.file, (f) => {
-          if (n++ >= done) seen.push({ p, layers: dissect(f.data, f.linktype), frame: f.data, linktype: f.linktype, t: Number(BigInt(f.seconds) * 1_000_000_000n + BigInt(f.nanos) - this.startNs) });
+          if (n++ >= done) seen.push({ p, layers: dissect(f.data, f.linktype), frame: f.data, linktype: f.linktype, t: Number(frameTimeNs(f) - this.startNs) });
         });
       } catch (e) {
         // A tcpdump that has not yet written its file header: nothing to read yet.

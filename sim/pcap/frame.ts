@@ -13,6 +13,11 @@ export interface CapturedFrame {
   interfaceId: number;
 }
 
+/** A frame's capture time in nanoseconds since the Unix epoch (exact: a BigInt, as a number would lose the nanoseconds). */
+export function frameTimeNs(f: Pick<CapturedFrame, 'seconds' | 'nanos'>): bigint {
+  return BigInt(f.seconds) * 1_000_000_000n + BigInt(f.nanos);
+}
+
 export interface CaptureInfo {
   format: 'pcap' | 'pcap-ns' | 'pcapng';
   /** Link type of the first interface. */

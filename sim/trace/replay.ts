@@ -6,7 +6,7 @@
  * across them by its inner IP id and ICMP id/seq.
  */
 import { canReadAgain, openCapture, OpenCapture } from '../pcap/reader';
-import { CaptureError } from '../pcap/frame';
+import { CaptureError, frameTimeNs } from '../pcap/frame';
 import { dissect, LINKTYPE_ETHERNET } from '../wire/dissect';
 import { Layer } from '../wire/layer';
 import { DNS_PORT } from '../wire/dns';
@@ -133,7 +133,7 @@ function* mergedFrames(inputs: ReplayInput[], warnings: string[], linktypes: num
     const heads: (Sighting | undefined)[] = [];
     const pull = (i: number): Sighting | undefined => {
       const f = opened[i].reader.next();
-      return f && { input: i, t: BigInt(f.seconds) * 1_000_000_000n + BigInt(f.nanos), layers: dissect(f.data, f.linktype) };
+      return f && { input: i, t: frameTimeNs(f), layers: dissect(f.data, f.linktype) };
     };
     for (const [i, input] of inputs.entries()) {
       opened.push(openCapture(input.file));
