@@ -46,15 +46,18 @@ function writeUint(out: number[], n: number): void {
   else out.push(0xce, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
 }
 
-/** How many bytes the head of a raw of `n` bytes takes (writeRaw's forms): what a raw adds to a message besides its bytes. */
+/** How many bytes the head of a raw of `n` bytes takes, which picks the form writeRaw writes: what a raw adds to a message besides its bytes. */
 export function rawHeaderLength(n: number): number {
   return n < 32 ? 1 : n <= 0xffff ? 3 : 5;
 }
 
 function writeRaw(out: number[], b: Uint8Array): void {
-  if (b.length < 32) out.push(0xa0 | b.length);
-  else if (b.length <= 0xffff) out.push(0xda, b.length >> 8, b.length & 0xff);
-  else out.push(0xdb, b.length >>> 24, (b.length >> 16) & 0xff, (b.length >> 8) & 0xff, b.length & 0xff);
+  const n = b.length;
+  switch (rawHeaderLength(n)) {
+    case 1: out.push(0xa0 | n); break;
+    case 3: out.push(0xda, n >> 8, n & 0xff); break;
+    default: out.push(0xdb, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+  }
   for (const x of b) out.push(x);
 }
 
