@@ -93,17 +93,36 @@ export function queueBroadcast(q: TransmitQueue, b: Broadcast): void {
     // deleteItem: an emptied queue starts its ids again (the new one keeps the id it took).
     if (q.events.length === 0) q.idGen = 0;
   }
-  const at = firstIndex(q.events, 0, q.events.length, (o) => broadcastOrder(e, o) <= 0);
-  // addItem is the btree's ReplaceOrInsert: one the same in all three keys is replaced.
-  const replaced = at < q.events.length && broadcastOrder(e, q.events[at]) === 0;
-  if (replaced) forget(q, q.events[at]);
-  q.events.splice(at, replaced ? 1 : 0, e);
+  // addItem is the btree's ReplaceOrInsert.
+  replaceOrInsert(q, e);
   if (e.topic !== undefined) q.byTopic.set(e.topic, e);
 }
 
 /** A broadcast gone from its queue no longer stands for its topic there. */
 function forget(q: TransmitQueue, e: QueuedEvent): void {
   if (e.topic !== undefined && q.byTopic.get(e.topic) === e) q.byTopic.delete(e.topic);
+}
+
+/**
+ * The btree's ReplaceOrInsert: `e` goes where it sorts, and one already there the same in all
+ * three keys is replaced by it (`replaced`). Ids start again once the queue empties, so a
+ * broadcast queued after that can come to share a tier, a length and an id with one queued before.
+ */
+function replaceOrInsert(q: TransmitQueue, e: QueuedEvent, dropped?: (e: QueuedEvent) => void): void {
+  const events = q.events;
+  const at = firstIndex(events, 0, events.length, (o) => broadcastOrder(e, o) <= 0);
+  if (at < events.length && broadcastOrder(e, events[at]) === 0) {
+    replaced(q, events[at], dropped);
+    events[at] = e;
+  } else {
+    events.splice(at, 0, e);
+  }
+}
+
+/** A queued broadcast the btree replaced: gone without its Finished, which memberlist calls only for the limit or an Invalidates. */
+function replaced(q: TransmitQueue, old: QueuedEvent, dropped?: (e: QueuedEvent) => void): void {
+  forget(q, old);
+  dropped?.(old);
 }
 
 /** The event's message, made now if it waits to be asked for. */
@@ -155,34 +174,37 @@ export function gossipRound(q: TransmitQueue, budget: GossipBudget, transmitLimi
   if (batch.length === 0) return batch;
   // deleteItem: the queue emptied by the round starts its ids again.
   if (batch.length === events.length) q.idGen = 0;
-  // The queue is changed where the round touched it: the taken leave their places (the last first, so the
-  // earlier places stand), and each queued again goes where it now sorts, as the btree's delete and insert do.
-  for (let t = takenAt.length - 1; t >= 0; t--) events.splice(takenAt[t], 1);
+  const again: QueuedEvent[] = [];
   for (const e of batch) {
     e.transmits++;
-    if (e.transmits >= transmitLimit) forget(q, e);
-    else requeue(q, e, dropped);
+    if (e.transmits < transmitLimit) again.push(e);
+    else forget(q, e);
   }
+  // One pass puts the rest and those queued again in the queue's order, in place: what the btree's
+  // deletes and ReplaceOrInsert leave. The taken were in the queue's order, and one transmit more
+  // each keeps it. Each queued again sorts after the place it was taken from, so it is written
+  // only once that place has been passed over, and never over one not yet read.
+  let write = 0;
+  let t = 0;
+  let j = 0;
+  for (let i = 0; i < events.length; i++) {
+    if (t < takenAt.length && takenAt[t] === i) {
+      t++;
+      continue;
+    }
+    const o = events[i];
+    let order = 1;
+    while (j < again.length && (order = broadcastOrder(again[j], o)) < 0) events[write++] = again[j++];
+    if (order === 0) {
+      replaced(q, o, dropped);
+      events[write++] = again[j++];
+    } else {
+      events[write++] = o;
+    }
+  }
+  while (j < again.length) events[write++] = again[j++];
+  events.length = write;
   return batch;
-}
-
-/**
- * A broadcast a round queued again, put where it sorts. The btree's ReplaceOrInsert keeps one
- * of two the same in all three keys, the one queued again: ids start again once the queue
- * empties, so a broadcast queued after that can come to share a tier, a length and an id
- * with one queued before, which it then replaces: `dropped` is told.
- */
-function requeue(q: TransmitQueue, e: QueuedEvent, dropped?: (e: QueuedEvent) => void): void {
-  const events = q.events;
-  const at = firstIndex(events, 0, events.length, (o) => broadcastOrder(e, o) <= 0);
-  if (at < events.length && broadcastOrder(e, events[at]) === 0) {
-    const old = events[at];
-    forget(q, old);
-    dropped?.(old);
-    events[at] = e;
-  } else {
-    events.splice(at, 0, e);
-  }
 }
 
 /** The first index in [lo, hi) whose event meets `test`, which once met stays met (hi when none does). */
