@@ -307,7 +307,8 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   // asked; BusyBox reads a word that names no device as an address (measured: `bad address`).
   const bound = o.bind !== undefined && !isIpv4(o.bind) ? ns.links.get(o.bind) : undefined;
   if (o.bind !== undefined && !isIpv4(o.bind) && !bound) return busybox ? fail(`ping: bad address '${o.bind}'\n`, 1) : fail(`ping: SO_BINDTODEVICE ${o.bind}: No such device\n`, 2);
-  // No route at all: a socket bound to an up device sends on its link (route.ts onLinkRoute).
+  // No route at all: a socket bound to an up device sends on its link (route.ts onLinkRoute); a route
+  // out of another device, after which the kernel sends on the bound link too, is refused below.
   const onLink = !dp.route(ns, dst) && bound?.up ? bound : undefined;
   if (onLink && (onLink.type === 'loopback' || !onLink.addrs.length)) return unmodelledWords(pingUnroutedRefusal(onLink.name));
   const onLinkWay = onLink && onLinkRoute(onLink, dst);

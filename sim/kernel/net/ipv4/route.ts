@@ -61,12 +61,16 @@ export function route(ns: SimNetns, dst: string): ResolvedRoute | undefined {
 }
 
 /**
- * The route of a socket bound to `dev` (SO_BINDTODEVICE) to a destination no route matches:
- * ip_route_output_key_hash_rcu, finding none with the device as its output, says "Apparently,
- * routing tables are wrong. Assume, that the destination is on link." and sends it out of the
- * device, to the destination itself (its ARP), from the device's primary address
- * (inet_select_addr, scope link). The caller has checked the device is up (else
- * ENETUNREACH) and has an address of its own.
+ * The route of a socket bound to `dev` (SO_BINDTODEVICE) to a destination no route out of `dev`
+ * matches: the lookup with an output device passes over every route whose nexthop is another
+ * device (fib_table_lookup's oif check), and ip_route_output_key_hash_rcu, finding none, says
+ * "Apparently, routing tables are wrong. Assume, that the destination is on link." and sends it
+ * out of the device, to the destination itself (its ARP), from the device's primary address
+ * (inet_select_addr, scope link). So does the kernel when a route out of another device
+ * matches (measured: with only a default via eth0, `ping -I eth1` ARPs on eth1's link); cnmlab
+ * models only the case where no route matches at all, and refuses the other in both modes
+ * (pingDeviceRefusal), as its lookup does not filter by device. The caller has checked the
+ * device is up (else ENETUNREACH) and has an address of its own.
  */
 export function onLinkRoute(dev: SimLink, dst: string): ResolvedRoute {
   return resolved(dst, { dev, src: dev.addrs[0].ip, local: false }, false);
