@@ -249,7 +249,6 @@ function linkDel(ns: SimNetns, verb: string, argv: string[]): Output {
   return EPERM('RTNETLINK answers');
 }
 
-
 /** A MAC address as ll_addr_a2n reads six colon-separated bytes of one or two hex digits (other shapes are not modelled). */
 const MAC = /^([0-9a-f]{1,2}:){5}[0-9a-f]{1,2}$/i;
 

@@ -285,13 +285,15 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
     }
     dst = ip;
   }
+  // The kernel's route to it, asked once: for the host path's choice and for the probes.
+  const routed = dp.route(ns, dst);
   // The path its hops are placed on, as the driver of the network it leaves by names it; from a
   // host's own namespace, the host driver's where it models the way (as emu captures it).
   if (flow.hostNamespace) {
     const host = driverNamed('host');
     const way = host?.hostNamespaceWay?.(ctx.world, ns.host.name, dst);
     // Only where the namespace's route leaves by the way's first device: a step's own route may send it elsewhere.
-    const path = way && dp.route(ns, dst)?.dev.name === way.spots[0].device ? registeredPath(host!.path) : undefined;
+    const path = way && routed?.dev.name === way.spots[0].device ? registeredPath(host!.path) : undefined;
     if (path) flow.path = path;
   } else if (c) {
     const path = registeredPath(packetWay(ctx.world, c, dst)?.path);
@@ -309,10 +311,10 @@ function startPing(dp: Datapath, ns: SimNetns, argv: string[], ctx: ExecContext,
   if (o.bind !== undefined && !isIpv4(o.bind) && !bound) return busybox ? fail(`ping: bad address '${o.bind}'\n`, 1) : fail(`ping: SO_BINDTODEVICE ${o.bind}: No such device\n`, 2);
   // No route at all: a socket bound to an up device sends on its link (route.ts onLinkRoute); a route
   // out of another device, after which the kernel sends on the bound link too, is refused below.
-  const onLink = !dp.route(ns, dst) && bound?.up ? bound : undefined;
+  const onLink = !routed && bound?.up ? bound : undefined;
   if (onLink && (onLink.type === 'loopback' || !onLink.addrs.length)) return unmodelledWords(pingUnroutedRefusal(onLink.name));
   const onLinkWay = onLink && onLinkRoute(onLink, dst);
-  const route = onLinkWay ?? dp.route(ns, dst);
+  const route = onLinkWay ?? routed;
   // BusyBox prints its header, then dies at its first sendto.
   const busyboxHeader = `PING ${o.target} (${dst}): ${o.size} data bytes\n`;
   if (!route) {
