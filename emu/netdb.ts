@@ -77,6 +77,8 @@ interface NodeQueue {
 interface Departure {
   node: ClusterNode;
   leave?: string;
+  /** When its leave event was queued: a dropped one's wait (BROADCAST_TIMEOUT_NS) counts from then, as sim's daemon counts it. */
+  leaveQueuedAtMs?: number;
   closeAtMs?: number;
 }
 
@@ -292,7 +294,9 @@ export class NetworkDbGossip implements NetworkDbClocks {
     this.networksById = byId;
     for (const node of departed) {
       const q = this.nodes.get(node.host)!;
-      this.leaving.get(node.host)!.leave = queueNodeEvent(q, node.gossipName, NODE_EVENT.leave);
+      const departure = this.leaving.get(node.host)!;
+      departure.leave = queueNodeEvent(q, node.gossipName, NODE_EVENT.leave);
+      departure.leaveQueuedAtMs = nowMs;
       recordOwnLeaves(q, q.heardLeaves, this.leaves);
     }
   }
@@ -329,19 +333,20 @@ export class NetworkDbGossip implements NetworkDbClocks {
     let closeAt = departure ? Infinity : undefined;
     let leaveDropped = false;
     const dropped = ownLeave ? (e: QueuedEvent) => (leaveDropped ||= e.leave === ownLeave) : undefined;
+    const networkHosts = new Map(view.networks.map((n) => [n.id, n.hosts] as const));
     const tableRounds = () => {
       // Each network's last round: an event goes out in several rounds in a row, so a round often sends the same
       // events as the one before, whose packet's plaintext length (its message compressed: most of a round's cost) it keeps.
       const lastRound = new Map<string, { batch: QueuedEvent[]; plaintextLength: number }>();
       for (let at = nextGossipTick(nowMs, q.phaseMs, TICK_MS); queued.size > 0 && at <= (closeAt ?? Infinity); at += TICK_MS) {
         for (const [id, events] of queued) {
-          const batch = gossipRound(events, NETWORKDB_GOSSIP, gossipTransmits(view.networks.find((n) => n.id === id)?.hosts.length ?? 0));
+          const batch = gossipRound(events, NETWORKDB_GOSSIP, gossipTransmits(networkHosts.get(id)?.length ?? 0));
           if (events.events.length === 0) queued.delete(id);
           if (batch.length === 0) continue;
           const last = lastRound.get(id);
           const plaintextLength = last && sameEvents(last.batch, batch) ? last.plaintextLength : packetPlaintextLength(gossipPacketMessage(batch), true);
           lastRound.set(id, { batch, plaintextLength });
-          for (const peer of randomNodes(view.networks.find((n) => n.id === id)?.hosts ?? [], GOSSIP_NODES, this.below, eligible)) send(at, peer, plaintextLength);
+          for (const peer of randomNodes(networkHosts.get(id) ?? [], GOSSIP_NODES, this.below, eligible)) send(at, peer, plaintextLength);
         }
       }
     };
@@ -364,14 +369,16 @@ export class NetworkDbGossip implements NetworkDbClocks {
       const peers = randomNodes(hosts, GOSSIP_NODES, this.below, (h) => h !== host && address.has(h) && present(h, at));
       // A draw that missed the others (kRandomNodes' 3n tries) sends nothing this tick; the next draws again.
       missed = peers.length === 0 ? missed + 1 : 0;
+      // What the node counts cannot change within its tick: a leave it hears arrives later.
+      const nodes = this.known(view.nodes.length, host, heardLeaves);
       for (const peer of peers) {
-        const batch = memberlistRound(broadcasts, MEMBERLIST_GOSSIP, this.known(view.nodes.length, host, heardLeaves), dropped);
+        const batch = memberlistRound(broadcasts, MEMBERLIST_GOSSIP, nodes, dropped);
         if (batch.length === 0) break;
         send(at, peer, packetPlaintextLength(broadcastPacketMessage(batch), true));
         if (heard && batch.some((e) => e.leave)) heard(at, peer, batch);
       }
       // clusterLeave's event has gone its rounds: memberlist leaves. One dropped waits for the timeout (BROADCAST_TIMEOUT_NS).
-      if (ownLeave && closeAt === Infinity && !broadcasts.nodeBroadcasts.events.some((e) => e.leave === ownLeave)) closeAt = leaveDropped ? nowMs + BROADCAST_TIMEOUT_NS / 1e6 : at;
+      if (ownLeave && closeAt === Infinity && !broadcasts.nodeBroadcasts.events.some((e) => e.leave === ownLeave)) closeAt = leaveDropped ? (departure?.leaveQueuedAtMs ?? nowMs) + BROADCAST_TIMEOUT_NS / 1e6 : at;
     }
     if (departure) {
       departure.closeAtMs = closeAt === undefined || closeAt === Infinity ? nowMs : closeAt;

@@ -693,8 +693,10 @@ export class DockerdCluster {
     }
     const ownLeave = this.departing.get(agent.node.host) === agent ? agent.ownLeave : undefined;
     const dropped = ownLeave ? (e: QueuedEvent) => e.leave === ownLeave && this.leaveDropped(agent) : undefined;
+    // What the agent counts cannot change within its tick: a leave it hears arrives later.
+    const nodes = this.known(agent);
     for (const peer of peers) {
-      const batch = memberlistRound(agent, MEMBERLIST_GOSSIP, this.known(agent), dropped);
+      const batch = memberlistRound(agent, MEMBERLIST_GOSSIP, nodes, dropped);
       if (batch.length === 0) break;
       const heard = batch.some((e) => e.leave) ? () => this.heard(peer, batch) : undefined;
       if (!this.record.keeps('networkdb-gossip')) {
