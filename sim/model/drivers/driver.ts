@@ -67,13 +67,13 @@ export interface NetworkSpec {
   ipamDriver?: string;
 }
 
-/** Where emu listens for a packet on its way through an endpoint's network. */
 /** Where a packet from a host's own namespace is seen (its capture spots, in order), and the address it leaves from. */
 export interface HostNamespaceWay {
   src: string;
   spots: CaptureSpot[];
 }
 
+/** Where emu listens for a packet on its way through an endpoint's network. */
 export interface CaptureSpot {
   host: string;
   netns: string;
