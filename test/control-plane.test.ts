@@ -362,7 +362,9 @@ describe('a node leaves a swarm of ten (NetworkDB counts a leaver until it hears
 
   /** sim's backend, with emu's gossip player told every world; while `counting`, the datagrams it schedules are counted. */
   class WithPlayer extends SimBackend {
-    readonly netdb = new NetworkDbGossip();
+    // Seeded: the player's draws (phases, peers) repeat run after run, as sim's daemon's do.
+    private readonly draws = new Random(0x7e11);
+    readonly netdb = new NetworkDbGossip(() => this.draws.next() / 2 ** 32);
     counting = false;
     scheduled = 0;
     override async apply(ops: PlanOp[], world?: World): Promise<void> {
