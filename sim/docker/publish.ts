@@ -10,6 +10,7 @@
 import { DockerError, notModelledError } from './errors';
 import type { Container, PortBinding, PublishedPort } from '../model/world';
 import { isIpv4 } from '../wire/addr';
+import { goMap } from './format';
 
 function refused(message: string): DockerError {
   return new DockerError(`docker: ${message.replace(/\.$/, '')}.\nSee 'docker run --help'.`, 125);
@@ -122,28 +123,17 @@ export function parsePublish(specs: string[]): PortBinding[] {
   return specs.map(standardNotation).flatMap(parsePortSpec);
 }
 
-/** A nat.Port's number and protocol. */
-export function portOf(port: string): { number: number; proto: string } {
-  const [number, proto] = port.split('/');
-  return { number: Number(number), proto };
-}
-
-/** Go's encoding/json writes a map's keys sorted. */
-function byKey<V>(entries: [string, V][]): Record<string, V> {
-  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
 /** HostConfig.PortBindings: each port's bindings as typed. */
 export function hostConfigPortBindings(c: Container): Record<string, { HostIp: string; HostPort: string }[]> {
   const map = new Map<string, { HostIp: string; HostPort: string }[]>();
   for (const b of c.portBindings ?? []) map.set(b.port, [...(map.get(b.port) ?? []), { HostIp: b.hostIp, HostPort: b.hostPort }]);
-  return byKey([...map]);
+  return goMap(Object.fromEntries(map));
 }
 
 /** Config.ExposedPorts: every published port (omitempty: absent without one). */
 export function exposedPorts(c: Container): Record<string, Record<string, never>> | undefined {
   if (!c.portBindings?.length) return undefined;
-  return byKey([...new Set(c.portBindings.map((b) => b.port))].map((p) => [p, {}]));
+  return goMap(Object.fromEntries([...new Set(c.portBindings.map((b) => b.port))].map((p) => [p, {}])));
 }
 
 /**
@@ -158,7 +148,7 @@ export function networkSettingsPorts(c: Container): Record<string, { HostIp: str
     const key = `${p.containerPort}/${p.proto}`;
     map.set(key, [...(map.get(key) ?? []), { HostIp: p.hostIp, HostPort: String(p.hostPort) }]);
   }
-  return byKey([...map]);
+  return goMap(Object.fromEntries(map));
 }
 
 /** docker/cli's DisplayablePorts over the daemon's list (one entry a mapping): `0.0.0.0:8080->80/tcp, :::8080->80/tcp`. */
