@@ -39,7 +39,11 @@ export type ModelledMatch = (typeof MATCHES_MODELLED)[number];
  * registry refuses the same lines before either mode runs.
  */
 export function iptablesNotModelled(typed: readonly string[]): string | undefined {
-  const args = iptablesWords(typed);
+  return iptablesWordsNotModelled(iptablesWords(typed));
+}
+
+/** iptablesNotModelled over a line already split into getopt_long's words (iptablesWords), for a reader that splits it once. */
+export function iptablesWordsNotModelled(args: readonly string[]): string | undefined {
   const named = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i];

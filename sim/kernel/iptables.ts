@@ -17,7 +17,7 @@ import {
 } from './net/ipv4/netfilter/ip_tables';
 import { isIpv4, ipv4ToNumber } from '../wire/addr';
 import { err, Refusal, unmodelledWords } from './iproute_utils';
-import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command, iptablesNotModelled, iptablesWords, readIptablesSave, type ModelledMatch, TABLES_NOT_MODELLED } from '../commands/iptables-commands';
+import { IPTABLES_COMMANDS as COMMANDS, type IptablesCommand as Command, iptablesWords, iptablesWordsNotModelled, readIptablesSave, type ModelledMatch, TABLES_NOT_MODELLED } from '../commands/iptables-commands';
 
 const VERSION = 'iptables v1.8.9 (nf_tables)';
 const TRY_HELP = "Try `iptables -h' or 'iptables --help' for more information.\n";
@@ -157,11 +157,11 @@ function emptyTable(name: TableName): Table {
 // ── parsing ──────────────────────────────────────────────────────────────────
 
 function parse(typed: readonly string[]): Invocation {
-  // What cnmlab does not model is refused before the line is read, as the registry refuses it.
-  const unmodelledLine = iptablesNotModelled(typed);
-  if (unmodelledLine) throw unmodelled(unmodelledLine);
   // One option or value a word, as getopt_long reads them (the registry's check reads the same).
   const argv = iptablesWords(typed);
+  // What cnmlab does not model is refused before the line is read, as the registry refuses it.
+  const unmodelledLine = iptablesWordsNotModelled(argv);
+  if (unmodelledLine) throw unmodelled(unmodelledLine);
   const inv: Invocation = { table: 'filter', verbose: false, numeric: false, exact: false, lineNumbers: false, rule: { matches: [], packets: 0, bytes: 0 }, targetOptions: new Map() };
   let invert = false;
   /** The match whose options come next (-m NAME, or the protocol's implicit one). */
